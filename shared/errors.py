@@ -1,0 +1,28 @@
+"""Named errors the domains raise; the web layer maps each family to one status.
+
+Pure Python: domain modules import these without pulling in any framework.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every business-rule error. ``field`` names the input at fault, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.rule = rule
+
+
+class NotFoundError(DomainError):
+    """The thing named does not exist (404)."""
+
+
+class ConflictError(DomainError):
+    """The command contradicts the current state (409): twice, too late, already done."""
+
+
+class RuleViolationError(DomainError):
+    """The input breaks a business rule (422)."""

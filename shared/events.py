@@ -1,0 +1,155 @@
+"""Public events: what leaves a service, on NATS and in its ``GET /events`` feed.
+
+A service's domain events are its own; the public events are its contract with
+partners and with the other services. Each public event is a pydantic model
+named as the catalogue names it (``OSVMapped``…): the model validates what goes
+out, generates the JSON Schema in ``catalogue/schemas/``, and decides what
+never leaves (personal data). Every message is a CloudEvents 1.0 structured
+JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timezone
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+from pydantic import BaseModel, ConfigDict
+
+SPEC_SOURCE_PREFIX = "urn:osv-platform:"
+
+
+class PublicEvent(BaseModel):
+    """Base of every published event's data.
+
+    ``occurred_on`` is when it happened in the world (staff may enter it late);
+    the CloudEvent's ``time`` is when the store recorded it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id_field: ClassVar[str] = "id"
+    """Name under which the aggregate's id appears in the data."""
+    occurred_field: ClassVar[str] = "occurred_on"
+    """The domain event's attribute that says when it happened in the world."""
+
+    occurred_on: date
+
+    @classmethod
+    def from_domain(cls, event: Any) -> PublicEvent:
+        """Default translation: copy the domain event's attributes the model declares."""
+        values = {
+            name: getattr(event, name)
+            for name in cls.model_fields
+            if name != cls.id_field and hasattr(event, name)
+        }
+        values[cls.id_field] = event.originator_id
+        values["occurred_on"] = getattr(event, cls.occurred_field)
+        return cls(**values)
+
+
+E = TypeVar("E", bound=type[PublicEvent])
+
+
+class UnpublishedEventError(LookupError):
+    """A domain event has no public form: the catalogue is incomplete."""
+
+
+class EventCatalogue:
+    """Maps one service's domain event classes to their public events."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.source = SPEC_SOURCE_PREFIX + service
+        self._by_domain: dict[type, type[PublicEvent]] = {}
+
+    def publishes(self, *domain_events: type) -> Callable[[E], E]:
+        """Class decorator: this public event is how ``domain_events`` go out."""
+
+        def register(public: E) -> E:
+            for domain_event in domain_events:
+                self._by_domain[domain_event] = public
+            return public
+
+        return register
+
+    @property
+    def public_events(self) -> list[type[PublicEvent]]:
+        return sorted(set(self._by_domain.values()), key=lambda c: c.__name__)
+
+    @property
+    def domain_events(self) -> Iterable[type]:
+        return self._by_domain.keys()
+
+    def subject(self, public: type[PublicEvent]) -> str:
+        return f"osv.{self.service}.{public.__name__}"
+
+    def to_cloudevent(self, position: int, event: Any) -> dict[str, Any]:
+        """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``."""
+        try:
+            public = self._by_domain[type(event)]
+        except KeyError:
+            raise UnpublishedEventError(type(event).__qualname__) from None
+        data = public.from_domain(event).model_dump(mode="json")
+        recorded = event.timestamp
+        if recorded.tzinfo is None:
+            recorded = recorded.replace(tzinfo=timezone.utc)
+        return {
+            "specversion": "1.0",
+            "id": f"{self.service}:{position}",
+            "source": self.source,
+            "type": public.__name__,
+            "subject": str(event.originator_id),
+            "time": recorded.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "position": position,
+            "data": data,
+        }
+
+
+_FORMAT = JSONFormat()
+
+
+def encode(cloudevent: dict[str, Any]) -> bytes:
+    """Structured-mode JSON bytes, validated by the CloudEvents SDK."""
+    attributes = {k: v for k, v in cloudevent.items() if k != "data"}
+    attributes["time"] = datetime.fromisoformat(attributes["time"].replace("Z", "+00:00"))
+    return _FORMAT.write(CloudEvent(attributes, cloudevent.get("data")))
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    """Parse and validate a structured CloudEvent into a plain dict."""
+    event = _FORMAT.read(None, payload)
+    attributes = dict(event.get_attributes())
+    attributes["time"] = attributes["time"].isoformat().replace("+00:00", "Z")
+    attributes["data"] = event.get_data()
+    return attributes
+
+
+def source_service(cloudevent: dict[str, Any]) -> str:
+    return str(cloudevent["source"]).removeprefix(SPEC_SOURCE_PREFIX)
+
+
+def parse_date(value: str | date) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def parse_uuid(value: str | UUID) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def json_schema_document(public: type[PublicEvent], service: str) -> str:
+    """The catalogue file for one public event (JSON Schema of its ``data``)."""
+    schema = public.model_json_schema()
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:osv-platform:schema:{public.__name__}",
+        "x-subject": f"osv.{service}.{public.__name__}",
+        "x-source": SPEC_SOURCE_PREFIX + service,
+        **schema,
+    }
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

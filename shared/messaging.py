@@ -1,0 +1,289 @@
+"""NATS JetStream: one connection per process, the outbox relay, durable consumers.
+
+The relay reads the application's notification log and publishes each stored
+event in order, many acks in flight, with ``Nats-Msg-Id = <service>:<position>``.
+It records how far it got only after JetStream acknowledged every message up
+to there. NATS down means events wait in the store; they are never lost, and
+JetStream's de-duplication window stops a retry from storing one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+from shared.events import EventCatalogue, decode, encode
+from shared.store import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+
+class NatsLink:
+    """Owns the process's NATS connection; connects in the background and keeps trying.
+
+    A service starts and takes commands while NATS is down: the relay simply
+    waits for :attr:`js`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        stream: str = "OSV",
+        replicas: int = 1,
+        duplicate_window: float = 600.0,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.stream = stream
+        self.replicas = replicas
+        self.duplicate_window = duplicate_window
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name=f"{self.name}-nats")
+
+    async def wait_ready(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _on_error(self, error: Exception) -> None:
+        log.debug("NATS %s: %s", self.name, error)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("NATS %s: disconnected from %s", self.name, self.url)
+
+    async def _on_reconnected(self) -> None:
+        log.info("NATS %s: reconnected", self.name)
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                )
+                js = nc.jetstream(timeout=5)
+                await ensure_stream(js, self.stream, self.replicas, self.duplicate_window)
+            except Exception as error:  # noqa: BLE001 - any failure means "try again later"
+                log.warning("NATS not reachable at %s (%s); retrying", self.url, error)
+                with contextlib.suppress(Exception):
+                    await nc.close()  # type: ignore[possibly-undefined]
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self.nc, self.js = nc, js
+            self._ready.set()
+            log.info("connected to NATS at %s", self.url)
+            return
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+
+
+async def ensure_stream(
+    js: JetStreamContext, name: str, replicas: int = 1, duplicate_window: float = 600.0
+) -> None:
+    """Create the one stream that holds ``osv.>`` if it does not exist yet."""
+    config = StreamConfig(
+        name=name,
+        subjects=["osv.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=duplicate_window,
+    )
+    try:
+        await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
+@dataclass
+class RelayStatus:
+    published: int = 0
+    stored: int = 0
+    last_error: str | None = None
+
+    @property
+    def lag(self) -> int:
+        return max(self.stored - self.published, 0)
+
+
+@dataclass
+class OutboxRelay:
+    """Publishes the application's notification log to JetStream, in order, once."""
+
+    app: ServiceApplication
+    catalogue: EventCatalogue
+    link: NatsLink
+    batch_size: int = 1000
+    poll_seconds: float = 0.05
+    ack_timeout: float = 5.0
+    status: RelayStatus = field(default_factory=RelayStatus)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def nudge(self) -> None:
+        """Tell the relay new events were stored (saves a poll interval)."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        await self.link.wait_ready()
+        backoff = 0.2
+        while True:
+            try:
+                moved = await self.publish_pending()
+                self.status.last_error = None
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - NATS away: wait, then retry from the saved position
+                self.status.last_error = f"{type(error).__name__}: {error}"
+                log.warning("relay paused: %s", self.status.last_error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not moved:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch after the saved position; return how many went out."""
+        assert self.link.js is not None
+        position = await asyncio.to_thread(self.app.relayed_position)
+        self.status.published = position
+        notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
+        self.status.stored = max(self.status.stored, notifications[-1].id if notifications else position)
+        if not notifications:
+            self.status.stored = await asyncio.to_thread(self.app.log_head)
+            return 0
+        messages = [
+            (notification.id, self.catalogue.to_cloudevent(notification.id, self.app.decode(notification)))
+            for notification in notifications
+        ]
+        acks = [
+            await self.link.js.publish_async(
+                f"osv.{self.catalogue.service}.{cloudevent['type']}",
+                encode(cloudevent),
+                headers={"Nats-Msg-Id": cloudevent["id"]},
+                stream=self.link.stream,
+            )
+            for _, cloudevent in messages
+        ]
+        results = await asyncio.gather(
+            *(asyncio.wait_for(ack, self.ack_timeout) for ack in acks), return_exceptions=True
+        )
+        acked = position
+        failure: BaseException | None = None
+        for (notification_id, _), result in zip(messages, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = result
+                break
+            acked = notification_id
+        if acked > position:
+            await asyncio.to_thread(self.app.record_relayed, acked)
+            self.status.published = acked
+        if failure is not None:
+            raise failure
+        return len(messages)
+
+
+class DurableConsumer:
+    """A durable pull consumer: fetch a batch, let the handler commit it, then ack.
+
+    The handler is synchronous (it runs in a worker thread) and must be
+    idempotent: it is given every message at least once and de-duplicates by
+    the per-source positions it stores with its own rows.
+    """
+
+    def __init__(
+        self,
+        link: NatsLink,
+        durable: str,
+        subject: str,
+        handler: Callable[[list[dict[str, Any]]], None],
+        batch: int = 500,
+    ) -> None:
+        self.link = link
+        self.durable = durable
+        self.subject = subject
+        self.handler = handler
+        self.batch = batch
+        self.last_error: str | None = None
+
+    async def _subscription(self) -> Any:
+        assert self.link.js is not None
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1,
+            ack_wait=60,
+        )
+        return await self.link.js.pull_subscribe(
+            subject=self.subject, durable=self.durable, stream=self.link.stream, config=config
+        )
+
+    async def run(self) -> None:
+        await self.link.wait_ready()
+        subscription = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await self._subscription()
+                try:
+                    messages = await subscription.fetch(self.batch, timeout=1)
+                except TimeoutError:
+                    continue
+                events = [decode(message.data) for message in messages]
+                await asyncio.to_thread(self.handler, events)
+                for message in messages:
+                    await message.ack()
+                self.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - not acked: redelivered later
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.warning("consumer %s: %s", self.durable, self.last_error)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,66 @@
+"""Configuration shared by every service: one pydantic-settings class each.
+
+Each service subclasses :class:`ServiceSettings` with its own ``env_prefix``
+(``REGISTRY_``, ``FUNDING_``…) and default port. Nothing else in the code base
+reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Subclasses set ``service_name`` and the prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = Field(
+        default=Path("var"),
+        description="Where embedded-default files live (SQLite stores, keys).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "Event store (and local views). Unset: an SQLite file under var_dir. "
+            "PostgreSQL: postgresql://user:password@host:port/dbname"
+        ),
+    )
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "OSV"
+    nats_stream_replicas: int = 1
+    nats_duplicate_window_seconds: float = 600.0
+    relay_batch_size: int = 1000
+    relay_poll_seconds: float = 0.05
+    relay_ack_timeout_seconds: float = 5.0
+    postgres_lock_timeout_seconds: int = 5
+
+    @property
+    def service_dir(self) -> Path:
+        return self.var_dir / self.service_name
+
+    def store_url(self) -> str:
+        """The event store's URL, defaulting to an SQLite file under ``var_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.service_dir / 'events.db').as_posix()}"
+
+    def view_url(self) -> str:
+        """SQLAlchemy URL of the service's own read tables (local views, positions)."""
+        if self.database_url:
+            return sqlalchemy_url(self.database_url)
+        return f"sqlite:///{(self.service_dir / 'views.db').as_posix()}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Make a PostgreSQL URL use the psycopg 3 driver under SQLAlchemy."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,100 @@
+"""The event store every write service is built on: an ``eventsourcing`` Application.
+
+The store is an SQLite file by default and PostgreSQL when a URL says so. The
+application's notification log is the service's outbox and its audit feed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Notification, Transcoding, Tracking
+
+
+class DateAsISO(Transcoding):
+    """Dates in the world (``occurred_on``…) are stored as ISO strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str]:
+    """Translate a database URL into the library's persistence settings."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "sqlite":
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if not path or path == ":memory:":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": str(lock_timeout_seconds),
+        }
+    if scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/"),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_LOCK_TIMEOUT": str(lock_timeout_seconds),
+            "POSTGRES_POOL_SIZE": "4",
+        }
+    msg = f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://"
+    raise ValueError(msg)
+
+
+class ServiceApplication(Application):
+    """Base of the four write applications: dates transcoded, the log readable, a relay position kept."""
+
+    RELAY_TRACKING_NAME = "nats-relay"
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._tracking = None
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # The log, read back -------------------------------------------------
+
+    def log_after(self, position: int, limit: int) -> Sequence[Notification]:
+        """Stored events after ``position``, in order (ids may have gaps)."""
+        return self.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+
+    def log_head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def decode(self, notification: Notification) -> Any:
+        return self.mapper.to_domain_event(notification)
+
+    # The relay's position, kept in the same database as the events --------
+
+    @property
+    def tracking(self):
+        if self._tracking is None:
+            self._tracking = self.factory.tracking_recorder()
+        return self._tracking
+
+    def relayed_position(self) -> int:
+        return self.tracking.max_tracking_id(self.RELAY_TRACKING_NAME) or 0
+
+    def record_relayed(self, position: int) -> None:
+        self.tracking.insert_tracking(Tracking(self.RELAY_TRACKING_NAME, position))
