@@ -267,6 +267,13 @@ class NatsServer:
             self._port = free_port(self.host)
         if self._requested_http_port == 0 and self._http_port is None:
             self._http_port = free_port(self.host)
+        if _port_accepts(self.host, self.port):
+            # nats-server binds with SO_REUSEPORT, so a second server on a busy
+            # port starts fine and silently shares connections with the first.
+            raise EmbeddedServerError(
+                f"{self.host}:{self.port} already accepts connections; refusing to start "
+                "a second nats-server there"
+            )
         binary = self.binary or _default_nats_binary()
         self._write_config()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
