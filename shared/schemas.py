@@ -31,8 +31,18 @@ class Currency(StrEnum):
     USD = "USD"
 
 
+def _decimal_text(value: object) -> object:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        msg = "must be a decimal string such as \"1500.00\", not a JSON number"
+        raise ValueError(msg)
+    return value
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(_decimal_text),
     Field(gt=0, max_digits=14, decimal_places=2, description="A positive amount as a decimal string, e.g. \"1500.00\"."),
 ]
 

@@ -11,9 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Notification, Transcoding, Tracking
+from eventsourcing.persistence import JSONTranscoder, Notification, Tracking, Transcoding
+from eventsourcing.utils import get_topic
 
 
 class DateAsISO(Transcoding):
@@ -81,6 +83,18 @@ class ServiceApplication(Application):
 
     def log_head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def ids_created_by(self, created: type) -> list[UUID]:
+        """Ids of every aggregate whose first event is of class ``created``, oldest first."""
+        topic = get_topic(created)
+        ids: list[UUID] = []
+        position = 0
+        while batch := self.recorder.select_notifications(
+            start=position, limit=1000, topics=[topic], inclusive_of_start=False
+        ):
+            ids.extend(UUID(str(n.originator_id)) for n in batch)
+            position = batch[-1].id
+        return ids
 
     def decode(self, notification: Notification) -> Any:
         return self.mapper.to_domain_event(notification)

@@ -7,7 +7,6 @@ from datetime import date
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
 
 from services.registry.districts import DistrictTable
 from services.registry.domainmodel import OSV, OSVKind, OSVNotFoundError
@@ -43,15 +42,4 @@ class Registry(ServiceApplication):
 
     def list_osvs(self) -> list[OSV]:
         """Every mapped OSV, in the order they were mapped."""
-        return [self.get_osv(osv_id) for osv_id in self._ids_of(OSV.OSVMapped)]
-
-    def _ids_of(self, created: type) -> list[UUID]:
-        topic = get_topic(created)
-        ids: list[UUID] = []
-        position = 0
-        while batch := self.recorder.select_notifications(
-            start=position, limit=1000, topics=[topic], inclusive_of_start=False
-        ):
-            ids.extend(UUID(str(n.originator_id)) for n in batch)
-            position = batch[-1].id
-        return ids
+        return [self.get_osv(osv_id) for osv_id in self.ids_created_by(OSV.OSVMapped)]
