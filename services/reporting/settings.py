@@ -1,0 +1,27 @@
+"""Reporting's configuration: environment variables prefixed ``REPORTING_``."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class ReportingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTING_", extra="ignore")
+
+    service_name: str = "reporting"
+    port: int = 8004
+    consumer_batch: int = 1000
+    feed_urls: dict[str, str] = Field(
+        default={
+            "registry": "http://127.0.0.1:8001",
+            "funding": "http://127.0.0.1:8002",
+            "engagement": "http://127.0.0.1:8003",
+        },
+        description="Each write service's base URL, for rebuilding from the `GET /events` feeds.",
+    )
+
+    def view_url(self) -> str:
+        if self.database_url:
+            return super().view_url()
+        return f"sqlite:///{(self.service_dir / 'readmodel.db').as_posix()}"
