@@ -1,0 +1,103 @@
+"""The same stories on an SQLite file and on a real PostgreSQL server, by changing only the URL."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from services.funding.application import Funding
+from services.funding.domainmodel import Currency, GrantKind
+from services.funding.osvdirectory import OSVDirectory
+from services.registry.application import Registry
+from services.reporting.readmodel import ReadModel
+from shared.settings import sqlalchemy_url
+from shared.store import persistence_env
+from shared.views import make_engine
+
+
+def registry_on(url: str) -> Registry:
+    return Registry(persistence_env(url))
+
+
+def test_an_osv_survives_a_restart_and_its_log_reads_back_in_order(database_url: str) -> None:
+    registry = registry_on(database_url)
+    first = registry.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 2, 10))
+    second = registry.map_osv("Vecinos de Ate", "ate", date(2021, 2, 11))
+    registry.register_in_ruos(first, "RUOS-7", date(2021, 5, 5))
+    registry.close()
+
+    # A new process on the same store.
+    registry = registry_on(database_url)
+    assert [o.id for o in registry.list_osvs()] == [first, second]
+    assert registry.get_osv(first).ruos_number == "RUOS-7"
+    log = registry.log_after(0, 10)
+    assert [type(registry.decode(n)).__name__ for n in log] == ["OSVMapped", "OSVMapped", "RUOSRegistered"]
+    assert registry.log_after(log[1].id, 10)[0].id == log[2].id
+    registry.close()
+
+
+def test_the_relay_position_is_kept_in_the_store_and_only_moves_forward(database_url: str) -> None:
+    registry = registry_on(database_url)
+    registry.map_osv("Unidos", "Comas", date(2021, 2, 10))
+    assert registry.relayed_position() == 0
+    registry.record_relayed(1)
+    registry.close()
+    registry = registry_on(database_url)
+    assert registry.relayed_position() == 1
+    registry.close()
+
+
+def test_two_writers_saving_the_same_version_conflict_instead_of_overwriting(database_url: str) -> None:
+    one, other = registry_on(database_url), registry_on(database_url)
+    osv_id = one.map_osv("Unidos", "Comas", date(2021, 2, 10))
+    stale = other.get_osv(osv_id)
+    one.register_in_ruos(osv_id, "RUOS-1", date(2021, 3, 1))
+    stale.register_in_ruos("RUOS-2", date(2021, 3, 2))
+    with pytest.raises(IntegrityError):
+        other.save(stale)
+    assert registry_on(database_url).get_osv(osv_id).ruos_number == "RUOS-1"
+    one.close()
+    other.close()
+
+
+def registry_event(position: int, kind: str, osv_id: str, **data: object) -> dict[str, object]:
+    return {
+        "id": f"registry:{position}",
+        "source": "urn:osv-platform:registry",
+        "type": kind,
+        "subject": osv_id,
+        "time": "2021-03-01T12:00:00Z",
+        "position": position,
+        "data": {"osv_id": osv_id, **data},
+    }
+
+
+def test_funding_applies_each_registry_event_once_even_when_delivered_twice(database_url: str) -> None:
+    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)))
+    osv_id = str(uuid4())
+    mapped = registry_event(1, "OSVMapped", osv_id, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")
+    registered = registry_event(2, "RUOSRegistered", osv_id, ruos_number="R-9", registered_on="2021-04-01", occurred_on="2021-04-01")
+    directory.apply([mapped, registered])
+    directory.apply([mapped, registered])  # redelivered after a crash before the ack
+    known = directory.get(osv_id)
+    assert known is not None and known.ruos_number == "R-9"
+    assert directory.applied_position() == 2
+
+    funding = Funding(persistence_env(database_url), osvs=directory)
+    grant_id = funding.grant_fund(UUID(osv_id), Decimal("700"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
+    assert funding.get_grant(grant_id).osv_id == UUID(osv_id)
+    funding.close()
+
+
+def test_reporting_counts_a_redelivered_batch_once(database_url: str) -> None:
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    osv_id = str(uuid4())
+    batch = [registry_event(1, "OSVMapped", osv_id, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")]
+    assert readmodel.apply(batch) == 1
+    assert readmodel.apply(batch) == 0
+    assert len(readmodel.facts()) == 1
+    assert readmodel.positions() == {"registry": 1}

@@ -1,0 +1,67 @@
+"""Registry's rules, without any I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.registry.districts import DistrictTable, UnknownDistrictError
+from services.registry.domainmodel import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
+
+LIMA = DistrictTable.of_lima()
+
+
+def mapped_osv() -> OSV:
+    return OSV(name="Unidos por Breña", district="Breña", zone="Lima Centro", mapped_on=date(2021, 3, 1), kind=None)
+
+
+def test_lima_metropolitana_has_43_districts_in_four_zones() -> None:
+    assert len(LIMA.districts) == 43
+    assert LIMA.zones == ["Lima Centro", "Lima Este", "Lima Norte", "Lima Sur"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "district", "zone"),
+    [
+        ("Brena", "Breña", "Lima Centro"),
+        ("  SAN JUAN DE   lurigancho ", "San Juan de Lurigancho", "Lima Este"),
+        ("villa maria del triunfo", "Villa María del Triunfo", "Lima Sur"),
+        ("Cercado de Lima", "Lima", "Lima Centro"),
+        ("SMP", "San Martín de Porres", "Lima Norte"),
+        ("Rimac", "Rímac", "Lima Centro"),
+    ],
+)
+def test_a_district_is_found_ignoring_case_accents_and_spacing(typed: str, district: str, zone: str) -> None:
+    found = LIMA.find(typed)
+    assert (found.name, found.zone) == (district, zone)
+
+
+def test_a_place_outside_lima_metropolitana_is_refused_naming_the_field() -> None:
+    with pytest.raises(UnknownDistrictError) as refused:
+        LIMA.find("Callao")
+    assert refused.value.field == "district"
+
+
+def test_a_mapped_osv_starts_unregistered_and_registers_once() -> None:
+    osv = mapped_osv()
+    assert osv.ruos_status == "unregistered"
+    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1))
+    assert (osv.ruos_status, osv.ruos_number, osv.registered_on) == ("registered", "RUOS-0042", date(2021, 6, 1))
+    with pytest.raises(AlreadyRegisteredError):
+        osv.register_in_ruos("RUOS-0043", date(2021, 7, 1))
+    assert osv.ruos_number == "RUOS-0042"
+
+
+def test_a_registration_dated_before_the_mapping_is_refused() -> None:
+    osv = mapped_osv()
+    with pytest.raises(RegisteredBeforeMappedError) as refused:
+        osv.register_in_ruos("RUOS-0042", date(2021, 2, 28))
+    assert refused.value.field == "registered_on"
+    assert osv.ruos_status == "unregistered"
+
+
+def test_a_registration_on_the_day_of_mapping_is_accepted() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-0042", date(2021, 3, 1))
+    assert osv.ruos_status == "registered"
