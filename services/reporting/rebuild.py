@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -74,23 +74,23 @@ async def rebuild_from_stream(
         await nc.close()
 
 
-def rebuild_from_feeds(readmodel: ReadModel, feeds: dict[str, str], page: int = 1000, progress: Progress | None = None) -> int:
-    """Read every service's ``GET /events`` from the start and apply it."""
-    seen = 0
-    with httpx.Client(timeout=30.0) as client:
-        heads = {name: client.get(f"{url}/events", params={"limit": 1}).raise_for_status().json()["head"] for name, url in feeds.items()}
-        total = sum(heads.values())
-        for url in feeds.values():
-            after = 0
-            while True:
-                body = client.get(f"{url}/events", params={"after": after, "limit": page}).raise_for_status().json()
-                if not body["events"]:
-                    break
-                readmodel.apply(body["events"])
-                seen += len(body["events"])
-                after = body["next_after"]
-                if progress:
-                    progress(seen, total)
+def rebuild_from_feeds(
+    readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None
+) -> int:
+    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL)."""
+    heads = {name: client.get("/events", params={"limit": 1}).raise_for_status().json()["head"] for name, client in feeds.items()}
+    total, seen = sum(heads.values()), 0
+    for client in feeds.values():
+        after = 0
+        while True:
+            body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
+            if not body["events"]:
+                break
+            readmodel.apply(body["events"])
+            seen += len(body["events"])
+            after = body["next_after"]
+            if progress:
+                progress(seen, total)
     return seen
 
 
@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.source == "stream":
         count = asyncio.run(rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=progress_bar))
     else:
-        count = rebuild_from_feeds(readmodel, settings.feed_urls, progress=progress_bar)
+        clients = {name: httpx.Client(base_url=url, timeout=30.0) for name, url in settings.feed_urls.items()}
+        count = rebuild_from_feeds(readmodel, clients, progress=progress_bar)
     elapsed = time.perf_counter() - started
     sys.stderr.write("\n")
     total = report(readmodel.facts())["total"]

@@ -1,0 +1,123 @@
+"""NATS going away loses nothing and counts nothing twice; personal data never leaves engagement."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+
+from services.reporting.readmodel import ReadModel
+from services.reporting.rebuild import rebuild_from_feeds, rebuild_from_stream
+from shared.embedded import NatsServer
+from shared.views import make_engine
+from tests.integration.test_event_flow import map_register_grant_and_enrol
+from tests.support.system import eventually, running_system
+
+NAME = "Yusleidy Carolina Pérez Mora"
+DOCUMENT = "001234567"
+
+
+def stream_messages(url: str) -> list[bytes]:
+    async def read() -> list[bytes]:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        info = await js.stream_info("OSV")
+        payloads = []
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            payloads.append((await js.get_msg("OSV", sequence)).data or b"")
+        await nc.close()
+        return payloads
+
+    return asyncio.run(read())
+
+
+def map_osvs(system, count: int, start: int = 0) -> list[str]:  # noqa: ANN001
+    ids = []
+    for i in range(start, start + count):
+        response = system.registry.post("/osvs", json={"name": f"OSV {i}", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def test_commands_made_while_nats_is_frozen_are_published_once_it_thaws_and_counted_once(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        map_osvs(system, 5)
+        system.wait_relayed()
+        system.wait_applied()
+
+        nats_server.pause()
+        map_osvs(system, 20, start=5)  # commands still succeed
+        assert system.registry.get("/health").json()["relay"]["lag"] > 0
+        nats_server.resume()
+
+        system.wait_relayed()
+        system.wait_applied()
+        assert system.indicators()["total"]["osvs_identified"] == 25
+
+    assert len(stream_messages(nats_server.url)) == 25
+
+
+def test_commands_made_while_nats_is_down_survive_a_restart_of_nats_and_are_counted_once(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        map_osvs(system, 3)
+        system.wait_relayed()
+        system.wait_applied()
+
+        nats_server.stop()
+        map_osvs(system, 10, start=3)
+        eventually(lambda: system.registry.get("/health").json()["nats"] == "disconnected")
+        nats_server.start()
+
+        system.wait_relayed()
+        system.wait_applied()
+        assert system.indicators()["total"]["osvs_identified"] == 13
+
+    assert len(stream_messages(nats_server.url)) == 13
+
+
+def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(tmp_path: Path, nats_server: NatsServer) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        map_register_grant_and_enrol(system)
+        map_osvs(system, 10)
+        system.wait_relayed()
+        system.wait_applied()
+        live = ReadModel(make_engine(f"sqlite:///{tmp_path / 'var' / 'reporting' / 'readmodel.db'}"))
+
+        from_stream = ReadModel(make_engine(f"sqlite:///{tmp_path / 'from-stream.db'}"))
+        replayed = asyncio.run(rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4))
+        from_feeds = ReadModel(make_engine(f"sqlite:///{tmp_path / 'from-feeds.db'}"))
+        feeds = {name: client for name, client in system.writers().items()}
+        read = rebuild_from_feeds(from_feeds, feeds, page=3)
+
+        assert replayed == read == len(live.facts()) == 17
+        assert from_stream.digest() == from_feeds.digest() == live.digest()
+
+
+def test_no_member_name_or_document_number_is_in_the_engagement_store_the_stream_or_the_feed(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        map_register_grant_and_enrol(system)  # enrols NAME with DOCUMENT
+        system.wait_relayed()
+        system.wait_applied()
+        feed = system.engagement.get("/events").text
+        member = system.engagement.get("/events").json()["events"][0]["data"]
+        assert member["nationality"] == "VE" and "full_name" not in member
+
+    secrets = [NAME.encode(), DOCUMENT.encode(), "Yusleidy".encode()]
+    for path in (tmp_path / "var").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert not any(secret in content for secret in secrets), f"personal data in {path}"
+    for path in Path(nats_server.store_dir).rglob("*"):
+        if path.is_file():
+            assert not any(secret in path.read_bytes() for secret in secrets), f"personal data in {path}"
+    for payload in stream_messages(nats_server.url):
+        assert not any(secret in payload for secret in secrets)
+    assert not any(secret.decode() in feed for secret in secrets)
