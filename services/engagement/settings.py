@@ -1,0 +1,69 @@
+"""Engagement's configuration: environment variables prefixed ``ENGAGEMENT_``.
+
+Members' personal data is encrypted at rest. The key is ``ENGAGEMENT_CIPHER_KEY``
+or, when that is unset, the key file under ``var_dir`` (created on first use).
+Losing the key loses every member: back the file up apart from the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from eventsourcing.cryptography import AESCipher
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+KEY_BYTES = 32
+
+
+class EngagementSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ENGAGEMENT_", extra="ignore")
+
+    service_name: str = "engagement"
+    port: int = 8003
+    cipher_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "AES key (base64 of 16, 24 or 32 bytes) that encrypts stored events. "
+            "Unset: read from, or first generated into, <var_dir>/engagement/cipher.key (mode 0600)."
+        ),
+    )
+
+    @property
+    def cipher_key_file(self) -> Path:
+        return self.service_dir / "cipher.key"
+
+    def resolve_cipher_key(self) -> str:
+        """The configured key, else the key file's, generating the file the first time."""
+        if self.cipher_key is not None:
+            return self.cipher_key.get_secret_value()
+        return read_or_create_key(self.cipher_key_file)
+
+
+def read_or_create_key(path: Path) -> str:
+    """Read the key file; if there is none, write a new key readable by the owner only.
+
+    The new key is written and synced to a private temporary file, then linked
+    into place, so a concurrent start never reads a half-written key: whoever
+    links second reads the first one's key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, (AESCipher.create_key(KEY_BYTES) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,262 @@
+"""The engagement service over HTTP, on its real SQLite store, with NATS out of reach.
+
+Members' names and document numbers reach staff through the API and nobody
+else: not the file on disk, not the event feed.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.engagement.api import create_app
+from services.engagement.settings import EngagementSettings
+
+pytestmark = pytest.mark.timeout(60)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+OSV_ID = str(uuid4())
+
+
+def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
+    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        yield client
+
+
+def a_person(**overrides: Any) -> dict[str, Any]:
+    person = {
+        "osv_id": OSV_ID,
+        "full_name": "Yusmary Cordero Palacios",
+        "document_type": "CEDULA_VE",
+        "document_number": "V-18765432",
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2024-03-01",
+        "birth_year": 1991,
+    }
+    person.update(overrides)
+    return {k: v for k, v in person.items() if v is not ...}
+
+
+def join(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/members", json=a_person(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
+    response = client.post("/members", json=a_person(document_number="v 18.765.432", nationality="ve"))
+
+    assert response.status_code == 201
+    member = response.json()
+    assert member == {
+        "id": member["id"],
+        "osv_id": OSV_ID,
+        "full_name": "Yusmary Cordero Palacios",
+        "document_type": "CEDULA_VE",
+        "document_number": "V-18765432",
+        "nationality": "VE",
+        "sex": "F",
+        "birth_year": 1991,
+        "age_band": "30-44",
+        "joined_on": "2024-03-01",
+        "membership": {"status": "active", "left_on": None, "reason": None},
+        "version": 1,
+    }
+    assert client.get(f"/members/{member['id']}").json() == member
+
+
+def test_a_person_without_documents_joins_without_a_number(client: TestClient) -> None:
+    member = join(client, document_type="NINGUNO", document_number=..., birth_year=...)
+
+    assert member["document_number"] is None
+    assert member["birth_year"] is None
+    assert member["age_band"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"osv_id": "osv-17"}, "osv_id", None),
+        ({"osv_id": ...}, "osv_id", "missing"),
+        ({"full_name": "   "}, "full_name", None),
+        ({"full_name": "x" * 201}, "full_name", None),
+        ({"full_name": ...}, "full_name", "missing"),
+        ({"document_type": "CARNET"}, "document_type", None),
+        ({"document_type": "DNI", "document_number": "1234567"}, "document_number", "dni_8_digits"),
+        ({"document_type": "CE", "document_number": "12345"}, "document_number", "ce_6_to_12_alphanumerics"),
+        ({"document_type": "PTP", "document_number": "P-12345"}, "document_number", "ptp_6_to_15_alphanumerics"),
+        ({"document_type": "CPP", "document_number": ...}, "document_number", "cpp_6_to_15_alphanumerics"),
+        ({"document_type": "PASAPORTE", "document_number": "12 34"}, "document_number", "passport_6_to_15_alphanumerics"),
+        ({"document_type": "CEDULA_VE", "document_number": "J-123456789"}, "document_number", "cedula_ve_6_to_10_digits"),
+        ({"document_type": "SOLICITANTE_REFUGIO", "document_number": "A_1"}, "document_number", "refugee_claim_4_to_20_characters"),
+        ({"document_type": "NINGUNO", "document_number": "45678912"}, "document_number", "no_number_without_document"),
+        ({"document_number": "1" * 41}, "document_number", None),
+        ({"nationality": "XX"}, "nationality", "iso_3166_alpha_2"),
+        ({"nationality": "VEN"}, "nationality", "iso_3166_alpha_2"),
+        ({"sex": "female"}, "sex", None),
+        ({"joined_on": "01/03/2024"}, "joined_on", None),
+        ({"joined_on": "2024-02-30"}, "joined_on", None),
+        ({"birth_year": 1899}, "birth_year", "birth_year_range"),
+        ({"birth_year": 2999}, "birth_year", "birth_year_range"),
+        ({"birth_year": 2025, "joined_on": "2024-12-31"}, "birth_year", "not_after_joined_on"),
+        ({"birth_year": "nineteen ninety"}, "birth_year", None),
+        ({"nickname": "Yusi"}, "nickname", "extra_forbidden"),
+    ],
+)
+def test_a_join_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, overrides: dict[str, Any], field: str, rule: str | None
+) -> None:
+    response = client.post("/members", json=a_person(**overrides))
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    error = response.json()["errors"][0]
+    assert error["field"] == field
+    if rule is not None:
+        assert error["rule"] == rule
+
+
+def test_malformed_json_is_refused_as_a_whole(client: TestClient) -> None:
+    response = client.post("/members", content=b'{"full_name": "Yusmary', headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+
+
+def test_an_unknown_member_is_not_found(client: TestClient) -> None:
+    unknown = uuid4()
+
+    shown = client.get(f"/members/{unknown}")
+    left = client.post(f"/members/{unknown}/departure", json={"left_on": "2024-05-01", "reason": "withdrew"})
+
+    assert shown.status_code == 404
+    assert shown.headers["content-type"] == "application/problem+json"
+    assert left.status_code == 404
+
+
+def test_a_member_id_that_is_not_a_uuid_is_refused(client: TestClient) -> None:
+    response = client.get("/members/42")
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "member_id"
+
+
+def test_a_member_leaves_once(client: TestClient) -> None:
+    member = join(client, joined_on="2024-03-01")
+    departure = f"/members/{member['id']}/departure"
+
+    # The member moves to Chile.
+    first = client.post(departure, json={"left_on": "2024-09-30", "reason": "moved_abroad"})
+    assert first.status_code == 200
+    assert first.json()["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "moved_abroad"}
+    assert first.json()["version"] == 2
+
+    # Someone else records the same departure later: it contradicts the first.
+    second = client.post(departure, json={"left_on": "2024-10-02", "reason": "other"})
+    assert second.status_code == 409
+    assert second.json()["errors"][0]["field"] == "left_on"
+    assert client.get(f"/members/{member['id']}").json()["membership"]["left_on"] == "2024-09-30"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"left_on": "2024-02-29", "reason": "withdrew"}, "left_on"),
+        ({"left_on": "2024-09-30", "reason": "deported"}, "reason"),
+        ({"left_on": "30/09/2024", "reason": "withdrew"}, "left_on"),
+        ({"left_on": "2024-09-30"}, "reason"),
+        ({"left_on": "2024-09-30", "reason": "withdrew", "note": "x"}, "note"),
+    ],
+)
+def test_a_departure_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    member = join(client, joined_on="2024-03-01")
+
+    response = client.post(f"/members/{member['id']}/departure", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+    assert client.get(f"/members/{member['id']}").json()["membership"]["status"] == "active"
+
+
+# Personal data stays encrypted and unpublished --------------------------------
+
+NAME = "Zoraida Quintanilla Berroterán"
+DOCUMENT_NUMBER = "19873654"
+
+
+def plain_forms(text: str) -> list[bytes]:
+    """How a piece of text could sit in a file if it were stored in clear."""
+    return [text.encode(), json.dumps(text).encode(), text.encode("utf-16-le")]
+
+
+def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_path: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        member = join(client, full_name=NAME, document_type="CEDULA_VE", document_number=f"V-{DOCUMENT_NUMBER}")
+        client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
+
+        # Staff see the person.
+        shown = client.get(f"/members/{member['id']}").json()
+        assert (shown["full_name"], shown["document_number"]) == (NAME, f"V-{DOCUMENT_NUMBER}")
+
+        # The feed tells the story without them.
+        feed = client.get("/events")
+        assert [e["type"] for e in feed.json()["events"]] == ["MemberJoined", "MemberLeft"]
+        for secret in (NAME, "Zoraida", "Quintanilla", DOCUMENT_NUMBER):
+            assert secret not in feed.text
+
+    # The store holds the member (its id is there) but not who they are.
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    stored = b"".join(path.read_bytes() for path in files)
+    assert member["id"].replace("-", "").encode() in stored
+    for secret in (NAME, "Zoraida", "Quintanilla", DOCUMENT_NUMBER):
+        for form in plain_forms(secret):
+            assert form not in stored, f"{secret!r} found in clear under {tmp_path}"
+
+
+def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        member = join(client, full_name=NAME)
+    key_file = tmp_path / "engagement" / "cipher.key"
+    key = key_file.read_text()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        assert client.get(f"/members/{member['id']}").json()["full_name"] == NAME
+
+    assert key_file.read_text() == key
+
+
+def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
+    key = "q2Vh1I9D8x3kq9eYcD2x6yQkq4m2b8aV3b0rVxk1Z3s="
+
+    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
+        member = join(client)
+    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
+        assert client.get(f"/members/{member['id']}").status_code == 200
+
+    assert not (tmp_path / "engagement" / "cipher.key").exists()
+
+
+def test_the_service_takes_commands_while_nats_is_out_of_reach(client: TestClient) -> None:
+    join(client)
+
+    health = client.get("/health").json()
+
+    assert health["status"] == "degraded"
+    assert health["nats"] == "disconnected"
+    assert health["relay"]["lag"] == 1
