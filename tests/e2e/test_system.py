@@ -1,0 +1,72 @@
+"""The system started the way `make run` starts it, used over HTTP like a front end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from shared.embedded import free_port
+from tests.integration.test_event_flow import map_register_grant_and_enrol
+from tests.support.system import System, eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
+    env = {
+        **os.environ,
+        "OSV_VAR_DIR": str(var_dir),
+        "OSV_NATS_PORT": str(ports["nats"]),
+        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name != "nats"},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        for line in process.stdout:
+            banner.append(line)
+            if "osv-platform is running" in line:
+                break
+        else:
+            raise AssertionError("the launcher stopped before it was running:\n" + "".join(banner))
+        assert any(f"http://127.0.0.1:{ports['registry']}" in line for line in banner)
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{ports[name]}", timeout=10) for name in ("registry", "funding", "engagement", "reporting")]
+        yield System(*clients)  # type: ignore[arg-type]
+        for client in clients:
+            client.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, output
+        assert "osv-platform stopped" in output
+
+
+def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting")}
+    var_dir = tmp_path / "var"
+    with launched(var_dir, ports) as system:
+        map_register_grant_and_enrol(system)
+        system.wait_relayed()
+        system.wait_applied()
+        before = system.indicators()
+        assert before["total"]["osvs_registered_ruos"] == 1
+        assert before["total"]["members_left_by_reason"] == {"moved_abroad": 1}
+
+    assert (var_dir / "registry" / "events.db").exists() and (var_dir / "nats").is_dir()
+
+    with launched(var_dir, ports) as system:
+        assert system.indicators() == before
+        assert len(system.registry.get("/osvs").json()) == 1
+        osv = system.registry.post("/osvs", json={"name": "Nueva", "district": "Surco", "mapped_on": "2022-01-10"})
+        assert osv.status_code == 201
+        eventually(lambda: system.indicators()["total"]["osvs_identified"] == 2)
