@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Notification, Tracking, Transcoding
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, get_topic
 
 
 class DateAsISO(Transcoding):
@@ -68,6 +68,14 @@ class ServiceApplication(Application):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self._tracking = None
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Configuration comes only from the service's settings, never from ``os.environ``.
+
+        (The library would otherwise let any ``<NAME>_CIPHER_KEY``-style variable
+        override what the settings class decided.)
+        """
+        return Environment(name, {**type(self).env, **(env or {})})
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

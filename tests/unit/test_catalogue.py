@@ -1,0 +1,34 @@
+"""The catalogue partners read is the one the services validate against."""
+
+from __future__ import annotations
+
+import inspect
+
+from eventsourcing.domain import Aggregate, AggregateEvent
+
+from shared import catalogue as event_catalogue
+
+
+def test_the_committed_schemas_are_the_ones_the_public_events_generate() -> None:
+    for name, content in event_catalogue.expected_files().items():
+        path = event_catalogue.SCHEMA_DIR / name
+        assert path.exists(), f"catalogue/schemas/{name} is missing: run `make catalogue`"
+        assert path.read_text("utf-8") == content, f"catalogue/schemas/{name} is stale: run `make catalogue`"
+
+
+def test_every_domain_event_of_every_service_has_a_public_form() -> None:
+    for catalogue in event_catalogue.catalogues():
+        module = inspect.getmodule(next(iter(catalogue.domain_events)))
+        aggregates = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Aggregate) and c is not Aggregate]
+        for aggregate in aggregates:
+            for _, event_class in inspect.getmembers(aggregate, inspect.isclass):
+                if issubclass(event_class, AggregateEvent) and event_class.__qualname__.startswith(aggregate.__name__ + "."):
+                    if event_class.__name__ in ("Event", "Created"):
+                        continue
+                    assert event_class in set(catalogue.domain_events), f"{event_class.__qualname__} has no public event"
+
+
+def test_published_event_names_are_unique_across_services() -> None:
+    names = [p.__name__ for c in event_catalogue.catalogues() for p in c.public_events]
+    assert len(names) == len(set(names))
+    assert {"OSVMapped", "RUOSRegistered", "FundGranted", "MemberLeft"} <= set(names)
