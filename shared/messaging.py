@@ -87,7 +87,7 @@ class NatsLink:
         while True:
             try:
                 nc = await nats.connect(
-                    self.url,
+                    [server.strip() for server in self.url.split(",")],
                     name=self.name,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
