@@ -74,6 +74,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     local = LocalSettings()
     local.var_dir.mkdir(parents=True, exist_ok=True)
     stopping = False
