@@ -116,8 +116,10 @@ class NatsLink:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self.nc is not None:
+            # Flush what is buffered (acks), then close. ``drain()`` would wait up to
+            # its 30 s timeout for pull subscriptions that have nothing more to deliver.
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                await self.nc.flush(timeout=2)
             with contextlib.suppress(Exception):
                 await self.nc.close()
 
