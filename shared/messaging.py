@@ -144,12 +144,7 @@ async def ensure_stream(
 @dataclass
 class RelayStatus:
     published: int = 0
-    stored: int = 0
     last_error: str | None = None
-
-    @property
-    def lag(self) -> int:
-        return max(self.stored - self.published, 0)
 
 
 @dataclass
@@ -163,11 +158,6 @@ class OutboxRelay:
     poll_seconds: float = 0.05
     ack_timeout: float = 5.0
     status: RelayStatus = field(default_factory=RelayStatus)
-    _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def nudge(self) -> None:
-        """Tell the relay new events were stored (saves a poll interval)."""
-        self._wakeup.set()
 
     async def run(self) -> None:
         await self.link.wait_ready()
@@ -186,9 +176,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if not moved:
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+                await asyncio.sleep(self.poll_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch after the saved position; return how many went out."""
@@ -196,9 +184,7 @@ class OutboxRelay:
         position = await asyncio.to_thread(self.app.relayed_position)
         self.status.published = position
         notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
-        self.status.stored = max(self.status.stored, notifications[-1].id if notifications else position)
         if not notifications:
-            self.status.stored = await asyncio.to_thread(self.app.log_head)
             return 0
         messages = [
             (notification.id, self.catalogue.to_cloudevent(notification.id, self.app.decode(notification)))
