@@ -1,0 +1,1005 @@
+"""Throughput and latency of osv-platform, each figure beside a bare-library baseline.
+
+    .venv/bin/python bench/run.py            # full run (~2 minutes on 2 cores)
+    .venv/bin/python bench/run.py --quick    # smoke run (~20 seconds)
+
+Everything runs for real on 127.0.0.1: a nats-server with JetStream
+(``shared.embedded.NatsServer``, as ``make run`` starts it), each service under
+uvicorn in its own process, SQLite files in a temporary directory. The
+baselines are measured in the same run on the same machine:
+
+1. Commands/s through each write service's HTTP API (a few concurrent clients),
+   beside plain ``eventsourcing`` appends to an SQLite file, one per transaction.
+2. Rebuild events/s of reporting's read model from the NATS stream, beside a raw
+   read of the same stream and a raw read of an ``eventsourcing`` notification
+   log of the same number of events.
+3. Command-to-indicator latency: ``POST /osvs`` answered 201 until reporting's
+   ``GET /indicators`` counts the new OSV.
+
+Not part of the test suite. Every process it starts is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import nats  # noqa: E402
+from eventsourcing.application import Application  # noqa: E402
+from eventsourcing.domain import Aggregate, event  # noqa: E402
+from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
+
+from services.funding.domainmodel import Currency, GrantKind, Phase, grant_fund  # noqa: E402
+from services.funding.interface import catalogue as funding_catalogue  # noqa: E402
+from services.registry.districts import DistrictTable  # noqa: E402
+from services.registry.domainmodel import OSV  # noqa: E402
+from services.registry.interface import catalogue as registry_catalogue  # noqa: E402
+from services.reporting.indicators import report  # noqa: E402
+from services.reporting.readmodel import ReadModel  # noqa: E402
+from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
+from shared.embedded import NatsServer, free_port  # noqa: E402
+from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
+from shared.messaging import ensure_stream  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
+from shared.views import make_engine  # noqa: E402
+
+STREAM = "OSV"
+HOST = "127.0.0.1"
+DISTRICTS = [d.name for d in DistrictTable.of_lima().districts]
+ZONES = {d.name: d.zone for d in DistrictTable.of_lima().districts}
+SLOW_STOPS: list[str] = []
+
+
+# --------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    figure: str
+    value: str = ""
+    baseline: str = ""
+    baseline_value: str = ""
+    ratio: str = ""
+
+
+@dataclass
+class Table:
+    sections: list[tuple[str, list[Row]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def section(self, title: str) -> list[Row]:
+        rows: list[Row] = []
+        self.sections.append((title, rows))
+        return rows
+
+    def render(self) -> str:
+        header = Row("figure", "osv-platform", "bare-library baseline (same run)", "baseline", "platform/baseline")
+        every = [header] + [r for _, rows in self.sections for r in rows]
+        widths = [max(len(getattr(r, name)) for r in every) for name in ("figure", "value", "baseline", "baseline_value", "ratio")]
+
+        def line(r: Row) -> str:
+            cells = (r.figure, r.value, r.baseline, r.baseline_value, r.ratio)
+            out = [cells[0].ljust(widths[0]), cells[1].rjust(widths[1]), cells[2].ljust(widths[2]), cells[3].rjust(widths[3]), cells[4].rjust(widths[4])]
+            return "  ".join(out).rstrip()
+
+        rule = "-" * len(line(Row(*("x" * w for w in widths))))
+        lines = [rule, line(header), rule]
+        for title, rows in self.sections:
+            lines.append(f"[{title}]")
+            lines.extend(line(r) for r in rows)
+            lines.append("")
+        lines[-1] = rule
+        if self.notes:
+            lines.append("Notes:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def fmt_rate(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}"
+
+
+def fmt_ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else ""
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def say(message: str) -> None:
+    """Progress goes to stderr; only the table goes to stdout."""
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------
+# Real processes
+# --------------------------------------------------------------------------
+
+
+class ServiceProcess:
+    """One service under uvicorn in a child process, configured by its env prefix."""
+
+    def __init__(
+        self, name: str, var_dir: Path, nats_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, factory: str | None = None
+    ) -> None:
+        self.name = name
+        self.factory = factory or f"services.{name}.api:create_app"
+        self.port = free_port(HOST)
+        self.url = f"http://{HOST}:{self.port}"
+        prefix = name.upper()
+        self.env = {
+            **os.environ,
+            f"{prefix}_VAR_DIR": str(var_dir),
+            f"{prefix}_NATS_URL": nats_url,
+            f"{prefix}_PORT": str(self.port),
+            **(extra_env or {}),
+        }
+        self.log_path = log_dir / f"{name}-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    def start(self, timeout: float = 45.0) -> ServiceProcess:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        command = [
+            sys.executable, "-m", "uvicorn", self.factory, "--factory",
+            "--host", HOST, "--port", str(self.port), "--log-level", "warning",
+        ]
+        self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with code {self.proc.returncode} while starting:\n{self.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer /health within {timeout:.0f}s:\n{self.log_tail()}")
+
+    @property
+    def proc_pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            started = time.perf_counter()
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                SLOW_STOPS.append(f"{self.name} ignored SIGTERM for 15 s and was killed")
+            else:
+                if time.perf_counter() - started > 5:
+                    SLOW_STOPS.append(f"{self.name} took {time.perf_counter() - started:.1f}s to stop on SIGTERM")
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def health(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/health", timeout=5.0).json()
+
+
+@contextlib.contextmanager
+def service(name: str, var_dir: Path, nats_url: str, log_dir: Path) -> Iterator[ServiceProcess]:
+    process = ServiceProcess(name, var_dir, nats_url, log_dir)
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@contextlib.contextmanager
+def nats_server(store_dir: Path) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir, port=0, http_port=None)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.02, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not met within {timeout:.0f}s")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# 1. Commands per second
+# --------------------------------------------------------------------------
+
+
+class Thing(Aggregate):
+    """The trivial aggregate of the bare-library baselines."""
+
+    @event("Created")
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+def es_sqlite_app(path: Path) -> Application:
+    return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)})
+
+
+def proc_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a child process has used so far."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Baseline:
+    per_second: float
+    cpu_per_command: float
+
+
+def baseline_appends(tmp: Path, count: int) -> Baseline:
+    """Plain eventsourcing: create and save a trivial aggregate, one per transaction."""
+    app = es_sqlite_app(tmp / "baseline-appends.db")
+    try:
+        for i in range(20):
+            app.save(Thing(n=-i))
+        cpu, started = time.process_time(), time.perf_counter()
+        for i in range(count):
+            app.save(Thing(n=i))
+        seconds = time.perf_counter() - started
+        return Baseline(rate(count, seconds), (time.process_time() - cpu) / count)
+    finally:
+        app.close()
+
+
+def registry_in_process(tmp: Path, count: int) -> float:
+    """Registry's application alone, as the route uses it (map_osv then get_osv): commands/s."""
+    from services.registry.application import Registry
+    from services.registry.schemas import OSVPublic
+    from shared.store import persistence_env
+
+    app = Registry(persistence_env(f"sqlite:///{tmp / 'registry-in-process.db'}"))
+    try:
+        started = time.perf_counter()
+        for i in range(count):
+            OSVPublic.of(app.get_osv(app.map_osv(f"OSV {i}", DISTRICTS[i % len(DISTRICTS)], date(2021, 3, 15))))
+        return rate(count, time.perf_counter() - started)
+    finally:
+        app.close()
+
+
+def funding_in_process(tmp: Path, count: int) -> float:
+    """Funding's application alone, as the route uses it (grant_fund then get_grant), one OSV known: commands/s."""
+    from services.funding.application import Funding
+    from services.funding.osvdirectory import OSVDirectory
+    from services.funding.schemas import GrantPublic
+    from shared.store import persistence_env
+
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"))
+    osv = OSV(name="OSV", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
+    directory.apply([registry_catalogue.to_cloudevent(1, e) for e in osv.collect_events()])
+    app = Funding(persistence_env(f"sqlite:///{tmp / 'funding-in-process.db'}"), osvs=directory)
+    try:
+        started = time.perf_counter()
+        for _ in range(count):
+            grant_id = app.grant_fund(osv.id, Decimal("1500.00"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND)
+            GrantPublic.of(app.get_grant(grant_id))
+        return rate(count, time.perf_counter() - started)
+    finally:
+        app.close()
+        directory.engine.dispose()
+
+
+@dataclass
+class CommandRun:
+    count: int
+    seconds: float
+    latencies: list[float]
+    errors: list[str]
+    ids: list[str]
+    cpu_service: float = 0.0
+    cpu_nats: float = 0.0
+    cpu_client: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return rate(self.count, self.seconds)
+
+
+async def _drive(url: str, path: str, body: Callable[[int], dict[str, Any]], count: int, concurrency: int) -> CommandRun:
+    latencies: list[float] = []
+    errors: list[str] = []
+    ids: list[str] = [""] * count
+    counter = iter(range(count))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
+
+        async def worker() -> None:
+            for i in counter:
+                started = time.perf_counter()
+                response = await client.post(path, json=body(i))
+                latencies.append(time.perf_counter() - started)
+                if response.status_code == 201:
+                    ids[i] = response.json()["id"]
+                else:
+                    errors.append(f"{response.status_code} {response.text[:200]}" if len(errors) < 5 else "")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return CommandRun(count, seconds, latencies, errors, [i for i in ids if i])
+
+
+def drive(
+    url: str, path: str, body: Callable[[int], dict[str, Any]], count: int, concurrency: int,
+    service_pid: int | None = None, nats_pid: int | None = None,
+) -> CommandRun:
+    """``count`` POSTs from ``concurrency`` concurrent clients; CPU of each process counted."""
+    before = proc_cpu(service_pid), proc_cpu(nats_pid), time.process_time()
+    run = asyncio.run(_drive(url, path, body, count, concurrency))
+    run.cpu_service = (proc_cpu(service_pid) - before[0]) / count
+    run.cpu_nats = (proc_cpu(nats_pid) - before[1]) / count
+    run.cpu_client = (time.process_time() - before[2]) / count
+    return run
+
+
+def osv_body(i: int) -> dict[str, Any]:
+    return {"name": f"Organización vecinal {i}", "district": DISTRICTS[i % len(DISTRICTS)], "mapped_on": "2021-03-15"}
+
+
+def post_until_created(url: str, path: str, body: dict[str, Any], timeout: float) -> tuple[float, httpx.Response]:
+    """Retry a command until it answers 201 (e.g. until a local view has caught up)."""
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        while True:
+            response = client.post(path, json=body)
+            if response.status_code == 201 or time.monotonic() > deadline:
+                return time.perf_counter() - started, response
+            time.sleep(0.05)
+
+
+def wait_relayed(process: ServiceProcess, timeout: float = 120.0) -> float:
+    """Seconds until the service's relay has published everything it stored."""
+    started = time.perf_counter()
+
+    def done() -> bool:
+        relay = process.health()["relay"]
+        return relay["lag"] == 0 and relay["published_position"] >= relay["stored_position"]
+
+    eventually(done, timeout, what=f"{process.name} relay lag 0")
+    return time.perf_counter() - started
+
+
+def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
+    n, c = args.commands, args.concurrency
+    rows = table.section(f"1. commands through the HTTP API ({n:,} each, {c} concurrent httpx clients)")
+    say(f"baseline: {n:,} bare eventsourcing appends on SQLite")
+    baseline = baseline_appends(tmp, n)
+    say(f"  {baseline.per_second:,.0f} cmd/s")
+    es_label = "eventsourcing save loop, SQLite file"
+
+    def add(figure: str, run: CommandRun, process: ServiceProcess | None = None) -> None:
+        value = fmt_rate(run.per_second, "cmd/s")
+        if run.errors:
+            value += f" ({len(run.errors)} not 201)"
+            table.notes.append(f"{figure}: first failure: {run.errors[0]}")
+        rows.append(Row(figure, value, es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(run.per_second, baseline.per_second)))
+        rows.append(Row(f"  client latency p50 / p99", f"{fmt_ms(statistics.median(run.latencies))} / {fmt_ms(percentile(run.latencies, 99))}"))
+        rows.append(Row(
+            "  CPU per command: service / nats / client",
+            f"{run.cpu_service * 1000:.2f} / {run.cpu_nats * 1000:.2f} / {run.cpu_client * 1000:.2f} ms",
+            "CPU per command of the save loop", f"{baseline.cpu_per_command * 1000:.2f} ms",
+        ))
+        if process is not None:
+            rows.append(Row(f"  {process.name} relay: lag 0 this long after the last 201", fmt_ms(wait_relayed(process))))
+
+    var = tmp / "commands-var"
+    with nats_server(tmp / "commands-nats") as server:
+        # Registry ---------------------------------------------------------
+        with service("registry", var, server.url, tmp) as registry:
+            say(f"registry: warm-up, then {n:,} x POST /osvs")
+            drive(registry.url, "/osvs", lambda i: osv_body(n + i), args.warmup, c)
+            run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid, server.pid)
+            say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
+            add("registry POST /osvs", run, registry)
+            osv_ids = run.ids
+
+        # Funding ----------------------------------------------------------
+        if not osv_ids:
+            rows.append(Row("funding POST /grants", "skipped: registry mapped no OSV"))
+        else:
+            with service("funding", var, server.url, tmp) as funding:
+
+                def grant_body(i: int) -> dict[str, Any]:
+                    return {"osv_id": osv_ids[i % len(osv_ids)], "amount": "1500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+
+                say(f"funding: waiting until its OSV directory knows the {len(osv_ids):,} OSVs")
+                caught_up, response = post_until_created(funding.url, "/grants", grant_body(len(osv_ids) - 1), timeout=120)
+                if response.status_code != 201:
+                    rows.append(Row("funding POST /grants", f"skipped: {response.status_code} {response.text[:120]}"))
+                else:
+                    drive(funding.url, "/grants", grant_body, args.warmup, c)
+                    say(f"funding: {n:,} x POST /grants")
+                    run = drive(funding.url, "/grants", grant_body, n, c, funding.proc_pid, server.pid)
+                    say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
+                    add("funding POST /grants", run, funding)
+                    rows.append(Row(f"  funding: knew all {len(osv_ids):,} OSVs this long after it started", fmt_ms(caught_up)))
+
+        # Engagement -------------------------------------------------------
+        if not (ROOT / "services" / "engagement" / "api.py").exists():
+            rows.append(Row("engagement POST /members", "not built yet", es_label, fmt_rate(baseline.per_second, "cmd/s")))
+        elif osv_ids:
+            try:
+                with service("engagement", var, server.url, tmp) as engagement:
+
+                    def member_body(i: int) -> dict[str, Any]:
+                        return {
+                            "osv_id": osv_ids[i % len(osv_ids)],
+                            "full_name": f"Persona de prueba {i}",
+                            "document_type": "CE",
+                            "document_number": f"{100000000 + i}",
+                            "nationality": "VE" if i % 3 else "PE",
+                            "sex": "F" if i % 2 else "M",
+                            "joined_on": "2021-10-05",
+                            "birth_year": 1980 + i % 30,
+                        }
+
+                    say("engagement: first member (retried while any local view catches up)")
+                    _, response = post_until_created(engagement.url, "/members", member_body(10 * n), timeout=120)
+                    if response.status_code != 201:
+                        rows.append(Row("engagement POST /members", f"failed: {response.status_code} {response.text[:120]}"))
+                    else:
+                        drive(engagement.url, "/members", lambda i: member_body(n + i), args.warmup, c)
+                        say(f"engagement: {n:,} x POST /members")
+                        run = drive(engagement.url, "/members", member_body, n, c, engagement.proc_pid, server.pid)
+                        say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
+                        add("engagement POST /members", run, engagement)
+            except RuntimeError as error:
+                rows.append(Row("engagement POST /members", "failed to run (see notes)"))
+                table.notes.append(f"engagement: {str(error)[:600]}")
+
+    # Where the time goes: the applications without HTTP, HTTP without an application.
+    say("applications in-process; bare FastAPI under uvicorn")
+    rows.append(Row("breakdown (same counts):"))
+    for label, measure in (("registry", registry_in_process), ("funding", funding_in_process)):
+        in_process = measure(tmp, n)
+        rows.append(Row(f"  {label} application in-process, no HTTP/NATS, 1 thread", fmt_rate(in_process, "cmd/s"),
+                        es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(in_process, baseline.per_second)))
+    dead_nats = f"nats://{HOST}:{free_port(HOST)}"  # nothing listens: the relay waits, commands still work
+    with service("registry", tmp / "no-nats-var", dead_nats, tmp) as registry:
+        drive(registry.url, "/osvs", lambda i: osv_body(n + i), args.warmup, c)
+        run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid)
+        rows.append(Row("  registry POST /osvs, NATS unreachable (relay idle)", fmt_rate(run.per_second, "cmd/s"),
+                        "CPU per command: service / client", f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
+    bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app")
+    try:
+        bare.start()
+        drive(bare.url, "/osvs", osv_body, args.warmup, c)
+        run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
+        rows.append(Row("  bare FastAPI+uvicorn POST, no store (same client)", fmt_rate(run.per_second, "cmd/s"),
+                        "CPU per request: server / client",
+                        f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
+    finally:
+        bare.stop()
+
+
+# --------------------------------------------------------------------------
+# 2. Rebuild events per second
+# --------------------------------------------------------------------------
+
+
+def realistic_cloudevents(count: int, seed: int = 42) -> list[dict[str, Any]]:
+    """``count`` CloudEvents as the three write services publish them, interleaved.
+
+    Events come from the services' real aggregates and catalogues
+    (``EventCatalogue.to_cloudevent``); engagement's are built by hand in the
+    same shape when its catalogue cannot be imported.
+    """
+    rng = random.Random(seed)
+    engagement = engagement_catalogue()
+    positions = {"registry": 0, "funding": 0, "engagement": 0}
+    out: list[dict[str, Any]] = []
+
+    def next_position(source: str) -> int:
+        positions[source] += 1
+        return positions[source]
+
+    def emit(catalogue: Any, aggregate: Any) -> None:
+        for domain_event in aggregate.collect_events():
+            out.append(catalogue.to_cloudevent(next_position(catalogue.service), domain_event))
+
+    phases = [
+        Phase(code=f"F{i + 1}", name=f"Fase {i + 1}", starts_on=date(2021 + i, 1, 1), ends_on=date(2021 + i, 12, 31))
+        for i in range(3)
+    ]
+    for phase in phases:
+        emit(funding_catalogue, phase)
+
+    osvs: list[OSV] = []
+    members: list[str] = []
+    start = date(2021, 1, 1)
+    while len(out) < count:
+        roll = rng.random()
+        day = start + timedelta(days=rng.randrange(3 * 365))
+        if roll < 0.22 or not osvs:  # an OSV is mapped
+            district = rng.choice(DISTRICTS)
+            osv = OSV(name=f"OSV {len(osvs)}", district=district, zone=ZONES[district], mapped_on=day, kind=None)
+            emit(registry_catalogue, osv)
+            osvs.append(osv)
+        elif roll < 0.32:  # one is registered in the RUOS
+            osv = rng.choice(osvs)
+            if osv.ruos_number is None:
+                osv.register_in_ruos(f"RUOS-{len(out)}", max(day, osv.mapped_on))
+                emit(registry_catalogue, osv)
+        elif roll < 0.47:  # a grant
+            osv = rng.choice(osvs)
+            grant = grant_fund(
+                osv.id, rng.choice([Decimal("1500.00"), Decimal("3500.00"), Decimal("800.50")]),
+                Currency.PEN if rng.random() < 0.8 else Currency.USD, day,
+                GrantKind.SEED_FUND if rng.random() < 0.7 else GrantKind.GOODS,
+            )
+            emit(funding_catalogue, grant)
+        elif roll < 0.85 or not members:  # a member joins
+            osv = rng.choice(osvs)
+            nationality = rng.choice(["VE", "VE", "VE", "CO", "PE", "EC"])
+            sex, birth_year = rng.choice(["F", "M"]), rng.randrange(1950, 2005)
+            if engagement is not None:
+                member = engagement.Member.join(
+                    osv_id=osv.id, full_name=f"Persona {len(out)}", document_type=engagement.DocumentType.CE,
+                    document_number=f"{100000000 + len(out)}", nationality=nationality, sex=engagement.Sex(sex),
+                    joined_on=day, birth_year=birth_year, today=date(2030, 1, 1),
+                )
+                emit(engagement.catalogue, member)
+                members.append(member)
+            else:
+                member_id = str(uuid.uuid4())
+                members.append((member_id, str(osv.id), nationality, sex, day))
+                out.append(_engagement_event(next_position("engagement"), "MemberJoined", member_id, {
+                    "member_id": member_id, "osv_id": str(osv.id), "nationality": nationality, "sex": sex,
+                    "age_band": "30-44", "joined_on": day.isoformat(), "occurred_on": day.isoformat(),
+                }))
+        else:  # a member leaves
+            member = members.pop(rng.randrange(len(members)))
+            reason = rng.choice(["moved_abroad", "moved_in_peru", "withdrew", "other"])
+            if engagement is not None:
+                member.leave(max(day, member.joined_on), engagement.DepartureReason(reason))
+                emit(engagement.catalogue, member)
+            else:
+                member_id, osv_id, nationality, sex, joined = member
+                left = max(day, joined).isoformat()
+                out.append(_engagement_event(next_position("engagement"), "MemberLeft", member_id, {
+                    "member_id": member_id, "osv_id": osv_id, "nationality": nationality, "sex": sex,
+                    "age_band": "30-44", "reason": reason, "left_on": left, "occurred_on": left,
+                }))
+    return out[:count]
+
+
+def engagement_catalogue() -> Any:
+    """Engagement's domain model and catalogue, or None while it is not importable."""
+    try:
+        from types import SimpleNamespace
+
+        from services.engagement.domainmodel import DepartureReason, DocumentType, Member, Sex
+        from services.engagement.interface import catalogue
+    except Exception:  # noqa: BLE001 - being written by someone else: fall back to hand-built events
+        return None
+    return SimpleNamespace(Member=Member, DocumentType=DocumentType, Sex=Sex, DepartureReason=DepartureReason, catalogue=catalogue)
+
+
+def _engagement_event(position: int, kind: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"engagement:{position}",
+        "source": SPEC_SOURCE_PREFIX + "engagement",
+        "type": kind,
+        "subject": subject,
+        "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "position": position,
+        "data": data,
+    }
+
+
+async def publish_all(url: str, cloudevents: list[dict[str, Any]], batch: int = 1000) -> int:
+    """Publish as the relay does (subject, Nats-Msg-Id, expected stream), ``batch`` acks in flight."""
+    nc = await nats.connect(url)
+    total_bytes = 0
+    try:
+        js = nc.jetstream(timeout=30)
+        await ensure_stream(js, STREAM)
+        for start in range(0, len(cloudevents), batch):
+            acks = []
+            for ce in cloudevents[start:start + batch]:
+                payload = encode(ce)
+                total_bytes += len(payload)
+                service_name = ce["source"].removeprefix(SPEC_SOURCE_PREFIX)
+                acks.append(await js.publish_async(
+                    f"osv.{service_name}.{ce['type']}", payload, headers={"Nats-Msg-Id": ce["id"]}, stream=STREAM
+                ))
+            await asyncio.gather(*acks)
+    finally:
+        await nc.close()
+    return total_bytes
+
+
+async def raw_stream_read(url: str, decoder: Callable[[bytes], Any] | None) -> tuple[int, float]:
+    """Replay the whole stream as rebuild does (ordered consumer), without applying anything."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(STREAM)
+        last = info.state.last_seq
+        started = time.perf_counter()
+        subscription = await js.subscribe(
+            "osv.>", stream=STREAM, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+        )
+        seen, sequence = 0, 0
+        while sequence < last:
+            message = await subscription.next_msg(timeout=10)
+            sequence = message.metadata.sequence.stream
+            if decoder is not None:
+                decoder(message.data)
+            seen += 1
+        seconds = time.perf_counter() - started
+        await subscription.unsubscribe()
+        return seen, seconds
+    finally:
+        await nc.close()
+
+
+def es_log_read(tmp: Path, count: int) -> tuple[float, int]:
+    """Write ``count`` events to a plain eventsourcing log, then read it back in pages of 1000; events/s."""
+    app = es_sqlite_app(tmp / "baseline-log.db")
+    try:
+        for start in range(0, count, 1000):
+            app.save(*(Thing(n=i) for i in range(start, min(count, start + 1000))))
+        started = time.perf_counter()
+        position, seen, size = 0, 0, 0
+        while batch := app.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False):
+            seen += len(batch)
+            size += sum(len(n.state) for n in batch)
+            position = batch[-1].id
+        seconds = time.perf_counter() - started
+        assert seen == count, (seen, count)
+        return rate(seen, seconds), size // max(seen, 1)
+    finally:
+        app.close()
+
+
+def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> float:
+    """The same fact rows inserted with bare SQLAlchemy Core (executemany), no ORM: seconds."""
+    from sqlalchemy import insert
+
+    from services.reporting.readmodel import Base, FactRow
+
+    engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}")
+    Base.metadata.create_all(engine)
+    started = time.perf_counter()
+    for start in range(0, len(events), batch):
+        rows = [
+            {
+                "event_id": ce["id"],
+                "source": ce["source"].removeprefix(SPEC_SOURCE_PREFIX),
+                "position": int(ce["position"]),
+                "type": ce["type"],
+                "subject": str(ce.get("subject", "")),
+                "occurred_on": date.fromisoformat((ce.get("data") or {}).get("occurred_on") or ce["time"][:10]),
+                "recorded_at": datetime.fromisoformat(ce["time"].replace("Z", "+00:00")),
+                "data": ce.get("data") or {},
+            }
+            for ce in events[start:start + batch]
+        ]
+        with engine.begin() as connection:
+            connection.execute(insert(FactRow.__table__), rows)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
+    import json
+
+    n = args.events
+    rows = table.section(f"2. rebuilding reporting's read model from the NATS stream ({n:,} events)")
+    say(f"generating {n:,} CloudEvents from the catalogues")
+    cloudevents = realistic_cloudevents(n)
+    with nats_server(tmp / "rebuild-nats") as server:
+        say(f"publishing {n:,} events into a fresh stream")
+        started = time.perf_counter()
+        total_bytes = asyncio.run(publish_all(server.url, cloudevents))
+        say(f"  published in {time.perf_counter() - started:.1f}s ({total_bytes // n} bytes/event)")
+
+        reads: dict[str, float] = {}
+        for label, decoder in (("none", None), ("json", json.loads), ("cloudevents", decode)):
+            say(f"raw stream read, decode: {label}")
+            seen, reads[label] = asyncio.run(raw_stream_read(server.url, decoder))
+            if seen != n:
+                raise RuntimeError(f"raw read saw {seen} of {n} events")
+
+        say("rebuild_from_stream into a fresh SQLite ReadModel")
+        readmodel = ReadModel(make_engine(f"sqlite:///{tmp / 'rebuild-readmodel.db'}"))
+        started = time.perf_counter()
+        rebuilt = asyncio.run(rebuild_from_stream(readmodel, server.url, STREAM))
+        rebuild_s = time.perf_counter() - started
+        say(f"  {rate(rebuilt, rebuild_s):,.0f} events/s")
+
+    say("GET /indicators' work over the rebuilt read model")
+    facts_started = time.perf_counter()
+    facts = readmodel.facts()
+    facts_s = time.perf_counter() - facts_started
+    report_started = time.perf_counter()
+    totals = report(facts)["total"]
+    report_s = time.perf_counter() - report_started
+    if len(facts) != n:
+        table.notes.append(f"rebuild stored {len(facts)} facts for {n} events published")
+    readmodel.engine.dispose()
+
+    say("ReadModel.apply alone on pre-decoded events (batches of 2000); the same rows via SQLAlchemy Core")
+    decoded = [decode(encode(ce)) for ce in cloudevents]
+    apply_model = ReadModel(make_engine(f"sqlite:///{tmp / 'apply-readmodel.db'}"))
+    started = time.perf_counter()
+    for start in range(0, n, 2000):
+        apply_model.apply(decoded[start:start + 2000])
+    apply_s = time.perf_counter() - started
+    apply_model.engine.dispose()
+    core_s = core_insert(tmp, decoded)
+
+    say(f"eventsourcing notification log: write {n:,}, then read in pages of 1000")
+    log_rate, log_bytes = es_log_read(tmp, n)
+
+    rebuild_rate = rate(rebuilt, rebuild_s)
+
+    def vs(label: str, baseline: float) -> Row:
+        return Row("", "", label, fmt_rate(baseline, "ev/s"), fmt_ratio(rebuild_rate, baseline))
+
+    rows.append(Row(f"rebuild_from_stream -> ReadModel, SQLite ({total_bytes // n} B/event)", fmt_rate(rebuild_rate, "ev/s"),
+                    "same stream, ordered consumer, read only", fmt_rate(rate(n, reads["none"]), "ev/s"),
+                    fmt_ratio(rebuild_rate, rate(n, reads["none"]))))
+    rows.append(vs("same, + json.loads", rate(n, reads["json"])))
+    rows.append(vs("same, + shared.events.decode (CloudEvents SDK)", rate(n, reads["cloudevents"])))
+    rows.append(vs(f"eventsourcing log, select_notifications x1000 ({log_bytes} B/event)", log_rate))
+    rows.append(Row("  of which ReadModel.apply alone, pre-decoded, 2000/txn", fmt_rate(rate(n, apply_s), "ev/s"),
+                    "same rows, SQLAlchemy Core executemany, 2000/txn", fmt_rate(rate(n, core_s), "ev/s"),
+                    fmt_ratio(rate(n, apply_s), rate(n, core_s))))
+    rows.append(Row(f"  GET /indicators' work over {len(facts):,} facts: facts() + report()", f"{fmt_ms(facts_s)} + {fmt_ms(report_s)}"))
+    table.notes.append(
+        f"rebuilt read model: osvs_identified={totals['osvs_identified']}, members_joined={totals['members_joined']['total']}, "
+        f"seed_funds_granted_pen={totals['seed_funds_granted_pen']}; engagement events "
+        + ("from its catalogue" if engagement_catalogue() is not None else "hand-built in the catalogue's shape")
+    )
+
+
+# --------------------------------------------------------------------------
+# 3. Command-to-indicator latency
+# --------------------------------------------------------------------------
+
+
+async def bare_jetstream_latency(url: str, samples: int, jitter: float, seed: int = 7) -> list[float]:
+    """Bare nats-py: publish one message (acked by JetStream) until a waiting durable pull consumer holds it."""
+    from nats.js.api import StreamConfig
+
+    rng = random.Random(seed)
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="BENCHLAT", subjects=["benchlat.>"]))
+        subscription = await js.pull_subscribe("benchlat.>", durable="benchlat", stream="BENCHLAT")
+        payload = encode(realistic_cloudevents(1)[0])
+        out: list[float] = []
+        for i in range(samples + 5):
+            await asyncio.sleep(rng.uniform(0, jitter))
+            fetch = asyncio.create_task(subscription.fetch(1, timeout=5))
+            await asyncio.sleep(0.002)  # let the pull request reach the server, as a waiting consumer's would be
+            started = time.perf_counter()
+            await js.publish("benchlat.x", payload, headers={"Nats-Msg-Id": f"bench:{i}"})
+            messages = await fetch
+            if i >= 5:
+                out.append(time.perf_counter() - started)
+            await messages[0].ack()
+        await js.delete_stream("BENCHLAT")
+        return out
+    finally:
+        await nc.close()
+
+
+RELAY_POLL_SECONDS = float(ServiceSettings.model_fields["relay_poll_seconds"].default)
+
+
+async def stream_timestamps(url: str) -> dict[str, float]:
+    """When JetStream stored each OSVMapped event (server clock, same machine), by OSV id."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        last = (await js.stream_info(STREAM)).state.last_seq
+        subscription = await js.subscribe(
+            "osv.registry.OSVMapped", stream=STREAM, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+        )
+        out: dict[str, float] = {}
+        sequence = 0
+        while sequence < last:
+            try:
+                message = await subscription.next_msg(timeout=2)
+            except TimeoutError:
+                break
+            sequence = message.metadata.sequence.stream
+            out[str(decode(message.data)["subject"])] = message.metadata.timestamp.timestamp()
+        await subscription.unsubscribe()
+        return out
+    finally:
+        await nc.close()
+
+
+def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
+    rows = table.section(f"3. command-to-indicator latency ({args.samples} samples, polling every {args.poll_ms:g} ms)")
+    var = tmp / "latency-var"
+    poll = args.poll_ms / 1000
+    jitter = args.jitter_ms / 1000
+    rng = random.Random(11)
+    with nats_server(tmp / "latency-nats") as server:
+        say(f"bare JetStream publish -> pull consumer: {args.samples} samples")
+        bare = asyncio.run(bare_jetstream_latency(server.url, args.samples, jitter))
+        with service("registry", var, server.url, tmp) as registry, \
+                service("reporting", var, server.url, tmp) as reporting, \
+                httpx.Client(base_url=registry.url, timeout=10.0) as writer, \
+                httpx.Client(base_url=reporting.url, timeout=10.0) as reader:
+
+            def identified() -> int:
+                response = reader.get("/indicators")
+                response.raise_for_status()
+                return int(response.json()["total"]["osvs_identified"])
+
+            answered_at: dict[str, float] = {}  # OSV id -> wall-clock time of the 201
+            totals: dict[str, float] = {}  # OSV id -> 201 until counted
+
+            def one(i: int) -> float:
+                before = identified()
+                time.sleep(rng.uniform(0, jitter))  # do not stay in step with the relay's polling
+                response = writer.post("/osvs", json=osv_body(i))
+                answered, answered_wall = time.perf_counter(), time.time()
+                if response.status_code != 201:
+                    raise RuntimeError(f"POST /osvs answered {response.status_code}: {response.text[:200]}")
+                answered_at[response.json()["id"]] = answered_wall
+                deadline = answered + 30
+                while True:
+                    polled = time.perf_counter()
+                    if identified() > before:
+                        totals[response.json()["id"]] = time.perf_counter() - answered
+                        return totals[response.json()["id"]]
+                    if polled > deadline:
+                        raise RuntimeError("reporting did not count the new OSV within 30s")
+                    time.sleep(max(0.0, poll - (time.perf_counter() - polled)))
+
+            say("latency: warm-up")
+            for i in range(5):
+                one(i)
+            say(f"latency: {args.samples} samples")
+            answered_at.clear()
+            totals.clear()
+            seen = [one(1000 + i) for i in range(args.samples)]
+            stored_at = asyncio.run(stream_timestamps(server.url))
+            poll_started = time.perf_counter()
+            for _ in range(20):
+                identified()
+            poll_cost = (time.perf_counter() - poll_started) / 20
+
+    label = "nats-py publish -> waiting pull consumer"
+    rows.append(Row("POST /osvs 201 -> GET /indicators counts it: median", fmt_ms(statistics.median(seen)),
+                    label + ": median", fmt_ms(statistics.median(bare)), fmt_ratio(statistics.median(seen), statistics.median(bare))))
+    rows.append(Row("                                              p99", fmt_ms(percentile(seen, 99)),
+                    label + ": p99", fmt_ms(percentile(bare, 99)), fmt_ratio(percentile(seen, 99), percentile(bare, 99))))
+    rows.append(Row("                                        min / max", f"{fmt_ms(min(seen))} / {fmt_ms(max(seen))}",
+                    label + ": min / max", f"{fmt_ms(min(bare))} / {fmt_ms(max(bare))}"))
+    relay = [stored_at[osv_id] - wall for osv_id, wall in answered_at.items() if osv_id in stored_at]
+    rest = [totals[osv_id] - (stored_at[osv_id] - wall) for osv_id, wall in answered_at.items() if osv_id in stored_at]
+    if relay:
+        rows.append(Row("  of which 201 -> stored in JetStream (relay): median / p99",
+                        f"{fmt_ms(statistics.median(relay))} / {fmt_ms(percentile(relay, 99))}",
+                        "the relay's poll interval, relay_poll_seconds (default)", fmt_ms(RELAY_POLL_SECONDS)))
+        rows.append(Row("  of which stored -> counted (consumer, apply, poll): median / p99",
+                        f"{fmt_ms(statistics.median(rest))} / {fmt_ms(percentile(rest, 99))}"))
+    rows.append(Row(f"  one GET /indicators at the end (~{args.samples + 5} facts)", fmt_ms(poll_cost)))
+
+
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run with small counts (well under a minute)")
+    parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 200)")
+    parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
+    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 50000; quick 5000)")
+    parser.add_argument("--samples", type=int, help="latency samples (default 200; quick 30)")
+    parser.add_argument("--poll-ms", type=float, default=5.0, help="GET /indicators polling interval (default 5 ms)")
+    parser.add_argument("--jitter-ms", type=float, default=60.0, help="random pause before each latency sample (default 0-60 ms)")
+    parser.add_argument("--only", choices=["commands", "rebuild", "latency"], action="append", help="run only these parts (repeatable)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.commands = args.commands or (200 if quick else 2000)
+    args.warmup = args.warmup if args.warmup is not None else (10 if quick else 50)
+    args.events = args.events or (5000 if quick else 50000)
+    args.samples = args.samples or (30 if quick else 200)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    parts = args.only or ["commands", "rebuild", "latency"]
+    tmp = Path(tempfile.mkdtemp(prefix="osv-bench-"))
+    table = Table()
+    started = time.perf_counter()
+    failed = False
+    try:
+        for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("latency", bench_latency)):
+            if part in parts:
+                try:
+                    runner(args, tmp, table)
+                except Exception as error:  # noqa: BLE001 - one part failing still prints the others
+                    failed = True
+                    table.notes.append(f"{part} part failed: {type(error).__name__}: {str(error)[:800]}")
+                    say(f"{part} failed: {error}")
+    finally:
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    print(f"osv-platform bench{' (--quick)' if args.quick else ''}: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+          f"everything on 127.0.0.1, nats-server with JetStream sync_always; run took {elapsed:.0f}s")
+    table.notes.extend(SLOW_STOPS)
+    print(table.render())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
