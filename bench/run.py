@@ -52,7 +52,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
 from services.funding.domainmodel import Currency, GrantKind, Phase, grant_fund  # noqa: E402
 from services.funding.interface import catalogue as funding_catalogue  # noqa: E402
-from services.registry.districts import DistrictTable  # noqa: E402
+from shared.districts import DistrictTable  # noqa: E402
 from services.registry.domainmodel import OSV  # noqa: E402
 from services.registry.interface import catalogue as registry_catalogue  # noqa: E402
 from services.reporting.indicators import report  # noqa: E402
@@ -318,11 +318,11 @@ def registry_in_process(tmp: Path, count: int) -> float:
 def funding_in_process(tmp: Path, count: int) -> float:
     """Funding's application alone, as the route uses it (grant_fund then get_grant), one OSV known: commands/s."""
     from services.funding.application import Funding
-    from services.funding.osvdirectory import OSVDirectory
+    from shared.osvdirectory import OSVDirectory
     from services.funding.schemas import GrantPublic
     from shared.store import persistence_env
 
-    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"))
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
     osv = OSV(name="OSV", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
     directory.apply([registry_catalogue.to_cloudevent(1, e) for e in osv.collect_events()])
     app = Funding(persistence_env(f"sqlite:///{tmp / 'funding-in-process.db'}"), osvs=directory)

@@ -66,6 +66,7 @@ class EventCatalogue:
         self.service = service
         self.source = SPEC_SOURCE_PREFIX + service
         self._by_domain: dict[type, type[PublicEvent]] = {}
+        self._private: set[type] = set()
 
     def publishes(self, *domain_events: type) -> Callable[[E], E]:
         """Class decorator: this public event is how ``domain_events`` go out."""
@@ -76,6 +77,22 @@ class EventCatalogue:
             return public
 
         return register
+
+    def keeps_private(self, *domain_events: type) -> None:
+        """These domain events never leave the service (an index, a key's bookkeeping).
+
+        The relay steps over them and ``GET /events`` leaves them out; stating
+        it here keeps the catalogue complete: every domain event is either
+        published or declared private.
+        """
+        self._private.update(domain_events)
+
+    def is_private(self, event: Any) -> bool:
+        return type(event) in self._private
+
+    @property
+    def private_events(self) -> Iterable[type]:
+        return set(self._private)
 
     @property
     def public_events(self) -> list[type[PublicEvent]]:
@@ -88,8 +105,10 @@ class EventCatalogue:
     def subject(self, public: type[PublicEvent]) -> str:
         return f"osv.{self.service}.{public.__name__}"
 
-    def to_cloudevent(self, position: int, event: Any) -> dict[str, Any]:
-        """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``."""
+    def to_cloudevent(self, position: int, event: Any) -> dict[str, Any] | None:
+        """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``; None if private."""
+        if type(event) in self._private:
+            return None
         try:
             public = self._by_domain[type(event)]
         except KeyError:

@@ -191,7 +191,9 @@ class OutboxRelay:
             for notification in notifications
         ]
         acks = [
-            await self.link.js.publish_async(
+            None
+            if cloudevent is None  # private: nothing to publish, the position steps over it
+            else await self.link.js.publish_async(
                 f"osv.{self.catalogue.service}.{cloudevent['type']}",
                 encode(cloudevent),
                 headers={"Nats-Msg-Id": cloudevent["id"]},
@@ -200,11 +202,13 @@ class OutboxRelay:
             for _, cloudevent in messages
         ]
         results = await asyncio.gather(
-            *(asyncio.wait_for(ack, self.ack_timeout) for ack in acks), return_exceptions=True
+            *(asyncio.wait_for(ack, self.ack_timeout) for ack in acks if ack is not None), return_exceptions=True
         )
+        outcomes = iter(results)
         acked = position
         failure: BaseException | None = None
-        for (notification_id, _), result in zip(messages, results, strict=True):
+        for (notification_id, _), ack in zip(messages, acks, strict=True):
+            result = None if ack is None else next(outcomes)
             if isinstance(result, BaseException):
                 failure = result
                 break

@@ -33,11 +33,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def positions_model(base: type[DeclarativeBase]) -> type:
+def positions_model(base: type[DeclarativeBase], table: str = "consumed_positions") -> type:
+    """The table of how far one view has applied each source; each view in a database names its own."""
+
     class ConsumedPosition(base):  # type: ignore[valid-type, misc]
         """How far this view has applied each source service's log."""
 
-        __tablename__ = "consumed_positions"
+        __tablename__ = table
         source: Mapped[str] = mapped_column(String(50), primary_key=True)
         position: Mapped[int] = mapped_column(Integer, nullable=False)
 

@@ -183,7 +183,8 @@ class Runtime:
         assert self.app is not None
         head = self.app.log_head()
         notifications = self.app.log_after(after, limit)
-        events = [self.catalogue.to_cloudevent(n.id, self.app.decode(n)) for n in notifications]
+        cloudevents = (self.catalogue.to_cloudevent(n.id, self.app.decode(n)) for n in notifications)
+        events = [event for event in cloudevents if event is not None]
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, status
 
 from services.funding.application import Funding
 from services.funding.interface import catalogue
-from services.funding.osvdirectory import OSVDirectory
+from shared.osvdirectory import OSVDirectory
 from services.funding.schemas import GrantCreate, GrantPublic, PhaseCreate, PhasePublic
 from services.funding.settings import FundingSettings
 from shared.store import ServiceApplication
@@ -56,14 +56,14 @@ def get_grant(grant_id: UUID, funding: FundingDep) -> GrantPublic:
 
 def make_funding(settings: FundingSettings) -> Callable[[dict[str, str]], Funding]:
     def make(env: dict[str, str]) -> Funding:
-        return Funding(env, osvs=OSVDirectory(make_engine(settings.view_url())))
+        return Funding(env, osvs=OSVDirectory(make_engine(settings.view_url()), settings.service_name))
 
     return make
 
 
 def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
     assert isinstance(app, Funding)
-    return [(OSVDirectory.durable, OSVDirectory.subject, app.osvs.apply)]
+    return [(app.osvs.durable, app.osvs.subject, app.osvs.apply)]
 
 
 def create_app(settings: FundingSettings | None = None) -> FastAPI:

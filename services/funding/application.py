@@ -17,11 +17,10 @@ from services.funding.domainmodel import (
     Phase,
     PhaseCodeTakenError,
     PhaseNotFoundError,
-    UnknownOSVError,
     grant_fund,
     open_phase,
 )
-from services.funding.osvdirectory import OSVDirectory
+from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 
 
@@ -52,8 +51,7 @@ class Funding(ServiceApplication):
         return sorted(phases, key=lambda p: p.starts_on)
 
     def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
-        if self.osvs.get(osv_id) is None:
-            raise UnknownOSVError(osv_id)
+        self.osvs.require_active(osv_id)
         grant = grant_fund(osv_id, amount, currency, granted_on, kind)
         self.save(grant)
         return grant.id

@@ -62,16 +62,6 @@ class GrantNotFoundError(NotFoundError):
         super().__init__(f"grant {grant_id} does not exist")
 
 
-class UnknownOSVError(RuleViolationError):
-    def __init__(self, osv_id: UUID) -> None:
-        super().__init__(
-            f"OSV {osv_id} is not known to funding: registry has not published its mapping "
-            "(check the id, or retry once registry's OSVMapped event has arrived)",
-            field="osv_id",
-            rule="osv_mapped_in_registry",
-        )
-
-
 class NonPositiveAmountError(RuleViolationError):
     def __init__(self, amount: Decimal) -> None:
         super().__init__(f"amount must be greater than 0, not {amount}", field="amount", rule="greater_than_0")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from services.registry.districts import DistrictTable
+from shared.districts import DistrictTable
 from services.registry.domainmodel import OSV, OSVKind, OSVNotFoundError
 from shared.store import ServiceApplication
 

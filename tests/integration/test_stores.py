@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.funding.application import Funding
 from services.funding.domainmodel import Currency, GrantKind
-from services.funding.osvdirectory import OSVDirectory
+from shared.osvdirectory import OSVDirectory
 from services.registry.application import Registry
 from services.reporting.readmodel import ReadModel
 from shared.settings import sqlalchemy_url
@@ -77,7 +77,7 @@ def registry_event(position: int, kind: str, osv_id: str, **data: object) -> dic
 
 
 def test_funding_applies_each_registry_event_once_even_when_delivered_twice(database_url: str) -> None:
-    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)))
+    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)), "funding")
     osv_id = str(uuid4())
     mapped = registry_event(1, "OSVMapped", osv_id, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")
     registered = registry_event(2, "RUOSRegistered", osv_id, ruos_number="R-9", registered_on="2021-04-01", occurred_on="2021-04-01")

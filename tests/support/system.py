@@ -58,8 +58,8 @@ class System:
             eventually(lambda c=client: c.get("/health").json()["relay"]["lag"] == 0)
 
     def wait_applied(self) -> None:
-        """Wait until reporting has applied everything each service stored."""
-        heads = {name: c.get("/events", params={"limit": 1}).json()["head"] for name, c in self.writers().items()}
+        """Wait until reporting has applied the last event each service published."""
+        heads = {name: last_public_position(c) for name, c in self.writers().items()}
 
         def caught_up() -> bool:
             applied = self.reporting.get("/health").json()["applied_positions"]
@@ -69,6 +69,18 @@ class System:
 
     def writers(self) -> dict[str, TestClient]:
         return {"registry": self.registry, "funding": self.funding, "engagement": self.engagement}
+
+
+def last_public_position(client: TestClient) -> int:
+    """The position of the last event in a service's feed (private events never appear there)."""
+    after, last = 0, 0
+    while True:
+        page = client.get("/events", params={"after": after, "limit": 1000}).json()
+        if page["events"]:
+            last = page["events"][-1]["position"]
+        if page["next_after"] == after:
+            return last
+        after = page["next_after"]
 
 
 @contextmanager

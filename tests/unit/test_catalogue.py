@@ -16,16 +16,20 @@ def test_the_committed_schemas_are_the_ones_the_public_events_generate() -> None
         assert path.read_text("utf-8") == content, f"catalogue/schemas/{name} is stale: run `make catalogue`"
 
 
-def test_every_domain_event_of_every_service_has_a_public_form() -> None:
+def test_every_domain_event_of_every_service_is_published_or_declared_private() -> None:
     for catalogue in event_catalogue.catalogues():
-        module = inspect.getmodule(next(iter(catalogue.domain_events)))
-        aggregates = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Aggregate) and c is not Aggregate]
-        for aggregate in aggregates:
-            for _, event_class in inspect.getmembers(aggregate, inspect.isclass):
-                if issubclass(event_class, AggregateEvent) and event_class.__qualname__.startswith(aggregate.__name__ + "."):
-                    if event_class.__name__ in ("Event", "Created"):
-                        continue
-                    assert event_class in set(catalogue.domain_events), f"{event_class.__qualname__} has no public event"
+        declared = set(catalogue.domain_events) | set(catalogue.private_events)
+        modules = {inspect.getmodule(event_class) for event_class in declared}
+        for module in modules:
+            aggregates = [
+                c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Aggregate) and c is not Aggregate
+            ]
+            for aggregate in aggregates:
+                for _, event_class in inspect.getmembers(aggregate, inspect.isclass):
+                    if issubclass(event_class, AggregateEvent) and event_class.__qualname__.startswith(aggregate.__name__ + "."):
+                        if event_class.__name__ in ("Event", "Created"):
+                            continue
+                        assert event_class in declared, f"{event_class.__qualname__} is neither published nor private"
 
 
 def test_published_event_names_are_unique_across_services() -> None:

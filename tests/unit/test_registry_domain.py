@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.districts import DistrictTable, UnknownDistrictError
+from shared.districts import DistrictTable, UnknownDistrictError
 from services.registry.domainmodel import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
 
 LIMA = DistrictTable.of_lima()

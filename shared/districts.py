@@ -56,7 +56,7 @@ class DistrictTable:
     @classmethod
     def of_lima(cls) -> DistrictTable:
         """The table shipped with the service."""
-        text = resources.files("services.registry").joinpath("data/districts.json").read_text("utf-8")
+        text = resources.files("shared").joinpath("data/districts.json").read_text("utf-8")
         return cls.from_json(text)
 
     def find(self, given: str) -> District:
