@@ -9,10 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 
 from services.engagement.application import Engagement, cipher_env
+from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.interface import catalogue
 from services.engagement.schemas import DepartureCreate, MemberCreate, MemberPublic
 from services.engagement.settings import EngagementSettings
-from shared.web import Runtime, runtime_of, service_api
+from shared.osvdirectory import OSVDirectory
+from shared.store import ServiceApplication
+from shared.views import make_engine
+from shared.web import ConsumerSpec, Runtime, runtime_of, service_api
 
 
 def get_engagement(request: Request) -> Engagement:
@@ -56,15 +60,29 @@ def make_engagement(settings: EngagementSettings) -> Callable[[dict[str, str]], 
     """The application factory the runtime calls in the lifespan: the key is read (or made) then, not at import."""
 
     def build(env: dict[str, str]) -> Engagement:
-        return Engagement({**env, **cipher_env(settings.resolve_cipher_key())})
+        views = make_engine(settings.view_url())
+        return Engagement(
+            {**env, **cipher_env(settings.resolve_cipher_key())},
+            osvs=OSVDirectory(views, settings.service_name),
+            grants=GrantDirectory(views),
+        )
 
     return build
+
+
+def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
+    """Engagement follows registry's OSVs and funding's grants."""
+    assert isinstance(app, Engagement)
+    return [
+        (app.osvs.durable, app.osvs.subject, app.osvs.apply),
+        (app.grants.durable, app.grants.subject, app.grants.apply),
+    ]
 
 
 def create_app(settings: EngagementSettings | None = None) -> FastAPI:
     """Build the engagement service (run with ``uvicorn --factory``)."""
     settings = settings or EngagementSettings()
-    runtime = Runtime(settings, catalogue, make_engagement(settings))
+    runtime = Runtime(settings, catalogue, make_engagement(settings), consumers)
     api = service_api(
         runtime,
         title="osv-platform engagement",

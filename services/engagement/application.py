@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError
 
 from services.engagement.domainmodel import DepartureReason, DocumentType, Member, MemberNotFoundError, Sex
+from services.engagement.grantdirectory import GrantDirectory
+from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 
 LIMA = ZoneInfo("America/Lima")
@@ -34,8 +36,17 @@ class Engagement(ServiceApplication):
 
     name = "engagement"
 
-    def __init__(self, env: Mapping[str, str] | None = None, today: Callable[[], date] = today_in_lima) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        today: Callable[[], date] = today_in_lima,
+        *,
+        osvs: OSVDirectory,
+        grants: GrantDirectory,
+    ) -> None:
         super().__init__(env)
+        self.osvs = osvs
+        self.grants = grants
         if self.mapper.cipher is None:
             self.close()
             raise UnencryptedStoreError("engagement needs CIPHER_TOPIC and CIPHER_KEY in its env")
