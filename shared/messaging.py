@@ -160,9 +160,25 @@ class OutboxRelay:
     status: RelayStatus = field(default_factory=RelayStatus)
 
     async def run(self) -> None:
+        """Publish whenever the application saves (woken in-process), polling too for other writers."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def listener() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: the next start publishes it
+                loop.call_soon_threadsafe(wake.set)
+
+        self.app.recorded_listeners.append(listener)
+        try:
+            await self._run(wake)
+        finally:
+            self.app.recorded_listeners.remove(listener)
+
+    async def _run(self, wake: asyncio.Event) -> None:
         await self.link.wait_ready()
         backoff = 0.2
         while True:
+            wake.clear()  # a save from here on wakes the wait below
             try:
                 moved = await self.publish_pending()
                 self.status.last_error = None
@@ -176,7 +192,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if not moved:
-                await asyncio.sleep(self.poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch after the saved position; return how many went out."""

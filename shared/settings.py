@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     nats_stream_replicas: int = 1
     nats_duplicate_window_seconds: float = 600.0
     relay_batch_size: int = 1000
-    relay_poll_seconds: float = 0.05
+    relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
 

@@ -6,7 +6,7 @@ application's notification log is the service's outbox and its audit feed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Notification, Tracking, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
 
@@ -68,6 +68,12 @@ class ServiceApplication(Application):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self._tracking = None
+        self.recorded_listeners: list[Callable[[], None]] = []
+        """Called, in the saving thread, after each save: the relay's wake-up."""
+
+    def _notify(self, recordings: list[Recording]) -> None:
+        for listener in self.recorded_listeners:
+            listener()
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Configuration comes only from the service's settings, never from ``os.environ``.
