@@ -126,7 +126,7 @@ follow_up_router = APIRouter(tags=["follow-up"])
 @follow_up_router.post("/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, field_work: FieldWorkDep) -> MeetingPublic:
     """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`)."""
-    meeting = field_work.hold_meeting(
+    follow_up, meeting = field_work.hold_meeting(
         osv_id,
         body.held_on,
         body.mode,
@@ -136,8 +136,6 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, field_work: FieldWorkDep) ->
         body.notes,
         [ActionItemDraft(a.description, a.owner, a.due_on) for a in body.action_items],
     )
-    follow_up = field_work.get_follow_up(osv_id)
-    assert follow_up is not None
     return MeetingPublic.of(follow_up, meeting, field_work.today())
 
 

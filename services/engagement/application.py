@@ -155,7 +155,8 @@ class FieldWork:
         other_attendees: int = 0,
         notes: str | None = None,
         action_items: Sequence[ActionItemDraft] = (),
-    ) -> Meeting:
+    ) -> tuple[FollowUp, Meeting]:
+        """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
         self.engagement.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
@@ -170,7 +171,7 @@ class FieldWork:
             today=self.today(),
         )
         self.engagement.save(follow_up)
-        return meeting
+        return follow_up, meeting
 
     def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
         follow_up = self.find_follow_up(osv_id)
