@@ -8,12 +8,26 @@ goes out as an id, the OSV, a nationality, a sex and an age band.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.engagement.domainmodel import AgeBand, DepartureReason, Member, Sex, age_band
+from services.engagement.fieldwork import (
+    Activity,
+    ActivityKind,
+    AssistanceTopic,
+    FollowUp,
+    MeetingMode,
+    MeetingTopic,
+    NeedArea,
+    NeedsRecord,
+    OSVActivities,
+    OutputKind,
+    Priority,
+)
 from shared.events import EventCatalogue, PublicEvent
 
 catalogue = EventCatalogue("engagement")
@@ -63,3 +77,194 @@ class MemberLeft(PublicEvent):
     age_band: AgeBand = Field(description="Age band when the member joined.")
     left_on: date
     reason: DepartureReason
+
+
+# Field work (issue 3): follow-up, technical assistance, activities, needs ----------
+#
+# Ids, dates, kinds and counts only: meeting notes, action items' wording and
+# owners, who attended, an activity's description, why it was withdrawn and
+# assistance notes stay in engagement's store.
+
+catalogue.keeps_private(
+    FollowUp.FollowUpOpened,
+    OSVActivities.ActivityIndexOpened,
+    OSVActivities.ActivityIndexed,
+    NeedsRecord.NeedsRecordOpened,
+)
+
+
+class ActionItemDue(BaseModel):
+    """An action a meeting agreed, without its wording: when it is due."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action_id: UUID
+    due_on: date
+
+
+@catalogue.publishes(FollowUp.FollowUpMeetingHeld)
+class FollowUpMeetingHeld(PublicEvent):
+    """Programme staff met an OSV to follow up its actions, RUOS registration, activities or needs."""
+
+    id_field: ClassVar[str] = "meeting_id"
+    occurred_field: ClassVar[str] = "held_on"
+
+    osv_id: UUID
+    meeting_id: UUID
+    held_on: date
+    mode: MeetingMode
+    attendee_count: int = Field(description="Members named as attendees plus others present (staff, officials).")
+    topics: list[MeetingTopic]
+    action_items: list[ActionItemDue] = Field(description="The actions agreed, each with its due date.")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> FollowUpMeetingHeld:
+        """Attendees become a count; the notes and the actions' wording stay behind."""
+        return cls(
+            osv_id=event.osv_id,
+            meeting_id=event.meeting_id,
+            held_on=event.held_on,
+            mode=event.mode,
+            attendee_count=len(event.attendee_member_ids) + event.other_attendees,
+            topics=event.topics,
+            action_items=[ActionItemDue(action_id=a["action_id"], due_on=a["due_on"]) for a in event.action_items],
+            occurred_on=event.held_on,
+        )
+
+
+@catalogue.publishes(FollowUp.ActionItemCompleted)
+class ActionItemCompleted(PublicEvent):
+    """An action agreed at a follow-up meeting was done."""
+
+    id_field: ClassVar[str] = "action_id"
+    occurred_field: ClassVar[str] = "completed_on"
+
+    osv_id: UUID
+    meeting_id: UUID
+    action_id: UUID
+    due_on: date
+    completed_on: date
+
+    @classmethod
+    def from_domain(cls, event: Any) -> ActionItemCompleted:
+        return cls(
+            osv_id=event.osv_id,
+            meeting_id=event.meeting_id,
+            action_id=event.action_id,
+            due_on=event.due_on,
+            completed_on=event.completed_on,
+            occurred_on=event.completed_on,
+        )
+
+
+@catalogue.publishes(FollowUp.TechnicalAssistanceGiven)
+class TechnicalAssistanceGiven(PublicEvent):
+    """Programme staff gave an OSV hours of technical assistance on one day."""
+
+    id_field: ClassVar[str] = "assistance_id"
+    occurred_field: ClassVar[str] = "given_on"
+
+    osv_id: UUID
+    assistance_id: UUID
+    given_on: date
+    topic: AssistanceTopic
+    hours: Decimal = Field(description="Decimal string, e.g. \"2.50\"; more than 0, at most 24.")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> TechnicalAssistanceGiven:
+        return cls(
+            osv_id=event.osv_id,
+            assistance_id=event.assistance_id,
+            given_on=event.given_on,
+            topic=event.topic,
+            hours=event.hours,
+            occurred_on=event.given_on,
+        )
+
+
+class DirectBeneficiaries(BaseModel):
+    """How many people of one nationality and sex an activity reached directly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nationality: Nationality
+    sex: Sex
+    count: int = Field(ge=1)
+
+
+class ActivityOutput(BaseModel):
+    """What an activity left behind, counted: murals, public spaces recovered…"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: OutputKind
+    count: int = Field(ge=1)
+
+
+@catalogue.publishes(Activity.ActivityReported)
+class ActivityReported(PublicEvent):
+    """An OSV reported an activity it held, with its beneficiaries and outputs."""
+
+    id_field: ClassVar[str] = "activity_id"
+    occurred_field: ClassVar[str] = "held_on"
+
+    activity_id: UUID
+    osv_id: UUID
+    held_on: date
+    kind: ActivityKind
+    district: str = Field(description="One of the 43 districts of Lima Metropolitana.")
+    zone: str = Field(description="The programme's zone of the district: Lima Norte, Sur, Este or Centro.")
+    direct_beneficiaries: list[DirectBeneficiaries] = Field(description="One row per nationality and sex.")
+    indirect_beneficiaries: int = Field(ge=0)
+    outputs: list[ActivityOutput] = Field(description="One row per kind of output.")
+    grant_id: UUID | None = Field(description="The funded project (grant) the activity belongs to, if any.")
+
+
+@catalogue.publishes(Activity.ActivityWithdrawn)
+class ActivityWithdrawn(PublicEvent):
+    """An activity reported by mistake was withdrawn: count it no more."""
+
+    id_field: ClassVar[str] = "activity_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    activity_id: UUID
+    osv_id: UUID
+    held_on: date = Field(description="When the withdrawn activity was said to be held.")
+    withdrawn_on: date
+
+
+class AssessedNeed(BaseModel):
+    """How many of the members assessed need help in one area, and how urgently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area: NeedArea
+    members_affected: int = Field(ge=0)
+    priority: Priority
+
+
+@catalogue.publishes(NeedsRecord.NeedsAssessed)
+class NeedsAssessed(PublicEvent):
+    """Programme staff assessed the needs of an OSV's members (counts only)."""
+
+    id_field: ClassVar[str] = "assessment_id"
+    occurred_field: ClassVar[str] = "assessed_on"
+
+    osv_id: UUID
+    assessment_id: UUID
+    assessed_on: date
+    members_assessed: int = Field(ge=1)
+    members_over_5_years_in_peru: int = Field(ge=0, description="Members assessed who have lived in Peru more than 5 years.")
+    needs: list[AssessedNeed] = Field(description="One row per area.")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> NeedsAssessed:
+        return cls(
+            osv_id=event.osv_id,
+            assessment_id=event.assessment_id,
+            assessed_on=event.assessed_on,
+            members_assessed=event.members_assessed,
+            members_over_5_years_in_peru=event.members_over_5_years_in_peru,
+            needs=event.needs,
+            occurred_on=event.assessed_on,
+        )

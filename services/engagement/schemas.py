@@ -7,12 +7,30 @@ nothing here is published (see ``interface.py`` for what is).
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from services.engagement.domainmodel import AgeBand, DepartureReason, DocumentType, Member, Sex
+from services.engagement.fieldwork import (
+    ActionItem,
+    Activity,
+    ActivityKind,
+    AssistanceTopic,
+    ContactKind,
+    FollowUp,
+    FollowUpStanding,
+    Meeting,
+    MeetingMode,
+    MeetingTopic,
+    NeedArea,
+    NeedsAssessment,
+    OutputKind,
+    Priority,
+    TechnicalAssistance,
+)
 from shared.schemas import Command, IsoDate, Text
 
 
@@ -70,4 +88,315 @@ class MemberPublic(BaseModel):
             joined_on=member.joined_on,
             membership=MembershipStatus(status=member.status, left_on=member.left_on, reason=member.departure_reason),
             version=member.version,
+        )
+
+
+# Field work (issue 3): follow-up, technical assistance, activities, needs ----------
+#
+# Business bounds (counts, hours, dates, duplicates) are the domain's rules
+# (services/engagement/fieldwork.py); these models check only the shapes.
+
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# A count above everyone in Lima is a typing error: refused here, before it is published.
+Count = Annotated[int, Field(le=10_000_000)]
+
+
+def _hours_text(value: object) -> object:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        msg = "must be a decimal string such as \"2.5\", not a JSON number"
+        raise ValueError(msg)
+    return value
+
+
+Hours = Annotated[
+    Decimal,
+    BeforeValidator(_hours_text),
+    Field(max_digits=6, decimal_places=2, description="Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24."),
+]
+
+
+class ActionItemCreate(Command):
+    description: Text = Field(description="What was agreed (kept for staff, never published).")
+    owner: Text = Field(description="Who does it, as a role: \"junta directiva\", \"equipo del programa\"…")
+    due_on: IsoDate = Field(description="When it is due: not before the meeting.")
+
+
+class MeetingCreate(Command):
+    held_on: IsoDate = Field(description="When the meeting was held: not in the future.")
+    mode: MeetingMode = Field(description="`virtual` or `in_person`.")
+    attendee_member_ids: list[UUID] = Field(
+        default_factory=list, description="Members who attended, each one engagement knows (never published)."
+    )
+    other_attendees: Count = Field(default=0, description="Others present, not members (staff, officials): 0 or more.")
+    topics: list[MeetingTopic] = Field(description="What was followed up: at least one, each once.")
+    notes: Notes | None = Field(default=None, description="Free notes for staff; kept, never published.")
+    action_items: list[ActionItemCreate] = Field(default_factory=list, description="The actions agreed.")
+
+
+class ActionCompletionCreate(Command):
+    completed_on: IsoDate = Field(description="When the action was done: not before its meeting, not in the future.")
+
+
+class AssistanceCreate(Command):
+    given_on: IsoDate = Field(description="The day the assistance was given: not in the future.")
+    topic: AssistanceTopic = Field(description="What the assistance was about.")
+    hours: Hours
+    note: Notes | None = Field(default=None, description="Free note for staff; kept, never published.")
+
+
+class ActionItemPublic(BaseModel):
+    action_id: UUID
+    meeting_id: UUID
+    description: str
+    owner: str
+    due_on: date
+    completed_on: date | None = Field(description="When it was done; null while open.")
+    overdue: bool = Field(description="Open and due before today (Lima).")
+
+    @classmethod
+    def of(cls, item: ActionItem, today: date) -> ActionItemPublic:
+        return cls(
+            action_id=item.action_id,
+            meeting_id=item.meeting_id,
+            description=item.description,
+            owner=item.owner,
+            due_on=item.due_on,
+            completed_on=item.completed_on,
+            overdue=item.overdue(today),
+        )
+
+
+class MeetingPublic(BaseModel):
+    meeting_id: UUID
+    osv_id: UUID
+    held_on: date
+    mode: MeetingMode
+    attendee_member_ids: list[UUID]
+    other_attendees: int
+    attendee_count: int = Field(description="Members named plus other attendees.")
+    topics: list[MeetingTopic]
+    notes: str | None
+    action_items: list[ActionItemPublic]
+
+    @classmethod
+    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date) -> MeetingPublic:
+        return cls(
+            meeting_id=meeting.meeting_id,
+            osv_id=follow_up.osv_id,
+            held_on=meeting.held_on,
+            mode=meeting.mode,
+            attendee_member_ids=list(meeting.attendee_member_ids),
+            other_attendees=meeting.other_attendees,
+            attendee_count=meeting.attendee_count,
+            topics=list(meeting.topics),
+            notes=meeting.notes,
+            action_items=[ActionItemPublic.of(follow_up.action_items[a], today) for a in meeting.action_ids],
+        )
+
+
+class AssistancePublic(BaseModel):
+    assistance_id: UUID
+    given_on: date
+    topic: AssistanceTopic
+    hours: Decimal = Field(description="Decimal string.")
+    note: str | None
+
+    @classmethod
+    def of(cls, record: TechnicalAssistance) -> AssistancePublic:
+        return cls(
+            assistance_id=record.assistance_id,
+            given_on=record.given_on,
+            topic=record.topic,
+            hours=record.hours,
+            note=record.note,
+        )
+
+
+class AssistanceSummary(BaseModel):
+    total_hours: Decimal = Field(description="All hours of technical assistance given, as a decimal string.")
+    hours_by_topic: dict[AssistanceTopic, Decimal] = Field(description="Hours per topic given so far.")
+    records: list[AssistancePublic] = Field(description="Each record, latest given first.")
+
+
+class LastContact(BaseModel):
+    on: date
+    kind: ContactKind = Field(description="`meeting` or `technical_assistance`.")
+
+
+class FollowUpPublic(BaseModel):
+    osv_id: UUID
+    last_contact: LastContact | None = Field(description="The latest meeting or assistance; null if none yet.")
+    meetings: list[MeetingPublic] = Field(description="Latest held first.")
+    open_actions: list[ActionItemPublic] = Field(description="Actions not yet done, soonest due first.")
+    technical_assistance: AssistanceSummary
+
+    @classmethod
+    def of(cls, osv_id: UUID, follow_up: FollowUp | None, today: date) -> FollowUpPublic:
+        if follow_up is None:
+            empty = AssistanceSummary(total_hours=Decimal("0.00"), hours_by_topic={}, records=[])
+            return cls(osv_id=osv_id, last_contact=None, meetings=[], open_actions=[], technical_assistance=empty)
+        contact = follow_up.last_contact
+        assistance = sorted(follow_up.assistance, key=lambda a: a.given_on, reverse=True)
+        return cls(
+            osv_id=osv_id,
+            last_contact=LastContact(on=contact.on, kind=contact.kind) if contact else None,
+            meetings=[MeetingPublic.of(follow_up, m, today) for m in follow_up.meetings_latest_first()],
+            open_actions=[ActionItemPublic.of(a, today) for a in follow_up.open_actions()],
+            technical_assistance=AssistanceSummary(
+                total_hours=follow_up.assistance_hours,
+                hours_by_topic=follow_up.assistance_hours_by_topic(),
+                records=[AssistancePublic.of(a) for a in assistance],
+            ),
+        )
+
+
+class OverdueOSVPublic(BaseModel):
+    osv_id: UUID
+    district: str
+    zone: str
+    mapped_on: date
+    last_meeting_on: date | None = Field(description="Null when the programme never met the OSV.")
+    days_since_last_meeting: int = Field(description="Counted from the last meeting, or from the mapping if none.")
+
+    @classmethod
+    def of(cls, standing: FollowUpStanding, today: date) -> OverdueOSVPublic:
+        return cls(
+            osv_id=standing.osv_id,
+            district=standing.district,
+            zone=standing.zone,
+            mapped_on=standing.mapped_on,
+            last_meeting_on=standing.last_meeting_on,
+            days_since_last_meeting=standing.days_without_meeting(today),
+        )
+
+
+class BeneficiariesCreate(Command):
+    nationality: Annotated[str, StringConstraints(max_length=10)] = Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`."
+    )
+    sex: Sex = Field(description="`F`, `M` or `X`.")
+    count: Count = Field(description="How many people of this nationality and sex: at least 1.")
+
+
+class OutputCreate(Command):
+    kind: OutputKind = Field(description="What the activity left behind.")
+    count: Count = Field(description="How many: at least 1.")
+
+
+class ActivityCreate(Command):
+    osv_id: UUID = Field(description="The OSV that held the activity.")
+    held_on: IsoDate = Field(description="When it was held: not in the future.")
+    kind: ActivityKind = Field(description="What kind of activity it was.")
+    district: Text = Field(description="Where: a district of Lima Metropolitana; case and accents are ignored.")
+    direct_beneficiaries: list[BeneficiariesCreate] = Field(
+        default_factory=list, description="People reached directly: one row per nationality and sex."
+    )
+    indirect_beneficiaries: Count = Field(default=0, description="People reached indirectly: 0 or more.")
+    outputs: list[OutputCreate] = Field(default_factory=list, description="What it left behind: one row per kind.")
+    grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
+    description: Notes | None = Field(default=None, description="Free description for staff; kept, never published.")
+
+
+class WithdrawalCreate(Command):
+    reason: Text = Field(description="Why the report was a mistake (kept, never published).")
+
+
+class BeneficiariesPublic(BaseModel):
+    nationality: str
+    sex: Sex
+    count: int
+
+
+class OutputPublic(BaseModel):
+    kind: OutputKind
+    count: int
+
+
+class WithdrawalPublic(BaseModel):
+    withdrawn_on: date
+    reason: str
+
+
+class ActivityPublic(BaseModel):
+    id: UUID
+    osv_id: UUID
+    held_on: date
+    kind: ActivityKind
+    district: str
+    zone: str
+    direct_beneficiaries: list[BeneficiariesPublic]
+    direct_beneficiary_total: int = Field(description="The direct beneficiaries' counts added up.")
+    indirect_beneficiaries: int
+    outputs: list[OutputPublic]
+    grant_id: UUID | None
+    description: str | None
+    withdrawal: WithdrawalPublic | None = Field(description="Set when the activity was withdrawn as a mistake.")
+    version: int = Field(description="How many events the activity has recorded.")
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityPublic:
+        withdrawal = activity.withdrawal
+        return cls(
+            id=activity.id,
+            osv_id=activity.osv_id,
+            held_on=activity.held_on,
+            kind=activity.kind,
+            district=activity.district,
+            zone=activity.zone,
+            direct_beneficiaries=[
+                BeneficiariesPublic(nationality=g.nationality, sex=g.sex, count=g.count)
+                for g in activity.direct_beneficiaries
+            ],
+            direct_beneficiary_total=activity.direct_beneficiary_total,
+            indirect_beneficiaries=activity.indirect_beneficiaries,
+            outputs=[OutputPublic(kind=o.kind, count=o.count) for o in activity.outputs],
+            grant_id=activity.grant_id,
+            description=activity.description,
+            withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=withdrawal.reason)
+            if withdrawal
+            else None,
+            version=activity.version,
+        )
+
+
+class NeedCreate(Command):
+    area: NeedArea = Field(description="The area of need; each area once per assessment.")
+    members_affected: Count = Field(description="Members assessed who have this need: 0 to members_assessed.")
+    priority: Priority = Field(description="`high`, `medium` or `low`.")
+
+
+class NeedsAssessmentCreate(Command):
+    assessed_on: IsoDate = Field(description="When the members were asked: not in the future.")
+    members_assessed: Count = Field(description="How many members were asked: at least 1.")
+    members_over_5_years_in_peru: Count = Field(
+        description="How many of them have lived in Peru more than 5 years: 0 to members_assessed."
+    )
+    needs: list[NeedCreate] = Field(default_factory=list, description="The needs found: one row per area.")
+
+
+class NeedPublic(BaseModel):
+    area: NeedArea
+    members_affected: int
+    priority: Priority
+
+
+class NeedsAssessmentPublic(BaseModel):
+    assessment_id: UUID
+    osv_id: UUID
+    assessed_on: date
+    members_assessed: int
+    members_over_5_years_in_peru: int
+    needs: list[NeedPublic]
+
+    @classmethod
+    def of(cls, osv_id: UUID, assessment: NeedsAssessment) -> NeedsAssessmentPublic:
+        return cls(
+            assessment_id=assessment.assessment_id,
+            osv_id=osv_id,
+            assessed_on=assessment.assessed_on,
+            members_assessed=assessment.members_assessed,
+            members_over_5_years_in_peru=assessment.members_over_5_years_in_peru,
+            needs=[NeedPublic(area=n.area, members_affected=n.members_affected, priority=n.priority) for n in assessment.needs],
         )

@@ -1,0 +1,728 @@
+"""Field work over HTTP: following OSVs up, their activities and their members' needs.
+
+Engagement hears of OSVs from registry and of grants from funding. Here those
+services are stood in for by hand-built CloudEvents fed to engagement's real
+view handlers (``apply``), as its NATS consumers would. The stories run on
+SQLite and PostgreSQL; the error cases on SQLite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.engagement.api import create_app
+from services.engagement.application import Engagement, today_in_lima
+from services.engagement.settings import EngagementSettings
+
+pytestmark = pytest.mark.timeout(120)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+NOTES = "Yusmary Cordero dijo que el vecino Ramón Quispe perdió su PTP"
+ACTION_WORDING = "Acompañar a la señora Zoraida a la MML con el acta"
+DESCRIPTION = "Mural pintado con los hijos de la familia Berroterán"
+WITHDRAWAL_REASON = "Lo registró dos veces la promotora Gladys"
+ASSISTANCE_NOTE = "Revisamos el libro de caja con el tesorero Wilmer"
+FREE_TEXT = (NOTES, ACTION_WORDING, DESCRIPTION, WITHDRAWAL_REASON, ASSISTANCE_NOTE)
+
+
+def days_ago(days: int) -> str:
+    return (today_in_lima() - timedelta(days=days)).isoformat()
+
+
+TOMORROW = (today_in_lima() + timedelta(days=1)).isoformat()
+
+
+@dataclass
+class Upstream:
+    """Registry and funding as engagement hears them, one hand-built CloudEvent at a time."""
+
+    engagement: Engagement
+    positions: dict[str, Iterator[int]] = field(
+        default_factory=lambda: {"registry": itertools.count(1), "funding": itertools.count(1)}
+    )
+
+    def _event(self, service: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        position = next(self.positions[service])
+        return {
+            "id": f"{service}:{position}",
+            "source": f"urn:osv-platform:{service}",
+            "type": kind,
+            "position": position,
+            "data": data,
+        }
+
+    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str = "2024-01-15") -> str:
+        osv_id = str(uuid4())
+        data = {"osv_id": osv_id, "district": district, "zone": zone, "mapped_on": mapped_on, "occurred_on": mapped_on}
+        self.engagement.osvs.apply([self._event("registry", "OSVMapped", data)])
+        return osv_id
+
+    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2024-12-01") -> None:
+        data = {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on}
+        self.engagement.osvs.apply([self._event("registry", "OSVDissolved", data)])
+
+    def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01") -> str:
+        grant_id = str(uuid4())
+        data = {
+            "grant_id": grant_id,
+            "osv_id": osv_id,
+            "kind": "seed_fund",
+            "granted_on": granted_on,
+            "amount": "3000.00",
+            "currency": "PEN",
+            "occurred_on": granted_on,
+        }
+        self.engagement.grants.apply([self._event("funding", "FundGranted", data)])
+        return grant_id
+
+
+def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
+    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        yield client
+
+
+@pytest.fixture
+def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """Engagement with its store and views on SQLite, then on PostgreSQL."""
+    overrides = {} if database_url.startswith("sqlite") else {"database_url": database_url}
+    with TestClient(create_app(settings_for(tmp_path, **overrides))) as client:
+        yield client
+
+
+def upstream(client: TestClient) -> Upstream:
+    return Upstream(client.app.state.runtime.app)
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    if field is not None:
+        error = body["errors"][0]
+        assert error["field"] == field, body
+        if rule is not None:
+            assert error["rule"] == rule, body
+    return body
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def a_member(client: TestClient, osv_id: str) -> str:
+    person = {
+        "osv_id": osv_id,
+        "full_name": "Yusmary Cordero Palacios",
+        "document_type": "CEDULA_VE",
+        "document_number": "V-18765432",
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2024-02-01",
+    }
+    return created(client.post("/members", json=person))["id"]
+
+
+def a_meeting(**overrides: Any) -> dict[str, Any]:
+    meeting = {
+        "held_on": "2025-03-10",
+        "mode": "in_person",
+        "attendee_member_ids": [],
+        "other_attendees": 2,
+        "topics": ["ruos_registration", "activities_report"],
+        "notes": NOTES,
+        "action_items": [{"description": ACTION_WORDING, "owner": "junta directiva", "due_on": "2025-04-10"}],
+    }
+    meeting.update(overrides)
+    return {k: v for k, v in meeting.items() if v is not ...}
+
+
+def an_activity(osv_id: str, /, **overrides: Any) -> dict[str, Any]:
+    activity = {
+        "osv_id": osv_id,
+        "held_on": "2025-02-22",
+        "kind": "mural_painting",
+        "district": "Brena",
+        "direct_beneficiaries": [
+            {"nationality": "VE", "sex": "F", "count": 14},
+            {"nationality": "ve", "sex": "M", "count": 11},
+            {"nationality": "PE", "sex": "F", "count": 6},
+        ],
+        "indirect_beneficiaries": 200,
+        "outputs": [{"kind": "mural", "count": 1}, {"kind": "public_space_recovered", "count": 1}],
+        "description": DESCRIPTION,
+    }
+    activity.update(overrides)
+    return {k: v for k, v in activity.items() if v is not ...}
+
+
+def an_assessment(**overrides: Any) -> dict[str, Any]:
+    assessment = {
+        "assessed_on": "2025-01-20",
+        "members_assessed": 18,
+        "members_over_5_years_in_peru": 4,
+        "needs": [
+            {"area": "employment", "members_affected": 12, "priority": "high"},
+            {"area": "documentation", "members_affected": 7, "priority": "high"},
+            {"area": "childcare", "members_affected": 3, "priority": "medium"},
+        ],
+    }
+    assessment.update(overrides)
+    return {k: v for k, v in assessment.items() if v is not ...}
+
+
+def feed(client: TestClient) -> list[dict[str, Any]]:
+    return client.get("/events", params={"limit": 1000}).json()["events"]
+
+
+# Follow-up --------------------------------------------------------------------
+
+
+def test_staff_meet_an_osv_agree_actions_and_close_them(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+
+    # The programme meets the board: one action is long overdue, one is due next month.
+    next_month = (today_in_lima() + timedelta(days=30)).isoformat()
+    meeting = created(
+        client.post(
+            f"/osvs/{osv_id}/meetings",
+            json=a_meeting(
+                held_on=days_ago(20),
+                attendee_member_ids=[member_id],
+                action_items=[
+                    {"description": ACTION_WORDING, "owner": "junta directiva", "due_on": days_ago(5)},
+                    {"description": "Enviar fotos de la feria", "owner": "equipo del programa", "due_on": next_month},
+                ],
+            ),
+        )
+    )
+    assert meeting["osv_id"] == osv_id
+    assert meeting["attendee_member_ids"] == [member_id]
+    assert meeting["attendee_count"] == 3
+    assert meeting["notes"] == NOTES
+    overdue_action, later_action = meeting["action_items"]
+    assert (overdue_action["overdue"], later_action["overdue"]) == (True, False)
+
+    follow_up = client.get(f"/osvs/{osv_id}/follow-up").json()
+    assert follow_up["last_contact"] == {"on": days_ago(20), "kind": "meeting"}
+    assert [m["meeting_id"] for m in follow_up["meetings"]] == [meeting["meeting_id"]]
+    assert [(a["action_id"], a["overdue"]) for a in follow_up["open_actions"]] == [
+        (overdue_action["action_id"], True),
+        (later_action["action_id"], False),
+    ]
+
+    # The board files the papers.
+    done = client.post(
+        f"/osvs/{osv_id}/actions/{overdue_action['action_id']}/completion", json={"completed_on": days_ago(1)}
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["completed_on"], done.json()["overdue"]) == (days_ago(1), False)
+    follow_up = client.get(f"/osvs/{osv_id}/follow-up").json()
+    assert [a["action_id"] for a in follow_up["open_actions"]] == [later_action["action_id"]]
+
+    # Partners learn that a meeting took place and an action was done: not who came or what was said.
+    events = feed(client)
+    assert [e["type"] for e in events] == ["MemberJoined", "FollowUpMeetingHeld", "ActionItemCompleted"]
+    held = events[1]["data"]
+    assert held["attendee_count"] == 3
+    assert held["action_items"] == [
+        {"action_id": overdue_action["action_id"], "due_on": days_ago(5)},
+        {"action_id": later_action["action_id"], "due_on": next_month},
+    ]
+    assert member_id not in json.dumps(held)
+    assert events[2]["data"]["completed_on"] == days_ago(1)
+
+
+def test_technical_assistance_adds_up_by_topic_and_counts_as_contact(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = upstream(client).osv_mapped()
+    created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10", action_items=[])))
+
+    first = created(
+        client.post(
+            f"/osvs/{osv_id}/technical-assistance",
+            json={"given_on": "2025-03-12", "topic": "ruos_registration", "hours": "2.5", "note": ASSISTANCE_NOTE},
+        )
+    )
+    created(client.post(f"/osvs/{osv_id}/technical-assistance", json={"given_on": "2025-03-19", "topic": "accounting", "hours": "1.25"}))
+    created(client.post(f"/osvs/{osv_id}/technical-assistance", json={"given_on": "2025-03-26", "topic": "ruos_registration", "hours": "24"}))
+
+    assert (first["hours"], first["note"]) == ("2.50", ASSISTANCE_NOTE)
+    follow_up = client.get(f"/osvs/{osv_id}/follow-up").json()
+    assert follow_up["last_contact"] == {"on": "2025-03-26", "kind": "technical_assistance"}
+    assistance = follow_up["technical_assistance"]
+    assert assistance["total_hours"] == "27.75"
+    assert assistance["hours_by_topic"] == {"ruos_registration": "26.50", "accounting": "1.25"}
+    assert [r["given_on"] for r in assistance["records"]] == ["2025-03-26", "2025-03-19", "2025-03-12"]
+    given = [e["data"] for e in feed(client) if e["type"] == "TechnicalAssistanceGiven"]
+    assert [(g["topic"], g["hours"]) for g in given] == [("ruos_registration", "2.50"), ("accounting", "1.25"), ("ruos_registration", "24.00")]
+
+
+def test_an_osv_never_followed_up_shows_an_empty_follow_up_and_an_unknown_one_is_not_found(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    empty = client.get(f"/osvs/{osv_id}/follow-up")
+
+    assert empty.status_code == 200
+    assert empty.json() == {
+        "osv_id": osv_id,
+        "last_contact": None,
+        "meetings": [],
+        "open_actions": [],
+        "technical_assistance": {"total_hours": "0.00", "hours_by_topic": {}, "records": []},
+    }
+    assert_problem(client.get(f"/osvs/{uuid4()}/follow-up"), 404)
+    assert_problem(client.get("/osvs/osv-7/follow-up"), 422, "osv_id")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"held_on": TOMORROW}, "held_on", "not_in_future"),
+        ({"held_on": "10/03/2025"}, "held_on", None),
+        ({"held_on": ...}, "held_on", "missing"),
+        ({"mode": "phone"}, "mode", "enum"),
+        ({"topics": []}, "topics", "at_least_one_topic"),
+        ({"topics": ...}, "topics", "missing"),
+        ({"topics": ["needs", "needs"]}, "topics.1", "unique_topics"),
+        ({"topics": ["gossip"]}, "topics.0", "enum"),
+        ({"other_attendees": -1}, "other_attendees", "not_negative"),
+        ({"attendee_member_ids": [str(uuid4())]}, "attendee_member_ids.0", "known_member"),
+        ({"attendee_member_ids": ["Yusmary"]}, "attendee_member_ids.0", "uuid_parsing"),
+        (
+            {"action_items": [{"description": "x", "owner": "junta directiva", "due_on": "2025-03-09"}]},
+            "action_items.0.due_on",
+            "not_before_held_on",
+        ),
+        ({"action_items": [{"description": "x", "due_on": "2025-04-09"}]}, "action_items.0.owner", "missing"),
+        ({"action_items": [{"description": " ", "owner": "x", "due_on": "2025-04-09"}]}, "action_items.0.description", None),
+        ({"notes": "x" * 4001}, "notes", None),
+        ({"minutes": "acta"}, "minutes", "extra_forbidden"),
+    ],
+)
+def test_a_meeting_that_breaks_a_rule_is_refused_naming_the_field_and_nothing_is_written(
+    client: TestClient, overrides: dict[str, Any], field: str, rule: str | None
+) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(**overrides)), 422, field, rule)
+
+    assert client.get(f"/osvs/{osv_id}/follow-up").json()["meetings"] == []
+    assert feed(client) == []
+
+
+def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    member_id = a_member(client, osv_id)
+    activity = created(client.post("/activities", json=an_activity(osv_id)))
+
+    # An activity's id is not a member's.
+    not_a_member = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(attendee_member_ids=[member_id, activity["id"]]))
+    twice = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(attendee_member_ids=[member_id, member_id]))
+
+    assert_problem(not_a_member, 422, "attendee_member_ids.1", "known_member")
+    assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
+
+
+def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+    meeting = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10")))
+    action_id = meeting["action_items"][0]["action_id"]
+    completion = f"/osvs/{osv_id}/actions/{action_id}/completion"
+
+    assert_problem(client.post(completion, json={"completed_on": "2025-03-09"}), 422, "completed_on", "not_before_held_on")
+    assert_problem(client.post(completion, json={"completed_on": TOMORROW}), 422, "completed_on", "not_in_future")
+    assert_problem(client.post(completion, json={"completed_on": "9 March"}), 422, "completed_on")
+    assert_problem(client.post(completion, json={}), 422, "completed_on", "missing")
+    assert_problem(client.post(f"/osvs/{osv_id}/actions/{uuid4()}/completion", json={"completed_on": "2025-03-20"}), 404)
+    assert_problem(client.post(f"/osvs/{uuid4()}/actions/{action_id}/completion", json={"completed_on": "2025-03-20"}), 404)
+    assert_problem(client.post(f"/osvs/{osv_id}/actions/7/completion", json={"completed_on": "2025-03-20"}), 422, "action_id")
+
+    assert client.post(completion, json={"completed_on": "2025-03-20"}).status_code == 200
+    assert_problem(client.post(completion, json={"completed_on": "2025-03-21"}), 409, "completed_on", "complete_once")
+    assert [e["type"] for e in feed(client)] == ["FollowUpMeetingHeld", "ActionItemCompleted"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({"hours": "0"}, "hours", "greater_than_0"),
+        ({"hours": "-1.5"}, "hours", "greater_than_0"),
+        ({"hours": "24.01"}, "hours", "at_most_24_hours"),
+        ({"hours": 2.5}, "hours", None),
+        ({"hours": "two"}, "hours", None),
+        ({"hours": "1.255"}, "hours", None),
+        ({"hours": ...}, "hours", "missing"),
+        ({"topic": "gardening"}, "topic", "enum"),
+        ({"given_on": TOMORROW}, "given_on", "not_in_future"),
+        ({"trainer": "Gladys"}, "trainer", "extra_forbidden"),
+    ],
+)
+def test_assistance_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any], field: str, rule: str | None
+) -> None:
+    osv_id = upstream(client).osv_mapped()
+    given = {"given_on": "2025-03-12", "topic": "accounting", "hours": "2", **body}
+
+    response = client.post(f"/osvs/{osv_id}/technical-assistance", json={k: v for k, v in given.items() if v is not ...})
+
+    assert_problem(response, 422, field, rule)
+    assert feed(client) == []
+
+
+def record_for(client: TestClient, path: str, osv_id: str) -> Any:
+    """Post a new record of field work for the OSV to the endpoint named by ``path``."""
+    if path == "meetings":
+        return client.post(f"/osvs/{osv_id}/meetings", json=a_meeting())
+    if path == "technical-assistance":
+        body = {"given_on": "2025-03-12", "topic": "leadership", "hours": "2"}
+        return client.post(f"/osvs/{osv_id}/technical-assistance", json=body)
+    if path == "activities":
+        return client.post("/activities", json=an_activity(osv_id))
+    return client.post(f"/osvs/{osv_id}/needs-assessments", json=an_assessment())
+
+
+FIELD_WORK = ["meetings", "technical-assistance", "activities", "needs-assessments"]
+
+
+@pytest.mark.parametrize("path", FIELD_WORK)
+def test_field_work_is_recorded_only_for_an_osv_registry_mapped(client: TestClient, path: str) -> None:
+    assert_problem(record_for(client, path, str(uuid4())), 422, "osv_id", "osv_mapped_in_registry")
+    assert feed(client) == []
+
+
+@pytest.mark.parametrize("path", FIELD_WORK)
+def test_a_dissolved_osv_takes_no_new_field_work(client: TestClient, path: str) -> None:
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    up.osv_dissolved(osv_id)
+
+    assert_problem(record_for(client, path, osv_id), 409, "osv_id", "osv_not_dissolved")
+    assert feed(client) == []
+
+
+# Who is overdue for follow-up ----------------------------------------------
+
+
+def test_active_osvs_not_met_lately_are_listed_most_overdue_first(client_on: TestClient) -> None:
+    client = client_on
+    up = upstream(client)
+    never_met = up.osv_mapped(district="Ate", zone="Lima Este", mapped_on=days_ago(100))
+    met_long_ago = up.osv_mapped(mapped_on=days_ago(300))
+    met_lately = up.osv_mapped(mapped_on=days_ago(300))
+    just_mapped = up.osv_mapped(mapped_on=days_ago(3))
+    dissolved = up.osv_mapped(mapped_on=days_ago(400))
+    up.osv_dissolved(dissolved, dissolved_on=days_ago(200))
+    for osv_id, held in ((met_long_ago, 120), (met_long_ago, 50), (met_lately, 10)):
+        created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on=days_ago(held), action_items=[])))
+    # Assistance is contact, but not a meeting.
+    created(client.post(f"/osvs/{never_met}/technical-assistance", json={"given_on": days_ago(2), "topic": "other", "hours": "1"}))
+
+    overdue = client.get("/follow-up/overdue")
+
+    assert overdue.status_code == 200, overdue.text
+    assert overdue.json() == [
+        {
+            "osv_id": never_met,
+            "district": "Ate",
+            "zone": "Lima Este",
+            "mapped_on": days_ago(100),
+            "last_meeting_on": None,
+            "days_since_last_meeting": 100,
+        },
+        {
+            "osv_id": met_long_ago,
+            "district": "Comas",
+            "zone": "Lima Norte",
+            "mapped_on": days_ago(300),
+            "last_meeting_on": days_ago(50),
+            "days_since_last_meeting": 50,
+        },
+    ]
+    assert [o["osv_id"] for o in client.get("/follow-up/overdue", params={"days": 60}).json()] == [never_met]
+    assert [o["osv_id"] for o in client.get("/follow-up/overdue", params={"days": 5}).json()] == [
+        never_met,
+        met_long_ago,
+        met_lately,
+    ]
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "many"])
+def test_the_overdue_window_is_a_whole_number_of_days_from_one(client: TestClient, days: str) -> None:
+    assert_problem(client.get("/follow-up/overdue", params={"days": days}), 422, "days")
+
+
+# Activities ---------------------------------------------------------------------
+
+
+def test_an_osv_reports_an_activity_of_its_funded_project_and_withdraws_a_duplicate(client_on: TestClient) -> None:
+    client = client_on
+    up = upstream(client)
+    osv_id = up.osv_mapped(district="Breña", zone="Lima Centro")
+    grant_id = up.fund_granted(osv_id)
+
+    mural = created(client.post("/activities", json=an_activity(osv_id, grant_id=grant_id)))
+    duplicate = created(client.post("/activities", json=an_activity(osv_id, held_on="2025-02-23", grant_id=grant_id)))
+    fair = created(
+        client.post(
+            "/activities",
+            json=an_activity(
+                osv_id,
+                held_on="2025-01-11",
+                kind="fair",
+                district="cercado de lima",
+                direct_beneficiaries=[{"nationality": "CO", "sex": "X", "count": 2}],
+                indirect_beneficiaries=0,
+                outputs=[],
+                description=...,
+            ),
+        )
+    )
+
+    assert mural == {
+        "id": mural["id"],
+        "osv_id": osv_id,
+        "held_on": "2025-02-22",
+        "kind": "mural_painting",
+        "district": "Breña",
+        "zone": "Lima Centro",
+        "direct_beneficiaries": [
+            {"nationality": "VE", "sex": "F", "count": 14},
+            {"nationality": "VE", "sex": "M", "count": 11},
+            {"nationality": "PE", "sex": "F", "count": 6},
+        ],
+        "direct_beneficiary_total": 31,
+        "indirect_beneficiaries": 200,
+        "outputs": [{"kind": "mural", "count": 1}, {"kind": "public_space_recovered", "count": 1}],
+        "grant_id": grant_id,
+        "description": DESCRIPTION,
+        "withdrawal": None,
+        "version": 1,
+    }
+    assert (fair["district"], fair["zone"], fair["grant_id"], fair["description"]) == ("Lima", "Lima Centro", None, None)
+    assert client.get(f"/activities/{mural['id']}").json() == mural
+
+    # The second mural was the same one, entered twice.
+    withdrawn = client.post(f"/activities/{duplicate['id']}/withdrawal", json={"reason": WITHDRAWAL_REASON})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawal"]["reason"] == WITHDRAWAL_REASON
+    assert withdrawn.json()["version"] == 2
+    again = client.post(f"/activities/{duplicate['id']}/withdrawal", json={"reason": "otra vez"})
+    assert_problem(again, 409, "reason", "withdraw_once")
+
+    listed = client.get(f"/osvs/{osv_id}/activities").json()
+    assert [(a["id"], a["withdrawal"] is not None) for a in listed] == [
+        (duplicate["id"], True),
+        (mural["id"], False),
+        (fair["id"], False),
+    ]
+
+    events = feed(client)
+    assert [e["type"] for e in events] == ["ActivityReported"] * 3 + ["ActivityWithdrawn"]
+    reported = events[0]["data"]
+    assert (reported["activity_id"], reported["zone"], reported["grant_id"]) == (mural["id"], "Lima Centro", grant_id)
+    assert "description" not in reported
+    assert events[3]["data"] == {
+        "occurred_on": today_in_lima().isoformat(),
+        "activity_id": duplicate["id"],
+        "osv_id": osv_id,
+        "held_on": "2025-02-23",
+        "withdrawn_on": today_in_lima().isoformat(),
+    }
+
+
+def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    assert client.get(f"/osvs/{osv_id}/activities").json() == []
+    assert_problem(client.get(f"/osvs/{uuid4()}/activities"), 404)
+    assert_problem(client.get(f"/activities/{uuid4()}"), 404)
+    assert_problem(client.post(f"/activities/{uuid4()}/withdrawal", json={"reason": "error"}), 404)
+    member_id = a_member(client, osv_id)
+    assert_problem(client.get(f"/activities/{member_id}"), 404)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"osv_id": ...}, "osv_id", "missing"),
+        ({"held_on": TOMORROW}, "held_on", "not_in_future"),
+        ({"kind": "party"}, "kind", "enum"),
+        ({"district": "Cayma"}, "district", "lima_district"),
+        ({"district": ...}, "district", "missing"),
+        ({"direct_beneficiaries": [{"nationality": "XX", "sex": "F", "count": 3}]}, "direct_beneficiaries.0.nationality", "iso_3166_alpha_2"),
+        ({"direct_beneficiaries": [{"nationality": "VE", "sex": "female", "count": 3}]}, "direct_beneficiaries.0.sex", "enum"),
+        ({"direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 0}]}, "direct_beneficiaries.0.count", "at_least_1"),
+        ({"direct_beneficiaries": [{"nationality": "VE", "sex": "F"}]}, "direct_beneficiaries.0.count", "missing"),
+        (
+            {"direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}, {"nationality": "ve", "sex": "F", "count": 1}]},
+            "direct_beneficiaries.1",
+            "unique_nationality_and_sex",
+        ),
+        ({"direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3, "names": "Ana"}]}, "direct_beneficiaries.0.names", "extra_forbidden"),
+        ({"indirect_beneficiaries": -1}, "indirect_beneficiaries", "not_negative"),
+        ({"indirect_beneficiaries": 10**12}, "indirect_beneficiaries", "less_than_equal"),
+        ({"outputs": [{"kind": "graffiti", "count": 1}]}, "outputs.0.kind", "enum"),
+        ({"outputs": [{"kind": "mural", "count": 0}]}, "outputs.0.count", "at_least_1"),
+        ({"outputs": [{"kind": "mural", "count": 1}, {"kind": "mural", "count": 1}]}, "outputs.1.kind", "unique_output_kind"),
+        ({"grant_id": str(uuid4())}, "grant_id", "grant_made_in_funding"),
+        ({"grant_id": "grant-1"}, "grant_id", "uuid_parsing"),
+        ({"description": ""}, "description", None),
+    ],
+)
+def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, overrides: dict[str, Any], field: str, rule: str
+) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    assert_problem(client.post("/activities", json=an_activity(osv_id, **overrides)), 422, field, rule)
+    assert feed(client) == []
+    assert client.get(f"/osvs/{osv_id}/activities").json() == []
+
+
+def test_an_activity_belongs_only_to_a_project_funded_for_the_same_osv(client: TestClient) -> None:
+    up = upstream(client)
+    osv_id, neighbour = up.osv_mapped(), up.osv_mapped()
+    neighbours_grant = up.fund_granted(neighbour)
+
+    response = client.post("/activities", json=an_activity(osv_id, grant_id=neighbours_grant))
+
+    assert_problem(response, 422, "grant_id", "grant_of_same_osv")
+    assert client.get(f"/osvs/{osv_id}/activities").json() == []
+
+
+def test_a_withdrawal_needs_a_reason(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+    activity = created(client.post("/activities", json=an_activity(osv_id)))
+
+    assert_problem(client.post(f"/activities/{activity['id']}/withdrawal", json={}), 422, "reason", "missing")
+    assert_problem(client.post(f"/activities/{activity['id']}/withdrawal", json={"reason": "  "}), 422, "reason")
+    assert client.get(f"/activities/{activity['id']}").json()["withdrawal"] is None
+
+
+# Needs assessments ----------------------------------------------------------------
+
+
+def test_needs_are_assessed_as_counts_and_read_latest_first(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = upstream(client).osv_mapped()
+
+    january = created(client.post(f"/osvs/{osv_id}/needs-assessments", json=an_assessment()))
+    june = created(
+        client.post(
+            f"/osvs/{osv_id}/needs-assessments",
+            json=an_assessment(assessed_on="2025-06-02", members_assessed=9, members_over_5_years_in_peru=9, needs=[]),
+        )
+    )
+
+    assert january == {
+        "assessment_id": january["assessment_id"],
+        "osv_id": osv_id,
+        "assessed_on": "2025-01-20",
+        "members_assessed": 18,
+        "members_over_5_years_in_peru": 4,
+        "needs": [
+            {"area": "employment", "members_affected": 12, "priority": "high"},
+            {"area": "documentation", "members_affected": 7, "priority": "high"},
+            {"area": "childcare", "members_affected": 3, "priority": "medium"},
+        ],
+    }
+    assert client.get(f"/osvs/{osv_id}/needs-assessments").json() == [june, january]
+    [assessed, _] = [e["data"] for e in feed(client)]
+    assert assessed == {"occurred_on": "2025-01-20", **january}
+
+
+def test_an_osv_never_assessed_lists_none_and_an_unknown_one_is_not_found(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    assert client.get(f"/osvs/{osv_id}/needs-assessments").json() == []
+    assert_problem(client.get(f"/osvs/{uuid4()}/needs-assessments"), 404)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"assessed_on": TOMORROW}, "assessed_on", "not_in_future"),
+        ({"members_assessed": 0, "members_over_5_years_in_peru": 0, "needs": []}, "members_assessed", "at_least_1"),
+        ({"members_assessed": ...}, "members_assessed", "missing"),
+        ({"members_assessed": 10**40}, "members_assessed", "less_than_equal"),
+        ({"members_over_5_years_in_peru": 19}, "members_over_5_years_in_peru", "within_members_assessed"),
+        ({"members_over_5_years_in_peru": -1}, "members_over_5_years_in_peru", "within_members_assessed"),
+        ({"needs": [{"area": "health", "members_affected": 19, "priority": "high"}]}, "needs.0.members_affected", "within_members_assessed"),
+        ({"needs": [{"area": "health", "members_affected": 2, "priority": "urgent"}]}, "needs.0.priority", "enum"),
+        ({"needs": [{"area": "transport", "members_affected": 2, "priority": "low"}]}, "needs.0.area", "enum"),
+        (
+            {"needs": [{"area": "food", "members_affected": 2, "priority": "low"}, {"area": "food", "members_affected": 5, "priority": "high"}]},
+            "needs.1.area",
+            "unique_area",
+        ),
+        ({"members_names": ["Ana"]}, "members_names", "extra_forbidden"),
+    ],
+)
+def test_a_needs_assessment_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, overrides: dict[str, Any], field: str, rule: str
+) -> None:
+    osv_id = upstream(client).osv_mapped()
+
+    assert_problem(client.post(f"/osvs/{osv_id}/needs-assessments", json=an_assessment(**overrides)), 422, field, rule)
+    assert client.get(f"/osvs/{osv_id}/needs-assessments").json() == []
+
+
+# What staff write stays with staff ------------------------------------------------
+
+
+def test_notes_descriptions_and_reasons_never_reach_the_event_feed_or_the_disk_in_clear(tmp_path: Path) -> None:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        osv_id = upstream(client).osv_mapped()
+        created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting()))
+        created(
+            client.post(
+                f"/osvs/{osv_id}/technical-assistance",
+                json={"given_on": "2025-03-12", "topic": "accounting", "hours": "2", "note": ASSISTANCE_NOTE},
+            )
+        )
+        activity = created(client.post("/activities", json=an_activity(osv_id)))
+        client.post(f"/activities/{activity['id']}/withdrawal", json={"reason": WITHDRAWAL_REASON})
+
+        # Staff read it all back.
+        follow_up = client.get(f"/osvs/{osv_id}/follow-up").json()
+        assert follow_up["meetings"][0]["notes"] == NOTES
+        assert follow_up["open_actions"][0]["description"] == ACTION_WORDING
+        assert follow_up["technical_assistance"]["records"][0]["note"] == ASSISTANCE_NOTE
+        assert client.get(f"/activities/{activity['id']}").json()["description"] == DESCRIPTION
+
+        # The feed tells the story without it.
+        events = client.get("/events")
+        assert [e["type"] for e in events.json()["events"]] == [
+            "FollowUpMeetingHeld",
+            "TechnicalAssistanceGiven",
+            "ActivityReported",
+            "ActivityWithdrawn",
+        ]
+        for text in FREE_TEXT + ("junta directiva",):
+            assert text not in events.text
+
+    stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    # The store holds the activity (its id is there) but not what staff wrote.
+    assert activity["id"].replace("-", "").encode() in stored
+    for text in FREE_TEXT:
+        for form in (text.encode(), json.dumps(text).encode(), json.dumps(text, ensure_ascii=False).encode()):
+            assert form not in stored, f"{text!r} found in clear under {tmp_path}"
