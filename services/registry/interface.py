@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from services.registry.domainmodel import OSV, RUOSNumberIndex
 from services.registry.municipalities import Municipality
@@ -47,6 +47,11 @@ class OSVMapped(PublicEvent):
     contact_channel: str | None = Field(
         default=None, description="How the programme reaches the OSV (`whatsapp`, `phone`…): the kind only, never a number."
     )
+
+    @field_validator("focus_areas", mode="before")
+    @classmethod
+    def _none_is_no_area(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 @catalogue.publishes(OSV.OSVDetailsUpdated)
