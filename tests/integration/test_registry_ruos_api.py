@@ -191,6 +191,11 @@ def test_a_municipality_that_accepts_more_documents_changes_the_readiness_agains
     assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["members_with_unaccepted_documents"] == 1  # Comas did not change
 
 
+def test_readiness_against_a_municipality_outside_lima_is_422(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    assert_problem(registry.get(f"/osvs/{osv_id}/ruos-readiness", params={"municipality_id": "070101"}), 422, "municipality_id", "lima_municipality")
+
+
 def test_counts_delivered_twice_or_late_do_not_overwrite_a_newer_tally(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     newer = counted(osv_id, 12, board={"DNI": 2}, members={"DNI": 6})
