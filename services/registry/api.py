@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
-from services.registry.application import Registry
+from services.registry.application import Registry, RUOSFilter, today_in_lima
+from services.registry.documentcounts import DocumentCounts
 from services.registry.interface import catalogue
-from services.registry.schemas import OSVCreate, OSVPublic, RUOSRegistrationCreate
+from services.registry.schemas import (
+    AcceptedDocumentsUpdate,
+    AgreementCreate,
+    AgreementPublic,
+    AmendmentCreate,
+    ApplicationRegistrationCreate,
+    BoardRenewalCreate,
+    ContactLostCreate,
+    ContactRestoredCreate,
+    DissolutionCreate,
+    DocumentCreate,
+    DocumentsPublic,
+    EventRecordPublic,
+    FocalPointCreate,
+    FocalPointDepartureCreate,
+    FocalPointPublic,
+    MunicipalityPublic,
+    ObservationCreate,
+    OSVCreate,
+    OSVDetailsChange,
+    OSVPublic,
+    ReadinessPublic,
+    RejectionCreate,
+    RUOSApplicationCreate,
+    RUOSApplicationPublic,
+    RUOSRegistrationCreate,
+)
 from services.registry.settings import RegistrySettings
-from shared.web import Runtime, runtime_of, service_api
+from shared.store import ServiceApplication
+from shared.views import make_engine
+from shared.web import ConsumerSpec, Runtime, runtime_of, service_api
 
 
 def get_registry(request: Request) -> Registry:
@@ -20,42 +51,249 @@ def get_registry(request: Request) -> Registry:
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 
-router = APIRouter(prefix="/osvs", tags=["osvs"])
+osvs = APIRouter(prefix="/osvs", tags=["osvs"])
+applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
+municipalities = APIRouter(prefix="/municipalities", tags=["municipalities"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+# OSVs --------------------------------------------------------------------------
+
+
+@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
-    osv_id = registry.map_osv(body.name, body.district, body.mapped_on, body.kind)
+    osv_id = registry.map_osv(
+        body.name, body.district, body.mapped_on, body.kind, body.composition, body.focus_areas, body.contact_channel
+    )
     return OSVPublic.of(registry.get_osv(osv_id))
 
 
-@router.get("", response_model=list[OSVPublic])
-def list_osvs(registry: RegistryDep) -> list[OSVPublic]:
-    """List every mapped OSV with its zone and RUOS status."""
-    return [OSVPublic.of(osv) for osv in registry.list_osvs()]
+@osvs.get("", response_model=list[OSVPublic])
+def list_osvs(
+    registry: RegistryDep,
+    ruos: Annotated[
+        RUOSFilter | None,
+        Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term)."),
+    ] = None,
+    within_days: Annotated[
+        int, Query(ge=0, le=3650, description="With `ruos=expiring`: board terms ending within this many days of today in Lima, or ended.")
+    ] = 60,
+) -> list[OSVPublic]:
+    """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress."""
+    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos, within_days)]
 
 
-@router.get("/{osv_id}", response_model=OSVPublic)
+@osvs.get("/{osv_id}", response_model=OSVPublic)
 def get_osv(osv_id: UUID, registry: RegistryDep) -> OSVPublic:
-    """Show one OSV with its zone and RUOS status."""
+    """Show one OSV with its details, RUOS status, contact and dissolution."""
     return OSVPublic.of(registry.get_osv(osv_id))
 
 
-@router.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.patch("/{osv_id}", response_model=OSVPublic)
+def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
+    """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`)."""
+    return OSVPublic.of(registry.update_details(osv_id, body.changes(), body.updated_on))
+
+
+@osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
+def osv_history(osv_id: UUID, registry: RegistryDep) -> list[EventRecordPublic]:
+    """List every event the OSV recorded, oldest first, for auditors."""
+    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id)]
+
+
+@osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep) -> OSVPublic:
-    """Record the OSV's registration in the RUOS (records `RUOSRegistered`)."""
-    return OSVPublic.of(registry.register_in_ruos(osv_id, body.ruos_number, body.registered_on))
+    """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`)."""
+    return OSVPublic.of(
+        registry.register_in_ruos(osv_id, body.ruos_number, body.registered_on, body.resolution_number, body.board_term_ends_on)
+    )
 
 
-def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    """Build the registry service (run with ``uvicorn --factory``)."""
+@osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic)
+def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -> DocumentsPublic:
+    """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`)."""
+    return DocumentsPublic.of(registry.record_document(osv_id, body.document, body.prepared_on))
+
+
+@osvs.get("/{osv_id}/ruos-readiness", response_model=ReadinessPublic)
+def ruos_readiness(
+    osv_id: UUID,
+    registry: RegistryDep,
+    municipality_id: Annotated[
+        str | None, Query(max_length=10, description="`mml` or a district's ubigeo; the OSV's district if not given.")
+    ] = None,
+) -> ReadinessPublic:
+    """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses."""
+    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id, municipality_id))
+
+
+@osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep) -> OSVPublic:
+    """Record that a registered OSV elected a new board (records `BoardRenewed`)."""
+    return OSVPublic.of(registry.renew_board(osv_id, body.renewed_on, body.term_ends_on))
+
+
+@osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
+    """Record that the programme can no longer reach the OSV (records `ContactLost`)."""
+    return OSVPublic.of(registry.record_contact_lost(osv_id, body.since, body.note))
+
+
+@osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
+    """Record that the programme reached the OSV again (records `ContactRestored`)."""
+    return OSVPublic.of(registry.record_contact_restored(osv_id, body.restored_on))
+
+
+@osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
+    """Record that the OSV dissolved; it takes no new record afterwards (records `OSVDissolved`)."""
+    return OSVPublic.of(registry.dissolve(osv_id, body.dissolved_on, body.reason, body.note))
+
+
+# The RUOS application ---------------------------------------------------------------
+
+
+@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
+    """Record the OSV's application to a municipality's RUOS (records `RUOSApplicationSubmitted`)."""
+    application = registry.submit_ruos_application(osv_id, body.municipality_id, body.submitted_on, body.documents)
+    return RUOSApplicationPublic.of(osv_id, application)
+
+
+@applications.get("/{application_id}", response_model=RUOSApplicationPublic)
+def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep) -> RUOSApplicationPublic:
+    """Show one of the OSV's RUOS applications."""
+    return RUOSApplicationPublic.of(osv_id, registry.get_osv(osv_id).find_application(application_id))
+
+
+@applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+def observe_application(
+    osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep
+) -> RUOSApplicationPublic:
+    """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`)."""
+    reasons = [{"code": str(r.code), "detail": r.detail} for r in body.reasons]
+    application = registry.observe_ruos_application(
+        osv_id, application_id, body.observed_on, reasons, body.amend_within_working_days
+    )
+    return RUOSApplicationPublic.of(osv_id, application)
+
+
+@applications.post("/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate, registry: RegistryDep) -> RUOSApplicationPublic:
+    """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`)."""
+    application = registry.amend_ruos_application(osv_id, application_id, body.amended_on, body.documents)
+    return RUOSApplicationPublic.of(osv_id, application)
+
+
+@applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+def register_application(
+    osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep
+) -> RUOSApplicationPublic:
+    """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`)."""
+    application = registry.register_ruos_application(
+        osv_id, application_id, body.registered_on, body.ruos_number, body.resolution_number, body.board_term_ends_on
+    )
+    return RUOSApplicationPublic.of(osv_id, application)
+
+
+@applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+def reject_application(osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep) -> RUOSApplicationPublic:
+    """Record that the municipality rejected the application (records `RUOSApplicationRejected`)."""
+    application = registry.reject_ruos_application(osv_id, application_id, body.rejected_on, body.reason, body.note)
+    return RUOSApplicationPublic.of(osv_id, application)
+
+
+# Municipalities ------------------------------------------------------------------------
+
+
+@municipalities.get("", response_model=list[MunicipalityPublic])
+def list_municipalities(
+    registry: RegistryDep,
+    without_focal_point: Annotated[bool, Query(description="Only those with no current focal point (continuity broken).")] = False,
+) -> list[MunicipalityPublic]:
+    """List the MML and the 43 district municipalities."""
+    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point)]
+
+
+@municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
+def get_municipality(municipality_id: str, registry: RegistryDep) -> MunicipalityPublic:
+    """Show a municipality: focal points, accepted identity documents and agreements, with their history."""
+    return MunicipalityPublic.of(registry.get_municipality(municipality_id))
+
+
+@municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic)
+def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdate, registry: RegistryDep) -> MunicipalityPublic:
+    """Set the identity-document types the municipality accepts (records `AcceptedDocumentsChanged`)."""
+    return MunicipalityPublic.of(
+        registry.change_accepted_documents(municipality_id, [str(t) for t in body.accepted], body.changed_on)
+    )
+
+
+@municipalities.post("/{municipality_id}/focal-points", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic)
+def assign_focal_point(municipality_id: str, body: FocalPointCreate, registry: RegistryDep) -> FocalPointPublic:
+    """Assign the municipality's focal point, a post not a person; the current one leaves (records `FocalPointAssigned`)."""
+    found, focal_point_id = registry.assign_focal_point(municipality_id, body.office, body.role, body.assigned_on)
+    return FocalPointPublic.of(found.record.focal_point(focal_point_id))
+
+
+@municipalities.post(
+    "/{municipality_id}/focal-points/{focal_point_id}/departure", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic
+)
+def record_focal_point_departure(
+    municipality_id: str, focal_point_id: UUID, body: FocalPointDepartureCreate, registry: RegistryDep
+) -> FocalPointPublic:
+    """Record that a focal point left the post (records `FocalPointLeft`)."""
+    found = registry.record_focal_point_departure(municipality_id, focal_point_id, body.left_on)
+    return FocalPointPublic.of(found.record.focal_point(focal_point_id))
+
+
+@municipalities.post("/{municipality_id}/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic)
+def sign_agreement(municipality_id: str, body: AgreementCreate, registry: RegistryDep) -> AgreementPublic:
+    """Record an agreement signed with the municipality (records `AgreementSigned`)."""
+    found, agreement_id = registry.sign_agreement(
+        municipality_id, body.title, body.signed_on, body.commitments, body.document_reference
+    )
+    return AgreementPublic.of(found.record.agreement(agreement_id))
+
+
+# Wiring ----------------------------------------------------------------------------------
+
+
+def make_registry(settings: RegistrySettings, today: Callable[[], date] = today_in_lima) -> Callable[[dict[str, str]], Registry]:
+    """The application factory the runtime calls in the lifespan: the view's engine is made then, not at import."""
+
+    def build(env: dict[str, str]) -> Registry:
+        return Registry(
+            env,
+            today=today,
+            document_counts=DocumentCounts(make_engine(settings.view_url())),
+            amendment_working_days=settings.ruos_amendment_working_days,
+        )
+
+    return build
+
+
+def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
+    """Registry follows engagement's identity-document counts."""
+    assert isinstance(app, Registry)
+    assert app.document_counts is not None
+    return [(app.document_counts.durable, app.document_counts.subject, app.document_counts.apply)]
+
+
+def create_app(settings: RegistrySettings | None = None, today: Callable[[], date] = today_in_lima) -> FastAPI:
+    """Build the registry service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
     settings = settings or RegistrySettings()
-    runtime = Runtime(settings, catalogue, lambda env: Registry(env))
+    runtime = Runtime(settings, catalogue, make_registry(settings, today), consumers)
     api = service_api(
         runtime,
         title="osv-platform registry",
-        description="Neighbourhood organisations (OSV): mapping and municipal registration (RUOS).",
+        description=(
+            "Neighbourhood organisations (OSV): mapping, the RUOS application (Ordenanza 1762-2013-MML), "
+            "contact and dissolution; municipalities: focal points, accepted identity documents, agreements."
+        ),
     )
-    api.include_router(router)
+    api.include_router(osvs)
+    api.include_router(applications)
+    api.include_router(municipalities)
     return api

@@ -2,44 +2,342 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
+from services.registry.documentcounts import DocumentCounts
+from services.registry.domainmodel import (
+    OSV,
+    ApplicationStatus,
+    Composition,
+    ContactChannel,
+    DissolutionReason,
+    OSVKind,
+    OSVNotFoundError,
+    RejectionReason,
+    RUOSApplication,
+    RUOSDocument,
+    RUOSNumberIndex,
+    RUOSNumberTakenError,
+)
+from services.registry.municipalities import (
+    Municipality,
+    MunicipalityRecord,
+    MunicipalityTable,
+    municipality_uuid,
+)
+from services.registry.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from shared.districts import DistrictTable
-from services.registry.domainmodel import OSV, OSVKind, OSVNotFoundError
 from shared.store import ServiceApplication
+
+LIMA = ZoneInfo("America/Lima")
+DEFAULT_AMENDMENT_WORKING_DAYS = 5
+
+
+def today_in_lima() -> date:
+    return datetime.now(LIMA).date()
+
+
+class RUOSFilter(StrEnum):
+    """How ``GET /osvs`` narrows the list by RUOS progress."""
+
+    REGISTERED = "registered"
+    UNREGISTERED = "unregistered"
+    APPLYING = "applying"
+    OBSERVED = "observed"
+    EXPIRING = "expiring"
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One of an OSV's events as an auditor reads it."""
+
+    type: str
+    version: int
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+_EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 class Registry(ServiceApplication):
-    """Maps OSVs and follows them through municipal registration (RUOS)."""
+    """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
 
-    def __init__(self, env: Mapping[str, str] | None = None, districts: DistrictTable | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        districts: DistrictTable | None = None,
+        *,
+        today: Callable[[], date] = today_in_lima,
+        document_counts: DocumentCounts | None = None,
+        amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
+    ) -> None:
         super().__init__(env)
         self.districts = districts or DistrictTable.of_lima()
+        self.municipalities = MunicipalityTable(self.districts)
+        self.today = today
+        self.document_counts = document_counts
+        self.amendment_working_days = amendment_working_days
 
-    def map_osv(self, name: str, district: str, mapped_on: date, kind: OSVKind | None = None) -> UUID:
+    # OSVs ------------------------------------------------------------------
+
+    def map_osv(
+        self,
+        name: str,
+        district: str,
+        mapped_on: date,
+        kind: OSVKind | None = None,
+        composition: Composition | None = None,
+        focus_areas: Iterable[str] | None = None,
+        contact_channel: ContactChannel | None = None,
+    ) -> UUID:
         found = self.districts.find(district)
-        osv = OSV(name=name, district=found.name, zone=found.zone, mapped_on=mapped_on, kind=kind)
+        osv = OSV(
+            name=name,
+            district=found.name,
+            zone=found.zone,
+            mapped_on=mapped_on,
+            kind=kind,
+            composition=composition,
+            focus_areas=[str(a) for a in focus_areas or ()],
+            contact_channel=contact_channel,
+        )
         self.save(osv)
         return osv.id
 
-    def register_in_ruos(self, osv_id: UUID, ruos_number: str, registered_on: date) -> OSV:
+    def update_details(self, osv_id: UUID, changes: Mapping[str, Any], updated_on: date | None = None) -> OSV:
         osv = self.get_osv(osv_id)
-        osv.register_in_ruos(ruos_number, registered_on)
+        osv.update_details(changes, updated_on or self.today())
         self.save(osv)
         return osv
 
     def get_osv(self, osv_id: UUID) -> OSV:
         try:
-            return self.repository.get(osv_id)
+            osv = self.repository.get(osv_id)
         except AggregateNotFoundError:
             raise OSVNotFoundError(osv_id) from None
+        if not isinstance(osv, OSV):
+            raise OSVNotFoundError(osv_id)
+        return osv
 
-    def list_osvs(self) -> list[OSV]:
-        """Every mapped OSV, in the order they were mapped."""
-        return [self.get_osv(osv_id) for osv_id in self.ids_created_by(OSV.OSVMapped)]
+    def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60) -> list[OSV]:
+        """Every mapped OSV in the order they were mapped, narrowed by RUOS progress if asked."""
+        osvs = [self.get_osv(osv_id) for osv_id in self.ids_created_by(OSV.OSVMapped)]
+        if ruos is None:
+            return osvs
+        today = self.today()
+        keep: dict[RUOSFilter, Callable[[OSV], bool]] = {
+            RUOSFilter.REGISTERED: lambda o: o.registered,
+            RUOSFilter.UNREGISTERED: lambda o: not o.registered,
+            RUOSFilter.APPLYING: lambda o: o.open_application is not None,
+            RUOSFilter.OBSERVED: lambda o: o.open_application is not None
+            and o.open_application.status is ApplicationStatus.OBSERVED,
+            RUOSFilter.EXPIRING: lambda o: o.board_term_ends_within(today, within_days),
+        }
+        return [osv for osv in osvs if keep[ruos](osv)]
+
+    def osv_history(self, osv_id: UUID) -> list[RecordedEvent]:
+        """The OSV's events as registry stored them, oldest first (staff notes included: this is the audit trail)."""
+        self.get_osv(osv_id)
+        return [
+            RecordedEvent(
+                type=type(e).__name__,
+                version=e.originator_version,
+                recorded_at=e.timestamp,
+                data={k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING},
+            )
+            for e in self.events.get(osv_id)
+        ]
+
+    # Documents, readiness and the RUOS application ----------------------------
+
+    def record_document(self, osv_id: UUID, document: RUOSDocument, prepared_on: date) -> OSV:
+        osv = self.get_osv(osv_id)
+        osv.record_document(document, prepared_on)
+        self.save(osv)
+        return osv
+
+    def ruos_readiness(self, osv_id: UUID, municipality_id: str | None = None) -> Readiness:
+        """Documents and identity-document counts against what the municipality accepts (default: the OSV's district)."""
+        osv = self.get_osv(osv_id)
+        if municipality_id is None:
+            reference = self.municipalities.of_district(osv.district)
+        else:
+            reference = self.municipalities.require(municipality_id)
+        municipality = self.get_municipality(reference.id).record
+        return assess(reference.id, osv.documents_ready, municipality.accepted, self.tally(osv_id))
+
+    def tally(self, osv_id: UUID) -> DocumentTally | None:
+        return self.document_counts.get(osv_id) if self.document_counts is not None else None
+
+    def submit_ruos_application(
+        self, osv_id: UUID, municipality_id: str, submitted_on: date, documents: Iterable[RUOSDocument]
+    ) -> RUOSApplication:
+        osv = self.get_osv(osv_id)
+        reference = self.municipalities.require(municipality_id)
+        accepted = self.get_municipality(reference.id).record.accepted
+        counts = unaccepted_counts(self.tally(osv_id), accepted)
+        application_id = osv.submit_application(
+            reference.id, submitted_on, [str(d) for d in documents], counts.board_members, counts.members
+        )
+        self.save(osv)
+        return osv.find_application(application_id)
+
+    def observe_ruos_application(
+        self,
+        osv_id: UUID,
+        application_id: UUID,
+        observed_on: date,
+        reasons: Iterable[Mapping[str, str | None]],
+        amend_within_working_days: int | None = None,
+    ) -> RUOSApplication:
+        osv = self.get_osv(osv_id)
+        window = amend_within_working_days if amend_within_working_days is not None else self.amendment_working_days
+        osv.observe_application(application_id, observed_on, reasons, window)
+        self.save(osv)
+        return osv.find_application(application_id)
+
+    def amend_ruos_application(
+        self, osv_id: UUID, application_id: UUID, amended_on: date, documents: Iterable[RUOSDocument]
+    ) -> RUOSApplication:
+        osv = self.get_osv(osv_id)
+        osv.amend_application(application_id, amended_on, [str(d) for d in documents])
+        self.save(osv)
+        return osv.find_application(application_id)
+
+    def register_ruos_application(
+        self,
+        osv_id: UUID,
+        application_id: UUID,
+        registered_on: date,
+        ruos_number: str,
+        resolution_number: str | None = None,
+        board_term_ends_on: date | None = None,
+    ) -> RUOSApplication:
+        osv = self.get_osv(osv_id)
+        osv.register_application(application_id, registered_on, ruos_number, resolution_number, board_term_ends_on)
+        self._save_with_ruos_number(osv, ruos_number)
+        return osv.find_application(application_id)
+
+    def reject_ruos_application(
+        self, osv_id: UUID, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
+    ) -> RUOSApplication:
+        osv = self.get_osv(osv_id)
+        osv.reject_application(application_id, rejected_on, reason, note)
+        self.save(osv)
+        return osv.find_application(application_id)
+
+    def register_in_ruos(
+        self,
+        osv_id: UUID,
+        ruos_number: str,
+        registered_on: date,
+        resolution_number: str | None = None,
+        board_term_ends_on: date | None = None,
+    ) -> OSV:
+        """A registration recorded directly (one made before the programme followed the OSV)."""
+        osv = self.get_osv(osv_id)
+        osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on)
+        self._save_with_ruos_number(osv, ruos_number)
+        return osv
+
+    def _save_with_ruos_number(self, osv: OSV, ruos_number: str) -> None:
+        """Save the registration and the claim on its number in one transaction, or neither."""
+        if (holder := self.ruos_number_holder(ruos_number)) is not None:
+            raise RUOSNumberTakenError(ruos_number, holder)
+        try:
+            self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id))
+        except IntegrityError:
+            # Another writer claimed the number (or changed the OSV) since we looked.
+            if (holder := self.ruos_number_holder(ruos_number)) is not None:
+                raise RUOSNumberTakenError(ruos_number, holder) from None
+            raise
+
+    def ruos_number_holder(self, ruos_number: str) -> UUID | None:
+        try:
+            index: RUOSNumberIndex = self.repository.get(RUOSNumberIndex.create_id(ruos_number))
+        except AggregateNotFoundError:
+            return None
+        return index.osv_id
+
+    def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date) -> OSV:
+        osv = self.get_osv(osv_id)
+        osv.renew_board(renewed_on, term_ends_on)
+        self.save(osv)
+        return osv
+
+    # Contact and dissolution ----------------------------------------------------
+
+    def record_contact_lost(self, osv_id: UUID, since: date, note: str | None = None) -> OSV:
+        osv = self.get_osv(osv_id)
+        osv.lose_contact(since, note)
+        self.save(osv)
+        return osv
+
+    def record_contact_restored(self, osv_id: UUID, restored_on: date) -> OSV:
+        osv = self.get_osv(osv_id)
+        osv.restore_contact(restored_on)
+        self.save(osv)
+        return osv
+
+    def dissolve(self, osv_id: UUID, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> OSV:
+        osv = self.get_osv(osv_id)
+        osv.dissolve(dissolved_on, reason, note)
+        self.save(osv)
+        return osv
+
+    # Municipalities ---------------------------------------------------------------
+
+    def get_municipality(self, municipality_id: str) -> MunicipalityRecord:
+        """A municipality with what was recorded about it; defaults when nothing was (404 if it is not one of Lima's)."""
+        reference = self.municipalities.find(municipality_id)
+        try:
+            municipality = self.repository.get(municipality_uuid(reference.id))
+        except AggregateNotFoundError:
+            # Reference data: an unsaved aggregate, saved only with its first recorded change.
+            municipality = Municipality(municipality_id=reference.id)
+        return MunicipalityRecord(reference, municipality)
+
+    def list_municipalities(self, without_focal_point: bool = False) -> list[MunicipalityRecord]:
+        """The MML then the 43 districts by ubigeo; optionally only those without a current focal point."""
+        records = [self.get_municipality(reference.id) for reference in self.municipalities.all()]
+        if without_focal_point:
+            return [r for r in records if r.record.current_focal_point is None]
+        return records
+
+    def change_accepted_documents(self, municipality_id: str, accepted: Iterable[str], changed_on: date) -> MunicipalityRecord:
+        found = self.get_municipality(municipality_id)
+        found.record.change_accepted_documents(accepted, changed_on)
+        self.save(found.record)
+        return found
+
+    def assign_focal_point(self, municipality_id: str, office: str, role: str, assigned_on: date) -> tuple[MunicipalityRecord, UUID]:
+        found = self.get_municipality(municipality_id)
+        focal_point_id = found.record.assign_focal_point(office, role, assigned_on)
+        self.save(found.record)
+        return found, focal_point_id
+
+    def record_focal_point_departure(self, municipality_id: str, focal_point_id: UUID, left_on: date) -> MunicipalityRecord:
+        found = self.get_municipality(municipality_id)
+        found.record.record_focal_point_departure(focal_point_id, left_on)
+        self.save(found.record)
+        return found
+
+    def sign_agreement(
+        self, municipality_id: str, title: str, signed_on: date, commitments: list[str], document_reference: str
+    ) -> tuple[MunicipalityRecord, UUID]:
+        found = self.get_municipality(municipality_id)
+        agreement_id = found.record.sign_agreement(title, signed_on, commitments, document_reference)
+        self.save(found.record)
+        return found, agreement_id

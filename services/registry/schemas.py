@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.registry.domainmodel import OSV, OSVKind
+from services.registry.application import RecordedEvent
+from services.registry.domainmodel import (
+    OSV,
+    ApplicationStatus,
+    Composition,
+    ContactChannel,
+    DissolutionReason,
+    FocusArea,
+    ObservationReason,
+    OSVKind,
+    RejectionReason,
+    RUOSApplication,
+    RUOSDocument,
+)
+from services.registry.municipalities import Agreement, FocalPoint, IdentityDocumentType, MunicipalityRecord
+from services.registry.readiness import Readiness
 from shared.schemas import Command, IsoDate, Text
+
+Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+
+
+# OSVs -------------------------------------------------------------------------
 
 
 class OSVCreate(Command):
@@ -17,13 +39,35 @@ class OSVCreate(Command):
     district: Text = Field(description="A district of Lima Metropolitana; case and accents are ignored (\"Brena\" is Breña).")
     mapped_on: IsoDate = Field(description="When the programme identified the OSV.")
     kind: OSVKind | None = Field(default=None, description="The kind of organisation, if known.")
+    composition: Composition | None = Field(default=None, description="Who leads it: migrants, hosts, or both.")
+    focus_areas: list[FocusArea] = Field(default_factory=list, max_length=len(FocusArea), description="What it works on.")
+    contact_channel: ContactChannel | None = Field(
+        default=None, description="How the programme reaches it: the kind only, never a number or a handle."
+    )
+
+
+class OSVDetailsChange(Command):
+    """Only the fields given change; give null to clear kind, composition or contact_channel."""
+
+    kind: OSVKind | None = Field(default=None, description="The kind of organisation.")
+    composition: Composition | None = Field(default=None, description="Who leads it.")
+    focus_areas: list[FocusArea] | None = Field(default=None, max_length=len(FocusArea), description="What it works on (replaces the list).")
+    contact_channel: ContactChannel | None = Field(default=None, description="How the programme reaches it (the kind only).")
+    updated_on: IsoDate | None = Field(default=None, description="When the change was learnt; today in Lima if not given.")
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_fields_set - {"updated_on"}
+        changes = {name: getattr(self, name) for name in given}
+        if "focus_areas" in changes and changes["focus_areas"] is None:
+            changes["focus_areas"] = []
+        return changes
 
 
 class RUOSRegistrationCreate(Command):
-    ruos_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] = Field(
-        description="The number the municipality gave in its RUOS."
-    )
+    ruos_number: Number = Field(description="The number the municipality gave in its RUOS.")
     registered_on: IsoDate = Field(description="The date of the registration (may precede this system).")
+    resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
+    board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")
 
 
 class RUOSStatus(BaseModel):
@@ -32,25 +76,343 @@ class RUOSStatus(BaseModel):
     registered_on: date | None = None
 
 
+class ObservationPublic(BaseModel):
+    observed_on: date
+    reasons: list[ObservationReason]
+    amend_by: date = Field(description="The last day to amend (working days skip weekends and Peruvian holidays).")
+    amended_on: date | None
+    amended_documents: list[RUOSDocument]
+
+
+class RUOSApplicationPublic(BaseModel):
+    application_id: UUID
+    osv_id: UUID
+    municipality_id: str
+    status: ApplicationStatus
+    submitted_on: date
+    documents: list[RUOSDocument] = Field(description="Every document filed, with the submission or an amendment.")
+    missing_documents: list[RUOSDocument]
+    id_documents_flagged: bool = Field(description="Some people of the OSV hold identity documents the municipality refuses.")
+    board_members_with_unaccepted_documents: int | None
+    members_with_unaccepted_documents: int | None
+    amend_by: date | None = Field(description="The amendment deadline while the application is observed.")
+    observations: list[ObservationPublic]
+    registered_on: date | None
+    ruos_number: str | None
+    resolution_number: str | None
+    rejected_on: date | None
+    rejection_reason: RejectionReason | None
+
+    @classmethod
+    def of(cls, osv_id: UUID, application: RUOSApplication) -> RUOSApplicationPublic:
+        return cls(
+            application_id=application.application_id,
+            osv_id=osv_id,
+            municipality_id=application.municipality_id,
+            status=application.status,
+            submitted_on=application.submitted_on,
+            documents=application.documents,
+            missing_documents=application.missing_documents,
+            id_documents_flagged=application.id_documents_flagged,
+            board_members_with_unaccepted_documents=application.board_members_with_unaccepted_documents,
+            members_with_unaccepted_documents=application.members_with_unaccepted_documents,
+            amend_by=application.amend_by,
+            observations=[
+                ObservationPublic(
+                    observed_on=o.observed_on,
+                    reasons=o.reason_codes,
+                    amend_by=o.amend_by,
+                    amended_on=o.amended_on,
+                    amended_documents=o.amended_documents,
+                )
+                for o in application.observations
+            ],
+            registered_on=application.registered_on,
+            ruos_number=application.ruos_number,
+            resolution_number=application.resolution_number,
+            rejected_on=application.rejected_on,
+            rejection_reason=application.rejection_reason,
+        )
+
+
+class ContactStatus(BaseModel):
+    status: str = Field(description="`in_touch` or `lost`.")
+    lost_since: date | None
+    restored_on: date | None = Field(description="When contact was last restored, if it was ever lost.")
+
+
+class DissolutionPublic(BaseModel):
+    dissolved_on: date
+    reason: DissolutionReason
+
+
 class OSVPublic(BaseModel):
     id: UUID
     name: str
     district: str
     zone: str
     kind: OSVKind | None
+    composition: Composition | None
+    focus_areas: list[FocusArea]
+    contact_channel: ContactChannel | None
     mapped_on: date
     ruos: RUOSStatus
+    ruos_application: RUOSApplicationPublic | None = Field(description="The latest RUOS application, open or closed.")
+    resolution_number: str | None
+    board_term_ends_on: date | None
+    contact: ContactStatus
+    dissolution: DissolutionPublic | None
     version: int = Field(description="How many events the OSV has recorded.")
 
     @classmethod
     def of(cls, osv: OSV) -> OSVPublic:
+        application = osv.application
         return cls(
             id=osv.id,
             name=osv.name,
             district=osv.district,
             zone=osv.zone,
             kind=osv.kind,
+            composition=osv.composition,
+            focus_areas=osv.focus_areas,
+            contact_channel=osv.contact_channel,
             mapped_on=osv.mapped_on,
             ruos=RUOSStatus(status=osv.ruos_status, number=osv.ruos_number, registered_on=osv.registered_on),
+            ruos_application=RUOSApplicationPublic.of(osv.id, application) if application else None,
+            resolution_number=osv.resolution_number,
+            board_term_ends_on=osv.board_term_ends_on,
+            contact=ContactStatus(
+                status="lost" if osv.contact_lost else "in_touch",
+                lost_since=osv.contact_lost_since,
+                restored_on=osv.contact_restored_on,
+            ),
+            dissolution=DissolutionPublic(dissolved_on=osv.dissolved_on, reason=osv.dissolution_reason)
+            if osv.dissolved_on is not None and osv.dissolution_reason is not None
+            else None,
             version=osv.version,
+        )
+
+
+class EventRecordPublic(BaseModel):
+    type: str = Field(description="The event's name, e.g. `RUOSApplicationObserved`.")
+    version: int = Field(description="Its place in the OSV's history, from 1.")
+    recorded_at: datetime = Field(description="When registry stored it (UTC).")
+    data: dict[str, Any] = Field(description="What it recorded, staff notes included (this is the audit trail, not a public event).")
+
+    @classmethod
+    def of(cls, recorded: RecordedEvent) -> EventRecordPublic:
+        return cls(type=recorded.type, version=recorded.version, recorded_at=recorded.recorded_at, data=recorded.data)
+
+
+# Documents, readiness and the RUOS application ---------------------------------
+
+
+class DocumentCreate(Command):
+    document: RUOSDocument = Field(description="Which of the seven documents of Ordenanza 1762-2013-MML is ready.")
+    prepared_on: IsoDate = Field(description="When it was ready.")
+
+
+class DocumentsPublic(BaseModel):
+    osv_id: UUID
+    prepared: dict[RUOSDocument, date] = Field(description="Each document ready, with the day it was.")
+    missing_documents: list[RUOSDocument]
+
+    @classmethod
+    def of(cls, osv: OSV) -> DocumentsPublic:
+        return cls(osv_id=osv.id, prepared=dict(osv.documents_ready), missing_documents=osv.missing_documents)
+
+
+class ReadinessPublic(BaseModel):
+    osv_id: UUID
+    municipality_id: str = Field(description="The municipality assessed against (`mml` or a ubigeo).")
+    prepared_documents: dict[RUOSDocument, date]
+    missing_documents: list[RUOSDocument]
+    accepted_document_types: list[IdentityDocumentType] = Field(description="What that municipality accepts.")
+    counts_known: bool = Field(description="False until engagement has published the OSV's identity-document counts.")
+    counted_on: date | None
+    board_members_total: int | None
+    board_members_with_unaccepted_documents: int | None
+    members_total: int | None = Field(description="Every active member, the board included.")
+    members_with_unaccepted_documents: int | None
+    board_by_document_type: dict[str, int]
+    members_by_document_type: dict[str, int]
+    ready: bool = Field(description="No missing document and nobody holding a refused document (counts must be known).")
+
+    @classmethod
+    def of(cls, osv_id: UUID, readiness: Readiness) -> ReadinessPublic:
+        return cls(
+            osv_id=osv_id,
+            municipality_id=readiness.municipality_id,
+            prepared_documents=readiness.prepared_documents,
+            missing_documents=readiness.missing_documents,
+            accepted_document_types=readiness.accepted_document_types,
+            counts_known=readiness.counts_known,
+            counted_on=readiness.counted_on,
+            board_members_total=readiness.board_members_total,
+            board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents,
+            members_total=readiness.members_total,
+            members_with_unaccepted_documents=readiness.members_with_unaccepted_documents,
+            board_by_document_type=readiness.board_by_document_type,
+            members_by_document_type=readiness.members_by_document_type,
+            ready=readiness.ready,
+        )
+
+
+class RUOSApplicationCreate(Command):
+    municipality_id: MunicipalityId = Field(description="Where the OSV applies: `mml` or a district's ubigeo.")
+    submitted_on: IsoDate = Field(description="When it filed the application.")
+    documents: list[RUOSDocument] = Field(max_length=len(RUOSDocument), description="The documents filed.")
+
+
+class ObservationReasonCreate(Command):
+    code: ObservationReason = Field(description="Why the municipality observed the application.")
+    detail: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")
+
+
+class ObservationCreate(Command):
+    observed_on: IsoDate = Field(description="When the municipality observed the application.")
+    reasons: list[ObservationReasonCreate] = Field(min_length=1, max_length=20, description="At least one reason.")
+    amend_within_working_days: int | None = Field(
+        default=None, ge=1, le=60, description="The deadline the municipality gave; the service's setting if not given."
+    )
+
+
+class AmendmentCreate(Command):
+    amended_on: IsoDate = Field(description="When the OSV filed its amendment (by the deadline).")
+    documents: list[RUOSDocument] = Field(min_length=1, max_length=len(RUOSDocument), description="The documents filed with it.")
+
+
+class ApplicationRegistrationCreate(Command):
+    registered_on: IsoDate = Field(description="The date of the registration.")
+    ruos_number: Number = Field(description="The number the municipality gave in its RUOS (unique across OSVs).")
+    resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
+    board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")
+
+
+class RejectionCreate(Command):
+    rejected_on: IsoDate = Field(description="When the municipality rejected the application.")
+    reason: RejectionReason = Field(description="Why, as a code.")
+    note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")
+
+
+class BoardRenewalCreate(Command):
+    renewed_on: IsoDate = Field(description="When the OSV elected its new board.")
+    term_ends_on: IsoDate = Field(description="When the new board's term ends.")
+
+
+# Contact and dissolution -----------------------------------------------------------
+
+
+class ContactLostCreate(Command):
+    since: IsoDate = Field(description="Since when the programme cannot reach the OSV.")
+    note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")
+
+
+class ContactRestoredCreate(Command):
+    restored_on: IsoDate = Field(description="When the programme reached the OSV again.")
+
+
+class DissolutionCreate(Command):
+    dissolved_on: IsoDate = Field(description="When the OSV ceased to exist.")
+    reason: DissolutionReason = Field(description="Why, as a code.")
+    note: Note | None = Field(default=None, description="Staff's words; kept in registry, never published.")
+
+
+# Municipalities -------------------------------------------------------------------
+
+
+class AcceptedDocumentsUpdate(Command):
+    accepted: list[IdentityDocumentType] = Field(
+        min_length=1, max_length=len(IdentityDocumentType), description="Every identity-document type the municipality accepts."
+    )
+    changed_on: IsoDate = Field(description="Since when.")
+
+
+class FocalPointCreate(Command):
+    office: Text = Field(description="The office, e.g. Subgerencia de Participación Vecinal (never a person's name).")
+    role: Text = Field(description="The post within the office, e.g. especialista (never a person's name).")
+    assigned_on: IsoDate = Field(description="Since when; the current focal point, if any, leaves that day.")
+
+
+class FocalPointDepartureCreate(Command):
+    left_on: IsoDate = Field(description="When the focal point left the post.")
+
+
+class AgreementCreate(Command):
+    title: Text = Field(description="The agreement's title.")
+    signed_on: IsoDate = Field(description="When it was signed.")
+    commitments: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]] = Field(
+        min_length=1, max_length=50, description="What each party committed to (kept in registry; only their count is published)."
+    )
+    document_reference: Text = Field(description="Where the signed document is filed.")
+
+
+class FocalPointPublic(BaseModel):
+    focal_point_id: UUID
+    office: str
+    role: str
+    assigned_on: date
+    left_on: date | None = Field(description="Null while the focal point is current.")
+
+    @classmethod
+    def of(cls, focal_point: FocalPoint) -> FocalPointPublic:
+        return cls(
+            focal_point_id=focal_point.focal_point_id,
+            office=focal_point.office,
+            role=focal_point.role,
+            assigned_on=focal_point.assigned_on,
+            left_on=focal_point.left_on,
+        )
+
+
+class AcceptedDocumentsChangePublic(BaseModel):
+    accepted: list[IdentityDocumentType]
+    changed_on: date
+
+
+class AgreementPublic(BaseModel):
+    agreement_id: UUID
+    title: str
+    signed_on: date
+    commitments: list[str]
+    document_reference: str
+
+    @classmethod
+    def of(cls, agreement: Agreement) -> AgreementPublic:
+        return cls(
+            agreement_id=agreement.agreement_id,
+            title=agreement.title,
+            signed_on=agreement.signed_on,
+            commitments=agreement.commitments,
+            document_reference=agreement.document_reference,
+        )
+
+
+class MunicipalityPublic(BaseModel):
+    id: str = Field(description="`mml` or the district's ubigeo.")
+    name: str
+    zone: str | None = Field(description="The district's zone; null for the MML.")
+    current_focal_point: FocalPointPublic | None = Field(description="Null when continuity is broken.")
+    focal_points: list[FocalPointPublic] = Field(description="Every focal point, oldest first.")
+    accepted_documents: list[IdentityDocumentType] = Field(description="Identity-document types accepted now.")
+    accepted_documents_history: list[AcceptedDocumentsChangePublic] = Field(
+        description="Every recorded change, oldest first; empty while the defaults apply."
+    )
+    agreements: list[AgreementPublic]
+
+    @classmethod
+    def of(cls, found: MunicipalityRecord) -> MunicipalityPublic:
+        record = found.record
+        current = record.current_focal_point
+        return cls(
+            id=found.reference.id,
+            name=found.reference.name,
+            zone=found.reference.zone,
+            current_focal_point=FocalPointPublic.of(current) if current else None,
+            focal_points=[FocalPointPublic.of(f) for f in record.focal_points],
+            accepted_documents=record.accepted,
+            accepted_documents_history=[
+                AcceptedDocumentsChangePublic(accepted=c.accepted, changed_on=c.changed_on) for c in record.accepted_history
+            ],
+            agreements=[AgreementPublic.of(a) for a in record.agreements],
         )

@@ -1,5 +1,6 @@
 """Registry's configuration: environment variables prefixed ``REGISTRY_``."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,8 @@ class RegistrySettings(ServiceSettings):
 
     service_name: str = "registry"
     port: int = 8001
+    ruos_amendment_working_days: int = Field(
+        default=5,
+        ge=1,
+        description="Working days an observed RUOS application has to be amended, when the observation does not say.",
+    )

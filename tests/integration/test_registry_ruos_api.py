@@ -1,0 +1,400 @@
+"""An OSV's way into the RUOS over HTTP: readiness, application, observation, amendment, registration.
+
+Registry runs on its real SQLite store with NATS out of reach; engagement's
+identity-document counts reach it through its real consumer handler, fed with
+hand-built CloudEvents.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.registry.api import create_app
+from services.registry.application import Registry
+from services.registry.settings import RegistrySettings
+
+NO_NATS = "nats://127.0.0.1:1"
+COMAS = "150110"
+ALL_DOCUMENTS = [
+    "acta_constitucion",
+    "estatuto",
+    "acta_aprobacion_estatuto",
+    "acta_eleccion_junta_directiva",
+    "nomina_junta_directiva",
+    "padron_socios",
+    "croquis",
+]
+DETAIL = "la cédula de la presidenta Yajaira no es aceptada"
+
+
+class Clock:
+    """Today, as the test says it is."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+
+    def __call__(self) -> date:
+        return self.today
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(date(2021, 6, 1))
+
+
+@pytest.fixture
+def registry(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
+    with TestClient(create_app(RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS), today=clock)) as client:
+        yield client
+
+
+def application_of(client: TestClient) -> Registry:
+    return client.app.state.runtime.app  # type: ignore[attr-defined,no-any-return]
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+    if rule is not None:
+        assert rule in [e["rule"] for e in body["errors"]], body
+    return body
+
+
+def new_osv(client: TestClient, **overrides: Any) -> str:
+    body = {"name": "Vecinos Unidos de Collique", "district": "comas", "mapped_on": "2021-03-15", **overrides}
+    response = client.post("/osvs", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def counted(osv_id: str, position: int, board: dict[str, int], members: dict[str, int], on: str = "2021-06-10") -> dict[str, Any]:
+    """Engagement's OSVDocumentsCounted, as it arrives from NATS."""
+    return {
+        "type": "OSVDocumentsCounted",
+        "source": "urn:osv-platform:engagement",
+        "position": position,
+        "data": {"osv_id": osv_id, "counted_on": on, "occurred_on": on, "board": board, "members": members},
+    }
+
+
+def apply_counts(client: TestClient, *cloudevents: dict[str, Any]) -> None:
+    counts = application_of(client).document_counts
+    assert counts is not None
+    counts.apply(list(cloudevents))
+
+
+def submit(client: TestClient, osv_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": ALL_DOCUMENTS, **overrides}
+    response = client.post(f"/osvs/{osv_id}/ruos-applications", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def step(client: TestClient, osv_id: str, application_id: str, name: str, **body: Any) -> Any:
+    return client.post(f"/osvs/{osv_id}/ruos-applications/{application_id}/{name}", json=body)
+
+
+def head(client: TestClient) -> int:
+    return int(client.get("/events").json()["head"])
+
+
+# The story ---------------------------------------------------------------------------
+
+
+def test_an_osv_is_flagged_observed_amended_in_time_and_registered(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+
+    # Before engagement has counted anyone, registry does not pretend to know.
+    unknown = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
+    assert (unknown["municipality_id"], unknown["counts_known"], unknown["ready"]) == (COMAS, False, False)
+    assert unknown["missing_documents"] == ALL_DOCUMENTS
+
+    for document in ALL_DOCUMENTS:
+        assert registry.post(f"/osvs/{osv_id}/documents", json={"document": document, "prepared_on": "2021-06-01"}).status_code == 201
+    apply_counts(
+        registry,
+        counted(osv_id, 7, board={"CEDULA_VE": 1, "DNI": 1}, members={"CEDULA_VE": 1, "DNI": 1, "CPP": 1, "PASAPORTE": 1, "PTP": 1}),
+    )
+    readiness = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
+    assert readiness["missing_documents"] == [] and readiness["counts_known"] is True
+    assert (readiness["board_members_total"], readiness["board_members_with_unaccepted_documents"]) == (2, 1)
+    assert (readiness["members_total"], readiness["members_with_unaccepted_documents"]) == (5, 2)
+    assert readiness["accepted_document_types"] == ["DNI", "CE", "PTP", "CPP"]
+    assert readiness["ready"] is False
+
+    application = submit(registry, osv_id)
+    assert application["status"] == "submitted" and application["id_documents_flagged"] is True
+    assert (application["board_members_with_unaccepted_documents"], application["members_with_unaccepted_documents"]) == (1, 2)
+    application_id = application["application_id"]
+
+    observed = step(
+        registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "id_document_not_accepted", "detail": DETAIL}]
+    )
+    assert observed.status_code == 201, observed.text
+    assert (observed.json()["status"], observed.json()["amend_by"]) == ("observed", "2021-07-02")
+    assert [o["id"] for o in registry.get("/osvs", params={"ruos": "observed"}).json()] == [osv_id]
+
+    # The board changes; engagement's next tally replaces the last one.
+    apply_counts(registry, counted(osv_id, 9, board={"CPP": 1, "DNI": 1}, members={"CEDULA_VE": 1, "DNI": 1, "CPP": 1, "PASAPORTE": 1, "PTP": 1}, on="2021-06-28"))
+    assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["board_members_with_unaccepted_documents"] == 0
+
+    amended = step(registry, osv_id, application_id, "amendment", amended_on="2021-07-01", documents=["nomina_junta_directiva", "acta_eleccion_junta_directiva"])
+    assert amended.status_code == 201 and amended.json()["status"] == "amended"
+
+    registered = step(
+        registry,
+        osv_id,
+        application_id,
+        "registration",
+        registered_on="2021-07-12",
+        ruos_number="RUOS-COMAS-2021-017",
+        resolution_number="RGM-0456-2021-MDC",
+        board_term_ends_on="2023-07-11",
+    )
+    assert registered.status_code == 201 and registered.json()["status"] == "registered"
+
+    osv = registry.get(f"/osvs/{osv_id}").json()
+    assert osv["ruos"] == {"status": "registered", "number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"}
+    assert (osv["resolution_number"], osv["board_term_ends_on"]) == ("RGM-0456-2021-MDC", "2023-07-11")
+    assert osv["ruos_application"]["application_id"] == application_id
+
+    events = registry.get("/events", params={"limit": 100}).json()["events"]
+    types = [e["type"] for e in events]
+    assert types[-4:] == ["RUOSApplicationSubmitted", "RUOSApplicationObserved", "RUOSApplicationAmended", "RUOSRegistered"]
+    assert "RUOSNumberClaimed" not in types
+    assert events[-1]["data"]["application_id"] == application_id and events[-1]["data"]["municipality_id"] == COMAS
+    assert DETAIL not in json.dumps(events, ensure_ascii=False)
+    history = registry.get(f"/osvs/{osv_id}/history").json()
+    assert any(DETAIL in json.dumps(e["data"], ensure_ascii=False) for e in history), "the auditors' history keeps staff's words"
+
+
+def test_a_municipality_that_accepts_more_documents_changes_the_readiness_against_it(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    apply_counts(registry, counted(osv_id, 3, board={"CEDULA_VE": 1}, members={"CEDULA_VE": 1, "DNI": 4}))
+    before = registry.get(f"/osvs/{osv_id}/ruos-readiness", params={"municipality_id": "mml"}).json()
+    assert (before["municipality_id"], before["members_with_unaccepted_documents"]) == ("mml", 1)
+    response = registry.put("/municipalities/mml/accepted-documents", json={"accepted": ["DNI", "CE", "PTP", "CPP", "CEDULA_VE"], "changed_on": "2021-09-01"})
+    assert response.status_code == 200, response.text
+    after = registry.get(f"/osvs/{osv_id}/ruos-readiness", params={"municipality_id": "mml"}).json()
+    assert (after["board_members_with_unaccepted_documents"], after["members_with_unaccepted_documents"]) == (0, 0)
+    assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["members_with_unaccepted_documents"] == 1  # Comas did not change
+
+
+def test_readiness_against_a_municipality_outside_lima_is_422(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    assert_problem(registry.get(f"/osvs/{osv_id}/ruos-readiness", params={"municipality_id": "070101"}), 422, "municipality_id", "lima_municipality")
+
+
+def test_counts_delivered_twice_or_late_do_not_overwrite_a_newer_tally(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    newer = counted(osv_id, 12, board={"DNI": 2}, members={"DNI": 6})
+    older = counted(osv_id, 11, board={"CEDULA_VE": 2}, members={"CEDULA_VE": 6})
+    apply_counts(registry, newer)
+    apply_counts(registry, older, newer)
+    readiness = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
+    assert (readiness["members_total"], readiness["members_with_unaccepted_documents"]) == (6, 0)
+    counts = application_of(registry).document_counts
+    assert counts is not None and counts.applied_position() == 12
+
+
+def test_the_setting_gives_the_default_amendment_window(tmp_path: Path) -> None:
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS, ruos_amendment_working_days=10)
+    with TestClient(create_app(settings)) as client:
+        osv_id = new_osv(client)
+        application = submit(client, osv_id, submitted_on="2021-07-19")
+        observed = step(client, osv_id, application["application_id"], "observation", observed_on="2021-07-26", reasons=[{"code": "other"}])
+        assert observed.json()["amend_by"] == "2021-08-11"
+        other = new_osv(client)
+        application = submit(client, other, submitted_on="2021-07-19")
+        given = step(client, other, application["application_id"], "observation", observed_on="2021-07-26", reasons=[{"code": "other"}], amend_within_working_days=5)
+        assert given.json()["amend_by"] == "2021-08-04"
+
+
+# Errors ---------------------------------------------------------------------------------
+
+
+def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    submit(registry, osv_id)
+    written = head(registry)
+    body = {"municipality_id": COMAS, "submitted_on": "2021-06-20", "documents": ALL_DOCUMENTS}
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 409, "application_id", "one_open_application")
+
+    registered = new_osv(registry, name="Otra OSV")
+    registry.post(f"/osvs/{registered}/ruos-registration", json={"ruos_number": "RUOS-1", "registered_on": "2021-05-01"})
+    assert_problem(registry.post(f"/osvs/{registered}/ruos-applications", json=body), 409, "ruos_number", "register_once")
+    assert head(registry) == written + 3  # the other OSV's mapping, registration and (private) claim on its number
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"submitted_on": "2021-03-14"}, "submitted_on", "not_before_mapped_on"),
+        ({"municipality_id": "callao"}, "municipality_id", "lima_municipality"),
+        ({"documents": ["acta_constitucion", "partida_registral"]}, "documents.1", "enum"),
+        ({"submitted_on": "14/06/2021"}, "submitted_on", "value_error"),
+        ({"president": "Yajaira"}, "president", "extra_forbidden"),
+    ],
+)
+def test_a_bad_application_is_422_naming_the_field_and_rule_and_writes_nothing(
+    registry: TestClient, change: dict[str, Any], field: str, rule: str
+) -> None:
+    osv_id = new_osv(registry)
+    body = {"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": ALL_DOCUMENTS, **change}
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 422, field, rule)
+    assert head(registry) == 1
+
+
+def test_unknown_osvs_and_applications_are_not_found(registry: TestClient) -> None:
+    nobody = "00000000-0000-4000-8000-000000000000"
+    assert_problem(registry.post(f"/osvs/{nobody}/ruos-applications", json={"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": []}), 404)
+    assert_problem(registry.get(f"/osvs/{nobody}/ruos-readiness"), 404)
+    osv_id = new_osv(registry)
+    submit(registry, osv_id)
+    assert_problem(step(registry, osv_id, nobody, "observation", observed_on="2021-06-24", reasons=[{"code": "other"}]), 404)
+    assert_problem(registry.get(f"/osvs/{osv_id}/ruos-applications/{nobody}"), 404)
+
+
+def test_each_step_out_of_order_is_a_conflict_naming_the_state(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    application_id = submit(registry, osv_id)["application_id"]
+    problem = assert_problem(step(registry, osv_id, application_id, "amendment", amended_on="2021-06-20", documents=["croquis"]), 409, "application_id", "application_observed")
+    assert "is submitted" in problem["detail"]
+
+    step(registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "signatures_missing"}])
+    problem = assert_problem(step(registry, osv_id, application_id, "registration", registered_on="2021-07-12", ruos_number="RUOS-1"), 409, rule="application_under_review")
+    assert "is observed" in problem["detail"]
+
+    step(registry, osv_id, application_id, "rejection", rejected_on="2021-07-09", reason="amendment_deadline_missed", note=DETAIL)
+    problem = assert_problem(step(registry, osv_id, application_id, "observation", observed_on="2021-07-10", reasons=[{"code": "other"}]), 409)
+    assert "is rejected" in problem["detail"]
+    assert registry.get(f"/osvs/{osv_id}").json()["ruos_application"]["status"] == "rejected"
+
+
+def test_an_amendment_after_the_deadline_is_refused(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    application_id = submit(registry, osv_id, submitted_on="2021-07-19")["application_id"]
+    step(registry, osv_id, application_id, "observation", observed_on="2021-07-26", reasons=[{"code": "document_defective"}])
+    late = step(registry, osv_id, application_id, "amendment", amended_on="2021-08-05", documents=["estatuto"])
+    problem = assert_problem(late, 422, "amended_on", "within_amendment_deadline")
+    assert "2021-08-04" in problem["detail"]
+    assert step(registry, osv_id, application_id, "amendment", amended_on="2021-08-04", documents=["estatuto"]).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field", "rule"),
+    [
+        ("observation", {"observed_on": "2021-06-13", "reasons": [{"code": "other"}]}, "observed_on", "not_before_submitted_on"),
+        ("observation", {"observed_on": "2021-06-24", "reasons": []}, "reasons", "too_short"),
+        ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "falta_dni"}]}, "reasons.0.code", "enum"),
+        ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "other"}], "amend_within_working_days": 0}, "amend_within_working_days", "greater_than_equal"),
+        ("registration", {"registered_on": "2021-06-13", "ruos_number": "RUOS-1"}, "registered_on", "not_before_submitted_on"),
+        ("registration", {"registered_on": "2021-07-12", "ruos_number": "RUOS-1", "board_term_ends_on": "2021-07-01"}, "board_term_ends_on", "after_registered_on"),
+        ("registration", {"registered_on": "2021-07-12", "ruos_number": " "}, "ruos_number", "string_too_short"),
+        ("rejection", {"rejected_on": "2021-06-13", "reason": "other"}, "rejected_on", "not_before_submitted_on"),
+        ("rejection", {"rejected_on": "2021-07-13", "reason": "no le cae bien"}, "reason", "enum"),
+    ],
+)
+def test_a_step_dated_backwards_or_badly_formed_is_422(registry: TestClient, name: str, body: dict[str, Any], field: str, rule: str) -> None:
+    osv_id = new_osv(registry)
+    application_id = submit(registry, osv_id)["application_id"]
+    written = head(registry)
+    assert_problem(step(registry, osv_id, application_id, name, **body), 422, field, rule)
+    assert head(registry) == written
+
+
+def test_an_ruos_number_belongs_to_one_osv_only(registry: TestClient) -> None:
+    first = new_osv(registry)
+    registry.post(f"/osvs/{first}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    second = new_osv(registry, name="Otra OSV")
+    application_id = submit(registry, second)["application_id"]
+    written = head(registry)
+    taken = step(registry, second, application_id, "registration", registered_on="2021-07-12", ruos_number="ruos-comas-2021-017")
+    problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
+    assert first in problem["detail"]
+    direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    assert_problem(direct, 409, "ruos_number", "ruos_number_unique")
+    assert head(registry) == written + 1  # only the third OSV's mapping
+    assert registry.get(f"/osvs/{second}").json()["ruos_application"]["status"] == "submitted"
+
+
+def test_a_direct_registration_keeps_working_and_may_carry_the_resolution_and_term(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    response = registry.post(
+        f"/osvs/{osv_id}/ruos-registration",
+        json={"ruos_number": "RUOS-7", "registered_on": "2021-04-02", "resolution_number": "RGM-7", "board_term_ends_on": "2023-04-01"},
+    )
+    assert response.status_code == 201, response.text
+    osv = response.json()
+    assert (osv["ruos"]["number"], osv["resolution_number"], osv["board_term_ends_on"], osv["ruos_application"]) == ("RUOS-7", "RGM-7", "2023-04-01", None)
+
+
+def test_a_direct_registration_waits_for_an_open_application(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    submit(registry, osv_id)
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "RUOS-7", "registered_on": "2021-07-01"}), 409, rule="one_open_application")
+
+
+# Boards and the lists that follow them -------------------------------------------------
+
+
+def test_boards_whose_term_ends_soon_or_has_ended_are_listed_as_expiring(registry: TestClient, clock: Clock) -> None:
+    soon = new_osv(registry, name="Termina pronto")
+    later = new_osv(registry, name="Termina después")
+    ended = new_osv(registry, name="Ya terminó")
+    unknown = new_osv(registry, name="Sin fecha")
+    for osv_id, number, term in ((soon, "R-1", "2023-07-11"), (later, "R-2", "2024-03-01"), (ended, "R-3", "2023-01-31"), (unknown, "R-4", None)):
+        body = {"ruos_number": number, "registered_on": "2021-07-12", "board_term_ends_on": term}
+        assert registry.post(f"/osvs/{osv_id}/ruos-registration", json=body).status_code == 201
+
+    clock.today = date(2023, 6, 1)
+    expiring = registry.get("/osvs", params={"ruos": "expiring"}).json()
+    assert [o["id"] for o in expiring] == [soon, ended]
+    assert [o["id"] for o in registry.get("/osvs", params={"ruos": "expiring", "within_days": 300}).json()] == [soon, later, ended]
+
+    renewed = registry.post(f"/osvs/{soon}/board-renewal", json={"renewed_on": "2023-06-20", "term_ends_on": "2025-06-19"})
+    assert renewed.status_code == 201 and renewed.json()["board_term_ends_on"] == "2025-06-19"
+    assert [o["id"] for o in registry.get("/osvs", params={"ruos": "expiring"}).json()] == [ended]
+
+    clock.today = date(2025, 5, 1)
+    assert [o["id"] for o in registry.get("/osvs", params={"ruos": "expiring"}).json()] == [soon, later, ended]
+
+
+def test_the_list_filters_by_ruos_progress(registry: TestClient) -> None:
+    idle = new_osv(registry, name="Sin trámite")
+    applying = new_osv(registry, name="En trámite")
+    observed = new_osv(registry, name="Observada")
+    registered = new_osv(registry, name="Inscrita")
+    submit(registry, applying)
+    application_id = submit(registry, observed)["application_id"]
+    step(registry, observed, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "missing_document"}])
+    registry.post(f"/osvs/{registered}/ruos-registration", json={"ruos_number": "R-9", "registered_on": "2021-05-01"})
+
+    def listed(ruos: str) -> list[str]:
+        return [o["id"] for o in registry.get("/osvs", params={"ruos": ruos}).json()]
+
+    assert listed("registered") == [registered]
+    assert listed("unregistered") == [idle, applying, observed]
+    assert listed("applying") == [applying, observed]
+    assert listed("observed") == [observed]
+    assert_problem(registry.get("/osvs", params={"ruos": "pending"}), 422, "ruos")
+    assert_problem(registry.get("/osvs", params={"ruos": "expiring", "within_days": -1}), 422, "within_days")
+
+
+def test_a_board_renewal_needs_a_registered_osv_and_a_term_after_it(registry: TestClient) -> None:
+    osv_id = new_osv(registry)
+    assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2023-07-01", "term_ends_on": "2025-06-30"}), 409, "osv_id", "registered_in_ruos")
+    registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "R-1", "registered_on": "2021-07-12"})
+    assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-07-11", "term_ends_on": "2023-06-30"}), 422, "renewed_on", "not_before_registered_on")
+    assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2023-07-01", "term_ends_on": "2023-06-30"}), 422, "term_ends_on", "after_renewed_on")

@@ -1,0 +1,124 @@
+"""Municipalities: reference data, accepted identity documents, focal points that rotate, agreements."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from services.registry.municipalities import (
+    DEFAULT_ACCEPTED_DOCUMENTS,
+    AcceptedDocumentsUnchangedError,
+    DateBeforeError,
+    FocalPointAlreadyLeftError,
+    FocalPointNotFoundError,
+    IdentityDocumentType,
+    Municipality,
+    MunicipalityNotInLimaError,
+    MunicipalityTable,
+    UnknownMunicipalityError,
+    municipality_uuid,
+)
+from shared.districts import DistrictTable
+
+TABLE = MunicipalityTable(DistrictTable.of_lima())
+OFFICE = "Subgerencia de Participación Vecinal"
+
+
+def comas() -> Municipality:
+    return Municipality(municipality_id="150110")
+
+
+def test_lima_has_the_mml_and_43_district_municipalities_named_by_ubigeo() -> None:
+    municipalities = TABLE.all()
+    assert len(municipalities) == 44
+    assert (municipalities[0].id, municipalities[0].name) == ("mml", "Municipalidad Metropolitana de Lima")
+    assert TABLE.find("150132").name == "Municipalidad Distrital de San Juan de Lurigancho"
+    assert TABLE.find("MML").id == "mml"
+    assert TABLE.of_district("Comas").id == "150110"
+
+
+def test_a_municipality_outside_lima_is_not_found_in_a_path_and_refused_in_a_body() -> None:
+    with pytest.raises(UnknownMunicipalityError):
+        TABLE.find("070101")
+    with pytest.raises(MunicipalityNotInLimaError) as refused:
+        TABLE.require("callao")
+    assert (refused.value.field, refused.value.rule) == ("municipality_id", "lima_municipality")
+
+
+def test_a_municipality_record_has_one_id_on_every_machine() -> None:
+    assert comas().id == municipality_uuid("150110") == municipality_uuid("150110")
+    assert municipality_uuid("150110") != municipality_uuid("mml")
+
+
+def test_until_told_otherwise_a_municipality_accepts_the_peruvian_identity_documents() -> None:
+    municipality = comas()
+    assert municipality.accepted == list(DEFAULT_ACCEPTED_DOCUMENTS) == ["DNI", "CE", "PTP", "CPP"]
+    assert municipality.accepted_history == []
+
+
+def test_a_change_of_accepted_documents_is_kept_with_its_history() -> None:
+    municipality = comas()
+    municipality.change_accepted_documents(["CEDULA_VE", "DNI", "CE", "PTP", "CPP", "DNI"], date(2021, 9, 1))
+    municipality.change_accepted_documents(["DNI", "CE"], date(2022, 2, 1))
+    assert municipality.accepted == [IdentityDocumentType.DNI, IdentityDocumentType.CE]
+    assert [(c.accepted[-1], c.changed_on) for c in municipality.accepted_history] == [
+        (IdentityDocumentType.CEDULA_VE, date(2021, 9, 1)),
+        (IdentityDocumentType.CE, date(2022, 2, 1)),
+    ]
+
+
+def test_a_change_that_keeps_the_same_documents_or_goes_back_in_time_is_refused() -> None:
+    municipality = comas()
+    with pytest.raises(AcceptedDocumentsUnchangedError) as same:
+        municipality.change_accepted_documents(["CPP", "PTP", "CE", "DNI"], date(2021, 9, 1))
+    assert (same.value.field, same.value.rule) == ("accepted", "change_required")
+    municipality.change_accepted_documents(["DNI"], date(2021, 9, 1))
+    with pytest.raises(DateBeforeError) as earlier:
+        municipality.change_accepted_documents(["DNI", "CE"], date(2021, 8, 31))
+    assert earlier.value.field == "changed_on"
+
+
+def test_a_new_focal_point_is_a_rotation_the_previous_one_leaves_that_day() -> None:
+    municipality = comas()
+    first = municipality.assign_focal_point(OFFICE, "especialista", date(2021, 2, 1))
+    second = municipality.assign_focal_point(OFFICE, "coordinadora", date(2021, 5, 3))
+    assert [f.focal_point_id for f in municipality.focal_points] == [first, second]
+    assert municipality.focal_point(first).left_on == date(2021, 5, 3)
+    current = municipality.current_focal_point
+    assert current is not None and (current.focal_point_id, current.role) == (second, "coordinadora")
+    recorded = [type(e).__name__ for e in municipality.collect_events()]
+    assert recorded == ["MunicipalityRecordOpened", "FocalPointAssigned", "FocalPointLeft", "FocalPointAssigned"]
+
+
+def test_a_rotation_dated_before_the_current_focal_point_was_assigned_is_refused() -> None:
+    municipality = comas()
+    municipality.assign_focal_point(OFFICE, "especialista", date(2021, 2, 1))
+    with pytest.raises(DateBeforeError) as refused:
+        municipality.assign_focal_point(OFFICE, "coordinadora", date(2021, 1, 31))
+    assert refused.value.field == "assigned_on"
+    assert len(municipality.focal_points) == 1
+
+
+def test_a_focal_point_who_leaves_breaks_continuity_until_the_next_is_assigned() -> None:
+    municipality = comas()
+    focal_point = municipality.assign_focal_point(OFFICE, "especialista", date(2021, 2, 1))
+    with pytest.raises(DateBeforeError):
+        municipality.record_focal_point_departure(focal_point, date(2021, 1, 1))
+    municipality.record_focal_point_departure(focal_point, date(2021, 12, 31))
+    assert municipality.current_focal_point is None
+    with pytest.raises(FocalPointAlreadyLeftError) as twice:
+        municipality.record_focal_point_departure(focal_point, date(2022, 1, 5))
+    assert twice.value.rule == "leave_once"
+    with pytest.raises(FocalPointNotFoundError):
+        municipality.record_focal_point_departure(uuid4(), date(2022, 1, 5))
+
+
+def test_an_agreement_is_kept_with_its_commitments() -> None:
+    municipality = comas()
+    agreement_id = municipality.sign_agreement(
+        "Convenio de promoción del RUOS inclusivo", date(2021, 11, 15), ["Aceptar el CPP", "Designar un punto focal"], "Exp. 2021-0456"
+    )
+    agreement = municipality.agreement(agreement_id)
+    assert (agreement.title, agreement.commitments) == ("Convenio de promoción del RUOS inclusivo", ["Aceptar el CPP", "Designar un punto focal"])

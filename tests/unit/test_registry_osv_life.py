@@ -1,0 +1,133 @@
+"""An OSV's details, its contact with the programme and its dissolution, without any I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.registry.domainmodel import (
+    OSV,
+    Composition,
+    ContactAlreadyLostError,
+    ContactChannel,
+    ContactNotLostError,
+    DateBeforeError,
+    DissolutionReason,
+    FocusArea,
+    NothingToChangeError,
+    OSVDissolvedError,
+    OSVKind,
+    RejectionReason,
+    RUOSDocument,
+)
+
+
+def mapped_osv(**details: Any) -> OSV:
+    return OSV(name="Unidos por Breña", district="Breña", zone="Lima Centro", mapped_on=date(2021, 3, 1), kind=details.pop("kind", None), **details)
+
+
+def replayed(osv: OSV) -> OSV:
+    """The same OSV rebuilt from the events it recorded."""
+    copy = None
+    for domain_event in osv.collect_events():
+        copy = domain_event.mutate(copy)
+    assert copy is not None
+    return copy
+
+
+def test_an_osv_is_mapped_with_its_composition_focus_areas_and_contact_channel() -> None:
+    osv = mapped_osv(composition="mixed", focus_areas=["health", "employment", "health"], contact_channel="whatsapp")
+    assert osv.composition is Composition.MIXED
+    assert osv.focus_areas == [FocusArea.EMPLOYMENT, FocusArea.HEALTH]
+    assert osv.contact_channel is ContactChannel.WHATSAPP
+
+
+def test_a_change_of_details_records_only_what_differs() -> None:
+    osv = mapped_osv(kind="vecinal", composition="mixed")
+    changed = osv.update_details({"kind": "vecinal", "composition": "migrant_led", "focus_areas": ["culture"]}, date(2021, 4, 1))
+    assert changed == {"composition": Composition.MIGRANT_LED, "focus_areas": [FocusArea.CULTURE]}
+    assert (osv.kind, osv.composition, osv.focus_areas) == (OSVKind.NEIGHBOURHOOD, Composition.MIGRANT_LED, [FocusArea.CULTURE])
+    assert replayed(osv).composition is Composition.MIGRANT_LED
+
+
+def test_a_change_that_changes_nothing_is_refused() -> None:
+    osv = mapped_osv(kind="vecinal", focus_areas=["culture", "sports"])
+    for nothing in ({}, {"kind": "vecinal"}, {"focus_areas": ["sports", "culture"]}):
+        with pytest.raises(NothingToChangeError) as refused:
+            osv.update_details(nothing, date(2021, 4, 1))
+        assert (refused.value.field, refused.value.rule) == ("body", "change_required")
+    assert osv.version == 1
+
+
+def test_a_detail_can_be_cleared_when_it_was_wrong() -> None:
+    osv = mapped_osv(contact_channel="phone")
+    osv.update_details({"contact_channel": None}, date(2021, 4, 1))
+    assert osv.contact_channel is None
+
+
+def test_a_change_dated_before_the_mapping_is_refused() -> None:
+    with pytest.raises(DateBeforeError) as refused:
+        mapped_osv().update_details({"kind": "cultural"}, date(2021, 2, 1))
+    assert (refused.value.field, refused.value.rule) == ("updated_on", "not_before_mapped_on")
+
+
+def test_a_document_ready_counts_towards_the_application() -> None:
+    osv = mapped_osv()
+    osv.record_document(RUOSDocument.ESTATUTO, date(2021, 5, 1))
+    assert osv.documents_ready == {RUOSDocument.ESTATUTO: date(2021, 5, 1)}
+    assert RUOSDocument.ESTATUTO not in osv.missing_documents and len(osv.missing_documents) == 6
+    assert replayed(osv).documents_ready == osv.documents_ready
+
+
+def test_contact_is_lost_once_and_restored_once() -> None:
+    osv = mapped_osv()
+    with pytest.raises(ContactNotLostError):
+        osv.restore_contact(date(2021, 5, 1))
+    osv.lose_contact(date(2021, 6, 1), "no responden al WhatsApp desde que la presidenta viajó")
+    assert osv.contact_lost
+    with pytest.raises(ContactAlreadyLostError) as twice:
+        osv.lose_contact(date(2021, 7, 1))
+    assert (twice.value.rule, twice.value.field) == ("contact_not_lost", "since")
+    with pytest.raises(DateBeforeError):
+        osv.restore_contact(date(2021, 5, 31))
+    osv.restore_contact(date(2021, 8, 2))
+    assert (osv.contact_lost, osv.contact_restored_on) == (False, date(2021, 8, 2))
+    with pytest.raises(DateBeforeError) as earlier:
+        osv.lose_contact(date(2021, 8, 1))
+    assert earlier.value.rule == "not_before_last_restored_on"
+
+
+def test_a_dissolution_is_dated_no_earlier_than_the_mapping() -> None:
+    osv = mapped_osv()
+    with pytest.raises(DateBeforeError):
+        osv.dissolve(date(2021, 2, 1), DissolutionReason.INACTIVE)
+    osv.dissolve(date(2021, 12, 1), DissolutionReason.MEMBERS_EMIGRATED, "casi todos se fueron a Chile")
+    assert (osv.dissolved_on, osv.dissolution_reason) == (date(2021, 12, 1), DissolutionReason.MEMBERS_EMIGRATED)
+    assert replayed(osv).dissolved
+
+
+COMMANDS: dict[str, Callable[[OSV], object]] = {
+    "update_details": lambda o: o.update_details({"kind": "cultural"}, date(2022, 1, 2)),
+    "record_document": lambda o: o.record_document(RUOSDocument.CROQUIS, date(2022, 1, 2)),
+    "submit_application": lambda o: o.submit_application("150105", date(2022, 1, 2), [], None, None),
+    "register_in_ruos": lambda o: o.register_in_ruos("RUOS-9", date(2022, 1, 2)),
+    "renew_board": lambda o: o.renew_board(date(2022, 1, 2), date(2024, 1, 1)),
+    "lose_contact": lambda o: o.lose_contact(date(2022, 1, 2)),
+    "dissolve": lambda o: o.dissolve(date(2022, 1, 2), DissolutionReason.OTHER),
+    "reject_application": lambda o: o.reject_application(o.applications[0].application_id, date(2022, 1, 2), RejectionReason.OTHER),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_dissolved_osv_takes_no_new_command_and_says_since_when(command: str) -> None:
+    osv = mapped_osv()
+    osv.submit_application("150105", date(2021, 6, 1), [], None, None)
+    osv.dissolve(date(2021, 12, 1), DissolutionReason.INACTIVE)
+    version = osv.version
+    with pytest.raises(OSVDissolvedError) as refused:
+        COMMANDS[command](osv)
+    assert refused.value.rule == "osv_not_dissolved" and "2021-12-01" in refused.value.message
+    assert osv.version == version

@@ -1,0 +1,302 @@
+"""The RUOS application (Ordenanza 1762-2013-MML), step by step, without any I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.registry.domainmodel import (
+    OSV,
+    REQUIRED_DOCUMENTS,
+    AlreadyRegisteredError,
+    AmendmentDeadlinePassedError,
+    AmendmentWindowError,
+    ApplicationNotFoundError,
+    ApplicationOpenError,
+    ApplicationStateError,
+    ApplicationStatus,
+    DateBeforeError,
+    NoObservationReasonError,
+    NotAfterError,
+    NotRegisteredError,
+    RejectionReason,
+    RUOSDocument,
+    RUOSNumberIndex,
+)
+from services.registry.workingdays import add_working_days, is_working_day
+
+ALL = [str(d) for d in REQUIRED_DOCUMENTS]
+ID_NOT_ACCEPTED = [{"code": "id_document_not_accepted", "detail": None}]
+
+
+def mapped_osv() -> OSV:
+    return OSV(name="Vecinos Unidos de Collique", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
+
+
+def applied(osv: OSV, on: date = date(2021, 6, 14), documents: list[str] = ALL, board: int | None = 0, members: int | None = 0):
+    application_id = osv.submit_application("150110", on, documents, board, members)
+    return osv.find_application(application_id)
+
+
+# Working days -------------------------------------------------------------------
+
+
+def test_a_deadline_skips_the_weekend_and_the_independence_holidays() -> None:
+    # Monday 26 July 2021; 28 and 29 July are Fiestas Patrias, 31 July and 1 August a weekend.
+    assert not is_working_day(date(2021, 7, 28)) and not is_working_day(date(2021, 7, 29))
+    assert add_working_days(date(2021, 7, 26), 5) == date(2021, 8, 4)
+
+
+def test_a_deadline_skips_san_pedro_y_san_pablo() -> None:
+    # Thursday 24 June 2021: Fri 25, Mon 28, (Tue 29 holiday), Wed 30, Thu 1, Fri 2.
+    assert add_working_days(date(2021, 6, 24), 5) == date(2021, 7, 2)
+
+
+def test_one_working_day_after_a_friday_is_the_monday() -> None:
+    assert add_working_days(date(2021, 6, 4), 1) == date(2021, 6, 7)
+
+
+# Submission ---------------------------------------------------------------------
+
+
+def test_a_submission_lists_what_was_filed_and_what_is_missing_in_the_ordinance_order() -> None:
+    osv = mapped_osv()
+    application = applied(osv, documents=["croquis", "estatuto", "estatuto"])
+    assert application.status is ApplicationStatus.SUBMITTED
+    assert application.documents == [RUOSDocument.ESTATUTO, RUOSDocument.CROQUIS]
+    assert RUOSDocument.ACTA_CONSTITUCION in application.missing_documents
+    assert len(application.missing_documents) == len(REQUIRED_DOCUMENTS) - 2
+    assert osv.open_application is application
+
+
+def test_people_holding_refused_documents_flag_the_application_without_stopping_it() -> None:
+    flagged = applied(mapped_osv(), board=1, members=2)
+    assert flagged.id_documents_flagged is True
+    assert (flagged.board_members_with_unaccepted_documents, flagged.members_with_unaccepted_documents) == (1, 2)
+    assert applied(mapped_osv(), board=0, members=0).id_documents_flagged is False
+    assert applied(mapped_osv(), board=None, members=None).id_documents_flagged is False
+
+
+def test_only_one_application_is_open_at_a_time_and_a_rejected_one_makes_room() -> None:
+    osv = mapped_osv()
+    first = applied(osv)
+    with pytest.raises(ApplicationOpenError) as refused:
+        applied(osv, on=date(2021, 6, 20))
+    assert refused.value.rule == "one_open_application" and "submitted" in refused.value.message
+    osv.reject_application(first.application_id, date(2021, 7, 1), RejectionReason.REQUIREMENTS_NOT_MET, "falta firma")
+    second = applied(osv, on=date(2021, 8, 2))
+    assert osv.application is second and len(osv.applications) == 2
+
+
+def test_a_new_application_may_not_be_dated_before_the_rejection_of_the_last() -> None:
+    osv = mapped_osv()
+    first = applied(osv)
+    osv.reject_application(first.application_id, date(2021, 7, 1), RejectionReason.OTHER)
+    with pytest.raises(DateBeforeError) as refused:
+        applied(osv, on=date(2021, 6, 30))
+    assert (refused.value.field, refused.value.rule) == ("submitted_on", "not_before_previous_rejected_on")
+
+
+def test_a_registered_osv_does_not_apply_again() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1))
+    with pytest.raises(AlreadyRegisteredError):
+        applied(osv)
+
+
+def test_an_application_submitted_before_the_mapping_is_refused() -> None:
+    osv = mapped_osv()
+    with pytest.raises(DateBeforeError) as refused:
+        applied(osv, on=date(2021, 3, 14))
+    assert (refused.value.field, refused.value.rule) == ("submitted_on", "not_before_mapped_on")
+    assert osv.applications == []
+
+
+# Observation and amendment ---------------------------------------------------------
+
+
+def test_an_observation_gives_five_working_days_by_default_and_the_municipality_may_give_more() -> None:
+    osv = mapped_osv()
+    application = applied(osv, on=date(2021, 7, 19))
+    amend_by = osv.observe_application(application.application_id, date(2021, 7, 26), ID_NOT_ACCEPTED, 5)
+    assert amend_by == date(2021, 8, 4)
+    assert application.status is ApplicationStatus.OBSERVED and application.amend_by == date(2021, 8, 4)
+
+    other = mapped_osv()
+    longer = applied(other, on=date(2021, 7, 19))
+    assert other.observe_application(longer.application_id, date(2021, 7, 26), ID_NOT_ACCEPTED, 10) == date(2021, 8, 11)
+
+
+def test_an_amendment_on_the_deadline_is_in_time_and_one_day_later_is_not() -> None:
+    late = mapped_osv()
+    application = applied(late, on=date(2021, 7, 19))
+    late.observe_application(application.application_id, date(2021, 7, 26), ID_NOT_ACCEPTED, 5)
+    with pytest.raises(AmendmentDeadlinePassedError) as refused:
+        late.amend_application(application.application_id, date(2021, 8, 5), ["nomina_junta_directiva"])
+    assert (refused.value.field, refused.value.rule) == ("amended_on", "within_amendment_deadline")
+    assert application.status is ApplicationStatus.OBSERVED
+
+    late.amend_application(application.application_id, date(2021, 8, 4), ["nomina_junta_directiva"])
+    assert application.status is ApplicationStatus.AMENDED
+    assert application.observations[-1].amended_on == date(2021, 8, 4)
+
+
+def test_an_amendment_files_the_documents_that_were_missing() -> None:
+    osv = mapped_osv()
+    application = applied(osv, documents=[d for d in ALL if d != "croquis"])
+    assert application.missing_documents == [RUOSDocument.CROQUIS]
+    osv.observe_application(application.application_id, date(2021, 6, 24), [{"code": "missing_document", "detail": None}], 5)
+    osv.amend_application(application.application_id, date(2021, 6, 30), ["croquis"])
+    assert application.missing_documents == [] and RUOSDocument.CROQUIS in application.documents
+
+
+def test_an_application_that_was_not_observed_cannot_be_amended_and_the_error_names_its_state() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    with pytest.raises(ApplicationStateError) as refused:
+        osv.amend_application(application.application_id, date(2021, 6, 20), ["croquis"])
+    assert refused.value.rule == "application_observed" and "is submitted" in refused.value.message
+
+
+def test_an_observation_needs_a_reason_and_a_window_of_at_least_one_day() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    with pytest.raises(NoObservationReasonError):
+        osv.observe_application(application.application_id, date(2021, 6, 24), [], 5)
+    with pytest.raises(AmendmentWindowError):
+        osv.observe_application(application.application_id, date(2021, 6, 24), ID_NOT_ACCEPTED, 0)
+    assert application.status is ApplicationStatus.SUBMITTED
+
+
+def test_an_observation_dated_before_the_submission_is_refused() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    with pytest.raises(DateBeforeError) as refused:
+        osv.observe_application(application.application_id, date(2021, 6, 13), ID_NOT_ACCEPTED, 5)
+    assert (refused.value.field, refused.value.rule) == ("observed_on", "not_before_submitted_on")
+
+
+def test_an_amended_application_can_be_observed_again() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    osv.observe_application(application.application_id, date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
+    osv.amend_application(application.application_id, date(2021, 6, 30), ["nomina_junta_directiva"])
+    with pytest.raises(DateBeforeError) as refused:
+        osv.observe_application(application.application_id, date(2021, 6, 29), [{"code": "signatures_missing", "detail": None}], 5)
+    assert refused.value.rule == "not_before_amended_on"
+    osv.observe_application(application.application_id, date(2021, 7, 5), [{"code": "signatures_missing", "detail": None}], 5)
+    assert len(application.observations) == 2 and application.status is ApplicationStatus.OBSERVED
+
+
+def test_an_unknown_application_is_not_found() -> None:
+    osv = mapped_osv()
+    applied(osv)
+    with pytest.raises(ApplicationNotFoundError):
+        osv.observe_application(RUOSNumberIndex.create_id("not an application"), date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
+
+
+# Registration and rejection ----------------------------------------------------------
+
+
+def test_a_registration_closes_the_application_and_keeps_the_resolution_and_the_board_term() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    osv.register_application(application.application_id, date(2021, 7, 12), "RUOS-COMAS-2021-017", "RGM-0456-2021-MDC", date(2023, 7, 11))
+    assert application.status is ApplicationStatus.REGISTERED
+    assert (osv.ruos_status, osv.ruos_number, osv.registered_on) == ("registered", "RUOS-COMAS-2021-017", date(2021, 7, 12))
+    assert (osv.resolution_number, osv.board_term_ends_on, osv.ruos_municipality_id) == ("RGM-0456-2021-MDC", date(2023, 7, 11), "150110")
+    assert osv.open_application is None
+
+
+def test_an_observed_application_must_be_amended_before_it_is_registered() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    osv.observe_application(application.application_id, date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
+    with pytest.raises(ApplicationStateError) as refused:
+        osv.register_application(application.application_id, date(2021, 7, 12), "RUOS-1", None, None)
+    assert refused.value.rule == "application_under_review" and "is observed" in refused.value.message
+    assert osv.ruos_number is None
+
+
+def test_a_board_term_that_ends_before_the_registration_is_refused() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    with pytest.raises(NotAfterError) as refused:
+        osv.register_application(application.application_id, date(2021, 7, 12), "RUOS-1", None, date(2021, 7, 12))
+    assert (refused.value.field, refused.value.rule) == ("board_term_ends_on", "after_registered_on")
+
+
+def test_a_rejected_application_takes_no_further_step() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    osv.reject_application(application.application_id, date(2021, 7, 1), RejectionReason.NOT_ELIGIBLE, None)
+    assert (application.status, application.rejection_reason) == (ApplicationStatus.REJECTED, RejectionReason.NOT_ELIGIBLE)
+    with pytest.raises(ApplicationStateError) as refused:
+        osv.register_application(application.application_id, date(2021, 7, 12), "RUOS-1", None, None)
+    assert "is rejected" in refused.value.message
+    with pytest.raises(ApplicationStateError) as again:
+        osv.reject_application(application.application_id, date(2021, 7, 12), RejectionReason.OTHER)
+    assert again.value.rule == "application_open"
+
+
+def test_an_observed_application_left_past_its_deadline_can_be_rejected() -> None:
+    osv = mapped_osv()
+    application = applied(osv)
+    osv.observe_application(application.application_id, date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
+    osv.reject_application(application.application_id, date(2021, 7, 9), RejectionReason.AMENDMENT_DEADLINE_MISSED)
+    assert application.status is ApplicationStatus.REJECTED
+
+
+def test_a_direct_registration_waits_while_an_application_is_open() -> None:
+    osv = mapped_osv()
+    applied(osv)
+    with pytest.raises(ApplicationOpenError):
+        osv.register_in_ruos("RUOS-1", date(2021, 7, 1))
+
+
+def test_a_direct_registration_may_carry_the_resolution_and_the_board_term() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), "RGM-1", date(2023, 6, 30))
+    assert (osv.resolution_number, osv.board_term_ends_on, osv.application) == ("RGM-1", date(2023, 6, 30), None)
+
+
+# The board's term ---------------------------------------------------------------------
+
+
+def test_a_board_is_renewed_only_once_the_osv_is_registered() -> None:
+    osv = mapped_osv()
+    with pytest.raises(NotRegisteredError) as refused:
+        osv.renew_board(date(2023, 7, 1), date(2025, 6, 30))
+    assert refused.value.rule == "registered_in_ruos"
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30))
+    osv.renew_board(date(2023, 7, 1), date(2025, 6, 30))
+    assert osv.board_term_ends_on == date(2025, 6, 30)
+
+
+def test_a_renewal_before_the_registration_or_with_a_term_ending_first_is_refused() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1))
+    with pytest.raises(DateBeforeError) as early:
+        osv.renew_board(date(2021, 6, 30), date(2023, 6, 30))
+    assert early.value.rule == "not_before_registered_on"
+    with pytest.raises(NotAfterError) as inverted:
+        osv.renew_board(date(2023, 7, 1), date(2023, 7, 1))
+    assert (inverted.value.field, inverted.value.rule) == ("term_ends_on", "after_renewed_on")
+
+
+def test_a_board_term_is_expiring_within_the_window_or_once_it_has_ended() -> None:
+    osv = mapped_osv()
+    assert not osv.board_term_ends_within(date(2023, 6, 1), 60)
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30))
+    assert osv.board_term_ends_within(date(2023, 6, 1), 60)
+    assert not osv.board_term_ends_within(date(2023, 4, 1), 60)
+    assert osv.board_term_ends_within(date(2024, 1, 1), 0)
+
+
+# The index of RUOS numbers ----------------------------------------------------------------
+
+
+def test_an_ruos_number_has_one_index_id_whatever_its_case_and_spacing() -> None:
+    assert RUOSNumberIndex.create_id("ruos-comas 017") == RUOSNumberIndex.create_id("  RUOS-COMAS   017 ")
+    assert RUOSNumberIndex.create_id("RUOS-1") != RUOSNumberIndex.create_id("RUOS-2")
