@@ -16,6 +16,14 @@ def test_the_committed_schemas_are_the_ones_the_public_events_generate() -> None
         assert path.read_text("utf-8") == content, f"catalogue/schemas/{name} is stale: run `make catalogue`"
 
 
+def test_the_catalogue_readme_lists_every_published_event_as_the_models_describe_it() -> None:
+    readme = event_catalogue.README.read_text("utf-8")
+    assert event_catalogue.expected_readme(readme) == readme, "catalogue/README.md's event table is stale: run `make catalogue`"
+    for catalogue in event_catalogue.catalogues():
+        for public in catalogue.public_events:
+            assert f"[`{public.__name__}`]" in readme
+
+
 def test_every_domain_event_of_every_service_is_published_or_declared_private() -> None:
     for catalogue in event_catalogue.catalogues():
         declared = set(catalogue.domain_events) | set(catalogue.private_events)
