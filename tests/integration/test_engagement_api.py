@@ -1,7 +1,9 @@
 """The engagement service over HTTP, on its real SQLite store, with NATS out of reach.
 
 Members' names and document numbers reach staff through the API and nobody
-else: not the file on disk, not the event feed.
+else: not the file on disk, not the event feed. Engagement learns of OSVs and
+grants from registry's and funding's events; here those events are handed to
+its local views' real handlers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app
+from services.engagement.application import Engagement
 from services.engagement.settings import EngagementSettings
 
 pytestmark = pytest.mark.timeout(60)
@@ -29,9 +32,48 @@ def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
     return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
 
 
+def engagement_of(client: TestClient) -> Engagement:
+    return client.app.state.runtime.app  # type: ignore[attr-defined]
+
+
+def registry_publishes(client: TestClient, kind: str, **data: Any) -> None:
+    """Hand a registry event to engagement's OSV directory, as its NATS consumer would."""
+    directory = engagement_of(client).osvs
+    position = directory.applied_position() + 1
+    directory.apply([{"type": kind, "source": "urn:osv-platform:registry", "position": position, "data": data}])
+
+
+def map_osv(client: TestClient, osv_id: str | None = None) -> str:
+    osv_id = osv_id or str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=osv_id, district="Comas", zone="Lima Norte", mapped_on="2021-03-15")
+    return osv_id
+
+
+def dissolve_osv(client: TestClient, osv_id: str) -> None:
+    registry_publishes(client, "OSVDissolved", osv_id=osv_id, dissolved_on="2024-12-31", reason="inactive")
+
+
+def fund_osv(client: TestClient, osv_id: str) -> str:
+    """Hand funding's FundGranted to engagement's grant directory; returns the grant's id."""
+    grants = engagement_of(client).grants
+    grant_id = str(uuid4())
+    data = {
+        "grant_id": grant_id,
+        "osv_id": osv_id,
+        "kind": "seed_fund",
+        "granted_on": "2024-04-01",
+        "amount": "3500.00",
+        "currency": "PEN",
+    }
+    position = grants.applied_position() + 1
+    grants.apply([{"type": "FundGranted", "source": "urn:osv-platform:funding", "position": position, "data": data}])
+    return grant_id
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         yield client
 
 
@@ -73,7 +115,23 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
         "age_band": "30-44",
         "joined_on": "2024-03-01",
         "membership": {"status": "active", "left_on": None, "reason": None},
-        "version": 1,
+        "phone": None,
+        "memberships": [
+            {
+                "membership_id": member["memberships"][0]["membership_id"],
+                "osv_id": OSV_ID,
+                "role": "member",
+                "roles": [{"role": "member", "since": "2024-03-01"}],
+                "joined_on": "2024-03-01",
+                "age_band": "30-44",
+                "status": "active",
+                "left_on": None,
+                "reason": None,
+            }
+        ],
+        "participations": [],
+        "personal_data": "kept",
+        "version": 2,
     }
     assert client.get(f"/members/{member['id']}").json() == member
 
@@ -114,6 +172,10 @@ def test_a_person_without_documents_joins_without_a_number(client: TestClient) -
         ({"birth_year": 2025, "joined_on": "2024-12-31"}, "birth_year", "not_after_joined_on"),
         ({"birth_year": "nineteen ninety"}, "birth_year", None),
         ({"nickname": "Yusi"}, "nickname", "extra_forbidden"),
+        ({"role": "treasurer"}, "role", None),
+        ({"phone": "12-34"}, "phone", "phone_6_to_15_digits"),
+        ({"phone": "+51 999 888 7770 12345"}, "phone", "phone_6_to_15_digits"),
+        ({"phone": "9" * 31}, "phone", None),
     ],
 )
 def test_a_join_that_breaks_a_rule_is_refused_naming_the_field(
@@ -162,7 +224,7 @@ def test_a_member_leaves_once(client: TestClient) -> None:
     first = client.post(departure, json={"left_on": "2024-09-30", "reason": "moved_abroad"})
     assert first.status_code == 200
     assert first.json()["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "moved_abroad"}
-    assert first.json()["version"] == 2
+    assert first.json()["version"] == 3
 
     # Someone else records the same departure later: it contradicts the first.
     second = client.post(departure, json={"left_on": "2024-10-02", "reason": "other"})
@@ -206,6 +268,7 @@ def plain_forms(text: str) -> list[bytes]:
 
 def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         member = join(client, full_name=NAME, document_type="CEDULA_VE", document_number=f"V-{DOCUMENT_NUMBER}")
         client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
 
@@ -215,7 +278,12 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
 
         # The feed tells the story without them.
         feed = client.get("/events")
-        assert [e["type"] for e in feed.json()["events"]] == ["MemberJoined", "MemberLeft"]
+        assert [e["type"] for e in feed.json()["events"]] == [
+            "MemberJoined",
+            "OSVDocumentsCounted",
+            "MemberLeft",
+            "OSVDocumentsCounted",
+        ]
         for secret in (NAME, "Zoraida", "Quintanilla", DOCUMENT_NUMBER):
             assert secret not in feed.text
 
@@ -230,8 +298,9 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
 
 def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         member = join(client, full_name=NAME)
-    key_file = tmp_path / "engagement" / "cipher.key"
+    key_file = tmp_path / "engagement" / "master.key"
     key = key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
@@ -244,12 +313,13 @@ def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a
 def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
     key = "q2Vh1I9D8x3kq9eYcD2x6yQkq4m2b8aV3b0rVxk1Z3s="
 
-    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
+    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+        map_osv(client, OSV_ID)
         member = join(client)
-    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
-        assert client.get(f"/members/{member['id']}").status_code == 200
+    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+        assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"
 
-    assert not (tmp_path / "engagement" / "cipher.key").exists()
+    assert not (tmp_path / "engagement" / "master.key").exists()
 
 
 def test_the_service_takes_commands_while_nats_is_out_of_reach(client: TestClient) -> None:
@@ -259,4 +329,4 @@ def test_the_service_takes_commands_while_nats_is_out_of_reach(client: TestClien
 
     assert health["status"] == "degraded"
     assert health["nats"] == "disconnected"
-    assert health["relay"]["lag"] == 1
+    assert health["relay"]["lag"] == 5  # registered, joined, document indexed, the OSV's roster opened and counted
