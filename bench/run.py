@@ -554,7 +554,9 @@ def realistic_cloudevents(count: int, seed: int = 42) -> list[dict[str, Any]]:
 
     def emit(catalogue: Any, aggregate: Any) -> None:
         for domain_event in aggregate.collect_events():
-            out.append(catalogue.to_cloudevent(next_position(catalogue.service), domain_event))
+            cloudevent = catalogue.to_cloudevent(next_position(catalogue.service), domain_event)
+            if cloudevent is not None:  # private events (engagement's sealed personal data) never go out
+                out.append(cloudevent)
 
     phases = [
         Phase(code=f"F{i + 1}", name=f"Fase {i + 1}", starts_on=date(2021 + i, 1, 1), ends_on=date(2021 + i, 12, 31))
@@ -592,7 +594,7 @@ def realistic_cloudevents(count: int, seed: int = 42) -> list[dict[str, Any]]:
             nationality = rng.choice(["VE", "VE", "VE", "CO", "PE", "EC"])
             sex, birth_year = rng.choice(["F", "M"]), rng.randrange(1950, 2005)
             if engagement is not None:
-                member = engagement.Member.join(
+                member = engagement.Member.register(
                     osv_id=osv.id, full_name=f"Persona {len(out)}", document_type=engagement.DocumentType.CE,
                     document_number=f"{100000000 + len(out)}", nationality=nationality, sex=engagement.Sex(sex),
                     joined_on=day, birth_year=birth_year, today=date(2030, 1, 1),
@@ -610,7 +612,7 @@ def realistic_cloudevents(count: int, seed: int = 42) -> list[dict[str, Any]]:
             member = members.pop(rng.randrange(len(members)))
             reason = rng.choice(["moved_abroad", "moved_in_peru", "withdrew", "other"])
             if engagement is not None:
-                member.leave(max(day, member.joined_on), engagement.DepartureReason(reason))
+                member.leave(max(day, member.latest_membership.joined_on), engagement.DepartureReason(reason))
                 emit(engagement.catalogue, member)
             else:
                 member_id, osv_id, nationality, sex, joined = member

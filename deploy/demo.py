@@ -46,8 +46,8 @@ def post(client: httpx.Client, path: str, body: dict[str, Any], retry_unknown_os
         unknown = response.status_code == 422 and "osv_mapped_in_registry" in response.text
         if not (retry_unknown_osv and unknown):
             sys.exit(f"{client.base_url}{path} answered {response.status_code}: {response.text}")
-        time.sleep(0.1)  # funding has not received registry's OSVMapped yet
-    sys.exit(f"{path}: funding never learnt of OSV {body.get('osv_id')}")
+        time.sleep(0.1)  # the service has not received registry's OSVMapped yet
+    sys.exit(f"{client.base_url}{path}: the service never learnt of OSV {body.get('osv_id')}")
 
 
 def main() -> int:
@@ -82,6 +82,7 @@ def main() -> int:
                 "joined_on": "2021-10-0" + str(i + 4),
                 "birth_year": birth_year,
             },
+            True,  # engagement, too, learns of OSVs from registry's events
         )
         member_ids.append(member["id"])
     post(engagement, f"/members/{member_ids[1]}/departure", {"left_on": "2021-12-01", "reason": "moved_abroad"})

@@ -9,24 +9,36 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.engagement.application import Engagement, FieldWork, cipher_env
+from services.engagement.domainmodel import DocumentType
 from services.engagement.fieldwork import ActionItemDraft, BeneficiaryGroup, Need, Output
 from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.interface import catalogue
-from services.engagement.schemas import DepartureCreate, MemberCreate, MemberPublic
+from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
 from services.engagement.schemas import (
     ActionCompletionCreate,
     ActionItemPublic,
     ActivityCreate,
     ActivityPublic,
+    ActivityWithdrawalCreate,
     AssistanceCreate,
     AssistancePublic,
+    DepartureCreate,
+    ErasureCreate,
     FollowUpPublic,
     MeetingCreate,
     MeetingPublic,
+    MemberCreate,
+    MemberPublic,
+    MembershipCreate,
+    MembershipPublic,
     NeedsAssessmentCreate,
     NeedsAssessmentPublic,
+    OSVMemberPublic,
     OverdueOSVPublic,
-    WithdrawalCreate,
+    ParticipationCreate,
+    ParticipationPublic,
+    ParticipationWithdrawalCreate,
+    RoleChangeCreate,
 )
 from services.engagement.settings import EngagementSettings
 from shared.osvdirectory import OSVDirectory
@@ -41,13 +53,14 @@ def get_engagement(request: Request) -> Engagement:
 
 EngagementDep = Annotated[Engagement, Depends(get_engagement)]
 
-router = APIRouter(prefix="/members", tags=["members"])
+members = APIRouter(prefix="/members", tags=["members"])
+osvs = APIRouter(prefix="/osvs", tags=["members"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic)
-def join_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
-    """Record that a person joined an OSV (records `MemberJoined`)."""
-    member_id = engagement.join_member(
+@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic)
+def register_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
+    """Register a person and their first membership of an OSV (records `MemberJoined`)."""
+    member_id = engagement.register_member(
         body.osv_id,
         body.full_name,
         body.document_type,
@@ -56,31 +69,96 @@ def join_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
         body.sex,
         body.joined_on,
         body.birth_year,
+        role=body.role,
+        phone=body.phone,
     )
     return MemberPublic.of(engagement.get_member(member_id))
 
 
-@router.get("/{member_id}", response_model=MemberPublic)
+@members.get("", response_model=MemberPublic)
+def find_member(
+    document_type: Annotated[DocumentType, Query(description="The document's type.")],
+    document_number: Annotated[str, Query(max_length=40, description="The document's number, as written.")],
+    engagement: EngagementDep,
+) -> MemberPublic:
+    """Find the registered person who holds a document (404 if nobody does)."""
+    return MemberPublic.of(engagement.find_member(document_type, document_number))
+
+
+@members.get("/{member_id}", response_model=MemberPublic)
 def get_member(member_id: UUID, engagement: EngagementDep) -> MemberPublic:
-    """Show one member, with their personal data, to programme staff."""
+    """Show one member, with their personal data and memberships, to programme staff."""
     return MemberPublic.of(engagement.get_member(member_id))
 
 
-@router.post("/{member_id}/departure", response_model=MemberPublic)
+@members.post("/{member_id}/departure", response_model=MemberPublic)
 def record_departure(member_id: UUID, body: DepartureCreate, engagement: EngagementDep) -> MemberPublic:
-    """Record that the member left their OSV (records `MemberLeft`)."""
+    """Record that the member left the only OSV they are active in (records `MemberLeft`)."""
     return MemberPublic.of(engagement.record_departure(member_id, body.left_on, body.reason))
 
 
+@members.post("/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic)
+def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep) -> MembershipPublic:
+    """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`)."""
+    return MembershipPublic.of(engagement.join_osv(member_id, body.osv_id, body.role, body.joined_on))
+
+
+@members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic)
+def change_role(member_id: UUID, membership_id: UUID, body: RoleChangeCreate, engagement: EngagementDep) -> MembershipPublic:
+    """Record that the member took another role in that OSV (records `MemberRoleChanged`)."""
+    return MembershipPublic.of(engagement.change_role(member_id, membership_id, body.role, body.changed_on))
+
+
+@members.post("/{member_id}/memberships/{membership_id}/departure", response_model=MembershipPublic)
+def leave_membership(
+    member_id: UUID, membership_id: UUID, body: DepartureCreate, engagement: EngagementDep
+) -> MembershipPublic:
+    """Record that the member left that OSV (records `MemberLeft`)."""
+    member = engagement.record_departure(member_id, body.left_on, body.reason, membership_id=membership_id)
+    return MembershipPublic.of(member.membership(membership_id))
+
+
+@members.post("/{member_id}/erasure", response_model=MemberPublic)
+def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep) -> MemberPublic:
+    """Forget the person's name, document, phone and birth year for good (records `PersonalDataErased`)."""
+    return MemberPublic.of(engagement.erase_personal_data(member_id, body.erased_on))
+
+
+@members.post("/{member_id}/participations", status_code=status.HTTP_201_CREATED, response_model=ParticipationPublic)
+def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep) -> ParticipationPublic:
+    """Record that the member takes part in a funded project (records `ParticipantEnrolled`)."""
+    return ParticipationPublic.of(engagement.enrol_participant(member_id, body.grant_id, body.enrolled_on))
+
+
+@members.post("/{member_id}/participations/{grant_id}/withdrawal", response_model=ParticipationPublic)
+def withdraw_participant(
+    member_id: UUID, grant_id: UUID, body: ParticipationWithdrawalCreate, engagement: EngagementDep
+) -> ParticipationPublic:
+    """Record that the member stopped taking part in a funded project (records `ParticipantWithdrew`)."""
+    return ParticipationPublic.of(engagement.withdraw_participant(member_id, grant_id, body.withdrew_on))
+
+
+@osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic])
+def list_active_members(osv_id: UUID, engagement: EngagementDep) -> list[OSVMemberPublic]:
+    """List an OSV's active members, with their roles, for programme staff."""
+    return [OSVMemberPublic.of(member, membership) for member, membership in engagement.active_members_of(osv_id)]
+
+
 def make_engagement(settings: EngagementSettings) -> Callable[[dict[str, str]], Engagement]:
-    """The application factory the runtime calls in the lifespan: the key is read (or made) then, not at import."""
+    """The application factory the runtime calls in the lifespan: the key is read (or made) then, not at import.
+
+    The key table lives with the views, apart from the event store it unlocks.
+    """
 
     def build(env: dict[str, str]) -> Engagement:
+        master = MasterKey.from_text(settings.resolve_master_key())
         views = make_engine(settings.view_url())
         return Engagement(
-            {**env, **cipher_env(settings.resolve_cipher_key())},
+            {**env, **cipher_env(master.store_cipher_key())},
             osvs=OSVDirectory(views, settings.service_name),
             grants=GrantDirectory(views),
+            keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
+            documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
         )
 
     return build
@@ -102,9 +180,13 @@ def create_app(settings: EngagementSettings | None = None) -> FastAPI:
     api = service_api(
         runtime,
         title="osv-platform engagement",
-        description="Members of the OSVs, migrants and hosts: who joined, who left. Personal data is encrypted at rest.",
+        description=(
+            "Members of the OSVs, migrants and hosts: who joined, their roles, who left, who takes part in funded "
+            "projects. Personal data is sealed with each person's own key, and forgotten by deleting it."
+        ),
     )
-    api.include_router(router)
+    api.include_router(members)
+    api.include_router(osvs)
     api.include_router(follow_up_router)
     api.include_router(activities_router)
     api.include_router(needs_router)
@@ -199,7 +281,7 @@ def get_activity(activity_id: UUID, field_work: FieldWorkDep) -> ActivityPublic:
 
 
 @activities_router.post("/activities/{activity_id}/withdrawal", response_model=ActivityPublic)
-def withdraw_activity(activity_id: UUID, body: WithdrawalCreate, field_work: FieldWorkDep) -> ActivityPublic:
+def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, field_work: FieldWorkDep) -> ActivityPublic:
     """Withdraw an activity reported by mistake (records `ActivityWithdrawn`)."""
     return ActivityPublic.of(field_work.withdraw_activity(activity_id, body.reason))
 

@@ -165,11 +165,6 @@ class DueBeforeMeetingError(RuleViolationError):
         )
 
 
-class OSVNotKnownError(NotFoundError):
-    def __init__(self, osv_id: object) -> None:
-        super().__init__(f"OSV {osv_id} is not known to engagement")
-
-
 class ActionItemNotFoundError(NotFoundError):
     def __init__(self, action_id: object) -> None:
         super().__init__(f"action item {action_id} is not pending from any meeting with this OSV")

@@ -1,8 +1,10 @@
 """Engagement's configuration: environment variables prefixed ``ENGAGEMENT_``.
 
-Members' personal data is encrypted at rest. The key is ``ENGAGEMENT_CIPHER_KEY``
-or, when that is unset, the key file under ``var_dir`` (created on first use).
-Losing the key loses every member: back the file up apart from the database.
+Members' personal data is encrypted at rest, each person's under their own
+key, and every key hangs from one master key: ``ENGAGEMENT_MASTER_KEY`` or,
+when that is unset, the key file under ``var_dir`` (created on first use).
+Losing the master key loses every member: back the file up apart from the
+database, and never beside it.
 """
 
 from __future__ import annotations
@@ -25,23 +27,24 @@ class EngagementSettings(ServiceSettings):
 
     service_name: str = "engagement"
     port: int = 8003
-    cipher_key: SecretStr | None = Field(
+    master_key: SecretStr | None = Field(
         default=None,
         description=(
-            "AES key (base64 of 16, 24 or 32 bytes) that encrypts stored events. "
-            "Unset: read from, or first generated into, <var_dir>/engagement/cipher.key (mode 0600)."
+            "Master key (base64 of 16, 24 or 32 bytes): wraps each person's data key, and yields the store "
+            "cipher's key and the document index's HMAC key. "
+            "Unset: read from, or first generated into, <var_dir>/engagement/master.key (mode 0600)."
         ),
     )
 
     @property
-    def cipher_key_file(self) -> Path:
-        return self.service_dir / "cipher.key"
+    def master_key_file(self) -> Path:
+        return self.service_dir / "master.key"
 
-    def resolve_cipher_key(self) -> str:
+    def resolve_master_key(self) -> str:
         """The configured key, else the key file's, generating the file the first time."""
-        if self.cipher_key is not None:
-            return self.cipher_key.get_secret_value()
-        return read_or_create_key(self.cipher_key_file)
+        if self.master_key is not None:
+            return self.master_key.get_secret_value()
+        return read_or_create_key(self.master_key_file)
 
 
 def read_or_create_key(path: Path) -> str:

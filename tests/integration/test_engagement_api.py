@@ -1,7 +1,9 @@
 """The engagement service over HTTP, on its real SQLite store, with NATS out of reach.
 
 Members' names and document numbers reach staff through the API and nobody
-else: not the file on disk, not the event feed.
+else: not the file on disk, not the event feed. Engagement learns of OSVs and
+grants from registry's and funding's events; here those events are handed to
+its local views' real handlers.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app
+from services.engagement.application import Engagement
 from services.engagement.settings import EngagementSettings
 
 pytestmark = pytest.mark.timeout(60)
@@ -29,9 +32,48 @@ def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
     return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
 
 
+def engagement_of(client: TestClient) -> Engagement:
+    return client.app.state.runtime.app  # type: ignore[attr-defined]
+
+
+def registry_publishes(client: TestClient, kind: str, **data: Any) -> None:
+    """Hand a registry event to engagement's OSV directory, as its NATS consumer would."""
+    directory = engagement_of(client).osvs
+    position = directory.applied_position() + 1
+    directory.apply([{"type": kind, "source": "urn:osv-platform:registry", "position": position, "data": data}])
+
+
+def map_osv(client: TestClient, osv_id: str | None = None) -> str:
+    osv_id = osv_id or str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=osv_id, district="Comas", zone="Lima Norte", mapped_on="2021-03-15")
+    return osv_id
+
+
+def dissolve_osv(client: TestClient, osv_id: str) -> None:
+    registry_publishes(client, "OSVDissolved", osv_id=osv_id, dissolved_on="2024-12-31", reason="inactive")
+
+
+def fund_osv(client: TestClient, osv_id: str) -> str:
+    """Hand funding's FundGranted to engagement's grant directory; returns the grant's id."""
+    grants = engagement_of(client).grants
+    grant_id = str(uuid4())
+    data = {
+        "grant_id": grant_id,
+        "osv_id": osv_id,
+        "kind": "seed_fund",
+        "granted_on": "2024-04-01",
+        "amount": "3500.00",
+        "currency": "PEN",
+    }
+    position = grants.applied_position() + 1
+    grants.apply([{"type": "FundGranted", "source": "urn:osv-platform:funding", "position": position, "data": data}])
+    return grant_id
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         yield client
 
 
@@ -73,7 +115,23 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
         "age_band": "30-44",
         "joined_on": "2024-03-01",
         "membership": {"status": "active", "left_on": None, "reason": None},
-        "version": 1,
+        "phone": None,
+        "memberships": [
+            {
+                "membership_id": member["memberships"][0]["membership_id"],
+                "osv_id": OSV_ID,
+                "role": "member",
+                "roles": [{"role": "member", "since": "2024-03-01"}],
+                "joined_on": "2024-03-01",
+                "age_band": "30-44",
+                "status": "active",
+                "left_on": None,
+                "reason": None,
+            }
+        ],
+        "participations": [],
+        "personal_data": "kept",
+        "version": 2,
     }
     assert client.get(f"/members/{member['id']}").json() == member
 
@@ -114,6 +172,10 @@ def test_a_person_without_documents_joins_without_a_number(client: TestClient) -
         ({"birth_year": 2025, "joined_on": "2024-12-31"}, "birth_year", "not_after_joined_on"),
         ({"birth_year": "nineteen ninety"}, "birth_year", None),
         ({"nickname": "Yusi"}, "nickname", "extra_forbidden"),
+        ({"role": "treasurer"}, "role", None),
+        ({"phone": "12-34"}, "phone", "phone_6_to_15_digits"),
+        ({"phone": "+51 999 888 7770 12345"}, "phone", "phone_6_to_15_digits"),
+        ({"phone": "9" * 31}, "phone", None),
     ],
 )
 def test_a_join_that_breaks_a_rule_is_refused_naming_the_field(
@@ -162,7 +224,7 @@ def test_a_member_leaves_once(client: TestClient) -> None:
     first = client.post(departure, json={"left_on": "2024-09-30", "reason": "moved_abroad"})
     assert first.status_code == 200
     assert first.json()["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "moved_abroad"}
-    assert first.json()["version"] == 2
+    assert first.json()["version"] == 3
 
     # Someone else records the same departure later: it contradicts the first.
     second = client.post(departure, json={"left_on": "2024-10-02", "reason": "other"})
@@ -206,6 +268,7 @@ def plain_forms(text: str) -> list[bytes]:
 
 def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         member = join(client, full_name=NAME, document_type="CEDULA_VE", document_number=f"V-{DOCUMENT_NUMBER}")
         client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
 
@@ -215,7 +278,12 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
 
         # The feed tells the story without them.
         feed = client.get("/events")
-        assert [e["type"] for e in feed.json()["events"]] == ["MemberJoined", "MemberLeft"]
+        assert [e["type"] for e in feed.json()["events"]] == [
+            "MemberJoined",
+            "OSVDocumentsCounted",
+            "MemberLeft",
+            "OSVDocumentsCounted",
+        ]
         for secret in (NAME, "Zoraida", "Quintanilla", DOCUMENT_NUMBER):
             assert secret not in feed.text
 
@@ -230,8 +298,9 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
 
 def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
+        map_osv(client, OSV_ID)
         member = join(client, full_name=NAME)
-    key_file = tmp_path / "engagement" / "cipher.key"
+    key_file = tmp_path / "engagement" / "master.key"
     key = key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
@@ -244,12 +313,13 @@ def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a
 def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
     key = "q2Vh1I9D8x3kq9eYcD2x6yQkq4m2b8aV3b0rVxk1Z3s="
 
-    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
+    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+        map_osv(client, OSV_ID)
         member = join(client)
-    with TestClient(create_app(settings_for(tmp_path, cipher_key=key))) as client:
-        assert client.get(f"/members/{member['id']}").status_code == 200
+    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+        assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"
 
-    assert not (tmp_path / "engagement" / "cipher.key").exists()
+    assert not (tmp_path / "engagement" / "master.key").exists()
 
 
 def test_the_service_takes_commands_while_nats_is_out_of_reach(client: TestClient) -> None:
@@ -259,4 +329,365 @@ def test_the_service_takes_commands_while_nats_is_out_of_reach(client: TestClien
 
     assert health["status"] == "degraded"
     assert health["nats"] == "disconnected"
-    assert health["relay"]["lag"] == 1
+    assert health["relay"]["lag"] == 5  # registered, joined, document indexed, the OSV's roster opened and counted
+
+
+# Registering a person once ----------------------------------------------------------------
+
+
+def problem_of(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.json()["errors"][0]
+
+
+def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client: TestClient) -> None:
+    unknown = problem_of(client.post("/members", json=a_person(osv_id=str(uuid4()))), 422)
+    assert (unknown["field"], unknown["rule"]) == ("osv_id", "osv_mapped_in_registry")
+
+    dissolved_osv = map_osv(client)
+    dissolve_osv(client, dissolved_osv)
+    dissolved = problem_of(client.post("/members", json=a_person(osv_id=dissolved_osv)), 409)
+    assert (dissolved["field"], dissolved["rule"]) == ("osv_id", "osv_not_dissolved")
+
+
+def test_a_document_already_registered_names_the_person_who_holds_it_and_never_the_number(client: TestClient) -> None:
+    first = join(client, document_type="CEDULA_VE", document_number="V-18765432")
+
+    # The same cédula, written without its prefix, in another OSV.
+    response = client.post("/members", json=a_person(osv_id=map_osv(client), document_number="18765432"))
+
+    error = problem_of(response, 409)
+    assert (error["field"], error["rule"]) == ("document_number", "person_already_registered")
+    assert first["id"] in error["message"]
+    assert "18765432" not in response.text
+
+
+def test_people_without_documents_are_never_taken_for_one_another(client: TestClient) -> None:
+    first = join(client, document_type="NINGUNO", document_number=...)
+    second = join(client, document_type="NINGUNO", document_number=...)
+
+    assert first["id"] != second["id"]
+
+
+def test_staff_find_a_person_by_their_document(client: TestClient) -> None:
+    member = join(client, document_type="CE", document_number="001234567", phone="+51 987 654 321", role="president")
+
+    found = client.get("/members", params={"document_type": "CE", "document_number": " 0012 34567 "})
+
+    assert found.status_code == 200
+    assert found.json() == client.get(f"/members/{member['id']}").json()
+    assert found.json()["phone"] == "+51987654321"
+    assert found.json()["memberships"][0]["role"] == "president"
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "field", "rule"),
+    [
+        ({"document_type": "CE", "document_number": "009999999"}, 404, None, None),
+        ({"document_type": "DNI", "document_number": "123"}, 422, "document_number", "dni_8_digits"),
+        ({"document_type": "NINGUNO", "document_number": ""}, 422, "document_type", "findable_document"),
+        ({"document_type": "CARNET", "document_number": "001234567"}, 422, "document_type", None),
+        ({"document_type": "CE"}, 422, "document_number", "missing"),
+    ],
+)
+def test_a_search_by_document_that_finds_nobody_or_cannot_be_made_says_why(
+    client: TestClient, params: dict[str, str], status: int, field: str | None, rule: str | None
+) -> None:
+    join(client, document_type="CE", document_number="001234567")
+
+    response = client.get("/members", params=params)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    if field is not None:
+        error = response.json()["errors"][0]
+        assert error["field"] == field
+        if rule is not None:
+            assert error["rule"] == rule
+
+
+# Memberships, roles and departures --------------------------------------------------------
+
+
+def test_a_member_joins_a_second_osv_changes_role_there_and_leaves_each_osv(client: TestClient) -> None:
+    member = join(client, joined_on="2024-03-01")
+    second_osv = map_osv(client)
+    member_url = f"/members/{member['id']}"
+
+    # She also joins a neighbourhood kitchen, and is elected to its board.
+    joined = client.post(f"{member_url}/memberships", json={"osv_id": second_osv, "role": "member", "joined_on": "2024-04-01"})
+    assert joined.status_code == 201, joined.text
+    membership_id = joined.json()["membership_id"]
+    changed = client.post(
+        f"{member_url}/memberships/{membership_id}/role", json={"role": "board_member", "changed_on": "2024-06-01"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["roles"] == [
+        {"role": "member", "since": "2024-04-01"},
+        {"role": "board_member", "since": "2024-06-01"},
+    ]
+
+    # Active in two OSVs, a departure must say which one.
+    unclear = problem_of(client.post(f"{member_url}/departure", json={"left_on": "2024-09-30", "reason": "withdrew"}), 409)
+    assert (unclear["field"], unclear["rule"]) == ("membership_id", "one_active_membership")
+
+    left = client.post(
+        f"{member_url}/memberships/{membership_id}/departure", json={"left_on": "2024-09-30", "reason": "deceased"}
+    )
+    assert left.status_code == 200, left.text
+    assert (left.json()["status"], left.json()["reason"]) == ("left", "deceased")
+
+    # With one active membership left, the skeleton's departure applies to it.
+    first = client.post(f"{member_url}/departure", json={"left_on": "2024-10-01", "reason": "moved_abroad"})
+    assert first.status_code == 200
+    shown = client.get(member_url).json()
+    assert [m["status"] for m in shown["memberships"]] == ["left", "left"]
+    assert shown["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "deceased"}  # the latest
+
+    feed = [e["type"] for e in client.get("/events").json()["events"]]
+    assert feed.count("MemberJoined") == 2
+    assert feed.count("MemberRoleChanged") == 1
+    assert feed.count("MemberLeft") == 2
+
+
+def test_a_member_rejoins_an_osv_they_left_as_a_new_membership_but_not_while_active(client: TestClient) -> None:
+    member = join(client, joined_on="2024-03-01")
+    memberships = f"/members/{member['id']}/memberships"
+
+    twice = problem_of(client.post(memberships, json={"osv_id": OSV_ID, "joined_on": "2024-05-01"}), 409)
+    assert (twice["field"], twice["rule"]) == ("osv_id", "one_active_membership_per_osv")
+
+    client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_in_peru"})
+    back = client.post(memberships, json={"osv_id": OSV_ID, "role": "president", "joined_on": "2025-01-15"})
+
+    assert back.status_code == 201, back.text
+    assert back.json()["membership_id"] != member["memberships"][0]["membership_id"]
+    assert back.json()["role"] == "president"
+    shown = client.get(f"/members/{member['id']}").json()
+    assert shown["membership"]["status"] == "active"
+    assert shown["joined_on"] == "2025-01-15"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "rule"),
+    [
+        ({"osv_id": "dissolved", "joined_on": "2024-05-01"}, 409, "osv_id", "osv_not_dissolved"),
+        ({"osv_id": "unknown", "joined_on": "2024-05-01"}, 422, "osv_id", "osv_mapped_in_registry"),
+        ({"osv_id": "new", "joined_on": "1990-05-01"}, 422, "birth_year", "not_after_joined_on"),
+        ({"osv_id": "new", "role": "treasurer", "joined_on": "2024-05-01"}, 422, "role", None),
+        ({"osv_id": "new", "joined_on": "05/01/2024"}, 422, "joined_on", None),
+        ({"osv_id": "new"}, 422, "joined_on", "missing"),
+    ],
+)
+def test_joining_another_osv_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any], status: int, field: str, rule: str | None
+) -> None:
+    member = join(client)
+    new_osv, dissolved = map_osv(client), map_osv(client)
+    dissolve_osv(client, dissolved)
+    body = {**body, "osv_id": {"new": new_osv, "dissolved": dissolved, "unknown": str(uuid4())}[body["osv_id"]]}
+
+    error = problem_of(client.post(f"/members/{member['id']}/memberships", json=body), status)
+
+    assert error["field"] == field
+    if rule is not None:
+        assert error["rule"] == rule
+    assert len(client.get(f"/members/{member['id']}").json()["memberships"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "rule"),
+    [
+        ({"role": "member", "changed_on": "2024-05-01"}, 409, "role", "new_role"),
+        ({"role": "president", "changed_on": "2024-02-01"}, 422, "changed_on", "not_before_current_role"),
+        ({"role": "chair", "changed_on": "2024-05-01"}, 422, "role", None),
+        ({"role": "president"}, 422, "changed_on", "missing"),
+    ],
+)
+def test_a_role_change_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any], status: int, field: str, rule: str | None
+) -> None:
+    member = join(client, joined_on="2024-03-01")
+    membership_id = member["memberships"][0]["membership_id"]
+
+    error = problem_of(client.post(f"/members/{member['id']}/memberships/{membership_id}/role", json=body), status)
+
+    assert error["field"] == field
+    if rule is not None:
+        assert error["rule"] == rule
+
+
+def test_the_role_of_a_membership_that_ended_no_longer_changes(client: TestClient) -> None:
+    member = join(client, joined_on="2024-03-01")
+    membership_id = member["memberships"][0]["membership_id"]
+    client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "withdrew"})
+
+    response = client.post(
+        f"/members/{member['id']}/memberships/{membership_id}/role", json={"role": "president", "changed_on": "2024-07-01"}
+    )
+
+    assert problem_of(response, 409)["rule"] == "membership_active"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "rule"),
+    [
+        ({"left_on": "2024-02-29", "reason": "withdrew"}, 422, "left_on", "not_before_joined_on"),
+        ({"left_on": "2024-09-30", "reason": "deported"}, 422, "reason", None),
+    ],
+)
+def test_a_membership_departure_that_breaks_a_rule_is_refused_naming_the_field(
+    client: TestClient, body: dict[str, Any], status: int, field: str, rule: str | None
+) -> None:
+    member = join(client, joined_on="2024-03-01")
+    membership_id = member["memberships"][0]["membership_id"]
+
+    error = problem_of(client.post(f"/members/{member['id']}/memberships/{membership_id}/departure", json=body), status)
+
+    assert error["field"] == field
+    if rule is not None:
+        assert error["rule"] == rule
+
+
+def test_a_membership_ends_once(client: TestClient) -> None:
+    member = join(client, joined_on="2024-03-01")
+    departure = f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/departure"
+
+    assert client.post(departure, json={"left_on": "2024-09-30", "reason": "moved_abroad"}).status_code == 200
+    again = client.post(departure, json={"left_on": "2024-10-30", "reason": "other"})
+
+    assert problem_of(again, 409)["rule"] == "leave_once"
+
+
+def test_unknown_members_memberships_and_participations_are_not_found(client: TestClient) -> None:
+    member = join(client)
+    unknown_member, unknown = f"/members/{uuid4()}", str(uuid4())
+    known = f"/members/{member['id']}"
+
+    responses = [
+        client.post(f"{unknown_member}/memberships", json={"osv_id": OSV_ID, "joined_on": "2024-05-01"}),
+        client.post(f"{known}/memberships/{unknown}/role", json={"role": "president", "changed_on": "2024-05-01"}),
+        client.post(f"{known}/memberships/{unknown}/departure", json={"left_on": "2024-05-01", "reason": "other"}),
+        client.post(f"{unknown_member}/erasure", json={"erased_on": "2024-05-01"}),
+        client.post(f"{unknown_member}/participations", json={"grant_id": fund_osv(client, OSV_ID), "enrolled_on": "2024-05-01"}),
+        client.post(f"{known}/participations/{unknown}/withdrawal", json={"withdrew_on": "2024-05-01"}),
+        client.get(f"/osvs/{unknown}/members"),
+    ]
+
+    assert [r.status_code for r in responses] == [404] * len(responses)
+    assert {r.headers["content-type"] for r in responses} == {"application/problem+json"}
+
+
+def test_the_id_of_an_index_entry_or_a_roster_is_not_a_member(client: TestClient) -> None:
+    from services.engagement.domainmodel import OSVRoster
+
+    join(client)
+
+    assert client.get(f"/members/{OSVRoster.create_id(UUID(OSV_ID))}").status_code == 404
+
+
+# An OSV's members and the counts the registry needs --------------------------------------
+
+
+def test_staff_list_an_osvs_active_members_with_their_roles(client: TestClient) -> None:
+    ana = join(client, full_name="Ana Quispe", document_type="DNI", document_number="45678912", role="president")
+    luis = join(client, full_name="Luis Díaz", document_type="CE", document_number="001234567")
+    rosa = join(client, full_name="Rosa Rondón", document_type="NINGUNO", document_number=...)
+    client.post(f"/members/{rosa['id']}/departure", json={"left_on": "2024-06-01", "reason": "withdrew"})
+    empty_osv = map_osv(client)
+
+    listed = client.get(f"/osvs/{OSV_ID}/members")
+
+    assert listed.status_code == 200
+    assert [(m["member_id"], m["full_name"], m["role"]) for m in listed.json()] == [
+        (ana["id"], "Ana Quispe", "president"),
+        (luis["id"], "Luis Díaz", "member"),
+    ]
+    assert client.get(f"/osvs/{empty_osv}/members").json() == []
+
+
+def test_each_membership_change_publishes_the_osvs_full_count_by_document_type(client: TestClient) -> None:
+    ana = join(client, document_type="DNI", document_number="45678912", role="president")
+    luis = join(client, document_type="CE", document_number="001234567")
+    join(client, document_type="CE", document_number="007654321", role="board_member")
+    luis_membership = luis["memberships"][0]["membership_id"]
+    client.post(f"/members/{luis['id']}/memberships/{luis_membership}/role", json={"role": "board_member", "changed_on": "2024-05-01"})
+    client.post(f"/members/{ana['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
+
+    counts = [e["data"] for e in client.get("/events").json()["events"] if e["type"] == "OSVDocumentsCounted"]
+
+    assert [(c["board"], c["members"]) for c in counts] == [
+        ({"DNI": 1}, {"DNI": 1}),
+        ({"DNI": 1}, {"DNI": 1, "CE": 1}),
+        ({"DNI": 1, "CE": 1}, {"DNI": 1, "CE": 2}),
+        ({"DNI": 1, "CE": 2}, {"DNI": 1, "CE": 2}),
+        ({"CE": 2}, {"CE": 2}),
+    ]
+    assert set(counts[-1]) == {"osv_id", "counted_on", "occurred_on", "board", "members"}
+    assert counts[-1]["osv_id"] == OSV_ID
+
+
+# Projects ------------------------------------------------------------------------------------
+
+
+def test_a_member_takes_part_in_a_project_funded_for_their_osv_and_withdraws(client: TestClient) -> None:
+    member = join(client)
+    grant_id = fund_osv(client, OSV_ID)
+    participations = f"/members/{member['id']}/participations"
+
+    enrolled = client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-05-01"})
+    assert enrolled.status_code == 201, enrolled.text
+    assert enrolled.json() == {"grant_id": grant_id, "osv_id": OSV_ID, "enrolled_on": "2024-05-01", "withdrew_on": None}
+
+    twice = problem_of(client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-06-01"}), 409)
+    assert (twice["field"], twice["rule"]) == ("grant_id", "enrol_once")
+
+    early = client.post(f"{participations}/{grant_id}/withdrawal", json={"withdrew_on": "2024-04-01"})
+    assert problem_of(early, 422)["rule"] == "not_before_enrolled_on"
+    withdrew = client.post(f"{participations}/{grant_id}/withdrawal", json={"withdrew_on": "2024-08-01"})
+    assert withdrew.status_code == 200
+    again = client.post(f"{participations}/{grant_id}/withdrawal", json={"withdrew_on": "2024-09-01"})
+    assert problem_of(again, 409)["rule"] == "withdraw_once"
+
+    events = {e["type"]: e["data"] for e in client.get("/events").json()["events"]}
+    assert events["ParticipantEnrolled"] == {
+        "member_id": member["id"],
+        "grant_id": grant_id,
+        "osv_id": OSV_ID,
+        "nationality": "VE",
+        "sex": "F",
+        "age_band": "30-44",
+        "enrolled_on": "2024-05-01",
+        "occurred_on": "2024-05-01",
+    }
+    assert events["ParticipantWithdrew"]["withdrew_on"] == "2024-08-01"
+
+
+def test_only_a_known_grant_and_an_active_member_of_its_osv_make_a_participation(client: TestClient) -> None:
+    member = join(client)
+    participations = f"/members/{member['id']}/participations"
+    other_grant = fund_osv(client, map_osv(client))
+
+    unknown = problem_of(client.post(participations, json={"grant_id": str(uuid4()), "enrolled_on": "2024-05-01"}), 422)
+    elsewhere = problem_of(client.post(participations, json={"grant_id": other_grant, "enrolled_on": "2024-05-01"}), 422)
+
+    assert (unknown["field"], unknown["rule"]) == ("grant_id", "grant_made_in_funding")
+    assert (elsewhere["field"], elsewhere["rule"]) == ("grant_id", "member_of_granted_osv")
+    assert client.get(f"/members/{member['id']}").json()["participations"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"erased_on": "10/01/2025"}, "erased_on"), ({}, "erased_on"), ({"erased_on": "2025-01-10", "why": "asked"}, "why")],
+)
+def test_an_erasure_request_that_is_malformed_is_refused_and_forgets_nothing(
+    client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    member = join(client)
+
+    response = client.post(f"/members/{member['id']}/erasure", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == field
+    assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"

@@ -34,20 +34,24 @@ def map_register_grant_and_enrol(system: System) -> dict[str, str]:
             )
         ).status_code == 201 and r
     )
-    member = system.engagement.post(
-        "/members",
-        json={
-            "osv_id": osv_id,
-            "full_name": "Yusleidy Carolina Pérez Mora",
-            "document_type": "CE",
-            "document_number": "001234567",
-            "nationality": "VE",
-            "sex": "F",
-            "joined_on": "2021-10-05",
-            "birth_year": 1990,
-        },
+    # Engagement, too, learns of the OSV from registry's events.
+    member = eventually(
+        lambda: (
+            r := system.engagement.post(
+                "/members",
+                json={
+                    "osv_id": osv_id,
+                    "full_name": "Yusleidy Carolina Pérez Mora",
+                    "document_type": "CE",
+                    "document_number": "001234567",
+                    "nationality": "VE",
+                    "sex": "F",
+                    "joined_on": "2021-10-05",
+                    "birth_year": 1990,
+                },
+            )
+        ).status_code == 201 and r
     )
-    assert member.status_code == 201, member.text
     member_id = member.json()["id"]
     left = system.engagement.post(
         f"/members/{member_id}/departure", json={"left_on": "2021-12-10", "reason": "moved_abroad"}

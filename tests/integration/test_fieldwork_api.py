@@ -239,15 +239,15 @@ def test_staff_meet_an_osv_agree_actions_and_close_them(client_on: TestClient) -
 
     # Partners learn that a meeting took place and an action was done: not who came or what was said.
     events = feed(client)
-    assert [e["type"] for e in events] == ["MemberJoined", "FollowUpMeetingHeld", "ActionItemCompleted"]
-    held = events[1]["data"]
+    assert [e["type"] for e in events] == ["MemberJoined", "OSVDocumentsCounted", "FollowUpMeetingHeld", "ActionItemCompleted"]
+    held = events[2]["data"]
     assert held["attendee_count"] == 3
     assert held["action_items"] == [
         {"action_id": overdue_action["action_id"], "due_on": days_ago(5)},
         {"action_id": later_action["action_id"], "due_on": next_month},
     ]
     assert member_id not in json.dumps(held)
-    assert events[2]["data"]["completed_on"] == days_ago(1)
+    assert events[3]["data"]["completed_on"] == days_ago(1)
 
 
 def test_technical_assistance_adds_up_by_topic_and_counts_as_contact(client_on: TestClient) -> None:

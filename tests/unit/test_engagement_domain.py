@@ -1,33 +1,54 @@
-"""Engagement's domain on its own: members join and leave, and their data follows the rules.
+"""Engagement's domain on its own: people join OSVs, take roles, leave, take part in projects, are forgotten.
 
-No store, no web: the aggregate, the rules and the public form of its events.
+No store, no web: the aggregates, the rules and the public form of their events.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from services.engagement.domainmodel import (
+    REDACTED_NAME,
     AgeBand,
+    AlreadyActiveInOSVError,
+    AlreadyEnrolledError,
+    AlreadyErasedError,
     AlreadyLeftError,
+    AlreadyWithdrewError,
     BornAfterJoiningError,
     DepartureReason,
+    DocumentIndex,
     DocumentType,
     ImplausibleBirthYearError,
     InvalidDocumentNumberError,
+    InvalidPhoneError,
     LeftBeforeJoinedError,
     Member,
+    MembershipEndedError,
+    MembershipNotFoundError,
+    NotMemberOfGrantedOSVError,
+    OSVRoster,
+    ParticipationNotFoundError,
+    PersonAlreadyRegisteredError,
+    PersonErasedError,
+    Role,
+    RoleChangedTooEarlyError,
+    SameRoleError,
+    SeveralActiveMembershipsError,
     Sex,
     UnknownNationalityError,
+    WithdrewBeforeEnrollingError,
     age_band,
+    document_identity,
     nationality_of,
     normalise_document_number,
+    normalise_phone,
 )
 from services.engagement.interface import catalogue
-from shared.errors import ConflictError, RuleViolationError
+from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 TODAY = date(2025, 6, 15)
 OSV_ID = uuid4()
@@ -45,7 +66,7 @@ def a_member(**overrides: object) -> Member:
         "birth_year": 1991,
         "today": TODAY,
     }
-    return Member.join(**{**given, **overrides})  # type: ignore[arg-type]
+    return Member.register(**{**given, **overrides})  # type: ignore[arg-type]
 
 
 # Document numbers --------------------------------------------------------
@@ -165,7 +186,7 @@ def test_a_member_cannot_be_born_after_the_year_they_joined() -> None:
 
 
 def test_a_member_may_be_born_in_the_year_they_joined() -> None:
-    assert a_member(birth_year=2024, joined_on=date(2024, 1, 1)).age_band == AgeBand.CHILD
+    assert a_member(birth_year=2024, joined_on=date(2024, 1, 1)).latest_membership.age_band == AgeBand.CHILD
 
 
 # Age bands -----------------------------------------------------------------
@@ -194,37 +215,143 @@ def test_the_age_band_is_counted_from_the_birth_year_alone(birth_year: int | Non
 def test_a_member_keeps_the_age_band_of_the_year_they_joined() -> None:
     member = a_member(birth_year=1995, joined_on=date(2024, 3, 1))
 
-    assert member.age_band == AgeBand.YOUNG_ADULT
-    assert member.age_band.value == "18-29"
+    assert member.latest_membership.age_band == AgeBand.YOUNG_ADULT
+    assert member.latest_membership.age_band.value == "18-29"
 
 
-# Joining and leaving ---------------------------------------------------------
+# Phones and documents as the index knows them ------------------------------------
 
 
-def test_a_person_joins_with_their_data_normalised() -> None:
-    member = a_member()
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("+51 999 888 777", "+51999888777"), ("(01) 444-5566", "014445566"), ("999.888.777", "999888777"), (None, None), (" ", None)],
+)
+def test_a_phone_is_kept_as_digits_with_its_plus(given: str | None, kept: str | None) -> None:
+    assert normalise_phone(given) == kept
 
-    assert member.osv_id == OSV_ID
+
+@pytest.mark.parametrize("given", ["12345", "+51 999 888 777 12345", "999-abc-777", "++51999888777"])
+def test_a_phone_that_is_not_6_to_15_digits_is_refused(given: str) -> None:
+    with pytest.raises(InvalidPhoneError) as refused:
+        normalise_phone(given)
+
+    assert (refused.value.field, refused.value.rule) == ("phone", "phone_6_to_15_digits")
+    assert given not in str(refused.value)
+
+
+def test_a_venezuelan_cedula_is_one_document_with_or_without_its_prefix() -> None:
+    assert document_identity(DocumentType.CEDULA_VE, "V-19876543") == document_identity(DocumentType.CEDULA_VE, "19876543")
+    assert document_identity(DocumentType.DNI, "19876543") != document_identity(DocumentType.CE, "19876543")
+    assert document_identity(DocumentType.NINGUNO, None) is None
+
+
+# Registering, joining, changing role and leaving ------------------------------------
+
+
+def test_a_person_registers_with_their_data_normalised_and_a_first_membership() -> None:
+    member = a_member(phone="+51 987 654 321", role=Role.PRESIDENT)
+
     assert member.document_number == "PTP0012345"
     assert member.nationality == "VE"
-    assert member.status == "active"
+    assert member.phone == "+51987654321"
+    assert member.personal_data == "kept"
+    (membership,) = member.memberships.values()
+    assert (membership.osv_id, membership.role, membership.status) == (OSV_ID, Role.PRESIDENT, "active")
+    assert [type(e).__name__ for e in member.collect_events()] == ["Registered", "Joined"]
+
+
+def test_a_member_joins_another_osv_and_rejoins_one_they_left_as_new_memberships() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    first = member.latest_membership
+    other_osv = uuid4()
+
+    # She also joins a second OSV, as a board member.
+    second = member.join(other_osv, Role.BOARD_MEMBER, date(2024, 5, 1))
+    assert second.membership_id != first.membership_id
+    assert len(member.active_memberships) == 2
+
+    # While active, she cannot join the first OSV again.
+    with pytest.raises(AlreadyActiveInOSVError) as refused:
+        member.join(OSV_ID, Role.MEMBER, date(2024, 6, 1))
+    assert (refused.value.field, refused.value.rule) == ("osv_id", "one_active_membership_per_osv")
+
+    # She leaves it, and comes back a year later: a new membership with its own history.
+    member.leave_membership(first.membership_id, date(2024, 7, 1), DepartureReason.MOVED_IN_PERU)
+    again = member.join(OSV_ID, Role.MEMBER, date(2025, 7, 1))
+    assert again.membership_id not in (first.membership_id, second.membership_id)
+    assert [m.status for m in member.memberships.values()] == ["left", "active", "active"]
+
+
+def test_a_member_cannot_join_before_they_were_born() -> None:
+    member = a_member(birth_year=2010, joined_on=date(2024, 3, 1))
+
+    with pytest.raises(BornAfterJoiningError):
+        member.join(uuid4(), Role.MEMBER, date(2009, 12, 31))
+
+
+def test_each_membership_keeps_the_age_band_of_the_year_it_began() -> None:
+    member = a_member(birth_year=1995, joined_on=date(2024, 3, 1))
+
+    later = member.join(uuid4(), Role.MEMBER, date(2025, 2, 1))
+
+    assert member.memberships[next(iter(member.memberships))].age_band == AgeBand.YOUNG_ADULT
+    assert later.age_band == AgeBand.ADULT
+
+
+def test_a_member_changes_role_and_the_history_is_kept() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    membership = member.latest_membership
+
+    member.change_role(membership.membership_id, Role.BOARD_MEMBER, date(2024, 4, 1))
+    member.change_role(membership.membership_id, Role.PRESIDENT, date(2024, 9, 1))
+
+    assert membership.role == Role.PRESIDENT
+    assert [(r.role, r.since) for r in membership.roles] == [
+        (Role.MEMBER, date(2024, 3, 1)),
+        (Role.BOARD_MEMBER, date(2024, 4, 1)),
+        (Role.PRESIDENT, date(2024, 9, 1)),
+    ]
+
+
+def test_a_role_change_must_change_the_role_after_the_current_one_began_on_an_active_membership() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    membership_id = member.latest_membership.membership_id
+
+    with pytest.raises(SameRoleError) as same:
+        member.change_role(membership_id, Role.MEMBER, date(2024, 4, 1))
+    assert (same.value.field, same.value.rule) == ("role", "new_role")
+
+    with pytest.raises(RoleChangedTooEarlyError) as early:
+        member.change_role(membership_id, Role.PRESIDENT, date(2024, 2, 1))
+    assert isinstance(early.value, RuleViolationError)
+    assert (early.value.field, early.value.rule) == ("changed_on", "not_before_current_role")
+
+    with pytest.raises(MembershipNotFoundError):
+        member.change_role(uuid4(), Role.PRESIDENT, date(2024, 4, 1))
+
+    member.leave(date(2024, 5, 1), DepartureReason.WITHDREW)
+    with pytest.raises(MembershipEndedError) as ended:
+        member.change_role(membership_id, Role.PRESIDENT, date(2024, 6, 1))
+    assert ended.value.rule == "membership_active"
 
 
 def test_a_member_leaves_once() -> None:
     member = a_member(joined_on=date(2024, 3, 1))
 
     # The member moves to Chile; staff record it.
-    member.leave(date(2024, 9, 30), DepartureReason.MOVED_ABROAD)
-    assert member.status == "left"
-    assert member.left_on == date(2024, 9, 30)
-    assert member.departure_reason == DepartureReason.MOVED_ABROAD
+    membership = member.leave(date(2024, 9, 30), DepartureReason.MOVED_ABROAD)
+    assert membership.status == "left"
+    assert membership.left_on == date(2024, 9, 30)
+    assert membership.reason == DepartureReason.MOVED_ABROAD
 
     # A second departure contradicts the first.
     with pytest.raises(AlreadyLeftError) as refused:
         member.leave(date(2024, 10, 1), DepartureReason.OTHER)
     assert isinstance(refused.value, ConflictError)
-    assert refused.value.field == "left_on"
-    assert member.left_on == date(2024, 9, 30)
+    assert (refused.value.field, refused.value.rule) == ("left_on", "leave_once")
+    with pytest.raises(AlreadyLeftError):
+        member.leave_membership(membership.membership_id, date(2024, 10, 1), DepartureReason.OTHER)
+    assert membership.left_on == date(2024, 9, 30)
 
 
 def test_a_member_cannot_leave_before_they_joined() -> None:
@@ -235,50 +362,235 @@ def test_a_member_cannot_leave_before_they_joined() -> None:
 
     assert isinstance(refused.value, RuleViolationError)
     assert refused.value.field == "left_on"
-    assert member.status == "active"
+    assert member.latest_membership.status == "active"
 
 
-def test_a_member_may_leave_on_the_day_they_joined() -> None:
+def test_a_member_may_leave_on_the_day_they_joined_and_may_have_died() -> None:
     member = a_member(joined_on=date(2024, 3, 1))
 
-    member.leave(date(2024, 3, 1), DepartureReason.WITHDREW)
+    member.leave(date(2024, 3, 1), DepartureReason.DECEASED)
 
-    assert member.status == "left"
+    assert member.latest_membership.reason == DepartureReason.DECEASED
+
+
+def test_a_departure_without_a_membership_named_needs_exactly_one_active_membership() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    member.join(uuid4(), Role.MEMBER, date(2024, 4, 1))
+
+    with pytest.raises(SeveralActiveMembershipsError) as refused:
+        member.leave(date(2024, 5, 1), DepartureReason.WITHDREW)
+
+    assert isinstance(refused.value, ConflictError)
+    assert (refused.value.field, refused.value.rule) == ("membership_id", "one_active_membership")
+    assert len(member.active_memberships) == 2
+
+
+def test_an_unknown_membership_is_not_found() -> None:
+    with pytest.raises(MembershipNotFoundError) as refused:
+        a_member().leave_membership(uuid4(), date(2024, 5, 1), DepartureReason.WITHDREW)
+
+    assert isinstance(refused.value, NotFoundError)
+
+
+# Projects ---------------------------------------------------------------------------
+
+
+def test_an_active_member_of_the_granted_osv_enrols_in_its_project_once_and_withdraws_once() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    grant_id = uuid4()
+
+    participation = member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
+    assert (participation.osv_id, participation.enrolled_on) == (OSV_ID, date(2024, 5, 1))
+
+    with pytest.raises(AlreadyEnrolledError) as twice:
+        member.enrol(grant_id, OSV_ID, date(2024, 6, 1))
+    assert isinstance(twice.value, ConflictError)
+    assert twice.value.rule == "enrol_once"
+
+    with pytest.raises(WithdrewBeforeEnrollingError) as early:
+        member.withdraw(grant_id, date(2024, 4, 30))
+    assert (early.value.field, early.value.rule) == ("withdrew_on", "not_before_enrolled_on")
+
+    member.withdraw(grant_id, date(2024, 8, 1))
+    assert participation.withdrew_on == date(2024, 8, 1)
+    with pytest.raises(AlreadyWithdrewError) as again:
+        member.withdraw(grant_id, date(2024, 9, 1))
+    assert again.value.rule == "withdraw_once"
+
+
+def test_only_an_active_member_of_the_granted_osv_takes_part_in_its_project() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+
+    with pytest.raises(NotMemberOfGrantedOSVError) as elsewhere:
+        member.enrol(uuid4(), uuid4(), date(2024, 5, 1))
+    assert (elsewhere.value.field, elsewhere.value.rule) == ("grant_id", "member_of_granted_osv")
+
+    member.leave(date(2024, 4, 1), DepartureReason.WITHDREW)
+    with pytest.raises(NotMemberOfGrantedOSVError):
+        member.enrol(uuid4(), OSV_ID, date(2024, 5, 1))
+
+
+def test_withdrawing_from_a_project_one_never_joined_is_not_found() -> None:
+    with pytest.raises(ParticipationNotFoundError):
+        a_member().withdraw(uuid4(), date(2024, 5, 1))
+
+
+# Forgetting a person ----------------------------------------------------------------
+
+
+def test_an_erased_person_keeps_their_memberships_without_their_personal_data() -> None:
+    member = a_member(joined_on=date(2024, 3, 1), phone="999888777")
+    membership = member.latest_membership
+
+    member.erase(date(2025, 1, 10))
+
+    assert (member.full_name, member.document_number, member.phone, member.birth_year) == (REDACTED_NAME, None, None, None)
+    assert member.personal_data == "erased"
+    assert member.document_identity is None
+    # What happened to the membership can still be recorded.
+    member.change_role(membership.membership_id, Role.BOARD_MEMBER, date(2025, 2, 1))
+    member.leave(date(2025, 3, 1), DepartureReason.DECEASED)
+    assert membership.status == "left"
+
+
+def test_a_person_is_erased_once_and_then_takes_no_new_memberships_or_projects() -> None:
+    member = a_member()
+    member.erase(date(2025, 1, 10))
+
+    with pytest.raises(AlreadyErasedError) as twice:
+        member.erase(date(2025, 1, 11))
+    assert isinstance(twice.value, ConflictError)
+    assert twice.value.rule == "erase_once"
+    with pytest.raises(PersonErasedError) as joining:
+        member.join(uuid4(), Role.MEMBER, date(2025, 2, 1))
+    assert joining.value.rule == "not_erased"
+    with pytest.raises(PersonErasedError):
+        member.enrol(uuid4(), OSV_ID, date(2025, 2, 1))
+
+
+# The document index ------------------------------------------------------------------
+
+
+def test_a_document_is_held_by_one_person_until_released() -> None:
+    first, second = uuid4(), uuid4()
+    index = DocumentIndex(id=DocumentIndex.id_for("digest"), member_id=first)
+
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        index.claim(second)
+    assert isinstance(refused.value, ConflictError)
+    assert (refused.value.rule, refused.value.member_id) == ("person_already_registered", first)
+    assert str(first) in str(refused.value)
+
+    index.release()
+    index.claim(second)
+    assert index.member_id == second
+
+
+def test_the_index_entry_of_a_digest_is_always_the_same_and_differs_between_digests() -> None:
+    assert DocumentIndex.id_for("a1") == DocumentIndex.id_for("a1")
+    assert DocumentIndex.id_for("a1") != DocumentIndex.id_for("a2")
+    assert isinstance(DocumentIndex.id_for("a1"), UUID)
+
+
+# An OSV's roster ------------------------------------------------------------------------
+
+
+def test_the_roster_counts_active_memberships_by_role_group_and_document_type() -> None:
+    roster = OSVRoster(osv_id=OSV_ID)
+    ana = a_member(document_type=DocumentType.DNI, document_number="45678912", role=Role.PRESIDENT)
+    luis = a_member(document_type=DocumentType.CE, document_number="001234567")
+    rosa = a_member(document_type=DocumentType.NINGUNO, document_number=None)
+    for person in (ana, luis, rosa):
+        roster.seat(person.latest_membership, person.id, person.document_type, TODAY)
+
+    assert roster.board == {"DNI": 1}
+    assert roster.members == {"DNI": 1, "CE": 1, "NINGUNO": 1}
+
+    # Luis joins the board; Ana leaves.
+    luis_membership = luis.change_role(luis.latest_membership.membership_id, Role.BOARD_MEMBER, date(2024, 6, 1))
+    roster.seat(luis_membership, luis.id, luis.document_type, TODAY)
+    roster.unseat(ana.leave(date(2024, 7, 1), DepartureReason.MOVED_ABROAD), ana.id, ana.document_type, TODAY)
+
+    assert roster.board == {"CE": 1}
+    assert roster.members == {"CE": 1, "NINGUNO": 1}
+    last = roster.collect_events()[-1]
+    assert (last.board, last.members, last.counted_on) == ({"CE": 1}, {"CE": 1, "NINGUNO": 1}, TODAY)
+
+
+def test_the_roster_of_an_osv_is_always_the_same_aggregate() -> None:
+    assert OSVRoster(osv_id=OSV_ID).id == OSVRoster.create_id(OSV_ID)
 
 
 # What leaves the service ------------------------------------------------------
 
 
 def test_the_public_events_of_a_member_say_nothing_that_identifies_them() -> None:
-    member = a_member(birth_year=1970, joined_on=date(2024, 3, 1))
+    member = a_member(birth_year=1970, joined_on=date(2024, 3, 1), phone="999888777", role=Role.BOARD_MEMBER)
+    membership = member.latest_membership
+    grant_id = uuid4()
+    member.change_role(membership.membership_id, Role.PRESIDENT, date(2024, 4, 1))
+    member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
+    member.withdraw(grant_id, date(2024, 6, 1))
     member.leave(date(2025, 1, 20), DepartureReason.MOVED_IN_PERU)
-    joined, left = member.collect_events()
+    member.erase(date(2025, 2, 1))
+    registered, *events = member.collect_events()
 
-    joined_data = catalogue.to_cloudevent(1, joined)["data"]
-    left_data = catalogue.to_cloudevent(2, left)["data"]
-
-    assert joined_data == {
-        "member_id": str(member.id),
-        "osv_id": str(OSV_ID),
-        "nationality": "VE",
-        "sex": "F",
-        "age_band": "45-59",
-        "joined_on": "2024-03-01",
-        "occurred_on": "2024-03-01",
-    }
-    assert left_data == {
-        "member_id": str(member.id),
-        "osv_id": str(OSV_ID),
-        "nationality": "VE",
-        "sex": "F",
-        "age_band": "45-59",
-        "left_on": "2025-01-20",
-        "reason": "moved_in_peru",
-        "occurred_on": "2025-01-20",
-    }
+    assert catalogue.to_cloudevent(1, registered) is None  # the personal data never leaves
+    data = [catalogue.to_cloudevent(n, e)["data"] for n, e in enumerate(events, start=2)]
+    who = {"member_id": str(member.id), "osv_id": str(OSV_ID), "nationality": "VE", "sex": "F", "age_band": "45-59"}
+    membership_id = str(membership.membership_id)
+    assert data == [
+        {**who, "membership_id": membership_id, "role": "board_member", "joined_on": "2024-03-01", "occurred_on": "2024-03-01"},
+        {
+            "member_id": str(member.id),
+            "membership_id": membership_id,
+            "osv_id": str(OSV_ID),
+            "role": "president",
+            "changed_on": "2024-04-01",
+            "occurred_on": "2024-04-01",
+        },
+        {**who, "grant_id": str(grant_id), "enrolled_on": "2024-05-01", "occurred_on": "2024-05-01"},
+        {**who, "grant_id": str(grant_id), "withdrew_on": "2024-06-01", "occurred_on": "2024-06-01"},
+        {**who, "membership_id": membership_id, "left_on": "2025-01-20", "reason": "moved_in_peru", "occurred_on": "2025-01-20"},
+        {"member_id": str(member.id), "erased_on": "2025-02-01", "occurred_on": "2025-02-01"},
+    ]
+    assert [catalogue.to_cloudevent(n, e)["type"] for n, e in enumerate(events)] == [
+        "MemberJoined",
+        "MemberRoleChanged",
+        "ParticipantEnrolled",
+        "ParticipantWithdrew",
+        "MemberLeft",
+        "PersonalDataErased",
+    ]
 
 
 def test_a_member_without_a_birth_year_goes_out_in_the_unknown_age_band() -> None:
-    (joined,) = a_member(birth_year=None).collect_events()
+    _, joined = a_member(birth_year=None).collect_events()
 
     assert catalogue.to_cloudevent(1, joined)["data"]["age_band"] == "unknown"
+
+
+def test_an_osv_goes_out_as_its_counts_by_document_type_and_nothing_else() -> None:
+    roster = OSVRoster(osv_id=OSV_ID)
+    member = a_member(role=Role.PRESIDENT)
+    roster.seat(member.latest_membership, member.id, member.document_type, TODAY)
+    opened, counted = roster.collect_events()
+
+    assert catalogue.to_cloudevent(1, opened) is None
+    cloudevent = catalogue.to_cloudevent(2, counted)
+    assert cloudevent["type"] == "OSVDocumentsCounted"
+    assert cloudevent["data"] == {
+        "osv_id": str(OSV_ID),
+        "counted_on": "2025-06-15",
+        "occurred_on": "2025-06-15",
+        "board": {"PTP": 1},
+        "members": {"PTP": 1},
+    }
+
+
+def test_the_document_index_never_leaves_the_service() -> None:
+    index = DocumentIndex(id=DocumentIndex.id_for("d"), member_id=uuid4())
+    index.release()
+    index.claim(uuid4())
+
+    assert [catalogue.to_cloudevent(n, e) for n, e in enumerate(index.collect_events())] == [None, None, None]

@@ -1,0 +1,115 @@
+"""Two commands on one OSV at the same moment: the roster's version decides, and the loser tries again.
+
+The application runs on SQLite and PostgreSQL. A ``FakeToday`` lets another
+command be saved in the very middle of one (after it has loaded the OSV's
+roster, before it saves), which is exactly what a concurrent request does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.engagement.application import COMMAND_ATTEMPTS, Engagement, cipher_env
+from services.engagement.domainmodel import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
+from services.engagement.grantdirectory import GrantDirectory
+from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
+from shared.osvdirectory import OSVDirectory
+from shared.settings import sqlalchemy_url
+from shared.store import persistence_env
+from shared.views import make_engine
+
+pytestmark = pytest.mark.timeout(120)
+
+OSV_ID = uuid4()
+
+
+class FakeToday:
+    """Today's date; on the chosen calls, first runs what another request would do meanwhile."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.meanwhile: dict[int, Callable[[], object]] = {}
+
+    def __call__(self) -> date:
+        self.calls += 1
+        interruption = self.meanwhile.pop(self.calls, None)
+        if interruption is not None:
+            interruption()
+        return date(2025, 6, 15)
+
+
+@pytest.fixture
+def today() -> FakeToday:
+    return FakeToday()
+
+
+@pytest.fixture
+def engagement(database_url: str, tmp_path: Path, today: FakeToday) -> Iterator[Engagement]:
+    view_url = f"sqlite:///{tmp_path / 'views.db'}" if database_url.startswith("sqlite") else sqlalchemy_url(database_url)
+    views = make_engine(view_url)
+    master = MasterKey(os.urandom(32))
+    app = Engagement(
+        {**persistence_env(database_url), **cipher_env(master.store_cipher_key())},
+        today,
+        osvs=OSVDirectory(views, "engagement"),
+        grants=GrantDirectory(views),
+        keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
+        documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
+    )
+    app.osvs.apply([
+        {
+            "type": "OSVMapped",
+            "source": "urn:osv-platform:registry",
+            "position": 1,
+            "data": {"osv_id": str(OSV_ID), "district": "Ate", "zone": "Lima Este", "mapped_on": "2021-01-01"},
+        }
+    ])
+    yield app
+    app.close()
+
+
+def register(engagement: Engagement, document_number: str) -> UUID:
+    return engagement.register_member(
+        OSV_ID, "Persona", DocumentType.CE, document_number, "VE", Sex.F, date(2024, 3, 1), 1990
+    )
+
+
+def test_two_people_joining_one_osv_at_once_are_both_counted(engagement: Engagement, today: FakeToday) -> None:
+    # The second call to today() comes after the first registration has loaded the roster.
+    today.meanwhile[2] = lambda: register(engagement, "001000002")
+
+    first = register(engagement, "001000001")
+
+    roster: OSVRoster = engagement.repository.get(OSVRoster.create_id(OSV_ID))
+    assert roster.members == {"CE": 2}
+    assert {seat.member_id for seat in roster.seats.values()} == {first, engagement.find_member(DocumentType.CE, "001000002").id}
+    assert today.calls == 6  # 2 for the first attempt, 2 for the one that got in, 2 for the retry
+
+
+def test_the_same_person_registered_twice_at_once_is_registered_once(engagement: Engagement, today: FakeToday) -> None:
+    winner: list[UUID] = []
+    today.meanwhile[2] = lambda: winner.append(register(engagement, "001000003"))
+
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, "001000003")
+
+    assert refused.value.member_id == winner[0]
+    assert engagement.repository.get(OSVRoster.create_id(OSV_ID)).members == {"CE": 1}
+
+
+def test_a_command_that_keeps_colliding_gives_up_with_a_conflict(engagement: Engagement, today: FakeToday) -> None:
+    from eventsourcing.persistence import IntegrityError
+
+    for attempt in range(COMMAND_ATTEMPTS):
+        today.meanwhile[2 + 4 * attempt] = lambda n=attempt: register(engagement, f"00200000{n}")
+
+    with pytest.raises(IntegrityError):
+        register(engagement, "002999999")
+
+    assert engagement.repository.get(OSVRoster.create_id(OSV_ID)).members == {"CE": COMMAND_ATTEMPTS}

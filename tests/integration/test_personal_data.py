@@ -1,0 +1,238 @@
+"""A person asks to be forgotten: their key is deleted, and with it who they were.
+
+The story runs on SQLite and on PostgreSQL: the event store and the key table
+(which lives with engagement's views) are both on the database under test.
+What the programme counts (memberships, roles, departures, their public
+events) stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.engagement.api import create_app
+from services.engagement.personaldata import DataKey, KeyRing
+from services.engagement.settings import EngagementSettings
+from tests.integration.test_engagement_api import NATS_OUT_OF_REACH, engagement_of, map_osv
+
+pytestmark = pytest.mark.timeout(120)
+
+NAME = "Zoraida Quintanilla Berroterán"
+DOCUMENT_NUMBER = "002345678"
+PHONE = "+51987654321"
+SECRETS = (NAME, "Zoraida", "Quintanilla", "Berroterán", DOCUMENT_NUMBER, PHONE, PHONE.removeprefix("+51"))
+
+
+def settings_on(database_url: str, var_dir: Path) -> EngagementSettings:
+    """SQLite: the service's own default files under var_dir. PostgreSQL: store and views in the database."""
+    database = None if database_url.startswith("sqlite") else database_url
+    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, database_url=database)
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def client(database_url: str, var_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_on(database_url, var_dir))) as client:
+        yield client
+
+
+def register_zoraida(client: TestClient, osv_id: str, **overrides: Any) -> dict[str, Any]:
+    person = {
+        "osv_id": osv_id,
+        "full_name": NAME,
+        "document_type": "CE",
+        "document_number": DOCUMENT_NUMBER,
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2024-03-01",
+        "birth_year": 1987,
+        "phone": "+51 987 654 321",
+        "role": "board_member",
+        **overrides,
+    }
+    response = client.post("/members", json=person)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def erase(client: TestClient, member_id: str, erased_on: str = "2025-01-10") -> Any:
+    return client.post(f"/members/{member_id}/erasure", json={"erased_on": erased_on})
+
+
+def feed(client: TestClient) -> list[dict[str, Any]]:
+    return client.get("/events", params={"limit": 1000}).json()["events"]
+
+
+def keys_of(client: TestClient) -> KeyRing:
+    return engagement_of(client).keys
+
+
+def find(client: TestClient) -> Any:
+    return client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER})
+
+
+def test_after_erasure_staff_see_the_memberships_but_not_who_the_person_was(client: TestClient) -> None:
+    osv_id = map_osv(client)
+    member = register_zoraida(client, osv_id)
+    membership_id = member["memberships"][0]["membership_id"]
+    assert (member["full_name"], member["phone"], member["birth_year"]) == (NAME, PHONE, 1987)
+
+    erased = erase(client, member["id"])
+
+    assert erased.status_code == 200, erased.text
+    shown = client.get(f"/members/{member['id']}").json()
+    assert shown == erased.json()
+    assert shown["full_name"] == "[erased]"
+    assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
+    assert shown["personal_data"] == "erased"
+    # What the programme counts is still there, and still moves on.
+    assert (shown["document_type"], shown["nationality"], shown["sex"], shown["age_band"]) == ("CE", "VE", "F", "30-44")
+    assert shown["memberships"][0]["role"] == "board_member"
+    role = client.post(
+        f"/members/{member['id']}/memberships/{membership_id}/role", json={"role": "president", "changed_on": "2025-02-01"}
+    )
+    assert role.status_code == 200, role.text
+    left = client.post(f"/members/{member['id']}/departure", json={"left_on": "2025-03-01", "reason": "deceased"})
+    assert left.status_code == 200, left.text
+    assert left.json()["full_name"] == "[erased]"
+    # Nobody finds her by her document any more, and staff lists show no name.
+    assert find(client).status_code == 404
+    assert client.get(f"/osvs/{osv_id}/members").json() == []
+
+
+def test_a_person_is_erased_once_and_asking_again_still_makes_sure_the_key_is_gone(client: TestClient) -> None:
+    member = register_zoraida(client, map_osv(client))
+    member_id = UUID(member["id"])
+    assert keys_of(client).key_of(member_id) is not None
+
+    assert erase(client, member["id"]).status_code == 200
+    assert keys_of(client).key_of(member_id) is None
+
+    again = erase(client, member["id"], "2025-02-01")
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["rule"] == "erase_once"
+    assert keys_of(client).key_of(member_id) is None
+    assert [e["type"] for e in feed(client)].count("PersonalDataErased") == 1
+
+
+def test_an_erasure_cut_short_after_the_key_went_is_finished_by_asking_again(client: TestClient) -> None:
+    member = register_zoraida(client, map_osv(client))
+
+    # The service stops right after deleting the keys (the person's and their index entry's, in one
+    # statement), before recording the erasure.
+    engagement = engagement_of(client)
+    index_id = engagement.documents.index_id(engagement.get_member(UUID(member["id"])).document_identity or "")
+    keys_of(client).forget(UUID(member["id"]), index_id)
+    halfway = client.get(f"/members/{member['id']}").json()
+    assert (halfway["full_name"], halfway["document_number"], halfway["phone"]) == ("[erased]", None, None)
+    assert find(client).status_code == 404  # the index entry can no longer say whose it was
+
+    finished = erase(client, member["id"])
+
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["personal_data"] == "erased"
+    assert [e["type"] for e in feed(client)].count("PersonalDataErased") == 1
+    assert register_zoraida(client, map_osv(client))["id"] != member["id"]
+
+
+def test_the_feed_renders_every_event_after_erasure_and_the_public_events_do_not_change(client: TestClient) -> None:
+    osv_id = map_osv(client)
+    member = register_zoraida(client, osv_id)
+    membership_id = member["memberships"][0]["membership_id"]
+    client.post(f"/members/{member['id']}/memberships/{membership_id}/role", json={"role": "president", "changed_on": "2024-06-01"})
+    before = feed(client)
+
+    erase(client, member["id"])
+
+    after = feed(client)
+    assert after[: len(before)] == before
+    assert [e["type"] for e in after[len(before):]] == ["PersonalDataErased"]
+    assert after[-1]["data"] == {"member_id": member["id"], "erased_on": "2025-01-10", "occurred_on": "2025-01-10"}
+    joined = next(e for e in after if e["type"] == "MemberJoined")
+    assert (joined["data"]["age_band"], joined["data"]["nationality"], joined["data"]["sex"]) == ("30-44", "VE", "F")
+    assert not any(secret in json.dumps(after, ensure_ascii=False) for secret in SECRETS)
+
+
+def test_the_same_document_can_be_registered_again_once_its_holder_is_forgotten(client: TestClient) -> None:
+    osv_id = map_osv(client)
+    first = register_zoraida(client, osv_id)
+    assert client.post("/members", json={**_person(osv_id), "full_name": "Otra"}).status_code == 409
+
+    erase(client, first["id"])
+    second = register_zoraida(client, osv_id, joined_on="2025-04-01")
+
+    assert second["id"] != first["id"]
+    assert find(client).json()["id"] == second["id"]
+    assert client.get(f"/members/{first['id']}").json()["full_name"] == "[erased]"
+    assert client.get(f"/members/{second['id']}").json()["full_name"] == NAME
+    # And registered once again only.
+    duplicate = client.post("/members", json=_person(osv_id))
+    assert duplicate.status_code == 409
+    assert second["id"] in duplicate.json()["detail"]
+
+
+def test_after_a_restart_kept_people_read_in_clear_and_erased_ones_stay_redacted(database_url: str, var_dir: Path) -> None:
+    settings = settings_on(database_url, var_dir)
+    with TestClient(create_app(settings)) as client:
+        osv_id = map_osv(client)
+        forgotten = register_zoraida(client, osv_id)
+        kept = register_zoraida(client, osv_id, full_name="Luis Alberto Díaz", document_number="001112223", phone=None)
+        erase(client, forgotten["id"])
+        events = feed(client)
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/members/{kept['id']}").json()["full_name"] == "Luis Alberto Díaz"
+        assert client.get(f"/members/{forgotten['id']}").json()["full_name"] == "[erased]"
+        assert feed(client) == events
+
+
+def test_no_file_keeps_the_persons_data_or_their_key_once_they_are_erased(var_dir: Path) -> None:
+    """SQLite: every file the service writes is under its var dir (event store, views and key table, -wal, -shm)."""
+    settings = settings_on("sqlite://", var_dir)
+    with TestClient(create_app(settings)) as client:
+        osv_id = map_osv(client)
+        member = register_zoraida(client, osv_id)
+        with Session(keys_of(client).engine) as session:
+            wrapped = session.scalar(select(DataKey.wrapped).where(DataKey.owner_id == member["id"]))
+        assert wrapped is not None and wrapped in stored_bytes(var_dir)
+
+        erase(client, member["id"])
+
+        assert wrapped not in stored_bytes(var_dir)
+    stored = stored_bytes(var_dir)
+    files = {p.name for p in var_dir.rglob("*") if p.is_file()}
+    assert {"events.db", "views.db", "master.key"} <= files
+    assert member["id"].replace("-", "").encode() in stored  # the member is still in the store...
+    for secret in SECRETS:  # ...but not who she was
+        for form in (secret.encode(), json.dumps(secret).encode(), secret.encode("utf-16-le")):
+            assert form not in stored, f"{secret!r} found under {var_dir}"
+    assert wrapped not in stored
+
+
+def stored_bytes(var_dir: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(var_dir.rglob("*")) if path.is_file())
+
+
+def _person(osv_id: str) -> dict[str, Any]:
+    return {
+        "osv_id": osv_id,
+        "full_name": NAME,
+        "document_type": "CE",
+        "document_number": DOCUMENT_NUMBER,
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2024-03-01",
+    }

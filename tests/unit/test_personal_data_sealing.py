@@ -1,0 +1,138 @@
+"""Sealing personal data on its own: keys derived from the master key, fields sealed per person.
+
+No database: the key ring here is a ``FakeKeyRing`` that keeps keys in a dict.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import date
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
+
+from services.engagement.domainmodel import DocumentIndex, DocumentType, Member, Sex
+from services.engagement.personaldata import (
+    INDEX_PURPOSE,
+    STORE_PURPOSE,
+    WRAPPING_PURPOSE,
+    DocumentDigests,
+    InvalidMasterKeyError,
+    MasterKey,
+    SealingMapper,
+)
+from shared.store import DateAsISO
+
+NAME = "Yusmary Cordero Palacios"
+
+
+class FakeKeyRing:
+    """The key ring's contract, in memory."""
+
+    def __init__(self) -> None:
+        self.keys: dict[UUID, bytes] = {}
+
+    def key_of(self, owner_id: UUID) -> bytes | None:
+        return self.keys.get(owner_id)
+
+    def key_for_sealing(self, owner_id: UUID) -> bytes:
+        return self.keys.setdefault(owner_id, os.urandom(32))
+
+    def forget(self, *owner_ids: UUID) -> None:
+        for owner_id in owner_ids:
+            self.keys.pop(owner_id, None)
+
+
+def a_mapper(keys: FakeKeyRing) -> SealingMapper:
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    return SealingMapper(transcoder, keys=keys)  # type: ignore[arg-type]
+
+
+def a_member() -> Member:
+    return Member.register(
+        full_name=NAME,
+        document_type=DocumentType.CE,
+        document_number="001234567",
+        nationality="VE",
+        sex=Sex.F,
+        birth_year=1991,
+        osv_id=uuid4(),
+        joined_on=date(2024, 3, 1),
+        today=date(2025, 1, 1),
+        phone="+51987654321",
+    )
+
+
+def test_each_purpose_has_its_own_subkey_always_the_same_for_one_master_key() -> None:
+    master = MasterKey(os.urandom(32))
+
+    subkeys = [master.subkey(p) for p in (WRAPPING_PURPOSE, STORE_PURPOSE, INDEX_PURPOSE)]
+
+    assert len(set(subkeys)) == 3
+    assert all(len(k) == 32 for k in subkeys)
+    assert master.subkey(INDEX_PURPOSE) == subkeys[2]
+    assert MasterKey(os.urandom(32)).subkey(INDEX_PURPOSE) != subkeys[2]
+    assert base64.b64decode(master.store_cipher_key()) == subkeys[1]
+
+
+@pytest.mark.parametrize("text", ["not base64!", base64.b64encode(b"too short").decode()])
+def test_a_master_key_that_is_not_base64_of_an_aes_key_is_refused(text: str) -> None:
+    with pytest.raises(InvalidMasterKeyError):
+        MasterKey.from_text(text)
+
+
+def test_a_document_gives_one_index_entry_that_only_the_key_can_find() -> None:
+    key = os.urandom(32)
+
+    assert DocumentDigests(key).index_id("CE:001234567") == DocumentDigests(key).index_id("CE:001234567")
+    assert DocumentDigests(key).index_id("CE:001234567") != DocumentDigests(key).index_id("CE:001234568")
+    assert DocumentDigests(os.urandom(32)).index_id("CE:001234567") != DocumentDigests(key).index_id("CE:001234567")
+
+
+def test_personal_fields_are_sealed_on_the_way_to_the_store_and_read_back_with_the_persons_key() -> None:
+    keys = FakeKeyRing()
+    mapper = a_mapper(keys)
+    member = a_member()
+    registered, joined = member.collect_events()
+
+    stored = mapper.to_stored_event(registered)
+
+    for secret in (NAME.encode(), b"001234567", b"51987654321", b"1991"):
+        assert secret not in stored.state
+    assert b"CE" in stored.state and b"VE" in stored.state  # what is not personal stays readable to the store cipher
+    back = mapper.to_domain_event(stored)
+    assert (back.full_name, back.document_number, back.phone, back.birth_year) == (NAME, "001234567", "+51987654321", 1991)
+    assert registered.full_name == NAME  # the domain event itself is left as it was
+    assert mapper.to_domain_event(mapper.to_stored_event(joined)).osv_id == joined.osv_id
+
+
+def test_once_the_key_is_forgotten_the_sealed_fields_read_as_redacted() -> None:
+    keys = FakeKeyRing()
+    mapper = a_mapper(keys)
+    member = a_member()
+    stored = mapper.to_stored_event(member.collect_events()[0])
+
+    keys.forget(member.id)
+
+    back = mapper.to_domain_event(stored)
+    assert (back.full_name, back.document_number, back.phone, back.birth_year) == ("[erased]", None, None, None)
+    assert (back.document_type, back.nationality) == ("CE", "VE")
+
+
+def test_a_field_sealed_under_a_replaced_key_reads_as_redacted() -> None:
+    keys = FakeKeyRing()
+    mapper = a_mapper(keys)
+    member_id = uuid4()
+    index = DocumentIndex(id=DocumentIndex.id_for("d"), member_id=member_id)
+    stored = mapper.to_stored_event(index.collect_events()[0])
+    assert mapper.to_domain_event(stored).member_id == member_id
+
+    # The holder is forgotten and the document registered again: the entry has a new key.
+    keys.forget(index.id)
+    keys.key_for_sealing(index.id)
+
+    assert mapper.to_domain_event(stored).member_id is None
