@@ -24,6 +24,12 @@ def test_the_catalogue_readme_lists_every_published_event_as_the_models_describe
             assert f"[`{public.__name__}`]" in readme
 
 
+def test_the_project_readme_lists_every_route_as_its_openapi_document_describes_it() -> None:
+    readme = event_catalogue.PROJECT_README.read_text("utf-8")
+    assert event_catalogue.expected_project_readme(readme) == readme, "README.md's endpoint table is stale: run `make catalogue`"
+    assert "`POST /members/{member_id}/erasure`" in readme
+
+
 def test_every_domain_event_of_every_service_is_published_or_declared_private() -> None:
     for catalogue in event_catalogue.catalogues():
         declared = set(catalogue.domain_events) | set(catalogue.private_events)
