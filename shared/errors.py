@@ -5,6 +5,8 @@ Pure Python: domain modules import these without pulling in any framework.
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class DomainError(Exception):
     """Base of every business-rule error. ``field`` names the input at fault, if any."""
@@ -26,3 +28,14 @@ class ConflictError(DomainError):
 
 class RuleViolationError(DomainError):
     """The input breaks a business rule (422)."""
+
+
+class DateBeforeError(RuleViolationError):
+    """A date that would make a record's history go backwards: ``field`` is before ``earlier_field``."""
+
+    def __init__(self, field: str, given: date, earlier_field: str, earlier: date) -> None:
+        super().__init__(
+            f"{field} {given.isoformat()} is before {earlier_field} {earlier.isoformat()}",
+            field=field,
+            rule=f"not_before_{earlier_field}",
+        )

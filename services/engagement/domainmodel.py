@@ -22,7 +22,7 @@ follow and the named errors those rules raise.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -30,29 +30,10 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 import pycountry
 from eventsourcing.domain import Aggregate, event
 
+from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 FIRST_BIRTH_YEAR = 1900
-
-
-class DocumentType(StrEnum):
-    """Identity documents migrants and hosts in Lima actually hold."""
-
-    DNI = "DNI"
-    """Peruvian national identity card."""
-    CE = "CE"
-    """Carné de extranjería (foreigner's card)."""
-    PTP = "PTP"
-    """Permiso temporal de permanencia."""
-    CPP = "CPP"
-    """Carné de permiso temporal de permanencia."""
-    PASAPORTE = "PASAPORTE"
-    CEDULA_VE = "CEDULA_VE"
-    """Venezuelan cédula de identidad."""
-    SOLICITANTE_REFUGIO = "SOLICITANTE_REFUGIO"
-    """Card or certificate of an asylum claim in process."""
-    NINGUNO = "NINGUNO"
-    """No document at all: many members have none."""
 
 
 class Sex(StrEnum):

@@ -20,7 +20,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.engagement.domainmodel import AgeBand, DepartureReason, DocumentIndex, DocumentType, Member, OSVRoster, Role, Sex
+from services.engagement.domainmodel import (
+    AgeBand,
+    DepartureReason,
+    DocumentIndex,
+    DocumentType,
+    Member,
+    OSVRoster,
+    Role,
+    Sex,
+)
 from services.engagement.fieldwork import (
     Activity,
     ActivityKind,

@@ -20,7 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.registry.workingdays import add_working_days
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
 
 
 class OSVKind(StrEnum):
@@ -142,17 +142,6 @@ def missing_from(documents: Iterable[str]) -> list[RUOSDocument]:
 class OSVNotFoundError(NotFoundError):
     def __init__(self, osv_id: object) -> None:
         super().__init__(f"OSV {osv_id} is not in the registry")
-
-
-class DateBeforeError(RuleViolationError):
-    """A date that would make the OSV's history go backwards."""
-
-    def __init__(self, field: str, given: date, earlier_field: str, earlier: date) -> None:
-        super().__init__(
-            f"{field} {given.isoformat()} is before {earlier_field} {earlier.isoformat()}",
-            field=field,
-            rule=f"not_before_{earlier_field}",
-        )
 
 
 class RegisteredBeforeMappedError(DateBeforeError):

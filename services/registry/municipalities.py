@@ -16,32 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.districts import DistrictTable
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.documents import DocumentType
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
 
 MML_ID = "mml"
 MML_NAME = "Municipalidad Metropolitana de Lima"
-
-
-class IdentityDocumentType(StrEnum):
-    """Identity documents, by the codes engagement counts them with in ``OSVDocumentsCounted``.
-
-    Registry does not import engagement: the codes are the contract between them.
-    """
-
-    DNI = "DNI"
-    CE = "CE"
-    PTP = "PTP"
-    CPP = "CPP"
-    PASAPORTE = "PASAPORTE"
-    CEDULA_VE = "CEDULA_VE"
-    SOLICITANTE_REFUGIO = "SOLICITANTE_REFUGIO"
-    NINGUNO = "NINGUNO"
 
 
 # What a municipality accepts until the programme records otherwise: the Peruvian
@@ -49,11 +33,11 @@ class IdentityDocumentType(StrEnum):
 # by Migraciones to foreigners). The practice found districts refusing the rest —
 # a Venezuelan cédula, a passport, an asylum claim, no document — so assuming a
 # district accepts only these flags the OSVs at risk before they apply.
-DEFAULT_ACCEPTED_DOCUMENTS: tuple[IdentityDocumentType, ...] = (
-    IdentityDocumentType.DNI,
-    IdentityDocumentType.CE,
-    IdentityDocumentType.PTP,
-    IdentityDocumentType.CPP,
+DEFAULT_ACCEPTED_DOCUMENTS: tuple[DocumentType, ...] = (
+    DocumentType.DNI,
+    DocumentType.CE,
+    DocumentType.PTP,
+    DocumentType.CPP,
 )
 
 
@@ -137,17 +121,6 @@ class FocalPointAlreadyLeftError(ConflictError):
         )
 
 
-class DateBeforeError(RuleViolationError):
-    """A date that would make the municipality's history go backwards."""
-
-    def __init__(self, field: str, given: date, earlier_field: str, earlier: date) -> None:
-        super().__init__(
-            f"{field} {given.isoformat()} is before {earlier_field} {earlier.isoformat()}",
-            field=field,
-            rule=f"not_before_{earlier_field}",
-        )
-
-
 class AcceptedDocumentsUnchangedError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(
@@ -175,7 +148,7 @@ class FocalPoint:
 
 @dataclass(frozen=True)
 class AcceptedDocumentsChange:
-    accepted: list[IdentityDocumentType]
+    accepted: list[DocumentType]
     changed_on: date
 
 
@@ -188,10 +161,10 @@ class Agreement:
     document_reference: str
 
 
-def ordered_types(types: Iterable[str]) -> list[IdentityDocumentType]:
+def ordered_types(types: Iterable[str]) -> list[DocumentType]:
     """Document types without repeats, in the enumeration's order."""
-    given = {IdentityDocumentType(t) for t in types}
-    return [t for t in IdentityDocumentType if t in given]
+    given = {DocumentType(t) for t in types}
+    return [t for t in DocumentType if t in given]
 
 
 class Municipality(Aggregate):
@@ -204,7 +177,7 @@ class Municipality(Aggregate):
     @event("MunicipalityRecordOpened")
     def __init__(self, municipality_id: str) -> None:
         self.municipality_id = municipality_id
-        self.accepted: list[IdentityDocumentType] = list(DEFAULT_ACCEPTED_DOCUMENTS)
+        self.accepted: list[DocumentType] = list(DEFAULT_ACCEPTED_DOCUMENTS)
         self.accepted_history: list[AcceptedDocumentsChange] = []
         self.focal_points: list[FocalPoint] = []
         self.agreements: list[Agreement] = []

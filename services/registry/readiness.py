@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.registry.domainmodel import RUOSDocument, missing_from
-from services.registry.municipalities import IdentityDocumentType
+from shared.documents import DocumentType
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Readiness:
     municipality_id: str
     prepared_documents: dict[RUOSDocument, date]
     missing_documents: list[RUOSDocument]
-    accepted_document_types: list[IdentityDocumentType]
+    accepted_document_types: list[DocumentType]
     counts_known: bool
     counted_on: date | None
     board_members_total: int | None
@@ -78,7 +78,7 @@ class Readiness:
 def assess(
     municipality_id: str,
     prepared_documents: Mapping[RUOSDocument, date],
-    accepted: Iterable[IdentityDocumentType],
+    accepted: Iterable[DocumentType],
     tally: DocumentTally | None,
 ) -> Readiness:
     accepted = list(accepted)

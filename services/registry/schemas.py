@@ -22,8 +22,9 @@ from services.registry.domainmodel import (
     RUOSApplication,
     RUOSDocument,
 )
-from services.registry.municipalities import Agreement, FocalPoint, IdentityDocumentType, MunicipalityRecord
+from services.registry.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.readiness import Readiness
+from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Text
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -227,7 +228,7 @@ class ReadinessPublic(BaseModel):
     municipality_id: str = Field(description="The municipality assessed against (`mml` or a ubigeo).")
     prepared_documents: dict[RUOSDocument, date]
     missing_documents: list[RUOSDocument]
-    accepted_document_types: list[IdentityDocumentType] = Field(description="What that municipality accepts.")
+    accepted_document_types: list[DocumentType] = Field(description="What that municipality accepts.")
     counts_known: bool = Field(description="False until engagement has published the OSV's identity-document counts.")
     counted_on: date | None
     board_members_total: int | None
@@ -322,8 +323,8 @@ class DissolutionCreate(Command):
 
 
 class AcceptedDocumentsUpdate(Command):
-    accepted: list[IdentityDocumentType] = Field(
-        min_length=1, max_length=len(IdentityDocumentType), description="Every identity-document type the municipality accepts."
+    accepted: list[DocumentType] = Field(
+        min_length=1, max_length=len(DocumentType), description="Every identity-document type the municipality accepts."
     )
     changed_on: IsoDate = Field(description="Since when.")
 
@@ -366,7 +367,7 @@ class FocalPointPublic(BaseModel):
 
 
 class AcceptedDocumentsChangePublic(BaseModel):
-    accepted: list[IdentityDocumentType]
+    accepted: list[DocumentType]
     changed_on: date
 
 
@@ -394,7 +395,7 @@ class MunicipalityPublic(BaseModel):
     zone: str | None = Field(description="The district's zone; null for the MML.")
     current_focal_point: FocalPointPublic | None = Field(description="Null when continuity is broken.")
     focal_points: list[FocalPointPublic] = Field(description="Every focal point, oldest first.")
-    accepted_documents: list[IdentityDocumentType] = Field(description="Identity-document types accepted now.")
+    accepted_documents: list[DocumentType] = Field(description="Identity-document types accepted now.")
     accepted_documents_history: list[AcceptedDocumentsChangePublic] = Field(
         description="Every recorded change, oldest first; empty while the defaults apply."
     )

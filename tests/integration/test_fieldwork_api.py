@@ -12,7 +12,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -428,7 +428,7 @@ def test_active_osvs_not_met_lately_are_listed_most_overdue_first(client_on: Tes
     never_met = up.osv_mapped(district="Ate", zone="Lima Este", mapped_on=days_ago(100))
     met_long_ago = up.osv_mapped(mapped_on=days_ago(300))
     met_lately = up.osv_mapped(mapped_on=days_ago(300))
-    just_mapped = up.osv_mapped(mapped_on=days_ago(3))
+    up.osv_mapped(mapped_on=days_ago(3))  # just mapped: not overdue yet
     dissolved = up.osv_mapped(mapped_on=days_ago(400))
     up.osv_dissolved(dissolved, dissolved_on=days_ago(200))
     for osv_id, held in ((met_long_ago, 120), (met_long_ago, 50), (met_lately, 10)):

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from shared.districts import DistrictTable, UnknownDistrictError
 from services.registry.domainmodel import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
+from shared.districts import DistrictTable, UnknownDistrictError
 
 LIMA = DistrictTable.of_lima()
 

@@ -11,9 +11,9 @@ from services.registry.municipalities import (
     DEFAULT_ACCEPTED_DOCUMENTS,
     AcceptedDocumentsUnchangedError,
     DateBeforeError,
+    DocumentType,
     FocalPointAlreadyLeftError,
     FocalPointNotFoundError,
-    IdentityDocumentType,
     Municipality,
     MunicipalityNotInLimaError,
     MunicipalityTable,
@@ -62,10 +62,10 @@ def test_a_change_of_accepted_documents_is_kept_with_its_history() -> None:
     municipality = comas()
     municipality.change_accepted_documents(["CEDULA_VE", "DNI", "CE", "PTP", "CPP", "DNI"], date(2021, 9, 1))
     municipality.change_accepted_documents(["DNI", "CE"], date(2022, 2, 1))
-    assert municipality.accepted == [IdentityDocumentType.DNI, IdentityDocumentType.CE]
+    assert municipality.accepted == [DocumentType.DNI, DocumentType.CE]
     assert [(c.accepted[-1], c.changed_on) for c in municipality.accepted_history] == [
-        (IdentityDocumentType.CEDULA_VE, date(2021, 9, 1)),
-        (IdentityDocumentType.CE, date(2022, 2, 1)),
+        (DocumentType.CEDULA_VE, date(2021, 9, 1)),
+        (DocumentType.CE, date(2022, 2, 1)),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.registry.domainmodel import REQUIRED_DOCUMENTS, RUOSDocument
-from services.registry.municipalities import DEFAULT_ACCEPTED_DOCUMENTS, IdentityDocumentType
+from services.registry.municipalities import DEFAULT_ACCEPTED_DOCUMENTS, DocumentType
 from services.registry.readiness import DocumentTally, assess
 
 EVERY_DOCUMENT = {d: date(2021, 6, 1) for d in REQUIRED_DOCUMENTS}
@@ -33,14 +33,14 @@ def test_a_president_with_a_venezuelan_cedula_and_a_member_with_a_passport_are_c
 
 
 def test_a_municipality_that_accepts_the_cedula_and_the_passport_makes_the_same_osv_ready() -> None:
-    inclusive = [*DEFAULT_ACCEPTED_DOCUMENTS, IdentityDocumentType.CEDULA_VE, IdentityDocumentType.PASAPORTE]
+    inclusive = [*DEFAULT_ACCEPTED_DOCUMENTS, DocumentType.CEDULA_VE, DocumentType.PASAPORTE]
     readiness = assess("mml", EVERY_DOCUMENT, inclusive, TALLY)
     assert (readiness.board_members_with_unaccepted_documents, readiness.members_with_unaccepted_documents) == (0, 0)
     assert readiness.ready is True
 
 
 def test_a_missing_document_keeps_an_osv_from_being_ready() -> None:
-    inclusive = list(IdentityDocumentType)
+    inclusive = list(DocumentType)
     prepared = {d: on for d, on in EVERY_DOCUMENT.items() if d is not RUOSDocument.CROQUIS}
     readiness = assess("mml", prepared, inclusive, TALLY)
     assert readiness.missing_documents == [RUOSDocument.CROQUIS]
