@@ -9,7 +9,6 @@ bookkeeping and never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import ClassVar
 from uuid import UUID
 
