@@ -60,8 +60,6 @@ class Funding(ServiceApplication):
         super().__init__(env)
         self.osvs = osvs
         self.municipalities = lima_municipality_ids(DistrictTable.of_lima())
-        self._histories_in_hand: dict[UUID, SupportHistory] = {}
-        """Each new, unsaved grant's OSV support history, as it was when the grant was decided from it."""
 
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> UUID:
         if Phase.id_for(code) in self.repository:
@@ -83,21 +81,21 @@ class Funding(ServiceApplication):
     # Grants
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
-        """Save, and with every new grant the OSV's support history that marked it first-time or repeat.
+        """Save, and with every new grant its entry in the OSV's support history.
 
-        One transaction: a grant is never stored without its entry in the
-        history, and two grants to one OSV decided from the same history
-        conflict (409) instead of both being marked from a stale one.
+        One transaction: a grant is never stored without its entry, and a
+        grant whose first-time/repeat mark the history no longer agrees with
+        (another grant to the OSV was saved meanwhile) is refused (409), as
+        are two saves that read the same version of a history.
         """
-        histories = [self._history_of_new(obj) for obj in objs if _is_new_grant(obj)]
-        return super().save(*objs, *histories, **kwargs)
-
-    def _history_of_new(self, grant: Grant) -> SupportHistory:
-        history = self._histories_in_hand.pop(grant.id, None)
-        if history is None:  # a grant built without new_grant: enter it in the history all the same
-            history = self.find_support_history(grant.osv_id) or SupportHistory(osv_id=grant.osv_id)
-            history.record(grant)
-        return history
+        histories: dict[UUID, SupportHistory] = {}
+        new_grants = [obj for obj in objs if _is_new_grant(obj)]
+        phases = self.list_phases() if new_grants else []
+        for grant in new_grants:
+            if grant.osv_id not in histories:
+                histories[grant.osv_id] = self.find_support_history(grant.osv_id) or SupportHistory(osv_id=grant.osv_id)
+            histories[grant.osv_id].enter(grant, phases)
+        return super().save(*objs, *histories.values(), **kwargs)
 
     def new_grant(
         self,
@@ -112,16 +110,15 @@ class Funding(ServiceApplication):
     ) -> Grant:
         """A grant to an active OSV, checked and marked first-time or repeat, not yet saved.
 
-        Save it (with whatever else it comes from, e.g. an approved proposal)
-        through :meth:`save`, which stores the OSV's support history with it.
+        Save it (with whatever it comes from, e.g. an approved proposal) with
+        :meth:`save`, which enters it in the OSV's support history in the
+        same transaction.
         """
         self.osvs.require_active(osv_id)
         history = self.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
-        grant = grant_support(
+        return grant_support(
             osv_id, amount, currency, granted_on, kind, history, self.list_phases(), proposal_id=proposal_id, round_id=round_id
         )
-        self._histories_in_hand[grant.id] = history
-        return grant
 
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
         grant = self.get_grant(grant_id)

@@ -178,6 +178,16 @@ class NotNextTrancheError(RuleViolationError):
         )
 
 
+class SupportChangedError(ConflictError):
+    def __init__(self, marked: Support, now: Support) -> None:
+        super().__init__(
+            f"the grant was marked {marked.value} but the OSV's support history, as it now stands, makes it {now.value}: "
+            "another grant to this OSV was recorded meanwhile; try again",
+            field="osv_id",
+            rule="support_history_unchanged",
+        )
+
+
 class NoItemsError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__("a delivery lists at least one item", field="items", rule="at_least_one_item")
@@ -413,9 +423,9 @@ class SupportHistory(Aggregate):
 
     One per OSV, its id worked out from the OSV's, and saved in the same
     transaction as each grant: two grants to one OSV at once conflict in the
-    store rather than both deciding from a stale history. It also lists the
-    OSV's grants without reading every grant. Bookkeeping only: its events
-    never leave the service.
+    store rather than both entering a stale history. It also lists the OSV's
+    grants without reading every grant. Bookkeeping only: its events never
+    leave the service.
     """
 
     @staticmethod
@@ -446,7 +456,15 @@ class SupportHistory(Aggregate):
     def grant_ids(self) -> list[UUID]:
         return [g.grant_id for g in self.grants]
 
-    def record(self, grant: Grant) -> None:
+    def enter(self, grant: Grant, phases: Iterable[Phase]) -> None:
+        """Enter a new grant, which must be marked as this history, as it stands, marks it.
+
+        A grant decided from a history that has learnt of another grant since
+        (say, one in an earlier phase) is refused rather than stored stale.
+        """
+        marked = self.support_for(grant.granted_on, phases)
+        if grant.support is not marked:
+            raise SupportChangedError(grant.support, marked)
         self._recorded(grant_id=grant.id, granted_on=grant.granted_on, kind=grant.kind)
 
     @event("SupportRecorded")
@@ -466,11 +484,11 @@ def grant_support(
     proposal_id: UUID | None = None,
     round_id: UUID | None = None,
 ) -> Grant:
-    """A new grant to an OSV, marked first-time or repeat from its history, and entered in that history.
+    """A new grant to an OSV, marked first-time or repeat from its history.
 
-    Save both together.
+    Enter it in the history (:meth:`SupportHistory.enter`) and save both together.
     """
-    grant = Grant(
+    return Grant(
         osv_id=osv_id,
         amount=check_money(amount),
         currency=Currency(currency),
@@ -480,8 +498,6 @@ def grant_support(
         proposal_id=proposal_id,
         round_id=round_id,
     )
-    history.record(grant)
-    return grant
 
 
 def grant_fund(osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> Grant:

@@ -23,8 +23,10 @@ from fastapi.testclient import TestClient
 
 from services.funding.api import create_app
 from services.funding.application import Funding
-from services.funding.domainmodel import Currency, GrantKind, Support
+from services.funding.domainmodel import Currency, GrantKind, Support, SupportHistory, grant_support
 from services.funding.settings import FundingSettings
+from shared.errors import ConflictError
+from shared.store import ServiceApplication
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -255,16 +257,41 @@ def test_ten_and_twenty_centimos_make_exactly_thirty_through_the_store_and_the_f
 # The store keeps the support history honest ----------------------------------------------
 
 
-def test_two_grants_to_one_osv_decided_from_the_same_history_cannot_both_be_saved(client_on: TestClient) -> None:
+def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_decided(client_on: TestClient) -> None:
+    funding = funding_of(client_on)
+    open_two_phases(client_on)
+    osv_id = UUID(registry(client_on).osv_mapped())
+    in_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    also_in_phase_2 = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    in_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
+    assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
+
+    funding.save(in_phase_2)
+    funding.save(in_phase_1)  # entered late: phase 2's grant no longer reads as first-time support
+    with pytest.raises(ConflictError) as refused:
+        funding.save(also_in_phase_2)
+    assert refused.value.rule == "support_history_unchanged"
+    assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id, in_phase_2.id]
+
+    # Decided again from the history as it stands, it is repeat support, and saved.
+    again = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    funding.save(again)
+    assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
+    assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "200.00", "300.00"]
+
+
+def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(client_on: TestClient) -> None:
     funding = funding_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
+    history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
     first = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
-    second = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
     funding.save(first)
+    # Another process entered its grant in the same history it read before ``first`` was saved.
+    late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
+    history.enter(late, [])
     with pytest.raises(IntegrityError):
-        funding.save(second)
+        ServiceApplication.save(funding, late, history)
     assert [g.id for g in funding.grants_of(osv_id)] == [first.id]
-    assert client_on.get("/grants", params={"osv_id": str(osv_id)}).json()[0]["amount"] == "100.00"
 
 
 def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it(client_on: TestClient) -> None:

@@ -29,6 +29,7 @@ from services.funding.domainmodel import (
     PhaseDatesError,
     PhasesOverlapError,
     Support,
+    SupportChangedError,
     SupportHistory,
     WrongGrantKindError,
     grant_fund,
@@ -247,7 +248,9 @@ PHASES = [
 
 
 def granted(history: SupportHistory, on: date, kind: GrantKind = GrantKind.SEED_FUND) -> Grant:
-    return grant_support(history.osv_id, Decimal("1000.00"), Currency.PEN, on, kind, history, PHASES)
+    grant = grant_support(history.osv_id, Decimal("1000.00"), Currency.PEN, on, kind, history, PHASES)
+    history.enter(grant, PHASES)
+    return grant
 
 
 def test_support_in_an_earlier_phase_makes_a_grant_repeat_whatever_its_kind() -> None:
@@ -275,6 +278,16 @@ def test_outside_every_phase_a_grant_is_repeat_when_the_osv_had_one_on_an_earlie
     assert granted(history, date(2022, 2, 1)).support is Support.FIRST_TIME
     assert granted(history, date(2022, 2, 1)).support is Support.FIRST_TIME
     assert granted(history, date(2022, 3, 1)).support is Support.REPEAT
+
+
+def test_a_grant_decided_from_a_history_that_has_learnt_of_an_earlier_grant_since_is_not_entered() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    decided = grant_support(history.osv_id, Decimal("500.00"), Currency.PEN, date(2021, 11, 1), GrantKind.GOODS, history, PHASES)
+    granted(history, date(2021, 5, 5))  # entered meanwhile, for phase 1
+    with pytest.raises(SupportChangedError) as refused:
+        history.enter(decided, PHASES)
+    assert refused.value.rule == "support_history_unchanged" and "makes it repeat" in refused.value.message
+    assert len(history.grant_ids) == 1
 
 
 def test_a_grant_made_on_a_proposal_names_it_and_its_round() -> None:
