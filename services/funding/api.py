@@ -6,12 +6,23 @@ from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.funding.application import Funding
 from services.funding.interface import catalogue
 from shared.osvdirectory import OSVDirectory
-from services.funding.schemas import GrantCreate, GrantPublic, PhaseCreate, PhasePublic
+from services.funding.schemas import (
+    DisbursementCreate,
+    GoodsDeliveryCreate,
+    GrantClosingCreate,
+    GrantCreate,
+    GrantPublic,
+    ParticipatoryBudgetCreate,
+    ParticipatoryBudgetDecisionCreate,
+    ParticipatoryBudgetPublic,
+    PhaseCreate,
+    PhasePublic,
+)
 from services.funding.settings import FundingSettings
 from shared.store import ServiceApplication
 from shared.views import make_engine
@@ -26,6 +37,7 @@ FundingDep = Annotated[Funding, Depends(get_funding)]
 
 phases = APIRouter(prefix="/phases", tags=["phases"])
 grants = APIRouter(prefix="/grants", tags=["grants"])
+participatory_budgets = APIRouter(prefix="/participatory-budgets", tags=["participatory budgets"])
 
 
 @phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic)
@@ -48,10 +60,78 @@ def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     return GrantPublic.of(funding.get_grant(grant_id))
 
 
+@grants.get("", response_model=list[GrantPublic])
+def list_grants(
+    funding: FundingDep,
+    osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
+) -> list[GrantPublic]:
+    """List grants (an OSV's, with `osv_id`), oldest granted first."""
+    found = funding.list_grants() if osv_id is None else funding.grants_of(osv_id)
+    return [GrantPublic.of(grant) for grant in found]
+
+
 @grants.get("/{grant_id}", response_model=GrantPublic)
 def get_grant(grant_id: UUID, funding: FundingDep) -> GrantPublic:
-    """Show one grant."""
+    """Show one grant: its deliveries or tranches, totals, support and status."""
     return GrantPublic.of(funding.get_grant(grant_id))
+
+
+@grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep) -> GrantPublic:
+    """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands."""
+    items = [line.to_domain() for line in body.items]
+    return GrantPublic.of(funding.deliver_goods(grant_id, items, body.delivered_on))
+
+
+@grants.post("/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+def disburse(grant_id: UUID, body: DisbursementCreate, funding: FundingDep) -> GrantPublic:
+    """Record the next tranche paid on a seed-fund grant (records `DisbursementMade`); answers the grant."""
+    return GrantPublic.of(funding.disburse(grant_id, body.tranche, body.amount, body.disbursed_on))
+
+
+@grants.post("/{grant_id}/closing", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -> GrantPublic:
+    """Close a grant with its outcome and final report (records `GrantClosed`); nothing is recorded on it after."""
+    grant = funding.close_grant(grant_id, body.outcome, body.final_report_reference, body.closed_on)
+    return GrantPublic.of(grant)
+
+
+@participatory_budgets.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic)
+def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: FundingDep) -> ParticipatoryBudgetPublic:
+    """Record a RUOS-registered OSV's project submitted to a participatory budget (records `ParticipatoryBudgetSubmitted`)."""
+    submission = funding.submit_participatory_budget(
+        body.osv_id,
+        body.municipality_id,
+        body.cycle_year,
+        body.project_title,
+        body.amount_requested,
+        body.currency,
+        body.submitted_on,
+    )
+    return ParticipatoryBudgetPublic.of(submission)
+
+
+@participatory_budgets.get("", response_model=list[ParticipatoryBudgetPublic])
+def list_participatory_budgets(
+    funding: FundingDep, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
+) -> list[ParticipatoryBudgetPublic]:
+    """List an OSV's participatory-budget submissions, latest cycle first."""
+    return [ParticipatoryBudgetPublic.of(s) for s in funding.participatory_budgets_of(osv_id)]
+
+
+@participatory_budgets.get("/{submission_id}", response_model=ParticipatoryBudgetPublic)
+def get_participatory_budget(submission_id: UUID, funding: FundingDep) -> ParticipatoryBudgetPublic:
+    """Show one participatory-budget submission and the municipality's decision, if any."""
+    return ParticipatoryBudgetPublic.of(funding.get_participatory_budget(submission_id))
+
+
+@participatory_budgets.post("/{submission_id}/outcome", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic)
+def decide_participatory_budget(
+    submission_id: UUID, body: ParticipatoryBudgetDecisionCreate, funding: FundingDep
+) -> ParticipatoryBudgetPublic:
+    """Record the municipality's decision on a submission, once (records `ParticipatoryBudgetDecided`)."""
+    submission = funding.decide_participatory_budget(submission_id, body.outcome, body.amount_funded, body.decided_on)
+    return ParticipatoryBudgetPublic.of(submission)
 
 
 def make_funding(settings: FundingSettings) -> Callable[[dict[str, str]], Funding]:
@@ -73,8 +153,12 @@ def create_app(settings: FundingSettings | None = None) -> FastAPI:
     api = service_api(
         runtime,
         title="osv-platform funding",
-        description="Programme phases and the support (seed funds, goods) granted to OSVs.",
+        description=(
+            "Programme phases, the support (seed funds, goods) granted to OSVs with its deliveries, tranches "
+            "and closing, and OSVs' participatory-budget submissions."
+        ),
     )
     api.include_router(phases)
+    api.include_router(participatory_budgets)
     api.include_router(grants)
     return api

@@ -7,10 +7,34 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, field_serializer
+from pydantic import BaseModel, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-from services.funding.domainmodel import Currency, Grant, GrantKind, Phase
+from services.funding.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
+from services.funding.domainmodel import (
+    Currency,
+    DeliveredItem,
+    Disbursement,
+    GoodsDelivery,
+    Grant,
+    GrantKind,
+    GrantOutcome,
+    GrantStatus,
+    Phase,
+    Support,
+)
 from shared.schemas import Command, IsoDate, Money, Text
+
+
+def _two_places(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+MoneyText = Annotated[
+    Decimal,
+    PlainSerializer(_two_places, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "A decimal string, e.g. \"1500.00\"."}),
+]
+"""Money on the way out: a decimal string with two places, never a JSON number."""
 
 PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -34,6 +58,160 @@ class PhasePublic(BaseModel):
         return cls(id=phase.id, code=phase.code, name=phase.name, starts_on=phase.starts_on, ends_on=phase.ends_on)
 
 
+# Goods deliveries, disbursements, closing ------------------------------------
+
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ReportReference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/#-]*$")
+]
+
+
+class DeliveredItemCreate(Command):
+    item: ItemName = Field(description="What was handed over, e.g. `kit de pintura` (goods, never people's names).")
+    quantity: int = Field(strict=True, ge=1, description="How many, at least 1.")
+    unit_value: Money = Field(description="What one is worth, a decimal string > 0 in the grant's currency.")
+
+    def to_domain(self) -> DeliveredItem:
+        return DeliveredItem(self.item, self.quantity, self.unit_value)
+
+
+class GoodsDeliveryCreate(Command):
+    items: list[DeliveredItemCreate] = Field(min_length=1, max_length=100, description="The goods delivered, one line per item.")
+    delivered_on: IsoDate = Field(description="When the goods were handed over; not before the grant.")
+
+
+class DisbursementCreate(Command):
+    tranche: int = Field(strict=True, ge=1, description="The tranche's number: 1, 2, 3… in order.")
+    amount: Money = Field(description="What was paid, a decimal string > 0 in the grant's currency.")
+    disbursed_on: IsoDate = Field(description="When it was paid; not before the grant nor the previous tranche.")
+
+
+class GrantClosingCreate(Command):
+    outcome: GrantOutcome = Field(description="`completed`, `partially_completed` or `cancelled`.")
+    final_report_reference: ReportReference = Field(
+        description="The final report's filing reference, e.g. `INF-2021-017` (letters, digits, space, `._/#-`)."
+    )
+    closed_on: IsoDate = Field(description="When the grant was closed; not before anything recorded on it.")
+
+
+class DeliveredItemPublic(BaseModel):
+    item: str
+    quantity: int
+    unit_value: MoneyText
+    value: MoneyText = Field(description="quantity × unit_value.")
+
+    @classmethod
+    def of(cls, line: DeliveredItem) -> DeliveredItemPublic:
+        return cls(item=line.item, quantity=line.quantity, unit_value=line.unit_value, value=line.value)
+
+
+class GoodsDeliveryPublic(BaseModel):
+    id: UUID
+    items: list[DeliveredItemPublic]
+    total_value: MoneyText = Field(description="The sum of the items' values.")
+    delivered_on: date
+
+    @classmethod
+    def of(cls, delivery: GoodsDelivery) -> GoodsDeliveryPublic:
+        return cls(
+            id=delivery.delivery_id,
+            items=[DeliveredItemPublic.of(line) for line in delivery.items],
+            total_value=delivery.total_value,
+            delivered_on=delivery.delivered_on,
+        )
+
+
+class DisbursementPublic(BaseModel):
+    id: UUID
+    tranche: int
+    amount: MoneyText
+    disbursed_on: date
+
+    @classmethod
+    def of(cls, disbursement: Disbursement) -> DisbursementPublic:
+        return cls(
+            id=disbursement.disbursement_id,
+            tranche=disbursement.tranche,
+            amount=disbursement.amount,
+            disbursed_on=disbursement.disbursed_on,
+        )
+
+
+class GrantTotals(BaseModel):
+    delivered: MoneyText = Field(description="Value of the goods delivered so far.")
+    disbursed: MoneyText = Field(description="Paid out in tranches so far.")
+    remaining: MoneyText = Field(description="What may still be delivered or disbursed.")
+
+
+class GrantClosingPublic(BaseModel):
+    outcome: GrantOutcome
+    final_report_reference: str
+    closed_on: date
+
+
+# Participatory budgets ---------------------------------------------------------
+
+MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+
+
+class ParticipatoryBudgetCreate(Command):
+    osv_id: UUID = Field(description="An OSV registered in the RUOS (as registry has published).")
+    municipality_id: MunicipalityId = Field(description="`mml` or the district's ubigeo, e.g. `150105`.")
+    cycle_year: int = Field(strict=True, ge=2000, le=2100, description="The participatory-budget cycle's year.")
+    project_title: Text = Field(description="The project's title as submitted.")
+    amount_requested: Money
+    currency: Currency
+    submitted_on: IsoDate = Field(description="When the OSV submitted it; the OSV was on the RUOS by then.")
+
+
+class ParticipatoryBudgetDecisionCreate(Command):
+    outcome: BudgetOutcome = Field(description="`accepted`, `not_accepted` or `funded`.")
+    amount_funded: Money | None = Field(default=None, description="Required when funded (at most what was requested); else absent.")
+    decided_on: IsoDate = Field(description="When the municipality decided; not before the submission.")
+
+
+class ParticipatoryBudgetDecisionPublic(BaseModel):
+    outcome: BudgetOutcome
+    amount_funded: MoneyText | None
+    decided_on: date
+
+
+class ParticipatoryBudgetPublic(BaseModel):
+    id: UUID
+    osv_id: UUID
+    municipality_id: str
+    cycle_year: int
+    project_title: str
+    amount_requested: MoneyText
+    currency: Currency
+    submitted_on: date
+    decision: ParticipatoryBudgetDecisionPublic | None = Field(description="The municipality's decision, once recorded.")
+
+    @classmethod
+    def of(cls, submission: ParticipatoryBudgetSubmission) -> ParticipatoryBudgetPublic:
+        decision = submission.decision
+        return cls(
+            id=submission.id,
+            osv_id=submission.osv_id,
+            municipality_id=submission.municipality_id,
+            cycle_year=submission.cycle_year,
+            project_title=submission.project_title,
+            amount_requested=submission.amount_requested,
+            currency=submission.currency,
+            submitted_on=submission.submitted_on,
+            decision=(
+                ParticipatoryBudgetDecisionPublic(
+                    outcome=decision.outcome, amount_funded=decision.amount_funded, decided_on=decision.decided_on
+                )
+                if decision
+                else None
+            ),
+        )
+
+
+# Grants ---------------------------------------------------------------------------
+
+
 class GrantCreate(Command):
     osv_id: UUID = Field(description="An OSV that registry has mapped.")
     amount: Money
@@ -45,22 +223,39 @@ class GrantCreate(Command):
 class GrantPublic(BaseModel):
     id: UUID
     osv_id: UUID
-    amount: Decimal
+    amount: MoneyText
     currency: Currency
     granted_on: date
     kind: GrantKind
-
-    @field_serializer("amount")
-    def _amount_as_text(self, amount: Decimal) -> str:
-        return f"{amount:.2f}"
+    support: Support = Field(description="`repeat` when the OSV was granted support in an earlier phase, else `first_time`.")
+    proposal_id: UUID | None = Field(description="The approved proposal it was granted on, if any.")
+    round_id: UUID | None = Field(description="The funding round of that proposal, if any.")
+    status: GrantStatus = Field(description="`open`, or `closed` once its closing is recorded.")
+    deliveries: list[GoodsDeliveryPublic] = Field(description="Goods delivered (goods grants), in the order recorded.")
+    disbursements: list[DisbursementPublic] = Field(description="Tranches paid (seed funds), in order.")
+    totals: GrantTotals
+    closing: GrantClosingPublic | None
 
     @classmethod
     def of(cls, grant: Grant) -> GrantPublic:
+        closing = grant.closing
         return cls(
             id=grant.id,
             osv_id=grant.osv_id,
             amount=grant.amount,
             currency=grant.currency,
+            support=grant.support,
+            proposal_id=grant.proposal_id,
+            round_id=grant.round_id,
+            status=grant.status,
+            deliveries=[GoodsDeliveryPublic.of(d) for d in grant.deliveries],
+            disbursements=[DisbursementPublic.of(d) for d in grant.disbursements],
+            totals=GrantTotals(delivered=grant.delivered, disbursed=grant.disbursed, remaining=grant.remaining),
+            closing=GrantClosingPublic(
+                outcome=closing.outcome, final_report_reference=closing.final_report_reference, closed_on=closing.closed_on
+            )
+            if closing
+            else None,
             granted_on=grant.granted_on,
             kind=grant.kind,
         )

@@ -1,4 +1,4 @@
-"""Funding's rules, without any I/O."""
+"""Funding's rules for phases and grants, without any I/O."""
 
 from __future__ import annotations
 
@@ -9,14 +9,31 @@ from uuid import uuid4
 import pytest
 
 from services.funding.domainmodel import (
+    BeyondGrantAmountError,
     Currency,
+    DateBeforeError,
+    DeliveredItem,
+    FractionOfCentError,
+    Grant,
+    GrantClosedError,
     GrantKind,
+    GrantOutcome,
+    GrantStatus,
+    NoItemsError,
     NonPositiveAmountError,
+    NonPositiveQuantityError,
+    NotDecimalError,
+    NotNextTrancheError,
     Phase,
     PhaseCodeTakenError,
     PhaseDatesError,
     PhasesOverlapError,
+    Support,
+    SupportChangedError,
+    SupportHistory,
+    WrongGrantKindError,
     grant_fund,
+    grant_support,
     open_phase,
 )
 
@@ -68,3 +85,216 @@ def test_a_grant_of_nothing_or_less_is_refused(amount: Decimal) -> None:
     with pytest.raises(NonPositiveAmountError) as refused:
         grant_fund(uuid4(), amount, Currency.PEN, date(2021, 10, 20), GrantKind.GOODS)
     assert refused.value.field == "amount"
+
+
+@pytest.mark.parametrize("amount", [Decimal("0.001"), Decimal("10.005")])
+def test_money_below_the_cent_is_refused_rather_than_rounded(amount: Decimal) -> None:
+    with pytest.raises(FractionOfCentError) as refused:
+        grant_fund(uuid4(), amount, Currency.PEN, date(2021, 10, 20), GrantKind.GOODS)
+    assert (refused.value.field, refused.value.rule) == ("amount", "whole_cents")
+
+
+def test_money_as_a_float_is_a_bug_the_domain_does_not_take() -> None:
+    with pytest.raises(NotDecimalError):
+        grant_fund(uuid4(), 0.1, Currency.PEN, date(2021, 10, 20), GrantKind.GOODS)  # type: ignore[arg-type]
+
+
+# Goods deliveries -------------------------------------------------------------
+
+
+def goods_grant(amount: str = "2500.00") -> Grant:
+    return grant_fund(uuid4(), Decimal(amount), Currency.PEN, date(2021, 10, 22), GrantKind.GOODS)
+
+
+def seed_fund(amount: str = "3500.00") -> Grant:
+    return grant_fund(uuid4(), Decimal(amount), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND)
+
+
+def paint(quantity: int, unit_value: str) -> DeliveredItem:
+    return DeliveredItem("galón de pintura", quantity, Decimal(unit_value))
+
+
+def test_goods_are_delivered_in_lots_valued_line_by_line() -> None:
+    grant = goods_grant()
+    delivery = grant.deliver_goods([paint(10, "45.50"), DeliveredItem("brocha", 20, Decimal("7.25"))], date(2021, 11, 3))
+    assert delivery.total_value == Decimal("600.00")
+    assert [line.value for line in delivery.items] == [Decimal("455.00"), Decimal("145.00")]
+    grant.deliver_goods([paint(1, "1900.00")], date(2021, 11, 20))
+    assert (grant.delivered, grant.remaining) == (Decimal("2500.00"), Decimal("0.00"))
+    assert [type(e).__name__ for e in grant.collect_events()] == ["FundGranted", "GoodsDelivered", "GoodsDelivered"]
+
+
+def test_goods_beyond_what_remains_of_the_grant_are_refused_naming_what_remains() -> None:
+    grant = goods_grant("1000.00")
+    grant.deliver_goods([paint(10, "60.00")], date(2021, 11, 3))
+    with pytest.raises(BeyondGrantAmountError) as refused:
+        grant.deliver_goods([paint(10, "40.01")], date(2021, 11, 4))
+    assert refused.value.rule == "within_grant_amount" and "400.00 PEN remains" in refused.value.message
+    assert grant.delivered == Decimal("600.00")
+
+
+def test_goods_are_delivered_on_goods_grants_only() -> None:
+    with pytest.raises(WrongGrantKindError) as refused:
+        seed_fund().deliver_goods([paint(1, "10.00")], date(2021, 11, 3))
+    assert refused.value.rule == "goods_grant"
+
+
+def test_goods_are_not_delivered_before_the_grant() -> None:
+    with pytest.raises(DateBeforeError) as refused:
+        goods_grant().deliver_goods([paint(1, "10.00")], date(2021, 10, 21))
+    assert (refused.value.field, refused.value.rule) == ("delivered_on", "not_before_granted_on")
+
+
+def test_a_delivery_lists_something_and_each_line_counts_and_is_worth_something() -> None:
+    grant = goods_grant()
+    with pytest.raises(NoItemsError):
+        grant.deliver_goods([], date(2021, 11, 3))
+    with pytest.raises(NonPositiveQuantityError) as no_quantity:
+        grant.deliver_goods([paint(1, "1.00"), paint(0, "1.00")], date(2021, 11, 3))
+    assert no_quantity.value.field == "items.1.quantity"
+    with pytest.raises(NonPositiveAmountError) as worthless:
+        grant.deliver_goods([paint(1, "0.00")], date(2021, 11, 3))
+    assert worthless.value.field == "items.0.unit_value"
+    assert grant.deliveries == []
+
+
+# Tranches of a seed fund ---------------------------------------------------------
+
+
+def test_a_seed_fund_is_paid_in_tranches_numbered_in_order() -> None:
+    grant = seed_fund()
+    grant.disburse(1, Decimal("2000.00"), date(2021, 10, 25))
+    grant.disburse(2, Decimal("1500.00"), date(2021, 11, 25))
+    assert [(d.tranche, d.amount) for d in grant.disbursements] == [(1, Decimal("2000.00")), (2, Decimal("1500.00"))]
+    assert (grant.disbursed, grant.remaining) == (Decimal("3500.00"), Decimal("0.00"))
+
+
+@pytest.mark.parametrize("tranche", [0, 2, 3])
+def test_a_tranche_out_of_order_is_refused_naming_the_next_one(tranche: int) -> None:
+    with pytest.raises(NotNextTrancheError) as refused:
+        seed_fund().disburse(tranche, Decimal("100.00"), date(2021, 10, 25))
+    assert (refused.value.field, refused.value.rule) == ("tranche", "next_tranche")
+    assert "tranche 1 is next" in refused.value.message
+
+
+def test_tranches_never_add_up_to_more_than_the_grant() -> None:
+    grant = seed_fund("3500.00")
+    grant.disburse(1, Decimal("2000.00"), date(2021, 10, 25))
+    with pytest.raises(BeyondGrantAmountError) as refused:
+        grant.disburse(2, Decimal("1500.01"), date(2021, 11, 25))
+    assert (refused.value.field, refused.value.rule) == ("amount", "within_grant_amount")
+    assert "1500.00 PEN remains" in refused.value.message
+
+
+def test_a_tranche_is_not_paid_before_the_grant_nor_before_the_previous_tranche() -> None:
+    grant = seed_fund()
+    with pytest.raises(DateBeforeError) as too_early:
+        grant.disburse(1, Decimal("100.00"), date(2021, 10, 19))
+    assert too_early.value.rule == "not_before_granted_on"
+    grant.disburse(1, Decimal("100.00"), date(2021, 11, 1))
+    with pytest.raises(DateBeforeError) as out_of_order:
+        grant.disburse(2, Decimal("100.00"), date(2021, 10, 31))
+    assert (out_of_order.value.field, out_of_order.value.rule) == ("disbursed_on", "not_before_previous_tranche")
+
+
+def test_tranches_are_paid_on_seed_funds_only_and_in_positive_amounts() -> None:
+    with pytest.raises(WrongGrantKindError) as refused:
+        goods_grant().disburse(1, Decimal("100.00"), date(2021, 11, 1))
+    assert refused.value.rule == "seed_fund_grant"
+    with pytest.raises(NonPositiveAmountError):
+        seed_fund().disburse(1, Decimal("0"), date(2021, 11, 1))
+
+
+# Closing ---------------------------------------------------------------------------
+
+
+def test_a_closed_grant_takes_nothing_more_and_is_closed_once() -> None:
+    grant = seed_fund()
+    grant.disburse(1, Decimal("1000.00"), date(2021, 11, 1))
+    closing = grant.close(GrantOutcome.PARTIALLY_COMPLETED, "INF-2021-017", date(2021, 12, 20))
+    assert (grant.status, closing.outcome) == (GrantStatus.CLOSED, GrantOutcome.PARTIALLY_COMPLETED)
+    for late in (
+        lambda: grant.disburse(2, Decimal("100.00"), date(2021, 12, 21)),
+        lambda: grant.close(GrantOutcome.COMPLETED, "INF-2021-018", date(2021, 12, 22)),
+    ):
+        with pytest.raises(GrantClosedError) as refused:
+            late()
+        assert refused.value.rule == "grant_open"
+    goods = goods_grant()
+    goods.close(GrantOutcome.CANCELLED, "MEMO-3", date(2021, 10, 30))
+    with pytest.raises(GrantClosedError):
+        goods.deliver_goods([paint(1, "1.00")], date(2021, 10, 31))
+
+
+def test_a_grant_is_not_closed_before_it_was_made_nor_before_what_was_recorded_on_it() -> None:
+    grant = goods_grant()
+    with pytest.raises(DateBeforeError) as before_grant:
+        grant.close(GrantOutcome.CANCELLED, "MEMO-1", date(2021, 10, 1))
+    assert before_grant.value.rule == "not_before_granted_on"
+    grant.deliver_goods([paint(1, "10.00")], date(2021, 11, 15))
+    with pytest.raises(DateBeforeError) as before_delivery:
+        grant.close(GrantOutcome.COMPLETED, "INF-1", date(2021, 11, 14))
+    assert (before_delivery.value.field, before_delivery.value.rule) == ("closed_on", "not_before_last_record")
+    assert grant.status is GrantStatus.OPEN
+
+
+# First-time and repeat support ---------------------------------------------------
+
+
+PHASES = [
+    open_phase("F1", "Fase 1", date(2021, 1, 15), date(2021, 9, 30), []),
+    open_phase("F2", "Fase 2", date(2021, 10, 1), date(2021, 12, 31), []),
+]
+
+
+def granted(history: SupportHistory, on: date, kind: GrantKind = GrantKind.SEED_FUND) -> Grant:
+    grant = grant_support(history.osv_id, Decimal("1000.00"), Currency.PEN, on, kind, history, PHASES)
+    history.enter(grant, PHASES)
+    return grant
+
+
+def test_support_in_an_earlier_phase_makes_a_grant_repeat_whatever_its_kind() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    first = granted(history, date(2021, 8, 10))
+    again = granted(history, date(2021, 10, 22), GrantKind.GOODS)
+    assert (first.support, again.support) == (Support.FIRST_TIME, Support.REPEAT)
+    assert history.grant_ids == [first.id, again.id]
+
+
+def test_a_second_grant_in_the_same_phase_is_not_repeat() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    granted(history, date(2021, 10, 2))
+    assert granted(history, date(2021, 12, 30), GrantKind.GOODS).support is Support.FIRST_TIME
+
+
+def test_a_grant_entered_late_for_an_earlier_phase_is_first_time() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    granted(history, date(2021, 11, 2))
+    assert granted(history, date(2021, 5, 5)).support is Support.FIRST_TIME
+
+
+def test_outside_every_phase_a_grant_is_repeat_when_the_osv_had_one_on_an_earlier_day() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    assert granted(history, date(2022, 2, 1)).support is Support.FIRST_TIME
+    assert granted(history, date(2022, 2, 1)).support is Support.FIRST_TIME
+    assert granted(history, date(2022, 3, 1)).support is Support.REPEAT
+
+
+def test_a_grant_decided_from_a_history_that_has_learnt_of_an_earlier_grant_since_is_not_entered() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    decided = grant_support(history.osv_id, Decimal("500.00"), Currency.PEN, date(2021, 11, 1), GrantKind.GOODS, history, PHASES)
+    granted(history, date(2021, 5, 5))  # entered meanwhile, for phase 1
+    with pytest.raises(SupportChangedError) as refused:
+        history.enter(decided, PHASES)
+    assert refused.value.rule == "support_history_unchanged" and "makes it repeat" in refused.value.message
+    assert len(history.grant_ids) == 1
+
+
+def test_a_grant_made_on_a_proposal_names_it_and_its_round() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    proposal_id, round_id = uuid4(), uuid4()
+    grant = grant_support(
+        history.osv_id, Decimal("3500"), Currency.USD, date(2021, 10, 20), GrantKind.SEED_FUND, history, PHASES,
+        proposal_id=proposal_id, round_id=round_id,
+    )
+    assert (grant.proposal_id, grant.round_id, grant.amount, grant.currency) == (proposal_id, round_id, Decimal("3500.00"), Currency.USD)

@@ -1,0 +1,480 @@
+"""Grants over HTTP: goods delivered in lots, seed funds paid in tranches, closing, first-time and repeat support.
+
+Funding hears of OSVs from registry; here registry is stood in for by
+hand-built CloudEvents fed to funding's real directory handler (``apply``), as
+its NATS consumer would. The stories and the store's behaviour run on SQLite
+and PostgreSQL; the error cases on SQLite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+from fastapi.testclient import TestClient
+
+from services.funding.api import create_app
+from services.funding.application import Funding
+from services.funding.domainmodel import Currency, GrantKind, Support, SupportHistory, grant_support
+from services.funding.settings import FundingSettings
+from shared.errors import ConflictError
+from shared.store import ServiceApplication
+
+pytestmark = pytest.mark.timeout(120)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Registry:
+    """Registry as funding hears it, one hand-built CloudEvent at a time."""
+
+    funding: Funding
+    positions: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _hear(self, kind: str, data: dict[str, Any]) -> None:
+        position = next(self.positions)
+        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
+        self.funding.osvs.apply([event])
+
+    def osv_mapped(self, mapped_on: str = "2021-02-01") -> str:
+        osv_id = str(uuid4())
+        self._hear("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": mapped_on, "occurred_on": mapped_on})
+        return osv_id
+
+    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2021-12-01") -> None:
+        self._hear("OSVDissolved", {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on})
+
+
+def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
+    overrides = {"database_url": database_url} if database_url and not database_url.startswith("sqlite") else {}
+    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        yield client
+
+
+@pytest.fixture
+def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """Funding with its store and views on SQLite, then on PostgreSQL."""
+    with TestClient(create_app(settings_for(tmp_path, database_url))) as client:
+        yield client
+
+
+def funding_of(client: TestClient) -> Funding:
+    return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
+
+
+def registry(client: TestClient) -> Registry:
+    return Registry(funding_of(client))
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    if field is not None:
+        error = body["errors"][0]
+        assert error["field"] == field, body
+        if rule is not None:
+            assert error["rule"] == rule, body
+    return body
+
+
+def feed(client: TestClient) -> list[dict[str, Any]]:
+    return client.get("/events", params={"limit": 1000}).json()["events"]
+
+
+def head(client: TestClient) -> int:
+    return client.get("/events").json()["head"]
+
+
+def open_two_phases(client: TestClient) -> None:
+    created(client.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-15", "ends_on": "2021-09-30"}))
+    created(client.post("/phases", json={"code": "F2", "name": "Fase 2", "starts_on": "2021-10-01", "ends_on": "2021-12-31"}))
+
+
+def grant(client: TestClient, osv_id: str, kind: str = "seed_fund", amount: str = "3500.00", granted_on: str = "2021-10-20") -> dict[str, Any]:
+    body = {"osv_id": osv_id, "amount": amount, "currency": "PEN", "granted_on": granted_on, "kind": kind}
+    return created(client.post("/grants", json=body))
+
+
+def items(*lines: tuple[str, int, str]) -> list[dict[str, Any]]:
+    return [{"item": item, "quantity": quantity, "unit_value": unit_value} for item, quantity, unit_value in lines]
+
+
+# The story of the programme's phase 2 ------------------------------------------------
+
+
+def test_phase_two_supports_five_osvs_two_of_them_again_with_goods_and_tranches_to_their_close(client_on: TestClient) -> None:
+    client = client_on
+    open_two_phases(client)
+    heard = registry(client)
+    osvs = [heard.osv_mapped() for _ in range(5)]
+
+    # Phase 1 supported two OSVs.
+    grant(client, osvs[0], "seed_fund", "4000.00", "2021-08-10")
+    grant(client, osvs[1], "goods", "1200.00", "2021-09-02")
+
+    # Phase 2 supports five: the two supported before are repeat, the other three first-time.
+    goods = grant(client, osvs[0], "goods", "2500.00", "2021-10-22")
+    seed = grant(client, osvs[1], "seed_fund", "3500.00", "2021-10-25")
+    others = [grant(client, osv_id, "seed_fund", "3800.00", "2021-11-05") for osv_id in osvs[2:]]
+    assert [g["support"] for g in (goods, seed, *others)] == ["repeat", "repeat", "first_time", "first_time", "first_time"]
+    # A second grant in the same phase does not make an OSV repeat.
+    assert grant(client, osvs[2], "goods", "500.00", "2021-12-01")["support"] == "first_time"
+
+    # The goods grant is delivered in two lots; a third, beyond what remains, is refused.
+    first = client.post(
+        f"/grants/{goods['id']}/goods-deliveries",
+        json={"items": items(("galón de pintura", 30, "45.50"), ("brocha", 40, "7.25")), "delivered_on": "2021-11-03"},
+    )
+    assert created(first)["totals"] == {"delivered": "1655.00", "disbursed": "0.00", "remaining": "845.00"}
+    second = created(
+        client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("escalera", 2, "320.00")), "delivered_on": "2021-11-20"})
+    )
+    assert second["totals"]["remaining"] == "205.00"
+    refused = client.post(
+        f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("rodillo", 30, "7.00")), "delivered_on": "2021-11-25"}
+    )
+    problem = assert_problem(refused, 409, "items", "within_grant_amount")
+    assert "210.00 PEN" in problem["detail"] and "205.00 PEN remains" in problem["detail"]
+
+    # The seed fund is paid in two tranches; a third, beyond the grant, is refused.
+    for tranche, amount, on in ((1, "2000.00", "2021-10-28"), (2, "1000.00", "2021-11-28")):
+        created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": tranche, "amount": amount, "disbursed_on": on}))
+    problem = assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 3, "amount": "600.00", "disbursed_on": "2021-12-10"}),
+        409,
+        "amount",
+        "within_grant_amount",
+    )
+    assert "500.00 PEN remains" in problem["detail"]
+
+    # Both close; nothing is recorded on them afterwards.
+    closed = created(
+        client.post(
+            f"/grants/{seed['id']}/closing",
+            json={"outcome": "partially_completed", "final_report_reference": "INF-2021-017", "closed_on": "2021-12-20"},
+        )
+    )
+    assert closed["status"] == "closed"
+    assert closed["closing"] == {"outcome": "partially_completed", "final_report_reference": "INF-2021-017", "closed_on": "2021-12-20"}
+    created(client.post(f"/grants/{goods['id']}/closing", json={"outcome": "completed", "final_report_reference": "ACTA 12/2021", "closed_on": "2021-12-21"}))
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 3, "amount": "500.00", "disbursed_on": "2021-12-22"}),
+        409,
+        "grant_id",
+        "grant_open",
+    )
+
+    shown = client.get(f"/grants/{seed['id']}").json()
+    assert [(d["tranche"], d["amount"]) for d in shown["disbursements"]] == [(1, "2000.00"), (2, "1000.00")]
+    assert shown["totals"] == {"delivered": "0.00", "disbursed": "3000.00", "remaining": "500.00"}
+    assert (shown["support"], shown["proposal_id"], shown["round_id"], shown["kind"]) == ("repeat", None, None, "seed_fund")
+    shown = client.get(f"/grants/{goods['id']}").json()
+    assert [d["total_value"] for d in shown["deliveries"]] == ["1655.00", "640.00"]
+    assert shown["deliveries"][0]["items"][0] == {"item": "galón de pintura", "quantity": 30, "unit_value": "45.50", "value": "1365.00"}
+    assert [g["granted_on"] for g in client.get("/grants", params={"osv_id": osvs[0]}).json()] == ["2021-08-10", "2021-10-22"]
+    assert len(client.get("/grants").json()) == 8
+
+    # What partners see: every fact as a public event, money as decimal strings, no index bookkeeping.
+    events = feed(client)
+    kinds = [e["type"] for e in events]
+    assert kinds.count("FundGranted") == 8 and kinds.count("GoodsDelivered") == 2
+    assert kinds.count("DisbursementMade") == 2 and kinds.count("GrantClosed") == 2
+    assert set(kinds) == {"PhaseOpened", "FundGranted", "GoodsDelivered", "DisbursementMade", "GrantClosed"}
+    granted = [e["data"] for e in events if e["type"] == "FundGranted"]
+    assert [g["support"] for g in granted] == ["first_time"] * 2 + ["repeat"] * 2 + ["first_time"] * 4
+    assert granted[2] == {
+        "occurred_on": "2021-10-22",
+        "grant_id": goods["id"],
+        "osv_id": osvs[0],
+        "amount": "2500.00",
+        "currency": "PEN",
+        "kind": "goods",
+        "support": "repeat",
+        "proposal_id": None,
+        "round_id": None,
+        "granted_on": "2021-10-22",
+    }
+    delivered = next(e["data"] for e in events if e["type"] == "GoodsDelivered")
+    assert (delivered["total_value"], delivered["currency"], delivered["items"][1]) == (
+        "1655.00",
+        "PEN",
+        {"item": "brocha", "quantity": 40, "unit_value": "7.25"},
+    )
+    paid = [e["data"] for e in events if e["type"] == "DisbursementMade"]
+    assert [(d["tranche"], d["amount"], d["occurred_on"]) for d in paid] == [(1, "2000.00", "2021-10-28"), (2, "1000.00", "2021-11-28")]
+    closing = next(e["data"] for e in events if e["type"] == "GrantClosed")
+    assert (closing["outcome"], closing["final_report_reference"], closing["osv_id"]) == ("partially_completed", "INF-2021-017", osvs[1])
+
+
+# Money stays exact --------------------------------------------------------------------
+
+
+def test_ten_and_twenty_centimos_make_exactly_thirty_through_the_store_and_the_feed(tmp_path: Path, database_url: str) -> None:
+    settings = settings_for(tmp_path, database_url)
+    with TestClient(create_app(settings)) as client:
+        osv_id = registry(client).osv_mapped()
+        goods = grant(client, osv_id, "goods", "0.30", "2021-10-22")
+        created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("clavo", 1, "0.10")), "delivered_on": "2021-10-23"}))
+        created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("clavo", 2, "0.10")), "delivered_on": "2021-10-24"}))
+
+    # A new process reads it all back from the store: nothing was a float on the way.
+    with TestClient(create_app(settings)) as client:
+        stored = funding_of(client).get_grant(UUID(goods["id"]))
+        assert stored.delivered == Decimal("0.10") + Decimal("0.20") == Decimal("0.30")
+        assert (stored.remaining, type(stored.remaining)) == (Decimal("0.00"), Decimal)
+        assert all(type(line.unit_value) is Decimal for d in stored.deliveries for line in d.items)
+        assert client.get(f"/grants/{goods['id']}").json()["totals"] == {"delivered": "0.30", "disbursed": "0.00", "remaining": "0.00"}
+        assert [e["data"]["total_value"] for e in feed(client) if e["type"] == "GoodsDelivered"] == ["0.10", "0.20"]
+        assert_problem(
+            client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("clavo", 1, "0.01")), "delivered_on": "2021-10-25"}),
+            409,
+            "items",
+            "within_grant_amount",
+        )
+
+
+# The store keeps the support history honest ----------------------------------------------
+
+
+def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_decided(client_on: TestClient) -> None:
+    funding = funding_of(client_on)
+    open_two_phases(client_on)
+    osv_id = UUID(registry(client_on).osv_mapped())
+    in_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    also_in_phase_2 = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    in_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
+    assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
+
+    funding.save(in_phase_2)
+    funding.save(in_phase_1)  # entered late: phase 2's grant no longer reads as first-time support
+    with pytest.raises(ConflictError) as refused:
+        funding.save(also_in_phase_2)
+    assert refused.value.rule == "support_history_unchanged"
+    assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id, in_phase_2.id]
+
+    # Decided again from the history as it stands, it is repeat support, and saved.
+    again = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    funding.save(again)
+    assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
+    assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "200.00", "300.00"]
+
+
+def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(client_on: TestClient) -> None:
+    funding = funding_of(client_on)
+    osv_id = UUID(registry(client_on).osv_mapped())
+    history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
+    first = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
+    funding.save(first)
+    # Another process entered its grant in the same history it read before ``first`` was saved.
+    late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
+    history.enter(late, [])
+    with pytest.raises(IntegrityError):
+        ServiceApplication.save(funding, late, history)
+    assert [g.id for g in funding.grants_of(osv_id)] == [first.id]
+
+
+def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it(client_on: TestClient) -> None:
+    funding = funding_of(client_on)
+    osv_id = UUID(registry(client_on).osv_mapped())
+    proposal_id, round_id = uuid4(), uuid4()
+    grant_made = funding.new_grant(
+        osv_id, Decimal("3500"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND, proposal_id=proposal_id, round_id=round_id
+    )
+    assert client_on.get(f"/grants/{grant_made.id}").status_code == 404  # not saved until the caller saves it
+    funding.save(grant_made)
+    shown = client_on.get(f"/grants/{grant_made.id}").json()
+    assert (shown["proposal_id"], shown["round_id"], shown["support"]) == (str(proposal_id), str(round_id), Support.FIRST_TIME)
+    data = next(e["data"] for e in feed(client_on) if e["type"] == "FundGranted")
+    assert (data["proposal_id"], data["round_id"]) == (str(proposal_id), str(round_id))
+    assert [g.id for g in funding.grants_of(osv_id)] == [grant_made.id]
+
+
+# Refusals: each names its field and rule, and writes nothing ------------------------------
+
+
+def test_goods_are_delivered_on_goods_grants_and_tranches_paid_on_seed_funds(client: TestClient) -> None:
+    osv_id = registry(client).osv_mapped()
+    seed, goods = grant(client, osv_id, "seed_fund"), grant(client, osv_id, "goods")
+    before = head(client)
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/goods-deliveries", json={"items": items(("kit", 1, "10.00")), "delivered_on": "2021-11-01"}),
+        422,
+        "grant_id",
+        "goods_grant",
+    )
+    assert_problem(
+        client.post(f"/grants/{goods['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-01"}),
+        422,
+        "grant_id",
+        "seed_fund_grant",
+    )
+    assert head(client) == before
+
+
+def test_nothing_is_recorded_on_a_grant_before_it_was_made(client: TestClient) -> None:
+    osv_id = registry(client).osv_mapped()
+    seed, goods = grant(client, osv_id, "seed_fund"), grant(client, osv_id, "goods")
+    before = head(client)
+    assert_problem(
+        client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("kit", 1, "10.00")), "delivered_on": "2021-10-19"}),
+        422,
+        "delivered_on",
+        "not_before_granted_on",
+    )
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-10-19"}),
+        422,
+        "disbursed_on",
+        "not_before_granted_on",
+    )
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/closing", json={"outcome": "cancelled", "final_report_reference": "MEMO-1", "closed_on": "2021-10-19"}),
+        422,
+        "closed_on",
+        "not_before_granted_on",
+    )
+    assert head(client) == before
+
+
+def test_tranches_come_in_order_and_the_refusal_names_the_next(client: TestClient) -> None:
+    seed = grant(client, registry(client).osv_mapped())
+    problem = assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "10.00", "disbursed_on": "2021-11-01"}),
+        422,
+        "tranche",
+        "next_tranche",
+    )
+    assert "tranche 1 is next" in problem["detail"]
+    created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-01"}))
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "10.00", "disbursed_on": "2021-11-02"}),
+        422,
+        "tranche",
+        "next_tranche",
+    )
+    assert_problem(
+        client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "10.00", "disbursed_on": "2021-10-31"}),
+        422,
+        "disbursed_on",
+        "not_before_previous_tranche",
+    )
+
+
+def test_a_grant_is_closed_once_and_not_before_what_was_recorded_on_it(client: TestClient) -> None:
+    goods = grant(client, registry(client).osv_mapped(), "goods")
+    created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("kit", 1, "10.00")), "delivered_on": "2021-11-10"}))
+    closing = {"outcome": "completed", "final_report_reference": "INF-2021-020", "closed_on": "2021-11-09"}
+    assert_problem(client.post(f"/grants/{goods['id']}/closing", json=closing), 422, "closed_on", "not_before_last_record")
+    created(client.post(f"/grants/{goods['id']}/closing", json={**closing, "closed_on": "2021-11-30"}))
+    before = head(client)
+    assert_problem(client.post(f"/grants/{goods['id']}/closing", json={**closing, "closed_on": "2021-12-01"}), 409, "grant_id", "grant_open")
+    assert_problem(
+        client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("kit", 1, "1.00")), "delivered_on": "2021-12-01"}),
+        409,
+        "grant_id",
+        "grant_open",
+    )
+    assert head(client) == before
+    assert client.get(f"/grants/{goods['id']}").json()["closing"]["closed_on"] == "2021-11-30"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"items": [], "delivered_on": "2021-11-01"}, "items"),
+        ({"items": items(("kit", 0, "10.00")), "delivered_on": "2021-11-01"}, "items.0.quantity"),
+        ({"items": items(("kit", 1, "0.00")), "delivered_on": "2021-11-01"}, "items.0.unit_value"),
+        ({"items": [{"item": "kit", "quantity": 1, "unit_value": 10.5}], "delivered_on": "2021-11-01"}, "items.0.unit_value"),
+        ({"items": items(("kit", 1, "10.005")), "delivered_on": "2021-11-01"}, "items.0.unit_value"),
+        ({"items": [{"item": "kit", "quantity": "2", "unit_value": "1.00"}], "delivered_on": "2021-11-01"}, "items.0.quantity"),
+        ({"items": items(("", 1, "10.00")), "delivered_on": "2021-11-01"}, "items.0.item"),
+        ({"items": items(("kit", 1, "10.00"))}, "delivered_on"),
+        ({"items": items(("kit", 1, "10.00")), "delivered_on": "2021-11-01", "note": "para la Sra. Ana"}, "note"),
+    ],
+)
+def test_a_bad_delivery_is_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
+    goods = grant(client, registry(client).osv_mapped(), "goods")
+    problem = assert_problem(client.post(f"/grants/{goods['id']}/goods-deliveries", json=body), 422)
+    assert field in [e["field"] for e in problem["errors"]], problem
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"tranche": 0, "amount": "10.00", "disbursed_on": "2021-11-01"}, "tranche"),
+        ({"tranche": 1, "amount": "-10.00", "disbursed_on": "2021-11-01"}, "amount"),
+        ({"tranche": 1, "amount": 10, "disbursed_on": "2021-11-01"}, "amount"),
+        ({"tranche": 1, "amount": "10.00", "disbursed_on": "01/11/2021"}, "disbursed_on"),
+    ],
+)
+def test_a_bad_disbursement_is_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
+    seed = grant(client, registry(client).osv_mapped())
+    assert_problem(client.post(f"/grants/{seed['id']}/disbursements", json=body), 422, field)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"outcome": "abandoned"}, "outcome"),
+        ({"final_report_reference": ""}, "final_report_reference"),
+        ({"final_report_reference": "Informe; ver notas\n"}, "final_report_reference"),
+        ({"closed_on": "2021-11-31"}, "closed_on"),
+    ],
+)
+def test_a_bad_closing_is_422_naming_the_field(client: TestClient, change: dict[str, Any], field: str) -> None:
+    seed = grant(client, registry(client).osv_mapped())
+    body = {"outcome": "completed", "final_report_reference": "INF-1", "closed_on": "2021-12-01", **change}
+    assert_problem(client.post(f"/grants/{seed['id']}/closing", json=body), 422, field)
+
+
+def test_an_unknown_grant_is_404_whatever_is_asked_of_it(client: TestClient) -> None:
+    created(client.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-15", "ends_on": "2021-09-30"}))
+    phase_id = client.get("/phases").json()[0]["id"]
+    for grant_id in (UNKNOWN, phase_id):
+        assert_problem(client.get(f"/grants/{grant_id}"), 404)
+        assert_problem(
+            client.post(f"/grants/{grant_id}/goods-deliveries", json={"items": items(("kit", 1, "1.00")), "delivered_on": "2021-11-01"}),
+            404,
+        )
+        assert_problem(client.post(f"/grants/{grant_id}/disbursements", json={"tranche": 1, "amount": "1.00", "disbursed_on": "2021-11-01"}), 404)
+        assert_problem(
+            client.post(f"/grants/{grant_id}/closing", json={"outcome": "cancelled", "final_report_reference": "M-1", "closed_on": "2021-11-01"}),
+            404,
+        )
+    assert_problem(client.get("/grants/not-a-uuid"), 422, "grant_id")
+
+
+def test_a_dissolved_osv_gets_no_new_grant(client: TestClient) -> None:
+    heard = registry(client)
+    osv_id = heard.osv_mapped()
+    heard.osv_dissolved(osv_id)
+    body = {"osv_id": osv_id, "amount": "100.00", "currency": "PEN", "granted_on": "2021-12-05", "kind": "goods"}
+    assert_problem(client.post("/grants", json=body), 409, "osv_id", "osv_not_dissolved")
+    assert head(client) == 0
+
+
+def test_an_osv_without_grants_lists_none(client: TestClient) -> None:
+    assert client.get("/grants", params={"osv_id": registry(client).osv_mapped()}).json() == []
+    assert client.get("/grants", params={"osv_id": UNKNOWN}).json() == []
+    assert_problem(client.get("/grants", params={"osv_id": "nope"}), 422, "osv_id")

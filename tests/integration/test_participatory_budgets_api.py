@@ -1,0 +1,252 @@
+"""Participatory budgets over HTTP: RUOS-registered OSVs submit projects to their municipalities, who decide.
+
+Funding knows which OSVs are on the RUOS from registry's events, stood in for
+here by hand-built CloudEvents fed to its real directory handler.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.funding.api import create_app
+from services.funding.application import Funding
+from services.funding.settings import FundingSettings
+
+pytestmark = pytest.mark.timeout(120)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+COMAS = "150110"
+
+
+@dataclass
+class Registry:
+    """Registry as funding hears it, one hand-built CloudEvent at a time."""
+
+    funding: Funding
+    positions: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _hear(self, kind: str, data: dict[str, Any]) -> None:
+        position = next(self.positions)
+        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
+        self.funding.osvs.apply([event])
+
+    def osv_mapped(self) -> str:
+        osv_id = str(uuid4())
+        self._hear("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": "2021-02-01", "occurred_on": "2021-02-01"})
+        return osv_id
+
+    def osv_registered(self, registered_on: str = "2021-06-01") -> str:
+        osv_id = self.osv_mapped()
+        data = {"osv_id": osv_id, "ruos_number": f"RUOS-{osv_id[:6]}", "registered_on": registered_on, "occurred_on": registered_on}
+        self._hear("RUOSRegistered", data)
+        return osv_id
+
+    def osv_dissolved(self, osv_id: str) -> None:
+        self._hear("OSVDissolved", {"osv_id": osv_id, "dissolved_on": "2021-12-01", "reason": "members_emigrated", "occurred_on": "2021-12-01"})
+
+
+def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
+    overrides = {"database_url": database_url} if database_url and not database_url.startswith("sqlite") else {}
+    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        yield client
+
+
+@pytest.fixture
+def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """Funding with its store and views on SQLite, then on PostgreSQL."""
+    with TestClient(create_app(settings_for(tmp_path, database_url))) as client:
+        yield client
+
+
+def registry(client: TestClient) -> Registry:
+    return Registry(client.app.state.runtime.app)  # type: ignore[attr-defined]
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    if field is not None:
+        error = body["errors"][0]
+        assert error["field"] == field, body
+        if rule is not None:
+            assert error["rule"] == rule, body
+    return body
+
+
+def head(client: TestClient) -> int:
+    return client.get("/events").json()["head"]
+
+
+def a_submission(osv_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "osv_id": osv_id,
+        "municipality_id": COMAS,
+        "cycle_year": 2022,
+        "project_title": "Recuperación del parque Los Olivos con murales",
+        "amount_requested": "45000.00",
+        "currency": "PEN",
+        "submitted_on": "2021-07-15",
+        **overrides,
+    }
+
+
+def test_a_registered_osv_submits_to_two_municipalities_and_one_funds_it(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = registry(client).osv_registered()
+    to_comas = created(client.post("/participatory-budgets", json=a_submission(osv_id)))
+    to_mml = created(client.post("/participatory-budgets", json=a_submission(osv_id, municipality_id="MML", amount_requested="120000.50")))
+    assert (to_comas["decision"], to_mml["municipality_id"], to_mml["amount_requested"]) == (None, "mml", "120000.50")
+
+    funded = created(
+        client.post(f"/participatory-budgets/{to_comas['id']}/outcome", json={"outcome": "funded", "amount_funded": "40000.00", "decided_on": "2021-11-30"})
+    )
+    assert funded["decision"] == {"outcome": "funded", "amount_funded": "40000.00", "decided_on": "2021-11-30"}
+    created(client.post(f"/participatory-budgets/{to_mml['id']}/outcome", json={"outcome": "not_accepted", "decided_on": "2021-12-10"}))
+
+    assert client.get(f"/participatory-budgets/{to_comas['id']}").json() == funded
+    listed = client.get("/participatory-budgets", params={"osv_id": osv_id}).json()
+    assert {s["id"] for s in listed} == {to_comas["id"], to_mml["id"]}
+    assert client.get("/participatory-budgets", params={"osv_id": registry(client).osv_registered()}).json() == []
+
+    events = client.get("/events").json()["events"]
+    assert [e["type"] for e in events] == ["ParticipatoryBudgetSubmitted"] * 2 + ["ParticipatoryBudgetDecided"] * 2
+    assert events[0]["data"] == {
+        "occurred_on": "2021-07-15",
+        "submission_id": to_comas["id"],
+        "osv_id": osv_id,
+        "municipality_id": COMAS,
+        "cycle_year": 2022,
+        "project_title": "Recuperación del parque Los Olivos con murales",
+        "amount_requested": "45000.00",
+        "currency": "PEN",
+        "submitted_on": "2021-07-15",
+    }
+    assert events[2]["data"] == {
+        "occurred_on": "2021-11-30",
+        "submission_id": to_comas["id"],
+        "osv_id": osv_id,
+        "municipality_id": COMAS,
+        "cycle_year": 2022,
+        "outcome": "funded",
+        "amount_funded": "40000.00",
+        "currency": "PEN",
+        "decided_on": "2021-11-30",
+    }
+    assert events[3]["data"]["amount_funded"] is None
+
+
+def test_an_osv_submits_once_per_municipality_and_cycle(client_on: TestClient) -> None:
+    client = client_on
+    osv_id = registry(client).osv_registered()
+    created(client.post("/participatory-budgets", json=a_submission(osv_id)))
+    before = head(client)
+    problem = assert_problem(
+        client.post("/participatory-budgets", json=a_submission(osv_id, project_title="Otro proyecto", municipality_id=f" {COMAS} ")),
+        409,
+        "cycle_year",
+        "one_per_cycle",
+    )
+    assert "2022" in problem["detail"]
+    assert head(client) == before
+    created(client.post("/participatory-budgets", json=a_submission(osv_id, cycle_year=2023, submitted_on="2022-07-01")))
+
+
+def test_only_osvs_on_the_ruos_may_be_recorded_as_submitting(client: TestClient) -> None:
+    heard = registry(client)
+    unregistered = heard.osv_mapped()
+    assert_problem(client.post("/participatory-budgets", json=a_submission(unregistered)), 422, "osv_id", "ruos_registered_only")
+    registered_late = heard.osv_registered("2021-08-01")
+    problem = assert_problem(
+        client.post("/participatory-budgets", json=a_submission(registered_late)), 422, "osv_id", "ruos_registered_only"
+    )
+    assert "2021-08-01" in problem["detail"]
+    assert_problem(client.post("/participatory-budgets", json=a_submission(UNKNOWN)), 422, "osv_id", "osv_mapped_in_registry")
+    dissolved = heard.osv_registered()
+    heard.osv_dissolved(dissolved)
+    assert_problem(client.post("/participatory-budgets", json=a_submission(dissolved)), 409, "osv_id", "osv_not_dissolved")
+    assert head(client) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"municipality_id": "070101"}, "municipality_id", "lima_municipality"),
+        ({"municipality_id": "Comas"}, "municipality_id", "lima_municipality"),
+        ({"cycle_year": 1999}, "cycle_year", None),
+        ({"cycle_year": 2101}, "cycle_year", None),
+        ({"cycle_year": "2022"}, "cycle_year", None),
+        ({"amount_requested": "0"}, "amount_requested", None),
+        ({"amount_requested": 45000}, "amount_requested", None),
+        ({"currency": "EUR"}, "currency", None),
+        ({"project_title": ""}, "project_title", None),
+        ({"submitted_on": "15/07/2021"}, "submitted_on", None),
+        ({"contact_phone": "999888777"}, "contact_phone", None),
+    ],
+)
+def test_a_bad_submission_is_422_naming_the_field_and_writes_nothing(
+    client: TestClient, change: dict[str, Any], field: str, rule: str | None
+) -> None:
+    osv_id = registry(client).osv_registered()
+    assert_problem(client.post("/participatory-budgets", json=a_submission(osv_id, **change)), 422, field, rule)
+    assert head(client) == 0
+
+
+def test_the_decision_is_recorded_once(client: TestClient) -> None:
+    submission = created(client.post("/participatory-budgets", json=a_submission(registry(client).osv_registered())))
+    outcome = f"/participatory-budgets/{submission['id']}/outcome"
+    created(client.post(outcome, json={"outcome": "accepted", "decided_on": "2021-09-01"}))
+    before = head(client)
+    assert_problem(client.post(outcome, json={"outcome": "funded", "amount_funded": "1.00", "decided_on": "2021-11-01"}), 409, "outcome", "decided_once")
+    assert head(client) == before
+    assert client.get(f"/participatory-budgets/{submission['id']}").json()["decision"]["outcome"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("decision", "field", "rule"),
+    [
+        ({"outcome": "funded", "decided_on": "2021-11-30"}, "amount_funded", "required_when_funded"),
+        ({"outcome": "accepted", "amount_funded": "100.00", "decided_on": "2021-11-30"}, "amount_funded", "only_when_funded"),
+        ({"outcome": "not_accepted", "amount_funded": "100.00", "decided_on": "2021-11-30"}, "amount_funded", "only_when_funded"),
+        ({"outcome": "funded", "amount_funded": "45000.01", "decided_on": "2021-11-30"}, "amount_funded", "within_amount_requested"),
+        ({"outcome": "funded", "amount_funded": "0.00", "decided_on": "2021-11-30"}, "amount_funded", None),
+        ({"outcome": "funded", "amount_funded": 100.0, "decided_on": "2021-11-30"}, "amount_funded", None),
+        ({"outcome": "accepted", "decided_on": "2021-07-14"}, "decided_on", "not_before_submitted_on"),
+        ({"outcome": "approved", "decided_on": "2021-11-30"}, "outcome", None),
+        ({"outcome": "accepted"}, "decided_on", None),
+    ],
+)
+def test_a_bad_decision_is_422_naming_the_field_and_writes_nothing(
+    client: TestClient, decision: dict[str, Any], field: str, rule: str | None
+) -> None:
+    submission = created(client.post("/participatory-budgets", json=a_submission(registry(client).osv_registered())))
+    before = head(client)
+    assert_problem(client.post(f"/participatory-budgets/{submission['id']}/outcome", json=decision), 422, field, rule)
+    assert head(client) == before
+
+
+def test_an_unknown_submission_is_404(client: TestClient) -> None:
+    assert_problem(client.get(f"/participatory-budgets/{UNKNOWN}"), 404)
+    assert_problem(client.post(f"/participatory-budgets/{UNKNOWN}/outcome", json={"outcome": "accepted", "decided_on": "2021-11-30"}), 404)
+    created(client.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-15", "ends_on": "2021-09-30"}))
+    assert_problem(client.get(f"/participatory-budgets/{client.get('/phases').json()[0]['id']}"), 404)
+    assert_problem(client.get("/participatory-budgets"), 422, "osv_id")

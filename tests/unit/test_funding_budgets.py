@@ -1,0 +1,122 @@
+"""Participatory budgets: which OSVs may submit, once a cycle, and what the municipality decided."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import uuid4
+
+import pytest
+
+from services.funding.budgets import (
+    AlreadyDecidedError,
+    AmountFundedNotFundedError,
+    AmountFundedRequiredError,
+    BeyondAmountRequestedError,
+    BudgetOutcome,
+    CycleYearError,
+    NotALimaMunicipalityError,
+    NotRUOSRegisteredError,
+    ParticipatoryBudgetSubmission,
+    lima_municipality_ids,
+    submit_participatory_budget,
+)
+from services.funding.domainmodel import Currency, DateBeforeError, NonPositiveAmountError
+from shared.districts import DistrictTable
+
+LIMA = lima_municipality_ids(DistrictTable.of_lima())
+REGISTERED_ON = date(2021, 6, 1)
+
+
+def submission(**overrides: object) -> ParticipatoryBudgetSubmission:
+    values: dict[str, object] = {
+        "osv_id": uuid4(),
+        "registered_on": REGISTERED_ON,
+        "municipality_id": "150110",
+        "cycle_year": 2022,
+        "project_title": "Recuperación del parque Los Olivos",
+        "amount_requested": Decimal("45000.00"),
+        "currency": Currency.PEN,
+        "submitted_on": date(2021, 7, 15),
+        "municipalities": LIMA,
+    }
+    values.update(overrides)
+    return submit_participatory_budget(**values)  # type: ignore[arg-type]
+
+
+def test_the_mml_and_the_43_districts_take_submissions() -> None:
+    assert len(LIMA) == 44 and "mml" in LIMA
+    assert submission(municipality_id=" MML ").municipality_id == "mml"
+    assert submission().municipality_id == "150110"
+
+
+@pytest.mark.parametrize("municipality_id", ["070101", "Comas", "", "1501"])
+def test_a_municipality_outside_lima_metropolitana_is_refused(municipality_id: str) -> None:
+    with pytest.raises(NotALimaMunicipalityError) as refused:
+        submission(municipality_id=municipality_id)
+    assert (refused.value.field, refused.value.rule) == ("municipality_id", "lima_municipality")
+
+
+@pytest.mark.parametrize("cycle_year", [1999, 2101])
+def test_a_cycle_year_out_of_range_is_refused(cycle_year: int) -> None:
+    with pytest.raises(CycleYearError) as refused:
+        submission(cycle_year=cycle_year)
+    assert refused.value.rule == "cycle_year_range"
+
+
+def test_only_an_osv_on_the_ruos_by_the_day_it_submits_may_submit() -> None:
+    with pytest.raises(NotRUOSRegisteredError) as never:
+        submission(registered_on=None)
+    assert (never.value.field, never.value.rule) == ("osv_id", "ruos_registered_only")
+    with pytest.raises(NotRUOSRegisteredError) as later:
+        submission(submitted_on=date(2021, 5, 31))
+    assert "2021-06-01" in later.value.message
+    assert submission(submitted_on=REGISTERED_ON).submitted_on == REGISTERED_ON
+
+
+def test_nothing_or_less_is_not_requested() -> None:
+    with pytest.raises(NonPositiveAmountError) as refused:
+        submission(amount_requested=Decimal("0"))
+    assert refused.value.field == "amount_requested"
+
+
+def test_one_submission_per_osv_municipality_and_cycle_shares_one_id() -> None:
+    osv_id = uuid4()
+    first = submission(osv_id=osv_id)
+    assert first.id == ParticipatoryBudgetSubmission.id_for(osv_id, "150110", 2022)
+    assert submission(osv_id=osv_id, cycle_year=2023).id != first.id
+    assert submission(osv_id=osv_id, municipality_id="mml").id != first.id
+
+
+def test_a_funded_project_says_how_much_at_most_what_was_requested() -> None:
+    funded = submission()
+    decision = funded.decide(BudgetOutcome.FUNDED, Decimal("40000"), date(2021, 11, 30))
+    assert (decision.outcome, decision.amount_funded) == (BudgetOutcome.FUNDED, Decimal("40000.00"))
+    with pytest.raises(BeyondAmountRequestedError) as too_much:
+        submission().decide(BudgetOutcome.FUNDED, Decimal("45000.01"), date(2021, 11, 30))
+    assert (too_much.value.field, too_much.value.rule) == ("amount_funded", "within_amount_requested")
+    with pytest.raises(AmountFundedRequiredError) as missing:
+        submission().decide(BudgetOutcome.FUNDED, None, date(2021, 11, 30))
+    assert missing.value.rule == "required_when_funded"
+    with pytest.raises(NonPositiveAmountError):
+        submission().decide(BudgetOutcome.FUNDED, Decimal("0"), date(2021, 11, 30))
+
+
+@pytest.mark.parametrize("outcome", [BudgetOutcome.ACCEPTED, BudgetOutcome.NOT_ACCEPTED])
+def test_an_amount_funded_is_given_only_when_funded(outcome: BudgetOutcome) -> None:
+    with pytest.raises(AmountFundedNotFundedError) as refused:
+        submission().decide(outcome, Decimal("100.00"), date(2021, 11, 30))
+    assert refused.value.rule == "only_when_funded"
+    assert submission().decide(outcome, None, date(2021, 11, 30)).amount_funded is None
+
+
+def test_the_decision_is_recorded_once_and_not_before_the_submission() -> None:
+    pending = submission()
+    with pytest.raises(DateBeforeError) as too_early:
+        pending.decide(BudgetOutcome.ACCEPTED, None, date(2021, 7, 14))
+    assert (too_early.value.field, too_early.value.rule) == ("decided_on", "not_before_submitted_on")
+    pending.decide(BudgetOutcome.ACCEPTED, None, date(2021, 7, 15))
+    with pytest.raises(AlreadyDecidedError) as twice:
+        pending.decide(BudgetOutcome.FUNDED, Decimal("1.00"), date(2021, 12, 1))
+    assert twice.value.rule == "decided_once"
+    assert [type(e).__name__ for e in pending.collect_events()] == ["ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided"]
