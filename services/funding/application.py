@@ -114,6 +114,8 @@ class Funding(ServiceApplication):
     # A round is saved with each proposal entered in it and each approval committed
     # from its budget, so concurrent submissions and approvals collide on the round's
     # version; the loser loads again and runs its checks on what the winner saved.
+    # Every command here is retried so: two evaluators scoring at once both land,
+    # an approval racing a rejection gets `decide_once`.
 
     def open_round(
         self,
@@ -134,6 +136,7 @@ class Funding(ServiceApplication):
         self.save(round_)
         return round_
 
+    @retried_on_collision
     def close_round(self, round_id: UUID, closed_on: date) -> Round:
         round_ = self.get_round(round_id)
         round_.close(closed_on)
@@ -196,6 +199,7 @@ class Funding(ServiceApplication):
         """A round's proposals in the order they were submitted."""
         return [self.get_proposal(i) for i in self.get_round(round_id).proposal_ids]
 
+    @retried_on_collision
     def score_proposal(self, proposal_id: UUID, evaluator: str, scores: Sequence[Score], scored_on: date) -> Proposal:
         proposal = self.get_proposal(proposal_id)
         proposal.score(self.get_round(proposal.round_id).criteria, evaluator, scores, scored_on)
@@ -214,6 +218,7 @@ class Funding(ServiceApplication):
         self.save(round_, proposal)
         return proposal
 
+    @retried_on_collision
     def reject_proposal(self, proposal_id: UUID, reason: RejectionReason, rejected_on: date) -> Proposal:
         proposal = self.get_proposal(proposal_id)
         proposal.reject(reason, rejected_on)

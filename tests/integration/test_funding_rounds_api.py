@@ -373,6 +373,15 @@ def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) 
     assert [e["type"] for e in feed(client)].count("ProposalApproved") == 2
 
 
+def test_evaluators_scoring_one_proposal_at_once_are_all_recorded(client_on: TestClient) -> None:
+    client = client_on
+    proposal = a_proposal(client, a_round(client)["id"])
+    responses = run_at_once(3, lambda i: client.post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    scorings = client.get(f"/proposals/{proposal['id']}").json()["scorings"]
+    assert sorted(s["evaluator"] for s in scorings) == ["EV-1", "EV-2", "EV-3"]
+
+
 def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClient) -> None:
     """The budget check rides on the round's version: two approvals checked against the same round cannot both be saved."""
     client = client_on
