@@ -6,15 +6,16 @@ application's notification log is the service's outbox and its audit feed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Notification, Recording, Tracking, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
 
@@ -58,6 +59,36 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
         }
     msg = f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://"
     raise ValueError(msg)
+
+
+COMMAND_ATTEMPTS = 5
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
+    """Run the command again when a concurrent one saved the same aggregate first.
+
+    Commands that save a shared record beside their own (an OSV's roster, a
+    round's budget, an index) collide on its version when two run at once. The
+    loser's whole save is refused, nothing of it written; run again, it loads
+    what the winner saved and its checks see it (the budget with less left in
+    it, the OSV's earlier proposal). After ``COMMAND_ATTEMPTS`` the conflict
+    goes out as a 409.
+    """
+
+    @functools.wraps(command)
+    def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, COMMAND_ATTEMPTS + 1):
+            try:
+                return command(*args, **kwargs)
+            except IntegrityError:
+                if attempt == COMMAND_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return retrying
 
 
 class ServiceApplication(Application):

@@ -6,12 +6,11 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ParamSpec, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import Mapper
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,14 +57,10 @@ from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
 from shared.districts import DistrictTable
 from shared.osvdirectory import KnownOSV, OSVDirectory
-from shared.store import ServiceApplication
+from shared.store import ServiceApplication, retried_on_collision
 
 LIMA = ZoneInfo("America/Lima")
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
-COMMAND_ATTEMPTS = 5
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def cipher_env(key: str) -> dict[str, str]:
@@ -75,26 +70,6 @@ def cipher_env(key: str) -> dict[str, str]:
 
 def today_in_lima() -> date:
     return datetime.now(LIMA).date()
-
-
-def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
-    """Run the command again when a concurrent one saved the same aggregate first.
-
-    Two joins to one OSV both move its roster on a version; the loser's whole
-    save is refused (nothing of it is written), so it loads again and retries.
-    """
-
-    @functools.wraps(command)
-    def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, COMMAND_ATTEMPTS + 1):
-            try:
-                return command(*args, **kwargs)
-            except IntegrityError:
-                if attempt == COMMAND_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    return retrying
 
 
 class UnencryptedStoreError(RuntimeError):

@@ -35,10 +35,23 @@ from services.funding.domainmodel import (
     grant_support,
     open_phase,
 )
+from services.funding.rounds import (
+    Criterion,
+    Eligibility,
+    PhaseOfRoundUnknownError,
+    PlannedOutput,
+    Proposal,
+    ProposalNotFoundError,
+    RejectionReason,
+    Round,
+    RoundNotFoundError,
+    Score,
+    Standing,
+    rank,
+)
 from shared.districts import DistrictTable
 from shared.osvdirectory import OSVDirectory
-from shared.store import ServiceApplication
-
+from shared.store import ServiceApplication, retried_on_collision
 
 def _is_new_grant(obj: object) -> bool:
     return isinstance(obj, Grant) and any(isinstance(e, Grant.FundGranted) for e in obj.pending_events)
@@ -228,3 +241,137 @@ class Funding(ServiceApplication):
             return _a_grant(self.repository.get(grant_id))
         except AggregateNotFoundError:
             raise GrantNotFoundError(grant_id) from None
+
+    # Rounds and proposals (issue 4) ---------------------------------------------------
+    #
+    # A round is saved with each proposal entered in it and each approval committed
+    # from its budget, so concurrent submissions and approvals collide on the round's
+    # version; the loser loads again and runs its checks on what the winner saved.
+    # Every command here is retried so: two evaluators scoring at once both land,
+    # an approval racing a rejection gets `decide_once`.
+
+    def open_round(
+        self,
+        phase_id: UUID,
+        name: str,
+        budget: Decimal,
+        currency: Currency,
+        opens_on: date,
+        closes_on: date,
+        eligibility: Eligibility,
+        criteria: Sequence[Criterion],
+    ) -> Round:
+        try:
+            phase = self.get_phase(phase_id)
+        except PhaseNotFoundError:
+            raise PhaseOfRoundUnknownError(phase_id) from None
+        round_ = Round.open(phase, name, budget, currency, opens_on, closes_on, eligibility, criteria)
+        self.save(round_)
+        return round_
+
+    @retried_on_collision
+    def close_round(self, round_id: UUID, closed_on: date) -> Round:
+        round_ = self.get_round(round_id)
+        round_.close(closed_on)
+        self.save(round_)
+        return round_
+
+    def get_round(self, round_id: UUID) -> Round:
+        try:
+            round_ = self.repository.get(round_id)
+        except AggregateNotFoundError:
+            raise RoundNotFoundError(round_id) from None
+        if not isinstance(round_, Round):
+            raise RoundNotFoundError(round_id)
+        return round_
+
+    def list_rounds(self) -> list[Round]:
+        """Every round, oldest first."""
+        return [self.get_round(i) for i in self.ids_created_by(Round.RoundOpened)]
+
+    @retried_on_collision
+    def submit_proposal(
+        self,
+        round_id: UUID,
+        osv_id: UUID,
+        title: str,
+        summary: str,
+        requested_amount: Decimal,
+        planned_direct_beneficiaries: int,
+        planned_indirect_beneficiaries: int,
+        planned_outputs: Sequence[PlannedOutput],
+        submitted_on: date,
+    ) -> Proposal:
+        round_ = self.get_round(round_id)
+        osv = self.osvs.require_active(osv_id)
+        proposal = Proposal.submit(
+            round_,
+            osv_id,
+            osv.registered_on if osv.registered else None,
+            title,
+            summary,
+            requested_amount,
+            planned_direct_beneficiaries,
+            planned_indirect_beneficiaries,
+            planned_outputs,
+            submitted_on,
+        )
+        self.save(round_, proposal)
+        return proposal
+
+    def get_proposal(self, proposal_id: UUID) -> Proposal:
+        try:
+            proposal = self.repository.get(proposal_id)
+        except AggregateNotFoundError:
+            raise ProposalNotFoundError(proposal_id) from None
+        if not isinstance(proposal, Proposal):
+            raise ProposalNotFoundError(proposal_id)
+        return proposal
+
+    def proposals_of(self, round_id: UUID) -> list[Proposal]:
+        """A round's proposals in the order they were submitted."""
+        return [self.get_proposal(i) for i in self.get_round(round_id).proposal_ids]
+
+    @retried_on_collision
+    def score_proposal(self, proposal_id: UUID, evaluator: str, scores: Sequence[Score], scored_on: date) -> Proposal:
+        proposal = self.get_proposal(proposal_id)
+        proposal.score(self.get_round(proposal.round_id).criteria, evaluator, scores, scored_on)
+        self.save(proposal)
+        return proposal
+
+    def ranking(self, round_id: UUID) -> list[Standing]:
+        round_ = self.get_round(round_id)
+        return rank(round_, {i: self.get_proposal(i) for i in round_.proposal_ids})
+
+    @retried_on_collision
+    def approve_proposal(self, proposal_id: UUID, amount: Decimal, approved_on: date) -> Proposal:
+        proposal = self.get_proposal(proposal_id)
+        round_ = self.get_round(proposal.round_id)
+        proposal.approve(round_, amount, approved_on)
+        self.save(round_, proposal)
+        return proposal
+
+    @retried_on_collision
+    def reject_proposal(self, proposal_id: UUID, reason: RejectionReason, rejected_on: date) -> Proposal:
+        proposal = self.get_proposal(proposal_id)
+        proposal.reject(reason, rejected_on)
+        self.save(proposal)
+        return proposal
+
+    @retried_on_collision
+    def grant_from_proposal(self, proposal_id: UUID, kind: GrantKind, amount: Decimal, granted_on: date) -> Grant:
+        """Grant (part of) an approved proposal's amount; the proposal records the grant in the same save."""
+        proposal = self.get_proposal(proposal_id)
+        proposal.check_grant(amount, granted_on)
+        grant = self.new_grant(
+            proposal.osv_id,
+            amount,
+            proposal.currency,
+            granted_on,
+            kind,
+            proposal_id=proposal.id,
+            round_id=proposal.round_id,
+        )
+        proposal.record_grant(grant.id, grant.amount, granted_on)
+        self.save(grant, proposal)
+        return grant

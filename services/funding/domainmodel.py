@@ -18,7 +18,6 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
-
 CENT = Decimal("0.01")
 
 

@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from services.funding.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
 from services.funding.domainmodel import (
@@ -21,6 +28,18 @@ from services.funding.domainmodel import (
     GrantStatus,
     Phase,
     Support,
+)
+from services.funding.rounds import (
+    Approval,
+    Criterion,
+    Eligibility,
+    PlannedOutputKind,
+    Proposal,
+    ProposalStatus,
+    Rejection,
+    RejectionReason,
+    Round,
+    Standing,
 )
 from shared.schemas import Command, IsoDate, Money, Text
 
@@ -258,4 +277,310 @@ class GrantPublic(BaseModel):
             else None,
             granted_on=grant.granted_on,
             kind=grant.kind,
+        )
+
+
+# Rounds and proposals (issue 4) ----------------------------------------------------
+
+SCORING_RULE = (
+    "Each criterion's score is normalised to 0–100 over its range, (score − min_score) / (max_score − min_score) × 100; "
+    "an evaluator's weighted total is Σ(weight × normalised score) / Σ weight, worked out exactly and rounded once "
+    "to 2 places, half up. Weights are relative: any positive decimals (1, 1, 2 weigh as 25, 25, 50 do)."
+)
+
+
+def _decimal_string(value: object) -> object:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        msg = "must be a decimal string such as \"0.25\", not a JSON number"
+        raise ValueError(msg)
+    return value
+
+
+Weight = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    Field(gt=0, max_digits=9, decimal_places=4, description="A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"."),
+]
+MoneyText = Annotated[
+    Decimal,
+    PlainSerializer(lambda amount: f"{amount:.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "description": "A decimal string with 2 places, e.g. \"1500.00\"."}),
+]
+DecimalText = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "description": "A decimal string, e.g. \"72.50\"."}),
+]
+CriterionCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
+]
+Count = Annotated[int, Field(ge=0, strict=True)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
+class RubricCriterionCreate(Command):
+    code: CriterionCode = Field(description="Unique in the rubric, lower case, e.g. `organisational_capacity`.")
+    name: Text
+    weight: Weight
+    min_score: Count = Field(description="The lowest score, 0 or more.")
+    max_score: Annotated[int, Field(strict=True)] = Field(description="The highest score, above `min_score`.")
+
+    def to_domain(self) -> Criterion:
+        return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
+
+
+class RoundCreate(Command):
+    phase_id: UUID = Field(description="The phase the round belongs to; its dates hold the round's.")
+    name: Text
+    budget: Money
+    currency: Currency
+    opens_on: IsoDate = Field(description="First day proposals are taken, within the phase.")
+    closes_on: IsoDate = Field(description="Last day proposals are taken, not before `opens_on`, within the phase.")
+    eligibility: Eligibility = Field(description="`mapped` (any mapped OSV) or `ruos_registered` (RUOS-registered OSVs only).")
+    criteria: list[RubricCriterionCreate] = Field(
+        max_length=30,
+        description="The rubric. It must include `organisational_capacity` and `administrative_capacity`. " + SCORING_RULE,
+    )
+
+
+class RoundClosingCreate(Command):
+    closed_on: IsoDate = Field(description="When the round stopped taking proposals, not before it opened.")
+
+
+class RubricCriterionPublic(BaseModel):
+    code: str
+    name: str
+    weight: DecimalText
+    min_score: int
+    max_score: int
+
+
+class RoundPublic(BaseModel):
+    id: UUID
+    phase_id: UUID
+    name: str
+    budget: MoneyText
+    currency: Currency
+    opens_on: date
+    closes_on: date
+    eligibility: Eligibility
+    criteria: list[RubricCriterionPublic]
+    closed_on: date | None = Field(description="Set once the round is closed.")
+    approved_total: MoneyText = Field(description="What approvals have set aside from the budget.")
+    remaining: MoneyText = Field(description="The budget not yet approved.")
+    proposals: int = Field(description="How many proposals were submitted.")
+    version: int = Field(description="How many events the round has recorded.")
+
+    @classmethod
+    def of(cls, round_: Round) -> RoundPublic:
+        return cls(
+            id=round_.id,
+            phase_id=round_.phase_id,
+            name=round_.name,
+            budget=round_.budget,
+            currency=round_.currency,
+            opens_on=round_.opens_on,
+            closes_on=round_.closes_on,
+            eligibility=round_.eligibility,
+            criteria=[
+                RubricCriterionPublic(
+                    code=c.code, name=c.name, weight=c.weight, min_score=c.min_score, max_score=c.max_score
+                )
+                for c in round_.criteria
+            ],
+            closed_on=round_.closed_on,
+            approved_total=round_.approved_total,
+            remaining=round_.remaining,
+            proposals=len(round_.proposal_ids),
+            version=round_.version,
+        )
+
+
+class PlannedOutputCreate(Command):
+    kind: PlannedOutputKind
+    count: Annotated[int, Field(strict=True)] = Field(description="How many: at least 1.")
+
+
+class ProposalCreate(Command):
+    osv_id: UUID = Field(description="A mapped, not dissolved OSV (RUOS-registered, if the round asks for it).")
+    title: Text = Field(description="The project's title; published.")
+    summary: Summary = Field(description="What the project is about; kept in funding, never published.")
+    requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
+    planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more.")
+    planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more.")
+    planned_outputs: list[PlannedOutputCreate] = Field(
+        default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind."
+    )
+    submitted_on: IsoDate = Field(description="Within the round's dates.")
+
+
+class ScoreCreate(Command):
+    criterion: str = Field(description="A criterion code of the round's rubric.")
+    score: Annotated[int, Field(strict=True)] = Field(description="A whole number within the criterion's range.")
+
+
+class ScoringCreate(Command):
+    evaluator: EvaluatorCode = Field(
+        description="An opaque evaluator code such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, with a digit), "
+        "never a name. Each evaluator scores a proposal once."
+    )
+    scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")
+    scored_on: IsoDate = Field(description="Not before the proposal was submitted.")
+
+
+class ApprovalCreate(Command):
+    amount: Money = Field(description="At most what was requested, and at most what remains of the round's budget.")
+    approved_on: IsoDate = Field(description="Not before the proposal was submitted.")
+
+
+class RejectionCreate(Command):
+    reason: RejectionReason = Field(description="`low_score`, `over_budget`, `ineligible`, `incomplete`, `withdrawn` or `other`.")
+    rejected_on: IsoDate = Field(description="Not before the proposal was submitted.")
+
+
+class ProposalGrantCreate(Command):
+    kind: GrantKind = Field(description="`seed_fund` (money) or `goods`.")
+    amount: Money = Field(description="With the proposal's earlier grants, at most its approved amount.")
+    granted_on: IsoDate = Field(description="Not before the proposal was approved.")
+
+
+class PlannedOutputPublic(BaseModel):
+    kind: PlannedOutputKind
+    count: int
+
+
+class ScorePublic(BaseModel):
+    criterion: str
+    score: int
+
+
+class ScoringPublic(BaseModel):
+    evaluator: str
+    scores: list[ScorePublic]
+    weighted_total: MoneyText = Field(description="0–100 with 2 places. " + SCORING_RULE)
+    scored_on: date
+
+
+class ApprovalPublic(BaseModel):
+    amount: MoneyText
+    approved_on: date
+
+
+class RejectionPublic(BaseModel):
+    reason: RejectionReason
+    rejected_on: date
+
+
+class ProposalGrantPublic(BaseModel):
+    grant_id: UUID
+    amount: MoneyText
+    granted_on: date
+
+
+class ProposalPublic(BaseModel):
+    id: UUID
+    round_id: UUID
+    osv_id: UUID
+    title: str
+    summary: str
+    requested_amount: MoneyText
+    currency: Currency
+    planned_direct_beneficiaries: int
+    planned_indirect_beneficiaries: int
+    planned_outputs: list[PlannedOutputPublic]
+    submitted_on: date
+    status: ProposalStatus = Field(description="`submitted`, `approved` or `rejected`.")
+    scorings: list[ScoringPublic]
+    mean_weighted_total: MoneyText | None = Field(description="The mean of the evaluators' totals; null until scored.")
+    approval: ApprovalPublic | None
+    rejection: RejectionPublic | None
+    grants: list[ProposalGrantPublic] = Field(description="Grants made from this proposal.")
+    granted_total: MoneyText
+    version: int = Field(description="How many events the proposal has recorded.")
+
+    @classmethod
+    def of(cls, proposal: Proposal) -> ProposalPublic:
+        decision = proposal.decision
+        return cls(
+            id=proposal.id,
+            round_id=proposal.round_id,
+            osv_id=proposal.osv_id,
+            title=proposal.title,
+            summary=proposal.summary,
+            requested_amount=proposal.requested_amount,
+            currency=proposal.currency,
+            planned_direct_beneficiaries=proposal.planned_direct_beneficiaries,
+            planned_indirect_beneficiaries=proposal.planned_indirect_beneficiaries,
+            planned_outputs=[PlannedOutputPublic(kind=o.kind, count=o.count) for o in proposal.planned_outputs],
+            submitted_on=proposal.submitted_on,
+            status=proposal.status,
+            scorings=[
+                ScoringPublic(
+                    evaluator=s.evaluator,
+                    scores=[ScorePublic(criterion=x.criterion, score=x.score) for x in s.scores],
+                    weighted_total=s.weighted_total,
+                    scored_on=s.scored_on,
+                )
+                for s in proposal.scorings
+            ],
+            mean_weighted_total=proposal.mean_weighted_total,
+            approval=ApprovalPublic(amount=decision.amount, approved_on=decision.approved_on)
+            if isinstance(decision, Approval)
+            else None,
+            rejection=RejectionPublic(reason=decision.reason, rejected_on=decision.rejected_on)
+            if isinstance(decision, Rejection)
+            else None,
+            grants=[ProposalGrantPublic(grant_id=g.grant_id, amount=g.amount, granted_on=g.granted_on) for g in proposal.grants],
+            granted_total=proposal.granted_total,
+            version=proposal.version,
+        )
+
+
+class StandingPublic(BaseModel):
+    place: int = Field(description="1 for the highest mean weighted total; unscored proposals come last.")
+    proposal_id: UUID
+    osv_id: UUID
+    title: str
+    status: ProposalStatus
+    requested_amount: MoneyText
+    mean_weighted_total: MoneyText | None = Field(description="Mean of the evaluators' weighted totals, 2 places half up.")
+    criterion_means: dict[str, MoneyText] = Field(description="Mean score per criterion code, 2 places half up.")
+    evaluator_count: int
+
+    @classmethod
+    def of(cls, place: int, standing: Standing) -> StandingPublic:
+        proposal = standing.proposal
+        return cls(
+            place=place,
+            proposal_id=proposal.id,
+            osv_id=proposal.osv_id,
+            title=proposal.title,
+            status=proposal.status,
+            requested_amount=proposal.requested_amount,
+            mean_weighted_total=standing.mean_weighted_total,
+            criterion_means=standing.criterion_means,
+            evaluator_count=standing.evaluator_count,
+        )
+
+
+class RankingPublic(BaseModel):
+    round_id: UUID
+    currency: Currency
+    budget: MoneyText
+    remaining: MoneyText
+    proposals: list[StandingPublic] = Field(
+        description="Highest mean weighted total first, ties in submission order, unscored proposals last."
+    )
+
+    @classmethod
+    def of(cls, round_: Round, standings: list[Standing]) -> RankingPublic:
+        return cls(
+            round_id=round_.id,
+            currency=round_.currency,
+            budget=round_.budget,
+            remaining=round_.remaining,
+            proposals=[StandingPublic.of(place, s) for place, s in enumerate(standings, start=1)],
         )

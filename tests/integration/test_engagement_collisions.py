@@ -15,13 +15,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.application import COMMAND_ATTEMPTS, Engagement, cipher_env
+from services.engagement.application import Engagement, cipher_env
 from services.engagement.domainmodel import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
 from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
 from shared.osvdirectory import OSVDirectory
 from shared.settings import sqlalchemy_url
-from shared.store import persistence_env
+from shared.store import COMMAND_ATTEMPTS, persistence_env
 from shared.views import make_engine
 
 pytestmark = pytest.mark.timeout(120)

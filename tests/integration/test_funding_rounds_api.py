@@ -1,0 +1,663 @@
+"""Funding rounds over HTTP: open a round, take proposals, score them, rank, decide, grant.
+
+Funding hears of OSVs from registry; here registry is stood in for by
+hand-built CloudEvents fed to funding's real OSV view handler (``apply``), as
+its NATS consumer would. The store-dependent stories (one proposal per OSV,
+the round's budget under concurrent approvals) run on SQLite and PostgreSQL;
+the error cases on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+from fastapi.testclient import TestClient
+
+from services.funding.api import create_app
+from services.funding.application import Funding
+from services.funding.settings import FundingSettings
+
+pytestmark = pytest.mark.timeout(120)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+SUMMARY = "La señora Yusmary coordina con el vecino Ramón el mural del parque"
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+RUBRIC = [
+    {"code": "organisational_capacity", "name": "Capacidad organizativa", "weight": "0.3", "min_score": 0, "max_score": 10},
+    {"code": "administrative_capacity", "name": "Capacidad administrativa", "weight": "0.2", "min_score": 0, "max_score": 10},
+    {"code": "impact", "name": "Impacto en la integración", "weight": "0.5", "min_score": 1, "max_score": 5},
+]
+
+
+@dataclass
+class Registry:
+    """Registry as funding hears it, one hand-built CloudEvent at a time."""
+
+    funding: Funding
+
+    def _send(self, kind: str, data: dict[str, Any]) -> None:
+        position = self.funding.osvs.applied_position() + 1
+        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
+        self.funding.osvs.apply([event])
+
+    def osv_mapped(self, mapped_on: str = "2021-02-01") -> str:
+        osv_id = str(uuid4())
+        self._send("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": mapped_on, "occurred_on": mapped_on})
+        return osv_id
+
+    def ruos_registered(self, osv_id: str, registered_on: str = "2021-03-01") -> None:
+        self._send("RUOSRegistered", {"osv_id": osv_id, "ruos_number": f"RUOS-{osv_id[:4]}", "registered_on": registered_on, "occurred_on": registered_on})
+
+    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2021-04-01") -> None:
+        self._send("OSVDissolved", {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on})
+
+
+def settings_for(var_dir: Path, **overrides: Any) -> FundingSettings:
+    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_for(tmp_path))) as client:
+        yield client
+
+
+@pytest.fixture
+def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    """Funding with its store and views on SQLite, then on PostgreSQL."""
+    overrides = {} if database_url.startswith("sqlite") else {"database_url": database_url}
+    with TestClient(create_app(settings_for(tmp_path, **overrides))) as client:
+        yield client
+
+
+def funding_of(client: TestClient) -> Funding:
+    return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
+
+
+def registry(client: TestClient) -> Registry:
+    return Registry(funding_of(client))
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    if field is not None:
+        fields = [e["field"] for e in body["errors"]]
+        assert field in fields, body
+        if rule is not None:
+            assert body["errors"][fields.index(field)]["rule"] == rule, body
+    return body
+
+
+def head(client: TestClient) -> int:
+    return client.get("/events").json()["head"]
+
+
+def feed(client: TestClient) -> list[dict[str, Any]]:
+    return client.get("/events", params={"limit": 1000}).json()["events"]
+
+
+def a_phase(client: TestClient) -> str:
+    return created(client.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}))["id"]
+
+
+def round_body(phase_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "phase_id": phase_id,
+        "name": "Fondos semilla 2021",
+        "budget": "10000.00",
+        "currency": "PEN",
+        "opens_on": "2021-05-01",
+        "closes_on": "2021-05-31",
+        "eligibility": "mapped",
+        "criteria": RUBRIC,
+    }
+    body.update(overrides)
+    return body
+
+
+def a_round(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    phase_id = next((p["id"] for p in client.get("/phases").json()), None) or a_phase(client)
+    return created(client.post("/rounds", json=round_body(phase_id, **overrides)))
+
+
+def proposal_body(osv_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "osv_id": osv_id,
+        "title": "Mural de la integración",
+        "summary": SUMMARY,
+        "requested_amount": "4000.00",
+        "planned_direct_beneficiaries": 40,
+        "planned_indirect_beneficiaries": 300,
+        "planned_outputs": [{"kind": "mural", "count": 1}, {"kind": "workshop", "count": 3}],
+        "submitted_on": "2021-05-10",
+    }
+    body.update(overrides)
+    return body
+
+
+def a_proposal(client: TestClient, round_id: str, osv_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    osv_id = osv_id or registry(client).osv_mapped()
+    return created(client.post(f"/rounds/{round_id}/proposals", json=proposal_body(osv_id, **overrides)))
+
+
+def scoring(evaluator: str, organisational: int, administrative: int, impact: int, scored_on: str = "2021-06-05") -> dict[str, Any]:
+    return {
+        "evaluator": evaluator,
+        "scores": [
+            {"criterion": "organisational_capacity", "score": organisational},
+            {"criterion": "administrative_capacity", "score": administrative},
+            {"criterion": "impact", "score": impact},
+        ],
+        "scored_on": scored_on,
+    }
+
+
+def score(client: TestClient, proposal_id: str, evaluator: str, *marks: int) -> dict[str, Any]:
+    return created(client.post(f"/proposals/{proposal_id}/scores", json=scoring(evaluator, *marks)))
+
+
+def approve(client: TestClient, proposal_id: str, amount: str) -> Any:
+    return client.post(f"/proposals/{proposal_id}/approval", json={"amount": amount, "approved_on": "2021-06-10"})
+
+
+def no_floats(value: Any) -> bool:
+    if isinstance(value, float):
+        return False
+    if isinstance(value, dict):
+        return all(no_floats(v) for v in value.values())
+    if isinstance(value, list):
+        return all(no_floats(v) for v in value)
+    return True
+
+
+# The whole round, end to end --------------------------------------------------------
+
+
+def test_a_round_from_call_to_grants(client: TestClient) -> None:
+    upstream = registry(client)
+    comas, breña, ate = upstream.osv_mapped(), upstream.osv_mapped(), upstream.osv_mapped()
+
+    # The programme opens a 10,000.00 PEN round whose rubric weighs capacity 0.3 + 0.2 and impact 0.5.
+    round_ = a_round(client)
+    assert (round_["budget"], round_["remaining"], round_["approved_total"], round_["proposals"]) == ("10000.00", "10000.00", "0.00", 0)
+    assert [c["weight"] for c in round_["criteria"]] == ["0.3", "0.2", "0.5"]
+    rid = round_["id"]
+
+    # Three OSVs submit.
+    a = a_proposal(client, rid, comas, title="Mural en Comas", requested_amount="5000.00", submitted_on="2021-05-03")
+    b = a_proposal(client, rid, breña, title="Feria en Breña", requested_amount="4500", submitted_on="2021-05-04")
+    c = a_proposal(client, rid, ate, title="Taller en Ate", requested_amount="3000.00", submitted_on="2021-05-05")
+    assert (a["status"], a["summary"], b["requested_amount"]) == ("submitted", SUMMARY, "4500.00")
+    assert [p["id"] for p in client.get(f"/rounds/{rid}/proposals").json()] == [a["id"], b["id"], c["id"]]
+    assert client.get(f"/rounds/{rid}").json()["proposals"] == 3
+
+    # Two evaluators score all three. By hand (normalised: org x/10·100, admin x/10·100, impact (x−1)/4·100):
+    #   A  EV-1 (8, 6, 4): 0.3·80 + 0.2·60 + 0.5·75  = 24 + 12 + 37.5 = 73.50
+    #      EV-2 (9, 8, 5): 0.3·90 + 0.2·80 + 0.5·100 = 27 + 16 + 50   = 93.00   mean 83.25
+    #   B  EV-1 (6, 5, 3): 18 + 10 + 25   = 53.00
+    #      EV-2 (7, 7, 4): 21 + 14 + 37.5 = 72.50                              mean 62.75
+    #   C  EV-1 (9, 9, 4): 27 + 18 + 37.5 = 82.50
+    #      EV-2 (10, 8, 5): 30 + 16 + 50  = 96.00                              mean 89.25
+    scored = score(client, a["id"], "EV-1", 8, 6, 4)
+    assert scored["scorings"][0]["weighted_total"] == "73.50"
+    score(client, a["id"], "EV-2", 9, 8, 5)
+    score(client, b["id"], "EV-1", 6, 5, 3)
+    score(client, b["id"], "EV-2", 7, 7, 4)
+    score(client, c["id"], "EV-1", 9, 9, 4)
+    assert score(client, c["id"], "EV-2", 10, 8, 5)["mean_weighted_total"] == "89.25"
+
+    ranking = client.get(f"/rounds/{rid}/ranking").json()
+    assert [(s["place"], s["proposal_id"], s["mean_weighted_total"]) for s in ranking["proposals"]] == [
+        (1, c["id"], "89.25"),
+        (2, a["id"], "83.25"),
+        (3, b["id"], "62.75"),
+    ]
+    assert ranking["proposals"][0]["criterion_means"] == {"organisational_capacity": "9.50", "administrative_capacity": "8.50", "impact": "4.50"}
+    assert {s["evaluator_count"] for s in ranking["proposals"]} == {2}
+
+    # Approvals go down the ranking until the budget runs out; the third asks more than remains.
+    assert created(approve(client, c["id"], "3000.00"))["approval"] == {"amount": "3000.00", "approved_on": "2021-06-10"}
+    created(approve(client, a["id"], "5000.00"))
+    refused = assert_problem(approve(client, b["id"], "4500.00"), 409, "amount", "within_round_budget")
+    assert "PEN 2000.00 of the round's budget remains" in refused["detail"]
+    assert created(approve(client, b["id"], "2000.00"))["status"] == "approved"
+    after = client.get(f"/rounds/{rid}").json()
+    assert (after["approved_total"], after["remaining"]) == ("10000.00", "0.00")
+
+    # Two approved proposals become grants; A's grants stop at its approved 5,000.00.
+    grant_c = created(client.post(f"/proposals/{c['id']}/grants", json={"kind": "seed_fund", "amount": "3000.00", "granted_on": "2021-07-01"}))
+    assert (grant_c["osv_id"], grant_c["amount"], grant_c["currency"], grant_c["kind"]) == (ate, "3000.00", "PEN", "seed_fund")
+    created(client.post(f"/proposals/{a['id']}/grants", json={"kind": "seed_fund", "amount": "4000.00", "granted_on": "2021-07-01"}))
+    over = client.post(f"/proposals/{a['id']}/grants", json={"kind": "goods", "amount": "1500.00", "granted_on": "2021-07-02"})
+    assert "PEN 1000.00 of the approved amount remains" in assert_problem(over, 409, "amount", "within_approved_amount")["detail"]
+    granted_a = client.get(f"/proposals/{a['id']}").json()
+    assert (granted_a["granted_total"], len(granted_a["grants"])) == ("4000.00", 1)
+    assert client.get(f"/grants/{granted_a['grants'][0]['grant_id']}").json()["osv_id"] == comas
+
+    # What partners see: the public events in order, money as strings, no summary, no bookkeeping.
+    events = feed(client)
+    assert [e["type"] for e in events] == [
+        "PhaseOpened", "RoundOpened",
+        "ProposalSubmitted", "ProposalSubmitted", "ProposalSubmitted",
+        *["ProposalScored"] * 6,
+        "ProposalApproved", "ProposalApproved", "ProposalApproved",
+        "FundGranted", "FundGranted",
+    ]  # fmt: skip
+    assert all(no_floats(e["data"]) for e in events)
+    assert SUMMARY not in str(events)
+    granted = [e["data"] for e in events if e["type"] == "FundGranted"]
+    assert {(g["proposal_id"], g["round_id"]) for g in granted} <= {(a["id"], rid), (b["id"], rid), (c["id"], rid)}
+    assert all(g["proposal_id"] is not None for g in granted)
+    opened = events[1]["data"]
+    assert (opened["budget"], opened["eligibility"], opened["criteria"][2]) == (
+        "10000.00",
+        "mapped",
+        {"code": "impact", "name": "Impacto en la integración", "weight": "0.5", "min_score": 1, "max_score": 5},
+    )
+    submitted = events[2]["data"]
+    assert submitted == {
+        "occurred_on": "2021-05-03",
+        "proposal_id": a["id"],
+        "round_id": rid,
+        "osv_id": comas,
+        "title": "Mural en Comas",
+        "requested_amount": "5000.00",
+        "currency": "PEN",
+        "planned_direct_beneficiaries": 40,
+        "planned_indirect_beneficiaries": 300,
+        "planned_outputs": [{"kind": "mural", "count": 1}, {"kind": "workshop", "count": 3}],
+        "submitted_on": "2021-05-03",
+    }
+    first_score = events[5]["data"]
+    assert (first_score["evaluator"], first_score["weighted_total"], first_score["osv_id"]) == ("EV-1", "73.50", comas)
+    assert events[11]["data"] == {
+        "occurred_on": "2021-06-10",
+        "proposal_id": c["id"],
+        "round_id": rid,
+        "osv_id": ate,
+        "amount": "3000.00",
+        "currency": "PEN",
+        "approved_on": "2021-06-10",
+    }
+
+    # Closing the round stops new proposals but not the record of what it decided.
+    closed = created(client.post(f"/rounds/{rid}/closing", json={"closed_on": "2021-06-30"}))
+    assert closed["closed_on"] == "2021-06-30"
+    assert feed(client)[-1]["data"] == {"occurred_on": "2021-06-30", "round_id": rid, "closed_on": "2021-06-30"}
+    assert [r["id"] for r in client.get("/rounds").json()] == [rid]
+
+
+def test_a_rejection_is_published_with_its_reason_code_and_the_ranking_lists_unscored_proposals_last(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    unscored = a_proposal(client, rid)
+    low = a_proposal(client, rid)
+    score(client, low["id"], "EV-1", 1, 1, 1)  # 3 + 2 + 0 = 5.00
+    rejected = created(client.post(f"/proposals/{low['id']}/rejection", json={"reason": "low_score", "rejected_on": "2021-06-10"}))
+    assert (rejected["status"], rejected["rejection"]) == ("rejected", {"reason": "low_score", "rejected_on": "2021-06-10"})
+    ranking = client.get(f"/rounds/{rid}/ranking").json()["proposals"]
+    assert [(s["proposal_id"], s["status"], s["mean_weighted_total"], s["evaluator_count"]) for s in ranking] == [
+        (low["id"], "rejected", "5.00", 1),
+        (unscored["id"], "submitted", None, 0),
+    ]
+    assert feed(client)[-1]["type"] == "ProposalRejected"
+    assert feed(client)[-1]["data"]["reason"] == "low_score"
+
+
+def test_a_ruos_only_round_takes_a_registered_osv(client: TestClient) -> None:
+    upstream = registry(client)
+    osv_id = upstream.osv_mapped()
+    upstream.ruos_registered(osv_id, "2021-03-01")
+    rid = a_round(client, eligibility="ruos_registered")["id"]
+    assert a_proposal(client, rid, osv_id)["osv_id"] == osv_id
+
+
+# The store keeps the rules under concurrency (SQLite and PostgreSQL) ---------------------
+
+
+def run_at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
+    """Run ``command(i)`` in ``count`` threads released together; the results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = command(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_an_osv_submitting_the_same_round_at_once_gets_one_proposal(client_on: TestClient) -> None:
+    client = client_on
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    responses = run_at_once(4, lambda i: client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, title=f"Idea {i}")))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409, "osv_id", "one_proposal_per_osv")
+    assert client.get(f"/rounds/{rid}").json()["proposals"] == 1
+    assert [e["type"] for e in feed(client)].count("ProposalSubmitted") == 1
+
+
+def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) -> None:
+    client = client_on
+    rid = a_round(client)["id"]
+    ids = [a_proposal(client, rid)["id"] for _ in range(4)]
+    for proposal_id in ids:
+        score(client, proposal_id, "EV-1", 8, 6, 4)
+    responses = run_at_once(4, lambda i: approve(client, ids[i], "4000.00"))
+    assert sorted(r.status_code for r in responses) == [201, 201, 409, 409]
+    for response in responses:
+        if response.status_code == 409:
+            problem = assert_problem(response, 409, "amount", "within_round_budget")
+            assert "PEN 2000.00 of the round's budget remains" in problem["detail"]
+    assert client.get(f"/rounds/{rid}").json()["approved_total"] == "8000.00"
+    assert [e["type"] for e in feed(client)].count("ProposalApproved") == 2
+
+
+def test_evaluators_scoring_one_proposal_at_once_are_all_recorded(client_on: TestClient) -> None:
+    client = client_on
+    proposal = a_proposal(client, a_round(client)["id"])
+    responses = run_at_once(3, lambda i: client.post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    scorings = client.get(f"/proposals/{proposal['id']}").json()["scorings"]
+    assert sorted(s["evaluator"] for s in scorings) == ["EV-1", "EV-2", "EV-3"]
+
+
+def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClient) -> None:
+    """The budget check rides on the round's version: two approvals checked against the same round cannot both be saved."""
+    client = client_on
+    funding = funding_of(client)
+    rid = a_round(client)["id"]
+    first, second = (UUID(a_proposal(client, rid, requested_amount="6000.00")["id"]) for _ in range(2))
+    for proposal_id in (first, second):
+        score(client, str(proposal_id), "EV-1", 8, 6, 4)
+
+    # Both approvals are checked against the same copy of the round: each fits on its own.
+    copies = [funding.get_round(UUID(rid)), funding.get_round(UUID(rid))]
+    proposals = [funding.get_proposal(first), funding.get_proposal(second)]
+    for round_copy, proposal in zip(copies, proposals, strict=True):
+        proposal.approve(round_copy, Decimal("6000.00"), proposals[0].submitted_on)
+
+    funding.save(copies[0], proposals[0])
+    with pytest.raises(IntegrityError):
+        funding.save(copies[1], proposals[1])
+
+    assert funding.get_proposal(second).status == "submitted"  # nothing of the losing save was written
+    assert funding.get_round(UUID(rid)).approved_total == Decimal("6000.00")
+
+
+# Errors: rounds -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"criteria": RUBRIC[1:]}, "criteria", "rubric_includes_capacity"),
+        ({"criteria": [RUBRIC[0], RUBRIC[2]]}, "criteria", "rubric_includes_capacity"),
+        ({"criteria": [*RUBRIC, RUBRIC[2]]}, "criteria.3.code", "unique_criterion_codes"),
+        ({"criteria": [*RUBRIC, {**RUBRIC[2], "code": "reach", "min_score": 3, "max_score": 3}]}, "criteria.3.max_score", "max_above_min"),
+        ({"criteria": [{**RUBRIC[0], "weight": 0.3}, *RUBRIC[1:]]}, "criteria.0.weight", None),
+        ({"criteria": [{**RUBRIC[0], "weight": "0"}, *RUBRIC[1:]]}, "criteria.0.weight", None),
+        ({"criteria": [{**RUBRIC[0], "min_score": -1}, *RUBRIC[1:]]}, "criteria.0.min_score", None),
+        ({"criteria": [{**RUBRIC[0], "code": "Capacidad Organizativa"}, *RUBRIC[1:]]}, "criteria.0.code", None),
+        ({"budget": 10000}, "budget", None),
+        ({"budget": "0.00"}, "budget", None),
+        ({"budget": "100.001"}, "budget", None),
+        ({"currency": "EUR"}, "currency", None),
+        ({"eligibility": "anyone"}, "eligibility", None),
+        ({"opens_on": "2020-12-31"}, "opens_on", "within_phase_dates"),
+        ({"closes_on": "2022-01-01"}, "closes_on", "within_phase_dates"),
+        ({"closes_on": "2021-04-30"}, "closes_on", "not_before_opens_on"),
+        ({"phase_id": UNKNOWN}, "phase_id", "phase_exists"),
+        ({"secret_note": "x"}, "secret_note", None),
+    ],
+)
+def test_a_bad_round_is_422_naming_the_field_and_writes_nothing(client: TestClient, change: dict[str, Any], field: str, rule: str | None) -> None:
+    phase_id = a_phase(client)
+    before = head(client)
+    assert_problem(client.post("/rounds", json={**round_body(phase_id), **change}), 422, field, rule)
+    assert head(client) == before
+
+
+def test_an_unknown_round_is_not_found(client: TestClient) -> None:
+    assert_problem(client.get(f"/rounds/{UNKNOWN}"), 404)
+    assert_problem(client.get(f"/rounds/{UNKNOWN}/proposals"), 404)
+    assert_problem(client.get(f"/rounds/{UNKNOWN}/ranking"), 404)
+    assert_problem(client.post(f"/rounds/{UNKNOWN}/closing", json={"closed_on": "2021-06-01"}), 404)
+    assert_problem(client.post(f"/rounds/{UNKNOWN}/proposals", json=proposal_body(registry(client).osv_mapped())), 404)
+
+
+def test_a_round_closes_once_and_not_before_it_opened(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    assert_problem(client.post(f"/rounds/{rid}/closing", json={"closed_on": "2021-04-30"}), 422, "closed_on", "not_before_opens_on")
+    created(client.post(f"/rounds/{rid}/closing", json={"closed_on": "2021-05-31"}))
+    assert_problem(client.post(f"/rounds/{rid}/closing", json={"closed_on": "2021-06-01"}), 409, "closed_on", "round_open")
+    assert client.get(f"/rounds/{rid}").json()["closed_on"] == "2021-05-31"
+
+
+# Errors: proposals -------------------------------------------------------------------------
+
+
+def test_a_proposal_from_an_osv_funding_has_not_seen_is_422(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(UNKNOWN)), 422, "osv_id", "osv_mapped_in_registry")
+
+
+def test_a_proposal_from_a_dissolved_osv_is_409(client: TestClient) -> None:
+    upstream = registry(client)
+    osv_id = upstream.osv_mapped()
+    upstream.osv_dissolved(osv_id)
+    rid = a_round(client)["id"]
+    assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id)), 409, "osv_id", "osv_not_dissolved")
+
+
+def test_a_ruos_only_round_refuses_an_unregistered_osv_saying_why(client: TestClient) -> None:
+    upstream = registry(client)
+    unregistered, late = upstream.osv_mapped(), upstream.osv_mapped()
+    upstream.ruos_registered(late, "2021-05-20")
+    rid = a_round(client, eligibility="ruos_registered")["id"]
+    before = head(client)
+    problem = assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(unregistered)), 422, "osv_id", "ruos_registered_only")
+    assert "not registered in the RUOS" in problem["detail"]
+    problem = assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(late)), 422, "osv_id", "ruos_registered_only")
+    assert "2021-05-20" in problem["detail"]
+    assert head(client) == before
+
+
+def test_a_second_proposal_from_the_same_osv_is_409_and_names_the_first(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    first = a_proposal(client, rid, osv_id)
+    problem = assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, title="Otra")), 409, "osv_id", "one_proposal_per_osv")
+    assert first["id"] in problem["detail"]
+    other_round = a_round(client, name="Segunda convocatoria")["id"]
+    assert a_proposal(client, other_round, osv_id)["id"] != first["id"]
+
+
+@pytest.mark.parametrize("submitted_on", ["2021-04-30", "2021-06-01"])
+def test_a_proposal_outside_the_round_dates_is_422(client: TestClient, submitted_on: str) -> None:
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, submitted_on=submitted_on)), 422, "submitted_on", "within_round_dates")
+
+
+def test_a_closed_round_takes_no_proposal_409(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    created(client.post(f"/rounds/{rid}/closing", json={"closed_on": "2021-05-15"}))
+    osv_id = registry(client).osv_mapped()
+    assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, submitted_on="2021-05-12")), 409, "round_id", "round_open")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "rule"),
+    [
+        ({"requested_amount": "10000.01"}, "requested_amount", "not_above_round_budget"),
+        ({"requested_amount": "0"}, "requested_amount", None),
+        ({"requested_amount": 4000}, "requested_amount", None),
+        ({"planned_direct_beneficiaries": -1}, "planned_direct_beneficiaries", None),
+        ({"planned_indirect_beneficiaries": 2.5}, "planned_indirect_beneficiaries", None),
+        ({"planned_outputs": [{"kind": "statue", "count": 1}]}, "planned_outputs.0.kind", None),
+        ({"planned_outputs": [{"kind": "fair", "count": 0}]}, "planned_outputs.0.count", "at_least_1"),
+        ({"planned_outputs": [{"kind": "fair", "count": 1}, {"kind": "fair", "count": 2}]}, "planned_outputs.1.kind", "unique_kinds"),
+        ({"title": ""}, "title", None),
+        ({"summary": ""}, "summary", None),
+        ({"submitted_on": "10/05/2021"}, "submitted_on", None),
+    ],
+)
+def test_a_bad_proposal_is_422_naming_the_field_and_writes_nothing(client: TestClient, change: dict[str, Any], field: str, rule: str | None) -> None:
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    before = head(client)
+    assert_problem(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, **change)), 422, field, rule)
+    assert head(client) == before
+    assert client.get(f"/rounds/{rid}").json()["proposals"] == 0
+
+
+def test_an_unknown_proposal_is_not_found(client: TestClient) -> None:
+    assert_problem(client.get(f"/proposals/{UNKNOWN}"), 404)
+    assert_problem(client.post(f"/proposals/{UNKNOWN}/scores", json=scoring("EV-1", 8, 6, 4)), 404)
+    assert_problem(approve(client, UNKNOWN, "100.00"), 404)
+    assert_problem(client.post(f"/proposals/{UNKNOWN}/rejection", json={"reason": "other", "rejected_on": "2021-06-01"}), 404)
+    assert_problem(client.post(f"/proposals/{UNKNOWN}/grants", json={"kind": "goods", "amount": "1.00", "granted_on": "2021-06-01"}), 404)
+
+
+# Errors: scores -----------------------------------------------------------------------------
+
+
+def with_scores(*scores: dict[str, Any], evaluator: str = "EV-1", scored_on: str = "2021-06-05") -> dict[str, Any]:
+    return {"evaluator": evaluator, "scores": list(scores), "scored_on": scored_on}
+
+
+ORG = {"criterion": "organisational_capacity", "score": 8}
+ADMIN = {"criterion": "administrative_capacity", "score": 6}
+IMPACT = {"criterion": "impact", "score": 4}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule", "named"),
+    [
+        (with_scores(ORG, IMPACT), "scores", "every_criterion_scored", "administrative_capacity"),
+        (with_scores(ORG, ADMIN, IMPACT, {"criterion": "beauty", "score": 3}), "scores.3.criterion", "criterion_in_rubric", "beauty"),
+        (with_scores(ORG, ADMIN, IMPACT, IMPACT), "scores.3.criterion", "score_each_criterion_once", "impact"),
+        (with_scores(ORG, ADMIN, {"criterion": "impact", "score": 6}), "scores.2.score", "score_within_range", "from 1 to 5"),
+        (with_scores({"criterion": "organisational_capacity", "score": 11}, ADMIN, IMPACT), "scores.0.score", "score_within_range", "0 to 10"),
+        (with_scores(ORG, ADMIN, {"criterion": "impact", "score": 4.5}), "scores.2.score", None, None),
+        (with_scores(ORG, ADMIN, {"criterion": "impact", "score": "4"}), "scores.2.score", None, None),
+        (with_scores(ORG, ADMIN, IMPACT, evaluator="Rosa Huamán"), "evaluator", "evaluator_code", None),
+        (with_scores(ORG, ADMIN, IMPACT, evaluator=""), "evaluator", None, None),
+        (with_scores(ORG, ADMIN, IMPACT, evaluator="EV-000000000000000001"), "evaluator", None, None),
+        (with_scores(ORG, ADMIN, IMPACT, scored_on="2021-05-09"), "scored_on", "not_before_submission", None),
+    ],
+)
+def test_a_bad_scoring_is_422_naming_the_field_and_writes_nothing(
+    client: TestClient, body: dict[str, Any], field: str, rule: str | None, named: str | None
+) -> None:
+    rid = a_round(client)["id"]
+    proposal = a_proposal(client, rid)
+    before = head(client)
+    problem = assert_problem(client.post(f"/proposals/{proposal['id']}/scores", json=body), 422, field, rule)
+    if named is not None:
+        assert named in problem["detail"]
+    assert head(client) == before
+
+
+def test_an_evaluator_scores_a_proposal_once(client: TestClient) -> None:
+    proposal = a_proposal(client, a_round(client)["id"])
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    assert_problem(client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-1", 10, 10, 5)), 409, "evaluator", "score_once")
+    assert [s["weighted_total"] for s in client.get(f"/proposals/{proposal['id']}").json()["scorings"]] == ["73.50"]
+
+
+def test_a_decided_proposal_takes_no_more_scores(client: TestClient) -> None:
+    proposal = a_proposal(client, a_round(client)["id"])
+    created(client.post(f"/proposals/{proposal['id']}/rejection", json={"reason": "incomplete", "rejected_on": "2021-06-01"}))
+    assert_problem(client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-1", 8, 6, 4)), 409, "proposal_id", "decide_once")
+
+
+# Errors: decisions and grants -----------------------------------------------------------------
+
+
+def test_an_approval_needs_a_score_and_stays_within_the_request(client: TestClient) -> None:
+    proposal = a_proposal(client, a_round(client)["id"])
+    assert_problem(approve(client, proposal["id"], "1000.00"), 422, "proposal_id", "scored_before_decision")
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    assert_problem(approve(client, proposal["id"], "4000.01"), 422, "amount", "within_requested_amount")
+    assert_problem(approve(client, proposal["id"], "0"), 422, "amount")
+    assert_problem(approve(client, proposal["id"], 1000), 422, "amount")
+    early = client.post(f"/proposals/{proposal['id']}/approval", json={"amount": "100.00", "approved_on": "2021-05-09"})
+    assert_problem(early, 422, "approved_on", "not_before_submission")
+    assert client.get(f"/proposals/{proposal['id']}").json()["status"] == "submitted"
+
+
+def test_a_proposal_is_decided_once(client: TestClient) -> None:
+    rid = a_round(client)["id"]
+    proposal = a_proposal(client, rid)
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    created(approve(client, proposal["id"], "1000.00"))
+    assert_problem(approve(client, proposal["id"], "1000.00"), 409, "proposal_id", "decide_once")
+    assert_problem(client.post(f"/proposals/{proposal['id']}/rejection", json={"reason": "other", "rejected_on": "2021-06-11"}), 409, "proposal_id", "decide_once")
+    assert client.get(f"/rounds/{rid}").json()["approved_total"] == "1000.00"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "rule"),
+    [
+        ({"reason": "did not like it", "rejected_on": "2021-06-10"}, "reason", None),
+        ({"reason": "low_score", "rejected_on": "2021-05-09"}, "rejected_on", "not_before_submission"),
+        ({"reason": "low_score", "rejected_on": "2021-06-10", "note": "Ramón no vino"}, "note", None),
+    ],
+)
+def test_a_bad_rejection_is_422(client: TestClient, body: dict[str, Any], field: str, rule: str | None) -> None:
+    proposal = a_proposal(client, a_round(client)["id"])
+    assert_problem(client.post(f"/proposals/{proposal['id']}/rejection", json=body), 422, field, rule)
+
+
+def test_only_an_approved_proposal_is_granted_from_and_not_before_its_approval(client: TestClient) -> None:
+    proposal = a_proposal(client, a_round(client)["id"])
+    grants = f"/proposals/{proposal['id']}/grants"
+    assert_problem(client.post(grants, json={"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-07-01"}), 409, "proposal_id", "approved_before_grant")
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    created(approve(client, proposal["id"], "3000.00"))
+    assert_problem(client.post(grants, json={"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-06-09"}), 422, "granted_on", "not_before_approval")
+    assert_problem(client.post(grants, json={"kind": "cash", "amount": "100.00", "granted_on": "2021-07-01"}), 422, "kind")
+    assert_problem(client.post(grants, json={"kind": "goods", "amount": 100, "granted_on": "2021-07-01"}), 422, "amount")
+    before = head(client)
+    over = assert_problem(client.post(grants, json={"kind": "goods", "amount": "3000.01", "granted_on": "2021-07-01"}), 409, "amount", "within_approved_amount")
+    assert "PEN 3000.00 of the approved amount remains" in over["detail"]
+    assert head(client) == before
+
+
+def test_a_grant_from_a_proposal_of_an_osv_dissolved_since_is_409_and_writes_nothing(client: TestClient) -> None:
+    upstream = registry(client)
+    osv_id = upstream.osv_mapped()
+    proposal = a_proposal(client, a_round(client)["id"], osv_id)
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    created(approve(client, proposal["id"], "3000.00"))
+    upstream.osv_dissolved(osv_id, "2021-06-20")
+    before = head(client)
+    response = client.post(f"/proposals/{proposal['id']}/grants", json={"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-07-01"})
+    assert_problem(response, 409, "osv_id", "osv_not_dissolved")
+    assert head(client) == before
+    assert client.get(f"/proposals/{proposal['id']}").json()["grants"] == []
