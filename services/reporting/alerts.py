@@ -39,9 +39,10 @@ class Municipality:
 
 
 def lima_municipalities(districts: DistrictTable) -> list[Municipality]:
-    """The MML first, then the 43 district municipalities by ubigeo."""
+    """The MML first, then the 43 district municipalities by ubigeo, named as registry names them."""
     ordered = sorted(districts.districts, key=lambda d: d.ubigeo)
-    return [Municipality(MML_ID, MML_NAME, None)] + [Municipality(d.ubigeo, d.name, d.zone) for d in ordered]
+    district_municipalities = [Municipality(d.ubigeo, f"Municipalidad Distrital de {d.name}", d.zone) for d in ordered]
+    return [Municipality(MML_ID, MML_NAME, None), *district_municipalities]
 
 
 @dataclass(frozen=True)
