@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.reporting import charts
 from services.reporting.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, lima_municipalities
@@ -353,6 +353,7 @@ def render_dashboard(
     lang: Language,
     query: Mapping[str, str],
     now: datetime,
+    cut: datetime | None = None,
 ) -> str:
     """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own."""
     t = translator(lang)
@@ -374,6 +375,7 @@ def render_dashboard(
         cell=cell,
         stated=stated,
         query=query,
+        cut_field=cut.astimezone(LIMA).strftime("%Y-%m-%dT%H:%M") if cut else "",
         switch_url="/dashboard?" + urlencode({**query, "lang": t("ui.switch_lang")}),
         phases=phases,
         total=total,
@@ -472,16 +474,21 @@ def dashboard_router(indicators: IndicatorSource, today: Callable[[], date] = to
         request: Request,
         readmodel: ReadModelDep,
         lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
-        as_of: Annotated[datetime | None, Query(description="Count only what was recorded up to this time (passed to the indicators).")] = None,
+        as_of: Annotated[
+            datetime | None,
+            BeforeValidator(lambda text: text or None),  # the page's form sends an empty field
+            Query(description="Count only what was recorded up to this time; without a zone, Lima time. Passed to the indicators."),
+        ] = None,
         by: Annotated[Grouping | None, Query(description="Break the indicators down by `zone` (the default for the chart) or `district`.")] = None,
         days: DaysQuery = OVERDUE_AFTER_DAYS,
         within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
     ) -> HTMLResponse:
         """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts."""
-        report = indicators(readmodel, as_of, by or "zone")
+        cut = as_of.replace(tzinfo=LIMA) if as_of and as_of.tzinfo is None else as_of
+        report = indicators(readmodel, cut, by or "zone")
         found = current_alerts(readmodel, days, within_days)
-        query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days")}
-        html = render_dashboard(report, found, lang, query, datetime.now(timezone.utc))
+        query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
+        html = render_dashboard(report, found, lang, query, datetime.now(timezone.utc), cut)
         return HTMLResponse(html)
 
     return router

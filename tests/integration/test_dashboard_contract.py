@@ -154,3 +154,10 @@ def test_a_value_the_page_cannot_parse_is_shown_as_it_came() -> None:
     assert str(cell("osvs_identified", None, t)) == "—"
     assert str(cell("members_left_by_reason", {}, t)) == "—"
     assert str(cell("custom", {"<b>": 1}, t)) == '<ul class="breakdown"><li><span class="key">&lt;b&gt;:</span> 1</li></ul>'
+
+
+def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(client: TestClient, source: FakeIndicatorSource) -> None:
+    html = client.get("/dashboard?lang=es&as_of=2022-03-01T12:00&by=zone").text
+    client.get("/dashboard?lang=es&as_of=&by=zone")
+    assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]
+    assert 'name="as_of" value="2022-03-01T12:00"' in html
