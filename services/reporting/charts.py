@@ -156,7 +156,11 @@ def groups_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
 def nationality_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
     """Over the whole programme, each people-counting indicator split by nationality."""
     total = report.get("total", {})
-    splits = {n: total[n]["by_nationality"] for n in NATIONALITY_INDICATORS if isinstance(total.get(n), Mapping) and "by_nationality" in total[n]}
+    splits = {
+        n: total[n]["by_nationality"]
+        for n in NATIONALITY_INDICATORS
+        if isinstance(total.get(n), Mapping) and "by_nationality" in total[n]
+    }
     if not splits:
         return None
     seen = {code for split in splits.values() for code in split}

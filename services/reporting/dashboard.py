@@ -310,15 +310,17 @@ def _percent(text: str) -> str:
         return text
 
 
+def _key(key: str, t: Callable[..., str]) -> str:
+    """A breakdown's key: a part of the indicator (``total``, ``by_sex``…) or a code (``VE``, ``moved_abroad``…)."""
+    return t(f"part.{key}") if f"part.{key}" in TRANSLATIONS["es"] else t(f"code.{key}")
+
+
 def cell(name: str, value: Any, t: Callable[..., str]) -> Markup:
     """One indicator's value as HTML: numbers as text, breakdowns as nested lists with translated keys."""
     if value is None or (isinstance(value, Mapping | list) and not value):
         return Markup("—")
     if isinstance(value, Mapping):
-        items = [
-            Markup('<li><span class="key">{}:</span> {}</li>').format(t(f"part.{k}") if f"part.{k}" in TRANSLATIONS["es"] else t(f"code.{k}"), cell(k, v, t))
-            for k, v in value.items()
-        ]
+        items = [Markup('<li><span class="key">{}:</span> {}</li>').format(_key(k, t), cell(k, v, t)) for k, v in value.items()]
         return Markup('<ul class="breakdown">{}</ul>').format(Markup("").join(items))
     if isinstance(value, list):
         return Markup(", ").join(cell(name, v, t) for v in value)
@@ -340,7 +342,9 @@ def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
 
 # The page
 
-_templates = Environment(loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
+_templates = Environment(
+    loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
+)
 
 
 def _moment(value: datetime) -> str:
@@ -358,7 +362,10 @@ def render_dashboard(
     """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own."""
     t = translator(lang)
     as_of = report.get("as_of")
-    stated = t("ui.as_of", as_of=_moment(datetime.fromisoformat(str(as_of).replace("Z", "+00:00")))) if as_of else t("ui.as_of_now", now=_moment(now))
+    if as_of:
+        stated = t("ui.as_of", as_of=_moment(datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))))
+    else:
+        stated = t("ui.as_of_now", now=_moment(now))
     breakdown = report.get("breakdown") or {}
     groups_heading = f"chart.by_{breakdown.get('by') or query.get('by') or 'zone'}"
     plotted = [
@@ -479,7 +486,9 @@ def dashboard_router(indicators: IndicatorSource, today: Callable[[], date] = to
             BeforeValidator(lambda text: text or None),  # the page's form sends an empty field
             Query(description="Count only what was recorded up to this time; without a zone, Lima time. Passed to the indicators."),
         ] = None,
-        by: Annotated[Grouping | None, Query(description="Break the indicators down by `zone` (the default for the chart) or `district`.")] = None,
+        by: Annotated[
+            Grouping | None, Query(description="Break the indicators down by `zone` (the default, for the chart) or `district`.")
+        ] = None,
         days: DaysQuery = OVERDUE_AFTER_DAYS,
         within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
     ) -> HTMLResponse:

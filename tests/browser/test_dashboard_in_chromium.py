@@ -135,4 +135,7 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
     overdue = texts(browser, "#overdue-meetings tbody th")
     assert overdue == ["Olla Común Las Flores"]
     assert texts(browser, "#board-terms tbody th") == ["Club de Madres Nueva Esperanza"]
-    assert texts(browser, "#focal-points tbody th") == ["Municipalidad Distrital de Comas", "Municipalidad Distrital de San Juan de Lurigancho"]
+    assert texts(browser, "#focal-points tbody th") == [
+        "Municipalidad Distrital de Comas",
+        "Municipalidad Distrital de San Juan de Lurigancho",
+    ]

@@ -39,7 +39,11 @@ def contract_indicators(scale: int) -> dict[str, Any]:
         "ruos_applications_observed": {"total": 2 * scale, "by_reason": {"id_document_not_accepted": scale, "missing_document": scale}},
         "agents_of_change": {"total": 6 * scale, "by_nationality": by_nationality, "by_sex": by_sex},
         "projects_active": 3 * scale,
-        "beneficiaries_direct": {"total": 120 * scale, "by_nationality": {"VE": 70 * scale, "PE": 50 * scale}, "by_sex": {"F": 80 * scale, "M": 40 * scale}},
+        "beneficiaries_direct": {
+            "total": 120 * scale,
+            "by_nationality": {"VE": 70 * scale, "PE": 50 * scale},
+            "by_sex": {"F": 80 * scale, "M": 40 * scale},
+        },
         "beneficiaries_indirect": 400 * scale,
         "osvs_supported": {"total": 5 * scale, "first_time": 4 * scale, "repeat": scale},
         "seed_funds_granted_pen": f"{15000 * scale}.00",
@@ -69,7 +73,10 @@ def contract_report(as_of: datetime | None, by: str | None) -> dict[str, Any]:
     ]
     report: dict[str, Any] = {"phases": phases, "total": contract_indicators(3), "as_of": as_of.isoformat() if as_of else None}
     if by:
-        groups = {"Lima Norte": {"phases": phases, "total": contract_indicators(2)}, "Lima Este": {"phases": phases, "total": contract_indicators(1)}}
+        groups = {
+            "Lima Norte": {"phases": phases, "total": contract_indicators(2)},
+            "Lima Este": {"phases": phases, "total": contract_indicators(1)},
+        }
         report["breakdown"] = {"by": by, "groups": groups}
     return report
 

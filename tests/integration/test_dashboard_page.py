@@ -143,7 +143,12 @@ def test_the_root_sends_people_to_the_dashboard(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field", "rule"),
-    [("lang=fr", "lang", "literal_error"), ("by=country", "by", "literal_error"), ("as_of=yesterday", "as_of", "datetime_from_date_parsing"), ("days=0", "days", "greater_than_equal")],
+    [
+        ("lang=fr", "lang", "literal_error"),
+        ("by=country", "by", "literal_error"),
+        ("as_of=yesterday", "as_of", "datetime_from_date_parsing"),
+        ("days=0", "days", "greater_than_equal"),
+    ],
 )
 def test_a_bad_query_is_refused_naming_the_field(client: TestClient, query: str, field: str, rule: str) -> None:
     response = client.get(f"/dashboard?{query}")

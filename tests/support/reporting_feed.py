@@ -46,7 +46,8 @@ class ReportingFeed:
 
     def phase(self, code: str, name: str, starts: int, ends: int) -> None:
         starts_on, ends_on = self.day(starts), self.day(ends)
-        self.publish("funding", "PhaseOpened", starts_on, phase_id=str(uuid4()), code=code, name=name, starts_on=starts_on, ends_on=ends_on)
+        phase_id = str(uuid4())
+        self.publish("funding", "PhaseOpened", starts_on, phase_id=phase_id, code=code, name=name, starts_on=starts_on, ends_on=ends_on)
 
     def osv_mapped(self, name: str, district: str, zone: str, on: int) -> str:
         osv_id, day = str(uuid4()), self.day(on)
@@ -82,7 +83,8 @@ class ReportingFeed:
         return post
 
     def focal_point_left(self, municipality_id: str, post: str, on: int) -> None:
-        self.publish("registry", "FocalPointLeft", self.day(on), municipality_id=municipality_id, focal_point_id=post, left_on=self.day(on))
+        day = self.day(on)
+        self.publish("registry", "FocalPointLeft", day, municipality_id=municipality_id, focal_point_id=post, left_on=day)
 
     def meeting_held(self, osv_id: str, on: int) -> None:
         self.publish(
