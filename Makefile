@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test bench rebuild catalogue clean
+.PHONY: run demo test browser bench rebuild catalogue clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ run: $(STAMP)  ## start nats-server and the four services on their embedded defa
 demo: $(STAMP)  ## load the demo data through the public APIs (while `make run` runs)
 	$(PY) deploy/demo.py
 
-test: $(STAMP)  ## the whole suite; starts its own nats-server and PostgreSQL
+test: $(STAMP) browser  ## the whole suite; starts its own nats-server and PostgreSQL
 	$(PY) -m pytest
+
+# The dashboard's browser tests drive Debian's chromium with its chromedriver (tests/browser/).
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+browser:  ## install chromium and chromedriver from Debian when they are missing
+	test -x /usr/bin/chromium || $(APT_INSTALL) || (apt-get update && $(APT_INSTALL))
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
 	$(PY) bench/run.py

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
+from services.reporting.dashboard import dashboard_router
 from services.reporting.indicators import report
 from services.reporting.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
@@ -99,4 +100,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             applied_positions=readmodel.positions(),
         )
 
+    # The dashboard shows what GET /indicators answers; pass as_of and by on once that route takes them.
+    api.include_router(dashboard_router(indicators=lambda readmodel, as_of, by: get_indicators(readmodel)))
     return api

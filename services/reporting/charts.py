@@ -1,0 +1,182 @@
+"""The dashboard's charts, drawn on the server as inline SVG from the indicators' JSON. Pure.
+
+No script and no CDN: the page works offline and in any browser, and every
+bar carries its number as text and as a ``<title>``, so the figures can be
+read without seeing the colours. One small function per chart picks its
+numbers from the ``GET /indicators`` JSON; :func:`bar_chart` draws them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+Label = Callable[[str], str]
+Number = int | Decimal
+
+COLOURS = ("#1b6ca8", "#e07b00", "#2a9d55", "#8e44ad", "#c0392b", "#5d6d7e")
+NATIONALITY_ORDER = ("VE", "PE", "other")
+
+PHASE_HEADLINES = ("osvs_identified", "osvs_registered_ruos", "osvs_supported", "projects_active", "agents_of_change")
+GROUP_HEADLINES = ("osvs_identified", "osvs_registered_ruos", "osvs_supported", "beneficiaries_direct")
+NATIONALITY_INDICATORS = ("members_joined", "members_left", "agents_of_change", "beneficiaries_direct")
+BENEFICIARY_INDICATORS = ("beneficiaries_direct", "beneficiaries_indirect")
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[Number | None]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart's numbers, kept beside its SVG so the page can also list them as a table."""
+
+    id: str
+    title: str
+    categories: Sequence[str]
+    series: Sequence[Series]
+
+    @property
+    def svg(self) -> Markup:
+        return bar_chart(self)
+
+    @property
+    def legend(self) -> list[tuple[str, str]]:
+        """Each series' label and colour."""
+        return [(s.label, colour(i)) for i, s in enumerate(self.series)]
+
+    @property
+    def rows(self) -> list[tuple[str, list[str]]]:
+        """Each category with its numbers as text, for the table beside the chart."""
+        return [(c, [_text(s.values[row]) for s in self.series]) for row, c in enumerate(self.categories)]
+
+
+def headline(value: Any) -> Number | None:
+    """The one number an indicator stands for: itself, or the ``total`` of a breakdown."""
+    if isinstance(value, Mapping):
+        value = value.get("total")
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _text(number: Number | None) -> str:
+    return "—" if number is None else str(number)
+
+
+def bar_chart(chart: Chart, width: int = 640) -> Markup:
+    """Horizontal grouped bars: one group per category, one bar per series, each labelled with its number.
+
+    The legend is the page's (:meth:`Chart.legend`), in HTML, where long labels wrap.
+    """
+    label_w, value_w, bar_h, gap, group_gap = 200, 64, 14, 2, 12
+    plot_w = width - label_w - value_w
+    numbers = [v for s in chart.series for v in s.values if v is not None]
+    top = max(numbers, default=0) or 1
+    group_h = len(chart.series) * (bar_h + gap) - gap
+    height = len(chart.categories) * (group_h + group_gap) + 4
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart.id}" role="img" '
+        f'aria-labelledby="{chart.id}-title" viewBox="0 0 {width} {height}" width="100%">',
+        f'<title id="{chart.id}-title">{escape(chart.title)}</title>',
+    ]
+    for row, category in enumerate(chart.categories):
+        y = 4 + row * (group_h + group_gap)
+        parts.append(f'<text x="{label_w - 8}" y="{y + group_h / 2 + 4:.1f}" text-anchor="end">{escape(_short(category))}</text>')
+        for index, series in enumerate(chart.series):
+            number = series.values[row]
+            bar_w = 0.0 if number is None else max(float(number), 0.0) / float(top) * plot_w
+            bar_y = y + index * (bar_h + gap)
+            what = f"{category} — {series.label}: {_text(number)}"
+            parts.append(
+                f'<rect x="{label_w}" y="{bar_y}" width="{bar_w:.1f}" height="{bar_h}" fill="{colour(index)}">'
+                f"<title>{escape(what)}</title></rect>"
+                f'<text x="{label_w + bar_w + 4:.1f}" y="{bar_y + bar_h - 3}" class="value">{_text(number)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def colour(index: int) -> str:
+    return COLOURS[index % len(COLOURS)]
+
+
+def _short(category: str, room: int = 28) -> str:
+    """A category name that fits beside its bars; the bars' titles keep it whole."""
+    return category if len(category) <= room else category[: room - 1] + "…"
+
+
+def _present(names: Sequence[str], indicator_sets: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The names that have a number in at least one of the sets, in the order given."""
+    return [n for n in names if any(headline(s.get(n)) is not None for s in indicator_sets)]
+
+
+def _phase_columns(report: Mapping[str, Any], label: Label) -> tuple[list[str], list[Mapping[str, Any]]]:
+    phases = report.get("phases", [])
+    names = [f"{p['code']} · {p['name']}" for p in phases] + [label("ui.total")]
+    return names, [p.get("indicators", {}) for p in phases] + [report.get("total", {})]
+
+
+def phases_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
+    """The headline counts of each phase, side by side."""
+    phases = report.get("phases", [])
+    sets = [p.get("indicators", {}) for p in phases]
+    names = _present(PHASE_HEADLINES, sets)
+    if not phases or not names:
+        return None
+    categories = [f"{p['code']} · {p['name']}" for p in phases]
+    series = [Series(label(f"indicator.{n}"), [headline(s.get(n)) for s in sets]) for n in names]
+    return Chart("chart-phases", label("chart.phases"), categories, series)
+
+
+def groups_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
+    """The headline totals of each zone (or district) of the breakdown."""
+    breakdown = report.get("breakdown") or {}
+    groups: Mapping[str, Any] = breakdown.get("groups") or {}
+    totals = [g.get("total", {}) for g in groups.values()]
+    names = _present(GROUP_HEADLINES, totals)
+    if not groups or not names:
+        return None
+    series = [Series(label(f"indicator.{n}"), [headline(t.get(n)) for t in totals]) for n in names]
+    return Chart(f"chart-by-{breakdown.get('by', 'group')}", label(f"chart.by_{breakdown.get('by', 'zone')}"), list(groups), series)
+
+
+def nationality_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
+    """Over the whole programme, each people-counting indicator split by nationality."""
+    total = report.get("total", {})
+    splits = {
+        n: total[n]["by_nationality"]
+        for n in NATIONALITY_INDICATORS
+        if isinstance(total.get(n), Mapping) and "by_nationality" in total[n]
+    }
+    if not splits:
+        return None
+    seen = {code for split in splits.values() for code in split}
+    codes = [c for c in NATIONALITY_ORDER if c in seen] + sorted(seen - set(NATIONALITY_ORDER))
+    if not codes:
+        return None
+    series = [Series(label(f"code.{c}"), [headline(split.get(c, 0)) for split in splits.values()]) for c in codes]
+    return Chart("chart-nationality", label("chart.nationality"), [label(f"indicator.{n}") for n in splits], series)
+
+
+def beneficiaries_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
+    """Direct and indirect beneficiaries, phase by phase and in total."""
+    categories, sets = _phase_columns(report, label)
+    names = _present(BENEFICIARY_INDICATORS, sets)
+    if not names:
+        return None
+    series = [Series(label(f"indicator.{n}"), [headline(s.get(n)) for s in sets]) for n in names]
+    return Chart("chart-beneficiaries", label("chart.beneficiaries"), categories, series)
+

@@ -1,0 +1,141 @@
+"""The dashboard in a real browser: Debian's headless chromium, driven by Selenium.
+
+Reporting runs for real (uvicorn on a free port, in a thread) with its read
+model filled through the consumer handler by the events of a programme year
+(tests/support/reporting_feed.py). The machine has no network: chromium is
+started with everything that would call out switched off, and the page needs
+nothing but reporting itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from services.reporting.api import create_app
+from services.reporting.dashboard import today_in_lima
+from services.reporting.settings import ReportingSettings
+from tests.support.reporting_feed import ReportingFeed, a_programme_year
+
+pytestmark = pytest.mark.timeout(60)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+)
+
+
+@pytest.fixture(scope="module")
+def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Reporting served by uvicorn on a free port, its read model holding a programme year; yields its base URL."""
+    app = create_app(ReportingSettings(var_dir=tmp_path_factory.mktemp("var"), nats_url=NATS_OUT_OF_REACH))
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, name="reporting", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "reporting did not start"
+        time.sleep(0.05)
+    a_programme_year(ReportingFeed(app.state.runtime.readmodel, today_in_lima()))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listening.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(15)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def texts(browser: WebDriver, selector: str) -> list[str]:
+    return [element.text.strip() for element in browser.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def row(browser: WebDriver, table: str, key: str) -> list[str]:
+    return texts(browser, f"#{table} tr[data-indicator='{key}'] > *")
+
+
+def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: WebDriver, reporting: str) -> None:
+    browser.get(f"{reporting}/")
+
+    assert browser.current_url == f"{reporting}/dashboard"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert browser.title == "Tablero del programa OSV"
+    assert texts(browser, "h1, h2") == ["Tablero del programa OSV", "Indicadores por fase", "Gráficos", "Alertas de seguimiento"]
+    assert row(browser, "phase-table", "osvs_identified") == ["OSV identificadas", "3", "1", "4"]
+    assert row(browser, "phase-table", "members_joined")[-1].split() == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2".split()
+    assert browser.find_element(By.ID, "as-of").text.startswith("Cifras al ")
+
+
+def test_the_english_switch_turns_the_whole_page_into_english(browser: WebDriver, reporting: str) -> None:
+    browser.get(f"{reporting}/dashboard")
+
+    browser.find_element(By.ID, "language-switch").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+
+    assert browser.current_url == f"{reporting}/dashboard?lang=en"
+    assert texts(browser, "h1, h2") == ["OSV programme dashboard", "Indicators by phase", "Charts", "Follow-up alerts"]
+    assert row(browser, "phase-table", "osvs_identified")[0] == "OSVs identified"
+    assert browser.find_element(By.ID, "language-switch").text == "Español"
+
+
+def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browser: WebDriver, reporting: str) -> None:
+    browser.get(f"{reporting}/dashboard")
+
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
+    titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
+    assert titles == ["Fases comparadas", "Por nacionalidad (todo el programa)"]
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-phases rect")
+    described = {bar.find_element(By.TAG_NAME, "title").get_attribute("textContent"): bar.size["width"] for bar in bars}
+    assert described["F1 · Fase 1 — OSV identificadas: 3"] > described["F2 · Fase 2 — OSV identificadas: 1"] > 0
+    assert "3" in texts(browser, "#chart-phases text")
+
+
+def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_point(browser: WebDriver, reporting: str) -> None:
+    browser.get(f"{reporting}/dashboard")
+
+    overdue = texts(browser, "#overdue-meetings tbody th")
+    assert overdue == ["Olla Común Las Flores"]
+    assert texts(browser, "#board-terms tbody th") == ["Club de Madres Nueva Esperanza"]
+    assert texts(browser, "#focal-points tbody th") == [
+        "Municipalidad Distrital de Comas",
+        "Municipalidad Distrital de San Juan de Lurigancho",
+    ]

@@ -1,0 +1,63 @@
+"""``GET /alerts``: the follow-up alerts as JSON, on the read model in SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.reporting.api import create_app
+from services.reporting.dashboard import today_in_lima
+from services.reporting.settings import ReportingSettings
+from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
+
+pytestmark = pytest.mark.timeout(120)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, database_url=database_url)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_the_alerts_list_who_to_meet_which_board_to_renew_and_where_a_focal_point_is_missing(client: TestClient) -> None:
+    today = today_in_lima()
+    osvs = a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today))  # type: ignore[attr-defined]
+
+    found = client.get("/alerts").json()
+
+    assert (found["today"], found["overdue_after_days"], found["within_days"]) == (today.isoformat(), 45, 60)
+    assert found["overdue_meetings"] == [
+        {
+            "osv_id": osvs["Olla Común Las Flores"],
+            "name": "Olla Común Las Flores",
+            "district": "Comas",
+            "zone": "Lima Norte",
+            "last_met_on": None,
+            "counted_from": (today - timedelta(days=300)).isoformat(),
+            "days_without_meeting": 300,
+        }
+    ]
+    (board,) = found["board_terms"]
+    assert (board["name"], board["days_left"], board["status"]) == ("Club de Madres Nueva Esperanza", 30, "expiring")
+    assert [(m["municipality_id"], m["last_left_on"]) for m in found["municipalities_without_focal_point"]] == [
+        (COMAS, (today - timedelta(days=20)).isoformat()),
+        (SJL, None),
+    ]
+
+    # Tighter limits flag the OSV met ten days ago; a shorter horizon drops the board ending in 30 days.
+    tighter = client.get("/alerts?days=7&within_days=29").json()
+    assert {o["name"] for o in tighter["overdue_meetings"]} == {"Olla Común Las Flores", "Comedor Popular Santa Rosa"}
+    assert tighter["board_terms"] == []
+
+
+def test_alert_limits_out_of_range_are_refused_naming_the_field(client: TestClient) -> None:
+    response = client.get("/alerts?within_days=-1")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "within_days"

@@ -1,0 +1,170 @@
+"""The dashboard renders whatever the indicators' JSON holds, as the funding–reporting contract shapes it.
+
+Reporting's indicator engine is being rebuilt to the contract; these tests
+feed the page the contract's full JSON through a fake indicator source, so
+every indicator name, every nested breakdown and the zone breakdown are
+shown before the engine produces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.reporting.dashboard import CONTRACT_INDICATORS, TRANSLATIONS, cell, dashboard_router, translator
+from services.reporting.readmodel import ReadModel
+from shared.views import make_engine
+from shared.web import install_error_handlers
+from tests.integration.test_dashboard_page import rows
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def contract_indicators(scale: int) -> dict[str, Any]:
+    """One phase's (or the total's) indicators with every name of the contract, numbers scaled."""
+    by_nationality = {"VE": 3 * scale, "PE": 2 * scale, "other": scale}
+    by_sex = {"F": 4 * scale, "M": 2 * scale}
+    return {
+        "osvs_identified": 10 * scale,
+        "osvs_registered_ruos": 4 * scale,
+        "osvs_registered_ruos_cumulative": 6 * scale,
+        "ruos_registration_rate": "0.6000",
+        "ruos_applications_observed": {"total": 2 * scale, "by_reason": {"id_document_not_accepted": scale, "missing_document": scale}},
+        "agents_of_change": {"total": 6 * scale, "by_nationality": by_nationality, "by_sex": by_sex},
+        "projects_active": 3 * scale,
+        "beneficiaries_direct": {
+            "total": 120 * scale,
+            "by_nationality": {"VE": 70 * scale, "PE": 50 * scale},
+            "by_sex": {"F": 80 * scale, "M": 40 * scale},
+        },
+        "beneficiaries_indirect": 400 * scale,
+        "osvs_supported": {"total": 5 * scale, "first_time": 4 * scale, "repeat": scale},
+        "seed_funds_granted_pen": f"{15000 * scale}.00",
+        "goods_delivered_pen": "2500.50",
+        "disbursed_pen": "9000.00",
+        "seed_funds_granted_usd": "0.00",
+        "goods_delivered_usd": "0.00",
+        "disbursed_usd": "0.00",
+        "murals": 2 * scale,
+        "public_spaces_recovered": scale,
+        "members_joined": {"total": 6 * scale, "by_nationality": by_nationality},
+        "members_left": {"total": scale, "by_nationality": {"VE": scale}},
+        "members_left_by_reason": {"moved_abroad": scale},
+        "osvs_contact_lost": 0,
+        "osvs_dissolved": 0,
+        "follow_up_meetings": 12 * scale,
+        "actions_pending_at_phase_end": 3,
+        "participatory_budget": {"submitted": 2, "accepted": 1, "funded": 1, "amount_funded_pen": "30000.00"},
+        "osvs_with_a_new_indicator": 7,
+    }
+
+
+def contract_report(as_of: datetime | None, by: str | None) -> dict[str, Any]:
+    phases = [
+        {"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-09-30", "indicators": contract_indicators(1)},
+        {"code": "F2", "name": "Fase 2", "starts_on": "2021-10-01", "ends_on": "2022-06-30", "indicators": contract_indicators(2)},
+    ]
+    report: dict[str, Any] = {"phases": phases, "total": contract_indicators(3), "as_of": as_of.isoformat() if as_of else None}
+    if by:
+        groups = {
+            "Lima Norte": {"phases": phases, "total": contract_indicators(2)},
+            "Lima Este": {"phases": phases, "total": contract_indicators(1)},
+        }
+        report["breakdown"] = {"by": by, "groups": groups}
+    return report
+
+
+class FakeIndicatorSource:
+    """Answers the contract's JSON and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[datetime | None, str | None]] = []
+
+    def __call__(self, _: ReadModel, as_of: datetime | None, by: str | None) -> dict[str, Any]:
+        self.asked.append((as_of, by))
+        return contract_report(as_of, by)
+
+
+@pytest.fixture
+def source() -> FakeIndicatorSource:
+    return FakeIndicatorSource()
+
+
+@pytest.fixture
+def client(tmp_path: Path, source: FakeIndicatorSource) -> Iterator[TestClient]:
+    api = FastAPI()
+    install_error_handlers(api)
+    api.state.runtime = SimpleNamespace(readmodel=ReadModel(make_engine(f"sqlite:///{tmp_path / 'readmodel.db'}")))
+    api.include_router(dashboard_router(source, today=lambda: date(2022, 7, 1)))
+    with TestClient(api) as client:
+        yield client
+
+
+def test_every_indicator_of_the_contract_has_a_label_in_both_languages_and_the_languages_say_the_same_things() -> None:
+    assert set(TRANSLATIONS["es"]) == set(TRANSLATIONS["en"])
+    for name in CONTRACT_INDICATORS:
+        assert f"indicator.{name}" in TRANSLATIONS["es"]
+    assert set(contract_indicators(1)) - set(CONTRACT_INDICATORS) == {"osvs_with_a_new_indicator"}
+
+
+def test_the_page_shows_every_indicator_of_the_json_labelled_and_an_unknown_one_by_its_name(client: TestClient) -> None:
+    for lang in ("es", "en"):
+        table = rows(client.get(f"/dashboard?lang={lang}").text, "data-indicator")
+        assert list(table)[: len(CONTRACT_INDICATORS)] == list(CONTRACT_INDICATORS)
+        t = translator(lang)  # type: ignore[arg-type]
+        assert [cells[0] for cells in table.values()] == [t(f"indicator.{n}") for n in CONTRACT_INDICATORS] + ["osvs_with_a_new_indicator"]
+
+
+def test_nested_breakdowns_money_and_rates_read_as_text(client: TestClient) -> None:
+    table = rows(client.get("/dashboard").text, "data-indicator")
+    assert table["osvs_supported"][1:] == [
+        "Total: 5 Por primera vez: 4 Nuevamente: 1",
+        "Total: 10 Por primera vez: 8 Nuevamente: 2",
+        "Total: 15 Por primera vez: 12 Nuevamente: 3",
+    ]
+    assert table["agents_of_change"][3] == "Total: 18 Por nacionalidad: Venezuela: 9 Perú: 6 Otros: 3 Por sexo: Mujeres: 12 Hombres: 6"
+    assert table["ruos_applications_observed"][1] == "Total: 2 Por motivo: Documento de identidad no aceptado: 1 Falta un documento: 1"
+    assert table["seed_funds_granted_pen"][1:] == ["S/ 15,000.00", "S/ 30,000.00", "S/ 45,000.00"]
+    assert table["ruos_registration_rate"][1] == "60.0 %"
+    assert table["participatory_budget"][1] == "Presentadas: 2 Aceptadas: 1 Financiadas: 1 Monto financiado (S/): S/ 30,000.00"
+
+
+def test_as_of_and_by_reach_the_indicators_and_the_page_states_the_cut(client: TestClient, source: FakeIndicatorSource) -> None:
+    html = client.get("/dashboard?as_of=2022-03-01T17:00:00Z&by=district").text
+    assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "district")]
+    assert "Cifras registradas hasta el 2022-03-01 12:00 (Lima)." in html
+    assert "Indicadores por grupo: Por distrito" in html
+
+
+def test_the_chart_by_zone_draws_each_group_of_the_breakdown(client: TestClient, source: FakeIndicatorSource) -> None:
+    html = client.get("/dashboard?lang=en").text
+    assert source.asked == [(None, "zone")]
+    assert '<title id="chart-by-zone-title">By zone</title>' in html
+    assert "<title>Lima Norte — OSVs identified: 20</title>" in html
+    assert "<title>Lima Este — Direct beneficiaries: 120</title>" in html
+    assert "<title>Total — Indirect beneficiaries: 1200</title>" in html
+    assert "<title>Members who joined — Other: 3</title>" in html
+    for group in ("Lima Norte", "Lima Este"):
+        assert f"<summary>{group}</summary>" in html
+
+
+def test_a_value_the_page_cannot_parse_is_shown_as_it_came() -> None:
+    t = translator("en")
+    assert str(cell("seed_funds_granted_pen", "n/a", t)) == "n/a"
+    assert str(cell("osvs_identified", None, t)) == "—"
+    assert str(cell("members_left_by_reason", {}, t)) == "—"
+    assert str(cell("custom", {"<b>": 1}, t)) == '<ul class="breakdown"><li><span class="key">&lt;b&gt;:</span> 1</li></ul>'
+
+
+def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(client: TestClient, source: FakeIndicatorSource) -> None:
+    html = client.get("/dashboard?lang=es&as_of=2022-03-01T12:00&by=zone").text
+    client.get("/dashboard?lang=es&as_of=&by=zone")
+    assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]
+    assert 'name="as_of" value="2022-03-01T12:00"' in html

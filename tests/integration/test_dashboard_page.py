@@ -1,0 +1,157 @@
+"""The dashboard page over HTTP, on reporting's real read model, with NATS out of reach.
+
+The read model is filled through its consumer handler with the events of a
+programme year (tests/support/reporting_feed.py); the page is read as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.reporting.api import create_app
+from services.reporting.dashboard import today_in_lima
+from services.reporting.settings import ReportingSettings
+from tests.support.reporting_feed import ReportingFeed, a_programme_year
+
+pytestmark = pytest.mark.timeout(60)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+
+
+class Cells(HTMLParser):
+    """The text of each table row's header and cells, keyed by the row's ``data-*`` attribute.
+
+    The first row with a key wins: the main phase table comes before the breakdown's.
+    """
+
+    def __init__(self, attribute: str) -> None:
+        super().__init__()
+        self.attribute = attribute
+        self.rows: dict[str, list[str]] = {}
+        self._row: str | None = None
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        key = dict(attrs).get(self.attribute)
+        if tag == "tr" and key is not None and key not in self.rows:
+            self._row = key
+            self.rows[key] = []
+        elif self._row is not None and tag in ("th", "td"):
+            self._depth += 1
+            self.rows[self._row].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr":
+            self._row = None
+        elif tag in ("th", "td") and self._row is not None:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._row is not None and self._depth:
+            self.rows[self._row][-1] = " ".join((self.rows[self._row][-1] + " " + data).split())
+
+
+def rows(html: str, attribute: str) -> dict[str, list[str]]:
+    parser = Cells(attribute)
+    parser.feed(html)
+    return parser.rows
+
+
+def headings(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h[12][^>]*>(.*?)</h[12]>", html, re.S)]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH))) as client:
+        a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today_in_lima()))  # type: ignore[attr-defined]
+        yield client
+
+
+def test_the_dashboard_speaks_spanish_by_default_and_offers_english(client: TestClient) -> None:
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<html lang="es">' in page.text
+    assert headings(page.text) == ["Tablero del programa OSV", "Indicadores por fase", "Gráficos", "Alertas de seguimiento"]
+    assert re.search(r'<a id="language-switch" href="/dashboard\?lang=en"[^>]*>English</a>', page.text)
+
+    english = client.get("/dashboard?lang=en")
+    assert '<html lang="en">' in english.text
+    assert headings(english.text) == ["OSV programme dashboard", "Indicators by phase", "Charts", "Follow-up alerts"]
+    assert re.search(r'href="/dashboard\?lang=es"[^>]*>Español</a>', english.text)
+
+
+def test_the_phase_table_shows_each_indicator_per_phase_and_in_total_with_breakdowns_readable(client: TestClient) -> None:
+    html = client.get("/dashboard").text
+    table = rows(html, "data-indicator")
+    assert table["osvs_identified"] == ["OSV identificadas", "3", "1", "4"]
+    assert table["osvs_registered_ruos"] == ["OSV inscritas en el RUOS en la fase", "0", "1", "1"]
+    assert table["members_joined"][2] == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2"
+    assert set(table) == set(client.get("/indicators").json()["total"])
+
+
+def test_the_page_states_when_its_figures_were_cut(client: TestClient) -> None:
+    assert "Cifras al " in client.get("/dashboard").text
+    assert "Figures as of " in client.get("/dashboard?lang=en").text
+
+
+def test_the_charts_are_inline_svg_with_titles_and_their_numbers_as_text(client: TestClient) -> None:
+    html = client.get("/dashboard").text
+    assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    phases = re.search(r'<svg [^>]*id="chart-phases".*?</svg>', html, re.S)
+    assert phases is not None
+    assert '<title id="chart-phases-title">Fases comparadas</title>' in phases.group()
+    assert "<title>F1 · Fase 1 — OSV identificadas: 3</title>" in phases.group()
+    nationality = re.search(r'<svg [^>]*id="chart-nationality".*?</svg>', html, re.S)
+    assert nationality is not None and "<title>Miembros que ingresaron — Venezuela: 2</title>" in nationality.group()
+
+
+def test_the_alerts_name_the_overdue_osv_the_ending_board_and_the_municipalities_without_focal_point(client: TestClient) -> None:
+    html = client.get("/dashboard").text
+    overdue = [cells[0] for cells in rows(html, "data-osv").values()]
+    assert "Olla Común Las Flores" in overdue
+    assert "Comedor Popular Santa Rosa" not in overdue and "Asociación Vecinal El Sol" not in overdue
+    assert "Club de Madres Nueva Esperanza" in overdue  # its board's term ends in 30 days
+    municipalities = rows(html, "data-municipality")
+    assert set(municipalities) == {"150110", "150132"}
+    assert municipalities["150132"] == ["Municipalidad Distrital de San Juan de Lurigancho", "Lima Este", "nunca"]
+
+
+def test_the_alert_limits_of_the_page_can_be_changed(client: TestClient) -> None:
+    html = client.get("/dashboard?days=400&within_days=10").text
+    assert "OSV sin reunión de seguimiento hace más de 400 días" in html
+    assert 'data-osv="' not in html
+
+
+def test_the_stylesheet_is_served_by_reporting_itself(client: TestClient) -> None:
+    css = client.get("/dashboard/dashboard.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "<link rel=\"stylesheet\" href=\"/dashboard/dashboard.css\">" in client.get("/dashboard").text
+
+
+def test_the_root_sends_people_to_the_dashboard(client: TestClient) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/dashboard"
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "rule"),
+    [
+        ("lang=fr", "lang", "literal_error"),
+        ("by=country", "by", "literal_error"),
+        ("as_of=yesterday", "as_of", "datetime_from_date_parsing"),
+        ("days=0", "days", "greater_than_equal"),
+    ],
+)
+def test_a_bad_query_is_refused_naming_the_field(client: TestClient, query: str, field: str, rule: str) -> None:
+    response = client.get(f"/dashboard?{query}")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(field, rule)]

@@ -1,0 +1,143 @@
+"""Hand-built CloudEvents for reporting's read model, applied through its real consumer handler.
+
+The dashboard's tests tell the programme's story in events, the way registry,
+funding and engagement would publish them, without running those services.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from uuid import uuid4
+
+from services.reporting.readmodel import ReadModel
+from shared.districts import DistrictTable
+
+SJL = "150132"
+COMAS = "150110"
+
+
+class ReportingFeed:
+    """Publishes events to one read model as the NATS consumer would hand them over."""
+
+    def __init__(self, readmodel: ReadModel, today: date) -> None:
+        self.readmodel = readmodel
+        self.today = today
+        self.positions: dict[str, int] = defaultdict(int)
+
+    def day(self, offset: int) -> str:
+        """The ISO day ``offset`` days from today (negative: in the past)."""
+        return (self.today + timedelta(days=offset)).isoformat()
+
+    def publish(self, source: str, kind: str, occurred_on: str, **data: Any) -> None:
+        self.positions[source] += 1
+        position = self.positions[source]
+        cloudevent = {
+            "id": f"{source}:{position}",
+            "type": kind,
+            "source": f"urn:osv-platform:{source}",
+            "subject": str(data.get("osv_id") or data.get("municipality_id") or data.get("phase_id") or ""),
+            "position": position,
+            "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "data": {"occurred_on": occurred_on, **data},
+        }
+        assert self.readmodel.apply([cloudevent]) == 1
+
+    def phase(self, code: str, name: str, starts: int, ends: int) -> None:
+        starts_on, ends_on = self.day(starts), self.day(ends)
+        phase_id = str(uuid4())
+        self.publish("funding", "PhaseOpened", starts_on, phase_id=phase_id, code=code, name=name, starts_on=starts_on, ends_on=ends_on)
+
+    def osv_mapped(self, name: str, district: str, zone: str, on: int) -> str:
+        osv_id, day = str(uuid4()), self.day(on)
+        self.publish("registry", "OSVMapped", day, osv_id=osv_id, name=name, district=district, zone=zone, mapped_on=day)
+        return osv_id
+
+    def ruos_registered(self, osv_id: str, on: int, board_term_ends: int) -> None:
+        self.publish(
+            "registry",
+            "RUOSRegistered",
+            self.day(on),
+            osv_id=osv_id,
+            ruos_number=f"RUOS-{osv_id[:6]}",
+            registered_on=self.day(on),
+            board_term_ends_on=self.day(board_term_ends),
+        )
+
+    def dissolved(self, osv_id: str, on: int) -> None:
+        self.publish("registry", "OSVDissolved", self.day(on), osv_id=osv_id, dissolved_on=self.day(on), reason="inactive")
+
+    def focal_point_assigned(self, municipality_id: str, on: int) -> str:
+        post = str(uuid4())
+        self.publish(
+            "registry",
+            "FocalPointAssigned",
+            self.day(on),
+            municipality_id=municipality_id,
+            focal_point_id=post,
+            office="Gerencia de Participación Vecinal",
+            role="Subgerente",
+            assigned_on=self.day(on),
+        )
+        return post
+
+    def focal_point_left(self, municipality_id: str, post: str, on: int) -> None:
+        day = self.day(on)
+        self.publish("registry", "FocalPointLeft", day, municipality_id=municipality_id, focal_point_id=post, left_on=day)
+
+    def meeting_held(self, osv_id: str, on: int) -> None:
+        self.publish(
+            "engagement",
+            "FollowUpMeetingHeld",
+            self.day(on),
+            osv_id=osv_id,
+            meeting_id=str(uuid4()),
+            held_on=self.day(on),
+            mode="in_person",
+            attendee_count=6,
+            topics=["ruos"],
+            action_items=[],
+        )
+
+    def member_joined(self, osv_id: str, nationality: str, on: int) -> None:
+        self.publish(
+            "engagement",
+            "MemberJoined",
+            self.day(on),
+            member_id=str(uuid4()),
+            osv_id=osv_id,
+            nationality=nationality,
+            sex="F",
+            age_band="30-44",
+        )
+
+
+def a_programme_year(feed: ReportingFeed) -> dict[str, str]:
+    """Two phases, four OSVs and the municipalities' focal points; returns the OSVs' ids by name.
+
+    - "Olla Común Las Flores" was mapped 300 days ago and never met: overdue.
+    - "Comedor Popular Santa Rosa" was met 10 days ago: not overdue.
+    - "Club de Madres Nueva Esperanza" is in the RUOS; its board's term ends in 30 days.
+    - "Asociación Vecinal El Sol" was dissolved: never overdue.
+    - Every municipality has a focal point but San Juan de Lurigancho (never had one)
+      and Comas (its focal point left 20 days ago).
+    """
+    feed.phase("F1", "Fase 1", -400, -201)
+    feed.phase("F2", "Fase 2", -200, 165)
+    osvs = {
+        "Olla Común Las Flores": feed.osv_mapped("Olla Común Las Flores", "Comas", "Lima Norte", -300),
+        "Comedor Popular Santa Rosa": feed.osv_mapped("Comedor Popular Santa Rosa", "San Juan de Lurigancho", "Lima Este", -300),
+        "Asociación Vecinal El Sol": feed.osv_mapped("Asociación Vecinal El Sol", "Ate", "Lima Este", -350),
+        "Club de Madres Nueva Esperanza": feed.osv_mapped("Club de Madres Nueva Esperanza", "Ate", "Lima Este", -100),
+    }
+    feed.dissolved(osvs["Asociación Vecinal El Sol"], -250)
+    feed.meeting_held(osvs["Comedor Popular Santa Rosa"], -10)
+    feed.ruos_registered(osvs["Club de Madres Nueva Esperanza"], -90, board_term_ends=30)
+    feed.meeting_held(osvs["Club de Madres Nueva Esperanza"], -5)
+    for nationality in ("VE", "VE", "PE"):
+        feed.member_joined(osvs["Club de Madres Nueva Esperanza"], nationality, -80)
+    municipalities = ["mml", *(d.ubigeo for d in DistrictTable.of_lima().districts)]
+    posts = {m: feed.focal_point_assigned(m, -380) for m in municipalities if m != SJL}
+    feed.focal_point_left(COMAS, posts[COMAS], -20)
+    return osvs

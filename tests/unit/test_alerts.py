@@ -1,0 +1,168 @@
+"""Follow-up alerts: who to meet, which boards to renew, which municipalities lack a focal point."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from itertools import count
+
+from services.reporting.alerts import (
+    MML_ID,
+    Municipality,
+    alerts,
+    board_terms,
+    lima_municipalities,
+    municipalities_without_focal_point,
+    overdue_meetings,
+)
+from services.reporting.indicators import Fact
+from shared.districts import DistrictTable
+
+_ids = count(1)
+RECORDED = datetime(2024, 6, 1, tzinfo=timezone.utc)
+TODAY = date(2024, 6, 1)
+COMAS, SJL = "150110", "150132"
+SOME_MUNICIPALITIES = [Municipality(MML_ID, "Municipalidad Metropolitana de Lima", None), Municipality(COMAS, "Comas", "Lima Norte")]
+
+
+def fact(event_type: str, day: str, **data: object) -> Fact:
+    return Fact(f"t:{next(_ids)}", event_type, "s", date.fromisoformat(day), RECORDED, {"occurred_on": day, **data})
+
+
+def mapped(osv_id: str, day: str, name: str = "Olla común Las Flores") -> Fact:
+    return fact("OSVMapped", day, osv_id=osv_id, name=name, district="Comas", zone="Lima Norte", mapped_on=day)
+
+
+def met(osv_id: str, day: str) -> Fact:
+    return fact("FollowUpMeetingHeld", day, osv_id=osv_id, meeting_id=f"m-{next(_ids)}", held_on=day, action_items=[])
+
+
+def registered(osv_id: str, day: str, board_term_ends_on: str | None) -> Fact:
+    return fact(
+        "RUOSRegistered", day, osv_id=osv_id, ruos_number=f"RUOS-{osv_id}", registered_on=day, board_term_ends_on=board_term_ends_on
+    )
+
+
+def assigned(municipality_id: str, post: str, day: str) -> Fact:
+    return fact("FocalPointAssigned", day, municipality_id=municipality_id, focal_point_id=post, assigned_on=day)
+
+
+def left(municipality_id: str, post: str, day: str) -> Fact:
+    return fact("FocalPointLeft", day, municipality_id=municipality_id, focal_point_id=post, left_on=day)
+
+
+# Meetings
+
+
+def test_an_osv_never_met_is_overdue_counting_from_the_day_it_was_mapped() -> None:
+    (alert,) = overdue_meetings([mapped("a", "2024-04-01")], TODAY)
+    assert (alert.name, alert.last_met_on, alert.counted_from, alert.days_without_meeting) == (
+        "Olla común Las Flores",
+        None,
+        date(2024, 4, 1),
+        61,
+    )
+
+
+def test_an_osv_met_within_the_limit_is_not_overdue_and_the_limit_day_itself_is_not_late() -> None:
+    facts = [mapped("a", "2023-01-01"), met("a", "2024-04-17"), mapped("b", "2024-04-17")]
+    assert (TODAY - date(2024, 4, 17)).days == 45
+    assert overdue_meetings(facts, TODAY) == []
+    assert [o.osv_id for o in overdue_meetings(facts, TODAY, after_days=44)] == ["a", "b"]
+
+
+def test_the_last_meeting_counts_even_when_its_event_arrived_before_an_older_one() -> None:
+    facts = [mapped("a", "2023-01-01"), met("a", "2024-05-20"), met("a", "2024-01-10")]
+    assert overdue_meetings(facts, TODAY) == []
+    (alert,) = overdue_meetings(facts, date(2024, 8, 1))
+    assert alert.last_met_on == date(2024, 5, 20)
+
+
+def test_a_dissolved_osv_is_never_overdue() -> None:
+    facts = [mapped("a", "2023-01-01"), fact("OSVDissolved", "2023-06-01", osv_id="a", dissolved_on="2023-06-01", reason="inactive")]
+    assert overdue_meetings(facts, TODAY) == []
+
+
+def test_overdue_osvs_come_longest_waiting_first() -> None:
+    facts = [mapped("recent", "2024-03-01", "B"), mapped("old", "2023-03-01", "A"), met("recent", "2024-04-01")]
+    assert [o.osv_id for o in overdue_meetings(facts, TODAY)] == ["old", "recent"]
+
+
+# Board terms
+
+
+def test_a_board_term_ending_within_sixty_days_or_already_ended_is_flagged_and_a_later_one_is_not() -> None:
+    facts = [
+        registered("soon", "2022-01-01", "2024-07-31"),
+        registered("ended", "2022-01-01", "2024-05-01"),
+        registered("later", "2022-01-01", "2024-08-01"),
+        registered("unknown", "2022-01-01", None),
+    ]
+    flagged = board_terms(facts, TODAY)
+    assert [(a.osv_id, a.status, a.days_left) for a in flagged] == [("ended", "ended", -31), ("soon", "expiring", 60)]
+
+
+def test_a_renewed_board_replaces_the_term_given_at_registration() -> None:
+    facts = [
+        mapped("a", "2021-06-01"),
+        registered("a", "2022-01-01", "2024-05-01"),
+        fact("BoardRenewed", "2024-04-20", osv_id="a", renewed_on="2024-04-20", term_ends_on="2026-04-20"),
+    ]
+    assert board_terms(facts, TODAY) == []
+    (alert,) = board_terms(facts, date(2026, 3, 1))
+    assert (alert.name, alert.ruos_number, alert.term_ends_on) == ("Olla común Las Flores", "RUOS-a", date(2026, 4, 20))
+
+
+def test_a_board_renewal_of_an_osv_not_registered_in_the_ruos_is_not_a_board_term_alert() -> None:
+    facts = [fact("BoardRenewed", "2024-04-20", osv_id="a", renewed_on="2024-04-20", term_ends_on="2024-05-01")]
+    assert board_terms(facts, TODAY) == []
+
+
+def test_a_dissolved_osvs_board_is_not_flagged() -> None:
+    facts = [
+        registered("a", "2022-01-01", "2024-05-01"),
+        fact("OSVDissolved", "2024-02-01", osv_id="a", dissolved_on="2024-02-01", reason="merged"),
+    ]
+    assert board_terms(facts, TODAY) == []
+
+
+# Focal points
+
+
+def test_a_municipality_never_given_a_focal_point_is_flagged_with_no_date() -> None:
+    facts = [assigned(COMAS, "p1", "2024-01-10")]
+    (missing,) = municipalities_without_focal_point(facts, SOME_MUNICIPALITIES)
+    assert (missing.municipality_id, missing.last_left_on) == (MML_ID, None)
+
+
+def test_a_municipality_whose_focal_point_left_is_flagged_from_the_day_they_left_until_another_is_assigned() -> None:
+    rotated = [assigned(COMAS, "p1", "2024-01-10"), assigned(MML_ID, "m1", "2024-01-10"), left(COMAS, "p1", "2024-03-31")]
+    (missing,) = municipalities_without_focal_point(rotated, SOME_MUNICIPALITIES)
+    assert (missing.municipality_id, missing.name, missing.last_left_on) == (COMAS, "Comas", date(2024, 3, 31))
+
+    replaced = [*rotated, assigned(COMAS, "p2", "2024-04-15")]
+    assert municipalities_without_focal_point(replaced, SOME_MUNICIPALITIES) == []
+
+
+def test_a_municipality_keeps_its_focal_point_while_one_of_two_posts_remains() -> None:
+    facts = [assigned(MML_ID, "m1", "2024-01-10"), assigned(COMAS, "p1", "2024-01-10"), assigned(COMAS, "p2", "2024-02-01")]
+    facts.append(left(COMAS, "p1", "2024-03-01"))
+    assert municipalities_without_focal_point(facts, SOME_MUNICIPALITIES) == []
+
+
+def test_lima_has_the_mml_and_forty_three_district_municipalities() -> None:
+    municipalities = lima_municipalities(DistrictTable.of_lima())
+    assert len(municipalities) == 44
+    assert municipalities[0].id == MML_ID
+    assert SJL in {m.id for m in municipalities}
+
+
+# All together
+
+
+def test_alerts_gather_every_rule_with_the_limits_they_used() -> None:
+    facts = [mapped("a", "2024-01-01"), registered("a", "2024-02-01", "2024-06-30"), assigned(COMAS, "p1", "2024-01-10")]
+    result = alerts(facts, TODAY, SOME_MUNICIPALITIES, overdue_after_days=30, within_days=30)
+    assert (result.today, result.overdue_after_days, result.within_days) == (TODAY, 30, 30)
+    assert [o.osv_id for o in result.overdue_meetings] == ["a"]
+    assert [b.osv_id for b in result.board_terms] == ["a"]
+    assert [m.municipality_id for m in result.municipalities_without_focal_point] == [MML_ID]
