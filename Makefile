@@ -24,9 +24,11 @@ test: $(STAMP) browser  ## the whole suite; starts its own nats-server and Postg
 	$(PY) -m pytest
 
 # The dashboard's browser tests drive Debian's chromium with its chromedriver (tests/browser/).
-APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+# As root (CI) apt-get runs directly; a developer's account goes through sudo.
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
 browser:  ## install chromium and chromedriver from Debian when they are missing
-	test -x /usr/bin/chromium || $(APT_INSTALL) || (apt-get update && $(APT_INSTALL))
+	test -x /usr/bin/chromium || $(APT_INSTALL) || ($(SUDO) apt-get update && $(APT_INSTALL))
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
 	$(PY) bench/run.py
