@@ -29,11 +29,11 @@ from services.funding.domainmodel import (
     GrantNotFoundError,
     GrantOutcome,
     Phase,
+    PhaseCalendar,
     PhaseCodeTakenError,
     PhaseNotFoundError,
     SupportHistory,
     grant_support,
-    open_phase,
 )
 from services.funding.rounds import (
     Criterion,
@@ -52,6 +52,7 @@ from services.funding.rounds import (
 from shared.districts import DistrictTable
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
+
 
 def _is_new_grant(obj: object) -> bool:
     return isinstance(obj, Grant) and any(isinstance(e, Grant.FundGranted) for e in obj.pending_events)
@@ -74,11 +75,16 @@ class Funding(ServiceApplication):
         self.osvs = osvs
         self.municipalities = lima_municipality_ids(DistrictTable.of_lima())
 
+    @retried_on_collision
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> UUID:
         if Phase.id_for(code) in self.repository:
             raise PhaseCodeTakenError(code)
-        phase = open_phase(code, name, starts_on, ends_on, self.list_phases())
-        self.save(phase)
+        try:
+            calendar = self.repository.get(PhaseCalendar.id_for())
+        except AggregateNotFoundError:
+            calendar = PhaseCalendar()
+        phase = calendar.open_phase(code, name, starts_on, ends_on)
+        self.save(phase, calendar)
         return phase.id
 
     def get_phase(self, phase_id: UUID) -> Phase:

@@ -64,7 +64,7 @@ class PhaseDatesError(RuleViolationError):
 
 
 class PhasesOverlapError(RuleViolationError):
-    def __init__(self, other: Phase) -> None:
+    def __init__(self, other: PhaseDates) -> None:
         super().__init__(
             f"the dates overlap phase '{other.code}' ({other.starts_on.isoformat()} to {other.ends_on.isoformat()})",
             field="starts_on",
@@ -100,16 +100,53 @@ class Phase(Aggregate):
         return starts_on <= self.ends_on and self.starts_on <= ends_on
 
 
-def open_phase(code: str, name: str, starts_on: date, ends_on: date, existing: Iterable[Phase]) -> Phase:
-    """Open a phase if its dates are in order and overlap no other phase."""
-    if ends_on < starts_on:
-        raise PhaseDatesError(starts_on, ends_on)
-    for other in existing:
-        if other.code == code:
-            raise PhaseCodeTakenError(code)
-        if other.overlaps(starts_on, ends_on):
-            raise PhasesOverlapError(other)
-    return Phase(code=code, name=name, starts_on=starts_on, ends_on=ends_on)
+@dataclass(frozen=True)
+class PhaseDates:
+    """A phase as the calendar keeps it: its code and its dates."""
+
+    code: str
+    starts_on: date
+    ends_on: date
+
+    def overlaps(self, starts_on: date, ends_on: date) -> bool:
+        return starts_on <= self.ends_on and self.starts_on <= ends_on
+
+
+class PhaseCalendar(Aggregate):
+    """Every phase's dates, in one record saved with each new phase.
+
+    Two phases opened at the same moment both change the calendar's version,
+    so the second save is refused and its retry sees the first phase: the
+    no-overlap rule holds under concurrency, not only one request at a time.
+    """
+
+    @staticmethod
+    def create_id() -> UUID:
+        return PhaseCalendar.id_for()
+
+    @staticmethod
+    def id_for() -> UUID:
+        return uuid5(NAMESPACE_URL, "urn:osv-platform:phase-calendar")
+
+    @event("PhaseCalendarOpened")
+    def __init__(self) -> None:
+        self.phases: list[PhaseDates] = []
+
+    def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> Phase:
+        """Open a phase if its dates are in order and overlap no other phase."""
+        if ends_on < starts_on:
+            raise PhaseDatesError(starts_on, ends_on)
+        for other in self.phases:
+            if other.code == code:
+                raise PhaseCodeTakenError(code)
+            if other.overlaps(starts_on, ends_on):
+                raise PhasesOverlapError(other)
+        self._dated(code=code, starts_on=starts_on, ends_on=ends_on)
+        return Phase(code=code, name=name, starts_on=starts_on, ends_on=ends_on)
+
+    @event("PhaseDated")
+    def _dated(self, code: str, starts_on: date, ends_on: date) -> None:
+        self.phases.append(PhaseDates(code, starts_on, ends_on))
 
 
 # Grants ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from services.funding.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
-from services.funding.domainmodel import Currency, Grant, GrantOutcome, Phase, Support, SupportHistory
+from services.funding.domainmodel import Currency, Grant, GrantOutcome, Phase, PhaseCalendar, Support, SupportHistory
 from services.funding.rounds import Eligibility, PlannedOutputKind, Proposal, RejectionReason, Round
 from services.funding.schemas import MoneyText
 from shared.events import EventCatalogue, PublicEvent
@@ -24,6 +24,8 @@ from shared.events import EventCatalogue, PublicEvent
 catalogue = EventCatalogue("funding")
 
 catalogue.keeps_private(
+    PhaseCalendar.PhaseCalendarOpened,
+    PhaseCalendar.PhaseDated,
     SupportHistory.SupportHistoryOpened,
     SupportHistory.SupportRecorded,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,

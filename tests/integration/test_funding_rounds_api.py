@@ -360,6 +360,19 @@ def test_an_osv_submitting_the_same_round_at_once_gets_one_proposal(client_on: T
     assert [e["type"] for e in feed(client)].count("ProposalSubmitted") == 1
 
 
+def test_overlapping_phases_opened_at_once_give_one_phase(client_on: TestClient) -> None:
+    client = client_on
+    bodies = [
+        {"code": f"P{i}", "name": f"Fase {i}", "starts_on": f"2030-0{i + 1}-01", "ends_on": "2030-12-31"} for i in range(4)
+    ]
+    responses = run_at_once(4, lambda i: client.post("/phases", json=bodies[i]))
+    assert sorted(r.status_code for r in responses) == [201, 422, 422, 422]
+    for response in responses:
+        if response.status_code == 422:
+            assert_problem(response, 422, "starts_on", "phases_do_not_overlap")
+    assert len([p for p in client.get("/phases").json() if p["code"].startswith("P")]) == 1
+
+
 def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) -> None:
     client = client_on
     rid = a_round(client)["id"]

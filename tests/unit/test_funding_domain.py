@@ -25,6 +25,7 @@ from services.funding.domainmodel import (
     NotDecimalError,
     NotNextTrancheError,
     Phase,
+    PhaseCalendar,
     PhaseCodeTakenError,
     PhaseDatesError,
     PhasesOverlapError,
@@ -34,44 +35,50 @@ from services.funding.domainmodel import (
     WrongGrantKindError,
     grant_fund,
     grant_support,
-    open_phase,
 )
 
 
-def phase_one() -> Phase:
-    return open_phase("F1", "Fase 1", date(2021, 1, 1), date(2021, 9, 30), [])
+def calendar_with_phase_one() -> PhaseCalendar:
+    calendar = PhaseCalendar()
+    calendar.open_phase("F1", "Fase 1", date(2021, 1, 1), date(2021, 9, 30))
+    return calendar
 
 
 def test_phases_that_touch_but_do_not_overlap_are_both_opened() -> None:
-    second = open_phase("F2", "Fase 2", date(2021, 10, 1), date(2021, 12, 31), [phase_one()])
+    calendar = calendar_with_phase_one()
+    second = calendar.open_phase("F2", "Fase 2", date(2021, 10, 1), date(2021, 12, 31))
     assert (second.code, second.starts_on, second.ends_on) == ("F2", date(2021, 10, 1), date(2021, 12, 31))
+    assert [p.code for p in calendar.phases] == ["F1", "F2"]
 
 
-def test_a_phase_sharing_a_single_day_with_another_is_refused() -> None:
+def test_a_phase_sharing_a_single_day_with_another_is_refused_and_the_calendar_is_unchanged() -> None:
+    calendar = calendar_with_phase_one()
     with pytest.raises(PhasesOverlapError) as refused:
-        open_phase("F2", "Fase 2", date(2021, 9, 30), date(2021, 12, 31), [phase_one()])
+        calendar.open_phase("F2", "Fase 2", date(2021, 9, 30), date(2021, 12, 31))
     assert "F1" in refused.value.message
+    assert [p.code for p in calendar.phases] == ["F1"]
 
 
 def test_a_phase_inside_another_is_refused() -> None:
     with pytest.raises(PhasesOverlapError):
-        open_phase("F1b", "Dentro", date(2021, 3, 1), date(2021, 3, 31), [phase_one()])
+        calendar_with_phase_one().open_phase("F1b", "Dentro", date(2021, 3, 1), date(2021, 3, 31))
 
 
 def test_a_phase_ending_before_it_starts_is_refused_naming_ends_on() -> None:
     with pytest.raises(PhaseDatesError) as refused:
-        open_phase("F3", "Fase 3", date(2022, 2, 1), date(2022, 1, 31), [])
+        PhaseCalendar().open_phase("F3", "Fase 3", date(2022, 2, 1), date(2022, 1, 31))
     assert refused.value.field == "ends_on"
 
 
 def test_a_phase_code_is_used_once() -> None:
+    calendar = calendar_with_phase_one()
     with pytest.raises(PhaseCodeTakenError):
-        open_phase("F1", "Otra", date(2023, 1, 1), date(2023, 2, 1), [phase_one()])
-    assert Phase.id_for("F1") == phase_one().id
+        calendar.open_phase("F1", "Otra", date(2023, 1, 1), date(2023, 2, 1))
+    assert Phase.id_for("F1") == PhaseCalendar().open_phase("F1", "Fase 1", date(2021, 1, 1), date(2021, 9, 30)).id
 
 
 def test_a_one_day_phase_is_allowed() -> None:
-    assert open_phase("D", "Un día", date(2022, 5, 5), date(2022, 5, 5), []).starts_on == date(2022, 5, 5)
+    assert PhaseCalendar().open_phase("D", "Un día", date(2022, 5, 5), date(2022, 5, 5)).starts_on == date(2022, 5, 5)
 
 
 def test_a_grant_keeps_money_as_decimal_to_the_cent() -> None:
@@ -241,9 +248,10 @@ def test_a_grant_is_not_closed_before_it_was_made_nor_before_what_was_recorded_o
 # First-time and repeat support ---------------------------------------------------
 
 
+CALENDAR = PhaseCalendar()
 PHASES = [
-    open_phase("F1", "Fase 1", date(2021, 1, 15), date(2021, 9, 30), []),
-    open_phase("F2", "Fase 2", date(2021, 10, 1), date(2021, 12, 31), []),
+    CALENDAR.open_phase("F1", "Fase 1", date(2021, 1, 15), date(2021, 9, 30)),
+    CALENDAR.open_phase("F2", "Fase 2", date(2021, 10, 1), date(2021, 12, 31)),
 ]
 
 

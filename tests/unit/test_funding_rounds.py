@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.funding.domainmodel import Currency, open_phase
+from services.funding.domainmodel import Currency, PhaseCalendar
 from services.funding.rounds import (
     AboveRequestedError,
     AlreadyDecidedError,
@@ -53,7 +53,7 @@ from services.funding.rounds import (
     weighted_total,
 )
 
-PHASE = open_phase("F2", "Fase 2", date(2021, 4, 1), date(2021, 12, 31), [])
+PHASE = PhaseCalendar().open_phase("F2", "Fase 2", date(2021, 4, 1), date(2021, 12, 31))
 
 # A rubric whose weights add up to 1: organisational 0.3, administrative 0.2, impact 0.5 (scored 1 to 5).
 RUBRIC = [
