@@ -47,7 +47,7 @@ def test_osvs_supported_counts_each_osv_once_and_seed_funds_sum_only_seed_funds_
         fact("FundGranted", "2021-10-05", osv_id="c", amount="90.00", currency="USD", kind="seed_fund"),
     ]
     total = report(facts)["total"]
-    assert total["osvs_supported"] == 3
+    assert total["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 0}
     assert total["seed_funds_granted_pen"] == "1250.50"
 
 
