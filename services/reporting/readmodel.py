@@ -233,8 +233,10 @@ class ReadModel:
         """A SHA-256 over every fact and position: equal digests, equal read models (checkpoints are a cache, left out)."""
         sha = hashlib.sha256()
         with self.engine.connect() as connection:
-            rows = connection.execution_options(yield_per=5000).execute(
-                select(FACTS.c.event_id, FACTS.c.type, FACTS.c.occurred_on, FACTS.c.data).order_by(FACTS.c.source, FACTS.c.position)
+            rows = connection.execute(
+                select(FACTS.c.event_id, FACTS.c.type, FACTS.c.occurred_on, FACTS.c.data)
+                .order_by(FACTS.c.source, FACTS.c.position)
+                .execution_options(yield_per=5000)
             )
             for event_id, kind, occurred_on, data in rows:
                 sha.update(json.dumps([event_id, kind, occurred_on.isoformat(), data], sort_keys=True).encode())
@@ -254,7 +256,7 @@ class ReadModel:
 
     @staticmethod
     def _facts(connection: Connection, where: Iterable[Any]) -> Iterator[Fact]:
-        rows = connection.execution_options(yield_per=5000).execute(select(*COLUMNS).where(*where).order_by(*IN_ORDER))
+        rows = connection.execute(select(*COLUMNS).where(*where).order_by(*IN_ORDER).execution_options(yield_per=5000))
         return (_fact(row) for row in rows)
 
     def _phase_facts(self, connection: Connection) -> list[Fact]:
