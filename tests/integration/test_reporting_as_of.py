@@ -212,3 +212,39 @@ def test_a_report_as_of_any_moment_equals_a_full_recomputation_over_the_facts_re
         for by in (None, "zone"):
             assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
     assert readmodel.report() == report(facts)
+
+
+def test_a_fact_recorded_before_a_checkpoint_but_delivered_after_it_drops_the_checkpoints_it_makes_wrong(database_url: str) -> None:
+    events = programme_log(400, seed=21)
+    held_back = [e for e in events if e["source"].endswith("funding")][5:]  # funding's relay was stuck
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=40, settle_seconds=0)
+    readmodel.apply([e for e in events if e not in held_back])
+    made = readmodel.checkpoints()
+    assert len(made) >= 5
+
+    readmodel.apply(held_back, checkpoint=False)  # recorded long ago, delivered now
+    earliest = min(datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in held_back)
+    kept = readmodel.checkpoints()
+    assert kept == [checkpoint for checkpoint in made if checkpoint[0] < earliest] and len(kept) < len(made)
+    assert readmodel.report() == report(readmodel.facts())
+
+    assert readmodel.advance_checkpoints() > 0
+    assert len(readmodel.checkpoints()) > len(made)  # 400 facts now, not 395-odd
+    assert readmodel.report() == report(readmodel.facts())
+
+
+def test_opening_a_phase_after_its_facts_remakes_every_checkpoint_cut_by_the_new_phase(database_url: str) -> None:
+    events = [e for e in programme_log(400, seed=22) if e["type"] != "PhaseOpened"]
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=40, settle_seconds=0)
+    readmodel.apply(events)
+    before = readmodel.checkpoints()
+    late = cloudevent("funding", 10_000, "PhaseOpened", "p9", datetime(2030, 1, 1, tzinfo=timezone.utc), phase_id="p9", code="F1",
+                      name="Fase 1", starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")
+    readmodel.apply([late])
+    after = readmodel.checkpoints()
+    assert {len(bounds) for _, _, bounds in before} == {0}  # no phase yet: one segment
+    assert [cut for cut, _, _ in after] == [cut for cut, _, _ in before]
+    assert {len(bounds) for _, _, bounds in after} == {2}  # made again, cut at F1's first day and the day after its last
+    result = readmodel.report()
+    assert [p["code"] for p in result["phases"]] == ["F1"] and result == report(readmodel.facts())
+    assert result["phases"][0]["indicators"]["osvs_identified"] > 0

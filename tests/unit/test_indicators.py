@@ -310,3 +310,27 @@ def test_figures_break_down_by_the_osvs_zone_and_district_and_an_activity_by_its
     districts = report(facts, by="district")["breakdown"]["groups"]
     assert set(districts) == {"Comas", "Ate", "Villa El Salvador"}
     assert districts["Ate"]["phases"][0]["indicators"]["agents_of_change"]["total"] == 1
+
+
+def test_a_tally_saved_halfway_and_restored_goes_on_to_the_same_report() -> None:
+    import json
+
+    from services.reporting.indicators import Tally, phases_in
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-02-02", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-02-01", grant_id="g", osv_id="a", amount="1500.00", currency="PEN", kind="seed_fund"),
+        enrolled("ana", "g", "2021-02-03"), activity("act", "2021-03-01"),
+        fact("ContactLost", "2021-03-02", osv_id="b", since="2021-03-02"),
+        # halfway
+        withdrew("ana", "g", "2021-08-01"), fact("GrantClosed", "2021-09-01", grant_id="g", osv_id="a", outcome="completed"),
+        fact("ActivityWithdrawn", "2021-09-02", activity_id="act", osv_id="a", held_on="2021-03-01", withdrawn_on="2021-09-02"),
+        fact("FundGranted", "2021-09-03", grant_id="h", osv_id="a", amount="300.00", currency="PEN", kind="goods"),
+    ]
+    phases = phases_in(facts)
+    lookup = {f.data["activity_id"]: f for f in facts if f.type == "ActivityReported"}.get
+    first = Tally(phases, lookup).fold(facts[:8])
+    saved = json.loads(json.dumps(first.state()))
+    restored = Tally.restore(saved, phases, lookup).fold(facts[8:])
+    assert restored.report(phases, "zone") == report(facts, "zone")
+    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
