@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,6 +22,8 @@ from shared.errors import RuleViolationError
 from shared.messaging import DurableConsumer, NatsLink
 from shared.views import make_engine
 from shared.web import install_error_handlers
+
+log = logging.getLogger(__name__)
 
 DURABLE = "reporting"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,6 +49,7 @@ class ReportingRuntime:
         self.link.start()
         self.consumer = DurableConsumer(self.link, DURABLE, "osv.>", self.readmodel.apply, batch=s.consumer_batch)
         self.tasks.append(asyncio.create_task(self.consumer.run(), name="reporting-consumer"))
+        self.tasks.append(asyncio.create_task(self.checkpoints(), name="reporting-checkpoints"))
         try:
             yield
         finally:
@@ -56,6 +60,17 @@ class ReportingRuntime:
                     await task
             await self.link.close()
             self.readmodel.engine.dispose()
+
+    async def checkpoints(self) -> None:
+        """Catch the checkpoints up while no events arrive (the consumer makes a few after each batch)."""
+        assert self.readmodel is not None
+        while True:
+            try:
+                made = await asyncio.to_thread(self.readmodel.advance_checkpoints, ReadModel.STEP)
+            except Exception:  # noqa: BLE001 - a failed checkpoint is retried; reports fold from the last good one
+                log.exception("reporting: making checkpoints failed")
+                made = 0
+            await asyncio.sleep(0.1 if made else self.settings.checkpoint_settle_seconds / 2)
 
 
 def get_readmodel(request: Request) -> ReadModel:

@@ -207,8 +207,13 @@ def rate(registered: int, identified: int) -> str:
 # --------------------------------------------------------------------------
 
 Counter = tuple[str, int, str]
-"""(indicator/part, segment, district)."""
+"""(indicator/part, segment, place): a district, or for agents of change ``@*``, ``@zone:<zone>``, ``@district:<district>``."""
 Lookup = Callable[[str], "Fact | None"]
+EVER = -1
+"""The segment of span indicators' totals: counted once, whenever it was."""
+COUNTED_SPANS = ("agents_of_change", "projects_active")
+RECALLED = {"osv": ("OSVMapped",), "member": ("ParticipantEnrolled", "ParticipantWithdrew"), "grant": ("FundGranted", "GrantClosed")}
+"""What a restored tally may need to recall about an entity, by the subject of these events."""
 
 
 def _no_lookup(_: str) -> Fact | None:
@@ -229,6 +234,11 @@ class Tally:
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
     report (by activity id) when its withdrawal is folded.
+
+    Counters and a few small sets are its state (:meth:`state`). What it knows
+    of single OSVs, members and projects is a cache: a tally restored from a
+    checkpoint starts without it, says which entities the next facts need
+    (:meth:`missing`) and is told their earlier facts (:meth:`recall`).
     """
 
     def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False) -> None:
@@ -237,21 +247,27 @@ class Tally:
         self.traces: list[Trace] | None = [] if trace else None
         self.counters: dict[Counter, int | Decimal] = defaultdict(int)
         self.zones: dict[str, str] = {}  # district -> zone
-        self.places: dict[str, str] = {}  # osv -> district
-        self.members: dict[str, dict[str, Any]] = {}  # member -> {"n", "s", "p": [[grant, osv, from, to|None, event]]}
-        self.projects: dict[str, list[Any]] = {}  # seed-fund grant -> [osv, granted, closed|None, event]
-        self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed
-        self.supported: dict[str, dict[int, str]] = {}  # osv -> {segment: first grant's event}
-        self.lost: dict[str, dict[int, str]] = {}  # osv -> {segment: first ContactLost's event}
+        self.supported: dict[str, list[Any]] = {}  # osv -> [district, {segment: first grant's event}]
+        self.lost: dict[str, list[Any]] = {}  # osv -> [district, {segment: first ContactLost's event}]
+        self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed on
         self.withdrawn: set[str] = set()  # activity ids
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
         self.last: tuple[datetime, str, int, str] | None = None
+        # The cache (complete when folded from the first fact).
+        self.complete = True
+        self.places: dict[str, str] = {}  # osv -> district
+        self.members: dict[str, list[Any]] = {}  # member -> [nationality, sex, [[grant, district, from, to|None], ...]]
+        self.projects: dict[str, list[Any]] = {}  # seed-fund grant -> [district, granted on, closed on|None]
 
     # -- folding ------------------------------------------------------------
 
     def segment(self, day: date | int) -> int:
         return bisect_right(self.bounds, day if isinstance(day, int) else day.toordinal())
+
+    @property
+    def last_segment(self) -> int:
+        return len(self.bounds)
 
     def fold(self, facts: Iterable[Fact]) -> Tally:
         for fact in facts:
@@ -264,20 +280,53 @@ class Tally:
             handler(self, fact)
         self.last = fact.order
 
-    def _count(self, part: str, fact: Fact, delta: int | Decimal = 1, *, osv: str | None = None, district: str | None = None, day: date | None = None) -> None:
+    def missing(self, facts: Iterable[Fact]) -> dict[str, set[str]]:
+        """The OSVs, members and grants these facts speak of that a restored tally has not seen yet."""
+        out: dict[str, set[str]] = {"osv": set(), "member": set(), "grant": set()}
+        if self.complete:
+            return out
+        for fact in facts:
+            osv = fact.data.get("osv_id")
+            if osv is not None and str(osv) not in self.places:
+                out["osv"].add(str(osv))
+            if fact.type in RECALLED["member"] and fact.subject not in self.members:
+                out["member"].add(fact.subject)
+            if fact.type == "GrantClosed" and fact.subject not in self.projects:
+                out["grant"].add(fact.subject)
+        return out
+
+    def recall(self, facts: Iterable[Fact]) -> None:
+        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order)."""
+        for fact in sorted(facts, key=lambda f: f.order):
+            if fact.type == "OSVMapped":
+                self._place(fact)
+            elif fact.type == "ParticipantEnrolled":
+                self._enrol(fact)
+            elif fact.type == "ParticipantWithdrew":
+                self._withdraw(fact)
+            elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund":
+                self.projects[self._grant_id(fact)] = [self.places.get(str(fact.data["osv_id"]), UNKNOWN), fact.occurred_on.toordinal(), None]
+            elif fact.type == "GrantClosed" and fact.subject in self.projects and self.projects[fact.subject][2] is None:
+                self.projects[fact.subject][2] = fact.occurred_on.toordinal()
+
+    def _count(self, part: str, fact: Fact, delta: int | Decimal = 1, *, osv: str | None = None, district: str | None = None,
+               day: date | None = None, segment: int | None = None) -> None:
         if not delta:
             return
         place = district if district is not None else self.places.get(str(osv), UNKNOWN)
-        counter = (part, self.segment(day or fact.occurred_on), place)
+        counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
         self.counters[counter] += delta
         if self.traces is not None:
             self.traces.append(Trace(counter, delta, fact))
 
-    def _osv_mapped(self, fact: Fact) -> None:
-        district, osv = str(fact.data.get("district") or UNKNOWN), str(fact.data["osv_id"])
-        self.places[osv] = district
+    def _place(self, fact: Fact) -> str:
+        district = str(fact.data.get("district") or UNKNOWN)
+        self.places[str(fact.data["osv_id"])] = district
         self.zones[district] = str(fact.data.get("zone") or UNKNOWN)
-        self._count("osvs_identified/value", fact, osv=osv)
+        return district
+
+    def _osv_mapped(self, fact: Fact) -> None:
+        self._count("osvs_identified/value", fact, district=self._place(fact))
 
     def _registered(self, fact: Fact) -> None:
         self._count("osvs_registered_ruos/value", fact, osv=fact.data.get("osv_id"))
@@ -288,39 +337,83 @@ class Tally:
         for reason in fact.data.get("reasons") or []:
             self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
-    def _enrolled(self, fact: Fact) -> None:
-        d = fact.data
-        member = self.members.setdefault(str(d["member_id"]), {"n": nationality_group(d.get("nationality")), "s": str(d.get("sex")), "p": []})
-        grant = str(d.get("grant_id"))
-        if any(p[0] == grant and p[3] is None for p in member["p"]):
-            return  # already taking part in that project
-        member["p"].append([grant, str(d.get("osv_id")), fact.occurred_on.toordinal(), None, fact.event_id])
+    # Agents of change: a member counts in each segment one of their participations overlaps.
 
-    def _withdrew(self, fact: Fact) -> None:
+    def _active(self, member: list[Any]) -> dict[str, set[int]]:
+        """Per group (``@*``, ``@zone:…``, ``@district:…``), the segments the member took part in."""
+        out: dict[str, set[int]] = defaultdict(set)
+        for _, district, start, end, *_ in member[2]:
+            span = range(self.segment(start), (self.segment(end) if end is not None else self.last_segment) + 1)
+            for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}"):
+                out[group].update(span)
+        return out
+
+    def _enrol(self, fact: Fact) -> list[Any]:
+        d = fact.data
+        member = self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), []])
+        grant = str(d.get("grant_id"))
+        if not any(p[0] == grant and p[3] is None for p in member[2]):  # else: already taking part in that project
+            member[2].append([grant, self.places.get(str(d.get("osv_id")), UNKNOWN), fact.occurred_on.toordinal(), None])
+        return member
+
+    def _withdraw(self, fact: Fact) -> list[Any] | None:
         member = self.members.get(str(fact.data["member_id"]))
         grant = str(fact.data.get("grant_id"))
-        for participation in reversed(member["p"] if member else []):
+        for participation in reversed(member[2] if member else []):
             if participation[0] == grant and participation[3] is None:
                 participation[3] = fact.occurred_on.toordinal()
-                return
+                break
+        return member
+
+    def _took_part(self, fact: Fact) -> None:
+        member = self.members.get(str(fact.data.get("member_id")))
+        before = self._active(member) if member else {}
+        member = self._enrol(fact) if fact.type == "ParticipantEnrolled" else self._withdraw(fact)
+        if member is None:
+            return
+        after = self._active(member)
+        parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
+        for group in set(before) | set(after):
+            was, now = before.get(group, set()), after.get(group, set())
+            changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
+            for segment, delta in changes:
+                for part in parts:
+                    self._count(part, fact, delta, district=group, segment=segment)
+
+    # Projects: a seed-fund grant counts in every segment from its grant to its closure.
+
+    @staticmethod
+    def _grant_id(fact: Fact) -> str:
+        return str(fact.data.get("grant_id") or fact.subject)
 
     def _granted(self, fact: Fact) -> None:
         d = fact.data
         osv, amount, currency = str(d["osv_id"]), Decimal(str(d.get("amount", "0"))), d.get("currency")
-        self.supported.setdefault(osv, {}).setdefault(self.segment(fact.occurred_on), fact.event_id)
-        if d.get("kind") == "seed_fund":
-            grant = str(d.get("grant_id") or fact.subject)
-            self.projects[grant] = [osv, fact.occurred_on.toordinal(), self.closures.pop(grant, None), fact.event_id]
-            if currency in ("PEN", "USD"):
-                self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, osv=osv)
+        district = self.places.get(osv, UNKNOWN)
+        supported = self.supported.setdefault(osv, [district, {}])
+        supported[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+        if d.get("kind") != "seed_fund":
+            return
+        grant, granted = self._grant_id(fact), fact.occurred_on.toordinal()
+        closed = self.closures.pop(grant, None)
+        self.projects[grant] = [district, granted, closed]
+        last = self.segment(closed) if closed is not None else self.last_segment
+        for segment in [EVER, *range(self.segment(granted), last + 1)]:
+            self._count("projects_active/value", fact, district=district, segment=segment)
+        if currency in ("PEN", "USD"):
+            self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
 
     def _grant_closed(self, fact: Fact) -> None:
-        grant, closed = str(fact.data.get("grant_id") or fact.subject), fact.occurred_on.toordinal()
+        grant, closed = self._grant_id(fact), fact.occurred_on.toordinal()
         project = self.projects.get(grant)
         if project is None:
             self.closures[grant] = closed
         elif project[2] is None:
             project[2] = closed
+            for segment in range(self.segment(closed) + 1, self.last_segment + 1):
+                self._count("projects_active/value", fact, -1, district=project[0], segment=segment)
+
+    # Activities: beneficiaries and outputs, in the activity's own district.
 
     def _activity_reported(self, fact: Fact) -> None:
         if str(fact.data.get("activity_id") or fact.subject) not in self.withdrawn:
@@ -353,7 +446,8 @@ class Tally:
                 self._count(part, because, sign * int(output.get("count", 0)), **where)
 
     def _contact_lost(self, fact: Fact) -> None:
-        self.lost.setdefault(str(fact.data["osv_id"]), {}).setdefault(self.segment(fact.occurred_on), fact.event_id)
+        osv = str(fact.data["osv_id"])
+        self.lost.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
 
     def _dissolved(self, fact: Fact) -> None:
         self._count("osvs_dissolved/value", fact, osv=fact.data.get("osv_id"))
@@ -386,69 +480,54 @@ class Tally:
     def zone_of(self, district: str) -> str:
         return self.zones.get(district, UNKNOWN)
 
-    def _groups(self, district: str, by: Breakdown | None) -> tuple[str, ...]:
+    def _groups(self, place: str, by: Breakdown | None) -> tuple[str, ...]:
+        """The groups a counter's place adds to: the whole programme and, with ``by``, its zone or district."""
+        if place.startswith("@"):  # agents of change, counted per group already
+            level, _, name = place[1:].partition(":")
+            return (ALL,) if level == ALL else ((name,) if level == by else ())
         if by == "zone":
-            return (ALL, self.zone_of(district))
+            return (ALL, self.zone_of(place))
         if by == "district":
-            return (ALL, district)
+            return (ALL, place)
         return (ALL,)
 
-    def _spans(self, phases: Sequence[Phase], by: Breakdown | None) -> dict[str, dict[str, dict[str, Any]]]:
-        """Figures of entities active in a phase: group -> (phase code | total) -> indicator -> parts."""
-        out: dict[str, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
-        for entity, key, parts in self._span_items(phases, by):
-            group, code, name = key
-            for part, value in parts.items():
-                out[group][code][name][part] += value
-        return out
-
-    def _span_items(self, phases: Sequence[Phase], by: Breakdown | None) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
-        """Each entity counted in a span indicator: (its first event, (group, phase code|total, indicator), parts it adds)."""
+    def _osv_items(self, phases: Sequence[Phase], by: Breakdown | None) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
+        """OSVs counted once per phase (supported, contact lost): (first event, (group, phase code|total, indicator), parts)."""
         segments = {p.code: self.segment(p.starts_on) for p in phases}
         known = set(segments.values())
-        for member in self.members.values():
-            parts = {"total": 1, f"by_nationality.{member['n']}": 1, f"by_sex.{member['s']}": 1}
-            counted: set[tuple[str, str]] = set()
-            for _, osv, start, end, event in member["p"]:
-                first, last = self.segment(start), self.segment(end) if end is not None else len(self.bounds)
-                for group in self._groups(self.places.get(osv, UNKNOWN), by):
-                    for code in [TOTAL, *(c for c, s in segments.items() if first <= s <= last)]:
-                        if (group, code) not in counted:
-                            counted.add((group, code))
-                            yield event, (group, code, "agents_of_change"), parts
-        for osv, granted, closed, event in self.projects.values():
-            first, last = self.segment(granted), self.segment(closed) if closed is not None else len(self.bounds)
-            for group in self._groups(self.places.get(osv, UNKNOWN), by):
-                for code in [TOTAL, *(c for c, s in segments.items() if first <= s <= last)]:
-                    yield event, (group, code, "projects_active"), {"value": 1}
-        for osv, by_segment in self.supported.items():
+        for district, by_segment in self.supported.values():
             in_phases = sorted(s for s in by_segment if s in known)
-            groups = self._groups(self.places.get(osv, UNKNOWN), by)
+            groups = self._groups(district, by)
             for code, segment in segments.items():
                 if segment in by_segment:
                     kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
                     for group in groups:
                         yield by_segment[segment], (group, code, "osvs_supported"), {"total": 1, kind: 1}
-            first_event = by_segment[min(by_segment)]
             kind = "repeat" if len(in_phases) > 1 else "first_time"
             for group in groups:
-                yield first_event, (group, TOTAL, "osvs_supported"), {"total": 1, kind: 1}
-        for osv, by_segment in self.lost.items():
-            groups = self._groups(self.places.get(osv, UNKNOWN), by)
-            for group in groups:
+                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, kind: 1}
+        for district, by_segment in self.lost.values():
+            for group in self._groups(district, by):
                 yield by_segment[min(by_segment)], (group, TOTAL, "osvs_contact_lost"), {"value": 1}
                 for code, segment in segments.items():
                     if segment in by_segment:
                         yield by_segment[segment], (group, code, "osvs_contact_lost"), {"value": 1}
 
+    def _osvs(self, phases: Sequence[Phase], by: Breakdown | None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+        out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+        for _, (group, code, name), parts in self._osv_items(phases, by):
+            for part, value in parts.items():
+                out[group][code][name][part] += value
+        return out  # type: ignore[no-any-return]
+
     def _sums(self, by: Breakdown | None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
         """Counted parts per group and segment."""
-        out: dict[str, dict[int, dict[str, int | Decimal]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-        for (part, segment, district), value in self.counters.items():
+        out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        for (part, segment, place), value in self.counters.items():
             if value:
-                for group in self._groups(district, by):
+                for group in self._groups(place, by):
                     out[group][segment][part] += value
-        return out
+        return out  # type: ignore[no-any-return]
 
     def report(self, phases: Sequence[Phase], by: Breakdown | None = None) -> dict[str, Any]:
         """Indicators per phase and in total; with ``by``, the same per zone or district.
@@ -456,20 +535,21 @@ class Tally:
         ``phases`` are the phases to show: those the report knows of (for a
         report as of a moment, those recorded by then).
         """
-        sums, spans = self._sums(by), self._spans(phases, by)
+        sums, osvs = self._sums(by), self._osvs(phases, by)
 
         def figures(group: str, phase: Phase | None) -> dict[str, Any]:
             segments = sums.get(group, {})
             if phase is None:
-                inside = _add(s for seg, s in segments.items())
+                inside = _add(s for seg, s in segments.items() if seg != EVER)
+                inside.update(segments.get(EVER, {}))  # span indicators' totals
                 upto = inside
-                span = spans.get(group, {}).get(TOTAL, {})
+                counted_once = osvs.get(group, {}).get(TOTAL, {})
             else:
                 here = self.segment(phase.starts_on)
                 inside = _add(s for seg, s in segments.items() if seg == here)
-                upto = _add(s for seg, s in segments.items() if seg <= here)
-                span = spans.get(group, {}).get(phase.code, {})
-            return _figures(inside, upto, span)
+                upto = _add(s for seg, s in segments.items() if EVER < seg <= here)
+                counted_once = osvs.get(group, {}).get(phase.code, {})
+            return _figures(inside, upto, counted_once)
 
         def shaped(group: str) -> dict[str, Any]:
             return {
@@ -488,7 +568,7 @@ class Tally:
 
         result = shaped(ALL)
         if by is not None:
-            groups = set(sums) | set(spans)
+            groups = set(sums) | set(osvs)
             if by == "zone":
                 groups |= set(ZONES)
             groups.discard(ALL)
@@ -503,9 +583,9 @@ class Tally:
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
-        if indicator.kind == SPAN:
-            for event, (g, code, indicator_name), parts in self._span_items(phases, by):
-                if g == key and code == phase_code and indicator_name == name:
+        if name in ("osvs_supported", "osvs_contact_lost"):
+            for event, (g, code, counted), parts in self._osv_items(phases, by):
+                if g == key and code == phase_code and counted == name:
                     for part, value in parts.items():
                         adds[event][part] += value
         else:
@@ -514,20 +594,20 @@ class Tally:
                 name, {indicator.reads or name: None}
             )
             for trace in self.traces:
-                part, segment, district = trace.counter
+                part, segment, place = trace.counter
                 counted, _, sub = part.partition("/")
-                if counted not in reads or key not in self._groups(district, by):
-                    continue
-                if here is not None and (segment > here if indicator.kind in (UPTO, DERIVED) else segment != here):
+                if counted not in reads or key not in self._groups(place, by) or not _selects(indicator, segment, here):
                     continue
                 adds[trace.fact.event_id][reads[counted] or sub] += trace.delta
         figure = self.report(phases, by)
-        block = figure if group is None else figure["breakdown"]["groups"].get(group, {"phases": [], "total": None})
-        if phase is None:
-            value = block["total"][name] if block["total"] else _figures({}, {}, {})[name]
+        block = figure if group is None else figure["breakdown"]["groups"].get(group)
+        empty = _figures({}, {}, {})[name]
+        if block is None:
+            value = empty
+        elif phase is None:
+            value = block["total"][name]
         else:
-            found = [p["indicators"][name] for p in block["phases"] if p["code"] == phase.code]
-            value = found[0] if found else _figures({}, {}, {})[name]
+            value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
         events = [
             {**_cite(by_id[event]), "adds": {part: _money(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
             for event, parts in adds.items()
@@ -539,17 +619,14 @@ class Tally:
     # -- saving -------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """Everything folded so far, as plain JSON values (for a checkpoint)."""
+        """Everything folded so far but the cache, as plain JSON values (for a checkpoint)."""
         return {
             "bounds": self.bounds,
             "counters": [[p, s, d, str(v) if isinstance(v, Decimal) else v] for (p, s, d), v in self.counters.items() if v],
             "zones": self.zones,
-            "places": self.places,
-            "members": self.members,
-            "projects": self.projects,
+            "supported": {osv: [d, list(segs.items())] for osv, (d, segs) in self.supported.items()},
+            "lost": {osv: [d, list(segs.items())] for osv, (d, segs) in self.lost.items()},
             "closures": self.closures,
-            "supported": {osv: [[s, e] for s, e in segs.items()] for osv, segs in self.supported.items()},
-            "lost": {osv: [[s, e] for s, e in segs.items()] for osv, segs in self.lost.items()},
             "withdrawn": sorted(self.withdrawn),
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
@@ -562,21 +639,30 @@ class Tally:
         tally = cls(phases, lookup)
         if list(state["bounds"]) != tally.bounds:
             raise ValueError("the saved tally was cut by other phases")
+        tally.complete = False
         for p, s, d, v in state["counters"]:
             tally.counters[(p, s, d)] = Decimal(v) if isinstance(v, str) else v
         tally.zones = dict(state["zones"])
-        tally.places = dict(state["places"])
-        tally.members = {k: dict(v) for k, v in state["members"].items()}
-        tally.projects = {k: list(v) for k, v in state["projects"].items()}
+        tally.supported = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["supported"].items()}
+        tally.lost = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["lost"].items()}
         tally.closures = dict(state["closures"])
-        tally.supported = {osv: {int(s): e for s, e in segs} for osv, segs in state["supported"].items()}
-        tally.lost = {osv: {int(s): e for s, e in segs} for osv, segs in state["lost"].items()}
         tally.withdrawn = set(state["withdrawn"])
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
         return tally
+
+
+def _selects(indicator: Indicator, segment: int, here: int | None) -> bool:
+    """Whether a counter's segment makes the figure of the phase whose segment is ``here`` (None: the total)."""
+    if indicator.name in COUNTED_SPANS:
+        return segment == (EVER if here is None else here)
+    if here is None:
+        return segment != EVER
+    if indicator.kind in (UPTO, DERIVED):
+        return EVER < segment <= here
+    return segment == here
 
 
 def _money_moved(name: str, amount_field: str) -> Callable[[Tally, Fact], None]:
@@ -609,8 +695,8 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "OSVMapped": Tally._osv_mapped,
     "RUOSRegistered": Tally._registered,
     "RUOSApplicationObserved": Tally._observed,
-    "ParticipantEnrolled": Tally._enrolled,
-    "ParticipantWithdrew": Tally._withdrew,
+    "ParticipantEnrolled": Tally._took_part,
+    "ParticipantWithdrew": Tally._took_part,
     "FundGranted": Tally._granted,
     "GrantClosed": Tally._grant_closed,
     "GoodsDelivered": _money_moved("goods_delivered", "total_value"),
@@ -636,8 +722,8 @@ def _add(maps: Iterable[Mapping[str, int | Decimal]]) -> dict[str, int | Decimal
     return out
 
 
-def _figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, int | Decimal], span: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """Every indicator of one phase (or the total) from its counted parts."""
+def _figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, int | Decimal], once: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Every indicator of one phase (or the total): counted parts in it, up to its end, and OSVs counted once."""
     by_indicator: dict[str, dict[str, int | Decimal]] = defaultdict(dict)
     for part, value in inside.items():
         name, _, sub = part.partition("/")
@@ -648,16 +734,16 @@ def _figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, int | Decim
         cumulative[name][sub] = value
     out: dict[str, Any] = {}
     for indicator in INDICATORS:
-        if indicator.kind == POINT:
-            out[indicator.name] = _figure(indicator, by_indicator.get(indicator.name, {}))
-        elif indicator.kind == UPTO:
+        if indicator.kind == UPTO:
             out[indicator.name] = _figure(indicator, cumulative.get(indicator.reads or indicator.name, {}))
-        elif indicator.kind == SPAN:
-            out[indicator.name] = _figure(indicator, span.get(indicator.name, {}))
-        else:
+        elif indicator.kind == DERIVED:
             registered = int(cumulative.get("osvs_registered_ruos", {}).get("value", 0))
             identified = int(cumulative.get("osvs_identified", {}).get("value", 0))
             out[indicator.name] = rate(registered, identified)
+        elif indicator.name in once:
+            out[indicator.name] = _figure(indicator, once[indicator.name])
+        else:
+            out[indicator.name] = _figure(indicator, by_indicator.get(indicator.name, {}))
     return out
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -131,10 +132,14 @@ def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
 class ReadModel:
     """Facts, positions and checkpoints; :meth:`apply` is the consumer's handler."""
 
-    def __init__(self, engine: Engine, checkpoint_every: int = 10_000, settle_seconds: float = 60.0) -> None:
+    STEP = 8
+    """Checkpoints made at most per applied batch, so remaking them all (after a phase opens) never stalls the consumer long."""
+
+    def __init__(self, engine: Engine, checkpoint_every: int = 2_500, settle_seconds: float = 60.0) -> None:
         self.engine = engine
         self.checkpoint_every = checkpoint_every
         self.settle = timedelta(seconds=settle_seconds)
+        self._checkpointing = threading.Lock()
         Base.metadata.create_all(engine)
 
     # -- writing ------------------------------------------------------------
@@ -150,11 +155,15 @@ class ReadModel:
                     stale = stale.where(CheckpointRow.cut >= min(r["recorded_at"] for r in rows))
                 session.execute(stale)
         if rows and checkpoint:
-            self.advance_checkpoints()
+            self.advance_checkpoints(self.STEP)
         return len(rows)
 
     def advance_checkpoints(self, limit: int | None = None) -> int:
-        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint; return how many were saved."""
+        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved."""
+        with self._checkpointing:
+            return self._advance_checkpoints(limit)
+
+    def _advance_checkpoints(self, limit: int | None) -> int:
         written = 0
         with self.engine.connect() as connection:
             phases = phases_in(self._phase_facts(connection))
@@ -280,11 +289,31 @@ class ReadModel:
         return Tally.restore(json.loads(zlib.decompress(checkpoint.state)), phases)
 
     def _fold(self, connection: Connection, tally: Tally, facts: list[Fact]) -> None:
-        """Fold facts, finding the reports of the activities they withdraw in one query."""
-        withdrawn = [f.subject for f in facts if f.type == "ActivityWithdrawn"]
-        reports: dict[str, Fact] = {}
-        for start in range(0, len(withdrawn), 500):
-            query = [FACTS.c.type == "ActivityReported", FACTS.c.subject.in_(withdrawn[start:start + 500])]
-            reports.update((f.subject, f) for f in self._facts(connection, query))
+        """Fold facts into a tally, first telling it what it needs and does not know (in a few queries, not one per fact).
+
+        A restored tally learns the earlier facts of the members, grants and
+        OSVs these facts speak of, recorded by its checkpoint; every tally is
+        handed the reports of the activities these facts withdraw.
+        """
+        if not tally.complete and tally.last is not None:
+            cut = utc(tally.last[0])
+            missing = tally.missing(facts)
+            history = self._by_subject(connection, ("ParticipantEnrolled", "ParticipantWithdrew"), missing["member"], cut)
+            history += self._by_subject(connection, ("FundGranted", "GrantClosed"), missing["grant"], cut)
+            osvs = missing["osv"] | tally.missing(history)["osv"]
+            tally.recall(self._by_subject(connection, ("OSVMapped",), osvs, cut) + history)
+        withdrawn = {f.subject for f in facts if f.type == "ActivityWithdrawn"}
+        reports = {f.subject: f for f in self._by_subject(connection, ("ActivityReported",), withdrawn, None)}
         tally.lookup = reports.get
         tally.fold(facts)
+
+    def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]:
+        """Facts of these types about these subjects (recorded by ``upto``), by the type-and-subject index, 500 subjects a query."""
+        found: list[Fact] = []
+        ordered = sorted(subjects)
+        for start in range(0, len(ordered), 500):
+            where = [FACTS.c.type.in_(types), FACTS.c.subject.in_(ordered[start:start + 500])]
+            if upto is not None:
+                where.append(FACTS.c.recorded_at <= upto)
+            found.extend(self._facts(connection, where))
+        return found
