@@ -7,9 +7,9 @@ Stop the reporting service first, or pass ``--database-url`` to rebuild into
 another database beside the live one and compare (the digest is printed).
 
 On a terminal a progress bar shows the events applied out of the known total
-and the rate. Reading the next batch overlaps applying the last one (one
-writer thread, batches in order); each batch is one transaction of
-executemany inserts. The checkpoints are made once, at the end.
+and the rate. Each batch is one transaction of executemany inserts; the next
+batch is on its way while one is applied. The checkpoints are made once, at
+the end.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import nats
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from tqdm import tqdm
 
 from services.reporting.readmodel import ReadModel
@@ -67,39 +67,31 @@ class ProgressBar:
 async def rebuild_from_stream(
     readmodel: ReadModel, nats_url: str, stream: str, batch: int = 2000, progress: Progress | None = None
 ) -> int:
-    """Replay the whole stream with an ordered consumer (no per-message acks), batch the commits."""
+    """Replay the whole stream through a pull consumer that needs no acks, a batch per transaction.
+
+    The next batch is asked for before the last one is applied, so the server
+    sends it while this process writes. Applying in a thread beside the reader
+    measured slower (both are Python work under one GIL), so it applies in line.
+    """
     nc = await nats.connect(nats_url, connect_timeout=5)
     try:
         js = nc.jetstream()
         info = await js.stream_info(stream)
-        last = info.state.last_seq
-        total = info.state.messages
-        seen = 0
+        last, total = info.state.last_seq, info.state.messages
         if total == 0:
             return 0
-        subscription = await js.subscribe(
-            "osv.>", stream=stream, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-        )
-        pending: list[dict[str, Any]] = []
-        applying: asyncio.Future[int] | None = None
-        applied = 0
-        sequence = 0
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
+        subscription = await js.pull_subscribe("osv.>", stream=stream, config=config)
+        seen, sequence = 0, 0
+        fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
         while sequence < last:
-            message = await subscription.next_msg(timeout=10)
-            sequence = message.metadata.sequence.stream
-            pending.append(parse(message.data))
-            seen += 1
-            if len(pending) >= batch or sequence >= last:
-                if applying is not None:  # one batch applies while the next one is read
-                    await applying
-                    applied += batch_size
-                    if progress:
-                        progress(applied, total)
-                batch_size = len(pending)
-                applying = asyncio.ensure_future(asyncio.to_thread(readmodel.apply, pending, checkpoint=False))
-                pending = []
-        if applying is not None:
-            await applying
+            messages = await fetching
+            sequence = messages[-1].metadata.sequence.stream
+            if sequence < last:
+                fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
+                await asyncio.sleep(0)  # send the request before the loop blocks on applying
+            readmodel.apply([parse(m.data) for m in messages], checkpoint=False)
+            seen += len(messages)
             if progress:
                 progress(seen, total)
         await subscription.unsubscribe()
