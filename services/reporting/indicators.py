@@ -8,10 +8,12 @@ is counted into a phase on arrival: a :class:`Tally` folds facts in the order
 they were recorded and sorts them into *segments* of the calendar cut at every
 phase boundary; a phase is read off its segment when the report is asked for.
 
-A tally is small (counters per segment and district, plus a few entities:
-OSVs' places, agents of change, seed-fund projects, supported OSVs), can be
-saved as plain JSON and folded on from where it stopped. That is what lets the
-read model keep checkpoints and answer "as of" without replaying the log.
+A tally's state is small (counters per segment and district, the OSVs
+supported or out of contact, a few sets), can be saved as plain JSON and
+folded on from where it stopped; what it knows of single members, projects
+and OSVs is a cache that a restored tally recalls from the facts it meets.
+That is what lets the read model keep checkpoints and answer "as of" without
+replaying the log.
 
 :func:`report` and :func:`evidence` are the reference: they fold every fact
 they are given.
@@ -24,7 +26,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -35,8 +37,6 @@ UNKNOWN = "unknown"
 TOTAL = "total"
 ALL = "*"
 Breakdown = Literal["zone", "district"]
-
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
