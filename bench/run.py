@@ -1,7 +1,7 @@
 """Throughput and latency of osv-platform, each figure beside a bare-library baseline.
 
-    .venv/bin/python bench/run.py            # full run (~2 minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # smoke run (~20 seconds)
+    .venv/bin/python bench/run.py            # full run, a million events (~15 minutes on 2 cores)
+    .venv/bin/python bench/run.py --quick    # smoke run (about a minute)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
 (``shared.embedded.NatsServer``, as ``make run`` starts it), each service under
@@ -10,9 +10,12 @@ baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
    beside plain ``eventsourcing`` appends to an SQLite file, one per transaction.
-2. Rebuild events/s of reporting's read model from the NATS stream, beside a raw
-   read of the same stream and a raw read of an ``eventsourcing`` notification
-   log of the same number of events.
+2. Rebuild events/s of reporting's read model from the NATS stream (a million
+   events of a three-year programme by default), beside a raw read of the same
+   stream and a raw read of an ``eventsourcing`` notification log of the same
+   number of events.
+2b. Reports as of random moments on that rebuilt read model (p50/p99), beside a
+   bare ``sqlite3`` count of the facts recorded by the same moments.
 3. Command-to-indicator latency: ``POST /osvs`` answered 201 until reporting's
    ``GET /indicators`` counts the new OSV.
 
@@ -33,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -234,8 +237,8 @@ def service(name: str, var_dir: Path, nats_url: str, log_dir: Path) -> Iterator[
 
 
 @contextlib.contextmanager
-def nats_server(store_dir: Path) -> Iterator[NatsServer]:
-    server = NatsServer(store_dir, port=0, http_port=None)
+def nats_server(store_dir: Path, sync_always: bool = True) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir, port=0, http_port=None, sync_always=sync_always)
     try:
         yield server.start()
     finally:
@@ -650,46 +653,217 @@ def _engagement_event(position: int, kind: str, subject: str, data: dict[str, An
     }
 
 
-async def publish_all(url: str, cloudevents: list[dict[str, Any]], batch: int = 1000) -> int:
+def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
+    """``count`` CloudEvents of a programme run for three years, as the three services publish them, interleaved.
+
+    Hand-built in the catalogue's and the funding contract's shapes, streamed
+    (a million never sit in memory). Proportions follow a programme of a few
+    thousand OSVs: most events are activities, meetings and members; each is
+    recorded about 95 s after the last, most facts entered within a month of
+    happening, a few months late. Phases are half-years, opened as they start;
+    the second one two months late.
+    """
+    rng = random.Random(seed)
+    positions = {"registry": 0, "funding": 0, "engagement": 0}
+    now = datetime(2021, 1, 4, 8, tzinfo=timezone.utc)
+    step = 3 * 365 * 86400 / max(count, 1)
+    serial = iter(range(10**12))
+    osvs: list[tuple[str, str, str]] = []
+    registered: set[str] = set()
+    members: list[tuple[str, str, str, str]] = []
+    grants: list[tuple[str, str, str]] = []
+    taking_part: list[tuple[str, str, str, str, str]] = []
+    activities: list[tuple[str, str, str]] = []
+    actions: list[tuple[str, str, str]] = []
+    submissions: list[tuple[str, str]] = []
+    halves = [(date(2021 + i // 2, 1 + 6 * (i % 2), 1), date(2021 + i // 2, 6 + 6 * (i % 2), 30 + i % 2)) for i in range(6)]
+    openings = [(start if i != 1 else start + timedelta(days=60), i, start, end) for i, (start, end) in enumerate(halves)]
+
+    def uid() -> str:
+        return str(uuid.UUID(int=next(serial) + (seed << 64)))
+
+    def event(source: str, kind: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        positions[source] += 1
+        return {
+            "specversion": "1.0", "id": f"{source}:{positions[source]}", "source": SPEC_SOURCE_PREFIX + source, "type": kind,
+            "subject": subject, "time": now.isoformat().replace("+00:00", "Z"), "datacontenttype": "application/json",
+            "position": positions[source], "data": data,
+        }
+
+    def happened() -> str:
+        lag = rng.randrange(0, 30) if rng.random() > 0.02 else rng.randrange(60, 200)
+        return max(date(2021, 1, 1), (now - timedelta(days=lag)).date()).isoformat()
+
+    kinds = [
+        ("OSVMapped", 4), ("RUOSRegistered", 2), ("RUOSApplicationObserved", 3), ("ContactLost", 1.5), ("OSVDissolved", 0.3),
+        ("MemberJoined", 120), ("MemberLeft", 40), ("MemberRoleChanged", 20), ("FundGranted", 8), ("DisbursementMade", 15),
+        ("GoodsDelivered", 4), ("GrantClosed", 4), ("ParticipantEnrolled", 40), ("ParticipantWithdrew", 10),
+        ("ActivityReported", 300), ("ActivityWithdrawn", 3), ("FollowUpMeetingHeld", 200), ("ActionItemCompleted", 150),
+        ("TechnicalAssistanceGiven", 50), ("OSVDocumentsCounted", 20), ("ParticipatoryBudgetSubmitted", 3),
+        ("ParticipatoryBudgetDecided", 3),
+    ]
+    names, weights = [k for k, _ in kinds], [w for _, w in kinds]
+    emitted = 0
+    while emitted < count:
+        now += timedelta(seconds=rng.expovariate(1 / step))
+        if openings and now.date() >= openings[0][0]:
+            _, i, start, end = openings.pop(0)
+            phase_id = uid()
+            yield event("funding", "PhaseOpened", phase_id, {"phase_id": phase_id, "code": f"F{i + 1}", "name": f"Fase {i + 1}",
+                        "starts_on": start.isoformat(), "ends_on": end.isoformat(), "occurred_on": start.isoformat()})
+            emitted += 1
+            continue
+        kind = rng.choices(names, weights)[0] if len(osvs) > 20 else "OSVMapped"
+        on = happened()
+        out: dict[str, Any] | None = None
+        if kind == "OSVMapped":
+            osv, district = uid(), rng.choice(DISTRICTS)
+            osvs.append((osv, district, ZONES[district]))
+            out = event("registry", kind, osv, {"osv_id": osv, "name": f"OSV {len(osvs)}", "district": district, "zone": ZONES[district],
+                        "kind": None, "mapped_on": on, "composition": None, "focus_areas": [], "contact_channel": None, "occurred_on": on})
+        else:
+            osv, district, zone = rng.choice(osvs)
+            if kind == "RUOSRegistered" and osv not in registered:
+                registered.add(osv)
+                out = event("registry", kind, osv, {"osv_id": osv, "ruos_number": f"RUOS-{len(registered)}", "registered_on": on,
+                            "application_id": None, "municipality_id": None, "resolution_number": None, "board_term_ends_on": None,
+                            "occurred_on": on})
+            elif kind == "RUOSApplicationObserved":
+                out = event("registry", kind, osv, {"osv_id": osv, "application_id": uid(), "observed_on": on, "amend_by": on,
+                            "reasons": rng.sample(["missing_minutes", "board_incomplete", "id_document_refused", "other"], 2),
+                            "occurred_on": on})
+            elif kind in ("ContactLost", "OSVDissolved"):
+                field_name = "since" if kind == "ContactLost" else "dissolved_on"
+                out = event("registry", kind, osv, {"osv_id": osv, field_name: on, "occurred_on": on})
+            elif kind == "MemberJoined" or (kind in ("MemberLeft", "MemberRoleChanged") and not members):
+                member = uid()
+                nationality, sex = rng.choice(["VE", "VE", "VE", "PE", "PE", "CO"]), rng.choice(["F", "M"])
+                members.append((member, osv, nationality, sex))
+                out = event("engagement", "MemberJoined", member, {"member_id": member, "membership_id": uid(), "osv_id": osv,
+                            "role": "member", "nationality": nationality, "sex": sex, "age_band": "30-44", "joined_on": on,
+                            "occurred_on": on})
+            elif kind == "MemberLeft":
+                member, osv, nationality, sex = members.pop(rng.randrange(len(members)))
+                out = event("engagement", kind, member, {"member_id": member, "membership_id": uid(), "osv_id": osv,
+                            "nationality": nationality, "sex": sex, "age_band": "30-44", "left_on": on,
+                            "reason": rng.choice(["moved_abroad", "moved_in_peru", "withdrew", "other"]), "occurred_on": on})
+            elif kind == "MemberRoleChanged":
+                member, osv, _, _ = rng.choice(members)
+                out = event("engagement", kind, member, {"member_id": member, "membership_id": uid(), "osv_id": osv, "role": "president",
+                            "changed_on": on, "occurred_on": on})
+            elif kind == "FundGranted" or (kind in ("DisbursementMade", "GoodsDelivered", "GrantClosed") and not grants):
+                grant, seed_fund = uid(), rng.random() < 0.75
+                grants.append((grant, osv, "seed_fund" if seed_fund else "goods"))
+                out = event("funding", "FundGranted", grant, {"grant_id": grant, "osv_id": osv, "amount": rng.choice(["1500.00", "3500.00", "800.50"]),
+                            "currency": "PEN" if rng.random() < 0.9 else "USD", "kind": "seed_fund" if seed_fund else "goods",
+                            "granted_on": on, "proposal_id": None, "round_id": None, "support": "first_time", "occurred_on": on})
+            elif kind in ("DisbursementMade", "GoodsDelivered", "GrantClosed"):
+                grant, osv, _ = rng.choice(grants)
+                if kind == "DisbursementMade":
+                    data = {"disbursement_id": uid(), "tranche": 1, "amount": "500.00", "currency": "PEN", "disbursed_on": on}
+                elif kind == "GoodsDelivered":
+                    data = {"delivery_id": uid(), "items": [{"item": "pintura", "quantity": 4, "unit_value": "35.00"}],
+                            "total_value": "140.00", "currency": "PEN", "delivered_on": on}
+                else:
+                    data = {"outcome": "completed", "final_report_reference": "IF-1", "closed_on": on}
+                out = event("funding", kind, grant, {"grant_id": grant, "osv_id": osv, **data, "occurred_on": on})
+            elif kind == "ParticipantEnrolled" or (kind == "ParticipantWithdrew" and not taking_part):
+                if members and grants:
+                    member, _, nationality, sex = rng.choice(members)
+                    grant, osv, _ = rng.choice(grants)
+                    taking_part.append((member, grant, osv, nationality, sex))
+                    out = event("engagement", "ParticipantEnrolled", member, {"member_id": member, "grant_id": grant, "osv_id": osv,
+                                "nationality": nationality, "sex": sex, "age_band": "18-29", "enrolled_on": on, "occurred_on": on})
+            elif kind == "ParticipantWithdrew":
+                member, grant, osv, nationality, sex = taking_part.pop(rng.randrange(len(taking_part)))
+                out = event("engagement", kind, member, {"member_id": member, "grant_id": grant, "osv_id": osv, "nationality": nationality,
+                            "sex": sex, "age_band": "18-29", "withdrew_on": on, "occurred_on": on})
+            elif kind == "ActivityReported" or (kind == "ActivityWithdrawn" and not activities):
+                activity = uid()
+                activities.append((activity, osv, on))
+                if len(activities) > 5000:
+                    activities.pop(0)
+                out = event("engagement", "ActivityReported", activity, {"activity_id": activity, "osv_id": osv, "held_on": on,
+                            "kind": "mural_painting", "district": district, "zone": zone, "indirect_beneficiaries": rng.randrange(0, 80),
+                            "direct_beneficiaries": [{"nationality": rng.choice(["VE", "PE", "EC"]), "sex": rng.choice(["F", "M"]),
+                                                      "count": rng.randrange(1, 25)}],
+                            "outputs": [{"kind": rng.choice(["mural", "public_space_recovered", "workshop"]), "count": 1}],
+                            "grant_id": None, "occurred_on": on})
+            elif kind == "ActivityWithdrawn":
+                activity, osv, held = activities.pop(rng.randrange(len(activities)))
+                out = event("engagement", kind, activity, {"activity_id": activity, "osv_id": osv, "held_on": held, "withdrawn_on": on,
+                            "occurred_on": on})
+            elif kind == "FollowUpMeetingHeld" or (kind == "ActionItemCompleted" and not actions):
+                meeting, agreed = uid(), [uid() for _ in range(rng.choice([0, 1, 1, 2]))]
+                actions.extend((action, meeting, osv) for action in agreed)
+                out = event("engagement", "FollowUpMeetingHeld", meeting, {"osv_id": osv, "meeting_id": meeting, "held_on": on,
+                            "mode": "in_person", "attendee_count": 6, "topics": ["project_follow_up"],
+                            "action_items": [{"action_id": a, "due_on": on} for a in agreed], "occurred_on": on})
+            elif kind == "ActionItemCompleted":
+                action, meeting, osv = actions.pop(rng.randrange(len(actions)))
+                out = event("engagement", kind, action, {"osv_id": osv, "meeting_id": meeting, "action_id": action, "due_on": on,
+                            "completed_on": on, "occurred_on": on})
+            elif kind in ("TechnicalAssistanceGiven", "OSVDocumentsCounted"):
+                out = event("engagement", kind, osv, {"osv_id": osv, "assistance_id": uid(), "given_on": on, "hours": "2.0", "occurred_on": on})
+            elif kind == "ParticipatoryBudgetSubmitted" or (kind == "ParticipatoryBudgetDecided" and not submissions):
+                submission = uid()
+                submissions.append((submission, osv))
+                out = event("funding", "ParticipatoryBudgetSubmitted", submission, {"submission_id": submission, "osv_id": osv,
+                            "municipality_id": "mml", "cycle_year": now.year, "project_title": "Parque", "amount_requested": "5000.00",
+                            "currency": "PEN", "submitted_on": on, "occurred_on": on})
+            elif kind == "ParticipatoryBudgetDecided":
+                submission, osv = submissions.pop(rng.randrange(len(submissions)))
+                outcome = rng.choice(["accepted", "not_accepted", "funded"])
+                out = event("funding", kind, submission, {"submission_id": submission, "osv_id": osv, "municipality_id": "mml",
+                            "cycle_year": now.year, "outcome": outcome, "amount_funded": "4000.00" if outcome == "funded" else None,
+                            "currency": "PEN", "decided_on": on, "occurred_on": on})
+        if out is not None:
+            emitted += 1
+            yield out
+
+
+async def publish_all(url: str, cloudevents: Iterable[dict[str, Any]], batch: int = 1000) -> int:
     """Publish as the relay does (subject, Nats-Msg-Id, expected stream), ``batch`` acks in flight."""
     nc = await nats.connect(url)
     total_bytes = 0
     try:
-        js = nc.jetstream(timeout=30)
+        js = nc.jetstream(timeout=60)
         await ensure_stream(js, STREAM)
-        for start in range(0, len(cloudevents), batch):
-            acks = []
-            for ce in cloudevents[start:start + batch]:
-                payload = encode(ce)
-                total_bytes += len(payload)
-                service_name = ce["source"].removeprefix(SPEC_SOURCE_PREFIX)
-                acks.append(await js.publish_async(
-                    f"osv.{service_name}.{ce['type']}", payload, headers={"Nats-Msg-Id": ce["id"]}, stream=STREAM
-                ))
-            await asyncio.gather(*acks)
+        acks = []
+        for ce in cloudevents:
+            payload = encode(ce)
+            total_bytes += len(payload)
+            service_name = ce["source"].removeprefix(SPEC_SOURCE_PREFIX)
+            acks.append(await js.publish_async(f"osv.{service_name}.{ce['type']}", payload, headers={"Nats-Msg-Id": ce["id"]}, stream=STREAM))
+            if len(acks) >= batch:
+                await asyncio.gather(*acks)
+                acks = []
+        await asyncio.gather(*acks)
     finally:
         await nc.close()
     return total_bytes
 
 
-async def raw_stream_read(url: str, decoder: Callable[[bytes], Any] | None) -> tuple[int, float]:
-    """Replay the whole stream as rebuild does (ordered consumer), without applying anything."""
+async def raw_stream_read(url: str, decoder: Callable[[bytes], Any] | None, batch: int = 2000) -> tuple[int, float]:
+    """Replay the whole stream as rebuild does (pull consumer, no acks, batches of 2000), without applying anything."""
+    from nats.js.api import AckPolicy
+
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
         info = await js.stream_info(STREAM)
         last = info.state.last_seq
         started = time.perf_counter()
-        subscription = await js.subscribe(
-            "osv.>", stream=STREAM, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-        )
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
+        subscription = await js.pull_subscribe("osv.>", stream=STREAM, config=config)
         seen, sequence = 0, 0
         while sequence < last:
-            message = await subscription.next_msg(timeout=10)
-            sequence = message.metadata.sequence.stream
+            messages = await subscription.fetch(batch, timeout=10)
+            sequence = messages[-1].metadata.sequence.stream
             if decoder is not None:
-                decoder(message.data)
-            seen += 1
+                for message in messages:
+                    decoder(message.data)
+            seen += len(messages)
         seconds = time.perf_counter() - started
         await subscription.unsubscribe()
         return seen, seconds
@@ -748,15 +922,15 @@ def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> f
 
 def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     import json
+    from itertools import islice
 
     n = args.events
     rows = table.section(f"2. rebuilding reporting's read model from the NATS stream ({n:,} events)")
-    say(f"generating {n:,} CloudEvents from the catalogues")
-    cloudevents = realistic_cloudevents(n)
-    with nats_server(tmp / "rebuild-nats") as server:
-        say(f"publishing {n:,} events into a fresh stream")
+    # Publishing is not measured: a stream without fsync on every write fills in a minute instead of six.
+    with nats_server(tmp / "rebuild-nats", sync_always=False) as server:
+        say(f"generating and publishing {n:,} events of a three-year programme into a fresh stream")
         started = time.perf_counter()
-        total_bytes = asyncio.run(publish_all(server.url, cloudevents))
+        total_bytes = asyncio.run(publish_all(server.url, programme_events(n)))
         say(f"  published in {time.perf_counter() - started:.1f}s ({total_bytes // n} bytes/event)")
 
         reads: dict[str, float] = {}
@@ -767,32 +941,28 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                 raise RuntimeError(f"raw read saw {seen} of {n} events")
 
         say("rebuild_from_stream into a fresh SQLite ReadModel")
-        readmodel = ReadModel(make_engine(f"sqlite:///{tmp / 'rebuild-readmodel.db'}"))
+        args.rebuilt = tmp / "rebuild-readmodel.db"
+        readmodel = ReadModel(make_engine(f"sqlite:///{args.rebuilt}"))
         started = time.perf_counter()
         rebuilt = asyncio.run(rebuild_from_stream(readmodel, server.url, STREAM))
         rebuild_s = time.perf_counter() - started
-        say(f"  {rate(rebuilt, rebuild_s):,.0f} events/s")
+        say(f"  {rate(rebuilt, rebuild_s):,.0f} events/s; then the checkpoints")
+        started = time.perf_counter()
+        checkpoints = readmodel.advance_checkpoints()
+        checkpoint_s = time.perf_counter() - started
+        say(f"  {checkpoints} checkpoints in {checkpoint_s:.1f}s")
 
-    say("GET /indicators' work over the rebuilt read model")
-    facts_started = time.perf_counter()
-    facts = readmodel.facts()
-    facts_s = time.perf_counter() - facts_started
-    report_started = time.perf_counter()
-    totals = report(facts)["total"]
-    report_s = time.perf_counter() - report_started
-    if len(facts) != n:
-        table.notes.append(f"rebuild stored {len(facts)} facts for {n} events published")
-    readmodel.engine.dispose()
-
-    say("ReadModel.apply alone on pre-decoded events (batches of 2000); the same rows via SQLAlchemy Core")
-    decoded = [decode(encode(ce)) for ce in cloudevents]
+    sample = min(n, 100_000)
+    say(f"ReadModel.apply alone on {sample:,} pre-decoded events (batches of 2000); the same rows via SQLAlchemy Core")
+    decoded = [decode(encode(ce)) for ce in islice(programme_events(n), sample)]
     apply_model = ReadModel(make_engine(f"sqlite:///{tmp / 'apply-readmodel.db'}"))
     started = time.perf_counter()
-    for start in range(0, n, 2000):
-        apply_model.apply(decoded[start:start + 2000])
+    for start in range(0, sample, 2000):
+        apply_model.apply(decoded[start:start + 2000], checkpoint=False)
     apply_s = time.perf_counter() - started
     apply_model.engine.dispose()
     core_s = core_insert(tmp, decoded)
+    del decoded
 
     say(f"eventsourcing notification log: write {n:,}, then read in pages of 1000")
     log_rate, log_bytes = es_log_read(tmp, n)
@@ -803,20 +973,78 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         return Row("", "", label, fmt_rate(baseline, "ev/s"), fmt_ratio(rebuild_rate, baseline))
 
     rows.append(Row(f"rebuild_from_stream -> ReadModel, SQLite ({total_bytes // n} B/event)", fmt_rate(rebuild_rate, "ev/s"),
-                    "same stream, ordered consumer, read only", fmt_rate(rate(n, reads["none"]), "ev/s"),
+                    "same stream, same pull consumer, read only", fmt_rate(rate(n, reads["none"]), "ev/s"),
                     fmt_ratio(rebuild_rate, rate(n, reads["none"]))))
     rows.append(vs("same, + json.loads", rate(n, reads["json"])))
     rows.append(vs("same, + shared.events.decode (CloudEvents SDK)", rate(n, reads["cloudevents"])))
     rows.append(vs(f"eventsourcing log, select_notifications x1000 ({log_bytes} B/event)", log_rate))
-    rows.append(Row("  of which ReadModel.apply alone, pre-decoded, 2000/txn", fmt_rate(rate(n, apply_s), "ev/s"),
-                    "same rows, SQLAlchemy Core executemany, 2000/txn", fmt_rate(rate(n, core_s), "ev/s"),
-                    fmt_ratio(rate(n, apply_s), rate(n, core_s))))
-    rows.append(Row(f"  GET /indicators' work over {len(facts):,} facts: facts() + report()", f"{fmt_ms(facts_s)} + {fmt_ms(report_s)}"))
+    rows.append(Row(f"  then {checkpoints} checkpoints of the tally (every {readmodel.checkpoint_every:,} facts)",
+                    fmt_rate(rate(n, checkpoint_s), "ev/s"), "whole rebuild incl. checkpoints",
+                    fmt_rate(rate(n, rebuild_s + checkpoint_s), "ev/s")))
+    rows.append(Row(f"  of which ReadModel.apply alone, pre-decoded, 2000/txn ({sample:,})", fmt_rate(rate(sample, apply_s), "ev/s"),
+                    "same rows, SQLAlchemy Core executemany, 2000/txn", fmt_rate(rate(sample, core_s), "ev/s"),
+                    fmt_ratio(rate(sample, apply_s), rate(sample, core_s))))
+    totals = readmodel.report()["total"]
     table.notes.append(
         f"rebuilt read model: osvs_identified={totals['osvs_identified']}, members_joined={totals['members_joined']['total']}, "
-        f"seed_funds_granted_pen={totals['seed_funds_granted_pen']}; engagement events "
-        + ("from its catalogue" if engagement_catalogue() is not None else "hand-built in the catalogue's shape")
+        f"agents_of_change={totals['agents_of_change']['total']}, beneficiaries_direct={totals['beneficiaries_direct']['total']}, "
+        f"seed_funds_granted_pen={totals['seed_funds_granted_pen']}; events hand-built in the catalogue's and funding contract's shapes"
     )
+    table.notes.append("rebuild: its stream's nats-server runs without sync_always (filling it is not measured; reading is the same)")
+    readmodel.engine.dispose()
+
+
+def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
+    """Reports as of random moments on the rebuilt read model, beside a bare SQL count of the same facts."""
+    import sqlite3
+
+    path = getattr(args, "rebuilt", None)
+    if path is None:
+        raise RuntimeError("needs the rebuilt read model: run with the rebuild part")
+    readmodel = ReadModel(make_engine(f"sqlite:///{path}"))
+    samples = args.cuts
+    rows = table.section(f"2b. reports as of a moment on the rebuilt read model ({args.events:,} events, {samples} random cuts)")
+    connection = sqlite3.connect(path)
+    first, last = (datetime.fromisoformat(t).replace(tzinfo=timezone.utc)
+                   for t in connection.execute("SELECT min(recorded_at), max(recorded_at) FROM facts").fetchone())
+    rng = random.Random(5)
+    cuts = [first + (last - first) * rng.random() for _ in range(samples)]
+
+    def timed(run: Callable[[datetime], Any]) -> list[float]:
+        run(cuts[0])  # warm the page cache the same way for both
+        out = []
+        for cut in cuts:
+            started = time.perf_counter()
+            run(cut)
+            out.append(time.perf_counter() - started)
+        return out
+
+    say(f"as-of: {samples} x ReadModel.report(as_of); bare sqlite3 count(*) over the same cuts")
+    as_of = timed(lambda cut: readmodel.report(cut))
+    by_zone = timed(lambda cut: readmodel.report(cut, "zone"))
+    stamp = "%Y-%m-%d %H:%M:%S.%f"
+    count = timed(lambda cut: connection.execute("SELECT count(*) FROM facts WHERE recorded_at <= ?", (cut.strftime(stamp),)).fetchone())
+    grouped = timed(lambda cut: connection.execute(
+        "SELECT type, count(*) FROM facts WHERE recorded_at <= ? GROUP BY type", (cut.strftime(stamp),)).fetchall())
+    latest = timed(lambda _: readmodel.report())
+    label = "bare sqlite3: SELECT count(*) WHERE recorded_at <= cut"
+    for name, p in (("p50", 50), ("p99", 99)):
+        rows.append(Row(f"ReadModel.report(as_of): {name}", fmt_ms(percentile(as_of, p)), f"{label}: {name}",
+                        fmt_ms(percentile(count, p)), fmt_ratio(percentile(as_of, p), percentile(count, p))))
+    rows.append(Row("  by zone: p50 / p99", f"{fmt_ms(percentile(by_zone, 50))} / {fmt_ms(percentile(by_zone, 99))}",
+                    "bare sqlite3: count(*) GROUP BY type, same cut: p50 / p99",
+                    f"{fmt_ms(percentile(grouped, 50))} / {fmt_ms(percentile(grouped, 99))}"))
+    rows.append(Row("  latest (plain GET /indicators' work): p50 / p99", f"{fmt_ms(percentile(latest, 50))} / {fmt_ms(percentile(latest, 99))}"))
+    if args.events <= 200_000:
+        cut = cuts[0]
+        started = time.perf_counter()
+        report(readmodel.facts(cut))
+        rows.append(Row("  for contrast: full recomputation at one cut (facts() + report())", fmt_ms(time.perf_counter() - started)))
+    checkpoints = readmodel.checkpoints()
+    size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM checkpoints").fetchone()
+    table.notes.append(f"as-of: {len(checkpoints)} checkpoints, {size[0] / 1e6:.0f} MB in all, the largest {size[1] / 1e3:.0f} kB")
+    connection.close()
+    readmodel.engine.dispose()
 
 
 # --------------------------------------------------------------------------
@@ -959,7 +1187,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 200)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
     parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
-    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 50000; quick 5000)")
+    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 20000)")
+    parser.add_argument("--cuts", type=int, help="random as-of moments timed (default 200; quick 40)")
     parser.add_argument("--samples", type=int, help="latency samples (default 200; quick 30)")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="GET /indicators polling interval (default 5 ms)")
     parser.add_argument("--jitter-ms", type=float, default=60.0, help="random pause before each latency sample (default 0-60 ms)")
@@ -969,7 +1198,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     quick = args.quick
     args.commands = args.commands or (200 if quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (10 if quick else 50)
-    args.events = args.events or (5000 if quick else 50000)
+    args.events = args.events or (20_000 if quick else 1_000_000)
+    args.cuts = args.cuts or (40 if quick else 200)
     args.samples = args.samples or (30 if quick else 200)
     return args
 
@@ -982,7 +1212,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     failed = False
     try:
-        for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("latency", bench_latency)):
+        for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("rebuild", bench_as_of), ("latency", bench_latency)):
             if part in parts:
                 try:
                     runner(args, tmp, table)

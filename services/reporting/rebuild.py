@@ -5,69 +5,95 @@
 
 Stop the reporting service first, or pass ``--database-url`` to rebuild into
 another database beside the live one and compare (the digest is printed).
+
+On a terminal a progress bar shows the events applied out of the known total
+and the rate. Each batch is one transaction of executemany inserts; the next
+batch is on its way while one is applied. The checkpoints are made once, at
+the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import nats
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from tqdm import tqdm
 
-from services.reporting.indicators import report
 from services.reporting.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
-from shared.events import decode
 from shared.views import make_engine
 
 Progress = Callable[[int, int], None]
+ATTRIBUTES = ("specversion", "id", "source", "type", "time", "position")
 
 
-def progress_bar(done: int, total: int) -> None:
-    width = 40
-    filled = width if total == 0 else min(width, width * done // total)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
-    sys.stderr.flush()
+def parse(payload: bytes) -> dict[str, Any]:
+    """A structured CloudEvent from the stream, as the relay wrote it.
+
+    The relay validated it with the CloudEvents SDK on the way in; reading it
+    back with ``json.loads`` and checking its attributes is 1.5x faster than
+    the SDK's reader, which bounds a rebuild.
+    """
+    cloudevent = json.loads(payload)
+    if cloudevent.get("specversion") != "1.0" or any(a not in cloudevent for a in ATTRIBUTES):
+        raise ValueError(f"not a CloudEvent of this platform: {payload[:200]!r}")
+    return cloudevent  # type: ignore[no-any-return]
+
+
+class ProgressBar:
+    """Events applied out of the known total, and events/s, on stderr when it is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.bar = tqdm(desc=label, unit=" events", unit_scale=True, disable=not sys.stderr.isatty(), file=sys.stderr, smoothing=0.1)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 async def rebuild_from_stream(
     readmodel: ReadModel, nats_url: str, stream: str, batch: int = 2000, progress: Progress | None = None
 ) -> int:
-    """Replay the whole stream with an ordered consumer (no per-message acks), batch the commits."""
+    """Replay the whole stream through a pull consumer that needs no acks, a batch per transaction.
+
+    The next batch is asked for before the last one is applied, so the server
+    sends it while this process writes. Applying in a thread beside the reader
+    measured slower (both are Python work under one GIL), so it applies in line.
+    """
     nc = await nats.connect(nats_url, connect_timeout=5)
     try:
         js = nc.jetstream()
         info = await js.stream_info(stream)
-        last = info.state.last_seq
-        total = info.state.messages
-        seen = 0
+        last, total = info.state.last_seq, info.state.messages
         if total == 0:
             return 0
-        subscription = await js.subscribe(
-            "osv.>", stream=stream, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-        )
-        pending: list[dict[str, Any]] = []
-        sequence = 0
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
+        subscription = await js.pull_subscribe("osv.>", stream=stream, config=config)
+        seen, sequence = 0, 0
+        fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
         while sequence < last:
-            message = await subscription.next_msg(timeout=10)
-            sequence = message.metadata.sequence.stream
-            pending.append(decode(message.data))
-            seen += 1
-            if len(pending) >= batch:
-                await asyncio.to_thread(readmodel.apply, pending)
-                pending = []
-                if progress:
-                    progress(seen, total)
-        if pending:
-            await asyncio.to_thread(readmodel.apply, pending)
-        if progress:
-            progress(seen, total)
+            messages = await fetching
+            sequence = messages[-1].metadata.sequence.stream
+            if sequence < last:
+                fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
+                await asyncio.sleep(0)  # send the request before the loop blocks on applying
+            readmodel.apply([parse(m.data) for m in messages], checkpoint=False)
+            seen += len(messages)
+            if progress:
+                progress(seen, total)
         await subscription.unsubscribe()
         return seen
     finally:
@@ -80,17 +106,25 @@ def rebuild_from_feeds(
     """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL)."""
     heads = {name: client.get("/events", params={"limit": 1}).raise_for_status().json()["head"] for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
-    for client in feeds.values():
-        after = 0
-        while True:
-            body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
-            if not body["events"]:
-                break
-            readmodel.apply(body["events"])
-            seen += len(body["events"])
-            after = body["next_after"]
-            if progress:
-                progress(seen, total)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as writer:
+        applying: Future[int] | None = None
+        for client in feeds.values():
+            after = 0
+            while True:
+                body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
+                if not body["events"]:
+                    break
+                if applying is not None:  # the next page is read while the last one applies
+                    applying.result()
+                    if progress:
+                        progress(seen, total)
+                applying = writer.submit(readmodel.apply, body["events"], checkpoint=False)
+                seen += len(body["events"])
+                after = body["next_after"]
+        if applying is not None:
+            applying.result()
+    if progress:
+        progress(seen, total)
     return seen
 
 
@@ -102,18 +136,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nats-url", default=settings.nats_url)
     args = parser.parse_args(argv)
 
-    readmodel = ReadModel(make_engine(args.database_url))
+    readmodel = ReadModel(make_engine(args.database_url), settings.checkpoint_every, settings.checkpoint_settle_seconds)
     readmodel.clear()
     started = time.perf_counter()
-    if args.source == "stream":
-        count = asyncio.run(rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=progress_bar))
-    else:
-        clients = {name: httpx.Client(base_url=url, timeout=30.0) for name, url in settings.feed_urls.items()}
-        count = rebuild_from_feeds(readmodel, clients, progress=progress_bar)
+    bar = ProgressBar(f"rebuild from {args.source}")
+    try:
+        if args.source == "stream":
+            count = asyncio.run(rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar))
+        else:
+            clients = {name: httpx.Client(base_url=url, timeout=30.0) for name, url in settings.feed_urls.items()}
+            count = rebuild_from_feeds(readmodel, clients, progress=bar)
+    finally:
+        bar.close()
+    applied = time.perf_counter() - started
+    checkpoints = readmodel.advance_checkpoints()
     elapsed = time.perf_counter() - started
-    sys.stderr.write("\n")
-    total = report(readmodel.facts())["total"]
-    print(f"rebuilt {count} events in {elapsed:.2f}s; digest {readmodel.digest()}")
+    total = readmodel.report()["total"]
+    print(f"rebuilt {count} events in {applied:.2f}s ({count / applied if applied else 0:,.0f} events/s), "
+          f"{checkpoints} checkpoints by {elapsed:.2f}s; digest {readmodel.digest()}")
     print(f"total: {total}")
     return 0
 

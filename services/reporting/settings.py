@@ -12,6 +12,10 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     port: int = 8004
     consumer_batch: int = 1000
+    checkpoint_every: int = Field(default=2_500, description="Save the indicators' tally every this many facts (in recorded order).")
+    checkpoint_settle_seconds: float = Field(
+        default=60.0, description="Checkpoint only facts this much older than the newest one, so late relays rarely drop a checkpoint."
+    )
     feed_urls: dict[str, str] = Field(
         default={
             "registry": "http://127.0.0.1:8001",

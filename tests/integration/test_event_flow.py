@@ -71,9 +71,9 @@ def test_an_osv_mapped_registered_funded_and_joined_shows_in_each_phase_of_the_i
 
     phase1, phase2 = report["phases"]
     assert (phase1["code"], phase1["indicators"]["osvs_identified"], phase1["indicators"]["osvs_registered_ruos"]) == ("F1", 1, 1)
-    assert phase1["indicators"]["osvs_supported"] == 0
+    assert phase1["indicators"]["osvs_supported"]["total"] == 0
     assert phase2["indicators"]["osvs_identified"] == 0
-    assert phase2["indicators"]["osvs_supported"] == 1
+    assert phase2["indicators"]["osvs_supported"]["total"] == 1
     assert phase2["indicators"]["seed_funds_granted_pen"] == "3500.00"
     assert phase2["indicators"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
     assert phase2["indicators"]["members_left"] == {"total": 1, "by_nationality": {"VE": 1}}

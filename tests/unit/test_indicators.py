@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from itertools import count
 
 from services.reporting.indicators import Fact, report
@@ -12,7 +12,9 @@ RECORDED = datetime(2022, 1, 10, tzinfo=timezone.utc)
 
 
 def fact(event_type: str, day: str, **data: object) -> Fact:
-    return Fact(f"t:{next(_ids)}", event_type, "s", date.fromisoformat(day), RECORDED, {"occurred_on": day, **data})
+    """A fact recorded a second after the one made before it (so facts fold in the order they are written)."""
+    n = next(_ids)
+    return Fact(f"t:{n}", event_type, "s", date.fromisoformat(day), RECORDED + timedelta(seconds=n), {"occurred_on": day, **data})
 
 
 def phase(code: str, starts: str, ends: str) -> Fact:
@@ -47,7 +49,7 @@ def test_osvs_supported_counts_each_osv_once_and_seed_funds_sum_only_seed_funds_
         fact("FundGranted", "2021-10-05", osv_id="c", amount="90.00", currency="USD", kind="seed_fund"),
     ]
     total = report(facts)["total"]
-    assert total["osvs_supported"] == 3
+    assert total["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 0}
     assert total["seed_funds_granted_pen"] == "1250.50"
 
 
@@ -75,3 +77,260 @@ def test_an_osv_registered_counts_in_the_phase_of_its_registration_not_of_its_ma
     first, second = report(facts)["phases"]
     assert (first["indicators"]["osvs_identified"], first["indicators"]["osvs_registered_ruos"]) == (1, 0)
     assert (second["indicators"]["osvs_identified"], second["indicators"]["osvs_registered_ruos"]) == (0, 1)
+
+
+# --------------------------------------------------------------------------
+# Every indicator of the contract, one story each
+# --------------------------------------------------------------------------
+
+F1 = ("F1", "2021-01-01", "2021-06-30")
+F2 = ("F2", "2021-07-01", "2021-12-31")
+
+
+def phases_of(result: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {p["code"]: p["indicators"] for p in result["phases"]}  # type: ignore[index, union-attr]
+
+
+def mapped(osv: str, day: str, district: str = "Comas", zone: str = "Lima Norte") -> Fact:
+    return fact("OSVMapped", day, osv_id=osv, district=district, zone=zone, mapped_on=day)
+
+
+def test_the_registration_rate_divides_registered_by_identified_up_to_each_phase_end() -> None:
+    facts = [
+        phase(*F1), phase(*F2),
+        mapped("a", "2021-02-01"), mapped("b", "2021-03-01"), mapped("c", "2021-08-01"),
+        fact("RUOSRegistered", "2021-05-01", osv_id="a"),
+        fact("RUOSRegistered", "2021-09-01", osv_id="b"),
+    ]
+    by_phase = phases_of(report(facts))
+    assert (by_phase["F1"]["osvs_registered_ruos"], by_phase["F1"]["osvs_registered_ruos_cumulative"]) == (1, 1)
+    assert (by_phase["F2"]["osvs_registered_ruos"], by_phase["F2"]["osvs_registered_ruos_cumulative"]) == (1, 2)
+    assert by_phase["F1"]["ruos_registration_rate"] == "0.5000"
+    assert by_phase["F2"]["ruos_registration_rate"] == "0.6667"  # 2 of 3, rounded half up
+    assert report(facts)["total"]["ruos_registration_rate"] == "0.6667"
+
+
+def test_the_registration_rate_is_zero_while_no_osv_was_identified() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-08-01")]
+    by_phase = phases_of(report(facts))
+    assert by_phase["F1"]["ruos_registration_rate"] == "0.0000"
+    assert by_phase["F2"]["ruos_registration_rate"] == "0.0000"
+    assert report([])["total"]["ruos_registration_rate"] == "0.0000"
+
+
+def test_observed_applications_are_counted_with_each_reason() -> None:
+    facts = [
+        phase(*F1), mapped("a", "2021-01-05"),
+        fact("RUOSApplicationObserved", "2021-02-01", osv_id="a", reasons=["missing_minutes", "board_incomplete"]),
+        fact("RUOSApplicationObserved", "2021-03-01", osv_id="a", reasons=["missing_minutes"]),
+    ]
+    assert phases_of(report(facts))["F1"]["ruos_applications_observed"] == {
+        "total": 2, "by_reason": {"board_incomplete": 1, "missing_minutes": 2}
+    }
+
+
+def enrolled(member: str, grant: str, day: str, nationality: str = "VE", sex: str = "F", osv: str = "a") -> Fact:
+    return fact("ParticipantEnrolled", day, member_id=member, grant_id=grant, osv_id=osv, nationality=nationality, sex=sex)
+
+
+def withdrew(member: str, grant: str, day: str, osv: str = "a") -> Fact:
+    return fact("ParticipantWithdrew", day, member_id=member, grant_id=grant, osv_id=osv, nationality="VE", sex="F")
+
+
+def test_an_agent_of_change_in_two_projects_counts_once_and_only_in_the_phases_they_took_part_in() -> None:
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        enrolled("ana", "g1", "2021-02-01"), enrolled("ana", "g2", "2021-03-01"),  # two projects, one person
+        enrolled("luis", "g1", "2021-02-01", nationality="PE", sex="M"), withdrew("luis", "g1", "2021-05-01"),  # gone before F2
+        enrolled("rosa", "g1", "2021-03-01", nationality="CO"), withdrew("rosa", "g1", "2021-07-01"),  # withdrew on F2's first day
+        enrolled("omar", "g2", "2022-01-15", sex="M"),  # after F2
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert by_phase["F1"]["agents_of_change"] == {"total": 3, "by_nationality": {"PE": 1, "VE": 1, "other": 1}, "by_sex": {"F": 2, "M": 1}}
+    assert by_phase["F2"]["agents_of_change"] == {"total": 2, "by_nationality": {"VE": 1, "other": 1}, "by_sex": {"F": 2}}
+    assert result["total"]["agents_of_change"]["total"] == 4
+
+
+def test_a_project_is_active_from_its_grant_until_it_closes_and_goods_are_no_project() -> None:
+    def granted(grant: str, day: str, kind: str = "seed_fund") -> Fact:
+        return fact("FundGranted", day, grant_id=grant, osv_id="a", amount="1000.00", currency="PEN", kind=kind)
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        granted("closed-in-f1", "2021-02-01"), fact("GrantClosed", "2021-05-01", grant_id="closed-in-f1", osv_id="a", outcome="completed"),
+        granted("open", "2021-03-01"),
+        granted("closed-in-f2", "2021-04-01"), fact("GrantClosed", "2021-08-01", grant_id="closed-in-f2", osv_id="a", outcome="cancelled"),
+        granted("late", "2021-12-31"),
+        granted("goods", "2021-02-01", kind="goods"),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert by_phase["F1"]["projects_active"] == 3
+    assert by_phase["F2"]["projects_active"] == 3  # open, closed-in-f2 and late
+    assert result["total"]["projects_active"] == 4
+
+
+def activity(activity_id: str, day: str, district: str = "Comas", zone: str = "Lima Norte", **data: object) -> Fact:
+    return fact(
+        "ActivityReported", day, activity_id=activity_id, osv_id="a", held_on=day, district=district, zone=zone,
+        direct_beneficiaries=data.get("direct", [{"nationality": "VE", "sex": "F", "count": 10}, {"nationality": "PE", "sex": "M", "count": 4}]),
+        indirect_beneficiaries=data.get("indirect", 30), outputs=data.get("outputs", [{"kind": "mural", "count": 1}]),
+    )
+
+
+def test_beneficiaries_and_outputs_sum_the_activities_of_the_phase_leaving_out_withdrawn_ones() -> None:
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        activity("kept", "2021-03-01", outputs=[{"kind": "mural", "count": 2}, {"kind": "public_space_recovered", "count": 1}]),
+        activity("mistake", "2021-04-01", direct=[{"nationality": "EC", "sex": "F", "count": 50}], indirect=500),
+        fact("ActivityWithdrawn", "2021-08-01", activity_id="mistake", osv_id="a", held_on="2021-04-01", withdrawn_on="2021-08-01"),
+        activity("f2", "2021-09-01", direct=[{"nationality": "VE", "sex": "X", "count": 3}], indirect=5, outputs=[]),
+    ]
+    by_phase = phases_of(report(facts))
+    assert by_phase["F1"]["beneficiaries_direct"] == {"total": 14, "by_nationality": {"PE": 4, "VE": 10}, "by_sex": {"F": 10, "M": 4}}
+    assert (by_phase["F1"]["beneficiaries_indirect"], by_phase["F1"]["murals"], by_phase["F1"]["public_spaces_recovered"]) == (30, 2, 1)
+    assert by_phase["F2"]["beneficiaries_direct"] == {"total": 3, "by_nationality": {"VE": 3}, "by_sex": {"X": 3}}
+    assert (by_phase["F2"]["beneficiaries_indirect"], by_phase["F2"]["murals"]) == (5, 0)
+
+
+def test_an_activity_withdrawn_before_the_report_knew_of_it_never_counts() -> None:
+    reported = activity("x", "2021-03-01")
+    withdrawal = fact("ActivityWithdrawn", "2021-03-02", activity_id="x", osv_id="a", held_on="2021-03-01", withdrawn_on="2021-03-02")
+    reported = Fact(reported.event_id, reported.type, reported.subject, reported.occurred_on, withdrawal.recorded_at + timedelta(seconds=1), reported.data)
+    assert report([phase(*F1), withdrawal, reported])["total"]["beneficiaries_direct"]["total"] == 0
+
+
+def test_osvs_supported_are_first_time_or_repeat_when_supported_in_an_earlier_phase() -> None:
+    def granted(osv: str, day: str, kind: str = "seed_fund") -> Fact:
+        return fact("FundGranted", day, grant_id=f"g-{osv}-{day}", osv_id=osv, amount="500.00", currency="PEN", kind=kind)
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-01-02"), mapped("c", "2021-01-02"),
+        granted("a", "2021-02-01"), granted("a", "2021-08-01", kind="goods"),  # repeat in F2
+        granted("b", "2021-08-01"), granted("b", "2021-09-01"),  # twice in F2: counted once, first time
+        granted("c", "2021-10-01", kind="goods"),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert by_phase["F1"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
+    assert by_phase["F2"]["osvs_supported"] == {"total": 3, "first_time": 2, "repeat": 1}
+    assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 2, "repeat": 1}
+
+
+def test_money_is_summed_per_currency_soles_and_dollars_apart() -> None:
+    facts = [
+        phase(*F1), mapped("a", "2021-01-02"),
+        fact("FundGranted", "2021-02-01", grant_id="g", osv_id="a", amount="1500.00", currency="PEN", kind="seed_fund"),
+        fact("FundGranted", "2021-02-01", grant_id="u", osv_id="a", amount="300.00", currency="USD", kind="seed_fund"),
+        fact("FundGranted", "2021-02-01", grant_id="k", osv_id="a", amount="999.00", currency="PEN", kind="goods"),
+        fact("GoodsDelivered", "2021-03-01", grant_id="k", osv_id="a", delivery_id="d", total_value="640.50", currency="PEN", items=[]),
+        fact("DisbursementMade", "2021-03-01", grant_id="g", osv_id="a", disbursement_id="1", tranche=1, amount="750.00", currency="PEN"),
+        fact("DisbursementMade", "2021-04-01", grant_id="g", osv_id="a", disbursement_id="2", tranche=2, amount="750.25", currency="PEN"),
+        fact("DisbursementMade", "2021-04-01", grant_id="u", osv_id="a", disbursement_id="3", tranche=1, amount="300.00", currency="USD"),
+    ]
+    total = report(facts)["total"]
+    assert (total["seed_funds_granted_pen"], total["seed_funds_granted_usd"]) == ("1500.00", "300.00")
+    assert (total["goods_delivered_pen"], total["goods_delivered_usd"]) == ("640.50", "0.00")
+    assert (total["disbursed_pen"], total["disbursed_usd"]) == ("1500.25", "300.00")
+
+
+def test_nationalities_other_than_venezuelan_and_peruvian_are_grouped_as_other() -> None:
+    facts = [fact("MemberJoined", "2021-02-01", member_id=m, osv_id="a", nationality=n) for m, n in (("1", "CO"), ("2", "EC"), ("3", "VE"))]
+    assert report(facts)["total"]["members_joined"] == {"total": 3, "by_nationality": {"VE": 1, "other": 2}}
+
+
+def test_contact_lost_counts_each_osv_once_per_phase_and_dissolutions_are_counted() -> None:
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-01-02"),
+        fact("ContactLost", "2021-02-01", osv_id="a", since="2021-02-01"),
+        fact("ContactRestored", "2021-03-01", osv_id="a"),
+        fact("ContactLost", "2021-04-01", osv_id="a", since="2021-04-01"),
+        fact("ContactLost", "2021-08-01", osv_id="a", since="2021-08-01"),
+        fact("OSVDissolved", "2021-09-01", osv_id="b", dissolved_on="2021-09-01", reason="members_left"),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert (by_phase["F1"]["osvs_contact_lost"], by_phase["F2"]["osvs_contact_lost"], result["total"]["osvs_contact_lost"]) == (1, 1, 1)
+    assert (by_phase["F1"]["osvs_dissolved"], by_phase["F2"]["osvs_dissolved"]) == (0, 1)
+
+
+def test_actions_agreed_by_a_phase_end_and_not_done_by_then_are_pending_at_its_end() -> None:
+    def meeting(day: str, *actions: str) -> Fact:
+        return fact("FollowUpMeetingHeld", day, osv_id="a", meeting_id=f"m{day}", action_items=[{"action_id": a, "due_on": day} for a in actions])
+
+    def done(action: str, day: str) -> Fact:
+        return fact("ActionItemCompleted", day, osv_id="a", meeting_id="m", action_id=action, due_on=day, completed_on=day)
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        meeting("2021-03-01", "x", "y", "z"), done("x", "2021-04-01"),
+        done("y", "2021-07-15"),  # done, but only after F1 ended
+        meeting("2021-08-01", "w"), meeting("2021-09-01"),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert (by_phase["F1"]["follow_up_meetings"], by_phase["F1"]["actions_pending_at_phase_end"]) == (1, 2)
+    assert (by_phase["F2"]["follow_up_meetings"], by_phase["F2"]["actions_pending_at_phase_end"]) == (2, 2)  # z and w
+    assert result["total"]["actions_pending_at_phase_end"] == 2
+
+
+def test_participatory_budget_submissions_count_once_accepted_and_funded_with_the_amount_in_soles() -> None:
+    def decided(submission: str, day: str, outcome: str, amount: str | None = None) -> Fact:
+        return fact("ParticipatoryBudgetDecided", day, submission_id=submission, osv_id="a", municipality_id="mml", cycle_year=2021,
+                    outcome=outcome, amount_funded=amount, currency="PEN")
+
+    facts = [
+        phase(*F1), mapped("a", "2021-01-02"),
+        *(fact("ParticipatoryBudgetSubmitted", "2021-02-01", submission_id=s, osv_id="a", municipality_id="mml", cycle_year=2021,
+               amount_requested="1000.00", currency="PEN") for s in ("s1", "s2", "s3")),
+        decided("s1", "2021-03-01", "accepted"), decided("s1", "2021-04-01", "funded", "800.00"),
+        decided("s2", "2021-03-01", "funded", "1200.00"), decided("s3", "2021-03-01", "not_accepted"),
+    ]
+    assert report(facts)["total"]["participatory_budget"] == {"submitted": 3, "accepted": 2, "funded": 2, "amount_funded_pen": "2000.00"}
+
+
+def test_figures_break_down_by_the_osvs_zone_and_district_and_an_activity_by_its_own() -> None:
+    facts = [
+        phase(*F1),
+        mapped("north", "2021-01-02", "Comas", "Lima Norte"), mapped("east", "2021-01-03", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-02-01", grant_id="g", osv_id="east", amount="100.00", currency="PEN", kind="seed_fund"),
+        enrolled("ana", "g", "2021-02-02", osv="east"),
+        fact("ActivityReported", "2021-03-01", activity_id="act", osv_id="north", held_on="2021-03-01", district="Villa El Salvador",
+             zone="Lima Sur", direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 7}], indirect_beneficiaries=0, outputs=[]),
+    ]
+    zones = report(facts, by="zone")["breakdown"]
+    assert zones["by"] == "zone"
+    assert set(zones["groups"]) == {"Lima Centro", "Lima Este", "Lima Norte", "Lima Sur"}
+    east, north, south = (zones["groups"][z]["total"] for z in ("Lima Este", "Lima Norte", "Lima Sur"))
+    assert (east["osvs_identified"], east["projects_active"], east["agents_of_change"]["total"], east["seed_funds_granted_pen"]) == (1, 1, 1, "100.00")
+    assert (north["osvs_identified"], north["beneficiaries_direct"]["total"]) == (1, 0)
+    assert south["beneficiaries_direct"]["total"] == 7
+    assert zones["groups"]["Lima Centro"]["phases"][0]["indicators"]["osvs_identified"] == 0
+    districts = report(facts, by="district")["breakdown"]["groups"]
+    assert set(districts) == {"Comas", "Ate", "Villa El Salvador"}
+    assert districts["Ate"]["phases"][0]["indicators"]["agents_of_change"]["total"] == 1
+
+
+def test_a_tally_saved_halfway_and_restored_goes_on_to_the_same_report() -> None:
+    import json
+
+    from services.reporting.indicators import Tally, phases_in
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-02-02", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-02-01", grant_id="g", osv_id="a", amount="1500.00", currency="PEN", kind="seed_fund"),
+        enrolled("ana", "g", "2021-02-03"), activity("act", "2021-03-01"),
+        fact("ContactLost", "2021-03-02", osv_id="b", since="2021-03-02"),
+        # halfway
+        withdrew("ana", "g", "2021-08-01"), fact("GrantClosed", "2021-09-01", grant_id="g", osv_id="a", outcome="completed"),
+        fact("ActivityWithdrawn", "2021-09-02", activity_id="act", osv_id="a", held_on="2021-03-01", withdrawn_on="2021-09-02"),
+        fact("FundGranted", "2021-09-03", grant_id="h", osv_id="a", amount="300.00", currency="PEN", kind="goods"),
+    ]
+    phases = phases_in(facts)
+    lookup = {f.data["activity_id"]: f for f in facts if f.type == "ActivityReported"}.get
+    first = Tally(phases, lookup).fold(facts[:8])
+    saved = json.loads(json.dumps(first.state()))
+    restored = Tally.restore(saved, phases, lookup).fold(facts[8:])
+    assert restored.report(phases, "zone") == report(facts, "zone")
+    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}

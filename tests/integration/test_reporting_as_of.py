@@ -1,0 +1,250 @@
+"""What the report said at a moment: checkpoints plus the facts recorded since equal a full recomputation."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from services.reporting.indicators import report
+from services.reporting.readmodel import ReadModel
+from shared.settings import sqlalchemy_url
+from shared.views import make_engine
+
+DISTRICTS = [("Comas", "Lima Norte"), ("Los Olivos", "Lima Norte"), ("Ate", "Lima Este"), ("San Juan de Lurigancho", "Lima Este"),
+             ("Villa El Salvador", "Lima Sur"), ("Chorrillos", "Lima Sur"), ("Breña", "Lima Centro"), ("La Victoria", "Lima Centro")]
+START = datetime(2021, 1, 4, 9, tzinfo=timezone.utc)
+
+
+def cloudevent(source: str, position: int, event_type: str, subject: str, time: datetime, /, **data: Any) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"{source}:{position}",
+        "source": f"urn:osv-platform:{source}",
+        "type": event_type,
+        "subject": subject,
+        "time": time.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "position": position,
+        "data": data,
+    }
+
+
+def programme_log(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    """A programme's events as the services would publish them, recorded over two years, facts entered up to months late.
+
+    Causal order holds (an OSV is mapped before anyone speaks of it, an
+    activity is reported before it is withdrawn); phase 2 is opened months
+    after facts in it were recorded.
+    """
+    rng = random.Random(seed)
+    positions = {"registry": 0, "funding": 0, "engagement": 0}
+    out: list[dict[str, Any]] = []
+    now = START
+    ids = iter(range(10**9))
+
+    def new_id(prefix: str) -> str:
+        return f"{prefix}-{next(ids)}"
+
+    def emit(source: str, event_type: str, subject: str, /, **data: Any) -> None:
+        positions[source] += 1
+        out.append(cloudevent(source, positions[source], event_type, subject, now, **data))
+
+    def day() -> str:
+        lag = rng.choice([0, 0, 1, 3, 10, 40]) if rng.random() > 0.03 else 150  # a few facts entered very late
+        return max(date(2021, 1, 1), (now - timedelta(days=lag)).date()).isoformat()
+
+    def phase(code: str, starts: str, ends: str) -> None:
+        emit("funding", "PhaseOpened", new_id("phase"), phase_id=new_id("phase"), code=code, name=f"Fase {code}",
+             starts_on=starts, ends_on=ends, occurred_on=starts)
+
+    phase("F1", "2021-01-01", "2021-06-30")
+    osvs: list[str] = []
+    registered: set[str] = set()
+    members: list[tuple[str, str, str, str]] = []
+    grants: list[tuple[str, str]] = []
+    participations: list[tuple[str, str, str, str, str]] = []
+    activities: list[tuple[str, str, str]] = []
+    actions: list[tuple[str, str]] = []
+    submissions: list[tuple[str, str]] = []
+    phase_two_opened = False
+    while len(out) < count:
+        now += timedelta(minutes=rng.randrange(30, 900))
+        if not phase_two_opened and now > datetime(2021, 9, 15, tzinfo=timezone.utc):
+            phase("F2", "2021-07-01", "2021-12-31")
+            phase_two_opened = True
+            continue
+        roll = rng.random()
+        on = day()
+        if roll < 0.12 or len(osvs) < 3:
+            osv = new_id("osv")
+            district, zone = rng.choice(DISTRICTS)
+            emit("registry", "OSVMapped", osv, osv_id=osv, name="OSV", district=district, zone=zone, mapped_on=on, occurred_on=on)
+            osvs.append(osv)
+        elif roll < 0.17:
+            osv = rng.choice(osvs)
+            if osv not in registered:
+                registered.add(osv)
+                emit("registry", "RUOSRegistered", osv, osv_id=osv, ruos_number=new_id("R"), registered_on=on, occurred_on=on)
+            else:
+                emit("registry", "RUOSApplicationObserved", osv, osv_id=osv, application_id=new_id("app"), observed_on=on,
+                     reasons=rng.sample(["missing_minutes", "board_incomplete", "id_document_refused"], rng.randint(1, 2)),
+                     amend_by=on, occurred_on=on)
+        elif roll < 0.19:
+            osv = rng.choice(osvs)
+            emit("registry", "ContactLost" if rng.random() < 0.8 else "OSVDissolved", osv, osv_id=osv, since=on,
+                 dissolved_on=on, occurred_on=on)
+        elif roll < 0.27:
+            osv, grant = rng.choice(osvs), new_id("grant")
+            kind = "seed_fund" if rng.random() < 0.7 else "goods"
+            emit("funding", "FundGranted", grant, grant_id=grant, osv_id=osv, amount=rng.choice(["1500.00", "800.50"]),
+                 currency="PEN" if rng.random() < 0.8 else "USD", kind=kind, granted_on=on, proposal_id=None, round_id=None,
+                 support="first_time", occurred_on=on)
+            grants.append((grant, osv))
+        elif roll < 0.31 and grants:
+            grant, osv = rng.choice(grants)
+            which = rng.random()
+            if which < 0.4:
+                emit("funding", "DisbursementMade", grant, grant_id=grant, osv_id=osv, disbursement_id=new_id("d"), tranche=1,
+                     amount="500.00", currency="PEN", disbursed_on=on, occurred_on=on)
+            elif which < 0.7:
+                emit("funding", "GoodsDelivered", grant, grant_id=grant, osv_id=osv, delivery_id=new_id("g"),
+                     items=[{"item": "paint", "quantity": 3, "unit_value": "40.00"}], total_value="120.00",
+                     currency=rng.choice(["PEN", "USD"]), delivered_on=on, occurred_on=on)
+            else:
+                emit("funding", "GrantClosed", grant, grant_id=grant, osv_id=osv, outcome="completed",
+                     final_report_reference="FR-1", closed_on=on, occurred_on=on)
+        elif roll < 0.33:
+            osv = rng.choice(osvs)
+            if submissions and rng.random() < 0.5:
+                submission, osv = rng.choice(submissions)
+                outcome = rng.choice(["accepted", "not_accepted", "funded"])
+                emit("funding", "ParticipatoryBudgetDecided", submission, submission_id=submission, osv_id=osv,
+                     municipality_id="mml", cycle_year=2021, outcome=outcome,
+                     amount_funded="2000.00" if outcome == "funded" else None, currency="PEN", decided_on=on, occurred_on=on)
+            else:
+                submission = new_id("pb")
+                submissions.append((submission, osv))
+                emit("funding", "ParticipatoryBudgetSubmitted", submission, submission_id=submission, osv_id=osv,
+                     municipality_id="mml", cycle_year=2021, project_title="Parque", amount_requested="3000.00",
+                     currency="PEN", submitted_on=on, occurred_on=on)
+        elif roll < 0.50:
+            osv, member = rng.choice(osvs), new_id("member")
+            nationality, sex = rng.choice(["VE", "VE", "PE", "CO"]), rng.choice(["F", "M"])
+            if members and rng.random() < 0.25:
+                member, osv, nationality, sex = members.pop(rng.randrange(len(members)))
+                emit("engagement", "MemberLeft", member, member_id=member, membership_id=member, osv_id=osv, nationality=nationality,
+                     sex=sex, age_band="30-44", left_on=on, reason=rng.choice(["moved_abroad", "withdrew", "other"]), occurred_on=on)
+            else:
+                members.append((member, osv, nationality, sex))
+                emit("engagement", "MemberJoined", member, member_id=member, membership_id=member, osv_id=osv, role="member",
+                     nationality=nationality, sex=sex, age_band="30-44", joined_on=on, occurred_on=on)
+        elif roll < 0.60 and members and grants:
+            if participations and rng.random() < 0.3:
+                member, grant, osv, nationality, sex = participations.pop(rng.randrange(len(participations)))
+                emit("engagement", "ParticipantWithdrew", member, member_id=member, grant_id=grant, osv_id=osv,
+                     nationality=nationality, sex=sex, age_band="30-44", withdrew_on=on, occurred_on=on)
+            else:
+                member, _, nationality, sex = rng.choice(members)
+                grant, osv = rng.choice(grants)
+                participations.append((member, grant, osv, nationality, sex))
+                emit("engagement", "ParticipantEnrolled", member, member_id=member, grant_id=grant, osv_id=osv,
+                     nationality=nationality, sex=sex, age_band="30-44", enrolled_on=on, occurred_on=on)
+        elif roll < 0.75:
+            osv, activity = rng.choice(osvs), new_id("activity")
+            district, zone = rng.choice(DISTRICTS)
+            if activities and rng.random() < 0.1:
+                activity, osv, held = activities.pop(rng.randrange(len(activities)))
+                emit("engagement", "ActivityWithdrawn", activity, activity_id=activity, osv_id=osv, held_on=held, withdrawn_on=on,
+                     occurred_on=on)
+            else:
+                activities.append((activity, osv, on))
+                emit("engagement", "ActivityReported", activity, activity_id=activity, osv_id=osv, held_on=on, kind="mural_painting",
+                     district=district, zone=zone, indirect_beneficiaries=rng.randrange(0, 60), grant_id=None,
+                     direct_beneficiaries=[{"nationality": rng.choice(["VE", "PE", "EC"]), "sex": rng.choice(["F", "M"]),
+                                            "count": rng.randrange(1, 20)}],
+                     outputs=[{"kind": rng.choice(["mural", "public_space_recovered", "workshop"]), "count": 1}], occurred_on=on)
+        elif roll < 0.90:
+            osv = rng.choice(osvs)
+            if actions and rng.random() < 0.4:
+                action, osv = actions.pop(rng.randrange(len(actions)))
+                emit("engagement", "ActionItemCompleted", action, osv_id=osv, meeting_id="m", action_id=action, due_on=on,
+                     completed_on=on, occurred_on=on)
+            else:
+                agreed = [new_id("action") for _ in range(rng.randrange(0, 3))]
+                actions.extend((a, osv) for a in agreed)
+                emit("engagement", "FollowUpMeetingHeld", osv, osv_id=osv, meeting_id=new_id("meeting"), held_on=on, mode="virtual",
+                     attendee_count=5, topics=["other"], action_items=[{"action_id": a, "due_on": on} for a in agreed], occurred_on=on)
+        else:
+            osv = rng.choice(osvs)
+            emit("engagement", "TechnicalAssistanceGiven", osv, osv_id=osv, assistance_id=new_id("ta"), given_on=on, hours=2,
+                 occurred_on=on)
+    return out[:count]
+
+
+def arriving_out_of_order(events: list[dict[str, Any]], seed: int, batch: int = 25) -> list[list[dict[str, Any]]]:
+    """Batches as NATS might deliver them: each service's events in order, the services interleaved at random."""
+    rng = random.Random(seed)
+    queues = {s: [e for e in events if e["source"].endswith(s)] for s in ("registry", "funding", "engagement")}
+    batches = []
+    while any(queues.values()):
+        source = rng.choice([s for s, q in queues.items() if q])
+        take = rng.randrange(1, batch)
+        batches.append(queues[source][:take])
+        queues[source] = queues[source][take:]
+    return batches
+
+
+def test_a_report_as_of_any_moment_equals_a_full_recomputation_over_the_facts_recorded_by_then(database_url: str) -> None:
+    events = programme_log(1500, seed=3)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=97, settle_seconds=3600)
+    for batch in arriving_out_of_order(events, seed=5):
+        readmodel.apply(batch)
+    facts = readmodel.facts()
+    assert len(facts) == 1500
+    assert len(readmodel.checkpoints()) >= 10  # the property below runs over checkpoints, not a replay
+
+    rng = random.Random(8)
+    first, last = facts[0].recorded_at, facts[-1].recorded_at
+    cuts = [first + (last - first) * rng.random() for _ in range(12)] + [facts[700].recorded_at, last]
+    for cut in cuts:
+        known = [f for f in facts if f.recorded_at <= cut]
+        for by in (None, "zone"):
+            assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
+    assert readmodel.report() == report(facts)
+
+
+def test_a_fact_recorded_before_a_checkpoint_but_delivered_after_it_drops_the_checkpoints_it_makes_wrong(database_url: str) -> None:
+    events = programme_log(400, seed=21)
+    held_back = [e for e in events if e["source"].endswith("funding")][5:]  # funding's relay was stuck
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=40, settle_seconds=0)
+    readmodel.apply([e for e in events if e not in held_back])
+    made = readmodel.checkpoints()
+    assert len(made) >= 5
+
+    readmodel.apply(held_back, checkpoint=False)  # recorded long ago, delivered now
+    earliest = min(datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in held_back)
+    kept = readmodel.checkpoints()
+    assert kept == [checkpoint for checkpoint in made if checkpoint[0] < earliest] and len(kept) < len(made)
+    assert readmodel.report() == report(readmodel.facts())
+
+    assert readmodel.advance_checkpoints() > 0
+    assert len(readmodel.checkpoints()) > len(made)  # 400 facts now, not 395-odd
+    assert readmodel.report() == report(readmodel.facts())
+
+
+def test_opening_a_phase_after_its_facts_remakes_every_checkpoint_cut_by_the_new_phase(database_url: str) -> None:
+    events = [e for e in programme_log(400, seed=22) if e["type"] != "PhaseOpened"]
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=40, settle_seconds=0)
+    readmodel.apply(events)
+    before = readmodel.checkpoints()
+    late = cloudevent("funding", 10_000, "PhaseOpened", "p9", datetime(2030, 1, 1, tzinfo=timezone.utc), phase_id="p9", code="F1",
+                      name="Fase 1", starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")
+    readmodel.apply([late])
+    after = readmodel.checkpoints()
+    assert {len(bounds) for _, _, bounds in before} == {0}  # no phase yet: one segment
+    assert [cut for cut, _, _ in after] == [cut for cut, _, _ in before]
+    assert {len(bounds) for _, _, bounds in after} == {2}  # made again, cut at F1's first day and the day after its last
+    result = readmodel.report()
+    assert [p["code"] for p in result["phases"]] == ["F1"] and result == report(readmodel.facts())
+    assert result["phases"][0]["indicators"]["osvs_identified"] > 0
