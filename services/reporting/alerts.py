@@ -180,6 +180,12 @@ def municipalities_without_focal_point(facts: Sequence[Fact], municipalities: Se
     ]
 
 
+ALERT_TYPES = frozenset(
+    {"OSVMapped", "OSVDissolved", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
+)
+"""The only facts the alerts read: the dashboard asks the read model for these alone."""
+
+
 def alerts(
     facts: Sequence[Fact],
     today: date,

@@ -24,7 +24,14 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.reporting import charts
-from services.reporting.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, lima_municipalities
+from services.reporting.alerts import (
+    ALERT_TYPES,
+    OVERDUE_AFTER_DAYS,
+    TERM_ENDS_WITHIN_DAYS,
+    Alerts,
+    alerts,
+    lima_municipalities,
+)
 from services.reporting.readmodel import ReadModel
 from shared.districts import DistrictTable
 
@@ -459,7 +466,7 @@ def dashboard_router(indicators: IndicatorSource, today: Callable[[], date] = to
     stylesheet = resources.files("services.reporting").joinpath("static/dashboard.css").read_text("utf-8")
 
     def current_alerts(readmodel: ReadModel, days: int, within_days: int) -> Alerts:
-        return alerts(readmodel.facts(), today(), municipalities, overdue_after_days=days, within_days=within_days)
+        return alerts(readmodel.facts(types=ALERT_TYPES), today(), municipalities, overdue_after_days=days, within_days=within_days)
 
     @router.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

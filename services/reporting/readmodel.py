@@ -217,10 +217,12 @@ class ReadModel:
             facts = list(self._facts(connection, where))
         return evidence(facts, name, phase, group)
 
-    def facts(self, upto: datetime | None = None) -> list[Fact]:
-        """Every fact (recorded by ``upto``, if given), in recorded order."""
+    def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
+        """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""
         with self.engine.connect() as connection:
             where = [] if upto is None else [FACTS.c.recorded_at <= utc(upto)]
+            if types is not None:
+                where.append(FACTS.c.type.in_(set(types)))
             return list(self._facts(connection, where))
 
     def positions(self) -> dict[str, int]:

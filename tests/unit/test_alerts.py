@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 from itertools import count
 
 from services.reporting.alerts import (
+    ALERT_TYPES,
     MML_ID,
     Municipality,
     alerts,
@@ -166,3 +167,21 @@ def test_alerts_gather_every_rule_with_the_limits_they_used() -> None:
     assert [o.osv_id for o in result.overdue_meetings] == ["a"]
     assert [b.osv_id for b in result.board_terms] == ["a"]
     assert [m.municipality_id for m in result.municipalities_without_focal_point] == [MML_ID]
+
+
+def test_the_alerts_need_no_fact_outside_the_types_the_dashboard_reads() -> None:
+    facts = [
+        mapped("a", "2024-01-01"),
+        mapped("b", "2023-01-01"),
+        met("b", "2023-06-01"),  # long ago: overdue, were it not dissolved
+        registered("a", "2024-02-01", "2024-06-30"),
+        fact("BoardRenewed", "2024-05-01", osv_id="a", term_ends_on="2026-05-01"),
+        fact("OSVDissolved", "2024-03-01", osv_id="b", dissolved_on="2024-03-01"),
+        assigned(COMAS, "p1", "2024-01-10"),
+        left(COMAS, "p1", "2024-04-10"),
+        fact("MemberJoined", "2024-01-05", osv_id="a"),
+        fact("ActivityReported", "2024-02-05", osv_id="a"),
+    ]
+    read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES]
+    assert len(read_by_the_dashboard) == 8
+    assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
