@@ -1040,11 +1040,53 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         started = time.perf_counter()
         report(readmodel.facts(cut))
         rows.append(Row("  for contrast: full recomputation at one cut (facts() + report())", fmt_ms(time.perf_counter() - started)))
+    bench_dashboard(path, samples=max(5, min(samples, 30)), rows=rows)
     checkpoints = readmodel.checkpoints()
     size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM checkpoints").fetchone()
     table.notes.append(f"as-of: {len(checkpoints)} checkpoints, {size[0] / 1e6:.0f} MB in all, the largest {size[1] / 1e3:.0f} kB")
     connection.close()
     readmodel.engine.dispose()
+
+
+def bench_dashboard(path: Path, samples: int, rows: list[Row]) -> None:
+    """GET /dashboard (Spanish, by zone, with alerts) on the rebuilt read model, beside a bare FastAPI page of the same size."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+    from fastapi.testclient import TestClient
+
+    from services.reporting.api import create_app
+    from services.reporting.settings import ReportingSettings
+
+    # NATS is not needed to read: the service starts, keeps trying to connect, and answers from its read model.
+    settings = ReportingSettings(database_url=f"sqlite:///{path}", nats_url=f"nats://127.0.0.1:{free_port()}",
+                                 checkpoint_settle_seconds=3600)
+
+    def timed(client: TestClient, url: str) -> tuple[list[float], int]:
+        size = len(client.get(url).content)  # warm
+        out = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            response = client.get(url)
+            out.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:300]
+        return out, size
+
+    say(f"dashboard: {samples} x GET /dashboard; a bare FastAPI page of the same size")
+    with TestClient(create_app(settings)) as client:
+        page, size = timed(client, "/dashboard")
+    bare = FastAPI()
+    body = "<!doctype html><html><body>" + "x" * max(size - 40, 0) + "</body></html>"
+
+    @bare.get("/page", response_class=HTMLResponse)
+    def static_page() -> str:
+        return body
+
+    with TestClient(bare) as client:
+        baseline, _ = timed(client, "/page")
+    for name, p in (("p50", 50), ("p99", 99)):
+        rows.append(Row(f"GET /dashboard ({size / 1e3:.0f} kB, by zone, with alerts): {name}", fmt_ms(percentile(page, p)),
+                        f"bare FastAPI: a static page of the same size: {name}", fmt_ms(percentile(baseline, p)),
+                        fmt_ratio(percentile(page, p), percentile(baseline, p))))
 
 
 # --------------------------------------------------------------------------
