@@ -163,6 +163,17 @@ PE_SURNAMES = ["Quispe", "Huamán", "Mamani", "Flores", "Chávez", "Ramos", "Tor
                "Ccori", "Paucar", "Salas", "Inga", "Tello"]
 VE_DOCUMENTS = ["CPP", "CPP", "PTP", "CE", "CEDULA_VE", "PASAPORTE", "SOLICITANTE_REFUGIO", "NINGUNO"]
 
+# Well-formed numbers for each document type (engagement checks their shape).
+DOCUMENT_NUMBERS: dict[str, Callable[[random.Random], str]] = {
+    "DNI": lambda r: f"{r.randrange(10**7, 10**8)}",
+    "CE": lambda r: f"CE{r.randrange(10**6, 10**7)}",
+    "PTP": lambda r: f"PTP{r.randrange(10**6, 10**7)}",
+    "CPP": lambda r: f"CPP{r.randrange(10**6, 10**7)}",
+    "PASAPORTE": lambda r: f"{r.randrange(10**8, 10**9)}",
+    "CEDULA_VE": lambda r: f"V-{r.randrange(10**7, 3 * 10**7)}",
+    "SOLICITANTE_REFUGIO": lambda r: f"SR-{r.randrange(10**5, 10**6)}",
+}
+
 # Agents of change per phase-2 project: (Venezuelan women, Venezuelan men, Peruvian women, Peruvian men).
 AGENTS = {0: (5, 3, 2, 2), 3: (5, 3, 2, 1), 4: (3, 4, 1, 2), 5: (4, 2, 2, 1)}  # 29 VE, 13 PE
 
@@ -196,15 +207,11 @@ class People:
             first = r.choice(VE_WOMEN if sex == "F" else VE_MEN)
             name = f"{first} {r.choice(VE_SURNAMES)} {r.choice(VE_SURNAMES)}"
             kind = r.choice(VE_DOCUMENTS)
-            number = None if kind == "NINGUNO" else self._unique(lambda: f"{kind[:3]}{r.randrange(10**6, 10**7)}"
-                                                                 if kind not in ("CEDULA_VE",) else f"V-{r.randrange(10**7, 3 * 10**7)}")
-            if kind == "SOLICITANTE_REFUGIO":
-                number = self._unique(lambda: f"SR-{r.randrange(10**5, 10**6)}")
         else:
             first = r.choice(PE_WOMEN if sex == "F" else PE_MEN)
             name = f"{first} {r.choice(PE_SURNAMES)} {r.choice(PE_SURNAMES)}"
             kind = "DNI"
-            number = self._unique(lambda: f"{r.randrange(10**7, 10**8)}")
+        number = None if kind == "NINGUNO" else self._unique(lambda: DOCUMENT_NUMBERS[kind](r))
         return Person(name, nationality, sex, kind, number, r.randrange(1962, 2003))
 
 

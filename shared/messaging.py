@@ -27,6 +27,7 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import NotFoundError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.events import EventCatalogue, decode, encode
 from shared.store import ServiceApplication
@@ -238,12 +239,30 @@ class OutboxRelay:
         return len(messages)
 
 
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionError, OperationalError, InterfaceError)
+"""Failures of the infrastructure (a locked or unreachable database, the network): retried for as long as they last."""
+
+PARKED_STREAM = "OSV_PARKED"
+
+
 class DurableConsumer:
     """A durable pull consumer: fetch a batch, let the handler commit it, then ack.
 
     The handler is synchronous (it runs in a worker thread) and must be
     idempotent: it is given every message at least once and de-duplicates by
     the per-source positions it stores with its own rows.
+
+    Order matters to such a handler: once it has applied position 12, a late
+    redelivery of position 10 looks already seen. So a batch that fails is
+    held here and retried, in order, before anything newer is fetched (its
+    ack deadline extended meanwhile), never left to a redelivery that could
+    arrive after newer messages. A failure of the infrastructure (the
+    database locked or away) is retried for as long as it lasts. A message
+    that fails on its own for any other reason ``attempts`` times is a poison
+    message: it is parked, with the error, on the ``OSV_PARKED`` stream
+    (subject ``parked.<durable>``), acked, and counted in ``parked``; the
+    messages after it go on. Nothing is dropped: the parked copy waits for an
+    operator, and the source's store still holds the event.
     """
 
     def __init__(
@@ -253,26 +272,47 @@ class DurableConsumer:
         subject: str,
         handler: Callable[[list[dict[str, Any]]], None],
         batch: int = 500,
+        attempts: int = 5,
+        retry_seconds: float = 1.0,
     ) -> None:
         self.link = link
         self.durable = durable
         self.subject = subject
         self.handler = handler
         self.batch = batch
+        self.attempts = attempts
+        self.retry_seconds = retry_seconds
         self.last_error: str | None = None
+        self.parked = 0
 
     async def _subscription(self) -> Any:
+        """Bind to the durable consumer, first restarting it after its ack floor if messages are pending.
+
+        Messages a previous process fetched and never acked would be redelivered
+        only when their ack deadline passes, after newer ones this process had
+        already applied, and then look already seen. Recreating the consumer at
+        the first unacked message delivers them again, in order, at once.
+        """
         assert self.link.js is not None
+        js, stream = self.link.js, self.link.stream
+        start: int | None = None
+        try:
+            info = await js.consumer_info(stream, self.durable)
+        except NotFoundError:
+            info = None
+        if info is not None and info.num_ack_pending:
+            start = info.ack_floor.stream_seq + 1 if info.ack_floor else 1
+            await js.delete_consumer(stream, self.durable)
+            log.warning("consumer %s: %s messages were pending; restarting it at stream sequence %s", self.durable, info.num_ack_pending, start)
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL if start is None else DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
             max_ack_pending=-1,
             ack_wait=60,
         )
-        return await self.link.js.pull_subscribe(
-            subject=self.subject, durable=self.durable, stream=self.link.stream, config=config
-        )
+        return await js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
 
     async def run(self) -> None:
         await self.link.wait_ready()
@@ -285,14 +325,73 @@ class DurableConsumer:
                     messages = await subscription.fetch(self.batch, timeout=1)
                 except TimeoutError:
                     continue
-                events = [decode(message.data) for message in messages]
-                await asyncio.to_thread(self.handler, events)
-                for message in messages:
-                    await message.ack()
+                await self._deliver(messages)
                 self.last_error = None
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - not acked: redelivered later
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.warning("consumer %s: %s", self.durable, self.last_error)
-                await asyncio.sleep(1.0)
+            except Exception as error:  # noqa: BLE001 - NATS away: not acked, so redelivered in order later
+                self._failed(error)
+                await asyncio.sleep(self.retry_seconds)
+
+    async def _deliver(self, messages: list[Any]) -> None:
+        """Apply the batch whole; if it keeps failing, one message at a time, parking a poison message."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await self._apply(messages)
+                return
+            except Exception as error:  # noqa: BLE001 - held and retried, see the class docstring
+                self._failed(error)
+                if attempt < self.attempts or isinstance(error, TRANSIENT_ERRORS):
+                    await self._hold(messages)
+        for message in messages:
+            await self._deliver_alone(message)
+
+    async def _deliver_alone(self, message: Any) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._apply([message])
+                return
+            except Exception as error:  # noqa: BLE001 - held and retried, or parked
+                self._failed(error)
+                if attempt >= self.attempts and not isinstance(error, TRANSIENT_ERRORS):
+                    await self._park(message, error)
+                    return
+                await self._hold([message])
+
+    async def _apply(self, messages: list[Any]) -> None:
+        events = [decode(message.data) for message in messages]
+        await asyncio.to_thread(self.handler, events)
+        for message in messages:
+            await message.ack()
+
+    async def _hold(self, messages: list[Any]) -> None:
+        """Wait before retrying, telling JetStream the messages are still being worked on."""
+        for message in messages:
+            with contextlib.suppress(Exception):  # NATS away: the batch is held here all the same
+                await message.in_progress()
+        await asyncio.sleep(self.retry_seconds)
+
+    async def _park(self, message: Any, error: Exception) -> None:
+        assert self.link.js is not None
+        js = self.link.js
+        try:
+            await js.stream_info(PARKED_STREAM)
+        except NotFoundError:
+            await js.add_stream(StreamConfig(name=PARKED_STREAM, subjects=["parked.>"], storage=StorageType.FILE))
+        sequence = message.metadata.sequence.stream
+        headers = {
+            "Nats-Msg-Id": f"parked:{self.durable}:{sequence}",
+            "Osv-Parked-Subject": message.subject,
+            "Osv-Parked-Stream-Sequence": str(sequence),
+            "Osv-Parked-Error": f"{type(error).__name__}: {error}"[:1000],
+        }
+        await js.publish(f"parked.{self.durable}", message.data, headers=headers, stream=PARKED_STREAM)
+        await message.ack()
+        self.parked += 1
+        log.error("consumer %s parked stream message %s on %s: %s", self.durable, sequence, PARKED_STREAM, headers["Osv-Parked-Error"])
+
+    def _failed(self, error: Exception) -> None:
+        self.last_error = f"{type(error).__name__}: {error}"
+        log.warning("consumer %s: %s", self.durable, self.last_error)

@@ -109,6 +109,9 @@ class Health(BaseModel):
     nats: str
     relay: RelayHealth
     consumers: dict[str, str | None] = Field(default_factory=dict, description="Last error of each consumer, if any.")
+    parked: dict[str, int] = Field(
+        default_factory=dict, description="Per consumer, poison messages parked on the OSV_PARKED stream since the service started."
+    )
 
 
 ConsumerSpec = tuple[str, str, Callable[[list[dict[str, Any]]], None]]
@@ -177,6 +180,7 @@ class Runtime:
             nats=nats_state,
             relay=relay,
             consumers={c.durable: c.last_error for c in self.durable},
+            parked={c.durable: c.parked for c in self.durable},
         )
 
     def event_page(self, after: int, limit: int) -> EventPage:

@@ -110,6 +110,7 @@ class ReportingHealth(BaseModel):
     service: str
     nats: str
     consumer_error: str | None
+    parked: int = Field(description="Poison messages parked on the OSV_PARKED stream since the service started.")
     applied_positions: dict[str, int] = Field(description="Per source service, the last position applied.")
 
 
@@ -164,6 +165,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             service="reporting",
             nats=nats_state,
             consumer_error=error,
+            parked=runtime.consumer.parked,
             applied_positions=readmodel.positions(),
         )
 

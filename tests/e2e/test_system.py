@@ -70,3 +70,23 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
         osv = system.registry.post("/osvs", json={"name": "Nueva", "district": "Surco", "mapped_on": "2022-01-10"})
         assert osv.status_code == 201
         eventually(lambda: system.indicators()["total"]["osvs_identified"] == 2)
+
+
+def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboard_shows_it(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting")}
+    with launched(tmp_path / "var", ports) as system:
+        urls = {f"OSV_DEMO_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in ("registry", "funding", "engagement", "reporting")}
+        demo = subprocess.run(
+            [sys.executable, "deploy/demo.py"], cwd=ROOT, env={**os.environ, **urls}, capture_output=True, text=True, timeout=300
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "Loaded the 2021 story: 30 OSVs" in demo.stdout
+        system.wait_relayed()
+        system.wait_applied()
+        phase2 = system.indicators()["phases"][1]["indicators"]
+        assert (phase2["projects_active"], phase2["beneficiaries_indirect"]) == (4, 1215)
+        dashboard = system.reporting.get("/dashboard")
+        assert dashboard.status_code == 200 and "Fase 2: proyectos de integración socioeconómica" in dashboard.text
+
+        again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env={**os.environ, **urls}, capture_output=True, text=True)
+        assert again.returncode == 0 and "already loaded" in again.stdout
