@@ -8,10 +8,8 @@ SQLite and PostgreSQL; the error cases on SQLite.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app
-from services.engagement.application import Engagement, today_in_lima
+from services.engagement.application import today_in_lima
 from services.engagement.settings import EngagementSettings
+from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,50 +39,6 @@ def days_ago(days: int) -> str:
 
 
 TOMORROW = (today_in_lima() + timedelta(days=1)).isoformat()
-
-
-@dataclass
-class Upstream:
-    """Registry and funding as engagement hears them, one hand-built CloudEvent at a time."""
-
-    engagement: Engagement
-    positions: dict[str, Iterator[int]] = field(
-        default_factory=lambda: {"registry": itertools.count(1), "funding": itertools.count(1)}
-    )
-
-    def _event(self, service: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        position = next(self.positions[service])
-        return {
-            "id": f"{service}:{position}",
-            "source": f"urn:osv-platform:{service}",
-            "type": kind,
-            "position": position,
-            "data": data,
-        }
-
-    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str = "2024-01-15") -> str:
-        osv_id = str(uuid4())
-        data = {"osv_id": osv_id, "district": district, "zone": zone, "mapped_on": mapped_on, "occurred_on": mapped_on}
-        self.engagement.osvs.apply([self._event("registry", "OSVMapped", data)])
-        return osv_id
-
-    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2024-12-01") -> None:
-        data = {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on}
-        self.engagement.osvs.apply([self._event("registry", "OSVDissolved", data)])
-
-    def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01") -> str:
-        grant_id = str(uuid4())
-        data = {
-            "grant_id": grant_id,
-            "osv_id": osv_id,
-            "kind": "seed_fund",
-            "granted_on": granted_on,
-            "amount": "3000.00",
-            "currency": "PEN",
-            "occurred_on": granted_on,
-        }
-        self.engagement.grants.apply([self._event("funding", "FundGranted", data)])
-        return grant_id
 
 
 def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
@@ -105,24 +60,7 @@ def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
 
 
 def upstream(client: TestClient) -> Upstream:
-    return Upstream(client.app.state.runtime.app)
-
-
-def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    if field is not None:
-        error = body["errors"][0]
-        assert error["field"] == field, body
-        if rule is not None:
-            assert error["rule"] == rule, body
-    return body
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
+    return Upstream(client.app.state.runtime.app, mapped_on="2024-01-15", dissolved_on="2024-12-01")
 
 
 def a_member(client: TestClient, osv_id: str) -> str:

@@ -8,9 +8,7 @@ and PostgreSQL; the error cases on SQLite.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,32 +25,12 @@ from services.funding.domainmodel import Currency, GrantKind, Support, SupportHi
 from services.funding.settings import FundingSettings
 from shared.errors import ConflictError
 from shared.store import ServiceApplication
+from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)
 
 NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-@dataclass
-class Registry:
-    """Registry as funding hears it, one hand-built CloudEvent at a time."""
-
-    funding: Funding
-    positions: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def _hear(self, kind: str, data: dict[str, Any]) -> None:
-        position = next(self.positions)
-        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
-        self.funding.osvs.apply([event])
-
-    def osv_mapped(self, mapped_on: str = "2021-02-01") -> str:
-        osv_id = str(uuid4())
-        self._hear("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": mapped_on, "occurred_on": mapped_on})
-        return osv_id
-
-    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2021-12-01") -> None:
-        self._hear("OSVDissolved", {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on})
 
 
 def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
@@ -77,25 +55,8 @@ def funding_of(client: TestClient) -> Funding:
     return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
 
 
-def registry(client: TestClient) -> Registry:
-    return Registry(funding_of(client))
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    if field is not None:
-        error = body["errors"][0]
-        assert error["field"] == field, body
-        if rule is not None:
-            assert error["rule"] == rule, body
-    return body
+def registry(client: TestClient) -> Upstream:
+    return Upstream(funding_of(client))
 
 
 def feed(client: TestClient) -> list[dict[str, Any]]:

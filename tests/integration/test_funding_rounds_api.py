@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -24,6 +23,7 @@ from fastapi.testclient import TestClient
 from services.funding.api import create_app
 from services.funding.application import Funding
 from services.funding.settings import FundingSettings
+from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -36,29 +36,6 @@ RUBRIC = [
     {"code": "administrative_capacity", "name": "Capacidad administrativa", "weight": "0.2", "min_score": 0, "max_score": 10},
     {"code": "impact", "name": "Impacto en la integración", "weight": "0.5", "min_score": 1, "max_score": 5},
 ]
-
-
-@dataclass
-class Registry:
-    """Registry as funding hears it, one hand-built CloudEvent at a time."""
-
-    funding: Funding
-
-    def _send(self, kind: str, data: dict[str, Any]) -> None:
-        position = self.funding.osvs.applied_position() + 1
-        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
-        self.funding.osvs.apply([event])
-
-    def osv_mapped(self, mapped_on: str = "2021-02-01") -> str:
-        osv_id = str(uuid4())
-        self._send("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": mapped_on, "occurred_on": mapped_on})
-        return osv_id
-
-    def ruos_registered(self, osv_id: str, registered_on: str = "2021-03-01") -> None:
-        self._send("RUOSRegistered", {"osv_id": osv_id, "ruos_number": f"RUOS-{osv_id[:4]}", "registered_on": registered_on, "occurred_on": registered_on})
-
-    def osv_dissolved(self, osv_id: str, dissolved_on: str = "2021-04-01") -> None:
-        self._send("OSVDissolved", {"osv_id": osv_id, "dissolved_on": dissolved_on, "reason": "members_emigrated", "occurred_on": dissolved_on})
 
 
 def settings_for(var_dir: Path, **overrides: Any) -> FundingSettings:
@@ -83,25 +60,8 @@ def funding_of(client: TestClient) -> Funding:
     return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
 
 
-def registry(client: TestClient) -> Registry:
-    return Registry(funding_of(client))
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    if field is not None:
-        fields = [e["field"] for e in body["errors"]]
-        assert field in fields, body
-        if rule is not None:
-            assert body["errors"][fields.index(field)]["rule"] == rule, body
-    return body
+def registry(client: TestClient) -> Upstream:
+    return Upstream(funding_of(client), dissolved_on="2021-04-01")
 
 
 def head(client: TestClient) -> int:

@@ -6,52 +6,22 @@ here by hand-built CloudEvents fed to its real directory handler.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.funding.api import create_app
-from services.funding.application import Funding
 from services.funding.settings import FundingSettings
+from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)
 
 NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 COMAS = "150110"
-
-
-@dataclass
-class Registry:
-    """Registry as funding hears it, one hand-built CloudEvent at a time."""
-
-    funding: Funding
-    positions: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def _hear(self, kind: str, data: dict[str, Any]) -> None:
-        position = next(self.positions)
-        event = {"id": f"registry:{position}", "source": "urn:osv-platform:registry", "type": kind, "position": position, "data": data}
-        self.funding.osvs.apply([event])
-
-    def osv_mapped(self) -> str:
-        osv_id = str(uuid4())
-        self._hear("OSVMapped", {"osv_id": osv_id, "district": "Comas", "zone": "Lima Norte", "mapped_on": "2021-02-01", "occurred_on": "2021-02-01"})
-        return osv_id
-
-    def osv_registered(self, registered_on: str = "2021-06-01") -> str:
-        osv_id = self.osv_mapped()
-        data = {"osv_id": osv_id, "ruos_number": f"RUOS-{osv_id[:6]}", "registered_on": registered_on, "occurred_on": registered_on}
-        self._hear("RUOSRegistered", data)
-        return osv_id
-
-    def osv_dissolved(self, osv_id: str) -> None:
-        self._hear("OSVDissolved", {"osv_id": osv_id, "dissolved_on": "2021-12-01", "reason": "members_emigrated", "occurred_on": "2021-12-01"})
 
 
 def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
@@ -72,25 +42,8 @@ def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def registry(client: TestClient) -> Registry:
-    return Registry(client.app.state.runtime.app)  # type: ignore[attr-defined]
-
-
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    if field is not None:
-        error = body["errors"][0]
-        assert error["field"] == field, body
-        if rule is not None:
-            assert error["rule"] == rule, body
-    return body
+def registry(client: TestClient) -> Upstream:
+    return Upstream(client.app.state.runtime.app)  # type: ignore[attr-defined]
 
 
 def head(client: TestClient) -> int:

@@ -13,6 +13,7 @@ from services.funding.api import create_app as funding_app
 from services.funding.settings import FundingSettings
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
+from tests.support.api import assert_problem
 
 NO_NATS = "nats://127.0.0.1:1"  # unreachable: commands must still succeed
 
@@ -27,16 +28,6 @@ def registry(tmp_path: Path) -> Iterator[TestClient]:
 def funding(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(funding_app(FundingSettings(var_dir=tmp_path, nats_url=NO_NATS))) as client:
         yield client
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def new_osv(registry: TestClient, **overrides: Any) -> dict[str, Any]:

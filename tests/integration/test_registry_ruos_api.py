@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from services.registry.api import create_app
 from services.registry.application import Registry
 from services.registry.settings import RegistrySettings
+from tests.support.api import assert_problem
 
 NO_NATS = "nats://127.0.0.1:1"
 COMAS = "150110"
@@ -57,18 +58,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
 
 def application_of(client: TestClient) -> Registry:
     return client.app.state.runtime.app  # type: ignore[attr-defined,no-any-return]
-
-
-def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    if rule is not None:
-        assert rule in [e["rule"] for e in body["errors"]], body
-    return body
 
 
 def new_osv(client: TestClient, **overrides: Any) -> str:

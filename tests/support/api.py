@@ -1,0 +1,85 @@
+"""What the API tests share: reading answers, and the other services' events fed to a service's local views.
+
+A service learns of OSVs and grants from registry's and funding's events on
+NATS. An API test of one service stands the others in with hand-built
+CloudEvents given to the real consumer handlers (``osvs.apply``,
+``grants.apply``): the same code path, without the other services running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:
+    """A problem+json answer with this status, naming ``field`` (and its ``rule``) among its errors."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"], body
+    if field is not None:
+        fields = [e["field"] for e in body["errors"]]
+        assert field in fields, body
+        if rule is not None:
+            assert body["errors"][fields.index(field)]["rule"] == rule, body
+    elif rule is not None:
+        assert rule in [e["rule"] for e in body["errors"]], body
+    return body
+
+
+def cloudevent(service: str, kind: str, position: int, data: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f"{service}:{position}", "source": f"urn:osv-platform:{service}", "type": kind, "position": position, "data": data}
+
+
+@dataclass
+class Upstream:
+    """Registry (and funding) as a service hears them, one hand-built CloudEvent at a time."""
+
+    app: Any
+    """The application whose views are fed: funding's or engagement's (``osvs``, and ``grants`` if it has them)."""
+    mapped_on: str = "2021-02-01"
+    dissolved_on: str = "2021-12-01"
+
+    def _hear_registry(self, kind: str, data: dict[str, Any]) -> None:
+        position = self.app.osvs.applied_position() + 1
+        self.app.osvs.apply([cloudevent("registry", kind, position, data)])
+
+    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str | None = None) -> str:
+        osv_id, on = str(uuid4()), mapped_on or self.mapped_on
+        self._hear_registry("OSVMapped", {"osv_id": osv_id, "district": district, "zone": zone, "mapped_on": on, "occurred_on": on})
+        return osv_id
+
+    def ruos_registered(self, osv_id: str, registered_on: str = "2021-06-01") -> None:
+        data = {"osv_id": osv_id, "ruos_number": f"RUOS-{osv_id[:6]}", "registered_on": registered_on, "occurred_on": registered_on}
+        self._hear_registry("RUOSRegistered", data)
+
+    def osv_registered(self, registered_on: str = "2021-06-01") -> str:
+        osv_id = self.osv_mapped()
+        self.ruos_registered(osv_id, registered_on)
+        return osv_id
+
+    def osv_dissolved(self, osv_id: str, dissolved_on: str | None = None) -> None:
+        on = dissolved_on or self.dissolved_on
+        self._hear_registry("OSVDissolved", {"osv_id": osv_id, "dissolved_on": on, "reason": "members_emigrated", "occurred_on": on})
+
+    def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01") -> str:
+        grant_id = str(uuid4())
+        data = {
+            "grant_id": grant_id,
+            "osv_id": osv_id,
+            "kind": "seed_fund",
+            "granted_on": granted_on,
+            "amount": "3000.00",
+            "currency": "PEN",
+            "occurred_on": granted_on,
+        }
+        position = self.app.grants.applied_position() + 1
+        self.app.grants.apply([cloudevent("funding", "FundGranted", position, data)])
+        return grant_id
