@@ -25,7 +25,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.reporting import charts
 from services.reporting.alerts import (
-    ALERT_TYPES,
     OVERDUE_AFTER_DAYS,
     TERM_ENDS_WITHIN_DAYS,
     Alerts,
@@ -466,7 +465,7 @@ def dashboard_router(indicators: IndicatorSource, today: Callable[[], date] = to
     stylesheet = resources.files("services.reporting").joinpath("static/dashboard.css").read_text("utf-8")
 
     def current_alerts(readmodel: ReadModel, days: int, within_days: int) -> Alerts:
-        return alerts(readmodel.facts(types=ALERT_TYPES), today(), municipalities, overdue_after_days=days, within_days=within_days)
+        return alerts(readmodel.alert_facts(), today(), municipalities, overdue_after_days=days, within_days=within_days)
 
     @router.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from services.reporting.alerts import ALERT_TYPES
 from services.reporting.indicators import (
     RELEVANT_TYPES,
     Breakdown,
@@ -82,6 +83,19 @@ class FactRow(Base):
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+MEETING = "FollowUpMeetingHeld"
+
+
+class LastMeetingRow(Base):
+    """Each OSV's latest follow-up meeting, kept as facts arrive: the overdue alert reads this, not every meeting."""
+
+    __tablename__ = "last_meetings"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(String(80))
 
 
 class CheckpointRow(Base):
@@ -141,6 +155,7 @@ class ReadModel:
         self.settle = timedelta(seconds=settle_seconds)
         self._checkpointing = threading.Lock()
         Base.metadata.create_all(engine)
+        self._backfill_last_meetings()
 
     # -- writing ------------------------------------------------------------
 
@@ -150,6 +165,7 @@ class ReadModel:
             rows = [_row(cloudevent) for cloudevent in unseen(session, ConsumedPosition, events)]
             if rows:
                 session.execute(insert(FACTS), rows)
+                self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
                 stale = delete(CheckpointRow)
                 if not any(r["type"] == "PhaseOpened" for r in rows):
                     stale = stale.where(CheckpointRow.cut >= min(r["recorded_at"] for r in rows))
@@ -157,6 +173,25 @@ class ReadModel:
         if rows and checkpoint:
             self.advance_checkpoints(self.STEP)
         return len(rows)
+
+    def _backfill_last_meetings(self) -> None:
+        """A read model made before the last-meetings table existed fills it once from its facts."""
+        with Session(self.engine) as session, session.begin():
+            if session.scalar(select(func.count()).select_from(LastMeetingRow)):
+                return
+            meetings = session.execute(select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.data).where(FACTS.c.type == MEETING))
+            self._keep_last_meetings(session, [row._asdict() for row in meetings])
+
+    @staticmethod
+    def _keep_last_meetings(session: Session, meetings: list[dict[str, Any]]) -> None:
+        for meeting in meetings:
+            osv_id, held_on = str(meeting["data"]["osv_id"]), meeting["occurred_on"]
+            last = session.get(LastMeetingRow, osv_id)
+            if last is None:
+                session.add(LastMeetingRow(osv_id=osv_id, held_on=held_on, event_id=meeting["event_id"]))
+                session.flush()
+            elif held_on >= last.held_on:
+                last.held_on, last.event_id = held_on, meeting["event_id"]
 
     def advance_checkpoints(self, limit: int | None = None) -> int:
         """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved."""
@@ -225,6 +260,20 @@ class ReadModel:
                 where.append(FACTS.c.type.in_(set(types)))
             return list(self._facts(connection, where))
 
+    def last_meetings(self) -> list[Fact]:
+        """Each OSV's latest meeting (the earlier ones cannot matter to an alert)."""
+        latest = select(LastMeetingRow.event_id)
+        with self.engine.connect() as connection:
+            return list(self._facts(connection, [FACTS.c.event_id.in_(latest)]))
+
+    def alert_facts(self) -> list[Fact]:
+        """What the follow-up alerts read: a few facts per OSV and municipality, and each OSV's last meetings only.
+
+        Meetings are most of these facts on a long log; an alert only needs the
+        last day each OSV was met.
+        """
+        return self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
+
     def positions(self) -> dict[str, int]:
         with Session(self.engine) as session:
             return {row.source: row.position for row in session.scalars(select(ConsumedPosition))}
@@ -240,6 +289,7 @@ class ReadModel:
             session.execute(delete(FactRow))
             session.execute(delete(ConsumedPosition))
             session.execute(delete(CheckpointRow))
+            session.execute(delete(LastMeetingRow))
 
     def digest(self) -> str:
         """A SHA-256 over every fact and position: equal digests, equal read models (checkpoints are a cache, left out)."""
