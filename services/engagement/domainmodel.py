@@ -104,10 +104,10 @@ class InvalidDocumentNumberError(RuleViolationError):
 
 
 class UnknownNationalityError(RuleViolationError):
-    def __init__(self) -> None:
+    def __init__(self, field: str = "nationality") -> None:
         super().__init__(
-            "nationality must be an ISO 3166-1 alpha-2 country code, such as VE or PE",
-            field="nationality",
+            f"{field} must be an ISO 3166-1 alpha-2 country code, such as VE or PE",
+            field=field,
             rule="iso_3166_alpha_2",
         )
 
@@ -342,11 +342,11 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     return normal
 
 
-def nationality_of(code: str) -> str:
-    """The ISO 3166-1 alpha-2 code, upper case, of a country that exists."""
+def nationality_of(code: str, field: str = "nationality") -> str:
+    """The ISO 3166-1 alpha-2 code, upper case, of a country that exists; ``field`` names the input if not."""
     normal = code.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", normal, re.ASCII) or pycountry.countries.get(alpha_2=normal) is None:
-        raise UnknownNationalityError
+        raise UnknownNationalityError(field)
     return normal
 
 

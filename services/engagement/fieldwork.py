@@ -13,7 +13,6 @@ public events carry ids, dates, kinds and counts only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -22,10 +21,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-import pycountry
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domainmodel import Sex
+from services.engagement.domainmodel import Sex, nationality_of
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 MAX_HOURS_PER_RECORD = Decimal(24)
@@ -202,15 +200,6 @@ class TooManyHoursError(RuleViolationError):
         )
 
 
-class UnknownCountryError(RuleViolationError):
-    def __init__(self, field: str) -> None:
-        super().__init__(
-            f"{field} must be an ISO 3166-1 alpha-2 country code, such as VE or PE",
-            field=field,
-            rule="iso_3166_alpha_2",
-        )
-
-
 class RepeatedBeneficiaryGroupError(RuleViolationError):
     def __init__(self, index: int, nationality: str, sex: str) -> None:
         super().__init__(
@@ -319,14 +308,6 @@ def check_hours(hours: Decimal) -> None:
         raise NonPositiveHoursError(hours)
     if hours > MAX_HOURS_PER_RECORD:
         raise TooManyHoursError(hours)
-
-
-def country_of(code: str, field: str) -> str:
-    """The ISO 3166-1 alpha-2 code, upper case, of a country that exists."""
-    normal = code.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", normal, re.ASCII) or pycountry.countries.get(alpha_2=normal) is None:
-        raise UnknownCountryError(field)
-    return normal
 
 
 def check_within_members_assessed(count: int, members_assessed: int, field: str) -> None:
@@ -627,7 +608,7 @@ def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[Beneficiar
     checked: list[BeneficiaryGroup] = []
     seen: set[tuple[str, Sex]] = set()
     for index, group in enumerate(groups):
-        nationality = country_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
+        nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
         check_at_least_one(group.count, f"direct_beneficiaries.{index}.count")
         if (nationality, group.sex) in seen:
             raise RepeatedBeneficiaryGroupError(index, nationality, group.sex)
