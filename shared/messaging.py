@@ -379,7 +379,9 @@ class DurableConsumer:
         try:
             await js.stream_info(PARKED_STREAM)
         except NotFoundError:
-            await js.add_stream(StreamConfig(name=PARKED_STREAM, subjects=["parked.>"], storage=StorageType.FILE))
+            await js.add_stream(
+                StreamConfig(name=PARKED_STREAM, subjects=["parked.>"], storage=StorageType.FILE, num_replicas=self.link.replicas)
+            )
         sequence = message.metadata.sequence.stream
         headers = {
             "Nats-Msg-Id": f"parked:{self.durable}:{sequence}",
