@@ -319,19 +319,22 @@ def registry_in_process(tmp: Path, count: int) -> float:
 
 
 def funding_in_process(tmp: Path, count: int) -> float:
-    """Funding's application alone, as the route uses it (grant_fund then get_grant), one OSV known: commands/s."""
+    """Funding's application alone, as the route uses it (grant_fund then get_grant), a grant to each of ``count`` OSVs: commands/s.
+
+    One grant per OSV, as programmes give them: each OSV's support history stays short.
+    """
     from services.funding.application import Funding
-    from shared.osvdirectory import OSVDirectory
     from services.funding.schemas import GrantPublic
+    from shared.osvdirectory import OSVDirectory
     from shared.store import persistence_env
 
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
-    osv = OSV(name="OSV", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
-    directory.apply([registry_catalogue.to_cloudevent(1, e) for e in osv.collect_events()])
+    osvs = [OSV(name=f"OSV {i}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for i in range(count)]
+    directory.apply([registry_catalogue.to_cloudevent(i + 1, osv.collect_events()[0]) for i, osv in enumerate(osvs)])
     app = Funding(persistence_env(f"sqlite:///{tmp / 'funding-in-process.db'}"), osvs=directory)
     try:
         started = time.perf_counter()
-        for _ in range(count):
+        for osv in osvs:
             grant_id = app.grant_fund(osv.id, Decimal("1500.00"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND)
             GrantPublic.of(app.get_grant(grant_id))
         return rate(count, time.perf_counter() - started)
