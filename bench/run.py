@@ -55,12 +55,12 @@ from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
 from services.funding.domainmodel import Currency, GrantKind, Phase, grant_fund  # noqa: E402
 from services.funding.interface import catalogue as funding_catalogue  # noqa: E402
-from shared.districts import DistrictTable  # noqa: E402
 from services.registry.domainmodel import OSV  # noqa: E402
 from services.registry.interface import catalogue as registry_catalogue  # noqa: E402
 from services.reporting.indicators import report  # noqa: E402
 from services.reporting.readmodel import ReadModel  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
+from shared.districts import DistrictTable  # noqa: E402
 from shared.embedded import NatsServer, free_port  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
 from shared.messaging import ensure_stream  # noqa: E402
@@ -438,7 +438,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             value += f" ({len(run.errors)} not 201)"
             table.notes.append(f"{figure}: first failure: {run.errors[0]}")
         rows.append(Row(figure, value, es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(run.per_second, baseline.per_second)))
-        rows.append(Row(f"  client latency p50 / p99", f"{fmt_ms(statistics.median(run.latencies))} / {fmt_ms(percentile(run.latencies, 99))}"))
+        rows.append(Row("  client latency p50 / p99", f"{fmt_ms(statistics.median(run.latencies))} / {fmt_ms(percentile(run.latencies, 99))}"))
         rows.append(Row(
             "  CPU per command: service / nats / client",
             f"{run.cpu_service * 1000:.2f} / {run.cpu_nats * 1000:.2f} / {run.cpu_client * 1000:.2f} ms",
