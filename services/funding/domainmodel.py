@@ -16,7 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
 
 CENT = Decimal("0.01")
 
@@ -202,11 +202,6 @@ class BeyondGrantAmountError(ConflictError):
         )
 
 
-class DateBeforeError(RuleViolationError):
-    def __init__(self, field: str, on: date, earlier_name: str, earlier: date, rule: str) -> None:
-        super().__init__(f"{field} {on.isoformat()} is before {earlier_name} {earlier.isoformat()}", field=field, rule=rule)
-
-
 class NotNextTrancheError(RuleViolationError):
     def __init__(self, given: int, expected: int) -> None:
         super().__init__(
@@ -249,7 +244,7 @@ def check_money(amount: Decimal, field: str = "amount") -> Decimal:
 
 def check_not_before(field: str, on: date, earlier_name: str, earlier: date | None) -> None:
     if earlier is not None and on < earlier:
-        raise DateBeforeError(field, on, earlier_name, earlier, f"not_before_{earlier_name}")
+        raise DateBeforeError(field, on, earlier_name, earlier)
 
 
 @dataclass(frozen=True)
