@@ -18,6 +18,7 @@ from uuid import UUID
 
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
 SPEC_SOURCE_PREFIX = "urn:osv-platform:"
@@ -91,6 +92,11 @@ class EventCatalogue:
         return type(event) in self._private
 
     @property
+    def private_topics(self) -> frozenset[str]:
+        """The stored topics of the private events: the relay steps over them without decoding them."""
+        return frozenset(get_topic(cls) for cls in self._private)
+
+    @property
     def private_events(self) -> Iterable[type]:
         return set(self._private)
 
@@ -105,8 +111,17 @@ class EventCatalogue:
     def subject(self, public: type[PublicEvent]) -> str:
         return f"osv.{self.service}.{public.__name__}"
 
-    def to_cloudevent(self, position: int, event: Any) -> dict[str, Any] | None:
-        """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``; None if private."""
+    def subject_of(self, cloudevent: dict[str, Any]) -> str:
+        """The NATS subject a CloudEvent of this service goes out on: ``osv.<service>.<type>``."""
+        return f"osv.{self.service}.{cloudevent['type']}"
+
+    def to_cloudevent(self, position: int, event: Any, previous: int | None = None) -> dict[str, Any] | None:
+        """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``; None if private.
+
+        ``previous`` is the position of the previous public event of the log
+        (see :meth:`ServiceApplication.previous_public`); it goes out as the
+        ``previousposition`` extension attribute.
+        """
         if type(event) in self._private:
             return None
         try:
@@ -126,6 +141,7 @@ class EventCatalogue:
             "time": recorded.isoformat().replace("+00:00", "Z"),
             "datacontenttype": "application/json",
             "position": position,
+            **({} if previous is None else {"previousposition": previous}),
             "data": data,
         }
 

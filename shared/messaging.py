@@ -26,7 +26,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.events import EventCatalogue, decode, encode
@@ -35,11 +35,23 @@ from shared.store import ServiceApplication
 log = logging.getLogger(__name__)
 
 
+def stream_name(prefix: str, service: str) -> str:
+    """The JetStream stream that holds one service's events: ``OSV_REGISTRY`` for prefix ``OSV``."""
+    return f"{prefix}_{service.upper()}"
+
+
+def stream_subjects(service: str) -> list[str]:
+    return [f"osv.{service}.>"]
+
+
 class NatsLink:
     """Owns the process's NATS connection; connects in the background and keeps trying.
 
     A service starts and takes commands while NATS is down: the relay simply
-    waits for :attr:`js`.
+    waits for :attr:`js`. Each write service's events go to a stream of their
+    own (``<prefix>_<SERVICE>``, subjects ``osv.<service>.>``), so its relay is
+    that stream's only writer and can keep it in order with expected-sequence
+    headers (see :class:`OutboxRelay`).
     """
 
     def __init__(
@@ -49,12 +61,14 @@ class NatsLink:
         stream: str = "OSV",
         replicas: int = 1,
         duplicate_window: float = 600.0,
+        own_service: str | None = None,
     ) -> None:
         self.url = url
         self.name = name
-        self.stream = stream
+        self.stream_prefix = stream
         self.replicas = replicas
         self.duplicate_window = duplicate_window
+        self.own_service = own_service
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -63,6 +77,15 @@ class NatsLink:
     @property
     def connected(self) -> bool:
         return self.nc is not None and self.nc.is_connected
+
+    def stream_for(self, service: str) -> str:
+        return stream_name(self.stream_prefix, service)
+
+    @property
+    def stream(self) -> str:
+        """The stream this process's relay writes to."""
+        assert self.own_service is not None, "only a write service has a stream of its own"
+        return self.stream_for(self.own_service)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_forever(), name=f"{self.name}-nats")
@@ -73,6 +96,13 @@ class NatsLink:
         except TimeoutError:
             return False
         return True
+
+    async def ensure_stream_of(self, service: str) -> str:
+        """Create the service's stream if it does not exist yet; return its name."""
+        assert self.js is not None
+        name = self.stream_for(service)
+        await ensure_stream(self.js, name, stream_subjects(service), self.replicas, self.duplicate_window, self.stream_prefix)
+        return name
 
     async def _on_error(self, error: Exception) -> None:
         log.debug("NATS %s: %s", self.name, error)
@@ -98,15 +128,18 @@ class NatsLink:
                     connect_timeout=2,
                 )
                 js = nc.jetstream(timeout=5)
-                await ensure_stream(js, self.stream, self.replicas, self.duplicate_window)
+                self.js = js
+                if self.own_service is not None:
+                    await self.ensure_stream_of(self.own_service)
             except Exception as error:  # noqa: BLE001 - any failure means "try again later"
+                self.js = None
                 log.warning("NATS not reachable at %s (%s); retrying", self.url, error)
                 with contextlib.suppress(Exception):
                     await nc.close()  # type: ignore[possibly-undefined]
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self.nc, self.js = nc, js
+            self.nc = nc
             self._ready.set()
             log.info("connected to NATS at %s", self.url)
             return
@@ -125,32 +158,102 @@ class NatsLink:
                 await self.nc.close()
 
 
+LEGACY_SUBJECTS = ["osv.>"]
+
+
 async def ensure_stream(
-    js: JetStreamContext, name: str, replicas: int = 1, duplicate_window: float = 600.0
+    js: JetStreamContext,
+    name: str,
+    subjects: list[str],
+    replicas: int = 1,
+    duplicate_window: float = 600.0,
+    legacy: str | None = None,
 ) -> None:
-    """Create the one stream that holds ``osv.>`` if it does not exist yet."""
+    """Create the stream if it does not exist yet.
+
+    A stream of an earlier version that held every service's events (``legacy``
+    with subjects ``osv.>``) overlaps the per-service streams and is deleted
+    first: the event stores are the record of truth, and each relay publishes
+    its whole log again into an empty stream of its own (consumers skip what
+    they applied, by identity).
+    """
     config = StreamConfig(
         name=name,
-        subjects=["osv.>"],
+        subjects=subjects,
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=duplicate_window,
     )
     try:
         await js.stream_info(name)
+        return
     except NotFoundError:
+        pass
+    if legacy is not None:
+        try:
+            info = await js.stream_info(legacy)
+        except NotFoundError:
+            info = None
+        if info is not None and list(info.config.subjects or []) == LEGACY_SUBJECTS:
+            log.warning("deleting the earlier all-services stream %s: each service now has its own (%s)", legacy, name)
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(legacy)
+    try:
         await js.add_stream(config)
+    except BadRequestError:
+        # Another process created it a moment ago (same name, same config): fine if it is there now.
+        await js.stream_info(name)
+
+
+WRONG_LAST_SEQUENCE = 10071
+"""JetStream's error code when ``Nats-Expected-Last-Sequence`` does not match the stream."""
 
 
 @dataclass
 class RelayStatus:
     published: int = 0
     last_error: str | None = None
+    role: str = "starting"
+    """``active`` (this replica holds the store's relay lease and publishes), ``standby`` or ``starting``."""
+    blocked_on: int | None = None
+    """The position the stream keeps refusing, while the relay retries it."""
+    stepped_over: list[dict[str, Any]] = field(default_factory=list)
+    """Events the stream could never take (too large, refused too long): their position and why; consumers fetch them from the feed."""
+
+
+class RelayLease:
+    """At most one active relay per event store; see :mod:`shared.lease`. This base always holds (one process, in memory)."""
+
+    def hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
 
 @dataclass
 class OutboxRelay:
-    """Publishes the application's notification log to JetStream, in order, once."""
+    """Publishes the application's notification log to its service's stream, in order, once.
+
+    - **Order.** Many publishes are in flight, each with
+      ``Nats-Expected-Last-Sequence`` set to the stream sequence the one
+      before it will get. If JetStream refuses one (a stream limit, a leader
+      election), every later one in flight is refused too instead of being
+      stored ahead of it; the relay starts again from the last acknowledged
+      event. So each service's events are in the stream in log order.
+    - **Once.** ``Nats-Msg-Id = <service>:<position>``; the relay records how
+      far it got only after the acks, and on (re)start it reads the id of the
+      stream's last message, so events published before a crash are not
+      published again. An empty stream with a relay position is filled again
+      from the start of the log (the stores are the record of truth).
+    - **Never stuck.** An event larger than the server's payload limit can never
+      be published; one the stream refuses ``refusal_attempts`` times in a row
+      is given up. Either is *stepped over*: logged as an error, listed in
+      ``/health``, and the next events carry it as their ``previousposition``,
+      so every consumer sees it missing and fetches it from the feed.
+    - **One per store.** Only the replica holding the ``lease`` publishes; the
+      others stand by and take over when its holder dies.
+    """
 
     app: ServiceApplication
     catalogue: EventCatalogue
@@ -158,7 +261,13 @@ class OutboxRelay:
     batch_size: int = 1000
     poll_seconds: float = 0.05
     ack_timeout: float = 5.0
+    lease: RelayLease = field(default_factory=RelayLease)
+    refusal_attempts: int = 8
+    lease_retry_seconds: float = 1.0
     status: RelayStatus = field(default_factory=RelayStatus)
+    _stream_seq: int | None = None
+    _position: int | None = None
+    _refusals: dict[int, int] = field(default_factory=dict)
 
     async def run(self) -> None:
         """Publish whenever the application saves (woken in-process), polling too for other writers."""
@@ -174,11 +283,21 @@ class OutboxRelay:
             await self._run(wake)
         finally:
             self.app.recorded_listeners.remove(listener)
+            await asyncio.to_thread(self.lease.release)
 
     async def _run(self, wake: asyncio.Event) -> None:
         await self.link.wait_ready()
         backoff = 0.2
         while True:
+            if not await asyncio.to_thread(self.lease.hold):
+                if self.status.role != "standby":
+                    log.info("relay %s: another replica holds the store's relay lease; standing by", self.catalogue.service)
+                self.status.role, self._stream_seq, self._position = "standby", None, None
+                await asyncio.sleep(self.lease_retry_seconds)
+                continue
+            if self.status.role != "active":
+                log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
+                self.status.role = "active"
             wake.clear()  # a save from here on wakes the wait below
             try:
                 moved = await self.publish_pending()
@@ -186,9 +305,10 @@ class OutboxRelay:
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - NATS away: wait, then retry from the saved position
+            except Exception as error:  # noqa: BLE001 - NATS away or a refusal: wait, then retry from the acked position
+                self._stream_seq = None
                 self.status.last_error = f"{type(error).__name__}: {error}"
-                log.warning("relay paused: %s", self.status.last_error)
+                log.warning("relay %s paused: %s", self.catalogue.service, self.status.last_error)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -196,47 +316,122 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
 
+    async def _align(self, js: JetStreamContext, stream: str) -> None:
+        """Learn the stream's last sequence, and skip what it already holds of the log."""
+        recorded = await asyncio.to_thread(self.app.relayed_position)
+        info = await js.stream_info(stream)
+        last_seq = info.state.last_seq
+        position = recorded
+        if info.state.messages == 0:
+            if recorded:
+                log.warning(
+                    "relay %s: stream %s is empty but %s events were published: publishing the log again from the start",
+                    self.catalogue.service, stream, recorded,
+                )
+            position = 0
+        else:
+            last = await js.get_msg(stream, last_seq)
+            published = _position_in(last.headers or {}, self.catalogue.service)
+            if published is not None and published > recorded:
+                await asyncio.to_thread(self.app.record_relayed, published)
+                position = published
+        self._stream_seq, self._position = last_seq, position
+
     async def publish_pending(self) -> int:
-        """Publish one batch after the saved position; return how many went out."""
-        assert self.link.js is not None
-        position = await asyncio.to_thread(self.app.relayed_position)
+        """Publish one batch after the acknowledged position; return how many log entries it covered."""
+        js = self.link.js
+        assert js is not None
+        stream = self.link.stream
+        if self._stream_seq is None or self._position is None:
+            await self._align(js, stream)
+        assert self._stream_seq is not None and self._position is not None
+        position = self._position
         self.status.published = position
         notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
         if not notifications:
             return 0
-        messages = [
-            (notification.id, self.catalogue.to_cloudevent(notification.id, self.app.decode(notification)))
-            for notification in notifications
-        ]
-        acks = [
-            None
-            if cloudevent is None  # private: nothing to publish, the position steps over it
-            else await self.link.js.publish_async(
-                f"osv.{self.catalogue.service}.{cloudevent['type']}",
-                encode(cloudevent),
-                headers={"Nats-Msg-Id": cloudevent["id"]},
-                stream=self.link.stream,
-            )
-            for _, cloudevent in messages
-        ]
-        results = await asyncio.gather(
-            *(asyncio.wait_for(ack, self.ack_timeout) for ack in acks if ack is not None), return_exceptions=True
-        )
+        private = self.catalogue.private_topics
+        previous = await asyncio.to_thread(self.app.previous_public, notifications[0].id, private)
+        max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
+        sequence = self._stream_seq
+        sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
+        stepped: dict[int, str] = {}
+        for notification in notifications:
+            if notification.topic in private:
+                sent.append((notification.id, None))
+                continue
+            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            assert cloudevent is not None
+            payload = encode(cloudevent)
+            if len(payload) > max_payload - 1024:
+                stepped[notification.id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
+                sent.append((notification.id, None))
+                previous = notification.id
+                continue
+            headers = {"Nats-Msg-Id": cloudevent["id"]}
+            if sequence:
+                headers["Nats-Expected-Last-Sequence"] = str(sequence)
+            ack = await js.publish_async(self.catalogue.subject_of(cloudevent), payload, headers=headers, stream=stream)
+            sent.append((notification.id, ack))
+            sequence += 1
+            previous = notification.id
+        pending = [ack for _, ack in sent if ack is not None]
+        results = await asyncio.gather(*(asyncio.wait_for(ack, self.ack_timeout) for ack in pending), return_exceptions=True)
         outcomes = iter(results)
-        acked = position
-        failure: BaseException | None = None
-        for (notification_id, _), ack in zip(messages, acks, strict=True):
+        acked, last_seq, failure, failed_at = position, self._stream_seq, None, None
+        for notification_id, ack in sent:
             result = None if ack is None else next(outcomes)
             if isinstance(result, BaseException):
-                failure = result
+                failure, failed_at = result, notification_id
                 break
+            if notification_id in stepped:
+                self._step_over(notification_id, stepped[notification_id])
+            if result is not None:
+                last_seq = result.seq if not result.duplicate else last_seq
             acked = notification_id
         if acked > position:
             await asyncio.to_thread(self.app.record_relayed, acked)
+            self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
         if failure is not None:
+            self._stream_seq = None  # learn the stream's state again before going on
+            if isinstance(failure, APIError) and failure.err_code != WRONG_LAST_SEQUENCE and failed_at is not None:
+                self._refused(failed_at, failure)
+            if any(isinstance(r, APIError) and r.err_code == WRONG_LAST_SEQUENCE for r in results) and acked > position:
+                return len(sent)  # a duplicate or another writer moved the stream: go on at once from the new alignment
             raise failure
-        return len(messages)
+        self.status.blocked_on = None
+        self._refusals.clear()
+        return len(sent)
+
+    def _refused(self, position: int, error: APIError) -> None:
+        """The stream refused this event: retried with backoff, and stepped over after ``refusal_attempts``."""
+        count = self._refusals.get(position, 0) + 1
+        self._refusals = {position: count}
+        self.status.blocked_on = position
+        if count >= self.refusal_attempts:
+            self._refusals.clear()
+            self.status.blocked_on = None
+            self._step_over(position, f"refused {count} times: {error.description or error}")
+            # Nothing before it is unacked, so the relay's position moves over it.
+            self.app.record_relayed(position)
+            self._position = position
+
+    def _step_over(self, position: int, reason: str) -> None:
+        log.error(
+            "relay %s: stepped over event %s, which the stream cannot take (%s); consumers fetch it from GET /events",
+            self.catalogue.service, position, reason,
+        )
+        self.status.stepped_over = [*self.status.stepped_over[-99:], {"position": position, "reason": reason}]
+
+
+def _position_in(headers: dict[str, str], service: str) -> int | None:
+    """The log position a stream message carries in its ``Nats-Msg-Id`` (``<service>:<position>``)."""
+    message_id = headers.get("Nats-Msg-Id", "")
+    prefix = f"{service}:"
+    if message_id.startswith(prefix) and message_id[len(prefix):].isdigit():
+        return int(message_id[len(prefix):])
+    return None
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError, ConnectionError, OperationalError, InterfaceError)
@@ -246,23 +441,22 @@ PARKED_STREAM = "OSV_PARKED"
 
 
 class DurableConsumer:
-    """A durable pull consumer: fetch a batch, let the handler commit it, then ack.
+    """A durable pull consumer of one service's stream: fetch a batch, let the handler commit it, then ack.
 
-    The handler is synchronous (it runs in a worker thread) and must be
-    idempotent: it is given every message at least once and de-duplicates by
-    the per-source positions it stores with its own rows.
+    The handler is synchronous (it runs in a worker thread) and idempotent by
+    identity (a :class:`shared.views.View` with its ledger): it is given every
+    message at least once, in any order, and any number of replicas may share
+    the durable consumer, each receiving some of the messages.
 
-    Order matters to such a handler: once it has applied position 12, a late
-    redelivery of position 10 looks already seen. So a batch that fails is
-    held here and retried, in order, before anything newer is fetched (its
-    ack deadline extended meanwhile), never left to a redelivery that could
-    arrive after newer messages. A failure of the infrastructure (the
-    database locked or away) is retried for as long as it lasts. A message
-    that fails on its own for any other reason ``attempts`` times is a poison
-    message: it is parked, with the error, on the ``OSV_PARKED`` stream
-    (subject ``parked.<durable>``), acked, and counted in ``parked``; the
-    messages after it go on. Nothing is dropped: the parked copy waits for an
-    operator, and the source's store still holds the event.
+    A batch that fails is held here and retried before anything newer is
+    fetched (its ack deadline extended meanwhile). A failure of the
+    infrastructure (the database locked or away) is retried for as long as it
+    lasts. A message that fails on its own for any other reason ``attempts``
+    times is a poison message: it is parked, with the error, on the
+    ``OSV_PARKED`` stream (subject ``parked.<durable>``), acked, and counted in
+    ``parked``; the messages after it go on. Nothing is dropped: the parked
+    copy waits for an operator, the source's store still holds the event, and
+    the view's follower reports it missing in ``/health``.
     """
 
     def __init__(
@@ -270,10 +464,12 @@ class DurableConsumer:
         link: NatsLink,
         durable: str,
         subject: str,
-        handler: Callable[[list[dict[str, Any]]], None],
+        handler: Callable[[list[dict[str, Any]]], Any],
         batch: int = 500,
         attempts: int = 5,
         retry_seconds: float = 1.0,
+        source: str | None = None,
+        ack_wait_seconds: float = 30.0,
     ) -> None:
         self.link = link
         self.durable = durable
@@ -282,37 +478,24 @@ class DurableConsumer:
         self.batch = batch
         self.attempts = attempts
         self.retry_seconds = retry_seconds
+        self.source = source or subject.split(".")[1]
+        self.ack_wait_seconds = ack_wait_seconds
         self.last_error: str | None = None
         self.parked = 0
 
     async def _subscription(self) -> Any:
-        """Bind to the durable consumer, first restarting it after its ack floor if messages are pending.
-
-        Messages a previous process fetched and never acked would be redelivered
-        only when their ack deadline passes, after newer ones this process had
-        already applied, and then look already seen. Recreating the consumer at
-        the first unacked message delivers them again, in order, at once.
-        """
+        """Bind to the durable consumer on the source's stream, creating both if they do not exist yet."""
         assert self.link.js is not None
-        js, stream = self.link.js, self.link.stream
-        start: int | None = None
-        try:
-            info = await js.consumer_info(stream, self.durable)
-        except NotFoundError:
-            info = None
-        if info is not None and info.num_ack_pending:
-            start = info.ack_floor.stream_seq + 1 if info.ack_floor else 1
-            await js.delete_consumer(stream, self.durable)
-            log.warning("consumer %s: %s messages were pending; restarting it at stream sequence %s", self.durable, info.num_ack_pending, start)
+        stream = await self.link.ensure_stream_of(self.source)
         config = ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL if start is None else DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=self.subject,
             max_ack_pending=-1,
-            ack_wait=60,
+            ack_wait=self.ack_wait_seconds,
         )
-        return await js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
+        return await self.link.js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
 
     async def run(self) -> None:
         await self.link.wait_ready()

@@ -2,7 +2,7 @@
 
 Funding and engagement never read registry's tables: each keeps the few facts
 it needs (mapped, when, where, RUOS-registered, dissolved) in its own
-database, with the position of registry's log it has applied, in one
+database, with the events it has applied (see :mod:`shared.views`), in one
 transaction.
 """
 
@@ -12,31 +12,37 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, select
+from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import ConflictError, RuleViolationError
 from shared.events import parse_date
-from shared.views import positions_model, unseen
+from shared.views import Ledger, View
 
 
 class Base(DeclarativeBase):
     pass
 
 
-ConsumedPosition = positions_model(Base, "osv_directory_positions")
+LEDGER = Ledger(Base, "osv_directory")
 
 
 class KnownOSV(Base):
+    """One OSV as registry's events tell it; a row may exist before its mapping arrives (events come in any order)."""
+
     __tablename__ = "known_osvs"
 
     osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    district: Mapped[str] = mapped_column(String(100))
-    zone: Mapped[str] = mapped_column(String(50))
-    mapped_on: Mapped[date] = mapped_column(Date)
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    zone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    mapped_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
     registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    @property
+    def mapped(self) -> bool:
+        return self.mapped_on is not None
 
     @property
     def registered(self) -> bool:
@@ -45,8 +51,6 @@ class KnownOSV(Base):
     @property
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
-
-
 class OSVNotInRegistryError(RuleViolationError):
     def __init__(self, osv_id: UUID, service: str) -> None:
         super().__init__(
@@ -66,20 +70,25 @@ class OSVDissolvedError(ConflictError):
         )
 
 
-class OSVDirectory:
-    """What a service knows of OSVs; :meth:`apply` is its NATS consumer's handler."""
+class OSVDirectory(View):
+    """What a service knows of OSVs; :meth:`apply` is its consumer's handler.
 
-    subject = "osv.registry.>"
+    Each registry event sets its own columns of the OSV's row, whichever
+    arrives first, so the table ends the same in any order of delivery.
+    """
+
+    name = "osv-directory"
+    sources = ("registry",)
 
     def __init__(self, engine: Engine, service: str) -> None:
-        self.engine = engine
+        super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
-        self.durable = f"{service}-osv-directory"
         Base.metadata.create_all(engine)
 
     def get(self, osv_id: UUID) -> KnownOSV | None:
         with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(KnownOSV, str(osv_id))
+            osv = session.get(KnownOSV, str(osv_id))
+            return osv if osv is not None and osv.mapped else None
 
     def require_active(self, osv_id: UUID) -> KnownOSV:
         """The OSV, if it is mapped and not dissolved; else the named error."""
@@ -90,33 +99,21 @@ class OSVDirectory:
             raise OSVDissolvedError(osv.dissolved_on)
         return osv
 
-    def apply(self, events: list[dict[str, Any]]) -> None:
-        """Apply a batch of registry events once, positions committed with the rows."""
-        with Session(self.engine) as session, session.begin():
-            for cloudevent in unseen(session, ConsumedPosition, events):
-                data = cloudevent["data"]
-                kind = cloudevent["type"]
-                if kind == "OSVMapped":
-                    session.merge(
-                        KnownOSV(
-                            osv_id=str(data["osv_id"]),
-                            district=data["district"],
-                            zone=data["zone"],
-                            mapped_on=parse_date(data["mapped_on"]),
-                        )
-                    )
-                    session.flush()
-                    continue
-                osv = session.get(KnownOSV, str(data.get("osv_id")))
-                if osv is None:
-                    continue
-                if kind == "RUOSRegistered":
-                    osv.ruos_number = data["ruos_number"]
-                    osv.registered_on = parse_date(data["registered_on"])
-                elif kind == "OSVDissolved":
-                    osv.dissolved_on = parse_date(data["dissolved_on"])
-
-    def applied_position(self) -> int:
-        with Session(self.engine) as session:
-            row = session.scalar(select(ConsumedPosition).where(ConsumedPosition.source == "registry"))
-            return row.position if row else 0
+    def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
+        data = cloudevent["data"]
+        kind = cloudevent["type"]
+        if kind not in ("OSVMapped", "RUOSRegistered", "OSVDissolved") or "osv_id" not in data:
+            return
+        osv_id = str(data["osv_id"])
+        osv = session.get(KnownOSV, osv_id)
+        if osv is None:
+            osv = KnownOSV(osv_id=osv_id)
+            session.add(osv)
+        if kind == "OSVMapped":
+            osv.district, osv.zone, osv.mapped_on = data["district"], data["zone"], parse_date(data["mapped_on"])
+        elif kind == "RUOSRegistered":
+            osv.ruos_number = data["ruos_number"]
+            osv.registered_on = parse_date(data["registered_on"])
+        elif kind == "OSVDissolved":
+            osv.dissolved_on = parse_date(data["dissolved_on"])
+        session.flush()

@@ -40,6 +40,20 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
+    feed_urls: dict[str, str] = Field(
+        default={
+            "registry": "http://127.0.0.1:8001",
+            "funding": "http://127.0.0.1:8002",
+            "engagement": "http://127.0.0.1:8003",
+        },
+        description=(
+            "Each write service's base URL (JSON object), for reading its `GET /events` feed: the service's views fetch "
+            "from it the events the stream did not deliver, and reporting rebuilds from it."
+        ),
+    )
+    follow_interval_seconds: float = Field(
+        default=5.0, description="How often each view compares what it applied with its sources' feeds."
+    )
 
     @property
     def service_dir(self) -> Path:

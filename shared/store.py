@@ -126,6 +126,25 @@ class ServiceApplication(Application):
             start=position, limit=limit, inclusive_of_start=False
         )
 
+    def previous_public(self, position: int, private_topics: frozenset[str] | set[str]) -> int:
+        """The position of the last public event stored before ``position`` (0 if none).
+
+        Published events carry it as ``previousposition``: a consumer that
+        applied an event knows that every position between it and this one
+        holds nothing to apply (a private event, or a gap a rolled-back
+        transaction left in the ids).
+        """
+        stop = position - 1
+        window = 256
+        while stop > 0:
+            start = max(1, stop - window + 1)
+            found = self.recorder.select_notifications(start=start, stop=stop, limit=window)
+            public = [n.id for n in found if n.topic not in private_topics]
+            if public:
+                return max(public)
+            stop, window = start - 1, min(window * 4, 100_000)
+        return 0
+
     def log_head(self) -> int:
         return self.recorder.max_notification_id() or 0
 

@@ -24,9 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
+from shared.following import FeedFollower
+from shared.lease import lease_for
 from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store import ServiceApplication, persistence_env
+from shared.views import View
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +103,28 @@ class RelayHealth(BaseModel):
     stored_position: int
     lag: int
     last_error: str | None
+    role: str = Field(
+        default="active",
+        description="`active` when this replica holds the store's relay lease and publishes, `standby` when another does.",
+    )
+    blocked_on: int | None = Field(default=None, description="The position the stream keeps refusing, while the relay retries it.")
+    stepped_over: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Events the stream could never take (position and reason), since the process started; consumers fetch them from the feed.",
+    )
+
+
+class SourceHealth(BaseModel):
+    applied_floor: int = Field(description="Every event of the source at or below this position is applied (or holds nothing to apply).")
+    feed: str = Field(description="`ok`, `not configured`, or the error reading the source's `GET /events`.")
+    fetched_from_feed: int = Field(description="Events applied from the feed because the stream had not delivered them.")
+    missing: list[list[int]] = Field(description="Ranges `[first, last]` of positions known to exist and not applied; non-empty makes the service degraded.")
 
 
 class Health(BaseModel):
-    status: str = Field(description="`ok`, or `degraded` when NATS is unreachable or the relay is failing.")
+    status: str = Field(
+        description="`ok`, or `degraded` when the store or NATS is unreachable, the relay is failing, or a view misses events."
+    )
     service: str
     store: str
     nats: str
@@ -112,9 +133,53 @@ class Health(BaseModel):
     parked: dict[str, int] = Field(
         default_factory=dict, description="Per consumer, poison messages parked on the OSV_PARKED stream since the service started."
     )
+    views: dict[str, dict[str, SourceHealth]] = Field(
+        default_factory=dict, description="Per view built from other services' events, per source: how far it is applied and what it misses."
+    )
 
 
-ConsumerSpec = tuple[str, str, Callable[[list[dict[str, Any]]], None]]
+@dataclass
+class Following:
+    """The durable consumers and feed followers that keep a process's views up to date."""
+
+    consumers: list[DurableConsumer] = field(default_factory=list)
+    followers: list[FeedFollower] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls, link: NatsLink, views: list[View], settings: ServiceSettings, tasks: list[asyncio.Task[None]], batch: int = 500
+    ) -> Following:
+        """A durable consumer per view and source, and a feed follower per view, each as a task."""
+        following = cls()
+        for view in views:
+            for source in view.sources:
+                consumer = DurableConsumer(
+                    link, view.durable_for(source), view.subject_for(source), view.apply, batch=batch, source=source
+                )
+                following.consumers.append(consumer)
+                tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
+            follower = FeedFollower(view, settings.feed_urls, interval=settings.follow_interval_seconds)
+            following.followers.append(follower)
+            tasks.append(asyncio.create_task(follower.run(), name=f"{view.name}-follower"))
+        return following
+
+    def health(self) -> dict[str, dict[str, SourceHealth]]:
+        return {
+            follower.view.name: {source: SourceHealth(**state) for source, state in follower.health().items()}
+            for follower in self.followers
+        }
+
+    @property
+    def missing(self) -> bool:
+        return any(follower.missing for follower in self.followers)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
 
 
 @dataclass
@@ -124,12 +189,16 @@ class Runtime:
     settings: ServiceSettings
     catalogue: EventCatalogue
     make_application: Callable[[dict[str, str]], ServiceApplication]
-    consumers: Callable[[ServiceApplication], list[ConsumerSpec]] = lambda _: []
+    views: Callable[[ServiceApplication], list[View]] = lambda _: []
     app: ServiceApplication | None = None
     link: NatsLink | None = None
     relay: OutboxRelay | None = None
-    durable: list[DurableConsumer] = field(default_factory=list)
+    following: Following = field(default_factory=Following)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def durable(self) -> list[DurableConsumer]:
+        return self.following.consumers
 
     def application_env(self) -> dict[str, str]:
         return persistence_env(self.settings.store_url(), lock_timeout_seconds=self.settings.postgres_lock_timeout_seconds)
@@ -138,24 +207,25 @@ class Runtime:
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
         self.app = await asyncio.to_thread(self.make_application, self.application_env())
-        self.link = NatsLink(s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds)
+        self.link = NatsLink(
+            s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds, own_service=s.service_name
+        )
         self.link.start()
         self.relay = OutboxRelay(
-            self.app, self.catalogue, self.link, s.relay_batch_size, s.relay_poll_seconds, s.relay_ack_timeout_seconds
+            self.app,
+            self.catalogue,
+            self.link,
+            s.relay_batch_size,
+            s.relay_poll_seconds,
+            s.relay_ack_timeout_seconds,
+            lease=lease_for(s.store_url(), s.service_name),
         )
         self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
-        for durable, subject, handler in self.consumers(self.app):
-            consumer = DurableConsumer(self.link, durable, subject, handler)
-            self.durable.append(consumer)
-            self.tasks.append(asyncio.create_task(consumer.run(), name=durable))
+        self.following = Following.start(self.link, self.views(self.app), s, self.tasks)
         try:
             yield
         finally:
-            for task in self.tasks:
-                task.cancel()
-            for task in self.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await stop_tasks(self.tasks)
             await self.link.close()
             self.app.close()
 
@@ -169,10 +239,22 @@ class Runtime:
         status = self.relay.status
         published = self.app.relayed_position()
         relay = RelayHealth(
-            published_position=published, stored_position=head, lag=max(head - published, 0), last_error=status.last_error
+            published_position=published,
+            stored_position=head,
+            lag=max(head - published, 0),
+            last_error=status.last_error,
+            role=status.role,
+            blocked_on=status.blocked_on,
+            stepped_over=status.stepped_over,
         )
         nats_state = "connected" if self.link.connected else "disconnected"
-        degraded = store != "ok" or nats_state != "connected" or status.last_error is not None
+        degraded = (
+            store != "ok"
+            or nats_state != "connected"
+            or status.last_error is not None
+            or status.blocked_on is not None
+            or self.following.missing
+        )
         return Health(
             status="degraded" if degraded else "ok",
             service=self.settings.service_name,
@@ -181,14 +263,23 @@ class Runtime:
             relay=relay,
             consumers={c.durable: c.last_error for c in self.durable},
             parked={c.durable: c.parked for c in self.durable},
+            views=self.following.health(),
         )
 
     def event_page(self, after: int, limit: int) -> EventPage:
         assert self.app is not None
         head = self.app.log_head()
         notifications = self.app.log_after(after, limit)
-        cloudevents = (self.catalogue.to_cloudevent(n.id, self.app.decode(n)) for n in notifications)
-        events = [event for event in cloudevents if event is not None]
+        private = self.catalogue.private_topics
+        previous = self.app.previous_public(notifications[0].id, private) if notifications else 0
+        events = []
+        for notification in notifications:
+            if notification.topic in private:
+                continue
+            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            assert cloudevent is not None
+            events.append(cloudevent)
+            previous = notification.id
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 

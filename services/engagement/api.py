@@ -43,8 +43,8 @@ from services.engagement.schemas import (
 from services.engagement.settings import EngagementSettings
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
-from shared.views import make_engine
-from shared.web import ConsumerSpec, Runtime, runtime_of, service_api
+from shared.views import View, make_engine
+from shared.web import Runtime, runtime_of, service_api
 
 
 def get_engagement(request: Request) -> Engagement:
@@ -152,31 +152,28 @@ def make_engagement(settings: EngagementSettings) -> Callable[[dict[str, str]], 
 
     def build(env: dict[str, str]) -> Engagement:
         master = MasterKey.from_text(settings.resolve_master_key())
-        views = make_engine(settings.view_url())
+        view_engine = make_engine(settings.view_url())
         return Engagement(
             {**env, **cipher_env(master.store_cipher_key())},
-            osvs=OSVDirectory(views, settings.service_name),
-            grants=GrantDirectory(views),
-            keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
+            osvs=OSVDirectory(view_engine, settings.service_name),
+            grants=GrantDirectory(view_engine),
+            keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
             documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
         )
 
     return build
 
 
-def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
+def views(app: ServiceApplication) -> list[View]:
     """Engagement follows registry's OSVs and funding's grants."""
     assert isinstance(app, Engagement)
-    return [
-        (app.osvs.durable, app.osvs.subject, app.osvs.apply),
-        (app.grants.durable, app.grants.subject, app.grants.apply),
-    ]
+    return [app.osvs, app.grants]
 
 
 def create_app(settings: EngagementSettings | None = None) -> FastAPI:
     """Build the engagement service (run with ``uvicorn --factory``)."""
     settings = settings or EngagementSettings()
-    runtime = Runtime(settings, catalogue, make_engagement(settings), consumers)
+    runtime = Runtime(settings, catalogue, make_engagement(settings), views)
     api = service_api(
         runtime,
         title="osv-platform engagement",

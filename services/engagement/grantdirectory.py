@@ -2,7 +2,7 @@
 
 Members take part in funded projects as agents of change, and activities may
 belong to a funded project: engagement checks both against the grants funding
-has published, kept here with the position of funding's log, in one transaction.
+has published, kept here with the events applied (see :mod:`shared.views`), in one transaction.
 """
 
 from __future__ import annotations
@@ -11,28 +11,30 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, select
+from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import RuleViolationError
 from shared.events import parse_date
-from shared.views import positions_model, unseen
+from shared.views import Ledger, View
 
 
 class Base(DeclarativeBase):
     pass
 
 
-ConsumedPosition = positions_model(Base, "grant_directory_positions")
+LEDGER = Ledger(Base, "grant_directory")
 
 
 class KnownGrant(Base):
+    """One grant as funding's events tell it; a closing may arrive before its grant (events come in any order)."""
+
     __tablename__ = "known_grants"
 
     grant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    osv_id: Mapped[str] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
-    granted_on: Mapped[date] = mapped_column(Date)
+    osv_id: Mapped[str | None] = mapped_column(String(36), index=True, nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    granted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
@@ -46,19 +48,20 @@ class GrantNotInFundingError(RuleViolationError):
         )
 
 
-class GrantDirectory:
-    """What engagement knows of grants; :meth:`apply` is its NATS consumer's handler."""
+class GrantDirectory(View):
+    """What engagement knows of grants; :meth:`apply` is its consumer's handler."""
 
-    durable = "engagement-grant-directory"
-    subject = "osv.funding.>"
+    name = "grant-directory"
+    sources = ("funding",)
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine, LEDGER, durable_prefix="engagement-grant-directory")
         Base.metadata.create_all(engine)
 
     def get(self, grant_id: UUID) -> KnownGrant | None:
         with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(KnownGrant, str(grant_id))
+            grant = session.get(KnownGrant, str(grant_id))
+            return grant if grant is not None and grant.granted_on is not None else None
 
     def require(self, grant_id: UUID) -> KnownGrant:
         grant = self.get(grant_id)
@@ -66,27 +69,17 @@ class GrantDirectory:
             raise GrantNotInFundingError(grant_id)
         return grant
 
-    def apply(self, events: list[dict[str, Any]]) -> None:
-        """Apply a batch of funding events once, positions committed with the rows."""
-        with Session(self.engine) as session, session.begin():
-            for cloudevent in unseen(session, ConsumedPosition, events):
-                data = cloudevent["data"]
-                if cloudevent["type"] == "FundGranted":
-                    session.merge(
-                        KnownGrant(
-                            grant_id=str(data["grant_id"]),
-                            osv_id=str(data["osv_id"]),
-                            kind=data["kind"],
-                            granted_on=parse_date(data["granted_on"]),
-                        )
-                    )
-                    session.flush()
-                elif cloudevent["type"] == "GrantClosed":
-                    grant = session.get(KnownGrant, str(data["grant_id"]))
-                    if grant is not None:
-                        grant.closed_on = parse_date(data["closed_on"])
-
-    def applied_position(self) -> int:
-        with Session(self.engine) as session:
-            row = session.scalar(select(ConsumedPosition).where(ConsumedPosition.source == "funding"))
-            return row.position if row else 0
+    def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
+        data = cloudevent["data"]
+        kind = cloudevent["type"]
+        if kind not in ("FundGranted", "GrantClosed") or "grant_id" not in data:
+            return
+        grant = session.get(KnownGrant, str(data["grant_id"]))
+        if grant is None:
+            grant = KnownGrant(grant_id=str(data["grant_id"]))
+            session.add(grant)
+        if kind == "FundGranted":
+            grant.osv_id, grant.kind, grant.granted_on = str(data["osv_id"]), data["kind"], parse_date(data["granted_on"])
+        else:
+            grant.closed_on = parse_date(data["closed_on"])
+        session.flush()

@@ -37,8 +37,8 @@ from services.funding.schemas import (
 from services.funding.settings import FundingSettings
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
-from shared.views import make_engine
-from shared.web import ConsumerSpec, Runtime, runtime_of, service_api
+from shared.views import View, make_engine
+from shared.web import Runtime, runtime_of, service_api
 
 
 def get_funding(request: Request) -> Funding:
@@ -153,15 +153,16 @@ def make_funding(settings: FundingSettings) -> Callable[[dict[str, str]], Fundin
     return make
 
 
-def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
+def views(app: ServiceApplication) -> list[View]:
+    """Funding follows registry's OSVs."""
     assert isinstance(app, Funding)
-    return [(app.osvs.durable, app.osvs.subject, app.osvs.apply)]
+    return [app.osvs]
 
 
 def create_app(settings: FundingSettings | None = None) -> FastAPI:
     """Build the funding service (run with ``uvicorn --factory``)."""
     settings = settings or FundingSettings()
-    runtime = Runtime(settings, catalogue, make_funding(settings), consumers)
+    runtime = Runtime(settings, catalogue, make_funding(settings), views)
     api = service_api(
         runtime,
         title="osv-platform funding",

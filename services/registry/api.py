@@ -41,8 +41,8 @@ from services.registry.schemas import (
 )
 from services.registry.settings import RegistrySettings
 from shared.store import ServiceApplication
-from shared.views import make_engine
-from shared.web import ConsumerSpec, Runtime, runtime_of, service_api
+from shared.views import View, make_engine
+from shared.web import Runtime, runtime_of, service_api
 
 
 def get_registry(request: Request) -> Registry:
@@ -274,17 +274,17 @@ def make_registry(settings: RegistrySettings, today: Callable[[], date] = today_
     return build
 
 
-def consumers(app: ServiceApplication) -> list[ConsumerSpec]:
+def views(app: ServiceApplication) -> list[View]:
     """Registry follows engagement's identity-document counts."""
     assert isinstance(app, Registry)
     assert app.document_counts is not None
-    return [(app.document_counts.durable, app.document_counts.subject, app.document_counts.apply)]
+    return [app.document_counts]
 
 
 def create_app(settings: RegistrySettings | None = None, today: Callable[[], date] = today_in_lima) -> FastAPI:
     """Build the registry service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
     settings = settings or RegistrySettings()
-    runtime = Runtime(settings, catalogue, make_registry(settings, today), consumers)
+    runtime = Runtime(settings, catalogue, make_registry(settings, today), views)
     api = service_api(
         runtime,
         title="osv-platform registry",

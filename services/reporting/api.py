@@ -20,13 +20,12 @@ from services.reporting.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
 from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError
-from shared.messaging import DurableConsumer, NatsLink
+from shared.messaging import NatsLink
 from shared.views import make_engine
-from shared.web import install_error_handlers
+from shared.web import Following, SourceHealth, install_error_handlers, stop_tasks
 
 log = logging.getLogger(__name__)
 
-DURABLE = "reporting"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -37,7 +36,7 @@ class ReportingRuntime:
     settings: ReportingSettings
     readmodel: ReadModel | None = None
     link: NatsLink | None = None
-    consumer: DurableConsumer | None = None
+    following: Following = field(default_factory=Following)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
@@ -48,17 +47,12 @@ class ReportingRuntime:
         )
         self.link = NatsLink(s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds)
         self.link.start()
-        self.consumer = DurableConsumer(self.link, DURABLE, "osv.>", self.readmodel.apply, batch=s.consumer_batch)
-        self.tasks.append(asyncio.create_task(self.consumer.run(), name="reporting-consumer"))
+        self.following = Following.start(self.link, [self.readmodel], s, self.tasks, batch=s.consumer_batch)
         self.tasks.append(asyncio.create_task(self.checkpoints(), name="reporting-checkpoints"))
         try:
             yield
         finally:
-            for task in self.tasks:
-                task.cancel()
-            for task in self.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await stop_tasks(self.tasks)
             await self.link.close()
             self.readmodel.engine.dispose()
 
@@ -106,12 +100,15 @@ def group_named(given: str | None) -> str | None:
 
 
 class ReportingHealth(BaseModel):
-    status: str = Field(description="`ok`, or `degraded` when NATS is unreachable or the consumer is failing.")
+    status: str = Field(description="`ok`, or `degraded` when NATS is unreachable, a consumer is failing, or events are missing.")
     service: str
     nats: str
-    consumer_error: str | None
+    consumer_error: str | None = Field(description="The last error of any of the consumers (one per source's stream), if any.")
     parked: int = Field(description="Poison messages parked on the OSV_PARKED stream since the service started.")
-    applied_positions: dict[str, int] = Field(description="Per source service, the last position applied.")
+    applied_positions: dict[str, int] = Field(
+        description="Per source service, the floor: every event at or below this position is applied (or holds nothing to apply)."
+    )
+    sources: dict[str, SourceHealth] = Field(description="Per source: the floor, its feed, events fetched from it, and missing positions.")
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -157,16 +154,19 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     @api.get("/health", tags=["operations"], response_model=ReportingHealth)
     def health(readmodel: ReadModelDep) -> ReportingHealth:
         """Report the NATS connection, the consumer and how far each source is applied."""
-        assert runtime.link is not None and runtime.consumer is not None
+        assert runtime.link is not None
         nats_state = "connected" if runtime.link.connected else "disconnected"
-        error = runtime.consumer.last_error
+        consumers = runtime.following.consumers
+        error = next((c.last_error for c in consumers if c.last_error), None)
+        missing = runtime.following.missing
         return ReportingHealth(
-            status="ok" if nats_state == "connected" and error is None else "degraded",
+            status="ok" if nats_state == "connected" and error is None and not missing else "degraded",
             service="reporting",
             nats=nats_state,
             consumer_error=error,
-            parked=runtime.consumer.parked,
+            parked=sum(c.parked for c in consumers),
             applied_positions=readmodel.positions(),
+            sources=runtime.following.health().get(readmodel.name, {}),
         )
 
     # The dashboard shows what GET /indicators answers, as of the same moment and by the same grouping.

@@ -1,8 +1,9 @@
 """Reporting's read model: every public event kept as a dated fact, and checkpoints of the tally (SQLAlchemy).
 
-Each batch of events is applied in one transaction together with the
-per-source positions, so an event is counted exactly once however often NATS
-delivers it.
+Each batch of events is applied in one transaction together with its ledger
+(see :mod:`shared.views`), so an event is counted exactly once however often,
+in whatever order and to whichever replica NATS delivers it, and an event the
+stream lost is fetched from its service's feed.
 
 A report is never a replay of the whole log. Every ``checkpoint_every``
 facts (in recorded order) the tally of everything recorded so far is saved;
@@ -59,14 +60,14 @@ from services.reporting.indicators import (
     phases_in,
 )
 from shared.events import source_service
-from shared.views import positions_model, unseen
+from shared.views import Ledger, View
 
 
 class Base(DeclarativeBase):
     pass
 
 
-ConsumedPosition = positions_model(Base)
+LEDGER = Ledger(Base, "reporting")
 
 
 class FactRow(Base):
@@ -144,16 +145,19 @@ def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class ReadModel:
-    """Facts, positions and checkpoints; :meth:`apply` is the consumer's handler."""
+class ReadModel(View):
+    """Facts, the ledger and checkpoints; :meth:`apply` is the consumers' and the follower's handler."""
+
+    name = "reporting"
+    sources = ("registry", "funding", "engagement")
 
     STEP = 8
     """Checkpoints made at most per applied batch, so remaking them all (after a phase opens) never stalls the consumer long."""
 
     def __init__(self, engine: Engine, checkpoint_every: int = 2_500, settle_seconds: float = 60.0) -> None:
-        self.engine = engine
+        super().__init__(engine, LEDGER)
         self.checkpoint_every = checkpoint_every
-        self.settle = timedelta(seconds=settle_seconds)
+        self.settle_delay = timedelta(seconds=settle_seconds)
         self._checkpointing = threading.Lock()
         Base.metadata.create_all(engine)
         self._backfill_last_meetings()
@@ -163,7 +167,7 @@ class ReadModel:
     def apply(self, events: list[dict[str, Any]], *, checkpoint: bool = True) -> int:
         """Apply a batch once; return how many events were new. Then make any checkpoint now due."""
         with Session(self.engine) as session, session.begin():
-            rows = [_row(cloudevent) for cloudevent in unseen(session, ConsumedPosition, events)]
+            rows = [_row(cloudevent) for cloudevent in self.ledger.claim(session, events)]
             if rows:
                 session.execute(insert(FACTS), rows)
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
@@ -216,7 +220,7 @@ class ReadModel:
             newest = connection.scalar(select(func.max(FACTS.c.recorded_at)))
             if newest is None:
                 return 0
-            settled = utc(newest) - self.settle
+            settled = utc(newest) - self.settle_delay
             checkpoint = self._checkpoint(connection, bounds, None)
             tally = self._tally(connection, checkpoint, phases)
             cut = utc(checkpoint.cut) if checkpoint else None
@@ -285,8 +289,8 @@ class ReadModel:
         return self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
 
     def positions(self) -> dict[str, int]:
-        with Session(self.engine) as session:
-            return {row.source: row.position for row in session.scalars(select(ConsumedPosition))}
+        """Per source, the floor: every position at or below it is applied or holds nothing to apply."""
+        return {source: floor for source, floor in self.floors().items() if floor}
 
     def checkpoints(self) -> list[tuple[datetime, int, list[int]]]:
         """Each checkpoint's cut, how many facts it folded and the phase bounds that cut it, oldest first."""
@@ -297,12 +301,13 @@ class ReadModel:
     def clear(self) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(delete(FactRow))
-            session.execute(delete(ConsumedPosition))
+            session.execute(delete(LEDGER.applied))
+            session.execute(delete(LEDGER.floors_table))
             session.execute(delete(CheckpointRow))
             session.execute(delete(LastMeetingRow))
 
     def digest(self) -> str:
-        """A SHA-256 over every fact and position: equal digests, equal read models (checkpoints are a cache, left out)."""
+        """A SHA-256 over every fact: equal digests, equal read models (checkpoints are a cache, left out)."""
         sha = hashlib.sha256()
         with self.engine.connect() as connection:
             rows = connection.execute(
@@ -312,7 +317,6 @@ class ReadModel:
             )
             for event_id, kind, occurred_on, data in rows:
                 sha.update(json.dumps([event_id, kind, occurred_on.isoformat(), data], sort_keys=True).encode())
-        sha.update(json.dumps(self.positions(), sort_keys=True).encode())
         return sha.hexdigest()
 
     # -- helpers ------------------------------------------------------------

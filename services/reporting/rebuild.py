@@ -1,6 +1,6 @@
 """Rebuild reporting's read model from scratch: from the NATS stream, or from every service's feed.
 
-    python -m services.reporting.rebuild                 # from the JetStream stream
+    python -m services.reporting.rebuild                 # from the JetStream streams
     python -m services.reporting.rebuild --from feeds    # from each service's GET /events
 
 Stop the reporting service first, or pass ``--database-url`` to rebuild into
@@ -26,10 +26,12 @@ from typing import Any
 import httpx
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
 from services.reporting.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
+from shared.messaging import stream_name
 from shared.views import make_engine
 
 Progress = Callable[[int, int], None]
@@ -64,37 +66,55 @@ class ProgressBar:
         self.bar.close()
 
 
+def servers(nats_url: str) -> list[str]:
+    """The NATS URLs of a comma-separated list, as the services take them (``nats://a:4222,nats://b:4222``)."""
+    return [server.strip() for server in nats_url.split(",") if server.strip()]
+
+
 async def rebuild_from_stream(
-    readmodel: ReadModel, nats_url: str, stream: str, batch: int = 2000, progress: Progress | None = None
+    readmodel: ReadModel,
+    nats_url: str,
+    stream_prefix: str = "OSV",
+    batch: int = 2000,
+    progress: Progress | None = None,
+    sources: tuple[str, ...] = ReadModel.sources,
 ) -> int:
-    """Replay the whole stream through a pull consumer that needs no acks, a batch per transaction.
+    """Replay every write service's stream through a pull consumer that needs no acks, a batch per transaction.
 
     The next batch is asked for before the last one is applied, so the server
     sends it while this process writes. Applying in a thread beside the reader
     measured slower (both are Python work under one GIL), so it applies in line.
     """
-    nc = await nats.connect(nats_url, connect_timeout=5)
+    nc = await nats.connect(servers(nats_url), connect_timeout=5)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(stream)
-        last, total = info.state.last_seq, info.state.messages
-        if total == 0:
-            return 0
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
-        subscription = await js.pull_subscribe("osv.>", stream=stream, config=config)
-        seen, sequence = 0, 0
-        fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
-        while sequence < last:
-            messages = await fetching
-            sequence = messages[-1].metadata.sequence.stream
-            if sequence < last:
-                fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
-                await asyncio.sleep(0)  # send the request before the loop blocks on applying
-            readmodel.apply([parse(m.data) for m in messages], checkpoint=False)
-            seen += len(messages)
-            if progress:
-                progress(seen, total)
-        await subscription.unsubscribe()
+        streams = []
+        for source in sources:
+            try:
+                info = await js.stream_info(stream_name(stream_prefix, source))
+            except NotFoundError:
+                continue
+            streams.append((source, info))
+        total, seen = sum(info.state.messages for _, info in streams), 0
+        for source, info in streams:
+            last = info.state.last_seq
+            if info.state.messages == 0:
+                continue
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
+            subscription = await js.pull_subscribe(f"osv.{source}.>", stream=info.config.name, config=config)
+            sequence = 0
+            fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
+            while sequence < last:
+                messages = await fetching
+                sequence = messages[-1].metadata.sequence.stream
+                if sequence < last:
+                    fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
+                    await asyncio.sleep(0)  # send the request before the loop blocks on applying
+                readmodel.apply([parse(m.data) for m in messages], checkpoint=False)
+                seen += len(messages)
+                if progress:
+                    progress(seen, total)
+            await subscription.unsubscribe()
         return seen
     finally:
         await nc.close()
@@ -108,21 +128,25 @@ def rebuild_from_feeds(
     total, seen = sum(heads.values()), 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as writer:
         applying: Future[int] | None = None
-        for client in feeds.values():
+        for name, client in feeds.items():
             after = 0
             while True:
                 body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
-                if not body["events"]:
+                if body["next_after"] == after:
                     break
+                after = body["next_after"]
+                if not body["events"]:  # a page of private events only
+                    continue
                 if applying is not None:  # the next page is read while the last one applies
                     applying.result()
                     if progress:
                         progress(seen, total)
                 applying = writer.submit(readmodel.apply, body["events"], checkpoint=False)
                 seen += len(body["events"])
-                after = body["next_after"]
-        if applying is not None:
-            applying.result()
+            if applying is not None:
+                applying.result()
+                applying = None
+            readmodel.settle(name, after)  # the feed covered every position up to here
     if progress:
         progress(seen, total)
     return seen
@@ -133,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")
-    parser.add_argument("--nats-url", default=settings.nats_url)
+    parser.add_argument("--nats-url", default=settings.nats_url, help="one NATS URL or a comma-separated list, as the services take")
     args = parser.parse_args(argv)
 
     readmodel = ReadModel(make_engine(args.database_url), settings.checkpoint_every, settings.checkpoint_settle_seconds)

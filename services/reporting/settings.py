@@ -16,14 +16,6 @@ class ReportingSettings(ServiceSettings):
     checkpoint_settle_seconds: float = Field(
         default=60.0, description="Checkpoint only facts this much older than the newest one, so late relays rarely drop a checkpoint."
     )
-    feed_urls: dict[str, str] = Field(
-        default={
-            "registry": "http://127.0.0.1:8001",
-            "funding": "http://127.0.0.1:8002",
-            "engagement": "http://127.0.0.1:8003",
-        },
-        description="Each write service's base URL, for rebuilding from the `GET /events` feeds.",
-    )
 
     def view_url(self) -> str:
         if self.database_url:

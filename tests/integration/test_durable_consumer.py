@@ -1,22 +1,26 @@
-"""A durable consumer applies every event once, in order, through failures; a poison message is parked, not lost."""
+"""A durable consumer applies every event once, in any order, through failures; a poison message is parked, not lost."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import nats
 from nats.js.api import ConsumerConfig
+from sqlalchemy import Integer, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.embedded import NatsServer
 from shared.events import encode
 from shared.messaging import PARKED_STREAM, DurableConsumer, NatsLink
+from shared.views import Ledger, View, make_engine
 
 STREAM = "OSV"
 
 
-def cloudevent(position: int) -> dict[str, Any]:
+def cloudevent(position: int, previous: int | None = None) -> dict[str, Any]:
     return {
         "specversion": "1.0",
         "id": f"registry:{position}",
@@ -26,31 +30,55 @@ def cloudevent(position: int) -> dict[str, Any]:
         "time": "2021-03-01T12:00:00Z",
         "datacontenttype": "application/json",
         "position": position,
+        "previousposition": position - 1 if previous is None else previous,
         "data": {"osv_id": f"osv-{position}", "occurred_on": "2021-03-01"},
     }
 
 
-class FakeView:
-    """Applies like the real views do: skips what is not past its position, so order matters."""
+class Base(DeclarativeBase):
+    pass
 
-    def __init__(self, fail: Callable[[int, int], Exception | None] = lambda position, attempt: None) -> None:
-        self.applied: list[int] = []
-        self.position = 0
+
+class AppliedRow(Base):
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class FakeView(View):
+    """A real view with its ledger on SQLite, recording every application of an event (duplicates would show)."""
+
+    name = "test-view"
+    sources = ("registry",)
+
+    def __init__(self, path: Path, fail: Callable[[int, int], Exception | None] = lambda position, attempt: None) -> None:
+        super().__init__(make_engine(f"sqlite:///{path}"), LEDGER)
+        Base.metadata.create_all(self.engine)
         self.fail = fail
         self.attempts: dict[int, int] = {}
 
-    def apply(self, events: list[dict[str, Any]]) -> None:
-        fresh = [e["position"] for e in events if e["position"] > self.position]
-        for position in fresh:  # the whole batch commits or nothing does
-            self.attempts[position] = self.attempts.get(position, 0) + 1
-            error = self.fail(position, self.attempts[position])
-            if error is not None:
-                raise error
-        self.applied.extend(fresh)
-        self.position = max([self.position, *fresh])
+    def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
+        position = cloudevent["position"]
+        self.attempts[position] = self.attempts.get(position, 0) + 1
+        error = self.fail(position, self.attempts[position])
+        if error is not None:
+            raise error  # the whole batch rolls back
+        session.add(AppliedRow(position=position))
+
+    @property
+    def applied(self) -> list[int]:
+        with Session(self.engine) as session:
+            return sorted(session.scalars(select(AppliedRow.position)))
+
+    @property
+    def position(self) -> int:
+        return self.floors()["registry"]
 
 
-async def publish(url: str, positions: range) -> None:
+LEDGER = Ledger(Base, "test_view")
+
+
+async def publish(url: str, positions: Iterable[int]) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for position in positions:
@@ -66,7 +94,7 @@ async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 async def consuming(url: str, view: FakeView, body: Callable[[DurableConsumer], Any], **options: Any) -> None:
-    link = NatsLink(url, "test", STREAM, 1, 60)
+    link = NatsLink(url, "test", STREAM, 1, 60, own_service="registry")
     link.start()
     await link.wait_ready()
     consumer = DurableConsumer(link, "test-view", "osv.registry.>", view.apply, **options)
@@ -79,9 +107,9 @@ async def consuming(url: str, view: FakeView, body: Callable[[DurableConsumer], 
         await link.close()
 
 
-def test_a_batch_that_fails_for_a_while_is_retried_before_anything_newer_so_nothing_is_skipped(nats_server: NatsServer) -> None:
+def test_a_batch_that_fails_for_a_while_is_retried_so_nothing_is_skipped(nats_server: NatsServer, tmp_path: Path) -> None:
     # The database is locked the first three times position 5 is applied; meanwhile more events arrive.
-    view = FakeView(fail=lambda position, attempt: OSError("database is locked") if position == 5 and attempt <= 3 else None)
+    view = FakeView(tmp_path / "view.db", fail=lambda position, attempt: OSError("database is locked") if position == 5 and attempt <= 3 else None)
 
     async def story(consumer: DurableConsumer) -> None:
         await publish(nats_server.url, range(1, 11))
@@ -94,13 +122,17 @@ def test_a_batch_that_fails_for_a_while_is_retried_before_anything_newer_so_noth
     assert view.applied == list(range(1, 31))
 
 
-def test_a_poison_message_is_parked_with_its_error_and_the_messages_after_it_are_applied(nats_server: NatsServer) -> None:
-    view = FakeView(fail=lambda position, attempt: KeyError("zone") if position == 7 else None)
+def test_a_poison_message_is_parked_with_its_error_and_the_messages_after_it_are_applied(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    view = FakeView(tmp_path / "view.db", fail=lambda position, attempt: KeyError("zone") if position == 7 else None)
 
     async def story(consumer: DurableConsumer) -> None:
         await publish(nats_server.url, range(1, 16))
-        await until(lambda: view.position == 15)
-        assert consumer.parked == 1
+        await until(lambda: consumer.parked == 1 and 15 in view.applied)
+        # Parked is not forgotten: the ledger names position 7 as missing until someone applies it.
+        assert view.position == 6
+        assert [hole.as_list() for hole in view.missing()] == [[7, 7]]
 
     asyncio.run(consuming(nats_server.url, view, story, batch=5, attempts=2, retry_seconds=0.01))
     assert view.applied == [p for p in range(1, 16) if p != 7]
@@ -117,18 +149,20 @@ def test_a_poison_message_is_parked_with_its_error_and_the_messages_after_it_are
     assert headers["Osv-Parked-Subject"] == "osv.registry.OSVMapped"
 
 
-def test_messages_a_crashed_process_fetched_and_never_acked_are_delivered_again_first(nats_server: NatsServer) -> None:
+def test_messages_a_crashed_process_fetched_and_never_acked_are_applied_when_redelivered_after_newer_ones(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
     async def crash_after_fetching() -> None:
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
         subscription = await js.pull_subscribe(
-            "osv.registry.>", durable="test-view", stream=STREAM, config=ConsumerConfig(ack_wait=60)
+            "osv.registry.>", durable="test-view", stream=f"{STREAM}_REGISTRY", config=ConsumerConfig(ack_wait=1)
         )
         await subscription.fetch(5, timeout=5)  # fetched 1-5, never acked: the process dies here
         await nc.close()
 
     async def prepare() -> None:
-        link = NatsLink(nats_server.url, "test", STREAM, 1, 60)
+        link = NatsLink(nats_server.url, "test", STREAM, 1, 60, own_service="registry")
         link.start()
         await link.wait_ready()  # creates the stream
         await link.close()
@@ -137,11 +171,12 @@ def test_messages_a_crashed_process_fetched_and_never_acked_are_delivered_again_
         await publish(nats_server.url, range(6, 21))
 
     asyncio.run(prepare())
-    view = FakeView()
+    view = FakeView(tmp_path / "view.db")
 
     async def story(_: DurableConsumer) -> None:
         await until(lambda: view.position == 20)
 
-    asyncio.run(consuming(nats_server.url, view, story))
-    # Without restarting at the ack floor, 6-20 came first and 1-5, redelivered a minute later, looked already seen.
+    asyncio.run(consuming(nats_server.url, view, story, ack_wait_seconds=1))
+    # 6-20 came first and 1-5, redelivered when their ack deadline passed, were applied all the same:
+    # a high-water mark took them for already seen.
     assert view.applied == list(range(1, 21))

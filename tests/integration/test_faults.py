@@ -19,13 +19,17 @@ DOCUMENT = "001234567"
 
 
 def stream_messages(url: str) -> list[bytes]:
+    """Every message of the write services' streams."""
+
     async def read() -> list[bytes]:
         nc = await nats.connect(url)
         js = nc.jetstream()
-        info = await js.stream_info("OSV")
         payloads = []
-        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
-            payloads.append((await js.get_msg("OSV", sequence)).data or b"")
+        for name in await js.streams_info():
+            if not name.config.name.startswith("OSV_") or name.config.name == "OSV_PARKED" or not name.state.messages:
+                continue
+            for sequence in range(name.state.first_seq, name.state.last_seq + 1):
+                payloads.append((await js.get_msg(name.config.name, sequence)).data or b"")
         await nc.close()
         return payloads
 

@@ -84,10 +84,16 @@ def last_public_position(client: TestClient) -> int:
 
 
 @contextmanager
-def running_system(var_dir: Path, nats_url: str, database_urls: dict[str, str] | None = None) -> Iterator[System]:
-    """The four services in this process, each with its own store under ``var_dir``."""
+def running_system(
+    var_dir: Path, nats_url: str, database_urls: dict[str, str] | None = None, feed_urls: dict[str, str] | None = None
+) -> Iterator[System]:
+    """The four services in this process, each with its own store under ``var_dir``.
+
+    In one process the services have no HTTP addresses, so their views read no
+    feeds unless ``feed_urls`` says where (a test that serves them for real).
+    """
     urls = database_urls or {}
-    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url}
+    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url, "feed_urls": feed_urls or {}}
     with ExitStack() as stack:
         clients = [
             stack.enter_context(TestClient(factory(settings(**common, database_url=urls.get(name)))))

@@ -1,0 +1,152 @@
+"""A view's follower: finds the events a view lacks and fetches them from their service's ``GET /events`` feed.
+
+NATS is how events arrive quickly; the feed is how a view knows it has all of
+them. Every ``interval`` seconds the follower reads each source's feed from
+the view's floor on. An event the feed held at the previous check and the view
+has still not applied is missing (lost by the stream, parked, stepped over by
+a relay, or on a replica that died with it unacked): it is applied from the
+feed. Positions the feed covers without an event (private events, ids left by
+rolled-back transactions) are settled, so the floor moves over them.
+
+Whatever cannot be fetched (the feed unreachable) stays in :attr:`missing`
+and the service's ``/health`` answers ``degraded`` naming the source and the
+positions. Nothing is skipped in silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from shared.views import Missing, View
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceState:
+    """What the follower knows of one source, for ``/health``."""
+
+    floor: int = 0
+    feed: str = "not checked"
+    """``ok``, ``not configured``, or the error reading the feed."""
+    fetched: int = 0
+    """Events applied from the feed since the process started (the stream had not delivered them)."""
+    seen_unapplied: set[int] = field(default_factory=set)
+    missing: list[Missing] = field(default_factory=list)
+    """Holes that outlived a check and could not be filled."""
+
+
+class FeedFollower:
+    """Fills a view's holes from the sources' feeds; see the module docstring."""
+
+    def __init__(
+        self,
+        view: View,
+        feeds: Mapping[str, str],
+        interval: float = 5.0,
+        page: int = 500,
+        pages_per_check: int = 20,
+        auth: httpx.Auth | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.view = view
+        self.feeds = {source: url for source, url in feeds.items() if source in view.sources and url}
+        self.interval = interval
+        self.page = page
+        self.pages_per_check = pages_per_check
+        self.auth = auth
+        self.timeout = timeout
+        self.state: dict[str, SourceState] = {source: SourceState() for source in view.sources}
+        self._holes: dict[str, set[tuple[int, int]]] = {source: set() for source in view.sources}
+
+    @property
+    def missing(self) -> list[Missing]:
+        return [hole for state in self.state.values() for hole in state.missing]
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout, auth=self.auth) as client:
+            while True:
+                with contextlib.suppress(Exception):
+                    await self.check(client)
+                await asyncio.sleep(self.interval)
+
+    async def check(self, client: httpx.AsyncClient | None = None) -> None:
+        """One round over every source: fetch what was missing at the last round, settle what the feed covers."""
+        await asyncio.to_thread(self.view.advance)
+        for source in self.view.sources:
+            try:
+                await self._check_source(source, client)
+            except Exception as error:  # noqa: BLE001 - reported in /health, tried again next round
+                self.state[source].feed = f"{type(error).__name__}: {error}"
+                log.warning("view %s: reading %s's feed failed: %s", self.view.name, source, self.state[source].feed)
+            await asyncio.to_thread(self._note_holes, source)
+
+    async def _check_source(self, source: str, client: httpx.AsyncClient | None) -> None:
+        state = self.state[source]
+        url = self.feeds.get(source)
+        if url is None or client is None:
+            state.feed = "not configured"
+            return
+        floor = (await asyncio.to_thread(self.view.floors))[source]
+        after, covered, unapplied = floor, floor, []
+        for _ in range(self.pages_per_check):
+            response = await client.get(f"{url.rstrip('/')}/events", params={"after": after, "limit": self.page})
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            events = body["events"]
+            if events:
+                done = await asyncio.to_thread(self.view.applied_among, source, [int(e["position"]) for e in events])
+                unapplied.extend(e for e in events if int(e["position"]) not in done)
+            covered = int(body["next_after"])
+            if covered == after or len(unapplied) >= self.page:
+                break
+            after = covered
+        state.feed = "ok"
+        due = [e for e in unapplied if int(e["position"]) in state.seen_unapplied]
+        if due:
+            applied = await asyncio.to_thread(self.view.apply, due)
+            state.fetched += applied
+            log.warning(
+                "view %s: applied %s events of %s from its feed that the stream had not delivered (positions %s..%s)",
+                self.view.name, applied, source, due[0]["position"], due[-1]["position"],
+            )
+        fetched = {int(e["position"]) for e in due}
+        waiting = [int(e["position"]) for e in unapplied if int(e["position"]) not in fetched]
+        settled_to = min(waiting) - 1 if waiting else covered
+        if settled_to > floor:
+            await asyncio.to_thread(self.view.settle, source, settled_to)
+        state.seen_unapplied = set(waiting)
+        state.floor = (await asyncio.to_thread(self.view.floors))[source]
+
+    def _note_holes(self, source: str) -> None:
+        """A hole in the ledger that was there at the last round too is missing, until it is filled."""
+        state = self.state[source]
+        holes = [hole for hole in self.view.missing() if hole.source == source]
+        now = {(hole.first, hole.last) for hole in holes}
+        state.missing = [hole for hole in holes if (hole.first, hole.last) in self._holes[source]]
+        self._holes[source] = now
+        state.floor = self.view.floors()[source]
+        if state.missing:
+            log.error(
+                "view %s: events of %s missing and not fetched from its feed (%s): positions %s",
+                self.view.name, source, state.feed, ", ".join(f"{h.first}..{h.last}" for h in state.missing),
+            )
+
+    def health(self) -> dict[str, Any]:
+        """Per source: the floor, the feed's state, events fetched from it, and the missing positions."""
+        return {
+            source: {
+                "applied_floor": state.floor,
+                "feed": state.feed,
+                "fetched_from_feed": state.fetched,
+                "missing": [hole.as_list() for hole in state.missing],
+            }
+            for source, state in self.state.items()
+        }
