@@ -317,24 +317,38 @@ class OutboxRelay:
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
 
     async def _align(self, js: JetStreamContext, stream: str) -> None:
-        """Learn the stream's last sequence, and skip what it already holds of the log."""
-        recorded = await asyncio.to_thread(self.app.relayed_position)
+        """Learn the stream's last sequence, and where in the log to go on from.
+
+        The id of the stream's last message says how far it holds the log: a
+        relay that crashed after publishing and before recording skips what is
+        already there. A stream that holds less than was acknowledged (deleted
+        and made again, or a tail lost) is filled again from what it still
+        holds, or from the start when it is empty; consumers skip what they
+        applied, by identity.
+        """
+        recorded, acknowledged = await asyncio.to_thread(lambda: (self.app.relayed_position(), self.app.published_position()))
         info = await js.stream_info(stream)
         last_seq = info.state.last_seq
         position = recorded
-        if info.state.messages == 0:
-            if recorded:
-                log.warning(
-                    "relay %s: stream %s is empty but %s events were published: publishing the log again from the start",
-                    self.catalogue.service, stream, recorded,
-                )
-            position = 0
-        else:
+        held = None
+        if info.state.messages:
             last = await js.get_msg(stream, last_seq)
-            published = _position_in(last.headers or {}, self.catalogue.service)
-            if published is not None and published > recorded:
-                await asyncio.to_thread(self.app.record_relayed, published)
-                position = published
+            held = _position_in(last.headers or {}, self.catalogue.service)
+        if held is None and acknowledged and not info.state.messages:
+            log.warning(
+                "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",
+                self.catalogue.service, stream, acknowledged,
+            )
+            position = 0
+        elif held is not None and held > recorded:
+            await asyncio.to_thread(self.app.record_relayed, held, held)
+            position = held
+        elif held is not None and held < acknowledged:
+            log.warning(
+                "relay %s: stream %s holds events up to %s of the %s it acknowledged: publishing the rest again",
+                self.catalogue.service, stream, held, acknowledged,
+            )
+            position = held
         self._stream_seq, self._position = last_seq, position
 
     async def publish_pending(self) -> int:
@@ -355,6 +369,7 @@ class OutboxRelay:
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
+        outgoing: dict[int, tuple[str, bytes, dict[str, str]]] = {}
         stepped: dict[int, str] = {}
         for notification in notifications:
             if notification.topic in private:
@@ -371,7 +386,9 @@ class OutboxRelay:
             headers = {"Nats-Msg-Id": cloudevent["id"]}
             if sequence:
                 headers["Nats-Expected-Last-Sequence"] = str(sequence)
-            ack = await js.publish_async(self.catalogue.subject_of(cloudevent), payload, headers=headers, stream=stream)
+            subject = self.catalogue.subject_of(cloudevent)
+            outgoing[notification.id] = (subject, payload, headers)
+            ack = await js.publish_async(subject, payload, headers=dict(headers), stream=stream)
             sent.append((notification.id, ack))
             sequence += 1
             previous = notification.id
@@ -390,19 +407,47 @@ class OutboxRelay:
                 last_seq = result.seq if not result.duplicate else last_seq
             acked = notification_id
         if acked > position:
-            await asyncio.to_thread(self.app.record_relayed, acked)
+            published = max((n for n, ack in sent if ack is not None and n <= acked), default=None)
+            await asyncio.to_thread(self.app.record_relayed, acked, published)
             self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
-        if failure is not None:
-            self._stream_seq = None  # learn the stream's state again before going on
-            if isinstance(failure, APIError) and failure.err_code != WRONG_LAST_SEQUENCE and failed_at is not None:
-                self._refused(failed_at, failure)
-            if any(isinstance(r, APIError) and r.err_code == WRONG_LAST_SEQUENCE for r in results) and acked > position:
-                return len(sent)  # a duplicate or another writer moved the stream: go on at once from the new alignment
-            raise failure
+        if failure is not None and failed_at is not None:
+            return await self._probe(js, stream, failed_at, outgoing[failed_at], last_seq, len(sent))
         self.status.blocked_on = None
         self._refusals.clear()
         return len(sent)
+
+    async def _probe(
+        self, js: JetStreamContext, stream: str, position: int, message: tuple[str, bytes, dict[str, str]], last_seq: int, covered: int
+    ) -> int:
+        """Publish the first event that failed once more, waiting for its answer, to learn why it failed.
+
+        (nats-py's asynchronous publish never reports JetStream's refusals:
+        they surface as ack timeouts. A plain publish raises them.) Accepted,
+        the relay goes on from it; refused because the stream moved (a
+        duplicate, another writer), it learns the stream's state again; refused
+        for any other reason, it is retried with backoff and in the end stepped
+        over; no answer at all, NATS is away.
+        """
+        subject, payload, headers = message
+        headers = {**headers}
+        headers.pop("Nats-Expected-Last-Sequence", None)
+        if last_seq:
+            headers["Nats-Expected-Last-Sequence"] = str(last_seq)
+        self._stream_seq = None  # learn the stream's state again before going on
+        try:
+            ack = await js.publish(subject, payload, timeout=self.ack_timeout, stream=stream, headers=headers)
+        except APIError as error:
+            if error.err_code == WRONG_LAST_SEQUENCE:
+                return covered
+            self._refused(position, error)
+            raise
+        await asyncio.to_thread(self.app.record_relayed, position, position)
+        self._position = position
+        self.status.published = position
+        self.status.blocked_on = None
+        self._refusals.clear()
+        return covered
 
     def _refused(self, position: int, error: APIError) -> None:
         """The stream refused this event: retried with backoff, and stepped over after ``refusal_attempts``."""

@@ -40,6 +40,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
+    relay_refusal_attempts: int = Field(
+        default=8, description="Times in a row the stream may refuse an event before the relay steps over it (consumers then fetch it from the feed)."
+    )
+    max_body_bytes: int = Field(
+        default=262_144, description="Largest request body a command takes (bytes); larger ones get 413. Keeps every event under NATS's 1 MB payload."
+    )
     feed_urls: dict[str, str] = Field(
         default={
             "registry": "http://127.0.0.1:8001",

@@ -95,6 +95,7 @@ class ServiceApplication(Application):
     """Base of the four write applications: dates transcoded, the log readable, a relay position kept."""
 
     RELAY_TRACKING_NAME = "nats-relay"
+    PUBLISHED_TRACKING_NAME = "nats-relay-acked"
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
@@ -172,7 +173,19 @@ class ServiceApplication(Application):
         return self._tracking
 
     def relayed_position(self) -> int:
+        """How far the relay got: every event up to here is in the stream, private, or stepped over."""
         return self.tracking.max_tracking_id(self.RELAY_TRACKING_NAME) or 0
 
-    def record_relayed(self, position: int) -> None:
-        self.tracking.insert_tracking(Tracking(self.RELAY_TRACKING_NAME, position))
+    def published_position(self) -> int:
+        """The last event the stream acknowledged (0 if none ever was)."""
+        return self.tracking.max_tracking_id(self.PUBLISHED_TRACKING_NAME) or 0
+
+    def record_relayed(self, position: int, published: int | None = None) -> None:
+        """Move the relay's position (and the last acknowledged event's) forward; never back."""
+        for name, value in ((self.RELAY_TRACKING_NAME, position), (self.PUBLISHED_TRACKING_NAME, published)):
+            if value is None:
+                continue
+            try:
+                self.tracking.insert_tracking(Tracking(name, value))
+            except IntegrityError:
+                pass  # already there or beyond: another replica's relay recorded it

@@ -73,7 +73,9 @@ def install_error_handlers(api: FastAPI) -> None:
         return problem(422, "Unprocessable Content", detail, errors)
 
     @api.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return exc.problem()
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     for family, (status, title) in STATUS_OF.items():
@@ -219,15 +221,19 @@ class Runtime:
             s.relay_poll_seconds,
             s.relay_ack_timeout_seconds,
             lease=lease_for(s.store_url(), s.service_name),
+            refusal_attempts=s.relay_refusal_attempts,
         )
         self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
-        self.following = Following.start(self.link, self.views(self.app), s, self.tasks)
+        views = self.views(self.app)
+        self.following = Following.start(self.link, views, s, self.tasks)
         try:
             yield
         finally:
             await stop_tasks(self.tasks)
             await self.link.close()
             self.app.close()
+            for engine in {id(view.engine): view.engine for view in views}.values():
+                engine.dispose()
 
     def health(self) -> Health:
         assert self.app is not None and self.link is not None and self.relay is not None
@@ -283,11 +289,62 @@ class Runtime:
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over the service's limit: 413 problem+json naming the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"the request body is over {limit} bytes, the most a command may carry")
+
+    def problem(self) -> JSONResponse:
+        return problem(413, "Content Too Large", self.detail, [{"field": "body", "rule": "max_body_bytes", "message": self.detail}])
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 problem+json, read no further.
+
+    A command's event goes out on NATS, whose messages are at most 1 MB by
+    default: a body under this limit (256 KiB unless configured) always makes
+    an event the stream can take. A too large ``Content-Length`` is refused at
+    once; a body without one is counted as it arrives.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await BodyTooLarge(self.limit).problem()(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)  # an HTTP error: the routes' error handler answers it
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
     """A FastAPI app with the runtime's lifespan, problem+json errors, ``/events`` and ``/health``."""
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
+    api = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=runtime.lifespan,
+    )
     api.state.runtime = runtime
     install_error_handlers(api)
+    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(

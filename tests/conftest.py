@@ -21,7 +21,8 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A real PostgreSQL server started by the test run itself (no root, no Docker)."""
-    with PostgresServer() as server:
+    # Tests run up to eight services at once on it, each with pools of its own.
+    with PostgresServer(settings={"max_connections": 300}) as server:
         yield server
 
 

@@ -85,7 +85,11 @@ def last_public_position(client: TestClient) -> int:
 
 @contextmanager
 def running_system(
-    var_dir: Path, nats_url: str, database_urls: dict[str, str] | None = None, feed_urls: dict[str, str] | None = None
+    var_dir: Path,
+    nats_url: str,
+    database_urls: dict[str, str] | None = None,
+    feed_urls: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> Iterator[System]:
     """The four services in this process, each with its own store under ``var_dir``.
 
@@ -93,10 +97,10 @@ def running_system(
     feeds unless ``feed_urls`` says where (a test that serves them for real).
     """
     urls = database_urls or {}
-    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url, "feed_urls": feed_urls or {}}
+    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url, "feed_urls": feed_urls or {}, "follow_interval_seconds": 0.5}
     with ExitStack() as stack:
         clients = [
-            stack.enter_context(TestClient(factory(settings(**common, database_url=urls.get(name)))))
+            stack.enter_context(TestClient(factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})}))))
             for name, factory, settings in (
                 ("registry", registry_app, RegistrySettings),
                 ("funding", funding_app, FundingSettings),

@@ -1,0 +1,94 @@
+"""The four services served over real HTTP on free ports, each in a thread of this process.
+
+Unlike :func:`tests.support.system.running_system` (in-process clients, no
+addresses), each service here listens on a port, so the views' followers read
+the other services' ``GET /events`` feeds for real.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from services.engagement.api import create_app as engagement_app
+from services.engagement.settings import EngagementSettings
+from services.funding.api import create_app as funding_app
+from services.funding.settings import FundingSettings
+from services.registry.api import create_app as registry_app
+from services.registry.settings import RegistrySettings
+from services.reporting.api import create_app as reporting_app
+from services.reporting.settings import ReportingSettings
+from shared.embedded import free_port
+from tests.support.system import System
+
+SERVICES = (
+    ("registry", registry_app, RegistrySettings),
+    ("funding", funding_app, FundingSettings),
+    ("engagement", engagement_app, EngagementSettings),
+    ("reporting", reporting_app, ReportingSettings),
+)
+WRITERS = ("registry", "funding", "engagement")
+
+
+class ServedApp:
+    """One FastAPI app under uvicorn in a daemon thread; :meth:`stop` shuts it down (lifespan included)."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> ServedApp:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the app on port {self.port} did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+@contextmanager
+def served_system(
+    var_dir: Path,
+    nats_url: str,
+    database_urls: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    follow_interval_seconds: float = 0.3,
+) -> Iterator[tuple[System, dict[str, ServedApp]]]:
+    """The four services on free ports, their views following each other's feeds every ``follow_interval_seconds``."""
+    urls = database_urls or {}
+    ports = {name: free_port() for name, _, _ in SERVICES}
+    feeds = {name: f"http://127.0.0.1:{ports[name]}" for name in WRITERS}
+    served: dict[str, ServedApp] = {}
+    with ExitStack() as stack:
+        for name, factory, settings in SERVICES:
+            options: dict[str, Any] = {
+                "var_dir": var_dir,
+                "nats_url": nats_url,
+                "feed_urls": feeds,
+                "follow_interval_seconds": follow_interval_seconds,
+                "database_url": urls.get(name),
+                **(overrides or {}).get(name, {}),
+            }
+            served[name] = ServedApp(factory(settings(**options)), ports[name]).start()
+            stack.callback(served[name].stop)
+        clients = [stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30)) for name, _, _ in SERVICES]
+        yield System(*clients), served  # type: ignore[arg-type]
