@@ -7,7 +7,10 @@ application's notification log is the service's outbox and its audit feed.
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -61,10 +64,25 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
     raise ValueError(msg)
 
 
-COMMAND_ATTEMPTS = 5
+COMMAND_ATTEMPTS = 30
+"""How many times a colliding command runs before its conflict goes out as a 409."""
+BACKOFF_FIRST_SECONDS = 0.002
+BACKOFF_LONGEST_SECONDS = 0.2
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_retrying: ContextVar[bool] = ContextVar("retrying_on_collision", default=False)
+
+
+def collision_backoff(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: "full jitter" exponential backoff.
+
+    Uniform between 0 and ``BACKOFF_FIRST_SECONDS * 2**attempt`` (at most
+    ``BACKOFF_LONGEST_SECONDS``), so commands that collided once do not all
+    come back at the same instant and collide again.
+    """
+    return random.uniform(0, min(BACKOFF_LONGEST_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt))
 
 
 def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
@@ -74,18 +92,29 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     round's budget, an index) collide on its version when two run at once. The
     loser's whole save is refused, nothing of it written; run again, it loads
     what the winner saved and its checks see it (the budget with less left in
-    it, the OSV's earlier proposal). After ``COMMAND_ATTEMPTS`` the conflict
-    goes out as a 409.
+    it, the OSV's earlier proposal). Between attempts it waits a jittered,
+    growing moment (:func:`collision_backoff`). After ``COMMAND_ATTEMPTS`` the
+    conflict goes out as a 409.
+
+    Only the outermost retried command retries: one called from inside another
+    lets the collision reach the caller, which reloads everything it read.
     """
 
     @functools.wraps(command)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, COMMAND_ATTEMPTS + 1):
-            try:
-                return command(*args, **kwargs)
-            except IntegrityError:
-                if attempt == COMMAND_ATTEMPTS:
-                    raise
+        if _retrying.get():
+            return command(*args, **kwargs)
+        token = _retrying.set(True)
+        try:
+            for attempt in range(1, COMMAND_ATTEMPTS + 1):
+                try:
+                    return command(*args, **kwargs)
+                except IntegrityError:
+                    if attempt == COMMAND_ATTEMPTS:
+                        raise
+                time.sleep(collision_backoff(attempt))
+        finally:
+            _retrying.reset(token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return retrying

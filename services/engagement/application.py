@@ -184,6 +184,7 @@ class Engagement(ServiceApplication):
 
     # Projects ------------------------------------------------------------------
 
+    @retried_on_collision
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         grant = self.grants.require(grant_id)
         member = self.get_member(member_id)
@@ -191,6 +192,7 @@ class Engagement(ServiceApplication):
         self.save(member)
         return participation
 
+    @retried_on_collision
     def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> Participation:
         member = self.get_member(member_id)
         participation = member.withdraw(grant_id, withdrew_on)
@@ -310,6 +312,7 @@ class FieldWork:
 
     # Follow-up
 
+    @retried_on_collision
     def hold_meeting(
         self,
         osv_id: UUID,
@@ -338,6 +341,7 @@ class FieldWork:
         self.engagement.save(follow_up)
         return follow_up, meeting
 
+    @retried_on_collision
     def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
@@ -346,6 +350,7 @@ class FieldWork:
         self.engagement.save(follow_up)
         return item
 
+    @retried_on_collision
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
@@ -408,6 +413,7 @@ class FieldWork:
 
     # Activities
 
+    @retried_on_collision
     def report_activity(
         self,
         osv_id: UUID,
@@ -442,6 +448,7 @@ class FieldWork:
         self.engagement.save(activity, index)
         return activity
 
+    @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:
         activity = self.get_activity(activity_id)
         activity.withdraw(reason, today=self.today())
@@ -475,6 +482,7 @@ class FieldWork:
 
     # Needs
 
+    @retried_on_collision
     def assess_needs(
         self,
         osv_id: UUID,
