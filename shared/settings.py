@@ -7,6 +7,7 @@ reads the environment.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -40,6 +41,15 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long the answer of a POST sent with an Idempotency-Key is kept to be given again.",
+    )
+
+    @property
+    def idempotency_retention(self) -> timedelta:
+        return timedelta(hours=self.idempotency_retention_hours)
 
     @property
     def service_dir(self) -> Path:

@@ -17,9 +17,11 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
+
+from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
 
 
 class DateAsISO(Transcoding):
@@ -125,11 +127,47 @@ class ServiceApplication(Application):
 
     RELAY_TRACKING_NAME = "nats-relay"
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None) -> None:
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
         """Called, in the saving thread, after each save: the relay's wake-up."""
+        self.answers = answers
+        """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
+
+    # Idempotent requests --------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
+        """Save; while a request with an ``Idempotency-Key`` is served, its record goes in the same transaction.
+
+        The first save of the request's command that stores anything adds an
+        :class:`~shared.idempotency.IdempotentRequest` naming what it saved.
+        If the store refuses the save and that record now exists, another
+        request with the same key committed first: that is
+        :class:`~shared.idempotency.IdempotentRequestInProgressError` (409),
+        not a collision to retry.
+        """
+        call = current_call()
+        changed = [obj for obj in objs if getattr(obj, "pending_events", None)]
+        if call is None or call.recorded is not None or not changed:
+            return super().save(*objs, **kwargs)
+        record = call.record_of(changed)
+        try:
+            recordings = super().save(*objs, record, **kwargs)
+        except IntegrityError:
+            if self.find_idempotent_request(record.id) is not None:
+                raise IdempotentRequestInProgressError from None
+            raise
+        call.recorded = record
+        return recordings
+
+    def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
+        """The record of a request carried out under an Idempotency-Key, or None."""
+        try:
+            record = self.repository.get(request_id)
+        except AggregateNotFoundError:
+            return None
+        return record if isinstance(record, IdempotentRequest) else None
 
     def _notify(self, recordings: list[Recording]) -> None:
         for listener in self.recorded_listeners:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import idempotency
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
@@ -197,6 +198,7 @@ def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     install_error_handlers(api)
+    idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(

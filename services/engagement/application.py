@@ -56,6 +56,7 @@ from services.engagement.fieldwork import (
 from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
 from shared.districts import DistrictTable
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import KnownOSV, OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -90,10 +91,11 @@ class Engagement(ServiceApplication):
         grants: GrantDirectory,
         keys: KeyRing,
         documents: DocumentDigests,
+        answers: AnswerBook | None = None,
     ) -> None:
         self.keys = keys  # before the library builds the mapper, which seals with them
         self.documents = documents
-        super().__init__(env)
+        super().__init__(env, answers=answers)
         self.osvs = osvs
         self.grants = grants
         if self.mapper.cipher is None:
@@ -203,13 +205,16 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
-        """Forget who the person is: their key goes first, then the erasure is recorded.
+        """Forget who the person is: kept answers about them and their key go first, then the erasure is recorded.
 
-        Asked again, the key is deleted again (in case an earlier attempt stopped
-        between the two steps) before the domain refuses a second erasure.
+        Asked again, the answers and the key are deleted again (in case an
+        earlier attempt stopped between the steps) before the domain refuses a
+        second erasure.
         """
         member = self.get_member(member_id)
         index = self._document_index_of(member)  # found while the document can still be read
+        if self.answers is not None:
+            self.answers.forget(member.id, up_to_version=member.version)
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:

@@ -50,6 +50,7 @@ from services.funding.rounds import (
     rank,
 )
 from shared.districts import DistrictTable
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -70,8 +71,8 @@ class Funding(ServiceApplication):
 
     name = "funding"
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory) -> None:
-        super().__init__(env)
+    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None) -> None:
+        super().__init__(env, answers=answers)
         self.osvs = osvs
         self.municipalities = lima_municipality_ids(DistrictTable.of_lima())
 

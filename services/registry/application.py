@@ -36,6 +36,7 @@ from services.registry.municipalities import (
 )
 from services.registry.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from shared.districts import DistrictTable
+from shared.idempotency import AnswerBook
 from shared.store import ServiceApplication, retried_on_collision
 
 LIMA = ZoneInfo("America/Lima")
@@ -82,8 +83,9 @@ class Registry(ServiceApplication):
         today: Callable[[], date] = today_in_lima,
         document_counts: DocumentCounts | None = None,
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
+        answers: AnswerBook | None = None,
     ) -> None:
-        super().__init__(env)
+        super().__init__(env, answers=answers)
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts)
         self.today = today
