@@ -481,7 +481,7 @@ class IdempotencyMiddleware:
             return
         key = parse_key(header.decode("latin-1"))
         if key is None:
-            detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, as a quoted string."
+            detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters: a quoted string, or a token without spaces."
             await _send(send, *_problem(422, detail, "idempotency_key_format"))
             return
         body = await _read_body(receive)
