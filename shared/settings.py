@@ -33,6 +33,11 @@ class ServiceSettings(BaseSettings):
             "PostgreSQL: postgresql://user:password@host:port/dbname"
         ),
     )
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long the answer of a POST sent with an Idempotency-Key is kept to be given again.",
+    )
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "OSV"
     nats_stream_replicas: int = 1
@@ -41,15 +46,6 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
-    idempotency_retention_hours: float = Field(
-        default=24.0,
-        gt=0,
-        description="How long the answer of a POST sent with an Idempotency-Key is kept to be given again.",
-    )
-
-    @property
-    def idempotency_retention(self) -> timedelta:
-        return timedelta(hours=self.idempotency_retention_hours)
 
     @property
     def service_dir(self) -> Path:
@@ -66,6 +62,11 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return sqlalchemy_url(self.database_url)
         return f"sqlite:///{(self.service_dir / 'views.db').as_posix()}"
+
+    @property
+    def idempotency_retention(self) -> timedelta:
+        """``idempotency_retention_hours`` as a duration."""
+        return timedelta(hours=self.idempotency_retention_hours)
 
 
 def sqlalchemy_url(url: str) -> str:
