@@ -7,6 +7,7 @@ reads the environment.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -31,6 +32,11 @@ class ServiceSettings(BaseSettings):
             "Event store (and local views). Unset: an SQLite file under var_dir. "
             "PostgreSQL: postgresql://user:password@host:port/dbname"
         ),
+    )
+    idempotency_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long the answer of a POST sent with an Idempotency-Key is kept to be given again.",
     )
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "OSV"
@@ -76,6 +82,11 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return sqlalchemy_url(self.database_url)
         return f"sqlite:///{(self.service_dir / 'views.db').as_posix()}"
+
+    @property
+    def idempotency_retention(self) -> timedelta:
+        """``idempotency_retention_hours`` as a duration."""
+        return timedelta(hours=self.idempotency_retention_hours)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -7,16 +7,21 @@ application's notification log is the service's outbox and its audit feed.
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
+
+from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
 
 
 class DateAsISO(Transcoding):
@@ -61,10 +66,25 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
     raise ValueError(msg)
 
 
-COMMAND_ATTEMPTS = 5
+COMMAND_ATTEMPTS = 30
+"""How many times a colliding command runs before its conflict goes out as a 409."""
+BACKOFF_FIRST_SECONDS = 0.002
+BACKOFF_LONGEST_SECONDS = 0.2
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_retrying: ContextVar[bool] = ContextVar("retrying_on_collision", default=False)
+
+
+def collision_backoff(attempt: int) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: "full jitter" exponential backoff.
+
+    Uniform between 0 and ``BACKOFF_FIRST_SECONDS * 2**attempt`` (at most
+    ``BACKOFF_LONGEST_SECONDS``), so commands that collided once do not all
+    come back at the same instant and collide again.
+    """
+    return random.uniform(0, min(BACKOFF_LONGEST_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt))
 
 
 def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
@@ -74,18 +94,29 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     round's budget, an index) collide on its version when two run at once. The
     loser's whole save is refused, nothing of it written; run again, it loads
     what the winner saved and its checks see it (the budget with less left in
-    it, the OSV's earlier proposal). After ``COMMAND_ATTEMPTS`` the conflict
-    goes out as a 409.
+    it, the OSV's earlier proposal). Between attempts it waits a jittered,
+    growing moment (:func:`collision_backoff`). After ``COMMAND_ATTEMPTS`` the
+    conflict goes out as a 409.
+
+    Only the outermost retried command retries: one called from inside another
+    lets the collision reach the caller, which reloads everything it read.
     """
 
     @functools.wraps(command)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, COMMAND_ATTEMPTS + 1):
-            try:
-                return command(*args, **kwargs)
-            except IntegrityError:
-                if attempt == COMMAND_ATTEMPTS:
-                    raise
+        if _retrying.get():
+            return command(*args, **kwargs)
+        token = _retrying.set(True)
+        try:
+            for attempt in range(1, COMMAND_ATTEMPTS + 1):
+                try:
+                    return command(*args, **kwargs)
+                except IntegrityError:
+                    if attempt == COMMAND_ATTEMPTS:
+                        raise
+                time.sleep(collision_backoff(attempt))
+        finally:
+            _retrying.reset(token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return retrying
@@ -97,11 +128,47 @@ class ServiceApplication(Application):
     RELAY_TRACKING_NAME = "nats-relay"
     PUBLISHED_TRACKING_NAME = "nats-relay-acked"
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None) -> None:
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
         """Called, in the saving thread, after each save: the relay's wake-up."""
+        self.answers = answers
+        """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
+
+    # Idempotent requests --------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
+        """Save; while a request with an ``Idempotency-Key`` is served, its record goes in the same transaction.
+
+        The first save of the request's command that stores anything adds an
+        :class:`~shared.idempotency.IdempotentRequest` naming what it saved.
+        If the store refuses the save and that record now exists, another
+        request with the same key committed first: that is
+        :class:`~shared.idempotency.IdempotentRequestInProgressError` (409),
+        not a collision to retry.
+        """
+        call = current_call()
+        changed = [obj for obj in objs if getattr(obj, "pending_events", None)]
+        if call is None or call.recorded is not None or not changed:
+            return super().save(*objs, **kwargs)
+        record = call.record_of(changed)
+        try:
+            recordings = super().save(*objs, record, **kwargs)
+        except IntegrityError:
+            if self.find_idempotent_request(record.id) is not None:
+                raise IdempotentRequestInProgressError from None
+            raise
+        call.recorded = record
+        return recordings
+
+    def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
+        """The record of a request carried out under an Idempotency-Key, or None."""
+        try:
+            record = self.repository.get(request_id)
+        except AggregateNotFoundError:
+            return None
+        return record if isinstance(record, IdempotentRequest) else None
 
     def _notify(self, recordings: list[Recording]) -> None:
         for listener in self.recorded_listeners:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import idempotency
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
@@ -344,7 +345,8 @@ def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
     )
     api.state.runtime = runtime
     install_error_handlers(api)
-    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
+    idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(

@@ -13,7 +13,14 @@ from services.engagement.domainmodel import DocumentType
 from services.engagement.fieldwork import ActionItemDraft, BeneficiaryGroup, Need, Output
 from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.interface import catalogue
-from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
+from services.engagement.personaldata import (
+    ANSWERS_PURPOSE,
+    INDEX_PURPOSE,
+    WRAPPING_PURPOSE,
+    DocumentDigests,
+    KeyRing,
+    MasterKey,
+)
 from services.engagement.schemas import (
     ActionCompletionCreate,
     ActionItemPublic,
@@ -41,6 +48,7 @@ from services.engagement.schemas import (
     RoleChangeCreate,
 )
 from services.engagement.settings import EngagementSettings
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 from shared.views import View, make_engine
@@ -159,6 +167,7 @@ def make_engagement(settings: EngagementSettings) -> Callable[[dict[str, str]], 
             grants=GrantDirectory(view_engine),
             keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
             documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
+            answers=AnswerBook(views, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
         )
 
     return build

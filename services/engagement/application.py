@@ -56,6 +56,7 @@ from services.engagement.fieldwork import (
 from services.engagement.grantdirectory import GrantDirectory
 from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
 from shared.districts import DistrictTable
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import KnownOSV, OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -90,10 +91,11 @@ class Engagement(ServiceApplication):
         grants: GrantDirectory,
         keys: KeyRing,
         documents: DocumentDigests,
+        answers: AnswerBook | None = None,
     ) -> None:
         self.keys = keys  # before the library builds the mapper, which seals with them
         self.documents = documents
-        super().__init__(env)
+        super().__init__(env, answers=answers)
         self.osvs = osvs
         self.grants = grants
         if self.mapper.cipher is None:
@@ -184,6 +186,7 @@ class Engagement(ServiceApplication):
 
     # Projects ------------------------------------------------------------------
 
+    @retried_on_collision
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         grant = self.grants.require(grant_id)
         member = self.get_member(member_id)
@@ -191,6 +194,7 @@ class Engagement(ServiceApplication):
         self.save(member)
         return participation
 
+    @retried_on_collision
     def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> Participation:
         member = self.get_member(member_id)
         participation = member.withdraw(grant_id, withdrew_on)
@@ -201,13 +205,16 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
-        """Forget who the person is: their key goes first, then the erasure is recorded.
+        """Forget who the person is: kept answers about them and their key go first, then the erasure is recorded.
 
-        Asked again, the key is deleted again (in case an earlier attempt stopped
-        between the two steps) before the domain refuses a second erasure.
+        Asked again, the answers and the key are deleted again (in case an
+        earlier attempt stopped between the steps) before the domain refuses a
+        second erasure.
         """
         member = self.get_member(member_id)
         index = self._document_index_of(member)  # found while the document can still be read
+        if self.answers is not None:
+            self.answers.forget(member.id, up_to_version=member.version)
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:
@@ -310,6 +317,7 @@ class FieldWork:
 
     # Follow-up
 
+    @retried_on_collision
     def hold_meeting(
         self,
         osv_id: UUID,
@@ -338,6 +346,7 @@ class FieldWork:
         self.engagement.save(follow_up)
         return follow_up, meeting
 
+    @retried_on_collision
     def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
@@ -346,6 +355,7 @@ class FieldWork:
         self.engagement.save(follow_up)
         return item
 
+    @retried_on_collision
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
@@ -408,6 +418,7 @@ class FieldWork:
 
     # Activities
 
+    @retried_on_collision
     def report_activity(
         self,
         osv_id: UUID,
@@ -442,6 +453,7 @@ class FieldWork:
         self.engagement.save(activity, index)
         return activity
 
+    @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:
         activity = self.get_activity(activity_id)
         activity.withdraw(reason, today=self.today())
@@ -475,6 +487,7 @@ class FieldWork:
 
     # Needs
 
+    @retried_on_collision
     def assess_needs(
         self,
         osv_id: UUID,

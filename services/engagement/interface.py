@@ -44,6 +44,7 @@ from services.engagement.fieldwork import (
     Priority,
 )
 from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
 
 catalogue = EventCatalogue("engagement")
 
@@ -54,6 +55,10 @@ catalogue.keeps_private(
     DocumentIndex.Released,
     OSVRoster.Opened,
 )
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
 
 Nationality = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. VE or PE.")]
 Tally = Annotated[

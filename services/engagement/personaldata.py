@@ -7,9 +7,11 @@ the key table, beside engagement's views. Deleting the key forgets the person
 everywhere at once (the event store, its backups, replicas) without rewriting
 an append-only log: the events still load, with the sealed fields redacted.
 
-Three subkeys are derived from the master key (HKDF-SHA256), one per purpose:
+Four subkeys are derived from the master key (HKDF-SHA256), one per purpose:
 wrapping data keys, the cipher over the whole event store (defence in depth),
-and the HMAC that turns a document into the id of its index entry.
+the HMAC that turns a document into the id of its index entry, and the secret
+mixed into the keys that seal kept answers of idempotent requests (see
+``shared.idempotency``).
 
 Nothing here is domain logic: the domain records plain events; the
 :class:`SealingMapper` seals and unseals them on the way to and from the store.
@@ -43,6 +45,7 @@ NONCE_BYTES = 12
 WRAPPING_PURPOSE = b"osv-platform engagement: wrap personal data keys"
 STORE_PURPOSE = b"osv-platform engagement: event store cipher"
 INDEX_PURPOSE = b"osv-platform engagement: document index"
+ANSWERS_PURPOSE = b"osv-platform engagement: idempotent answers"
 
 
 class InvalidMasterKeyError(ValueError):

@@ -35,6 +35,7 @@ from services.funding.schemas import (
     ScoringCreate,
 )
 from services.funding.settings import FundingSettings
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 from shared.views import View, make_engine
@@ -148,7 +149,9 @@ def decide_participatory_budget(
 
 def make_funding(settings: FundingSettings) -> Callable[[dict[str, str]], Funding]:
     def make(env: dict[str, str]) -> Funding:
-        return Funding(env, osvs=OSVDirectory(make_engine(settings.view_url()), settings.service_name))
+        views = make_engine(settings.view_url())
+        answers = AnswerBook(views, retention=settings.idempotency_retention)
+        return Funding(env, osvs=OSVDirectory(views, settings.service_name), answers=answers)
 
     return make
 

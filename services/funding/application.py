@@ -50,6 +50,7 @@ from services.funding.rounds import (
     rank,
 )
 from shared.districts import DistrictTable
+from shared.idempotency import AnswerBook
 from shared.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -70,8 +71,8 @@ class Funding(ServiceApplication):
 
     name = "funding"
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory) -> None:
-        super().__init__(env)
+    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None) -> None:
+        super().__init__(env, answers=answers)
         self.osvs = osvs
         self.municipalities = lima_municipality_ids(DistrictTable.of_lima())
 
@@ -139,18 +140,21 @@ class Funding(ServiceApplication):
             osv_id, amount, currency, granted_on, kind, history, self.list_phases(), proposal_id=proposal_id, round_id=round_id
         )
 
+    @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
         grant = self.get_grant(grant_id)
         grant.deliver_goods(items, delivered_on)
         self.save(grant)
         return grant
 
+    @retried_on_collision
     def disburse(self, grant_id: UUID, tranche: int, amount: Decimal, disbursed_on: date) -> Grant:
         grant = self.get_grant(grant_id)
         grant.disburse(tranche, amount, disbursed_on)
         self.save(grant)
         return grant
 
+    @retried_on_collision
     def close_grant(self, grant_id: UUID, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> Grant:
         grant = self.get_grant(grant_id)
         grant.close(outcome, final_report_reference, closed_on)
@@ -175,6 +179,7 @@ class Funding(ServiceApplication):
 
     # Participatory budgets
 
+    @retried_on_collision
     def submit_participatory_budget(
         self,
         osv_id: UUID,
@@ -205,6 +210,7 @@ class Funding(ServiceApplication):
         self.save(submission, index)
         return submission
 
+    @retried_on_collision
     def decide_participatory_budget(
         self, submission_id: UUID, outcome: BudgetOutcome, amount_funded: Decimal | None, decided_on: date
     ) -> ParticipatoryBudgetSubmission:
@@ -236,6 +242,7 @@ class Funding(ServiceApplication):
 
     # The skeleton's grant commands
 
+    @retried_on_collision
     def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
         """Record a grant made directly (historic records, goods packages): :meth:`new_grant`, saved."""
         grant = self.new_grant(osv_id, amount, currency, granted_on, kind)

@@ -20,6 +20,7 @@ from services.funding.domainmodel import Currency, Grant, GrantOutcome, Phase, P
 from services.funding.rounds import Eligibility, PlannedOutputKind, Proposal, RejectionReason, Round
 from services.funding.schemas import MoneyText
 from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
 
 catalogue = EventCatalogue("funding")
 
@@ -31,6 +32,10 @@ catalogue.keeps_private(
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexed,
 )
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
 
 
 @catalogue.publishes(Phase.PhaseOpened)

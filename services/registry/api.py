@@ -40,6 +40,7 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
+from shared.idempotency import AnswerBook
 from shared.store import ServiceApplication
 from shared.views import View, make_engine
 from shared.web import Runtime, runtime_of, service_api
@@ -264,11 +265,13 @@ def make_registry(settings: RegistrySettings, today: Callable[[], date] = today_
     """The application factory the runtime calls in the lifespan: the view's engine is made then, not at import."""
 
     def build(env: dict[str, str]) -> Registry:
+        views = make_engine(settings.view_url())
         return Registry(
             env,
             today=today,
-            document_counts=DocumentCounts(make_engine(settings.view_url())),
+            document_counts=DocumentCounts(views),
             amendment_working_days=settings.ruos_amendment_working_days,
+            answers=AnswerBook(views, retention=settings.idempotency_retention),
         )
 
     return build

@@ -36,7 +36,8 @@ from services.registry.municipalities import (
 )
 from services.registry.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from shared.districts import DistrictTable
-from shared.store import ServiceApplication
+from shared.idempotency import AnswerBook
+from shared.store import ServiceApplication, retried_on_collision
 
 LIMA = ZoneInfo("America/Lima")
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
@@ -82,8 +83,9 @@ class Registry(ServiceApplication):
         today: Callable[[], date] = today_in_lima,
         document_counts: DocumentCounts | None = None,
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
+        answers: AnswerBook | None = None,
     ) -> None:
-        super().__init__(env)
+        super().__init__(env, answers=answers)
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts)
         self.today = today
@@ -116,6 +118,7 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.id
 
+    @retried_on_collision
     def update_details(self, osv_id: UUID, changes: Mapping[str, Any], updated_on: date | None = None) -> OSV:
         osv = self.get_osv(osv_id)
         osv.update_details(changes, updated_on or self.today())
@@ -162,6 +165,7 @@ class Registry(ServiceApplication):
 
     # Documents, readiness and the RUOS application ----------------------------
 
+    @retried_on_collision
     def record_document(self, osv_id: UUID, document: RUOSDocument, prepared_on: date) -> OSV:
         osv = self.get_osv(osv_id)
         osv.record_document(document, prepared_on)
@@ -181,6 +185,7 @@ class Registry(ServiceApplication):
     def tally(self, osv_id: UUID) -> DocumentTally | None:
         return self.document_counts.get(osv_id) if self.document_counts is not None else None
 
+    @retried_on_collision
     def submit_ruos_application(
         self, osv_id: UUID, municipality_id: str, submitted_on: date, documents: Iterable[RUOSDocument]
     ) -> RUOSApplication:
@@ -194,6 +199,7 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.find_application(application_id)
 
+    @retried_on_collision
     def observe_ruos_application(
         self,
         osv_id: UUID,
@@ -208,6 +214,7 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.find_application(application_id)
 
+    @retried_on_collision
     def amend_ruos_application(
         self, osv_id: UUID, application_id: UUID, amended_on: date, documents: Iterable[RUOSDocument]
     ) -> RUOSApplication:
@@ -216,6 +223,7 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.find_application(application_id)
 
+    @retried_on_collision
     def register_ruos_application(
         self,
         osv_id: UUID,
@@ -230,6 +238,7 @@ class Registry(ServiceApplication):
         self._save_with_ruos_number(osv, ruos_number)
         return osv.find_application(application_id)
 
+    @retried_on_collision
     def reject_ruos_application(
         self, osv_id: UUID, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
     ) -> RUOSApplication:
@@ -238,6 +247,7 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.find_application(application_id)
 
+    @retried_on_collision
     def register_in_ruos(
         self,
         osv_id: UUID,
@@ -271,6 +281,7 @@ class Registry(ServiceApplication):
             return None
         return index.osv_id
 
+    @retried_on_collision
     def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date) -> OSV:
         osv = self.get_osv(osv_id)
         osv.renew_board(renewed_on, term_ends_on)
@@ -279,18 +290,21 @@ class Registry(ServiceApplication):
 
     # Contact and dissolution ----------------------------------------------------
 
+    @retried_on_collision
     def record_contact_lost(self, osv_id: UUID, since: date, note: str | None = None) -> OSV:
         osv = self.get_osv(osv_id)
         osv.lose_contact(since, note)
         self.save(osv)
         return osv
 
+    @retried_on_collision
     def record_contact_restored(self, osv_id: UUID, restored_on: date) -> OSV:
         osv = self.get_osv(osv_id)
         osv.restore_contact(restored_on)
         self.save(osv)
         return osv
 
+    @retried_on_collision
     def dissolve(self, osv_id: UUID, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> OSV:
         osv = self.get_osv(osv_id)
         osv.dissolve(dissolved_on, reason, note)
@@ -316,24 +330,28 @@ class Registry(ServiceApplication):
             return [r for r in records if r.record.current_focal_point is None]
         return records
 
+    @retried_on_collision
     def change_accepted_documents(self, municipality_id: str, accepted: Iterable[str], changed_on: date) -> MunicipalityRecord:
         found = self.get_municipality(municipality_id)
         found.record.change_accepted_documents(accepted, changed_on)
         self.save(found.record)
         return found
 
+    @retried_on_collision
     def assign_focal_point(self, municipality_id: str, office: str, role: str, assigned_on: date) -> tuple[MunicipalityRecord, UUID]:
         found = self.get_municipality(municipality_id)
         focal_point_id = found.record.assign_focal_point(office, role, assigned_on)
         self.save(found.record)
         return found, focal_point_id
 
+    @retried_on_collision
     def record_focal_point_departure(self, municipality_id: str, focal_point_id: UUID, left_on: date) -> MunicipalityRecord:
         found = self.get_municipality(municipality_id)
         found.record.record_focal_point_departure(focal_point_id, left_on)
         self.save(found.record)
         return found
 
+    @retried_on_collision
     def sign_agreement(
         self, municipality_id: str, title: str, signed_on: date, commitments: list[str], document_reference: str
     ) -> tuple[MunicipalityRecord, UUID]:

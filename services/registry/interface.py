@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from services.registry.domainmodel import OSV, RUOSNumberIndex
 from services.registry.municipalities import Municipality
 from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
 
 catalogue = EventCatalogue("registry")
 
@@ -24,6 +25,10 @@ catalogue = EventCatalogue("registry")
 # index) and the opening of a municipality's record (the reference data exists
 # without it; partners see the change that opened it).
 catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened)
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
 
 
 # OSVs ---------------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""Many valid commands on one shared record at once: every one is carried out, none twice.
+
+Twenty people joining one OSV all update its roster; twenty grants to one OSV
+all enter its support history; twenty meetings, activities or needs
+assessments all land on the OSV's follow-up, activity index or needs record.
+The record's version lets only one save in at a time; the others reload and
+try again. Each story runs on SQLite and on PostgreSQL, over HTTP, with the
+requests released together by a barrier.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.engagement.api import create_app as engagement_app
+from services.engagement.settings import EngagementSettings
+from services.funding.api import create_app as funding_app
+from services.funding.settings import FundingSettings
+from tests.support.api import Upstream
+
+pytestmark = pytest.mark.timeout(300)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+CLIENTS = 20
+
+
+def at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
+    """Run ``command(i)`` in ``count`` threads released together; the results in order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = command(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def on(database_url: str) -> dict[str, Any]:
+    return {} if database_url.startswith("sqlite") else {"database_url": database_url}
+
+
+@pytest.fixture
+def engagement(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = EngagementSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(engagement_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def funding(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = FundingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(funding_app(settings)) as client:
+        yield client
+
+
+def statuses(responses: list[Any]) -> list[int]:
+    return [r.status_code for r in responses]
+
+
+def feed_types(client: TestClient) -> list[str]:
+    types: list[str] = []
+    after = 0
+    while True:
+        page = client.get("/events", params={"after": after, "limit": 1000}).json()
+        types.extend(e["type"] for e in page["events"])
+        if page["next_after"] == after:
+            return types
+        after = page["next_after"]
+
+
+def test_twenty_people_joining_one_osv_at_once_all_join(engagement: TestClient) -> None:
+    osv_id = Upstream(engagement.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
+
+    def join(i: int) -> Any:
+        person = {
+            "osv_id": osv_id,
+            "full_name": f"Persona {i}",
+            "document_type": "DNI",
+            "document_number": f"{40000000 + i}",
+            "nationality": "PE",
+            "sex": "F",
+            "joined_on": "2024-03-01",
+        }
+        return engagement.post("/members", json=person)
+
+    responses = at_once(CLIENTS, join)
+
+    assert statuses(responses) == [201] * CLIENTS, [r.text for r in responses if r.status_code != 201]
+    members = engagement.get(f"/osvs/{osv_id}/members").json()
+    assert sorted(m["member_id"] for m in members) == sorted(r.json()["id"] for r in responses)
+    assert feed_types(engagement).count("MemberJoined") == CLIENTS
+
+
+def test_twenty_grants_to_one_osv_at_once_are_all_granted(funding: TestClient) -> None:
+    osv_id = Upstream(funding.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
+    created = funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"})
+    assert created.status_code == 201, created.text
+
+    def grant(i: int) -> Any:
+        body = {"osv_id": osv_id, "amount": f"{100 + i}.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "goods"}
+        return funding.post("/grants", json=body)
+
+    responses = at_once(CLIENTS, grant)
+
+    assert statuses(responses) == [201] * CLIENTS, [r.text for r in responses if r.status_code != 201]
+    grants = funding.get("/grants", params={"osv_id": osv_id}).json()
+    assert sorted(g["id"] for g in grants) == sorted(r.json()["id"] for r in responses)
+    assert feed_types(funding).count("FundGranted") == CLIENTS
+    assert {r.json()["support"] for r in responses} == {"first_time"}  # no earlier phase supported it
+
+
+def test_twenty_field_records_on_one_osv_at_once_are_all_kept(engagement: TestClient) -> None:
+    osv_id = Upstream(engagement.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
+
+    def record(i: int) -> Any:
+        if i % 4 == 0:
+            body = {"held_on": "2024-05-02", "mode": "in_person", "topics": ["ruos_registration"], "other_attendees": 3}
+            return engagement.post(f"/osvs/{osv_id}/meetings", json=body)
+        if i % 4 == 1:
+            body = {"given_on": "2024-05-02", "topic": "ruos_registration", "hours": "1.5"}
+            return engagement.post(f"/osvs/{osv_id}/technical-assistance", json=body)
+        if i % 4 == 2:
+            body = {"osv_id": osv_id, "held_on": "2024-05-02", "kind": "workshop", "district": "Comas", "indirect_beneficiaries": i}
+            return engagement.post("/activities", json=body)
+        body = {"assessed_on": "2024-05-02", "members_assessed": 10, "members_over_5_years_in_peru": 2}
+        return engagement.post(f"/osvs/{osv_id}/needs-assessments", json=body)
+
+    responses = at_once(CLIENTS, record)
+
+    assert statuses(responses) == [201] * CLIENTS, [r.text for r in responses if r.status_code != 201]
+    follow_up = engagement.get(f"/osvs/{osv_id}/follow-up").json()
+    assert len(follow_up["meetings"]) == CLIENTS // 4
+    assert len(engagement.get(f"/osvs/{osv_id}/activities").json()) == CLIENTS // 4
+    assert len(engagement.get(f"/osvs/{osv_id}/needs-assessments").json()) == CLIENTS // 4
+    types = feed_types(engagement)
+    assert [types.count(t) for t in ("FollowUpMeetingHeld", "TechnicalAssistanceGiven", "ActivityReported", "NeedsAssessed")] == [
+        CLIENTS // 4
+    ] * 4

@@ -1,0 +1,369 @@
+"""Retries are safe: a POST sent again with its Idempotency-Key is carried out once and answered as the first time.
+
+Registry, funding and engagement over HTTP, their stores on SQLite and on
+PostgreSQL. A client that lost an answer (a broken connection, a service
+killed after its commit) sends the request again with the same key: it gets
+the first answer, or, when that answer was never kept, a 409 naming what the
+request recorded; never a second fact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.engagement.api import create_app as engagement_app
+from services.engagement.settings import EngagementSettings
+from services.funding.api import create_app as funding_app
+from services.funding.settings import FundingSettings
+from services.registry.api import create_app as registry_app
+from services.registry.application import Registry
+from services.registry.settings import RegistrySettings
+from shared.idempotency import AnswerBook, IdempotentCall, IdempotentRequest, IdempotentRequestInProgressError, serving
+from shared.views import make_engine
+from tests.support.api import Upstream, assert_problem, created
+
+pytestmark = pytest.mark.timeout(180)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+AN_OSV = {"name": "Mujeres Emprendedoras de Comas", "district": "Comas", "mapped_on": "2021-03-15"}
+AN_OSV_DATE = date(2021, 3, 15)
+
+
+def on(database_url: str) -> dict[str, Any]:
+    return {} if database_url.startswith("sqlite") else {"database_url": database_url}
+
+
+def keyed(key: str) -> dict[str, str]:
+    return {"Idempotency-Key": f'"{key}"'}
+
+
+@pytest.fixture
+def registry(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(registry_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def funding(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = FundingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(funding_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def engagement(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = EngagementSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(engagement_app(settings)) as client:
+        yield client
+
+
+def application(client: TestClient) -> Any:
+    return client.app.state.runtime.app  # type: ignore[attr-defined]
+
+
+def feed_types(client: TestClient) -> list[str]:
+    types: list[str] = []
+    after = 0
+    while True:
+        page = client.get("/events", params={"after": after, "limit": 1000}).json()
+        types.extend(e["type"] for e in page["events"])
+        if page["next_after"] == after:
+            return types
+        after = page["next_after"]
+
+
+def at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = command(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+# The same request again -------------------------------------------------------------------
+
+
+def test_a_retried_post_with_its_key_gets_the_first_answer_and_records_one_fact(registry: TestClient) -> None:
+    key = str(uuid4())
+    first = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+    # The same body, written otherwise (key order, spacing), and the key without quotes.
+    written_otherwise = '{"mapped_on": "2021-03-15",  "district": "Comas", "name": "Mujeres Emprendedoras de Comas"}'
+    again = registry.post(
+        "/osvs", content=written_otherwise, headers={"Idempotency-Key": key, "Content-Type": "application/json"}
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    # A GET ignores the header: it neither spends nor answers the key.
+    assert registry.get(f"/osvs/{first.json()['id']}", headers=keyed(key)).json()["name"] == AN_OSV["name"]
+    assert feed_types(registry) == ["OSVMapped"]
+    assert len(registry.get("/osvs").json()) == 1
+
+    # Without a key, a POST sent twice is two requests, as it always was.
+    registry.post("/osvs", json=AN_OSV)
+    registry.post("/osvs", json=AN_OSV)
+    assert feed_types(registry) == ["OSVMapped"] * 3
+
+
+def test_a_key_sent_with_another_request_is_refused_with_422_naming_the_header(registry: TestClient) -> None:
+    key = str(uuid4())
+    osv_id = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))["id"]
+
+    other_body = registry.post("/osvs", json={**AN_OSV, "name": "Otra OSV"}, headers=keyed(key))
+    other_path = registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-05-01"}, headers=keyed(key))
+
+    assert_problem(other_body, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert_problem(other_path, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+def test_a_key_that_is_not_a_short_visible_string_is_refused_with_422(registry: TestClient) -> None:
+    for bad in ('""', "x" * 256, '"unterminated', "two words"):
+        assert_problem(registry.post("/osvs", json=AN_OSV, headers={"Idempotency-Key": bad}), 422, "Idempotency-Key", "idempotency_key_format")
+    assert feed_types(registry) == []
+
+
+def test_a_refused_request_keeps_nothing_so_its_key_can_carry_the_corrected_request(registry: TestClient) -> None:
+    key = str(uuid4())
+    refused = registry.post("/osvs", json={**AN_OSV, "district": "Gotham"}, headers=keyed(key))
+    assert_problem(refused, 422, "district")
+    assert_problem(registry.post("/osvs", json={**AN_OSV, "district": "Gotham"}, headers=keyed(key)), 422, "district")
+
+    corrected = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+
+    assert corrected.status_code == 201
+    assert registry.post("/osvs", json=AN_OSV, headers=keyed(key)).json() == corrected.json()
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+# Concurrency: the record in the command's own transaction decides ------------------------------
+
+
+def test_the_same_keyed_request_sent_many_times_at_once_is_carried_out_once(registry: TestClient) -> None:
+    key = str(uuid4())
+    responses = at_once(10, lambda _: registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+
+    answered = [r for r in responses if r.status_code == 201]
+    assert answered and {r.json()["id"] for r in answered} == {answered[0].json()["id"]}
+    for response in responses:
+        if response.status_code != 201:
+            assert_problem(response, 409, "Idempotency-Key")
+    assert feed_types(registry) == ["OSVMapped"]
+    assert registry.post("/osvs", json=AN_OSV, headers=keyed(key)).json() == answered[0].json()
+
+
+def test_two_replicas_given_the_same_key_at_once_record_one_fact(tmp_path: Path, database_url: str) -> None:
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(registry_app(settings)) as one, TestClient(registry_app(settings)) as other:
+        keys = [str(uuid4()) for _ in range(8)]
+        replicas = (one, other)
+        responses = at_once(16, lambda i: replicas[i % 2].post("/osvs", json=AN_OSV, headers=keyed(keys[i // 2])))
+
+        for response in responses:
+            assert response.status_code in (201, 409), response.text
+        assert feed_types(one) == ["OSVMapped"] * len(keys)
+
+
+def test_a_save_under_a_key_another_request_committed_meanwhile_is_refused_and_not_retried(registry: TestClient) -> None:
+    app: Registry = application(registry)
+    key = str(uuid4())
+
+    def a_call() -> IdempotentCall:
+        return IdempotentCall(service="registry", key=key, fingerprint="f" * 64, method="POST", path="/osvs")
+
+    with serving(a_call()) as first:
+        app.map_osv("Primera", "Comas", AN_OSV_DATE)
+    assert first.recorded is not None
+
+    # A replica that checked before the first committed, and saves after it.
+    with serving(a_call()) as second, pytest.raises(IdempotentRequestInProgressError):
+        app.map_osv("Segunda", "Comas", AN_OSV_DATE)
+    assert second.recorded is None
+    assert feed_types(registry) == ["OSVMapped"]
+    record = app.find_idempotent_request(IdempotentRequest.id_for("registry", key))
+    assert record is not None and [s["kind"] for s in record.saved] == ["OSV"]
+
+
+# The crash window: committed, but no answer kept ---------------------------------------------------
+
+
+def test_a_retry_after_the_answer_was_lost_gets_409_naming_what_was_recorded_and_never_runs_again(registry: TestClient) -> None:
+    key = str(uuid4())
+    osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+    application(registry).answers.drop(IdempotentRequest.id_for("registry", key))  # as if killed before keeping it
+
+    retried = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+
+    problem = assert_problem(retried, 409, "Idempotency-Key", "idempotent_request_completed")
+    assert problem["recorded"] == [{"id": osv["id"], "kind": "OSV", "version": 1}]
+    assert osv["id"] in problem["detail"]
+    assert registry.get(f"/osvs/{osv['id']}").status_code == 200
+    assert feed_types(registry) == ["OSVMapped"]
+    # Another request under that key is still another request.
+    assert_problem(registry.post("/osvs", json={**AN_OSV, "name": "Otra"}, headers=keyed(key)), 422, "Idempotency-Key", "idempotency_key_reused")
+
+
+def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_gets_409(
+    registry: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise OSError("the view database is gone")
+
+    monkeypatch.setattr(application(registry).answers, "keep", broken)
+    key = str(uuid4())
+    osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+
+    problem = assert_problem(registry.post("/osvs", json=AN_OSV, headers=keyed(key)), 409, "Idempotency-Key", "idempotent_request_completed")
+    assert [r["id"] for r in problem["recorded"]] == [osv["id"]]
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+def test_an_answer_past_its_retention_is_gone_but_the_request_still_never_runs_twice(registry: TestClient) -> None:
+    now = [1_000_000.0]
+    app = application(registry)
+    app.answers = AnswerBook(app.answers.engine, retention=timedelta(hours=24), clock=lambda: now[0])
+    key = str(uuid4())
+    osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+
+    now[0] += 23 * 3600
+    assert registry.post("/osvs", json=AN_OSV, headers=keyed(key)).json() == osv
+    now[0] += 2 * 3600
+    assert_problem(registry.post("/osvs", json=AN_OSV, headers=keyed(key)), 409, "Idempotency-Key", "idempotent_request_completed")
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+# Funding and engagement ---------------------------------------------------------------------------
+
+
+def test_a_retried_grant_is_granted_once_and_entered_once_in_the_osv_support(funding: TestClient) -> None:
+    osv_id = Upstream(application(funding)).osv_mapped()
+    body = {"osv_id": osv_id, "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+    key = str(uuid4())
+
+    first = funding.post("/grants", json=body, headers=keyed(key))
+    again = funding.post("/grants", json=body, headers=keyed(key))
+
+    assert (first.status_code, again.status_code) == (201, 201) and again.json() == first.json()
+    assert [g["id"] for g in funding.get("/grants", params={"osv_id": osv_id}).json()] == [first.json()["id"]]
+    assert feed_types(funding) == ["FundGranted"]
+    record = application(funding).find_idempotent_request(IdempotentRequest.id_for("funding", key))
+    assert {s["kind"] for s in record.saved} == {"Grant", "SupportHistory"}  # both in the one transaction
+
+
+def test_twenty_people_joining_at_once_each_with_a_key_are_each_registered_once_and_their_retries_replay(engagement: TestClient) -> None:
+    osv_id = Upstream(application(engagement)).osv_mapped()
+    keys = [str(uuid4()) for _ in range(20)]
+
+    def person(i: int) -> dict[str, Any]:
+        return {
+            "osv_id": osv_id,
+            "full_name": f"Persona {i}",
+            "document_type": "DNI",
+            "document_number": f"{41000000 + i}",
+            "nationality": "PE",
+            "sex": "M",
+            "joined_on": "2024-03-01",
+        }
+
+    first = at_once(20, lambda i: engagement.post("/members", json=person(i), headers=keyed(keys[i])))
+    again = at_once(20, lambda i: engagement.post("/members", json=person(i), headers=keyed(keys[i])))
+
+    assert [r.status_code for r in first] == [201] * 20, [r.text for r in first if r.status_code != 201]
+    assert [r.json() for r in again] == [r.json() for r in first]
+    assert feed_types(engagement).count("MemberJoined") == 20
+    assert len(engagement.get(f"/osvs/{osv_id}/members").json()) == 20
+
+
+def test_kept_answers_hold_no_readable_personal_data_and_erasure_deletes_them(engagement: TestClient, tmp_path: Path) -> None:
+    osv_id = Upstream(application(engagement)).osv_mapped()
+    person = {
+        "osv_id": osv_id,
+        "full_name": "Yusmary Cordero Palacios",
+        "document_type": "CEDULA_VE",
+        "document_number": "V-18765432",
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2024-03-01",
+        "phone": "+51 987 654 321",
+    }
+    joined_key, role_key, erasure_key = str(uuid4()), str(uuid4()), str(uuid4())
+    member = created(engagement.post("/members", json=person, headers=keyed(joined_key)))
+    membership_id = member["memberships"][0]["membership_id"]
+    role = {"role": "board_member", "changed_on": "2024-04-01"}
+    changed = engagement.post(f"/members/{member['id']}/memberships/{membership_id}/role", json=role, headers=keyed(role_key))
+    assert changed.status_code == 200, changed.text
+    answers: AnswerBook = application(engagement).answers
+    rows = answers.engine.connect().exec_driver_sql("SELECT sealed FROM idempotent_answers").fetchall()
+    assert len(rows) == 2
+    for (sealed,) in rows:
+        assert b"Yusmary" not in bytes(sealed) and b"18765432" not in bytes(sealed)
+    assert engagement.post("/members", json=person, headers=keyed(joined_key)).json() == member
+
+    erased = engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2024-05-01"}, headers=keyed(erasure_key))
+    assert erased.status_code == 200, erased.text
+
+    # The answers that named the person are gone; the requests still never run again.
+    for key, path, body in ((joined_key, "/members", person), (role_key, f"/members/{member['id']}/memberships/{membership_id}/role", role)):
+        problem = assert_problem(engagement.post(path, json=body, headers=keyed(key)), 409, "Idempotency-Key", "idempotent_request_completed")
+        assert member["id"] in [r["id"] for r in problem["recorded"]]
+        assert "Yusmary" not in str(problem)
+    # The erasure's own answer says only "[erased]", and is given again.
+    replayed = engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2024-05-01"}, headers=keyed(erasure_key))
+    assert replayed.json() == erased.json() and erased.json()["full_name"] == "[erased]"
+    assert feed_types(engagement).count("MemberJoined") == 1
+    if answers.engine.dialect.name == "sqlite":
+        views = Path(answers.engine.url.database or "").read_bytes()
+        assert b"Yusmary" not in views
+
+
+def test_an_answer_about_a_person_as_they_stood_before_their_erasure_is_not_kept(engagement: TestClient) -> None:
+    answers: AnswerBook = application(engagement).answers
+    person_id, before, after = uuid4(), uuid4(), uuid4()
+    answers.forget(person_id, up_to_version=3)  # the erasure will be version 4
+
+    json_headers = [("content-type", "application/json")]
+    answers.keep(before, "k", "f" * 64, 200, json_headers, b'{"full_name": "X"}', {str(person_id): 3})
+    answers.keep(after, "k", "f" * 64, 200, json_headers, b'{"full_name": "[erased]"}', {str(person_id): 4})
+
+    assert answers.find(before, "k") is None
+    found = answers.find(after, "k")
+    assert found is not None and found.body == b'{"full_name": "[erased]"}'
+
+
+# Documented ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", [registry_app, funding_app, engagement_app])
+def test_every_post_documents_the_idempotency_key_header_and_no_get_does(factory: Callable[..., Any]) -> None:
+    spec = factory().openapi()
+    posts = 0
+    for operations in spec["paths"].values():
+        for method, operation in operations.items():
+            names = [p["name"] for p in operation.get("parameters", [])]
+            if method in ("post", "patch"):
+                posts += 1
+                assert "Idempotency-Key" in names, operation["summary"]
+                assert "409" in operation["responses"]
+            else:
+                assert "Idempotency-Key" not in names
+    assert posts > 5
+

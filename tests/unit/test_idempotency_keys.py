@@ -1,0 +1,54 @@
+"""An Idempotency-Key as the draft writes it, and the fingerprint that tells one request from another."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.idempotency import MAX_KEY_LENGTH, fingerprint, parse_key
+
+BODY = b'{"name": "Mujeres de Comas", "district": "Comas", "mapped_on": "2021-03-15"}'
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ('"8e03978e-40d5-43e8-bc93-6894a57f9324"', "8e03978e-40d5-43e8-bc93-6894a57f9324"),  # a structured-field string
+        ("8e03978e-40d5-43e8-bc93-6894a57f9324", "8e03978e-40d5-43e8-bc93-6894a57f9324"),  # bare, as many clients send it
+        ('"with space and \\"quote\\""', 'with space and "quote"'),
+        ('  "padded"  ', "padded"),
+        ('"' + "k" * MAX_KEY_LENGTH + '"', "k" * MAX_KEY_LENGTH),
+    ],
+)
+def test_a_key_is_read_from_a_quoted_string_or_a_bare_token(header: str, key: str) -> None:
+    assert parse_key(header) == key
+
+
+@pytest.mark.parametrize(
+    "header",
+    ['""', "", '"' + "k" * (MAX_KEY_LENGTH + 1) + '"', '"unterminated', 'a"b', "two words", '"bad \\n escape"', '"tab\there"', '"ñandú"'],
+)
+def test_anything_else_is_not_a_key(header: str) -> None:
+    assert parse_key(header) is None
+
+
+def test_the_same_request_written_otherwise_has_the_same_fingerprint() -> None:
+    reordered = b'{"mapped_on":"2021-03-15","district":"Comas",\n "name":"Mujeres de Comas"}'
+    assert fingerprint("k1", "POST", "/osvs", "", BODY) == fingerprint("k1", "post", "/osvs", "", reordered)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "body"),
+    [
+        ("PATCH", "/osvs", "", BODY),
+        ("POST", "/osvs/1/dissolution", "", BODY),
+        ("POST", "/osvs", "dry=1", BODY),
+        ("POST", "/osvs", "", BODY.replace(b"\"district\": \"Comas\"", b"\"district\": \"Ate\"")),
+        ("POST", "/osvs", "", b"not json"),
+    ],
+)
+def test_another_method_path_query_or_body_has_another_fingerprint(method: str, path: str, query: str, body: bytes) -> None:
+    assert fingerprint("k1", method, path, query, body) != fingerprint("k1", "POST", "/osvs", "", BODY)
+
+
+def test_the_fingerprint_is_keyed_so_it_is_no_digest_of_the_body_alone() -> None:
+    assert fingerprint("k1", "POST", "/osvs", "", BODY) != fingerprint("k2", "POST", "/osvs", "", BODY)
