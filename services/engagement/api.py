@@ -167,7 +167,7 @@ def make_engagement(settings: EngagementSettings) -> Callable[[dict[str, str]], 
             grants=GrantDirectory(view_engine),
             keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
             documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
-            answers=AnswerBook(views, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
+            answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
         )
 
     return build

@@ -149,9 +149,9 @@ def decide_participatory_budget(
 
 def make_funding(settings: FundingSettings) -> Callable[[dict[str, str]], Funding]:
     def make(env: dict[str, str]) -> Funding:
-        views = make_engine(settings.view_url())
-        answers = AnswerBook(views, retention=settings.idempotency_retention)
-        return Funding(env, osvs=OSVDirectory(views, settings.service_name), answers=answers)
+        view_engine = make_engine(settings.view_url())
+        answers = AnswerBook(view_engine, retention=settings.idempotency_retention)
+        return Funding(env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers)
 
     return make
 

@@ -265,13 +265,13 @@ def make_registry(settings: RegistrySettings, today: Callable[[], date] = today_
     """The application factory the runtime calls in the lifespan: the view's engine is made then, not at import."""
 
     def build(env: dict[str, str]) -> Registry:
-        views = make_engine(settings.view_url())
+        view_engine = make_engine(settings.view_url())
         return Registry(
             env,
             today=today,
-            document_counts=DocumentCounts(views),
+            document_counts=DocumentCounts(view_engine),
             amendment_working_days=settings.ruos_amendment_working_days,
-            answers=AnswerBook(views, retention=settings.idempotency_retention),
+            answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
         )
 
     return build
