@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -212,7 +213,7 @@ class Caller:
     client_id: str | None = None
     claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def grants(self) -> Mapping[Permission, MunicipalScope]:
         """Each permission the caller holds, with the municipal scope it holds it for."""
         grants: dict[Permission, MunicipalScope] = {}
