@@ -137,6 +137,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
 }
 del P
 
+#: Roles only machine clients hold (client-credentials grant).
+MACHINE_ROLE_KINDS = frozenset({"partner", "service"})
+
 #: Claim value -> platform role. ``{ubigeo}`` stands for a district code or ``mml`` on both sides.
 DEFAULT_ROLE_MAP: Mapping[str, str] = {
     "staff": "staff",
@@ -248,8 +251,8 @@ class Caller:
 
     @property
     def is_machine(self) -> bool:
-        """A client acting for itself (client-credentials grant), not a person."""
-        return self.client_id is not None and self.subject == self.client_id
+        """A client acting for itself (client credentials): all its roles are machine roles (partner, service)."""
+        return bool(self.roles) and all(role_kind(role) in MACHINE_ROLE_KINDS for role in self.roles)
 
 
 def _compile_role_map(role_map: Mapping[str, str]) -> list[tuple[re.Pattern[str], str]]:

@@ -115,6 +115,7 @@ def test_a_partner_reads_its_municipalitys_events_and_nothing_else() -> None:
     assert partner.permissions == {Permission.EVENTS_READ}
     assert partner.covers(Permission.EVENTS_READ, SJL) and not partner.covers(Permission.EVENTS_READ, COMAS)
     assert partner.is_machine
+    assert not caller("staff").is_machine and not caller(f"municipal-{SJL}").is_machine
 
 
 def test_a_caller_without_roles_may_do_nothing() -> None:
