@@ -281,20 +281,33 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
 
 
 def serve(app: Any, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT (Werkzeug's threaded server: fine on loopback, not for production)."""
+    """Serve until SIGTERM/SIGINT, or until the parent process dies (no provider outlives its launcher).
+
+    Werkzeug's threaded server: fine on loopback, not for production.
+    """
     import signal
+    import threading
 
     from werkzeug.serving import make_server
 
     server = make_server(host, port, app, threaded=True)
+    parent = os.getppid()
+    stopped = threading.Event()
 
     def stop(*_: object) -> None:
         # shutdown() waits for serve_forever to return: call it from another thread.
-        import threading
+        if not stopped.is_set():
+            stopped.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
 
-        threading.Thread(target=server.shutdown, daemon=True).start()
+    def watch_parent() -> None:
+        while not stopped.wait(1.0):
+            if os.getppid() != parent:
+                log.warning("the process that started the identity provider is gone; stopping")
+                stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
     server.serve_forever()
