@@ -28,10 +28,9 @@ from shared.auth import (
     requires,
     swagger_ui_oauth,
 )
-from shared.embedded import free_port
 from shared.errors import NotFoundError
 from shared.web import PROBLEM_JSON, install_error_handlers
-from tests.support.identity import IssuedTokens
+from tests.support.identity import IssuedTokens, free_port
 from tests.support.served import ServedApp
 
 pytestmark = pytest.mark.timeout(180)
