@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared import idempotency
+from shared import dryrun, idempotency
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
@@ -346,6 +346,7 @@ def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
     api.state.runtime = runtime
     install_error_handlers(api)
     idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)

@@ -38,6 +38,7 @@ from sqlalchemy import Engine, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.engagement.domainmodel import REDACTED_NAME, DocumentIndex, Member
+from shared import dryrun
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -127,8 +128,10 @@ class KeyRing:
 
         SQLite overwrites deleted content (``secure_delete``) and its write-ahead
         log is checkpointed and truncated; PostgreSQL vacuums the key table so
-        the dead rows are pruned.
+        the dead rows are pruned. A dry run (:mod:`shared.dryrun`) forgets nothing.
         """
+        if dryrun.active():
+            return
         ids = [str(owner_id) for owner_id in owner_ids]
         sqlite = self.engine.dialect.name == "sqlite"
         with self.engine.connect() as connection:
