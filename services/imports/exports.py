@@ -305,9 +305,12 @@ def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
     for form in forms.values():
         layout = _layout(form, None, header)
         matched = {q.name for q in layout.columns.values()} | {q.name for q, _ in layout.options.values()}
-        scores.append((len(matched) / max(len(form.in_section(None)), 1), form.form_id))
+        used = len(layout.columns) + len(layout.options)
+        explained = used / max(used + len(layout.ignored), 1)  # how much of the file the form accounts for
+        covered = len(matched) / max(len(form.in_section(None)), 1)  # how much of the form the file has
+        scores.append(((explained, covered), form.form_id))
     scores.sort(reverse=True)
-    if not scores or scores[0][0] < 0.5 or (len(scores) > 1 and scores[0][0] == scores[1][0]):
+    if not scores or scores[0][0][1] < 0.5 or (len(scores) > 1 and scores[0][0] == scores[1][0]):
         raise ExportError(f"{path.name}: cannot tell which form it is an export of; name it with --form")
     return forms[scores[0][1]]
 

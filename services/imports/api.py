@@ -1,0 +1,150 @@
+"""The Kobo REST Services webhook: each submission Kobo posts becomes the same commands ``osv-import`` sends.
+
+``POST /kobo/{form_id}/submissions`` takes the JSON Kobo posts for one
+submission of a shipped form. Only a configured hook may post: Kobo's REST
+Service for that form sends HTTP Basic auth, user name the form id and
+password the secret set for it in ``IMPORTS_KOBO_HOOKS`` (compared in
+constant time); anything else gets 401, and a form with no secret set
+cannot be posted at all. Set the secret on Kobo (project → Settings → REST
+Services → Authentication: Basic) and serve this over HTTPS.
+
+The submission is checked and recorded as a row of ``osv-import``
+(:class:`~services.imports.application.Importer`): all its commands as a dry
+run first, then for real, keyed by its ``_uuid``. The webhook calls the
+services with its own token (client credentials, client ``osv-imports``,
+role ``staff``). Kobo retries a post that failed, and a person can resend
+one: a submission carried out already is answered 200 and records nothing.
+
+Answers: 201 recorded; 200 already there; 422 problem+json naming each JSON
+key at fault with the API's rule and words; 409 when part of it was
+recorded and the rest refused (see the importer on this residual risk);
+502 when a service cannot be reached (Kobo will retry). Nothing of the
+submission is logged or kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import httpx
+from fastapi import FastAPI, Header, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from services.imports.application import Importer, ImportStopped, Outcome, RowResult, Services
+from services.imports.commands import row_of
+from services.imports.exports import from_kobo_json
+from services.imports.forms import shipped
+from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings, ServiceCredentials
+from shared.web import BodyLimit, install_error_handlers, problem
+
+log = logging.getLogger(__name__)
+
+REALM = "osv-platform kobo hooks"
+
+
+class SubmissionPublic(BaseModel):
+    """What became of one submission."""
+
+    form_id: str
+    uuid: str | None = Field(description="The submission's `_uuid`.")
+    outcome: str = Field(description="`created` or `already there`.")
+    commands: int = Field(description="How many commands the submission made.")
+
+
+def _unauthorised(detail: str) -> JSONResponse:
+    response = problem(401, "Unauthorized", detail)
+    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
+
+
+def _hook_allowed(settings: ImportSettings, form_id: str, authorization: str | None) -> bool:
+    secret = settings.kobo_hooks.get(form_id)
+    if secret is None or not authorization or not authorization.lower().startswith("basic "):
+        return False
+    try:
+        user, _, password = base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    same_user = hmac.compare_digest(user.encode(), form_id.encode())
+    same_secret = hmac.compare_digest(password.encode(), secret.get_secret_value().encode())
+    return same_user and same_secret
+
+
+def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
+    if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
+        body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
+        return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
+    errors = [{"field": p.cell.column or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if result.outcome == Outcome.PARTIAL:
+        return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)
+    return problem(422, "Unprocessable Content", detail, errors)
+
+
+def create_app(
+    settings: ImportSettings | None = None,
+    *,
+    auth: httpx.Auth | Callable[[], httpx.Auth] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """Build the webhook (run with ``uvicorn --factory``). ``auth`` defaults to the settings' client credentials."""
+    settings = settings or ImportSettings()
+    api = FastAPI(
+        title="osv-platform imports",
+        version="0.1.0",
+        description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
+    )
+    install_error_handlers(api)
+    api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    services_holder: dict[str, Services] = {}
+
+    def services() -> Services:
+        if "services" not in services_holder:
+            chosen = auth() if callable(auth) and not isinstance(auth, httpx.Auth) else auth
+            if chosen is None:
+                auth_settings = AuthSettings(service_client_id=settings.client_id, service_client_secret=settings.client_secret)
+                chosen = ServiceCredentials(auth_settings)
+            services_holder["services"] = Services(settings.service_urls(), chosen, transport=transport)
+        return services_holder["services"]
+
+    @api.post(
+        "/kobo/{form_id}/submissions",
+        tags=["kobo"],
+        status_code=201,
+        response_model=SubmissionPublic,
+        responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
+    )
+    def receive_submission(
+        request: Request,
+        form_id: Annotated[str, Path(description="The form's id: osv_mapping, osv_members, osv_meeting or osv_activity.")],
+        submission: dict[str, Any],
+        authorization: Annotated[str | None, Header(description="HTTP Basic: the form id and its hook's secret.")] = None,
+    ) -> JSONResponse:
+        """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
+        if not _hook_allowed(settings, form_id, authorization):
+            return _unauthorised("Only a configured Kobo hook may post: HTTP Basic with the form id and its secret.")
+        form = shipped().get(form_id)
+        if form is None:
+            return problem(404, "Not Found", f"no form {form_id!r}")
+        parsed = from_kobo_json(submission, form)
+        try:
+            result = Importer(services()).run_row(row_of(form, parsed), dry_run=False)
+        except ImportStopped as stopped:
+            log.error("a Kobo submission of %s could not be recorded: %s", form_id, stopped)
+            return problem(502, "Bad Gateway", f"the services could not take the submission now; send it again: {stopped}")
+        log.info("Kobo submission of %s: %s", form_id, result.outcome)
+        return _answer(form_id, parsed.uuid, result)
+
+    @api.get("/health", tags=["operations"])
+    def health() -> dict[str, Any]:
+        """Say the webhook runs, and which forms have a hook configured."""
+        return {"status": "ok", "service": settings.service_name, "hooks": sorted(settings.kobo_hooks)}
+
+    return api
