@@ -91,11 +91,18 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
 def create_app(
     settings: ImportSettings | None = None,
     *,
+    auth_settings: AuthSettings | None = None,
     auth: httpx.Auth | Callable[[], httpx.Auth] | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> FastAPI:
-    """Build the webhook (run with ``uvicorn --factory``). ``auth`` defaults to the settings' client credentials."""
+    """Build the webhook (run with ``uvicorn --factory``).
+
+    Its requests to the services carry ``auth``; by default a client-credentials
+    token of ``settings.client_id`` from the provider ``auth_settings`` names
+    (``OSV_AUTH_ISSUER``).
+    """
     settings = settings or ImportSettings()
+    auth_settings = auth_settings or AuthSettings()
     api = FastAPI(
         title="osv-platform imports",
         version="0.1.0",
@@ -109,8 +116,10 @@ def create_app(
         if "services" not in services_holder:
             chosen = auth() if callable(auth) and not isinstance(auth, httpx.Auth) else auth
             if chosen is None:
-                auth_settings = AuthSettings(service_client_id=settings.client_id, service_client_secret=settings.client_secret)
-                chosen = ServiceCredentials(auth_settings)
+                own = auth_settings.model_copy(
+                    update={"service_client_id": settings.client_id, "service_client_secret": settings.client_secret}
+                )
+                chosen = ServiceCredentials(own)
             services_holder["services"] = Services(settings.service_urls(), chosen, transport=transport)
         return services_holder["services"]
 

@@ -124,7 +124,7 @@ class Services:
                 self.sleep(min(0.5 * 2**attempt, 5.0))
             try:
                 response = self.client.post(url, json=command.body, params=params, headers={"Idempotency-Key": command.key})
-            except httpx.TransportError as error:
+            except httpx.HTTPError as error:  # the connection, or the token request of the auth flow
                 last = error
                 continue
             answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true")

@@ -20,11 +20,12 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from devtools.identity import IdentityProvider
 from services.imports.api import create_app as imports_app
-from services.imports.application import Bearer
 from services.imports.cli import main as osv_import
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings
 from tests.support.identity import IssuedTokens, free_port
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 from tests.support.served import ServedApp, served_system
@@ -75,7 +76,11 @@ def every_cell(path: Path) -> str:
 
 
 def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_records_once(
-    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    system: tuple[Any, dict[str, ServedApp]],
+    tokens: IssuedTokens,
+    identity_provider: IdentityProvider,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, served = system
     registry, engagement = served["registry"].url, served["engagement"].url
@@ -179,11 +184,15 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
     assert osv_import([str(mapping_csv), *connection]) == 0
     assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
 
-    # -- The webhook: a follow-up meeting posted by Kobo's REST Services, twice.
+    # -- The webhook: a follow-up meeting posted by Kobo's REST Services, twice. It signs in as its own client.
     settings = ImportSettings(
-        registry_url=registry, engagement_url=engagement, kobo_hooks={"osv_meeting": HOOK_SECRET}
+        registry_url=registry,
+        engagement_url=engagement,
+        kobo_hooks={"osv_meeting": HOOK_SECRET},
+        client_secret=identity_provider.client_secret("osv-imports"),
     )
-    hook = ServedApp(imports_app(settings, auth=lambda: Bearer(tokens["staff"])), free_port()).start()
+    auth = AuthSettings(issuer=identity_provider.issuer)
+    hook = ServedApp(imports_app(settings, auth_settings=auth), free_port()).start()
     try:
         meeting = Answers(
             {"osv": brena, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "ruos_registration needs", "otros_asistentes": 2},
