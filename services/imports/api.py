@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI, Header, Path, Request
+from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -41,7 +41,7 @@ from services.imports.commands import row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
-from shared.auth import AuthSettings, ServiceCredentials
+from shared.auth import AuthError, AuthSettings, ServiceCredentials
 from shared.web import BodyLimit, install_error_handlers, problem
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,14 @@ class SubmissionPublic(BaseModel):
     commands: int = Field(description="How many commands the submission made.")
 
 
-def _unauthorised(detail: str) -> JSONResponse:
-    response = problem(401, "Unauthorized", detail)
-    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
-    return response
+class HookRefused(AuthError):
+    """401: not a configured Kobo hook (no Basic auth, another form's, or a wrong password)."""
+
+    title = "Unauthorized"
+
+    def __init__(self) -> None:
+        detail = "Only a configured Kobo hook may post: HTTP Basic with the form id and its secret."
+        super().__init__(401, detail, {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
 
 
 def _hook_allowed(settings: ImportSettings, form_id: str, authorization: str | None) -> bool:
@@ -75,6 +79,20 @@ def _hook_allowed(settings: ImportSettings, form_id: str, authorization: str | N
     same_user = hmac.compare_digest(user.encode(), form_id.encode())
     same_secret = hmac.compare_digest(password.encode(), secret.get_secret_value().encode())
     return same_user and same_secret
+
+
+def kobo_hook(
+    request: Request,
+    form_id: Annotated[str, Path(description="The form's id: osv_mapping, osv_members, osv_meeting or osv_activity.")],
+    authorization: Annotated[str | None, Header(description="HTTP Basic: the form id and its hook's secret.")] = None,
+) -> str:
+    """The form id, once the request is known to come from that form's hook (checked before the body is read)."""
+    if not _hook_allowed(request.app.state.import_settings, form_id, authorization):
+        raise HookRefused()
+    return form_id
+
+
+KoboHook = Annotated[str, Depends(kobo_hook)]
 
 
 def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
@@ -108,7 +126,15 @@ def create_app(
         version="0.1.0",
         description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
     )
+    api.state.import_settings = settings
     install_error_handlers(api)
+
+    async def refused(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, AuthError)
+        return error.problem()
+
+    api.add_exception_handler(AuthError, refused)
+
     api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     services_holder: dict[str, Services] = {}
 
@@ -130,15 +156,8 @@ def create_app(
         response_model=SubmissionPublic,
         responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
     )
-    def receive_submission(
-        request: Request,
-        form_id: Annotated[str, Path(description="The form's id: osv_mapping, osv_members, osv_meeting or osv_activity.")],
-        submission: dict[str, Any],
-        authorization: Annotated[str | None, Header(description="HTTP Basic: the form id and its hook's secret.")] = None,
-    ) -> JSONResponse:
+    def receive_submission(form_id: KoboHook, submission: dict[str, Any]) -> JSONResponse:
         """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
-        if not _hook_allowed(settings, form_id, authorization):
-            return _unauthorised("Only a configured Kobo hook may post: HTTP Basic with the form id and its secret.")
         form = shipped().get(form_id)
         if form is None:
             return problem(404, "Not Found", f"no form {form_id!r}")

@@ -177,7 +177,7 @@ class Form:
             ((fold(text).split(), value) for value, labels in options.items() for text in (value, *labels) if text),
             key=lambda pair: -len(pair[0]),
         )
-        folded = fold(given).split()
+        folded = [fold(word) for word in words]
         found, place = [], 0
         while place < len(folded):
             for spelling, value in spellings:
@@ -185,8 +185,8 @@ class Form:
                     found.append(value)
                     place += len(spelling)
                     break
-            else:  # not a value nor a label: left to the API to refuse, in its words
-                found.append(given.split()[place] if place < len(words) and len(words) == len(folded) else folded[place])
+            else:  # neither a value nor a label: goes as written, for the API to refuse in its words
+                found.append(words[place])
                 place += 1
         return found
 

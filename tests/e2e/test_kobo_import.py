@@ -203,6 +203,8 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
         url = f"{hook.url}/kobo/osv_meeting/submissions"
 
         assert httpx.post(url, json=post, timeout=30).status_code == 401
+        not_json = httpx.post(url, content=b"{", headers={"Content-Type": "application/json"}, timeout=30)
+        assert not_json.status_code == 401 and not_json.headers["www-authenticate"].startswith("Basic")  # before the body is read
         wrong = base64.b64encode(b"osv_meeting:guess").decode()
         assert httpx.post(url, json=post, headers={"Authorization": f"Basic {wrong}"}, timeout=30).status_code == 401
         other_form = f"{hook.url}/kobo/osv_members/submissions"
