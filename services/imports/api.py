@@ -27,12 +27,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -155,15 +157,29 @@ def create_app(
         status_code=201,
         response_model=SubmissionPublic,
         responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "One submission as Kobo's REST Services post it (JSON; keys are the questions' group paths).",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
     )
-    def receive_submission(form_id: KoboHook, submission: dict[str, Any]) -> JSONResponse:
+    async def receive_submission(form_id: KoboHook, request: Request) -> JSONResponse:
         """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
+        try:
+            submission = json.loads(await request.body())
+        except ValueError:
+            submission = None
+        if not isinstance(submission, dict):
+            detail = "the body must be one submission as a JSON object"
+            return problem(422, "Unprocessable Content", detail, [{"field": "body", "rule": "json_object", "message": detail}])
         form = shipped().get(form_id)
         if form is None:
             return problem(404, "Not Found", f"no form {form_id!r}")
         parsed = from_kobo_json(submission, form)
         try:
-            result = Importer(services()).run_row(row_of(form, parsed), dry_run=False)
+            result = await run_in_threadpool(Importer(services()).run_row, row_of(form, parsed), dry_run=False)
         except ImportStopped as stopped:
             log.error("a Kobo submission of %s could not be recorded: %s", form_id, stopped)
             return problem(502, "Bad Gateway", f"the services could not take the submission now; send it again: {stopped}")
