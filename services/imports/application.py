@@ -242,7 +242,8 @@ class Importer:
         if row.problems:
             return RowResult(row, Outcome.REFUSED, list(row.problems))
         checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
-        problems = [p for command, answer in checks if not _accepted(answer) for p in problems_of(command, answer)]
+        # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
+        problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in problems_of(command, answer)))
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen_documents is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.

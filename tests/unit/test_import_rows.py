@@ -137,3 +137,13 @@ def test_messages_never_carry_the_rows_personal_data() -> None:
 
     assert result.problems[0].message == "[…] with […] is wrong"
     assert scrub("no values here", ("ab",)) == "no values here"  # values too short to be told apart are left
+
+
+def test_the_same_refusal_of_several_commands_is_reported_once() -> None:
+    unknown = Answer(404, {"status": 404, "detail": "OSV 9 is not known to engagement"}, False)
+    osv = Cell("main", 2, "osv")
+    services = FakeServices(dry={f"kobo:u:osv_members:miembros/{n}": unknown for n in (1, 2)})
+
+    result = Importer(services).run_row(a_row(command(1, osv_id=osv), command(2, osv_id=osv)), dry_run=False)  # type: ignore[arg-type]
+
+    assert [(p.cell, p.field, p.rule) for p in result.problems] == [(osv, "osv_id", "not_found")]
