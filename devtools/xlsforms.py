@@ -13,7 +13,7 @@ below do not name stops the generator: the forms cannot drift from the APIs.
 
 Every label and hint is in Spanish and English (``label::Español (es)``,
 ``label::English (en)``). Question names are what the importer
-(:mod:`services.imports.commands`) reads; choice values are the APIs' own.
+(:mod:`services.imports.domain.commands`) reads; choice values are the APIs' own.
 
 The OSV a member, meeting or activity belongs to is chosen from ``osvs.csv``
 (``select_one_from_file``), a media file made with ``osv-import osvs`` from

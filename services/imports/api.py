@@ -36,28 +36,20 @@ import httpx
 from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
-from services.imports.application import Importer, ImportStopped, Outcome, RowResult, Services
-from services.imports.commands import row_of
+from services.imports.application import Importer, ImportStopped, Outcome, RowResult
+from services.imports.bootstrap import lazy_services
+from services.imports.domain.commands import row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
+from services.imports.schemas import SubmissionPublic
 from services.imports.settings import ImportSettings
-from shared.auth import AuthError, AuthSettings, ServiceCredentials
+from shared.auth import AuthError, AuthSettings
 from shared.web import BodyLimit, install_error_handlers, problem
 
 log = logging.getLogger(__name__)
 
 REALM = "osv-platform kobo hooks"
-
-
-class SubmissionPublic(BaseModel):
-    """What became of one submission."""
-
-    form_id: str
-    uuid: str | None = Field(description="The submission's `_uuid`.")
-    outcome: str = Field(description="`created` or `already there`.")
-    commands: int = Field(description="How many commands the submission made.")
 
 
 class HookRefused(AuthError):
@@ -138,18 +130,7 @@ def create_app(
     api.add_exception_handler(AuthError, refused)
 
     api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    services_holder: dict[str, Services] = {}
-
-    def services() -> Services:
-        if "services" not in services_holder:
-            chosen = auth() if callable(auth) and not isinstance(auth, httpx.Auth) else auth
-            if chosen is None:
-                own = auth_settings.model_copy(
-                    update={"service_client_id": settings.client_id, "service_client_secret": settings.client_secret}
-                )
-                chosen = ServiceCredentials(own)
-            services_holder["services"] = Services(settings.service_urls(), chosen, transport=transport)
-        return services_holder["services"]
+    services = lazy_services(settings, auth_settings, auth=auth, transport=transport)
 
     @api.post(
         "/kobo/{form_id}/submissions",

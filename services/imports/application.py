@@ -2,7 +2,7 @@
 
 For every row (one submission), :class:`Importer`:
 
-1. refuses it outright for the import's own rules (:mod:`services.imports.commands`);
+1. refuses it outright for the import's own rules (:mod:`services.imports.domain.commands`);
 2. sends each of its commands as a dry run (``?dry_run=true``, see
    :mod:`shared.dryrun`), with its ``Idempotency-Key``: the service runs its
    real validation and rules and answers what it would, writing nothing. One
@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from services.imports.commands import Command, Problem, Row, same_person
+from services.imports.domain.commands import Command, Problem, Row, same_person
 from services.imports.exports import Cell
 
 log = logging.getLogger(__name__)

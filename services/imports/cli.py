@@ -24,7 +24,8 @@ import httpx
 from tqdm import tqdm
 
 from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary
-from services.imports.commands import row_of
+from services.imports.bootstrap import cli_services
+from services.imports.domain.commands import row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.report import report_path, write_report
@@ -52,10 +53,9 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
     if not token:
         print("osv-import: no token: give --token or IMPORTS_TOKEN (make token USER=staff)", file=sys.stderr)
         return 2
-    urls = settings.service_urls()
-    urls["registry"] = args.registry_url or urls["registry"]
-    urls["engagement"] = args.engagement_url or urls["engagement"]
-    services = Services(urls, token, transport=transport)
+    given = {"registry_url": args.registry_url, "engagement_url": args.engagement_url}
+    settings = settings.model_copy(update={k: v for k, v in given.items() if v})
+    services = cli_services(settings, token, transport)
     try:
         if str(args.file) == "osvs":
             return write_osv_list(services, args.output)

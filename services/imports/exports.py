@@ -35,6 +35,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import Form, Question, fold
 
 KOBO_COLUMNS = frozenset(
@@ -46,42 +47,6 @@ KOBO_COLUMNS = frozenset(
 
 class ExportError(ValueError):
     """The file cannot be read as an export of the form: not the form's, a repeat's sheet missing, CSV with repeats."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    """Where an answer is in the person's file: sheet, row (as their spreadsheet numbers it) and column header.
-
-    For a webhook post, ``sheet`` is ``webhook``, ``row`` the repeat entry's
-    number (1 for the main section) and ``column`` the JSON key.
-    """
-
-    sheet: str
-    row: int
-    column: str
-
-
-@dataclass
-class Entry:
-    """One row of a section: the form's answers by question name, with their cells."""
-
-    sheet: str
-    row: int
-    values: dict[str, Any] = field(default_factory=dict)
-    cells: dict[str, Cell] = field(default_factory=dict)
-
-    def cell(self, name: str, header: str | None = None) -> Cell:
-        return self.cells.get(name) or Cell(self.sheet, self.row, header or name)
-
-
-@dataclass
-class Submission:
-    """One submission: its main row and its repeat groups' rows, and Kobo's ``_uuid`` for it."""
-
-    uuid: str | None
-    main: Entry
-    repeats: dict[str, list[Entry]] = field(default_factory=dict)
-    submitted_at: str | None = None
 
 
 @dataclass

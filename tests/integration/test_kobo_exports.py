@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.imports.commands import Row, row_of
+from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
 from services.imports.forms import shipped
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.imports.application import Answer, Importer, Outcome, scrub
-from services.imports.commands import Command, Row
-from services.imports.exports import Cell, Entry, Submission
+from services.imports.domain.commands import Command, Row
+from services.imports.domain.submissions import Cell, Entry, Submission
 
 
 def command(n: int, **sources: Cell) -> Command:

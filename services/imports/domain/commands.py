@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from services.imports.exports import Cell, Entry, Submission
+from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import Form
 
 INTEGER = re.compile(r"[+-]?\d+")
