@@ -156,3 +156,21 @@ def test_a_webhook_post_gives_the_commands_the_export_gives(tmp_path: Path) -> N
 
     assert [(c.body, c.key) for c in posted.commands] == [(c.body, c.key) for c in exported.commands]
     assert posted.commands[0].cell_for("full_name").column == "miembros/nombre_completo"
+
+
+def test_osv_import_without_a_token_or_with_a_file_it_cannot_read_stops_before_sending_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.imports.cli import main as osv_import
+
+    monkeypatch.delenv("IMPORTS_TOKEN", raising=False)
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, OSVS)
+    unreachable = ["--registry-url", "http://127.0.0.1:1", "--engagement-url", "http://127.0.0.1:1"]
+
+    assert osv_import([str(mapping), *unreachable]) == 2
+    assert "no token" in capsys.readouterr().err
+    assert osv_import([str(write_csv(tmp_path / "m.csv", MEMBERS, [PEOPLE])), "--token", "t", *unreachable]) == 2
+    assert "repeat groups" in capsys.readouterr().err
+    assert osv_import([str(mapping), "--form", "osv_census", "--token", "t", *unreachable]) == 2
+    assert "no form 'osv_census'" in capsys.readouterr().err
+    assert not (tmp_path / "mapeo.import-report.xlsx").exists()
