@@ -1,4 +1,4 @@
-"""Run the whole system on one machine: the identity provider, nats-server and the four services.
+"""Run the whole system on one machine: the identity provider, nats-server, the four services and the Kobo webhook.
 
 ``make run`` calls this. Data lives under ``var/`` (SQLite stores, the
 JetStream store, the identity provider's accounts and keys under ``var/idp``)
@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from devtools.identity import IdentityProvider, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
+from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
 from shared.embedded import NatsServer
@@ -43,7 +44,10 @@ SERVICES = (
     ("funding", "services.funding.api:create_app", FundingSettings),
     ("engagement", "services.engagement.api:create_app", EngagementSettings),
     ("reporting", "services.reporting.api:create_app", ReportingSettings),
+    ("imports", "services.imports.api:create_app", ImportSettings),
 )
+SIGNED_IN_THROUGH_DOCS = ("registry", "funding", "engagement", "reporting")
+"""The services people sign in to (the dashboard, Swagger UI); the Kobo webhook takes only its hooks' passwords."""
 
 
 def start_service(
@@ -94,7 +98,9 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     ports = {name: settings_class().port for name, _, settings_class in SERVICES}
     identity = IdentitySettings(
-        var_dir=local.var_dir, host=local.host, service_urls={name: f"http://{local.host}:{port}" for name, port in ports.items()}
+        var_dir=local.var_dir,
+        host=local.host,
+        service_urls={name: f"http://{local.host}:{ports[name]}" for name in SIGNED_IN_THROUGH_DOCS},
     )
     with (
         IdentityProvider.from_settings(identity) as idp,
@@ -103,13 +109,20 @@ def main() -> int:
         print(idp.describe(), flush=True)
         # Where the services check tokens, and their own client's secret (for reading each other's feeds).
         auth_env = {"OSV_AUTH_ISSUER": idp.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.client_secret("osv-services")}
+        # The Kobo webhook: where the services are, and its own client's secret (role staff).
+        auth_env |= {
+            "IMPORTS_REGISTRY_URL": f"http://{local.host}:{ports['registry']}",
+            "IMPORTS_ENGAGEMENT_URL": f"http://{local.host}:{ports['engagement']}",
+            "IMPORTS_CLIENT_SECRET": idp.client_secret("osv-imports"),
+        }
         try:
             for name, factory, _ in SERVICES:
                 port = ports[name]
                 process = start_service(name, factory, port, local, nats.url, auth_env)
                 processes.append(process)
                 wait_healthy(f"http://{local.host}:{port}", process)
-                print(f"  {name:<11} http://{local.host}:{port}   (API docs: http://{local.host}:{port}/docs)", flush=True)
+                what = "Kobo webhook; hooks in IMPORTS_KOBO_HOOKS" if name == "imports" else f"API docs: http://{local.host}:{port}/docs"
+                print(f"  {name:<11} http://{local.host}:{port}   ({what})", flush=True)
             print(f"  {'nats':<11} {nats.url}   (JetStream store: {local.var_dir / 'nats'})", flush=True)
             print("osv-platform is running. Load the demo with `make demo`; stop with Ctrl-C.", flush=True)
             while not stopping:
