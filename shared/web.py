@@ -27,6 +27,7 @@ from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolati
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
 from shared.lease import lease_for
+from shared.lifecycle import stop_tasks
 from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store import ServiceApplication, persistence_env
@@ -177,12 +178,19 @@ class Following:
         return any(follower.missing for follower in self.followers)
 
 
-async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
+    """Stop a service's background tasks and its NATS link within a few seconds, NATS reachable or not.
+
+    The tasks get a second to end on cancellation. One stuck in a publish to
+    a server that reads nothing (nats-py then swallows the cancellation) ends
+    once :meth:`NatsLink.close` has dropped the connection, so the rest are
+    cancelled again after it. What still runs then is logged and left behind.
+    """
+    left = await stop_tasks(tasks, 1.0, "stopping the service's tasks")
+    if link is not None:
+        await link.close()
+    if left:
+        await stop_tasks(left, 2.0, "stopping the service's tasks")
 
 
 @dataclass
@@ -230,8 +238,7 @@ class Runtime:
         try:
             yield
         finally:
-            await stop_tasks(self.tasks)
-            await self.link.close()
+            await stop_running(self.tasks, self.link)
             self.app.close()
             for engine in {id(view.engine): view.engine for view in views}.values():
                 engine.dispose()

@@ -22,7 +22,7 @@ from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError
 from shared.messaging import NatsLink
 from shared.views import make_engine
-from shared.web import Following, SourceHealth, install_error_handlers, stop_tasks
+from shared.web import Following, SourceHealth, install_error_handlers, stop_running
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,7 @@ class ReportingRuntime:
         try:
             yield
         finally:
-            await stop_tasks(self.tasks)
-            await self.link.close()
+            await stop_running(self.tasks, self.link)
             self.readmodel.engine.dispose()
 
     async def checkpoints(self) -> None:
