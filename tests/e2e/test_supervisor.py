@@ -3,56 +3,21 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.embedded import free_port
+from tests.support.processes import ROOT, Console
 from tests.support.system import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.timeout(300)
-
-
-@dataclass
-class Console:
-    """The launcher's merged stdout and stderr, read line by line in the background."""
-
-    process: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def text(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, pattern: str, timeout: float = 120.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text())
-            if match:
-                return match
-            if self.process.poll() is not None and not re.search(pattern, self.text()):
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no line matching {pattern!r} on the console:\n{self.text()}")
 
 
 def pid_running(*argument: str) -> int:
