@@ -8,6 +8,8 @@ read model is SQLAlchemy's.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import httpx
 import pytest
 
 from shared.embedded import NatsServer, PostgresServer
-from tests.support.processes import service_process
+from tests.support.processes import ROOT, service_process
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -50,6 +52,12 @@ def answers(url: str, status: int) -> bool:
         return False
 
 
+def container_healthcheck(url: str) -> int:
+    """The exit code of the healthcheck command docker-compose.yml gives each service's container."""
+    command = [sys.executable, "-m", "shared.healthcheck", f"{url}/health"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, timeout=30, check=False).returncode
+
+
 def assert_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
@@ -75,6 +83,7 @@ def test_while_postgresql_is_down_health_and_reads_answer_503_and_the_service_re
         assert down.status_code == 503, down.text
         assert down.json()["status"] == "degraded" and down.json()["store"].startswith("error"), down.json()
         assert_unavailable(httpx.get(f"{url}{READS[service]}", timeout=30))
+        assert container_healthcheck(url) == 1  # docker-compose.yml's healthcheck: unhealthy
         if service == "registry":
             assert_unavailable(httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30))
 
@@ -86,6 +95,7 @@ def test_while_postgresql_is_down_health_and_reads_answer_503_and_the_service_re
             assert [osv["name"] for osv in read.json()] == ["Olla Común Las Flores"]
             again = httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30)
             assert again.status_code == 201, again.text
+        assert container_healthcheck(url) == 0
         assert running.process.poll() is None
 
 
