@@ -13,8 +13,12 @@ So a task is cancelled again until it ends, and given up on after a bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Iterable
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from types import FrameType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -63,3 +67,36 @@ async def within(awaitable: Awaitable[Any], timeout: float, what: str) -> bool:
     if not task.cancelled() and (error := task.exception()) is not None:
         log.debug("%s: %s: %s", what, type(error).__name__, error)
     return True
+
+
+@contextlib.contextmanager
+def on_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM also call ``callback`` on the running event loop.
+
+    The handler in place (uvicorn's, which asks the server to exit) still
+    runs. Outside the main thread, where signals cannot be handled, nothing
+    is installed. For waits in the lifespan's start-up, which uvicorn's own
+    handler does not interrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(callback)
+        before = previous.get(signum)
+        if callable(before):
+            before(signum, frame)
+        elif before == signal.SIG_DFL:  # what the signal would have done: end the process
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)

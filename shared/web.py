@@ -32,7 +32,7 @@ from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolati
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
 from shared.lease import lease_for
-from shared.lifecycle import stop_tasks
+from shared.lifecycle import on_stop_signal, stop_tasks
 from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store import ServiceApplication, persistence_env
@@ -245,22 +245,40 @@ class Probes:
             threads.shutdown(wait=False, cancel_futures=True)
 
 
+class StopRequested(Exception):
+    """Asked to stop (SIGINT, SIGTERM) while waiting for the database at start-up."""
+
+
 async def wait_for_database(build: Callable[[], T], what: str, longest: float = 15.0) -> T:
     """Run ``build`` (it opens the store, a read model…) in a thread, again and again while the database cannot be reached.
 
     A service started before its PostgreSQL waits for it instead of exiting:
     each failed attempt is logged with the pause before the next (0.5 s,
-    doubling, at most ``longest``). Any error but :data:`DATABASE_AWAY` is raised.
+    doubling, at most ``longest``). Any error but :data:`DATABASE_AWAY` is
+    raised; SIGINT or SIGTERM meanwhile (which uvicorn does not let interrupt
+    a start-up) raises :class:`StopRequested`.
     """
-    delay, attempt = 0.5, 1
-    while True:
+    stop = asyncio.Event()
+    with on_stop_signal(stop.set):
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            return await asyncio.to_thread(build)
-        except DATABASE_AWAY as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            log.warning("%s: the database cannot be reached (%s); attempt %d failed, trying again in %.1f s", what, reason, attempt, delay)
-        await asyncio.sleep(delay)
-        delay, attempt = min(delay * 2, longest), attempt + 1
+            delay, attempt = 0.5, 1
+            while True:
+                opening = asyncio.ensure_future(asyncio.to_thread(build))
+                await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set():
+                    log.warning("%s: asked to stop while waiting for the database", what)
+                    opening.add_done_callback(lambda attempt: attempt.cancelled() or attempt.exception())  # left to end alone
+                    raise StopRequested(what)
+                try:
+                    return opening.result()
+                except DATABASE_AWAY as error:
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    log.warning("%s: the database cannot be reached (%s); attempt %d failed, trying again in %.1f s", what, reason, attempt, delay)
+                await asyncio.wait({stopping}, timeout=delay)
+                delay, attempt = min(delay * 2, longest), attempt + 1
+        finally:
+            stopping.cancel()
 
 
 async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
@@ -307,7 +325,11 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
-        self.app = await wait_for_database(lambda: self.make_application(self.application_env()), f"{s.service_name}: opening the store")
+        try:
+            self.app = await wait_for_database(lambda: self.make_application(self.application_env()), f"{s.service_name}: opening the store")
+        except StopRequested:
+            yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
+            return
         self.probes = Probes(s.service_name, s.health_timeout_seconds)
         self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)
         self.link = NatsLink(

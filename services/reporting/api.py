@@ -22,7 +22,16 @@ from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError
 from shared.messaging import NatsLink
 from shared.views import make_engine
-from shared.web import HEALTH_RESPONSES, Following, Probes, SourceHealth, install_error_handlers, stop_running, wait_for_database
+from shared.web import (
+    HEALTH_RESPONSES,
+    Following,
+    Probes,
+    SourceHealth,
+    StopRequested,
+    install_error_handlers,
+    stop_running,
+    wait_for_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +52,13 @@ class ReportingRuntime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
-        self.readmodel = await wait_for_database(
-            lambda: ReadModel(make_engine(s.view_url()), s.checkpoint_every, s.checkpoint_settle_seconds), "reporting: opening the read model"
-        )
+        try:
+            self.readmodel = await wait_for_database(
+                lambda: ReadModel(make_engine(s.view_url()), s.checkpoint_every, s.checkpoint_settle_seconds), "reporting: opening the read model"
+            )
+        except StopRequested:
+            yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
+            return
         self.probes = Probes(s.service_name, s.health_timeout_seconds)
         self.link = NatsLink(s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds)
         self.link.start()

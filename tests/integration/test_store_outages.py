@@ -8,6 +8,7 @@ read model is SQLAlchemy's.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import uuid
@@ -112,3 +113,15 @@ def test_a_service_started_before_postgresql_waits_for_it_and_comes_up(
         postgres_outage.start()
         eventually(lambda: answers(running.url, 200), timeout=90, interval=0.2)
         assert httpx.get(f"{running.url}{READS[service]}", timeout=30).status_code == 200
+
+
+def test_a_service_waiting_for_postgresql_stops_at_once_when_asked(
+    tmp_path: Path, postgres_outage: PostgresServer, nats_server: NatsServer
+) -> None:
+    database_url = postgres_outage.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    postgres_outage.halt()
+    with service_process("registry", env_for("registry", database_url, tmp_path, nats_server.url)) as running:
+        running.console.wait_for(r"the database cannot be reached .*attempt 2 failed", timeout=120)
+        running.process.send_signal(signal.SIGTERM)
+        running.process.wait(timeout=20)  # uvicorn alone would keep waiting for the database
+        running.console.wait_for(r"asked to stop while waiting for the database")
