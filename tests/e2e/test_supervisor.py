@@ -51,7 +51,8 @@ def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
         **os.environ,
         "OSV_VAR_DIR": str(var_dir),
         "OSV_NATS_PORT": str(ports["nats"]),
-        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name != "nats"},
+        "OSV_IDP_PORT": str(ports["idp"]),
+        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
     }
     process = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -69,7 +70,7 @@ def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
 
 
 def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting")}
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting")}
     with launcher(tmp_path / "var", ports) as console:
         console.wait_for("osv-platform is running")
         funding = f"http://127.0.0.1:{ports['funding']}"
@@ -101,4 +102,4 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_
         assert console.process.wait(timeout=60) == 0, console.text()
         console.wait_for("osv-platform stopped")
         assert not [pid for pid in children if alive(pid)]
-        assert console.text().count("exited with") == 2, "a stop was taken for a crash"
+        assert console.text().count("exited with") == 2, f"a stop was taken for a crash:\n{console.text()}"
