@@ -22,7 +22,16 @@ from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError
 from shared.messaging import NatsLink
 from shared.views import make_engine
-from shared.web import Following, SourceHealth, install_error_handlers, stop_tasks
+from shared.web import (
+    HEALTH_RESPONSES,
+    Following,
+    Probes,
+    SourceHealth,
+    StopRequested,
+    install_error_handlers,
+    stop_running,
+    wait_for_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +47,19 @@ class ReportingRuntime:
     link: NatsLink | None = None
     following: Following = field(default_factory=Following)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    probes: Probes | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
-        self.readmodel = await asyncio.to_thread(
-            lambda: ReadModel(make_engine(s.view_url()), s.checkpoint_every, s.checkpoint_settle_seconds)
-        )
+        try:
+            self.readmodel = await wait_for_database(
+                lambda: ReadModel(make_engine(s.view_url()), s.checkpoint_every, s.checkpoint_settle_seconds), "reporting: opening the read model"
+            )
+        except StopRequested:
+            yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
+            return
+        self.probes = Probes(s.service_name, s.health_timeout_seconds)
         self.link = NatsLink(s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds)
         self.link.start()
         self.following = Following.start(self.link, [self.readmodel], s, self.tasks, batch=s.consumer_batch)
@@ -52,8 +67,8 @@ class ReportingRuntime:
         try:
             yield
         finally:
-            await stop_tasks(self.tasks)
-            await self.link.close()
+            await stop_running(self.tasks, self.link)
+            self.probes.close()
             self.readmodel.engine.dispose()
 
     async def checkpoints(self) -> None:
@@ -100,8 +115,12 @@ def group_named(given: str | None) -> str | None:
 
 
 class ReportingHealth(BaseModel):
-    status: str = Field(description="`ok`, or `degraded` when NATS is unreachable, a consumer is failing, or events are missing.")
+    status: str = Field(
+        description="`ok`, or `degraded` when the read model cannot be reached (the answer is then a 503), "
+        "NATS is unreachable, a consumer is failing, or events are missing."
+    )
     service: str
+    store: str = Field(default="ok", description="`ok`, or `error: …` when the read model's database did not answer within the health timeout.")
     nats: str
     consumer_error: str | None = Field(description="The last error of any of the consumers (one per source's stream), if any.")
     parked: int = Field(description="Poison messages parked on the OSV_PARKED stream since the service started.")
@@ -151,21 +170,24 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         """List the events that make one figure, each with what it adds to it."""
         return {"as_of": rfc3339(as_of), **readmodel.evidence(name, phase, group_named(group), as_of)}
 
-    @api.get("/health", tags=["operations"], response_model=ReportingHealth)
-    def health(readmodel: ReadModelDep) -> ReportingHealth:
+    @api.get("/health", tags=["operations"], response_model=ReportingHealth, responses=HEALTH_RESPONSES)
+    async def health(response: Response, readmodel: ReadModelDep) -> ReportingHealth:
         """Report the NATS connection, the consumer and how far each source is applied."""
-        assert runtime.link is not None
+        assert runtime.link is not None and runtime.probes is not None
+        positions, store_error = await runtime.probes.run("store", readmodel.positions)
         nats_state = "connected" if runtime.link.connected else "disconnected"
         consumers = runtime.following.consumers
         error = next((c.last_error for c in consumers if c.last_error), None)
         missing = runtime.following.missing
+        response.status_code = 200 if store_error is None else 503
         return ReportingHealth(
-            status="ok" if nats_state == "connected" and error is None and not missing else "degraded",
+            status="ok" if store_error is None and nats_state == "connected" and error is None and not missing else "degraded",
             service="reporting",
+            store=store_error or "ok",
             nats=nats_state,
             consumer_error=error,
             parked=sum(c.parked for c in consumers),
-            applied_positions=readmodel.positions(),
+            applied_positions=positions or {},
             sources=runtime.following.health().get(readmodel.name, {}),
         )
 
