@@ -37,7 +37,7 @@ rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
-	$(PY) -m shared.catalogue --write
+	$(PY) -m devtools.catalogue --write
 
 clean:
 	rm -rf var

@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --quick    # smoke run (about a minute)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
-(``shared.embedded.NatsServer``, as ``make run`` starts it), each service under
+(``devtools.embedded.NatsServer``, as ``make run`` starts it), each service under
 uvicorn in its own process, SQLite files in a temporary directory. The
 baselines are measured in the same run on the same machine:
 
@@ -61,7 +61,7 @@ from services.reporting.indicators import report  # noqa: E402
 from services.reporting.readmodel import ReadModel  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
-from shared.embedded import NatsServer, free_port  # noqa: E402
+from devtools.embedded import NatsServer, free_port  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
 from shared.messaging import ensure_stream  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402

@@ -21,7 +21,7 @@ from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 
 log = logging.getLogger("osv-platform")
 

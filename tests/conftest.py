@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded import NatsServer, PostgresServer
+from devtools.embedded import NatsServer, PostgresServer
 
 
 @pytest.fixture

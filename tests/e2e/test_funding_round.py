@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from tests.support.system import System, eventually, running_system
 
 CRITERIA = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from tests.integration.test_faults import stream_messages
 from tests.support.system import System, eventually, running_system
 

@@ -21,7 +21,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from services.reporting.readmodel import ReadModel
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from shared.events import encode
 from shared.messaging import DurableConsumer, NatsLink
 from shared.settings import sqlalchemy_url

@@ -25,7 +25,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from tests.support.system import System
 
 SERVICES = (

@@ -656,7 +656,7 @@ class PostgresServer:
             "fsync": "on" if self.fsync else "off",
         }
         conf.update(self.settings)
-        text = "\n# added by shared/embedded.py\n" + "".join(f"{k} = {quote(v)}\n" for k, v in conf.items())
+        text = "\n# added by devtools/embedded.py\n" + "".join(f"{k} = {quote(v)}\n" for k, v in conf.items())
         with open(self.data_dir / "postgresql.conf", "a", encoding="utf-8") as fh:
             fh.write(text)
 

@@ -1,7 +1,7 @@
 """The event catalogue for partners: one JSON Schema file per published event type.
 
-    python -m shared.catalogue --write   # regenerate catalogue/schemas/ and the READMEs' tables
-    python -m shared.catalogue           # exit 1 if the files are out of date
+    python -m devtools.catalogue --write   # regenerate catalogue/schemas/ and the READMEs' tables
+    python -m devtools.catalogue           # exit 1 if the files are out of date
 
 The schemas are generated from the public event models, so what is documented
 is what is validated on the way out.
