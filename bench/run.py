@@ -53,12 +53,12 @@ from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
-from services.funding.domainmodel import Currency, GrantKind, Phase, grant_fund  # noqa: E402
-from services.funding.interface import catalogue as funding_catalogue  # noqa: E402
-from services.registry.domainmodel import OSV  # noqa: E402
-from services.registry.interface import catalogue as registry_catalogue  # noqa: E402
-from services.reporting.indicators import report  # noqa: E402
-from services.reporting.readmodel import ReadModel  # noqa: E402
+from services.funding.domain.grants import Currency, GrantKind, Phase, grant_fund  # noqa: E402
+from services.funding.events import catalogue as funding_catalogue  # noqa: E402
+from services.registry.domain.osvs import OSV  # noqa: E402
+from services.registry.events import catalogue as registry_catalogue  # noqa: E402
+from services.reporting.domain.tally import report  # noqa: E402
+from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
 from devtools.embedded import NatsServer, free_port  # noqa: E402
@@ -325,7 +325,7 @@ def funding_in_process(tmp: Path, count: int) -> float:
     """
     from services.funding.application import Funding
     from services.funding.schemas import GrantPublic
-    from shared.osvdirectory import OSVDirectory
+    from shared.views.osvdirectory import OSVDirectory
     from shared.store import persistence_env
 
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
@@ -635,8 +635,8 @@ def engagement_catalogue() -> Any:
     try:
         from types import SimpleNamespace
 
-        from services.engagement.domainmodel import DepartureReason, DocumentType, Member, Sex
-        from services.engagement.interface import catalogue
+        from services.engagement.domain.members import DepartureReason, DocumentType, Member, Sex
+        from services.engagement.events import catalogue
     except Exception:  # noqa: BLE001 - being written by someone else: fall back to hand-built events
         return None
     return SimpleNamespace(Member=Member, DocumentType=DocumentType, Sex=Sex, DepartureReason=DepartureReason, catalogue=catalogue)
@@ -897,7 +897,7 @@ def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> f
     """The same fact rows inserted with bare SQLAlchemy Core (executemany), no ORM: seconds."""
     from sqlalchemy import insert
 
-    from services.reporting.readmodel import Base, FactRow
+    from services.reporting.views.readmodel import Base, FactRow
 
     engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}")
     Base.metadata.create_all(engine)

@@ -17,9 +17,9 @@ from pathlib import Path
 from shared.events import EventCatalogue, PublicEvent, json_schema_document
 
 SERVICE_INTERFACES = (
-    "services.registry.interface",
-    "services.funding.interface",
-    "services.engagement.interface",
+    "services.registry.events",
+    "services.funding.events",
+    "services.engagement.events",
 )
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "catalogue" / "schemas"
 README = SCHEMA_DIR.parent / "README.md"

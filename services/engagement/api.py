@@ -9,10 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.engagement.application import Engagement, FieldWork, cipher_env
-from services.engagement.domainmodel import DocumentType
-from services.engagement.fieldwork import ActionItemDraft, BeneficiaryGroup, Need, Output
-from services.engagement.grantdirectory import GrantDirectory
-from services.engagement.interface import catalogue
+from services.engagement.domain.members import DocumentType
+from services.engagement.domain.followup import ActionItemDraft, BeneficiaryGroup, Need, Output
+from services.engagement.views.grants import GrantDirectory
+from services.engagement.events import catalogue
 from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
     INDEX_PURPOSE,
@@ -49,7 +49,7 @@ from services.engagement.schemas import (
 )
 from services.engagement.settings import EngagementSettings
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import OSVDirectory
+from shared.views.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 from shared.views import View, make_engine
 from shared.web import Runtime, runtime_of, service_api

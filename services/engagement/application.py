@@ -14,7 +14,7 @@ from eventsourcing.persistence import Mapper
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.engagement.domainmodel import (
+from services.engagement.domain.members import (
     DepartureReason,
     DocumentIndex,
     DocumentType,
@@ -31,7 +31,7 @@ from services.engagement.domainmodel import (
     document_identity,
     normalise_document_number,
 )
-from services.engagement.fieldwork import (
+from services.engagement.domain.followup import (
     ActionItem,
     ActionItemDraft,
     ActionItemNotFoundError,
@@ -53,11 +53,11 @@ from services.engagement.fieldwork import (
     TechnicalAssistance,
     overdue_for_follow_up,
 )
-from services.engagement.grantdirectory import GrantDirectory
+from services.engagement.views.grants import GrantDirectory
 from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import KnownOSV, OSVDirectory
+from shared.views.osvdirectory import KnownOSV, OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
 LIMA = ZoneInfo("America/Lima")

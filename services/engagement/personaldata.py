@@ -37,7 +37,7 @@ from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, T
 from sqlalchemy import Engine, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.engagement.domainmodel import REDACTED_NAME, DocumentIndex, Member
+from services.engagement.domain.members import REDACTED_NAME, DocumentIndex, Member
 
 KEY_BYTES = 32
 NONCE_BYTES = 12

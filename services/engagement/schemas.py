@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
-from services.engagement.domainmodel import (
+from services.engagement.domain.members import (
     AgeBand,
     DepartureReason,
     DocumentType,
@@ -24,7 +24,7 @@ from services.engagement.domainmodel import (
     Role,
     Sex,
 )
-from services.engagement.fieldwork import (
+from services.engagement.domain.followup import (
     ActionItem,
     Activity,
     ActivityKind,

@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.funding.application import Funding
-from services.funding.interface import catalogue
-from services.funding.rounds import PlannedOutput, Score
+from services.funding.events import catalogue
+from services.funding.domain.rounds import PlannedOutput, Score
 from services.funding.schemas import (
     SCORING_RULE,
     ApprovalCreate,
@@ -36,7 +36,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import OSVDirectory
+from shared.views.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication
 from shared.views import View, make_engine
 from shared.web import Runtime, runtime_of, service_api

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Recording
 
-from services.funding.budgets import (
+from services.funding.domain.budgets import (
     BudgetOutcome,
     OSVParticipatoryBudgets,
     ParticipatoryBudgetSubmission,
@@ -21,7 +21,7 @@ from services.funding.budgets import (
     lima_municipality_ids,
     submit_participatory_budget,
 )
-from services.funding.domainmodel import (
+from services.funding.domain.grants import (
     Currency,
     DeliveredItem,
     Grant,
@@ -35,7 +35,7 @@ from services.funding.domainmodel import (
     SupportHistory,
     grant_support,
 )
-from services.funding.rounds import (
+from services.funding.domain.rounds import (
     Criterion,
     Eligibility,
     PhaseOfRoundUnknownError,
@@ -51,7 +51,7 @@ from services.funding.rounds import (
 )
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import OSVDirectory
+from shared.views.osvdirectory import OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
 

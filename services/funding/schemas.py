@@ -16,8 +16,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from services.funding.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
-from services.funding.domainmodel import (
+from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
+from services.funding.domain.grants import (
     Currency,
     DeliveredItem,
     Disbursement,
@@ -29,7 +29,7 @@ from services.funding.domainmodel import (
     Phase,
     Support,
 )
-from services.funding.rounds import (
+from services.funding.domain.rounds import (
     Approval,
     Criterion,
     Eligibility,

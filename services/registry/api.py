@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 
 from services.registry.application import Registry, RUOSFilter, today_in_lima
-from services.registry.documentcounts import DocumentCounts
-from services.registry.interface import catalogue
+from services.registry.views.documentcounts import DocumentCounts
+from services.registry.events import catalogue
 from services.registry.schemas import (
     AcceptedDocumentsUpdate,
     AgreementCreate,

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.registry.documentcounts import DocumentCounts
-from services.registry.domainmodel import (
+from services.registry.views.documentcounts import DocumentCounts
+from services.registry.domain.osvs import (
     OSV,
     ApplicationStatus,
     Composition,
@@ -28,13 +28,13 @@ from services.registry.domainmodel import (
     RUOSNumberIndex,
     RUOSNumberTakenError,
 )
-from services.registry.municipalities import (
+from services.registry.domain.municipalities import (
     Municipality,
     MunicipalityRecord,
     MunicipalityTable,
     municipality_uuid,
 )
-from services.registry.readiness import DocumentTally, Readiness, assess, unaccepted_counts
+from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.store import ServiceApplication, retried_on_collision

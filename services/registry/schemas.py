@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.registry.application import RecordedEvent
-from services.registry.domainmodel import (
+from services.registry.domain.osvs import (
     OSV,
     ApplicationStatus,
     Composition,
@@ -22,8 +22,8 @@ from services.registry.domainmodel import (
     RUOSApplication,
     RUOSDocument,
 )
-from services.registry.municipalities import Agreement, FocalPoint, MunicipalityRecord
-from services.registry.readiness import Readiness
+from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
+from services.registry.domain.readiness import Readiness
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Text
 

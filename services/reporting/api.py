@@ -15,8 +15,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from services.reporting import exports
 from services.reporting.dashboard import dashboard_router
-from services.reporting.indicators import UNKNOWN, ZONES
-from services.reporting.readmodel import ReadModel
+from services.reporting.domain.tally import UNKNOWN, ZONES
+from services.reporting.views.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
 from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError

@@ -24,14 +24,14 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.reporting import charts
-from services.reporting.alerts import (
+from services.reporting.domain.alerts import (
     OVERDUE_AFTER_DAYS,
     TERM_ENDS_WITHIN_DAYS,
     Alerts,
     alerts,
     lima_municipalities,
 )
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from shared.districts import DistrictTable
 
 Language = Literal["es", "en"]

@@ -29,7 +29,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
 from shared.messaging import stream_name
 from shared.views import make_engine

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.alerts import alerts, lima_municipalities
+from services.reporting.domain.alerts import alerts, lima_municipalities
 from services.reporting.api import create_app
 from services.reporting.dashboard import today_in_lima
 from services.reporting.settings import ReportingSettings

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.reporting.dashboard import CONTRACT_INDICATORS, TRANSLATIONS, cell, dashboard_router, translator
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from shared.web import install_error_handlers
 from tests.integration.test_dashboard_page import rows

@@ -16,10 +16,10 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.engagement.application import Engagement, cipher_env
-from services.engagement.domainmodel import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
-from services.engagement.grantdirectory import GrantDirectory
+from services.engagement.domain.members import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
+from services.engagement.views.grants import GrantDirectory
 from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
-from shared.osvdirectory import OSVDirectory
+from shared.views.osvdirectory import OSVDirectory
 from shared.settings import sqlalchemy_url
 from shared.store import COMMAND_ATTEMPTS, persistence_env
 from shared.views import make_engine

@@ -20,7 +20,7 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from devtools.embedded import NatsServer
 from shared.events import encode
 from shared.messaging import DurableConsumer, NatsLink

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nats
 
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from services.reporting.rebuild import rebuild_from_feeds, rebuild_from_stream
 from devtools.embedded import NatsServer
 from shared.views import make_engine

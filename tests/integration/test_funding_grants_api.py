@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from services.funding.api import create_app
 from services.funding.application import Funding
-from services.funding.domainmodel import Currency, GrantKind, Support, SupportHistory, grant_support
+from services.funding.domain.grants import Currency, GrantKind, Support, SupportHistory, grant_support
 from services.funding.settings import FundingSettings
 from shared.errors import ConflictError
 from shared.store import ServiceApplication

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from services.registry.api import create_app
 from services.registry.settings import RegistrySettings
-from shared.osvdirectory import OSVDirectory
+from shared.views.osvdirectory import OSVDirectory
 from shared.views import make_engine
 from tests.integration.test_registry_ruos_api import NO_NATS, Clock, assert_problem, head, new_osv
 

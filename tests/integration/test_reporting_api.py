@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from services.reporting.api import create_app
-from services.reporting.indicators import INDICATORS, ZONES, flatten, rate
-from services.reporting.readmodel import ReadModel
+from services.reporting.domain.tally import INDICATORS, ZONES, flatten, rate
+from services.reporting.views.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
 from tests.integration.test_reporting_as_of import START, cloudevent, programme_log
 

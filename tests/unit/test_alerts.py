@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from itertools import count
 
-from services.reporting.alerts import (
+from services.reporting.domain.alerts import (
     ALERT_TYPES,
     MML_ID,
     Municipality,
@@ -15,7 +15,7 @@ from services.reporting.alerts import (
     municipalities_without_focal_point,
     overdue_meetings,
 )
-from services.reporting.indicators import Fact
+from services.reporting.domain.tally import Fact
 from shared.districts import DistrictTable
 
 _ids = count(1)

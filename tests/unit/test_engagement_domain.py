@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.domainmodel import (
+from services.engagement.domain.members import (
     REDACTED_NAME,
     AgeBand,
     AlreadyActiveInOSVError,
@@ -47,7 +47,7 @@ from services.engagement.domainmodel import (
     normalise_document_number,
     normalise_phone,
 )
-from services.engagement.interface import catalogue
+from services.engagement.events import catalogue
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 TODAY = date(2025, 6, 15)

@@ -12,8 +12,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.domainmodel import Sex
-from services.engagement.fieldwork import (
+from services.engagement.domain.members import Sex
+from services.engagement.domain.followup import (
     ActionItemDraft,
     ActionItemNotFoundError,
     Activity,
@@ -34,7 +34,7 @@ from services.engagement.fieldwork import (
     Priority,
     overdue_for_follow_up,
 )
-from services.engagement.interface import catalogue
+from services.engagement.events import catalogue
 from shared.errors import ConflictError, DomainError, RuleViolationError
 
 TODAY = date(2025, 6, 15)

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.funding.budgets import (
+from services.funding.domain.budgets import (
     AlreadyDecidedError,
     AmountFundedNotFundedError,
     AmountFundedRequiredError,
@@ -21,7 +21,7 @@ from services.funding.budgets import (
     lima_municipality_ids,
     submit_participatory_budget,
 )
-from services.funding.domainmodel import Currency, DateBeforeError, NonPositiveAmountError
+from services.funding.domain.grants import Currency, DateBeforeError, NonPositiveAmountError
 from shared.districts import DistrictTable
 
 LIMA = lima_municipality_ids(DistrictTable.of_lima())

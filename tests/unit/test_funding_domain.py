@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.funding.domainmodel import (
+from services.funding.domain.grants import (
     BeyondGrantAmountError,
     Currency,
     DateBeforeError,

@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.funding.domainmodel import Currency, PhaseCalendar
-from services.funding.rounds import (
+from services.funding.domain.grants import Currency, PhaseCalendar
+from services.funding.domain.rounds import (
     AboveRequestedError,
     AlreadyDecidedError,
     AlreadyScoredError,

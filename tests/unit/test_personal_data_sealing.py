@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
 
-from services.engagement.domainmodel import DocumentIndex, DocumentType, Member, Sex
+from services.engagement.domain.members import DocumentIndex, DocumentType, Member, Sex
 from services.engagement.personaldata import (
     INDEX_PURPOSE,
     STORE_PURPOSE,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.domainmodel import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
+from services.registry.domain.osvs import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
 from shared.districts import DistrictTable, UnknownDistrictError
 
 LIMA = DistrictTable.of_lima()

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.registry.municipalities import (
+from services.registry.domain.municipalities import (
     DEFAULT_ACCEPTED_DOCUMENTS,
     AcceptedDocumentsUnchangedError,
     DateBeforeError,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.registry.domainmodel import (
+from services.registry.domain.osvs import (
     OSV,
     Composition,
     ContactAlreadyLostError,

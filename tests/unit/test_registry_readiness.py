@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.registry.domainmodel import REQUIRED_DOCUMENTS, RUOSDocument
-from services.registry.municipalities import DEFAULT_ACCEPTED_DOCUMENTS, DocumentType
-from services.registry.readiness import DocumentTally, assess
+from services.registry.domain.osvs import REQUIRED_DOCUMENTS, RUOSDocument
+from services.registry.domain.municipalities import DEFAULT_ACCEPTED_DOCUMENTS, DocumentType
+from services.registry.domain.readiness import DocumentTally, assess
 
 EVERY_DOCUMENT = {d: date(2021, 6, 1) for d in REQUIRED_DOCUMENTS}
 TALLY = DocumentTally(

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.domainmodel import (
+from services.registry.domain.osvs import (
     OSV,
     REQUIRED_DOCUMENTS,
     AlreadyRegisteredError,
@@ -24,7 +24,7 @@ from services.registry.domainmodel import (
     RUOSDocument,
     RUOSNumberIndex,
 )
-from services.registry.workingdays import add_working_days, is_working_day
+from services.registry.domain.workingdays import add_working_days, is_working_day
 
 ALL = [str(d) for d in REQUIRED_DOCUMENTS]
 ID_NOT_ACCEPTED = [{"code": "id_document_not_accepted", "detail": None}]

@@ -47,8 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.reporting.alerts import ALERT_TYPES
-from services.reporting.indicators import (
+from services.reporting.domain.alerts import ALERT_TYPES
+from services.reporting.domain.tally import (
     RELEVANT_TYPES,
     Breakdown,
     Fact,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from services.reporting.indicators import Fact
+from services.reporting.domain.tally import Fact
 from shared.districts import DistrictTable
 
 MML_ID = "mml"

@@ -15,9 +15,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from services.funding.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
-from services.funding.domainmodel import Currency, Grant, GrantOutcome, Phase, PhaseCalendar, Support, SupportHistory
-from services.funding.rounds import Eligibility, PlannedOutputKind, Proposal, RejectionReason, Round
+from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
+from services.funding.domain.grants import Currency, Grant, GrantOutcome, Phase, PhaseCalendar, Support, SupportHistory
+from services.funding.domain.rounds import Eligibility, PlannedOutputKind, Proposal, RejectionReason, Round
 from services.funding.schemas import MoneyText
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest

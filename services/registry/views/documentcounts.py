@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Date, Engine, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.registry.readiness import DocumentTally
+from services.registry.domain.readiness import DocumentTally
 from shared.events import parse_date
 from shared.views import Ledger, View
 

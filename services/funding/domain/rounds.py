@@ -41,7 +41,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.funding.domainmodel import CENT, Currency, Phase
+from services.funding.domain.grants import CENT, Currency, Phase
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 CAPACITY_CRITERIA = ("organisational_capacity", "administrative_capacity")

@@ -14,8 +14,8 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from services.registry.domainmodel import OSV, RUOSNumberIndex
-from services.registry.municipalities import Municipality
+from services.registry.domain.osvs import OSV, RUOSNumberIndex
+from services.registry.domain.municipalities import Municipality
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 

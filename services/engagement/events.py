@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.engagement.domainmodel import (
+from services.engagement.domain.members import (
     AgeBand,
     DepartureReason,
     DocumentIndex,
@@ -30,7 +30,7 @@ from services.engagement.domainmodel import (
     Role,
     Sex,
 )
-from services.engagement.fieldwork import (
+from services.engagement.domain.followup import (
     Activity,
     ActivityKind,
     AssistanceTopic,

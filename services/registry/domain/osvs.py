@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.registry.workingdays import add_working_days
+from services.registry.domain.workingdays import add_working_days
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
 
 

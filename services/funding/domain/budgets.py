@@ -19,7 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.funding.domainmodel import Currency, check_money, check_not_before
+from services.funding.domain.grants import Currency, check_money, check_not_before
 from shared.districts import DistrictTable
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 

@@ -23,7 +23,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domainmodel import Sex, nationality_of
+from services.engagement.domain.members import Sex, nationality_of
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 MAX_HOURS_PER_RECORD = Decimal(24)
