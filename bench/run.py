@@ -53,17 +53,19 @@ from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
-from services.funding.domain.grants import Currency, GrantKind, Phase, grant_fund  # noqa: E402
+from devtools.embedded import NatsServer, free_port  # noqa: E402
+from services.funding.domain.grants import GrantKind, grant_fund  # noqa: E402
+from services.funding.domain.phases import Phase  # noqa: E402
 from services.funding.events import catalogue as funding_catalogue  # noqa: E402
 from services.registry.domain.osvs import OSV  # noqa: E402
 from services.registry.events import catalogue as registry_catalogue  # noqa: E402
 from services.reporting.domain.tally import report  # noqa: E402
-from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
+from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
-from devtools.embedded import NatsServer, free_port  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
 from shared.messaging import ensure_stream  # noqa: E402
+from shared.money import Currency  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 from shared.views import make_engine  # noqa: E402
 
@@ -325,8 +327,8 @@ def funding_in_process(tmp: Path, count: int) -> float:
     """
     from services.funding.application import Funding
     from services.funding.schemas import GrantPublic
-    from shared.views.osvdirectory import OSVDirectory
     from shared.store import persistence_env
+    from shared.views.osvdirectory import OSVDirectory
 
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
     osvs = [OSV(name=f"OSV {i}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for i in range(count)]
@@ -635,8 +637,9 @@ def engagement_catalogue() -> Any:
     try:
         from types import SimpleNamespace
 
-        from services.engagement.domain.members import DepartureReason, DocumentType, Member, Sex
+        from services.engagement.domain.members import DepartureReason, Member, Sex
         from services.engagement.events import catalogue
+        from shared.documents import DocumentType
     except Exception:  # noqa: BLE001 - being written by someone else: fall back to hand-built events
         return None
     return SimpleNamespace(Member=Member, DocumentType=DocumentType, Sex=Sex, DepartureReason=DepartureReason, catalogue=catalogue)

@@ -65,10 +65,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import Aggregate, event
-from sqlalchemy import BigInteger, Engine, Integer, LargeBinary, String, delete, exc, select
+from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import ConflictError
+from shared.views import forget_rows
 
 log = logging.getLogger(__name__)
 
@@ -384,23 +385,15 @@ class AnswerBook:
 
     def _delete(self, request_ids: Any, *also: str) -> None:
         """Delete answers and their subjects, leaving no readable trace (as the key table does)."""
-        sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.connect() as connection:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA secure_delete=ON")
+
+        def delete_answers(connection: Connection) -> bool:
             ids = set(connection.scalars(request_ids)) | set(also)
-            if not ids:
-                connection.rollback()
-                return
-            connection.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(ids)))
-            connection.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(ids)))
-            connection.commit()
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                connection.commit()
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql(f"VACUUM {KeptAnswer.__tablename__}")
+            if ids:
+                connection.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(ids)))
+                connection.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(ids)))
+            return bool(ids)
+
+        forget_rows(self.engine, KeptAnswer.__tablename__, delete_answers)
 
     def _purge(self, now: float) -> None:
         """Drop answers past their retention, and tombstones no answer can need any more."""

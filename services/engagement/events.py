@@ -20,31 +20,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.engagement.domain.members import (
-    AgeBand,
-    DepartureReason,
-    DocumentIndex,
-    DocumentType,
-    Member,
-    OSVRoster,
-    Role,
-    Sex,
-)
-from services.engagement.domain.followup import (
-    Activity,
-    ActivityKind,
-    AssistanceTopic,
-    FollowUp,
-    MeetingMode,
-    MeetingTopic,
-    NeedArea,
-    NeedsRecord,
-    OSVActivities,
-    OutputKind,
-    Priority,
-)
+from services.engagement.domain.activities import Activity, ActivityKind, OSVActivities
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.domain.followup import AssistanceTopic, FollowUp, MeetingMode, MeetingTopic
+from services.engagement.domain.members import AgeBand, DepartureReason, Member, Role, Sex
+from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
+from services.engagement.domain.roster import OSVRoster
+from shared.documents import DocumentType
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
+from shared.outputs import OutputKind
 
 catalogue = EventCatalogue("engagement")
 
@@ -182,7 +167,7 @@ class MemberLeft(PublicEvent):
     reason: DepartureReason
 
 
-# Field work (issue 3): follow-up, technical assistance, activities, needs ----------
+# Field work: follow-up, technical assistance, activities, needs -------------------
 #
 # Ids, dates, kinds and counts only: meeting notes, action items' wording and
 # owners, who attended, an activity's description, why it was withdrawn and

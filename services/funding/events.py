@@ -9,18 +9,21 @@ bookkeeping and never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, ClassVar
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
-from services.funding.domain.grants import Currency, Grant, GrantOutcome, Phase, PhaseCalendar, Support, SupportHistory
-from services.funding.domain.rounds import Eligibility, PlannedOutputKind, Proposal, RejectionReason, Round
-from services.funding.schemas import MoneyText
+from services.funding.domain.grants import Grant, GrantOutcome, Support, SupportHistory
+from services.funding.domain.phases import Phase, PhaseCalendar
+from services.funding.domain.proposals import Proposal, RejectionReason
+from services.funding.domain.rounds import Eligibility, Round
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
+from shared.money import Currency
+from shared.outputs import OutputKind
+from shared.schemas import DecimalText, MoneyText
 
 catalogue = EventCatalogue("funding")
 
@@ -160,18 +163,12 @@ class FundGranted(PublicEvent):
     granted_on: date
 
 
-# Rounds and proposals (issue 4) ----------------------------------------------------
+# Rounds and proposals -----------------------------------------------------------------
 #
 # Ids, dates, amounts, codes and counts. A proposal's summary and evaluators'
 # identities stay in funding: an evaluator appears only as an opaque code.
 
 catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded)
-
-DecimalText = Annotated[
-    Decimal,
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "A decimal string, never a number."}),
-]
-
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -188,7 +185,7 @@ class RubricCriterion(_Item):
 
 
 class PlannedOutputCount(_Item):
-    kind: PlannedOutputKind
+    kind: OutputKind
     count: int
 
 

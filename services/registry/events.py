@@ -14,8 +14,9 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from services.registry.domain.osvs import OSV, RUOSNumberIndex
 from services.registry.domain.municipalities import Municipality
+from services.registry.domain.osvs import OSV
+from services.registry.domain.ruos import RUOSNumberIndex
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 

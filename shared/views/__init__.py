@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, Integer, String, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, Integer, String, create_engine, event, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service
@@ -51,6 +51,30 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]) -> None:
+    """Delete rows so that no readable trace of their bytes is left (personal data's keys, answers about a person).
+
+    ``delete`` runs the deletes on a connection of its own and says whether it
+    deleted anything. SQLite overwrites deleted content (``secure_delete``)
+    and its write-ahead log is checkpointed and truncated; PostgreSQL vacuums
+    ``table`` so the dead rows are pruned.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")
+        if not delete(connection):
+            connection.rollback()
+            return
+        connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
+            autocommit.exec_driver_sql(f"VACUUM {table}")
 
 
 def position_of(cloudevent: dict[str, Any]) -> int:

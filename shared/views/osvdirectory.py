@@ -1,4 +1,4 @@
-"""A service's local view of registry's OSVs, built from registry's events on NATS.
+"""A local view of registry's OSVs, built from registry's events on NATS: funding and engagement each keep one.
 
 Funding and engagement never read registry's tables: each keeps the few facts
 it needs (mapped, when, where, RUOS-registered, dissolved) in its own
@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String
+from sqlalchemy import Date, Engine, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import ConflictError, RuleViolationError
+from shared.errors import OSVDissolvedError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View
 
@@ -61,15 +61,6 @@ class OSVNotInRegistryError(RuleViolationError):
         )
 
 
-class OSVDissolvedError(ConflictError):
-    def __init__(self, dissolved_on: date) -> None:
-        super().__init__(
-            f"this OSV was dissolved on {dissolved_on.isoformat()} and takes no new records",
-            field="osv_id",
-            rule="osv_not_dissolved",
-        )
-
-
 class OSVDirectory(View):
     """What a service knows of OSVs; :meth:`apply` is its consumer's handler.
 
@@ -89,6 +80,11 @@ class OSVDirectory(View):
         with Session(self.engine, expire_on_commit=False) as session:
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
+
+    def active(self) -> list[KnownOSV]:
+        """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None))))
 
     def require_active(self, osv_id: UUID) -> KnownOSV:
         """The OSV, if it is mapped and not dissolved; else the named error."""

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.domain.alerts import alerts, lima_municipalities
 from services.reporting.api import create_app
-from services.reporting.dashboard import today_in_lima
+from services.reporting.domain.alerts import alerts
 from services.reporting.settings import ReportingSettings
-from shared.districts import DistrictTable
+from shared.clock import today_in_lima
+from shared.municipalities import MunicipalityTable
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
 pytestmark = pytest.mark.timeout(120)
@@ -30,7 +30,7 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
 
 def test_the_alerts_list_who_to_meet_which_board_to_renew_and_where_a_focal_point_is_missing(client: TestClient) -> None:
     today = today_in_lima()
-    osvs = a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today))  # type: ignore[attr-defined]
+    osvs = a_programme_year(ReportingFeed(client.app.state.runtime.app.readmodel, today))  # type: ignore[attr-defined]
 
     found = client.get("/alerts").json()
 
@@ -67,14 +67,14 @@ def test_alert_limits_out_of_range_are_refused_naming_the_field(client: TestClie
 
 def test_the_alerts_read_from_each_osvs_last_meeting_equal_the_alerts_read_from_every_fact(client: TestClient) -> None:
     today = today_in_lima()
-    readmodel = client.app.state.runtime.readmodel  # type: ignore[attr-defined]
+    readmodel = client.app.state.runtime.app.readmodel  # type: ignore[attr-defined]
     feed = ReportingFeed(readmodel, today)
     osvs = a_programme_year(feed)
     # More meetings, some recorded after later ones: only each OSV's latest can matter.
     for name, days_ago in (("Olla Común Las Flores", 50), ("Olla Común Las Flores", 80), ("Comedor Popular Santa Rosa", 200)):
         feed.meeting_held(osvs[name], -days_ago)
 
-    municipalities = lima_municipalities(DistrictTable.of_lima())
+    municipalities = MunicipalityTable.of_lima().all()
     kept = readmodel.alert_facts()
     assert len([f for f in kept if f.type == "FollowUpMeetingHeld"]) < len(readmodel.facts(types={"FollowUpMeetingHeld"}))
     assert alerts(kept, today, municipalities) == alerts(readmodel.facts(), today, municipalities)

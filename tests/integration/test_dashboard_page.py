@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.reporting.api import create_app
-from services.reporting.dashboard import today_in_lima
 from services.reporting.settings import ReportingSettings
+from shared.clock import today_in_lima
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
 
 pytestmark = pytest.mark.timeout(60)
@@ -70,7 +70,7 @@ def headings(html: str) -> list[str]:
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH))) as client:
-        a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today_in_lima()))  # type: ignore[attr-defined]
+        a_programme_year(ReportingFeed(client.app.state.runtime.app.readmodel, today_in_lima()))  # type: ignore[attr-defined]
         yield client
 
 

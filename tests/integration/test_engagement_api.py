@@ -580,7 +580,7 @@ def test_unknown_members_memberships_and_participations_are_not_found(client: Te
 
 
 def test_the_id_of_an_index_entry_or_a_roster_is_not_a_member(client: TestClient) -> None:
-    from services.engagement.domain.members import OSVRoster
+    from services.engagement.domain.roster import OSVRoster
 
     join(client)
 

@@ -16,13 +16,16 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.engagement.application import Engagement, cipher_env
-from services.engagement.domain.members import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
-from services.engagement.views.grants import GrantDirectory
+from services.engagement.domain.documents import PersonAlreadyRegisteredError
+from services.engagement.domain.members import Sex
+from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
-from shared.views.osvdirectory import OSVDirectory
+from services.engagement.views.grants import GrantDirectory
+from shared.documents import DocumentType
 from shared.settings import sqlalchemy_url
 from shared.store import COMMAND_ATTEMPTS, persistence_env
 from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
 
 pytestmark = pytest.mark.timeout(120)
 

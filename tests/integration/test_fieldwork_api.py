@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app
-from services.engagement.application import today_in_lima
 from services.engagement.settings import EngagementSettings
+from shared.clock import today_in_lima
 from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 
 from services.funding.api import create_app
 from services.funding.application import Funding
-from services.funding.domain.grants import Currency, GrantKind, Support, SupportHistory, grant_support
+from services.funding.domain.grants import GrantKind, Support, SupportHistory, grant_support
 from services.funding.settings import FundingSettings
 from shared.errors import ConflictError
-from shared.store import ServiceApplication
+from shared.money import Currency
 from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(120)
@@ -227,16 +227,16 @@ def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_de
     in_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
     assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
 
-    funding.save(in_phase_2)
-    funding.save(in_phase_1)  # entered late: phase 2's grant no longer reads as first-time support
+    funding.save(in_phase_2, funding.entered_in_support_history(in_phase_2))
+    funding.save(in_phase_1, funding.entered_in_support_history(in_phase_1))  # late: phase 2's grant no longer reads as first-time
     with pytest.raises(ConflictError) as refused:
-        funding.save(also_in_phase_2)
+        funding.entered_in_support_history(also_in_phase_2)
     assert refused.value.rule == "support_history_unchanged"
     assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id, in_phase_2.id]
 
     # Decided again from the history as it stands, it is repeat support, and saved.
     again = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
-    funding.save(again)
+    funding.save(again, funding.entered_in_support_history(again))
     assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
     assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "200.00", "300.00"]
 
@@ -246,12 +246,12 @@ def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(
     osv_id = UUID(registry(client_on).osv_mapped())
     history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
     first = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
-    funding.save(first)
+    funding.save(first, funding.entered_in_support_history(first))
     # Another process entered its grant in the same history it read before ``first`` was saved.
     late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
     history.enter(late, [])
     with pytest.raises(IntegrityError):
-        ServiceApplication.save(funding, late, history)
+        funding.save(late, history)
     assert [g.id for g in funding.grants_of(osv_id)] == [first.id]
 
 
@@ -263,7 +263,7 @@ def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it
         osv_id, Decimal("3500"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND, proposal_id=proposal_id, round_id=round_id
     )
     assert client_on.get(f"/grants/{grant_made.id}").status_code == 404  # not saved until the caller saves it
-    funding.save(grant_made)
+    funding.save(grant_made, funding.entered_in_support_history(grant_made))
     shown = client_on.get(f"/grants/{grant_made.id}").json()
     assert (shown["proposal_id"], shown["round_id"], shown["support"]) == (str(proposal_id), str(round_id), Support.FIRST_TIME)
     data = next(e["data"] for e in feed(client_on) if e["type"] == "FundGranted")

@@ -27,7 +27,6 @@ from services.registry.api import create_app as registry_app
 from services.registry.application import Registry
 from services.registry.settings import RegistrySettings
 from shared.idempotency import AnswerBook, IdempotentCall, IdempotentRequest, IdempotentRequestInProgressError, serving
-from shared.views import make_engine
 from tests.support.api import Upstream, assert_problem, created
 
 pytestmark = pytest.mark.timeout(180)

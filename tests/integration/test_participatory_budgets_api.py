@@ -169,7 +169,7 @@ def test_the_decision_is_recorded_once(client: TestClient) -> None:
     outcome = f"/participatory-budgets/{submission['id']}/outcome"
     created(client.post(outcome, json={"outcome": "accepted", "decided_on": "2021-09-01"}))
     before = head(client)
-    assert_problem(client.post(outcome, json={"outcome": "funded", "amount_funded": "1.00", "decided_on": "2021-11-01"}), 409, "outcome", "decided_once")
+    assert_problem(client.post(outcome, json={"outcome": "funded", "amount_funded": "1.00", "decided_on": "2021-11-01"}), 409, "outcome", "decide_once")
     assert head(client) == before
     assert client.get(f"/participatory-budgets/{submission['id']}").json()["decision"]["outcome"] == "accepted"
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from services.registry.api import create_app
 from services.registry.settings import RegistrySettings
-from shared.views.osvdirectory import OSVDirectory
 from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
 from tests.integration.test_registry_ruos_api import NO_NATS, Clock, assert_problem, head, new_osv
 
 NOTE = "la presidenta Yajaira se mudó a Santiago de Chile"

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from services.reporting.api import create_app
-from services.reporting.domain.tally import INDICATORS, ZONES, flatten, rate
-from services.reporting.views.readmodel import ReadModel
+from services.reporting.domain.indicators import INDICATORS, ZONES, flatten, rate
 from services.reporting.settings import ReportingSettings
+from services.reporting.views.readmodel import ReadModel
 from tests.integration.test_reporting_as_of import START, cloudevent, programme_log
 
 pytestmark = pytest.mark.timeout(300)
@@ -38,7 +38,7 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
 
 
 def readmodel_of(client: TestClient) -> ReadModel:
-    return client.app.state.runtime.readmodel  # type: ignore[attr-defined, no-any-return]
+    return client.app.state.runtime.app.readmodel  # type: ignore[attr-defined, no-any-return]
 
 
 def at(hours: float) -> datetime:

@@ -14,15 +14,13 @@ from services.registry.domain.osvs import (
     ContactAlreadyLostError,
     ContactChannel,
     ContactNotLostError,
-    DateBeforeError,
     DissolutionReason,
     FocusArea,
     NothingToChangeError,
-    OSVDissolvedError,
     OSVKind,
-    RejectionReason,
-    RUOSDocument,
 )
+from services.registry.domain.ruos import RejectionReason, RUOSDocument
+from shared.errors import DateBeforeError, OSVDissolvedError
 
 
 def mapped_osv(**details: Any) -> OSV:

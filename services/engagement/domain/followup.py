@@ -1,14 +1,14 @@
-"""Engagement's field work: following each OSV up, the activities it reports, its members' needs.
+"""Engagement's field work: following each OSV up with meetings, the actions they agree, and technical assistance.
 
 From the practice: "Reuniones periódicas con las organizaciones vecinales para
 hacer seguimiento de sus acciones, pendientes; procesos de registro en el RUOS;
 y reporte de actividades y beneficiarios".
 
-Pure: the aggregates, the events they record, the rules and the named errors
+Pure: the aggregate, the events it records, the rules and the named errors
 those rules raise. What staff type freely (meeting notes, action items, an
-activity's description, why it was withdrawn, an assistance note) may mention
-people: it stays in the aggregates and their encrypted stored events, and the
-public events carry ids, dates, kinds and counts only.
+assistance note) may mention people: it stays in the aggregate and its
+encrypted stored events, and the public events carry ids, dates, kinds and
+counts only.
 """
 
 from __future__ import annotations
@@ -23,11 +23,18 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domain.members import Sex, nationality_of
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import (
+    BelowOneError,
+    ConflictError,
+    NotFoundError,
+    RuleViolationError,
+    check_not_in_future,
+    check_not_negative,
+    check_positive,
+)
+from shared.money import CENT
 
 MAX_HOURS_PER_RECORD = Decimal(24)
-CENT = Decimal("0.01")
 
 
 class MeetingMode(StrEnum):
@@ -62,59 +69,7 @@ class ContactKind(StrEnum):
     TECHNICAL_ASSISTANCE = "technical_assistance"
 
 
-class ActivityKind(StrEnum):
-    WORKSHOP = "workshop"
-    FAIR = "fair"
-    CULTURAL_EVENT = "cultural_event"
-    SPORTS_EVENT = "sports_event"
-    CLEAN_UP = "clean_up"
-    MURAL_PAINTING = "mural_painting"
-    CAMPAIGN = "campaign"
-    TRAINING = "training"
-    OTHER = "other"
-
-
-class OutputKind(StrEnum):
-    MURAL = "mural"
-    PUBLIC_SPACE_RECOVERED = "public_space_recovered"
-    WORKSHOP = "workshop"
-    FAIR = "fair"
-    CAMPAIGN = "campaign"
-    TRAINING = "training"
-    OTHER = "other"
-
-
-class NeedArea(StrEnum):
-    EMPLOYMENT = "employment"
-    STUDIES = "studies"
-    POVERTY = "poverty"
-    HEALTH = "health"
-    EDUCATION = "education"
-    DOCUMENTATION = "documentation"
-    HOUSING = "housing"
-    FOOD = "food"
-    CHILDCARE = "childcare"
-    LEGAL_STATUS = "legal_status"
-    DISCRIMINATION = "discrimination"
-    OTHER = "other"
-
-
-class Priority(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-
 # Named errors -----------------------------------------------------------
-
-
-class DateInFutureError(RuleViolationError):
-    def __init__(self, field: str, day: date, today: date) -> None:
-        super().__init__(
-            f"{field} {day.isoformat()} is after today ({today.isoformat()} in Lima): record what has happened",
-            field=field,
-            rule="not_in_future",
-        )
 
 
 class NoTopicError(RuleViolationError):
@@ -125,16 +80,6 @@ class NoTopicError(RuleViolationError):
 class RepeatedTopicError(RuleViolationError):
     def __init__(self, index: int, topic: str) -> None:
         super().__init__(f"topic '{topic}' is listed twice", field=f"topics.{index}", rule="unique_topics")
-
-
-class NegativeCountError(RuleViolationError):
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field} cannot be negative", field=field, rule="not_negative")
-
-
-class CountBelowOneError(RuleViolationError):
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field} must be at least 1", field=field, rule="at_least_1")
 
 
 class RepeatedAttendeeError(RuleViolationError):
@@ -186,11 +131,6 @@ class CompletedBeforeMeetingError(RuleViolationError):
         )
 
 
-class NonPositiveHoursError(RuleViolationError):
-    def __init__(self, hours: Decimal) -> None:
-        super().__init__(f"hours must be greater than 0, not {hours}", field="hours", rule="greater_than_0")
-
-
 class TooManyHoursError(RuleViolationError):
     def __init__(self, hours: Decimal) -> None:
         super().__init__(
@@ -200,86 +140,7 @@ class TooManyHoursError(RuleViolationError):
         )
 
 
-class RepeatedBeneficiaryGroupError(RuleViolationError):
-    def __init__(self, index: int, nationality: str, sex: str) -> None:
-        super().__init__(
-            f"direct beneficiaries {nationality} {sex} are counted twice: give one row per nationality and sex",
-            field=f"direct_beneficiaries.{index}",
-            rule="unique_nationality_and_sex",
-        )
-
-
-class RepeatedOutputError(RuleViolationError):
-    def __init__(self, index: int, kind: str) -> None:
-        super().__init__(
-            f"output '{kind}' is counted twice: give one row per kind",
-            field=f"outputs.{index}.kind",
-            rule="unique_output_kind",
-        )
-
-
-class GrantOfAnotherOSVError(RuleViolationError):
-    def __init__(self, grant_id: UUID) -> None:
-        super().__init__(
-            f"grant {grant_id} funds another OSV's project, not this one's",
-            field="grant_id",
-            rule="grant_of_same_osv",
-        )
-
-
-class ActivityNotFoundError(NotFoundError):
-    def __init__(self, activity_id: object) -> None:
-        super().__init__(f"activity {activity_id} is not known to engagement")
-
-
-class ActivityAlreadyWithdrawnError(ConflictError):
-    def __init__(self, withdrawn_on: date) -> None:
-        super().__init__(
-            f"this activity was already withdrawn on {withdrawn_on.isoformat()}",
-            field="reason",
-            rule="withdraw_once",
-        )
-
-
-class BeyondMembersAssessedError(RuleViolationError):
-    def __init__(self, field: str, members_assessed: int) -> None:
-        super().__init__(
-            f"{field} must be between 0 and members_assessed ({members_assessed})",
-            field=field,
-            rule="within_members_assessed",
-        )
-
-
-class RepeatedNeedAreaError(RuleViolationError):
-    def __init__(self, index: int, area: str) -> None:
-        super().__init__(
-            f"need area '{area}' is assessed twice: give one row per area",
-            field=f"needs.{index}.area",
-            rule="unique_area",
-        )
-
-
-class InvalidWindowError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__("days must be at least 1", field="days", rule="at_least_1")
-
-
 # Rules ------------------------------------------------------------------
-
-
-def check_not_in_future(day: date, today: date, field: str) -> None:
-    if day > today:
-        raise DateInFutureError(field, day, today)
-
-
-def check_not_negative(count: int, field: str) -> None:
-    if count < 0:
-        raise NegativeCountError(field)
-
-
-def check_at_least_one(count: int, field: str) -> None:
-    if count < 1:
-        raise CountBelowOneError(field)
 
 
 def check_topics(topics: Sequence[MeetingTopic]) -> None:
@@ -304,15 +165,9 @@ def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collecti
 
 
 def check_hours(hours: Decimal) -> None:
-    if hours <= 0:
-        raise NonPositiveHoursError(hours)
+    check_positive(hours, "hours")
     if hours > MAX_HOURS_PER_RECORD:
         raise TooManyHoursError(hours)
-
-
-def check_within_members_assessed(count: int, members_assessed: int, field: str) -> None:
-    if not 0 <= count <= members_assessed:
-        raise BeyondMembersAssessedError(field, members_assessed)
 
 
 # Follow-up: meetings, their action items, technical assistance ---------
@@ -572,255 +427,6 @@ class FollowUpStanding:
 def overdue_for_follow_up(standings: Iterable[FollowUpStanding], today: date, days: int) -> list[FollowUpStanding]:
     """OSVs with no meeting in the last ``days`` days (counting from their mapping if never met), most overdue first."""
     if days < 1:
-        raise InvalidWindowError
+        raise BelowOneError("days", days)
     overdue = [s for s in standings if s.days_without_meeting(today) > days]
     return sorted(overdue, key=lambda s: (-s.days_without_meeting(today), str(s.osv_id)))
-
-
-# Activities and their beneficiaries -------------------------------------
-
-
-@dataclass(frozen=True)
-class BeneficiaryGroup:
-    """Direct beneficiaries of one nationality and sex."""
-
-    nationality: str
-    sex: Sex
-    count: int
-
-
-@dataclass(frozen=True)
-class Output:
-    """Something an activity left behind: a mural, a recovered public space…"""
-
-    kind: OutputKind
-    count: int
-
-
-@dataclass(frozen=True)
-class Withdrawal:
-    withdrawn_on: date
-    reason: str
-
-
-def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
-    """The groups with their nationality normalised; one row per nationality and sex, each of one or more people."""
-    checked: list[BeneficiaryGroup] = []
-    seen: set[tuple[str, Sex]] = set()
-    for index, group in enumerate(groups):
-        nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
-        check_at_least_one(group.count, f"direct_beneficiaries.{index}.count")
-        if (nationality, group.sex) in seen:
-            raise RepeatedBeneficiaryGroupError(index, nationality, group.sex)
-        seen.add((nationality, group.sex))
-        checked.append(BeneficiaryGroup(nationality, Sex(group.sex), group.count))
-    return checked
-
-
-def check_outputs(outputs: Sequence[Output]) -> None:
-    seen: set[OutputKind] = set()
-    for index, output in enumerate(outputs):
-        check_at_least_one(output.count, f"outputs.{index}.count")
-        if output.kind in seen:
-            raise RepeatedOutputError(index, output.kind)
-        seen.add(output.kind)
-
-
-class Activity(Aggregate):
-    """An activity an OSV held and reported: who benefited and what it left behind."""
-
-    @classmethod
-    def report(
-        cls,
-        osv_id: UUID,
-        held_on: date,
-        kind: ActivityKind,
-        district: str,
-        zone: str,
-        direct_beneficiaries: Sequence[BeneficiaryGroup],
-        indirect_beneficiaries: int,
-        outputs: Sequence[Output],
-        grant_id: UUID | None,
-        grant_osv_id: UUID | None,
-        description: str | None,
-        *,
-        today: date,
-    ) -> Activity:
-        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to."""
-        check_not_in_future(held_on, today, "held_on")
-        groups = checked_beneficiaries(direct_beneficiaries)
-        check_not_negative(indirect_beneficiaries, "indirect_beneficiaries")
-        check_outputs(outputs)
-        if grant_id is not None and grant_osv_id != osv_id:
-            raise GrantOfAnotherOSVError(grant_id)
-        return cls(
-            osv_id=osv_id,
-            held_on=held_on,
-            kind=kind,
-            district=district,
-            zone=zone,
-            direct_beneficiaries=[asdict(g) for g in groups],
-            indirect_beneficiaries=indirect_beneficiaries,
-            outputs=[asdict(o) for o in outputs],
-            grant_id=grant_id,
-            description=description,
-        )
-
-    @event("ActivityReported")
-    def __init__(
-        self,
-        osv_id: UUID,
-        held_on: date,
-        kind: ActivityKind,
-        district: str,
-        zone: str,
-        direct_beneficiaries: list[dict[str, Any]],
-        indirect_beneficiaries: int,
-        outputs: list[dict[str, Any]],
-        grant_id: UUID | None,
-        description: str | None,
-    ) -> None:
-        self.osv_id = osv_id
-        self.held_on = held_on
-        self.kind = ActivityKind(kind)
-        self.district = district
-        self.zone = zone
-        self.direct_beneficiaries = [
-            BeneficiaryGroup(g["nationality"], Sex(g["sex"]), g["count"]) for g in direct_beneficiaries
-        ]
-        self.indirect_beneficiaries = indirect_beneficiaries
-        self.outputs = [Output(OutputKind(o["kind"]), o["count"]) for o in outputs]
-        self.grant_id = grant_id
-        self.description = description
-        self.withdrawal: Withdrawal | None = None
-
-    @property
-    def direct_beneficiary_total(self) -> int:
-        return sum(g.count for g in self.direct_beneficiaries)
-
-    def withdraw(self, reason: str, *, today: date) -> None:
-        """Take back an activity reported by mistake; it stays in the history, marked withdrawn."""
-        if self.withdrawal is not None:
-            raise ActivityAlreadyWithdrawnError(self.withdrawal.withdrawn_on)
-        self._withdrawn(osv_id=self.osv_id, held_on=self.held_on, withdrawn_on=today, reason=reason)
-
-    @event("ActivityWithdrawn")
-    def _withdrawn(self, osv_id: UUID, held_on: date, withdrawn_on: date, reason: str) -> None:
-        self.withdrawal = Withdrawal(withdrawn_on, reason)
-
-
-class OSVActivities(Aggregate):
-    """Index of the activities one OSV reported, so they are listed without reading every activity.
-
-    Bookkeeping only: its events never leave the service.
-    """
-
-    @staticmethod
-    def create_id(osv_id: UUID, **_: object) -> UUID:
-        return OSVActivities.id_for(osv_id)
-
-    @staticmethod
-    def id_for(osv_id: UUID) -> UUID:
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:activities-of:{osv_id}")
-
-    @event("ActivityIndexOpened")
-    def __init__(self, osv_id: UUID) -> None:
-        self.osv_id = osv_id
-        self.activity_ids: list[UUID] = []
-
-    @event("ActivityIndexed")
-    def add(self, activity_id: UUID) -> None:
-        self.activity_ids.append(activity_id)
-
-
-# Needs assessments ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Need:
-    area: NeedArea
-    members_affected: int
-    priority: Priority
-
-
-@dataclass(frozen=True)
-class NeedsAssessment:
-    assessment_id: UUID
-    assessed_on: date
-    members_assessed: int
-    members_over_5_years_in_peru: int
-    needs: tuple[Need, ...]
-
-
-class NeedsRecord(Aggregate):
-    """The needs assessments of one OSV's members: counts only, never who.
-
-    One per OSV, its id worked out from the OSV's, opened with its first assessment.
-    """
-
-    @staticmethod
-    def create_id(osv_id: UUID, **_: object) -> UUID:
-        return NeedsRecord.id_for(osv_id)
-
-    @staticmethod
-    def id_for(osv_id: UUID) -> UUID:
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:needs-of:{osv_id}")
-
-    @event("NeedsRecordOpened")
-    def __init__(self, osv_id: UUID) -> None:
-        self.osv_id = osv_id
-        self.assessments: list[NeedsAssessment] = []
-
-    def assess(
-        self,
-        assessed_on: date,
-        members_assessed: int,
-        members_over_5_years_in_peru: int,
-        needs: Sequence[Need],
-        *,
-        today: date,
-    ) -> NeedsAssessment:
-        """Record how many members were asked, how many have lived in Peru over 5 years, and what they need."""
-        check_not_in_future(assessed_on, today, "assessed_on")
-        check_at_least_one(members_assessed, "members_assessed")
-        check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
-        seen: set[NeedArea] = set()
-        for index, need in enumerate(needs):
-            check_within_members_assessed(need.members_affected, members_assessed, f"needs.{index}.members_affected")
-            if need.area in seen:
-                raise RepeatedNeedAreaError(index, need.area)
-            seen.add(need.area)
-        self._assessed(
-            osv_id=self.osv_id,
-            assessment_id=uuid4(),
-            assessed_on=assessed_on,
-            members_assessed=members_assessed,
-            members_over_5_years_in_peru=members_over_5_years_in_peru,
-            needs=[asdict(n) for n in needs],
-        )
-        return self.assessments[-1]
-
-    @event("NeedsAssessed")
-    def _assessed(
-        self,
-        osv_id: UUID,
-        assessment_id: UUID,
-        assessed_on: date,
-        members_assessed: int,
-        members_over_5_years_in_peru: int,
-        needs: list[dict[str, Any]],
-    ) -> None:
-        self.assessments.append(
-            NeedsAssessment(
-                assessment_id=assessment_id,
-                assessed_on=assessed_on,
-                members_assessed=members_assessed,
-                members_over_5_years_in_peru=members_over_5_years_in_peru,
-                needs=tuple(Need(NeedArea(n["area"]), n["members_affected"], Priority(n["priority"])) for n in needs),
-            )
-        )
-
-    def latest_first(self) -> list[NeedsAssessment]:
-        """Latest assessed first; of two on the same day, the one recorded later."""
-        ordered = list(enumerate(self.assessments))
-        return [a for _, a in sorted(ordered, key=lambda pair: (pair[1].assessed_on, pair[0]), reverse=True)]

@@ -1,6 +1,6 @@
 """Engagement's domain: people, their memberships of OSVs, and the projects they take part in.
 
-Pure: the aggregates, the events they record, the rules a person's data must
+Pure: the aggregate, the events it records, the rules a person's data must
 follow and the named errors those rules raise.
 
 - A :class:`Member` is a person. Their memberships (one per stay in an OSV,
@@ -12,11 +12,8 @@ follow and the named errors those rules raise.
   it; every later event carries what it needs in public terms (nationality,
   sex, the age band worked out when joining) and never depends on them. No
   error message repeats them.
-- A :class:`DocumentIndex` entry says which member holds a document, so a
-  person is registered once; its id is made from a keyed digest of the
-  document, never from the number itself.
-- An :class:`OSVRoster` keeps each OSV's active memberships by role and
-  document type: the counts the municipal registry asks for.
+- The document a person holds is checked, and registers them once, by
+  :mod:`.documents`; each OSV's counts by document type are :mod:`.roster`.
 """
 
 from __future__ import annotations
@@ -25,11 +22,12 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 import pycountry
 from eventsourcing.domain import Aggregate, event
 
+from services.engagement.domain.documents import document_identity, normalise_document_number
 from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
@@ -81,26 +79,9 @@ class MemberNotFoundError(NotFoundError):
         super().__init__(f"member {member_id} is not known to engagement")
 
 
-class PersonNotFoundError(NotFoundError):
-    def __init__(self) -> None:
-        super().__init__("no registered person holds this document")
-
-
 class OSVNotKnownError(NotFoundError):
     def __init__(self, osv_id: object) -> None:
         super().__init__(f"OSV {osv_id} is not known to engagement")
-
-
-class NoDocumentToFindError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__(
-            "a person without a document cannot be found by one", field="document_type", rule="findable_document"
-        )
-
-
-class InvalidDocumentNumberError(RuleViolationError):
-    def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message, field="document_number", rule=rule)
 
 
 class UnknownNationalityError(RuleViolationError):
@@ -218,19 +199,6 @@ class PersonErasedError(ConflictError):
         )
 
 
-class PersonAlreadyRegisteredError(ConflictError):
-    """The document belongs to a registered person: name them, never the number."""
-
-    def __init__(self, member_id: UUID) -> None:
-        super().__init__(
-            f"a person with this document is already registered as member {member_id}: "
-            f"add a membership to them (POST /members/{member_id}/memberships)",
-            field="document_number",
-            rule="person_already_registered",
-        )
-        self.member_id = member_id
-
-
 class NotMemberOfGrantedOSVError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(
@@ -279,69 +247,6 @@ class LeftBeforeJoinedError(RuleViolationError):
 # Rules ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DocumentRule:
-    """What a document's number looks like once normalised, and how to say so."""
-
-    pattern: re.Pattern[str]
-    rule: str
-    message: str
-
-
-def _rule(pattern: str, rule: str, message: str) -> DocumentRule:
-    return DocumentRule(re.compile(pattern, re.ASCII), rule, message)
-
-
-DOCUMENT_RULES: dict[DocumentType, DocumentRule] = {
-    DocumentType.DNI: _rule(r"[0-9]{8}", "dni_8_digits", "a DNI number is exactly 8 digits"),
-    # Nine digits on current cards; older cards and staff typing need leniency.
-    DocumentType.CE: _rule(
-        r"[A-Z0-9]{6,12}", "ce_6_to_12_alphanumerics", "a carné de extranjería number is 6 to 12 letters or digits"
-    ),
-    DocumentType.PTP: _rule(r"[A-Z0-9]{6,15}", "ptp_6_to_15_alphanumerics", "a PTP number is 6 to 15 letters or digits"),
-    DocumentType.CPP: _rule(r"[A-Z0-9]{6,15}", "cpp_6_to_15_alphanumerics", "a CPP number is 6 to 15 letters or digits"),
-    DocumentType.PASAPORTE: _rule(
-        r"[A-Z0-9]{6,15}", "passport_6_to_15_alphanumerics", "a passport number is 6 to 15 letters or digits"
-    ),
-    DocumentType.CEDULA_VE: _rule(
-        r"(?:(?P<prefix>[VE])-?)?(?P<digits>[0-9]{6,10})",
-        "cedula_ve_6_to_10_digits",
-        "a Venezuelan cédula number is 6 to 10 digits, optionally after V- or E-",
-    ),
-    DocumentType.SOLICITANTE_REFUGIO: _rule(
-        r"[A-Z0-9-]{4,20}",
-        "refugee_claim_4_to_20_characters",
-        "an asylum claim number is 4 to 20 letters, digits or hyphens",
-    ),
-}
-
-
-def normalise_document_number(document_type: DocumentType, number: str | None) -> str | None:
-    """The number as it will be kept (no spaces, upper case), or a named error.
-
-    A Venezuelan cédula is written as printed ("V-12.345.678", "V 12345678"):
-    its dots are dropped and its prefix becomes "V-" or "E-". Without a
-    document there is no number, so the result is None.
-    """
-    normal = "".join((number or "").split()).upper()
-    if document_type is DocumentType.NINGUNO:
-        if normal:
-            raise InvalidDocumentNumberError(
-                "a member without a document has no document number", rule="no_number_without_document"
-            )
-        return None
-    rule = DOCUMENT_RULES[document_type]
-    if document_type is DocumentType.CEDULA_VE:
-        normal = normal.replace(".", "")
-    match = rule.pattern.fullmatch(normal)
-    if match is None:
-        raise InvalidDocumentNumberError(rule.message, rule=rule.rule)
-    if document_type is DocumentType.CEDULA_VE:
-        prefix, digits = match["prefix"], match["digits"]
-        return f"{prefix}-{digits}" if prefix else digits
-    return normal
-
-
 def nationality_of(code: str, field: str = "nationality") -> str:
     """The ISO 3166-1 alpha-2 code, upper case, of a country that exists; ``field`` names the input if not."""
     normal = code.strip().upper()
@@ -361,18 +266,6 @@ def normalise_phone(phone: str | None) -> str | None:
     if not PHONE_PATTERN.fullmatch(normal):
         raise InvalidPhoneError
     return normal
-
-
-def document_identity(document_type: DocumentType, number: str | None) -> str | None:
-    """What makes two registrations one person's document, or None without a document.
-
-    A Venezuelan cédula keeps its number whether written with V-/E- or not.
-    """
-    if number is None or document_type is DocumentType.NINGUNO:
-        return None
-    if document_type is DocumentType.CEDULA_VE:
-        number = number.rsplit("-", 1)[-1]
-    return f"{document_type.value}:{number}"
 
 
 def check_birth_year(birth_year: int | None, joined_on: date, today: date) -> None:
@@ -709,130 +602,3 @@ class Member(Aggregate):
     def document_identity(self) -> str | None:
         """What the document index knows this person by (None without a document, or once erased)."""
         return document_identity(self.document_type, self.document_number)
-
-
-# Finding a person by their document ----------------------------------------------
-
-
-class DocumentIndex(Aggregate):
-    """Which member holds a document, so that a person is registered once.
-
-    Its id is made from a keyed digest of the document (see ``personaldata``),
-    so the index can be found from a document but reveals none.
-    """
-
-    @staticmethod
-    def id_for(digest: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"/engagement/document-index/{digest}")
-
-    @event("Opened")
-    def __init__(self, id: UUID, member_id: UUID) -> None:  # noqa: A002 - the library's name for a given id
-        self.member_id: UUID | None = member_id
-
-    def claim(self, member_id: UUID) -> None:
-        if self.member_id is not None and self.member_id != member_id:
-            raise PersonAlreadyRegisteredError(self.member_id)
-        self._claimed(member_id=member_id)
-
-    @event("Claimed")
-    def _claimed(self, member_id: UUID) -> None:
-        self.member_id = member_id
-
-    def release(self) -> None:
-        """The person was forgotten: the document may be registered again."""
-        self._released()
-
-    @event("Released")
-    def _released(self) -> None:
-        self.member_id = None
-
-
-# What the registry asks of each OSV ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Seat:
-    member_id: UUID
-    role: Role
-    document_type: DocumentType
-
-
-def tally(seats: dict[UUID, Seat], *, board_only: bool = False) -> dict[str, int]:
-    """Active memberships by document type, in the order of :class:`DocumentType`."""
-    counted = [s.document_type for s in seats.values() if s.role.on_board or not board_only]
-    return {t.value: counted.count(t) for t in DocumentType if t in counted}
-
-
-class OSVRoster(Aggregate):
-    """An OSV's active memberships, by role and document type.
-
-    Every membership change updates it in the same save, and each update
-    records the full current count: the municipal registry keeps the latest.
-    """
-
-    @staticmethod
-    def create_id(osv_id: UUID) -> UUID:
-        return uuid5(NAMESPACE_URL, f"/engagement/osv-roster/{osv_id}")
-
-    @event("Opened")
-    def __init__(self, osv_id: UUID) -> None:
-        self.osv_id = osv_id
-        self.seats: dict[UUID, Seat] = {}
-        self.counted_on: date | None = None
-
-    def seat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
-        """Count a membership that joined or changed role."""
-        seats = {**self.seats, membership.membership_id: Seat(member_id, membership.role, document_type)}
-        self._count(seats, membership.membership_id, member_id, membership.role, document_type, counted_on)
-
-    def unseat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
-        """Stop counting a membership that ended."""
-        seats = {k: v for k, v in self.seats.items() if k != membership.membership_id}
-        self._count(seats, membership.membership_id, member_id, None, document_type, counted_on)
-
-    def _count(
-        self,
-        seats: dict[UUID, Seat],
-        membership_id: UUID,
-        member_id: UUID,
-        role: Role | None,
-        document_type: DocumentType,
-        counted_on: date,
-    ) -> None:
-        self._counted(
-            osv_id=self.osv_id,
-            membership_id=membership_id,
-            member_id=member_id,
-            role=role,
-            document_type=document_type,
-            counted_on=counted_on,
-            board=tally(seats, board_only=True),
-            members=tally(seats),
-        )
-
-    @event("DocumentsCounted")
-    def _counted(
-        self,
-        osv_id: UUID,
-        membership_id: UUID,
-        member_id: UUID,
-        role: Role | None,
-        document_type: DocumentType,
-        counted_on: date,
-        board: dict[str, int],
-        members: dict[str, int],
-    ) -> None:
-        """``role`` is the membership's role now, or None when it ended; the counts follow from the seats."""
-        if role is None:
-            self.seats.pop(membership_id, None)
-        else:
-            self.seats[membership_id] = Seat(member_id, Role(role), DocumentType(document_type))
-        self.counted_on = counted_on
-
-    @property
-    def board(self) -> dict[str, int]:
-        return tally(self.seats, board_only=True)
-
-    @property
-    def members(self) -> dict[str, int]:
-        return tally(self.seats)

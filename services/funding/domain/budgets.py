@@ -10,7 +10,6 @@ Pure: the aggregate, its events and the named errors of its rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,11 +18,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.funding.domain.grants import Currency, check_money, check_not_before
-from shared.districts import DistrictTable
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import AlreadyDecidedError, ConflictError, NotFoundError, RuleViolationError, check_not_before
+from shared.money import Currency, check_money
+from shared.municipalities import MunicipalityTable
 
-MML_ID = "mml"
 FIRST_CYCLE_YEAR = 2000
 LAST_CYCLE_YEAR = 2100
 
@@ -32,15 +30,6 @@ class BudgetOutcome(StrEnum):
     ACCEPTED = "accepted"
     NOT_ACCEPTED = "not_accepted"
     FUNDED = "funded"
-
-
-class NotALimaMunicipalityError(RuleViolationError):
-    def __init__(self, municipality_id: str) -> None:
-        super().__init__(
-            f"'{municipality_id}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)",
-            field="municipality_id",
-            rule="lima_municipality",
-        )
 
 
 class CycleYearError(RuleViolationError):
@@ -76,15 +65,6 @@ class SubmissionNotFoundError(NotFoundError):
         super().__init__(f"participatory-budget submission {submission_id} does not exist")
 
 
-class AlreadyDecidedError(ConflictError):
-    def __init__(self, decision: BudgetDecision) -> None:
-        super().__init__(
-            f"the municipality's decision was already recorded: {decision.outcome.value} on {decision.decided_on.isoformat()}",
-            field="outcome",
-            rule="decided_once",
-        )
-
-
 class AmountFundedRequiredError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__("a funded project says how much was funded", field="amount_funded", rule="required_when_funded")
@@ -106,19 +86,6 @@ class BeyondAmountRequestedError(RuleViolationError):
             field="amount_funded",
             rule="within_amount_requested",
         )
-
-
-def lima_municipality_ids(districts: DistrictTable) -> frozenset[str]:
-    """The MML and the 43 district municipalities, by their ids."""
-    return frozenset({MML_ID} | {d.ubigeo for d in districts.districts})
-
-
-def check_lima_municipality(municipality_id: str, known: Iterable[str]) -> str:
-    """The municipality's id as kept (trimmed, lower case), if it is one of Lima's."""
-    normalised = municipality_id.strip().lower()
-    if normalised not in known:
-        raise NotALimaMunicipalityError(municipality_id)
-    return normalised
 
 
 @dataclass(frozen=True)
@@ -165,8 +132,11 @@ class ParticipatoryBudgetSubmission(Aggregate):
 
     def decide(self, outcome: BudgetOutcome, amount_funded: Decimal | None, decided_on: date) -> BudgetDecision:
         """Record the municipality's decision, once; a funded project says how much, at most what was requested."""
-        if self.decision is not None:
-            raise AlreadyDecidedError(self.decision)
+        if (decision := self.decision) is not None:
+            raise AlreadyDecidedError(
+                f"the municipality's decision was already recorded: {decision.outcome.value} on {decision.decided_on.isoformat()}",
+                field="outcome",
+            )
         outcome = BudgetOutcome(outcome)
         if outcome is BudgetOutcome.FUNDED:
             if amount_funded is None:
@@ -212,10 +182,10 @@ def submit_participatory_budget(
     amount_requested: Decimal,
     currency: Currency,
     submitted_on: date,
-    municipalities: Iterable[str],
+    municipalities: MunicipalityTable,
 ) -> ParticipatoryBudgetSubmission:
-    """Record an OSV's submission, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never)."""
-    municipality_id = check_lima_municipality(municipality_id, municipalities)
+    """Record an OSV's submission to one of ``municipalities``, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never)."""
+    municipality_id = municipalities.require(municipality_id).id
     if not FIRST_CYCLE_YEAR <= cycle_year <= LAST_CYCLE_YEAR:
         raise CycleYearError(cycle_year)
     amount_requested = check_money(amount_requested, "amount_requested")

@@ -1,7 +1,8 @@
-"""Funding's domain: programme phases and the grants (seed funds, goods) given to OSVs.
+"""Funding's domain: the grants (seed funds, goods) given to OSVs, and each OSV's history of support.
 
 Pure: aggregates, the events they record and the named errors of their rules.
-Money is a Decimal to the cent beside its currency, never a float.
+Money is a Decimal to the cent beside its currency, never a float
+(:mod:`shared.money`).
 """
 
 from __future__ import annotations
@@ -16,19 +17,14 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
-
-CENT = Decimal("0.01")
+from services.funding.domain.phases import Phase, phase_containing
+from shared.errors import BelowOneError, ConflictError, NotFoundError, RuleViolationError, check_not_before
+from shared.money import CENT, Currency, check_money
 
 
 class GrantKind(StrEnum):
     SEED_FUND = "seed_fund"
     GOODS = "goods"
-
-
-class Currency(StrEnum):
-    PEN = "PEN"
-    USD = "USD"
 
 
 class Support(StrEnum):
@@ -49,129 +45,12 @@ class GrantStatus(StrEnum):
     CLOSED = "closed"
 
 
-class PhaseCodeTakenError(ConflictError):
-    def __init__(self, code: str) -> None:
-        super().__init__(f"a phase with code '{code}' already exists", field="code", rule="unique_code")
-
-
-class PhaseDatesError(RuleViolationError):
-    def __init__(self, starts_on: date, ends_on: date) -> None:
-        super().__init__(
-            f"ends_on {ends_on.isoformat()} is before starts_on {starts_on.isoformat()}",
-            field="ends_on",
-            rule="not_before_starts_on",
-        )
-
-
-class PhasesOverlapError(RuleViolationError):
-    def __init__(self, other: PhaseDates) -> None:
-        super().__init__(
-            f"the dates overlap phase '{other.code}' ({other.starts_on.isoformat()} to {other.ends_on.isoformat()})",
-            field="starts_on",
-            rule="phases_do_not_overlap",
-        )
-
-
-class PhaseNotFoundError(NotFoundError):
-    def __init__(self, phase_id: object) -> None:
-        super().__init__(f"phase {phase_id} does not exist")
-
-
-class Phase(Aggregate):
-    """A phase of the programme: the unit indicators are reported by."""
-
-    @staticmethod
-    def create_id(code: str, **_: object) -> UUID:
-        return Phase.id_for(code)
-
-    @staticmethod
-    def id_for(code: str) -> UUID:
-        """Phase ids follow from their codes, so a code can only be used once."""
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:phase:{code}")
-
-    @event("PhaseOpened")
-    def __init__(self, code: str, name: str, starts_on: date, ends_on: date) -> None:
-        self.code = code
-        self.name = name
-        self.starts_on = starts_on
-        self.ends_on = ends_on
-
-    def overlaps(self, starts_on: date, ends_on: date) -> bool:
-        return starts_on <= self.ends_on and self.starts_on <= ends_on
-
-
-@dataclass(frozen=True)
-class PhaseDates:
-    """A phase as the calendar keeps it: its code and its dates."""
-
-    code: str
-    starts_on: date
-    ends_on: date
-
-    def overlaps(self, starts_on: date, ends_on: date) -> bool:
-        return starts_on <= self.ends_on and self.starts_on <= ends_on
-
-
-class PhaseCalendar(Aggregate):
-    """Every phase's dates, in one record saved with each new phase.
-
-    Two phases opened at the same moment both change the calendar's version,
-    so the second save is refused and its retry sees the first phase: the
-    no-overlap rule holds under concurrency, not only one request at a time.
-    """
-
-    @staticmethod
-    def create_id() -> UUID:
-        return PhaseCalendar.id_for()
-
-    @staticmethod
-    def id_for() -> UUID:
-        return uuid5(NAMESPACE_URL, "urn:osv-platform:phase-calendar")
-
-    @event("PhaseCalendarOpened")
-    def __init__(self) -> None:
-        self.phases: list[PhaseDates] = []
-
-    def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> Phase:
-        """Open a phase if its dates are in order and overlap no other phase."""
-        if ends_on < starts_on:
-            raise PhaseDatesError(starts_on, ends_on)
-        for other in self.phases:
-            if other.code == code:
-                raise PhaseCodeTakenError(code)
-            if other.overlaps(starts_on, ends_on):
-                raise PhasesOverlapError(other)
-        self._dated(code=code, starts_on=starts_on, ends_on=ends_on)
-        return Phase(code=code, name=name, starts_on=starts_on, ends_on=ends_on)
-
-    @event("PhaseDated")
-    def _dated(self, code: str, starts_on: date, ends_on: date) -> None:
-        self.phases.append(PhaseDates(code, starts_on, ends_on))
-
-
 # Grants ---------------------------------------------------------------------
 
 
 class GrantNotFoundError(NotFoundError):
     def __init__(self, grant_id: object) -> None:
         super().__init__(f"grant {grant_id} does not exist")
-
-
-class NonPositiveAmountError(RuleViolationError):
-    def __init__(self, amount: Decimal, field: str = "amount") -> None:
-        super().__init__(f"{field} must be greater than 0, not {amount}", field=field, rule="greater_than_0")
-
-
-class FractionOfCentError(RuleViolationError):
-    def __init__(self, amount: Decimal, field: str = "amount") -> None:
-        super().__init__(f"{field} {amount} has more than 2 decimal places: money is kept to the cent", field=field, rule="whole_cents")
-
-
-class NotDecimalError(TypeError):
-    """Money reached the domain as something other than a Decimal: a bug, never the user's input."""
-
-    def __init__(self, amount: object) -> None:
-        super().__init__(f"money must be a Decimal, not {type(amount).__name__} {amount!r}")
 
 
 class WrongGrantKindError(RuleViolationError):
@@ -222,29 +101,6 @@ class SupportChangedError(ConflictError):
 class NoItemsError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__("a delivery lists at least one item", field="items", rule="at_least_one_item")
-
-
-class NonPositiveQuantityError(RuleViolationError):
-    def __init__(self, index: int, quantity: int) -> None:
-        super().__init__(
-            f"items.{index}.quantity must be at least 1, not {quantity}", field=f"items.{index}.quantity", rule="at_least_1"
-        )
-
-
-def check_money(amount: Decimal, field: str = "amount") -> Decimal:
-    """A positive Decimal to the cent, returned with exactly two places ("1500.50")."""
-    if not isinstance(amount, Decimal):
-        raise NotDecimalError(amount)
-    if amount <= 0:
-        raise NonPositiveAmountError(amount, field)
-    if amount != amount.quantize(CENT):
-        raise FractionOfCentError(amount, field)
-    return amount.quantize(CENT)
-
-
-def check_not_before(field: str, on: date, earlier_name: str, earlier: date | None) -> None:
-    if earlier is not None and on < earlier:
-        raise DateBeforeError(field, on, earlier_name, earlier)
 
 
 @dataclass(frozen=True)
@@ -355,7 +211,7 @@ class Grant(Aggregate):
             raise NoItemsError()
         for index, line in enumerate(items):
             if line.quantity < 1:
-                raise NonPositiveQuantityError(index, line.quantity)
+                raise BelowOneError(f"items.{index}.quantity", line.quantity)
             check_money(line.unit_value, f"items.{index}.unit_value")
         total = sum((line.value for line in items), Decimal("0.00"))
         if total > self.remaining:
@@ -443,10 +299,6 @@ class SupportRecord:
     grant_id: UUID
     granted_on: date
     kind: GrantKind
-
-
-def phase_containing(on: date, phases: Iterable[Phase]) -> Phase | None:
-    return next((p for p in phases if p.starts_on <= on <= p.ends_on), None)
 
 
 class SupportHistory(Aggregate):

@@ -1,11 +1,11 @@
 """Registry's domain: the municipalities that keep the RUOS, and what the programme knows of each.
 
-Pure: reference data (the MML and the 43 district municipalities), the
-aggregate that records changes to one municipality, and the named errors of
-its rules. The practice's lessons live here: officials rotate, so every
-municipality keeps the history of its focal points and the agreements that
-outlive them; districts refuse migrants' identity documents, so each knows
-which document types it accepts.
+Pure: the aggregate that records changes to one municipality, and the named
+errors of its rules (the reference data, the MML and the 43 district
+municipalities, is :mod:`shared.municipalities`). The practice's lessons live
+here: officials rotate, so every municipality keeps the history of its focal
+points and the agreements that outlive them; districts refuse migrants'
+identity documents, so each knows which document types it accepts.
 
 A focal point is a post (an office and a role), never a person: officials'
 names are personal data and do not belong in events.
@@ -20,13 +20,9 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
-
-MML_ID = "mml"
-MML_NAME = "Municipalidad Metropolitana de Lima"
-
+from shared.municipalities import MunicipalityReference
 
 # What a municipality accepts until the programme records otherwise: the Peruvian
 # identity documents (DNI for nationals; carné de extranjería, PTP and CPP, issued
@@ -39,64 +35,6 @@ DEFAULT_ACCEPTED_DOCUMENTS: tuple[DocumentType, ...] = (
     DocumentType.PTP,
     DocumentType.CPP,
 )
-
-
-@dataclass(frozen=True)
-class MunicipalityReference:
-    """A municipality as reference data: it exists whether or not anything was recorded about it."""
-
-    id: str
-    name: str
-    zone: str | None
-
-
-class UnknownMunicipalityError(NotFoundError):
-    def __init__(self, municipality_id: str) -> None:
-        super().__init__(
-            f"'{municipality_id}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)"
-        )
-
-
-class MunicipalityNotInLimaError(RuleViolationError):
-    def __init__(self, municipality_id: str, field: str = "municipality_id") -> None:
-        super().__init__(
-            f"'{municipality_id}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)",
-            field=field,
-            rule="lima_municipality",
-        )
-
-
-class MunicipalityTable:
-    """The MML and the 43 district municipalities, by id ("mml" or the district's ubigeo)."""
-
-    def __init__(self, districts: DistrictTable) -> None:
-        self.districts = districts
-        references = [MunicipalityReference(MML_ID, MML_NAME, None)]
-        references += [
-            MunicipalityReference(d.ubigeo, f"Municipalidad Distrital de {d.name}", d.zone)
-            for d in sorted(districts.districts, key=lambda d: d.ubigeo)
-        ]
-        self._by_id = {r.id: r for r in references}
-
-    def all(self) -> list[MunicipalityReference]:
-        return list(self._by_id.values())
-
-    def find(self, municipality_id: str) -> MunicipalityReference:
-        """The municipality a path names; 404 when there is none."""
-        try:
-            return self._by_id[municipality_id.strip().lower()]
-        except KeyError:
-            raise UnknownMunicipalityError(municipality_id) from None
-
-    def require(self, municipality_id: str, field: str = "municipality_id") -> MunicipalityReference:
-        """The municipality an input names; 422 naming the field when there is none."""
-        try:
-            return self.find(municipality_id)
-        except UnknownMunicipalityError:
-            raise MunicipalityNotInLimaError(municipality_id, field) from None
-
-    def of_district(self, district_name: str) -> MunicipalityReference:
-        return self._by_id[self.districts.find(district_name).ubigeo]
 
 
 def municipality_uuid(municipality_id: str) -> UUID:

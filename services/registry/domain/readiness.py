@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from services.registry.domain.osvs import RUOSDocument, missing_from
+from services.registry.domain.ruos import RUOSDocument, missing_from
 from shared.documents import DocumentType
 
 

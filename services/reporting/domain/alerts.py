@@ -20,29 +20,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from services.reporting.domain.tally import Fact
-from shared.districts import DistrictTable
+from services.reporting.domain.indicators import Fact
+from shared.municipalities import MunicipalityReference
 
-MML_ID = "mml"
-MML_NAME = "Municipalidad Metropolitana de Lima"
 OVERDUE_AFTER_DAYS = 45
 TERM_ENDS_WITHIN_DAYS = 60
-
-
-@dataclass(frozen=True)
-class Municipality:
-    """A municipality that should have a focal point: the MML or one of the 43 districts."""
-
-    id: str
-    name: str
-    zone: str | None
-
-
-def lima_municipalities(districts: DistrictTable) -> list[Municipality]:
-    """The MML first, then the 43 district municipalities by ubigeo, named as registry names them."""
-    ordered = sorted(districts.districts, key=lambda d: d.ubigeo)
-    district_municipalities = [Municipality(d.ubigeo, f"Municipalidad Distrital de {d.name}", d.zone) for d in ordered]
-    return [Municipality(MML_ID, MML_NAME, None), *district_municipalities]
 
 
 @dataclass(frozen=True)
@@ -161,7 +143,7 @@ def board_terms(facts: Sequence[Fact], today: date, within_days: int = TERM_ENDS
     return sorted(alerts, key=lambda a: (a.term_ends_on, a.name))
 
 
-def municipalities_without_focal_point(facts: Sequence[Fact], municipalities: Sequence[Municipality]) -> list[MissingFocalPoint]:
+def municipalities_without_focal_point(facts: Sequence[Fact], municipalities: Sequence[MunicipalityReference]) -> list[MissingFocalPoint]:
     """Municipalities where every focal point assigned has left, or none was ever assigned."""
     current: dict[str, set[str]] = {}
     last_left: dict[str, date] = {}
@@ -189,7 +171,7 @@ ALERT_TYPES = frozenset(
 def alerts(
     facts: Sequence[Fact],
     today: date,
-    municipalities: Sequence[Municipality],
+    municipalities: Sequence[MunicipalityReference],
     overdue_after_days: int = OVERDUE_AFTER_DAYS,
     within_days: int = TERM_ENDS_WITHIN_DAYS,
 ) -> Alerts:

@@ -1,12 +1,10 @@
-"""The indicators of the practice, computed from dated facts. Pure: no I/O.
+"""The tally: the indicators (:mod:`.indicators`) counted from dated facts. Pure: no I/O.
 
-Two times matter for every fact. ``occurred_on`` (the day it happened in the
-world) decides the phase a fact counts in; ``recorded_at`` (when its service
-stored it) decides whether a report "as of" a moment knew it. Events reach
-reporting in any order and a phase may be opened after its facts, so nothing
-is counted into a phase on arrival: a :class:`Tally` folds facts in the order
-they were recorded and sorts them into *segments* of the calendar cut at every
-phase boundary; a phase is read off its segment when the report is asked for.
+Events reach reporting in any order and a phase may be opened after its
+facts, so nothing is counted into a phase on arrival: a :class:`Tally` folds
+facts in the order they were recorded and sorts them into *segments* of the
+calendar cut at every phase boundary; a phase is read off its segment when
+the report is asked for.
 
 A tally's state is small (counters per segment and district, the OSVs
 supported or out of contact, a few sets), can be saved as plain JSON and
@@ -21,186 +19,34 @@ they are given.
 
 from __future__ import annotations
 
-import copy
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any
 
-from shared.errors import NotFoundError
-
-ZONES = ("Lima Centro", "Lima Este", "Lima Norte", "Lima Sur")
-UNKNOWN = "unknown"
-TOTAL = "total"
-ALL = "*"
-Breakdown = Literal["zone", "district"]
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One public event as the read model keeps it."""
-
-    event_id: str
-    type: str
-    subject: str
-    occurred_on: date
-    recorded_at: datetime
-    data: Mapping[str, Any] = field(default_factory=dict)
-    source: str = ""
-    position: int = 0
-
-    @property
-    def order(self) -> tuple[datetime, str, int, str]:
-        """Recorded order: the order a tally folds facts in (ties broken per source log)."""
-        return (self.recorded_at, self.source, self.position, self.event_id)
-
-
-@dataclass(frozen=True)
-class Phase:
-    code: str
-    name: str
-    starts_on: date
-    ends_on: date
-
-    def contains(self, day: date) -> bool:
-        return self.starts_on <= day <= self.ends_on
-
-
-def phases_in(facts: Iterable[Fact]) -> list[Phase]:
-    """The programme's phases, as funding opened them, in date order."""
-    phases = [
-        Phase(f.data["code"], f.data["name"], date.fromisoformat(f.data["starts_on"]), date.fromisoformat(f.data["ends_on"]))
-        for f in facts
-        if f.type == "PhaseOpened"
-    ]
-    return sorted(phases, key=lambda p: p.starts_on)
-
-
-def boundaries(phases: Iterable[Phase]) -> list[int]:
-    """The days (as ordinals) where a segment starts: every phase's first day and the day after its last."""
-    return sorted({p.starts_on.toordinal() for p in phases} | {p.ends_on.toordinal() + 1 for p in phases})
-
-
-def nationality_group(code: object) -> str:
-    """Venezuelan, Peruvian or other, as the practice reports nationalities."""
-    return code if code in ("VE", "PE") else "other"  # type: ignore[return-value]
-
-
-# --------------------------------------------------------------------------
-# What each indicator is
-# --------------------------------------------------------------------------
-
-POINT, SPAN, UPTO, DERIVED = "point", "span", "upto", "derived"
-"""How a phase's figure is read: facts in the phase (point), entities active in
-the phase (span), facts up to the phase's end (upto), or from other figures."""
-
-MONEY = Decimal("0")
-
-
-@dataclass(frozen=True)
-class Indicator:
-    name: str
-    kind: str
-    template: Any
-    """The figure's shape when nothing counted: 0, a money 0, or a dict of parts."""
-    types: tuple[str, ...]
-    """The event types that make it (for evidence)."""
-    reads: str | None = None
-    """For ``upto`` indicators: the counted indicator whose running sum it is."""
-
-
-INDICATORS: tuple[Indicator, ...] = (
-    Indicator("osvs_identified", POINT, 0, ("OSVMapped",)),
-    Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered",)),
-    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered",), reads="osvs_registered_ruos"),
-    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", "RUOSRegistered")),
-    Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved",)),
-    Indicator("agents_of_change", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ParticipantEnrolled", "ParticipantWithdrew")),
-    Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed")),
-    Indicator("beneficiaries_direct", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted",)),
-    Indicator("seed_funds_granted_pen", POINT, MONEY, ("FundGranted",)),
-    Indicator("seed_funds_granted_usd", POINT, MONEY, ("FundGranted",)),
-    Indicator("goods_delivered_pen", POINT, MONEY, ("GoodsDelivered",)),
-    Indicator("goods_delivered_usd", POINT, MONEY, ("GoodsDelivered",)),
-    Indicator("disbursed_pen", POINT, MONEY, ("DisbursementMade",)),
-    Indicator("disbursed_usd", POINT, MONEY, ("DisbursementMade",)),
-    Indicator("murals", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("public_spaces_recovered", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined",)),
-    Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft",)),
-    Indicator("members_left_by_reason", POINT, {}, ("MemberLeft",)),
-    Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost",)),
-    Indicator("osvs_dissolved", POINT, 0, ("OSVDissolved",)),
-    Indicator("follow_up_meetings", POINT, 0, ("FollowUpMeetingHeld",)),
-    Indicator("actions_pending_at_phase_end", UPTO, 0, ("FollowUpMeetingHeld", "ActionItemCompleted"), reads="actions_pending_at_phase_end"),
-    Indicator(
-        "participatory_budget",
-        POINT,
-        {"submitted": 0, "accepted": 0, "funded": 0, "amount_funded_pen": MONEY},
-        ("ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided"),
-    ),
+from services.reporting.domain.indicators import (
+    ALL,
+    DERIVED,
+    TOTAL,
+    UNKNOWN,
+    UPTO,
+    ZONES,
+    Breakdown,
+    Fact,
+    Indicator,
+    Phase,
+    add_parts,
+    boundaries,
+    indicator_figures,
+    indicator_named,
+    money_text,
+    nationality_group,
+    phases_in,
 )
-BY_NAME = {i.name: i for i in INDICATORS}
-RELEVANT_TYPES = frozenset({"PhaseOpened", *(t for i in INDICATORS for t in i.types)})
-"""The only event types a tally looks at; the read model folds no other."""
-
-
-def indicator_named(name: str) -> Indicator:
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise NotFoundError(f"No indicator is called '{name}'.", field="name", rule="known_indicator") from None
-
-
-def flatten(figure: Any, prefix: str = "") -> dict[str, Any]:
-    """A figure as ``{part: value}``: ``{"total": 3, "by_nationality.VE": 2}``; a plain figure is ``{"value": x}``."""
-    if not isinstance(figure, Mapping):
-        return {prefix or "value": figure}
-    out: dict[str, Any] = {}
-    for key, value in figure.items():
-        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
-
-
-def _money(value: Any) -> str:
-    return f"{Decimal(value):.2f}"
-
-
-def _figure(indicator: Indicator, parts: Mapping[str, int | Decimal]) -> Any:
-    """Build a figure from its counted parts (``"value"``, ``"total"``, ``"by_sex.F"``…)."""
-    figure = copy.deepcopy(indicator.template)
-    for part, value in sorted(parts.items()):
-        if part == "value":
-            figure = value
-            continue
-        head, _, tail = part.partition(".")
-        if tail:
-            if value:
-                figure[head][tail] = value
-        else:
-            figure[head] = value
-    return _format(figure, indicator.template)
-
-
-def _format(figure: Any, template: Any) -> Any:
-    if isinstance(template, Decimal):
-        return _money(figure)
-    if isinstance(figure, dict):
-        return {k: _format(v, template.get(k) if isinstance(template, dict) else None) for k, v in figure.items()}
-    return figure
-
-
-def rate(registered: int, identified: int) -> str:
-    """Registered over identified, 4 places; ``"0.0000"`` when nothing was identified yet."""
-    if not identified:
-        return "0.0000"
-    return str((Decimal(registered) / Decimal(identified)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
-
+from shared.errors import NotFoundError
 
 # --------------------------------------------------------------------------
 # The tally
@@ -540,16 +386,16 @@ class Tally:
         def figures(group: str, phase: Phase | None) -> dict[str, Any]:
             segments = sums.get(group, {})
             if phase is None:
-                inside = _add(s for seg, s in segments.items() if seg != EVER)
+                inside = add_parts(s for seg, s in segments.items() if seg != EVER)
                 inside.update(segments.get(EVER, {}))  # span indicators' totals
                 upto = inside
                 counted_once = osvs.get(group, {}).get(TOTAL, {})
             else:
                 here = self.segment(phase.starts_on)
-                inside = _add(s for seg, s in segments.items() if seg == here)
-                upto = _add(s for seg, s in segments.items() if EVER < seg <= here)
+                inside = add_parts(s for seg, s in segments.items() if seg == here)
+                upto = add_parts(s for seg, s in segments.items() if EVER < seg <= here)
                 counted_once = osvs.get(group, {}).get(phase.code, {})
-            return _figures(inside, upto, counted_once)
+            return indicator_figures(inside, upto, counted_once)
 
         def shaped(group: str) -> dict[str, Any]:
             return {
@@ -601,7 +447,7 @@ class Tally:
                 adds[trace.fact.event_id][reads[counted] or sub] += trace.delta
         figure = self.report(phases, by)
         block = figure if group is None else figure["breakdown"]["groups"].get(group)
-        empty = _figures({}, {}, {})[name]
+        empty = indicator_figures({}, {}, {})[name]
         if block is None:
             value = empty
         elif phase is None:
@@ -609,7 +455,7 @@ class Tally:
         else:
             value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
         events = [
-            {**_cite(by_id[event]), "adds": {part: _money(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
+            {**_cite(by_id[event]), "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
             for event, parts in adds.items()
             if any(parts.values())
         ]
@@ -712,39 +558,6 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ParticipatoryBudgetSubmitted": Tally._pb_submitted,
     "ParticipatoryBudgetDecided": Tally._pb_decided,
 }
-
-
-def _add(maps: Iterable[Mapping[str, int | Decimal]]) -> dict[str, int | Decimal]:
-    out: dict[str, int | Decimal] = defaultdict(int)
-    for parts in maps:
-        for part, value in parts.items():
-            out[part] += value
-    return out
-
-
-def _figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, int | Decimal], once: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """Every indicator of one phase (or the total): counted parts in it, up to its end, and OSVs counted once."""
-    by_indicator: dict[str, dict[str, int | Decimal]] = defaultdict(dict)
-    for part, value in inside.items():
-        name, _, sub = part.partition("/")
-        by_indicator[name][sub] = value
-    cumulative: dict[str, dict[str, int | Decimal]] = defaultdict(dict)
-    for part, value in upto.items():
-        name, _, sub = part.partition("/")
-        cumulative[name][sub] = value
-    out: dict[str, Any] = {}
-    for indicator in INDICATORS:
-        if indicator.kind == UPTO:
-            out[indicator.name] = _figure(indicator, cumulative.get(indicator.reads or indicator.name, {}))
-        elif indicator.kind == DERIVED:
-            registered = int(cumulative.get("osvs_registered_ruos", {}).get("value", 0))
-            identified = int(cumulative.get("osvs_identified", {}).get("value", 0))
-            out[indicator.name] = rate(registered, identified)
-        elif indicator.name in once:
-            out[indicator.name] = _figure(indicator, once[indicator.name])
-        else:
-            out[indicator.name] = _figure(indicator, by_indicator.get(indicator.name, {}))
-    return out
 
 
 def _phase_named(phases: Sequence[Phase], code: str) -> Phase | None:

@@ -48,17 +48,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.reporting.domain.alerts import ALERT_TYPES
-from services.reporting.domain.tally import (
+from services.reporting.domain.indicators import (
     RELEVANT_TYPES,
     Breakdown,
     Fact,
     Phase,
-    Tally,
     boundaries,
-    evidence,
     indicator_named,
     phases_in,
 )
+from services.reporting.domain.tally import Tally, evidence
 from shared.events import source_service
 from shared.views import Ledger, View
 
