@@ -22,10 +22,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared import idempotency
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
+from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
 from shared.settings import ServiceSettings
@@ -366,7 +366,7 @@ def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
-    idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
