@@ -121,13 +121,6 @@ class NatsServer(ChildServer):
     # -- properties -------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        """The client port (known after the first ``start()`` when it was 0)."""
-        if self._port is None:
-            raise EmbeddedServerError("port not chosen yet: call start() first")
-        return self._port
-
-    @property
     def url(self) -> str:
         """Client URL, e.g. ``nats://127.0.0.1:4222``."""
         return f"nats://{self.host}:{self.port}"

@@ -121,13 +121,6 @@ class PostgresServer(ChildServer):
     # -- properties -------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        """The TCP port (known after ``start()`` when it was 0)."""
-        if self._port is None:
-            raise EmbeddedServerError("port not chosen yet: call start() first")
-        return self._port
-
-    @property
     def data_dir(self) -> Path:
         """The cluster's data directory (also holds the unix socket)."""
         if self.base_dir is None:

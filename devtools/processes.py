@@ -66,8 +66,17 @@ def pid_alive(pid: int) -> bool:
 class ChildServer:
     """A server run as a child process: ``start()`` it and ``stop()`` it, or use it as a context manager.
 
-    ``stop()`` is idempotent.
+    ``stop()`` is idempotent. A port given as 0 is chosen on the first start.
     """
+
+    _port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (known after the first ``start()`` when it was given as 0)."""
+        if self._port is None:
+            raise EmbeddedServerError("port not chosen yet: call start() first")
+        return self._port
 
     def start(self) -> Self:  # pragma: no cover - abstract
         raise NotImplementedError

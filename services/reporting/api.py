@@ -104,11 +104,13 @@ def health(request: Request, reporting: ReportingDep) -> ReportingHealth:
 
 @dashboard.get("/", include_in_schema=False)
 def home() -> RedirectResponse:
+    """Send a browser at the service's root to the dashboard."""
     return RedirectResponse("/dashboard", status_code=307)
 
 
 @dashboard.get("/dashboard/dashboard.css", include_in_schema=False)
 def style() -> Response:
+    """The dashboard's stylesheet."""
     return Response(stylesheet(), media_type="text/css")
 
 

@@ -174,12 +174,7 @@ class Ledger:
         """Move the source's floor over the applied events that follow it without a gap; return the new floor."""
         floor = start = self._floor(session, source)
         while True:
-            rows = session.execute(
-                select(self.applied.c.position, self.applied.c.previous)
-                .where(self.applied.c.source == source, self.applied.c.position > floor)
-                .order_by(self.applied.c.position)
-                .limit(5000)
-            ).all()
+            rows = self._above(session, source, floor)
             moved = False
             for position, previous in rows:
                 if position == floor + 1 or (previous is not None and previous <= floor):
@@ -212,12 +207,7 @@ class Ledger:
     def missing(self, session: Session, source: str, limit: int = 20) -> list[Missing]:
         """The holes above the floor that applied events point across: positions known to exist and not applied."""
         floor = self._floor(session, source)
-        rows = session.execute(
-            select(self.applied.c.position, self.applied.c.previous)
-            .where(self.applied.c.source == source, self.applied.c.position > floor)
-            .order_by(self.applied.c.position)
-            .limit(5000)
-        ).all()
+        rows = self._above(session, source, floor)
         holes: list[Missing] = []
         below = floor
         for position, previous in rows:
@@ -229,6 +219,15 @@ class Ledger:
         return holes
 
     # -- helpers ----------------------------------------------------------------
+
+    def _above(self, session: Session, source: str, floor: int) -> Sequence[Any]:
+        """The first 5,000 applied events above the floor: (position, previous), in order."""
+        return session.execute(
+            select(self.applied.c.position, self.applied.c.previous)
+            .where(self.applied.c.source == source, self.applied.c.position > floor)
+            .order_by(self.applied.c.position)
+            .limit(5000)
+        ).all()
 
     def _applied_among(self, session: Session, source: str, positions: Sequence[int]) -> set[int]:
         done: set[int] = set()

@@ -16,16 +16,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.api import create_app
 from services.reporting.application import Reporting
 from services.reporting.dashboard import cell
-from services.reporting.settings import ReportingSettings
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, translator
 from tests.integration.test_dashboard_page import rows
+from tests.support.clients import application_of, service_client
 
 pytestmark = pytest.mark.timeout(60)
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 
 
 def contract_indicators(scale: int) -> dict[str, Any]:
@@ -96,14 +94,13 @@ class FakeReporting(Reporting):
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH)
-    with TestClient(create_app(settings, today=lambda: date(2022, 7, 1), application=FakeReporting)) as client:
+    with service_client("reporting", tmp_path, today=lambda: date(2022, 7, 1), application=FakeReporting) as client:
         yield client
 
 
 @pytest.fixture
 def source(client: TestClient) -> FakeReporting:
-    return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
+    return application_of(client)  # type: ignore[no-any-return]
 
 
 def test_every_indicator_of_the_contract_has_a_label_in_both_languages_and_the_languages_say_the_same_things() -> None:
