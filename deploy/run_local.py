@@ -1,7 +1,8 @@
-"""Run the whole system on one machine: nats-server and the four services.
+"""Run the whole system on one machine: the identity provider, nats-server and the four services.
 
 ``make run`` calls this. Data lives under ``var/`` (SQLite stores, the
-JetStream store) and survives a restart. Ctrl-C stops everything cleanly.
+JetStream store, the identity provider's accounts and keys under ``var/idp``)
+and survives a restart. Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devtools.identity import IdentityProvider, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.registry.settings import RegistrySettings
@@ -44,9 +46,12 @@ SERVICES = (
 )
 
 
-def start_service(name: str, factory: str, port: int, local: LocalSettings, nats_url: str) -> subprocess.Popen[bytes]:
+def start_service(
+    name: str, factory: str, port: int, local: LocalSettings, nats_url: str, auth_env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     prefix = name.upper()
     env = {
+        **auth_env,
         **os.environ,
         f"{prefix}_VAR_DIR": str(local.var_dir),
         f"{prefix}_NATS_URL": os.environ.get(f"{prefix}_NATS_URL", nats_url),
@@ -87,11 +92,21 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
 
     processes: list[subprocess.Popen[bytes]] = []
-    with NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host) as nats:
+    ports = {name: settings_class().port for name, _, settings_class in SERVICES}
+    identity = IdentitySettings(
+        var_dir=local.var_dir, host=local.host, service_urls={name: f"http://{local.host}:{port}" for name, port in ports.items()}
+    )
+    with (
+        IdentityProvider.from_settings(identity) as idp,
+        NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host) as nats,
+    ):
+        print(idp.describe(), flush=True)
+        # Where the services check tokens, and their own client's secret (for reading each other's feeds).
+        auth_env = {"OSV_AUTH_ISSUER": idp.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.client_secret("osv-services")}
         try:
-            for name, factory, settings_class in SERVICES:
-                port = settings_class().port
-                process = start_service(name, factory, port, local, nats.url)
+            for name, factory, _ in SERVICES:
+                port = ports[name]
+                process = start_service(name, factory, port, local, nats.url, auth_env)
                 processes.append(process)
                 wait_healthy(f"http://{local.host}:{port}", process)
                 print(f"  {name:<11} http://{local.host}:{port}   (API docs: http://{local.host}:{port}/docs)", flush=True)

@@ -10,8 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer, PostgresServer
+from devtools.identity import IdentityProvider
+from shared.auth import AuthSettings
 from shared.clock import Clock
 from tests.support.clients import service_client
+from tests.support.identity import IssuedTokens
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +49,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'events.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityProvider]:
+    """The real embedded OpenID Connect provider (Canaille, devtools.identity), started once per test session."""
+    # <var>/idp, as `make run` lays it out, so `make token` with OSV_VAR_DIR=<var> finds its state.
+    with IdentityProvider(tmp_path_factory.mktemp("var") / "idp", port=0) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def tokens(identity_provider: IdentityProvider) -> IssuedTokens:
+    """``tokens["staff"]``, ``tokens.headers("municipal-150132")``: access tokens the provider issued, cached."""
+    return IssuedTokens(identity_provider)
+
+
+@pytest.fixture(scope="session")
+def auth_settings(identity_provider: IdentityProvider) -> AuthSettings:
+    """What a service needs to check the session provider's tokens (its issuer; every other setting default)."""
+    return AuthSettings(issuer=identity_provider.issuer)
 
 
 # The services' clients -----------------------------------------------------------------------
