@@ -22,12 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
-from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
+from shared.messaging import NatsLink
+from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.store import persistence_env
 from shared.views import View

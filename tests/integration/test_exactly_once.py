@@ -22,8 +22,9 @@ from nats.js.api import StreamConfig
 
 from devtools.embedded import NatsServer
 from services.reporting.views.readmodel import ReadModel
+from shared.consumers import DurableConsumer
 from shared.events import encode
-from shared.messaging import DurableConsumer, NatsLink
+from shared.messaging import NatsLink
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 from tests.support.served import served_system
