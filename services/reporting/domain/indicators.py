@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -219,3 +219,23 @@ def indicator_figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, in
         else:
             out[indicator.name] = figure_of(indicator, by_indicator.get(indicator.name, {}))
     return out
+
+
+def phase_named(phases: Sequence[Phase], code: str) -> Phase | None:
+    if code == TOTAL:
+        return None
+    for phase in phases:
+        if phase.code == code:
+            return phase
+    raise NotFoundError(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
+
+
+def cite(fact: Fact) -> dict[str, Any]:
+    return {
+        "event_id": fact.event_id,
+        "source": fact.source or fact.event_id.partition(":")[0],
+        "type": fact.type,
+        "subject": fact.subject,
+        "occurred_on": fact.occurred_on.isoformat(),
+        "recorded_at": fact.recorded_at.isoformat().replace("+00:00", "Z"),
+    }

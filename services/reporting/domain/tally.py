@@ -40,13 +40,14 @@ from services.reporting.domain.indicators import (
     Phase,
     add_parts,
     boundaries,
+    cite,
     indicator_figures,
     indicator_named,
     money_text,
     nationality_group,
+    phase_named,
     phases_in,
 )
-from shared.errors import NotFoundError
 
 # --------------------------------------------------------------------------
 # The tally
@@ -425,7 +426,7 @@ class Tally:
         """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``."""
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
-        phase = _phase_named(phases, phase_code)
+        phase = phase_named(phases, phase_code)
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
@@ -455,7 +456,7 @@ class Tally:
         else:
             value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
         events = [
-            {**_cite(by_id[event]), "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
+            {**cite(by_id[event]), "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
             for event, parts in adds.items()
             if any(parts.values())
         ]
@@ -558,26 +559,6 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ParticipatoryBudgetSubmitted": Tally._pb_submitted,
     "ParticipatoryBudgetDecided": Tally._pb_decided,
 }
-
-
-def _phase_named(phases: Sequence[Phase], code: str) -> Phase | None:
-    if code == TOTAL:
-        return None
-    for phase in phases:
-        if phase.code == code:
-            return phase
-    raise NotFoundError(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
-
-
-def _cite(fact: Fact) -> dict[str, Any]:
-    return {
-        "event_id": fact.event_id,
-        "source": fact.source or fact.event_id.partition(":")[0],
-        "type": fact.type,
-        "subject": fact.subject,
-        "occurred_on": fact.occurred_on.isoformat(),
-        "recorded_at": fact.recorded_at.isoformat().replace("+00:00", "Z"),
-    }
 
 
 # --------------------------------------------------------------------------
