@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devtools.embedded import NatsServer
 from devtools.identity import IdentityProvider, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
-from devtools.embedded import NatsServer
 
 log = logging.getLogger("osv-platform")
 
