@@ -16,7 +16,7 @@ from pathlib import Path
 
 from shared.events import EventCatalogue, PublicEvent, json_schema_document
 
-SERVICE_INTERFACES = (
+SERVICE_EVENTS = (
     "services.registry.events",
     "services.funding.events",
     "services.engagement.events",
@@ -32,7 +32,7 @@ SERVICE_APIS = ("registry", "funding", "engagement", "reporting")
 
 
 def catalogues() -> list[EventCatalogue]:
-    return [importlib.import_module(name).catalogue for name in SERVICE_INTERFACES]
+    return [importlib.import_module(name).catalogue for name in SERVICE_EVENTS]
 
 
 def expected_files() -> dict[str, str]:

@@ -98,24 +98,13 @@ class PersonalDataErased(PublicEvent):
 class OSVDocumentsCounted(PublicEvent):
     """An OSV's active memberships by document type, counted again after each change; the latest holds."""
 
-    id_field: ClassVar[str] = "osv_id"
+    id_field: ClassVar[str | None] = None  # the roster's own id is engagement's business: the OSV is what partners know
     occurred_field: ClassVar[str] = "counted_on"
 
     osv_id: UUID
     counted_on: date
     board: Tally = Field(description="The board (president and board members), by document type.")
     members: Tally = Field(description="Every active member, the board included, by document type.")
-
-    @classmethod
-    def from_domain(cls, event: Any) -> OSVDocumentsCounted:
-        """The roster's own id is engagement's business: the OSV is what partners know."""
-        return cls(
-            osv_id=event.osv_id,
-            counted_on=event.counted_on,
-            board=event.board,
-            members=event.members,
-            occurred_on=event.counted_on,
-        )
 
 
 @catalogue.publishes(Member.Enrolled)
@@ -224,7 +213,7 @@ class FollowUpMeetingHeld(PublicEvent):
 class ActionItemCompleted(PublicEvent):
     """An action agreed at a follow-up meeting was done."""
 
-    id_field: ClassVar[str] = "action_id"
+    id_field: ClassVar[str | None] = None
     occurred_field: ClassVar[str] = "completed_on"
 
     osv_id: UUID
@@ -233,23 +222,12 @@ class ActionItemCompleted(PublicEvent):
     due_on: date
     completed_on: date
 
-    @classmethod
-    def from_domain(cls, event: Any) -> ActionItemCompleted:
-        return cls(
-            osv_id=event.osv_id,
-            meeting_id=event.meeting_id,
-            action_id=event.action_id,
-            due_on=event.due_on,
-            completed_on=event.completed_on,
-            occurred_on=event.completed_on,
-        )
-
 
 @catalogue.publishes(FollowUp.TechnicalAssistanceGiven)
 class TechnicalAssistanceGiven(PublicEvent):
     """Programme staff gave an OSV hours of technical assistance on one day."""
 
-    id_field: ClassVar[str] = "assistance_id"
+    id_field: ClassVar[str | None] = None
     occurred_field: ClassVar[str] = "given_on"
 
     osv_id: UUID
@@ -257,17 +235,6 @@ class TechnicalAssistanceGiven(PublicEvent):
     given_on: date
     topic: AssistanceTopic
     hours: Decimal = Field(description="Decimal string, e.g. \"2.50\"; more than 0, at most 24.")
-
-    @classmethod
-    def from_domain(cls, event: Any) -> TechnicalAssistanceGiven:
-        return cls(
-            osv_id=event.osv_id,
-            assistance_id=event.assistance_id,
-            given_on=event.given_on,
-            topic=event.topic,
-            hours=event.hours,
-            occurred_on=event.given_on,
-        )
 
 
 class DirectBeneficiaries(BaseModel):
@@ -335,7 +302,7 @@ class AssessedNeed(BaseModel):
 class NeedsAssessed(PublicEvent):
     """Programme staff assessed the needs of an OSV's members (counts only)."""
 
-    id_field: ClassVar[str] = "assessment_id"
+    id_field: ClassVar[str | None] = None
     occurred_field: ClassVar[str] = "assessed_on"
 
     osv_id: UUID
@@ -344,15 +311,3 @@ class NeedsAssessed(PublicEvent):
     members_assessed: int = Field(ge=1)
     members_over_5_years_in_peru: int = Field(ge=0, description="Members assessed who have lived in Peru more than 5 years.")
     needs: list[AssessedNeed] = Field(description="One row per area.")
-
-    @classmethod
-    def from_domain(cls, event: Any) -> NeedsAssessed:
-        return cls(
-            osv_id=event.osv_id,
-            assessment_id=event.assessment_id,
-            assessed_on=event.assessed_on,
-            members_assessed=event.members_assessed,
-            members_over_5_years_in_peru=event.members_over_5_years_in_peru,
-            needs=event.needs,
-            occurred_on=event.assessed_on,
-        )

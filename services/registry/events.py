@@ -243,11 +243,7 @@ class OSVDissolved(PublicEvent):
 class MunicipalityEvent(PublicEvent):
     """A municipality is named by its own id (`mml`, a ubigeo), which its events carry, not by its record's uuid."""
 
-    @classmethod
-    def from_domain(cls, event: Any) -> PublicEvent:
-        values = {name: getattr(event, name) for name in cls.model_fields if hasattr(event, name)}
-        values["occurred_on"] = getattr(event, cls.occurred_field)
-        return cls(**values)
+    id_field: ClassVar[str | None] = None
 
 
 @catalogue.publishes(Municipality.AcceptedDocumentsChanged)
