@@ -143,6 +143,14 @@ class NatsServer(ChildServer):
         return self._proc is not None and self._proc.poll() is None
 
     @property
+    def exit_code(self) -> int | None:
+        """The exit code of a server that ended without ``stop()``/``kill()`` (a crash, a kill from outside).
+
+        None while it runs and once stopped here; negative: the signal that ended it.
+        """
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
     def paused(self) -> bool:
         """Whether the process is currently SIGSTOPped by ``pause()``."""
         return self._paused

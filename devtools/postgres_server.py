@@ -288,9 +288,14 @@ class PostgresServer(ChildServer):
     # -- lifecycle --------------------------------------------------------
 
     def start(self) -> Self:
-        """initdb a fresh cluster, start it and wait until it accepts connections (30 s)."""
+        """initdb a fresh cluster, start it and wait until it accepts connections (30 s).
+
+        After :meth:`halt`, start the same cluster again instead: same port, same databases.
+        """
         if self.running:
             return self
+        if self.base_dir is not None and (self.data_dir / "PG_VERSION").is_file():
+            return self._start_again()
         self.bin_dir = self._resolve_bin_dir()
         if self._port is None:
             self._port = free_port(self.host)
@@ -343,6 +348,29 @@ class PostgresServer(ChildServer):
         logger.info("postgres ready on %s:%s (pid %s)", self.host, self.port, self._postmaster_pid)
         return self
 
+    def _start_again(self) -> Self:
+        deadline = time.monotonic() + PG_START_TIMEOUT
+        self._run(
+            ["pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", str(int(PG_START_TIMEOUT))],
+            timeout=PG_START_TIMEOUT + 5,
+            what="pg_ctl start",
+        )
+        self._postmaster_pid = self._read_postmaster_pid()
+        self._wait_connectable(deadline)
+        logger.info("postgres running again on %s:%s (pid %s)", self.host, self.port, self._postmaster_pid)
+        return self
+
+    def halt(self) -> None:
+        """Stop the server but keep its cluster (an outage): :meth:`start` brings it back as it was.
+
+        ``pg_ctl stop -m fast``: open sessions are ended, as when a database
+        server goes down under its clients.
+        """
+        if self.base_dir is None:
+            raise EmbeddedServerError("server not started")
+        self._stop_postmaster()
+        self._postmaster_pid = None
+
     def _wait_connectable(self, deadline: float) -> None:
         import psycopg
 
@@ -368,28 +396,32 @@ class PostgresServer(ChildServer):
         if base_dir is None:
             return
         try:
-            pid = self._read_postmaster_pid() or self._postmaster_pid
-            if pid is not None and pid_alive(pid):
-                try:
-                    self._run(
-                        ["pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", str(int(PG_STOP_TIMEOUT))],
-                        timeout=PG_STOP_TIMEOUT + 5,
-                        what="pg_ctl stop",
-                    )
-                except EmbeddedServerError as exc:
-                    logger.warning("pg_ctl stop failed, killing postmaster %s: %s", pid, exc)
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                end = time.monotonic() + PG_STOP_TIMEOUT
-                while pid_alive(pid) and time.monotonic() < end:
-                    time.sleep(0.05)
-                logger.info("postgres pid %s stopped", pid)
+            self._stop_postmaster()
         finally:
             self.base_dir = None
             self._postmaster_pid = None
             shutil.rmtree(base_dir, ignore_errors=True)
+
+    def _stop_postmaster(self) -> None:
+        pid = self._read_postmaster_pid() or self._postmaster_pid
+        if pid is None or not pid_alive(pid):
+            return
+        try:
+            self._run(
+                ["pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", str(int(PG_STOP_TIMEOUT))],
+                timeout=PG_STOP_TIMEOUT + 5,
+                what="pg_ctl stop",
+            )
+        except EmbeddedServerError as exc:
+            logger.warning("pg_ctl stop failed, killing postmaster %s: %s", pid, exc)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        end = time.monotonic() + PG_STOP_TIMEOUT
+        while pid_alive(pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        logger.info("postgres pid %s stopped", pid)
 
     # -- databases --------------------------------------------------------
 

@@ -20,6 +20,8 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
+from shared.lifecycle import stop_tasks, within
+
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +63,10 @@ class NatsLink:
         self.js: JetStreamContext | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next_unreachable_log = 0.0
+
+    close_seconds: float = 3.0
+    """Upper bound of :meth:`close`, NATS reachable or not."""
 
     @property
     def connected(self) -> bool:
@@ -93,7 +99,14 @@ class NatsLink:
         return name
 
     async def _on_error(self, error: Exception) -> None:
-        log.debug("NATS %s: %s", self.name, error)
+        if self._ready.is_set():
+            log.debug("NATS %s: %s", self.name, error)
+            return
+        # nats-py retries the first connection itself, silently: say so now and then.
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_unreachable_log:
+            self._next_unreachable_log = now + 30.0
+            log.warning("NATS %s: not reachable at %s (%s: %s); still trying", self.name, self.url, type(error).__name__, error)
 
     async def _on_disconnected(self) -> None:
         log.warning("NATS %s: disconnected from %s", self.name, self.url)
@@ -104,6 +117,7 @@ class NatsLink:
     async def _connect_forever(self) -> None:
         delay = 0.2
         while True:
+            nc: Client | None = None
             try:
                 nc = await nats.connect(
                     [server.strip() for server in self.url.split(",")],
@@ -119,11 +133,16 @@ class NatsLink:
                 self.js = js
                 if self.own_service is not None:
                     await self.ensure_stream_of(self.own_service)
+            except asyncio.CancelledError:
+                self.js = None
+                if nc is not None:  # connected, then stopped while making sure of the stream: close what was opened
+                    await within(nc.close(), 1.0, f"NATS {self.name}: close")
+                raise
             except Exception as error:  # noqa: BLE001 - any failure means "try again later"
                 self.js = None
                 log.warning("NATS not reachable at %s (%s); retrying", self.url, error)
-                with contextlib.suppress(Exception):
-                    await nc.close()  # type: ignore[possibly-undefined]
+                if nc is not None:
+                    await within(nc.close(), 1.0, f"NATS {self.name}: close")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -132,18 +151,39 @@ class NatsLink:
             log.info("connected to NATS at %s", self.url)
             return
 
-    async def close(self) -> None:
+    async def close(self, timeout: float | None = None) -> None:
+        """Stop connecting, flush what is buffered (acks) and close, in about ``timeout`` seconds at most.
+
+        With NATS out of reach every step could wait for good: a connect
+        attempt that ignores its cancellation, a flush or a close stuck on a
+        frozen server that reads nothing. Each step gets a third of the time;
+        a close that does not end in its third drops the socket unflushed.
+        (``drain()`` would wait up to its 30 s timeout for pull subscriptions
+        that have nothing more to deliver.)
+        """
+        step = (self.close_seconds if timeout is None else timeout) / 3
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        if self.nc is not None:
-            # Flush what is buffered (acks), then close. ``drain()`` would wait up to
-            # its 30 s timeout for pull subscriptions that have nothing more to deliver.
+            await stop_tasks([self._task], step, f"NATS {self.name}: connecting")
+        nc = self.nc
+        if nc is None:
+            return
+        if nc.is_connected:
+            await within(nc.flush(timeout=max(1, int(step))), step, f"NATS {self.name}: flush")
+        closing = asyncio.ensure_future(nc.close())
+        done, _ = await asyncio.wait({closing}, timeout=step)
+        if not done:
+            log.warning("NATS %s: no clean close within %.1f s; dropping the connection", self.name, step)
+            self._drop_socket(nc)
+        await stop_tasks([closing], step, f"NATS {self.name}: close")
+
+    @staticmethod
+    def _drop_socket(nc: Client) -> None:
+        """Abort the client's socket without sending what is buffered (nats-py has no public way)."""
+        writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)
+        transport = getattr(writer, "transport", None)
+        if transport is not None:
             with contextlib.suppress(Exception):
-                await self.nc.flush(timeout=2)
-            with contextlib.suppress(Exception):
-                await self.nc.close()
+                transport.abort()
 
 
 LEGACY_SUBJECTS = ["osv.>"]

@@ -37,8 +37,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str]:
-    """Translate a database URL into the library's persistence settings."""
+def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_seconds: int = 5) -> dict[str, str]:
+    """Translate a database URL into the library's persistence settings.
+
+    On PostgreSQL a command waits at most ``connect_timeout_seconds`` for a
+    connection (then the library raises its ``OperationalError``), and a
+    pooled connection is checked before use, so one that a database restart
+    broke is replaced instead of failing a request.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "sqlite":
@@ -53,7 +59,7 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
         }
     if scheme in ("postgresql", "postgres"):
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "shared.postgres:PostgresFactory",
             "POSTGRES_DBNAME": parts.path.lstrip("/"),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
@@ -61,6 +67,8 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_LOCK_TIMEOUT": str(lock_timeout_seconds),
             "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout_seconds),
+            "POSTGRES_PRE_PING": "y",
         }
     msg = f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://"
     raise ValueError(msg)

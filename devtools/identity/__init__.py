@@ -314,6 +314,16 @@ class IdentityProvider:
 
     # -- process -----------------------------------------------------------------------------------
 
+    @property
+    def pid(self) -> int | None:
+        """The provider process's pid while it was started here."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code of a provider that ended without :meth:`stop` (a crash, a kill); None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
     def is_answering(self, timeout: float = 2.0) -> bool:
         """Whether a provider with this issuer answers discovery now."""
         try:

@@ -22,7 +22,7 @@ from services.reporting.schemas import AlertsPublic, ReportingHealth
 from services.reporting.settings import ReportingSettings
 from services.reporting.translations import Language
 from shared.clock import LIMA, Clock, today_in_lima
-from shared.web import application_of, base_api, runtime_of
+from shared.web import HEALTH_RESPONSES, application_of, base_api, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -79,22 +79,25 @@ def get_evidence(
 # Operations ------------------------------------------------------------------------------
 
 
-@operations.get("/health", response_model=ReportingHealth)
-def health(request: Request, reporting: ReportingDep) -> ReportingHealth:
+@operations.get("/health", response_model=ReportingHealth, responses=HEALTH_RESPONSES)
+async def health(request: Request, response: Response, reporting: ReportingDep) -> ReportingHealth:
     """Report the NATS connection, the consumer and how far each source is applied."""
     runtime = runtime_of(request)
-    assert runtime.link is not None
+    assert runtime.link is not None and runtime.probes is not None
+    positions, store_error = await runtime.probes.run("store", reporting.readmodel.positions)
     nats_state = "connected" if runtime.link.connected else "disconnected"
     consumers = runtime.following.consumers
     error = next((c.last_error for c in consumers if c.last_error), None)
     missing = runtime.following.missing
+    response.status_code = 200 if store_error is None else 503
     return ReportingHealth(
-        status="ok" if nats_state == "connected" and error is None and not missing else "degraded",
+        status="ok" if store_error is None and nats_state == "connected" and error is None and not missing else "degraded",
         service="reporting",
+        store=store_error or "ok",
         nats=nats_state,
         consumer_error=error,
         parked=sum(c.parked for c in consumers),
-        applied_positions=reporting.readmodel.positions(),
+        applied_positions=positions or {},
         sources=runtime.following.health().get(reporting.readmodel.name, {}),
     )
 

@@ -53,4 +53,4 @@ def bootstrap(
 
         return [checkpoints]
 
-    return Runtime(settings, None, build, views, background, consumer_batch=settings.consumer_batch)
+    return Runtime(settings, None, build, views, background, consumer_batch=settings.consumer_batch, opening="the read model")

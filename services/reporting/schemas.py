@@ -15,8 +15,12 @@ from shared.web import SourceHealth
 
 
 class ReportingHealth(BaseModel):
-    status: str = Field(description="`ok`, or `degraded` when NATS is unreachable, a consumer is failing, or events are missing.")
+    status: str = Field(
+        description="`ok`, or `degraded` when the read model cannot be reached (the answer is then a 503), "
+        "NATS is unreachable, a consumer is failing, or events are missing."
+    )
     service: str
+    store: str = Field(default="ok", description="`ok`, or `error: …` when the read model's database did not answer within the health timeout.")
     nats: str
     consumer_error: str | None = Field(description="The last error of any of the consumers (one per source's stream), if any.")
     parked: int = Field(description="Poison messages parked on the OSV_PARKED stream since the service started.")
