@@ -40,7 +40,7 @@ rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
-	$(PY) -m shared.catalogue --write
+	$(PY) -m devtools.catalogue --write
 
 forms: $(STAMP)  ## regenerate the XLSForms (services/imports/xlsforms/) from the APIs' enumerations
 	$(PY) -m devtools.xlsforms --write

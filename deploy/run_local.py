@@ -29,13 +29,13 @@ from pathlib import Path
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
-from shared.embedded import EmbeddedServerError, NatsServer
 
 log = logging.getLogger("osv-platform")
 

@@ -82,6 +82,7 @@ BACKOFF_LONGEST_SECONDS = 0.2
 
 P = ParamSpec("P")
 R = TypeVar("R")
+A = TypeVar("A")
 
 _retrying: ContextVar[bool] = ContextVar("retrying_on_collision", default=False)
 
@@ -145,6 +146,32 @@ class ServiceApplication(Application):
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
 
+    # Loading ----------------------------------------------------------------
+
+    def load(self, aggregate_id: UUID, kind: type[A], not_found: Callable[[UUID], Exception]) -> A:
+        """The aggregate of class ``kind`` with this id; else the service's own ``not_found(aggregate_id)`` error.
+
+        The library's :class:`AggregateNotFoundError` never leaves a service:
+        an unknown id, or the id of another kind of aggregate (an index, a
+        history), is the service's named not-found error (404, or 422 when the
+        id is an input naming something that must exist).
+        """
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise not_found(aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise not_found(aggregate_id)
+        return aggregate
+
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate of class ``kind`` with this id, or None: a record opened by its first entry (an index, a history)."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
     # Idempotent requests --------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
@@ -202,11 +229,7 @@ class ServiceApplication(Application):
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
         """The record of a request carried out under an Idempotency-Key, or None."""
-        try:
-            record = self.repository.get(request_id)
-        except AggregateNotFoundError:
-            return None
-        return record if isinstance(record, IdempotentRequest) else None
+        return self.find(request_id, IdempotentRequest)
 
     def _notify(self, recordings: list[Recording]) -> None:
         for listener in self.recorded_listeners:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -20,22 +20,25 @@ import psycopg
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared import dryrun, idempotency
+from shared import dryrun
+from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
+from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.lifecycle import on_stop_signal, stop_tasks
-from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
+from shared.messaging import NatsLink
+from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
-from shared.store import ServiceApplication, persistence_env
+from shared.store import persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -298,13 +301,26 @@ async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -
 
 @dataclass
 class Runtime:
-    """Everything a running service owns, wired once in the FastAPI lifespan."""
+    """Everything a running service owns, built by its ``bootstrap.py`` and wired once in the FastAPI lifespan.
+
+    ``make_application`` builds the service's one application from the event
+    store's settings (reporting, which stores no events, ignores them);
+    ``views`` names the tables the application follows from other services'
+    events: each gets a durable consumer per source and a feed follower. A
+    service with a ``catalogue`` publishes its events: it gets an outbox
+    relay to its own stream. ``background`` adds the service's own long
+    tasks (reporting's checkpoints).
+    """
 
     settings: ServiceSettings
-    catalogue: EventCatalogue
-    make_application: Callable[[dict[str, str]], ServiceApplication]
-    views: Callable[[ServiceApplication], list[View]] = lambda _: []
-    app: ServiceApplication | None = None
+    catalogue: EventCatalogue | None
+    make_application: Callable[[dict[str, str]], Any]
+    views: Callable[[Any], list[View]] = lambda _: []
+    background: Callable[[Any], list[Callable[[], Coroutine[Any, Any, None]]]] = lambda _: []
+    consumer_batch: int = 500
+    opening: str = "the store"
+    """What building the application opens, as start-up's log names it while waiting for the database."""
+    app: Any = None
     link: NatsLink | None = None
     relay: OutboxRelay | None = None
     following: Following = field(default_factory=Following)
@@ -325,36 +341,49 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
+        publishes = self.catalogue is not None
         try:
-            self.app = await wait_for_database(lambda: self.make_application(self.application_env()), f"{s.service_name}: opening the store")
+            self.app = await wait_for_database(
+                lambda: self.make_application(self.application_env() if publishes else {}), f"{s.service_name}: opening {self.opening}"
+            )
         except StopRequested:
             yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
             return
         self.probes = Probes(s.service_name, s.health_timeout_seconds)
-        self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)
+        if publishes:
+            self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)
         self.link = NatsLink(
-            s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds, own_service=s.service_name
+            s.nats_url,
+            s.service_name,
+            s.nats_stream,
+            s.nats_stream_replicas,
+            s.nats_duplicate_window_seconds,
+            own_service=s.service_name if publishes else None,
         )
         self.link.start()
-        self.relay = OutboxRelay(
-            self.app,
-            self.catalogue,
-            self.link,
-            s.relay_batch_size,
-            s.relay_poll_seconds,
-            s.relay_ack_timeout_seconds,
-            lease=lease_for(s.store_url(), s.service_name),
-            refusal_attempts=s.relay_refusal_attempts,
-        )
-        self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
+        if self.catalogue is not None:
+            self.relay = OutboxRelay(
+                self.app,
+                self.catalogue,
+                self.link,
+                s.relay_batch_size,
+                s.relay_poll_seconds,
+                s.relay_ack_timeout_seconds,
+                lease=lease_for(s.store_url(), s.service_name),
+                refusal_attempts=s.relay_refusal_attempts,
+            )
+            self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
         views = self.views(self.app)
-        self.following = Following.start(self.link, views, s, self.tasks)
+        self.following = Following.start(self.link, views, s, self.tasks, batch=self.consumer_batch)
+        for job in self.background(self.app):
+            self.tasks.append(asyncio.create_task(job(), name=f"{s.service_name}-{job.__name__}"))
         try:
             yield
         finally:
             await stop_running(self.tasks, self.link)
             self.probes.close()
-            self.views_probe.dispose()
+            if self.views_probe is not None:
+                self.views_probe.dispose()
             self.app.close()
             for engine in {id(view.engine): view.engine for view in views}.values():
                 engine.dispose()
@@ -465,17 +494,18 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the runtime's lifespan, problem+json errors, ``/events`` and ``/health``."""
-    api = FastAPI(
-        title=title,
-        description=description,
-        version="0.1.0",
-        lifespan=runtime.lifespan,
-    )
+def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
+    """A FastAPI app with the runtime's lifespan and problem+json errors."""
+    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     install_error_handlers(api)
-    idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    return api
+
+
+def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
+    api = base_api(runtime, title=title, description=description)
+    install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
@@ -493,8 +523,15 @@ def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
         response.status_code, report = await runtime.health()
         return report
 
+    for router in routers:
+        api.include_router(router)
     return api
 
 
 def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def application_of(request: Request) -> Any:
+    """The service's one application, as the lifespan built it: routes take it as a dependency."""
+    return runtime_of(request).app

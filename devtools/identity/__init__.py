@@ -31,7 +31,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devtools.identity.flows import SignInError, client_credentials_token, sign_in
 from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
+from devtools.processes import free_port
 
 __all__ = [
     "API_AUDIENCE",
@@ -118,12 +118,6 @@ class IdentitySettings(BaseSettings):
 
 class IdentityProviderError(RuntimeError):
     """The provider could not be started, or did not answer."""
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def _origin(url: str) -> str:
@@ -200,7 +194,7 @@ class IdentityProvider:
     ) -> None:
         self.state_dir = Path(state_dir)
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self.service_urls = dict(service_urls or IdentitySettings().service_urls)
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None

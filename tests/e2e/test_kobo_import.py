@@ -20,13 +20,14 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
 from services.imports.api import create_app as imports_app
 from services.imports.cli import main as osv_import
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from shared.auth import AuthSettings
-from tests.support.identity import IssuedTokens, free_port
+from tests.support.identity import IssuedTokens
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 from tests.support.served import ServedApp, served_system
 from tests.support.system import eventually

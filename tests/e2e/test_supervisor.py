@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from tests.support.processes import ROOT, Console
 from tests.support.system import eventually
 

@@ -16,6 +16,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
+from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
 from shared.auth import (
     AuthSettings,
@@ -30,7 +31,7 @@ from shared.auth import (
 )
 from shared.errors import NotFoundError
 from shared.web import PROBLEM_JSON, install_error_handlers
-from tests.support.identity import IssuedTokens, free_port
+from tests.support.identity import IssuedTokens
 from tests.support.served import ServedApp
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,4 +1,4 @@
-"""Real nats-server and PostgreSQL child processes started by shared.embedded.
+"""Real nats-server and PostgreSQL child processes started by devtools.embedded.
 
 Async client code runs through ``asyncio.run`` inside plain tests, so no
 pytest-asyncio is needed.
@@ -17,7 +17,7 @@ import nats.errors
 import psycopg
 import pytest
 
-from shared.embedded import EmbeddedServerError, NatsServer, PostgresServer, free_port
+from devtools.embedded import EmbeddedServerError, NatsServer, PostgresServer, free_port
 
 pytestmark = pytest.mark.timeout(60)
 

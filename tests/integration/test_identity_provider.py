@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 from joserfc.jwk import RSAKey
 
+from devtools.embedded import free_port
 from devtools.identity import CLI_CLIENT, CLI_REDIRECT_URI, IdentityProvider, SignInError
 from devtools.identity.flows import sign_in
 from shared.auth import AuthSettings, InvalidTokenError, TokenValidator
-from tests.support.identity import IssuedTokens, forge, free_port, unverified_claims, valid_claims
+from tests.support.identity import IssuedTokens, forge, unverified_claims, valid_claims
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devtools.embedded import NatsServer, free_port
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
-from shared.embedded import NatsServer, free_port
 from shared.messaging import NatsLink
 from tests.support.system import eventually
 

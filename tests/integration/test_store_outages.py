@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.embedded import NatsServer, PostgresServer
+from devtools.embedded import NatsServer, PostgresServer
 from tests.support.processes import ROOT, service_process
 from tests.support.system import eventually
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -24,13 +23,6 @@ from joserfc.jwk import RSAKey
 from devtools.identity import IdentityProvider
 
 RENEW_BEFORE_EXPIRY_SECONDS = 300
-
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unverified_claims(token: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
