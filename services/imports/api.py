@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -100,6 +100,63 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     return problem(422, "Unprocessable Content", detail, errors)
 
 
+def importer_of(request: Request) -> Importer:
+    """The importer, over the services as :mod:`services.imports.bootstrap` reaches them."""
+    return Importer(request.app.state.services())
+
+
+ImporterDep = Annotated[Importer, Depends(importer_of)]
+
+kobo = APIRouter(prefix="/kobo", tags=["kobo"])
+operations = APIRouter(tags=["operations"])
+
+
+@kobo.post(
+    "/{form_id}/submissions",
+    status_code=201,
+    response_model=SubmissionPublic,
+    responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One submission as Kobo's REST Services post it (JSON; keys are the questions' group paths).",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def receive_submission(form_id: KoboHook, request: Request, importer: ImporterDep) -> JSONResponse:
+    """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
+    try:
+        submission = json.loads(await request.body())
+    except ValueError:
+        submission = None
+    if not isinstance(submission, dict):
+        detail = "the body must be one submission as a JSON object"
+        return problem(422, "Unprocessable Content", detail, [{"field": "body", "rule": "json_object", "message": detail}])
+    form = shipped().get(form_id)
+    if form is None:
+        return problem(404, "Not Found", f"no form {form_id!r}")
+    parsed = from_kobo_json(data=submission, form=form)
+    row = row_of(form=form, submission=parsed)
+    try:
+        result = await run_in_threadpool(lambda: importer.run_row(row=row, dry_run=False))
+    except ImportStopped as stopped:
+        log.error("a Kobo submission of %s could not be recorded: %s", form_id, stopped)
+        return problem(502, "Bad Gateway", f"the services could not take the submission now; send it again: {stopped}")
+    log.info("Kobo submission of %s: %s", form_id, result.outcome)
+    return _answer(form_id, parsed.uuid, result)
+
+
+@operations.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    """Say the webhook runs, and which forms have a hook configured."""
+    settings: ImportSettings = request.app.state.import_settings
+    return {"status": "ok", "service": settings.service_name, "hooks": sorted(settings.kobo_hooks)}
+
+
+# The app ---------------------------------------------------------------------------------
+
+
 def create_app(
     settings: ImportSettings | None = None,
     *,
@@ -114,62 +171,21 @@ def create_app(
     (``OSV_AUTH_ISSUER``).
     """
     settings = settings or ImportSettings()
-    auth_settings = auth_settings or AuthSettings()
     api = FastAPI(
         title="osv-platform imports",
         version="0.1.0",
         description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
     )
     api.state.import_settings = settings
+    api.state.services = lazy_services(settings, auth_settings or AuthSettings(), auth=auth, transport=transport)
     install_error_handlers(api)
-
-    async def refused(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, AuthError)
-        return error.problem()
-
-    api.add_exception_handler(AuthError, refused)
-
+    api.add_exception_handler(AuthError, _refused)
     api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    services = lazy_services(settings, auth_settings, auth=auth, transport=transport)
-
-    @api.post(
-        "/kobo/{form_id}/submissions",
-        tags=["kobo"],
-        status_code=201,
-        response_model=SubmissionPublic,
-        responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "description": "One submission as Kobo's REST Services post it (JSON; keys are the questions' group paths).",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }
-        },
-    )
-    async def receive_submission(form_id: KoboHook, request: Request) -> JSONResponse:
-        """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
-        try:
-            submission = json.loads(await request.body())
-        except ValueError:
-            submission = None
-        if not isinstance(submission, dict):
-            detail = "the body must be one submission as a JSON object"
-            return problem(422, "Unprocessable Content", detail, [{"field": "body", "rule": "json_object", "message": detail}])
-        form = shipped().get(form_id)
-        if form is None:
-            return problem(404, "Not Found", f"no form {form_id!r}")
-        parsed = from_kobo_json(submission, form)
-        try:
-            result = await run_in_threadpool(Importer(services()).run_row, row_of(form, parsed), dry_run=False)
-        except ImportStopped as stopped:
-            log.error("a Kobo submission of %s could not be recorded: %s", form_id, stopped)
-            return problem(502, "Bad Gateway", f"the services could not take the submission now; send it again: {stopped}")
-        log.info("Kobo submission of %s: %s", form_id, result.outcome)
-        return _answer(form_id, parsed.uuid, result)
-
-    @api.get("/health", tags=["operations"])
-    def health() -> dict[str, Any]:
-        """Say the webhook runs, and which forms have a hook configured."""
-        return {"status": "ok", "service": settings.service_name, "hooks": sorted(settings.kobo_hooks)}
-
+    api.include_router(kobo)
+    api.include_router(operations)
     return api
+
+
+async def _refused(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AuthError)
+    return error.problem()
