@@ -1,18 +1,37 @@
-"""The districts of Lima Metropolitana and their zones, read from ``data/districts.json``.
+"""The districts of Lima Metropolitana and their zones: reference data read from ``data/districts.json``.
 
-Staff type district names as they say them: "Brena", "SJL", "cercado de lima";
-forms send the INEI ubigeo ("150132"). Matching ignores case, accents, hyphens
-and repeated spaces.
+Staff type district names as registers and people write them: "Brena",
+"SJL", "LIMA CERCADO", "EL RIMAC", "Magdalena Vieja" (Pueblo Libre's old
+name), "San Martin de Porras"; forms send the INEI ubigeo ("150132").
+Matching ignores case, accents, punctuation, repeated spaces, a leading
+article and a leading "Distrito de"; a near miss of exactly one district (a
+letter or two, scored with rapidfuzz) is that district.
+
+The list is data, with its source and the day it is in force from: each
+district may carry ``valid_from`` / ``valid_until`` and the law that created
+it, so a district created by law is added to the file (or to the file a
+service's ``districts_file`` setting names) without a code change.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process
 
 from shared.errors import RuleViolationError
+
+NEAR_MISS_SCORE = 88.0
+"""The least rapidfuzz ratio (0–100) at which a typed name is taken as a district's, when no other district comes close."""
+_ARTICLES = ("el ", "la ", "los ", "las ")
+_PREFIXES = ("municipalidad distrital de ", "municipalidad de ", "distrito de ", "distrito ")
 
 
 @dataclass(frozen=True)
@@ -20,52 +39,125 @@ class District:
     ubigeo: str
     name: str
     zone: str
+    valid_from: date | None = None
+    """The day the law creating it took effect; None: before the list's ``effective_on``."""
+    valid_until: date | None = None
+    created_by: str | None = None
+
+    def in_force_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_until is None or day <= self.valid_until)
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced form used to compare names."""
+    """Lower-case, accent-free, single-spaced form used to compare names (hyphens and punctuation are spaces)."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.replace("-", " ").lower().split())
+    return " ".join(re.sub(r"[^\w]+", " ", plain.lower()).split())
+
+
+def district_key(text: str) -> str:
+    """:func:`fold`, then without a leading "Distrito de" or "Municipalidad (Distrital) de" and a leading article."""
+    key = fold(text)
+    for prefix in _PREFIXES:
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
+    for article in _ARTICLES:
+        if key.startswith(article) and len(key) > len(article):
+            return key[len(article):]
+    return key
 
 
 class UnknownDistrictError(RuleViolationError):
     def __init__(self, given: str) -> None:
         super().__init__(
-            f"'{given}' is not one of the 43 districts of Lima Metropolitana",
+            f"'{given}' is not a district of Lima Metropolitana (give its name, a usual spelling, or its INEI ubigeo, e.g. 150132)",
             field="district",
             rule="lima_district",
         )
 
 
-class DistrictTable:
-    """Looks districts up by any of their names."""
+class DistrictNotInForceError(RuleViolationError):
+    def __init__(self, district: District, day: date, field: str = "district") -> None:
+        span = f"from {district.valid_from.isoformat()}" if district.valid_from and day < district.valid_from else (
+            f"until {district.valid_until.isoformat()}" if district.valid_until else "")
+        law = f" ({district.created_by})" if district.created_by else ""
+        super().__init__(
+            f"the district {district.name} ({district.ubigeo}) exists {span}{law}, not on {day.isoformat()}",
+            field=field,
+            rule="district_in_force",
+        )
 
-    def __init__(self, districts: list[District], aliases: dict[str, str]) -> None:
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+class DistrictTable:
+    """Looks districts up by any of their names; knows the list's source and the day it is in force from."""
+
+    def __init__(
+        self,
+        districts: list[District],
+        aliases: dict[str, str],
+        *,
+        source: str | None = None,
+        effective_on: date | None = None,
+    ) -> None:
         self.districts = districts
-        self._by_key = {fold(d.name): d for d in districts}
-        self._by_key.update({d.ubigeo: d for d in districts})
+        self.source = source
+        self.effective_on = effective_on
+        by_name = {d.name: d for d in districts}
+        self._by_key: dict[str, District] = {}
+        for d in districts:
+            self._by_key[fold(d.name)] = d
+            self._by_key[district_key(d.name)] = d
+            self._by_key[d.ubigeo] = d
         for alias, name in aliases.items():
-            self._by_key[fold(alias)] = self._by_key[fold(name)]
+            self._by_key[fold(alias)] = by_name[name]
+            self._by_key.setdefault(district_key(alias), by_name[name])
+        self._keys = [k for k in self._by_key if not k.isdigit()]
 
     @classmethod
     def from_json(cls, text: str) -> DistrictTable:
-        rows = json.loads(text)["districts"]
-        districts = [District(r["ubigeo"], r["name"], r["zone"]) for r in rows]
+        document = json.loads(text)
+        rows = document["districts"]
+        districts = [
+            District(r["ubigeo"], r["name"], r["zone"], _day(r.get("valid_from")), _day(r.get("valid_until")), r.get("created_by"))
+            for r in rows
+        ]
         aliases = {alias: r["name"] for r in rows for alias in r.get("aliases", [])}
-        return cls(districts, aliases)
+        return cls(districts, aliases, source=document.get("source"), effective_on=_day(document.get("effective_on")))
 
     @classmethod
-    def of_lima(cls) -> DistrictTable:
-        """The table shipped with the service."""
-        text = resources.files("shared").joinpath("data/districts.json").read_text("utf-8")
-        return cls.from_json(text)
+    def of_lima(cls, path: Path | None = None) -> DistrictTable:
+        """The table shipped with the service, or the one in ``path`` (a service's ``districts_file`` setting)."""
+        if path is not None:
+            return cls.from_json(Path(path).read_text("utf-8"))
+        return cls.from_json(resources.files("shared").joinpath("data/districts.json").read_text("utf-8"))
 
-    def find(self, given: str) -> District:
-        try:
-            return self._by_key[fold(given)]
-        except KeyError:
-            raise UnknownDistrictError(given) from None
+    def find(self, given: str, on: date | None = None) -> District:
+        """The district ``given`` names (422 ``lima_district`` if none); with ``on``, one in force that day (422 ``district_in_force``)."""
+        found = self._lookup(given)
+        if found is None:
+            raise UnknownDistrictError(given)
+        if on is not None and not found.in_force_on(on):
+            raise DistrictNotInForceError(found, on)
+        return found
+
+    def _lookup(self, given: str) -> District | None:
+        exact = self._by_key.get(fold(given)) or self._by_key.get(district_key(given))
+        if exact is not None:
+            return exact
+        key = district_key(given)
+        if len(key) < 5:
+            return None
+        near = process.extract(key, self._keys, scorer=fuzz.ratio, score_cutoff=NEAR_MISS_SCORE, limit=None)
+        matched = {self._by_key[k].ubigeo for k, _, _ in near}
+        return self._by_key[near[0][0]] if len(matched) == 1 else None
+
+    def in_force(self, on: date) -> list[District]:
+        return [d for d in self.districts if d.in_force_on(on)]
 
     @property
     def zones(self) -> list[str]:

@@ -72,6 +72,10 @@ class ServiceSettings(BaseSettings):
         ge=2,
         description="PostgreSQL: how long a request waits to connect (or for a pooled connection) before it answers 503.",
     )
+    districts_file: Path | None = Field(
+        default=None,
+        description="A districts list (JSON, as shared/data/districts.json) to use instead of the shipped one: a district created by law is added there without a release.",
+    )
     health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
 
     @property

@@ -372,7 +372,7 @@ class Engagement(ServiceApplication):
         description: str | None = None,
     ) -> Activity:
         self.osvs.require_active(osv_id)
-        found = self.districts.find(district)
+        found = self.districts.find(district, on=held_on)
         grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
         activity = Activity.report(
             osv_id,

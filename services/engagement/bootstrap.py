@@ -22,6 +22,7 @@ from services.engagement.personaldata import (
 from services.engagement.settings import EngagementSettings
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
+from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -42,6 +43,7 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
             keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
             documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
+            districts=DistrictTable.of_lima(settings.districts_file),
         )
 
     def views(engagement: Engagement) -> list[View]:

@@ -267,7 +267,7 @@ class ActivityReported(PublicEvent):
     osv_id: UUID
     held_on: date
     kind: ActivityKind
-    district: str = Field(description="One of the 43 districts of Lima Metropolitana.")
+    district: str = Field(description="A district of Lima Metropolitana (its official name, as in the districts list).")
     zone: str = Field(description="The programme's zone of the district: Lima Norte, Sur, Este or Centro.")
     direct_beneficiaries: list[DirectBeneficiaries] = Field(description="One row per nationality and sex.")
     indirect_beneficiaries: int = Field(ge=0)

@@ -89,7 +89,7 @@ class Registry(ServiceApplication):
         focus_areas: Iterable[str] | None = None,
         contact_channel: ContactChannel | None = None,
     ) -> UUID:
-        found = self.districts.find(district)
+        found = self.districts.find(district, on=mapped_on)
         osv = OSV(
             name=name,
             district=found.name,

@@ -13,6 +13,7 @@ from services.registry.events import catalogue
 from services.registry.settings import RegistrySettings
 from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
+from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.views import make_engine
 from shared.web import Runtime
@@ -26,6 +27,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
         view_engine = make_engine(settings.view_url())
         return Registry(
             env,
+            DistrictTable.of_lima(settings.districts_file),
             today=today,
             document_counts=DocumentCounts(view_engine),
             amendment_working_days=settings.ruos_amendment_working_days,

@@ -44,7 +44,7 @@ class OSVMapped(PublicEvent):
 
     osv_id: UUID
     name: str = Field(description="The organisation's name (not a person's).")
-    district: str = Field(description="One of the 43 districts of Lima Metropolitana.")
+    district: str = Field(description="A district of Lima Metropolitana (its official name, as in the districts list).")
     zone: str = Field(description="Lima Norte, Lima Sur, Lima Este or Lima Centro.")
     kind: str | None = None
     mapped_on: date

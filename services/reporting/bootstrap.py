@@ -17,6 +17,7 @@ from services.reporting.application import Reporting
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
+from shared.districts import DistrictTable
 from shared.views import View, make_engine
 from shared.web import Runtime
 
@@ -34,7 +35,7 @@ def bootstrap(
 
     def build(_: dict[str, str]) -> Reporting:
         readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
-        return application(readmodel, today=today)
+        return application(readmodel, today=today, districts=DistrictTable.of_lima(settings.districts_file))
 
     def views(reporting: Reporting) -> list[View]:
         """Reporting follows every write service's events into its read model."""

@@ -100,7 +100,7 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
     assert stored(served["registry"]) == 0  # the dry run wrote nothing
     [problem] = report_rows(tmp_path / "mapeo.dry-run-report.xlsx")
     assert problem[:5] == ("Mapeo de OSV _ OSV mapping", 4, "La organización/Distrito", "district", "lima_district")
-    assert "is not one of the 43 districts of Lima Metropolitana" in problem[5]
+    assert "is not a district of Lima Metropolitana" in problem[5]
     out = capsys.readouterr().out
     assert "2 would be created, 0 already there, 1 refused" in out
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from importlib import resources
 
 import pytest
 
 from services.registry.domain.osvs import OSV, RegisteredBeforeMappedError
 from services.registry.domain.ruos import AlreadyRegisteredError
-from shared.districts import DistrictTable, UnknownDistrictError
+from shared.districts import DistrictNotInForceError, DistrictTable, UnknownDistrictError
 
 LIMA = DistrictTable.of_lima()
 
@@ -43,6 +45,48 @@ def test_a_district_is_found_by_its_ubigeo_as_the_field_forms_send_it() -> None:
     assert LIMA.find(" 150105 ").name == "Breña"
     with pytest.raises(UnknownDistrictError):
         LIMA.find("070101")  # Callao's: not a district of Lima Metropolitana
+
+
+@pytest.mark.parametrize(
+    ("typed", "ubigeo", "district"),
+    [
+        ("LIMA CERCADO", "150101", "Lima"),  # the MML's registers
+        ("EL RIMAC", "150128", "Rímac"),  # with the article
+        ("Agustino", "150111", "El Agustino"),  # without it
+        ("MAGDALENA VIEJA", "150121", "Pueblo Libre"),  # the district's historic name
+        ("SAN MARTIN DE PORRAS", "150135", "San Martín de Porres"),  # the usual misspelling
+        ("Carabaillo", "150106", "Carabayllo"),
+        ("Chorrillo", "150108", "Chorrillos"),  # a letter short
+        ("Distrito de Breña", "150105", "Breña"),
+        ("Municipalidad Distrital de Los Olivos", "150117", "Los Olivos"),
+        ("Lurigancho - Chosica", "150118", "Lurigancho"),
+    ],
+)
+def test_official_registry_and_historic_spellings_and_common_misspellings_find_the_district(typed: str, ubigeo: str, district: str) -> None:
+    found = LIMA.find(typed)
+    assert (found.ubigeo, found.name) == (ubigeo, district)
+
+
+def test_a_near_miss_close_to_two_districts_is_not_guessed() -> None:
+    with pytest.raises(UnknownDistrictError):
+        LIMA.find("San Martin")  # neither San Martín de Porres nor San Miguel: it is not a guess
+
+
+def test_the_district_list_is_reference_data_with_its_source_and_a_district_created_later_is_added_as_data() -> None:
+    assert LIMA.source and "INEI" in LIMA.source
+    assert LIMA.effective_on == date(2020, 1, 1)
+    text = json.loads(resources.files("shared").joinpath("data/districts.json").read_text("utf-8"))
+    text["districts"].append(
+        {"ubigeo": "150144", "name": "Distrito Nuevo", "zone": "Lima Este", "valid_from": "2027-01-01",
+         "created_by": "Ley N.º 99999", "aliases": ["Nuevo"]}
+    )
+    with_new = DistrictTable.from_json(json.dumps(text))
+
+    assert with_new.find("150144").name == "Distrito Nuevo"
+    assert len(with_new.in_force(date(2026, 12, 31))) == 43 and len(with_new.in_force(date(2027, 1, 1))) == 44
+    with pytest.raises(DistrictNotInForceError) as refused:
+        with_new.find("Nuevo", on=date(2026, 6, 1))  # mapped before the law took effect
+    assert (refused.value.field, refused.value.rule) == ("district", "district_in_force")
 
 
 def test_a_place_outside_lima_metropolitana_is_refused_naming_the_field() -> None:
