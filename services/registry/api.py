@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -26,6 +27,9 @@ from services.registry.schemas import (
     FocalPointDepartureCreate,
     FocalPointPublic,
     MunicipalityPublic,
+    NonWorkingDayCreate,
+    NonWorkingDayPublic,
+    NonWorkingDayRevocationCreate,
     ObservationCreate,
     OSVCreate,
     OSVDetailsChange,
@@ -45,6 +49,7 @@ RegistryDep = Annotated[Registry, Depends(application_of)]
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
 municipalities = APIRouter(prefix="/municipalities", tags=["municipalities"])
+calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 
 
 # OSVs --------------------------------------------------------------------------
@@ -285,6 +290,32 @@ def sign_agreement(municipality_id: str, body: AgreementCreate, registry: Regist
     return AgreementPublic.of(found.record.agreement(agreement_id))
 
 
+# The calendar of deadlines -------------------------------------------------------------
+
+
+@calendar.get("", response_model=list[NonWorkingDayPublic])
+def list_non_working_days(
+    registry: RegistryDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Only the days of this year.")] = None,
+) -> list[NonWorkingDayPublic]:
+    """List the días no laborables that deadlines skip besides holidays, each with its decree."""
+    return [NonWorkingDayPublic.of(day, recorded) for day, recorded in registry.non_working_days(year=year)]
+
+
+@calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic)
+def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> NonWorkingDayPublic:
+    """Record a día no laborable a decree set; deadlines computed from now on skip it (records `NonWorkingDayDecreed`)."""
+    day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
+    return NonWorkingDayPublic.of(day, True)
+
+
+@calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic])
+def revoke_non_working_day(day: date, body: NonWorkingDayRevocationCreate, registry: RegistryDep) -> list[NonWorkingDayPublic]:
+    """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`); answers that year's days."""
+    registry.revoke_non_working_day(day=day, revoked_by=body.revoked_by)
+    return [NonWorkingDayPublic.of(d, recorded) for d, recorded in registry.non_working_days(year=day.year)]
+
+
 # The app ---------------------------------------------------------------------------------
 
 
@@ -297,5 +328,5 @@ def create_app(settings: RegistrySettings | None = None, today: Clock = today_in
             "Neighbourhood organisations (OSV): mapping, the RUOS application (Ordenanza 1762-2013-MML), "
             "contact and dissolution; municipalities: focal points, accepted identity documents, agreements."
         ),
-        routers=(osvs, applications, municipalities),
+        routers=(osvs, applications, municipalities, calendar),
     )

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from importlib import resources
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +24,7 @@ from services.registry.domain.ruos import (
     RUOSNumberIndex,
     RUOSNumberTakenError,
 )
+from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
 from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
@@ -30,6 +33,13 @@ from shared.municipalities import MunicipalityTable
 from shared.store import ServiceApplication, retried_on_collision
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
+
+
+def shipped_non_working_days(path: Path | None = None) -> WorkingCalendar:
+    """The días no laborables shipped in ``shared/data/dias_no_laborables.json``, or those of the file at ``path``."""
+    if path is not None:
+        return WorkingCalendar.from_json(Path(path).read_text("utf-8"))
+    return WorkingCalendar.from_json(resources.files("shared").joinpath("data/dias_no_laborables.json").read_text("utf-8"))
 
 
 class RUOSFilter(StrEnum):
@@ -69,8 +79,11 @@ class Registry(ServiceApplication):
         document_counts: DocumentCounts | None = None,
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
         answers: AnswerBook | None = None,
+        shipped_calendar: WorkingCalendar | None = None,
     ) -> None:
         super().__init__(env, answers=answers)
+        self.shipped_calendar = shipped_calendar or shipped_non_working_days()
+        """The días no laborables shipped as data (``shared/data/dias_no_laborables.json`` or the settings' file)."""
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts)
         self.today = today
@@ -181,6 +194,37 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv.find_application(application_id)
 
+    # Working days: the calendar of the deadlines -------------------------------------
+
+    def calendar(self) -> WorkingCalendar:
+        """Holidays, the shipped días no laborables and those recorded since."""
+        recorded = self.find(DecreedDays.create_id(), DecreedDays)
+        return self.shipped_calendar.with_days(recorded.days.values()) if recorded else self.shipped_calendar
+
+    def non_working_days(self, year: int | None = None) -> list[tuple[NonWorkingDay, bool]]:
+        """Every decreed non-working day (of ``year``), by date, each with whether it was recorded after the release."""
+        recorded = self.find(DecreedDays.create_id(), DecreedDays)
+        extra = recorded.days if recorded else {}
+        days = {**{d: (n, False) for d, n in self.shipped_calendar.decreed.items()}, **{d: (n, True) for d, n in extra.items()}}
+        return [days[d] for d in sorted(days) if year is None or d.year == year]
+
+    @retried_on_collision
+    def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
+        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); deadlines computed from now on skip it."""
+        recorded = self.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
+        made = recorded.decree(day, decree, scope, source, self.shipped_calendar.decreed)
+        self.save(recorded)
+        return made
+
+    @retried_on_collision
+    def revoke_non_working_day(self, day: date, revoked_by: str) -> None:
+        """A recorded día no laborable counts as a working day again (records `NonWorkingDayRevoked`)."""
+        recorded = self.find(DecreedDays.create_id(), DecreedDays)
+        if recorded is None:
+            raise NonWorkingDayNotRecordedError(day)
+        recorded.revoke(day, revoked_by)
+        self.save(recorded)
+
     @retried_on_collision
     def observe_ruos_application(
         self,
@@ -192,7 +236,7 @@ class Registry(ServiceApplication):
     ) -> RUOSApplication:
         osv = self.get_osv(osv_id)
         window = amend_within_working_days if amend_within_working_days is not None else self.amendment_working_days
-        osv.observe_application(application_id, observed_on, reasons, window)
+        osv.observe_application(application_id, observed_on, reasons, window, self.calendar())
         self.save(osv)
         return osv.find_application(application_id)
 
@@ -201,7 +245,7 @@ class Registry(ServiceApplication):
         self, osv_id: UUID, application_id: UUID, amended_on: date, documents: Iterable[RUOSDocument]
     ) -> RUOSApplication:
         osv = self.get_osv(osv_id)
-        osv.amend_application(application_id, amended_on, [str(d) for d in documents])
+        osv.amend_application(application_id, amended_on, [str(d) for d in documents], self.calendar())
         self.save(osv)
         return osv.find_application(application_id)
 

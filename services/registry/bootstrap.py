@@ -8,7 +8,7 @@ default; tests pass a fake clock here.
 
 from __future__ import annotations
 
-from services.registry.application import Registry
+from services.registry.application import Registry, shipped_non_working_days
 from services.registry.events import catalogue
 from services.registry.settings import RegistrySettings
 from services.registry.views.documentcounts import DocumentCounts
@@ -32,6 +32,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
             document_counts=DocumentCounts(view_engine),
             amendment_working_days=settings.ruos_amendment_working_days,
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
+            shipped_calendar=shipped_non_working_days(settings.non_working_days_file),
         )
 
     def views(registry: Registry) -> list[DocumentCounts]:

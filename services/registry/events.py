@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from services.registry.domain.municipalities import Municipality
 from services.registry.domain.osvs import OSV
 from services.registry.domain.ruos import RUOSNumberIndex
+from services.registry.domain.workingdays import DecreedDays
 from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 
@@ -25,7 +26,7 @@ catalogue = EventCatalogue("registry")
 # Bookkeeping that never leaves: the claim on an RUOS number (its uniqueness
 # index) and the opening of a municipality's record (the reference data exists
 # without it; partners see the change that opened it).
-catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened)
+catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened, DecreedDays.DecreedDaysOpened)
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
 # a fingerprint of the request): the service's own bookkeeping for safe retries.
@@ -134,7 +135,7 @@ class RUOSApplicationObserved(PublicEvent):
     application_id: UUID
     observed_on: date
     reasons: list[str] = Field(description="Reason codes (missing_document, id_document_not_accepted…); details stay in registry.")
-    amend_by: date = Field(description="The last day to amend: working days skip weekends and Peruvian holidays.")
+    amend_by: date = Field(description="The last day to amend: working days skip weekends, Peruvian holidays and decreed días no laborables.")
 
     @classmethod
     def from_domain(cls, event: Any) -> RUOSApplicationObserved:
@@ -305,3 +306,30 @@ class AgreementSigned(MunicipalityEvent):
             document_reference=event.document_reference,
             commitments_count=len(event.commitments),
         )
+
+
+# The calendar of deadlines ------------------------------------------------------
+
+
+@catalogue.publishes(DecreedDays.NonWorkingDayDecreed)
+class NonWorkingDayDecreed(PublicEvent):
+    """A decree made a day non-working for the public sector (día no laborable): deadlines in working days skip it."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "day"
+
+    day: date
+    decree: str = Field(description="The decree that set it, e.g. `D.S. N.º 161-2021-PCM`.")
+    scope: str = Field(description="Where it applies: `nacional`, or the area the decree names (Lima Metropolitana y Callao…).")
+    source: str | None = Field(default=None, description="Where the decree can be read.")
+
+
+@catalogue.publishes(DecreedDays.NonWorkingDayRevoked)
+class NonWorkingDayRevoked(PublicEvent):
+    """A recorded día no laborable counts as a working day again (annulled, or recorded by mistake)."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "day"
+
+    day: date
+    revoked_by: str = Field(description="The decree that annulled it, or why it was withdrawn.")

@@ -12,6 +12,7 @@ from services.registry.application import RecordedEvent
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.readiness import Readiness
+from services.registry.domain.workingdays import NonWorkingDay
 from services.registry.domain.ruos import (
     ApplicationStatus,
     ObservationReason,
@@ -77,7 +78,7 @@ class RUOSStatus(BaseModel):
 class ObservationPublic(BaseModel):
     observed_on: date
     reasons: list[ObservationReason]
-    amend_by: date = Field(description="The last day to amend (working days skip weekends and Peruvian holidays).")
+    amend_by: date = Field(description="The last day to amend (working days skip weekends, Peruvian holidays and the días no laborables decreed for the public sector, see `GET /non-working-days`).")
     amended_on: date | None
     amended_documents: list[RUOSDocument]
 
@@ -414,3 +415,29 @@ class MunicipalityPublic(BaseModel):
             ],
             agreements=[AgreementPublic.of(a) for a in record.agreements],
         )
+
+
+# The calendar of deadlines -------------------------------------------------------
+
+
+class NonWorkingDayCreate(Command):
+    day: IsoDate = Field(description="The día no laborable.")
+    decree: Text = Field(description="The decree that set it, e.g. `D.S. N.º 161-2021-PCM`.")
+    scope: Text = Field(default="nacional", description="Where it applies: `nacional`, or the area the decree names.")
+    source: Text | None = Field(default=None, description="Where the decree can be read (El Peruano's page…).")
+
+
+class NonWorkingDayRevocationCreate(Command):
+    revoked_by: Text = Field(description="The decree that annulled the day, or why it was recorded by mistake.")
+
+
+class NonWorkingDayPublic(BaseModel):
+    day: date
+    decree: str
+    scope: str
+    source: str | None
+    recorded: bool = Field(description="True when recorded with `POST /non-working-days`; false when shipped with the service's data.")
+
+    @classmethod
+    def of(cls, day: NonWorkingDay, recorded: bool) -> NonWorkingDayPublic:
+        return cls(day=day.day, decree=day.decree, scope=day.scope, source=day.source, recorded=recorded)

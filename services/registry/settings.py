@@ -1,5 +1,7 @@
 """Registry's configuration: environment variables prefixed ``REGISTRY_``."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,4 +17,8 @@ class RegistrySettings(ServiceSettings):
         default=5,
         ge=1,
         description="Working days an observed RUOS application has to be amended, when the observation does not say.",
+    )
+    non_working_days_file: Path | None = Field(
+        default=None,
+        description="A list of días no laborables (JSON, as shared/data/dias_no_laborables.json) to use instead of the shipped one.",
     )

@@ -364,3 +364,35 @@ def test_a_board_renewal_needs_a_registered_osv_and_a_term_after_it(registry: Te
     registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "R-1", "registered_on": "2021-07-12"})
     assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-07-11", "term_ends_on": "2023-06-30"}), 422, "renewed_on", "not_before_registered_on")
     assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2023-07-01", "term_ends_on": "2023-06-30"}), 422, "term_ends_on", "after_renewed_on")
+
+
+def test_decreed_non_working_days_move_the_amendment_deadline_and_a_new_decree_is_recorded_without_a_release(
+    registry: TestClient,
+) -> None:
+    # Observed on Thursday 23 December 2021: 24, 27, 31 Dec and 3 Jan were días no laborables (D.S. 161-2021-PCM).
+    osv_id = new_osv(registry)
+    application = submit(registry, osv_id, submitted_on="2021-12-01")
+    observed = step(registry, osv_id, application["application_id"], "observation", observed_on="2021-12-23",
+                    reasons=[{"code": "missing_document"}], amend_within_working_days=5)
+    assert observed.status_code == 201, observed.text
+    assert observed.json()["amend_by"] == "2022-01-05"
+    amended = step(registry, osv_id, application["application_id"], "amendment", amended_on="2022-01-04", documents=["croquis"])
+    assert amended.status_code == 201, amended.text
+
+    listed = registry.get("/non-working-days", params={"year": 2021}).json()
+    assert [d["day"] for d in listed][-3:] == ["2021-12-24", "2021-12-27", "2021-12-31"]
+    assert {d["decree"] for d in listed} == {"D.S. N.º 161-2021-PCM"} and not any(d["recorded"] for d in listed)
+
+    # A decree published later is recorded, and the next deadline skips its day.
+    recorded = registry.post("/non-working-days", json={"day": "2027-03-05", "decree": "D.S. N.º 010-2027-PCM"})
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json() == {"day": "2027-03-05", "decree": "D.S. N.º 010-2027-PCM", "scope": "nacional", "source": None, "recorded": True}
+    again = registry.post("/non-working-days", json={"day": "2027-03-05", "decree": "D.S. N.º 011-2027-PCM"})
+    assert_problem(again, 409, "day", "non_working_day_once")
+    other = new_osv(registry, name="Vecinos de Año Nuevo")
+    second = submit(registry, other, submitted_on="2027-03-01")
+    observed = step(registry, other, second["application_id"], "observation", observed_on="2027-03-04",
+                    reasons=[{"code": "missing_document"}], amend_within_working_days=1)
+    assert observed.json()["amend_by"] == "2027-03-08"  # Friday 5 skipped, then the weekend
+    revoked = registry.post("/non-working-days/2027-03-05/revocation", json={"revoked_by": "D.S. N.º 012-2027-PCM"})
+    assert revoked.status_code == 201 and revoked.json() == []

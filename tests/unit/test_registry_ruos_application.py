@@ -21,7 +21,16 @@ from services.registry.domain.ruos import (
     RUOSDocument,
     RUOSNumberIndex,
 )
-from services.registry.domain.workingdays import add_working_days, is_working_day
+from services.registry.application import shipped_non_working_days
+from services.registry.domain.workingdays import (
+    DecreedDays,
+    NonWorkingDay,
+    NonWorkingDayAlreadyRecordedError,
+    NonWorkingDayNotRecordedError,
+    WorkingCalendar,
+    add_working_days,
+    is_working_day,
+)
 from shared.errors import DateBeforeError
 
 ALL = [str(d) for d in REQUIRED_DOCUMENTS]
@@ -53,6 +62,57 @@ def test_a_deadline_skips_san_pedro_y_san_pablo() -> None:
 
 def test_one_working_day_after_a_friday_is_the_monday() -> None:
     assert add_working_days(date(2021, 6, 4), 1) == date(2021, 6, 7)
+
+
+SHIPPED = shipped_non_working_days()
+
+
+def test_decreed_non_working_days_are_left_out_of_a_deadline_like_holidays() -> None:
+    # D.S. 161-2021-PCM: 24, 27 and 31 December 2021 and 3 January 2022; 25 Dec and 1 Jan are holidays.
+    # Observed Thursday 23 Dec: (24 decreed, 25-26 weekend, 27 decreed) 28, 29, 30, (31 decreed, 1-2, 3 decreed) 4, 5.
+    assert SHIPPED.add_working_days(date(2021, 12, 23), 5) == date(2022, 1, 5)
+    assert not SHIPPED.is_working_day(date(2022, 10, 7))  # D.S. 033-2022-PCM
+    assert not SHIPPED.is_working_day(date(2024, 11, 15))  # APEC, Lima and Callao: D.S. 110-2024-PCM
+
+
+def test_every_shipped_non_working_day_names_its_decree_and_a_source_and_falls_on_a_weekday() -> None:
+    days = list(SHIPPED.decreed.values())
+    assert {d.day.year for d in days} >= {2021, 2022, 2023, 2024, 2025, 2026}
+    for day in days:
+        assert day.decree.startswith("D.S. N.º ") and day.decree.endswith("-PCM"), day
+        assert day.source and day.source.startswith("https://"), day
+        assert day.day.weekday() < 5 or day.decree == "D.S. N.º 110-2024-PCM", day  # APEC's Saturday 16 Nov 2024
+
+
+def test_an_observation_on_23_december_2021_gives_until_5_january_and_an_amendment_on_the_4th_is_in_time() -> None:
+    osv = mapped_osv()
+    application = applied(osv, on=date(2021, 12, 1))
+    assert osv.observe_application(application.application_id, date(2021, 12, 23), ID_NOT_ACCEPTED, 5, SHIPPED) == date(2022, 1, 5)
+    osv.amend_application(application.application_id, date(2022, 1, 4), ["padron_socios"], SHIPPED)
+    assert application.status is ApplicationStatus.AMENDED
+
+
+def test_a_day_decreed_after_the_observation_moves_the_deadline_of_the_amendment() -> None:
+    osv = mapped_osv()
+    application = applied(osv, on=date(2021, 6, 1))
+    amend_by = osv.observe_application(application.application_id, date(2021, 6, 2), ID_NOT_ACCEPTED, 1)
+    assert amend_by == date(2021, 6, 3)
+    later = WorkingCalendar([NonWorkingDay(date(2021, 6, 3), "D.S. N.º 999-2021-PCM")])
+    osv.amend_application(application.application_id, date(2021, 6, 4), ["padron_socios"], later)
+    assert application.status is ApplicationStatus.AMENDED
+
+
+def test_a_recorded_decree_is_one_per_day_and_can_be_revoked() -> None:
+    recorded = DecreedDays()
+    recorded.decree(date(2027, 7, 27), "D.S. N.º 001-2027-PCM", "nacional", None, SHIPPED.decreed)
+    with pytest.raises(NonWorkingDayAlreadyRecordedError):
+        recorded.decree(date(2027, 7, 27), "D.S. N.º 002-2027-PCM", "nacional", None, SHIPPED.decreed)
+    with pytest.raises(NonWorkingDayAlreadyRecordedError):
+        recorded.decree(date(2021, 12, 24), "D.S. N.º 002-2021-PCM", "nacional", None, SHIPPED.decreed)  # shipped already
+    recorded.revoke(date(2027, 7, 27), "D.S. N.º 003-2027-PCM")
+    assert recorded.days == {}
+    with pytest.raises(NonWorkingDayNotRecordedError):
+        recorded.revoke(date(2027, 7, 27), "again")
 
 
 # Submission ---------------------------------------------------------------------

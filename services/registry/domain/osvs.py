@@ -34,7 +34,7 @@ from services.registry.domain.ruos import (
     documents_in_order,
     missing_from,
 )
-from services.registry.domain.workingdays import add_working_days
+from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, OSVDissolvedError, RuleViolationError
 
 
@@ -368,8 +368,9 @@ class OSV(Aggregate):
         observed_on: date,
         reasons: Iterable[Mapping[str, str | None]],
         amend_within_working_days: int,
+        calendar: WorkingCalendar = HOLIDAYS_ONLY,
     ) -> date:
-        """The municipality observed the application: the OSV has N working days to amend it. Returns the deadline."""
+        """The municipality observed the application: the OSV has N working days (in ``calendar``) to amend it. Returns the deadline."""
         self.check_not_dissolved()
         application = self.find_application(application_id)
         application.check_step("observed", UNDER_REVIEW, "observed_on", observed_on)
@@ -378,26 +379,42 @@ class OSV(Aggregate):
             raise NoObservationReasonError
         if amend_within_working_days < 1:
             raise AmendmentWindowError
-        amend_by = add_working_days(observed_on, amend_within_working_days)
+        amend_by = calendar.add_working_days(observed_on, amend_within_working_days)
         self._application_observed(
-            application_id=application_id, observed_on=observed_on, reasons=given, amend_by=amend_by
+            application_id=application_id,
+            observed_on=observed_on,
+            reasons=given,
+            amend_by=amend_by,
+            working_days=amend_within_working_days,
         )
         return amend_by
 
     @event("RUOSApplicationObserved")
     def _application_observed(
-        self, application_id: UUID, observed_on: date, reasons: list[dict[str, str | None]], amend_by: date
+        self,
+        application_id: UUID,
+        observed_on: date,
+        reasons: list[dict[str, str | None]],
+        amend_by: date,
+        working_days: int | None = None,
     ) -> None:
         application = self.find_application(application_id)
-        application.observations.append(Observation(observed_on, [dict(r) for r in reasons], amend_by))
+        application.observations.append(Observation(observed_on, [dict(r) for r in reasons], amend_by, working_days=working_days))
         application.status = ApplicationStatus.OBSERVED
 
-    def amend_application(self, application_id: UUID, amended_on: date, documents: Iterable[str]) -> None:
+    def amend_application(
+        self, application_id: UUID, amended_on: date, documents: Iterable[str], calendar: WorkingCalendar = HOLIDAYS_ONLY
+    ) -> None:
+        """The OSV amended its observed application by the deadline: the recorded one, or a later one when a non-working
+        day decreed since the observation moves it."""
         self.check_not_dissolved()
         application = self.find_application(application_id)
         application.check_step("amended", (ApplicationStatus.OBSERVED,), "amended_on", amended_on)
+        observation = application.last_observation
         amend_by = application.amend_by
-        assert amend_by is not None
+        assert amend_by is not None and observation is not None
+        if observation.working_days is not None:
+            amend_by = max(amend_by, calendar.add_working_days(observation.observed_on, observation.working_days))
         if amended_on > amend_by:
             raise AmendmentDeadlinePassedError(amended_on, amend_by)
         amended = documents_in_order(documents)

@@ -159,6 +159,8 @@ class Observation:
     amend_by: date
     amended_on: date | None = None
     amended_documents: list[RUOSDocument] = field(default_factory=list)
+    working_days: int | None = None
+    """The window the municipality gave, in working days (None for observations recorded before it was kept)."""
 
     @property
     def reason_codes(self) -> list[ObservationReason]:

@@ -1,32 +1,130 @@
-"""Working days in Peru: the unit of the deadlines a municipality gives an OSV.
+"""Working days in Peru: the unit of the deadlines a municipality gives an OSV. Pure.
 
-An observed RUOS application must be amended within N *días hábiles*:
-Saturdays, Sundays and Peruvian public holidays do not count. The holidays
-come from the ``holidays`` library (pure data, no I/O).
+An observed RUOS application must be amended within N *días hábiles* (TUO de
+la Ley 27444, art. 145): Saturdays, Sundays, public holidays and the one-off
+*días no laborables* the Executive decrees for the public sector do not
+count. The holidays come from the ``holidays`` library; the decreed days are
+dated reference data, each with the decree that set it: the list shipped in
+``shared/data/dias_no_laborables.json`` and those recorded since with
+``POST /non-working-days`` (:class:`DecreedDays`), so a new decree needs no
+release.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import holidays
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import ConflictError, NotFoundError
 
 PERUVIAN_HOLIDAYS = holidays.country_holidays("PE")
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in PERUVIAN_HOLIDAYS
+@dataclass(frozen=True)
+class NonWorkingDay:
+    """A día no laborable: the day, the decree that set it (``D.S. N.º 161-2021-PCM``), where it applies, and a source."""
+
+    day: date
+    decree: str
+    scope: str = "nacional"
+    source: str | None = None
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The date ``days`` working days after ``start`` (the day of ``start`` does not count)."""
-    if days < 1:
-        msg = "days must be at least 1"
-        raise ValueError(msg)
-    day = start
-    counted = 0
-    while counted < days:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            counted += 1
-    return day
+class WorkingCalendar:
+    """Which days count as working days for a deadline: not a weekend, not a holiday, not a decreed non-working day."""
+
+    def __init__(self, decreed: Iterable[NonWorkingDay] = ()) -> None:
+        self.decreed: dict[date, NonWorkingDay] = {d.day: d for d in decreed}
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkingCalendar:
+        """The calendar of a list shaped as ``shared/data/dias_no_laborables.json``."""
+        rows = json.loads(text)["days"]
+        return cls(NonWorkingDay(date.fromisoformat(r["day"]), r["decree"], r.get("scope", "nacional"), r.get("source")) for r in rows)
+
+    def with_days(self, more: Iterable[NonWorkingDay]) -> WorkingCalendar:
+        """This calendar and ``more`` days (a day recorded later replaces the shipped one)."""
+        return WorkingCalendar([*self.decreed.values(), *more])
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in PERUVIAN_HOLIDAYS and day not in self.decreed
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The date ``days`` working days after ``start`` (the day of ``start`` does not count)."""
+        if days < 1:
+            msg = "days must be at least 1"
+            raise ValueError(msg)
+        day = start
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+
+HOLIDAYS_ONLY = WorkingCalendar()
+
+
+def is_working_day(day: date, calendar: WorkingCalendar = HOLIDAYS_ONLY) -> bool:
+    return calendar.is_working_day(day)
+
+
+def add_working_days(start: date, days: int, calendar: WorkingCalendar = HOLIDAYS_ONLY) -> date:
+    """The date ``days`` working days after ``start`` in ``calendar`` (holidays only unless given)."""
+    return calendar.add_working_days(start, days)
+
+
+# Recorded decrees ----------------------------------------------------------------
+
+
+class NonWorkingDayAlreadyRecordedError(ConflictError):
+    def __init__(self, known: NonWorkingDay) -> None:
+        super().__init__(
+            f"{known.day.isoformat()} is already a non-working day ({known.decree})", field="day", rule="non_working_day_once"
+        )
+
+
+class NonWorkingDayNotRecordedError(NotFoundError):
+    def __init__(self, day: date) -> None:
+        super().__init__(f"no non-working day was recorded for {day.isoformat()}", field="day", rule="recorded_non_working_day")
+
+
+class DecreedDays(Aggregate):
+    """The días no laborables recorded after the release, one record for the whole registry (its id is fixed)."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid5(NAMESPACE_URL, "urn:osv-platform:registry:decreed-non-working-days")
+
+    @event("DecreedDaysOpened")
+    def __init__(self) -> None:
+        self.days: dict[date, NonWorkingDay] = {}
+
+    def decree(self, day: date, decree: str, scope: str, source: str | None, shipped: Mapping[date, NonWorkingDay]) -> NonWorkingDay:
+        """Record a day one decree made non-working; a day already known (shipped or recorded) is a conflict."""
+        known = self.days.get(day) or shipped.get(day)
+        if known is not None:
+            raise NonWorkingDayAlreadyRecordedError(known)
+        self._decreed(day=day, decree=decree, scope=scope, source=source)
+        return self.days[day]
+
+    @event("NonWorkingDayDecreed")
+    def _decreed(self, day: date, decree: str, scope: str, source: str | None) -> None:
+        self.days[day] = NonWorkingDay(day, decree, scope, source)
+
+    def revoke(self, day: date, revoked_by: str) -> None:
+        """A recorded day that a later decree annulled (or recorded by mistake) counts as a working day again."""
+        if day not in self.days:
+            raise NonWorkingDayNotRecordedError(day)
+        self._revoked(day=day, revoked_by=revoked_by)
+
+    @event("NonWorkingDayRevoked")
+    def _revoked(self, day: date, revoked_by: str) -> None:
+        self.days.pop(day, None)
