@@ -89,8 +89,10 @@ class RUOSApplicationPublic(BaseModel):
     municipality_id: str
     status: ApplicationStatus
     submitted_on: date
-    documents: list[RUOSDocument] = Field(description="Every document filed, with the submission or an amendment.")
-    missing_documents: list[RUOSDocument]
+    documents: list[RUOSDocument] = Field(
+        description="Every document of the OSV's one list: recorded with `POST /osvs/{osv_id}/documents`, filed with the submission or an amendment."
+    )
+    missing_documents: list[RUOSDocument] = Field(description="Required documents not in that list; the registration is refused (409) while any is missing.")
     id_documents_flagged: bool = Field(description="Some people of the OSV hold identity documents the municipality refuses.")
     board_members_with_unaccepted_documents: int | None
     members_with_unaccepted_documents: int | None
@@ -260,7 +262,12 @@ class ReadinessPublic(BaseModel):
 class RUOSApplicationCreate(Command):
     municipality_id: MunicipalityId = Field(description="Where the OSV applies: `mml` or a district's ubigeo.")
     submitted_on: IsoDate = Field(description="When it filed the application.")
-    documents: list[RUOSDocument] = Field(max_length=len(RUOSDocument), description="The documents filed.")
+    documents: list[RUOSDocument] = Field(
+        default_factory=list,
+        max_length=len(RUOSDocument),
+        description="Documents filed now that were not recorded with `POST /osvs/{osv_id}/documents`; the application "
+        "lists every document the OSV has, and these join that list.",
+    )
 
 
 class ObservationReasonCreate(Command):

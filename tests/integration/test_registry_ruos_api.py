@@ -396,3 +396,30 @@ def test_decreed_non_working_days_move_the_amendment_deadline_and_a_new_decree_i
     assert observed.json()["amend_by"] == "2027-03-08"  # Friday 5 skipped, then the weekend
     revoked = registry.post("/non-working-days/2027-03-05/revocation", json={"revoked_by": "D.S. N.º 012-2027-PCM"})
     assert revoked.status_code == 201 and revoked.json() == []
+
+
+def test_documents_recorded_for_the_osv_are_the_applications_and_it_is_not_registered_while_any_is_missing(
+    registry: TestClient,
+) -> None:
+    osv_id = new_osv(registry)
+    for document in ALL_DOCUMENTS[:5]:
+        response = registry.post(f"/osvs/{osv_id}/documents", json={"document": document, "prepared_on": "2021-06-01"})
+        assert response.status_code == 201, response.text
+
+    # The application lists what the OSV recorded, and what it files now joins the same list.
+    application = submit(registry, osv_id, documents=["padron_socios"])
+    assert application["documents"] == ALL_DOCUMENTS[:6]
+    assert application["missing_documents"] == ["croquis"]
+    assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["missing_documents"] == ["croquis"]
+
+    # It cannot be registered while a document is missing, and it says which and how to record it.
+    refused = step(registry, osv_id, application["application_id"], "registration", registered_on="2021-07-01", ruos_number="RUOS-150110-0099")
+    assert_problem(refused, 409, "documents", "documents_complete")
+    assert "croquis" in refused.json()["detail"] and "POST /osvs/{osv_id}/documents" in refused.json()["detail"]
+
+    # Recorded for the OSV, the document reaches the open application, which is then registered.
+    registry.post(f"/osvs/{osv_id}/documents", json={"document": "croquis", "prepared_on": "2021-06-20"})
+    shown = registry.get(f"/osvs/{osv_id}/ruos-applications/{application['application_id']}").json()
+    assert (shown["documents"], shown["missing_documents"]) == (ALL_DOCUMENTS, [])
+    registered = step(registry, osv_id, application["application_id"], "registration", registered_on="2021-07-01", ruos_number="RUOS-150110-0099")
+    assert registered.status_code == 201, registered.text

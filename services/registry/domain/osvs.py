@@ -120,6 +120,17 @@ class NothingToChangeError(RuleViolationError):
             rule="change_required",
         )
 
+class DocumentsMissingError(ConflictError):
+    def __init__(self, missing: Iterable[str]) -> None:
+        names = ", ".join(str(d) for d in missing)
+        super().__init__(
+            f"the application still lacks {names}: record each with POST /osvs/{{osv_id}}/documents "
+            "(or file it with an amendment) before the registration",
+            field="documents",
+            rule="documents_complete",
+        )
+
+
 class NotRegisteredError(ConflictError):
     def __init__(self) -> None:
         super().__init__(
@@ -297,7 +308,15 @@ class OSV(Aggregate):
 
     @event("RUOSDocumentPrepared")
     def _document_prepared(self, document: str, prepared_on: date) -> None:
-        self.documents_ready[RUOSDocument(document)] = prepared_on
+        self._keep_documents([document], prepared_on)
+        if (application := self.open_application) is not None:
+            application.documents = documents_in_order([*application.documents, document])
+            application.missing_documents = missing_from(application.documents)
+
+    def _keep_documents(self, documents: Iterable[str], on: date) -> None:
+        """The OSV's one list of documents: what it prepared, filed with an application or an amendment (first day kept)."""
+        for document in documents:
+            self.documents_ready.setdefault(RUOSDocument(document), on)
 
     @property
     def missing_documents(self) -> list[RUOSDocument]:
@@ -311,7 +330,8 @@ class OSV(Aggregate):
         board_members_with_unaccepted_documents: int | None,
         members_with_unaccepted_documents: int | None,
     ) -> UUID:
-        """File an application; unaccepted identity documents flag it, they do not stop it."""
+        """File an application with the OSV's documents (those recorded before and those filed now); unaccepted identity
+        documents flag it, they do not stop it."""
         self.check_not_dissolved()
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
@@ -322,7 +342,7 @@ class OSV(Aggregate):
             earlier_field, earlier = previous.last_step()
             if submitted_on < earlier:
                 raise DateBeforeError("submitted_on", submitted_on, f"previous_{earlier_field}", earlier)
-        filed = documents_in_order(documents)
+        filed = documents_in_order([*self.documents_ready, *documents])
         flagged = bool(board_members_with_unaccepted_documents) or bool(members_with_unaccepted_documents)
         application_id = uuid4()
         self._application_submitted(
@@ -349,6 +369,7 @@ class OSV(Aggregate):
         board_members_with_unaccepted_documents: int | None,
         members_with_unaccepted_documents: int | None,
     ) -> None:
+        self._keep_documents(documents, submitted_on)
         self.applications.append(
             RUOSApplication(
                 application_id=application_id,
@@ -418,7 +439,7 @@ class OSV(Aggregate):
         if amended_on > amend_by:
             raise AmendmentDeadlinePassedError(amended_on, amend_by)
         amended = documents_in_order(documents)
-        still_missing = missing_from([*application.documents, *amended])
+        still_missing = missing_from([*application.documents, *self.documents_ready, *amended])
         self._application_amended(
             application_id=application_id,
             amended_on=amended_on,
@@ -431,12 +452,13 @@ class OSV(Aggregate):
         self, application_id: UUID, amended_on: date, documents: list[str], missing_documents: list[str]
     ) -> None:
         application = self.find_application(application_id)
+        self._keep_documents(documents, amended_on)
         observation = application.last_observation
         assert observation is not None
         observation.amended_on = amended_on
         observation.amended_documents = documents_in_order(documents)
-        application.documents = documents_in_order([*application.documents, *documents])
-        application.missing_documents = documents_in_order(missing_documents)
+        application.documents = documents_in_order([*application.documents, *self.documents_ready, *documents])
+        application.missing_documents = missing_from(application.documents)
         application.status = ApplicationStatus.AMENDED
 
     def register_application(
@@ -451,6 +473,8 @@ class OSV(Aggregate):
         self.check_not_dissolved()
         application = self.find_application(application_id)
         application.check_step("registered", UNDER_REVIEW, "registered_on", registered_on)
+        if application.missing_documents:
+            raise DocumentsMissingError(application.missing_documents)
         self.check_term("board_term_ends_on", board_term_ends_on, "registered_on", registered_on)
         self._registered(
             ruos_number=ruos_number,
