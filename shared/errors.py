@@ -97,6 +97,19 @@ class OSVDissolvedError(ConflictError):
         )
 
 
+class OSVMergedError(ConflictError):
+    """The OSV was recorded twice and merged into another: records go to the OSV it was merged into."""
+
+    def __init__(self, into_osv_id: object, merged_on: date) -> None:
+        super().__init__(
+            f"this OSV was merged into OSV {into_osv_id} on {merged_on.isoformat()} (the same organisation recorded twice): "
+            "record it there",
+            field="osv_id",
+            rule="osv_not_merged",
+        )
+        self.into_osv_id = into_osv_id
+
+
 def check_positive(value: object, field: str) -> None:
     if value <= 0:  # type: ignore[operator]
         raise NotPositiveError(field, value)

@@ -70,9 +70,15 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
 
 
 def problem(
-    status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    """An RFC 9457 problem; ``extensions`` are members of its own (the OSVs a possible duplicate names…)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail, **(extensions or {})}
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -110,7 +116,7 @@ def install_error_handlers(api: FastAPI) -> None:
         def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
-                return problem(status, title, exc.message, errors)
+                return problem(status, title, exc.message, errors, extensions=getattr(exc, "extensions", None))
             if isinstance(exc, IntegrityError):
                 return problem(status, title, "Someone else changed this record at the same time; reload and try again.")
             if status == 503:

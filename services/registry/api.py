@@ -33,6 +33,7 @@ from services.registry.schemas import (
     ObservationCreate,
     OSVCreate,
     OSVDetailsChange,
+    OSVMergeCreate,
     OSVPublic,
     ReadinessPublic,
     RejectionCreate,
@@ -66,6 +67,7 @@ def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
         composition=body.composition,
         focus_areas=body.focus_areas,
         contact_channel=body.contact_channel,
+        distinct_from=body.distinct_from,
     )
     return OSVPublic.of(registry.get_osv(osv_id=osv_id))
 
@@ -101,6 +103,12 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 def osv_history(osv_id: UUID, registry: RegistryDep) -> list[EventRecordPublic]:
     """List every event the OSV recorded, oldest first, for auditors."""
     return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id)]
+
+
+@osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep) -> OSVPublic:
+    """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`)."""
+    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on))
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)

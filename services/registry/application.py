@@ -13,8 +13,17 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from services.registry.domain.duplicates import DistrictRoll
 from services.registry.domain.municipalities import Municipality, MunicipalityRecord, municipality_uuid
-from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, OSVKind, OSVNotFoundError
+from services.registry.domain.osvs import (
+    OSV,
+    Composition,
+    ContactChannel,
+    DissolutionReason,
+    OSVKind,
+    OSVNotFoundError,
+    OSVToMergeNotFoundError,
+)
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
     ApplicationStatus,
@@ -92,6 +101,7 @@ class Registry(ServiceApplication):
 
     # OSVs ------------------------------------------------------------------
 
+    @retried_on_collision
     def map_osv(
         self,
         name: str,
@@ -101,8 +111,17 @@ class Registry(ServiceApplication):
         composition: Composition | None = None,
         focus_areas: Iterable[str] | None = None,
         contact_channel: ContactChannel | None = None,
+        distinct_from: Iterable[UUID] = (),
     ) -> UUID:
+        """Map an OSV, unless its district has one of the same or a near name (409 ``possible_duplicate``) that
+        ``distinct_from`` does not name."""
         found = self.districts.find(district, on=mapped_on)
+        roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
+        distinct = list(dict.fromkeys(distinct_from))
+        if roll is None:
+            DistrictRoll.check_names(found.name, self._names_in(found.name), name, distinct)
+        else:
+            roll.check_new(name, distinct)
         osv = OSV(
             name=name,
             district=found.name,
@@ -112,9 +131,34 @@ class Registry(ServiceApplication):
             composition=composition,
             focus_areas=[str(a) for a in focus_areas or ()],
             contact_channel=contact_channel,
+            distinct_from=distinct,
         )
-        self.save(osv)
+        if roll is None:  # the district's first OSV, or its first since rolls were kept: one event opens the roll with it
+            roll = DistrictRoll(district=found.name, entries={**self._names_in(found.name), str(osv.id): name})
+        else:
+            roll.add(osv.id, name)
+        self.save(osv, roll)
         return osv.id
+
+    def _names_in(self, district: str) -> dict[str, str]:
+        """The names of the district's OSVs not merged into another (OSV id → name), read from the OSVs themselves."""
+        return {str(osv.id): osv.name for osv in self.list_osvs() if osv.district == district}
+
+    def district_roll(self, district: str) -> DistrictRoll:
+        """The names of a district's OSVs; opened from the OSVs mapped before rolls were kept, the first time it is needed."""
+        roll = self.find(DistrictRoll.id_for(district), DistrictRoll)
+        return roll if roll is not None else DistrictRoll(district=district, entries=self._names_in(district))
+
+    @retried_on_collision
+    def merge_osvs(self, survivor_id: UUID, duplicate_id: UUID, merged_on: date) -> OSV:
+        """Record that two OSVs are one organisation: ``duplicate_id`` is merged into ``survivor_id`` (records `OSVMerged`)."""
+        survivor = self.get_osv(survivor_id)
+        duplicate = self.load(duplicate_id, OSV, lambda i: OSVToMergeNotFoundError(i))
+        duplicate.merge_into(survivor, merged_on)
+        roll = self.district_roll(duplicate.district)
+        roll.unlist(duplicate.id)
+        self.save(survivor, duplicate, roll)
+        return survivor
 
     @retried_on_collision
     def update_details(self, osv_id: UUID, changes: Mapping[str, Any], updated_on: date | None = None) -> OSV:
@@ -129,9 +173,11 @@ class Registry(ServiceApplication):
     def get_ruos_application(self, osv_id: UUID, application_id: UUID) -> RUOSApplication:
         return self.get_osv(osv_id).find_application(application_id)
 
-    def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60) -> list[OSV]:
-        """Every mapped OSV in the order they were mapped, narrowed by RUOS progress if asked."""
+    def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60, merged: bool = False) -> list[OSV]:
+        """Every mapped OSV in the order they were mapped (those merged into another only if ``merged``), narrowed by RUOS progress if asked."""
         osvs = [self.get_osv(osv_id) for osv_id in self.ids_created_by(OSV.OSVMapped)]
+        if not merged:
+            osvs = [osv for osv in osvs if not osv.merged]
         if ruos is None:
             return osvs
         today = self.today()

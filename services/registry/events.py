@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
+from services.registry.domain.duplicates import DistrictRoll
 from services.registry.domain.municipalities import Municipality
 from services.registry.domain.osvs import OSV
 from services.registry.domain.ruos import RUOSNumberIndex
@@ -27,6 +28,10 @@ catalogue = EventCatalogue("registry")
 # index) and the opening of a municipality's record (the reference data exists
 # without it; partners see the change that opened it).
 catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened, DecreedDays.DecreedDaysOpened)
+
+# Each district's roll of OSV names (what a new OSV is compared with), and the survivor's side of a merge
+# (partners read the merge from OSVMerged, which names both OSVs).
+catalogue.keeps_private(DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted, OSV.DuplicateAbsorbed)
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
 # a fingerprint of the request): the service's own bookkeeping for safe retries.
@@ -54,10 +59,14 @@ class OSVMapped(PublicEvent):
     contact_channel: str | None = Field(
         default=None, description="How the programme reaches the OSV (`whatsapp`, `phone`…): the kind only, never a number."
     )
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="OSVs of the same district with the same or a near name that staff said are other organisations.",
+    )
 
-    @field_validator("focus_areas", mode="before")
+    @field_validator("focus_areas", "distinct_from", mode="before")
     @classmethod
-    def _none_is_no_area(cls, value: Any) -> Any:
+    def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
 
 
@@ -236,6 +245,28 @@ class OSVDissolved(PublicEvent):
     osv_id: UUID
     dissolved_on: date
     reason: str = Field(description="inactive, members_emigrated, merged, members_decided or other.")
+
+
+@catalogue.publishes(OSV.OSVMerged)
+class OSVMerged(PublicEvent):
+    """Two OSVs were one organisation recorded twice: `osv_id` is merged into `into_osv_id`.
+
+    Both keep their history. From this event on, `osv_id` takes no records
+    and counts nowhere on its own: reporting counts the organisation once
+    (one OSV identified, in `into_osv_id`'s phase and district; its support
+    and contact loss are `into_osv_id`'s), and the services' views send
+    what would have named `osv_id` to `into_osv_id`.
+    """
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "merged_on"
+
+    osv_id: UUID = Field(description="The duplicate: the record merged away.")
+    into_osv_id: UUID = Field(description="The OSV that stays.")
+    merged_on: date
+    district: str = Field(description="The duplicate's district, as its OSVMapped said.")
+    zone: str
+    mapped_on: date = Field(description="When the duplicate was mapped: where reporting takes back its count.")
 
 
 # Municipalities ---------------------------------------------------------------

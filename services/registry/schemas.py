@@ -43,6 +43,17 @@ class OSVCreate(Command):
     contact_channel: ContactChannel | None = Field(
         default=None, description="How the programme reaches it: the kind only, never a number or a handle."
     )
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="OSVs of the district with the same or a near name that are other organisations: without them, such a "
+        "name is refused with 409 `possible_duplicate`, which names them.",
+    )
+
+
+class OSVMergeCreate(Command):
+    duplicate_id: UUID = Field(description="The other record of the same organisation: it is merged into this OSV and takes no records after.")
+    merged_on: IsoDate = Field(description="When staff found the two were one.")
 
 
 class OSVDetailsChange(Command):
@@ -163,6 +174,9 @@ class OSVPublic(BaseModel):
     board_term_ends_on: date | None
     contact: ContactStatus
     dissolution: DissolutionPublic | None
+    merged_into: UUID | None = Field(default=None, description="The OSV this record was merged into (the same organisation recorded twice).")
+    merged_on: date | None = None
+    merged_from: list[UUID] = Field(default_factory=list, description="Duplicates merged into this OSV; their histories stay under their ids.")
     version: int = Field(description="How many events the OSV has recorded.")
 
     @classmethod
@@ -190,6 +204,9 @@ class OSVPublic(BaseModel):
             dissolution=DissolutionPublic(dissolved_on=osv.dissolved_on, reason=osv.dissolution_reason)
             if osv.dissolved_on is not None and osv.dissolution_reason is not None
             else None,
+            merged_into=osv.merged_into,
+            merged_on=osv.merged_on,
+            merged_from=list(osv.merged_from),
             version=osv.version,
         )
 

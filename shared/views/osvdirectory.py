@@ -1,7 +1,7 @@
 """A local view of registry's OSVs, built from registry's events on NATS: funding and engagement each keep one.
 
 Funding and engagement never read registry's tables: each keeps the few facts
-it needs (mapped, when, where, RUOS-registered, dissolved) in its own
+it needs (mapped, when, where, RUOS-registered, dissolved, merged into another) in its own
 database, with the events it has applied (see :mod:`shared.views`), in one
 transaction.
 """
@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import OSVDissolvedError, RuleViolationError
+from shared.errors import OSVDissolvedError, OSVMergedError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View
 
@@ -51,6 +51,18 @@ class KnownOSV(Base):
     @property
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
+
+
+class MergedOSV(Base):
+    """An OSV that was a second record of another and was merged into it (registry's ``OSVMerged``)."""
+
+    __tablename__ = "merged_osvs"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    into_osv_id: Mapped[str] = mapped_column(String(36))
+    merged_on: Mapped[date] = mapped_column(Date)
+
+
 class OSVNotInRegistryError(RuleViolationError):
     def __init__(self, osv_id: UUID, service: str) -> None:
         super().__init__(
@@ -82,15 +94,24 @@ class OSVDirectory(View):
             return osv if osv is not None and osv.mapped else None
 
     def active(self) -> list[KnownOSV]:
-        """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""
+        """Every OSV known here that is neither dissolved nor merged into another (a row whose mapping has not arrived included)."""
         with Session(self.engine, expire_on_commit=False) as session:
-            return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None))))
+            merged = select(MergedOSV.osv_id)
+            return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None), KnownOSV.osv_id.not_in(merged))))
+
+    def merged_into(self, osv_id: UUID) -> MergedOSV | None:
+        """Where the OSV was merged, if it was a second record of another."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(MergedOSV, str(osv_id))
 
     def require_active(self, osv_id: UUID) -> KnownOSV:
-        """The OSV, if it is mapped and not dissolved; else the named error."""
+        """The OSV, if it is mapped, not dissolved and not merged into another; else the named error (422, 409, 409)."""
         osv = self.get(osv_id)
         if osv is None:
             raise OSVNotInRegistryError(osv_id, self.service)
+        merged = self.merged_into(osv_id)
+        if merged is not None:
+            raise OSVMergedError(merged.into_osv_id, merged.merged_on)
         if osv.dissolved_on is not None:
             raise OSVDissolvedError(osv.dissolved_on)
         return osv
@@ -98,9 +119,14 @@ class OSVDirectory(View):
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
         kind = cloudevent["type"]
-        if kind not in ("OSVMapped", "RUOSRegistered", "OSVDissolved") or "osv_id" not in data:
+        if kind not in ("OSVMapped", "RUOSRegistered", "OSVDissolved", "OSVMerged") or "osv_id" not in data:
             return
         osv_id = str(data["osv_id"])
+        if kind == "OSVMerged":
+            if session.get(MergedOSV, osv_id) is None:
+                session.add(MergedOSV(osv_id=osv_id, into_osv_id=str(data["into_osv_id"]), merged_on=parse_date(data["merged_on"])))
+                session.flush()
+            return
         osv = session.get(KnownOSV, osv_id)
         if osv is None:
             osv = KnownOSV(osv_id=osv_id)

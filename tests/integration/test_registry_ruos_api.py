@@ -181,7 +181,7 @@ def test_the_setting_gives_the_default_amendment_window(tmp_path: Path) -> None:
         application = submit(client, osv_id, submitted_on="2021-07-19")
         observed = step(client, osv_id, application["application_id"], "observation", observed_on="2021-07-26", reasons=[{"code": "other"}])
         assert observed.json()["amend_by"] == "2021-08-11"
-        other = new_osv(client)
+        other = new_osv(client, name="Mujeres Emprendedoras de Collique")
         application = submit(client, other, submitted_on="2021-07-19")
         given = step(client, other, application["application_id"], "observation", observed_on="2021-07-26", reasons=[{"code": "other"}], amend_within_working_days=5)
         assert given.json()["amend_by"] == "2021-08-04"
@@ -200,7 +200,7 @@ def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(re
     registered = new_osv(registry, name="Otra OSV")
     registry.post(f"/osvs/{registered}/ruos-registration", json={"ruos_number": "RUOS-1", "registered_on": "2021-05-01"})
     assert_problem(registry.post(f"/osvs/{registered}/ruos-applications", json=body), 409, "ruos_number", "register_once")
-    assert head(registry) == written + 3  # the other OSV's mapping, registration and (private) claim on its number
+    assert head(registry) == written + 4  # the other OSV's mapping and (private) entry in its district's names, registration and (private) claim on its number
 
 
 @pytest.mark.parametrize(
@@ -217,9 +217,10 @@ def test_a_bad_application_is_422_naming_the_field_and_rule_and_writes_nothing(
     registry: TestClient, change: dict[str, Any], field: str, rule: str
 ) -> None:
     osv_id = new_osv(registry)
+    written = head(registry)
     body = {"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": ALL_DOCUMENTS, **change}
     assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 422, field, rule)
-    assert head(registry) == 1
+    assert head(registry) == written
 
 
 def test_unknown_osvs_and_applications_are_not_found(registry: TestClient) -> None:
@@ -291,7 +292,7 @@ def test_an_ruos_number_belongs_to_one_osv_only(registry: TestClient) -> None:
     assert first in problem["detail"]
     direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
     assert_problem(direct, 409, "ruos_number", "ruos_number_unique")
-    assert head(registry) == written + 1  # only the third OSV's mapping
+    assert head(registry) == written + 2  # only the third OSV's mapping and its (private) entry in the district's names
     assert registry.get(f"/osvs/{second}").json()["ruos_application"]["status"] == "submitted"
 
 

@@ -36,8 +36,11 @@ def test_an_osv_survives_a_restart_and_its_log_reads_back_in_order(database_url:
     assert [o.id for o in registry.list_osvs()] == [first, second]
     assert registry.get_osv(first).ruos_number == "RUOS-7"
     log = registry.log_after(0, 10)
-    # The registration's claim on its number (a private index event) is stored in the same transaction.
-    assert [type(registry.decode(n)).__name__ for n in log] == ["OSVMapped", "OSVMapped", "RUOSRegistered", "RUOSNumberClaimed"]
+    # Each mapping's entry in its district's names and the registration's claim on its number (private
+    # index events) are stored in the same transaction as the OSV's event.
+    assert [type(registry.decode(n)).__name__ for n in log] == [
+        "OSVMapped", "DistrictRollOpened", "OSVMapped", "DistrictRollOpened", "RUOSRegistered", "RUOSNumberClaimed"
+    ]
     assert registry.log_after(log[1].id, 10)[0].id == log[2].id
     registry.close()
 

@@ -336,3 +336,71 @@ def test_a_tally_saved_halfway_and_restored_goes_on_to_the_same_report() -> None
     restored = Tally.restore(saved, phases, lookup).fold(facts[8:])
     assert restored.report(phases, "zone") == report(facts, "zone")
     assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
+
+
+def merged(duplicate: str, into: str, day: str, mapped_on: str, district: str = "Comas", zone: str = "Lima Norte") -> Fact:
+    return fact("OSVMerged", day, osv_id=duplicate, into_osv_id=into, merged_on=day, district=district, zone=zone, mapped_on=mapped_on)
+
+
+def test_an_osv_merged_into_another_counts_once_from_the_merge_on_but_reports_as_of_before_it_still_count_it_twice() -> None:
+    from services.reporting.domain.tally import evidence
+
+    before = [
+        phase(*F1), phase(*F2),
+        mapped("a", "2021-01-02"), mapped("b", "2021-08-02", "San Juan de Lurigancho", "Lima Este"),
+        fact("FundGranted", "2021-03-01", grant_id="g1", osv_id="a", amount="500.00", currency="PEN", kind="goods"),
+        fact("FundGranted", "2021-08-10", grant_id="g2", osv_id="b", amount="700.00", currency="PEN", kind="goods"),
+        fact("ContactLost", "2021-09-01", osv_id="a", since="2021-09-01"),
+        fact("ContactLost", "2021-09-02", osv_id="b", since="2021-09-02"),
+    ]
+    as_of_then = report(before)
+    assert as_of_then["total"]["osvs_identified"] == 2
+    assert as_of_then["total"]["osvs_supported"] == {"total": 2, "first_time": 2, "repeat": 0}
+
+    # b was a second record of a: merged into it
+    facts = [*before, merged("b", "a", "2021-10-01", "2021-08-02", "San Juan de Lurigancho", "Lima Este")]
+    now = report(facts, "district")
+    assert now["total"]["osvs_identified"] == 1
+    assert [p["indicators"]["osvs_identified"] for p in now["phases"]] == [1, 0]
+    assert "San Juan de Lurigancho" not in now["breakdown"]["groups"]  # nothing counts there any more
+    # its support is a's: one OSV, supported in F1 and again in F2
+    assert now["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
+    assert [p["indicators"]["osvs_supported"]["total"] for p in now["phases"]] == [1, 1]
+    assert now["total"]["osvs_contact_lost"] == 1
+    assert now["total"]["ruos_registration_rate"] == "0.0000"
+    # the evidence shows both mappings and the merge that takes one back
+    adds = [(e["type"], e["adds"]) for e in evidence(facts, "osvs_identified", "total")["events"]]
+    assert sorted(adds, key=str) == sorted([("OSVMapped", {"value": 1}), ("OSVMapped", {"value": 1}), ("OSVMerged", {"value": -1})], key=str)
+
+
+def test_a_grant_to_the_merged_away_osv_recorded_after_the_merge_counts_as_the_survivors() -> None:
+    facts = [
+        phase(*F1), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"), merged("b", "a", "2021-02-01", "2021-01-03"),
+        fact("FundGranted", "2021-01-20", grant_id="g1", osv_id="b", amount="500.00", currency="PEN", kind="goods"),
+        fact("FundGranted", "2021-03-01", grant_id="g2", osv_id="a", amount="500.00", currency="PEN", kind="goods"),
+        merged("b", "a", "2021-02-01", "2021-01-03"),  # delivered twice: applied once
+    ]
+    total = report(facts)["total"]
+    assert (total["osvs_identified"], total["osvs_supported"]["total"]) == (1, 1)
+
+
+def test_a_tally_restored_from_before_a_merge_takes_it_in_as_a_full_fold_does() -> None:
+    import json
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-08-02", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-08-10", grant_id="g2", osv_id="b", amount="700.00", currency="PEN", kind="goods"),
+        # halfway
+        merged("b", "a", "2021-10-01", "2021-08-02", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-11-10", grant_id="g3", osv_id="b", amount="70.00", currency="PEN", kind="goods"),
+    ]
+    phases = phases_in(facts)
+    first = Tally(phases).fold(facts[:5])
+    restored = Tally.restore(json.loads(json.dumps(first.state())), phases)
+    restored.recall(f for f in facts[:5] if f.type == "OSVMapped" and f.data["osv_id"] in restored.missing(facts[5:])["osv"])
+    restored.fold(facts[5:])
+    assert restored.report(phases, "zone") == report(facts, "zone")
+    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}

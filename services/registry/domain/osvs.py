@@ -35,7 +35,7 @@ from services.registry.domain.ruos import (
     missing_from,
 )
 from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, OSVDissolvedError, RuleViolationError
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, OSVDissolvedError, OSVMergedError, RuleViolationError
 
 
 class OSVKind(StrEnum):
@@ -96,6 +96,11 @@ class OSVNotFoundError(NotFoundError):
         super().__init__(f"OSV {osv_id} is not in the registry")
 
 
+class OSVToMergeNotFoundError(RuleViolationError):
+    def __init__(self, osv_id: object) -> None:
+        super().__init__(f"OSV {osv_id} is not in the registry", field="duplicate_id", rule="known_osv")
+
+
 class RegisteredBeforeMappedError(DateBeforeError):
     def __init__(self, registered_on: date, mapped_on: date) -> None:
         super().__init__("registered_on", registered_on, "mapped_on", mapped_on)
@@ -129,6 +134,16 @@ class DocumentsMissingError(ConflictError):
             field="documents",
             rule="documents_complete",
         )
+
+
+class MergeWithItselfError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("an OSV cannot be merged into itself", field="duplicate_id", rule="another_osv")
+
+
+class MergeRegisteredError(ConflictError):
+    def __init__(self, detail: str, rule: str) -> None:
+        super().__init__(detail, field="duplicate_id", rule=rule)
 
 
 class NotRegisteredError(ConflictError):
@@ -199,8 +214,14 @@ class OSV(Aggregate):
         composition: Composition | None = None,
         focus_areas: list[str] | None = None,
         contact_channel: ContactChannel | None = None,
+        distinct_from: list[UUID] | None = None,
     ) -> None:
         self.name = name
+        self.distinct_from: list[UUID] = list(distinct_from or [])
+        """OSVs of similar name that staff said are other organisations when they mapped this one."""
+        self.merged_into: UUID | None = None
+        self.merged_on: date | None = None
+        self.merged_from: list[UUID] = []
         self.district = district
         self.zone = zone
         self.mapped_on = mapped_on
@@ -254,6 +275,10 @@ class OSV(Aggregate):
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
 
+    @property
+    def merged(self) -> bool:
+        return self.merged_into is not None
+
     def board_term_ends_within(self, today: date, days: int) -> bool:
         """Registered, active, and its board's term ends within ``days`` of ``today`` (or has ended)."""
         if not self.registered or self.dissolved or self.board_term_ends_on is None:
@@ -269,6 +294,9 @@ class OSV(Aggregate):
     # Rules shared by every command ---------------------------------------
 
     def check_not_dissolved(self) -> None:
+        """The OSV takes new records: it is neither dissolved nor merged into another."""
+        if self.merged_into is not None and self.merged_on is not None:
+            raise OSVMergedError(self.merged_into, self.merged_on)
         if self.dissolved_on is not None:
             raise OSVDissolvedError(self.dissolved_on)
 
@@ -605,3 +633,41 @@ class OSV(Aggregate):
         self.dissolved_on = dissolved_on
         self.dissolution_reason = DissolutionReason(reason)
         self.dissolution_note = note
+
+    # Two records of one organisation ------------------------------------------
+
+    def merge_into(self, survivor: OSV, merged_on: date) -> None:
+        """This OSV and ``survivor`` are one organisation recorded twice: this one is merged into ``survivor``.
+
+        Both keep their history; from then on this one takes no records and
+        counts nowhere on its own. The one registered in the RUOS survives: a
+        registered duplicate of an unregistered OSV is merged the other way,
+        and two registered OSVs are two organisations.
+        """
+        if survivor.id == self.id:
+            raise MergeWithItselfError
+        self.check_not_dissolved()
+        survivor.check_not_dissolved()
+        if self.registered and survivor.registered:
+            raise MergeRegisteredError(
+                f"both OSVs are registered in the RUOS ({self.ruos_number}, {survivor.ruos_number}): they are two organisations",
+                "not_both_registered",
+            )
+        if self.registered:
+            raise MergeRegisteredError(
+                f"this duplicate is registered in the RUOS ({self.ruos_number}) and {survivor.id} is not: merge {survivor.id} into it instead",
+                "keep_the_registered_osv",
+            )
+        self.check_not_before_mapped("merged_on", merged_on)
+        survivor.check_not_before_mapped("merged_on", merged_on)
+        self._merged(into_osv_id=survivor.id, merged_on=merged_on, district=self.district, zone=self.zone, mapped_on=self.mapped_on)
+        survivor._absorbed(duplicate_id=self.id, merged_on=merged_on)
+
+    @event("OSVMerged")
+    def _merged(self, into_osv_id: UUID, merged_on: date, district: str, zone: str, mapped_on: date) -> None:
+        self.merged_into = into_osv_id
+        self.merged_on = merged_on
+
+    @event("DuplicateAbsorbed")
+    def _absorbed(self, duplicate_id: UUID, merged_on: date) -> None:
+        self.merged_from.append(duplicate_id)

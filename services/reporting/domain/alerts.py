@@ -78,11 +78,12 @@ def _in_order(facts: Iterable[Fact], *types: str) -> list[Fact]:
 
 
 def _dissolved(facts: Sequence[Fact]) -> set[str]:
-    return {str(f.data["osv_id"]) for f in facts if f.type == "OSVDissolved"}
+    """OSVs gone: dissolved, or merged into another (the alerts speak of the OSV it was merged into)."""
+    return {str(f.data["osv_id"]) for f in facts if f.type in ("OSVDissolved", "OSVMerged")}
 
 
 def overdue_meetings(facts: Sequence[Fact], today: date, after_days: int = OVERDUE_AFTER_DAYS) -> list[OverdueMeeting]:
-    """OSVs not met for more than ``after_days``, longest first; dissolved OSVs left out."""
+    """OSVs not met for more than ``after_days``, longest first; dissolved and merged-away OSVs left out."""
     mapped = {str(f.data["osv_id"]): f for f in _in_order(facts, "OSVMapped")}
     last_met: dict[str, date] = {}
     for meeting in _in_order(facts, "FollowUpMeetingHeld"):
@@ -163,7 +164,7 @@ def municipalities_without_focal_point(facts: Sequence[Fact], municipalities: Se
 
 
 ALERT_TYPES = frozenset(
-    {"OSVMapped", "OSVDissolved", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
+    {"OSVMapped", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
 )
 """The only facts the alerts read: the dashboard asks the read model for these alone."""
 

@@ -99,16 +99,16 @@ class Indicator:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("osvs_identified", POINT, 0, ("OSVMapped",)),
+    Indicator("osvs_identified", POINT, 0, ("OSVMapped", "OSVMerged")),
     Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered",)),
     Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered",), reads="osvs_registered_ruos"),
-    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", "RUOSRegistered")),
+    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", "OSVMerged", "RUOSRegistered")),
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved",)),
     Indicator("agents_of_change", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ParticipantEnrolled", "ParticipantWithdrew")),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed")),
     Indicator("beneficiaries_direct", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted",)),
+    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted", "OSVMerged")),
     Indicator("seed_funds_granted_pen", POINT, MONEY, ("FundGranted",)),
     Indicator("seed_funds_granted_usd", POINT, MONEY, ("FundGranted",)),
     Indicator("goods_delivered_pen", POINT, MONEY, ("GoodsDelivered",)),
@@ -120,7 +120,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined",)),
     Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft",)),
     Indicator("members_left_by_reason", POINT, {}, ("MemberLeft",)),
-    Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost",)),
+    Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost", "OSVMerged")),
     Indicator("osvs_dissolved", POINT, 0, ("OSVDissolved",)),
     Indicator("follow_up_meetings", POINT, 0, ("FollowUpMeetingHeld",)),
     Indicator("actions_pending_at_phase_end", UPTO, 0, ("FollowUpMeetingHeld", "ActionItemCompleted"), reads="actions_pending_at_phase_end"),

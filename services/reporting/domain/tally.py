@@ -100,6 +100,7 @@ class Tally:
         self.withdrawn: set[str] = set()  # activity ids
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
+        self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
         self.last: tuple[datetime, str, int, str] | None = None
         # The cache (complete when folded from the first fact).
         self.complete = True
@@ -134,8 +135,9 @@ class Tally:
             return out
         for fact in facts:
             osv = fact.data.get("osv_id")
-            if osv is not None and str(osv) not in self.places:
-                out["osv"].add(str(osv))
+            for named in (osv, fact.data.get("into_osv_id")):
+                if named is not None and str(named) not in self.places:
+                    out["osv"].add(str(named))
             if fact.type in RECALLED["member"] and fact.subject not in self.members:
                 out["member"].add(fact.subject)
             if fact.type == "GrantClosed" and fact.subject not in self.projects:
@@ -174,6 +176,31 @@ class Tally:
 
     def _osv_mapped(self, fact: Fact) -> None:
         self._count("osvs_identified/value", fact, district=self._place(fact))
+
+    def _osv_merged(self, fact: Fact) -> None:
+        """One organisation recorded twice: take back the duplicate's identification, and count its support and contact loss as the survivor's.
+
+        Facts recorded before the merge keep counting as they did (a report as
+        of then shows what was known); from the merge on the organisation counts once.
+        """
+        d = fact.data
+        duplicate, survivor = str(d["osv_id"]), str(d["into_osv_id"])
+        if duplicate in self.merged:
+            return
+        self.merged[duplicate] = survivor
+        district = str(d.get("district") or self.places.get(duplicate, UNKNOWN))
+        self._count("osvs_identified/value", fact, -1, district=district, day=date.fromisoformat(str(d["mapped_on"])))
+        for once in (self.supported, self.lost):
+            taken = once.pop(duplicate, None)
+            if taken is None:
+                continue
+            kept = once.setdefault(survivor, [self.places.get(survivor, taken[0]), {}])
+            for segment, event in taken[1].items():
+                kept[1].setdefault(segment, event)
+
+    def _same(self, osv: object) -> str:
+        """The OSV an id counts as: the one it was merged into, if it was."""
+        return self.merged.get(str(osv), str(osv))
 
     def _registered(self, fact: Fact) -> None:
         self._count("osvs_registered_ruos/value", fact, osv=fact.data.get("osv_id"))
@@ -235,7 +262,7 @@ class Tally:
 
     def _granted(self, fact: Fact) -> None:
         d = fact.data
-        osv, amount, currency = str(d["osv_id"]), Decimal(str(d.get("amount", "0"))), d.get("currency")
+        osv, amount, currency = self._same(d["osv_id"]), Decimal(str(d.get("amount", "0"))), d.get("currency")
         district = self.places.get(osv, UNKNOWN)
         supported = self.supported.setdefault(osv, [district, {}])
         supported[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
@@ -293,7 +320,7 @@ class Tally:
                 self._count(part, because, sign * int(output.get("count", 0)), **where)
 
     def _contact_lost(self, fact: Fact) -> None:
-        osv = str(fact.data["osv_id"])
+        osv = self._same(fact.data["osv_id"])
         self.lost.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
 
     def _dissolved(self, fact: Fact) -> None:
@@ -477,6 +504,7 @@ class Tally:
             "withdrawn": sorted(self.withdrawn),
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
+            "merged": self.merged,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
         }
 
@@ -496,6 +524,7 @@ class Tally:
         tally.withdrawn = set(state["withdrawn"])
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
+        tally.merged = dict(state.get("merged", {}))
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
         return tally
@@ -554,6 +583,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "MemberLeft": _membership("members_left"),
     "ContactLost": Tally._contact_lost,
     "OSVDissolved": Tally._dissolved,
+    "OSVMerged": Tally._osv_merged,
     "FollowUpMeetingHeld": Tally._meeting,
     "ActionItemCompleted": Tally._action_completed,
     "ParticipatoryBudgetSubmitted": Tally._pb_submitted,

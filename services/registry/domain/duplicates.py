@@ -1,0 +1,118 @@
+"""Possible duplicate OSVs: the same organisation mapped twice. Pure.
+
+Two promoters meet the same organisation, or one types its name again in
+capitals and without accents: "Asociación de Vecinos Unidos por Zárate" and
+"ASOCIACION DE VECINOS UNIDOS POR ZARATE" in San Juan de Lurigancho are one
+OSV. Each district keeps a roll of its OSVs' names (:class:`DistrictRoll`);
+a new name that folds to one on the roll, or comes near one (rapidfuzz), is a
+possible duplicate and is refused unless the request says it is distinct
+from those OSVs. A roll is saved in the same transaction as the OSV it
+lists, so two requests mapping the same name at once cannot both pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+from rapidfuzz import fuzz
+
+from shared.districts import fold
+from shared.errors import ConflictError
+
+NEAR_NAME_SCORE = 90.0
+"""The least rapidfuzz score (0–100, the better of plain and word-order-free ratios) of a near match."""
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    osv_id: UUID
+    name: str
+    score: float
+    """100 when the folded names are equal."""
+
+
+def name_key(name: str) -> str:
+    """How OSV names are compared: case, accents, punctuation and spacing ignored."""
+    return fold(name)
+
+
+def resemblance(a: str, b: str) -> float:
+    """0–100: how alike two OSV names are (100 when they fold to the same text).
+
+    Names whose numbers differ are different organisations however alike the
+    rest ("Comedor Popular N.º 1" and "N.º 2"): they score 0.
+    """
+    ka, kb = name_key(a), name_key(b)
+    if ka == kb:
+        return 100.0
+    if re.findall(r"\d+", ka) != re.findall(r"\d+", kb):
+        return 0.0
+    return max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb))
+
+
+def possible_duplicates(name: str, entries: Mapping[UUID, str], distinct_from: Iterable[UUID] = ()) -> list[PossibleDuplicate]:
+    """The OSVs of ``entries`` (id → name) whose name is the same or near ``name``, best first, leaving out ``distinct_from``."""
+    skip = set(distinct_from)
+    found = [
+        PossibleDuplicate(osv_id, other, score)
+        for osv_id, other in entries.items()
+        if osv_id not in skip and (score := resemblance(name, other)) >= NEAR_NAME_SCORE
+    ]
+    return sorted(found, key=lambda d: (-d.score, d.name))
+
+
+class PossibleDuplicateError(ConflictError):
+    """409 ``possible_duplicate``: the problem names each OSV that may be the same organisation."""
+
+    def __init__(self, district: str, duplicates: list[PossibleDuplicate]) -> None:
+        named = "; ".join(f"{d.osv_id} ({d.name})" for d in duplicates)
+        super().__init__(
+            f"{district} already has an OSV with this name or one very like it: {named}. If it is another "
+            'organisation, send the request again with "distinct_from": [<those ids>]; if it is the same, use that OSV',
+            field="name",
+            rule="possible_duplicate",
+        )
+        self.duplicates = duplicates
+        self.extensions = {"possible_duplicates": [{"osv_id": str(d.osv_id), "name": d.name} for d in duplicates]}
+
+
+class DistrictRoll(Aggregate):
+    """The names of one district's OSVs, so that a new OSV is compared with them (registry's bookkeeping, never published)."""
+
+    @staticmethod
+    def create_id(district: str, **_: object) -> UUID:
+        return DistrictRoll.id_for(district)
+
+    @staticmethod
+    def id_for(district: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:district-roll:{district}")
+
+    @event("DistrictRollOpened")
+    def __init__(self, district: str, entries: dict[str, str]) -> None:
+        """``entries`` (OSV id → name): the district's OSVs mapped before the roll was kept."""
+        self.district = district
+        self.entries: dict[UUID, str] = {UUID(k): v for k, v in entries.items()}
+
+    def check_new(self, name: str, distinct_from: Iterable[UUID] = ()) -> None:
+        """A new OSV called ``name`` is no possible duplicate of one on the roll (but those it is said to be distinct from)."""
+        self.check_names(self.district, self.entries, name, distinct_from)
+
+    @staticmethod
+    def check_names(district: str, entries: Mapping[UUID, str] | Mapping[str, str], name: str, distinct_from: Iterable[UUID] = ()) -> None:
+        """409 :class:`PossibleDuplicateError` when ``name`` is the same as or near one of ``entries`` (OSV id → name) not in ``distinct_from``."""
+        duplicates = possible_duplicates(name, {UUID(str(k)): v for k, v in entries.items()}, distinct_from)
+        if duplicates:
+            raise PossibleDuplicateError(district, duplicates)
+
+    @event("OSVListed")
+    def add(self, osv_id: UUID, name: str) -> None:
+        self.entries[osv_id] = name
+
+    @event("OSVUnlisted")
+    def unlist(self, osv_id: UUID) -> None:
+        """A duplicate merged into another OSV leaves the roll: its name now leads to the OSV it was merged into."""
+        self.entries.pop(osv_id, None)

@@ -1,0 +1,148 @@
+"""The same organisation mapped twice: refused as a possible duplicate, or merged afterwards and counted once."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.reporting.application import Reporting
+from services.reporting.views.readmodel import ReadModel
+from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
+from tests.support.api import assert_problem
+from tests.support.clients import FakeToday, head
+
+ZARATE = "Asociación de Vecinos Unidos por Zárate"
+
+
+@pytest.fixture
+def today() -> FakeToday:
+    """Registry's clock."""
+    return FakeToday(date(2021, 8, 2))
+
+
+def mapped(registry: TestClient, name: str, district: str = "San Juan de Lurigancho", **more: object) -> str:
+    response = registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-15", **more})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+@pytest.mark.parametrize(
+    "again",
+    [ZARATE, "ASOCIACION DE VECINOS UNIDOS POR ZARATE", "asociación de vecinos unidos por zárate.", "Asociacion de Vecinos Unidas por Zarate"],
+)
+def test_the_same_or_a_near_name_in_the_same_district_is_a_possible_duplicate_naming_the_osv(registry: TestClient, again: str) -> None:
+    first = mapped(registry, ZARATE)
+    written = head(registry)
+
+    problem = assert_problem(
+        registry.post("/osvs", json={"name": again, "district": "sjl", "mapped_on": "2021-04-01"}), 409, "name", "possible_duplicate"
+    )
+    assert problem["possible_duplicates"] == [{"osv_id": first, "name": ZARATE}]
+    assert first in problem["detail"]
+    assert head(registry) == written
+    assert [o["id"] for o in registry.get("/osvs").json()] == [first]
+
+    # staff know it is another organisation: they say which one it is not
+    second = mapped(registry, again, distinct_from=[first])
+    assert second != first
+    assert registry.get(f"/osvs/{second}").json()["id"] == second
+    assert registry.get("/events").json()["events"][-1]["data"]["distinct_from"] == [first]
+
+
+def test_other_districts_and_other_names_are_no_duplicates_and_numbered_names_differ(registry: TestClient) -> None:
+    mapped(registry, ZARATE)
+    mapped(registry, ZARATE, district="Ate")
+    mapped(registry, "Comedor Popular Nº 1 Zárate")
+    mapped(registry, "Comedor Popular Nº 2 Zárate")
+    mapped(registry, "Club de Madres Las Flores")
+    assert len(registry.get("/osvs").json()) == 5
+
+
+def test_distinct_from_must_name_every_possible_duplicate(registry: TestClient) -> None:
+    first = mapped(registry, ZARATE)
+    second = mapped(registry, "Asociación Vecinos Unidos por Zárate", distinct_from=[first])
+    problem = assert_problem(
+        registry.post("/osvs", json={"name": ZARATE.upper(), "district": "SJL", "mapped_on": "2021-04-01", "distinct_from": [first]}),
+        409, "name", "possible_duplicate",
+    )
+    assert [d["osv_id"] for d in problem["possible_duplicates"]] == [second]
+    assert_problem(registry.post("/osvs", json={"name": "X", "district": "Ate", "mapped_on": "2021-04-01", "distinct_from": ["nope"]}), 422, "distinct_from.0")
+
+
+def test_two_records_of_one_osv_are_merged_keeping_both_histories_and_counting_once(registry: TestClient, tmp_path: Path) -> None:
+    survivor = mapped(registry, ZARATE)
+    duplicate = mapped(registry, "AVUZ - Vecinos de Zárate", contact_channel="whatsapp")
+    assert registry.post(f"/osvs/{duplicate}/contact-lost", json={"since": "2021-05-01"}).status_code == 201
+    readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'reporting.db'}"))
+    reporting = Reporting(readmodel)
+    readmodel.apply(registry.get("/events").json()["events"])
+    assert reporting.indicators()["total"]["osvs_identified"] == 2
+    before_merge = datetime.now(timezone.utc)
+
+    merged = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"})
+    assert merged.status_code == 201, merged.text
+    assert merged.json()["merged_from"] == [duplicate]
+    gone = registry.get(f"/osvs/{duplicate}").json()
+    assert (gone["merged_into"], gone["merged_on"]) == (survivor, "2021-07-01")
+
+    # both histories are kept under their own ids
+    assert [e["type"] for e in registry.get(f"/osvs/{duplicate}/history").json()] == ["OSVMapped", "ContactLost", "OSVMerged"]
+    assert [e["type"] for e in registry.get(f"/osvs/{survivor}/history").json()] == ["OSVMapped", "DuplicateAbsorbed"]
+    # the list shows the organisation once; the duplicate takes no new record, naming where it went
+    assert [o["id"] for o in registry.get("/osvs").json()] == [survivor]
+    problem = assert_problem(registry.post(f"/osvs/{duplicate}/contact-restored", json={"restored_on": "2021-07-02"}), 409, "osv_id", "osv_not_merged")
+    assert survivor in problem["detail"]
+    # its name now leads to the survivor: mapping it again is a possible duplicate of nothing but the survivor
+    assert_problem(registry.post("/osvs", json={"name": ZARATE, "district": "SJL", "mapped_on": "2021-08-01"}), 409, "name", "possible_duplicate")
+
+    # partners read the merge; reporting counts the organisation once from then on, and as it was before
+    feed = registry.get("/events").json()["events"]
+    merge = [e for e in feed if e["type"] == "OSVMerged"]
+    assert [e["data"] for e in merge] == [
+        {"occurred_on": "2021-07-01", "osv_id": duplicate, "into_osv_id": survivor, "merged_on": "2021-07-01",
+         "district": "San Juan de Lurigancho", "zone": "Lima Este", "mapped_on": "2021-03-15"}
+    ]
+    assert "DuplicateAbsorbed" not in [e["type"] for e in feed]
+    readmodel.apply(feed)
+    assert reporting.indicators()["total"]["osvs_identified"] == 1
+    assert reporting.indicators()["total"]["osvs_contact_lost"] == 1
+    assert reporting.indicators(as_of=before_merge)["total"]["osvs_identified"] == 2
+
+    # funding's and engagement's directories refuse new records for the duplicate, naming the survivor
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp_path / 'funding-views.db'}"), "funding")
+    directory.apply(feed)
+    assert [o.osv_id for o in directory.active()] == [survivor]
+    with pytest.raises(Exception, match=survivor) as refused:
+        directory.require_active(duplicate)  # type: ignore[arg-type]
+    assert getattr(refused.value, "rule", None) == "osv_not_merged"
+
+
+@pytest.mark.parametrize(
+    ("survivor_first", "field", "status", "rule"),
+    [(True, "duplicate_id", 422, "another_osv"), (False, "merged_on", 422, "not_before_mapped_on")],
+)
+def test_a_merge_needs_another_osv_and_a_day_after_both_were_mapped(
+    registry: TestClient, survivor_first: bool, field: str, status: int, rule: str
+) -> None:
+    a = mapped(registry, ZARATE)
+    b = mapped(registry, "Otra Asociación", district="Ate")
+    duplicate = a if survivor_first else b
+    written = head(registry)
+    assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-01-01" if not survivor_first else "2021-07-01"}), status, field, rule)
+    assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": "00000000-0000-4000-8000-000000000000", "merged_on": "2021-07-01"}), 422, "duplicate_id", "known_osv")
+    assert head(registry) == written
+
+
+def test_a_registered_duplicate_is_kept_and_two_registered_osvs_are_not_merged(registry: TestClient) -> None:
+    a = mapped(registry, ZARATE)
+    b = mapped(registry, "Otra Asociación", district="Ate")
+    assert registry.post(f"/osvs/{b}/ruos-registration", json={"ruos_number": "R-77", "registered_on": "2021-05-01"}).status_code == 201
+    assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}), 409, "duplicate_id", "keep_the_registered_osv")
+    assert registry.post(f"/osvs/{b}/merges", json={"duplicate_id": a, "merged_on": "2021-07-01"}).status_code == 201
+    c = mapped(registry, "Tercera", district="Comas")
+    assert registry.post(f"/osvs/{c}/ruos-registration", json={"ruos_number": "R-78", "registered_on": "2021-05-01"}).status_code == 201
+    assert_problem(registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}), 409, "duplicate_id", "not_both_registered")
