@@ -146,3 +146,12 @@ def test_a_registered_duplicate_is_kept_and_two_registered_osvs_are_not_merged(r
     c = mapped(registry, "Tercera", district="Comas")
     assert registry.post(f"/osvs/{c}/ruos-registration", json={"ruos_number": "R-78", "registered_on": "2021-05-01"}).status_code == 201
     assert_problem(registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}), 409, "duplicate_id", "not_both_registered")
+
+
+def test_the_same_name_sent_by_many_promoters_at_once_is_mapped_once(registry: TestClient) -> None:
+    from tests.support.clients import at_once
+
+    body = {"name": ZARATE, "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}
+    responses = at_once(6, lambda i: registry.post("/osvs", json={**body, "name": body["name"].upper() if i % 2 else body["name"]}))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
+    assert len(registry.get("/osvs").json()) == 1
