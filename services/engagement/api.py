@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
-from services.engagement.domain.activities import BeneficiaryGroup, Output
+from services.engagement.domain.activities import BeneficiaryGroup, Output, ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
 from services.engagement.domain.needs import Need
 from services.engagement.schemas import (
@@ -210,6 +210,9 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
         kind=body.kind,
         district=body.district,
         direct_beneficiaries=[BeneficiaryGroup(b.nationality, b.sex, b.count) for b in body.direct_beneficiaries],
+        participants=[
+            ParticipantGiven(member_id=p.member_id, person_id=p.person_id, nationality=p.nationality, sex=p.sex) for p in body.participants
+        ],
         indirect_beneficiaries=body.indirect_beneficiaries,
         outputs=[Output(o.kind, o.count) for o in body.outputs],
         grant_id=body.grant_id,

@@ -16,6 +16,9 @@ from services.engagement.domain.activities import (
     BeneficiaryGroup,
     OSVActivities,
     Output,
+    Participant,
+    ParticipantGiven,
+    ParticipantNotMemberError,
 )
 from services.engagement.domain.documents import (
     DocumentIndex,
@@ -370,9 +373,12 @@ class Engagement(ServiceApplication):
         outputs: Sequence[Output] = (),
         grant_id: UUID | None = None,
         description: str | None = None,
+        participants: Sequence[ParticipantGiven] = (),
     ) -> Activity:
+        """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
         self.osvs.require_active(osv_id)
         found = self.districts.find(district, on=held_on)
+        persons = [self._participant(index, given) for index, given in enumerate(participants)]
         grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
         activity = Activity.report(
             osv_id,
@@ -387,11 +393,19 @@ class Engagement(ServiceApplication):
             grant_osv_id,
             description,
             today=self.today(),
+            participants=persons,
         )
         index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
         index.add(activity.id)
         self.save(activity, index)
         return activity
+
+    def _participant(self, index: int, given: ParticipantGiven) -> Participant:
+        if given.member_id is not None:
+            member = self.load(given.member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+            return Participant(member.id, member.nationality, member.sex, member=True)
+        assert given.person_id is not None and given.nationality is not None and given.sex is not None
+        return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
 
     @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.engagement.domain.activities import Activity, ActivityKind, OSVActivities
 from services.engagement.domain.documents import DocumentIndex
@@ -247,6 +247,17 @@ class DirectBeneficiaries(BaseModel):
     count: int = Field(ge=1)
 
 
+class ActivityParticipant(BaseModel):
+    """One person at an activity, by a pseudonymous id (a member's id, or one the front end keeps for a non-member)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    person_id: UUID = Field(description="Pseudonymous: the same person has the same id at every activity; never a name or document.")
+    nationality: Nationality
+    sex: Sex
+    member: bool = Field(default=False, description="The id is a member's (`MemberJoined.member_id`).")
+
+
 class ActivityOutput(BaseModel):
     """What an activity left behind, counted: murals, public spaces recovered…"""
 
@@ -269,10 +280,29 @@ class ActivityReported(PublicEvent):
     kind: ActivityKind
     district: str = Field(description="A district of Lima Metropolitana (its official name, as in the districts list).")
     zone: str = Field(description="The programme's zone of the district: Lima Norte, Sur, Este or Centro.")
-    direct_beneficiaries: list[DirectBeneficiaries] = Field(description="One row per nationality and sex.")
+    direct_beneficiaries: list[DirectBeneficiaries] = Field(
+        description="Attendances: one row per nationality and sex (the participants counted, when they are listed)."
+    )
     indirect_beneficiaries: int = Field(ge=0)
     outputs: list[ActivityOutput] = Field(description="One row per kind of output.")
     grant_id: UUID | None = Field(description="The funded project (grant) the activity belongs to, if any.")
+    participants: list[ActivityParticipant] = Field(
+        default_factory=list, description="Each person at the activity once, by a pseudonymous id; empty for an aggregate report."
+    )
+    counted_by: str = Field(
+        default="none",
+        description="`persons` when the participants are listed (a person at two activities of a phase is one person reached), "
+        "`aggregate` when only the counts were given (they cannot be told apart from other activities' people), `none` without direct beneficiaries.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _how_counted(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("counted_by") in (None, "none"):
+            listed = bool(values.get("participants"))
+            counted = bool(values.get("direct_beneficiaries"))
+            values = {**values, "counted_by": "persons" if listed else "aggregate" if counted else "none"}
+        return values
 
 
 @catalogue.publishes(Activity.ActivityWithdrawn)

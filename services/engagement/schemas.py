@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from services.engagement.domain.activities import Activity, ActivityKind
 from services.engagement.domain.followup import (
@@ -378,6 +378,31 @@ class BeneficiariesCreate(Command):
     count: Count = Field(description="How many people of this nationality and sex: at least 1.")
 
 
+class ParticipantCreate(Command):
+    """A person at the activity: a member by ``member_id``, or anyone else by a ``person_id`` with nationality and sex."""
+
+    member_id: UUID | None = Field(default=None, description="A registered member: nationality and sex are theirs.")
+    person_id: UUID | None = Field(
+        default=None,
+        description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "
+        "(never derived from a name or document).",
+    )
+    nationality: Annotated[str, StringConstraints(max_length=10)] | None = Field(
+        default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code."
+    )
+    sex: Sex | None = Field(default=None, description="With `person_id`: `F`, `M` or `X`.")
+
+    @model_validator(mode="after")
+    def _member_or_person(self) -> ParticipantCreate:
+        if (self.member_id is None) == (self.person_id is None):
+            raise ValueError("give either member_id, or person_id with nationality and sex")
+        if self.person_id is not None and (self.nationality is None or self.sex is None):
+            raise ValueError("a person_id needs nationality and sex")
+        if self.member_id is not None and (self.nationality is not None or self.sex is not None):
+            raise ValueError("a member's nationality and sex are on record: give member_id alone")
+        return self
+
+
 class OutputCreate(Command):
     kind: OutputKind = Field(description="What the activity left behind.")
     count: Count = Field(description="How many: at least 1.")
@@ -388,8 +413,16 @@ class ActivityCreate(Command):
     held_on: IsoDate = Field(description="When it was held: not in the future.")
     kind: ActivityKind = Field(description="What kind of activity it was.")
     district: Text = Field(description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored.")
+    participants: list[ParticipantCreate] = Field(
+        default_factory=list,
+        max_length=2000,
+        description="The people reached directly, each once: reporting counts a person once per phase however many activities "
+        "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
+    )
     direct_beneficiaries: list[BeneficiariesCreate] = Field(
-        default_factory=list, description="People reached directly: one row per nationality and sex."
+        default_factory=list,
+        description="Only when the participants are not listed: how many people were reached, one row per nationality and sex "
+        "(an aggregate report; reporting says how much of its total is aggregate).",
     )
     indirect_beneficiaries: Count = Field(default=0, description="People reached indirectly: 0 or more.")
     outputs: list[OutputCreate] = Field(default_factory=list, description="What it left behind: one row per kind.")
@@ -412,6 +445,13 @@ class OutputPublic(BaseModel):
     count: int
 
 
+class ParticipantPublic(BaseModel):
+    person_id: UUID
+    nationality: str
+    sex: Sex
+    member: bool
+
+
 class WithdrawalPublic(BaseModel):
     withdrawn_on: date
     reason: str
@@ -426,6 +466,8 @@ class ActivityPublic(BaseModel):
     zone: str
     direct_beneficiaries: list[BeneficiariesPublic]
     direct_beneficiary_total: int = Field(description="The direct beneficiaries' counts added up.")
+    participants: list[ParticipantPublic] = Field(default_factory=list, description="Each person at the activity once, by pseudonymous id.")
+    counted_by: str = Field(description="`persons` (participants listed), `aggregate` (counts only) or `none`.")
     indirect_beneficiaries: int
     outputs: list[OutputPublic]
     grant_id: UUID | None
@@ -448,6 +490,10 @@ class ActivityPublic(BaseModel):
                 for g in activity.direct_beneficiaries
             ],
             direct_beneficiary_total=activity.direct_beneficiary_total,
+            participants=[
+                ParticipantPublic(person_id=p.person_id, nationality=p.nationality, sex=p.sex, member=p.member) for p in activity.participants
+            ],
+            counted_by="persons" if activity.participants else "aggregate" if activity.aggregate else "none",
             indirect_beneficiaries=activity.indirect_beneficiaries,
             outputs=[OutputPublic(kind=o.kind, count=o.count) for o in activity.outputs],
             grant_id=activity.grant_id,

@@ -42,7 +42,9 @@ def contract_indicators(scale: int) -> dict[str, Any]:
             "total": 120 * scale,
             "by_nationality": {"VE": 70 * scale, "PE": 50 * scale},
             "by_sex": {"F": 80 * scale, "M": 40 * scale},
+            "aggregate": 20 * scale,
         },
+        "attendances": {"total": 190 * scale, "by_nationality": {"VE": 110 * scale, "PE": 80 * scale}, "by_sex": {"F": 120 * scale, "M": 70 * scale}},
         "beneficiaries_indirect": 400 * scale,
         "osvs_supported": {"total": 5 * scale, "first_time": 4 * scale, "repeat": scale},
         "seed_funds_granted_pen": f"{15000 * scale}.00",
@@ -144,7 +146,7 @@ def test_the_chart_by_zone_draws_each_group_of_the_breakdown(client: TestClient,
     assert source.asked == [(None, "zone")]
     assert '<title id="chart-by-zone-title">By zone</title>' in html
     assert "<title>Lima Norte — OSVs identified: 20</title>" in html
-    assert "<title>Lima Este — Direct beneficiaries: 120</title>" in html
+    assert "<title>Lima Este — Direct beneficiaries: people reached (each person once): 120</title>" in html
     assert "<title>Total — Indirect beneficiaries: 1200</title>" in html
     assert "<title>Members who joined — Other: 3</title>" in html
     for group in ("Lima Norte", "Lima Este"):
@@ -164,3 +166,13 @@ def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(cl
     client.get("/dashboard?lang=es&as_of=&by=zone")
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]
     assert 'name="as_of" value="2022-03-01T12:00"' in html
+
+
+def test_people_reached_and_attendances_are_labelled_apart_and_the_aggregate_share_is_said(client: TestClient) -> None:
+    es = rows(client.get("/dashboard").text, "data-indicator")
+    assert es["beneficiaries_direct"][0] == "Personas beneficiarias directas (cada persona una vez)"
+    assert "De ellas, de actividades que solo dieron totales: 20" in es["beneficiaries_direct"][1]
+    assert es["attendances"][0] == "Asistencias a actividades (una por persona y actividad)"
+    en = rows(client.get("/dashboard?lang=en").text, "data-indicator")
+    assert "Of which from activities that gave totals only: 20" in en["beneficiaries_direct"][1]
+    assert en["attendances"][0] == "Attendances at activities (one per person and activity)"

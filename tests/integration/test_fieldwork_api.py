@@ -423,6 +423,8 @@ def test_an_osv_reports_an_activity_of_its_funded_project_and_withdraws_a_duplic
             {"nationality": "PE", "sex": "F", "count": 6},
         ],
         "direct_beneficiary_total": 31,
+        "participants": [],
+        "counted_by": "aggregate",
         "indirect_beneficiaries": 200,
         "outputs": [{"kind": "mural", "count": 1}, {"kind": "public_space_recovered", "count": 1}],
         "grant_id": grant_id,
@@ -462,6 +464,25 @@ def test_an_osv_reports_an_activity_of_its_funded_project_and_withdraws_a_duplic
     }
 
 
+def test_an_activity_lists_its_participants_members_by_their_record_and_others_by_a_pseudonymous_id(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    neighbour = str(uuid4())
+    body = an_activity(osv_id, direct_beneficiaries=[], participants=[{"member_id": member_id}, {"person_id": neighbour, "nationality": "pe", "sex": "M"}])
+
+    workshop = created(client.post("/activities", json=body))
+
+    assert workshop["participants"] == [
+        {"person_id": member_id, "nationality": "VE", "sex": "F", "member": True},
+        {"person_id": neighbour, "nationality": "PE", "sex": "M", "member": False},
+    ]
+    assert workshop["counted_by"] == "persons" and workshop["direct_beneficiary_total"] == 2
+    assert workshop["direct_beneficiaries"] == [{"nationality": "PE", "sex": "M", "count": 1}, {"nationality": "VE", "sex": "F", "count": 1}]
+    published = feed(client)[-1]["data"]
+    assert published["participants"] == workshop["participants"] and published["counted_by"] == "persons"
+    assert "Yusmary" not in json.dumps(published) and "18765432" not in json.dumps(published)
+
+
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
 
@@ -499,6 +520,21 @@ def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(cli
         ({"grant_id": str(uuid4())}, "grant_id", "grant_made_in_funding"),
         ({"grant_id": "grant-1"}, "grant_id", "uuid_parsing"),
         ({"description": ""}, "description", None),
+        ({"direct_beneficiaries": [], "participants": [{"person_id": str(uuid4())}]}, "participants.0", "value_error"),
+        ({"direct_beneficiaries": [], "participants": [{"member_id": str(uuid4()), "sex": "F"}]}, "participants.0", "value_error"),
+        ({"direct_beneficiaries": [], "participants": [{"member_id": str(uuid4())}]}, "participants.0.member_id", "known_member"),
+        ({"direct_beneficiaries": [], "participants": [{"person_id": "p", "nationality": "VE", "sex": "F"}]}, "participants.0.person_id", "uuid_parsing"),
+        (
+            {"direct_beneficiaries": [], "participants": [{"person_id": "6a1e0b8e-0000-4000-8000-000000000001", "nationality": "VE", "sex": "F"}] * 2},
+            "participants.1",
+            "unique_participant",
+        ),
+        (
+            {"direct_beneficiaries": [], "participants": [{"person_id": str(uuid4()), "nationality": "XX", "sex": "F"}]},
+            "participants.0.nationality",
+            "iso_3166_alpha_2",
+        ),
+        ({"participants": [{"person_id": str(uuid4()), "nationality": "VE", "sex": "F"}]}, "direct_beneficiaries", "participants_or_counts"),
     ],
 )
 def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(

@@ -136,7 +136,7 @@ def test_the_evidence_of_a_withdrawn_activity_shows_it_and_its_withdrawal_taking
                    withdrawn_on="2021-04-20", occurred_on="2021-04-20"),
     ])
     body = client.get("/indicators/beneficiaries_direct/evidence", params={"group": "brena"}).json()
-    assert body["group"] == "Breña" and body["value"] == {"total": 0, "by_nationality": {}, "by_sex": {}}
+    assert body["group"] == "Breña" and body["value"] == {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}
     assert [(e["type"], e["adds"]["total"]) for e in body["events"]] == [("ActivityReported", 5), ("ActivityWithdrawn", -5)]
 
 

@@ -391,6 +391,8 @@ def test_a_published_activity_says_where_and_how_many_but_not_its_description() 
         "indirect_beneficiaries": 150,
         "outputs": [{"kind": "mural", "count": 1}, {"kind": "public_space_recovered", "count": 1}],
         "grant_id": str(GRANT_ID),
+        "participants": [],
+        "counted_by": "aggregate",  # counts only: reporting cannot tell its people from other activities'
     }
 
 

@@ -189,9 +189,11 @@ def test_beneficiaries_and_outputs_sum_the_activities_of_the_phase_leaving_out_w
         activity("f2", "2021-09-01", direct=[{"nationality": "VE", "sex": "X", "count": 3}], indirect=5, outputs=[]),
     ]
     by_phase = phases_of(report(facts))
-    assert by_phase["F1"]["beneficiaries_direct"] == {"total": 14, "by_nationality": {"PE": 4, "VE": 10}, "by_sex": {"F": 10, "M": 4}}
+    # these activities gave counts only: all of their people reached are aggregate
+    assert by_phase["F1"]["beneficiaries_direct"] == {"total": 14, "by_nationality": {"PE": 4, "VE": 10}, "by_sex": {"F": 10, "M": 4}, "aggregate": 14}
+    assert by_phase["F1"]["attendances"] == {"total": 14, "by_nationality": {"PE": 4, "VE": 10}, "by_sex": {"F": 10, "M": 4}}
     assert (by_phase["F1"]["beneficiaries_indirect"], by_phase["F1"]["murals"], by_phase["F1"]["public_spaces_recovered"]) == (30, 2, 1)
-    assert by_phase["F2"]["beneficiaries_direct"] == {"total": 3, "by_nationality": {"VE": 3}, "by_sex": {"X": 3}}
+    assert by_phase["F2"]["beneficiaries_direct"] == {"total": 3, "by_nationality": {"VE": 3}, "by_sex": {"X": 3}, "aggregate": 3}
     assert (by_phase["F2"]["beneficiaries_indirect"], by_phase["F2"]["murals"]) == (5, 0)
 
 
@@ -404,3 +406,77 @@ def test_a_tally_restored_from_before_a_merge_takes_it_in_as_a_full_fold_does() 
     restored.fold(facts[5:])
     assert restored.report(phases, "zone") == report(facts, "zone")
     assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
+
+
+def workshop(activity_id: str, day: str, people: list[tuple[str, str, str]], district: str = "Comas", zone: str = "Lima Norte") -> Fact:
+    """An activity that lists its participants: (person id, nationality, sex)."""
+    rows: dict[tuple[str, str], int] = {}
+    for _, nationality, sex in people:
+        rows[(nationality, sex)] = rows.get((nationality, sex), 0) + 1
+    return fact(
+        "ActivityReported", day, activity_id=activity_id, osv_id="a", held_on=day, district=district, zone=zone,
+        direct_beneficiaries=[{"nationality": n, "sex": s, "count": c} for (n, s), c in rows.items()], indirect_beneficiaries=0, outputs=[],
+        participants=[{"person_id": p, "nationality": n, "sex": s} for p, n, s in people], counted_by="persons",
+    )
+
+
+FIVE = [("ve1", "VE", "F"), ("ve2", "VE", "F"), ("ve3", "VE", "F"), ("pe1", "PE", "M"), ("pe2", "PE", "M")]
+
+
+def test_people_at_two_workshops_of_a_phase_are_reached_once_and_attend_twice() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-02"), workshop("w1", "2021-03-01", FIVE), workshop("w2", "2021-04-01", FIVE)]
+    f1 = phases_of(report(facts))["F1"]
+    assert f1["beneficiaries_direct"] == {"total": 5, "by_nationality": {"PE": 2, "VE": 3}, "by_sex": {"F": 3, "M": 2}, "aggregate": 0}
+    assert f1["attendances"] == {"total": 10, "by_nationality": {"PE": 4, "VE": 6}, "by_sex": {"F": 6, "M": 4}}
+
+
+def test_a_person_reached_in_two_phases_counts_in_each_and_once_in_the_total_and_aggregate_counts_are_said_apart() -> None:
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        workshop("w1", "2021-03-01", FIVE),
+        workshop("w2", "2021-09-01", [*FIVE[:2], ("ve9", "VE", "F")], district="Ate", zone="Lima Este"),
+        activity("fair", "2021-09-02", direct=[{"nationality": "PE", "sex": "F", "count": 20}], indirect=0, outputs=[]),
+    ]
+    result = report(facts, "zone")
+    f1, f2 = (p["indicators"] for p in result["phases"])
+    assert (f1["beneficiaries_direct"]["total"], f2["beneficiaries_direct"]["total"]) == (5, 23)
+    assert f2["beneficiaries_direct"]["aggregate"] == 20
+    assert result["total"]["beneficiaries_direct"] == {
+        "total": 26, "by_nationality": {"PE": 22, "VE": 4}, "by_sex": {"F": 24, "M": 2}, "aggregate": 20
+    }
+    assert result["total"]["attendances"]["total"] == 28
+    # a zone counts its own people once: ve1 and ve2 were reached in Lima Norte and in Lima Este
+    zones = result["breakdown"]["groups"]
+    assert (zones["Lima Norte"]["total"]["beneficiaries_direct"]["total"], zones["Lima Este"]["total"]["beneficiaries_direct"]["total"]) == (25, 3)
+
+
+def test_withdrawing_one_of_two_workshops_keeps_its_people_reached_by_the_other() -> None:
+    from services.reporting.domain.tally import evidence
+
+    facts = [
+        phase(*F1), mapped("a", "2021-01-02"), workshop("w1", "2021-03-01", FIVE), workshop("w2", "2021-04-01", FIVE[:3]),
+        fact("ActivityWithdrawn", "2021-05-01", activity_id="w1", osv_id="a", held_on="2021-03-01", withdrawn_on="2021-05-01"),
+    ]
+    f1 = phases_of(report(facts))["F1"]
+    assert (f1["beneficiaries_direct"]["total"], f1["attendances"]["total"]) == (3, 3)
+    adds = evidence(facts, "beneficiaries_direct", "F1")["events"]
+    assert sum(e["adds"].get("total", 0) for e in adds) == 3
+
+
+def test_a_tally_restored_halfway_counts_people_reached_as_a_full_fold_does() -> None:
+    import json
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally, activities_in
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), workshop("w1", "2021-03-01", FIVE),
+        # halfway
+        workshop("w2", "2021-04-01", FIVE[1:]), workshop("w3", "2021-08-01", FIVE[:1]),
+        fact("ActivityWithdrawn", "2021-09-01", activity_id="w1", osv_id="a", held_on="2021-03-01", withdrawn_on="2021-09-01"),
+    ]
+    phases, lookup = phases_in(facts), activities_in(facts)
+    first = Tally(phases, lookup).fold(facts[:4])
+    restored = Tally.restore(json.loads(json.dumps(first.state())), phases, lookup).fold(facts[4:])
+    assert restored.report(phases, "district") == report(facts, "district")
+    assert report(facts)["total"]["beneficiaries_direct"]["total"] == 5

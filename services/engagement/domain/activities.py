@@ -66,6 +66,33 @@ class RepeatedOutputError(RuleViolationError):
         )
 
 
+class RepeatedParticipantError(RuleViolationError):
+    def __init__(self, index: int, person_id: UUID) -> None:
+        super().__init__(
+            f"person {person_id} is listed twice: list each participant once",
+            field=f"participants.{index}",
+            rule="unique_participant",
+        )
+
+
+class ParticipantNotMemberError(RuleViolationError):
+    def __init__(self, index: int, member_id: object) -> None:
+        super().__init__(
+            f"member {member_id} is not known to engagement: register them, or list them by a person_id",
+            field=f"participants.{index}.member_id",
+            rule="known_member",
+        )
+
+
+class ParticipantsAndCountsError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "give the participants (each person once) or, when only totals are known, the direct beneficiaries' counts: not both",
+            field="direct_beneficiaries",
+            rule="participants_or_counts",
+        )
+
+
 class GrantOfAnotherOSVError(RuleViolationError):
     def __init__(self, grant_id: UUID) -> None:
         super().__init__(
@@ -99,6 +126,30 @@ class BeneficiaryGroup:
 
 
 @dataclass(frozen=True)
+class Participant:
+    """One person at an activity, by a pseudonymous id: a member's id, or an id the front end keeps for a non-member.
+
+    Never a name or a document number: the id only lets reporting count the
+    person once however many activities they attend.
+    """
+
+    person_id: UUID
+    nationality: str
+    sex: Sex
+    member: bool = False
+
+
+@dataclass(frozen=True)
+class ParticipantGiven:
+    """A participant as a request names them: ``member_id``, or ``person_id`` with nationality and sex."""
+
+    member_id: UUID | None = None
+    person_id: UUID | None = None
+    nationality: str | None = None
+    sex: str | None = None
+
+
+@dataclass(frozen=True)
 class Output:
     """Something an activity left behind: a mural, a recovered public space…"""
 
@@ -124,6 +175,27 @@ def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[Beneficiar
         seen.add((nationality, group.sex))
         checked.append(BeneficiaryGroup(nationality, Sex(group.sex), group.count))
     return checked
+
+
+def checked_participants(participants: Sequence[Participant]) -> list[Participant]:
+    """Each person once, with a nationality that exists."""
+    checked: list[Participant] = []
+    seen: set[UUID] = set()
+    for index, person in enumerate(participants):
+        if person.person_id in seen:
+            raise RepeatedParticipantError(index, person.person_id)
+        seen.add(person.person_id)
+        nationality = nationality_of(person.nationality, f"participants.{index}.nationality")
+        checked.append(Participant(person.person_id, nationality, Sex(person.sex), person.member))
+    return checked
+
+
+def counted_from(participants: Sequence[Participant]) -> list[BeneficiaryGroup]:
+    """The participants as direct beneficiaries' counts: one row per nationality and sex."""
+    counts: dict[tuple[str, Sex], int] = {}
+    for person in participants:
+        counts[(person.nationality, person.sex)] = counts.get((person.nationality, person.sex), 0) + 1
+    return [BeneficiaryGroup(n, s, c) for (n, s), c in sorted(counts.items())]
 
 
 def check_outputs(outputs: Sequence[Output]) -> None:
@@ -154,10 +226,19 @@ class Activity(Aggregate):
         description: str | None,
         *,
         today: date,
+        participants: Sequence[Participant] = (),
     ) -> Activity:
-        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to."""
+        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to.
+
+        With ``participants`` (each person once) the direct beneficiaries' counts
+        are theirs; without, the counts given are an aggregate: reporting cannot
+        tell whether those people were counted at another activity.
+        """
         check_not_in_future(held_on, today, "held_on")
-        groups = checked_beneficiaries(direct_beneficiaries)
+        persons = checked_participants(participants)
+        if persons and direct_beneficiaries:
+            raise ParticipantsAndCountsError
+        groups = counted_from(persons) if persons else checked_beneficiaries(direct_beneficiaries)
         check_not_negative(indirect_beneficiaries, "indirect_beneficiaries")
         check_outputs(outputs)
         if grant_id is not None and grant_osv_id != osv_id:
@@ -173,6 +254,7 @@ class Activity(Aggregate):
             outputs=[asdict(o) for o in outputs],
             grant_id=grant_id,
             description=description,
+            participants=[{"person_id": p.person_id, "nationality": p.nationality, "sex": str(p.sex), "member": p.member} for p in persons],
         )
 
     @event("ActivityReported")
@@ -188,8 +270,11 @@ class Activity(Aggregate):
         outputs: list[dict[str, Any]],
         grant_id: UUID | None,
         description: str | None,
+        participants: list[dict[str, Any]] | None = None,
     ) -> None:
         self.osv_id = osv_id
+        self.participants = [Participant(UUID(str(p["person_id"])), p["nationality"], Sex(p["sex"]), bool(p.get("member"))) for p in participants or []]
+        """Each person once, by a pseudonymous id; empty when only counts were given (an aggregate report)."""
         self.held_on = held_on
         self.kind = ActivityKind(kind)
         self.district = district
@@ -206,6 +291,11 @@ class Activity(Aggregate):
     @property
     def direct_beneficiary_total(self) -> int:
         return sum(g.count for g in self.direct_beneficiaries)
+
+    @property
+    def aggregate(self) -> bool:
+        """Only counts were given: its people cannot be told apart from those of other activities."""
+        return not self.participants and self.direct_beneficiary_total > 0
 
     def withdraw(self, reason: str, *, today: date) -> None:
         """Take back an activity reported by mistake; it stays in the history, marked withdrawn."""

@@ -106,7 +106,10 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved",)),
     Indicator("agents_of_change", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ParticipantEnrolled", "ParticipantWithdrew")),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed")),
-    Indicator("beneficiaries_direct", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
+    Indicator(
+        "beneficiaries_direct", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}, ("ActivityReported", "ActivityWithdrawn")
+    ),
+    Indicator("attendances", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted", "OSVMerged")),
     Indicator("seed_funds_granted_pen", POINT, MONEY, ("FundGranted",)),

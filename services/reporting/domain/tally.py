@@ -58,7 +58,7 @@ Counter = tuple[str, int, str]
 Lookup = Callable[[str], "Fact | None"]
 EVER = -1
 """The segment of span indicators' totals: counted once, whenever it was."""
-COUNTED_SPANS = ("agents_of_change", "projects_active")
+COUNTED_SPANS = ("agents_of_change", "projects_active", "beneficiaries_direct")
 RECALLED = {"osv": ("OSVMapped",), "member": ("ParticipantEnrolled", "ParticipantWithdrew"), "grant": ("FundGranted", "GrantClosed")}
 """What a restored tally may need to recall about an entity, by the subject of these events."""
 
@@ -101,6 +101,7 @@ class Tally:
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
         self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
+        self.reached: dict[str, list[Any]] = {}  # person -> [nationality group, sex, {"<group>|<segment>": activities}]
         self.last: tuple[datetime, str, int, str] | None = None
         # The cache (complete when folded from the first fact).
         self.complete = True
@@ -303,21 +304,53 @@ class Tally:
             self._activity(reported, -1, fact)
 
     def _activity(self, activity: Fact, sign: int, because: Fact) -> None:
-        """Count (sign 1) or take back (sign -1) an activity's beneficiaries and outputs, in its own phase and district."""
+        """Count (sign 1) or take back (sign -1) an activity's beneficiaries and outputs, in its own phase and district.
+
+        Every row of ``direct_beneficiaries`` is attendances. People reached
+        count each person once per phase (and once in the total) when the
+        activity lists its ``participants``; an activity that gave only counts
+        adds them as they are, and also to the ``aggregate`` part.
+        """
         d = activity.data
         district = str(d.get("district") or UNKNOWN)
         self.zones.setdefault(district, str(d.get("zone") or UNKNOWN))
         where = {"district": district, "day": activity.occurred_on}
+        groups = ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
+        segments = (self.segment(activity.occurred_on), EVER)
+        participants = d.get("participants") or []
         for row in d.get("direct_beneficiaries") or []:
             n = sign * int(row.get("count", 0))
-            self._count("beneficiaries_direct/total", because, n, **where)
-            self._count(f"beneficiaries_direct/by_nationality.{nationality_group(row.get('nationality'))}", because, n, **where)
-            self._count(f"beneficiaries_direct/by_sex.{row.get('sex')}", because, n, **where)
+            parts = ("total", f"by_nationality.{nationality_group(row.get('nationality'))}", f"by_sex.{row.get('sex')}")
+            for part in parts:
+                self._count(f"attendances/{part}", because, n, **where)
+            if not participants:
+                for group in groups:
+                    for segment in segments:
+                        for part in (*parts, "aggregate"):
+                            self._count(f"beneficiaries_direct/{part}", because, n, district=group, segment=segment)
+        for person in participants:
+            self._reach(person, sign, groups, segments, because)
         self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
         for output in d.get("outputs") or []:
             part = {"mural": "murals/value", "public_space_recovered": "public_spaces_recovered/value"}.get(output.get("kind"))
             if part:
                 self._count(part, because, sign * int(output.get("count", 0)), **where)
+
+    def _reach(self, person: Mapping[str, Any], sign: int, groups: Sequence[str], segments: Sequence[int], because: Fact) -> None:
+        """A listed participant: counted when first reached in a group and segment, taken back when no activity there lists them any more."""
+        pid = str(person.get("person_id"))
+        reached = self.reached.setdefault(pid, [nationality_group(person.get("nationality")), str(person.get("sex")), {}])
+        nationality, sex, seen = reached
+        for group in groups:
+            for segment in segments:
+                key = f"{group}|{segment}"
+                before = seen.get(key, 0)
+                seen[key] = before + sign
+                if (before == 0 and sign > 0) or (before == 1 and sign < 0):
+                    for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
+                        self._count(f"beneficiaries_direct/{part}", because, sign, district=group, segment=segment)
+                if not seen[key]:
+                    del seen[key]
 
     def _contact_lost(self, fact: Fact) -> None:
         osv = self._same(fact.data["osv_id"])
@@ -505,6 +538,7 @@ class Tally:
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
             "merged": self.merged,
+            "reached": self.reached,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
         }
 
@@ -525,6 +559,7 @@ class Tally:
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
         tally.merged = dict(state.get("merged", {}))
+        tally.reached = {p: [n, s, dict(seen)] for p, (n, s, seen) in state.get("reached", {}).items()}
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
         return tally
