@@ -36,8 +36,9 @@ def contract_indicators(scale: int) -> dict[str, Any]:
         "osvs_registered_ruos_cumulative": 6 * scale,
         "ruos_registration_rate": "0.6000",
         "ruos_applications_observed": {"total": 2 * scale, "by_reason": {"id_document_not_accepted": scale, "missing_document": scale}},
-        "agents_of_change": {"total": 6 * scale, "by_nationality": by_nationality, "by_sex": by_sex},
+        "agents_of_change": {"total": 6 * scale, "new": 4 * scale, "by_nationality": by_nationality, "by_sex": by_sex},
         "projects_active": 3 * scale,
+        "projects_new": 2 * scale,
         "beneficiaries_direct": {
             "total": 120 * scale,
             "by_nationality": {"VE": 70 * scale, "PE": 50 * scale},
@@ -127,7 +128,7 @@ def test_nested_breakdowns_money_and_rates_read_as_text(client: TestClient) -> N
         "Total: 10 Por primera vez: 8 Nuevamente: 2",
         "Total: 15 Por primera vez: 12 Nuevamente: 3",
     ]
-    assert table["agents_of_change"][3] == "Total: 18 Por nacionalidad: Venezuela: 9 Perú: 6 Otros: 3 Por sexo: Mujeres: 12 Hombres: 6"
+    assert table["agents_of_change"][3] == "Total: 18 Nuevos en la fase: 12 Por nacionalidad: Venezuela: 9 Perú: 6 Otros: 3 Por sexo: Mujeres: 12 Hombres: 6"
     assert table["ruos_applications_observed"][1] == "Total: 2 Por motivo: Documento de identidad no aceptado: 1 Falta un documento: 1"
     assert table["seed_funds_granted_pen"][1:] == ["S/ 15,000.00", "S/ 30,000.00", "S/ 45,000.00"]
     assert table["ruos_registration_rate"][1] == "60.0 %"
@@ -176,3 +177,13 @@ def test_people_reached_and_attendances_are_labelled_apart_and_the_aggregate_sha
     en = rows(client.get("/dashboard?lang=en").text, "data-indicator")
     assert "Of which from activities that gave totals only: 20" in en["beneficiaries_direct"][1]
     assert en["attendances"][0] == "Attendances at activities (one per person and activity)"
+
+
+def test_new_in_the_phase_stands_beside_active_and_the_notes_explain_each_definition(client: TestClient) -> None:
+    es = rows(client.get("/dashboard").text, "data-indicator")
+    assert (es["projects_active"][0], es["projects_new"][0]) == ("Proyectos activos en la fase", "Proyectos nuevos en la fase")
+    assert "Nuevos en la fase: 4" in es["agents_of_change"][1]
+    for lang, words in (("es", "cada persona cuenta una vez"), ("en", "each person counts once")):
+        html = client.get(f"/dashboard?lang={lang}").text
+        assert 'data-note="beneficiaries_direct"' in html and words in html
+        assert 'data-note="active_new"' in html and 'data-note="osvs_supported"' in html

@@ -148,9 +148,10 @@ def test_an_agent_of_change_in_two_projects_counts_once_and_only_in_the_phases_t
     ]
     result = report(facts)
     by_phase = phases_of(result)
-    assert by_phase["F1"]["agents_of_change"] == {"total": 3, "by_nationality": {"PE": 1, "VE": 1, "other": 1}, "by_sex": {"F": 2, "M": 1}}
-    assert by_phase["F2"]["agents_of_change"] == {"total": 2, "by_nationality": {"VE": 1, "other": 1}, "by_sex": {"F": 2}}
-    assert result["total"]["agents_of_change"]["total"] == 4
+    assert by_phase["F1"]["agents_of_change"] == {"total": 3, "new": 3, "by_nationality": {"PE": 1, "VE": 1, "other": 1}, "by_sex": {"F": 2, "M": 1}}
+    # active in F2 are ana and rosa, carried over from F1: none of them is new in F2
+    assert by_phase["F2"]["agents_of_change"] == {"total": 2, "new": 0, "by_nationality": {"VE": 1, "other": 1}, "by_sex": {"F": 2}}
+    assert (result["total"]["agents_of_change"]["total"], result["total"]["agents_of_change"]["new"]) == (4, 4)
 
 
 def test_a_project_is_active_from_its_grant_until_it_closes_and_goods_are_no_project() -> None:
@@ -218,7 +219,8 @@ def test_osvs_supported_are_first_time_or_repeat_when_supported_in_an_earlier_ph
     by_phase = phases_of(result)
     assert by_phase["F1"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
     assert by_phase["F2"]["osvs_supported"] == {"total": 3, "first_time": 2, "repeat": 1}
-    assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 2, "repeat": 1}
+    # in the total, each OSV once; its split adds up the phases' (a first time each, then again in F2)
+    assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 1}
 
 
 def test_money_is_summed_per_currency_soles_and_dollars_apart() -> None:
@@ -337,7 +339,7 @@ def test_a_tally_saved_halfway_and_restored_goes_on_to_the_same_report() -> None
     saved = json.loads(json.dumps(first.state()))
     restored = Tally.restore(saved, phases, lookup).fold(facts[8:])
     assert restored.report(phases, "zone") == report(facts, "zone")
-    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
+    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 1}
 
 
 def merged(duplicate: str, into: str, day: str, mapped_on: str, district: str = "Comas", zone: str = "Lima Norte") -> Fact:
@@ -366,7 +368,7 @@ def test_an_osv_merged_into_another_counts_once_from_the_merge_on_but_reports_as
     assert [p["indicators"]["osvs_identified"] for p in now["phases"]] == [1, 0]
     assert "San Juan de Lurigancho" not in now["breakdown"]["groups"]  # nothing counts there any more
     # its support is a's: one OSV, supported in F1 and again in F2
-    assert now["total"]["osvs_supported"] == {"total": 1, "first_time": 0, "repeat": 1}
+    assert now["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 1}
     assert [p["indicators"]["osvs_supported"]["total"] for p in now["phases"]] == [1, 1]
     assert now["total"]["osvs_contact_lost"] == 1
     assert now["total"]["ruos_registration_rate"] == "0.0000"
@@ -480,3 +482,26 @@ def test_a_tally_restored_halfway_counts_people_reached_as_a_full_fold_does() ->
     restored = Tally.restore(json.loads(json.dumps(first.state())), phases, lookup).fold(facts[4:])
     assert restored.report(phases, "district") == report(facts, "district")
     assert report(facts)["total"]["beneficiaries_direct"]["total"] == 5
+
+
+def test_new_in_the_phase_stands_beside_active_in_the_phase_and_new_ones_add_up_to_the_total() -> None:
+    def granted(grant: str, day: str) -> Fact:
+        return fact("FundGranted", day, grant_id=grant, osv_id="a", amount="1000.00", currency="PEN", kind="seed_fund")
+
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"),
+        granted("g1", "2021-02-01"), granted("g2", "2021-03-01"), granted("g3", "2021-05-01"), granted("g4", "2021-08-01"),
+        fact("GrantClosed", "2021-06-01", grant_id="g3", osv_id="a", outcome="completed"),
+        enrolled("ana", "g1", "2021-02-01"), enrolled("bea", "g1", "2021-02-01"), enrolled("carla", "g2", "2021-03-01"),
+        enrolled("dora", "g4", "2021-08-02"), enrolled("ana", "g4", "2021-08-02"),
+        enrolled("eva", "g2", "2021-07-02"), withdrew("bea", "g1", "2021-06-30"),
+    ]
+    result = report(facts)
+    f1, f2 = (p["indicators"] for p in result["phases"])
+    # projects g1, g2 carried over into F2 with g4: 3 active, 1 new
+    assert (f1["projects_active"], f1["projects_new"], f2["projects_active"], f2["projects_new"]) == (3, 3, 3, 1)
+    assert (f1["agents_of_change"]["total"], f1["agents_of_change"]["new"]) == (3, 3)
+    assert (f2["agents_of_change"]["total"], f2["agents_of_change"]["new"]) == (4, 2)  # ana, carla carried over; dora, eva new
+    total = result["total"]
+    assert total["projects_new"] == f1["projects_new"] + f2["projects_new"] == total["projects_active"] == 4
+    assert total["agents_of_change"]["new"] == f1["agents_of_change"]["new"] + f2["agents_of_change"]["new"] == 5

@@ -254,6 +254,14 @@ class Tally:
             for segment, delta in changes:
                 for part in parts:
                     self._count(part, fact, delta, district=group, segment=segment)
+            # new in the phase: the member's first segment of the group (and, in the total, everyone once)
+            first_was, first_now = min(was, default=None), min(now, default=None)
+            if first_was != first_now:
+                for segment, delta in ((first_was, -1), (first_now, 1)):
+                    if segment is not None:
+                        self._count("agents_of_change/new", fact, delta, district=group, segment=segment)
+            if bool(now) != bool(was):
+                self._count("agents_of_change/new", fact, 1 if now else -1, district=group, segment=EVER)
 
     # Projects: a seed-fund grant counts in every segment from its grant to its closure.
 
@@ -275,6 +283,7 @@ class Tally:
         last = self.segment(closed) if closed is not None else self.last_segment
         for segment in [EVER, *range(self.segment(granted), last + 1)]:
             self._count("projects_active/value", fact, district=district, segment=segment)
+        self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
 
@@ -410,9 +419,9 @@ class Tally:
                     kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
                     for group in groups:
                         yield by_segment[segment], (group, code, "osvs_supported"), {"total": 1, kind: 1}
-            kind = "repeat" if len(in_phases) > 1 else "first_time"
+            # in the total, first time and again add up the phases': each OSV once first, then once per later phase
             for group in groups:
-                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, kind: 1}
+                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, "first_time": 1, "repeat": max(len(in_phases) - 1, 0)}
         for district, by_segment in self.lost.values():
             for group in self._groups(district, by):
                 yield by_segment[min(by_segment)], (group, TOTAL, "osvs_contact_lost"), {"value": 1}
