@@ -766,6 +766,22 @@ class PostgresServer:
             self._postmaster_pid = None
             shutil.rmtree(base_dir, ignore_errors=True)
 
+    def restart(self, mode: str = "fast") -> None:
+        """Stop the server and start it again on the same port and data (``mode="immediate"`` is a crash: recovery replays the WAL).
+
+        Every client connection breaks; what was committed is kept.
+        """
+        if self.base_dir is None:
+            raise EmbeddedServerError("server not started")
+        self._run(
+            ["pg_ctl", "restart", "-D", str(self.data_dir), "-m", mode, "-l", str(self.log_file), "-w", "-t", str(int(PG_START_TIMEOUT))],
+            timeout=PG_START_TIMEOUT + PG_STOP_TIMEOUT,
+            what="pg_ctl restart",
+        )
+        self._postmaster_pid = self._read_postmaster_pid()
+        self._wait_connectable(time.monotonic() + PG_START_TIMEOUT)
+        logger.info("postgres restarted on %s:%s (pid %s)", self.host, self.port, self._postmaster_pid)
+
     # -- databases --------------------------------------------------------
 
     def url_for(self, name: str, driver: str | None = "psycopg") -> str:
