@@ -29,6 +29,7 @@ from faults.load import (
 from faults.processes import (
     SERVICES,
     FaultError,
+    InFlight,
     Layout,
     NatsCluster,
     System,
@@ -247,18 +248,33 @@ def oversized_event(bench: Workbench, quick: bool = False) -> Row:
 
 
 def nats_killed(bench: Workbench, quick: bool = False) -> Row:
-    """``kill -9`` of nats-server mid-load, started again a second later."""
+    """``kill -9`` of nats-server mid-load, with what it was sending still in flight; started again a second later.
+
+    Every service reaches nats-server through an :class:`InFlight` relay,
+    which holds what the server sends for half a second before the kill and
+    loses it with the server: deliveries the consumers' state counts as
+    delivered, and acks the relays wait for, that never arrive.
+    """
     case = "kill_nats"
     directory = bench.directory(case)
-    with nats_single(directory) as nats_server, System(layout(bench, case, nats_server.url)) as system:
-        pool = map_pool(system, case, 0 if quick else 60)
-        commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=30, members=30)
-        load = Load(commands, client_urls(system), CLIENTS).start()
-        load.wait_acknowledged(len(commands) // 3)
-        nats_server.kill()
-        time.sleep(1.0)
-        nats_server.start()
-        return finish(case, system, load)
+    with nats_single(directory) as nats_server, contextlib.closing(InFlight(nats_server.port).start()) as wire:
+        through = {name: {f"{name.upper()}_NATS_URL": wire.url} for name in SERVICES}
+        with System(layout(bench, case, nats_server.url, extra_env=through)) as system:
+            pool = map_pool(system, case, 0 if quick else 60)
+            commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=30, members=30)
+            load = Load(commands, client_urls(system), CLIENTS).start()
+            load.wait_acknowledged(len(commands) // 3)
+            wire.hold()
+            eventually(lambda: wire.held_bytes, 10, "nats-server sending something")
+            time.sleep(0.5)
+            held = wire.held_bytes
+            nats_server.kill()
+            wire.lose()
+            time.sleep(1.0)
+            nats_server.start()
+            row = finish(case, system, load)
+            row.notes.insert(0, f"{held:,} bytes nats-server had sent were lost with it")
+            return row
 
 
 def nats_restarted_twice(bench: Workbench, quick: bool = False) -> Row:

@@ -18,6 +18,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -303,6 +304,95 @@ class NatsCluster:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+class InFlight:
+    """A loopback TCP relay between one service and nats-server that can hold what the server sends, then lose it.
+
+    When nats-server dies, the messages it had delivered to a consumer but not
+    yet got onto the wire (its outbound buffers) are lost with it, while the
+    consumer's state may already count them as delivered. That window is a
+    few microseconds wide; this relay makes it as wide as a case needs:
+    :meth:`hold` keeps every byte the server sends, :meth:`lose` drops what
+    was held and resets the connections (as the server's death does).
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port(HOST)
+        self.url = f"nats://{HOST}:{self.port}"
+        self.held_bytes = 0
+        self._holding = False
+        self._held: list[tuple[Any, bytes]] = []
+        self._writers: set[Any] = set()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="in-flight-relay", daemon=True)
+
+    def start(self) -> InFlight:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._connection, HOST, self.port))
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+
+    async def _connection(self, client_reader: Any, client_writer: Any) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(HOST, self.upstream_port)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._writers |= {client_writer, upstream_writer}
+
+        async def pump(reader: Any, writer: Any, from_server: bool) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if from_server and self._holding:
+                        self._held.append((writer, data))
+                        self.held_bytes += len(data)
+                        continue
+                    writer.write(data)
+                    await writer.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                for end in (client_writer, upstream_writer):
+                    end.transport.abort()
+                self._writers.discard(client_writer)
+                self._writers.discard(upstream_writer)
+
+        await asyncio.gather(pump(client_reader, upstream_writer, False), pump(upstream_reader, client_writer, True))
+
+    def hold(self) -> None:
+        """From now on keep, instead of passing on, everything the server sends."""
+        self._holding = True
+
+    def lose(self) -> None:
+        """Drop what was held, reset every connection (the service reconnects), and pass everything on again."""
+
+        def reset() -> None:
+            self._held.clear()
+            for writer in list(self._writers):
+                writer.transport.abort()
+            self._writers.clear()
+            self._holding = False
+
+        done = threading.Event()
+        self._loop.call_soon_threadsafe(lambda: (reset(), done.set()))
+        done.wait(10)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self.lose()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
 
 
 def single_nats(store_dir: Path) -> NatsServer:
