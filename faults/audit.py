@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -40,7 +41,7 @@ class Row:
     duplicates: int = 0
     lost: int = 0
     seconds: float | None = None
-    """From the last acknowledgement to reporting counting every event in the feeds; None: it never did."""
+    """From the end of the fault until reporting applied everything stored by then; None: it never did, or never caught up with the feeds."""
     notes: list[str] = field(default_factory=list)
     failure: str | None = None
     """The case could not run to its end (a process would not start…): it counts as failed."""
@@ -68,12 +69,17 @@ def last_public_positions(system: System) -> dict[str, int]:
 
 
 def settled(system: System, heads: dict[str, int]) -> str | None:
-    """None once every relay has published all it stored and reporting applied every source up to its head with nothing missing; else what is still pending."""
+    """None once every relay has published all it stored, and every view and reporting applied each source up to its head with nothing missing; else what is pending."""
     for name in WRITERS:
         for process in system.replicas[name]:
-            relay = process.health().get("relay", {})
+            health = process.health()
+            relay = health.get("relay", {})
             if relay.get("lag", 1) != 0:
                 return f"{process.label} relay lag {relay.get('lag')} ({relay.get('last_error')})"
+            for view, sources in (health.get("views") or {}).items():
+                for source, state in sources.items():
+                    if state["missing"] or state["applied_floor"] < heads.get(source, 0):
+                        return f"{process.label} view {view} applied {source} up to {state['applied_floor']} of {heads.get(source)}"
     for process in system.replicas["reporting"]:
         health = process.health()
         applied = health.get("applied_positions", {})
@@ -100,6 +106,54 @@ def wait_settled(system: System, timeout: float) -> tuple[float | None, str | No
             return time.monotonic() - started, None
         time.sleep(0.2)
     return None, pending
+
+
+class Recovery:
+    """How long after a fault reporting took to apply everything the services had stored when it ended.
+
+    :meth:`start` notes each write service's log head (``/health``'s
+    ``relay.stored_position``) and watches, in a thread, every reporting
+    replica's floors (``applied_positions``) until each reaches those heads.
+    """
+
+    def __init__(self, system: System, timeout: float = 120.0) -> None:
+        self.system = system
+        self.timeout = timeout
+        self.seconds: float | None = None
+        self._thread = threading.Thread(target=self._watch, name="recovery", daemon=True)
+
+    def start(self) -> Recovery:
+        self._started = time.monotonic()
+        self._heads = {name: eventually_health(self.system, name)["relay"]["stored_position"] for name in WRITERS}
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while time.monotonic() - self._started < self.timeout:
+            try:
+                floors = [p.health().get("applied_positions", {}) for p in self.system.replicas["reporting"]]
+            except (httpx.HTTPError, ValueError):
+                floors = []
+            if floors and all(f.get(name, 0) >= head for f in floors for name, head in self._heads.items()):
+                self.seconds = time.monotonic() - self._started
+                return
+            time.sleep(0.1)
+
+    def wait(self) -> float | None:
+        self._thread.join()
+        return self.seconds
+
+
+def eventually_health(system: System, name: str, timeout: float = 60.0) -> dict[str, Any]:
+    """The first replica's ``/health`` once it answers (the service may be restarting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return system.first(name).health()
+        except (httpx.HTTPError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def evidence(reporting_url: str, indicator: str) -> dict[str, Decimal]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faults.audit import Row, audit, read_feed, wait_settled
+from faults.audit import Recovery, Row, audit, read_feed, wait_settled
 from faults.load import (
     Command,
     Load,
@@ -140,11 +140,19 @@ def send(system: System, commands: Sequence[Command], retry_for: float = 60.0) -
     Load(commands, client_urls(system), clients=1, retry_for=retry_for).run()
 
 
-def finish(case: str, system: System, load: Load, extra: Sequence[Command] = (), settle: float = SETTLE_SECONDS) -> Row:
-    """Wait for the load's last answer, then for the system to settle, and audit every command."""
+def finish(
+    case: str, system: System, load: Load, recovery: Recovery | None, extra: Sequence[Command] = (), settle: float = SETTLE_SECONDS
+) -> Row:
+    """Wait for the load's last answer, then for the system to settle, and audit every command.
+
+    The row's seconds are the ``recovery``'s (from the end of the fault), or
+    the time to settle after the last answer when the case had no single
+    moment of fault; None if either never came.
+    """
     load.wait()
-    seconds, pending = wait_settled(system, settle)
-    row = audit(case, system, [*load.commands, *extra], seconds)
+    settled_in, pending = wait_settled(system, settle)
+    seconds = recovery.wait() if recovery is not None else settled_in
+    row = audit(case, system, [*load.commands, *extra], seconds if pending is None else None)
     if pending is not None:
         row.notes.append(f"not settled after {settle:.0f} s: {pending}")
     retried = sum(1 for c in [*load.commands, *extra] if c.attempts > 1)
@@ -152,7 +160,23 @@ def finish(case: str, system: System, load: Load, extra: Sequence[Command] = (),
         replays = sum(c.replayed for c in load.commands)
         seen = ", ".join(f"{n} x {error}" for error, n in Counter(load.errors).most_common(4))
         row.notes.append(f"{retried} commands retried with their key, {replays} answered as replays; clients saw {seen}")
+    for stream in sorted(set(STREAM_OF.values())):
+        disorder = out_of_order(stream_ids(system.layout.nats_url, stream))
+        if disorder:
+            row.notes.append(f"{stream}: {disorder}")
+            row.failure = row.failure or f"{stream} does not hold each event once in log order"
     return row
+
+
+def out_of_order(ids: Sequence[str]) -> str | None:
+    """What is wrong with a stream's message ids (``<service>:<position>``), if anything: each service's positions must rise."""
+    last: dict[str, int] = {}
+    for message_id in ids:
+        service, _, position = message_id.rpartition(":")
+        if int(position) <= last.get(service, 0):
+            return f"{message_id} after {service}:{last[service]}"
+        last[service] = int(position)
+    return None
 
 
 @contextlib.contextmanager
@@ -164,23 +188,26 @@ def nats_single(directory: Path) -> Iterator[Any]:
         server.stop()
 
 
-def stream_positions(nats_url: str, stream: str) -> list[int]:
-    """The log positions a stream holds, in stream order (from each message's ``Nats-Msg-Id``)."""
+def stream_ids(nats_url: str, stream: str) -> list[str]:
+    """The ``Nats-Msg-Id`` of every message a stream holds, in stream order."""
     import asyncio
 
     import nats
 
-    async def read() -> list[int]:
+    async def read() -> list[str]:
         nc = await nats.connect([u.strip() for u in nats_url.split(",")])
-        js = nc.jetstream()
-        info = await js.stream_info(stream)
-        positions = []
-        if info.state.messages:
+        try:
+            js = nc.jetstream(timeout=10)
+            info = await js.stream_info(stream)
+            if not info.state.messages:
+                return []
+            ids = []
             for sequence in range(info.state.first_seq, info.state.last_seq + 1):
                 message = await js.get_msg(stream, sequence)
-                positions.append(int((message.headers or {})["Nats-Msg-Id"].rsplit(":", 1)[1]))
-        await nc.close()
-        return positions
+                ids.append((message.headers or {}).get("Nats-Msg-Id", "?:0"))
+            return ids
+        finally:
+            await nc.close()
 
     return asyncio.run(read())
 
@@ -214,11 +241,7 @@ def refused_publish(bench: Workbench, quick: bool = False) -> Row:
             row_notes.append(str(error))
         time.sleep(3)
         set_max_msg_size(nats_server.url, stream, -1)
-        row = finish(case, system, load, strike)
-        positions = stream_positions(nats_server.url, stream)
-        if positions != sorted(positions):
-            row.notes.append(f"{stream} is out of log order")
-            row.failure = "stream out of order"
+        row = finish(case, system, load, Recovery(system).start(), strike)  # also checks that the stream kept the activity before the meeting
         row.notes.extend(row_notes)
         return row
 
@@ -236,13 +259,14 @@ def oversized_event(bench: Workbench, quick: bool = False) -> Row:
         load.wait_acknowledged(len(load.commands) // 4)
         strike = [meeting_command(special[0], actions=15_000)]
         send(system, strike)
+        recovery = Recovery(system).start()
         notes = []
         try:
             stepped = eventually(lambda: relay_of(system, "engagement").get("stepped_over"), 30, "engagement's relay stepped over the meeting")
             notes.append(f"engagement stepped over {[s['position'] for s in stepped]}: {stepped[0]['reason'][:60]}")
         except FaultError as error:
             notes.append(str(error))
-        row = finish(case, system, load, strike)
+        row = finish(case, system, load, recovery, strike)
         row.notes.extend(notes)
         return row
 
@@ -272,7 +296,7 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
             wire.lose()
             time.sleep(1.0)
             nats_server.start()
-            row = finish(case, system, load)
+            row = finish(case, system, load, Recovery(system).start())
             row.notes.insert(0, f"{held:,} bytes nats-server had sent were lost with it")
             return row
 
@@ -290,11 +314,11 @@ def nats_restarted_twice(bench: Workbench, quick: bool = False) -> Row:
         time.sleep(0.6)
         nats_server.kill()
         nats_server.start()
-        return finish(case, system, load)
+        return finish(case, system, load, Recovery(system).start())
 
 
 def replicas(bench: Workbench, quick: bool = False) -> Row:
-    """Two replicas of reporting and two of funding on one PostgreSQL each, clients spread over them."""
+    """Two replicas of reporting and two of funding, each pair sharing one PostgreSQL database, clients spread over them."""
     case = "replicas"
     directory = bench.directory(case)
     on_postgres = ("funding", "reporting") if not quick else ("reporting",)
@@ -305,7 +329,11 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
             pool = map_pool(system, case, 0 if quick else 120)
             commands = mixed(case, pool, osvs=400) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
             load = Load(commands, client_urls(system), CLIENTS).start()
-            return finish(case, system, load)
+            row = finish(case, system, load, None)
+            for name in on_postgres:
+                roles = [p.health().get("relay", {}).get("role", "?") if name != "reporting" else "consumer" for p in system.replicas[name]]
+                row.notes.append(f"{name}: {len(roles)} replicas on one database ({', '.join(roles)})")
+            return row
 
 
 def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
@@ -322,9 +350,10 @@ def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
             if leader is None:
                 raise FaultError("the registry stream has no cluster leader")
             cluster.kill_node(leader)
+            recovery = Recovery(system).start()  # the cluster goes on without the node
             time.sleep(3.0)
             cluster.start_node(leader)
-            row = finish(case, system, load)
+            row = finish(case, system, load, recovery)
             row.notes.insert(0, f"killed {leader}, leading {STREAM_OF['registry']}; new leader {stream_leader(cluster.url, STREAM_OF['registry'])}")
             return row
 
@@ -342,7 +371,7 @@ def reporting_killed(bench: Workbench, quick: bool = False) -> Row:
         reporting.kill()
         time.sleep(1.0)
         reporting.start()
-        return finish(case, system, load)
+        return finish(case, system, load, Recovery(system).start())
 
 
 def writer_killed(bench: Workbench, quick: bool = False) -> Row:
@@ -358,7 +387,7 @@ def writer_killed(bench: Workbench, quick: bool = False) -> Row:
         registry.kill()
         time.sleep(1.0)
         registry.start()
-        return finish(case, system, load)
+        return finish(case, system, load, Recovery(system).start())
 
 
 def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
@@ -373,7 +402,7 @@ def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
             load = Load(commands, client_urls(system), CLIENTS).start()
             load.wait_acknowledged(len(commands) // 3)
             bench.postgres.restart(mode="immediate")
-            return finish(case, system, load)
+            return finish(case, system, load, Recovery(system).start())
 
 
 @dataclass(frozen=True)
