@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test browser bench rebuild catalogue clean
+.PHONY: run demo test browser bench faults rebuild catalogue clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ browser:  ## install chromium and chromedriver from Debian when they are missing
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
 	$(PY) bench/run.py
+
+faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
+	$(PY) -m faults
 
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild
