@@ -252,12 +252,13 @@ def oversized_event(bench: Workbench, quick: bool = False) -> Row:
     directory = bench.directory(case)
     options = {"extra_env": {"engagement": {"ENGAGEMENT_MAX_BODY_BYTES": "4000000"}}}
     with nats_single(directory) as nats_server, System(layout(bench, case, nats_server.url, **options)) as system:
-        pool = map_pool(system, case, 16 if quick else 61)
-        special, pool = pool[0], pool[1:]
+        pool = map_pool(system, case, 18 if quick else 63)
+        special, pool = pool[:3], pool[3:]
         n = (60, 5, 5) if quick else (300, 20, 20)
         load = Load(mixed(case, pool, osvs=n[0], grants=n[1], members=n[2], activities=n[2]), client_urls(system), CLIENTS).start()
         load.wait_acknowledged(len(load.commands) // 4)
-        strike = [meeting_command(special[0], actions=15_000)]
+        # The meeting, then more of engagement's events after it, whatever the load is doing by then.
+        strike = [meeting_command(special[0][0], actions=15_000), activity_command(*special[1]), member_command(special[2][0], 0)]
         send(system, strike)
         recovery = Recovery(system).start()
         notes = []
