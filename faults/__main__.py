@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = Row(case.name, failure=f"{type(error).__name__}: {error}")
                 traceback.print_exc()
             rows.append(row)
+            if row.fault:
+                print(f"   {row.fault}", flush=True)
             for note in row.notes[:8]:
                 print(f"   {note}", flush=True)
             if row.failure:

@@ -42,6 +42,8 @@ class Row:
     lost: int = 0
     seconds: float | None = None
     """From the end of the fault until reporting applied everything stored by then; None: it never did, or never caught up with the feeds."""
+    fault: str | None = None
+    """What the case broke, as it happened (the position the stream refused, the node it killed…)."""
     notes: list[str] = field(default_factory=list)
     failure: str | None = None
     """The case could not run to its end (a process would not start…): it counts as failed."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,16 +233,18 @@ def refused_publish(bench: Workbench, quick: bool = False) -> Row:
         set_max_msg_size(nats_server.url, stream, 700)
         strike = [activity_command(*special), meeting_command(special[0])]
         send(system, strike)
-        row_notes = []
         try:
-            held = eventually(lambda: (r := relay_of(system, "engagement")).get("blocked_on") or r.get("last_error"), 20, "engagement's relay held up")
-            row_notes.append(f"engagement's relay held on {held!r}; limit restored 3 s later")
+            held = eventually(lambda: relay_of(system, "engagement").get("blocked_on"), 20, "the stream refusing engagement's activity")
+            fault = f"engagement's relay held on position {held} while the stream took at most 700 bytes; limit restored 3 s later"
         except FaultError as error:
-            row_notes.append(str(error))
+            fault = None
+            failure = f"the fault did not happen: {error}"
         time.sleep(3)
         set_max_msg_size(nats_server.url, stream, -1)
         row = finish(case, system, load, Recovery(system).start(), strike)  # also checks that the stream kept the activity before the meeting
-        row.notes.extend(row_notes)
+        row.fault = fault
+        if fault is None:
+            row.failure = row.failure or failure
         return row
 
 
@@ -261,14 +263,16 @@ def oversized_event(bench: Workbench, quick: bool = False) -> Row:
         strike = [meeting_command(special[0][0], actions=15_000), activity_command(*special[1]), member_command(special[2][0], 0)]
         send(system, strike)
         recovery = Recovery(system).start()
-        notes = []
         try:
-            stepped = eventually(lambda: relay_of(system, "engagement").get("stepped_over"), 30, "engagement's relay stepped over the meeting")
-            notes.append(f"engagement stepped over {[s['position'] for s in stepped]}: {stepped[0]['reason'][:60]}")
+            stepped = eventually(lambda: relay_of(system, "engagement").get("stepped_over"), 30, "engagement's relay stepping over the meeting")
+            fault = f"engagement's relay stepped over position {stepped[0]['position']} ({stepped[0]['reason'][:60]})"
         except FaultError as error:
-            notes.append(str(error))
+            fault = None
+            failure = f"the fault did not happen: {error}"
         row = finish(case, system, load, recovery, strike)
-        row.notes.extend(notes)
+        row.fault = fault
+        if fault is None:
+            row.failure = row.failure or failure
         return row
 
 
@@ -298,7 +302,7 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
             time.sleep(1.0)
             nats_server.start()
             row = finish(case, system, load, Recovery(system).start())
-            row.notes.insert(0, f"{held:,} bytes nats-server had sent were lost with it")
+            row.fault = f"nats-server killed with {held:,} bytes it had sent still in flight; started again 1 s later"
             return row
 
 
@@ -355,7 +359,7 @@ def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
             time.sleep(3.0)
             cluster.start_node(leader)
             row = finish(case, system, load, recovery)
-            row.notes.insert(0, f"killed {leader}, leading {STREAM_OF['registry']}; new leader {stream_leader(cluster.url, STREAM_OF['registry'])}")
+            row.fault = f"killed {leader}, leading {STREAM_OF['registry']}; {stream_leader(cluster.url, STREAM_OF['registry'])} leads it now"
             return row
 
 
