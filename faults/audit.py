@@ -158,6 +158,17 @@ def eventually_health(system: System, name: str, timeout: float = 60.0) -> dict[
             time.sleep(0.1)
 
 
+def out_of_order(ids: Sequence[str]) -> str | None:
+    """What is wrong with a stream's message ids (``<service>:<position>``), if anything: each service's positions must rise."""
+    last: dict[str, int] = {}
+    for message_id in ids:
+        service, _, position = message_id.rpartition(":")
+        if int(position) <= last.get(service, 0):
+            return f"{message_id} after {service}:{last[service]}"
+        last[service] = int(position)
+    return None
+
+
 def evidence(reporting_url: str, indicator: str) -> dict[str, Decimal]:
     """Per event id, how much it adds to the indicator's total (``value``, or ``total`` for a figure with parts)."""
     with httpx.Client(base_url=reporting_url, timeout=120) as http:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faults.audit import Recovery, Row, audit, read_feed, wait_settled
+from faults.audit import Recovery, Row, audit, out_of_order, read_feed, wait_settled
 from faults.load import (
     Command,
     Load,
@@ -36,6 +36,7 @@ from faults.processes import (
     eventually,
     set_max_msg_size,
     single_nats,
+    stream_ids,
     stream_leader,
 )
 from shared.embedded import PostgresServer
@@ -97,7 +98,7 @@ def map_pool(system: System, label: str, count: int) -> list[tuple[str, str]]:
     if count == 0:
         return []
     commands = [osv_command(f"{label} pool", i) for i in range(count)]
-    load = Load(commands, client_urls(system), CLIENTS).run()
+    Load(commands, client_urls(system), CLIENTS).run()
     refused = [c for c in commands if c.status != "acknowledged"]
     if refused:
         raise FaultError(f"mapping the pool: {len(refused)} OSVs not mapped, e.g. {refused[0].status} {refused[0].answer}")
@@ -105,7 +106,6 @@ def map_pool(system: System, label: str, count: int) -> list[tuple[str, str]]:
     for name in ("funding", "engagement"):
         for process in system.replicas[name]:
             eventually(lambda p=process: views_applied(p.health(), "registry", head), 120, f"{process.label} knows the pool's OSVs")
-    del load
     return [(str(c.answer), str(c.body["district"])) for c in commands]
 
 
@@ -126,13 +126,8 @@ def mixed(label: str, pool: Sequence[tuple[str, str]], osvs: int, grants: int = 
         [member_command(next(targets)[0], i) for i in range(members)],
         [activity_command(*next(targets)) for _ in range(activities)],
     ]
-    total = sum(len(s) for s in streams)
-    ordered: list[Command] = []
-    # Spread each kind evenly over the run.
-    for _, command in sorted(((i / len(s), n), c) for n, s in enumerate(streams) for i, c in enumerate(s)):
-        ordered.append(command)
-    assert len(ordered) == total
-    return ordered
+    # Each kind spread evenly over the run: ordered by how far into its own kind a command is.
+    return [command for _, command in sorted(((i / len(s), n), c) for n, s in enumerate(streams) for i, c in enumerate(s))]
 
 
 def send(system: System, commands: Sequence[Command], retry_for: float = 60.0) -> None:
@@ -168,17 +163,6 @@ def finish(
     return row
 
 
-def out_of_order(ids: Sequence[str]) -> str | None:
-    """What is wrong with a stream's message ids (``<service>:<position>``), if anything: each service's positions must rise."""
-    last: dict[str, int] = {}
-    for message_id in ids:
-        service, _, position = message_id.rpartition(":")
-        if int(position) <= last.get(service, 0):
-            return f"{message_id} after {service}:{last[service]}"
-        last[service] = int(position)
-    return None
-
-
 @contextlib.contextmanager
 def nats_single(directory: Path) -> Iterator[Any]:
     server = single_nats(directory / "nats")
@@ -186,30 +170,6 @@ def nats_single(directory: Path) -> Iterator[Any]:
         yield server.start()
     finally:
         server.stop()
-
-
-def stream_ids(nats_url: str, stream: str) -> list[str]:
-    """The ``Nats-Msg-Id`` of every message a stream holds, in stream order."""
-    import asyncio
-
-    import nats
-
-    async def read() -> list[str]:
-        nc = await nats.connect([u.strip() for u in nats_url.split(",")])
-        try:
-            js = nc.jetstream(timeout=10)
-            info = await js.stream_info(stream)
-            if not info.state.messages:
-                return []
-            ids = []
-            for sequence in range(info.state.first_seq, info.state.last_seq + 1):
-                message = await js.get_msg(stream, sequence)
-                ids.append((message.headers or {}).get("Nats-Msg-Id", "?:0"))
-            return ids
-        finally:
-            await nc.close()
-
-    return asyncio.run(read())
 
 
 def relay_of(system: System, service: str) -> dict[str, Any]:

@@ -430,3 +430,19 @@ def stream_leader(url: str, stream: str) -> str | None:
     """The cluster node leading ``stream``'s replicas (None on a single server)."""
     info = stream_info(url, stream)
     return info.cluster.leader if info.cluster is not None else None
+
+
+def stream_ids(url: str, stream: str) -> list[str]:
+    """The ``Nats-Msg-Id`` of every message a stream holds, in stream order."""
+
+    async def work(js: Any) -> list[str]:
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        ids = []
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg(stream, sequence)
+            ids.append((message.headers or {}).get("Nats-Msg-Id", "?:0"))
+        return ids
+
+    return asyncio.run(_with_jetstream(url, work))
