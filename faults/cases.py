@@ -172,6 +172,11 @@ def nats_single(directory: Path) -> Iterator[Any]:
         server.stop()
 
 
+def mid_load(load: Load) -> str:
+    """When a fault struck, for its row."""
+    return f"after {load.acknowledged:,} of {len(load.commands):,} commands were acknowledged"
+
+
 def relay_of(system: System, service: str) -> dict[str, Any]:
     return system.first(service).health().get("relay", {})
 
@@ -253,6 +258,7 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
             commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=30, members=30)
             load = Load(commands, client_urls(system), CLIENTS).start()
             load.wait_acknowledged(len(commands) // 3)
+            when = mid_load(load)
             wire.hold()
             eventually(lambda: wire.held_bytes, 10, "nats-server sending something")
             time.sleep(0.5)
@@ -262,7 +268,7 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
             time.sleep(1.0)
             nats_server.start()
             row = finish(case, system, load, Recovery(system).start())
-            row.fault = f"nats-server killed with {held:,} bytes it had sent still in flight; started again 1 s later"
+            row.fault = f"nats-server killed with {held:,} bytes it had sent still in flight, {when}; started again 1 s later"
             return row
 
 
@@ -274,12 +280,15 @@ def nats_restarted_twice(bench: Workbench, quick: bool = False) -> Row:
         commands = [osv_command(case, i) for i in range(600 if quick else 3000)]
         load = Load(commands, client_urls(system), CLIENTS).start()
         load.wait_acknowledged(len(commands) // 4)
+        when = mid_load(load)
         nats_server.kill()
         nats_server.start()
         time.sleep(0.6)
         nats_server.kill()
         nats_server.start()
-        return finish(case, system, load, Recovery(system).start())
+        row = finish(case, system, load, Recovery(system).start())
+        row.fault = f"nats-server killed, restarted, killed again 0.6 s later and restarted, {when}"
+        return row
 
 
 def replicas(bench: Workbench, quick: bool = False) -> Row:
@@ -295,9 +304,11 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
             commands = mixed(case, pool, osvs=400) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
             load = Load(commands, client_urls(system), CLIENTS).start()
             row = finish(case, system, load, None)
+            shared = []
             for name in on_postgres:
                 roles = [p.health().get("relay", {}).get("role", "?") if name != "reporting" else "consumer" for p in system.replicas[name]]
-                row.notes.append(f"{name}: {len(roles)} replicas on one database ({', '.join(roles)})")
+                shared.append(f"{len(roles)} {name} replicas on one database ({', '.join(roles)})")
+            row.fault = "; ".join(shared)
             return row
 
 
@@ -314,12 +325,14 @@ def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
             leader = stream_leader(cluster.url, STREAM_OF["registry"])
             if leader is None:
                 raise FaultError("the registry stream has no cluster leader")
+            when = mid_load(load)
             cluster.kill_node(leader)
             recovery = Recovery(system).start()  # the cluster goes on without the node
             time.sleep(3.0)
             cluster.start_node(leader)
             row = finish(case, system, load, recovery)
-            row.fault = f"killed {leader}, leading {STREAM_OF['registry']}; {stream_leader(cluster.url, STREAM_OF['registry'])} leads it now"
+            now = stream_leader(cluster.url, STREAM_OF["registry"])
+            row.fault = f"killed {leader}, leading {STREAM_OF['registry']}, {when}; back 3 s later, {now} leads it now"
             return row
 
 
@@ -333,10 +346,13 @@ def reporting_killed(bench: Workbench, quick: bool = False) -> Row:
         load = Load(commands, client_urls(system), CLIENTS).start()
         load.wait_acknowledged(len(commands) // 3)
         reporting = system.first("reporting")
+        when = mid_load(load)
         reporting.kill()
         time.sleep(1.0)
         reporting.start()
-        return finish(case, system, load, Recovery(system).start())
+        row = finish(case, system, load, Recovery(system).start())
+        row.fault = f"reporting killed {when}; started again 1 s later"
+        return row
 
 
 def writer_killed(bench: Workbench, quick: bool = False) -> Row:
@@ -349,10 +365,13 @@ def writer_killed(bench: Workbench, quick: bool = False) -> Row:
         load = Load(commands, client_urls(system), CLIENTS).start()
         load.wait_acknowledged(len(commands) // 3)
         registry = system.first("registry")
+        when = mid_load(load)
         registry.kill()
         time.sleep(1.0)
         registry.start()
-        return finish(case, system, load, Recovery(system).start())
+        row = finish(case, system, load, Recovery(system).start())
+        row.fault = f"registry killed {when}; started again 1 s later"
+        return row
 
 
 def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
@@ -366,8 +385,11 @@ def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
             commands = mixed(case, pool, osvs=500, grants=20, members=20)
             load = Load(commands, client_urls(system), CLIENTS).start()
             load.wait_acknowledged(len(commands) // 3)
+            when, before = mid_load(load), bench.postgres.pid
             bench.postgres.restart(mode="immediate")
-            return finish(case, system, load, Recovery(system).start())
+            row = finish(case, system, load, Recovery(system).start())
+            row.fault = f"PostgreSQL (pid {before}) stopped in immediate mode and started again (pid {bench.postgres.pid}), {when}"
+            return row
 
 
 @dataclass(frozen=True)
@@ -377,7 +399,7 @@ class Case:
 
     @property
     def title(self) -> str:
-        return (self.run.__doc__ or self.name).strip().splitlines()[0]
+        return (self.run.__doc__ or self.name).strip().splitlines()[0].replace("``", "")
 
 
 CASES = [
