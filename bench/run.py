@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py --quick    # smoke run (about a minute)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
-(``shared.embedded.NatsServer``, as ``make run`` starts it), each service under
+(``devtools.embedded.NatsServer``, as ``make run`` starts it), each service under
 uvicorn in its own process, SQLite files in a temporary directory. The
 baselines are measured in the same run on the same machine:
 
@@ -53,17 +53,19 @@ from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
-from services.funding.domainmodel import Currency, GrantKind, Phase, grant_fund  # noqa: E402
-from services.funding.interface import catalogue as funding_catalogue  # noqa: E402
-from services.registry.domainmodel import OSV  # noqa: E402
-from services.registry.interface import catalogue as registry_catalogue  # noqa: E402
-from services.reporting.indicators import report  # noqa: E402
-from services.reporting.readmodel import ReadModel  # noqa: E402
+from devtools.embedded import NatsServer, free_port  # noqa: E402
+from services.funding.domain.grants import GrantKind, grant_fund  # noqa: E402
+from services.funding.domain.phases import Phase  # noqa: E402
+from services.funding.events import catalogue as funding_catalogue  # noqa: E402
+from services.registry.domain.osvs import OSV  # noqa: E402
+from services.registry.events import catalogue as registry_catalogue  # noqa: E402
+from services.reporting.domain.tally import report  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
+from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
-from shared.embedded import NatsServer, free_port  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
 from shared.messaging import ensure_stream  # noqa: E402
+from shared.money import Currency  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 from shared.views import make_engine  # noqa: E402
 
@@ -325,8 +327,8 @@ def funding_in_process(tmp: Path, count: int) -> float:
     """
     from services.funding.application import Funding
     from services.funding.schemas import GrantPublic
-    from shared.osvdirectory import OSVDirectory
     from shared.store import persistence_env
+    from shared.views.osvdirectory import OSVDirectory
 
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
     osvs = [OSV(name=f"OSV {i}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for i in range(count)]
@@ -635,8 +637,9 @@ def engagement_catalogue() -> Any:
     try:
         from types import SimpleNamespace
 
-        from services.engagement.domainmodel import DepartureReason, DocumentType, Member, Sex
-        from services.engagement.interface import catalogue
+        from services.engagement.domain.members import DepartureReason, Member, Sex
+        from services.engagement.events import catalogue
+        from shared.documents import DocumentType
     except Exception:  # noqa: BLE001 - being written by someone else: fall back to hand-built events
         return None
     return SimpleNamespace(Member=Member, DocumentType=DocumentType, Sex=Sex, DepartureReason=DepartureReason, catalogue=catalogue)
@@ -897,7 +900,7 @@ def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> f
     """The same fact rows inserted with bare SQLAlchemy Core (executemany), no ORM: seconds."""
     from sqlalchemy import insert
 
-    from services.reporting.readmodel import Base, FactRow
+    from services.reporting.views.readmodel import Base, FactRow
 
     engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}")
     Base.metadata.create_all(engine)

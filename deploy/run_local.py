@@ -1,7 +1,17 @@
-"""Run the whole system on one machine: nats-server and the four services.
+"""Run the whole system on one machine: the identity provider, nats-server and the four services, supervised.
 
 ``make run`` calls this. Data lives under ``var/`` (SQLite stores, the
-JetStream store) and survives a restart. Ctrl-C stops everything cleanly.
+JetStream store, the identity provider's accounts and keys under ``var/idp``)
+and survives a restart.
+
+A process that ends on its own (a crash, an out-of-memory kill, a ``kill -9``)
+is started again, nats-server and the identity provider included; the rest of
+the system keeps running. A line on the console says which process ended, its
+exit code, and when it starts again. The pause before a restart doubles with
+each crash in a row (0.5 s, 1 s, 2 s… up to 30 s) and is back to 0.5 s once
+the process has run for 30 s. Ctrl-C (or SIGTERM) stops the services, then
+nats-server and the identity provider, and exits; a second Ctrl-C kills what
+is still running.
 """
 
 from __future__ import annotations
@@ -12,18 +22,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devtools.embedded import EmbeddedServerError, NatsServer
+from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
-from shared.embedded import NatsServer
 
 log = logging.getLogger("osv-platform")
+
+TICK_SECONDS = 0.2
+STOP_SECONDS = 15.0
+"""How long the services get to shut down after SIGTERM before they are killed."""
 
 
 class LocalSettings(BaseSettings):
@@ -34,6 +51,9 @@ class LocalSettings(BaseSettings):
     var_dir: Path = Path("var")
     nats_port: int = 4222
     host: str = "127.0.0.1"
+    restart_first_seconds: float = 0.5
+    restart_longest_seconds: float = 30.0
+    restart_stable_seconds: float = 30.0
 
 
 SERVICES = (
@@ -44,32 +64,244 @@ SERVICES = (
 )
 
 
-def start_service(name: str, factory: str, port: int, local: LocalSettings, nats_url: str) -> subprocess.Popen[bytes]:
+def describe_exit(code: int) -> str:
+    """``code -9 (killed by SIGKILL)``: a negative Popen return code is the signal that ended the process."""
+    if code < 0:
+        try:
+            return f"code {code} (killed by {signal.Signals(-code).name})"
+        except ValueError:
+            return f"code {code} (killed by signal {-code})"
+    return f"code {code}"
+
+
+@dataclass
+class Backoff:
+    """Seconds to wait before a restart: doubling with each crash in a row, reset by a long enough run."""
+
+    first: float
+    longest: float
+    stable_after: float
+    crashes_in_a_row: int = 0
+
+    def after_crash(self, ran_for: float) -> float:
+        if ran_for >= self.stable_after:
+            self.crashes_in_a_row = 0
+        delay = min(self.first * 2**self.crashes_in_a_row, self.longest)
+        self.crashes_in_a_row += 1
+        return delay
+
+
+@dataclass
+class Child:
+    """One supervised process: how to start it, whether it ended, how to stop it."""
+
+    name: str
+    backoff: Backoff
+    started_at: float = 0.0
+    restart_at: float | None = None
+    """When a crashed child is due to start again; None while it runs."""
+    restarts: int = 0
+    healthy: bool = False
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def exit_code(self) -> int | None:
+        raise NotImplementedError
+
+    def pid(self) -> int | None:
+        raise NotImplementedError
+
+    def is_healthy(self) -> bool:
+        return True
+
+    def terminate(self) -> None:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class ServiceChild(Child):
+    """A service run by uvicorn; healthy once ``/health`` answers 200."""
+
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env)
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def is_healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
+
+@dataclass
+class NatsChild(Child):
+    """nats-server with its JetStream store; :meth:`start` returns once JetStream answers."""
+
+    server: NatsServer | None = None
+
+    def start(self) -> None:
+        assert self.server is not None
+        self.server.stop()  # forgets a crashed process (closes its log), a no-op otherwise
+        self.server.start()
+
+    def exit_code(self) -> int | None:
+        assert self.server is not None
+        return self.server.exit_code
+
+    def pid(self) -> int | None:
+        assert self.server is not None
+        return self.server.pid
+
+    def terminate(self) -> None:
+        assert self.server is not None
+        self.server.stop()
+
+    def kill(self) -> None:
+        assert self.server is not None
+        self.server.kill()
+
+
+@dataclass
+class IdentityChild(Child):
+    """The OpenID Connect provider; :meth:`start` returns once its discovery document answers."""
+
+    provider: IdentityProvider | None = None
+
+    def start(self) -> None:
+        assert self.provider is not None
+        self.provider.stop()  # forgets a crashed process (closes its log), a no-op otherwise
+        self.provider.start()
+
+    def exit_code(self) -> int | None:
+        assert self.provider is not None
+        return self.provider.exit_code
+
+    def pid(self) -> int | None:
+        assert self.provider is not None
+        return self.provider.pid
+
+    def terminate(self) -> None:
+        assert self.provider is not None
+        self.provider.stop()
+
+    def kill(self) -> None:
+        self.terminate()
+
+
+def service_child(
+    name: str, factory: str, port: int, local: LocalSettings, nats_url: str, auth_env: dict[str, str], backoff: Backoff
+) -> ServiceChild:
     prefix = name.upper()
     env = {
+        **auth_env,
         **os.environ,
         f"{prefix}_VAR_DIR": str(local.var_dir),
         f"{prefix}_NATS_URL": os.environ.get(f"{prefix}_NATS_URL", nats_url),
         f"{prefix}_PORT": str(port),
     }
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning"]
-    return subprocess.Popen(command, env=env)
+    return ServiceChild(name, backoff, command=command, env=env, url=f"http://{local.host}:{port}")
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            msg = f"{url} exited with code {process.returncode} while starting"
-            raise RuntimeError(msg)
-        try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+@dataclass
+class Supervisor:
+    """Keeps every child running until asked to stop."""
+
+    children: list[Child]
+    on_healthy: Callable[[Child], None] = lambda _: None
+    stopping: bool = False
+    forced: bool = False
+
+    def request_stop(self, *_: object) -> None:
+        if self.stopping:
+            self.forced = True
+        self.stopping = True
+
+    def start_all(self, skip: list[Child] | None = None) -> None:
+        """Start every child in order (the identity provider and nats-server first: each returns once it answers)."""
+        for child in self.children:
+            if any(child is skipped for skipped in skip or []):
+                continue
+            child.start()
+            child.started_at = time.monotonic()
+
+    def tick(self) -> None:
+        """Notice children that ended, restart those whose pause is over, notice the ones that became healthy."""
+        now = time.monotonic()
+        for child in self.children:
+            if self.stopping:
                 return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    msg = f"{url} did not answer /health within {timeout:.0f}s"
-    raise RuntimeError(msg)
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    self._restart(child)
+                continue
+            code = child.exit_code()
+            if code is not None:
+                delay = child.backoff.after_crash(now - child.started_at)
+                child.restart_at, child.healthy = now + delay, False
+                due = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+                log.error("%s (pid %s) exited with %s; restarting it in %.1f s (at %s)", child.name, child.pid(), describe_exit(code), delay, due)
+            elif not child.healthy and child.is_healthy():
+                child.healthy = True
+                if child.restarts:
+                    log.info("%s is healthy again after restart %d", child.name, child.restarts)
+                self.on_healthy(child)
+
+    def _restart(self, child: Child) -> None:
+        child.restart_at = None
+        child.restarts += 1
+        child.started_at = time.monotonic()
+        try:
+            child.start()
+        except (EmbeddedServerError, IdentityProviderError) as error:  # it did not come up: that counts as another crash
+            delay = child.backoff.after_crash(0.0)
+            child.restart_at = time.monotonic() + delay
+            log.error("%s did not start again (%s); retrying in %.1f s", child.name, str(error).splitlines()[0], delay)
+            return
+        log.warning("%s restarted (pid %s, restart %d)", child.name, child.pid(), child.restarts)
+
+    def run_until_stopped(self) -> None:
+        while not self.stopping:
+            self.tick()
+            time.sleep(TICK_SECONDS)
+
+    def stop_all(self, services: list[Child], last: list[Child]) -> None:
+        """SIGTERM the services and wait for them (a second Ctrl-C, or ``STOP_SECONDS``, kills them); then the rest."""
+        for child in services:
+            child.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        while any(child.exit_code() is None and child.pid() is not None for child in services):
+            if self.forced or time.monotonic() > deadline:
+                for child in services:
+                    if child.exit_code() is None:
+                        log.warning("%s did not stop in time; killing it", child.name)
+                        child.kill()
+                break
+            time.sleep(0.05)
+        for child in last:
+            child.terminate()
 
 
 def main() -> int:
@@ -77,41 +309,45 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     local = LocalSettings()
     local.var_dir.mkdir(parents=True, exist_ok=True)
-    stopping = False
 
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def backoff() -> Backoff:
+        return Backoff(local.restart_first_seconds, local.restart_longest_seconds, local.restart_stable_seconds)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    ports = {name: settings_class().port for name, _, settings_class in SERVICES}
+    identity = IdentitySettings(
+        var_dir=local.var_dir, host=local.host, service_urls={name: f"http://{local.host}:{port}" for name, port in ports.items()}
+    )
+    idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity))
+    assert idp.provider is not None
+    nats = NatsChild("nats-server", backoff(), server=NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host))
+    assert nats.server is not None
+    # Where the services check tokens, and their own client's secret (for reading each other's feeds).
+    auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}
+    services: list[Child] = [
+        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff()) for name, factory, _ in SERVICES
+    ]
+    announced: set[str] = set()
 
-    processes: list[subprocess.Popen[bytes]] = []
-    with NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host) as nats:
-        try:
-            for name, factory, settings_class in SERVICES:
-                port = settings_class().port
-                process = start_service(name, factory, port, local, nats.url)
-                processes.append(process)
-                wait_healthy(f"http://{local.host}:{port}", process)
-                print(f"  {name:<11} http://{local.host}:{port}   (API docs: http://{local.host}:{port}/docs)", flush=True)
-            print(f"  {'nats':<11} {nats.url}   (JetStream store: {local.var_dir / 'nats'})", flush=True)
+    def on_healthy(child: Child) -> None:
+        if child.name in announced or not isinstance(child, ServiceChild):
+            return
+        announced.add(child.name)
+        print(f"  {child.name:<11} {child.url}   (API docs: {child.url}/docs, pid {child.pid()})", flush=True)
+        if len(announced) == len(services):
+            print(f"  {'nats':<11} {nats.server.url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
             print("osv-platform is running. Load the demo with `make demo`; stop with Ctrl-C.", flush=True)
-            while not stopping:
-                for process in processes:
-                    if process.poll() is not None:
-                        log.error("a service exited with code %s; stopping everything", process.returncode)
-                        stopping = True
-                time.sleep(0.3)
-        finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+
+    supervisor = Supervisor([idp, nats, *services], on_healthy)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    try:
+        idp.start()
+        idp.started_at = time.monotonic()
+        print(idp.provider.describe(), flush=True)
+        supervisor.start_all(skip=[idp])
+        supervisor.run_until_stopped()
+    finally:
+        supervisor.stop_all(services, [nats, idp])
     print("osv-platform stopped.", flush=True)
     return 0
 

@@ -39,7 +39,7 @@ from faults.processes import (
     stream_ids,
     stream_leader,
 )
-from shared.embedded import PostgresServer
+from devtools.embedded import PostgresServer
 
 STREAM_OF = {"registry": "OSV_REGISTRY", "funding": "OSV_FUNDING", "engagement": "OSV_ENGAGEMENT"}
 """Each write service's JetStream stream (one per service since issue 9)."""
@@ -386,7 +386,8 @@ def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
             load = Load(commands, client_urls(system), CLIENTS).start()
             load.wait_acknowledged(len(commands) // 3)
             when, before = mid_load(load), bench.postgres.pid
-            bench.postgres.restart(mode="immediate")
+            bench.postgres.halt(mode="immediate")
+            bench.postgres.start()
             row = finish(case, system, load, Recovery(system).start())
             row.fault = f"PostgreSQL (pid {before}) stopped in immediate mode and started again (pid {bench.postgres.pid}), {when}"
             return row

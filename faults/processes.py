@@ -28,7 +28,9 @@ from typing import Any
 import httpx
 import nats
 
-from shared.embedded import NatsServer, _jetstream_ready, _port_accepts, free_port
+from devtools.embedded import NatsServer, free_port
+from devtools.nats_server import _jetstream_ready
+from devtools.processes import port_accepts
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -264,7 +266,7 @@ class NatsCluster:
         """Wait until each node accepts clients and answers JetStream requests (a meta leader was elected)."""
         for name in names or self.names:
             eventually(
-                lambda n=name: _port_accepts(HOST, self.client_ports[n]) and _jetstream_ready(HOST, self.client_ports[n]),
+                lambda n=name: port_accepts(HOST, self.client_ports[n]) and _jetstream_ready(HOST, self.client_ports[n]),
                 timeout, f"JetStream on cluster node {name}",
             )
 

@@ -1,6 +1,9 @@
-"""Named errors the domains raise; the web layer maps each family to one status.
+"""Named errors the domains raise, and the generic rules every service checks; the web layer maps each family to one status.
 
 Pure Python: domain modules import these without pulling in any framework.
+A rule that more than one domain checks (a positive number, a count of at
+least one, a date not before another, a decision taken once) has one error
+here, with one rule code.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class RuleViolationError(DomainError):
     """The input breaks a business rule (422)."""
 
 
+# Rules more than one domain checks --------------------------------------------
+
+
 class DateBeforeError(RuleViolationError):
     """A date that would make a record's history go backwards: ``field`` is before ``earlier_field``."""
 
@@ -39,3 +45,79 @@ class DateBeforeError(RuleViolationError):
             field=field,
             rule=f"not_before_{earlier_field}",
         )
+
+
+class DateInFutureError(RuleViolationError):
+    """A date after today in Lima, for something that has to have happened already."""
+
+    def __init__(self, field: str, day: date, today: date) -> None:
+        super().__init__(
+            f"{field} {day.isoformat()} is after today ({today.isoformat()} in Lima): record what has happened",
+            field=field,
+            rule="not_in_future",
+        )
+
+
+class NotPositiveError(RuleViolationError):
+    """A number that must be greater than 0: an amount, a weight, hours."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"{field} must be greater than 0, not {value}", field=field, rule="greater_than_0")
+
+
+class NegativeError(RuleViolationError):
+    """A count that must be 0 or more."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"{field} must be 0 or more, not {value}", field=field, rule="not_negative")
+
+
+class BelowOneError(RuleViolationError):
+    """A count that must be at least 1: a quantity, an output, people assessed, a window of days."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"{field} must be at least 1, not {value}", field=field, rule="at_least_1")
+
+
+class AlreadyDecidedError(ConflictError):
+    """A decision (on a proposal, on a participatory-budget submission) is taken once: ``detail`` says which and when."""
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(detail, field=field, rule="decide_once")
+
+
+class OSVDissolvedError(ConflictError):
+    """The OSV dissolved: no service records anything new about it."""
+
+    def __init__(self, dissolved_on: date) -> None:
+        super().__init__(
+            f"this OSV was dissolved on {dissolved_on.isoformat()} and takes no new records",
+            field="osv_id",
+            rule="osv_not_dissolved",
+        )
+
+
+def check_positive(value: object, field: str) -> None:
+    if value <= 0:  # type: ignore[operator]
+        raise NotPositiveError(field, value)
+
+
+def check_not_negative(value: int, field: str) -> None:
+    if value < 0:
+        raise NegativeError(field, value)
+
+
+def check_at_least_one(value: int, field: str) -> None:
+    if value < 1:
+        raise BelowOneError(field, value)
+
+
+def check_not_before(field: str, on: date, earlier_field: str, earlier: date | None) -> None:
+    """``on`` is not before ``earlier`` (nothing to check when there is no earlier date)."""
+    if earlier is not None and on < earlier:
+        raise DateBeforeError(field, on, earlier_field, earlier)
+
+
+def check_not_in_future(day: date, today: date, field: str) -> None:
+    if day > today:
+        raise DateInFutureError(field, day, today)

@@ -33,8 +33,9 @@ class PublicEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id_field: ClassVar[str] = "id"
-    """Name under which the aggregate's id appears in the data."""
+    id_field: ClassVar[str | None] = "id"
+    """Name under which the aggregate's id appears in the data; None when the domain event's own attributes carry every id
+    (a municipality named by its ubigeo, a meeting's action in an OSV's follow-up)."""
     occurred_field: ClassVar[str] = "occurred_on"
     """The domain event's attribute that says when it happened in the world."""
 
@@ -48,7 +49,8 @@ class PublicEvent(BaseModel):
             for name in cls.model_fields
             if name != cls.id_field and hasattr(event, name)
         }
-        values[cls.id_field] = event.originator_id
+        if cls.id_field is not None:
+            values[cls.id_field] = event.originator_id
         values["occurred_on"] = getattr(event, cls.occurred_field)
         return cls(**values)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from shared.messaging import RelayLease
+from shared.relay import RelayLease
 
 log = logging.getLogger(__name__)
 

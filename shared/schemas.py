@@ -1,14 +1,13 @@
-"""Field types every API shares: strict ISO dates, trimmed text, money."""
+"""Field types every API shares: strict ISO dates, trimmed text, decimal strings and money."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -26,25 +25,45 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class Currency(StrEnum):
-    PEN = "PEN"
-    USD = "USD"
+def decimal_text(example: str) -> BeforeValidator:
+    """A validator that takes a decimal as a string (``example`` shows one in the error), never as a JSON number."""
 
-
-def _decimal_text(value: object) -> object:
-    if isinstance(value, Decimal):
+    def only_text(value: object) -> object:
+        if isinstance(value, Decimal):
+            return value
+        if not isinstance(value, str):
+            msg = f"must be a decimal string such as \"{example}\", not a JSON number"
+            raise ValueError(msg)
         return value
-    if not isinstance(value, str):
-        msg = "must be a decimal string such as \"1500.00\", not a JSON number"
-        raise ValueError(msg)
-    return value
+
+    return BeforeValidator(only_text)
 
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_decimal_text),
+    decimal_text("1500.00"),
     Field(gt=0, max_digits=14, decimal_places=2, description="A positive amount as a decimal string, e.g. \"1500.00\"."),
 ]
+"""Money on the way in: a positive decimal string to the cent (its currency is another field)."""
+
+
+def _two_places(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+MoneyText = Annotated[
+    Decimal,
+    PlainSerializer(_two_places, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "A decimal string with 2 places, e.g. \"1500.00\"."}),
+]
+"""Money on the way out (answers and public events): a decimal string with two places, never a JSON number."""
+
+DecimalText = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "A decimal string, e.g. \"72.50\"."}),
+]
+"""Any other decimal on the way out (a weight, a score's mean): a decimal string, never a JSON number."""
 
 
 class Command(BaseModel):

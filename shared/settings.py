@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class ServiceSettings(BaseSettings):
@@ -66,6 +67,12 @@ class ServiceSettings(BaseSettings):
     follow_interval_seconds: float = Field(
         default=5.0, description="How often each view compares what it applied with its sources' feeds."
     )
+    database_connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        description="PostgreSQL: how long a request waits to connect (or for a pooled connection) before it answers 503.",
+    )
+    health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
 
     @property
     def service_dir(self) -> Path:
@@ -80,7 +87,7 @@ class ServiceSettings(BaseSettings):
     def view_url(self) -> str:
         """SQLAlchemy URL of the service's own read tables (local views, positions)."""
         if self.database_url:
-            return sqlalchemy_url(self.database_url)
+            return with_connect_timeout(sqlalchemy_url(self.database_url), self.database_connect_timeout_seconds)
         return f"sqlite:///{(self.service_dir / 'views.db').as_posix()}"
 
     @property
@@ -95,3 +102,11 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def with_connect_timeout(url: str, seconds: int) -> str:
+    """Give a PostgreSQL URL libpq's ``connect_timeout`` (unless it has one): a host that does not answer fails in seconds."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql") or "connect_timeout" in parsed.query:
+        return url
+    return parsed.update_query_dict({"connect_timeout": str(seconds)}).render_as_string(hide_password=False)

@@ -37,8 +37,14 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str]:
-    """Translate a database URL into the library's persistence settings."""
+def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_seconds: int = 5) -> dict[str, str]:
+    """Translate a database URL into the library's persistence settings.
+
+    On PostgreSQL a command waits at most ``connect_timeout_seconds`` for a
+    connection (then the library raises its ``OperationalError``), and a
+    pooled connection is checked before use, so one that a database restart
+    broke is replaced instead of failing a request.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.split("+", 1)[0]
     if scheme == "sqlite":
@@ -53,7 +59,7 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
         }
     if scheme in ("postgresql", "postgres"):
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "shared.postgres:PostgresFactory",
             "POSTGRES_DBNAME": parts.path.lstrip("/"),
             "POSTGRES_HOST": parts.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(parts.port or 5432),
@@ -61,6 +67,8 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5) -> dict[str, str
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_LOCK_TIMEOUT": str(lock_timeout_seconds),
             "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout_seconds),
+            "POSTGRES_PRE_PING": "y",
         }
     msg = f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://"
     raise ValueError(msg)
@@ -73,6 +81,7 @@ BACKOFF_LONGEST_SECONDS = 0.2
 
 P = ParamSpec("P")
 R = TypeVar("R")
+A = TypeVar("A")
 
 _retrying: ContextVar[bool] = ContextVar("retrying_on_collision", default=False)
 
@@ -136,6 +145,32 @@ class ServiceApplication(Application):
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
 
+    # Loading ----------------------------------------------------------------
+
+    def load(self, aggregate_id: UUID, kind: type[A], not_found: Callable[[UUID], Exception]) -> A:
+        """The aggregate of class ``kind`` with this id; else the service's own ``not_found(aggregate_id)`` error.
+
+        The library's :class:`AggregateNotFoundError` never leaves a service:
+        an unknown id, or the id of another kind of aggregate (an index, a
+        history), is the service's named not-found error (404, or 422 when the
+        id is an input naming something that must exist).
+        """
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise not_found(aggregate_id) from None
+        if not isinstance(aggregate, kind):
+            raise not_found(aggregate_id)
+        return aggregate
+
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate of class ``kind`` with this id, or None: a record opened by its first entry (an index, a history)."""
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
     # Idempotent requests --------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
@@ -164,11 +199,7 @@ class ServiceApplication(Application):
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
         """The record of a request carried out under an Idempotency-Key, or None."""
-        try:
-            record = self.repository.get(request_id)
-        except AggregateNotFoundError:
-            return None
-        return record if isinstance(record, IdempotentRequest) else None
+        return self.find(request_id, IdempotentRequest)
 
     def _notify(self, recordings: list[Recording]) -> None:
         for listener in self.recorded_listeners:

@@ -10,31 +10,53 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import eventsourcing.persistence
+import psycopg
+import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared import idempotency
+from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
+from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
-from shared.messaging import DurableConsumer, NatsLink, OutboxRelay
+from shared.lifecycle import on_stop_signal, stop_tasks
+from shared.messaging import NatsLink
+from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
-from shared.store import ServiceApplication, persistence_env
+from shared.store import persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+DATABASE_AWAY: tuple[type[Exception], ...] = (
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,  # psycopg_pool.PoolTimeout too
+    psycopg.InterfaceError,
+)
+"""What the event store (eventsourcing), the views (SQLAlchemy) and the driver (psycopg) raise when the
+database cannot be reached, refuses connections, broke one, or holds a lock too long: try again later."""
+
+RETRY_AFTER_SECONDS = 5
 
 STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
     NotFoundError: (404, "Not Found"),
@@ -42,14 +64,17 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
     IntegrityError: (409, "Conflict"),
     RuleViolationError: (422, "Unprocessable Content"),
+    **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
 }
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
@@ -81,15 +106,24 @@ def install_error_handlers(api: FastAPI) -> None:
 
     for family, (status, title) in STATUS_OF.items():
 
-        def handler(_: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
+        def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
                 return problem(status, title, exc.message, errors)
             if isinstance(exc, IntegrityError):
                 return problem(status, title, "Someone else changed this record at the same time; reload and try again.")
+            if status == 503:
+                log.warning("%s %s: the database cannot be reached: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+                detail = "The database cannot be reached just now; try again shortly."
+                return problem(status, title, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
             return problem(status, title, "No such record.")
 
         api.add_exception_handler(family, handler)
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
 
 
 class EventPage(BaseModel):
@@ -126,10 +160,12 @@ class SourceHealth(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(
-        description="`ok`, or `degraded` when the store or NATS is unreachable, the relay is failing, or a view misses events."
+        description="`ok`, or `degraded` when the store or the views database cannot be reached (the answer is then a 503), "
+        "NATS is unreachable, the relay is failing, or a view misses events."
     )
     service: str
-    store: str
+    store: str = Field(description="`ok`, or `error: …` when the event store did not answer within the health timeout.")
+    views_database: str = Field(default="ok", description="`ok`, or `error: …` when the local views' database did not answer in time.")
     nats: str
     relay: RelayHealth
     consumers: dict[str, str | None] = Field(default_factory=dict, description="Last error of each consumer, if any.")
@@ -176,75 +212,195 @@ class Following:
     def missing(self) -> bool:
         return any(follower.missing for follower in self.followers)
 
+T = TypeVar("T")
 
-async def stop_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"description": "The store or the views database cannot be reached."}}
+
+
+class Probes:
+    """Health probes with a bound: each runs on a thread of its own and past ``timeout`` seconds counts as unreachable.
+
+    A database that does not answer holds a probe's thread for up to the
+    connect timeout. One thread per kind of probe (``store``, ``views``)
+    keeps such probes from piling up, from holding up each other, and from
+    taking the threads that routes and the relay need.
+    """
+
+    def __init__(self, name: str, timeout: float) -> None:
+        self.name = name
+        self.timeout = timeout
+        self._threads: dict[str, ThreadPoolExecutor] = {}
+
+    async def run(self, kind: str, probe: Callable[[], T]) -> tuple[T | None, str | None]:
+        """``(value, None)``, or ``(None, "error: …")`` when the probe failed or did not answer in time."""
+        threads = self._threads.setdefault(kind, ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-health-{kind}"))
+        try:
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(threads, probe), self.timeout), None
+        except TimeoutError:
+            return None, f"error: no answer within {self.timeout:g} s"
+        except Exception as error:  # noqa: BLE001 - reported, not raised
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            return None, f"error: {type(error).__name__}: {reason}"
+
+    def close(self) -> None:
+        for threads in self._threads.values():
+            threads.shutdown(wait=False, cancel_futures=True)
+
+
+class StopRequested(Exception):
+    """Asked to stop (SIGINT, SIGTERM) while waiting for the database at start-up."""
+
+
+async def wait_for_database(build: Callable[[], T], what: str, longest: float = 15.0) -> T:
+    """Run ``build`` (it opens the store, a read model…) in a thread, again and again while the database cannot be reached.
+
+    A service started before its PostgreSQL waits for it instead of exiting:
+    each failed attempt is logged with the pause before the next (0.5 s,
+    doubling, at most ``longest``). Any error but :data:`DATABASE_AWAY` is
+    raised; SIGINT or SIGTERM meanwhile (which uvicorn does not let interrupt
+    a start-up) raises :class:`StopRequested`.
+    """
+    stop = asyncio.Event()
+    with on_stop_signal(stop.set):
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            delay, attempt = 0.5, 1
+            while True:
+                opening = asyncio.ensure_future(asyncio.to_thread(build))
+                await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set():
+                    log.warning("%s: asked to stop while waiting for the database", what)
+                    opening.add_done_callback(lambda attempt: attempt.cancelled() or attempt.exception())  # left to end alone
+                    raise StopRequested(what)
+                try:
+                    return opening.result()
+                except DATABASE_AWAY as error:
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                    log.warning("%s: the database cannot be reached (%s); attempt %d failed, trying again in %.1f s", what, reason, attempt, delay)
+                await asyncio.wait({stopping}, timeout=delay)
+                delay, attempt = min(delay * 2, longest), attempt + 1
+        finally:
+            stopping.cancel()
+
+
+async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
+    """Stop a service's background tasks and its NATS link within a few seconds, NATS reachable or not.
+
+    The tasks get a second to end on cancellation. One stuck in a publish to
+    a server that reads nothing (nats-py then swallows the cancellation) ends
+    once :meth:`NatsLink.close` has dropped the connection, so the rest are
+    cancelled again after it. What still runs then is logged and left behind.
+    """
+    left = await stop_tasks(tasks, 1.0, "stopping the service's tasks")
+    if link is not None:
+        await link.close()
+    if left:
+        await stop_tasks(left, 2.0, "stopping the service's tasks")
 
 
 @dataclass
 class Runtime:
-    """Everything a running service owns, wired once in the FastAPI lifespan."""
+    """Everything a running service owns, built by its ``bootstrap.py`` and wired once in the FastAPI lifespan.
+
+    ``make_application`` builds the service's one application from the event
+    store's settings (reporting, which stores no events, ignores them);
+    ``views`` names the tables the application follows from other services'
+    events: each gets a durable consumer per source and a feed follower. A
+    service with a ``catalogue`` publishes its events: it gets an outbox
+    relay to its own stream. ``background`` adds the service's own long
+    tasks (reporting's checkpoints).
+    """
 
     settings: ServiceSettings
-    catalogue: EventCatalogue
-    make_application: Callable[[dict[str, str]], ServiceApplication]
-    views: Callable[[ServiceApplication], list[View]] = lambda _: []
-    app: ServiceApplication | None = None
+    catalogue: EventCatalogue | None
+    make_application: Callable[[dict[str, str]], Any]
+    views: Callable[[Any], list[View]] = lambda _: []
+    background: Callable[[Any], list[Callable[[], Coroutine[Any, Any, None]]]] = lambda _: []
+    consumer_batch: int = 500
+    opening: str = "the store"
+    """What building the application opens, as start-up's log names it while waiting for the database."""
+    app: Any = None
     link: NatsLink | None = None
     relay: OutboxRelay | None = None
     following: Following = field(default_factory=Following)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    probes: Probes | None = None
+    views_probe: Engine | None = None
 
     @property
     def durable(self) -> list[DurableConsumer]:
         return self.following.consumers
 
     def application_env(self) -> dict[str, str]:
-        return persistence_env(self.settings.store_url(), lock_timeout_seconds=self.settings.postgres_lock_timeout_seconds)
+        s = self.settings
+        return persistence_env(
+            s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
-        self.app = await asyncio.to_thread(self.make_application, self.application_env())
+        publishes = self.catalogue is not None
+        try:
+            self.app = await wait_for_database(
+                lambda: self.make_application(self.application_env() if publishes else {}), f"{s.service_name}: opening {self.opening}"
+            )
+        except StopRequested:
+            yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
+            return
+        self.probes = Probes(s.service_name, s.health_timeout_seconds)
+        if publishes:
+            self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)
         self.link = NatsLink(
-            s.nats_url, s.service_name, s.nats_stream, s.nats_stream_replicas, s.nats_duplicate_window_seconds, own_service=s.service_name
+            s.nats_url,
+            s.service_name,
+            s.nats_stream,
+            s.nats_stream_replicas,
+            s.nats_duplicate_window_seconds,
+            own_service=s.service_name if publishes else None,
         )
         self.link.start()
-        self.relay = OutboxRelay(
-            self.app,
-            self.catalogue,
-            self.link,
-            s.relay_batch_size,
-            s.relay_poll_seconds,
-            s.relay_ack_timeout_seconds,
-            lease=lease_for(s.store_url(), s.service_name),
-            refusal_attempts=s.relay_refusal_attempts,
-        )
-        self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
+        if self.catalogue is not None:
+            self.relay = OutboxRelay(
+                self.app,
+                self.catalogue,
+                self.link,
+                s.relay_batch_size,
+                s.relay_poll_seconds,
+                s.relay_ack_timeout_seconds,
+                lease=lease_for(s.store_url(), s.service_name),
+                refusal_attempts=s.relay_refusal_attempts,
+            )
+            self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
         views = self.views(self.app)
-        self.following = Following.start(self.link, views, s, self.tasks)
+        self.following = Following.start(self.link, views, s, self.tasks, batch=self.consumer_batch)
+        for job in self.background(self.app):
+            self.tasks.append(asyncio.create_task(job(), name=f"{s.service_name}-{job.__name__}"))
         try:
             yield
         finally:
-            await stop_tasks(self.tasks)
-            await self.link.close()
+            await stop_running(self.tasks, self.link)
+            self.probes.close()
+            if self.views_probe is not None:
+                self.views_probe.dispose()
             self.app.close()
             for engine in {id(view.engine): view.engine for view in views}.values():
                 engine.dispose()
 
-    def health(self) -> Health:
-        assert self.app is not None and self.link is not None and self.relay is not None
-        try:
-            head = self.app.log_head()
-            store = "ok"
-        except Exception as error:  # noqa: BLE001 - reported, not raised
-            head, store = 0, f"error: {error}"
+    def _touch_views(self) -> None:
+        assert self.views_probe is not None
+        with self.views_probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    async def health(self) -> tuple[int, Health]:
+        """The status code (503 when the store or the views cannot be reached) and the report, within the health timeout."""
+        assert self.app is not None and self.link is not None and self.relay is not None and self.probes is not None
+        app = self.app
+        (positions, store_error), (_, views_error) = await asyncio.gather(
+            self.probes.run("store", lambda: (app.log_head(), app.relayed_position())), self.probes.run("views", self._touch_views)
+        )
         status = self.relay.status
-        published = self.app.relayed_position()
+        head, published = positions if positions is not None else (0, status.published)
         relay = RelayHealth(
             published_position=published,
             stored_position=head,
@@ -255,17 +411,19 @@ class Runtime:
             stepped_over=status.stepped_over,
         )
         nats_state = "connected" if self.link.connected else "disconnected"
+        reachable = store_error is None and views_error is None
         degraded = (
-            store != "ok"
+            not reachable
             or nats_state != "connected"
             or status.last_error is not None
             or status.blocked_on is not None
             or self.following.missing
         )
-        return Health(
+        return 200 if reachable else 503, Health(
             status="degraded" if degraded else "ok",
             service=self.settings.service_name,
-            store=store,
+            store=store_error or "ok",
+            views_database=views_error or "ok",
             nats=nats_state,
             relay=relay,
             consumers={c.durable: c.last_error for c in self.durable},
@@ -335,17 +493,18 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the runtime's lifespan, problem+json errors, ``/events`` and ``/health``."""
-    api = FastAPI(
-        title=title,
-        description=description,
-        version="0.1.0",
-        lifespan=runtime.lifespan,
-    )
+def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
+    """A FastAPI app with the runtime's lifespan and problem+json errors."""
+    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     install_error_handlers(api)
-    idempotency.install(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    return api
+
+
+def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
+    api = base_api(runtime, title=title, description=description)
+    install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
@@ -356,13 +515,21 @@ def service_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
         """Read the service's stored events in order, as CloudEvents, for auditors and rebuilds."""
         return runtime.event_page(after, limit)
 
-    @api.get("/health", tags=["operations"], response_model=Health)
-    def health() -> Health:
+    @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
+    async def health(response: Response) -> Health:
         """Report the store, the NATS connection and how far the relay lags behind the store."""
-        return runtime.health()
+        response.status_code, report = await runtime.health()
+        return report
 
+    for router in routers:
+        api.include_router(router)
     return api
 
 
 def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def application_of(request: Request) -> Any:
+    """The service's one application, as the lifespan built it: routes take it as a dependency."""
+    return runtime_of(request).app

@@ -1,4 +1,4 @@
-"""Real servers for the suite: one nats-server and one PostgreSQL per test session."""
+"""Real servers for the suite (one nats-server and one PostgreSQL per test session), and the services' test clients."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from shared.embedded import NatsServer, PostgresServer
+from devtools.embedded import NatsServer, PostgresServer
+from devtools.identity import IdentityProvider
+from shared.auth import AuthSettings
+from shared.clock import Clock
+from tests.support.clients import service_client
+from tests.support.identity import IssuedTokens
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "service(name): the service a module's `client` and `client_on` fixtures serve")
+    config.addinivalue_line("markers", "settings(**overrides): settings of the services a module's client fixtures serve")
 
 
 @pytest.fixture
@@ -38,3 +49,86 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'events.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityProvider]:
+    """The real embedded OpenID Connect provider (Canaille, devtools.identity), started once per test session."""
+    # <var>/idp, as `make run` lays it out, so `make token` with OSV_VAR_DIR=<var> finds its state.
+    with IdentityProvider(tmp_path_factory.mktemp("var") / "idp", port=0) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def tokens(identity_provider: IdentityProvider) -> IssuedTokens:
+    """``tokens["staff"]``, ``tokens.headers("municipal-150132")``: access tokens the provider issued, cached."""
+    return IssuedTokens(identity_provider)
+
+
+@pytest.fixture(scope="session")
+def auth_settings(identity_provider: IdentityProvider) -> AuthSettings:
+    """What a service needs to check the session provider's tokens (its issuer; every other setting default)."""
+    return AuthSettings(issuer=identity_provider.issuer)
+
+
+# The services' clients -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def store() -> str | None:
+    """Where the clients' services keep their events and views: None for SQLite files under the test's folder.
+
+    A module whose stories run on PostgreSQL too overrides it with ``database_url``.
+    """
+    return None
+
+
+@pytest.fixture
+def today() -> Clock | None:
+    """The clients' clock: None for Lima's date. A module overrides it with a fake (``tests.support.clients.FakeToday``)."""
+    return None
+
+
+def _serve(request: pytest.FixtureRequest, service: str, var_dir: Path, database_url: str | None, today: Clock | None) -> Iterator[TestClient]:
+    marker = request.node.get_closest_marker("settings")
+    wiring = {} if today is None or service == "funding" else {"today": today}
+    with service_client(service, var_dir, database_url, settings=marker.kwargs if marker else None, **wiring) as client:
+        yield client
+
+
+def _service_of(request: pytest.FixtureRequest) -> str:
+    marker = request.node.get_closest_marker("service")
+    assert marker is not None, "`client` serves the service a module names with pytest.mark.service(...)"
+    return str(marker.args[0])
+
+
+@pytest.fixture
+def registry(request: pytest.FixtureRequest, tmp_path: Path, store: str | None, today: Clock | None) -> Iterator[TestClient]:
+    yield from _serve(request, "registry", tmp_path, store, today)
+
+
+@pytest.fixture
+def funding(request: pytest.FixtureRequest, tmp_path: Path, store: str | None, today: Clock | None) -> Iterator[TestClient]:
+    yield from _serve(request, "funding", tmp_path, store, today)
+
+
+@pytest.fixture
+def engagement(request: pytest.FixtureRequest, tmp_path: Path, store: str | None, today: Clock | None) -> Iterator[TestClient]:
+    yield from _serve(request, "engagement", tmp_path, store, today)
+
+
+@pytest.fixture
+def reporting(request: pytest.FixtureRequest, tmp_path: Path, store: str | None, today: Clock | None) -> Iterator[TestClient]:
+    yield from _serve(request, "reporting", tmp_path, store, today)
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, tmp_path: Path, store: str | None, today: Clock | None) -> Iterator[TestClient]:
+    """The module's service (``pytest.mark.service``) on SQLite files under the test's folder."""
+    yield from _serve(request, _service_of(request), tmp_path, store, today)
+
+
+@pytest.fixture
+def client_on(request: pytest.FixtureRequest, tmp_path: Path, database_url: str, today: Clock | None) -> Iterator[TestClient]:
+    """The module's service on SQLite, then on PostgreSQL."""
+    yield from _serve(request, _service_of(request), tmp_path, database_url, today)

@@ -1,66 +1,62 @@
-"""Engagement: the application every entry point goes through."""
+"""Engagement: the application every entry point goes through. Each command loads, calls the aggregates, saves."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Mapper
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from services.engagement.domainmodel import (
-    DepartureReason,
-    DocumentIndex,
-    DocumentType,
-    Member,
-    MemberNotFoundError,
-    Membership,
-    NoDocumentToFindError,
-    OSVNotKnownError,
-    OSVRoster,
-    Participation,
-    PersonNotFoundError,
-    Role,
-    Sex,
-    document_identity,
-    normalise_document_number,
-)
-from services.engagement.fieldwork import (
-    ActionItem,
-    ActionItemDraft,
-    ActionItemNotFoundError,
+from services.engagement.domain.activities import (
     Activity,
     ActivityKind,
     ActivityNotFoundError,
-    AssistanceTopic,
     BeneficiaryGroup,
+    OSVActivities,
+    Output,
+)
+from services.engagement.domain.documents import (
+    DocumentIndex,
+    NoDocumentToFindError,
+    PersonNotFoundError,
+    document_identity,
+    normalise_document_number,
+)
+from services.engagement.domain.followup import (
+    ActionItem,
+    ActionItemDraft,
+    ActionItemNotFoundError,
+    AssistanceTopic,
     FollowUp,
     FollowUpStanding,
     Meeting,
     MeetingMode,
     MeetingTopic,
-    Need,
-    NeedsAssessment,
-    NeedsRecord,
-    OSVActivities,
-    Output,
     TechnicalAssistance,
     overdue_for_follow_up,
 )
-from services.engagement.grantdirectory import GrantDirectory
+from services.engagement.domain.members import (
+    DepartureReason,
+    Member,
+    MemberNotFoundError,
+    Membership,
+    OSVNotKnownError,
+    Participation,
+    Role,
+    Sex,
+)
+from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
+from services.engagement.views import GrantDirectory, OSVDirectory
+from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
+from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import KnownOSV, OSVDirectory
 from shared.store import ServiceApplication, retried_on_collision
 
-LIMA = ZoneInfo("America/Lima")
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
 
@@ -69,29 +65,31 @@ def cipher_env(key: str) -> dict[str, str]:
     return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key}
 
 
-def today_in_lima() -> date:
-    return datetime.now(LIMA).date()
-
-
 class UnencryptedStoreError(RuntimeError):
     """Engagement holds personal data and refuses a store without a cipher."""
 
 
 class Engagement(ServiceApplication):
-    """Keeps people and their memberships of OSVs, their roles, projects, and the right to be forgotten."""
+    """Keeps people and their memberships of OSVs, their roles, projects and the right to be forgotten,
+    and each OSV's follow-up: meetings, technical assistance, the activities it reports and its members' needs.
+
+    Every command checks OSVs and grants against the local views of
+    registry's and funding's events (:mod:`services.engagement.views`).
+    """
 
     name = "engagement"
 
     def __init__(
         self,
         env: Mapping[str, str] | None = None,
-        today: Callable[[], date] = today_in_lima,
+        today: Clock = today_in_lima,
         *,
         osvs: OSVDirectory,
         grants: GrantDirectory,
         keys: KeyRing,
         documents: DocumentDigests,
         answers: AnswerBook | None = None,
+        districts: DistrictTable | None = None,
     ) -> None:
         self.keys = keys  # before the library builds the mapper, which seals with them
         self.documents = documents
@@ -102,6 +100,7 @@ class Engagement(ServiceApplication):
             self.close()
             raise UnencryptedStoreError("engagement needs CIPHER_TOPIC and CIPHER_KEY in its env")
         self.today = today
+        self.districts = districts or DistrictTable.of_lima()
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, plus sealing each person's data with their own key."""
@@ -222,28 +221,26 @@ class Engagement(ServiceApplication):
         self.save(member, index)
         return member
 
-    # Queries --------------------------------------------------------------------------
+    # People, found ---------------------------------------------------------------------
+
+    def get_member(self, member_id: UUID) -> Member:
+        return self.load(member_id, Member, MemberNotFoundError)
 
     def find_member(self, document_type: DocumentType, document_number: str) -> Member:
         """The registered person who holds this document."""
         identity = document_identity(document_type, normalise_document_number(document_type, document_number))
         if identity is None:
             raise NoDocumentToFindError
-        try:
-            index: DocumentIndex = self.repository.get(self.documents.index_id(identity))
-        except AggregateNotFoundError:
-            raise PersonNotFoundError from None
-        if index.member_id is None:
+        index = self.find(self.documents.index_id(identity), DocumentIndex)
+        if index is None or index.member_id is None:
             raise PersonNotFoundError
         return self.get_member(index.member_id)
 
     def active_members_of(self, osv_id: UUID) -> list[tuple[Member, Membership]]:
         """The OSV's active members, in the order they joined, each with their membership there."""
-        try:
-            roster: OSVRoster = self.repository.get(OSVRoster.create_id(osv_id))
-        except AggregateNotFoundError:
-            if self.osvs.get(osv_id) is None:
-                raise OSVNotKnownError(osv_id) from None
+        roster = self.find(OSVRoster.create_id(osv_id), OSVRoster)
+        if roster is None:
+            self._check_known(osv_id)
             return []
         active = []
         for membership_id, seat in roster.seats.items():
@@ -251,71 +248,34 @@ class Engagement(ServiceApplication):
             active.append((member, member.membership(membership_id)))
         return active
 
-    # Helpers -----------------------------------------------------------------------------
+    def known_members(self, member_ids: Iterable[UUID]) -> set[UUID]:
+        """Those of ``member_ids`` that are members engagement keeps."""
+        return {member_id for member_id in member_ids if self.find(member_id, Member) is not None}
 
     def _claim_document(self, member: Member) -> DocumentIndex | None:
         identity = member.document_identity
         if identity is None:
             return None
         index_id = self.documents.index_id(identity)
-        try:
-            index: DocumentIndex = self.repository.get(index_id)
-        except AggregateNotFoundError:
+        index = self.find(index_id, DocumentIndex)
+        if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
         index.claim(member.id)
         return index
 
     def _document_index_of(self, member: Member) -> DocumentIndex | None:
         identity = member.document_identity
-        if identity is None:
-            return None
-        try:
-            return self.repository.get(self.documents.index_id(identity))
-        except AggregateNotFoundError:
-            return None
+        return self.find(self.documents.index_id(identity), DocumentIndex) if identity is not None else None
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:
-        try:
-            return self.repository.get(OSVRoster.create_id(osv_id))
-        except AggregateNotFoundError:
-            return OSVRoster(osv_id=osv_id)
+        return self.find(OSVRoster.create_id(osv_id), OSVRoster) or OSVRoster(osv_id=osv_id)
 
-    def get_member(self, member_id: UUID) -> Member:
-        try:
-            member = self.repository.get(member_id)
-        except AggregateNotFoundError:
-            raise MemberNotFoundError(member_id) from None
-        if not isinstance(member, Member):  # the id of an index entry or a roster
-            raise MemberNotFoundError(member_id)
-        return member
+    def _check_known(self, osv_id: UUID) -> None:
+        """An OSV engagement has heard of, or a 404."""
+        if self.osvs.get(osv_id) is None:
+            raise OSVNotKnownError(osv_id)
 
-
-# Field work (issue 3): follow-up, technical assistance, activities, needs ----------
-
-
-@functools.cache
-def lima_districts() -> DistrictTable:
-    return DistrictTable.of_lima()
-
-
-class FieldWork:
-    """Follows each OSV up and keeps what it reports: meetings, assistance, activities, needs.
-
-    A companion of :class:`Engagement`, not a second store: every command
-    loads, calls an aggregate and saves through the engagement application,
-    checking OSVs, members and grants against what engagement knows. It is a
-    class of its own so it reads (and merges) apart from the members' code.
-    """
-
-    def __init__(self, engagement: Engagement, districts: DistrictTable | None = None) -> None:
-        self.engagement = engagement
-        self.districts = districts or lima_districts()
-
-    def today(self) -> date:
-        """Today in Lima, by engagement's clock."""
-        return self.engagement.today()
-
-    # Follow-up
+    # Follow-up ---------------------------------------------------------------------------
 
     @retried_on_collision
     def hold_meeting(
@@ -330,7 +290,7 @@ class FieldWork:
         action_items: Sequence[ActionItemDraft] = (),
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
-        self.engagement.osvs.require_active(osv_id)
+        self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -343,7 +303,7 @@ class FieldWork:
             known_members=self.known_members(attendee_member_ids),
             today=self.today(),
         )
-        self.engagement.save(follow_up)
+        self.save(follow_up)
         return follow_up, meeting
 
     @retried_on_collision
@@ -352,31 +312,28 @@ class FieldWork:
         if follow_up is None:
             raise ActionItemNotFoundError(action_id)
         item = follow_up.complete_action(action_id, completed_on, today=self.today())
-        self.engagement.save(follow_up)
+        self.save(follow_up)
         return item
 
     @retried_on_collision
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
-        self.engagement.osvs.require_active(osv_id)
+        self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today())
-        self.engagement.save(follow_up)
+        self.save(follow_up)
         return assistance
 
     def find_follow_up(self, osv_id: UUID) -> FollowUp | None:
         """The OSV's follow-up, or None before its first meeting or assistance."""
-        try:
-            return self.engagement.repository.get(FollowUp.id_for(osv_id))
-        except AggregateNotFoundError:
-            return None
+        return self.find(FollowUp.id_for(osv_id), FollowUp)
 
     def get_follow_up(self, osv_id: UUID) -> FollowUp | None:
         """As :meth:`find_follow_up`, for an OSV engagement knows of; else a 404."""
         follow_up = self.find_follow_up(osv_id)
-        if follow_up is None and self.engagement.osvs.get(osv_id) is None:
-            raise OSVNotKnownError(osv_id)
+        if follow_up is None:
+            self._check_known(osv_id)
         return follow_up
 
     def overdue(self, days: int) -> list[FollowUpStanding]:
@@ -385,7 +342,7 @@ class FieldWork:
         Reads one follow-up per active OSV: fine for the programme's dozens of OSVs.
         """
         standings = []
-        for osv in self.active_osvs():
+        for osv in self.osvs.active():
             osv_id = UUID(osv.osv_id)
             follow_up = self.find_follow_up(osv_id)
             standings.append(
@@ -399,24 +356,7 @@ class FieldWork:
             )
         return overdue_for_follow_up(standings, self.today(), days)
 
-    def active_osvs(self) -> list[KnownOSV]:
-        """Every OSV in engagement's directory that is not dissolved."""
-        with Session(self.engagement.osvs.engine, expire_on_commit=False) as session:
-            return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None))))
-
-    def known_members(self, member_ids: Iterable[UUID]) -> set[UUID]:
-        """Those of ``member_ids`` that are members engagement keeps."""
-        known = set()
-        for member_id in member_ids:
-            try:
-                member = self.engagement.repository.get(member_id)
-            except AggregateNotFoundError:
-                continue
-            if isinstance(member, Member):
-                known.add(member_id)
-        return known
-
-    # Activities
+    # Activities ---------------------------------------------------------------------------
 
     @retried_on_collision
     def report_activity(
@@ -431,9 +371,9 @@ class FieldWork:
         grant_id: UUID | None = None,
         description: str | None = None,
     ) -> Activity:
-        self.engagement.osvs.require_active(osv_id)
+        self.osvs.require_active(osv_id)
         found = self.districts.find(district)
-        grant_osv_id = UUID(self.engagement.grants.require(grant_id).osv_id) if grant_id is not None else None
+        grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
         activity = Activity.report(
             osv_id,
             held_on,
@@ -448,44 +388,31 @@ class FieldWork:
             description,
             today=self.today(),
         )
-        index = self.find_activities_index(osv_id) or OSVActivities(osv_id=osv_id)
+        index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
         index.add(activity.id)
-        self.engagement.save(activity, index)
+        self.save(activity, index)
         return activity
 
     @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:
         activity = self.get_activity(activity_id)
         activity.withdraw(reason, today=self.today())
-        self.engagement.save(activity)
+        self.save(activity)
         return activity
 
     def get_activity(self, activity_id: UUID) -> Activity:
-        try:
-            activity = self.engagement.repository.get(activity_id)
-        except AggregateNotFoundError:
-            raise ActivityNotFoundError(activity_id) from None
-        if not isinstance(activity, Activity):
-            raise ActivityNotFoundError(activity_id)
-        return activity
+        return self.load(activity_id, Activity, ActivityNotFoundError)
 
     def activities_of(self, osv_id: UUID) -> list[Activity]:
         """The OSV's activities, latest held first, withdrawn ones included (and marked)."""
-        index = self.find_activities_index(osv_id)
+        index = self.find(OSVActivities.id_for(osv_id), OSVActivities)
         if index is None:
-            if self.engagement.osvs.get(osv_id) is None:
-                raise OSVNotKnownError(osv_id)
+            self._check_known(osv_id)
             return []
         activities = [self.get_activity(activity_id) for activity_id in index.activity_ids]
         return sorted(activities, key=lambda a: a.held_on, reverse=True)
 
-    def find_activities_index(self, osv_id: UUID) -> OSVActivities | None:
-        try:
-            return self.engagement.repository.get(OSVActivities.id_for(osv_id))
-        except AggregateNotFoundError:
-            return None
-
-    # Needs
+    # Needs ----------------------------------------------------------------------------------
 
     @retried_on_collision
     def assess_needs(
@@ -496,25 +423,16 @@ class FieldWork:
         members_over_5_years_in_peru: int,
         needs: Sequence[Need] = (),
     ) -> NeedsAssessment:
-        self.engagement.osvs.require_active(osv_id)
-        record = self.find_needs(osv_id) or NeedsRecord(osv_id=osv_id)
-        assessment = record.assess(
-            assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today()
-        )
-        self.engagement.save(record)
+        self.osvs.require_active(osv_id)
+        record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
+        assessment = record.assess(assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today())
+        self.save(record)
         return assessment
 
     def needs_assessments(self, osv_id: UUID) -> list[NeedsAssessment]:
         """The OSV's needs assessments, latest first."""
-        record = self.find_needs(osv_id)
+        record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
         if record is None:
-            if self.engagement.osvs.get(osv_id) is None:
-                raise OSVNotKnownError(osv_id)
+            self._check_known(osv_id)
             return []
         return record.latest_first()
-
-    def find_needs(self, osv_id: UUID) -> NeedsRecord | None:
-        try:
-            return self.engagement.repository.get(NeedsRecord.id_for(osv_id))
-        except AggregateNotFoundError:
-            return None

@@ -34,10 +34,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
-from sqlalchemy import Engine, LargeBinary, String, delete, exc, select
+from sqlalchemy import Connection, Engine, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from services.engagement.domainmodel import REDACTED_NAME, DocumentIndex, Member
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.domain.members import REDACTED_NAME, Member
+from shared.views import forget_rows
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -123,25 +125,14 @@ class KeyRing:
         return key
 
     def forget(self, *owner_ids: UUID) -> None:
-        """Delete the keys, and the traces of their bytes the database would otherwise keep.
-
-        SQLite overwrites deleted content (``secure_delete``) and its write-ahead
-        log is checkpointed and truncated; PostgreSQL vacuums the key table so
-        the dead rows are pruned.
-        """
+        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`)."""
         ids = [str(owner_id) for owner_id in owner_ids]
-        sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.connect() as connection:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA secure_delete=ON")
+
+        def delete_keys(connection: Connection) -> bool:
             connection.execute(delete(DataKey).where(DataKey.owner_id.in_(ids)))
-            connection.commit()
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-                connection.commit()
-        if self.engine.dialect.name == "postgresql":
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql(f"VACUUM {DataKey.__tablename__}")
+            return True
+
+        forget_rows(self.engine, DataKey.__tablename__, delete_keys)
 
 
 # Finding a document without keeping it ----------------------------------------------

@@ -2,7 +2,7 @@
 
 Responses go to programme staff and so show names, document numbers and
 phones, until a person's data is erased; nothing here is published (see
-``interface.py`` for what is).
+``events.py`` for what is).
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from services.engagement.domainmodel import (
-    AgeBand,
-    DepartureReason,
-    DocumentType,
-    Member,
-    Membership,
-    Participation,
-    Role,
-    Sex,
-)
-from services.engagement.fieldwork import (
+from services.engagement.domain.activities import Activity, ActivityKind
+from services.engagement.domain.followup import (
     ActionItem,
-    Activity,
-    ActivityKind,
     AssistanceTopic,
     ContactKind,
     FollowUp,
@@ -35,13 +24,13 @@ from services.engagement.fieldwork import (
     Meeting,
     MeetingMode,
     MeetingTopic,
-    NeedArea,
-    NeedsAssessment,
-    OutputKind,
-    Priority,
     TechnicalAssistance,
 )
-from shared.schemas import Command, IsoDate, Text
+from services.engagement.domain.members import AgeBand, DepartureReason, Member, Membership, Participation, Role, Sex
+from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
+from shared.documents import DocumentType
+from shared.outputs import OutputKind
+from shared.schemas import Command, IsoDate, Text, decimal_text
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
@@ -209,28 +198,19 @@ class MemberPublic(BaseModel):
         )
 
 
-# Field work (issue 3): follow-up, technical assistance, activities, needs ----------
+# Field work: follow-up, technical assistance, activities, needs -------------------
 #
 # Business bounds (counts, hours, dates, duplicates) are the domain's rules
-# (services/engagement/fieldwork.py); these models check only the shapes.
+# (services/engagement/domain/); these models check only the shapes.
 
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 # A count above everyone in Lima is a typing error: refused here, before it is published.
 Count = Annotated[int, Field(le=10_000_000)]
 
 
-def _hours_text(value: object) -> object:
-    if isinstance(value, Decimal):
-        return value
-    if not isinstance(value, str):
-        msg = "must be a decimal string such as \"2.5\", not a JSON number"
-        raise ValueError(msg)
-    return value
-
-
 Hours = Annotated[
     Decimal,
-    BeforeValidator(_hours_text),
+    decimal_text("2.5"),
     Field(max_digits=6, decimal_places=2, description="Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24."),
 ]
 

@@ -1,121 +1,91 @@
-"""Funding: the application every entry point goes through."""
+"""Funding: the application every entry point goes through. Each command loads, calls the aggregates, saves."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import Recording
+from eventsourcing.domain import Aggregate
 
-from services.funding.budgets import (
+from services.funding.domain.budgets import (
     BudgetOutcome,
     OSVParticipatoryBudgets,
     ParticipatoryBudgetSubmission,
     SubmissionNotFoundError,
     SubmissionTakenError,
-    check_lima_municipality,
-    lima_municipality_ids,
     submit_participatory_budget,
 )
-from services.funding.domainmodel import (
-    Currency,
+from services.funding.domain.grants import (
     DeliveredItem,
     Grant,
     GrantKind,
     GrantNotFoundError,
     GrantOutcome,
-    Phase,
-    PhaseCalendar,
-    PhaseCodeTakenError,
-    PhaseNotFoundError,
     SupportHistory,
     grant_support,
 )
-from services.funding.rounds import (
-    Criterion,
-    Eligibility,
-    PhaseOfRoundUnknownError,
+from services.funding.domain.phases import Phase, PhaseCalendar, PhaseCodeTakenError, PhaseNotFoundError
+from services.funding.domain.proposals import (
     PlannedOutput,
     Proposal,
     ProposalNotFoundError,
     RejectionReason,
-    Round,
-    RoundNotFoundError,
-    Score,
     Standing,
     rank,
 )
-from shared.districts import DistrictTable
+from services.funding.domain.rounds import Eligibility, PhaseOfRoundUnknownError, Round, RoundNotFoundError
+from services.funding.domain.scoring import Criterion, Score
+from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
-from shared.osvdirectory import OSVDirectory
+from shared.money import Currency
+from shared.municipalities import MunicipalityTable
 from shared.store import ServiceApplication, retried_on_collision
 
 
-def _is_new_grant(obj: object) -> bool:
-    return isinstance(obj, Grant) and any(isinstance(e, Grant.FundGranted) for e in obj.pending_events)
-
-
-def _a_grant(aggregate: object) -> Grant:
-    """The aggregate, if it is a grant: another kind's id names no grant."""
-    if not isinstance(aggregate, Grant):
-        raise AggregateNotFoundError(getattr(aggregate, "id", aggregate))
-    return aggregate
-
-
 class Funding(ServiceApplication):
-    """Runs the programme's phases, grants support to OSVs and follows their participatory-budget submissions."""
+    """Runs the programme's phases and funding rounds, grants support to OSVs and follows their participatory-budget submissions.
+
+    A command that saves a shared record beside its own (the phase calendar, a
+    round's budget, an OSV's support history or submissions) collides with
+    another saving it at once; the loser loads again and runs its checks on
+    what the winner saved (:func:`~shared.store.retried_on_collision`).
+    """
 
     name = "funding"
 
     def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None) -> None:
         super().__init__(env, answers=answers)
         self.osvs = osvs
-        self.municipalities = lima_municipality_ids(DistrictTable.of_lima())
+        self.municipalities = MunicipalityTable.of_lima()
+
+    # Phases ------------------------------------------------------------------
 
     @retried_on_collision
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> UUID:
         if Phase.id_for(code) in self.repository:
             raise PhaseCodeTakenError(code)
-        try:
-            calendar = self.repository.get(PhaseCalendar.id_for())
-        except AggregateNotFoundError:
-            calendar = PhaseCalendar()
+        calendar = self.find(PhaseCalendar.id_for(), PhaseCalendar) or PhaseCalendar()
         phase = calendar.open_phase(code, name, starts_on, ends_on)
         self.save(phase, calendar)
         return phase.id
 
     def get_phase(self, phase_id: UUID) -> Phase:
-        try:
-            return self.repository.get(phase_id)
-        except AggregateNotFoundError:
-            raise PhaseNotFoundError(phase_id) from None
+        return self.load(phase_id, Aggregate, PhaseNotFoundError)  # type: ignore[return-value]
 
     def list_phases(self) -> list[Phase]:
         phases = [self.get_phase(i) for i in self.ids_created_by(Phase.PhaseOpened)]
         return sorted(phases, key=lambda p: p.starts_on)
 
-    # Grants
+    # Grants ------------------------------------------------------------------
 
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
-        """Save, and with every new grant its entry in the OSV's support history.
-
-        One transaction: a grant is never stored without its entry, and a
-        grant whose first-time/repeat mark the history no longer agrees with
-        (another grant to the OSV was saved meanwhile) is refused (409), as
-        are two saves that read the same version of a history.
-        """
-        histories: dict[UUID, SupportHistory] = {}
-        new_grants = [obj for obj in objs if _is_new_grant(obj)]
-        phases = self.list_phases() if new_grants else []
-        for grant in new_grants:
-            if grant.osv_id not in histories:
-                histories[grant.osv_id] = self.find_support_history(grant.osv_id) or SupportHistory(osv_id=grant.osv_id)
-            histories[grant.osv_id].enter(grant, phases)
-        return super().save(*objs, *histories.values(), **kwargs)
+    @retried_on_collision
+    def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
+        """Record a grant made directly (historic records, goods packages), entered in the OSV's support history."""
+        grant = self.new_grant(osv_id, amount, currency, granted_on, kind)
+        self.save(grant, self.entered_in_support_history(grant))
+        return grant.id
 
     def new_grant(
         self,
@@ -128,17 +98,28 @@ class Funding(ServiceApplication):
         proposal_id: UUID | None = None,
         round_id: UUID | None = None,
     ) -> Grant:
-        """A grant to an active OSV, checked and marked first-time or repeat, not yet saved.
+        """A grant to an active OSV, checked and marked first-time or repeat from its support history; not yet saved.
 
-        Save it (with whatever it comes from, e.g. an approved proposal) with
-        :meth:`save`, which enters it in the OSV's support history in the
-        same transaction.
+        Save it with :meth:`entered_in_support_history` (and whatever it comes
+        from, e.g. an approved proposal), in one transaction.
         """
         self.osvs.require_active(osv_id)
-        history = self.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
+        history = self.support_history_of(osv_id)
         return grant_support(
             osv_id, amount, currency, granted_on, kind, history, self.list_phases(), proposal_id=proposal_id, round_id=round_id
         )
+
+    def entered_in_support_history(self, grant: Grant) -> SupportHistory:
+        """The OSV's support history as it now stands, with the new grant entered: save it with the grant.
+
+        A grant is never stored without its entry. A grant whose first-time or
+        repeat mark the history no longer agrees with (another grant to the OSV
+        was saved since it was decided) is refused (409), and two saves that
+        read the same version of a history conflict in the store.
+        """
+        history = self.support_history_of(grant.osv_id)
+        history.enter(grant, self.list_phases())
+        return history
 
     @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
@@ -161,6 +142,9 @@ class Funding(ServiceApplication):
         self.save(grant)
         return grant
 
+    def get_grant(self, grant_id: UUID) -> Grant:
+        return self.load(grant_id, Grant, GrantNotFoundError)
+
     def grants_of(self, osv_id: UUID) -> list[Grant]:
         """The OSV's grants, oldest granted first."""
         history = self.find_support_history(osv_id)
@@ -172,12 +156,13 @@ class Funding(ServiceApplication):
         return sorted((self.get_grant(i) for i in self.ids_created_by(Grant.FundGranted)), key=lambda g: g.granted_on)
 
     def find_support_history(self, osv_id: UUID) -> SupportHistory | None:
-        try:
-            return self.repository.get(SupportHistory.id_for(osv_id))
-        except AggregateNotFoundError:
-            return None
+        return self.find(SupportHistory.id_for(osv_id), SupportHistory)
 
-    # Participatory budgets
+    def support_history_of(self, osv_id: UUID) -> SupportHistory:
+        """The OSV's support history, or a new one before its first grant."""
+        return self.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
+
+    # Participatory budgets -----------------------------------------------------
 
     @retried_on_collision
     def submit_participatory_budget(
@@ -191,7 +176,7 @@ class Funding(ServiceApplication):
         submitted_on: date,
     ) -> ParticipatoryBudgetSubmission:
         osv = self.osvs.require_active(osv_id)
-        municipality_id = check_lima_municipality(municipality_id, self.municipalities)
+        municipality_id = self.municipalities.require(municipality_id).id
         if ParticipatoryBudgetSubmission.id_for(osv_id, municipality_id, cycle_year) in self.repository:
             raise SubmissionTakenError(municipality_id, cycle_year)
         submission = submit_participatory_budget(
@@ -220,13 +205,7 @@ class Funding(ServiceApplication):
         return submission
 
     def get_participatory_budget(self, submission_id: UUID) -> ParticipatoryBudgetSubmission:
-        try:
-            submission = self.repository.get(submission_id)
-        except AggregateNotFoundError:
-            raise SubmissionNotFoundError(submission_id) from None
-        if not isinstance(submission, ParticipatoryBudgetSubmission):
-            raise SubmissionNotFoundError(submission_id)
-        return submission
+        return self.load(submission_id, ParticipatoryBudgetSubmission, SubmissionNotFoundError)
 
     def participatory_budgets_of(self, osv_id: UUID) -> list[ParticipatoryBudgetSubmission]:
         """The OSV's submissions, latest cycle first."""
@@ -235,27 +214,9 @@ class Funding(ServiceApplication):
         return sorted(submissions, key=lambda s: (s.cycle_year, s.submitted_on), reverse=True)
 
     def find_participatory_budget_index(self, osv_id: UUID) -> OSVParticipatoryBudgets | None:
-        try:
-            return self.repository.get(OSVParticipatoryBudgets.id_for(osv_id))
-        except AggregateNotFoundError:
-            return None
+        return self.find(OSVParticipatoryBudgets.id_for(osv_id), OSVParticipatoryBudgets)
 
-    # The skeleton's grant commands
-
-    @retried_on_collision
-    def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
-        """Record a grant made directly (historic records, goods packages): :meth:`new_grant`, saved."""
-        grant = self.new_grant(osv_id, amount, currency, granted_on, kind)
-        self.save(grant)
-        return grant.id
-
-    def get_grant(self, grant_id: UUID) -> Grant:
-        try:
-            return _a_grant(self.repository.get(grant_id))
-        except AggregateNotFoundError:
-            raise GrantNotFoundError(grant_id) from None
-
-    # Rounds and proposals (issue 4) ---------------------------------------------------
+    # Rounds and proposals ---------------------------------------------------------
     #
     # A round is saved with each proposal entered in it and each approval committed
     # from its budget, so concurrent submissions and approvals collide on the round's
@@ -290,13 +251,7 @@ class Funding(ServiceApplication):
         return round_
 
     def get_round(self, round_id: UUID) -> Round:
-        try:
-            round_ = self.repository.get(round_id)
-        except AggregateNotFoundError:
-            raise RoundNotFoundError(round_id) from None
-        if not isinstance(round_, Round):
-            raise RoundNotFoundError(round_id)
-        return round_
+        return self.load(round_id, Round, RoundNotFoundError)
 
     def list_rounds(self) -> list[Round]:
         """Every round, oldest first."""
@@ -333,13 +288,7 @@ class Funding(ServiceApplication):
         return proposal
 
     def get_proposal(self, proposal_id: UUID) -> Proposal:
-        try:
-            proposal = self.repository.get(proposal_id)
-        except AggregateNotFoundError:
-            raise ProposalNotFoundError(proposal_id) from None
-        if not isinstance(proposal, Proposal):
-            raise ProposalNotFoundError(proposal_id)
-        return proposal
+        return self.load(proposal_id, Proposal, ProposalNotFoundError)
 
     def proposals_of(self, round_id: UUID) -> list[Proposal]:
         """A round's proposals in the order they were submitted."""
@@ -373,7 +322,7 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def grant_from_proposal(self, proposal_id: UUID, kind: GrantKind, amount: Decimal, granted_on: date) -> Grant:
-        """Grant (part of) an approved proposal's amount; the proposal records the grant in the same save."""
+        """Grant (part of) an approved proposal's amount: the grant, the proposal's record of it and the OSV's support history, saved together."""
         proposal = self.get_proposal(proposal_id)
         proposal.check_grant(amount, granted_on)
         grant = self.new_grant(
@@ -386,5 +335,5 @@ class Funding(ServiceApplication):
             round_id=proposal.round_id,
         )
         proposal.record_grant(grant.id, grant.amount, granted_on)
-        self.save(grant, proposal)
+        self.save(grant, proposal, self.entered_in_support_history(grant))
         return grant

@@ -7,18 +7,10 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    WithJsonSchema,
-)
+from pydantic import BaseModel, Field, StringConstraints
 
-from services.funding.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
-from services.funding.domainmodel import (
-    Currency,
+from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
+from services.funding.domain.grants import (
     DeliveredItem,
     Disbursement,
     GoodsDelivery,
@@ -26,34 +18,22 @@ from services.funding.domainmodel import (
     GrantKind,
     GrantOutcome,
     GrantStatus,
-    Phase,
     Support,
 )
-from services.funding.rounds import (
+from services.funding.domain.phases import Phase
+from services.funding.domain.proposals import (
     Approval,
-    Criterion,
-    Eligibility,
-    PlannedOutputKind,
     Proposal,
     ProposalStatus,
     Rejection,
     RejectionReason,
-    Round,
     Standing,
 )
-from shared.schemas import Command, IsoDate, Money, Text
-
-
-def _two_places(amount: Decimal) -> str:
-    return f"{amount:.2f}"
-
-
-MoneyText = Annotated[
-    Decimal,
-    PlainSerializer(_two_places, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "description": "A decimal string, e.g. \"1500.00\"."}),
-]
-"""Money on the way out: a decimal string with two places, never a JSON number."""
+from services.funding.domain.rounds import Eligibility, Round
+from services.funding.domain.scoring import Criterion
+from shared.money import Currency
+from shared.outputs import OutputKind
+from shared.schemas import Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_text
 
 PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -280,7 +260,7 @@ class GrantPublic(BaseModel):
         )
 
 
-# Rounds and proposals (issue 4) ----------------------------------------------------
+# Rounds and proposals -----------------------------------------------------------------
 
 SCORING_RULE = (
     "Each criterion's score is normalised to 0–100 over its range, (score − min_score) / (max_score − min_score) × 100; "
@@ -289,29 +269,10 @@ SCORING_RULE = (
 )
 
 
-def _decimal_string(value: object) -> object:
-    if isinstance(value, Decimal):
-        return value
-    if not isinstance(value, str):
-        msg = "must be a decimal string such as \"0.25\", not a JSON number"
-        raise ValueError(msg)
-    return value
-
-
 Weight = Annotated[
     Decimal,
-    BeforeValidator(_decimal_string),
+    decimal_text("0.25"),
     Field(gt=0, max_digits=9, decimal_places=4, description="A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"."),
-]
-MoneyText = Annotated[
-    Decimal,
-    PlainSerializer(lambda amount: f"{amount:.2f}", return_type=str),
-    WithJsonSchema({"type": "string", "description": "A decimal string with 2 places, e.g. \"1500.00\"."}),
-]
-DecimalText = Annotated[
-    Decimal,
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "description": "A decimal string, e.g. \"72.50\"."}),
 ]
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
@@ -400,7 +361,7 @@ class RoundPublic(BaseModel):
 
 
 class PlannedOutputCreate(Command):
-    kind: PlannedOutputKind
+    kind: OutputKind
     count: Annotated[int, Field(strict=True)] = Field(description="How many: at least 1.")
 
 
@@ -448,7 +409,7 @@ class ProposalGrantCreate(Command):
 
 
 class PlannedOutputPublic(BaseModel):
-    kind: PlannedOutputKind
+    kind: OutputKind
     count: int
 
 

@@ -1,17 +1,14 @@
-"""Registry's HTTP API: translates requests into commands on :class:`Registry`."""
+"""Registry's HTTP API: routes only, each translating a request into a call on :class:`Registry`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, status
 
-from services.registry.application import Registry, RUOSFilter, today_in_lima
-from services.registry.documentcounts import DocumentCounts
-from services.registry.interface import catalogue
+from services.registry.application import Registry, RUOSFilter
+from services.registry.bootstrap import bootstrap
 from services.registry.schemas import (
     AcceptedDocumentsUpdate,
     AgreementCreate,
@@ -40,17 +37,10 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
-from shared.idempotency import AnswerBook
-from shared.store import ServiceApplication
-from shared.views import View, make_engine
-from shared.web import Runtime, runtime_of, service_api
+from shared.clock import Clock, today_in_lima
+from shared.web import application_of, service_api
 
-
-def get_registry(request: Request) -> Registry:
-    return runtime_of(request).app  # type: ignore[return-value]
-
-
-RegistryDep = Annotated[Registry, Depends(get_registry)]
+RegistryDep = Annotated[Registry, Depends(application_of)]
 
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
@@ -64,9 +54,15 @@ municipalities = APIRouter(prefix="/municipalities", tags=["municipalities"])
 def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
     osv_id = registry.map_osv(
-        body.name, body.district, body.mapped_on, body.kind, body.composition, body.focus_areas, body.contact_channel
+        name=body.name,
+        district=body.district,
+        mapped_on=body.mapped_on,
+        kind=body.kind,
+        composition=body.composition,
+        focus_areas=body.focus_areas,
+        contact_channel=body.contact_channel,
     )
-    return OSVPublic.of(registry.get_osv(osv_id))
+    return OSVPublic.of(registry.get_osv(osv_id=osv_id))
 
 
 @osvs.get("", response_model=list[OSVPublic])
@@ -81,39 +77,45 @@ def list_osvs(
     ] = 60,
 ) -> list[OSVPublic]:
     """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress."""
-    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos, within_days)]
+    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos=ruos, within_days=within_days)]
 
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
 def get_osv(osv_id: UUID, registry: RegistryDep) -> OSVPublic:
     """Show one OSV with its details, RUOS status, contact and dissolution."""
-    return OSVPublic.of(registry.get_osv(osv_id))
+    return OSVPublic.of(registry.get_osv(osv_id=osv_id))
 
 
 @osvs.patch("/{osv_id}", response_model=OSVPublic)
 def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
     """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`)."""
-    return OSVPublic.of(registry.update_details(osv_id, body.changes(), body.updated_on))
+    return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on))
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
 def osv_history(osv_id: UUID, registry: RegistryDep) -> list[EventRecordPublic]:
     """List every event the OSV recorded, oldest first, for auditors."""
-    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id)]
+    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id)]
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep) -> OSVPublic:
     """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`)."""
     return OSVPublic.of(
-        registry.register_in_ruos(osv_id, body.ruos_number, body.registered_on, body.resolution_number, body.board_term_ends_on)
+        registry.register_in_ruos(
+            osv_id=osv_id,
+            ruos_number=body.ruos_number,
+            registered_on=body.registered_on,
+            resolution_number=body.resolution_number,
+            board_term_ends_on=body.board_term_ends_on,
+        )
     )
 
 
 @osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic)
 def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -> DocumentsPublic:
     """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`)."""
-    return DocumentsPublic.of(registry.record_document(osv_id, body.document, body.prepared_on))
+    return DocumentsPublic.of(registry.record_document(osv_id=osv_id, document=body.document, prepared_on=body.prepared_on))
 
 
 @osvs.get("/{osv_id}/ruos-readiness", response_model=ReadinessPublic)
@@ -125,31 +127,31 @@ def ruos_readiness(
     ] = None,
 ) -> ReadinessPublic:
     """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses."""
-    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id, municipality_id))
+    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id))
 
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep) -> OSVPublic:
     """Record that a registered OSV elected a new board (records `BoardRenewed`)."""
-    return OSVPublic.of(registry.renew_board(osv_id, body.renewed_on, body.term_ends_on))
+    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on))
 
 
 @osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme can no longer reach the OSV (records `ContactLost`)."""
-    return OSVPublic.of(registry.record_contact_lost(osv_id, body.since, body.note))
+    return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note))
 
 
 @osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme reached the OSV again (records `ContactRestored`)."""
-    return OSVPublic.of(registry.record_contact_restored(osv_id, body.restored_on))
+    return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on))
 
 
 @osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the OSV dissolved; it takes no new record afterwards (records `OSVDissolved`)."""
-    return OSVPublic.of(registry.dissolve(osv_id, body.dissolved_on, body.reason, body.note))
+    return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note))
 
 
 # The RUOS application ---------------------------------------------------------------
@@ -158,14 +160,16 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 @applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's application to a municipality's RUOS (records `RUOSApplicationSubmitted`)."""
-    application = registry.submit_ruos_application(osv_id, body.municipality_id, body.submitted_on, body.documents)
+    application = registry.submit_ruos_application(
+        osv_id=osv_id, municipality_id=body.municipality_id, submitted_on=body.submitted_on, documents=body.documents
+    )
     return RUOSApplicationPublic.of(osv_id, application)
 
 
 @applications.get("/{application_id}", response_model=RUOSApplicationPublic)
 def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep) -> RUOSApplicationPublic:
     """Show one of the OSV's RUOS applications."""
-    return RUOSApplicationPublic.of(osv_id, registry.get_osv(osv_id).find_application(application_id))
+    return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id))
 
 
 @applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
@@ -175,7 +179,11 @@ def observe_application(
     """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`)."""
     reasons = [{"code": str(r.code), "detail": r.detail} for r in body.reasons]
     application = registry.observe_ruos_application(
-        osv_id, application_id, body.observed_on, reasons, body.amend_within_working_days
+        osv_id=osv_id,
+        application_id=application_id,
+        observed_on=body.observed_on,
+        reasons=reasons,
+        amend_within_working_days=body.amend_within_working_days,
     )
     return RUOSApplicationPublic.of(osv_id, application)
 
@@ -183,7 +191,9 @@ def observe_application(
 @applications.post("/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
 def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`)."""
-    application = registry.amend_ruos_application(osv_id, application_id, body.amended_on, body.documents)
+    application = registry.amend_ruos_application(
+        osv_id=osv_id, application_id=application_id, amended_on=body.amended_on, documents=body.documents
+    )
     return RUOSApplicationPublic.of(osv_id, application)
 
 
@@ -193,7 +203,12 @@ def register_application(
 ) -> RUOSApplicationPublic:
     """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`)."""
     application = registry.register_ruos_application(
-        osv_id, application_id, body.registered_on, body.ruos_number, body.resolution_number, body.board_term_ends_on
+        osv_id=osv_id,
+        application_id=application_id,
+        registered_on=body.registered_on,
+        ruos_number=body.ruos_number,
+        resolution_number=body.resolution_number,
+        board_term_ends_on=body.board_term_ends_on,
     )
     return RUOSApplicationPublic.of(osv_id, application)
 
@@ -201,7 +216,9 @@ def register_application(
 @applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
 def reject_application(osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record that the municipality rejected the application (records `RUOSApplicationRejected`)."""
-    application = registry.reject_ruos_application(osv_id, application_id, body.rejected_on, body.reason, body.note)
+    application = registry.reject_ruos_application(
+        osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note
+    )
     return RUOSApplicationPublic.of(osv_id, application)
 
 
@@ -214,27 +231,31 @@ def list_municipalities(
     without_focal_point: Annotated[bool, Query(description="Only those with no current focal point (continuity broken).")] = False,
 ) -> list[MunicipalityPublic]:
     """List the MML and the 43 district municipalities."""
-    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point)]
+    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point=without_focal_point)]
 
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
 def get_municipality(municipality_id: str, registry: RegistryDep) -> MunicipalityPublic:
     """Show a municipality: focal points, accepted identity documents and agreements, with their history."""
-    return MunicipalityPublic.of(registry.get_municipality(municipality_id))
+    return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id))
 
 
 @municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic)
 def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdate, registry: RegistryDep) -> MunicipalityPublic:
     """Set the identity-document types the municipality accepts (records `AcceptedDocumentsChanged`)."""
     return MunicipalityPublic.of(
-        registry.change_accepted_documents(municipality_id, [str(t) for t in body.accepted], body.changed_on)
+        registry.change_accepted_documents(
+            municipality_id=municipality_id, accepted=[str(t) for t in body.accepted], changed_on=body.changed_on
+        )
     )
 
 
 @municipalities.post("/{municipality_id}/focal-points", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic)
 def assign_focal_point(municipality_id: str, body: FocalPointCreate, registry: RegistryDep) -> FocalPointPublic:
     """Assign the municipality's focal point, a post not a person; the current one leaves (records `FocalPointAssigned`)."""
-    found, focal_point_id = registry.assign_focal_point(municipality_id, body.office, body.role, body.assigned_on)
+    found, focal_point_id = registry.assign_focal_point(
+        municipality_id=municipality_id, office=body.office, role=body.role, assigned_on=body.assigned_on
+    )
     return FocalPointPublic.of(found.record.focal_point(focal_point_id))
 
 
@@ -245,7 +266,9 @@ def record_focal_point_departure(
     municipality_id: str, focal_point_id: UUID, body: FocalPointDepartureCreate, registry: RegistryDep
 ) -> FocalPointPublic:
     """Record that a focal point left the post (records `FocalPointLeft`)."""
-    found = registry.record_focal_point_departure(municipality_id, focal_point_id, body.left_on)
+    found = registry.record_focal_point_departure(
+        municipality_id=municipality_id, focal_point_id=focal_point_id, left_on=body.left_on
+    )
     return FocalPointPublic.of(found.record.focal_point(focal_point_id))
 
 
@@ -253,50 +276,26 @@ def record_focal_point_departure(
 def sign_agreement(municipality_id: str, body: AgreementCreate, registry: RegistryDep) -> AgreementPublic:
     """Record an agreement signed with the municipality (records `AgreementSigned`)."""
     found, agreement_id = registry.sign_agreement(
-        municipality_id, body.title, body.signed_on, body.commitments, body.document_reference
+        municipality_id=municipality_id,
+        title=body.title,
+        signed_on=body.signed_on,
+        commitments=body.commitments,
+        document_reference=body.document_reference,
     )
     return AgreementPublic.of(found.record.agreement(agreement_id))
 
 
-# Wiring ----------------------------------------------------------------------------------
+# The app ---------------------------------------------------------------------------------
 
 
-def make_registry(settings: RegistrySettings, today: Callable[[], date] = today_in_lima) -> Callable[[dict[str, str]], Registry]:
-    """The application factory the runtime calls in the lifespan: the view's engine is made then, not at import."""
-
-    def build(env: dict[str, str]) -> Registry:
-        view_engine = make_engine(settings.view_url())
-        return Registry(
-            env,
-            today=today,
-            document_counts=DocumentCounts(view_engine),
-            amendment_working_days=settings.ruos_amendment_working_days,
-            answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
-        )
-
-    return build
-
-
-def views(app: ServiceApplication) -> list[View]:
-    """Registry follows engagement's identity-document counts."""
-    assert isinstance(app, Registry)
-    assert app.document_counts is not None
-    return [app.document_counts]
-
-
-def create_app(settings: RegistrySettings | None = None, today: Callable[[], date] = today_in_lima) -> FastAPI:
+def create_app(settings: RegistrySettings | None = None, today: Clock = today_in_lima) -> FastAPI:
     """Build the registry service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
-    settings = settings or RegistrySettings()
-    runtime = Runtime(settings, catalogue, make_registry(settings, today), views)
-    api = service_api(
-        runtime,
+    return service_api(
+        bootstrap(settings, today=today),
         title="osv-platform registry",
         description=(
             "Neighbourhood organisations (OSV): mapping, the RUOS application (Ordenanza 1762-2013-MML), "
             "contact and dissolution; municipalities: focal points, accepted identity documents, agreements."
         ),
+        routers=(osvs, applications, municipalities),
     )
-    api.include_router(osvs)
-    api.include_router(applications)
-    api.include_router(municipalities)
-    return api

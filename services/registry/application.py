@@ -1,4 +1,4 @@
-"""Registry: the application every entry point goes through."""
+"""Registry: the application every entry point goes through. Each command loads, calls the aggregate, saves."""
 
 from __future__ import annotations
 
@@ -8,43 +8,28 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.registry.documentcounts import DocumentCounts
-from services.registry.domainmodel import (
-    OSV,
+from services.registry.domain.municipalities import Municipality, MunicipalityRecord, municipality_uuid
+from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, OSVKind, OSVNotFoundError
+from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
+from services.registry.domain.ruos import (
     ApplicationStatus,
-    Composition,
-    ContactChannel,
-    DissolutionReason,
-    OSVKind,
-    OSVNotFoundError,
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
     RUOSNumberIndex,
     RUOSNumberTakenError,
 )
-from services.registry.municipalities import (
-    Municipality,
-    MunicipalityRecord,
-    MunicipalityTable,
-    municipality_uuid,
-)
-from services.registry.readiness import DocumentTally, Readiness, assess, unaccepted_counts
+from services.registry.views.documentcounts import DocumentCounts
+from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
+from shared.municipalities import MunicipalityTable
 from shared.store import ServiceApplication, retried_on_collision
 
-LIMA = ZoneInfo("America/Lima")
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
-
-
-def today_in_lima() -> date:
-    return datetime.now(LIMA).date()
 
 
 class RUOSFilter(StrEnum):
@@ -80,7 +65,7 @@ class Registry(ServiceApplication):
         env: Mapping[str, str] | None = None,
         districts: DistrictTable | None = None,
         *,
-        today: Callable[[], date] = today_in_lima,
+        today: Clock = today_in_lima,
         document_counts: DocumentCounts | None = None,
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
         answers: AnswerBook | None = None,
@@ -126,13 +111,10 @@ class Registry(ServiceApplication):
         return osv
 
     def get_osv(self, osv_id: UUID) -> OSV:
-        try:
-            osv = self.repository.get(osv_id)
-        except AggregateNotFoundError:
-            raise OSVNotFoundError(osv_id) from None
-        if not isinstance(osv, OSV):
-            raise OSVNotFoundError(osv_id)
-        return osv
+        return self.load(osv_id, OSV, OSVNotFoundError)
+
+    def get_ruos_application(self, osv_id: UUID, application_id: UUID) -> RUOSApplication:
+        return self.get_osv(osv_id).find_application(application_id)
 
     def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60) -> list[OSV]:
         """Every mapped OSV in the order they were mapped, narrowed by RUOS progress if asked."""
@@ -275,11 +257,8 @@ class Registry(ServiceApplication):
             raise
 
     def ruos_number_holder(self, ruos_number: str) -> UUID | None:
-        try:
-            index: RUOSNumberIndex = self.repository.get(RUOSNumberIndex.create_id(ruos_number))
-        except AggregateNotFoundError:
-            return None
-        return index.osv_id
+        index = self.find(RUOSNumberIndex.create_id(ruos_number), RUOSNumberIndex)
+        return index.osv_id if index is not None else None
 
     @retried_on_collision
     def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date) -> OSV:
@@ -316,11 +295,8 @@ class Registry(ServiceApplication):
     def get_municipality(self, municipality_id: str) -> MunicipalityRecord:
         """A municipality with what was recorded about it; defaults when nothing was (404 if it is not one of Lima's)."""
         reference = self.municipalities.find(municipality_id)
-        try:
-            municipality = self.repository.get(municipality_uuid(reference.id))
-        except AggregateNotFoundError:
-            # Reference data: an unsaved aggregate, saved only with its first recorded change.
-            municipality = Municipality(municipality_id=reference.id)
+        # Reference data: an unsaved aggregate until its first recorded change saves it.
+        municipality = self.find(municipality_uuid(reference.id), Municipality) or Municipality(municipality_id=reference.id)
         return MunicipalityRecord(reference, municipality)
 
     def list_municipalities(self, without_focal_point: bool = False) -> list[MunicipalityRecord]:

@@ -9,21 +9,16 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.registry.application import RecordedEvent
-from services.registry.domainmodel import (
-    OSV,
+from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
+from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
+from services.registry.domain.readiness import Readiness
+from services.registry.domain.ruos import (
     ApplicationStatus,
-    Composition,
-    ContactChannel,
-    DissolutionReason,
-    FocusArea,
     ObservationReason,
-    OSVKind,
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
 )
-from services.registry.municipalities import Agreement, FocalPoint, MunicipalityRecord
-from services.registry.readiness import Readiness
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Text
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from services.reporting.indicators import flatten
+from services.reporting.domain.indicators import flatten
 
 COLUMNS = ("phase", "indicator", "breakdown", "group", "value")
 ALL_GROUPS = "all"

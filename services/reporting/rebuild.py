@@ -29,8 +29,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
-from services.reporting.readmodel import ReadModel
 from services.reporting.settings import ReportingSettings
+from services.reporting.views.readmodel import ReadModel
 from shared.messaging import stream_name
 from shared.views import make_engine
 

@@ -23,8 +23,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from services.reporting.api import create_app
-from services.reporting.dashboard import today_in_lima
 from services.reporting.settings import ReportingSettings
+from shared.clock import today_in_lima
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
 
 pytestmark = pytest.mark.timeout(60)
@@ -60,7 +60,7 @@ def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "reporting did not start"
         time.sleep(0.05)
-    a_programme_year(ReportingFeed(app.state.runtime.readmodel, today_in_lima()))
+    a_programme_year(ReportingFeed(app.state.runtime.app.readmodel, today_in_lima()))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

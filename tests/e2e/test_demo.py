@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from deploy.demo import DIRECT_BENEFICIARIES, INDIRECT_BENEFICIARIES, Apis, load
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from tests.support.system import running_system
 
 

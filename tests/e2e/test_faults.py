@@ -16,7 +16,7 @@ import pytest
 
 from faults.audit import Row
 from faults.cases import Workbench, nats_killed, oversized_event, refused_publish, replicas
-from shared.embedded import PostgresServer
+from devtools.embedded import PostgresServer
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
+from tests.support.api import created, ok
 from tests.support.system import System, eventually, running_system
 
 CRITERIA = [
@@ -15,14 +15,9 @@ CRITERIA = [
 ]
 
 
-def ok(response: Any, status: int = 201) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
 def registered_osv(system: System, name: str, district: str, ruos_number: str) -> str:
-    osv_id = ok(system.registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-10"}))["id"]
-    ok(system.registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": ruos_number, "registered_on": "2021-06-01"}))
+    osv_id = created(system.registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-10"}))["id"]
+    created(system.registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": ruos_number, "registered_on": "2021-06-01"}))
     return osv_id
 
 
@@ -47,19 +42,19 @@ def score(system: System, proposal_id: str, evaluator: str, relevance: int, orga
         {"criterion": "organisational_capacity", "score": organisational},
         {"criterion": "administrative_capacity", "score": administrative},
     ]
-    ok(system.funding.post(f"/proposals/{proposal_id}/scores", json={"evaluator": evaluator, "scores": scores, "scored_on": "2021-10-13"}))
+    created(system.funding.post(f"/proposals/{proposal_id}/scores", json={"evaluator": evaluator, "scores": scores, "scored_on": "2021-10-13"}))
 
 
 def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered_paid_in_tranches_and_closed(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     with running_system(tmp_path / "var", nats_server.url) as system:
-        phase = ok(system.funding.post("/phases", json={"code": "F2", "name": "Fase 2", "starts_on": "2021-10-01", "ends_on": "2021-12-31"}))
+        phase = created(system.funding.post("/phases", json={"code": "F2", "name": "Fase 2", "starts_on": "2021-10-01", "ends_on": "2021-12-31"}))
         comas = registered_osv(system, "Venezolanos Unidos de Comas", "Comas", "RUOS-MML-2021-0101")
         ate = registered_osv(system, "Juntos por Huaycán", "Ate", "RUOS-MML-2021-0102")
         surquillo = registered_osv(system, "Panas y Causas de Surquillo", "Surquillo", "RUOS-MML-2021-0103")
 
-        round_ = ok(
+        round_ = created(
             system.funding.post(
                 "/rounds",
                 json={
@@ -85,7 +80,7 @@ def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered
                 score(system, proposal_id, evaluator, relevance, organisational, administrative)
 
         # Totals by hand: EV-1 gives the mural (9·40 + 8·30 + 7·30) / 100 · 10 = 81.00, EV-2 80.00; mean 80.50.
-        ranking = ok(system.funding.get(f"/rounds/{round_id}/ranking"), 200)["proposals"]
+        ranking = ok(system.funding.get(f"/rounds/{round_id}/ranking"))["proposals"]
         assert [(p["proposal_id"], p["mean_weighted_total"]) for p in ranking] == [
             (mural, "80.50"),
             (fair, "70.50"),
@@ -93,30 +88,30 @@ def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered
         ]
 
         # Approvals in ranking order until the budget runs out: the third does not fit and is refused, naming what is left.
-        ok(system.funding.post(f"/proposals/{mural}/approval", json={"amount": "5000.00", "approved_on": "2021-10-15"}))
-        ok(system.funding.post(f"/proposals/{fair}/approval", json={"amount": "4000.00", "approved_on": "2021-10-15"}))
+        created(system.funding.post(f"/proposals/{mural}/approval", json={"amount": "5000.00", "approved_on": "2021-10-15"}))
+        created(system.funding.post(f"/proposals/{fair}/approval", json={"amount": "4000.00", "approved_on": "2021-10-15"}))
         refused = system.funding.post(f"/proposals/{workshop}/approval", json={"amount": "3000.00", "approved_on": "2021-10-15"})
         assert refused.status_code == 409
         assert refused.json()["errors"][0]["rule"] == "within_round_budget"
         assert "1000.00" in refused.json()["detail"]
-        ok(system.funding.post(f"/proposals/{workshop}/rejection", json={"reason": "over_budget", "rejected_on": "2021-10-16"}))
+        created(system.funding.post(f"/proposals/{workshop}/rejection", json={"reason": "over_budget", "rejected_on": "2021-10-16"}))
 
         # The mural becomes a seed fund paid in two tranches; the fair a goods package delivered.
-        seed = ok(system.funding.post(f"/proposals/{mural}/grants", json={"kind": "seed_fund", "amount": "5000.00", "granted_on": "2021-10-18"}))
-        goods = ok(system.funding.post(f"/proposals/{fair}/grants", json={"kind": "goods", "amount": "4000.00", "granted_on": "2021-10-18"}))
+        seed = created(system.funding.post(f"/proposals/{mural}/grants", json={"kind": "seed_fund", "amount": "5000.00", "granted_on": "2021-10-18"}))
+        goods = created(system.funding.post(f"/proposals/{fair}/grants", json={"kind": "goods", "amount": "4000.00", "granted_on": "2021-10-18"}))
         delivery = {"delivered_on": "2021-10-29", "items": [{"item": "Cocina industrial", "quantity": 1, "unit_value": "2400.00"},
                                                             {"item": "Toldo 3x3", "quantity": 4, "unit_value": "380.00"}]}
-        assert ok(system.funding.post(f"/grants/{goods['id']}/goods-deliveries", json=delivery))["totals"]["delivered"] == "3920.00"
-        ok(system.funding.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "3000.00", "disbursed_on": "2021-10-20"}))
-        ok(system.funding.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "2000.00", "disbursed_on": "2021-11-20"}))
-        closed = ok(
+        assert created(system.funding.post(f"/grants/{goods['id']}/goods-deliveries", json=delivery))["totals"]["delivered"] == "3920.00"
+        created(system.funding.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "3000.00", "disbursed_on": "2021-10-20"}))
+        created(system.funding.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "2000.00", "disbursed_on": "2021-11-20"}))
+        closed = created(
             system.funding.post(
                 f"/grants/{seed['id']}/closing",
                 json={"outcome": "completed", "final_report_reference": "IF-F2-COMAS-01", "closed_on": "2021-12-20"},
             )
         )
         assert closed["status"] == "closed"
-        ok(system.funding.post(f"/rounds/{round_id}/closing", json={"closed_on": "2021-12-21"}))
+        created(system.funding.post(f"/rounds/{round_id}/closing", json={"closed_on": "2021-12-21"}))
 
         # Partners read the whole round from the stream; reporting counts the seed fund in phase 2.
         system.wait_relayed()

@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from tests.integration.test_faults import stream_messages
+from tests.support.api import created, ok
 from tests.support.system import System, eventually, running_system
 
 COMAS = "150110"
@@ -34,15 +35,6 @@ ALL_DOCUMENTS = [
     "padron_socios",
     "croquis",
 ]
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def created(response: Any) -> dict[str, Any]:
-    return ok(response, 201)
 
 
 def join(system: System, osv_id: str, **person: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from shared.embedded import NatsServer, free_port
+from devtools.embedded import NatsServer, free_port
 
 pytestmark = pytest.mark.timeout(300)
 

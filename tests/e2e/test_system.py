@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.embedded import free_port
+from devtools.embedded import free_port
 from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import System, eventually
 

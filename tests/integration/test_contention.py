@@ -10,74 +10,27 @@ requests released together by a barrier.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.engagement.api import create_app as engagement_app
-from services.engagement.settings import EngagementSettings
-from services.funding.api import create_app as funding_app
-from services.funding.settings import FundingSettings
 from tests.support.api import Upstream
+from tests.support.clients import at_once, feed_types
 
 pytestmark = pytest.mark.timeout(300)
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 CLIENTS = 20
 
 
-def at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
-    """Run ``command(i)`` in ``count`` threads released together; the results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = command(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-def on(database_url: str) -> dict[str, Any]:
-    return {} if database_url.startswith("sqlite") else {"database_url": database_url}
-
-
 @pytest.fixture
-def engagement(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = EngagementSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
-    with TestClient(engagement_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def funding(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = FundingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
-    with TestClient(funding_app(settings)) as client:
-        yield client
+def store(database_url: str) -> str:
+    """Every story here runs on SQLite, then on PostgreSQL."""
+    return database_url
 
 
 def statuses(responses: list[Any]) -> list[int]:
     return [r.status_code for r in responses]
-
-
-def feed_types(client: TestClient) -> list[str]:
-    types: list[str] = []
-    after = 0
-    while True:
-        page = client.get("/events", params={"after": after, "limit": 1000}).json()
-        types.extend(e["type"] for e in page["events"])
-        if page["next_after"] == after:
-            return types
-        after = page["next_after"]
 
 
 def test_twenty_people_joining_one_osv_at_once_all_join(engagement: TestClient) -> None:

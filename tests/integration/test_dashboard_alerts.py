@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.alerts import alerts, lima_municipalities
-from services.reporting.api import create_app
-from services.reporting.dashboard import today_in_lima
-from services.reporting.settings import ReportingSettings
-from shared.districts import DistrictTable
+from services.reporting.domain.alerts import alerts
+from shared.clock import today_in_lima
+from shared.municipalities import MunicipalityTable
+from tests.support.clients import application_of
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
-pytestmark = pytest.mark.timeout(120)
-
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
-
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("reporting")]
 
 @pytest.fixture
-def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, database_url=database_url)
-    with TestClient(create_app(settings)) as client:
-        yield client
+def store(database_url: str) -> str:
+    """Every story here runs on SQLite, then on PostgreSQL."""
+    return database_url
 
 
 def test_the_alerts_list_who_to_meet_which_board_to_renew_and_where_a_focal_point_is_missing(client: TestClient) -> None:
     today = today_in_lima()
-    osvs = a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today))  # type: ignore[attr-defined]
+    osvs = a_programme_year(ReportingFeed(client.app.state.runtime.app.readmodel, today))  # type: ignore[attr-defined]
 
     found = client.get("/alerts").json()
 
@@ -67,14 +60,14 @@ def test_alert_limits_out_of_range_are_refused_naming_the_field(client: TestClie
 
 def test_the_alerts_read_from_each_osvs_last_meeting_equal_the_alerts_read_from_every_fact(client: TestClient) -> None:
     today = today_in_lima()
-    readmodel = client.app.state.runtime.readmodel  # type: ignore[attr-defined]
+    readmodel = application_of(client).readmodel
     feed = ReportingFeed(readmodel, today)
     osvs = a_programme_year(feed)
     # More meetings, some recorded after later ones: only each OSV's latest can matter.
     for name, days_ago in (("Olla Común Las Flores", 50), ("Olla Común Las Flores", 80), ("Comedor Popular Santa Rosa", 200)):
         feed.meeting_held(osvs[name], -days_ago)
 
-    municipalities = lima_municipalities(DistrictTable.of_lima())
+    municipalities = MunicipalityTable.of_lima().all()
     kept = readmodel.alert_facts()
     assert len([f for f in kept if f.type == "FollowUpMeetingHeld"]) < len(readmodel.facts(types={"FollowUpMeetingHeld"}))
     assert alerts(kept, today, municipalities) == alerts(readmodel.facts(), today, municipalities)

@@ -11,20 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.reporting.dashboard import CONTRACT_INDICATORS, TRANSLATIONS, cell, dashboard_router, translator
-from services.reporting.readmodel import ReadModel
-from shared.views import make_engine
-from shared.web import install_error_handlers
+from services.reporting.application import Reporting
+from services.reporting.dashboard import cell
+from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, translator
 from tests.integration.test_dashboard_page import rows
+from tests.support.clients import application_of, service_client
 
 pytestmark = pytest.mark.timeout(60)
+
 
 
 def contract_indicators(scale: int) -> dict[str, Any]:
@@ -81,30 +80,27 @@ def contract_report(as_of: datetime | None, by: str | None) -> dict[str, Any]:
     return report
 
 
-class FakeIndicatorSource:
-    """Answers the contract's JSON and remembers what it was asked."""
+class FakeReporting(Reporting):
+    """Reporting whose indicators answer the contract's JSON, remembering what they were asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.asked: list[tuple[datetime | None, str | None]] = []
 
-    def __call__(self, _: ReadModel, as_of: datetime | None, by: str | None) -> dict[str, Any]:
+    def indicators(self, as_of: datetime | None = None, by: str | None = None) -> dict[str, Any]:  # type: ignore[override]
         self.asked.append((as_of, by))
         return contract_report(as_of, by)
 
 
 @pytest.fixture
-def source() -> FakeIndicatorSource:
-    return FakeIndicatorSource()
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with service_client("reporting", tmp_path, today=lambda: date(2022, 7, 1), application=FakeReporting) as client:
+        yield client
 
 
 @pytest.fixture
-def client(tmp_path: Path, source: FakeIndicatorSource) -> Iterator[TestClient]:
-    api = FastAPI()
-    install_error_handlers(api)
-    api.state.runtime = SimpleNamespace(readmodel=ReadModel(make_engine(f"sqlite:///{tmp_path / 'readmodel.db'}")))
-    api.include_router(dashboard_router(source, today=lambda: date(2022, 7, 1)))
-    with TestClient(api) as client:
-        yield client
+def source(client: TestClient) -> FakeReporting:
+    return application_of(client)  # type: ignore[no-any-return]
 
 
 def test_every_indicator_of_the_contract_has_a_label_in_both_languages_and_the_languages_say_the_same_things() -> None:
@@ -136,14 +132,14 @@ def test_nested_breakdowns_money_and_rates_read_as_text(client: TestClient) -> N
     assert table["participatory_budget"][1] == "Presentadas: 2 Aceptadas: 1 Financiadas: 1 Monto financiado (S/): S/ 30,000.00"
 
 
-def test_as_of_and_by_reach_the_indicators_and_the_page_states_the_cut(client: TestClient, source: FakeIndicatorSource) -> None:
+def test_as_of_and_by_reach_the_indicators_and_the_page_states_the_cut(client: TestClient, source: FakeReporting) -> None:
     html = client.get("/dashboard?as_of=2022-03-01T17:00:00Z&by=district").text
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "district")]
     assert "Cifras registradas hasta el 2022-03-01 12:00 (Lima)." in html
     assert "Indicadores por grupo: Por distrito" in html
 
 
-def test_the_chart_by_zone_draws_each_group_of_the_breakdown(client: TestClient, source: FakeIndicatorSource) -> None:
+def test_the_chart_by_zone_draws_each_group_of_the_breakdown(client: TestClient, source: FakeReporting) -> None:
     html = client.get("/dashboard?lang=en").text
     assert source.asked == [(None, "zone")]
     assert '<title id="chart-by-zone-title">By zone</title>' in html
@@ -163,7 +159,7 @@ def test_a_value_the_page_cannot_parse_is_shown_as_it_came() -> None:
     assert str(cell("custom", {"<b>": 1}, t)) == '<ul class="breakdown"><li><span class="key">&lt;b&gt;:</span> 1</li></ul>'
 
 
-def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(client: TestClient, source: FakeIndicatorSource) -> None:
+def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(client: TestClient, source: FakeReporting) -> None:
     html = client.get("/dashboard?lang=es&as_of=2022-03-01T12:00&by=zone").text
     client.get("/dashboard?lang=es&as_of=&by=zone")
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]

@@ -7,21 +7,17 @@ programme year (tests/support/reporting_feed.py); the page is read as HTML.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.api import create_app
-from services.reporting.dashboard import today_in_lima
-from services.reporting.settings import ReportingSettings
+from shared.clock import today_in_lima
+from tests.support.clients import application_of
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
 
 pytestmark = pytest.mark.timeout(60)
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 
 
 class Cells(HTMLParser):
@@ -68,10 +64,10 @@ def headings(html: str) -> list[str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH))) as client:
-        a_programme_year(ReportingFeed(client.app.state.runtime.readmodel, today_in_lima()))  # type: ignore[attr-defined]
-        yield client
+def client(reporting: TestClient) -> TestClient:
+    """Reporting, its read model holding a programme year."""
+    a_programme_year(ReportingFeed(application_of(reporting).readmodel, today_in_lima()))
+    return reporting
 
 
 def test_the_dashboard_speaks_spanish_by_default_and_offers_english(client: TestClient) -> None:

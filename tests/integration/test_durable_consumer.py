@@ -12,9 +12,10 @@ from nats.js.api import ConsumerConfig
 from sqlalchemy import Integer, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
+from shared.consumers import PARKED_STREAM, DurableConsumer
 from shared.events import encode
-from shared.messaging import PARKED_STREAM, DurableConsumer, NatsLink
+from shared.messaging import NatsLink
 from shared.views import Ledger, View, make_engine
 
 STREAM = "OSV"

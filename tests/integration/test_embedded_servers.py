@@ -1,4 +1,4 @@
-"""Real nats-server and PostgreSQL child processes started by shared.embedded.
+"""Real nats-server and PostgreSQL child processes started by devtools.embedded.
 
 Async client code runs through ``asyncio.run`` inside plain tests, so no
 pytest-asyncio is needed.
@@ -17,7 +17,7 @@ import nats.errors
 import psycopg
 import pytest
 
-from shared.embedded import EmbeddedServerError, NatsServer, PostgresServer, free_port
+from devtools.embedded import EmbeddedServerError, NatsServer, PostgresServer, free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -202,7 +202,7 @@ def test_postgres_stop_leaves_no_process_behind_and_removes_its_directory() -> N
     assert _pids_mentioning(str(base_dir)) == []
 
 
-def test_a_crashed_postgres_restarts_on_its_port_with_every_committed_row_and_breaks_open_connections() -> None:
+def test_a_crashed_postgres_starts_again_on_its_port_with_every_committed_row_and_breaks_open_connections() -> None:
     pg = PostgresServer().start()
     try:
         url = pg.url_for(pg.create_database("osv_restart").rsplit("/", 1)[1], driver=None)
@@ -211,7 +211,8 @@ def test_a_crashed_postgres_restarts_on_its_port_with_every_committed_row_and_br
         open_connection.execute("INSERT INTO organisation VALUES ('Comedor Popular')")
         before = pg.pid
 
-        pg.restart(mode="immediate")
+        pg.halt(mode="immediate")
+        pg.start()
 
         assert pg.pid != before and before is not None and _gone_within(before)
         with pytest.raises(psycopg.OperationalError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,27 +17,16 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from services.engagement.api import create_app
-from services.engagement.application import Engagement
-from services.engagement.settings import EngagementSettings
+from tests.support.clients import application_of, service_client
 
 pytestmark = pytest.mark.timeout(60)
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 OSV_ID = str(uuid4())
-
-
-def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
-    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
-
-
-def engagement_of(client: TestClient) -> Engagement:
-    return client.app.state.runtime.app  # type: ignore[attr-defined]
 
 
 def registry_publishes(client: TestClient, kind: str, **data: Any) -> None:
     """Hand a registry event to engagement's OSV directory, as its NATS consumer would."""
-    directory = engagement_of(client).osvs
+    directory = application_of(client).osvs
     position = directory.applied_position() + 1
     directory.apply([{"type": kind, "source": "urn:osv-platform:registry", "position": position, "data": data}])
 
@@ -55,7 +43,7 @@ def dissolve_osv(client: TestClient, osv_id: str) -> None:
 
 def fund_osv(client: TestClient, osv_id: str) -> str:
     """Hand funding's FundGranted to engagement's grant directory; returns the grant's id."""
-    grants = engagement_of(client).grants
+    grants = application_of(client).grants
     grant_id = str(uuid4())
     data = {
         "grant_id": grant_id,
@@ -71,10 +59,10 @@ def fund_osv(client: TestClient, osv_id: str) -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
-        map_osv(client, OSV_ID)
-        yield client
+def client(engagement: TestClient) -> TestClient:
+    """Engagement, having heard registry map the OSV the stories use."""
+    map_osv(engagement, OSV_ID)
+    return engagement
 
 
 def a_person(**overrides: Any) -> dict[str, Any]:
@@ -267,7 +255,7 @@ def plain_forms(text: str) -> list[bytes]:
 
 
 def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_path: Path) -> None:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
+    with service_client("engagement", tmp_path) as client:
         map_osv(client, OSV_ID)
         member = join(client, full_name=NAME, document_type="CEDULA_VE", document_number=f"V-{DOCUMENT_NUMBER}")
         client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
@@ -297,14 +285,14 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
 
 
 def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path) -> None:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
+    with service_client("engagement", tmp_path) as client:
         map_osv(client, OSV_ID)
         member = join(client, full_name=NAME)
     key_file = tmp_path / "engagement" / "master.key"
     key = key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
-    with TestClient(create_app(settings_for(tmp_path))) as client:
+    with service_client("engagement", tmp_path) as client:
         assert client.get(f"/members/{member['id']}").json()["full_name"] == NAME
 
     assert key_file.read_text() == key
@@ -313,10 +301,10 @@ def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a
 def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
     key = "q2Vh1I9D8x3kq9eYcD2x6yQkq4m2b8aV3b0rVxk1Z3s="
 
-    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+    with service_client("engagement", tmp_path, settings={"master_key": key}) as client:
         map_osv(client, OSV_ID)
         member = join(client)
-    with TestClient(create_app(settings_for(tmp_path, master_key=key))) as client:
+    with service_client("engagement", tmp_path, settings={"master_key": key}) as client:
         assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"
 
     assert not (tmp_path / "engagement" / "master.key").exists()
@@ -580,7 +568,7 @@ def test_unknown_members_memberships_and_participations_are_not_found(client: Te
 
 
 def test_the_id_of_an_index_entry_or_a_roster_is_not_a_member(client: TestClient) -> None:
-    from services.engagement.domainmodel import OSVRoster
+    from services.engagement.domain.roster import OSVRoster
 
     join(client)
 

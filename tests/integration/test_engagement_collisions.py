@@ -1,47 +1,31 @@
 """Two commands on one OSV at the same moment: the roster's version decides, and the loser tries again.
 
-The application runs on SQLite and PostgreSQL. A ``FakeToday`` lets another
+The application runs on SQLite and PostgreSQL. A fake clock (``FakeToday``) lets another
 command be saved in the very middle of one (after it has loaded the OSV's
 roster, before it saves), which is exactly what a concurrent request does.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.application import Engagement, cipher_env
-from services.engagement.domainmodel import DocumentType, OSVRoster, PersonAlreadyRegisteredError, Sex
-from services.engagement.grantdirectory import GrantDirectory
-from services.engagement.personaldata import INDEX_PURPOSE, WRAPPING_PURPOSE, DocumentDigests, KeyRing, MasterKey
-from shared.osvdirectory import OSVDirectory
-from shared.settings import sqlalchemy_url
-from shared.store import COMMAND_ATTEMPTS, persistence_env
-from shared.views import make_engine
+from services.engagement.application import Engagement
+from services.engagement.bootstrap import bootstrap
+from services.engagement.domain.documents import PersonAlreadyRegisteredError
+from services.engagement.domain.members import Sex
+from services.engagement.domain.roster import OSVRoster
+from shared.documents import DocumentType
+from shared.store import COMMAND_ATTEMPTS
+from tests.support.clients import FakeToday, settings_for
 
 pytestmark = pytest.mark.timeout(120)
 
 OSV_ID = uuid4()
-
-
-class FakeToday:
-    """Today's date; on the chosen calls, first runs what another request would do meanwhile."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.meanwhile: dict[int, Callable[[], object]] = {}
-
-    def __call__(self) -> date:
-        self.calls += 1
-        interruption = self.meanwhile.pop(self.calls, None)
-        if interruption is not None:
-            interruption()
-        return date(2025, 6, 15)
 
 
 @pytest.fixture
@@ -51,17 +35,8 @@ def today() -> FakeToday:
 
 @pytest.fixture
 def engagement(database_url: str, tmp_path: Path, today: FakeToday) -> Iterator[Engagement]:
-    view_url = f"sqlite:///{tmp_path / 'views.db'}" if database_url.startswith("sqlite") else sqlalchemy_url(database_url)
-    views = make_engine(view_url)
-    master = MasterKey(os.urandom(32))
-    app = Engagement(
-        {**persistence_env(database_url), **cipher_env(master.store_cipher_key())},
-        today,
-        osvs=OSVDirectory(views, "engagement"),
-        grants=GrantDirectory(views),
-        keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
-        documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
-    )
+    runtime = bootstrap(settings_for("engagement", tmp_path, database_url), today=today)
+    app: Engagement = runtime.make_application(runtime.application_env())
     app.osvs.apply([
         {
             "type": "OSVMapped",

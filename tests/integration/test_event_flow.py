@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
 from tests.support.system import System, eventually, running_system
 
 

@@ -20,10 +20,11 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
-from services.reporting.readmodel import ReadModel
-from shared.embedded import NatsServer
+from devtools.embedded import NatsServer
+from services.reporting.views.readmodel import ReadModel
+from shared.consumers import DurableConsumer
 from shared.events import encode
-from shared.messaging import DurableConsumer, NatsLink
+from shared.messaging import NatsLink
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 from tests.support.served import served_system
@@ -294,6 +295,6 @@ def test_a_missing_event_the_feed_cannot_give_makes_reporting_degraded_naming_so
     with running_system(tmp_path / "var", nats_server.url) as system:
         runtime = system.reporting.app.state.runtime  # type: ignore[attr-defined]
         # Engagement's 7 arrives, naming 5 as its predecessor; 1 to 5 never do (no feed to ask in this process).
-        runtime.readmodel.apply([a_fact("engagement", 7, 5)])
+        runtime.app.readmodel.apply([a_fact("engagement", 7, 5)])
         health = eventually(lambda: (h := system.reporting.get("/health").json())["status"] == "degraded" and h, timeout=30)
         assert health["sources"]["engagement"]["missing"] == [[1, 5]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nats
 
-from services.reporting.readmodel import ReadModel
+from devtools.embedded import NatsServer
 from services.reporting.rebuild import rebuild_from_feeds, rebuild_from_stream
-from shared.embedded import NatsServer
+from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import eventually, running_system

@@ -9,7 +9,6 @@ SQLite and PostgreSQL; the error cases on SQLite.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,12 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from services.engagement.api import create_app
-from services.engagement.application import today_in_lima
-from services.engagement.settings import EngagementSettings
+from shared.clock import today_in_lima
 from tests.support.api import Upstream, assert_problem, created
+from tests.support.clients import feed, service_client
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("engagement")]
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 NOTES = "Yusmary Cordero dijo que el vecino Ramón Quispe perdió su PTP"
 ACTION_WORDING = "Acompañar a la señora Zoraida a la MML con el acta"
 DESCRIPTION = "Mural pintado con los hijos de la familia Berroterán"
@@ -39,24 +36,6 @@ def days_ago(days: int) -> str:
 
 
 TOMORROW = (today_in_lima() + timedelta(days=1)).isoformat()
-
-
-def settings_for(var_dir: Path, **overrides: Any) -> EngagementSettings:
-    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
-        yield client
-
-
-@pytest.fixture
-def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    """Engagement with its store and views on SQLite, then on PostgreSQL."""
-    overrides = {} if database_url.startswith("sqlite") else {"database_url": database_url}
-    with TestClient(create_app(settings_for(tmp_path, **overrides))) as client:
-        yield client
 
 
 def upstream(client: TestClient) -> Upstream:
@@ -122,10 +101,6 @@ def an_assessment(**overrides: Any) -> dict[str, Any]:
     }
     assessment.update(overrides)
     return {k: v for k, v in assessment.items() if v is not ...}
-
-
-def feed(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/events", params={"limit": 1000}).json()["events"]
 
 
 # Follow-up --------------------------------------------------------------------
@@ -628,7 +603,7 @@ def test_a_needs_assessment_that_breaks_a_rule_is_refused_naming_the_field(
 
 
 def test_notes_descriptions_and_reasons_never_reach_the_event_feed_or_the_disk_in_clear(tmp_path: Path) -> None:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
+    with service_client("engagement", tmp_path) as client:
         osv_id = upstream(client).osv_mapped()
         created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting()))
         created(

@@ -8,7 +8,6 @@ and PostgreSQL; the error cases on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,52 +18,19 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
-from services.funding.api import create_app
-from services.funding.application import Funding
-from services.funding.domainmodel import Currency, GrantKind, Support, SupportHistory, grant_support
-from services.funding.settings import FundingSettings
+from services.funding.domain.grants import GrantKind, Support, SupportHistory, grant_support
 from shared.errors import ConflictError
-from shared.store import ServiceApplication
+from shared.money import Currency
 from tests.support.api import Upstream, assert_problem, created
+from tests.support.clients import application_of, feed, head, service_client
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
-def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
-    overrides = {"database_url": database_url} if database_url and not database_url.startswith("sqlite") else {}
-    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
-        yield client
-
-
-@pytest.fixture
-def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    """Funding with its store and views on SQLite, then on PostgreSQL."""
-    with TestClient(create_app(settings_for(tmp_path, database_url))) as client:
-        yield client
-
-
-def funding_of(client: TestClient) -> Funding:
-    return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
-
-
 def registry(client: TestClient) -> Upstream:
-    return Upstream(funding_of(client))
-
-
-def feed(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/events", params={"limit": 1000}).json()["events"]
-
-
-def head(client: TestClient) -> int:
-    return client.get("/events").json()["head"]
+    return Upstream(application_of(client))
 
 
 def open_two_phases(client: TestClient) -> None:
@@ -192,16 +158,15 @@ def test_phase_two_supports_five_osvs_two_of_them_again_with_goods_and_tranches_
 
 
 def test_ten_and_twenty_centimos_make_exactly_thirty_through_the_store_and_the_feed(tmp_path: Path, database_url: str) -> None:
-    settings = settings_for(tmp_path, database_url)
-    with TestClient(create_app(settings)) as client:
+    with service_client("funding", tmp_path, database_url) as client:
         osv_id = registry(client).osv_mapped()
         goods = grant(client, osv_id, "goods", "0.30", "2021-10-22")
         created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("clavo", 1, "0.10")), "delivered_on": "2021-10-23"}))
         created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("clavo", 2, "0.10")), "delivered_on": "2021-10-24"}))
 
     # A new process reads it all back from the store: nothing was a float on the way.
-    with TestClient(create_app(settings)) as client:
-        stored = funding_of(client).get_grant(UUID(goods["id"]))
+    with service_client("funding", tmp_path, database_url) as client:
+        stored = application_of(client).get_grant(UUID(goods["id"]))
         assert stored.delivered == Decimal("0.10") + Decimal("0.20") == Decimal("0.30")
         assert (stored.remaining, type(stored.remaining)) == (Decimal("0.00"), Decimal)
         assert all(type(line.unit_value) is Decimal for d in stored.deliveries for line in d.items)
@@ -219,7 +184,7 @@ def test_ten_and_twenty_centimos_make_exactly_thirty_through_the_store_and_the_f
 
 
 def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_decided(client_on: TestClient) -> None:
-    funding = funding_of(client_on)
+    funding = application_of(client_on)
     open_two_phases(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     in_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
@@ -227,43 +192,43 @@ def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_de
     in_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
     assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
 
-    funding.save(in_phase_2)
-    funding.save(in_phase_1)  # entered late: phase 2's grant no longer reads as first-time support
+    funding.save(in_phase_2, funding.entered_in_support_history(in_phase_2))
+    funding.save(in_phase_1, funding.entered_in_support_history(in_phase_1))  # late: phase 2's grant no longer reads as first-time
     with pytest.raises(ConflictError) as refused:
-        funding.save(also_in_phase_2)
+        funding.entered_in_support_history(also_in_phase_2)
     assert refused.value.rule == "support_history_unchanged"
     assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id, in_phase_2.id]
 
     # Decided again from the history as it stands, it is repeat support, and saved.
     again = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
-    funding.save(again)
+    funding.save(again, funding.entered_in_support_history(again))
     assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
     assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "200.00", "300.00"]
 
 
 def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(client_on: TestClient) -> None:
-    funding = funding_of(client_on)
+    funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
     first = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
-    funding.save(first)
+    funding.save(first, funding.entered_in_support_history(first))
     # Another process entered its grant in the same history it read before ``first`` was saved.
     late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
     history.enter(late, [])
     with pytest.raises(IntegrityError):
-        ServiceApplication.save(funding, late, history)
+        funding.save(late, history)
     assert [g.id for g in funding.grants_of(osv_id)] == [first.id]
 
 
 def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it(client_on: TestClient) -> None:
-    funding = funding_of(client_on)
+    funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     proposal_id, round_id = uuid4(), uuid4()
     grant_made = funding.new_grant(
         osv_id, Decimal("3500"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND, proposal_id=proposal_id, round_id=round_id
     )
     assert client_on.get(f"/grants/{grant_made.id}").status_code == 404  # not saved until the caller saves it
-    funding.save(grant_made)
+    funding.save(grant_made, funding.entered_in_support_history(grant_made))
     shown = client_on.get(f"/grants/{grant_made.id}").json()
     assert (shown["proposal_id"], shown["round_id"], shown["support"]) == (str(proposal_id), str(round_id), Support.FIRST_TIME)
     data = next(e["data"] for e in feed(client_on) if e["type"] == "FundGranted")

@@ -9,10 +9,7 @@ the error cases on SQLite.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -20,14 +17,11 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
-from services.funding.api import create_app
-from services.funding.application import Funding
-from services.funding.settings import FundingSettings
 from tests.support.api import Upstream, assert_problem, created
+from tests.support.clients import application_of, at_once, feed, head
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 SUMMARY = "La señora Yusmary coordina con el vecino Ramón el mural del parque"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -38,38 +32,8 @@ RUBRIC = [
 ]
 
 
-def settings_for(var_dir: Path, **overrides: Any) -> FundingSettings:
-    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
-        yield client
-
-
-@pytest.fixture
-def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    """Funding with its store and views on SQLite, then on PostgreSQL."""
-    overrides = {} if database_url.startswith("sqlite") else {"database_url": database_url}
-    with TestClient(create_app(settings_for(tmp_path, **overrides))) as client:
-        yield client
-
-
-def funding_of(client: TestClient) -> Funding:
-    return client.app.state.runtime.app  # type: ignore[attr-defined, no-any-return]
-
-
 def registry(client: TestClient) -> Upstream:
-    return Upstream(funding_of(client), dissolved_on="2021-04-01")
-
-
-def head(client: TestClient) -> int:
-    return client.get("/events").json()["head"]
-
-
-def feed(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/events", params={"limit": 1000}).json()["events"]
+    return Upstream(application_of(client), dissolved_on="2021-04-01")
 
 
 def a_phase(client: TestClient) -> str:
@@ -290,28 +254,11 @@ def test_a_ruos_only_round_takes_a_registered_osv(client: TestClient) -> None:
 # The store keeps the rules under concurrency (SQLite and PostgreSQL) ---------------------
 
 
-def run_at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
-    """Run ``command(i)`` in ``count`` threads released together; the results in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = command(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_an_osv_submitting_the_same_round_at_once_gets_one_proposal(client_on: TestClient) -> None:
     client = client_on
     rid = a_round(client)["id"]
     osv_id = registry(client).osv_mapped()
-    responses = run_at_once(4, lambda i: client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, title=f"Idea {i}")))
+    responses = at_once(4, lambda i: client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, title=f"Idea {i}")))
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
     for response in responses:
         if response.status_code == 409:
@@ -325,7 +272,7 @@ def test_overlapping_phases_opened_at_once_give_one_phase(client_on: TestClient)
     bodies = [
         {"code": f"P{i}", "name": f"Fase {i}", "starts_on": f"2030-0{i + 1}-01", "ends_on": "2030-12-31"} for i in range(4)
     ]
-    responses = run_at_once(4, lambda i: client.post("/phases", json=bodies[i]))
+    responses = at_once(4, lambda i: client.post("/phases", json=bodies[i]))
     assert sorted(r.status_code for r in responses) == [201, 422, 422, 422]
     for response in responses:
         if response.status_code == 422:
@@ -339,7 +286,7 @@ def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) 
     ids = [a_proposal(client, rid)["id"] for _ in range(4)]
     for proposal_id in ids:
         score(client, proposal_id, "EV-1", 8, 6, 4)
-    responses = run_at_once(4, lambda i: approve(client, ids[i], "4000.00"))
+    responses = at_once(4, lambda i: approve(client, ids[i], "4000.00"))
     assert sorted(r.status_code for r in responses) == [201, 201, 409, 409]
     for response in responses:
         if response.status_code == 409:
@@ -352,7 +299,7 @@ def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) 
 def test_evaluators_scoring_one_proposal_at_once_are_all_recorded(client_on: TestClient) -> None:
     client = client_on
     proposal = a_proposal(client, a_round(client)["id"])
-    responses = run_at_once(3, lambda i: client.post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
+    responses = at_once(3, lambda i: client.post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
     assert [r.status_code for r in responses] == [201, 201, 201]
     scorings = client.get(f"/proposals/{proposal['id']}").json()["scorings"]
     assert sorted(s["evaluator"] for s in scorings) == ["EV-1", "EV-2", "EV-3"]
@@ -361,7 +308,7 @@ def test_evaluators_scoring_one_proposal_at_once_are_all_recorded(client_on: Tes
 def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClient) -> None:
     """The budget check rides on the round's version: two approvals checked against the same round cannot both be saved."""
     client = client_on
-    funding = funding_of(client)
+    funding = application_of(client)
     rid = a_round(client)["id"]
     first, second = (UUID(a_proposal(client, rid, requested_amount="6000.00")["id"]) for _ in range(2))
     for proposal_id in (first, second):

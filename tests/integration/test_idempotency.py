@@ -9,8 +9,7 @@ request recorded; never a second fact.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,81 +19,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app as engagement_app
-from services.engagement.settings import EngagementSettings
 from services.funding.api import create_app as funding_app
-from services.funding.settings import FundingSettings
 from services.registry.api import create_app as registry_app
 from services.registry.application import Registry
-from services.registry.settings import RegistrySettings
 from shared.idempotency import AnswerBook, IdempotentCall, IdempotentRequest, IdempotentRequestInProgressError, serving
-from shared.views import make_engine
 from tests.support.api import Upstream, assert_problem, created
+from tests.support.clients import application_of, at_once, feed_types, settings_for
 
 pytestmark = pytest.mark.timeout(180)
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 AN_OSV = {"name": "Mujeres Emprendedoras de Comas", "district": "Comas", "mapped_on": "2021-03-15"}
 AN_OSV_DATE = date(2021, 3, 15)
 
 
-def on(database_url: str) -> dict[str, Any]:
-    return {} if database_url.startswith("sqlite") else {"database_url": database_url}
+@pytest.fixture
+def store(database_url: str) -> str:
+    """Every story here runs on SQLite, then on PostgreSQL."""
+    return database_url
 
 
 def keyed(key: str) -> dict[str, str]:
     return {"Idempotency-Key": f'"{key}"'}
-
-
-@pytest.fixture
-def registry(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = RegistrySettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
-    with TestClient(registry_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def funding(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = FundingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
-    with TestClient(funding_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def engagement(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = EngagementSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
-    with TestClient(engagement_app(settings)) as client:
-        yield client
-
-
-def application(client: TestClient) -> Any:
-    return client.app.state.runtime.app  # type: ignore[attr-defined]
-
-
-def feed_types(client: TestClient) -> list[str]:
-    types: list[str] = []
-    after = 0
-    while True:
-        page = client.get("/events", params={"after": after, "limit": 1000}).json()
-        types.extend(e["type"] for e in page["events"])
-        if page["next_after"] == after:
-            return types
-        after = page["next_after"]
-
-
-def at_once(count: int, command: Callable[[int], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = command(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 # The same request again -------------------------------------------------------------------
@@ -172,7 +117,7 @@ def test_the_same_keyed_request_sent_many_times_at_once_is_carried_out_once(regi
 
 
 def test_two_replicas_given_the_same_key_at_once_record_one_fact(tmp_path: Path, database_url: str) -> None:
-    settings = RegistrySettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    settings = settings_for("registry", tmp_path, database_url)
     with TestClient(registry_app(settings)) as one, TestClient(registry_app(settings)) as other:
         keys = [str(uuid4()) for _ in range(8)]
         replicas = (one, other)
@@ -184,7 +129,7 @@ def test_two_replicas_given_the_same_key_at_once_record_one_fact(tmp_path: Path,
 
 
 def test_a_save_under_a_key_another_request_committed_meanwhile_is_refused_and_not_retried(registry: TestClient) -> None:
-    app: Registry = application(registry)
+    app: Registry = application_of(registry)
     key = str(uuid4())
 
     def a_call() -> IdempotentCall:
@@ -209,7 +154,7 @@ def test_a_save_under_a_key_another_request_committed_meanwhile_is_refused_and_n
 def test_a_retry_after_the_answer_was_lost_gets_409_naming_what_was_recorded_and_never_runs_again(registry: TestClient) -> None:
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
-    application(registry).answers.drop(IdempotentRequest.id_for("registry", key))  # as if killed before keeping it
+    application_of(registry).answers.drop(IdempotentRequest.id_for("registry", key))  # as if killed before keeping it
 
     retried = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
 
@@ -228,7 +173,7 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
     def broken(*_: Any, **__: Any) -> None:
         raise OSError("the view database is gone")
 
-    monkeypatch.setattr(application(registry).answers, "keep", broken)
+    monkeypatch.setattr(application_of(registry).answers, "keep", broken)
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
 
@@ -239,7 +184,7 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
 
 def test_an_answer_past_its_retention_is_gone_but_the_request_still_never_runs_twice(registry: TestClient) -> None:
     now = [1_000_000.0]
-    app = application(registry)
+    app = application_of(registry)
     app.answers = AnswerBook(app.answers.engine, retention=timedelta(hours=24), clock=lambda: now[0])
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
@@ -255,7 +200,7 @@ def test_an_answer_past_its_retention_is_gone_but_the_request_still_never_runs_t
 
 
 def test_a_retried_grant_is_granted_once_and_entered_once_in_the_osv_support(funding: TestClient) -> None:
-    osv_id = Upstream(application(funding)).osv_mapped()
+    osv_id = Upstream(application_of(funding)).osv_mapped()
     body = {"osv_id": osv_id, "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
     key = str(uuid4())
 
@@ -265,12 +210,12 @@ def test_a_retried_grant_is_granted_once_and_entered_once_in_the_osv_support(fun
     assert (first.status_code, again.status_code) == (201, 201) and again.json() == first.json()
     assert [g["id"] for g in funding.get("/grants", params={"osv_id": osv_id}).json()] == [first.json()["id"]]
     assert feed_types(funding) == ["FundGranted"]
-    record = application(funding).find_idempotent_request(IdempotentRequest.id_for("funding", key))
+    record = application_of(funding).find_idempotent_request(IdempotentRequest.id_for("funding", key))
     assert {s["kind"] for s in record.saved} == {"Grant", "SupportHistory"}  # both in the one transaction
 
 
 def test_twenty_people_joining_at_once_each_with_a_key_are_each_registered_once_and_their_retries_replay(engagement: TestClient) -> None:
-    osv_id = Upstream(application(engagement)).osv_mapped()
+    osv_id = Upstream(application_of(engagement)).osv_mapped()
     keys = [str(uuid4()) for _ in range(20)]
 
     def person(i: int) -> dict[str, Any]:
@@ -294,7 +239,7 @@ def test_twenty_people_joining_at_once_each_with_a_key_are_each_registered_once_
 
 
 def test_kept_answers_hold_no_readable_personal_data_and_erasure_deletes_them(engagement: TestClient, tmp_path: Path) -> None:
-    osv_id = Upstream(application(engagement)).osv_mapped()
+    osv_id = Upstream(application_of(engagement)).osv_mapped()
     person = {
         "osv_id": osv_id,
         "full_name": "Yusmary Cordero Palacios",
@@ -311,7 +256,7 @@ def test_kept_answers_hold_no_readable_personal_data_and_erasure_deletes_them(en
     role = {"role": "board_member", "changed_on": "2024-04-01"}
     changed = engagement.post(f"/members/{member['id']}/memberships/{membership_id}/role", json=role, headers=keyed(role_key))
     assert changed.status_code == 200, changed.text
-    answers: AnswerBook = application(engagement).answers
+    answers: AnswerBook = application_of(engagement).answers
     rows = answers.engine.connect().exec_driver_sql("SELECT sealed FROM idempotent_answers").fetchall()
     assert len(rows) == 2
     for (sealed,) in rows:
@@ -336,7 +281,7 @@ def test_kept_answers_hold_no_readable_personal_data_and_erasure_deletes_them(en
 
 
 def test_an_answer_about_a_person_as_they_stood_before_their_erasure_is_not_kept(engagement: TestClient) -> None:
-    answers: AnswerBook = application(engagement).answers
+    answers: AnswerBook = application_of(engagement).answers
     person_id, before, after = uuid4(), uuid4(), uuid4()
     answers.forget(person_id, up_to_version=3)  # the erasure will be version 4
 

@@ -6,48 +6,22 @@ here by hand-built CloudEvents fed to its real directory handler.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.funding.api import create_app
-from services.funding.settings import FundingSettings
 from tests.support.api import Upstream, assert_problem, created
+from tests.support.clients import head
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 COMAS = "150110"
 
 
-def settings_for(var_dir: Path, database_url: str | None = None) -> FundingSettings:
-    overrides = {"database_url": database_url} if database_url and not database_url.startswith("sqlite") else {}
-    return FundingSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, **overrides)
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(tmp_path))) as client:
-        yield client
-
-
-@pytest.fixture
-def client_on(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    """Funding with its store and views on SQLite, then on PostgreSQL."""
-    with TestClient(create_app(settings_for(tmp_path, database_url))) as client:
-        yield client
-
-
 def registry(client: TestClient) -> Upstream:
     return Upstream(client.app.state.runtime.app)  # type: ignore[attr-defined]
-
-
-def head(client: TestClient) -> int:
-    return client.get("/events").json()["head"]
 
 
 def a_submission(osv_id: str, **overrides: Any) -> dict[str, Any]:
@@ -169,7 +143,7 @@ def test_the_decision_is_recorded_once(client: TestClient) -> None:
     outcome = f"/participatory-budgets/{submission['id']}/outcome"
     created(client.post(outcome, json={"outcome": "accepted", "decided_on": "2021-09-01"}))
     before = head(client)
-    assert_problem(client.post(outcome, json={"outcome": "funded", "amount_funded": "1.00", "decided_on": "2021-11-01"}), 409, "outcome", "decided_once")
+    assert_problem(client.post(outcome, json={"outcome": "funded", "amount_funded": "1.00", "decided_on": "2021-11-01"}), 409, "outcome", "decide_once")
     assert head(client) == before
     assert client.get(f"/participatory-budgets/{submission['id']}").json()["decision"]["outcome"] == "accepted"
 

@@ -19,10 +19,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.engagement.api import create_app
 from services.engagement.personaldata import DataKey, KeyRing
-from services.engagement.settings import EngagementSettings
-from tests.integration.test_engagement_api import NATS_OUT_OF_REACH, engagement_of, map_osv
+from tests.integration.test_engagement_api import map_osv
+from tests.support.clients import application_of, feed, service_client
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,20 +31,14 @@ PHONE = "+51987654321"
 SECRETS = (NAME, "Zoraida", "Quintanilla", "Berroterán", DOCUMENT_NUMBER, PHONE, PHONE.removeprefix("+51"))
 
 
-def settings_on(database_url: str, var_dir: Path) -> EngagementSettings:
-    """SQLite: the service's own default files under var_dir. PostgreSQL: store and views in the database."""
-    database = None if database_url.startswith("sqlite") else database_url
-    return EngagementSettings(var_dir=var_dir, nats_url=NATS_OUT_OF_REACH, database_url=database)
-
-
 @pytest.fixture
 def var_dir(tmp_path: Path) -> Path:
     return tmp_path / "var"
 
 
 @pytest.fixture
-def client(database_url: str, var_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_on(database_url, var_dir))) as client:
+def client(var_dir: Path, database_url: str) -> Iterator[TestClient]:
+    with service_client("engagement", var_dir, database_url) as client:
         yield client
 
 
@@ -72,12 +65,8 @@ def erase(client: TestClient, member_id: str, erased_on: str = "2025-01-10") -> 
     return client.post(f"/members/{member_id}/erasure", json={"erased_on": erased_on})
 
 
-def feed(client: TestClient) -> list[dict[str, Any]]:
-    return client.get("/events", params={"limit": 1000}).json()["events"]
-
-
 def keys_of(client: TestClient) -> KeyRing:
-    return engagement_of(client).keys
+    return application_of(client).keys
 
 
 def find(client: TestClient) -> Any:
@@ -133,7 +122,7 @@ def test_an_erasure_cut_short_after_the_key_went_is_finished_by_asking_again(cli
 
     # The service stops right after deleting the keys (the person's and their index entry's, in one
     # statement), before recording the erasure.
-    engagement = engagement_of(client)
+    engagement = application_of(client)
     index_id = engagement.documents.index_id(engagement.get_member(UUID(member["id"])).document_identity or "")
     keys_of(client).forget(UUID(member["id"]), index_id)
     halfway = client.get(f"/members/{member['id']}").json()
@@ -185,15 +174,14 @@ def test_the_same_document_can_be_registered_again_once_its_holder_is_forgotten(
 
 
 def test_after_a_restart_kept_people_read_in_clear_and_erased_ones_stay_redacted(database_url: str, var_dir: Path) -> None:
-    settings = settings_on(database_url, var_dir)
-    with TestClient(create_app(settings)) as client:
+    with service_client("engagement", var_dir, database_url) as client:
         osv_id = map_osv(client)
         forgotten = register_zoraida(client, osv_id)
         kept = register_zoraida(client, osv_id, full_name="Luis Alberto Díaz", document_number="001112223", phone=None)
         erase(client, forgotten["id"])
         events = feed(client)
 
-    with TestClient(create_app(settings)) as client:
+    with service_client("engagement", var_dir, database_url) as client:
         assert client.get(f"/members/{kept['id']}").json()["full_name"] == "Luis Alberto Díaz"
         assert client.get(f"/members/{forgotten['id']}").json()["full_name"] == "[erased]"
         assert feed(client) == events
@@ -201,8 +189,7 @@ def test_after_a_restart_kept_people_read_in_clear_and_erased_ones_stay_redacted
 
 def test_no_file_keeps_the_persons_data_or_their_key_once_they_are_erased(var_dir: Path) -> None:
     """SQLite: every file the service writes is under its var dir (event store, views and key table, -wal, -shm)."""
-    settings = settings_on("sqlite://", var_dir)
-    with TestClient(create_app(settings)) as client:
+    with service_client("engagement", var_dir) as client:
         osv_id = map_osv(client)
         member = register_zoraida(client, osv_id)
         with Session(keys_of(client).engine) as session:

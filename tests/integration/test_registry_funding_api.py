@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.funding.api import create_app as funding_app
-from services.funding.settings import FundingSettings
-from services.registry.api import create_app as registry_app
-from services.registry.settings import RegistrySettings
 from tests.support.api import assert_problem
-
-NO_NATS = "nats://127.0.0.1:1"  # unreachable: commands must still succeed
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(registry_app(RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS))) as client:
-        yield client
-
-
-@pytest.fixture
-def funding(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(funding_app(FundingSettings(var_dir=tmp_path, nats_url=NO_NATS))) as client:
-        yield client
 
 
 def new_osv(registry: TestClient, **overrides: Any) -> dict[str, Any]:

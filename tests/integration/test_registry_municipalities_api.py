@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.registry.api import create_app
-from services.registry.settings import RegistrySettings
-from tests.integration.test_registry_ruos_api import NO_NATS, assert_problem, head
+from tests.support.api import assert_problem
+from tests.support.clients import head
 
 COMAS = "150110"
 SJL = "150132"
 OFFICE = "Subgerencia de Participación Vecinal"
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS))) as client:
-        yield client
 
 
 def assign(client: TestClient, municipality_id: str, role: str, on: str) -> dict[str, Any]:

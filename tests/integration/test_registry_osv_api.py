@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,19 +10,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.registry.api import create_app
-from services.registry.settings import RegistrySettings
-from shared.osvdirectory import OSVDirectory
 from shared.views import make_engine
-from tests.integration.test_registry_ruos_api import NO_NATS, Clock, assert_problem, head, new_osv
+from shared.views.osvdirectory import OSVDirectory
+from tests.integration.test_registry_ruos_api import new_osv
+from tests.support.api import assert_problem
+from tests.support.clients import FakeToday, head
 
 NOTE = "la presidenta Yajaira se mudó a Santiago de Chile"
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS), today=Clock(date(2021, 8, 2)))) as client:
-        yield client
+def today() -> FakeToday:
+    """Registry's clock."""
+    return FakeToday(date(2021, 8, 2))
 
 
 def test_an_osv_is_mapped_with_its_details_and_they_can_be_corrected(registry: TestClient) -> None:

@@ -8,7 +8,6 @@ hand-built CloudEvents.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.registry.api import create_app
-from services.registry.application import Registry
-from services.registry.settings import RegistrySettings
 from tests.support.api import assert_problem
+from tests.support.clients import FakeToday, application_of, head, service_client
 
-NO_NATS = "nats://127.0.0.1:1"
 COMAS = "150110"
 ALL_DOCUMENTS = [
     "acta_constitucion",
@@ -35,29 +31,15 @@ ALL_DOCUMENTS = [
 DETAIL = "la cédula de la presidenta Yajaira no es aceptada"
 
 
-class Clock:
-    """Today, as the test says it is."""
-
-    def __init__(self, today: date) -> None:
-        self.today = today
-
-    def __call__(self) -> date:
-        return self.today
+@pytest.fixture
+def clock() -> FakeToday:
+    return FakeToday(date(2021, 6, 1))
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(date(2021, 6, 1))
-
-
-@pytest.fixture
-def registry(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS), today=clock)) as client:
-        yield client
-
-
-def application_of(client: TestClient) -> Registry:
-    return client.app.state.runtime.app  # type: ignore[attr-defined,no-any-return]
+def today(clock: FakeToday) -> FakeToday:
+    """Registry's clock, set by the test."""
+    return clock
 
 
 def new_osv(client: TestClient, **overrides: Any) -> str:
@@ -92,10 +74,6 @@ def submit(client: TestClient, osv_id: str, **overrides: Any) -> dict[str, Any]:
 
 def step(client: TestClient, osv_id: str, application_id: str, name: str, **body: Any) -> Any:
     return client.post(f"/osvs/{osv_id}/ruos-applications/{application_id}/{name}", json=body)
-
-
-def head(client: TestClient) -> int:
-    return int(client.get("/events").json()["head"])
 
 
 # The story ---------------------------------------------------------------------------
@@ -198,8 +176,7 @@ def test_counts_delivered_twice_or_late_do_not_overwrite_a_newer_tally(registry:
 
 
 def test_the_setting_gives_the_default_amendment_window(tmp_path: Path) -> None:
-    settings = RegistrySettings(var_dir=tmp_path, nats_url=NO_NATS, ruos_amendment_working_days=10)
-    with TestClient(create_app(settings)) as client:
+    with service_client("registry", tmp_path, settings={"ruos_amendment_working_days": 10}) as client:
         osv_id = new_osv(client)
         application = submit(client, osv_id, submitted_on="2021-07-19")
         observed = step(client, osv_id, application["application_id"], "observation", observed_on="2021-07-26", reasons=[{"code": "other"}])
@@ -338,7 +315,7 @@ def test_a_direct_registration_waits_for_an_open_application(registry: TestClien
 # Boards and the lists that follow them -------------------------------------------------
 
 
-def test_boards_whose_term_ends_soon_or_has_ended_are_listed_as_expiring(registry: TestClient, clock: Clock) -> None:
+def test_boards_whose_term_ends_soon_or_has_ended_are_listed_as_expiring(registry: TestClient, clock: FakeToday) -> None:
     soon = new_osv(registry, name="Termina pronto")
     later = new_osv(registry, name="Termina después")
     ended = new_osv(registry, name="Ya terminó")

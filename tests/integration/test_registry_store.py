@@ -8,8 +8,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from services.registry.application import Registry
-from services.registry.documentcounts import DocumentCounts
-from services.registry.domainmodel import ApplicationStatus, RUOSNumberIndex, RUOSNumberTakenError
+from services.registry.domain.ruos import ApplicationStatus, RUOSNumberIndex, RUOSNumberTakenError
+from services.registry.views.documentcounts import DocumentCounts
 from shared.settings import sqlalchemy_url
 from shared.store import persistence_env
 from shared.views import make_engine

@@ -11,7 +11,7 @@ from typing import Any
 
 import nats
 
-from shared.embedded import NatsServer, PostgresServer
+from devtools.embedded import NatsServer, PostgresServer
 from tests.support.system import System, eventually, running_system
 
 SERVICES = ("registry", "funding", "engagement", "reporting")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,26 +18,18 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from services.reporting.api import create_app
-from services.reporting.indicators import INDICATORS, ZONES, flatten, rate
-from services.reporting.readmodel import ReadModel
-from services.reporting.settings import ReportingSettings
+from services.reporting.domain.indicators import INDICATORS, ZONES, flatten, rate
 from tests.integration.test_reporting_as_of import START, cloudevent, programme_log
+from tests.support.clients import application_of, service_client
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting"), pytest.mark.settings(checkpoint_every=50)]
 
-NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 
 
 @pytest.fixture
-def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
-    settings = ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, database_url=database_url, checkpoint_every=50)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-def readmodel_of(client: TestClient) -> ReadModel:
-    return client.app.state.runtime.readmodel  # type: ignore[attr-defined, no-any-return]
+def store(database_url: str) -> str:
+    """Every story here runs on SQLite, then on PostgreSQL."""
+    return database_url
 
 
 def at(hours: float) -> datetime:
@@ -53,7 +44,7 @@ def test_a_report_as_of_a_moment_before_a_late_correction_shows_the_figure_as_it
     activity = {"activity_id": "act-1", "osv_id": "osv-1", "held_on": "2021-03-01", "occurred_on": "2021-03-01", "kind": "mural_painting",
                 "district": "Comas", "zone": "Lima Norte", "indirect_beneficiaries": 40, "grant_id": None,
                 "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 12}], "outputs": [{"kind": "mural", "count": 1}]}
-    readmodel_of(client).apply([
+    application_of(client).readmodel.apply([
         cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
                    ends_on="2021-06-30", occurred_on="2021-01-01"),
         cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", district="Comas", zone="Lima Norte",
@@ -85,8 +76,7 @@ def test_a_report_as_of_a_moment_before_a_late_correction_shows_the_figure_as_it
 
 @pytest.mark.parametrize("as_of", ["yesterday", "2021-02-30T00:00:00Z", "2021-03-01T10:00:00"])
 def test_an_as_of_that_is_not_an_rfc3339_moment_is_refused_naming_as_of(tmp_path: Path, as_of: str) -> None:
-    settings = ReportingSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH)
-    with TestClient(create_app(settings)) as client:
+    with service_client("reporting", tmp_path) as client:
         for path in ("/indicators", "/indicators/export.csv", "/indicators/osvs_identified/evidence"):
             response = client.get(path, params={"as_of": as_of})
             assert response.status_code == 422, (path, response.text)
@@ -97,7 +87,7 @@ def test_an_as_of_that_is_not_an_rfc3339_moment_is_refused_naming_as_of(tmp_path
 def load(client: TestClient, count: int = 700) -> list[dict[str, Any]]:
     events = programme_log(count, seed=11)
     for start in range(0, len(events), 40):
-        readmodel_of(client).apply(events[start:start + 40])
+        application_of(client).readmodel.apply(events[start:start + 40])
     return events
 
 
@@ -140,7 +130,7 @@ def test_the_evidence_of_a_withdrawn_activity_shows_it_and_its_withdrawal_taking
     activity = {"activity_id": "act-9", "osv_id": "osv-1", "held_on": "2021-03-01", "occurred_on": "2021-03-01", "kind": "fair",
                 "district": "Breña", "zone": "Lima Centro", "indirect_beneficiaries": 40, "grant_id": None,
                 "direct_beneficiaries": [{"nationality": "PE", "sex": "M", "count": 5}], "outputs": []}
-    readmodel_of(client).apply([
+    application_of(client).readmodel.apply([
         cloudevent("engagement", 1, "ActivityReported", "act-9", at(2), **activity),
         cloudevent("engagement", 2, "ActivityWithdrawn", "act-9", at(3), activity_id="act-9", osv_id="osv-1", held_on="2021-03-01",
                    withdrawn_on="2021-04-20", occurred_on="2021-04-20"),

@@ -6,8 +6,8 @@ import random
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from services.reporting.indicators import report
-from services.reporting.readmodel import ReadModel
+from services.reporting.domain.tally import report
+from services.reporting.views.readmodel import ReadModel
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 

@@ -10,13 +10,14 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from services.funding.application import Funding
-from services.funding.domainmodel import Currency, GrantKind
+from services.funding.domain.grants import GrantKind
 from services.registry.application import Registry
-from services.reporting.readmodel import ReadModel
-from shared.osvdirectory import OSVDirectory
+from services.reporting.views.readmodel import ReadModel
+from shared.money import Currency
 from shared.settings import sqlalchemy_url
 from shared.store import persistence_env
 from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
 
 
 def registry_on(url: str) -> Registry:

@@ -13,9 +13,15 @@ from typing import Any
 from uuid import uuid4
 
 
-def created(response: Any) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
+def ok(response: Any, status: int = 200) -> Any:
+    """The answer's JSON, once it is known to have this status."""
+    assert response.status_code == status, response.text
     return response.json()
+
+
+def created(response: Any) -> dict[str, Any]:
+    """The answer's JSON, once it is known to be 201 Created."""
+    return ok(response, 201)  # type: ignore[no-any-return]
 
 
 def assert_problem(response: Any, status: int, field: str | None = None, rule: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
-from services.reporting.readmodel import ReadModel
+from services.reporting.views.readmodel import ReadModel
 from shared.districts import DistrictTable
 
 SJL = "150132"

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from devtools.embedded import free_port
 from services.engagement.api import create_app as engagement_app
 from services.engagement.settings import EngagementSettings
 from services.funding.api import create_app as funding_app
@@ -25,7 +26,6 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from shared.embedded import free_port
 from tests.support.system import System
 
 SERVICES = (

@@ -5,24 +5,24 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from itertools import count
 
-from services.reporting.alerts import (
+from services.reporting.domain.alerts import (
     ALERT_TYPES,
-    MML_ID,
-    Municipality,
     alerts,
     board_terms,
-    lima_municipalities,
     municipalities_without_focal_point,
     overdue_meetings,
 )
-from services.reporting.indicators import Fact
-from shared.districts import DistrictTable
+from services.reporting.domain.indicators import Fact
+from shared.municipalities import MML_ID, MunicipalityReference, MunicipalityTable
 
 _ids = count(1)
 RECORDED = datetime(2024, 6, 1, tzinfo=timezone.utc)
 TODAY = date(2024, 6, 1)
 COMAS, SJL = "150110", "150132"
-SOME_MUNICIPALITIES = [Municipality(MML_ID, "Municipalidad Metropolitana de Lima", None), Municipality(COMAS, "Comas", "Lima Norte")]
+SOME_MUNICIPALITIES = [
+    MunicipalityReference(MML_ID, "Municipalidad Metropolitana de Lima", None),
+    MunicipalityReference(COMAS, "Comas", "Lima Norte"),
+]
 
 
 def fact(event_type: str, day: str, **data: object) -> Fact:
@@ -151,7 +151,7 @@ def test_a_municipality_keeps_its_focal_point_while_one_of_two_posts_remains() -
 
 
 def test_lima_has_the_mml_and_forty_three_district_municipalities() -> None:
-    municipalities = lima_municipalities(DistrictTable.of_lima())
+    municipalities = MunicipalityTable.of_lima().all()
     assert len(municipalities) == 44
     assert municipalities[0].id == MML_ID
     assert SJL in {m.id for m in municipalities}

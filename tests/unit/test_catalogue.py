@@ -6,7 +6,7 @@ import inspect
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
-from shared import catalogue as event_catalogue
+from devtools import catalogue as event_catalogue
 
 
 def test_the_committed_schemas_are_the_ones_the_public_events_generate() -> None:

@@ -10,7 +10,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.domainmodel import (
+from services.engagement.domain.documents import (
+    DocumentIndex,
+    InvalidDocumentNumberError,
+    PersonAlreadyRegisteredError,
+    document_identity,
+    normalise_document_number,
+)
+from services.engagement.domain.members import (
     REDACTED_NAME,
     AgeBand,
     AlreadyActiveInOSVError,
@@ -20,19 +27,14 @@ from services.engagement.domainmodel import (
     AlreadyWithdrewError,
     BornAfterJoiningError,
     DepartureReason,
-    DocumentIndex,
-    DocumentType,
     ImplausibleBirthYearError,
-    InvalidDocumentNumberError,
     InvalidPhoneError,
     LeftBeforeJoinedError,
     Member,
     MembershipEndedError,
     MembershipNotFoundError,
     NotMemberOfGrantedOSVError,
-    OSVRoster,
     ParticipationNotFoundError,
-    PersonAlreadyRegisteredError,
     PersonErasedError,
     Role,
     RoleChangedTooEarlyError,
@@ -42,12 +44,12 @@ from services.engagement.domainmodel import (
     UnknownNationalityError,
     WithdrewBeforeEnrollingError,
     age_band,
-    document_identity,
     nationality_of,
-    normalise_document_number,
     normalise_phone,
 )
-from services.engagement.interface import catalogue
+from services.engagement.domain.roster import OSVRoster
+from services.engagement.events import catalogue
+from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 TODAY = date(2025, 6, 15)

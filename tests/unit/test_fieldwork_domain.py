@@ -12,30 +12,29 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.engagement.domainmodel import Sex
-from services.engagement.fieldwork import (
-    ActionItemDraft,
-    ActionItemNotFoundError,
+from services.engagement.domain.activities import (
     Activity,
     ActivityKind,
-    AssistanceTopic,
     BeneficiaryGroup,
+    OSVActivities,
+    Output,
+)
+from services.engagement.domain.followup import (
+    ActionItemDraft,
+    ActionItemNotFoundError,
+    AssistanceTopic,
     ContactKind,
     FollowUp,
     FollowUpStanding,
     MeetingMode,
     MeetingTopic,
-    Need,
-    NeedArea,
-    NeedsRecord,
-    OSVActivities,
-    Output,
-    OutputKind,
-    Priority,
     overdue_for_follow_up,
 )
-from services.engagement.interface import catalogue
+from services.engagement.domain.members import Sex
+from services.engagement.domain.needs import Need, NeedArea, NeedsRecord, Priority
+from services.engagement.events import catalogue
 from shared.errors import ConflictError, DomainError, RuleViolationError
+from shared.outputs import OutputKind
 
 TODAY = date(2025, 6, 15)
 OSV_ID = uuid4()

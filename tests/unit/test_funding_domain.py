@@ -8,27 +8,16 @@ from uuid import uuid4
 
 import pytest
 
-from services.funding.domainmodel import (
+from services.funding.domain.grants import (
     BeyondGrantAmountError,
-    Currency,
-    DateBeforeError,
     DeliveredItem,
-    FractionOfCentError,
     Grant,
     GrantClosedError,
     GrantKind,
     GrantOutcome,
     GrantStatus,
     NoItemsError,
-    NonPositiveAmountError,
-    NonPositiveQuantityError,
-    NotDecimalError,
     NotNextTrancheError,
-    Phase,
-    PhaseCalendar,
-    PhaseCodeTakenError,
-    PhaseDatesError,
-    PhasesOverlapError,
     Support,
     SupportChangedError,
     SupportHistory,
@@ -36,6 +25,15 @@ from services.funding.domainmodel import (
     grant_fund,
     grant_support,
 )
+from services.funding.domain.phases import (
+    Phase,
+    PhaseCalendar,
+    PhaseCodeTakenError,
+    PhaseDatesError,
+    PhasesOverlapError,
+)
+from shared.errors import BelowOneError, DateBeforeError, NotPositiveError
+from shared.money import Currency, FractionOfCentError, NotDecimalError
 
 
 def calendar_with_phase_one() -> PhaseCalendar:
@@ -89,7 +87,7 @@ def test_a_grant_keeps_money_as_decimal_to_the_cent() -> None:
 
 @pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-10.00")])
 def test_a_grant_of_nothing_or_less_is_refused(amount: Decimal) -> None:
-    with pytest.raises(NonPositiveAmountError) as refused:
+    with pytest.raises(NotPositiveError) as refused:
         grant_fund(uuid4(), amount, Currency.PEN, date(2021, 10, 20), GrantKind.GOODS)
     assert refused.value.field == "amount"
 
@@ -156,10 +154,10 @@ def test_a_delivery_lists_something_and_each_line_counts_and_is_worth_something(
     grant = goods_grant()
     with pytest.raises(NoItemsError):
         grant.deliver_goods([], date(2021, 11, 3))
-    with pytest.raises(NonPositiveQuantityError) as no_quantity:
+    with pytest.raises(BelowOneError) as no_quantity:
         grant.deliver_goods([paint(1, "1.00"), paint(0, "1.00")], date(2021, 11, 3))
     assert no_quantity.value.field == "items.1.quantity"
-    with pytest.raises(NonPositiveAmountError) as worthless:
+    with pytest.raises(NotPositiveError) as worthless:
         grant.deliver_goods([paint(1, "0.00")], date(2021, 11, 3))
     assert worthless.value.field == "items.0.unit_value"
     assert grant.deliveries == []
@@ -208,7 +206,7 @@ def test_tranches_are_paid_on_seed_funds_only_and_in_positive_amounts() -> None:
     with pytest.raises(WrongGrantKindError) as refused:
         goods_grant().disburse(1, Decimal("100.00"), date(2021, 11, 1))
     assert refused.value.rule == "seed_fund_grant"
-    with pytest.raises(NonPositiveAmountError):
+    with pytest.raises(NotPositiveError):
         seed_fund().disburse(1, Decimal("0"), date(2021, 11, 1))
 
 

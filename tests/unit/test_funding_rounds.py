@@ -8,50 +8,52 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.funding.domainmodel import Currency, PhaseCalendar
-from services.funding.rounds import (
+from services.funding.domain.phases import PhaseCalendar
+from services.funding.domain.proposals import (
     AboveRequestedError,
-    AlreadyDecidedError,
     AlreadyScoredError,
     ApprovedAmountExceededError,
     BeforeSubmissionError,
-    CapacityCriterionMissingError,
-    ClosingDateError,
-    Criterion,
-    CriterionNotScoredError,
-    CriterionScoredTwiceError,
-    Eligibility,
-    EvaluatorCodeError,
     GrantBeforeApprovalError,
-    NegativeCountError,
     NotApprovedError,
-    NotPositiveError,
     NotScoredError,
-    OneProposalPerOSVError,
-    OutsidePhaseError,
-    OutsideRoundDatesError,
     PlannedOutput,
-    PlannedOutputKind,
     Proposal,
     ProposalStatus,
     RejectionReason,
-    RepeatedCriterionError,
     RepeatedOutputKindError,
+    RUOSRegisteredOnlyError,
+    rank,
+)
+from services.funding.domain.rounds import (
+    CapacityCriterionMissingError,
+    ClosingDateError,
+    Eligibility,
+    OneProposalPerOSVError,
+    OutsidePhaseError,
+    OutsideRoundDatesError,
+    RepeatedCriterionError,
     RequestAboveBudgetError,
     Round,
     RoundBudgetExceededError,
     RoundClosedError,
     RoundDatesError,
-    RUOSRegisteredOnlyError,
+    ScoreRangeError,
+)
+from services.funding.domain.scoring import (
+    Criterion,
+    CriterionNotScoredError,
+    CriterionScoredTwiceError,
+    EvaluatorCodeError,
     Score,
     ScoreOutOfRangeError,
-    ScoreRangeError,
-    TooFewOutputsError,
     UnknownCriterionError,
     mean,
-    rank,
     weighted_total,
 )
+from shared.errors import AlreadyDecidedError, BelowOneError, NegativeError, NotPositiveError
+from shared.money import Currency
+from shared.outputs import OutputKind
 
 PHASE = PhaseCalendar().open_phase("F2", "Fase 2", date(2021, 4, 1), date(2021, 12, 31))
 
@@ -88,7 +90,7 @@ def a_proposal(round_: Round, osv_id: UUID | None = None, **overrides: object) -
         "requested_amount": Decimal("4000.00"),
         "planned_direct_beneficiaries": 40,
         "planned_indirect_beneficiaries": 300,
-        "planned_outputs": [PlannedOutput(PlannedOutputKind.MURAL, 1)],
+        "planned_outputs": [PlannedOutput(OutputKind.MURAL, 1)],
         "submitted_on": date(2021, 5, 10),
     }
     values.update(overrides)
@@ -197,7 +199,7 @@ def test_a_proposal_is_entered_in_its_round_in_submission_order() -> None:
     first, second = a_proposal(round_), a_proposal(round_)
     assert round_.proposal_ids == [first.id, second.id]
     assert (first.status, first.currency, first.requested_amount) == (ProposalStatus.SUBMITTED, Currency.PEN, Decimal("4000.00"))
-    assert first.planned_outputs == [PlannedOutput(PlannedOutputKind.MURAL, 1)]
+    assert first.planned_outputs == [PlannedOutput(OutputKind.MURAL, 1)]
 
 
 def test_a_proposal_id_follows_from_its_round_and_osv() -> None:
@@ -270,19 +272,19 @@ def test_a_mapped_round_takes_unregistered_osvs() -> None:
 
 @pytest.mark.parametrize("field", ["planned_direct_beneficiaries", "planned_indirect_beneficiaries"])
 def test_negative_planned_beneficiaries_are_refused(field: str) -> None:
-    with pytest.raises(NegativeCountError) as refused:
+    with pytest.raises(NegativeError) as refused:
         a_proposal(a_round(), **{field: -1})
     assert refused.value.field == field
 
 
 def test_planned_outputs_count_at_least_one_and_list_each_kind_once() -> None:
-    with pytest.raises(TooFewOutputsError) as refused:
-        a_proposal(a_round(), planned_outputs=[PlannedOutput(PlannedOutputKind.FAIR, 0)])
+    with pytest.raises(BelowOneError) as refused:
+        a_proposal(a_round(), planned_outputs=[PlannedOutput(OutputKind.FAIR, 0)])
     assert refused.value.field == "planned_outputs.0.count"
     with pytest.raises(RepeatedOutputKindError) as repeated:
         a_proposal(
             a_round(),
-            planned_outputs=[PlannedOutput(PlannedOutputKind.MURAL, 1), PlannedOutput(PlannedOutputKind.MURAL, 2)],
+            planned_outputs=[PlannedOutput(OutputKind.MURAL, 1), PlannedOutput(OutputKind.MURAL, 2)],
         )
     assert repeated.value.field == "planned_outputs.1.kind"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from itertools import count
 
-from services.reporting.indicators import Fact, report
+from services.reporting.domain.indicators import Fact
+from services.reporting.domain.tally import report
 
 _ids = count(1)
 RECORDED = datetime(2022, 1, 10, tzinfo=timezone.utc)
@@ -315,7 +316,8 @@ def test_figures_break_down_by_the_osvs_zone_and_district_and_an_activity_by_its
 def test_a_tally_saved_halfway_and_restored_goes_on_to_the_same_report() -> None:
     import json
 
-    from services.reporting.indicators import Tally, phases_in
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally
 
     facts = [
         phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-02-02", "Ate", "Lima Este"),

@@ -13,7 +13,8 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
 
-from services.engagement.domainmodel import DocumentIndex, DocumentType, Member, Sex
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.domain.members import Member, Sex
 from services.engagement.personaldata import (
     INDEX_PURPOSE,
     STORE_PURPOSE,
@@ -23,6 +24,7 @@ from services.engagement.personaldata import (
     MasterKey,
     SealingMapper,
 )
+from shared.documents import DocumentType
 from shared.store import DateAsISO
 
 NAME = "Yusmary Cordero Palacios"

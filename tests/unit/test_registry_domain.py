@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.registry.domainmodel import OSV, AlreadyRegisteredError, RegisteredBeforeMappedError
+from services.registry.domain.osvs import OSV, RegisteredBeforeMappedError
+from services.registry.domain.ruos import AlreadyRegisteredError
 from shared.districts import DistrictTable, UnknownDistrictError
 
 LIMA = DistrictTable.of_lima()

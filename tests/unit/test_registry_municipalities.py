@@ -7,20 +7,18 @@ from uuid import uuid4
 
 import pytest
 
-from services.registry.municipalities import (
+from services.registry.domain.municipalities import (
     DEFAULT_ACCEPTED_DOCUMENTS,
     AcceptedDocumentsUnchangedError,
-    DateBeforeError,
-    DocumentType,
     FocalPointAlreadyLeftError,
     FocalPointNotFoundError,
     Municipality,
-    MunicipalityNotInLimaError,
-    MunicipalityTable,
-    UnknownMunicipalityError,
     municipality_uuid,
 )
 from shared.districts import DistrictTable
+from shared.documents import DocumentType
+from shared.errors import DateBeforeError
+from shared.municipalities import MunicipalityNotInLimaError, MunicipalityTable, UnknownMunicipalityError
 
 TABLE = MunicipalityTable(DistrictTable.of_lima())
 OFFICE = "Subgerencia de Participación Vecinal"

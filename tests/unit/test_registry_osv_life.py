@@ -8,21 +8,19 @@ from typing import Any
 
 import pytest
 
-from services.registry.domainmodel import (
+from services.registry.domain.osvs import (
     OSV,
     Composition,
     ContactAlreadyLostError,
     ContactChannel,
     ContactNotLostError,
-    DateBeforeError,
     DissolutionReason,
     FocusArea,
     NothingToChangeError,
-    OSVDissolvedError,
     OSVKind,
-    RejectionReason,
-    RUOSDocument,
 )
+from services.registry.domain.ruos import RejectionReason, RUOSDocument
+from shared.errors import DateBeforeError, OSVDissolvedError
 
 
 def mapped_osv(**details: Any) -> OSV:

@@ -6,9 +6,10 @@ import json
 from datetime import date
 from typing import Any
 
-from services.registry.domainmodel import OSV, DissolutionReason, RejectionReason, RUOSNumberIndex
-from services.registry.interface import catalogue
-from services.registry.municipalities import Municipality
+from services.registry.domain.municipalities import Municipality
+from services.registry.domain.osvs import OSV, DissolutionReason
+from services.registry.domain.ruos import RejectionReason, RUOSNumberIndex
+from services.registry.events import catalogue
 
 NOTE = "Yajaira Díaz, la presidenta, dice que su cédula no la aceptan"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.registry.domainmodel import REQUIRED_DOCUMENTS, RUOSDocument
-from services.registry.municipalities import DEFAULT_ACCEPTED_DOCUMENTS, DocumentType
-from services.registry.readiness import DocumentTally, assess
+from services.registry.domain.municipalities import DEFAULT_ACCEPTED_DOCUMENTS
+from services.registry.domain.readiness import DocumentTally, assess
+from services.registry.domain.ruos import REQUIRED_DOCUMENTS, RUOSDocument
+from shared.documents import DocumentType
 
 EVERY_DOCUMENT = {d: date(2021, 6, 1) for d in REQUIRED_DOCUMENTS}
 TALLY = DocumentTally(

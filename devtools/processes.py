@@ -1,0 +1,96 @@
+"""What the development servers share: errors, ports, processes, and starting and stopping as context managers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+LOG_TAIL_LINES = 40
+
+
+class EmbeddedServerError(RuntimeError):
+    """A server could not be found, started or stopped."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on ``host`` that was free a moment ago.
+
+    The port is released before returning, so another process may take it in
+    between; that race is accepted for local runs and tests.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
+    """Return the last ``lines`` lines of a log file, or a note if unreadable."""
+    if path is None:
+        return "(no log file)"
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        return f"(could not read {path}: {exc})"
+    tail = text.splitlines()[-lines:]
+    return "\n".join(tail) if tail else f"({path} is empty)"
+
+
+def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether a TCP connection to ``host:port`` succeeds."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (zombies count as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class ChildServer:
+    """A server run as a child process: ``start()`` it and ``stop()`` it, or use it as a context manager.
+
+    ``stop()`` is idempotent. A port given as 0 is chosen on the first start.
+    """
+
+    _port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (known after the first ``start()`` when it was given as 0)."""
+        if self._port is None:
+            raise EmbeddedServerError("port not chosen yet: call start() first")
+        return self._port
+
+    def start(self) -> Self:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

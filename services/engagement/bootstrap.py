@@ -1,0 +1,51 @@
+"""Engagement's wiring, in one place: the master key, its encrypted store, the key ring, its views, the relay, the clock.
+
+:func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
+lifespan starts: the master key is read (or made) and the event store and
+view database are opened then, not at import. The key table lives with the
+views, apart from the event store it unlocks. The clock is Lima's date by
+default; tests pass a fake one here.
+"""
+
+from __future__ import annotations
+
+from services.engagement.application import Engagement, cipher_env
+from services.engagement.events import catalogue
+from services.engagement.personaldata import (
+    ANSWERS_PURPOSE,
+    INDEX_PURPOSE,
+    WRAPPING_PURPOSE,
+    DocumentDigests,
+    KeyRing,
+    MasterKey,
+)
+from services.engagement.settings import EngagementSettings
+from services.engagement.views import GrantDirectory, OSVDirectory
+from shared.clock import Clock, today_in_lima
+from shared.idempotency import AnswerBook
+from shared.views import View, make_engine
+from shared.web import Runtime
+
+
+def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = today_in_lima) -> Runtime:
+    """The engagement service's runtime; ``today`` is its clock."""
+    settings = settings or EngagementSettings()
+
+    def application(env: dict[str, str]) -> Engagement:
+        master = MasterKey.from_text(settings.resolve_master_key())
+        view_engine = make_engine(settings.view_url())
+        return Engagement(
+            {**env, **cipher_env(master.store_cipher_key())},
+            today,
+            osvs=OSVDirectory(view_engine, settings.service_name),
+            grants=GrantDirectory(view_engine),
+            keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
+            documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
+            answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
+        )
+
+    def views(engagement: Engagement) -> list[View]:
+        """Engagement follows registry's OSVs and funding's grants."""
+        return [engagement.osvs, engagement.grants]
+
+    return Runtime(settings, catalogue, application, views)

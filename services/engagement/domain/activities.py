@@ -1,0 +1,242 @@
+"""Engagement's field work: the activities an OSV holds and reports, their beneficiaries and what they leave behind.
+
+From the practice: "Reuniones periódicas con las organizaciones vecinales para
+hacer seguimiento de sus acciones, pendientes; procesos de registro en el RUOS;
+y reporte de actividades y beneficiarios".
+
+Pure: the aggregates, the events they record, the rules and the named errors
+those rules raise. An activity's description and why it was withdrawn may
+mention people: they stay in the aggregate and its encrypted stored events;
+the public events carry ids, dates, kinds and counts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.engagement.domain.members import Sex, nationality_of
+from shared.errors import (
+    ConflictError,
+    NotFoundError,
+    RuleViolationError,
+    check_at_least_one,
+    check_not_in_future,
+    check_not_negative,
+)
+from shared.outputs import OutputKind
+
+
+class ActivityKind(StrEnum):
+    WORKSHOP = "workshop"
+    FAIR = "fair"
+    CULTURAL_EVENT = "cultural_event"
+    SPORTS_EVENT = "sports_event"
+    CLEAN_UP = "clean_up"
+    MURAL_PAINTING = "mural_painting"
+    CAMPAIGN = "campaign"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+# Named errors -----------------------------------------------------------
+
+
+class RepeatedBeneficiaryGroupError(RuleViolationError):
+    def __init__(self, index: int, nationality: str, sex: str) -> None:
+        super().__init__(
+            f"direct beneficiaries {nationality} {sex} are counted twice: give one row per nationality and sex",
+            field=f"direct_beneficiaries.{index}",
+            rule="unique_nationality_and_sex",
+        )
+
+
+class RepeatedOutputError(RuleViolationError):
+    def __init__(self, index: int, kind: str) -> None:
+        super().__init__(
+            f"output '{kind}' is counted twice: give one row per kind",
+            field=f"outputs.{index}.kind",
+            rule="unique_output_kind",
+        )
+
+
+class GrantOfAnotherOSVError(RuleViolationError):
+    def __init__(self, grant_id: UUID) -> None:
+        super().__init__(
+            f"grant {grant_id} funds another OSV's project, not this one's",
+            field="grant_id",
+            rule="grant_of_same_osv",
+        )
+
+
+class ActivityNotFoundError(NotFoundError):
+    def __init__(self, activity_id: object) -> None:
+        super().__init__(f"activity {activity_id} is not known to engagement")
+
+
+class ActivityAlreadyWithdrawnError(ConflictError):
+    def __init__(self, withdrawn_on: date) -> None:
+        super().__init__(
+            f"this activity was already withdrawn on {withdrawn_on.isoformat()}",
+            field="reason",
+            rule="withdraw_once",
+        )
+
+
+@dataclass(frozen=True)
+class BeneficiaryGroup:
+    """Direct beneficiaries of one nationality and sex."""
+
+    nationality: str
+    sex: Sex
+    count: int
+
+
+@dataclass(frozen=True)
+class Output:
+    """Something an activity left behind: a mural, a recovered public space…"""
+
+    kind: OutputKind
+    count: int
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    withdrawn_on: date
+    reason: str
+
+
+def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
+    """The groups with their nationality normalised; one row per nationality and sex, each of one or more people."""
+    checked: list[BeneficiaryGroup] = []
+    seen: set[tuple[str, Sex]] = set()
+    for index, group in enumerate(groups):
+        nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
+        check_at_least_one(group.count, f"direct_beneficiaries.{index}.count")
+        if (nationality, group.sex) in seen:
+            raise RepeatedBeneficiaryGroupError(index, nationality, group.sex)
+        seen.add((nationality, group.sex))
+        checked.append(BeneficiaryGroup(nationality, Sex(group.sex), group.count))
+    return checked
+
+
+def check_outputs(outputs: Sequence[Output]) -> None:
+    seen: set[OutputKind] = set()
+    for index, output in enumerate(outputs):
+        check_at_least_one(output.count, f"outputs.{index}.count")
+        if output.kind in seen:
+            raise RepeatedOutputError(index, output.kind)
+        seen.add(output.kind)
+
+
+class Activity(Aggregate):
+    """An activity an OSV held and reported: who benefited and what it left behind."""
+
+    @classmethod
+    def report(
+        cls,
+        osv_id: UUID,
+        held_on: date,
+        kind: ActivityKind,
+        district: str,
+        zone: str,
+        direct_beneficiaries: Sequence[BeneficiaryGroup],
+        indirect_beneficiaries: int,
+        outputs: Sequence[Output],
+        grant_id: UUID | None,
+        grant_osv_id: UUID | None,
+        description: str | None,
+        *,
+        today: date,
+    ) -> Activity:
+        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to."""
+        check_not_in_future(held_on, today, "held_on")
+        groups = checked_beneficiaries(direct_beneficiaries)
+        check_not_negative(indirect_beneficiaries, "indirect_beneficiaries")
+        check_outputs(outputs)
+        if grant_id is not None and grant_osv_id != osv_id:
+            raise GrantOfAnotherOSVError(grant_id)
+        return cls(
+            osv_id=osv_id,
+            held_on=held_on,
+            kind=kind,
+            district=district,
+            zone=zone,
+            direct_beneficiaries=[asdict(g) for g in groups],
+            indirect_beneficiaries=indirect_beneficiaries,
+            outputs=[asdict(o) for o in outputs],
+            grant_id=grant_id,
+            description=description,
+        )
+
+    @event("ActivityReported")
+    def __init__(
+        self,
+        osv_id: UUID,
+        held_on: date,
+        kind: ActivityKind,
+        district: str,
+        zone: str,
+        direct_beneficiaries: list[dict[str, Any]],
+        indirect_beneficiaries: int,
+        outputs: list[dict[str, Any]],
+        grant_id: UUID | None,
+        description: str | None,
+    ) -> None:
+        self.osv_id = osv_id
+        self.held_on = held_on
+        self.kind = ActivityKind(kind)
+        self.district = district
+        self.zone = zone
+        self.direct_beneficiaries = [
+            BeneficiaryGroup(g["nationality"], Sex(g["sex"]), g["count"]) for g in direct_beneficiaries
+        ]
+        self.indirect_beneficiaries = indirect_beneficiaries
+        self.outputs = [Output(OutputKind(o["kind"]), o["count"]) for o in outputs]
+        self.grant_id = grant_id
+        self.description = description
+        self.withdrawal: Withdrawal | None = None
+
+    @property
+    def direct_beneficiary_total(self) -> int:
+        return sum(g.count for g in self.direct_beneficiaries)
+
+    def withdraw(self, reason: str, *, today: date) -> None:
+        """Take back an activity reported by mistake; it stays in the history, marked withdrawn."""
+        if self.withdrawal is not None:
+            raise ActivityAlreadyWithdrawnError(self.withdrawal.withdrawn_on)
+        self._withdrawn(osv_id=self.osv_id, held_on=self.held_on, withdrawn_on=today, reason=reason)
+
+    @event("ActivityWithdrawn")
+    def _withdrawn(self, osv_id: UUID, held_on: date, withdrawn_on: date, reason: str) -> None:
+        self.withdrawal = Withdrawal(withdrawn_on, reason)
+
+
+class OSVActivities(Aggregate):
+    """Index of the activities one OSV reported, so they are listed without reading every activity.
+
+    Bookkeeping only: its events never leave the service.
+    """
+
+    @staticmethod
+    def create_id(osv_id: UUID, **_: object) -> UUID:
+        return OSVActivities.id_for(osv_id)
+
+    @staticmethod
+    def id_for(osv_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:activities-of:{osv_id}")
+
+    @event("ActivityIndexOpened")
+    def __init__(self, osv_id: UUID) -> None:
+        self.osv_id = osv_id
+        self.activity_ids: list[UUID] = []
+
+    @event("ActivityIndexed")
+    def add(self, activity_id: UUID) -> None:
+        self.activity_ids.append(activity_id)

@@ -1,0 +1,432 @@
+"""Engagement's field work: following each OSV up with meetings, the actions they agree, and technical assistance.
+
+From the practice: "Reuniones periódicas con las organizaciones vecinales para
+hacer seguimiento de sus acciones, pendientes; procesos de registro en el RUOS;
+y reporte de actividades y beneficiarios".
+
+Pure: the aggregate, the events it records, the rules and the named errors
+those rules raise. What staff type freely (meeting notes, action items, an
+assistance note) may mention people: it stays in the aggregate and its
+encrypted stored events, and the public events carry ids, dates, kinds and
+counts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import (
+    BelowOneError,
+    ConflictError,
+    NotFoundError,
+    RuleViolationError,
+    check_not_in_future,
+    check_not_negative,
+    check_positive,
+)
+from shared.money import CENT
+
+MAX_HOURS_PER_RECORD = Decimal(24)
+
+
+class MeetingMode(StrEnum):
+    VIRTUAL = "virtual"
+    IN_PERSON = "in_person"
+
+
+class MeetingTopic(StrEnum):
+    RUOS_REGISTRATION = "ruos_registration"
+    PROJECT_FOLLOW_UP = "project_follow_up"
+    ACTIVITIES_REPORT = "activities_report"
+    BENEFICIARIES_REPORT = "beneficiaries_report"
+    TRAINING = "training"
+    NEEDS = "needs"
+    FINANCES = "finances"
+    OTHER = "other"
+
+
+class AssistanceTopic(StrEnum):
+    RUOS_REGISTRATION = "ruos_registration"
+    PROJECT_DESIGN = "project_design"
+    ACCOUNTING = "accounting"
+    LEADERSHIP = "leadership"
+    FUNDRAISING = "fundraising"
+    COMMUNICATION = "communication"
+    DIGITAL_SKILLS = "digital_skills"
+    OTHER = "other"
+
+
+class ContactKind(StrEnum):
+    MEETING = "meeting"
+    TECHNICAL_ASSISTANCE = "technical_assistance"
+
+
+# Named errors -----------------------------------------------------------
+
+
+class NoTopicError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("a meeting is about at least one topic", field="topics", rule="at_least_one_topic")
+
+
+class RepeatedTopicError(RuleViolationError):
+    def __init__(self, index: int, topic: str) -> None:
+        super().__init__(f"topic '{topic}' is listed twice", field=f"topics.{index}", rule="unique_topics")
+
+
+class RepeatedAttendeeError(RuleViolationError):
+    def __init__(self, index: int) -> None:
+        super().__init__(
+            f"attendee {index} is listed twice", field=f"attendee_member_ids.{index}", rule="unique_attendees"
+        )
+
+
+class UnknownAttendeeError(RuleViolationError):
+    def __init__(self, index: int) -> None:
+        super().__init__(
+            f"attendee {index} is not a member known to engagement: record them as a member first, "
+            "or count them in other_attendees",
+            field=f"attendee_member_ids.{index}",
+            rule="known_member",
+        )
+
+
+class DueBeforeMeetingError(RuleViolationError):
+    def __init__(self, index: int, due_on: date, held_on: date) -> None:
+        super().__init__(
+            f"action item {index} is due on {due_on.isoformat()}, before the meeting on {held_on.isoformat()}",
+            field=f"action_items.{index}.due_on",
+            rule="not_before_held_on",
+        )
+
+
+class ActionItemNotFoundError(NotFoundError):
+    def __init__(self, action_id: object) -> None:
+        super().__init__(f"action item {action_id} is not pending from any meeting with this OSV")
+
+
+class ActionAlreadyCompletedError(ConflictError):
+    def __init__(self, completed_on: date) -> None:
+        super().__init__(
+            f"this action item was already completed on {completed_on.isoformat()}",
+            field="completed_on",
+            rule="complete_once",
+        )
+
+
+class CompletedBeforeMeetingError(RuleViolationError):
+    def __init__(self, completed_on: date, held_on: date) -> None:
+        super().__init__(
+            f"completed_on {completed_on.isoformat()} is before the meeting that agreed it ({held_on.isoformat()})",
+            field="completed_on",
+            rule="not_before_held_on",
+        )
+
+
+class TooManyHoursError(RuleViolationError):
+    def __init__(self, hours: Decimal) -> None:
+        super().__init__(
+            f"{hours} hours in one record is more than a day ({MAX_HOURS_PER_RECORD}): record each day apart",
+            field="hours",
+            rule="at_most_24_hours",
+        )
+
+
+# Rules ------------------------------------------------------------------
+
+
+def check_topics(topics: Sequence[MeetingTopic]) -> None:
+    if not topics:
+        raise NoTopicError
+    seen: set[MeetingTopic] = set()
+    for index, topic in enumerate(topics):
+        if topic in seen:
+            raise RepeatedTopicError(index, topic)
+        seen.add(topic)
+
+
+def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collection[UUID]) -> None:
+    """Each attendee named is a member engagement knows, named once."""
+    seen: set[UUID] = set()
+    for index, member_id in enumerate(attendee_member_ids):
+        if member_id in seen:
+            raise RepeatedAttendeeError(index)
+        if member_id not in known_members:
+            raise UnknownAttendeeError(index)
+        seen.add(member_id)
+
+
+def check_hours(hours: Decimal) -> None:
+    check_positive(hours, "hours")
+    if hours > MAX_HOURS_PER_RECORD:
+        raise TooManyHoursError(hours)
+
+
+# Follow-up: meetings, their action items, technical assistance ---------
+
+
+@dataclass(frozen=True)
+class ActionItemDraft:
+    """An action agreed at a meeting, as staff write it down."""
+
+    description: str
+    owner: str
+    due_on: date
+
+
+@dataclass
+class ActionItem:
+    action_id: UUID
+    meeting_id: UUID
+    held_on: date
+    description: str
+    owner: str
+    due_on: date
+    completed_on: date | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.completed_on is None
+
+    def overdue(self, today: date) -> bool:
+        return self.open and self.due_on < today
+
+
+@dataclass(frozen=True)
+class Meeting:
+    meeting_id: UUID
+    held_on: date
+    mode: MeetingMode
+    attendee_member_ids: tuple[UUID, ...]
+    other_attendees: int
+    topics: tuple[MeetingTopic, ...]
+    notes: str | None
+    action_ids: tuple[UUID, ...]
+
+    @property
+    def attendee_count(self) -> int:
+        return len(self.attendee_member_ids) + self.other_attendees
+
+
+@dataclass(frozen=True)
+class TechnicalAssistance:
+    assistance_id: UUID
+    given_on: date
+    topic: AssistanceTopic
+    hours: Decimal
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    on: date
+    kind: ContactKind
+
+
+class FollowUp(Aggregate):
+    """The programme's follow-up of one OSV: meetings, what they agreed, technical assistance.
+
+    One per OSV, its id worked out from the OSV's, opened with its first record.
+    """
+
+    @staticmethod
+    def create_id(osv_id: UUID, **_: object) -> UUID:
+        return FollowUp.id_for(osv_id)
+
+    @staticmethod
+    def id_for(osv_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:follow-up:{osv_id}")
+
+    @event("FollowUpOpened")
+    def __init__(self, osv_id: UUID) -> None:
+        self.osv_id = osv_id
+        self.meetings: dict[UUID, Meeting] = {}
+        self.action_items: dict[UUID, ActionItem] = {}
+        self.assistance: list[TechnicalAssistance] = []
+
+    # Meetings and action items
+
+    def hold_meeting(
+        self,
+        held_on: date,
+        mode: MeetingMode,
+        topics: Sequence[MeetingTopic],
+        attendee_member_ids: Sequence[UUID],
+        other_attendees: int,
+        notes: str | None,
+        action_items: Sequence[ActionItemDraft],
+        *,
+        known_members: Collection[UUID],
+        today: date,
+    ) -> Meeting:
+        """Record a follow-up meeting with the OSV and the actions it agreed."""
+        check_not_in_future(held_on, today, "held_on")
+        check_topics(topics)
+        check_not_negative(other_attendees, "other_attendees")
+        check_attendees(attendee_member_ids, known_members)
+        for index, item in enumerate(action_items):
+            if item.due_on < held_on:
+                raise DueBeforeMeetingError(index, item.due_on, held_on)
+        meeting_id = uuid4()
+        self._meeting_held(
+            osv_id=self.osv_id,
+            meeting_id=meeting_id,
+            held_on=held_on,
+            mode=mode,
+            topics=list(topics),
+            attendee_member_ids=list(attendee_member_ids),
+            other_attendees=other_attendees,
+            notes=notes,
+            action_items=[{"action_id": uuid4(), **asdict(item)} for item in action_items],
+        )
+        return self.meetings[meeting_id]
+
+    @event("FollowUpMeetingHeld")
+    def _meeting_held(
+        self,
+        osv_id: UUID,
+        meeting_id: UUID,
+        held_on: date,
+        mode: MeetingMode,
+        topics: list[MeetingTopic],
+        attendee_member_ids: list[UUID],
+        other_attendees: int,
+        notes: str | None,
+        action_items: list[dict[str, Any]],
+    ) -> None:
+        for item in action_items:
+            self.action_items[item["action_id"]] = ActionItem(
+                action_id=item["action_id"],
+                meeting_id=meeting_id,
+                held_on=held_on,
+                description=item["description"],
+                owner=item["owner"],
+                due_on=item["due_on"],
+            )
+        self.meetings[meeting_id] = Meeting(
+            meeting_id=meeting_id,
+            held_on=held_on,
+            mode=MeetingMode(mode),
+            attendee_member_ids=tuple(attendee_member_ids),
+            other_attendees=other_attendees,
+            topics=tuple(MeetingTopic(t) for t in topics),
+            notes=notes,
+            action_ids=tuple(item["action_id"] for item in action_items),
+        )
+
+    def complete_action(self, action_id: UUID, completed_on: date, *, today: date) -> ActionItem:
+        """Record that an action agreed at a meeting was done."""
+        item = self.action_items.get(action_id)
+        if item is None:
+            raise ActionItemNotFoundError(action_id)
+        if item.completed_on is not None:
+            raise ActionAlreadyCompletedError(item.completed_on)
+        check_not_in_future(completed_on, today, "completed_on")
+        if completed_on < item.held_on:
+            raise CompletedBeforeMeetingError(completed_on, item.held_on)
+        self._action_completed(
+            osv_id=self.osv_id,
+            meeting_id=item.meeting_id,
+            action_id=action_id,
+            due_on=item.due_on,
+            completed_on=completed_on,
+        )
+        return item
+
+    @event("ActionItemCompleted")
+    def _action_completed(
+        self, osv_id: UUID, meeting_id: UUID, action_id: UUID, due_on: date, completed_on: date
+    ) -> None:
+        self.action_items[action_id].completed_on = completed_on
+
+    # Technical assistance
+
+    def give_assistance(
+        self, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None, *, today: date
+    ) -> TechnicalAssistance:
+        """Record hours of technical assistance given to the OSV on one day."""
+        check_not_in_future(given_on, today, "given_on")
+        check_hours(hours)
+        assistance_id = uuid4()
+        self._assistance_given(
+            osv_id=self.osv_id,
+            assistance_id=assistance_id,
+            given_on=given_on,
+            topic=topic,
+            hours=hours.quantize(CENT),
+            note=note,
+        )
+        return self.assistance[-1]
+
+    @event("TechnicalAssistanceGiven")
+    def _assistance_given(
+        self, osv_id: UUID, assistance_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None
+    ) -> None:
+        self.assistance.append(TechnicalAssistance(assistance_id, given_on, AssistanceTopic(topic), hours, note))
+
+    # What the follow-up says
+
+    def meetings_latest_first(self) -> list[Meeting]:
+        return sorted(self.meetings.values(), key=lambda m: m.held_on, reverse=True)
+
+    @property
+    def last_meeting_on(self) -> date | None:
+        return max((m.held_on for m in self.meetings.values()), default=None)
+
+    @property
+    def last_contact(self) -> Contact | None:
+        """The latest meeting or assistance; a meeting wins a tie."""
+        contacts = [Contact(m.held_on, ContactKind.MEETING) for m in self.meetings.values()]
+        contacts += [Contact(a.given_on, ContactKind.TECHNICAL_ASSISTANCE) for a in self.assistance]
+        return max(contacts, key=lambda c: (c.on, c.kind is ContactKind.MEETING), default=None)
+
+    def open_actions(self) -> list[ActionItem]:
+        """Actions not yet done, soonest due first."""
+        return sorted((a for a in self.action_items.values() if a.open), key=lambda a: (a.due_on, a.held_on))
+
+    @property
+    def assistance_hours(self) -> Decimal:
+        return sum((a.hours for a in self.assistance), Decimal("0.00"))
+
+    def assistance_hours_by_topic(self) -> dict[AssistanceTopic, Decimal]:
+        totals: dict[AssistanceTopic, Decimal] = {}
+        for record in self.assistance:
+            totals[record.topic] = totals.get(record.topic, Decimal("0.00")) + record.hours
+        return totals
+
+
+# Who is overdue for a meeting ------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpStanding:
+    """Where one active OSV stands: when it was mapped and when the programme last met it."""
+
+    osv_id: UUID
+    district: str
+    zone: str
+    mapped_on: date
+    last_meeting_on: date | None
+
+    @property
+    def counted_from(self) -> date:
+        return self.last_meeting_on or self.mapped_on
+
+    def days_without_meeting(self, today: date) -> int:
+        return (today - self.counted_from).days
+
+
+def overdue_for_follow_up(standings: Iterable[FollowUpStanding], today: date, days: int) -> list[FollowUpStanding]:
+    """OSVs with no meeting in the last ``days`` days (counting from their mapping if never met), most overdue first."""
+    if days < 1:
+        raise BelowOneError("days", days)
+    overdue = [s for s in standings if s.days_without_meeting(today) > days]
+    return sorted(overdue, key=lambda s: (-s.days_without_meeting(today), str(s.osv_id)))

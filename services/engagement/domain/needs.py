@@ -1,0 +1,161 @@
+"""Engagement's field work: assessments of what an OSV's members need, counts only, never who.
+
+Pure: the aggregate, the events it records, the rules and the named errors
+those rules raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import RuleViolationError, check_at_least_one, check_not_in_future
+
+
+class NeedArea(StrEnum):
+    EMPLOYMENT = "employment"
+    STUDIES = "studies"
+    POVERTY = "poverty"
+    HEALTH = "health"
+    EDUCATION = "education"
+    DOCUMENTATION = "documentation"
+    HOUSING = "housing"
+    FOOD = "food"
+    CHILDCARE = "childcare"
+    LEGAL_STATUS = "legal_status"
+    DISCRIMINATION = "discrimination"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+# Named errors -----------------------------------------------------------
+
+
+class BeyondMembersAssessedError(RuleViolationError):
+    def __init__(self, field: str, members_assessed: int) -> None:
+        super().__init__(
+            f"{field} must be between 0 and members_assessed ({members_assessed})",
+            field=field,
+            rule="within_members_assessed",
+        )
+
+
+class RepeatedNeedAreaError(RuleViolationError):
+    def __init__(self, index: int, area: str) -> None:
+        super().__init__(
+            f"need area '{area}' is assessed twice: give one row per area",
+            field=f"needs.{index}.area",
+            rule="unique_area",
+        )
+
+
+# Rules ------------------------------------------------------------------
+
+
+def check_within_members_assessed(count: int, members_assessed: int, field: str) -> None:
+    if not 0 <= count <= members_assessed:
+        raise BeyondMembersAssessedError(field, members_assessed)
+
+
+# The needs record -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    area: NeedArea
+    members_affected: int
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class NeedsAssessment:
+    assessment_id: UUID
+    assessed_on: date
+    members_assessed: int
+    members_over_5_years_in_peru: int
+    needs: tuple[Need, ...]
+
+
+class NeedsRecord(Aggregate):
+    """The needs assessments of one OSV's members: counts only, never who.
+
+    One per OSV, its id worked out from the OSV's, opened with its first assessment.
+    """
+
+    @staticmethod
+    def create_id(osv_id: UUID, **_: object) -> UUID:
+        return NeedsRecord.id_for(osv_id)
+
+    @staticmethod
+    def id_for(osv_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:needs-of:{osv_id}")
+
+    @event("NeedsRecordOpened")
+    def __init__(self, osv_id: UUID) -> None:
+        self.osv_id = osv_id
+        self.assessments: list[NeedsAssessment] = []
+
+    def assess(
+        self,
+        assessed_on: date,
+        members_assessed: int,
+        members_over_5_years_in_peru: int,
+        needs: Sequence[Need],
+        *,
+        today: date,
+    ) -> NeedsAssessment:
+        """Record how many members were asked, how many have lived in Peru over 5 years, and what they need."""
+        check_not_in_future(assessed_on, today, "assessed_on")
+        check_at_least_one(members_assessed, "members_assessed")
+        check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
+        seen: set[NeedArea] = set()
+        for index, need in enumerate(needs):
+            check_within_members_assessed(need.members_affected, members_assessed, f"needs.{index}.members_affected")
+            if need.area in seen:
+                raise RepeatedNeedAreaError(index, need.area)
+            seen.add(need.area)
+        self._assessed(
+            osv_id=self.osv_id,
+            assessment_id=uuid4(),
+            assessed_on=assessed_on,
+            members_assessed=members_assessed,
+            members_over_5_years_in_peru=members_over_5_years_in_peru,
+            needs=[asdict(n) for n in needs],
+        )
+        return self.assessments[-1]
+
+    @event("NeedsAssessed")
+    def _assessed(
+        self,
+        osv_id: UUID,
+        assessment_id: UUID,
+        assessed_on: date,
+        members_assessed: int,
+        members_over_5_years_in_peru: int,
+        needs: list[dict[str, Any]],
+    ) -> None:
+        self.assessments.append(
+            NeedsAssessment(
+                assessment_id=assessment_id,
+                assessed_on=assessed_on,
+                members_assessed=members_assessed,
+                members_over_5_years_in_peru=members_over_5_years_in_peru,
+                needs=tuple(Need(NeedArea(n["area"]), n["members_affected"], Priority(n["priority"])) for n in needs),
+            )
+        )
+
+    def latest_first(self) -> list[NeedsAssessment]:
+        """Latest assessed first; of two on the same day, the one recorded later."""
+        ordered = list(enumerate(self.assessments))
+        return [a for _, a in sorted(ordered, key=lambda pair: (pair[1].assessed_on, pair[0]), reverse=True)]

@@ -1,0 +1,313 @@
+"""Engagement's public events: what partners and the other services see of people and OSVs.
+
+Each model is one entry of the event catalogue (``catalogue/schemas/``). None
+declares a name, a document number, a phone or a birth year, so none can carry
+them: a member goes out as an id, the OSV, a nationality, a sex and the age
+band worked out when they joined. Every field comes from the domain event
+itself, never from data that an erasure could take away, so the events read
+the same before and after a person is forgotten.
+
+The events that hold personal data, or the document index's bookkeeping, are
+declared private: they never leave the service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.engagement.domain.activities import Activity, ActivityKind, OSVActivities
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.domain.followup import AssistanceTopic, FollowUp, MeetingMode, MeetingTopic
+from services.engagement.domain.members import AgeBand, DepartureReason, Member, Role, Sex
+from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
+from services.engagement.domain.roster import OSVRoster
+from shared.documents import DocumentType
+from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
+from shared.outputs import OutputKind
+
+catalogue = EventCatalogue("engagement")
+
+catalogue.keeps_private(
+    Member.Registered,  # the person's sealed personal data
+    DocumentIndex.Opened,
+    DocumentIndex.Claimed,
+    DocumentIndex.Released,
+    OSVRoster.Opened,
+)
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
+
+Nationality = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. VE or PE.")]
+Tally = Annotated[
+    dict[DocumentType, int],
+    Field(description="Active memberships by the document their members hold; types with none are left out."),
+]
+
+
+@catalogue.publishes(Member.Joined)
+class MemberJoined(PublicEvent):
+    """A person joined an OSV the programme supports (again, if they had left it: a new membership)."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "joined_on"
+
+    member_id: UUID
+    membership_id: UUID = Field(description="This stay in this OSV; later events about it name it.")
+    osv_id: UUID
+    role: Role
+    nationality: Nationality
+    sex: Sex
+    age_band: AgeBand = Field(description="Age when joining, from the birth year; `unknown` without one.")
+    joined_on: date
+
+
+@catalogue.publishes(Member.RoleChanged)
+class MemberRoleChanged(PublicEvent):
+    """A member took another role in their OSV (president, board member, member)."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "changed_on"
+
+    member_id: UUID
+    membership_id: UUID
+    osv_id: UUID
+    role: Role = Field(description="The role held from `changed_on`.")
+    changed_on: date
+
+
+@catalogue.publishes(Member.PersonalDataErased)
+class PersonalDataErased(PublicEvent):
+    """The person's personal data was forgotten; their memberships stay, in public terms."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "erased_on"
+
+    member_id: UUID
+    erased_on: date
+
+
+@catalogue.publishes(OSVRoster.DocumentsCounted)
+class OSVDocumentsCounted(PublicEvent):
+    """An OSV's active memberships by document type, counted again after each change; the latest holds."""
+
+    id_field: ClassVar[str | None] = None  # the roster's own id is engagement's business: the OSV is what partners know
+    occurred_field: ClassVar[str] = "counted_on"
+
+    osv_id: UUID
+    counted_on: date
+    board: Tally = Field(description="The board (president and board members), by document type.")
+    members: Tally = Field(description="Every active member, the board included, by document type.")
+
+
+@catalogue.publishes(Member.Enrolled)
+class ParticipantEnrolled(PublicEvent):
+    """A member took part, as an agent of change, in the project a grant funds."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "enrolled_on"
+
+    member_id: UUID
+    grant_id: UUID
+    osv_id: UUID = Field(description="The OSV that received the grant, of which the member is active.")
+    nationality: Nationality
+    sex: Sex
+    age_band: AgeBand = Field(description="Age band when the member joined the OSV.")
+    enrolled_on: date
+
+
+@catalogue.publishes(Member.Withdrew)
+class ParticipantWithdrew(PublicEvent):
+    """A member stopped taking part in a funded project."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "withdrew_on"
+
+    member_id: UUID
+    grant_id: UUID
+    osv_id: UUID
+    nationality: Nationality
+    sex: Sex
+    age_band: AgeBand = Field(description="Age band when the member joined the OSV.")
+    withdrew_on: date
+
+
+@catalogue.publishes(Member.Left)
+class MemberLeft(PublicEvent):
+    """A member left their OSV (that membership ended)."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "left_on"
+
+    member_id: UUID
+    membership_id: UUID
+    osv_id: UUID
+    nationality: Nationality
+    sex: Sex
+    age_band: AgeBand = Field(description="Age band when the member joined.")
+    left_on: date
+    reason: DepartureReason
+
+
+# Field work: follow-up, technical assistance, activities, needs -------------------
+#
+# Ids, dates, kinds and counts only: meeting notes, action items' wording and
+# owners, who attended, an activity's description, why it was withdrawn and
+# assistance notes stay in engagement's store.
+
+catalogue.keeps_private(
+    FollowUp.FollowUpOpened,
+    OSVActivities.ActivityIndexOpened,
+    OSVActivities.ActivityIndexed,
+    NeedsRecord.NeedsRecordOpened,
+)
+
+
+class ActionItemDue(BaseModel):
+    """An action a meeting agreed, without its wording: when it is due."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action_id: UUID
+    due_on: date
+
+
+@catalogue.publishes(FollowUp.FollowUpMeetingHeld)
+class FollowUpMeetingHeld(PublicEvent):
+    """Programme staff met an OSV to follow up its actions, RUOS registration, activities or needs."""
+
+    id_field: ClassVar[str] = "meeting_id"
+    occurred_field: ClassVar[str] = "held_on"
+
+    osv_id: UUID
+    meeting_id: UUID
+    held_on: date
+    mode: MeetingMode
+    attendee_count: int = Field(description="Members named as attendees plus others present (staff, officials).")
+    topics: list[MeetingTopic]
+    action_items: list[ActionItemDue] = Field(description="The actions agreed, each with its due date.")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> FollowUpMeetingHeld:
+        """Attendees become a count; the notes and the actions' wording stay behind."""
+        return cls(
+            osv_id=event.osv_id,
+            meeting_id=event.meeting_id,
+            held_on=event.held_on,
+            mode=event.mode,
+            attendee_count=len(event.attendee_member_ids) + event.other_attendees,
+            topics=event.topics,
+            action_items=[ActionItemDue(action_id=a["action_id"], due_on=a["due_on"]) for a in event.action_items],
+            occurred_on=event.held_on,
+        )
+
+
+@catalogue.publishes(FollowUp.ActionItemCompleted)
+class ActionItemCompleted(PublicEvent):
+    """An action agreed at a follow-up meeting was done."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "completed_on"
+
+    osv_id: UUID
+    meeting_id: UUID
+    action_id: UUID
+    due_on: date
+    completed_on: date
+
+
+@catalogue.publishes(FollowUp.TechnicalAssistanceGiven)
+class TechnicalAssistanceGiven(PublicEvent):
+    """Programme staff gave an OSV hours of technical assistance on one day."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "given_on"
+
+    osv_id: UUID
+    assistance_id: UUID
+    given_on: date
+    topic: AssistanceTopic
+    hours: Decimal = Field(description="Decimal string, e.g. \"2.50\"; more than 0, at most 24.")
+
+
+class DirectBeneficiaries(BaseModel):
+    """How many people of one nationality and sex an activity reached directly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nationality: Nationality
+    sex: Sex
+    count: int = Field(ge=1)
+
+
+class ActivityOutput(BaseModel):
+    """What an activity left behind, counted: murals, public spaces recovered…"""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: OutputKind
+    count: int = Field(ge=1)
+
+
+@catalogue.publishes(Activity.ActivityReported)
+class ActivityReported(PublicEvent):
+    """An OSV reported an activity it held, with its beneficiaries and outputs."""
+
+    id_field: ClassVar[str] = "activity_id"
+    occurred_field: ClassVar[str] = "held_on"
+
+    activity_id: UUID
+    osv_id: UUID
+    held_on: date
+    kind: ActivityKind
+    district: str = Field(description="One of the 43 districts of Lima Metropolitana.")
+    zone: str = Field(description="The programme's zone of the district: Lima Norte, Sur, Este or Centro.")
+    direct_beneficiaries: list[DirectBeneficiaries] = Field(description="One row per nationality and sex.")
+    indirect_beneficiaries: int = Field(ge=0)
+    outputs: list[ActivityOutput] = Field(description="One row per kind of output.")
+    grant_id: UUID | None = Field(description="The funded project (grant) the activity belongs to, if any.")
+
+
+@catalogue.publishes(Activity.ActivityWithdrawn)
+class ActivityWithdrawn(PublicEvent):
+    """An activity reported by mistake was withdrawn: count it no more."""
+
+    id_field: ClassVar[str] = "activity_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    activity_id: UUID
+    osv_id: UUID
+    held_on: date = Field(description="When the withdrawn activity was said to be held.")
+    withdrawn_on: date
+
+
+class AssessedNeed(BaseModel):
+    """How many of the members assessed need help in one area, and how urgently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area: NeedArea
+    members_affected: int = Field(ge=0)
+    priority: Priority
+
+
+@catalogue.publishes(NeedsRecord.NeedsAssessed)
+class NeedsAssessed(PublicEvent):
+    """Programme staff assessed the needs of an OSV's members (counts only)."""
+
+    id_field: ClassVar[str | None] = None
+    occurred_field: ClassVar[str] = "assessed_on"
+
+    osv_id: UUID
+    assessment_id: UUID
+    assessed_on: date
+    members_assessed: int = Field(ge=1)
+    members_over_5_years_in_peru: int = Field(ge=0, description="Members assessed who have lived in Peru more than 5 years.")
+    needs: list[AssessedNeed] = Field(description="One row per area.")

@@ -1,0 +1,388 @@
+"""Funding's domain: the grants (seed funds, goods) given to OSVs, and each OSV's history of support.
+
+Pure: aggregates, the events they record and the named errors of their rules.
+Money is a Decimal to the cent beside its currency, never a float
+(:mod:`shared.money`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.funding.domain.phases import Phase, phase_containing
+from shared.errors import BelowOneError, ConflictError, NotFoundError, RuleViolationError, check_not_before
+from shared.money import CENT, Currency, check_money
+
+
+class GrantKind(StrEnum):
+    SEED_FUND = "seed_fund"
+    GOODS = "goods"
+
+
+class Support(StrEnum):
+    """Whether a grant is an OSV's first support, or repeats support given in an earlier phase."""
+
+    FIRST_TIME = "first_time"
+    REPEAT = "repeat"
+
+
+class GrantOutcome(StrEnum):
+    COMPLETED = "completed"
+    PARTIALLY_COMPLETED = "partially_completed"
+    CANCELLED = "cancelled"
+
+
+class GrantStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# Grants ---------------------------------------------------------------------
+
+
+class GrantNotFoundError(NotFoundError):
+    def __init__(self, grant_id: object) -> None:
+        super().__init__(f"grant {grant_id} does not exist")
+
+
+class WrongGrantKindError(RuleViolationError):
+    def __init__(self, grant: Grant, expected: GrantKind, what: str) -> None:
+        super().__init__(
+            f"{what} are recorded on a {expected.value} grant; this grant is {grant.kind.value}",
+            field="grant_id",
+            rule=f"{expected.value}_grant",
+        )
+
+
+class GrantClosedError(ConflictError):
+    def __init__(self, closing: Closing) -> None:
+        super().__init__(
+            f"this grant was closed ({closing.outcome.value}) on {closing.closed_on.isoformat()} and takes no new records",
+            field="grant_id",
+            rule="grant_open",
+        )
+
+
+class BeyondGrantAmountError(ConflictError):
+    def __init__(self, grant: Grant, what: str, asked: Decimal, field: str) -> None:
+        super().__init__(
+            f"{what} of {asked} {grant.currency.value} would go beyond the grant's {grant.amount} {grant.currency.value}: "
+            f"{grant.remaining} {grant.currency.value} remains",
+            field=field,
+            rule="within_grant_amount",
+        )
+
+
+class NotNextTrancheError(RuleViolationError):
+    def __init__(self, given: int, expected: int) -> None:
+        super().__init__(
+            f"tranches are numbered in order: tranche {expected} is next, not {given}", field="tranche", rule="next_tranche"
+        )
+
+
+class SupportChangedError(ConflictError):
+    def __init__(self, marked: Support, now: Support) -> None:
+        super().__init__(
+            f"the grant was marked {marked.value} but the OSV's support history, as it now stands, makes it {now.value}: "
+            "another grant to this OSV was recorded meanwhile; try again",
+            field="osv_id",
+            rule="support_history_unchanged",
+        )
+
+
+class NoItemsError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("a delivery lists at least one item", field="items", rule="at_least_one_item")
+
+
+@dataclass(frozen=True)
+class DeliveredItem:
+    """A line of a goods delivery: what, how many, and what each is worth."""
+
+    item: str
+    quantity: int
+    unit_value: Decimal
+
+    @property
+    def value(self) -> Decimal:
+        return (self.quantity * self.unit_value).quantize(CENT)
+
+
+@dataclass(frozen=True)
+class GoodsDelivery:
+    delivery_id: UUID
+    items: tuple[DeliveredItem, ...]
+    total_value: Decimal
+    delivered_on: date
+
+
+@dataclass(frozen=True)
+class Disbursement:
+    disbursement_id: UUID
+    tranche: int
+    amount: Decimal
+    disbursed_on: date
+
+
+@dataclass(frozen=True)
+class Closing:
+    outcome: GrantOutcome
+    final_report_reference: str
+    closed_on: date
+
+
+class Grant(Aggregate):
+    """Support given to an OSV: a seed fund (a project, paid in tranches) or goods (delivered in lots).
+
+    Neither the tranches nor the deliveries may add up to more than the grant's
+    amount; once closed, a grant takes nothing more.
+    """
+
+    @event("FundGranted")
+    def __init__(
+        self,
+        osv_id: UUID,
+        amount: Decimal,
+        currency: Currency,
+        granted_on: date,
+        kind: GrantKind,
+        support: Support = Support.FIRST_TIME,
+        proposal_id: UUID | None = None,
+        round_id: UUID | None = None,
+    ) -> None:
+        self.osv_id = osv_id
+        self.amount = amount
+        self.currency = Currency(currency)
+        self.granted_on = granted_on
+        self.kind = GrantKind(kind)
+        self.support = Support(support)
+        self.proposal_id = proposal_id
+        self.round_id = round_id
+        self.deliveries: list[GoodsDelivery] = []
+        self.disbursements: list[Disbursement] = []
+        self.closing: Closing | None = None
+
+    @property
+    def status(self) -> GrantStatus:
+        return GrantStatus.OPEN if self.closing is None else GrantStatus.CLOSED
+
+    @property
+    def delivered(self) -> Decimal:
+        return sum((d.total_value for d in self.deliveries), Decimal("0.00"))
+
+    @property
+    def disbursed(self) -> Decimal:
+        return sum((d.amount for d in self.disbursements), Decimal("0.00"))
+
+    @property
+    def remaining(self) -> Decimal:
+        """What may still be delivered (goods) or disbursed (seed fund)."""
+        return self.amount - self.delivered - self.disbursed
+
+    @property
+    def last_recorded_on(self) -> date | None:
+        dates = [d.delivered_on for d in self.deliveries] + [d.disbursed_on for d in self.disbursements]
+        return max(dates, default=None)
+
+    def check_open(self) -> None:
+        if self.closing is not None:
+            raise GrantClosedError(self.closing)
+
+    def check_kind(self, expected: GrantKind, what: str) -> None:
+        if self.kind is not expected:
+            raise WrongGrantKindError(self, expected, what)
+
+    # Goods
+
+    def deliver_goods(self, items: Sequence[DeliveredItem], delivered_on: date) -> GoodsDelivery:
+        """Record goods handed over; their total value stays within what remains of the grant."""
+        self.check_kind(GrantKind.GOODS, "goods deliveries")
+        self.check_open()
+        check_not_before("delivered_on", delivered_on, "granted_on", self.granted_on)
+        if not items:
+            raise NoItemsError()
+        for index, line in enumerate(items):
+            if line.quantity < 1:
+                raise BelowOneError(f"items.{index}.quantity", line.quantity)
+            check_money(line.unit_value, f"items.{index}.unit_value")
+        total = sum((line.value for line in items), Decimal("0.00"))
+        if total > self.remaining:
+            raise BeyondGrantAmountError(self, "a delivery", total, "items")
+        self._goods_delivered(
+            osv_id=self.osv_id,
+            delivery_id=uuid4(),
+            items=[{"item": i.item, "quantity": i.quantity, "unit_value": i.unit_value.quantize(CENT)} for i in items],
+            total_value=total,
+            currency=self.currency,
+            delivered_on=delivered_on,
+        )
+        return self.deliveries[-1]
+
+    @event("GoodsDelivered")
+    def _goods_delivered(
+        self,
+        osv_id: UUID,
+        delivery_id: UUID,
+        items: list[dict[str, Any]],
+        total_value: Decimal,
+        currency: Currency,
+        delivered_on: date,
+    ) -> None:
+        lines = tuple(DeliveredItem(i["item"], i["quantity"], i["unit_value"]) for i in items)
+        self.deliveries.append(GoodsDelivery(delivery_id, lines, total_value, delivered_on))
+
+    # Seed funds
+
+    def disburse(self, tranche: int, amount: Decimal, disbursed_on: date) -> Disbursement:
+        """Pay the next tranche of a seed fund; tranches never add up to more than the grant."""
+        self.check_kind(GrantKind.SEED_FUND, "disbursements")
+        self.check_open()
+        expected = len(self.disbursements) + 1
+        if tranche != expected:
+            raise NotNextTrancheError(tranche, expected)
+        amount = check_money(amount)
+        check_not_before("disbursed_on", disbursed_on, "granted_on", self.granted_on)
+        if self.disbursements:
+            check_not_before("disbursed_on", disbursed_on, "previous_tranche", self.disbursements[-1].disbursed_on)
+        if amount > self.remaining:
+            raise BeyondGrantAmountError(self, f"tranche {tranche}", amount, "amount")
+        self._disbursed(
+            osv_id=self.osv_id,
+            disbursement_id=uuid4(),
+            tranche=tranche,
+            amount=amount,
+            currency=self.currency,
+            disbursed_on=disbursed_on,
+        )
+        return self.disbursements[-1]
+
+    @event("DisbursementMade")
+    def _disbursed(
+        self, osv_id: UUID, disbursement_id: UUID, tranche: int, amount: Decimal, currency: Currency, disbursed_on: date
+    ) -> None:
+        self.disbursements.append(Disbursement(disbursement_id, tranche, amount, disbursed_on))
+
+    # Closing
+
+    def close(self, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> Closing:
+        """Close the grant with its outcome and final report; nothing is recorded on it afterwards."""
+        self.check_open()
+        check_not_before("closed_on", closed_on, "granted_on", self.granted_on)
+        check_not_before("closed_on", closed_on, "last_record", self.last_recorded_on)
+        self._closed(
+            osv_id=self.osv_id,
+            outcome=GrantOutcome(outcome),
+            final_report_reference=final_report_reference,
+            closed_on=closed_on,
+        )
+        assert self.closing is not None
+        return self.closing
+
+    @event("GrantClosed")
+    def _closed(self, osv_id: UUID, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> None:
+        self.closing = Closing(GrantOutcome(outcome), final_report_reference, closed_on)
+
+
+# Whether support is first-time or repeat ---------------------------------
+
+
+@dataclass(frozen=True)
+class SupportRecord:
+    grant_id: UUID
+    granted_on: date
+    kind: GrantKind
+
+
+class SupportHistory(Aggregate):
+    """The grants one OSV received, by date: says whether a new grant is first-time or repeat support.
+
+    One per OSV, its id worked out from the OSV's, and saved in the same
+    transaction as each grant: two grants to one OSV at once conflict in the
+    store rather than both entering a stale history. It also lists the OSV's
+    grants without reading every grant. Bookkeeping only: its events never
+    leave the service.
+    """
+
+    @staticmethod
+    def create_id(osv_id: UUID, **_: object) -> UUID:
+        return SupportHistory.id_for(osv_id)
+
+    @staticmethod
+    def id_for(osv_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:funding:support-of:{osv_id}")
+
+    @event("SupportHistoryOpened")
+    def __init__(self, osv_id: UUID) -> None:
+        self.osv_id = osv_id
+        self.grants: list[SupportRecord] = []
+
+    def support_for(self, granted_on: date, phases: Iterable[Phase]) -> Support:
+        """Repeat when the OSV was granted support in a phase before the one containing ``granted_on``.
+
+        A grant outside every phase is compared with the OSV's grants by day:
+        repeat when it had one on an earlier day (phases may be opened later,
+        and reporting then groups the same dates by phase itself).
+        """
+        phase = phase_containing(granted_on, phases)
+        before = phase.starts_on if phase is not None else granted_on
+        return Support.REPEAT if any(g.granted_on < before for g in self.grants) else Support.FIRST_TIME
+
+    @property
+    def grant_ids(self) -> list[UUID]:
+        return [g.grant_id for g in self.grants]
+
+    def enter(self, grant: Grant, phases: Iterable[Phase]) -> None:
+        """Enter a new grant, which must be marked as this history, as it stands, marks it.
+
+        A grant decided from a history that has learnt of another grant since
+        (say, one in an earlier phase) is refused rather than stored stale.
+        """
+        marked = self.support_for(grant.granted_on, phases)
+        if grant.support is not marked:
+            raise SupportChangedError(grant.support, marked)
+        self._recorded(grant_id=grant.id, granted_on=grant.granted_on, kind=grant.kind)
+
+    @event("SupportRecorded")
+    def _recorded(self, grant_id: UUID, granted_on: date, kind: GrantKind) -> None:
+        self.grants.append(SupportRecord(grant_id, granted_on, GrantKind(kind)))
+
+
+def grant_support(
+    osv_id: UUID,
+    amount: Decimal,
+    currency: Currency,
+    granted_on: date,
+    kind: GrantKind,
+    history: SupportHistory,
+    phases: Iterable[Phase],
+    *,
+    proposal_id: UUID | None = None,
+    round_id: UUID | None = None,
+) -> Grant:
+    """A new grant to an OSV, marked first-time or repeat from its history.
+
+    Enter it in the history (:meth:`SupportHistory.enter`) and save both together.
+    """
+    return Grant(
+        osv_id=osv_id,
+        amount=check_money(amount),
+        currency=Currency(currency),
+        granted_on=granted_on,
+        kind=GrantKind(kind),
+        support=history.support_for(granted_on, phases),
+        proposal_id=proposal_id,
+        round_id=round_id,
+    )
+
+
+def grant_fund(osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> Grant:
+    """Grant support to an OSV with no history of support (the amount must be positive, to the cent)."""
+    return grant_support(osv_id, amount, currency, granted_on, kind, SupportHistory(osv_id=osv_id), [])

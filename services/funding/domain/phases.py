@@ -1,0 +1,119 @@
+"""Funding's domain: the programme's phases, the unit indicators are reported by.
+
+Pure: the aggregates, the events they record and the named errors of their rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import ConflictError, NotFoundError, RuleViolationError
+
+
+class PhaseCodeTakenError(ConflictError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"a phase with code '{code}' already exists", field="code", rule="unique_code")
+
+
+class PhaseDatesError(RuleViolationError):
+    def __init__(self, starts_on: date, ends_on: date) -> None:
+        super().__init__(
+            f"ends_on {ends_on.isoformat()} is before starts_on {starts_on.isoformat()}",
+            field="ends_on",
+            rule="not_before_starts_on",
+        )
+
+
+class PhasesOverlapError(RuleViolationError):
+    def __init__(self, other: PhaseDates) -> None:
+        super().__init__(
+            f"the dates overlap phase '{other.code}' ({other.starts_on.isoformat()} to {other.ends_on.isoformat()})",
+            field="starts_on",
+            rule="phases_do_not_overlap",
+        )
+
+
+class PhaseNotFoundError(NotFoundError):
+    def __init__(self, phase_id: object) -> None:
+        super().__init__(f"phase {phase_id} does not exist")
+
+
+class Phase(Aggregate):
+    """A phase of the programme: the unit indicators are reported by."""
+
+    @staticmethod
+    def create_id(code: str, **_: object) -> UUID:
+        return Phase.id_for(code)
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        """Phase ids follow from their codes, so a code can only be used once."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:phase:{code}")
+
+    @event("PhaseOpened")
+    def __init__(self, code: str, name: str, starts_on: date, ends_on: date) -> None:
+        self.code = code
+        self.name = name
+        self.starts_on = starts_on
+        self.ends_on = ends_on
+
+    def overlaps(self, starts_on: date, ends_on: date) -> bool:
+        return starts_on <= self.ends_on and self.starts_on <= ends_on
+
+
+@dataclass(frozen=True)
+class PhaseDates:
+    """A phase as the calendar keeps it: its code and its dates."""
+
+    code: str
+    starts_on: date
+    ends_on: date
+
+    def overlaps(self, starts_on: date, ends_on: date) -> bool:
+        return starts_on <= self.ends_on and self.starts_on <= ends_on
+
+
+class PhaseCalendar(Aggregate):
+    """Every phase's dates, in one record saved with each new phase.
+
+    Two phases opened at the same moment both change the calendar's version,
+    so the second save is refused and its retry sees the first phase: the
+    no-overlap rule holds under concurrency, not only one request at a time.
+    """
+
+    @staticmethod
+    def create_id() -> UUID:
+        return PhaseCalendar.id_for()
+
+    @staticmethod
+    def id_for() -> UUID:
+        return uuid5(NAMESPACE_URL, "urn:osv-platform:phase-calendar")
+
+    @event("PhaseCalendarOpened")
+    def __init__(self) -> None:
+        self.phases: list[PhaseDates] = []
+
+    def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> Phase:
+        """Open a phase if its dates are in order and overlap no other phase."""
+        if ends_on < starts_on:
+            raise PhaseDatesError(starts_on, ends_on)
+        for other in self.phases:
+            if other.code == code:
+                raise PhaseCodeTakenError(code)
+            if other.overlaps(starts_on, ends_on):
+                raise PhasesOverlapError(other)
+        self._dated(code=code, starts_on=starts_on, ends_on=ends_on)
+        return Phase(code=code, name=name, starts_on=starts_on, ends_on=ends_on)
+
+    @event("PhaseDated")
+    def _dated(self, code: str, starts_on: date, ends_on: date) -> None:
+        self.phases.append(PhaseDates(code, starts_on, ends_on))
+
+
+def phase_containing(on: date, phases: Iterable[Phase]) -> Phase | None:
+    return next((p for p in phases if p.starts_on <= on <= p.ends_on), None)

@@ -1,0 +1,442 @@
+"""The proposals OSVs submit to funding rounds: scored by evaluators, approved or rejected, then granted.
+
+Pure: the aggregate, the events it records, the named errors of its rules,
+and the ranking of a round's proposals. Each evaluator scores a proposal
+once: a scoring is a fact in the audit trail, not a draft to overwrite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.funding.domain.rounds import Eligibility, Round
+from services.funding.domain.scoring import (
+    Criterion,
+    Score,
+    Scoring,
+    check_evaluator,
+    checked_scores,
+    mean,
+    weighted_total,
+)
+from shared.errors import (
+    AlreadyDecidedError,
+    BelowOneError,
+    ConflictError,
+    NotFoundError,
+    RuleViolationError,
+    check_not_negative,
+    check_positive,
+)
+from shared.money import CENT, Currency, money
+from shared.outputs import OutputKind
+
+
+class RejectionReason(StrEnum):
+    LOW_SCORE = "low_score"
+    OVER_BUDGET = "over_budget"
+    INELIGIBLE = "ineligible"
+    INCOMPLETE = "incomplete"
+    WITHDRAWN = "withdrawn"
+    OTHER = "other"
+
+
+class ProposalStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+# Values -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedOutput:
+    kind: OutputKind
+    count: int
+
+
+@dataclass(frozen=True)
+class Approval:
+    amount: Decimal
+    approved_on: date
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: RejectionReason
+    rejected_on: date
+
+
+@dataclass(frozen=True)
+class GrantMade:
+    grant_id: UUID
+    amount: Decimal
+    granted_on: date
+
+
+# Errors -----------------------------------------------------------------
+
+
+class ProposalNotFoundError(NotFoundError):
+    def __init__(self, proposal_id: object) -> None:
+        super().__init__(f"proposal {proposal_id} does not exist")
+
+
+class RUOSRegisteredOnlyError(RuleViolationError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"this round takes RUOS-registered OSVs only: {reason}", field="osv_id", rule="ruos_registered_only"
+        )
+
+
+class RepeatedOutputKindError(RuleViolationError):
+    def __init__(self, index: int, kind: str) -> None:
+        super().__init__(
+            f"planned output '{kind}' is listed more than once", field=f"planned_outputs.{index}.kind", rule="unique_kinds"
+        )
+
+
+class AlreadyScoredError(ConflictError):
+    def __init__(self, evaluator: str, scored_on: date) -> None:
+        super().__init__(
+            f"evaluator {evaluator} already scored this proposal on {scored_on.isoformat()}: each evaluator scores once",
+            field="evaluator",
+            rule="score_once",
+        )
+
+
+class BeforeSubmissionError(RuleViolationError):
+    def __init__(self, field: str, day: date, submitted_on: date) -> None:
+        super().__init__(
+            f"{field} {day.isoformat()} is before the proposal was submitted on {submitted_on.isoformat()}",
+            field=field,
+            rule="not_before_submission",
+        )
+
+
+class NotScoredError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no evaluator has scored this proposal yet: score it before approving it",
+            field="proposal_id",
+            rule="scored_before_decision",
+        )
+
+
+class AboveRequestedError(RuleViolationError):
+    def __init__(self, amount: Decimal, requested: Decimal, currency: str) -> None:
+        super().__init__(
+            f"amount {money(amount, currency)} is more than the {money(requested, currency)} requested",
+            field="amount",
+            rule="within_requested_amount",
+        )
+
+
+class NotApprovedError(ConflictError):
+    def __init__(self, status: ProposalStatus) -> None:
+        super().__init__(
+            f"only an approved proposal becomes a grant; this one is {status}",
+            field="proposal_id",
+            rule="approved_before_grant",
+        )
+
+
+class GrantBeforeApprovalError(RuleViolationError):
+    def __init__(self, granted_on: date, approved_on: date) -> None:
+        super().__init__(
+            f"granted_on {granted_on.isoformat()} is before the proposal was approved on {approved_on.isoformat()}",
+            field="granted_on",
+            rule="not_before_approval",
+        )
+
+
+class ApprovedAmountExceededError(ConflictError):
+    def __init__(self, amount: Decimal, remaining: Decimal, currency: str) -> None:
+        super().__init__(
+            f"granting {money(amount, currency)} would exceed the approved amount: "
+            f"{money(remaining, currency)} of the approved amount remains",
+            field="amount",
+            rule="within_approved_amount",
+        )
+
+
+# Rules ------------------------------------------------------------------
+
+
+def check_eligible(eligibility: Eligibility, registered_on: date | None, submitted_on: date) -> None:
+    """An OSV may submit to a RUOS-only round once registered, and registered by the day it submits."""
+    if eligibility is not Eligibility.RUOS_REGISTERED:
+        return
+    if registered_on is None:
+        raise RUOSRegisteredOnlyError("the OSV is not registered in the RUOS")
+    if registered_on > submitted_on:
+        raise RUOSRegisteredOnlyError(
+            f"the OSV was registered in the RUOS on {registered_on.isoformat()}, "
+            f"after the proposal's submitted_on {submitted_on.isoformat()}"
+        )
+
+
+def check_planned_outputs(outputs: Sequence[PlannedOutput]) -> None:
+    seen: set[str] = set()
+    for index, output in enumerate(outputs):
+        if output.count < 1:
+            raise BelowOneError(f"planned_outputs.{index}.count", output.count)
+        if output.kind in seen:
+            raise RepeatedOutputKindError(index, output.kind)
+        seen.add(output.kind)
+
+
+def check_not_before_submission(field: str, day: date, submitted_on: date) -> None:
+    if day < submitted_on:
+        raise BeforeSubmissionError(field, day, submitted_on)
+
+
+# Proposals --------------------------------------------------------------
+
+
+class Proposal(Aggregate):
+    """What an OSV asks a round for; scored by evaluators, then approved or rejected, then granted."""
+
+    @staticmethod
+    def create_id(round_id: UUID, osv_id: UUID, **_: object) -> UUID:
+        return Proposal.id_for(round_id, osv_id)
+
+    @staticmethod
+    def id_for(round_id: UUID, osv_id: UUID) -> UUID:
+        """One proposal per OSV per round: the id follows from the pair, so the store refuses a second."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:round:{round_id}:proposal-of:{osv_id}")
+
+    @classmethod
+    def submit(
+        cls,
+        round_: Round,
+        osv_id: UUID,
+        registered_on: date | None,
+        title: str,
+        summary: str,
+        requested_amount: Decimal,
+        planned_direct_beneficiaries: int,
+        planned_indirect_beneficiaries: int,
+        planned_outputs: Sequence[PlannedOutput],
+        submitted_on: date,
+    ) -> Proposal:
+        """Check the round takes it and the OSV may apply, then submit it and enter it in the round.
+
+        ``registered_on`` is when the OSV was registered in the RUOS, None if it is not.
+        """
+        round_.check_takes(osv_id, submitted_on, requested_amount)
+        check_eligible(round_.eligibility, registered_on, submitted_on)
+        check_not_negative(planned_direct_beneficiaries, "planned_direct_beneficiaries")
+        check_not_negative(planned_indirect_beneficiaries, "planned_indirect_beneficiaries")
+        check_planned_outputs(planned_outputs)
+        proposal = cls(
+            round_id=round_.id,
+            osv_id=osv_id,
+            title=title,
+            summary=summary,
+            requested_amount=requested_amount.quantize(CENT),
+            currency=round_.currency,
+            planned_direct_beneficiaries=planned_direct_beneficiaries,
+            planned_indirect_beneficiaries=planned_indirect_beneficiaries,
+            planned_outputs=[{"kind": OutputKind(o.kind), "count": o.count} for o in planned_outputs],
+            submitted_on=submitted_on,
+        )
+        round_.enter(proposal_id=proposal.id, osv_id=osv_id)
+        return proposal
+
+    @event("ProposalSubmitted")
+    def __init__(
+        self,
+        round_id: UUID,
+        osv_id: UUID,
+        title: str,
+        summary: str,
+        requested_amount: Decimal,
+        currency: Currency,
+        planned_direct_beneficiaries: int,
+        planned_indirect_beneficiaries: int,
+        planned_outputs: list[dict[str, Any]],
+        submitted_on: date,
+    ) -> None:
+        self.round_id = round_id
+        self.osv_id = osv_id
+        self.title = title
+        self.summary = summary
+        self.requested_amount = requested_amount
+        self.currency = Currency(currency)
+        self.planned_direct_beneficiaries = planned_direct_beneficiaries
+        self.planned_indirect_beneficiaries = planned_indirect_beneficiaries
+        self.planned_outputs = [PlannedOutput(OutputKind(o["kind"]), o["count"]) for o in planned_outputs]
+        self.submitted_on = submitted_on
+        self.scorings: list[Scoring] = []
+        self.decision: Approval | Rejection | None = None
+        self.grants: list[GrantMade] = []
+
+    # Where it stands ------------------------------------------------------
+
+    @property
+    def status(self) -> ProposalStatus:
+        if isinstance(self.decision, Approval):
+            return ProposalStatus.APPROVED
+        if isinstance(self.decision, Rejection):
+            return ProposalStatus.REJECTED
+        return ProposalStatus.SUBMITTED
+
+    @property
+    def approved_amount(self) -> Decimal | None:
+        return self.decision.amount if isinstance(self.decision, Approval) else None
+
+    @property
+    def granted_total(self) -> Decimal:
+        return sum((g.amount for g in self.grants), Decimal("0.00"))
+
+    @property
+    def mean_weighted_total(self) -> Decimal | None:
+        """The mean of the evaluators' weighted totals; None until someone scores it."""
+        return mean([s.weighted_total for s in self.scorings]) if self.scorings else None
+
+    def mean_score_of(self, criterion: str) -> Decimal | None:
+        return mean([s.score_of(criterion) for s in self.scorings]) if self.scorings else None
+
+    def check_undecided(self) -> None:
+        if isinstance(self.decision, Approval):
+            status, decided_on = ProposalStatus.APPROVED, self.decision.approved_on
+        elif isinstance(self.decision, Rejection):
+            status, decided_on = ProposalStatus.REJECTED, self.decision.rejected_on
+        else:
+            return
+        raise AlreadyDecidedError(f"the proposal was already {status} on {decided_on.isoformat()}", field="proposal_id")
+
+    # Scoring ----------------------------------------------------------------
+
+    def score(self, rubric: Sequence[Criterion], evaluator: str, scores: Sequence[Score], scored_on: date) -> Scoring:
+        """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores."""
+        self.check_undecided()
+        check_evaluator(evaluator)
+        for earlier in self.scorings:
+            if earlier.evaluator == evaluator:
+                raise AlreadyScoredError(evaluator, earlier.scored_on)
+        check_not_before_submission("scored_on", scored_on, self.submitted_on)
+        checked = checked_scores(rubric, scores)
+        self._scored(
+            round_id=self.round_id,
+            osv_id=self.osv_id,
+            evaluator=evaluator,
+            scores=[{"criterion": c.code, "score": checked[c.code]} for c in rubric],
+            weighted_total=weighted_total(rubric, checked),
+            scored_on=scored_on,
+        )
+        return self.scorings[-1]
+
+    @event("ProposalScored")
+    def _scored(
+        self,
+        round_id: UUID,
+        osv_id: UUID,
+        evaluator: str,
+        scores: list[dict[str, Any]],
+        weighted_total: Decimal,
+        scored_on: date,
+    ) -> None:
+        self.scorings.append(
+            Scoring(evaluator, tuple(Score(s["criterion"], s["score"]) for s in scores), weighted_total, scored_on)
+        )
+
+    # Decisions --------------------------------------------------------------
+
+    def approve(self, round_: Round, amount: Decimal, approved_on: date) -> None:
+        """Approve up to what was requested, scored first, if the round's budget still holds the amount.
+
+        The round records what the approval commits; save both together.
+        """
+        self.check_undecided()
+        check_not_before_submission("approved_on", approved_on, self.submitted_on)
+        if not self.scorings:
+            raise NotScoredError
+        check_positive(amount, "amount")
+        amount = amount.quantize(CENT)
+        if amount > self.requested_amount:
+            raise AboveRequestedError(amount, self.requested_amount, self.currency)
+        round_.commit(self.id, amount)
+        self._approved(
+            round_id=self.round_id, osv_id=self.osv_id, amount=amount, currency=self.currency, approved_on=approved_on
+        )
+
+    @event("ProposalApproved")
+    def _approved(self, round_id: UUID, osv_id: UUID, amount: Decimal, currency: Currency, approved_on: date) -> None:
+        self.decision = Approval(amount, approved_on)
+
+    def reject(self, reason: RejectionReason, rejected_on: date) -> None:
+        self.check_undecided()
+        check_not_before_submission("rejected_on", rejected_on, self.submitted_on)
+        self._rejected(
+            round_id=self.round_id, osv_id=self.osv_id, reason=RejectionReason(reason), rejected_on=rejected_on
+        )
+
+    @event("ProposalRejected")
+    def _rejected(self, round_id: UUID, osv_id: UUID, reason: RejectionReason, rejected_on: date) -> None:
+        self.decision = Rejection(RejectionReason(reason), rejected_on)
+
+    # Grants -------------------------------------------------------------------
+
+    def check_grant(self, amount: Decimal, granted_on: date) -> None:
+        """Approved, granted on or after the approval, and never more in all than was approved."""
+        if not isinstance(self.decision, Approval):
+            raise NotApprovedError(self.status)
+        if granted_on < self.decision.approved_on:
+            raise GrantBeforeApprovalError(granted_on, self.decision.approved_on)
+        check_positive(amount, "amount")
+        remaining = self.decision.amount - self.granted_total
+        if amount.quantize(CENT) > remaining:
+            raise ApprovedAmountExceededError(amount, remaining, self.currency)
+
+    def record_grant(self, grant_id: UUID, amount: Decimal, granted_on: date) -> None:
+        """Record a grant made from this proposal; save it with the grant."""
+        self.check_grant(amount, granted_on)
+        self._grant_recorded(grant_id=grant_id, amount=amount.quantize(CENT), granted_on=granted_on)
+
+    @event("GrantRecorded")
+    def _grant_recorded(self, grant_id: UUID, amount: Decimal, granted_on: date) -> None:
+        self.grants.append(GrantMade(grant_id, amount, granted_on))
+
+
+# The ranking --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A proposal's place in its round's ranking."""
+
+    proposal: Proposal
+    mean_weighted_total: Decimal | None
+    criterion_means: dict[str, Decimal]
+    evaluator_count: int
+
+
+def rank(round_: Round, proposals: Mapping[UUID, Proposal]) -> list[Standing]:
+    """Highest mean weighted total first, ties in submission order; proposals nobody scored last."""
+    in_order = [proposals[i] for i in round_.proposal_ids]
+    standings = [
+        Standing(
+            proposal=p,
+            mean_weighted_total=p.mean_weighted_total,
+            criterion_means={
+                c.code: m for c in round_.criteria if (m := p.mean_score_of(c.code)) is not None
+            },
+            evaluator_count=len(p.scorings),
+        )
+        for p in in_order
+    ]
+    scored = [s for s in standings if s.mean_weighted_total is not None]
+    unscored = [s for s in standings if s.mean_weighted_total is None]
+    # sorted() is stable: equal totals keep submission order.
+    return sorted(scored, key=lambda s: -s.mean_weighted_total) + unscored  # type: ignore[operator]

@@ -1,0 +1,286 @@
+"""Funding rounds: a call for proposals within a phase, with a budget, dates, eligibility and a rubric.
+
+Pure: the aggregate, the events it records and the named errors of its
+rules. A round has a budget and a rubric. Every rubric scores the OSV's
+organisational and administrative capacity (the practice's lesson: evaluation
+was not exhaustive enough), besides whatever else the round cares about; how
+scores are weighed is :mod:`.scoring`.
+
+The round keeps, as private bookkeeping events saved in the same transaction
+as the proposal they concern (:mod:`.proposals`), which OSVs submitted (one
+proposal each) and what each approval committed of the budget. Two commands
+racing on the same round therefore cannot both be saved: the loser's save
+fails on the round's version and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.funding.domain.phases import Phase
+from services.funding.domain.scoring import Criterion
+from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_negative, check_positive
+from shared.money import CENT, Currency, money
+
+CAPACITY_CRITERIA = ("organisational_capacity", "administrative_capacity")
+"""Criteria every round's rubric must score."""
+
+
+class Eligibility(StrEnum):
+    """Which OSVs may submit to a round."""
+
+    MAPPED = "mapped"
+    RUOS_REGISTERED = "ruos_registered"
+
+
+# Errors -----------------------------------------------------------------
+
+
+class RoundNotFoundError(NotFoundError):
+    def __init__(self, round_id: object) -> None:
+        super().__init__(f"round {round_id} does not exist")
+
+
+class PhaseOfRoundUnknownError(RuleViolationError):
+    def __init__(self, phase_id: object) -> None:
+        super().__init__(f"phase {phase_id} does not exist", field="phase_id", rule="phase_exists")
+
+
+class RoundDatesError(RuleViolationError):
+    def __init__(self, opens_on: date, closes_on: date) -> None:
+        super().__init__(
+            f"closes_on {closes_on.isoformat()} is before opens_on {opens_on.isoformat()}",
+            field="closes_on",
+            rule="not_before_opens_on",
+        )
+
+
+class OutsidePhaseError(RuleViolationError):
+    def __init__(self, field: str, day: date, phase: Phase) -> None:
+        super().__init__(
+            f"{field} {day.isoformat()} is outside phase '{phase.code}' "
+            f"({phase.starts_on.isoformat()} to {phase.ends_on.isoformat()})",
+            field=field,
+            rule="within_phase_dates",
+        )
+
+
+class CapacityCriterionMissingError(RuleViolationError):
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"the rubric must score '{code}': every round scores the OSV's organisational and administrative capacity",
+            field="criteria",
+            rule="rubric_includes_capacity",
+        )
+
+
+class RepeatedCriterionError(RuleViolationError):
+    def __init__(self, index: int, code: str) -> None:
+        super().__init__(
+            f"criterion '{code}' appears more than once in the rubric",
+            field=f"criteria.{index}.code",
+            rule="unique_criterion_codes",
+        )
+
+
+class ScoreRangeError(RuleViolationError):
+    def __init__(self, index: int, min_score: int, max_score: int) -> None:
+        super().__init__(
+            f"max_score {max_score} must be greater than min_score {min_score}",
+            field=f"criteria.{index}.max_score",
+            rule="max_above_min",
+        )
+
+
+class RoundClosedError(ConflictError):
+    def __init__(self, closed_on: date, field: str) -> None:
+        super().__init__(f"the round was closed on {closed_on.isoformat()}", field=field, rule="round_open")
+
+
+class ClosingDateError(RuleViolationError):
+    def __init__(self, opens_on: date, closed_on: date) -> None:
+        super().__init__(
+            f"closed_on {closed_on.isoformat()} is before the round opened on {opens_on.isoformat()}",
+            field="closed_on",
+            rule="not_before_opens_on",
+        )
+
+
+class OutsideRoundDatesError(RuleViolationError):
+    def __init__(self, submitted_on: date, opens_on: date, closes_on: date) -> None:
+        super().__init__(
+            f"submitted_on {submitted_on.isoformat()} is outside the round's dates "
+            f"({opens_on.isoformat()} to {closes_on.isoformat()})",
+            field="submitted_on",
+            rule="within_round_dates",
+        )
+
+
+class RequestAboveBudgetError(RuleViolationError):
+    def __init__(self, requested: Decimal, budget: Decimal, currency: str) -> None:
+        super().__init__(
+            f"requested_amount {money(requested, currency)} is more than the round's whole budget "
+            f"({money(budget, currency)})",
+            field="requested_amount",
+            rule="not_above_round_budget",
+        )
+
+
+class OneProposalPerOSVError(ConflictError):
+    def __init__(self, proposal_id: UUID) -> None:
+        super().__init__(
+            f"this OSV already submitted proposal {proposal_id} to this round: one proposal per OSV per round",
+            field="osv_id",
+            rule="one_proposal_per_osv",
+        )
+
+
+class RoundBudgetExceededError(ConflictError):
+    def __init__(self, amount: Decimal, remaining: Decimal, currency: str) -> None:
+        super().__init__(
+            f"approving {money(amount, currency)} would exceed the round's budget: "
+            f"{money(remaining, currency)} of the round's budget remains",
+            field="amount",
+            rule="within_round_budget",
+        )
+
+
+# Rules ------------------------------------------------------------------
+
+
+def check_rubric(criteria: Sequence[Criterion]) -> None:
+    """Codes unique, positive weights, ranges that go up, and both capacity criteria present."""
+    seen: set[str] = set()
+    for index, criterion in enumerate(criteria):
+        if criterion.code in seen:
+            raise RepeatedCriterionError(index, criterion.code)
+        seen.add(criterion.code)
+        check_positive(criterion.weight, f"criteria.{index}.weight")
+        check_not_negative(criterion.min_score, f"criteria.{index}.min_score")
+        if criterion.max_score <= criterion.min_score:
+            raise ScoreRangeError(index, criterion.min_score, criterion.max_score)
+    for code in CAPACITY_CRITERIA:
+        if code not in seen:
+            raise CapacityCriterionMissingError(code)
+
+
+def check_within_phase(phase: Phase, opens_on: date, closes_on: date) -> None:
+    if closes_on < opens_on:
+        raise RoundDatesError(opens_on, closes_on)
+    for field, day in (("opens_on", opens_on), ("closes_on", closes_on)):
+        if not phase.starts_on <= day <= phase.ends_on:
+            raise OutsidePhaseError(field, day, phase)
+
+
+# The round --------------------------------------------------------------
+
+
+class Round(Aggregate):
+    """A call for proposals within a phase: a budget, dates, who may apply, and the rubric."""
+
+    @classmethod
+    def open(
+        cls,
+        phase: Phase,
+        name: str,
+        budget: Decimal,
+        currency: Currency,
+        opens_on: date,
+        closes_on: date,
+        eligibility: Eligibility,
+        criteria: Sequence[Criterion],
+    ) -> Round:
+        """Check the budget, the dates against the phase and the rubric, then open the round."""
+        check_positive(budget, "budget")
+        check_within_phase(phase, opens_on, closes_on)
+        check_rubric(criteria)
+        return cls(
+            phase_id=phase.id,
+            name=name,
+            budget=budget.quantize(CENT),
+            currency=Currency(currency),
+            opens_on=opens_on,
+            closes_on=closes_on,
+            eligibility=Eligibility(eligibility),
+            criteria=[c.as_data() for c in criteria],
+        )
+
+    @event("RoundOpened")
+    def __init__(
+        self,
+        phase_id: UUID,
+        name: str,
+        budget: Decimal,
+        currency: Currency,
+        opens_on: date,
+        closes_on: date,
+        eligibility: Eligibility,
+        criteria: list[dict[str, Any]],
+    ) -> None:
+        self.phase_id = phase_id
+        self.name = name
+        self.budget = budget
+        self.currency = Currency(currency)
+        self.opens_on = opens_on
+        self.closes_on = closes_on
+        self.eligibility = Eligibility(eligibility)
+        self.criteria = tuple(Criterion(**c) for c in criteria)
+        self.closed_on: date | None = None
+        self.proposal_ids: list[UUID] = []
+        """In the order they were submitted: the ranking's tie-breaker."""
+        self.proposal_of_osv: dict[UUID, UUID] = {}
+        self.committed: dict[UUID, Decimal] = {}
+        """Amount approved per proposal."""
+
+    @property
+    def approved_total(self) -> Decimal:
+        return sum(self.committed.values(), Decimal("0.00"))
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.budget - self.approved_total
+
+    def close(self, closed_on: date) -> None:
+        if self.closed_on is not None:
+            raise RoundClosedError(self.closed_on, "closed_on")
+        if closed_on < self.opens_on:
+            raise ClosingDateError(self.opens_on, closed_on)
+        self._closed(closed_on=closed_on)
+
+    @event("RoundClosed")
+    def _closed(self, closed_on: date) -> None:
+        self.closed_on = closed_on
+
+    def check_takes(self, osv_id: UUID, submitted_on: date, requested_amount: Decimal) -> None:
+        """Open, within its dates, no earlier proposal from this OSV, and not asking more than the whole budget."""
+        if self.closed_on is not None:
+            raise RoundClosedError(self.closed_on, "round_id")
+        if not self.opens_on <= submitted_on <= self.closes_on:
+            raise OutsideRoundDatesError(submitted_on, self.opens_on, self.closes_on)
+        if (earlier := self.proposal_of_osv.get(osv_id)) is not None:
+            raise OneProposalPerOSVError(earlier)
+        check_positive(requested_amount, "requested_amount")
+        if requested_amount > self.budget:
+            raise RequestAboveBudgetError(requested_amount, self.budget, self.currency)
+
+    @event("ProposalEntered")
+    def enter(self, proposal_id: UUID, osv_id: UUID) -> None:
+        self.proposal_ids.append(proposal_id)
+        self.proposal_of_osv[osv_id] = proposal_id
+
+    def commit(self, proposal_id: UUID, amount: Decimal) -> None:
+        """Set aside part of the budget for an approved proposal, if that much remains."""
+        if amount > self.remaining:
+            raise RoundBudgetExceededError(amount, self.remaining, self.currency)
+        self._committed(proposal_id=proposal_id, amount=amount)
+
+    @event("BudgetCommitted")
+    def _committed(self, proposal_id: UUID, amount: Decimal) -> None:
+        self.committed[proposal_id] = amount

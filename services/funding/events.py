@@ -1,0 +1,289 @@
+"""Funding's public events: what partners and the other services see of it.
+
+Money goes out as a decimal string with two places ("1500.00") beside its
+currency, never as a JSON number. The indexes funding keeps to answer quickly
+(an OSV's support history, its participatory-budget submissions) are
+bookkeeping and never leave the service.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
+from services.funding.domain.grants import Grant, GrantOutcome, Support, SupportHistory
+from services.funding.domain.phases import Phase, PhaseCalendar
+from services.funding.domain.proposals import Proposal, RejectionReason
+from services.funding.domain.rounds import Eligibility, Round
+from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
+from shared.money import Currency
+from shared.outputs import OutputKind
+from shared.schemas import DecimalText, MoneyText
+
+catalogue = EventCatalogue("funding")
+
+catalogue.keeps_private(
+    PhaseCalendar.PhaseCalendarOpened,
+    PhaseCalendar.PhaseDated,
+    SupportHistory.SupportHistoryOpened,
+    SupportHistory.SupportRecorded,
+    OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
+    OSVParticipatoryBudgets.ParticipatoryBudgetIndexed,
+)
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
+
+
+@catalogue.publishes(Phase.PhaseOpened)
+class PhaseOpened(PublicEvent):
+    """A programme phase was opened; indicators are reported per phase."""
+
+    id_field: ClassVar[str] = "phase_id"
+    occurred_field: ClassVar[str] = "starts_on"
+
+    phase_id: UUID
+    code: str
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+class DeliveredItemData(BaseModel):
+    """One line of a goods delivery."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item: str = Field(description="What was handed over.")
+    quantity: int = Field(ge=1)
+    unit_value: MoneyText
+
+
+@catalogue.publishes(Grant.GoodsDelivered)
+class GoodsDelivered(PublicEvent):
+    """Goods of a goods grant were handed over to the OSV; their total never exceeds the grant."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "delivered_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    delivery_id: UUID
+    items: list[DeliveredItemData]
+    total_value: MoneyText = Field(description="Σ quantity × unit_value, in `currency`.")
+    currency: Currency
+    delivered_on: date
+
+
+@catalogue.publishes(Grant.DisbursementMade)
+class DisbursementMade(PublicEvent):
+    """A tranche of a seed fund was paid to the OSV; tranches are numbered 1, 2, 3… and never exceed the grant."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "disbursed_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    disbursement_id: UUID
+    tranche: int = Field(ge=1)
+    amount: MoneyText
+    currency: Currency
+    disbursed_on: date
+
+
+@catalogue.publishes(Grant.GrantClosed)
+class GrantClosed(PublicEvent):
+    """A grant was closed with its outcome and the reference of its final report; nothing is recorded on it after."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "closed_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    outcome: GrantOutcome
+    final_report_reference: str = Field(description="The final report's filing reference, e.g. `INF-2021-017`.")
+    closed_on: date
+
+
+@catalogue.publishes(ParticipatoryBudgetSubmission.ParticipatoryBudgetSubmitted)
+class ParticipatoryBudgetSubmitted(PublicEvent):
+    """A RUOS-registered OSV submitted a project to a municipality's participatory budget (one per municipality and year)."""
+
+    id_field: ClassVar[str] = "submission_id"
+    occurred_field: ClassVar[str] = "submitted_on"
+
+    submission_id: UUID
+    osv_id: UUID
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    cycle_year: int
+    project_title: str
+    amount_requested: MoneyText
+    currency: Currency
+    submitted_on: date
+
+
+@catalogue.publishes(ParticipatoryBudgetSubmission.ParticipatoryBudgetDecided)
+class ParticipatoryBudgetDecided(PublicEvent):
+    """The municipality decided on an OSV's participatory-budget project: accepted, not accepted, or funded."""
+
+    id_field: ClassVar[str] = "submission_id"
+    occurred_field: ClassVar[str] = "decided_on"
+
+    submission_id: UUID
+    osv_id: UUID
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    cycle_year: int
+    outcome: BudgetOutcome
+    amount_funded: MoneyText | None = Field(description="Set only when `funded`; at most the amount requested.")
+    currency: Currency
+    decided_on: date
+
+
+@catalogue.publishes(Grant.FundGranted)
+class FundGranted(PublicEvent):
+    """An OSV was granted support: a seed fund or goods, valued in a currency."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "granted_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    amount: MoneyText
+    currency: str = Field(description="PEN or USD.")
+    kind: str = Field(description="seed_fund (a project) or goods (a goods package: support, not a project).")
+    support: Support = Field(description="`repeat` when the OSV was granted support in a phase before this grant's; else `first_time`.")
+    proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
+    round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
+    granted_on: date
+
+
+# Rounds and proposals -----------------------------------------------------------------
+#
+# Ids, dates, amounts, codes and counts. A proposal's summary and evaluators'
+# identities stay in funding: an evaluator appears only as an opaque code.
+
+catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded)
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RubricCriterion(_Item):
+    """One line of a round's rubric."""
+
+    code: str
+    name: str
+    weight: DecimalText = Field(description="Relative weight, a decimal string such as \"0.25\" or \"2\".")
+    min_score: int
+    max_score: int
+
+
+class PlannedOutputCount(_Item):
+    kind: OutputKind
+    count: int
+
+
+class CriterionScore(_Item):
+    criterion: str = Field(description="A criterion code of the round's rubric.")
+    score: int
+
+
+@catalogue.publishes(Round.RoundOpened)
+class RoundOpened(PublicEvent):
+    """A funding round opened within a phase: its budget, dates, who may apply and the rubric proposals are scored on."""
+
+    id_field: ClassVar[str] = "round_id"
+    occurred_field: ClassVar[str] = "opens_on"
+
+    round_id: UUID
+    phase_id: UUID
+    name: str
+    budget: DecimalText = Field(description="Decimal string, e.g. \"10000.00\".")
+    currency: Currency
+    opens_on: date
+    closes_on: date
+    eligibility: Eligibility = Field(description="`mapped` (any mapped OSV) or `ruos_registered` (RUOS-registered OSVs only).")
+    criteria: list[RubricCriterion] = Field(
+        description="Weighted total = Σ(weight × score normalised to 0–100 over its range) / Σ weight, 2 places half up."
+    )
+
+
+@catalogue.publishes(Round.RoundClosed)
+class RoundClosed(PublicEvent):
+    """A funding round closed: it takes no more proposals."""
+
+    id_field: ClassVar[str] = "round_id"
+    occurred_field: ClassVar[str] = "closed_on"
+
+    round_id: UUID
+    closed_on: date
+
+
+@catalogue.publishes(Proposal.ProposalSubmitted)
+class ProposalSubmitted(PublicEvent):
+    """An OSV submitted a proposal to a round: what it asks for and what it plans to achieve."""
+
+    id_field: ClassVar[str] = "proposal_id"
+    occurred_field: ClassVar[str] = "submitted_on"
+
+    proposal_id: UUID
+    round_id: UUID
+    osv_id: UUID
+    title: str
+    requested_amount: DecimalText = Field(description="Decimal string, e.g. \"3500.00\".")
+    currency: Currency
+    planned_direct_beneficiaries: int
+    planned_indirect_beneficiaries: int
+    planned_outputs: list[PlannedOutputCount]
+    submitted_on: date
+
+
+@catalogue.publishes(Proposal.ProposalScored)
+class ProposalScored(PublicEvent):
+    """An evaluator, known by an opaque code, scored a proposal on every criterion of its round's rubric."""
+
+    id_field: ClassVar[str] = "proposal_id"
+    occurred_field: ClassVar[str] = "scored_on"
+
+    proposal_id: UUID
+    round_id: UUID
+    osv_id: UUID
+    evaluator: str = Field(description="An opaque evaluator code such as `EV-1`, never a name.")
+    scores: list[CriterionScore]
+    weighted_total: DecimalText = Field(description="0–100, a decimal string with 2 places, e.g. \"72.50\".")
+    scored_on: date
+
+
+@catalogue.publishes(Proposal.ProposalApproved)
+class ProposalApproved(PublicEvent):
+    """A proposal was approved for an amount, set aside from its round's budget."""
+
+    id_field: ClassVar[str] = "proposal_id"
+    occurred_field: ClassVar[str] = "approved_on"
+
+    proposal_id: UUID
+    round_id: UUID
+    osv_id: UUID
+    amount: DecimalText = Field(description="Decimal string, e.g. \"3000.00\".")
+    currency: Currency
+    approved_on: date
+
+
+@catalogue.publishes(Proposal.ProposalRejected)
+class ProposalRejected(PublicEvent):
+    """A proposal was rejected, for a reason given as a code."""
+
+    id_field: ClassVar[str] = "proposal_id"
+    occurred_field: ClassVar[str] = "rejected_on"
+
+    proposal_id: UUID
+    round_id: UUID
+    osv_id: UUID
+    reason: RejectionReason
+    rejected_on: date

@@ -1,0 +1,40 @@
+"""Registry's wiring, in one place: its store, its view of engagement's document counts, the relay, the clock.
+
+:func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
+lifespan starts: it builds the application (the event store and the view
+database are opened then, not at import) with a real clock, Lima's date, by
+default; tests pass a fake clock here.
+"""
+
+from __future__ import annotations
+
+from services.registry.application import Registry
+from services.registry.events import catalogue
+from services.registry.settings import RegistrySettings
+from services.registry.views.documentcounts import DocumentCounts
+from shared.clock import Clock, today_in_lima
+from shared.idempotency import AnswerBook
+from shared.views import make_engine
+from shared.web import Runtime
+
+
+def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_in_lima) -> Runtime:
+    """The registry service's runtime; ``today`` is its clock."""
+    settings = settings or RegistrySettings()
+
+    def application(env: dict[str, str]) -> Registry:
+        view_engine = make_engine(settings.view_url())
+        return Registry(
+            env,
+            today=today,
+            document_counts=DocumentCounts(view_engine),
+            amendment_working_days=settings.ruos_amendment_working_days,
+            answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
+        )
+
+    def views(registry: Registry) -> list[DocumentCounts]:
+        """Registry follows engagement's identity-document counts."""
+        assert registry.document_counts is not None
+        return [registry.document_counts]
+
+    return Runtime(settings, catalogue, application, views)

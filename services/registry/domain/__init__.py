@@ -1,0 +1,6 @@
+"""Registry's domain, pure: aggregates, the events they record, and the named errors of their rules.
+
+One module per aggregate family: :mod:`.osvs` (the OSV and its RUOS
+application), :mod:`.municipalities`, and the rules they use
+(:mod:`.readiness`, :mod:`.workingdays`).
+"""

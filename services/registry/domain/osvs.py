@@ -1,0 +1,566 @@
+"""Registry's domain: neighbourhood organisations (OSV) and their way into the RUOS.
+
+Pure: the OSV aggregate, the events it records and the named errors of its
+rules. Each step of its RUOS application (:mod:`.ruos`) is an event of the
+OSV. Staff notes (an observation's detail, why contact was lost, why an
+OSV dissolved) may mention people: they stay in registry's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate, event
+
+from services.registry.domain.ruos import (
+    OPEN,
+    UNDER_REVIEW,
+    AlreadyRegisteredError,
+    AmendmentDeadlinePassedError,
+    AmendmentWindowError,
+    ApplicationNotFoundError,
+    ApplicationOpenError,
+    ApplicationStatus,
+    NoObservationReasonError,
+    Observation,
+    ObservationReason,
+    RejectionReason,
+    RUOSApplication,
+    RUOSDocument,
+    documents_in_order,
+    missing_from,
+)
+from services.registry.domain.workingdays import add_working_days
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, OSVDissolvedError, RuleViolationError
+
+
+class OSVKind(StrEnum):
+    """The kinds of organisation the RUOS recognises, as the practice met them."""
+
+    VULNERABLE_POPULATION = "poblacion_vulnerable"
+    NEIGHBOURHOOD = "vecinal"
+    CULTURAL = "cultural"
+    SPORTS = "deportiva"
+    PRODUCTIVE = "productiva"
+    OTHER = "other"
+
+
+class Composition(StrEnum):
+    """Who leads the OSV: refugees and migrants, hosts, or both together."""
+
+    MIGRANT_LED = "migrant_led"
+    MIXED = "mixed"
+    HOST_LED = "host_led"
+
+
+class FocusArea(StrEnum):
+    EMPLOYMENT = "employment"
+    ENTREPRENEURSHIP = "entrepreneurship"
+    EDUCATION = "education"
+    HEALTH = "health"
+    CULTURE = "culture"
+    DOCUMENTATION = "documentation"
+    HOUSING = "housing"
+    ANTI_DISCRIMINATION = "anti_discrimination"
+    SPORTS = "sports"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
+
+
+class ContactChannel(StrEnum):
+    """How the programme reaches the OSV: the kind only, never a number or a handle (personal data)."""
+
+    WHATSAPP = "whatsapp"
+    FACEBOOK = "facebook"
+    PHONE = "phone"
+    EMAIL = "email"
+    IN_PERSON = "in_person"
+    OTHER = "other"
+
+class DissolutionReason(StrEnum):
+    INACTIVE = "inactive"
+    MEMBERS_EMIGRATED = "members_emigrated"
+    MERGED = "merged"
+    MEMBERS_DECIDED = "members_decided"
+    OTHER = "other"
+
+# Named errors -----------------------------------------------------------
+
+
+class OSVNotFoundError(NotFoundError):
+    def __init__(self, osv_id: object) -> None:
+        super().__init__(f"OSV {osv_id} is not in the registry")
+
+
+class RegisteredBeforeMappedError(DateBeforeError):
+    def __init__(self, registered_on: date, mapped_on: date) -> None:
+        super().__init__("registered_on", registered_on, "mapped_on", mapped_on)
+
+
+class NotAfterError(RuleViolationError):
+    """An end that does not come after its start (a board's term)."""
+
+    def __init__(self, field: str, given: date, start_field: str, start: date) -> None:
+        super().__init__(
+            f"{field} {given.isoformat()} must be after {start_field} {start.isoformat()}",
+            field=field,
+            rule=f"after_{start_field}",
+        )
+
+class NothingToChangeError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the request changes nothing: give at least one of kind, composition, focus_areas or contact_channel "
+            "with a value different from the current one",
+            field="body",
+            rule="change_required",
+        )
+
+class NotRegisteredError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__(
+            "this OSV is not registered in the RUOS: a board renewal is recorded only for a registered OSV",
+            field="osv_id",
+            rule="registered_in_ruos",
+        )
+
+
+class ContactAlreadyLostError(ConflictError):
+    def __init__(self, since: date) -> None:
+        super().__init__(
+            f"contact with this OSV is already lost since {since.isoformat()}",
+            field="since",
+            rule="contact_not_lost",
+        )
+
+
+class ContactNotLostError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__(
+            "contact with this OSV is not lost: there is nothing to restore",
+            field="restored_on",
+            rule="contact_lost",
+        )
+
+# The OSV ------------------------------------------------------------------
+
+DETAIL_FIELDS = ("kind", "composition", "focus_areas", "contact_channel")
+
+
+def _focus_areas(areas: Iterable[str] | None) -> list[FocusArea]:
+    given = {FocusArea(a) for a in areas or ()}
+    return [a for a in FocusArea if a in given]
+
+
+def _details(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Details as they are kept: enums, focus areas without repeats in a fixed order."""
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "kind":
+            kept[name] = OSVKind(value) if value is not None else None
+        elif name == "composition":
+            kept[name] = Composition(value) if value is not None else None
+        elif name == "contact_channel":
+            kept[name] = ContactChannel(value) if value is not None else None
+        elif name == "focus_areas":
+            kept[name] = _focus_areas(value)
+        else:
+            msg = f"not an OSV detail: {name}"
+            raise KeyError(msg)
+    return kept
+
+
+class OSV(Aggregate):
+    """A neighbourhood organisation the programme has mapped."""
+
+    @event("OSVMapped")
+    def __init__(
+        self,
+        name: str,
+        district: str,
+        zone: str,
+        mapped_on: date,
+        kind: OSVKind | None,
+        composition: Composition | None = None,
+        focus_areas: list[str] | None = None,
+        contact_channel: ContactChannel | None = None,
+    ) -> None:
+        self.name = name
+        self.district = district
+        self.zone = zone
+        self.mapped_on = mapped_on
+        details = _details(
+            {"kind": kind, "composition": composition, "focus_areas": focus_areas, "contact_channel": contact_channel}
+        )
+        self.kind: OSVKind | None = details["kind"]
+        self.composition: Composition | None = details["composition"]
+        self.focus_areas: list[FocusArea] = details["focus_areas"]
+        self.contact_channel: ContactChannel | None = details["contact_channel"]
+        self.ruos_number: str | None = None
+        self.registered_on: date | None = None
+        self.resolution_number: str | None = None
+        self.ruos_municipality_id: str | None = None
+        self.board_term_ends_on: date | None = None
+        self.board_renewed_on: date | None = None
+        self.documents_ready: dict[RUOSDocument, date] = {}
+        self.applications: list[RUOSApplication] = []
+        self.contact_lost_since: date | None = None
+        self.contact_lost_note: str | None = None
+        self.contact_restored_on: date | None = None
+        self.dissolved_on: date | None = None
+        self.dissolution_reason: DissolutionReason | None = None
+        self.dissolution_note: str | None = None
+
+    # What the OSV is now --------------------------------------------------
+
+    @property
+    def ruos_status(self) -> str:
+        return "registered" if self.ruos_number else "unregistered"
+
+    @property
+    def registered(self) -> bool:
+        return self.ruos_number is not None
+
+    @property
+    def application(self) -> RUOSApplication | None:
+        """The latest RUOS application, open or closed."""
+        return self.applications[-1] if self.applications else None
+
+    @property
+    def open_application(self) -> RUOSApplication | None:
+        latest = self.application
+        return latest if latest is not None and latest.is_open else None
+
+    @property
+    def contact_lost(self) -> bool:
+        return self.contact_lost_since is not None
+
+    @property
+    def dissolved(self) -> bool:
+        return self.dissolved_on is not None
+
+    def board_term_ends_within(self, today: date, days: int) -> bool:
+        """Registered, active, and its board's term ends within ``days`` of ``today`` (or has ended)."""
+        if not self.registered or self.dissolved or self.board_term_ends_on is None:
+            return False
+        return self.board_term_ends_on <= today + timedelta(days=days)
+
+    def find_application(self, application_id: UUID) -> RUOSApplication:
+        for application in self.applications:
+            if application.application_id == application_id:
+                return application
+        raise ApplicationNotFoundError(application_id)
+
+    # Rules shared by every command ---------------------------------------
+
+    def check_not_dissolved(self) -> None:
+        if self.dissolved_on is not None:
+            raise OSVDissolvedError(self.dissolved_on)
+
+    def check_not_before_mapped(self, field: str, on: date) -> None:
+        if on < self.mapped_on:
+            raise DateBeforeError(field, on, "mapped_on", self.mapped_on)
+
+    def check_term(self, field: str, ends_on: date | None, start_field: str, start: date) -> None:
+        if ends_on is not None and ends_on <= start:
+            raise NotAfterError(field, ends_on, start_field, start)
+
+    # Details ---------------------------------------------------------------
+
+    def update_details(self, changes: Mapping[str, Any], updated_on: date) -> dict[str, Any]:
+        """Record the details that differ from the current ones; nothing different is an error."""
+        self.check_not_dissolved()
+        wanted = _details(changes)
+        different = {name: value for name, value in wanted.items() if getattr(self, name) != value}
+        if not different:
+            raise NothingToChangeError
+        self.check_not_before_mapped("updated_on", updated_on)
+        self._details_updated(updated_on=updated_on, changes=different)
+        return different
+
+    @event("OSVDetailsUpdated")
+    def _details_updated(self, updated_on: date, changes: dict[str, Any]) -> None:
+        for name, value in _details(changes).items():
+            setattr(self, name, value)
+
+    # RUOS documents and application -----------------------------------------
+
+    def record_document(self, document: RUOSDocument, prepared_on: date) -> None:
+        """The OSV has one of the application's documents ready."""
+        self.check_not_dissolved()
+        self.check_not_before_mapped("prepared_on", prepared_on)
+        self._document_prepared(document=RUOSDocument(document), prepared_on=prepared_on)
+
+    @event("RUOSDocumentPrepared")
+    def _document_prepared(self, document: str, prepared_on: date) -> None:
+        self.documents_ready[RUOSDocument(document)] = prepared_on
+
+    @property
+    def missing_documents(self) -> list[RUOSDocument]:
+        return missing_from(self.documents_ready)
+
+    def submit_application(
+        self,
+        municipality_id: str,
+        submitted_on: date,
+        documents: Iterable[str],
+        board_members_with_unaccepted_documents: int | None,
+        members_with_unaccepted_documents: int | None,
+    ) -> UUID:
+        """File an application; unaccepted identity documents flag it, they do not stop it."""
+        self.check_not_dissolved()
+        if self.ruos_number is not None and self.registered_on is not None:
+            raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
+        if (open_application := self.open_application) is not None:
+            raise ApplicationOpenError(open_application)
+        self.check_not_before_mapped("submitted_on", submitted_on)
+        if (previous := self.application) is not None:
+            earlier_field, earlier = previous.last_step()
+            if submitted_on < earlier:
+                raise DateBeforeError("submitted_on", submitted_on, f"previous_{earlier_field}", earlier)
+        filed = documents_in_order(documents)
+        flagged = bool(board_members_with_unaccepted_documents) or bool(members_with_unaccepted_documents)
+        application_id = uuid4()
+        self._application_submitted(
+            application_id=application_id,
+            municipality_id=municipality_id,
+            submitted_on=submitted_on,
+            documents=[str(d) for d in filed],
+            missing_documents=[str(d) for d in missing_from(filed)],
+            id_documents_flagged=flagged,
+            board_members_with_unaccepted_documents=board_members_with_unaccepted_documents,
+            members_with_unaccepted_documents=members_with_unaccepted_documents,
+        )
+        return application_id
+
+    @event("RUOSApplicationSubmitted")
+    def _application_submitted(
+        self,
+        application_id: UUID,
+        municipality_id: str,
+        submitted_on: date,
+        documents: list[str],
+        missing_documents: list[str],
+        id_documents_flagged: bool,
+        board_members_with_unaccepted_documents: int | None,
+        members_with_unaccepted_documents: int | None,
+    ) -> None:
+        self.applications.append(
+            RUOSApplication(
+                application_id=application_id,
+                municipality_id=municipality_id,
+                submitted_on=submitted_on,
+                documents=documents_in_order(documents),
+                missing_documents=documents_in_order(missing_documents),
+                id_documents_flagged=id_documents_flagged,
+                board_members_with_unaccepted_documents=board_members_with_unaccepted_documents,
+                members_with_unaccepted_documents=members_with_unaccepted_documents,
+            )
+        )
+
+    def observe_application(
+        self,
+        application_id: UUID,
+        observed_on: date,
+        reasons: Iterable[Mapping[str, str | None]],
+        amend_within_working_days: int,
+    ) -> date:
+        """The municipality observed the application: the OSV has N working days to amend it. Returns the deadline."""
+        self.check_not_dissolved()
+        application = self.find_application(application_id)
+        application.check_step("observed", UNDER_REVIEW, "observed_on", observed_on)
+        given = [{"code": str(ObservationReason(r["code"])), "detail": r.get("detail")} for r in reasons]
+        if not given:
+            raise NoObservationReasonError
+        if amend_within_working_days < 1:
+            raise AmendmentWindowError
+        amend_by = add_working_days(observed_on, amend_within_working_days)
+        self._application_observed(
+            application_id=application_id, observed_on=observed_on, reasons=given, amend_by=amend_by
+        )
+        return amend_by
+
+    @event("RUOSApplicationObserved")
+    def _application_observed(
+        self, application_id: UUID, observed_on: date, reasons: list[dict[str, str | None]], amend_by: date
+    ) -> None:
+        application = self.find_application(application_id)
+        application.observations.append(Observation(observed_on, [dict(r) for r in reasons], amend_by))
+        application.status = ApplicationStatus.OBSERVED
+
+    def amend_application(self, application_id: UUID, amended_on: date, documents: Iterable[str]) -> None:
+        self.check_not_dissolved()
+        application = self.find_application(application_id)
+        application.check_step("amended", (ApplicationStatus.OBSERVED,), "amended_on", amended_on)
+        amend_by = application.amend_by
+        assert amend_by is not None
+        if amended_on > amend_by:
+            raise AmendmentDeadlinePassedError(amended_on, amend_by)
+        amended = documents_in_order(documents)
+        still_missing = missing_from([*application.documents, *amended])
+        self._application_amended(
+            application_id=application_id,
+            amended_on=amended_on,
+            documents=[str(d) for d in amended],
+            missing_documents=[str(d) for d in still_missing],
+        )
+
+    @event("RUOSApplicationAmended")
+    def _application_amended(
+        self, application_id: UUID, amended_on: date, documents: list[str], missing_documents: list[str]
+    ) -> None:
+        application = self.find_application(application_id)
+        observation = application.last_observation
+        assert observation is not None
+        observation.amended_on = amended_on
+        observation.amended_documents = documents_in_order(documents)
+        application.documents = documents_in_order([*application.documents, *documents])
+        application.missing_documents = documents_in_order(missing_documents)
+        application.status = ApplicationStatus.AMENDED
+
+    def register_application(
+        self,
+        application_id: UUID,
+        registered_on: date,
+        ruos_number: str,
+        resolution_number: str | None,
+        board_term_ends_on: date | None,
+    ) -> None:
+        """The municipality registered the OSV in its RUOS, closing the application."""
+        self.check_not_dissolved()
+        application = self.find_application(application_id)
+        application.check_step("registered", UNDER_REVIEW, "registered_on", registered_on)
+        self.check_term("board_term_ends_on", board_term_ends_on, "registered_on", registered_on)
+        self._registered(
+            ruos_number=ruos_number,
+            registered_on=registered_on,
+            application_id=application_id,
+            municipality_id=application.municipality_id,
+            resolution_number=resolution_number,
+            board_term_ends_on=board_term_ends_on,
+        )
+
+    def reject_application(
+        self, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
+    ) -> None:
+        self.check_not_dissolved()
+        application = self.find_application(application_id)
+        application.check_step("rejected", OPEN, "rejected_on", rejected_on)
+        self._application_rejected(
+            application_id=application_id, rejected_on=rejected_on, reason=str(RejectionReason(reason)), note=note
+        )
+
+    @event("RUOSApplicationRejected")
+    def _application_rejected(self, application_id: UUID, rejected_on: date, reason: str, note: str | None) -> None:
+        application = self.find_application(application_id)
+        application.status = ApplicationStatus.REJECTED
+        application.rejected_on = rejected_on
+        application.rejection_reason = RejectionReason(reason)
+
+    def register_in_ruos(
+        self,
+        ruos_number: str,
+        registered_on: date,
+        resolution_number: str | None = None,
+        board_term_ends_on: date | None = None,
+    ) -> None:
+        """Record the municipal registration directly, including one made before the system existed."""
+        self.check_not_dissolved()
+        if self.ruos_number is not None and self.registered_on is not None:
+            raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
+        if (open_application := self.open_application) is not None:
+            raise ApplicationOpenError(open_application)
+        if registered_on < self.mapped_on:
+            raise RegisteredBeforeMappedError(registered_on, self.mapped_on)
+        self.check_term("board_term_ends_on", board_term_ends_on, "registered_on", registered_on)
+        self._registered(
+            ruos_number=ruos_number,
+            registered_on=registered_on,
+            resolution_number=resolution_number,
+            board_term_ends_on=board_term_ends_on,
+        )
+
+    @event("RUOSRegistered")
+    def _registered(
+        self,
+        ruos_number: str,
+        registered_on: date,
+        application_id: UUID | None = None,
+        municipality_id: str | None = None,
+        resolution_number: str | None = None,
+        board_term_ends_on: date | None = None,
+    ) -> None:
+        self.ruos_number = ruos_number
+        self.registered_on = registered_on
+        self.resolution_number = resolution_number
+        self.ruos_municipality_id = municipality_id
+        self.board_term_ends_on = board_term_ends_on
+        if application_id is not None:
+            application = self.find_application(application_id)
+            application.status = ApplicationStatus.REGISTERED
+            application.registered_on = registered_on
+            application.ruos_number = ruos_number
+            application.resolution_number = resolution_number
+
+    def renew_board(self, renewed_on: date, term_ends_on: date) -> None:
+        """A registered OSV elected a new board, whose term ends on ``term_ends_on``."""
+        self.check_not_dissolved()
+        if self.registered_on is None:
+            raise NotRegisteredError
+        if renewed_on < self.registered_on:
+            raise DateBeforeError("renewed_on", renewed_on, "registered_on", self.registered_on)
+        if self.board_renewed_on is not None and renewed_on < self.board_renewed_on:
+            raise DateBeforeError("renewed_on", renewed_on, "last_renewed_on", self.board_renewed_on)
+        self.check_term("term_ends_on", term_ends_on, "renewed_on", renewed_on)
+        self._board_renewed(renewed_on=renewed_on, term_ends_on=term_ends_on)
+
+    @event("BoardRenewed")
+    def _board_renewed(self, renewed_on: date, term_ends_on: date) -> None:
+        self.board_renewed_on = renewed_on
+        self.board_term_ends_on = term_ends_on
+
+    # Contact and dissolution ------------------------------------------------
+
+    def lose_contact(self, since: date, note: str | None = None) -> None:
+        self.check_not_dissolved()
+        if self.contact_lost_since is not None:
+            raise ContactAlreadyLostError(self.contact_lost_since)
+        self.check_not_before_mapped("since", since)
+        if self.contact_restored_on is not None and since < self.contact_restored_on:
+            raise DateBeforeError("since", since, "last_restored_on", self.contact_restored_on)
+        self._contact_lost(since=since, note=note)
+
+    @event("ContactLost")
+    def _contact_lost(self, since: date, note: str | None) -> None:
+        self.contact_lost_since = since
+        self.contact_lost_note = note
+        self.contact_restored_on = None
+
+    def restore_contact(self, restored_on: date) -> None:
+        self.check_not_dissolved()
+        if self.contact_lost_since is None:
+            raise ContactNotLostError
+        if restored_on < self.contact_lost_since:
+            raise DateBeforeError("restored_on", restored_on, "since", self.contact_lost_since)
+        self._contact_restored(restored_on=restored_on)
+
+    @event("ContactRestored")
+    def _contact_restored(self, restored_on: date) -> None:
+        self.contact_lost_since = None
+        self.contact_lost_note = None
+        self.contact_restored_on = restored_on
+
+    def dissolve(self, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> None:
+        self.check_not_dissolved()
+        self.check_not_before_mapped("dissolved_on", dissolved_on)
+        self._dissolved(dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note)
+
+    @event("OSVDissolved")
+    def _dissolved(self, dissolved_on: date, reason: str, note: str | None) -> None:
+        self.dissolved_on = dissolved_on
+        self.dissolution_reason = DissolutionReason(reason)
+        self.dissolution_note = note

@@ -1,0 +1,242 @@
+"""Registry's domain: the RUOS application an OSV files with a municipality, and the claim on its RUOS number.
+
+Pure. The application follows Ordenanza 1762-2013-MML (amended by
+2363-2021-MML): the OSV files its documents, the municipality may observe the
+application and give a deadline in working days to amend it, then registers or
+rejects it. The OSV aggregate (:mod:`.osvs`) records each step; this module
+holds the application's state, its documents and the rules of its steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
+
+
+class RUOSDocument(StrEnum):
+    """The documents an RUOS application files (Ordenanza 1762-2013-MML); all are required."""
+
+    ACTA_CONSTITUCION = "acta_constitucion"
+    ESTATUTO = "estatuto"
+    ACTA_APROBACION_ESTATUTO = "acta_aprobacion_estatuto"
+    ACTA_ELECCION_JUNTA_DIRECTIVA = "acta_eleccion_junta_directiva"
+    NOMINA_JUNTA_DIRECTIVA = "nomina_junta_directiva"
+    PADRON_SOCIOS = "padron_socios"
+    CROQUIS = "croquis"
+
+
+REQUIRED_DOCUMENTS: tuple[RUOSDocument, ...] = tuple(RUOSDocument)
+
+
+class ObservationReason(StrEnum):
+    MISSING_DOCUMENT = "missing_document"
+    DOCUMENT_DEFECTIVE = "document_defective"
+    ID_DOCUMENT_NOT_ACCEPTED = "id_document_not_accepted"
+    """The municipality refused a member's or board member's identity document: the practice's lesson b."""
+    BOARD_TERM_EXPIRED = "board_term_expired"
+    SIGNATURES_MISSING = "signatures_missing"
+    OTHER = "other"
+
+
+class RejectionReason(StrEnum):
+    AMENDMENT_DEADLINE_MISSED = "amendment_deadline_missed"
+    REQUIREMENTS_NOT_MET = "requirements_not_met"
+    NOT_ELIGIBLE = "not_eligible"
+    WITHDRAWN = "withdrawn"
+    OTHER = "other"
+
+
+class ApplicationStatus(StrEnum):
+    SUBMITTED = "submitted"
+    OBSERVED = "observed"
+    AMENDED = "amended"
+    REGISTERED = "registered"
+    REJECTED = "rejected"
+
+
+UNDER_REVIEW = (ApplicationStatus.SUBMITTED, ApplicationStatus.AMENDED)
+OPEN = (*UNDER_REVIEW, ApplicationStatus.OBSERVED)
+STATE_RULES = {
+    UNDER_REVIEW: "application_under_review",
+    (ApplicationStatus.OBSERVED,): "application_observed",
+    OPEN: "application_open",
+}
+
+
+def documents_in_order(documents: Iterable[str]) -> list[RUOSDocument]:
+    """Documents without repeats, in the order the ordinance lists them."""
+    given = {RUOSDocument(d) for d in documents}
+    return [d for d in RUOSDocument if d in given]
+
+
+def missing_from(documents: Iterable[str]) -> list[RUOSDocument]:
+    have = {RUOSDocument(d) for d in documents}
+    return [d for d in REQUIRED_DOCUMENTS if d not in have]
+
+
+# Named errors -----------------------------------------------------------
+
+
+class AlreadyRegisteredError(ConflictError):
+    def __init__(self, ruos_number: str, registered_on: date) -> None:
+        super().__init__(
+            f"this OSV is already registered in the RUOS as {ruos_number} on {registered_on.isoformat()}",
+            field="ruos_number",
+            rule="register_once",
+        )
+
+
+class RUOSNumberTakenError(ConflictError):
+    def __init__(self, ruos_number: str, osv_id: object) -> None:
+        super().__init__(
+            f"RUOS number {ruos_number} is already held by OSV {osv_id}",
+            field="ruos_number",
+            rule="ruos_number_unique",
+        )
+
+class ApplicationOpenError(ConflictError):
+    def __init__(self, application: RUOSApplication) -> None:
+        super().__init__(
+            f"RUOS application {application.application_id} is still {application.status} "
+            f"(submitted on {application.submitted_on.isoformat()}): one open application at a time",
+            field="application_id",
+            rule="one_open_application",
+        )
+
+
+class ApplicationNotFoundError(NotFoundError):
+    def __init__(self, application_id: object) -> None:
+        super().__init__(f"RUOS application {application_id} is not one of this OSV's applications")
+
+
+class ApplicationStateError(ConflictError):
+    """The application is not in a state that takes this step; the message names the state it is in."""
+
+    def __init__(self, application: RUOSApplication, step: str, expected: Iterable[ApplicationStatus]) -> None:
+        allowed = " or ".join(str(s) for s in expected)
+        super().__init__(
+            f"RUOS application {application.application_id} is {application.status}: "
+            f"it can be {step} only when {allowed}",
+            field="application_id",
+            rule=STATE_RULES[tuple(expected)],
+        )
+        self.status = application.status
+
+
+class AmendmentDeadlinePassedError(RuleViolationError):
+    def __init__(self, amended_on: date, amend_by: date) -> None:
+        super().__init__(
+            f"amended_on {amended_on.isoformat()} is after the amendment deadline {amend_by.isoformat()}",
+            field="amended_on",
+            rule="within_amendment_deadline",
+        )
+
+class NoObservationReasonError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("an observation gives at least one reason", field="reasons", rule="at_least_one")
+
+
+class AmendmentWindowError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "amend_within_working_days must be at least 1", field="amend_within_working_days", rule="at_least_one_day"
+        )
+
+# The RUOS application, as the OSV keeps it ------------------------------
+
+
+@dataclass
+class Observation:
+    observed_on: date
+    reasons: list[dict[str, str | None]]
+    amend_by: date
+    amended_on: date | None = None
+    amended_documents: list[RUOSDocument] = field(default_factory=list)
+
+    @property
+    def reason_codes(self) -> list[ObservationReason]:
+        return [ObservationReason(r["code"]) for r in self.reasons]
+
+
+@dataclass
+class RUOSApplication:
+    """One application to a municipality's RUOS, from submission to registration or rejection."""
+
+    application_id: UUID
+    municipality_id: str
+    submitted_on: date
+    documents: list[RUOSDocument]
+    missing_documents: list[RUOSDocument]
+    id_documents_flagged: bool
+    board_members_with_unaccepted_documents: int | None
+    members_with_unaccepted_documents: int | None
+    status: ApplicationStatus = ApplicationStatus.SUBMITTED
+    observations: list[Observation] = field(default_factory=list)
+    registered_on: date | None = None
+    ruos_number: str | None = None
+    resolution_number: str | None = None
+    rejected_on: date | None = None
+    rejection_reason: RejectionReason | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def last_observation(self) -> Observation | None:
+        return self.observations[-1] if self.observations else None
+
+    @property
+    def amend_by(self) -> date | None:
+        last = self.last_observation
+        return last.amend_by if last and self.status is ApplicationStatus.OBSERVED else None
+
+    def last_step(self) -> tuple[str, date]:
+        """The latest dated step (name, date): the next step may not come before it."""
+        steps = [("submitted_on", self.submitted_on)]
+        for observation in self.observations:
+            steps.append(("observed_on", observation.observed_on))
+            if observation.amended_on is not None:
+                steps.append(("amended_on", observation.amended_on))
+        if self.registered_on is not None:
+            steps.append(("registered_on", self.registered_on))
+        if self.rejected_on is not None:
+            steps.append(("rejected_on", self.rejected_on))
+        return steps[-1]
+
+    def check_step(self, step: str, expected: tuple[ApplicationStatus, ...], field: str, on: date) -> None:
+        if self.status not in expected:
+            raise ApplicationStateError(self, step, expected)
+        earlier_field, earlier = self.last_step()
+        if on < earlier:
+            raise DateBeforeError(field, on, earlier_field, earlier)
+
+
+def ruos_number_key(ruos_number: str) -> str:
+    """The form under which RUOS numbers are compared: case and spacing do not make a new number."""
+    return " ".join(ruos_number.split()).upper()
+
+
+class RUOSNumberIndex(Aggregate):
+    """Claims one RUOS number for one OSV.
+
+    Its id is derived from the number, and it is saved in the same transaction
+    as the OSV's registration: a second claim of the number conflicts in the
+    store, and the registration that made it is not written either.
+    """
+
+    @staticmethod
+    def create_id(ruos_number: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos-number:{ruos_number_key(ruos_number)}")
+
+    @event("RUOSNumberClaimed")
+    def __init__(self, ruos_number: str, osv_id: UUID) -> None:
+        self.ruos_number = ruos_number
+        self.osv_id = osv_id

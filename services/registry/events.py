@@ -1,0 +1,307 @@
+"""Registry's public events: what partners and the other services see of it.
+
+Each model is one entry of the event catalogue (``catalogue/schemas/``).
+Staff notes (an observation's detail, a rejection's or a dissolution's note,
+why contact was lost) and the text of an agreement's commitments may mention
+people: they stay in registry and never appear here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import Field, field_validator
+
+from services.registry.domain.municipalities import Municipality
+from services.registry.domain.osvs import OSV
+from services.registry.domain.ruos import RUOSNumberIndex
+from shared.events import EventCatalogue, PublicEvent
+from shared.idempotency import IdempotentRequest
+
+catalogue = EventCatalogue("registry")
+
+# Bookkeeping that never leaves: the claim on an RUOS number (its uniqueness
+# index) and the opening of a municipality's record (the reference data exists
+# without it; partners see the change that opened it).
+catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened)
+
+# The record of each request carried out under an Idempotency-Key (what it saved,
+# a fingerprint of the request): the service's own bookkeeping for safe retries.
+catalogue.keeps_private(IdempotentRequest.Recorded)
+
+
+# OSVs ---------------------------------------------------------------------
+
+
+@catalogue.publishes(OSV.OSVMapped)
+class OSVMapped(PublicEvent):
+    """The programme found a neighbourhood organisation and put it on its map."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "mapped_on"
+
+    osv_id: UUID
+    name: str = Field(description="The organisation's name (not a person's).")
+    district: str = Field(description="One of the 43 districts of Lima Metropolitana.")
+    zone: str = Field(description="Lima Norte, Lima Sur, Lima Este or Lima Centro.")
+    kind: str | None = None
+    mapped_on: date
+    composition: str | None = Field(default=None, description="`migrant_led`, `mixed` or `host_led`, if known.")
+    focus_areas: list[str] = Field(default_factory=list, description="What the OSV works on (employment, health…).")
+    contact_channel: str | None = Field(
+        default=None, description="How the programme reaches the OSV (`whatsapp`, `phone`…): the kind only, never a number."
+    )
+
+    @field_validator("focus_areas", mode="before")
+    @classmethod
+    def _none_is_no_area(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+@catalogue.publishes(OSV.OSVDetailsUpdated)
+class OSVDetailsUpdated(PublicEvent):
+    """Staff corrected or completed what the programme knows of the OSV; only the fields in `changed` changed."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "updated_on"
+
+    osv_id: UUID
+    updated_on: date
+    changed: list[str] = Field(description="Which of kind, composition, focus_areas, contact_channel changed.")
+    kind: str | None = None
+    composition: str | None = None
+    focus_areas: list[str] | None = None
+    contact_channel: str | None = None
+
+    @classmethod
+    def from_domain(cls, event: Any) -> OSVDetailsUpdated:
+        changes = dict(event.changes)
+        return cls(
+            osv_id=event.originator_id,
+            occurred_on=event.updated_on,
+            updated_on=event.updated_on,
+            changed=sorted(changes),
+            **{name: value for name, value in changes.items()},
+        )
+
+
+@catalogue.publishes(OSV.RUOSDocumentPrepared)
+class RUOSDocumentPrepared(PublicEvent):
+    """The OSV has one of the documents an RUOS application needs ready."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "prepared_on"
+
+    osv_id: UUID
+    document: str = Field(description="One of the seven documents of Ordenanza 1762-2013-MML (acta_constitucion…).")
+    prepared_on: date
+
+
+@catalogue.publishes(OSV.RUOSApplicationSubmitted)
+class RUOSApplicationSubmitted(PublicEvent):
+    """The OSV applied to a municipality's RUOS, with what it filed and what registry saw missing or at risk."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "submitted_on"
+
+    osv_id: UUID
+    application_id: UUID
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    submitted_on: date
+    documents: list[str]
+    missing_documents: list[str]
+    id_documents_flagged: bool = Field(
+        description="Some board members or members hold identity documents the municipality does not accept."
+    )
+    board_members_with_unaccepted_documents: int | None = Field(
+        description="How many board members hold a type the municipality does not accept; null if not yet counted."
+    )
+    members_with_unaccepted_documents: int | None = Field(
+        description="How many members (the board included) hold such a type; null if not yet counted."
+    )
+
+
+@catalogue.publishes(OSV.RUOSApplicationObserved)
+class RUOSApplicationObserved(PublicEvent):
+    """The municipality observed the application and gave a deadline, in working days, to amend it."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "observed_on"
+
+    osv_id: UUID
+    application_id: UUID
+    observed_on: date
+    reasons: list[str] = Field(description="Reason codes (missing_document, id_document_not_accepted…); details stay in registry.")
+    amend_by: date = Field(description="The last day to amend: working days skip weekends and Peruvian holidays.")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> RUOSApplicationObserved:
+        return cls(
+            osv_id=event.originator_id,
+            occurred_on=event.observed_on,
+            application_id=event.application_id,
+            observed_on=event.observed_on,
+            reasons=[r["code"] for r in event.reasons],
+            amend_by=event.amend_by,
+        )
+
+
+@catalogue.publishes(OSV.RUOSApplicationAmended)
+class RUOSApplicationAmended(PublicEvent):
+    """The OSV amended its observed application within the deadline."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "amended_on"
+
+    osv_id: UUID
+    application_id: UUID
+    amended_on: date
+    documents: list[str] = Field(description="The documents filed with the amendment.")
+    missing_documents: list[str] = Field(description="Required documents still not filed.")
+
+
+@catalogue.publishes(OSV.RUOSRegistered)
+class RUOSRegistered(PublicEvent):
+    """The OSV is registered in the municipal Registro Único de Organizaciones Sociales."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "registered_on"
+
+    osv_id: UUID
+    ruos_number: str
+    registered_on: date
+    application_id: UUID | None = Field(default=None, description="The application registered; null for a registration recorded directly.")
+    municipality_id: str | None = Field(default=None, description="`mml` or a district's ubigeo, when known.")
+    resolution_number: str | None = Field(default=None, description="The municipal resolution that registered the OSV.")
+    board_term_ends_on: date | None = Field(default=None, description="When the registered board's term ends.")
+
+
+@catalogue.publishes(OSV.RUOSApplicationRejected)
+class RUOSApplicationRejected(PublicEvent):
+    """The municipality rejected the application; the OSV may apply again."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "rejected_on"
+
+    osv_id: UUID
+    application_id: UUID
+    rejected_on: date
+    reason: str = Field(description="amendment_deadline_missed, requirements_not_met, not_eligible, withdrawn or other.")
+
+
+@catalogue.publishes(OSV.BoardRenewed)
+class BoardRenewed(PublicEvent):
+    """A registered OSV elected a new board; registry follows when its term ends."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "renewed_on"
+
+    osv_id: UUID
+    renewed_on: date
+    term_ends_on: date
+
+
+@catalogue.publishes(OSV.ContactLost)
+class ContactLost(PublicEvent):
+    """The programme lost contact with the OSV (the staff note stays in registry)."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "since"
+
+    osv_id: UUID
+    since: date
+
+
+@catalogue.publishes(OSV.ContactRestored)
+class ContactRestored(PublicEvent):
+    """The programme is back in touch with the OSV."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "restored_on"
+
+    osv_id: UUID
+    restored_on: date
+
+
+@catalogue.publishes(OSV.OSVDissolved)
+class OSVDissolved(PublicEvent):
+    """The OSV no longer exists; it takes no new records anywhere."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "dissolved_on"
+
+    osv_id: UUID
+    dissolved_on: date
+    reason: str = Field(description="inactive, members_emigrated, merged, members_decided or other.")
+
+
+# Municipalities ---------------------------------------------------------------
+
+
+class MunicipalityEvent(PublicEvent):
+    """A municipality is named by its own id (`mml`, a ubigeo), which its events carry, not by its record's uuid."""
+
+    id_field: ClassVar[str | None] = None
+
+
+@catalogue.publishes(Municipality.AcceptedDocumentsChanged)
+class AcceptedDocumentsChanged(MunicipalityEvent):
+    """The identity-document types a municipality accepts for the RUOS changed."""
+
+    occurred_field: ClassVar[str] = "changed_on"
+
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    accepted: list[str] = Field(description="Document type codes: DNI, CE, PTP, CPP, PASAPORTE, CEDULA_VE…")
+    changed_on: date
+
+
+@catalogue.publishes(Municipality.FocalPointAssigned)
+class FocalPointAssigned(MunicipalityEvent):
+    """A municipality named a focal point for the programme: a post (office and role), never a person."""
+
+    occurred_field: ClassVar[str] = "assigned_on"
+
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    focal_point_id: UUID
+    office: str = Field(description="The office, e.g. Gerencia de Participación Vecinal.")
+    role: str = Field(description="The post within the office, e.g. especialista.")
+    assigned_on: date
+
+
+@catalogue.publishes(Municipality.FocalPointLeft)
+class FocalPointLeft(MunicipalityEvent):
+    """A focal point left the post (rotation or departure)."""
+
+    occurred_field: ClassVar[str] = "left_on"
+
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    focal_point_id: UUID
+    left_on: date
+
+
+@catalogue.publishes(Municipality.AgreementSigned)
+class AgreementSigned(MunicipalityEvent):
+    """The programme and a municipality signed an agreement that outlives officials' rotation."""
+
+    occurred_field: ClassVar[str] = "signed_on"
+
+    municipality_id: str = Field(description="`mml` or a district's ubigeo.")
+    agreement_id: UUID
+    title: str
+    signed_on: date
+    document_reference: str = Field(description="Where the signed document is filed.")
+    commitments_count: int = Field(description="How many commitments it holds (their text stays in registry).")
+
+    @classmethod
+    def from_domain(cls, event: Any) -> AgreementSigned:
+        return cls(
+            occurred_on=event.signed_on,
+            municipality_id=event.municipality_id,
+            agreement_id=event.agreement_id,
+            title=event.title,
+            signed_on=event.signed_on,
+            document_reference=event.document_reference,
+            commitments_count=len(event.commitments),
+        )

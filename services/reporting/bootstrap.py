@@ -1,0 +1,56 @@
+"""Reporting's wiring, in one place: the read model, its consumers of every write service's stream, the checkpoints, the clock.
+
+:func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
+lifespan starts: the read model's database is opened then, not at import.
+Reporting publishes nothing, so it has no relay. The clock is Lima's date by
+default; tests pass a fake clock, or a fake application, here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from services.reporting.application import Reporting
+from services.reporting.settings import ReportingSettings
+from services.reporting.views.readmodel import ReadModel
+from shared.clock import Clock, today_in_lima
+from shared.views import View, make_engine
+from shared.web import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap(
+    settings: ReportingSettings | None = None,
+    *,
+    today: Clock = today_in_lima,
+    application: Callable[..., Reporting] = Reporting,
+) -> Runtime:
+    """The reporting service's runtime; ``today`` is its clock."""
+    settings = settings or ReportingSettings()
+
+    def build(_: dict[str, str]) -> Reporting:
+        readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+        return application(readmodel, today=today)
+
+    def views(reporting: Reporting) -> list[View]:
+        """Reporting follows every write service's events into its read model."""
+        return [reporting.readmodel]
+
+    def background(reporting: Reporting) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+        async def checkpoints() -> None:
+            """Catch the checkpoints up while no events arrive (the consumer makes a few after each batch)."""
+            while True:
+                try:
+                    made = await asyncio.to_thread(reporting.readmodel.advance_checkpoints, ReadModel.STEP)
+                except Exception:  # noqa: BLE001 - a failed checkpoint is retried; reports fold from the last good one
+                    log.exception("reporting: making checkpoints failed")
+                    made = 0
+                await asyncio.sleep(0.1 if made else settings.checkpoint_settle_seconds / 2)
+
+        return [checkpoints]
+
+    return Runtime(settings, None, build, views, background, consumer_batch=settings.consumer_batch, opening="the read model")

@@ -1,0 +1,241 @@
+"""The indicators of the practice: what each one counts, the dated facts it counts, and how a figure is shaped. Pure.
+
+Two times matter for every fact. ``occurred_on`` (the day it happened in the
+world) decides the phase a fact counts in; ``recorded_at`` (when its service
+stored it) decides whether a report "as of" a moment knew it. The tally that
+counts them is :mod:`.tally`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from shared.errors import NotFoundError
+
+ZONES = ("Lima Centro", "Lima Este", "Lima Norte", "Lima Sur")
+UNKNOWN = "unknown"
+TOTAL = "total"
+ALL = "*"
+Breakdown = Literal["zone", "district"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One public event as the read model keeps it."""
+
+    event_id: str
+    type: str
+    subject: str
+    occurred_on: date
+    recorded_at: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+    position: int = 0
+
+    @property
+    def order(self) -> tuple[datetime, str, int, str]:
+        """Recorded order: the order a tally folds facts in (ties broken per source log)."""
+        return (self.recorded_at, self.source, self.position, self.event_id)
+
+
+@dataclass(frozen=True)
+class Phase:
+    code: str
+    name: str
+    starts_on: date
+    ends_on: date
+
+    def contains(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+def phases_in(facts: Iterable[Fact]) -> list[Phase]:
+    """The programme's phases, as funding opened them, in date order."""
+    phases = [
+        Phase(f.data["code"], f.data["name"], date.fromisoformat(f.data["starts_on"]), date.fromisoformat(f.data["ends_on"]))
+        for f in facts
+        if f.type == "PhaseOpened"
+    ]
+    return sorted(phases, key=lambda p: p.starts_on)
+
+
+def boundaries(phases: Iterable[Phase]) -> list[int]:
+    """The days (as ordinals) where a segment starts: every phase's first day and the day after its last."""
+    return sorted({p.starts_on.toordinal() for p in phases} | {p.ends_on.toordinal() + 1 for p in phases})
+
+
+def nationality_group(code: object) -> str:
+    """Venezuelan, Peruvian or other, as the practice reports nationalities."""
+    return code if code in ("VE", "PE") else "other"  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------
+# What each indicator is
+# --------------------------------------------------------------------------
+
+POINT, SPAN, UPTO, DERIVED = "point", "span", "upto", "derived"
+"""How a phase's figure is read: facts in the phase (point), entities active in
+the phase (span), facts up to the phase's end (upto), or from other figures."""
+
+MONEY = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    kind: str
+    template: Any
+    """The figure's shape when nothing counted: 0, a money 0, or a dict of parts."""
+    types: tuple[str, ...]
+    """The event types that make it (for evidence)."""
+    reads: str | None = None
+    """For ``upto`` indicators: the counted indicator whose running sum it is."""
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("osvs_identified", POINT, 0, ("OSVMapped",)),
+    Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered",)),
+    Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered",), reads="osvs_registered_ruos"),
+    Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", "RUOSRegistered")),
+    Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved",)),
+    Indicator("agents_of_change", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ParticipantEnrolled", "ParticipantWithdrew")),
+    Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed")),
+    Indicator("beneficiaries_direct", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
+    Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
+    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted",)),
+    Indicator("seed_funds_granted_pen", POINT, MONEY, ("FundGranted",)),
+    Indicator("seed_funds_granted_usd", POINT, MONEY, ("FundGranted",)),
+    Indicator("goods_delivered_pen", POINT, MONEY, ("GoodsDelivered",)),
+    Indicator("goods_delivered_usd", POINT, MONEY, ("GoodsDelivered",)),
+    Indicator("disbursed_pen", POINT, MONEY, ("DisbursementMade",)),
+    Indicator("disbursed_usd", POINT, MONEY, ("DisbursementMade",)),
+    Indicator("murals", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
+    Indicator("public_spaces_recovered", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
+    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined",)),
+    Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft",)),
+    Indicator("members_left_by_reason", POINT, {}, ("MemberLeft",)),
+    Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost",)),
+    Indicator("osvs_dissolved", POINT, 0, ("OSVDissolved",)),
+    Indicator("follow_up_meetings", POINT, 0, ("FollowUpMeetingHeld",)),
+    Indicator("actions_pending_at_phase_end", UPTO, 0, ("FollowUpMeetingHeld", "ActionItemCompleted"), reads="actions_pending_at_phase_end"),
+    Indicator(
+        "participatory_budget",
+        POINT,
+        {"submitted": 0, "accepted": 0, "funded": 0, "amount_funded_pen": MONEY},
+        ("ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided"),
+    ),
+)
+BY_NAME = {i.name: i for i in INDICATORS}
+RELEVANT_TYPES = frozenset({"PhaseOpened", *(t for i in INDICATORS for t in i.types)})
+"""The only event types a tally looks at; the read model folds no other."""
+
+
+def indicator_named(name: str) -> Indicator:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise NotFoundError(f"No indicator is called '{name}'.", field="name", rule="known_indicator") from None
+
+
+def flatten(figure: Any, prefix: str = "") -> dict[str, Any]:
+    """A figure as ``{part: value}``: ``{"total": 3, "by_nationality.VE": 2}``; a plain figure is ``{"value": x}``."""
+    if not isinstance(figure, Mapping):
+        return {prefix or "value": figure}
+    out: dict[str, Any] = {}
+    for key, value in figure.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def money_text(value: Any) -> str:
+    return f"{Decimal(value):.2f}"
+
+
+def figure_of(indicator: Indicator, parts: Mapping[str, int | Decimal]) -> Any:
+    """Build a figure from its counted parts (``"value"``, ``"total"``, ``"by_sex.F"``…)."""
+    figure = copy.deepcopy(indicator.template)
+    for part, value in sorted(parts.items()):
+        if part == "value":
+            figure = value
+            continue
+        head, _, tail = part.partition(".")
+        if tail:
+            if value:
+                figure[head][tail] = value
+        else:
+            figure[head] = value
+    return _format(figure, indicator.template)
+
+
+def _format(figure: Any, template: Any) -> Any:
+    if isinstance(template, Decimal):
+        return money_text(figure)
+    if isinstance(figure, dict):
+        return {k: _format(v, template.get(k) if isinstance(template, dict) else None) for k, v in figure.items()}
+    return figure
+
+
+def rate(registered: int, identified: int) -> str:
+    """Registered over identified, 4 places; ``"0.0000"`` when nothing was identified yet."""
+    if not identified:
+        return "0.0000"
+    return str((Decimal(registered) / Decimal(identified)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def add_parts(maps: Iterable[Mapping[str, int | Decimal]]) -> dict[str, int | Decimal]:
+    out: dict[str, int | Decimal] = defaultdict(int)
+    for parts in maps:
+        for part, value in parts.items():
+            out[part] += value
+    return out
+
+
+def indicator_figures(inside: Mapping[str, int | Decimal], upto: Mapping[str, int | Decimal], once: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Every indicator of one phase (or the total): counted parts in it, up to its end, and OSVs counted once."""
+    by_indicator: dict[str, dict[str, int | Decimal]] = defaultdict(dict)
+    for part, value in inside.items():
+        name, _, sub = part.partition("/")
+        by_indicator[name][sub] = value
+    cumulative: dict[str, dict[str, int | Decimal]] = defaultdict(dict)
+    for part, value in upto.items():
+        name, _, sub = part.partition("/")
+        cumulative[name][sub] = value
+    out: dict[str, Any] = {}
+    for indicator in INDICATORS:
+        if indicator.kind == UPTO:
+            out[indicator.name] = figure_of(indicator, cumulative.get(indicator.reads or indicator.name, {}))
+        elif indicator.kind == DERIVED:
+            registered = int(cumulative.get("osvs_registered_ruos", {}).get("value", 0))
+            identified = int(cumulative.get("osvs_identified", {}).get("value", 0))
+            out[indicator.name] = rate(registered, identified)
+        elif indicator.name in once:
+            out[indicator.name] = figure_of(indicator, once[indicator.name])
+        else:
+            out[indicator.name] = figure_of(indicator, by_indicator.get(indicator.name, {}))
+    return out
+
+
+def phase_named(phases: Sequence[Phase], code: str) -> Phase | None:
+    if code == TOTAL:
+        return None
+    for phase in phases:
+        if phase.code == code:
+            return phase
+    raise NotFoundError(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
+
+
+def cite(fact: Fact) -> dict[str, Any]:
+    return {
+        "event_id": fact.event_id,
+        "source": fact.source or fact.event_id.partition(":")[0],
+        "type": fact.type,
+        "subject": fact.subject,
+        "occurred_on": fact.occurred_on.isoformat(),
+        "recorded_at": fact.recorded_at.isoformat().replace("+00:00", "Z"),
+    }

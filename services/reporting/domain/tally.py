@@ -1,0 +1,591 @@
+"""The tally: the indicators (:mod:`.indicators`) counted from dated facts. Pure: no I/O.
+
+Events reach reporting in any order and a phase may be opened after its
+facts, so nothing is counted into a phase on arrival: a :class:`Tally` folds
+facts in the order they were recorded and sorts them into *segments* of the
+calendar cut at every phase boundary; a phase is read off its segment when
+the report is asked for.
+
+A tally's state is small (counters per segment and district, the OSVs
+supported or out of contact, a few sets), can be saved as plain JSON and
+folded on from where it stopped; what it knows of single members, projects
+and OSVs is a cache that a restored tally recalls from the facts it meets.
+That is what lets the read model keep checkpoints and answer "as of" without
+replaying the log.
+
+:func:`report` and :func:`evidence` are the reference: they fold every fact
+they are given.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from services.reporting.domain.indicators import (
+    ALL,
+    DERIVED,
+    TOTAL,
+    UNKNOWN,
+    UPTO,
+    ZONES,
+    Breakdown,
+    Fact,
+    Indicator,
+    Phase,
+    add_parts,
+    boundaries,
+    cite,
+    indicator_figures,
+    indicator_named,
+    money_text,
+    nationality_group,
+    phase_named,
+    phases_in,
+)
+
+# --------------------------------------------------------------------------
+# The tally
+# --------------------------------------------------------------------------
+
+Counter = tuple[str, int, str]
+"""(indicator/part, segment, place): a district, or for agents of change ``@*``, ``@zone:<zone>``, ``@district:<district>``."""
+Lookup = Callable[[str], "Fact | None"]
+EVER = -1
+"""The segment of span indicators' totals: counted once, whenever it was."""
+COUNTED_SPANS = ("agents_of_change", "projects_active")
+RECALLED = {"osv": ("OSVMapped",), "member": ("ParticipantEnrolled", "ParticipantWithdrew"), "grant": ("FundGranted", "GrantClosed")}
+"""What a restored tally may need to recall about an entity, by the subject of these events."""
+
+
+def _no_lookup(_: str) -> Fact | None:
+    return None
+
+
+@dataclass
+class Trace:
+    """One counted step, kept only when a tally is asked to explain itself."""
+
+    counter: Counter
+    delta: int | Decimal
+    fact: Fact
+
+
+class Tally:
+    """Everything the indicators need, folded fact by fact in recorded order.
+
+    ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
+    report (by activity id) when its withdrawal is folded.
+
+    Counters and a few small sets are its state (:meth:`state`). What it knows
+    of single OSVs, members and projects is a cache: a tally restored from a
+    checkpoint starts without it, says which entities the next facts need
+    (:meth:`missing`) and is told their earlier facts (:meth:`recall`).
+    """
+
+    def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False) -> None:
+        self.bounds = boundaries(phases)
+        self.lookup = lookup
+        self.traces: list[Trace] | None = [] if trace else None
+        self.counters: dict[Counter, int | Decimal] = defaultdict(int)
+        self.zones: dict[str, str] = {}  # district -> zone
+        self.supported: dict[str, list[Any]] = {}  # osv -> [district, {segment: first grant's event}]
+        self.lost: dict[str, list[Any]] = {}  # osv -> [district, {segment: first ContactLost's event}]
+        self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed on
+        self.withdrawn: set[str] = set()  # activity ids
+        self.pb_accepted: set[str] = set()
+        self.pb_funded: set[str] = set()
+        self.last: tuple[datetime, str, int, str] | None = None
+        # The cache (complete when folded from the first fact).
+        self.complete = True
+        self.places: dict[str, str] = {}  # osv -> district
+        self.members: dict[str, list[Any]] = {}  # member -> [nationality, sex, [[grant, district, from, to|None], ...]]
+        self.projects: dict[str, list[Any]] = {}  # seed-fund grant -> [district, granted on, closed on|None]
+
+    # -- folding ------------------------------------------------------------
+
+    def segment(self, day: date | int) -> int:
+        return bisect_right(self.bounds, day if isinstance(day, int) else day.toordinal())
+
+    @property
+    def last_segment(self) -> int:
+        return len(self.bounds)
+
+    def fold(self, facts: Iterable[Fact]) -> Tally:
+        for fact in facts:
+            self.add(fact)
+        return self
+
+    def add(self, fact: Fact) -> None:
+        handler = _HANDLERS.get(fact.type)
+        if handler is not None:
+            handler(self, fact)
+        self.last = fact.order
+
+    def missing(self, facts: Iterable[Fact]) -> dict[str, set[str]]:
+        """The OSVs, members and grants these facts speak of that a restored tally has not seen yet."""
+        out: dict[str, set[str]] = {"osv": set(), "member": set(), "grant": set()}
+        if self.complete:
+            return out
+        for fact in facts:
+            osv = fact.data.get("osv_id")
+            if osv is not None and str(osv) not in self.places:
+                out["osv"].add(str(osv))
+            if fact.type in RECALLED["member"] and fact.subject not in self.members:
+                out["member"].add(fact.subject)
+            if fact.type == "GrantClosed" and fact.subject not in self.projects:
+                out["grant"].add(fact.subject)
+        return out
+
+    def recall(self, facts: Iterable[Fact]) -> None:
+        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order)."""
+        for fact in sorted(facts, key=lambda f: f.order):
+            if fact.type == "OSVMapped":
+                self._place(fact)
+            elif fact.type == "ParticipantEnrolled":
+                self._enrol(fact)
+            elif fact.type == "ParticipantWithdrew":
+                self._withdraw(fact)
+            elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund":
+                self.projects[self._grant_id(fact)] = [self.places.get(str(fact.data["osv_id"]), UNKNOWN), fact.occurred_on.toordinal(), None]
+            elif fact.type == "GrantClosed" and fact.subject in self.projects and self.projects[fact.subject][2] is None:
+                self.projects[fact.subject][2] = fact.occurred_on.toordinal()
+
+    def _count(self, part: str, fact: Fact, delta: int | Decimal = 1, *, osv: str | None = None, district: str | None = None,
+               day: date | None = None, segment: int | None = None) -> None:
+        if not delta:
+            return
+        place = district if district is not None else self.places.get(str(osv), UNKNOWN)
+        counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
+        self.counters[counter] += delta
+        if self.traces is not None:
+            self.traces.append(Trace(counter, delta, fact))
+
+    def _place(self, fact: Fact) -> str:
+        district = str(fact.data.get("district") or UNKNOWN)
+        self.places[str(fact.data["osv_id"])] = district
+        self.zones[district] = str(fact.data.get("zone") or UNKNOWN)
+        return district
+
+    def _osv_mapped(self, fact: Fact) -> None:
+        self._count("osvs_identified/value", fact, district=self._place(fact))
+
+    def _registered(self, fact: Fact) -> None:
+        self._count("osvs_registered_ruos/value", fact, osv=fact.data.get("osv_id"))
+
+    def _observed(self, fact: Fact) -> None:
+        osv = fact.data.get("osv_id")
+        self._count("ruos_applications_observed/total", fact, osv=osv)
+        for reason in fact.data.get("reasons") or []:
+            self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
+
+    # Agents of change: a member counts in each segment one of their participations overlaps.
+
+    def _active(self, member: list[Any]) -> dict[str, set[int]]:
+        """Per group (``@*``, ``@zone:…``, ``@district:…``), the segments the member took part in."""
+        out: dict[str, set[int]] = defaultdict(set)
+        for _, district, start, end, *_ in member[2]:
+            span = range(self.segment(start), (self.segment(end) if end is not None else self.last_segment) + 1)
+            for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}"):
+                out[group].update(span)
+        return out
+
+    def _enrol(self, fact: Fact) -> list[Any]:
+        d = fact.data
+        member = self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), []])
+        grant = str(d.get("grant_id"))
+        if not any(p[0] == grant and p[3] is None for p in member[2]):  # else: already taking part in that project
+            member[2].append([grant, self.places.get(str(d.get("osv_id")), UNKNOWN), fact.occurred_on.toordinal(), None])
+        return member
+
+    def _withdraw(self, fact: Fact) -> list[Any] | None:
+        member = self.members.get(str(fact.data["member_id"]))
+        grant = str(fact.data.get("grant_id"))
+        for participation in reversed(member[2] if member else []):
+            if participation[0] == grant and participation[3] is None:
+                participation[3] = fact.occurred_on.toordinal()
+                break
+        return member
+
+    def _took_part(self, fact: Fact) -> None:
+        member = self.members.get(str(fact.data.get("member_id")))
+        before = self._active(member) if member else {}
+        member = self._enrol(fact) if fact.type == "ParticipantEnrolled" else self._withdraw(fact)
+        if member is None:
+            return
+        after = self._active(member)
+        parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
+        for group in set(before) | set(after):
+            was, now = before.get(group, set()), after.get(group, set())
+            changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
+            for segment, delta in changes:
+                for part in parts:
+                    self._count(part, fact, delta, district=group, segment=segment)
+
+    # Projects: a seed-fund grant counts in every segment from its grant to its closure.
+
+    @staticmethod
+    def _grant_id(fact: Fact) -> str:
+        return str(fact.data.get("grant_id") or fact.subject)
+
+    def _granted(self, fact: Fact) -> None:
+        d = fact.data
+        osv, amount, currency = str(d["osv_id"]), Decimal(str(d.get("amount", "0"))), d.get("currency")
+        district = self.places.get(osv, UNKNOWN)
+        supported = self.supported.setdefault(osv, [district, {}])
+        supported[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+        if d.get("kind") != "seed_fund":
+            return
+        grant, granted = self._grant_id(fact), fact.occurred_on.toordinal()
+        closed = self.closures.pop(grant, None)
+        self.projects[grant] = [district, granted, closed]
+        last = self.segment(closed) if closed is not None else self.last_segment
+        for segment in [EVER, *range(self.segment(granted), last + 1)]:
+            self._count("projects_active/value", fact, district=district, segment=segment)
+        if currency in ("PEN", "USD"):
+            self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
+
+    def _grant_closed(self, fact: Fact) -> None:
+        grant, closed = self._grant_id(fact), fact.occurred_on.toordinal()
+        project = self.projects.get(grant)
+        if project is None:
+            self.closures[grant] = closed
+        elif project[2] is None:
+            project[2] = closed
+            for segment in range(self.segment(closed) + 1, self.last_segment + 1):
+                self._count("projects_active/value", fact, -1, district=project[0], segment=segment)
+
+    # Activities: beneficiaries and outputs, in the activity's own district.
+
+    def _activity_reported(self, fact: Fact) -> None:
+        if str(fact.data.get("activity_id") or fact.subject) not in self.withdrawn:
+            self._activity(fact, 1, fact)
+
+    def _activity_withdrawn(self, fact: Fact) -> None:
+        activity_id = str(fact.data.get("activity_id") or fact.subject)
+        if activity_id in self.withdrawn:
+            return
+        self.withdrawn.add(activity_id)
+        reported = self.lookup(activity_id)
+        if reported is not None and reported.order < fact.order:  # already counted: take it back
+            self._activity(reported, -1, fact)
+
+    def _activity(self, activity: Fact, sign: int, because: Fact) -> None:
+        """Count (sign 1) or take back (sign -1) an activity's beneficiaries and outputs, in its own phase and district."""
+        d = activity.data
+        district = str(d.get("district") or UNKNOWN)
+        self.zones.setdefault(district, str(d.get("zone") or UNKNOWN))
+        where = {"district": district, "day": activity.occurred_on}
+        for row in d.get("direct_beneficiaries") or []:
+            n = sign * int(row.get("count", 0))
+            self._count("beneficiaries_direct/total", because, n, **where)
+            self._count(f"beneficiaries_direct/by_nationality.{nationality_group(row.get('nationality'))}", because, n, **where)
+            self._count(f"beneficiaries_direct/by_sex.{row.get('sex')}", because, n, **where)
+        self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
+        for output in d.get("outputs") or []:
+            part = {"mural": "murals/value", "public_space_recovered": "public_spaces_recovered/value"}.get(output.get("kind"))
+            if part:
+                self._count(part, because, sign * int(output.get("count", 0)), **where)
+
+    def _contact_lost(self, fact: Fact) -> None:
+        osv = str(fact.data["osv_id"])
+        self.lost.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+
+    def _dissolved(self, fact: Fact) -> None:
+        self._count("osvs_dissolved/value", fact, osv=fact.data.get("osv_id"))
+
+    def _meeting(self, fact: Fact) -> None:
+        osv = fact.data.get("osv_id")
+        self._count("follow_up_meetings/value", fact, osv=osv)
+        self._count("actions_pending_at_phase_end/value", fact, len(fact.data.get("action_items") or []), osv=osv)
+
+    def _action_completed(self, fact: Fact) -> None:
+        self._count("actions_pending_at_phase_end/value", fact, -1, osv=fact.data.get("osv_id"))
+
+    def _pb_submitted(self, fact: Fact) -> None:
+        self._count("participatory_budget/submitted", fact, osv=fact.data.get("osv_id"))
+
+    def _pb_decided(self, fact: Fact) -> None:
+        d = fact.data
+        submission, osv, outcome = str(d.get("submission_id")), d.get("osv_id"), d.get("outcome")
+        if outcome in ("accepted", "funded") and submission not in self.pb_accepted:
+            self.pb_accepted.add(submission)
+            self._count("participatory_budget/accepted", fact, osv=osv)
+        if outcome == "funded" and submission not in self.pb_funded:
+            self.pb_funded.add(submission)
+            self._count("participatory_budget/funded", fact, osv=osv)
+            if d.get("currency") == "PEN" and d.get("amount_funded") is not None:
+                self._count("participatory_budget/amount_funded_pen", fact, Decimal(str(d["amount_funded"])), osv=osv)
+
+    # -- reading ------------------------------------------------------------
+
+    def zone_of(self, district: str) -> str:
+        return self.zones.get(district, UNKNOWN)
+
+    def _groups(self, place: str, by: Breakdown | None) -> tuple[str, ...]:
+        """The groups a counter's place adds to: the whole programme and, with ``by``, its zone or district."""
+        if place.startswith("@"):  # agents of change, counted per group already
+            level, _, name = place[1:].partition(":")
+            return (ALL,) if level == ALL else ((name,) if level == by else ())
+        if by == "zone":
+            return (ALL, self.zone_of(place))
+        if by == "district":
+            return (ALL, place)
+        return (ALL,)
+
+    def _osv_items(self, phases: Sequence[Phase], by: Breakdown | None) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
+        """OSVs counted once per phase (supported, contact lost): (first event, (group, phase code|total, indicator), parts)."""
+        segments = {p.code: self.segment(p.starts_on) for p in phases}
+        known = set(segments.values())
+        for district, by_segment in self.supported.values():
+            in_phases = sorted(s for s in by_segment if s in known)
+            groups = self._groups(district, by)
+            for code, segment in segments.items():
+                if segment in by_segment:
+                    kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
+                    for group in groups:
+                        yield by_segment[segment], (group, code, "osvs_supported"), {"total": 1, kind: 1}
+            kind = "repeat" if len(in_phases) > 1 else "first_time"
+            for group in groups:
+                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, kind: 1}
+        for district, by_segment in self.lost.values():
+            for group in self._groups(district, by):
+                yield by_segment[min(by_segment)], (group, TOTAL, "osvs_contact_lost"), {"value": 1}
+                for code, segment in segments.items():
+                    if segment in by_segment:
+                        yield by_segment[segment], (group, code, "osvs_contact_lost"), {"value": 1}
+
+    def _osvs(self, phases: Sequence[Phase], by: Breakdown | None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+        out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+        for _, (group, code, name), parts in self._osv_items(phases, by):
+            for part, value in parts.items():
+                out[group][code][name][part] += value
+        return out  # type: ignore[no-any-return]
+
+    def _sums(self, by: Breakdown | None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
+        """Counted parts per group and segment."""
+        out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        for (part, segment, place), value in self.counters.items():
+            if value:
+                for group in self._groups(place, by):
+                    out[group][segment][part] += value
+        return out  # type: ignore[no-any-return]
+
+    def report(self, phases: Sequence[Phase], by: Breakdown | None = None) -> dict[str, Any]:
+        """Indicators per phase and in total; with ``by``, the same per zone or district.
+
+        ``phases`` are the phases to show: those the report knows of (for a
+        report as of a moment, those recorded by then).
+        """
+        sums, osvs = self._sums(by), self._osvs(phases, by)
+
+        def figures(group: str, phase: Phase | None) -> dict[str, Any]:
+            segments = sums.get(group, {})
+            if phase is None:
+                inside = add_parts(s for seg, s in segments.items() if seg != EVER)
+                inside.update(segments.get(EVER, {}))  # span indicators' totals
+                upto = inside
+                counted_once = osvs.get(group, {}).get(TOTAL, {})
+            else:
+                here = self.segment(phase.starts_on)
+                inside = add_parts(s for seg, s in segments.items() if seg == here)
+                upto = add_parts(s for seg, s in segments.items() if EVER < seg <= here)
+                counted_once = osvs.get(group, {}).get(phase.code, {})
+            return indicator_figures(inside, upto, counted_once)
+
+        def shaped(group: str) -> dict[str, Any]:
+            return {
+                "phases": [
+                    {
+                        "code": p.code,
+                        "name": p.name,
+                        "starts_on": p.starts_on.isoformat(),
+                        "ends_on": p.ends_on.isoformat(),
+                        "indicators": figures(group, p),
+                    }
+                    for p in phases
+                ],
+                "total": figures(group, None),
+            }
+
+        result = shaped(ALL)
+        if by is not None:
+            groups = set(sums) | set(osvs)
+            if by == "zone":
+                groups |= set(ZONES)
+            groups.discard(ALL)
+            result["breakdown"] = {"by": by, "groups": {g: shaped(g) for g in sorted(groups)}}
+        return result
+
+    def evidence(self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact]) -> dict[str, Any]:
+        """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``."""
+        assert self.traces is not None, "evidence needs a tally folded with trace=True"
+        indicator = indicator_named(name)
+        phase = phase_named(phases, phase_code)
+        by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
+        key = ALL if group is None else group
+        adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
+        if name in ("osvs_supported", "osvs_contact_lost"):
+            for event, (g, code, counted), parts in self._osv_items(phases, by):
+                if g == key and code == phase_code and counted == name:
+                    for part, value in parts.items():
+                        adds[event][part] += value
+        else:
+            here = self.segment(phase.starts_on) if phase else None
+            reads = {"ruos_registration_rate": {"osvs_registered_ruos": "numerator", "osvs_identified": "denominator"}}.get(
+                name, {indicator.reads or name: None}
+            )
+            for trace in self.traces:
+                part, segment, place = trace.counter
+                counted, _, sub = part.partition("/")
+                if counted not in reads or key not in self._groups(place, by) or not _selects(indicator, segment, here):
+                    continue
+                adds[trace.fact.event_id][reads[counted] or sub] += trace.delta
+        figure = self.report(phases, by)
+        block = figure if group is None else figure["breakdown"]["groups"].get(group)
+        empty = indicator_figures({}, {}, {})[name]
+        if block is None:
+            value = empty
+        elif phase is None:
+            value = block["total"][name]
+        else:
+            value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
+        events = [
+            {**cite(by_id[event]), "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
+            for event, parts in adds.items()
+            if any(parts.values())
+        ]
+        events.sort(key=lambda e: (e["occurred_on"], e["recorded_at"], e["event_id"]))
+        return {"indicator": name, "phase": phase_code, "group": group, "value": value, "events": events}
+
+    # -- saving -------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything folded so far but the cache, as plain JSON values (for a checkpoint)."""
+        return {
+            "bounds": self.bounds,
+            "counters": [[p, s, d, str(v) if isinstance(v, Decimal) else v] for (p, s, d), v in self.counters.items() if v],
+            "zones": self.zones,
+            "supported": {osv: [d, list(segs.items())] for osv, (d, segs) in self.supported.items()},
+            "lost": {osv: [d, list(segs.items())] for osv, (d, segs) in self.lost.items()},
+            "closures": self.closures,
+            "withdrawn": sorted(self.withdrawn),
+            "pb_accepted": sorted(self.pb_accepted),
+            "pb_funded": sorted(self.pb_funded),
+            "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
+        }
+
+    @classmethod
+    def restore(cls, state: Mapping[str, Any], phases: Sequence[Phase], lookup: Lookup = _no_lookup) -> Tally:
+        """A tally that goes on from a saved state; ``phases`` must cut the calendar as they did then."""
+        tally = cls(phases, lookup)
+        if list(state["bounds"]) != tally.bounds:
+            raise ValueError("the saved tally was cut by other phases")
+        tally.complete = False
+        for p, s, d, v in state["counters"]:
+            tally.counters[(p, s, d)] = Decimal(v) if isinstance(v, str) else v
+        tally.zones = dict(state["zones"])
+        tally.supported = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["supported"].items()}
+        tally.lost = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["lost"].items()}
+        tally.closures = dict(state["closures"])
+        tally.withdrawn = set(state["withdrawn"])
+        tally.pb_accepted = set(state["pb_accepted"])
+        tally.pb_funded = set(state["pb_funded"])
+        last = state.get("last")
+        tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
+        return tally
+
+
+def _selects(indicator: Indicator, segment: int, here: int | None) -> bool:
+    """Whether a counter's segment makes the figure of the phase whose segment is ``here`` (None: the total)."""
+    if indicator.name in COUNTED_SPANS:
+        return segment == (EVER if here is None else here)
+    if here is None:
+        return segment != EVER
+    if indicator.kind in (UPTO, DERIVED):
+        return EVER < segment <= here
+    return segment == here
+
+
+def _money_moved(name: str, amount_field: str) -> Callable[[Tally, Fact], None]:
+    """Sum an amount into ``<name>_pen`` or ``<name>_usd`` by its currency."""
+
+    def handle(tally: Tally, fact: Fact) -> None:
+        currency = fact.data.get("currency")
+        if currency in ("PEN", "USD"):
+            amount = Decimal(str(fact.data.get(amount_field, "0")))
+            tally._count(f"{name}_{currency.lower()}/value", fact, amount, osv=fact.data.get("osv_id"))
+
+    return handle
+
+
+def _membership(name: str) -> Callable[[Tally, Fact], None]:
+    """Count a member joining or leaving, by nationality (and reason, when leaving)."""
+
+    def handle(tally: Tally, fact: Fact) -> None:
+        d = fact.data
+        osv = d.get("osv_id")
+        tally._count(f"{name}/total", fact, osv=osv)
+        tally._count(f"{name}/by_nationality.{nationality_group(d.get('nationality'))}", fact, osv=osv)
+        if name == "members_left":
+            tally._count(f"members_left_by_reason/{d.get('reason')}", fact, osv=osv)
+
+    return handle
+
+
+_HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
+    "OSVMapped": Tally._osv_mapped,
+    "RUOSRegistered": Tally._registered,
+    "RUOSApplicationObserved": Tally._observed,
+    "ParticipantEnrolled": Tally._took_part,
+    "ParticipantWithdrew": Tally._took_part,
+    "FundGranted": Tally._granted,
+    "GrantClosed": Tally._grant_closed,
+    "GoodsDelivered": _money_moved("goods_delivered", "total_value"),
+    "DisbursementMade": _money_moved("disbursed", "amount"),
+    "ActivityReported": Tally._activity_reported,
+    "ActivityWithdrawn": Tally._activity_withdrawn,
+    "MemberJoined": _membership("members_joined"),
+    "MemberLeft": _membership("members_left"),
+    "ContactLost": Tally._contact_lost,
+    "OSVDissolved": Tally._dissolved,
+    "FollowUpMeetingHeld": Tally._meeting,
+    "ActionItemCompleted": Tally._action_completed,
+    "ParticipatoryBudgetSubmitted": Tally._pb_submitted,
+    "ParticipatoryBudgetDecided": Tally._pb_decided,
+}
+
+
+# --------------------------------------------------------------------------
+# The reference: fold everything
+# --------------------------------------------------------------------------
+
+
+def activities_in(facts: Iterable[Fact]) -> Lookup:
+    """Find an activity's report among ``facts`` by its id."""
+    reports = {str(f.data.get("activity_id") or f.subject): f for f in facts if f.type == "ActivityReported"}
+    return reports.get
+
+
+def tally_of(facts: Iterable[Fact], trace: bool = False) -> tuple[Tally, list[Phase]]:
+    ordered = sorted(facts, key=lambda f: f.order)
+    phases = phases_in(ordered)
+    return Tally(phases, activities_in(ordered), trace).fold(ordered), phases
+
+
+def report(facts: Iterable[Fact], by: Breakdown | None = None) -> dict[str, Any]:
+    """Indicators per phase (by the date things happened) and over everything, from every fact given."""
+    tally, phases = tally_of(facts)
+    return tally.report(phases, by)
+
+
+def evidence(facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None) -> dict[str, Any]:
+    """The facts that make one figure (a phase's or the total, optionally one zone's or district's)."""
+    facts = list(facts)
+    tally, phases = tally_of(facts, trace=True)
+    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts})

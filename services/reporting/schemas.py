@@ -1,0 +1,75 @@
+"""Reporting's HTTP bodies: its health, and the follow-up alerts.
+
+The indicators' own answers are plain JSON documents (``GET /indicators``),
+shaped by :mod:`services.reporting.domain.tally`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.web import SourceHealth
+
+
+class ReportingHealth(BaseModel):
+    status: str = Field(
+        description="`ok`, or `degraded` when the read model cannot be reached (the answer is then a 503), "
+        "NATS is unreachable, a consumer is failing, or events are missing."
+    )
+    service: str
+    store: str = Field(default="ok", description="`ok`, or `error: …` when the read model's database did not answer within the health timeout.")
+    nats: str
+    consumer_error: str | None = Field(description="The last error of any of the consumers (one per source's stream), if any.")
+    parked: int = Field(description="Poison messages parked on the OSV_PARKED stream since the service started.")
+    applied_positions: dict[str, int] = Field(
+        description="Per source service, the floor: every event at or below this position is applied (or holds nothing to apply)."
+    )
+    sources: dict[str, SourceHealth] = Field(description="Per source: the floor, its feed, events fetched from it, and missing positions.")
+
+
+class OverdueMeetingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    osv_id: str = Field(description="The OSV's id.")
+    name: str = Field(description="The OSV's name (an organisation, public).")
+    district: str = Field(description="The OSV's district.")
+    zone: str = Field(description="The district's zone.")
+    last_met_on: date | None = Field(description="The day of the last follow-up meeting; null when it was never met.")
+    counted_from: date = Field(description="The last meeting's day, or the day the OSV was mapped when never met.")
+    days_without_meeting: int = Field(description="Days from `counted_from` to today.")
+
+
+class BoardTermPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    osv_id: str = Field(description="The OSV's id.")
+    name: str = Field(description="The OSV's name.")
+    ruos_number: str = Field(description="The OSV's RUOS registration number.")
+    term_ends_on: date = Field(description="When the board's term ends: from the registration, or the last renewal.")
+    days_left: int = Field(description="Days from today to the term's end; negative once it ended.")
+    status: Literal["ended", "expiring"] = Field(description="`ended`, or `expiring` within `within_days`.")
+
+
+class MissingFocalPointPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    municipality_id: str = Field(description='"mml" or the district\'s ubigeo.')
+    name: str = Field(description="The municipality (for a district, the district's name).")
+    zone: str | None = Field(description="The district's zone; null for the MML.")
+    last_left_on: date | None = Field(description="When its last focal point left; null when it never had one.")
+
+
+class AlertsPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    today: date = Field(description="The day (in Lima) the alerts are computed for.")
+    overdue_after_days: int = Field(description="An OSV is overdue after this many days without a meeting.")
+    within_days: int = Field(description="A board term ending within this many days is flagged.")
+    overdue_meetings: list[OverdueMeetingPublic] = Field(description="Active OSVs not met for too long, longest first.")
+    board_terms: list[BoardTermPublic] = Field(description="Boards whose term ended or ends soon, soonest first.")
+    municipalities_without_focal_point: list[MissingFocalPointPublic] = Field(
+        description="The MML and district municipalities with no current focal point."
+    )

@@ -1,0 +1,384 @@
+"""Reporting's read model: every public event kept as a dated fact, and checkpoints of the tally (SQLAlchemy).
+
+Each batch of events is applied in one transaction together with its ledger
+(see :mod:`shared.views`), so an event is counted exactly once however often,
+in whatever order and to whichever replica NATS delivers it, and an event the
+stream lost is fetched from its service's feed.
+
+A report is never a replay of the whole log. Every ``checkpoint_every``
+facts (in recorded order) the tally of everything recorded so far is saved;
+a report as of a moment restores the last checkpoint at or before it and folds
+only the facts recorded since. A checkpoint is cut by the phases known when it
+was made: opening a phase, or a fact arriving with a recorded time at or
+before a checkpoint's cut (a service whose relay was held up), drops the
+checkpoints it invalidates, and they are made again from the facts.
+Checkpoints are made only for facts at least ``settle_seconds`` older than
+the newest recorded one, so the usual small delays between services never
+drop any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    Row,
+    String,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from services.reporting.domain.alerts import ALERT_TYPES
+from services.reporting.domain.indicators import (
+    RELEVANT_TYPES,
+    Breakdown,
+    Fact,
+    Phase,
+    boundaries,
+    indicator_named,
+    phases_in,
+)
+from services.reporting.domain.tally import Tally, evidence
+from shared.events import source_service
+from shared.views import Ledger, View
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+LEDGER = Ledger(Base, "reporting")
+
+
+class FactRow(Base):
+    __tablename__ = "facts"
+    __table_args__ = (
+        Index("ix_facts_recorded_order", "recorded_at", "source", "position"),
+        Index("ix_facts_type_subject", "type", "subject"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(80), index=True)
+    subject: Mapped[str] = mapped_column(String(80))
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+MEETING = "FollowUpMeetingHeld"
+
+
+class LastMeetingRow(Base):
+    """Each OSV's latest follow-up meeting, kept as facts arrive: the overdue alert reads this, not every meeting."""
+
+    __tablename__ = "last_meetings"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(String(80))
+
+
+class CheckpointRow(Base):
+    """The tally of every fact recorded at or before ``cut``, cut into segments by ``bounds``."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    bounds: Mapped[str] = mapped_column(Text)
+    facts: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+FACTS = FactRow.__table__
+CHECKPOINTS = CheckpointRow.__table__
+COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
+IN_ORDER = (FACTS.c.recorded_at, FACTS.c.source, FACTS.c.position)
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands times back without a zone; every time here is UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def recorded_at(text: str) -> datetime:
+    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _fact(row: Any) -> Fact:
+    return Fact(row.event_id, row.type, row.subject, row.occurred_on, utc(row.recorded_at), row.data, row.source, row.position)
+
+
+def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
+    data = cloudevent.get("data") or {}
+    return {
+        "event_id": cloudevent["id"],
+        "source": source_service(cloudevent),
+        "position": int(cloudevent["position"]),
+        "type": cloudevent["type"],
+        "subject": str(cloudevent.get("subject", "")),
+        "occurred_on": date.fromisoformat(data.get("occurred_on") or cloudevent["time"][:10]),
+        "recorded_at": recorded_at(cloudevent["time"]),
+        "data": data,
+    }
+
+
+class ReadModel(View):
+    """Facts, the ledger and checkpoints; :meth:`apply` is the consumers' and the follower's handler."""
+
+    name = "reporting"
+    sources = ("registry", "funding", "engagement")
+
+    STEP = 8
+    """Checkpoints made at most per applied batch, so remaking them all (after a phase opens) never stalls the consumer long."""
+
+    def __init__(self, engine: Engine, checkpoint_every: int = 2_500, settle_seconds: float = 60.0) -> None:
+        super().__init__(engine, LEDGER)
+        self.checkpoint_every = checkpoint_every
+        self.settle_delay = timedelta(seconds=settle_seconds)
+        self._checkpointing = threading.Lock()
+        Base.metadata.create_all(engine)
+        self._backfill_last_meetings()
+
+    # -- writing ------------------------------------------------------------
+
+    def apply(self, events: list[dict[str, Any]], *, checkpoint: bool = True) -> int:
+        """Apply a batch once; return how many events were new. Then make any checkpoint now due."""
+        with Session(self.engine) as session, session.begin():
+            rows = [_row(cloudevent) for cloudevent in self.ledger.claim(session, events)]
+            if rows:
+                session.execute(insert(FACTS), rows)
+                self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
+                stale = delete(CheckpointRow)
+                if not any(r["type"] == "PhaseOpened" for r in rows):
+                    stale = stale.where(CheckpointRow.cut >= min(r["recorded_at"] for r in rows))
+                session.execute(stale)
+        if rows and checkpoint:
+            self.advance_checkpoints(self.STEP)
+        return len(rows)
+
+    def _backfill_last_meetings(self) -> None:
+        """A read model made before the last-meetings table existed fills it once from its facts."""
+        with Session(self.engine) as session, session.begin():
+            if session.scalar(select(func.count()).select_from(LastMeetingRow)):
+                return
+            meetings = session.execute(select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.data).where(FACTS.c.type == MEETING))
+            self._keep_last_meetings(session, [row._asdict() for row in meetings])
+
+    @staticmethod
+    def _keep_last_meetings(session: Session, meetings: list[dict[str, Any]]) -> None:
+        """Move each OSV's last meeting forward with a batch's meetings: one read and two bulk writes per batch."""
+        latest: dict[str, tuple[date, str]] = {}
+        for meeting in meetings:
+            osv_id, held = str(meeting["data"]["osv_id"]), (meeting["occurred_on"], meeting["event_id"])
+            if osv_id not in latest or held[0] >= latest[osv_id][0]:
+                latest[osv_id] = held
+        if not latest:
+            return
+        query = select(LastMeetingRow.osv_id, LastMeetingRow.held_on).where(LastMeetingRow.osv_id.in_(list(latest)))
+        known: dict[str, date] = {osv_id: held_on for osv_id, held_on in session.execute(query)}
+        rows = [{"osv_id": osv_id, "held_on": day, "event_id": event_id} for osv_id, (day, event_id) in latest.items()]
+        new = [row for row in rows if row["osv_id"] not in known]
+        later = [row for row in rows if row["osv_id"] in known and row["held_on"] >= known[row["osv_id"]]]
+        if new:
+            session.execute(insert(LastMeetingRow), new)
+        if later:
+            session.execute(update(LastMeetingRow), later)  # by primary key, in bulk
+
+    def advance_checkpoints(self, limit: int | None = None) -> int:
+        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved."""
+        with self._checkpointing:
+            return self._advance_checkpoints(limit)
+
+    def _advance_checkpoints(self, limit: int | None) -> int:
+        written = 0
+        with self.engine.connect() as connection:
+            phases = phases_in(self._phase_facts(connection))
+            bounds = json.dumps(boundaries(phases))
+            newest = connection.scalar(select(func.max(FACTS.c.recorded_at)))
+            if newest is None:
+                return 0
+            settled = utc(newest) - self.settle_delay
+            checkpoint = self._checkpoint(connection, bounds, None)
+            tally = self._tally(connection, checkpoint, phases)
+            cut = utc(checkpoint.cut) if checkpoint else None
+            folded = checkpoint.facts if checkpoint else 0
+            while limit is None or written < limit:
+                relevant = self._relevant(after=cut, upto=settled)
+                nth = connection.scalar(
+                    select(FACTS.c.recorded_at).where(*relevant).order_by(FACTS.c.recorded_at).offset(self.checkpoint_every - 1).limit(1)
+                )
+                if nth is None:
+                    break
+                nth = utc(nth)
+                facts = list(self._facts(connection, self._relevant(after=cut, upto=nth)))
+                self._fold(connection, tally, facts)
+                folded += len(facts)
+                state = zlib.compress(json.dumps(tally.state(), separators=(",", ":")).encode(), 1)
+                connection.execute(insert(CHECKPOINTS).values(cut=nth, bounds=bounds, facts=folded, state=state))
+                connection.commit()
+                cut, written = nth, written + 1
+        return written
+
+    # -- reading ------------------------------------------------------------
+
+    def report(self, as_of: datetime | None = None, by: Breakdown | None = None) -> dict[str, Any]:
+        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None)."""
+        cut = utc(as_of) if as_of else None
+        with self.engine.connect() as connection:
+            opened = self._phase_facts(connection)
+            phases = phases_in(opened)
+            checkpoint = self._checkpoint(connection, json.dumps(boundaries(phases)), cut)
+            tally = self._tally(connection, checkpoint, phases)
+            tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
+            self._fold(connection, tally, tail)
+        known = phases_in(f for f in opened if cut is None or f.recorded_at <= cut)
+        return tally.report(known, by)
+
+    def evidence(self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`)."""
+        where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", *indicator_named(name).types})]
+        if as_of is not None:
+            where.append(FACTS.c.recorded_at <= utc(as_of))
+        with self.engine.connect() as connection:
+            facts = list(self._facts(connection, where))
+        return evidence(facts, name, phase, group)
+
+    def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
+        """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""
+        with self.engine.connect() as connection:
+            where = [] if upto is None else [FACTS.c.recorded_at <= utc(upto)]
+            if types is not None:
+                where.append(FACTS.c.type.in_(set(types)))
+            return list(self._facts(connection, where))
+
+    def last_meetings(self) -> list[Fact]:
+        """Each OSV's latest meeting (the earlier ones cannot matter to an alert)."""
+        latest = select(LastMeetingRow.event_id)
+        with self.engine.connect() as connection:
+            return list(self._facts(connection, [FACTS.c.event_id.in_(latest)]))
+
+    def alert_facts(self) -> list[Fact]:
+        """What the follow-up alerts read: a few facts per OSV and municipality, and each OSV's last meetings only.
+
+        Meetings are most of these facts on a long log; an alert only needs the
+        last day each OSV was met.
+        """
+        return self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
+
+    def positions(self) -> dict[str, int]:
+        """Per source, the floor: every position at or below it is applied or holds nothing to apply."""
+        return {source: floor for source, floor in self.floors().items() if floor}
+
+    def checkpoints(self) -> list[tuple[datetime, int, list[int]]]:
+        """Each checkpoint's cut, how many facts it folded and the phase bounds that cut it, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(CheckpointRow.cut, CheckpointRow.facts, CheckpointRow.bounds).order_by(CheckpointRow.cut))
+            return [(utc(cut), facts, json.loads(bounds)) for cut, facts, bounds in rows]
+
+    def clear(self) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(FactRow))
+            session.execute(delete(LEDGER.applied))
+            session.execute(delete(LEDGER.floors_table))
+            session.execute(delete(CheckpointRow))
+            session.execute(delete(LastMeetingRow))
+
+    def digest(self) -> str:
+        """A SHA-256 over every fact: equal digests, equal read models (checkpoints are a cache, left out)."""
+        sha = hashlib.sha256()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(FACTS.c.event_id, FACTS.c.type, FACTS.c.occurred_on, FACTS.c.data)
+                .order_by(FACTS.c.source, FACTS.c.position)
+                .execution_options(yield_per=5000)
+            )
+            for event_id, kind, occurred_on, data in rows:
+                sha.update(json.dumps([event_id, kind, occurred_on.isoformat(), data], sort_keys=True).encode())
+        return sha.hexdigest()
+
+    # -- helpers ------------------------------------------------------------
+
+    @staticmethod
+    def _relevant(after: datetime | None, upto: datetime | None) -> list[Any]:
+        # ``type || ''`` keeps the planner on the recorded-time index: the tail after a checkpoint is
+        # a narrow range of times, while an index on type would scan every fact of twenty types.
+        where: list[Any] = [(FACTS.c.type + "").in_(RELEVANT_TYPES)]
+        if after is not None:
+            where.append(FACTS.c.recorded_at > after)
+        if upto is not None:
+            where.append(FACTS.c.recorded_at <= upto)
+        return where
+
+    @staticmethod
+    def _facts(connection: Connection, where: Iterable[Any]) -> Iterator[Fact]:
+        rows = connection.execute(select(*COLUMNS).where(*where).order_by(*IN_ORDER).execution_options(yield_per=5000))
+        return (_fact(row) for row in rows)
+
+    def _phase_facts(self, connection: Connection) -> list[Fact]:
+        return list(self._facts(connection, [FACTS.c.type == "PhaseOpened"]))
+
+    @staticmethod
+    def _checkpoint(connection: Connection, bounds: str, upto: datetime | None) -> Row[Any] | None:
+        """The latest checkpoint cut by these phase bounds, at or before ``upto``."""
+        query = select(CHECKPOINTS).where(CHECKPOINTS.c.bounds == bounds)
+        if upto is not None:
+            query = query.where(CHECKPOINTS.c.cut <= upto)
+        return connection.execute(query.order_by(CHECKPOINTS.c.cut.desc()).limit(1)).first()
+
+    @staticmethod
+    def _tally(connection: Connection, checkpoint: Row[Any] | None, phases: list[Phase]) -> Tally:
+        if checkpoint is None:
+            return Tally(phases)
+        return Tally.restore(json.loads(zlib.decompress(checkpoint.state)), phases)
+
+    def _fold(self, connection: Connection, tally: Tally, facts: list[Fact]) -> None:
+        """Fold facts into a tally, first telling it what it needs and does not know (in a few queries, not one per fact).
+
+        A restored tally learns the earlier facts of the members, grants and
+        OSVs these facts speak of, recorded by its checkpoint; every tally is
+        handed the reports of the activities these facts withdraw.
+        """
+        if not tally.complete and tally.last is not None:
+            cut = utc(tally.last[0])
+            missing = tally.missing(facts)
+            history = self._by_subject(connection, ("ParticipantEnrolled", "ParticipantWithdrew"), missing["member"], cut)
+            history += self._by_subject(connection, ("FundGranted", "GrantClosed"), missing["grant"], cut)
+            osvs = missing["osv"] | tally.missing(history)["osv"]
+            tally.recall(self._by_subject(connection, ("OSVMapped",), osvs, cut) + history)
+        withdrawn = {f.subject for f in facts if f.type == "ActivityWithdrawn"}
+        reports = {f.subject: f for f in self._by_subject(connection, ("ActivityReported",), withdrawn, None)}
+        tally.lookup = reports.get
+        tally.fold(facts)
+
+    def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]:
+        """Facts of these types about these subjects (recorded by ``upto``), by the type-and-subject index, 500 subjects a query."""
+        found: list[Fact] = []
+        ordered = sorted(subjects)
+        for start in range(0, len(ordered), 500):
+            where = [FACTS.c.type.in_(types), FACTS.c.subject.in_(ordered[start:start + 500])]
+            if upto is not None:
+                where.append(FACTS.c.recorded_at <= upto)
+            found.extend(self._facts(connection, where))
+        return found

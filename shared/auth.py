@@ -1,0 +1,575 @@
+"""Who is calling: OpenID Connect bearer tokens, validated, and mapped to the platform's roles.
+
+Every API but ``/health`` takes an access token from the programme's OpenID
+Connect provider (the embedded Canaille of ``make run``, or Keycloak or any
+other provider in production, named by its issuer URL).
+
+* :class:`TokenValidator` checks a token with joserfc: its signature against
+  the provider's JWKS (found through OIDC discovery, cached, fetched again when
+  a token names a key it does not know, at most once per
+  ``jwks_refetch_min_seconds``), its issuer, audience, expiry (with a small
+  leeway) and its JWT type (an ID token is not an access token).
+* :func:`roles_from_claims` is the one place where the provider's claim values
+  become the platform's roles (:data:`DEFAULT_ROLE_MAP`, ``role_map`` setting).
+* :data:`ROLE_PERMISSIONS` is the one table of what each role may do; a
+  :class:`Caller` knows its permissions and, for each, the municipalities
+  (ubigeos, or all of Lima) it covers.
+* FastAPI: :func:`install_auth` (once per app), :data:`CallerDep` (any valid
+  token) and :func:`requires` (a permission; 403 without it). A missing or bad
+  token answers 401 problem+json with ``WWW-Authenticate: Bearer``; the
+  provider out of reach with no keys cached answers 503.
+* :class:`ServiceCredentials` (an ``httpx.Auth``) gives a service's own
+  requests (the ``GET /events`` feeds of the others) a client-credentials token.
+
+Routes answer 404, not 403, for an object outside the caller's municipalities
+(``caller.covers(permission, ubigeo)``): that is the route's check, not this
+module's.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2AuthorizationCodeBearer
+from joserfc import jws, jwt
+from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
+from joserfc.jwk import KeySet
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.roles import (
+    DEFAULT_ROLE_MAP,
+    ROLE_PATTERN,
+    ROLE_PERMISSIONS,
+    Caller,
+    MunicipalScope,
+    Permission,
+    holders_of,
+    role_kind,
+    role_ubigeo,
+    roles_from_claims,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [  # the roles' names are re-exported from shared.roles
+    "DEFAULT_ROLE_MAP",
+    "ROLE_PERMISSIONS",
+    "AuthError",
+    "AuthSettings",
+    "Caller",
+    "CallerDep",
+    "InvalidTokenError",
+    "MunicipalScope",
+    "NotAuthenticated",
+    "Permission",
+    "PermissionDenied",
+    "ProviderUnavailableError",
+    "ServiceCredentials",
+    "TokenValidator",
+    "bearer_scheme",
+    "current_caller",
+    "install_auth",
+    "oidc_scheme",
+    "requires",
+    "role_kind",
+    "role_ubigeo",
+    "roles_from_claims",
+    "swagger_ui_oauth",
+]
+
+PROBLEM_JSON = "application/problem+json"
+REALM = "osv-platform"
+
+# -- roles and permissions: shared.roles, re-exported here --------------------------------------------
+
+
+# -- settings ----------------------------------------------------------------------------------------
+
+
+class AuthSettings(BaseSettings):
+    """How the services check tokens (environment prefix ``OSV_AUTH_``, the same for every service)."""
+
+    model_config = SettingsConfigDict(env_prefix="OSV_AUTH_", extra="ignore")
+
+    issuer: str = Field(
+        default="http://127.0.0.1:8005",
+        description=(
+            "The OpenID Connect provider's issuer URL: tokens must carry it as `iss`, and its keys are found through "
+            "`<issuer>/.well-known/openid-configuration`. Default: the embedded provider of `make run`."
+        ),
+    )
+    audience: str = Field(default="osv-api", description="The value every token's `aud` must contain.")
+    token_types: list[str] = Field(
+        default=["at+jwt", "application/at+jwt"],
+        description=(
+            "Accepted JWT `typ` headers. RFC 9068 access tokens say `at+jwt`; Keycloak's say `JWT` (add it, and "
+            "keep `osv-api` out of its ID tokens' audience)."
+        ),
+    )
+    algorithms: list[str] = Field(
+        default=["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],
+        description="Accepted signature algorithms (asymmetric only: a shared-secret HS256 token is refused).",
+    )
+    leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on `exp`, `nbf` and `iat`.")
+    jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, description="How long the provider's discovery document and keys are used before fetching them again."
+    )
+    jwks_refetch_min_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "A token signed with a key not in the cache makes the keys be fetched again (key rotation), "
+            "at most once per this many seconds; unknown keys in between are refused."
+        ),
+    )
+    http_timeout_seconds: float = Field(default=5.0, gt=0, description="Timeout of requests to the provider.")
+    roles_claim: str = Field(
+        default="groups",
+        description="Dotted path of the claim holding the caller's roles: `groups` (Canaille), `realm_access.roles` (Keycloak).",
+    )
+    role_map: dict[str, str] = Field(
+        default=dict(DEFAULT_ROLE_MAP),
+        description=(
+            "JSON object: claim value -> platform role; `{ubigeo}` matches a district code or `mml` on both sides, "
+            'e.g. `{"osv-staff": "staff", "osv-municipal-{ubigeo}": "municipal-{ubigeo}"}`. Values not named are ignored.'
+        ),
+    )
+    authorization_url: str | None = Field(
+        default=None,
+        description="Authorization endpoint shown in the OpenAPI documents (Swagger UI's Authorize). Unset: `<issuer>/oauth/authorize` (Canaille).",
+    )
+    token_url: str | None = Field(
+        default=None, description="Token endpoint shown in the OpenAPI documents. Unset: `<issuer>/oauth/token` (Canaille)."
+    )
+    service_client_id: str = Field(default="osv-services", description="The services' own client (client credentials), to read each other's feeds.")
+    service_client_secret: SecretStr | None = Field(default=None, description="Its secret; `make run` passes the embedded provider's.")
+
+    @field_validator("role_map")
+    @classmethod
+    def _roles_are_platform_roles(cls, role_map: dict[str, str]) -> dict[str, str]:
+        for claim_value, role in role_map.items():
+            example = role.replace("{ubigeo}", "150132")
+            if not ROLE_PATTERN.match(example):
+                msg = f"role_map[{claim_value!r}] = {role!r} is not a platform role ({ROLE_PATTERN.pattern})"
+                raise ValueError(msg)
+            if "{ubigeo}" in role and "{ubigeo}" not in claim_value:
+                msg = f"role_map[{claim_value!r}] = {role!r} needs {{ubigeo}} in the claim value too"
+                raise ValueError(msg)
+        return role_map
+
+    @property
+    def issuer_url(self) -> str:
+        return self.issuer.rstrip("/")
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer_url}/.well-known/openid-configuration"
+
+    @property
+    def openapi_authorization_url(self) -> str:
+        return self.authorization_url or f"{self.issuer_url}/oauth/authorize"
+
+    @property
+    def openapi_token_url(self) -> str:
+        return self.token_url or f"{self.issuer_url}/oauth/token"
+
+
+# -- token validation --------------------------------------------------------------------------------
+
+
+class InvalidTokenError(Exception):
+    """The token is not one the platform accepts; ``reason`` says why (it goes to the 401's description)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProviderUnavailableError(Exception):
+    """The provider's discovery document or keys could not be fetched, and none are cached."""
+
+
+class TokenValidator:
+    """Validates access tokens and makes a :class:`Caller` of them. Thread-safe; no I/O until first used.
+
+    ``http`` is the client used to reach the provider (default: a new
+    ``httpx.Client``); ``clock`` gives the time in seconds since the epoch
+    (``exp``, cache ages). ``jwks_fetches`` counts fetches of the key set.
+    """
+
+    def __init__(
+        self, settings: AuthSettings, *, http: httpx.Client | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self._http = http or httpx.Client(timeout=settings.http_timeout_seconds)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: KeySet | None = None
+        self._fetched_at: float | None = None
+        self._role_map = dict(settings.role_map)
+        self.jwks_fetches = 0
+
+    # The key set ------------------------------------------------------------------------------------
+
+    def _fetch_keys(self) -> None:
+        """Fetch discovery, then the key set it names; keep the old keys if the provider does not answer."""
+        try:
+            discovery = self._http.get(self.settings.discovery_url)
+            discovery.raise_for_status()
+            document = discovery.json()
+            if document.get("issuer", "").rstrip("/") != self.settings.issuer_url:
+                msg = f"discovery at {self.settings.discovery_url} names issuer {document.get('issuer')!r}"
+                raise ProviderUnavailableError(msg)
+            response = self._http.get(document["jwks_uri"])
+            response.raise_for_status()
+            keys = KeySet.import_key_set(response.json())
+        except (httpx.HTTPError, ValueError, KeyError, JoseError) as error:
+            msg = f"cannot fetch the identity provider's keys from {self.settings.discovery_url}: {error}"
+            raise ProviderUnavailableError(msg) from error
+        finally:
+            self._fetched_at = self._clock()
+        self.jwks_fetches += 1
+        self._keys = keys
+
+    def _key_set(self, kid: str | None) -> KeySet:
+        """The cached keys, fetched again when stale or when ``kid`` is unknown.
+
+        Fetches happen at most once per ``jwks_refetch_min_seconds``, failed ones
+        included: a flood of tokens with made-up key ids, or a provider that is
+        down, costs one request per interval.
+        """
+        with self._lock:
+            age = None if self._fetched_at is None else self._clock() - self._fetched_at
+            stale = self._keys is None or age is None or age >= self.settings.jwks_cache_seconds
+            unknown = kid is not None and self._keys is not None and all(key.kid != kid for key in self._keys)
+            rate_limited = age is not None and age < self.settings.jwks_refetch_min_seconds
+            if (stale or unknown) and not rate_limited:
+                try:
+                    self._fetch_keys()
+                except ProviderUnavailableError:
+                    if self._keys is None:
+                        raise
+                    log.warning("identity provider unreachable; validating with the keys fetched before", exc_info=True)
+            if self._keys is None:
+                msg = f"no keys from {self.settings.discovery_url} yet; the last attempt failed {age:.0f}s ago"
+                raise ProviderUnavailableError(msg)
+            return self._keys
+
+    # Tokens -----------------------------------------------------------------------------------------
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The token's claims once its signature, type, issuer, audience and times are checked.
+
+        Raises :class:`InvalidTokenError` (answer 401) or
+        :class:`ProviderUnavailableError` (answer 503).
+        """
+        settings = self.settings
+        try:
+            header = jws.extract_compact(token.encode("ascii")).headers()
+        except (JoseError, ValueError, UnicodeError):
+            raise InvalidTokenError("the token is not a signed JWT") from None
+        if header.get("alg") not in settings.algorithms:
+            raise InvalidTokenError(f"signature algorithm {header.get('alg')!r} is not accepted")
+        if header.get("typ") not in settings.token_types:
+            raise InvalidTokenError(f"token type {header.get('typ')!r} is not an access token")
+        kid = header.get("kid")
+        keys = self._key_set(kid)
+        try:
+            key = keys.get_by_kid(kid)
+        except JoseError:
+            raise InvalidTokenError("the token is signed with a key the provider does not publish") from None
+        try:
+            decoded = jwt.decode(token, key, algorithms=settings.algorithms)
+        except BadSignatureError:
+            raise InvalidTokenError("bad signature") from None
+        except (JoseError, ValueError):
+            raise InvalidTokenError("the token cannot be verified") from None
+        registry = jwt.JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
+            leeway=settings.leeway_seconds,
+            iss={"essential": True, "value": settings.issuer_url},
+            aud={"essential": True, "value": settings.audience},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+        try:
+            registry.validate(decoded.claims)
+        except ExpiredTokenError:
+            raise InvalidTokenError("the token has expired") from None
+        except (InvalidClaimError, MissingClaimError) as error:
+            names = {"iss": "issuer", "aud": "audience", "exp": "expiry", "sub": "subject", "nbf": "not-before", "iat": "issue time"}
+            claim = getattr(error, "claim", None) or str(error)
+            raise InvalidTokenError(f"wrong or missing {names.get(claim, claim)} ({claim})") from None
+        except JoseError:
+            raise InvalidTokenError("the token's claims are not valid") from None
+        return dict(decoded.claims)
+
+    def caller(self, token: str) -> Caller:
+        """The :class:`Caller` a valid token stands for (see :meth:`claims` for the errors)."""
+        claims = self.claims(token)
+        roles = roles_from_claims(claims, self._role_map, self.settings.roles_claim)
+        client_id = claims.get("client_id") or claims.get("azp")
+        return Caller(subject=str(claims["sub"]), roles=roles, client_id=client_id, claims=claims)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+# -- FastAPI -----------------------------------------------------------------------------------------
+
+
+class AuthError(StarletteHTTPException):
+    """An answer of the auth layer (401, 403, 503) as problem+json, with its headers."""
+
+    title = "Unauthorized"
+
+    def __init__(self, status_code: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(status_code=status_code, detail=detail, headers=dict(headers or {}))
+        self.extra = extra
+
+    def problem(self) -> JSONResponse:
+        body = {"type": "about:blank", "title": self.title, "status": self.status_code, "detail": self.detail, **self.extra}
+        return JSONResponse(body, status_code=self.status_code, media_type=PROBLEM_JSON, headers=self.headers)
+
+
+class NotAuthenticated(AuthError):
+    """401: no token, or one the platform does not accept (RFC 6750 ``WWW-Authenticate: Bearer``)."""
+
+    title = "Unauthorized"
+
+    def __init__(self, reason: str | None = None) -> None:
+        if reason is None:
+            challenge = f'Bearer realm="{REALM}"'
+            detail = "This API needs an access token from the programme's identity provider: Authorization: Bearer <token>."
+        else:
+            quoted = reason.replace("\\", "\\\\").replace('"', "'")
+            challenge = f'Bearer realm="{REALM}", error="invalid_token", error_description="{quoted}"'
+            detail = f"The access token was refused: {reason}."
+        super().__init__(401, detail, {"WWW-Authenticate": challenge})
+
+
+class PermissionDenied(AuthError):
+    """403: a valid token whose roles lack the permission the route requires; names the permission."""
+
+    title = "Forbidden"
+
+    def __init__(self, permission: Permission) -> None:
+        roles = ", ".join(holders_of(permission))
+        detail = f"This needs the permission {permission.value!r} (roles: {roles}), which your roles do not give."
+        challenge = f'Bearer realm="{REALM}", error="insufficient_scope", error_description="needs {permission.value}"'
+        super().__init__(403, detail, {"WWW-Authenticate": challenge}, permission=permission.value)
+
+
+class ProviderUnavailable(AuthError):
+    """503: tokens cannot be checked now (the provider is out of reach and no keys are cached)."""
+
+    title = "Service Unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(503, "The identity provider cannot be reached to check the access token; try again shortly.", {"Retry-After": "5"})
+
+
+oidc_scheme = OAuth2AuthorizationCodeBearer(
+    # Placeholders: install_auth() writes the provider's endpoints into the OpenAPI document.
+    authorizationUrl="/oauth/authorize",
+    tokenUrl="/oauth/token",
+    scheme_name="oidc",
+    scopes={"openid": "sign in", "profile": "your name", "groups": "your roles"},
+    description="Sign in at the programme's OpenID Connect provider (authorization code with PKCE).",
+    auto_error=False,
+)
+bearer_scheme = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="An access token from the programme's identity provider (`make token USER=<name>` locally).",
+    auto_error=False,
+)
+
+
+def current_caller(
+    request: Request,
+    _signed_in: Annotated[str | None, Security(oidc_scheme)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Caller:
+    """The caller of this request, from its bearer token; 401 without a valid one, 503 if keys can't be had."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated()
+    validator: TokenValidator = request.app.state.token_validator
+    try:
+        return validator.caller(credentials.credentials)
+    except InvalidTokenError as error:
+        raise NotAuthenticated(error.reason) from None
+    except ProviderUnavailableError:
+        log.error("cannot check a token: identity provider unreachable", exc_info=True)
+        raise ProviderUnavailable() from None
+
+
+#: Any caller with a valid token (use :func:`requires` to ask for a permission).
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def requires(*permissions: Permission) -> Callable[[Caller], Caller]:
+    """A dependency giving the :class:`Caller` if it holds every one of ``permissions`` (403 otherwise).
+
+    ``caller: Annotated[Caller, Depends(requires(Permission.PROGRAMME_WRITE))]``,
+    or ``dependencies=[Depends(requires(...))]`` on a route or router. The
+    permissions show in the route's OpenAPI operation (``x-permissions``).
+    """
+
+    def dependency(caller: CallerDep) -> Caller:
+        for permission in permissions:
+            if not caller.may(permission):
+                raise PermissionDenied(permission)
+        return caller
+
+    dependency.__name__ = "requires_" + "_".join(p.name.lower() for p in permissions)
+    dependency.osv_permissions = permissions  # type: ignore[attr-defined]
+    return dependency
+
+
+def _route_permissions(dependant: Any) -> list[Permission]:
+    found: list[Permission] = []
+    for dep in dependant.dependencies:
+        found += list(getattr(dep.call, "osv_permissions", ()))
+        found += _route_permissions(dep)
+    return list(dict.fromkeys(found))
+
+
+def _uses_caller(dependant: Any) -> bool:
+    return any(dep.call is current_caller or _uses_caller(dep) for dep in dependant.dependencies)
+
+
+def install_auth(app: FastAPI, settings: AuthSettings, validator: TokenValidator | None = None) -> TokenValidator:
+    """Make ``app`` check tokens: the validator, the 401/403/503 answers and the OpenAPI description.
+
+    Call once when the app is built (no I/O happens here). The OpenAPI
+    document then names the provider's endpoints in the ``oidc`` scheme, and
+    each secured operation lists its permissions (``x-permissions``), the roles
+    that hold them, and its 401/403 answers.
+    """
+    validator = validator or TokenValidator(settings)
+    app.state.token_validator = validator
+
+    async def auth_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AuthError)
+        return exc.problem()
+
+    app.add_exception_handler(AuthError, auth_error)
+
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = build_openapi()
+        _describe_security(app, document, settings)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return validator
+
+
+def _describe_security(app: FastAPI, document: dict[str, Any], settings: AuthSettings) -> None:
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    flow = schemes.get("oidc", {}).get("flows", {}).get("authorizationCode")
+    if flow is not None:
+        flow["authorizationUrl"] = settings.openapi_authorization_url
+        flow["tokenUrl"] = settings.openapi_token_url
+    problem = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not _uses_caller(dependant):
+            continue
+        permissions = _route_permissions(dependant)
+        for method in getattr(route, "methods", ()):
+            operation = document.get("paths", {}).get(route.path_format, {}).get(method.lower())  # type: ignore[attr-defined]
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "No access token, or one that was refused.", **problem})
+            if permissions:
+                roles = holders_of(*permissions)
+                operation["x-permissions"] = [p.value for p in permissions]
+                operation["x-roles"] = roles
+                needs = ", ".join(f"`{p.value}`" for p in permissions)
+                note = f"Requires {needs} (roles: {', '.join(roles) or 'none'})."
+                operation["description"] = (operation.get("description", "") + "\n\n" + note).strip()
+                responses.setdefault("403", {"description": f"The caller's roles lack {needs}.", **problem})
+
+
+def swagger_ui_oauth(client_id: str) -> dict[str, Any]:
+    """``FastAPI(swagger_ui_init_oauth=...)`` for Swagger UI's Authorize button (public client, PKCE)."""
+    return {"clientId": client_id, "usePkceWithAuthorizationCodeGrant": True, "scopes": "openid profile groups"}
+
+
+# -- the services' own token -------------------------------------------------------------------------
+
+
+class ServiceCredentials(httpx.Auth):
+    """``httpx.Auth`` for a service's own requests: a client-credentials token, fetched and renewed as needed.
+
+    Works with ``httpx.Client`` and ``httpx.AsyncClient`` alike: the discovery
+    and token requests go through the client that sends the request. A token
+    is reused until a minute before it expires; a 401 fetches a new one and
+    retries once.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, settings: AuthSettings, *, clock: Callable[[], float] = time.time) -> None:
+        if settings.service_client_secret is None:
+            msg = "OSV_AUTH_SERVICE_CLIENT_SECRET is not set: the service cannot get a token of its own"
+            raise ValueError(msg)
+        self._settings = settings
+        self._clock = clock
+        self._token_endpoint: str | None = None
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def _token_request(self) -> httpx.Request:
+        assert self._token_endpoint is not None
+        secret = self._settings.service_client_secret
+        assert secret is not None
+        # RFC 6749, 2.3.1: HTTP Basic with the form-urlencoded id and secret.
+        pair = f"{quote(self._settings.service_client_id, safe='')}:{quote(secret.get_secret_value(), safe='')}"
+        basic = base64.b64encode(pair.encode()).decode()
+        return httpx.Request(
+            "POST",
+            self._token_endpoint,
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {basic}"},
+        )
+
+    def _renew(self) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token_endpoint is None:
+            response = yield httpx.Request("GET", self._settings.discovery_url)
+            response.raise_for_status()
+            self._token_endpoint = response.json()["token_endpoint"]
+        response = yield self._token_request()
+        response.raise_for_status()
+        body = response.json()
+        self._token = body["access_token"]
+        self._expires_at = self._clock() + float(body.get("expires_in", 300)) - 60
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None or self._clock() >= self._expires_at:
+            yield from self._renew()
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:
+            yield from self._renew()
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+

@@ -1,0 +1,402 @@
+"""Retries are safe: every POST (and PATCH) honours an ``Idempotency-Key`` header.
+
+The semantics are those of the IETF httpapi draft "The Idempotency-Key HTTP
+Header Field": a client sends a unique key (a UUID v4 is best) with a POST
+and sends the same key again when it retries, for instance because the
+connection broke before the answer came. Then:
+
+- the same key with the same request (method, path and query, and the body
+  read as JSON, so key order and spacing do not matter) gets the first answer
+  again, the same status and body, with ``Idempotent-Replayed: true``;
+- the same key with another request gets 422, naming the header
+  (rule ``idempotency_key_reused``);
+- the same key while the first request is still running gets 409
+  (rule ``idempotent_request_in_progress``), with ``Retry-After``;
+- a request without the header is handled as it always was; GETs ignore it.
+
+Exactly once, even through a crash. The key is recorded in the event store
+*in the same transaction* as the command's events: the command's first
+``save()`` also saves an :class:`IdempotentRequest`, a private aggregate whose
+id is derived from the service and the key, holding the request's fingerprint
+(an HMAC of the request under the key, never the body) and the ids and
+versions of what the command saved. Two requests with the same key racing
+each other both try to create version 1 of that record: the store lets one
+in and refuses the other's whole transaction. A service killed after its
+commit and before its answer left leaves the record behind, so the client's
+retry finds it and the command never runs twice.
+
+The answer itself is kept after the response is built, in the service's view
+database, for ``idempotency_retention_hours`` (24 by default). Its body can
+hold personal data (engagement answers with a member's name and document), so
+it is sealed with AES-GCM under a key derived (HKDF-SHA256) from the client's
+Idempotency-Key and, in engagement, from the master key: the table alone
+reads as nothing, and the key itself is never stored. Engagement's erasure of
+a person deletes every kept answer about them. If the record exists but no
+answer was kept (the crash window, a failure to keep it, or an answer past
+its retention), the retry gets 409 (rule ``idempotent_request_completed``):
+the request was carried out, here is what it recorded; read it with a GET.
+
+Only requests that recorded something are kept: a refused request (422,
+404, 409) wrote nothing, so a retry with the same key simply runs again.
+Keys are per service, and are not scoped to a caller (the services have no
+callers' identities yet): use random keys.
+
+This module holds the key, the record and the kept answers; the HTTP side
+(the middleware, the OpenAPI header) is :mod:`shared.idempotency.middleware`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.domain import Aggregate, event
+from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shared.errors import ConflictError
+from shared.views import forget_rows
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+METHODS = ("POST", "PATCH")
+"""The methods that honour the header: the draft's non-idempotent ones (PUT and GET are idempotent already)."""
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+DEFAULT_RETENTION = timedelta(hours=24)
+KEPT_HEADERS = ("content-type", "location")
+"""The response headers kept with an answer and given back with it."""
+
+ANSWERS_PURPOSE = b"osv-platform: idempotent answers"
+"""HKDF ``info`` of the key an answer is sealed under (engagement derives its secret with it too)."""
+NONCE_BYTES = 12
+
+# The key and the request's fingerprint ------------------------------------------------
+
+
+def parse_key(value: str) -> str | None:
+    """The key in an ``Idempotency-Key`` header, or None if it is not one.
+
+    The draft makes the value a Structured Field string (``"…"``, RFC 8941);
+    a bare token without quotes is taken too, as many clients send one. 1 to
+    255 visible ASCII characters.
+    """
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner, key, escaped = value[1:-1], [], False
+        for char in inner:
+            if escaped:
+                if char not in '"\\':
+                    return None
+                key.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                return None
+            else:
+                key.append(char)
+        if escaped:
+            return None
+        text = "".join(key)
+    else:
+        text = value
+        if any(c in text for c in ' "\\'):
+            return None
+    if not 1 <= len(text) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in text):
+        return None
+    return text
+
+
+def canonical_body(body: bytes) -> bytes:
+    """The body as the command reads it: JSON with sorted keys and no spacing; other bytes as they are."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fingerprint(key: str, method: str, path: str, query: str, body: bytes) -> str:
+    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone."""
+    request = b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)])
+    return hmac.new(key.encode(), request, hashlib.sha256).hexdigest()
+
+
+# The record, saved with the command's events ----------------------------------------------
+
+
+class IdempotentRequest(Aggregate):
+    """A request carried out under an Idempotency-Key: private, saved in the command's own transaction.
+
+    ``saved`` lists what the command's first save stored: ``{"id", "kind",
+    "version"}`` for each aggregate (its id as text, its class name, its
+    version after the save).
+    """
+
+    @staticmethod
+    def id_for(service: str, key: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/osv-platform/{service}/idempotent-request/{key}")
+
+    @event("Recorded")
+    def __init__(self, id: UUID, fingerprint: str, method: str, path: str, saved: list[dict[str, Any]]) -> None:  # noqa: A002 - the library's name for a given id
+        self.fingerprint = fingerprint
+        self.method = method
+        self.path = path
+        self.saved = saved
+
+
+class IdempotentRequestInProgressError(ConflictError):
+    """Another request with the same key committed first, in this process or another (409)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is being carried out; ask again in a moment for its answer.",
+            field=HEADER,
+            rule="idempotent_request_in_progress",
+        )
+
+
+@dataclass
+class IdempotentCall:
+    """The keyed request being served: what the first save of its command records."""
+
+    service: str
+    key: str
+    fingerprint: str
+    method: str
+    path: str
+    recorded: IdempotentRequest | None = None
+    """Set once the command's first save, the record with it, is committed."""
+
+    @property
+    def request_id(self) -> UUID:
+        return IdempotentRequest.id_for(self.service, self.key)
+
+    def record_of(self, aggregates: Iterable[Any]) -> IdempotentRequest:
+        saved = [{"id": str(a.id), "kind": type(a).__name__, "version": int(a.version)} for a in aggregates]
+        return IdempotentRequest(
+            id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved
+        )
+
+
+_current: ContextVar[IdempotentCall | None] = ContextVar("idempotent_call", default=None)
+
+
+def current_call() -> IdempotentCall | None:
+    """The keyed request this thread is serving, if any (the middleware sets it; threads of the pool inherit it)."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def serving(call: IdempotentCall) -> Iterator[IdempotentCall]:
+    """Serve ``call`` for the duration of the block: saves inside it record its key."""
+    token = _current.set(call)
+    try:
+        yield call
+    finally:
+        _current.reset(token)
+
+
+# The answers, kept sealed in the view database ---------------------------------------------
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KeptAnswer(Base):
+    """The answer a keyed request got: status, then headers and body sealed under the client's key."""
+
+    __tablename__ = "idempotent_answers"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True, doc="Unix time, seconds.")
+
+
+class AnswerSubject(Base):
+    """An aggregate a kept answer is about (what its command saved), at the version it saved.
+
+    Erasing a person finds the answers about them by it.
+    """
+
+    __tablename__ = "idempotent_answer_subjects"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class ForgottenSubject(Base):
+    """A subject erased: no answer about it, as it stood up to ``up_to_version``, is kept from then on.
+
+    Kept for the retention (an answer is kept right after its command, so no
+    later one can need it).
+    """
+
+    __tablename__ = "idempotent_forgotten_subjects"
+
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    up_to_version: Mapped[int] = mapped_column(Integer)
+    forgotten_at: Mapped[int] = mapped_column(BigInteger, index=True, doc="Unix time, seconds.")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A kept answer, unsealed."""
+
+    fingerprint: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class AnswerBook:
+    """The answers of keyed requests, sealed, for ``retention``; found again only with the client's key.
+
+    ``secret`` (bytes) is mixed into every sealing key: engagement passes a
+    subkey of its master key; a service holding no personal data may pass none.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        retention: timedelta = DEFAULT_RETENTION,
+        secret: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.retention = retention
+        self._secret = secret
+        self._clock = clock
+        Base.metadata.create_all(engine)
+
+    def _aead(self, key: str) -> AESGCM:
+        return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret, info=ANSWERS_PURPOSE).derive(key.encode()))
+
+    def find(self, request_id: UUID, key: str) -> Answer | None:
+        """The answer kept for this request, or None (never kept, expired, or erased)."""
+        with Session(self.engine) as session:
+            row = session.get(KeptAnswer, str(request_id))
+            if row is None or row.expires_at <= self._clock():
+                return None
+            fingerprint, status, sealed = row.fingerprint, row.status, row.sealed
+        try:
+            plain = self._aead(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], str(request_id).encode())
+        except InvalidTag:  # sealed under another secret (a master key replaced): as good as gone
+            return None
+        content = json.loads(plain)
+        return Answer(fingerprint, status, [tuple(h) for h in content["headers"]], base64.b64decode(content["body"]))
+
+    def keep(
+        self,
+        request_id: UUID,
+        key: str,
+        fingerprint: str,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        subjects: Mapping[str, int],
+    ) -> None:
+        """Keep an answer until the retention passes.
+
+        ``subjects`` maps the id of each aggregate the command saved to the
+        version it saved. No answer is kept about a subject as it stood
+        before it was forgotten (an erasure racing this command).
+        """
+        now = self._clock()
+        content = json.dumps({"headers": [list(h) for h in headers], "body": base64.b64encode(body).decode()}).encode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + self._aead(key).encrypt(nonce, content, str(request_id).encode())
+        self._purge(now)
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(
+                    KeptAnswer(
+                        request_id=str(request_id),
+                        fingerprint=fingerprint,
+                        status=status,
+                        sealed=sealed,
+                        expires_at=int(now + self.retention.total_seconds()),
+                    )
+                )
+                session.add_all(
+                    AnswerSubject(request_id=str(request_id), subject_id=s, version=v) for s, v in subjects.items()
+                )
+        except exc.IntegrityError:  # kept already: the record lets one request per key through
+            return
+        # Checked after the commit: an erasure racing this either sees the rows
+        # above and deletes them, or wrote its tombstone first and we see it here.
+        with Session(self.engine) as session:
+            tombstones = session.scalars(select(ForgottenSubject).where(ForgottenSubject.subject_id.in_(list(subjects))))
+            stale = any(subjects[t.subject_id] <= t.up_to_version for t in tombstones)
+        if stale:
+            self.drop(request_id)
+
+    def forget(self, subject_id: UUID, up_to_version: int) -> None:
+        """Delete every kept answer about ``subject_id`` (a person erased) as it stood up to ``up_to_version``.
+
+        Nor is one kept from now on: an answer about a later version (the
+        erasure's own) no longer holds what was forgotten.
+        """
+        now = int(self._clock())
+        with Session(self.engine) as session, session.begin():
+            tombstone = session.get(ForgottenSubject, str(subject_id))
+            if tombstone is None:
+                session.add(ForgottenSubject(subject_id=str(subject_id), up_to_version=up_to_version, forgotten_at=now))
+            else:
+                tombstone.up_to_version = max(tombstone.up_to_version, up_to_version)
+                tombstone.forgotten_at = now
+        self._delete(
+            select(AnswerSubject.request_id).where(
+                AnswerSubject.subject_id == str(subject_id), AnswerSubject.version <= up_to_version
+            )
+        )
+
+    def drop(self, request_id: UUID) -> None:
+        """Delete one kept answer (its record stays: a retry gets 409, never a second run)."""
+        self._delete(select(AnswerSubject.request_id).where(AnswerSubject.request_id == str(request_id)), str(request_id))
+
+    def _delete(self, request_ids: Any, *also: str) -> None:
+        """Delete answers and their subjects, leaving no readable trace (as the key table does)."""
+
+        def delete_answers(connection: Connection) -> bool:
+            ids = set(connection.scalars(request_ids)) | set(also)
+            if ids:
+                connection.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(ids)))
+                connection.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(ids)))
+            return bool(ids)
+
+        forget_rows(self.engine, KeptAnswer.__tablename__, delete_answers)
+
+    def _purge(self, now: float) -> None:
+        """Drop answers past their retention, and tombstones no answer can need any more."""
+        with Session(self.engine) as session, session.begin():
+            expired = list(session.scalars(select(KeptAnswer.request_id).where(KeptAnswer.expires_at <= now)))
+            if expired:
+                session.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(expired)))
+                session.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(expired)))
+            session.execute(
+                delete(ForgottenSubject).where(ForgottenSubject.forgotten_at < now - self.retention.total_seconds())
+            )

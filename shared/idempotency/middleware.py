@@ -1,0 +1,280 @@
+"""The HTTP side of ``Idempotency-Key``: an ASGI middleware, and the header documented in each OpenAPI document.
+
+What the semantics are, and how a key is recorded with the command's events,
+is :mod:`shared.idempotency`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import anyio
+from sqlalchemy import exc
+
+from shared.idempotency import (
+    HEADER,
+    KEPT_HEADERS,
+    MAX_KEY_LENGTH,
+    METHODS,
+    REPLAYED_HEADER,
+    AnswerBook,
+    IdempotentCall,
+    IdempotentRequest,
+    IdempotentRequestInProgressError,
+    fingerprint,
+    parse_key,
+    serving,
+)
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _problem(status: int, detail: str, rule: str, **extra: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    title = {409: "Conflict", 422: "Unprocessable Content"}[status]
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": [{"field": HEADER, "rule": rule, "message": detail}],
+        **extra,
+    }
+    headers = [(b"content-type", b"application/problem+json")]
+    if rule == "idempotent_request_in_progress":
+        headers.append((b"retry-after", b"1"))
+    return status, headers, json.dumps(body).encode()
+
+
+def _reused() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    return _problem(
+        422,
+        "This Idempotency-Key was used for another request (another path or body); use a new key for a new request.",
+        "idempotency_key_reused",
+    )
+
+
+def _completed(record: IdempotentRequest) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    recorded = ", ".join(f"{s['kind']} {s['id']} (version {s['version']})" for s in record.saved)
+    detail = (
+        f"The request with this Idempotency-Key was carried out at {record.created_on.isoformat()}, "
+        f"but its answer was not kept; it is not run again. It recorded: {recorded}."
+    )
+    return _problem(409, detail, "idempotent_request_completed", recorded=record.saved)
+
+
+@dataclass
+class _Captured:
+    start: Message | None = None
+    body: list[bytes] = field(default_factory=list)
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware: keyed POSTs and PATCHes are answered once, replayed after, refused when the key is misused.
+
+    ``application`` returns the running :class:`~shared.store.ServiceApplication`
+    (None before the lifespan built it); its ``answers`` is the
+    :class:`AnswerBook` and ``find_idempotent_request`` reads the record.
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str, application: Callable[[], Any]) -> None:
+        self.app = app
+        self.service = service
+        self.application = application
+        self.in_flight: set[UUID] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in METHODS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == HEADER.lower().encode()), None)
+        application = self.application()
+        if header is None or application is None:
+            await self.app(scope, receive, send)
+            return
+        key = parse_key(header.decode("latin-1"))
+        if key is None:
+            detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters: a quoted string, or a token without spaces."
+            await _send(send, *_problem(422, detail, "idempotency_key_format"))
+            return
+        body = await _read_body(receive)
+        call = IdempotentCall(
+            service=self.service,
+            key=key,
+            fingerprint=fingerprint(key, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), body),
+            method=scope["method"],
+            path=scope["path"],
+        )
+        request_id = call.request_id
+        if request_id in self.in_flight:
+            await _send(send, *_problem(409, IdempotentRequestInProgressError().message, "idempotent_request_in_progress"))
+            return
+        self.in_flight.add(request_id)
+        try:
+            refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
+            if refusal is not None:
+                await _send(send, *refusal)
+                return
+            await self._serve(scope, _replaying(body, receive), send, application, call)
+        finally:
+            self.in_flight.discard(request_id)
+
+    def _earlier(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """What to answer without running the command, if the key was used before; None to run it."""
+        answers: AnswerBook | None = getattr(application, "answers", None)
+        if answers is not None:
+            try:
+                answer = answers.find(call.request_id, call.key)
+            except exc.SQLAlchemyError:  # the record below still keeps the command from running twice
+                log.exception("could not read kept answers; going by the event store's record")
+                answer = None
+            if answer is not None:
+                if not hmac.compare_digest(answer.fingerprint, call.fingerprint):
+                    return _reused()
+                headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
+                return answer.status, [*headers, (REPLAYED_HEADER.lower().encode(), b"true")], answer.body
+        record = application.find_idempotent_request(call.request_id)
+        if record is None:
+            return None
+        if not hmac.compare_digest(record.fingerprint, call.fingerprint):
+            return _reused()
+        return _completed(record)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, application: Any, call: IdempotentCall) -> None:
+        """Run the request with ``call`` current; if it recorded something, keep its answer before sending it."""
+        captured = _Captured()
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if call.recorded is None:  # nothing was recorded: nothing to keep
+                    captured.start = None
+                    await send(message)
+                else:
+                    captured.start = message
+                return
+            if message["type"] == "http.response.body" and captured.start is not None:
+                captured.body.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._keep(application, call, captured)
+                    await send(captured.start)
+                    await send({"type": "http.response.body", "body": b"".join(captured.body)})
+                return
+            await send(message)
+
+        with serving(call):
+            await self.app(scope, receive, capture)
+
+    async def _keep(self, application: Any, call: IdempotentCall, captured: _Captured) -> None:
+        answers: AnswerBook | None = getattr(application, "answers", None)
+        if answers is None or captured.start is None or call.recorded is None:
+            return
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in captured.start.get("headers", [])
+            if k.decode("latin-1").lower() in KEPT_HEADERS
+        ]
+        subjects = {s["id"]: s["version"] for s in call.recorded.saved}
+        try:
+            await anyio.to_thread.run_sync(
+                lambda: answers.keep(
+                    call.request_id,
+                    call.key,
+                    call.fingerprint,
+                    captured.start["status"],  # type: ignore[index]
+                    headers,
+                    b"".join(captured.body),
+                    subjects,
+                )
+            )
+        except Exception:  # noqa: BLE001 - the answer still goes out; a retry gets 409 completed
+            log.exception("could not keep the answer of an idempotent request; a retry will get 409")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body read already, then whatever comes next (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# OpenAPI -----------------------------------------------------------------------------------
+
+HEADER_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": (
+        "A unique key for this request (a UUID v4 is best); send the same key again to retry it safely. "
+        "The same key with the same request gets the first answer again (`Idempotent-Replayed: true`), "
+        "at most once carried out, even across a crash; with another request 422 "
+        "(rule `idempotency_key_reused`); while the first is still running 409 (`idempotent_request_in_progress`); "
+        "once carried out but with its answer no longer kept 409 (`idempotent_request_completed`, naming what it "
+        "recorded). Answers are kept for the service's retention (24 hours by default)."
+    ),
+}
+
+
+def document_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the header, and its 409, to every POST and PATCH operation of an OpenAPI document."""
+    for operations in schema.get("paths", {}).values():
+        for method in METHODS:
+            operation = operations.get(method.lower())
+            if operation is None:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == HEADER for p in parameters):
+                parameters.append(HEADER_PARAMETER)
+            operation.setdefault("responses", {}).setdefault(
+                "409", {"description": "Conflict, or a request with this Idempotency-Key running or carried out already."}
+            )
+    return schema
+
+
+def install(api: Any, *, service: str, application: Callable[[], Any]) -> None:
+    """Honour ``Idempotency-Key`` on every POST and PATCH of ``api`` (a FastAPI app) and document it in its OpenAPI."""
+    api.add_middleware(IdempotencyMiddleware, service=service, application=application)
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = document_in_openapi(plain_openapi())
+        return api.openapi_schema
+
+    api.openapi = openapi

@@ -1,0 +1,102 @@
+"""Stopping what a service runs, in bounded time.
+
+A task cannot be trusted to end on one ``cancel()``. On Python 3.11,
+``asyncio.wait_for`` returns the inner result instead of raising when the
+inner future completes in the same loop iteration as the cancellation (the
+nats-py connect loop and the relay's waits use it), and nats-py swallows
+``CancelledError`` while a publish waits for a forced flush to a server that
+does not read. A task that lives on after its one cancellation keeps the
+lifespan's teardown, and then the event loop's close, waiting for good.
+So a task is cancelled again until it ends, and given up on after a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RECANCEL_SECONDS = 0.1
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Future[Any]], timeout: float, what: str = "tasks") -> list[asyncio.Future[Any]]:
+    """Cancel ``tasks`` (again every 0.1 s) until they end or ``timeout`` seconds pass.
+
+    Returns the tasks still running then, after logging them; their results
+    and errors are consumed, so none is reported as never retrieved.
+    """
+    tasks = list(tasks)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(RECANCEL_SECONDS, remaining))
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # consumed: a failure on the way out is no longer news
+    if pending:
+        names = ", ".join(task.get_name() if isinstance(task, asyncio.Task) else repr(task) for task in pending)
+        log.warning("%s: still running %.1f s after being cancelled, left behind: %s", what, timeout, names)
+    return sorted(pending, key=id)
+
+
+async def within(awaitable: Awaitable[Any], timeout: float, what: str) -> bool:
+    """Await ``awaitable`` for at most ``timeout`` seconds; past that, cancel it (bounded too) and return False.
+
+    An error it raises is logged, not raised: this is for teardown steps,
+    each of which must not stop the next.
+    """
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        log.warning("%s: no end within %.1f s; given up", what, timeout)
+        await stop_tasks([task], 1.0, what)
+        return False
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.debug("%s: %s: %s", what, type(error).__name__, error)
+    return True
+
+
+@contextlib.contextmanager
+def on_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM also call ``callback`` on the running event loop.
+
+    The handler in place (uvicorn's, which asks the server to exit) still
+    runs. Outside the main thread, where signals cannot be handled, nothing
+    is installed. For waits in the lifespan's start-up, which uvicorn's own
+    handler does not interrupt.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(callback)
+        before = previous.get(signum)
+        if callable(before):
+            before(signum, frame)
+        elif before == signal.SIG_DFL:  # what the signal would have done: end the process
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)

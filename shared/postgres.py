@@ -1,0 +1,96 @@
+"""The library's PostgreSQL event store, told quickly when the database is out of reach.
+
+Two things in ``eventsourcing.postgres`` make a request wait long for a
+database that is down:
+
+- ``POSTGRES_CONNECT_TIMEOUT`` is only how long a command waits for a pooled
+  connection; the connections the pool opens have no libpq
+  ``connect_timeout``, so one to a host that does not answer (a dropped
+  network, not a refused port) waits for the operating system's TCP timeout;
+- each read and write is retried 10 times, 0.2 s apart, on
+  ``OperationalError``: ten waits of the connect timeout, 50 s, before a
+  request learns that the database is away.
+
+This factory gives the pool's connections the connect timeout, makes the pool
+give up a failing connection sooner (so a database that is back is found
+within seconds), and its datastore remembers for a few seconds that the
+database could not be reached:
+meanwhile every use fails at once, so the library's retries run out in about
+2 s and the request answers 503. A pool that is only busy (every connection
+in use) is told apart from a database that is down by one direct connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from eventsourcing import postgres
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.utils import Environment, EnvType
+
+log = logging.getLogger(__name__)
+
+AWAY_SECONDS = 3.0
+"""How long uses of the store fail at once after the database was found out of reach (the library's retries span about 2 s)."""
+
+
+RECONNECT_SECONDS = 5.0
+"""How long the pool retries a connection that fails (1 s, then 2 s, then 4 s apart) before it gives up on it.
+
+The library's default, 5 minutes, lets the retries back off to a minute and
+more, and the pool tries nothing else meanwhile: a database back after a long
+outage went unused for 40 s. Given up sooner, the next request starts a fresh
+attempt at once."""
+
+
+class PostgresDatastore(postgres.PostgresDatastore):
+    """The library's datastore, failing fast for :data:`AWAY_SECONDS` after the database was found out of reach."""
+
+    _away_until = 0.0
+    _away_reason = ""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        if time.monotonic() < self._away_until:
+            raise OperationalError(f"the database cannot be reached ({self._away_reason})")
+        try:
+            with super().get_connection() as connection:
+                yield connection
+        except (OperationalError, InterfaceError) as error:
+            if self._unreachable(error.__cause__):
+                if time.monotonic() >= self._away_until:
+                    log.warning("event store: the database cannot be reached: %s", error)
+                self._away_until = time.monotonic() + AWAY_SECONDS
+                self._away_reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise
+
+    def _unreachable(self, cause: BaseException | None) -> bool:
+        """Whether the driver's error means the database is away (not a lock timeout, not a busy pool)."""
+        if isinstance(cause, psycopg_pool.PoolTimeout):
+            kwargs = dict(self.pool.kwargs) if isinstance(self.pool.kwargs, dict) else {}
+            try:
+                with psycopg.connect(**{**kwargs, "connect_timeout": 2}):
+                    return False  # reachable: the pool was only busy
+            except psycopg.Error:
+                return True
+        if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+            state = getattr(cause, "sqlstate", None)
+            return state is None or state.startswith(("08", "57P"))  # no answer, connection exception, server shutting down
+        return False
+
+
+class PostgresFactory(postgres.PostgresFactory):
+    """``PERSISTENCE_MODULE=shared.postgres:PostgresFactory``: the library's factory, bounded and fast to fail."""
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        self.datastore.__class__ = PostgresDatastore  # built by the library's __init__; adds behaviour only, no state
+        seconds = self.env.get(self.POSTGRES_CONNECT_TIMEOUT) or "5"
+        self.datastore.pool.kwargs["connect_timeout"] = max(int(seconds), 2)  # libpq's least useful value is 2
+        self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS

@@ -1,0 +1,300 @@
+"""The outbox relay: publishes a service's notification log to its JetStream stream, in order, once.
+
+It reads the application's notification log and publishes each stored event
+in order, many acks in flight, with ``Nats-Msg-Id = <service>:<position>``.
+It records how far it got only after JetStream acknowledged every message up
+to there. NATS down means events wait in the store; they are never lost, and
+JetStream's de-duplication window stops a retry from storing one twice. The
+connection is :class:`shared.messaging.NatsLink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.errors import APIError
+
+from shared.events import EventCatalogue, encode
+from shared.messaging import NatsLink
+from shared.store import ServiceApplication
+
+log = logging.getLogger(__name__)
+
+
+WRONG_LAST_SEQUENCE = 10071
+"""JetStream's error code when ``Nats-Expected-Last-Sequence`` does not match the stream."""
+
+
+@dataclass
+class RelayStatus:
+    published: int = 0
+    last_error: str | None = None
+    role: str = "starting"
+    """``active`` (this replica holds the store's relay lease and publishes), ``standby`` or ``starting``."""
+    blocked_on: int | None = None
+    """The position the stream keeps refusing, while the relay retries it."""
+    stepped_over: list[dict[str, Any]] = field(default_factory=list)
+    """Events the stream could never take (too large, refused too long): their position and why; consumers fetch them from the feed."""
+
+
+class RelayLease:
+    """At most one active relay per event store; see :mod:`shared.lease`. This base always holds (one process, in memory)."""
+
+    def hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+@dataclass
+class OutboxRelay:
+    """Publishes the application's notification log to its service's stream, in order, once.
+
+    - **Order.** Many publishes are in flight, each with
+      ``Nats-Expected-Last-Sequence`` set to the stream sequence the one
+      before it will get. If JetStream refuses one (a stream limit, a leader
+      election), every later one in flight is refused too instead of being
+      stored ahead of it; the relay starts again from the last acknowledged
+      event. So each service's events are in the stream in log order.
+    - **Once.** ``Nats-Msg-Id = <service>:<position>``; the relay records how
+      far it got only after the acks, and on (re)start it reads the id of the
+      stream's last message, so events published before a crash are not
+      published again. An empty stream with a relay position is filled again
+      from the start of the log (the stores are the record of truth).
+    - **Never stuck.** An event larger than the server's payload limit can never
+      be published; one the stream refuses ``refusal_attempts`` times in a row
+      is given up. Either is *stepped over*: logged as an error, listed in
+      ``/health``, and the next events carry it as their ``previousposition``,
+      so every consumer sees it missing and fetches it from the feed.
+    - **One per store.** Only the replica holding the ``lease`` publishes; the
+      others stand by and take over when its holder dies.
+    """
+
+    app: ServiceApplication
+    catalogue: EventCatalogue
+    link: NatsLink
+    batch_size: int = 1000
+    poll_seconds: float = 0.05
+    ack_timeout: float = 5.0
+    lease: RelayLease = field(default_factory=RelayLease)
+    refusal_attempts: int = 8
+    lease_retry_seconds: float = 1.0
+    status: RelayStatus = field(default_factory=RelayStatus)
+    _stream_seq: int | None = None
+    _position: int | None = None
+    _refusals: dict[int, int] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        """Publish whenever the application saves (woken in-process), polling too for other writers."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def listener() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: the next start publishes it
+                loop.call_soon_threadsafe(wake.set)
+
+        self.app.recorded_listeners.append(listener)
+        try:
+            await self._run(wake)
+        finally:
+            self.app.recorded_listeners.remove(listener)
+            await asyncio.to_thread(self.lease.release)
+
+    async def _run(self, wake: asyncio.Event) -> None:
+        await self.link.wait_ready()
+        backoff = 0.2
+        while True:
+            if not await asyncio.to_thread(self.lease.hold):
+                if self.status.role != "standby":
+                    log.info("relay %s: another replica holds the store's relay lease; standing by", self.catalogue.service)
+                self.status.role, self._stream_seq, self._position = "standby", None, None
+                await asyncio.sleep(self.lease_retry_seconds)
+                continue
+            if self.status.role != "active":
+                log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
+                self.status.role = "active"
+            wake.clear()  # a save from here on wakes the wait below
+            try:
+                moved = await self.publish_pending()
+                self.status.last_error = None
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - NATS away or a refusal: wait, then retry from the acked position
+                self._stream_seq = None
+                self.status.last_error = f"{type(error).__name__}: {error}"
+                log.warning("relay %s paused: %s", self.catalogue.service, self.status.last_error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if not moved:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_seconds)
+
+    async def _align(self, js: JetStreamContext, stream: str) -> None:
+        """Learn the stream's last sequence, and where in the log to go on from.
+
+        The id of the stream's last message says how far it holds the log: a
+        relay that crashed after publishing and before recording skips what is
+        already there. A stream that holds less than was acknowledged (deleted
+        and made again, or a tail lost) is filled again from what it still
+        holds, or from the start when it is empty; consumers skip what they
+        applied, by identity.
+        """
+        recorded, acknowledged = await asyncio.to_thread(lambda: (self.app.relayed_position(), self.app.published_position()))
+        info = await js.stream_info(stream)
+        last_seq = info.state.last_seq
+        position = recorded
+        held = None
+        if info.state.messages:
+            last = await js.get_msg(stream, last_seq)
+            held = _position_in(last.headers or {}, self.catalogue.service)
+        if held is None and acknowledged and not info.state.messages:
+            log.warning(
+                "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",
+                self.catalogue.service, stream, acknowledged,
+            )
+            position = 0
+        elif held is not None and held > recorded:
+            await asyncio.to_thread(self.app.record_relayed, held, held)
+            position = held
+        elif held is not None and held < acknowledged:
+            log.warning(
+                "relay %s: stream %s holds events up to %s of the %s it acknowledged: publishing the rest again",
+                self.catalogue.service, stream, held, acknowledged,
+            )
+            position = held
+        self._stream_seq, self._position = last_seq, position
+
+    async def publish_pending(self) -> int:
+        """Publish one batch after the acknowledged position; return how many log entries it covered."""
+        js = self.link.js
+        assert js is not None
+        stream = self.link.stream
+        if self._stream_seq is None or self._position is None:
+            await self._align(js, stream)
+        assert self._stream_seq is not None and self._position is not None
+        position = self._position
+        self.status.published = position
+        notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
+        if not notifications:
+            return 0
+        private = self.catalogue.private_topics
+        previous = await asyncio.to_thread(self.app.previous_public, notifications[0].id, private)
+        max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
+        sequence = self._stream_seq
+        sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
+        outgoing: dict[int, tuple[str, bytes, dict[str, str]]] = {}
+        stepped: dict[int, str] = {}
+        for notification in notifications:
+            if notification.topic in private:
+                sent.append((notification.id, None))
+                continue
+            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            assert cloudevent is not None
+            payload = encode(cloudevent)
+            if len(payload) > max_payload - 1024:
+                stepped[notification.id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
+                sent.append((notification.id, None))
+                previous = notification.id
+                continue
+            headers = {"Nats-Msg-Id": cloudevent["id"]}
+            if sequence:
+                headers["Nats-Expected-Last-Sequence"] = str(sequence)
+            subject = self.catalogue.subject_of(cloudevent)
+            outgoing[notification.id] = (subject, payload, headers)
+            ack = await js.publish_async(subject, payload, headers=dict(headers), stream=stream)
+            sent.append((notification.id, ack))
+            sequence += 1
+            previous = notification.id
+        pending = [ack for _, ack in sent if ack is not None]
+        results = await asyncio.gather(*(asyncio.wait_for(ack, self.ack_timeout) for ack in pending), return_exceptions=True)
+        outcomes = iter(results)
+        acked, last_seq, failure, failed_at = position, self._stream_seq, None, None
+        for notification_id, ack in sent:
+            result = None if ack is None else next(outcomes)
+            if isinstance(result, BaseException):
+                failure, failed_at = result, notification_id
+                break
+            if notification_id in stepped:
+                self._step_over(notification_id, stepped[notification_id])
+            if result is not None:
+                last_seq = result.seq if not result.duplicate else last_seq
+            acked = notification_id
+        if acked > position:
+            published = max((n for n, ack in sent if ack is not None and n <= acked), default=None)
+            await asyncio.to_thread(self.app.record_relayed, acked, published)
+            self._position, self._stream_seq = acked, last_seq
+            self.status.published = acked
+        if failure is not None and failed_at is not None:
+            return await self._probe(js, stream, failed_at, outgoing[failed_at], last_seq, len(sent))
+        self.status.blocked_on = None
+        self._refusals.clear()
+        return len(sent)
+
+    async def _probe(
+        self, js: JetStreamContext, stream: str, position: int, message: tuple[str, bytes, dict[str, str]], last_seq: int, covered: int
+    ) -> int:
+        """Publish the first event that failed once more, waiting for its answer, to learn why it failed.
+
+        (nats-py's asynchronous publish never reports JetStream's refusals:
+        they surface as ack timeouts. A plain publish raises them.) Accepted,
+        the relay goes on from it; refused because the stream moved (a
+        duplicate, another writer), it learns the stream's state again; refused
+        for any other reason, it is retried with backoff and in the end stepped
+        over; no answer at all, NATS is away.
+        """
+        subject, payload, headers = message
+        headers = {**headers}
+        headers.pop("Nats-Expected-Last-Sequence", None)
+        if last_seq:
+            headers["Nats-Expected-Last-Sequence"] = str(last_seq)
+        self._stream_seq = None  # learn the stream's state again before going on
+        try:
+            await js.publish(subject, payload, timeout=self.ack_timeout, stream=stream, headers=headers)
+        except APIError as error:
+            if error.err_code == WRONG_LAST_SEQUENCE:
+                return covered
+            self._refused(position, error)
+            raise
+        await asyncio.to_thread(self.app.record_relayed, position, position)
+        self._position = position
+        self.status.published = position
+        self.status.blocked_on = None
+        self._refusals.clear()
+        return covered
+
+    def _refused(self, position: int, error: APIError) -> None:
+        """The stream refused this event: retried with backoff, and stepped over after ``refusal_attempts``."""
+        count = self._refusals.get(position, 0) + 1
+        self._refusals = {position: count}
+        self.status.blocked_on = position
+        if count >= self.refusal_attempts:
+            self._refusals.clear()
+            self.status.blocked_on = None
+            self._step_over(position, f"refused {count} times: {error.description or error}")
+            # Nothing before it is unacked, so the relay's position moves over it.
+            self.app.record_relayed(position)
+            self._position = position
+
+    def _step_over(self, position: int, reason: str) -> None:
+        log.error(
+            "relay %s: stepped over event %s, which the stream cannot take (%s); consumers fetch it from GET /events",
+            self.catalogue.service, position, reason,
+        )
+        self.status.stepped_over = [*self.status.stepped_over[-99:], {"position": position, "reason": reason}]
+
+
+def _position_in(headers: dict[str, str], service: str) -> int | None:
+    """The log position a stream message carries in its ``Nats-Msg-Id`` (``<service>:<position>``)."""
+    message_id = headers.get("Nats-Msg-Id", "")
+    prefix = f"{service}:"
+    if message_id.startswith(prefix) and message_id[len(prefix):].isdigit():
+        return int(message_id[len(prefix):])
+    return None

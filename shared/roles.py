@@ -1,0 +1,236 @@
+"""Who may do what: the platform's roles, the one table of their permissions, and the caller a token names. Pure.
+
+:func:`roles_from_claims` is the one place where an identity provider's claim
+values become the platform's roles (:data:`DEFAULT_ROLE_MAP`, or the
+``role_map`` setting); :data:`ROLE_PERMISSIONS` is the one table of what each
+role may do; a :class:`Caller` knows its permissions and, for each, the
+municipalities (ubigeos, or all of Lima) it covers. Checking tokens and
+FastAPI's side are :mod:`shared.auth`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from shared.municipalities import MML_ID
+
+UBIGEO = r"\d{6}"
+ALL_OF_LIMA = MML_ID
+#: The platform's roles. ``<ubigeo>`` is an INEI district code (6 digits) or ``mml``, all of Lima.
+ROLE_PATTERN = re.compile(rf"^(staff|lead|evaluator|auditor|dpo|service|(municipal|partner)-({UBIGEO}|{ALL_OF_LIMA}))$")
+
+
+class Permission(StrEnum):
+    """What a route may require. The value is what a 403 names and what the OpenAPI documents show."""
+
+    PROGRAMME_READ = "programme:read"
+    """Read OSVs, municipalities, RUOS processes, readiness, grants, rounds, follow-up (within municipal scope)."""
+    PROGRAMME_WRITE = "programme:write"
+    """Every programme command: map, register, fund, follow up."""
+    RUOS_RECORD = "ruos:record"
+    """Record RUOS observations and registrations (a municipal focal point: for its municipality)."""
+    PERSONAL_DATA_READ = "personal-data:read"
+    """Read members' plain personal data (each read logged with its purpose)."""
+    PHASES_MANAGE = "phases:manage"
+    """Open phases, set targets, sign a phase off."""
+    ROUNDS_DECIDE = "rounds:decide"
+    """Approve or reject proposals; open and close rounds."""
+    PROPOSALS_READ = "proposals:read"
+    """Read proposals (an evaluator: those of the rounds assigned to it)."""
+    PROPOSALS_SCORE = "proposals:score"
+    """Score proposals (an evaluator: in the rounds assigned to it)."""
+    INDICATORS_READ = "indicators:read"
+    """Read indicators, the dashboard and exports (within municipal scope)."""
+    AUDIT_READ = "audit:read"
+    """Read evidence: history, as-of reports, the events behind each figure, verification."""
+    EVENTS_READ = "events:read"
+    """Read a service's ``GET /events`` feed (a partner: its municipality's events only)."""
+    PERSONAL_DATA_ERASE = "personal-data:erase"
+    """Erase a person's personal data."""
+    ACCESS_LOG_READ = "access-log:read"
+    """Read the log of who read whose personal data, and why."""
+
+
+P = Permission
+_STAFF = frozenset(
+    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.PERSONAL_DATA_READ, P.PROPOSALS_READ}
+    | {P.INDICATORS_READ, P.AUDIT_READ}
+)
+#: What each kind of role may do (``municipal`` and ``partner`` stand for every ``municipal-<ubigeo>``...).
+ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
+    "staff": _STAFF,
+    "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
+    "municipal": frozenset({P.PROGRAMME_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
+    "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
+    "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.EVENTS_READ}),
+    "dpo": frozenset({P.PERSONAL_DATA_ERASE, P.ACCESS_LOG_READ}),
+    "partner": frozenset({P.EVENTS_READ}),
+    "service": frozenset({P.EVENTS_READ}),
+}
+del P
+
+#: Roles only machine clients hold (client-credentials grant).
+MACHINE_ROLE_KINDS = frozenset({"partner", "service"})
+
+#: Claim value -> platform role. ``{ubigeo}`` stands for a district code or ``mml`` on both sides.
+DEFAULT_ROLE_MAP: Mapping[str, str] = {
+    "staff": "staff",
+    "lead": "lead",
+    "municipal-{ubigeo}": "municipal-{ubigeo}",
+    "evaluator": "evaluator",
+    "auditor": "auditor",
+    "dpo": "dpo",
+    "partner-{ubigeo}": "partner-{ubigeo}",
+    "service": "service",
+}
+
+
+def holders_of(*permissions: Permission) -> list[str]:
+    """The kinds of role that hold every one of ``permissions`` (for messages and documents)."""
+    return sorted(kind for kind, granted in ROLE_PERMISSIONS.items() if set(permissions) <= granted)
+
+
+def role_kind(role: str) -> str:
+    """``municipal-150132`` -> ``municipal``; ``staff`` -> ``staff``."""
+    return role.split("-", 1)[0]
+
+
+def role_ubigeo(role: str) -> str | None:
+    """The district a ``municipal-``/``partner-`` role is for (``mml`` for all of Lima), else None."""
+    kind, _, rest = role.partition("-")
+    return rest if kind in ("municipal", "partner") else None
+
+
+@dataclass(frozen=True)
+class MunicipalScope:
+    """The municipalities a permission reaches: all of Lima, or a set of district ubigeos."""
+
+    all_of_lima: bool = False
+    ubigeos: frozenset[str] = frozenset()
+
+    def covers(self, ubigeo: str | None) -> bool:
+        """Whether an object of municipality ``ubigeo`` is in scope; an object with no ubigeo only with all of Lima."""
+        return self.all_of_lima or (ubigeo is not None and ubigeo in self.ubigeos)
+
+    def __or__(self, other: MunicipalScope) -> MunicipalScope:
+        if self.all_of_lima or other.all_of_lima:
+            return MunicipalScope(all_of_lima=True)
+        return MunicipalScope(ubigeos=self.ubigeos | other.ubigeos)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.all_of_lima and not self.ubigeos
+
+
+NOWHERE = MunicipalScope()
+ALL_LIMA = MunicipalScope(all_of_lima=True)
+
+
+def _scope_of(role: str) -> MunicipalScope:
+    ubigeo = role_ubigeo(role)
+    if ubigeo is None or ubigeo == ALL_OF_LIMA:
+        return ALL_LIMA
+    return MunicipalScope(ubigeos=frozenset({ubigeo}))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: the token's subject, its platform roles and what they allow.
+
+    ``subject`` is the token's ``sub`` (a login name, or a machine client's id);
+    ``client_id`` the OAuth client the token was issued to. Each permission
+    comes with the municipalities it reaches, from the roles that grant it:
+    ``municipal-150132`` reads OSVs of ubigeo 150132 only, ``staff`` all of Lima.
+    """
+
+    subject: str
+    roles: frozenset[str]
+    client_id: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def grants(self) -> Mapping[Permission, MunicipalScope]:
+        """Each permission the caller holds, with the municipal scope it holds it for."""
+        grants: dict[Permission, MunicipalScope] = {}
+        for role in self.roles:
+            for permission in ROLE_PERMISSIONS.get(role_kind(role), ()):
+                grants[permission] = grants.get(permission, NOWHERE) | _scope_of(role)
+        return grants
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return frozenset(self.grants)
+
+    def may(self, permission: Permission) -> bool:
+        """Whether any of the caller's roles grants ``permission`` (anywhere)."""
+        return permission in self.grants
+
+    def scope(self, permission: Permission) -> MunicipalScope:
+        """The municipalities ``permission`` reaches for this caller (empty when it lacks it)."""
+        return self.grants.get(permission, NOWHERE)
+
+    def covers(self, permission: Permission, ubigeo: str | None) -> bool:
+        """Whether the caller holds ``permission`` for an object of municipality ``ubigeo``.
+
+        A route answers 404 when this is false for an object it found.
+        """
+        return self.scope(permission).covers(ubigeo)
+
+    @property
+    def may_read_personal_data(self) -> bool:
+        """Whether plain personal data may be shown to this caller (else documents are masked)."""
+        return self.may(Permission.PERSONAL_DATA_READ)
+
+    @property
+    def is_machine(self) -> bool:
+        """A client acting for itself (client credentials): all its roles are machine roles (partner, service)."""
+        return bool(self.roles) and all(role_kind(role) in MACHINE_ROLE_KINDS for role in self.roles)
+
+
+def _compile_role_map(role_map: Mapping[str, str]) -> list[tuple[re.Pattern[str], str]]:
+    compiled = []
+    for claim_value, role in role_map.items():
+        pattern = re.escape(claim_value).replace(re.escape("{ubigeo}"), rf"(?P<ubigeo>{UBIGEO}|{ALL_OF_LIMA})")
+        compiled.append((re.compile(f"^{pattern}$"), role))
+    return compiled
+
+
+def _claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def roles_from_claims(claims: Mapping[str, Any], role_map: Mapping[str, str], roles_claim: str = "groups") -> frozenset[str]:
+    """The platform roles a token's claims give: the one place claim values become roles.
+
+    ``roles_claim`` is a dotted path to a list of strings (``groups`` for
+    Canaille, ``realm_access.roles`` or a mapped ``roles`` for Keycloak); each
+    value is looked up in ``role_map`` (claim value -> role, ``{ubigeo}``
+    standing for a district code or ``mml`` on both sides). Values the map does
+    not name are ignored, as are results that are not a platform role.
+    """
+    values = _claim_at(claims, roles_claim)
+    if isinstance(values, str):
+        values = values.split()
+    if not isinstance(values, list):
+        return frozenset()
+    roles = set()
+    for pattern, role in _compile_role_map(role_map):
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            match = pattern.match(value)
+            if match:
+                mapped = role.replace("{ubigeo}", match.groupdict().get("ubigeo") or "")
+                if ROLE_PATTERN.match(mapped):
+                    roles.add(mapped)
+    return frozenset(roles)

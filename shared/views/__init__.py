@@ -1,0 +1,341 @@
+"""Local read tables built from other services' events (SQLAlchemy), and the ledger that applies each event once.
+
+"Applied" is judged by an event's identity (its source service and its
+position in that service's log), never by a high-water mark: the stream may
+deliver out of order (a refused publish retried later, two replicas of a
+consumer sharing its messages, redeliveries after a restart), and a
+high-water mark would take an earlier event for one already applied.
+
+A :class:`Ledger` keeps, per view and per source:
+
+- one row per applied event (``source``, ``position``, ``previous``), whose
+  primary key makes two replicas that apply the same event at once collide
+  (one transaction rolls back and is retried, and then skips it);
+- a *floor*: every position at or below it is settled, applied or known to
+  hold nothing to apply (a private event, or a transaction that rolled back
+  and left a gap in the log's ids).
+
+Each published event carries ``previousposition``, the position of the
+previous public event in its service's log, so an applied event settles the
+positions between it and its predecessor at once. A position above the floor
+that no applied event accounts for is *missing*: the view's follower
+(:mod:`shared.following`) fetches it from the source's ``GET /events`` feed,
+or reports it in ``/health``. Nothing is skipped in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, Integer, String, create_engine, event, insert, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shared.events import source_service
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a view database; SQLite files get WAL and a busy timeout."""
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+    return engine
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` stands for one token, a final ``>`` for one or more."""
+    wanted, given = pattern.split("."), subject.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(given) > i
+        if i >= len(given) or token not in ("*", given[i]):
+            return False
+    return len(wanted) == len(given)
+
+
+def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]) -> None:
+    """Delete rows so that no readable trace of their bytes is left (personal data's keys, answers about a person).
+
+    ``delete`` runs the deletes on a connection of its own and says whether it
+    deleted anything. SQLite overwrites deleted content (``secure_delete``)
+    and its write-ahead log is checkpointed and truncated; PostgreSQL vacuums
+    ``table`` so the dead rows are pruned.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")
+        if not delete(connection):
+            connection.rollback()
+            return
+        connection.commit()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
+            autocommit.exec_driver_sql(f"VACUUM {table}")
+
+
+def position_of(cloudevent: dict[str, Any]) -> int:
+    return int(cloudevent["position"])
+
+
+def previous_of(cloudevent: dict[str, Any]) -> int | None:
+    """The position of the previous public event of the same log, if the event says (``previousposition``)."""
+    value = cloudevent.get("previousposition")
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Positions of one source's log that a view has not applied and that something says exist.
+
+    ``first``..``last`` inclusive; ``last`` is the position of a public event
+    (the predecessor named by an applied event), or the position before the
+    next applied one when no predecessor is known.
+    """
+
+    source: str
+    first: int
+    last: int
+
+    def as_list(self) -> list[int]:
+        return [self.first, self.last]
+
+
+class Ledger:
+    """Which events of each source one view has applied, by identity; see the module docstring.
+
+    Each view names its own two tables (``<name>_applied`` and
+    ``<name>_floors``), so several views can share one database.
+    """
+
+    def __init__(self, base: type[DeclarativeBase], name: str) -> None:
+        class Applied(base):  # type: ignore[valid-type, misc]
+            __tablename__ = f"{name}_applied"
+            source: Mapped[str] = mapped_column(String(50), primary_key=True)
+            position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+            previous: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+        class Floor(base):  # type: ignore[valid-type, misc]
+            __tablename__ = f"{name}_floors"
+            source: Mapped[str] = mapped_column(String(50), primary_key=True)
+            floor: Mapped[int] = mapped_column(Integer, nullable=False)
+
+        self.applied = Applied.__table__
+        self.floors_table = Floor.__table__
+
+    # -- in the applying transaction ------------------------------------------
+
+    def claim(self, session: Session, events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events not applied before, in the order given, each recorded as applied in ``session``'s transaction.
+
+        Call inside the transaction that applies them: the records commit (or
+        roll back) with the view's rows. An event given twice in one batch is
+        claimed once. Two transactions claiming the same event collide on the
+        primary key; the loser rolls back and, retried, skips it.
+        """
+        events = list(events)
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for cloudevent in events:
+            by_source.setdefault(source_service(cloudevent), []).append(cloudevent)
+        claimed: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        keys: set[tuple[str, int]] = set()
+        for source, batch in by_source.items():
+            floor = self._floor(session, source)
+            done = self._applied_among(session, source, sorted({position_of(e) for e in batch if position_of(e) > floor}))
+            for cloudevent in batch:
+                key = (source, position_of(cloudevent))
+                if key[1] <= floor or key[1] in done or key in keys:
+                    continue
+                keys.add(key)
+                rows.append({"source": source, "position": key[1], "previous": previous_of(cloudevent)})
+        if rows:
+            session.execute(insert(self.applied), rows)
+            for source in {row["source"] for row in rows}:
+                self.advance(session, source)
+        for cloudevent in events:
+            key = (source_service(cloudevent), position_of(cloudevent))
+            if key in keys:
+                keys.discard(key)
+                claimed.append(cloudevent)
+        return claimed
+
+    def settle(self, session: Session, source: str, upto: int) -> None:
+        """Say that every position of ``source`` up to ``upto`` not applied holds nothing to apply (the feed says so)."""
+        current = self._floor(session, source)
+        if upto > current:
+            self._set_floor(session, source, current, upto)
+        self.advance(session, source)
+
+    def advance(self, session: Session, source: str) -> int:
+        """Move the source's floor over the applied events that follow it without a gap; return the new floor."""
+        floor = start = self._floor(session, source)
+        while True:
+            rows = self._above(session, source, floor)
+            moved = False
+            for position, previous in rows:
+                if position == floor + 1 or (previous is not None and previous <= floor):
+                    floor, moved = position, True
+                else:
+                    break
+            if not moved or len(rows) < 5000:
+                break
+        if floor > start:
+            self._set_floor(session, source, start, floor)
+        return floor
+
+    # -- read by the follower and /health -------------------------------------
+
+    def floors(self, session: Session) -> dict[str, int]:
+        return {source: floor for source, floor in session.execute(select(self.floors_table.c.source, self.floors_table.c.floor))}
+
+    def highest(self, session: Session, source: str) -> int:
+        """The highest position of ``source`` applied (0 if none)."""
+        top = session.scalar(
+            select(self.applied.c.position).where(self.applied.c.source == source).order_by(self.applied.c.position.desc()).limit(1)
+        )
+        return max(int(top or 0), self._floor(session, source))
+
+    def is_applied(self, session: Session, source: str, positions: Sequence[int]) -> set[int]:
+        """Which of ``positions`` are settled: at or below the floor, or applied."""
+        floor = self._floor(session, source)
+        return {p for p in positions if p <= floor} | self._applied_among(session, source, [p for p in positions if p > floor])
+
+    def missing(self, session: Session, source: str, limit: int = 20) -> list[Missing]:
+        """The holes above the floor that applied events point across: positions known to exist and not applied."""
+        floor = self._floor(session, source)
+        rows = self._above(session, source, floor)
+        holes: list[Missing] = []
+        below = floor
+        for position, previous in rows:
+            if position != below + 1 and (previous is None or previous > below):
+                holes.append(Missing(source, below + 1, previous if previous is not None else position - 1))
+                if len(holes) >= limit:
+                    break
+            below = position
+        return holes
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _above(self, session: Session, source: str, floor: int) -> Sequence[Any]:
+        """The first 5,000 applied events above the floor: (position, previous), in order."""
+        return session.execute(
+            select(self.applied.c.position, self.applied.c.previous)
+            .where(self.applied.c.source == source, self.applied.c.position > floor)
+            .order_by(self.applied.c.position)
+            .limit(5000)
+        ).all()
+
+    def _applied_among(self, session: Session, source: str, positions: Sequence[int]) -> set[int]:
+        done: set[int] = set()
+        for start in range(0, len(positions), 500):
+            chunk = list(positions[start:start + 500])
+            query = select(self.applied.c.position).where(self.applied.c.source == source, self.applied.c.position.in_(chunk))
+            done.update(session.scalars(query))
+        return done
+
+    def _floor(self, session: Session, source: str) -> int:
+        value = session.scalar(select(self.floors_table.c.floor).where(self.floors_table.c.source == source))
+        return int(value or 0)
+
+    def _set_floor(self, session: Session, source: str, current: int, new: int) -> None:
+        """Raise the floor, never lower it: two replicas advancing it at once both leave the higher value."""
+        exists = session.scalar(select(self.floors_table.c.source).where(self.floors_table.c.source == source))
+        if exists is None:
+            session.execute(insert(self.floors_table).values(source=source, floor=new))
+        else:
+            session.execute(
+                update(self.floors_table).where(self.floors_table.c.source == source, self.floors_table.c.floor < new).values(floor=new)
+            )
+
+
+class View:
+    """Base of every table a service builds from other services' events.
+
+    A subclass names its ``sources`` (the services whose logs it follows),
+    the ``subjects`` it needs from each (default: all), declares its own
+    tables on its own declarative base, and implements :meth:`apply_event`.
+    :meth:`apply` is its NATS consumer's handler and the follower's entry:
+    each event is applied once, in one transaction with the ledger.
+    """
+
+    name: ClassVar[str]
+    """The view's name: its ledger tables and its durable consumers' names derive from it."""
+    sources: ClassVar[tuple[str, ...]]
+    """The services whose events it applies."""
+    subjects: ClassVar[dict[str, str]] = {}
+    """Per source, the NATS subject filter (default ``osv.<source>.>``)."""
+
+    def __init__(self, engine: Engine, ledger: Ledger, durable_prefix: str | None = None) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.durable_prefix = durable_prefix or self.name
+
+    def subject_for(self, source: str) -> str:
+        return self.subjects.get(source, f"osv.{source}.>")
+
+    def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
+        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<type>`` matches the filter)."""
+        return subject_matches(self.subject_for(source), f"osv.{source}.{cloudevent['type']}")
+
+    def durable_for(self, source: str) -> str:
+        return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix
+
+    def apply(self, events: list[dict[str, Any]]) -> int:
+        """Apply a batch once per event, in one transaction with the ledger; return how many were new."""
+        with Session(self.engine) as session, session.begin():
+            fresh = self.ledger.claim(session, events)
+            self.apply_events(session, fresh)
+        return len(fresh)
+
+    def apply_events(self, session: Session, events: list[dict[str, Any]]) -> None:
+        for cloudevent in events:
+            self.apply_event(session, cloudevent)
+
+    def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def settle(self, source: str, upto: int) -> None:
+        """The feed says nothing of ``source`` up to ``upto`` is left to apply here (see :meth:`Ledger.settle`)."""
+        with Session(self.engine) as session, session.begin():
+            self.ledger.settle(session, source, upto)
+
+    def advance(self) -> None:
+        with Session(self.engine) as session, session.begin():
+            for source in self.sources:
+                self.ledger.advance(session, source)
+
+    def floors(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            found = self.ledger.floors(session)
+        return {source: found.get(source, 0) for source in self.sources}
+
+    def missing(self) -> list[Missing]:
+        with Session(self.engine) as session:
+            return [hole for source in self.sources for hole in self.ledger.missing(session, source)]
+
+    def applied_among(self, source: str, positions: Sequence[int]) -> set[int]:
+        with Session(self.engine) as session:
+            return self.ledger.is_applied(session, source, positions)
+
+    def applied_position(self, source: str | None = None) -> int:
+        """The highest position of ``source`` (the only source, if None) applied here."""
+        with Session(self.engine) as session:
+            return self.ledger.highest(session, source or self.sources[0])
+
+
+ViewFactory = Callable[[Engine], View]

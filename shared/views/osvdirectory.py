@@ -1,0 +1,115 @@
+"""A local view of registry's OSVs, built from registry's events on NATS: funding and engagement each keep one.
+
+Funding and engagement never read registry's tables: each keeps the few facts
+it needs (mapped, when, where, RUOS-registered, dissolved) in its own
+database, with the events it has applied (see :mod:`shared.views`), in one
+transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Date, Engine, String, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shared.errors import OSVDissolvedError, RuleViolationError
+from shared.events import parse_date
+from shared.views import Ledger, View
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+LEDGER = Ledger(Base, "osv_directory")
+
+
+class KnownOSV(Base):
+    """One OSV as registry's events tell it; a row may exist before its mapping arrives (events come in any order)."""
+
+    __tablename__ = "known_osvs"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    zone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    mapped_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    @property
+    def mapped(self) -> bool:
+        return self.mapped_on is not None
+
+    @property
+    def registered(self) -> bool:
+        return self.ruos_number is not None
+
+    @property
+    def dissolved(self) -> bool:
+        return self.dissolved_on is not None
+class OSVNotInRegistryError(RuleViolationError):
+    def __init__(self, osv_id: UUID, service: str) -> None:
+        super().__init__(
+            f"OSV {osv_id} is not known to {service}: registry has not published its mapping "
+            "(check the id, or retry once registry's OSVMapped event has arrived)",
+            field="osv_id",
+            rule="osv_mapped_in_registry",
+        )
+
+
+class OSVDirectory(View):
+    """What a service knows of OSVs; :meth:`apply` is its consumer's handler.
+
+    Each registry event sets its own columns of the OSV's row, whichever
+    arrives first, so the table ends the same in any order of delivery.
+    """
+
+    name = "osv-directory"
+    sources = ("registry",)
+
+    def __init__(self, engine: Engine, service: str) -> None:
+        super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
+        self.service = service
+        Base.metadata.create_all(engine)
+
+    def get(self, osv_id: UUID) -> KnownOSV | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            osv = session.get(KnownOSV, str(osv_id))
+            return osv if osv is not None and osv.mapped else None
+
+    def active(self) -> list[KnownOSV]:
+        """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(select(KnownOSV).where(KnownOSV.dissolved_on.is_(None))))
+
+    def require_active(self, osv_id: UUID) -> KnownOSV:
+        """The OSV, if it is mapped and not dissolved; else the named error."""
+        osv = self.get(osv_id)
+        if osv is None:
+            raise OSVNotInRegistryError(osv_id, self.service)
+        if osv.dissolved_on is not None:
+            raise OSVDissolvedError(osv.dissolved_on)
+        return osv
+
+    def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
+        data = cloudevent["data"]
+        kind = cloudevent["type"]
+        if kind not in ("OSVMapped", "RUOSRegistered", "OSVDissolved") or "osv_id" not in data:
+            return
+        osv_id = str(data["osv_id"])
+        osv = session.get(KnownOSV, osv_id)
+        if osv is None:
+            osv = KnownOSV(osv_id=osv_id)
+            session.add(osv)
+        if kind == "OSVMapped":
+            osv.district, osv.zone, osv.mapped_on = data["district"], data["zone"], parse_date(data["mapped_on"])
+        elif kind == "RUOSRegistered":
+            osv.ruos_number = data["ruos_number"]
+            osv.registered_on = parse_date(data["registered_on"])
+        elif kind == "OSVDissolved":
+            osv.dissolved_on = parse_date(data["dissolved_on"])
+        session.flush()

@@ -1,0 +1,105 @@
+"""`make run` keeps the system up: a process that dies is started again, and the console says so."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devtools.embedded import free_port
+from tests.support.processes import ROOT, Console
+from tests.support.system import eventually
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def pid_running(*argument: str) -> int:
+    """The pid of the one live process whose command line holds these arguments in a row."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(args[i : i + len(argument)] == list(argument) for i in range(len(args))):
+            found.append(int(entry.name))
+    assert len(found) == 1, f"processes with {argument}: {found}"
+    return found[0]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
+    env = {
+        **os.environ,
+        "OSV_VAR_DIR": str(var_dir),
+        "OSV_NATS_PORT": str(ports["nats"]),
+        "OSV_IDP_PORT": str(ports["idp"]),
+        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    console = Console(process)
+    try:
+        yield console
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting")}
+    with launcher(tmp_path / "var", ports) as console:
+        console.wait_for("osv-platform is running")
+        funding = f"http://127.0.0.1:{ports['funding']}"
+
+        # A service is killed: the launcher says so, starts it again, and the rest keeps running.
+        killed = pid_running("--port", str(ports["funding"]))
+        os.kill(killed, signal.SIGKILL)
+        console.wait_for(rf"funding \(pid {killed}\) exited with code -9 \(killed by SIGKILL\); restarting it in [\d.]+ s")
+        console.wait_for(r"funding is healthy again after restart 1")
+        assert httpx.get(f"{funding}/health", timeout=10).status_code == 200
+        assert pid_running("--port", str(ports["funding"])) != killed
+        assert console.process.poll() is None
+
+        # nats-server is killed: it comes back on its port with its store, and events flow again.
+        nats = pid_running("-c", str(tmp_path / "var" / "nats" / "nats.conf"))
+        os.kill(nats, signal.SIGKILL)
+        console.wait_for(rf"nats-server \(pid {nats}\) exited with code -9 \(killed by SIGKILL\); restarting it in [\d.]+ s")
+        console.wait_for(r"nats-server restarted \(pid \d+, restart 1\)")
+        registry = httpx.Client(base_url=f"http://127.0.0.1:{ports['registry']}", timeout=10)
+        reporting = httpx.Client(base_url=f"http://127.0.0.1:{ports['reporting']}", timeout=10)
+        created = registry.post("/osvs", json={"name": "Olla Común Las Flores", "district": "Comas", "mapped_on": "2021-04-01"})
+        assert created.status_code == 201, created.text
+        eventually(lambda: reporting.get("/indicators").json()["total"]["osvs_identified"] == 1, timeout=60)
+
+        # Ctrl-C stops every process it started.
+        children = [pid_running("--port", str(ports[name])) for name in ("registry", "funding", "engagement", "reporting")]
+        children.append(pid_running("-c", str(tmp_path / "var" / "nats" / "nats.conf")))
+        console.process.send_signal(signal.SIGINT)
+        assert console.process.wait(timeout=60) == 0, console.text()
+        console.wait_for("osv-platform stopped")
+        assert not [pid for pid in children if alive(pid)]
+        assert console.text().count("exited with") == 2, f"a stop was taken for a crash:\n{console.text()}"

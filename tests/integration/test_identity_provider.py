@@ -1,0 +1,264 @@
+"""The embedded provider issues real tokens, and the services' validator takes exactly the good ones.
+
+Everything here talks to the real Canaille provider that ``devtools.identity``
+starts in a child process (the session's ``identity_provider``, or one of the
+test's own where the test restarts it). Tokens come from its sign-in pages
+(authorization code + PKCE) or from client credentials, as ``make token`` gets
+them. A refused token is one valid token with one thing changed: forged ones
+are signed with the provider's own private key, so only the changed claim can
+be the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from joserfc.jwk import RSAKey
+
+from devtools.embedded import free_port
+from devtools.identity import CLI_CLIENT, CLI_REDIRECT_URI, IdentityProvider, SignInError
+from devtools.identity.flows import sign_in
+from shared.auth import AuthSettings, InvalidTokenError, TokenValidator
+from tests.support.identity import IssuedTokens, forge, unverified_claims, valid_claims
+
+pytestmark = pytest.mark.timeout(240)
+
+REPO = Path(__file__).resolve().parents[2]
+
+ROLES_OF = {
+    "staff": {"staff"},
+    "lead": {"lead"},
+    "municipal-150132": {"municipal-150132"},
+    "evaluator": {"evaluator"},
+    "auditor": {"auditor"},
+    "dpo": {"dpo"},
+    "partner-150132": {"partner-150132"},
+    "osv-services": {"service"},
+}
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when the test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def validator(auth_settings: AuthSettings) -> TokenValidator:
+    return TokenValidator(auth_settings)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def header_of(token: str) -> dict[str, str]:
+    encoded = token.split(".")[0]
+    return dict(json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))))
+
+
+# -- tokens the provider issues ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ROLES_OF))
+def test_the_token_issued_to_each_demo_account_validates_and_maps_to_its_role(
+    name: str, tokens: IssuedTokens, validator: TokenValidator
+) -> None:
+    caller = validator.caller(tokens[name])
+    assert caller.roles == ROLES_OF[name]
+    assert caller.subject == name
+    assert caller.is_machine == (name in ("partner-150132", "osv-services"))
+
+
+def test_the_provider_refuses_a_wrong_password_on_its_sign_in_page(identity_provider: IdentityProvider) -> None:
+    with pytest.raises(SignInError, match="refused the sign-in of 'staff'"):
+        sign_in(
+            issuer=identity_provider.issuer,
+            client_id=CLI_CLIENT,
+            client_secret=identity_provider.client_secret(CLI_CLIENT),
+            redirect_uri=CLI_REDIRECT_URI,
+            user_name="staff",
+            password="not-the-password",
+        )
+
+
+def test_the_provider_refuses_a_machine_client_with_a_wrong_secret(identity_provider: IdentityProvider) -> None:
+    from devtools.identity.flows import client_credentials_token
+
+    with pytest.raises(SignInError, match="partner-150132"):
+        client_credentials_token(issuer=identity_provider.issuer, client_id="partner-150132", client_secret="wrong")
+
+
+def test_an_id_token_is_not_taken_for_an_access_token(identity_provider: IdentityProvider, validator: TokenValidator) -> None:
+    id_token = identity_provider.token_response("staff")["id_token"]
+    with pytest.raises(InvalidTokenError, match="not an access token"):
+        validator.caller(id_token)
+
+
+# -- time ---------------------------------------------------------------------------------------------
+
+
+def test_a_token_is_taken_until_its_expiry_plus_the_leeway_and_refused_after(
+    tokens: IssuedTokens, auth_settings: AuthSettings
+) -> None:
+    token = tokens["staff"]
+    expiry = unverified_claims(token)["exp"]
+    leeway = auth_settings.leeway_seconds
+    assert TokenValidator(auth_settings, clock=lambda: expiry + leeway - 1).caller(token).roles == {"staff"}
+    with pytest.raises(InvalidTokenError, match="expired"):
+        TokenValidator(auth_settings, clock=lambda: expiry + leeway + 1).caller(token)
+
+
+# -- one thing changed --------------------------------------------------------------------------------
+
+
+def test_a_token_forged_with_the_providers_key_and_every_claim_right_is_taken(
+    identity_provider: IdentityProvider, validator: TokenValidator
+) -> None:
+    # The control for the refusals below: the forging itself is not what they refuse.
+    token = forge(valid_claims(identity_provider.issuer), identity_provider.signing_keys()[0])
+    assert validator.caller(token).roles == {"staff"}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"iss": "http://127.0.0.1:1"}, "issuer"),
+        ({"aud": ["osv-cli"]}, "audience"),
+        ({"aud": "another-api"}, "audience"),
+        ({"exp": 1_600_000_000, "iat": 1_599_996_400}, "expired"),
+        ({"exp": None}, "expiry"),
+        ({"sub": None}, "subject"),
+        ({"nbf": 4_000_000_000}, "not-before"),
+    ],
+    ids=["other-issuer", "not-for-the-apis", "other-audience", "expired", "no-expiry", "no-subject", "not-yet-valid"],
+)
+def test_a_token_signed_by_the_provider_with_one_claim_wrong_is_refused(
+    change: dict[str, object], reason: str, identity_provider: IdentityProvider, validator: TokenValidator
+) -> None:
+    claims = {k: v for k, v in valid_claims(identity_provider.issuer, **change).items() if v is not None}
+    token = forge(claims, identity_provider.signing_keys()[0])
+    with pytest.raises(InvalidTokenError, match=reason):
+        validator.caller(token)
+
+
+def test_a_token_whose_claims_were_changed_after_signing_is_refused(tokens: IssuedTokens, validator: TokenValidator) -> None:
+    header, payload, signature = tokens["evaluator"].split(".")
+    claims = unverified_claims(tokens["evaluator"]) | {"groups": ["lead"]}
+    raised = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    with pytest.raises(InvalidTokenError, match="bad signature"):
+        validator.caller(f"{header}.{raised}.{signature}")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    with pytest.raises(InvalidTokenError, match="bad signature"):
+        validator.caller(f"{header}.{payload}.{flipped}")
+
+
+def test_a_shared_secret_or_unsigned_token_is_refused_whatever_it_claims(
+    identity_provider: IdentityProvider, validator: TokenValidator
+) -> None:
+    # HS256 keyed with the provider's public key: the classic algorithm confusion (joserfc won't even
+    # sign one, so the attacker's side is written out here).
+    public = RSAKey.import_key(identity_provider.signing_keys()[0]).as_pem(private=False)
+    body = b64(json.dumps(valid_claims(identity_provider.issuer)).encode())
+    signed = b64(json.dumps({"alg": "HS256", "typ": "at+jwt"}).encode()) + "." + body
+    mac = b64(hmac.new(public, signed.encode(), hashlib.sha256).digest())
+    with pytest.raises(InvalidTokenError, match="HS256"):
+        validator.caller(f"{signed}.{mac}")
+    unsigned = b64(json.dumps({"alg": "none", "typ": "at+jwt"}).encode()) + "." + body + "."
+    with pytest.raises(InvalidTokenError, match="none"):
+        validator.caller(unsigned)
+    with pytest.raises(InvalidTokenError, match="not a signed JWT"):
+        validator.caller("not-a-jwt")
+
+
+def test_a_key_the_provider_never_published_is_refused_and_its_kid_fetches_keys_at_most_once_per_interval(
+    identity_provider: IdentityProvider, tokens: IssuedTokens, auth_settings: AuthSettings
+) -> None:
+    clock = FakeClock(unverified_claims(tokens["staff"])["iat"])
+    validator = TokenValidator(auth_settings, clock=clock)
+    validator.caller(tokens["staff"])
+    assert validator.jwks_fetches == 1
+
+    stranger = RSAKey.generate_key(2048, auto_kid=True)
+    forged = forge(valid_claims(identity_provider.issuer), stranger)
+    with pytest.raises(InvalidTokenError, match="key the provider does not publish"):
+        validator.caller(forged)
+    assert validator.jwks_fetches == 1  # the keys were fetched just now: no second request
+
+    clock.advance(auth_settings.jwks_refetch_min_seconds)
+    for _ in range(3):
+        with pytest.raises(InvalidTokenError, match="key the provider does not publish"):
+            validator.caller(forged)
+    assert validator.jwks_fetches == 2  # one look for the unknown kid, then quiet again
+    assert validator.caller(tokens["staff"]).roles == {"staff"}  # known keys still work meanwhile
+
+
+# -- key rotation and restarts -------------------------------------------------------------------------
+
+
+def test_a_key_rotation_is_followed_and_tokens_signed_before_it_stay_valid(tmp_path: Path) -> None:
+    with IdentityProvider(tmp_path / "idp") as provider:
+        settings = AuthSettings(issuer=provider.issuer)
+        before = provider.token("municipal-150132")
+        clock = FakeClock(unverified_claims(before)["iat"])
+        validator = TokenValidator(settings, clock=clock)
+        assert validator.caller(before).roles == {"municipal-150132"}
+
+        new_kid = provider.rotate_signing_key()  # restarts the provider on the same port and state
+        after = provider.token("municipal-150132")  # the same password still signs in
+        assert header_of(after)["kid"] == new_kid != header_of(before)["kid"]
+
+        clock.advance(settings.jwks_refetch_min_seconds)
+        assert validator.caller(after).roles == {"municipal-150132"}
+        assert validator.jwks_fetches == 2
+        assert validator.caller(before).roles == {"municipal-150132"}  # the old key is still published
+
+
+# -- make token ---------------------------------------------------------------------------------------
+
+
+def _make_token(user: str, var_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OSV_VAR_DIR": str(var_dir), "OSV_IDP_PORT": str(port)}
+    # -o: the suite runs inside the installed venv; don't let make reinstall it. PY: this interpreter.
+    command = ["make", "-s", "-o", ".venv/.installed", "token", f"USER={user}", f"PY={sys.executable}"]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_make_token_prints_as_its_last_line_a_token_the_running_provider_issued(
+    identity_provider: IdentityProvider, validator: TokenValidator
+) -> None:
+    result = _make_token("staff", identity_provider.state_dir.parent, identity_provider.port)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert validator.caller(token).roles == {"staff"}
+
+
+def test_make_token_for_an_unknown_name_fails_and_names_the_known_ones(identity_provider: IdentityProvider) -> None:
+    result = _make_token("nobody", identity_provider.state_dir.parent, identity_provider.port)
+    assert result.returncode != 0
+    assert "no demo account or machine client named 'nobody'" in result.stderr
+    assert "municipal-150132" in result.stderr
+
+
+def test_make_token_starts_a_provider_when_none_runs_and_the_token_stays_valid_after(tmp_path: Path) -> None:
+    port = free_port()
+    result = _make_token("partner-150132", tmp_path, port)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    with IdentityProvider(tmp_path / "idp", port=port) as provider:  # the same state: the same keys and issuer
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-150132"}

@@ -1,0 +1,84 @@
+"""Real processes for tests: a service under uvicorn, and a console read line by line in the background."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devtools.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Console:
+    """A process's merged stdout and stderr, read line by line in the background."""
+
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float = 120.0) -> re.Match[str]:
+        """The first match of ``pattern`` in what the process printed, waiting for it to appear."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.text())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                time.sleep(0.5)  # the reader may still hold the last lines
+                if match := re.search(pattern, self.text()):
+                    return match
+                break
+            time.sleep(0.1)
+        state = "running" if self.process.poll() is None else f"exited with code {self.process.returncode}"
+        raise AssertionError(f"no line matching {pattern!r} (the process {state}):\n{self.text()}")
+
+
+@dataclass
+class ServiceProcess:
+    console: Console
+    url: str
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.console.process
+
+
+@contextmanager
+def service_process(name: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
+    """``uvicorn services.<name>.api:create_app --factory`` on a free port, stopped (SIGTERM, then SIGKILL) at the end."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", f"services.{name}.api:create_app", "--factory", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield ServiceProcess(Console(process), f"http://127.0.0.1:{port}")
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
