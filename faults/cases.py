@@ -301,7 +301,7 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
         options = {"replicas": counts, "database_urls": bench.databases(case, on_postgres)}
         with System(layout(bench, case, nats_server.url, **options)) as system:
             pool = map_pool(system, case, 0 if quick else 120)
-            commands = mixed(case, pool, osvs=400) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
+            commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
             load = Load(commands, client_urls(system), CLIENTS).start()
             row = finish(case, system, load, None)
             shared = []

@@ -79,12 +79,21 @@ class ServiceProcess:
 
     def start(self, timeout: float = 90.0) -> ServiceProcess:
         """Start it and wait until ``/health`` answers (degraded counts: NATS or a feed may be away on purpose)."""
+        return self.launch().wait_started(timeout)
+
+    def launch(self) -> ServiceProcess:
+        """Start the process, not waiting for it."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
         command = [
             sys.executable, "-m", "uvicorn", f"services.{self.name}.api:create_app", "--factory",
             "--host", HOST, "--port", str(self.port), "--log-level", "warning",
         ]
         self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_started(self, timeout: float = 90.0) -> ServiceProcess:
+        """Wait until ``/health`` answers, 200 or 503."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -183,10 +192,12 @@ class System:
             self.replicas[name] = processes
 
     def __enter__(self) -> System:
+        """Start every process at once (each waits for NATS, its database and the feeds by itself), then wait for each."""
         try:
-            for name in SERVICES:
-                for process in self.replicas[name]:
-                    process.start()
+            for process in self.everyone():
+                process.launch()
+            for process in self.everyone():
+                process.wait_started()
         except BaseException:
             self.stop()
             raise
