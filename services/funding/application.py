@@ -7,8 +7,6 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
 from services.funding.domain.budgets import (
     BudgetOutcome,
     OSVParticipatoryBudgets,
@@ -72,7 +70,7 @@ class Funding(ServiceApplication):
         return phase.id
 
     def get_phase(self, phase_id: UUID) -> Phase:
-        return self.load(phase_id, Aggregate, PhaseNotFoundError)  # type: ignore[return-value]
+        return self.load(phase_id, Phase, PhaseNotFoundError)
 
     def list_phases(self) -> list[Phase]:
         phases = [self.get_phase(i) for i in self.ids_created_by(Phase.PhaseOpened)]
