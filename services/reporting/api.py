@@ -50,18 +50,21 @@ def get_indicators(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -
     return reporting.indicators(as_of=as_of, by=by)
 
 
+ExportLang = Annotated[Language, Query(description="The words of the file: `es` (default) or `en`.")]
+
+
 @indicators.get("/indicators/export.csv", response_class=Response)
-def export_csv(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
-    """The indicators as CSV: a row per phase, indicator, part and group; the first line states the as-of moment."""
-    body = reporting.export_csv(as_of=as_of, by=by)
-    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="indicators.csv"'})
+def export_csv(reporting: ReportingDep, as_of: AsOf = None, by: By = None, lang: ExportLang = "es") -> Response:
+    """The indicators as CSV for Excel: UTF-8 with BOM, a row per phase, indicator, part and group in words; the name states the as-of moment."""
+    body, name = reporting.export_csv(as_of=as_of, by=by, lang=lang)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @indicators.get("/indicators/export.xlsx", response_class=Response)
-def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
-    """The indicators as an XLSX workbook, the same rows as the CSV under the as-of moment."""
-    body = reporting.export_xlsx(as_of=as_of, by=by)
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'})
+def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None, lang: ExportLang = "es") -> Response:
+    """The indicators as an XLSX workbook: the CSV's rows with a frozen header and formatted numbers, and a properties sheet with the as-of moment."""
+    body, name = reporting.export_xlsx(as_of=as_of, by=by, lang=lang)
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @indicators.get("/indicators/{name}/evidence")

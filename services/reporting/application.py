@@ -16,6 +16,7 @@ from typing import Any
 from services.reporting import exports
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown
+from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
@@ -69,13 +70,15 @@ class Reporting:
                 rule="zone_or_district",
             ) from None
 
-    def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None) -> str:
-        """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment."""
-        return exports.to_csv(self.readmodel.report(as_of, by), as_of, self.now())
+    def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es") -> tuple[bytes, str]:
+        """The indicators as CSV (:mod:`services.reporting.exports`) in ``lang``, and the file's name (which states the as-of moment)."""
+        now = self.now()
+        return exports.to_csv(self.readmodel.report(as_of, by), as_of, now, lang), exports.file_name(as_of, now, "csv")
 
-    def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
-        """The indicators as an XLSX workbook, the same rows as the CSV."""
-        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now())
+    def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es") -> tuple[bytes, str]:
+        """The indicators as an XLSX workbook, the same rows as the CSV, with a properties sheet; and the file's name."""
+        now = self.now()
+        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, now, lang), exports.file_name(as_of, now, "xlsx")
 
     def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS) -> Alerts:
         """The follow-up alerts as of today in Lima."""

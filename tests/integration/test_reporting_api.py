@@ -152,52 +152,87 @@ def test_evidence_of_an_unknown_indicator_or_phase_is_not_found_and_of_an_unknow
     assert refused.json()["errors"][0] == {"field": "group", "rule": "zone_or_district", "message": refused.json()["detail"]}
 
 
-def rows_of(report: dict[str, Any]) -> dict[tuple[str, str, str, str], str]:
-    """The JSON answer, flattened the way the exports lay it out."""
+def rows_of(report: dict[str, Any], everyone: str = "Todo el programa", total: str = "Total") -> dict[tuple[str, str, str, str], str]:
+    """The JSON answer, flattened the way the exports lay it out: (phase name, indicator code, part code, group) → value."""
     out = {}
-    blocks = [("all", report), *report.get("breakdown", {}).get("groups", {}).items()]
+    blocks = [(everyone, report), *report.get("breakdown", {}).get("groups", {}).items()]
     for group, block in blocks:
-        for code, figures in [*((p["code"], p["indicators"]) for p in block["phases"]), ("total", block["total"])]:
+        for phase, figures in [*((p["name"], p["indicators"]) for p in block["phases"]), (total, block["total"])]:
             for name, figure in figures.items():
                 for part, value in flatten(figure).items():
-                    out[(code, name, "" if part == "value" else part, group)] = str(value)
+                    out[(phase, name, "" if part == "value" else part, group)] = str(value)
     return out
 
 
-def test_the_csv_and_xlsx_exports_read_back_as_the_same_figures_and_state_their_as_of(client: TestClient) -> None:
+HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Código del indicador", "Código del desglose"]
+
+
+def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figures_in_words(client: TestClient) -> None:
     events = load(client, 500)
     as_of = events[300]["time"]
-    params = {"as_of": as_of, "by": "zone"}
+    params = {"as_of": as_of, "by": "district"}
     expected = rows_of(client.get("/indicators", params=params).json())
-    assert len(expected) > 400  # one phase known by then, five groups
+    assert len(expected) > 400
 
     response = client.get("/indicators/export.csv", params=params)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    first, *lines = response.text.splitlines()
-    assert first.startswith(f"# osv-platform indicators; as_of={as_of};")
-    table = list(csv.DictReader(lines))
-    assert list(table[0]) == ["phase", "indicator", "breakdown", "group", "value"]
-    assert {(r["phase"], r["indicator"], r["breakdown"], r["group"]): r["value"] for r in table} == expected
-    assert len(table) == len(expected)
+    # Excel on Windows takes a CSV for UTF-8 only with the byte-order mark; the header is the first line
+    assert response.content.startswith(b"\xef\xbb\xbf" + "Fase,Desde,Hasta,Indicador".encode())
+    assert "Breña".encode() in response.content and "BreÃ±a".encode() not in response.content
+    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    assert response.headers["content-disposition"] == f'attachment; filename="indicators_as_of_{moment}.csv"'
+    text = response.content.decode("utf-8-sig")
+    assert "\r\n" in text and not text.startswith("#")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert list(table[0]) == HEADER_ES
+    read = {(r["Fase"], r["Código del indicador"], r["Código del desglose"], r["Grupo"]): r["Valor"] for r in table}
+    assert read == expected and len(table) == len(expected)
+    # people read words, programs read the codes
+    labelled = next(r for r in table if r["Código del desglose"] == "by_nationality.VE" and r["Código del indicador"] == "members_joined")
+    assert (labelled["Indicador"], labelled["Desglose"]) == ("Miembros que ingresaron", "Por nacionalidad: Venezuela")
+
+    english = client.get("/indicators/export.csv", params={**params, "lang": "en"}).content.decode("utf-8-sig")
+    assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Indicator code,Part code\r\n")
+    assert ",Whole programme," in english and ",Members who joined,By nationality: Venezuela," in english
+
+
+def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_a_properties_sheet(client: TestClient) -> None:
+    events = load(client, 500)
+    as_of = events[300]["time"]
+    params = {"as_of": as_of, "by": "zone", "lang": "en"}
+    expected = rows_of(client.get("/indicators", params=params).json(), "Whole programme")
 
     response = client.get("/indicators/export.xlsx", params=params)
-    assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert response.status_code == 200 and response.headers["content-disposition"].endswith('.xlsx"')
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["Indicators", "Properties"]
+    sheet = book["Indicators"]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert cells[0] == ["as_of", as_of, None, None, None]
-    assert cells[2] == ["phase", "indicator", "breakdown", "group", "value"]
+    assert cells[0] == ["Phase", "From", "To", "Indicator", "Part", "Group", "Value", "Indicator code", "Part code"]
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert all(sheet.column_dimensions[c].width >= 12 for c in "ABCDEFGHI")
 
     def same(value: Any, text: str) -> bool:
         return Decimal(str(value)) == Decimal(text) if not isinstance(value, str) else value == text
 
-    read = {(p, i, b or "", g): v for p, i, b, g, v in cells[3:]}
+    read = {(r[0], r[7], r[8] or "", r[5]): r[6] for r in cells[1:]}
     assert read.keys() == expected.keys()
     assert all(same(read[key], expected[key]) for key in expected)
+    formats = {(r[7], sheet.cell(row=i + 2, column=7).number_format) for i, r in enumerate(cells[1:])}
+    assert ("ruos_registration_rate", "0.00%") in formats and ("seed_funds_granted_pen", "#,##0.00") in formats
+    assert ("osvs_identified", "General") in formats
+    rate_row = next(r for r in cells[1:] if r[7] == "ruos_registration_rate")
+    assert rate_row[3] == "RUOS registration rate (cumulative)" and isinstance(rate_row[6], (Decimal, float, int))
+
+    properties = {row[0].value: row[1].value for row in book["Properties"].iter_rows()}
+    assert properties["Figures recorded up to"] == as_of
+    assert datetime.fromisoformat(properties["File made at"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
 
 
-def test_without_as_of_the_exports_say_they_are_the_latest(client: TestClient) -> None:
+def test_without_as_of_the_exports_say_they_hold_everything_recorded(client: TestClient) -> None:
     load(client, 100)
-    assert client.get("/indicators/export.csv").text.startswith("# osv-platform indicators; as_of=latest; generated_at=")
-    sheet = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content)).active
-    assert sheet["A1"].value == "as_of" and sheet["B1"].value == "latest"
-    assert datetime.fromisoformat(sheet["B2"].value.replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+    assert client.get("/indicators/export.csv").headers["content-disposition"].startswith('attachment; filename="indicators_20')
+    book = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
+    properties = {row[0].value: row[1].value for row in book["Propiedades"].iter_rows()}
+    assert properties["Cifras registradas hasta"] == "todo lo registrado al generar el archivo"
+    assert datetime.fromisoformat(properties["Archivo generado el"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
