@@ -47,10 +47,19 @@ def test_the_2021_story_loaded_through_the_apis_gives_the_practices_figures_on_t
         system.wait_applied()
         report = system.indicators()
         dashboard = system.reporting.get("/dashboard").text
+        # The README's as_of example: the moment funding recorded the demo's first grant.
+        first_grant = next(e["time"] for e in system.funding.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "FundGranted")
+        then = system.reporting.get("/indicators", params={"as_of": first_grant}).json()
 
     assert len(loaded.osv_ids) == 30
     phase1, phase2 = report["phases"]
     one, two = phase1["indicators"], phase2["indicators"]
+
+    # As of the first grant's recording: phase 1's OSVs and registrations, one grant, no agent of change yet.
+    assert then["as_of"] is not None
+    first = {p["code"]: p["indicators"] for p in then["phases"]}
+    assert (first["F1"]["osvs_identified"], first["F1"]["osvs_registered_ruos"]) == (30, 7)
+    assert then["total"]["osvs_supported"]["total"] == 1 and then["total"]["agents_of_change"]["total"] == 0
 
     # Phase 1: 30 OSVs identified, 7 registered in the RUOS.
     assert (phase1["code"], one["osvs_identified"], one["osvs_registered_ruos"]) == ("F1", 30, 7)
