@@ -55,7 +55,21 @@ class Reporting:
 
     def evidence(self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part)."""
-        return {"as_of": rfc3339(as_of), **self.readmodel.evidence(name, phase, self.group_named(group), as_of)}
+        found = self.readmodel.evidence(name, phase, self.group_named(group), as_of)
+        for event in found["events"]:
+            event["municipality"] = self._municipality(event.pop("municipality_id", None), event.get("district"))
+        return {"as_of": rfc3339(as_of), **found}
+
+    def _municipality(self, municipality_id: str | None, district: str | None) -> dict[str, str] | None:
+        """The municipality an evidence row concerns: the one its fact names, else its district's; as id and name."""
+        by_id = {m.id: m for m in self.municipalities}
+        if municipality_id is None and district is not None:
+            try:
+                municipality_id = self.districts.find(district).ubigeo
+            except UnknownDistrictError:
+                return None
+        found = by_id.get(str(municipality_id)) if municipality_id is not None else None
+        return None if found is None else {"id": found.id, "name": found.name}
 
     def group_named(self, given: str | None) -> str | None:
         """A zone, or a district by any of its names, as the indicators name it."""

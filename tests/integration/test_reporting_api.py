@@ -121,7 +121,9 @@ def test_the_evidence_of_every_figure_adds_up_to_it_in_every_phase_zone_and_in_t
                     assert {p: Decimal(str(v)) for p, v in parts.items() if Decimal(str(v))} == {p: v for p, v in sums.items() if v}
                 checked += bool(body["events"])
                 for cited in body["events"]:
-                    assert set(cited) == {"event_id", "source", "type", "subject", "occurred_on", "recorded_at", "adds"}
+                    assert set(cited) == {
+                        "event_id", "source", "type", "subject", "occurred_on", "recorded_at", "osv", "district", "municipality", "adds"
+                    }
                     assert cited["type"] in indicator.types
     assert checked > 150  # most figures are made of some events
 
@@ -138,6 +140,22 @@ def test_the_evidence_of_a_withdrawn_activity_shows_it_and_its_withdrawal_taking
     body = client.get("/indicators/beneficiaries_direct/evidence", params={"group": "brena"}).json()
     assert body["group"] == "Breña" and body["value"] == {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}
     assert [(e["type"], e["adds"]["total"]) for e in body["events"]] == [("ActivityReported", 5), ("ActivityWithdrawn", -5)]
+
+
+def test_evidence_rows_name_the_osv_its_district_and_municipality_not_only_event_ids(client: TestClient) -> None:
+    mapped = {"osv_id": "osv-7", "name": "Mujeres Emprendedoras de Breña", "district": "Breña", "zone": "Lima Centro",
+              "mapped_on": "2021-03-01", "occurred_on": "2021-03-01"}
+    application_of(client).readmodel.apply([
+        cloudevent("registry", 1, "OSVMapped", "osv-7", at(2), **mapped),
+        cloudevent("registry", 2, "RUOSRegistered", "osv-7", at(3), osv_id="osv-7", ruos_number="R-1", registered_on="2021-05-01",
+                   municipality_id="mml", occurred_on="2021-05-01"),
+    ])
+    [identified] = client.get("/indicators/osvs_identified/evidence").json()["events"]
+    assert identified["osv"] == {"id": "osv-7", "name": "Mujeres Emprendedoras de Breña"}
+    assert (identified["district"], identified["municipality"]) == ("Breña", {"id": "150105", "name": "Municipalidad Distrital de Breña"})
+    [registered] = client.get("/indicators/osvs_registered_ruos/evidence").json()["events"]
+    assert registered["osv"]["name"] == "Mujeres Emprendedoras de Breña" and registered["district"] == "Breña"
+    assert registered["municipality"]["id"] == "mml"
 
 
 def test_evidence_of_an_unknown_indicator_or_phase_is_not_found_and_of_an_unknown_place_is_refused(client: TestClient) -> None:

@@ -524,13 +524,28 @@ class Tally:
             value = block["total"][name]
         else:
             value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
+        names = {str(f.data.get("osv_id")): str(f.data.get("name") or "") for f in by_id.values() if f.type == "OSVMapped"}
         events = [
-            {**cite(by_id[event]), "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v}}
+            {
+                **cite(by_id[event]),
+                **self._named(by_id[event], names),
+                "adds": {part: money_text(v) if isinstance(v, Decimal) else v for part, v in sorted(parts.items()) if v},
+            }
             for event, parts in adds.items()
             if any(parts.values())
         ]
         events.sort(key=lambda e: (e["occurred_on"], e["recorded_at"], e["event_id"]))
         return {"indicator": name, "phase": phase_code, "group": group, "value": value, "events": events}
+
+    def _named(self, fact: Fact, names: Mapping[str, str]) -> dict[str, Any]:
+        """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none."""
+        osv = fact.data.get("osv_id")
+        district = fact.data.get("district") or (self.places.get(str(osv)) if osv is not None else None)
+        return {
+            "osv": None if osv is None else {"id": str(osv), "name": names.get(str(osv)) or None},
+            "district": None if district in (None, UNKNOWN) else str(district),
+            "municipality_id": fact.data.get("municipality_id"),
+        }
 
     # -- saving -------------------------------------------------------------
 
