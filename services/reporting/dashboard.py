@@ -67,9 +67,19 @@ def cell(name: str, value: Any, t: Callable[..., str]) -> Markup:
     return escape(text)
 
 
+def _money_never_moved(name: str, indicator_sets: tuple[Mapping[str, Any], ...]) -> bool:
+    """A money indicator of a currency (``*_usd``, ``*_pen``) that is zero everywhere: nothing was ever paid in it."""
+    if not name.endswith(("_usd", "_pen")):
+        return False
+    try:
+        return all(Decimal(str(s[name])) == 0 for s in indicator_sets if name in s)
+    except InvalidOperation:
+        return False
+
+
 def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
-    """The indicators the JSON holds: the contract's in its order, then any others by name."""
-    present = {name for s in indicator_sets for name in s}
+    """The indicators the JSON holds: the contract's in its order, then any others by name; a currency never used is left out."""
+    present = {name for s in indicator_sets for name in s if not _money_never_moved(name, indicator_sets)}
     return [n for n in CONTRACT_INDICATORS if n in present] + sorted(present - set(CONTRACT_INDICATORS))
 
 
