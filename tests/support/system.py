@@ -19,6 +19,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
+from tests.support.identity import session_auth, tester_headers
 
 T = TypeVar("T")
 
@@ -95,12 +96,24 @@ def running_system(
 
     In one process the services have no HTTP addresses, so their views read no
     feeds unless ``feed_urls`` says where (a test that serves them for real).
+    The clients send the tester's token (``tests.support.identity``).
     """
     urls = database_urls or {}
-    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url, "feed_urls": feed_urls or {}, "follow_interval_seconds": 0.5}
+    common: dict[str, Any] = {
+        "var_dir": var_dir,
+        "nats_url": nats_url,
+        "feed_urls": feed_urls or {},
+        "follow_interval_seconds": 0.5,
+        "auth": session_auth(),
+    }
     with ExitStack() as stack:
         clients = [
-            stack.enter_context(TestClient(factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})}))))
+            stack.enter_context(
+                TestClient(
+                    factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})})),
+                    headers=tester_headers(),
+                )
+            )
             for name, factory, settings in (
                 ("registry", registry_app, RegistrySettings),
                 ("funding", funding_app, FundingSettings),
