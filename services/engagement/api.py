@@ -41,8 +41,8 @@ from services.engagement.schemas import (
     RoleChangeCreate,
 )
 from services.engagement.settings import EngagementSettings
-from shared.clock import Clock, today_in_lima
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
+from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.web import application_of, service_api
 
