@@ -28,7 +28,7 @@ from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
 from shared.settings import ServiceSettings
-from tests.support.identity import session_auth, tester_headers
+from tests.support.identity import session_auth, signed_in_headers
 
 NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 
@@ -61,7 +61,7 @@ def service_client(
     """
     factory = SERVICES[service][0]
     app = factory(settings_for(service, var_dir, database_url, **(settings or {})), **wiring)
-    with TestClient(app, headers=tester_headers()) as client:
+    with TestClient(app, headers=signed_in_headers()) as client:
         yield client
 
 

@@ -120,7 +120,7 @@ def session_auth() -> AuthSettings:
     return AuthSettings(issuer=provider.issuer, service_client_secret=provider.client_secret(SERVICE_CLIENT))
 
 
-def tester_headers(name: str = TESTER) -> dict[str, str]:
+def signed_in_headers(name: str = TESTER) -> dict[str, str]:
     """``Authorization: Bearer`` for the tester (or ``name``): what the shared test clients send."""
     return session_tokens().headers(name)
 

@@ -26,7 +26,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from tests.support.identity import session_auth, tester_headers
+from tests.support.identity import session_auth, signed_in_headers
 from tests.support.system import System
 
 SERVICES = (
@@ -96,6 +96,6 @@ def served_system(
             served[name] = ServedApp(factory(settings(**options)), ports[name]).start()
             stack.callback(served[name].stop)
         clients = [
-            stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=tester_headers())) for name, _, _ in SERVICES
+            stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=signed_in_headers())) for name, _, _ in SERVICES
         ]
         yield System(*clients), served  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
-from tests.support.identity import session_auth, tester_headers
+from tests.support.identity import session_auth, signed_in_headers
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ def running_system(
             stack.enter_context(
                 TestClient(
                     factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})})),
-                    headers=tester_headers(),
+                    headers=signed_in_headers(),
                 )
             )
             for name, factory, settings in (
