@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import dryrun
 from shared.auth import Permission, ServiceCredentials, install_auth, subject_of_request, swagger_ui_oauth, within
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
@@ -540,7 +541,7 @@ def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
+    """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
     validator = api.state.token_validator
     install_idempotency(
@@ -549,6 +550,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         application=lambda: runtime.app,
         caller=lambda scope: subject_of_request(validator, scope["headers"]),
     )
+    dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
