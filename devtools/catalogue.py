@@ -77,6 +77,13 @@ def expected_readme(current: str) -> str:
     return replace_between(current, TABLE_START, TABLE_END, event_table())
 
 
+OPEN_ROUTES = {
+    "/health": "anyone (no token)",
+    "/kobo/{form_id}/submissions": "a configured Kobo hook (HTTP Basic, `IMPORTS_KOBO_HOOKS`)",
+}
+"""Who may call the routes that take no bearer token."""
+
+
 def endpoint_table() -> str:
     """The project README's table of every route, from each service's OpenAPI document.
 
@@ -92,7 +99,7 @@ def endpoint_table() -> str:
         for path, operations in spec["paths"].items():
             for method, operation in operations.items():
                 what = (operation.get("description") or operation.get("summary") or "").split("\n")[0]
-                roles = ", ".join(f"`{role}`" for role in operation.get("x-roles", [])) or "anyone (no token)"
+                roles = ", ".join(f"`{role}`" for role in operation.get("x-roles", [])) or OPEN_ROUTES.get(path, "see the route")
                 route = f"`{method.upper()} {path}` | {what} | {roles} |"
                 shared_row = f"| every service | {route}"
                 if path in ("/events", "/health") and (shared_row in common or not any(path in r for r in common)):
