@@ -30,7 +30,7 @@ def assets_directory() -> str:
     return str(resources.files("fastapi_offline").joinpath("static"))
 
 
-def install_docs(api: FastAPI, oauth: dict[str, Any]) -> None:
+def install_docs(api: FastAPI, oauth: dict[str, Any] | None = None) -> None:
     """``/docs`` (Swagger UI, Authorize with ``oauth``'s client and PKCE), ``/docs/oauth2-redirect`` and ``/redoc``.
 
     Build ``api`` with ``docs_url=None, redoc_url=None``; nothing here goes to

@@ -307,3 +307,13 @@ def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pk
     assert forged.status_code == 401 and "set-cookie" not in {k.lower() for k in forged.headers}
     # A bearer token works as well as a session, for scripts.
     assert reporting.get("/dashboard").status_code == 200
+
+
+def test_the_kobo_webhooks_docs_pages_are_served_from_its_own_assets_too() -> None:
+    from services.imports.api import create_app as imports_app
+
+    with TestClient(imports_app()) as client:
+        docs, redoc = client.get("/docs"), client.get("/redoc")
+        asset = client.get("/docs/assets/redoc.standalone.js")
+    assert docs.status_code == redoc.status_code == asset.status_code == 200
+    assert "cdn.jsdelivr.net" not in docs.text + redoc.text
