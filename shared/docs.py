@@ -11,6 +11,7 @@ whose redirect is ``/docs/oauth2-redirect``.
 
 from __future__ import annotations
 
+import secrets
 from importlib import resources
 from typing import Any
 
@@ -40,6 +41,9 @@ def install_docs(api: FastAPI, oauth: dict[str, Any] | None = None) -> None:
 
     @api.get(DOCS_URL, include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
+        # OpenID Connect providers (Canaille among them) want a nonce with the openid scope; Swagger UI sends
+        # none of its own, so each page gets a fresh one.
+        signing_in = {**oauth, "additionalQueryStringParams": {"nonce": secrets.token_urlsafe(16)}} if oauth else None
         return get_swagger_ui_html(
             openapi_url=api.openapi_url or "/openapi.json",
             title=f"{api.title} - Swagger UI",
@@ -47,7 +51,7 @@ def install_docs(api: FastAPI, oauth: dict[str, Any] | None = None) -> None:
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
             oauth2_redirect_url=OAUTH2_REDIRECT_URL,
-            init_oauth=oauth,
+            init_oauth=signing_in,
             swagger_ui_parameters={"persistAuthorization": False},
         )
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 import uvicorn
 from selenium import webdriver
@@ -196,3 +197,35 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     assert texts(browser, "#overdue-meetings tbody th") == []  # Comas's overdue OSV is not its to see
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
+def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_gets_opens_the_api(
+    browser: WebDriver, reporting: Site
+) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{reporting.url}/docs")
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "button.authorize"))
+    browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".modal-ux .auth-container"))
+    # The OAuth2 scheme's section (authorization code with PKCE, client osv-docs-reporting from initOAuth).
+    section = next(c for c in browser.find_elements(By.CSS_SELECTOR, ".modal-ux .auth-container") if "authorizationCode" in c.text)
+    assert "osv-docs-reporting" in [field.get_attribute("value") for field in section.find_elements(By.TAG_NAME, "input")]
+    home = browser.current_window_handle
+    section.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    WebDriverWait(browser, 10).until(lambda b: len(b.window_handles) == 2)
+    browser.switch_to.window(next(h for h in browser.window_handles if h != home))
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "login"))
+    browser.find_element(By.NAME, "login").send_keys("auditor")
+    browser.find_element(By.NAME, "login").submit()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "password"))
+    browser.find_element(By.NAME, "password").send_keys(reporting.provider.passwords()["auditor"])
+    browser.find_element(By.NAME, "password").submit()
+    # The provider sends the popup to /docs/oauth2-redirect, which hands the code to Swagger UI and closes.
+    WebDriverWait(browser, 20).until(lambda b: len(b.window_handles) == 1)
+    browser.switch_to.window(home)
+    token = WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return (ui.authSelectors.authorized().toJS().oidc || {}).token?.access_token || null")
+    )
+    answer = httpx.get(f"{reporting.url}/indicators", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200
+    assert httpx.get(f"{reporting.url}/indicators", timeout=10).status_code == 401
