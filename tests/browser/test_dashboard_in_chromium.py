@@ -229,3 +229,5 @@ def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_
     answer = httpx.get(f"{reporting.url}/indicators", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 200
     assert httpx.get(f"{reporting.url}/indicators", timeout=10).status_code == 401
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
