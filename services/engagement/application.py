@@ -409,6 +409,8 @@ class Engagement(ServiceApplication):
         """
         standings = []
         for osv in self.osvs.active():
+            if osv.mapped_on is None:  # heard of before its mapping arrived: nothing to measure from yet
+                continue
             if not scope.covers(self.osvs.district_ubigeo(osv.district)):
                 continue
             osv_id = UUID(osv.osv_id)
