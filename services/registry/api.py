@@ -53,6 +53,9 @@ Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
 """The municipalities whose RUOS decisions the caller records (a focal point: its own)."""
 Audits = Annotated[MunicipalScope, Depends(within(Permission.AUDIT_READ))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+Writes = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_WRITE))]
+"""The municipalities whose OSVs the caller's commands reach (staff: all of Lima); an OSV outside them answers 404."""
+READS = [Depends(requires(Permission.PROGRAMME_READ))]
 
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
@@ -114,9 +117,9 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits) -> list[Even
 
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
-def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep) -> OSVPublic:
+def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
     """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`)."""
-    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on))
+    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope))
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
@@ -321,7 +324,7 @@ def sign_agreement(municipality_id: str, body: AgreementCreate, registry: Regist
 # The calendar of deadlines -------------------------------------------------------------
 
 
-@calendar.get("", response_model=list[NonWorkingDayPublic])
+@calendar.get("", response_model=list[NonWorkingDayPublic], dependencies=READS)
 def list_non_working_days(
     registry: RegistryDep,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Only the days of this year.")] = None,
@@ -330,14 +333,14 @@ def list_non_working_days(
     return [NonWorkingDayPublic.of(day, recorded) for day, recorded in registry.non_working_days(year=year)]
 
 
-@calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic)
+@calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic, dependencies=WRITES)
 def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> NonWorkingDayPublic:
     """Record a día no laborable a decree set; deadlines computed from now on skip it (records `NonWorkingDayDecreed`)."""
     day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
     return NonWorkingDayPublic.of(day, True)
 
 
-@calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic])
+@calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic], dependencies=WRITES)
 def revoke_non_working_day(day: date, body: NonWorkingDayRevocationCreate, registry: RegistryDep) -> list[NonWorkingDayPublic]:
     """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`); answers that year's days."""
     registry.revoke_non_working_day(day=day, revoked_by=body.revoked_by)

@@ -152,10 +152,16 @@ class Registry(ServiceApplication):
         return roll if roll is not None else DistrictRoll(district=district, entries=self._names_in(district))
 
     @retried_on_collision
-    def merge_osvs(self, survivor_id: UUID, duplicate_id: UUID, merged_on: date) -> OSV:
-        """Record that two OSVs are one organisation: ``duplicate_id`` is merged into ``survivor_id`` (records `OSVMerged`)."""
-        survivor = self.get_osv(survivor_id)
+    def merge_osvs(self, survivor_id: UUID, duplicate_id: UUID, merged_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
+        """Record that two OSVs are one organisation: ``duplicate_id`` is merged into ``survivor_id`` (records `OSVMerged`).
+
+        Both must be in ``scope`` (the caller's municipalities): a survivor outside it is 404, a duplicate
+        outside it 422 ``duplicate_id`` as if it did not exist.
+        """
+        survivor = self.get_osv(survivor_id, scope)
         duplicate = self.load(duplicate_id, OSV, lambda i: OSVToMergeNotFoundError(i))
+        if not scope.covers(self.ubigeo_of(duplicate)):
+            raise OSVToMergeNotFoundError(duplicate_id)
         duplicate.merge_into(survivor, merged_on)
         roll = self.district_roll(duplicate.district)
         roll.unlist(duplicate.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +13,10 @@ from services.reporting.application import Reporting
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
+from services.registry.domain.osvs import OSVNotFoundError, OSVToMergeNotFoundError
+from shared.roles import MunicipalScope
 from tests.support.api import assert_problem
-from tests.support.clients import FakeToday, head
+from tests.support.clients import FakeToday, application_of, head
 
 ZARATE = "Asociación de Vecinos Unidos por Zárate"
 
@@ -135,6 +138,22 @@ def test_a_merge_needs_another_osv_and_a_day_after_both_were_mapped(
     assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-01-01" if not survivor_first else "2021-07-01"}), status, field, rule)
     assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": "00000000-0000-4000-8000-000000000000", "merged_on": "2021-07-01"}), 422, "duplicate_id", "known_osv")
     assert head(registry) == written
+
+
+def test_a_merge_reaches_only_osvs_in_the_callers_municipalities(registry: TestClient) -> None:
+    """Both records must be the caller's to command: a survivor outside its scope is 404, a duplicate 422 as unknown."""
+    sjl = UUID(mapped(registry, ZARATE))
+    sjl_again = UUID(mapped(registry, "AVUZ - Vecinos de Zárate"))
+    ate = UUID(mapped(registry, "Vecinos Unidos por Zárate", district="Ate"))
+    app, only_sjl = application_of(registry), MunicipalScope(ubigeos=frozenset({"150132"}))
+    written = head(registry)
+    with pytest.raises(OSVNotFoundError):
+        app.merge_osvs(survivor_id=ate, duplicate_id=sjl, merged_on=date(2021, 7, 1), scope=only_sjl)
+    with pytest.raises(OSVToMergeNotFoundError) as refused:
+        app.merge_osvs(survivor_id=sjl, duplicate_id=ate, merged_on=date(2021, 7, 1), scope=only_sjl)
+    assert (refused.value.field, refused.value.rule) == ("duplicate_id", "known_osv")
+    assert head(registry) == written
+    assert app.merge_osvs(survivor_id=sjl, duplicate_id=sjl_again, merged_on=date(2021, 7, 1), scope=only_sjl).merged_from == [sjl_again]
 
 
 def test_a_registered_duplicate_is_kept_and_two_registered_osvs_are_not_merged(registry: TestClient) -> None:
