@@ -62,6 +62,8 @@ class Side:
 
     ids: dict[str, str] = field(default_factory=dict)
     osv_registered: str = ""
+    revocable_days: dict[str, str] = field(default_factory=dict)
+    """Per role that may revoke one, a día no laborable recorded for it to revoke (a day belongs to no municipality)."""
 
 
 @dataclass
@@ -93,9 +95,23 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
         focal_point = created(
             registry.post(f"/municipalities/{ubigeo}/focal-points", json={"office": "Participación vecinal", "role": "Subgerente", "assigned_on": "2021-01-15"})
         )
-        side.ids.update(
-            osv_id=osv["id"], application_id=application["application_id"], municipality_id=ubigeo, focal_point_id=focal_point["focal_point_id"]
+        # A second record of the organisation, for the merge: the district's roll allows it only when told it is distinct.
+        duplicate = created(
+            registry.post(
+                "/osvs", json={"name": f"Vecinos unidos {side_name}", "district": district, "mapped_on": "2021-02-02", "distinct_from": [osv["id"]]}
+            )
         )
+        side.ids.update(
+            osv_id=osv["id"],
+            application_id=application["application_id"],
+            municipality_id=ubigeo,
+            focal_point_id=focal_point["focal_point_id"],
+            duplicate_id=duplicate["id"],
+        )
+    for side, days in zip(sides.values(), (("2021-10-04", "2021-10-05"), ("2021-10-06", "2021-10-07"))):
+        for role, day in zip(("staff", "lead"), days):
+            created(registry.post("/non-working-days", json={"day": day, "decree": f"D.S. de prueba {day}"}))
+            side.revocable_days[role] = day
     registry_events = feed(registry)
     application_of(funding).osvs.apply(registry_events)
     application_of(engagement).osvs.apply(registry_events)
@@ -218,6 +234,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
     return {
         ("POST", "/osvs"): {"name": "OSV nueva", "district": district, "mapped_on": "2021-03-01"},
         ("PATCH", "/osvs/{osv_id}"): {"composition": "mixed", "updated_on": "2021-05-01"},
+        ("POST", "/osvs/{osv_id}/merges"): {"duplicate_id": ids["duplicate_id"], "merged_on": "2021-06-01"},
         ("POST", "/osvs/{osv_id}/ruos-registration"): {"ruos_number": f"RUOS-X-{side_name}", "registered_on": "2021-06-01"},
         ("POST", "/osvs/{osv_id}/documents"): {"document": "croquis", "prepared_on": "2021-03-10"},
         ("POST", "/osvs/{osv_id}/board-renewal"): {"renewed_on": "2021-06-01", "term_ends_on": "2023-06-01"},
@@ -244,6 +261,8 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
             "commitments": ["Difundir el RUOS"],
             "document_reference": "CONV-1",
         },
+        ("POST", "/non-working-days"): {"day": "2021-09-06" if side_name == OWN else "2021-09-07", "decree": "D.S. N.º 999-2021-PCM"},
+        ("POST", "/non-working-days/{day}/revocation"): {"revoked_by": "D.S. que lo deja sin efecto"},
         ("POST", "/phases"): {"code": f"P-{side_name}", "name": "Otra fase", "starts_on": "2022-01-01", "ends_on": "2022-06-30"},
         ("POST", "/participatory-budgets"): {
             "osv_id": side.osv_registered,
@@ -305,7 +324,13 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/osvs/{osv_id}/meetings"): {"held_on": "2021-05-05", "mode": "virtual", "topics": ["needs"]},
         ("POST", "/osvs/{osv_id}/actions/{action_id}/completion"): {"completed_on": "2021-05-01"},
         ("POST", "/osvs/{osv_id}/technical-assistance"): {"given_on": "2021-05-06", "topic": "accounting", "hours": "2"},
-        ("POST", "/activities"): {"osv_id": ids["osv_id"], "held_on": "2021-05-07", "kind": "fair", "district": district},
+        ("POST", "/activities"): {
+            "osv_id": ids["osv_id"],
+            "held_on": "2021-05-07",
+            "kind": "fair",
+            "district": district,
+            "participants": [{"member_id": ids["member_id"]}, {"person_id": f"00000000-0000-4000-8000-00000000000{len(side_name)}", "nationality": "PE", "sex": "M"}],
+        },
         ("POST", "/activities/{activity_id}/withdrawal"): {"reason": "Reportada dos veces"},
         ("POST", "/osvs/{osv_id}/needs-assessments"): {"assessed_on": "2021-05-08", "members_assessed": 5, "members_over_5_years_in_peru": 1},
     }
@@ -320,11 +345,14 @@ def _query(service: str, path: str, side: Side, side_name: str) -> dict[str, str
         query["osv_id"] = side.ids["osv_id"]
     if path == "/members":
         query.update(document_type="CE", document_number=DOCUMENTS[side_name])
+    if path.startswith("/indicators/export."):
+        query["lang"] = "en"
     return query
 
 
-PATH_VALUES: dict[str, Callable[[Side], str]] = {
-    "name": lambda _: "osvs_identified",
+PATH_VALUES: dict[str, Callable[[Side, str | None], str]] = {
+    "name": lambda _side, _role: "osvs_identified",
+    "day": lambda side, role: side.revocable_days.get(role or "", "2021-10-01"),
 }
 
 
@@ -376,8 +404,8 @@ def expected(operation: Operation, role: str, side_name: str) -> int | None:
 
 
 def _names_an_object(operation: Operation) -> bool:
-    """Whether the path names an object that belongs to a municipality (not a phase, round or indicator)."""
-    return bool(set(operation.params) - {"name", "round_id", "proposal_id"})
+    """Whether the path names an object that belongs to a municipality (not a phase, round, indicator or día no laborable)."""
+    return bool(set(operation.params) - {"name", "day", "round_id", "proposal_id"})
 
 
 @dataclass
@@ -390,9 +418,9 @@ class Outcome:
             self.violations.append(what)
 
 
-def _send(world: World, operation: Operation, side_name: str, headers: dict[str, str]) -> Any:
+def _send(world: World, operation: Operation, side_name: str, headers: dict[str, str], role: str | None = None) -> Any:
     side = world.sides[side_name]
-    values = {**side.ids, **{name: value(side) for name, value in PATH_VALUES.items()}}
+    values = {**side.ids, **{name: value(side, role) for name, value in PATH_VALUES.items()}}
     missing = [p for p in operation.params if p not in values]
     assert not missing, f"{operation.label}: the matrix has no object for {missing}"
     path = operation.path.format(**values)
@@ -444,7 +472,7 @@ def run_matrix(world: World, tokens: IssuedTokens, service: str) -> Outcome:
 
     # Then what each role may do: it runs, and answers nothing it may not see.
     for operation, role, side_name in allowed:
-        response = _send(world, operation, side_name, tokens.headers(role))
+        response = _send(world, operation, side_name, tokens.headers(role), role)
         outcome.requests += 1
         who = f"{operation.label} as {role} on the {side_name} side"
         if operation.reads:
