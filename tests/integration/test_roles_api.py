@@ -10,6 +10,7 @@ these stories show the people who may, doing it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,10 +48,15 @@ def system(tmp_path: Path) -> Iterator[dict[str, TestClient]]:
         yield {"registry": registry, "funding": funding, "engagement": engagement, "reporting": reporting}
 
 
+_numbers = count(1)
+
+
 def an_osv(system: dict[str, TestClient], district: str) -> str:
-    """An OSV mapped in registry, and heard of by funding's and engagement's views."""
+    """An OSV mapped in registry, and heard of by funding's and engagement's views; each another organisation,
+    numbered so that registry does not take it for a possible duplicate of the district's others."""
     registry = system["registry"]
-    osv = created(registry.post("/osvs", json={"name": f"OSV de {district}", "district": district, "mapped_on": "2021-02-01"}))
+    name = f"OSV N.º {next(_numbers)} de {district}"
+    osv = created(registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-02-01"}))
     events = feed(registry)
     application_of(system["funding"]).osvs.apply(events)
     application_of(system["engagement"]).osvs.apply(events)
