@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import OSVDissolvedError, RuleViolationError
 from shared.events import parse_date
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -74,7 +74,7 @@ class OSVDirectory(View):
     def __init__(self, engine: Engine, service: str) -> None:
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def get(self, osv_id: UUID) -> KnownOSV | None:
         with Session(self.engine, expire_on_commit=False) as session:
