@@ -72,7 +72,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
 from shared.errors import ConflictError
-from shared.views import forget_rows
+from shared.views import create_tables, forget_rows
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ class AnswerBook:
         self.retention = retention
         self._secret = secret
         self._clock = clock
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
         return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret, info=ANSWERS_PURPOSE).derive(key.encode()))

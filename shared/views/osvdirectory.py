@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import OSVDissolvedError, OSVMergedError, RuleViolationError
 from shared.events import parse_date
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -88,7 +88,7 @@ class OSVDirectory(View):
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
         self.districts = DistrictTable.of_lima()
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def get(self, osv_id: UUID) -> KnownOSV | None:
         with Session(self.engine, expire_on_commit=False) as session:

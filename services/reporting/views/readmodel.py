@@ -59,7 +59,7 @@ from services.reporting.domain.indicators import (
 )
 from services.reporting.domain.tally import Tally, evidence
 from shared.events import source_service
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -158,7 +158,7 @@ class ReadModel(View):
         self.checkpoint_every = checkpoint_every
         self.settle_delay = timedelta(seconds=settle_seconds)
         self._checkpointing = threading.Lock()
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
         self._backfill_last_meetings()
 
     # -- writing ------------------------------------------------------------
