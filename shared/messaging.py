@@ -34,6 +34,11 @@ def stream_subjects(service: str) -> list[str]:
     return [f"osv.{service}.>"]
 
 
+SUBJECT_LAYOUT_KEY = "osv-subjects"
+SUBJECT_LAYOUT = "osv.<service>.<municipality>.<type>"
+"""Kept in each service stream's metadata: a stream without it holds the earlier ``osv.<service>.<type>`` subjects."""
+
+
 class NatsLink:
     """Owns the process's NATS connection; connects in the background and keeps trying.
 
@@ -95,7 +100,10 @@ class NatsLink:
         """Create the service's stream if it does not exist yet; return its name."""
         assert self.js is not None
         name = self.stream_for(service)
-        await ensure_stream(self.js, name, stream_subjects(service), self.replicas, self.duplicate_window, self.stream_prefix)
+        await ensure_stream(
+            self.js, name, stream_subjects(service), self.replicas, self.duplicate_window, self.stream_prefix,
+            owner=service == self.own_service,
+        )
         return name
 
     async def _on_error(self, error: Exception) -> None:
@@ -196,8 +204,17 @@ async def ensure_stream(
     replicas: int = 1,
     duplicate_window: float = 600.0,
     legacy: str | None = None,
+    *,
+    owner: bool = False,
 ) -> None:
     """Create the stream if it does not exist yet.
+
+    The service's own relay (``owner``) also replaces a stream of the earlier
+    subject layout (``osv.<service>.<type>``, without the municipality; its
+    metadata lacks :data:`SUBJECT_LAYOUT`): partners' streams take
+    ``osv.*.<ubigeo>.>``, which its messages would never match. It is
+    deleted and made again, and the relay publishes the whole log into it
+    (consumers skip what they applied, by identity).
 
     A stream of an earlier version that held every service's events (``legacy``
     with subjects ``osv.>``) overlaps the per-service streams and is deleted
@@ -211,12 +228,18 @@ async def ensure_stream(
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=duplicate_window,
+        metadata={SUBJECT_LAYOUT_KEY: SUBJECT_LAYOUT},
     )
     try:
-        await js.stream_info(name)
-        return
+        existing = await js.stream_info(name)
     except NotFoundError:
-        pass
+        existing = None
+    if existing is not None:
+        if not owner or (existing.config.metadata or {}).get(SUBJECT_LAYOUT_KEY) == SUBJECT_LAYOUT:
+            return
+        log.warning("stream %s holds the earlier subjects without the municipality: making it again from the event store", name)
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(name)
     if legacy is not None:
         try:
             info = await js.stream_info(legacy)

@@ -21,7 +21,7 @@ from nats.js.errors import APIError
 
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
-from shared.store import ServiceApplication
+from shared.store import MunicipalityUnknownError, ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -192,11 +192,18 @@ class OutboxRelay:
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
         outgoing: dict[int, tuple[str, bytes, dict[str, str]]] = {}
         stepped: dict[int, str] = {}
+        waiting: MunicipalityUnknownError | None = None
         for notification in notifications:
             if notification.topic in private:
                 sent.append((notification.id, None))
                 continue
-            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            try:
+                cloudevent = self.catalogue.to_cloudevent(
+                    notification.id, self.app.decode(notification), previous=previous, locate=self.app.municipality_of
+                )
+            except MunicipalityUnknownError as error:  # its subject needs the OSV's district: wait for registry's mapping
+                waiting = error
+                break
             assert cloudevent is not None
             payload = encode(cloudevent)
             if len(payload) > max_payload - 1024:
@@ -236,6 +243,8 @@ class OutboxRelay:
             return await self._probe(js, stream, failed_at, outgoing[failed_at], last_seq, len(sent))
         self.status.blocked_on = None
         self._refusals.clear()
+        if waiting is not None:
+            raise waiting
         return len(sent)
 
     async def _probe(

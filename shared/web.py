@@ -441,7 +441,9 @@ class Runtime:
         for notification in notifications:
             if notification.topic in private:
                 continue
-            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            cloudevent = self.catalogue.to_cloudevent(
+                notification.id, self.app.decode(notification), previous=previous, locate=self.app.municipality_of_known
+            )
             assert cloudevent is not None
             events.append(cloudevent)
             previous = notification.id

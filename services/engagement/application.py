@@ -102,6 +102,11 @@ class Engagement(ServiceApplication):
         self.today = today
         self.districts = districts or DistrictTable.of_lima()
 
+
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The OSV's municipality, from the local view of registry's OSVs."""
+        return self.osvs.municipality_of(osv_id)
+
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, plus sealing each person's data with their own key."""
         return SealingMapper(

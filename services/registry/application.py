@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.registry.domain.municipalities import Municipality, MunicipalityRecord, municipality_uuid
@@ -112,6 +113,14 @@ class Registry(ServiceApplication):
 
     def get_osv(self, osv_id: UUID) -> OSV:
         return self.load(osv_id, OSV, OSVNotFoundError)
+
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes)."""
+        try:
+            osv = self.repository.get(osv_id, version=1)
+        except AggregateNotFoundError:
+            return None
+        return self.districts.find(osv.district).ubigeo if isinstance(osv, OSV) else None
 
     def get_ruos_application(self, osv_id: UUID, application_id: UUID) -> RUOSApplication:
         return self.get_osv(osv_id).find_application(application_id)

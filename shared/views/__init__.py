@@ -267,7 +267,7 @@ class View:
     sources: ClassVar[tuple[str, ...]]
     """The services whose events it applies."""
     subjects: ClassVar[dict[str, str]] = {}
-    """Per source, the NATS subject filter (default ``osv.<source>.>``)."""
+    """Per source, the NATS subject filter (default ``osv.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``)."""
 
     def __init__(self, engine: Engine, ledger: Ledger, durable_prefix: str | None = None) -> None:
         self.engine = engine

@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared.districts import DistrictTable
 from shared.errors import OSVDissolvedError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View
@@ -51,6 +52,15 @@ class KnownOSV(Base):
     @property
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
+_DISTRICTS: list[DistrictTable] = []
+
+
+def _districts() -> DistrictTable:
+    if not _DISTRICTS:
+        _DISTRICTS.append(DistrictTable.of_lima())
+    return _DISTRICTS[0]
+
+
 class OSVNotInRegistryError(RuleViolationError):
     def __init__(self, osv_id: UUID, service: str) -> None:
         super().__init__(
@@ -80,6 +90,13 @@ class OSVDirectory(View):
         with Session(self.engine, expire_on_commit=False) as session:
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
+
+    def municipality_of(self, osv_id: UUID) -> str | None:
+        """The ubigeo of the OSV's district (the municipality its events belong to), or None while its mapping has not arrived."""
+        osv = self.get(osv_id)
+        if osv is None or osv.district is None:
+            return None
+        return _districts().find(osv.district).ubigeo
 
     def active(self) -> list[KnownOSV]:
         """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""
