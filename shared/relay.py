@@ -19,6 +19,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
+from shared.chain import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
 from shared.store import MunicipalityUnknownError, ServiceApplication
@@ -86,6 +87,8 @@ class OutboxRelay:
     refusal_attempts: int = 8
     lease_retry_seconds: float = 1.0
     status: RelayStatus = field(default_factory=RelayStatus)
+    heads: HeadPublisher | None = None
+    """Publishes the store's chain head to the heads bucket while this relay holds the lease (see :mod:`shared.chain`)."""
     _stream_seq: int | None = None
     _position: int | None = None
     _refusals: dict[int, int] = field(default_factory=dict)
@@ -124,6 +127,7 @@ class OutboxRelay:
                 moved = await self.publish_pending()
                 self.status.last_error = None
                 backoff = 0.2
+                await self._publish_head()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - NATS away or a refusal: wait, then retry from the acked position
@@ -136,6 +140,16 @@ class OutboxRelay:
             if not moved:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
+
+    async def _publish_head(self) -> None:
+        """The chain head, to the heads bucket, when due; a failure is logged and tried again at the next turn."""
+        if self.heads is None or self.link.js is None:
+            return
+        try:
+            await self.heads.maybe_publish(self.link.js, self.app)
+        except Exception as error:  # noqa: BLE001 - the events go on being published; the head waits
+            self.heads.forget()
+            log.warning("relay %s: publishing the chain head failed: %s: %s", self.catalogue.service, type(error).__name__, error)
 
     async def _align(self, js: JetStreamContext, stream: str) -> None:
         """Learn the stream's last sequence, and where in the log to go on from.
@@ -187,6 +201,7 @@ class OutboxRelay:
             return 0
         private = self.catalogue.private_topics
         previous = await asyncio.to_thread(self.app.previous_public, notifications[0].id, private)
+        hashes = await asyncio.to_thread(self.app.chain_hashes, notifications[0].id, notifications[-1].id)
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
@@ -199,7 +214,11 @@ class OutboxRelay:
                 continue
             try:
                 cloudevent = self.catalogue.to_cloudevent(
-                    notification.id, self.app.decode(notification), previous=previous, locate=self.app.municipality_of
+                    notification.id,
+                    self.app.decode(notification),
+                    previous=previous,
+                    locate=self.app.municipality_of,
+                    chainhash=hashes.get(notification.id),
                 )
             except MunicipalityUnknownError as error:  # its subject needs the OSV's district: wait for registry's mapping
                 waiting = error

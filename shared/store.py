@@ -50,10 +50,10 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_
     if scheme == "sqlite":
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path or path == ":memory:":
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+            return {"PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory", "SQLITE_DBNAME": ":memory:"}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": str(lock_timeout_seconds),
         }
@@ -289,6 +289,16 @@ class ServiceApplication(Application):
 
     def log_head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    # The hash chain (see :mod:`shared.chain`) ------------------------------
+
+    def chain_head(self) -> tuple[int, str] | None:
+        """The last chained position and its hash, or None for an empty log."""
+        return self.recorder.chain_head()
+
+    def chain_hashes(self, first: int, last: int) -> dict[int, str]:
+        """The chain's hash at each stored position from ``first`` to ``last``."""
+        return dict(self.recorder.select_chain(first - 1, last - first + 1, stop=last))
 
     def ids_created_by(self, created: type) -> list[UUID]:
         """Ids of every aggregate whose first event is of class ``created``, oldest first."""

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.chain import HeadPublisher
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
@@ -370,6 +371,7 @@ class Runtime:
                 s.relay_ack_timeout_seconds,
                 lease=lease_for(s.store_url(), s.service_name),
                 refusal_attempts=s.relay_refusal_attempts,
+                heads=HeadPublisher(s.service_name, s.chain_head_seconds),
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
         views = self.views(self.app)
@@ -437,12 +439,17 @@ class Runtime:
         notifications = self.app.log_after(after, limit)
         private = self.catalogue.private_topics
         previous = self.app.previous_public(notifications[0].id, private) if notifications else 0
+        hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
         events = []
         for notification in notifications:
             if notification.topic in private:
                 continue
             cloudevent = self.catalogue.to_cloudevent(
-                notification.id, self.app.decode(notification), previous=previous, locate=self.app.municipality_of_known
+                notification.id,
+                self.app.decode(notification),
+                previous=previous,
+                locate=self.app.municipality_of_known,
+                chainhash=hashes.get(notification.id),
             )
             assert cloudevent is not None
             events.append(cloudevent)

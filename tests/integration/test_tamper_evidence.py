@@ -1,0 +1,164 @@
+"""Auditors can prove that nothing was rewritten: each store's hash chain, checked against the heads given out.
+
+Each story tampers with a real store (an SQLite file, then PostgreSQL) the way
+someone with the database's password could, and ``osv-verify``'s check names
+the first position that fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from audit import verify as osv_verify
+from audit.verify import heads_from_nats, open_store, verify_store
+from devtools.embedded import NatsServer
+from services.registry.application import Registry
+from shared.chain import GENESIS, Head, link, record_digest
+from shared.store import persistence_env
+from tests.support.system import eventually, running_system
+
+Execute = Callable[[str, tuple], list[tuple]]
+
+
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    return database_url
+
+
+def five_events(url: str) -> list[Head]:
+    """Five OSVs mapped (positions 1 to 5); the heads a relay would have given out after each."""
+    registry = Registry(persistence_env(url))
+    try:
+        for n in range(5):
+            registry.map_osv(f"OSV {n}", "Comas", date(2021, 3, 1 + n))
+        return [Head("registry", position, hash_, source="test") for position, hash_ in registry.chain_hashes(1, 5).items()]
+    finally:
+        registry.close()
+
+
+@pytest.fixture
+def sql(store_url: str) -> Iterator[Execute]:
+    """Run SQL on the store behind the service's back; positions are SQLite's rowid or PostgreSQL's notification_id."""
+    if store_url.startswith("sqlite"):
+        connection = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+
+        def run(statement: str, params: tuple = ()) -> list[tuple]:
+            statement = statement.replace("%s", "?").replace("notification_id", "rowid").replace("{events}", "stored_events")
+            rows = connection.execute(statement, params).fetchall()
+            connection.commit()
+            return rows
+
+        yield run
+        connection.close()
+    else:
+        with psycopg.connect(store_url.replace("postgresql+psycopg:", "postgresql:"), autocommit=True) as connection:
+
+            def run(statement: str, params: tuple = ()) -> list[tuple]:
+                cursor = connection.execute(statement.replace("{events}", "registry_events"), params)
+                return cursor.fetchall() if cursor.description else []
+
+            yield run
+
+
+def state_at(sql: Execute, position: int) -> bytes:
+    return bytes(sql("SELECT state FROM {events} WHERE notification_id = %s", (position,))[0][0])
+
+
+def set_state(sql: Execute, position: int, state: bytes) -> None:
+    sql("UPDATE {events} SET state = %s WHERE notification_id = %s", (state, position))
+
+
+def test_an_untouched_store_verifies_against_every_head_given_out(store_url: str) -> None:
+    heads = five_events(store_url)
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert verdict.ok, verdict.describe()
+    assert (verdict.checked, verdict.heads_checked, verdict.head) == (5, 5, (heads[-1].position, heads[-1].hash))
+
+
+def test_one_byte_changed_in_one_stored_event_is_found_at_its_position(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    state = bytearray(state_at(sql, 3))
+    state[len(state) // 2] ^= 0x01
+    set_state(sql, 3, bytes(state))
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 3)
+    assert "changed" in verdict.failure
+
+
+def test_the_last_event_deleted_with_its_chain_hash_is_found_by_the_head_given_out(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    sql("DELETE FROM {events} WHERE notification_id = 5")
+    sql("DELETE FROM {events}_chain WHERE position = 5")
+
+    assert verify_store("registry", store_url, heads[:4]).ok  # the store alone looks whole: only a head given out can tell
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 5)
+    assert "tail was cut" in verdict.failure
+
+
+def test_two_events_swapped_are_found_at_the_first_of_them(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    second, fourth = state_at(sql, 2), state_at(sql, 4)
+    set_state(sql, 2, fourth)
+    set_state(sql, 4, second)
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 2)
+
+
+def test_a_whole_chain_replaced_consistently_disagrees_with_the_first_head_given_out_after_the_change(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    state = bytearray(state_at(sql, 3))
+    state[len(state) // 2] ^= 0x01
+    set_state(sql, 3, bytes(state))
+    previous = GENESIS
+    for position, originator_id, version, topic, stored in sql(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {events} ORDER BY notification_id"
+    ):
+        originator = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)  # SQLite keeps it as hex
+        previous = link(previous, position, record_digest(originator, version, topic, bytes(stored)))
+        sql("UPDATE {events}_chain SET hash = %s WHERE position = %s", (previous, position))
+
+    assert verify_store("registry", store_url, []).ok  # consistent with itself
+    verdict = verify_store("registry", store_url, [heads[1], heads[3]])  # heads given out at positions 2 and 4
+
+    assert (verdict.ok, verdict.failure_position) == (False, 4)
+    assert "rewritten" in verdict.failure
+
+
+def test_osv_verify_reads_the_heads_the_relay_published_and_names_the_position(tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]) -> None:
+    overrides = {name: {"chain_head_seconds": 0.2} for name in ("registry", "funding", "engagement")}
+    with running_system(tmp_path / "var", nats_server.url, overrides=overrides) as system:
+        for n in range(3):
+            assert system.registry.post("/osvs", json={"name": f"OSV {n}", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        system.wait_relayed()
+        eventually(lambda: any(h.position == 3 for h in asyncio.run(heads_from_nats(nats_server.url, "registry"))))
+        feed = system.registry.get("/events").json()["events"]
+        store = f"sqlite:///{tmp_path / 'var' / 'registry' / 'events.db'}"
+        app = open_store(store, "registry")
+        assert [e["chainhash"] for e in feed] == list(app.chain_hashes(1, 3).values())  # every event given out carries its hash
+        app.close()
+
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.url]) == 0
+    assert "registry: ok: 3 events" in capsys.readouterr().out
+
+    with sqlite3.connect(store.removeprefix("sqlite:///")) as connection:
+        connection.execute("DELETE FROM stored_events WHERE rowid = 3")
+        connection.execute("DELETE FROM stored_events_chain WHERE position = 3")
+
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.url]) == 1
+    assert "registry: FAILED at position 3" in capsys.readouterr().out
