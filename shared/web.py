@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import dryrun
 from shared.chain import HeadPublisher
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
@@ -511,9 +512,10 @@ def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
+    """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
     install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
