@@ -20,7 +20,7 @@ import psycopg
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -28,7 +28,7 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
-from shared.chain import HeadPublisher
+from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
@@ -434,6 +434,21 @@ class Runtime:
             views=self.following.health(),
         )
 
+    async def verify(self) -> VerifyAnswer:
+        """The store's chain, recomputed and checked against every head the bucket holds for this service."""
+        service = self.settings.service_name
+        heads: list[Head] = []
+        source = HEADS_BUCKET
+        if self.link is not None and self.link.js is not None and self.link.connected:
+            try:
+                heads = await read_heads(self.link.js, service)
+            except Exception as error:  # noqa: BLE001 - reported in the answer: the store's own chain is still checked
+                source = f"unavailable: {type(error).__name__}: {error}"
+        else:
+            source = "unavailable: NATS is not connected"
+        verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.app), heads))
+        return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
+
     def event_page(self, after: int, limit: int) -> EventPage:
         assert self.app is not None
         head = self.app.log_head()
@@ -456,6 +471,46 @@ class Runtime:
             events.append(cloudevent)
             previous = notification.id
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
+
+
+class ChainEntry(BaseModel):
+    position: int = Field(description="A position of the store's log (a notification id).")
+    digest: str | None = Field(description="SHA-256 of the stored event's columns (its stored bytes); null if the chain names a position the store no longer holds.")
+    hash: str | None = Field(description="The chain's hash at this position, as the store recorded it.")
+
+
+class ChainPage(BaseModel):
+    """A page of the store's hash chain (see ``shared/chain.py`` for how each hash is made)."""
+
+    after: int
+    next_after: int = Field(description="Pass as `after` to read on; equals `after` when the page is empty.")
+    entries: list[ChainEntry]
+
+
+class VerifyFailure(BaseModel):
+    position: int | None = Field(description="The first position that fails; null when the failure has none.")
+    reason: str
+
+
+class VerifyAnswer(BaseModel):
+    """What `GET /verify` found, at the moment it was asked."""
+
+    service: str
+    ok: bool
+    events_checked: int
+    head: dict[str, Any] | None = Field(description="The chain's head recomputed from the stored events: position and hash.")
+    heads_checked: int = Field(description="Chain heads published to the OSV_CHAIN_HEADS bucket that were checked.")
+    heads_source: str = Field(description="`OSV_CHAIN_HEADS`, or why the published heads could not be read (then only the store's own chain was checked).")
+    first_failure: VerifyFailure | None
+
+
+def auditor_only(api: FastAPI) -> list[Any]:
+    """``GET /chain`` and ``GET /verify`` need the auditors' permission (``audit:read``) once the app checks tokens."""
+    if getattr(api.state, "token_validator", None) is None:
+        return []
+    from shared.auth import Permission, requires
+
+    return [Depends(requires(Permission.AUDIT_READ))]
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -531,6 +586,21 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         """Report the store, the NATS connection and how far the relay lags behind the store."""
         response.status_code, report = await runtime.health()
         return report
+
+    auditors = auditor_only(api)
+
+    @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
+    def read_chain(
+        after: Annotated[int, Query(ge=0, description="Return positions after this one.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
+    ) -> ChainPage:
+        """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""
+        return ChainPage.model_validate(chain_page(runtime.app, after, limit))
+
+    @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
+    async def verify_log() -> VerifyAnswer:
+        """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS; name the first position that fails."""
+        return await runtime.verify()
 
     for router in routers:
         api.include_router(router)

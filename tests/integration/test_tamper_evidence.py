@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from audit import verify as osv_verify
-from audit.verify import heads_from_nats, open_store, verify_store
+from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
 from services.registry.application import Registry
 from shared.chain import GENESIS, Head, link, record_digest
@@ -162,3 +162,24 @@ def test_osv_verify_reads_the_heads_the_relay_published_and_names_the_position(t
 
     assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.url]) == 1
     assert "registry: FAILED at position 3" in capsys.readouterr().out
+
+
+def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_the_service_runs(tmp_path: Path, nats_server: NatsServer) -> None:
+    overrides = {name: {"chain_head_seconds": 0.2} for name in ("registry", "funding", "engagement")}
+    with running_system(tmp_path / "var", nats_server.url, overrides=overrides) as system:
+        for n in range(3):
+            assert system.registry.post("/osvs", json={"name": f"OSV {n}", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        eventually(lambda: system.registry.get("/verify").json()["heads_checked"] >= 1)
+        assert system.registry.get("/verify").json()["ok"] is True
+        heads = asyncio.run(heads_from_nats(nats_server.url, "registry"))
+        assert verify_feed("registry", system.registry, heads).ok
+
+        with sqlite3.connect(tmp_path / "var" / "registry" / "events.db") as connection:
+            (state,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 2").fetchone()
+            changed = bytearray(state)
+            changed[-1] ^= 0x01
+            connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 2", (bytes(changed),))
+
+        answer = system.registry.get("/verify").json()
+        assert (answer["ok"], answer["first_failure"]["position"]) == (False, 2)
+        assert verify_feed("registry", system.registry, heads).failure_position == 2
