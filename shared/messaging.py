@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 
 import nats
 from nats.aio.client import Client
@@ -23,6 +24,11 @@ from nats.js.errors import BadRequestError, NotFoundError
 from shared.lifecycle import stop_tasks, within
 
 log = logging.getLogger(__name__)
+
+
+def redacted(url: str) -> str:
+    """A NATS URL (or comma-separated list) fit for a log: any password replaced by ``***``."""
+    return re.sub(r"//([^:/@,]+):[^@/,]*@", r"//\1:***@", url)
 
 
 def stream_name(prefix: str, service: str) -> str:
@@ -114,10 +120,10 @@ class NatsLink:
         now = asyncio.get_running_loop().time()
         if now >= self._next_unreachable_log:
             self._next_unreachable_log = now + 30.0
-            log.warning("NATS %s: not reachable at %s (%s: %s); still trying", self.name, self.url, type(error).__name__, error)
+            log.warning("NATS %s: not reachable at %s (%s: %s); still trying", self.name, redacted(self.url), type(error).__name__, error)
 
     async def _on_disconnected(self) -> None:
-        log.warning("NATS %s: disconnected from %s", self.name, self.url)
+        log.warning("NATS %s: disconnected from %s", self.name, redacted(self.url))
 
     async def _on_reconnected(self) -> None:
         log.info("NATS %s: reconnected", self.name)
@@ -148,7 +154,7 @@ class NatsLink:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure means "try again later"
                 self.js = None
-                log.warning("NATS not reachable at %s (%s); retrying", self.url, error)
+                log.warning("NATS not reachable at %s (%s); retrying", redacted(self.url), error)
                 if nc is not None:
                     await within(nc.close(), 1.0, f"NATS {self.name}: close")
                 await asyncio.sleep(delay)
@@ -156,7 +162,7 @@ class NatsLink:
                 continue
             self.nc = nc
             self._ready.set()
-            log.info("connected to NATS at %s", self.url)
+            log.info("connected to NATS at %s", redacted(self.url))
             return
 
     async def close(self, timeout: float | None = None) -> None:
