@@ -23,8 +23,13 @@ demo: $(STAMP)  ## load the demo data through the public APIs (while `make run` 
 token: $(STAMP)  ## print an access token for a demo account (last line): make token USER=staff
 	@$(PY) -m devtools.identity token $(USER)
 
-test: $(STAMP) browser  ## the whole suite; starts its own nats-server and PostgreSQL
+test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
 	$(PY) -m pytest
+
+# The AsyncAPI CLI validates catalogue/asyncapi.json in the tests (Node 20 runs it); installed once under .cache/.
+ASYNCAPI_CLI := .cache/asyncapi/node_modules/.bin/asyncapi
+$(ASYNCAPI_CLI):
+	npm install --prefix .cache/asyncapi --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
 
 # The dashboard's browser tests drive Debian's chromium with its chromedriver (tests/browser/).
 # As root (CI) apt-get runs directly; a developer's account goes through sudo.

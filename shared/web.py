@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
+from shared.asyncapi import document_for
 from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
@@ -586,6 +587,12 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         """Report the store, the NATS connection and how far the relay lags behind the store."""
         response.status_code, report = await runtime.health()
         return report
+
+    @api.get("/asyncapi.json", tags=["events"])
+    def read_asyncapi() -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas."""
+        assert runtime.catalogue is not None
+        return document_for([runtime.catalogue])
 
     auditors = auditor_only(api)
 

@@ -22,6 +22,7 @@ from services.reporting.schemas import AlertsPublic, ReportingHealth
 from services.reporting.settings import ReportingSettings
 from services.reporting.translations import Language
 from shared.clock import LIMA, Clock, today_in_lima
+from shared.asyncapi import document_for
 from shared.web import HEALTH_RESPONSES, application_of, base_api, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,6 +101,16 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
         applied_positions=positions or {},
         sources=runtime.following.health().get(reporting.readmodel.name, {}),
     )
+
+
+@operations.get("/asyncapi.json", tags=["events"])
+def read_asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas."""
+    from services.engagement.events import catalogue as engagement
+    from services.funding.events import catalogue as funding
+    from services.registry.events import catalogue as registry
+
+    return document_for([registry, funding, engagement])
 
 
 # The dashboard ---------------------------------------------------------------------------
