@@ -102,7 +102,6 @@ class Engagement(ServiceApplication):
         self.today = today
         self.districts = districts or DistrictTable.of_lima()
 
-
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
         """The OSV's municipality, from the local view of registry's OSVs."""
         return self.osvs.municipality_of(osv_id)

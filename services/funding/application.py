@@ -60,14 +60,13 @@ class Funding(ServiceApplication):
         self.osvs = osvs
         self.municipalities = MunicipalityTable.of_lima()
 
-    # Phases ------------------------------------------------------------------
-
-    @retried_on_collision
-
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
         """The OSV's municipality, from the local view of registry's OSVs."""
         return self.osvs.municipality_of(osv_id)
 
+    # Phases ------------------------------------------------------------------
+
+    @retried_on_collision
     def open_phase(self, code: str, name: str, starts_on: date, ends_on: date) -> UUID:
         if Phase.id_for(code) in self.repository:
             raise PhaseCodeTakenError(code)

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.reporting import exports
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts
-from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown
+from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, report_digest
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
@@ -49,8 +49,15 @@ class Reporting:
         self.municipalities = MunicipalityTable(self.districts).all()
 
     def indicators(self, as_of: datetime | None = None, by: Breakdown | None = None) -> dict[str, Any]:
-        """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown."""
-        return {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by)}
+        """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown.
+
+        With them, the report's ``digest`` (:func:`report_digest`: what
+        ``osv-replay`` prints for the same cut, rebuilt from the feeds alone)
+        and the ``heads`` of each service's hash chain reporting knows (what
+        ``osv-verify --heads`` checks a store against later).
+        """
+        report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by)}
+        return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
 
     def evidence(self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part)."""
@@ -70,12 +77,14 @@ class Reporting:
             ) from None
 
     def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None) -> str:
-        """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment."""
-        return exports.to_csv(self.readmodel.report(as_of, by), as_of, self.now())
+        """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment, the digest and the chain heads."""
+        report = self.indicators(as_of, by)
+        return exports.to_csv(report, as_of, self.now(), report["digest"], report["heads"])
 
     def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
-        """The indicators as an XLSX workbook, the same rows as the CSV."""
-        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now())
+        """The indicators as an XLSX workbook, the same rows as the CSV; the digest and the chain heads on a sheet of their own."""
+        report = self.indicators(as_of, by)
+        return exports.to_xlsx(report, as_of, self.now(), report["digest"], report["heads"])
 
     def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS) -> Alerts:
         """The follow-up alerts as of today in Lima."""
