@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
+import nats
 import psycopg
 import pytest
 
@@ -21,7 +22,7 @@ from audit import verify as osv_verify
 from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
 from services.registry.application import Registry
-from shared.chain import GENESIS, Head, link, record_digest
+from shared.chain import GENESIS, HEADS_BUCKET, HEADS_STREAM, Head, link, record_digest
 from shared.store import persistence_env
 from tests.support.system import eventually, running_system
 
@@ -153,14 +154,15 @@ def test_osv_verify_reads_the_heads_the_relay_published_and_names_the_position(t
         assert [e["chainhash"] for e in feed] == list(app.chain_hashes(1, 3).values())  # every event given out carries its hash
         app.close()
 
-    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.url]) == 0
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.auditor_url]) == 0
     assert "registry: ok: 3 events" in capsys.readouterr().out
+    asyncio.run(the_services_cannot_delete_or_purge_the_heads(nats_server.url))
 
     with sqlite3.connect(store.removeprefix("sqlite:///")) as connection:
         connection.execute("DELETE FROM stored_events WHERE rowid = 3")
         connection.execute("DELETE FROM stored_events_chain WHERE position = 3")
 
-    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.url]) == 1
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.auditor_url]) == 1
     assert "registry: FAILED at position 3" in capsys.readouterr().out
 
 
@@ -183,3 +185,23 @@ def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_
         answer = system.registry.get("/verify").json()
         assert (answer["ok"], answer["first_failure"]["position"]) == (False, 2)
         assert verify_feed("registry", system.registry, heads).failure_position == 2
+
+
+async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
+    """With the services' own credentials, the heads given out stay: no delete, purge or rewrite of the bucket."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream(timeout=2)
+        kv = await js.key_value(HEADS_BUCKET)
+        with pytest.raises(Exception):  # noqa: B017 - denied to the services' user
+            await js.delete_stream(HEADS_STREAM)
+        with pytest.raises(Exception):  # noqa: B017
+            await js.purge_stream(HEADS_STREAM)
+        with pytest.raises(Exception):  # noqa: B017 - the bucket takes no roll-up: a key's history cannot be dropped
+            await kv.purge("registry.000000000003")
+        first = await js.get_msg(HEADS_STREAM, 1)
+        with pytest.raises(Exception):  # noqa: B017
+            await js.delete_msg(HEADS_STREAM, first.seq)
+        assert (await js.stream_info(HEADS_STREAM)).state.messages >= 1
+    finally:
+        await nc.close()
