@@ -12,15 +12,14 @@ from fastapi.testclient import TestClient
 
 from devtools import catalogue as event_catalogue
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".cache" / "asyncapi"
-CLI = CACHE / "node_modules" / ".bin" / "asyncapi"
 CLI_VERSION = "6.2.0"
+CACHE = Path.home() / ".cache" / "osv-platform" / f"asyncapi-cli-{CLI_VERSION}"
+CLI = CACHE / "node_modules" / ".bin" / "asyncapi"
 
 
 @pytest.fixture(scope="session")
 def asyncapi_cli() -> Path:
-    """The AsyncAPI CLI from npm, installed under .cache/ the first time (``make test`` does it before the suite)."""
+    """The AsyncAPI CLI from npm, installed once per machine under ~/.cache (``make test`` does it before the suite)."""
     if not CLI.exists():
         subprocess.run(
             ["npm", "install", "--prefix", str(CACHE), "--no-audit", "--no-fund", "--loglevel=error", f"@asyncapi/cli@{CLI_VERSION}"],
