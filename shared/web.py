@@ -20,7 +20,8 @@ import psycopg
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
 from shared.asyncapi import document_for
+from shared.auth import Permission, bearer_scheme, current_caller, requires
 from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
@@ -505,13 +507,16 @@ class VerifyAnswer(BaseModel):
     first_failure: VerifyFailure | None
 
 
-def auditor_only(api: FastAPI) -> list[Any]:
-    """``GET /chain`` and ``GET /verify`` need the auditors' permission (``audit:read``) once the app checks tokens."""
-    if getattr(api.state, "token_validator", None) is None:
-        return []
-    from shared.auth import Permission, requires
+def auditors_only(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> None:
+    """``GET /chain`` and ``GET /verify`` need the auditors' permission (``audit:read``) in an app that checks tokens.
 
-    return [Depends(requires(Permission.AUDIT_READ))]
+    Checked at each request, so it holds however late the app installs
+    :func:`shared.auth.install_auth`; an app without it checks no token on
+    any route.
+    """
+    if getattr(request.app.state, "token_validator", None) is None:
+        return
+    requires(Permission.AUDIT_READ)(current_caller(request, None, credentials))
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -594,7 +599,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         assert runtime.catalogue is not None
         return document_for([runtime.catalogue])
 
-    auditors = auditor_only(api)
+    auditors = [Depends(auditors_only)]
 
     @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
     def read_chain(
