@@ -48,6 +48,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,6 @@ def record_digest(originator_id: UUID | str, version: int, topic: str, state: by
 def link(previous: str, position: int, digest: str) -> str:
     """The chain's hash at ``position``, given the hash before it and the stored event's :func:`record_digest`."""
     return hashlib.sha256(f"osv-chain:v1:{previous}:{position}:{digest}".encode()).hexdigest()
-
-
-def _stored_digest(event: StoredEvent) -> str:
-    return record_digest(event.originator_id, event.originator_version, event.topic, event.state)
 
 
 # The recorders ----------------------------------------------------------------------------
@@ -301,9 +299,6 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
     (nats-py would make the bucket with roll-ups allowed, which lets a purge
     of a key drop its history; the stream is made here with them refused.)
     """
-    from nats.js.api import DiscardPolicy, StorageType, StreamConfig
-    from nats.js.errors import BadRequestError, NotFoundError
-
     try:
         await js.stream_info(HEADS_STREAM)
     except NotFoundError:
@@ -329,9 +324,6 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
 
 async def read_heads(js: Any, service: str | None = None) -> list[Head]:
     """Every head ever published to the bucket (every revision of every key), of one service or all."""
-    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-    from nats.js.errors import NotFoundError
-
     try:
         info = await js.stream_info(HEADS_STREAM)
     except NotFoundError:

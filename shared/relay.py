@@ -123,11 +123,11 @@ class OutboxRelay:
                 log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
                 self.status.role = "active"
             wake.clear()  # a save from here on wakes the wait below
+            await self._publish_head()  # when due; apart from the events, so a held-up event holds up no head
             try:
                 moved = await self.publish_pending()
                 self.status.last_error = None
                 backoff = 0.2
-                await self._publish_head()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - NATS away or a refusal: wait, then retry from the acked position
