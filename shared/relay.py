@@ -199,46 +199,29 @@ class OutboxRelay:
         notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
         if not notifications:
             return 0
-        private = self.catalogue.private_topics
-        previous = await asyncio.to_thread(self.app.previous_public, notifications[0].id, private)
-        hashes = await asyncio.to_thread(self.app.chain_hashes, notifications[0].id, notifications[-1].id)
+        prepared, waiting = await asyncio.to_thread(self._prepare, notifications)
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
         outgoing: dict[int, tuple[str, bytes, dict[str, str]]] = {}
         stepped: dict[int, str] = {}
-        waiting: MunicipalityUnknownError | None = None
-        for notification in notifications:
-            if notification.topic in private:
-                sent.append((notification.id, None))
+        for notification_id, cloudevent in prepared:
+            if cloudevent is None:  # a private event
+                sent.append((notification_id, None))
                 continue
-            try:
-                cloudevent = self.catalogue.to_cloudevent(
-                    notification.id,
-                    self.app.decode(notification),
-                    previous=previous,
-                    locate=self.app.municipality_of,
-                    chainhash=hashes.get(notification.id),
-                )
-            except MunicipalityUnknownError as error:  # its subject needs the OSV's district: wait for registry's mapping
-                waiting = error
-                break
-            assert cloudevent is not None
             payload = encode(cloudevent)
             if len(payload) > max_payload - 1024:
-                stepped[notification.id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
-                sent.append((notification.id, None))
-                previous = notification.id
+                stepped[notification_id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
+                sent.append((notification_id, None))
                 continue
             headers = {"Nats-Msg-Id": cloudevent["id"]}
             if sequence:
                 headers["Nats-Expected-Last-Sequence"] = str(sequence)
             subject = self.catalogue.subject_of(cloudevent)
-            outgoing[notification.id] = (subject, payload, headers)
+            outgoing[notification_id] = (subject, payload, headers)
             ack = await js.publish_async(subject, payload, headers=dict(headers), stream=stream)
-            sent.append((notification.id, ack))
+            sent.append((notification_id, ack))
             sequence += 1
-            previous = notification.id
         pending = [ack for _, ack in sent if ack is not None]
         results = await asyncio.gather(*(asyncio.wait_for(ack, self.ack_timeout) for ack in pending), return_exceptions=True)
         outcomes = iter(results)
@@ -265,6 +248,35 @@ class OutboxRelay:
         if waiting is not None:
             raise waiting
         return len(sent)
+
+    def _prepare(self, notifications: list[Any]) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
+        """Each notification's CloudEvent (None for a private event), read in a worker thread: the store and the views block.
+
+        Stops before an event whose OSV's municipality is not known here yet
+        (its subject needs it): that error comes back with what came before,
+        which goes out; the relay then waits for registry's mapping.
+        """
+        private = self.catalogue.private_topics
+        previous = self.app.previous_public(notifications[0].id, private)
+        hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id)
+        prepared: list[tuple[int, dict[str, Any] | None]] = []
+        for notification in notifications:
+            if notification.topic in private:
+                prepared.append((notification.id, None))
+                continue
+            try:
+                cloudevent = self.catalogue.to_cloudevent(
+                    notification.id,
+                    self.app.decode(notification),
+                    previous=previous,
+                    locate=self.app.municipality_of,
+                    chainhash=hashes.get(notification.id),
+                )
+            except MunicipalityUnknownError as error:
+                return prepared, error
+            prepared.append((notification.id, cloudevent))
+            previous = notification.id
+        return prepared, None
 
     async def _probe(
         self, js: JetStreamContext, stream: str, position: int, message: tuple[str, bytes, dict[str, str]], last_seq: int, covered: int
