@@ -106,6 +106,7 @@ def test_one_byte_changed_in_one_stored_event_is_found_at_its_position(store_url
 def test_the_last_event_deleted_with_its_chain_hash_is_found_by_the_head_given_out(store_url: str, sql: Execute) -> None:
     heads = five_events(store_url)
     sql("DELETE FROM {events} WHERE notification_id = 5")
+    assert verify_store("registry", store_url, []).failure_position == 5  # its chain hash is left: deleted
     sql("DELETE FROM {events}_chain WHERE position = 5")
 
     assert verify_store("registry", store_url, heads[:4]).ok  # the store alone looks whole: only a head given out can tell
