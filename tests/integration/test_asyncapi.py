@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools import catalogue as event_catalogue
+from tests.support.clients import service_client
 
 CLI_VERSION = "6.2.0"
 CACHE = Path.home() / ".cache" / "osv-platform" / f"asyncapi-cli-{CLI_VERSION}"
@@ -53,13 +54,17 @@ def test_the_validator_refuses_a_document_that_breaks_asyncapi_3(asyncapi_cli: P
     assert validate(asyncapi_cli, path).returncode != 0
 
 
-@pytest.mark.service("registry")
-def test_a_write_service_serves_the_asyncapi_document_of_its_own_channels(client: TestClient) -> None:
-    served = client.get("/asyncapi.json").json()
+@pytest.mark.parametrize("service", ["registry", "funding", "engagement"])
+def test_each_write_service_serves_a_valid_asyncapi_document_of_its_own_channels(service: str, tmp_path: Path, asyncapi_cli: Path) -> None:
+    with service_client(service, tmp_path / "var") as client:
+        served = client.get("/asyncapi.json").json()
     whole = json.loads(event_catalogue.ASYNCAPI.read_text("utf-8"))
+    document = tmp_path / "served.json"
+    document.write_text(json.dumps(served))
 
     assert served["asyncapi"] == "3.0.0"
-    assert served["channels"] == {name: channel for name, channel in whole["channels"].items() if name.startswith("registry.")}
+    assert served["channels"] and served["channels"] == {name: channel for name, channel in whole["channels"].items() if name.startswith(f"{service}.")}
+    assert validate(asyncapi_cli, document).returncode == 0  # a partner's tooling can read it alone
 
 
 @pytest.mark.service("reporting")

@@ -55,6 +55,7 @@ def test_published_event_names_are_unique_across_services() -> None:
 
 def test_the_committed_asyncapi_document_is_the_one_the_public_events_generate() -> None:
     assert event_catalogue.ASYNCAPI.read_text("utf-8") == event_catalogue.expected_asyncapi(), "catalogue/asyncapi.json is stale: run `make catalogue`"
+    assert "[AsyncAPI 3.0 document](asyncapi.json)" in event_catalogue.README.read_text("utf-8")  # partners find it from the catalogue
 
 
 def test_the_asyncapi_document_has_a_channel_message_and_schema_for_every_published_event() -> None:
