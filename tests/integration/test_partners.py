@@ -7,6 +7,7 @@ the services publish as they always do.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,22 +30,25 @@ def system(tmp_path: Path, nats_server: NatsServer) -> Iterator[System]:
         yield running
 
 
-def two_districts_story(system: System) -> None:
-    """An OSV of San Juan de Lurigancho, funded, with a member; one of Comas; a phase that belongs to no municipality."""
+def two_districts_story(system: System) -> dict[str, str]:
+    """An OSV of San Juan de Lurigancho, funded, with a member; one of Comas; a phase that belongs to no municipality. Their ids."""
     assert system.funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}).status_code == 201
     sjl = system.registry.post("/osvs", json={"name": "Unidas de SJL", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}).json()["id"]
-    system.registry.post("/osvs", json={"name": "Unidos por Comas", "district": "Comas", "mapped_on": "2021-03-16"})
-    eventually(
-        lambda: system.funding.post(
-            "/grants", json={"osv_id": sjl, "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
-        ).status_code == 201
-    )
+    comas = system.registry.post("/osvs", json={"name": "Unidos por Comas", "district": "Comas", "mapped_on": "2021-03-16"}).json()["id"]
+    grant = {"osv_id": sjl, "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+    grant_id = eventually(lambda: created(system.funding.post("/grants", json=grant)))
     member = {
         "osv_id": sjl, "full_name": "Yusleidy Pérez", "document_type": "CE", "document_number": "001234567",
         "nationality": "VE", "sex": "F", "joined_on": "2021-10-05", "birth_year": 1990,
     }
-    eventually(lambda: system.engagement.post("/members", json=member).status_code == 201)
+    member_id = eventually(lambda: created(system.engagement.post("/members", json=member)))
     system.wait_relayed()
+    return {"sjl": sjl, "comas": comas, "grant": grant_id, "member": member_id}
+
+
+def created(response: Any) -> str | None:
+    """The new resource's id once the service accepts it (it may not know the OSV yet), else None."""
+    return response.json()["id"] if response.status_code == 201 else None
 
 
 def events_of(system: System, municipality: str) -> set[str]:
@@ -186,6 +190,55 @@ def test_a_partner_cannot_read_another_municipality_publish_create_consumers_on_
 
     asyncio.run(attempts())
     assert asyncio.run(programme_state(nats_server.url)) == before  # no message and no consumer more on any programme stream
+
+
+def test_late_corrections_withdrawals_and_an_erasures_tombstone_reach_the_partner_after_what_it_acknowledged(
+    system: System, nats_server: NatsServer
+) -> None:
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    ids = two_districts_story(system)
+    story = len(events_of(system, SJL))
+
+    async def consume(durable: str, until: int) -> list[Any]:
+        """What the partner's durable consumer delivers, acked, once its stream holds ``until`` events."""
+        async with Partner(credentials) as partner:
+            for _ in range(600):
+                if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= until:
+                    break
+                await asyncio.sleep(0.1)
+            messages = await partner.messages(durable, ConsumerConfig(ack_policy=AckPolicy.EXPLICIT), batch=1000)
+            for message in messages:
+                await message.ack_sync()
+            return messages
+
+    assert len(asyncio.run(consume("municipal-system", story))) == story
+
+    # Afterwards: a correction of the OSV's details, an activity reported by mistake and withdrawn,
+    # a member's participation withdrawn, and the member forgotten; and a correction in Comas.
+    assert system.registry.patch(f"/osvs/{ids['sjl']}", json={"kind": "vecinal"}).status_code == 200
+    assert system.registry.patch(f"/osvs/{ids['comas']}", json={"kind": "vecinal"}).status_code == 200
+    activity = {
+        "osv_id": ids["sjl"], "held_on": "2021-11-06", "kind": "mural_painting", "district": "San Juan de Lurigancho",
+        "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 14}], "grant_id": ids["grant"],
+    }
+    reported = system.engagement.post("/activities", json=activity)
+    assert reported.status_code == 201, reported.text
+    assert system.engagement.post(f"/activities/{reported.json()['id']}/withdrawal", json={"reason": "Informada dos veces"}).status_code == 200
+    participations = f"/members/{ids['member']}/participations"
+    assert system.engagement.post(participations, json={"grant_id": ids["grant"], "enrolled_on": "2021-10-25"}).status_code == 201
+    assert system.engagement.post(f"{participations}/{ids['grant']}/withdrawal", json={"withdrew_on": "2021-12-01"}).status_code == 200
+    assert system.engagement.post(f"/members/{ids['member']}/erasure", json={"erased_on": "2022-01-10"}).status_code == 200
+    system.wait_relayed()
+
+    later = [json.loads(m.data) for m in asyncio.run(consume("municipal-system", len(events_of(system, SJL))))]
+    assert {e["municipality"] for e in later} == {SJL}  # Comas's correction is not among them
+    assert [e["type"] for e in later if e["source"].endswith("registry")] == ["OSVDetailsUpdated"]
+    assert [e["type"] for e in later if e["source"].endswith("engagement")] == [
+        "ActivityReported", "ActivityWithdrawn", "ParticipantEnrolled", "ParticipantWithdrew", "PersonalDataErased"
+    ]
+    tombstone = next(e for e in later if e["type"] == "PersonalDataErased")
+    assert tombstone["data"]["member_id"] == ids["member"]  # the pseudonymous id: drop what was derived about it
+    assert "Yusleidy" not in json.dumps(later, ensure_ascii=False)
 
 
 def test_osv_partner_lists_revokes_and_refuses_what_is_not_a_municipality(nats_server: NatsServer, capsys: pytest.CaptureFixture[str]) -> None:
