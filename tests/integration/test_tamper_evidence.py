@@ -17,6 +17,7 @@ from uuid import UUID
 import nats
 import psycopg
 import pytest
+from pydantic import ValidationError
 from fastapi.testclient import TestClient
 
 from audit import verify as osv_verify
@@ -191,6 +192,12 @@ def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_
         answer = system.registry.get("/verify").json()
         assert (answer["ok"], answer["first_failure"]["position"]) == (False, 2)
         assert verify_feed("registry", system.registry, heads).failure_position == 2
+
+
+def test_a_service_cannot_be_set_to_publish_its_chain_head_less_often_than_every_minute(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="chain_head_seconds"):
+        settings_for("registry", tmp_path, chain_head_seconds=61)
+    assert settings_for("registry", tmp_path, chain_head_seconds=60).chain_head_seconds == 60
 
 
 async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
