@@ -49,7 +49,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +283,9 @@ def chain_page(app: Any, after: int, limit: int) -> dict[str, Any]:
 # The heads, published ----------------------------------------------------------------------
 
 
+MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED = 10077  # JetStream's error code for a put to a key whose history is full
+
+
 def head_key(service: str, position: int) -> str:
     """The key-value key of one head: ``<service>.<position>``, one key per head, never rewritten."""
     return f"{service}.{position:012d}"
@@ -298,6 +301,9 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
 
     (nats-py would make the bucket with roll-ups allowed, which lets a purge
     of a key drop its history; the stream is made here with them refused.)
+    A key keeps its first 64 revisions and refuses more
+    (``discard_new_per_subject``): otherwise 64 puts to a key would push the
+    head given out first out of its history, unseen.
     """
     try:
         await js.stream_info(HEADS_STREAM)
@@ -307,6 +313,7 @@ async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
             subjects=[f"$KV.{HEADS_BUCKET}.>"],
             max_msgs_per_subject=64,
             discard=DiscardPolicy.NEW,
+            discard_new_per_subject=True,
             storage=StorageType.FILE,
             num_replicas=replicas,
             allow_rollup_hdrs=False,
@@ -351,7 +358,13 @@ async def read_heads(js: Any, service: str | None = None) -> list[Head]:
 
 
 class HeadPublisher:
-    """Puts the store's chain head into the heads bucket every ``interval`` seconds (the relay calls it while it holds the lease)."""
+    """Puts the store's chain head into the heads bucket every ``interval`` seconds (the relay calls it while it holds the lease).
+
+    A head already put by this publisher is not put again: while the store
+    does not move, the head given out last still holds it. A key whose
+    history is full (the same head put 64 times, across restarts) counts as
+    given out.
+    """
 
     def __init__(self, service: str, interval: float = 30.0) -> None:
         self.service = service
@@ -361,19 +374,24 @@ class HeadPublisher:
         self._kv: Any = None
 
     async def maybe_publish(self, js: Any, app: Any) -> bool:
+        """Put the head if it is due and new; True when a head was put. Raises what NATS raised otherwise."""
         loop = asyncio.get_running_loop()
         if loop.time() < self._next:
             return False
         head = await asyncio.to_thread(app.chain_head)
-        if head is None:
-            self._next = loop.time() + self.interval
-            return False
-        if self._kv is None:
-            self._kv = await ensure_heads_bucket(js)
-        await self._kv.put(head_key(self.service, head[0]), head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
-        self.last_published = head
+        put = False
+        if head is not None and head != self.last_published:
+            if self._kv is None:
+                self._kv = await ensure_heads_bucket(js)
+            try:
+                await self._kv.put(head_key(self.service, head[0]), head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
+                put = True
+            except APIError as error:  # anything else: not given out, tried again at the next turn
+                if error.err_code != MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED:
+                    raise
+            self.last_published = head
         self._next = loop.time() + self.interval
-        return True
+        return put
 
     def forget(self) -> None:
         """After NATS came back (or another replica's turn): bind to the bucket again."""

@@ -8,6 +8,7 @@ the first position that fails.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -26,7 +27,7 @@ from devtools.embedded import NatsServer
 from services.registry.api import create_app as registry_app
 from services.registry.application import Registry
 from shared.auth import AuthSettings, install_auth
-from shared.chain import GENESIS, HEADS_BUCKET, HEADS_STREAM, Head, link, record_digest
+from shared.chain import GENESIS, HEADS_BUCKET, HEADS_STREAM, Head, HeadPublisher, head_key, link, record_digest
 from shared.store import persistence_env
 from tests.support.clients import settings_for
 from tests.support.identity import IssuedTokens
@@ -200,6 +201,31 @@ def test_a_service_cannot_be_set_to_publish_its_chain_head_less_often_than_every
     assert settings_for("registry", tmp_path, chain_head_seconds=60).chain_head_seconds == 60
 
 
+def test_an_idle_service_puts_its_head_once_and_a_head_whose_key_is_full_counts_as_given_out(nats_server: NatsServer) -> None:
+    class FakeStore:
+        chain_head = staticmethod(lambda: (3, "ab" * 32))
+
+    async def story() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream(timeout=5)
+            publisher = HeadPublisher("registry", interval=0.0)
+            assert await publisher.maybe_publish(js, FakeStore()) is True
+            assert await publisher.maybe_publish(js, FakeStore()) is False  # the store did not move: nothing more to give out
+            kv = await js.key_value(HEADS_BUCKET)
+            assert len(await kv.history(head_key("registry", 3))) == 1
+
+            for _ in range(63):  # as many restarts of an idle service
+                await kv.put(head_key("registry", 3), b"{}")
+            restarted = HeadPublisher("registry", interval=0.0)
+            assert await restarted.maybe_publish(js, FakeStore()) is False  # refused, and not an error
+            assert restarted.last_published == (3, "ab" * 32)
+        finally:
+            await nc.close()
+
+    asyncio.run(story())
+
+
 async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
     """With the services' own credentials, the heads given out stay: no delete, purge or rewrite of the bucket."""
     nc = await nats.connect(url)
@@ -215,6 +241,13 @@ async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
         first = await js.get_msg(HEADS_STREAM, 1)
         with pytest.raises(Exception):  # noqa: B017
             await js.delete_msg(HEADS_STREAM, first.seq)
+        # Nor pushed out of a key's history by putting to the key again and again: past its history, puts are refused.
+        genuine = (await kv.history("registry.000000000003"))[0].value
+        forged = json.dumps({"service": "registry", "position": 3, "hash": "0" * 64, "published_at": "2021-03-15T00:00:00Z"}).encode()
+        with pytest.raises(Exception):  # noqa: B017
+            for _ in range(64):
+                await kv.put("registry.000000000003", forged)
+        assert (await kv.history("registry.000000000003"))[0].value == genuine
         assert (await js.stream_info(HEADS_STREAM)).state.messages >= 1
     finally:
         await nc.close()
