@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ASYNCAPI_DIR := $(HOME)/.cache/osv-platform/asyncapi-cli-6.2.0
 ASYNCAPI_CLI := $(ASYNCAPI_DIR)/node_modules/.bin/asyncapi
 
-.PHONY: run demo token test browser bench rebuild catalogue forms clean
+.PHONY: run demo token test browser bench faults rebuild catalogue forms clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ browser:  ## install chromium and chromedriver from Debian when they are missing
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
 	$(PY) bench/run.py
+
+faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
+	$(PY) -m faults
 
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild
