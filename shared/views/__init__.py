@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, Integer, String, create_engine, event, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.events import source_service
+from shared.events import source_service, subject_for
 
 
 def make_engine(url: str) -> Engine:
@@ -289,8 +289,8 @@ class View:
         return self.subjects.get(source, f"osv.{source}.>")
 
     def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
-        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<type>`` matches the filter)."""
-        return subject_matches(self.subject_for(source), f"osv.{source}.{cloudevent['type']}")
+        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<municipality>.<type>`` matches the filter)."""
+        return subject_matches(self.subject_for(source), subject_for(source, cloudevent.get("municipality"), cloudevent["type"]))
 
     def durable_for(self, source: str) -> str:
         return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix
