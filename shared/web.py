@@ -20,9 +20,9 @@ import psycopg
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
@@ -30,9 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
 from shared.asyncapi import document_for
-from shared.auth import Permission, bearer_scheme, current_caller, requires
+from shared.auth import Permission, ServiceCredentials, install_auth, requires, subject_of_request, swagger_ui_oauth, within
 from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
+from shared.docs import install_docs
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
@@ -41,8 +42,9 @@ from shared.lease import lease_for
 from shared.lifecycle import on_stop_signal, stop_tasks
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.settings import ServiceSettings
-from shared.store import persistence_env
+from shared.store import MunicipalityUnknownError, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -195,6 +197,8 @@ class Following:
     ) -> Following:
         """A durable consumer per view and source, and a feed follower per view, each as a task."""
         following = cls()
+        # The feeds answer only to a token: the services' own, by client credentials.
+        credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
         for view in views:
             for source in view.sources:
                 consumer = DurableConsumer(
@@ -202,7 +206,7 @@ class Following:
                 )
                 following.consumers.append(consumer)
                 tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
-            follower = FeedFollower(view, settings.feed_urls, interval=settings.follow_interval_seconds)
+            follower = FeedFollower(view, settings.feed_urls, interval=settings.follow_interval_seconds, auth=credentials)
             following.followers.append(follower)
             tasks.append(asyncio.create_task(follower.run(), name=f"{view.name}-follower"))
         return following
@@ -452,28 +456,55 @@ class Runtime:
         verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.app), heads))
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
-    def event_page(self, after: int, limit: int) -> EventPage:
+    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA) -> EventPage:
+        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities.
+
+        Which municipality an event belongs to is one rule,
+        :meth:`ServiceApplication.municipality_of`: the same that names the
+        event's NATS subject (``osv.<service>.<municipality>.<type>``) and its
+        ``municipality`` attribute. Its OSV's district, or the municipality it
+        names; programme-wide events such as phases and rounds belong to none,
+        so only all of Lima sees them. The page's positions are the store's, so
+        a filtered page still moves ``next_after`` over what it leaves out; but
+        a scoped page stops before an event whose OSV this service does not
+        know yet (as the relay waits to publish it), so a partner never steps
+        over an event of its own municipality.
+        """
         assert self.app is not None
-        head = self.app.log_head()
-        notifications = self.app.log_after(after, limit)
+        app = self.app
+        head = app.log_head()
+        notifications = app.log_after(after, limit)
         private = self.catalogue.private_topics
-        previous = self.app.previous_public(notifications[0].id, private) if notifications else 0
-        hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
+        previous = app.previous_public(notifications[0].id, private) if notifications else 0
+        hashes = app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
+        scoped = not scope.all_of_lima
+        unknown: list[dict[str, Any]] = []
+
+        def locate(data: dict[str, Any]) -> str | None:
+            try:
+                return app.municipality_of(data)
+            except MunicipalityUnknownError:
+                unknown.append(data)
+                return None
+
         events = []
+        next_after = after
         for notification in notifications:
             if notification.topic in private:
+                next_after = notification.id
                 continue
             cloudevent = self.catalogue.to_cloudevent(
-                notification.id,
-                self.app.decode(notification),
-                previous=previous,
-                locate=self.app.municipality_of_known,
-                chainhash=hashes.get(notification.id),
+                notification.id, app.decode(notification), previous=previous, locate=locate, chainhash=hashes.get(notification.id)
             )
             assert cloudevent is not None
-            events.append(cloudevent)
+            if scoped and unknown:
+                break  # not known yet: the page ends before it
+            next_after = notification.id
             previous = notification.id
-        return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
+            if scoped and not scope.covers(cloudevent.get("municipality")):
+                continue
+            events.append(cloudevent)
+        return EventPage(after=after, next_after=next_after, head=head, events=events)
 
 
 class ChainEntry(BaseModel):
@@ -505,18 +536,6 @@ class VerifyAnswer(BaseModel):
     heads_checked: int = Field(description="Chain heads published to the OSV_CHAIN_HEADS bucket that were checked.")
     heads_source: str = Field(description="`OSV_CHAIN_HEADS`, or why the published heads could not be read (then only the store's own chain was checked).")
     first_failure: VerifyFailure | None
-
-
-def auditors_only(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]) -> None:
-    """``GET /chain`` and ``GET /verify`` need the auditors' permission (``audit:read``) in an app that checks tokens.
-
-    Checked at each request, so it holds however late the app installs
-    :func:`shared.auth.install_auth`; an app without it checks no token on
-    any route.
-    """
-    if getattr(request.app.state, "token_validator", None) is None:
-        return
-    requires(Permission.AUDIT_READ)(current_caller(request, None, credentials))
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -565,27 +584,59 @@ class BodyLimit:
 
 
 def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the runtime's lifespan and problem+json errors."""
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
+    """A FastAPI app with the runtime's lifespan, problem+json errors, bearer tokens checked, and local docs pages."""
+    settings = runtime.settings
+    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan, docs_url=None, redoc_url=None)
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_auth(api, settings.auth)
+    install_docs(api, swagger_ui_oauth(settings.auth.docs_client_id(settings.service_name)))
     return api
+
+
+def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
+    """Browser front ends at ``origins`` may call the API (CORS); add it last, so it wraps every answer, errors included.
+
+    Tokens travel in the ``Authorization`` header, never in cookies, so no
+    credentials mode is allowed.
+    """
+    if not origins:
+        return
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition"],
+        max_age=600,
+    )
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
-    install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    validator = api.state.token_validator
+    install_idempotency(
+        api,
+        service=runtime.settings.service_name,
+        application=lambda: runtime.app,
+        caller=lambda scope: subject_of_request(validator, scope["headers"]),
+    )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(
+        scope: Annotated[MunicipalScope, Depends(within(Permission.EVENTS_READ))],
         after: Annotated[int, Query(ge=0, description="Return events after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
-        """Read the service's stored events in order, as CloudEvents, for auditors and rebuilds."""
-        return runtime.event_page(after, limit)
+        """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
+
+        A partner's token (`partner-<ubigeo>`) reads only its municipality's events; the page still
+        advances over the others, and `previousposition` may name an event it does not see.
+        """
+        return runtime.event_page(after, limit, scope)
 
     @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
     async def health(response: Response) -> Health:
@@ -596,10 +647,11 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     @api.get("/asyncapi.json", tags=["events"])
     def read_asyncapi() -> dict[str, Any]:
         """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas."""
+        # Open, as /openapi.json is: it describes the events, it holds none.
         assert runtime.catalogue is not None
         return document_for([runtime.catalogue])
 
-    auditors = [Depends(auditors_only)]
+    auditors = [Depends(requires(Permission.AUDIT_VERIFY))]
 
     @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
     def read_chain(
@@ -616,6 +668,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     for router in routers:
         api.include_router(router)
+    install_cors(api, runtime.settings.cors_allow_origins)
     return api
 
 

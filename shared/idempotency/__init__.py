@@ -135,10 +135,16 @@ def canonical_body(body: bytes) -> bytes:
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fingerprint(key: str, method: str, path: str, query: str, body: bytes) -> str:
-    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone."""
-    request = b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)])
-    return hmac.new(key.encode(), request, hashlib.sha256).hexdigest()
+def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
+    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
+
+    ``caller`` is who sent it (the token's subject): the same key and body from
+    someone else is another request, so an answer is never replayed to another caller.
+    """
+    parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
+    if caller:
+        parts.append(b"caller=" + caller.encode())
+    return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
 
 
 # The record, saved with the command's events ----------------------------------------------

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.districts import DistrictTable
+from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import OSVDissolvedError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View
@@ -52,13 +52,6 @@ class KnownOSV(Base):
     @property
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
-_DISTRICTS: list[DistrictTable] = []
-
-
-def _districts() -> DistrictTable:
-    if not _DISTRICTS:
-        _DISTRICTS.append(DistrictTable.of_lima())
-    return _DISTRICTS[0]
 
 
 class OSVNotInRegistryError(RuleViolationError):
@@ -84,6 +77,7 @@ class OSVDirectory(View):
     def __init__(self, engine: Engine, service: str) -> None:
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
+        self.districts = DistrictTable.of_lima()
         Base.metadata.create_all(engine)
 
     def get(self, osv_id: UUID) -> KnownOSV | None:
@@ -91,12 +85,22 @@ class OSVDirectory(View):
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
 
-    def municipality_of(self, osv_id: UUID) -> str | None:
-        """The ubigeo of the OSV's district (the municipality its events belong to), or None while its mapping has not arrived."""
-        osv = self.get(osv_id)
-        if osv is None or osv.district is None:
+    def ubigeo_of(self, osv_id: UUID | str) -> str | None:
+        """The ubigeo of the OSV's district (its municipality), or None while its mapping has not arrived.
+
+        What a focal point's scope and a partner's feed go by, and the municipality
+        in the subject of every event about the OSV (:meth:`ServiceApplication.municipality_of`).
+        """
+        osv = self.get(UUID(str(osv_id)))
+        return self.district_ubigeo(osv.district) if osv is not None else None
+
+    def district_ubigeo(self, district: str | None) -> str | None:
+        if district is None:
             return None
-        return _districts().find(osv.district).ubigeo
+        try:
+            return self.districts.find(district).ubigeo
+        except UnknownDistrictError:
+            return None
 
     def active(self) -> list[KnownOSV]:
         """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""

@@ -19,17 +19,14 @@ import nats
 import psycopg
 import pytest
 from pydantic import ValidationError
-from fastapi.testclient import TestClient
 
 from audit import verify as osv_verify
 from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
-from services.registry.api import create_app as registry_app
 from services.registry.application import Registry
-from shared.auth import AuthSettings, install_auth
 from shared.chain import GENESIS, HEADS_BUCKET, HEADS_STREAM, Head, HeadPublisher, head_key, link, record_digest
 from shared.store import persistence_env
-from tests.support.clients import settings_for
+from tests.support.clients import service_client, settings_for
 from tests.support.identity import IssuedTokens
 from tests.support.system import eventually, running_system
 
@@ -253,13 +250,15 @@ async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
         await nc.close()
 
 
-def test_get_verify_is_for_auditors_once_the_service_checks_tokens(tmp_path: Path, auth_settings: AuthSettings, tokens: IssuedTokens) -> None:
-    app = registry_app(settings_for("registry", tmp_path))
-    install_auth(app, auth_settings)
-    with TestClient(app) as client:
-        assert client.get("/verify").status_code == 401
-        assert client.get("/verify", headers=tokens.headers("evaluator")).status_code == 403
-        assert client.get("/chain", headers=tokens.headers("partner-150132")).status_code == 403
+def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens: IssuedTokens) -> None:
+    """Tamper evidence is the auditors': not even the staff and leads whose writes the chain guards may ask for it."""
+    with service_client("registry", tmp_path) as client:
+        assert client.get("/verify", headers={"Authorization": ""}).status_code == 401
+        for role in ("staff", "lead", "evaluator", "dpo", "municipal-150132", "partner-150132"):
+            for path in ("/verify", "/chain"):
+                refused = client.get(path, headers=tokens.headers(role))
+                assert (refused.status_code, refused.json()["permission"]) == (403, "audit:verify"), (role, path)
         answer = client.get("/verify", headers=tokens.headers("auditor"))
         assert answer.status_code == 200 and answer.json()["ok"] is True
         assert answer.json()["heads_source"].startswith("unavailable")  # NATS out of reach: the store's own chain is checked
+        assert client.get("/chain", headers=tokens.headers("auditor")).status_code == 200
