@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from audit.http import refusal
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import rebuild_from_feeds
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
     try:
         report = replay(clients, args.as_of, args.by)
+    except httpx.HTTPStatusError as error:
+        print(f"osv-replay: {refusal(error)}", file=sys.stderr)
+        return 2
     finally:
         for client in clients.values():
             client.close()

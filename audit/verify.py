@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import nats
 
+from audit.http import refusal
 from shared.chain import Entry, Head, Verdict, entries_of_store, read_heads, verify
 from shared.store import ServiceApplication, persistence_env
 
@@ -102,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
         with httpx.Client(base_url=args.feed, headers=headers, timeout=30) as client:
-            verdict = verify_feed(args.service, client, heads)
+            try:
+                verdict = verify_feed(args.service, client, heads)
+            except httpx.HTTPStatusError as error:
+                print(f"osv-verify: {refusal(error)}", file=sys.stderr)
+                return 2
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.describe())
     if not heads:
         print("note: no published heads were given (--nats, --heads): only the store's own chain was checked", file=sys.stderr)

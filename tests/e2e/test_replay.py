@@ -11,17 +11,19 @@ from audit import replay as osv_replay
 from audit.verify import heads_from_file, verify_store
 from deploy.demo import Apis, load
 from devtools.embedded import NatsServer
+from tests.support.identity import TESTER, IssuedTokens
 from tests.support.served import served_system
 
 WRITERS = ("registry", "funding", "engagement")
 
 
 def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_reporting_gave(
-    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, nats_server: NatsServer, tokens: IssuedTokens, capsys: pytest.CaptureFixture[str]
 ) -> None:
     var = tmp_path / "var"
     with served_system(var, nats_server.url) as (system, served):
-        load(Apis(system.registry, system.funding, system.engagement))
+        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself the evaluator codes.
+        load(Apis(system.registry, system.funding, system.engagement, evaluator=TESTER))
         system.wait_relayed()
         system.wait_applied()
         grants = [e for e in system.funding.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "FundGranted"]
@@ -30,6 +32,12 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
         latest = system.reporting.get("/indicators").json()
         assert given["digest"] != latest["digest"]
         feeds = [f"--feed={name}={served[name].url}" for name in WRITERS]
+        # The feeds are the auditors' (events:read): without a token, or with staff's, the replay says so and stops.
+        assert osv_replay.main(["--as-of", cut, *feeds]) == 2
+        assert "401" in capsys.readouterr().err
+        assert osv_replay.main(["--as-of", cut, *feeds, "--token", tokens["staff"]]) == 2
+        assert "events:read" in capsys.readouterr().err
+        feeds.append(f"--token={tokens['auditor']}")
 
         assert osv_replay.main(["--as-of", cut, "--by", "zone", *feeds]) == 0
         printed = capsys.readouterr().out

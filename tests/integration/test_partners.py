@@ -19,6 +19,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from devtools import partners
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import PARTNER_STREAM
+from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
 
 SJL, COMAS = "150132", "150110"
@@ -54,6 +55,11 @@ def created(response: Any) -> str | None:
 def events_of(system: System, municipality: str) -> set[str]:
     """The ids of every event the services' feeds say belongs to ``municipality``."""
     return {e["id"] for client in system.writers().values() for e in client.get("/events", params={"limit": 1000}).json()["events"] if e.get("municipality") == municipality}
+
+
+def partner_feed(system: System, headers: dict[str, str]) -> set[str]:
+    """The ids of every event the services' ``GET /events`` give a partner's token."""
+    return {e["id"] for client in system.writers().values() for e in client.get("/events", params={"limit": 1000}, headers=headers).json()["events"]}
 
 
 class Partner:
@@ -101,7 +107,7 @@ async def programme_state(url: str) -> dict[str, Any]:
 
 
 def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequence_and_resumes_its_durable_consumer(
-    system: System, nats_server: NatsServer
+    system: System, nats_server: NatsServer, tokens: IssuedTokens
 ) -> None:
     credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
     two_districts_story(system)
@@ -122,6 +128,8 @@ def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequenc
             messages = await everything()
             assert {m.header["Nats-Msg-Id"] for m in messages} == expected  # its events, each once, and nothing else
             assert all(m.subject.split(".")[2] == SJL for m in messages)
+            # One rule: the partner's token reads the same events from the services' feeds as its account takes on NATS.
+            assert partner_feed(system, tokens.headers(f"partner-{SJL}")) == expected
 
             # Replay from a sequence number of its own stream.
             replay = await partner.messages("from-3", ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=3, ack_policy=AckPolicy.NONE))
