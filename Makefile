@@ -3,6 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The AsyncAPI CLI validates catalogue/asyncapi.json in the tests (Node 20 runs it); installed once per machine.
+ASYNCAPI_DIR := $(HOME)/.cache/osv-platform/asyncapi-cli-6.2.0
+ASYNCAPI_CLI := $(ASYNCAPI_DIR)/node_modules/.bin/asyncapi
 
 .PHONY: run demo token test browser bench faults rebuild catalogue forms clean
 
@@ -23,8 +26,11 @@ demo: $(STAMP)  ## load the demo data through the public APIs (while `make run` 
 token: $(STAMP)  ## print an access token for a demo account (last line): make token USER=staff
 	@$(PY) -m devtools.identity token $(USER)
 
-test: $(STAMP) browser  ## the whole suite; starts its own nats-server and PostgreSQL
+test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
 	$(PY) -m pytest
+
+$(ASYNCAPI_CLI):
+	npm install --prefix $(ASYNCAPI_DIR) --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
 
 # The dashboard's browser tests drive Debian's chromium with its chromedriver (tests/browser/).
 # As root (CI) apt-get runs directly; a developer's account goes through sudo.

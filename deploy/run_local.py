@@ -347,7 +347,12 @@ def main() -> int:
         what = "Kobo webhook; hooks in IMPORTS_KOBO_HOOKS" if child.name == "imports" else f"API docs: {child.url}/docs"
         print(f"  {child.name:<11} {child.url}   ({what}, pid {child.pid()})", flush=True)
         if len(announced) == len(services):
-            print(f"  {'nats':<11} {nats.server.url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
+            print(f"  {'nats':<11} {nats.server.public_url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
+            print(
+                f"  {'partners':<11} `osv-partner --nats-dir {local.var_dir / 'nats'} add --municipality 150132` prints a municipal partner's "
+                "NATS credentials; the services sign in as `osv` (var/nats/accounts.json)",
+                flush=True,
+            )
             print("osv-platform is running. Load the demo with `make demo`; stop with Ctrl-C.", flush=True)
 
     supervisor = Supervisor([idp, nats, *services], on_healthy)

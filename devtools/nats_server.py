@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Self
 
+from devtools.nats_accounts import AUDITOR_USER, PROGRAMME_USER, Accounts
 from devtools.processes import ChildServer, EmbeddedServerError, free_port, log_tail, port_accepts
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _default_nats_binary() -> Path:
     )
 
 
-def _jetstream_ready(host: str, port: int, timeout: float = 1.0) -> bool:
+def _jetstream_ready(host: str, port: int, timeout: float = 1.0, user: str | None = None, password: str | None = None) -> bool:
     """Ask the server's JetStream API for account info over a raw connection.
 
     Speaks the plain NATS text protocol so it works from any context (no event
@@ -52,8 +53,9 @@ def _jetstream_ready(host: str, port: int, timeout: float = 1.0) -> bool:
                 return False
             if not json.loads(info[5:]).get("jetstream"):
                 return False
+            connect = {"verbose": False, "pedantic": False, "protocol": 1, **({"user": user, "pass": password} if user else {})}
             sock.sendall(
-                b'CONNECT {"verbose":false,"pedantic":false,"protocol":1}\r\n'
+                f"CONNECT {json.dumps(connect)}\r\n".encode()
                 + f"SUB {inbox} 1\r\nPUB $JS.API.INFO {inbox} 0\r\n\r\n".encode()
             )
             while True:
@@ -73,7 +75,12 @@ def _jetstream_ready(host: str, port: int, timeout: float = 1.0) -> bool:
 
 
 class NatsServer(ChildServer):
-    """A ``nats-server`` child process with file-backed JetStream.
+    """A ``nats-server`` child process with file-backed JetStream, and accounts.
+
+    The programme's services connect as user ``osv`` of the ``OSV`` account
+    (:attr:`url` carries its password, made once per ``store_dir`` and kept in
+    ``accounts.json``); municipal partners each have an account of their own
+    (``osv-partner``, :mod:`devtools.nats_accounts`).
 
     Args:
         store_dir: Directory for the config file, the log (by default) and the
@@ -122,8 +129,27 @@ class NatsServer(ChildServer):
 
     @property
     def url(self) -> str:
-        """Client URL, e.g. ``nats://127.0.0.1:4222``."""
+        """The services' client URL, with the programme's user: ``nats://osv:<password>@127.0.0.1:4222``."""
+        return f"nats://{PROGRAMME_USER}:{self.accounts.programme_password}@{self.host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """The address without credentials, e.g. ``nats://127.0.0.1:4222``: what partners are told."""
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def auditor_url(self) -> str:
+        """A URL with the read-only ``auditor`` user: it reads the chain heads' bucket and nothing else."""
+        return f"nats://{AUDITOR_USER}:{self.accounts.auditor_password}@{self.host}:{self.port}"
+
+    @property
+    def accounts(self) -> Accounts:
+        """The accounts' record in ``store_dir`` (made on first use)."""
+        return Accounts.load(self.store_dir)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.store_dir / "nats-server.pid"
 
     @property
     def monitor_url(self) -> str | None:
@@ -159,9 +185,12 @@ class NatsServer(ChildServer):
 
     def _write_config(self) -> None:
         js_store = self.store_dir / "js"
+        self.accounts.write(self.store_dir)  # accounts.conf, from accounts.json (osv-partner changes it)
         lines = [
             f"server_name: {json.dumps(self.server_name)}",
             f"listen: {json.dumps(f'{self.host}:{self.port}')}",
+            f"pid_file: {json.dumps(str(self.pid_file))}",
+            'include "accounts.conf"',
         ]
         if self._http_port is not None:
             lines.append(f"http: {json.dumps(f'{self.host}:{self._http_port}')}")
@@ -196,7 +225,7 @@ class NatsServer(ChildServer):
         self._write_config()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = open(self.log_file, "ab")  # noqa: SIM115 - closed in stop()
-        logger.info("starting nats-server %s on %s (store %s)", binary, self.url, self.store_dir)
+        logger.info("starting nats-server %s on %s (store %s)", binary, self.public_url, self.store_dir)
         self._proc = subprocess.Popen(
             [str(binary), "-c", str(self.config_file)],
             stdin=subprocess.DEVNULL,
@@ -209,7 +238,7 @@ class NatsServer(ChildServer):
         except BaseException:
             self.stop()
             raise
-        logger.info("nats-server ready on %s (pid %s)", self.url, self.pid)
+        logger.info("nats-server ready on %s (pid %s)", self.public_url, self.pid)
         return self
 
     def _wait_ready(self, timeout: float) -> None:
@@ -222,11 +251,11 @@ class NatsServer(ChildServer):
                     f"nats-server exited with code {code} during start-up; "
                     f"log tail ({self.log_file}):\n{log_tail(self.log_file)}"
                 )
-            if port_accepts(self.host, self.port) and _jetstream_ready(self.host, self.port):
+            if port_accepts(self.host, self.port) and _jetstream_ready(self.host, self.port, user=PROGRAMME_USER, password=self.accounts.programme_password):
                 return
             time.sleep(0.05)
         raise EmbeddedServerError(
-            f"nats-server on {self.url} not ready with JetStream after {timeout:.0f} s; "
+            f"nats-server on {self.public_url} not ready with JetStream after {timeout:.0f} s; "
             f"log tail ({self.log_file}):\n{log_tail(self.log_file)}"
         )
 
@@ -274,6 +303,12 @@ class NatsServer(ChildServer):
         else:
             self.stop()
         return self.start()
+
+    def reload(self) -> None:
+        """Write ``accounts.conf`` again from ``accounts.json`` and have the running server reload its config (SIGHUP)."""
+        self.accounts.write(self.store_dir)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
 
     def pause(self) -> None:
         """Freeze the server (SIGSTOP): connections stay open but nothing is answered."""

@@ -278,7 +278,9 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
     case = "kill_nats"
     directory = bench.directory(case)
     with nats_single(directory) as nats_server, contextlib.closing(InFlight(nats_server.port).start()) as wire:
-        through = {name: {f"{name.upper()}_NATS_URL": wire.url} for name in SERVICES}
+        # The services sign in as the programme's user, through the relay: its address with nats_server.url's credentials.
+        signed_in = nats_server.url.replace(nats_server.public_url.removeprefix("nats://"), wire.url.removeprefix("nats://"))
+        through = {name: {f"{name.upper()}_NATS_URL": signed_in} for name in SERVICES}
         with System(layout(bench, case, nats_server.url, extra_env=through)) as system:
             pool = map_pool(system, case, 0 if quick else 60)
             commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=30, members=30)

@@ -83,6 +83,13 @@ class DurableConsumer:
             max_ack_pending=-1,
             ack_wait=self.ack_wait_seconds,
         )
+        try:
+            existing = await self.link.js.consumer_info(stream, self.durable)
+        except NotFoundError:
+            existing = None
+        if existing is not None and existing.config.filter_subject != self.subject:
+            # made for an earlier subject layout: the same durable consumer, filtering the subjects as they are now
+            await self.link.js.add_consumer(stream, config)
         return await self.link.js.pull_subscribe(subject=self.subject, durable=self.durable, stream=stream, config=config)
 
     async def run(self) -> None:
@@ -102,6 +109,8 @@ class DurableConsumer:
                 raise
             except Exception as error:  # noqa: BLE001 - NATS away: not acked, so redelivered in order later
                 self._failed(error)
+                if isinstance(error, NotFoundError):  # the stream or the consumer was made again: bind anew
+                    subscription = None
                 await asyncio.sleep(self.retry_seconds)
 
     async def _deliver(self, messages: list[Any]) -> None:

@@ -23,6 +23,17 @@ from pydantic import BaseModel, ConfigDict
 
 SPEC_SOURCE_PREFIX = "urn:osv-platform:"
 
+NO_MUNICIPALITY = "none"
+"""The subject token of an event that belongs to no municipality (a phase, a round): ``osv.funding.none.PhaseOpened``."""
+
+Locate = Callable[[dict[str, Any]], "str | None"]
+"""Given a public event's ``data``, the municipality it belongs to (``mml`` or a district's ubigeo), or None."""
+
+
+def subject_for(service: str, municipality: str | None, event_type: str) -> str:
+    """The NATS subject of one event: ``osv.<service>.<municipality>.<type>``, ``none`` for no municipality."""
+    return f"osv.{service}.{municipality or NO_MUNICIPALITY}.{event_type}"
+
 
 class PublicEvent(BaseModel):
     """Base of every published event's data.
@@ -110,19 +121,36 @@ class EventCatalogue:
     def domain_events(self) -> Iterable[type]:
         return self._by_domain.keys()
 
-    def subject(self, public: type[PublicEvent]) -> str:
-        return f"osv.{self.service}.{public.__name__}"
+    def subject(self, public: type[PublicEvent], municipality: str = "*") -> str:
+        """The subject (or, with the default ``*``, the subject filter) of one public event type."""
+        return f"osv.{self.service}.{municipality}.{public.__name__}"
 
     def subject_of(self, cloudevent: dict[str, Any]) -> str:
-        """The NATS subject a CloudEvent of this service goes out on: ``osv.<service>.<type>``."""
-        return f"osv.{self.service}.{cloudevent['type']}"
+        """The NATS subject a CloudEvent of this service goes out on: ``osv.<service>.<municipality>.<type>``.
 
-    def to_cloudevent(self, position: int, event: Any, previous: int | None = None) -> dict[str, Any] | None:
+        The municipality is the CloudEvent's ``municipality`` attribute (``mml``
+        or a district's ubigeo); an event that belongs to none goes out under
+        ``none``. A partner's account takes ``osv.*.<ubigeo>.>`` only.
+        """
+        return subject_for(self.service, cloudevent.get("municipality"), cloudevent["type"])
+
+    def to_cloudevent(
+        self,
+        position: int,
+        event: Any,
+        previous: int | None = None,
+        *,
+        locate: Locate | None = None,
+        chainhash: str | None = None,
+    ) -> dict[str, Any] | None:
         """The CloudEvent (as a JSON-ready dict) for the domain event at ``position``; None if private.
 
         ``previous`` is the position of the previous public event of the log
         (see :meth:`ServiceApplication.previous_public`); it goes out as the
-        ``previousposition`` extension attribute.
+        ``previousposition`` extension attribute. ``locate`` says which
+        municipality the event belongs to (the ``municipality`` attribute, and
+        the subject's third token); ``chainhash`` is the store's hash chain at
+        this position (see :mod:`shared.chain`).
         """
         if type(event) in self._private:
             return None
@@ -134,6 +162,7 @@ class EventCatalogue:
         recorded = event.timestamp
         if recorded.tzinfo is None:
             recorded = recorded.replace(tzinfo=timezone.utc)
+        municipality = locate(data) if locate is not None else None
         return {
             "specversion": "1.0",
             "id": f"{self.service}:{position}",
@@ -144,6 +173,8 @@ class EventCatalogue:
             "datacontenttype": "application/json",
             "position": position,
             **({} if previous is None else {"previousposition": previous}),
+            **({} if municipality is None else {"municipality": municipality}),
+            **({} if chainhash is None else {"chainhash": chainhash}),
             "data": data,
         }
 
@@ -185,7 +216,7 @@ def json_schema_document(public: type[PublicEvent], service: str) -> str:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:osv-platform:schema:{public.__name__}",
-        "x-subject": f"osv.{service}.{public.__name__}",
+        "x-subject": subject_for(service, "{municipality}", public.__name__),
         "x-source": SPEC_SOURCE_PREFIX + service,
         **schema,
     }

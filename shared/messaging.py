@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 
 import nats
 from nats.aio.client import Client
@@ -25,6 +26,11 @@ from shared.lifecycle import stop_tasks, within
 log = logging.getLogger(__name__)
 
 
+def redacted(url: str) -> str:
+    """A NATS URL (or comma-separated list) fit for a log: any password replaced by ``***``."""
+    return re.sub(r"//([^:/@,]+):[^@/,]*@", r"//\1:***@", url)
+
+
 def stream_name(prefix: str, service: str) -> str:
     """The JetStream stream that holds one service's events: ``OSV_REGISTRY`` for prefix ``OSV``."""
     return f"{prefix}_{service.upper()}"
@@ -32,6 +38,11 @@ def stream_name(prefix: str, service: str) -> str:
 
 def stream_subjects(service: str) -> list[str]:
     return [f"osv.{service}.>"]
+
+
+SUBJECT_LAYOUT_KEY = "osv-subjects"
+SUBJECT_LAYOUT = "osv.<service>.<municipality>.<type>"
+"""Kept in each service stream's metadata: a stream without it holds the earlier ``osv.<service>.<type>`` subjects."""
 
 
 class NatsLink:
@@ -95,7 +106,10 @@ class NatsLink:
         """Create the service's stream if it does not exist yet; return its name."""
         assert self.js is not None
         name = self.stream_for(service)
-        await ensure_stream(self.js, name, stream_subjects(service), self.replicas, self.duplicate_window, self.stream_prefix)
+        await ensure_stream(
+            self.js, name, stream_subjects(service), self.replicas, self.duplicate_window, self.stream_prefix,
+            owner=service == self.own_service,
+        )
         return name
 
     async def _on_error(self, error: Exception) -> None:
@@ -106,10 +120,10 @@ class NatsLink:
         now = asyncio.get_running_loop().time()
         if now >= self._next_unreachable_log:
             self._next_unreachable_log = now + 30.0
-            log.warning("NATS %s: not reachable at %s (%s: %s); still trying", self.name, self.url, type(error).__name__, error)
+            log.warning("NATS %s: not reachable at %s (%s: %s); still trying", self.name, redacted(self.url), type(error).__name__, error)
 
     async def _on_disconnected(self) -> None:
-        log.warning("NATS %s: disconnected from %s", self.name, self.url)
+        log.warning("NATS %s: disconnected from %s", self.name, redacted(self.url))
 
     async def _on_reconnected(self) -> None:
         log.info("NATS %s: reconnected", self.name)
@@ -140,7 +154,7 @@ class NatsLink:
                 raise
             except Exception as error:  # noqa: BLE001 - any failure means "try again later"
                 self.js = None
-                log.warning("NATS not reachable at %s (%s); retrying", self.url, error)
+                log.warning("NATS not reachable at %s (%s); retrying", redacted(self.url), error)
                 if nc is not None:
                     await within(nc.close(), 1.0, f"NATS {self.name}: close")
                 await asyncio.sleep(delay)
@@ -148,7 +162,7 @@ class NatsLink:
                 continue
             self.nc = nc
             self._ready.set()
-            log.info("connected to NATS at %s", self.url)
+            log.info("connected to NATS at %s", redacted(self.url))
             return
 
     async def close(self, timeout: float | None = None) -> None:
@@ -196,8 +210,17 @@ async def ensure_stream(
     replicas: int = 1,
     duplicate_window: float = 600.0,
     legacy: str | None = None,
+    *,
+    owner: bool = False,
 ) -> None:
     """Create the stream if it does not exist yet.
+
+    The service's own relay (``owner``) also replaces a stream of the earlier
+    subject layout (``osv.<service>.<type>``, without the municipality; its
+    metadata lacks :data:`SUBJECT_LAYOUT`): partners' streams take
+    ``osv.*.<ubigeo>.>``, which its messages would never match. It is
+    deleted and made again, and the relay publishes the whole log into it
+    (consumers skip what they applied, by identity).
 
     A stream of an earlier version that held every service's events (``legacy``
     with subjects ``osv.>``) overlaps the per-service streams and is deleted
@@ -211,12 +234,18 @@ async def ensure_stream(
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=duplicate_window,
+        metadata={SUBJECT_LAYOUT_KEY: SUBJECT_LAYOUT},
     )
     try:
-        await js.stream_info(name)
-        return
+        existing = await js.stream_info(name)
     except NotFoundError:
-        pass
+        existing = None
+    if existing is not None:
+        if not owner or (existing.config.metadata or {}).get(SUBJECT_LAYOUT_KEY) == SUBJECT_LAYOUT:
+            return
+        log.warning("stream %s holds the earlier subjects without the municipality: making it again from the event store", name)
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(name)
     if legacy is not None:
         try:
             info = await js.stream_info(legacy)

@@ -38,6 +38,9 @@ import psycopg_pool
 from eventsourcing import postgres
 from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, InterfaceError, OperationalError, ProcessRecorder
 from eventsourcing.utils import Environment, EnvType
+from psycopg import sql
+
+from shared.chain import CHAIN_SUFFIX, GENESIS, link, record_digest
 
 from shared.views import SCHEMA_LOCK
 
@@ -92,8 +95,57 @@ class PostgresDatastore(postgres.PostgresDatastore):
         return False
 
 
+class ChainedPostgresApplicationRecorder(postgres.PostgresApplicationRecorder):
+    """The library's recorder, writing each inserted event's chain hash (:mod:`shared.chain`) in the insert's transaction.
+
+    The library locks the events table in EXCLUSIVE mode before it inserts, so
+    the last hash read here is the last committed one: the chain follows the
+    notification ids.
+    """
+
+    def __init__(self, datastore: postgres.PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.chain_table = sql.SQL("{}.{}").format(sql.Identifier(self.datastore.schema), sql.Identifier(self.events_table_name + CHAIN_SUFFIX))
+        self.sql_create_statements.append(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, hash text NOT NULL)").format(self.chain_table)
+        )
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            curs.execute(sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(self.chain_table))
+            row = curs.fetchone()
+            position, previous = (int(row["position"]), str(row["hash"])) if row else (0, GENESIS)
+            events = sql.SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} WHERE notification_id > %s ORDER BY notification_id"
+            ).format(sql.Identifier(self.datastore.schema), sql.Identifier(self.events_table_name))
+            curs.execute(events, (position,))
+            rows = []
+            for event in curs.fetchall():
+                digest = record_digest(event["originator_id"], event["originator_version"], event["topic"], bytes(event["state"]))
+                previous = link(previous, int(event["notification_id"]), digest)
+                rows.append((int(event["notification_id"]), previous))
+            curs.executemany(sql.SQL("INSERT INTO {} (position, hash) VALUES (%s, %s)").format(self.chain_table), rows)
+        return ids
+
+    def select_chain(self, after: int, limit: int, stop: int | None = None) -> list[tuple[int, str]]:
+        """Chain rows after ``after`` (up to ``stop``), in order, at most ``limit``."""
+        query = sql.SQL("SELECT position, hash FROM {} WHERE position > %s AND position <= %s ORDER BY position LIMIT %s").format(self.chain_table)
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(query, (after, stop if stop is not None else 2**62, limit))
+            return [(int(r["position"]), str(r["hash"])) for r in curs.fetchall()]
+
+    def chain_head(self) -> tuple[int, str] | None:
+        with self.datastore.get_connection() as connection, connection.cursor() as curs:
+            curs.execute(sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(self.chain_table))
+            row = curs.fetchone()
+            return (int(row["position"]), str(row["hash"])) if row else None
+
+
 class PostgresFactory(postgres.PostgresFactory):
-    """``PERSISTENCE_MODULE=shared.postgres:PostgresFactory``: the library's factory, bounded and fast to fail."""
+    """``PERSISTENCE_MODULE=shared.postgres:PostgresFactory``: the library's factory, bounded and fast to fail, with the hash chain."""
+
+    application_recorder_class = ChainedPostgresApplicationRecorder
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)

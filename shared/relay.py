@@ -19,9 +19,10 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
+from shared.chain import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
-from shared.store import ServiceApplication
+from shared.store import MunicipalityUnknownError, ServiceApplication
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ class OutboxRelay:
     refusal_attempts: int = 8
     lease_retry_seconds: float = 1.0
     status: RelayStatus = field(default_factory=RelayStatus)
+    heads: HeadPublisher | None = None
+    """Publishes the store's chain head to the heads bucket while this relay holds the lease (see :mod:`shared.chain`)."""
     _stream_seq: int | None = None
     _position: int | None = None
     _refusals: dict[int, int] = field(default_factory=dict)
@@ -120,6 +123,7 @@ class OutboxRelay:
                 log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
                 self.status.role = "active"
             wake.clear()  # a save from here on wakes the wait below
+            await self._publish_head()  # when due; apart from the events, so a held-up event holds up no head
             try:
                 moved = await self.publish_pending()
                 self.status.last_error = None
@@ -136,6 +140,16 @@ class OutboxRelay:
             if not moved:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
+
+    async def _publish_head(self) -> None:
+        """The chain head, to the heads bucket, when due; a failure is logged and tried again at the next turn."""
+        if self.heads is None or self.link.js is None:
+            return
+        try:
+            await self.heads.maybe_publish(self.link.js, self.app)
+        except Exception as error:  # noqa: BLE001 - the events go on being published; the head waits
+            self.heads.forget()
+            log.warning("relay %s: publishing the chain head failed: %s: %s", self.catalogue.service, type(error).__name__, error)
 
     async def _align(self, js: JetStreamContext, stream: str) -> None:
         """Learn the stream's last sequence, and where in the log to go on from.
@@ -185,34 +199,29 @@ class OutboxRelay:
         notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
         if not notifications:
             return 0
-        private = self.catalogue.private_topics
-        previous = await asyncio.to_thread(self.app.previous_public, notifications[0].id, private)
+        prepared, waiting = await asyncio.to_thread(self._prepare, notifications)
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
         outgoing: dict[int, tuple[str, bytes, dict[str, str]]] = {}
         stepped: dict[int, str] = {}
-        for notification in notifications:
-            if notification.topic in private:
-                sent.append((notification.id, None))
+        for notification_id, cloudevent in prepared:
+            if cloudevent is None:  # a private event
+                sent.append((notification_id, None))
                 continue
-            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
-            assert cloudevent is not None
             payload = encode(cloudevent)
             if len(payload) > max_payload - 1024:
-                stepped[notification.id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
-                sent.append((notification.id, None))
-                previous = notification.id
+                stepped[notification_id] = f"{len(payload)} bytes, above the server's payload limit of {max_payload}"
+                sent.append((notification_id, None))
                 continue
             headers = {"Nats-Msg-Id": cloudevent["id"]}
             if sequence:
                 headers["Nats-Expected-Last-Sequence"] = str(sequence)
             subject = self.catalogue.subject_of(cloudevent)
-            outgoing[notification.id] = (subject, payload, headers)
+            outgoing[notification_id] = (subject, payload, headers)
             ack = await js.publish_async(subject, payload, headers=dict(headers), stream=stream)
-            sent.append((notification.id, ack))
+            sent.append((notification_id, ack))
             sequence += 1
-            previous = notification.id
         pending = [ack for _, ack in sent if ack is not None]
         results = await asyncio.gather(*(asyncio.wait_for(ack, self.ack_timeout) for ack in pending), return_exceptions=True)
         outcomes = iter(results)
@@ -236,7 +245,38 @@ class OutboxRelay:
             return await self._probe(js, stream, failed_at, outgoing[failed_at], last_seq, len(sent))
         self.status.blocked_on = None
         self._refusals.clear()
+        if waiting is not None:
+            raise waiting
         return len(sent)
+
+    def _prepare(self, notifications: list[Any]) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
+        """Each notification's CloudEvent (None for a private event), read in a worker thread: the store and the views block.
+
+        Stops before an event whose OSV's municipality is not known here yet
+        (its subject needs it): that error comes back with what came before,
+        which goes out; the relay then waits for registry's mapping.
+        """
+        private = self.catalogue.private_topics
+        previous = self.app.previous_public(notifications[0].id, private)
+        hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id)
+        prepared: list[tuple[int, dict[str, Any] | None]] = []
+        for notification in notifications:
+            if notification.topic in private:
+                prepared.append((notification.id, None))
+                continue
+            try:
+                cloudevent = self.catalogue.to_cloudevent(
+                    notification.id,
+                    self.app.decode(notification),
+                    previous=previous,
+                    locate=self.app.municipality_of,
+                    chainhash=hashes.get(notification.id),
+                )
+            except MunicipalityUnknownError as error:
+                return prepared, error
+            prepared.append((notification.id, cloudevent))
+            previous = notification.id
+        return prepared, None
 
     async def _probe(
         self, js: JetStreamContext, stream: str, position: int, message: tuple[str, bytes, dict[str, str]], last_seq: int, covered: int

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     """Read indicators, their evidence, exports, alerts and the dashboard (within municipal scope)."""
     AUDIT_READ = "audit:read"
     """Read an OSV's full stored history (staff notes included)."""
+    AUDIT_VERIFY = "audit:verify"
+    """Check each service's hash chain against the published heads (``GET /verify``, ``GET /chain``)."""
     EVENTS_READ = "events:read"
     """Read a service's ``GET /events`` feed (a partner: its municipality's events only)."""
     PERSONAL_DATA_ERASE = "personal-data:erase"
@@ -74,7 +76,8 @@ _STAFF = frozenset(
 #:   indicators, and record what the municipality decides in its RUOS; members only masked.
 #: * ``evaluator`` reads and scores the proposals of the rounds assigned to it: nothing of the OSVs'
 #:   records (members, follow-up) that the rubric does not need, and no other evaluator's sheet beyond the ranking's.
-#: * ``auditor`` reads everything, members masked: history, evidence, as-of, feeds; looks nobody up.
+#: * ``auditor`` reads everything, members masked: history, evidence, as-of, feeds; looks nobody up. Only
+#:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.
 #: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), erases,
 #:   and reads the access log; nothing of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
@@ -83,7 +86,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
     "municipal": frozenset({P.PROGRAMME_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
-    "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.EVENTS_READ}),
+    "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
     "dpo": frozenset({P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),

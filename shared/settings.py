@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
     postgres_lock_timeout_seconds: int = 5
+    chain_head_seconds: float = Field(
+        default=30.0, gt=0, le=60, description="How often the relay publishes the store's hash-chain head to the OSV_CHAIN_HEADS bucket: at least every minute."
+    )
     relay_refusal_attempts: int = Field(
         default=8, description="Times in a row the stream may refuse an event before the relay steps over it (consumers then fetch it from the feed)."
     )

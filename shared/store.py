@@ -51,10 +51,10 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_
     if scheme == "sqlite":
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path or path == ":memory:":
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
+            return {"PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory", "SQLITE_DBNAME": ":memory:"}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": str(lock_timeout_seconds),
         }
@@ -132,6 +132,13 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     return retrying
 
 
+class MunicipalityUnknownError(LookupError):
+    """A public event names an OSV whose municipality this service does not know (yet): its subject cannot be chosen."""
+
+    def __init__(self, osv_id: UUID) -> None:
+        super().__init__(f"the municipality of OSV {osv_id} is not known here yet (registry's OSVMapped has not arrived)")
+
+
 class ServiceApplication(Application):
     """Base of the four write applications: dates transcoded, the log readable, a relay position kept."""
 
@@ -145,6 +152,42 @@ class ServiceApplication(Application):
         """Called, in the saving thread, after each save: the relay's wake-up."""
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
+        self._municipalities: dict[UUID, str] = {}
+
+    # Which municipality an event belongs to ----------------------------------
+
+    def municipality_of(self, data: Mapping[str, Any]) -> str | None:
+        """The municipality a public event belongs to, given its ``data``: ``mml``, a district's ubigeo, or None.
+
+        An event about an OSV belongs to the municipality of the OSV's district
+        (which never changes); one about a municipality's own record (focal
+        points, agreements, accepted documents) to that municipality; the
+        rest (phases, rounds) to none. Raises
+        :class:`MunicipalityUnknownError` for an OSV this service does not know.
+        """
+        osv_id = data.get("osv_id")
+        if osv_id is not None:
+            key = UUID(str(osv_id))
+            found = self._municipalities.get(key)
+            if found is None:
+                found = self.municipality_of_osv(key)
+                if found is None:
+                    raise MunicipalityUnknownError(key)
+                self._municipalities[key] = found
+            return found
+        municipality = data.get("municipality_id")
+        return str(municipality) if municipality else None
+
+    def municipality_of_known(self, data: Mapping[str, Any]) -> str | None:
+        """:meth:`municipality_of`, or None for an OSV not known yet (what ``GET /events`` says meanwhile)."""
+        try:
+            return self.municipality_of(data)
+        except MunicipalityUnknownError:
+            return None
+
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The ubigeo of the OSV's district, or None when it is not known here; each service says how it knows."""
+        return None
 
     # Loading ----------------------------------------------------------------
 
@@ -276,6 +319,16 @@ class ServiceApplication(Application):
 
     def log_head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    # The hash chain (see :mod:`shared.chain`) ------------------------------
+
+    def chain_head(self) -> tuple[int, str] | None:
+        """The last chained position and its hash, or None for an empty log."""
+        return self.recorder.chain_head()
+
+    def chain_hashes(self, first: int, last: int) -> dict[int, str]:
+        """The chain's hash at each stored position from ``first`` to ``last``."""
+        return dict(self.recorder.select_chain(first - 1, last - first + 1, stop=last))
 
     def ids_created_by(self, created: type) -> list[UUID]:
         """Ids of every aggregate whose first event is of class ``created``, oldest first."""

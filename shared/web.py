@@ -29,7 +29,9 @@ from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
-from shared.auth import Permission, ServiceCredentials, install_auth, subject_of_request, swagger_ui_oauth, within
+from shared.asyncapi import document_for
+from shared.auth import Permission, ServiceCredentials, install_auth, requires, subject_of_request, swagger_ui_oauth, within
+from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
@@ -42,7 +44,7 @@ from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.settings import ServiceSettings
-from shared.store import persistence_env
+from shared.store import MunicipalityUnknownError, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -383,6 +385,7 @@ class Runtime:
                 s.relay_ack_timeout_seconds,
                 lease=lease_for(s.store_url(), s.service_name),
                 refusal_attempts=s.relay_refusal_attempts,
+                heads=HeadPublisher(s.service_name, s.chain_head_seconds),
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
         views = self.views(self.app)
@@ -444,32 +447,101 @@ class Runtime:
             views=self.following.health(),
         )
 
+    async def verify(self) -> VerifyAnswer:
+        """The store's chain, recomputed and checked against every head the bucket holds for this service."""
+        service = self.settings.service_name
+        heads: list[Head] = []
+        source = HEADS_BUCKET
+        if self.link is not None and self.link.js is not None and self.link.connected:
+            try:
+                heads = await read_heads(self.link.js, service)
+            except Exception as error:  # noqa: BLE001 - reported in the answer: the store's own chain is still checked
+                source = f"unavailable: {type(error).__name__}: {error}"
+        else:
+            source = "unavailable: NATS is not connected"
+        verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.app), heads))
+        return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
+
     def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA) -> EventPage:
         """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities.
 
-        Which municipality an event belongs to is the application's to say
-        (``ubigeos_of_events``: its OSV's district, or the municipality it names;
-        programme-wide events such as phases and rounds belong to none, so only
-        all of Lima sees them). The page's positions are the store's, so a
-        filtered page still moves ``next_after`` over what it leaves out.
+        Which municipality an event belongs to is one rule,
+        :meth:`ServiceApplication.municipality_of`: the same that names the
+        event's NATS subject (``osv.<service>.<municipality>.<type>``) and its
+        ``municipality`` attribute. Its OSV's district, or the municipality it
+        names; programme-wide events such as phases and rounds belong to none,
+        so only all of Lima sees them. The page's positions are the store's, so
+        a filtered page still moves ``next_after`` over what it leaves out; but
+        a scoped page stops before an event whose OSV this service does not
+        know yet (as the relay waits to publish it), so a partner never steps
+        over an event of its own municipality.
         """
         assert self.app is not None
-        head = self.app.log_head()
-        notifications = self.app.log_after(after, limit)
+        app = self.app
+        head = app.log_head()
+        notifications = app.log_after(after, limit)
         private = self.catalogue.private_topics
-        previous = self.app.previous_public(notifications[0].id, private) if notifications else 0
+        previous = app.previous_public(notifications[0].id, private) if notifications else 0
+        hashes = app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
+        scoped = not scope.all_of_lima
+        unknown: list[dict[str, Any]] = []
+
+        def locate(data: dict[str, Any]) -> str | None:
+            try:
+                return app.municipality_of(data)
+            except MunicipalityUnknownError:
+                unknown.append(data)
+                return None
+
         events = []
+        next_after = after
         for notification in notifications:
             if notification.topic in private:
+                next_after = notification.id
                 continue
-            cloudevent = self.catalogue.to_cloudevent(notification.id, self.app.decode(notification), previous=previous)
+            cloudevent = self.catalogue.to_cloudevent(
+                notification.id, app.decode(notification), previous=previous, locate=locate, chainhash=hashes.get(notification.id)
+            )
             assert cloudevent is not None
-            events.append(cloudevent)
+            if scoped and unknown:
+                break  # not known yet: the page ends before it
+            next_after = notification.id
             previous = notification.id
-        if not scope.all_of_lima and events:
-            ubigeos = self.app.ubigeos_of_events(events)
-            events = [event for event, ubigeo in zip(events, ubigeos, strict=True) if scope.covers(ubigeo)]
-        return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
+            if scoped and not scope.covers(cloudevent.get("municipality")):
+                continue
+            events.append(cloudevent)
+        return EventPage(after=after, next_after=next_after, head=head, events=events)
+
+
+class ChainEntry(BaseModel):
+    position: int = Field(description="A position of the store's log (a notification id).")
+    digest: str | None = Field(description="SHA-256 of the stored event's columns (its stored bytes); null if the chain names a position the store no longer holds.")
+    hash: str | None = Field(description="The chain's hash at this position, as the store recorded it.")
+
+
+class ChainPage(BaseModel):
+    """A page of the store's hash chain (see ``shared/chain.py`` for how each hash is made)."""
+
+    after: int
+    next_after: int = Field(description="Pass as `after` to read on; equals `after` when the page is empty.")
+    entries: list[ChainEntry]
+
+
+class VerifyFailure(BaseModel):
+    position: int | None = Field(description="The first position that fails; null when the failure has none.")
+    reason: str
+
+
+class VerifyAnswer(BaseModel):
+    """What `GET /verify` found, at the moment it was asked."""
+
+    service: str
+    ok: bool
+    events_checked: int
+    head: dict[str, Any] | None = Field(description="The chain's head recomputed from the stored events: position and hash.")
+    heads_checked: int = Field(description="Chain heads published to the OSV_CHAIN_HEADS bucket that were checked.")
+    heads_source: str = Field(description="`OSV_CHAIN_HEADS`, or why the published heads could not be read (then only the store's own chain was checked).")
+    first_failure: VerifyFailure | None
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -577,6 +649,28 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         """Report the store, the NATS connection and how far the relay lags behind the store."""
         response.status_code, report = await runtime.health()
         return report
+
+    @api.get("/asyncapi.json", tags=["events"])
+    def read_asyncapi() -> dict[str, Any]:
+        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas."""
+        # Open, as /openapi.json is: it describes the events, it holds none.
+        assert runtime.catalogue is not None
+        return document_for([runtime.catalogue])
+
+    auditors = [Depends(requires(Permission.AUDIT_VERIFY))]
+
+    @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
+    def read_chain(
+        after: Annotated[int, Query(ge=0, description="Return positions after this one.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
+    ) -> ChainPage:
+        """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""
+        return ChainPage.model_validate(chain_page(runtime.app, after, limit))
+
+    @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
+    async def verify_log() -> VerifyAnswer:
+        """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS; name the first position that fails."""
+        return await runtime.verify()
 
     for router in routers:
         api.include_router(router)

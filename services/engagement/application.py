@@ -110,6 +110,19 @@ class Engagement(ServiceApplication):
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
 
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The OSV's municipality, from the local view of registry's OSVs."""
+        return self.osvs.ubigeo_of(osv_id)
+
+    def municipality_of(self, data: Mapping[str, Any]) -> str | None:
+        """As for every service (the OSV's district), and an erasure that names no OSV (recorded before
+        ``PersonalDataErased`` carried one) belongs to the OSV of the person's latest membership."""
+        if data.get("osv_id") is None and data.get("member_id") is not None:
+            member = self.find(UUID(str(data["member_id"])), Member)
+            if member is not None and member.memberships:
+                return super().municipality_of({"osv_id": member.latest_membership.osv_id})
+        return super().municipality_of(data)
+
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, plus sealing each person's data with their own key."""
         return SealingMapper(
@@ -526,31 +539,3 @@ class Engagement(ServiceApplication):
             self._check_known(osv_id)
             return []
         return record.latest_first()
-
-    # The feed's audience -------------------------------------------------------------
-
-    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
-        """The municipality each public event belongs to, for a partner's feed: its OSV's district.
-
-        An event naming only a member (an erasure) belongs to the OSV of the member's latest membership.
-        """
-        known: dict[str, str | None] = {}
-
-        def osv_of(data: Mapping[str, Any]) -> str | None:
-            if "osv_id" in data:
-                return str(data["osv_id"])
-            if "grant_id" in data and (grant := self.grants.get(UUID(str(data["grant_id"])))) is not None:
-                return grant.osv_id
-            if "member_id" in data and (member := self.find(UUID(str(data["member_id"])), Member)) is not None:
-                return str(member.latest_membership.osv_id)
-            return None
-
-        def of(data: Mapping[str, Any]) -> str | None:
-            osv_id = osv_of(data)
-            if osv_id is None:
-                return None
-            if osv_id not in known:
-                known[osv_id] = self.osvs.ubigeo_of(osv_id)
-            return known[osv_id]
-
-        return [of(event.get("data") or {}) for event in cloudevents]

@@ -89,12 +89,18 @@ class MemberRoleChanged(PublicEvent):
 
 @catalogue.publishes(Member.PersonalDataErased)
 class PersonalDataErased(PublicEvent):
-    """The person's personal data was forgotten; their memberships stay, in public terms."""
+    """The person's personal data was forgotten; their memberships stay, in public terms. A tombstone: drop what you derived about `member_id`.
+
+    One goes out per OSV the person was a member of, each under that OSV's
+    municipality, so every partner that received the person's memberships
+    receives it. (`osv_id` is null on erasures recorded before it was added.)
+    """
 
     id_field: ClassVar[str] = "member_id"
     occurred_field: ClassVar[str] = "erased_on"
 
     member_id: UUID
+    osv_id: UUID | None = Field(default=None, description="An OSV the person was a member of; the event's municipality is that OSV's.")
     erased_on: date
 
 

@@ -60,6 +60,10 @@ class Funding(ServiceApplication):
         self.osvs = osvs
         self.municipalities = MunicipalityTable.of_lima()
 
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The OSV's municipality, from the local view of registry's OSVs."""
+        return self.osvs.ubigeo_of(osv_id)
+
     # Phases ------------------------------------------------------------------
 
     @retried_on_collision
@@ -366,23 +370,3 @@ class Funding(ServiceApplication):
         proposal.record_grant(grant.id, grant.amount, granted_on)
         self.save(grant, proposal, history)
         return grant
-
-    # The feed's audience -------------------------------------------------------------
-
-    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
-        """The municipality each public event belongs to, for a partner's feed: its OSV's district, or the one it names.
-
-        Phases and rounds belong to the whole programme (None): only all of Lima sees them.
-        """
-        known: dict[str, str | None] = {}
-
-        def of(data: Mapping[str, Any]) -> str | None:
-            if "osv_id" in data:
-                osv_id = str(data["osv_id"])
-                if osv_id not in known:
-                    known[osv_id] = self.osvs.ubigeo_of(osv_id)
-                return known[osv_id]
-            municipality_id = data.get("municipality_id")
-            return str(municipality_id) if municipality_id is not None else None
-
-        return [of(event.get("data") or {}) for event in cloudevents]

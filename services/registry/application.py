@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.registry.domain.duplicates import DistrictRoll
@@ -183,8 +184,16 @@ class Registry(ServiceApplication):
         return osv
 
     def ubigeo_of(self, osv: OSV) -> str:
-        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it."""
+        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it, and its events' subject."""
         return self.districts.find(osv.district).ubigeo
+
+    def municipality_of_osv(self, osv_id: UUID) -> str | None:
+        """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes)."""
+        try:
+            osv = self.repository.get(osv_id, version=1)
+        except AggregateNotFoundError:
+            return None
+        return self.ubigeo_of(osv) if isinstance(osv, OSV) else None
 
     def get_ruos_application(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope = ALL_LIMA) -> RUOSApplication:
         return self.get_osv(osv_id, scope).find_application(application_id)
@@ -470,21 +479,3 @@ class Registry(ServiceApplication):
         agreement_id = found.record.sign_agreement(title, signed_on, commitments, document_reference)
         self.save(found.record)
         return found, agreement_id
-
-    # The feed's audience -------------------------------------------------------------
-
-    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
-        """The municipality each public event belongs to, for a partner's feed: its OSV's district, or the municipality it names."""
-        known: dict[str, str | None] = {}
-
-        def of(data: Mapping[str, Any]) -> str | None:
-            if "osv_id" in data:
-                osv_id = str(data["osv_id"])
-                if osv_id not in known:
-                    osv = self.find(UUID(osv_id), OSV)
-                    known[osv_id] = self.ubigeo_of(osv) if osv is not None else None
-                return known[osv_id]
-            municipality_id = data.get("municipality_id")
-            return str(municipality_id) if municipality_id is not None else None
-
-        return [of(event.get("data") or {}) for event in cloudevents]

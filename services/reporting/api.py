@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import AwareDatetime, BeforeValidator
 
+from services.reporting import exports
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import render_dashboard, stylesheet
@@ -25,6 +26,7 @@ from services.reporting.signin import DashboardSignIn, SignInFailed, session_cal
 from services.reporting.translations import Language
 from shared.auth import Caller, MunicipalScope, Permission, holders_of, within
 from shared.clock import LIMA, Clock, today_in_lima
+from shared.asyncapi import document_for
 from shared.web import HEALTH_RESPONSES, application_of, base_api, install_cors, problem, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,15 +64,24 @@ ExportLang = Annotated[Language, Query(description="The words of the file: `es` 
 @indicators.get("/indicators/export.csv", response_class=Response)
 def export_csv(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None, lang: ExportLang = "es") -> Response:
     """The indicators as CSV for Excel: UTF-8 with BOM, a row per phase, indicator, part and group in words; the name states the as-of moment."""
-    body, name = reporting.export_csv(as_of=as_of, by=by, lang=lang, scope=scope)
-    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    body, name, evidence = reporting.export_csv(as_of=as_of, by=by, lang=lang, scope=scope)
+    return Response(body, media_type="text/csv; charset=utf-8", headers=_export_headers(name, evidence))
 
 
 @indicators.get("/indicators/export.xlsx", response_class=Response)
 def export_xlsx(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None, lang: ExportLang = "es") -> Response:
     """The indicators as an XLSX workbook: the CSV's rows with a frozen header and formatted numbers, and a properties sheet with the as-of moment."""
-    body, name = reporting.export_xlsx(as_of=as_of, by=by, lang=lang, scope=scope)
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    body, name, evidence = reporting.export_xlsx(as_of=as_of, by=by, lang=lang, scope=scope)
+    return Response(body, media_type=XLSX, headers=_export_headers(name, evidence))
+
+
+def _export_headers(name: str, evidence: dict[str, Any]) -> dict[str, str]:
+    """The file's name, and what ties it to the log: ``Report-Digest`` and ``Chain-Heads`` (``registry@12:<hash>,…``)."""
+    return {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Report-Digest": evidence["digest"],
+        "Chain-Heads": exports.heads_label(evidence["heads"]),
+    }
 
 
 @indicators.get("/indicators/{name}/evidence")
@@ -110,6 +121,16 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
         applied_positions=positions or {},
         sources=runtime.following.health().get(reporting.readmodel.name, {}),
     )
+
+
+@operations.get("/asyncapi.json", tags=["events"])
+def read_asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas."""
+    from services.engagement.events import catalogue as engagement
+    from services.funding.events import catalogue as funding
+    from services.registry.events import catalogue as registry
+
+    return document_for([registry, funding, engagement])
 
 
 # The dashboard ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.reporting import exports
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
-from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown
+from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, report_digest
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
@@ -60,8 +60,13 @@ class Reporting:
         """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown.
 
         A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened.
+        With them, the report's ``digest`` (:func:`report_digest`: what
+        ``osv-replay`` prints for the same cut, rebuilt from the feeds alone;
+        for all of Lima) and the ``heads`` of each service's hash chain
+        reporting knows (what ``osv-verify --heads`` checks a store against later).
         """
-        return {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, self.districts_of(scope))}
+        report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, self.districts_of(scope))}
+        return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
 
     def evidence(
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA
@@ -98,20 +103,22 @@ class Reporting:
 
     def export_csv(
         self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es", scope: MunicipalScope = ALL_LIMA
-    ) -> tuple[bytes, str]:
-        """The indicators within ``scope`` as CSV (:mod:`services.reporting.exports`) in ``lang``, and the file's name
-        (which states the as-of moment)."""
+    ) -> tuple[bytes, str, dict[str, Any]]:
+        """The indicators within ``scope`` as CSV (:mod:`services.reporting.exports`) in ``lang``; the file's name
+        (which states the as-of moment); and the report's ``digest`` and chain ``heads`` (see :meth:`indicators`)."""
         now = self.now()
-        report = self.readmodel.report(as_of, by, self.districts_of(scope))
-        return exports.to_csv(report, as_of, now, lang), exports.file_name(as_of, now, "csv")
+        report = self.indicators(as_of, by, scope)
+        return exports.to_csv(report, as_of, now, lang), exports.file_name(as_of, now, "csv"), _evidence_of(report)
 
     def export_xlsx(
         self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es", scope: MunicipalScope = ALL_LIMA
-    ) -> tuple[bytes, str]:
-        """The indicators within ``scope`` as an XLSX workbook, the same rows as the CSV, with a properties sheet; and the file's name."""
+    ) -> tuple[bytes, str, dict[str, Any]]:
+        """The indicators within ``scope`` as an XLSX workbook, the same rows as the CSV, with a properties sheet
+        (as-of moment, digest, chain heads); the file's name; and the digest and heads."""
         now = self.now()
-        report = self.readmodel.report(as_of, by, self.districts_of(scope))
-        return exports.to_xlsx(report, as_of, now, lang), exports.file_name(as_of, now, "xlsx")
+        report = self.indicators(as_of, by, scope)
+        evidence = _evidence_of(report)
+        return exports.to_xlsx(report, as_of, now, lang, **evidence), exports.file_name(as_of, now, "xlsx"), evidence
 
     def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS, scope: MunicipalScope = ALL_LIMA) -> Alerts:
         """The follow-up alerts as of today in Lima, about the OSVs and municipalities in ``scope``."""
@@ -124,3 +131,8 @@ class Reporting:
 
     def close(self) -> None:
         self.readmodel.engine.dispose()
+
+
+def _evidence_of(report: dict[str, Any]) -> dict[str, Any]:
+    """What ties an export to the log: the report's digest and the chain heads reporting knew."""
+    return {"digest": report["digest"], "heads": report["heads"]}

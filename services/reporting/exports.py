@@ -13,7 +13,12 @@ the file by program.
 - XLSX: a sheet of figures with its header frozen, column widths set, money
   as numbers with two decimals and rates as percentages; a second sheet of
   properties says what moment the figures are as of and when the file was
-  made (and so does the workbook's description).
+  made (and so does the workbook's description), the report's digest (what
+  ``osv-replay`` prints for the same cut) and the chain head of each
+  service's log that reporting knew (what ``osv-verify --heads`` checks a
+  store against). The CSV's answer carries the digest and heads in its
+  ``Report-Digest`` and ``Chain-Heads`` headers, so that the file itself
+  stays a plain table.
 """
 
 from __future__ import annotations
@@ -114,8 +119,21 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def to_xlsx(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, lang: Language = "es") -> bytes:
-    """A sheet of figures (header frozen, widths set, money and percentages formatted) and a sheet of properties."""
+def heads_label(heads: Mapping[str, Mapping[str, Any]]) -> str:
+    """``funding@7:<hash>,registry@12:<hash>``: each service's chain head, by position."""
+    return ",".join(f"{source}@{head['position']}:{head['hash']}" for source, head in sorted(heads.items()))
+
+
+def to_xlsx(
+    report: Mapping[str, Any],
+    as_of: datetime | None,
+    generated_at: datetime,
+    lang: Language = "es",
+    digest: str = "",
+    heads: Mapping[str, Mapping[str, Any]] | None = None,
+) -> bytes:
+    """A sheet of figures (header frozen, widths set, money and percentages formatted) and a sheet of properties,
+    the digest and the chain heads among them."""
     t = translator(lang)
     workbook = Workbook()
     sheet = workbook.active
@@ -141,6 +159,8 @@ def to_xlsx(report: Mapping[str, Any], as_of: datetime | None, generated_at: dat
         ("export.generated_at", _moment(generated_at)),
         ("export.language", lang),
         ("export.source", "osv-platform GET /indicators"),
+        ("export.digest", digest),
+        ("export.heads", heads_label(heads or {})),
     ):
         properties.append([t(key), value])
     properties.column_dimensions["A"].width = 34

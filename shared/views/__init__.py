@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.events import source_service
+from shared.events import source_service, subject_for
 
 
 def make_engine(url: str) -> Engine:
@@ -296,7 +296,7 @@ class View:
     sources: ClassVar[tuple[str, ...]]
     """The services whose events it applies."""
     subjects: ClassVar[dict[str, str]] = {}
-    """Per source, the NATS subject filter (default ``osv.<source>.>``)."""
+    """Per source, the NATS subject filter (default ``osv.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``)."""
 
     def __init__(self, engine: Engine, ledger: Ledger, durable_prefix: str | None = None) -> None:
         self.engine = engine
@@ -307,8 +307,8 @@ class View:
         return self.subjects.get(source, f"osv.{source}.>")
 
     def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
-        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<type>`` matches the filter)."""
-        return subject_matches(self.subject_for(source), f"osv.{source}.{cloudevent['type']}")
+        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<municipality>.<type>`` matches the filter)."""
+        return subject_matches(self.subject_for(source), subject_for(source, cloudevent.get("municipality"), cloudevent["type"]))
 
     def durable_for(self, source: str) -> str:
         return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix

@@ -46,6 +46,8 @@ DOCUMENTS = {OWN: "001234567", OTHER: "007654321"}
 PHONES = {OWN: "+51987654321", OTHER: "+51912345678"}
 PURPOSE = {"purpose": "contact"}
 MATRIX_SERVICES = ("registry", "funding", "engagement", "reporting")
+#: The routes that take no token: health, and the AsyncAPI document (a document about the API, as /openapi.json is).
+OPEN_PATHS = frozenset({"/health", "/asyncapi.json"})
 
 CRITERIA = [
     {"code": "organisational_capacity", "name": "Capacidad organizativa", "weight": "1", "min_score": 0, "max_score": 10},
@@ -377,12 +379,12 @@ class Operation:
 
 
 def operations(world: World, service: str) -> list[Operation]:
-    """Every operation of the service's OpenAPI document but ``/health``, commands that forget people last."""
+    """Every operation of the service's OpenAPI document but the open ones, commands that forget people last."""
     document = world.clients[service].get("/openapi.json").json()
     found = []
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
-            if path == "/health":
+            if path in OPEN_PATHS:
                 assert "security" not in operation and "x-permissions" not in operation
                 continue
             assert operation.get("x-permissions"), f"{service} {method.upper()} {path} requires no permission"
@@ -529,14 +531,22 @@ def test_staff_read_a_member_only_stating_a_purpose_and_see_their_data_then(worl
     assert member_id != fresh["id"]
 
 
-def test_every_route_but_health_declares_its_security_and_roles(world: World) -> None:
+def test_every_route_but_the_open_ones_declares_its_security_and_roles(world: World) -> None:
     for service in MATRIX_SERVICES:
         document = world.clients[service].get("/openapi.json").json()
         schemes = document["components"]["securitySchemes"]
         assert set(schemes) == {"oidc", "bearer"}
         for path, methods in document["paths"].items():
             for method, operation in methods.items():
-                if path == "/health":
+                if path in OPEN_PATHS:
                     continue
                 assert operation["x-roles"], f"{service} {method} {path}"
                 assert "401" in operation["responses"] and "403" in operation["responses"], f"{service} {method} {path}"
+
+
+def test_the_open_routes_answer_without_a_token(world: World) -> None:
+    for service in MATRIX_SERVICES:
+        client = world.clients[service]
+        assert OPEN_PATHS <= set(client.get("/openapi.json").json()["paths"]), service
+        document = client.get("/asyncapi.json", headers={"Authorization": ""})
+        assert document.status_code == 200 and document.json()["asyncapi"].startswith("3."), service

@@ -83,7 +83,7 @@ async def publish(url: str, positions: Iterable[int]) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for position in positions:
-        await js.publish("osv.registry.OSVMapped", encode(cloudevent(position)), headers={"Nats-Msg-Id": f"registry:{position}"})
+        await js.publish("osv.registry.150132.OSVMapped", encode(cloudevent(position)), headers={"Nats-Msg-Id": f"registry:{position}"})
     await nc.close()
 
 
@@ -147,7 +147,7 @@ def test_a_poison_message_is_parked_with_its_error_and_the_messages_after_it_are
     data, headers = asyncio.run(parked())
     assert b'"position":7' in data.replace(b" ", b"")
     assert headers["Osv-Parked-Error"] == "KeyError: 'zone'"
-    assert headers["Osv-Parked-Subject"] == "osv.registry.OSVMapped"
+    assert headers["Osv-Parked-Subject"] == "osv.registry.150132.OSVMapped"
 
 
 def test_messages_a_crashed_process_fetched_and_never_acked_are_applied_when_redelivered_after_newer_ones(

@@ -85,7 +85,7 @@ async def publish_facts(url: str, facts: list[dict[str, Any]]) -> None:
     nc = await nats.connect(url)
     js = nc.jetstream()
     for fact in facts:
-        await js.publish(f"osv.registry.{fact['type']}", encode(fact), headers={"Nats-Msg-Id": fact["id"]})
+        await js.publish(f"osv.registry.150132.{fact['type']}", encode(fact), headers={"Nats-Msg-Id": fact["id"]})
     await nc.close()
 
 

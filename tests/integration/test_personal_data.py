@@ -150,10 +150,15 @@ def test_the_feed_renders_every_event_after_erasure_and_the_public_events_do_not
     after = feed(client)
     assert after[: len(before)] == before
     assert [e["type"] for e in after[len(before):]] == ["PersonalDataErased"]
-    assert after[-1]["data"] == {"member_id": member["id"], "erased_on": "2025-01-10", "occurred_on": "2025-01-10"}
+    assert after[-1]["data"] == {"member_id": member["id"], "osv_id": osv_id, "erased_on": "2025-01-10", "occurred_on": "2025-01-10"}
+    assert after[-1]["municipality"] == joined_municipality(after) == "150110"  # Comas: the tombstone goes where the membership went
     joined = next(e for e in after if e["type"] == "MemberJoined")
     assert (joined["data"]["age_band"], joined["data"]["nationality"], joined["data"]["sex"]) == ("30-44", "VE", "F")
     assert not any(secret in json.dumps(after, ensure_ascii=False) for secret in SECRETS)
+
+
+def joined_municipality(events: list[dict]) -> str:
+    return next(e for e in events if e["type"] == "MemberJoined")["municipality"]
 
 
 def test_the_same_document_can_be_registered_again_once_its_holder_is_forgotten(client: TestClient) -> None:

@@ -209,6 +209,9 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     labelled = next(r for r in table if r["Código del desglose"] == "by_nationality.VE" and r["Código del indicador"] == "members_joined")
     assert (labelled["Indicador"], labelled["Desglose"]) == ("Miembros que ingresaron", "Por nacionalidad: Venezuela")
 
+    # what ties the file to the log: the digest osv-replay prints for this cut, and the chain heads reporting knew
+    assert response.headers["report-digest"] == client.get("/indicators", params=params).json()["digest"]
+
     english = client.get("/indicators/export.csv", params={**params, "lang": "en"}).content.decode("utf-8-sig")
     assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Indicator code,Part code\r\n")
     assert ",Whole programme," in english and ",Members who joined,By nationality: Venezuela," in english
@@ -244,6 +247,9 @@ def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_
 
     properties = {row[0].value: row[1].value for row in book["Properties"].iter_rows()}
     assert properties["Figures recorded up to"] == as_of
+    report = client.get("/indicators", params=params).json()
+    assert properties["Report digest (osv-replay)"] == report["digest"] == response.headers["report-digest"]
+    assert (properties["Chain heads of each service (osv-verify --heads)"] or "") == response.headers["chain-heads"]  # none known here
     assert datetime.fromisoformat(properties["File made at"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
 
 

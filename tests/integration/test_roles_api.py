@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import application_of, feed, head, service_client
@@ -159,6 +160,33 @@ def test_a_partner_reads_its_municipalitys_events_from_every_feed_and_no_other(s
     # The page moves over what it leaves out, so the partner reads on from where the service is.
     assert seen["funding"]["next_after"] == ok(funding.get("/events", headers=tokens.headers("auditor")))["next_after"]
     assert len(ok(funding.get("/events", headers=tokens.headers("osv-services")))["events"]) == 3
+
+
+def test_a_partners_page_stops_before_an_event_whose_osv_the_service_does_not_know_yet(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Which municipality an event belongs to is the rule that names its NATS subject; while it cannot be
+    told (funding's view of registry's OSVs has not caught up), the relay waits, and so does a partner's page:
+    stepping over the event would lose it for good."""
+    funding = system["funding"]
+    own = an_osv(system, SJL)
+    created(funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}))
+    created(funding.post("/grants", json={"osv_id": own, "amount": "1000.00", "currency": "PEN", "granted_on": "2021-04-01", "kind": "seed_fund"}))
+    view = application_of(funding).osvs
+    with view.engine.begin() as connection:  # as while the view is rebuilt: the OSV's mapping not applied yet
+        connection.execute(text("UPDATE known_osvs SET mapped_on = NULL"))
+
+    whole = ok(funding.get("/events", headers=tokens.headers("auditor")))["events"]
+    assert [e["type"] for e in whole] == ["PhaseOpened", "FundGranted"] and "municipality" not in whole[1]
+    phase, grant = (e["position"] for e in whole)
+    partner = tokens.headers("partner-150132")
+    page = ok(funding.get("/events", headers=partner))
+    assert page["events"] == [] and phase <= page["next_after"] < grant  # over the phase (no municipality's), not the grant
+
+    with view.engine.begin() as connection:
+        connection.execute(text("UPDATE known_osvs SET mapped_on = '2021-02-01'"))
+    page = ok(funding.get("/events", params={"after": page["next_after"]}, headers=partner))
+    assert [(e["type"], e["municipality"]) for e in page["events"]] == [("FundGranted", "150132")]
 
 
 # -- evaluators ---------------------------------------------------------------------------------------------

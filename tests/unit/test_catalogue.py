@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 
@@ -50,3 +51,21 @@ def test_published_event_names_are_unique_across_services() -> None:
     names = [p.__name__ for c in event_catalogue.catalogues() for p in c.public_events]
     assert len(names) == len(set(names))
     assert {"OSVMapped", "RUOSRegistered", "FundGranted", "MemberLeft"} <= set(names)
+
+
+def test_the_committed_asyncapi_document_is_the_one_the_public_events_generate() -> None:
+    assert event_catalogue.ASYNCAPI.read_text("utf-8") == event_catalogue.expected_asyncapi(), "catalogue/asyncapi.json is stale: run `make catalogue`"
+    assert "[AsyncAPI 3.0 document](asyncapi.json)" in event_catalogue.README.read_text("utf-8")  # partners find it from the catalogue
+
+
+def test_the_asyncapi_document_has_a_channel_message_and_schema_for_every_published_event() -> None:
+    document = json.loads(event_catalogue.expected_asyncapi())
+    for catalogue in event_catalogue.catalogues():
+        for public in catalogue.public_events:
+            name = public.__name__
+            channel = document["channels"][f"{catalogue.service}.{name}"]
+            assert channel["address"] == f"osv.{catalogue.service}.{{municipality}}.{name}"
+            assert channel["x-jetstream"]["stream"] == f"OSV_{catalogue.service.upper()}"
+            assert document["components"]["messages"][name]["payload"] == {"$ref": f"#/components/schemas/{name}CloudEvent"}
+            assert document["components"]["schemas"][name]["properties"].keys() == public.model_json_schema()["properties"].keys()
+    assert "none" in document["components"]["parameters"]["municipality"]["enum"]

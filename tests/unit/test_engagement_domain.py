@@ -554,7 +554,7 @@ def test_the_public_events_of_a_member_say_nothing_that_identifies_them() -> Non
         {**who, "grant_id": str(grant_id), "enrolled_on": "2024-05-01", "occurred_on": "2024-05-01"},
         {**who, "grant_id": str(grant_id), "withdrew_on": "2024-06-01", "occurred_on": "2024-06-01"},
         {**who, "membership_id": membership_id, "left_on": "2025-01-20", "reason": "moved_in_peru", "occurred_on": "2025-01-20"},
-        {"member_id": str(member.id), "erased_on": "2025-02-01", "occurred_on": "2025-02-01"},
+        {"member_id": str(member.id), "osv_id": str(OSV_ID), "erased_on": "2025-02-01", "occurred_on": "2025-02-01"},
     ]
     assert [catalogue.to_cloudevent(n, e)["type"] for n, e in enumerate(events)] == [
         "MemberJoined",
@@ -564,6 +564,20 @@ def test_the_public_events_of_a_member_say_nothing_that_identifies_them() -> Non
         "MemberLeft",
         "PersonalDataErased",
     ]
+
+
+def test_an_erasure_sends_a_tombstone_to_every_osv_the_person_was_a_member_of() -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    other_osv = uuid4()
+    member.leave(date(2024, 6, 1), DepartureReason.MOVED_IN_PERU)
+    member.join(other_osv, Role.MEMBER, date(2024, 7, 1))
+    member.join(OSV_ID, Role.MEMBER, date(2024, 8, 1))  # back in the first: still one tombstone for it
+    member.erase(date(2025, 2, 1))
+
+    tombstones = [e for e in member.collect_events() if type(e).__name__ == "PersonalDataErased"]
+
+    assert [catalogue.to_cloudevent(n, e)["data"]["osv_id"] for n, e in enumerate(tombstones, 1)] == [str(OSV_ID), str(other_osv)]
+    assert member.personal_data == "erased"
 
 
 def test_a_member_without_a_birth_year_goes_out_in_the_unknown_age_band() -> None:

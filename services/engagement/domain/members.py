@@ -577,13 +577,21 @@ class Member(Aggregate):
     # Personal data -------------------------------------------------------------
 
     def erase(self, erased_on: date) -> None:
-        """Record that the person's personal data is forgotten (the store has deleted its key)."""
+        """Record that the person's personal data is forgotten (the store has deleted its key).
+
+        One ``PersonalDataErased`` per OSV the person was ever a member of, in
+        the order they joined: each goes out under that OSV's municipality, so
+        every partner that received the person's memberships receives the
+        tombstone and can drop what it derived from them.
+        """
         if self.erased_on is not None:
             raise AlreadyErasedError(self.erased_on)
-        self._erased(erased_on=erased_on)
+        osv_ids = list(dict.fromkeys(m.osv_id for m in self.memberships.values()))
+        for osv_id in osv_ids or [None]:
+            self._erased(erased_on=erased_on, osv_id=osv_id)
 
     @event("PersonalDataErased")
-    def _erased(self, erased_on: date) -> None:
+    def _erased(self, erased_on: date, osv_id: UUID | None = None) -> None:
         self.erased_on = erased_on
         self.full_name = REDACTED_NAME
         self.document_number = None

@@ -9,6 +9,8 @@ counts them is :mod:`.tally`.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -243,3 +245,15 @@ def cite(fact: Fact) -> dict[str, Any]:
         "occurred_on": fact.occurred_on.isoformat(),
         "recorded_at": fact.recorded_at.isoformat().replace("+00:00", "Z"),
     }
+
+
+def report_digest(report: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a report's figures: its ``as_of``, phases, total and breakdown, as canonical JSON.
+
+    Two reports of the same cut made from the same facts have the same digest,
+    however the facts reached them (the stream, the feeds, checkpoints or
+    not): ``GET /indicators`` gives it, and ``osv-replay`` rebuilds the report
+    from the feeds alone and prints its own.
+    """
+    figures = {key: value for key, value in report.items() if key not in ("digest", "heads")}
+    return hashlib.sha256(json.dumps(figures, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()

@@ -111,6 +111,16 @@ class CheckpointRow(Base):
     state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ChainHeadRow(Base):
+    """Per source, the highest position applied that carried its log's hash chain (``chainhash``): the head reporting knows."""
+
+    __tablename__ = "chain_heads"
+
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 FACTS = FactRow.__table__
 CHECKPOINTS = CheckpointRow.__table__
 COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
@@ -166,7 +176,9 @@ class ReadModel(View):
     def apply(self, events: list[dict[str, Any]], *, checkpoint: bool = True) -> int:
         """Apply a batch once; return how many events were new. Then make any checkpoint now due."""
         with Session(self.engine) as session, session.begin():
-            rows = [_row(cloudevent) for cloudevent in self.ledger.claim(session, events)]
+            claimed = self.ledger.claim(session, events)
+            rows = [_row(cloudevent) for cloudevent in claimed]
+            self._keep_heads(session, claimed)
             if rows:
                 session.execute(insert(FACTS), rows)
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
@@ -177,6 +189,27 @@ class ReadModel(View):
         if rows and checkpoint:
             self.advance_checkpoints(self.STEP)
         return len(rows)
+
+    @staticmethod
+    def _keep_heads(session: Session, events: list[dict[str, Any]]) -> None:
+        """Move each source's known chain head to the highest position of the batch that carries a ``chainhash``."""
+        highest: dict[str, tuple[int, str]] = {}
+        for cloudevent in events:
+            if cloudevent.get("chainhash"):
+                source, position = source_service(cloudevent), int(cloudevent["position"])
+                if position > highest.get(source, (0, ""))[0]:
+                    highest[source] = (position, str(cloudevent["chainhash"]))
+        for source, (position, hash_) in highest.items():
+            known = session.get(ChainHeadRow, source)
+            if known is None:
+                session.add(ChainHeadRow(source=source, position=position, hash=hash_))
+            elif known.position < position:
+                known.position, known.hash = position, hash_
+
+    def heads(self) -> dict[str, dict[str, Any]]:
+        """Per source, the chain head reporting knows: ``{"position", "hash"}`` (see ``osv-verify --heads``)."""
+        with Session(self.engine) as session:
+            return {row.source: {"position": row.position, "hash": row.hash} for row in session.scalars(select(ChainHeadRow).order_by(ChainHeadRow.source))}
 
     def _backfill_last_meetings(self) -> None:
         """A read model made before the last-meetings table existed fills it once from its facts."""
@@ -306,6 +339,7 @@ class ReadModel(View):
             session.execute(delete(LEDGER.floors_table))
             session.execute(delete(CheckpointRow))
             session.execute(delete(LastMeetingRow))
+            session.execute(delete(ChainHeadRow))
 
     def digest(self) -> str:
         """A SHA-256 over every fact: equal digests, equal read models (checkpoints are a cache, left out)."""

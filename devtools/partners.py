@@ -1,0 +1,207 @@
+"""``osv-partner``: add, revoke and list the municipal partners of the embedded nats-server.
+
+    osv-partner add --municipality 150132     # prints the partner's NATS credentials, once
+    osv-partner list
+    osv-partner revoke --municipality 150132
+
+Each partner is a NATS user in an account of its own whose one stream,
+``OSV_EVENTS``, holds its municipality's events and nothing else (see
+:mod:`devtools.nats_accounts`). ``add`` and ``revoke`` change
+``<var>/nats/accounts.json``, write ``accounts.conf`` again and make the
+running server reload it (SIGHUP to the pid in ``nats-server.pid``): a revoked
+partner's connections are closed at once. The server must be running
+(``make run``): ``add`` makes the partner's stream, ``revoke`` deletes it.
+
+The partner's password is printed once and kept only as a bcrypt hash. The
+embedded server is for one machine; past one, NATS's operator mode (``nsc``)
+holds the same accounts, exports and permissions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.js.errors import NotFoundError
+
+from devtools.nats_accounts import (
+    PARTNER_STREAM,
+    Accounts,
+    admin_user,
+    partner_account,
+    partner_stream_config,
+    partner_user,
+    source_filter,
+)
+from shared.municipalities import MunicipalityTable
+
+
+class PartnerError(Exception):
+    """A partner command that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    municipality: str
+    name: str
+    url: str
+    user: str
+    password: str
+    account: str
+    stream: str
+
+    def describe(self) -> str:
+        filters = ", ".join(source_filter(s, self.municipality) for s in ("registry", "funding", "engagement"))
+        return "\n".join(
+            [
+                f"partner {self.municipality} ({self.name}) added: keep these credentials, the password is not shown again",
+                f"  url       {self.url}",
+                f"  user      {self.user}",
+                f"  password  {self.password}",
+                f"  account   {self.account}",
+                f"  stream    {self.stream}  (its own: {filters}; make durable consumers on it and ack what you committed)",
+            ]
+        )
+
+
+def _server_pid(store_dir: Path) -> int:
+    path = store_dir / "nats-server.pid"
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        raise PartnerError(f"no nats-server runs on {store_dir} (start it with `make run`)") from None
+    return pid
+
+
+def _reload(store_dir: Path, accounts: Accounts) -> None:
+    accounts.write(store_dir)
+    os.kill(_server_pid(store_dir), signal.SIGHUP)
+
+
+async def _as_admin(url: str, municipality: str, password: str, action: Any, attempts: int = 50) -> Any:
+    """Run ``action(js)`` as the partner account's admin user, waiting for the reload to let it in."""
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            nc = await nats.connect(url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False)
+        except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
+            last = error
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            return await action(nc.jetstream(timeout=5))
+        finally:
+            await nc.close()
+    raise PartnerError(f"could not sign in as {admin_user(municipality)} after the reload ({last}): see the server's log for a refused reload")
+
+
+def add(store_dir: Path, municipality: str, url: str) -> Credentials:
+    """Make the partner's account, user and stream; return its credentials."""
+    reference = MunicipalityTable.of_lima().require(municipality, field="municipality")
+    municipality = reference.id
+    _server_pid(store_dir)
+    accounts = Accounts.load(store_dir)
+    if municipality in accounts.partners:
+        raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
+    password = secrets.token_urlsafe(24)
+    partner = accounts.add(municipality, password)
+    _reload(store_dir, accounts)
+
+    async def make_stream(js: Any) -> None:
+        await js.add_stream(partner_stream_config(municipality))
+
+    asyncio.run(_as_admin(url, municipality, partner.admin_password, make_stream))
+    return Credentials(municipality, reference.name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
+
+
+def revoke(store_dir: Path, municipality: str, url: str) -> None:
+    """Delete the partner's stream, then its account: its connections are closed."""
+    accounts = Accounts.load(store_dir)
+    municipality = municipality.strip().lower()
+    partner = accounts.partners.get(municipality)
+    if partner is None:
+        raise PartnerError(f"{municipality} is not a partner")
+    _server_pid(store_dir)
+
+    async def delete_stream(js: Any) -> None:
+        try:
+            await js.delete_stream(PARTNER_STREAM)
+        except NotFoundError:
+            pass
+
+    asyncio.run(_as_admin(url, municipality, partner.admin_password, delete_stream))
+    del accounts.partners[municipality]
+    _reload(store_dir, accounts)
+
+
+def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
+    """Each partner: municipality, user, account, when added and (with a running server) how many events its stream holds."""
+    accounts = Accounts.load(store_dir)
+    rows = []
+    for municipality, partner in sorted(accounts.partners.items()):
+        row: dict[str, Any] = {
+            "municipality": municipality,
+            "user": partner_user(municipality),
+            "account": partner_account(municipality),
+            "added_at": partner.added_at,
+        }
+        if url is not None:
+
+            async def count(js: Any) -> int:
+                return (await js.stream_info(PARTNER_STREAM)).state.messages
+
+            try:
+                row["events"] = asyncio.run(_as_admin(url, municipality, partner.admin_password, count, attempts=1))
+            except Exception as error:  # noqa: BLE001 - listed all the same
+                row["events"] = f"unknown ({type(error).__name__})"
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="osv-partner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nats-dir", type=Path, default=Path(os.environ.get("OSV_VAR_DIR", "var")) / "nats", help="the embedded server's store (default var/nats)")
+    parser.add_argument("--url", default="nats://127.0.0.1:4222", help="the server's address, as partners reach it")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("add", "revoke"):
+        command = commands.add_parser(name)
+        command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
+    listed = commands.add_parser("list")
+    listed.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "add":
+            print(add(args.nats_dir, args.municipality, args.url).describe())
+        elif args.command == "revoke":
+            revoke(args.nats_dir, args.municipality, args.url)
+            print(f"partner {args.municipality} revoked: its stream and account are gone, its connections closed")
+        else:
+            rows = listing(args.nats_dir, args.url)
+            if args.json:
+                print(json.dumps(rows, indent=2))
+            elif not rows:
+                print("no partners")
+            for row in rows if not args.json else []:
+                print(f"{row['municipality']:<8} {row['user']:<16} {row['account']:<16} added {row['added_at']}  events: {row.get('events', '?')}")
+    except PartnerError as error:
+        print(f"osv-partner: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - an unknown municipality (a RuleViolationError) among them
+        message = getattr(error, "message", None) or str(error)
+        print(f"osv-partner: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""The AsyncAPI 3.0 document of the events: every channel, message and schema, from the public event models.
+
+Each public event type is a channel, ``osv.<service>.{municipality}.<type>``,
+whose one message is the CloudEvent (structured JSON) carrying the event's
+``data``; the data's JSON Schema is the model's, as in ``catalogue/schemas/``.
+What the NATS binding cannot say (the JetStream streams, de-duplication,
+ordering, the partners' streams, the chain heads' bucket) is in ``x-jetstream``
+fields. ``make catalogue`` writes the whole document to
+``catalogue/asyncapi.json``; each write service serves its own channels at
+``GET /asyncapi.json``, reporting all of them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from shared.events import SPEC_SOURCE_PREFIX, EventCatalogue, PublicEvent, subject_for
+from shared.municipalities import MunicipalityTable
+
+VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
+
+
+def _summary(public: type[PublicEvent]) -> str:
+    return " ".join((public.__doc__ or "").strip().split("\n\n", 1)[0].split())
+
+
+def _description(public: type[PublicEvent]) -> str:
+    return " ".join((public.__doc__ or "").strip().split())
+
+
+def _data_schema(public: type[PublicEvent], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON Schema, its nested definitions moved into ``components.schemas``."""
+    schema = public.model_json_schema(ref_template=REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        if name in schemas and schemas[name] != definition:
+            msg = f"two public models define {name} differently: rename one"
+            raise ValueError(msg)
+        schemas[name] = definition
+    return schema
+
+
+def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
+    """The CloudEvent a message is: its attributes, and ``data`` as the event's schema."""
+    name = public.__name__
+    return {
+        "type": "object",
+        "description": f"A CloudEvents 1.0 structured JSON document whose `data` is a {name}.",
+        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "position", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {"type": "string", "pattern": f"^{service}:[0-9]+$", "description": "`<service>:<position>`; also the Nats-Msg-Id header."},
+            "source": {"const": SPEC_SOURCE_PREFIX + service},
+            "type": {"const": name},
+            "subject": {"type": "string", "description": "The id of the record that recorded it; the ids to join on are in `data`."},
+            "time": {"type": "string", "format": "date-time", "description": "When the service's store recorded it (UTC)."},
+            "datacontenttype": {"const": "application/json"},
+            "position": {"type": "integer", "minimum": 1, "description": "Its place in the service's log; with `source`, its identity."},
+            "previousposition": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The position of the previous published event of the same log: nothing published lies between.",
+            },
+            "municipality": {
+                "type": "string",
+                "pattern": "^(mml|[0-9]{6})$",
+                "description": "The municipality the event belongs to (its OSV's district, or the municipality it is about); absent for none.",
+            },
+            "chainhash": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "The service log's hash chain at this position (SHA-256 hex): evidence an auditor checks with osv-verify.",
+            },
+            "data": {"$ref": REF.format(model=name)},
+        },
+    }
+
+
+def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str = "OSV") -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of these services' events (a plain JSON-ready dict, in a stable order)."""
+    catalogues = list(catalogues)
+    municipalities = [reference.id for reference in MunicipalityTable.of_lima().all()]
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for catalogue in catalogues:
+        service = catalogue.service
+        stream = f"{stream_prefix}_{service.upper()}"
+        for public in catalogue.public_events:
+            name = public.__name__
+            channel = f"{service}.{name}"
+            schemas[name] = _data_schema(public, schemas)
+            schemas[f"{name}CloudEvent"] = _envelope(service, public)
+            messages[name] = {
+                "name": name,
+                "title": name,
+                "summary": _summary(public),
+                "description": _description(public),
+                "contentType": "application/cloudevents+json",
+                "headers": {"$ref": "#/components/schemas/NatsHeaders"},
+                "payload": {"$ref": REF.format(model=f"{name}CloudEvent")},
+            }
+            channels[channel] = {
+                "address": subject_for(service, "{municipality}", name),
+                "title": f"{service}: {name}",
+                "summary": _summary(public),
+                "parameters": {"municipality": {"$ref": "#/components/parameters/municipality"}},
+                "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+                "x-jetstream": {"stream": stream, "partner_stream": "OSV_EVENTS", "source": SPEC_SOURCE_PREFIX + service},
+            }
+            operations[f"receive{name}"] = {
+                "action": "receive",
+                "title": f"Receive {name}",
+                "summary": f"A partner's or a service's durable consumer receives {name} (ack after committing; skip what was applied, by source and position).",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}],
+                "bindings": {"nats": {"bindingVersion": "0.1.0"}},
+                "x-jetstream": {"consumer": "durable pull consumer, explicit acks", "deliver_policy": "all, or by_start_sequence to replay"},
+            }
+    schemas["NatsHeaders"] = {
+        "type": "object",
+        "properties": {"Nats-Msg-Id": {"type": "string", "description": "`<service>:<position>`: JetStream stores a message once per id."}},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "osv-platform events",
+            "version": VERSION,
+            "description": (
+                "What the programme's services publish, for municipal partners, donors' systems and auditors: every fact a "
+                "CloudEvent on NATS JetStream, in the order of its service's log, without personal data. A partner's account "
+                "holds one stream, OSV_EVENTS, of its municipality's events only (`osv.*.<ubigeo>.>`)."
+            ),
+            "x-jetstream": {
+                "streams": {
+                    f"{stream_prefix}_{c.service.upper()}": {
+                        "subjects": [f"osv.{c.service}.>"],
+                        "storage": "file",
+                        "retention": "limits, no age limit: every event of the log",
+                        "deduplication": "Nats-Msg-Id = <service>:<position>",
+                        "ordering": "the service's log order (the relay publishes with Nats-Expected-Last-Sequence)",
+                    }
+                    for c in catalogues
+                },
+                "partner_stream": {
+                    "name": "OSV_EVENTS",
+                    "account": "PARTNER_<ubigeo> (PARTNER_MML for the MML, which takes every event of Lima)",
+                    "sources": "each service stream, filtered by osv.<service>.<ubigeo>.>",
+                    "retention": "limits, no age limit: resume after any time offline with a durable consumer",
+                    "permissions": "read the stream, make, read and delete consumers on it; nothing else",
+                },
+                "chain_heads": {
+                    "bucket": "OSV_CHAIN_HEADS",
+                    "key": "<service>.<position, 12 digits>",
+                    "value": "{service, position, hash, published_at}",
+                    "published": "by each service's relay at least every minute",
+                },
+                "dead_letters": "OSV_PARKED (subject parked.<consumer>): the programme's only",
+            },
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "servers": {
+            "embedded": {
+                "host": "127.0.0.1:4222",
+                "protocol": "nats",
+                "description": "The embedded nats-server of `make run`; a partner signs in with the user and password `osv-partner add` printed.",
+                "security": [{"$ref": "#/components/securitySchemes/partner"}],
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "messages": messages,
+            "parameters": {
+                "municipality": {
+                    "description": "`mml`, a district's ubigeo, or `none` for events that belong to no municipality (phases, rounds).",
+                    "enum": [*municipalities, "none"],
+                }
+            },
+            "securitySchemes": {
+                "partner": {"type": "userPassword", "description": "A partner's NATS user, `partner-<ubigeo>`, in its own account."}
+            },
+        },
+    }
+
+
+_SERVED: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def document_for(catalogues: Iterable[EventCatalogue]) -> dict[str, Any]:
+    """The document a service serves (made once per process): a copy, so that nobody changes the cached one."""
+    catalogues = list(catalogues)
+    key = tuple(c.service for c in catalogues)
+    if key not in _SERVED:
+        _SERVED[key] = asyncapi_document(catalogues)
+    return copy.deepcopy(_SERVED[key])

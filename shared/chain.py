@@ -1,0 +1,398 @@
+"""Tamper evidence: a hash chain over every stored event of a service's log, kept in the same transaction as the insert.
+
+Each stored event (at notification id ``position``) gets
+
+    digest = SHA-256( len-prefixed originator id, version, topic, stored state bytes )
+    hash   = SHA-256( "osv-chain:v1:" previous hash ":" position ":" digest )
+
+with ``previous hash`` the hash of the stored event before it (64 zeros for
+the first). The state bytes are what the store holds: compressed and, in
+engagement, encrypted, so forgetting a person (deleting their key) leaves the
+chain valid. Private events are chained too: the chain is the store's, not
+the feed's.
+
+**Where it is computed.** In the event store's own recorder, atomically with
+the insert (:class:`ChainedSQLiteApplicationRecorder`, and the PostgreSQL
+recorder in :mod:`shared.postgres`): the library already serialises inserts
+(SQLite's single writer; PostgreSQL's ``LOCK TABLE … IN EXCLUSIVE MODE``), so
+reading the last hash and writing the new ones inside that transaction makes
+the chain follow commit order, which is notification-id order. Every event
+has its hash the moment it is committed, on every replica, whether NATS is up
+or not and whichever replica holds the relay's lease; ``GET /events``, the
+relay and ``GET /chain`` only read it. (Chaining in the relay, as it reads the
+log in order, would leave a window in which committed events are unchained,
+stall while the relay waits for its lease or NATS, and let the feed show
+events without their hash.) The cost is one indexed read and one insert per
+transaction. A store written before the chain existed is chained from the
+start by the first insert that finds events without a hash.
+
+A chain in the same database can be rewritten by whoever can rewrite the
+events; what makes a rewrite visible is the heads given out meanwhile: the
+relay publishes the head to a JetStream key-value bucket at least every
+minute (:class:`HeadPublisher`), each CloudEvent carries its ``chainhash``,
+and reporting's exports and as-of reports carry the heads it knows.
+:func:`verify` checks a log against them (``osv-verify``, ``GET /verify``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
+from nats.js.errors import APIError, BadRequestError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+CHAIN_SUFFIX = "_chain"
+"""The chain's table is named after the events table: ``stored_events_chain`` (SQLite), ``registry_events_chain`` (PostgreSQL)."""
+HEADS_BUCKET = "OSV_CHAIN_HEADS"
+HEADS_STREAM = f"KV_{HEADS_BUCKET}"
+
+
+def record_digest(originator_id: UUID | str, version: int, topic: str, state: bytes) -> str:
+    """SHA-256 (hex) of one stored event's columns, each length-prefixed so no two records share their bytes."""
+    sha = hashlib.sha256()
+    for part in (str(originator_id).encode(), str(version).encode(), topic.encode(), bytes(state)):
+        sha.update(len(part).to_bytes(8, "big"))
+        sha.update(part)
+    return sha.hexdigest()
+
+
+def link(previous: str, position: int, digest: str) -> str:
+    """The chain's hash at ``position``, given the hash before it and the stored event's :func:`record_digest`."""
+    return hashlib.sha256(f"osv-chain:v1:{previous}:{position}:{digest}".encode()).hexdigest()
+
+
+# The recorders ----------------------------------------------------------------------------
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing each inserted event's chain hash in the same transaction."""
+
+    @property
+    def chain_table(self) -> str:
+        return self.events_table_name + CHAIN_SUFFIX
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table} (position INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
+        ]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            self._chain(c, list(ids))
+        return ids
+
+    def _chain(self, c: SQLiteCursor, ids: list[int]) -> None:
+        """Chain every event after the last chained one up to the new ones (inside the insert's transaction)."""
+        c.execute(f"SELECT position, hash FROM {self.chain_table} ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        position, previous = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        c.execute(
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid",
+            (position,),
+        )
+        rows = []
+        for rowid, originator_id, version, topic, state in c.fetchall():
+            previous = link(previous, rowid, record_digest(self.convert_originator_id(originator_id), version, topic, state))
+            rows.append((rowid, previous))
+        c.executemany(f"INSERT INTO {self.chain_table} (position, hash) VALUES (?, ?)", rows)
+
+    def select_chain(self, after: int, limit: int, stop: int | None = None) -> list[tuple[int, str]]:
+        """Chain rows after ``after`` (up to ``stop``), in order, at most ``limit``."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT position, hash FROM {self.chain_table} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+                (after, stop if stop is not None else 2**62, limit),
+            )
+            return [(int(p), str(h)) for p, h in c.fetchall()]
+
+    def chain_head(self) -> tuple[int, str] | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT position, hash FROM {self.chain_table} ORDER BY position DESC LIMIT 1")
+            row = c.fetchone()
+            return (int(row[0]), str(row[1])) if row else None
+
+
+class ChainedSQLiteFactory(SQLiteFactory):
+    """``PERSISTENCE_MODULE=shared.chain:ChainedSQLiteFactory``: the library's SQLite store with the hash chain."""
+
+    application_recorder_class = ChainedSQLiteApplicationRecorder
+
+
+# Verifying ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """A chain head given out: the log's hash at ``position``, and where and when it was given."""
+
+    service: str
+    position: int
+    hash: str
+    published_at: str | None = None
+    source: str = "kv"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One position of a log as a verifier reads it: its record digest, and the hash the store recorded for it (if any)."""
+
+    position: int
+    digest: str | None
+    recorded_hash: str | None
+
+
+@dataclass
+class Verdict:
+    """What :func:`verify` found: ``ok``, or the first position that fails and why."""
+
+    service: str
+    checked: int = 0
+    head: tuple[int, str] | None = None
+    heads_checked: int = 0
+    failure_position: int | None = None
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def fail(self, position: int | None, reason: str) -> None:
+        """Keep the failure at the lowest position (a failure without a position counts only if there is none)."""
+        if self.failure is None or (position is not None and (self.failure_position is None or position < self.failure_position)):
+            self.failure_position, self.failure = position, reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "ok": self.ok,
+            "events_checked": self.checked,
+            "head": None if self.head is None else {"position": self.head[0], "hash": self.head[1]},
+            "heads_checked": self.heads_checked,
+            "first_failure": None if self.ok else {"position": self.failure_position, "reason": self.failure},
+        }
+
+    def describe(self) -> str:
+        if self.ok:
+            head = f"head {self.head[1]} at position {self.head[0]}" if self.head else "an empty log"
+            return f"{self.service}: ok: {self.checked} events chained up to {head}; {self.heads_checked} published heads agree"
+        where = f"position {self.failure_position}" if self.failure_position is not None else "the log"
+        return f"{self.service}: FAILED at {where}: {self.failure}"
+
+
+def verify(service: str, entries: Iterable[Entry], heads: Sequence[Head]) -> Verdict:
+    """Recompute the chain from the records and check it against the hashes the store recorded and the heads given out.
+
+    ``entries`` are the log's positions in order: each stored event with its
+    record digest (``digest``), and positions the chain table names without
+    an event (``digest`` None: the event was deleted). Reports the first
+    position whose record does not give the recorded hash (a changed byte, two
+    events swapped, an event inserted), whose hash is missing, or whose
+    recomputed hash disagrees with a head given out (a history rewritten with
+    its chain made again consistently); and a head beyond the log's end (its
+    tail cut).
+    """
+    verdict = Verdict(service)
+    computed: dict[int, str] = {}
+    previous, last = GENESIS, 0
+    wanted = {head.position for head in heads}
+    for entry in entries:
+        if entry.digest is None:
+            verdict.fail(entry.position, "the chain records an event here that the store no longer holds: it was deleted")
+            continue
+        verdict.checked += 1
+        previous = link(previous, entry.position, entry.digest)
+        last = entry.position
+        if entry.position in wanted:
+            computed[entry.position] = previous
+        if verdict.failure is not None:
+            continue  # the first failure stands; go on only to learn the hashes at the heads' positions
+        if entry.recorded_hash is None:
+            verdict.fail(entry.position, "the event has no chain hash: it was written around the service's store")
+        elif entry.recorded_hash != previous:
+            verdict.fail(
+                entry.position,
+                "the stored event does not give the hash the store recorded for it: it was changed, moved or inserted "
+                f"(recorded {entry.recorded_hash[:16]}…, recomputed {previous[:16]}…)",
+            )
+    verdict.head = (last, previous) if last else None
+    for head in sorted(heads, key=lambda h: h.position):
+        verdict.heads_checked += 1
+        given = f"the head given out{' at ' + head.published_at if head.published_at else ''} ({head.source})"
+        if head.position > last:
+            verdict.fail(head.position, f"{given} says the log reached position {head.position}; the store now ends at {last}: its tail was cut")
+        elif head.position not in computed:
+            verdict.fail(head.position, f"{given} names position {head.position}, which the store no longer holds")
+        elif computed[head.position] != head.hash:
+            verdict.fail(
+                head.position,
+                f"{given} says the chain here was {head.hash[:16]}…; the store's events now give {computed[head.position][:16]}…: "
+                "the history up to here was rewritten",
+            )
+    return verdict
+
+
+def entries_of_store(app: Any, after: int = 0, page: int = 2000) -> Iterator[Entry]:
+    """Every position of an application's store after ``after``: its stored events and its chain rows, merged in order."""
+    recorder = app.recorder
+    while True:
+        notifications = recorder.select_notifications(start=after, limit=page, inclusive_of_start=False)
+        if notifications:
+            stop = notifications[-1].id
+            chain = dict(recorder.select_chain(after, 2**31, stop=stop))
+        else:  # past the last event: chain rows left by deleted events
+            chain = dict(recorder.select_chain(after, page))
+            stop = max(chain, default=after)
+        stored = {n.id: n for n in notifications}
+        for position in sorted(set(stored) | set(chain)):
+            n = stored.get(position)
+            digest = None if n is None else record_digest(n.originator_id, n.originator_version, n.topic, n.state)
+            yield Entry(position, digest, chain.get(position))
+        if stop == after:
+            return
+        after = stop
+
+
+def chain_page(app: Any, after: int, limit: int) -> dict[str, Any]:
+    """What ``GET /chain`` answers: each stored position after ``after`` with its record digest and chain hash."""
+    entries = []
+    for entry in entries_of_store(app, after, page=limit):
+        entries.append({"position": entry.position, "digest": entry.digest, "hash": entry.recorded_hash})
+        if len(entries) >= limit:
+            break
+    return {"after": after, "next_after": entries[-1]["position"] if entries else after, "entries": entries}
+
+
+# The heads, published ----------------------------------------------------------------------
+
+
+MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED = 10077  # JetStream's error code for a put to a key whose history is full
+
+
+def head_key(service: str, position: int) -> str:
+    """The key-value key of one head: ``<service>.<position>``, one key per head, never rewritten."""
+    return f"{service}.{position:012d}"
+
+
+def head_value(service: str, position: int, hash_: str, published_at: datetime) -> bytes:
+    stamp = published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return json.dumps({"service": service, "position": position, "hash": hash_, "published_at": stamp}, sort_keys=True).encode()
+
+
+async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
+    """The heads bucket, made if missing: a KV bucket whose stream refuses deletes, purges and roll-ups.
+
+    (nats-py would make the bucket with roll-ups allowed, which lets a purge
+    of a key drop its history; the stream is made here with them refused.)
+    A key keeps its first 64 revisions and refuses more
+    (``discard_new_per_subject``): otherwise 64 puts to a key would push the
+    head given out first out of its history, unseen.
+    """
+    try:
+        await js.stream_info(HEADS_STREAM)
+    except NotFoundError:
+        config = StreamConfig(
+            name=HEADS_STREAM,
+            subjects=[f"$KV.{HEADS_BUCKET}.>"],
+            max_msgs_per_subject=64,
+            discard=DiscardPolicy.NEW,
+            discard_new_per_subject=True,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            allow_rollup_hdrs=False,
+            deny_delete=True,
+            deny_purge=True,
+            allow_direct=True,
+            description="Chain heads of every service's event log: <service>.<position> = {service, position, hash, published_at}",
+        )
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.stream_info(HEADS_STREAM)
+    return await js.key_value(HEADS_BUCKET)
+
+
+async def read_heads(js: Any, service: str | None = None) -> list[Head]:
+    """Every head ever published to the bucket (every revision of every key), of one service or all."""
+    try:
+        info = await js.stream_info(HEADS_STREAM)
+    except NotFoundError:
+        return []
+    if not info.state.messages:
+        return []
+    subject = f"$KV.{HEADS_BUCKET}.{service}.>" if service else f"$KV.{HEADS_BUCKET}.>"
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30)
+    subscription = await js.pull_subscribe(subject, stream=HEADS_STREAM, config=config)
+    heads: list[Head] = []
+    try:
+        while True:
+            try:
+                messages = await subscription.fetch(500, timeout=1)
+            except TimeoutError:
+                break
+            for message in messages:
+                value = json.loads(message.data)
+                heads.append(Head(value["service"], int(value["position"]), value["hash"], value.get("published_at"), "kv"))
+                if message.metadata.num_pending == 0:
+                    return heads
+    finally:
+        await subscription.unsubscribe()
+    return heads
+
+
+class HeadPublisher:
+    """Puts the store's chain head into the heads bucket every ``interval`` seconds (the relay calls it while it holds the lease).
+
+    A head already put by this publisher is not put again: while the store
+    does not move, the head given out last still holds it. A key whose
+    history is full (the same head put 64 times, across restarts) counts as
+    given out.
+    """
+
+    def __init__(self, service: str, interval: float = 30.0) -> None:
+        self.service = service
+        self.interval = interval
+        self.last_published: tuple[int, str] | None = None
+        self._next = 0.0
+        self._kv: Any = None
+
+    async def maybe_publish(self, js: Any, app: Any) -> bool:
+        """Put the head if it is due and new; True when a head was put. Raises what NATS raised otherwise."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next:
+            return False
+        head = await asyncio.to_thread(app.chain_head)
+        put = False
+        if head is not None and head != self.last_published:
+            if self._kv is None:
+                self._kv = await ensure_heads_bucket(js)
+            try:
+                await self._kv.put(head_key(self.service, head[0]), head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
+                put = True
+            except APIError as error:  # anything else: not given out, tried again at the next turn
+                if error.err_code != MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED:
+                    raise
+            self.last_published = head
+        self._next = loop.time() + self.interval
+        return put
+
+    def forget(self) -> None:
+        """After NATS came back (or another replica's turn): bind to the bucket again."""
+        self._kv = None

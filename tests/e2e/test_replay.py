@@ -1,0 +1,57 @@
+"""An auditor replays the demo's story from the feeds alone and gets the digest reporting gave, then checks the stores against the heads it gave."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from audit import replay as osv_replay
+from audit.verify import heads_from_file, verify_store
+from deploy.demo import Apis, load
+from devtools.embedded import NatsServer
+from tests.support.identity import TESTER, IssuedTokens
+from tests.support.served import served_system
+
+WRITERS = ("registry", "funding", "engagement")
+
+
+def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_reporting_gave(
+    tmp_path: Path, nats_server: NatsServer, tokens: IssuedTokens, capsys: pytest.CaptureFixture[str]
+) -> None:
+    var = tmp_path / "var"
+    with served_system(var, nats_server.url) as (system, served):
+        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself the evaluator codes.
+        load(Apis(system.registry, system.funding, system.engagement, evaluator=TESTER))
+        system.wait_relayed()
+        system.wait_applied()
+        grants = [e for e in system.funding.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "FundGranted"]
+        cut = grants[len(grants) // 2]["time"]  # halfway through the funding: the report then differs from the latest
+        given = system.reporting.get("/indicators", params={"as_of": cut, "by": "zone"}).json()
+        latest = system.reporting.get("/indicators").json()
+        assert given["digest"] != latest["digest"]
+        feeds = [f"--feed={name}={served[name].url}" for name in WRITERS]
+        # The feeds are the auditors' (events:read): without a token, or with staff's, the replay says so and stops.
+        assert osv_replay.main(["--as-of", cut, *feeds]) == 2
+        assert "401" in capsys.readouterr().err
+        assert osv_replay.main(["--as-of", cut, *feeds, "--token", tokens["staff"]]) == 2
+        assert "events:read" in capsys.readouterr().err
+        feeds.append(f"--token={tokens['auditor']}")
+
+        assert osv_replay.main(["--as-of", cut, "--by", "zone", *feeds]) == 0
+        printed = capsys.readouterr().out
+        assert f"digest {given['digest']}" in printed.splitlines()
+
+        assert osv_replay.main(["--as-of", "2099-01-01T00:00:00Z", *feeds, "--json"]) == 0
+        replayed = json.loads(capsys.readouterr().out)
+        assert replayed["total"] == latest["total"] and replayed["heads"] == latest["heads"]
+
+    # The heads the report gave out hold the stores to what they said then.
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(given))
+    heads = heads_from_file(saved)
+    assert {h.service for h in heads} == set(WRITERS)
+    for service in WRITERS:
+        verdict = verify_store(service, f"sqlite:///{var / service / 'events.db'}", heads)
+        assert verdict.ok and verdict.heads_checked == 1, verdict.describe()

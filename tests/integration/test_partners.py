@@ -1,0 +1,275 @@
+"""A municipal partner follows its municipality's events on NATS, in an account of its own, and can do nothing else.
+
+The partner is made with ``osv-partner`` on a real nats-server with accounts;
+the services publish as they always do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+
+from devtools import partners
+from devtools.embedded import NatsServer
+from devtools.nats_accounts import PARTNER_STREAM
+from tests.support.identity import IssuedTokens
+from tests.support.system import System, eventually, running_system
+
+SJL, COMAS = "150132", "150110"
+
+
+@pytest.fixture
+def system(tmp_path: Path, nats_server: NatsServer) -> Iterator[System]:
+    with running_system(tmp_path / "var", nats_server.url) as running:
+        yield running
+
+
+def two_districts_story(system: System) -> dict[str, str]:
+    """An OSV of San Juan de Lurigancho, funded, with a member; one of Comas; a phase that belongs to no municipality. Their ids."""
+    assert system.funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}).status_code == 201
+    sjl = system.registry.post("/osvs", json={"name": "Unidas de SJL", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}).json()["id"]
+    comas = system.registry.post("/osvs", json={"name": "Unidos por Comas", "district": "Comas", "mapped_on": "2021-03-16"}).json()["id"]
+    grant = {"osv_id": sjl, "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+    grant_id = eventually(lambda: created(system.funding.post("/grants", json=grant)))
+    member = {
+        "osv_id": sjl, "full_name": "Yusleidy Pérez", "document_type": "CE", "document_number": "001234567",
+        "nationality": "VE", "sex": "F", "joined_on": "2021-10-05", "birth_year": 1990,
+    }
+    member_id = eventually(lambda: created(system.engagement.post("/members", json=member)))
+    system.wait_relayed()
+    return {"sjl": sjl, "comas": comas, "grant": grant_id, "member": member_id}
+
+
+def created(response: Any) -> str | None:
+    """The new resource's id once the service accepts it (it may not know the OSV yet), else None."""
+    return response.json()["id"] if response.status_code == 201 else None
+
+
+def events_of(system: System, municipality: str) -> set[str]:
+    """The ids of every event the services' feeds say belongs to ``municipality``."""
+    return {e["id"] for client in system.writers().values() for e in client.get("/events", params={"limit": 1000}).json()["events"] if e.get("municipality") == municipality}
+
+
+def partner_feed(system: System, headers: dict[str, str]) -> set[str]:
+    """The ids of every event the services' ``GET /events`` give a partner's token."""
+    return {e["id"] for client in system.writers().values() for e in client.get("/events", params={"limit": 1000}, headers=headers).json()["events"]}
+
+
+class Partner:
+    """A partner's connection, with the errors the server sent it (permission violations)."""
+
+    def __init__(self, credentials: partners.Credentials) -> None:
+        self.credentials = credentials
+        self.errors: list[str] = []
+        self.nc: Any = None
+
+    async def __aenter__(self) -> Partner:
+        async def on_error(error: Exception) -> None:
+            self.errors.append(str(error))
+
+        self.nc = await nats.connect(
+            self.credentials.url, user=self.credentials.user, password=self.credentials.password, error_cb=on_error, allow_reconnect=False
+        )
+        self.js = self.nc.jetstream(timeout=2)
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        if not self.nc.is_closed:
+            await self.nc.close()
+
+    async def messages(self, durable: str, config: ConsumerConfig | None = None, batch: int = 100) -> list[Any]:
+        subject = config.filter_subject if config is not None and config.filter_subject else ""
+        subscription = await self.js.pull_subscribe(subject, durable=durable, stream=PARTNER_STREAM, config=config)
+        try:
+            return await subscription.fetch(batch, timeout=1)
+        except TimeoutError:
+            return []
+
+
+async def programme_state(url: str) -> dict[str, Any]:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        state = {}
+        for stream in ("OSV_REGISTRY", "OSV_FUNDING", "OSV_ENGAGEMENT"):
+            info = await js.stream_info(stream)
+            state[stream] = (info.state.messages, sorted(c.name for c in await js.consumers_info(stream) if not c.name.startswith("JS_SRC")))
+        return state
+    finally:
+        await nc.close()
+
+
+def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequence_and_resumes_its_durable_consumer(
+    system: System, nats_server: NatsServer, tokens: IssuedTokens
+) -> None:
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    two_districts_story(system)
+    expected = events_of(system, SJL)
+    assert len(expected) >= 4 and events_of(system, COMAS)
+
+    async def story() -> None:
+        async with Partner(credentials) as partner:
+            async def everything() -> list[Any]:
+                return await partner.messages("everything", ConsumerConfig(ack_policy=AckPolicy.NONE))
+
+            received = []
+            for _ in range(200):
+                received = await partner.js.stream_info(PARTNER_STREAM)
+                if received.state.messages >= len(expected):
+                    break
+                await asyncio.sleep(0.1)
+            messages = await everything()
+            assert {m.header["Nats-Msg-Id"] for m in messages} == expected  # its events, each once, and nothing else
+            assert all(m.subject.split(".")[2] == SJL for m in messages)
+            # One rule: the partner's token reads the same events from the services' feeds as its account takes on NATS.
+            assert partner_feed(system, tokens.headers(f"partner-{SJL}")) == expected
+
+            # Replay from a sequence number of its own stream.
+            replay = await partner.messages("from-3", ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=3, ack_policy=AckPolicy.NONE))
+            assert [m.metadata.sequence.stream for m in replay] == list(range(3, len(expected) + 1))
+
+            # A durable consumer resumes where it acked, after any time offline: nothing ages out of the stream or the consumer.
+            first = await partner.messages("municipal-system", ConsumerConfig(ack_policy=AckPolicy.EXPLICIT), batch=2)
+            for message in first:
+                await message.ack_sync()
+        async with Partner(credentials) as partner:
+            rest = await partner.messages("municipal-system", ConsumerConfig(ack_policy=AckPolicy.EXPLICIT))
+            assert rest[0].metadata.sequence.stream == 3
+            info = await partner.js.stream_info(PARTNER_STREAM)
+            assert (info.config.max_age or 0) == 0 and (info.config.max_msgs or -1) == -1
+            consumer = await partner.js.consumer_info(PARTNER_STREAM, "municipal-system")
+            assert not consumer.config.inactive_threshold
+
+    asyncio.run(story())
+
+
+def test_a_partner_cannot_read_another_municipality_publish_create_consumers_on_the_programmes_streams_or_read_the_parked_stream(
+    system: System, nats_server: NatsServer
+) -> None:
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    two_districts_story(system)
+
+    async def park_a_message() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="OSV_PARKED", subjects=["parked.>"]))
+        await js.publish("parked.reporting-registry", b'{"poison": true}')
+        await nc.close()
+
+    asyncio.run(park_a_message())
+    before = asyncio.run(programme_state(nats_server.url))
+
+    async def attempts() -> None:
+        async with Partner(credentials) as partner:
+            # Another municipality's events: not in its stream, not on the wire, not through the programme's API.
+            comas = await partner.messages("comas", ConsumerConfig(filter_subject=f"osv.*.{COMAS}.>", ack_policy=AckPolicy.NONE))
+            assert comas == []
+            heard: list[Any] = []
+
+            async def hear(message: Any) -> None:
+                heard.append(message)
+
+            await partner.nc.subscribe("osv.>", cb=hear)
+            await partner.nc.subscribe("parked.>", cb=hear)
+            for stream in ("OSV_REGISTRY", "OSV_PARKED"):
+                with pytest.raises(Exception):  # noqa: B017 - refused, or no answer: either way nothing is read
+                    await partner.js.stream_info(stream)
+            with pytest.raises(Exception):  # noqa: B017
+                await partner.js.add_consumer("OSV_REGISTRY", ConsumerConfig(durable_name="mine", filter_subject=f"osv.registry.{COMAS}.>"))
+            with pytest.raises(Exception):  # noqa: B017 - the programme's API as imported into its account
+                await partner.nc.request(f"$JS.osv.API.CONSUMER.CREATE.OSV_REGISTRY.mine.osv.registry.{SJL}.>", b"{}", timeout=1)
+            # A reply subject pointing at the programme's API: the server answers into the partner's account only.
+            await partner.nc.publish(f"$JS.API.STREAM.INFO.{PARTNER_STREAM}", b"", reply=f"$JS.osv.API.CONSUMER.CREATE.OSV_REGISTRY.evil.osv.registry.{SJL}.>")
+            # Publishing anything: an event, into the programme's streams.
+            await partner.nc.publish(f"osv.registry.{SJL}.OSVMapped", b"{}")
+            await partner.nc.publish("parked.reporting-registry", b"{}")
+            await partner.nc.flush()
+            await asyncio.sleep(0.5)
+            assert heard == []
+        assert any("permissions violation for subscription to \"osv.>\"" in e for e in partner.errors), partner.errors
+        assert any("permissions violation for publish to \"osv.registry" in e for e in partner.errors), partner.errors
+
+    asyncio.run(attempts())
+    assert asyncio.run(programme_state(nats_server.url)) == before  # no message and no consumer more on any programme stream
+
+
+def test_late_corrections_withdrawals_and_an_erasures_tombstone_reach_the_partner_after_what_it_acknowledged(
+    system: System, nats_server: NatsServer
+) -> None:
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    ids = two_districts_story(system)
+    story = len(events_of(system, SJL))
+
+    async def consume(durable: str, until: int) -> list[Any]:
+        """What the partner's durable consumer delivers, acked, once its stream holds ``until`` events."""
+        async with Partner(credentials) as partner:
+            for _ in range(600):
+                if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= until:
+                    break
+                await asyncio.sleep(0.1)
+            messages = await partner.messages(durable, ConsumerConfig(ack_policy=AckPolicy.EXPLICIT), batch=1000)
+            for message in messages:
+                await message.ack_sync()
+            return messages
+
+    assert len(asyncio.run(consume("municipal-system", story))) == story
+
+    # Afterwards: a correction of the OSV's details, an activity reported by mistake and withdrawn,
+    # a member's participation withdrawn, and the member forgotten; and a correction in Comas.
+    assert system.registry.patch(f"/osvs/{ids['sjl']}", json={"kind": "vecinal"}).status_code == 200
+    assert system.registry.patch(f"/osvs/{ids['comas']}", json={"kind": "vecinal"}).status_code == 200
+    activity = {
+        "osv_id": ids["sjl"], "held_on": "2021-11-06", "kind": "mural_painting", "district": "San Juan de Lurigancho",
+        "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 14}], "grant_id": ids["grant"],
+    }
+    reported = system.engagement.post("/activities", json=activity)
+    assert reported.status_code == 201, reported.text
+    assert system.engagement.post(f"/activities/{reported.json()['id']}/withdrawal", json={"reason": "Informada dos veces"}).status_code == 200
+    participations = f"/members/{ids['member']}/participations"
+    assert system.engagement.post(participations, json={"grant_id": ids["grant"], "enrolled_on": "2021-10-25"}).status_code == 201
+    assert system.engagement.post(f"{participations}/{ids['grant']}/withdrawal", json={"withdrew_on": "2021-12-01"}).status_code == 200
+    assert system.engagement.post(f"/members/{ids['member']}/erasure", json={"erased_on": "2022-01-10"}).status_code == 200
+    system.wait_relayed()
+
+    later = [json.loads(m.data) for m in asyncio.run(consume("municipal-system", len(events_of(system, SJL))))]
+    assert {e["municipality"] for e in later} == {SJL}  # Comas's correction is not among them
+    assert [e["type"] for e in later if e["source"].endswith("registry")] == ["OSVDetailsUpdated"]
+    assert [e["type"] for e in later if e["source"].endswith("engagement")] == [
+        "ActivityReported", "ActivityWithdrawn", "ParticipantEnrolled", "ParticipantWithdrew", "PersonalDataErased"
+    ]
+    tombstone = next(e for e in later if e["type"] == "PersonalDataErased")
+    assert tombstone["data"]["member_id"] == ids["member"]  # the pseudonymous id: drop what was derived about it
+    assert "Yusleidy" not in json.dumps(later, ensure_ascii=False)
+
+
+def test_osv_partner_lists_revokes_and_refuses_what_is_not_a_municipality(nats_server: NatsServer, capsys: pytest.CaptureFixture[str]) -> None:
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    assert partners.main([*cli, "add", "--municipality", "150132"]) == 0
+    printed = capsys.readouterr().out
+    password = next(line.split()[-1] for line in printed.splitlines() if line.strip().startswith("password"))
+    assert "user      partner-150132" in printed
+    assert partners.main([*cli, "add", "--municipality", "callao"]) == 1
+    assert "not a municipality of Lima" in capsys.readouterr().err
+    assert partners.main([*cli, "add", "--municipality", "150132"]) == 1  # once
+
+    assert partners.main([*cli, "list", "--json"]) == 0
+    assert '"municipality": "150132"' in capsys.readouterr().out
+    assert "$2b$" in (nats_server.store_dir / "accounts.conf").read_text() and password not in (nats_server.store_dir / "accounts.json").read_text()
+
+    async def connected() -> Any:
+        return await nats.connect(nats_server.public_url, user="partner-150132", password=password, allow_reconnect=False)
+
+    partner = asyncio.run(connected())
+    assert partners.main([*cli, "revoke", "--municipality", "150132"]) == 0
+    with pytest.raises(Exception):  # noqa: B017 - its account is gone
+        asyncio.run(connected())
+    assert partners.main([*cli, "list"]) == 0
+    assert "no partners" in capsys.readouterr().out
+    del partner

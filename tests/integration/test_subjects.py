@@ -1,0 +1,74 @@
+"""Every event goes out on a subject that names its municipality: what a partner's account filters on."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+from nats.js.api import StreamConfig
+
+from devtools.embedded import NatsServer
+from tests.integration.test_event_flow import map_register_grant_and_enrol
+from tests.support.system import eventually, running_system
+
+COMAS, SJL = "150110", "150132"
+
+
+async def stream_subjects(url: str, stream: str) -> list[str]:
+    """The subject of every message a stream holds, in order."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        subjects = []
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            subjects.append((await js.get_msg(stream, sequence)).subject)
+        return subjects
+    finally:
+        await nc.close()
+
+
+def subjects(url: str, stream: str) -> list[str]:
+    return asyncio.run(stream_subjects(url, stream))
+
+
+def test_each_event_goes_out_under_the_municipality_of_its_osv_or_its_record_or_none(tmp_path: Path, nats_server: NatsServer) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        map_register_grant_and_enrol(system)  # an OSV of Comas, mapped, registered, funded, joined and left
+        assigned = system.registry.post(f"/municipalities/{SJL}/focal-points", json={"office": "GPV", "role": "jefe", "assigned_on": "2021-02-01"})
+        assert assigned.status_code == 201, assigned.text
+        system.wait_relayed()
+
+        assert subjects(nats_server.url, "OSV_REGISTRY") == [
+            f"osv.registry.{COMAS}.OSVMapped",
+            f"osv.registry.{COMAS}.RUOSRegistered",
+            f"osv.registry.{SJL}.FocalPointAssigned",
+        ]
+        assert subjects(nats_server.url, "OSV_FUNDING") == [
+            "osv.funding.none.PhaseOpened",
+            "osv.funding.none.PhaseOpened",
+            f"osv.funding.{COMAS}.FundGranted",
+        ]
+        engagement = subjects(nats_server.url, "OSV_ENGAGEMENT")
+        assert engagement and all(s.startswith(f"osv.engagement.{COMAS}.") for s in engagement)
+        assert {s.rsplit(".", 1)[1] for s in engagement} == {"MemberJoined", "OSVDocumentsCounted", "MemberLeft"}
+        feed = system.engagement.get("/events").json()["events"]
+        assert {e["municipality"] for e in feed} == {COMAS}  # the feed says it too, as the CloudEvent's `municipality`
+        assert "municipality" not in system.funding.get("/events").json()["events"][0]  # PhaseOpened: none
+
+
+def test_a_stream_of_the_earlier_subjects_is_made_again_from_the_store(tmp_path: Path, nats_server: NatsServer) -> None:
+    async def an_earlier_stream() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="OSV_REGISTRY", subjects=["osv.registry.>"]))
+        await js.publish("osv.registry.OSVMapped", b"{}", headers={"Nats-Msg-Id": "registry:1"})
+        await nc.close()
+
+    asyncio.run(an_earlier_stream())
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        mapped = system.registry.post("/osvs", json={"name": "Unidas de SJL", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"})
+        assert mapped.status_code == 201, mapped.text
+        system.wait_relayed()
+        eventually(lambda: subjects(nats_server.url, "OSV_REGISTRY") == [f"osv.registry.{SJL}.OSVMapped"])

@@ -1,0 +1,264 @@
+"""Auditors can prove that nothing was rewritten: each store's hash chain, checked against the heads given out.
+
+Each story tampers with a real store (an SQLite file, then PostgreSQL) the way
+someone with the database's password could, and ``osv-verify``'s check names
+the first position that fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import nats
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from audit import verify as osv_verify
+from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
+from devtools.embedded import NatsServer
+from services.registry.application import Registry
+from shared.chain import GENESIS, HEADS_BUCKET, HEADS_STREAM, Head, HeadPublisher, head_key, link, record_digest
+from shared.store import persistence_env
+from tests.support.clients import service_client, settings_for
+from tests.support.identity import IssuedTokens
+from tests.support.system import eventually, running_system
+
+Execute = Callable[[str, tuple], list[tuple]]
+
+
+@pytest.fixture
+def store_url(database_url: str) -> str:
+    return database_url
+
+
+def five_events(url: str) -> list[Head]:
+    """Five OSVs mapped (positions 1 to 5); the heads a relay would have given out after each."""
+    registry = Registry(persistence_env(url))
+    try:
+        for n in range(5):
+            registry.map_osv(f"OSV {n}", "Comas", date(2021, 3, 1 + n))
+        return [Head("registry", position, hash_, source="test") for position, hash_ in registry.chain_hashes(1, 5).items()]
+    finally:
+        registry.close()
+
+
+@pytest.fixture
+def sql(store_url: str) -> Iterator[Execute]:
+    """Run SQL on the store behind the service's back; positions are SQLite's rowid or PostgreSQL's notification_id."""
+    if store_url.startswith("sqlite"):
+        connection = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+
+        def run(statement: str, params: tuple = ()) -> list[tuple]:
+            statement = statement.replace("%s", "?").replace("notification_id", "rowid").replace("{events}", "stored_events")
+            rows = connection.execute(statement, params).fetchall()
+            connection.commit()
+            return rows
+
+        yield run
+        connection.close()
+    else:
+        with psycopg.connect(store_url.replace("postgresql+psycopg:", "postgresql:"), autocommit=True) as connection:
+
+            def run(statement: str, params: tuple = ()) -> list[tuple]:
+                cursor = connection.execute(statement.replace("{events}", "registry_events"), params)
+                return cursor.fetchall() if cursor.description else []
+
+            yield run
+
+
+def state_at(sql: Execute, position: int) -> bytes:
+    return bytes(sql("SELECT state FROM {events} WHERE notification_id = %s", (position,))[0][0])
+
+
+def set_state(sql: Execute, position: int, state: bytes) -> None:
+    sql("UPDATE {events} SET state = %s WHERE notification_id = %s", (state, position))
+
+
+def test_an_untouched_store_verifies_against_every_head_given_out(store_url: str) -> None:
+    heads = five_events(store_url)
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert verdict.ok, verdict.describe()
+    assert (verdict.checked, verdict.heads_checked, verdict.head) == (5, 5, (heads[-1].position, heads[-1].hash))
+
+
+def test_one_byte_changed_in_one_stored_event_is_found_at_its_position(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    state = bytearray(state_at(sql, 3))
+    state[len(state) // 2] ^= 0x01
+    set_state(sql, 3, bytes(state))
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 3)
+    assert "changed" in verdict.failure
+
+
+def test_the_last_event_deleted_with_its_chain_hash_is_found_by_the_head_given_out(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    sql("DELETE FROM {events} WHERE notification_id = 5")
+    assert verify_store("registry", store_url, []).failure_position == 5  # its chain hash is left: deleted
+    sql("DELETE FROM {events}_chain WHERE position = 5")
+
+    assert verify_store("registry", store_url, heads[:4]).ok  # the store alone looks whole: only a head given out can tell
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 5)
+    assert "tail was cut" in verdict.failure
+
+
+def test_two_events_swapped_are_found_at_the_first_of_them(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    second, fourth = state_at(sql, 2), state_at(sql, 4)
+    set_state(sql, 2, fourth)
+    set_state(sql, 4, second)
+
+    verdict = verify_store("registry", store_url, heads)
+
+    assert (verdict.ok, verdict.failure_position) == (False, 2)
+
+
+def test_a_whole_chain_replaced_consistently_disagrees_with_the_first_head_given_out_after_the_change(store_url: str, sql: Execute) -> None:
+    heads = five_events(store_url)
+    state = bytearray(state_at(sql, 3))
+    state[len(state) // 2] ^= 0x01
+    set_state(sql, 3, bytes(state))
+    previous = GENESIS
+    for position, originator_id, version, topic, stored in sql(
+        "SELECT notification_id, originator_id, originator_version, topic, state FROM {events} ORDER BY notification_id"
+    ):
+        originator = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)  # SQLite keeps it as hex
+        previous = link(previous, position, record_digest(originator, version, topic, bytes(stored)))
+        sql("UPDATE {events}_chain SET hash = %s WHERE position = %s", (previous, position))
+
+    assert verify_store("registry", store_url, []).ok  # consistent with itself
+    verdict = verify_store("registry", store_url, [heads[1], heads[3]])  # heads given out at positions 2 and 4
+
+    assert (verdict.ok, verdict.failure_position) == (False, 4)
+    assert "rewritten" in verdict.failure
+
+
+def test_osv_verify_reads_the_heads_the_relay_published_and_names_the_position(tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]) -> None:
+    overrides = {name: {"chain_head_seconds": 0.2} for name in ("registry", "funding", "engagement")}
+    with running_system(tmp_path / "var", nats_server.url, overrides=overrides) as system:
+        for n in range(3):
+            assert system.registry.post("/osvs", json={"name": f"OSV {n}", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        system.wait_relayed()
+        eventually(lambda: any(h.position == 3 for h in asyncio.run(heads_from_nats(nats_server.url, "registry"))))
+        feed = system.registry.get("/events").json()["events"]
+        store = f"sqlite:///{tmp_path / 'var' / 'registry' / 'events.db'}"
+        app = open_store(store, "registry")
+        assert [e["chainhash"] for e in feed] == list(app.chain_hashes(1, 3).values())  # every event given out carries its hash
+        app.close()
+
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.auditor_url]) == 0
+    assert "registry: ok: 3 events" in capsys.readouterr().out
+    asyncio.run(the_services_cannot_delete_or_purge_the_heads(nats_server.url))
+
+    with sqlite3.connect(store.removeprefix("sqlite:///")) as connection:
+        connection.execute("DELETE FROM stored_events WHERE rowid = 3")
+        connection.execute("DELETE FROM stored_events_chain WHERE position = 3")
+
+    assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.auditor_url]) == 1
+    assert "registry: FAILED at position 3" in capsys.readouterr().out
+
+
+def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_the_service_runs(tmp_path: Path, nats_server: NatsServer) -> None:
+    overrides = {name: {"chain_head_seconds": 0.2} for name in ("registry", "funding", "engagement")}
+    with running_system(tmp_path / "var", nats_server.url, overrides=overrides) as system:
+        for n in range(3):
+            assert system.registry.post("/osvs", json={"name": f"OSV {n}", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        eventually(lambda: system.registry.get("/verify").json()["heads_checked"] >= 1)
+        assert system.registry.get("/verify").json()["ok"] is True
+        heads = asyncio.run(heads_from_nats(nats_server.url, "registry"))
+        assert verify_feed("registry", system.registry, heads).ok
+
+        with sqlite3.connect(tmp_path / "var" / "registry" / "events.db") as connection:
+            (state,) = connection.execute("SELECT state FROM stored_events WHERE rowid = 2").fetchone()
+            changed = bytearray(state)
+            changed[-1] ^= 0x01
+            connection.execute("UPDATE stored_events SET state = ? WHERE rowid = 2", (bytes(changed),))
+
+        answer = system.registry.get("/verify").json()
+        assert (answer["ok"], answer["first_failure"]["position"]) == (False, 2)
+        assert verify_feed("registry", system.registry, heads).failure_position == 2
+
+
+def test_a_service_cannot_be_set_to_publish_its_chain_head_less_often_than_every_minute(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="chain_head_seconds"):
+        settings_for("registry", tmp_path, chain_head_seconds=61)
+    assert settings_for("registry", tmp_path, chain_head_seconds=60).chain_head_seconds == 60
+
+
+def test_an_idle_service_puts_its_head_once_and_a_head_whose_key_is_full_counts_as_given_out(nats_server: NatsServer) -> None:
+    class FakeStore:
+        chain_head = staticmethod(lambda: (3, "ab" * 32))
+
+    async def story() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream(timeout=5)
+            publisher = HeadPublisher("registry", interval=0.0)
+            assert await publisher.maybe_publish(js, FakeStore()) is True
+            assert await publisher.maybe_publish(js, FakeStore()) is False  # the store did not move: nothing more to give out
+            kv = await js.key_value(HEADS_BUCKET)
+            assert len(await kv.history(head_key("registry", 3))) == 1
+
+            for _ in range(63):  # as many restarts of an idle service
+                await kv.put(head_key("registry", 3), b"{}")
+            restarted = HeadPublisher("registry", interval=0.0)
+            assert await restarted.maybe_publish(js, FakeStore()) is False  # refused, and not an error
+            assert restarted.last_published == (3, "ab" * 32)
+        finally:
+            await nc.close()
+
+    asyncio.run(story())
+
+
+async def the_services_cannot_delete_or_purge_the_heads(url: str) -> None:
+    """With the services' own credentials, the heads given out stay: no delete, purge or rewrite of the bucket."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream(timeout=2)
+        kv = await js.key_value(HEADS_BUCKET)
+        with pytest.raises(Exception):  # noqa: B017 - denied to the services' user
+            await js.delete_stream(HEADS_STREAM)
+        with pytest.raises(Exception):  # noqa: B017
+            await js.purge_stream(HEADS_STREAM)
+        with pytest.raises(Exception):  # noqa: B017 - the bucket takes no roll-up: a key's history cannot be dropped
+            await kv.purge("registry.000000000003")
+        first = await js.get_msg(HEADS_STREAM, 1)
+        with pytest.raises(Exception):  # noqa: B017
+            await js.delete_msg(HEADS_STREAM, first.seq)
+        # Nor pushed out of a key's history by putting to the key again and again: past its history, puts are refused.
+        genuine = (await kv.history("registry.000000000003"))[0].value
+        forged = json.dumps({"service": "registry", "position": 3, "hash": "0" * 64, "published_at": "2021-03-15T00:00:00Z"}).encode()
+        with pytest.raises(Exception):  # noqa: B017
+            for _ in range(64):
+                await kv.put("registry.000000000003", forged)
+        assert (await kv.history("registry.000000000003"))[0].value == genuine
+        assert (await js.stream_info(HEADS_STREAM)).state.messages >= 1
+    finally:
+        await nc.close()
+
+
+def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens: IssuedTokens) -> None:
+    """Tamper evidence is the auditors': not even the staff and leads whose writes the chain guards may ask for it."""
+    with service_client("registry", tmp_path) as client:
+        assert client.get("/verify", headers={"Authorization": ""}).status_code == 401
+        for role in ("staff", "lead", "evaluator", "dpo", "municipal-150132", "partner-150132"):
+            for path in ("/verify", "/chain"):
+                refused = client.get(path, headers=tokens.headers(role))
+                assert (refused.status_code, refused.json()["permission"]) == (403, "audit:verify"), (role, path)
+        answer = client.get("/verify", headers=tokens.headers("auditor"))
+        assert answer.status_code == 200 and answer.json()["ok"] is True
+        assert answer.json()["heads_source"].startswith("unavailable")  # NATS out of reach: the store's own chain is checked
+        assert client.get("/chain", headers=tokens.headers("auditor")).status_code == 200
