@@ -37,6 +37,7 @@ DaysQuery = Annotated[int, Query(ge=1, le=3650, description="An OSV is overdue a
 WithinDaysQuery = Annotated[int, Query(ge=0, le=3650, description="Flag board terms ending within this many days.")]
 
 indicators = APIRouter(tags=["indicators"])
+donors = APIRouter(tags=["donors"])
 operations = APIRouter(tags=["operations"])
 dashboard = APIRouter()
 
@@ -62,6 +63,13 @@ def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> R
     """The indicators as an XLSX workbook, the same rows as the CSV under the as-of moment."""
     body = reporting.export_xlsx(as_of=as_of, by=by)
     return Response(body, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'})
+
+
+@donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+def iati_activity(reporting: ReportingDep, as_of: AsOf = None) -> Response:
+    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""
+    body = reporting.iati_activity(as_of=as_of)
+    return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
 
 
 @indicators.get("/indicators/{name}/evidence")
@@ -163,6 +171,6 @@ def create_app(
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events.",
     )
-    for router in (indicators, operations, dashboard):
+    for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
     return api

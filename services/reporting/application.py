@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from services.reporting import exports
+from services.reporting import exports, iati
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown
 from services.reporting.views.readmodel import ReadModel
-from shared.clock import Clock, today_in_lima
+from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import RuleViolationError
 from shared.municipalities import MunicipalityTable
@@ -41,8 +41,10 @@ class Reporting:
         today: Clock = today_in_lima,
         now: Callable[[], datetime] = utc_now,
         districts: DistrictTable | None = None,
+        programme: iati.Programme | None = None,
     ) -> None:
         self.readmodel = readmodel
+        self.programme = programme or iati.Programme()
         self.today = today
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
@@ -76,6 +78,11 @@ class Reporting:
     def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
         """The indicators as an XLSX workbook, the same rows as the CSV."""
         return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now())
+
+    def iati_activity(self, as_of: datetime | None = None) -> bytes:
+        """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``."""
+        today = as_of.astimezone(LIMA).date() if as_of else self.today()
+        return iati.activity_file(self.readmodel.report(as_of), self.programme, as_of or self.now(), today)
 
     def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS) -> Alerts:
         """The follow-up alerts as of today in Lima."""

@@ -34,7 +34,7 @@ def bootstrap(
 
     def build(_: dict[str, str]) -> Reporting:
         readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
-        return application(readmodel, today=today)
+        return application(readmodel, today=today, programme=settings.iati)
 
     def views(reporting: Reporting) -> list[View]:
         """Reporting follows every write service's events into its read model."""

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.reporting.iati import Programme
 from shared.settings import ServiceSettings
 
 
@@ -15,6 +16,11 @@ class ReportingSettings(ServiceSettings):
     checkpoint_every: int = Field(default=2_500, description="Save the indicators' tally every this many facts (in recorded order).")
     checkpoint_settle_seconds: float = Field(
         default=60.0, description="Checkpoint only facts this much older than the newest one, so late relays rarely drop a checkpoint."
+    )
+
+    iati: Programme = Field(
+        default_factory=Programme,
+        description="What the IATI activity file says of the programme (JSON): identifier, reporting and participating organisations, title.",
     )
 
     def view_url(self) -> str:
