@@ -65,6 +65,13 @@ def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> R
     return Response(body, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'})
 
 
+@donors.get("/activities/export.hxl.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def export_hxl(reporting: ReportingDep, as_of: AsOf = None) -> Response:
+    """The OSVs' activities as a 3W/5W CSV with HXL hashtags: who, what, where (ubigeo), when, people reached by sex and nationality."""
+    body = reporting.export_hxl(as_of=as_of)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="osv-3w.hxl.csv"'})
+
+
 @donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 def iati_activity(reporting: ReportingDep, as_of: AsOf = None) -> Response:
     """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from services.reporting import exports, iati
+from services.reporting.domain import threew
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown
 from services.reporting.views.readmodel import ReadModel
@@ -78,6 +79,17 @@ class Reporting:
     def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
         """The indicators as an XLSX workbook, the same rows as the CSV."""
         return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now())
+
+    def export_hxl(self, as_of: datetime | None = None) -> str:
+        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``."""
+        activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
+        return exports.to_hxl(activities, as_of, self.now())
+
+    def ubigeo_of(self, district: str) -> str | None:
+        try:
+            return self.districts.find(district).ubigeo
+        except UnknownDistrictError:
+            return None
 
     def iati_activity(self, as_of: datetime | None = None) -> bytes:
         """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from services.reporting.domain import threew
 from services.reporting.domain.indicators import flatten
 
 COLUMNS = ("phase", "indicator", "breakdown", "group", "value")
@@ -47,6 +48,23 @@ def to_csv(report: Mapping[str, Any], as_of: datetime | None, generated_at: date
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows(report))
+    return out.getvalue()
+
+
+def to_hxl(activities: list[dict[str, Any]], as_of: datetime | None, generated_at: datetime) -> str:
+    """The 3W/5W rows (:mod:`services.reporting.domain.threew`) as HXL-hashtagged CSV.
+
+    A byte-order mark (Excel on Windows reads "Breña" right), a first line
+    stating the as-of moment, the column headers, the HXL hashtag row, then
+    one row per activity.
+    """
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([f"osv-platform 3W: the OSVs' activities; {as_of_label(as_of, generated_at)}"])
+    writer.writerow([header for _, header, _ in threew.COLUMNS])
+    writer.writerow([tag for _, _, tag in threew.COLUMNS])
+    writer.writerows([row[key] for key, _, _ in threew.COLUMNS] for row in activities)
     return out.getvalue()
 
 

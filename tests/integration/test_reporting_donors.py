@@ -6,10 +6,12 @@ fed to the read model's real handler (``apply``), as the NATS consumer would.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import hxl
 import pytest
 import xmlschema
 from fastapi.testclient import TestClient
@@ -80,3 +82,17 @@ def test_an_iati_file_as_of_a_malformed_moment_is_refused_naming_as_of(client: T
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert "as_of" in answer.text
+
+
+def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: TestClient) -> None:
+    programme(client)
+
+    now = client.get("/activities/export.hxl.csv")
+    assert now.status_code == 200, now.text
+    assert now.headers["content-type"].startswith("text/csv")
+    rows = list(hxl.data(io.BytesIO(now.content), hxl.InputOptions(allow_local=True)))
+    assert [(r.get("#activity+code"), r.get("#org+name"), r.get("#adm3+code"), r.get("#reached+ind")) for r in rows] == [
+        ("act-1", "OSV Unidos", "150132", "17"), ("act-2", "OSV Unidos", "150132", "3"),
+    ]
+    then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})
+    assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
