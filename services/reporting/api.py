@@ -1,7 +1,9 @@
 """Reporting's HTTP API: routes only, each translating a request into a call on :class:`Reporting`.
 
 Phase-by-phase indicators from the read model, as of any moment, with their
-evidence and exports; the service's health; the dashboard and its alerts.
+evidence and exports; for donors, the leads' targets and sign-offs, the IATI
+activity file and the HXL 3W sheet; the service's health; the dashboard and
+its alerts.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import AwareDatetime, BeforeValidator
 
@@ -18,7 +20,7 @@ from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
-from services.reporting.schemas import AlertsPublic, ReportingHealth
+from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
 from services.reporting.translations import Language
 from shared.clock import LIMA, Clock, today_in_lima
@@ -89,6 +91,39 @@ def get_evidence(
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""
     return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of)
+
+
+# The leads' phase reports: targets and sign-offs ----------------------------------------
+
+PhaseCode = Annotated[str, Path(description="The phase's code, as funding opened it (`F1`…).")]
+
+
+@donors.put("/phases/{phase}/targets/{indicator}")
+def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep) -> dict[str, Any]:
+    """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
+    return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=body.set_by)
+
+
+@donors.get("/targets")
+def get_targets(reporting: ReportingDep, as_of: AsOf = None) -> dict[str, Any]:
+    """Targets against actuals: per phase, each indicator's baseline, target, actual and share of the target reached."""
+    return reporting.targets(as_of=as_of)
+
+
+@donors.post("/phases/{phase}/sign-offs", status_code=201)
+def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep) -> dict[str, Any]:
+    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`)."""
+    return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=body.signed_by)
+
+
+@donors.get("/sign-offs")
+def get_sign_offs(
+    reporting: ReportingDep,
+    as_of: AsOf = None,
+    phase: Annotated[str | None, Query(description="Only this phase's sign-offs.")] = None,
+) -> dict[str, Any]:
+    """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it."""
+    return reporting.sign_offs(as_of=as_of, phase=phase)
 
 
 # Operations ------------------------------------------------------------------------------
@@ -176,7 +211,8 @@ def create_app(
     api = base_api(
         bootstrap(settings, today=today, application=application),
         title="osv-platform reporting",
-        description="Phase-by-phase indicators of the programme, projected from every service's events.",
+        description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
+        "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
     )
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)

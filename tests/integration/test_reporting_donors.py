@@ -6,8 +6,11 @@ fed to the read model's real handler (``apply``), as the NATS consumer would.
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -17,8 +20,9 @@ import xmlschema
 from fastapi.testclient import TestClient
 
 from services.reporting import iati
+from services.reporting.application import Reporting
 from tests.integration.test_reporting_as_of import START, cloudevent
-from tests.support.clients import application_of
+from tests.support.clients import application_of, service_client
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
 
@@ -96,3 +100,123 @@ def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: 
     ]
     then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})
     assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
+
+
+# Targets and sign-offs: the leads' own records, on SQLite and on PostgreSQL -----------------
+
+
+class FakeNow:
+    """Reporting's wall clock, moved by hand."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNow]]:
+    clock = FakeNow(at(500))
+    with service_client("reporting", tmp_path, database_url, application=functools.partial(Reporting, now=clock)) as client:
+        yield client, clock
+
+
+def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_reached(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+
+    body = {"baseline": {"total": 0}, "target": {"total": 40, "by_sex.F": 20, "by_nationality.VE": "24"}, "set_by": "lead"}
+    answer = client.put("/phases/F1/targets/beneficiaries_direct", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["target"] == {"total": "40", "by_sex.F": "20", "by_nationality.VE": "24"}
+
+    f1 = client.get("/targets").json()["phases"][0]
+    assert f1["code"] == "F1"
+    [row] = f1["indicators"]
+    assert row["indicator"] == "beneficiaries_direct" and row["actual"]["total"] == 20
+    assert row["share_reached"] == {"total": "0.5000", "by_sex.F": "0.7500", "by_nationality.VE": "0.6250"}
+    before = client.get("/targets", params={"as_of": stamp(at(100))}).json()
+    assert before["phases"][0]["indicators"] == []  # set at 500 hours: unknown then
+
+    document = client.get("/iati/activity.xml").content
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
+    direct = next(i for i in ET.fromstring(document).iter("indicator") if any(n.text == "Direct beneficiaries" for n in i.iter("narrative")))
+    assert [(b.get("value"), b.get("year")) for b in direct.findall("baseline")] == [("0", "2021")]
+    targets = {tuple((d.get("name"), d.get("value")) for d in t.findall("dimension")): t.get("value") for t in direct.iter("target")}
+    assert targets == {(): "40", (("sex", "F"),): "20", (("nationality", "VE"),): "24"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/phases/F9/targets/osvs_identified", {"target": {"value": 3}, "set_by": "lead"}, 404, "phase"),
+        ("/phases/F1/targets/happiness", {"target": {"value": 3}, "set_by": "lead"}, 404, "indicator"),
+        ("/phases/F1/targets/agents_of_change", {"target": {"by_sex.W": 3}, "set_by": "lead"}, 422, "target.by_sex.W"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": -3}, "set_by": "lead"}, 422, "target.value"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": 3}}, 422, "set_by"),
+    ],
+)
+def test_targets_that_cannot_be_set_are_refused_naming_the_field(
+    desk: tuple[TestClient, FakeNow], path: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    client, _ = desk
+    programme(client)
+    answer = client.put(path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert field in {e["field"] for e in answer.json()["errors"]}
+    assert client.get("/targets").json()["phases"][0]["indicators"] == []
+
+
+def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(desk: tuple[TestClient, FakeNow]) -> None:
+    client, clock = desk
+    programme(client)  # act-2 (3 more people in F1) is recorded at 3000 hours
+
+    # The lead signs F1 off, at 500 hours, from the facts recorded by 100 hours.
+    signed = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    assert signed.status_code == 201, signed.text
+    first = signed.json()
+    assert first["figures"]["beneficiaries_direct"]["total"] == 17 and first["as_of"] == stamp(at(100))
+    clock.moment = at(501)
+    again = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    assert again.json() == first  # a retry signs nothing twice
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["digest"] == first["digest"] and listed["figures"] == first["figures"]
+    assert listed["reproduced"] is True  # as of its cut, the figures are the signed ones, digest and all
+    reproduced = client.get("/indicators", params={"as_of": listed["as_of"]}).json()["phases"][0]["indicators"]
+    assert reproduced == listed["figures"]
+    [changed] = [r for r in listed["restatement"] if r["indicator"] == "beneficiaries_direct"]
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "total": (17, 20, 3), "by_nationality.VE": (12, 15, 3), "by_sex.F": (12, 15, 3),
+    }
+    assert [(e["event_id"], e["adds"]) for e in changed["events"]] == [
+        ("engagement:2", {"by_nationality.VE": 3, "by_sex.F": 3, "total": 3}),
+    ]
+    assert {r["indicator"] for r in listed["restatement"]} == {"beneficiaries_direct"}
+
+    # As of a moment before the late workshop was recorded, the sign-off stood unrestated.
+    then = client.get("/sign-offs", params={"as_of": stamp(at(600))}).json()["sign_offs"]
+    assert [s["restatement"] for s in then] == [[]]
+    assert client.get("/sign-offs", params={"as_of": stamp(at(400))}).json()["sign_offs"] == []  # not signed yet
+
+    # The IATI actual carries the current figure, and its comment the signed one and the restatement.
+    document = client.get("/iati/activity.xml").content
+    direct = next(i for i in ET.fromstring(document).iter("indicator") if any(n.text == "Direct beneficiaries" for n in i.iter("narrative")))
+    actual = direct.find("period/actual")
+    assert actual is not None and actual.get("value") == "20"
+    comment = actual.findtext("comment/narrative") or ""
+    assert first["digest"] in comment and "total signed 17, now 20" in comment
+
+
+def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_known(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+    future = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(501)), "signed_by": "lead"})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
+    before_phase = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(0) - timedelta(hours=1)), "signed_by": "lead"})
+    assert before_phase.status_code == 404
+    naive = client.post("/phases/F1/sign-offs", json={"as_of": "2021-01-10T10:00:00", "signed_by": "lead"})
+    assert naive.status_code == 422
+    assert client.get("/sign-offs").json()["sign_offs"] == []
