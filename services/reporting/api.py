@@ -191,12 +191,13 @@ def get_dashboard(
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
-    """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts."""
+    """The programme's dashboard as a web page: indicators by phase, targets against actuals, charts and follow-up alerts."""
     cut = as_of.replace(tzinfo=LIMA) if as_of and as_of.tzinfo is None else as_of
     report = reporting.indicators(as_of=cut, by=by or "zone")
     found = reporting.alerts(days=days, within_days=within_days)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut))
+    targets = reporting.targets(as_of=cut)
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, targets))
 
 
 # The app ---------------------------------------------------------------------------------

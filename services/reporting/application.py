@@ -125,11 +125,11 @@ class Reporting:
 
     def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None) -> str:
         """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment."""
-        return exports.to_csv(self.readmodel.report(as_of, by), as_of, self.now())
+        return exports.to_csv(self.readmodel.report(as_of, by), as_of, self.now(), self.plans(as_of))
 
     def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
         """The indicators as an XLSX workbook, the same rows as the CSV."""
-        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now())
+        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now(), self.plans(as_of))
 
     def export_hxl(self, as_of: datetime | None = None) -> str:
         """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``."""

@@ -1,9 +1,12 @@
-"""The indicators as a table, for spreadsheets: one row per phase, indicator, part and group.
+"""The indicators as a table, for spreadsheets: one row per phase, indicator, part and group; and the HXL 3W sheet.
 
 Columns: ``phase`` (a code, or ``total``), ``indicator``, ``breakdown`` (the
 part of the figure: empty for a plain figure, ``total``, ``by_nationality.VE``,
 ``by_sex.F``, ``moved_abroad``…), ``group`` (``all``, or a zone or district)
-and ``value``. Every export says, before the table, the moment it reports as of.
+and ``value``; then, where a lead set them for the phase (group ``all``
+only), that part's ``baseline``, ``target`` and ``share_of_target`` (value
+over target, 4 places; empty for a target of 0). Every export says, before
+the table, the moment it reports as of.
 """
 
 from __future__ import annotations
@@ -19,21 +22,31 @@ from openpyxl import Workbook
 
 from services.reporting.domain import threew
 from services.reporting.domain.indicators import flatten
+from services.reporting.domain.phasereports import share_reached
 
-COLUMNS = ("phase", "indicator", "breakdown", "group", "value")
+COLUMNS = ("phase", "indicator", "breakdown", "group", "value", "baseline", "target", "share_of_target")
 ALL_GROUPS = "all"
+Plans = Mapping[tuple[str, str], Mapping[str, Any]]
+"""Per (phase code, indicator): ``{"baseline": parts, "target": parts}`` as the leads set them."""
 
 
-def rows(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str, Any]]:
-    """Every figure of a ``GET /indicators`` answer, one part per row."""
+def rows(report: Mapping[str, Any], plans: Plans | None = None) -> Iterator[tuple[Any, ...]]:
+    """Every figure of a ``GET /indicators`` answer, one part per row, with the part's baseline, target and share reached if set."""
+    plans = plans or {}
     blocks = [(ALL_GROUPS, report)]
     if "breakdown" in report:
         blocks += list(report["breakdown"]["groups"].items())
     for group, block in blocks:
         for code, figures in [*((p["code"], p["indicators"]) for p in block["phases"]), ("total", block["total"])]:
             for indicator, figure in figures.items():
-                for part, value in flatten(figure).items():
-                    yield code, indicator, "" if part == "value" else part, group, value
+                plan = plans.get((code, indicator)) if group == ALL_GROUPS else None
+                shares = share_reached(figure, plan["target"]) if plan else {}
+                parts = flatten(figure)
+                for part in [*parts, *(p for p in (plan["target"] if plan else {}) if p not in parts)]:
+                    baseline = plan["baseline"].get(part, "") if plan else ""
+                    target = plan["target"].get(part, "") if plan else ""
+                    share = shares.get(part) or ""
+                    yield code, indicator, "" if part == "value" else part, group, parts.get(part, 0), baseline, target, share
 
 
 def as_of_label(as_of: datetime | None, generated_at: datetime) -> str:
@@ -41,13 +54,13 @@ def as_of_label(as_of: datetime | None, generated_at: datetime) -> str:
     return f"as_of={when}; generated_at={generated_at.isoformat().replace('+00:00', 'Z')}"
 
 
-def to_csv(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime) -> str:
+def to_csv(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, plans: Plans | None = None) -> str:
     """CSV with a first comment line stating the as-of moment, then a header row."""
     out = io.StringIO()
     out.write(f"# osv-platform indicators; {as_of_label(as_of, generated_at)}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(rows(report))
+    writer.writerows(rows(report, plans))
     return out.getvalue()
 
 
@@ -78,7 +91,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def to_xlsx(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime) -> bytes:
+def to_xlsx(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, plans: Plans | None = None) -> bytes:
     """One sheet: the as-of moment in A1:B1 (and the workbook's description), the header on row 3."""
     workbook = Workbook()
     sheet = workbook.active
@@ -86,8 +99,8 @@ def to_xlsx(report: Mapping[str, Any], as_of: datetime | None, generated_at: dat
     sheet.append(["as_of", as_of.isoformat().replace("+00:00", "Z") if as_of else "latest"])
     sheet.append(["generated_at", generated_at.isoformat().replace("+00:00", "Z")])
     sheet.append(list(COLUMNS))
-    for row in rows(report):
-        sheet.append([*row[:4], _cell(row[4])])
+    for row in rows(report, plans):
+        sheet.append([*row[:4], *(_cell(value) if value != "" else None for value in row[4:])])
     workbook.properties.title = "osv-platform indicators"
     workbook.properties.description = as_of_label(as_of, generated_at)
     out = io.BytesIO()

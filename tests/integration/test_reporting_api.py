@@ -176,7 +176,7 @@ def test_the_csv_and_xlsx_exports_read_back_as_the_same_figures_and_state_their_
     first, *lines = response.text.splitlines()
     assert first.startswith(f"# osv-platform indicators; as_of={as_of};")
     table = list(csv.DictReader(lines))
-    assert list(table[0]) == ["phase", "indicator", "breakdown", "group", "value"]
+    assert list(table[0]) == ["phase", "indicator", "breakdown", "group", "value", "baseline", "target", "share_of_target"]
     assert {(r["phase"], r["indicator"], r["breakdown"], r["group"]): r["value"] for r in table} == expected
     assert len(table) == len(expected)
 
@@ -184,13 +184,13 @@ def test_the_csv_and_xlsx_exports_read_back_as_the_same_figures_and_state_their_
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert cells[0] == ["as_of", as_of, None, None, None]
-    assert cells[2] == ["phase", "indicator", "breakdown", "group", "value"]
+    assert cells[0] == ["as_of", as_of, None, None, None, None, None, None]
+    assert cells[2] == ["phase", "indicator", "breakdown", "group", "value", "baseline", "target", "share_of_target"]
 
     def same(value: Any, text: str) -> bool:
         return Decimal(str(value)) == Decimal(text) if not isinstance(value, str) else value == text
 
-    read = {(p, i, b or "", g): v for p, i, b, g, v in cells[3:]}
+    read = {(p, i, b or "", g): v for p, i, b, g, v, *_ in cells[3:]}
     assert read.keys() == expected.keys()
     assert all(same(read[key], expected[key]) for key in expected)
 

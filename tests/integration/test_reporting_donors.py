@@ -6,6 +6,7 @@ fed to the read model's real handler (``apply``), as the NATS consumer would.
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 from collections.abc import Iterator
@@ -138,6 +139,20 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     assert row["share_reached"] == {"total": "0.5000", "by_sex.F": "0.7500", "by_nationality.VE": "0.6250"}
     before = client.get("/targets", params={"as_of": stamp(at(100))}).json()
     assert before["phases"][0]["indicators"] == []  # set at 500 hours: unknown then
+
+    page = client.get("/dashboard", params={"lang": "en"})
+    assert page.status_code == 200
+    section = page.text.split('id="targets"', 1)[1].split("</section>", 1)[0]
+    assert "Direct beneficiaries" in section and "50.0 %" in section and "75.0 %" in section
+    assert 'id="targets"' not in client.get("/dashboard", params={"as_of": "2021-01-20T00:00"}).text  # none set by then
+
+    lines = client.get("/indicators/export.csv").text.splitlines()[1:]
+    table = {(r["phase"], r["indicator"], r["breakdown"]): r for r in csv.DictReader(lines) if r["group"] == "all"}
+    total = table[("F1", "beneficiaries_direct", "total")]
+    assert (total["value"], total["baseline"], total["target"], total["share_of_target"]) == ("20", "0", "40", "0.5000")
+    women = table[("F1", "beneficiaries_direct", "by_sex.F")]
+    assert (women["value"], women["baseline"], women["target"], women["share_of_target"]) == ("15", "", "20", "0.7500")
+    assert table[("F1", "osvs_identified", "")]["target"] == ""
 
     document = client.get("/iati/activity.xml").content
     xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
