@@ -24,7 +24,8 @@ from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCre
 from services.reporting.settings import ReportingSettings
 from services.reporting.translations import Language
 from shared.clock import LIMA, Clock, today_in_lima
-from shared.web import HEALTH_RESPONSES, application_of, base_api, runtime_of
+from shared import dryrun
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -209,12 +210,17 @@ def create_app(
     application: Callable[..., Reporting] = Reporting,
 ) -> FastAPI:
     """Build the reporting service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
+    runtime = bootstrap(settings, today=today, application=application)
     api = base_api(
-        bootstrap(settings, today=today, application=application),
+        runtime,
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
         "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
     )
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
+    # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
+    # setting the same targets again, or signing the same figures from the same cut, records nothing.
+    dryrun.install(api)
+    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
     return api

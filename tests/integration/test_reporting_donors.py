@@ -235,3 +235,18 @@ def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_
     naive = client.post("/phases/F1/sign-offs", json={"as_of": "2021-01-10T10:00:00", "signed_by": "lead"})
     assert naive.status_code == 422
     assert client.get("/sign-offs").json()["sign_offs"] == []
+
+
+def test_a_dry_run_sets_no_target_and_signs_nothing_and_an_oversized_body_is_refused(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+    body = {"target": {"value": 3}, "set_by": "lead"}
+    tried = client.put("/phases/F1/targets/osvs_identified", params={"dry_run": "true"}, json=body)
+    assert tried.status_code == 200 and tried.headers["Dry-Run"] == "true"
+    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    assert signed.status_code == 201 and signed.headers["Dry-Run"] == "true"
+    assert client.get("/targets").json()["phases"][0]["indicators"] == []
+    assert client.get("/sign-offs").json()["sign_offs"] == []
+
+    huge = client.put("/phases/F1/targets/osvs_identified", json={**body, "baseline": {f"part{i}": i for i in range(40_000)}})
+    assert huge.status_code == 413
