@@ -131,9 +131,14 @@ class Reporting:
         """The indicators as an XLSX workbook, the same rows as the CSV."""
         return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now(), self.plans(as_of))
 
-    def export_hxl(self, as_of: datetime | None = None) -> str:
-        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``."""
+    def export_hxl(self, as_of: datetime | None = None, within: Callable[[str | None], bool] | None = None) -> str:
+        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``.
+
+        ``within`` keeps only the rows whose district ubigeo it accepts (a municipal caller's share).
+        """
         activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
+        if within is not None:
+            activities = [row for row in activities if within(row["ubigeo"] or None)]
         return exports.to_hxl(activities, as_of, self.now())
 
     def ubigeo_of(self, district: str) -> str | None:
