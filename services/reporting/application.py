@@ -209,10 +209,13 @@ class Reporting:
     def sign_offs(self, as_of: datetime | None = None, phase: str | None = None) -> dict[str, Any]:
         """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then."""
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}
+        evidence: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one fold per figure, however many sign-offs it restates
         out = []
         for known, report in self._reports(as_of):
             if phase is None or known.code == phase:
-                out.extend(self._signed_public(signed, as_of, current.get(known.code, {})) for signed in report.sign_offs_as_of(as_of))
+                out.extend(
+                    self._signed_public(signed, as_of, current.get(known.code, {}), evidence) for signed in report.sign_offs_as_of(as_of)
+                )
         return {"as_of": rfc3339(as_of), "sign_offs": out}
 
     def signoffs_for_iati(self, as_of: datetime | None) -> dict[str, iati.PhaseSignOff]:
@@ -225,7 +228,13 @@ class Reporting:
                 out[phase.code] = iati.PhaseSignOff(last["signed_at"], last["signed_by"], last["cut"], last["digest"], last["figures"])
         return out
 
-    def _signed_public(self, signed: Mapping[str, Any], as_of: datetime | None, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _signed_public(
+        self,
+        signed: Mapping[str, Any],
+        as_of: datetime | None,
+        current: Mapping[str, Any] | None = None,
+        evidence: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
         """A sign-off as the API shows it; with ``current`` figures, its restatement and whether ``as_of`` its cut reproduces it."""
         out = {
             "phase": signed["phase"], "signed_by": signed["signed_by"], "signed_at": rfc3339(signed["signed_at"]),
@@ -235,10 +244,12 @@ class Reporting:
             return out
         again = next((p["indicators"] for p in self.readmodel.report(signed["cut"])["phases"] if p["code"] == signed["phase"]), {})
         out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]
-        out["restatement"] = self._restatement(signed, current, as_of)
+        out["restatement"] = self._restatement(signed, current, as_of, {} if evidence is None else evidence)
         return out
 
-    def _restatement(self, signed: Mapping[str, Any], current: Mapping[str, Any], as_of: datetime | None) -> list[dict[str, Any]]:
+    def _restatement(
+        self, signed: Mapping[str, Any], current: Mapping[str, Any], as_of: datetime | None, evidence: dict[tuple[str, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
         """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it."""
         out = []
         for name in sorted(set(signed["figures"]) | set(current)):
@@ -251,8 +262,10 @@ class Reporting:
             ]
             if not parts:
                 continue
-            evidence = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
-            later = [e for e in evidence if recorded_at(e["recorded_at"]) > signed["cut"]]
+            key = (name, signed["phase"])
+            if key not in evidence:
+                evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
+            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
             out.append({"indicator": name, "parts": parts, "events": later})
         return out
 
