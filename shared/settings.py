@@ -14,6 +14,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from shared.auth import AuthSettings
+
 
 class ServiceSettings(BaseSettings):
     """Settings every service has. Subclasses set ``service_name`` and the prefix."""
@@ -73,6 +75,17 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL: how long a request waits to connect (or for a pooled connection) before it answers 503.",
     )
     health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="How tokens are checked: the `OSV_AUTH_` settings every service shares (issuer, audience, roles claim...).",
+    )
+    cors_allow_origins: list[str] = Field(
+        default=[],
+        description=(
+            "Origins (JSON list, e.g. `[\"https://osv.example.org\"]`) whose browser front ends may call this API "
+            "(CORS). Empty: none; the service's own pages (`/docs`, the dashboard) need no entry."
+        ),
+    )
 
     @property
     def service_dir(self) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -22,10 +23,12 @@ from services.reporting.dashboard import render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
+from services.reporting.signin import DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
 from services.reporting.translations import Language
+from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
 from shared import dryrun
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, runtime_of
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, problem, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,6 +42,9 @@ Grouping = Literal["zone", "district"]
 DaysQuery = Annotated[int, Query(ge=1, le=3650, description="An OSV is overdue after this many days without a follow-up meeting.")]
 WithinDaysQuery = Annotated[int, Query(ge=0, le=3650, description="Flag board terms ending within this many days.")]
 
+Figures = Annotated[MunicipalScope, Depends(within(Permission.INDICATORS_READ))]
+"""The municipalities whose figures the caller reads: a focal point's own, as if nothing else had happened."""
+
 indicators = APIRouter(tags=["indicators"])
 donors = APIRouter(tags=["donors"])
 operations = APIRouter(tags=["operations"])
@@ -49,36 +55,36 @@ dashboard = APIRouter()
 
 
 @indicators.get("/indicators")
-def get_indicators(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
+def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
     """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district."""
-    return reporting.indicators(as_of=as_of, by=by)
+    return reporting.indicators(as_of=as_of, by=by, scope=scope)
 
 
 @indicators.get("/indicators/export.csv", response_class=Response)
-def export_csv(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
+def export_csv(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> Response:
     """The indicators as CSV: a row per phase, indicator, part and group; the first line states the as-of moment."""
-    body = reporting.export_csv(as_of=as_of, by=by)
+    body = reporting.export_csv(as_of=as_of, by=by, scope=scope)
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="indicators.csv"'})
 
 
 @indicators.get("/indicators/export.xlsx", response_class=Response)
-def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
+def export_xlsx(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> Response:
     """The indicators as an XLSX workbook, the same rows as the CSV under the as-of moment."""
-    body = reporting.export_xlsx(as_of=as_of, by=by)
+    body = reporting.export_xlsx(as_of=as_of, by=by, scope=scope)
     return Response(body, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'})
 
 
 @donors.get("/activities/export.hxl.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def export_hxl(reporting: ReportingDep, as_of: AsOf = None) -> Response:
+def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
     """The OSVs' activities as a 3W/5W CSV with HXL hashtags: who, what, where (ubigeo), when, people reached by sex and nationality."""
-    body = reporting.export_hxl(as_of=as_of)
+    body = reporting.export_hxl(as_of=as_of, scope=scope)
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="osv-3w.hxl.csv"'})
 
 
 @donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
-def iati_activity(reporting: ReportingDep, as_of: AsOf = None) -> Response:
+def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
     """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""
-    body = reporting.iati_activity(as_of=as_of)
+    body = reporting.iati_activity(as_of=as_of, scope=scope)
     return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
 
 
@@ -86,45 +92,49 @@ def iati_activity(reporting: ReportingDep, as_of: AsOf = None) -> Response:
 def get_evidence(
     name: str,
     reporting: ReportingDep,
+    scope: Figures,
     phase: Annotated[str, Query(description="A phase's code, or `total`.")] = "total",
     group: Annotated[str | None, Query(description="Only this zone's or district's part of the figure.")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""
-    return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of)
+    return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of, scope=scope)
 
 
 # The leads' phase reports: targets and sign-offs ----------------------------------------
 
 PhaseCode = Annotated[str, Path(description="The phase's code, as funding opened it (`F1`…).")]
+Lead = Annotated[Caller, Depends(requires(Permission.PHASES_MANAGE))]
+"""A lead: sets targets and signs phases off, recorded under the token's subject."""
 
 
 @donors.put("/phases/{phase}/targets/{indicator}")
-def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep) -> dict[str, Any]:
+def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
     """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
-    return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=body.set_by)
+    return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=lead.subject)
 
 
 @donors.get("/targets")
-def get_targets(reporting: ReportingDep, as_of: AsOf = None) -> dict[str, Any]:
+def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> dict[str, Any]:
     """Targets against actuals: per phase, each indicator's baseline, target, actual and share of the target reached."""
-    return reporting.targets(as_of=as_of)
+    return reporting.targets(as_of=as_of, scope=scope)
 
 
 @donors.post("/phases/{phase}/sign-offs", status_code=201)
-def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep) -> dict[str, Any]:
+def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
     """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`)."""
-    return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=body.signed_by)
+    return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
 
 
 @donors.get("/sign-offs")
 def get_sign_offs(
     reporting: ReportingDep,
+    scope: Figures,
     as_of: AsOf = None,
     phase: Annotated[str | None, Query(description="Only this phase's sign-offs.")] = None,
 ) -> dict[str, Any]:
     """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it."""
-    return reporting.sign_offs(as_of=as_of, phase=phase)
+    return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 
 
 # Operations ------------------------------------------------------------------------------
@@ -170,16 +180,63 @@ def style() -> Response:
 
 @dashboard.get("/alerts", tags=["dashboard"], response_model=AlertsPublic)
 def get_alerts(
-    reporting: ReportingDep, days: DaysQuery = OVERDUE_AFTER_DAYS, within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS
+    reporting: ReportingDep, scope: Figures, days: DaysQuery = OVERDUE_AFTER_DAYS, within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS
 ) -> AlertsPublic:
     """Follow-up alerts as of today: OSVs not met, board terms ending, municipalities without a focal point."""
-    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days))
+    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope))
 
 
-@dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse)
+def dashboard_viewer(request: Request) -> Caller | None:
+    """Who looks at the dashboard: a bearer token, or the session the sign-in opened; None to send them to sign in."""
+    return session_caller(request, request.app.state.token_validator)
+
+
+def sign_in_of(request: Request) -> DashboardSignIn:
+    return request.app.state.sign_in  # type: ignore[no-any-return]
+
+
+Viewer = Annotated[Caller | None, Depends(dashboard_viewer)]
+SIGNED_IN = {
+    "security": [{"oidc": []}, {"bearer": []}],
+    "x-permissions": [Permission.INDICATORS_READ.value],
+    "x-roles": holders_of(Permission.INDICATORS_READ),
+    "responses": {
+        "303": {"description": "Not signed in: to `/dashboard/sign-in`, which sends the browser to the identity provider."},
+        "401": {"description": "A bearer token was sent and refused."},
+        "403": {"description": f"The caller's roles lack `{Permission.INDICATORS_READ.value}`."},
+    },
+}
+
+
+@dashboard.get("/dashboard/sign-in", include_in_schema=False)
+def sign_in(request: Request, next: str = "/dashboard") -> RedirectResponse:  # noqa: A002 - the usual name of the parameter
+    """Send the browser to the identity provider's sign-in (authorization code with PKCE)."""
+    return sign_in_of(request).start(request, next)
+
+
+@dashboard.get("/dashboard/callback", include_in_schema=False, response_model=None)
+def sign_in_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    """Where the identity provider sends the browser back: open the dashboard's session."""
+    if error or not code:
+        return problem(401, "Unauthorized", f"The sign-in did not complete ({error or 'no code'}); open /dashboard to try again.")
+    try:
+        return sign_in_of(request).finish(request, code, state, request.app.state.token_validator)
+    except SignInFailed as failure:
+        return problem(401, "Unauthorized", f"{failure} Open /dashboard to sign in again.")
+
+
+@dashboard.get("/dashboard/sign-out", include_in_schema=False)
+def sign_out() -> HTMLResponse:
+    """Close the dashboard's session (the provider's own session is the provider's to close)."""
+    page = '<!DOCTYPE html><html lang="es"><meta charset="utf-8"><title>OSV</title><p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p></html>'
+    return signed_out(HTMLResponse(page))  # type: ignore[return-value]
+
+
+@dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse, openapi_extra=SIGNED_IN)
 def get_dashboard(
     request: Request,
     reporting: ReportingDep,
+    viewer: Viewer,
     lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
     as_of: Annotated[
         datetime | None,
@@ -192,13 +249,17 @@ def get_dashboard(
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
-    """The programme's dashboard as a web page: indicators by phase, targets against actuals, charts and follow-up alerts."""
+    """The programme's dashboard as a web page: indicators by phase, targets against actuals, charts and follow-up alerts, for the signed-in person's municipalities."""
+    if viewer is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
+    scope = viewer_scope(viewer)
     cut = as_of.replace(tzinfo=LIMA) if as_of and as_of.tzinfo is None else as_of
-    report = reporting.indicators(as_of=cut, by=by or "zone")
-    found = reporting.alerts(days=days, within_days=within_days)
+    report = reporting.indicators(as_of=cut, by=by or "zone", scope=scope)
+    found = reporting.alerts(days=days, within_days=within_days, scope=scope)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    targets = reporting.targets(as_of=cut)
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, targets))
+    targets = reporting.targets(as_of=cut, scope=scope)
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, targets, viewer=viewer.subject))
 
 
 # The app ---------------------------------------------------------------------------------
@@ -217,10 +278,13 @@ def create_app(
         description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
         "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
     )
+    reporting_settings: ReportingSettings = runtime.settings  # type: ignore[assignment]
+    api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
     # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.
     dryrun.install(api)
     api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
+    install_cors(api, reporting_settings.cors_allow_origins)
     return api

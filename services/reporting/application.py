@@ -21,7 +21,7 @@ from typing import Any
 
 from services.reporting import exports, iati
 from services.reporting.domain import threew
-from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts
+from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten
 from services.reporting.domain.phasereports import PhaseReport, digest_of, share_reached
 from services.reporting.views.readmodel import ReadModel, recorded_at
@@ -29,6 +29,7 @@ from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
 
 
@@ -102,13 +103,24 @@ class Reporting:
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts).all()
 
-    def indicators(self, as_of: datetime | None = None, by: Breakdown | None = None) -> dict[str, Any]:
-        """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown."""
-        return {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by)}
+    def districts_of(self, scope: MunicipalScope) -> frozenset[str] | None:
+        """The names of the districts ``scope`` covers (as the facts name them), or None for all of Lima."""
+        if scope.all_of_lima:
+            return None
+        return frozenset(d.name for d in self.districts.districts if scope.covers(d.ubigeo))
 
-    def evidence(self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
-        """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part)."""
-        return {"as_of": rfc3339(as_of), **self.readmodel.evidence(name, phase, self.group_named(group), as_of)}
+    def indicators(self, as_of: datetime | None = None, by: Breakdown | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+        """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown.
+
+        A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened.
+        """
+        return {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, self.districts_of(scope))}
+
+    def evidence(
+        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA
+    ) -> dict[str, Any]:
+        """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
+        return {"as_of": rfc3339(as_of), **self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope))}
 
     def group_named(self, given: str | None) -> str | None:
         """A zone, or a district by any of its names, as the indicators name it."""
@@ -123,22 +135,21 @@ class Reporting:
                 rule="zone_or_district",
             ) from None
 
-    def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None) -> str:
-        """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment."""
-        return exports.to_csv(self.readmodel.report(as_of, by), as_of, self.now(), self.plans(as_of))
+    def export_csv(self, as_of: datetime | None = None, by: Breakdown | None = None, scope: MunicipalScope = ALL_LIMA) -> str:
+        """The indicators as CSV rows (:mod:`services.reporting.exports`), under the as-of moment, within ``scope``, with the targets."""
+        return exports.to_csv(self.readmodel.report(as_of, by, self.districts_of(scope)), as_of, self.now(), self.plans(as_of))
 
-    def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None) -> bytes:
+    def export_xlsx(self, as_of: datetime | None = None, by: Breakdown | None = None, scope: MunicipalScope = ALL_LIMA) -> bytes:
         """The indicators as an XLSX workbook, the same rows as the CSV."""
-        return exports.to_xlsx(self.readmodel.report(as_of, by), as_of, self.now(), self.plans(as_of))
+        return exports.to_xlsx(self.readmodel.report(as_of, by, self.districts_of(scope)), as_of, self.now(), self.plans(as_of))
 
-    def export_hxl(self, as_of: datetime | None = None, within: Callable[[str | None], bool] | None = None) -> str:
+    def export_hxl(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> str:
         """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``.
 
-        ``within`` keeps only the rows whose district ubigeo it accepts (a municipal caller's share).
+        A municipal ``scope`` keeps only the activities held in its districts.
         """
         activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
-        if within is not None:
-            activities = [row for row in activities if within(row["ubigeo"] or None)]
+        activities = [row for row in activities if scope.covers(row["ubigeo"] or None)]
         return exports.to_hxl(activities, as_of, self.now())
 
     def ubigeo_of(self, district: str) -> str | None:
@@ -147,15 +158,26 @@ class Reporting:
         except UnknownDistrictError:
             return None
 
-    def iati_activity(self, as_of: datetime | None = None) -> bytes:
-        """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``."""
+    def iati_activity(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> bytes:
+        """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``.
+
+        A municipal ``scope`` gets its districts' figures alone, with the programme's targets and without the
+        sign-offs (signed figures are the whole programme's: they do not compare with a district's share).
+        """
         today = as_of.astimezone(LIMA).date() if as_of else self.today()
         plans = {key: iati.PhasePlan(t["baseline"], t["target"]) for key, t in self.plans(as_of).items()}
-        return iati.activity_file(self.readmodel.report(as_of), self.programme, as_of or self.now(), today, plans, self.signoffs_for_iati(as_of))
+        signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
+        report = self.readmodel.report(as_of, None, self.districts_of(scope))
+        return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs)
 
-    def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS) -> Alerts:
-        """The follow-up alerts as of today in Lima."""
-        return alerts(self.readmodel.alert_facts(), self.today(), self.municipalities, overdue_after_days=days, within_days=within_days)
+    def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS, scope: MunicipalScope = ALL_LIMA) -> Alerts:
+        """The follow-up alerts as of today in Lima, about the OSVs and municipalities in ``scope``."""
+        facts = self.readmodel.alert_facts()
+        municipalities = [m for m in self.municipalities if scope.covers(m.id)]
+        districts = self.districts_of(scope)
+        if districts is not None:
+            facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
+        return alerts(facts, self.today(), municipalities, overdue_after_days=days, within_days=within_days)
 
     # Targets and sign-offs ------------------------------------------------
 
@@ -185,9 +207,12 @@ class Reporting:
         """Each (phase code, indicator)'s targets as set by ``as_of``."""
         return {(phase.code, name): targets for phase, report in self._reports(as_of) for name, targets in report.targets_as_of(as_of).items()}
 
-    def targets(self, as_of: datetime | None = None) -> dict[str, Any]:
-        """What ``GET /targets`` answers: per phase, each indicator's baseline, target, actual and share of the target reached."""
-        report = self.readmodel.report(as_of)
+    def targets(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+        """What ``GET /targets`` answers: per phase, each indicator's baseline, target, actual and share of the target reached.
+
+        For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
+        """
+        report = self.readmodel.report(as_of, None, self.districts_of(scope))
         plans = self.plans(as_of)
         phases = []
         for phase in report["phases"]:
@@ -206,8 +231,13 @@ class Reporting:
         signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
         return self._signed_public(signed, None)
 
-    def sign_offs(self, as_of: datetime | None = None, phase: str | None = None) -> dict[str, Any]:
-        """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then."""
+    def sign_offs(self, as_of: datetime | None = None, phase: str | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+        """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then.
+
+        Signed figures are the whole programme's: a scope short of all of Lima lists none.
+        """
+        if not scope.all_of_lima:
+            return {"as_of": rfc3339(as_of), "sign_offs": []}
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}
         evidence: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one fold per figure, however many sign-offs it restates
         out = []

@@ -93,8 +93,10 @@ def render_dashboard(
     now: datetime,
     cut: datetime | None = None,
     targets: Mapping[str, Any] | None = None,
+    viewer: str | None = None,
 ) -> str:
-    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own; ``targets`` is ``GET /targets``'s answer."""
+    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own, ``targets``
+    ``GET /targets``'s answer, ``viewer`` who is signed in."""
     t = translator(lang)
     as_of = report.get("as_of")
     if as_of:
@@ -126,6 +128,7 @@ def render_dashboard(
         plotted=plotted,
         alerts=found,
         targets=target_rows(targets or {}, t),
+        viewer=viewer,
     )
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.schemas import Command
 from shared.web import SourceHealth
@@ -90,15 +90,9 @@ class TargetsUpdate(Command):
         "money in the indicator's currency, a rate between 0 and 1.",
     )
     target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
-    set_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
-        description="Who set them: the lead's account (not a beneficiary's name)."
-    )
 
 
 class SignOffCreate(Command):
     as_of: AwareDatetime = Field(
         description="The recorded-time cut: sign the figures of the facts recorded by this moment (RFC 3339 with its offset), not after now."
-    )
-    signed_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
-        description="Who signs: the lead's account (not a beneficiary's name)."
     )

@@ -24,8 +24,14 @@ from services.reporting import iati
 from services.reporting.application import Reporting
 from tests.integration.test_reporting_as_of import START, cloudevent
 from tests.support.clients import application_of, service_client
+from tests.support.identity import signed_in_headers
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
+
+
+def LEAD() -> dict[str, str]:  # noqa: N802 - reads as the header it is
+    """The programme lead's token: targets and sign-offs are recorded under its subject."""
+    return signed_in_headers("lead")
 
 
 def at(hours: float) -> datetime:
@@ -127,10 +133,11 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     client, _ = desk
     programme(client)
 
-    body = {"baseline": {"total": 0}, "target": {"total": 40, "by_sex.F": 20, "by_nationality.VE": "24"}, "set_by": "lead"}
-    answer = client.put("/phases/F1/targets/beneficiaries_direct", json=body)
+    body = {"baseline": {"total": 0}, "target": {"total": 40, "by_sex.F": 20, "by_nationality.VE": "24"}}
+    answer = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["target"] == {"total": "40", "by_sex.F": "20", "by_nationality.VE": "24"}
+    assert answer.json()["set_by"] == "lead"
 
     f1 = client.get("/targets").json()["phases"][0]
     assert f1["code"] == "F1"
@@ -165,11 +172,11 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
 @pytest.mark.parametrize(
     ("path", "body", "status", "field"),
     [
-        ("/phases/F9/targets/osvs_identified", {"target": {"value": 3}, "set_by": "lead"}, 404, "phase"),
-        ("/phases/F1/targets/happiness", {"target": {"value": 3}, "set_by": "lead"}, 404, "indicator"),
-        ("/phases/F1/targets/agents_of_change", {"target": {"by_sex.W": 3}, "set_by": "lead"}, 422, "target.by_sex.W"),
-        ("/phases/F1/targets/osvs_identified", {"target": {"value": -3}, "set_by": "lead"}, 422, "target.value"),
-        ("/phases/F1/targets/osvs_identified", {"target": {"value": 3}}, 422, "set_by"),
+        ("/phases/F9/targets/osvs_identified", {"target": {"value": 3}}, 404, "phase"),
+        ("/phases/F1/targets/happiness", {"target": {"value": 3}}, 404, "indicator"),
+        ("/phases/F1/targets/agents_of_change", {"target": {"by_sex.W": 3}}, 422, "target.by_sex.W"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": -3}}, 422, "target.value"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": 3}, "set_by": "someone"}, 422, "set_by"),  # the token says who
     ],
 )
 def test_targets_that_cannot_be_set_are_refused_naming_the_field(
@@ -177,7 +184,7 @@ def test_targets_that_cannot_be_set_are_refused_naming_the_field(
 ) -> None:
     client, _ = desk
     programme(client)
-    answer = client.put(path, json=body)
+    answer = client.put(path, headers=LEAD(), json=body)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert field in {e["field"] for e in answer.json()["errors"]}
@@ -189,12 +196,13 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     programme(client)  # act-2 (3 more people in F1) is recorded at 3000 hours
 
     # The lead signs F1 off, at 500 hours, from the facts recorded by 100 hours.
-    signed = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
     assert signed.status_code == 201, signed.text
     first = signed.json()
     assert first["figures"]["beneficiaries_direct"]["total"] == 17 and first["as_of"] == stamp(at(100))
+    assert first["signed_by"] == "lead"
     clock.moment = at(501)
-    again = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
     assert again.json() == first  # a retry signs nothing twice
 
     [listed] = client.get("/sign-offs").json()["sign_offs"]
@@ -228,11 +236,11 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
 def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_known(desk: tuple[TestClient, FakeNow]) -> None:
     client, _ = desk
     programme(client)
-    future = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(501)), "signed_by": "lead"})
+    future = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(501))})
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
-    before_phase = client.post("/phases/F1/sign-offs", json={"as_of": stamp(at(0) - timedelta(hours=1)), "signed_by": "lead"})
+    before_phase = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(0) - timedelta(hours=1))})
     assert before_phase.status_code == 404
-    naive = client.post("/phases/F1/sign-offs", json={"as_of": "2021-01-10T10:00:00", "signed_by": "lead"})
+    naive = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": "2021-01-10T10:00:00"})
     assert naive.status_code == 422
     assert client.get("/sign-offs").json()["sign_offs"] == []
 
@@ -240,13 +248,48 @@ def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_
 def test_a_dry_run_sets_no_target_and_signs_nothing_and_an_oversized_body_is_refused(desk: tuple[TestClient, FakeNow]) -> None:
     client, _ = desk
     programme(client)
-    body = {"target": {"value": 3}, "set_by": "lead"}
-    tried = client.put("/phases/F1/targets/osvs_identified", params={"dry_run": "true"}, json=body)
+    body = {"target": {"value": 3}}
+    tried = client.put("/phases/F1/targets/osvs_identified", params={"dry_run": "true"}, headers=LEAD(), json=body)
     assert tried.status_code == 200 and tried.headers["Dry-Run"] == "true"
-    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, json={"as_of": stamp(at(100)), "signed_by": "lead"})
+    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, headers=LEAD(), json={"as_of": stamp(at(100))})
     assert signed.status_code == 201 and signed.headers["Dry-Run"] == "true"
     assert client.get("/targets").json()["phases"][0]["indicators"] == []
     assert client.get("/sign-offs").json()["sign_offs"] == []
 
-    huge = client.put("/phases/F1/targets/osvs_identified", json={**body, "baseline": {f"part{i}": i for i in range(40_000)}})
+    huge = client.put("/phases/F1/targets/osvs_identified", headers=LEAD(), json={**body, "baseline": {f"part{i}": i for i in range(40_000)}})
     assert huge.status_code == 413
+
+
+def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_municipalitys_share(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)  # two workshops in San Juan de Lurigancho (150132)
+    application_of(client).readmodel.apply([
+        cloudevent("engagement", 3, "ActivityReported", "act-3", at(4), activity_id="act-3", osv_id="osv-2", held_on="2021-03-02",
+                   occurred_on="2021-03-02", kind="fair", district="San Martín de Porres", zone="Lima Norte", indirect_beneficiaries=0,
+                   grant_id=None, direct_beneficiaries=[{"nationality": "PE", "sex": "F", "count": 9}], outputs=[]),
+    ])
+    created_targets = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json={"target": {"total": 40}})
+    assert created_targets.status_code == 200
+    assert client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))}).status_code == 201
+
+    staff = signed_in_headers("staff")
+    for refused in (client.put("/phases/F1/targets/osvs_identified", headers=staff, json={"target": {"value": 3}}),
+                    client.post("/phases/F1/sign-offs", headers=staff, json={"as_of": stamp(at(200))})):
+        assert refused.status_code == 403 and refused.json()["permission"] == "phases:manage"
+    assert client.get("/sign-offs", headers={"Authorization": ""}).status_code == 401
+
+    auditor = signed_in_headers("auditor")
+    for path in ("/targets", "/sign-offs", "/iati/activity.xml", "/activities/export.hxl.csv"):
+        assert client.get(path, headers=auditor).status_code == 200, path
+    assert len(client.get("/sign-offs", headers=auditor).json()["sign_offs"]) == 1
+
+    # San Juan de Lurigancho's focal point: its own activities, its own figures, no programme-wide sign-off.
+    focal = signed_in_headers("municipal-150132")
+    sheet = client.get("/activities/export.hxl.csv", headers=focal)
+    assert [r.get("#adm3+code") for r in hxl.data(io.BytesIO(sheet.content), hxl.InputOptions(allow_local=True))] == ["150132", "150132"]
+    assert "San Martín de Porres" not in sheet.text
+    assert client.get("/sign-offs", headers=focal).json()["sign_offs"] == []
+    [row] = client.get("/targets", headers=focal).json()["phases"][0]["indicators"]
+    assert (row["actual"]["total"], row["target"], row["share_reached"]) == (20, {"total": "40"}, {"total": "0.5000"})
+    assert actual_total(client.get("/iati/activity.xml", headers=focal).content, "Direct beneficiaries") == "20"
+    assert actual_total(client.get("/iati/activity.xml", headers=auditor).content, "Direct beneficiaries") == "29"
