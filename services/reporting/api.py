@@ -1,7 +1,9 @@
 """Reporting's HTTP API: routes only, each translating a request into a call on :class:`Reporting`.
 
 Phase-by-phase indicators from the read model, as of any moment, with their
-evidence and exports; the service's health; the dashboard and its alerts.
+evidence and exports; for donors, the leads' targets and sign-offs, the IATI
+activity file and the HXL 3W sheet; the service's health; the dashboard and
+its alerts.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import AwareDatetime, BeforeValidator
 
@@ -20,14 +22,15 @@ from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
-from services.reporting.schemas import AlertsPublic, ReportingHealth
+from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
 from services.reporting.signin import DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
 from services.reporting.translations import Language
-from shared.auth import Caller, MunicipalScope, Permission, holders_of, within
-from shared.clock import LIMA, Clock, today_in_lima
+from shared import dryrun
 from shared.asyncapi import document_for
-from shared.web import HEALTH_RESPONSES, application_of, base_api, install_cors, problem, runtime_of
+from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
+from shared.clock import LIMA, Clock, today_in_lima
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, problem, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,6 +48,7 @@ Figures = Annotated[MunicipalScope, Depends(within(Permission.INDICATORS_READ))]
 """The municipalities whose figures the caller reads: a focal point's own, as if nothing else had happened."""
 
 indicators = APIRouter(tags=["indicators"])
+donors = APIRouter(tags=["donors"])
 operations = APIRouter(tags=["operations"])
 dashboard = APIRouter()
 
@@ -84,6 +88,20 @@ def _export_headers(name: str, evidence: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@donors.get("/activities/export.hxl.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
+    """The OSVs' activities as a 3W/5W CSV with HXL hashtags: who, what, where (ubigeo), when, people reached by sex and nationality."""
+    body = reporting.export_hxl(as_of=as_of, scope=scope)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="osv-3w.hxl.csv"'})
+
+
+@donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
+    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""
+    body = reporting.iati_activity(as_of=as_of, scope=scope)
+    return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
+
+
 @indicators.get("/indicators/{name}/evidence")
 def get_evidence(
     name: str,
@@ -95,6 +113,42 @@ def get_evidence(
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""
     return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of, scope=scope)
+
+
+# The leads' phase reports: targets and sign-offs ----------------------------------------
+
+PhaseCode = Annotated[str, Path(description="The phase's code, as funding opened it (`F1`…).")]
+Lead = Annotated[Caller, Depends(requires(Permission.PHASES_MANAGE))]
+"""A lead: sets targets and signs phases off, recorded under the token's subject."""
+
+
+@donors.put("/phases/{phase}/targets/{indicator}")
+def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
+    """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
+    return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=lead.subject)
+
+
+@donors.get("/targets")
+def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> dict[str, Any]:
+    """Targets against actuals: per phase, each indicator's baseline, target, actual and share of the target reached."""
+    return reporting.targets(as_of=as_of, scope=scope)
+
+
+@donors.post("/phases/{phase}/sign-offs", status_code=201)
+def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
+    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`)."""
+    return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
+
+
+@donors.get("/sign-offs")
+def get_sign_offs(
+    reporting: ReportingDep,
+    scope: Figures,
+    as_of: AsOf = None,
+    phase: Annotated[str | None, Query(description="Only this phase's sign-offs.")] = None,
+) -> dict[str, Any]:
+    """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it."""
+    return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 
 
 # Operations ------------------------------------------------------------------------------
@@ -219,7 +273,7 @@ def get_dashboard(
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
-    """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts, for the signed-in person's municipalities."""
+    """The programme's dashboard as a web page: indicators by phase, targets against actuals, charts and follow-up alerts, for the signed-in person's municipalities."""
     if viewer is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
@@ -228,7 +282,8 @@ def get_dashboard(
     report = reporting.indicators(as_of=cut, by=by or "zone", scope=scope)
     found = reporting.alerts(days=days, within_days=within_days, scope=scope)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, viewer=viewer.subject))
+    targets = reporting.targets(as_of=cut, scope=scope)
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, targets, viewer=viewer.subject))
 
 
 # The app ---------------------------------------------------------------------------------
@@ -244,11 +299,16 @@ def create_app(
     api = base_api(
         runtime,
         title="osv-platform reporting",
-        description="Phase-by-phase indicators of the programme, projected from every service's events.",
+        description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
+        "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
     )
     reporting_settings: ReportingSettings = runtime.settings  # type: ignore[assignment]
     api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)
-    for router in (indicators, operations, dashboard):
+    for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
+    # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
+    # setting the same targets again, or signing the same figures from the same cut, records nothing.
+    dryrun.install(api)
+    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
     install_cors(api, reporting_settings.cors_allow_origins)
     return api

@@ -1,28 +1,37 @@
-"""Reporting: the application every entry point goes through. It reads; the read model is its only store.
+"""Reporting: the application every entry point goes through. It reads the read model and records the leads' phase reports.
 
-Reporting has no aggregates and records nothing of its own: the read model
-(:mod:`services.reporting.views.readmodel`) keeps every public event of the
-write services as a dated fact, and this application answers from it: the
-indicators per phase, as of any moment and by zone or district, the evidence
-behind each figure, the exports, and the follow-up alerts as of today.
+The read model (:mod:`services.reporting.views.readmodel`) keeps every public
+event of the write services as a dated fact, and this application answers
+from it: the indicators per phase, as of any moment and by zone or district,
+the evidence behind each figure, the exports, and the follow-up alerts as of
+today. The only facts reporting records itself are the leads' targets and
+sign-offs of each phase (:mod:`services.reporting.domain.phasereports`), in
+an event store of its own (:class:`PhaseReports`): a sign-off is a record
+kept for good, with its time, so it goes where every other record of the
+programme goes. They are not published on NATS (yet): auditors read them
+through ``GET /targets`` and ``GET /sign-offs``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
-from services.reporting import exports
+from services.reporting import exports, iati
+from services.reporting.domain import threew
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
-from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, report_digest
+from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
+from services.reporting.domain.phasereports import PhaseReport, digest_of, share_reached
 from services.reporting.translations import Language
-from services.reporting.views.readmodel import ReadModel
-from shared.clock import Clock, today_in_lima
+from services.reporting.views.readmodel import ReadModel, recorded_at
+from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
-from shared.errors import RuleViolationError
+from shared.errors import NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
+from shared.store import ServiceApplication, retried_on_collision
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -33,8 +42,49 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def difference(signed: Any, current: Any) -> Any:
+    """Current minus signed, in the figure's own form: an integer for counts, a decimal string with the same places for money and rates."""
+    if isinstance(signed, int) and isinstance(current, int):
+        return current - signed
+    places = max(len(str(v).partition(".")[2]) for v in (signed, current))
+    return f"{Decimal(str(current)) - Decimal(str(signed)):.{places}f}"
+
+
+class PhaseNotFoundError(NotFoundError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
+
+
+class PhaseReports(ServiceApplication):
+    """Reporting's own event store: each phase's :class:`PhaseReport` (targets and sign-offs)."""
+
+    name = "phasereports"
+
+    def report_of(self, phase: str) -> PhaseReport | None:
+        return self.find(PhaseReport.id_for(phase), PhaseReport)
+
+    @retried_on_collision
+    def set_targets(self, phase: str, indicator: str, baseline: Mapping[str, Any], target: Mapping[str, Any], set_by: str,
+                    set_at: datetime) -> dict[str, Any]:
+        report = self.report_of(phase) or PhaseReport(phase=phase)
+        if report.set_targets(indicator, baseline, target, set_by, set_at):
+            self.save(report)
+        return report.targets_as_of(None)[indicator]
+
+    @retried_on_collision
+    def sign_off(self, phase: str, cut: datetime, figures: Mapping[str, Any], signed_by: str, signed_at: datetime) -> dict[str, Any]:
+        report = self.report_of(phase) or PhaseReport(phase=phase)
+        signed = report.sign_off(cut, figures, signed_by, signed_at)
+        self.save(report)
+        return signed
+
+
 class Reporting:
-    """The programme's indicators and alerts, read from the read model; ``today`` and ``now`` are its clock."""
+    """The programme's indicators and alerts, read from the read model; ``today`` and ``now`` are its clock.
+
+    ``phase_reports`` is where the leads' targets and sign-offs are recorded
+    (an in-memory store when not given).
+    """
 
     def __init__(
         self,
@@ -43,8 +93,12 @@ class Reporting:
         today: Clock = today_in_lima,
         now: Callable[[], datetime] = utc_now,
         districts: DistrictTable | None = None,
+        programme: iati.Programme | None = None,
+        phase_reports: PhaseReports | None = None,
     ) -> None:
         self.readmodel = readmodel
+        self.phase_reports = phase_reports or PhaseReports({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.programme = programme or iati.Programme()
         self.today = today
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
@@ -104,21 +158,51 @@ class Reporting:
     def export_csv(
         self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es", scope: MunicipalScope = ALL_LIMA
     ) -> tuple[bytes, str, dict[str, Any]]:
-        """The indicators within ``scope`` as CSV (:mod:`services.reporting.exports`) in ``lang``; the file's name
-        (which states the as-of moment); and the report's ``digest`` and chain ``heads`` (see :meth:`indicators`)."""
+        """The indicators within ``scope`` as CSV (:mod:`services.reporting.exports`) in ``lang``, with the leads'
+        targets set by ``as_of`` on the whole programme's rows; the file's name (which states the as-of moment);
+        and the report's ``digest`` and chain ``heads`` (see :meth:`indicators`)."""
         now = self.now()
         report = self.indicators(as_of, by, scope)
-        return exports.to_csv(report, as_of, now, lang), exports.file_name(as_of, now, "csv"), _evidence_of(report)
+        body = exports.to_csv(report, as_of, now, lang, self.plans(as_of))
+        return body, exports.file_name(as_of, now, "csv"), _evidence_of(report)
 
     def export_xlsx(
         self, as_of: datetime | None = None, by: Breakdown | None = None, lang: Language = "es", scope: MunicipalScope = ALL_LIMA
     ) -> tuple[bytes, str, dict[str, Any]]:
-        """The indicators within ``scope`` as an XLSX workbook, the same rows as the CSV, with a properties sheet
-        (as-of moment, digest, chain heads); the file's name; and the digest and heads."""
+        """The indicators within ``scope`` as an XLSX workbook, the same rows (and targets) as the CSV, with a
+        properties sheet (as-of moment, digest, chain heads); the file's name; and the digest and heads."""
         now = self.now()
         report = self.indicators(as_of, by, scope)
         evidence = _evidence_of(report)
-        return exports.to_xlsx(report, as_of, now, lang, **evidence), exports.file_name(as_of, now, "xlsx"), evidence
+        body = exports.to_xlsx(report, as_of, now, lang, plans=self.plans(as_of), **evidence)
+        return body, exports.file_name(as_of, now, "xlsx"), evidence
+
+    def export_hxl(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> str:
+        """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``.
+
+        A municipal ``scope`` keeps only the activities held in its districts.
+        """
+        activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
+        activities = [row for row in activities if scope.covers(row["ubigeo"] or None)]
+        return exports.to_hxl(activities, as_of, self.now())
+
+    def ubigeo_of(self, district: str) -> str | None:
+        try:
+            return self.districts.find(district).ubigeo
+        except UnknownDistrictError:
+            return None
+
+    def iati_activity(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> bytes:
+        """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``.
+
+        A municipal ``scope`` gets its districts' figures alone, with the programme's targets and without the
+        sign-offs (signed figures are the whole programme's: they do not compare with a district's share).
+        """
+        today = as_of.astimezone(LIMA).date() if as_of else self.today()
+        plans = {key: iati.PhasePlan(t["baseline"], t["target"]) for key, t in self.plans(as_of).items()}
+        signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
+        report = self.readmodel.report(as_of, None, self.districts_of(scope))
+        return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs)
 
     def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS, scope: MunicipalScope = ALL_LIMA) -> Alerts:
         """The follow-up alerts as of today in Lima, about the OSVs and municipalities in ``scope``."""
@@ -129,7 +213,128 @@ class Reporting:
             facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
         return alerts(facts, self.today(), municipalities, overdue_after_days=days, within_days=within_days)
 
+    # Targets and sign-offs ------------------------------------------------
+
+    def _phase(self, code: str, as_of: datetime | None = None) -> Phase:
+        for phase in self.readmodel.phases(as_of):
+            if phase.code == code:
+                return phase
+        raise PhaseNotFoundError(code)
+
+    def _reports(self, as_of: datetime | None) -> list[tuple[Phase, PhaseReport]]:
+        """The phases known by ``as_of`` that have a report (targets or sign-offs), in date order."""
+        found = [(phase, self.phase_reports.report_of(phase.code)) for phase in self.readmodel.phases(as_of)]
+        return [(phase, report) for phase, report in found if report is not None]
+
+    def set_targets(self, phase: str, indicator: str, baseline: Mapping[str, Any], target: Mapping[str, Any], set_by: str) -> dict[str, Any]:
+        """Record a phase's baseline and target for one indicator (``TargetsSet``); the same ones again record nothing."""
+        self._phase(phase)
+        targets = self.phase_reports.set_targets(phase, indicator, baseline, target, set_by, self.now())
+        return {"phase": phase, **self._targets_public(targets)}
+
+    @staticmethod
+    def _targets_public(targets: Mapping[str, Any]) -> dict[str, Any]:
+        return {"indicator": targets["indicator"], "baseline": targets["baseline"], "target": targets["target"],
+                "set_by": targets["set_by"], "set_at": rfc3339(targets["set_at"])}
+
+    def plans(self, as_of: datetime | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each (phase code, indicator)'s targets as set by ``as_of``."""
+        return {(phase.code, name): targets for phase, report in self._reports(as_of) for name, targets in report.targets_as_of(as_of).items()}
+
+    def targets(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+        """What ``GET /targets`` answers: per phase, each indicator's baseline, target, actual and share of the target reached.
+
+        For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
+        """
+        report = self.readmodel.report(as_of, None, self.districts_of(scope))
+        plans = self.plans(as_of)
+        phases = []
+        for phase in report["phases"]:
+            rows = []
+            for (code, name), targets in sorted(plans.items()):
+                if code == phase["code"]:
+                    actual = phase["indicators"][name]
+                    rows.append({**self._targets_public(targets), "actual": actual, "share_reached": share_reached(actual, targets["target"])})
+            phases.append({"code": phase["code"], "name": phase["name"], "indicators": rows})
+        return {"as_of": rfc3339(as_of), "phases": phases}
+
+    def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:
+        """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing."""
+        self._phase(phase, as_of)
+        figures = next(p["indicators"] for p in self.readmodel.report(as_of)["phases"] if p["code"] == phase)
+        signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
+        return self._signed_public(signed, None)
+
+    def sign_offs(self, as_of: datetime | None = None, phase: str | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+        """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then.
+
+        Signed figures are the whole programme's: a scope short of all of Lima lists none.
+        """
+        if not scope.all_of_lima:
+            return {"as_of": rfc3339(as_of), "sign_offs": []}
+        current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}
+        evidence: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one fold per figure, however many sign-offs it restates
+        out = []
+        for known, report in self._reports(as_of):
+            if phase is None or known.code == phase:
+                out.extend(
+                    self._signed_public(signed, as_of, current.get(known.code, {}), evidence) for signed in report.sign_offs_as_of(as_of)
+                )
+        return {"as_of": rfc3339(as_of), "sign_offs": out}
+
+    def signoffs_for_iati(self, as_of: datetime | None) -> dict[str, iati.PhaseSignOff]:
+        """Each phase's latest sign-off recorded by ``as_of``."""
+        out = {}
+        for phase, report in self._reports(as_of):
+            signed = report.sign_offs_as_of(as_of)
+            if signed:
+                last = signed[-1]
+                out[phase.code] = iati.PhaseSignOff(last["signed_at"], last["signed_by"], last["cut"], last["digest"], last["figures"])
+        return out
+
+    def _signed_public(
+        self,
+        signed: Mapping[str, Any],
+        as_of: datetime | None,
+        current: Mapping[str, Any] | None = None,
+        evidence: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        """A sign-off as the API shows it; with ``current`` figures, its restatement and whether ``as_of`` its cut reproduces it."""
+        out = {
+            "phase": signed["phase"], "signed_by": signed["signed_by"], "signed_at": rfc3339(signed["signed_at"]),
+            "as_of": rfc3339(signed["cut"]), "digest": signed["digest"], "figures": signed["figures"],
+        }
+        if current is None:
+            return out
+        again = next((p["indicators"] for p in self.readmodel.report(signed["cut"])["phases"] if p["code"] == signed["phase"]), {})
+        out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]
+        out["restatement"] = self._restatement(signed, current, as_of, {} if evidence is None else evidence)
+        return out
+
+    def _restatement(
+        self, signed: Mapping[str, Any], current: Mapping[str, Any], as_of: datetime | None, evidence: dict[tuple[str, str], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Per indicator whose figure changed since it was signed: each part's signed and current figure, the difference, and the events behind it."""
+        out = []
+        for name in sorted(set(signed["figures"]) | set(current)):
+            then, now = flatten(signed["figures"].get(name, 0)), flatten(current.get(name, 0))
+            parts = [
+                {"part": part, "signed": then.get(part, 0), "current": now.get(part, 0),
+                 "difference": difference(then.get(part, 0), now.get(part, 0))}
+                for part in sorted(set(then) | set(now))
+                if Decimal(str(then.get(part, 0))) != Decimal(str(now.get(part, 0)))
+            ]
+            if not parts:
+                continue
+            key = (name, signed["phase"])
+            if key not in evidence:
+                evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
+            later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
+            out.append({"indicator": name, "parts": parts, "events": later})
+        return out
+
     def close(self) -> None:
+        self.phase_reports.close()
         self.readmodel.engine.dispose()
 
 

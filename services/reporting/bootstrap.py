@@ -1,4 +1,5 @@
-"""Reporting's wiring, in one place: the read model, its consumers of every write service's stream, the checkpoints, the clock.
+"""Reporting's wiring, in one place: the read model, its consumers of every write service's stream, the checkpoints, the clock,
+and the event store of the leads' targets and sign-offs (``var/reporting/events.db``, or the service's PostgreSQL database).
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: the read model's database is opened then, not at import.
@@ -13,11 +14,12 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from services.reporting.application import Reporting
+from services.reporting.application import PhaseReports, Reporting
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
+from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
 
@@ -35,7 +37,18 @@ def bootstrap(
 
     def build(_: dict[str, str]) -> Reporting:
         readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
-        return application(readmodel, today=today, districts=DistrictTable.of_lima(settings.districts_file))
+        env = persistence_env(
+            settings.store_url(),
+            lock_timeout_seconds=settings.postgres_lock_timeout_seconds,
+            connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        )
+        return application(
+            readmodel,
+            today=today,
+            districts=DistrictTable.of_lima(settings.districts_file),
+            programme=settings.iati,
+            phase_reports=PhaseReports(env),
+        )
 
     def views(reporting: Reporting) -> list[View]:
         """Reporting follows every write service's events into its read model."""

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 from services.reporting import charts
 from services.reporting.domain.alerts import Alerts
+from services.reporting.domain.indicators import flatten
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, translator
 from shared.clock import LIMA
 
@@ -101,9 +102,11 @@ def render_dashboard(
     query: Mapping[str, str],
     now: datetime,
     cut: datetime | None = None,
+    targets: Mapping[str, Any] | None = None,
     viewer: str | None = None,
 ) -> str:
-    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own, ``viewer`` who is signed in."""
+    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own, ``targets``
+    ``GET /targets``'s answer, ``viewer`` who is signed in."""
     t = translator(lang)
     as_of = report.get("as_of")
     if as_of:
@@ -134,8 +137,29 @@ def render_dashboard(
         ordered_names=ordered_names,
         plotted=plotted,
         alerts=found,
+        targets=target_rows(targets or {}, t),
         viewer=viewer,
     )
+
+
+def target_rows(targets: Mapping[str, Any], t: Callable[..., str]) -> list[dict[str, str]]:
+    """One row per phase, indicator and part a target was set for: baseline, target, actual and share reached (as a percentage)."""
+    out = []
+    for phase in targets.get("phases", []):
+        for row in phase["indicators"]:
+            actual = flatten(row["actual"])
+            for part, aim in row["target"].items():
+                share = row["share_reached"].get(part)
+                out.append({
+                    "phase": phase["code"],
+                    "indicator": row["indicator"],
+                    "part": "" if part == "value" else " · ".join(_key(k, t) for k in part.split(".")),
+                    "baseline": str(row["baseline"].get(part, "—")),
+                    "target": str(aim),
+                    "actual": str(actual.get(part, 0)),
+                    "share": "—" if share is None else _percent(share),
+                })
+    return out
 
 
 @functools.cache

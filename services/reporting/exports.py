@@ -1,11 +1,15 @@
-"""The indicators as a table people open in Excel or LibreOffice: one row per phase, indicator, part and group.
+"""The indicators as a table people open in Excel or LibreOffice: one row per phase, indicator, part and group;
+and the activities as an HXL 3W sheet (:func:`to_hxl`).
 
 Both files speak the reader's language (Spanish by default, English with
 ``lang=en``; the words come from :mod:`.translations`, as on the dashboard):
 a row names its phase, indicator, part (``Por nacionalidad: Venezuela``…) and
 group (``Todo el programa``, a zone or a district) in words, and carries the
 indicator's and part's codes in its last two columns for anyone who reads
-the file by program.
+the file by program. Where a lead set them for the phase (on the whole
+programme's rows only: targets are the programme's), the part's baseline,
+target and share of the target reached (value over target, 4 places; empty
+for a target of 0) follow the value, in three columns of their own.
 
 - CSV: UTF-8 with a byte-order mark (without it Excel on Windows reads the
   file as cp1252 and "Breña" opens as "BreÃ±a"), comma-separated, CRLF line
@@ -34,13 +38,19 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from services.reporting.domain import threew
 from services.reporting.domain.indicators import flatten
+from services.reporting.domain.phasereports import share_reached
 from services.reporting.translations import TRANSLATIONS, Language, translator
 
 ALL_GROUPS = "*"
 HEADER = ("export.phase", "export.starts_on", "export.ends_on", "export.indicator", "export.part", "export.group", "export.value",
-          "export.indicator_code", "export.part_code")
-WIDTHS = (22, 12, 12, 58, 42, 26, 14, 34, 30)
+          "export.baseline", "export.target", "export.share_of_target", "export.indicator_code", "export.part_code")
+WIDTHS = (22, 12, 12, 58, 42, 26, 14, 14, 14, 14, 34, 30)
+VALUE_COLUMNS = (7, 8, 9)
+"""The value, baseline and target columns (1-based), formatted alike; the share of the target follows them."""
+Plans = Mapping[tuple[str, str], Mapping[str, Any]]
+"""Per (phase code, indicator): ``{"baseline": parts, "target": parts}`` as the leads set them (parts as decimal strings)."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,14 @@ class Row:
     """An int, a Decimal (money or a rate), or text."""
     indicator_code: str
     part_code: str
+    baseline: Decimal | None = None
+    target: Decimal | None = None
+    share_of_target: Decimal | None = None
+    """Value over target, 4 places; None where no target is set or it is 0."""
 
     def cells(self) -> list[Any]:
-        return [self.phase, self.starts_on, self.ends_on, self.indicator, self.part, self.group, self.value, self.indicator_code, self.part_code]
+        return [self.phase, self.starts_on, self.ends_on, self.indicator, self.part, self.group, self.value,
+                self.baseline, self.target, self.share_of_target, self.indicator_code, self.part_code]
 
 
 def _words(key: str, t: Callable[..., str]) -> str:
@@ -72,6 +87,28 @@ def part_label(part: str, t: Callable[..., str]) -> str:
     return f"{_words(head, t)}: {_words(tail, t)}" if tail else _words(head, t)
 
 
+def as_of_label(as_of: datetime | None, generated_at: datetime) -> str:
+    when = as_of.isoformat().replace("+00:00", "Z") if as_of else "latest"
+    return f"as_of={when}; generated_at={generated_at.isoformat().replace('+00:00', 'Z')}"
+
+
+def to_hxl(activities: list[dict[str, Any]], as_of: datetime | None, generated_at: datetime) -> str:
+    """The 3W/5W rows (:mod:`services.reporting.domain.threew`) as HXL-hashtagged CSV.
+
+    A byte-order mark (Excel on Windows reads "Breña" right), a first line
+    stating the as-of moment, the column headers, the HXL hashtag row, then
+    one row per activity.
+    """
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([f"osv-platform 3W: the OSVs' activities; {as_of_label(as_of, generated_at)}"])
+    writer.writerow([header for _, header, _ in threew.COLUMNS])
+    writer.writerow([tag for _, _, tag in threew.COLUMNS])
+    writer.writerows([row[key] for key, _, _ in threew.COLUMNS] for row in activities)
+    return out.getvalue()
+
+
 def _value(indicator: str, value: Any) -> Any:
     """Counts stay integers; money and rates (decimal strings) become exact decimal numbers."""
     if isinstance(value, str):
@@ -82,20 +119,35 @@ def _value(indicator: str, value: Any) -> Any:
     return value
 
 
-def rows(report: Mapping[str, Any], lang: Language = "es") -> Iterator[Row]:
-    """Every figure of a ``GET /indicators`` answer, one part per row, in words of ``lang``."""
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None = None) -> Iterator[Row]:
+    """Every figure of a ``GET /indicators`` answer, one part per row, in words of ``lang``.
+
+    A phase's row of the whole programme carries the part's baseline, target and share of the target reached
+    where ``plans`` (:meth:`Reporting.plans <services.reporting.application.Reporting.plans>`) set them; a part
+    the target names that the figure lacks gets a row of its own, with a value of 0.
+    """
     t = translator(lang)
+    plans = plans or {}
     blocks: list[tuple[str, Mapping[str, Any]]] = [(ALL_GROUPS, report)]
     if "breakdown" in report:
         blocks += list(report["breakdown"]["groups"].items())
     for group, block in blocks:
         group_label = t("export.all_groups") if group == ALL_GROUPS else group
-        phases = [(p["name"], p["starts_on"], p["ends_on"], p["indicators"]) for p in block["phases"]]
-        for phase, starts_on, ends_on, figures in [*phases, (t("ui.total"), "", "", block["total"])]:
+        phases = [(p["code"], p["name"], p["starts_on"], p["ends_on"], p["indicators"]) for p in block["phases"]]
+        for code, phase, starts_on, ends_on, figures in [*phases, (None, t("ui.total"), "", "", block["total"])]:
             for indicator, figure in figures.items():
-                for part, value in flatten(figure).items():
+                plan = plans.get((code, indicator)) if group == ALL_GROUPS and code is not None else None
+                baseline, target = (plan["baseline"], plan["target"]) if plan else ({}, {})
+                shares = share_reached(figure, target) if plan else {}
+                parts = flatten(figure)
+                for part in [*parts, *(p for p in target if p not in parts)]:
                     yield Row(phase, starts_on, ends_on, t(f"indicator.{indicator}"), part_label(part, t), group_label,
-                              _value(indicator, value), indicator, "" if part == "value" else part)
+                              _value(indicator, parts.get(part, 0)), indicator, "" if part == "value" else part,
+                              _decimal(baseline.get(part)), _decimal(target.get(part)), _decimal(shares.get(part)))
 
 
 def file_name(as_of: datetime | None, generated_at: datetime, extension: str) -> str:
@@ -104,13 +156,15 @@ def file_name(as_of: datetime | None, generated_at: datetime, extension: str) ->
     return f"indicators_as_of_{moment}.{extension}" if as_of else f"indicators_{moment}.{extension}"
 
 
-def to_csv(report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, lang: Language = "es") -> bytes:
-    """UTF-8 with a byte-order mark, the header on the first line, then a row per figure part."""
+def to_csv(
+    report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, lang: Language = "es", plans: Plans | None = None
+) -> bytes:
+    """UTF-8 with a byte-order mark, the header on the first line, then a row per figure part (with ``plans``' targets)."""
     t = translator(lang)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([t(h) for h in HEADER])
-    for row in rows(report, lang):
+    for row in rows(report, lang, plans):
         writer.writerow(row.cells())
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -131,9 +185,10 @@ def to_xlsx(
     lang: Language = "es",
     digest: str = "",
     heads: Mapping[str, Mapping[str, Any]] | None = None,
+    plans: Plans | None = None,
 ) -> bytes:
-    """A sheet of figures (header frozen, widths set, money and percentages formatted) and a sheet of properties,
-    the digest and the chain heads among them."""
+    """A sheet of figures (header frozen, widths set, money and percentages formatted; with ``plans``' targets)
+    and a sheet of properties, the digest and the chain heads among them."""
     t = translator(lang)
     workbook = Workbook()
     sheet = workbook.active
@@ -144,13 +199,19 @@ def to_xlsx(
     sheet.freeze_panes = "A2"
     for index, width in enumerate(WIDTHS):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
-    for row in rows(report, lang):
+    share_column = VALUE_COLUMNS[-1] + 1
+    for row in rows(report, lang, plans):
         sheet.append(row.cells())
-        value = sheet.cell(row=sheet.max_row, column=7)
         if row.indicator_code.endswith("_rate"):
-            value.number_format = "0.00%"
+            number_format = "0.00%"
         elif row.indicator_code.endswith(("_pen", "_usd")) or row.part_code.endswith(("_pen", "_usd")):
-            value.number_format = "#,##0.00"
+            number_format = "#,##0.00"
+        else:
+            number_format = None
+        if number_format:
+            for column in VALUE_COLUMNS:
+                sheet.cell(row=sheet.max_row, column=column).number_format = number_format
+        sheet.cell(row=sheet.max_row, column=share_column).number_format = "0.00%"
     sheet.auto_filter.ref = sheet.dimensions
 
     properties = workbook.create_sheet(t("export.properties"))

@@ -1,4 +1,4 @@
-"""Reporting's HTTP bodies: its health, and the follow-up alerts.
+"""Reporting's HTTP bodies: its health, the follow-up alerts, and the leads' targets and sign-offs.
 
 The indicators' own answers are plain JSON documents (``GET /indicators``),
 shaped by :mod:`services.reporting.domain.tally`.
@@ -7,10 +7,12 @@ shaped by :mod:`services.reporting.domain.tally`.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.schemas import Command
 from shared.web import SourceHealth
 
 
@@ -72,4 +74,25 @@ class AlertsPublic(BaseModel):
     board_terms: list[BoardTermPublic] = Field(description="Boards whose term ended or ends soon, soonest first.")
     municipalities_without_focal_point: list[MissingFocalPointPublic] = Field(
         description="The MML and district municipalities with no current focal point."
+    )
+
+
+# The leads' phase reports: targets and sign-offs --------------------------------
+
+Figure = dict[str, Decimal | int]
+
+
+class TargetsUpdate(Command):
+    baseline: Figure = Field(
+        default_factory=dict,
+        description="The figure before the phase, as parts: `value` for a plain figure; `total`, `by_sex.F|M|X`, "
+        "`by_nationality.VE|PE|other` for people; `total`, `first_time`, `repeat` for OSVs supported. Counts are whole numbers, "
+        "money in the indicator's currency, a rate between 0 and 1.",
+    )
+    target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
+
+
+class SignOffCreate(Command):
+    as_of: AwareDatetime = Field(
+        description="The recorded-time cut: sign the figures of the facts recorded by this moment (RFC 3339 with its offset), not after now."
     )

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.reporting.iati import Programme
 from shared.settings import ServiceSettings
 
 
@@ -22,6 +23,11 @@ class ReportingSettings(ServiceSettings):
     )
     checkpoint_settle_seconds: float = Field(
         default=60.0, description="Checkpoint only facts this much older than the newest one, so late relays rarely drop a checkpoint."
+    )
+
+    iati: Programme = Field(
+        default_factory=Programme,
+        description="What the IATI activity file says of the programme (JSON): identifier, reporting and participating organisations, title.",
     )
 
     def view_url(self) -> str:

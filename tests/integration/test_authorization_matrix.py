@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -335,6 +336,8 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         },
         ("POST", "/activities/{activity_id}/withdrawal"): {"reason": "Reportada dos veces"},
         ("POST", "/osvs/{osv_id}/needs-assessments"): {"assessed_on": "2021-05-08", "members_assessed": 5, "members_over_5_years_in_peru": 1},
+        ("PUT", "/phases/{phase}/targets/{indicator}"): {"baseline": {"value": 0}, "target": {"value": 30}},
+        ("POST", "/phases/{phase}/sign-offs"): {"as_of": datetime.now(timezone.utc).isoformat()},
     }
 
 
@@ -355,6 +358,8 @@ def _query(service: str, path: str, side: Side, side_name: str) -> dict[str, str
 PATH_VALUES: dict[str, Callable[[Side, str | None], str]] = {
     "name": lambda _side, _role: "osvs_identified",
     "day": lambda side, role: side.revocable_days.get(role or "", "2021-10-01"),
+    "indicator": lambda _side, _role: "osvs_identified",
+    "phase": lambda _side, _role: "F1",
 }
 
 
@@ -407,7 +412,7 @@ def expected(operation: Operation, role: str, side_name: str) -> int | None:
 
 def _names_an_object(operation: Operation) -> bool:
     """Whether the path names an object that belongs to a municipality (not a phase, round, indicator or día no laborable)."""
-    return bool(set(operation.params) - {"name", "day", "round_id", "proposal_id"})
+    return bool(set(operation.params) - {"name", "day", "round_id", "proposal_id", "phase", "indicator"})
 
 
 @dataclass

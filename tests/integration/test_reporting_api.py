@@ -182,7 +182,8 @@ def rows_of(report: dict[str, Any], everyone: str = "Todo el programa", total: s
     return out
 
 
-HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Código del indicador", "Código del desglose"]
+HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Línea de base", "Meta", "% de la meta alcanzado",
+             "Código del indicador", "Código del desglose"]
 
 
 def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figures_in_words(client: TestClient) -> None:
@@ -213,7 +214,7 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     assert response.headers["report-digest"] == client.get("/indicators", params=params).json()["digest"]
 
     english = client.get("/indicators/export.csv", params={**params, "lang": "en"}).content.decode("utf-8-sig")
-    assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Indicator code,Part code\r\n")
+    assert english.startswith("Phase,From,To,Indicator,Part,Group,Value,Baseline,Target,Share of target reached,Indicator code,Part code\r\n")
     assert ",Whole programme," in english and ",Members who joined,By nationality: Venezuela," in english
 
 
@@ -229,20 +230,21 @@ def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_
     assert book.sheetnames == ["Indicators", "Properties"]
     sheet = book["Indicators"]
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert cells[0] == ["Phase", "From", "To", "Indicator", "Part", "Group", "Value", "Indicator code", "Part code"]
+    assert cells[0] == ["Phase", "From", "To", "Indicator", "Part", "Group", "Value", "Baseline", "Target", "Share of target reached",
+                        "Indicator code", "Part code"]
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
-    assert all(sheet.column_dimensions[c].width >= 12 for c in "ABCDEFGHI")
+    assert all(sheet.column_dimensions[c].width >= 12 for c in "ABCDEFGHIJKL")
 
     def same(value: Any, text: str) -> bool:
         return Decimal(str(value)) == Decimal(text) if not isinstance(value, str) else value == text
 
-    read = {(r[0], r[7], r[8] or "", r[5]): r[6] for r in cells[1:]}
+    read = {(r[0], r[10], r[11] or "", r[5]): r[6] for r in cells[1:]}
     assert read.keys() == expected.keys()
     assert all(same(read[key], expected[key]) for key in expected)
-    formats = {(r[7], sheet.cell(row=i + 2, column=7).number_format) for i, r in enumerate(cells[1:])}
+    formats = {(r[10], sheet.cell(row=i + 2, column=7).number_format) for i, r in enumerate(cells[1:])}
     assert ("ruos_registration_rate", "0.00%") in formats and ("seed_funds_granted_pen", "#,##0.00") in formats
     assert ("osvs_identified", "General") in formats
-    rate_row = next(r for r in cells[1:] if r[7] == "ruos_registration_rate")
+    rate_row = next(r for r in cells[1:] if r[10] == "ruos_registration_rate")
     assert rate_row[3] == "RUOS registration rate (cumulative)" and isinstance(rate_row[6], (Decimal, float, int))
 
     properties = {row[0].value: row[1].value for row in book["Properties"].iter_rows()}

@@ -308,6 +308,11 @@ class ReadModel(View):
                 where.append(FACTS.c.type.in_(set(types)))
             return list(self._facts(connection, where))
 
+    def phases(self, upto: datetime | None = None) -> list[Phase]:
+        """The phases opened (recorded) by ``upto`` (all, if None), in date order."""
+        with self.engine.connect() as connection:
+            return phases_in(f for f in self._phase_facts(connection) if upto is None or f.recorded_at <= utc(upto))
+
     def last_meetings(self) -> list[Fact]:
         """Each OSV's latest meeting (the earlier ones cannot matter to an alert)."""
         latest = select(LastMeetingRow.event_id)

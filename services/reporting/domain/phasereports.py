@@ -1,0 +1,205 @@
+"""A phase's report as the programme's leads plan and sign it: targets per indicator, and sign-offs. Pure: no I/O.
+
+These are reporting's own facts, the only ones it records: every other
+figure it shows is projected from the other services' events. One
+:class:`PhaseReport` per phase code holds
+
+- the **targets**: per indicator, a baseline and a target, each as parts of
+  the figure (``value`` for a plain figure; ``total``, ``by_sex.F``,
+  ``by_nationality.VE``… for a disaggregated one; see :func:`parts_of`),
+  recorded as ``TargetsSet`` each time a lead sets them;
+- the **sign-offs**: the figures of the phase a lead signed, with the
+  recorded-time cut they came from and their digest (:func:`digest_of`),
+  recorded as ``PhaseSignedOff``. Facts learned later never change them; the
+  application compares them with the current figures (a restatement).
+
+Each event carries the moment it was recorded (``set_at``, ``signed_at``):
+what was planned and signed "as of" a moment is read by it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.reporting.domain.indicators import BY_NAME, DERIVED, MONEY, flatten
+from shared.errors import NotFoundError, RuleViolationError
+
+CODES = {"by_sex": ("F", "M", "X"), "by_nationality": ("VE", "PE", "other")}
+"""The codes a disaggregated part may take: the engagement service's sexes, and the practice's nationality groups."""
+
+
+class UnknownIndicatorError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"No indicator is called '{name}'.", field="indicator", rule="known_indicator")
+
+
+class TargetPartError(RuleViolationError):
+    def __init__(self, field: str, part: str, indicator: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"'{part}' is not a part of {indicator}: use {', '.join(allowed)}", field=f"{field}.{part}", rule="indicator_part")
+
+
+class TargetValueError(RuleViolationError):
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        super().__init__(f"{value!r} is not {expected}", field=field, rule="target_value")
+
+
+class TargetMissingError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("a target needs at least one part", field="target", rule="not_empty")
+
+
+class SignOffCutError(RuleViolationError):
+    def __init__(self, cut: datetime, now: datetime) -> None:
+        super().__init__(
+            f"as_of {cut.isoformat()} is after now ({now.isoformat()}): sign off what was recorded", field="as_of", rule="not_in_future"
+        )
+
+
+SUB_COUNTS = frozenset({"new", "aggregate"})
+"""Parts that say how much of the total is of a kind (agents of change new in the phase, direct beneficiaries
+counted from totals only), not a disaggregation of it: no target sets them (and IATI's file leaves them out)."""
+
+
+def parts_of(indicator: str) -> tuple[str, ...]:
+    """The parts a target of this indicator may set: ``value``, or ``total``, ``by_sex.F``… (a part with open codes, none;
+    no :data:`SUB_COUNTS` part)."""
+    try:
+        template = BY_NAME[indicator].template
+    except KeyError:
+        raise UnknownIndicatorError(indicator) from None
+    if not isinstance(template, Mapping):
+        return ("value",)
+    out: list[str] = []
+    for key, value in template.items():
+        if key in SUB_COUNTS:
+            continue
+        if not isinstance(value, Mapping):
+            out.append(key)
+        else:
+            out.extend(f"{key}.{code}" for code in CODES.get(key, ()))
+    return tuple(out)
+
+
+def _is_money(indicator: str, part: str) -> bool:
+    template = BY_NAME[indicator].template
+    return isinstance(template, Decimal) or (isinstance(template, Mapping) and isinstance(template.get(part), Decimal))
+
+
+def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[str, str]:
+    """A baseline's or target's parts, checked and written as the figures are: counts as integers, money with 2 places, a rate in [0, 1]."""
+    allowed = parts_of(indicator)
+    out: dict[str, str] = {}
+    for part, raw in given.items():
+        if part not in allowed:
+            raise TargetPartError(field, part, indicator, allowed)
+        try:
+            value = Decimal(str(raw))
+        except InvalidOperation:
+            raise TargetValueError(f"{field}.{part}", raw, "a number") from None
+        if isinstance(raw, bool) or not value.is_finite() or value < 0:
+            raise TargetValueError(f"{field}.{part}", raw, "a number of zero or more")
+        if BY_NAME[indicator].kind == DERIVED:
+            if value > 1:
+                raise TargetValueError(f"{field}.{part}", raw, "a rate between 0 and 1")
+            out[part] = str(value.quantize(Decimal("0.0001")))
+        elif _is_money(indicator, part) or BY_NAME[indicator].template is MONEY:
+            out[part] = f"{value:.2f}"
+        else:
+            if value != value.to_integral_value():
+                raise TargetValueError(f"{field}.{part}", raw, "a whole number (it counts people or things)")
+            out[part] = str(int(value))
+    return out
+
+
+def share_reached(actual: Any, target: Mapping[str, str]) -> dict[str, str | None]:
+    """Per part of the target, the actual over the target, 4 places; None where the target is 0."""
+    parts = flatten(actual)
+    out: dict[str, str | None] = {}
+    for part, aim in target.items():
+        goal = Decimal(aim)
+        have = Decimal(str(parts.get(part, 0)))
+        out[part] = None if goal == 0 else str((have / goal).quantize(Decimal("0.0001")))
+    return out
+
+
+def digest_of(phase: str, cut: datetime, figures: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) over the phase's code, the cut (UTC, RFC 3339) and its figures, as canonical JSON (keys sorted, no spaces)."""
+    text = json.dumps({"phase": phase, "cut": utc_text(cut), "figures": figures}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class PhaseReport(Aggregate):
+    """A phase's targets and sign-offs. Its id follows from the phase's code (:meth:`id_for`)."""
+
+    @staticmethod
+    def create_id(phase: str, **_: object) -> UUID:
+        return PhaseReport.id_for(phase)
+
+    @staticmethod
+    def id_for(phase: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:phase-report:{phase}")
+
+    @event("PhaseReportStarted")
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+        self.targets: list[dict[str, Any]] = []
+        self.sign_offs: list[dict[str, Any]] = []
+
+    def set_targets(self, indicator: str, baseline: Mapping[str, Any], target: Mapping[str, Any], set_by: str, set_at: datetime) -> bool:
+        """Check and record an indicator's baseline and target (``TargetsSet``); False when they are already so (nothing recorded)."""
+        base, aim = checked_parts(indicator, "baseline", baseline), checked_parts(indicator, "target", target)
+        if not aim:
+            raise TargetMissingError
+        current = self.targets_as_of(None).get(indicator)
+        if current is not None and (current["baseline"], current["target"]) == (base, aim):
+            return False
+        self._targets_set(indicator=indicator, baseline=base, target=aim, set_by=set_by, set_at=set_at)
+        return True
+
+    @event("TargetsSet")
+    def _targets_set(self, indicator: str, baseline: dict[str, str], target: dict[str, str], set_by: str, set_at: datetime) -> None:
+        self.targets.append({"indicator": indicator, "baseline": baseline, "target": target, "set_by": set_by, "set_at": set_at})
+
+    def targets_as_of(self, moment: datetime | None) -> dict[str, dict[str, Any]]:
+        """Each indicator's latest targets set by ``moment`` (all, if None)."""
+        out: dict[str, dict[str, Any]] = {}
+        for targets in self.targets:
+            if moment is None or targets["set_at"] <= moment:
+                out[targets["indicator"]] = targets
+        return out
+
+    def sign_off(self, cut: datetime, figures: Mapping[str, Any], signed_by: str, signed_at: datetime) -> dict[str, Any]:
+        """Record the phase's figures from the facts recorded by ``cut`` as signed (``PhaseSignedOff``), with their digest.
+
+        Signing the same figures from the same cut again records nothing and
+        answers the first sign-off: a retried request never signs twice.
+        """
+        if cut > signed_at:
+            raise SignOffCutError(cut, signed_at)
+        digest = digest_of(self.phase, cut, figures)
+        for signed in self.sign_offs:
+            if signed["digest"] == digest:
+                return signed
+        self._signed_off(cut=cut, figures=dict(figures), digest=digest, signed_by=signed_by, signed_at=signed_at)
+        return self.sign_offs[-1]
+
+    @event("PhaseSignedOff")
+    def _signed_off(self, cut: datetime, figures: dict[str, Any], digest: str, signed_by: str, signed_at: datetime) -> None:
+        self.sign_offs.append({"phase": self.phase, "cut": cut, "figures": figures, "digest": digest, "signed_by": signed_by,
+                               "signed_at": signed_at})
+
+    def sign_offs_as_of(self, moment: datetime | None) -> list[dict[str, Any]]:
+        """The sign-offs recorded by ``moment`` (all, if None), oldest first."""
+        return [s for s in self.sign_offs if moment is None or s["signed_at"] <= moment]

@@ -1,0 +1,307 @@
+"""The programme as an IATI 2.03 activity file: phases as result periods, indicators with baseline, target and actual.
+
+One ``iati-activity`` for the whole programme (:class:`Programme`: its IATI
+identifier, reporting and participating organisations, title). Its dates are
+the first phase's start and the last phase's end; each of :data:`RESULTS`
+groups indicators of ``GET /indicators``, and each indicator carries one
+``period`` per phase with its ``actual`` (the phase's figure, as of the
+report's moment), its ``target`` and a ``baseline`` per phase when targets
+were set, each disaggregated by ``dimension`` elements (``sex``: ``F``/``M``/
+``X``; ``nationality``: ``VE``/``PE``/``other``; ``support``: ``first_time``/
+``repeat``), the codes the API uses. A phase signed off carries the signed
+figure and any restatement in each actual's ``comment``.
+
+Every coded value comes from IATI's codelists, vendored beside the schema in
+``codelists/`` (see ``SOURCE.md``); :data:`CODES` lists the ones used, and
+the tests check each against the lists and the file against the schema.
+Building the file is pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from pydantic import BaseModel, Field
+
+from services.reporting.domain.indicators import flatten
+from services.reporting.translations import translator
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+IATI_VERSION = "2.03"
+
+# Codes from IATI's codelists (codelists/<list>.xml): the tests check every one.
+CODES: dict[str, dict[str, str]] = {
+    "ActivityStatus": {"implementation": "2", "finalisation": "3"},
+    "ActivityDateType": {"actual_start": "2", "planned_end": "3", "actual_end": "4"},
+    "OrganisationRole": {"funding": "1", "accountable": "2", "extending": "3", "implementing": "4"},
+    "ResultType": {"output": "1", "outcome": "2"},
+    "IndicatorMeasure": {"unit": "1", "percentage": "2"},
+    "DescriptionType": {"general": "1"},
+}
+
+
+class Organisation(BaseModel):
+    """An organisation as IATI names it: its IATI organisation identifier, type and role, and its name."""
+
+    ref: str | None = Field(default=None, description="IATI organisation identifier, e.g. `XM-DAC-47066` (IOM); none for one without.")
+    type: str = Field(description="IATI OrganisationType code: `10` government, `11` local government, `40` multilateral…")
+    role: str = Field(default="4", description="IATI OrganisationRole code: `1` funding, `2` accountable, `3` extending, `4` implementing.")
+    name_es: str
+    name_en: str
+
+
+IOM = Organisation(ref="XM-DAC-47066", type="40", role="2", name_es="Organización Internacional para las Migraciones (OIM)",
+                   name_en="International Organization for Migration (IOM)")
+UNDP = Organisation(ref="XM-DAC-41114", type="40", role="4", name_es="Programa de las Naciones Unidas para el Desarrollo (PNUD)",
+                    name_en="United Nations Development Programme (UNDP)")
+MML = Organisation(type="11", role="4", name_es="Municipalidad Metropolitana de Lima",
+                   name_en="Metropolitan Municipality of Lima")
+
+
+class Programme(BaseModel):
+    """What the activity file says of the programme itself (``REPORTING_IATI``, JSON)."""
+
+    identifier: str = Field(default="XM-DAC-47066-PE-OSV-LIMA", description="The activity's IATI identifier: the reporting org's ref, a hyphen, the programme's own code.")
+    reporting_org: Organisation = IOM
+    participating_orgs: list[Organisation] = Field(default_factory=lambda: [IOM.model_copy(update={"role": "4"}), IOM, UNDP, MML])
+    title_es: str = "Organizaciones Sociales Vecinales de población refugiada, migrante y de acogida en Lima Metropolitana"
+    title_en: str = "Neighbourhood organisations (OSV) of refugees, migrants and host communities in Lima Metropolitana"
+    description_es: str = (
+        "Programa conjunto OIM-PNUD: mapeo de OSV, inscripción en el RUOS municipal, fondos semilla y bienes para sus "
+        "proyectos de integración socioeconómica, seguimiento y reporte por fases."
+    )
+    description_en: str = (
+        "IOM-UNDP joint programme: mapping neighbourhood organisations (OSV), their registration in the municipal RUOS, "
+        "seed funds and goods for their socio-economic integration projects, follow-up and phase-by-phase reporting."
+    )
+    country: str = Field(default="PE", description="ISO 3166-1 alpha-2 (IATI Country codelist).")
+    currency: str = Field(default="PEN", description="ISO 4217 (IATI Currency codelist).")
+
+
+@dataclass(frozen=True)
+class ResultIndicator:
+    name: str
+    """An indicator of ``GET /indicators``."""
+    measure: str = CODES["IndicatorMeasure"]["unit"]
+    ascending: bool = True
+    aggregable: bool = True
+    """IATI's ``aggregation-status``: whether the figure may be summed with other activities' (a rate may not)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    type: str
+    title_es: str
+    title_en: str
+    indicators: tuple[ResultIndicator, ...]
+
+
+RESULTS: tuple[Result, ...] = (
+    Result(CODES["ResultType"]["output"], "OSV identificadas e inscritas en el RUOS municipal",
+           "OSVs identified and registered in the municipal RUOS", (
+               ResultIndicator("osvs_identified"),
+               ResultIndicator("osvs_registered_ruos"),
+               ResultIndicator("ruos_registration_rate", measure=CODES["IndicatorMeasure"]["percentage"], aggregable=False),
+           )),
+    Result(CODES["ResultType"]["output"], "Agentes de cambio y proyectos de las OSV apoyados con fondos semilla y bienes",
+           "Agents of change and the OSVs' projects supported with seed funds and goods", (
+               ResultIndicator("agents_of_change"),
+               ResultIndicator("projects_active"),
+               ResultIndicator("osvs_supported"),
+               ResultIndicator("seed_funds_granted_pen"),
+               ResultIndicator("goods_delivered_pen"),
+           )),
+    Result(CODES["ResultType"]["outcome"], "Personas y espacios públicos alcanzados por las actividades de las OSV",
+           "People and public spaces reached by the OSVs' activities", (
+               ResultIndicator("beneficiaries_direct"),
+               ResultIndicator("beneficiaries_indirect"),
+               ResultIndicator("murals"),
+               ResultIndicator("public_spaces_recovered"),
+           )),
+)
+DIMENSIONS = {"by_sex": "sex", "by_nationality": "nationality", "first_time": "support", "repeat": "support"}
+"""A figure's part → the IATI ``dimension`` name it is reported under (its value: the part's code)."""
+UNITS = {"seed_funds_granted_pen": "PEN", "goods_delivered_pen": "PEN"}
+
+
+def dimension_of(part: str) -> tuple[str, str] | None:
+    """``by_sex.F`` → ``("sex", "F")``; ``first_time`` → ``("support", "first_time")``; a total → None."""
+    head, _, code = part.partition(".")
+    if head in ("value", "total"):
+        return None
+    return DIMENSIONS[head], code or head
+
+
+def iati_value(indicator: str, value: Any) -> str:
+    """A figure as IATI's ``value``: counts as integers, money as decimals, the registration rate as a percentage."""
+    if indicator == "ruos_registration_rate":
+        return str((Decimal(str(value)) * 100).quantize(Decimal("0.01")))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """A phase's baseline and target for one indicator, as parts (``total``/``value``, ``by_sex.F``…)."""
+
+    baseline: Mapping[str, Any]
+    target: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PhaseSignOff:
+    """A phase's signed report: who, when, its recorded-time cut and digest, and the figures signed."""
+
+    signed_at: datetime
+    signed_by: str
+    cut: datetime
+    digest: str
+    figures: Mapping[str, Any]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _narratives(parent: ET.Element, es: str, en: str) -> None:
+    ET.SubElement(parent, "narrative").text = es
+    ET.SubElement(parent, "narrative", {XML_LANG: "en"}).text = en
+
+
+def _titled(parent: ET.Element, tag: str, es: str, en: str, **attributes: str | None) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: v for k, v in attributes.items() if v is not None})
+    _narratives(element, es, en)
+    return element
+
+
+def reported(part: str) -> bool:
+    """Whether IATI's file carries a part: the total, or a disaggregation of it (a :data:`DIMENSIONS` part).
+
+    Parts that are no share of a dimension (``new`` agents of change, the ``aggregate`` counts in the direct
+    beneficiaries) stay in the programme's own reports: as a ``dimension`` they would read as one.
+    """
+    head = part.partition(".")[0]
+    return head in ("value", "total") or head in DIMENSIONS
+
+
+def _sorted(parts: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts IATI carries (:func:`reported`), the total first: ``{"total": 42, "by_sex.F": 20, …}``."""
+    kept = [(part, value) for part, value in parts.items() if reported(part)]
+    return dict(sorted(kept, key=lambda item: (dimension_of(item[0]) is not None, item[0])))
+
+
+def _parts(figure: Any) -> dict[str, Any]:
+    """A figure's parts, the total first."""
+    return _sorted(flatten(figure))
+
+
+def _valued(parent: ET.Element, tag: str, indicator: str, parts: Mapping[str, Any], comment: str | None = None, **attributes: str) -> None:
+    """One element per part: the total without a dimension, each other part with its dimension."""
+    for part, value in parts.items():
+        element = ET.SubElement(parent, tag, {**attributes, "value": iati_value(indicator, value)})
+        dimension = dimension_of(part)
+        if dimension is not None:
+            ET.SubElement(element, "dimension", {"name": dimension[0], "value": dimension[1]})
+        if comment and dimension is None:
+            ET.SubElement(ET.SubElement(element, "comment"), "narrative").text = comment
+
+
+def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Mapping[str, Any]) -> str | None:
+    """What an actual's comment says of a signed phase: signed figure, when, digest, and any restatement by part."""
+    if signed is None:
+        return None
+    then = _parts(signed.figures.get(indicator, 0))
+    said = (f"Signed off by {signed.signed_by} on {_stamp(signed.signed_at)} from the facts recorded by {_stamp(signed.cut)} "
+            f"(digest sha256:{signed.digest}).")
+    changed = [
+        f"{part} signed {then.get(part, 0)}, now {current.get(part, 0)}"
+        for part in sorted(set(then) | set(current))
+        if Decimal(str(then.get(part, 0))) != Decimal(str(current.get(part, 0)))
+    ]
+    if not changed:
+        return said + " Not restated since."
+    return said + " Restated by facts recorded later: " + "; ".join(changed) + "."
+
+
+def activity_file(
+    report: Mapping[str, Any],
+    programme: Programme,
+    generated_at: datetime,
+    today: date,
+    plans: Mapping[tuple[str, str], PhasePlan] | None = None,
+    signoffs: Mapping[str, PhaseSignOff] | None = None,
+) -> bytes:
+    """The IATI 2.03 ``iati-activities`` document (UTF-8 bytes) for a ``GET /indicators`` answer.
+
+    ``plans`` holds the baselines and targets by ``(phase code, indicator)``;
+    ``signoffs`` each phase's sign-off, by phase code. A programme with no
+    phase yet has no activity dates of its own: ``generated_at``'s day stands
+    for its start.
+    """
+    plans, signoffs = plans or {}, signoffs or {}
+    phases: Sequence[Mapping[str, Any]] = report["phases"]
+    es, en = translator("es"), translator("en")
+    root = ET.Element("iati-activities", {"version": IATI_VERSION, "generated-datetime": _stamp(generated_at)})
+    activity = ET.SubElement(root, "iati-activity", {
+        "last-updated-datetime": _stamp(generated_at), XML_LANG: "es", "default-currency": programme.currency
+    })
+    ET.SubElement(activity, "iati-identifier").text = programme.identifier
+    org = programme.reporting_org
+    _titled(activity, "reporting-org", org.name_es, org.name_en, ref=org.ref, type=org.type)
+    _titled(activity, "title", programme.title_es, programme.title_en)
+    _titled(activity, "description", programme.description_es, programme.description_en, type=CODES["DescriptionType"]["general"])
+    for org in programme.participating_orgs:
+        _titled(activity, "participating-org", org.name_es, org.name_en, ref=org.ref, type=org.type, role=org.role)
+    starts = min((date.fromisoformat(p["starts_on"]) for p in phases), default=generated_at.date())
+    ends = max((date.fromisoformat(p["ends_on"]) for p in phases), default=None)
+    ended = ends is not None and ends < today
+    status = CODES["ActivityStatus"]["finalisation" if ended else "implementation"]
+    ET.SubElement(activity, "activity-status", {"code": status})
+    ET.SubElement(activity, "activity-date", {"iso-date": starts.isoformat(), "type": CODES["ActivityDateType"]["actual_start"]})
+    if ends is not None:
+        ET.SubElement(activity, "activity-date", {"iso-date": ends.isoformat(),
+                                                  "type": CODES["ActivityDateType"]["actual_end" if ended else "planned_end"]})
+    ET.SubElement(activity, "recipient-country", {"code": programme.country, "percentage": "100"})
+    for result in RESULTS:
+        element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1"})
+        _titled(element, "title", result.title_es, result.title_en)
+        for spec in result.indicators:
+            unit = f" ({UNITS[spec.name]})" if spec.name in UNITS and "(" not in es(f"indicator.{spec.name}") else ""
+            indicator = ET.SubElement(element, "indicator", {
+                "measure": spec.measure, "ascending": "1" if spec.ascending else "0", "aggregation-status": "1" if spec.aggregable else "0",
+            })
+            _titled(indicator, "title", es(f"indicator.{spec.name}") + unit, en(f"indicator.{spec.name}") + unit)
+            for phase in phases:
+                plan = plans.get((phase["code"], spec.name))
+                if plan is not None and plan.baseline:
+                    starts_on = date.fromisoformat(phase["starts_on"])
+                    _valued(indicator, "baseline", spec.name, _sorted(plan.baseline), f"Baseline for phase {phase['code']}.",
+                            year=str(starts_on.year), **{"iso-date": starts_on.isoformat()})
+            for phase in phases:
+                period = ET.SubElement(indicator, "period")
+                ET.SubElement(period, "period-start", {"iso-date": phase["starts_on"]})
+                ET.SubElement(period, "period-end", {"iso-date": phase["ends_on"]})
+                plan = plans.get((phase["code"], spec.name))
+                if plan is not None and plan.target:
+                    _valued(period, "target", spec.name, _sorted(plan.target))
+                current = _parts(phase["indicators"][spec.name])
+                comment = restatement_comment(spec.name, signoffs.get(phase["code"]), current)
+                _valued(period, "actual", spec.name, current, comment)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def schema_path() -> Any:
+    """The vendored IATI 2.03 activity schema (``schema/iati-activities-schema.xsd``), for validators."""
+    return resources.files(__name__).joinpath("schema/iati-activities-schema.xsd")
+
+
+def codelist(name: str) -> set[str]:
+    """The codes of one vendored IATI codelist (``codelists/<name>.xml``)."""
+    text = resources.files(__name__).joinpath(f"codelists/{name}.xml").read_bytes()
+    return {code.text or "" for code in ET.fromstring(text).iter("code")}

@@ -1,0 +1,318 @@
+"""Reporting for donors over HTTP: the IATI activity file and the HXL 3W export, as of any moment.
+
+Funding, registry and engagement are stood in for by hand-built CloudEvents
+fed to the read model's real handler (``apply``), as the NATS consumer would.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import hxl
+import pytest
+import xmlschema
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from services.reporting import iati
+from services.reporting.application import Reporting
+from tests.integration.test_reporting_as_of import START, cloudevent
+from tests.support.clients import application_of, service_client
+from tests.support.identity import signed_in_headers
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
+
+
+def LEAD() -> dict[str, str]:  # noqa: N802 - reads as the header it is
+    """The programme lead's token: targets and sign-offs are recorded under its subject."""
+    return signed_in_headers("lead")
+
+
+DIRECT = "Direct beneficiaries: people reached (each person once)"
+"""The IATI title of ``beneficiaries_direct``: its English words, as the dashboard's."""
+
+
+def at(hours: float) -> datetime:
+    return START + timedelta(hours=hours)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def activity(activity_id: str, position: int, hours: float, held_on: str, **counts: int) -> dict[str, Any]:
+    rows = [{"nationality": n, "sex": s, "count": c} for (n, s), c in
+            {("VE", "F"): counts.get("ve_f", 0), ("PE", "M"): counts.get("pe_m", 0)}.items() if c]
+    return cloudevent("engagement", position, "ActivityReported", activity_id, at(hours), activity_id=activity_id, osv_id="osv-1",
+                      held_on=held_on, occurred_on=held_on, kind="workshop", district="San Juan de Lurigancho", zone="Lima Este",
+                      indirect_beneficiaries=counts.get("indirect", 0), grant_id=None, direct_beneficiaries=rows,
+                      outputs=[{"kind": "mural", "count": counts["murals"]}] if counts.get("murals") else [])
+
+
+def programme(client: TestClient) -> None:
+    """Phase 1 with one OSV and a workshop; a second workshop in phase 1 entered months later."""
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        activity("act-1", 1, 2, "2021-03-01", ve_f=12, pe_m=5, indirect=40, murals=1),
+        activity("act-2", 2, 3000, "2021-05-01", ve_f=3),
+    ])
+
+
+def actual_total(document: bytes, title_en: str, period: int = 0) -> str:
+    for indicator in ET.fromstring(document).iter("indicator"):
+        if any(n.text == title_en for n in indicator.findall("title/narrative")):
+            actual = indicator.findall("period")[period].find("actual")
+            assert actual is not None
+            return str(actual.get("value"))
+    raise AssertionError(title_en)
+
+
+def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: TestClient) -> None:
+    programme(client)
+
+    now = client.get("/iati/activity.xml")
+    assert now.status_code == 200, now.text
+    assert now.headers["content-type"].startswith("application/xml")
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(now.text)
+    assert actual_total(now.content, DIRECT) == "20"
+
+    then = client.get("/iati/activity.xml", params={"as_of": stamp(at(100))})
+    assert then.status_code == 200
+    assert actual_total(then.content, DIRECT) == "17"
+    assert ET.fromstring(then.content).get("generated-datetime") == stamp(at(100))
+    assert client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content == then.content  # reproducible
+
+
+def test_an_iati_file_as_of_a_malformed_moment_is_refused_naming_as_of(client: TestClient) -> None:
+    answer = client.get("/iati/activity.xml", params={"as_of": "yesterday"})
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "as_of" in answer.text
+
+
+def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: TestClient) -> None:
+    programme(client)
+
+    now = client.get("/activities/export.hxl.csv")
+    assert now.status_code == 200, now.text
+    assert now.headers["content-type"].startswith("text/csv")
+    rows = list(hxl.data(io.BytesIO(now.content), hxl.InputOptions(allow_local=True)))
+    assert [(r.get("#activity+code"), r.get("#org+name"), r.get("#adm3+code"), r.get("#reached+ind")) for r in rows] == [
+        ("act-1", "OSV Unidos", "150132", "17"), ("act-2", "OSV Unidos", "150132", "3"),
+    ]
+    then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})
+    assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
+
+
+# Targets and sign-offs: the leads' own records, on SQLite and on PostgreSQL -----------------
+
+
+class FakeNow:
+    """Reporting's wall clock, moved by hand."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture
+def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNow]]:
+    clock = FakeNow(at(500))
+    with service_client("reporting", tmp_path, database_url, application=functools.partial(Reporting, now=clock)) as client:
+        yield client, clock
+
+
+def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_reached(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+
+    body = {"baseline": {"total": 0}, "target": {"total": 40, "by_sex.F": 20, "by_nationality.VE": "24"}}
+    answer = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["target"] == {"total": "40", "by_sex.F": "20", "by_nationality.VE": "24"}
+    assert answer.json()["set_by"] == "lead"
+
+    f1 = client.get("/targets").json()["phases"][0]
+    assert f1["code"] == "F1"
+    [row] = f1["indicators"]
+    assert row["indicator"] == "beneficiaries_direct" and row["actual"]["total"] == 20
+    assert row["share_reached"] == {"total": "0.5000", "by_sex.F": "0.7500", "by_nationality.VE": "0.6250"}
+    before = client.get("/targets", params={"as_of": stamp(at(100))}).json()
+    assert before["phases"][0]["indicators"] == []  # set at 500 hours: unknown then
+
+    page = client.get("/dashboard", params={"lang": "en"})
+    assert page.status_code == 200
+    section = page.text.split('id="targets"', 1)[1].split("</section>", 1)[0]
+    assert "Direct beneficiaries" in section and "50.0 %" in section and "75.0 %" in section
+    assert 'id="targets"' not in client.get("/dashboard", params={"as_of": "2021-01-20T00:00"}).text  # none set by then
+
+    # the exports carry them on the whole programme's rows, in words, after the value
+    exported = client.get("/indicators/export.csv", params={"lang": "en", "by": "zone"}).content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert list(rows[0])[6:10] == ["Value", "Baseline", "Target", "Share of target reached"]
+    table = {(r["Phase"], r["Indicator code"], r["Part code"]): r for r in rows if r["Group"] == "Whole programme"}
+    total = table[("Fase 1", "beneficiaries_direct", "total")]
+    assert (total["Value"], total["Baseline"], total["Target"], total["Share of target reached"]) == ("20", "0", "40", "0.5000")
+    women = table[("Fase 1", "beneficiaries_direct", "by_sex.F")]
+    assert (women["Value"], women["Baseline"], women["Target"], women["Share of target reached"]) == ("15", "", "20", "0.7500")
+    assert table[("Fase 1", "osvs_identified", "")]["Target"] == ""
+    assert table[("Total", "beneficiaries_direct", "total")]["Target"] == ""  # targets are a phase's
+    assert all(r["Target"] == "" for r in rows if r["Group"] != "Whole programme")  # and the programme's, not a zone's
+    book = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx", params={"lang": "en"}).content))
+    sheet = book["Indicators"]
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        cells = dict(zip(header, row))
+        if (cells["Phase"].value, cells["Indicator code"].value, cells["Part code"].value) == ("Fase 1", "beneficiaries_direct", "by_sex.F"):
+            assert [cells[h].value for h in ("Value", "Baseline", "Target")] == [15, None, 20]
+            assert cells["Share of target reached"].value == Decimal("0.75") and cells["Share of target reached"].number_format == "0.00%"
+            break
+    else:
+        pytest.fail("no row for Fase 1's women reached")
+
+    document = client.get("/iati/activity.xml").content
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
+    direct = next(i for i in ET.fromstring(document).iter("indicator") if any(n.text == DIRECT for n in i.iter("narrative")))
+    assert [(b.get("value"), b.get("year")) for b in direct.findall("baseline")] == [("0", "2021")]
+    targets = {tuple((d.get("name"), d.get("value")) for d in t.findall("dimension")): t.get("value") for t in direct.iter("target")}
+    assert targets == {(): "40", (("sex", "F"),): "20", (("nationality", "VE"),): "24"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/phases/F9/targets/osvs_identified", {"target": {"value": 3}}, 404, "phase"),
+        ("/phases/F1/targets/happiness", {"target": {"value": 3}}, 404, "indicator"),
+        ("/phases/F1/targets/agents_of_change", {"target": {"by_sex.W": 3}}, 422, "target.by_sex.W"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": -3}}, 422, "target.value"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": 3}, "set_by": "someone"}, 422, "set_by"),  # the token says who
+    ],
+)
+def test_targets_that_cannot_be_set_are_refused_naming_the_field(
+    desk: tuple[TestClient, FakeNow], path: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    client, _ = desk
+    programme(client)
+    answer = client.put(path, headers=LEAD(), json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert field in {e["field"] for e in answer.json()["errors"]}
+    assert client.get("/targets").json()["phases"][0]["indicators"] == []
+
+
+def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(desk: tuple[TestClient, FakeNow]) -> None:
+    client, clock = desk
+    programme(client)  # act-2 (3 more people in F1) is recorded at 3000 hours
+
+    # The lead signs F1 off, at 500 hours, from the facts recorded by 100 hours.
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
+    assert signed.status_code == 201, signed.text
+    first = signed.json()
+    assert first["figures"]["beneficiaries_direct"]["total"] == 17 and first["as_of"] == stamp(at(100))
+    assert first["signed_by"] == "lead"
+    clock.moment = at(501)
+    again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
+    assert again.json() == first  # a retry signs nothing twice
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["digest"] == first["digest"] and listed["figures"] == first["figures"]
+    assert listed["reproduced"] is True  # as of its cut, the figures are the signed ones, digest and all
+    reproduced = client.get("/indicators", params={"as_of": listed["as_of"]}).json()["phases"][0]["indicators"]
+    assert reproduced == listed["figures"]
+    [changed] = [r for r in listed["restatement"] if r["indicator"] == "beneficiaries_direct"]
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "total": (17, 20, 3), "by_nationality.VE": (12, 15, 3), "by_sex.F": (12, 15, 3),
+        "aggregate": (17, 20, 3),  # these activities give counts only, no participants
+    }
+    assert [(e["event_id"], e["adds"]) for e in changed["events"]] == [
+        ("engagement:2", {"aggregate": 3, "by_nationality.VE": 3, "by_sex.F": 3, "total": 3}),
+    ]
+    assert {r["indicator"] for r in listed["restatement"]} == {"beneficiaries_direct", "attendances"}  # the late workshop adds people and their attendances
+
+    # As of a moment before the late workshop was recorded, the sign-off stood unrestated.
+    then = client.get("/sign-offs", params={"as_of": stamp(at(600))}).json()["sign_offs"]
+    assert [s["restatement"] for s in then] == [[]]
+    assert client.get("/sign-offs", params={"as_of": stamp(at(400))}).json()["sign_offs"] == []  # not signed yet
+
+    # The IATI actual carries the current figure, and its comment the signed one and the restatement.
+    document = client.get("/iati/activity.xml").content
+    direct = next(i for i in ET.fromstring(document).iter("indicator") if any(n.text == DIRECT for n in i.iter("narrative")))
+    actual = direct.find("period/actual")
+    assert actual is not None and actual.get("value") == "20"
+    comment = actual.findtext("comment/narrative") or ""
+    assert first["digest"] in comment and "total signed 17, now 20" in comment
+
+
+def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_known(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+    future = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(501))})
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
+    before_phase = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(0) - timedelta(hours=1))})
+    assert before_phase.status_code == 404
+    naive = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": "2021-01-10T10:00:00"})
+    assert naive.status_code == 422
+    assert client.get("/sign-offs").json()["sign_offs"] == []
+
+
+def test_a_dry_run_sets_no_target_and_signs_nothing_and_an_oversized_body_is_refused(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+    body = {"target": {"value": 3}}
+    tried = client.put("/phases/F1/targets/osvs_identified", params={"dry_run": "true"}, headers=LEAD(), json=body)
+    assert tried.status_code == 200 and tried.headers["Dry-Run"] == "true"
+    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, headers=LEAD(), json={"as_of": stamp(at(100))})
+    assert signed.status_code == 201 and signed.headers["Dry-Run"] == "true"
+    assert client.get("/targets").json()["phases"][0]["indicators"] == []
+    assert client.get("/sign-offs").json()["sign_offs"] == []
+
+    huge = client.put("/phases/F1/targets/osvs_identified", headers=LEAD(), json={**body, "baseline": {f"part{i}": i for i in range(40_000)}})
+    assert huge.status_code == 413
+
+
+def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_municipalitys_share(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)  # two workshops in San Juan de Lurigancho (150132)
+    application_of(client).readmodel.apply([
+        cloudevent("engagement", 3, "ActivityReported", "act-3", at(4), activity_id="act-3", osv_id="osv-2", held_on="2021-03-02",
+                   occurred_on="2021-03-02", kind="fair", district="San Martín de Porres", zone="Lima Norte", indirect_beneficiaries=0,
+                   grant_id=None, direct_beneficiaries=[{"nationality": "PE", "sex": "F", "count": 9}], outputs=[]),
+    ])
+    created_targets = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json={"target": {"total": 40}})
+    assert created_targets.status_code == 200
+    assert client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))}).status_code == 201
+
+    staff = signed_in_headers("staff")
+    for refused in (client.put("/phases/F1/targets/osvs_identified", headers=staff, json={"target": {"value": 3}}),
+                    client.post("/phases/F1/sign-offs", headers=staff, json={"as_of": stamp(at(200))})):
+        assert refused.status_code == 403 and refused.json()["permission"] == "phases:manage"
+    assert client.get("/sign-offs", headers={"Authorization": ""}).status_code == 401
+
+    auditor = signed_in_headers("auditor")
+    for path in ("/targets", "/sign-offs", "/iati/activity.xml", "/activities/export.hxl.csv"):
+        assert client.get(path, headers=auditor).status_code == 200, path
+    assert len(client.get("/sign-offs", headers=auditor).json()["sign_offs"]) == 1
+
+    # San Juan de Lurigancho's focal point: its own activities, its own figures, no programme-wide sign-off.
+    focal = signed_in_headers("municipal-150132")
+    sheet = client.get("/activities/export.hxl.csv", headers=focal)
+    assert [r.get("#adm3+code") for r in hxl.data(io.BytesIO(sheet.content), hxl.InputOptions(allow_local=True))] == ["150132", "150132"]
+    assert "San Martín de Porres" not in sheet.text
+    assert client.get("/sign-offs", headers=focal).json()["sign_offs"] == []
+    [row] = client.get("/targets", headers=focal).json()["phases"][0]["indicators"]
+    assert (row["actual"]["total"], row["target"], row["share_reached"]) == (20, {"total": "40"}, {"total": "0.5000"})
+    assert actual_total(client.get("/iati/activity.xml", headers=focal).content, DIRECT) == "20"
+    assert actual_total(client.get("/iati/activity.xml", headers=auditor).content, DIRECT) == "29"

@@ -1,0 +1,154 @@
+"""The IATI 2.03 activity file: valid against IATI's own schema, coded from IATI's own codelists, phases as result periods.
+
+The schema and the codelists are the ones vendored in ``services/reporting/iati/``
+(see its ``SOURCE.md``). The tests that check codelist values are
+``test_every_coded_value_in_the_file_is_in_its_iati_codelist`` and
+``test_the_codes_the_export_knows_are_in_their_iati_codelists``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from xml.etree import ElementTree as ET
+
+import pytest
+import xmlschema
+
+from services.reporting import iati
+from services.reporting.domain.tally import report
+from tests.unit.test_indicators import fact, phase
+
+GENERATED = datetime(2022, 2, 1, 15, tzinfo=timezone.utc)
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(iati.schema_path()))
+
+
+def programme_2021() -> dict:
+    """Two phases: OSVs mapped and registered in the first, agents of change and an activity in the second."""
+    return report([
+        phase("F1", "2021-01-01", "2021-06-30"),
+        phase("F2", "2021-07-01", "2021-12-31"),
+        fact("OSVMapped", "2021-02-01", osv_id="a", district="Comas", zone="Lima Norte"),
+        fact("OSVMapped", "2021-02-03", osv_id="b", district="Ate", zone="Lima Este"),
+        fact("OSVMapped", "2021-03-03", osv_id="c", district="Ate", zone="Lima Este"),
+        fact("RUOSRegistered", "2021-05-03", osv_id="a"),
+        fact("FundGranted", "2021-07-10", osv_id="a", grant_id="g1", amount="5000.00", currency="PEN", kind="seed_fund"),
+        fact("ParticipantEnrolled", "2021-07-11", member_id="m1", osv_id="a", grant_id="g1", nationality="VE", sex="F"),
+        fact("ParticipantEnrolled", "2021-07-11", member_id="m2", osv_id="a", grant_id="g1", nationality="PE", sex="M"),
+        fact("ActivityReported", "2021-08-01", activity_id="act", osv_id="a", district="Comas", zone="Lima Norte",
+             direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 12}, {"nationality": "PE", "sex": "M", "count": 5}],
+             indirect_beneficiaries=40, outputs=[{"kind": "mural", "count": 1}]),
+    ])
+
+
+def activity_of(document: bytes) -> ET.Element:
+    activity = ET.fromstring(document).find("iati-activity")
+    assert activity is not None
+    return activity
+
+
+def indicator_titled(activity: ET.Element, title_en: str) -> ET.Element:
+    for indicator in activity.iter("indicator"):
+        narratives = {n.get(XML_LANG, "es"): n.text for n in indicator.findall("title/narrative")}
+        if narratives.get("en") == title_en:
+            return indicator
+    raise AssertionError(f"no indicator titled {title_en!r}")
+
+
+def test_the_activity_file_is_valid_against_the_iati_2_03_activity_schema(schema: xmlschema.XMLSchema) -> None:
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1))
+
+    schema.validate(document.decode())  # raises, naming the element, when the file breaks the schema
+    root = ET.fromstring(document)
+    assert root.get("version") == "2.03"
+
+
+def test_a_programme_with_no_phase_yet_still_makes_a_valid_file(schema: xmlschema.XMLSchema) -> None:
+    document = iati.activity_file(report([]), iati.Programme(), GENERATED, date(2022, 2, 1))
+
+    schema.validate(document.decode())
+    assert [d.get("type") for d in activity_of(document).findall("activity-date")] == ["2"]
+
+
+def test_each_phase_is_a_result_period_and_each_actual_is_the_phases_figure() -> None:
+    activity = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
+
+    identified = indicator_titled(activity, "OSVs identified")
+    periods = identified.findall("period")
+    assert [(p.find("period-start").get("iso-date"), p.find("period-end").get("iso-date")) for p in periods] == [
+        ("2021-01-01", "2021-06-30"), ("2021-07-01", "2021-12-31"),
+    ]
+    assert [p.find("actual").get("value") for p in periods] == ["3", "0"]
+    rate = indicator_titled(activity, "RUOS registration rate (cumulative)")
+    assert rate.get("measure") == "2"  # a percentage
+    assert [p.find("actual").get("value") for p in rate.findall("period")] == ["33.33", "33.33"]
+
+
+def test_people_are_disaggregated_by_sex_and_nationality_in_dimension_elements() -> None:
+    activity = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
+
+    direct = indicator_titled(activity, "Direct beneficiaries: people reached (each person once)")
+    f2 = direct.findall("period")[1]
+    actuals = {
+        tuple((d.get("name"), d.get("value")) for d in a.findall("dimension")): a.get("value") for a in f2.findall("actual")
+    }
+    assert actuals == {
+        (): "17",
+        (("nationality", "PE"),): "5", (("nationality", "VE"),): "12",
+        (("sex", "F"),): "12", (("sex", "M"),): "5",
+    }
+    agents = indicator_titled(activity, "Agents of change").findall("period")[1]
+    assert {(d.get("name"), d.get("value")) for d in agents.iter("dimension")} == {
+        ("nationality", "VE"), ("nationality", "PE"), ("sex", "F"), ("sex", "M"),
+    }
+
+
+def test_the_activity_names_its_organisations_and_dates() -> None:
+    activity = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2021, 9, 1)))
+
+    assert activity.findtext("iati-identifier") == "XM-DAC-47066-PE-OSV-LIMA"
+    assert activity.find("reporting-org").get("ref") == "XM-DAC-47066"
+    roles = {(o.get("ref"), o.get("role")) for o in activity.findall("participating-org")}
+    assert {("XM-DAC-47066", "2"), ("XM-DAC-47066", "4"), ("XM-DAC-41114", "4"), (None, "4")} == roles
+    # While the last phase runs, its end is planned (3) and the activity is in implementation (2).
+    assert [(d.get("type"), d.get("iso-date")) for d in activity.findall("activity-date")] == [("2", "2021-01-01"), ("3", "2021-12-31")]
+    assert activity.find("activity-status").get("code") == "2"
+    ended = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
+    assert [d.get("type") for d in ended.findall("activity-date")] == ["2", "4"]
+    assert ended.find("activity-status").get("code") == "3"
+
+
+CODED = [
+    # (element path under iati-activity, attribute, IATI codelist)
+    ("activity-status", "code", "ActivityStatus"),
+    ("activity-date", "type", "ActivityDateType"),
+    ("reporting-org", "type", "OrganisationType"),
+    ("participating-org", "type", "OrganisationType"),
+    ("participating-org", "role", "OrganisationRole"),
+    ("description", "type", "DescriptionType"),
+    ("recipient-country", "code", "Country"),
+    ("result", "type", "ResultType"),
+    ("result/indicator", "measure", "IndicatorMeasure"),
+]
+
+
+def test_every_coded_value_in_the_file_is_in_its_iati_codelist() -> None:
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1))
+    activity = activity_of(document)
+
+    for path, attribute, codelist in CODED:
+        values = {e.get(attribute) for e in activity.findall(path) if e.get(attribute) is not None}
+        assert values, f"no {path}/@{attribute} in the file"
+        assert values <= iati.codelist(codelist), f"{path}/@{attribute} {values - iati.codelist(codelist)} not in {codelist}"
+    assert activity.get("default-currency") in iati.codelist("Currency")
+    languages = {n.get(XML_LANG) for n in activity.iter("narrative") if n.get(XML_LANG)} | {activity.get(XML_LANG)}
+    assert languages == {"es", "en"} and languages <= iati.codelist("Language")
+
+
+def test_the_codes_the_export_knows_are_in_their_iati_codelists() -> None:
+    for codelist, codes in iati.CODES.items():
+        assert set(codes.values()) <= iati.codelist(codelist), codelist

@@ -1,0 +1,112 @@
+"""A phase's report as the leads plan and sign it: targets checked part by part, sign-offs kept with their cut and digest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.reporting.domain.phasereports import (
+    PhaseReport,
+    SignOffCutError,
+    TargetMissingError,
+    TargetPartError,
+    TargetValueError,
+    UnknownIndicatorError,
+    digest_of,
+    parts_of,
+    share_reached,
+)
+
+NOW = datetime(2022, 1, 10, 15, tzinfo=timezone.utc)
+
+
+def test_targets_take_the_parts_the_indicator_is_disaggregated_by() -> None:
+    assert parts_of("osvs_identified") == ("value",)
+    assert parts_of("agents_of_change") == (
+        "total", "by_nationality.VE", "by_nationality.PE", "by_nationality.other", "by_sex.F", "by_sex.M", "by_sex.X",
+    )
+    assert parts_of("osvs_supported") == ("total", "first_time", "repeat")
+    with pytest.raises(UnknownIndicatorError):
+        parts_of("happiness")
+
+
+def test_a_lead_sets_targets_written_as_the_figures_are_and_setting_the_same_again_records_nothing() -> None:
+    report = PhaseReport(phase="F2")
+    assert report.set_targets("agents_of_change", {"total": 0}, {"total": 40, "by_sex.F": "20", "by_nationality.VE": 28.0}, "lead", NOW)
+    assert report.set_targets("seed_funds_granted_pen", {}, {"value": "25000"}, "lead", NOW)
+    assert report.set_targets("ruos_registration_rate", {"value": 0}, {"value": "0.25"}, "lead", NOW)
+
+    targets = report.targets_as_of(None)
+    assert targets["agents_of_change"]["target"] == {"total": "40", "by_sex.F": "20", "by_nationality.VE": "28"}
+    assert targets["seed_funds_granted_pen"]["target"] == {"value": "25000.00"}
+    assert targets["ruos_registration_rate"]["target"] == {"value": "0.2500"}
+    events = len(report.pending_events)
+    assert not report.set_targets("agents_of_change", {"total": "0"}, {"total": 40, "by_sex.F": 20, "by_nationality.VE": 28}, "lead", NOW)
+    assert len(report.pending_events) == events
+
+
+def test_targets_as_of_a_moment_are_those_set_by_then() -> None:
+    report = PhaseReport(phase="F1")
+    report.set_targets("osvs_identified", {}, {"value": 25}, "lead", NOW)
+    report.set_targets("osvs_identified", {}, {"value": 30}, "lead", NOW + timedelta(days=30))
+
+    assert report.targets_as_of(NOW + timedelta(days=1))["osvs_identified"]["target"] == {"value": "25"}
+    assert report.targets_as_of(None)["osvs_identified"]["target"] == {"value": "30"}
+    assert report.targets_as_of(NOW - timedelta(days=1)) == {}
+
+
+@pytest.mark.parametrize(
+    ("indicator", "target", "error", "field"),
+    [
+        ("agents_of_change", {"by_sex.W": 3}, TargetPartError, "target.by_sex.W"),
+        ("osvs_identified", {"total": 3}, TargetPartError, "target.total"),
+        ("osvs_identified", {"value": -1}, TargetValueError, "target.value"),
+        ("osvs_identified", {"value": 2.5}, TargetValueError, "target.value"),
+        ("osvs_identified", {"value": "many"}, TargetValueError, "target.value"),
+        ("ruos_registration_rate", {"value": 25}, TargetValueError, "target.value"),
+        ("osvs_identified", {}, TargetMissingError, "target"),
+    ],
+)
+def test_a_target_that_is_not_a_figure_of_the_indicator_is_refused_naming_the_part(
+    indicator: str, target: dict, error: type[Exception], field: str
+) -> None:
+    with pytest.raises(error) as refused:
+        PhaseReport(phase="F1").set_targets(indicator, {}, target, "lead", NOW)
+    assert refused.value.field == field  # type: ignore[attr-defined]
+
+
+def test_the_share_reached_is_the_actual_over_the_target_part_by_part() -> None:
+    actual = {"total": 42, "by_nationality": {"VE": 29, "PE": 13}, "by_sex": {}}
+    assert share_reached(actual, {"total": "40", "by_nationality.VE": "28", "by_sex.F": "20", "by_nationality.other": "0"}) == {
+        "total": "1.0500", "by_nationality.VE": "1.0357", "by_sex.F": "0.0000", "by_nationality.other": None,
+    }
+    assert share_reached("1250.50", {"value": "5000.00"}) == {"value": "0.2501"}
+
+
+def test_a_sign_off_keeps_the_figures_its_cut_and_a_digest_and_signing_the_same_again_records_nothing() -> None:
+    report = PhaseReport(phase="F1")
+    cut = NOW - timedelta(days=10)
+    figures = {"osvs_identified": 30, "osvs_registered_ruos": 7}
+
+    signed = report.sign_off(cut, figures, "lead", NOW)
+    assert signed["digest"] == digest_of("F1", cut, figures) and len(signed["digest"]) == 64
+    assert report.sign_off(cut, dict(figures), "lead", NOW + timedelta(hours=1)) == signed  # a retry
+    assert len(report.sign_offs) == 1
+    later = report.sign_off(cut, {**figures, "osvs_identified": 31}, "lead", NOW + timedelta(days=1))  # late facts, signed again
+    assert later["digest"] != signed["digest"]
+    assert report.sign_offs_as_of(NOW + timedelta(hours=2)) == [signed]
+
+
+def test_the_digest_depends_on_the_phase_the_cut_and_every_figure() -> None:
+    cut = NOW - timedelta(days=1)
+    base = digest_of("F1", cut, {"a": 1, "b": {"x": 2}})
+    assert base == digest_of("F1", cut.astimezone(timezone(timedelta(hours=-5))), {"b": {"x": 2}, "a": 1})  # same moment, same figures
+    assert len({base, digest_of("F2", cut, {"a": 1, "b": {"x": 2}}), digest_of("F1", NOW, {"a": 1, "b": {"x": 2}}),
+                digest_of("F1", cut, {"a": 1, "b": {"x": 3}})}) == 4
+
+
+def test_a_sign_off_of_facts_not_yet_recorded_is_refused() -> None:
+    with pytest.raises(SignOffCutError) as refused:
+        PhaseReport(phase="F1").sign_off(NOW + timedelta(minutes=1), {}, "lead", NOW)
+    assert refused.value.field == "as_of"

@@ -1,0 +1,90 @@
+"""The 3W/5W export: who, what, where by ubigeo, when and people reached, read back and validated by libhxl."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import hxl
+
+from services.reporting import exports
+from services.reporting.domain import threew
+from shared.districts import DistrictTable, UnknownDistrictError
+from tests.unit.test_indicators import fact, phase
+
+GENERATED = datetime(2022, 2, 1, 15, tzinfo=timezone.utc)
+LIMA = DistrictTable.of_lima()
+
+
+def ubigeo_of(name: str) -> str | None:
+    try:
+        return LIMA.find(name).ubigeo
+    except UnknownDistrictError:
+        return None
+
+
+def workshop(activity_id: str, day: str, district: str, *groups: tuple[str, str, int], indirect: int = 0) -> object:
+    return fact("ActivityReported", day, activity_id=activity_id, osv_id="osv-1", kind="workshop", district=district, zone="Lima Este",
+                grant_id="g1", indirect_beneficiaries=indirect,
+                direct_beneficiaries=[{"nationality": n, "sex": s, "count": c} for n, s, c in groups], outputs=[])
+
+
+FACTS = [
+    phase("F1", "2021-01-01", "2021-06-30"),
+    fact("OSVMapped", "2021-01-05", osv_id="osv-1", name="Mujeres Unidas de Breña", district="Breña", zone="Lima Centro"),
+    workshop("a2", "2021-07-02", "Breña", ("VE", "F", 2)),
+    workshop("a1", "2021-03-01", "San Juan de Lurigancho", ("VE", "F", 12), ("PE", "M", 5), ("CO", "X", 1), indirect=40),
+    workshop("a3", "2021-04-01", "Ate", ("VE", "M", 7)),
+    fact("ActivityWithdrawn", "2021-04-20", activity_id="a3", osv_id="osv-1", held_on="2021-04-01", withdrawn_on="2021-04-20"),
+]
+
+
+def parsed(text: str) -> hxl.model.Dataset:
+    return hxl.data(io.BytesIO(text.encode("utf-8")), hxl.InputOptions(allow_local=True))
+
+
+def test_each_activity_not_withdrawn_is_a_row_with_its_ubigeo_phase_and_people_reached_by_sex_and_nationality() -> None:
+    rows = threew.rows(FACTS, ubigeo_of)
+
+    assert [r["activity_id"] for r in rows] == ["a1", "a2"]  # by day held; the withdrawn a3 is not there
+    a1, a2 = rows
+    assert (a1["osv_name"], a1["ubigeo"], a1["province_ubigeo"], a1["district"], a1["phase"]) == (
+        "Mujeres Unidas de Breña", "150132", "1501", "San Juan de Lurigancho", "F1",
+    )
+    assert (a1["reached"], a1["reached_f"], a1["reached_m"], a1["reached_x"]) == (18, 12, 5, 1)
+    assert (a1["reached_ve"], a1["reached_pe"], a1["reached_other"], a1["reached_indirect"]) == (12, 5, 1, 40)
+    assert (a2["ubigeo"], a2["phase"]) == ("150105", "")  # held after every phase
+
+
+def test_the_export_carries_hxl_hashtags_that_libhxl_reads_and_validates() -> None:
+    text = exports.to_hxl(threew.rows(FACTS, ubigeo_of), None, GENERATED)
+    dataset = parsed(text)
+
+    assert [c.display_tag for c in dataset.columns] == [tag for _, _, tag in threew.COLUMNS]
+    schema = hxl.schema([
+        ["#valid_tag", "#valid_required", "#valid_datatype", "#valid_value+regex"],
+        ["#org+code", "true", "", ""],
+        ["#org+name", "true", "", ""],
+        ["#activity+code", "true", "", ""],
+        ["#adm2+code", "true", "", "^1501$"],
+        ["#adm3+code", "true", "", "^1501[0-9]{2}$"],
+        ["#date+start", "true", "date", ""],
+        ["#reached", "true", "number", ""],
+    ])
+    assert schema.validate(dataset)
+    for row in parsed(text):
+        sexes = sum(int(row.get(f"#reached+{s}")) for s in ("f", "m", "x"))
+        nationalities = sum(int(row.get(f"#reached+{n}")) for n in ("nationality_ve", "nationality_pe", "nationality_other"))
+        assert sexes == nationalities == int(row.get("#reached+ind", default=None))
+    assert "Breña" in {row.get("#adm3+name") for row in parsed(text)}
+
+
+def test_the_hxl_schema_check_fails_on_a_row_without_a_ubigeo() -> None:
+    rows = threew.rows(FACTS, lambda _: None)
+    schema = hxl.schema([["#valid_tag", "#valid_required"], ["#adm3+code", "true"]])
+    assert not schema.validate(parsed(exports.to_hxl(rows, None, GENERATED)))
+
+
+def test_the_export_states_its_as_of_moment_before_the_table() -> None:
+    text = exports.to_hxl([], datetime(2021, 12, 31, 5, tzinfo=timezone.utc), GENERATED)
+    assert text.startswith("\ufeff") and "as_of=2021-12-31T05:00:00Z" in text.splitlines()[0]
