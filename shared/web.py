@@ -31,6 +31,15 @@ from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.following import FeedFollower
+from shared.guards import (
+    PROBLEM_JSON,
+    BodyTooLarge,
+    RequestGuard,
+    SecureHeaders,
+    allowed_methods,
+    install_documentation,
+    problem,
+)
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.lifecycle import on_stop_signal, stop_tasks
@@ -41,8 +50,6 @@ from shared.store import persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 DATABASE_AWAY: tuple[type[Exception], ...] = (
     eventsourcing.persistence.OperationalError,
@@ -68,15 +75,6 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
 }
 
 
-def problem(
-    status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
@@ -100,9 +98,13 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """The server's own layers' errors (no such path, a method not served, an unreadable body) as problem+json."""
         if isinstance(exc, BodyTooLarge):
             return exc.problem()
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(api, request.scope))
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers or None)
 
     for family, (status, title) in STATUS_OF.items():
 
@@ -448,68 +450,45 @@ class Runtime:
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 
-class BodyTooLarge(StarletteHTTPException):
-    """A request body over the service's limit: 413 problem+json naming the limit."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is over {limit} bytes, the most a command may carry")
-
-    def problem(self) -> JSONResponse:
-        return problem(413, "Content Too Large", self.detail, [{"field": "body", "rule": "max_body_bytes", "message": self.detail}])
+MAX_POSITION = 2**63 - 1
+"""The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike)."""
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 problem+json, read no further.
+def base_api(runtime: Runtime, *, title: str, description: str, page_policies: Mapping[str, str] | None = None) -> FastAPI:
+    """A FastAPI app with the runtime's lifespan, problem+json errors, request bounds and secure headers.
 
-    A command's event goes out on NATS, whose messages are at most 1 MB by
-    default: a body under this limit (256 KiB unless configured) always makes
-    an event the stream can take. A too large ``Content-Length`` is refused at
-    once; a body without one is counted as it arrives.
+    ``page_policies`` gives the content security policy of each web page the
+    app serves, by path (see :class:`~shared.guards.SecureHeaders`). Every
+    error answer is documented on every operation of the OpenAPI document.
     """
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await BodyTooLarge(self.limit).problem()(scope, receive, send)
-            return
-        received = 0
-
-        async def counted() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)  # an HTTP error: the routes' error handler answers it
-            return message
-
-        await self.app(scope, counted, send)
-
-
-def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the runtime's lifespan and problem+json errors."""
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_documentation(api, runtime.settings.max_body_bytes)
+    _install_outermost(api, runtime.settings.max_body_bytes, page_policies)
     return api
+
+
+def _install_outermost(api: FastAPI, limit: int, page_policies: Mapping[str, str] | None = None) -> None:
+    """The request guard and the secure headers, outside every other middleware (installed before or after this).
+
+    The guard reads a body before anything else parses it (the Idempotency-Key
+    middleware does); the headers go on every answer, the guard's included.
+    """
+    api.user_middleware = [m for m in api.user_middleware if m.cls not in (RequestGuard, SecureHeaders)]
+    api.add_middleware(RequestGuard, limit=limit)
+    api.add_middleware(SecureHeaders, page_policies=page_policies)
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
     install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
-    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
+    _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(
-        after: Annotated[int, Query(ge=0, description="Return events after this position.")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
         """Read the service's stored events in order, as CloudEvents, for auditors and rebuilds."""

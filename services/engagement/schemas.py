@@ -30,7 +30,7 @@ from services.engagement.domain.members import AgeBand, DepartureReason, Member,
 from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
 from shared.documents import DocumentType
 from shared.outputs import OutputKind
-from shared.schemas import Command, IsoDate, Text, decimal_text
+from shared.schemas import Command, IsoDate, Text, decimal_string, decimal_text
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
@@ -211,7 +211,8 @@ Count = Annotated[int, Field(le=10_000_000)]
 Hours = Annotated[
     Decimal,
     decimal_text("2.5"),
-    Field(max_digits=6, decimal_places=2, description="Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24."),
+    Field(max_digits=6, decimal_places=2),
+    decimal_string("Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24; a JSON number is refused.", r"^\d{1,4}(\.\d{1,2})?$"),
 ]
 
 

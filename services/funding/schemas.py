@@ -33,7 +33,7 @@ from services.funding.domain.rounds import Eligibility, Round
 from services.funding.domain.scoring import Criterion
 from shared.money import Currency
 from shared.outputs import OutputKind
-from shared.schemas import Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_text
+from shared.schemas import Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text
 
 PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -272,7 +272,8 @@ SCORING_RULE = (
 Weight = Annotated[
     Decimal,
     decimal_text("0.25"),
-    Field(gt=0, max_digits=9, decimal_places=4, description="A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"."),
+    Field(gt=0, max_digits=9, decimal_places=4),
+    decimal_string("A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"; a JSON number is refused.", r"^\d{1,5}(\.\d{1,4})?$"),
 ]
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")

@@ -7,28 +7,29 @@ evidence and exports; the service's health; the dashboard and its alerts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import BeforeValidator
 
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
-from services.reporting.dashboard import render_dashboard, stylesheet
+from services.reporting.dashboard import DASHBOARD_POLICY, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth
 from services.reporting.settings import ReportingSettings
 from services.reporting.translations import Language
-from shared.clock import LIMA, Clock, today_in_lima
+from shared.clock import Clock, today_in_lima
+from shared.schemas import AsOf as AsOfMoment
+from shared.schemas import LimaMoment
 from shared.web import HEALTH_RESPONSES, application_of, base_api, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ReportingDep = Annotated[Reporting, Depends(application_of)]
 AsOf = Annotated[
-    AwareDatetime | None,
+    AsOfMoment | None,
     Query(description="RFC 3339 moment with its offset: answer only from events recorded (CloudEvent `time`) by then."),
 ]
 By = Annotated[Literal["zone", "district"] | None, Query(description="Break every figure down by zone or by district as well.")]
@@ -131,7 +132,7 @@ def get_dashboard(
     reporting: ReportingDep,
     lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
     as_of: Annotated[
-        datetime | None,
+        LimaMoment | None,
         BeforeValidator(lambda text: text or None),  # the page's form sends an empty field
         Query(description="Count only what was recorded up to this time; without a zone, Lima time. Passed to the indicators."),
     ] = None,
@@ -142,11 +143,10 @@ def get_dashboard(
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
     """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts."""
-    cut = as_of.replace(tzinfo=LIMA) if as_of and as_of.tzinfo is None else as_of
-    report = reporting.indicators(as_of=cut, by=by or "zone")
+    report = reporting.indicators(as_of=as_of, by=by or "zone")
     found = reporting.alerts(days=days, within_days=within_days)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut))
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of))
 
 
 # The app ---------------------------------------------------------------------------------
@@ -162,6 +162,7 @@ def create_app(
         bootstrap(settings, today=today, application=application),
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events.",
+        page_policies={"/dashboard": DASHBOARD_POLICY},
     )
     for router in (indicators, operations, dashboard):
         api.include_router(router)
