@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.clock import LIMA
+from shared.errors import MAX_COUNT
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -36,6 +37,12 @@ def _iso_date_text(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD`.")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+Count = Annotated[int, Field(le=MAX_COUNT)]
+"""A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""
+
+MAX_ROWS = 100
+"""The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""
 
 
 def decimal_text(example: str) -> BeforeValidator:
@@ -139,6 +146,7 @@ AsOf = Annotated[
         {
             "type": "string",
             "format": "date-time",
+            "maxLength": 40,
             "description": "An RFC 3339 moment with its offset, e.g. 2021-12-31T23:59:59-05:00 (`+` written %2B in a URL), "
             "between 1970-01-01 and 9999-12-30.",
         }
@@ -154,6 +162,7 @@ LimaMoment = Annotated[
     WithJsonSchema(
         {
             "type": "string",
+            "maxLength": 40,
             "description": "An ISO 8601 moment, e.g. 2021-12-31T23:59; without an offset, Lima time. "
             "Between 1970-01-01 and 9999-12-30.",
         }

@@ -194,7 +194,7 @@ def get_follow_up(osv_id: UUID, engagement: EngagementDep) -> FollowUpPublic:
 @follow_up_router.get("/follow-up/overdue", response_model=list[OverdueOSVPublic])
 def list_overdue(
     engagement: EngagementDep,
-    days: Annotated[int, Query(ge=1, description="Overdue when not met for more than this many days.")] = 45,
+    days: Annotated[int, Query(ge=1, le=3650, description="Overdue when not met for more than this many days.")] = 45,
 ) -> list[OverdueOSVPublic]:
     """List active OSVs with no follow-up meeting in the last `days` days, most overdue first."""
     today = engagement.today()

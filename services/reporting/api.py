@@ -69,8 +69,8 @@ def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> R
 def get_evidence(
     name: str,
     reporting: ReportingDep,
-    phase: Annotated[str, Query(description="A phase's code, or `total`.")] = "total",
-    group: Annotated[str | None, Query(description="Only this zone's or district's part of the figure.")] = None,
+    phase: Annotated[str, Query(max_length=30, description="A phase's code, or `total`.")] = "total",
+    group: Annotated[str | None, Query(max_length=100, description="Only this zone's or district's part of the figure.")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""

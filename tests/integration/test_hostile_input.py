@@ -214,3 +214,75 @@ def test_money_and_every_decimal_are_documented_as_strings_only_as_they_are_take
     assert grant["type"] == "string" and grant["pattern"]
     refused = services["funding"].post("/grants", json={"amount": 1500})
     assert_problem(refused, 422, field="amount")
+
+
+# Bounds: every number, list and text a client sends has a documented upper bound --------------------
+
+
+def unbounded_inputs(document: dict[str, Any]) -> list[str]:
+    """Every integer, array or free string of a request body or query that has no upper bound in the document.
+
+    Path parameters are left out: the server bounds a request line, and a path names a record or answers 404.
+    """
+    schemas = document["components"]["schemas"]
+    found: list[str] = []
+
+    def walk(schema: dict[str, Any], where: str, seen: frozenset[str]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(schemas[name], name, seen | {name})
+            return
+        for option in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+            walk(option, where, seen)
+        kind = schema.get("type")
+        if kind == "integer" and "maximum" not in schema and "exclusiveMaximum" not in schema:
+            found.append(where)
+        if kind == "array":
+            if "maxItems" not in schema:
+                found.append(where)
+            walk(schema.get("items", {}), f"{where}[]", seen)
+        if kind == "string" and not ({"maxLength", "enum", "format", "const", "pattern"} & set(schema)):
+            found.append(where)
+        if kind == "object" or "properties" in schema:
+            for name, value in schema.get("properties", {}).items():
+                walk(value, f"{where}.{name}", seen)
+            extra = schema.get("additionalProperties")
+            if isinstance(extra, dict):
+                walk(extra, f"{where}.*", seen)
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    continue
+                walk(parameter.get("schema", {}), f"{method.upper()} {path} ?{parameter['name']}", frozenset())
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body is not None:
+                walk(body, f"{method.upper()} {path}", frozenset())
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_every_number_list_and_text_a_client_sends_has_a_documented_upper_bound(services: dict[str, TestClient], service: str) -> None:
+    assert unbounded_inputs(services[service].get("/openapi.json").json()) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "body", "field"),
+    [
+        ("funding", "/rounds/3fa85f64-5717-4562-b3fc-2c963f66afa6/proposals", {"planned_direct_beneficiaries": 10**30}, "planned_direct_beneficiaries"),
+        ("funding", "/rounds/3fa85f64-5717-4562-b3fc-2c963f66afa6/proposals", {"planned_indirect_beneficiaries": 10_000_001}, "planned_indirect_beneficiaries"),
+        ("funding", "/grants/3fa85f64-5717-4562-b3fc-2c963f66afa6/goods-deliveries", {"items": [{"quantity": 10**12}]}, "items.0.quantity"),
+        ("engagement", "/activities", {"indirect_beneficiaries": 10**30}, "indirect_beneficiaries"),
+        ("engagement", "/osvs/3fa85f64-5717-4562-b3fc-2c963f66afa6/meetings", {"attendee_member_ids": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"] * 501}, "attendee_member_ids"),
+    ],
+)
+def test_a_count_above_everyone_in_lima_or_a_list_past_its_bound_is_refused_with_422(
+    services: dict[str, TestClient], service: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    body_problem = assert_problem(client.post(path, json=body), 422, field=field)
+    assert any(e["rule"] in ("less_than_equal", "too_long") for e in body_problem["errors"] if e["field"] == field)
+    assert client.get("/events").json()["head"] == head
