@@ -7,12 +7,14 @@ reads the environment.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from shared.dates import EARLIEST_DATE
 
 
 class ServiceSettings(BaseSettings):
@@ -71,6 +73,11 @@ class ServiceSettings(BaseSettings):
         default=5,
         ge=2,
         description="PostgreSQL: how long a request waits to connect (or for a pooled connection) before it answers 503.",
+    )
+    earliest_date: date = Field(
+        default=EARLIEST_DATE,
+        description="The earliest plausible date of any fact a command records (a registration or a membership may precede the "
+        "programme, not this); earlier dates get 422, rule `not_before_earliest_date`.",
     )
     health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
 

@@ -7,6 +7,7 @@ application's notification log is the service's outbox and its audit feed.
 from __future__ import annotations
 
 import functools
+import inspect
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
+from shared.clock import Clock, today_in_lima
+from shared.dates import EARLIEST_DATE, DateRule, check_dates
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
 
 
@@ -96,6 +99,32 @@ def collision_backoff(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_LONGEST_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt))
 
 
+EARLIEST_DATE_SETTING = "EARLIEST_DATE"
+"""The application's env setting (from ``<SERVICE>_EARLIEST_DATE``) of the earliest plausible date, ISO."""
+
+
+def _check_command_dates(command: Callable[..., Any], signature: inspect.Signature, args: Any, kwargs: Any) -> None:
+    """Every date among the command's arguments meets its application's :class:`~shared.dates.DateRule`."""
+    application = args[0] if args else None
+    date_rule = getattr(application, "date_rule", None)
+    if date_rule is None:
+        return
+    bound = signature.bind(*args, **kwargs)
+    check_dates(date_rule(), {name: value for name, value in bound.arguments.items() if name != "self"})
+
+
+def checked_dates(command: Callable[P, R]) -> Callable[P, R]:
+    """A command whose dates meet the one date rule (:mod:`shared.dates`) before it runs; a refused one writes nothing."""
+    signature = inspect.signature(command)
+
+    @functools.wraps(command)
+    def checking(*args: P.args, **kwargs: P.kwargs) -> R:
+        _check_command_dates(command, signature, args, kwargs)
+        return command(*args, **kwargs)
+
+    return checking
+
+
 def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     """Run the command again when a concurrent one saved the same aggregate first.
 
@@ -109,12 +138,17 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
 
     Only the outermost retried command retries: one called from inside another
     lets the collision reach the caller, which reloads everything it read.
+
+    Before it first runs, every date among its arguments meets the one date
+    rule (:func:`checked_dates`): every command is retried, so none escapes it.
     """
+    signature = inspect.signature(command)
 
     @functools.wraps(command)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
         if _retrying.get():
             return command(*args, **kwargs)
+        _check_command_dates(command, signature, args, kwargs)
         token = _retrying.set(True)
         try:
             for attempt in range(1, COMMAND_ATTEMPTS + 1):
@@ -137,6 +171,9 @@ class ServiceApplication(Application):
     RELAY_TRACKING_NAME = "nats-relay"
     PUBLISHED_TRACKING_NAME = "nats-relay-acked"
 
+    today: Clock = staticmethod(today_in_lima)
+    """The day it is in Lima; a service's bootstrap passes its clock (tests, a fake one)."""
+
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None) -> None:
         super().__init__(env)
         self._tracking = None
@@ -144,6 +181,13 @@ class ServiceApplication(Application):
         """Called, in the saving thread, after each save: the relay's wake-up."""
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
+        earliest = self.env.get(EARLIEST_DATE_SETTING)
+        self.earliest_date = date.fromisoformat(earliest) if earliest else EARLIEST_DATE
+        """The earliest plausible date of any fact (``<SERVICE>_EARLIEST_DATE``)."""
+
+    def date_rule(self) -> DateRule:
+        """The rule every date of a command meets today: from the earliest plausible date to today in Lima and a day."""
+        return DateRule(today=self.today(), earliest=self.earliest_date)
 
     # Loading ----------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from shared.lifecycle import on_stop_signal, stop_tasks
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
-from shared.store import persistence_env
+from shared.store import EARLIEST_DATE_SETTING, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -335,9 +335,12 @@ class Runtime:
 
     def application_env(self) -> dict[str, str]:
         s = self.settings
-        return persistence_env(
-            s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
-        )
+        return {
+            **persistence_env(
+                s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
+            ),
+            EARLIEST_DATE_SETTING: s.earliest_date.isoformat(),
+        }
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:

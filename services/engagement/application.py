@@ -211,6 +211,7 @@ class Engagement(ServiceApplication):
         second erasure.
         """
         member = self.get_member(member_id)
+        member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
         index = self._document_index_of(member)  # found while the document can still be read
         if self.answers is not None:
             self.answers.forget(member.id, up_to_version=member.version)

@@ -41,7 +41,7 @@ from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
-from shared.store import ServiceApplication, retried_on_collision
+from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
 
 class Funding(ServiceApplication):
@@ -103,10 +103,19 @@ class Funding(ServiceApplication):
         Save it with :meth:`entered_in_support_history` (and whatever it comes
         from, e.g. an approved proposal), in one transaction.
         """
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         history = self.support_history_of(osv_id)
         return grant_support(
-            osv_id, amount, currency, granted_on, kind, history, self.list_phases(), proposal_id=proposal_id, round_id=round_id
+            osv_id,
+            amount,
+            currency,
+            granted_on,
+            kind,
+            history,
+            self.list_phases(),
+            proposal_id=proposal_id,
+            round_id=round_id,
+            mapped_on=osv.mapped_on,
         )
 
     def entered_in_support_history(self, grant: Grant) -> SupportHistory:
@@ -224,6 +233,7 @@ class Funding(ServiceApplication):
     # Every command here is retried so: two evaluators scoring at once both land,
     # an approval racing a rejection gets `decide_once`.
 
+    @checked_dates
     def open_round(
         self,
         phase_id: UUID,

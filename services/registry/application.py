@@ -27,7 +27,7 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.municipalities import MunicipalityTable
-from shared.store import ServiceApplication, retried_on_collision
+from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
 
@@ -79,6 +79,7 @@ class Registry(ServiceApplication):
 
     # OSVs ------------------------------------------------------------------
 
+    @checked_dates
     def map_osv(
         self,
         name: str,

@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.documents import document_identity, normalise_document_number
 from shared.documents import DocumentType
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_before
 
 FIRST_BIRTH_YEAR = 1900
 
@@ -577,10 +577,16 @@ class Member(Aggregate):
     # Personal data -------------------------------------------------------------
 
     def erase(self, erased_on: date) -> None:
-        """Record that the person's personal data is forgotten (the store has deleted its key)."""
+        """Record that the person's personal data is forgotten (the store has deleted its key); not before they first joined."""
         if self.erased_on is not None:
             raise AlreadyErasedError(self.erased_on)
+        self.check_erasure_date(erased_on)
         self._erased(erased_on=erased_on)
+
+    def check_erasure_date(self, erased_on: date) -> None:
+        """An erasure is dated no earlier than the person first joined an OSV (checked before any key is deleted)."""
+        first_joined = min(m.joined_on for m in self.memberships.values())
+        check_not_before("erased_on", erased_on, "joined_on", first_joined)
 
     @event("PersonalDataErased")
     def _erased(self, erased_on: date) -> None:
