@@ -24,6 +24,7 @@ from eventsourcing.utils import Environment, get_topic
 
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, check_dates
+from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
 
 
@@ -54,7 +55,7 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path or path == ":memory:":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))  # folders 0700, the file (and so its WAL) 0600
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
+from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import (
     PROBLEM_JSON,
@@ -346,6 +347,8 @@ class Runtime:
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
         publishes = self.catalogue is not None
+        if s.service_dir.exists():
+            private_dir(s.service_dir, tighten=True)  # made before files were private: 0700 now
         try:
             self.app = await wait_for_database(
                 lambda: self.make_application(self.application_env() if publishes else {}), f"{s.service_name}: opening {self.opening}"

@@ -17,6 +17,7 @@ from eventsourcing.cryptography import AESCipher
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.files import private_dir
 from shared.settings import ServiceSettings
 
 KEY_BYTES = 32
@@ -55,7 +56,7 @@ def read_or_create_key(path: Path) -> str:
     links second reads the first one's key.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         draft = path.with_name(f".{path.name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
