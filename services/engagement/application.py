@@ -49,7 +49,7 @@ from services.engagement.domain.members import (
 )
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
-from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
+from services.engagement.personaldata import DocumentDirectory, KeyRing, SealingMapper
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
@@ -87,7 +87,7 @@ class Engagement(ServiceApplication):
         osvs: OSVDirectory,
         grants: GrantDirectory,
         keys: KeyRing,
-        documents: DocumentDigests,
+        documents: DocumentDirectory,
         answers: AnswerBook | None = None,
         districts: DistrictTable | None = None,
     ) -> None:
@@ -204,7 +204,7 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
-        """Forget who the person is: kept answers about them and their key go first, then the erasure is recorded.
+        """Forget who the person is: kept answers about them, their document's entry and their key go first, then the erasure is recorded.
 
         Asked again, the answers and the key are deleted again (in case an
         earlier attempt stopped between the steps) before the domain refuses a
@@ -212,9 +212,12 @@ class Engagement(ServiceApplication):
         """
         member = self.get_member(member_id)
         member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
-        index = self._document_index_of(member)  # found while the document can still be read
+        identity = member.document_identity  # read while the person's key is still there
+        index = self._document_index_of(member)
         if self.answers is not None:
             self.answers.forget(member.id, up_to_version=member.version)
+        if identity is not None:
+            self.documents.forget(identity)  # the document now leads nowhere
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:
@@ -232,9 +235,10 @@ class Engagement(ServiceApplication):
         identity = document_identity(document_type, normalise_document_number(document_type, document_number))
         if identity is None:
             raise NoDocumentToFindError
-        index = self.find(self.documents.index_id(identity), DocumentIndex)
+        entry_id = self.documents.entry_of(identity)
+        index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
         if index is None or index.member_id is None:
-            raise PersonNotFoundError
+            raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
         return self.get_member(index.member_id)
 
     def active_members_of(self, osv_id: UUID) -> list[tuple[Member, Membership]]:
@@ -257,7 +261,7 @@ class Engagement(ServiceApplication):
         identity = member.document_identity
         if identity is None:
             return None
-        index_id = self.documents.index_id(identity)
+        index_id = self.documents.entry_for_claim(identity)
         index = self.find(index_id, DocumentIndex)
         if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
@@ -266,7 +270,8 @@ class Engagement(ServiceApplication):
 
     def _document_index_of(self, member: Member) -> DocumentIndex | None:
         identity = member.document_identity
-        return self.find(self.documents.index_id(identity), DocumentIndex) if identity is not None else None
+        entry_id = self.documents.entry_of(identity) if identity is not None else None
+        return self.find(entry_id, DocumentIndex) if entry_id is not None else None
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:
         return self.find(OSVRoster.create_id(osv_id), OSVRoster) or OSVRoster(osv_id=osv_id)

@@ -7,11 +7,11 @@ the key table, beside engagement's views. Deleting the key forgets the person
 everywhere at once (the event store, its backups, replicas) without rewriting
 an append-only log: the events still load, with the sealed fields redacted.
 
-Four subkeys are derived from the master key (HKDF-SHA256), one per purpose:
+Three subkeys are derived from the master key (HKDF-SHA256), one per purpose:
 wrapping data keys, the cipher over the whole event store (defence in depth),
-the HMAC that turns a document into the id of its index entry, and the secret
-mixed into the keys that seal kept answers of idempotent requests (see
-``shared.idempotency``).
+and the secret mixed into the keys that seal kept answers of idempotent
+requests (see ``shared.idempotency``). The document index has a key of its
+own, apart from the master key (:class:`DocumentDirectory`).
 
 Nothing here is domain logic: the domain records plain events; the
 :class:`SealingMapper` seals and unseals them on the way to and from the store.
@@ -26,7 +26,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -46,7 +46,6 @@ NONCE_BYTES = 12
 
 WRAPPING_PURPOSE = b"osv-platform engagement: wrap personal data keys"
 STORE_PURPOSE = b"osv-platform engagement: event store cipher"
-INDEX_PURPOSE = b"osv-platform engagement: document index"
 ANSWERS_PURPOSE = b"osv-platform engagement: idempotent answers"
 
 
@@ -138,15 +137,68 @@ class KeyRing:
 # Finding a document without keeping it ----------------------------------------------
 
 
-class DocumentDigests:
-    """Turns a document into the id of its index entry with a keyed HMAC: without the key, no guessing."""
+class DocumentEntry(Base):
+    """Which document-index entry (a random aggregate id) a document's keyed digest leads to; deleted on erasure."""
 
-    def __init__(self, key: bytes) -> None:
+    __tablename__ = "document_index_entries"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(36))
+
+
+class DocumentDirectory:
+    """From a document to the id of its index entry, through a keyed HMAC kept in a table that forgets.
+
+    The index entry (a :class:`DocumentIndex` aggregate) has a random id, so
+    the event store alone says nothing about any document. The link from a
+    document to it is a row keyed by ``HMAC(index key, type:number)`` beside
+    the key ring; an erasure deletes the row (its bytes overwritten or
+    vacuumed), after which nothing, not even the index key and every file
+    together, confirms that a guessed document was ever registered. The
+    index key is a secret of its own (``ENGAGEMENT_INDEX_KEY``), apart from
+    the master key and the store.
+    """
+
+    def __init__(self, engine: Engine, key: bytes) -> None:
+        self.engine = engine
         self._key = key
+        Base.metadata.create_all(engine)
 
-    def index_id(self, identity: str) -> UUID:
-        digest = hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
-        return DocumentIndex.id_for(digest)
+    def digest(self, identity: str) -> str:
+        return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
+
+    def entry_of(self, identity: str) -> UUID | None:
+        """The id of the document's index entry, or None when no registered person holds it (or ever did, unerased)."""
+        with Session(self.engine) as session:
+            entry_id = session.scalar(select(DocumentEntry.entry_id).where(DocumentEntry.digest == self.digest(identity)))
+        return UUID(entry_id) if entry_id is not None else None
+
+    def entry_for_claim(self, identity: str) -> UUID:
+        """The id of the document's index entry, made (a random id) the first time the document is registered.
+
+        A row left by a command that then failed leads to an entry never
+        saved: the next registration opens it. Two registrations of a new
+        document at once get one id; the index entry's version decides.
+        """
+        found = self.entry_of(identity)
+        if found is not None:
+            return found
+        try:
+            with Session(self.engine) as session, session.begin():
+                entry_id = uuid4()
+                session.add(DocumentEntry(digest=self.digest(identity), entry_id=str(entry_id)))
+        except exc.IntegrityError:  # made at the same moment by another registration: use theirs
+            return self.entry_for_claim(identity)
+        return entry_id
+
+    def forget(self, identity: str) -> None:
+        """Delete the document's row and every trace of it the database would keep (:func:`~shared.views.forget_rows`)."""
+        digest = self.digest(identity)
+
+        def delete_row(connection: Connection) -> bool:
+            return bool(connection.execute(delete(DocumentEntry).where(DocumentEntry.digest == digest)).rowcount)
+
+        forget_rows(self.engine, DocumentEntry.__tablename__, delete_row)
 
 
 # Sealing on the way to the store ------------------------------------------------------

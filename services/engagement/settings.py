@@ -4,11 +4,14 @@ Members' personal data is encrypted at rest, each person's under their own
 key, and every key hangs from one master key: ``ENGAGEMENT_MASTER_KEY`` or,
 when that is unset, the key file under ``var_dir`` (created on first use).
 Losing the master key loses every member: back the file up apart from the
-database, and never beside it.
+database, and never beside it. The document index has a key of its own,
+``ENGAGEMENT_INDEX_KEY`` (or its file, outside the service's folder).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 from pathlib import Path
@@ -37,9 +40,36 @@ class EngagementSettings(ServiceSettings):
         ),
     )
 
+    index_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The document index's key (base64 of 16 to 64 bytes): the HMAC that leads from a document to its index entry. "
+            "Kept apart from the master key and the store, so that the store and the master key together cannot confirm "
+            "a guessed document number. Unset: read from, or first generated into, `index_key_file`."
+        ),
+    )
+    index_key_file: Path | None = Field(
+        default=None,
+        description="Where the document index's key is kept when `index_key` is unset: <var_dir>/keys/engagement-index.key "
+        "by default (the embedded default only; in production give ENGAGEMENT_INDEX_KEY from a secret store).",
+    )
+
     @property
     def master_key_file(self) -> Path:
         return self.service_dir / "master.key"
+
+    def resolve_index_key(self) -> bytes:
+        """The document index's HMAC key: the setting, else the key file's, generating the file the first time."""
+        text = self.index_key.get_secret_value() if self.index_key is not None else read_or_create_key(
+            self.index_key_file or self.var_dir / "keys" / "engagement-index.key"
+        )
+        try:
+            key = base64.b64decode(text.strip(), validate=True)
+        except binascii.Error:
+            raise ValueError("ENGAGEMENT_INDEX_KEY must be base64 encoded") from None
+        if not 16 <= len(key) <= 64:
+            raise ValueError("ENGAGEMENT_INDEX_KEY must be 16 to 64 bytes")
+        return key
 
     def resolve_master_key(self) -> str:
         """The configured key, else the key file's, generating the file the first time."""
