@@ -14,18 +14,23 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic
 
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, check_dates
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
+from shared.sealing import KeyRing, Seal, SealingMapper
+
+
+class TextNotSealedError(RuntimeError):
+    """A redaction asked of an application built without a key ring: its free text was never sealed."""
 
 
 class DateAsISO(Transcoding):
@@ -175,7 +180,12 @@ class ServiceApplication(Application):
     today: Clock = staticmethod(today_in_lima)
     """The day it is in Lima; a service's bootstrap passes its clock (tests, a fake one)."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None) -> None:
+    SEALED_FIELDS: ClassVar[Mapping[type, Seal | Mapping[str, Any]]] = {}
+    """The fields of the service's events sealed with keys of their own (personal data, staff's free text): see :mod:`shared.sealing`."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
+        self.keys = keys
+        """The data keys that seal :attr:`SEALED_FIELDS` (set before the library builds the mapper, which seals with them)."""
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
@@ -257,6 +267,26 @@ class ServiceApplication(Application):
         override what the settings class decided.)
         """
         return Environment(name, {**type(self).env, **(env or {})})
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper; with a key ring, one that seals :attr:`SEALED_FIELDS` on the way to the store."""
+        if self.keys is None or not self.SEALED_FIELDS:
+            return super().construct_mapper()
+        return SealingMapper(
+            transcoder=self.construct_transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+            keys=self.keys,
+            sealed_fields=self.SEALED_FIELDS,
+        )
+
+    def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID) -> None:
+        """Redact free text for good: delete the keys that sealed it, and every kept answer about the record that held it."""
+        if self.keys is None:
+            raise TextNotSealedError
+        if self.answers is not None:
+            self.answers.forget(aggregate_id, up_to_version=up_to_version)
+        self.keys.forget(*text_keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -7,8 +7,6 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper
-
 from services.engagement.domain.activities import (
     Activity,
     ActivityKind,
@@ -28,11 +26,13 @@ from services.engagement.domain.followup import (
     ActionItem,
     ActionItemDraft,
     ActionItemNotFoundError,
+    AssistanceNotFoundError,
     AssistanceTopic,
     FollowUp,
     FollowUpStanding,
     Meeting,
     MeetingMode,
+    MeetingNotFoundError,
     MeetingTopic,
     TechnicalAssistance,
     overdue_for_follow_up,
@@ -49,12 +49,13 @@ from services.engagement.domain.members import (
 )
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
-from services.engagement.personaldata import DocumentDirectory, KeyRing, SealingMapper
+from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
+from shared.sealing import text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
@@ -78,6 +79,7 @@ class Engagement(ServiceApplication):
     """
 
     name = "engagement"
+    SEALED_FIELDS = SEALED_FIELDS
 
     def __init__(
         self,
@@ -91,9 +93,8 @@ class Engagement(ServiceApplication):
         answers: AnswerBook | None = None,
         districts: DistrictTable | None = None,
     ) -> None:
-        self.keys = keys  # before the library builds the mapper, which seals with them
         self.documents = documents
-        super().__init__(env, answers=answers)
+        super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.grants = grants
         if self.mapper.cipher is None:
@@ -101,15 +102,6 @@ class Engagement(ServiceApplication):
             raise UnencryptedStoreError("engagement needs CIPHER_TOPIC and CIPHER_KEY in its env")
         self.today = today
         self.districts = districts or DistrictTable.of_lima()
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        """The library's mapper, plus sealing each person's data with their own key."""
-        return SealingMapper(
-            transcoder=self.construct_transcoder(),
-            compressor=self.factory.compressor(),
-            cipher=self.factory.cipher(),
-            keys=self.keys,
-        )
 
     # People and memberships ---------------------------------------------------
 
@@ -330,6 +322,38 @@ class Engagement(ServiceApplication):
         assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today())
         self.save(follow_up)
         return assistance
+
+    # Staff's free text, redacted ------------------------------------------------------------
+
+    def redact_meeting_text(self, osv_id: UUID, meeting_id: UUID) -> tuple[FollowUp, Meeting]:
+        """Forget a meeting's notes and the words of the actions it agreed, for good (their key is deleted).
+
+        For notes that named a person (one since erased, say) or said what they
+        should not; the meeting, its dates, topics, attendees and actions stay.
+        """
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None or meeting_id not in follow_up.meetings:
+            raise MeetingNotFoundError(meeting_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id))
+        follow_up = self.find_follow_up(osv_id)
+        assert follow_up is not None
+        return follow_up, follow_up.meetings[meeting_id]
+
+    def redact_assistance_note(self, osv_id: UUID, assistance_id: UUID) -> TechnicalAssistance:
+        """Forget a technical assistance record's note for good (its key is deleted)."""
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None or all(a.assistance_id != assistance_id for a in follow_up.assistance):
+            raise AssistanceNotFoundError(assistance_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id))
+        follow_up = self.find_follow_up(osv_id)
+        assert follow_up is not None
+        return next(a for a in follow_up.assistance if a.assistance_id == assistance_id)
+
+    def redact_activity_text(self, activity_id: UUID) -> Activity:
+        """Forget an activity's description, and why it was withdrawn, for good (their key is deleted)."""
+        activity = self.get_activity(activity_id)
+        self.forget_text(activity.id, activity.version, text_key(activity.id))
+        return self.get_activity(activity_id)
 
     def find_follow_up(self, osv_id: UUID) -> FollowUp | None:
         """The OSV's follow-up, or None before its first meeting or assistance."""

@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import os
 from pathlib import Path
 
-from eventsourcing.cryptography import AESCipher
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.files import private_dir
-from shared.settings import ServiceSettings
-
-KEY_BYTES = 32
+from shared.settings import ServiceSettings, read_or_create_key
 
 
 class EngagementSettings(ServiceSettings):
@@ -34,8 +28,8 @@ class EngagementSettings(ServiceSettings):
     master_key: SecretStr | None = Field(
         default=None,
         description=(
-            "Master key (base64 of 16, 24 or 32 bytes): wraps each person's data key, and yields the store "
-            "cipher's key and the document index's HMAC key. "
+            "Master key (base64 of 16, 24 or 32 bytes): wraps each person's and each free text's data key, and yields "
+            "the store cipher's key. "
             "Unset: read from, or first generated into, <var_dir>/engagement/master.key (mode 0600)."
         ),
     )
@@ -54,10 +48,6 @@ class EngagementSettings(ServiceSettings):
         "by default (the embedded default only; in production give ENGAGEMENT_INDEX_KEY from a secret store).",
     )
 
-    @property
-    def master_key_file(self) -> Path:
-        return self.service_dir / "master.key"
-
     def resolve_index_key(self) -> bytes:
         """The document index's HMAC key: the setting, else the key file's, generating the file the first time."""
         text = self.index_key.get_secret_value() if self.index_key is not None else read_or_create_key(
@@ -71,33 +61,3 @@ class EngagementSettings(ServiceSettings):
             raise ValueError("ENGAGEMENT_INDEX_KEY must be 16 to 64 bytes")
         return key
 
-    def resolve_master_key(self) -> str:
-        """The configured key, else the key file's, generating the file the first time."""
-        if self.master_key is not None:
-            return self.master_key.get_secret_value()
-        return read_or_create_key(self.master_key_file)
-
-
-def read_or_create_key(path: Path) -> str:
-    """Read the key file; if there is none, write a new key readable by the owner only.
-
-    The new key is written and synced to a private temporary file, then linked
-    into place, so a concurrent start never reads a half-written key: whoever
-    links second reads the first one's key.
-    """
-    if not path.exists():
-        private_dir(path.parent)
-        draft = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, (AESCipher.create_key(KEY_BYTES) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            with contextlib.suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink()
-    return path.read_text().strip()

@@ -41,6 +41,7 @@ from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
+from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
 
@@ -55,8 +56,13 @@ class Funding(ServiceApplication):
 
     name = "funding"
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None) -> None:
-        super().__init__(env, answers=answers)
+    SEALED_FIELDS = {Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id))}
+    """A proposal's summary is the OSV's own words: sealed under the proposal's text key, redacted on request."""
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None, keys: KeyRing | None = None
+    ) -> None:
+        super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.municipalities = MunicipalityTable.of_lima()
 
@@ -299,6 +305,12 @@ class Funding(ServiceApplication):
 
     def get_proposal(self, proposal_id: UUID) -> Proposal:
         return self.load(proposal_id, Proposal, ProposalNotFoundError)
+
+    def redact_summary(self, proposal_id: UUID) -> Proposal:
+        """Forget the proposal's summary for good (its key is deleted): it reads `[redacted]` from then on."""
+        proposal = self.get_proposal(proposal_id)
+        self.forget_text(proposal.id, proposal.version, text_key(proposal.id))
+        return self.get_proposal(proposal_id)
 
     def proposals_of(self, round_id: UUID) -> list[Proposal]:
         """A round's proposals in the order they were submitted."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
@@ -38,7 +38,7 @@ from services.registry.schemas import (
 )
 from services.registry.settings import RegistrySettings
 from shared.clock import Clock, today_in_lima
-from shared.web import application_of, service_api
+from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
 
@@ -96,6 +96,14 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 def osv_history(osv_id: UUID, registry: RegistryDep) -> list[EventRecordPublic]:
     """List every event the OSV recorded, oldest first, for auditors."""
     return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id)]
+
+
+@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic])
+def redact_history_text(
+    osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep
+) -> list[EventRecordPublic]:
+    """Forget for good the staff's words in one event of the OSV's history; they read `[redacted]` (deletes their key)."""
+    return [EventRecordPublic.of(e) for e in registry.redact_history_text(osv_id=osv_id, version=version)]
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)

@@ -25,8 +25,10 @@ from services.registry.domain.ruos import (
 from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
+from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MunicipalityTable
+from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
@@ -55,10 +57,35 @@ class RecordedEvent:
 _EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
+def _history_text(event: Any) -> UUID:
+    """Each event of an OSV's history seals its staff's words under a key of its own: redacted one by one."""
+    return text_key(event.originator_id, event.originator_version)
+
+
+SEALED_FIELDS = {
+    OSV.RUOSApplicationObserved: free_text("reasons.*.detail", key_of=_history_text),
+    OSV.RUOSApplicationRejected: free_text("note", key_of=_history_text),
+    OSV.ContactLost: free_text("note", key_of=_history_text),
+    OSV.OSVDissolved: free_text("note", key_of=_history_text),
+}
+"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
+
+
+class HistoryEventNotFoundError(NotFoundError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"this OSV has no event at version {version}")
+
+
+class NoFreeTextError(RuleViolationError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"a {kind} event holds no staff text to redact", field="version", rule="event_with_free_text")
+
+
 class Registry(ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
+    SEALED_FIELDS = SEALED_FIELDS
 
     def __init__(
         self,
@@ -69,8 +96,9 @@ class Registry(ServiceApplication):
         document_counts: DocumentCounts | None = None,
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
         answers: AnswerBook | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
-        super().__init__(env, answers=answers)
+        super().__init__(env, answers=answers, keys=keys)
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts)
         self.today = today
@@ -145,6 +173,21 @@ class Registry(ServiceApplication):
             )
             for e in self.events.get(osv_id)
         ]
+
+    def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
+        """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.
+
+        For a note that named a person, or said what it should not. Asked
+        again, it deletes nothing more and answers the same.
+        """
+        osv = self.get_osv(osv_id)
+        recorded = next((e for e in self.osv_history(osv_id) if e.version == version), None)
+        if recorded is None:
+            raise HistoryEventNotFoundError(version)
+        if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
+            raise NoFreeTextError(recorded.type)
+        self.forget_text(osv_id, osv.version, text_key(osv_id, version))
+        return self.osv_history(osv_id)
 
     # Documents, readiness and the RUOS application ----------------------------
 

@@ -19,6 +19,7 @@ from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
     STORE_PURPOSE,
     WRAPPING_PURPOSE,
+    SEALED_FIELDS,
     InvalidMasterKeyError,
     MasterKey,
     SealingMapper,
@@ -50,7 +51,7 @@ def a_mapper(keys: FakeKeyRing) -> SealingMapper:
     transcoder = JSONTranscoder()
     for transcoding in (UUIDAsHex(), DatetimeAsISO(), DateAsISO()):
         transcoder.register(transcoding)
-    return SealingMapper(transcoder, keys=keys)  # type: ignore[arg-type]
+    return SealingMapper(transcoder, keys=keys, sealed_fields=SEALED_FIELDS)  # type: ignore[arg-type]
 
 
 def a_member() -> Member:

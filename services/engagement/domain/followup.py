@@ -113,6 +113,16 @@ class ActionItemNotFoundError(NotFoundError):
         super().__init__(f"action item {action_id} is not pending from any meeting with this OSV")
 
 
+class MeetingNotFoundError(NotFoundError):
+    def __init__(self, meeting_id: object) -> None:
+        super().__init__(f"meeting {meeting_id} is not one of this OSV's follow-up meetings")
+
+
+class AssistanceNotFoundError(NotFoundError):
+    def __init__(self, assistance_id: object) -> None:
+        super().__init__(f"technical assistance {assistance_id} was not given to this OSV")
+
+
 class ActionAlreadyCompletedError(ConflictError):
     def __init__(self, completed_on: date) -> None:
         super().__init__(
