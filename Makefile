@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo token test browser bench rebuild catalogue clean
+.PHONY: run demo token test browser bench rebuild catalogue forms clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
 	$(PY) -m devtools.catalogue --write
+
+forms: $(STAMP)  ## regenerate the XLSForms (services/imports/xlsforms/) from the APIs' enumerations
+	$(PY) -m devtools.xlsforms --write
 
 clean:
 	rm -rf var

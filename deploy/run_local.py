@@ -1,4 +1,4 @@
-"""Run the whole system on one machine: the identity provider, nats-server and the four services, supervised.
+"""Run the whole system on one machine: the identity provider, nats-server, the four services and the Kobo webhook, supervised.
 
 ``make run`` calls this. Data lives under ``var/`` (SQLite stores, the
 JetStream store, the identity provider's accounts and keys under ``var/idp``)
@@ -33,6 +33,7 @@ from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
+from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
 from shared.files import OWNER_ONLY_UMASK, private_dir
@@ -62,7 +63,10 @@ SERVICES = (
     ("funding", "services.funding.api:create_app", FundingSettings),
     ("engagement", "services.engagement.api:create_app", EngagementSettings),
     ("reporting", "services.reporting.api:create_app", ReportingSettings),
+    ("imports", "services.imports.api:create_app", ImportSettings),
 )
+SIGNED_IN_THROUGH_DOCS = ("registry", "funding", "engagement", "reporting")
+"""The services people sign in to (the dashboard, Swagger UI); the Kobo webhook takes only its hooks' passwords."""
 
 
 def describe_exit(code: int) -> str:
@@ -317,7 +321,9 @@ def main() -> int:
 
     ports = {name: settings_class().port for name, _, settings_class in SERVICES}
     identity = IdentitySettings(
-        var_dir=local.var_dir, host=local.host, service_urls={name: f"http://{local.host}:{port}" for name, port in ports.items()}
+        var_dir=local.var_dir,
+        host=local.host,
+        service_urls={name: f"http://{local.host}:{ports[name]}" for name in SIGNED_IN_THROUGH_DOCS},
     )
     idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity))
     assert idp.provider is not None
@@ -325,6 +331,12 @@ def main() -> int:
     assert nats.server is not None
     # Where the services check tokens, and their own client's secret (for reading each other's feeds).
     auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}
+    # The Kobo webhook: where the services are, and its own client's secret (role staff).
+    auth_env |= {
+        "IMPORTS_REGISTRY_URL": f"http://{local.host}:{ports['registry']}",
+        "IMPORTS_ENGAGEMENT_URL": f"http://{local.host}:{ports['engagement']}",
+        "IMPORTS_CLIENT_SECRET": idp.provider.client_secret("osv-imports"),
+    }
     services: list[Child] = [
         service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff()) for name, factory, _ in SERVICES
     ]
@@ -334,7 +346,8 @@ def main() -> int:
         if child.name in announced or not isinstance(child, ServiceChild):
             return
         announced.add(child.name)
-        print(f"  {child.name:<11} {child.url}   (API docs: {child.url}/docs, pid {child.pid()})", flush=True)
+        what = "Kobo webhook; hooks in IMPORTS_KOBO_HOOKS" if child.name == "imports" else f"API docs: {child.url}/docs"
+        print(f"  {child.name:<11} {child.url}   ({what}, pid {child.pid()})", flush=True)
         if len(announced) == len(services):
             print(f"  {'nats':<11} {nats.server.url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
             print("osv-platform is running. Load the demo with `make demo`; stop with Ctrl-C.", flush=True)

@@ -1,7 +1,8 @@
 """The districts of Lima Metropolitana and their zones, read from ``data/districts.json``.
 
-Staff type district names as they say them: "Brena", "SJL", "cercado de lima".
-Matching ignores case, accents, hyphens and repeated spaces.
+Staff type district names as they say them: "Brena", "SJL", "cercado de lima";
+forms send the INEI ubigeo ("150132"). Matching ignores case, accents, hyphens
+and repeated spaces.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class DistrictTable:
     def __init__(self, districts: list[District], aliases: dict[str, str]) -> None:
         self.districts = districts
         self._by_key = {fold(d.name): d for d in districts}
+        self._by_key.update({d.ubigeo: d for d in districts})
         for alias, name in aliases.items():
             self._by_key[fold(alias)] = self._by_key[fold(name)]
 

@@ -107,7 +107,8 @@ class RequestGuard:
       A command's event goes out on NATS, whose messages are at most 1 MB
       by default: a body under this limit (256 KiB unless configured)
       always makes an event the stream can take.
-    - A body that is not UTF-8 (RFC 8259 requires it of JSON) gets 422,
+    - A JSON body (or one that does not say what it is) that is not UTF-8
+      (RFC 8259 requires it of JSON) gets 422,
       rule ``utf8``; arrays and objects nested deeper than ``max_depth`` get
       422, rule ``max_json_depth``. The JSON decoder would otherwise answer
       a bare 400, or spend its stack on it.
@@ -146,7 +147,8 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        refusal = self.refusal(body)
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        refusal = self.refusal(body) if not content_type or b"json" in content_type else None  # uploads go on as they are
         if refusal is not None:
             await refusal(scope, receive, send)
             return

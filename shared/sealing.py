@@ -39,6 +39,7 @@ from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, T
 from sqlalchemy import Connection, Engine, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared import dryrun
 from shared.views import forget_rows
 
 KEY_BYTES = 32
@@ -127,7 +128,12 @@ class KeyRing:
         return key
 
     def forget(self, *owner_ids: UUID) -> None:
-        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`)."""
+        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`).
+
+        A dry run (:mod:`shared.dryrun`) forgets nothing.
+        """
+        if dryrun.active():
+            return
         ids = [str(owner_id) for owner_id in owner_ids]
 
         def delete_keys(connection: Connection) -> bool:

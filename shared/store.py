@@ -18,10 +18,11 @@ from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment, get_topic, strtobool
 
+from shared import dryrun
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, check_dates
 from shared.files import private_file
@@ -229,7 +230,7 @@ class ServiceApplication(Application):
     # Idempotent requests --------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording]:
-        """Save; while a request with an ``Idempotency-Key`` is served, its record goes in the same transaction.
+        """Save; during a dry run (:mod:`shared.dryrun`) nothing is stored; while a request with an ``Idempotency-Key`` is served, its record goes in the same transaction.
 
         The first save of the request's command that stores anything adds an
         :class:`~shared.idempotency.IdempotentRequest` naming what it saved.
@@ -238,6 +239,9 @@ class ServiceApplication(Application):
         :class:`~shared.idempotency.IdempotentRequestInProgressError` (409),
         not a collision to retry.
         """
+        overlay = dryrun.current()
+        if overlay is not None:
+            return self._save_in_dry_run(overlay, objs, kwargs)
         call = current_call()
         changed = [obj for obj in objs if getattr(obj, "pending_events", None)]
         if call is None or call.recorded is not None or not changed:
@@ -251,6 +255,32 @@ class ServiceApplication(Application):
             raise
         call.recorded = record
         return recordings
+
+    def _save_in_dry_run(self, overlay: dryrun.Overlay, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:
+        """A dry run's save: the events are taken as a save takes them, the aggregates kept in the overlay, nothing stored.
+
+        Each event is transcoded as the store would transcode it, so a value
+        the store could not take fails the dry run as it would fail the save.
+        """
+        processing = ProcessingEvent()
+        processing.collect_events(*objs, **kwargs)
+        for domain_event in processing.events:
+            self.mapper.transcoder.encode(dict(vars(domain_event)))
+        overlay.events.extend(processing.events)
+        overlay.aggregates.update(processing.aggregates)
+        return []
+
+    def construct_repository(self) -> Repository:
+        """The library's repository, reading a dry run's saves back within that dry run (:mod:`shared.dryrun`)."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return dryrun.OverlaidRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
         """The record of a request carried out under an Idempotency-Key, or None."""

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import dryrun
 from shared.consumers import DurableConsumer
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
@@ -456,6 +457,9 @@ class Runtime:
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 
+BodyLimit = RequestGuard
+"""The request guard under the name the imports webhook knows it by."""
+
 MAX_POSITION = 2**63 - 1
 """The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike)."""
 
@@ -487,9 +491,10 @@ def _install_outermost(api: FastAPI, limit: int, page_policies: Mapping[str, str
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """A write service's app: :func:`base_api`, Idempotency-Key, the body limit, ``/events``, ``/health``, then ``routers``."""
+    """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
     install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)

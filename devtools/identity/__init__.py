@@ -7,8 +7,9 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
 * one demo account per role: ``staff``, ``lead``, ``municipal-150132``,
   ``evaluator``, ``auditor``, ``dpo`` (each in the group of the same name);
 * the machine client ``partner-150132`` (client credentials, role
-  ``partner-150132``) and the services' own client ``osv-services`` (role
-  ``service``), used to read each other's ``GET /events`` feeds;
+  ``partner-150132``), the services' own client ``osv-services`` (role
+  ``service``), used to read each other's ``GET /events`` feeds, and the
+  Kobo webhook's client ``osv-imports`` (role ``staff``);
 * the clients people sign in through: ``osv-dashboard`` (public, PKCE,
   redirect to reporting's ``/dashboard/callback``), ``osv-docs-<service>``
   (public, PKCE, Swagger UI's ``/docs/oauth2-redirect`` of each service) and
@@ -67,7 +68,12 @@ log = logging.getLogger(__name__)
 #: The demo people, by login name; each belongs to the group (role) of the same name.
 DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo")
 #: Machine clients (client-credentials grant) and the roles of their service accounts.
-MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {"partner-150132": ("partner-150132",), "osv-services": ("service",)}
+MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
+    "partner-150132": ("partner-150132",),
+    "osv-services": ("service",),
+    # The Kobo webhook (services.imports): it records submissions, as a staff member importing them would.
+    "osv-imports": ("staff",),
+}
 SERVICE_CLIENT = "osv-services"
 DASHBOARD_CLIENT = "osv-dashboard"
 CLI_CLIENT = "osv-cli"

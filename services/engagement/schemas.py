@@ -392,7 +392,7 @@ class ActivityCreate(Command):
     osv_id: UUID = Field(description="The OSV that held the activity.")
     held_on: IsoDate = Field(description="When it was held: not in the future.")
     kind: ActivityKind = Field(description="What kind of activity it was.")
-    district: Text = Field(description="Where: a district of Lima Metropolitana; case and accents are ignored.")
+    district: Text = Field(description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored.")
     direct_beneficiaries: list[BeneficiariesCreate] = Field(
         default_factory=list, max_length=MAX_ROWS, description="People reached directly: one row per nationality and sex."
     )

@@ -32,7 +32,9 @@ MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_len
 
 class OSVCreate(Command):
     name: Text = Field(description="The organisation's name.")
-    district: Text = Field(description="A district of Lima Metropolitana; case and accents are ignored (\"Brena\" is Breña).")
+    district: Text = Field(
+        description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too)."
+    )
     mapped_on: IsoDate = Field(description="When the programme identified the OSV.")
     kind: OSVKind | None = Field(default=None, description="The kind of organisation, if known.")
     composition: Composition | None = Field(default=None, description="Who leads it: migrants, hosts, or both.")

@@ -70,6 +70,7 @@ from eventsourcing.domain import Aggregate, event
 from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared import dryrun
 from shared.errors import ConflictError
 from shared.views import forget_rows
 
@@ -358,8 +359,10 @@ class AnswerBook:
         """Delete every kept answer about ``subject_id`` (a person erased) as it stood up to ``up_to_version``.
 
         Nor is one kept from now on: an answer about a later version (the
-        erasure's own) no longer holds what was forgotten.
+        erasure's own) no longer holds what was forgotten. A dry run forgets nothing.
         """
+        if dryrun.active():
+            return
         now = int(self._clock())
         with Session(self.engine) as session, session.begin():
             tombstone = session.get(ForgottenSubject, str(subject_id))

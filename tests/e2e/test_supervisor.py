@@ -70,7 +70,7 @@ def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
 
 
 def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting")}
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launcher(tmp_path / "var", ports) as console:
         console.wait_for("osv-platform is running")
         funding = f"http://127.0.0.1:{ports['funding']}"
@@ -96,7 +96,7 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_
         eventually(lambda: reporting.get("/indicators").json()["total"]["osvs_identified"] == 1, timeout=60)
 
         # Ctrl-C stops every process it started.
-        children = [pid_running("--port", str(ports[name])) for name in ("registry", "funding", "engagement", "reporting")]
+        children = [pid_running("--port", str(ports[name])) for name in ("registry", "funding", "engagement", "reporting", "imports")]
         children.append(pid_running("-c", str(tmp_path / "var" / "nats" / "nats.conf")))
         console.process.send_signal(signal.SIGINT)
         assert console.process.wait(timeout=60) == 0, console.text()

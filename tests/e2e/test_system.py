@@ -52,7 +52,7 @@ def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
 
 
 def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting")}
+    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting", "imports")}
     var_dir = tmp_path / "var"
     with launched(var_dir, ports) as system:
         map_register_grant_and_enrol(system)
@@ -73,7 +73,7 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
 
 
 def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboard_shows_it(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting")}
+    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launched(tmp_path / "var", ports) as system:
         urls = {f"OSV_DEMO_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in ("registry", "funding", "engagement", "reporting")}
         demo = subprocess.run(

@@ -42,6 +42,7 @@ ROLES_OF = {
     "dpo": {"dpo"},
     "partner-150132": {"partner-150132"},
     "osv-services": {"service"},
+    "osv-imports": {"staff"},
 }
 
 

@@ -23,7 +23,7 @@ from services.reporting.settings import ReportingSettings
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
+def eventually(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.05) -> T:
     """Retry ``check`` until it returns a truthy value without raising AssertionError."""
     deadline = time.monotonic() + timeout
     while True:

@@ -44,4 +44,8 @@ def test_people_sign_in_with_pkce_and_machines_only_with_client_credentials() ->
         else:
             assert client["serviceAccountsEnabled"] and not client["standardFlowEnabled"], client["clientId"]
     service_accounts = {user["serviceAccountClientId"]: user["realmRoles"] for user in REALM["users"]}
-    assert service_accounts == {"osv-services": ["osv-service"], "partner-150132": ["osv-partner-150132"]}
+    assert service_accounts == {
+        "osv-services": ["osv-service"],
+        "partner-150132": ["osv-partner-150132"],
+        "osv-imports": ["osv-staff"],  # the Kobo webhook records submissions as staff would
+    }

@@ -38,6 +38,13 @@ def test_a_district_is_found_ignoring_case_accents_and_spacing(typed: str, distr
     assert (found.name, found.zone) == (district, zone)
 
 
+def test_a_district_is_found_by_its_ubigeo_as_the_field_forms_send_it() -> None:
+    assert LIMA.find("150132").name == "San Juan de Lurigancho"
+    assert LIMA.find(" 150105 ").name == "Breña"
+    with pytest.raises(UnknownDistrictError):
+        LIMA.find("070101")  # Callao's: not a district of Lima Metropolitana
+
+
 def test_a_place_outside_lima_metropolitana_is_refused_naming_the_field() -> None:
     with pytest.raises(UnknownDistrictError) as refused:
         LIMA.find("Callao")

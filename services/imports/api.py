@@ -1,0 +1,191 @@
+"""The Kobo REST Services webhook: each submission Kobo posts becomes the same commands ``osv-import`` sends.
+
+``POST /kobo/{form_id}/submissions`` takes the JSON Kobo posts for one
+submission of a shipped form. Only a configured hook may post: Kobo's REST
+Service for that form sends HTTP Basic auth, user name the form id and
+password the secret set for it in ``IMPORTS_KOBO_HOOKS`` (compared in
+constant time); anything else gets 401, and a form with no secret set
+cannot be posted at all. Set the secret on Kobo (project → Settings → REST
+Services → Authentication: Basic) and serve this over HTTPS.
+
+The submission is checked and recorded as a row of ``osv-import``
+(:class:`~services.imports.application.Importer`): all its commands as a dry
+run first, then for real, keyed by its ``_uuid``. The webhook calls the
+services with its own token (client credentials, client ``osv-imports``,
+role ``staff``). Kobo retries a post that failed, and a person can resend
+one: a submission carried out already is answered 200 and records nothing.
+
+Answers: 201 recorded; 200 already there; 422 problem+json naming each JSON
+key at fault with the API's rule and words; 409 when part of it was
+recorded and the rest refused (see the importer on this residual risk);
+502 when a service cannot be reached (Kobo will retry). Nothing of the
+submission is logged or kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from services.imports.application import Importer, ImportStopped, Outcome, RowResult
+from services.imports.bootstrap import lazy_services
+from services.imports.domain.commands import row_of
+from services.imports.exports import from_kobo_json
+from services.imports.forms import shipped
+from services.imports.schemas import SubmissionPublic
+from services.imports.settings import ImportSettings
+from shared.auth import AuthError, AuthSettings
+from shared.web import BodyLimit, install_error_handlers, problem
+
+log = logging.getLogger(__name__)
+
+REALM = "osv-platform kobo hooks"
+
+
+class HookRefused(AuthError):
+    """401: not a configured Kobo hook (no Basic auth, another form's, or a wrong password)."""
+
+    title = "Unauthorized"
+
+    def __init__(self) -> None:
+        detail = "Only a configured Kobo hook may post: HTTP Basic with the form id and its secret."
+        super().__init__(401, detail, {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+
+
+def _hook_allowed(settings: ImportSettings, form_id: str, authorization: str | None) -> bool:
+    secret = settings.kobo_hooks.get(form_id)
+    if secret is None or not authorization or not authorization.lower().startswith("basic "):
+        return False
+    try:
+        user, _, password = base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    same_user = hmac.compare_digest(user.encode(), form_id.encode())
+    same_secret = hmac.compare_digest(password.encode(), secret.get_secret_value().encode())
+    return same_user and same_secret
+
+
+def kobo_hook(
+    request: Request,
+    form_id: Annotated[str, Path(description="The form's id: osv_mapping, osv_members, osv_meeting or osv_activity.")],
+    authorization: Annotated[str | None, Header(description="HTTP Basic: the form id and its hook's secret.")] = None,
+) -> str:
+    """The form id, once the request is known to come from that form's hook (checked before the body is read)."""
+    if not _hook_allowed(request.app.state.import_settings, form_id, authorization):
+        raise HookRefused()
+    return form_id
+
+
+KoboHook = Annotated[str, Depends(kobo_hook)]
+
+
+def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
+    if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
+        body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
+        return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
+    errors = [{"field": p.cell.column or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if result.outcome == Outcome.PARTIAL:
+        return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)
+    return problem(422, "Unprocessable Content", detail, errors)
+
+
+def importer_of(request: Request) -> Importer:
+    """The importer, over the services as :mod:`services.imports.bootstrap` reaches them."""
+    return Importer(request.app.state.services())
+
+
+ImporterDep = Annotated[Importer, Depends(importer_of)]
+
+kobo = APIRouter(prefix="/kobo", tags=["kobo"])
+operations = APIRouter(tags=["operations"])
+
+
+@kobo.post(
+    "/{form_id}/submissions",
+    status_code=201,
+    response_model=SubmissionPublic,
+    responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One submission as Kobo's REST Services post it (JSON; keys are the questions' group paths).",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def receive_submission(form_id: KoboHook, request: Request, importer: ImporterDep) -> JSONResponse:
+    """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
+    try:
+        submission = json.loads(await request.body())
+    except ValueError:
+        submission = None
+    if not isinstance(submission, dict):
+        detail = "the body must be one submission as a JSON object"
+        return problem(422, "Unprocessable Content", detail, [{"field": "body", "rule": "json_object", "message": detail}])
+    form = shipped().get(form_id)
+    if form is None:
+        return problem(404, "Not Found", f"no form {form_id!r}")
+    parsed = from_kobo_json(data=submission, form=form)
+    row = row_of(form=form, submission=parsed)
+    try:
+        result = await run_in_threadpool(lambda: importer.run_row(row=row, dry_run=False))
+    except ImportStopped as stopped:
+        log.error("a Kobo submission of %s could not be recorded: %s", form_id, stopped)
+        return problem(502, "Bad Gateway", f"the services could not take the submission now; send it again: {stopped}")
+    log.info("Kobo submission of %s: %s", form_id, result.outcome)
+    return _answer(form_id, parsed.uuid, result)
+
+
+@operations.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    """Say the webhook runs, and which forms have a hook configured."""
+    settings: ImportSettings = request.app.state.import_settings
+    return {"status": "ok", "service": settings.service_name, "hooks": sorted(settings.kobo_hooks)}
+
+
+# The app ---------------------------------------------------------------------------------
+
+
+def create_app(
+    settings: ImportSettings | None = None,
+    *,
+    auth_settings: AuthSettings | None = None,
+    auth: httpx.Auth | Callable[[], httpx.Auth] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> FastAPI:
+    """Build the webhook (run with ``uvicorn --factory``).
+
+    Its requests to the services carry ``auth``; by default a client-credentials
+    token of ``settings.client_id`` from the provider ``auth_settings`` names
+    (``OSV_AUTH_ISSUER``).
+    """
+    settings = settings or ImportSettings()
+    api = FastAPI(
+        title="osv-platform imports",
+        version="0.1.0",
+        description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
+    )
+    api.state.import_settings = settings
+    api.state.services = lazy_services(settings, auth_settings or AuthSettings(), auth=auth, transport=transport)
+    install_error_handlers(api)
+    api.add_exception_handler(AuthError, _refused)
+    api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    api.include_router(kobo)
+    api.include_router(operations)
+    return api
+
+
+async def _refused(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AuthError)
+    return error.problem()

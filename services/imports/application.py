@@ -1,0 +1,276 @@
+"""The import: each row checked by the services themselves, then recorded, all or nothing per row.
+
+For every row (one submission), :class:`Importer`:
+
+1. refuses it outright for the import's own rules (:mod:`services.imports.domain.commands`);
+2. sends each of its commands as a dry run (``?dry_run=true``, see
+   :mod:`shared.dryrun`), with its ``Idempotency-Key``: the service runs its
+   real validation and rules and answers what it would, writing nothing. One
+   refusal refuses the row, naming every field at fault, and nothing of it is
+   sent for real;
+3. unless this is a dry run, sends the commands for real, in order, with the
+   same keys.
+
+A command the service carried out before under its key (the file imported
+again, Kobo posting again) is answered from the service's record
+(``Idempotent-Replayed``, or 409 ``idempotent_request_completed`` past the
+answers' retention): it counts as already there, and nothing is recorded
+twice.
+
+The residual risk of step 3: between a row's dry run and its last command,
+someone else's command may change what the services hold (the OSV
+dissolved, the same document registered by another person), and a command
+after the first may then be refused although its dry run passed. The
+commands already carried out stand (the services keep every fact; there is
+no undo), and the row is reported as ``partial``, naming what was recorded
+and why the rest was refused. Importing the row again once it is corrected
+finishes it: the commands carried out are answered from their keys, the
+others run. The window is the few milliseconds between a row's dry run and
+its commands, and only rows with several commands (a members' registration)
+can be partial.
+
+The services answer errors without personal values; the messages kept here
+are scrubbed of the row's personal data all the same, and nothing logs a
+value.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from services.imports.domain.commands import Command, Problem, Row, same_person
+from services.imports.exports import Cell
+
+log = logging.getLogger(__name__)
+
+REPLAYED = "idempotent-replayed"
+COMPLETED_RULE = "idempotent_request_completed"
+IN_PROGRESS_RULE = "idempotent_request_in_progress"
+REDACTED = "[…]"
+
+
+class Outcome(StrEnum):
+    """What became of a row."""
+
+    CREATED = "created"
+    """Recorded now (in a dry run: would be recorded)."""
+    ALREADY_THERE = "already there"
+    """Every command was carried out before, under the same keys: nothing recorded again."""
+    REFUSED = "refused"
+    """Nothing of the row was recorded: see its problems."""
+    PARTIAL = "partial"
+    """Some commands recorded, a later one refused after its dry run passed (see the module's docstring)."""
+
+
+class ImportStopped(RuntimeError):
+    """The import cannot go on: the services refuse the token (401/403) or cannot be reached."""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    replayed: bool
+
+    @property
+    def rule(self) -> str | None:
+        errors = self.body.get("errors") if isinstance(self.body, dict) else None
+        return errors[0].get("rule") if errors else None
+
+    @property
+    def carried_out_before(self) -> bool:
+        return (200 <= self.status < 300 and self.replayed) or (self.status == 409 and self.rule == COMPLETED_RULE)
+
+
+class Services:
+    """The write services over HTTP, with a bearer token (or any ``httpx.Auth``) on every request.
+
+    ``urls`` maps ``registry`` and ``engagement`` to base URLs. A request the
+    service could not answer (a broken connection, a 5xx, 409 while the same
+    key is being carried out) is sent again with the same key, ``attempts``
+    times in all.
+    """
+
+    def __init__(
+        self,
+        urls: Mapping[str, str],
+        auth: httpx.Auth | str | None,
+        *,
+        timeout: float = 60.0,
+        attempts: int = 4,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if isinstance(auth, str):
+            auth = Bearer(auth)
+        self.urls = dict(urls)
+        self.attempts = attempts
+        self.sleep = sleep
+        self.client = httpx.Client(auth=auth, timeout=timeout, transport=transport)
+
+    def send(self, command: Command, *, dry_run: bool) -> Answer:
+        url = self.urls[command.service].rstrip("/") + command.path
+        params = {"dry_run": "true"} if dry_run else None
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                self.sleep(min(0.5 * 2**attempt, 5.0))
+            try:
+                response = self.client.post(url, json=command.body, params=params, headers={"Idempotency-Key": command.key})
+            except httpx.HTTPError as error:  # the connection, or the token request of the auth flow
+                last = error
+                continue
+            answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true")
+            if response.status_code in (401, 403):
+                detail = answer.body.get("detail") if isinstance(answer.body, dict) else response.text
+                raise ImportStopped(f"{command.service} refused the import's token ({response.status_code}): {detail}")
+            if response.status_code >= 500 or (response.status_code == 409 and answer.rule == IN_PROGRESS_RULE):
+                last = RuntimeError(f"{command.service} answered {response.status_code}")
+                continue
+            return answer
+        raise ImportStopped(f"{command.service} could not be reached at {url}: {last}")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Bearer(httpx.Auth):
+    """``Authorization: Bearer <token>`` on every request."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"detail": response.text[:500]}
+
+
+@dataclass
+class RowResult:
+    """A row's outcome, its problems, and what each of its commands got (status, and whether it was there before)."""
+
+    row: Row
+    outcome: Outcome
+    problems: list[Problem] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    """The idempotency keys of the commands recorded now (a partial row names them)."""
+
+    @property
+    def where(self) -> Cell:
+        return self.row.where
+
+
+@dataclass
+class Summary:
+    """How many rows were created, were already there, were refused, or are partial."""
+
+    results: list[RowResult] = field(default_factory=list)
+    dry_run: bool = False
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    def line(self) -> str:
+        created = "would be created" if self.dry_run else "created"
+        parts = [
+            f"{self.count(Outcome.CREATED)} {created}",
+            f"{self.count(Outcome.ALREADY_THERE)} already there",
+            f"{self.count(Outcome.REFUSED)} refused",
+        ]
+        if self.count(Outcome.PARTIAL):
+            parts.append(f"{self.count(Outcome.PARTIAL)} partial")
+        return ", ".join(parts)
+
+
+def problems_of(command: Command, answer: Answer) -> list[Problem]:
+    """A refusal as problems on the cells at fault, in the API's words, scrubbed of the command's personal data."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    errors = body.get("errors") or []
+    if not errors:
+        api_field = "osv_id" if answer.status == 404 and "osv_id" in command.sources else None
+        errors = [{"field": api_field, "rule": _status_rule(answer.status), "message": body.get("detail") or str(answer.status)}]
+    found = []
+    for error in errors:
+        api_field = error.get("field")
+        message = scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
+        found.append(Problem(command.cell_for(api_field), api_field or "", str(error.get("rule") or answer.status), message))
+    return found
+
+
+def _status_rule(status: int) -> str:
+    return {404: "not_found", 409: "conflict", 413: "max_body_bytes", 422: "invalid"}.get(status, f"http_{status}")
+
+
+def scrub(message: str, personal: Iterable[str]) -> str:
+    """``message`` with every personal value of the row taken out (the services name none; this makes sure)."""
+    for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):
+        message = message.replace(value, REDACTED)
+    return message
+
+
+class Importer:
+    """Checks, then records, rows against the services; see the module's docstring."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
+        summary = Summary(dry_run=dry_run)
+        seen_documents: dict[tuple[str, str], Cell] = {}
+        for row in rows:
+            result = self.run_row(row, dry_run=dry_run, seen_documents=seen_documents)
+            summary.results.append(result)
+            progress(result)
+        return summary
+
+    def run_row(self, row: Row, *, dry_run: bool, seen_documents: dict[tuple[str, str], Cell] | None = None) -> RowResult:
+        """One row, all or nothing: its own rules, then every command as a dry run, then (unless ``dry_run``) for real."""
+        if row.problems:
+            return RowResult(row, Outcome.REFUSED, list(row.problems))
+        checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
+        # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
+        problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in problems_of(command, answer)))
+        before = [command for command, answer in checks if answer.carried_out_before]
+        if dry_run and seen_documents is not None:
+            # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
+            for command, answer in checks:
+                if command.document is None or answer.carried_out_before:
+                    continue
+                if command.document in seen_documents:
+                    problems.append(same_person(command, seen_documents[command.document]))
+                else:
+                    seen_documents[command.document] = command.where
+        if problems:
+            return RowResult(row, Outcome.REFUSED, problems)
+        if len(before) == len(row.commands):
+            return RowResult(row, Outcome.ALREADY_THERE)
+        if dry_run:
+            return RowResult(row, Outcome.CREATED)
+        recorded: list[str] = []
+        for command in row.commands:
+            answer = self.services.send(command, dry_run=False)
+            if not _accepted(answer):
+                outcome = Outcome.PARTIAL if recorded else Outcome.REFUSED
+                log.warning("row %s of sheet %r: a command was refused after its dry run passed", row.where.row, row.where.sheet)
+                return RowResult(row, outcome, problems_of(command, answer), recorded)
+            if not answer.carried_out_before:
+                recorded.append(command.key)
+        return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
+
+
+def _accepted(answer: Answer) -> bool:
+    return 200 <= answer.status < 300 or answer.carried_out_before

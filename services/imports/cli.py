@@ -1,0 +1,123 @@
+"""``osv-import``: bring a KoboToolbox export (XLSX or CSV) into the services, checked before anything is written.
+
+    osv-import --dry-run miembros.xlsx      # check every row; write miembros.dry-run-report.xlsx
+    osv-import miembros.xlsx                # record the valid rows; write miembros.import-report.xlsx
+    osv-import osvs --output osvs.csv       # the OSV list the forms choose from (a Kobo media file)
+
+The form is found from the file's columns (``--form`` names it). The token
+is ``--token`` or ``IMPORTS_TOKEN``, a ``staff`` account's (``make token
+USER=staff``). Services: ``--registry-url``/``--engagement-url`` or
+``IMPORTS_REGISTRY_URL``/``IMPORTS_ENGAGEMENT_URL``. The same file imported
+twice records nothing the second time. Exit status: 0 when no row was
+refused, 1 when some were (see the report), 2 when the import stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from tqdm import tqdm
+
+from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary
+from services.imports.bootstrap import cli_services
+from services.imports.domain.commands import row_of
+from services.imports.exports import ExportError, read_export, sniff_form
+from services.imports.forms import Form, form_named, shipped
+from services.imports.report import report_path, write_report
+from services.imports.settings import ImportSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osv-import", description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path, help="a Kobo export (.xlsx or .csv), or `osvs` to write the OSV list")
+    parser.add_argument("--dry-run", action="store_true", help="check every row against the services; record nothing")
+    parser.add_argument("--form", help=f"the form the file is an export of: {', '.join(sorted(shipped()))} (default: found from the columns)")
+    parser.add_argument("--xlsform", type=Path, help="read the export through this XLSForm instead of the shipped one")
+    parser.add_argument("--token", help="bearer token of a staff account (default: IMPORTS_TOKEN)")
+    parser.add_argument("--registry-url")
+    parser.add_argument("--engagement-url")
+    parser.add_argument("--report", type=Path, help="where to write the report (default: beside the input)")
+    parser.add_argument("--output", type=Path, default=Path("osvs.csv"), help="with `osvs`: the CSV to write")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = ImportSettings()
+    token = args.token or (settings.token.get_secret_value() if settings.token else None)
+    if not token:
+        print("osv-import: no token: give --token or IMPORTS_TOKEN (make token USER=staff)", file=sys.stderr)
+        return 2
+    given = {"registry_url": args.registry_url, "engagement_url": args.engagement_url}
+    settings = settings.model_copy(update={k: v for k, v in given.items() if v})
+    services = cli_services(settings, token, transport)
+    try:
+        if str(args.file) == "osvs":
+            return write_osv_list(services, args.output)
+        return import_file(args, services)
+    except ImportStopped as stopped:
+        print(f"osv-import: stopped: {stopped}. Rows done stand; run it again to go on (nothing is recorded twice).", file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+
+
+def import_file(args: argparse.Namespace, services: Services) -> int:
+    source: Path = args.file
+    if not source.exists():
+        print(f"osv-import: {source}: no such file", file=sys.stderr)
+        return 2
+    try:
+        if args.xlsform:
+            form = Form.load(args.xlsform)
+        elif args.form:
+            form = form_named(args.form)
+        else:
+            form = sniff_form(source, shipped())
+        sheet = read_export(source, form)
+    except (ExportError, KeyError) as error:
+        print(f"osv-import: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    for name, columns in sheet.ignored.items():
+        print(f"osv-import: sheet {name!r}: columns not in the form, ignored: {', '.join(columns)}", file=sys.stderr)
+    rows = [row_of(form, submission) for submission in sheet.submissions]
+    importer = Importer(services)
+    with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing", disable=None) as bar:
+        summary = importer.run(rows, dry_run=args.dry_run, progress=lambda _: bar.update())
+    report = write_report(summary, args.report or report_path(source, args.dry_run), source.name)
+    print_summary(summary, form, report)
+    return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) else 0
+
+
+def print_summary(summary: Summary, form: Form, report: Path) -> None:
+    print(f"{form.form_id}: {len(summary.results)} rows: {summary.line()}")
+    for result in summary.results:
+        for problem in result.problems:
+            cell = problem.cell
+            print(f"  {cell.sheet} row {cell.row} column {cell.column or '-'}: {problem.field or '-'} [{problem.rule}] {problem.message}")
+    print(f"report: {report}")
+
+
+def write_osv_list(services: Services, output: Path) -> int:
+    """Registry's OSVs as the forms' choice list (``name``: the OSV id, ``label``: its name and district)."""
+    response = services.client.get(services.urls["registry"].rstrip("/") + "/osvs")
+    if response.status_code != 200:
+        raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
+    with output.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["name", "label"])
+        for osv in response.json():
+            if osv.get("dissolution"):
+                continue
+            writer.writerow([osv["id"], f"{osv['name']} ({osv['district']})"])
+    print(f"wrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

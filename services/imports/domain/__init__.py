@@ -1,0 +1,1 @@
+"""Pure: what a form's submission asks of the services (:mod:`.commands`)."""

@@ -1,0 +1,332 @@
+"""What each form's submission asks of the services: the commands, with the cell behind every field they carry.
+
+Pure: a :class:`~services.imports.exports.Submission` of one of the shipped
+forms becomes a :class:`Row` of :class:`Command` s, the same requests staff
+would send by hand:
+
+==================  ==============================================================
+form                commands
+==================  ==============================================================
+``osv_mapping``     registry ``POST /osvs``
+``osv_members``     engagement ``POST /members``, one per entry of ``miembros``
+``osv_meeting``     engagement ``POST /osvs/{osv}/meetings``, its ``acciones`` as action items
+``osv_activity``    engagement ``POST /activities``, ``participantes`` as direct beneficiaries
+==================  ==============================================================
+
+Nothing is checked here that the APIs check: a value is converted only when
+the form says what it is (a label back to its XML value, an integer, a list
+of choices), and anything else goes as given, for the API to accept or to
+refuse in its own words. Blank optional answers are left out, so the API's
+defaults apply. The import's own rules are only those no single request can
+see: a submission that registers nobody, or the same document twice.
+
+Each command's ``Idempotency-Key`` is the submission's ``_uuid`` and the
+command's place in it (``kobo:<_uuid>:osv_members:miembros/2``), so the same
+submission imported twice, or posted twice by Kobo, is carried out once.
+A row without a ``_uuid`` (a spreadsheet not exported by Kobo) is keyed by a
+digest of its answers instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.forms import Form
+
+INTEGER = re.compile(r"[+-]?\d+")
+DUPLICATE_RULE = "person_already_registered"
+"""The rule engagement names when a document is registered already; the import uses it for the same person twice in a file."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a row cannot be imported: the cell at fault, the field, the rule and the message (the API's words)."""
+
+    cell: Cell
+    field: str
+    rule: str
+    message: str
+
+
+@dataclass
+class Command:
+    """One request to a service: ``POST <path>`` on ``service`` with ``body`` and ``key`` as its Idempotency-Key.
+
+    ``sources`` maps each field of the body the API may name in an error
+    (``full_name``, ``action_items.0.due_on``, ``osv_id``) to the cell it came
+    from. ``personal`` holds the personal data and free text the command
+    carries, never to be written anywhere but the request.
+    """
+
+    service: str
+    path: str
+    body: dict[str, Any]
+    key: str
+    where: Cell
+    sources: dict[str, Cell] = field(default_factory=dict)
+    personal: tuple[str, ...] = ()
+    document: tuple[str, str] | None = None
+    """The person's document (type, number as loosely normalised), to find the same person twice in a file."""
+
+    def cell_for(self, api_field: str | None) -> Cell:
+        """The cell behind a field an API named (the nearest one known, else the command's row)."""
+        if api_field:
+            parts = api_field.split(".")
+            while parts:
+                found = self.sources.get(".".join(parts))
+                if found is not None:
+                    return found
+                parts.pop()
+        return self.where
+
+
+@dataclass
+class Row:
+    """One submission and the commands it makes; ``problems`` found before sending any."""
+
+    submission: Submission
+    commands: list[Command]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def where(self) -> Cell:
+        main = self.submission.main
+        return Cell(main.sheet, main.row, "")
+
+
+class _Builder:
+    """Reads one submission's answers as the form defines them."""
+
+    def __init__(self, form: Form, submission: Submission) -> None:
+        self.form = form
+        self.submission = submission
+        self.prefix = (
+            f"kobo:{submission.uuid}:{form.form_id}"
+            if submission.uuid
+            else f"row:{_digest(form.form_id, submission)}:{form.form_id}"
+        )
+
+    def value(self, entry: Entry, name: str) -> Any:
+        """The answer as the API should get it, or None when blank."""
+        raw = entry.values.get(name)
+        if raw is None:
+            return None
+        question = self.form.questions.get(name)
+        text = str(raw)
+        if question is None:
+            return text
+        if question.type == "select_one":
+            return self.form.choice(question, text)
+        if question.type == "select_multiple":
+            return self.form.choices_of(question, text)
+        if question.type == "integer" and INTEGER.fullmatch(text):
+            return int(text)
+        return text
+
+    def put(
+        self, body: dict[str, Any], sources: dict[str, Cell], api_field: str, entry: Entry, name: str, path: str | None = None
+    ) -> Any:
+        """Set ``body[api_field]`` from question ``name`` when answered; record its cell (at ``path``) either way."""
+        sources[path or api_field] = entry.cell(name)
+        value = self.value(entry, name)
+        if value is not None:
+            body[api_field] = value
+        return value
+
+    def key(self, place: str) -> str:
+        return f"{self.prefix}:{place}"[:255]
+
+
+def _digest(form_id: str, submission: Submission) -> str:
+    content = {
+        "main": submission.main.values,
+        "repeats": {k: [e.values for e in v] for k, v in sorted(submission.repeats.items())},
+    }
+    text = json.dumps([form_id, content], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
+    """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case."""
+    if not kind or not number or str(kind) == "NINGUNO":
+        return None
+    return str(kind), re.sub(r"[\s.\-/]", "", str(number)).upper()
+
+
+# The forms ------------------------------------------------------------------------------------------------
+
+
+def osv_mapping(b: _Builder) -> Row:
+    main = b.submission.main
+    body: dict[str, Any] = {}
+    sources: dict[str, Cell] = {}
+    for api_field, name in (
+        ("name", "nombre"),
+        ("district", "distrito"),
+        ("mapped_on", "fecha_mapeo"),
+        ("kind", "tipo"),
+        ("composition", "composicion"),
+        ("focus_areas", "ejes"),
+        ("contact_channel", "canal_contacto"),
+    ):
+        b.put(body, sources, api_field, main, name)
+    command = Command("registry", "/osvs", body, b.key("osv"), Cell(main.sheet, main.row, ""), sources)
+    return Row(b.submission, [command])
+
+
+def osv_members(b: _Builder) -> Row:
+    main = b.submission.main
+    entries = b.submission.repeats.get("miembros", [])
+    row = Row(b.submission, [])
+    if not entries:
+        row.problems.append(
+            Problem(Cell(main.sheet, main.row, "miembros"), "miembros", "at_least_one_member", "the submission registers nobody")
+        )
+    for number, entry in enumerate(entries, start=1):
+        body: dict[str, Any] = {}
+        sources: dict[str, Cell] = {}
+        b.put(body, sources, "osv_id", main, "osv")
+        for api_field, name in (
+            ("full_name", "nombre_completo"),
+            ("document_type", "tipo_documento"),
+            ("document_number", "numero_documento"),
+            ("nationality", "nacionalidad"),
+            ("sex", "sexo"),
+            ("birth_year", "anio_nacimiento"),
+            ("role", "rol"),
+            ("phone", "telefono"),
+            ("joined_on", "fecha_ingreso"),
+        ):
+            b.put(body, sources, api_field, entry, name)
+        personal = tuple(
+            str(body[f]) for f in ("full_name", "document_number", "phone", "birth_year") if body.get(f) is not None
+        )
+        row.commands.append(
+            Command(
+                "engagement",
+                "/members",
+                body,
+                b.key(f"miembros/{number}"),
+                Cell(entry.sheet, entry.row, ""),
+                sources,
+                personal,
+                loose_document(body.get("document_type"), body.get("document_number")),
+            )
+        )
+    return row
+
+
+def osv_meeting(b: _Builder) -> Row:
+    main = b.submission.main
+    body: dict[str, Any] = {}
+    sources: dict[str, Cell] = {}
+    osv = b.value(main, "osv")
+    sources["osv_id"] = main.cell("osv")
+    for api_field, name in (
+        ("held_on", "fecha"),
+        ("mode", "modalidad"),
+        ("topics", "temas"),
+        ("other_attendees", "otros_asistentes"),
+        ("notes", "notas"),
+    ):
+        b.put(body, sources, api_field, main, name)
+    items = []
+    for place, entry in enumerate(b.submission.repeats.get("acciones", [])):
+        item: dict[str, Any] = {}
+        for api_field, name in (("description", "descripcion"), ("owner", "responsable"), ("due_on", "fecha_limite")):
+            b.put(item, sources, api_field, entry, name, f"action_items.{place}.{api_field}")
+        sources[f"action_items.{place}"] = Cell(entry.sheet, entry.row, "")
+        items.append(item)
+    if items:
+        body["action_items"] = items
+    free_text = [body.get("notes"), *(i.get("description") for i in items), *(i.get("owner") for i in items)]
+    path = f"/osvs/{quote(str(osv or ''), safe='')}/meetings"
+    command = Command(
+        "engagement", path, body, b.key("reunion"), Cell(main.sheet, main.row, ""), sources, tuple(str(t) for t in free_text if t)
+    )
+    row = Row(b.submission, [command])
+    if osv is None:
+        row.problems.append(Problem(main.cell("osv"), "osv_id", "missing", "Field required"))
+    return row
+
+
+def osv_activity(b: _Builder) -> Row:
+    main = b.submission.main
+    body: dict[str, Any] = {}
+    sources: dict[str, Cell] = {}
+    for api_field, name in (
+        ("osv_id", "osv"),
+        ("held_on", "fecha"),
+        ("kind", "tipo"),
+        ("district", "distrito"),
+        ("indirect_beneficiaries", "beneficiarios_indirectos"),
+        ("description", "descripcion"),
+    ):
+        b.put(body, sources, api_field, main, name)
+    groups = []
+    for place, entry in enumerate(b.submission.repeats.get("participantes", [])):
+        group: dict[str, Any] = {}
+        for api_field, name in (("nationality", "nacionalidad"), ("sex", "sexo"), ("count", "cantidad")):
+            b.put(group, sources, api_field, entry, name, f"direct_beneficiaries.{place}.{api_field}")
+        sources[f"direct_beneficiaries.{place}"] = Cell(entry.sheet, entry.row, "")
+        groups.append(group)
+    if groups:
+        body["direct_beneficiaries"] = groups
+    sources["outputs"] = main.cell("productos")
+    kinds = b.value(main, "productos") or []
+    outputs = []
+    for place, kind in enumerate(kinds):
+        output: dict[str, Any] = {"kind": kind}
+        sources[f"outputs.{place}.kind"] = main.cell("productos")
+        b.put(output, sources, "count", main, f"cantidad_{kind}", f"outputs.{place}.count")
+        outputs.append(output)
+    if outputs:
+        body["outputs"] = outputs
+    personal = (str(body["description"]),) if body.get("description") else ()
+    command = Command("engagement", "/activities", body, b.key("actividad"), Cell(main.sheet, main.row, ""), sources, personal)
+    return Row(b.submission, [command])
+
+
+BUILDERS: Mapping[str, Callable[[_Builder], Row]] = {
+    "osv_mapping": osv_mapping,
+    "osv_members": osv_members,
+    "osv_meeting": osv_meeting,
+    "osv_activity": osv_activity,
+}
+
+
+def row_of(form: Form, submission: Submission) -> Row:
+    """The commands a submission of ``form`` makes, with the problems found before any is sent."""
+    try:
+        build = BUILDERS[form.form_id]
+    except KeyError:
+        raise KeyError(f"the import knows no commands for the form {form.form_id!r}") from None
+    row = build(_Builder(form, submission))
+    seen: dict[tuple[str, str], Cell] = {}
+    for command in row.commands:
+        if command.document is None:
+            continue
+        if command.document in seen:
+            first = seen[command.document]
+            row.problems.append(same_person(command, first))
+        else:
+            seen[command.document] = command.where
+    return row
+
+
+def same_person(command: Command, first: Cell) -> Problem:
+    """The same document as an earlier row of the file: the API would refuse the second as already registered."""
+    return Problem(
+        command.cell_for("document_number"),
+        "document_number",
+        DUPLICATE_RULE,
+        f"a person with this document is registered already by row {first.row} of sheet {first.sheet!r} "
+        "of this file: register each person once",
+    )

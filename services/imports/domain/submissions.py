@@ -1,0 +1,42 @@
+"""A submission as read from a file or a post: each answer with the cell it came from. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Where an answer is in the person's file: sheet, row (as their spreadsheet numbers it) and column header.
+
+    For a webhook post, ``sheet`` is ``webhook``, ``row`` the repeat entry's
+    number (1 for the main section) and ``column`` the JSON key.
+    """
+
+    sheet: str
+    row: int
+    column: str
+
+
+@dataclass
+class Entry:
+    """One row of a section: the form's answers by question name, with their cells."""
+
+    sheet: str
+    row: int
+    values: dict[str, Any] = field(default_factory=dict)
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def cell(self, name: str, header: str | None = None) -> Cell:
+        return self.cells.get(name) or Cell(self.sheet, self.row, header or name)
+
+
+@dataclass
+class Submission:
+    """One submission: its main row and its repeat groups' rows, and Kobo's ``_uuid`` for it."""
+
+    uuid: str | None
+    main: Entry
+    repeats: dict[str, list[Entry]] = field(default_factory=dict)
+    submitted_at: str | None = None

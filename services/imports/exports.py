@@ -1,0 +1,321 @@
+"""Kobo's exports and REST Services posts, read into submissions: each answer with the cell it came from.
+
+A Kobo XLSX export has the main section on its first sheet (named after the
+form's title) and one sheet per repeat group (named after the repeat), each
+with a header row. Headers are the questions' names, with their group path
+(``osv/nombre``) or without, or their labels ("Nombre de la OSV", with the
+groups' labels before them) in either language. Values are XML values or
+labels; a ``select_multiple`` is one column of space-separated answers and,
+in the default layout, one more column per option (``ejes/health``: 1 or 0).
+Kobo adds ``_uuid``, ``_submission_time``, ``_id`` and others; a section
+with repeats gets ``_index``, and each repeat row ``_parent_index`` (its
+submission's ``_index``), ``_parent_table_name`` and ``_submission__uuid``.
+
+A CSV export is the main section only (Kobo leaves repeat groups out of
+CSV): semicolons or commas, UTF-8 with or without a byte-order mark, or the
+cp1252 that Excel on Windows saves. A form with repeat groups cannot be
+imported from a CSV, since what the repeats held would be lost in silence.
+
+Kobo's REST Services post one submission as JSON: keys are the questions'
+group paths, a repeat is a list of objects keyed by their own full paths.
+
+Nothing here checks a value: the APIs do. Columns the form does not name are
+ignored, and listed (:attr:`Sheet.ignored`), so a renamed column shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.forms import Form, Question, fold
+
+KOBO_COLUMNS = frozenset(
+    {"_uuid", "_submission_time", "_id", "_index", "_parent_index", "_parent_table_name", "_validation_status", "_notes",
+     "_status", "_submitted_by", "__version__", "_tags", "meta/instanceid", "instanceid", "formhub/uuid", "_xform_id_string",
+     "_attachments", "_geolocation", "_version_", "meta/rootuuid", "meta/deprecatedid"}
+)
+
+
+class ExportError(ValueError):
+    """The file cannot be read as an export of the form: not the form's, a repeat's sheet missing, CSV with repeats."""
+
+
+@dataclass
+class Sheet:
+    """What reading an export found: the submissions, in file order, and the columns it did not use."""
+
+    form: Form
+    submissions: list[Submission]
+    ignored: dict[str, list[str]] = field(default_factory=dict)
+
+
+# Values as the export gives them ---------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A cell as text or None: Excel dates become ISO dates, whole numbers lose their ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+# Headers --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Which column is which question, for one sheet."""
+
+    columns: dict[int, Question]
+    options: dict[int, tuple[Question, str]]
+    meta: dict[str, int]
+    headers: list[str]
+    ignored: list[str]
+
+
+def _layout(form: Form, repeat: str | None, headers: list[str]) -> _Layout:
+    index = form.header_index(repeat)
+    options = {
+        head: (question, value)
+        for question in form.in_section(repeat)
+        if question.type == "select_multiple"
+        for head, value in form.option_headers(question).items()
+    }
+    layout = _Layout({}, {}, {}, headers, [])
+    for place, header in enumerate(headers):
+        key = fold(header)
+        if not key:
+            continue
+        if key in index and index[key] not in layout.columns.values():
+            layout.columns[place] = index[key]
+        elif key in options:
+            layout.options[place] = options[key]
+        elif key.startswith("_") or key in KOBO_COLUMNS:
+            layout.meta.setdefault(key, place)
+        else:
+            layout.ignored.append(header)
+    return layout
+
+
+def _entry(layout: _Layout, sheet: str, row_number: int, row: list[Any], form: Form) -> Entry:
+    entry = Entry(sheet, row_number)
+    for place, question in layout.columns.items():
+        value = plain(row[place]) if place < len(row) else None
+        entry.cells[question.name] = Cell(sheet, row_number, layout.headers[place])
+        if value is not None:
+            entry.values[question.name] = value
+    ticked: dict[str, list[str]] = {}
+    for place, (question, option) in layout.options.items():
+        value = plain(row[place]) if place < len(row) else None
+        if value not in (None, "0", "false", "False"):
+            ticked.setdefault(question.name, []).append(option)
+        entry.cells.setdefault(question.name, Cell(sheet, row_number, layout.headers[place].rsplit("/", 1)[0]))
+    for name, options in ticked.items():
+        entry.values.setdefault(name, " ".join(options))
+    return entry
+
+
+def _meta(layout: _Layout, row: list[Any], name: str) -> str | None:
+    place = layout.meta.get(name)
+    return plain(row[place]) if place is not None and place < len(row) else None
+
+
+def _check_form(form: Form, layout: _Layout, sheet: str) -> None:
+    if not layout.columns and not layout.options:
+        msg = f"sheet {sheet!r} has none of the columns of the form {form.form_id!r}: is it an export of another form?"
+        raise ExportError(msg)
+
+
+# XLSX ----------------------------------------------------------------------------------------------------
+
+
+def read_xlsx(path: Path, form: Form) -> Sheet:
+    """Read a Kobo XLSX export of ``form``: the first sheet, and a sheet per repeat group that has answers."""
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
+    finally:
+        workbook.close()
+    if not sheets:
+        raise ExportError(f"{path.name} has no sheet")
+    main_name, *others = list(sheets)
+    main_rows = sheets[main_name]
+    header = [str(plain(h) or "") for h in (main_rows[0] if main_rows else [])]
+    layout = _layout(form, None, header)
+    _check_form(form, layout, main_name)
+    result = Sheet(form, [], {main_name: layout.ignored} if layout.ignored else {})
+    by_index: dict[str, Submission] = {}
+    by_uuid: dict[str, Submission] = {}
+    for number, row in enumerate(main_rows[1:], start=2):
+        if all(plain(v) is None for v in row):
+            continue
+        submission = Submission(
+            uuid=_meta(layout, row, "_uuid"), main=_entry(layout, main_name, number, row, form),
+            submitted_at=_meta(layout, row, "_submission_time"),
+        )
+        result.submissions.append(submission)
+        index = _meta(layout, row, "_index")
+        if index is not None:
+            by_index[index] = submission
+        if submission.uuid:
+            by_uuid[submission.uuid] = submission
+    for repeat, labels in form.repeats.items():
+        names = {fold(repeat), fold(repeat[:31]), *(fold(label[:31]) for label in labels if label)}
+        found = next((title for title in others if fold(title) in names), None)
+        if found is None:
+            continue
+        rows = sheets[found]
+        repeat_header = [str(plain(h) or "") for h in (rows[0] if rows else [])]
+        repeat_layout = _layout(form, repeat, repeat_header)
+        if repeat_layout.ignored:
+            result.ignored[found] = repeat_layout.ignored
+        for number, row in enumerate(rows[1:], start=2):
+            if all(plain(v) is None for v in row):
+                continue
+            parent_index = _meta(repeat_layout, row, "_parent_index")
+            parent_uuid = _meta(repeat_layout, row, "_submission__uuid")
+            parent = by_index.get(parent_index or "") or by_uuid.get(parent_uuid or "")
+            if parent is None:
+                msg = (
+                    f"row {number} of sheet {found!r} names no row of sheet {main_name!r} "
+                    f"(_parent_index {parent_index!r}, _submission__uuid {parent_uuid!r})"
+                )
+                raise ExportError(msg)
+            parent.repeats.setdefault(repeat, []).append(_entry(repeat_layout, found, number, row, form))
+    return result
+
+
+# CSV -----------------------------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (a byte-order mark dropped), or Windows-1252 as Excel on Windows saves CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def read_csv(path: Path, form: Form) -> Sheet:
+    """Read a Kobo CSV export of ``form`` (the main section only; refused for a form with repeat groups)."""
+    if form.repeats:
+        msg = (
+            f"the form {form.form_id!r} has repeat groups ({', '.join(form.repeats)}), which Kobo's CSV export "
+            "leaves out: export it as XLSX"
+        )
+        raise ExportError(msg)
+    text = decode(path.read_bytes())
+    first = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=first.count)
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    header = rows[0] if rows else []
+    layout = _layout(form, None, header)
+    _check_form(form, layout, path.name)
+    result = Sheet(form, [], {path.name: layout.ignored} if layout.ignored else {})
+    for number, row in enumerate(rows[1:], start=2):
+        if all(plain(v) is None for v in row):
+            continue
+        result.submissions.append(
+            Submission(
+                uuid=_meta(layout, row, "_uuid"),
+                main=_entry(layout, path.name, number, row, form),
+                submitted_at=_meta(layout, row, "_submission_time"),
+            )
+        )
+    return result
+
+
+def read_export(path: Path, form: Form) -> Sheet:
+    """An XLSX or CSV export of ``form``, by the file's extension."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path, form)
+    if suffix in (".csv", ".txt"):
+        return read_csv(path, form)
+    raise ExportError(f"{path.name}: an export is .xlsx or .csv")
+
+
+def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
+    """The form whose questions the file's first header row names most; ExportError if none clearly does."""
+    if path.suffix.lower() in (".csv", ".txt"):
+        text = decode(path.read_bytes())
+        first = text.split("\n", 1)[0]
+        delimiter = max(";,\t", key=first.count)
+        header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    else:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            header = [str(plain(h) or "") for h in next(workbook.worksheets[0].iter_rows(values_only=True), ())]
+        finally:
+            workbook.close()
+    scores = []
+    for form in forms.values():
+        layout = _layout(form, None, header)
+        matched = {q.name for q in layout.columns.values()} | {q.name for q, _ in layout.options.values()}
+        used = len(layout.columns) + len(layout.options)
+        explained = used / max(used + len(layout.ignored), 1)  # how much of the file the form accounts for
+        covered = len(matched) / max(len(form.in_section(None)), 1)  # how much of the form the file has
+        scores.append(((explained, covered), form.form_id))
+    scores.sort(reverse=True)
+    if not scores or scores[0][0][1] < 0.5 or (len(scores) > 1 and scores[0][0] == scores[1][0]):
+        raise ExportError(f"{path.name}: cannot tell which form it is an export of; name it with --form")
+    return forms[scores[0][1]]
+
+
+# Kobo REST Services ----------------------------------------------------------------------------------------
+
+
+def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
+    """One submission as Kobo's REST Services post it (JSON keyed by group paths; repeats as lists)."""
+    main = Entry("webhook", 1)
+    by_path = {q.xpath: q for q in form.questions.values()}
+    by_name = {q.name: q for q in form.questions.values()}
+    submission = Submission(
+        uuid=_text(data.get("_uuid")) or _text(data.get("meta/instanceID")).removeprefix("uuid:") or None,
+        main=main,
+        submitted_at=_text(data.get("_submission_time")) or None,
+    )
+
+    def take(entry: Entry, key: str, value: Any) -> None:
+        question = by_path.get(key) or by_name.get(key.rsplit("/", 1)[-1])
+        if question is None:
+            return
+        entry.cells[question.name] = Cell(entry.sheet, entry.row, key)
+        text = plain(value)
+        if text is not None:
+            entry.values[question.name] = text
+
+    for key, value in data.items():
+        repeat = next((r for r in form.repeats if key == r or key.endswith("/" + r)), None)
+        if repeat is not None and isinstance(value, list):
+            entries = submission.repeats.setdefault(repeat, [])
+            for number, item in enumerate(value, start=1):
+                entry = Entry(f"webhook:{repeat}", number)
+                for inner_key, inner_value in (item.items() if isinstance(item, Mapping) else ()):
+                    take(entry, inner_key, inner_value)
+                entries.append(entry)
+        elif not isinstance(value, (list, dict)):
+            take(main, key, value)
+    return submission
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()

@@ -1,0 +1,52 @@
+"""The report for whoever fixes the sheet: one XLSX beside the input, rows and rules, never a value.
+
+Sheet ``Problems``: for each refused cell, the sheet, row and column as the
+person's file names them, the API field, the rule and the message, in the
+API's words. Sheet ``Rows``: every row's outcome (created, already there,
+refused, partial) and its submission's ``_uuid``. No answer's value, and so
+no personal data, is ever written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from services.imports.application import Summary
+
+PROBLEM_COLUMNS = ("sheet", "row", "column", "field", "rule", "message")
+ROW_COLUMNS = ("sheet", "row", "_uuid", "outcome", "problems")
+
+
+def report_path(source: Path, dry_run: bool) -> Path:
+    """``<input>.dry-run-report.xlsx`` or ``<input>.import-report.xlsx``, beside the input."""
+    kind = "dry-run-report" if dry_run else "import-report"
+    return source.with_name(f"{source.stem}.{kind}.xlsx")
+
+
+def write_report(summary: Summary, path: Path, source_name: str) -> Path:
+    workbook = Workbook()
+    problems = workbook.active
+    problems.title = "Problems"
+    problems.append(PROBLEM_COLUMNS)
+    for result in summary.results:
+        for problem in result.problems:
+            cell = problem.cell
+            problems.append([cell.sheet, cell.row, cell.column, problem.field, problem.rule, problem.message])
+    rows = workbook.create_sheet("Rows")
+    rows.append(ROW_COLUMNS)
+    for result in summary.results:
+        rows.append([result.where.sheet, result.where.row, result.row.submission.uuid or "", str(result.outcome), len(result.problems)])
+    about = workbook.create_sheet("Summary")
+    about.append(["file", source_name])
+    about.append(["dry run", "yes" if summary.dry_run else "no"])
+    about.append(["result", summary.line()])
+    for sheet in (problems, rows):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+    problems.column_dimensions["F"].width = 90
+    workbook.save(path)
+    return path

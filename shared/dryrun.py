@@ -1,0 +1,214 @@
+"""A dry run of any command: ``?dry_run=true`` on a POST, PUT or PATCH runs it and answers, and writes nothing.
+
+Whoever fills a spreadsheet for the programme wants to know, before anything
+is recorded, what each row would get: the same 201 and body, or the same 422
+naming the field and the rule, or the 404 or 409. A dry run is that request
+carried out by the service's real code (the body's validation, the domain's
+rules, what the application reads from the store and its local views) up to
+the store, and no further:
+
+- :meth:`shared.store.ServiceApplication.save` takes the aggregates' new
+  events as a save would (their versions move on), keeps the aggregates in
+  the dry run's :class:`Overlay` and stores nothing; reads later in the same
+  request (the route loads what it saved to answer) see them through
+  :class:`OverlaidRepository`;
+- the adapters that write elsewhere than the store (engagement's key ring and
+  kept answers, which erasure deletes) do nothing while one runs;
+- nothing reaches the notification log, so nothing is relayed or published,
+  and no ``Idempotency-Key`` is recorded nor any answer kept.
+
+The answer carries ``Dry-Run: true``. Its ids name things that do not exist:
+only what a real request would answer, not something to read back. A dry
+run sent with an ``Idempotency-Key`` that was already carried out gets that
+request's first answer (``Idempotent-Replayed: true``): that is what sending
+it for real would answer. ``dry_run`` is not part of the request's
+fingerprint, so the real request may follow with the same key.
+
+What a dry run cannot promise: that the real request, sent later, gets the
+same answer. Someone else's command in between (an OSV dissolved, a document
+registered) may change it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextvars import ContextVar
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from eventsourcing.application import Repository
+
+PARAMETER = "dry_run"
+HEADER = "Dry-Run"
+METHODS = ("POST", "PUT", "PATCH")
+"""The methods a dry run applies to: every write the services take."""
+TRUE = frozenset({"true", "1", "yes", "on"})
+FALSE = frozenset({"false", "0", "no", "off", ""})
+
+
+@dataclass
+class Overlay:
+    """What a dry run would have saved: each aggregate as it stands after the command, by id."""
+
+    aggregates: dict[Any, Any] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
+
+
+_current: ContextVar[Overlay | None] = ContextVar("dry_run", default=None)
+
+
+def current() -> Overlay | None:
+    """The overlay of the dry run being served, or None when this is a real request."""
+    return _current.get()
+
+
+def active() -> bool:
+    """Whether the command being served is a dry run (nothing may be written)."""
+    return _current.get() is not None
+
+
+@contextlib.contextmanager
+def dry_running() -> Iterator[Overlay]:
+    """Run the block as a dry run: saves inside it are kept in the returned overlay, never stored."""
+    overlay = Overlay()
+    token = _current.set(overlay)
+    try:
+        yield overlay
+    finally:
+        _current.reset(token)
+
+
+class OverlaidRepository(Repository):
+    """The library's repository; during a dry run, an aggregate the dry run saved is read as it saved it."""
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, **kwargs: Any) -> Any:
+        overlay = _current.get()
+        if overlay is not None and version is None and aggregate_id in overlay.aggregates:
+            return deepcopy(overlay.aggregates[aggregate_id])
+        return super().get(aggregate_id, version=version, **kwargs)
+
+
+# HTTP -------------------------------------------------------------------------------------------------
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def parse_flag(value: str) -> bool | None:
+    """``true``/``1``/``yes``/``on`` -> True, ``false``/``0``/``no``/``off``/empty -> False, else None."""
+    folded = value.strip().lower()
+    if folded in TRUE:
+        return True
+    if folded in FALSE:
+        return False
+    return None
+
+
+class DryRunMiddleware:
+    """ASGI middleware: a write with ``?dry_run=true`` runs as a dry run and is answered with ``Dry-Run: true``.
+
+    The parameter is taken out of the query before the request goes on, so
+    the idempotency layer's fingerprint and the routes never see it. A value
+    that is not a boolean gets 422 naming ``dry_run``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in METHODS:
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        given = [value for name, value in pairs if name == PARAMETER]
+        if not given:
+            await self.app(scope, receive, send)
+            return
+        flags = {parse_flag(value) for value in given}
+        if None in flags or len(flags) > 1:
+            await _refuse(send)
+            return
+        rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
+        scope = {**scope, "query_string": rest}
+        if flags == {False}:
+            await self.app(scope, receive, send)
+            return
+
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (HEADER.lower().encode(), b"true")]}
+            await send(message)
+
+        with dry_running():
+            await self.app(scope, receive, marked)
+
+
+async def _refuse(send: Send) -> None:
+    detail = f"{PARAMETER} must be true or false"
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Unprocessable Content",
+            "status": 422,
+            "detail": f"{PARAMETER}: {detail}",
+            "errors": [{"field": PARAMETER, "rule": "bool_parsing", "message": detail}],
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# OpenAPI ----------------------------------------------------------------------------------------------
+
+QUERY_PARAMETER = {
+    "name": PARAMETER,
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean", "default": False},
+    "description": (
+        "`true`: a dry run. The command is checked by the service's real validation and business rules against "
+        "what the service holds now, and answered as it would be (the same status and body, or the same 422, 404 "
+        "or 409), with `Dry-Run: true`; nothing is recorded, published or kept, and the ids in the answer name "
+        "nothing. With an `Idempotency-Key` already carried out, the first answer is given again, as for a retry."
+    ),
+}
+
+
+def document_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the ``dry_run`` parameter to every POST, PUT and PATCH operation of an OpenAPI document."""
+    for operations in schema.get("paths", {}).values():
+        for method in METHODS:
+            operation = operations.get(method.lower())
+            if operation is None:
+                continue
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("name") == PARAMETER for p in parameters):
+                parameters.append(QUERY_PARAMETER)
+    return schema
+
+
+def install(api: Any) -> None:
+    """Honour ``?dry_run=true`` on every write of ``api`` (a FastAPI app), documented in its OpenAPI.
+
+    Add it after :func:`shared.idempotency.install`: it must run outside the
+    idempotency layer, so that layer fingerprints the query without it.
+    """
+    api.add_middleware(DryRunMiddleware)
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = document_in_openapi(plain_openapi())
+        return api.openapi_schema
+
+    api.openapi = openapi
+

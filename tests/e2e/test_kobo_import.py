@@ -1,0 +1,230 @@
+"""The field's data brought in from KoboToolbox: exports through ``osv-import`` and posts through the webhook.
+
+The four services listen on real ports (tests/support/served.py) with a real
+nats-server; the token is one the real identity provider issued to the
+``staff`` account. The files are exports of the shipped forms in Kobo's own
+shape (tests/support/kobo.py). The story: the programme's promoters map
+OSVs, register their members, hold a follow-up meeting and report an
+activity; the person who imports checks each file first, fixes what the
+report names, imports, and imports again by mistake.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from devtools.embedded import free_port
+from devtools.identity import IdentityProvider
+from services.imports.api import create_app as imports_app
+from services.imports.cli import main as osv_import
+from services.imports.forms import shipped
+from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings
+from tests.support.identity import IssuedTokens
+from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
+from tests.support.served import ServedApp, served_system
+from tests.support.system import eventually
+
+pytestmark = pytest.mark.timeout(300)
+
+FORMS = shipped()
+MAPPING, MEMBERS, MEETING, ACTIVITY = (FORMS[f] for f in ("osv_mapping", "osv_members", "osv_meeting", "osv_activity"))
+HOOK_SECRET = "kobo-hook-secret-for-the-tests"
+
+
+@pytest.fixture
+def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[Any, dict[str, ServedApp]]]:
+    with served_system(tmp_path / "var", nats_server.url) as running:
+        yield running
+
+
+def feed(url: str) -> list[dict[str, Any]]:
+    events, after = [], 0
+    while True:
+        page = httpx.get(f"{url}/events", params={"after": after, "limit": 1000}, timeout=30).json()
+        events += page["events"]
+        if page["next_after"] == after:
+            return events
+        after = page["next_after"]
+
+
+def stored(served: ServedApp) -> int:
+    """Every event the service stored, private ones included."""
+    return served.runtime.app.log_head()
+
+
+def report_rows(path: Path, sheet: str = "Problems") -> list[tuple[Any, ...]]:
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return [tuple(row) for row in workbook[sheet].iter_rows(min_row=2, values_only=True)]
+    finally:
+        workbook.close()
+
+
+def every_cell(path: Path) -> str:
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return "\n".join(str(v) for ws in workbook.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None)
+    finally:
+        workbook.close()
+
+
+def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_records_once(
+    system: tuple[Any, dict[str, ServedApp]],
+    tokens: IssuedTokens,
+    identity_provider: IdentityProvider,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, served = system
+    registry, engagement = served["registry"].url, served["engagement"].url
+    connection = ["--registry-url", registry, "--engagement-url", engagement, "--token", tokens["staff"]]
+
+    # -- Mapping: a Spanish-labels export; districts as the promoters typed or chose them, one not in Lima.
+    osvs = [
+        Answers({"nombre": "Mujeres Emprendedoras de Breña", "distrito": "150105", "tipo": "productiva",
+                 "ejes": "employment anti_discrimination", "canal_contacto": "whatsapp", "fecha_mapeo": "2021-03-15"}),
+        Answers({"nombre": "Club Deportivo Los Andes", "distrito": "SJL", "fecha_mapeo": "2021-03-16"}),
+        Answers({"nombre": "Vecinos de Miraflores", "distrito": "Miraflores de Arequipa", "fecha_mapeo": "2021-03-17"}),
+    ]
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, osvs, language=0)
+
+    assert osv_import(["--dry-run", str(mapping), *connection]) == 1
+    assert stored(served["registry"]) == 0  # the dry run wrote nothing
+    [problem] = report_rows(tmp_path / "mapeo.dry-run-report.xlsx")
+    assert problem[:5] == ("Mapeo de OSV _ OSV mapping", 4, "La organización/Distrito", "district", "lima_district")
+    assert "is not one of the 43 districts of Lima Metropolitana" in problem[5]
+    out = capsys.readouterr().out
+    assert "2 would be created, 0 already there, 1 refused" in out
+
+    assert osv_import([str(mapping), *connection]) == 1
+    assert "2 created, 0 already there, 1 refused" in capsys.readouterr().out
+    mapped = httpx.get(f"{registry}/osvs", timeout=30).json()
+    assert sorted((o["name"], o["district"]) for o in mapped) == [
+        ("Club Deportivo Los Andes", "San Juan de Lurigancho"), ("Mujeres Emprendedoras de Breña", "Breña")
+    ]
+    events = stored(served["registry"])
+
+    assert osv_import([str(mapping), *connection]) == 1  # the same file again: the third row is still refused
+    assert "0 created, 2 already there, 1 refused" in capsys.readouterr().out
+    assert stored(served["registry"]) == events
+
+    # -- The OSV list the forms choose from (a Kobo media file).
+    assert osv_import(["osvs", "--output", str(tmp_path / "osvs.csv"), *connection]) == 0
+    listed = (tmp_path / "osvs.csv").read_text(encoding="utf-8").splitlines()
+    assert listed[0] == "name,label" and len(listed) == 3
+    brena = next(o["id"] for o in mapped if o["district"] == "Breña")
+    andes = next(o["id"] for o in mapped if o["district"] != "Breña")
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{brena}/members", timeout=30).status_code == 200, timeout=60)
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{andes}/members", timeout=30).status_code == 200, timeout=60)
+
+    # -- Members: accented names, blank optional answers, a row with a bad phone, and a person registered twice.
+    maria = {"nombre_completo": "María José Pérez Añez", "tipo_documento": "CPP", "numero_documento": "001234567",
+             "nacionalidad": "VE", "sexo": "F", "anio_nacimiento": 1988, "rol": "president", "telefono": "+51 987 654 321",
+             "fecha_ingreso": "2021-04-01"}
+    jose = {"nombre_completo": "José Ñañez Huamán", "tipo_documento": "DNI", "numero_documento": "41234567",
+            "nacionalidad": "PE", "sexo": "M", "rol": "member", "fecha_ingreso": "2021-04-01"}
+    yusmary = {"nombre_completo": "Yusmary Cordero", "tipo_documento": "NINGUNO", "nacionalidad": "VE", "sexo": "F",
+               "rol": "member", "fecha_ingreso": "2021-04-02"}
+    bad_phone = {"nombre_completo": "Ángel Rondón", "tipo_documento": "PASAPORTE", "numero_documento": "V12345678",
+                 "nacionalidad": "VE", "sexo": "M", "rol": "member", "telefono": "12-34", "fecha_ingreso": "2021-04-03"}
+    again = {**maria, "nombre_completo": "Maria Jose Perez", "numero_documento": "0012 34567", "rol": "member"}
+    submissions = [
+        Answers({"osv": brena}, {"miembros": [maria, jose, yusmary]}),
+        Answers({"osv": brena}, {"miembros": [bad_phone]}),
+        Answers({"osv": andes}, {"miembros": [again]}),
+    ]
+    members = write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, submissions, language=1)
+
+    assert osv_import(["--dry-run", str(members), *connection]) == 1
+    assert stored(served["engagement"]) == 0
+    problems = report_rows(tmp_path / "miembros.dry-run-report.xlsx")
+    assert [(p[0], p[1], p[2], p[3], p[4]) for p in problems] == [
+        ("miembros", 5, "Member/Phone", "phone", "phone_6_to_15_digits"),
+        ("miembros", 6, "Member/Document number", "document_number", "person_already_registered"),
+    ]
+    assert [r[3] for r in report_rows(tmp_path / "miembros.dry-run-report.xlsx", "Rows")] == ["created", "refused", "refused"]
+    written = every_cell(tmp_path / "miembros.dry-run-report.xlsx")
+    for submission in submissions:  # the submissions' own ids are there, and are no one's personal data
+        written = written.replace(submission.uuid, "")
+    for value in ("María", "Pérez", "Ñañez", "Ángel", "001234567", "41234567", "V12345678", "987 654 321", "1988", "12-34"):
+        assert value not in written
+
+    assert osv_import([str(members), *connection]) == 1
+    assert "1 created, 0 already there, 2 refused" in capsys.readouterr().out
+    problems = report_rows(tmp_path / "miembros.import-report.xlsx")
+    duplicate = next(p for p in problems if p[4] == "person_already_registered")
+    assert "already registered as member" in duplicate[5]  # now engagement's own words, naming the member id
+    roster = httpx.get(f"{engagement}/osvs/{brena}/members", headers={"Authorization": f"Bearer {tokens['staff']}"}, timeout=30).json()
+    assert sorted(m["full_name"] for m in roster) == ["José Ñañez Huamán", "María José Pérez Añez", "Yusmary Cordero"]
+    events = stored(served["engagement"])
+
+    assert osv_import([str(members), *connection]) == 1
+    assert "0 created, 1 already there, 2 refused" in capsys.readouterr().out
+    assert stored(served["engagement"]) == events
+
+    # -- An activity, exported with English labels, participants on their own sheet.
+    activity = Answers(
+        {"osv": brena, "fecha": "2021-07-03", "tipo": "mural_painting", "distrito": "150105", "beneficiarios_indirectos": 300,
+         "productos": "mural public_space_recovered", "cantidad_mural": 1, "cantidad_public_space_recovered": 1},
+        {"participantes": [{"nacionalidad": "VE", "sexo": "F", "cantidad": 12}, {"nacionalidad": "PE", "sexo": "M", "cantidad": 7}]},
+    )
+    activities = write_xlsx(tmp_path / "actividad.xlsx", ACTIVITY, [activity], language=1)
+    assert osv_import([str(activities), *connection]) == 0
+    assert "1 created, 0 already there, 0 refused" in capsys.readouterr().out
+    reported = [e["data"] for e in feed(engagement) if e["type"] == "ActivityReported"]
+    assert len(reported) == 1 and reported[0]["district"] == "Breña"
+
+    # -- A CSV export, as Excel on Windows saves it: OSVs mapped already are already there.
+    mapping_csv = write_csv(tmp_path / "mapeo.csv", MAPPING, osvs[:2], language=0, encoding="cp1252")
+    assert osv_import([str(mapping_csv), *connection]) == 0
+    assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+
+    # -- The webhook: a follow-up meeting posted by Kobo's REST Services, twice. It signs in as its own client.
+    settings = ImportSettings(
+        registry_url=registry,
+        engagement_url=engagement,
+        kobo_hooks={"osv_meeting": HOOK_SECRET},
+        client_secret=identity_provider.client_secret("osv-imports"),
+    )
+    auth = AuthSettings(issuer=identity_provider.issuer)
+    hook = ServedApp(imports_app(settings, auth_settings=auth), free_port()).start()
+    try:
+        meeting = Answers(
+            {"osv": brena, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "ruos_registration needs", "otros_asistentes": 2},
+            {"acciones": [{"descripcion": "Reunir las actas de la asamblea", "responsable": "junta directiva", "fecha_limite": "2021-06-30"}]},
+        )
+        post = kobo_json(MEETING, meeting)
+        basic = base64.b64encode(f"osv_meeting:{HOOK_SECRET}".encode()).decode()
+        url = f"{hook.url}/kobo/osv_meeting/submissions"
+
+        assert httpx.post(url, json=post, timeout=30).status_code == 401
+        not_json = httpx.post(url, content=b"{", headers={"Content-Type": "application/json"}, timeout=30)
+        assert not_json.status_code == 401 and not_json.headers["www-authenticate"].startswith("Basic")  # before the body is read
+        wrong = base64.b64encode(b"osv_meeting:guess").decode()
+        assert httpx.post(url, json=post, headers={"Authorization": f"Basic {wrong}"}, timeout=30).status_code == 401
+        other_form = f"{hook.url}/kobo/osv_members/submissions"
+        assert httpx.post(other_form, json=post, headers={"Authorization": f"Basic {basic}"}, timeout=30).status_code == 401
+
+        first = httpx.post(url, json=post, headers={"Authorization": f"Basic {basic}"}, timeout=30)
+        assert first.status_code == 201, first.text
+        events = stored(served["engagement"])
+        second = httpx.post(url, json=post, headers={"Authorization": f"Basic {basic}"}, timeout=30)
+        assert second.status_code == 200 and second.json()["outcome"] == "already there"
+        assert stored(served["engagement"]) == events
+        assert [e["type"] for e in feed(engagement)].count("FollowUpMeetingHeld") == 1
+
+        late = Answers({**meeting.values, "fecha": "2031-01-01"}, meeting.repeats)
+        refused = httpx.post(url, json=kobo_json(MEETING, late), headers={"Authorization": f"Basic {basic}"}, timeout=30)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "fecha"
+        assert stored(served["engagement"]) == events
+    finally:
+        hook.stop()

@@ -1,0 +1,219 @@
+"""A dry run (``?dry_run=true``) answers what the request would get, from the service's real rules, and writes nothing.
+
+Registry and engagement over HTTP, their stores on SQLite and on PostgreSQL.
+The spreadsheet import checks every row this way before it records any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from services.engagement.api import create_app as engagement_app
+from services.engagement.settings import EngagementSettings
+from services.registry.api import create_app as registry_app
+from services.registry.settings import RegistrySettings
+from tests.support.api import Upstream, assert_problem, created
+
+pytestmark = pytest.mark.timeout(180)
+
+NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
+AN_OSV = {"name": "Mujeres Emprendedoras de Comas", "district": "comas", "mapped_on": "2021-03-15"}
+DRY = {"dry_run": "true"}
+
+
+def on(database_url: str) -> dict[str, Any]:
+    return {} if database_url.startswith("sqlite") else {"database_url": database_url}
+
+
+@pytest.fixture
+def registry(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(registry_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def engagement(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    settings = EngagementSettings(var_dir=tmp_path, nats_url=NATS_OUT_OF_REACH, **on(database_url))
+    with TestClient(engagement_app(settings)) as client:
+        yield client
+
+
+def application(client: TestClient) -> Any:
+    return client.app.state.runtime.app  # type: ignore[attr-defined]
+
+
+def stored(client: TestClient) -> int:
+    """How many events the service's store holds, private ones included."""
+    return application(client).log_head()
+
+
+def a_person(osv_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "osv_id": osv_id,
+        "full_name": "María José Pérez Añez",
+        "document_type": "CPP",
+        "document_number": "ab 123456",
+        "nationality": "VE",
+        "sex": "F",
+        "joined_on": "2021-04-01",
+        **changes,
+    }
+
+
+def keyed(key: str) -> dict[str, str]:
+    return {"Idempotency-Key": key}
+
+
+# Registry ---------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_answers_as_the_command_would_and_stores_nothing(registry: TestClient) -> None:
+    dry = registry.post("/osvs", json=AN_OSV, params=DRY)
+
+    assert dry.status_code == 201 and dry.headers["dry-run"] == "true"
+    answer = dry.json()
+    assert (answer["name"], answer["district"], answer["zone"], answer["version"]) == (
+        AN_OSV["name"], "Comas", "Lima Norte", 1
+    )
+    assert stored(registry) == 0
+    assert registry.get("/osvs").json() == []
+    assert registry.get(f"/osvs/{answer['id']}").status_code == 404
+
+    real = registry.post("/osvs", json=AN_OSV)
+    assert "dry-run" not in real.headers
+    assert {k: v for k, v in real.json().items() if k != "id"} == {k: v for k, v in answer.items() if k != "id"}
+
+
+def test_a_dry_run_is_refused_in_the_same_words_as_the_command(registry: TestClient) -> None:
+    for body in ({**AN_OSV, "district": "Miraflores de Arequipa"}, {**AN_OSV, "mapped_on": "15/03/2021"}, {**AN_OSV, "colour": "red"}):
+        dry = registry.post("/osvs", json=body, params=DRY)
+        real = registry.post("/osvs", json=body)
+        assert dry.status_code == real.status_code == 422
+        assert dry.json() == real.json()
+    osv_id = created(registry.post("/osvs", json=AN_OSV))["id"]
+    dissolution = {"dissolved_on": "2021-06-01", "reason": "inactive"}
+    created(registry.post(f"/osvs/{osv_id}/dissolution", json=dissolution))
+    before = stored(registry)
+
+    dry = registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-01"}, params=DRY)
+    real = registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-01"})
+
+    assert dry.status_code == real.status_code == 409
+    assert dry.json() == real.json()
+    assert stored(registry) == before
+
+
+def test_a_dry_run_on_a_record_that_exists_changes_nothing_of_it(registry: TestClient) -> None:
+    osv_id = created(registry.post("/osvs", json=AN_OSV))["id"]
+    before = stored(registry)
+
+    dry = registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-01"}, params=DRY)
+
+    assert dry.status_code == 201 and dry.json()["contact"]["status"] == "lost" and dry.json()["version"] == 2
+    assert stored(registry) == before
+    assert registry.get(f"/osvs/{osv_id}").json()["contact"]["status"] == "in_touch"
+
+
+def test_dry_run_must_be_a_boolean_and_false_is_a_real_request(registry: TestClient) -> None:
+    assert_problem(registry.post("/osvs", json=AN_OSV, params={"dry_run": "maybe"}), 422, "dry_run", "bool_parsing")
+    assert stored(registry) == 0
+
+    real = registry.post("/osvs", json=AN_OSV, params={"dry_run": "false"})
+
+    assert real.status_code == 201 and "dry-run" not in real.headers
+    assert len(registry.get("/osvs").json()) == 1
+
+
+def test_a_dry_run_with_a_key_records_no_key_so_the_real_request_may_follow_with_it(registry: TestClient) -> None:
+    key = str(uuid4())
+
+    dry = registry.post("/osvs", json=AN_OSV, params=DRY, headers=keyed(key))
+    real = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+
+    assert dry.status_code == real.status_code == 201
+    assert "idempotent-replayed" not in real.headers
+    assert len(registry.get("/osvs").json()) == 1
+
+
+def test_a_dry_run_of_a_request_carried_out_already_gets_its_first_answer(registry: TestClient) -> None:
+    key = str(uuid4())
+    first = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+
+    dry = registry.post("/osvs", json=AN_OSV, params=DRY, headers=keyed(key))
+
+    assert dry.status_code == 201 and dry.headers["idempotent-replayed"] == "true"
+    assert dry.json() == first
+    assert len(registry.get("/osvs").json()) == 1
+
+
+# Engagement: personal data ----------------------------------------------------------------------
+
+
+def key_rows(client: TestClient) -> int:
+    engine = application(client).keys.engine
+    with engine.connect() as connection:
+        return connection.execute(text("select count(*) from personal_data_keys")).scalar_one()
+
+
+def test_a_dry_run_registration_answers_the_person_and_keeps_no_key_no_document_and_no_event(engagement: TestClient) -> None:
+    osv_id = Upstream(application(engagement)).osv_mapped()
+
+    dry = engagement.post("/members", json=a_person(osv_id), params=DRY)
+
+    assert dry.status_code == 201, dry.text
+    assert (dry.json()["full_name"], dry.json()["document_number"]) == ("María José Pérez Añez", "AB123456")
+    assert stored(engagement) == 0 and key_rows(engagement) == 0
+    assert engagement.get("/members", params={"document_type": "CPP", "document_number": "AB123456"}).status_code == 404
+    # The document was not claimed: the real registration takes it.
+    created(engagement.post("/members", json=a_person(osv_id)))
+
+
+def test_a_dry_run_of_a_person_registered_already_is_refused_as_the_registration_would_be(engagement: TestClient) -> None:
+    osv_id = Upstream(application(engagement)).osv_mapped()
+    created(engagement.post("/members", json=a_person(osv_id)))
+    before = stored(engagement)
+
+    dry = engagement.post("/members", json=a_person(osv_id, full_name="Otra Persona"), params=DRY)
+    real = engagement.post("/members", json=a_person(osv_id, full_name="Otra Persona"))
+
+    assert dry.status_code == real.status_code and dry.status_code in (409, 422)
+    assert dry.json() == real.json()
+    assert stored(engagement) == before
+
+
+def test_a_dry_run_erasure_forgets_nobody(engagement: TestClient) -> None:
+    osv_id = Upstream(application(engagement)).osv_mapped()
+    member = created(engagement.post("/members", json=a_person(osv_id)))
+    before = (stored(engagement), key_rows(engagement))
+
+    dry = engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-05-01"}, params=DRY)
+
+    assert dry.status_code == 200 and dry.json()["personal_data"] == "erased"
+    assert (stored(engagement), key_rows(engagement)) == before
+    assert engagement.get(f"/members/{member['id']}").json()["full_name"] == "María José Pérez Añez"
+
+
+# The contract -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", [registry_app, engagement_app])
+def test_every_write_documents_dry_run_and_no_read_does(factory: Any) -> None:
+    spec = factory().openapi()
+    writes = 0
+    for operations in spec["paths"].values():
+        for method, operation in operations.items():
+            names = [p["name"] for p in operation.get("parameters", [])]
+            if method in ("post", "put", "patch"):
+                writes += 1
+                assert "dry_run" in names, operation["summary"]
+            else:
+                assert "dry_run" not in names
+    assert writes > 5

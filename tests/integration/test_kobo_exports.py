@@ -1,0 +1,176 @@
+"""Kobo's exports of the shipped forms read into the services' commands: XML values or labels, XLSX, CSV or a webhook post.
+
+Every export here is made from the shipped XLSForms in the shape Kobo gives
+(tests/support/kobo.py); what each submission asks of the services must not
+depend on how staff chose to export it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.imports.domain.commands import Row, row_of
+from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
+from services.imports.forms import shipped
+from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
+
+OSV = "2b0d7c4e-8a51-4a6e-9a59-5f3f6c6f1a10"
+FORMS = shipped()
+MAPPING, MEMBERS, MEETING, ACTIVITY = (FORMS[f] for f in ("osv_mapping", "osv_members", "osv_meeting", "osv_activity"))
+
+OSVS = [
+    Answers({"nombre": "Mujeres Emprendedoras de Breña", "distrito": "150105", "tipo": "productiva", "composicion": "mixed",
+             "ejes": "employment anti_discrimination health", "canal_contacto": "whatsapp", "fecha_mapeo": "2021-03-15"}),
+    Answers({"nombre": "Club Deportivo Los Andes", "distrito": "150132", "fecha_mapeo": "2021-03-16"}),
+]
+PEOPLE = Answers(
+    {"osv": OSV},
+    {"miembros": [
+        {"nombre_completo": "María José Pérez Añez", "tipo_documento": "CPP", "numero_documento": "001234567",
+         "nacionalidad": "VE", "sexo": "F", "anio_nacimiento": 1988, "rol": "president", "telefono": "+51 987 654 321",
+         "fecha_ingreso": "2021-04-01"},
+        {"nombre_completo": "José Ñañez Huamán", "tipo_documento": "DNI", "numero_documento": "41234567",
+         "nacionalidad": "PE", "sexo": "M", "rol": "member", "fecha_ingreso": "2021-04-01"},
+        {"nombre_completo": "Yusmary Cordero", "tipo_documento": "NINGUNO", "nacionalidad": "VE", "sexo": "F",
+         "rol": "member", "fecha_ingreso": "2021-04-02"},
+    ]},
+)
+
+
+def rows_of(sheet) -> list[Row]:  # noqa: ANN001 - a Sheet
+    return [row_of(sheet.form, s) for s in sheet.submissions]
+
+
+def bodies(rows: list[Row]) -> list[list[dict]]:
+    return [[c.body for c in r.commands] for r in rows]
+
+
+@pytest.mark.parametrize("language", [None, 0, 1], ids=["xml-values", "labels-es", "labels-en"])
+def test_an_osv_mapping_export_gives_the_same_commands_with_values_or_labels_in_either_language(tmp_path: Path, language: int | None) -> None:
+    sheet = read_xlsx(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, OSVS, language), MAPPING)
+
+    rows = rows_of(sheet)
+
+    assert bodies(rows) == [
+        [{"name": "Mujeres Emprendedoras de Breña", "district": "150105", "kind": "productiva", "composition": "mixed",
+          "focus_areas": ["employment", "anti_discrimination", "health"], "contact_channel": "whatsapp", "mapped_on": "2021-03-15"}],
+        [{"name": "Club Deportivo Los Andes", "district": "150132", "mapped_on": "2021-03-16"}],  # blank optional answers left out
+    ]
+    assert [r.commands[0].key for r in rows] == [f"kobo:{a.uuid}:osv_mapping:osv" for a in OSVS]
+    assert sheet.ignored == {}  # Kobo's own columns and the one-column-per-option layout are understood
+
+
+def test_district_spellings_typed_in_the_field_go_to_the_api_as_typed(tmp_path: Path) -> None:
+    typed = [Answers({**OSVS[1].values, "distrito": spelling}) for spelling in ("Brena", "SJL", "Cercado de Lima", "breña")]
+    sheet = read_xlsx(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, typed, 0), MAPPING)
+
+    # A label (any case or accents) is the choice's value; anything else is left for registry's district table.
+    assert [b[0]["district"] for b in bodies(rows_of(sheet))] == ["150105", "SJL", "Cercado de Lima", "150105"]
+
+
+def test_repeat_groups_come_from_their_sheets_joined_by_parent_index(tmp_path: Path) -> None:
+    other = Answers({"osv": OSV}, {"miembros": [{**PEOPLE.repeats["miembros"][1], "numero_documento": "09876543"}]})
+    sheet = read_xlsx(write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [PEOPLE, other], 0), MEMBERS)
+
+    first, second = rows_of(sheet)
+
+    assert [c.body["full_name"] for c in first.commands] == ["María José Pérez Añez", "José Ñañez Huamán", "Yusmary Cordero"]
+    assert first.commands[0].body == {
+        "osv_id": OSV, "full_name": "María José Pérez Añez", "document_type": "CPP", "document_number": "001234567",
+        "nationality": "VE", "sex": "F", "birth_year": 1988, "role": "president", "phone": "+51 987 654 321", "joined_on": "2021-04-01",
+    }
+    assert "document_number" not in first.commands[2].body and "phone" not in first.commands[1].body
+    assert [c.key for c in first.commands] == [f"kobo:{PEOPLE.uuid}:osv_members:miembros/{n}" for n in (1, 2, 3)]
+    assert [(c.where.sheet, c.where.row) for c in first.commands] == [("miembros", 2), ("miembros", 3), ("miembros", 4)]
+    assert first.commands[1].cell_for("full_name").column == "Socia o socio/Nombre completo"
+    assert [c.body["document_number"] for c in second.commands] == ["09876543"]
+    assert first.problems == second.problems == []
+
+
+def test_the_same_person_twice_in_one_submission_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    twice = Answers({"osv": OSV}, {"miembros": [PEOPLE.repeats["miembros"][0], {**PEOPLE.repeats["miembros"][0], "numero_documento": "0012-34567"}]})
+
+    row = row_of(MEMBERS, read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [twice]), MEMBERS).submissions[0])
+
+    [problem] = row.problems
+    assert (problem.cell.sheet, problem.cell.row, problem.cell.column) == ("miembros", 3, "miembros/numero_documento")
+    assert problem.rule == "person_already_registered" and "001234567" not in problem.message
+
+
+def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_one_command_each(tmp_path: Path) -> None:
+    meeting = Answers(
+        {"osv": OSV, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "ruos_registration needs", "otros_asistentes": 2},
+        {"acciones": [{"descripcion": "Reunir las actas", "responsable": "junta directiva", "fecha_limite": "2021-06-30"}]},
+    )
+    activity = Answers(
+        {"osv": OSV, "fecha": "2021-07-03", "tipo": "mural_painting", "distrito": "150132", "beneficiarios_indirectos": 300,
+         "productos": "mural public_space_recovered", "cantidad_mural": 1, "cantidad_public_space_recovered": 1},
+        {"participantes": [{"nacionalidad": "VE", "sexo": "F", "cantidad": 12}, {"nacionalidad": "PE", "sexo": "M", "cantidad": 7}]},
+    )
+
+    [meeting_row] = rows_of(read_xlsx(write_xlsx(tmp_path / "r.xlsx", MEETING, [meeting], 1), MEETING))
+    [activity_row] = rows_of(read_xlsx(write_xlsx(tmp_path / "a.xlsx", ACTIVITY, [activity], 0), ACTIVITY))
+
+    [command] = meeting_row.commands
+    assert (command.service, command.path) == ("engagement", f"/osvs/{OSV}/meetings")
+    assert command.body == {
+        "held_on": "2021-06-10", "mode": "in_person", "topics": ["ruos_registration", "needs"], "other_attendees": 2,
+        "action_items": [{"description": "Reunir las actas", "owner": "junta directiva", "due_on": "2021-06-30"}],
+    }
+    assert command.cell_for("action_items.0.due_on").sheet == "acciones"
+    [command] = activity_row.commands
+    assert command.body == {
+        "osv_id": OSV, "held_on": "2021-07-03", "kind": "mural_painting", "district": "150132", "indirect_beneficiaries": 300,
+        "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 12}, {"nationality": "PE", "sex": "M", "count": 7}],
+        "outputs": [{"kind": "mural", "count": 1}, {"kind": "public_space_recovered", "count": 1}],
+    }
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_csv_export_reads_as_the_xlsx_does_whatever_excel_saved_it_as(tmp_path: Path, encoding: str) -> None:
+    csv_rows = rows_of(read_csv(write_csv(tmp_path / "mapeo.csv", MAPPING, OSVS, 0, encoding), MAPPING))
+    xlsx_rows = rows_of(read_xlsx(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, OSVS, 0), MAPPING))
+
+    assert bodies(csv_rows) == bodies(xlsx_rows)
+    assert csv_rows[0].commands[0].body["name"] == "Mujeres Emprendedoras de Breña"
+
+
+def test_a_form_with_repeat_groups_is_not_read_from_csv_which_leaves_them_out(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="repeat groups"):
+        read_export(write_csv(tmp_path / "miembros.csv", MEMBERS, [PEOPLE]), MEMBERS)
+
+
+def test_the_form_is_told_from_the_columns_and_a_file_of_another_form_is_refused(tmp_path: Path) -> None:
+    assert sniff_form(write_xlsx(tmp_path / "a.xlsx", MEMBERS, [PEOPLE], 1), FORMS).form_id == "osv_members"
+    assert sniff_form(write_csv(tmp_path / "b.csv", MAPPING, OSVS), FORMS).form_id == "osv_mapping"
+    with pytest.raises(ExportError, match="another form"):
+        read_xlsx(write_xlsx(tmp_path / "c.xlsx", MAPPING, OSVS), MEETING)
+
+
+def test_a_webhook_post_gives_the_commands_the_export_gives(tmp_path: Path) -> None:
+    exported = rows_of(read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [PEOPLE]), MEMBERS))[0]
+
+    posted = row_of(MEMBERS, from_kobo_json(kobo_json(MEMBERS, PEOPLE), MEMBERS))
+
+    assert [(c.body, c.key) for c in posted.commands] == [(c.body, c.key) for c in exported.commands]
+    assert posted.commands[0].cell_for("full_name").column == "miembros/nombre_completo"
+
+
+def test_osv_import_without_a_token_or_with_a_file_it_cannot_read_stops_before_sending_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.imports.cli import main as osv_import
+
+    monkeypatch.delenv("IMPORTS_TOKEN", raising=False)
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, OSVS)
+    unreachable = ["--registry-url", "http://127.0.0.1:1", "--engagement-url", "http://127.0.0.1:1"]
+
+    assert osv_import([str(mapping), *unreachable]) == 2
+    assert "no token" in capsys.readouterr().err
+    assert osv_import([str(write_csv(tmp_path / "m.csv", MEMBERS, [PEOPLE])), "--token", "t", *unreachable]) == 2
+    assert "repeat groups" in capsys.readouterr().err
+    assert osv_import([str(mapping), "--form", "osv_census", "--token", "t", *unreachable]) == 2
+    assert "no form 'osv_census'" in capsys.readouterr().err
+    assert not (tmp_path / "mapeo.import-report.xlsx").exists()

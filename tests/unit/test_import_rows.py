@@ -1,0 +1,149 @@
+"""Each row all or nothing: checked whole by dry runs before any command is sent for real.
+
+The services stand in as :class:`FakeServices`, which answer from a script and
+remember what was recorded, so the order of dry runs and real requests, and
+what a row ends as, are seen exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.imports.application import Answer, Importer, Outcome, scrub
+from services.imports.domain.commands import Command, Row
+from services.imports.domain.submissions import Cell, Entry, Submission
+
+
+def command(n: int, **sources: Cell) -> Command:
+    return Command(
+        "engagement",
+        "/members",
+        {"full_name": f"Persona {n}", "document_number": f"4100000{n}"},
+        f"kobo:u:osv_members:miembros/{n}",
+        Cell("miembros", n + 1, ""),
+        {"full_name": Cell("miembros", n + 1, "miembros/nombre_completo"), **sources},
+        (f"Persona {n}", f"4100000{n}"),
+    )
+
+
+def a_row(*commands: Command) -> Row:
+    return Row(Submission("u", Entry("main", 2)), list(commands))
+
+
+CREATED = Answer(201, {"id": "x"}, replayed=False)
+REPLAYED = Answer(201, {"id": "x"}, replayed=True)
+
+
+def refused(field_name: str, rule: str, message: str, status: int = 422) -> Answer:
+    return Answer(status, {"status": status, "detail": message, "errors": [{"field": field_name, "rule": rule, "message": message}]}, False)
+
+
+@dataclass
+class FakeServices:
+    """Answers each key from ``dry`` (dry runs) and ``real`` (real requests); records real ones that succeed."""
+
+    dry: dict[str, Answer] = field(default_factory=dict)
+    real: dict[str, Answer] = field(default_factory=dict)
+    sent: list[tuple[str, bool]] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)
+
+    def send(self, command: Command, *, dry_run: bool) -> Answer:
+        self.sent.append((command.key, dry_run))
+        if command.key in self.recorded:
+            return REPLAYED
+        answer = (self.dry if dry_run else self.real).get(command.key, CREATED)
+        if not dry_run and answer.status < 300:
+            self.recorded.add(command.key)
+        return answer
+
+
+def test_a_row_is_sent_for_real_only_once_every_command_passed_its_dry_run() -> None:
+    services = FakeServices()
+    row = a_row(command(1), command(2), command(3))
+
+    result = Importer(services).run_row(row, dry_run=False)  # type: ignore[arg-type]
+
+    assert result.outcome == Outcome.CREATED
+    assert [dry for _, dry in services.sent] == [True, True, True, False, False, False]
+    assert len(services.recorded) == 3
+
+
+def test_one_refused_command_refuses_the_row_naming_its_cell_and_nothing_is_sent_for_real() -> None:
+    services = FakeServices(dry={"kobo:u:osv_members:miembros/2": refused("full_name", "string_too_long", "too long")})
+
+    result = Importer(services).run_row(a_row(command(1), command(2), command(3)), dry_run=False)  # type: ignore[arg-type]
+
+    assert result.outcome == Outcome.REFUSED
+    [problem] = result.problems
+    assert (problem.cell, problem.field, problem.rule) == (Cell("miembros", 3, "miembros/nombre_completo"), "full_name", "string_too_long")
+    assert all(dry for _, dry in services.sent) and services.recorded == set()
+
+
+def test_a_dry_run_records_nothing_and_says_what_would_be_created() -> None:
+    services = FakeServices()
+
+    summary = Importer(services).run([a_row(command(1)), a_row(command(2))], dry_run=True)  # type: ignore[arg-type]
+
+    assert [r.outcome for r in summary.results] == [Outcome.CREATED, Outcome.CREATED]
+    assert summary.line() == "2 would be created, 0 already there, 0 refused"
+    assert services.recorded == set()
+
+
+def test_a_command_refused_after_its_dry_run_leaves_the_row_partial_and_the_row_imported_again_is_finished() -> None:
+    # Between the dry run and the third command, someone registers that person's document.
+    taken = refused("document_number", "person_already_registered", "a person with this document is already registered", 409)
+    services = FakeServices(real={"kobo:u:osv_members:miembros/3": taken})
+    row = a_row(command(1), command(2), command(3))
+
+    first = Importer(services).run_row(row, dry_run=False)  # type: ignore[arg-type]
+
+    assert first.outcome == Outcome.PARTIAL
+    assert first.recorded == ["kobo:u:osv_members:miembros/1", "kobo:u:osv_members:miembros/2"]
+    assert [p.rule for p in first.problems] == ["person_already_registered"]
+
+    # The row is corrected and imported again: what was recorded is answered from its keys, the rest runs.
+    services.real.clear()
+    again = Importer(services).run_row(row, dry_run=False)  # type: ignore[arg-type]
+
+    assert again.outcome == Outcome.CREATED and again.recorded == ["kobo:u:osv_members:miembros/3"]
+    assert len(services.recorded) == 3
+
+
+def test_a_row_carried_out_before_is_already_there_and_nothing_is_sent_for_real() -> None:
+    services = FakeServices(recorded={"kobo:u:osv_members:miembros/1"})
+    completed = Answer(409, {"errors": [{"field": "Idempotency-Key", "rule": "idempotent_request_completed", "message": "done"}]}, False)
+    services.dry["kobo:u:osv_members:miembros/2"] = completed
+
+    result = Importer(services).run_row(a_row(command(1), command(2)), dry_run=False)  # type: ignore[arg-type]
+
+    assert result.outcome == Outcome.ALREADY_THERE
+    assert all(dry for _, dry in services.sent)
+
+
+def test_the_same_person_in_two_rows_is_caught_by_the_dry_run_though_no_single_request_can_see_it() -> None:
+    first, second = command(1), command(2)
+    first.document = second.document = ("DNI", "41000001")
+
+    summary = Importer(FakeServices()).run([a_row(first), a_row(second)], dry_run=True)  # type: ignore[arg-type]
+
+    assert [r.outcome for r in summary.results] == [Outcome.CREATED, Outcome.REFUSED]
+    assert summary.results[1].problems[0].rule == "person_already_registered"
+
+
+def test_messages_never_carry_the_rows_personal_data() -> None:
+    services = FakeServices(dry={"kobo:u:osv_members:miembros/1": refused("full_name", "x", "Persona 1 with 41000001 is wrong")})
+
+    result = Importer(services).run_row(a_row(command(1)), dry_run=False)  # type: ignore[arg-type]
+
+    assert result.problems[0].message == "[…] with […] is wrong"
+    assert scrub("no values here", ("ab",)) == "no values here"  # values too short to be told apart are left
+
+
+def test_the_same_refusal_of_several_commands_is_reported_once() -> None:
+    unknown = Answer(404, {"status": 404, "detail": "OSV 9 is not known to engagement"}, False)
+    osv = Cell("main", 2, "osv")
+    services = FakeServices(dry={f"kobo:u:osv_members:miembros/{n}": unknown for n in (1, 2)})
+
+    result = Importer(services).run_row(a_row(command(1, osv_id=osv), command(2, osv_id=osv)), dry_run=False)  # type: ignore[arg-type]
+
+    assert [(p.cell, p.field, p.rule) for p in result.problems] == [(osv, "osv_id", "not_found")]

@@ -1,0 +1,66 @@
+"""The XLSForms staff deploy on KoboToolbox or ODK: valid for pyxform, bilingual, and current with the APIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyxform.xls2xform import convert
+
+from devtools import xlsforms
+from services.imports.forms import Form
+from shared.districts import DistrictTable
+
+SHIPPED = sorted(xlsforms.FORMS_DIR.glob("*.xlsx"))
+LABELS = (f"label::{xlsforms.ES}", f"label::{xlsforms.EN}")
+
+
+def test_the_four_forms_are_shipped() -> None:
+    assert [p.name for p in SHIPPED] == ["osv_activity.xlsx", "osv_mapping.xlsx", "osv_meeting.xlsx", "osv_members.xlsx"]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_each_form_converts_with_pyxform_without_a_warning(path: Path) -> None:
+    result = convert(xlsform=str(path), validate=False)
+
+    assert result.warnings == []
+    assert "<h:html" in result.xform and 'lang="English (en)"' in result.xform and 'lang="Español (es)"' in result.xform
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_question_and_choice_is_labelled_in_spanish_and_english(path: Path) -> None:
+    sheets = xlsforms.read(path)
+    for sheet in ("survey", "choices"):
+        header, *rows = sheets[sheet]
+        columns = [header.index(label) for label in LABELS]
+        for row in rows:
+            if sheet == "survey" and (str(row[0]).startswith("end_") or row[0] in ("start", "end")):
+                continue
+            assert all(str(row[c]).strip() for c in columns), row
+
+
+def test_the_shipped_forms_are_what_the_generator_makes_from_the_apis_today() -> None:
+    assert xlsforms.stale() == [], "run `make forms` and commit services/imports/xlsforms/"
+
+
+def test_a_value_an_api_takes_that_the_labels_do_not_name_stops_the_generator() -> None:
+    enumerations = xlsforms.api_enumerations()
+    enumerations["engagement"]["Sex"] = [*enumerations["engagement"]["Sex"], "N"]
+
+    with pytest.raises(xlsforms.StaleLabelsError, match="Sex"):
+        xlsforms.choice_rows("sexes", enumerations)
+
+
+def test_choices_are_the_apis_values_and_every_district_is_one_the_api_takes() -> None:
+    enumerations = xlsforms.api_enumerations()
+    members = Form.load(xlsforms.FORMS_DIR / "osv_members.xlsx")
+    activity = Form.load(xlsforms.FORMS_DIR / "osv_activity.xlsx")
+
+    assert list(members.choices["document_types"]) == enumerations["engagement"]["DocumentType"]
+    assert list(activity.choices["output_kinds"]) == enumerations["engagement"]["OutputKind"]
+    districts = activity.choices["districts"]
+    table = DistrictTable.of_lima()
+    assert len(districts) == 43
+    assert {table.find(ubigeo).name for ubigeo in districts} == {d.name for d in table.districts}
+    assert list(members.choices["nationalities"])[:2] == ["VE", "PE"] and len(members.choices["nationalities"]) == 249
+    assert members.choices["nationalities"]["VE"] == ("Venezuela, República Bolivariana de", "Venezuela")
