@@ -181,7 +181,7 @@ class Engagement(ServiceApplication):
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         grant = self.grants.require(grant_id)
         member = self.get_member(member_id)
-        participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on)
+        participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
         self.save(member)
         return participation
 
@@ -288,7 +288,7 @@ class Engagement(ServiceApplication):
         action_items: Sequence[ActionItemDraft] = (),
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -300,6 +300,7 @@ class Engagement(ServiceApplication):
             action_items,
             known_members=self.known_members(attendee_member_ids),
             today=self.today(),
+            mapped_on=osv.mapped_on,
         )
         self.save(follow_up)
         return follow_up, meeting
@@ -317,9 +318,9 @@ class Engagement(ServiceApplication):
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
-        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today())
+        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on)
         self.save(follow_up)
         return assistance
 
@@ -401,7 +402,7 @@ class Engagement(ServiceApplication):
         grant_id: UUID | None = None,
         description: str | None = None,
     ) -> Activity:
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         found = self.districts.find(district)
         grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
         activity = Activity.report(
@@ -417,6 +418,7 @@ class Engagement(ServiceApplication):
             grant_osv_id,
             description,
             today=self.today(),
+            mapped_on=osv.mapped_on,
         )
         index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
         index.add(activity.id)
@@ -453,9 +455,11 @@ class Engagement(ServiceApplication):
         members_over_5_years_in_peru: int,
         needs: Sequence[Need] = (),
     ) -> NeedsAssessment:
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
-        assessment = record.assess(assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today())
+        assessment = record.assess(
+            assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today(), mapped_on=osv.mapped_on
+        )
         self.save(record)
         return assessment
 

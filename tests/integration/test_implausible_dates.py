@@ -85,6 +85,22 @@ def test_engagement_refuses_a_joining_in_9999_and_an_erasure_before_the_person_j
     assert engagement.get(f"/members/{member['id']}").json()["full_name"] == "Ana Pérez"
 
 
+def test_engagement_refuses_follow_up_before_the_osv_was_mapped_and_an_enrolment_before_its_grant(engagement: TestClient) -> None:
+    upstream = Upstream(application_of(engagement))
+    osv_id = upstream.osv_mapped(mapped_on="2021-02-01")
+    grant_id = upstream.fund_granted(osv_id, granted_on="2024-06-01")
+    refused(engagement, f"/osvs/{osv_id}/meetings", {"held_on": "2021-01-31", "mode": "virtual", "topics": ["needs"]}, "held_on", "not_before_mapped_on")
+    refused(engagement, f"/osvs/{osv_id}/technical-assistance", {"given_on": "2021-01-31", "topic": "accounting", "hours": "2"}, "given_on", "not_before_mapped_on")
+    refused(engagement, "/activities", {"osv_id": osv_id, "held_on": "2021-01-31", "kind": "workshop", "district": "Comas"}, "held_on", "not_before_mapped_on")
+    refused(engagement, f"/osvs/{osv_id}/needs-assessments", {"assessed_on": "2021-01-31", "members_assessed": 3, "members_over_5_years_in_peru": 1}, "assessed_on", "not_before_mapped_on")
+    # A person may have joined the OSV before the programme found it: that is plausible, and kept.
+    person = {"osv_id": osv_id, "full_name": "Ana Pérez", "document_type": "CE", "document_number": "001234567", "nationality": "VE", "sex": "F"}
+    member = created(engagement.post("/members", json={**person, "joined_on": "2019-05-01"}))
+    refused(engagement, f"/members/{member['id']}/participations", {"grant_id": grant_id, "enrolled_on": "2024-05-31"}, "enrolled_on", "not_before_granted_on")
+    created(engagement.post(f"/osvs/{osv_id}/meetings", json={"held_on": "2021-02-01", "mode": "virtual", "topics": ["needs"]}))
+    created(engagement.post(f"/members/{member['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-06-01"}))
+
+
 def test_the_earliest_plausible_date_is_a_setting(tmp_path: Path) -> None:
     with service_client("registry", tmp_path, settings={"earliest_date": "2020-01-01"}) as registry:
         refused(registry, "/osvs", {"name": "X", "district": "Ate", "mapped_on": "2019-12-31"}, "mapped_on", "not_before_earliest_date")

@@ -27,6 +27,7 @@ from shared.errors import (
     NotFoundError,
     RuleViolationError,
     check_at_least_one,
+    check_not_before,
     check_not_in_future,
     check_not_negative,
 )
@@ -154,9 +155,14 @@ class Activity(Aggregate):
         description: str | None,
         *,
         today: date,
+        mapped_on: date | None = None,
     ) -> Activity:
-        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to."""
+        """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to.
+
+        An activity the programme counts is held once the programme knows the OSV: not before ``mapped_on``.
+        """
         check_not_in_future(held_on, today, "held_on")
+        check_not_before("held_on", held_on, "mapped_on", mapped_on)
         groups = checked_beneficiaries(direct_beneficiaries)
         check_not_negative(indirect_beneficiaries, "indirect_beneficiaries")
         check_outputs(outputs)

@@ -526,14 +526,19 @@ class Member(Aggregate):
 
     # Projects ----------------------------------------------------------------
 
-    def enrol(self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date) -> Participation:
-        """Record that the member takes part in the project a grant to their OSV funds."""
+    def enrol(self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None) -> Participation:
+        """Record that the member takes part in the project a grant to their OSV funds.
+
+        Not before the grant (``granted_on``: there is no project before it) nor before the member joined the OSV.
+        """
         self.check_not_erased()
         if grant_id in self.participations:
             raise AlreadyEnrolledError(self.participations[grant_id].enrolled_on)
         membership = self.active_membership_in(granted_osv_id)
         if membership is None:
             raise NotMemberOfGrantedOSVError
+        check_not_before("enrolled_on", enrolled_on, "granted_on", granted_on)
+        check_not_before("enrolled_on", enrolled_on, "joined_on", membership.joined_on)
         self._enrolled(
             grant_id=grant_id,
             osv_id=granted_osv_id,
