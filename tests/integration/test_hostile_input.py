@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.imports.api import create_app as imports_app
+from services.imports.settings import ImportSettings
 from tests.support.api import assert_problem
 from tests.support.clients import SERVICES, settings_for
 
@@ -35,6 +37,13 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Tes
     finally:
         for client in clients.values():
             client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[TestClient]:
+    """The Kobo webhook (imports): no store, but a service on the network like the others, taking people's data."""
+    with TestClient(imports_app(ImportSettings(kobo_hooks={"osv_members": "s3cret"})), raise_server_exceptions=False) as client:
+        yield client
 
 
 def post_routes(client: TestClient) -> list[str]:
@@ -158,8 +167,19 @@ def answers_of(services: dict[str, TestClient]) -> Iterator[tuple[str, str, Any]
     yield "engagement", "422 body", services["engagement"].post("/members", content=b"\xff")
 
 
-def test_every_answer_says_nosniff_never_frame_me_and_no_store(services: dict[str, TestClient]) -> None:
-    for name, what, response in answers_of(services):
+def answers_of_the_webhook(webhook: TestClient) -> Iterator[tuple[str, str, Any]]:
+    hook = {"auth": ("osv_members", "s3cret"), "headers": {"content-type": "application/json"}}
+    yield "imports", "/health", webhook.get("/health")
+    yield "imports", "404", webhook.get("/no/such/path")
+    yield "imports", "405", webhook.request("TRACE", "/health")
+    yield "imports", "401", webhook.post("/kobo/osv_members/submissions", content=b"{}")
+    yield "imports", "413", webhook.post("/kobo/osv_members/submissions", content=b"{" + b" " * 300_000 + b"}", **hook)
+    yield "imports", "422 body", webhook.post("/kobo/osv_members/submissions", content=b"\xff", **hook)
+    yield "imports", "/openapi.json", webhook.get("/openapi.json")
+
+
+def test_every_answer_says_nosniff_never_frame_me_and_no_store(services: dict[str, TestClient], webhook: TestClient) -> None:
+    for name, what, response in [*answers_of(services), *answers_of_the_webhook(webhook)]:
         headers = response.headers
         assert headers["x-content-type-options"] == "nosniff", (name, what)
         assert headers["x-frame-options"] == "DENY", (name, what)
@@ -183,9 +203,9 @@ def test_an_api_answer_may_load_nothing_and_the_dashboard_only_its_own_styleshee
 # OpenAPI: every error documented, money in one form ----------------------------------------------------
 
 
-@pytest.mark.parametrize("service", ALL_SERVICES)
-def test_every_operation_documents_its_problem_json_answers(services: dict[str, TestClient], service: str) -> None:
-    document = services[service].get("/openapi.json").json()
+@pytest.mark.parametrize("service", [*ALL_SERVICES, "imports"])
+def test_every_operation_documents_its_problem_json_answers(services: dict[str, TestClient], webhook: TestClient, service: str) -> None:
+    document = (webhook if service == "imports" else services[service]).get("/openapi.json").json()
     assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "detail"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
@@ -263,9 +283,11 @@ def unbounded_inputs(document: dict[str, Any]) -> list[str]:
     return sorted(set(found))
 
 
-@pytest.mark.parametrize("service", ALL_SERVICES)
-def test_every_number_list_and_text_a_client_sends_has_a_documented_upper_bound(services: dict[str, TestClient], service: str) -> None:
-    assert unbounded_inputs(services[service].get("/openapi.json").json()) == []
+@pytest.mark.parametrize("service", [*ALL_SERVICES, "imports"])
+def test_every_number_list_and_text_a_client_sends_has_a_documented_upper_bound(
+    services: dict[str, TestClient], webhook: TestClient, service: str
+) -> None:
+    assert unbounded_inputs((webhook if service == "imports" else services[service]).get("/openapi.json").json()) == []
 
 
 @pytest.mark.parametrize(
