@@ -40,6 +40,12 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_JSON_DEPTH = 16
 """The deepest nesting of arrays and objects a request body may have; the deepest command needs 4."""
 
+MAX_NUMBER_DIGITS = 40
+"""The most digits a JSON number in a request body may have: every count is under 10**8 and money is a string.
+
+Python's JSON decoder refuses an integer of over 4,300 digits with a bare 400 (and spends quadratic time
+on one just under); such a body gets 422, rule ``max_number_digits``, before it is decoded."""
+
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -83,6 +89,7 @@ def _unprocessable_body(rule: str, message: str) -> JSONResponse:
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(rb"[\[\]{}]")
+_LONG_NUMBER = re.compile(rb"[0-9]{%d,}" % (MAX_NUMBER_DIGITS + 1))
 
 
 def json_depth(body: bytes, limit: int) -> int:
@@ -110,8 +117,10 @@ class RequestGuard:
     - A JSON body (or one that does not say what it is) that is not UTF-8
       (RFC 8259 requires it of JSON) gets 422,
       rule ``utf8``; arrays and objects nested deeper than ``max_depth`` get
-      422, rule ``max_json_depth``. The JSON decoder would otherwise answer
-      a bare 400, or spend its stack on it.
+      422, rule ``max_json_depth``; a number of more than
+      :data:`MAX_NUMBER_DIGITS` digits gets 422, rule ``max_number_digits``.
+      The JSON decoder would otherwise answer a bare 400, or spend its stack
+      (or quadratic time) on it.
     """
 
     def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
@@ -164,6 +173,8 @@ class RequestGuard:
             return _unprocessable_body("utf8", f"the body is not UTF-8 (invalid byte at offset {error.start})")
         if json_depth(body, self.max_depth) > self.max_depth:
             return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
+        if _LONG_NUMBER.search(_STRING.sub(b'""', body)):
+            return _unprocessable_body("max_number_digits", f"a number has more than {MAX_NUMBER_DIGITS} digits")
         return None
 
 
@@ -279,7 +290,8 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
             "description": (
                 "Unprocessable Content: a field breaks a rule, named with the field in `errors[]`: a shape, a bound, "
                 f"a business rule; or the body is not UTF-8 JSON (rule `utf8`, `json_invalid`), or nests deeper than "
-                f"{max_depth} levels (rule `max_json_depth`)."
+                f"{max_depth} levels (rule `max_json_depth`), or has a number of more than {MAX_NUMBER_DIGITS} digits "
+                "(rule `max_number_digits`)."
             ),
             "content": content,
         },
