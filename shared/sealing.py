@@ -105,7 +105,10 @@ class KeyRing:
         Base.metadata.create_all(engine)
 
     def key_of(self, owner_id: UUID) -> bytes | None:
-        """The owner's data key, or None once it is forgotten (or never made)."""
+        """The owner's data key, or None once it is forgotten (or never made, or forgotten by the dry run being served)."""
+        overlay = dryrun.current()
+        if overlay is not None and owner_id in overlay.forgotten:
+            return None
         with Session(self.engine) as session:
             wrapped = session.scalar(select(DataKey.wrapped).where(DataKey.owner_id == str(owner_id)))
         if wrapped is None:
@@ -130,9 +133,11 @@ class KeyRing:
     def forget(self, *owner_ids: UUID) -> None:
         """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`).
 
-        A dry run (:mod:`shared.dryrun`) forgets nothing.
+        A dry run (:mod:`shared.dryrun`) forgets nothing: the keys read as gone until it ends.
         """
-        if dryrun.active():
+        overlay = dryrun.current()
+        if overlay is not None:
+            overlay.forgotten.update(owner_ids)
             return
         ids = [str(owner_id) for owner_id in owner_ids]
 

@@ -77,6 +77,9 @@ def test_a_meetings_notes_and_actions_are_sealed_redacted_for_good_and_never_pub
         assert redacted["notes"] == REDACTED
         assert [(a["description"], a["owner"], a["due_on"]) for a in redacted["action_items"]] == [(REDACTED, REDACTED, "2024-03-30")]
         assert ok(engagement.post(f"/osvs/{osv_id}/technical-assistance/{assistance['assistance_id']}/redaction"))["note"] == REDACTED
+        rehearsed = engagement.post(f"/activities/{activity['id']}/redaction", params={"dry_run": "true"})
+        assert rehearsed.headers["dry-run"] == "true" and ok(rehearsed)["description"] == REDACTED  # what the real one answers
+        assert ok(engagement.get(f"/activities/{activity['id']}"))["description"] == NOTE  # and nothing was forgotten
         assert ok(engagement.post(f"/activities/{activity['id']}/redaction"))["description"] == REDACTED
         assert_problem(engagement.post(f"/osvs/{osv_id}/meetings/{osv_id}/redaction"), 404)
         keys = application_of(engagement).keys
