@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo token test browser bench rebuild catalogue forms clean
+.PHONY: run demo token test browser bench faults rebuild catalogue forms clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ browser:  ## install chromium and chromedriver from Debian when they are missing
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
 	$(PY) bench/run.py
+
+faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
+	$(PY) -m faults
 
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
 	$(PY) -m services.reporting.rebuild

@@ -360,15 +360,16 @@ class PostgresServer(ChildServer):
         logger.info("postgres running again on %s:%s (pid %s)", self.host, self.port, self._postmaster_pid)
         return self
 
-    def halt(self) -> None:
+    def halt(self, mode: str = "fast") -> None:
         """Stop the server but keep its cluster (an outage): :meth:`start` brings it back as it was.
 
         ``pg_ctl stop -m fast``: open sessions are ended, as when a database
-        server goes down under its clients.
+        server goes down under its clients. ``mode="immediate"`` is a crash:
+        no checkpoint, and the next start recovers from the write-ahead log.
         """
         if self.base_dir is None:
             raise EmbeddedServerError("server not started")
-        self._stop_postmaster()
+        self._stop_postmaster(mode)
         self._postmaster_pid = None
 
     def _wait_connectable(self, deadline: float) -> None:
@@ -402,13 +403,13 @@ class PostgresServer(ChildServer):
             self._postmaster_pid = None
             shutil.rmtree(base_dir, ignore_errors=True)
 
-    def _stop_postmaster(self) -> None:
+    def _stop_postmaster(self, mode: str = "fast") -> None:
         pid = self._read_postmaster_pid() or self._postmaster_pid
         if pid is None or not pid_alive(pid):
             return
         try:
             self._run(
-                ["pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", str(int(PG_STOP_TIMEOUT))],
+                ["pg_ctl", "stop", "-D", str(self.data_dir), "-m", mode, "-w", "-t", str(int(PG_STOP_TIMEOUT))],
                 timeout=PG_STOP_TIMEOUT + 5,
                 what="pg_ctl stop",
             )

@@ -2,11 +2,13 @@
 
 NATS is how events arrive quickly; the feed is how a view knows it has all of
 them. Every ``interval`` seconds the follower reads each source's feed from
-the view's floor on. An event the feed held at the previous check and the view
-has still not applied is missing (lost by the stream, parked, stepped over by
+the view's floor on. An event the feed held at the previous check, that the
+view takes (its subject matches the view's filter), and that the view has still
+not applied is missing (lost by the stream, parked, stepped over by
 a relay, or on a replica that died with it unacked): it is applied from the
 feed. Positions the feed covers without an event (private events, ids left by
-rolled-back transactions) are settled, so the floor moves over them.
+rolled-back transactions) or only with events the view does not take are
+settled, so the floor moves over them.
 
 Whatever cannot be fetched (the feed unreachable) stays in :attr:`missing`
 and the service's ``/health`` answers ``degraded`` naming the source and the
@@ -101,6 +103,8 @@ class FeedFollower:
             response.raise_for_status()
             body: dict[str, Any] = response.json()
             events = body["events"]
+            # Events outside the view's subject filter never come by the stream and hold nothing for it: settled, not fetched.
+            events = [e for e in events if self.view.takes(source, e)]
             if events:
                 done = await asyncio.to_thread(self.view.applied_among, source, [int(e["position"]) for e in events])
                 unapplied.extend(e for e in events if int(e["position"]) not in done)

@@ -374,6 +374,8 @@ class Engagement(ServiceApplication):
         """
         standings = []
         for osv in self.osvs.active():
+            if osv.mapped_on is None:  # heard of before its mapping arrived: nothing to measure from yet
+                continue
             osv_id = UUID(osv.osv_id)
             follow_up = self.find_follow_up(osv_id)
             standings.append(

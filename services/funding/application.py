@@ -7,8 +7,6 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
 from services.funding.domain.budgets import (
     BudgetOutcome,
     OSVParticipatoryBudgets,
@@ -78,7 +76,7 @@ class Funding(ServiceApplication):
         return phase.id
 
     def get_phase(self, phase_id: UUID) -> Phase:
-        return self.load(phase_id, Aggregate, PhaseNotFoundError)  # type: ignore[return-value]
+        return self.load(phase_id, Phase, PhaseNotFoundError)
 
     def list_phases(self) -> list[Phase]:
         phases = [self.get_phase(i) for i in self.ids_created_by(Phase.PhaseOpened)]
@@ -89,8 +87,8 @@ class Funding(ServiceApplication):
     @retried_on_collision
     def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
         """Record a grant made directly (historic records, goods packages), entered in the OSV's support history."""
-        grant = self.new_grant(osv_id, amount, currency, granted_on, kind)
-        self.save(grant, self.entered_in_support_history(grant))
+        grant, history = self.new_grant(osv_id, amount, currency, granted_on, kind)
+        self.save(grant, history)
         return grant.id
 
     def new_grant(
@@ -103,38 +101,23 @@ class Funding(ServiceApplication):
         *,
         proposal_id: UUID | None = None,
         round_id: UUID | None = None,
-    ) -> Grant:
-        """A grant to an active OSV, checked and marked first-time or repeat from its support history; not yet saved.
+    ) -> tuple[Grant, SupportHistory]:
+        """A grant to an active OSV, marked first-time or repeat from its support history, and that history with it entered.
 
-        Save it with :meth:`entered_in_support_history` (and whatever it comes
-        from, e.g. an approved proposal), in one transaction.
+        Neither is saved: save both (and whatever the grant comes from, e.g. an
+        approved proposal) in one transaction, so that a grant is never stored
+        without its entry. The history is read once: when another grant to the
+        OSV was saved meanwhile, the two saves conflict on the history's
+        version in the store and the command runs again on what was saved.
         """
         osv = self.osvs.require_active(osv_id)
         history = self.support_history_of(osv_id)
-        return grant_support(
-            osv_id,
-            amount,
-            currency,
-            granted_on,
-            kind,
-            history,
-            self.list_phases(),
-            proposal_id=proposal_id,
-            round_id=round_id,
-            mapped_on=osv.mapped_on,
+        phases = self.list_phases()
+        grant = grant_support(
+            osv_id, amount, currency, granted_on, kind, history, phases, proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on
         )
-
-    def entered_in_support_history(self, grant: Grant) -> SupportHistory:
-        """The OSV's support history as it now stands, with the new grant entered: save it with the grant.
-
-        A grant is never stored without its entry. A grant whose first-time or
-        repeat mark the history no longer agrees with (another grant to the OSV
-        was saved since it was decided) is refused (409), and two saves that
-        read the same version of a history conflict in the store.
-        """
-        history = self.support_history_of(grant.osv_id)
-        history.enter(grant, self.list_phases())
-        return history
+        history.enter(grant, phases)
+        return grant, history
 
     @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
@@ -347,7 +330,7 @@ class Funding(ServiceApplication):
         """Grant (part of) an approved proposal's amount: the grant, the proposal's record of it and the OSV's support history, saved together."""
         proposal = self.get_proposal(proposal_id)
         proposal.check_grant(amount, granted_on)
-        grant = self.new_grant(
+        grant, history = self.new_grant(
             proposal.osv_id,
             amount,
             proposal.currency,
@@ -357,5 +340,5 @@ class Funding(ServiceApplication):
             round_id=proposal.round_id,
         )
         proposal.record_grant(grant.id, grant.amount, granted_on)
-        self.save(grant, proposal, self.entered_in_support_history(grant))
+        self.save(grant, proposal, history)
         return grant

@@ -53,6 +53,17 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` stands for one token, a final ``>`` for one or more."""
+    wanted, given = pattern.split("."), subject.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(given) > i
+        if i >= len(given) or token not in ("*", given[i]):
+            return False
+    return len(wanted) == len(given)
+
+
 def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]) -> None:
     """Delete rows so that no readable trace of their bytes is left (personal data's keys, answers about a person).
 
@@ -276,6 +287,10 @@ class View:
 
     def subject_for(self, source: str) -> str:
         return self.subjects.get(source, f"osv.{source}.>")
+
+    def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
+        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<type>`` matches the filter)."""
+        return subject_matches(self.subject_for(source), f"osv.{source}.{cloudevent['type']}")
 
     def durable_for(self, source: str) -> str:
         return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix

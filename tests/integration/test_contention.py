@@ -74,6 +74,26 @@ def test_twenty_grants_to_one_osv_at_once_are_all_granted(funding: TestClient) -
     assert {r.json()["support"] for r in responses} == {"first_time"}  # no earlier phase supported it
 
 
+def test_grants_in_two_phases_to_one_osv_at_once_are_all_granted_and_marked_from_one_history(funding: TestClient) -> None:
+    osv_id = Upstream(funding.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
+    for code, starts_on, ends_on in (("F1", "2021-01-01", "2021-09-30"), ("F2", "2021-10-01", "2021-12-31")):
+        opened = funding.post("/phases", json={"code": code, "name": f"Fase {code}", "starts_on": starts_on, "ends_on": ends_on})
+        assert opened.status_code == 201, opened.text
+
+    def grant(i: int) -> Any:
+        granted_on = "2021-05-20" if i % 2 else "2021-10-20"
+        body = {"osv_id": osv_id, "amount": f"{100 + i}.00", "currency": "PEN", "granted_on": granted_on, "kind": "goods"}
+        return funding.post("/grants", json=body)
+
+    responses = at_once(CLIENTS, grant)
+
+    # A grant decided from a history that another grant changed meanwhile is decided again, never refused.
+    assert statuses(responses) == [201] * CLIENTS, [r.text for r in responses if r.status_code != 201]
+    assert {r.json()["support"] for r in responses if r.json()["granted_on"] == "2021-05-20"} == {"first_time"}
+    assert len(funding.get("/grants", params={"osv_id": osv_id}).json()) == CLIENTS
+    assert feed_types(funding).count("FundGranted") == CLIENTS
+
+
 def test_twenty_field_records_on_one_osv_at_once_are_all_kept(engagement: TestClient) -> None:
     osv_id = Upstream(engagement.app.state.runtime.app).osv_mapped()  # type: ignore[attr-defined]
 

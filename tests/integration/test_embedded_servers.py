@@ -200,3 +200,24 @@ def test_postgres_stop_leaves_no_process_behind_and_removes_its_directory() -> N
     assert _gone_within(pid)
     assert not base_dir.exists()
     assert _pids_mentioning(str(base_dir)) == []
+
+
+def test_a_crashed_postgres_starts_again_on_its_port_with_every_committed_row_and_breaks_open_connections() -> None:
+    pg = PostgresServer().start()
+    try:
+        url = pg.url_for(pg.create_database("osv_restart").rsplit("/", 1)[1], driver=None)
+        open_connection = psycopg.connect(url, autocommit=True)
+        open_connection.execute("CREATE TABLE organisation (name text NOT NULL)")
+        open_connection.execute("INSERT INTO organisation VALUES ('Comedor Popular')")
+        before = pg.pid
+
+        pg.halt(mode="immediate")
+        pg.start()
+
+        assert pg.pid != before and before is not None and _gone_within(before)
+        with pytest.raises(psycopg.OperationalError):
+            open_connection.execute("SELECT 1")
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT name FROM organisation").fetchall() == [("Comedor Popular",)]
+    finally:
+        pg.stop()

@@ -261,6 +261,31 @@ def test_a_restarted_relay_does_not_publish_again_what_the_stream_already_holds(
             assert asyncio.run(stream_positions(server.url, "OSV_REGISTRY")) == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_view_that_follows_some_of_a_sources_events_fetches_none_of_the_others_from_the_feed(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # Registry's document counts take only engagement's OSVDocumentsCounted; each follows a MemberJoined
+    # (its previousposition), which the stream never delivers to that view and the view needs nothing from.
+    with served_system(tmp_path / "var", nats_server.url, follow_interval_seconds=1.0) as (system, _):
+        osv_id = mapped_in_engagement(system)
+        for i in range(4):
+            member = {
+                "osv_id": osv_id, "full_name": f"Persona {i}", "document_type": "CE", "document_number": f"00123456{i}",
+                "nationality": "VE", "sex": "F", "joined_on": "2021-10-05",
+            }
+            assert system.engagement.post("/members", json=member).status_code == 201
+        system.wait_relayed()
+        head = system.engagement.get("/events", params={"limit": 1000}).json()["events"][-1]["position"]
+
+        def followed() -> dict[str, Any]:
+            state = system.registry.get("/health").json()["views"]["document-counts"]["engagement"]
+            return state if state["applied_floor"] >= head else {}
+
+        state = eventually(followed, timeout=60)
+        assert state["fetched_from_feed"] == 0  # the stream delivered every event this view takes
+        assert state["missing"] == []
+
+
 # -- /health names what is missing ---------------------------------------------------------------
 
 

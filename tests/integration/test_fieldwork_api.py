@@ -378,6 +378,18 @@ def test_active_osvs_not_met_lately_are_listed_most_overdue_first(client_on: Tes
     ]
 
 
+def test_an_osv_heard_of_before_its_mapping_arrived_is_not_yet_judged_overdue(client: TestClient) -> None:
+    up = upstream(client)
+    mapped = up.osv_mapped(mapped_on=days_ago(100))
+    registered_first = str(uuid4())
+    up.ruos_registered(registered_first, registered_on=days_ago(90))  # events come in any order
+
+    overdue = client.get("/follow-up/overdue")
+
+    assert overdue.status_code == 200, overdue.text
+    assert [o["osv_id"] for o in overdue.json()] == [mapped]
+
+
 @pytest.mark.parametrize("days", ["0", "-3", "many"])
 def test_the_overdue_window_is_a_whole_number_of_days_from_one(client: TestClient, days: str) -> None:
     assert_problem(client.get("/follow-up/overdue", params={"days": days}), 422, "days")

@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
 from services.funding.domain.grants import GrantKind, Support, SupportHistory, grant_support
+from services.funding.domain.phases import Phase
 from shared.errors import ConflictError
 from shared.money import Currency
 from tests.support.api import Upstream, assert_problem, created
@@ -187,31 +188,47 @@ def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_de
     funding = application_of(client_on)
     open_two_phases(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
-    in_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
-    also_in_phase_2 = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
-    in_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
+    in_phase_2, read_for_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    in_phase_1, read_for_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
+    also_in_phase_2, read_also = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
     assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
 
-    funding.save(in_phase_2, funding.entered_in_support_history(in_phase_2))
-    funding.save(in_phase_1, funding.entered_in_support_history(in_phase_1))  # late: phase 2's grant no longer reads as first-time
-    with pytest.raises(ConflictError) as refused:
-        funding.entered_in_support_history(also_in_phase_2)
-    assert refused.value.rule == "support_history_unchanged"
-    assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id, in_phase_2.id]
+    funding.save(in_phase_1, read_for_phase_1)
+    with pytest.raises(IntegrityError):  # decided from the history before phase 1's grant: the store refuses it
+        funding.save(also_in_phase_2, read_also)
+    assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id]
 
-    # Decided again from the history as it stands, it is repeat support, and saved.
-    again = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
-    funding.save(again, funding.entered_in_support_history(again))
+    # Decided again from the history as it stands (as the retried command does), it is repeat support, and saved.
+    again, history = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    funding.save(again, history)
     assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
-    assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "200.00", "300.00"]
+    assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "300.00"]
+
+
+def test_a_history_refuses_a_grant_marked_otherwise_than_it_marks_it() -> None:
+    osv_id = uuid4()
+    phases = [
+        Phase(code="F1", name="Fase 1", starts_on=date(2021, 1, 15), ends_on=date(2021, 9, 30)),
+        Phase(code="F2", name="Fase 2", starts_on=date(2021, 10, 1), ends_on=date(2021, 12, 31)),
+    ]
+    empty = SupportHistory(osv_id=osv_id)
+    stale = grant_support(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS, empty, phases)
+    history = SupportHistory(osv_id=osv_id)
+    history.enter(grant_support(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS, history, phases), phases)
+
+    with pytest.raises(ConflictError) as refused:
+        history.enter(stale, phases)
+
+    assert refused.value.rule == "support_history_unchanged"
+    assert len(history.grants) == 1
 
 
 def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(client_on: TestClient) -> None:
     funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
-    first = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
-    funding.save(first, funding.entered_in_support_history(first))
+    first, entered = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
+    funding.save(first, entered)
     # Another process entered its grant in the same history it read before ``first`` was saved.
     late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
     history.enter(late, [])
@@ -224,11 +241,11 @@ def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it
     funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     proposal_id, round_id = uuid4(), uuid4()
-    grant_made = funding.new_grant(
+    grant_made, entered = funding.new_grant(
         osv_id, Decimal("3500"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND, proposal_id=proposal_id, round_id=round_id
     )
     assert client_on.get(f"/grants/{grant_made.id}").status_code == 404  # not saved until the caller saves it
-    funding.save(grant_made, funding.entered_in_support_history(grant_made))
+    funding.save(grant_made, entered)
     shown = client_on.get(f"/grants/{grant_made.id}").json()
     assert (shown["proposal_id"], shown["round_id"], shown["support"]) == (str(proposal_id), str(round_id), Support.FIRST_TIME)
     data = next(e["data"] for e in feed(client_on) if e["type"] == "FundGranted")

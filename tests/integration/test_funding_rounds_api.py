@@ -267,6 +267,16 @@ def test_an_osv_submitting_the_same_round_at_once_gets_one_proposal(client_on: T
     assert [e["type"] for e in feed(client)].count("ProposalSubmitted") == 1
 
 
+def test_a_round_whose_phase_id_names_another_kind_of_record_is_refused_naming_the_phase(client: TestClient) -> None:
+    osv_id = registry(client).osv_mapped()
+    grant_id = created(
+        client.post("/grants", json={"osv_id": osv_id, "amount": "500.00", "currency": "PEN", "granted_on": "2021-06-01", "kind": "seed_fund"})
+    )["id"]
+
+    assert_problem(client.post("/rounds", json=round_body(grant_id)), 422, "phase_id", "phase_exists")
+    assert client.get(f"/phases/{grant_id}").status_code == 404
+
+
 def test_overlapping_phases_opened_at_once_give_one_phase(client_on: TestClient) -> None:
     client = client_on
     bodies = [
