@@ -40,8 +40,10 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_JSON_DEPTH = 16
 """The deepest nesting of arrays and objects a request body may have; the deepest command needs 4."""
 
-MAX_NUMBER_DIGITS = 40
+MAX_NUMBER_DIGITS = 100
 """The most digits a JSON number in a request body may have: every count is under 10**8 and money is a string.
+
+Up to this, a number too large for its field is refused naming the field (``less_than_equal``).
 
 Python's JSON decoder refuses an integer of over 4,300 digits with a bare 400 (and spends quadratic time
 on one just under); such a body gets 422, rule ``max_number_digits``, before it is decoded."""
