@@ -114,7 +114,8 @@ class Funding(ServiceApplication):
         history = self.support_history_of(osv_id)
         phases = self.list_phases()
         grant = grant_support(
-            osv_id, amount, currency, granted_on, kind, history, phases, proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on
+            osv_id, amount, currency, granted_on, kind, history, phases,
+            proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on,
         )
         history.enter(grant, phases)
         return grant, history
