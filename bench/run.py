@@ -19,6 +19,10 @@ baselines are measured in the same run on the same machine:
 3. Command-to-indicator latency: ``POST /osvs`` answered 201 until reporting's
    ``GET /indicators`` counts the new OSV.
 
+Every API wants a token, as in production: the bench starts its own identity
+provider (``devtools.identity``, in the temporary directory) and sends a
+``lead``'s token, fetched again before each part so a long run never outlives it.
+
 Not part of the test suite. Every process it starts is stopped on the way out.
 """
 
@@ -54,6 +58,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 from nats.js.api import ConsumerConfig, DeliverPolicy  # noqa: E402
 
 from devtools.embedded import NatsServer, free_port  # noqa: E402
+from devtools.identity import SERVICE_CLIENT, IdentityProvider  # noqa: E402
 from services.funding.domain.grants import GrantKind, grant_fund  # noqa: E402
 from services.funding.domain.phases import Phase  # noqa: E402
 from services.funding.events import catalogue as funding_catalogue  # noqa: E402
@@ -154,6 +159,24 @@ def say(message: str) -> None:
 
 
 # --------------------------------------------------------------------------
+# Signing in
+# --------------------------------------------------------------------------
+
+SIGNED_IN: dict[str, Any] = {"env": {}, "headers": {}}
+"""The bench's provider's settings for the services (``env``) and a lead's ``Authorization`` header (``headers``)."""
+
+
+def sign_in(provider: IdentityProvider) -> None:
+    """Point the services at ``provider`` and take a fresh lead's token (each part of the run calls it again)."""
+    SIGNED_IN["env"] = {"OSV_AUTH_ISSUER": provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": provider.client_secret(SERVICE_CLIENT)}
+    SIGNED_IN["headers"] = {"Authorization": f"Bearer {provider.token('lead')}"}
+
+
+def headers() -> dict[str, str]:
+    return dict(SIGNED_IN["headers"])
+
+
+# --------------------------------------------------------------------------
 # Real processes
 # --------------------------------------------------------------------------
 
@@ -174,6 +197,7 @@ class ServiceProcess:
             f"{prefix}_VAR_DIR": str(var_dir),
             f"{prefix}_NATS_URL": nats_url,
             f"{prefix}_PORT": str(self.port),
+            **SIGNED_IN["env"],
             **(extra_env or {}),
         }
         self.log_path = log_dir / f"{name}-{self.port}.log"
@@ -367,7 +391,7 @@ async def _drive(url: str, path: str, body: Callable[[int], dict[str, Any]], cou
     ids: list[str] = [""] * count
     counter = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits, headers=headers()) as client:
 
         async def worker() -> None:
             for i in counter:
@@ -406,7 +430,7 @@ def post_until_created(url: str, path: str, body: dict[str, Any], timeout: float
     """Retry a command until it answers 201 (e.g. until a local view has caught up)."""
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=url, timeout=10.0) as client:
+    with httpx.Client(base_url=url, timeout=10.0, headers=headers()) as client:
         while True:
             response = client.post(path, json=body)
             if response.status_code == 201 or time.monotonic() > deadline:
@@ -1064,8 +1088,10 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row]) -> None:
     from services.reporting.settings import ReportingSettings
 
     # NATS is not needed to read: the service starts, keeps trying to connect, and answers from its read model.
+    from shared.auth import AuthSettings
+
     settings = ReportingSettings(database_url=f"sqlite:///{path}", nats_url=f"nats://127.0.0.1:{free_port()}",
-                                 checkpoint_settle_seconds=3600)
+                                 checkpoint_settle_seconds=3600, auth=AuthSettings(issuer=SIGNED_IN["env"]["OSV_AUTH_ISSUER"]))
 
     def timed(client: TestClient, url: str) -> tuple[list[float], int]:
         size = len(client.get(url).content)  # warm
@@ -1078,7 +1104,7 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row]) -> None:
         return out, size
 
     say(f"dashboard: {samples} x GET /dashboard; a bare FastAPI page of the same size")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=headers()) as client:
         page, size = timed(client, "/dashboard")
     bare = FastAPI()
     body = "<!doctype html><html><body>" + "x" * max(size - 40, 0) + "</body></html>"
@@ -1166,8 +1192,8 @@ def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         bare = asyncio.run(bare_jetstream_latency(server.url, args.samples, jitter))
         with service("registry", var, server.url, tmp) as registry, \
                 service("reporting", var, server.url, tmp) as reporting, \
-                httpx.Client(base_url=registry.url, timeout=10.0) as writer, \
-                httpx.Client(base_url=reporting.url, timeout=10.0) as reader:
+                httpx.Client(base_url=registry.url, timeout=10.0, headers=headers()) as writer, \
+                httpx.Client(base_url=reporting.url, timeout=10.0, headers=headers()) as reader:
 
             def identified() -> int:
                 response = reader.get("/indicators")
@@ -1259,16 +1285,20 @@ def main(argv: list[str] | None = None) -> int:
     table = Table()
     started = time.perf_counter()
     failed = False
+    provider = IdentityProvider(tmp / "idp", port=0)
     try:
+        provider.start()
         for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("rebuild", bench_as_of), ("latency", bench_latency)):
             if part in parts:
                 try:
+                    sign_in(provider)
                     runner(args, tmp, table)
                 except Exception as error:  # noqa: BLE001 - one part failing still prints the others
                     failed = True
                     table.notes.append(f"{part} part failed: {type(error).__name__}: {str(error)[:800]}")
                     say(f"{part} failed: {error}")
     finally:
+        provider.stop()
         if args.keep:
             say(f"kept {tmp}")
         else:

@@ -18,6 +18,11 @@ people are invented; the names are the kind one meets in Lima's districts.
 The story is data plus :func:`load`, which takes one client per service
 (``httpx.Client`` or FastAPI's ``TestClient``): the end-to-end test loads it
 into a running system and checks the dashboard's figures against the above.
+
+Every API wants a token: ``make demo`` asks the identity provider ``make run``
+started for one as ``lead`` (every programme command, phases and round
+decisions) and one as ``evaluator``, to whom the lead assigns both evaluator
+codes of each round, and who scores.
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ class Apis:
     registry: Client
     funding: Client
     engagement: Client
+    scoring: Client | None = None
+    """Funding, signed in as the evaluator who scores (default: ``funding``, whose caller must then be an evaluator too)."""
+    evaluator: str = "evaluator"
+    """The evaluator's login (the subject of its tokens): the lead assigns it the rounds' evaluator codes."""
 
 
 class DemoError(RuntimeError):
@@ -333,10 +342,12 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
         })
 
     # Phase 1's seed funds: a small round, three winners, their grants closed before phase 2.
-    round_1 = open_round(funding, phases["F1"], "Concurso de fondos semilla 2021-I", "15000.00", date(2021, 6, 1), date(2021, 6, 30), "mapped")
+    round_1 = open_round(
+        funding, phases["F1"], "Concurso de fondos semilla 2021-I", "15000.00", date(2021, 6, 1), date(2021, 6, 30), "mapped", apis.evaluator
+    )
     for i in PHASE_1_WINNERS:
         proposal = submit(funding, round_1, ids[i], f"Primer proyecto de {OSVS[i].name}", "5000.00", date(2021, 6, 20), 60, 150)
-        score(funding, proposal, rng, date(2021, 7, 5))
+        score(apis, proposal, rng, date(2021, 7, 5))
         post(funding, f"/proposals/{proposal}/approval", {"amount": "5000.00", "approved_on": "2021-07-12"})
         grant = post(funding, f"/proposals/{proposal}/grants", {"kind": "seed_fund", "amount": "5000.00", "granted_on": "2021-07-15"})
         post(funding, f"/grants/{grant['id']}/disbursements", {"tranche": 1, "amount": "5000.00", "disbursed_on": "2021-07-20"})
@@ -347,13 +358,13 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
 
     # Phase 2: the round, six proposals from registered OSVs, two evaluators, five approved, one rejected.
     round_2 = open_round(funding, phases["F2"], "Fondos semilla para proyectos de integración 2021-II", "32000.00",
-                         date(2021, 10, 1), date(2021, 10, 12), "ruos_registered")
+                         date(2021, 10, 1), date(2021, 10, 12), "ruos_registered", apis.evaluator)
     proposals = {}
     for i in (*PHASE_2_PROJECTS, PHASE_2_GOODS_ONLY, PHASE_2_REJECTED):
         amount = "3500.00" if i == PHASE_2_GOODS_ONLY else "7000.00"
         proposals[i] = submit(funding, round_2, ids[i], f"Integración en {OSVS[i].district}: {OSVS[i].name}", amount,
                               date(2021, 10, 8), 100, 250)
-        score(funding, proposals[i], rng, date(2021, 10, 14), weak=i == PHASE_2_REJECTED)
+        score(apis, proposals[i], rng, date(2021, 10, 14), weak=i == PHASE_2_REJECTED)
     post(funding, f"/proposals/{proposals[PHASE_2_REJECTED]}/rejection", {"reason": "low_score", "rejected_on": "2021-10-15"})
     grants = {}
     for i in (*PHASE_2_PROJECTS, PHASE_2_GOODS_ONLY):
@@ -441,11 +452,20 @@ def join(engagement: Client, osv_id: str, person: Person, role: str, joined_on: 
     })
 
 
-def open_round(funding: Client, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str) -> str:
-    return post(funding, "/rounds", {
+EVALUATOR_CODES = ("EV-PNUD-1", "EV-OIM-2")
+
+
+def open_round(
+    funding: Client, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str, evaluator: str = "evaluator"
+) -> str:
+    """Open the round, and assign its evaluator codes to the evaluator (the demo has one evaluator account for both)."""
+    round_id: str = post(funding, "/rounds", {
         "phase_id": phase_id, "name": name, "budget": budget, "currency": "PEN", "opens_on": iso(opens_on),
         "closes_on": iso(closes_on), "eligibility": eligibility, "criteria": CRITERIA,
     })["id"]
+    for code in EVALUATOR_CODES:
+        post(funding, f"/rounds/{round_id}/evaluators", {"evaluator": code, "subject": evaluator, "assigned_on": iso(opens_on)})
+    return round_id
 
 
 def submit(funding: Client, round_id: str, osv_id: str, title: str, amount: str, on: date, direct: int, indirect: int) -> str:
@@ -457,19 +477,36 @@ def submit(funding: Client, round_id: str, osv_id: str, title: str, amount: str,
     })["id"]
 
 
-def score(funding: Client, proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
-    for evaluator in ("EV-PNUD-1", "EV-OIM-2"):
+def score(apis: Apis, proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
+    for evaluator in EVALUATOR_CODES:
         low, high = (2, 5) if weak else (6, 10)
-        post(funding, f"/proposals/{proposal_id}/scores", {
+        post(apis.scoring or apis.funding, f"/proposals/{proposal_id}/scores", {
             "evaluator": evaluator, "scored_on": iso(on),
             "scores": [{"criterion": c["code"], "score": rng.randrange(low, high + 1)} for c in CRITERIA],
         })
 
 
+def tokens() -> tuple[str, str]:
+    """Access tokens for ``lead`` and ``evaluator`` from the identity provider ``make run`` started."""
+    from devtools.identity import IdentityProvider, IdentitySettings
+
+    provider = IdentityProvider.from_settings(IdentitySettings())
+    if not provider.is_answering():
+        raise DemoError(f"no identity provider answers at {provider.issuer}: start the system with `make run` first")
+    return provider.token("lead"), provider.token("evaluator")
+
+
 def main() -> int:
     s = DemoSettings()
-    clients = [httpx.Client(base_url=url, timeout=30) for url in (s.registry_url, s.funding_url, s.engagement_url)]
-    apis = Apis(*clients)
+    try:
+        lead, evaluator = tokens()
+    except DemoError as error:
+        print(error, file=sys.stderr)
+        return 1
+    signed_in = {"Authorization": f"Bearer {lead}"}
+    clients = [httpx.Client(base_url=url, timeout=30, headers=signed_in) for url in (s.registry_url, s.funding_url, s.engagement_url)]
+    scoring = httpx.Client(base_url=s.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
+    apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
     if apis.funding.get("/phases").json():
         print("The demo is already loaded (phases exist).")
         return 0

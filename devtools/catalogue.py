@@ -77,20 +77,30 @@ def expected_readme(current: str) -> str:
     return replace_between(current, TABLE_START, TABLE_END, event_table())
 
 
+OPEN_ROUTES = {
+    "/health": "anyone (no token)",
+    "/kobo/{form_id}/submissions": "a configured Kobo hook (HTTP Basic, `IMPORTS_KOBO_HOOKS`)",
+}
+"""Who may call the routes that take no bearer token."""
+
+
 def endpoint_table() -> str:
     """The project README's table of every route, from each service's OpenAPI document.
 
     The shared ``/events`` and ``/health`` are listed once, at the end
     (reporting's own ``/health`` says something else, so it keeps its row).
+    The roles column is each operation's ``x-roles``: the kinds of role that
+    hold its permissions (``municipal`` and ``partner`` within their municipality).
     """
-    rows = ["| service | method and path | what it does |", "| --- | --- | --- |"]
+    rows = ["| service | method and path | what it does | roles |", "| --- | --- | --- | --- |"]
     common: list[str] = []
     for service in SERVICE_APIS:
         spec = importlib.import_module(f"services.{service}.api").create_app().openapi()
         for path, operations in spec["paths"].items():
             for method, operation in operations.items():
                 what = (operation.get("description") or operation.get("summary") or "").split("\n")[0]
-                route = f"`{method.upper()} {path}` | {what} |"
+                roles = ", ".join(f"`{role}`" for role in operation.get("x-roles", [])) or OPEN_ROUTES.get(path, "see the route")
+                route = f"`{method.upper()} {path}` | {what} | {roles} |"
                 shared_row = f"| every service | {route}"
                 if path in ("/events", "/health") and (shared_row in common or not any(path in r for r in common)):
                     if shared_row not in common:

@@ -53,11 +53,11 @@ class Row:
         return self.failure is None and self.lost == 0 and self.duplicates == 0 and self.seconds is not None
 
 
-def read_feed(url: str, page: int = 1000) -> list[dict[str, Any]]:
-    """Every event of a service's ``GET /events``, in order."""
+def read_feed(url: str, headers: dict[str, str] | None = None, page: int = 1000) -> list[dict[str, Any]]:
+    """Every event of a service's ``GET /events``, in order; ``headers`` sign the reads in."""
     events: list[dict[str, Any]] = []
     after = 0
-    with httpx.Client(base_url=url, timeout=60) as http:
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
         while True:
             body = http.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
             events.extend(body["events"])
@@ -67,7 +67,7 @@ def read_feed(url: str, page: int = 1000) -> list[dict[str, Any]]:
 
 
 def last_public_positions(system: System) -> dict[str, int]:
-    return {name: (feed[-1]["position"] if (feed := read_feed(system.url(name))) else 0) for name in WRITERS}
+    return {name: (feed[-1]["position"] if (feed := read_feed(system.url(name), system.headers)) else 0) for name in WRITERS}
 
 
 def settled(system: System, heads: dict[str, int]) -> str | None:
@@ -169,9 +169,9 @@ def out_of_order(ids: Sequence[str]) -> str | None:
     return None
 
 
-def evidence(reporting_url: str, indicator: str) -> dict[str, Decimal]:
+def evidence(reporting_url: str, indicator: str, headers: dict[str, str] | None = None) -> dict[str, Decimal]:
     """Per event id, how much it adds to the indicator's total (``value``, or ``total`` for a figure with parts)."""
-    with httpx.Client(base_url=reporting_url, timeout=120) as http:
+    with httpx.Client(base_url=reporting_url, timeout=120, headers=headers) as http:
         body = http.get(f"/indicators/{indicator}/evidence", params={"phase": "total"}).raise_for_status().json()
     return {event["event_id"]: Decimal(str(event["adds"].get("total", event["adds"].get("value", 0)))) for event in body["events"]}
 
@@ -188,7 +188,7 @@ def expected_add(kind: Kind, cloudevent: dict[str, Any]) -> Decimal:
 def audit(case: str, system: System, commands: Sequence[Command], seconds: float | None, reporting: Iterable[str] | None = None) -> Row:
     """The row for ``commands`` (see the module docstring); every reporting replica's answer is checked."""
     row = Row(case, sent=len(commands), seconds=seconds)
-    feeds = {name: read_feed(system.url(name)) for name in WRITERS}
+    feeds = {name: read_feed(system.url(name), system.headers) for name in WRITERS}
     index: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for events in feeds.values():
         for cloudevent in events:
@@ -197,7 +197,7 @@ def audit(case: str, system: System, commands: Sequence[Command], seconds: float
                     index[(kind.event_type, str(cloudevent["data"].get(kind.tag_field)))].append(cloudevent)
     kinds = {command.kind.name: command.kind for command in commands}
     replicas = list(reporting) if reporting is not None else [p.url for p in system.replicas["reporting"]]
-    counted_by = [{name: evidence(url, kind.indicator) for name, kind in kinds.items()} for url in replicas]
+    counted_by = [{name: evidence(url, kind.indicator, system.headers) for name, kind in kinds.items()} for url in replicas]
     for command in commands:
         found = index.get((command.kind.event_type, command.tag), [])
         if len(found) > 1:

@@ -32,6 +32,7 @@ from faults.processes import (
     InFlight,
     Layout,
     NatsCluster,
+    SignIn,
     System,
     eventually,
     set_max_msg_size,
@@ -40,6 +41,7 @@ from faults.processes import (
     stream_leader,
 )
 from devtools.embedded import PostgresServer
+from devtools.identity import SERVICE_CLIENT, IdentityProvider
 
 STREAM_OF = {"registry": "OSV_REGISTRY", "funding": "OSV_FUNDING", "engagement": "OSV_ENGAGEMENT"}
 """Each write service's JetStream stream (one per service since issue 9)."""
@@ -48,13 +50,19 @@ SETTLE_SECONDS = 120.0
 """How long a case waits, after its last command, for reporting to count everything before it calls the rest lost."""
 
 
+FAULTS_ACCOUNT = "faults"
+"""The account the load and the audit act as: it records every kind of command and reads the feeds and the evidence."""
+FAULTS_ROLES = ("lead", "auditor")
+
+
 class Workbench:
-    """Where the cases keep their files, and the one PostgreSQL server the run shares (started on first use)."""
+    """Where the cases keep their files, and what the run shares: one PostgreSQL server and one identity provider (each started on first use)."""
 
     def __init__(self, root: Path, postgres: PostgresServer | None = None) -> None:
         self.root = root
         self._postgres = postgres
         self._own_postgres = postgres is None
+        self._identity: IdentityProvider | None = None
 
     def directory(self, case: str) -> Path:
         path = self.root / case
@@ -72,7 +80,25 @@ class Workbench:
         tag = uuid.uuid4().hex[:6]
         return {name: self.postgres.create_database(f"{case}_{name}_{tag}".lower()) for name in services}
 
+    @property
+    def identity(self) -> IdentityProvider:
+        """The run's OpenID Connect provider (the embedded Canaille), with the :data:`FAULTS_ACCOUNT`."""
+        if self._identity is None:
+            self._identity = IdentityProvider(
+                self.root / "idp", port=0, extra_accounts={FAULTS_ACCOUNT: FAULTS_ROLES}
+            ).start()
+        return self._identity
+
+    def sign_in(self) -> SignIn:
+        """The services' token settings and a fresh token for the load and the audit (valid for an hour: one per case)."""
+        provider = self.identity
+        env = {"OSV_AUTH_ISSUER": provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": provider.client_secret(SERVICE_CLIENT)}
+        return SignIn(env=env, headers={"Authorization": f"Bearer {provider.token(FAULTS_ACCOUNT)}"})
+
     def close(self) -> None:
+        if self._identity is not None:
+            self._identity.stop()
+            self._identity = None
         if self._postgres is not None and self._own_postgres:
             self._postgres.stop()
             self._postgres = None
@@ -85,7 +111,7 @@ def layout(bench: Workbench, case: str, nats_url: str, **options: Any) -> Layout
     directory = bench.directory(case)
     logs = directory / "logs"
     logs.mkdir(exist_ok=True)
-    return Layout(nats_url=nats_url, var_dir=directory / "var", log_dir=logs, **options)
+    return Layout(nats_url=nats_url, var_dir=directory / "var", log_dir=logs, sign_in=bench.sign_in(), **options)
 
 
 def client_urls(system: System) -> Callable[[str, int], str]:
@@ -98,11 +124,11 @@ def map_pool(system: System, label: str, count: int) -> list[tuple[str, str]]:
     if count == 0:
         return []
     commands = [osv_command(f"{label} pool", i) for i in range(count)]
-    Load(commands, client_urls(system), CLIENTS).run()
+    Load(commands, client_urls(system), CLIENTS, headers=system.headers).run()
     refused = [c for c in commands if c.status != "acknowledged"]
     if refused:
         raise FaultError(f"mapping the pool: {len(refused)} OSVs not mapped, e.g. {refused[0].status} {refused[0].answer}")
-    head = read_feed(system.url("registry"))[-1]["position"]
+    head = read_feed(system.url("registry"), system.headers)[-1]["position"]
     for name in ("funding", "engagement"):
         for process in system.replicas[name]:
             eventually(lambda p=process: views_applied(p.health(), "registry", head), 120, f"{process.label} knows the pool's OSVs")
@@ -132,7 +158,7 @@ def mixed(label: str, pool: Sequence[tuple[str, str]], osvs: int, grants: int = 
 
 def send(system: System, commands: Sequence[Command], retry_for: float = 60.0) -> None:
     """Send commands one after the other from one more client (an operator's), with keys and retries like the load's."""
-    Load(commands, client_urls(system), clients=1, retry_for=retry_for).run()
+    Load(commands, client_urls(system), clients=1, retry_for=retry_for, headers=system.headers).run()
 
 
 def finish(
@@ -192,7 +218,7 @@ def refused_publish(bench: Workbench, quick: bool = False) -> Row:
         pool = map_pool(system, case, 16 if quick else 61)
         special, pool = pool[0], pool[1:]
         n = (60, 5, 5) if quick else (300, 20, 20)
-        load = Load(mixed(case, pool, osvs=n[0], grants=n[1], members=n[2], activities=n[2]), client_urls(system), CLIENTS).start()
+        load = Load(mixed(case, pool, osvs=n[0], grants=n[1], members=n[2], activities=n[2]), client_urls(system), CLIENTS, headers=system.headers).start()
         load.wait_acknowledged(len(load.commands) // 4)
         stream = STREAM_OF["engagement"]
         set_max_msg_size(nats_server.url, stream, 700)
@@ -233,7 +259,7 @@ def oversized_event(bench: Workbench, quick: bool = False) -> Row:
         pool = map_pool(system, case, 18 if quick else 63)
         special, pool = pool[:3], pool[3:]
         n = (60, 5, 5) if quick else (300, 20, 20)
-        load = Load(mixed(case, pool, osvs=n[0], grants=n[1], members=n[2], activities=n[2]), client_urls(system), CLIENTS).start()
+        load = Load(mixed(case, pool, osvs=n[0], grants=n[1], members=n[2], activities=n[2]), client_urls(system), CLIENTS, headers=system.headers).start()
         load.wait_acknowledged(len(load.commands) // 4)
         # The meeting, then more of engagement's events after it, whatever the load is doing by then.
         set_max_msg_size(nats_server.url, STREAM_OF["engagement"], OVERSIZED_LIMIT)
@@ -268,7 +294,7 @@ def nats_killed(bench: Workbench, quick: bool = False) -> Row:
         with System(layout(bench, case, nats_server.url, extra_env=through)) as system:
             pool = map_pool(system, case, 0 if quick else 60)
             commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=30, members=30)
-            load = Load(commands, client_urls(system), CLIENTS).start()
+            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             load.wait_acknowledged(len(commands) // 3)
             when = mid_load(load)
             wire.hold()
@@ -290,7 +316,7 @@ def nats_restarted_twice(bench: Workbench, quick: bool = False) -> Row:
     directory = bench.directory(case)
     with nats_single(directory) as nats_server, System(layout(bench, case, nats_server.url)) as system:
         commands = [osv_command(case, i) for i in range(600 if quick else 3000)]
-        load = Load(commands, client_urls(system), CLIENTS).start()
+        load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
         load.wait_acknowledged(len(commands) // 4)
         when = mid_load(load)
         nats_server.kill()
@@ -314,7 +340,7 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
         with System(layout(bench, case, nats_server.url, **options)) as system:
             pool = map_pool(system, case, 0 if quick else 120)
             commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
-            load = Load(commands, client_urls(system), CLIENTS).start()
+            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             row = finish(case, system, load, None)
             shared = []
             for name in on_postgres:
@@ -332,7 +358,7 @@ def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
         with System(layout(bench, case, cluster.url, stream_replicas=3)) as system:
             pool = map_pool(system, case, 40)
             commands = mixed(case, pool, osvs=600, grants=20, members=20)
-            load = Load(commands, client_urls(system), CLIENTS).start()
+            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             load.wait_acknowledged(len(commands) // 3)
             leader = stream_leader(cluster.url, STREAM_OF["registry"])
             if leader is None:
@@ -355,7 +381,7 @@ def reporting_killed(bench: Workbench, quick: bool = False) -> Row:
     with nats_single(directory) as nats_server, System(layout(bench, case, nats_server.url)) as system:
         pool = map_pool(system, case, 40)
         commands = mixed(case, pool, osvs=600, grants=20, members=20)
-        load = Load(commands, client_urls(system), CLIENTS).start()
+        load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
         load.wait_acknowledged(len(commands) // 3)
         reporting = system.first("reporting")
         when = mid_load(load)
@@ -374,7 +400,7 @@ def writer_killed(bench: Workbench, quick: bool = False) -> Row:
     with nats_single(directory) as nats_server, System(layout(bench, case, nats_server.url)) as system:
         pool = map_pool(system, case, 40)
         commands = mixed(case, pool, osvs=600, grants=20, members=20)
-        load = Load(commands, client_urls(system), CLIENTS).start()
+        load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
         load.wait_acknowledged(len(commands) // 3)
         registry = system.first("registry")
         when = mid_load(load)
@@ -395,7 +421,7 @@ def postgres_restarted(bench: Workbench, quick: bool = False) -> Row:
         with System(layout(bench, case, nats_server.url, **options)) as system:
             pool = map_pool(system, case, 40)
             commands = mixed(case, pool, osvs=500, grants=20, members=20)
-            load = Load(commands, client_urls(system), CLIENTS).start()
+            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             load.wait_acknowledged(len(commands) // 3)
             when, before = mid_load(load), bench.postgres.pid
             bench.postgres.halt(mode="immediate")

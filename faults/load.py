@@ -123,7 +123,8 @@ class Load:
 
     ``urls(service, client)`` gives the base URL a client uses. Clients take
     commands from one shared queue, in order. :attr:`acknowledged` grows as
-    answers come; a case waits on it to strike mid-load.
+    answers come; a case waits on it to strike mid-load. ``headers`` go with
+    every request (the case's ``Authorization``).
     """
 
     def __init__(
@@ -133,8 +134,10 @@ class Load:
         clients: int = 4,
         retry_for: float = 120.0,
         timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.commands = list(commands)
+        self.headers = dict(headers or {})
         self.urls = urls
         self.clients = clients
         self.retry_for = retry_for
@@ -178,7 +181,7 @@ class Load:
             return next(self._next, None)
 
     def _client(self, number: int) -> None:
-        with httpx.Client(timeout=self.timeout) as http:
+        with httpx.Client(timeout=self.timeout, headers=self.headers) as http:
             while (command := self._take()) is not None:
                 self._send(http, number, command)
                 if command.status == "acknowledged":

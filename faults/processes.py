@@ -5,6 +5,8 @@ through its environment (``<SERVICE>_…``), as ``make run`` and ``deploy/``
 start it. :class:`System` holds one or more replicas of each service and
 knows each write service's feed address, so every view follows its sources'
 ``GET /events`` for real. Nothing here is a fake: a kill is ``SIGKILL``.
+Every service checks tokens from a real identity provider (:class:`SignIn`),
+and every request of the load and the audit carries one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ PREFIXES = tuple(f"{name.upper()}_" for name in SERVICES)
 
 class FaultError(RuntimeError):
     """A process would not start, or the system never reached the state a case waits for."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How a case's services check tokens and what its clients send.
+
+    ``env``: the services' ``OSV_AUTH_*`` settings (the provider's issuer, the
+    services' own client secret for reading each other's feeds). ``headers``:
+    ``Authorization: Bearer`` with a token the provider issued to the account
+    the load and the audit act as.
+    """
+
+    env: dict[str, str]
+    headers: dict[str, str]
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -157,6 +173,8 @@ class Layout:
     follow_interval_seconds: float = 1.0
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per service, more settings (``{"engagement": {"ENGAGEMENT_MAX_BODY_BYTES": "2000000"}}``)."""
+    sign_in: SignIn | None = None
+    """The services' token checks and the clients' token; None leaves the services their own settings and sends none."""
 
 
 class System:
@@ -164,6 +182,8 @@ class System:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.headers: dict[str, str] = dict(layout.sign_in.headers) if layout.sign_in else {}
+        """What every client request to the services sends (the load's, the audit's)."""
         self.replicas: dict[str, list[ServiceProcess]] = {}
         ports = {name: [free_port(HOST) for _ in range(layout.replicas.get(name, 1))] for name in SERVICES}
         feeds = {name: f"http://{HOST}:{ports[name][0]}" for name in WRITERS}
@@ -182,6 +202,7 @@ class System:
                     f"{prefix}_NATS_STREAM_REPLICAS": str(layout.stream_replicas),
                     f"{prefix}_FEED_URLS": json.dumps(feeds),
                     f"{prefix}_FOLLOW_INTERVAL_SECONDS": str(layout.follow_interval_seconds),
+                    **(layout.sign_in.env if layout.sign_in else {}),
                     **layout.extra_env.get(name, {}),
                 }
                 if name == "engagement":

@@ -85,7 +85,9 @@ __all__ = [  # the roles' names are re-exported from shared.roles
     "role_kind",
     "role_ubigeo",
     "roles_from_claims",
+    "subject_of_request",
     "swagger_ui_oauth",
+    "within",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -152,6 +154,11 @@ class AuthSettings(BaseSettings):
     token_url: str | None = Field(
         default=None, description="Token endpoint shown in the OpenAPI documents. Unset: `<issuer>/oauth/token` (Canaille)."
     )
+    docs_client: str = Field(
+        default="osv-docs-{service}",
+        description="The public client (PKCE) each API's Swagger UI signs in with; `{service}` is the service's name.",
+    )
+    dashboard_client_id: str = Field(default="osv-dashboard", description="The public client (PKCE) the dashboard signs people in with.")
     service_client_id: str = Field(default="osv-services", description="The services' own client (client credentials), to read each other's feeds.")
     service_client_secret: SecretStr | None = Field(default=None, description="Its secret; `make run` passes the embedded provider's.")
 
@@ -183,6 +190,10 @@ class AuthSettings(BaseSettings):
     @property
     def openapi_token_url(self) -> str:
         return self.token_url or f"{self.issuer_url}/oauth/token"
+
+    def docs_client_id(self, service: str) -> str:
+        """The client Swagger UI of ``service`` signs in with (``osv-docs-registry``...)."""
+        return self.docs_client.replace("{service}", service)
 
 
 # -- token validation --------------------------------------------------------------------------------
@@ -415,6 +426,18 @@ def current_caller(
         raise ProviderUnavailable() from None
 
 
+def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The subject of a request's valid bearer token (ASGI headers), or None without one; for middleware. Blocks."""
+    authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        return validator.caller(token.strip()).subject
+    except (InvalidTokenError, ProviderUnavailableError):
+        return None
+
+
 #: Any caller with a valid token (use :func:`requires` to ask for a permission).
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
@@ -435,6 +458,23 @@ def requires(*permissions: Permission) -> Callable[[Caller], Caller]:
 
     dependency.__name__ = "requires_" + "_".join(p.name.lower() for p in permissions)
     dependency.osv_permissions = permissions  # type: ignore[attr-defined]
+    return dependency
+
+
+def within(permission: Permission) -> Callable[[Caller], MunicipalScope]:
+    """A dependency giving the municipalities ``permission`` reaches for the caller (403 without it).
+
+    ``scope: Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]``:
+    the route hands it to the application, which answers 404 for an object
+    outside it and leaves such objects out of lists.
+    """
+    check = requires(permission)
+
+    def dependency(caller: CallerDep) -> MunicipalScope:
+        return check(caller).scope(permission)
+
+    dependency.__name__ = f"within_{permission.name.lower()}"
+    dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]
     return dependency
 
 
@@ -481,6 +521,15 @@ def install_auth(app: FastAPI, settings: AuthSettings, validator: TokenValidator
     return validator
 
 
+def _api_routes(app: FastAPI) -> list[Any]:
+    """Every route of ``app`` as it is served, those of included routers too (with their prefixes and dependencies)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before routers were included lazily: app.routes holds them all
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
 def _describe_security(app: FastAPI, document: dict[str, Any], settings: AuthSettings) -> None:
     schemes = document.get("components", {}).get("securitySchemes", {})
     flow = schemes.get("oidc", {}).get("flows", {}).get("authorizationCode")
@@ -488,7 +537,7 @@ def _describe_security(app: FastAPI, document: dict[str, Any], settings: AuthSet
         flow["authorizationUrl"] = settings.openapi_authorization_url
         flow["tokenUrl"] = settings.openapi_token_url
     problem = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
-    for route in app.routes:
+    for route in _api_routes(app):
         dependant = getattr(route, "dependant", None)
         if dependant is None or not _uses_caller(dependant):
             continue

@@ -18,6 +18,11 @@ database could not be reached:
 meanwhile every use fails at once, so the library's retries run out in about
 2 s and the request answers 503. A pool that is only busy (every connection
 in use) is told apart from a database that is down by one direct connection.
+
+It also creates the library's tables one process at a time: PostgreSQL does
+not make two concurrent ``CREATE TYPE`` or ``CREATE TABLE IF NOT EXISTS`` of
+one name safe, and two replicas of a service started together on a new
+database would otherwise fail on the catalogue's unique index.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from eventsourcing import postgres
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, InterfaceError, OperationalError, ProcessRecorder
 from eventsourcing.utils import Environment, EnvType
+
+from shared.views import SCHEMA_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +101,34 @@ class PostgresFactory(postgres.PostgresFactory):
         seconds = self.env.get(self.POSTGRES_CONNECT_TIMEOUT) or "5"
         self.datastore.pool.kwargs["connect_timeout"] = max(int(seconds), 2)  # libpq's least useful value is 2
         self.datastore.pool.reconnect_timeout = RECONNECT_SECONDS
+
+    # The library's recorders create their tables when built: one process at a time (see the module's docstring).
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        with self._creating_tables():
+            return super().aggregate_recorder(purpose)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        with self._creating_tables():
+            return super().application_recorder()
+
+    def tracking_recorder(self, tracking_recorder_class: Any = None) -> Any:
+        with self._creating_tables():
+            return super().tracking_recorder(tracking_recorder_class)
+
+    def process_recorder(self) -> ProcessRecorder:
+        with self._creating_tables():
+            return super().process_recorder()
+
+    @contextmanager
+    def _creating_tables(self) -> Iterator[None]:
+        """Hold :data:`shared.views.SCHEMA_LOCK`, a session advisory lock, on a pooled connection meanwhile."""
+        if not self.env_create_table():
+            yield
+            return
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                yield
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -29,25 +29,27 @@ class Permission(StrEnum):
     """What a route may require. The value is what a 403 names and what the OpenAPI documents show."""
 
     PROGRAMME_READ = "programme:read"
-    """Read OSVs, municipalities, RUOS processes, readiness, grants, rounds, follow-up (within municipal scope)."""
+    """Read OSVs, municipalities, RUOS processes, readiness, grants, follow-up, members masked (within municipal scope)."""
     PROGRAMME_WRITE = "programme:write"
-    """Every programme command: map, register, fund, follow up."""
+    """Every programme command: map, apply, fund, follow up, register members."""
     RUOS_RECORD = "ruos:record"
-    """Record RUOS observations and registrations (a municipal focal point: for its municipality)."""
+    """Record RUOS observations, registrations, rejections and board renewals (a focal point: for its municipality)."""
     PERSONAL_DATA_READ = "personal-data:read"
-    """Read members' plain personal data (each read logged with its purpose)."""
+    """Read members' plain personal data, stating a purpose (each read is logged)."""
+    MEMBERS_FIND = "members:find"
+    """Look a person up by identity document (logged with its purpose; plain data only with ``personal-data:read``)."""
     PHASES_MANAGE = "phases:manage"
     """Open phases, set targets, sign a phase off."""
     ROUNDS_DECIDE = "rounds:decide"
-    """Approve or reject proposals; open and close rounds."""
+    """Open and close rounds, assign their evaluators, approve or reject proposals."""
     PROPOSALS_READ = "proposals:read"
-    """Read proposals (an evaluator: those of the rounds assigned to it)."""
+    """Read rounds and their proposals (an evaluator: those of the rounds assigned to it)."""
     PROPOSALS_SCORE = "proposals:score"
-    """Score proposals (an evaluator: in the rounds assigned to it)."""
+    """Score proposals (an evaluator: in the rounds assigned to it, under its assigned code)."""
     INDICATORS_READ = "indicators:read"
-    """Read indicators, the dashboard and exports (within municipal scope)."""
+    """Read indicators, their evidence, exports, alerts and the dashboard (within municipal scope)."""
     AUDIT_READ = "audit:read"
-    """Read evidence: history, as-of reports, the events behind each figure, verification."""
+    """Read an OSV's full stored history (staff notes included)."""
     EVENTS_READ = "events:read"
     """Read a service's ``GET /events`` feed (a partner: its municipality's events only)."""
     PERSONAL_DATA_ERASE = "personal-data:erase"
@@ -58,17 +60,31 @@ class Permission(StrEnum):
 
 P = Permission
 _STAFF = frozenset(
-    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.PERSONAL_DATA_READ, P.PROPOSALS_READ}
+    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
     | {P.INDICATORS_READ, P.AUDIT_READ}
 )
 #: What each kind of role may do (``municipal`` and ``partner`` stand for every ``municipal-<ubigeo>``...).
+#:
+#: Why each row is what it is:
+#:
+#: * ``staff`` run the programme: every command, members' plain data (each read logged with its purpose),
+#:   the OSVs' full history. They read the facts through the APIs, so no raw feed (``events:read``).
+#: * ``lead`` adds what only leads decide: phases, rounds (opening, closing, evaluators, approvals).
+#: * ``municipal`` focal points see their municipality's OSVs, RUOS process, readiness, follow-up and
+#:   indicators, and record what the municipality decides in its RUOS; members only masked.
+#: * ``evaluator`` reads and scores the proposals of the rounds assigned to it: nothing of the OSVs'
+#:   records (members, follow-up) that the rubric does not need, and no other evaluator's sheet beyond the ranking's.
+#: * ``auditor`` reads everything, members masked: history, evidence, as-of, feeds; looks nobody up.
+#: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), erases,
+#:   and reads the access log; nothing of the programme's records.
+#: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "staff": _STAFF,
     "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
     "municipal": frozenset({P.PROGRAMME_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
     "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.EVENTS_READ}),
-    "dpo": frozenset({P.PERSONAL_DATA_ERASE, P.ACCESS_LOG_READ}),
+    "dpo": frozenset({P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
 }
@@ -76,6 +92,8 @@ del P
 
 #: Roles only machine clients hold (client-credentials grant).
 MACHINE_ROLE_KINDS = frozenset({"partner", "service"})
+#: Roles whose permissions reach only the rounds a lead assigned to the caller (not a municipality).
+ASSIGNED_ROLE_KINDS = frozenset({"evaluator"})
 
 #: Claim value -> platform role. ``{ubigeo}`` stands for a district code or ``mml`` on both sides.
 DEFAULT_ROLE_MAP: Mapping[str, str] = {
@@ -180,6 +198,11 @@ class Caller:
         A route answers 404 when this is false for an object it found.
         """
         return self.scope(permission).covers(ubigeo)
+
+    def only_assigned(self, permission: Permission) -> bool:
+        """Whether ``permission`` reaches only the rounds assigned to the caller: every role granting it is an evaluator's."""
+        granting = [role for role in self.roles if permission in ROLE_PERMISSIONS.get(role_kind(role), ())]
+        return bool(granting) and all(role_kind(role) in ASSIGNED_ROLE_KINDS for role in granting)
 
     @property
     def may_read_personal_data(self) -> bool:

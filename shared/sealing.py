@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, LargeBinary, String, delete, exc, sel
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
-from shared.views import forget_rows
+from shared.views import create_tables, forget_rows
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -102,7 +102,7 @@ class KeyRing:
     def __init__(self, engine: Engine, wrapping_key: bytes) -> None:
         self.engine = engine
         self._wrapping = AESGCM(wrapping_key)
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def key_of(self, owner_id: UUID) -> bytes | None:
         """The owner's data key, or None once it is forgotten (or never made, or forgotten by the dry run being served)."""

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from shared.auth import AuthSettings
 from shared.dates import EARLIEST_DATE
 from shared.files import PRIVATE_FILE, private_dir
 
@@ -86,6 +87,17 @@ class ServiceSettings(BaseSettings):
         "programme, not this); earlier dates get 422, rule `not_before_earliest_date`.",
     )
     health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="How tokens are checked: the `OSV_AUTH_` settings every service shares (issuer, audience, roles claim...).",
+    )
+    cors_allow_origins: list[str] = Field(
+        default=[],
+        description=(
+            "Origins (JSON list, e.g. `[\"https://osv.example.org\"]`) whose browser front ends may call this API "
+            "(CORS). Empty: none; the service's own pages (`/docs`, the dashboard) need no entry."
+        ),
+    )
 
     master_key: SecretStr | None = Field(
         default=None,

@@ -20,15 +20,18 @@ import psycopg
 import sqlalchemy.exc
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
+from shared.auth import Permission, ServiceCredentials, install_auth, subject_of_request, swagger_ui_oauth, within
 from shared.consumers import DurableConsumer
+from shared.docs import install_docs
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.files import private_dir
@@ -47,6 +50,7 @@ from shared.lease import lease_for
 from shared.lifecycle import on_stop_signal, stop_tasks
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.settings import ServiceSettings
 from shared.store import EARLIEST_DATE_SETTING, persistence_env
 from shared.views import View
@@ -194,6 +198,8 @@ class Following:
     ) -> Following:
         """A durable consumer per view and source, and a feed follower per view, each as a task."""
         following = cls()
+        # The feeds answer only to a token: the services' own, by client credentials.
+        credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
         for view in views:
             for source in view.sources:
                 consumer = DurableConsumer(
@@ -201,7 +207,7 @@ class Following:
                 )
                 following.consumers.append(consumer)
                 tasks.append(asyncio.create_task(consumer.run(), name=consumer.durable))
-            follower = FeedFollower(view, settings.feed_urls, interval=settings.follow_interval_seconds)
+            follower = FeedFollower(view, settings.feed_urls, interval=settings.follow_interval_seconds, auth=credentials)
             following.followers.append(follower)
             tasks.append(asyncio.create_task(follower.run(), name=f"{view.name}-follower"))
         return following
@@ -440,7 +446,15 @@ class Runtime:
             views=self.following.health(),
         )
 
-    def event_page(self, after: int, limit: int) -> EventPage:
+    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA) -> EventPage:
+        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities.
+
+        Which municipality an event belongs to is the application's to say
+        (``ubigeos_of_events``: its OSV's district, or the municipality it names;
+        programme-wide events such as phases and rounds belong to none, so only
+        all of Lima sees them). The page's positions are the store's, so a
+        filtered page still moves ``next_after`` over what it leaves out.
+        """
         assert self.app is not None
         head = self.app.log_head()
         notifications = self.app.log_after(after, limit)
@@ -454,6 +468,9 @@ class Runtime:
             assert cloudevent is not None
             events.append(cloudevent)
             previous = notification.id
+        if not scope.all_of_lima and events:
+            ubigeos = self.app.ubigeos_of_events(events)
+            events = [event for event, ubigeo in zip(events, ubigeos, strict=True) if scope.covers(ubigeo)]
         return EventPage(after=after, next_after=notifications[-1].id if notifications else after, head=head, events=events)
 
 
@@ -471,11 +488,14 @@ def base_api(runtime: Runtime, *, title: str, description: str, page_policies: M
     app serves, by path (see :class:`~shared.guards.SecureHeaders`). Every
     error answer is documented on every operation of the OpenAPI document.
     """
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan)
+    settings = runtime.settings
+    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan, docs_url=None, redoc_url=None)
     api.state.runtime = runtime
     install_error_handlers(api)
-    install_documentation(api, runtime.settings.max_body_bytes)
-    _install_outermost(api, runtime.settings.max_body_bytes, page_policies)
+    install_auth(api, settings.auth)
+    install_docs(api, swagger_ui_oauth(settings.auth.docs_client_id(settings.service_name)))
+    install_documentation(api, settings.max_body_bytes)
+    _install_outermost(api, settings.max_body_bytes, page_policies)
     return api
 
 
@@ -490,20 +510,52 @@ def _install_outermost(api: FastAPI, limit: int, page_policies: Mapping[str, str
     api.add_middleware(SecureHeaders, page_policies=page_policies)
 
 
+def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
+    """Browser front ends at ``origins`` may call the API (CORS); add it last, so it wraps every answer, errors included.
+
+    Tokens travel in the ``Authorization`` header, never in cookies, so no
+    credentials mode is allowed. The secure headers stay outermost, so a
+    preflight's answer carries them too.
+    """
+    if not origins:
+        return
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition"],
+        max_age=600,
+    )
+    headers = [m for m in api.user_middleware if m.cls is SecureHeaders]
+    api.user_middleware = headers + [m for m in api.user_middleware if m.cls is not SecureHeaders]
+
+
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """A write service's app: :func:`base_api`, Idempotency-Key, dry runs, the body limit, ``/events``, ``/health``, then ``routers``."""
     api = base_api(runtime, title=title, description=description)
-    install_idempotency(api, service=runtime.settings.service_name, application=lambda: runtime.app)
+    validator = api.state.token_validator
+    install_idempotency(
+        api,
+        service=runtime.settings.service_name,
+        application=lambda: runtime.app,
+        caller=lambda scope: subject_of_request(validator, scope["headers"]),
+    )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(
+        scope: Annotated[MunicipalScope, Depends(within(Permission.EVENTS_READ))],
         after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
-        """Read the service's stored events in order, as CloudEvents, for auditors and rebuilds."""
-        return runtime.event_page(after, limit)
+        """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
+
+        A partner's token (`partner-<ubigeo>`) reads only its municipality's events; the page still
+        advances over the others, and `previousposition` may name an event it does not see.
+        """
+        return runtime.event_page(after, limit, scope)
 
     @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
     async def health(response: Response) -> Health:
@@ -513,6 +565,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     for router in routers:
         api.include_router(router)
+    install_cors(api, runtime.settings.cors_allow_origins)
     return api
 
 

@@ -14,7 +14,7 @@ from devtools.identity import IdentityProvider
 from shared.auth import AuthSettings
 from shared.clock import Clock
 from tests.support.clients import service_client
-from tests.support.identity import IssuedTokens
+from tests.support.identity import IssuedTokens, session_auth, session_provider, session_tokens
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,22 +53,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityProvider]:
-    """The real embedded OpenID Connect provider (Canaille, devtools.identity), started once per test session."""
+    """The real embedded OpenID Connect provider (Canaille, devtools.identity), started once per test session.
+
+    The same provider signs the shared test clients' tokens (``tests.support.identity.session_provider``).
+    """
     # <var>/idp, as `make run` lays it out, so `make token` with OSV_VAR_DIR=<var> finds its state.
-    with IdentityProvider(tmp_path_factory.mktemp("var") / "idp", port=0) as provider:
-        yield provider
+    provider = session_provider(tmp_path_factory.mktemp("var") / "idp")
+    yield provider
+    provider.stop()
 
 
 @pytest.fixture(scope="session")
 def tokens(identity_provider: IdentityProvider) -> IssuedTokens:
     """``tokens["staff"]``, ``tokens.headers("municipal-150132")``: access tokens the provider issued, cached."""
-    return IssuedTokens(identity_provider)
+    return session_tokens()
 
 
 @pytest.fixture(scope="session")
 def auth_settings(identity_provider: IdentityProvider) -> AuthSettings:
-    """What a service needs to check the session provider's tokens (its issuer; every other setting default)."""
-    return AuthSettings(issuer=identity_provider.issuer)
+    """What a service needs to check the session provider's tokens (its issuer) and read other services' feeds (the service client's secret)."""
+    return session_auth()
 
 
 # The services' clients -----------------------------------------------------------------------

@@ -136,7 +136,7 @@ class _State:
     client_secrets: dict[str, str]
 
     @classmethod
-    def load_or_create(cls, path: Path) -> _State:
+    def load_or_create(cls, path: Path, extra_accounts: tuple[str, ...] = ()) -> _State:
         data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
         state = cls(
             secret_key=data.get("secret_key") or secrets.token_urlsafe(32),
@@ -145,7 +145,7 @@ class _State:
             passwords=dict(data.get("passwords") or {}),
             client_secrets=dict(data.get("client_secrets") or {}),
         )
-        for name in DEMO_ACCOUNTS:
+        for name in (*DEMO_ACCOUNTS, *extra_accounts):
             state.passwords.setdefault(name, _new_password())
         for client_id in (*MACHINE_CLIENTS, CLI_CLIENT):
             state.client_secrets.setdefault(client_id, secrets.token_urlsafe(32))
@@ -180,8 +180,9 @@ class IdentityProvider:
     ``state_dir`` holds its SQLite database, keys and demo secrets; the same
     folder gives the same accounts, secrets and keys across restarts. ``port=0``
     picks a free port. ``service_urls`` (service name -> base URL) places the
-    dashboard's and Swagger UI's redirect URIs. Use as a context manager or
-    call :meth:`start` / :meth:`stop`.
+    dashboard's and Swagger UI's redirect URIs. ``extra_accounts`` (login name
+    -> groups) adds people beyond the demo ones, e.g. a test account holding
+    several roles. Use as a context manager or call :meth:`start` / :meth:`stop`.
     """
 
     def __init__(
@@ -191,11 +192,13 @@ class IdentityProvider:
         port: int = 0,
         host: str = "127.0.0.1",
         service_urls: Mapping[str, str] | None = None,
+        extra_accounts: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.host = host
         self.port = port or free_port(host)
         self.service_urls = dict(service_urls or IdentitySettings().service_urls)
+        self.extra_accounts = {name: tuple(groups) for name, groups in (extra_accounts or {}).items()}
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None
 
@@ -224,7 +227,7 @@ class IdentityProvider:
         return self.state_dir / "state.json"
 
     def _state(self) -> _State:
-        return _State.load_or_create(self._state_path)
+        return _State.load_or_create(self._state_path, tuple(self.extra_accounts))
 
     def passwords(self) -> dict[str, str]:
         """Each demo account's password (login name -> password)."""
@@ -287,7 +290,8 @@ class IdentityProvider:
 
     def accounts(self) -> list[AccountSpec]:
         passwords = self.passwords()
-        return [AccountSpec(user_name=name, password=passwords[name], groups=(name,)) for name in DEMO_ACCOUNTS]
+        demo = [AccountSpec(user_name=name, password=passwords[name], groups=(name,)) for name in DEMO_ACCOUNTS]
+        return demo + [AccountSpec(user_name=name, password=passwords[name], groups=groups) for name, groups in self.extra_accounts.items()]
 
     # -- tokens ------------------------------------------------------------------------------------
 
@@ -358,6 +362,8 @@ class IdentityProvider:
         ]
         for service, url in self.service_urls.items():
             command += ["--service", f"{service}={url}"]
+        for name, groups in self.extra_accounts.items():
+            command += ["--account", f"{name}={','.join(groups)}"]
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (kept open while the child runs)
         env = {**os.environ, "AUTHLIB_INSECURE_TRANSPORT": "1"}
         self._process = subprocess.Popen(

@@ -23,7 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     from devtools.identity import provider as canaille_provider
 
     service_urls = dict(item.split("=", 1) for item in args.service)
-    idp = IdentityProvider(Path(args.state_dir), port=args.port, host=args.host, service_urls=service_urls)
+    extra = {name: tuple(groups.split(",")) for name, groups in (item.split("=", 1) for item in args.account)}
+    idp = IdentityProvider(Path(args.state_dir), port=args.port, host=args.host, service_urls=service_urls, extra_accounts=extra)
     state = idp._state()
     config = canaille_provider.canaille_config(
         host=args.host,
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, required=True)
     serve.add_argument("--service", action="append", default=[], metavar="NAME=URL")
+    serve.add_argument("--account", action="append", default=[], metavar="NAME=GROUP,GROUP", help="an account beyond the demo ones")
     serve.set_defaults(run=_serve)
 
     args = parser.parse_args(argv)

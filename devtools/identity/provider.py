@@ -6,7 +6,7 @@ Canaille application with its data in an SQLite file under the state folder,
 creates (idempotently) the demo accounts, their groups and the OAuth clients
 the platform needs, and serves it with Werkzeug's threaded server on loopback.
 
-Two things are added to stock Canaille, both through Authlib's extension points:
+Three things are added to stock Canaille, the first two through Authlib's extension points:
 
 * Access tokens are JWTs in the RFC 9068 profile (``typ: at+jwt``, ``sub``,
   ``client_id``, ``scope``, ``aud``) for every grant, carrying the caller's
@@ -16,6 +16,11 @@ Two things are added to stock Canaille, both through Authlib's extension points:
 * A client-credentials client gets the groups of its *service account*, the
   Canaille user named ``service-account-<client_id>`` (Keycloak's convention),
   so a machine's roles are managed like a person's: by group membership.
+* Its CORS answers to preflight requests also allow the ``Accept`` and
+  ``X-Requested-With`` headers, which Swagger UI's Authorize button sends with
+  the token request (Canaille allows ``Content-Type`` and ``Authorization``
+  only, so the browser refused the exchange: "Failed to fetch"). Keycloak
+  allows both by default.
 
 Roles are the groups' names: ``staff``, ``lead``, ``municipal-150132``...
 ``shared.auth`` maps them to the platform's roles.
@@ -36,6 +41,9 @@ log = logging.getLogger(__name__)
 
 ACCESS_TOKEN_SECONDS = 3600
 SERVICE_ACCOUNT_PREFIX = "service-account-"
+
+# Headers a browser may send cross-origin to the provider's endpoints (token, JWKS, discovery...).
+CORS_ALLOWED_HEADERS = "Content-Type, Authorization, Accept, X-Requested-With"
 
 # Audience of every token meant for the platform's APIs: a client record with no grant of its own.
 API_AUDIENCE = "osv-api"
@@ -187,7 +195,32 @@ def create_app(config: dict[str, Any]) -> Any:
     generator = PlatformAccessTokens(issuer)
     for grant_type in ("authorization_code", "refresh_token", "client_credentials"):
         authorization.register_token_generator(grant_type, generator)
+    app.wsgi_app = _PreflightHeaders(app.wsgi_app)
     return app
+
+
+class _PreflightHeaders:
+    """WSGI middleware: a preflight Canaille allowed (it set ``Access-Control-Allow-Origin``) allows :data:`CORS_ALLOWED_HEADERS`.
+
+    Origins stay Canaille's decision (the origins of the registered clients'
+    ``client_uri``); only the list of request headers is widened.
+    """
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "OPTIONS":
+            return self.wsgi_app(environ, start_response)
+
+        def widened(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            names = {name.lower() for name, _ in headers}
+            if "access-control-allow-origin" in names:
+                headers = [(n, v) for n, v in headers if n.lower() != "access-control-allow-headers"]
+                headers.append(("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, widened)
 
 
 def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[ClientSpec]) -> None:

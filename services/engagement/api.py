@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
+from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, Reader
 from services.engagement.domain.activities import BeneficiaryGroup, Output
 from services.engagement.domain.followup import ActionItemDraft
 from services.engagement.domain.needs import Need
 from services.engagement.schemas import (
+    AccessPublic,
     ActionCompletionCreate,
     ActionItemPublic,
     ActivityCreate,
@@ -39,11 +41,29 @@ from services.engagement.schemas import (
     RoleChangeCreate,
 )
 from services.engagement.settings import EngagementSettings
+from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]
+Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
+"""The municipalities the caller reads: an OSV outside them answers 404, lists leave it out."""
+MemberReader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
+Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
+WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+PurposeQuery = Annotated[
+    Purpose | None,
+    Query(
+        description=f"Why you read the personal data, one of {PURPOSES_TEXT}. Required when the answer shows it "
+        "(`personal-data:read`): each such read is logged with it, for the data protection officer."
+    ),
+]
+
+
+def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.PROGRAMME_READ) -> Reader:
+    """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``), else masked, within ``permission``'s scope."""
+    return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data, purpose)
 
 members = APIRouter(prefix="/members", tags=["members"])
 osvs = APIRouter(prefix="/osvs", tags=["members"])
@@ -55,7 +75,7 @@ needs_router = APIRouter(tags=["needs"])
 # Members ----------------------------------------------------------------------------------
 
 
-@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic)
+@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES)
 def register_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`)."""
     member_id = engagement.register_member(
@@ -78,30 +98,41 @@ def find_member(
     document_type: Annotated[DocumentType, Query(description="The document's type.")],
     document_number: Annotated[str, Query(max_length=40, description="The document's number, as written.")],
     engagement: EngagementDep,
+    caller: Finder,
+    purpose: PurposeQuery = None,
 ) -> MemberPublic:
-    """Find the registered person who holds a document (404 if nobody does)."""
-    return MemberPublic.of(engagement.find_member(document_type=document_type, document_number=document_number))
+    """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged."""
+    looking = reader(caller, purpose, Permission.MEMBERS_FIND)
+    member = engagement.find_member(document_type=document_type, document_number=document_number, reader=looking)
+    return MemberPublic.of(member, plain=looking.plain)
 
 
 @members.get("/{member_id}", response_model=MemberPublic)
-def get_member(member_id: UUID, engagement: EngagementDep) -> MemberPublic:
-    """Show one member, with their personal data and memberships, to programme staff."""
-    return MemberPublic.of(engagement.get_member(member_id=member_id))
+def get_member(member_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None) -> MemberPublic:
+    """Show one member and their memberships: personal data to staff stating a purpose (logged), masked to others."""
+    reading = reader(caller, purpose)
+    return MemberPublic.of(engagement.read_member(member_id=member_id, reader=reading), plain=reading.plain)
 
 
-@members.post("/{member_id}/departure", response_model=MemberPublic)
+@members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])
+def get_access_log(member_id: UUID, engagement: EngagementDep) -> list[AccessPublic]:
+    """List who read the member's personal data, when and for what purpose, oldest first, for the data protection officer."""
+    return [AccessPublic.of(access) for access in engagement.access_log(member_id=member_id)]
+
+
+@members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)
 def record_departure(member_id: UUID, body: DepartureCreate, engagement: EngagementDep) -> MemberPublic:
     """Record that the member left the only OSV they are active in (records `MemberLeft`)."""
     return MemberPublic.of(engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason))
 
 
-@members.post("/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic)
+@members.post("/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic, dependencies=WRITES)
 def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep) -> MembershipPublic:
     """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`)."""
     return MembershipPublic.of(engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on))
 
 
-@members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic)
+@members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic, dependencies=WRITES)
 def change_role(member_id: UUID, membership_id: UUID, body: RoleChangeCreate, engagement: EngagementDep) -> MembershipPublic:
     """Record that the member took another role in that OSV (records `MemberRoleChanged`)."""
     return MembershipPublic.of(engagement.change_role(
@@ -109,7 +140,7 @@ def change_role(member_id: UUID, membership_id: UUID, body: RoleChangeCreate, en
         ))
 
 
-@members.post("/{member_id}/memberships/{membership_id}/departure", response_model=MembershipPublic)
+@members.post("/{member_id}/memberships/{membership_id}/departure", response_model=MembershipPublic, dependencies=WRITES)
 def leave_membership(
     member_id: UUID, membership_id: UUID, body: DepartureCreate, engagement: EngagementDep
 ) -> MembershipPublic:
@@ -120,19 +151,19 @@ def leave_membership(
     return MembershipPublic.of(member.membership(membership_id))
 
 
-@members.post("/{member_id}/erasure", response_model=MemberPublic)
+@members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])
 def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep) -> MemberPublic:
     """Forget the person's name, document, phone and birth year for good (records `PersonalDataErased`)."""
     return MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on))
 
 
-@members.post("/{member_id}/participations", status_code=status.HTTP_201_CREATED, response_model=ParticipationPublic)
+@members.post("/{member_id}/participations", status_code=status.HTTP_201_CREATED, response_model=ParticipationPublic, dependencies=WRITES)
 def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep) -> ParticipationPublic:
     """Record that the member takes part in a funded project (records `ParticipantEnrolled`)."""
     return ParticipationPublic.of(engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on))
 
 
-@members.post("/{member_id}/participations/{grant_id}/withdrawal", response_model=ParticipationPublic)
+@members.post("/{member_id}/participations/{grant_id}/withdrawal", response_model=ParticipationPublic, dependencies=WRITES)
 def withdraw_participant(
     member_id: UUID, grant_id: UUID, body: ParticipationWithdrawalCreate, engagement: EngagementDep
 ) -> ParticipationPublic:
@@ -141,15 +172,19 @@ def withdraw_participant(
 
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic])
-def list_active_members(osv_id: UUID, engagement: EngagementDep) -> list[OSVMemberPublic]:
-    """List an OSV's active members, with their roles, for programme staff."""
-    return [OSVMemberPublic.of(member, membership) for member, membership in engagement.active_members_of(osv_id=osv_id)]
+def list_active_members(
+    osv_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None
+) -> list[OSVMemberPublic]:
+    """List an OSV's active members with their roles: names to staff stating a purpose (each listed member's read logged), masked to others."""
+    reading = reader(caller, purpose)
+    listed = engagement.active_members_of(osv_id=osv_id, reader=reading)
+    return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 
 
 # Follow-up, activities, needs --------------------------------------------------------
 
 
-@follow_up_router.post("/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic)
+@follow_up_router.post("/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
     """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`)."""
     follow_up, meeting = engagement.hold_meeting(
@@ -165,7 +200,7 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
     return MeetingPublic.of(follow_up, meeting, engagement.today())
 
 
-@follow_up_router.post("/osvs/{osv_id}/actions/{action_id}/completion", response_model=ActionItemPublic)
+@follow_up_router.post("/osvs/{osv_id}/actions/{action_id}/completion", response_model=ActionItemPublic, dependencies=WRITES)
 def complete_action(
     osv_id: UUID, action_id: UUID, body: ActionCompletionCreate, engagement: EngagementDep
 ) -> ActionItemPublic:
@@ -175,7 +210,7 @@ def complete_action(
 
 
 @follow_up_router.post(
-    "/osvs/{osv_id}/technical-assistance", status_code=status.HTTP_201_CREATED, response_model=AssistancePublic
+    "/osvs/{osv_id}/technical-assistance", status_code=status.HTTP_201_CREATED, response_model=AssistancePublic, dependencies=WRITES
 )
 def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: EngagementDep) -> AssistancePublic:
     """Record hours of technical assistance given to an OSV (records `TechnicalAssistanceGiven`)."""
@@ -186,19 +221,21 @@ def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: Engagement
 
 
 @follow_up_router.get("/osvs/{osv_id}/follow-up", response_model=FollowUpPublic)
-def get_follow_up(osv_id: UUID, engagement: EngagementDep) -> FollowUpPublic:
+def get_follow_up(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> FollowUpPublic:
     """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours."""
-    return FollowUpPublic.of(osv_id, engagement.get_follow_up(osv_id=osv_id), engagement.today())
+    return FollowUpPublic.of(osv_id, engagement.get_follow_up(osv_id=osv_id, scope=scope), engagement.today())
 
 
-@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic)
+@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
 def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
     """Forget a meeting's notes and its actions' words for good; they read `[redacted]` (deletes their key)."""
     follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
     return MeetingPublic.of(follow_up, meeting, engagement.today())
 
 
-@follow_up_router.post("/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic)
+@follow_up_router.post(
+    "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic, dependencies=WRITES
+)
 def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: EngagementDep) -> AssistancePublic:
     """Forget a technical assistance record's note for good; it reads `[redacted]` (deletes its key)."""
     return AssistancePublic.of(engagement.redact_assistance_note(osv_id=osv_id, assistance_id=assistance_id))
@@ -207,14 +244,15 @@ def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: Engage
 @follow_up_router.get("/follow-up/overdue", response_model=list[OverdueOSVPublic])
 def list_overdue(
     engagement: EngagementDep,
+    scope: Reads,
     days: Annotated[int, Query(ge=1, le=3650, description="Overdue when not met for more than this many days.")] = 45,
 ) -> list[OverdueOSVPublic]:
     """List active OSVs with no follow-up meeting in the last `days` days, most overdue first."""
     today = engagement.today()
-    return [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days)]
+    return [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days, scope=scope)]
 
 
-@activities_router.post("/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic)
+@activities_router.post("/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic, dependencies=WRITES)
 def report_activity(body: ActivityCreate, engagement: EngagementDep) -> ActivityPublic:
     """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`)."""
     activity = engagement.report_activity(
@@ -232,31 +270,31 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
 
 
 @activities_router.get("/activities/{activity_id}", response_model=ActivityPublic)
-def get_activity(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
-    """Show one reported activity, with its description, to programme staff."""
-    return ActivityPublic.of(engagement.get_activity(activity_id=activity_id))
+def get_activity(activity_id: UUID, engagement: EngagementDep, scope: Reads) -> ActivityPublic:
+    """Show one reported activity, with its description."""
+    return ActivityPublic.of(engagement.get_activity(activity_id=activity_id, scope=scope))
 
 
-@activities_router.post("/activities/{activity_id}/withdrawal", response_model=ActivityPublic)
+@activities_router.post("/activities/{activity_id}/withdrawal", response_model=ActivityPublic, dependencies=WRITES)
 def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, engagement: EngagementDep) -> ActivityPublic:
     """Withdraw an activity reported by mistake (records `ActivityWithdrawn`)."""
     return ActivityPublic.of(engagement.withdraw_activity(activity_id=activity_id, reason=body.reason))
 
 
-@activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic)
+@activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=WRITES)
 def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
     """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key)."""
     return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id))
 
 
 @activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic])
-def list_activities(osv_id: UUID, engagement: EngagementDep) -> list[ActivityPublic]:
+def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> list[ActivityPublic]:
     """List the activities an OSV reported, latest first, withdrawn ones marked."""
-    return [ActivityPublic.of(activity) for activity in engagement.activities_of(osv_id=osv_id)]
+    return [ActivityPublic.of(activity) for activity in engagement.activities_of(osv_id=osv_id, scope=scope)]
 
 
 @needs_router.post(
-    "/osvs/{osv_id}/needs-assessments", status_code=status.HTTP_201_CREATED, response_model=NeedsAssessmentPublic
+    "/osvs/{osv_id}/needs-assessments", status_code=status.HTTP_201_CREATED, response_model=NeedsAssessmentPublic, dependencies=WRITES
 )
 def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: EngagementDep) -> NeedsAssessmentPublic:
     """Record an assessment of an OSV's members' needs, counts only (records `NeedsAssessed`)."""
@@ -271,9 +309,9 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
 
 
 @needs_router.get("/osvs/{osv_id}/needs-assessments", response_model=list[NeedsAssessmentPublic])
-def list_needs_assessments(osv_id: UUID, engagement: EngagementDep) -> list[NeedsAssessmentPublic]:
+def list_needs_assessments(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> list[NeedsAssessmentPublic]:
     """List an OSV's needs assessments, latest first."""
-    return [NeedsAssessmentPublic.of(osv_id, a) for a in engagement.needs_assessments(osv_id=osv_id)]
+    return [NeedsAssessmentPublic.of(osv_id, a) for a in engagement.needs_assessments(osv_id=osv_id, scope=scope)]
 
 
 # The app ---------------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Reader, check_purpose
 from services.engagement.domain.activities import (
     Activity,
     ActivityKind,
@@ -55,6 +57,7 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -92,6 +95,7 @@ class Engagement(ServiceApplication):
         documents: DocumentDirectory,
         answers: AnswerBook | None = None,
         districts: DistrictTable | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.documents = documents
         super().__init__(env, answers=answers, keys=keys)
@@ -101,6 +105,7 @@ class Engagement(ServiceApplication):
             self.close()
             raise UnencryptedStoreError("engagement needs CIPHER_TOPIC and CIPHER_KEY in its env")
         self.today = today
+        self.now = now
         self.districts = districts or DistrictTable.of_lima()
 
     # People and memberships ---------------------------------------------------
@@ -219,11 +224,30 @@ class Engagement(ServiceApplication):
 
     # People, found ---------------------------------------------------------------------
 
-    def get_member(self, member_id: UUID) -> Member:
-        return self.load(member_id, Member, MemberNotFoundError)
+    def get_member(self, member_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Member:
+        """The member; 404 when there is none, or none of their OSVs is in ``scope``."""
+        member = self.load(member_id, Member, MemberNotFoundError)
+        if not scope.all_of_lima and not any(self.osv_in_scope(m.osv_id, scope) for m in member.memberships.values()):
+            raise MemberNotFoundError(member_id)
+        return member
 
-    def find_member(self, document_type: DocumentType, document_number: str) -> Member:
-        """The registered person who holds this document."""
+    @retried_on_collision
+    def read_member(self, member_id: UUID, reader: Reader) -> Member:
+        """The member as ``reader`` may see them; a plain read is logged with its purpose first (422 without one)."""
+        member = self.get_member(member_id, reader.scope)
+        if reader.plain:
+            self._log_reads([member.id], reader, Disclosure.MEMBER)
+        return member
+
+    @retried_on_collision
+    def find_member(self, document_type: DocumentType, document_number: str, reader: Reader | None = None) -> Member:
+        """The registered person who holds this document; a lookup that finds someone is logged with its purpose.
+
+        The purpose is checked before anything is looked up, so a refusal says
+        nothing about whether the person exists.
+        """
+        if reader is not None:
+            check_purpose(reader.purpose)
         identity = document_identity(document_type, normalise_document_number(document_type, document_number))
         if identity is None:
             raise NoDocumentToFindError
@@ -231,10 +255,21 @@ class Engagement(ServiceApplication):
         index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
         if index is None or index.member_id is None:
             raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
-        return self.get_member(index.member_id)
+        member = self.get_member(index.member_id)
+        if reader is not None:
+            self._log_reads([member.id], reader, Disclosure.LOOKUP)
+        return member
 
-    def active_members_of(self, osv_id: UUID) -> list[tuple[Member, Membership]]:
-        """The OSV's active members, in the order they joined, each with their membership there."""
+    @retried_on_collision
+    def active_members_of(self, osv_id: UUID, reader: Reader | None = None) -> list[tuple[Member, Membership]]:
+        """The OSV's active members, in the order they joined, each with their membership there.
+
+        404 for an OSV outside the ``reader``'s scope; a plain reader's list is logged, member by member.
+        """
+        if reader is not None:
+            if reader.plain:
+                check_purpose(reader.purpose)
+            self._check_in_scope(osv_id, reader.scope)
         roster = self.find(OSVRoster.create_id(osv_id), OSVRoster)
         if roster is None:
             self._check_known(osv_id)
@@ -243,7 +278,37 @@ class Engagement(ServiceApplication):
         for membership_id, seat in roster.seats.items():
             member = self.get_member(seat.member_id)
             active.append((member, member.membership(membership_id)))
+        if reader is not None and reader.plain and active:
+            self._log_reads([member.id for member, _ in active], reader, Disclosure.OSV_MEMBERS)
         return active
+
+    def access_log(self, member_id: UUID) -> list[Access]:
+        """Every logged read of the member's plain personal data, oldest first."""
+        self.get_member(member_id)
+        log = self.find(AccessLog.id_for(member_id), AccessLog)
+        return list(log.accesses) if log is not None else []
+
+    def _log_reads(self, member_ids: Sequence[UUID], reader: Reader, disclosure: Disclosure) -> None:
+        """Record the read on each member's access log, in one transaction, before anything is shown."""
+        purpose = check_purpose(reader.purpose)
+        read_at = self.now()
+        logs = []
+        for member_id in dict.fromkeys(member_ids):
+            log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
+            log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
+            logs.append(log)
+        self.save(*logs)
+
+    # Scope -------------------------------------------------------------------------------
+
+    def osv_in_scope(self, osv_id: UUID, scope: MunicipalScope) -> bool:
+        """Whether the OSV's municipality (from the view of registry's OSVs) is in ``scope``."""
+        return scope.all_of_lima or scope.covers(self.osvs.ubigeo_of(osv_id))
+
+    def _check_in_scope(self, osv_id: UUID, scope: MunicipalScope) -> None:
+        """404 for an OSV outside ``scope``, as for one engagement never heard of."""
+        if not self.osv_in_scope(osv_id, scope):
+            raise OSVNotKnownError(osv_id)
 
     def known_members(self, member_ids: Iterable[UUID]) -> set[UUID]:
         """Those of ``member_ids`` that are members engagement keeps."""
@@ -360,21 +425,24 @@ class Engagement(ServiceApplication):
         """The OSV's follow-up, or None before its first meeting or assistance."""
         return self.find(FollowUp.id_for(osv_id), FollowUp)
 
-    def get_follow_up(self, osv_id: UUID) -> FollowUp | None:
-        """As :meth:`find_follow_up`, for an OSV engagement knows of; else a 404."""
+    def get_follow_up(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> FollowUp | None:
+        """As :meth:`find_follow_up`, for an OSV engagement knows of and in ``scope``; else a 404."""
+        self._check_in_scope(osv_id, scope)
         follow_up = self.find_follow_up(osv_id)
         if follow_up is None:
             self._check_known(osv_id)
         return follow_up
 
-    def overdue(self, days: int) -> list[FollowUpStanding]:
-        """Active OSVs with no meeting in the last ``days`` days, most overdue first.
+    def overdue(self, days: int, scope: MunicipalScope = ALL_LIMA) -> list[FollowUpStanding]:
+        """Active OSVs in ``scope`` with no meeting in the last ``days`` days, most overdue first.
 
         Reads one follow-up per active OSV: fine for the programme's dozens of OSVs.
         """
         standings = []
         for osv in self.osvs.active():
             if osv.mapped_on is None:  # heard of before its mapping arrived: nothing to measure from yet
+                continue
+            if not scope.covers(self.osvs.district_ubigeo(osv.district)):
                 continue
             osv_id = UUID(osv.osv_id)
             follow_up = self.find_follow_up(osv_id)
@@ -434,11 +502,16 @@ class Engagement(ServiceApplication):
         self.save(activity)
         return activity
 
-    def get_activity(self, activity_id: UUID) -> Activity:
-        return self.load(activity_id, Activity, ActivityNotFoundError)
+    def get_activity(self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Activity:
+        """The activity; 404 when there is none, or its OSV is outside ``scope``."""
+        activity = self.load(activity_id, Activity, ActivityNotFoundError)
+        if not self.osv_in_scope(activity.osv_id, scope):
+            raise ActivityNotFoundError(activity_id)
+        return activity
 
-    def activities_of(self, osv_id: UUID) -> list[Activity]:
+    def activities_of(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[Activity]:
         """The OSV's activities, latest held first, withdrawn ones included (and marked)."""
+        self._check_in_scope(osv_id, scope)
         index = self.find(OSVActivities.id_for(osv_id), OSVActivities)
         if index is None:
             self._check_known(osv_id)
@@ -465,10 +538,39 @@ class Engagement(ServiceApplication):
         self.save(record)
         return assessment
 
-    def needs_assessments(self, osv_id: UUID) -> list[NeedsAssessment]:
+    def needs_assessments(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[NeedsAssessment]:
         """The OSV's needs assessments, latest first."""
+        self._check_in_scope(osv_id, scope)
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
         if record is None:
             self._check_known(osv_id)
             return []
         return record.latest_first()
+
+    # The feed's audience -------------------------------------------------------------
+
+    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
+        """The municipality each public event belongs to, for a partner's feed: its OSV's district.
+
+        An event naming only a member (an erasure) belongs to the OSV of the member's latest membership.
+        """
+        known: dict[str, str | None] = {}
+
+        def osv_of(data: Mapping[str, Any]) -> str | None:
+            if "osv_id" in data:
+                return str(data["osv_id"])
+            if "grant_id" in data and (grant := self.grants.get(UUID(str(data["grant_id"])))) is not None:
+                return grant.osv_id
+            if "member_id" in data and (member := self.find(UUID(str(data["member_id"])), Member)) is not None:
+                return str(member.latest_membership.osv_id)
+            return None
+
+        def of(data: Mapping[str, Any]) -> str | None:
+            osv_id = osv_of(data)
+            if osv_id is None:
+                return None
+            if osv_id not in known:
+                known[osv_id] = self.osvs.ubigeo_of(osv_id)
+            return known[osv_id]
+
+        return [of(event.get("data") or {}) for event in cloudevents]

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.engagement.domain.accesslog import AccessLog
 from services.engagement.domain.activities import Activity, ActivityKind, OSVActivities
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.domain.followup import AssistanceTopic, FollowUp, MeetingMode, MeetingTopic
@@ -40,6 +41,9 @@ catalogue.keeps_private(
     DocumentIndex.Released,
     OSVRoster.Opened,
 )
+
+# Who read whose plain personal data, when and why: for the data protection officer only.
+catalogue.keeps_private(AccessLog.Opened, AccessLog.PersonalDataRead)
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
 # a fingerprint of the request): the service's own bookkeeping for safe retries.

@@ -53,7 +53,7 @@ from shared.sealing import (
     text_key,
 )
 from shared import dryrun
-from shared.views import forget_rows
+from shared.views import create_tables, forget_rows
 
 __all__ = [
     "ANSWERS_PURPOSE",
@@ -100,7 +100,7 @@ class DocumentDirectory:
     def __init__(self, engine: Engine, key: bytes) -> None:
         self.engine = engine
         self._key = key
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def digest(self, identity: str) -> str:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()

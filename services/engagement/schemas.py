@@ -7,13 +7,14 @@ phones, until a person's data is erased; nothing here is published (see
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
 from services.engagement.domain.activities import Activity, ActivityKind
 from services.engagement.domain.followup import (
     ActionItem,
@@ -142,11 +143,12 @@ class OSVMemberPublic(BaseModel):
     joined_on: date = Field(description="When they joined this OSV.")
 
     @classmethod
-    def of(cls, member: Member, membership: Membership) -> OSVMemberPublic:
+    def of(cls, member: Member, membership: Membership, plain: bool = False) -> OSVMemberPublic:
+        """The member in an OSV's list; their name only to a ``plain`` reader (a logged read), else masked."""
         return cls(
             member_id=member.id,
             membership_id=membership.membership_id,
-            full_name=member.full_name,
+            full_name=shown_name(member, plain),
             document_type=member.document_type,
             role=membership.role,
             joined_on=membership.joined_on,
@@ -159,10 +161,22 @@ class MembershipStatus(BaseModel):
     reason: DepartureReason | None = Field(default=None, description="Why the member left, if they did.")
 
 
+MASKED = "[masked]"
+
+
+def shown_name(member: Member, plain: bool) -> str:
+    """The name a reader sees: the person's to a plain reader, ``[erased]`` once forgotten, else ``[masked]``."""
+    return member.full_name if plain or member.personal_data == "erased" else MASKED
+
+
 class MemberPublic(BaseModel):
+    """A member. Their name, document number, phone and birth year are shown only to a read that states its purpose
+    and holds `personal-data:read` (each such read is logged); everyone else, and every command's answer, sees
+    `full_name` `[masked]` and the others null."""
+
     id: UUID = Field(description="The person's member id.")
     osv_id: UUID = Field(description="The OSV of the latest membership.")
-    full_name: str = Field(description="`[erased]` once the person's data is erased.")
+    full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
     document_type: DocumentType = Field(description="The identity document the person holds.")
     document_number: str | None = Field(description="Normalised: no spaces, upper case. Null without one or once erased.")
     phone: str | None = Field(description="Digits, with a leading + if given. Null without one or once erased.")
@@ -175,29 +189,47 @@ class MemberPublic(BaseModel):
     memberships: list[MembershipPublic] = Field(description="Every membership, oldest first.")
     participations: list[ParticipationPublic] = Field(description="The funded projects the member takes part in.")
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
+    disclosed: bool = Field(description="Whether the personal data is shown (a logged read), or masked.")
     version: int = Field(description="How many events the member has recorded.")
 
     @classmethod
-    def of(cls, member: Member) -> MemberPublic:
+    def of(cls, member: Member, plain: bool = False) -> MemberPublic:
+        """The member; their personal data only when ``plain`` (a read logged with its purpose), else masked."""
         latest = member.latest_membership
         return cls(
             id=member.id,
             osv_id=latest.osv_id,
-            full_name=member.full_name,
+            full_name=shown_name(member, plain),
             document_type=member.document_type,
-            document_number=member.document_number,
-            phone=member.phone,
+            document_number=member.document_number if plain else None,
+            phone=member.phone if plain else None,
             nationality=member.nationality,
             sex=member.sex,
-            birth_year=member.birth_year,
+            birth_year=member.birth_year if plain else None,
             age_band=latest.age_band,
             joined_on=latest.joined_on,
             membership=MembershipStatus(status=latest.status, left_on=latest.left_on, reason=latest.reason),
             memberships=[MembershipPublic.of(m) for m in member.memberships.values()],
             participations=[ParticipationPublic.of(p) for p in member.participations.values()],
             personal_data=member.personal_data,
+            disclosed=plain and member.personal_data != "erased",
             version=member.version,
         )
+
+
+class AccessPublic(BaseModel):
+    """One logged read of a member's plain personal data."""
+
+    read_at: datetime = Field(description="When it was read (UTC).")
+    reader: str = Field(description="Who read it: the login (token subject) of the reader.")
+    purpose: Purpose = Field(description=f"The purpose the reader stated: {PURPOSES_TEXT}.")
+    disclosure: Disclosure = Field(
+        description="What showed it: `member` (GET /members/{id}), `lookup` (GET /members?document_...), `osv_members` (GET /osvs/{id}/members)."
+    )
+
+    @classmethod
+    def of(cls, access: Access) -> AccessPublic:
+        return cls(read_at=access.read_at, reader=access.reader, purpose=access.purpose, disclosure=access.disclosure)
 
 
 # Field work: follow-up, technical assistance, activities, needs -------------------

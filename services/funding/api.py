@@ -15,6 +15,7 @@ from services.funding.schemas import (
     SCORING_RULE,
     ApprovalCreate,
     DisbursementCreate,
+    EvaluatorAssignmentCreate,
     GoodsDeliveryCreate,
     GrantClosingCreate,
     GrantCreate,
@@ -35,9 +36,21 @@ from services.funding.schemas import (
     ScoringCreate,
 )
 from services.funding.settings import FundingSettings
+from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
+Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
+"""The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
+ProposalReader = Annotated[Caller, Depends(requires(Permission.PROPOSALS_READ))]
+Scorer = Annotated[Caller, Depends(requires(Permission.PROPOSALS_SCORE))]
+WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
+
+
+def assigned_only(caller: Caller) -> str | None:
+    """The subject whose assigned rounds bound what ``caller`` reads (an evaluator's), or None for all rounds."""
+    return caller.subject if caller.only_assigned(Permission.PROPOSALS_READ) else None
 
 phases = APIRouter(prefix="/phases", tags=["phases"])
 grants = APIRouter(prefix="/grants", tags=["grants"])
@@ -49,14 +62,14 @@ proposals = APIRouter(prefix="/proposals", tags=["proposals"])
 # Phases ------------------------------------------------------------------------------
 
 
-@phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic)
+@phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=[Depends(requires(Permission.PHASES_MANAGE))])
 def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
     """Open a programme phase (records `PhaseOpened`); codes are unique, dates never overlap."""
     phase_id = funding.open_phase(code=body.code, name=body.name, starts_on=body.starts_on, ends_on=body.ends_on)
     return PhasePublic.of(funding.get_phase(phase_id=phase_id))
 
 
-@phases.get("", response_model=list[PhasePublic])
+@phases.get("", response_model=list[PhasePublic], dependencies=[Depends(requires(Permission.PROGRAMME_READ))])
 def list_phases(funding: FundingDep) -> list[PhasePublic]:
     """List the programme's phases in date order."""
     return [PhasePublic.of(p) for p in funding.list_phases()]
@@ -65,7 +78,7 @@ def list_phases(funding: FundingDep) -> list[PhasePublic]:
 # Grants ------------------------------------------------------------------------------
 
 
-@grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+@grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods to a mapped OSV (records `FundGranted`)."""
     grant_id = funding.grant_fund(
@@ -77,27 +90,28 @@ def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 @grants.get("", response_model=list[GrantPublic])
 def list_grants(
     funding: FundingDep,
+    scope: Reads,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
 ) -> list[GrantPublic]:
     """List grants (an OSV's, with `osv_id`), oldest granted first."""
-    found = funding.list_grants() if osv_id is None else funding.grants_of(osv_id=osv_id)
+    found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
     return [GrantPublic.of(grant) for grant in found]
 
 
 @grants.get("/{grant_id}", response_model=GrantPublic)
-def get_grant(grant_id: UUID, funding: FundingDep) -> GrantPublic:
+def get_grant(grant_id: UUID, funding: FundingDep, scope: Reads) -> GrantPublic:
     """Show one grant: its deliveries or tranches, totals, support and status."""
-    return GrantPublic.of(funding.get_grant(grant_id=grant_id))
+    return GrantPublic.of(funding.get_grant(grant_id=grant_id, scope=scope))
 
 
-@grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+@grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def deliver_goods(grant_id: UUID, body: GoodsDeliveryCreate, funding: FundingDep) -> GrantPublic:
     """Record goods handed over on a goods grant (records `GoodsDelivered`); answers the grant as it now stands."""
     items = [line.to_domain() for line in body.items]
     return GrantPublic.of(funding.deliver_goods(grant_id=grant_id, items=items, delivered_on=body.delivered_on))
 
 
-@grants.post("/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+@grants.post("/{grant_id}/disbursements", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def disburse(grant_id: UUID, body: DisbursementCreate, funding: FundingDep) -> GrantPublic:
     """Record the next tranche paid on a seed-fund grant (records `DisbursementMade`); answers the grant."""
     return GrantPublic.of(funding.disburse(
@@ -105,7 +119,7 @@ def disburse(grant_id: UUID, body: DisbursementCreate, funding: FundingDep) -> G
         ))
 
 
-@grants.post("/{grant_id}/closing", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+@grants.post("/{grant_id}/closing", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -> GrantPublic:
     """Close a grant with its outcome and final report (records `GrantClosed`); nothing is recorded on it after."""
     grant = funding.close_grant(
@@ -117,7 +131,7 @@ def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -
 # Participatory budgets ------------------------------------------------------------------
 
 
-@participatory_budgets.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic)
+@participatory_budgets.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic, dependencies=WRITES)
 def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: FundingDep) -> ParticipatoryBudgetPublic:
     """Record a RUOS-registered OSV's project submitted to a participatory budget (records `ParticipatoryBudgetSubmitted`)."""
     submission = funding.submit_participatory_budget(
@@ -134,19 +148,21 @@ def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: Fundin
 
 @participatory_budgets.get("", response_model=list[ParticipatoryBudgetPublic])
 def list_participatory_budgets(
-    funding: FundingDep, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
+    funding: FundingDep, scope: Reads, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
 ) -> list[ParticipatoryBudgetPublic]:
     """List an OSV's participatory-budget submissions, latest cycle first."""
-    return [ParticipatoryBudgetPublic.of(s) for s in funding.participatory_budgets_of(osv_id=osv_id)]
+    return [ParticipatoryBudgetPublic.of(s) for s in funding.participatory_budgets_of(osv_id=osv_id, scope=scope)]
 
 
 @participatory_budgets.get("/{submission_id}", response_model=ParticipatoryBudgetPublic)
-def get_participatory_budget(submission_id: UUID, funding: FundingDep) -> ParticipatoryBudgetPublic:
+def get_participatory_budget(submission_id: UUID, funding: FundingDep, scope: Reads) -> ParticipatoryBudgetPublic:
     """Show one participatory-budget submission and the municipality's decision, if any."""
-    return ParticipatoryBudgetPublic.of(funding.get_participatory_budget(submission_id=submission_id))
+    return ParticipatoryBudgetPublic.of(funding.get_participatory_budget(submission_id=submission_id, scope=scope))
 
 
-@participatory_budgets.post("/{submission_id}/outcome", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic)
+@participatory_budgets.post(
+    "/{submission_id}/outcome", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic, dependencies=WRITES
+)
 def decide_participatory_budget(
     submission_id: UUID, body: ParticipatoryBudgetDecisionCreate, funding: FundingDep
 ) -> ParticipatoryBudgetPublic:
@@ -164,6 +180,7 @@ def decide_participatory_budget(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=RoundPublic,
+    dependencies=DECIDES,
     description="Open a funding round in a phase with its budget and rubric (records `RoundOpened`).\n\n"
     f"The rubric must score `organisational_capacity` and `administrative_capacity`. {SCORING_RULE}",
 )
@@ -183,24 +200,32 @@ def open_round(body: RoundCreate, funding: FundingDep) -> RoundPublic:
 
 
 @rounds.get("", response_model=list[RoundPublic])
-def list_rounds(funding: FundingDep) -> list[RoundPublic]:
-    """List the funding rounds, oldest first, with what remains of each budget."""
-    return [RoundPublic.of(r) for r in funding.list_rounds()]
+def list_rounds(funding: FundingDep, caller: ProposalReader) -> list[RoundPublic]:
+    """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it)."""
+    return [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
 
 
 @rounds.get("/{round_id}", response_model=RoundPublic)
-def get_round(round_id: UUID, funding: FundingDep) -> RoundPublic:
-    """Show one round: budget, approved total, what remains and how many proposals it has."""
-    return RoundPublic.of(funding.get_round(round_id=round_id))
+def get_round(round_id: UUID, funding: FundingDep, caller: ProposalReader) -> RoundPublic:
+    """Show one round: budget, approved total, what remains, how many proposals it has and its evaluators."""
+    return RoundPublic.of(funding.get_round(round_id=round_id, evaluator=assigned_only(caller)))
 
 
-@rounds.post("/{round_id}/closing", status_code=status.HTTP_201_CREATED, response_model=RoundPublic)
+@rounds.post("/{round_id}/evaluators", status_code=status.HTTP_201_CREATED, response_model=RoundPublic, dependencies=DECIDES)
+def assign_evaluator(round_id: UUID, body: EvaluatorAssignmentCreate, funding: FundingDep) -> RoundPublic:
+    """Assign an evaluator code to a person, who may then read and score the round's proposals (records `EvaluatorAssigned`, kept private)."""
+    return RoundPublic.of(
+        funding.assign_evaluator(round_id=round_id, evaluator=body.evaluator, subject=body.subject, assigned_on=body.assigned_on)
+    )
+
+
+@rounds.post("/{round_id}/closing", status_code=status.HTTP_201_CREATED, response_model=RoundPublic, dependencies=DECIDES)
 def close_round(round_id: UUID, body: RoundClosingCreate, funding: FundingDep) -> RoundPublic:
     """Close a round to new proposals (records `RoundClosed`); scoring and decisions go on."""
     return RoundPublic.of(funding.close_round(round_id=round_id, closed_on=body.closed_on))
 
 
-@rounds.post("/{round_id}/proposals", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic)
+@rounds.post("/{round_id}/proposals", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=WRITES)
 def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -> ProposalPublic:
     """Submit an OSV's proposal to a round, one per OSV (records `ProposalSubmitted`; the summary is not published)."""
     proposal = funding.submit_proposal(
@@ -218,24 +243,31 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
 
 
 @rounds.get("/{round_id}/proposals", response_model=list[ProposalPublic])
-def list_proposals(round_id: UUID, funding: FundingDep) -> list[ProposalPublic]:
+def list_proposals(round_id: UUID, funding: FundingDep, caller: ProposalReader) -> list[ProposalPublic]:
     """List a round's proposals in the order they were submitted."""
-    return [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id)]
+    return [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
 
 
-@rounds.get("/{round_id}/ranking", response_model=RankingPublic)
+@rounds.get(
+    "/{round_id}/ranking",
+    response_model=RankingPublic,
+    dependencies=[Depends(requires(Permission.PROGRAMME_READ, Permission.PROPOSALS_READ))],
+)
 def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
     """Rank a round's proposals by their evaluators' mean weighted total, ties in submission order, unscored last."""
     return RankingPublic.of(funding.get_round(round_id=round_id), funding.ranking(round_id=round_id))
 
 
 @proposals.get("/{proposal_id}", response_model=ProposalPublic)
-def get_proposal(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
-    """Show one proposal with its summary, scorings, decision and grants, to programme staff."""
-    return ProposalPublic.of(funding.get_proposal(proposal_id=proposal_id))
+def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader) -> ProposalPublic:
+    """Show one proposal with its summary, scorings, decision and grants, to programme staff and the round's evaluators."""
+    return ProposalPublic.of(funding.get_proposal(proposal_id=proposal_id, evaluator=assigned_only(caller)))
 
 
-SCORE_ONCE = "Each evaluator scores a proposal once (a second scoring is 409 `score_once`), and never after a decision."
+SCORE_ONCE = (
+    "Only an evaluator the round is assigned to scores, under an evaluator code assigned to them (another proposal answers 404). "
+    "Each code scores a proposal once (a second scoring is 409 `score_once`), and never after a decision."
+)
 
 
 @proposals.post(
@@ -244,31 +276,34 @@ SCORE_ONCE = "Each evaluator scores a proposal once (a second scoring is 409 `sc
     response_model=ProposalPublic,
     description=f"Record one evaluator's scores on every criterion of the rubric (records `ProposalScored`).\n\n{SCORE_ONCE} {SCORING_RULE}",
 )
-def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep) -> ProposalPublic:
+def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, caller: Scorer) -> ProposalPublic:
     """Record one evaluator's scores on every criterion of the rubric (records `ProposalScored`)."""
     scores = [Score(s.criterion, s.score) for s in body.scores]
-    return ProposalPublic.of(funding.score_proposal(proposal_id=proposal_id, evaluator=body.evaluator, scores=scores, scored_on=body.scored_on))
+    proposal = funding.score_proposal(
+        proposal_id=proposal_id, evaluator=body.evaluator, scores=scores, scored_on=body.scored_on, scorer=caller.subject
+    )
+    return ProposalPublic.of(proposal)
 
 
-@proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic)
+@proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=WRITES)
 def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
     """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key)."""
     return ProposalPublic.of(funding.redact_summary(proposal_id=proposal_id))
 
 
-@proposals.post("/{proposal_id}/approval", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic)
+@proposals.post("/{proposal_id}/approval", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=DECIDES)
 def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDep) -> ProposalPublic:
     """Approve a scored proposal for an amount the round's budget still holds (records `ProposalApproved`)."""
     return ProposalPublic.of(funding.approve_proposal(proposal_id=proposal_id, amount=body.amount, approved_on=body.approved_on))
 
 
-@proposals.post("/{proposal_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic)
+@proposals.post("/{proposal_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=DECIDES)
 def reject_proposal(proposal_id: UUID, body: RejectionCreate, funding: FundingDep) -> ProposalPublic:
     """Reject a proposal, giving the reason as a code (records `ProposalRejected`)."""
     return ProposalPublic.of(funding.reject_proposal(proposal_id=proposal_id, reason=body.reason, rejected_on=body.rejected_on))
 
 
-@proposals.post("/{proposal_id}/grants", status_code=status.HTTP_201_CREATED, response_model=GrantPublic)
+@proposals.post("/{proposal_id}/grants", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def grant_from_proposal(proposal_id: UUID, body: ProposalGrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods from an approved proposal, up to its approved amount (records `FundGranted`)."""
     return GrantPublic.of(funding.grant_from_proposal(

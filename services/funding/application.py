@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from services.funding.domain.budgets import (
@@ -39,6 +40,7 @@ from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
@@ -141,18 +143,27 @@ class Funding(ServiceApplication):
         self.save(grant)
         return grant
 
-    def get_grant(self, grant_id: UUID) -> Grant:
-        return self.load(grant_id, Grant, GrantNotFoundError)
+    def get_grant(self, grant_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Grant:
+        """The grant; 404 when there is none or its OSV's municipality is outside ``scope``."""
+        grant = self.load(grant_id, Grant, GrantNotFoundError)
+        if not self.in_scope(grant.osv_id, scope):
+            raise GrantNotFoundError(grant_id)
+        return grant
 
-    def grants_of(self, osv_id: UUID) -> list[Grant]:
-        """The OSV's grants, oldest granted first."""
-        history = self.find_support_history(osv_id)
+    def in_scope(self, osv_id: UUID, scope: MunicipalScope) -> bool:
+        """Whether the OSV's municipality (from the view of registry's OSVs) is in ``scope``."""
+        return scope.all_of_lima or scope.covers(self.osvs.ubigeo_of(osv_id))
+
+    def grants_of(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[Grant]:
+        """The OSV's grants, oldest granted first; none for an OSV outside ``scope``."""
+        history = self.find_support_history(osv_id) if self.in_scope(osv_id, scope) else None
         grants = [self.get_grant(i) for i in history.grant_ids] if history else []
         return sorted(grants, key=lambda g: g.granted_on)
 
-    def list_grants(self) -> list[Grant]:
-        """Every grant, oldest granted first (the programme makes dozens, not thousands)."""
-        return sorted((self.get_grant(i) for i in self.ids_created_by(Grant.FundGranted)), key=lambda g: g.granted_on)
+    def list_grants(self, scope: MunicipalScope = ALL_LIMA) -> list[Grant]:
+        """Every grant to an OSV in ``scope``, oldest granted first (the programme makes dozens, not thousands)."""
+        grants = (self.get_grant(i) for i in self.ids_created_by(Grant.FundGranted))
+        return sorted((g for g in grants if self.in_scope(g.osv_id, scope)), key=lambda g: g.granted_on)
 
     def find_support_history(self, osv_id: UUID) -> SupportHistory | None:
         return self.find(SupportHistory.id_for(osv_id), SupportHistory)
@@ -203,12 +214,16 @@ class Funding(ServiceApplication):
         self.save(submission)
         return submission
 
-    def get_participatory_budget(self, submission_id: UUID) -> ParticipatoryBudgetSubmission:
-        return self.load(submission_id, ParticipatoryBudgetSubmission, SubmissionNotFoundError)
+    def get_participatory_budget(self, submission_id: UUID, scope: MunicipalScope = ALL_LIMA) -> ParticipatoryBudgetSubmission:
+        """The submission; 404 when there is none or its OSV's municipality is outside ``scope``."""
+        submission = self.load(submission_id, ParticipatoryBudgetSubmission, SubmissionNotFoundError)
+        if not self.in_scope(submission.osv_id, scope):
+            raise SubmissionNotFoundError(submission_id)
+        return submission
 
-    def participatory_budgets_of(self, osv_id: UUID) -> list[ParticipatoryBudgetSubmission]:
-        """The OSV's submissions, latest cycle first."""
-        index = self.find_participatory_budget_index(osv_id)
+    def participatory_budgets_of(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[ParticipatoryBudgetSubmission]:
+        """The OSV's submissions, latest cycle first; none for an OSV outside ``scope``."""
+        index = self.find_participatory_budget_index(osv_id) if self.in_scope(osv_id, scope) else None
         submissions = [self.get_participatory_budget(i) for i in index.submission_ids] if index else []
         return sorted(submissions, key=lambda s: (s.cycle_year, s.submitted_on), reverse=True)
 
@@ -250,12 +265,25 @@ class Funding(ServiceApplication):
         self.save(round_)
         return round_
 
-    def get_round(self, round_id: UUID) -> Round:
-        return self.load(round_id, Round, RoundNotFoundError)
+    def get_round(self, round_id: UUID, evaluator: str | None = None) -> Round:
+        """The round; with ``evaluator`` (a subject reading as an evaluator), 404 unless it is assigned to them."""
+        round_ = self.load(round_id, Round, RoundNotFoundError)
+        if evaluator is not None and not round_.assigned_to(evaluator):
+            raise RoundNotFoundError(round_id)
+        return round_
 
-    def list_rounds(self) -> list[Round]:
-        """Every round, oldest first."""
-        return [self.get_round(i) for i in self.ids_created_by(Round.RoundOpened)]
+    def list_rounds(self, evaluator: str | None = None) -> list[Round]:
+        """Every round, oldest first; with ``evaluator``, those assigned to them."""
+        rounds = [self.get_round(i) for i in self.ids_created_by(Round.RoundOpened)]
+        return [r for r in rounds if evaluator is None or r.assigned_to(evaluator)]
+
+    @retried_on_collision
+    def assign_evaluator(self, round_id: UUID, evaluator: str, subject: str, assigned_on: date) -> Round:
+        """Give ``subject`` (a signed-in person) the evaluator code ``evaluator`` in the round."""
+        round_ = self.get_round(round_id)
+        round_.assign_evaluator(evaluator, subject, assigned_on)
+        self.save(round_)
+        return round_
 
     @retried_on_collision
     def submit_proposal(
@@ -287,8 +315,12 @@ class Funding(ServiceApplication):
         self.save(round_, proposal)
         return proposal
 
-    def get_proposal(self, proposal_id: UUID) -> Proposal:
-        return self.load(proposal_id, Proposal, ProposalNotFoundError)
+    def get_proposal(self, proposal_id: UUID, evaluator: str | None = None) -> Proposal:
+        """The proposal; with ``evaluator`` (a subject reading as an evaluator), 404 unless its round is assigned to them."""
+        proposal = self.load(proposal_id, Proposal, ProposalNotFoundError)
+        if evaluator is not None and not self.load(proposal.round_id, Round, RoundNotFoundError).assigned_to(evaluator):
+            raise ProposalNotFoundError(proposal_id)
+        return proposal
 
     def redact_summary(self, proposal_id: UUID) -> Proposal:
         """Forget the proposal's summary for good (its key is deleted): it reads `[redacted]` from then on."""
@@ -296,14 +328,21 @@ class Funding(ServiceApplication):
         self.forget_text(proposal.id, proposal.version, text_key(proposal.id))
         return self.get_proposal(proposal_id)
 
-    def proposals_of(self, round_id: UUID) -> list[Proposal]:
-        """A round's proposals in the order they were submitted."""
-        return [self.get_proposal(i) for i in self.get_round(round_id).proposal_ids]
+    def proposals_of(self, round_id: UUID, evaluator: str | None = None) -> list[Proposal]:
+        """A round's proposals in the order they were submitted (``evaluator``: see :meth:`get_round`)."""
+        return [self.get_proposal(i) for i in self.get_round(round_id, evaluator).proposal_ids]
 
     @retried_on_collision
-    def score_proposal(self, proposal_id: UUID, evaluator: str, scores: Sequence[Score], scored_on: date) -> Proposal:
-        proposal = self.get_proposal(proposal_id)
-        proposal.score(self.get_round(proposal.round_id).criteria, evaluator, scores, scored_on)
+    def score_proposal(
+        self, proposal_id: UUID, evaluator: str | None, scores: Sequence[Score], scored_on: date, *, scorer: str
+    ) -> Proposal:
+        """Record ``scorer``'s scores under their evaluator code in the proposal's round (``evaluator`` names it if they hold several).
+
+        404 unless the round is assigned to ``scorer``.
+        """
+        proposal = self.get_proposal(proposal_id, evaluator=scorer)
+        round_ = self.get_round(proposal.round_id)
+        proposal.score(round_.criteria, round_.scoring_code(scorer, evaluator), scores, scored_on)
         self.save(proposal)
         return proposal
 
@@ -343,3 +382,23 @@ class Funding(ServiceApplication):
         proposal.record_grant(grant.id, grant.amount, granted_on)
         self.save(grant, proposal, history)
         return grant
+
+    # The feed's audience -------------------------------------------------------------
+
+    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
+        """The municipality each public event belongs to, for a partner's feed: its OSV's district, or the one it names.
+
+        Phases and rounds belong to the whole programme (None): only all of Lima sees them.
+        """
+        known: dict[str, str | None] = {}
+
+        def of(data: Mapping[str, Any]) -> str | None:
+            if "osv_id" in data:
+                osv_id = str(data["osv_id"])
+                if osv_id not in known:
+                    known[osv_id] = self.osvs.ubigeo_of(osv_id)
+                return known[osv_id]
+            municipality_id = data.get("municipality_id")
+            return str(municipality_id) if municipality_id is not None else None
+
+        return [of(event.get("data") or {}) for event in cloudevents]

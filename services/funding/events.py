@@ -169,6 +169,8 @@ class FundGranted(PublicEvent):
 # identities stay in funding: an evaluator appears only as an opaque code.
 
 catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded)
+# Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone.
+catalogue.keeps_private(Round.EvaluatorAssigned)
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -318,6 +318,22 @@ class RoundClosingCreate(Command):
     closed_on: IsoDate = Field(description="When the round stopped taking proposals, not before it opened.")
 
 
+class EvaluatorAssignmentCreate(Command):
+    evaluator: EvaluatorCode = Field(
+        description="The opaque code the person's scores are published under, such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, "
+        "with a digit), never a name; once per round."
+    )
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] = Field(
+        description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`."
+    )
+    assigned_on: IsoDate = Field(description="Not before the round opened.")
+
+
+class EvaluatorPublic(BaseModel):
+    evaluator: str = Field(description="The evaluator code.")
+    subject: str = Field(description="The person who holds it (their login).")
+
+
 class RubricCriterionPublic(BaseModel):
     code: str
     name: str
@@ -340,6 +356,7 @@ class RoundPublic(BaseModel):
     approved_total: MoneyText = Field(description="What approvals have set aside from the budget.")
     remaining: MoneyText = Field(description="The budget not yet approved.")
     proposals: int = Field(description="How many proposals were submitted.")
+    evaluators: list[EvaluatorPublic] = Field(description="Who may read and score the round's proposals, and under which code.")
     version: int = Field(description="How many events the round has recorded.")
 
     @classmethod
@@ -363,6 +380,7 @@ class RoundPublic(BaseModel):
             approved_total=round_.approved_total,
             remaining=round_.remaining,
             proposals=len(round_.proposal_ids),
+            evaluators=[EvaluatorPublic(evaluator=code, subject=subject) for code, subject in sorted(round_.evaluators.items())],
             version=round_.version,
         )
 
@@ -391,9 +409,10 @@ class ScoreCreate(Command):
 
 
 class ScoringCreate(Command):
-    evaluator: EvaluatorCode = Field(
-        description="An opaque evaluator code such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, with a digit), "
-        "never a name. Each evaluator scores a proposal once."
+    evaluator: EvaluatorCode | None = Field(
+        default=None,
+        description="The evaluator code you score under, such as `EV-1`: one a lead assigned to you in the proposal's round "
+        "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there. Each code scores a proposal once.",
     )
     scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")
     scored_on: IsoDate = Field(description="Not before the proposal was submitted.")

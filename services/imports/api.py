@@ -45,6 +45,7 @@ from services.imports.forms import shipped
 from services.imports.schemas import SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
+from shared.docs import install_docs
 from shared.guards import SecureHeaders, install_documentation
 from shared.web import BodyLimit, install_error_handlers, problem
 
@@ -176,7 +177,10 @@ def create_app(
         title="osv-platform imports",
         version="0.1.0",
         description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(api)  # Swagger UI and ReDoc from the service's own copies (no sign-in: hooks use HTTP Basic)
     api.state.import_settings = settings
     api.state.services = lazy_services(settings, auth_settings or AuthSettings(), auth=auth, transport=transport)
     install_error_handlers(api)

@@ -37,10 +37,17 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
+from shared.auth import MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
+Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
+"""The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
+Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
+"""The municipalities whose RUOS decisions the caller records (a focal point: its own)."""
+Audits = Annotated[MunicipalScope, Depends(within(Permission.AUDIT_READ))]
+WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
@@ -50,7 +57,7 @@ municipalities = APIRouter(prefix="/municipalities", tags=["municipalities"])
 # OSVs --------------------------------------------------------------------------
 
 
-@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
     osv_id = registry.map_osv(
@@ -68,6 +75,7 @@ def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
 @osvs.get("", response_model=list[OSVPublic])
 def list_osvs(
     registry: RegistryDep,
+    scope: Reads,
     ruos: Annotated[
         RUOSFilter | None,
         Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term)."),
@@ -77,25 +85,25 @@ def list_osvs(
     ] = 60,
 ) -> list[OSVPublic]:
     """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress."""
-    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos=ruos, within_days=within_days)]
+    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)]
 
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
-def get_osv(osv_id: UUID, registry: RegistryDep) -> OSVPublic:
+def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads) -> OSVPublic:
     """Show one OSV with its details, RUOS status, contact and dissolution."""
-    return OSVPublic.of(registry.get_osv(osv_id=osv_id))
+    return OSVPublic.of(registry.get_osv(osv_id=osv_id, scope=scope))
 
 
-@osvs.patch("/{osv_id}", response_model=OSVPublic)
+@osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES)
 def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
     """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`)."""
     return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on))
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
-def osv_history(osv_id: UUID, registry: RegistryDep) -> list[EventRecordPublic]:
+def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits) -> list[EventRecordPublic]:
     """List every event the OSV recorded, oldest first, for auditors."""
-    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id)]
+    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id, scope=scope)]
 
 
 @osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic])
@@ -107,7 +115,7 @@ def redact_history_text(
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
-def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep) -> OSVPublic:
+def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
     """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`)."""
     return OSVPublic.of(
         registry.register_in_ruos(
@@ -116,11 +124,12 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
             registered_on=body.registered_on,
             resolution_number=body.resolution_number,
             board_term_ends_on=body.board_term_ends_on,
+            scope=scope,
         )
     )
 
 
-@osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic)
+@osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic, dependencies=WRITES)
 def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -> DocumentsPublic:
     """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`)."""
     return DocumentsPublic.of(registry.record_document(osv_id=osv_id, document=body.document, prepared_on=body.prepared_on))
@@ -130,33 +139,34 @@ def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -
 def ruos_readiness(
     osv_id: UUID,
     registry: RegistryDep,
+    scope: Reads,
     municipality_id: Annotated[
         str | None, Query(max_length=10, description="`mml` or a district's ubigeo; the OSV's district if not given.")
     ] = None,
 ) -> ReadinessPublic:
     """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses."""
-    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id))
+    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope))
 
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
-def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep) -> OSVPublic:
+def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
     """Record that a registered OSV elected a new board (records `BoardRenewed`)."""
-    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on))
+    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope))
 
 
-@osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme can no longer reach the OSV (records `ContactLost`)."""
     return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note))
 
 
-@osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme reached the OSV again (records `ContactRestored`)."""
     return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on))
 
 
-@osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the OSV dissolved; it takes no new record afterwards (records `OSVDissolved`)."""
     return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note))
@@ -165,7 +175,7 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 # The RUOS application ---------------------------------------------------------------
 
 
-@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's application to a municipality's RUOS (records `RUOSApplicationSubmitted`)."""
     application = registry.submit_ruos_application(
@@ -175,14 +185,14 @@ def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: Regi
 
 
 @applications.get("/{application_id}", response_model=RUOSApplicationPublic)
-def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep) -> RUOSApplicationPublic:
+def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep, scope: Reads) -> RUOSApplicationPublic:
     """Show one of the OSV's RUOS applications."""
-    return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id))
+    return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id, scope=scope))
 
 
 @applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
 def observe_application(
-    osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep
+    osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
     """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`)."""
     reasons = [{"code": str(r.code), "detail": r.detail} for r in body.reasons]
@@ -192,11 +202,14 @@ def observe_application(
         observed_on=body.observed_on,
         reasons=reasons,
         amend_within_working_days=body.amend_within_working_days,
+        scope=scope,
     )
     return RUOSApplicationPublic.of(osv_id, application)
 
 
-@applications.post("/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+@applications.post(
+    "/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES
+)
 def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`)."""
     application = registry.amend_ruos_application(
@@ -207,7 +220,7 @@ def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate,
 
 @applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
 def register_application(
-    osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep
+    osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
     """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`)."""
     application = registry.register_ruos_application(
@@ -217,15 +230,18 @@ def register_application(
         ruos_number=body.ruos_number,
         resolution_number=body.resolution_number,
         board_term_ends_on=body.board_term_ends_on,
+        scope=scope,
     )
     return RUOSApplicationPublic.of(osv_id, application)
 
 
 @applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
-def reject_application(osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep) -> RUOSApplicationPublic:
+def reject_application(
+    osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep, scope: Records
+) -> RUOSApplicationPublic:
     """Record that the municipality rejected the application (records `RUOSApplicationRejected`)."""
     application = registry.reject_ruos_application(
-        osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note
+        osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note, scope=scope
     )
     return RUOSApplicationPublic.of(osv_id, application)
 
@@ -236,19 +252,20 @@ def reject_application(osv_id: UUID, application_id: UUID, body: RejectionCreate
 @municipalities.get("", response_model=list[MunicipalityPublic])
 def list_municipalities(
     registry: RegistryDep,
+    scope: Reads,
     without_focal_point: Annotated[bool, Query(description="Only those with no current focal point (continuity broken).")] = False,
 ) -> list[MunicipalityPublic]:
     """List the MML and the 43 district municipalities."""
-    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point=without_focal_point)]
+    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point=without_focal_point, scope=scope)]
 
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
-def get_municipality(municipality_id: str, registry: RegistryDep) -> MunicipalityPublic:
+def get_municipality(municipality_id: str, registry: RegistryDep, scope: Reads) -> MunicipalityPublic:
     """Show a municipality: focal points, accepted identity documents and agreements, with their history."""
-    return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id))
+    return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id, scope=scope))
 
 
-@municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic)
+@municipalities.put("/{municipality_id}/accepted-documents", response_model=MunicipalityPublic, dependencies=WRITES)
 def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdate, registry: RegistryDep) -> MunicipalityPublic:
     """Set the identity-document types the municipality accepts (records `AcceptedDocumentsChanged`)."""
     return MunicipalityPublic.of(
@@ -258,7 +275,7 @@ def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdat
     )
 
 
-@municipalities.post("/{municipality_id}/focal-points", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic)
+@municipalities.post("/{municipality_id}/focal-points", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic, dependencies=WRITES)
 def assign_focal_point(municipality_id: str, body: FocalPointCreate, registry: RegistryDep) -> FocalPointPublic:
     """Assign the municipality's focal point, a post not a person; the current one leaves (records `FocalPointAssigned`)."""
     found, focal_point_id = registry.assign_focal_point(
@@ -268,7 +285,10 @@ def assign_focal_point(municipality_id: str, body: FocalPointCreate, registry: R
 
 
 @municipalities.post(
-    "/{municipality_id}/focal-points/{focal_point_id}/departure", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic
+    "/{municipality_id}/focal-points/{focal_point_id}/departure",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FocalPointPublic,
+    dependencies=WRITES,
 )
 def record_focal_point_departure(
     municipality_id: str, focal_point_id: UUID, body: FocalPointDepartureCreate, registry: RegistryDep
@@ -280,7 +300,7 @@ def record_focal_point_departure(
     return FocalPointPublic.of(found.record.focal_point(focal_point_id))
 
 
-@municipalities.post("/{municipality_id}/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic)
+@municipalities.post("/{municipality_id}/agreements", status_code=status.HTTP_201_CREATED, response_model=AgreementPublic, dependencies=WRITES)
 def sign_agreement(municipality_id: str, body: AgreementCreate, registry: RegistryDep) -> AgreementPublic:
     """Record an agreement signed with the municipality (records `AgreementSigned`)."""
     found, agreement_id = registry.sign_agreement(

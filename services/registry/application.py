@@ -15,6 +15,7 @@ from services.registry.domain.municipalities import Municipality, MunicipalityRe
 from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, OSVKind, OSVNotFoundError
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
+    ApplicationNotFoundError,
     ApplicationStatus,
     RejectionReason,
     RUOSApplication,
@@ -27,7 +28,8 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
-from shared.municipalities import MunicipalityTable
+from shared.municipalities import MunicipalityTable, UnknownMunicipalityError
+from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
@@ -139,15 +141,35 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv
 
-    def get_osv(self, osv_id: UUID) -> OSV:
-        return self.load(osv_id, OSV, OSVNotFoundError)
+    def get_osv(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> OSV:
+        """The OSV; 404 when there is none, or when its district is outside ``scope`` (the caller's municipalities)."""
+        osv = self.load(osv_id, OSV, OSVNotFoundError)
+        if not scope.covers(self.ubigeo_of(osv)):
+            raise OSVNotFoundError(osv_id)
+        return osv
 
-    def get_ruos_application(self, osv_id: UUID, application_id: UUID) -> RUOSApplication:
-        return self.get_osv(osv_id).find_application(application_id)
+    def ubigeo_of(self, osv: OSV) -> str:
+        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it."""
+        return self.districts.find(osv.district).ubigeo
 
-    def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60) -> list[OSV]:
-        """Every mapped OSV in the order they were mapped, narrowed by RUOS progress if asked."""
-        osvs = [self.get_osv(osv_id) for osv_id in self.ids_created_by(OSV.OSVMapped)]
+    def get_ruos_application(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope = ALL_LIMA) -> RUOSApplication:
+        return self.get_osv(osv_id, scope).find_application(application_id)
+
+    def _recording_on(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope) -> OSV:
+        """The OSV whose application a municipality records on: both the OSV and the municipality applied to in ``scope``.
+
+        A focal point records what its own municipality decided: an application
+        its OSV made to another municipality's RUOS (the MML's) answers 404 to it.
+        """
+        osv = self.get_osv(osv_id, scope)
+        if not scope.covers(osv.find_application(application_id).municipality_id):
+            raise ApplicationNotFoundError(application_id)
+        return osv
+
+    def list_osvs(self, ruos: RUOSFilter | None = None, within_days: int = 60, scope: MunicipalScope = ALL_LIMA) -> list[OSV]:
+        """Every mapped OSV in ``scope``, in the order they were mapped, narrowed by RUOS progress if asked."""
+        osvs = [self.load(osv_id, OSV, OSVNotFoundError) for osv_id in self.ids_created_by(OSV.OSVMapped)]
+        osvs = [osv for osv in osvs if scope.covers(self.ubigeo_of(osv))]
         if ruos is None:
             return osvs
         today = self.today()
@@ -161,9 +183,9 @@ class Registry(ServiceApplication):
         }
         return [osv for osv in osvs if keep[ruos](osv)]
 
-    def osv_history(self, osv_id: UUID) -> list[RecordedEvent]:
+    def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[RecordedEvent]:
         """The OSV's events as registry stored them, oldest first (staff notes included: this is the audit trail)."""
-        self.get_osv(osv_id)
+        self.get_osv(osv_id, scope)
         return [
             RecordedEvent(
                 type=type(e).__name__,
@@ -198,9 +220,9 @@ class Registry(ServiceApplication):
         self.save(osv)
         return osv
 
-    def ruos_readiness(self, osv_id: UUID, municipality_id: str | None = None) -> Readiness:
+    def ruos_readiness(self, osv_id: UUID, municipality_id: str | None = None, scope: MunicipalScope = ALL_LIMA) -> Readiness:
         """Documents and identity-document counts against what the municipality accepts (default: the OSV's district)."""
-        osv = self.get_osv(osv_id)
+        osv = self.get_osv(osv_id, scope)
         if municipality_id is None:
             reference = self.municipalities.of_district(osv.district)
         else:
@@ -233,8 +255,9 @@ class Registry(ServiceApplication):
         observed_on: date,
         reasons: Iterable[Mapping[str, str | None]],
         amend_within_working_days: int | None = None,
+        scope: MunicipalScope = ALL_LIMA,
     ) -> RUOSApplication:
-        osv = self.get_osv(osv_id)
+        osv = self._recording_on(osv_id, application_id, scope)
         window = amend_within_working_days if amend_within_working_days is not None else self.amendment_working_days
         osv.observe_application(application_id, observed_on, reasons, window)
         self.save(osv)
@@ -258,17 +281,24 @@ class Registry(ServiceApplication):
         ruos_number: str,
         resolution_number: str | None = None,
         board_term_ends_on: date | None = None,
+        scope: MunicipalScope = ALL_LIMA,
     ) -> RUOSApplication:
-        osv = self.get_osv(osv_id)
+        osv = self._recording_on(osv_id, application_id, scope)
         osv.register_application(application_id, registered_on, ruos_number, resolution_number, board_term_ends_on)
         self._save_with_ruos_number(osv, ruos_number)
         return osv.find_application(application_id)
 
     @retried_on_collision
     def reject_ruos_application(
-        self, osv_id: UUID, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
+        self,
+        osv_id: UUID,
+        application_id: UUID,
+        rejected_on: date,
+        reason: RejectionReason,
+        note: str | None = None,
+        scope: MunicipalScope = ALL_LIMA,
     ) -> RUOSApplication:
-        osv = self.get_osv(osv_id)
+        osv = self._recording_on(osv_id, application_id, scope)
         osv.reject_application(application_id, rejected_on, reason, note)
         self.save(osv)
         return osv.find_application(application_id)
@@ -281,9 +311,10 @@ class Registry(ServiceApplication):
         registered_on: date,
         resolution_number: str | None = None,
         board_term_ends_on: date | None = None,
+        scope: MunicipalScope = ALL_LIMA,
     ) -> OSV:
         """A registration recorded directly (one made before the programme followed the OSV)."""
-        osv = self.get_osv(osv_id)
+        osv = self.get_osv(osv_id, scope)
         osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on)
         self._save_with_ruos_number(osv, ruos_number)
         return osv
@@ -305,8 +336,8 @@ class Registry(ServiceApplication):
         return index.osv_id if index is not None else None
 
     @retried_on_collision
-    def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date) -> OSV:
-        osv = self.get_osv(osv_id)
+    def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
+        osv = self.get_osv(osv_id, scope)
         osv.renew_board(renewed_on, term_ends_on)
         self.save(osv)
         return osv
@@ -336,16 +367,21 @@ class Registry(ServiceApplication):
 
     # Municipalities ---------------------------------------------------------------
 
-    def get_municipality(self, municipality_id: str) -> MunicipalityRecord:
-        """A municipality with what was recorded about it; defaults when nothing was (404 if it is not one of Lima's)."""
+    def get_municipality(self, municipality_id: str, scope: MunicipalScope = ALL_LIMA) -> MunicipalityRecord:
+        """A municipality with what was recorded about it; defaults when nothing was.
+
+        404 if it is not one of Lima's, or not in ``scope`` (a focal point sees its own; the MML only all of Lima).
+        """
         reference = self.municipalities.find(municipality_id)
+        if not scope.covers(reference.id):
+            raise UnknownMunicipalityError(municipality_id)
         # Reference data: an unsaved aggregate until its first recorded change saves it.
         municipality = self.find(municipality_uuid(reference.id), Municipality) or Municipality(municipality_id=reference.id)
         return MunicipalityRecord(reference, municipality)
 
-    def list_municipalities(self, without_focal_point: bool = False) -> list[MunicipalityRecord]:
-        """The MML then the 43 districts by ubigeo; optionally only those without a current focal point."""
-        records = [self.get_municipality(reference.id) for reference in self.municipalities.all()]
+    def list_municipalities(self, without_focal_point: bool = False, scope: MunicipalScope = ALL_LIMA) -> list[MunicipalityRecord]:
+        """The MML then the 43 districts by ubigeo, those in ``scope``; optionally only those without a current focal point."""
+        records = [self.get_municipality(reference.id) for reference in self.municipalities.all() if scope.covers(reference.id)]
         if without_focal_point:
             return [r for r in records if r.record.current_focal_point is None]
         return records
@@ -379,3 +415,21 @@ class Registry(ServiceApplication):
         agreement_id = found.record.sign_agreement(title, signed_on, commitments, document_reference)
         self.save(found.record)
         return found, agreement_id
+
+    # The feed's audience -------------------------------------------------------------
+
+    def ubigeos_of_events(self, cloudevents: Iterable[Mapping[str, Any]]) -> list[str | None]:
+        """The municipality each public event belongs to, for a partner's feed: its OSV's district, or the municipality it names."""
+        known: dict[str, str | None] = {}
+
+        def of(data: Mapping[str, Any]) -> str | None:
+            if "osv_id" in data:
+                osv_id = str(data["osv_id"])
+                if osv_id not in known:
+                    osv = self.find(UUID(osv_id), OSV)
+                    known[osv_id] = self.ubigeo_of(osv) if osv is not None else None
+                return known[osv_id]
+            municipality_id = data.get("municipality_id")
+            return str(municipality_id) if municipality_id is not None else None
+
+        return [of(event.get("data") or {}) for event in cloudevents]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,11 +20,13 @@ from services.reporting.dashboard import DASHBOARD_POLICY, render_dashboard, sty
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth
 from services.reporting.settings import ReportingSettings
+from services.reporting.signin import DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
 from services.reporting.translations import Language
+from shared.auth import Caller, MunicipalScope, Permission, holders_of, within
 from shared.clock import Clock, today_in_lima
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
-from shared.web import HEALTH_RESPONSES, application_of, base_api, runtime_of
+from shared.web import HEALTH_RESPONSES, application_of, base_api, install_cors, problem, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -37,6 +40,9 @@ Grouping = Literal["zone", "district"]
 DaysQuery = Annotated[int, Query(ge=1, le=3650, description="An OSV is overdue after this many days without a follow-up meeting.")]
 WithinDaysQuery = Annotated[int, Query(ge=0, le=3650, description="Flag board terms ending within this many days.")]
 
+Figures = Annotated[MunicipalScope, Depends(within(Permission.INDICATORS_READ))]
+"""The municipalities whose figures the caller reads: a focal point's own, as if nothing else had happened."""
+
 indicators = APIRouter(tags=["indicators"])
 operations = APIRouter(tags=["operations"])
 dashboard = APIRouter()
@@ -46,22 +52,22 @@ dashboard = APIRouter()
 
 
 @indicators.get("/indicators")
-def get_indicators(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
+def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
     """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district."""
-    return reporting.indicators(as_of=as_of, by=by)
+    return reporting.indicators(as_of=as_of, by=by, scope=scope)
 
 
 @indicators.get("/indicators/export.csv", response_class=Response)
-def export_csv(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
+def export_csv(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> Response:
     """The indicators as CSV: a row per phase, indicator, part and group; the first line states the as-of moment."""
-    body = reporting.export_csv(as_of=as_of, by=by)
+    body = reporting.export_csv(as_of=as_of, by=by, scope=scope)
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="indicators.csv"'})
 
 
 @indicators.get("/indicators/export.xlsx", response_class=Response)
-def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> Response:
+def export_xlsx(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> Response:
     """The indicators as an XLSX workbook, the same rows as the CSV under the as-of moment."""
-    body = reporting.export_xlsx(as_of=as_of, by=by)
+    body = reporting.export_xlsx(as_of=as_of, by=by, scope=scope)
     return Response(body, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'})
 
 
@@ -69,12 +75,13 @@ def export_xlsx(reporting: ReportingDep, as_of: AsOf = None, by: By = None) -> R
 def get_evidence(
     name: str,
     reporting: ReportingDep,
+    scope: Figures,
     phase: Annotated[str, Query(max_length=30, description="A phase's code, or `total`.")] = "total",
     group: Annotated[str | None, Query(max_length=100, description="Only this zone's or district's part of the figure.")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""
-    return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of)
+    return reporting.evidence(name=name, phase=phase, group=group, as_of=as_of, scope=scope)
 
 
 # Operations ------------------------------------------------------------------------------
@@ -120,16 +127,63 @@ def style() -> Response:
 
 @dashboard.get("/alerts", tags=["dashboard"], response_model=AlertsPublic)
 def get_alerts(
-    reporting: ReportingDep, days: DaysQuery = OVERDUE_AFTER_DAYS, within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS
+    reporting: ReportingDep, scope: Figures, days: DaysQuery = OVERDUE_AFTER_DAYS, within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS
 ) -> AlertsPublic:
     """Follow-up alerts as of today: OSVs not met, board terms ending, municipalities without a focal point."""
-    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days))
+    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope))
 
 
-@dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse)
+def dashboard_viewer(request: Request) -> Caller | None:
+    """Who looks at the dashboard: a bearer token, or the session the sign-in opened; None to send them to sign in."""
+    return session_caller(request, request.app.state.token_validator)
+
+
+def sign_in_of(request: Request) -> DashboardSignIn:
+    return request.app.state.sign_in  # type: ignore[no-any-return]
+
+
+Viewer = Annotated[Caller | None, Depends(dashboard_viewer)]
+SIGNED_IN = {
+    "security": [{"oidc": []}, {"bearer": []}],
+    "x-permissions": [Permission.INDICATORS_READ.value],
+    "x-roles": holders_of(Permission.INDICATORS_READ),
+    "responses": {
+        "303": {"description": "Not signed in: to `/dashboard/sign-in`, which sends the browser to the identity provider."},
+        "401": {"description": "A bearer token was sent and refused."},
+        "403": {"description": f"The caller's roles lack `{Permission.INDICATORS_READ.value}`."},
+    },
+}
+
+
+@dashboard.get("/dashboard/sign-in", include_in_schema=False)
+def sign_in(request: Request, next: str = "/dashboard") -> RedirectResponse:  # noqa: A002 - the usual name of the parameter
+    """Send the browser to the identity provider's sign-in (authorization code with PKCE)."""
+    return sign_in_of(request).start(request, next)
+
+
+@dashboard.get("/dashboard/callback", include_in_schema=False, response_model=None)
+def sign_in_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
+    """Where the identity provider sends the browser back: open the dashboard's session."""
+    if error or not code:
+        return problem(401, "Unauthorized", f"The sign-in did not complete ({error or 'no code'}); open /dashboard to try again.")
+    try:
+        return sign_in_of(request).finish(request, code, state, request.app.state.token_validator)
+    except SignInFailed as failure:
+        return problem(401, "Unauthorized", f"{failure} Open /dashboard to sign in again.")
+
+
+@dashboard.get("/dashboard/sign-out", include_in_schema=False)
+def sign_out() -> HTMLResponse:
+    """Close the dashboard's session (the provider's own session is the provider's to close)."""
+    page = '<!DOCTYPE html><html lang="es"><meta charset="utf-8"><title>OSV</title><p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p></html>'
+    return signed_out(HTMLResponse(page))  # type: ignore[return-value]
+
+
+@dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse, openapi_extra=SIGNED_IN)
 def get_dashboard(
     request: Request,
     reporting: ReportingDep,
+    viewer: Viewer,
     lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
     as_of: Annotated[
         LimaMoment | None,
@@ -142,11 +196,15 @@ def get_dashboard(
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
 ) -> HTMLResponse:
-    """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts."""
-    report = reporting.indicators(as_of=as_of, by=by or "zone")
-    found = reporting.alerts(days=days, within_days=within_days)
+    """The programme's dashboard as a web page: indicators by phase, charts and follow-up alerts, for the signed-in person's municipalities."""
+    if viewer is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
+    scope = viewer_scope(viewer)
+    report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
+    found = reporting.alerts(days=days, within_days=within_days, scope=scope)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of))
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of, viewer=viewer.subject))
 
 
 # The app ---------------------------------------------------------------------------------
@@ -158,12 +216,16 @@ def create_app(
     application: Callable[..., Reporting] = Reporting,
 ) -> FastAPI:
     """Build the reporting service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
+    runtime = bootstrap(settings, today=today, application=application)
     api = base_api(
-        bootstrap(settings, today=today, application=application),
+        runtime,
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events.",
         page_policies={"/dashboard": DASHBOARD_POLICY},
     )
+    reporting_settings: ReportingSettings = runtime.settings  # type: ignore[assignment]
+    api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)
     for router in (indicators, operations, dashboard):
         api.include_router(router)
+    install_cors(api, reporting_settings.cors_allow_origins)
     return api

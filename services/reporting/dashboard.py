@@ -98,8 +98,9 @@ def render_dashboard(
     query: Mapping[str, str],
     now: datetime,
     cut: datetime | None = None,
+    viewer: str | None = None,
 ) -> str:
-    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own."""
+    """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own, ``viewer`` who is signed in."""
     t = translator(lang)
     as_of = report.get("as_of")
     if as_of:
@@ -130,6 +131,7 @@ def render_dashboard(
         ordered_names=ordered_names,
         plotted=plotted,
         alerts=found,
+        viewer=viewer,
     )
 
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
+from shared.auth import ServiceCredentials
 from shared.messaging import stream_name
 from shared.views import make_engine
 
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.source == "stream":
             count = asyncio.run(rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar))
         else:
-            clients = {name: httpx.Client(base_url=url, timeout=30.0) for name, url in settings.feed_urls.items()}
+            # The feeds answer the services' own token: client credentials (OSV_AUTH_SERVICE_CLIENT_SECRET, as make run sets it).
+            credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
+            clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=credentials) for name, url in settings.feed_urls.items()}
             count = rebuild_from_feeds(readmodel, clients, progress=bar)
     finally:
         bar.close()

@@ -13,6 +13,13 @@ class ReportingSettings(ServiceSettings):
     port: int = 8004
     consumer_batch: int = 1000
     checkpoint_every: int = Field(default=2_500, description="Save the indicators' tally every this many facts (in recorded order).")
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The URL browsers reach reporting at (`https://osv.example.org/reporting`): the dashboard's sign-in sends the "
+            "provider back to `<public_url>/dashboard/callback`. Unset: the URL the request came to."
+        ),
+    )
     checkpoint_settle_seconds: float = Field(
         default=60.0, description="Checkpoint only facts this much older than the newest one, so late relays rarely drop a checkpoint."
     )

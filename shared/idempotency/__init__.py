@@ -72,7 +72,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
 from shared.errors import ConflictError
-from shared.views import forget_rows
+from shared.views import create_tables, forget_rows
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +135,16 @@ def canonical_body(body: bytes) -> bytes:
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fingerprint(key: str, method: str, path: str, query: str, body: bytes) -> str:
-    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone."""
-    request = b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)])
-    return hmac.new(key.encode(), request, hashlib.sha256).hexdigest()
+def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
+    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
+
+    ``caller`` is who sent it (the token's subject): the same key and body from
+    someone else is another request, so an answer is never replayed to another caller.
+    """
+    parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
+    if caller:
+        parts.append(b"caller=" + caller.encode())
+    return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
 
 
 # The record, saved with the command's events ----------------------------------------------
@@ -291,7 +297,7 @@ class AnswerBook:
         self.retention = retention
         self._secret = secret
         self._clock = clock
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
         return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret, info=ANSWERS_PURPOSE).derive(key.encode()))

@@ -88,10 +88,13 @@ class IdempotencyMiddleware:
     :class:`AnswerBook` and ``find_idempotent_request`` reads the record.
     """
 
-    def __init__(self, app: ASGIApp, *, service: str, application: Callable[[], Any]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, service: str, application: Callable[[], Any], caller: Callable[[Scope], str | None] | None = None
+    ) -> None:
         self.app = app
         self.service = service
         self.application = application
+        self.caller = caller
         self.in_flight: set[UUID] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,11 +111,21 @@ class IdempotencyMiddleware:
             detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters: a quoted string, or a token without spaces."
             await _send(send, *_problem(422, detail, "idempotency_key_format"))
             return
+        subject = ""
+        if self.caller is not None:
+            # Only a signed-in caller's request is looked up or kept: anyone else gets the route's 401, and an
+            # answer kept for one caller is never replayed to another (their fingerprints differ).
+            found = await anyio.to_thread.run_sync(self.caller, scope)
+            if found is None:
+                await self.app(scope, receive, send)
+                return
+            subject = found
         body = await _read_body(receive)
+        query = scope.get("query_string", b"").decode("latin-1")
         call = IdempotentCall(
             service=self.service,
             key=key,
-            fingerprint=fingerprint(key, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), body),
+            fingerprint=fingerprint(key, scope["method"], scope["path"], query, body, caller=subject),
             method=scope["method"],
             path=scope["path"],
         )
@@ -267,9 +280,13 @@ def document_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install(api: Any, *, service: str, application: Callable[[], Any]) -> None:
-    """Honour ``Idempotency-Key`` on every POST and PATCH of ``api`` (a FastAPI app) and document it in its OpenAPI."""
-    api.add_middleware(IdempotencyMiddleware, service=service, application=application)
+def install(api: Any, *, service: str, application: Callable[[], Any], caller: Callable[[Scope], str | None] | None = None) -> None:
+    """Honour ``Idempotency-Key`` on every POST and PATCH of ``api`` (a FastAPI app) and document it in its OpenAPI.
+
+    ``caller`` names who sent a request (the subject of its valid token), or
+    None: such a request goes straight to the route, which refuses it.
+    """
+    api.add_middleware(IdempotencyMiddleware, service=service, application=application, caller=caller)
     plain_openapi = api.openapi
 
     def openapi() -> dict[str, Any]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, Integer, String, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service
@@ -51,6 +51,24 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     return engine
+
+
+SCHEMA_LOCK = 0x6F73765F736368  # "osv_sch": the advisory lock every process takes to create its tables
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """Create ``metadata``'s missing tables, one process at a time on PostgreSQL.
+
+    PostgreSQL does not make two concurrent ``CREATE TABLE IF NOT EXISTS`` of
+    one table safe: the second fails on the catalogue's unique index (two
+    replicas starting at once on one database). The creation runs under a
+    transaction-level advisory lock, so the second process waits and then
+    finds the tables there. SQLite serialises schema changes by itself.
+    """
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        metadata.create_all(connection)
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

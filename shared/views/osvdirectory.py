@@ -15,9 +15,10 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import OSVDissolvedError, RuleViolationError
 from shared.events import parse_date
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -74,12 +75,26 @@ class OSVDirectory(View):
     def __init__(self, engine: Engine, service: str) -> None:
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
-        Base.metadata.create_all(engine)
+        self.districts = DistrictTable.of_lima()
+        create_tables(Base.metadata, engine)
 
     def get(self, osv_id: UUID) -> KnownOSV | None:
         with Session(self.engine, expire_on_commit=False) as session:
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
+
+    def ubigeo_of(self, osv_id: UUID | str) -> str | None:
+        """The ubigeo of the OSV's district (its municipality), or None while its mapping has not arrived."""
+        osv = self.get(UUID(str(osv_id)))
+        return self.district_ubigeo(osv.district) if osv is not None else None
+
+    def district_ubigeo(self, district: str | None) -> str | None:
+        if district is None:
+            return None
+        try:
+            return self.districts.find(district).ubigeo
+        except UnknownDistrictError:
+            return None
 
     def active(self) -> list[KnownOSV]:
         """Every OSV known here that is not dissolved (a row whose mapping has not arrived included)."""

@@ -4,7 +4,11 @@ Reporting runs for real (uvicorn on a free port, in a thread) with its read
 model filled through the consumer handler by the events of a programme year
 (tests/support/reporting_feed.py). The machine has no network: chromium is
 started with everything that would call out switched off, and the page needs
-nothing but reporting itself.
+nothing but reporting itself and the identity provider.
+
+People sign in as they would: the dashboard sends the browser to the real
+provider (its own provider here, whose ``osv-dashboard`` client redirects to
+this reporting's port), whose sign-in pages chromium fills in.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+import httpx
 import pytest
 import uvicorn
 from selenium import webdriver
@@ -22,12 +28,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from devtools.identity import IdentityProvider
 from services.reporting.api import create_app
 from services.reporting.settings import ReportingSettings
+from shared.auth import AuthSettings
 from shared.clock import today_in_lima
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -46,13 +54,23 @@ CHROMIUM_FLAGS = (
 )
 
 
+@dataclass
+class Site:
+    url: str
+    provider: IdentityProvider
+
+
 @pytest.fixture(scope="module")
-def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Reporting served by uvicorn on a free port, its read model holding a programme year; yields its base URL."""
-    app = create_app(ReportingSettings(var_dir=tmp_path_factory.mktemp("var"), nats_url=NATS_OUT_OF_REACH))
+def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Reporting served by uvicorn on a free port, its read model holding a programme year, and its identity provider."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     port = listening.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    var = tmp_path_factory.mktemp("var")
+    provider = IdentityProvider(var / "idp", port=0, service_urls={"reporting": url}).start()
+    settings = ReportingSettings(var_dir=var, nats_url=NATS_OUT_OF_REACH, auth=AuthSettings(issuer=provider.issuer))
+    app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, name="reporting", daemon=True)
     thread.start()
@@ -62,11 +80,12 @@ def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         time.sleep(0.05)
     a_programme_year(ReportingFeed(app.state.runtime.app.readmodel, today_in_lima()))
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Site(url, provider)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         listening.close()
+        provider.stop()
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +103,26 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         driver.quit()
 
 
+def sign_in(browser: WebDriver, site: Site, user: str) -> None:
+    """Sign ``user`` in to the dashboard on the provider's own pages, as a person would: login, then password."""
+    browser.delete_all_cookies()  # the dashboard's session and the provider's (both on 127.0.0.1)
+    browser.get(f"{site.url}/dashboard")
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(site.provider.issuer))
+    browser.find_element(By.NAME, "login").send_keys(user)
+    browser.find_element(By.NAME, "login").submit()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "password"))
+    browser.find_element(By.NAME, "password").send_keys(site.provider.passwords()[user])
+    browser.find_element(By.NAME, "password").submit()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(f"{site.url}/dashboard") and b.find_elements(By.ID, "signed-in"))
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: WebDriver, reporting: Site) -> str:
+    """The browser signed in as ``staff``; yields reporting's base URL."""
+    sign_in(browser, reporting, "staff")
+    return reporting.url
+
+
 def texts(browser: WebDriver, selector: str) -> list[str]:
     return [element.text.strip() for element in browser.find_elements(By.CSS_SELECTOR, selector)]
 
@@ -92,10 +131,10 @@ def row(browser: WebDriver, table: str, key: str) -> list[str]:
     return texts(browser, f"#{table} tr[data-indicator='{key}'] > *")
 
 
-def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: WebDriver, reporting: str) -> None:
-    browser.get(f"{reporting}/")
+def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: WebDriver, signed_in: str) -> None:
+    browser.get(f"{signed_in}/")
 
-    assert browser.current_url == f"{reporting}/dashboard"
+    assert browser.current_url == f"{signed_in}/dashboard"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     assert browser.title == "Tablero del programa OSV"
     assert texts(browser, "h1, h2") == ["Tablero del programa OSV", "Indicadores por fase", "Gráficos", "Alertas de seguimiento"]
@@ -104,20 +143,20 @@ def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: Web
     assert browser.find_element(By.ID, "as-of").text.startswith("Cifras al ")
 
 
-def test_the_english_switch_turns_the_whole_page_into_english(browser: WebDriver, reporting: str) -> None:
-    browser.get(f"{reporting}/dashboard")
+def test_the_english_switch_turns_the_whole_page_into_english(browser: WebDriver, signed_in: str) -> None:
+    browser.get(f"{signed_in}/dashboard")
 
     browser.find_element(By.ID, "language-switch").click()
     WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
 
-    assert browser.current_url == f"{reporting}/dashboard?lang=en"
+    assert browser.current_url == f"{signed_in}/dashboard?lang=en"
     assert texts(browser, "h1, h2") == ["OSV programme dashboard", "Indicators by phase", "Charts", "Follow-up alerts"]
     assert row(browser, "phase-table", "osvs_identified")[0] == "OSVs identified"
     assert browser.find_element(By.ID, "language-switch").text == "Español"
 
 
-def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browser: WebDriver, reporting: str) -> None:
-    browser.get(f"{reporting}/dashboard")
+def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browser: WebDriver, signed_in: str) -> None:
+    browser.get(f"{signed_in}/dashboard")
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
@@ -128,8 +167,8 @@ def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browse
     assert "3" in texts(browser, "#chart-phases text")
 
 
-def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_point(browser: WebDriver, reporting: str) -> None:
-    browser.get(f"{reporting}/dashboard")
+def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_point(browser: WebDriver, signed_in: str) -> None:
+    browser.get(f"{signed_in}/dashboard")
 
     overdue = texts(browser, "#overdue-meetings tbody th")
     assert overdue == ["Olla Común Las Flores"]
@@ -138,3 +177,57 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
         "Municipalidad Distrital de Comas",
         "Municipalidad Distrital de San Juan de Lurigancho",
     ]
+
+
+def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipalitys_figures(browser: WebDriver, reporting: Site) -> None:
+    sign_in(browser, reporting, "staff")
+    programme = row(browser, "phase-table", "osvs_identified")
+    assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de staff")
+
+    browser.get(f"{reporting.url}/dashboard/sign-out")
+    assert browser.find_element(By.ID, "signed-out")
+    sign_in(browser, reporting, "municipal-150132")
+    municipality = row(browser, "phase-table", "osvs_identified")
+
+    # The programme: 3 OSVs identified in phase 1, 1 in phase 2; San Juan de Lurigancho: its one OSV, in phase 1.
+    assert programme == ["OSV identificadas", "3", "1", "4"]
+    assert municipality == ["OSV identificadas", "1", "0", "1"]
+    assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de municipal-150132")
+    assert texts(browser, "#focal-points tbody th") == ["Municipalidad Distrital de San Juan de Lurigancho"]
+    assert texts(browser, "#overdue-meetings tbody th") == []  # Comas's overdue OSV is not its to see
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
+def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_gets_opens_the_api(
+    browser: WebDriver, reporting: Site
+) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{reporting.url}/docs")
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "button.authorize"))
+    browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".modal-ux .auth-container"))
+    # The OAuth2 scheme's section (authorization code with PKCE, client osv-docs-reporting from initOAuth).
+    section = next(c for c in browser.find_elements(By.CSS_SELECTOR, ".modal-ux .auth-container") if "authorizationCode" in c.text)
+    assert "osv-docs-reporting" in [field.get_attribute("value") for field in section.find_elements(By.TAG_NAME, "input")]
+    home = browser.current_window_handle
+    section.find_element(By.CSS_SELECTOR, "button.authorize").click()
+    WebDriverWait(browser, 10).until(lambda b: len(b.window_handles) == 2)
+    browser.switch_to.window(next(h for h in browser.window_handles if h != home))
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "login"))
+    browser.find_element(By.NAME, "login").send_keys("auditor")
+    browser.find_element(By.NAME, "login").submit()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "password"))
+    browser.find_element(By.NAME, "password").send_keys(reporting.provider.passwords()["auditor"])
+    browser.find_element(By.NAME, "password").submit()
+    # The provider sends the popup to /docs/oauth2-redirect, which hands the code to Swagger UI and closes.
+    WebDriverWait(browser, 20).until(lambda b: len(b.window_handles) == 1)
+    browser.switch_to.window(home)
+    token = WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return (ui.authSelectors.authorized().toJS().oidc || {}).token?.access_token || null")
+    )
+    answer = httpx.get(f"{reporting.url}/indicators", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200
+    assert httpx.get(f"{reporting.url}/indicators", timeout=10).status_code == 401
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from devtools.embedded import NatsServer
 from tests.support.api import created, ok
+from tests.support.identity import TESTER
 from tests.support.system import System, eventually, running_system
 
 CRITERIA = [
@@ -70,6 +71,9 @@ def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered
             )
         )
         round_id = round_["id"]
+        # The lead assigns the round's two evaluator codes (here both to the tester, who signs the test clients in).
+        for code in ("EV-1", "EV-2"):
+            created(system.funding.post(f"/rounds/{round_id}/evaluators", json={"evaluator": code, "subject": TESTER, "assigned_on": "2021-10-01"}))
         mural = propose(system, round_id, comas, "Mural de la integración en Collique", "5000.00")
         fair = propose(system, round_id, ate, "Feria gastronómica binacional", "4000.00")
         workshop = propose(system, round_id, surquillo, "Taller de emprendimiento", "3000.00")

@@ -27,7 +27,7 @@ from services.imports.cli import main as osv_import
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from shared.auth import AuthSettings
-from tests.support.identity import IssuedTokens
+from tests.support.identity import IssuedTokens, signed_in_headers
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 from tests.support.served import ServedApp, served_system
 from tests.support.system import eventually
@@ -46,9 +46,10 @@ def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[Any, dict[str, Se
 
 
 def feed(url: str) -> list[dict[str, Any]]:
+    """The service's whole ``GET /events`` feed, read as the auditor (the feeds are for auditors, partners, services)."""
     events, after = [], 0
     while True:
-        page = httpx.get(f"{url}/events", params={"after": after, "limit": 1000}, timeout=30).json()
+        page = httpx.get(f"{url}/events", params={"after": after, "limit": 1000}, headers=signed_in_headers("auditor"), timeout=30).json()
         events += page["events"]
         if page["next_after"] == after:
             return events
@@ -106,7 +107,8 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
 
     assert osv_import([str(mapping), *connection]) == 1
     assert "2 created, 0 already there, 1 refused" in capsys.readouterr().out
-    mapped = httpx.get(f"{registry}/osvs", timeout=30).json()
+    staff = signed_in_headers("staff")
+    mapped = httpx.get(f"{registry}/osvs", headers=staff, timeout=30).json()
     assert sorted((o["name"], o["district"]) for o in mapped) == [
         ("Club Deportivo Los Andes", "San Juan de Lurigancho"), ("Mujeres Emprendedoras de Breña", "Breña")
     ]
@@ -122,8 +124,10 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
     assert listed[0] == "name,label" and len(listed) == 3
     brena = next(o["id"] for o in mapped if o["district"] == "Breña")
     andes = next(o["id"] for o in mapped if o["district"] != "Breña")
-    eventually(lambda: httpx.get(f"{engagement}/osvs/{brena}/members", timeout=30).status_code == 200, timeout=60)
-    eventually(lambda: httpx.get(f"{engagement}/osvs/{andes}/members", timeout=30).status_code == 200, timeout=60)
+    # Engagement knows both OSVs (from registry's events) once their rosters answer; the auditor's reads are masked and unlogged.
+    auditor = signed_in_headers("auditor")
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{brena}/members", headers=auditor, timeout=30).status_code == 200, timeout=60)
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{andes}/members", headers=auditor, timeout=30).status_code == 200, timeout=60)
 
     # -- Members: accented names, blank optional answers, a row with a bad phone, and a person registered twice.
     maria = {"nombre_completo": "María José Pérez Añez", "tipo_documento": "CPP", "numero_documento": "001234567",
@@ -162,7 +166,7 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
     problems = report_rows(tmp_path / "miembros.import-report.xlsx")
     duplicate = next(p for p in problems if p[4] == "person_already_registered")
     assert "already registered as member" in duplicate[5]  # now engagement's own words, naming the member id
-    roster = httpx.get(f"{engagement}/osvs/{brena}/members", headers={"Authorization": f"Bearer {tokens['staff']}"}, timeout=30).json()
+    roster = httpx.get(f"{engagement}/osvs/{brena}/members", params={"purpose": "follow_up"}, headers=staff, timeout=30).json()
     assert sorted(m["full_name"] for m in roster) == ["José Ñañez Huamán", "María José Pérez Añez", "Yusmary Cordero"]
     events = stored(served["engagement"])
 

@@ -1,7 +1,8 @@
 """A write service killed with SIGKILL in the middle of a load: every retry with its key leaves one fact.
 
 The registry runs as its own uvicorn process on SQLite, with a real
-nats-server, as `make run` starts it. Eight clients map OSVs, each request
+nats-server, as `make run` starts it, checking the test session's provider's
+tokens; the clients sign in as the tester. Eight clients map OSVs, each request
 with its own Idempotency-Key, until the process is killed mid-load. Some
 requests got no answer; some of those had been committed. The service is
 started again and every client does what a careful client does: it sends
@@ -27,6 +28,7 @@ import httpx
 import pytest
 
 from devtools.embedded import NatsServer, free_port
+from tests.support.identity import auth_env, signed_in_headers
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -39,7 +41,7 @@ ANSWERS_BEFORE_THE_KILL = 80
 def registry_process(var_dir: Path, port: int, nats_url: str) -> Iterator[subprocess.Popen[bytes]]:
     """The registry as its own process, answering on ``port``; stopped (if still alive) on leaving."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update({"REGISTRY_VAR_DIR": str(var_dir), "REGISTRY_NATS_URL": nats_url, "REGISTRY_PORT": str(port)})
+    env.update({"REGISTRY_VAR_DIR": str(var_dir), "REGISTRY_NATS_URL": nats_url, "REGISTRY_PORT": str(port), **auth_env()})
     command = [sys.executable, "-m", "uvicorn", "services.registry.api:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
@@ -75,7 +77,7 @@ def test_requests_retried_with_their_keys_after_a_kill_leave_exactly_one_fact_ea
     lock = threading.Lock()
 
     def client() -> None:
-        with httpx.Client(base_url=base, timeout=30) as http:
+        with httpx.Client(base_url=base, headers=signed_in_headers(), timeout=30) as http:
             while True:
                 key = str(uuid4())
                 try:
@@ -103,7 +105,7 @@ def test_requests_retried_with_their_keys_after_a_kill_leave_exactly_one_fact_ea
     assert len(unanswered) == CLIENTS  # each client lost its last request
 
     # Started again, every unanswered request (and every third answered one) is sent again --
-    with registry_process(tmp_path / "var", port, nats_server.url), httpx.Client(base_url=base, timeout=30) as http:
+    with registry_process(tmp_path / "var", port, nats_server.url), httpx.Client(base_url=base, headers=signed_in_headers(), timeout=30) as http:
         carried_out_before = 0
         for key in unanswered:
             retried = http.post("/osvs", json=an_osv(key), headers={"Idempotency-Key": f'"{key}"'})

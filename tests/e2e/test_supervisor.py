@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from devtools.embedded import free_port
+from devtools.identity import IdentityProvider
 from tests.support.processes import ROOT, Console
 from tests.support.system import eventually
 
@@ -89,8 +90,9 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_
         os.kill(nats, signal.SIGKILL)
         console.wait_for(rf"nats-server \(pid {nats}\) exited with code -9 \(killed by SIGKILL\); restarting it in [\d.]+ s")
         console.wait_for(r"nats-server restarted \(pid \d+, restart 1\)")
-        registry = httpx.Client(base_url=f"http://127.0.0.1:{ports['registry']}", timeout=10)
-        reporting = httpx.Client(base_url=f"http://127.0.0.1:{ports['reporting']}", timeout=10)
+        signed_in = {"Authorization": f"Bearer {IdentityProvider(tmp_path / 'var' / 'idp', port=ports['idp']).token('staff')}"}
+        registry = httpx.Client(base_url=f"http://127.0.0.1:{ports['registry']}", headers=signed_in, timeout=10)
+        reporting = httpx.Client(base_url=f"http://127.0.0.1:{ports['reporting']}", headers=signed_in, timeout=10)
         created = registry.post("/osvs", json={"name": "Olla Común Las Flores", "district": "Comas", "mapped_on": "2021-04-01"})
         assert created.status_code == 201, created.text
         eventually(lambda: reporting.get("/indicators").json()["total"]["osvs_identified"] == 1, timeout=60)

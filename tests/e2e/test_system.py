@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,20 +14,28 @@ from pathlib import Path
 import httpx
 
 from devtools.embedded import free_port
+from devtools.identity import DEMO_ACCOUNTS, IdentityProvider
 from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import System, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
-    env = {
+def launcher_env(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    """What `make run` reads (``OSV_VAR_DIR``, ``OSV_NATS_PORT``, ``OSV_IDP_PORT``, ``<SERVICE>_PORT``); `make demo` and `make token` too."""
+    return {
         **os.environ,
         "OSV_VAR_DIR": str(var_dir),
         "OSV_NATS_PORT": str(ports["nats"]),
-        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name != "nats"},
+        "OSV_IDP_PORT": str(ports["idp"]),
+        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
     }
+
+
+@contextmanager
+def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
+    """The launched system, its clients signed in at its own provider as ``lead`` (the feeds' reads as ``auditor``)."""
+    env = launcher_env(var_dir, ports)
     process = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -40,8 +49,17 @@ def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
         else:
             raise AssertionError("the launcher stopped before it was running:\n" + "".join(banner))
         assert any(f"http://127.0.0.1:{ports['registry']}" in line for line in banner)
-        clients = [httpx.Client(base_url=f"http://127.0.0.1:{ports[name]}", timeout=10) for name in ("registry", "funding", "engagement", "reporting")]
-        yield System(*clients)  # type: ignore[arg-type]
+        # It names its provider, each demo account with its password, and warns they are for local use.
+        printed = "".join(banner)
+        assert f"http://127.0.0.1:{ports['idp']}" in printed and "for local use only" in printed
+        assert all(re.search(rf"^\s+{name}\s+password \S+$", printed, re.MULTILINE) for name in DEMO_ACCOUNTS), printed
+        provider = IdentityProvider(var_dir / "idp", port=ports["idp"])
+        signed_in = {"Authorization": f"Bearer {provider.token('lead')}"}
+        clients = [
+            httpx.Client(base_url=f"http://127.0.0.1:{ports[name]}", headers=signed_in, timeout=10)
+            for name in ("registry", "funding", "engagement", "reporting")
+        ]
+        yield System(*clients, feed_headers={"Authorization": f"Bearer {provider.token('auditor')}"})  # type: ignore[arg-type]
         for client in clients:
             client.close()
     finally:
@@ -52,7 +70,7 @@ def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
 
 
 def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting", "imports")}
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     var_dir = tmp_path / "var"
     with launched(var_dir, ports) as system:
         map_register_grant_and_enrol(system)
@@ -73,11 +91,11 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
 
 
 def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboard_shows_it(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("nats", "registry", "funding", "engagement", "reporting", "imports")}
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launched(tmp_path / "var", ports) as system:
         urls = {f"OSV_DEMO_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in ("registry", "funding", "engagement", "reporting")}
         demo = subprocess.run(
-            [sys.executable, "deploy/demo.py"], cwd=ROOT, env={**os.environ, **urls}, capture_output=True, text=True, timeout=300
+            [sys.executable, "deploy/demo.py"], cwd=ROOT, env={**launcher_env(tmp_path / "var", ports), **urls}, capture_output=True, text=True, timeout=300
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "Loaded the 2021 story: 30 OSVs" in demo.stdout
@@ -88,5 +106,5 @@ def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboa
         dashboard = system.reporting.get("/dashboard")
         assert dashboard.status_code == 200 and "Fase 2: proyectos de integración socioeconómica" in dashboard.text
 
-        again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env={**os.environ, **urls}, capture_output=True, text=True)
+        again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env={**launcher_env(tmp_path / "var", ports), **urls}, capture_output=True, text=True)
         assert again.returncode == 0 and "already loaded" in again.stdout

@@ -220,4 +220,4 @@ def test_a_service_reads_anothers_feed_with_a_client_credentials_token(
 
 def test_service_credentials_need_the_services_secret(auth_settings: AuthSettings) -> None:
     with pytest.raises(ValueError, match="OSV_AUTH_SERVICE_CLIENT_SECRET"):
-        ServiceCredentials(auth_settings)
+        ServiceCredentials(AuthSettings(issuer=auth_settings.issuer))

@@ -87,7 +87,7 @@ class FakeReporting(Reporting):
         super().__init__(*args, **kwargs)
         self.asked: list[tuple[datetime | None, str | None]] = []
 
-    def indicators(self, as_of: datetime | None = None, by: str | None = None) -> dict[str, Any]:  # type: ignore[override]
+    def indicators(self, as_of: datetime | None = None, by: str | None = None, scope: Any = None) -> dict[str, Any]:  # type: ignore[override]
         self.asked.append((as_of, by))
         return contract_report(as_of, by)
 

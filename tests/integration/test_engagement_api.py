@@ -90,16 +90,17 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
     response = client.post("/members", json=a_person(document_number="v 18.765.432", nationality="ve"))
 
     assert response.status_code == 201
+    # The command's answer shows no personal data: that takes a read stating its purpose, which is logged.
     member = response.json()
     assert member == {
         "id": member["id"],
         "osv_id": OSV_ID,
-        "full_name": "Yusmary Cordero Palacios",
+        "full_name": "[masked]",
         "document_type": "CEDULA_VE",
-        "document_number": "V-18765432",
+        "document_number": None,
         "nationality": "VE",
         "sex": "F",
-        "birth_year": 1991,
+        "birth_year": None,
         "age_band": "30-44",
         "joined_on": "2024-03-01",
         "membership": {"status": "active", "left_on": None, "reason": None},
@@ -119,9 +120,12 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
         ],
         "participations": [],
         "personal_data": "kept",
+        "disclosed": False,
         "version": 2,
     }
-    assert client.get(f"/members/{member['id']}").json() == member
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
+    plain = {"full_name": "Yusmary Cordero Palacios", "document_number": "V-18765432", "birth_year": 1991, "disclosed": True}
+    assert shown == {**member, **plain}
 
 
 def test_a_person_without_documents_joins_without_a_number(client: TestClient) -> None:
@@ -189,7 +193,7 @@ def test_malformed_json_is_refused_as_a_whole(client: TestClient) -> None:
 def test_an_unknown_member_is_not_found(client: TestClient) -> None:
     unknown = uuid4()
 
-    shown = client.get(f"/members/{unknown}")
+    shown = client.get(f"/members/{unknown}?purpose=contact")
     left = client.post(f"/members/{unknown}/departure", json={"left_on": "2024-05-01", "reason": "withdrew"})
 
     assert shown.status_code == 404
@@ -218,7 +222,7 @@ def test_a_member_leaves_once(client: TestClient) -> None:
     second = client.post(departure, json={"left_on": "2024-10-02", "reason": "other"})
     assert second.status_code == 409
     assert second.json()["errors"][0]["field"] == "left_on"
-    assert client.get(f"/members/{member['id']}").json()["membership"]["left_on"] == "2024-09-30"
+    assert client.get(f"/members/{member['id']}?purpose=contact").json()["membership"]["left_on"] == "2024-09-30"
 
 
 @pytest.mark.parametrize(
@@ -240,7 +244,7 @@ def test_a_departure_that_breaks_a_rule_is_refused_naming_the_field(
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == field
-    assert client.get(f"/members/{member['id']}").json()["membership"]["status"] == "active"
+    assert client.get(f"/members/{member['id']}?purpose=contact").json()["membership"]["status"] == "active"
 
 
 # Personal data stays encrypted and unpublished --------------------------------
@@ -261,7 +265,7 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
         client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-06-01", "reason": "moved_abroad"})
 
         # Staff see the person.
-        shown = client.get(f"/members/{member['id']}").json()
+        shown = client.get(f"/members/{member['id']}?purpose=contact").json()
         assert (shown["full_name"], shown["document_number"]) == (NAME, f"V-{DOCUMENT_NUMBER}")
 
         # The feed tells the story without them.
@@ -293,7 +297,7 @@ def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
     with service_client("engagement", tmp_path) as client:
-        assert client.get(f"/members/{member['id']}").json()["full_name"] == NAME
+        assert client.get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == NAME
 
     assert key_file.read_text() == key
 
@@ -305,7 +309,7 @@ def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
         map_osv(client, OSV_ID)
         member = join(client)
     with service_client("engagement", tmp_path, settings={"master_key": key}) as client:
-        assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"
+        assert client.get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == "Yusmary Cordero Palacios"
 
     assert not (tmp_path / "engagement" / "master.key").exists()
 
@@ -361,10 +365,10 @@ def test_people_without_documents_are_never_taken_for_one_another(client: TestCl
 def test_staff_find_a_person_by_their_document(client: TestClient) -> None:
     member = join(client, document_type="CE", document_number="001234567", phone="+51 987 654 321", role="president")
 
-    found = client.get("/members", params={"document_type": "CE", "document_number": " 0012 34567 "})
+    found = client.get("/members", params={"document_type": "CE", "document_number": " 0012 34567 ", "purpose": "duplicate_check"})
 
     assert found.status_code == 200
-    assert found.json() == client.get(f"/members/{member['id']}").json()
+    assert found.json() == client.get(f"/members/{member['id']}?purpose=contact").json()
     assert found.json()["phone"] == "+51987654321"
     assert found.json()["memberships"][0]["role"] == "president"
 
@@ -384,7 +388,7 @@ def test_a_search_by_document_that_finds_nobody_or_cannot_be_made_says_why(
 ) -> None:
     join(client, document_type="CE", document_number="001234567")
 
-    response = client.get("/members", params=params)
+    response = client.get("/members", params={**params, "purpose": "duplicate_check"})
 
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
@@ -429,7 +433,7 @@ def test_a_member_joins_a_second_osv_changes_role_there_and_leaves_each_osv(clie
     # With one active membership left, the skeleton's departure applies to it.
     first = client.post(f"{member_url}/departure", json={"left_on": "2024-10-01", "reason": "moved_abroad"})
     assert first.status_code == 200
-    shown = client.get(member_url).json()
+    shown = client.get(member_url, params={"purpose": "contact"}).json()
     assert [m["status"] for m in shown["memberships"]] == ["left", "left"]
     assert shown["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "deceased"}  # the latest
 
@@ -452,7 +456,7 @@ def test_a_member_rejoins_an_osv_they_left_as_a_new_membership_but_not_while_act
     assert back.status_code == 201, back.text
     assert back.json()["membership_id"] != member["memberships"][0]["membership_id"]
     assert back.json()["role"] == "president"
-    shown = client.get(f"/members/{member['id']}").json()
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
     assert shown["membership"]["status"] == "active"
     assert shown["joined_on"] == "2025-01-15"
 
@@ -481,7 +485,7 @@ def test_joining_another_osv_that_breaks_a_rule_is_refused_naming_the_field(
     assert error["field"] == field
     if rule is not None:
         assert error["rule"] == rule
-    assert len(client.get(f"/members/{member['id']}").json()["memberships"]) == 1
+    assert len(client.get(f"/members/{member['id']}?purpose=contact").json()["memberships"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -560,7 +564,7 @@ def test_unknown_members_memberships_and_participations_are_not_found(client: Te
         client.post(f"{unknown_member}/erasure", json={"erased_on": "2024-05-01"}),
         client.post(f"{unknown_member}/participations", json={"grant_id": fund_osv(client, OSV_ID), "enrolled_on": "2024-05-01"}),
         client.post(f"{known}/participations/{unknown}/withdrawal", json={"withdrew_on": "2024-05-01"}),
-        client.get(f"/osvs/{unknown}/members"),
+        client.get(f"/osvs/{unknown}/members?purpose=follow_up"),
     ]
 
     assert [r.status_code for r in responses] == [404] * len(responses)
@@ -572,7 +576,7 @@ def test_the_id_of_an_index_entry_or_a_roster_is_not_a_member(client: TestClient
 
     join(client)
 
-    assert client.get(f"/members/{OSVRoster.create_id(UUID(OSV_ID))}").status_code == 404
+    assert client.get(f"/members/{OSVRoster.create_id(UUID(OSV_ID))}?purpose=contact").status_code == 404
 
 
 # An OSV's members and the counts the registry needs --------------------------------------
@@ -585,14 +589,14 @@ def test_staff_list_an_osvs_active_members_with_their_roles(client: TestClient) 
     client.post(f"/members/{rosa['id']}/departure", json={"left_on": "2024-06-01", "reason": "withdrew"})
     empty_osv = map_osv(client)
 
-    listed = client.get(f"/osvs/{OSV_ID}/members")
+    listed = client.get(f"/osvs/{OSV_ID}/members?purpose=follow_up")
 
     assert listed.status_code == 200
     assert [(m["member_id"], m["full_name"], m["role"]) for m in listed.json()] == [
         (ana["id"], "Ana Quispe", "president"),
         (luis["id"], "Luis Díaz", "member"),
     ]
-    assert client.get(f"/osvs/{empty_osv}/members").json() == []
+    assert client.get(f"/osvs/{empty_osv}/members?purpose=follow_up").json() == []
 
 
 def test_each_membership_change_publishes_the_osvs_full_count_by_document_type(client: TestClient) -> None:
@@ -662,7 +666,7 @@ def test_only_a_known_grant_and_an_active_member_of_its_osv_make_a_participation
 
     assert (unknown["field"], unknown["rule"]) == ("grant_id", "grant_made_in_funding")
     assert (elsewhere["field"], elsewhere["rule"]) == ("grant_id", "member_of_granted_osv")
-    assert client.get(f"/members/{member['id']}").json()["participations"] == []
+    assert client.get(f"/members/{member['id']}?purpose=contact").json()["participations"] == []
 
 
 @pytest.mark.parametrize(
@@ -678,4 +682,4 @@ def test_an_erasure_request_that_is_malformed_is_refused_and_forgets_nothing(
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == field
-    assert client.get(f"/members/{member['id']}").json()["full_name"] == "Yusmary Cordero Palacios"
+    assert client.get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == "Yusmary Cordero Palacios"

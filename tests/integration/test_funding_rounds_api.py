@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.api import Upstream, assert_problem, created
 from tests.support.clients import application_of, at_once, feed, head
+from tests.support.identity import TESTER
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
@@ -55,9 +56,17 @@ def round_body(phase_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+EVALUATORS = ("EV-1", "EV-2", "EV-3")
+
+
 def a_round(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    """An open round whose evaluator codes EV-1 to EV-3 a lead assigned to the tester (the test clients' caller)."""
     phase_id = next((p["id"] for p in client.get("/phases").json()), None) or a_phase(client)
-    return created(client.post("/rounds", json=round_body(phase_id, **overrides)))
+    round_ = created(client.post("/rounds", json=round_body(phase_id, **overrides)))
+    for code in EVALUATORS:
+        assigned = {"evaluator": code, "subject": TESTER, "assigned_on": round_["opens_on"]}
+        round_ = created(client.post(f"/rounds/{round_['id']}/evaluators", json=assigned))
+    return round_
 
 
 def proposal_body(osv_id: str, **overrides: Any) -> dict[str, Any]:

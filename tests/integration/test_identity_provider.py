@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
@@ -263,3 +264,33 @@ def test_make_token_starts_a_provider_when_none_runs_and_the_token_stays_valid_a
     token = result.stdout.strip().splitlines()[-1]
     with IdentityProvider(tmp_path / "idp", port=port) as provider:  # the same state: the same keys and issuer
         assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-150132"}
+
+
+# -- browsers on the platform's pages ----------------------------------------------------------------
+
+
+def preflight(provider: IdentityProvider, origin: str) -> httpx.Response:
+    """What a browser asks before Swagger UI's token request (a cross-origin POST with its own headers)."""
+    return httpx.options(
+        f"{provider.issuer}/oauth/token",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "accept,content-type,x-requested-with",
+        },
+        timeout=30,
+    )
+
+
+def test_the_token_endpoint_lets_a_services_docs_page_send_swagger_uis_headers_and_no_other_origin(
+    identity_provider: IdentityProvider,
+) -> None:
+    registry = identity_provider.service_urls["registry"].rstrip("/")  # the origin of client osv-docs-registry
+    allowed = preflight(identity_provider, registry)
+    assert allowed.headers["access-control-allow-origin"] == registry
+    sent = {h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")}
+    assert {"accept", "content-type", "x-requested-with"} <= sent
+
+    elsewhere = preflight(identity_provider, "http://127.0.0.1:1")
+    assert "access-control-allow-origin" not in elsewhere.headers
+    assert "access-control-allow-headers" not in elsewhere.headers

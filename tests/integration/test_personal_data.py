@@ -72,19 +72,20 @@ def keys_of(client: TestClient) -> KeyRing:
 
 
 def find(client: TestClient) -> Any:
-    return client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER})
+    return client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER, "purpose": "duplicate_check"})
 
 
 def test_after_erasure_staff_see_the_memberships_but_not_who_the_person_was(client: TestClient) -> None:
     osv_id = map_osv(client)
     member = register_zoraida(client, osv_id)
     membership_id = member["memberships"][0]["membership_id"]
-    assert (member["full_name"], member["phone"], member["birth_year"]) == (NAME, PHONE, 1987)
+    before = client.get(f"/members/{member['id']}?purpose=contact").json()
+    assert (before["full_name"], before["phone"], before["birth_year"]) == (NAME, PHONE, 1987)
 
     erased = erase(client, member["id"])
 
     assert erased.status_code == 200, erased.text
-    shown = client.get(f"/members/{member['id']}").json()
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
     assert shown == erased.json()
     assert shown["full_name"] == "[erased]"
     assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
@@ -101,7 +102,7 @@ def test_after_erasure_staff_see_the_memberships_but_not_who_the_person_was(clie
     assert left.json()["full_name"] == "[erased]"
     # Nobody finds her by her document any more, and staff lists show no name.
     assert find(client).status_code == 404
-    assert client.get(f"/osvs/{osv_id}/members").json() == []
+    assert client.get(f"/osvs/{osv_id}/members?purpose=follow_up").json() == []
 
 
 def test_a_person_is_erased_once_and_asking_again_still_makes_sure_the_key_is_gone(client: TestClient) -> None:
@@ -129,7 +130,7 @@ def test_an_erasure_cut_short_after_the_key_went_is_finished_by_asking_again(cli
     index_id = engagement.documents.entry_of(identity)
     engagement.documents.forget(identity)
     keys_of(client).forget(UUID(member["id"]), index_id)
-    halfway = client.get(f"/members/{member['id']}").json()
+    halfway = client.get(f"/members/{member['id']}?purpose=contact").json()
     assert (halfway["full_name"], halfway["document_number"], halfway["phone"]) == ("[erased]", None, None)
     assert find(client).status_code == 404  # the index entry can no longer say whose it was
 
@@ -169,8 +170,8 @@ def test_the_same_document_can_be_registered_again_once_its_holder_is_forgotten(
 
     assert second["id"] != first["id"]
     assert find(client).json()["id"] == second["id"]
-    assert client.get(f"/members/{first['id']}").json()["full_name"] == "[erased]"
-    assert client.get(f"/members/{second['id']}").json()["full_name"] == NAME
+    assert client.get(f"/members/{first['id']}?purpose=contact").json()["full_name"] == "[erased]"
+    assert client.get(f"/members/{second['id']}?purpose=contact").json()["full_name"] == NAME
     # And registered once again only.
     duplicate = client.post("/members", json=_person(osv_id))
     assert duplicate.status_code == 409
@@ -186,8 +187,8 @@ def test_after_a_restart_kept_people_read_in_clear_and_erased_ones_stay_redacted
         events = feed(client)
 
     with service_client("engagement", var_dir, database_url) as client:
-        assert client.get(f"/members/{kept['id']}").json()["full_name"] == "Luis Alberto Díaz"
-        assert client.get(f"/members/{forgotten['id']}").json()["full_name"] == "[erased]"
+        assert client.get(f"/members/{kept['id']}?purpose=contact").json()["full_name"] == "Luis Alberto Díaz"
+        assert client.get(f"/members/{forgotten['id']}?purpose=contact").json()["full_name"] == "[erased]"
         assert feed(client) == events
 
 

@@ -25,6 +25,7 @@ from devtools.embedded import NatsServer, free_port
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from shared.messaging import NatsLink
+from tests.support.identity import auth_env, session_auth, signed_in_headers
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(180)
@@ -68,7 +69,7 @@ def test_closing_the_link_to_a_frozen_server_with_a_backlog_ends_within_seconds(
 
 
 def test_a_service_whose_nats_server_froze_with_a_backlog_stops_within_seconds(tmp_path: Path, nats_server: NatsServer) -> None:
-    client = TestClient(registry_app(RegistrySettings(var_dir=tmp_path, nats_url=nats_server.url)))
+    client = TestClient(registry_app(RegistrySettings(var_dir=tmp_path, nats_url=nats_server.url, auth=session_auth())), headers=signed_in_headers())
     client.__enter__()
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     created = client.post("/osvs", json={"name": "Olla Común Las Flores", "district": "Comas", "mapped_on": "2021-04-01"})
@@ -98,7 +99,7 @@ def test_a_service_whose_nats_server_froze_with_a_backlog_stops_within_seconds(t
 
 def test_a_service_process_whose_nats_server_was_killed_stops_within_seconds_of_sigterm(tmp_path: Path, nats_server: NatsServer) -> None:
     port = free_port()
-    env = {**os.environ, "REGISTRY_VAR_DIR": str(tmp_path), "REGISTRY_NATS_URL": nats_server.url}
+    env = {**os.environ, **auth_env(), "REGISTRY_VAR_DIR": str(tmp_path), "REGISTRY_NATS_URL": nats_server.url}
     command = [sys.executable, "-m", "uvicorn", "services.registry.api:create_app", "--factory", "--port", str(port)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
@@ -112,7 +113,8 @@ def test_a_service_process_whose_nats_server_was_killed_stops_within_seconds_of_
 
         eventually(connected, timeout=60, interval=0.2)
         nats_server.kill()
-        created = httpx.post(f"{url}/osvs", json={"name": "Club de Madres", "district": "Comas", "mapped_on": "2021-04-01"}, timeout=10)
+        body = {"name": "Club de Madres", "district": "Comas", "mapped_on": "2021-04-01"}
+        created = httpx.post(f"{url}/osvs", json=body, timeout=10, headers=signed_in_headers())
         assert created.status_code == 201, created.text  # stored; waits in the outbox for NATS
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=BOUND)

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from devtools.embedded import NatsServer, PostgresServer
+from tests.support.identity import signed_in_headers
 from tests.support.processes import ROOT, service_process
 from tests.support.system import eventually
 
@@ -75,26 +76,26 @@ def test_while_postgresql_is_down_health_and_reads_answer_503_and_the_service_re
         url = running.url
         eventually(lambda: answers(url, 200), timeout=60, interval=0.2)
         if service == "registry":
-            created = httpx.post(f"{url}/osvs", json={"name": "Olla Común Las Flores", "district": "Comas", "mapped_on": "2021-04-01"})
+            created = httpx.post(f"{url}/osvs", json={"name": "Olla Común Las Flores", "district": "Comas", "mapped_on": "2021-04-01"}, timeout=30, headers=signed_in_headers())
             assert created.status_code == 201, created.text
-        assert httpx.get(f"{url}{READS[service]}", timeout=30).status_code == 200
+        assert httpx.get(f"{url}{READS[service]}", timeout=30, headers=signed_in_headers()).status_code == 200
 
         postgres_outage.halt()
         down = health(url)  # raises ReadTimeout if it hangs past the client's 10 s
         assert down.status_code == 503, down.text
         assert down.json()["status"] == "degraded" and down.json()["store"].startswith("error"), down.json()
-        assert_unavailable(httpx.get(f"{url}{READS[service]}", timeout=30))
+        assert_unavailable(httpx.get(f"{url}{READS[service]}", timeout=30, headers=signed_in_headers()))
         assert container_healthcheck(url) == 1  # docker-compose.yml's healthcheck: unhealthy
         if service == "registry":
-            assert_unavailable(httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30))
+            assert_unavailable(httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30, headers=signed_in_headers()))
 
         postgres_outage.start()
         eventually(lambda: health(url).json()["status"] == "ok", timeout=60, interval=0.2)
-        read = httpx.get(f"{url}{READS[service]}", timeout=30)
+        read = httpx.get(f"{url}{READS[service]}", timeout=30, headers=signed_in_headers())
         assert read.status_code == 200, read.text
         if service == "registry":
             assert [osv["name"] for osv in read.json()] == ["Olla Común Las Flores"]
-            again = httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30)
+            again = httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30, headers=signed_in_headers())
             assert again.status_code == 201, again.text
         assert container_healthcheck(url) == 0
         assert running.process.poll() is None
@@ -112,7 +113,7 @@ def test_a_service_started_before_postgresql_waits_for_it_and_comes_up(
 
         postgres_outage.start()
         eventually(lambda: answers(running.url, 200), timeout=90, interval=0.2)
-        assert httpx.get(f"{running.url}{READS[service]}", timeout=30).status_code == 200
+        assert httpx.get(f"{running.url}{READS[service]}", timeout=30, headers=signed_in_headers()).status_code == 200
 
 
 def test_a_service_waiting_for_postgresql_stops_at_once_when_asked(

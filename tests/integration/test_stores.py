@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -18,6 +19,7 @@ from shared.settings import sqlalchemy_url
 from shared.store import persistence_env
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
+from tests.support.clients import at_once
 
 
 def registry_on(url: str) -> Registry:
@@ -103,3 +105,35 @@ def test_reporting_counts_a_redelivered_batch_once(database_url: str) -> None:
     assert readmodel.apply(batch) == 0
     assert len(readmodel.facts()) == 1
     assert readmodel.positions() == {"registry": 1}
+
+
+# Replicas started together on a new PostgreSQL database (make faults starts them so) ------------------------------
+
+
+REPLICAS = 8
+
+
+def _opened(open_: Callable[[], object]) -> str:
+    try:
+        open_()
+    except Exception as failure:  # noqa: BLE001 - the test names what a replica died of
+        return f"{type(failure).__name__}: {failure}"
+    return "opened"
+
+
+def test_replicas_starting_at_once_on_one_new_database_all_open_their_tables(postgres_url: str) -> None:
+    # Two reporting replicas (or two funding replicas) launched together create the same tables at the same moment.
+    engines = [make_engine(sqlalchemy_url(postgres_url)) for _ in range(REPLICAS)]
+    try:
+        opened = at_once(REPLICAS, lambda i: _opened(lambda: ReadModel(engines[i])))
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+    assert opened == ["opened"] * REPLICAS
+
+
+def test_replicas_of_a_write_service_starting_at_once_on_one_new_database_all_open_their_store(postgres_url: str) -> None:
+    opened = at_once(REPLICAS, lambda _: _opened(lambda: registry_on(postgres_url)))
+
+    assert opened == ["opened"] * REPLICAS

@@ -28,6 +28,7 @@ from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
 from shared.settings import ServiceSettings
+from tests.support.identity import session_auth, signed_in_headers
 
 NATS_OUT_OF_REACH = "nats://127.0.0.1:1"
 
@@ -42,10 +43,11 @@ SERVICES: dict[str, tuple[Callable[..., Any], type[ServiceSettings]]] = {
 def settings_for(service: str, var_dir: Path, database_url: str | None = None, **overrides: Any) -> ServiceSettings:
     """The service's settings: files under ``var_dir``, NATS out of reach, and its store on PostgreSQL if ``database_url`` says so.
 
-    An SQLite URL (or None) leaves the service its own default files under ``var_dir``.
+    An SQLite URL (or None) leaves the service its own default files under ``var_dir``. Tokens are
+    checked against the test session's identity provider.
     """
     database = None if database_url is None or database_url.startswith("sqlite") else database_url
-    settings = {"var_dir": var_dir, "nats_url": NATS_OUT_OF_REACH, "database_url": database, **overrides}
+    settings = {"var_dir": var_dir, "nats_url": NATS_OUT_OF_REACH, "database_url": database, "auth": session_auth(), **overrides}
     return SERVICES[service][1](**settings)
 
 
@@ -53,9 +55,13 @@ def settings_for(service: str, var_dir: Path, database_url: str | None = None, *
 def service_client(
     service: str, var_dir: Path, database_url: str | None = None, *, settings: dict[str, Any] | None = None, **wiring: Any
 ) -> Iterator[TestClient]:
-    """The service's app, its lifespan run, as a test client; ``wiring`` goes to its ``create_app`` (``today``, fakes)."""
+    """The service's app, its lifespan run, as a test client signed in as the tester; ``wiring`` goes to its ``create_app``.
+
+    Each request carries the tester's token unless it sends its own ``Authorization`` header.
+    """
     factory = SERVICES[service][0]
-    with TestClient(factory(settings_for(service, var_dir, database_url, **(settings or {})), **wiring)) as client:
+    app = factory(settings_for(service, var_dir, database_url, **(settings or {})), **wiring)
+    with TestClient(app, headers=signed_in_headers()) as client:
         yield client
 
 

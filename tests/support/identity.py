@@ -10,19 +10,32 @@ the provider never published.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from devtools.identity import IdentityProvider
+from devtools.identity import SERVICE_CLIENT, IdentityProvider
+from shared.auth import AuthSettings
 
 RENEW_BEFORE_EXPIRY_SECONDS = 300
+
+TESTER = "tester"
+"""The account the services' shared test clients sign in as: every role a person can hold at once.
+
+The API tests are about what the services do; who may do it is the matrix's
+(``tests/integration/test_authorization_matrix.py``) and each role's own tests.
+An evaluator too, so a test assigns it rounds to score them.
+"""
+TESTER_ROLES = ("lead", "auditor", "dpo", "evaluator")
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -71,3 +84,51 @@ def valid_claims(issuer: str, audience: str = "osv-api", **changes: Any) -> dict
     }
     claims.update(changes)
     return claims
+
+
+# The session's provider ---------------------------------------------------------------------------
+
+_session: dict[str, Any] = {}
+
+
+def session_provider(state_dir: Path | None = None) -> IdentityProvider:
+    """The test session's one identity provider, started the first time it is asked for (stopped at exit).
+
+    ``state_dir`` places its state the first time (the ``identity_provider``
+    fixture gives ``<var>/idp``); helpers that need tokens outside fixtures get
+    the same provider.
+    """
+    provider = _session.get("provider")
+    if provider is None:
+        where = state_dir or Path(tempfile.mkdtemp(prefix="osv-test-var-")) / "idp"
+        provider = IdentityProvider(where, port=0, extra_accounts={TESTER: TESTER_ROLES}).start()
+        atexit.register(provider.stop)
+        _session["provider"] = provider
+        _session["tokens"] = IssuedTokens(provider)
+    return provider  # type: ignore[no-any-return]
+
+
+def session_tokens() -> IssuedTokens:
+    """Tokens the session's provider issued (see :class:`IssuedTokens`)."""
+    session_provider()
+    return _session["tokens"]  # type: ignore[no-any-return]
+
+
+def session_auth() -> AuthSettings:
+    """What a service under test needs to check the session provider's tokens and read other services' feeds."""
+    provider = session_provider()
+    return AuthSettings(issuer=provider.issuer, service_client_secret=provider.client_secret(SERVICE_CLIENT))
+
+
+def signed_in_headers(name: str = TESTER) -> dict[str, str]:
+    """``Authorization: Bearer`` for the tester (or ``name``): what the shared test clients send."""
+    return session_tokens().headers(name)
+
+
+def auth_env(auth: AuthSettings | None = None) -> dict[str, str]:
+    """The environment a service process needs to check the session provider's tokens (``OSV_AUTH_*``)."""
+    auth = auth or session_auth()
+    env = {"OSV_AUTH_ISSUER": auth.issuer}
+    if auth.service_client_secret is not None:
+        env["OSV_AUTH_SERVICE_CLIENT_SECRET"] = auth.service_client_secret.get_secret_value()
+    return env

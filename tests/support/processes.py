@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.embedded import free_port
+from tests.support.identity import auth_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,11 +67,15 @@ class ServiceProcess:
 
 @contextmanager
 def service_process(name: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
-    """``uvicorn services.<name>.api:create_app --factory`` on a free port, stopped (SIGTERM, then SIGKILL) at the end."""
+    """``uvicorn services.<name>.api:create_app --factory`` on a free port, stopped (SIGTERM, then SIGKILL) at the end.
+
+    It checks tokens against the test session's identity provider: send ``tests.support.identity.signed_in_headers()``.
+    """
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", f"services.{name}.api:create_app", "--factory", "--port", str(port)]
+    # The service checks the test session's provider's tokens unless ``env`` says otherwise.
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=ROOT, env={**os.environ, **auth_env(), **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         yield ServiceProcess(Console(process), f"http://127.0.0.1:{port}")

@@ -26,6 +26,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
+from tests.support.identity import session_auth, signed_in_headers
 from tests.support.system import System
 
 SERVICES = (
@@ -73,7 +74,10 @@ def served_system(
     overrides: dict[str, dict[str, Any]] | None = None,
     follow_interval_seconds: float = 0.3,
 ) -> Iterator[tuple[System, dict[str, ServedApp]]]:
-    """The four services on free ports, their views following each other's feeds every ``follow_interval_seconds``."""
+    """The four services on free ports, their views following each other's feeds every ``follow_interval_seconds``.
+
+    The feeds answer the services' own client-credentials tokens; the clients send the tester's.
+    """
     urls = database_urls or {}
     ports = {name: free_port() for name, _, _ in SERVICES}
     feeds = {name: f"http://127.0.0.1:{ports[name]}" for name in WRITERS}
@@ -86,9 +90,12 @@ def served_system(
                 "feed_urls": feeds,
                 "follow_interval_seconds": follow_interval_seconds,
                 "database_url": urls.get(name),
+                "auth": session_auth(),
                 **(overrides or {}).get(name, {}),
             }
             served[name] = ServedApp(factory(settings(**options)), ports[name]).start()
             stack.callback(served[name].stop)
-        clients = [stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30)) for name, _, _ in SERVICES]
+        clients = [
+            stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=signed_in_headers())) for name, _, _ in SERVICES
+        ]
         yield System(*clients), served  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from services.reporting.api import create_app as reporting_app
 from services.reporting.settings import ReportingSettings
+from tests.support.identity import session_auth, signed_in_headers
 
 T = TypeVar("T")
 
@@ -46,6 +47,8 @@ class System:
     funding: TestClient
     engagement: TestClient
     reporting: TestClient
+    #: What the feeds' reads send when the clients' own token may not read ``GET /events`` (None: the clients').
+    feed_headers: dict[str, str] | None = None
 
     def indicators(self) -> dict[str, Any]:
         response = self.reporting.get("/indicators")
@@ -59,7 +62,7 @@ class System:
 
     def wait_applied(self) -> None:
         """Wait until reporting has applied the last event each service published."""
-        heads = {name: last_public_position(c) for name, c in self.writers().items()}
+        heads = {name: last_public_position(c, self.feed_headers) for name, c in self.writers().items()}
 
         def caught_up() -> bool:
             applied = self.reporting.get("/health").json()["applied_positions"]
@@ -71,11 +74,11 @@ class System:
         return {"registry": self.registry, "funding": self.funding, "engagement": self.engagement}
 
 
-def last_public_position(client: TestClient) -> int:
-    """The position of the last event in a service's feed (private events never appear there)."""
+def last_public_position(client: Any, headers: dict[str, str] | None = None) -> int:
+    """The position of the last event in a service's feed (private events never appear there); ``headers`` sign the reads in."""
     after, last = 0, 0
     while True:
-        page = client.get("/events", params={"after": after, "limit": 1000}).json()
+        page = client.get("/events", params={"after": after, "limit": 1000}, headers=headers).json()
         if page["events"]:
             last = page["events"][-1]["position"]
         if page["next_after"] == after:
@@ -95,12 +98,24 @@ def running_system(
 
     In one process the services have no HTTP addresses, so their views read no
     feeds unless ``feed_urls`` says where (a test that serves them for real).
+    The clients send the tester's token (``tests.support.identity``).
     """
     urls = database_urls or {}
-    common: dict[str, Any] = {"var_dir": var_dir, "nats_url": nats_url, "feed_urls": feed_urls or {}, "follow_interval_seconds": 0.5}
+    common: dict[str, Any] = {
+        "var_dir": var_dir,
+        "nats_url": nats_url,
+        "feed_urls": feed_urls or {},
+        "follow_interval_seconds": 0.5,
+        "auth": session_auth(),
+    }
     with ExitStack() as stack:
         clients = [
-            stack.enter_context(TestClient(factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})}))))
+            stack.enter_context(
+                TestClient(
+                    factory(settings(**{**common, "database_url": urls.get(name), **(overrides or {}).get(name, {})})),
+                    headers=signed_in_headers(),
+                )
+            )
             for name, factory, settings in (
                 ("registry", registry_app, RegistrySettings),
                 ("funding", funding_app, FundingSettings),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import RuleViolationError
 from shared.events import parse_date
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -56,7 +56,7 @@ class GrantDirectory(View):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, LEDGER, durable_prefix="engagement-grant-directory")
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def get(self, grant_id: UUID) -> KnownGrant | None:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -6,6 +6,12 @@ organisational and administrative capacity (the practice's lesson: evaluation
 was not exhaustive enough), besides whatever else the round cares about; how
 scores are weighed is :mod:`.scoring`.
 
+A lead assigns the round's evaluators: each an opaque code (``EV-1``), the
+code the scores are published under, held by a signed-in person (the token's
+subject). Only they read the round's proposals (besides staff and auditors)
+and score them, each under a code assigned to them; which person holds which
+code stays private to funding.
+
 The round keeps, as private bookkeeping events saved in the same transaction
 as the proposal they concern (:mod:`.proposals`), which OSVs submitted (one
 proposal each) and what each approval committed of the budget. Two commands
@@ -25,7 +31,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.funding.domain.phases import Phase
-from services.funding.domain.scoring import Criterion
+from services.funding.domain.scoring import Criterion, check_evaluator
 from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_negative, check_positive
 from shared.money import CENT, Currency, money
 
@@ -152,6 +158,33 @@ class RoundBudgetExceededError(ConflictError):
         )
 
 
+class EvaluatorCodeTakenError(ConflictError):
+    def __init__(self, evaluator: str) -> None:
+        super().__init__(
+            f"evaluator code '{evaluator}' is already assigned in this round: a code stands for one person",
+            field="evaluator",
+            rule="evaluator_code_once",
+        )
+
+
+class AssignedBeforeOpeningError(RuleViolationError):
+    def __init__(self, opens_on: date, assigned_on: date) -> None:
+        super().__init__(
+            f"assigned_on {assigned_on.isoformat()} is before the round opened on {opens_on.isoformat()}",
+            field="assigned_on",
+            rule="not_before_opens_on",
+        )
+
+
+class EvaluatorNotAssignedError(RuleViolationError):
+    def __init__(self, evaluator: str | None, codes: Sequence[str]) -> None:
+        if evaluator is None:
+            message = f"you hold several evaluator codes in this round ({', '.join(codes)}): name the one you score under"
+        else:
+            message = f"evaluator code '{evaluator}' is not assigned to you in this round (yours: {', '.join(codes)})"
+        super().__init__(message, field="evaluator", rule="evaluator_assigned")
+
+
 # Rules ------------------------------------------------------------------
 
 
@@ -238,6 +271,8 @@ class Round(Aggregate):
         self.proposal_of_osv: dict[UUID, UUID] = {}
         self.committed: dict[UUID, Decimal] = {}
         """Amount approved per proposal."""
+        self.evaluators: dict[str, str] = {}
+        """Evaluator code -> the subject (signed-in person) it is assigned to."""
 
     @property
     def approved_total(self) -> Decimal:
@@ -284,3 +319,36 @@ class Round(Aggregate):
     @event("BudgetCommitted")
     def _committed(self, proposal_id: UUID, amount: Decimal) -> None:
         self.committed[proposal_id] = amount
+
+    # Evaluators ----------------------------------------------------------
+
+    def assign_evaluator(self, evaluator: str, subject: str, assigned_on: date) -> None:
+        """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals."""
+        check_evaluator(evaluator)
+        if evaluator in self.evaluators:
+            raise EvaluatorCodeTakenError(evaluator)
+        if assigned_on < self.opens_on:
+            raise AssignedBeforeOpeningError(self.opens_on, assigned_on)
+        self._evaluator_assigned(evaluator=evaluator, subject=subject, assigned_on=assigned_on)
+
+    @event("EvaluatorAssigned")
+    def _evaluator_assigned(self, evaluator: str, subject: str, assigned_on: date) -> None:
+        self.evaluators[evaluator] = subject
+
+    def assigned_to(self, subject: str) -> bool:
+        """Whether ``subject`` holds any evaluator code in this round."""
+        return subject in self.evaluators.values()
+
+    def codes_of(self, subject: str) -> list[str]:
+        return sorted(code for code, holder in self.evaluators.items() if holder == subject)
+
+    def scoring_code(self, subject: str, evaluator: str | None) -> str:
+        """The code ``subject`` scores under: the one named, if it is theirs, or their only one."""
+        if evaluator is not None:
+            check_evaluator(evaluator)
+        codes = self.codes_of(subject)
+        if evaluator is not None and evaluator in codes:
+            return evaluator
+        if evaluator is None and len(codes) == 1:
+            return codes[0]
+        raise EvaluatorNotAssignedError(evaluator, codes)

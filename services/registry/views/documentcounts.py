@@ -18,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.registry.domain.readiness import DocumentTally
 from shared.events import parse_date
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -52,7 +52,7 @@ class DocumentCounts(View):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, LEDGER, durable_prefix="registry-document-counts")
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
 
     def get(self, osv_id: UUID) -> DocumentTally | None:
         with Session(self.engine) as session:

@@ -168,6 +168,15 @@ ALERT_TYPES = frozenset(
 """The only facts the alerts read: the dashboard asks the read model for these alone."""
 
 
+def only_in(facts: Iterable[Fact], districts: frozenset[str], municipality_ids: frozenset[str]) -> list[Fact]:
+    """The facts about OSVs mapped in ``districts`` and about the municipalities ``municipality_ids``: a focal point's alerts."""
+    facts = list(facts)
+    osvs = {str(f.data.get("osv_id")) for f in facts if f.type == "OSVMapped" and f.data.get("district") in districts}
+    return [
+        f for f in facts if (str(f.data["osv_id"]) in osvs if "osv_id" in f.data else str(f.data.get("municipality_id")) in municipality_ids)
+    ]
+
+
 def alerts(
     facts: Sequence[Fact],
     today: date,

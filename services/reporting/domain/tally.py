@@ -56,6 +56,8 @@ from services.reporting.domain.indicators import (
 Counter = tuple[str, int, str]
 """(indicator/part, segment, place): a district, or for agents of change ``@*``, ``@zone:<zone>``, ``@district:<district>``."""
 Lookup = Callable[[str], "Fact | None"]
+Within = frozenset[str] | None
+"""District names a report is narrowed to (a municipality's own figures), or None for the whole programme."""
 EVER = -1
 """The segment of span indicators' totals: counted once, whenever it was."""
 COUNTED_SPANS = ("agents_of_change", "projects_active")
@@ -327,24 +329,36 @@ class Tally:
     def zone_of(self, district: str) -> str:
         return self.zones.get(district, UNKNOWN)
 
-    def _groups(self, place: str, by: Breakdown | None) -> tuple[str, ...]:
-        """The groups a counter's place adds to: the whole programme and, with ``by``, its zone or district."""
+    def _groups(self, place: str, by: Breakdown | None, within: Within = None) -> tuple[str, ...]:
+        """The groups a counter's place adds to: the whole programme and, with ``by``, its zone or district.
+
+        ``within`` (district names) narrows the whole to those districts: only
+        their counters add up, agents of change by their district's count.
+        """
         if place.startswith("@"):  # agents of change, counted per group already
             level, _, name = place[1:].partition(":")
-            return (ALL,) if level == ALL else ((name,) if level == by else ())
+            if within is None:
+                return (ALL,) if level == ALL else ((name,) if level == by else ())
+            if level != "district" or name not in within:
+                return ()
+            return (ALL, self.zone_of(name)) if by == "zone" else ((ALL, name) if by == "district" else (ALL,))
+        if within is not None and place not in within:
+            return ()
         if by == "zone":
             return (ALL, self.zone_of(place))
         if by == "district":
             return (ALL, place)
         return (ALL,)
 
-    def _osv_items(self, phases: Sequence[Phase], by: Breakdown | None) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
+    def _osv_items(
+        self, phases: Sequence[Phase], by: Breakdown | None, within: Within = None
+    ) -> Iterable[tuple[str, tuple[str, str, str], dict[str, int]]]:
         """OSVs counted once per phase (supported, contact lost): (first event, (group, phase code|total, indicator), parts)."""
         segments = {p.code: self.segment(p.starts_on) for p in phases}
         known = set(segments.values())
         for district, by_segment in self.supported.values():
             in_phases = sorted(s for s in by_segment if s in known)
-            groups = self._groups(district, by)
+            groups = self._groups(district, by, within)
             for code, segment in segments.items():
                 if segment in by_segment:
                     kind = "repeat" if in_phases and in_phases[0] < segment else "first_time"
@@ -354,35 +368,37 @@ class Tally:
             for group in groups:
                 yield by_segment[min(by_segment)], (group, TOTAL, "osvs_supported"), {"total": 1, kind: 1}
         for district, by_segment in self.lost.values():
-            for group in self._groups(district, by):
+            for group in self._groups(district, by, within):
                 yield by_segment[min(by_segment)], (group, TOTAL, "osvs_contact_lost"), {"value": 1}
                 for code, segment in segments.items():
                     if segment in by_segment:
                         yield by_segment[segment], (group, code, "osvs_contact_lost"), {"value": 1}
 
-    def _osvs(self, phases: Sequence[Phase], by: Breakdown | None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+    def _osvs(self, phases: Sequence[Phase], by: Breakdown | None, within: Within = None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
         out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
-        for _, (group, code, name), parts in self._osv_items(phases, by):
+        for _, (group, code, name), parts in self._osv_items(phases, by, within):
             for part, value in parts.items():
                 out[group][code][name][part] += value
         return out  # type: ignore[no-any-return]
 
-    def _sums(self, by: Breakdown | None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
+    def _sums(self, by: Breakdown | None, within: Within = None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
         """Counted parts per group and segment."""
         out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
         for (part, segment, place), value in self.counters.items():
             if value:
-                for group in self._groups(place, by):
+                for group in self._groups(place, by, within):
                     out[group][segment][part] += value
         return out  # type: ignore[no-any-return]
 
-    def report(self, phases: Sequence[Phase], by: Breakdown | None = None) -> dict[str, Any]:
+    def report(self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
         """Indicators per phase and in total; with ``by``, the same per zone or district.
 
         ``phases`` are the phases to show: those the report knows of (for a
-        report as of a moment, those recorded by then).
+        report as of a moment, those recorded by then). ``within`` (district
+        names) reports those districts alone, as if nothing else was counted:
+        a municipality's own figures.
         """
-        sums, osvs = self._sums(by), self._osvs(phases, by)
+        sums, osvs = self._sums(by, within), self._osvs(phases, by, within)
 
         def figures(group: str, phase: Phase | None) -> dict[str, Any]:
             segments = sums.get(group, {})
@@ -416,14 +432,19 @@ class Tally:
         result = shaped(ALL)
         if by is not None:
             groups = set(sums) | set(osvs)
-            if by == "zone":
+            if by == "zone" and within is None:
                 groups |= set(ZONES)
             groups.discard(ALL)
             result["breakdown"] = {"by": by, "groups": {g: shaped(g) for g in sorted(groups)}}
         return result
 
-    def evidence(self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact]) -> dict[str, Any]:
-        """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``."""
+    def evidence(
+        self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None
+    ) -> dict[str, Any]:
+        """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``.
+
+        ``within`` (district names): the figure as :meth:`report` gives it for those districts alone.
+        """
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
         phase = phase_named(phases, phase_code)
@@ -431,7 +452,7 @@ class Tally:
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
         if name in ("osvs_supported", "osvs_contact_lost"):
-            for event, (g, code, counted), parts in self._osv_items(phases, by):
+            for event, (g, code, counted), parts in self._osv_items(phases, by, within):
                 if g == key and code == phase_code and counted == name:
                     for part, value in parts.items():
                         adds[event][part] += value
@@ -443,10 +464,10 @@ class Tally:
             for trace in self.traces:
                 part, segment, place = trace.counter
                 counted, _, sub = part.partition("/")
-                if counted not in reads or key not in self._groups(place, by) or not _selects(indicator, segment, here):
+                if counted not in reads or key not in self._groups(place, by, within) or not _selects(indicator, segment, here):
                     continue
                 adds[trace.fact.event_id][reads[counted] or sub] += trace.delta
-        figure = self.report(phases, by)
+        figure = self.report(phases, by, within)
         block = figure if group is None else figure["breakdown"]["groups"].get(group)
         empty = indicator_figures({}, {}, {})[name]
         if block is None:
@@ -578,14 +599,14 @@ def tally_of(facts: Iterable[Fact], trace: bool = False) -> tuple[Tally, list[Ph
     return Tally(phases, activities_in(ordered), trace).fold(ordered), phases
 
 
-def report(facts: Iterable[Fact], by: Breakdown | None = None) -> dict[str, Any]:
-    """Indicators per phase (by the date things happened) and over everything, from every fact given."""
+def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
+    """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts')."""
     tally, phases = tally_of(facts)
-    return tally.report(phases, by)
+    return tally.report(phases, by, within)
 
 
-def evidence(facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None) -> dict[str, Any]:
-    """The facts that make one figure (a phase's or the total, optionally one zone's or district's)."""
+def evidence(facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None) -> dict[str, Any]:
+    """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts')."""
     facts = list(facts)
     tally, phases = tally_of(facts, trace=True)
-    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts})
+    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within)

@@ -59,7 +59,7 @@ from services.reporting.domain.indicators import (
 )
 from services.reporting.domain.tally import Tally, evidence
 from shared.events import source_service
-from shared.views import Ledger, View
+from shared.views import Ledger, View, create_tables
 
 
 class Base(DeclarativeBase):
@@ -158,7 +158,7 @@ class ReadModel(View):
         self.checkpoint_every = checkpoint_every
         self.settle_delay = timedelta(seconds=settle_seconds)
         self._checkpointing = threading.Lock()
-        Base.metadata.create_all(engine)
+        create_tables(Base.metadata, engine)
         self._backfill_last_meetings()
 
     # -- writing ------------------------------------------------------------
@@ -243,8 +243,8 @@ class ReadModel(View):
 
     # -- reading ------------------------------------------------------------
 
-    def report(self, as_of: datetime | None = None, by: Breakdown | None = None) -> dict[str, Any]:
-        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None)."""
+    def report(self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None) -> dict[str, Any]:
+        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone."""
         cut = utc(as_of) if as_of else None
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
@@ -254,16 +254,18 @@ class ReadModel(View):
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
         known = phases_in(f for f in opened if cut is None or f.recorded_at <= cut)
-        return tally.report(known, by)
+        return tally.report(known, by, within)
 
-    def evidence(self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    def evidence(
+        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None
+    ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`)."""
         where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
             facts = list(self._facts(connection, where))
-        return evidence(facts, name, phase, group)
+        return evidence(facts, name, phase, group, within)
 
     def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
         """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""

@@ -1,0 +1,117 @@
+"""Who read a person's plain personal data, when, and for what stated purpose. Pure.
+
+Every read that shows a member's name, document number, phone or birth year
+is recorded on the member's :class:`AccessLog`, a private aggregate that
+never leaves engagement (no event of it is published or in ``GET /events``).
+The data protection officer lists it per member. The purpose is one of a
+fixed vocabulary (:class:`Purpose`), never free text: free text would be one
+more place for personal data to end up in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.errors import RuleViolationError
+from shared.roles import ALL_LIMA, MunicipalScope
+
+
+class Purpose(StrEnum):
+    """Why someone reads a member's plain personal data (``?purpose=``)."""
+
+    CONTACT = "contact"
+    """To reach the person (call, visit, message)."""
+    FOLLOW_UP = "follow_up"
+    """To follow up the OSV: meetings, attendance, pending actions."""
+    RUOS_APPLICATION = "ruos_application"
+    """To prepare the OSV's RUOS application (board and members' documents)."""
+    PROJECT_ENROLMENT = "project_enrolment"
+    """To enrol or withdraw the person in a funded project."""
+    DUPLICATE_CHECK = "duplicate_check"
+    """To tell whether a person being registered is already a member."""
+    CORRECTION = "correction"
+    """To correct the person's recorded data."""
+    DATA_SUBJECT_REQUEST = "data_subject_request"
+    """To answer the person's own request (access, rectification, erasure)."""
+
+
+PURPOSES_TEXT = ", ".join(f"`{p.value}`" for p in Purpose)
+
+
+class Disclosure(StrEnum):
+    """What showed the data."""
+
+    MEMBER = "member"
+    """``GET /members/{member_id}``."""
+    LOOKUP = "lookup"
+    """``GET /members?document_type=&document_number=``."""
+    OSV_MEMBERS = "osv_members"
+    """``GET /osvs/{osv_id}/members``."""
+
+
+class PurposeRequiredError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            f"reading a member's personal data needs a stated purpose, one of {PURPOSES_TEXT}: each read is logged with it",
+            field="purpose",
+            rule="purpose_required",
+        )
+
+
+@dataclass(frozen=True)
+class Access:
+    """One read of the person's plain personal data."""
+
+    read_at: datetime
+    reader: str
+    """The token's subject: a login name."""
+    purpose: Purpose
+    disclosure: Disclosure
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads members, and how much of them they may see.
+
+    ``plain`` readers (``personal-data:read``) see names and documents, each
+    read logged with ``purpose``; everyone else sees members masked, and only
+    those with a membership in an OSV of ``scope``.
+    """
+
+    subject: str
+    scope: MunicipalScope = ALL_LIMA
+    plain: bool = False
+    purpose: Purpose | None = None
+
+
+def check_purpose(purpose: Purpose | None) -> Purpose:
+    """The stated purpose; a plain read without one is refused."""
+    if purpose is None:
+        raise PurposeRequiredError
+    return purpose
+
+
+class AccessLog(Aggregate):
+    """The reads of one member's plain personal data, oldest first; one per member, made at the first read."""
+
+    @staticmethod
+    def id_for(member_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/osv-platform/engagement/access-log/{member_id}")
+
+    @classmethod
+    def create_id(cls, member_id: UUID) -> UUID:
+        return cls.id_for(member_id)
+
+    @event("Opened")
+    def __init__(self, member_id: UUID) -> None:
+        self.member_id = member_id
+        self.accesses: list[Access] = []
+
+    @event("PersonalDataRead")
+    def record(self, read_at: datetime, reader: str, purpose: Purpose, disclosure: Disclosure) -> None:
+        self.accesses.append(Access(read_at, reader, Purpose(purpose), Disclosure(disclosure)))

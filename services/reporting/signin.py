@@ -1,0 +1,199 @@
+"""Signing people in to the dashboard: OpenID Connect authorization code with PKCE, as the public client ``osv-dashboard``.
+
+The dashboard is a server-rendered page with no script, so the sign-in runs on
+the server (Authlib computes the PKCE challenge; the two requests are plain OAuth 2.0):
+
+1. ``GET /dashboard`` without a valid session sends the browser to
+   ``/dashboard/sign-in``, which keeps a fresh ``state`` and PKCE verifier in a
+   short-lived HttpOnly cookie and redirects to the provider's authorization
+   endpoint.
+2. The person signs in on the provider's own page; it redirects to
+   ``/dashboard/callback?code=…&state=…``.
+3. The callback checks ``state`` against the cookie, exchanges the code with
+   the verifier at the token endpoint, checks the access token like any other
+   (:class:`~shared.auth.TokenValidator`), and keeps it in an HttpOnly,
+   SameSite=Lax session cookie for the page's own requests. The page's figures
+   are then those of the caller's roles: a focal point sees its municipality's.
+
+The session cookie is only read by the dashboard's pages: every API still
+wants an ``Authorization`` header, so a cookie never authorises a command.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from shared.auth import (
+    AuthSettings,
+    Caller,
+    InvalidTokenError,
+    MunicipalScope,
+    NotAuthenticated,
+    Permission,
+    PermissionDenied,
+    ProviderUnavailable,
+    ProviderUnavailableError,
+    TokenValidator,
+)
+
+SESSION_COOKIE = "osv_dashboard_session"
+SIGN_IN_COOKIE = "osv_dashboard_sign_in"
+SIGN_IN_SECONDS = 600
+SCOPE = "openid profile groups"
+CALLBACK_PATH = "/dashboard/callback"
+
+
+class SignInFailed(Exception):
+    """The provider's answer to a sign-in could not be used (state mismatch, refused code, unusable token)."""
+
+
+@dataclass
+class Endpoints:
+    authorization: str
+    token: str
+    end_session: str | None
+
+
+class DashboardSignIn:
+    """The dashboard's side of the sign-in: where to send the browser, and what to do when it comes back."""
+
+    def __init__(self, settings: AuthSettings, public_url: str | None = None) -> None:
+        self.settings = settings
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._endpoints: Endpoints | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def endpoints(self) -> Endpoints:
+        """The provider's endpoints from OIDC discovery (kept for the JWKS cache's time)."""
+        with self._lock:
+            if self._endpoints is None or time.time() - self._fetched_at > self.settings.jwks_cache_seconds:
+                response = httpx.get(self.settings.discovery_url, timeout=self.settings.http_timeout_seconds)
+                response.raise_for_status()
+                document = response.json()
+                self._endpoints = Endpoints(document["authorization_endpoint"], document["token_endpoint"], document.get("end_session_endpoint"))
+                self._fetched_at = time.time()
+            return self._endpoints
+
+    def redirect_uri(self, request: Request) -> str:
+        base = self.public_url or str(request.base_url).rstrip("/")
+        return base + CALLBACK_PATH
+
+    def start(self, request: Request, next_url: str) -> RedirectResponse:
+        """Send the browser to the provider's sign-in, remembering the state, the PKCE verifier and where to go after."""
+        verifier, state = secrets.token_urlsafe(64), secrets.token_urlsafe(24)
+        query = {
+            "response_type": "code",
+            "client_id": self.settings.dashboard_client_id,
+            "redirect_uri": self.redirect_uri(request),
+            "scope": SCOPE,
+            "state": state,
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+        }
+        response = RedirectResponse(f"{self.endpoints().authorization}?{urlencode(query)}", status_code=303)
+        response.set_cookie(
+            SIGN_IN_COOKIE,
+            json.dumps({"state": state, "verifier": verifier, "next": safe_next(next_url)}),
+            max_age=SIGN_IN_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/dashboard",
+        )
+        return response
+
+    def finish(self, request: Request, code: str, state: str, validator: TokenValidator) -> RedirectResponse:
+        """Exchange the code (with the verifier kept at :meth:`start`), check the token, and open the session."""
+        try:
+            kept = json.loads(request.cookies.get(SIGN_IN_COOKIE, ""))
+        except ValueError:
+            raise SignInFailed("this sign-in was not started here, or took too long") from None
+        if not isinstance(kept, dict) or not secrets.compare_digest(str(kept.get("state", "")), state):
+            raise SignInFailed("the sign-in's state does not match: start again")
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri(request),
+            "code_verifier": str(kept.get("verifier", "")),
+            "client_id": self.settings.dashboard_client_id,
+        }
+        try:
+            answer = httpx.post(self.endpoints().token, data=exchange, timeout=self.settings.http_timeout_seconds)
+            answer.raise_for_status()
+            token: dict[str, Any] = answer.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise SignInFailed(f"the provider did not give a token for this sign-in: {error}") from None
+        access_token = str(token.get("access_token", ""))
+        try:
+            validator.caller(access_token)
+        except InvalidTokenError as error:
+            raise SignInFailed(f"the provider's token was refused: {error.reason}") from None
+        response = RedirectResponse(safe_next(str(kept.get("next", "/dashboard"))), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            access_token,
+            max_age=int(token.get("expires_in", 3600)),
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
+        return response
+
+
+def safe_next(url: str) -> str:
+    """Where to go after signing in: a path of the dashboard only, never another site."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard") or parts.path.startswith(CALLBACK_PATH):
+        return "/dashboard"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def session_caller(request: Request, validator: TokenValidator) -> Caller | None:
+    """The caller of a dashboard page: its bearer token (401 if refused), else its session cookie, else None (sign in)."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("the Authorization header is not a bearer token")
+        try:
+            return validator.caller(token.strip())
+        except InvalidTokenError as error:
+            raise NotAuthenticated(error.reason) from None
+        except ProviderUnavailableError:
+            raise ProviderUnavailable() from None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return validator.caller(cookie)
+    except InvalidTokenError:
+        return None  # expired or from another provider: sign in again
+    except ProviderUnavailableError:
+        raise ProviderUnavailable() from None
+
+
+def viewer_scope(viewer: Caller) -> MunicipalScope:
+    """The municipalities whose figures the dashboard shows the viewer (403 naming the permission without one)."""
+    if not viewer.may(Permission.INDICATORS_READ):
+        raise PermissionDenied(Permission.INDICATORS_READ)
+    return viewer.scope(Permission.INDICATORS_READ)
+
+
+def signed_out(response: Response) -> Response:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,319 @@
+"""What each role's work looks like through the services: the DPO's access log, a partner's feed, an evaluator's
+rounds, a focal point's figures, and the browser side (CORS, the docs pages, the dashboard's sign-in).
+
+Real services in this process, the session's real identity provider and the
+tokens it issued to the demo accounts. The matrix
+(``test_authorization_matrix.py``) proves nobody reaches what they may not;
+these stories show the people who may, doing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.api import assert_problem, created, ok
+from tests.support.clients import application_of, feed, head, service_client
+from tests.support.identity import IssuedTokens
+
+pytestmark = pytest.mark.timeout(180)
+
+SJL, SMP = "San Juan de Lurigancho", "San Martín de Porres"
+PERSON = {
+    "full_name": "Yusmary Cordero Palacios",
+    "document_type": "CE",
+    "document_number": "001234567",
+    "nationality": "VE",
+    "sex": "F",
+    "joined_on": "2021-03-01",
+    "phone": "+51987654321",
+}
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[dict[str, TestClient]]:
+    with (
+        service_client("registry", tmp_path) as registry,
+        service_client("funding", tmp_path) as funding,
+        service_client("engagement", tmp_path) as engagement,
+        service_client("reporting", tmp_path) as reporting,
+    ):
+        yield {"registry": registry, "funding": funding, "engagement": engagement, "reporting": reporting}
+
+
+def an_osv(system: dict[str, TestClient], district: str) -> str:
+    """An OSV mapped in registry, and heard of by funding's and engagement's views."""
+    registry = system["registry"]
+    osv = created(registry.post("/osvs", json={"name": f"OSV de {district}", "district": district, "mapped_on": "2021-02-01"}))
+    events = feed(registry)
+    application_of(system["funding"]).osvs.apply(events)
+    application_of(system["engagement"]).osvs.apply(events)
+    return str(osv["id"])
+
+
+# -- the data protection officer ------------------------------------------------------------------------
+
+
+def test_every_read_of_plain_personal_data_is_logged_with_who_and_why_and_the_dpo_lists_it(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement = system["engagement"]
+    osv_id = an_osv(system, SJL)
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": osv_id}, headers=tokens.headers("staff")))
+    published = head(engagement)
+
+    # Staff read the person for a stated purpose, look them up by document, and list the OSV's members.
+    ok(engagement.get(f"/members/{member['id']}", params={"purpose": "contact"}, headers=tokens.headers("staff")))
+    found = ok(
+        engagement.get(
+            "/members", params={"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check"}, headers=tokens.headers("lead")
+        )
+    )
+    assert found["full_name"] == PERSON["full_name"]
+    listed = ok(engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up"}, headers=tokens.headers("staff")))
+    assert [m["full_name"] for m in listed] == [PERSON["full_name"]]
+    # A masked read shows nothing personal, so there is nothing to log.
+    masked = ok(engagement.get(f"/members/{member['id']}", headers=tokens.headers("auditor")))
+    assert (masked["full_name"], masked["phone"]) == ("[masked]", None)
+
+    log = ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo")))
+    assert [(a["reader"], a["purpose"], a["disclosure"]) for a in log] == [
+        ("staff", "contact", "member"),
+        ("lead", "duplicate_check", "lookup"),
+        ("staff", "follow_up", "osv_members"),
+    ]
+    assert all(a["read_at"] for a in log)
+    # The log is engagement's own: nothing of it is published.
+    assert head(engagement) > published
+    assert "PersonalDataRead" not in {e["type"] for e in feed(engagement)}
+    assert "staff" not in str(feed(engagement))
+
+
+def test_only_the_dpo_reads_the_access_log_and_a_read_without_a_purpose_is_refused_unlogged(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement = system["engagement"]
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
+    assert_problem(engagement.get(f"/members/{member['id']}", headers=tokens.headers("staff")), 422, "purpose", "purpose_required")
+    assert_problem(engagement.get(f"/members/{member['id']}", params={"purpose": "curiosity"}, headers=tokens.headers("staff")), 422, "purpose")
+    for role in ("staff", "lead", "auditor", "municipal-150132"):
+        refused = assert_problem(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers(role)), 403)
+        assert refused["permission"] == "access-log:read"
+    assert ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo"))) == []
+
+
+def test_the_dpo_finds_a_person_by_document_masked_and_erases_them(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    engagement = system["engagement"]
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
+    lookup = {"document_type": "CE", "document_number": "001234567", "purpose": "data_subject_request"}
+    found = ok(engagement.get("/members", params=lookup, headers=tokens.headers("dpo")))
+    assert (found["id"], found["full_name"], found["document_number"]) == (member["id"], "[masked]", None)
+    erased = ok(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("dpo")))
+    assert erased["personal_data"] == "erased"
+    assert_problem(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("staff")), 403)
+
+
+@pytest.mark.parametrize("role", ["auditor", "municipal-150132", "evaluator", "partner-150132"])
+def test_looking_a_person_up_answers_the_same_whether_or_not_they_exist_to_roles_that_may_not(
+    system: dict[str, TestClient], tokens: IssuedTokens, role: str
+) -> None:
+    engagement = system["engagement"]
+    created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
+    answers = [
+        engagement.get("/members", params={"document_type": "CE", "document_number": number, "purpose": "contact"}, headers=tokens.headers(role))
+        for number in ("001234567", "009999999")
+    ]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()
+
+
+# -- a partner's feed -------------------------------------------------------------------------------------
+
+
+def test_a_partner_reads_its_municipalitys_events_from_every_feed_and_no_other(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    registry, funding, engagement = system["registry"], system["funding"], system["engagement"]
+    own, other = an_osv(system, SJL), an_osv(system, SMP)
+    created(funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}))
+    for osv_id in (own, other):
+        created(funding.post("/grants", json={"osv_id": osv_id, "amount": "1000.00", "currency": "PEN", "granted_on": "2021-04-01", "kind": "seed_fund"}))
+        created(engagement.post("/members", json={**PERSON, "document_number": None, "document_type": "NINGUNO", "osv_id": osv_id}))
+
+    partner = tokens.headers("partner-150132")
+    seen = {name: ok(client.get("/events", headers=partner)) for name, client in (("registry", registry), ("funding", funding), ("engagement", engagement))}
+    assert [(e["type"], e["data"]["osv_id"]) for e in seen["registry"]["events"]] == [("OSVMapped", own)]
+    assert [(e["type"], e["data"]["osv_id"]) for e in seen["funding"]["events"]] == [("FundGranted", own)]  # no phase, no other OSV
+    assert {e["data"]["osv_id"] for e in seen["engagement"]["events"]} == {own}
+    assert [e["type"] for e in seen["engagement"]["events"]].count("MemberJoined") == 1
+    # The page moves over what it leaves out, so the partner reads on from where the service is.
+    assert seen["funding"]["next_after"] == ok(funding.get("/events", headers=tokens.headers("auditor")))["next_after"]
+    assert len(ok(funding.get("/events", headers=tokens.headers("osv-services")))["events"]) == 3
+
+
+# -- evaluators ---------------------------------------------------------------------------------------------
+
+
+RUBRIC = [
+    {"code": "organisational_capacity", "name": "Capacidad organizativa", "weight": "1", "min_score": 0, "max_score": 10},
+    {"code": "administrative_capacity", "name": "Capacidad administrativa", "weight": "1", "min_score": 0, "max_score": 10},
+]
+MARKS = [{"criterion": "organisational_capacity", "score": 8}, {"criterion": "administrative_capacity", "score": 6}]
+
+
+def a_round_with_a_proposal(system: dict[str, TestClient], lead: dict[str, str], phase_id: str, name: str) -> tuple[str, str]:
+    funding = system["funding"]
+    body = {
+        "phase_id": phase_id, "name": name, "budget": "5000.00", "currency": "PEN", "opens_on": "2021-04-01",
+        "closes_on": "2021-05-01", "eligibility": "mapped", "criteria": RUBRIC,
+    }
+    round_id = created(funding.post("/rounds", json=body, headers=lead))["id"]
+    proposal = {
+        "osv_id": an_osv(system, SJL), "title": "Mural", "summary": "Un mural", "requested_amount": "1000.00",
+        "planned_direct_beneficiaries": 10, "planned_indirect_beneficiaries": 20, "submitted_on": "2021-04-10",
+    }
+    return round_id, created(funding.post(f"/rounds/{round_id}/proposals", json=proposal, headers=lead))["id"]
+
+
+def test_a_lead_assigns_an_evaluator_a_round_whose_proposals_it_then_reads_and_scores_under_its_code(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    funding, lead, evaluator = system["funding"], tokens.headers("lead"), tokens.headers("evaluator")
+    phase = created(funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}, headers=lead))
+    assigned_round, assigned = a_round_with_a_proposal(system, lead, phase["id"], "Ronda asignada")
+    other_round, other = a_round_with_a_proposal(system, lead, phase["id"], "Otra ronda")
+
+    # Before the lead assigns it, the round does not exist for the evaluator.
+    assert_problem(funding.get(f"/proposals/{assigned}", headers=evaluator), 404)
+    assert ok(funding.get("/rounds", headers=evaluator)) == []
+    assigned_as = {"evaluator": "EV-7", "subject": "evaluator", "assigned_on": "2021-04-01"}
+    assert_problem(funding.post(f"/rounds/{assigned_round}/evaluators", json=assigned_as, headers=tokens.headers("staff")), 403)
+    round_ = created(funding.post(f"/rounds/{assigned_round}/evaluators", json=assigned_as, headers=lead))
+    assert round_["evaluators"] == [{"evaluator": "EV-7", "subject": "evaluator"}]
+    again = {**assigned_as, "subject": "staff"}
+    assert_problem(funding.post(f"/rounds/{assigned_round}/evaluators", json=again, headers=lead), 409, "evaluator", "evaluator_code_once")
+
+    assert [r["id"] for r in ok(funding.get("/rounds", headers=evaluator))] == [assigned_round]
+    assert [p["id"] for p in ok(funding.get(f"/rounds/{assigned_round}/proposals", headers=evaluator))] == [assigned]
+    scored = created(funding.post(f"/proposals/{assigned}/scores", json={"scores": MARKS, "scored_on": "2021-04-20"}, headers=evaluator))
+    assert [s["evaluator"] for s in scored["scorings"]] == ["EV-7"]
+    wrong_code = {"evaluator": "EV-1", "scores": MARKS, "scored_on": "2021-04-20"}
+    assert_problem(funding.post(f"/proposals/{assigned}/scores", json=wrong_code, headers=evaluator), 422, "evaluator", "evaluator_assigned")
+
+    # The other round stays out of its sight and reach; the ranking is for the programme, not the evaluator.
+    for path in (f"/rounds/{other_round}", f"/rounds/{other_round}/proposals", f"/proposals/{other}"):
+        assert_problem(funding.get(path, headers=evaluator), 404)
+    assert_problem(funding.post(f"/proposals/{other}/scores", json={"scores": MARKS, "scored_on": "2021-04-20"}, headers=evaluator), 404)
+    assert assert_problem(funding.get(f"/rounds/{assigned_round}/ranking", headers=evaluator), 403)["permission"] == "programme:read"
+    # Staff never score: scoring is the evaluators'.
+    assert_problem(funding.post(f"/proposals/{assigned}/scores", json={"scores": MARKS, "scored_on": "2021-04-20"}, headers=tokens.headers("staff")), 403)
+
+
+# -- a focal point's figures ------------------------------------------------------------------------------
+
+
+def test_a_focal_points_indicators_are_its_municipalitys_alone(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    registry, reporting = system["registry"], system["reporting"]
+    for district in (SJL, SJL, SMP):
+        an_osv(system, district)
+    readmodel = application_of(reporting).readmodel
+    readmodel.apply(feed(registry))
+    programme = ok(reporting.get("/indicators", headers=tokens.headers("staff")))
+    focal_point = ok(reporting.get("/indicators", params={"by": "district"}, headers=tokens.headers("municipal-150132")))
+    assert programme["total"]["osvs_identified"] == 3
+    assert focal_point["total"]["osvs_identified"] == 2
+    assert list(focal_point["breakdown"]["groups"]) == [SJL]
+    evidence = ok(reporting.get("/indicators/osvs_identified/evidence", headers=tokens.headers("municipal-150132")))
+    assert evidence["value"] == 2 and len(evidence["events"]) == 2
+    csv = reporting.get("/indicators/export.csv", headers=tokens.headers("municipal-150132")).text
+    assert SMP not in csv
+    alerts = ok(reporting.get("/alerts", headers=tokens.headers("municipal-150132")))
+    assert [m["municipality_id"] for m in alerts["municipalities_without_focal_point"]] == ["150132"]
+
+
+# -- retries ------------------------------------------------------------------------------------------------
+
+
+def test_an_answer_kept_for_an_idempotency_key_is_never_replayed_to_another_caller(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    registry = system["registry"]
+    body = {"name": "OSV", "district": SJL, "mapped_on": "2021-02-01"}
+    keyed = {"Idempotency-Key": "a-key-shared-by-accident"}
+    first = created(registry.post("/osvs", json=body, headers={**keyed, **tokens.headers("staff")}))
+    again = registry.post("/osvs", json=body, headers={**keyed, **tokens.headers("staff")})
+    assert again.status_code == 201 and again.json() == first and again.headers["idempotent-replayed"] == "true"
+    other = registry.post("/osvs", json=body, headers={**keyed, **tokens.headers("lead")})
+    assert_problem(other, 422, "Idempotency-Key", "idempotency_key_reused")
+    nobody = registry.post("/osvs", json=body, headers={**keyed, "Authorization": ""})
+    assert nobody.status_code == 401
+
+
+# -- browser front ends -------------------------------------------------------------------------------------
+
+
+@pytest.mark.settings(cors_allow_origins=["https://front.example.org"])
+@pytest.mark.service("registry")
+def test_cors_answers_only_the_origins_in_the_allow_list(client: TestClient, tokens: IssuedTokens) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type,idempotency-key"}
+    allowed = client.options("/osvs", headers={"Origin": "https://front.example.org", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://front.example.org"
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    refused = client.options("/osvs", headers={"Origin": "https://elsewhere.example.org", **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    read = client.get("/osvs", headers={"Origin": "https://front.example.org", **tokens.headers("staff")})
+    assert read.headers["access-control-allow-origin"] == "https://front.example.org"
+    denied = client.get("/osvs", headers={"Origin": "https://front.example.org", "Authorization": ""})
+    assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == "https://front.example.org"
+
+
+@pytest.mark.parametrize("service", ["registry", "funding", "engagement", "reporting"])
+def test_the_docs_pages_load_swagger_ui_and_redoc_from_the_service_itself(tmp_path: Path, service: str) -> None:
+    with service_client(service, tmp_path) as client:
+        docs = client.get("/docs", headers={"Authorization": ""})
+        redoc = client.get("/redoc", headers={"Authorization": ""})
+        assets = [client.get(f"/docs/assets/{name}") for name in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")]
+        redirect = client.get("/docs/oauth2-redirect")
+    assert docs.status_code == redoc.status_code == redirect.status_code == 200
+    for page in (docs.text, redoc.text):
+        assert "cdn.jsdelivr.net" not in page and "fonts.googleapis.com" not in page and "/docs/assets/" in page
+    assert '"usePkceWithAuthorizationCodeGrant": true' in docs.text
+    assert f'"clientId": "osv-docs-{service}"' in docs.text
+    assert [a.status_code for a in assets] == [200, 200, 200]
+    assert all(len(a.content) > 100_000 for a in assets)
+
+
+def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pkce(
+    system: dict[str, TestClient], identity_provider: Any
+) -> None:
+    reporting = system["reporting"]
+    first = reporting.get("/dashboard?lang=en", headers={"Authorization": ""}, follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/dashboard/sign-in?")
+    sign_in = reporting.get(first.headers["location"], headers={"Authorization": ""}, follow_redirects=False)
+    assert sign_in.status_code == 303
+    target = urlsplit(sign_in.headers["location"])
+    discovery = httpx.get(identity_provider.discovery_url).json()
+    assert f"{target.scheme}://{target.netloc}{target.path}" == discovery["authorization_endpoint"]
+    query = {k: v[0] for k, v in parse_qs(target.query).items()}
+    assert (query["client_id"], query["code_challenge_method"], query["response_type"]) == ("osv-dashboard", "S256", "code")
+    assert query["redirect_uri"].endswith("/dashboard/callback") and query["code_challenge"] and query["state"]
+    cookie = sign_in.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    # A callback that was not started here, or whose state does not match, opens no session.
+    forged = reporting.get("/dashboard/callback", params={"code": "x", "state": "not-it"}, headers={"Authorization": ""}, follow_redirects=False)
+    assert forged.status_code == 401 and "set-cookie" not in {k.lower() for k in forged.headers}
+    # A bearer token works as well as a session, for scripts.
+    assert reporting.get("/dashboard").status_code == 200
+
+
+def test_the_kobo_webhooks_docs_pages_are_served_from_its_own_assets_too() -> None:
+    from services.imports.api import create_app as imports_app
+
+    with TestClient(imports_app()) as client:
+        docs, redoc = client.get("/docs"), client.get("/redoc")
+        asset = client.get("/docs/assets/redoc.standalone.js")
+    assert docs.status_code == redoc.status_code == asset.status_code == 200
+    assert "cdn.jsdelivr.net" not in docs.text + redoc.text
