@@ -106,7 +106,7 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits) -> list[Even
     return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id, scope=scope)]
 
 
-@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic])
+@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=WRITES)
 def redact_history_text(
     osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep
 ) -> list[EventRecordPublic]:

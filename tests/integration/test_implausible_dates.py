@@ -82,7 +82,7 @@ def test_engagement_refuses_a_joining_in_9999_and_an_erasure_before_the_person_j
     refused(engagement, f"/members/{member['id']}/erasure", {"erased_on": "2024-02-29"}, "erased_on", "not_before_joined_on")
     refused(engagement, f"/osvs/{osv_id}/meetings", {"held_on": "2024-03-02", "mode": "virtual", "topics": ["needs"], "action_items": [{"description": "x", "owner": "junta", "due_on": FAR_FUTURE}]}, "action_items.0.due_on", "within_planning_horizon")
     # The person was not forgotten by the refused erasure: the key is still there.
-    assert engagement.get(f"/members/{member['id']}").json()["full_name"] == "Ana Pérez"
+    assert engagement.get(f"/members/{member['id']}", params={"purpose": "contact"}).json()["full_name"] == "Ana Pérez"
 
 
 def test_engagement_refuses_follow_up_before_the_osv_was_mapped_and_an_enrolment_before_its_grant(engagement: TestClient) -> None:

@@ -24,6 +24,7 @@ from services.engagement.domain.documents import DocumentIndex
 from services.engagement.personaldata import DataKey, DocumentEntry, KeyRing
 from tests.integration.test_engagement_api import map_osv
 from tests.support.clients import application_of, feed, service_client
+from tests.support.identity import signed_in_headers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -235,7 +236,7 @@ def test_erasure_removes_the_documents_entry_so_no_key_and_no_file_can_confirm_a
     engagement = application_of(client)
     identity = engagement.get_member(UUID(member["id"])).document_identity or ""
     digest = engagement.documents.digest(identity)
-    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999"})
+    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"})
 
     assert erase(client, member["id"]).status_code == 200
 
@@ -251,6 +252,18 @@ def test_erasure_removes_the_documents_entry_so_no_key_and_no_file_can_confirm_a
     # A lookup of the erased person's document answers exactly as one of a document never registered.
     erased = find(client)
     assert (erased.status_code, erased.json()) == (never.status_code, never.json()) == (404, never.json())
+
+
+@pytest.mark.parametrize("role", ["auditor", "municipal-150132", "evaluator"])
+def test_a_lookup_by_document_answers_the_same_whether_or_not_the_person_exists_to_anyone_who_may_not_find_people(
+    client: TestClient, role: str
+) -> None:
+    register_zoraida(client, map_osv(client))
+    headers = signed_in_headers(role)
+    held = client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER, "purpose": "duplicate_check"}, headers=headers)
+    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"}, headers=headers)
+    assert (held.status_code, held.json()) == (never.status_code, never.json())
+    assert held.status_code == 403
 
 
 def test_the_document_index_key_is_a_secret_of_its_own_apart_from_the_master_key_and_the_store(tmp_path: Path) -> None:
