@@ -16,6 +16,7 @@ from services.imports.api import create_app as imports_app
 from services.imports.settings import ImportSettings
 from tests.support.api import assert_problem
 from tests.support.clients import SERVICES, settings_for
+from tests.support.identity import signed_in_headers
 
 WRITE_SERVICES = ("registry", "funding", "engagement")
 ALL_SERVICES = (*WRITE_SERVICES, "reporting")
@@ -23,7 +24,8 @@ ALL_SERVICES = (*WRITE_SERVICES, "reporting")
 
 def served(service: str, var_dir: Path, database_url: str | None = None) -> TestClient:
     """The service as a test client that answers a server error as the network would see it, never raising it."""
-    return TestClient(SERVICES[service][0](settings_for(service, var_dir, database_url)), raise_server_exceptions=False)
+    app = SERVICES[service][0](settings_for(service, var_dir, database_url))
+    return TestClient(app, raise_server_exceptions=False, headers=signed_in_headers())
 
 
 @pytest.fixture(scope="module")
