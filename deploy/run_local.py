@@ -36,6 +36,7 @@ from services.funding.settings import FundingSettings
 from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
+from shared.files import OWNER_ONLY_UMASK, private_dir
 
 log = logging.getLogger("osv-platform")
 
@@ -312,7 +313,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     local = LocalSettings()
-    local.var_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(OWNER_ONLY_UMASK)  # what this process and its children write is their owner's only (nats-server's JetStream too)
+    private_dir(local.var_dir, tighten=True)
 
     def backoff() -> Backoff:
         return Backoff(local.restart_first_seconds, local.restart_longest_seconds, local.restart_stable_seconds)

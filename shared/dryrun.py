@@ -12,8 +12,10 @@ the store, and no further:
   the dry run's :class:`Overlay` and stores nothing; reads later in the same
   request (the route loads what it saved to answer) see them through
   :class:`OverlaidRepository`;
-- the adapters that write elsewhere than the store (engagement's key ring and
-  kept answers, which erasure deletes) do nothing while one runs;
+- the adapters that write elsewhere than the store (the key rings and kept
+  answers, which erasure and redaction delete) do nothing while one runs;
+  a key the dry run would delete reads as gone until it ends, so a
+  redaction's dry run answers ``[redacted]`` as the real one would;
 - nothing reaches the notification log, so nothing is relayed or published,
   and no ``Idempotency-Key`` is recorded nor any answer kept.
 
@@ -56,6 +58,8 @@ class Overlay:
 
     aggregates: dict[Any, Any] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
+    forgotten: set[Any] = field(default_factory=set)
+    """The data keys the dry run would have deleted (a redaction, an erasure): read as gone for the rest of it."""
 
 
 _current: ContextVar[Overlay | None] = ContextVar("dry_run", default=None)

@@ -79,6 +79,17 @@ class BelowOneError(RuleViolationError):
         super().__init__(f"{field} must be at least 1, not {value}", field=field, rule="at_least_1")
 
 
+MAX_COUNT = 10_000_000
+"""More people (or things) than live in Lima Metropolitana: a count above it is a typing error, never a fact."""
+
+
+class TooManyError(RuleViolationError):
+    """A count above :data:`MAX_COUNT`."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"{field} must be at most {MAX_COUNT:,}, not {value}: more than live in Lima", field=field, rule="at_most_max_count")
+
+
 class AlreadyDecidedError(ConflictError):
     """A decision (on a proposal, on a participatory-budget submission) is taken once: ``detail`` says which and when."""
 
@@ -116,13 +127,19 @@ def check_positive(value: object, field: str) -> None:
 
 
 def check_not_negative(value: int, field: str) -> None:
+    """A count from 0 to :data:`MAX_COUNT`."""
     if value < 0:
         raise NegativeError(field, value)
+    if value > MAX_COUNT:
+        raise TooManyError(field, value)
 
 
 def check_at_least_one(value: int, field: str) -> None:
+    """A count from 1 to :data:`MAX_COUNT`."""
     if value < 1:
         raise BelowOneError(field, value)
+    if value > MAX_COUNT:
+        raise TooManyError(field, value)
 
 
 def check_not_before(field: str, on: date, earlier_field: str, earlier: date | None) -> None:

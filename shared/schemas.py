@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from pydantic_core import PydanticCustomError
+
+from shared.clock import LIMA
+from shared.errors import MAX_COUNT
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -24,6 +38,12 @@ def _iso_date_text(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD`.")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
+Count = Annotated[int, Field(le=MAX_COUNT)]
+"""A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""
+
+MAX_ROWS = 100
+"""The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""
+
 
 def decimal_text(example: str) -> BeforeValidator:
     """A validator that takes a decimal as a string (``example`` shows one in the error), never as a JSON number."""
@@ -39,10 +59,18 @@ def decimal_text(example: str) -> BeforeValidator:
     return BeforeValidator(only_text)
 
 
+def decimal_string(description: str, pattern: str = r"^\d+(\.\d+)?$") -> WithJsonSchema:
+    """How a decimal taken only as text (:func:`decimal_text`) is documented: a string, never "number or string"."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description})
+
+
+MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
+
 Money = Annotated[
     Decimal,
     decimal_text("1500.00"),
-    Field(gt=0, max_digits=14, decimal_places=2, description="A positive amount as a decimal string, e.g. \"1500.00\"."),
+    Field(gt=0, max_digits=14, decimal_places=2),
+    decimal_string("A positive amount as a decimal string to the cent, e.g. \"1500.00\"; a JSON number is refused.", MONEY_PATTERN),
 ]
 """Money on the way in: a positive decimal string to the cent (its currency is another field)."""
 
@@ -70,3 +98,74 @@ class Command(BaseModel):
     """Base of request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# Moments: "as of" ------------------------------------------------------------------------------
+
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+"""No event was recorded before this: an earlier ``as_of`` is a typing error."""
+LATEST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC)
+"""Past this a moment cannot be moved between time zones."""
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(?P<offset>Z|z|[+-]\d{2}:\d{2})?")
+_OFFSET_LOST_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$")
+
+
+def _moment_text(value: object, *, offset_required: bool) -> object:
+    """ISO 8601 text only: never a number of seconds or milliseconds, which pydantic would read as a Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("iso_8601_moment", "must be an ISO 8601 moment such as 2021-12-31T23:59:59-05:00")
+    text = _OFFSET_LOST_PLUS.sub(r"\1+\2", value.strip())  # a "+" left unencoded in a URL arrives as a space
+    match = _RFC3339.fullmatch(text)
+    if match is None or (offset_required and match["offset"] is None):
+        wanted = "with its offset " if offset_required else ""
+        msg = f"must be an ISO 8601 moment {wanted}such as 2021-12-31T23:59:59-05:00 (a + in a URL is written %2B)"
+        raise PydanticCustomError("iso_8601_moment", msg)
+    return text
+
+
+def _within_bounds(moment: datetime) -> datetime:
+    wall = moment.replace(tzinfo=None)  # compared before any conversion, which could overflow
+    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None):
+        msg = f"must be between {EARLIEST_MOMENT.date().isoformat()} and {LATEST_MOMENT.date().isoformat()}"
+        raise PydanticCustomError("moment_within_bounds", msg)
+    return moment
+
+
+def _in_lima_if_naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=LIMA) if moment.tzinfo is None else moment
+
+
+AsOf = Annotated[
+    datetime,
+    BeforeValidator(lambda value: _moment_text(value, offset_required=True)),
+    AfterValidator(_within_bounds),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 40,
+            "description": "An RFC 3339 moment with its offset, e.g. 2021-12-31T23:59:59-05:00 (`+` written %2B in a URL), "
+            "between 1970-01-01 and 9999-12-30.",
+        }
+    ),
+]
+"""A moment to answer "as of": RFC 3339 text with its offset, within bounds; never a Unix time."""
+
+LimaMoment = Annotated[
+    datetime,
+    BeforeValidator(lambda value: _moment_text(value, offset_required=False)),
+    AfterValidator(_within_bounds),
+    AfterValidator(_in_lima_if_naive),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 40,
+            "description": "An ISO 8601 moment, e.g. 2021-12-31T23:59; without an offset, Lima time. "
+            "Between 1970-01-01 and 9999-12-30.",
+        }
+    ),
+]
+"""A moment typed by a person (a web form's ``datetime-local``): ISO 8601 text, Lima time unless it says otherwise."""

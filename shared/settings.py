@@ -7,14 +7,21 @@ reads the environment.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+import os
+from datetime import date, timedelta
 from pathlib import Path
 
-from pydantic import Field
+from eventsourcing.cryptography import AESCipher
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from shared.auth import AuthSettings
+from shared.dates import EARLIEST_DATE
+from shared.files import PRIVATE_FILE, private_dir
+
+KEY_BYTES = 32
 
 
 class ServiceSettings(BaseSettings):
@@ -81,6 +88,11 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="A districts list (JSON, as shared/data/districts.json) to use instead of the shipped one: a district created by law is added there without a release.",
     )
+    earliest_date: date = Field(
+        default=EARLIEST_DATE,
+        description="The earliest plausible date of any fact a command records (a registration or a membership may precede the "
+        "programme, not this); earlier dates get 422, rule `not_before_earliest_date`.",
+    )
     health_timeout_seconds: float = Field(default=1.5, gt=0, description="How long `/health` waits for each probe (store, views) before it calls it unreachable.")
     auth: AuthSettings = Field(
         default_factory=AuthSettings,
@@ -94,9 +106,28 @@ class ServiceSettings(BaseSettings):
         ),
     )
 
+    master_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Master key (base64 of 16, 24 or 32 bytes): wraps the data keys that seal staff's free text (and, in "
+            "engagement, each person's data). Unset: read from, or first generated into, <var_dir>/<service>/master.key "
+            "(mode 0600). Losing it loses what it seals: back it up apart from the database."
+        ),
+    )
+
     @property
     def service_dir(self) -> Path:
         return self.var_dir / self.service_name
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.service_dir / "master.key"
+
+    def resolve_master_key(self) -> str:
+        """The configured key, else the key file's, generating the file the first time."""
+        if self.master_key is not None:
+            return self.master_key.get_secret_value()
+        return read_or_create_key(self.master_key_file)
 
     def store_url(self) -> str:
         """The event store's URL, defaulting to an SQLite file under ``var_dir``."""
@@ -130,3 +161,28 @@ def with_connect_timeout(url: str, seconds: int) -> str:
     if not parsed.drivername.startswith("postgresql") or "connect_timeout" in parsed.query:
         return url
     return parsed.update_query_dict({"connect_timeout": str(seconds)}).render_as_string(hide_password=False)
+
+
+def read_or_create_key(path: Path) -> str:
+    """Read the key file; if there is none, write a new key (base64 of 32 random bytes) readable by the owner only.
+
+    The new key is written and synced to a private temporary file, then linked
+    into place, so a concurrent start never reads a half-written key: whoever
+    links second reads the first one's key.
+    """
+    if not path.exists():
+        private_dir(path.parent)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        try:
+            os.fchmod(fd, PRIVATE_FILE)
+            os.write(fd, (AESCipher.create_key(KEY_BYTES) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

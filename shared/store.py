@@ -7,22 +7,31 @@ application's notification log is the service's outbox and its audit feed.
 from __future__ import annotations
 
 import functools
+import inspect
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording, Tracking, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
 from eventsourcing.utils import Environment, get_topic, strtobool
 
 from shared import dryrun
+from shared.clock import Clock, today_in_lima
+from shared.dates import EARLIEST_DATE, DateRule, dates_in
+from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
+from shared.sealing import KeyRing, Seal, SealingMapper
+
+
+class TextNotSealedError(RuntimeError):
+    """A redaction asked of an application built without a key ring: its free text was never sealed."""
 
 
 class DateAsISO(Transcoding):
@@ -52,7 +61,7 @@ def persistence_env(url: str, *, lock_timeout_seconds: int = 5, connect_timeout_
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path or path == ":memory:":
             return {"PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory", "SQLITE_DBNAME": ":memory:"}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))  # folders 0700, the file (and so its WAL) 0600
         return {
             "PERSISTENCE_MODULE": "shared.chain:ChainedSQLiteFactory",
             "SQLITE_DBNAME": path,
@@ -97,6 +106,36 @@ def collision_backoff(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_LONGEST_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempt))
 
 
+EARLIEST_DATE_SETTING = "EARLIEST_DATE"
+"""The application's env setting (from ``<SERVICE>_EARLIEST_DATE``) of the earliest plausible date, ISO."""
+
+
+def _check_command_dates(command: Callable[..., Any], signature: inspect.Signature, args: Any, kwargs: Any) -> None:
+    """Every date among the command's arguments meets its application's :class:`~shared.dates.DateRule`."""
+    application = args[0] if args else None
+    date_rule = getattr(application, "date_rule", None)
+    if date_rule is None:
+        return
+    bound = signature.bind(*args, **kwargs)
+    dated = [(field, day) for name, value in bound.arguments.items() if name != "self" for field, day in dates_in(value, name)]
+    if dated:  # a command without dates (a read that logs, a redaction) never reads the clock
+        rule = date_rule()
+        for field, day in dated:
+            rule.check(day, field)
+
+
+def checked_dates(command: Callable[P, R]) -> Callable[P, R]:
+    """A command whose dates meet the one date rule (:mod:`shared.dates`) before it runs; a refused one writes nothing."""
+    signature = inspect.signature(command)
+
+    @functools.wraps(command)
+    def checking(*args: P.args, **kwargs: P.kwargs) -> R:
+        _check_command_dates(command, signature, args, kwargs)
+        return command(*args, **kwargs)
+
+    return checking
+
+
 def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     """Run the command again when a concurrent one saved the same aggregate first.
 
@@ -110,12 +149,17 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
 
     Only the outermost retried command retries: one called from inside another
     lets the collision reach the caller, which reloads everything it read.
+
+    Before it first runs, every date among its arguments meets the one date
+    rule (:func:`checked_dates`): every command is retried, so none escapes it.
     """
+    signature = inspect.signature(command)
 
     @functools.wraps(command)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
         if _retrying.get():
             return command(*args, **kwargs)
+        _check_command_dates(command, signature, args, kwargs)
         token = _retrying.set(True)
         try:
             for attempt in range(1, COMMAND_ATTEMPTS + 1):
@@ -145,7 +189,15 @@ class ServiceApplication(Application):
     RELAY_TRACKING_NAME = "nats-relay"
     PUBLISHED_TRACKING_NAME = "nats-relay-acked"
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None) -> None:
+    today: Clock = staticmethod(today_in_lima)
+    """The day it is in Lima; a service's bootstrap passes its clock (tests, a fake one)."""
+
+    SEALED_FIELDS: ClassVar[Mapping[type, Seal | Mapping[str, Any]]] = {}
+    """The fields of the service's events sealed with keys of their own (personal data, staff's free text): see :mod:`shared.sealing`."""
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
+        self.keys = keys
+        """The data keys that seal :attr:`SEALED_FIELDS` (set before the library builds the mapper, which seals with them)."""
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
@@ -153,6 +205,13 @@ class ServiceApplication(Application):
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
         self._municipalities: dict[UUID, str] = {}
+        earliest = self.env.get(EARLIEST_DATE_SETTING)
+        self.earliest_date = date.fromisoformat(earliest) if earliest else EARLIEST_DATE
+        """The earliest plausible date of any fact (``<SERVICE>_EARLIEST_DATE``)."""
+
+    def date_rule(self) -> DateRule:
+        """The rule every date of a command meets today: from the earliest plausible date to today in Lima and a day."""
+        return DateRule(today=self.today(), earliest=self.earliest_date)
 
     # Which municipality an event belongs to ----------------------------------
 
@@ -285,6 +344,26 @@ class ServiceApplication(Application):
         override what the settings class decided.)
         """
         return Environment(name, {**type(self).env, **(env or {})})
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper; with a key ring, one that seals :attr:`SEALED_FIELDS` on the way to the store."""
+        if self.keys is None or not self.SEALED_FIELDS:
+            return super().construct_mapper()
+        return SealingMapper(
+            transcoder=self.construct_transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+            keys=self.keys,
+            sealed_fields=self.SEALED_FIELDS,
+        )
+
+    def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID) -> None:
+        """Redact free text for good: delete the keys that sealed it, and every kept answer about the record that held it."""
+        if self.keys is None:
+            raise TextNotSealedError
+        if self.answers is not None:
+            self.answers.forget(aggregate_id, up_to_version=up_to_version)
+        self.keys.forget(*text_keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

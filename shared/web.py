@@ -36,7 +36,17 @@ from shared.consumers import DurableConsumer
 from shared.docs import install_docs
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
 from shared.events import EventCatalogue
+from shared.files import private_dir
 from shared.following import FeedFollower
+from shared.guards import (
+    PROBLEM_JSON,
+    BodyTooLarge,
+    RequestGuard,
+    SecureHeaders,
+    allowed_methods,
+    install_documentation,
+    problem,
+)
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.lifecycle import on_stop_signal, stop_tasks
@@ -44,12 +54,10 @@ from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.settings import ServiceSettings
-from shared.store import MunicipalityUnknownError, persistence_env
+from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 DATABASE_AWAY: tuple[type[Exception], ...] = (
     eventsourcing.persistence.OperationalError,
@@ -75,21 +83,6 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
 }
 
 
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    errors: list[dict[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-    extensions: Mapping[str, Any] | None = None,
-) -> JSONResponse:
-    """An RFC 9457 problem; ``extensions`` are members of its own (the OSVs a possible duplicate names…)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail, **(extensions or {})}
-    if errors:
-        body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
@@ -113,9 +106,13 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """The server's own layers' errors (no such path, a method not served, an unreadable body) as problem+json."""
         if isinstance(exc, BodyTooLarge):
             return exc.problem()
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(api, request.scope))
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers or None)
 
     for family, (status, title) in STATUS_OF.items():
 
@@ -348,14 +345,19 @@ class Runtime:
 
     def application_env(self) -> dict[str, str]:
         s = self.settings
-        return persistence_env(
-            s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
-        )
+        return {
+            **persistence_env(
+                s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
+            ),
+            EARLIEST_DATE_SETTING: s.earliest_date.isoformat(),
+        }
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         s = self.settings
         publishes = self.catalogue is not None
+        if s.service_dir.exists():
+            private_dir(s.service_dir, tighten=True)  # made before files were private: 0700 now
         try:
             self.app = await wait_for_database(
                 lambda: self.make_application(self.application_env() if publishes else {}), f"{s.service_name}: opening {self.opening}"
@@ -544,67 +546,48 @@ class VerifyAnswer(BaseModel):
     first_failure: VerifyFailure | None
 
 
-class BodyTooLarge(StarletteHTTPException):
-    """A request body over the service's limit: 413 problem+json naming the limit."""
+BodyLimit = RequestGuard
+"""The request guard under the name the imports webhook knows it by."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is over {limit} bytes, the most a command may carry")
-
-    def problem(self) -> JSONResponse:
-        return problem(413, "Content Too Large", self.detail, [{"field": "body", "rule": "max_body_bytes", "message": self.detail}])
+MAX_POSITION = 2**63 - 1
+"""The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike)."""
 
 
-class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 problem+json, read no further.
+def base_api(runtime: Runtime, *, title: str, description: str, page_policies: Mapping[str, str] | None = None) -> FastAPI:
+    """A FastAPI app with the runtime's lifespan, problem+json errors, request bounds and secure headers.
 
-    A command's event goes out on NATS, whose messages are at most 1 MB by
-    default: a body under this limit (256 KiB unless configured) always makes
-    an event the stream can take. A too large ``Content-Length`` is refused at
-    once; a body without one is counted as it arrives.
+    ``page_policies`` gives the content security policy of each web page the
+    app serves, by path (see :class:`~shared.guards.SecureHeaders`). Every
+    error answer is documented on every operation of the OpenAPI document.
     """
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[[Any], Any]) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await BodyTooLarge(self.limit).problem()(scope, receive, send)
-            return
-        received = 0
-
-        async def counted() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)  # an HTTP error: the routes' error handler answers it
-            return message
-
-        await self.app(scope, counted, send)
-
-
-def base_api(runtime: Runtime, *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the runtime's lifespan, problem+json errors, bearer tokens checked, and local docs pages."""
     settings = runtime.settings
     api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan, docs_url=None, redoc_url=None)
     api.state.runtime = runtime
     install_error_handlers(api)
     install_auth(api, settings.auth)
     install_docs(api, swagger_ui_oauth(settings.auth.docs_client_id(settings.service_name)))
+    install_documentation(api, settings.max_body_bytes)
+    _install_outermost(api, settings.max_body_bytes, page_policies)
     return api
+
+
+def _install_outermost(api: FastAPI, limit: int, page_policies: Mapping[str, str] | None = None) -> None:
+    """The request guard and the secure headers, outside every other middleware (installed before or after this).
+
+    The guard reads a body before anything else parses it (the Idempotency-Key
+    middleware does); the headers go on every answer, the guard's included.
+    """
+    api.user_middleware = [m for m in api.user_middleware if m.cls not in (RequestGuard, SecureHeaders)]
+    api.add_middleware(RequestGuard, limit=limit)
+    api.add_middleware(SecureHeaders, page_policies=page_policies)
 
 
 def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
     """Browser front ends at ``origins`` may call the API (CORS); add it last, so it wraps every answer, errors included.
 
     Tokens travel in the ``Authorization`` header, never in cookies, so no
-    credentials mode is allowed.
+    credentials mode is allowed. The secure headers stay outermost, so a
+    preflight's answer carries them too.
     """
     if not origins:
         return
@@ -616,6 +599,8 @@ def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
         expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition"],
         max_age=600,
     )
+    headers = [m for m in api.user_middleware if m.cls is SecureHeaders]
+    api.user_middleware = headers + [m for m in api.user_middleware if m.cls is not SecureHeaders]
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
@@ -629,12 +614,12 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         caller=lambda scope: subject_of_request(validator, scope["headers"]),
     )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
-    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)  # outermost: before anything reads the body
+    _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(
         scope: Annotated[MunicipalScope, Depends(within(Permission.EVENTS_READ))],
-        after: Annotated[int, Query(ge=0, description="Return events after this position.")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
         """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.

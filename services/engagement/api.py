@@ -226,11 +226,26 @@ def get_follow_up(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> Foll
     return FollowUpPublic.of(osv_id, engagement.get_follow_up(osv_id=osv_id, scope=scope), engagement.today())
 
 
+@follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
+def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
+    """Forget a meeting's notes and its actions' words for good; they read `[redacted]` (deletes their key)."""
+    follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
+    return MeetingPublic.of(follow_up, meeting, engagement.today())
+
+
+@follow_up_router.post(
+    "/osvs/{osv_id}/technical-assistance/{assistance_id}/redaction", response_model=AssistancePublic, dependencies=WRITES
+)
+def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: EngagementDep) -> AssistancePublic:
+    """Forget a technical assistance record's note for good; it reads `[redacted]` (deletes its key)."""
+    return AssistancePublic.of(engagement.redact_assistance_note(osv_id=osv_id, assistance_id=assistance_id))
+
+
 @follow_up_router.get("/follow-up/overdue", response_model=list[OverdueOSVPublic])
 def list_overdue(
     engagement: EngagementDep,
     scope: Reads,
-    days: Annotated[int, Query(ge=1, description="Overdue when not met for more than this many days.")] = 45,
+    days: Annotated[int, Query(ge=1, le=3650, description="Overdue when not met for more than this many days.")] = 45,
 ) -> list[OverdueOSVPublic]:
     """List active OSVs with no follow-up meeting in the last `days` days, most overdue first."""
     today = engagement.today()
@@ -267,6 +282,12 @@ def get_activity(activity_id: UUID, engagement: EngagementDep, scope: Reads) -> 
 def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, engagement: EngagementDep) -> ActivityPublic:
     """Withdraw an activity reported by mistake (records `ActivityWithdrawn`)."""
     return ActivityPublic.of(engagement.withdraw_activity(activity_id=activity_id, reason=body.reason))
+
+
+@activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=WRITES)
+def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
+    """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key)."""
+    return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id))
 
 
 @activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic])

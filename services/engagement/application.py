@@ -8,8 +8,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper
-
 from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Reader, check_purpose
 from services.engagement.domain.activities import (
     Activity,
@@ -33,11 +31,13 @@ from services.engagement.domain.followup import (
     ActionItem,
     ActionItemDraft,
     ActionItemNotFoundError,
+    AssistanceNotFoundError,
     AssistanceTopic,
     FollowUp,
     FollowUpStanding,
     Meeting,
     MeetingMode,
+    MeetingNotFoundError,
     MeetingTopic,
     TechnicalAssistance,
     overdue_for_follow_up,
@@ -54,13 +54,14 @@ from services.engagement.domain.members import (
 )
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
-from services.engagement.personaldata import DocumentDigests, KeyRing, SealingMapper
+from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
 from shared.roles import ALL_LIMA, MunicipalScope
+from shared.sealing import text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
@@ -84,6 +85,7 @@ class Engagement(ServiceApplication):
     """
 
     name = "engagement"
+    SEALED_FIELDS = SEALED_FIELDS
 
     def __init__(
         self,
@@ -93,14 +95,13 @@ class Engagement(ServiceApplication):
         osvs: OSVDirectory,
         grants: GrantDirectory,
         keys: KeyRing,
-        documents: DocumentDigests,
+        documents: DocumentDirectory,
         answers: AnswerBook | None = None,
         districts: DistrictTable | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
-        self.keys = keys  # before the library builds the mapper, which seals with them
         self.documents = documents
-        super().__init__(env, answers=answers)
+        super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.grants = grants
         if self.mapper.cipher is None:
@@ -122,15 +123,6 @@ class Engagement(ServiceApplication):
             if member is not None and member.memberships:
                 return super().municipality_of({"osv_id": member.latest_membership.osv_id})
         return super().municipality_of(data)
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        """The library's mapper, plus sealing each person's data with their own key."""
-        return SealingMapper(
-            transcoder=self.construct_transcoder(),
-            compressor=self.factory.compressor(),
-            cipher=self.factory.cipher(),
-            keys=self.keys,
-        )
 
     # People and memberships ---------------------------------------------------
 
@@ -210,7 +202,7 @@ class Engagement(ServiceApplication):
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         grant = self.grants.require(grant_id)
         member = self.get_member(member_id)
-        participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on)
+        participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
         self.save(member)
         return participation
 
@@ -225,16 +217,20 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
-        """Forget who the person is: kept answers about them and their key go first, then the erasure is recorded.
+        """Forget who the person is: kept answers about them, their document's entry and their key go first, then the erasure is recorded.
 
         Asked again, the answers and the key are deleted again (in case an
         earlier attempt stopped between the steps) before the domain refuses a
         second erasure.
         """
         member = self.get_member(member_id)
-        index = self._document_index_of(member)  # found while the document can still be read
+        member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
+        identity = member.document_identity  # read while the person's key is still there
+        index = self._document_index_of(member)
         if self.answers is not None:
             self.answers.forget(member.id, up_to_version=member.version)
+        if identity is not None:
+            self.documents.forget(identity)  # the document now leads nowhere
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:
@@ -271,9 +267,10 @@ class Engagement(ServiceApplication):
         identity = document_identity(document_type, normalise_document_number(document_type, document_number))
         if identity is None:
             raise NoDocumentToFindError
-        index = self.find(self.documents.index_id(identity), DocumentIndex)
+        entry_id = self.documents.entry_of(identity)
+        index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
         if index is None or index.member_id is None:
-            raise PersonNotFoundError
+            raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
         member = self.get_member(index.member_id)
         if reader is not None:
             self._log_reads([member.id], reader, Disclosure.LOOKUP)
@@ -337,7 +334,7 @@ class Engagement(ServiceApplication):
         identity = member.document_identity
         if identity is None:
             return None
-        index_id = self.documents.index_id(identity)
+        index_id = self.documents.entry_for_claim(identity)
         index = self.find(index_id, DocumentIndex)
         if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
@@ -346,7 +343,8 @@ class Engagement(ServiceApplication):
 
     def _document_index_of(self, member: Member) -> DocumentIndex | None:
         identity = member.document_identity
-        return self.find(self.documents.index_id(identity), DocumentIndex) if identity is not None else None
+        entry_id = self.documents.entry_of(identity) if identity is not None else None
+        return self.find(entry_id, DocumentIndex) if entry_id is not None else None
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:
         return self.find(OSVRoster.create_id(osv_id), OSVRoster) or OSVRoster(osv_id=osv_id)
@@ -371,7 +369,7 @@ class Engagement(ServiceApplication):
         action_items: Sequence[ActionItemDraft] = (),
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -383,6 +381,7 @@ class Engagement(ServiceApplication):
             action_items,
             known_members=self.known_members(attendee_member_ids),
             today=self.today(),
+            mapped_on=osv.mapped_on,
         )
         self.save(follow_up)
         return follow_up, meeting
@@ -400,11 +399,43 @@ class Engagement(ServiceApplication):
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
-        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today())
+        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on)
         self.save(follow_up)
         return assistance
+
+    # Staff's free text, redacted ------------------------------------------------------------
+
+    def redact_meeting_text(self, osv_id: UUID, meeting_id: UUID) -> tuple[FollowUp, Meeting]:
+        """Forget a meeting's notes and the words of the actions it agreed, for good (their key is deleted).
+
+        For notes that named a person (one since erased, say) or said what they
+        should not; the meeting, its dates, topics, attendees and actions stay.
+        """
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None or meeting_id not in follow_up.meetings:
+            raise MeetingNotFoundError(meeting_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id))
+        follow_up = self.find_follow_up(osv_id)
+        assert follow_up is not None
+        return follow_up, follow_up.meetings[meeting_id]
+
+    def redact_assistance_note(self, osv_id: UUID, assistance_id: UUID) -> TechnicalAssistance:
+        """Forget a technical assistance record's note for good (its key is deleted)."""
+        follow_up = self.find_follow_up(osv_id)
+        if follow_up is None or all(a.assistance_id != assistance_id for a in follow_up.assistance):
+            raise AssistanceNotFoundError(assistance_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id))
+        follow_up = self.find_follow_up(osv_id)
+        assert follow_up is not None
+        return next(a for a in follow_up.assistance if a.assistance_id == assistance_id)
+
+    def redact_activity_text(self, activity_id: UUID) -> Activity:
+        """Forget an activity's description, and why it was withdrawn, for good (their key is deleted)."""
+        activity = self.get_activity(activity_id)
+        self.forget_text(activity.id, activity.version, text_key(activity.id))
+        return self.get_activity(activity_id)
 
     def find_follow_up(self, osv_id: UUID) -> FollowUp | None:
         """The OSV's follow-up, or None before its first meeting or assistance."""
@@ -459,7 +490,7 @@ class Engagement(ServiceApplication):
         participants: Sequence[ParticipantGiven] = (),
     ) -> Activity:
         """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         found = self.districts.find(district, on=held_on)
         persons = [self._participant(index, given) for index, given in enumerate(participants)]
         grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
@@ -477,6 +508,7 @@ class Engagement(ServiceApplication):
             description,
             today=self.today(),
             participants=persons,
+            mapped_on=osv.mapped_on,
         )
         index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
         index.add(activity.id)
@@ -525,9 +557,11 @@ class Engagement(ServiceApplication):
         members_over_5_years_in_peru: int,
         needs: Sequence[Need] = (),
     ) -> NeedsAssessment:
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
-        assessment = record.assess(assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today())
+        assessment = record.assess(
+            assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today(), mapped_on=osv.mapped_on
+        )
         self.save(record)
         return assessment
 

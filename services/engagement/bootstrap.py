@@ -2,8 +2,9 @@
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: the master key is read (or made) and the event store and
-view database are opened then, not at import. The key table lives with the
-views, apart from the event store it unlocks. The clock is Lima's date by
+view database are opened then, not at import. The key table and the
+document directory live with the views, apart from the event store they
+unlock; the document index's key is a secret of its own. The clock is Lima's date by
 default; tests pass a fake one here.
 """
 
@@ -13,9 +14,8 @@ from services.engagement.application import Engagement, cipher_env
 from services.engagement.events import catalogue
 from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
-    INDEX_PURPOSE,
     WRAPPING_PURPOSE,
-    DocumentDigests,
+    DocumentDirectory,
     KeyRing,
     MasterKey,
 )
@@ -41,7 +41,7 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
             osvs=OSVDirectory(view_engine, settings.service_name),
             grants=GrantDirectory(view_engine),
             keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
-            documents=DocumentDigests(master.subkey(INDEX_PURPOSE)),
+            documents=DocumentDirectory(view_engine, settings.resolve_index_key()),
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
             districts=DistrictTable.of_lima(settings.districts_file),
         )

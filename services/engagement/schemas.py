@@ -27,11 +27,11 @@ from services.engagement.domain.followup import (
     MeetingTopic,
     TechnicalAssistance,
 )
-from services.engagement.domain.members import AgeBand, DepartureReason, Member, Membership, Participation, Role, Sex
+from services.engagement.domain.members import FIRST_BIRTH_YEAR, AgeBand, DepartureReason, Member, Membership, Participation, Role, Sex
 from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
 from shared.documents import DocumentType
 from shared.outputs import OutputKind
-from shared.schemas import Command, IsoDate, Text, decimal_text
+from shared.schemas import MAX_ROWS, Command, Count, IsoDate, Text, decimal_string, decimal_text
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
@@ -44,10 +44,12 @@ class MemberCreate(Command):
         default=None,
         description="The document's number; spaces and case are ignored. Absent or empty with `NINGUNO`.",
     )
-    nationality: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`.")
+    nationality: Annotated[str, StringConstraints(max_length=10)] = Field(description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`.")
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system).")
-    birth_year: int | None = Field(default=None, description="Year of birth, if the person gives it.")
+    birth_year: Annotated[int, Field(ge=1, le=9999)] | None = Field(
+        default=None, description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year."
+    )
     role: Role = Field(default=Role.MEMBER, description=f"The role they take in the OSV: {ROLE_DESCRIPTION}")
     phone: Annotated[str, StringConstraints(max_length=30)] | None = Field(
         default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after +."
@@ -236,14 +238,17 @@ class AccessPublic(BaseModel):
 # (services/engagement/domain/); these models check only the shapes.
 
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-# A count above everyone in Lima is a typing error: refused here, before it is published.
-Count = Annotated[int, Field(le=10_000_000)]
+# A count above everyone in Lima is a typing error: refused here, before it is published (shared.schemas.Count).
+# Lists hold one row per kind at most, or a meeting's people: bounded so that a command's event stays small.
+MAX_ATTENDEES = 500
+MAX_ACTION_ITEMS = 50
 
 
 Hours = Annotated[
     Decimal,
     decimal_text("2.5"),
-    Field(max_digits=6, decimal_places=2, description="Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24."),
+    Field(max_digits=6, decimal_places=2),
+    decimal_string("Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24; a JSON number is refused.", r"^\d{1,4}(\.\d{1,2})?$"),
 ]
 
 
@@ -257,12 +262,12 @@ class MeetingCreate(Command):
     held_on: IsoDate = Field(description="When the meeting was held: not in the future.")
     mode: MeetingMode = Field(description="`virtual` or `in_person`.")
     attendee_member_ids: list[UUID] = Field(
-        default_factory=list, description="Members who attended, each one engagement knows (never published)."
+        default_factory=list, max_length=MAX_ATTENDEES, description="Members who attended, each one engagement knows (never published)."
     )
     other_attendees: Count = Field(default=0, description="Others present, not members (staff, officials): 0 or more.")
-    topics: list[MeetingTopic] = Field(description="What was followed up: at least one, each once.")
+    topics: list[MeetingTopic] = Field(max_length=len(MeetingTopic), description="What was followed up: at least one, each once.")
     notes: Notes | None = Field(default=None, description="Free notes for staff; kept, never published.")
-    action_items: list[ActionItemCreate] = Field(default_factory=list, description="The actions agreed.")
+    action_items: list[ActionItemCreate] = Field(default_factory=list, max_length=MAX_ACTION_ITEMS, description="The actions agreed.")
 
 
 class ActionCompletionCreate(Command):
@@ -453,11 +458,12 @@ class ActivityCreate(Command):
     )
     direct_beneficiaries: list[BeneficiariesCreate] = Field(
         default_factory=list,
+        max_length=MAX_ROWS,
         description="Only when the participants are not listed: how many people were reached, one row per nationality and sex "
         "(an aggregate report; reporting says how much of its total is aggregate).",
     )
     indirect_beneficiaries: Count = Field(default=0, description="People reached indirectly: 0 or more.")
-    outputs: list[OutputCreate] = Field(default_factory=list, description="What it left behind: one row per kind.")
+    outputs: list[OutputCreate] = Field(default_factory=list, max_length=len(OutputKind), description="What it left behind: one row per kind.")
     grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
     description: Notes | None = Field(default=None, description="Free description for staff; kept, never published.")
 
@@ -549,7 +555,7 @@ class NeedsAssessmentCreate(Command):
     members_over_5_years_in_peru: Count = Field(
         description="How many of them have lived in Peru more than 5 years: 0 to members_assessed."
     )
-    needs: list[NeedCreate] = Field(default_factory=list, description="The needs found: one row per area.")
+    needs: list[NeedCreate] = Field(default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area.")
 
 
 class NeedPublic(BaseModel):

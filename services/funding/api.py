@@ -285,6 +285,12 @@ def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, 
     return ProposalPublic.of(proposal)
 
 
+@proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=WRITES)
+def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
+    """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key)."""
+    return ProposalPublic.of(funding.redact_summary(proposal_id=proposal_id))
+
+
 @proposals.post("/{proposal_id}/approval", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=DECIDES)
 def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDep) -> ProposalPublic:
     """Approve a scored proposal for an amount the round's budget still holds (records `ProposalApproved`)."""

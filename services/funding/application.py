@@ -41,7 +41,8 @@ from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.store import ServiceApplication, retried_on_collision
+from shared.sealing import KeyRing, free_text, text_key
+from shared.store import ServiceApplication, checked_dates, retried_on_collision
 
 
 class Funding(ServiceApplication):
@@ -55,8 +56,13 @@ class Funding(ServiceApplication):
 
     name = "funding"
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None) -> None:
-        super().__init__(env, answers=answers)
+    SEALED_FIELDS = {Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id))}
+    """A proposal's summary is the OSV's own words: sealed under the proposal's text key, redacted on request."""
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None, keys: KeyRing | None = None
+    ) -> None:
+        super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.municipalities = MunicipalityTable.of_lima()
 
@@ -110,10 +116,13 @@ class Funding(ServiceApplication):
         OSV was saved meanwhile, the two saves conflict on the history's
         version in the store and the command runs again on what was saved.
         """
-        self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id)
         history = self.support_history_of(osv_id)
         phases = self.list_phases()
-        grant = grant_support(osv_id, amount, currency, granted_on, kind, history, phases, proposal_id=proposal_id, round_id=round_id)
+        grant = grant_support(
+            osv_id, amount, currency, granted_on, kind, history, phases,
+            proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on,
+        )
         history.enter(grant, phases)
         return grant, history
 
@@ -233,6 +242,7 @@ class Funding(ServiceApplication):
     # Every command here is retried so: two evaluators scoring at once both land,
     # an approval racing a rejection gets `decide_once`.
 
+    @checked_dates
     def open_round(
         self,
         phase_id: UUID,
@@ -315,6 +325,12 @@ class Funding(ServiceApplication):
         if evaluator is not None and not self.load(proposal.round_id, Round, RoundNotFoundError).assigned_to(evaluator):
             raise ProposalNotFoundError(proposal_id)
         return proposal
+
+    def redact_summary(self, proposal_id: UUID) -> Proposal:
+        """Forget the proposal's summary for good (its key is deleted): it reads `[redacted]` from then on."""
+        proposal = self.get_proposal(proposal_id)
+        self.forget_text(proposal.id, proposal.version, text_key(proposal.id))
+        return self.get_proposal(proposal_id)
 
     def proposals_of(self, round_id: UUID, evaluator: str | None = None) -> list[Proposal]:
         """A round's proposals in the order they were submitted (``evaluator``: see :meth:`get_round`)."""

@@ -12,6 +12,7 @@ from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
 from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
+from shared.sealing import WRAPPING_PURPOSE, KeyRing, MasterKey
 from shared.views import make_engine
 from shared.web import Runtime
 
@@ -23,7 +24,8 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
     def application(env: dict[str, str]) -> Funding:
         view_engine = make_engine(settings.view_url())
         answers = AnswerBook(view_engine, retention=settings.idempotency_retention)
-        return Funding(env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers)
+        keys = KeyRing(view_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
+        return Funding(env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers, keys=keys)
 
     def views(funding: Funding) -> list[OSVDirectory]:
         """Funding follows registry's OSVs."""

@@ -33,7 +33,12 @@ from services.funding.domain.rounds import Eligibility, Round
 from services.funding.domain.scoring import Criterion
 from shared.money import Currency
 from shared.outputs import OutputKind
-from shared.schemas import Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_text
+from shared.schemas import MAX_COUNT, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text
+
+MAX_SCORE = 1000
+"""The widest a rubric's scale may be: a criterion's scores lie between 0 and this."""
+MAX_TRANCHES = 100
+"""More tranches than any seed fund is paid in."""
 
 PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -67,7 +72,7 @@ ReportReference = Annotated[
 
 class DeliveredItemCreate(Command):
     item: ItemName = Field(description="What was handed over, e.g. `kit de pintura` (goods, never people's names).")
-    quantity: int = Field(strict=True, ge=1, description="How many, at least 1.")
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = Field(description="How many, at least 1.")
     unit_value: Money = Field(description="What one is worth, a decimal string > 0 in the grant's currency.")
 
     def to_domain(self) -> DeliveredItem:
@@ -80,7 +85,7 @@ class GoodsDeliveryCreate(Command):
 
 
 class DisbursementCreate(Command):
-    tranche: int = Field(strict=True, ge=1, description="The tranche's number: 1, 2, 3… in order.")
+    tranche: int = Field(strict=True, ge=1, le=MAX_TRANCHES, description="The tranche's number: 1, 2, 3… in order.")
     amount: Money = Field(description="What was paid, a decimal string > 0 in the grant's currency.")
     disbursed_on: IsoDate = Field(description="When it was paid; not before the grant nor the previous tranche.")
 
@@ -272,12 +277,14 @@ SCORING_RULE = (
 Weight = Annotated[
     Decimal,
     decimal_text("0.25"),
-    Field(gt=0, max_digits=9, decimal_places=4, description="A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"."),
+    Field(gt=0, max_digits=9, decimal_places=4),
+    decimal_string("A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"; a JSON number is refused.", r"^\d{1,5}(\.\d{1,4})?$"),
 ]
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
 ]
-Count = Annotated[int, Field(ge=0, strict=True)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Score = Annotated[int, Field(strict=True, ge=-MAX_SCORE, le=MAX_SCORE)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 
@@ -286,8 +293,8 @@ class RubricCriterionCreate(Command):
     code: CriterionCode = Field(description="Unique in the rubric, lower case, e.g. `organisational_capacity`.")
     name: Text
     weight: Weight
-    min_score: Count = Field(description="The lowest score, 0 or more.")
-    max_score: Annotated[int, Field(strict=True)] = Field(description="The highest score, above `min_score`.")
+    min_score: Annotated[int, Field(strict=True, ge=0, le=MAX_SCORE)] = Field(description="The lowest score, 0 or more.")
+    max_score: Annotated[int, Field(strict=True, le=MAX_SCORE)] = Field(description=f"The highest score, above `min_score`, at most {MAX_SCORE}.")
 
     def to_domain(self) -> Criterion:
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
@@ -380,7 +387,7 @@ class RoundPublic(BaseModel):
 
 class PlannedOutputCreate(Command):
     kind: OutputKind
-    count: Annotated[int, Field(strict=True)] = Field(description="How many: at least 1.")
+    count: Annotated[int, Field(strict=True, le=MAX_COUNT)] = Field(description="How many: at least 1.")
 
 
 class ProposalCreate(Command):
@@ -397,8 +404,8 @@ class ProposalCreate(Command):
 
 
 class ScoreCreate(Command):
-    criterion: str = Field(description="A criterion code of the round's rubric.")
-    score: Annotated[int, Field(strict=True)] = Field(description="A whole number within the criterion's range.")
+    criterion: CriterionCode = Field(description="A criterion code of the round's rubric.")
+    score: Score = Field(description="A whole number within the criterion's range.")
 
 
 class ScoringCreate(Command):

@@ -46,6 +46,7 @@ from services.imports.schemas import SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
+from shared.guards import SecureHeaders, install_documentation
 from shared.web import BodyLimit, install_error_handlers, problem
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _hook_allowed(settings: ImportSettings, form_id: str, authorization: str | N
 def kobo_hook(
     request: Request,
     form_id: Annotated[str, Path(description="The form's id: osv_mapping, osv_members, osv_meeting or osv_activity.")],
-    authorization: Annotated[str | None, Header(description="HTTP Basic: the form id and its hook's secret.")] = None,
+    authorization: Annotated[str | None, Header(max_length=1024, description="HTTP Basic: the form id and its hook's secret.")] = None,
 ) -> str:
     """The form id, once the request is known to come from that form's hook (checked before the body is read)."""
     if not _hook_allowed(request.app.state.import_settings, form_id, authorization):
@@ -183,8 +184,10 @@ def create_app(
     api.state.import_settings = settings
     api.state.services = lazy_services(settings, auth_settings or AuthSettings(), auth=auth, transport=transport)
     install_error_handlers(api)
+    install_documentation(api, settings.max_body_bytes)
     api.add_exception_handler(AuthError, _refused)
     api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    api.add_middleware(SecureHeaders)  # outermost: the body limit's answers get the headers too
     api.include_router(kobo)
     api.include_router(operations)
     return api

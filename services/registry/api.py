@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
@@ -44,7 +44,7 @@ from services.registry.schemas import (
 from services.registry.settings import RegistrySettings
 from shared.auth import MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
-from shared.web import application_of, service_api
+from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
@@ -120,6 +120,14 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits) -> list[Even
 def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
     """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`)."""
     return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope))
+
+
+@osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=WRITES)
+def redact_history_text(
+    osv_id: UUID, version: Annotated[int, Path(ge=1, le=MAX_POSITION)], registry: RegistryDep
+) -> list[EventRecordPublic]:
+    """Forget for good the staff's words in one event of the OSV's history; they read `[redacted]` (deletes their key)."""
+    return [EventRecordPublic.of(e) for e in registry.redact_history_text(osv_id=osv_id, version=version)]
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)

@@ -39,9 +39,11 @@ from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, Non
 from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
+from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
+from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
@@ -77,10 +79,35 @@ class RecordedEvent:
 _EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
+def _history_text(event: Any) -> UUID:
+    """Each event of an OSV's history seals its staff's words under a key of its own: redacted one by one."""
+    return text_key(event.originator_id, event.originator_version)
+
+
+SEALED_FIELDS = {
+    OSV.RUOSApplicationObserved: free_text("reasons.*.detail", key_of=_history_text),
+    OSV.RUOSApplicationRejected: free_text("note", key_of=_history_text),
+    OSV.ContactLost: free_text("note", key_of=_history_text),
+    OSV.OSVDissolved: free_text("note", key_of=_history_text),
+}
+"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
+
+
+class HistoryEventNotFoundError(NotFoundError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"this OSV has no event at version {version}")
+
+
+class NoFreeTextError(RuleViolationError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"a {kind} event holds no staff text to redact", field="version", rule="event_with_free_text")
+
+
 class Registry(ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
+    SEALED_FIELDS = SEALED_FIELDS
 
     def __init__(
         self,
@@ -92,8 +119,9 @@ class Registry(ServiceApplication):
         amendment_working_days: int = DEFAULT_AMENDMENT_WORKING_DAYS,
         answers: AnswerBook | None = None,
         shipped_calendar: WorkingCalendar | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
-        super().__init__(env, answers=answers)
+        super().__init__(env, answers=answers, keys=keys)
         self.shipped_calendar = shipped_calendar or shipped_non_working_days()
         """The días no laborables shipped as data (``shared/data/dias_no_laborables.json`` or the settings' file)."""
         self.districts = districts or DistrictTable.of_lima()
@@ -243,6 +271,21 @@ class Registry(ServiceApplication):
             )
             for e in self.events.get(osv_id)
         ]
+
+    def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
+        """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.
+
+        For a note that named a person, or said what it should not. Asked
+        again, it deletes nothing more and answers the same.
+        """
+        osv = self.get_osv(osv_id)
+        recorded = next((e for e in self.osv_history(osv_id) if e.version == version), None)
+        if recorded is None:
+            raise HistoryEventNotFoundError(version)
+        if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
+            raise NoFreeTextError(recorded.type)
+        self.forget_text(osv_id, osv.version, text_key(osv_id, version))
+        return self.osv_history(osv_id)
 
     # Documents, readiness and the RUOS application ----------------------------
 

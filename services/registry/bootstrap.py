@@ -1,4 +1,4 @@
-"""Registry's wiring, in one place: its store, its view of engagement's document counts, the relay, the clock.
+"""Registry's wiring, in one place: its store, the keys that seal staff's notes, its view of engagement's document counts, the relay, the clock.
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: it builds the application (the event store and the view
@@ -15,6 +15,7 @@ from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
+from shared.sealing import WRAPPING_PURPOSE, KeyRing, MasterKey
 from shared.views import make_engine
 from shared.web import Runtime
 
@@ -25,6 +26,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
 
     def application(env: dict[str, str]) -> Registry:
         view_engine = make_engine(settings.view_url())
+        master = MasterKey.from_text(settings.resolve_master_key())
         return Registry(
             env,
             DistrictTable.of_lima(settings.districts_file),
@@ -33,6 +35,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
             amendment_working_days=settings.ruos_amendment_working_days,
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
             shipped_calendar=shipped_non_working_days(settings.non_working_days_file),
+            keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
         )
 
     def views(registry: Registry) -> list[DocumentCounts]:

@@ -9,18 +9,17 @@ its alerts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import BeforeValidator
 
 from services.reporting import exports
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
-from services.reporting.dashboard import render_dashboard, stylesheet
+from services.reporting.dashboard import DASHBOARD_POLICY, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
@@ -30,13 +29,15 @@ from shared import dryrun
 from shared.asyncapi import document_for
 from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
+from shared.schemas import AsOf as AsOfMoment
+from shared.schemas import LimaMoment
 from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, problem, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ReportingDep = Annotated[Reporting, Depends(application_of)]
 AsOf = Annotated[
-    AwareDatetime | None,
+    AsOfMoment | None,
     Query(description="RFC 3339 moment with its offset: answer only from events recorded (CloudEvent `time`) by then."),
 ]
 By = Annotated[Literal["zone", "district"] | None, Query(description="Break every figure down by zone or by district as well.")]
@@ -107,8 +108,8 @@ def get_evidence(
     name: str,
     reporting: ReportingDep,
     scope: Figures,
-    phase: Annotated[str, Query(description="A phase's code, or `total`.")] = "total",
-    group: Annotated[str | None, Query(description="Only this zone's or district's part of the figure.")] = None,
+    phase: Annotated[str, Query(max_length=30, description="A phase's code, or `total`.")] = "total",
+    group: Annotated[str | None, Query(max_length=100, description="Only this zone's or district's part of the figure.")] = None,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
     """List the events that make one figure, each with what it adds to it."""
@@ -263,7 +264,7 @@ def get_dashboard(
     viewer: Viewer,
     lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
     as_of: Annotated[
-        datetime | None,
+        LimaMoment | None,
         BeforeValidator(lambda text: text or None),  # the page's form sends an empty field
         Query(description="Count only what was recorded up to this time; without a zone, Lima time. Passed to the indicators."),
     ] = None,
@@ -278,12 +279,11 @@ def get_dashboard(
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
     scope = viewer_scope(viewer)
-    cut = as_of.replace(tzinfo=LIMA) if as_of and as_of.tzinfo is None else as_of
-    report = reporting.indicators(as_of=cut, by=by or "zone", scope=scope)
+    report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
     found = reporting.alerts(days=days, within_days=within_days, scope=scope)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    targets = reporting.targets(as_of=cut, scope=scope)
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), cut, targets, viewer=viewer.subject))
+    targets = reporting.targets(as_of=as_of, scope=scope)
+    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of, targets, viewer=viewer.subject))
 
 
 # The app ---------------------------------------------------------------------------------
@@ -301,6 +301,7 @@ def create_app(
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
         "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
+        page_policies={"/dashboard": DASHBOARD_POLICY},
     )
     reporting_settings: ReportingSettings = runtime.settings  # type: ignore[assignment]
     api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)

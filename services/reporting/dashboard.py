@@ -27,6 +27,13 @@ from services.reporting.domain.indicators import flatten
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, translator
 from shared.clock import LIMA
 
+DASHBOARD_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+"""The page's content security policy: its own stylesheet, inline SVG, its own filter form; no script, nothing
+from elsewhere, never framed. The page has no inline style or script for the policy to block."""
+
 # Values in the phase table
 
 

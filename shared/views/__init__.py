@@ -34,12 +34,12 @@ from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_eng
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
+from shared.files import private_sqlite
 
 
 def make_engine(url: str) -> Engine:
     """An engine for a view database; SQLite files get WAL and a busy timeout."""
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite(url)  # folders 0700, the file (and so its WAL) 0600
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
 

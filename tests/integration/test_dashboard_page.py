@@ -145,7 +145,9 @@ def test_the_root_sends_people_to_the_dashboard(client: TestClient) -> None:
     [
         ("lang=fr", "lang", "literal_error"),
         ("by=country", "by", "literal_error"),
-        ("as_of=yesterday", "as_of", "datetime_from_date_parsing"),
+        ("as_of=yesterday", "as_of", "iso_8601_moment"),
+        ("as_of=99999999999", "as_of", "iso_8601_moment"),
+        ("as_of=9999-12-31T23:59:59-14:00", "as_of", "moment_within_bounds"),
         ("days=0", "days", "greater_than_equal"),
     ],
 )

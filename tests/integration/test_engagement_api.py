@@ -466,7 +466,7 @@ def test_a_member_rejoins_an_osv_they_left_as_a_new_membership_but_not_while_act
     [
         ({"osv_id": "dissolved", "joined_on": "2024-05-01"}, 409, "osv_id", "osv_not_dissolved"),
         ({"osv_id": "unknown", "joined_on": "2024-05-01"}, 422, "osv_id", "osv_mapped_in_registry"),
-        ({"osv_id": "new", "joined_on": "1990-05-01"}, 422, "birth_year", "not_after_joined_on"),
+        ({"osv_id": "new", "joined_on": "1990-05-01"}, 422, "joined_on", "not_before_earliest_date"),
         ({"osv_id": "new", "role": "treasurer", "joined_on": "2024-05-01"}, 422, "role", None),
         ({"osv_id": "new", "joined_on": "05/01/2024"}, 422, "joined_on", None),
         ({"osv_id": "new"}, 422, "joined_on", "missing"),

@@ -56,20 +56,21 @@ def register(engagement: Engagement, document_number: str) -> UUID:
 
 
 def test_two_people_joining_one_osv_at_once_are_both_counted(engagement: Engagement, today: FakeToday) -> None:
-    # The second call to today() comes after the first registration has loaded the roster.
-    today.meanwhile[2] = lambda: register(engagement, "001000002")
+    # The first call to today() checks the command's dates (the date rule, once per command); the third comes
+    # after the first registration has loaded the roster.
+    today.meanwhile[3] = lambda: register(engagement, "001000002")
 
     first = register(engagement, "001000001")
 
     roster: OSVRoster = engagement.repository.get(OSVRoster.create_id(OSV_ID))
     assert roster.members == {"CE": 2}
     assert {seat.member_id for seat in roster.seats.values()} == {first, engagement.find_member(DocumentType.CE, "001000002").id}
-    assert today.calls == 6  # 2 for the first attempt, 2 for the one that got in, 2 for the retry
+    assert today.calls == 7  # 1 for the date rule, 2 for the first attempt, 2 for the one that got in, 2 for the retry
 
 
 def test_the_same_person_registered_twice_at_once_is_registered_once(engagement: Engagement, today: FakeToday) -> None:
     winner: list[UUID] = []
-    today.meanwhile[2] = lambda: winner.append(register(engagement, "001000003"))
+    today.meanwhile[3] = lambda: winner.append(register(engagement, "001000003"))
 
     with pytest.raises(PersonAlreadyRegisteredError) as refused:
         register(engagement, "001000003")
@@ -82,7 +83,7 @@ def test_a_command_that_keeps_colliding_gives_up_with_a_conflict(engagement: Eng
     from eventsourcing.persistence import IntegrityError
 
     for attempt in range(COMMAND_ATTEMPTS):
-        today.meanwhile[2 + 4 * attempt] = lambda n=attempt: register(engagement, f"00200000{n}")
+        today.meanwhile[3 + 4 * attempt] = lambda n=attempt: register(engagement, f"00200000{n}")
 
     with pytest.raises(IntegrityError):
         register(engagement, "002999999")

@@ -8,6 +8,7 @@ events) stays as it was.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.engagement.personaldata import DataKey, KeyRing
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.personaldata import DataKey, DocumentEntry, KeyRing
 from tests.integration.test_engagement_api import map_osv
 from tests.support.clients import application_of, feed, service_client
+from tests.support.identity import signed_in_headers
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -121,10 +124,12 @@ def test_a_person_is_erased_once_and_asking_again_still_makes_sure_the_key_is_go
 def test_an_erasure_cut_short_after_the_key_went_is_finished_by_asking_again(client: TestClient) -> None:
     member = register_zoraida(client, map_osv(client))
 
-    # The service stops right after deleting the keys (the person's and their index entry's, in one
-    # statement), before recording the erasure.
+    # The service stops right after forgetting the document's entry and deleting the keys (the person's
+    # and their index entry's, in one statement), before recording the erasure.
     engagement = application_of(client)
-    index_id = engagement.documents.index_id(engagement.get_member(UUID(member["id"])).document_identity or "")
+    identity = engagement.get_member(UUID(member["id"])).document_identity or ""
+    index_id = engagement.documents.entry_of(identity)
+    engagement.documents.forget(identity)
     keys_of(client).forget(UUID(member["id"]), index_id)
     halfway = client.get(f"/members/{member['id']}?purpose=contact").json()
     assert (halfway["full_name"], halfway["document_number"], halfway["phone"]) == ("[erased]", None, None)
@@ -229,3 +234,54 @@ def _person(osv_id: str) -> dict[str, Any]:
         "sex": "F",
         "joined_on": "2024-03-01",
     }
+
+
+def test_erasure_removes_the_documents_entry_so_no_key_and_no_file_can_confirm_a_guessed_number(client: TestClient, database_url: str) -> None:
+    member = register_zoraida(client, map_osv(client))
+    engagement = application_of(client)
+    identity = engagement.get_member(UUID(member["id"])).document_identity or ""
+    digest = engagement.documents.digest(identity)
+    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"})
+
+    assert erase(client, member["id"]).status_code == 200
+
+    # The store and the directory, read with the index key itself, know nothing of the document any more.
+    assert engagement.documents.entry_of(identity) is None
+    with Session(engagement.documents.engine) as session:
+        assert session.scalar(select(DocumentEntry.digest).where(DocumentEntry.digest == digest)) is None
+    notifications = engagement.recorder.select_notifications(start=1, limit=10_000)
+    assert all(str(n.originator_id) != str(DocumentIndex.id_for(digest)) for n in notifications)
+    if database_url.startswith("sqlite"):
+        files = b"".join(path.read_bytes() for path in Path(database_url.removeprefix("sqlite:///")).parent.rglob("*") if path.is_file())
+        assert digest.encode() not in files
+    # A lookup of the erased person's document answers exactly as one of a document never registered.
+    erased = find(client)
+    assert (erased.status_code, erased.json()) == (never.status_code, never.json()) == (404, never.json())
+
+
+@pytest.mark.parametrize("role", ["auditor", "municipal-150132", "evaluator"])
+def test_a_lookup_by_document_answers_the_same_whether_or_not_the_person_exists_to_anyone_who_may_not_find_people(
+    client: TestClient, role: str
+) -> None:
+    register_zoraida(client, map_osv(client))
+    headers = signed_in_headers(role)
+    held = client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER, "purpose": "duplicate_check"}, headers=headers)
+    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"}, headers=headers)
+    assert (held.status_code, held.json()) == (never.status_code, never.json())
+    assert held.status_code == 403
+
+
+def test_the_document_index_key_is_a_secret_of_its_own_apart_from_the_master_key_and_the_store(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    with service_client("engagement", var_dir) as client:
+        register_zoraida(client, map_osv(client))
+    index_key = var_dir / "keys" / "engagement-index.key"
+    assert index_key.exists() and (var_dir / "engagement" / "master.key").exists()
+    assert index_key.parent != var_dir / "engagement"
+    assert index_key.read_text() != (var_dir / "engagement" / "master.key").read_text()
+
+    # Given as a setting, the file is neither read nor made.
+    other = tmp_path / "other"
+    with service_client("engagement", other, settings={"index_key": base64.b64encode(b"k" * 32).decode()}) as client:
+        register_zoraida(client, map_osv(client))
+    assert not (other / "keys").exists()

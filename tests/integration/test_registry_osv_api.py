@@ -95,31 +95,31 @@ def test_contact_is_lost_and_restored_and_the_note_stays_in_registry(registry: T
 
 def test_a_dissolved_osv_takes_no_new_command_and_other_services_learn_it(registry: TestClient, tmp_path: Path) -> None:
     osv_id = new_osv(registry)
-    dissolved = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-12-01", "reason": "members_emigrated", "note": NOTE})
+    dissolved = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-30", "reason": "members_emigrated", "note": NOTE})
     assert dissolved.status_code == 201, dissolved.text
-    assert dissolved.json()["dissolution"] == {"dissolved_on": "2021-12-01", "reason": "members_emigrated"}
+    assert dissolved.json()["dissolution"] == {"dissolved_on": "2021-07-30", "reason": "members_emigrated"}
     written = head(registry)
 
     for path, body in (
         ("", {"kind": "cultural"}),
-        ("/documents", {"document": "estatuto", "prepared_on": "2021-12-02"}),
-        ("/ruos-applications", {"municipality_id": "150110", "submitted_on": "2021-12-02", "documents": []}),
-        ("/ruos-registration", {"ruos_number": "R-1", "registered_on": "2021-12-02"}),
-        ("/contact-lost", {"since": "2021-12-02"}),
-        ("/dissolution", {"dissolved_on": "2021-12-02", "reason": "other"}),
+        ("/documents", {"document": "estatuto", "prepared_on": "2021-07-31"}),
+        ("/ruos-applications", {"municipality_id": "150110", "submitted_on": "2021-07-31", "documents": []}),
+        ("/ruos-registration", {"ruos_number": "R-1", "registered_on": "2021-07-31"}),
+        ("/contact-lost", {"since": "2021-07-31"}),
+        ("/dissolution", {"dissolved_on": "2021-07-31", "reason": "other"}),
     ):
         response = registry.patch(f"/osvs/{osv_id}", json=body) if not path else registry.post(f"/osvs/{osv_id}{path}", json=body)
         problem = assert_problem(response, 409, "osv_id", "osv_not_dissolved")
-        assert "2021-12-01" in problem["detail"]
+        assert "2021-07-30" in problem["detail"]
     assert head(registry) == written
 
     # The shared directory funding and engagement keep reads registry's event as it is published.
     feed = registry.get("/events").json()["events"]
-    assert feed[-1]["data"] == {"occurred_on": "2021-12-01", "osv_id": osv_id, "dissolved_on": "2021-12-01", "reason": "members_emigrated"}
+    assert feed[-1]["data"] == {"occurred_on": "2021-07-30", "osv_id": osv_id, "dissolved_on": "2021-07-30", "reason": "members_emigrated"}
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp_path / 'funding-views.db'}"), "funding")
     directory.apply(feed)
     known = directory.get(osv_id)  # type: ignore[arg-type]
-    assert known is not None and known.dissolved_on == date(2021, 12, 1)
+    assert known is not None and known.dissolved_on == date(2021, 7, 30)
 
 
 def test_a_dissolution_needs_a_known_reason(registry: TestClient) -> None:

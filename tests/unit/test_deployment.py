@@ -68,3 +68,13 @@ def test_each_service_is_given_each_write_service_feed_in_the_form_its_settings_
     monkeypatch.setenv(variable, containers[name]["environment"][variable])
     feeds = SETTINGS[name]().feed_urls
     assert feeds == {writer: f"http://{writer}:{port_of(containers[writer])}" for writer in ("registry", "funding", "engagement")}
+
+
+@pytest.mark.parametrize(("name", "secrets"), [("registry", ["MASTER_KEY"]), ("funding", ["MASTER_KEY"]), ("engagement", ["MASTER_KEY", "INDEX_KEY"])])
+def test_each_write_service_is_given_its_keys_from_outside_and_refuses_to_start_without_them(
+    containers: dict[str, Any], name: str, secrets: list[str]
+) -> None:
+    """A container keeps no var/: a key it generated itself would go with it, and what it sealed (free text, people) with the key."""
+    for secret in secrets:
+        variable = f"{name.upper()}_{secret}"
+        assert containers[name]["environment"][variable].startswith(f"${{{variable}:?"), variable

@@ -551,3 +551,13 @@ def test_a_needs_assessment_that_breaks_a_rule_is_refused(overrides: dict[str, A
 
     assert field_and_rule(error) == (field, rule)
     assert record.assessments == []
+
+
+def test_a_count_above_everyone_in_lima_is_a_typing_error_whoever_sends_it() -> None:
+    from shared.errors import MAX_COUNT, TooManyError, check_at_least_one, check_not_negative
+
+    check_not_negative(MAX_COUNT, "indirect_beneficiaries")
+    for check in (check_not_negative, check_at_least_one):
+        with pytest.raises(TooManyError) as refused:
+            check(10**30, "indirect_beneficiaries")
+        assert (refused.value.field, refused.value.rule) == ("indirect_beneficiaries", "at_most_max_count")

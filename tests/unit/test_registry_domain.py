@@ -117,3 +117,27 @@ def test_a_registration_on_the_day_of_mapping_is_accepted() -> None:
     osv = mapped_osv()
     osv.register_in_ruos("RUOS-0042", date(2021, 3, 1))
     assert osv.ruos_status == "registered"
+
+
+def test_one_date_rule_for_every_date_a_command_carries() -> None:
+    from dataclasses import dataclass
+    from datetime import date
+
+    from shared.dates import DateRule, check_dates
+    from shared.errors import RuleViolationError
+
+    @dataclass
+    class Item:
+        due_on: date
+
+    rule = DateRule(today=date(2025, 6, 15), earliest=date(2000, 1, 1))
+    check_dates(rule, {"held_on": date(2025, 6, 16), "items": [Item(date(2035, 6, 1))], "name": "x"})  # a day's margin; a plan ahead
+    for arguments, field, code in (
+        ({"held_on": date(2025, 6, 17)}, "held_on", "not_in_future"),
+        ({"mapped_on": date(1999, 12, 31)}, "mapped_on", "not_before_earliest_date"),
+        ({"items": [Item(date(2025, 7, 1)), Item(date(2099, 1, 1))]}, "items.1.due_on", "within_planning_horizon"),
+        ({"changes": {"since": date(9999, 12, 31)}}, "changes.since", "not_in_future"),
+    ):
+        with pytest.raises(RuleViolationError) as refused:
+            check_dates(rule, arguments)
+        assert (refused.value.field, refused.value.rule) == (field, code)

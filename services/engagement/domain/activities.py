@@ -27,6 +27,7 @@ from shared.errors import (
     NotFoundError,
     RuleViolationError,
     check_at_least_one,
+    check_not_before,
     check_not_in_future,
     check_not_negative,
 )
@@ -227,14 +228,18 @@ class Activity(Aggregate):
         *,
         today: date,
         participants: Sequence[Participant] = (),
+        mapped_on: date | None = None,
     ) -> Activity:
         """Check the report, then record it. ``grant_osv_id`` is the OSV the grant was made to.
 
         With ``participants`` (each person once) the direct beneficiaries' counts
         are theirs; without, the counts given are an aggregate: reporting cannot
-        tell whether those people were counted at another activity.
+        tell whether those people were counted at another activity. An activity
+        the programme counts is held once the programme knows the OSV: not
+        before ``mapped_on``.
         """
         check_not_in_future(held_on, today, "held_on")
+        check_not_before("held_on", held_on, "mapped_on", mapped_on)
         persons = checked_participants(participants)
         if persons and direct_beneficiaries:
             raise ParticipantsAndCountsError

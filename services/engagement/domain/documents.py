@@ -3,8 +3,8 @@
 Pure. A document's number is checked and normalised by its type's rule
 (:data:`DOCUMENT_RULES`); a :class:`DocumentIndex` entry says which member
 holds a document, so a person is registered once. Its id is made from a keyed
-digest of the document (see ``personaldata``), never from the number itself,
-and no error message repeats a number.
+random id that a directory of keyed digests leads to (see ``personaldata``),
+never from the number itself, and no error message repeats a number.
 """
 
 from __future__ import annotations
@@ -135,12 +135,14 @@ def document_identity(document_type: DocumentType, number: str | None) -> str | 
 class DocumentIndex(Aggregate):
     """Which member holds a document, so that a person is registered once.
 
-    Its id is made from a keyed digest of the document (see ``personaldata``),
-    so the index can be found from a document but reveals none.
+    Its id is random: a directory beside the key ring leads from a keyed
+    digest of the document to it (``personaldata.DocumentDirectory``), and
+    forgets the way on erasure, so the store reveals no document.
     """
 
     @staticmethod
     def id_for(digest: str) -> UUID:
+        """An id made from a digest, for tests that need a stable one (the service's entries have random ids)."""
         return uuid5(NAMESPACE_URL, f"/engagement/document-index/{digest}")
 
     @event("Opened")

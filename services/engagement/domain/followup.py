@@ -28,6 +28,7 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
     RuleViolationError,
+    check_not_before,
     check_not_in_future,
     check_not_negative,
     check_positive,
@@ -111,6 +112,16 @@ class DueBeforeMeetingError(RuleViolationError):
 class ActionItemNotFoundError(NotFoundError):
     def __init__(self, action_id: object) -> None:
         super().__init__(f"action item {action_id} is not pending from any meeting with this OSV")
+
+
+class MeetingNotFoundError(NotFoundError):
+    def __init__(self, meeting_id: object) -> None:
+        super().__init__(f"meeting {meeting_id} is not one of this OSV's follow-up meetings")
+
+
+class AssistanceNotFoundError(NotFoundError):
+    def __init__(self, assistance_id: object) -> None:
+        super().__init__(f"technical assistance {assistance_id} was not given to this OSV")
 
 
 class ActionAlreadyCompletedError(ConflictError):
@@ -266,9 +277,11 @@ class FollowUp(Aggregate):
         *,
         known_members: Collection[UUID],
         today: date,
+        mapped_on: date | None = None,
     ) -> Meeting:
-        """Record a follow-up meeting with the OSV and the actions it agreed."""
+        """Record a follow-up meeting with the OSV and the actions it agreed: not before the programme mapped it (``mapped_on``)."""
         check_not_in_future(held_on, today, "held_on")
+        check_not_before("held_on", held_on, "mapped_on", mapped_on)
         check_topics(topics)
         check_not_negative(other_attendees, "other_attendees")
         check_attendees(attendee_member_ids, known_members)
@@ -350,10 +363,11 @@ class FollowUp(Aggregate):
     # Technical assistance
 
     def give_assistance(
-        self, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None, *, today: date
+        self, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None, *, today: date, mapped_on: date | None = None
     ) -> TechnicalAssistance:
-        """Record hours of technical assistance given to the OSV on one day."""
+        """Record hours of technical assistance given to the OSV on one day, not before the programme mapped it (``mapped_on``)."""
         check_not_in_future(given_on, today, "given_on")
+        check_not_before("given_on", given_on, "mapped_on", mapped_on)
         check_hours(hours)
         assistance_id = uuid4()
         self._assistance_given(

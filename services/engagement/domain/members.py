@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.documents import document_identity, normalise_document_number
 from shared.documents import DocumentType
-from shared.errors import ConflictError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_before
 
 FIRST_BIRTH_YEAR = 1900
 
@@ -526,14 +526,19 @@ class Member(Aggregate):
 
     # Projects ----------------------------------------------------------------
 
-    def enrol(self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date) -> Participation:
-        """Record that the member takes part in the project a grant to their OSV funds."""
+    def enrol(self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None) -> Participation:
+        """Record that the member takes part in the project a grant to their OSV funds.
+
+        Not before the grant (``granted_on``: there is no project before it) nor before the member joined the OSV.
+        """
         self.check_not_erased()
         if grant_id in self.participations:
             raise AlreadyEnrolledError(self.participations[grant_id].enrolled_on)
         membership = self.active_membership_in(granted_osv_id)
         if membership is None:
             raise NotMemberOfGrantedOSVError
+        check_not_before("enrolled_on", enrolled_on, "granted_on", granted_on)
+        check_not_before("enrolled_on", enrolled_on, "joined_on", membership.joined_on)
         self._enrolled(
             grant_id=grant_id,
             osv_id=granted_osv_id,
@@ -577,7 +582,7 @@ class Member(Aggregate):
     # Personal data -------------------------------------------------------------
 
     def erase(self, erased_on: date) -> None:
-        """Record that the person's personal data is forgotten (the store has deleted its key).
+        """Record that the person's personal data is forgotten (the store has deleted its key); not before they first joined.
 
         One ``PersonalDataErased`` per OSV the person was ever a member of, in
         the order they joined: each goes out under that OSV's municipality, so
@@ -586,9 +591,15 @@ class Member(Aggregate):
         """
         if self.erased_on is not None:
             raise AlreadyErasedError(self.erased_on)
+        self.check_erasure_date(erased_on)
         osv_ids = list(dict.fromkeys(m.osv_id for m in self.memberships.values()))
         for osv_id in osv_ids or [None]:
             self._erased(erased_on=erased_on, osv_id=osv_id)
+
+    def check_erasure_date(self, erased_on: date) -> None:
+        """An erasure is dated no earlier than the person first joined an OSV (checked before any key is deleted)."""
+        first_joined = min(m.joined_on for m in self.memberships.values())
+        check_not_before("erased_on", erased_on, "joined_on", first_joined)
 
     @event("PersonalDataErased")
     def _erased(self, erased_on: date, osv_id: UUID | None = None) -> None:

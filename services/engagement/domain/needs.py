@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import RuleViolationError, check_at_least_one, check_not_in_future
+from shared.errors import RuleViolationError, check_at_least_one, check_not_before, check_not_in_future
 
 
 class NeedArea(StrEnum):
@@ -114,9 +114,14 @@ class NeedsRecord(Aggregate):
         needs: Sequence[Need],
         *,
         today: date,
+        mapped_on: date | None = None,
     ) -> NeedsAssessment:
-        """Record how many members were asked, how many have lived in Peru over 5 years, and what they need."""
+        """Record how many members were asked, how many have lived in Peru over 5 years, and what they need.
+
+        The programme assesses an OSV it has mapped: not before ``mapped_on``.
+        """
         check_not_in_future(assessed_on, today, "assessed_on")
+        check_not_before("assessed_on", assessed_on, "mapped_on", mapped_on)
         check_at_least_one(members_assessed, "members_assessed")
         check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
         seen: set[NeedArea] = set()

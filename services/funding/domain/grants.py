@@ -366,11 +366,13 @@ def grant_support(
     *,
     proposal_id: UUID | None = None,
     round_id: UUID | None = None,
+    mapped_on: date | None = None,
 ) -> Grant:
-    """A new grant to an OSV, marked first-time or repeat from its history.
+    """A new grant to an OSV, marked first-time or repeat from its history; never dated before the OSV was mapped.
 
     Enter it in the history (:meth:`SupportHistory.enter`) and save both together.
     """
+    check_not_before("granted_on", granted_on, "mapped_on", mapped_on)
     return Grant(
         osv_id=osv_id,
         amount=check_money(amount),

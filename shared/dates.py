@@ -1,0 +1,117 @@
+"""The one rule every date a command carries meets, whatever the service: plausible for the programme. Pure.
+
+A date in the world (``mapped_on``, ``granted_on``, ``joined_on``,
+``erased_on``…) is no earlier than the programme's earliest plausible date
+(``<SERVICE>_EARLIEST_DATE``, 2000-01-01 by default: a registration, a
+membership or a board may precede the programme, not the century), and no
+later than today in Lima plus a day's margin (the day may already have begun
+elsewhere, or an entry be made past midnight): what is recorded has happened.
+A date that plans (an action's ``due_on``, a board's ``term_ends_on``, a
+phase's ``ends_on``, a round's ``closes_on``) may lie ahead, up to
+:data:`PLANNING_YEARS` years.
+
+Each aggregate then checks that a date agrees with the facts it follows (a
+grant not before its OSV was mapped, an erasure not before the person
+joined, a phase's end not before its start): those rules need the facts and
+live with them. Stricter rules stay where they are (a meeting or an
+activity is never in the future, not even by the margin).
+
+:func:`check_dates` applies the rule to a command's arguments by name, a
+sequence's items and a dataclass's fields included, so that a date cannot
+slip through a command nobody remembered to check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from shared.errors import DateInFutureError, RuleViolationError
+
+EARLIEST_DATE = date(2000, 1, 1)
+"""The default earliest plausible date of any fact the programme records."""
+
+MARGIN_DAYS = 1
+"""How far past today in Lima a fact that has happened may be dated."""
+
+PLANNING_YEARS = 10
+"""How far ahead a date that plans may lie."""
+
+PLANNED_FIELDS = frozenset(
+    {"due_on", "term_ends_on", "board_term_ends_on", "ends_on", "starts_on", "opens_on", "closes_on", "amend_by"}
+)
+"""The dates that plan rather than record: they may lie in the future."""
+
+
+class DateBeforeProgrammeError(RuleViolationError):
+    def __init__(self, field: str, day: date, earliest: date) -> None:
+        super().__init__(
+            f"{field} {day.isoformat()} is before {earliest.isoformat()}, the earliest date the programme records",
+            field=field,
+            rule="not_before_earliest_date",
+        )
+
+
+class DateTooFarAheadError(RuleViolationError):
+    def __init__(self, field: str, day: date, latest: date) -> None:
+        super().__init__(
+            f"{field} {day.isoformat()} is after {latest.isoformat()}: plans reach {PLANNING_YEARS} years ahead at most",
+            field=field,
+            rule="within_planning_horizon",
+        )
+
+
+@dataclass(frozen=True)
+class DateRule:
+    """The days a command's dates may carry, as of ``today`` in Lima."""
+
+    today: date
+    earliest: date = EARLIEST_DATE
+    margin_days: int = MARGIN_DAYS
+
+    @property
+    def latest_fact(self) -> date:
+        return self.today + timedelta(days=self.margin_days)
+
+    @property
+    def latest_plan(self) -> date:
+        return self.today + timedelta(days=366 * PLANNING_YEARS)
+
+    def check(self, day: date, field: str) -> None:
+        """``day`` is plausible for ``field``: a fact that happened, or (by its name) a plan."""
+        if day < self.earliest:
+            raise DateBeforeProgrammeError(field, day, self.earliest)
+        if _leaf(field) in PLANNED_FIELDS:
+            if day > self.latest_plan:
+                raise DateTooFarAheadError(field, day, self.latest_plan)
+        elif day > self.latest_fact:
+            raise DateInFutureError(field, day, self.today)
+
+
+def _leaf(field: str) -> str:
+    return field.rsplit(".", 1)[-1]
+
+
+def dates_in(value: Any, field: str) -> Iterator[tuple[str, date]]:
+    """Every date in ``value``, named as a command's error names it (``action_items.0.due_on``)."""
+    if isinstance(value, date):
+        yield field, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from dates_in(getattr(value, item.name), f"{field}.{item.name}")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from dates_in(item, f"{field}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from dates_in(item, f"{field}.{index}")
+
+
+def check_dates(rule: DateRule, arguments: Mapping[str, Any]) -> None:
+    """Every date among a command's ``arguments`` (by parameter name) meets ``rule``."""
+    for name, value in arguments.items():
+        for field, day in dates_in(value, name):
+            rule.check(day, field)

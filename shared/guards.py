@@ -1,0 +1,348 @@
+"""What stands between the network and a service's routes: bounds on requests, browser headers, and errors documented.
+
+Every answer, the server's own layers' included, is ``application/problem+json``
+with a 4xx for anything the client sent wrong:
+
+- :class:`RequestGuard` reads a command's body before any route does: over
+  the service's limit it answers 413; a body that is not UTF-8, or JSON
+  nested deeper than :data:`MAX_JSON_DEPTH`, gets 422 naming ``body`` and the
+  rule, where the JSON decoder would otherwise answer a bare 400.
+- :class:`SecureHeaders` adds the headers a browser needs to every answer:
+  ``X-Content-Type-Options: nosniff``, a frame policy (``X-Frame-Options:
+  DENY`` and CSP ``frame-ancestors 'none'``), ``Referrer-Policy``, a CSP that
+  allows nothing for anything but HTML, a page's own CSP where one is given
+  (reporting's dashboard), and ``Cache-Control: no-store`` unless a route
+  says otherwise: answers carry personal data and staff's free text, and no
+  cache along the way may keep them.
+- :func:`document_errors` writes the problem+json answers (400, 404, 409,
+  413, 422, and 503) into every operation of an OpenAPI document, with the
+  request bounds, so that clients know them without trying.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+PROBLEM_JSON = "application/problem+json"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_JSON_DEPTH = 16
+"""The deepest nesting of arrays and objects a request body may have; the deepest command needs 4."""
+
+MAX_NUMBER_DIGITS = 100
+"""The most digits a JSON number in a request body may have: every count is under 10**8 and money is a string.
+
+Up to this, a number too large for its field is refused naming the field (``less_than_equal``).
+
+Python's JSON decoder refuses an integer of over 4,300 digits with a bare 400 (and spends quadratic time
+on one just under); such a body gets 422, rule ``max_number_digits``, before it is decoded."""
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+"""The content security policy of every answer that is not a web page: nothing may be loaded, run or framed."""
+
+PAGE_FRAME_POLICY = "frame-ancestors 'none'"
+"""For web pages with no policy of their own (the OpenAPI pages): never framed."""
+
+
+def problem_body(
+    status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None, extensions: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An RFC 9457 problem: ``type``, ``title``, ``status``, ``detail``, ``errors[]`` naming each field and rule, and
+    ``extensions``, members of its own (the OSVs a possible duplicate names…)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail, **(extensions or {})}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    """An ``application/problem+json`` answer."""
+    body = problem_body(status, title, detail, errors, extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+# Requests: size, encoding, nesting ----------------------------------------------------------
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over the service's limit: 413 problem+json naming the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=f"the request body is over {limit} bytes, the most a command may carry")
+
+    def problem(self) -> JSONResponse:
+        return problem(413, "Content Too Large", self.detail, [{"field": "body", "rule": "max_body_bytes", "message": self.detail}])
+
+
+def _unprocessable_body(rule: str, message: str) -> JSONResponse:
+    return problem(422, "Unprocessable Content", f"body: {message}", [{"field": "body", "rule": rule, "message": message}])
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+_LONG_NUMBER = re.compile(rb"[0-9]{%d,}" % (MAX_NUMBER_DIGITS + 1))
+
+
+def json_depth(body: bytes, limit: int) -> int:
+    """How deep ``body``'s arrays and objects nest, counting no further than ``limit + 1``; strings are skipped."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_STRING.sub(b'""', body)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
+
+
+class RequestGuard:
+    """ASGI middleware: a command's body is read whole, within bounds, before any route or middleware parses it.
+
+    - A body over ``limit`` bytes gets 413 problem+json, read no further: a
+      too large ``Content-Length`` at once, a body without one as it arrives.
+      A command's event goes out on NATS, whose messages are at most 1 MB
+      by default: a body under this limit (256 KiB unless configured)
+      always makes an event the stream can take.
+    - A JSON body (or one that does not say what it is) that is not UTF-8
+      (RFC 8259 requires it of JSON) gets 422,
+      rule ``utf8``; arrays and objects nested deeper than ``max_depth`` get
+      422, rule ``max_json_depth``; a number of more than
+      :data:`MAX_NUMBER_DIGITS` digits gets 422, rule ``max_number_digits``.
+      The JSON decoder would otherwise answer a bare 400, or spend its stack
+      (or quadratic time) on it.
+    """
+
+    def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.limit = limit
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await BodyTooLarge(self.limit).problem()(scope, receive, send)
+            return
+        if scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        received = 0
+        ended: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                ended = message  # the client went away: the app sees it after the body
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await BodyTooLarge(self.limit).problem()(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        refusal = self.refusal(body) if not content_type or b"json" in content_type else None  # uploads go on as they are
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, _replaying(body, receive, ended), send)
+
+    def refusal(self, body: bytes) -> JSONResponse | None:
+        """The 422 a body gets for its encoding or its nesting, or None when it may go on."""
+        if not body:
+            return None
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return _unprocessable_body("utf8", f"the body is not UTF-8 (invalid byte at offset {error.start})")
+        if json_depth(body, self.max_depth) > self.max_depth:
+            return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
+        if _LONG_NUMBER.search(_STRING.sub(b'""', body)):
+            return _unprocessable_body("max_number_digits", f"a number has more than {MAX_NUMBER_DIGITS} digits")
+        return None
+
+
+def _replaying(body: bytes, receive: Receive, ended: Message | None) -> Receive:
+    """A ``receive`` that gives the body read already, then what came after it (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if ended is not None:
+            return ended
+        return await receive()
+
+    return replay
+
+
+# Answers: the headers a browser needs --------------------------------------------------------
+
+
+class SecureHeaders:
+    """ASGI middleware: every answer gets ``nosniff``, a frame policy, a referrer policy, a CSP and ``no-store``.
+
+    ``page_policies`` maps a path to the content security policy of the web
+    page served there; other web pages (the OpenAPI pages) are only kept
+    out of frames, and everything else gets :data:`API_POLICY`. A route that
+    sets its own ``Cache-Control`` (a stylesheet) keeps it.
+    """
+
+    def __init__(self, app: Any, page_policies: Mapping[str, str] | None = None) -> None:
+        self.app = app
+        self.page_policies = dict(page_policies or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        page_policy = self.page_policies.get(scope["path"])
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                html = any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)
+                policy = (page_policy or PAGE_FRAME_POLICY) if html else API_POLICY
+                for name, value in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"content-security-policy", policy.encode()),
+                    (b"cache-control", b"no-store"),
+                ):
+                    if name not in present:
+                        headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(api: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route fully matches at the request's path: a 405's ``Allow``."""
+    return [
+        method
+        for method in STANDARD_METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in api.router.routes)
+    ]
+
+
+# OpenAPI: the errors and the bounds, documented ------------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An RFC 9457 problem, served as `application/problem+json`.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "`about:blank`: the status says what kind of problem it is."},
+        "title": {"type": "string", "description": "The status's name, e.g. `Unprocessable Content`."},
+        "status": {"type": "integer", "description": "The HTTP status code."},
+        "detail": {"type": "string", "description": "What went wrong, for a person."},
+        "errors": {
+            "type": "array",
+            "description": "Each input at fault: the field (a dotted path, `body`, or a header's name) and the rule it breaks.",
+            "items": {
+                "type": "object",
+                "required": ["field", "rule", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "rule": {"type": "string", "description": "A stable code, e.g. `not_in_future`, `max_body_bytes`, `utf8`."},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, dict[str, Any]]:
+    """The problem+json answers every operation may give, keyed by status."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        "400": {"description": "Bad Request: the request could not be read at all (a malformed header or URL).", "content": content},
+        "404": {"description": "Not Found: no such path, or no such record.", "content": content},
+        "409": {"description": "Conflict: the request contradicts what is recorded (twice, too late, already done).", "content": content},
+        "413": {"description": f"Content Too Large: the body is over {limit} bytes.", "content": content},
+        "422": {
+            "description": (
+                "Unprocessable Content: a field breaks a rule, named with the field in `errors[]`: a shape, a bound, "
+                f"a business rule; or the body is not UTF-8 JSON (rule `utf8`, `json_invalid`), or nests deeper than "
+                f"{max_depth} levels (rule `max_json_depth`), or has a number of more than {MAX_NUMBER_DIGITS} digits "
+                "(rule `max_number_digits`)."
+            ),
+            "content": content,
+        },
+    }
+
+
+def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """Document the problem+json answers (400, 404, 409, 413, 422, and 503 where given) on every operation of ``schema``.
+
+    FastAPI's own 422 (``HTTPValidationError``, as ``application/json``) is
+    replaced: every error is a :data:`PROBLEM_SCHEMA`.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    errors = error_responses(limit, max_depth)
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options", "trace"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, answer in errors.items():
+                if status == "422" or status not in responses:
+                    responses[status] = answer
+                else:
+                    responses[status] = {**responses[status], "content": content}
+            if "503" in responses:
+                responses["503"] = {**responses["503"], "content": content}
+    return schema
+
+
+def install_documentation(api: FastAPI, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Make ``api``'s OpenAPI document carry :func:`document_errors`."""
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            api.openapi_schema = document_errors(plain_openapi(), limit, max_depth)
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]

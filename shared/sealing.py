@@ -1,0 +1,268 @@
+"""What can be forgotten in an append-only store: fields sealed with keys of their own, and the keys deleted.
+
+Crypto-shredding. A field that holds personal data (engagement's names,
+document numbers, phones) or staff's free text (meeting notes, action items,
+an activity's description, why contact was lost…) is sealed (AES-GCM) with
+a data key before its event reaches the store. The data keys are kept
+wrapped under a subkey of the service's master key in a key table beside the
+service's views, apart from the event store. Deleting a key forgets what it
+sealed everywhere at once (the store, its backups, replicas) without
+rewriting the log: the events still load, the sealed fields reading as their
+redacted value.
+
+Which key seals a field is the event's :class:`Seal`'s to say: a person's
+own key (their id), or one per free text (a meeting's, an activity's, one
+event's of an OSV's history, see :func:`text_key`), so that one note can be
+redacted without touching the rest.
+
+Nothing here is domain logic: the domain records plain events; the
+:class:`SealingMapper` seals and unseals them on the way to and from the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+from sqlalchemy import Connection, Engine, LargeBinary, String, delete, exc, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from shared import dryrun
+from shared.views import create_tables, forget_rows
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+WRAPPING_PURPOSE = b"osv-platform engagement: wrap personal data keys"
+STORE_PURPOSE = b"osv-platform engagement: event store cipher"
+ANSWERS_PURPOSE = b"osv-platform engagement: idempotent answers"
+
+REDACTED_TEXT = "[redacted]"
+"""What staff's free text reads as once its key is deleted."""
+
+
+class InvalidMasterKeyError(ValueError):
+    """The master key is not base64 of 16, 24 or 32 bytes."""
+
+
+class MasterKey:
+    """The one secret a service is configured with; every other key is derived from it or wrapped by it."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) not in (16, 24, 32):
+            raise InvalidMasterKeyError("the master key must be 16, 24 or 32 bytes (base64 encoded)")
+        self._key = key
+
+    @classmethod
+    def from_text(cls, text: str) -> MasterKey:
+        try:
+            return cls(base64.b64decode(text.strip(), validate=True))
+        except binascii.Error:
+            raise InvalidMasterKeyError("the master key must be base64 encoded") from None
+
+    def subkey(self, purpose: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(self._key)
+
+    def store_cipher_key(self) -> str:
+        """The key of eventsourcing's AESCipher over the whole store, as its settings want it."""
+        return base64.b64encode(self.subkey(STORE_PURPOSE)).decode()
+
+
+# The key table -------------------------------------------------------------------
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DataKey(Base):
+    """One data key (a person's, an index entry's, a free text's), wrapped under the wrapping subkey."""
+
+    __tablename__ = "personal_data_keys"
+
+    owner_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KeyRing:
+    """The data keys, one per owner of sealed fields; deleting one forgets."""
+
+    def __init__(self, engine: Engine, wrapping_key: bytes) -> None:
+        self.engine = engine
+        self._wrapping = AESGCM(wrapping_key)
+        create_tables(Base.metadata, engine)
+
+    def key_of(self, owner_id: UUID) -> bytes | None:
+        """The owner's data key, or None once it is forgotten (or never made, or forgotten by the dry run being served)."""
+        overlay = dryrun.current()
+        if overlay is not None and owner_id in overlay.forgotten:
+            return None
+        with Session(self.engine) as session:
+            wrapped = session.scalar(select(DataKey.wrapped).where(DataKey.owner_id == str(owner_id)))
+        if wrapped is None:
+            return None
+        return self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], owner_id.bytes)
+
+    def key_for_sealing(self, owner_id: UUID) -> bytes:
+        """The owner's data key, made and stored the first time something of theirs is sealed."""
+        key = self.key_of(owner_id)
+        if key is not None:
+            return key
+        key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        nonce = os.urandom(NONCE_BYTES)
+        wrapped = nonce + self._wrapping.encrypt(nonce, key, owner_id.bytes)
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(DataKey(owner_id=str(owner_id), wrapped=wrapped))
+        except exc.IntegrityError:  # made at the same moment by another command: use theirs
+            return self.key_for_sealing(owner_id)
+        return key
+
+    def forget(self, *owner_ids: UUID) -> None:
+        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`).
+
+        A dry run (:mod:`shared.dryrun`) forgets nothing: the keys read as gone until it ends.
+        """
+        overlay = dryrun.current()
+        if overlay is not None:
+            overlay.forgotten.update(owner_ids)
+            return
+        ids = [str(owner_id) for owner_id in owner_ids]
+
+        def delete_keys(connection: Connection) -> bool:
+            connection.execute(delete(DataKey).where(DataKey.owner_id.in_(ids)))
+            return True
+
+        forget_rows(self.engine, DataKey.__tablename__, delete_keys)
+
+
+# Which fields, under which key ------------------------------------------------------------
+
+
+def text_key(*parts: object) -> UUID:
+    """The id of the key that seals one free text: a meeting's notes (its meeting id), one event of an OSV's history…"""
+    return uuid5(NAMESPACE_URL, "urn:osv-platform:free-text:" + "/".join(str(p) for p in parts))
+
+
+@dataclass(frozen=True)
+class Seal:
+    """An event's sealed fields, each with what it reads as once forgotten, and whose key seals them.
+
+    A field is a path: ``notes``, or ``action_items.*.description`` for a
+    field of every item of a list. ``key_of`` gives the key's owner from the
+    event's unsealed fields; by default, the aggregate the event belongs to.
+    """
+
+    fields: Mapping[str, Any]
+    key_of: Callable[[Any], UUID] | None = None
+
+    def owner(self, domain_event: Any) -> UUID:
+        return self.key_of(domain_event) if self.key_of is not None else domain_event.originator_id
+
+
+def free_text(*paths: str, key_of: Callable[[Any], UUID] | None = None) -> Seal:
+    """A seal for staff's free text: each path reads :data:`REDACTED_TEXT` once its key is deleted."""
+    return Seal({path: REDACTED_TEXT for path in paths}, key_of)
+
+
+def _places(node: Any, parts: list[str], where: str) -> Iterator[tuple[Any, Any, str]]:
+    """``(container, key, name)`` of each value a path reaches: ``("action_items", 0, "description")``…"""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        keys: list[Any] = list(range(len(node))) if isinstance(node, list) else []
+    else:
+        keys = [head] if isinstance(node, dict) and head in node else []
+    for key in keys:
+        name = f"{where}.{key}" if where else str(key)
+        if rest:
+            yield from _places(node[key], rest, name)
+        else:
+            yield node, key, name
+
+
+SEALED = "sealed"
+
+
+class SealingMapper(Mapper[UUID]):
+    """The library's mapper, sealing the fields its :class:`Seal` names with their owner's data key.
+
+    Each sealed value is AES-GCM encrypted on its own, bound to its owner and
+    its field's path; the whole event may then be encrypted again by the
+    store's cipher. Reading back, a value whose key is gone reads as its
+    redacted value, so aggregates still load, and the relay, ``/events`` and
+    rebuilds still run. A null stays null: there is nothing to forget.
+    """
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+        *,
+        keys: KeyRing,
+        sealed_fields: Mapping[type, Seal | Mapping[str, Any]],
+    ) -> None:
+        super().__init__(transcoder, compressor, cipher)
+        self.keys = keys
+        self.seals = {kind: seal if isinstance(seal, Seal) else Seal(seal) for kind, seal in sealed_fields.items()}
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        seal = self.seals.get(type(domain_event))
+        if seal is None:
+            return super().to_stored_event(domain_event)
+        owner_id = seal.owner(domain_event)
+        aead = AESGCM(self.keys.key_for_sealing(owner_id))
+        state = dict(vars(domain_event))
+        for path in seal.fields:
+            parts = path.split(".")
+            state[parts[0]] = copy.deepcopy(state.get(parts[0]))  # the domain event itself stays as it was
+            for container, key, name in _places(state, parts, ""):
+                if container[key] is None:
+                    continue
+                nonce = os.urandom(NONCE_BYTES)
+                sealed = aead.encrypt(nonce, self.transcoder.encode(container[key]), _bound_to(owner_id, name))
+                container[key] = {SEALED: base64.b64encode(nonce + sealed).decode()}
+        stand_in = object.__new__(type(domain_event))
+        object.__setattr__(stand_in, "__dict__", state)
+        return super().to_stored_event(stand_in)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        domain_event = super().to_domain_event(stored_event)
+        seal = self.seals.get(type(domain_event))
+        if seal is None:
+            return domain_event
+        owner_id = seal.owner(domain_event)
+        key = self.keys.key_of(owner_id)
+        state = vars(domain_event)
+        for path, redacted in seal.fields.items():
+            for container, place, name in _places(state, path.split("."), ""):
+                container[place] = self._unseal(key, owner_id, name, container[place], redacted)
+        return domain_event
+
+    def _unseal(self, key: bytes | None, owner_id: UUID, name: str, value: Any, redacted: Any) -> Any:
+        if not (isinstance(value, dict) and SEALED in value):
+            return value
+        if key is None:
+            return redacted
+        sealed = base64.b64decode(value[SEALED])
+        try:
+            plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _bound_to(owner_id, name))
+        except InvalidTag:  # sealed under a key since forgotten and replaced (a document registered again)
+            return redacted
+        return self.transcoder.decode(plain)
+
+
+def _bound_to(owner_id: UUID, field: str) -> bytes:
+    return f"{owner_id}/{field}".encode()

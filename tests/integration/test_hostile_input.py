@@ -1,0 +1,314 @@
+"""Hostile and absurd input: every service answers a clear 4xx in problem+json, its own layers' errors included.
+
+Each test is one kind of input, sent to every service and route it concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.imports.api import create_app as imports_app
+from services.imports.settings import ImportSettings
+from tests.support.api import assert_problem
+from tests.support.clients import SERVICES, settings_for
+from tests.support.identity import signed_in_headers
+
+WRITE_SERVICES = ("registry", "funding", "engagement")
+ALL_SERVICES = (*WRITE_SERVICES, "reporting")
+
+
+def served(service: str, var_dir: Path, database_url: str | None = None) -> TestClient:
+    """The service as a test client that answers a server error as the network would see it, never raising it."""
+    app = SERVICES[service][0](settings_for(service, var_dir, database_url))
+    return TestClient(app, raise_server_exceptions=False, headers=signed_in_headers())
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, TestClient]]:
+    """All four services on SQLite files, started once for the module's read-only probes."""
+    clients = {name: served(name, tmp_path_factory.mktemp(name)) for name in ALL_SERVICES}
+    for client in clients.values():
+        client.__enter__()
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[TestClient]:
+    """The Kobo webhook (imports): no store, but a service on the network like the others, taking people's data."""
+    with TestClient(imports_app(ImportSettings(kobo_hooks={"osv_members": "s3cret"})), raise_server_exceptions=False) as client:
+        yield client
+
+
+def post_routes(client: TestClient) -> list[str]:
+    """Every POST, PUT and PATCH path of the service's OpenAPI document, with a made-up id in each parameter."""
+    paths = []
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        for method in operations:
+            if method in ("post", "put", "patch"):
+                concrete = path
+                while "{" in concrete:
+                    start, end = concrete.index("{"), concrete.index("}")
+                    concrete = concrete[:start] + "3fa85f64-5717-4562-b3fc-2c963f66afa6" + concrete[end + 1 :]
+                paths.append((method.upper(), concrete))
+    return paths
+
+
+# Query parameters past what a store can hold ------------------------------------------------
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_feed_position_past_a_64_bit_integer_is_refused_with_422_on_sqlite_and_postgresql(
+    service: str, database_url: str, tmp_path: Path
+) -> None:
+    with served(service, tmp_path, database_url) as client:
+        response = client.get("/events", params={"after": 2**63})
+        assert_problem(response, 422, field="after", rule="less_than_equal")
+        response = client.get("/events", params={"after": 2**63 - 1})
+        assert response.status_code == 200 and response.json()["events"] == []
+
+
+# Moments ("as of") out of range, or not ISO 8601 ------------------------------------------------
+
+AS_OF_ROUTES = ("/indicators", "/indicators/export.csv", "/indicators/export.xlsx", "/indicators/osvs_identified/evidence", "/dashboard")
+
+
+@pytest.mark.parametrize("route", AS_OF_ROUTES)
+@pytest.mark.parametrize(
+    ("as_of", "rule"),
+    [
+        ("9999-12-31T23:59:59-14:00", "moment_within_bounds"),
+        ("0001-01-01T00:00:00+14:00", "moment_within_bounds"),
+        ("99999999999", "iso_8601_moment"),
+        ("1640995199", "iso_8601_moment"),
+    ],
+)
+def test_an_as_of_out_of_range_or_given_as_a_number_is_refused_with_422(
+    services: dict[str, TestClient], route: str, as_of: str, rule: str
+) -> None:
+    assert_problem(services["reporting"].get(route, params={"as_of": as_of}), 422, field="as_of", rule=rule)
+
+
+def test_an_as_of_needs_its_offset_except_on_the_dashboard_where_lima_time_is_meant(services: dict[str, TestClient]) -> None:
+    reporting = services["reporting"]
+    assert_problem(reporting.get("/indicators", params={"as_of": "2021-12-31T23:59:59"}), 422, field="as_of", rule="iso_8601_moment")
+    assert reporting.get("/indicators", params={"as_of": "2021-12-31T23:59:59-05:00"}).json()["as_of"] == "2022-01-01T04:59:59Z"
+    assert reporting.get("/dashboard", params={"as_of": "2021-12-31T23:59"}).status_code == 200
+
+
+# Bodies the JSON decoder cannot take ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        (b'{"name": "Olla \xff\xfe"}', "utf8"),
+        (b"[" * 100_000 + b"]" * 100_000, "max_json_depth"),
+        (b'{"a": ' * 17 + b"1" + b"}" * 17, "max_json_depth"),
+        (b'{"members_assessed": ' + b"9" * 5000 + b"}", "max_number_digits"),
+        (b'{"a": 1.' + b"0" * 101 + b"}", "max_number_digits"),
+    ],
+    ids=["invalid-utf8", "100000-deep", "17-deep", "5000-digit-integer", "101-digit-fraction"],
+)
+def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_every_command(
+    services: dict[str, TestClient], service: str, body: bytes, rule: str
+) -> None:
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for method, path in post_routes(client):
+        response = client.request(method, path, content=body, headers={"content-type": "application/json"})
+        assert_problem(response, 422, field="body", rule=rule)
+    assert client.get("/events").json()["head"] == head
+
+
+def test_brackets_and_digits_inside_strings_do_not_count_as_nesting_or_numbers(services: dict[str, TestClient]) -> None:
+    response = services["registry"].post("/osvs", json={"name": "[\"{" * 30 + "1" * 105, "district": "Breña", "mapped_on": "2021-03-01"})
+    assert response.status_code == 201, response.text
+
+
+# The server's own layers: no such path, a method not served -----------------------------------------
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_a_method_not_served_gets_405_problem_json_with_an_allow_header_listing_every_method(
+    services: dict[str, TestClient], service: str
+) -> None:
+    client = services[service]
+    for method in ("TRACE", "DELETE", "PUT"):
+        response = client.request(method, "/events" if service != "reporting" else "/indicators")
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET"
+    if service == "registry":
+        assert services["registry"].request("TRACE", "/osvs").headers["allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_an_unknown_path_gets_404_problem_json(services: dict[str, TestClient], service: str) -> None:
+    assert_problem(services[service].get("/no/such/path"), 404)
+
+
+# Browsers: headers on every answer ---------------------------------------------------------------------
+
+
+def answers_of(services: dict[str, TestClient]) -> Iterator[tuple[str, str, Any]]:
+    for name, client in services.items():
+        yield name, "/events", client.get("/events" if name != "reporting" else "/indicators")
+        yield name, "/health", client.get("/health")
+        yield name, "404", client.get("/no/such/path")
+        yield name, "405", client.request("TRACE", "/openapi.json")
+        yield name, "422", client.get("/events?after=-1" if name != "reporting" else "/indicators?as_of=1")
+        yield name, "/openapi.json", client.get("/openapi.json")
+    yield "registry", "413", services["registry"].post("/osvs", content=b"{" + b" " * 300_000 + b"}")
+    yield "engagement", "422 body", services["engagement"].post("/members", content=b"\xff")
+
+
+def answers_of_the_webhook(webhook: TestClient) -> Iterator[tuple[str, str, Any]]:
+    hook = {"auth": ("osv_members", "s3cret"), "headers": {"content-type": "application/json"}}
+    yield "imports", "/health", webhook.get("/health")
+    yield "imports", "404", webhook.get("/no/such/path")
+    yield "imports", "405", webhook.request("TRACE", "/health")
+    yield "imports", "401", webhook.post("/kobo/osv_members/submissions", content=b"{}")
+    yield "imports", "413", webhook.post("/kobo/osv_members/submissions", content=b"{" + b" " * 300_000 + b"}", **hook)
+    yield "imports", "422 body", webhook.post("/kobo/osv_members/submissions", content=b"\xff", **hook)
+    yield "imports", "/openapi.json", webhook.get("/openapi.json")
+
+
+def test_every_answer_says_nosniff_never_frame_me_and_no_store(services: dict[str, TestClient], webhook: TestClient) -> None:
+    for name, what, response in [*answers_of(services), *answers_of_the_webhook(webhook)]:
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff", (name, what)
+        assert headers["x-frame-options"] == "DENY", (name, what)
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], (name, what)
+        assert headers["cache-control"] == "no-store", (name, what)
+
+
+def test_an_api_answer_may_load_nothing_and_the_dashboard_only_its_own_stylesheet(services: dict[str, TestClient]) -> None:
+    reporting = services["reporting"]
+    assert reporting.get("/indicators").headers["content-security-policy"].startswith("default-src 'none'")
+    policy = dict(
+        directive.strip().split(" ", 1) for directive in reporting.get("/dashboard").headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["style-src"] == "'self'"
+    assert "script-src" not in policy  # no script at all: default-src 'none' holds
+    page = reporting.get("/dashboard").text
+    assert "style=" not in page and "<script" not in page and "<style" not in page
+
+
+# OpenAPI: every error documented, money in one form ----------------------------------------------------
+
+
+@pytest.mark.parametrize("service", [*ALL_SERVICES, "imports"])
+def test_every_operation_documents_its_problem_json_answers(services: dict[str, TestClient], webhook: TestClient, service: str) -> None:
+    document = (webhook if service == "imports" else services[service]).get("/openapi.json").json()
+    assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "detail"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "404", "409", "413", "422"):
+                answer = operation["responses"].get(status)
+                assert answer is not None, (path, method, status)
+                assert answer["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_money_and_every_decimal_are_documented_as_strings_only_as_they_are_taken(services: dict[str, TestClient]) -> None:
+    def number_or_string(node: Any, where: str) -> Iterator[str]:
+        if isinstance(node, dict):
+            kinds = [option.get("type") for option in node.get("anyOf", [])]
+            if "number" in kinds and "string" in kinds:
+                yield where
+            for key, value in node.items():
+                yield from number_or_string(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from number_or_string(value, f"{where}.{index}")
+
+    for service in WRITE_SERVICES:
+        schemas = services[service].get("/openapi.json").json()["components"]["schemas"]
+        assert list(number_or_string(schemas, service)) == []
+    grant = services["funding"].get("/openapi.json").json()["components"]["schemas"]["GrantCreate"]["properties"]["amount"]
+    assert grant["type"] == "string" and grant["pattern"]
+    refused = services["funding"].post("/grants", json={"amount": 1500})
+    assert_problem(refused, 422, field="amount")
+
+
+# Bounds: every number, list and text a client sends has a documented upper bound --------------------
+
+
+def unbounded_inputs(document: dict[str, Any]) -> list[str]:
+    """Every integer, array or free string of a request body or query that has no upper bound in the document.
+
+    Path parameters are left out: the server bounds a request line, and a path names a record or answers 404.
+    """
+    schemas = document["components"]["schemas"]
+    found: list[str] = []
+
+    def walk(schema: dict[str, Any], where: str, seen: frozenset[str]) -> None:
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            if name not in seen:
+                walk(schemas[name], name, seen | {name})
+            return
+        for option in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
+            walk(option, where, seen)
+        kind = schema.get("type")
+        if kind == "integer" and "maximum" not in schema and "exclusiveMaximum" not in schema:
+            found.append(where)
+        if kind == "array":
+            if "maxItems" not in schema:
+                found.append(where)
+            walk(schema.get("items", {}), f"{where}[]", seen)
+        if kind == "string" and not ({"maxLength", "enum", "format", "const", "pattern"} & set(schema)):
+            found.append(where)
+        if kind == "object" or "properties" in schema:
+            for name, value in schema.get("properties", {}).items():
+                walk(value, f"{where}.{name}", seen)
+            extra = schema.get("additionalProperties")
+            if isinstance(extra, dict):
+                walk(extra, f"{where}.*", seen)
+
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    continue
+                walk(parameter.get("schema", {}), f"{method.upper()} {path} ?{parameter['name']}", frozenset())
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body is not None:
+                walk(body, f"{method.upper()} {path}", frozenset())
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("service", [*ALL_SERVICES, "imports"])
+def test_every_number_list_and_text_a_client_sends_has_a_documented_upper_bound(
+    services: dict[str, TestClient], webhook: TestClient, service: str
+) -> None:
+    assert unbounded_inputs((webhook if service == "imports" else services[service]).get("/openapi.json").json()) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "body", "field"),
+    [
+        ("funding", "/rounds/3fa85f64-5717-4562-b3fc-2c963f66afa6/proposals", {"planned_direct_beneficiaries": 10**30}, "planned_direct_beneficiaries"),
+        ("funding", "/rounds/3fa85f64-5717-4562-b3fc-2c963f66afa6/proposals", {"planned_indirect_beneficiaries": 10_000_001}, "planned_indirect_beneficiaries"),
+        ("funding", "/grants/3fa85f64-5717-4562-b3fc-2c963f66afa6/goods-deliveries", {"items": [{"quantity": 10**12}]}, "items.0.quantity"),
+        ("engagement", "/activities", {"indirect_beneficiaries": 10**30}, "indirect_beneficiaries"),
+        ("engagement", "/osvs/3fa85f64-5717-4562-b3fc-2c963f66afa6/meetings", {"attendee_member_ids": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"] * 501}, "attendee_member_ids"),
+    ],
+)
+def test_a_count_above_everyone_in_lima_or_a_list_past_its_bound_is_refused_with_422(
+    services: dict[str, TestClient], service: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    body_problem = assert_problem(client.post(path, json=body), 422, field=field)
+    assert any(e["rule"] in ("less_than_equal", "too_long") for e in body_problem["errors"] if e["field"] == field)
+    assert client.get("/events").json()["head"] == head
