@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.errors import DateInFutureError, RuleViolationError
@@ -96,7 +96,13 @@ def _leaf(field: str) -> str:
 
 
 def dates_in(value: Any, field: str) -> Iterator[tuple[str, date]]:
-    """Every date in ``value``, named as a command's error names it (``action_items.0.due_on``)."""
+    """Every date in ``value``, named as a command's error names it (``action_items.0.due_on``).
+
+    A ``datetime`` is a moment (when something was recorded or signed, a
+    report's cut), not the calendar date of a fact: it has rules of its own.
+    """
+    if isinstance(value, datetime):
+        return
     if isinstance(value, date):
         yield field, value
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
