@@ -142,6 +142,19 @@ def revoke(store_dir: Path, municipality: str, url: str) -> None:
     asyncio.run(_as_admin(url, municipality, partner.admin_password, delete_stream))
     del accounts.partners[municipality]
     _reload(store_dir, accounts)
+    asyncio.run(_until_refused(url, municipality, partner.admin_password))
+
+
+async def _until_refused(url: str, municipality: str, password: str, attempts: int = 50) -> None:
+    """Return once the server refuses the partner account's admin user: the reload (a signal) has taken effect."""
+    for _ in range(attempts):
+        try:
+            nc = await nats.connect(url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False)
+        except Exception:  # noqa: BLE001 - refused: the account is gone
+            return
+        await nc.close()
+        await asyncio.sleep(0.1)
+    raise PartnerError(f"the server still lets {admin_user(municipality)} in after the reload: see the server's log for a refused reload")
 
 
 def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:

@@ -370,8 +370,9 @@ def test_a_board_renewal_needs_a_registered_osv_and_a_term_after_it(registry: Te
 
 
 def test_decreed_non_working_days_move_the_amendment_deadline_and_a_new_decree_is_recorded_without_a_release(
-    registry: TestClient,
+    registry: TestClient, clock: FakeToday
 ) -> None:
+    clock.today = date(2027, 3, 10)  # every step below has happened by then, the decree "published later" included
     # Observed on Thursday 23 December 2021: 24, 27, 31 Dec and 3 Jan were días no laborables (D.S. 161-2021-PCM).
     osv_id = new_osv(registry)
     application = submit(registry, osv_id, submitted_on="2021-12-01")
