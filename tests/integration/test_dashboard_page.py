@@ -13,7 +13,6 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.translations import phase_name
 from shared.clock import LIMA, today_in_lima
 from tests.support.clients import application_of
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
@@ -199,6 +198,8 @@ def test_numbered_phase_names_are_shown_in_the_pages_language_and_other_names_as
     assert "F1 · Phase 1" in english and "F2 · Phase 2" in english and "Fase" not in english
     spanish = client.get("/dashboard").text
     assert "F1 · Fase 1" in spanish and "Phase 1" not in spanish
+    from services.reporting.translations import phase_name
+
     assert phase_name("Fase 12", "en") == "Phase 12" and phase_name("phase 3", "es") == "Fase 3"
     assert phase_name("Piloto Comas", "en") == "Piloto Comas"
 
