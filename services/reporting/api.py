@@ -19,7 +19,7 @@ from pydantic import BeforeValidator
 from services.reporting import exports
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
-from services.reporting.dashboard import DASHBOARD_POLICY, render_dashboard, stylesheet
+from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
@@ -265,8 +265,9 @@ def get_dashboard(
     lang: Annotated[Language, Query(description="The page's language: `es` (default) or `en`.")] = "es",
     as_of: Annotated[
         LimaMoment | None,
-        BeforeValidator(lambda text: text or None),  # the page's form sends an empty field
-        Query(description="Count only what was recorded up to this time; without a zone, Lima time. Passed to the indicators."),
+        BeforeValidator(cut_from_form),  # the page's form sends dd/mm/aaaa hh:mm (Spanish), or an empty field
+        Query(description="Count only what was recorded up to this time, figures and alerts alike (the alerts counted to its day); "
+              "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it."),
     ] = None,
     by: Annotated[
         Grouping | None, Query(description="Break the indicators down by `zone` (the default, for the chart) or `district`.")
@@ -280,7 +281,7 @@ def get_dashboard(
         return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
     scope = viewer_scope(viewer)
     report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
-    found = reporting.alerts(days=days, within_days=within_days, scope=scope)
+    found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
     targets = reporting.targets(as_of=as_of, scope=scope)
     return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of, targets, viewer=viewer.subject))

@@ -204,14 +204,22 @@ class Reporting:
         report = self.readmodel.report(as_of, None, self.districts_of(scope))
         return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs)
 
-    def alerts(self, days: int = OVERDUE_AFTER_DAYS, within_days: int = TERM_ENDS_WITHIN_DAYS, scope: MunicipalScope = ALL_LIMA) -> Alerts:
-        """The follow-up alerts as of today in Lima, about the OSVs and municipalities in ``scope``."""
-        facts = self.readmodel.alert_facts()
+    def alerts(
+        self,
+        days: int = OVERDUE_AFTER_DAYS,
+        within_days: int = TERM_ENDS_WITHIN_DAYS,
+        scope: MunicipalScope = ALL_LIMA,
+        as_of: datetime | None = None,
+    ) -> Alerts:
+        """The follow-up alerts about the OSVs and municipalities in ``scope``: as of today in Lima, or, given ``as_of``,
+        from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut)."""
+        facts = self.readmodel.alert_facts(as_of)
         municipalities = [m for m in self.municipalities if scope.covers(m.id)]
         districts = self.districts_of(scope)
         if districts is not None:
             facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
-        return alerts(facts, self.today(), municipalities, overdue_after_days=days, within_days=within_days)
+        today = as_of.astimezone(LIMA).date() if as_of is not None else self.today()
+        return alerts(facts, today, municipalities, overdue_after_days=days, within_days=within_days)
 
     # Targets and sign-offs ------------------------------------------------
 

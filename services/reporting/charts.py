@@ -23,7 +23,10 @@ COLOURS = ("#1b6ca8", "#e07b00", "#2a9d55", "#8e44ad", "#c0392b", "#5d6d7e")
 NATIONALITY_ORDER = ("VE", "PE", "other")
 
 PHASE_HEADLINES = ("osvs_identified", "osvs_registered_ruos", "osvs_supported", "projects_active", "agents_of_change")
-GROUP_HEADLINES = ("osvs_identified", "osvs_registered_ruos", "osvs_supported", "beneficiaries_direct")
+GROUP_HEADLINES = ("osvs_identified", "osvs_registered_ruos", "osvs_supported")
+GROUP_PEOPLE = ("beneficiaries_direct",)
+"""The by-zone (or district) figures are drawn as two charts, each on its own scale: counts of OSVs (a handful)
+and counts of people (hundreds) would flatten each other on one."""
 NATIONALITY_INDICATORS = ("members_joined", "members_left", "agents_of_change", "beneficiaries_direct")
 BENEFICIARY_INDICATORS = ("beneficiaries_direct", "beneficiaries_indirect")
 
@@ -79,32 +82,42 @@ def _text(number: Number | None) -> str:
 def bar_chart(chart: Chart, width: int = 640) -> Markup:
     """Horizontal grouped bars: one group per category, one bar per series, each labelled with its number.
 
-    The legend is the page's (:meth:`Chart.legend`), in HTML, where long labels wrap.
+    Category names wrap onto as many lines as they need beside their bars (never cut); the value after the
+    longest bar has its own margin. The legend is the page's (:meth:`Chart.legend`), in HTML, where long labels wrap.
     """
-    label_w, value_w, bar_h, gap, group_gap = 200, 64, 14, 2, 12
+    label_w, value_w, bar_h, gap, group_gap, line_h = 230, 72, 14, 2, 12, 15
     plot_w = width - label_w - value_w
     numbers = [v for s in chart.series for v in s.values if v is not None]
     top = max(numbers, default=0) or 1
-    group_h = len(chart.series) * (bar_h + gap) - gap
-    height = len(chart.categories) * (group_h + group_gap) + 4
+    bars_h = len(chart.series) * (bar_h + gap) - gap
+    wrapped = [_wrap(category) for category in chart.categories]
+    heights = [max(bars_h, len(lines) * line_h) for lines in wrapped]
+    height = sum(h + group_gap for h in heights) + 4
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart.id}" role="img" '
         f'aria-labelledby="{chart.id}-title" viewBox="0 0 {width} {height}" width="100%">',
         f'<title id="{chart.id}-title">{escape(chart.title)}</title>',
     ]
+    y = 4
     for row, category in enumerate(chart.categories):
-        y = 4 + row * (group_h + group_gap)
-        parts.append(f'<text x="{label_w - 8}" y="{y + group_h / 2 + 4:.1f}" text-anchor="end">{escape(_short(category))}</text>')
+        group_h, lines = heights[row], wrapped[row]
+        first = y + group_h / 2 - (len(lines) - 1) * line_h / 2 + 4
+        spans = "".join(
+            f'<tspan x="{label_w - 8}" y="{first + i * line_h:.1f}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+        )
+        parts.append(f'<text class="category" text-anchor="end">{spans}</text>')
+        bars_y = y + (group_h - bars_h) / 2
         for index, series in enumerate(chart.series):
             number = series.values[row]
             bar_w = 0.0 if number is None else max(float(number), 0.0) / float(top) * plot_w
-            bar_y = y + index * (bar_h + gap)
+            bar_y = bars_y + index * (bar_h + gap)
             what = f"{category} — {series.label}: {_text(number)}"
             parts.append(
-                f'<rect x="{label_w}" y="{bar_y}" width="{bar_w:.1f}" height="{bar_h}" fill="{colour(index)}">'
+                f'<rect x="{label_w}" y="{bar_y:.1f}" width="{bar_w:.1f}" height="{bar_h}" fill="{colour(index)}">'
                 f"<title>{escape(what)}</title></rect>"
-                f'<text x="{label_w + bar_w + 4:.1f}" y="{bar_y + bar_h - 3}" class="value">{_text(number)}</text>'
+                f'<text x="{label_w + bar_w + 4:.1f}" y="{bar_y + bar_h - 3:.1f}" class="value">{_text(number)}</text>'
             )
+        y += group_h + group_gap
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -113,9 +126,16 @@ def colour(index: int) -> str:
     return COLOURS[index % len(COLOURS)]
 
 
-def _short(category: str, room: int = 28) -> str:
-    """A category name that fits beside its bars; the bars' titles keep it whole."""
-    return category if len(category) <= room else category[: room - 1] + "…"
+def _wrap(category: str, room: int = 28) -> list[str]:
+    """A category name in lines of at most ``room`` characters (about 210 px at the chart's 13 px), broken between
+    words; a single word longer than that gets a line of its own."""
+    lines: list[str] = []
+    for word in category.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= room:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _present(names: Sequence[str], indicator_sets: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -142,15 +162,25 @@ def phases_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
 
 
 def groups_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
-    """The headline totals of each zone (or district) of the breakdown."""
+    """The OSV counts of each zone (or district) of the breakdown, in total."""
+    return _groups(report, label, GROUP_HEADLINES, "")
+
+
+def groups_people_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
+    """The people reached in each zone (or district) of the breakdown, in total, on a scale of their own."""
+    return _groups(report, label, GROUP_PEOPLE, "_people")
+
+
+def _groups(report: Mapping[str, Any], label: Label, headlines: Sequence[str], suffix: str) -> Chart | None:
     breakdown = report.get("breakdown") or {}
     groups: Mapping[str, Any] = breakdown.get("groups") or {}
     totals = [g.get("total", {}) for g in groups.values()]
-    names = _present(GROUP_HEADLINES, totals)
+    names = _present(headlines, totals)
     if not groups or not names:
         return None
+    by = breakdown.get("by", "zone")
     series = [Series(label(f"indicator.{n}"), [headline(t.get(n)) for t in totals]) for n in names]
-    return Chart(f"chart-by-{breakdown.get('by', 'group')}", label(f"chart.by_{breakdown.get('by', 'zone')}"), list(groups), series)
+    return Chart(f"chart-by-{by}{suffix.replace('_', '-')}", label(f"chart.by_{by}{suffix}"), list(groups), series)
 
 
 def nationality_chart(report: Mapping[str, Any], label: Label) -> Chart | None:

@@ -11,6 +11,7 @@ as it is.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,7 @@ from markupsafe import Markup, escape
 from services.reporting import charts
 from services.reporting.domain.alerts import Alerts
 from services.reporting.domain.indicators import flatten
-from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, translator
+from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, phase_name, translator
 from shared.clock import LIMA
 
 DASHBOARD_POLICY = (
@@ -98,6 +99,33 @@ _templates = Environment(
 )
 
 
+CUT_FORMATS: dict[Language, tuple[str, str, str]] = {
+    "es": ("%d/%m/%Y %H:%M", "dd/mm/aaaa hh:mm", r"\d{1,2}/\d{1,2}/\d{4}( \d{1,2}:\d{2})?"),
+    "en": ("%Y-%m-%d %H:%M", "yyyy-mm-dd hh:mm", r"\d{4}-\d{1,2}-\d{1,2}( \d{1,2}:\d{2})?"),
+}
+"""The cut field's format in each language: how the page writes it, the placeholder, and the pattern the browser
+checks. A plain text field, because a browser's own date field follows the browser's locale (mm/dd/yyyy on an
+English-speaking machine), not the page's. :func:`cut_from_form` reads both back."""
+
+_DAY_FIRST = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2}))?\s*")
+
+
+def cut_from_form(text: Any) -> Any:
+    """The ``as_of`` the page's form sends, as ISO 8601 for :data:`shared.schemas.LimaMoment`: ``dd/mm/aaaa[ hh:mm]``
+    (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``; ``aaaa-mm-dd hh:mm`` and
+    any ISO moment pass as they are; an empty field is None (no cut). A date that does not exist stays as typed, for
+    the moment's own rule to refuse (422)."""
+    if not isinstance(text, str):
+        return text
+    if not text.strip():
+        return None
+    found = _DAY_FIRST.fullmatch(text)
+    if found is None:
+        return text.strip()
+    day, month, year, hour, minute = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
+
+
 def _moment(value: datetime) -> str:
     return value.astimezone(LIMA).strftime("%Y-%m-%d %H:%M") + " (Lima)"
 
@@ -115,6 +143,7 @@ def render_dashboard(
     """The dashboard's HTML for one indicators JSON and one set of alerts; ``query`` is the page's own, ``targets``
     ``GET /targets``'s answer, ``viewer`` who is signed in."""
     t = translator(lang)
+    report = in_language(report, lang)
     as_of = report.get("as_of")
     if as_of:
         stated = t("ui.as_of", as_of=_moment(datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))))
@@ -125,6 +154,7 @@ def render_dashboard(
     plotted = [
         ("chart.phases", charts.phases_chart(report, t)),
         (groups_heading, charts.groups_chart(report, t)),
+        (groups_heading + "_people", charts.groups_people_chart(report, t)),
         ("chart.nationality", charts.nationality_chart(report, t)),
         ("chart.beneficiaries", charts.beneficiaries_chart(report, t)),
     ]
@@ -136,7 +166,9 @@ def render_dashboard(
         cell=cell,
         stated=stated,
         query=query,
-        cut_field=cut.astimezone(LIMA).strftime("%Y-%m-%dT%H:%M") if cut else "",
+        cut_field=cut.astimezone(LIMA).strftime(CUT_FORMATS[lang][0]) if cut else "",
+        cut_placeholder=CUT_FORMATS[lang][1],
+        cut_pattern=CUT_FORMATS[lang][2],
         switch_url="/dashboard?" + urlencode({**query, "lang": t("ui.switch_lang")}),
         phases=phases,
         total=total,
@@ -147,6 +179,20 @@ def render_dashboard(
         targets=target_rows(targets or {}, t),
         viewer=viewer,
     )
+
+
+def in_language(report: Mapping[str, Any], lang: Language) -> dict[str, Any]:
+    """The indicators JSON with each phase's name (also in the breakdown's groups) in ``lang`` (:func:`phase_name`)."""
+
+    def named(phases: Any) -> list[dict[str, Any]]:
+        return [{**p, "name": phase_name(str(p.get("name", "")), lang)} for p in phases or []]
+
+    out = {**report, "phases": named(report.get("phases"))}
+    breakdown = report.get("breakdown")
+    if isinstance(breakdown, Mapping) and isinstance(breakdown.get("groups"), Mapping):
+        groups = {g: {**figures, "phases": named(figures.get("phases"))} for g, figures in breakdown["groups"].items()}
+        out["breakdown"] = {**breakdown, "groups": groups}
+    return out
 
 
 def target_rows(targets: Mapping[str, Any], t: Callable[..., str]) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ as its name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -70,6 +71,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.targets": "Metas y avance",
         "ui.targets_note": "Línea de base y meta que fijó la coordinación para cada fase, frente a lo logrado y el porcentaje de la meta alcanzado.",
         "ui.phase": "Fase",
+        "ui.phase_number": "Fase {number}",
         "ui.part": "Desglose",
         "ui.baseline": "Línea de base",
         "ui.target": "Meta",
@@ -88,12 +90,18 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "chart.phases": "Fases comparadas",
         "chart.by_zone": "Por zona",
         "chart.by_district": "Por distrito",
+        "chart.by_zone_people": "Personas alcanzadas por zona",
+        "chart.by_district_people": "Personas alcanzadas por distrito",
         "chart.nationality": "Por nacionalidad (todo el programa)",
         "chart.beneficiaries": "Beneficiarios",
         "chart.category": "Categoría",
         "alerts.overdue": "OSV sin reunión de seguimiento hace más de {days} días",
         "alerts.board_terms": "Juntas directivas con mandato vencido o por vencer en {days} días",
         "alerts.focal_points": "Municipalidades sin punto focal",
+        "alerts.overdue_count": "OSV sin reunión de seguimiento hace más de {days} días",
+        "alerts.boards_ended_count": "juntas directivas con mandato vencido",
+        "alerts.boards_expiring_count": "juntas directivas cuyo mandato vence en {days} días",
+        "alerts.focal_points_count": "municipalidades sin punto focal",
         "alerts.osv": "OSV",
         "alerts.district": "Distrito",
         "alerts.zone": "Zona",
@@ -214,6 +222,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.targets": "Targets and progress",
         "ui.targets_note": "The baseline and target the leads set for each phase, against what was achieved and the share of the target reached.",
         "ui.phase": "Phase",
+        "ui.phase_number": "Phase {number}",
         "ui.part": "Breakdown",
         "ui.baseline": "Baseline",
         "ui.target": "Target",
@@ -232,12 +241,18 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "chart.phases": "Phases compared",
         "chart.by_zone": "By zone",
         "chart.by_district": "By district",
+        "chart.by_zone_people": "People reached by zone",
+        "chart.by_district_people": "People reached by district",
         "chart.nationality": "By nationality (whole programme)",
         "chart.beneficiaries": "Beneficiaries",
         "chart.category": "Category",
         "alerts.overdue": "OSVs not met for more than {days} days",
         "alerts.board_terms": "Boards whose term has ended or ends within {days} days",
         "alerts.focal_points": "Municipalities without a focal point",
+        "alerts.overdue_count": "OSVs not met for more than {days} days",
+        "alerts.boards_ended_count": "boards whose term has ended",
+        "alerts.boards_expiring_count": "boards whose term ends within {days} days",
+        "alerts.focal_points_count": "municipalities without a focal point",
         "alerts.osv": "OSV",
         "alerts.district": "District",
         "alerts.zone": "Zone",
@@ -349,3 +364,15 @@ def translator(lang: Language) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+_NUMBERED_PHASE = re.compile(r"(?:fase|phase|etapa|stage)\s*(\d+)", re.IGNORECASE)
+
+
+def phase_name(name: str, lang: Language) -> str:
+    """A phase's name in ``lang``: a numbered name ("Fase 1", "phase 2", "Etapa 3") by the rule ``ui.phase_number``;
+    any other name (e.g. "Piloto Comas") as it was given, since only its author knows its translation."""
+    found = _NUMBERED_PHASE.fullmatch(name.strip())
+    if found is None:
+        return name
+    return translator(lang)("ui.phase_number", number=int(found.group(1)))

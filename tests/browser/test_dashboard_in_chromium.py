@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -160,7 +161,7 @@ def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browse
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
-    assert titles == ["Fases comparadas", "Por zona", "Por nacionalidad (todo el programa)", "Beneficiarios"]
+    assert titles == ["Fases comparadas", "Por zona", "Personas alcanzadas por zona", "Por nacionalidad (todo el programa)", "Beneficiarios"]
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-phases rect")
     described = {bar.find_element(By.TAG_NAME, "title").get_attribute("textContent"): bar.size["width"] for bar in bars}
     assert described["F1 · Fase 1 — OSV identificadas: 3"] > described["F2 · Fase 2 — OSV identificadas: 1"] > 0
@@ -169,6 +170,8 @@ def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browse
 
 def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_point(browser: WebDriver, signed_in: str) -> None:
     browser.get(f"{signed_in}/dashboard")
+    for summary in browser.find_elements(By.CSS_SELECTOR, "details.alert-list > summary"):
+        summary.click()
 
     overdue = texts(browser, "#overdue-meetings tbody th")
     assert overdue == ["Olla Común Las Flores"]
@@ -177,6 +180,63 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
         "Municipalidad Distrital de Comas",
         "Municipalidad Distrital de San Juan de Lurigancho",
     ]
+
+
+def test_the_alerts_show_their_counts_and_each_list_opens_on_a_click(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
+    browser.get(f"{signed_in}/dashboard")
+    counts = {li.get_attribute("data-alert"): li.find_element(By.CLASS_NAME, "count").text for li in browser.find_elements(By.CSS_SELECTOR, "#alerts-summary li")}
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "focal-points": "2"}
+    assert not browser.find_element(By.ID, "focal-points").is_displayed()  # collapsed: the page stays short
+    screenshot(browser, tmp_path / "dashboard-es.png")
+
+    browser.find_element(By.CSS_SELECTOR, "#focal-points-list > summary").click()
+    assert browser.find_element(By.ID, "focal-points").is_displayed()
+    assert not browser.find_element(By.ID, "overdue-meetings").is_displayed()
+
+
+def test_the_cut_field_shows_and_takes_the_spanish_date_format(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
+    browser.get(f"{signed_in}/dashboard")
+    field = browser.find_element(By.NAME, "as_of")
+    assert field.get_attribute("type") == "text" and field.get_attribute("placeholder") == "dd/mm/aaaa hh:mm"
+
+    field.send_keys("01/03/2022 12:00")
+    field.submit()
+    WebDriverWait(browser, 10).until(lambda b: "as_of=" in b.current_url)
+
+    assert browser.find_element(By.NAME, "as_of").get_attribute("value") == "01/03/2022 12:00"
+    assert browser.find_element(By.ID, "as-of").text == "Cifras registradas hasta el 2022-03-01 12:00 (Lima)."
+    assert "Alertas al 2022-03-01." in browser.find_element(By.ID, "alerts").text
+    browser.find_element(By.NAME, "as_of").screenshot(str(tmp_path / "cut-field-es.png"))
+
+
+def test_the_english_page_names_the_phases_in_english_and_chart_labels_show_whole(
+    browser: WebDriver, signed_in: str, tmp_path: Path
+) -> None:
+    browser.get(f"{signed_in}/dashboard?lang=en")
+
+    assert texts(browser, "#phase-table thead th[data-phase]")[0].startswith("F1 · Phase 1")
+    assert "Fase" not in browser.find_element(By.TAG_NAME, "main").text
+    for chart in browser.find_elements(By.CSS_SELECTOR, "svg.chart"):
+        box = chart.rect
+        for label in chart.find_elements(By.CSS_SELECTOR, "text"):
+            inside = label.rect
+            assert box["x"] - 1 <= inside["x"] and inside["x"] + inside["width"] <= box["x"] + box["width"] + 1, label.text
+    people = [bar.find_element(By.TAG_NAME, "title").get_attribute("textContent") for bar in browser.find_elements(By.CSS_SELECTOR, "#chart-by-zone-people rect")]
+    osvs = [bar.find_element(By.TAG_NAME, "title").get_attribute("textContent") for bar in browser.find_elements(By.CSS_SELECTOR, "#chart-by-zone rect")]
+    assert people and all("Direct beneficiaries" in title for title in people)  # people on a scale of their own
+    assert osvs and not any("beneficiaries" in title for title in osvs)
+    screenshot(browser, tmp_path / "dashboard-en.png")
+
+
+def screenshot(browser: WebDriver, path: Path) -> None:
+    """The whole page as a PNG: the window stretched to the page's height for the shot."""
+    width = browser.get_window_size()["width"]
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, height + 200)
+    try:
+        assert browser.save_screenshot(str(path))
+    finally:
+        browser.set_window_size(width, 1000)
 
 
 def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipalitys_figures(browser: WebDriver, reporting: Site) -> None:
@@ -188,6 +248,8 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     assert browser.find_element(By.ID, "signed-out")
     sign_in(browser, reporting, "municipal-150132")
     municipality = row(browser, "phase-table", "osvs_identified")
+    for summary in browser.find_elements(By.CSS_SELECTOR, "details.alert-list > summary"):
+        summary.click()
 
     # The programme: 3 OSVs identified in phase 1, 1 in phase 2; San Juan de Lurigancho: its one OSV, in phase 1.
     assert programme == ["OSV identificadas", "3", "1", "4"]

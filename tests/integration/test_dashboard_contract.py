@@ -167,7 +167,20 @@ def test_the_pages_form_cuts_at_a_lima_time_and_an_empty_cut_means_everything(cl
     html = client.get("/dashboard?lang=es&as_of=2022-03-01T12:00&by=zone").text
     client.get("/dashboard?lang=es&as_of=&by=zone")
     assert source.asked == [(datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), "zone"), (None, "zone")]
-    assert 'name="as_of" value="2022-03-01T12:00"' in html
+    assert 'name="as_of" lang="es" value="01/03/2022 12:00"' in html
+
+
+def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(client: TestClient, source: FakeReporting) -> None:
+    """A browser's own date field follows the browser's locale (mm/dd/yyyy), not the page's: the field is text."""
+    es = client.get("/dashboard?as_of=01/03/2022 12:00").text
+    client.get("/dashboard?as_of=1/3/2022")  # no time: the start of the day
+    en = client.get("/dashboard?lang=en&as_of=2022-03-01 12:00").text
+    lima_noon, lima_midnight = datetime(2022, 3, 1, 17, 0, tzinfo=timezone.utc), datetime(2022, 3, 1, 5, 0, tzinfo=timezone.utc)
+    assert source.asked == [(lima_noon, "zone"), (lima_midnight, "zone"), (lima_noon, "zone")]
+    assert 'type="text" name="as_of" lang="es" value="01/03/2022 12:00" placeholder="dd/mm/aaaa hh:mm"' in es
+    assert 'type="text" name="as_of" lang="en" value="2022-03-01 12:00" placeholder="yyyy-mm-dd hh:mm"' in en
+    refused = client.get("/dashboard?as_of=31/02/2022")
+    assert refused.status_code == 422 and "as_of" in refused.text
 
 
 def test_people_reached_and_attendances_are_labelled_apart_and_the_aggregate_share_is_said(client: TestClient) -> None:

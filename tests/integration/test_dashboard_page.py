@@ -7,12 +7,13 @@ programme year (tests/support/reporting_feed.py); the page is read as HTML.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.clock import today_in_lima
+from shared.clock import LIMA, today_in_lima
 from tests.support.clients import application_of
 from tests.support.reporting_feed import ReportingFeed, a_programme_year
 
@@ -156,3 +157,67 @@ def test_a_bad_query_is_refused_naming_the_field(client: TestClient, query: str,
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert [(e["field"], e["rule"]) for e in response.json()["errors"]] == [(field, rule)]
+
+
+def test_the_alerts_open_with_a_summary_of_counts_and_each_list_is_collapsed(client: TestClient) -> None:
+    html = client.get("/dashboard").text
+    summary = re.search(r'<ul id="alerts-summary".*?</ul>', html, re.S)
+    assert summary is not None
+    counts = dict(re.findall(r'data-alert="([a-z-]+)">.*?<span class="count">(\d+)</span>', summary.group(), re.S))
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "focal-points": "2"}
+    for list_id in ("overdue", "board-terms-list", "focal-points-list"):
+        details = re.search(rf'<details id="{list_id}"[^>]*>', html)
+        assert details is not None and "open" not in details.group()
+    assert html.index('<details id="overdue"') < html.index('id="overdue-meetings"') < html.index("</details>", html.index('<details id="overdue"'))
+
+
+def test_the_alerts_are_cut_at_as_of_like_the_figures(reporting: TestClient) -> None:
+    """The alerts read only what was recorded by ``as_of`` and count days to that day, not to today."""
+    feed = ReportingFeed(application_of(reporting).readmodel, today_in_lima())
+    osvs = a_programme_year(feed)
+    cut = datetime.now(timezone.utc)
+    feed.meeting_held(osvs["Olla Común Las Flores"], -1)  # recorded after the cut
+    feed.focal_point_assigned("150132", -1)
+
+    now = rows(reporting.get("/dashboard").text, "data-osv")
+    assert osvs["Olla Común Las Flores"] not in now
+    then_html = reporting.get("/dashboard", params={"as_of": cut.isoformat()}).text
+    then = rows(then_html, "data-osv")
+    assert then[osvs["Olla Común Las Flores"]][0] == "Olla Común Las Flores"
+    assert "150132" in rows(then_html, "data-municipality")
+    assert "150132" not in rows(reporting.get("/dashboard").text, "data-municipality")
+
+    earlier = (datetime.now(timezone.utc) - timedelta(days=400)).isoformat()  # before anything was recorded
+    html = reporting.get("/dashboard", params={"as_of": earlier}).text
+    assert f"Alertas al {(datetime.fromisoformat(earlier).astimezone(LIMA).date()).isoformat()}." in html
+    assert 'data-osv="' not in html
+
+
+def test_numbered_phase_names_are_shown_in_the_pages_language_and_other_names_as_given(client: TestClient) -> None:
+    english = client.get("/dashboard?lang=en").text
+    assert "F1 · Phase 1" in english and "F2 · Phase 2" in english and "Fase" not in english
+    spanish = client.get("/dashboard").text
+    assert "F1 · Fase 1" in spanish and "Phase 1" not in spanish
+    from services.reporting.translations import phase_name
+
+    assert phase_name("Fase 12", "en") == "Phase 12" and phase_name("phase 3", "es") == "Fase 3"
+    assert phase_name("Piloto Comas", "en") == "Piloto Comas"
+
+
+def test_the_zones_osv_counts_and_people_reached_are_drawn_on_scales_of_their_own(client: TestClient) -> None:
+    html = client.get("/dashboard?lang=en").text
+    osvs = re.search(r'<svg [^>]*id="chart-by-zone".*?</svg>', html, re.S)
+    people = re.search(r'<svg [^>]*id="chart-by-zone-people".*?</svg>', html, re.S)
+    assert osvs is not None and people is not None
+    assert "OSVs identified" in osvs.group() and "Direct beneficiaries" not in osvs.group()
+    assert "Direct beneficiaries" in people.group() and "OSVs identified" not in people.group()
+
+
+def test_long_chart_labels_wrap_onto_lines_and_are_never_cut() -> None:
+    from services.reporting.charts import Chart, Series, bar_chart
+
+    long = "Personas beneficiarias directas (cada persona una vez) en la fase"
+    svg = str(bar_chart(Chart("c", "t", [long, "Corto"], [Series("s", [3, 1])])))
+    lines = re.findall(r"<tspan [^>]*>([^<]*)</tspan>", svg)
+    assert " ".join(lines[:-1]) == long and lines[-1] == "Corto"
+    assert all(len(line) <= 28 for line in lines) and "…" not in svg

@@ -319,12 +319,15 @@ class ReadModel(View):
         with self.engine.connect() as connection:
             return list(self._facts(connection, [FACTS.c.event_id.in_(latest)]))
 
-    def alert_facts(self) -> list[Fact]:
+    def alert_facts(self, upto: datetime | None = None) -> list[Fact]:
         """What the follow-up alerts read: a few facts per OSV and municipality, and each OSV's last meetings only.
 
         Meetings are most of these facts on a long log; an alert only needs the
-        last day each OSV was met.
+        last day each OSV was met. Cut at ``upto`` (facts recorded by then), the
+        last meeting kept is not known, so every meeting recorded by then is read.
         """
+        if upto is not None:
+            return self.facts(upto=upto, types=ALERT_TYPES)
         return self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
 
     def positions(self) -> dict[str, int]:
