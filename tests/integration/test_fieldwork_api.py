@@ -35,7 +35,7 @@ def days_ago(days: int) -> str:
     return (today_in_lima() - timedelta(days=days)).isoformat()
 
 
-TOMORROW = (today_in_lima() + timedelta(days=1)).isoformat()
+FUTURE = (today_in_lima() + timedelta(days=30)).isoformat()  # far enough ahead to stay future if a run crosses midnight in Lima
 
 
 def upstream(client: TestClient) -> Upstream:
@@ -208,7 +208,7 @@ def test_an_osv_never_followed_up_shows_an_empty_follow_up_and_an_unknown_one_is
 @pytest.mark.parametrize(
     ("overrides", "field", "rule"),
     [
-        ({"held_on": TOMORROW}, "held_on", "not_in_future"),
+        ({"held_on": FUTURE}, "held_on", "not_in_future"),
         ({"held_on": "10/03/2025"}, "held_on", None),
         ({"held_on": ...}, "held_on", "missing"),
         ({"mode": "phone"}, "mode", "enum"),
@@ -262,7 +262,7 @@ def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
     completion = f"/osvs/{osv_id}/actions/{action_id}/completion"
 
     assert_problem(client.post(completion, json={"completed_on": "2025-03-09"}), 422, "completed_on", "not_before_held_on")
-    assert_problem(client.post(completion, json={"completed_on": TOMORROW}), 422, "completed_on", "not_in_future")
+    assert_problem(client.post(completion, json={"completed_on": FUTURE}), 422, "completed_on", "not_in_future")
     assert_problem(client.post(completion, json={"completed_on": "9 March"}), 422, "completed_on")
     assert_problem(client.post(completion, json={}), 422, "completed_on", "missing")
     assert_problem(client.post(f"/osvs/{osv_id}/actions/{uuid4()}/completion", json={"completed_on": "2025-03-20"}), 404)
@@ -285,7 +285,7 @@ def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
         ({"hours": "1.255"}, "hours", None),
         ({"hours": ...}, "hours", "missing"),
         ({"topic": "gardening"}, "topic", "enum"),
-        ({"given_on": TOMORROW}, "given_on", "not_in_future"),
+        ({"given_on": FUTURE}, "given_on", "not_in_future"),
         ({"trainer": "Gladys"}, "trainer", "extra_forbidden"),
     ],
 )
@@ -510,7 +510,7 @@ def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(cli
     ("overrides", "field", "rule"),
     [
         ({"osv_id": ...}, "osv_id", "missing"),
-        ({"held_on": TOMORROW}, "held_on", "not_in_future"),
+        ({"held_on": FUTURE}, "held_on", "not_in_future"),
         ({"kind": "party"}, "kind", "enum"),
         ({"district": "Cayma"}, "district", "lima_district"),
         ({"district": ...}, "district", "missing"),
@@ -621,7 +621,7 @@ def test_an_osv_never_assessed_lists_none_and_an_unknown_one_is_not_found(client
 @pytest.mark.parametrize(
     ("overrides", "field", "rule"),
     [
-        ({"assessed_on": TOMORROW}, "assessed_on", "not_in_future"),
+        ({"assessed_on": FUTURE}, "assessed_on", "not_in_future"),
         ({"members_assessed": 0, "members_over_5_years_in_peru": 0, "needs": []}, "members_assessed", "at_least_1"),
         ({"members_assessed": ...}, "members_assessed", "missing"),
         ({"members_assessed": 10**40}, "members_assessed", "less_than_equal"),
