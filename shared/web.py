@@ -646,7 +646,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
     def read_chain(
-        after: Annotated[int, Query(ge=0, description="Return positions after this one.")] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return positions after this one.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
     ) -> ChainPage:
         """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.schemas import Command
 from shared.web import SourceHealth
@@ -79,7 +79,15 @@ class AlertsPublic(BaseModel):
 
 # The leads' phase reports: targets and sign-offs --------------------------------
 
-Figure = dict[str, Decimal | int]
+FigurePart = Annotated[str, Field(min_length=1, max_length=60)]
+FigureValue = Annotated[
+    Decimal,
+    Field(le=10**12),
+    WithJsonSchema({"anyOf": [{"type": "number", "maximum": 10**12}, {"type": "string", "maxLength": 20, "pattern": r"^\d+(\.\d+)?$"}]}),
+]
+"""A part's value: a count (whole, checked by the domain), an amount or a rate; never above a trillion."""
+Figure = Annotated[dict[FigurePart, FigureValue], Field(max_length=40)]
+"""A figure as parts (at most 40): a count up to everyone in Lima, an amount or a rate."""
 
 
 class TargetsUpdate(Command):
