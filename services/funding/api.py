@@ -37,6 +37,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
+from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
@@ -57,6 +58,7 @@ grants = APIRouter(prefix="/grants", tags=["grants"])
 participatory_budgets = APIRouter(prefix="/participatory-budgets", tags=["participatory budgets"])
 rounds = APIRouter(prefix="/rounds", tags=["rounds"])
 proposals = APIRouter(prefix="/proposals", tags=["proposals"])
+Paged = Annotated[Page, Depends(page_query)]
 
 
 # Phases ------------------------------------------------------------------------------
@@ -70,9 +72,9 @@ def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
 
 
 @phases.get("", response_model=list[PhasePublic], dependencies=[Depends(requires(Permission.PROGRAMME_READ))])
-def list_phases(funding: FundingDep) -> list[PhasePublic]:
-    """List the programme's phases in date order."""
-    return [PhasePublic.of(p) for p in funding.list_phases()]
+def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> list[PhasePublic]:
+    """List the programme's phases in date order, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [PhasePublic.of(p) for p in page.of([p for p in funding.list_phases() if matches_name(name, p.name)], key=lambda p: p.id)]
 
 
 # Grants ------------------------------------------------------------------------------
@@ -91,11 +93,12 @@ def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 def list_grants(
     funding: FundingDep,
     scope: Reads,
+    page: Paged,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
 ) -> list[GrantPublic]:
-    """List grants (an OSV's, with `osv_id`), oldest granted first."""
+    """List grants (an OSV's, with `osv_id`), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
-    return [GrantPublic.of(grant) for grant in found]
+    return [GrantPublic.of(grant) for grant in page.of(found, key=lambda g: g.id)]
 
 
 @grants.get("/{grant_id}", response_model=GrantPublic)
@@ -148,10 +151,10 @@ def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: Fundin
 
 @participatory_budgets.get("", response_model=list[ParticipatoryBudgetPublic])
 def list_participatory_budgets(
-    funding: FundingDep, scope: Reads, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
+    funding: FundingDep, scope: Reads, page: Paged, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
 ) -> list[ParticipatoryBudgetPublic]:
-    """List an OSV's participatory-budget submissions, latest cycle first."""
-    return [ParticipatoryBudgetPublic.of(s) for s in funding.participatory_budgets_of(osv_id=osv_id, scope=scope)]
+    """List an OSV's participatory-budget submissions, latest cycle first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [ParticipatoryBudgetPublic.of(s) for s in page.of(funding.participatory_budgets_of(osv_id=osv_id, scope=scope), key=lambda s: s.id)]
 
 
 @participatory_budgets.get("/{submission_id}", response_model=ParticipatoryBudgetPublic)
@@ -200,9 +203,9 @@ def open_round(body: RoundCreate, funding: FundingDep) -> RoundPublic:
 
 
 @rounds.get("", response_model=list[RoundPublic])
-def list_rounds(funding: FundingDep, caller: ProposalReader) -> list[RoundPublic]:
-    """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it)."""
-    return [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
+def list_rounds(funding: FundingDep, caller: ProposalReader, page: Paged) -> list[RoundPublic]:
+    """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it); paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [RoundPublic.of(r) for r in page.of(funding.list_rounds(evaluator=assigned_only(caller)), key=lambda r: r.id)]
 
 
 @rounds.get("/{round_id}", response_model=RoundPublic)
@@ -243,9 +246,9 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
 
 
 @rounds.get("/{round_id}/proposals", response_model=list[ProposalPublic])
-def list_proposals(round_id: UUID, funding: FundingDep, caller: ProposalReader) -> list[ProposalPublic]:
-    """List a round's proposals in the order they were submitted."""
-    return [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+def list_proposals(round_id: UUID, funding: FundingDep, caller: ProposalReader, page: Paged) -> list[ProposalPublic]:
+    """List a round's proposals in the order they were submitted; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [ProposalPublic.of(p) for p in page.of(funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller)), key=lambda p: p.id)]
 
 
 @rounds.get(
