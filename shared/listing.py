@@ -11,9 +11,11 @@
   punctuation-insensitive, every word of the query a part of the name.
   Only names that are not personal data (OSVs, municipalities, rounds…) are
   searched; members' names never are.
-- :func:`known_parameters` (a dependency of every route of every service)
-  answers 422 problem+json, rule ``known_parameter``, naming a query
-  parameter the route does not declare, as unknown body fields already are.
+- :func:`refuse_unknown_query_parameters` makes :func:`known_parameters`
+  the last dependency of every route of every service: it answers 422
+  problem+json, rule ``known_parameter``, naming a query parameter the route
+  does not declare, as unknown body fields already are. Being last, it
+  answers after the route's own checks of the caller: 401 and 403 first.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_parameterless_sub_dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 
 from shared.districts import fold
 
@@ -122,18 +124,6 @@ def page_query(
     return Page(request=request, response=response, cursor=cursor, limit=limit)
 
 
-_declared: dict[int, frozenset[str]] = {}
-
-
-def declared_query_parameters(route: APIRoute) -> frozenset[str]:
-    """The query parameters a route (with its dependencies) declares, by the name a client sends."""
-    found = _declared.get(id(route))
-    if found is None:
-        found = frozenset(_query_names(route.dependant))
-        _declared[id(route)] = found
-    return found
-
-
 def _query_names(dependant: Dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
     for sub in dependant.dependencies:
@@ -141,21 +131,47 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def known_parameters(request: Request) -> None:
-    """Refuse, 422 rule ``known_parameter``, a query parameter the route does not declare.
+def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
+    """A dependency refusing, 422 rule ``known_parameter``, any query parameter not in ``declared``.
 
-    Routes left out of the OpenAPI document (the dashboard's sign-in callback, which takes what the identity
-    provider adds) are not checked. ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`).
+    ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`), so it never reaches this.
     """
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not route.include_in_schema:
-        return
-    declared = declared_query_parameters(route)
-    unknown = sorted({name for name in request.query_params if name not in declared})
-    if unknown:
-        raise RequestValidationError(
-            [
-                {"type": "known_parameter", "loc": ("query", name), "msg": "this route takes no such query parameter", "input": None}
-                for name in unknown
-            ]
-        )
+
+    def refuse_unknown(request: Request) -> None:
+        unknown = sorted({name for name in request.query_params if name not in declared})
+        if unknown:
+            raise RequestValidationError(
+                [
+                    {"type": "known_parameter", "loc": ("query", name), "msg": "this route takes no such query parameter", "input": None}
+                    for name in unknown
+                ]
+            )
+
+    refuse_unknown.declared = declared  # type: ignore[attr-defined]
+    return refuse_unknown
+
+
+def _route_contexts(api: FastAPI) -> list[Any]:
+    """Every route of ``api`` as it is served, those of included routers too (as :func:`shared.auth._api_routes`)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before routers were included lazily
+        return list(api.routes)
+    return list(iter_route_contexts(api.routes))
+
+
+def refuse_unknown_query_parameters(api: FastAPI) -> None:
+    """Make :func:`known_parameters` the last dependency of each of ``api``'s routes; call it once the routers are included.
+
+    Last, so that a caller without a token still gets 401 and one without the permission 403, as for a bad body.
+    Routes left out of the OpenAPI document are not checked: the dashboard's sign-in callback takes whatever the
+    identity provider adds (``iss``, ``session_state``).
+    """
+    for route in _route_contexts(api):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not getattr(route, "include_in_schema", True):
+            continue
+        if any(hasattr(d.call, "declared") for d in dependant.dependencies):
+            continue
+        check = known_parameters(frozenset(_query_names(dependant)))
+        dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(check), path=route.path_format))
