@@ -97,3 +97,8 @@ def test_an_unknown_query_parameter_on_a_command_is_422_and_nothing_is_written(r
     body = {"name": "Vecinos", "district": "comas", "mapped_on": "2021-03-15"}
     assert_problem(registry.post("/osvs", params={"force": "true"}, json=body), 422, "force", "known_parameter")
     assert registry.get("/osvs").json() == []
+
+
+def test_a_caller_without_a_token_gets_401_before_any_word_on_its_query(registry: TestClient) -> None:
+    response = registry.get("/osvs", params={"nmae": "x"}, headers={"Authorization": ""})
+    assert response.status_code == 401, response.text
