@@ -103,8 +103,9 @@ def list_osvs(
     ] = None,
     zone: Annotated[str | None, Query(min_length=1, max_length=100, description="Only OSVs of this zone of Lima (as `zone` reads).")] = None,
 ) -> list[OSVPublic]:
-    """List mapped OSVs with their zone and RUOS status, in the order they were mapped, optionally by RUOS progress,
-    name, district or zone; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress, name, district or zone.
+
+    In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     osvs = registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)
     if district is not None:
         wanted = district_key(district)
