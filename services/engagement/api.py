@@ -182,9 +182,8 @@ def list_active_members(
 
     No search by name: members' names are personal data."""
     reading = reader(caller, purpose)
-    listed = engagement.active_members_of(osv_id=osv_id, reader=reading)
-    chosen = page.of(listed, key=lambda pair: pair[1].membership_id)
-    return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in chosen]
+    listed = engagement.active_members_of(osv_id=osv_id, reader=reading, select=lambda found: page.of(found, key=lambda pair: pair[1].membership_id))
+    return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 
 
 # Follow-up, activities, needs --------------------------------------------------------
