@@ -252,10 +252,17 @@ def list_overdue(
     scope: Reads,
     page: Paged,
     days: Annotated[int, Query(ge=1, le=3650, description="Overdue when not met for more than this many days.")] = 45,
+    district: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Only OSVs of this district: its name (any usual spelling) or INEI ubigeo.")
+    ] = None,
 ) -> list[OverdueOSVPublic]:
     """List active OSVs with no follow-up meeting in the last `days` days, most overdue first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     today = engagement.today()
-    return [OverdueOSVPublic.of(standing, today) for standing in page.of(engagement.overdue(days=days, scope=scope), key=lambda s: s.osv_id)]
+    listed = [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days, scope=scope)]
+    if district is not None:
+        wanted = engagement.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
+        listed = [o for o in listed if engagement.districts.find(o.district).ubigeo == wanted]
+    return page.of(listed, key=lambda o: o.osv_id)
 
 
 @activities_router.post("/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic, dependencies=WRITES)

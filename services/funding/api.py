@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
-from services.funding.domain.proposals import PlannedOutput
+from services.funding.domain.grants import GrantKind, GrantStatus
+from services.funding.domain.proposals import PlannedOutput, ProposalStatus
 from services.funding.domain.scoring import Score
 from services.funding.schemas import (
     SCORING_RULE,
@@ -95,10 +96,19 @@ def list_grants(
     scope: Reads,
     page: Paged,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
+    kind: Annotated[GrantKind | None, Query(description="Only grants of this kind.")] = None,
+    grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open` or only `closed` grants.")] = None,
+    round_id: Annotated[UUID | None, Query(description="Only grants made on this round's approved proposals.")] = None,
 ) -> list[GrantPublic]:
-    """List grants (an OSV's, with `osv_id`), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    """List grants (an OSV's, with `osv_id`; by kind, status or round), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
-    return [GrantPublic.of(grant) for grant in page.of(found, key=lambda g: g.id)]
+    listed = [GrantPublic.of(grant) for grant in found]
+    listed = [
+        g
+        for g in listed
+        if (kind is None or g.kind == kind) and (grant_status is None or g.status == grant_status) and (round_id is None or g.round_id == round_id)
+    ]
+    return page.of(listed, key=lambda g: g.id)
 
 
 @grants.get("/{grant_id}", response_model=GrantPublic)
@@ -203,9 +213,16 @@ def open_round(body: RoundCreate, funding: FundingDep) -> RoundPublic:
 
 
 @rounds.get("", response_model=list[RoundPublic])
-def list_rounds(funding: FundingDep, caller: ProposalReader, page: Paged) -> list[RoundPublic]:
+def list_rounds(
+    funding: FundingDep,
+    caller: ProposalReader,
+    page: Paged,
+    name: NameQuery = None,
+    phase_id: Annotated[UUID | None, Query(description="Only this phase's rounds.")] = None,
+) -> list[RoundPublic]:
     """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it); paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [RoundPublic.of(r) for r in page.of(funding.list_rounds(evaluator=assigned_only(caller)), key=lambda r: r.id)]
+    listed = [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
+    return page.of([r for r in listed if matches_name(name, r.name) and (phase_id is None or r.phase_id == phase_id)], key=lambda r: r.id)
 
 
 @rounds.get("/{round_id}", response_model=RoundPublic)
@@ -246,9 +263,18 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
 
 
 @rounds.get("/{round_id}/proposals", response_model=list[ProposalPublic])
-def list_proposals(round_id: UUID, funding: FundingDep, caller: ProposalReader, page: Paged) -> list[ProposalPublic]:
+def list_proposals(
+    round_id: UUID,
+    funding: FundingDep,
+    caller: ProposalReader,
+    page: Paged,
+    osv_id: Annotated[UUID | None, Query(description="Only this OSV's proposal.")] = None,
+    proposal_status: Annotated[ProposalStatus | None, Query(alias="status", description="Only proposals in this status.")] = None,
+) -> list[ProposalPublic]:
     """List a round's proposals in the order they were submitted; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [ProposalPublic.of(p) for p in page.of(funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller)), key=lambda p: p.id)]
+    listed = [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+    chosen = [p for p in listed if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
+    return page.of(chosen, key=lambda p: p.id)
 
 
 @rounds.get(

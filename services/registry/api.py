@@ -108,8 +108,8 @@ def list_osvs(
     In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     osvs = registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)
     if district is not None:
-        wanted = district_key(district)
-        osvs = [o for o in osvs if registry.ubigeo_of(o) == district.strip() or district_key(o.district) == wanted]
+        wanted = registry.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
+        osvs = [o for o in osvs if registry.ubigeo_of(o) == wanted]
     if zone is not None:
         osvs = [o for o in osvs if district_key(o.zone) == district_key(zone)]
     osvs = [o for o in osvs if matches_name(name, o.name)]

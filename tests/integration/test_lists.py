@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.integration.test_funding_rounds_api import a_round
 from tests.integration.test_registry_ruos_api import new_osv
 from tests.support.api import assert_problem
 
@@ -102,3 +103,17 @@ def test_an_unknown_query_parameter_on_a_command_is_422_and_nothing_is_written(r
 def test_a_caller_without_a_token_gets_401_before_any_word_on_its_query(registry: TestClient) -> None:
     response = registry.get("/osvs", params={"nmae": "x"}, headers={"Authorization": ""})
     assert response.status_code == 401, response.text
+
+
+def test_a_district_that_is_not_of_lima_is_422_not_an_empty_list(registry: TestClient) -> None:
+    assert_problem(registry.get("/osvs", params={"district": "Springfield"}), 422, "district", "lima_district")
+
+
+def test_rounds_are_found_by_name_and_paged(funding: TestClient) -> None:
+    seeds = a_round(funding, name="Fondos semilla 2021")
+    murals = a_round(funding, name="Murales de integración")
+    assert [r["id"] for r in funding.get("/rounds", params={"name": "INTEGRACION"}).json()] == [murals["id"]]
+    first = funding.get("/rounds", params={"limit": 1})
+    assert [r["id"] for r in first.json()] == [seeds["id"]]
+    following = funding.get(NEXT.match(first.headers["link"])["url"])  # type: ignore[index]
+    assert [r["id"] for r in following.json()] == [murals["id"]] and "link" not in following.headers
