@@ -175,3 +175,21 @@ def refuse_unknown_query_parameters(api: FastAPI) -> None:
             continue
         check = known_parameters(frozenset(_query_names(dependant)))
         dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(check), path=route.path_format))
+
+
+LINK_HEADER = {
+    "description": 'The next page, when more items follow: `<path?…&cursor=…>; rel="next"` (RFC 8288); absent on the last page.',
+    "schema": {"type": "string"},
+}
+
+
+def document_pages(schema: dict[str, Any]) -> dict[str, Any]:
+    """Write the ``Link`` header into the 200 answer of every operation that takes a ``cursor`` (an OpenAPI document, changed in place)."""
+    for methods in schema.get("paths", {}).values():
+        for operation in methods.values():
+            if not isinstance(operation, dict) or not any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+                continue
+            answer = operation.get("responses", {}).get("200")
+            if answer is not None:
+                answer.setdefault("headers", {})["Link"] = LINK_HEADER
+    return schema

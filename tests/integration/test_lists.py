@@ -117,3 +117,11 @@ def test_rounds_are_found_by_name_and_paged(funding: TestClient) -> None:
     assert [r["id"] for r in first.json()] == [seeds["id"]]
     following = funding.get(NEXT.match(first.headers["link"])["url"])  # type: ignore[index]
     assert [r["id"] for r in following.json()] == [murals["id"]] and "link" not in following.headers
+
+
+def test_the_openapi_document_names_the_page_parameters_and_the_link_header(registry: TestClient) -> None:
+    operation = registry.get("/openapi.json").json()["paths"]["/osvs"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"name", "district", "cursor", "limit"} <= set(parameters)
+    assert parameters["limit"]["schema"]["maximum"] == 1000 and parameters["limit"]["description"]
+    assert "Link" in operation["responses"]["200"]["headers"]
