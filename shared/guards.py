@@ -30,6 +30,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from shared.listing import document_pages
+
 PROBLEM_JSON = "application/problem+json"
 
 Scope = MutableMapping[str, Any]
@@ -337,12 +339,12 @@ def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSO
 
 
 def install_documentation(api: FastAPI, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Make ``api``'s OpenAPI document carry :func:`document_errors`."""
+    """Make ``api``'s OpenAPI document carry :func:`document_errors` and the lists' ``Link`` header (:func:`~shared.listing.document_pages`)."""
     plain_openapi = api.openapi
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
-            api.openapi_schema = document_errors(plain_openapi(), limit, max_depth)
+            api.openapi_schema = document_pages(document_errors(plain_openapi(), limit, max_depth))
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]

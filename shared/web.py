@@ -49,6 +49,7 @@ from shared.guards import (
 )
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
+from shared.listing import refuse_unknown_query_parameters
 from shared.lifecycle import on_stop_signal, stop_tasks
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
@@ -556,12 +557,21 @@ MAX_POSITION = 2**63 - 1
 def base_api(runtime: Runtime, *, title: str, description: str, page_policies: Mapping[str, str] | None = None) -> FastAPI:
     """A FastAPI app with the runtime's lifespan, problem+json errors, request bounds and secure headers.
 
+    Once its routers are included, call :func:`~shared.listing.refuse_unknown_query_parameters` on it.
+
     ``page_policies`` gives the content security policy of each web page the
     app serves, by path (see :class:`~shared.guards.SecureHeaders`). Every
     error answer is documented on every operation of the OpenAPI document.
     """
     settings = runtime.settings
-    api = FastAPI(title=title, description=description, version="0.1.0", lifespan=runtime.lifespan, docs_url=None, redoc_url=None)
+    api = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=runtime.lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     api.state.runtime = runtime
     install_error_handlers(api)
     install_auth(api, settings.auth)
@@ -659,6 +669,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     for router in routers:
         api.include_router(router)
+    refuse_unknown_query_parameters(api)
     install_cors(api, runtime.settings.cors_allow_origins)
     return api
 

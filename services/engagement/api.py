@@ -44,6 +44,7 @@ from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
+from shared.listing import Page, page_query
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]
@@ -70,6 +71,7 @@ osvs = APIRouter(prefix="/osvs", tags=["members"])
 follow_up_router = APIRouter(tags=["follow-up"])
 activities_router = APIRouter(tags=["activities"])
 needs_router = APIRouter(tags=["needs"])
+Paged = Annotated[Page, Depends(page_query)]
 
 
 # Members ----------------------------------------------------------------------------------
@@ -115,9 +117,10 @@ def get_member(member_id: UUID, engagement: EngagementDep, caller: MemberReader,
 
 
 @members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])
-def get_access_log(member_id: UUID, engagement: EngagementDep) -> list[AccessPublic]:
-    """List who read the member's personal data, when and for what purpose, oldest first, for the data protection officer."""
-    return [AccessPublic.of(access) for access in engagement.access_log(member_id=member_id)]
+def get_access_log(member_id: UUID, engagement: EngagementDep, page: Paged) -> list[AccessPublic]:
+    """List who read the member's personal data, when and for what purpose, oldest first, for the data protection officer; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    log = list(enumerate(engagement.access_log(member_id=member_id)))  # append-only: the position is the entry's id
+    return [AccessPublic.of(access) for _, access in page.of(log, key=lambda entry: entry[0])]
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)
@@ -173,11 +176,13 @@ def withdraw_participant(
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic])
 def list_active_members(
-    osv_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None
+    osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged, purpose: PurposeQuery = None
 ) -> list[OSVMemberPublic]:
-    """List an OSV's active members with their roles: names to staff stating a purpose (each listed member's read logged), masked to others."""
+    """List an OSV's active members with their roles: names to staff stating a purpose (each listed member's read logged), masked to others; paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    No search by name: members' names are personal data."""
     reading = reader(caller, purpose)
-    listed = engagement.active_members_of(osv_id=osv_id, reader=reading)
+    listed = engagement.active_members_of(osv_id=osv_id, reader=reading, select=lambda found: page.of(found, key=lambda pair: pair[1].membership_id))
     return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 
 
@@ -245,11 +250,19 @@ def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: Engage
 def list_overdue(
     engagement: EngagementDep,
     scope: Reads,
+    page: Paged,
     days: Annotated[int, Query(ge=1, le=3650, description="Overdue when not met for more than this many days.")] = 45,
+    district: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Only OSVs of this district: its name (any usual spelling) or INEI ubigeo.")
+    ] = None,
 ) -> list[OverdueOSVPublic]:
-    """List active OSVs with no follow-up meeting in the last `days` days, most overdue first."""
+    """List active OSVs with no follow-up meeting in the last `days` days, most overdue first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     today = engagement.today()
-    return [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days, scope=scope)]
+    listed = [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days, scope=scope)]
+    if district is not None:
+        wanted = engagement.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
+        listed = [o for o in listed if engagement.districts.find(o.district).ubigeo == wanted]
+    return page.of(listed, key=lambda o: o.osv_id)
 
 
 @activities_router.post("/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic, dependencies=WRITES)
@@ -291,9 +304,9 @@ def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> Activi
 
 
 @activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic])
-def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> list[ActivityPublic]:
-    """List the activities an OSV reported, latest first, withdrawn ones marked."""
-    return [ActivityPublic.of(activity) for activity in engagement.activities_of(osv_id=osv_id, scope=scope)]
+def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads, page: Paged) -> list[ActivityPublic]:
+    """List the activities an OSV reported, latest first, withdrawn ones marked; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [ActivityPublic.of(activity) for activity in page.of(engagement.activities_of(osv_id=osv_id, scope=scope), key=lambda a: a.id)]
 
 
 @needs_router.post(
@@ -312,9 +325,10 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
 
 
 @needs_router.get("/osvs/{osv_id}/needs-assessments", response_model=list[NeedsAssessmentPublic])
-def list_needs_assessments(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> list[NeedsAssessmentPublic]:
-    """List an OSV's needs assessments, latest first."""
-    return [NeedsAssessmentPublic.of(osv_id, a) for a in engagement.needs_assessments(osv_id=osv_id, scope=scope)]
+def list_needs_assessments(osv_id: UUID, engagement: EngagementDep, scope: Reads, page: Paged) -> list[NeedsAssessmentPublic]:
+    """List an OSV's needs assessments, latest first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    found = engagement.needs_assessments(osv_id=osv_id, scope=scope)
+    return [NeedsAssessmentPublic.of(osv_id, a) for a in page.of(found, key=lambda a: a.assessment_id)]
 
 
 # The app ---------------------------------------------------------------------------------

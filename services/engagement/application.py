@@ -277,10 +277,17 @@ class Engagement(ServiceApplication):
         return member
 
     @retried_on_collision
-    def active_members_of(self, osv_id: UUID, reader: Reader | None = None) -> list[tuple[Member, Membership]]:
-        """The OSV's active members, in the order they joined, each with their membership there.
+    def active_members_of(
+        self,
+        osv_id: UUID,
+        reader: Reader | None = None,
+        select: Callable[[list[tuple[Member, Membership]]], list[tuple[Member, Membership]]] | None = None,
+    ) -> list[tuple[Member, Membership]]:
+        """The OSV's active members, in the order they joined, each with their membership there; ``select`` picks
+        the ones to answer (a page of them).
 
-        404 for an OSV outside the ``reader``'s scope; a plain reader's list is logged, member by member.
+        404 for an OSV outside the ``reader``'s scope; a plain reader's list is logged, member by member: only
+        those selected, the ones the reader sees.
         """
         if reader is not None:
             if reader.plain:
@@ -294,6 +301,8 @@ class Engagement(ServiceApplication):
         for membership_id, seat in roster.seats.items():
             member = self.get_member(seat.member_id)
             active.append((member, member.membership(membership_id)))
+        if select is not None:
+            active = select(active)
         if reader is not None and reader.plain and active:
             self._log_reads([member.id for member, _ in active], reader, Disclosure.OSV_MEMBERS)
         return active

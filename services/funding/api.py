@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
-from services.funding.domain.proposals import PlannedOutput
+from services.funding.domain.grants import GrantKind, GrantStatus
+from services.funding.domain.proposals import PlannedOutput, ProposalStatus
 from services.funding.domain.scoring import Score
 from services.funding.schemas import (
     SCORING_RULE,
@@ -37,6 +38,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
+from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
@@ -57,6 +59,7 @@ grants = APIRouter(prefix="/grants", tags=["grants"])
 participatory_budgets = APIRouter(prefix="/participatory-budgets", tags=["participatory budgets"])
 rounds = APIRouter(prefix="/rounds", tags=["rounds"])
 proposals = APIRouter(prefix="/proposals", tags=["proposals"])
+Paged = Annotated[Page, Depends(page_query)]
 
 
 # Phases ------------------------------------------------------------------------------
@@ -70,9 +73,9 @@ def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
 
 
 @phases.get("", response_model=list[PhasePublic], dependencies=[Depends(requires(Permission.PROGRAMME_READ))])
-def list_phases(funding: FundingDep) -> list[PhasePublic]:
-    """List the programme's phases in date order."""
-    return [PhasePublic.of(p) for p in funding.list_phases()]
+def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> list[PhasePublic]:
+    """List the programme's phases in date order, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [PhasePublic.of(p) for p in page.of([p for p in funding.list_phases() if matches_name(name, p.name)], key=lambda p: p.id)]
 
 
 # Grants ------------------------------------------------------------------------------
@@ -91,11 +94,21 @@ def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 def list_grants(
     funding: FundingDep,
     scope: Reads,
+    page: Paged,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
+    kind: Annotated[GrantKind | None, Query(description="Only grants of this kind.")] = None,
+    grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open` or only `closed` grants.")] = None,
+    round_id: Annotated[UUID | None, Query(description="Only grants made on this round's approved proposals.")] = None,
 ) -> list[GrantPublic]:
-    """List grants (an OSV's, with `osv_id`), oldest granted first."""
+    """List grants (an OSV's, with `osv_id`; by kind, status or round), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
-    return [GrantPublic.of(grant) for grant in found]
+    listed = [GrantPublic.of(grant) for grant in found]
+    listed = [
+        g
+        for g in listed
+        if (kind is None or g.kind == kind) and (grant_status is None or g.status == grant_status) and (round_id is None or g.round_id == round_id)
+    ]
+    return page.of(listed, key=lambda g: g.id)
 
 
 @grants.get("/{grant_id}", response_model=GrantPublic)
@@ -148,10 +161,10 @@ def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: Fundin
 
 @participatory_budgets.get("", response_model=list[ParticipatoryBudgetPublic])
 def list_participatory_budgets(
-    funding: FundingDep, scope: Reads, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
+    funding: FundingDep, scope: Reads, page: Paged, osv_id: Annotated[UUID, Query(description="The OSV whose submissions to list.")]
 ) -> list[ParticipatoryBudgetPublic]:
-    """List an OSV's participatory-budget submissions, latest cycle first."""
-    return [ParticipatoryBudgetPublic.of(s) for s in funding.participatory_budgets_of(osv_id=osv_id, scope=scope)]
+    """List an OSV's participatory-budget submissions, latest cycle first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [ParticipatoryBudgetPublic.of(s) for s in page.of(funding.participatory_budgets_of(osv_id=osv_id, scope=scope), key=lambda s: s.id)]
 
 
 @participatory_budgets.get("/{submission_id}", response_model=ParticipatoryBudgetPublic)
@@ -200,9 +213,16 @@ def open_round(body: RoundCreate, funding: FundingDep) -> RoundPublic:
 
 
 @rounds.get("", response_model=list[RoundPublic])
-def list_rounds(funding: FundingDep, caller: ProposalReader) -> list[RoundPublic]:
-    """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it)."""
-    return [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
+def list_rounds(
+    funding: FundingDep,
+    caller: ProposalReader,
+    page: Paged,
+    name: NameQuery = None,
+    phase_id: Annotated[UUID | None, Query(description="Only this phase's rounds.")] = None,
+) -> list[RoundPublic]:
+    """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it); paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    listed = [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
+    return page.of([r for r in listed if matches_name(name, r.name) and (phase_id is None or r.phase_id == phase_id)], key=lambda r: r.id)
 
 
 @rounds.get("/{round_id}", response_model=RoundPublic)
@@ -243,9 +263,18 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
 
 
 @rounds.get("/{round_id}/proposals", response_model=list[ProposalPublic])
-def list_proposals(round_id: UUID, funding: FundingDep, caller: ProposalReader) -> list[ProposalPublic]:
-    """List a round's proposals in the order they were submitted."""
-    return [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+def list_proposals(
+    round_id: UUID,
+    funding: FundingDep,
+    caller: ProposalReader,
+    page: Paged,
+    osv_id: Annotated[UUID | None, Query(description="Only this OSV's proposal.")] = None,
+    proposal_status: Annotated[ProposalStatus | None, Query(alias="status", description="Only proposals in this status.")] = None,
+) -> list[ProposalPublic]:
+    """List a round's proposals in the order they were submitted; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    listed = [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+    chosen = [p for p in listed if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
+    return page.of(chosen, key=lambda p: p.id)
 
 
 @rounds.get(

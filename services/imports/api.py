@@ -47,6 +47,7 @@ from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
 from shared.guards import SecureHeaders, install_documentation
+from shared.listing import refuse_unknown_query_parameters
 from shared.web import BodyLimit, install_error_handlers, problem
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ def create_app(
     api.add_middleware(SecureHeaders)  # outermost: the body limit's answers get the headers too
     api.include_router(kobo)
     api.include_router(operations)
+    refuse_unknown_query_parameters(api)
     return api
 
 

@@ -44,6 +44,8 @@ from services.registry.schemas import (
 from services.registry.settings import RegistrySettings
 from shared.auth import MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
+from shared.districts import district_key
+from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
@@ -56,6 +58,7 @@ WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 Writes = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_WRITE))]
 """The municipalities whose OSVs the caller's commands reach (staff: all of Lima); an OSV outside them answers 404."""
 READS = [Depends(requires(Permission.PROGRAMME_READ))]
+Paged = Annotated[Page, Depends(page_query)]
 
 osvs = APIRouter(prefix="/osvs", tags=["osvs"])
 applications = APIRouter(prefix="/osvs/{osv_id}/ruos-applications", tags=["ruos"])
@@ -86,6 +89,7 @@ def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
 def list_osvs(
     registry: RegistryDep,
     scope: Reads,
+    page: Paged,
     ruos: Annotated[
         RUOSFilter | None,
         Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term)."),
@@ -93,9 +97,23 @@ def list_osvs(
     within_days: Annotated[
         int, Query(ge=0, le=3650, description="With `ruos=expiring`: board terms ending within this many days of today in Lima, or ended.")
     ] = 60,
+    name: NameQuery = None,
+    district: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Only OSVs of this district: its name (any usual spelling) or INEI ubigeo.")
+    ] = None,
+    zone: Annotated[str | None, Query(min_length=1, max_length=100, description="Only OSVs of this zone of Lima (as `zone` reads).")] = None,
 ) -> list[OSVPublic]:
-    """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress."""
-    return [OSVPublic.of(osv) for osv in registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)]
+    """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress, name, district or zone.
+
+    In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    osvs = registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)
+    if district is not None:
+        wanted = registry.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
+        osvs = [o for o in osvs if registry.ubigeo_of(o) == wanted]
+    if zone is not None:
+        osvs = [o for o in osvs if district_key(o.zone) == district_key(zone)]
+    osvs = [o for o in osvs if matches_name(name, o.name)]
+    return [OSVPublic.of(osv) for osv in page.of(osvs, key=lambda o: o.id)]
 
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
@@ -111,9 +129,9 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
-def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits) -> list[EventRecordPublic]:
-    """List every event the OSV recorded, oldest first, for auditors."""
-    return [EventRecordPublic.of(e) for e in registry.osv_history(osv_id=osv_id, scope=scope)]
+def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged) -> list[EventRecordPublic]:
+    """List every event the OSV recorded, oldest first, for auditors; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [EventRecordPublic.of(e) for e in page.of(registry.osv_history(osv_id=osv_id, scope=scope), key=lambda e: e.version)]
 
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
@@ -269,10 +287,13 @@ def reject_application(
 def list_municipalities(
     registry: RegistryDep,
     scope: Reads,
+    page: Paged,
     without_focal_point: Annotated[bool, Query(description="Only those with no current focal point (continuity broken).")] = False,
+    name: NameQuery = None,
 ) -> list[MunicipalityPublic]:
-    """List the MML and the 43 district municipalities."""
-    return [MunicipalityPublic.of(m) for m in registry.list_municipalities(without_focal_point=without_focal_point, scope=scope)]
+    """List the MML and the 43 district municipalities, optionally by name; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    found = registry.list_municipalities(without_focal_point=without_focal_point, scope=scope)
+    return [MunicipalityPublic.of(m) for m in page.of([m for m in found if matches_name(name, m.reference.name)], key=lambda m: m.reference.id)]
 
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
@@ -335,10 +356,11 @@ def sign_agreement(municipality_id: str, body: AgreementCreate, registry: Regist
 @calendar.get("", response_model=list[NonWorkingDayPublic], dependencies=READS)
 def list_non_working_days(
     registry: RegistryDep,
+    page: Paged,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Only the days of this year.")] = None,
 ) -> list[NonWorkingDayPublic]:
-    """List the días no laborables that deadlines skip besides holidays, each with its decree."""
-    return [NonWorkingDayPublic.of(day, recorded) for day, recorded in registry.non_working_days(year=year)]
+    """List the días no laborables that deadlines skip besides holidays, each with its decree; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    return [NonWorkingDayPublic.of(day, recorded) for day, recorded in page.of(registry.non_working_days(year=year), key=lambda d: d[0].day)]
 
 
 @calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic, dependencies=WRITES)

@@ -380,6 +380,8 @@ class Operation:
     method: str
     path: str
     permissions: frozenset[str]
+    query: frozenset[str] = frozenset()
+    """The query parameters the operation declares: it refuses any other (422 `known_parameter`)."""
 
     @property
     def label(self) -> str:
@@ -405,7 +407,8 @@ def operations(world: World, service: str) -> list[Operation]:
                 continue
             assert operation.get("x-permissions"), f"{service} {method.upper()} {path} requires no permission"
             assert {"oidc": []} in operation["security"] and {"bearer": []} in operation["security"], path
-            found.append(Operation(service, method.upper(), path, frozenset(operation["x-permissions"])))
+            query = frozenset(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
+            found.append(Operation(service, method.upper(), path, frozenset(operation["x-permissions"]), query))
     return sorted(found, key=lambda op: op.path.endswith("/erasure"))
 
 
@@ -446,7 +449,7 @@ def _send(world: World, operation: Operation, side_name: str, headers: dict[str,
     if operation.method != "GET":
         assert body is not None, f"{operation.label}: the matrix has no body for this command; add one to _bodies"
     client = world.clients[operation.service]
-    query = _query(operation.service, operation.path, side, side_name)
+    query = {k: v for k, v in _query(operation.service, operation.path, side, side_name).items() if k in operation.query}
     return client.request(operation.method, path, params=query, json=body, headers=headers, follow_redirects=False)
 
 

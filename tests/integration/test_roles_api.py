@@ -351,3 +351,21 @@ def test_the_kobo_webhooks_docs_pages_are_served_from_its_own_assets_too() -> No
         asset = client.get("/docs/assets/redoc.standalone.js")
     assert docs.status_code == redoc.status_code == asset.status_code == 200
     assert "cdn.jsdelivr.net" not in docs.text + redoc.text
+
+
+def test_a_page_of_an_osvs_members_logs_the_reads_of_that_page_only(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    engagement = system["engagement"]
+    osv_id = an_osv(system, SJL)
+    first = created(engagement.post("/members", json={**PERSON, "osv_id": osv_id}, headers=tokens.headers("staff")))
+    second = created(
+        engagement.post(
+            "/members", json={**PERSON, "full_name": "Carlos Pérez", "document_number": "007654321", "osv_id": osv_id}, headers=tokens.headers("staff")
+        )
+    )
+
+    response = engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up", "limit": 1}, headers=tokens.headers("staff"))
+    assert [m["member_id"] for m in ok(response)] == [first["id"]]
+    assert 'rel="next"' in response.headers["link"]
+
+    assert len(ok(engagement.get(f"/members/{first['id']}/access-log", headers=tokens.headers("dpo")))) == 1
+    assert ok(engagement.get(f"/members/{second['id']}/access-log", headers=tokens.headers("dpo"))) == []

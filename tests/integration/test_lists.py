@@ -1,0 +1,127 @@
+"""Lists a front end needs: filters, name search, cursor pagination, and unknown query parameters refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_funding_rounds_api import a_round
+from tests.integration.test_registry_ruos_api import new_osv
+from tests.support.api import assert_problem
+
+NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+
+
+def names(response: object) -> list[str]:
+    assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+    return [osv["name"] for osv in response.json()]  # type: ignore[attr-defined]
+
+
+def test_osvs_are_found_by_name_ignoring_case_and_accents_and_by_district(registry: TestClient) -> None:
+    new_osv(registry, name="Asociación Vecinos Unidos de Collique", district="comas")
+    new_osv(registry, name="Mujeres Emprendedoras de Zárate", district="san juan de lurigancho")
+    new_osv(registry, name="Venezolanos Unidos en Comas", district="comas")
+
+    assert names(registry.get("/osvs", params={"name": "ASOCIACION unidos"})) == ["Asociación Vecinos Unidos de Collique"]
+    assert names(registry.get("/osvs", params={"name": "zarate"})) == ["Mujeres Emprendedoras de Zárate"]
+    assert names(registry.get("/osvs", params={"name": "unidos"})) == [
+        "Asociación Vecinos Unidos de Collique",
+        "Venezolanos Unidos en Comas",
+    ]
+    assert names(registry.get("/osvs", params={"district": "San Juan de Lurigancho"})) == ["Mujeres Emprendedoras de Zárate"]
+    assert names(registry.get("/osvs", params={"district": "150110"})) == [  # Comas's ubigeo
+        "Asociación Vecinos Unidos de Collique",
+        "Venezolanos Unidos en Comas",
+    ]
+    assert names(registry.get("/osvs", params={"district": "comas", "name": "venezolanos"})) == ["Venezolanos Unidos en Comas"]
+    assert names(registry.get("/osvs", params={"name": "nadie"})) == []
+
+
+def test_a_list_walked_page_by_page_gives_every_item_once_in_order(registry: TestClient) -> None:
+    created = [new_osv(registry, name=f"OSV número {i}") for i in range(7)]
+
+    seen: list[str] = []
+    url: str | None = "/osvs?limit=3"
+    pages = 0
+    while url is not None:
+        response = registry.get(url)
+        assert response.status_code == 200, response.text
+        assert isinstance(response.json(), list)
+        seen += [osv["id"] for osv in response.json()]
+        pages += 1
+        link = response.headers.get("link")
+        url = NEXT.match(link)["url"] if link else None  # type: ignore[index]
+    assert seen == created
+    assert pages == 3
+    assert "link" not in registry.get("/osvs", params={"limit": 7}).headers
+
+
+def test_a_page_keeps_its_filters_in_the_next_link(registry: TestClient) -> None:
+    for i in range(3):
+        new_osv(registry, name=f"Unidos {i}")
+    new_osv(registry, name="Otra cosa")
+    first = registry.get("/osvs", params={"name": "unidos", "limit": 2})
+    url = NEXT.match(first.headers["link"])["url"]  # type: ignore[index]
+    assert "name=unidos" in url
+    assert names(registry.get(url)) == ["Unidos 2"]
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "-1", "many"])
+def test_a_limit_out_of_bounds_is_422(registry: TestClient, limit: str) -> None:
+    assert_problem(registry.get("/osvs", params={"limit": limit}), 422, "limit")
+
+
+def test_a_cursor_the_service_did_not_give_is_422(registry: TestClient) -> None:
+    new_osv(registry)
+    assert_problem(registry.get("/osvs", params={"cursor": "bm90LWFuLWlk"}), 422, "cursor", "cursor")
+    assert_problem(registry.get("/osvs", params={"cursor": "!!!"}), 422, "cursor", "cursor")
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("registry", "/osvs"),
+        ("registry", "/municipalities/150110"),
+        ("funding", "/grants"),
+        ("engagement", "/follow-up/overdue"),
+        ("reporting", "/indicators"),
+    ],
+)
+def test_an_unknown_query_parameter_is_422_naming_it(request: pytest.FixtureRequest, service: str, path: str) -> None:
+    client: TestClient = request.getfixturevalue(service)
+    assert_problem(client.get(path, params={"nmae": "x"}), 422, "nmae", "known_parameter")
+
+
+def test_an_unknown_query_parameter_on_a_command_is_422_and_nothing_is_written(registry: TestClient) -> None:
+    body = {"name": "Vecinos", "district": "comas", "mapped_on": "2021-03-15"}
+    assert_problem(registry.post("/osvs", params={"force": "true"}, json=body), 422, "force", "known_parameter")
+    assert registry.get("/osvs").json() == []
+
+
+def test_a_caller_without_a_token_gets_401_before_any_word_on_its_query(registry: TestClient) -> None:
+    response = registry.get("/osvs", params={"nmae": "x"}, headers={"Authorization": ""})
+    assert response.status_code == 401, response.text
+
+
+def test_a_district_that_is_not_of_lima_is_422_not_an_empty_list(registry: TestClient) -> None:
+    assert_problem(registry.get("/osvs", params={"district": "Springfield"}), 422, "district", "lima_district")
+
+
+def test_rounds_are_found_by_name_and_paged(funding: TestClient) -> None:
+    seeds = a_round(funding, name="Fondos semilla 2021")
+    murals = a_round(funding, name="Murales de integración")
+    assert [r["id"] for r in funding.get("/rounds", params={"name": "INTEGRACION"}).json()] == [murals["id"]]
+    first = funding.get("/rounds", params={"limit": 1})
+    assert [r["id"] for r in first.json()] == [seeds["id"]]
+    following = funding.get(NEXT.match(first.headers["link"])["url"])  # type: ignore[index]
+    assert [r["id"] for r in following.json()] == [murals["id"]] and "link" not in following.headers
+
+
+def test_the_openapi_document_names_the_page_parameters_and_the_link_header(registry: TestClient) -> None:
+    operation = registry.get("/openapi.json").json()["paths"]["/osvs"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {"name", "district", "cursor", "limit"} <= set(parameters)
+    assert parameters["limit"]["schema"]["maximum"] == 1000 and parameters["limit"]["description"]
+    assert "Link" in operation["responses"]["200"]["headers"]
