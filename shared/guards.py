@@ -103,6 +103,9 @@ def _unprocessable_body(rule: str, message: str) -> JSONResponse:
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(rb"[\[\]{}]")
 _LONG_NUMBER = re.compile(rb"[0-9]{%d,}" % (MAX_NUMBER_DIGITS + 1))
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\(?:u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])|[bf])")
+"""A JSON escape of a control character other than tab, line feed and carriage return (``\\u0000``, ``\\b``…),
+not preceded by an escaped backslash (``\\\\u0000`` is the text "\\u0000")."""
 
 
 def json_depth(body: bytes, limit: int) -> int:
@@ -131,7 +134,11 @@ class RequestGuard:
       (RFC 8259 requires it of JSON) gets 422,
       rule ``utf8``; arrays and objects nested deeper than ``max_depth`` get
       422, rule ``max_json_depth``; a number of more than
-      :data:`MAX_NUMBER_DIGITS` digits gets 422, rule ``max_number_digits``.
+      :data:`MAX_NUMBER_DIGITS` digits gets 422, rule ``max_number_digits``; a
+      string holding a control character other than tab and line breaks
+      (NUL among them, which PostgreSQL's text columns refuse, in a name
+      that is published and never redactable) gets 422, rule
+      ``control_characters``.
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
     """
@@ -188,6 +195,10 @@ class RequestGuard:
             return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
         if _LONG_NUMBER.search(_STRING.sub(b'""', body)):
             return _unprocessable_body("max_number_digits", f"a number has more than {MAX_NUMBER_DIGITS} digits")
+        if _CONTROL_ESCAPE.search(body):
+            return _unprocessable_body(
+                "control_characters", "a text holds a control character (only tab and line breaks may appear in texts)"
+            )
         return None
 
 

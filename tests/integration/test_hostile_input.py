@@ -5,6 +5,8 @@ Each test is one kind of input, sent to every service and route it concerns.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,27 @@ def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_
 def test_brackets_and_digits_inside_strings_do_not_count_as_nesting_or_numbers(services: dict[str, TestClient]) -> None:
     response = services["registry"].post("/osvs", json={"name": "[\"{" * 30 + "1" * 105, "district": "Breña", "mapped_on": "2021-03-01"})
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_text_holding_a_control_character_gets_422_on_every_command(services: dict[str, TestClient], service: str) -> None:
+    # A NUL in a name is published for good, and PostgreSQL's text columns (the services' views) refuse it.
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for text in ("Club\u0000Deportivo", "Olla \u001b[31mComún", "Vaso de leche\b"):
+        body = json.dumps({"name": text, "district": "Breña", "mapped_on": "2021-03-01"}).encode()
+        for method, path in post_routes(client):
+            response = client.request(method, path, content=body, headers={"content-type": "application/json"})
+            assert_problem(response, 422, field="body", rule="control_characters")
+    assert client.get("/events").json()["head"] == head
+
+
+def test_tabs_line_breaks_and_an_escaped_backslash_are_texts_like_any_other(services: dict[str, TestClient]) -> None:
+    name = "Comedor\tSanta Rosa \\u0000 N.º 2"  # a tab, and the six characters \u0000 typed as text
+    body = json.dumps({"name": name, "district": "Breña", "mapped_on": "2021-03-01"}).encode()
+    response = services["registry"].post("/osvs", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == name
 
 
 # The server's own layers: no such path, a method not served -----------------------------------------
