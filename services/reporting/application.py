@@ -127,9 +127,13 @@ class Reporting:
     ) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
         found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope))
-        for event in found["events"]:
-            event["municipality"] = self._municipality(event.pop("municipality_id", None), event.get("district"))
+        self._name_municipalities(found["events"])
         return {"as_of": rfc3339(as_of), **found}
+
+    def _name_municipalities(self, events: list[dict[str, Any]]) -> None:
+        """Each evidence row's ``municipality`` as ``{id, name}`` (the one its fact names, else its district's)."""
+        for event in events:
+            event["municipality"] = self._municipality(event.pop("municipality_id", None), event.get("district"))
 
     def _municipality(self, municipality_id: str | None, district: str | None) -> dict[str, str] | None:
         """The municipality an evidence row concerns: the one its fact names, else its district's; as id and name."""
@@ -337,6 +341,7 @@ class Reporting:
             key = (name, signed["phase"])
             if key not in evidence:
                 evidence[key] = self.readmodel.evidence(name, signed["phase"], None, as_of)["events"]
+                self._name_municipalities(evidence[key])
             later = [e for e in evidence[key] if recorded_at(e["recorded_at"]) > signed["cut"]]
             out.append({"indicator": name, "parts": parts, "events": later})
         return out

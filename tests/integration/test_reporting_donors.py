@@ -240,6 +240,10 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     assert [(e["event_id"], e["adds"]) for e in changed["events"]] == [
         ("engagement:2", {"aggregate": 3, "by_nationality.VE": 3, "by_sex.F": 3, "total": 3}),
     ]
+    assert "municipality_id" not in changed["events"][0]  # each row names its municipality as the evidence does
+    assert changed["events"][0]["municipality"] == desk[0].get(
+        "/indicators/beneficiaries_direct/evidence", params={"phase": listed["phase"]}
+    ).json()["events"][-1]["municipality"]
     assert {r["indicator"] for r in listed["restatement"]} == {"beneficiaries_direct", "attendances"}  # the late workshop adds people and their attendances
 
     # As of a moment before the late workshop was recorded, the sign-off stood unrestated.

@@ -48,7 +48,7 @@ class TargetPartError(RuleViolationError):
 
 class TargetValueError(RuleViolationError):
     def __init__(self, field: str, value: object, expected: str) -> None:
-        super().__init__(f"{value!r} is not {expected}", field=field, rule="target_value")
+        super().__init__(f"{value} is not {expected}", field=field, rule="target_value")
 
 
 class TargetMissingError(RuleViolationError):
