@@ -167,7 +167,7 @@ class Reporting:
         and the report's ``digest`` and chain ``heads`` (see :meth:`indicators`)."""
         now = self.now()
         report = self.indicators(as_of, by, scope)
-        body = exports.to_csv(report, as_of, now, lang, self.plans(as_of))
+        body = exports.to_csv(report, as_of, now, lang, self.plans(as_of), self.scope_label(scope))
         return body, exports.file_name(as_of, now, "csv"), _evidence_of(report)
 
     def export_xlsx(
@@ -178,8 +178,14 @@ class Reporting:
         now = self.now()
         report = self.indicators(as_of, by, scope)
         evidence = _evidence_of(report)
-        body = exports.to_xlsx(report, as_of, now, lang, plans=self.plans(as_of), **evidence)
+        body = exports.to_xlsx(report, as_of, now, lang, plans=self.plans(as_of), whole=self.scope_label(scope), **evidence)
         return body, exports.file_name(as_of, now, "xlsx"), evidence
+
+    def scope_label(self, scope: MunicipalScope) -> str | None:
+        """None for all of Lima; else the names of the municipalities whose share a report is ("Municipalidad … de San Juan de Lurigancho")."""
+        if scope.all_of_lima:
+            return None
+        return ", ".join(sorted(m.name for m in self.municipalities if m.id in scope.ubigeos)) or ", ".join(sorted(scope.ubigeos))
 
     def export_hxl(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> str:
         """The OSVs' activities as an HXL 3W/5W CSV (who, what, where by ubigeo, when, people reached), from the facts recorded by ``as_of``.

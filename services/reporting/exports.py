@@ -123,8 +123,11 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None or value == "" else Decimal(str(value))
 
 
-def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None = None) -> Iterator[Row]:
+def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None = None, whole: str | None = None) -> Iterator[Row]:
     """Every figure of a ``GET /indicators`` answer, one part per row, in words of ``lang``.
+
+    ``whole`` names the report's own group: the whole programme by default, or the municipalities a
+    focal point's report is the share of (so that a forwarded file never reads as the programme's).
 
     A phase's row of the whole programme carries the part's baseline, target and share of the target reached
     where ``plans`` (:meth:`Reporting.plans <services.reporting.application.Reporting.plans>`) set them; a part
@@ -136,7 +139,7 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
     if "breakdown" in report:
         blocks += list(report["breakdown"]["groups"].items())
     for group, block in blocks:
-        group_label = t("export.all_groups") if group == ALL_GROUPS else group
+        group_label = (whole or t("export.all_groups")) if group == ALL_GROUPS else group
         phases = [(p["code"], p["name"], p["starts_on"], p["ends_on"], p["indicators"]) for p in block["phases"]]
         for code, phase, starts_on, ends_on, figures in [*phases, (None, t("ui.total"), "", "", block["total"])]:
             for indicator, figure in figures.items():
@@ -157,14 +160,20 @@ def file_name(as_of: datetime | None, generated_at: datetime, extension: str) ->
 
 
 def to_csv(
-    report: Mapping[str, Any], as_of: datetime | None, generated_at: datetime, lang: Language = "es", plans: Plans | None = None
+    report: Mapping[str, Any],
+    as_of: datetime | None,
+    generated_at: datetime,
+    lang: Language = "es",
+    plans: Plans | None = None,
+    whole: str | None = None,
 ) -> bytes:
-    """UTF-8 with a byte-order mark, the header on the first line, then a row per figure part (with ``plans``' targets)."""
+    """UTF-8 with a byte-order mark, the header on the first line, then a row per figure part (with ``plans``' targets;
+    ``whole`` as in :func:`rows`)."""
     t = translator(lang)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([t(h) for h in HEADER])
-    for row in rows(report, lang, plans):
+    for row in rows(report, lang, plans, whole):
         writer.writerow(row.cells())
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -186,9 +195,10 @@ def to_xlsx(
     digest: str = "",
     heads: Mapping[str, Mapping[str, Any]] | None = None,
     plans: Plans | None = None,
+    whole: str | None = None,
 ) -> bytes:
-    """A sheet of figures (header frozen, widths set, money and percentages formatted; with ``plans``' targets)
-    and a sheet of properties, the digest and the chain heads among them."""
+    """A sheet of figures (header frozen, widths set, money and percentages formatted; with ``plans``' targets;
+    ``whole`` as in :func:`rows`) and a sheet of properties, what the figures cover, the digest and the chain heads among them."""
     t = translator(lang)
     workbook = Workbook()
     sheet = workbook.active
@@ -200,7 +210,7 @@ def to_xlsx(
     for index, width in enumerate(WIDTHS):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
     share_column = VALUE_COLUMNS[-1] + 1
-    for row in rows(report, lang, plans):
+    for row in rows(report, lang, plans, whole):
         sheet.append(row.cells())
         if row.indicator_code.endswith("_rate"):
             number_format = "0.00%"
@@ -220,6 +230,7 @@ def to_xlsx(
         ("export.generated_at", _moment(generated_at)),
         ("export.language", lang),
         ("export.source", "osv-platform GET /indicators"),
+        ("export.covers", whole or t("export.all_groups")),
         ("export.digest", digest),
         ("export.heads", heads_label(heads or {})),
     ):

@@ -265,6 +265,9 @@ def test_a_focal_points_indicators_are_its_municipalitys_alone(system: dict[str,
     assert evidence["value"] == 2 and len(evidence["events"]) == 2
     csv = reporting.get("/indicators/export.csv", headers=tokens.headers("municipal-150132")).text
     assert SMP not in csv
+    # a forwarded file says whose share it is, never "the whole programme"
+    assert "Todo el programa" not in csv and ",Municipalidad Distrital de San Juan de Lurigancho," in csv
+    assert "Todo el programa" in reporting.get("/indicators/export.csv", headers=tokens.headers("staff")).text
     alerts = ok(reporting.get("/alerts", headers=tokens.headers("municipal-150132")))
     assert [m["municipality_id"] for m in alerts["municipalities_without_focal_point"]] == ["150132"]
 
