@@ -27,7 +27,7 @@ token: $(STAMP)  ## print an access token for a demo account (last line): make t
 	@$(PY) -m devtools.identity token $(USER)
 
 test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 $(ASYNCAPI_CLI):
 	npm install --prefix $(ASYNCAPI_DIR) --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
