@@ -40,7 +40,7 @@ browser:  ## install chromium and chromedriver from Debian when they are missing
 	test -x /usr/bin/chromium || $(APT_INSTALL) || ($(SUDO) apt-get update && $(APT_INSTALL))
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
 	$(PY) -m faults

@@ -1,7 +1,7 @@
 """Throughput and latency of osv-platform, each figure beside a bare-library baseline.
 
-    .venv/bin/python bench/run.py            # full run, a million events (~15 minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # smoke run (about a minute)
+    make bench            # full run, a million events (under 20 minutes on 2 cores; --budget 1140 s)
+    make bench QUICK=1    # the same table on small counts (bench/run.py --quick), under 3 minutes (--budget 170 s)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
 (``devtools.embedded.NatsServer``, as ``make run`` starts it), each service under
@@ -9,7 +9,12 @@ uvicorn in its own process, SQLite files in a temporary directory. The
 baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
-   beside plain ``eventsourcing`` appends to an SQLite file, one per transaction.
+   beside the combined ceiling of a bare ``eventsourcing`` save loop on an SQLite
+   file (one save per transaction) and a bare FastAPI POST, each measured here.
+1b. Commands/s with 16 concurrent clients on SQLite (the store alone, registry's
+   application in-process, ``POST /osvs``), where group commit shares one fsync
+   among saves made at once, beside the same one-commit-per-save loop; the
+   store and the application also with a commit per save, as before.
 2. Rebuild events/s of reporting's read model from the NATS stream (a million
    events of a three-year programme by default), beside a raw read of the same
    stream and a raw read of an ``eventsourcing`` notification log of the same
@@ -38,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -328,18 +334,79 @@ def baseline_appends(tmp: Path, count: int) -> Baseline:
         app.close()
 
 
-def registry_in_process(tmp: Path, count: int) -> float:
-    """Registry's application alone, as the route uses it (map_osv then get_osv): commands/s."""
-    from services.registry.application import Registry
-    from services.registry.schemas import OSVPublic
+def in_threads(threads: int, count: int, command: Callable[[int], None]) -> tuple[float, list[str]]:
+    """Run ``command(i)`` for i in 0..count-1 from ``threads`` threads at once: seconds taken, and the failures."""
+    indexes = iter(range(count))
+    failures: list[str] = []
+
+    def work() -> None:
+        for i in indexes:
+            try:
+                command(i)
+            except Exception as error:  # noqa: BLE001 - counted and shown, the run goes on
+                failures.append(f"{type(error).__name__}: {str(error)[:200]}")
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started, failures
+
+
+@dataclass
+class StoreRun:
+    per_second: float
+    saves_per_commit: float
+    failures: list[str]
+
+
+def store_env(path: Path, saves_per_commit: int | None) -> dict[str, str]:
+    """The services' own store on an SQLite file (hash chain, group commit); ``saves_per_commit`` 1: a commit per save."""
     from shared.store import persistence_env
 
-    app = Registry(persistence_env(f"sqlite:///{tmp / 'registry-in-process.db'}"))
+    env = persistence_env(f"sqlite:///{path}")
+    if saves_per_commit is not None:
+        env["SQLITE_MAX_SAVES_PER_COMMIT"] = str(saves_per_commit)
+    return env
+
+
+def saves_per_commit(app: Application, commits_before: int, saves_before: int) -> float:
+    recorder: Any = app.recorder
+    commits = getattr(recorder, "commits", 0) - commits_before
+    return (getattr(recorder, "saves_committed", 0) - saves_before) / commits if commits else float("nan")
+
+
+def store_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at_most: int | None = None) -> StoreRun:
+    """The services' store (hash chain; group commit unless ``saves_per_commit_at_most`` is 1), ``threads`` threads saving the trivial aggregate."""
+    app = Application(env=store_env(tmp / f"store-{threads}-{saves_per_commit_at_most}.db", saves_per_commit_at_most))
     try:
-        started = time.perf_counter()
-        for i in range(count):
+        for i in range(20):
+            app.save(Thing(n=-i))
+        recorder: Any = app.recorder
+        before = getattr(recorder, "commits", 0), getattr(recorder, "saves_committed", 0)
+        seconds, failures = in_threads(threads, count, lambda i: app.save(Thing(n=i)))
+        return StoreRun(rate(count, seconds), saves_per_commit(app, *before), failures)
+    finally:
+        app.close()
+
+
+def registry_in_process(tmp: Path, count: int, threads: int = 1, saves_per_commit_at_most: int | None = None) -> StoreRun:
+    """Registry's application alone, as the route uses it (map_osv then get_osv), from ``threads`` threads: commands/s."""
+    from services.registry.application import Registry
+    from services.registry.schemas import OSVPublic
+
+    app = Registry(store_env(tmp / f"registry-in-process-{threads}-{saves_per_commit_at_most}.db", saves_per_commit_at_most))
+    try:
+        recorder: Any = app.recorder
+        before = getattr(recorder, "commits", 0), getattr(recorder, "saves_committed", 0)
+
+        def command(i: int) -> None:
             OSVPublic.of(app.get_osv(app.map_osv(f"OSV {i}", DISTRICTS[i % len(DISTRICTS)], date(2021, 3, 15))))
-        return rate(count, time.perf_counter() - started)
+
+        seconds, failures = in_threads(threads, count, command)
+        return StoreRun(rate(count - len(failures), seconds), saves_per_commit(app, *before), failures)
     finally:
         app.close()
 
@@ -450,20 +517,42 @@ def wait_relayed(process: ServiceProcess, timeout: float = 120.0) -> float:
     return time.perf_counter() - started
 
 
+def bare_fastapi(tmp: Path, args: argparse.Namespace) -> CommandRun:
+    """Bare FastAPI under uvicorn, a POST that stores nothing, from the same client: the HTTP half of the ceiling."""
+    bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app")
+    try:
+        bare.start()
+        drive(bare.url, "/osvs", osv_body, args.warmup, args.concurrency)
+        return drive(bare.url, "/osvs", osv_body, args.commands, args.concurrency, bare.proc_pid)
+    finally:
+        bare.stop()
+
+
 def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
-    n, c = args.commands, args.concurrency
+    n, c, many = args.commands, args.concurrency, args.many_clients
     rows = table.section(f"1. commands through the HTTP API ({n:,} each, {c} concurrent httpx clients)")
     say(f"baseline: {n:,} bare eventsourcing appends on SQLite")
     baseline = baseline_appends(tmp, n)
     say(f"  {baseline.per_second:,.0f} cmd/s")
+    say("baseline: bare FastAPI+uvicorn POST, no store")
+    bare = bare_fastapi(tmp, args)
+    say(f"  {bare.per_second:,.0f} req/s")
+    ceiling = 1 / (1 / baseline.per_second + 1 / bare.per_second)
     es_label = "eventsourcing save loop, SQLite file"
+    ceiling_label = "combined ceiling (one request + one save)"
+    rows.append(Row("eventsourcing save loop, SQLite file, 1 thread, a commit per save", fmt_rate(baseline.per_second, "cmd/s"),
+                    "CPU per command", f"{baseline.cpu_per_command * 1000:.2f} ms"))
+    rows.append(Row("bare FastAPI+uvicorn POST, no store (same client)", fmt_rate(bare.per_second, "req/s"),
+                    "CPU per request: server / client", f"{bare.cpu_service * 1000:.2f} / {bare.cpu_client * 1000:.2f} ms"))
+    rows.append(Row("combined ceiling: 1 / (1/save loop + 1/bare FastAPI)", fmt_rate(ceiling, "cmd/s")))
 
-    def add(figure: str, run: CommandRun, process: ServiceProcess | None = None) -> None:
+    def add(figure: str, run: CommandRun, process: ServiceProcess | None = None, against: tuple[str, float] = (ceiling_label, ceiling)) -> None:
         value = fmt_rate(run.per_second, "cmd/s")
         if run.errors:
             value += f" ({len(run.errors)} not 201)"
             table.notes.append(f"{figure}: first failure: {run.errors[0]}")
-        rows.append(Row(figure, value, es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(run.per_second, baseline.per_second)))
+        label, baseline_rate = against
+        rows.append(Row(figure, value, label, fmt_rate(baseline_rate, "cmd/s"), fmt_ratio(run.per_second, baseline_rate)))
         rows.append(Row("  client latency p50 / p99", f"{fmt_ms(statistics.median(run.latencies))} / {fmt_ms(percentile(run.latencies, 99))}"))
         rows.append(Row(
             "  CPU per command: service / nats / client",
@@ -474,6 +563,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             rows.append(Row(f"  {process.name} relay: lag 0 this long after the last 201", fmt_ms(wait_relayed(process))))
 
     var = tmp / "commands-var"
+    many_clients: CommandRun | None = None
     with nats_server(tmp / "commands-nats") as server:
         # Registry ---------------------------------------------------------
         with service("registry", var, server.url, tmp) as registry:
@@ -483,6 +573,9 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
             add("registry POST /osvs", run, registry)
             osv_ids = run.ids
+            say(f"registry: {n:,} x POST /osvs from {many} concurrent clients")
+            many_clients = drive(registry.url, "/osvs", lambda i: osv_body(2 * n + i), n, many, registry.proc_pid, server.pid)
+            say(f"  {many_clients.per_second:,.0f} cmd/s, {len(many_clients.errors)} failures")
 
         # Funding ----------------------------------------------------------
         if not osv_ids:
@@ -507,7 +600,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 
         # Engagement -------------------------------------------------------
         if not (ROOT / "services" / "engagement" / "api.py").exists():
-            rows.append(Row("engagement POST /members", "not built yet", es_label, fmt_rate(baseline.per_second, "cmd/s")))
+            rows.append(Row("engagement POST /members", "not built yet", ceiling_label, fmt_rate(ceiling, "cmd/s")))
         elif osv_ids:
             try:
                 with service("engagement", var, server.url, tmp) as engagement:
@@ -539,10 +632,11 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                 table.notes.append(f"engagement: {str(error)[:600]}")
 
     # Where the time goes: the applications without HTTP, HTTP without an application.
-    say("applications in-process; bare FastAPI under uvicorn")
+    say("applications in-process")
     rows.append(Row("breakdown (same counts):"))
-    for label, measure in (("registry", registry_in_process), ("funding", funding_in_process)):
-        in_process = measure(tmp, n)
+    registry_alone = registry_in_process(tmp, n)
+    funding_alone = funding_in_process(tmp, n)
+    for label, in_process in (("registry", registry_alone.per_second), ("funding", funding_alone)):
         rows.append(Row(f"  {label} application in-process, no HTTP/NATS, 1 thread", fmt_rate(in_process, "cmd/s"),
                         es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(in_process, baseline.per_second)))
     dead_nats = f"nats://{HOST}:{free_port(HOST)}"  # nothing listens: the relay waits, commands still work
@@ -551,16 +645,29 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid)
         rows.append(Row("  registry POST /osvs, NATS unreachable (relay idle)", fmt_rate(run.per_second, "cmd/s"),
                         "CPU per command: service / client", f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
-    bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app")
-    try:
-        bare.start()
-        drive(bare.url, "/osvs", osv_body, args.warmup, c)
-        run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
-        rows.append(Row("  bare FastAPI+uvicorn POST, no store (same client)", fmt_rate(run.per_second, "cmd/s"),
-                        "CPU per request: server / client",
-                        f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
-    finally:
-        bare.stop()
+
+    # Many clients at once: what group commit is for ---------------------------
+    rows = table.section(f"1b. {many} concurrent clients on SQLite, against the save loop (1 thread, a commit per save)")
+    loop = (es_label, baseline.per_second)
+
+    def add_store(figure: str, run: StoreRun, baseline_rate: float = baseline.per_second) -> None:
+        value = fmt_rate(run.per_second, "cmd/s") + (f" ({len(run.failures)} failed)" if run.failures else "")
+        if run.failures:
+            table.notes.append(f"{figure.strip()}: first failure: {run.failures[0]}")
+        rows.append(Row(figure, value, loop[0], fmt_rate(baseline_rate, "cmd/s"), fmt_ratio(run.per_second, baseline_rate)))
+        if run.saves_per_commit == run.saves_per_commit:  # not NaN
+            rows.append(Row("    saves per commit (mean)", f"{run.saves_per_commit:.1f}"))
+
+    say(f"the services' store, {many} threads saving a trivial aggregate: group commit, then a commit per save")
+    add_store(f"store (hash chain, group commit), {many} threads, trivial aggregate", store_in_threads(tmp, n, many))
+    add_store("  same store, a commit per save (as before group commit)", store_in_threads(tmp, n, many, 1))
+    say(f"registry's application in-process, {many} threads: group commit, then a commit per save")
+    add_store(f"registry application in-process, {many} threads (map_osv + get_osv)", registry_in_process(tmp, n, many))
+    add_store("  same, a commit per save (as before group commit)", registry_in_process(tmp, n, many, 1))
+    rows.append(Row("  same, 1 thread (from the breakdown above)", fmt_rate(registry_alone.per_second, "cmd/s"),
+                    loop[0], fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(registry_alone.per_second, baseline.per_second)))
+    if many_clients is not None:
+        add(f"registry POST /osvs, {many} concurrent clients", many_clients, against=loop)
 
 
 # --------------------------------------------------------------------------
@@ -1257,9 +1364,10 @@ def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke run with small counts (well under a minute)")
+    parser.add_argument("--quick", action="store_true", help="the same table on small counts, in under 3 minutes (make bench QUICK=1)")
     parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 200)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--many-clients", type=int, default=16, help="concurrent clients and threads of section 1b (default 16)")
     parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
     parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 20000)")
     parser.add_argument("--cuts", type=int, help="random as-of moments timed (default 200; quick 40)")
@@ -1268,6 +1376,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jitter-ms", type=float, default=60.0, help="random pause before each latency sample (default 0-60 ms)")
     parser.add_argument("--only", choices=["commands", "rebuild", "latency"], action="append", help="run only these parts (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    parser.add_argument("--budget", type=float, help="seconds the run may take: a part not started by then is skipped (default 1140; quick 170)")
     args = parser.parse_args(argv)
     quick = args.quick
     args.commands = args.commands or (200 if quick else 2000)
@@ -1275,6 +1384,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.events = args.events or (20_000 if quick else 1_000_000)
     args.cuts = args.cuts or (40 if quick else 200)
     args.samples = args.samples or (30 if quick else 200)
+    args.budget = args.budget or (170.0 if quick else 1140.0)
     return args
 
 
@@ -1290,6 +1400,10 @@ def main(argv: list[str] | None = None) -> int:
         provider.start()
         for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("rebuild", bench_as_of), ("latency", bench_latency)):
             if part in parts:
+                if time.perf_counter() - started > args.budget:
+                    failed = True
+                    table.notes.append(f"{runner.__name__} skipped: the run had used its {args.budget:.0f} s budget (--budget)")
+                    continue
                 try:
                     sign_in(provider)
                     runner(args, tmp, table)
