@@ -188,6 +188,12 @@ def test_an_idempotency_record_commits_with_its_events_and_a_second_request_in_t
     registry.register_in_ruos(stale.id, "RUOS-1", date(2021, 3, 1))  # the stale copy's next version is taken
     stale.register_in_ruos("RUOS-2", date(2021, 3, 2))
 
+    # The relay's wake-up: each save's caller calls it once its commit is on disk (read here by another connection).
+    committed = sqlite3.connect(path, check_same_thread=False)
+    stored_before = committed.execute("SELECT count(*) FROM stored_events").fetchone()[0]
+    woken: list[int] = []
+    registry.recorded_listeners.append(lambda: woken.append(committed.execute("SELECT count(*) FROM stored_events").fetchone()[0]))
+
     def map_under(key: str, name: str, district: str) -> UUID:
         with serving(keyed(key)):
             return registry.map_osv(name, district, date(2021, 3, 15))
@@ -213,8 +219,10 @@ def test_an_idempotency_record_commits_with_its_events_and_a_second_request_in_t
     # The conflicting save's record went with its events: the key is free for its retry.
     assert registry.find_idempotent_request(IdempotentRequest.id_for("registry", conflicting_key)) is None
     assert registry.get_osv(stale.id).ruos_number == "RUOS-1"
+    assert len(woken) == 3 and all(seen > stored_before for seen in woken)  # the three commands carried out, none before its commit
     assert chain_is_valid(registry)
     registry.close()
+    committed.close()
 
 
 # A crash mid-batch leaves whole saves or nothing ---------------------------------------------------------
