@@ -1,7 +1,7 @@
 """Throughput and latency of osv-platform, each figure beside a bare-library baseline.
 
-    make bench            # full run, a million events (under 20 minutes on 2 cores; --budget 1140 s)
-    make bench QUICK=1    # the same table on small counts (bench/run.py --quick), under 3 minutes (--budget 170 s)
+    make bench            # full run, a million events (under 20 minutes on 2 cores; --budget 1080 s)
+    make bench QUICK=1    # the same table on small counts (bench/run.py --quick), under 3 minutes (--budget 150 s)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
 (``devtools.embedded.NatsServer``, as ``make run`` starts it), each service under
@@ -1369,22 +1369,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
     parser.add_argument("--many-clients", type=int, default=16, help="concurrent clients and threads of section 1b (default 16)")
     parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
-    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 20000)")
+    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 10000)")
     parser.add_argument("--cuts", type=int, help="random as-of moments timed (default 200; quick 40)")
     parser.add_argument("--samples", type=int, help="latency samples (default 200; quick 30)")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="GET /indicators polling interval (default 5 ms)")
     parser.add_argument("--jitter-ms", type=float, default=60.0, help="random pause before each latency sample (default 0-60 ms)")
     parser.add_argument("--only", choices=["commands", "rebuild", "latency"], action="append", help="run only these parts (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
-    parser.add_argument("--budget", type=float, help="seconds the run may take: a part not started by then is skipped (default 1140; quick 170)")
+    parser.add_argument("--budget", type=float, help="seconds after which a part not yet started is skipped (default 1080; quick 150: the last part then ends within 3 minutes)")
     args = parser.parse_args(argv)
     quick = args.quick
     args.commands = args.commands or (200 if quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (10 if quick else 50)
-    args.events = args.events or (20_000 if quick else 1_000_000)
+    args.events = args.events or (10_000 if quick else 1_000_000)
     args.cuts = args.cuts or (40 if quick else 200)
     args.samples = args.samples or (30 if quick else 200)
-    args.budget = args.budget or (170.0 if quick else 1140.0)
+    args.budget = args.budget or (150.0 if quick else 1080.0)
     return args
 
 
