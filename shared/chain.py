@@ -23,7 +23,9 @@ relay and ``GET /chain`` only read it. (Chaining in the relay, as it reads the
 log in order, would leave a window in which committed events are unchained,
 stall while the relay waits for its lease or NATS, and let the feed show
 events without their hash.) The cost is one indexed read and one insert per
-transaction. A store written before the chain existed is chained from the
+transaction; on SQLite, saves made at the same moment share one transaction
+(group commit, :class:`ChainedSQLiteApplicationRecorder`), chained in
+notification-id order before its one commit. A store written before the chain existed is chained from the
 start by the first insert that finds events without a hash.
 
 A chain in the same database can be rewritten by whoever can rewrite the
@@ -250,7 +252,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                                 cursor.execute(f"RELEASE {_SAVEPOINT}")
                                 continue
                             # SQLite undid the whole transaction: this save fails, the others run again.
-                            retry = [s for s in batch[:position] + batch[position + 1 :]]
+                            retry = batch[:position] + batch[position + 1 :]
                             for other in retry:
                                 other.ids = None
                             return retry
@@ -270,10 +272,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 finally:
                     cursor.sqlite_cursor.close()
         except BaseException as error:  # BEGIN, the chain or COMMIT failed: nothing of the batch was stored
-            failure = _persistence_error(error) if isinstance(error, sqlite3.Error) else error
             for save in batch:
-                if save.error is None:
-                    save.ids, save.error = None, failure
+                if save.error is None:  # each caller raises an error of its own (one instance's traceback is not shared)
+                    save.ids, save.error = None, _persistence_error(error) if isinstance(error, sqlite3.Error) else error
         return retry
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
