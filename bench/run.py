@@ -1378,7 +1378,7 @@ def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the same table on small counts, within 3 minutes (make bench QUICK=1)")
-    parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 200)")
+    parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 100)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
     parser.add_argument("--many-clients", type=int, default=16, help="concurrent clients and threads of section 1b (default 16)")
     parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
@@ -1392,7 +1392,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, help="seconds after which a part not yet started is skipped (default 1080; quick 150)")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.commands = args.commands or (200 if quick else 2000)
+    args.commands = args.commands or (100 if quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (10 if quick else 50)
     args.events = args.events or (10_000 if quick else 1_000_000)
     args.cuts = args.cuts or (40 if quick else 200)
