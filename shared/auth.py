@@ -8,7 +8,10 @@ other provider in production, named by its issuer URL).
   the provider's JWKS (found through OIDC discovery, cached, fetched again when
   a token names a key it does not know, at most once per
   ``jwks_refetch_min_seconds``), its issuer, audience, expiry (with a small
-  leeway) and its JWT type (an ID token is not an access token).
+  leeway) and its JWT type (an ID token is not an access token). A token whose
+  signature was checked is remembered (``verified_tokens_cached``) while the
+  key set it was checked against is the one in use: a client sending the same
+  token again costs a look-up and the check of its times, not a signature.
 * :func:`roles_from_claims` is the one place where the provider's claim values
   become the platform's roles (:data:`DEFAULT_ROLE_MAP`, ``role_map`` setting).
 * :data:`ROLE_PERMISSIONS` is the one table of what each role may do; a
@@ -33,6 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -45,6 +49,7 @@ from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimErr
 from joserfc.jwk import KeySet
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.roles import (
@@ -136,6 +141,16 @@ class AuthSettings(BaseSettings):
         ),
     )
     http_timeout_seconds: float = Field(default=5.0, gt=0, description="Timeout of requests to the provider.")
+    verified_tokens_cached: int = Field(
+        default=4096,
+        ge=0,
+        description=(
+            "How many tokens whose signature was checked are remembered, so that the next request with the same token "
+            "skips the signature (its expiry and times are still checked each time). An entry holds only while the key "
+            "set it was checked against is the one in use: keys fetched again (stale, rotated, a key withdrawn) check "
+            "every token afresh. 0: check every signature."
+        ),
+    )
     roles_claim: str = Field(
         default="groups",
         description="Dotted path of the claim holding the caller's roles: `groups` (Canaille), `realm_access.roles` (Keycloak).",
@@ -211,6 +226,16 @@ class ProviderUnavailableError(Exception):
     """The provider's discovery document or keys could not be fetched, and none are cached."""
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature was checked against ``keys`` (the key set object then in use), with what it stands for."""
+
+    keys: KeySet
+    kid: str | None
+    claims: dict[str, Any]
+    caller: Caller
+
+
 class TokenValidator:
     """Validates access tokens and makes a :class:`Caller` of them. Thread-safe; no I/O until first used.
 
@@ -229,7 +254,17 @@ class TokenValidator:
         self._keys: KeySet | None = None
         self._fetched_at: float | None = None
         self._role_map = dict(settings.role_map)
+        self._times = jwt.JWTClaimsRegistry(
+            now=lambda: int(self._clock()),
+            leeway=settings.leeway_seconds,
+            iss={"essential": True, "value": settings.issuer_url},
+            aud={"essential": True, "value": settings.audience},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+        self._verified: dict[str, _Verified] = {}
         self.jwks_fetches = 0
+        self.signatures_checked = 0
 
     # The key set ------------------------------------------------------------------------------------
 
@@ -252,6 +287,13 @@ class TokenValidator:
             self._fetched_at = self._clock()
         self.jwks_fetches += 1
         self._keys = keys
+
+    def _fresh_keys(self) -> KeySet | None:
+        """The cached keys if they need no fetch now (present and younger than ``jwks_cache_seconds``), else None."""
+        keys, fetched_at = self._keys, self._fetched_at
+        if keys is None or fetched_at is None or self._clock() - fetched_at >= self.settings.jwks_cache_seconds:
+            return None
+        return keys
 
     def _key_set(self, kid: str | None) -> KeySet:
         """The cached keys, fetched again when stale or when ``kid`` is unknown.
@@ -285,6 +327,40 @@ class TokenValidator:
         Raises :class:`InvalidTokenError` (answer 401) or
         :class:`ProviderUnavailableError` (answer 503).
         """
+        return self._verify(token).claims
+
+    def caller(self, token: str) -> Caller:
+        """The :class:`Caller` a valid token stands for (see :meth:`claims` for the errors). May fetch keys: blocks."""
+        return self._verify(token).caller
+
+    def known_caller(self, token: str) -> Caller | None:
+        """The :class:`Caller` of a token checked before against the keys in use, or None when it needs checking (:meth:`caller`).
+
+        Never does I/O, so an ``async`` route may call it: None when the token is
+        not remembered or the keys are due to be fetched again. A remembered token
+        past its expiry raises :class:`InvalidTokenError` as :meth:`caller` does.
+        """
+        keys = self._fresh_keys()
+        verified = self._verified.get(token)
+        if keys is None or verified is None or verified.keys is not keys:
+            return None
+        self._check_claims(verified.claims)
+        return verified.caller
+
+    def _verify(self, token: str) -> _Verified:
+        """The checked token: remembered if it was checked against the key set in use, else checked now (signature and all).
+
+        The key set is asked for as an unremembered token would ask for it, so a
+        stale key set is fetched again; fetched again, it is another key set, and
+        every remembered token is checked afresh against it (a withdrawn key then
+        signs nothing). Times (``exp``, ``nbf``, ``iat``) are checked at every use.
+        """
+        verified = self._verified.get(token)
+        if verified is not None:
+            if self._key_set(verified.kid) is verified.keys:
+                self._check_claims(verified.claims)
+                return verified
+            self._verified.pop(token, None)
         settings = self.settings
         try:
             header = jws.extract_compact(token.encode("ascii")).headers()
@@ -306,16 +382,20 @@ class TokenValidator:
             raise InvalidTokenError("bad signature") from None
         except (JoseError, ValueError):
             raise InvalidTokenError("the token cannot be verified") from None
-        registry = jwt.JWTClaimsRegistry(
-            now=lambda: int(self._clock()),
-            leeway=settings.leeway_seconds,
-            iss={"essential": True, "value": settings.issuer_url},
-            aud={"essential": True, "value": settings.audience},
-            exp={"essential": True},
-            sub={"essential": True},
-        )
+        finally:
+            self.signatures_checked += 1
+        claims = dict(decoded.claims)
+        self._check_claims(claims)
+        roles = roles_from_claims(claims, self._role_map, settings.roles_claim)
+        client_id = claims.get("client_id") or claims.get("azp")
+        verified = _Verified(keys, kid, claims, Caller(subject=str(claims["sub"]), roles=roles, client_id=client_id, claims=claims))
+        self._remember(token, verified)
+        return verified
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        """Issuer, audience, subject and times (with the leeway, at the clock's now); :class:`InvalidTokenError` naming the first wrong."""
         try:
-            registry.validate(decoded.claims)
+            self._times.validate(claims)
         except ExpiredTokenError:
             raise InvalidTokenError("the token has expired") from None
         except (InvalidClaimError, MissingClaimError) as error:
@@ -324,14 +404,16 @@ class TokenValidator:
             raise InvalidTokenError(f"wrong or missing {names.get(claim, claim)} ({claim})") from None
         except JoseError:
             raise InvalidTokenError("the token's claims are not valid") from None
-        return dict(decoded.claims)
 
-    def caller(self, token: str) -> Caller:
-        """The :class:`Caller` a valid token stands for (see :meth:`claims` for the errors)."""
-        claims = self.claims(token)
-        roles = roles_from_claims(claims, self._role_map, self.settings.roles_claim)
-        client_id = claims.get("client_id") or claims.get("azp")
-        return Caller(subject=str(claims["sub"]), roles=roles, client_id=client_id, claims=claims)
+    def _remember(self, token: str, verified: _Verified) -> None:
+        """Keep at most ``verified_tokens_cached`` checked tokens; the oldest remembered go first."""
+        limit = self.settings.verified_tokens_cached
+        if limit <= 0:
+            return
+        with self._lock:
+            while len(self._verified) >= limit:
+                self._verified.pop(next(iter(self._verified)), None)
+            self._verified[token] = verified
 
     def close(self) -> None:
         self._http.close()
@@ -408,17 +490,24 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     _signed_in: Annotated[str | None, Security(oidc_scheme)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Caller:
-    """The caller of this request, from its bearer token; 401 without a valid one, 503 if keys can't be had."""
+    """The caller of this request, from its bearer token; 401 without a valid one, 503 if keys can't be had.
+
+    A token checked before against the keys in use is answered on the event
+    loop (:meth:`TokenValidator.known_caller`); any other is checked in the
+    thread pool, since fetching the provider's keys blocks.
+    """
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
     validator: TokenValidator = request.app.state.token_validator
+    token = credentials.credentials
     try:
-        return validator.caller(credentials.credentials)
+        known = validator.known_caller(token)
+        return known if known is not None else await run_in_threadpool(validator.caller, token)
     except InvalidTokenError as error:
         raise NotAuthenticated(error.reason) from None
     except ProviderUnavailableError:
@@ -428,14 +517,33 @@ def current_caller(
 
 def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None:
     """The subject of a request's valid bearer token (ASGI headers), or None without one; for middleware. Blocks."""
+    token = _bearer_token(headers)
+    if token is None:
+        return None
+    try:
+        return validator.caller(token).subject
+    except (InvalidTokenError, ProviderUnavailableError):
+        return None
+
+
+def known_subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None | bool:
+    """:func:`subject_of_request` when it needs no I/O: the subject, None (no valid token), or False (ask :func:`subject_of_request`)."""
+    token = _bearer_token(headers)
+    if token is None:
+        return None
+    try:
+        known = validator.known_caller(token)
+    except InvalidTokenError:
+        return None
+    return False if known is None else known.subject
+
+
+def _bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
     authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    try:
-        return validator.caller(token.strip()).subject
-    except (InvalidTokenError, ProviderUnavailableError):
-        return None
+    return token.strip()
 
 
 #: Any caller with a valid token (use :func:`requires` to ask for a permission).
@@ -450,7 +558,7 @@ def requires(*permissions: Permission) -> Callable[[Caller], Caller]:
     permissions show in the route's OpenAPI operation (``x-permissions``).
     """
 
-    def dependency(caller: CallerDep) -> Caller:
+    async def dependency(caller: CallerDep) -> Caller:  # no I/O: answered on the event loop, no thread
         for permission in permissions:
             if not caller.may(permission):
                 raise PermissionDenied(permission)
@@ -468,10 +576,10 @@ def within(permission: Permission) -> Callable[[Caller], MunicipalScope]:
     the route hands it to the application, which answers 404 for an object
     outside it and leaves such objects out of lists.
     """
-    check = requires(permission)
-
-    def dependency(caller: CallerDep) -> MunicipalScope:
-        return check(caller).scope(permission)
+    async def dependency(caller: CallerDep) -> MunicipalScope:  # no I/O: answered on the event loop, no thread
+        if not caller.may(permission):
+            raise PermissionDenied(permission)
+        return caller.scope(permission)
 
     dependency.__name__ = f"within_{permission.name.lower()}"
     dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]

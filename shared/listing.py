@@ -107,7 +107,7 @@ class Page:
         return chosen
 
 
-def page_query(
+async def page_query(  # no I/O: answered on the event loop, no thread-pool hop
     request: Request,
     response: Response,
     cursor: Annotated[
@@ -137,7 +137,7 @@ def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
     ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`), so it never reaches this.
     """
 
-    def refuse_unknown(request: Request) -> None:
+    async def refuse_unknown(request: Request) -> None:  # no I/O: answered on the event loop, no thread-pool hop
         unknown = sorted({name for name in request.query_params if name not in declared})
         if unknown:
             raise RequestValidationError(

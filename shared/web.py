@@ -30,7 +30,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
 from shared.asyncapi import document_for
-from shared.auth import Permission, ServiceCredentials, install_auth, requires, subject_of_request, swagger_ui_oauth, within
+from shared.auth import (
+    Permission,
+    ServiceCredentials,
+    install_auth,
+    known_subject_of_request,
+    requires,
+    subject_of_request,
+    swagger_ui_oauth,
+    within,
+)
 from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
@@ -622,6 +631,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         service=runtime.settings.service_name,
         application=lambda: runtime.app,
         caller=lambda scope: subject_of_request(validator, scope["headers"]),
+        known_caller=lambda scope: known_subject_of_request(validator, scope["headers"]),
     )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
@@ -678,6 +688,9 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def application_of(request: Request) -> Any:
-    """The service's one application, as the lifespan built it: routes take it as a dependency."""
+async def application_of(request: Request) -> Any:
+    """The service's one application, as the lifespan built it: routes take it as a dependency.
+
+    ``async``: it only reads an attribute, so FastAPI answers it on the event loop instead of a thread-pool hop.
+    """
     return runtime_of(request).app

@@ -89,12 +89,19 @@ class IdempotencyMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, service: str, application: Callable[[], Any], caller: Callable[[Scope], str | None] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        application: Callable[[], Any],
+        caller: Callable[[Scope], str | None] | None = None,
+        known_caller: Callable[[Scope], str | None | bool] | None = None,
     ) -> None:
         self.app = app
         self.service = service
         self.application = application
         self.caller = caller
+        self.known_caller = known_caller
         self.in_flight: set[UUID] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,7 +122,9 @@ class IdempotencyMiddleware:
         if self.caller is not None:
             # Only a signed-in caller's request is looked up or kept: anyone else gets the route's 401, and an
             # answer kept for one caller is never replayed to another (their fingerprints differ).
-            found = await anyio.to_thread.run_sync(self.caller, scope)
+            found = self.known_caller(scope) if self.known_caller is not None else False  # no I/O: on the event loop
+            if found is False:
+                found = await anyio.to_thread.run_sync(self.caller, scope)
             if found is None:
                 await self.app(scope, receive, send)
                 return
@@ -280,13 +289,22 @@ def document_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install(api: Any, *, service: str, application: Callable[[], Any], caller: Callable[[Scope], str | None] | None = None) -> None:
+def install(
+    api: Any,
+    *,
+    service: str,
+    application: Callable[[], Any],
+    caller: Callable[[Scope], str | None] | None = None,
+    known_caller: Callable[[Scope], str | None | bool] | None = None,
+) -> None:
     """Honour ``Idempotency-Key`` on every POST and PATCH of ``api`` (a FastAPI app) and document it in its OpenAPI.
 
     ``caller`` names who sent a request (the subject of its valid token), or
-    None: such a request goes straight to the route, which refuses it.
+    None: such a request goes straight to the route, which refuses it. It may
+    block (it runs in a thread). ``known_caller``, if given, answers the same
+    without I/O on the event loop, or False when ``caller`` must be asked.
     """
-    api.add_middleware(IdempotencyMiddleware, service=service, application=application, caller=caller)
+    api.add_middleware(IdempotencyMiddleware, service=service, application=application, caller=caller, known_caller=known_caller)
     plain_openapi = api.openapi
 
     def openapi() -> dict[str, Any]:
