@@ -577,8 +577,10 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     args.save_loop = baseline  # section 1b sets its figures against the same loop
     say(f"  {baseline.per_second:,.0f} cmd/s")
     es_label = "eventsourcing save loop, SQLite file"
+    measured: dict[str, float] = {}  # figure -> cmd/s, set against the combined ceiling at the end
 
     def add(figure: str, run: CommandRun, process: ServiceProcess | None = None) -> None:
+        measured[figure] = run.per_second
         value = fmt_rate(run.per_second, "cmd/s")
         if run.errors:
             value += f" ({len(run.errors)} not 201)"
@@ -683,6 +685,23 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                         f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
     finally:
         bare.stop()
+    add_combined_ceiling(rows, measured, baseline.per_second, run.per_second)
+
+
+def combined_ceiling(save_loop: float, bare_api: float) -> float:
+    """Commands/s if each command cost one bare save plus one bare FastAPI request: ``1 / (1/save_loop + 1/bare_api)``."""
+    return 1 / (1 / save_loop + 1 / bare_api) if save_loop > 0 and bare_api > 0 else 0.0
+
+
+def add_combined_ceiling(rows: list[Row], measured: dict[str, float], save_loop: float, bare_api: float) -> None:
+    """The combined bare ceiling of this run, and each write command's rate against it (issue 17's target: at least 0.7)."""
+    ceiling = combined_ceiling(save_loop, bare_api)
+    label = "combined ceiling: 1/(1/save loop + 1/bare FastAPI)"
+    rows.append(Row("combined ceiling (one bare save plus one bare request per command)", fmt_rate(ceiling, "cmd/s"),
+                    "save loop / bare FastAPI", f"{save_loop:,.0f} / {bare_api:,.0f}"))
+    for figure, per_second in measured.items():
+        rows.append(Row(f"  {figure} against the combined ceiling", fmt_rate(per_second, "cmd/s"), label,
+                        fmt_rate(ceiling, "cmd/s"), fmt_ratio(per_second, ceiling)))
 
 
 # --------------------------------------------------------------------------

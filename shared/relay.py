@@ -196,10 +196,10 @@ class OutboxRelay:
         assert self._stream_seq is not None and self._position is not None
         position = self._position
         self.status.published = position
-        notifications = await asyncio.to_thread(self.app.log_after, position, self.batch_size)
-        if not notifications:
+        batch = await asyncio.to_thread(self._read, position)  # one thread hop for the read and the CloudEvents
+        if batch is None:
             return 0
-        prepared, waiting = await asyncio.to_thread(self._prepare, notifications)
+        prepared, waiting = batch
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
@@ -248,6 +248,11 @@ class OutboxRelay:
         if waiting is not None:
             raise waiting
         return len(sent)
+
+    def _read(self, position: int) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None] | None:
+        """The batch after ``position``, prepared (:meth:`_prepare`); None when nothing follows it. Blocks: run in a worker thread."""
+        notifications = self.app.log_after(position, self.batch_size)
+        return self._prepare(notifications) if notifications else None
 
     def _prepare(self, notifications: list[Any]) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
         """Each notification's CloudEvent (None for a private event), read in a worker thread: the store and the views block.

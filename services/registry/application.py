@@ -37,6 +37,7 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
 from services.registry.views.documentcounts import DocumentCounts
+from shared import dryrun
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.errors import NotFoundError, RuleViolationError
@@ -129,6 +130,8 @@ class Registry(ServiceApplication):
         self.today = today
         self.document_counts = document_counts
         self.amendment_working_days = amendment_working_days
+        self._mapped_in: dict[UUID, str] = {}
+        """The ubigeo of each OSV this process mapped, until the relay asks for it (:meth:`municipality_of_osv`)."""
 
     # OSVs ------------------------------------------------------------------
 
@@ -149,8 +152,10 @@ class Registry(ServiceApplication):
         found = self.districts.find(district, on=mapped_on)
         roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
         distinct = list(dict.fromkeys(distinct_from))
-        if roll is None:
-            DistrictRoll.check_names(found.name, self._names_in(found.name), name, distinct)
+        mapped_before: dict[str, str] = {}
+        if roll is None:  # reads every OSV: once per district, the roll is kept from then on
+            mapped_before = self._names_in(found.name)
+            DistrictRoll.check_names(found.name, mapped_before, name, distinct)
         else:
             roll.check_new(name, distinct)
         osv = OSV(
@@ -165,10 +170,16 @@ class Registry(ServiceApplication):
             distinct_from=distinct,
         )
         if roll is None:  # the district's first OSV, or its first since rolls were kept: one event opens the roll with it
-            roll = DistrictRoll(district=found.name, entries={**self._names_in(found.name), str(osv.id): name})
+            roll = DistrictRoll(district=found.name, entries={**mapped_before, str(osv.id): name})
         else:
             roll.add(osv.id, name)
-        self.save(osv, roll)
+        if not dryrun.active():  # the relay names the new event's municipality without reading the OSV back
+            self._mapped_in[osv.id] = self.ubigeo_of(osv)
+        try:
+            self.save(osv, roll)
+        except BaseException:
+            self._mapped_in.pop(osv.id, None)
+            raise
         return osv.id
 
     def _names_in(self, district: str) -> dict[str, str]:
@@ -216,7 +227,13 @@ class Registry(ServiceApplication):
         return self.districts.find(osv.district).ubigeo
 
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
-        """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes)."""
+        """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes).
+
+        An OSV this process mapped is known without reading it (see :meth:`map_osv`); the ubigeo is the same.
+        """
+        mapped_in = self._mapped_in.pop(osv_id, None)
+        if mapped_in is not None:
+            return mapped_in
         try:
             osv = self.repository.get(osv_id, version=1)
         except AggregateNotFoundError:
