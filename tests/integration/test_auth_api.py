@@ -31,7 +31,7 @@ from shared.auth import (
 )
 from shared.errors import NotFoundError
 from shared.web import PROBLEM_JSON, install_error_handlers
-from tests.support.identity import IssuedTokens
+from tests.support.identity import IssuedTokens, unverified_claims
 from tests.support.served import ServedApp
 
 pytestmark = pytest.mark.timeout(180)
@@ -221,3 +221,37 @@ def test_a_service_reads_anothers_feed_with_a_client_credentials_token(
 def test_service_credentials_need_the_services_secret(auth_settings: AuthSettings) -> None:
     with pytest.raises(ValueError, match="OSV_AUTH_SERVICE_CLIENT_SECRET"):
         ServiceCredentials(AuthSettings(issuer=auth_settings.issuer))
+
+
+# -- tokens checked before ------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Seconds since the epoch that move only when the test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_sent_again_is_not_verified_again_yet_is_refused_401_once_it_expires(
+    tokens: IssuedTokens, auth_settings: AuthSettings
+) -> None:
+    token = tokens["staff"]
+    expiry = unverified_claims(token)["exp"]
+    clock = FakeClock(expiry - 60)
+    validator = TokenValidator(auth_settings, clock=clock)
+    with TestClient(a_service(auth_settings, validator)) as client:
+        for _ in range(3):
+            assert client.get("/whoami", headers={"Authorization": f"Bearer {token}"}).json()["subject"] == "staff"
+        assert validator.signatures_checked == 1  # remembered: the next requests skipped the signature
+
+        # The token outlives its expiry and the leeway: remembered or not, it is refused, on every route.
+        clock.now = expiry + auth_settings.leeway_seconds + 1
+        for path in ("/whoami", "/municipalities/150132/osvs"):
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert is_problem(response, 401)
+            assert 'error="invalid_token"' in response.headers["www-authenticate"]
+            assert "expired" in response.json()["detail"]

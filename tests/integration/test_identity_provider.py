@@ -294,3 +294,46 @@ def test_the_token_endpoint_lets_a_services_docs_page_send_swagger_uis_headers_a
     elsewhere = preflight(identity_provider, "http://127.0.0.1:1")
     assert "access-control-allow-origin" not in elsewhere.headers
     assert "access-control-allow-headers" not in elsewhere.headers
+
+
+def test_a_token_checked_before_is_refused_once_the_provider_no_longer_publishes_its_key(tmp_path: Path) -> None:
+    with IdentityProvider(tmp_path / "idp") as provider:
+        settings = AuthSettings(issuer=provider.issuer)
+        before = provider.token("staff")
+        clock = FakeClock(unverified_claims(before)["iat"])
+        validator = TokenValidator(settings, clock=clock)
+        assert validator.caller(before).roles == {"staff"}
+        assert validator.known_caller(before) is not None  # remembered: the next request skips the signature
+        assert validator.signatures_checked == 1
+
+        # Three rotations: the provider keeps publishing only the two keys before the one it signs with.
+        for _ in range(3):
+            provider.rotate_signing_key()
+        after = provider.token("staff")
+
+        # A token with the new key makes the keys be fetched again: the old key is gone from them, and the
+        # token it signed is refused at once, though it was checked before and has not expired.
+        clock.advance(settings.jwks_refetch_min_seconds)
+        assert validator.caller(after).roles == {"staff"}
+        assert validator.jwks_fetches == 2
+        assert validator.known_caller(before) is None  # checked against other keys: not taken without a check
+        with pytest.raises(InvalidTokenError, match="key the provider does not publish"):
+            validator.caller(before)
+
+
+def test_a_token_checked_before_is_checked_again_when_the_cached_keys_grow_stale(tmp_path: Path) -> None:
+    with IdentityProvider(tmp_path / "idp") as provider:
+        settings = AuthSettings(issuer=provider.issuer)
+        before = provider.token("staff")
+        clock = FakeClock(unverified_claims(before)["iat"])
+        validator = TokenValidator(settings, clock=clock)
+        assert validator.caller(before).roles == {"staff"}
+        for _ in range(3):
+            provider.rotate_signing_key()
+
+        # No other token comes: the keys held are used until they are stale, then fetched again.
+        clock.advance(settings.jwks_cache_seconds)
+        assert validator.known_caller(before) is None  # the keys are due: never answered without fetching them
+        with pytest.raises(InvalidTokenError, match="key the provider does not publish"):
+            validator.caller(before)
+        assert validator.jwks_fetches == 2
