@@ -662,6 +662,16 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                 rows.append(Row("engagement POST /members", "failed to run (see notes)"))
                 table.notes.append(f"engagement: {str(error)[:600]}")
 
+    # The import: rows of an osv_mapping export becoming registry's commands (a dry run, then the command, keyed).
+    try:
+        with nats_server(tmp / "import-nats") as import_nats, service("registry", tmp / "import-var", import_nats.url, tmp) as registry:
+            run = import_rows(registry.url, n, c, registry.proc_pid)
+            say(f"import: {run.per_second:,.0f} rows/s, {len(run.errors)} failures")
+            add("import osv_mapping rows -> registry commands", run, registry)
+    except RuntimeError as error:
+        rows.append(Row("import osv_mapping rows -> registry commands", "failed to run (see notes)"))
+        table.notes.append(f"import: {str(error)[:600]}")
+
     # Where the time goes: the applications without HTTP, HTTP without an application.
     say("applications in-process; bare FastAPI under uvicorn")
     rows.append(Row("breakdown (same counts):"))
@@ -686,6 +696,60 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     finally:
         bare.stop()
     add_combined_ceiling(rows, measured, baseline.per_second, run.per_second)
+
+
+def import_rows(url: str, count: int, concurrency: int, service_pid: int | None) -> CommandRun:
+    """``count`` one-command rows (an ``osv_mapping`` submission each) through :class:`services.imports.application.Importer`.
+
+    Each row is what ``osv-import`` sends: a dry run of its command, then the
+    command, both with the row's ``Idempotency-Key``. ``concurrency`` importers
+    share the rows, as the other figures share their commands; a row counts
+    once it is ``created``.
+    """
+    import threading
+
+    from services.imports.application import Importer, Outcome, Services
+    from services.imports.domain.commands import Command, Row as ImportRow
+    from services.imports.domain.submissions import Cell, Entry, Submission
+
+    token = headers()["Authorization"].removeprefix("Bearer ")
+
+    def row(i: int) -> ImportRow:
+        key = f"kobo:bench-{uuid.uuid4()}:osv_mapping:osv"
+        command = Command("registry", "/osvs", osv_body(10 * count + i), key, Cell("bench", i, ""))
+        return ImportRow(Submission(uuid=key, main=Entry("bench", i)), [command])
+
+    warm = Services({"registry": url}, token)
+    Importer(warm).run([row(-1 - i) for i in range(5)], dry_run=False)
+    warm.close()
+    slices = [[row(i) for i in range(k, count, concurrency)] for k in range(concurrency)]
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def one(rows_: list[ImportRow]) -> None:
+        services = Services({"registry": url}, token)
+        try:
+            for r in rows_:
+                started = time.perf_counter()
+                result = Importer(services).run_row(r, dry_run=False)
+                latencies.append(time.perf_counter() - started)
+                if result.outcome != Outcome.CREATED:
+                    errors.append(f"{result.outcome}: {result.problems[:1]}")
+        finally:
+            services.close()
+
+    before, cpu = proc_cpu(service_pid), time.process_time()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(part,)) for part in slices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    run = CommandRun(count, seconds, latencies, errors, [])
+    run.cpu_service = (proc_cpu(service_pid) - before) / count
+    run.cpu_client = (time.process_time() - cpu) / count
+    return run
 
 
 def combined_ceiling(save_loop: float, bare_api: float) -> float:

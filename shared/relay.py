@@ -92,6 +92,9 @@ class OutboxRelay:
     _stream_seq: int | None = None
     _position: int | None = None
     _refusals: dict[int, int] = field(default_factory=dict)
+    _previous: tuple[int, int] | None = None
+    """``(position, last public position at or before it)`` as of the last acknowledged batch: the next batch's
+    ``previousposition`` without reading back through the log (private events, a keyed command's record, sit between)."""
 
     async def run(self) -> None:
         """Publish whenever the application saves (woken in-process), polling too for other writers."""
@@ -196,7 +199,8 @@ class OutboxRelay:
         assert self._stream_seq is not None and self._position is not None
         position = self._position
         self.status.published = position
-        batch = await asyncio.to_thread(self._read, position)  # one thread hop for the read and the CloudEvents
+        known = self._previous[1] if self._previous is not None and self._previous[0] == position else None
+        batch = await asyncio.to_thread(self._read, position, known)  # one thread hop for the read and the CloudEvents
         if batch is None:
             return 0
         prepared, waiting = batch
@@ -238,6 +242,8 @@ class OutboxRelay:
             acked = notification_id
         if acked > position:
             published = max((n for n, ack in sent if ack is not None and n <= acked), default=None)
+            last_public = max((n for n, cloudevent in prepared if cloudevent is not None and n <= acked), default=known)
+            self._previous = (acked, last_public) if last_public is not None else None
             await asyncio.to_thread(self.app.record_relayed, acked, published)
             self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
@@ -249,20 +255,26 @@ class OutboxRelay:
             raise waiting
         return len(sent)
 
-    def _read(self, position: int) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None] | None:
+    def _read(
+        self, position: int, previous: int | None = None
+    ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None] | None:
         """The batch after ``position``, prepared (:meth:`_prepare`); None when nothing follows it. Blocks: run in a worker thread."""
         notifications = self.app.log_after(position, self.batch_size)
-        return self._prepare(notifications) if notifications else None
+        return self._prepare(notifications, previous) if notifications else None
 
-    def _prepare(self, notifications: list[Any]) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
+    def _prepare(
+        self, notifications: list[Any], previous: int | None = None
+    ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
         """Each notification's CloudEvent (None for a private event), read in a worker thread: the store and the views block.
 
-        Stops before an event whose OSV's municipality is not known here yet
-        (its subject needs it): that error comes back with what came before,
+        ``previous``: the last public position before the first notification, when the relay knows it from the
+        batch before; else it is read from the log. Stops before an event whose OSV's municipality is not known
+        here yet (its subject needs it): that error comes back with what came before,
         which goes out; the relay then waits for registry's mapping.
         """
         private = self.catalogue.private_topics
-        previous = self.app.previous_public(notifications[0].id, private)
+        if previous is None:
+            previous = self.app.previous_public(notifications[0].id, private)
         hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id)
         prepared: list[tuple[int, dict[str, Any] | None]] = []
         for notification in notifications:

@@ -89,6 +89,11 @@ ANSWERS_PURPOSE = b"osv-platform: idempotent answers"
 """HKDF ``info`` of the key an answer is sealed under (engagement derives its secret with it too)."""
 NONCE_BYTES = 12
 
+PURGE_EVERY_SECONDS = 60.0
+"""How often keeping an answer also drops those past their retention (a write transaction of its own).
+
+An expired answer is never replayed meanwhile (:meth:`AnswerBook.find` checks its expiry); it only takes room a minute longer."""
+
 # The key and the request's fingerprint ------------------------------------------------
 
 
@@ -297,6 +302,7 @@ class AnswerBook:
         self.retention = retention
         self._secret = secret
         self._clock = clock
+        self._purged_at: float | None = None
         create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
@@ -336,7 +342,9 @@ class AnswerBook:
         content = json.dumps({"headers": [list(h) for h in headers], "body": base64.b64encode(body).decode()}).encode()
         nonce = os.urandom(NONCE_BYTES)
         sealed = nonce + self._aead(key).encrypt(nonce, content, str(request_id).encode())
-        self._purge(now)
+        if self._purged_at is None or not 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
+            self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
+            self._purged_at = now
         try:
             with Session(self.engine) as session, session.begin():
                 session.add(

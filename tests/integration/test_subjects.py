@@ -9,7 +9,10 @@ import nats
 from nats.js.api import StreamConfig
 
 from devtools.embedded import NatsServer
+from services.registry.events import catalogue
+from shared.events import decode
 from tests.integration.test_event_flow import map_register_grant_and_enrol
+from tests.support.clients import application_of
 from tests.support.system import eventually, running_system
 
 COMAS, SJL = "150110", "150132"
@@ -72,3 +75,34 @@ def test_a_stream_of_the_earlier_subjects_is_made_again_from_the_store(tmp_path:
         assert mapped.status_code == 201, mapped.text
         system.wait_relayed()
         eventually(lambda: subjects(nats_server.url, "OSV_REGISTRY") == [f"osv.registry.{SJL}.OSVMapped"])
+
+
+async def stream_cloudevents(url: str, stream: str) -> list[dict[str, object]]:
+    """Every message a stream holds, decoded, in order."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        return [decode((await js.get_msg(stream, s)).data) for s in range(info.state.first_seq, info.state.last_seq + 1)]
+    finally:
+        await nc.close()
+
+
+def test_each_published_event_names_the_public_event_stored_before_it_across_batches_and_private_records(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        # Each command is a batch of its own, and holds private events: its district's roll, and the record of its key.
+        for i, district in enumerate(["Comas", "Ate", "Comas", "San Juan de Lurigancho"]):
+            headers = {"Idempotency-Key": f"subjects-{i}"}
+            body = {"name": f"Vecinos de la cuadra {i}", "district": district, "mapped_on": "2021-03-15"}
+            assert system.registry.post("/osvs", json=body, headers=headers).status_code == 201
+            system.wait_relayed()
+
+        registry = application_of(system.registry)
+        published = asyncio.run(stream_cloudevents(nats_server.url, "OSV_REGISTRY"))
+        assert [e["type"] for e in published] == ["OSVMapped"] * 4
+        private = catalogue.private_topics
+        for event in published:  # as the store's log says, whatever the relay remembered between batches
+            assert event.get("previousposition", 0) == registry.previous_public(int(event["position"]), private)
+        assert [e.get("previousposition", 0) for e in published[1:]] == [e["position"] for e in published[:-1]]
