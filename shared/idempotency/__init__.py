@@ -67,7 +67,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import Aggregate, event
-from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, select
+from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
@@ -345,27 +345,30 @@ class AnswerBook:
         if self._purged_at is None or not 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
             self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
             self._purged_at = now
-        try:
-            with Session(self.engine) as session, session.begin():
-                session.add(
-                    KeptAnswer(
-                        request_id=str(request_id),
-                        fingerprint=fingerprint,
-                        status=status,
-                        sealed=sealed,
-                        expires_at=int(now + self.retention.total_seconds()),
-                    )
-                )
-                session.add_all(
-                    AnswerSubject(request_id=str(request_id), subject_id=s, version=v) for s, v in subjects.items()
-                )
+        answer = {
+            "request_id": str(request_id),
+            "fingerprint": fingerprint,
+            "status": status,
+            "sealed": sealed,
+            "expires_at": int(now + self.retention.total_seconds()),
+        }
+        about = [{"request_id": str(request_id), "subject_id": s, "version": v} for s, v in subjects.items()]
+        try:  # SQLAlchemy Core, not the ORM's unit of work: this runs with every keyed command
+            with self.engine.begin() as connection:
+                connection.execute(insert(KeptAnswer), answer)
+                if about:
+                    connection.execute(insert(AnswerSubject), about)
         except exc.IntegrityError:  # kept already: the record lets one request per key through
             return
         # Checked after the commit: an erasure racing this either sees the rows
         # above and deletes them, or wrote its tombstone first and we see it here.
-        with Session(self.engine) as session:
-            tombstones = session.scalars(select(ForgottenSubject).where(ForgottenSubject.subject_id.in_(list(subjects))))
-            stale = any(subjects[t.subject_id] <= t.up_to_version for t in tombstones)
+        if not subjects:
+            return
+        with self.engine.connect() as connection:
+            tombstones = connection.execute(
+                select(ForgottenSubject.subject_id, ForgottenSubject.up_to_version).where(ForgottenSubject.subject_id.in_(list(subjects)))
+            ).all()
+        stale = any(subjects[subject_id] <= up_to_version for subject_id, up_to_version in tombstones)
         if stale:
             self.drop(request_id)
 
