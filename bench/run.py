@@ -9,7 +9,11 @@ uvicorn in its own process, SQLite files in a temporary directory. The
 baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
-   beside plain ``eventsourcing`` appends to an SQLite file, one per transaction.
+   beside plain ``eventsourcing`` appends to an SQLite file, one per transaction;
+   and the rate at which an import's rows (``osv_mapping``: a dry run, then the
+   command, both keyed) become registry's commands. Each is then set against the
+   combined bare ceiling of the run, ``1/(1/save loop + 1/bare FastAPI)``: one
+   bare save plus one bare request per command.
 1b. Commands/s with 16 concurrent clients on SQLite (the services' store alone,
    registry's application in-process, ``POST /osvs``), where group commit shares
    one fsync among saves made at once, beside the same one-commit-per-save loop;
