@@ -344,7 +344,7 @@ class TokenValidator:
         verified = self._verified.get(token)
         if keys is None or verified is None or verified.keys is not keys:
             return None
-        self._check_claims(verified.claims)
+        self._check_again(verified.claims)
         return verified.caller
 
     def _verify(self, token: str) -> _Verified:
@@ -358,7 +358,7 @@ class TokenValidator:
         verified = self._verified.get(token)
         if verified is not None:
             if self._key_set(verified.kid) is verified.keys:
-                self._check_claims(verified.claims)
+                self._check_again(verified.claims)
                 return verified
             self._verified.pop(token, None)
         settings = self.settings
@@ -404,6 +404,20 @@ class TokenValidator:
             raise InvalidTokenError(f"wrong or missing {names.get(claim, claim)} ({claim})") from None
         except JoseError:
             raise InvalidTokenError("the token's claims are not valid") from None
+
+    def _check_again(self, claims: dict[str, Any]) -> None:
+        """:meth:`_check_claims` for claims checked before: only the time can have made them wrong.
+
+        Well inside its times (not expired even without the leeway, past ``nbf``
+        and ``iat``) a token passes at once; near an edge the full check decides,
+        with the leeway, and names what is wrong.
+        """
+        now = int(self._clock())
+        exp, nbf, iat = claims.get("exp"), claims.get("nbf", 0), claims.get("iat", 0)
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, nbf, iat))
+        if numbers and nbf <= now < exp and iat <= now:
+            return
+        self._check_claims(claims)
 
     def _remember(self, token: str, verified: _Verified) -> None:
         """Keep at most ``verified_tokens_cached`` checked tokens; the oldest remembered go first."""

@@ -126,6 +126,28 @@ def test_a_token_is_taken_until_its_expiry_plus_the_leeway_and_refused_after(
         TokenValidator(auth_settings, clock=lambda: expiry + leeway + 1).caller(token)
 
 
+def test_a_remembered_token_keeps_the_same_expiry_and_leeway_as_one_checked_afresh(
+    tokens: IssuedTokens, auth_settings: AuthSettings
+) -> None:
+    token = tokens["staff"]
+    claims = unverified_claims(token)
+    clock = FakeClock(claims["iat"])
+    validator = TokenValidator(auth_settings, clock=clock)
+    assert validator.caller(token).roles == {"staff"}
+
+    clock.now = claims["exp"] + auth_settings.leeway_seconds - 1  # past exp, within the leeway: still taken
+    assert validator.caller(token).roles == {"staff"}
+    assert validator.known_caller(token) is not None
+    clock.now = claims["exp"] + auth_settings.leeway_seconds + 1
+    with pytest.raises(InvalidTokenError, match="expired"):
+        validator.known_caller(token)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        validator.caller(token)
+    clock.now = claims["iat"] - auth_settings.leeway_seconds - 60  # a clock far behind the provider's: issued in the future
+    with pytest.raises(InvalidTokenError, match="issue time"):
+        validator.caller(token)
+
+
 # -- one thing changed --------------------------------------------------------------------------------
 
 
