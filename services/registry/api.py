@@ -72,7 +72,7 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 @osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
-    osv_id = registry.map_osv(
+    osv = registry.mapped_osv(  # the OSV as saved: no read back (mapping is registry's most frequent command)
         name=body.name,
         district=body.district,
         mapped_on=body.mapped_on,
@@ -82,7 +82,7 @@ def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
         contact_channel=body.contact_channel,
         distinct_from=body.distinct_from,
     )
-    return OSVPublic.of(registry.get_osv(osv_id=osv_id))
+    return OSVPublic.of(osv)
 
 
 @osvs.get("", response_model=list[OSVPublic])

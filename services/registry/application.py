@@ -135,7 +135,6 @@ class Registry(ServiceApplication):
 
     # OSVs ------------------------------------------------------------------
 
-    @retried_on_collision
     def map_osv(
         self,
         name: str,
@@ -148,7 +147,22 @@ class Registry(ServiceApplication):
         distinct_from: Iterable[UUID] = (),
     ) -> UUID:
         """Map an OSV, unless its district has one of the same or a near name (409 ``possible_duplicate``) that
-        ``distinct_from`` does not name."""
+        ``distinct_from`` does not name; its id."""
+        return self.mapped_osv(name, district, mapped_on, kind, composition, focus_areas, contact_channel, distinct_from).id
+
+    @retried_on_collision
+    def mapped_osv(
+        self,
+        name: str,
+        district: str,
+        mapped_on: date,
+        kind: OSVKind | None = None,
+        composition: Composition | None = None,
+        focus_areas: Iterable[str] | None = None,
+        contact_channel: ContactChannel | None = None,
+        distinct_from: Iterable[UUID] = (),
+    ) -> OSV:
+        """:meth:`map_osv`, giving the OSV as it was saved: what ``POST /osvs`` answers, without reading it back."""
         found = self.districts.find(district, on=mapped_on)
         roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
         distinct = list(dict.fromkeys(distinct_from))
@@ -180,7 +194,7 @@ class Registry(ServiceApplication):
         except BaseException:
             self._mapped_in.pop(osv.id, None)
             raise
-        return osv.id
+        return osv
 
     def _names_in(self, district: str) -> dict[str, str]:
         """The names of the district's OSVs not merged into another (OSV id → name), read from the OSVs themselves."""

@@ -42,6 +42,21 @@ def test_an_osv_is_mapped_with_its_details_and_they_can_be_corrected(registry: T
     assert cleared["contact_channel"] is None
 
 
+def test_the_answer_to_a_mapping_is_the_osv_as_it_reads_back_from_the_store(registry: TestClient) -> None:
+    body = {
+        "name": "Vecinos del Parque Zonal",
+        "district": "San Juan de Lurigancho",
+        "mapped_on": "2021-03-15",
+        "kind": "vecinal",
+        "composition": "mixed",
+        "focus_areas": ["employment", "anti_discrimination"],
+        "contact_channel": "whatsapp",
+    }
+    answered = registry.post("/osvs", json=body)
+    assert answered.status_code == 201, answered.text
+    assert answered.json() == registry.get(f"/osvs/{answered.json()['id']}").json()
+
+
 @pytest.mark.parametrize(
     ("body", "field", "rule"),
     [
