@@ -69,15 +69,19 @@ from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
-from shared.messaging import ensure_stream  # noqa: E402
+from shared.events import subject_for  # noqa: E402
+from shared.messaging import ensure_stream, stream_name, stream_subjects  # noqa: E402
 from shared.money import Currency  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 from shared.views import make_engine  # noqa: E402
 
 STREAM = "OSV"
+"""The services' stream prefix: each write service publishes to ``OSV_<SERVICE>`` (shared/messaging.py), reporting reads them all."""
+SERVICES = ("registry", "funding", "engagement")
 HOST = "127.0.0.1"
 DISTRICTS = [d.name for d in DistrictTable.of_lima().districts]
 ZONES = {d.name: d.zone for d in DistrictTable.of_lima().districts}
+UBIGEOS = {d.name: d.ubigeo for d in DistrictTable.of_lima().districts}
 SLOW_STOPS: list[str] = []
 
 
@@ -699,6 +703,7 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
     step = 3 * 365 * 86400 / max(count, 1)
     serial = iter(range(10**12))
     osvs: list[tuple[str, str, str]] = []
+    municipality_of: dict[str, str] = {}  # OSV -> its district's ubigeo
     registered: set[str] = set()
     members: list[tuple[str, str, str, str]] = []
     grants: list[tuple[str, str, str]] = []
@@ -713,11 +718,13 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
         return str(uuid.UUID(int=next(serial) + (seed << 64)))
 
     def event(source: str, kind: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
+        """One CloudEvent as the relay publishes it, ``municipality`` (the subject's token) included when the event has one."""
         positions[source] += 1
+        municipality = data.get("municipality_id") or UBIGEOS.get(str(data.get("district"))) or municipality_of.get(str(data.get("osv_id")))
         return {
             "specversion": "1.0", "id": f"{source}:{positions[source]}", "source": SPEC_SOURCE_PREFIX + source, "type": kind,
             "subject": subject, "time": now.isoformat().replace("+00:00", "Z"), "datacontenttype": "application/json",
-            "position": positions[source], "data": data,
+            "position": positions[source], **({"municipality": municipality} if municipality else {}), "data": data,
         }
 
     def happened() -> str:
@@ -749,6 +756,7 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
         if kind == "OSVMapped":
             osv, district = uid(), rng.choice(DISTRICTS)
             osvs.append((osv, district, ZONES[district]))
+            municipality_of[osv] = UBIGEOS[district]
             out = event("registry", kind, osv, {"osv_id": osv, "name": f"OSV {len(osvs)}", "district": district, "zone": ZONES[district],
                         "kind": None, "mapped_on": on, "composition": None, "focus_areas": [], "contact_channel": None, "occurred_on": on})
         else:
@@ -858,13 +866,15 @@ async def publish_all(url: str, cloudevents: Iterable[dict[str, Any]], batch: in
     total_bytes = 0
     try:
         js = nc.jetstream(timeout=60)
-        await ensure_stream(js, STREAM)
+        for service_name in SERVICES:
+            await ensure_stream(js, stream_name(STREAM, service_name), stream_subjects(service_name), owner=True)
         acks = []
         for ce in cloudevents:
             payload = encode(ce)
             total_bytes += len(payload)
             service_name = ce["source"].removeprefix(SPEC_SOURCE_PREFIX)
-            acks.append(await js.publish_async(f"osv.{service_name}.{ce['type']}", payload, headers={"Nats-Msg-Id": ce["id"]}, stream=STREAM))
+            subject = subject_for(service_name, ce.get("municipality"), ce["type"])
+            acks.append(await js.publish_async(subject, payload, headers={"Nats-Msg-Id": ce["id"]}, stream=stream_name(STREAM, service_name)))
             if len(acks) >= batch:
                 await asyncio.gather(*acks)
                 acks = []
@@ -875,27 +885,31 @@ async def publish_all(url: str, cloudevents: Iterable[dict[str, Any]], batch: in
 
 
 async def raw_stream_read(url: str, decoder: Callable[[bytes], Any] | None, batch: int = 2000) -> tuple[int, float]:
-    """Replay the whole stream as rebuild does (pull consumer, no acks, batches of 2000), without applying anything."""
+    """Replay every service's stream as rebuild does (a pull consumer each, no acks, batches of 2000), without applying anything."""
     from nats.js.api import AckPolicy
 
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(STREAM)
-        last = info.state.last_seq
+        seen = 0
         started = time.perf_counter()
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
-        subscription = await js.pull_subscribe("osv.>", stream=STREAM, config=config)
-        seen, sequence = 0, 0
-        while sequence < last:
-            messages = await subscription.fetch(batch, timeout=10)
-            sequence = messages[-1].metadata.sequence.stream
-            if decoder is not None:
-                for message in messages:
-                    decoder(message.data)
-            seen += len(messages)
+        for service_name in SERVICES:
+            info = await js.stream_info(stream_name(STREAM, service_name))
+            last = info.state.last_seq
+            if info.state.messages == 0:
+                continue
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
+            subscription = await js.pull_subscribe(f"osv.{service_name}.>", stream=info.config.name, config=config)
+            sequence = 0
+            while sequence < last:
+                messages = await subscription.fetch(batch, timeout=10)
+                sequence = messages[-1].metadata.sequence.stream
+                if decoder is not None:
+                    for message in messages:
+                        decoder(message.data)
+                seen += len(messages)
+            await subscription.unsubscribe()
         seconds = time.perf_counter() - started
-        await subscription.unsubscribe()
         return seen, seconds
     finally:
         await nc.close()
@@ -1162,9 +1176,10 @@ async def stream_timestamps(url: str) -> dict[str, float]:
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        last = (await js.stream_info(STREAM)).state.last_seq
+        registry = stream_name(STREAM, "registry")
+        last = (await js.stream_info(registry)).state.last_seq
         subscription = await js.subscribe(
-            "osv.registry.OSVMapped", stream=STREAM, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+            "osv.registry.*.OSVMapped", stream=registry, ordered_consumer=True, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
         )
         out: dict[str, float] = {}
         sequence = 0
