@@ -334,11 +334,19 @@ class Tally:
             parts = ("total", f"by_nationality.{nationality_group(row.get('nationality'))}", f"by_sex.{row.get('sex')}")
             for part in parts:
                 self._count(f"attendances/{part}", because, n, **where)
-            if not participants:
+            if not participants and n:
+                names = [f"beneficiaries_direct/{part}" for part in (*parts, "aggregate")]
+                if self.traces is None:  # the common case, 24 counters per row: straight to them
+                    counters = self.counters
+                    for group in groups:
+                        for segment in segments:
+                            for counted in names:
+                                counters[(counted, segment, group)] += n
+                    continue
                 for group in groups:
                     for segment in segments:
-                        for part in (*parts, "aggregate"):
-                            self._count(f"beneficiaries_direct/{part}", because, n, district=group, segment=segment)
+                        for counted in names:
+                            self._count(counted, because, n, district=group, segment=segment)
         for person in participants:
             self._reach(person, sign, groups, segments, because)
         self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
@@ -453,9 +461,13 @@ class Tally:
     def _sums(self, by: Breakdown | None, within: Within = None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
         """Counted parts per group and segment."""
         out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        groups_of: dict[str, tuple[str, ...]] = {}
         for (part, segment, place), value in self.counters.items():
             if value:
-                for group in self._groups(place, by, within):
+                groups = groups_of.get(place)
+                if groups is None:
+                    groups = groups_of[place] = self._groups(place, by, within)
+                for group in groups:
                     out[group][segment][part] += value
         return out  # type: ignore[no-any-return]
 
