@@ -325,9 +325,10 @@ class Tally:
         d = activity.data
         district = str(d.get("district") or UNKNOWN)
         self.zones.setdefault(district, str(d.get("zone") or UNKNOWN))
-        where = {"district": district, "day": activity.occurred_on}
+        here = self.segment(activity.occurred_on)
+        where = {"district": district, "segment": here}
         groups = ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
-        segments = (self.segment(activity.occurred_on), EVER)
+        segments = (here, EVER)
         participants = d.get("participants") or []
         for row in d.get("direct_beneficiaries") or []:
             n = sign * int(row.get("count", 0))

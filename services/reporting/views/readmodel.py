@@ -173,7 +173,10 @@ def recorded_at(text: str) -> datetime:
 
 
 def _fact(row: Any) -> Fact:
-    return Fact(row.event_id, row.type, row.subject, row.occurred_on, utc(row.recorded_at), row.data, row.source, row.position)
+    """A fact from a row of :data:`COLUMNS` (unpacked by position: a report reads thousands)."""
+    event_id, kind, subject, occurred_on, recorded, data, source, position = row
+    recorded = recorded.replace(tzinfo=timezone.utc) if recorded.tzinfo is None else recorded.astimezone(timezone.utc)
+    return Fact(event_id, kind, subject, occurred_on, recorded, data, source, position)
 
 
 def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
