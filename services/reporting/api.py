@@ -292,9 +292,10 @@ def get_dashboard(
 
     if as_of is not None:
         return HTMLResponse(page())
-    # The latest page, the same for the same viewer, scope and query until a fact is applied or the minute it states changes.
+    # The latest page, the same for the same viewer, scope and query until a fact is applied, a lead records a target
+    # or a sign-off, or the minute it states changes.
     minute = now.astimezone(LIMA).strftime("%Y-%m-%d %H:%M")
-    key = ("dashboard", lang, by, days, within_days, tuple(sorted(query.items())), viewer.subject, scope, minute)
+    key = ("dashboard", lang, by, days, within_days, tuple(sorted(query.items())), viewer.subject, scope, minute, reporting.records_revision())
     return HTMLResponse(reporting.readmodel.cached(key, page))
 
 

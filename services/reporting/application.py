@@ -104,6 +104,10 @@ class Reporting:
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts).all()
 
+    def records_revision(self) -> int:
+        """How many events the leads' own records (targets, sign-offs) hold: it moves with each one recorded."""
+        return int(self.phase_reports.recorder.max_notification_id() or 0)
+
     def districts_of(self, scope: MunicipalScope) -> frozenset[str] | None:
         """The names of the districts ``scope`` covers (as the facts name them), or None for all of Lima."""
         if scope.all_of_lima:
