@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from services.reporting.application import Reporting
 from services.reporting.domain.tally import report
-from services.reporting.views.readmodel import ReadModel
+from services.reporting.views.readmodel import CACHED_ANSWERS, ReadModel
 from shared.roles import MunicipalScope
 from shared.settings import sqlalchemy_url
 from shared.views import make_engine
@@ -94,3 +94,14 @@ def test_a_new_phase_shows_in_the_first_latest_report_after_it_is_applied(databa
     readmodel.apply([opened])
     assert [p["code"] for p in readmodel.report()["phases"]][-1] == "F3"
     assert readmodel.report() == report(readmodel.facts())
+
+
+def test_a_quiet_read_model_keeps_a_bounded_number_of_cached_answers(database_url: str) -> None:
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    readmodel.apply(programme_log(30, seed=39))
+    computed: list[int] = []
+    for minute in range(CACHED_ANSWERS * 3):  # a page a minute, no fact arriving
+        readmodel.cached(("page", minute), lambda minute=minute: computed.append(minute) or minute)
+    assert len(readmodel._cached) <= CACHED_ANSWERS
+    assert readmodel.cached(("page", CACHED_ANSWERS * 3 - 1), lambda: -1) == CACHED_ANSWERS * 3 - 1  # the latest is kept
+    assert readmodel.cached(("page", 0), lambda: -1) == -1  # the oldest was let go

@@ -157,6 +157,8 @@ FACTS = FactRow.__table__
 CHECKPOINTS = CheckpointRow.__table__
 REVISION = RevisionHeadRow.__table__
 REVISIONS = RevisionRow.__table__
+CACHED_ANSWERS = 64
+"""Answers kept at one revision at most (a dashboard page is about 200 kB)."""
 KEPT_REVISIONS = 1_000
 """Revisions whose changes are kept: a cached tally more than this many revisions old is made again from a checkpoint."""
 COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
@@ -291,6 +293,8 @@ class ReadModel(View):
         value = compute()
         with self._caching:
             if self._cached_revision == revision:
+                while len(self._cached) >= CACHED_ANSWERS:  # the oldest first: a quiet day's pages, minute by minute
+                    del self._cached[next(iter(self._cached))]
                 self._cached[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         return value
 
