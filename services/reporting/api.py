@@ -281,11 +281,22 @@ def get_dashboard(
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/dashboard/sign-in?" + urlencode({"next": here}), status_code=303)  # type: ignore[return-value]
     scope = viewer_scope(viewer)
-    report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
-    found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of)
     query = {k: v for k, v in request.query_params.items() if k in ("lang", "as_of", "by", "days", "within_days") and v}
-    targets = reporting.targets(as_of=as_of, scope=scope)
-    return HTMLResponse(render_dashboard(report, found, lang, query, reporting.now(), as_of, targets, viewer=viewer.subject))
+    now = reporting.now()
+
+    def page() -> str:
+        report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
+        found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of)
+        targets = reporting.targets(as_of=as_of, scope=scope)
+        return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
+
+    if as_of is not None:
+        return HTMLResponse(page())
+    # The latest page, the same for the same viewer, scope and query until a fact is applied, a lead records a target
+    # or a sign-off, or the minute it states changes.
+    minute = now.astimezone(LIMA).strftime("%Y-%m-%d %H:%M")
+    key = ("dashboard", lang, by, days, within_days, tuple(sorted(query.items())), viewer.subject, scope, minute, reporting.records_revision())
+    return HTMLResponse(reporting.readmodel.cached(key, page))
 
 
 # The app ---------------------------------------------------------------------------------

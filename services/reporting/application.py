@@ -104,6 +104,10 @@ class Reporting:
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts).all()
 
+    def records_revision(self) -> int:
+        """How many events the leads' own records (targets, sign-offs) hold: it moves with each one recorded."""
+        return int(self.phase_reports.recorder.max_notification_id() or 0)
+
     def districts_of(self, scope: MunicipalScope) -> frozenset[str] | None:
         """The names of the districts ``scope`` covers (as the facts name them), or None for all of Lima."""
         if scope.all_of_lima:
@@ -119,8 +123,15 @@ class Reporting:
         for all of Lima) and the ``heads`` of each service's hash chain
         reporting knows (what ``osv-verify --heads`` checks a store against later).
         """
-        report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, self.districts_of(scope))}
-        return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
+        within = self.districts_of(scope)
+
+        def answer() -> dict[str, Any]:
+            report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, within)}
+            return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
+
+        if as_of is None:  # the latest figures: cached until the read model applies another fact
+            return self.readmodel.cached(("indicators", by, within), answer)  # type: ignore[no-any-return]
+        return answer()
 
     def evidence(
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA
@@ -223,13 +234,20 @@ class Reporting:
     ) -> Alerts:
         """The follow-up alerts about the OSVs and municipalities in ``scope``: as of today in Lima, or, given ``as_of``,
         from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut)."""
-        facts = self.readmodel.alert_facts(as_of)
         municipalities = [m for m in self.municipalities if scope.covers(m.id)]
         districts = self.districts_of(scope)
-        if districts is not None:
-            facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
         today = as_of.astimezone(LIMA).date() if as_of is not None else self.today()
-        return alerts(facts, today, municipalities, overdue_after_days=days, within_days=within_days)
+
+        def answer() -> Alerts:
+            facts = self.readmodel.alert_facts(as_of)
+            if districts is not None:
+                facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
+            return alerts(facts, today, municipalities, overdue_after_days=days, within_days=within_days)
+
+        if as_of is None:  # as of today: cached until the read model applies another fact, or the day changes
+            key = ("alerts", today, days, within_days, districts, tuple(m.id for m in municipalities))
+            return self.readmodel.cached(key, answer)  # type: ignore[no-any-return]
+        return answer()
 
     # Targets and sign-offs ------------------------------------------------
 

@@ -59,21 +59,26 @@ def _key(key: str, t: Callable[..., str]) -> str:
 
 def cell(name: str, value: Any, t: Callable[..., str]) -> Markup:
     """One indicator's value as HTML: numbers as text, breakdowns as nested lists with translated keys."""
+    return Markup(_cell(name, value, t))
+
+
+def _cell(name: str, value: Any, t: Callable[..., str]) -> str:
+    """:func:`cell`'s HTML as a plain string, every text escaped (built with f-strings: a page has thousands of cells)."""
     if value is None or (isinstance(value, Mapping | list) and not value):
-        return Markup("—")
+        return "—"
     if isinstance(value, Mapping):
-        items = [Markup('<li><span class="key">{}:</span> {}</li>').format(_key(k, t), cell(k, v, t)) for k, v in value.items()]
-        return Markup('<ul class="breakdown">{}</ul>').format(Markup("").join(items))
+        items = "".join(f'<li><span class="key">{escape(_key(k, t))}:</span> {_cell(k, v, t)}</li>' for k, v in value.items())
+        return f'<ul class="breakdown">{items}</ul>'
     if isinstance(value, list):
-        return Markup(", ").join(cell(name, v, t) for v in value)
+        return ", ".join(_cell(name, v, t) for v in value)
     text = str(value)
     if name.endswith("_pen"):
-        return escape(_money(text, "S/"))
+        return str(escape(_money(text, "S/")))
     if name.endswith("_usd"):
-        return escape(_money(text, "US$"))
+        return str(escape(_money(text, "US$")))
     if name.endswith("_rate"):
-        return Markup('<span title="{}">{}</span>').format(text, _percent(text))
-    return escape(text)
+        return f'<span title="{escape(text)}">{escape(_percent(text))}</span>'
+    return str(escape(text))
 
 
 def _money_never_moved(name: str, indicator_sets: tuple[Mapping[str, Any], ...]) -> bool:

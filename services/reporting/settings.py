@@ -13,7 +13,7 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     port: int = 8004
     consumer_batch: int = 1000
-    checkpoint_every: int = Field(default=2_500, description="Save the indicators' tally every this many facts (in recorded order).")
+    checkpoint_every: int = Field(default=1_000, description="Save the indicators' tally every this many facts (in recorded order).")
     public_url: str | None = Field(
         default=None,
         description=(

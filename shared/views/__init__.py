@@ -259,6 +259,12 @@ class Ledger:
         ).all()
 
     def _applied_among(self, session: Session, source: str, positions: Sequence[int]) -> set[int]:
+        if positions and max(positions) - min(positions) < 4 * len(positions):  # a batch off a stream: one range query
+            lowest, highest = min(positions), max(positions)
+            query = select(self.applied.c.position).where(
+                self.applied.c.source == source, self.applied.c.position >= lowest, self.applied.c.position <= highest
+            )
+            return set(session.scalars(query)) & set(positions)
         done: set[int] = set()
         for start in range(0, len(positions), 500):
             chunk = list(positions[start:start + 500])

@@ -191,6 +191,22 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     assert targets == {(): "40", (("sex", "F"),): "20", (("nationality", "VE"),): "24"}
 
 
+def test_the_dashboard_shows_a_target_as_soon_as_it_is_set_though_no_fact_arrived_since(desk: tuple[TestClient, FakeNow]) -> None:
+    client, _ = desk
+    programme(client)
+    assert 'id="targets"' not in client.get("/dashboard", params={"lang": "en"}).text  # none set yet
+
+    body = {"baseline": {"total": 0}, "target": {"total": 40}}
+    assert client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json=body).status_code == 200
+    section = client.get("/dashboard", params={"lang": "en"}).text.split('id="targets"', 1)[1].split("</section>", 1)[0]
+    assert "50.0 %" in section
+
+    body = {"baseline": {"total": 0}, "target": {"total": 80}}
+    assert client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json=body).status_code == 200
+    section = client.get("/dashboard", params={"lang": "en"}).text.split('id="targets"', 1)[1].split("</section>", 1)[0]
+    assert "25.0 %" in section and "50.0 %" not in section
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "field"),
     [

@@ -325,20 +325,29 @@ class Tally:
         d = activity.data
         district = str(d.get("district") or UNKNOWN)
         self.zones.setdefault(district, str(d.get("zone") or UNKNOWN))
-        where = {"district": district, "day": activity.occurred_on}
+        here = self.segment(activity.occurred_on)
+        where = {"district": district, "segment": here}
         groups = ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
-        segments = (self.segment(activity.occurred_on), EVER)
+        segments = (here, EVER)
         participants = d.get("participants") or []
         for row in d.get("direct_beneficiaries") or []:
             n = sign * int(row.get("count", 0))
             parts = ("total", f"by_nationality.{nationality_group(row.get('nationality'))}", f"by_sex.{row.get('sex')}")
             for part in parts:
                 self._count(f"attendances/{part}", because, n, **where)
-            if not participants:
+            if not participants and n:
+                names = [f"beneficiaries_direct/{part}" for part in (*parts, "aggregate")]
+                if self.traces is None:  # the common case, 24 counters per row: straight to them
+                    counters = self.counters
+                    for group in groups:
+                        for segment in segments:
+                            for counted in names:
+                                counters[(counted, segment, group)] += n
+                    continue
                 for group in groups:
                     for segment in segments:
-                        for part in (*parts, "aggregate"):
-                            self._count(f"beneficiaries_direct/{part}", because, n, district=group, segment=segment)
+                        for counted in names:
+                            self._count(counted, because, n, district=group, segment=segment)
         for person in participants:
             self._reach(person, sign, groups, segments, because)
         self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
@@ -453,9 +462,13 @@ class Tally:
     def _sums(self, by: Breakdown | None, within: Within = None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
         """Counted parts per group and segment."""
         out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        groups_of: dict[str, tuple[str, ...]] = {}
         for (part, segment, place), value in self.counters.items():
             if value:
-                for group in self._groups(place, by, within):
+                groups = groups_of.get(place)
+                if groups is None:
+                    groups = groups_of[place] = self._groups(place, by, within)
+                for group in groups:
                     out[group][segment][part] += value
         return out  # type: ignore[no-any-return]
 

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Connection,
     Date,
     DateTime,
@@ -45,6 +48,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.reporting.domain.alerts import ALERT_TYPES
@@ -76,13 +81,15 @@ class FactRow(Base):
         Index("ix_facts_type_subject", "type", "subject"),
     )
 
+    # Two indexes besides the key serve every query (by recorded order; by type and subject): each more is
+    # written with every fact. (Read models made before kept four more; they do no harm.)
     event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    source: Mapped[str] = mapped_column(String(50), index=True)
+    source: Mapped[str] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(Integer)
-    type: Mapped[str] = mapped_column(String(80), index=True)
+    type: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str] = mapped_column(String(80))
-    occurred_on: Mapped[date] = mapped_column(Date, index=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -111,6 +118,31 @@ class CheckpointRow(Base):
     state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class RevisionHeadRow(Base):
+    """The read model's revision: one more with every transaction that applies a new fact (or clears the facts).
+
+    Its row is locked by each applying transaction until it commits, so
+    revisions are numbered in commit order, across replicas sharing one
+    database. What is computed from the latest facts is cached under it.
+    """
+
+    __tablename__ = "reporting_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class RevisionRow(Base):
+    """What one revision changed, as much as the cached latest tally needs: the earliest recorded time of its facts,
+    and whether it opened a phase or cleared the facts (then nothing cached before it can be carried forward)."""
+
+    __tablename__ = "reporting_revisions"
+
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    earliest: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reset: Mapped[bool] = mapped_column(Boolean)
+
+
 class ChainHeadRow(Base):
     """Per source, the highest position applied that carried its log's hash chain (``chainhash``): the head reporting knows."""
 
@@ -123,6 +155,12 @@ class ChainHeadRow(Base):
 
 FACTS = FactRow.__table__
 CHECKPOINTS = CheckpointRow.__table__
+REVISION = RevisionHeadRow.__table__
+REVISIONS = RevisionRow.__table__
+CACHED_ANSWERS = 64
+"""Answers kept at one revision at most (a dashboard page is about 200 kB)."""
+KEPT_REVISIONS = 1_000
+"""Revisions whose changes are kept: a cached tally more than this many revisions old is made again from a checkpoint."""
 COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
 IN_ORDER = (FACTS.c.recorded_at, FACTS.c.source, FACTS.c.position)
 
@@ -137,7 +175,10 @@ def recorded_at(text: str) -> datetime:
 
 
 def _fact(row: Any) -> Fact:
-    return Fact(row.event_id, row.type, row.subject, row.occurred_on, utc(row.recorded_at), row.data, row.source, row.position)
+    """A fact from a row of :data:`COLUMNS` (unpacked by position: a report reads thousands)."""
+    event_id, kind, subject, occurred_on, recorded, data, source, position = row
+    recorded = recorded.replace(tzinfo=timezone.utc) if recorded.tzinfo is None else recorded.astimezone(timezone.utc)
+    return Fact(event_id, kind, subject, occurred_on, recorded, data, source, position)
 
 
 def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +195,15 @@ def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Latest:
+    """The tally of every fact of the read model at ``revision``, with the phases it was cut by; folded on as facts arrive."""
+
+    revision: int
+    tally: Tally
+    opened: list[Fact]
+
+
 class ReadModel(View):
     """Facts, the ledger and checkpoints; :meth:`apply` is the consumers' and the follower's handler."""
 
@@ -163,12 +213,18 @@ class ReadModel(View):
     STEP = 8
     """Checkpoints made at most per applied batch, so remaking them all (after a phase opens) never stalls the consumer long."""
 
-    def __init__(self, engine: Engine, checkpoint_every: int = 2_500, settle_seconds: float = 60.0) -> None:
+    def __init__(self, engine: Engine, checkpoint_every: int = 1_000, settle_seconds: float = 60.0) -> None:
         super().__init__(engine, LEDGER)
         self.checkpoint_every = checkpoint_every
         self.settle_delay = timedelta(seconds=settle_seconds)
         self._checkpointing = threading.Lock()
+        self._caching = threading.Lock()
+        self._caching_tally = threading.Lock()
+        self._latest: Latest | None = None
+        self._cached: dict[Hashable, bytes] = {}
+        self._cached_revision = -1
         create_tables(Base.metadata, engine)
+        self._start_revisions()
         self._backfill_last_meetings()
 
     # -- writing ------------------------------------------------------------
@@ -182,13 +238,65 @@ class ReadModel(View):
             if rows:
                 session.execute(insert(FACTS), rows)
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
+                opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
+                earliest = min(r["recorded_at"] for r in rows)
                 stale = delete(CheckpointRow)
-                if not any(r["type"] == "PhaseOpened" for r in rows):
-                    stale = stale.where(CheckpointRow.cut >= min(r["recorded_at"] for r in rows))
+                if not opens_phase:
+                    stale = stale.where(CheckpointRow.cut >= earliest)
                 session.execute(stale)
+                self._next_revision(session, earliest, reset=opens_phase)
         if rows and checkpoint:
             self.advance_checkpoints(self.STEP)
         return len(rows)
+
+    # -- revisions: what the cache of the latest figures is keyed by -------------
+
+    def _start_revisions(self) -> None:
+        """Make the revision's one row if this database has none yet (two replicas starting at once: one of them does)."""
+        dialect = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(self.engine.dialect.name)
+        with Session(self.engine) as session, session.begin():
+            if session.get(RevisionHeadRow, 1) is None:
+                first = {"id": 1, "revision": 0}
+                session.execute(dialect(REVISION).values(first).on_conflict_do_nothing() if dialect else insert(REVISION).values(first))
+
+    @staticmethod
+    def _next_revision(session: Session, earliest: datetime | None, reset: bool) -> int:
+        """Number this transaction's change (locking the revision's row until commit) and say what it changed."""
+        session.execute(update(REVISION).where(REVISION.c.id == 1).values(revision=REVISION.c.revision + 1))
+        revision = int(session.scalar(select(REVISION.c.revision).where(REVISION.c.id == 1)) or 0)
+        session.execute(insert(REVISIONS).values(revision=revision, earliest=earliest, reset=reset))
+        session.execute(delete(REVISIONS).where(REVISIONS.c.revision <= revision - KEPT_REVISIONS))
+        return revision
+
+    def revision(self, connection: Connection | None = None) -> int:
+        """The read model's revision: it changes with every transaction that applies a new fact, here or at another replica."""
+        if connection is None:
+            with self.engine.connect() as own:
+                return self.revision(own)
+        return int(connection.scalar(select(REVISION.c.revision).where(REVISION.c.id == 1)) or 0)
+
+    def cached(self, key: Hashable, compute: Callable[[], Any], revision: int | None = None) -> Any:
+        """``compute()``, or a copy of what it gave at the read model's current revision for the same ``key``.
+
+        For what is computed from the latest facts (no as-of cut). Any applied
+        fact moves the revision and empties the cache; the key must hold
+        everything else the answer depends on (breakdown, the districts of a
+        municipal scope, the day). Each caller gets its own copy.
+        """
+        revision = self.revision() if revision is None else revision
+        with self._caching:
+            if self._cached_revision != revision:
+                self._cached, self._cached_revision = {}, revision
+            kept = self._cached.get(key)
+        if kept is not None:
+            return pickle.loads(kept)
+        value = compute()
+        with self._caching:
+            if self._cached_revision == revision:
+                while len(self._cached) >= CACHED_ANSWERS:  # the oldest first: a quiet day's pages, minute by minute
+                    del self._cached[next(iter(self._cached))]
+                self._cached[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return value
 
     @staticmethod
     def _keep_heads(session: Session, events: list[dict[str, Any]]) -> None:
@@ -277,8 +385,16 @@ class ReadModel(View):
     # -- reading ------------------------------------------------------------
 
     def report(self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None) -> dict[str, Any]:
-        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone."""
-        cut = utc(as_of) if as_of else None
+        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone.
+
+        The latest figures (no ``as_of``) are cached under the read model's
+        revision, and their tally is folded on from the facts each later
+        revision added (see :meth:`_latest_tally`).
+        """
+        if as_of is None:
+            revision = self.revision()
+            return self.cached(("report", by, within), lambda: self._latest_report(revision, by, within), revision)  # type: ignore[no-any-return]
+        cut = utc(as_of)
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
             phases = phases_in(opened)
@@ -286,8 +402,44 @@ class ReadModel(View):
             tally = self._tally(connection, checkpoint, phases)
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
-        known = phases_in(f for f in opened if cut is None or f.recorded_at <= cut)
+        known = phases_in(f for f in opened if f.recorded_at <= cut)
         return tally.report(known, by, within)
+
+    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None) -> dict[str, Any]:
+        with self._caching_tally:
+            latest = self._latest_tally(revision)
+            return latest.tally.report(phases_in(latest.opened), by, within)
+
+    def _latest_tally(self, revision: int) -> Latest:
+        """The tally of every fact at ``revision`` (or later): the cached one folded on, or one made from the last checkpoint.
+
+        The cached tally is carried forward only when every revision since
+        added facts recorded after the last one it folded, and opened no phase;
+        otherwise (a late fact, a new phase, revisions no longer kept) it is
+        made again from the last checkpoint, as an as-of report is.
+        """
+        latest = self._latest
+        with self.engine.connect() as connection:
+            if latest is not None and latest.revision >= revision:
+                return latest
+            if latest is not None and latest.revision < revision:
+                changes = connection.execute(
+                    select(REVISIONS.c.earliest, REVISIONS.c.reset).where(REVISIONS.c.revision > latest.revision, REVISIONS.c.revision <= revision)
+                ).all()
+                last = utc(latest.tally.last[0]) if latest.tally.last is not None else None
+                if len(changes) == revision - latest.revision and not any(
+                    reset or earliest is None or (last is not None and utc(earliest) <= last) for earliest, reset in changes
+                ):
+                    self._fold(connection, latest.tally, list(self._facts(connection, self._relevant(after=last, upto=None))))
+                    latest.revision = revision
+                    return latest
+            opened = self._phase_facts(connection)
+            phases = phases_in(opened)
+            checkpoint = self._checkpoint(connection, json.dumps(boundaries(phases)), None)
+            tally = self._tally(connection, checkpoint, phases)
+            self._fold(connection, tally, list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=None))))
+        self._latest = Latest(revision, tally, opened)
+        return self._latest
 
     def evidence(
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None
@@ -348,6 +500,8 @@ class ReadModel(View):
             session.execute(delete(CheckpointRow))
             session.execute(delete(LastMeetingRow))
             session.execute(delete(ChainHeadRow))
+            session.execute(delete(REVISIONS))
+            self._next_revision(session, None, reset=True)
 
     def digest(self) -> str:
         """A SHA-256 over every fact: equal digests, equal read models (checkpoints are a cache, left out)."""
