@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,15 +20,23 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
+from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from eventsourcing.utils import Environment, get_topic, strtobool
+from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
+from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
 from shared.sealing import KeyRing, Seal, SealingMapper
+
+
+log = logging.getLogger(__name__)
+
+KEPT_AGGREGATES_MAXSIZE = 1000
+"""How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
 
 
 class TextNotSealedError(RuntimeError):
@@ -195,6 +204,19 @@ class ServiceApplication(Application):
     SEALED_FIELDS: ClassVar[Mapping[type, Seal | Mapping[str, Any]]] = {}
     """The fields of the service's events sealed with keys of their own (personal data, staff's free text): see :mod:`shared.sealing`."""
 
+    KEPT_AGGREGATES: ClassVar[tuple[type, ...]] = ()
+    """Long-lived aggregates kept in memory between commands and fast-forwarded on each read (:mod:`shared.kept`).
+
+    Never one whose events hold :attr:`SEALED_FIELDS`: the class is refused at its definition.
+    """
+
+    snapshot_class = KeptSnapshot
+    """Snapshots of the aggregates ``snapshotting_intervals`` names (class → every how many events), plain values only (:mod:`shared.kept`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_nothing_sealed_kept(cls, (*cls.KEPT_AGGREGATES, *cls.snapshotting_intervals), cls.SEALED_FIELDS)
+
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
         self.keys = keys
         """The data keys that seal :attr:`SEALED_FIELDS` (set before the library builds the mapper, which seals with them)."""
@@ -320,14 +342,33 @@ class ServiceApplication(Application):
     def construct_repository(self) -> Repository:
         """The library's repository, reading a dry run's saves back within that dry run (:mod:`shared.dryrun`)."""
         maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return dryrun.OverlaidRepository(
+        return KeptRepository(
             event_store=self.events,
             snapshot_store=self.snapshots,
-            cache_maxsize=int(maxsize) if maxsize else None,
-            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
-            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
-            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+            kept=self.KEPT_AGGREGATES,
+            cache_maxsize=int(maxsize) if maxsize else KEPT_AGGREGATES_MAXSIZE,
         )
+
+    def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
+        """The library's snapshots after a save; one that fails is logged and dropped, never raised.
+
+        The save has committed: raising now would answer an error for a
+        command that took effect, and ``retried_on_collision`` would run it
+        again on a snapshot's IntegrityError (another replica stored that
+        version first), doubling its fact.
+        """
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
+            log.warning("%s: a snapshot after a committed save was not stored", self.name, exc_info=True)
+
+    def take_snapshot(self, aggregate_id: UUID, version: int | None = None, projector_func: Any = project_aggregate) -> None:
+        """Store the aggregate's state at ``version`` (its latest by default); refused for an aggregate with sealed fields."""
+        if self.snapshots is None:
+            raise AssertionError("this application takes no snapshots: give it snapshotting_intervals")
+        aggregate = self.repository.get(aggregate_id, version=version, projector_func=projector_func)
+        check_nothing_sealed_kept(type(self), [type(aggregate)], self.SEALED_FIELDS)
+        self.snapshots.put([KeptSnapshot.take(aggregate)])
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
         """The record of a request carried out under an Idempotency-Key, or None."""
@@ -343,7 +384,8 @@ class ServiceApplication(Application):
         (The library would otherwise let any ``<NAME>_CIPHER_KEY``-style variable
         override what the settings class decided.)
         """
-        return Environment(name, {**type(self).env, **(env or {})})
+        snapshotting = {"IS_SNAPSHOTTING_ENABLED": "y"} if type(self).snapshotting_intervals else {}
+        return Environment(name, {**snapshotting, **type(self).env, **(env or {})})
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper; with a key ring, one that seals :attr:`SEALED_FIELDS` on the way to the store."""
