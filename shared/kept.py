@@ -38,10 +38,13 @@ store no snapshot and never change what is kept.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import logging
 import sys
+import types
+import typing
 from datetime import date, datetime
 from decimal import Decimal
 from collections.abc import Iterable
@@ -105,15 +108,30 @@ def shape_of(kind: type) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:32]
 
 
-def to_plain(value: Any) -> Any:
-    """``value`` with records, enums, tuples, sets and dicts of any keys tagged, so the store's JSON transcoder takes it.
+@functools.cache
+def _topic(kind: type) -> str:
+    return get_topic(kind)
 
-    UUIDs, dates, datetimes and decimals are left to the transcoder.
-    """
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as JSON's values only: records, enums, UUIDs, dates, decimals, tuples, sets and dicts of any keys tagged."""
     if isinstance(value, Enum):
-        return {"_enum": get_topic(type(value)), "v": to_plain(value.value)}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"_record": get_topic(type(value)), "v": {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+        return {"_enum": _topic(type(value)), "v": to_plain(value.value)}
+    if isinstance(value, UUID):  # tagged here, not by the transcoder: the whole state then encodes at the JSON encoder's speed
+        return {"_uuid": value.hex}
+    if isinstance(value, datetime):
+        return {"_datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"_date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"_decimal": str(value)}
+    if hasattr(type(value), "__dataclass_fields__") and not isinstance(value, type):
+        return {"_record": _topic(type(value)), "v": {name: to_plain(getattr(value, name)) for name in _field_names(type(value))}}
     if isinstance(value, dict):
         return {"_map": [[to_plain(k), to_plain(v)] for k, v in value.items()]}
     if isinstance(value, tuple):
@@ -138,6 +156,14 @@ def from_plain(value: Any) -> Any:
         return [from_plain(v) for v in value]
     if not isinstance(value, dict):
         return value
+    if "_uuid" in value:
+        return UUID(value["_uuid"])
+    if "_date" in value:
+        return date.fromisoformat(value["_date"])
+    if "_datetime" in value:
+        return datetime.fromisoformat(value["_datetime"])
+    if "_decimal" in value:
+        return Decimal(value["_decimal"])
     if "_map" in value:
         return {from_plain(k): from_plain(v) for k, v in value["_map"]}
     if "_tuple" in value:
@@ -197,9 +223,41 @@ class KeptSnapshot(Snapshot):
 ATOMS = (str, int, float, bool, bytes, type(None), UUID, date, datetime, Decimal, Enum)
 
 
+_ALWAYS_SHARED: dict[type, bool] = {}
+
+
+def _atomic_hint(hint: Any) -> bool:
+    """Whether every value of type ``hint`` can never change (an atom, a frozen record of atoms, a tuple or union of them)."""
+    if isinstance(hint, type):
+        return issubclass(hint, ATOMS) or _always_shared(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_atomic_hint(a) for a in args)
+    if origin is tuple:
+        return all(a is Ellipsis or _atomic_hint(a) for a in args)
+    return False
+
+
+def _always_shared(kind: type) -> bool:
+    """Whether ``kind`` is a frozen record whose declared fields all hold atoms (worked out once per class)."""
+    found = _ALWAYS_SHARED.get(kind)
+    if found is None:
+        params = getattr(kind, "__dataclass_params__", None)
+        found = False
+        if params is not None and params.frozen:
+            _ALWAYS_SHARED[kind] = False  # a record that holds itself is copied
+            try:
+                hints = typing.get_type_hints(kind)
+                found = all(_atomic_hint(hints[f.name]) for f in dataclasses.fields(kind))
+            except Exception:  # noqa: BLE001 - hints that do not resolve: each value is looked at instead
+                found = False
+        _ALWAYS_SHARED[kind] = found
+    return found
+
+
 def _shared(value: Any) -> bool:
     """Whether ``value`` can never change: an atom, or a frozen record (or tuple) of such values."""
-    if isinstance(value, ATOMS):
+    if isinstance(value, ATOMS) or _always_shared(type(value)):
         return True
     if isinstance(value, tuple):
         return all(_shared(v) for v in value)
@@ -209,12 +267,20 @@ def _shared(value: Any) -> bool:
     return False
 
 
+def _shared_kind(kind: type) -> bool:
+    return issubclass(kind, ATOMS) or _always_shared(kind)
+
+
 def _copied(value: Any, memo: dict[int, Any]) -> Any:
     if _shared(value):
         return value
     if type(value) is list:
+        if all(_shared_kind(kind) for kind in {type(v) for v in value}):
+            return list(value)
         return [_copied(v, memo) for v in value]
     if type(value) is dict:
+        if all(_shared_kind(kind) for kind in {type(k) for k in value} | {type(v) for v in value.values()}):
+            return dict(value)
         return {k if _shared(k) else deepcopy(k, memo): _copied(v, memo) for k, v in value.items()}
     return deepcopy(value, memo)
 

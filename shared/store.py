@@ -21,7 +21,8 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.application import project_aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
+from sqlalchemy import Engine, insert
 from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
@@ -30,7 +31,7 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.sealing import KeyRing, Seal, SealingMapper
+from shared.sealing import KeyRing, Seal, SealingMapper, side_writes, unwrite_rows, write_rows, writing_with_events
 
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,8 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in range(1, COMMAND_ATTEMPTS + 1):
                 try:
-                    return command(*args, **kwargs)
+                    with writing_with_events():  # a new key or entry is written with the attempt's events, or not at all
+                        return command(*args, **kwargs)
                 except IntegrityError:
                     if attempt == COMMAND_ATTEMPTS:
                         raise
@@ -183,6 +185,67 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return retrying
+
+
+class SideRowsInTransaction:
+    """A recorder mixin: the rows a command writes beside its events (:class:`~shared.sealing.SideWrites`) go in the events' transaction.
+
+    The library's PostgreSQL recorder runs ``_insert_events`` first inside the
+    transaction that inserts the events (its hook for "other things"); the
+    rows come as ``side_rows``, each an SQL statement with its parameters.
+    """
+
+    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
+        for statement, parameters in kwargs.get("side_rows", ()):
+            curs.execute(statement, parameters)
+        return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
+
+
+class SideWritingEventStore(EventStore):
+    """The library's event store; a save writes the command's new keys and entries with its events.
+
+    On PostgreSQL, where the key table lives in the store's own database, they
+    go in the events' transaction: all or nothing. Where they live apart (the
+    SQLite default keeps them in ``views.db``, beside the store's file), they
+    are written in one transaction just before the events, so that no event
+    is ever stored without its key; if the store then refuses the events (a
+    collision, the command runs again), they are deleted again. A process
+    killed between the two leaves a key that seals nothing and an entry that
+    leads to an index never saved, which the next registration of that
+    document opens.
+    """
+
+    def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
+        super().__init__(mapper, recorder)
+        self.in_transaction = in_transaction
+
+    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording]:
+        stored_events = [self.mapper.to_stored_event(e) for e in domain_events]  # seals: may make keys
+        side = side_writes()
+        rows = side.take() if side is not None else []
+        inside = [row for row in rows if self.in_transaction(row[0])]
+        apart = [row for row in rows if not self.in_transaction(row[0])]
+        if inside:
+            kwargs["side_rows"] = [_compiled(engine, table, values) for engine, table, values in inside]
+        if apart:
+            write_rows(apart)
+        try:
+            notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        except IntegrityError:
+            if apart:
+                unwrite_rows(apart)
+            raise
+        if not notification_ids:
+            return []
+        return [
+            Recording(d, Notification(originator_id=s.originator_id, originator_version=s.originator_version, topic=s.topic, state=s.state, id=n))
+            for d, s, n in zip(domain_events, stored_events, notification_ids, strict=True)
+        ]
+
+
+def _compiled(engine: Engine, table: Any, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    compiled = insert(table).values(**values).compile(dialect=engine.dialect)
+    return str(compiled), dict(compiled.params)
 
 
 class MunicipalityUnknownError(LookupError):
@@ -357,8 +420,18 @@ class ServiceApplication(Application):
         again on a snapshot's IntegrityError (another replica stored that
         version first), doubling its fact.
         """
+        if self.snapshots is None or not self.snapshotting_intervals:
+            return
         try:
-            super()._take_snapshots(processing_event)
+            for domain_event in processing_event.events:
+                aggregate = processing_event.aggregates.get(domain_event.originator_id)
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                if interval is None or domain_event.originator_version % interval:
+                    continue
+                if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
+                    self.snapshots.put([KeptSnapshot.take(aggregate)])
+                else:
+                    self.take_snapshot(domain_event.originator_id, domain_event.originator_version)
         except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
             log.warning("%s: a snapshot after a committed save was not stored", self.name, exc_info=True)
 
@@ -386,6 +459,28 @@ class ServiceApplication(Application):
         """
         snapshotting = {"IS_SNAPSHOTTING_ENABLED": "y"} if type(self).snapshotting_intervals else {}
         return Environment(name, {**snapshotting, **type(self).env, **(env or {})})
+
+    def construct_recorder(self) -> Any:
+        """The factory's recorder; on PostgreSQL, one that writes a command's new keys and entries in its events' transaction."""
+        recorder = super().construct_recorder()
+        if self.env.get("PERSISTENCE_MODULE", "").startswith("shared.postgres"):
+            recorder.__class__ = type(f"SideRows{type(recorder).__name__}", (SideRowsInTransaction, type(recorder)), {})
+        return recorder
+
+    def construct_event_store(self) -> EventStore:
+        """The library's event store, writing a command's new keys and entries with its events (:class:`SideWritingEventStore`)."""
+        return SideWritingEventStore(self.mapper, self.recorder, in_transaction=self._in_store_database)
+
+    def _in_store_database(self, engine: Engine) -> bool:
+        """Whether ``engine`` opens the PostgreSQL database the events are stored in (the default when ``database_url`` is set)."""
+        if not isinstance(self.recorder, SideRowsInTransaction) or engine.dialect.name != "postgresql":
+            return False
+        url = engine.url
+        return (
+            url.database == self.env.get("POSTGRES_DBNAME")
+            and (url.host or "127.0.0.1") == self.env.get("POSTGRES_HOST")
+            and str(url.port or 5432) == self.env.get("POSTGRES_PORT")
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper; with a key ring, one that seals :attr:`SEALED_FIELDS` on the way to the store."""
