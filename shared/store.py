@@ -190,14 +190,24 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
 class SideRowsInTransaction:
     """A recorder mixin: the rows a command writes beside its events (:class:`~shared.sealing.SideWrites`) go in the events' transaction.
 
-    The library's PostgreSQL recorder runs ``_insert_events`` first inside the
-    transaction that inserts the events (its hook for "other things"); the
-    rows come as ``side_rows``, each an SQL statement with its parameters.
+    The rows come as ``side_rows``, each an SQL statement with its parameters.
+    They are inserted in the library's hook for "other things" inside the
+    events' transaction (``_insert_events``, before it locks the events table
+    and inserts them), and synced at once: a row that is already there (two
+    commands sealing under one new key at once) fails the save as the
+    library's ``IntegrityError`` there, before any event is sent, and the
+    command runs again. (Left unsynced, the failure would surface on the
+    library's next statement as psycopg's "pipeline aborted", which reads as
+    a database out of reach.) No two saves wait on each other in a cycle:
+    every save inserts its rows before it takes the events table's lock.
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
-        for statement, parameters in kwargs.get("side_rows", ()):
-            curs.execute(statement, parameters)
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            with curs.connection.pipeline():  # nested in the library's pipeline: synced on leaving
+                for statement, parameters in side_rows:
+                    curs.execute(statement, parameters)
         return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
 
 
