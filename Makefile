@@ -27,7 +27,7 @@ token: $(STAMP)  ## print an access token for a demo account (last line): make t
 	@$(PY) -m devtools.identity token $(USER)
 
 test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 $(ASYNCAPI_CLI):
 	npm install --prefix $(ASYNCAPI_DIR) --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
@@ -40,7 +40,7 @@ browser:  ## install chromium and chromedriver from Debian when they are missing
 	test -x /usr/bin/chromium || $(APT_INSTALL) || ($(SUDO) apt-get update && $(APT_INSTALL))
 
 bench: $(STAMP)  ## throughput and latency figures, beside the bare-library baselines
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
 	$(PY) -m faults

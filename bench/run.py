@@ -1,7 +1,7 @@
 """Throughput and latency of osv-platform, each figure beside a bare-library baseline.
 
-    .venv/bin/python bench/run.py            # full run, a million events (~15 minutes on 2 cores)
-    .venv/bin/python bench/run.py --quick    # smoke run (about a minute)
+    make bench            # full run, a million events (a part not started within 1080 s, --budget, is skipped)
+    make bench QUICK=1    # the same table on small counts (bench/run.py --quick), under 3 minutes (--budget 150 s)
 
 Everything runs for real on 127.0.0.1: a nats-server with JetStream
 (``devtools.embedded.NatsServer``, as ``make run`` starts it), each service under
@@ -10,6 +10,10 @@ baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
    beside plain ``eventsourcing`` appends to an SQLite file, one per transaction.
+1b. Commands/s with 16 concurrent clients on SQLite (the services' store alone,
+   registry's application in-process, ``POST /osvs``), where group commit shares
+   one fsync among saves made at once, beside the same one-commit-per-save loop;
+   the store and the application also with a commit per save, as before.
 2. Rebuild events/s of reporting's read model from the NATS stream (a million
    events of a three-year programme by default), beside a raw read of the same
    stream and a raw read of an ``eventsourcing`` notification log of the same
@@ -38,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -369,6 +374,85 @@ def funding_in_process(tmp: Path, count: int) -> float:
         directory.engine.dispose()
 
 
+def in_threads(threads: int, count: int, command: Callable[[int], None]) -> tuple[float, list[str]]:
+    """Run ``command(i)`` for i in 0..count-1 from ``threads`` threads at once: seconds taken, and the failures."""
+    indexes = iter(range(count))
+    failures: list[str] = []
+
+    def work() -> None:
+        for i in indexes:
+            try:
+                command(i)
+            except Exception as error:  # noqa: BLE001 - counted and shown, the run goes on
+                failures.append(f"{type(error).__name__}: {str(error)[:200]}")
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started, failures
+
+
+@dataclass
+class StoreRun:
+    per_second: float
+    saves_per_commit: float
+    failures: list[str]
+
+
+def store_env(path: Path, saves_per_commit: int | None) -> dict[str, str]:
+    """The services' own store on an SQLite file (hash chain, group commit); ``saves_per_commit`` 1: a commit per save."""
+    from shared.store import persistence_env
+
+    env = persistence_env(f"sqlite:///{path}")
+    if saves_per_commit is not None:
+        env["SQLITE_MAX_SAVES_PER_COMMIT"] = str(saves_per_commit)
+    return env
+
+
+def saves_per_commit(app: Application, commits_before: int, saves_before: int) -> float:
+    recorder: Any = app.recorder
+    commits = getattr(recorder, "commits", 0) - commits_before
+    return (getattr(recorder, "saves_committed", 0) - saves_before) / commits if commits else float("nan")
+
+
+def store_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at_most: int | None = None) -> StoreRun:
+    """The services' store (hash chain; group commit unless ``saves_per_commit_at_most`` is 1), ``threads`` threads saving the trivial aggregate."""
+    app = Application(env=store_env(tmp / f"store-{threads}-{saves_per_commit_at_most}.db", saves_per_commit_at_most))
+    try:
+        for i in range(20):
+            app.save(Thing(n=-i))
+        recorder: Any = app.recorder
+        before = getattr(recorder, "commits", 0), getattr(recorder, "saves_committed", 0)
+        seconds, failures = in_threads(threads, count, lambda i: app.save(Thing(n=i)))
+        return StoreRun(rate(count, seconds), saves_per_commit(app, *before), failures)
+    finally:
+        app.close()
+
+
+def registry_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at_most: int | None = None) -> StoreRun:
+    """Registry's application alone, as the route uses it (map_osv then get_osv), from ``threads`` threads: commands/s."""
+    from services.registry.application import Registry
+    from services.registry.schemas import OSVPublic
+
+    app = Registry(store_env(tmp / f"registry-in-process-{threads}-{saves_per_commit_at_most}.db", saves_per_commit_at_most))
+    try:
+        recorder: Any = app.recorder
+
+        def command(i: int) -> None:
+            OSVPublic.of(app.get_osv(app.map_osv(f"OSV {i}", DISTRICTS[i % len(DISTRICTS)], date(2021, 3, 15))))
+
+        for i in range(10):  # warm-up, untimed
+            command(count + i)
+        before = getattr(recorder, "commits", 0), getattr(recorder, "saves_committed", 0)
+        seconds, failures = in_threads(threads, count, command)
+        return StoreRun(rate(count - len(failures), seconds), saves_per_commit(app, *before), failures)
+    finally:
+        app.close()
+
+
 def engagement_app(tmp: Path, name: str) -> Any:
     """Engagement's application as its bootstrap builds it (encrypted store, key ring, document index), on SQLite files under ``tmp``."""
     from services.engagement.bootstrap import bootstrap
@@ -557,11 +641,47 @@ def wait_relayed(process: ServiceProcess, timeout: float = 120.0) -> float:
     return time.perf_counter() - started
 
 
+def bench_many_clients(args: argparse.Namespace, tmp: Path, table: Table) -> None:
+    """Section 1b: 16 concurrent clients on SQLite (group commit), beside section 1's save loop (1 thread, a commit per save)."""
+    n, many = args.commands, args.many_clients
+    baseline: Baseline | None = getattr(args, "save_loop", None)
+    if baseline is None:
+        say(f"baseline: {n:,} bare eventsourcing appends on SQLite")
+        baseline = baseline_appends(tmp, n)
+    es_label = "eventsourcing save loop, SQLite file"
+    rows = table.section(f"1b. {many} concurrent clients on SQLite, against the save loop (1 thread, a commit per save)")
+    loop = (es_label, baseline.per_second)
+
+    def add_store(figure: str, run: StoreRun, baseline_rate: float = baseline.per_second) -> None:
+        value = fmt_rate(run.per_second, "cmd/s") + (f" ({len(run.failures)} failed)" if run.failures else "")
+        if run.failures:
+            table.notes.append(f"{figure.strip()}: first failure: {run.failures[0]}")
+        rows.append(Row(figure, value, loop[0], fmt_rate(baseline_rate, "cmd/s"), fmt_ratio(run.per_second, baseline_rate)))
+        if run.saves_per_commit == run.saves_per_commit:  # not NaN
+            rows.append(Row("    saves per commit (mean)", f"{run.saves_per_commit:.1f}"))
+
+    say(f"the services' store, {many} threads saving a trivial aggregate: group commit, then a commit per save")
+    add_store(f"store (hash chain, group commit), {many} threads, trivial aggregate", store_in_threads(tmp, n, many))
+    add_store("  same store, a commit per save (as before group commit)", store_in_threads(tmp, n, many, 1))
+    say(f"registry's application in-process, {many} threads: group commit, then a commit per save")
+    add_store(f"registry application in-process, {many} threads (map_osv + get_osv)", registry_in_threads(tmp, n, many))
+    add_store("  same, a commit per save (as before group commit)", registry_in_threads(tmp, n, many, 1))
+    run: CommandRun | None = getattr(args, "many_clients_run", None)
+    if run is not None:
+        value = fmt_rate(run.per_second, "cmd/s") + (f" ({len(run.errors)} not 201)" if run.errors else "")
+        rows.append(Row(f"registry POST /osvs, {many} concurrent clients", value, loop[0], fmt_rate(baseline.per_second, "cmd/s"),
+                        fmt_ratio(run.per_second, baseline.per_second)))
+        rows.append(Row("  client latency p50 / p99", f"{fmt_ms(statistics.median(run.latencies))} / {fmt_ms(percentile(run.latencies, 99))}"))
+        rows.append(Row("  CPU per command: service / nats / client",
+                        f"{run.cpu_service * 1000:.2f} / {run.cpu_nats * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
+
+
 def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     n, c = args.commands, args.concurrency
     rows = table.section(f"1. commands through the HTTP API ({n:,} each, {c} concurrent httpx clients)")
     say(f"baseline: {n:,} bare eventsourcing appends on SQLite")
     baseline = baseline_appends(tmp, n)
+    args.save_loop = baseline  # section 1b sets its figures against the same loop
     say(f"  {baseline.per_second:,.0f} cmd/s")
     es_label = "eventsourcing save loop, SQLite file"
 
@@ -590,6 +710,8 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
             add("registry POST /osvs", run, registry)
             osv_ids = run.ids
+            say(f"registry: {n:,} x POST /osvs from {args.many_clients} concurrent clients (section 1b)")
+            args.many_clients_run = drive(registry.url, "/osvs", lambda i: osv_body(2 * n + i), n, args.many_clients, registry.proc_pid, server.pid)
 
         # Funding ----------------------------------------------------------
         if not osv_ids:
@@ -1365,24 +1487,27 @@ def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smoke run with small counts (well under a minute)")
-    parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 200)")
+    parser.add_argument("--quick", action="store_true", help="the same table on small counts, within 3 minutes (make bench QUICK=1)")
+    parser.add_argument("--commands", type=int, help="commands per write service (default 2000; quick 100)")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent HTTP clients (default 4)")
+    parser.add_argument("--many-clients", type=int, default=16, help="concurrent clients and threads of section 1b (default 16)")
     parser.add_argument("--warmup", type=int, help="untimed commands before each timed run (default 50; quick 10)")
-    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 20000)")
+    parser.add_argument("--events", type=int, help="events in the rebuild stream (default 1000000; quick 10000)")
     parser.add_argument("--cuts", type=int, help="random as-of moments timed (default 200; quick 40)")
     parser.add_argument("--samples", type=int, help="latency samples (default 200; quick 30)")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="GET /indicators polling interval (default 5 ms)")
     parser.add_argument("--jitter-ms", type=float, default=60.0, help="random pause before each latency sample (default 0-60 ms)")
     parser.add_argument("--only", choices=["commands", "rebuild", "latency"], action="append", help="run only these parts (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    parser.add_argument("--budget", type=float, help="seconds after which a part not yet started is skipped (default 1080; quick 150)")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.commands = args.commands or (200 if quick else 2000)
+    args.commands = args.commands or (100 if quick else 2000)
     args.warmup = args.warmup if args.warmup is not None else (10 if quick else 50)
-    args.events = args.events or (20_000 if quick else 1_000_000)
+    args.events = args.events or (10_000 if quick else 1_000_000)
     args.cuts = args.cuts or (40 if quick else 200)
     args.samples = args.samples or (30 if quick else 200)
+    args.budget = args.budget or (150.0 if quick else 1080.0)
     return args
 
 
@@ -1396,8 +1521,15 @@ def main(argv: list[str] | None = None) -> int:
     provider = IdentityProvider(tmp / "idp", port=0)
     try:
         provider.start()
-        for part, runner in (("commands", bench_commands), ("rebuild", bench_rebuild), ("rebuild", bench_as_of), ("latency", bench_latency)):
+        for part, runner in (
+            ("commands", bench_commands), ("commands", bench_many_clients), ("rebuild", bench_rebuild), ("rebuild", bench_as_of),
+            ("latency", bench_latency),
+        ):
             if part in parts:
+                if time.perf_counter() - started > args.budget:
+                    failed = True
+                    table.notes.append(f"{runner.__name__} skipped: the run had used its {args.budget:.0f} s budget (--budget)")
+                    continue
                 try:
                     sign_in(provider)
                     runner(args, tmp, table)

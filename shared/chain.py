@@ -23,7 +23,9 @@ relay and ``GET /chain`` only read it. (Chaining in the relay, as it reads the
 log in order, would leave a window in which committed events are unchained,
 stall while the relay waits for its lease or NATS, and let the feed show
 events without their hash.) The cost is one indexed read and one insert per
-transaction. A store written before the chain existed is chained from the
+transaction; on SQLite, saves made at the same moment share one transaction
+(group commit, :class:`ChainedSQLiteApplicationRecorder`), chained in
+notification-id order before its one commit. A store written before the chain existed is chained from the
 start by the first insert that finds events without a hash.
 
 A chain in the same database can be rewritten by whoever can rewrite the
@@ -40,14 +42,29 @@ import asyncio
 import hashlib
 import json
 import logging
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteFactory
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, BadRequestError, NotFoundError
 
@@ -77,8 +94,87 @@ def link(previous: str, position: int, digest: str) -> str:
 # The recorders ----------------------------------------------------------------------------
 
 
+MAX_SAVES_PER_COMMIT = 64
+"""At most this many saves share one SQLite transaction (``SQLITE_MAX_SAVES_PER_COMMIT``; 1: a commit per save, the library's way)."""
+
+
+@dataclass(eq=False)
+class _Save:
+    """One caller's ``insert_events``, waiting for the commit that holds it."""
+
+    stored_events: Sequence[StoredEvent]
+    kwargs: dict[str, Any]
+    ids: Sequence[int] | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+_SAVEPOINT = "osv_save"
+
+
+def _persistence_error(error: sqlite3.Error) -> PersistenceError:
+    """The library's error for a ``sqlite3`` one, as its own transactions convert them (an ``IntegrityError`` stays one)."""
+    for raw, ours in (
+        (sqlite3.IntegrityError, IntegrityError),
+        (sqlite3.InterfaceError, InterfaceError),
+        (sqlite3.DataError, DataError),
+        (sqlite3.OperationalError, OperationalError),
+        (sqlite3.InternalError, InternalError),
+        (sqlite3.ProgrammingError, ProgrammingError),
+        (sqlite3.NotSupportedError, NotSupportedError),
+        (sqlite3.DatabaseError, DatabaseError),
+    ):
+        if isinstance(error, raw):
+            converted = ours(error)
+            break
+    else:
+        converted = PersistenceError(error)
+    converted.__cause__ = error
+    return converted
+
+
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, writing each inserted event's chain hash in the same transaction."""
+    """The library's SQLite recorder, writing each inserted event's chain hash in the same transaction, with group commit.
+
+    **Group commit.** On an SQLite file each commit waits for the write-ahead
+    log to reach the disk (``synchronous=FULL``); the library commits once per
+    save, one save at a time. Here saves made at the same moment by different
+    threads share one transaction and so one fsync:
+
+    - the first caller to find no commit under way *leads*: it takes every
+      save waiting (at most :data:`MAX_SAVES_PER_COMMIT`, oldest first, its
+      own among them), and the others wait for it. A caller alone leads at
+      once: no wait is ever added to make a batch (a batch is whoever arrived
+      during the previous commit);
+    - each save is inserted in a ``SAVEPOINT`` of its own: one that the store
+      refuses (:class:`~eventsourcing.persistence.IntegrityError`: a version
+      another save took, an idempotency record that exists) is rolled back
+      alone and its error reaches only its caller, who retries as ever; the
+      others go on. An error that undoes the whole transaction fails its own
+      save and runs the others again in the next transaction;
+    - the chain is computed once for the batch, in notification-id order, then
+      one ``COMMIT``; only then are the batch's callers released, each with
+      its own notification ids or error. No caller returns before the commit
+      holding its events, so the application notifies (``_notify``, the
+      relay's wake-up) only of what is on disk; an error at ``BEGIN``,
+      in the chain or at ``COMMIT`` fails every save of the batch, none of
+      which was stored.
+
+    A crash mid-batch loses the whole transaction, whose callers were never
+    answered: SQLite commits a transaction whole or not at all.
+    """
+
+    max_saves_per_commit = MAX_SAVES_PER_COMMIT
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name)
+        self._waiting: deque[_Save] = deque()
+        self._turn = threading.Condition()
+        self._leading = False
+        self._in_flight = 0
+        self.commits = 0
+        """Transactions committed by :meth:`insert_events` (with :attr:`saves_committed`: the mean batch)."""
+        self.saves_committed = 0
 
     @property
     def chain_table(self) -> str:
@@ -89,6 +185,97 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.chain_table} (position INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
         ]
+
+    def saves_pending(self) -> int:
+        """How many saves are not committed yet: those waiting and those in the transaction under way."""
+        with self._turn:
+            return len(self._waiting) + self._in_flight
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Store the events in one transaction shared with the saves made meanwhile; returns once it is committed.
+
+        Returns the events' notification ids; raises this save's own error
+        (:class:`~eventsourcing.persistence.IntegrityError` when the store
+        refuses it), or the batch's error when its transaction failed.
+        """
+        save = _Save(stored_events, kwargs)
+        with self._turn:
+            self._waiting.append(save)
+            while self._leading and not save.done:
+                self._turn.wait()
+            if save.done:
+                return self._answer(save)
+            self._leading = True
+        try:
+            while not save.done:
+                with self._turn:
+                    batch = [self._waiting.popleft() for _ in range(min(len(self._waiting), self.max_saves_per_commit))]
+                    self._in_flight = len(batch)
+                retry = self._commit_batch(batch)
+                with self._turn:
+                    self._in_flight = 0
+                    self._waiting.extendleft(reversed(retry))
+                    for each in batch:
+                        if each not in retry:
+                            each.done = True
+                    self._turn.notify_all()
+        finally:
+            with self._turn:
+                self._leading = False
+                self._turn.notify_all()
+        return self._answer(save)
+
+    @staticmethod
+    def _answer(save: _Save) -> Sequence[int] | None:
+        if save.error is not None:
+            raise save.error
+        return save.ids
+
+    def _commit_batch(self, batch: list[_Save]) -> list[_Save]:
+        """Insert each save of the batch in its savepoint, chain, commit; set each save's ids or error. Returns saves to run again."""
+        retry: list[_Save] = []
+        try:
+            with self.datastore.get_connection(commit=True) as connection:
+                raw = connection._sqlite_conn  # noqa: SLF001 - the library's connection offers no savepoints
+                cursor = connection.cursor()
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    stored: list[_Save] = []
+                    for position, save in enumerate(batch):
+                        cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+                        try:
+                            save.ids = SQLiteApplicationRecorder._insert_events(self, cursor, save.stored_events, **save.kwargs)
+                        except sqlite3.Error as error:
+                            save.ids, save.error = None, _persistence_error(error)
+                            if raw.in_transaction:
+                                cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                                cursor.execute(f"RELEASE {_SAVEPOINT}")
+                                continue
+                            # SQLite undid the whole transaction: this save fails, the others run again.
+                            retry = batch[:position] + batch[position + 1 :]
+                            for other in retry:
+                                other.ids = None
+                            return retry
+                        cursor.execute(f"RELEASE {_SAVEPOINT}")
+                        stored.append(save)
+                    if not stored:
+                        connection.rollback()
+                        return []
+                    self._chain(cursor, [i for save in stored for i in (save.ids or ())])
+                    connection.commit()
+                    self.commits += 1
+                    self.saves_committed += len(stored)
+                except BaseException:
+                    if raw.in_transaction:
+                        connection.rollback()
+                    raise
+                finally:
+                    cursor.sqlite_cursor.close()
+        except BaseException as error:  # BEGIN, the chain or COMMIT failed: nothing of the batch was stored
+            for save in batch:
+                if save.error is None:  # each caller raises an error of its own (one instance's traceback is not shared)
+                    save.ids, save.error = None, _persistence_error(error) if isinstance(error, sqlite3.Error) else error
+        return retry
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
@@ -128,9 +315,21 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
 
 class ChainedSQLiteFactory(SQLiteFactory):
-    """``PERSISTENCE_MODULE=shared.chain:ChainedSQLiteFactory``: the library's SQLite store with the hash chain."""
+    """``PERSISTENCE_MODULE=shared.chain:ChainedSQLiteFactory``: the library's SQLite store with the hash chain and group commit.
 
+    ``SQLITE_MAX_SAVES_PER_COMMIT`` (default :data:`MAX_SAVES_PER_COMMIT`)
+    bounds a group commit; 1 commits each save alone.
+    """
+
+    SQLITE_MAX_SAVES_PER_COMMIT = "SQLITE_MAX_SAVES_PER_COMMIT"
     application_recorder_class = ChainedSQLiteApplicationRecorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        setting = (self.env.get(self.SQLITE_MAX_SAVES_PER_COMMIT) or "").strip()
+        if setting and isinstance(recorder, ChainedSQLiteApplicationRecorder):
+            recorder.max_saves_per_commit = max(1, int(setting))
+        return recorder
 
 
 # Verifying ----------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ class SourceState:
     floor: int = 0
     feed: str = "not checked"
     """``ok``, ``not configured``, or the error reading the feed."""
+    answered: bool = False
+    """The feed has answered once since the process started: before that, one out of reach is only not up yet."""
     fetched: int = 0
     """Events applied from the feed since the process started (the stream had not delivered them)."""
     seen_unapplied: set[int] = field(default_factory=set)
@@ -86,9 +88,24 @@ class FeedFollower:
             try:
                 await self._check_source(source, client)
             except Exception as error:  # noqa: BLE001 - reported in /health, tried again next round
-                self.state[source].feed = f"{type(error).__name__}: {error}"
-                log.warning("view %s: reading %s's feed failed: %s", self.view.name, source, self.state[source].feed)
+                self._failed(source, error)
             await asyncio.to_thread(self._note_holes, source)
+
+    def _failed(self, source: str, error: Exception) -> None:
+        """Keep the error for ``/health``; log it once, when it changes, and only as INFO for a feed not up yet.
+
+        Services start in any order, so a feed that has never answered and
+        cannot be reached is expected at start; one that answered before and
+        now fails (or any refusal, such as a 401) is a warning.
+        """
+        state = self.state[source]
+        said = f"{type(error).__name__}: {error}"
+        if said != state.feed:
+            if state.answered or not isinstance(error, httpx.TransportError):
+                log.warning("view %s: reading %s's feed failed: %s", self.view.name, source, said)
+            else:
+                log.info("view %s: reading %s's feed: not up yet (%s); trying again every %ss", self.view.name, source, said, self.interval)
+        state.feed = said
 
     async def _check_source(self, source: str, client: httpx.AsyncClient | None) -> None:
         state = self.state[source]
@@ -112,7 +129,9 @@ class FeedFollower:
             if covered == after or len(unapplied) >= self.page:
                 break
             after = covered
-        state.feed = "ok"
+        if state.feed != "ok" and state.answered:
+            log.info("view %s: reading %s's feed again after: %s", self.view.name, source, state.feed)
+        state.feed, state.answered = "ok", True
         due = [e for e in unapplied if int(e["position"]) in state.seen_unapplied]
         if due:
             applied = await asyncio.to_thread(self.view.apply, due)

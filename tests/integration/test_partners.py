@@ -75,7 +75,8 @@ class Partner:
             self.errors.append(str(error))
 
         self.nc = await nats.connect(
-            self.credentials.url, user=self.credentials.user, password=self.credentials.password, error_cb=on_error, allow_reconnect=False
+            self.credentials.url, user=self.credentials.user, password=self.credentials.password, error_cb=on_error, allow_reconnect=False,
+            connect_timeout=15,  # nats-py's 2 s default is too short on a loaded 2-core machine
         )
         self.js = self.nc.jetstream(timeout=2)
         return self
