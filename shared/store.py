@@ -420,6 +420,7 @@ class ServiceApplication(Application):
             snapshot_store=self.snapshots,
             kept=self.KEPT_AGGREGATES,
             cache_maxsize=int(maxsize) if maxsize else KEPT_AGGREGATES_MAXSIZE,
+            shortest_interval=min(self.snapshotting_intervals.values(), default=None),
         )
 
     def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
