@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import func, select
 
 from services.engagement.domain.members import Sex
+from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import DataKey, DocumentEntry
 from shared import store
 from shared.documents import DocumentType
@@ -37,36 +38,27 @@ def test_a_registration_whose_events_the_store_refuses_leaves_no_key_and_no_docu
 ) -> None:
     engagement = engagement_on(database_url, tmp_path)
     try:
+        assert engagement._in_store_database(engagement.keys.engine) == database_url.startswith("postgres")
         osv, mapped = mapped_osv()
         engagement.osvs.apply([mapped])
+        register(engagement, osv.id, "001234567")
+        keys, entries, head = rows(engagement, DataKey), rows(engagement, DocumentEntry), engagement.log_head()
+
+        # The next registration's save collides on the OSV's roster, as when another registration to the same
+        # OSV saved it first: the store refuses its events after its new keys and entry were made.
         monkeypatch.setattr(store, "COMMAND_ATTEMPTS", 1)  # the refusal goes out at once (409), not retried
-        # The store refuses the events after the key and entry are written (inside the events' transaction where
-        # there is one): each event is inserted twice, and the second breaks the store's unique version, as a
-        # concurrent command's save of the same roster would.
-        recorder = engagement.recorder
-        assert engagement._in_store_database(engagement.keys.engine) == database_url.startswith("postgres")
-        step = "_insert_stored_events" if database_url.startswith("postgres") else "_insert_events"
-        original = getattr(recorder, step)
-
-        def twice(curs: Any, stored_events: Any, **kwargs: Any) -> Any:
-            original(curs, stored_events, **kwargs)
-            return original(curs, stored_events, **kwargs)
-
-        monkeypatch.setattr(recorder, step, twice)
+        monkeypatch.setattr(engagement, "_roster_of", lambda osv_id: OSVRoster(osv_id=osv_id))
         with pytest.raises(IntegrityError):
-            register(engagement, osv.id)
+            register(engagement, osv.id, "002345678")
 
-        assert rows(engagement, DataKey) == 0
-        assert rows(engagement, DocumentEntry) == 0
-        assert engagement.log_head() == 0
+        assert (rows(engagement, DataKey), rows(engagement, DocumentEntry), engagement.log_head()) == (keys, entries, head)
 
-        # The store accepts the same registration next: one key per sealed owner, one entry, the events.
-        monkeypatch.setattr(recorder, step, original)
-        member_id = register(engagement, osv.id)
+        # Run again on what is stored, it writes the person's key, the document index entry's key, the entry, the events.
+        monkeypatch.undo()
+        member_id = register(engagement, osv.id, "002345678")
         assert engagement.get_member(member_id).full_name == "Zoraida Pérez Quispe"
-        assert rows(engagement, DocumentEntry) == 1
-        assert rows(engagement, DataKey) == 2  # the person's key and the document index entry's
-        assert engagement.find_member(DocumentType.CE, "001234567").id == member_id
+        assert (rows(engagement, DataKey), rows(engagement, DocumentEntry)) == (keys + 2, entries + 1)
+        assert engagement.find_member(DocumentType.CE, "002345678").id == member_id
     finally:
         engagement.close()
 
