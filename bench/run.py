@@ -461,6 +461,113 @@ def registry_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at
         app.close()
 
 
+def engagement_app(tmp: Path, name: str) -> Any:
+    """Engagement's application as its bootstrap builds it (encrypted store, key ring, document index), on SQLite files under ``tmp``."""
+    from services.engagement.bootstrap import bootstrap
+    from services.engagement.settings import EngagementSettings
+
+    settings = EngagementSettings(var_dir=tmp / name, index_key_file=tmp / name / "index.key")
+    runtime = bootstrap(settings)
+    return runtime.make_application(runtime.application_env())
+
+
+def known_osvs(app: Any, count: int) -> list[OSV]:
+    """``count`` OSVs mapped in Comas, applied to the application's local view of registry's OSVs."""
+    osvs = [OSV(name=f"OSV {i}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for i in range(count)]
+    app.osvs.apply([registry_catalogue.to_cloudevent(i + 1, osv.collect_events()[0]) for i, osv in enumerate(osvs)])
+    return osvs
+
+
+def register(app: Any, osv_id: uuid.UUID, i: int) -> None:
+    """POST /members as the route runs it, in process: register, then read the member back for the answer."""
+    from services.engagement.domain.members import Sex
+    from services.engagement.schemas import MemberPublic
+    from shared.documents import DocumentType
+
+    member_id = app.register_member(
+        osv_id=osv_id, full_name=f"Persona de prueba {i}", document_type=DocumentType.CE, document_number=f"{100000000 + i}",
+        nationality="VE" if i % 3 else "PE", sex=Sex.F if i % 2 else Sex.M, joined_on=date(2021, 10, 5), birth_year=1980 + i % 30,
+    )
+    MemberPublic.of(app.get_member(member_id))
+
+
+def engagement_in_process(tmp: Path, count: int) -> float:
+    """Engagement's application alone, as POST /members uses it, one member to each of ``count`` OSVs: commands/s."""
+    app = engagement_app(tmp, "engagement-in-process")
+    try:
+        osvs = known_osvs(app, count)
+        started = time.perf_counter()
+        for i, osv in enumerate(osvs):
+            register(app, osv.id, i)
+        return rate(count, time.perf_counter() - started)
+    finally:
+        app.close()
+
+
+def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
+    """1,000 grants to one OSV and 1,000 members of one OSV, in process: each one's command rate (median) over its
+    first ``window`` commands and over its last ``window`` (up to the ``count``-th): (grants first, grants last, members first,
+    members last, then each one's (first, last) mean CPU ms per command).
+
+    An OSV's support history and roster gain an event with each; a command that replayed them from the first
+    would slow down as they grow.
+    """
+    from services.funding.application import Funding
+    from shared.store import persistence_env
+    from shared.views.osvdirectory import OSVDirectory
+
+    def timed(run: Callable[[int], None]) -> tuple[float, float]:
+        """Commands per second over the first and the last ``window`` commands, from the median command's time
+        (a burst of another process's work on a shared machine moves a window's mean, not its median)."""
+        seconds, cpu = [], []
+        for i in range(count):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            run(i)
+            seconds.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+        cpu_ms.append((sum(cpu[:window]) / window * 1000, sum(cpu[-window:]) / window * 1000))
+        return 1 / statistics.median(seconds[:window]), 1 / statistics.median(seconds[-window:])
+
+    cpu_ms: list[tuple[float, float]] = []
+
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'one-osv-views.db'}"), "funding")
+    osv = OSV(name="OSV de mil", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
+    directory.apply([registry_catalogue.to_cloudevent(1, osv.collect_events()[0])])
+    funding = Funding(persistence_env(f"sqlite:///{tmp / 'one-osv-funding.db'}"), osvs=directory)
+    try:
+        grants = timed(lambda i: funding.get_grant(
+            funding.grant_fund(osv.id, Decimal("100.00"), Currency.PEN, date(2021, 10, 20) + timedelta(days=i % 300), GrantKind.GOODS)
+        ) and None)
+    finally:
+        funding.close()
+        directory.engine.dispose()
+    engagement = engagement_app(tmp, "one-osv-engagement")
+    try:
+        (one,) = known_osvs(engagement, 1)
+        members = timed(lambda i: register(engagement, one.id, i))
+    finally:
+        engagement.close()
+    return (*grants, *members, *cpu_ms)
+
+
+ONE_OSV_COMMANDS = 1_000
+ONE_OSV_WINDOW = 100
+
+
+def add_one_osv_growing(tmp: Path, rows: list[Row]) -> None:
+    """Rows: the command rate at the 1,000th grant to one OSV (and 1,000th member of one OSV) against its first ones' (target >= 0.8)."""
+    say(f"in process: {ONE_OSV_COMMANDS:,} grants to one OSV, {ONE_OSV_COMMANDS:,} members of one OSV")
+    grants_first, grants_last, members_first, members_last, grants_cpu, members_cpu = one_osv_growing(tmp, ONE_OSV_COMMANDS, ONE_OSV_WINDOW)
+    for label, first, last, (cpu_first, cpu_last) in (
+        ("grants to one OSV", grants_first, grants_last, grants_cpu), ("members of one OSV", members_first, members_last, members_cpu)
+    ):
+        rows.append(Row(
+            f"  {ONE_OSV_COMMANDS:,} {label}, in process: median rate, last {ONE_OSV_WINDOW}", fmt_rate(last, "cmd/s"),
+            f"median rate, first {ONE_OSV_WINDOW} (target >= 0.8)", fmt_rate(first, "cmd/s"), fmt_ratio(last, first),
+        ))
+        rows.append(Row("    CPU per command, last / first", f"{cpu_last:.2f} / {cpu_first:.2f} ms", "", "", fmt_ratio(cpu_first, cpu_last)))
+
+
 @dataclass
 class CommandRun:
     count: int
@@ -679,10 +786,11 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     # Where the time goes: the applications without HTTP, HTTP without an application.
     say("applications in-process; bare FastAPI under uvicorn")
     rows.append(Row("breakdown (same counts):"))
-    for label, measure in (("registry", registry_in_process), ("funding", funding_in_process)):
+    for label, measure in (("registry", registry_in_process), ("funding", funding_in_process), ("engagement", engagement_in_process)):
         in_process = measure(tmp, n)
         rows.append(Row(f"  {label} application in-process, no HTTP/NATS, 1 thread", fmt_rate(in_process, "cmd/s"),
                         es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(in_process, baseline.per_second)))
+    add_one_osv_growing(tmp, rows)
     dead_nats = f"nats://{HOST}:{free_port(HOST)}"  # nothing listens: the relay waits, commands still work
     with service("registry", tmp / "no-nats-var", dead_nats, tmp) as registry:
         drive(registry.url, "/osvs", lambda i: osv_body(n + i), args.warmup, c)

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import copy
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -35,8 +37,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
-from sqlalchemy import Connection, Engine, LargeBinary, String, delete, exc, select
+from eventsourcing.persistence import Cipher, Compressor, IntegrityError, Mapper, StoredEvent, Transcoder
+from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
@@ -80,6 +82,84 @@ class MasterKey:
         return base64.b64encode(self.subkey(STORE_PURPOSE)).decode()
 
 
+# Rows written with a command's events ----------------------------------------------------
+
+
+@dataclass
+class SideWrites:
+    """The rows a command's save writes beside its events: the data keys made for it, a document's new entry.
+
+    While a command runs (:func:`writing_with_events`, which ``retried_on_collision``
+    opens for each attempt), a new key or entry is kept here, not written: the
+    save writes them all with its events (:meth:`shared.store.ServiceApplication.construct_event_store`),
+    in one transaction where the store allows it. A command refused before it
+    saves writes none of them.
+    """
+
+    rows: list[tuple[Engine, Table, dict[str, Any]]] = field(default_factory=list)
+    keys: dict[UUID, bytes] = field(default_factory=dict)
+    """The plain keys made so far, by owner: what :meth:`KeyRing.key_of` reads before they are written."""
+    entries: dict[str, UUID] = field(default_factory=dict)
+    """The document entries made so far, by digest."""
+
+    def add(self, engine: Engine, table: Table, values: dict[str, Any]) -> None:
+        self.rows.append((engine, table, values))
+
+    def take(self) -> list[tuple[Engine, Table, dict[str, Any]]]:
+        """The rows not written yet (they are written by whoever takes them)."""
+        rows, self.rows = self.rows, []
+        return rows
+
+
+_side_writes: ContextVar[SideWrites | None] = ContextVar("side_writes", default=None)
+
+
+@contextlib.contextmanager
+def writing_with_events() -> Iterator[SideWrites]:
+    """Keep the keys and entries made inside the block for the save that writes its events."""
+    side = SideWrites()
+    token = _side_writes.set(side)
+    try:
+        yield side
+    finally:
+        _side_writes.reset(token)
+
+
+def side_writes() -> SideWrites | None:
+    """The rows waiting for the save of the command being run, or None outside a command."""
+    return _side_writes.get()
+
+
+def write_rows(rows: list[tuple[Engine, Table, dict[str, Any]]], connection: Connection | None = None) -> None:
+    """Insert ``rows``: on ``connection`` (inside its transaction), or one transaction per engine.
+
+    Raises the store library's :class:`~eventsourcing.persistence.IntegrityError`
+    when a row is already there (another command made the same entry first):
+    the command runs again and finds theirs.
+    """
+    try:
+        if connection is not None:
+            for _, table, values in rows:
+                connection.execute(insert(table).values(**values))
+            return
+        for engine in dict.fromkeys(engine for engine, _, _ in rows):
+            with engine.begin() as own:
+                for row_engine, table, values in rows:
+                    if row_engine is engine:
+                        own.execute(insert(table).values(**values))
+    except exc.IntegrityError as error:
+        raise IntegrityError(str(error.orig)) from error
+
+
+def unwrite_rows(rows: list[tuple[Engine, Table, dict[str, Any]]]) -> None:
+    """Delete ``rows`` again: the events they were written for were refused, so they lead nowhere."""
+    for engine in dict.fromkeys(engine for engine, _, _ in rows):
+        with engine.begin() as own:
+            for row_engine, table, values in rows:
+                if row_engine is engine:
+                    own.execute(delete(table).where(*(table.c[c.name] == values[c.name] for c in table.primary_key.columns)))
+
+
 # The key table -------------------------------------------------------------------
 
 
@@ -96,6 +176,9 @@ class DataKey(Base):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+KEY_OF = select(DataKey.wrapped).where(DataKey.owner_id == bindparam("owner_id"))
+
+
 class KeyRing:
     """The data keys, one per owner of sealed fields; deleting one forgets."""
 
@@ -109,8 +192,11 @@ class KeyRing:
         overlay = dryrun.current()
         if overlay is not None and owner_id in overlay.forgotten:
             return None
-        with Session(self.engine) as session:
-            wrapped = session.scalar(select(DataKey.wrapped).where(DataKey.owner_id == str(owner_id)))
+        side = side_writes()
+        if side is not None and owner_id in side.keys:
+            return side.keys[owner_id]
+        with self.engine.connect() as connection:  # Core, not the ORM: every sealed field read or written asks
+            wrapped = connection.execute(KEY_OF, {"owner_id": str(owner_id)}).scalar()
         if wrapped is None:
             return None
         return self._wrapping.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], owner_id.bytes)
@@ -123,6 +209,11 @@ class KeyRing:
         key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
         nonce = os.urandom(NONCE_BYTES)
         wrapped = nonce + self._wrapping.encrypt(nonce, key, owner_id.bytes)
+        side = side_writes()
+        if side is not None:  # written with the command's events
+            side.add(self.engine, DataKey.__table__, {"owner_id": str(owner_id), "wrapped": wrapped})
+            side.keys[owner_id] = key
+            return key
         try:
             with Session(self.engine) as session, session.begin():
                 session.add(DataKey(owner_id=str(owner_id), wrapped=wrapped))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,15 +20,24 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from eventsourcing.utils import Environment, get_topic, strtobool
+from eventsourcing.application import project_aggregate
+from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
+from sqlalchemy import Engine, insert
+from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
+from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.sealing import KeyRing, Seal, SealingMapper
+from shared.sealing import KeyRing, Seal, SealingMapper, side_writes, unwrite_rows, write_rows, writing_with_events
+
+
+log = logging.getLogger(__name__)
+
+KEPT_AGGREGATES_MAXSIZE = 1000
+"""How many long-lived aggregates a process keeps in memory (``AGGREGATE_CACHE_MAXSIZE`` overrides; 0: none)."""
 
 
 class TextNotSealedError(RuntimeError):
@@ -164,7 +174,8 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
         try:
             for attempt in range(1, COMMAND_ATTEMPTS + 1):
                 try:
-                    return command(*args, **kwargs)
+                    with writing_with_events():  # a new key or entry is written with the attempt's events, or not at all
+                        return command(*args, **kwargs)
                 except IntegrityError:
                     if attempt == COMMAND_ATTEMPTS:
                         raise
@@ -174,6 +185,77 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return retrying
+
+
+class SideRowsInTransaction:
+    """A recorder mixin: the rows a command writes beside its events (:class:`~shared.sealing.SideWrites`) go in the events' transaction.
+
+    The rows come as ``side_rows``, each an SQL statement with its parameters.
+    They are inserted in the library's hook for "other things" inside the
+    events' transaction (``_insert_events``, before it locks the events table
+    and inserts them), and synced at once: a row that is already there (two
+    commands sealing under one new key at once) fails the save as the
+    library's ``IntegrityError`` there, before any event is sent, and the
+    command runs again. (Left unsynced, the failure would surface on the
+    library's next statement as psycopg's "pipeline aborted", which reads as
+    a database out of reach.) No two saves wait on each other in a cycle:
+    every save inserts its rows before it takes the events table's lock.
+    """
+
+    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
+        side_rows = kwargs.get("side_rows", ())
+        if side_rows:
+            with curs.connection.pipeline():  # nested in the library's pipeline: synced on leaving
+                for statement, parameters in side_rows:
+                    curs.execute(statement, parameters)
+        return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
+
+
+class SideWritingEventStore(EventStore):
+    """The library's event store; a save writes the command's new keys and entries with its events.
+
+    On PostgreSQL, where the key table lives in the store's own database, they
+    go in the events' transaction: all or nothing. Where they live apart (the
+    SQLite default keeps them in ``views.db``, beside the store's file), they
+    are written in one transaction just before the events, so that no event
+    is ever stored without its key; if the store then refuses the events (a
+    collision, the command runs again), they are deleted again. A process
+    killed between the two leaves a key that seals nothing and an entry that
+    leads to an index never saved, which the next registration of that
+    document opens.
+    """
+
+    def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
+        super().__init__(mapper, recorder)
+        self.in_transaction = in_transaction
+
+    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording]:
+        stored_events = [self.mapper.to_stored_event(e) for e in domain_events]  # seals: may make keys
+        side = side_writes()
+        rows = side.take() if side is not None else []
+        inside = [row for row in rows if self.in_transaction(row[0])]
+        apart = [row for row in rows if not self.in_transaction(row[0])]
+        if inside:
+            kwargs["side_rows"] = [_compiled(engine, table, values) for engine, table, values in inside]
+        if apart:
+            write_rows(apart)
+        try:
+            notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        except IntegrityError:
+            if apart:
+                unwrite_rows(apart)
+            raise
+        if not notification_ids:
+            return []
+        return [
+            Recording(d, Notification(originator_id=s.originator_id, originator_version=s.originator_version, topic=s.topic, state=s.state, id=n))
+            for d, s, n in zip(domain_events, stored_events, notification_ids, strict=True)
+        ]
+
+
+def _compiled(engine: Engine, table: Any, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    compiled = insert(table).values(**values).compile(dialect=engine.dialect)
+    return str(compiled), dict(compiled.params)
 
 
 class MunicipalityUnknownError(LookupError):
@@ -194,6 +276,19 @@ class ServiceApplication(Application):
 
     SEALED_FIELDS: ClassVar[Mapping[type, Seal | Mapping[str, Any]]] = {}
     """The fields of the service's events sealed with keys of their own (personal data, staff's free text): see :mod:`shared.sealing`."""
+
+    KEPT_AGGREGATES: ClassVar[tuple[type, ...]] = ()
+    """Long-lived aggregates kept in memory between commands and fast-forwarded on each read (:mod:`shared.kept`).
+
+    Never one whose events hold :attr:`SEALED_FIELDS`: the class is refused at its definition.
+    """
+
+    snapshot_class = KeptSnapshot
+    """Snapshots of the aggregates ``snapshotting_intervals`` names (class → every how many events), plain values only (:mod:`shared.kept`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_nothing_sealed_kept(cls, (*cls.KEPT_AGGREGATES, *cls.snapshotting_intervals), cls.SEALED_FIELDS)
 
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
         self.keys = keys
@@ -320,14 +415,44 @@ class ServiceApplication(Application):
     def construct_repository(self) -> Repository:
         """The library's repository, reading a dry run's saves back within that dry run (:mod:`shared.dryrun`)."""
         maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
-        return dryrun.OverlaidRepository(
+        return KeptRepository(
             event_store=self.events,
             snapshot_store=self.snapshots,
-            cache_maxsize=int(maxsize) if maxsize else None,
-            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
-            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
-            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+            kept=self.KEPT_AGGREGATES,
+            cache_maxsize=int(maxsize) if maxsize else KEPT_AGGREGATES_MAXSIZE,
+            shortest_interval=min(self.snapshotting_intervals.values(), default=None),
         )
+
+    def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
+        """The library's snapshots after a save; one that fails is logged and dropped, never raised.
+
+        The save has committed: raising now would answer an error for a
+        command that took effect, and ``retried_on_collision`` would run it
+        again on a snapshot's IntegrityError (another replica stored that
+        version first), doubling its fact.
+        """
+        if self.snapshots is None or not self.snapshotting_intervals:
+            return
+        try:
+            for domain_event in processing_event.events:
+                aggregate = processing_event.aggregates.get(domain_event.originator_id)
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                if interval is None or domain_event.originator_version % interval:
+                    continue
+                if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
+                    self.snapshots.put([KeptSnapshot.take(aggregate)])
+                else:
+                    self.take_snapshot(domain_event.originator_id, domain_event.originator_version)
+        except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
+            log.warning("%s: a snapshot after a committed save was not stored", self.name, exc_info=True)
+
+    def take_snapshot(self, aggregate_id: UUID, version: int | None = None, projector_func: Any = project_aggregate) -> None:
+        """Store the aggregate's state at ``version`` (its latest by default); refused for an aggregate with sealed fields."""
+        if self.snapshots is None:
+            raise AssertionError("this application takes no snapshots: give it snapshotting_intervals")
+        aggregate = self.repository.get(aggregate_id, version=version, projector_func=projector_func)
+        check_nothing_sealed_kept(type(self), [type(aggregate)], self.SEALED_FIELDS)
+        self.snapshots.put([KeptSnapshot.take(aggregate)])
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
         """The record of a request carried out under an Idempotency-Key, or None."""
@@ -343,7 +468,30 @@ class ServiceApplication(Application):
         (The library would otherwise let any ``<NAME>_CIPHER_KEY``-style variable
         override what the settings class decided.)
         """
-        return Environment(name, {**type(self).env, **(env or {})})
+        snapshotting = {"IS_SNAPSHOTTING_ENABLED": "y"} if type(self).snapshotting_intervals else {}
+        return Environment(name, {**snapshotting, **type(self).env, **(env or {})})
+
+    def construct_recorder(self) -> Any:
+        """The factory's recorder; on PostgreSQL, one that writes a command's new keys and entries in its events' transaction."""
+        recorder = super().construct_recorder()
+        if self.env.get("PERSISTENCE_MODULE", "").startswith("shared.postgres"):
+            recorder.__class__ = type(f"SideRows{type(recorder).__name__}", (SideRowsInTransaction, type(recorder)), {})
+        return recorder
+
+    def construct_event_store(self) -> EventStore:
+        """The library's event store, writing a command's new keys and entries with its events (:class:`SideWritingEventStore`)."""
+        return SideWritingEventStore(self.mapper, self.recorder, in_transaction=self._in_store_database)
+
+    def _in_store_database(self, engine: Engine) -> bool:
+        """Whether ``engine`` opens the PostgreSQL database the events are stored in (the default when ``database_url`` is set)."""
+        if not isinstance(self.recorder, SideRowsInTransaction) or engine.dialect.name != "postgresql":
+            return False
+        url = engine.url
+        return (
+            url.database == self.env.get("POSTGRES_DBNAME")
+            and (url.host or "127.0.0.1") == self.env.get("POSTGRES_HOST")
+            and str(url.port or 5432) == self.env.get("POSTGRES_PORT")
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper; with a key ring, one that seals :attr:`SEALED_FIELDS` on the way to the store."""

@@ -87,6 +87,15 @@ class Engagement(ServiceApplication):
     name = "engagement"
     SEALED_FIELDS = SEALED_FIELDS
 
+    KEPT_AGGREGATES = (OSVRoster, OSVActivities, NeedsRecord)
+    """An OSV's roster and indexes grow with each member, activity or assessment: kept in memory between commands.
+
+    Never a person (:class:`Member`) nor a follow-up: their events hold sealed
+    fields (names, meeting notes), which a kept copy would hold unsealed after
+    an erasure or a redaction deleted their key (:mod:`shared.kept`).
+    """
+    snapshotting_intervals = {OSVRoster: 100, OSVActivities: 100}
+
     def __init__(
         self,
         env: Mapping[str, str] | None = None,

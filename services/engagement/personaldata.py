@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, Engine, String, delete, exc, select
+from sqlalchemy import Connection, Engine, String, bindparam, delete, exc, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.engagement.domain.activities import Activity
@@ -50,6 +50,7 @@ from shared.sealing import (
     Seal,
     SealingMapper,
     free_text,
+    side_writes,
     text_key,
 )
 from shared import dryrun
@@ -84,6 +85,9 @@ class DocumentEntry(Base):
     entry_id: Mapped[str] = mapped_column(String(36))
 
 
+ENTRY_OF = select(DocumentEntry.entry_id).where(DocumentEntry.digest == bindparam("digest"))
+
+
 class DocumentDirectory:
     """From a document to the id of its index entry, through a keyed HMAC kept in a table that forgets.
 
@@ -107,8 +111,11 @@ class DocumentDirectory:
 
     def entry_of(self, identity: str) -> UUID | None:
         """The id of the document's index entry, or None when no registered person holds it (or ever did, unerased)."""
-        with Session(self.engine) as session:
-            entry_id = session.scalar(select(DocumentEntry.entry_id).where(DocumentEntry.digest == self.digest(identity)))
+        side = side_writes()
+        if side is not None and self.digest(identity) in side.entries:
+            return side.entries[self.digest(identity)]
+        with self.engine.connect() as connection:
+            entry_id = connection.execute(ENTRY_OF, {"digest": self.digest(identity)}).scalar()
         return UUID(entry_id) if entry_id is not None else None
 
     def entry_for_claim(self, identity: str) -> UUID:
@@ -123,6 +130,11 @@ class DocumentDirectory:
             return found
         if dryrun.active():  # a dry run writes nothing, not even the way to an entry
             return uuid4()
+        side = side_writes()
+        if side is not None:  # written with the command's events, or not at all
+            entry_id = side.entries.setdefault(self.digest(identity), uuid4())
+            side.add(self.engine, DocumentEntry.__table__, {"digest": self.digest(identity), "entry_id": str(entry_id)})
+            return entry_id
         try:
             with Session(self.engine) as session, session.begin():
                 entry_id = uuid4()

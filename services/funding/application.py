@@ -25,7 +25,7 @@ from services.funding.domain.grants import (
     SupportHistory,
     grant_support,
 )
-from services.funding.domain.phases import Phase, PhaseCalendar, PhaseCodeTakenError, PhaseNotFoundError
+from services.funding.domain.phases import Phase, PhaseCalendar, PhaseCodeTakenError, PhaseDates, PhaseNotFoundError
 from services.funding.domain.proposals import (
     PlannedOutput,
     Proposal,
@@ -59,6 +59,11 @@ class Funding(ServiceApplication):
     SEALED_FIELDS = {Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id))}
     """A proposal's summary is the OSV's own words: sealed under the proposal's text key, redacted on request."""
 
+    KEPT_AGGREGATES = (SupportHistory, PhaseCalendar, Round, OSVParticipatoryBudgets)
+    """Records that grow with each grant, phase, proposal or submission: kept in memory between commands (:mod:`shared.kept`)."""
+    snapshotting_intervals = {SupportHistory: 100, PhaseCalendar: 20, Round: 100}
+    """Snapshotted every so many events, so that a process that does not hold them yet reads few events."""
+
     def __init__(
         self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None, keys: KeyRing | None = None
     ) -> None:
@@ -85,8 +90,14 @@ class Funding(ServiceApplication):
         return self.load(phase_id, Phase, PhaseNotFoundError)
 
     def list_phases(self) -> list[Phase]:
-        phases = [self.get_phase(i) for i in self.ids_created_by(Phase.PhaseOpened)]
+        """Every phase, earliest first: those the calendar dates (every phase is opened through it)."""
+        phases = [self.get_phase(Phase.id_for(dated.code)) for dated in self.phase_dates()]
         return sorted(phases, key=lambda p: p.starts_on)
+
+    def phase_dates(self) -> list[PhaseDates]:
+        """Every phase's code and dates, from the one calendar record (no phase read): what a grant is marked by."""
+        calendar = self.find(PhaseCalendar.id_for(), PhaseCalendar)
+        return list(calendar.phases) if calendar is not None else []
 
     # Grants ------------------------------------------------------------------
 
@@ -118,7 +129,7 @@ class Funding(ServiceApplication):
         """
         osv = self.osvs.require_active(osv_id)
         history = self.support_history_of(osv_id)
-        phases = self.list_phases()
+        phases = self.phase_dates()
         grant = grant_support(
             osv_id, amount, currency, granted_on, kind, history, phases,
             proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on,

@@ -110,6 +110,9 @@ class Registry(ServiceApplication):
     name = "registry"
     SEALED_FIELDS = SEALED_FIELDS
 
+    snapshotting_intervals = {DistrictRoll: 100}
+    """A district's roll gains an event with each OSV mapped there: snapshotted every 100 (:mod:`shared.kept`)."""
+
     def __init__(
         self,
         env: Mapping[str, str] | None = None,

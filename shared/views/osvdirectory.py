@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, select
+from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictTable, UnknownDistrictError
@@ -90,6 +90,12 @@ class OSVDirectory(View):
         self.districts = DistrictTable.of_lima()
         create_tables(Base.metadata, engine)
 
+    _require_active = (
+        select(*KnownOSV.__table__.columns, MergedOSV.into_osv_id, MergedOSV.merged_on)
+        .outerjoin(MergedOSV, MergedOSV.osv_id == KnownOSV.osv_id)
+        .where(KnownOSV.osv_id == bindparam("osv_id"))
+    )
+
     def get(self, osv_id: UUID) -> KnownOSV | None:
         with Session(self.engine, expire_on_commit=False) as session:
             osv = session.get(KnownOSV, str(osv_id))
@@ -121,10 +127,14 @@ class OSVDirectory(View):
 
     def require_active(self, osv_id: UUID) -> KnownOSV:
         """The OSV, if it is mapped, not dissolved and not merged into another; else the named error (422, 409, 409)."""
-        osv = self.get(osv_id)
-        if osv is None:
+        with self.engine.connect() as connection:  # one query, without the ORM's unit of work (this is on every command's path)
+            row = connection.execute(self._require_active, {"osv_id": str(osv_id)}).first()
+        if row is None or row.mapped_on is None:
             raise OSVNotInRegistryError(osv_id, self.service)
-        merged = self.merged_into(osv_id)
+        fields = row._asdict()
+        into_osv_id, merged_on = fields.pop("into_osv_id"), fields.pop("merged_on")
+        merged = MergedOSV(osv_id=str(osv_id), into_osv_id=into_osv_id, merged_on=merged_on) if into_osv_id else None
+        osv = KnownOSV(**fields)
         if merged is not None:
             raise OSVMergedError(merged.into_osv_id, merged.merged_on)
         if osv.dissolved_on is not None:

@@ -610,3 +610,31 @@ def test_the_document_index_never_leaves_the_service() -> None:
     index.claim(uuid4())
 
     assert [catalogue.to_cloudevent(n, e) for n, e in enumerate(index.collect_events())] == [None, None, None]
+
+
+def test_a_rosters_counts_kept_seat_by_seat_are_the_full_count_of_its_seats_after_every_change() -> None:
+    """The roster keeps its counts as each seat changes (a change costs the same with 1,000 members); each
+    DocumentsCounted still carries the full count of the seats, in the order of DocumentType."""
+    import random
+    from types import SimpleNamespace
+
+    from services.engagement.domain.roster import OSVRoster, tally
+
+    rng = random.Random(17)
+    roster = OSVRoster(osv_id=uuid4())
+    seated: dict = {}
+    for _ in range(600):
+        if seated and rng.random() < 0.4:
+            membership_id = rng.choice(list(seated))
+            member_id, document_type = seated[membership_id]
+            if rng.random() < 0.5:
+                roster.unseat(SimpleNamespace(membership_id=membership_id, role=None), member_id, document_type, date(2024, 1, 1))
+                del seated[membership_id]
+                continue
+        else:
+            membership_id, member_id, document_type = uuid4(), uuid4(), rng.choice(list(DocumentType))
+            seated[membership_id] = (member_id, document_type)
+        roster.seat(SimpleNamespace(membership_id=membership_id, role=rng.choice(list(Role))), member_id, document_type, date(2024, 1, 1))
+        counted = roster.pending_events[-1]
+        assert counted.members == tally(roster.seats) and counted.board == tally(roster.seats, board_only=True)
+    assert list(roster.seats) == [m for m in seated]  # a role changed keeps the member's place

@@ -30,6 +30,20 @@ def tally(seats: dict[UUID, Seat], *, board_only: bool = False) -> dict[str, int
     return {t.value: counted.count(t) for t in DocumentType if t in counted}
 
 
+def _in_order(counts: dict[DocumentType, int]) -> dict[str, int]:
+    """Counts as :func:`tally` gives them: by document type in the order of :class:`DocumentType`, none of zero."""
+    return {t.value: counts[t] for t in DocumentType if counts.get(t, 0) > 0}
+
+
+def _recount(counts: dict[DocumentType, int], before: Seat | None, after: Seat | None, *, board_only: bool) -> dict[DocumentType, int]:
+    """``counts`` with one membership's seat changed from ``before`` to ``after`` (None: not seated)."""
+    changed = dict(counts)
+    for seat, step in ((before, -1), (after, 1)):
+        if seat is not None and (seat.role.on_board or not board_only):
+            changed[seat.document_type] = changed.get(seat.document_type, 0) + step
+    return changed
+
+
 class OSVRoster(Aggregate):
     """An OSV's active memberships, by role and document type.
 
@@ -46,26 +60,21 @@ class OSVRoster(Aggregate):
         self.osv_id = osv_id
         self.seats: dict[UUID, Seat] = {}
         self.counted_on: date | None = None
+        self.board_counts: dict[DocumentType, int] = {}
+        self.member_counts: dict[DocumentType, int] = {}
+        """:func:`tally` of the seats, kept as each seat changes: a change costs the same with 10 members or 1,000."""
 
     def seat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
         """Count a membership that joined or changed role."""
-        seats = {**self.seats, membership.membership_id: Seat(member_id, membership.role, document_type)}
-        self._count(seats, membership.membership_id, member_id, membership.role, document_type, counted_on)
+        self._count(membership.membership_id, member_id, membership.role, document_type, counted_on)
 
     def unseat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
         """Stop counting a membership that ended."""
-        seats = {k: v for k, v in self.seats.items() if k != membership.membership_id}
-        self._count(seats, membership.membership_id, member_id, None, document_type, counted_on)
+        self._count(membership.membership_id, member_id, None, document_type, counted_on)
 
-    def _count(
-        self,
-        seats: dict[UUID, Seat],
-        membership_id: UUID,
-        member_id: UUID,
-        role: Role | None,
-        document_type: DocumentType,
-        counted_on: date,
-    ) -> None:
+    def _count(self, membership_id: UUID, member_id: UUID, role: Role | None, document_type: DocumentType, counted_on: date) -> None:
+        before = self.seats.get(membership_id)
+        after = Seat(member_id, role, document_type) if role is not None else None
         self._counted(
             osv_id=self.osv_id,
             membership_id=membership_id,
@@ -73,8 +82,8 @@ class OSVRoster(Aggregate):
             role=role,
             document_type=document_type,
             counted_on=counted_on,
-            board=tally(seats, board_only=True),
-            members=tally(seats),
+            board=_in_order(_recount(self.board_counts, before, after, board_only=True)),
+            members=_in_order(_recount(self.member_counts, before, after, board_only=False)),
         )
 
     @event("DocumentsCounted")
@@ -90,16 +99,20 @@ class OSVRoster(Aggregate):
         members: dict[str, int],
     ) -> None:
         """``role`` is the membership's role now, or None when it ended; the counts follow from the seats."""
-        if role is None:
+        before = self.seats.get(membership_id)
+        after = None if role is None else Seat(member_id, Role(role), DocumentType(document_type))
+        if after is None:
             self.seats.pop(membership_id, None)
         else:
-            self.seats[membership_id] = Seat(member_id, Role(role), DocumentType(document_type))
+            self.seats[membership_id] = after  # a role changed keeps its place: the order members joined in
+        self.board_counts = _recount(self.board_counts, before, after, board_only=True)
+        self.member_counts = _recount(self.member_counts, before, after, board_only=False)
         self.counted_on = counted_on
 
     @property
     def board(self) -> dict[str, int]:
-        return tally(self.seats, board_only=True)
+        return _in_order(self.board_counts)
 
     @property
     def members(self) -> dict[str, int]:
-        return tally(self.seats)
+        return _in_order(self.member_counts)

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.funding.domain.phases import Phase, phase_containing
+from services.funding.domain.phases import Phase, PhaseDates, phase_containing
 from shared.errors import BelowOneError, ConflictError, NotFoundError, RuleViolationError, check_not_before
 from shared.money import CENT, Currency, check_money
 
@@ -324,7 +324,7 @@ class SupportHistory(Aggregate):
         self.osv_id = osv_id
         self.grants: list[SupportRecord] = []
 
-    def support_for(self, granted_on: date, phases: Iterable[Phase]) -> Support:
+    def support_for(self, granted_on: date, phases: Iterable[Phase | PhaseDates]) -> Support:
         """Repeat when the OSV was granted support in a phase before the one containing ``granted_on``.
 
         A grant outside every phase is compared with the OSV's grants by day:
@@ -339,7 +339,7 @@ class SupportHistory(Aggregate):
     def grant_ids(self) -> list[UUID]:
         return [g.grant_id for g in self.grants]
 
-    def enter(self, grant: Grant, phases: Iterable[Phase]) -> None:
+    def enter(self, grant: Grant, phases: Iterable[Phase | PhaseDates]) -> None:
         """Enter a new grant, which must be marked as this history, as it stands, marks it.
 
         A grant decided from a history that has learnt of another grant since
@@ -362,7 +362,7 @@ def grant_support(
     granted_on: date,
     kind: GrantKind,
     history: SupportHistory,
-    phases: Iterable[Phase],
+    phases: Iterable[Phase | PhaseDates],
     *,
     proposal_id: UUID | None = None,
     round_id: UUID | None = None,

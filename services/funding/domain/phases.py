@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -115,5 +116,9 @@ class PhaseCalendar(Aggregate):
         self.phases.append(PhaseDates(code, starts_on, ends_on))
 
 
-def phase_containing(on: date, phases: Iterable[Phase]) -> Phase | None:
+P = TypeVar("P", "Phase", "PhaseDates")
+
+
+def phase_containing(on: date, phases: Iterable[P]) -> P | None:
+    """The phase (or the calendar's dates of it) whose dates contain ``on``, or None."""
     return next((p for p in phases if p.starts_on <= on <= p.ends_on), None)

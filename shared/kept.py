@@ -1,0 +1,387 @@
+"""Long-lived aggregates kept between commands: in memory (fast-forwarded) and as snapshots in the store.
+
+An OSV's support history, its roster, a round, the phase calendar, a
+district's roll of names: each gains an event with every grant, member,
+proposal or OSV, and a command that loads one by replaying its events from
+the first slows down as it grows (1,000 grants to one OSV: 1,000 events
+replayed by the 1,001st). Two library mechanisms keep them, each for the
+classes an application names:
+
+- **the aggregate cache, fast-forwarded** (:class:`KeptRepository`): the
+  aggregate stays in the process's memory; each read selects only the events
+  stored after the version it holds (another replica's included) and applies
+  them, then hands out a copy, so a command that fails never changes what is
+  kept. Cost per read: one indexed select, whatever the aggregate's length.
+- **snapshots** (:class:`KeptSnapshot`, the library's
+  ``snapshotting_intervals``): every ``n`` events the aggregate's state is
+  stored beside its events; a process that does not hold it yet (just
+  started, another replica, evicted from the cache) reads the last snapshot
+  and the events after it. A snapshot is taken after its save committed;
+  one that cannot be stored (another replica stored that version first, the
+  database refused it) is logged and dropped, never raised: the command
+  succeeded, and a raise would make ``retried_on_collision`` run it again and
+  double its fact. A snapshot whose class's code has changed since, or that
+  no longer reads, is stepped over: the aggregate is replayed from its events.
+
+**Never what can be forgotten.** Neither keeps an aggregate whose events hold
+sealed fields (a person's name, staff's free text: see :mod:`shared.sealing`).
+A snapshot or a cached copy would hold them unsealed, out of reach of the key
+whose deletion forgets them (an erasure, a redaction). The application class
+is refused at its definition when it names one (:func:`check_nothing_sealed_kept`),
+and at run time neither the cache nor the snapshot store takes one.
+
+Both work alike on SQLite and PostgreSQL: the snapshot table is the library's
+(``snapshots``, ``<service>_snapshots``); dry runs (:mod:`shared.dryrun`)
+store no snapshot and never change what is kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import inspect
+import logging
+import sys
+import types
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from collections.abc import Iterable
+from copy import deepcopy
+from enum import Enum
+from itertools import chain
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, LRUCache, project_aggregate
+from eventsourcing.domain import Snapshot
+from eventsourcing.utils import get_topic, resolve_topic
+
+from shared import dryrun
+
+log = logging.getLogger(__name__)
+
+RESOLVABLE_PREFIXES = ("services.", "shared.")
+"""A snapshot names the classes of its records; only the project's own are ever resolved from one."""
+
+
+class SealedAggregateKeptError(TypeError):
+    """An application names, among the aggregates it keeps (cache or snapshots), one whose events hold sealed fields."""
+
+
+def sealed_aggregate_classes(kinds: Iterable[type], sealed_events: Iterable[type]) -> list[type]:
+    """Those of ``kinds`` (aggregate classes) that record one of ``sealed_events`` (their own nested event classes, or a subclass's)."""
+    sealed = list(sealed_events)
+    found = []
+    for kind in kinds:
+        names = {f"{klass.__module__}:{klass.__qualname__}." for klass in kind.__mro__}
+        if any(any(f"{event.__module__}:{event.__qualname__}".startswith(name) for name in names) for event in sealed):
+            found.append(kind)
+        elif any(isinstance(value, type) and value in sealed for value in vars(kind).values()):
+            found.append(kind)
+    return found
+
+
+def check_nothing_sealed_kept(application: type, kinds: Iterable[type], sealed_events: Iterable[type]) -> None:
+    """Raise :class:`SealedAggregateKeptError` when ``kinds`` (kept or snapshotted) include an aggregate with sealed fields."""
+    refused = sealed_aggregate_classes(kinds, sealed_events)
+    if refused:
+        names = ", ".join(kind.__qualname__ for kind in refused)
+        msg = (
+            f"{application.__qualname__} would keep {names} in memory or as snapshots, but its events hold sealed fields: "
+            "a copy outside its events would not be forgotten when their keys are deleted"
+        )
+        raise SealedAggregateKeptError(msg)
+
+
+# The state of a snapshot, as plain values --------------------------------------------------------
+
+
+def shape_of(kind: type) -> str:
+    """A digest of the source of the module that defines ``kind``: snapshots taken under other code are stepped over."""
+    module = sys.modules.get(kind.__module__)
+    try:
+        source = inspect.getsource(module) if module is not None else kind.__qualname__
+    except (OSError, TypeError):  # no source to read (a frozen build): the class's name and version only
+        source = f"{kind.__qualname__}:{getattr(kind, 'class_version', 1)}"
+    return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _topic(kind: type) -> str:
+    return get_topic(kind)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def to_plain(value: Any) -> Any:
+    """``value`` as JSON's values only: records, enums, UUIDs, dates, decimals, tuples, sets and dicts of any keys tagged."""
+    if isinstance(value, Enum):
+        return {"_enum": _topic(type(value)), "v": to_plain(value.value)}
+    if isinstance(value, UUID):  # tagged here, not by the transcoder: the whole state then encodes at the JSON encoder's speed
+        return {"_uuid": value.hex}
+    if isinstance(value, datetime):
+        return {"_datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"_date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"_decimal": str(value)}
+    if hasattr(type(value), "__dataclass_fields__") and not isinstance(value, type):
+        return {"_record": _topic(type(value)), "v": {name: to_plain(getattr(value, name)) for name in _field_names(type(value))}}
+    if isinstance(value, dict):
+        return {"_map": [[to_plain(k), to_plain(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"_tuple": [to_plain(v) for v in value]}
+    if isinstance(value, set | frozenset):
+        return {"_set": [to_plain(v) for v in value], "frozen": isinstance(value, frozenset)}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _resolve(topic: str) -> type:
+    if not topic.startswith(RESOLVABLE_PREFIXES):
+        msg = f"a snapshot names {topic!r}, which is not one of the project's classes"
+        raise ValueError(msg)
+    return resolve_topic(topic)
+
+
+def from_plain(value: Any) -> Any:
+    """The value :func:`to_plain` was given."""
+    if isinstance(value, list):
+        return [from_plain(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "_uuid" in value:
+        return UUID(value["_uuid"])
+    if "_date" in value:
+        return date.fromisoformat(value["_date"])
+    if "_datetime" in value:
+        return datetime.fromisoformat(value["_datetime"])
+    if "_decimal" in value:
+        return Decimal(value["_decimal"])
+    if "_map" in value:
+        return {from_plain(k): from_plain(v) for k, v in value["_map"]}
+    if "_tuple" in value:
+        return tuple(from_plain(v) for v in value["_tuple"])
+    if "_set" in value:
+        items = [from_plain(v) for v in value["_set"]]
+        return frozenset(items) if value.get("frozen") else set(items)
+    if "_enum" in value:
+        return _resolve(value["_enum"])(from_plain(value["v"]))
+    if "_record" in value:
+        kind = _resolve(value["_record"])
+        record = object.__new__(kind)
+        for name, field_value in value["v"].items():
+            object.__setattr__(record, name, from_plain(field_value))
+        return record
+    msg = "a snapshot holds a mapping it did not tag"
+    raise ValueError(msg)
+
+
+class KeptSnapshot(Snapshot):
+    """The library's snapshot, its state made of plain values (:func:`to_plain`) and marked with its class's code (:func:`shape_of`)."""
+
+    @classmethod
+    def take(cls, aggregate: Any) -> KeptSnapshot:
+        taken = Snapshot.take(aggregate)
+        state = {"shape": shape_of(type(aggregate)), "state": {name: to_plain(v) for name, v in taken.state.items()}}
+        return cls(
+            originator_id=taken.originator_id,
+            originator_version=taken.originator_version,
+            timestamp=taken.timestamp,
+            topic=taken.topic,
+            state=state,
+        )
+
+    def current(self) -> bool:
+        """Whether this snapshot was taken under the code its class has now."""
+        try:
+            kind = _resolve(self.topic)
+        except (ValueError, ImportError, AttributeError):
+            return False
+        return self.state.get("shape") == shape_of(kind)
+
+    def mutate(self, _: None) -> Any:
+        state = {name: from_plain(v) for name, v in self.state["state"].items()}
+        plain = Snapshot(
+            originator_id=self.originator_id,
+            originator_version=self.originator_version,
+            timestamp=self.timestamp,
+            topic=self.topic,
+            state=state,
+        )
+        return plain.mutate(None)
+
+
+# Copies handed out --------------------------------------------------------------------------
+
+ATOMS = (str, int, float, bool, bytes, type(None), UUID, date, datetime, Decimal, Enum)
+
+
+_ALWAYS_SHARED: dict[type, bool] = {}
+
+
+def _atomic_hint(hint: Any) -> bool:
+    """Whether every value of type ``hint`` can never change (an atom, a frozen record of atoms, a tuple or union of them)."""
+    if isinstance(hint, type):
+        return issubclass(hint, ATOMS) or _always_shared(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return all(_atomic_hint(a) for a in args)
+    if origin is tuple:
+        return all(a is Ellipsis or _atomic_hint(a) for a in args)
+    return False
+
+
+def _always_shared(kind: type) -> bool:
+    """Whether ``kind`` is a frozen record whose declared fields all hold atoms (worked out once per class)."""
+    found = _ALWAYS_SHARED.get(kind)
+    if found is None:
+        params = getattr(kind, "__dataclass_params__", None)
+        found = False
+        if params is not None and params.frozen:
+            _ALWAYS_SHARED[kind] = False  # a record that holds itself is copied
+            try:
+                hints = typing.get_type_hints(kind)
+                found = all(_atomic_hint(hints[f.name]) for f in dataclasses.fields(kind))
+            except Exception:  # noqa: BLE001 - hints that do not resolve: each value is looked at instead
+                found = False
+        _ALWAYS_SHARED[kind] = found
+    return found
+
+
+def _shared(value: Any) -> bool:
+    """Whether ``value`` can never change: an atom, or a frozen record (or tuple) of such values."""
+    if isinstance(value, ATOMS) or _always_shared(type(value)):
+        return True
+    if isinstance(value, tuple):
+        return all(_shared(v) for v in value)
+    params = getattr(type(value), "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return all(_shared(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
+
+
+def _shared_kind(kind: type) -> bool:
+    return issubclass(kind, ATOMS) or _always_shared(kind)
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    if _shared(value):
+        return value
+    if type(value) is list:
+        if all(_shared_kind(kind) for kind in {type(v) for v in value}):
+            return list(value)
+        return [_copied(v, memo) for v in value]
+    if type(value) is dict:
+        if all(_shared_kind(kind) for kind in {type(k) for k in value} | {type(v) for v in value.values()}):
+            return dict(value)
+        return {k if _shared(k) else deepcopy(k, memo): _copied(v, memo) for k, v in value.items()}
+    return deepcopy(value, memo)
+
+
+def copy_kept(aggregate: Any) -> Any:
+    """A copy of a kept aggregate that a command may change freely: what can never change is shared, the rest copied.
+
+    ``copy.deepcopy`` would copy each of a long history's frozen records (40 ms
+    for 1,000 grants); sharing them costs a list's copy.
+    """
+    memo: dict[int, Any] = {}
+    copy = object.__new__(type(aggregate))
+    object.__setattr__(copy, "__dict__", {name: _copied(value, memo) for name, value in vars(aggregate).items()})
+    return copy
+
+
+# The repository ----------------------------------------------------------------------------------
+
+
+class KeptCache(LRUCache):
+    """The library's LRU cache, taking only aggregates of the classes it is given."""
+
+    def __init__(self, maxsize: int, kinds: tuple[type, ...]) -> None:
+        super().__init__(maxsize=maxsize)
+        self.kinds = kinds
+
+    def put(self, key: Any, value: Any) -> None:
+        if isinstance(value, self.kinds) and not getattr(value, "pending_events", None):
+            super().put(key, value)
+
+
+class KeptRepository(dryrun.OverlaidRepository):
+    """The library's repository: a dry run's saves read back (:class:`~shared.dryrun.OverlaidRepository`), the
+    aggregates of ``kept`` classes held in memory and fast-forwarded, and snapshots read when they are current.
+
+    A copy is handed out under the aggregate's lock, so no command sees one
+    half fast-forwarded by another thread; long-lived aggregates make copying
+    cheap by sharing their frozen records (``__deepcopy__`` returns the record).
+    """
+
+    def __init__(
+        self, *args: Any, kept: tuple[type, ...] = (), cache_maxsize: int | None = None, shortest_interval: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, cache_maxsize=None, **kwargs)
+        self.kept = kept
+        self.shortest_interval = shortest_interval
+        """No aggregate with fewer events than this has a snapshot: it is read in one select, without asking the snapshot table."""
+        self.cache = KeptCache(cache_maxsize, kept) if kept and cache_maxsize else None
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project_aggregate, **kwargs: Any) -> Any:
+        overlay = dryrun.current()
+        if overlay is not None and version is None and aggregate_id in overlay.aggregates:
+            return deepcopy(overlay.aggregates[aggregate_id])
+        if self.cache is None or version is not None:
+            return self._reconstruct_aggregate(aggregate_id, version, projector_func)
+        lock = self._use_fastforward_lock(aggregate_id)
+        try:
+            with lock:
+                try:
+                    aggregate = self.cache.get(aggregate_id)
+                except KeyError:
+                    aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+                    if not isinstance(aggregate, self.kept):
+                        return aggregate  # read afresh each time, never kept
+                    self.cache.put(aggregate_id, aggregate)
+                    return copy_kept(aggregate)
+                try:
+                    new_events = self.event_store.get(originator_id=aggregate_id, gt=aggregate.version)
+                    aggregate = projector_func(aggregate, new_events)
+                except BaseException:
+                    self.cache.get(aggregate_id, evict=True)  # possibly half applied: read afresh next time
+                    raise
+                if aggregate is None:
+                    raise AggregateNotFoundError(aggregate_id)
+                return copy_kept(aggregate)
+        finally:
+            self._disuse_fastforward_lock(aggregate_id)
+
+    def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: Any) -> Any:
+        """The library's reconstruction, stepping over a snapshot that is not current or does not read."""
+        if self.snapshot_store is None:
+            return super()._reconstruct_aggregate(aggregate_id, version, projector_func)
+        if self.shortest_interval:
+            first = list(self.event_store.get(originator_id=aggregate_id, lte=version, limit=self.shortest_interval))
+            if len(first) < self.shortest_interval:  # all its events, and too few to have been snapshotted
+                aggregate = projector_func(None, first)
+                if aggregate is None:
+                    msg = f"Aggregate {aggregate_id!r} version {version!r} not found."
+                    raise AggregateNotFoundError(msg)
+                return aggregate
+        snapshots = list(self.snapshot_store.get(originator_id=aggregate_id, desc=True, limit=1, lte=version))
+        start: Any = None
+        if snapshots and isinstance(snapshots[0], KeptSnapshot) and snapshots[0].current():
+            try:
+                start = snapshots[0].mutate(None)
+            except Exception:  # noqa: BLE001 - a snapshot is a shortcut: one that no longer reads is replayed instead
+                log.warning("snapshot of %s at version %s does not read: replaying its events", aggregate_id, snapshots[0].originator_version, exc_info=True)
+                start = None
+        events = self.event_store.get(originator_id=aggregate_id, gt=start.version if start is not None else None, lte=version)
+        aggregate = projector_func(start, events) if start is not None else projector_func(None, chain(events))
+        if aggregate is None:
+            msg = f"Aggregate {aggregate_id!r} version {version!r} not found."
+            raise AggregateNotFoundError(msg)
+        return aggregate

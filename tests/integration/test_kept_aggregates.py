@@ -1,0 +1,211 @@
+"""Long-lived aggregates kept between commands (cache and snapshots), on an SQLite file and on PostgreSQL.
+
+An OSV's support history and roster grow with every grant and member: they are
+kept in memory and snapshotted (:mod:`shared.kept`). The stories: what is kept
+is never a person's plain data; a snapshot that cannot be stored never runs a
+command twice; one replica's snapshot and saves are read right by another; a
+dry run stores no snapshot and changes nothing kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from services.engagement.application import Engagement, cipher_env
+from services.engagement.bootstrap import bootstrap
+from services.engagement.domain.followup import FollowUp
+from services.engagement.domain.members import Member, Sex
+from services.engagement.domain.roster import OSVRoster
+from services.engagement.personaldata import WRAPPING_PURPOSE, DocumentDirectory, KeyRing, MasterKey
+from services.engagement.settings import EngagementSettings
+from services.engagement.views import GrantDirectory
+from services.engagement.views import OSVDirectory as EngagementOSVs
+from services.funding.application import Funding
+from services.funding.domain.grants import GrantKind, SupportHistory
+from services.registry.domain.osvs import OSV
+from services.registry.events import catalogue as registry_catalogue
+from shared import dryrun
+from shared.documents import DocumentType
+from shared.kept import SealedAggregateKeptError
+from shared.money import Currency
+from shared.settings import sqlalchemy_url
+from shared.store import persistence_env
+from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
+
+
+def mapped_osv(name: str = "Mujeres Emprendedoras de Comas") -> tuple[OSV, dict[str, Any]]:
+    osv = OSV(name=name, district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
+    return osv, registry_catalogue.to_cloudevent(1, osv.collect_events()[0])
+
+
+def views_url(database_url: str, tmp_path: Path) -> str:
+    return sqlalchemy_url(database_url) if database_url.startswith("postgres") else f"sqlite:///{tmp_path / 'views.db'}"
+
+
+class SnapshottingOften(Funding):
+    """Funding snapshotting an OSV's support history every second event, so that a few grants take snapshots."""
+
+    snapshotting_intervals = {SupportHistory: 2}
+
+
+@pytest.fixture
+def funding_on(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """``funding_on()``: a new Funding process on the store under test (each with its own memory), closed at the end."""
+    opened: list[Funding] = []
+    engine = make_engine(views_url(database_url, tmp_path))
+
+    def open_one() -> Funding:
+        app = SnapshottingOften(persistence_env(database_url), osvs=OSVDirectory(engine, "funding"))
+        opened.append(app)
+        return app
+
+    yield open_one
+    for app in opened:
+        app.close()
+    engine.dispose()
+
+
+def grant(funding: Funding, osv_id: UUID, day: int) -> UUID:
+    return funding.grant_fund(osv_id, Decimal("500.00"), Currency.PEN, date(2021, 10, day), GrantKind.GOODS)
+
+
+def snapshot_versions(app: Any, aggregate_id: UUID) -> list[int]:
+    return [s.originator_version for s in app.snapshots.recorder.select_events(aggregate_id)]
+
+
+# What is kept is never what can be forgotten ---------------------------------------------------
+
+
+def test_an_application_that_would_keep_a_person_or_a_follow_up_is_refused_at_its_definition() -> None:
+    for kind in (Member, FollowUp):
+        with pytest.raises(SealedAggregateKeptError):
+            type("KeepingPeople", (Engagement,), {"snapshotting_intervals": {kind: 10}})
+        with pytest.raises(SealedAggregateKeptError):
+            type("KeepingPeople", (Engagement,), {"KEPT_AGGREGATES": (kind,)})
+    type("KeepingRosters", (Engagement,), {"snapshotting_intervals": {OSVRoster: 10}})  # a roster holds no one's plain data
+
+
+class RosterSnapshotsEveryTwo(Engagement):
+    snapshotting_intervals = {OSVRoster: 2}
+
+
+def engagement_on(database_url: str, tmp_path: Path) -> RosterSnapshotsEveryTwo:
+    """Engagement wired as its bootstrap wires it (encrypted store, key ring, document index), snapshotting rosters often."""
+    settings = EngagementSettings(var_dir=tmp_path / "var", database_url=database_url, index_key_file=tmp_path / "index.key")
+    master = MasterKey.from_text(settings.resolve_master_key())
+    engine = make_engine(settings.view_url() if database_url.startswith("postgres") else f"sqlite:///{tmp_path / 'views.db'}")
+    return RosterSnapshotsEveryTwo(
+        {**bootstrap(settings).application_env(), **cipher_env(master.store_cipher_key())},
+        osvs=EngagementOSVs(engine, "engagement"),
+        grants=GrantDirectory(engine),
+        keys=KeyRing(engine, master.subkey(WRAPPING_PURPOSE)),
+        documents=DocumentDirectory(engine, settings.resolve_index_key()),
+    )
+
+
+def test_the_snapshot_table_never_holds_a_members_name_or_document_even_after_erasure(database_url: str, tmp_path: Path) -> None:
+    engagement = engagement_on(database_url, tmp_path)
+    try:
+        osv, mapped = mapped_osv()
+        engagement.osvs.apply([mapped])
+        people = [("Zoraida Pérez Quispe", "001234567"), ("Yohana Rincón", "002345678"), ("Maritza Gómez", "003456789")]
+        member_ids = [
+            engagement.register_member(osv.id, name, DocumentType.CE, number, "VE", Sex.F, date(2021, 10, 5), phone="987654321")
+            for name, number in people
+        ]
+        roster_id = OSVRoster.create_id(osv.id)
+        assert snapshot_versions(engagement, roster_id), "the roster was snapshotted"
+        with pytest.raises(SealedAggregateKeptError):
+            engagement.take_snapshot(member_ids[0])  # a person is never snapshotted, even when asked
+        engagement.erase_personal_data(member_ids[0], date(2021, 11, 1))
+        engagement.register_member(osv.id, "Ana Torres", DocumentType.CE, "004567890", "VE", Sex.F, date(2021, 10, 6))
+
+        # Read the snapshot table as stored (through the store's cipher, to look past it).
+        mapper = engagement.mapper
+        raw = b"".join(
+            mapper.cipher.decrypt(s.state) if mapper.compressor is None else mapper.compressor.decompress(mapper.cipher.decrypt(s.state))
+            for owner in (roster_id, *member_ids)
+            for s in engagement.snapshots.recorder.select_events(owner)
+        )
+        assert b"seats" in raw
+        for name, number in people:
+            for word in (*name.split(), number):
+                assert word.encode() not in raw
+        assert b"987654321" not in raw
+        assert all(not snapshot_versions(engagement, member_id) for member_id in member_ids)
+        # A new process reads the roster from its snapshot: the erased person's membership still counted, unnamed.
+        other = engagement_on(database_url, tmp_path)
+        try:
+            assert len(other.repository.get(roster_id).seats) == 4
+        finally:
+            other.close()
+    finally:
+        engagement.close()
+
+
+# A snapshot is never part of the command ----------------------------------------------------------
+
+
+def test_a_snapshot_the_store_refuses_after_the_save_never_runs_the_command_again(funding_on: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    funding = funding_on()
+    osv, mapped = mapped_osv()
+    funding.osvs.apply([mapped])
+
+    def refused(*_: Any, **__: Any) -> None:  # as when another replica stored that version's snapshot first
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(funding.snapshots.recorder, "insert_events", refused)
+    grant_id = grant(funding, osv.id, 20)  # the history reaches version 2: a snapshot is due
+
+    assert funding.find_support_history(osv.id).grant_ids == [grant_id]
+    granted = [n for n in funding.log_after(0, 100) if n.topic.endswith("FundGranted")]
+    assert len(granted) == 1
+
+
+# Replicas ---------------------------------------------------------------------------------------------
+
+
+def test_one_replicas_snapshots_and_grants_are_read_right_by_another(funding_on: Any) -> None:
+    first, second = funding_on(), funding_on()
+    osv, mapped = mapped_osv()
+    first.osvs.apply([mapped])
+
+    granted = [grant(first, osv.id, day) for day in range(1, 6)]
+    assert snapshot_versions(first, SupportHistory.id_for(osv.id)) == [2, 4, 6]
+    assert second.find_support_history(osv.id).grant_ids == granted  # from the last snapshot and the event after it
+
+    granted.append(grant(second, osv.id, 6))
+    granted.append(grant(first, osv.id, 7))  # the first replica's kept history is brought up to date, not stale
+    assert first.find_support_history(osv.id).grant_ids == granted
+    assert second.find_support_history(osv.id).grant_ids == granted
+    assert [first.get_grant(g).support.value for g in granted] == ["first_time"] + ["repeat"] * 6
+    assert snapshot_versions(second, SupportHistory.id_for(osv.id)) == [2, 4, 6, 8]
+
+
+# Dry runs -----------------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_stores_no_snapshot_and_leaves_the_kept_history_as_it_was(funding_on: Any) -> None:
+    funding = funding_on()
+    osv, mapped = mapped_osv()
+    funding.osvs.apply([mapped])
+    kept = grant(funding, osv.id, 1)
+    history_id = SupportHistory.id_for(osv.id)
+    before = snapshot_versions(funding, history_id)
+
+    with dryrun.dry_running():
+        grant(funding, osv.id, 2)  # version 3
+        grant(funding, osv.id, 3)  # version 4: a snapshot would be due
+        assert len(funding.find_support_history(osv.id).grant_ids) == 3
+
+    assert snapshot_versions(funding, history_id) == before
+    assert funding.find_support_history(osv.id).grant_ids == [kept]
