@@ -110,6 +110,8 @@ class Registry(ServiceApplication):
     name = "registry"
     SEALED_FIELDS = SEALED_FIELDS
 
+    KEPT_AGGREGATES = (DistrictRoll,)
+    """A district's roll is read by every mapping there: kept in memory between commands (:mod:`shared.kept`)."""
     snapshotting_intervals = {DistrictRoll: 100}
     """A district's roll gains an event with each OSV mapped there: snapshotted every 100 (:mod:`shared.kept`)."""
 
