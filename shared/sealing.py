@@ -151,15 +151,6 @@ def write_rows(rows: list[tuple[Engine, Table, dict[str, Any]]], connection: Con
         raise IntegrityError(str(error.orig)) from error
 
 
-def unwrite_rows(rows: list[tuple[Engine, Table, dict[str, Any]]]) -> None:
-    """Delete ``rows`` again: the events they were written for were refused, so they lead nowhere."""
-    for engine in dict.fromkeys(engine for engine, _, _ in rows):
-        with engine.begin() as own:
-            for row_engine, table, values in rows:
-                if row_engine is engine:
-                    own.execute(delete(table).where(*(table.c[c.name] == values[c.name] for c in table.primary_key.columns)))
-
-
 # The key table -------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.sealing import KeyRing, Seal, SealingMapper, side_writes, unwrite_rows, write_rows, writing_with_events
+from shared.sealing import KeyRing, Seal, SealingMapper, side_writes, write_rows, writing_with_events
 
 
 log = logging.getLogger(__name__)
@@ -218,11 +218,15 @@ class SideWritingEventStore(EventStore):
     go in the events' transaction: all or nothing. Where they live apart (the
     SQLite default keeps them in ``views.db``, beside the store's file), they
     are written in one transaction just before the events, so that no event
-    is ever stored without its key; if the store then refuses the events (a
-    collision, the command runs again), they are deleted again. A process
-    killed between the two leaves a key that seals nothing and an entry that
-    leads to an index never saved, which the next registration of that
-    document opens.
+    is ever stored without its key. If the store then refuses the events (a
+    collision: the command runs again) they stay, as when a process is killed
+    between the two: a key that seals nothing, and an entry that leads to an
+    index never saved, which the next registration of that document opens
+    (the command's own run again, as a rule). They are never deleted again:
+    between the two writes a concurrent registration of the same document may
+    have found that entry and saved its index on it, and deleting it would let
+    the refused command, run again, open a second entry: one document, two
+    people.
     """
 
     def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
@@ -239,12 +243,7 @@ class SideWritingEventStore(EventStore):
             kwargs["side_rows"] = [_compiled(engine, table, values) for engine, table, values in inside]
         if apart:
             write_rows(apart)
-        try:
-            notification_ids = self.recorder.insert_events(stored_events, **kwargs)
-        except IntegrityError:
-            if apart:
-                unwrite_rows(apart)
-            raise
+        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         if not notification_ids:
             return []
         return [
