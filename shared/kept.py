@@ -54,7 +54,7 @@ from itertools import chain
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, LRUCache, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic, resolve_topic
 
@@ -285,6 +285,19 @@ def _copied(value: Any, memo: dict[int, Any]) -> Any:
     return deepcopy(value, memo)
 
 
+def project_events(aggregate: Any, domain_events: Iterable[Any]) -> Any:
+    """Each event's ``mutate`` applied in turn: the library's ``project_aggregate`` without its per-event check.
+
+    The library asserts that each event is a runtime ``CanMutateProtocol``, a
+    ``typing`` Protocol check costing about a tenth of a millisecond an event:
+    about 0.4 ms of registry's 4 ms per mapping (cProfile). Every event read
+    here is one of the services' own aggregate events, which all mutate.
+    """
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
 def copy_kept(aggregate: Any) -> Any:
     """A copy of a kept aggregate that a command may change freely: what can never change is shared, the rest copied.
 
@@ -330,7 +343,7 @@ class KeptRepository(dryrun.OverlaidRepository):
         """No aggregate with fewer events than this has a snapshot: it is read in one select, without asking the snapshot table."""
         self.cache = KeptCache(cache_maxsize, kept) if kept and cache_maxsize else None
 
-    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project_aggregate, **kwargs: Any) -> Any:
+    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = project_events, **kwargs: Any) -> Any:
         overlay = dryrun.current()
         if overlay is not None and version is None and aggregate_id in overlay.aggregates:
             return deepcopy(overlay.aggregates[aggregate_id])
