@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, select, text, update
+from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
@@ -69,6 +69,15 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         metadata.create_all(connection)
+
+
+def drop_table(engine: Engine, name: str) -> None:
+    """Drop a table of an earlier shape if it is there (a cache made again in a new one), as :func:`create_tables` creates: under its lock."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        if inspect(connection).has_table(name):
+            connection.execute(text(f'DROP TABLE "{name}"'))
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

@@ -248,3 +248,73 @@ def test_opening_a_phase_after_its_facts_remakes_every_checkpoint_cut_by_the_new
     result = readmodel.report()
     assert [p["code"] for p in result["phases"]] == ["F1"] and result == report(readmodel.facts())
     assert result["phases"][0]["indicators"]["osvs_identified"] > 0
+
+
+def test_opening_the_next_phase_re_cuts_the_checkpoints_without_folding_the_facts_again(database_url: str, monkeypatch: Any) -> None:
+    """The next phase (starting after every day counted) only splits the checkpoints' last segment: none is folded again."""
+    from services.reporting.domain.tally import Tally
+
+    events = programme_log(400, seed=23)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=40, settle_seconds=0)
+    readmodel.apply(events)
+    readmodel.advance_checkpoints()
+    before = readmodel.checkpoints()
+    assert len(before) >= 8 and {len(bounds) for _, _, bounds in before} == {2}  # F1 alone (the log stops before F2 opens)
+
+    folded: list[int] = []
+    fold = Tally.fold
+
+    def counting(tally: Tally, facts: Any) -> Tally:
+        facts = list(facts)
+        folded.append(len(facts))
+        return fold(tally, facts)
+
+    monkeypatch.setattr(Tally, "fold", counting)
+    last = max(datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in events)
+    assert max(e["data"].get("occurred_on", "") for e in events) < "2021-07-01"
+    readmodel.apply([cloudevent("funding", 10_000, "PhaseOpened", "p2", last + timedelta(hours=1), phase_id="p2", code="F2",
+                                name="Fase 2", starts_on="2021-07-01", ends_on="2021-12-31", occurred_on="2021-07-01")])
+    readmodel.advance_checkpoints()
+    after = readmodel.checkpoints()
+    assert [(cut, facts) for cut, facts, _ in after] == [(cut, facts) for cut, facts, _ in before]
+    assert {len(bounds) for _, _, bounds in after} == {3}  # F2 adds the day after its last
+    assert sum(folded) == 0  # re-cut, not folded again
+
+    result = readmodel.report()
+    assert sum(folded) < 40  # only the facts recorded after the last checkpoint
+    facts = readmodel.facts()
+    assert [p["code"] for p in result["phases"]] == ["F1", "F2"] and result == report(facts)
+    rng = random.Random(9)
+    for cut in [facts[0].recorded_at + (last - facts[0].recorded_at) * rng.random() for _ in range(6)]:
+        assert readmodel.report(cut, "zone") == report([f for f in facts if f.recorded_at <= cut], "zone"), cut.isoformat()
+
+
+def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it_reads_it(database_url: str) -> None:
+    """Before the checkpoints are saved re-cut (the consumer applied the phase without its checkpoint step), reports re-cut them in memory."""
+    events = programme_log(300, seed=24)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=30, settle_seconds=0)
+    readmodel.apply(events)
+    readmodel.advance_checkpoints()
+    last = max(datetime.fromisoformat(e["time"].replace("Z", "+00:00")) for e in events)
+    readmodel.apply([cloudevent("funding", 10_000, "PhaseOpened", "p2", last + timedelta(hours=1), phase_id="p2", code="F2",
+                                name="Fase 2", starts_on="2021-07-01", ends_on="2021-12-31", occurred_on="2021-07-01")], checkpoint=False)
+    assert {len(bounds) for _, _, bounds in readmodel.checkpoints()} == {2}  # still cut by F1 alone
+    facts = readmodel.facts()
+    assert readmodel.report(None, "district") == report(facts, "district")
+    middle = facts[len(facts) // 2].recorded_at
+    assert readmodel.report(middle) == report([f for f in facts if f.recorded_at <= middle])
+
+
+def test_checkpoints_kept_in_the_former_table_are_dropped_at_start_and_made_again(database_url: str) -> None:
+    """Checkpoints are a cache: the table of their former shape (no latest day) goes, and reports stay right."""
+    from sqlalchemy import inspect, text
+
+    engine = make_engine(sqlalchemy_url(database_url))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, state BYTEA)"
+                                if engine.dialect.name == "postgresql" else
+                                "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, state BLOB)"))
+    readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
+    assert not inspect(engine).has_table("checkpoints") and inspect(engine).has_table("tally_checkpoints")
+    readmodel.apply(programme_log(100, seed=25))
+    assert readmodel.checkpoints() and readmodel.report() == report(readmodel.facts())

@@ -505,3 +505,70 @@ def test_new_in_the_phase_stands_beside_active_in_the_phase_and_new_ones_add_up_
     total = result["total"]
     assert total["projects_new"] == f1["projects_new"] + f2["projects_new"] == total["projects_active"] == 4
     assert total["agents_of_change"]["new"] == f1["agents_of_change"]["new"] + f2["agents_of_change"]["new"] == 5
+
+
+def _before_and_after_the_next_phases() -> tuple[list[Fact], list[Fact], list[Fact]]:
+    """Facts up to a checkpoint (F1 known, days into July 2021), the next phases opened, and facts after them."""
+
+    def granted(grant: str, day: str, osv: str = "a") -> Fact:
+        return fact("FundGranted", day, grant_id=grant, osv_id=osv, amount="1000.00", currency="PEN", kind="seed_fund")
+
+    saved = [
+        phase(*F1), mapped("a", "2021-01-02"), mapped("b", "2021-02-02", "Ate", "Lima Este"),
+        granted("g1", "2021-02-01"), granted("g2", "2021-03-01", "b"), granted("g3", "2021-05-01"),
+        fact("GrantClosed", "2021-07-20", grant_id="g3", osv_id="a", outcome="completed"),  # closed in the open-ended last segment
+        enrolled("ana", "g1", "2021-02-01"), enrolled("bea", "g1", "2021-02-01"), enrolled("carla", "g2", "2021-03-01", osv="b"),
+        withdrew("bea", "g1", "2021-07-10"), enrolled("dora", "g3", "2021-07-05"),
+        workshop("w1", "2021-03-01", FIVE), workshop("w2", "2021-07-15", FIVE[:2], "Ate", "Lima Este"),
+        fact("ContactLost", "2021-07-16", osv_id="b", since="2021-07-16"),
+    ]
+    opened = [phase(*F2), phase("F3", "2022-01-01", "2022-06-30")]
+    after = [
+        withdrew("ana", "g1", "2021-09-01"), granted("g4", "2021-08-01"), enrolled("eva", "g4", "2021-08-02"),
+        fact("GrantClosed", "2022-02-01", grant_id="g2", osv_id="b", outcome="completed"), withdrew("carla", "g2", "2022-02-01", osv="b"),
+        enrolled("ana", "g4", "2022-03-01"), workshop("w3", "2022-03-02", FIVE[1:]),
+        fact("ActivityWithdrawn", "2022-03-05", activity_id="w2", osv_id="a", held_on="2021-07-15", withdrawn_on="2022-03-05"),
+    ]
+    return saved, opened, after
+
+
+def test_a_tally_saved_before_the_next_phases_opened_is_re_cut_by_them_and_goes_on_to_the_same_report() -> None:
+    """Opening the next phase must not need every fact folded again: a checkpoint that counted no day in it is re-cut."""
+    import json
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally, activities_in
+
+    saved, opened, after = _before_and_after_the_next_phases()
+    facts = saved + opened + after
+    lookup = activities_in(facts)
+    state = json.loads(json.dumps(Tally(phases_in(saved), lookup).fold(saved).state()))
+    phases = phases_in(facts)
+    restored = Tally.restore(state, phases, lookup)
+    assert restored.report(phases, "district") == report(saved + opened, "district")  # re-cut, nothing folded yet
+    restored.recall(f for f in saved if f.type in ("OSVMapped", "ParticipantEnrolled", "ParticipantWithdrew", "FundGranted", "GrantClosed"))
+    restored.fold(after)
+    for by in (None, "zone", "district"):
+        assert restored.report(phases, by) == report(facts, by)
+    f2 = phases_of(report(facts))["F2"]
+    assert (f2["projects_active"], f2["agents_of_change"]["total"]) == (4, 5)  # g1, g2, g3 (closed in July), g4; ana, bea, carla, dora, eva
+
+
+def test_a_tally_is_not_re_cut_by_a_phase_that_starts_on_or_before_a_day_it_counted() -> None:
+    import json
+
+    import pytest
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally
+
+    saved, _, _ = _before_and_after_the_next_phases()
+    state = json.loads(json.dumps(Tally(phases_in(saved)).fold(saved).state()))
+    late = phase("F2", "2021-07-01", "2021-07-14")  # ends before the last day counted (20 July): the boundary after it falls inside
+    with pytest.raises(ValueError, match="other phases"):
+        Tally.restore(state, phases_in([*saved, late]))
+    earlier = phase("F0", "2020-07-01", "2020-12-31")  # a boundary before the ones it was cut by
+    with pytest.raises(ValueError, match="other phases"):
+        Tally.restore(state, phases_in([*saved, earlier]))
+    next_one = phase("F2", "2021-07-01", "2021-07-31")  # after the last day counted: re-cut
+    assert Tally.restore(state, phases_in([*saved, next_one])).report(phases_in([*saved, next_one])) == report([*saved, next_one])

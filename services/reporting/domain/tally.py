@@ -13,6 +13,13 @@ and OSVs is a cache that a restored tally recalls from the facts it meets.
 That is what lets the read model keep checkpoints and answer "as of" without
 replaying the log.
 
+A saved state stays good when a phase is opened after every day it counted
+(the usual case: the next phase): the new boundaries only split its last,
+open-ended segment, and :meth:`Tally.restore` re-cuts it (:func:`recuttable`)
+instead of folding the log again. For that a tally keeps the latest day it
+counted and, beside the counters, what is still open-ended (members taking
+part, projects not closed) as ``open``: the new segments start with those.
+
 :func:`report` and :func:`evidence` are the reference: they fold every fact
 they are given.
 """
@@ -105,6 +112,8 @@ class Tally:
         self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
         self.reached: dict[str, list[Any]] = {}  # person -> [nationality group, sex, {"<group>|<segment>": activities}]
         self.last: tuple[datetime, str, int, str] | None = None
+        self.latest_day = 0  # the latest day (ordinal) any fact folded was counted on: new bounds after it only split the last segment
+        self.open: dict[tuple[str, str], int] = defaultdict(int)  # (part, place) -> members/projects still open-ended there
         # The cache (complete when folded from the first fact).
         self.complete = True
         self.places: dict[str, str] = {}  # osv -> district
@@ -129,6 +138,9 @@ class Tally:
         handler = _HANDLERS.get(fact.type)
         if handler is not None:
             handler(self, fact)
+            day = fact.occurred_on.toordinal()
+            if day > self.latest_day:
+                self.latest_day = day
         self.last = fact.order
 
     def missing(self, facts: Iterable[Fact]) -> dict[str, set[str]]:
@@ -192,7 +204,9 @@ class Tally:
             return
         self.merged[duplicate] = survivor
         district = str(d.get("district") or self.places.get(duplicate, UNKNOWN))
-        self._count("osvs_identified/value", fact, -1, district=district, day=date.fromisoformat(str(d["mapped_on"])))
+        mapped_on = date.fromisoformat(str(d["mapped_on"]))
+        self.latest_day = max(self.latest_day, mapped_on.toordinal())
+        self._count("osvs_identified/value", fact, -1, district=district, day=mapped_on)
         for once in (self.supported, self.lost):
             taken = once.pop(duplicate, None)
             if taken is None:
@@ -215,6 +229,15 @@ class Tally:
             self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
     # Agents of change: a member counts in each segment one of their participations overlaps.
+
+    def _open_groups(self, member: list[Any]) -> set[str]:
+        """The groups (as :meth:`_active` names them) where the member still takes part, with no end yet."""
+        return {
+            group
+            for _, district, _, end, *_ in member[2]
+            if end is None
+            for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
+        }
 
     def _active(self, member: list[Any]) -> dict[str, set[int]]:
         """Per group (``@*``, ``@zone:…``, ``@district:…``), the segments the member took part in."""
@@ -245,11 +268,16 @@ class Tally:
     def _took_part(self, fact: Fact) -> None:
         member = self.members.get(str(fact.data.get("member_id")))
         before = self._active(member) if member else {}
+        open_before = self._open_groups(member) if member else set()
         member = self._enrol(fact) if fact.type == "ParticipantEnrolled" else self._withdraw(fact)
         if member is None:
             return
         after = self._active(member)
         parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
+        open_after = self._open_groups(member)
+        for group in open_before ^ open_after:
+            for part in parts:
+                self.open[(part, group)] += 1 if group in open_after else -1
         for group in set(before) | set(after):
             was, now = before.get(group, set()), after.get(group, set())
             changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
@@ -285,6 +313,8 @@ class Tally:
         last = self.segment(closed) if closed is not None else self.last_segment
         for segment in [EVER, *range(self.segment(granted), last + 1)]:
             self._count("projects_active/value", fact, district=district, segment=segment)
+        if closed is None:
+            self.open[("projects_active/value", district)] += 1
         self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
@@ -296,6 +326,7 @@ class Tally:
             self.closures[grant] = closed
         elif project[2] is None:
             project[2] = closed
+            self.open[("projects_active/value", project[0])] -= 1
             for segment in range(self.segment(closed) + 1, self.last_segment + 1):
                 self._count("projects_active/value", fact, -1, district=project[0], segment=segment)
 
@@ -598,14 +629,24 @@ class Tally:
             "merged": self.merged,
             "reached": self.reached,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
+            "latest_day": self.latest_day,
+            "open": [[part, place, n] for (part, place), n in self.open.items() if n],
         }
 
     @classmethod
     def restore(cls, state: Mapping[str, Any], phases: Sequence[Phase], lookup: Lookup = _no_lookup) -> Tally:
-        """A tally that goes on from a saved state; ``phases`` must cut the calendar as they did then."""
+        """A tally that goes on from a saved state, cut by ``phases``.
+
+        ``phases`` must cut the calendar as they did then, or only add
+        boundaries after every day the state counted (:func:`recuttable`):
+        then the state's last segment is split, and each new segment starts
+        with the members and projects still open. Raises ValueError otherwise.
+        """
         tally = cls(phases, lookup)
-        if list(state["bounds"]) != tally.bounds:
-            raise ValueError("the saved tally was cut by other phases")
+        saved = list(state["bounds"])
+        recut = saved != tally.bounds
+        if recut and not recuttable(saved, state.get("latest_day"), tally.bounds, "open" in state):
+            raise ValueError("the saved tally was cut by other phases, with days counted after the new ones")
         tally.complete = False
         for p, s, d, v in state["counters"]:
             tally.counters[(p, s, d)] = Decimal(v) if isinstance(v, str) else v
@@ -620,7 +661,31 @@ class Tally:
         tally.reached = {p: [n, s, dict(seen)] for p, (n, s, seen) in state.get("reached", {}).items()}
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
+        tally.latest_day = int(state.get("latest_day") or 0)
+        for part, place, n in state.get("open", []):
+            tally.open[(part, place)] = n
+        if recut:
+            for segment in range(len(saved) + 1, tally.last_segment + 1):
+                for (part, place), n in tally.open.items():
+                    tally.counters[(part, segment, place)] += n
         return tally
+
+
+def recuttable(saved: Sequence[int], latest_day: int | None, bounds: Sequence[int], keeps_open: bool = True) -> bool:
+    """Whether a tally saved cut at ``saved`` (day ordinals) can be re-cut at ``bounds`` without folding again.
+
+    It can when ``bounds`` only add boundaries after ``latest_day``, the latest
+    day it counted anything on (and the state says what is still open): every
+    fact keeps its segment, and only the last, open-ended one is split.
+    """
+    saved, bounds = list(saved), list(bounds)
+    return (
+        keeps_open
+        and latest_day is not None
+        and len(bounds) > len(saved)
+        and bounds[: len(saved)] == saved
+        and latest_day < bounds[len(saved)]
+    )
 
 
 def _selects(indicator: Indicator, segment: int, here: int | None) -> bool:

@@ -8,10 +8,17 @@ stream lost is fetched from its service's feed.
 A report is never a replay of the whole log. Every ``checkpoint_every``
 facts (in recorded order) the tally of everything recorded so far is saved;
 a report as of a moment restores the last checkpoint at or before it and folds
-only the facts recorded since. A checkpoint is cut by the phases known when it
-was made: opening a phase, or a fact arriving with a recorded time at or
-before a checkpoint's cut (a service whose relay was held up), drops the
+only the facts recorded since. A fact arriving with a recorded time at or
+before a checkpoint's cut (a service whose relay was held up) drops the
 checkpoints it invalidates, and they are made again from the facts.
+
+A checkpoint is cut into segments by the phases known when it was made. A
+phase opened after every day a checkpoint counted (the next phase, opened
+as it starts or before) only splits its last segment: the checkpoint is
+re-cut as it is restored (:func:`~services.reporting.domain.tally.recuttable`),
+and saved re-cut as checkpoints are advanced, without folding the facts
+again. A phase opened late (after facts dated in it) makes the checkpoints
+that counted such facts useless; they are dropped and made again.
 Checkpoints are made only for facts at least ``settle_seconds`` older than
 the newest recorded one, so the usual small delays between services never
 drop any.
@@ -62,9 +69,9 @@ from services.reporting.domain.indicators import (
     indicator_named,
     phases_in,
 )
-from services.reporting.domain.tally import Tally, evidence
+from services.reporting.domain.tally import Tally, evidence, recuttable
 from shared.events import source_service
-from shared.views import Ledger, View, create_tables
+from shared.views import Ledger, View, create_tables, drop_table
 
 
 class Base(DeclarativeBase):
@@ -107,15 +114,25 @@ class LastMeetingRow(Base):
 
 
 class CheckpointRow(Base):
-    """The tally of every fact recorded at or before ``cut``, cut into segments by ``bounds``."""
+    """The tally of every fact recorded at or before ``cut``, cut into segments by ``bounds`` (JSON, day ordinals).
 
-    __tablename__ = "checkpoints"
+    ``latest_day`` (a day ordinal) is the latest day it counted a fact on:
+    whether phases opened since only split its last segment is known from
+    this row alone, without reading ``state`` (zlib-compressed JSON).
+    """
+
+    __tablename__ = "tally_checkpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     bounds: Mapped[str] = mapped_column(Text)
     facts: Mapped[int] = mapped_column(Integer)
+    latest_day: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+FORMER_CHECKPOINTS = "checkpoints"
+"""The table checkpoints were kept in before they said their latest day: a cache, dropped at start."""
 
 
 class RevisionHeadRow(Base):
@@ -174,6 +191,27 @@ def recorded_at(text: str) -> datetime:
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
+def saved(tally: Tally) -> bytes:
+    """A tally's state as a checkpoint keeps it: compact JSON, zlib-compressed (level 1: a checkpoint is written far more than read back)."""
+    return zlib.compress(json.dumps(tally.state(), separators=(",", ":")).encode(), 1)
+
+
+class _Fits:
+    """Whether a checkpoint cut by ``bounds`` (its JSON) with this latest day serves a report cut by ``cut_by``, as is or re-cut."""
+
+    def __init__(self, cut_by: list[int]) -> None:
+        self.cut_by, self.text = cut_by, json.dumps(cut_by)
+        self.known: dict[str, list[int]] = {}
+
+    def __call__(self, bounds: str, latest_day: int) -> bool:
+        if bounds == self.text:
+            return True
+        old = self.known.get(bounds)
+        if old is None:
+            old = self.known[bounds] = json.loads(bounds)
+        return recuttable(old, latest_day, self.cut_by)
+
+
 def _fact(row: Any) -> Fact:
     """A fact from a row of :data:`COLUMNS` (unpacked by position: a report reads thousands)."""
     event_id, kind, subject, occurred_on, recorded, data, source, position = row
@@ -224,6 +262,7 @@ class ReadModel(View):
         self._cached: dict[Hashable, bytes] = {}
         self._cached_revision = -1
         create_tables(Base.metadata, engine)
+        drop_table(engine, FORMER_CHECKPOINTS)
         self._start_revisions()
         self._backfill_last_meetings()
 
@@ -240,13 +279,11 @@ class ReadModel(View):
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
                 opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
                 earliest = min(r["recorded_at"] for r in rows)
-                stale = delete(CheckpointRow)
-                if not opens_phase:
-                    stale = stale.where(CheckpointRow.cut >= earliest)
-                session.execute(stale)
+                # A phase leaves the checkpoints: those it only re-cuts are re-cut as they are read (see _checkpoint).
+                session.execute(delete(CheckpointRow).where(CheckpointRow.cut >= earliest))
                 self._next_revision(session, earliest, reset=opens_phase)
         if rows and checkpoint:
-            self.advance_checkpoints(self.STEP)
+            self.advance_checkpoints(self.STEP, recut=False)  # re-cutting is left to the background: reports re-cut as they read
         return len(rows)
 
     # -- revisions: what the cache of the latest figures is keyed by -------------
@@ -347,22 +384,29 @@ class ReadModel(View):
         if later:
             session.execute(update(LastMeetingRow), later)  # by primary key, in bulk
 
-    def advance_checkpoints(self, limit: int | None = None) -> int:
-        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved."""
-        with self._checkpointing:
-            return self._advance_checkpoints(limit)
+    def advance_checkpoints(self, limit: int | None = None, recut: bool = True) -> int:
+        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved.
 
-    def _advance_checkpoints(self, limit: int | None) -> int:
-        written = 0
+        Checkpoints cut by earlier phases that the phases known now cannot re-cut
+        are dropped first; with ``recut``, the others are saved re-cut (see
+        :meth:`_recut_checkpoints`), counting towards ``limit``.
+        """
+        with self._checkpointing:
+            return self._advance_checkpoints(limit, recut)
+
+    def _advance_checkpoints(self, limit: int | None, recut: bool) -> int:
         with self.engine.connect() as connection:
             phases = phases_in(self._phase_facts(connection))
             bounds = json.dumps(boundaries(phases))
+            written = self._recut_checkpoints(connection, phases, limit if recut else 0)
+            if limit is not None and written >= limit:
+                return written
             newest = connection.scalar(select(func.max(FACTS.c.recorded_at)))
             if newest is None:
-                return 0
+                return written
             settled = utc(newest) - self.settle_delay
-            checkpoint = self._checkpoint(connection, bounds, None)
-            tally = self._tally(connection, checkpoint, phases)
+            checkpoint = self._checkpoint(connection, phases, None)
+            tally: Tally | None = None  # restored only once a checkpoint is due: most batches make none
             cut = utc(checkpoint.cut) if checkpoint else None
             folded = checkpoint.facts if checkpoint else 0
             while limit is None or written < limit:
@@ -374,12 +418,49 @@ class ReadModel(View):
                     break
                 nth = utc(nth)
                 facts = list(self._facts(connection, self._relevant(after=cut, upto=nth)))
+                if tally is None:
+                    tally = self._tally(connection, checkpoint, phases)
                 self._fold(connection, tally, facts)
                 folded += len(facts)
-                state = zlib.compress(json.dumps(tally.state(), separators=(",", ":")).encode(), 1)
-                connection.execute(insert(CHECKPOINTS).values(cut=nth, bounds=bounds, facts=folded, state=state))
+                connection.execute(insert(CHECKPOINTS).values(cut=nth, bounds=bounds, facts=folded, latest_day=tally.latest_day, state=saved(tally)))
                 connection.commit()
                 cut, written = nth, written + 1
+        return written
+
+    def _recut_checkpoints(self, connection: Connection, phases: list[Phase], limit: int | None) -> int:
+        """Save re-cut by ``phases`` (at most ``limit``) the checkpoints cut by earlier phases that only need their last segment split.
+
+        Those the phases cut anywhere else (a phase opened after facts dated
+        in it were counted) are dropped: they are made again by folding.
+        Returns how many were saved re-cut.
+        """
+        cut_by = boundaries(phases)
+        bounds = json.dumps(cut_by)
+        others = connection.execute(
+            select(CHECKPOINTS.c.id, CHECKPOINTS.c.bounds, CHECKPOINTS.c.latest_day).where(CHECKPOINTS.c.bounds != bounds).order_by(CHECKPOINTS.c.cut)
+        ).all()
+        fits = _Fits(cut_by)
+        useless = [id_ for id_, old, latest_day in others if not fits(old, latest_day)]
+        for start in range(0, len(useless), 500):
+            connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id.in_(useless[start:start + 500])))
+        connection.commit()
+        written = 0
+        for id_, old, latest_day in others:
+            if limit is not None and written >= limit:
+                break
+            if not fits(old, latest_day):
+                continue
+            row = connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.id == id_)).first()
+            if row is None:  # dropped meanwhile (a late fact)
+                continue
+            tally = Tally.restore(json.loads(zlib.decompress(row.state)), phases)
+            # The old one goes first, in the same transaction: if a late fact dropped it meanwhile, nothing is saved.
+            if connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id == id_)).rowcount:
+                connection.execute(
+                    insert(CHECKPOINTS).values(cut=row.cut, bounds=bounds, facts=row.facts, latest_day=row.latest_day, state=saved(tally))
+                )
+                written += 1
+            connection.commit()
         return written
 
     # -- reading ------------------------------------------------------------
@@ -398,7 +479,7 @@ class ReadModel(View):
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
             phases = phases_in(opened)
-            checkpoint = self._checkpoint(connection, json.dumps(boundaries(phases)), cut)
+            checkpoint = self._checkpoint(connection, phases, cut)
             tally = self._tally(connection, checkpoint, phases)
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
@@ -435,7 +516,7 @@ class ReadModel(View):
                     return latest
             opened = self._phase_facts(connection)
             phases = phases_in(opened)
-            checkpoint = self._checkpoint(connection, json.dumps(boundaries(phases)), None)
+            checkpoint = self._checkpoint(connection, phases, None)
             tally = self._tally(connection, checkpoint, phases)
             self._fold(connection, tally, list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=None))))
         self._latest = Latest(revision, tally, opened)
@@ -538,12 +619,23 @@ class ReadModel(View):
         return list(self._facts(connection, [FACTS.c.type == "PhaseOpened"]))
 
     @staticmethod
-    def _checkpoint(connection: Connection, bounds: str, upto: datetime | None) -> Row[Any] | None:
-        """The latest checkpoint cut by these phase bounds, at or before ``upto``."""
-        query = select(CHECKPOINTS).where(CHECKPOINTS.c.bounds == bounds)
+    def _checkpoint(connection: Connection, phases: list[Phase], upto: datetime | None) -> Row[Any] | None:
+        """The latest checkpoint at or before ``upto`` that these phases cut, or only re-cut (see :func:`recuttable`).
+
+        Only the chosen one's state is read; ``_tally`` re-cuts it as it restores it.
+        """
+        cut_by = boundaries(phases)
+        bounds = json.dumps(cut_by)
+        query = select(CHECKPOINTS.c.id, CHECKPOINTS.c.bounds, CHECKPOINTS.c.latest_day)
         if upto is not None:
             query = query.where(CHECKPOINTS.c.cut <= upto)
-        return connection.execute(query.order_by(CHECKPOINTS.c.cut.desc()).limit(1)).first()
+        own = connection.execute(query.where(CHECKPOINTS.c.bounds == bounds).order_by(CHECKPOINTS.c.cut.desc()).limit(1)).first()
+        if own is not None:
+            query = query.where(CHECKPOINTS.c.cut > select(CHECKPOINTS.c.cut).where(CHECKPOINTS.c.id == own.id).scalar_subquery())
+        fits = _Fits(cut_by)
+        later = next((row.id for row in connection.execute(query.order_by(CHECKPOINTS.c.cut.desc())) if fits(row.bounds, row.latest_day)), None)
+        chosen = later if later is not None else (own.id if own is not None else None)
+        return None if chosen is None else connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.id == chosen)).first()
 
     @staticmethod
     def _tally(connection: Connection, checkpoint: Row[Any] | None, phases: list[Phase]) -> Tally:
