@@ -25,11 +25,13 @@ or reports it in ``/health``. Nothing is skipped in silence.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, inspect, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -37,10 +39,18 @@ from shared.events import source_service, subject_for
 from shared.files import private_sqlite
 
 
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns as read back: orjson, and the standard library for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for a view database; SQLite files get WAL and a busy timeout."""
+    """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`."""
     private_sqlite(url)  # folders 0700, the file (and so its WAL) 0600
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, json_deserializer=json_loads)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
