@@ -648,8 +648,7 @@ class Tally:
         if recut and not recuttable(saved, state.get("latest_day"), tally.bounds, "open" in state):
             raise ValueError("the saved tally was cut by other phases, with days counted after the new ones")
         tally.complete = False
-        for p, s, d, v in state["counters"]:
-            tally.counters[(p, s, d)] = Decimal(v) if isinstance(v, str) else v
+        tally.counters.update({(p, s, d): Decimal(v) if v.__class__ is str else v for p, s, d, v in state["counters"]})
         tally.zones = dict(state["zones"])
         tally.supported = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["supported"].items()}
         tally.lost = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["lost"].items()}
