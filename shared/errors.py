@@ -8,7 +8,7 @@ here, with one rule code.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 
 class DomainError(Exception):
@@ -151,3 +151,15 @@ def check_not_before(field: str, on: date, earlier_field: str, earlier: date | N
 def check_not_in_future(day: date, today: date, field: str) -> None:
     if day > today:
         raise DateInFutureError(field, day, today)
+
+
+class MomentInFutureError(RuleViolationError):
+    """A moment to answer "as of" that has not come yet: what will be recorded by then is not known."""
+
+    def __init__(self, field: str, moment: datetime, now: datetime) -> None:
+        super().__init__(
+            f"{field} {moment.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): figures as of a moment to come "
+            "would change as facts arrive",
+            field=field,
+            rule="not_in_future",
+        )

@@ -39,7 +39,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ReportingDep = Annotated[Reporting, Depends(application_of)]
 AsOf = Annotated[
     AsOfMoment | None,
-    Query(description="RFC 3339 moment with its offset: answer only from events recorded (CloudEvent `time`) by then."),
+    Query(description="RFC 3339 moment with its offset, not later than now (422 `not_in_future`): answer only from events "
+          "recorded (CloudEvent `time`) by then."),
 ]
 By = Annotated[Literal["zone", "district"] | None, Query(description="Break every figure down by zone or by district as well.")]
 Grouping = Literal["zone", "district"]
@@ -268,7 +269,7 @@ def get_dashboard(
         LimaMoment | None,
         BeforeValidator(cut_from_form),  # the page's form sends dd/mm/aaaa hh:mm (Spanish), or an empty field
         Query(description="Count only what was recorded up to this time, figures and alerts alike (the alerts counted to its day); "
-              "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it."),
+              "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it; not later than now."),
     ] = None,
     by: Annotated[
         Grouping | None, Query(description="Break the indicators down by `zone` (the default, for the chart) or `district`.")

@@ -28,7 +28,7 @@ from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel, recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError
-from shared.errors import NotFoundError, RuleViolationError
+from shared.errors import MomentInFutureError, NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
@@ -108,6 +108,11 @@ class Reporting:
         """How many events the leads' own records (targets, sign-offs) hold: it moves with each one recorded."""
         return int(self.phase_reports.recorder.max_notification_id() or 0)
 
+    def check_past(self, as_of: datetime | None) -> None:
+        """Raise :class:`~shared.errors.MomentInFutureError` (422, ``as_of``) for a moment later than now: facts recorded by then are not all known."""
+        if as_of is not None and as_of > (now := self.now()):
+            raise MomentInFutureError("as_of", as_of, now)
+
     def districts_of(self, scope: MunicipalScope) -> frozenset[str] | None:
         """The names of the districts ``scope`` covers (as the facts name them), or None for all of Lima."""
         if scope.all_of_lima:
@@ -123,6 +128,7 @@ class Reporting:
         for all of Lima) and the ``heads`` of each service's hash chain
         reporting knows (what ``osv-verify --heads`` checks a store against later).
         """
+        self.check_past(as_of)
         within = self.districts_of(scope)
 
         def answer() -> dict[str, Any]:
@@ -137,6 +143,7 @@ class Reporting:
         self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA
     ) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
+        self.check_past(as_of)
         found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope))
         self._name_municipalities(found["events"])
         return {"as_of": rfc3339(as_of), **found}
@@ -203,6 +210,7 @@ class Reporting:
 
         A municipal ``scope`` keeps only the activities held in its districts.
         """
+        self.check_past(as_of)
         activities = threew.rows(self.readmodel.facts(upto=as_of, types=threew.TYPES), self.ubigeo_of)
         activities = [row for row in activities if scope.covers(row["ubigeo"] or None)]
         return exports.to_hxl(activities, as_of, self.now())
@@ -219,6 +227,7 @@ class Reporting:
         A municipal ``scope`` gets its districts' figures alone, with the programme's targets and without the
         sign-offs (signed figures are the whole programme's: they do not compare with a district's share).
         """
+        self.check_past(as_of)
         today = as_of.astimezone(LIMA).date() if as_of else self.today()
         plans = {key: iati.PhasePlan(t["baseline"], t["target"]) for key, t in self.plans(as_of).items()}
         signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
@@ -234,6 +243,7 @@ class Reporting:
     ) -> Alerts:
         """The follow-up alerts about the OSVs and municipalities in ``scope``: as of today in Lima, or, given ``as_of``,
         from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut)."""
+        self.check_past(as_of)
         municipalities = [m for m in self.municipalities if scope.covers(m.id)]
         districts = self.districts_of(scope)
         today = as_of.astimezone(LIMA).date() if as_of is not None else self.today()
@@ -282,6 +292,7 @@ class Reporting:
 
         For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
         """
+        self.check_past(as_of)
         report = self.readmodel.report(as_of, None, self.districts_of(scope))
         plans = self.plans(as_of)
         phases = []
@@ -296,6 +307,7 @@ class Reporting:
 
     def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:
         """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing."""
+        self.check_past(as_of)
         self._phase(phase, as_of)
         figures = next(p["indicators"] for p in self.readmodel.report(as_of)["phases"] if p["code"] == phase)
         signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
@@ -306,6 +318,7 @@ class Reporting:
 
         Signed figures are the whole programme's: a scope short of all of Lima lists none.
         """
+        self.check_past(as_of)
         if not scope.all_of_lima:
             return {"as_of": rfc3339(as_of), "sign_offs": []}
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}

@@ -242,6 +242,7 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     clock.moment = at(501)
     again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
     assert again.json() == first  # a retry signs nothing twice
+    clock.moment = at(4000)  # now: after every fact, so that any moment before can be asked "as of"
 
     [listed] = client.get("/sign-offs").json()["sign_offs"]
     assert listed["digest"] == first["digest"] and listed["figures"] == first["figures"]
@@ -336,3 +337,27 @@ def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_munic
     assert (row["actual"]["total"], row["target"], row["share_reached"]) == (20, {"total": "40"}, {"total": "0.5000"})
     assert actual_total(client.get("/iati/activity.xml", headers=focal).content, DIRECT) == "20"
     assert actual_total(client.get("/iati/activity.xml", headers=auditor).content, DIRECT) == "29"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/indicators"), ("get", "/targets"), ("get", "/sign-offs"), ("get", "/indicators/export.csv"), ("get", "/iati/activity.xml"),
+     ("get", "/activities/export.hxl.csv"), ("get", "/indicators/osvs_identified/evidence?phase=F1"), ("post", "/phases/F1/sign-offs")],
+)
+def test_a_moment_to_come_is_refused_as_of_with_422_naming_the_field(desk: tuple[TestClient, FakeNow], method: str, path: str) -> None:
+    """Figures as of tomorrow would change as facts arrive: a sign-off from them could never be reproduced."""
+    client, clock = desk
+    programme(client)
+    clock.moment = at(4000)
+    tomorrow = stamp(at(4024))
+    if method == "post":
+        answer = client.post(path, headers=LEAD(), json={"as_of": tomorrow})
+    else:
+        answer = client.get(path, headers=LEAD(), params={"as_of": tomorrow})
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["rule"]) == ("as_of", "not_in_future")
+    assert client.get("/sign-offs", headers=LEAD()).json()["sign_offs"] == []  # nothing signed
+    assert client.get(path.split("?")[0] if method == "get" else "/indicators", headers=LEAD(),
+                      params={"as_of": stamp(at(3999)), **({"phase": "F1"} if "evidence" in path else {})}).status_code == 200
