@@ -1,0 +1,54 @@
+"""Reading an aggregate's events asks the key ring once for every key they are sealed under, with the same answers as one by one."""
+
+from __future__ import annotations
+
+import os
+from uuid import uuid4
+
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
+
+from services.engagement.domain.followup import FollowUp, MeetingMode, MeetingTopic
+from services.engagement.personaldata import SEALED_FIELDS
+from shared import dryrun
+from shared.sealing import KeyRing, SealingMapper, text_key
+from shared.settings import sqlalchemy_url
+from shared.store import DateAsISO
+from shared.views import make_engine
+
+
+def test_keys_read_together_are_the_keys_read_one_by_one_forgotten_ones_and_a_dry_runs_included(database_url: str) -> None:
+    keys = KeyRing(make_engine(sqlalchemy_url(database_url)), os.urandom(32))
+    kept, forgotten, in_dry_run, never = uuid4(), uuid4(), uuid4(), uuid4()
+    for owner in (kept, forgotten, in_dry_run):
+        keys.key_for_sealing(owner)
+    keys.forget(forgotten)
+    owners = [kept, forgotten, in_dry_run, never]
+    together = keys.keys_of(owners)
+    assert together == {owner: keys.key_of(owner) for owner in owners}
+    assert together[kept] is not None and together[in_dry_run] is not None and together[forgotten] is None and together[never] is None
+    with dryrun.dry_running():
+        keys.forget(in_dry_run)
+        assert keys.keys_of(owners) == {owner: keys.key_of(owner) for owner in owners} and keys.keys_of(owners)[in_dry_run] is None
+    assert keys.keys_of([in_dry_run])[in_dry_run] == together[in_dry_run]  # the dry run forgot nothing
+
+
+def test_a_follow_up_read_in_one_go_unseals_each_meeting_as_reading_them_one_by_one_does(database_url: str) -> None:
+    from datetime import date
+
+    keys = KeyRing(make_engine(sqlalchemy_url(database_url)), os.urandom(32))
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    mapper = SealingMapper(transcoder, keys=keys, sealed_fields=SEALED_FIELDS)
+    follow_up = FollowUp(osv_id=uuid4())
+    meetings = [
+        follow_up.hold_meeting(date(2024, 3, day), next(iter(MeetingMode)), [next(iter(MeetingTopic))], [], 0, f"Notas de la reunión {day}", [],
+                               known_members=set(), today=date(2024, 4, 1))
+        for day in (1, 2, 3)
+    ]
+    stored = [mapper.to_stored_event(e) for e in follow_up.collect_events()]
+    keys.forget(text_key(meetings[1].meeting_id))  # the second meeting's notes redacted
+    together = mapper.to_domain_events(stored)
+    one_by_one = [mapper.to_domain_event(s) for s in stored]
+    assert [vars(e) for e in together] == [vars(e) for e in one_by_one]
+    assert [e.notes for e in together if type(e) is FollowUp.FollowUpMeetingHeld] == ["Notas de la reunión 1", "[redacted]", "Notas de la reunión 3"]
