@@ -572,3 +572,33 @@ def test_a_tally_is_not_re_cut_by_a_phase_that_starts_on_or_before_a_day_it_coun
         Tally.restore(state, phases_in([*saved, earlier]))
     next_one = phase("F2", "2021-07-01", "2021-07-31")  # after the last day counted: re-cut
     assert Tally.restore(state, phases_in([*saved, next_one])).report(phases_in([*saved, next_one])) == report([*saved, next_one])
+
+
+def test_osvs_counted_once_add_up_per_district_and_phases_seen_as_they_do_one_osv_at_a_time() -> None:
+    """The report counts supported and out-of-contact OSVs by alike groups; the evidence lists them one by one: the same figures."""
+    import random
+    from collections import defaultdict
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally
+
+    rng = random.Random(4)
+    places = [("Comas", "Lima Norte"), ("Ate", "Lima Este"), ("Breña", "Lima Centro")]
+    facts = [phase(*F1), phase(*F2), phase("F3", "2022-01-01", "2022-06-30")]
+    for n in range(300):
+        district, zone = rng.choice(places)
+        facts.append(mapped(f"o{n}", "2021-01-02", district, zone))
+        for _ in range(rng.randrange(0, 4)):
+            day = f"202{rng.choice([1, 2])}-{rng.randrange(1, 13):02d}-10"
+            facts.append(fact("FundGranted", day, grant_id=f"g{len(facts)}", osv_id=f"o{n}", amount="100.00", currency="PEN", kind="goods"))
+        if rng.random() < 0.3:
+            facts.append(fact("ContactLost", f"2021-{rng.randrange(1, 13):02d}-01", osv_id=f"o{n}", since="2021-01-01"))
+    phases = phases_in(facts)
+    tally = Tally(phases).fold(facts)
+    for by in (None, "zone", "district"):
+        one_by_one: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
+        for _, (group, code, name), parts in tally._osv_items(phases, by):
+            for part, value in parts.items():
+                one_by_one[group][code][name][part] += value
+        assert tally._osvs(phases, by) == one_by_one
+    assert report(facts)["total"]["osvs_supported"]["repeat"] > 0

@@ -26,6 +26,7 @@ they are given.
 
 from __future__ import annotations
 
+import collections
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -484,10 +485,30 @@ class Tally:
                         yield by_segment[segment], (group, code, "osvs_contact_lost"), {"value": 1}
 
     def _osvs(self, phases: Sequence[Phase], by: Breakdown | None, within: Within = None) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+        """What :meth:`_osv_items` adds up to, counted per district and set of segments (a few hundred), not per OSV (tens of thousands)."""
         out: dict[str, Any] = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(int))))
-        for _, (group, code, name), parts in self._osv_items(phases, by, within):
-            for part, value in parts.items():
-                out[group][code][name][part] += value
+        segments = {p.code: self.segment(p.starts_on) for p in phases}
+        known = set(segments.values())
+        for once, name in ((self.supported, "osvs_supported"), (self.lost, "osvs_contact_lost")):
+            alike = collections.Counter((district, frozenset(by_segment)) for district, by_segment in once.values())
+            for (district, seen), n in alike.items():
+                in_phases = sorted(s for s in seen if s in known)
+                for group in self._groups(district, by, within):
+                    if name == "osvs_supported":
+                        total = out[group][TOTAL][name]
+                        total["total"] += n
+                        total["first_time"] += n
+                        total["repeat"] += n * max(len(in_phases) - 1, 0)
+                    else:
+                        out[group][TOTAL][name]["value"] += n
+                    for code, segment in segments.items():
+                        if segment in seen:
+                            figure = out[group][code][name]
+                            if name == "osvs_supported":
+                                figure["total"] += n
+                                figure["repeat" if in_phases and in_phases[0] < segment else "first_time"] += n
+                            else:
+                                figure["value"] += n
         return out  # type: ignore[no-any-return]
 
     def _sums(self, by: Breakdown | None, within: Within = None) -> dict[str, dict[int, dict[str, int | Decimal]]]:
