@@ -289,7 +289,8 @@ class ServiceApplication(Application):
     KEPT_AGGREGATES: ClassVar[tuple[type, ...]] = ()
     """Long-lived aggregates kept in memory between commands and fast-forwarded on each read (:mod:`shared.kept`).
 
-    Never one whose events hold :attr:`SEALED_FIELDS`: the class is refused at its definition.
+    Never one whose events hold :attr:`SEALED_FIELDS`, unless it records each redaction as an event it applies
+    (``REDACTIONS_RECORDED``, :mod:`shared.kept`): the class is refused at its definition.
     """
 
     snapshot_class = KeptSnapshot
@@ -297,7 +298,8 @@ class ServiceApplication(Application):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        check_nothing_sealed_kept(cls, (*cls.KEPT_AGGREGATES, *cls.snapshotting_intervals), cls.SEALED_FIELDS)
+        check_nothing_sealed_kept(cls, cls.KEPT_AGGREGATES, cls.SEALED_FIELDS, in_memory=True)
+        check_nothing_sealed_kept(cls, cls.snapshotting_intervals, cls.SEALED_FIELDS)
 
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
         self.keys = keys

@@ -87,12 +87,14 @@ class Engagement(ServiceApplication):
     name = "engagement"
     SEALED_FIELDS = SEALED_FIELDS
 
-    KEPT_AGGREGATES = (OSVRoster, OSVActivities, NeedsRecord)
-    """An OSV's roster and indexes grow with each member, activity or assessment: kept in memory between commands.
+    KEPT_AGGREGATES = (OSVRoster, OSVActivities, NeedsRecord, FollowUp)
+    """An OSV's roster, indexes and follow-up grow with each member, activity, assessment or meeting: kept in memory between commands.
 
-    Never a person (:class:`Member`) nor a follow-up: their events hold sealed
-    fields (names, meeting notes), which a kept copy would hold unsealed after
-    an erasure or a redaction deleted their key (:mod:`shared.kept`).
+    Never a person (:class:`Member`): a member's events hold sealed fields
+    (names, documents), which a kept copy would hold unsealed after an erasure
+    deleted their key (:mod:`shared.kept`). A follow-up's sealed text is kept
+    because each redaction is recorded as an event first (``REDACTIONS_RECORDED``):
+    a kept copy forgets the text as it reads it. Follow-ups are never snapshotted.
     """
     snapshotting_intervals = {OSVRoster: 100, OSVActivities: 100}
 
@@ -425,6 +427,7 @@ class Engagement(ServiceApplication):
 
     # Staff's free text, redacted ------------------------------------------------------------
 
+    @retried_on_collision
     def redact_meeting_text(self, osv_id: UUID, meeting_id: UUID) -> tuple[FollowUp, Meeting]:
         """Forget a meeting's notes and the words of the actions it agreed, for good (their key is deleted).
 
@@ -432,21 +435,22 @@ class Engagement(ServiceApplication):
         should not; the meeting, its dates, topics, attendees and actions stay.
         """
         follow_up = self.find_follow_up(osv_id)
-        if follow_up is None or meeting_id not in follow_up.meetings:
+        if follow_up is None:
             raise MeetingNotFoundError(meeting_id)
+        if follow_up.redact_meeting_text(meeting_id):
+            self.save(follow_up)  # first: every replica's kept copy forgets the text as it reads this event
         self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id))
-        follow_up = self.find_follow_up(osv_id)
-        assert follow_up is not None
         return follow_up, follow_up.meetings[meeting_id]
 
+    @retried_on_collision
     def redact_assistance_note(self, osv_id: UUID, assistance_id: UUID) -> TechnicalAssistance:
         """Forget a technical assistance record's note for good (its key is deleted)."""
         follow_up = self.find_follow_up(osv_id)
-        if follow_up is None or all(a.assistance_id != assistance_id for a in follow_up.assistance):
+        if follow_up is None:
             raise AssistanceNotFoundError(assistance_id)
+        if follow_up.redact_assistance_note(assistance_id):
+            self.save(follow_up)  # first: every replica's kept copy forgets the note as it reads this event
         self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id))
-        follow_up = self.find_follow_up(osv_id)
-        assert follow_up is not None
         return next(a for a in follow_up.assistance if a.assistance_id == assistance_id)
 
     def redact_activity_text(self, activity_id: UUID) -> Activity:

@@ -174,6 +174,8 @@ class MemberLeft(PublicEvent):
 
 catalogue.keeps_private(
     FollowUp.FollowUpOpened,
+    FollowUp.MeetingTextRedacted,  # ids only; the text's key is deleted right after
+    FollowUp.AssistanceNoteRedacted,
     OSVActivities.ActivityIndexOpened,
     OSVActivities.ActivityIndexed,
     NeedsRecord.NeedsRecordOpened,

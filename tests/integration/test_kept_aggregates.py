@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.bootstrap import bootstrap
-from services.engagement.domain.followup import FollowUp
+from services.engagement.domain.followup import AssistanceTopic, FollowUp
 from services.engagement.domain.members import Member, Sex
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import WRAPPING_PURPOSE, DocumentDirectory, KeyRing, MasterKey
@@ -85,13 +85,48 @@ def snapshot_versions(app: Any, aggregate_id: UUID) -> list[int]:
 # What is kept is never what can be forgotten ---------------------------------------------------
 
 
-def test_an_application_that_would_keep_a_person_or_a_follow_up_is_refused_at_its_definition() -> None:
+def test_an_application_that_would_keep_a_person_or_snapshot_a_follow_up_is_refused_at_its_definition() -> None:
     for kind in (Member, FollowUp):
         with pytest.raises(SealedAggregateKeptError):
             type("KeepingPeople", (Engagement,), {"snapshotting_intervals": {kind: 10}})
-        with pytest.raises(SealedAggregateKeptError):
-            type("KeepingPeople", (Engagement,), {"KEPT_AGGREGATES": (kind,)})
+    with pytest.raises(SealedAggregateKeptError):
+        type("KeepingPeople", (Engagement,), {"KEPT_AGGREGATES": (Member,)})
     type("KeepingRosters", (Engagement,), {"snapshotting_intervals": {OSVRoster: 10}})  # a roster holds no one's plain data
+    # A follow-up records each redaction as an event before its key goes: a copy kept in memory forgets the text too.
+    assert FollowUp.REDACTIONS_RECORDED and FollowUp in Engagement.KEPT_AGGREGATES
+
+
+def test_a_follow_up_kept_in_one_replicas_memory_forgets_notes_redacted_at_another(database_url: str, tmp_path: Path) -> None:
+    from services.engagement.domain.followup import ActionItemDraft, MeetingMode, MeetingTopic
+
+    here, there = engagement_on(database_url, tmp_path), engagement_on(database_url, tmp_path)
+    try:
+        osv, mapped = mapped_osv()
+        for app in (here, there):
+            app.osvs.apply([mapped])
+            app.today = lambda: date(2021, 12, 1)  # type: ignore[method-assign]
+        _, meeting = here.hold_meeting(osv.id, date(2021, 11, 2), next(iter(MeetingMode)), [next(iter(MeetingTopic))],
+                                       notes="Zoraida Pérez contó su situación", action_items=[ActionItemDraft("Llamar a Zoraida", "Yohana", date(2021, 12, 20))])
+        assistance = here.give_assistance(osv.id, date(2021, 11, 3), next(iter(AssistanceTopic)), Decimal("2"), note="Con Zoraida Pérez")
+        kept = here.find_follow_up(osv.id)
+        assert kept is not None and kept.meetings[meeting.meeting_id].notes == "Zoraida Pérez contó su situación"  # now in here's memory
+
+        there.redact_meeting_text(osv.id, meeting.meeting_id)
+        there.redact_assistance_note(osv.id, assistance.assistance_id)
+        there.redact_meeting_text(osv.id, meeting.meeting_id)  # again: nothing more recorded
+
+        for app in (here, there, engagement_on(database_url, tmp_path)):
+            follow_up = app.find_follow_up(osv.id)
+            assert follow_up is not None
+            assert follow_up.meetings[meeting.meeting_id].notes == "[redacted]"
+            [item] = follow_up.action_items.values()
+            assert (item.description, item.owner) == ("[redacted]", "[redacted]")
+            assert [a.note for a in follow_up.assistance] == ["[redacted]"]
+            assert follow_up.version == 5  # opened, meeting, assistance, two redactions
+            app.close() if app not in (here, there) else None
+    finally:
+        here.close()
+        there.close()
 
 
 class RosterSnapshotsEveryTwo(Engagement):

@@ -14,7 +14,7 @@ counts only.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -34,6 +34,7 @@ from shared.errors import (
     check_positive,
 )
 from shared.money import CENT
+from shared.sealing import REDACTED_TEXT
 
 MAX_HOURS_PER_RECORD = Decimal(24)
 
@@ -193,8 +194,10 @@ class ActionItemDraft:
     due_on: date
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionItem:
+    """An action a meeting agreed; frozen (a completion or a redaction replaces it), so kept copies share it."""
+
     action_id: UUID
     meeting_id: UUID
     held_on: date
@@ -246,7 +249,16 @@ class FollowUp(Aggregate):
     """The programme's follow-up of one OSV: meetings, what they agreed, technical assistance.
 
     One per OSV, its id worked out from the OSV's, opened with its first record.
+
+    Its free text (notes, the wording and owners of actions, assistance notes)
+    is sealed in the store, each under a key of its own. A redaction is
+    recorded as an event (:meth:`redact_meeting_text`,
+    :meth:`redact_assistance_note`) before the key is deleted, so a copy kept
+    in any replica's memory forgets the text as it reads the event.
     """
+
+    REDACTIONS_RECORDED = True
+    """Every key deletion of its sealed text is recorded as an event it applies: it may be kept in memory (:mod:`shared.kept`)."""
 
     @staticmethod
     def create_id(osv_id: UUID, **_: object) -> UUID:
@@ -262,6 +274,7 @@ class FollowUp(Aggregate):
         self.meetings: dict[UUID, Meeting] = {}
         self.action_items: dict[UUID, ActionItem] = {}
         self.assistance: list[TechnicalAssistance] = []
+        self.redacted: set[UUID] = set()  # meetings and assistance records whose text is forgotten
 
     # Meetings and action items
 
@@ -352,13 +365,13 @@ class FollowUp(Aggregate):
             due_on=item.due_on,
             completed_on=completed_on,
         )
-        return item
+        return self.action_items[action_id]
 
     @event("ActionItemCompleted")
     def _action_completed(
         self, osv_id: UUID, meeting_id: UUID, action_id: UUID, due_on: date, completed_on: date
     ) -> None:
-        self.action_items[action_id].completed_on = completed_on
+        self.action_items[action_id] = replace(self.action_items[action_id], completed_on=completed_on)
 
     # Technical assistance
 
@@ -385,6 +398,46 @@ class FollowUp(Aggregate):
         self, osv_id: UUID, assistance_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None
     ) -> None:
         self.assistance.append(TechnicalAssistance(assistance_id, given_on, AssistanceTopic(topic), hours, note))
+
+    # Redactions: recorded, then the text's key is deleted
+
+    def redact_meeting_text(self, meeting_id: UUID) -> bool:
+        """Record that a meeting's notes and its actions' wording and owners are forgotten; False if they already were (nothing recorded).
+
+        Raises :class:`MeetingNotFoundError` for a meeting not of this follow-up.
+        """
+        if meeting_id not in self.meetings:
+            raise MeetingNotFoundError(meeting_id)
+        if meeting_id in self.redacted:
+            return False
+        self._meeting_text_redacted(meeting_id=meeting_id)
+        return True
+
+    @event("MeetingTextRedacted")
+    def _meeting_text_redacted(self, meeting_id: UUID) -> None:
+        self.redacted.add(meeting_id)
+        meeting = self.meetings[meeting_id]
+        self.meetings[meeting_id] = replace(meeting, notes=_redacted(meeting.notes))
+        for action_id in meeting.action_ids:
+            item = self.action_items[action_id]
+            self.action_items[action_id] = replace(item, description=_redacted(item.description), owner=_redacted(item.owner))
+
+    def redact_assistance_note(self, assistance_id: UUID) -> bool:
+        """Record that an assistance record's note is forgotten; False if it already was (nothing recorded).
+
+        Raises :class:`AssistanceNotFoundError` for a record not of this follow-up.
+        """
+        if all(a.assistance_id != assistance_id for a in self.assistance):
+            raise AssistanceNotFoundError(assistance_id)
+        if assistance_id in self.redacted:
+            return False
+        self._assistance_note_redacted(assistance_id=assistance_id)
+        return True
+
+    @event("AssistanceNoteRedacted")
+    def _assistance_note_redacted(self, assistance_id: UUID) -> None:
+        self.redacted.add(assistance_id)
+        self.assistance = [replace(a, note=_redacted(a.note)) if a.assistance_id == assistance_id else a for a in self.assistance]
 
     # What the follow-up says
 
@@ -415,6 +468,11 @@ class FollowUp(Aggregate):
         for record in self.assistance:
             totals[record.topic] = totals.get(record.topic, Decimal("0.00")) + record.hours
         return totals
+
+
+def _redacted(text: str | None) -> str | None:
+    """What a sealed text reads as once its key is deleted: :data:`~shared.sealing.REDACTED_TEXT`; a null stays null."""
+    return None if text is None else REDACTED_TEXT
 
 
 # Who is overdue for a meeting ------------------------------------------
