@@ -507,13 +507,15 @@ def engagement_in_process(tmp: Path, count: int) -> float:
 
 
 def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
-    """1,000 grants to one OSV and 1,000 members of one OSV, in process: each one's command rate (median) over its
-    first ``window`` commands and over its last ``window`` (up to the ``count``-th): (grants first, grants last, members first,
-    members last, then each one's (first, last) mean CPU ms per command).
+    """1,000 grants to one OSV, 1,000 members of one OSV and 1,000 follow-up meetings with one OSV, in process: each one's
+    command rate (median) over its first ``window`` commands and over its last ``window`` (up to the ``count``-th):
+    (grants first, grants last, members first, members last, meetings first, meetings last, then each one's (first, last)
+    mean CPU ms per command).
 
-    An OSV's support history and roster gain an event with each; a command that replayed them from the first
-    would slow down as they grow.
+    An OSV's support history, roster and follow-up gain an event with each; a command that replayed them from the
+    first would slow down as they grow (a follow-up's meetings each unsealed with a key of their own).
     """
+    from services.engagement.domain.followup import ActionItemDraft, MeetingMode, MeetingTopic
     from services.funding.application import Funding
     from shared.store import persistence_env
     from shared.views.osvdirectory import OSVDirectory
@@ -547,9 +549,13 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
     try:
         (one,) = known_osvs(engagement, 1)
         members = timed(lambda i: register(engagement, one.id, i))
+        meetings = timed(lambda i: engagement.hold_meeting(
+            one.id, date(2021, 4, 1) + timedelta(days=i % 200), MeetingMode.IN_PERSON, [MeetingTopic.PROJECT_FOLLOW_UP],
+            notes=f"Reunión {i}: la junta revisó el avance del mural", action_items=[ActionItemDraft("Cotizar pintura", "Tesorería", date(2021, 12, 1))],
+        ) and None)
     finally:
         engagement.close()
-    return (*grants, *members, *cpu_ms)
+    return (*grants, *members, *meetings, *cpu_ms)
 
 
 ONE_OSV_COMMANDS = 1_000
@@ -557,11 +563,13 @@ ONE_OSV_WINDOW = 100
 
 
 def add_one_osv_growing(tmp: Path, rows: list[Row]) -> None:
-    """Rows: the command rate at the 1,000th grant to one OSV (and 1,000th member of one OSV) against its first ones' (target >= 0.8)."""
-    say(f"in process: {ONE_OSV_COMMANDS:,} grants to one OSV, {ONE_OSV_COMMANDS:,} members of one OSV")
-    grants_first, grants_last, members_first, members_last, grants_cpu, members_cpu = one_osv_growing(tmp, ONE_OSV_COMMANDS, ONE_OSV_WINDOW)
+    """Rows: the command rate at the 1,000th grant to one OSV (1,000th member, 1,000th follow-up meeting) against its first ones' (target >= 0.8)."""
+    say(f"in process: {ONE_OSV_COMMANDS:,} grants to one OSV, {ONE_OSV_COMMANDS:,} members of one OSV, {ONE_OSV_COMMANDS:,} meetings with one OSV")
+    (grants_first, grants_last, members_first, members_last, meetings_first, meetings_last,
+     grants_cpu, members_cpu, meetings_cpu) = one_osv_growing(tmp, ONE_OSV_COMMANDS, ONE_OSV_WINDOW)
     for label, first, last, (cpu_first, cpu_last) in (
-        ("grants to one OSV", grants_first, grants_last, grants_cpu), ("members of one OSV", members_first, members_last, members_cpu)
+        ("grants to one OSV", grants_first, grants_last, grants_cpu), ("members of one OSV", members_first, members_last, members_cpu),
+        ("follow-up meetings with one OSV", meetings_first, meetings_last, meetings_cpu),
     ):
         rows.append(Row(
             f"  {ONE_OSV_COMMANDS:,} {label}, in process: median rate, last {ONE_OSV_WINDOW}", fmt_rate(last, "cmd/s"),
