@@ -19,7 +19,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="a bearer token for the feeds (an auditor's)")
     parser.add_argument("--json", action="store_true", help="print the whole report")
     args = parser.parse_args(argv)
+    if args.as_of > (now := datetime.now(timezone.utc)):
+        parser.error(f"--as-of {args.as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): "
+                     "what will be recorded by then is not known, as reporting's as_of says")
 
     urls = dict(ReportingSettings().feed_urls)
     for given in args.feed:
