@@ -173,6 +173,32 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+WALL: list[tuple[int, str, float]] = []
+"""(depth, step, wall seconds) of each timed step, in the order they started: where the run's time went."""
+_DEPTH = [0]
+
+
+@contextlib.contextmanager
+def step(name: str) -> Iterator[None]:
+    """Time the wall seconds of one step of the run (steps nest); said on stderr, listed under the table."""
+    depth, slot = _DEPTH[0], len(WALL)
+    WALL.append((depth, name, float("nan")))
+    _DEPTH[0] += 1
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        _DEPTH[0] = depth
+        seconds = time.perf_counter() - started
+        WALL[slot] = (depth, name, seconds)
+        say(f"  {name}: {seconds:.1f}s")
+
+
+def wall_times(at_least: float = 0.5) -> str:
+    """The steps' wall times as an indented list; steps under ``at_least`` seconds left out."""
+    return "\n".join(f"  {'  ' * depth}{name}: {seconds:,.1f} s" for depth, name, seconds in WALL if seconds >= at_least)
+
+
 # --------------------------------------------------------------------------
 # Signing in
 # --------------------------------------------------------------------------
@@ -698,7 +724,8 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     n, c = args.commands, args.concurrency
     rows = table.section(f"1. commands through the HTTP API ({n:,} each, {c} concurrent httpx clients)")
     say(f"baseline: {n:,} bare eventsourcing appends on SQLite")
-    baseline = baseline_appends(tmp, n)
+    with step("save loop"):
+        baseline = baseline_appends(tmp, n)
     args.save_loop = baseline  # section 1b sets its figures against the same loop
     say(f"  {baseline.per_second:,.0f} cmd/s")
     es_label = "eventsourcing save loop, SQLite file"
@@ -723,7 +750,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     var = tmp / "commands-var"
     with nats_server(tmp / "commands-nats") as server:
         # Registry ---------------------------------------------------------
-        with service("registry", var, server.url, tmp) as registry:
+        with step("registry: POST /osvs, 16 clients, the import's rows"), service("registry", var, server.url, tmp) as registry:
             # The warm-up maps an OSV in every district: a district's roll of names opens once in a programme's
             # life (reading the OSVs mapped before it), and the timed run measures the mappings after that.
             say(f"registry: warm-up (an OSV in each of the {len(DISTRICTS)} districts), then {n:,} x POST /osvs")
@@ -745,7 +772,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         if not osv_ids:
             rows.append(Row("funding POST /grants", "skipped: registry mapped no OSV"))
         else:
-            with service("funding", var, server.url, tmp) as funding:
+            with step("funding: POST /grants"), service("funding", var, server.url, tmp) as funding:
 
                 def grant_body(i: int) -> dict[str, Any]:
                     return {"osv_id": osv_ids[i % len(osv_ids)], "amount": "1500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
@@ -767,7 +794,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             rows.append(Row("engagement POST /members", "not built yet", es_label, fmt_rate(baseline.per_second, "cmd/s")))
         elif osv_ids:
             try:
-                with service("engagement", var, server.url, tmp) as engagement:
+                with step("engagement: POST /members"), service("engagement", var, server.url, tmp) as engagement:
 
                     def member_body(i: int) -> dict[str, Any]:
                         return {
@@ -799,21 +826,24 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     say("applications in-process; bare FastAPI under uvicorn")
     rows.append(Row("breakdown (same counts):"))
     for label, measure in (("registry", registry_in_process), ("funding", funding_in_process), ("engagement", engagement_in_process)):
-        in_process = measure(tmp, n)
+        with step(f"{label} in process"):
+            in_process = measure(tmp, n)
         rows.append(Row(f"  {label} application in-process, no HTTP/NATS, 1 thread", fmt_rate(in_process, "cmd/s"),
                         es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(in_process, baseline.per_second)))
-    add_one_osv_growing(tmp, rows)
+    with step(f"{ONE_OSV_COMMANDS:,} grants / members to one OSV"):
+        add_one_osv_growing(tmp, rows)
     dead_nats = f"nats://{HOST}:{free_port(HOST)}"  # nothing listens: the relay waits, commands still work
-    with service("registry", tmp / "no-nats-var", dead_nats, tmp) as registry:
+    with step("registry, NATS unreachable"), service("registry", tmp / "no-nats-var", dead_nats, tmp) as registry:
         drive(registry.url, "/osvs", lambda i: osv_body(n + i), max(args.warmup, len(DISTRICTS)), c)
         run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid)
         rows.append(Row("  registry POST /osvs, NATS unreachable (relay idle)", fmt_rate(run.per_second, "cmd/s"),
                         "CPU per command: service / client", f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
     bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app")
     try:
-        bare.start()
-        drive(bare.url, "/osvs", osv_body, args.warmup, c)
-        run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
+        with step("bare FastAPI"):
+            bare.start()
+            drive(bare.url, "/osvs", osv_body, args.warmup, c)
+            run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
         rows.append(Row("  bare FastAPI+uvicorn POST, no store (same client)", fmt_rate(run.per_second, "cmd/s"),
                         "CPU per request: server / client",
                         f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
@@ -1302,7 +1332,8 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     with nats_server(tmp / "rebuild-nats", sync_always=False) as server:
         say(f"generating and publishing {n:,} events of a three-year programme into a fresh stream")
         started = time.perf_counter()
-        total_bytes = asyncio.run(publish_all(server.url, programme_events(n)))
+        with step(f"generate and publish {n:,} events"):
+            total_bytes = asyncio.run(publish_all(server.url, programme_events(n)))
         args.stream_bytes = total_bytes
         say(f"  published in {time.perf_counter() - started:.1f}s ({total_bytes // n} bytes/event)")
 
@@ -1312,7 +1343,8 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         for label, decoder in (("none", None), ("json", json.loads), ("cloudevents", decode)):
             limit = None if decoder is None else min(n, CONTEXT_SAMPLE)
             say(f"raw stream read, decode: {label}{'' if limit is None else f' (first {limit:,} events)'}")
-            seen, seconds = asyncio.run(raw_stream_read(server.url, decoder, limit=limit))
+            with step(f"raw stream read, decode {label} ({limit or n:,} events)"):
+                seen, seconds = asyncio.run(raw_stream_read(server.url, decoder, limit=limit))
             if seen < (limit or n):
                 raise RuntimeError(f"raw read saw {seen} of {limit or n} events")
             reads[label] = (seen, seconds)
@@ -1321,29 +1353,35 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         args.rebuilt = tmp / "rebuild-readmodel.db"
         readmodel = ReadModel(make_engine(f"sqlite:///{args.rebuilt}"))
         started = time.perf_counter()
-        rebuilt = asyncio.run(rebuild_from_stream(readmodel, server.url, STREAM))
+        with step(f"rebuild_from_stream ({n:,} events)"):
+            rebuilt = asyncio.run(rebuild_from_stream(readmodel, server.url, STREAM))
         rebuild_s = time.perf_counter() - started
         say(f"  {rate(rebuilt, rebuild_s):,.0f} events/s; then the checkpoints")
         started = time.perf_counter()
-        checkpoints = readmodel.advance_checkpoints()
+        with step("advance_checkpoints"):
+            checkpoints = readmodel.advance_checkpoints()
         checkpoint_s = time.perf_counter() - started
         say(f"  {checkpoints} checkpoints in {checkpoint_s:.1f}s")
 
     sample = min(n, 100_000)
     say(f"ReadModel.apply alone on {sample:,} pre-decoded events (batches of 2000); the same rows via SQLAlchemy Core")
-    decoded = [decode(encode(ce)) for ce in islice(programme_events(n), sample)]
+    with step(f"generate, encode and decode {sample:,} events again"):
+        decoded = [decode(encode(ce)) for ce in islice(programme_events(n), sample)]
     apply_model = ReadModel(make_engine(f"sqlite:///{tmp / 'apply-readmodel.db'}"))
     started = time.perf_counter()
-    for start in range(0, sample, 2000):
-        apply_model.apply(decoded[start:start + 2000], checkpoint=False)
+    with step(f"ReadModel.apply alone ({sample:,} events)"):
+        for start in range(0, sample, 2000):
+            apply_model.apply(decoded[start:start + 2000], checkpoint=False)
     apply_s = time.perf_counter() - started
     apply_model.engine.dispose()
-    core_s = core_insert(tmp, decoded)
+    with step(f"SQLAlchemy Core insert ({sample:,} events)"):
+        core_s = core_insert(tmp, decoded)
     del decoded
 
     logged = min(n, CONTEXT_SAMPLE)
     say(f"eventsourcing notification log: write {logged:,}, then read in pages of 1000")
-    log_rate, log_bytes = es_log_read(tmp, logged)
+    with step(f"eventsourcing log, write and read {logged:,}"):
+        log_rate, log_bytes = es_log_read(tmp, logged)
 
     rebuild_rate = rate(rebuilt, rebuild_s)
 
@@ -1362,7 +1400,8 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     rows.append(Row(f"  of which ReadModel.apply alone, pre-decoded, 2000/txn ({sample:,})", fmt_rate(rate(sample, apply_s), "ev/s"),
                     "same rows, SQLAlchemy Core executemany, 2000/txn", fmt_rate(rate(sample, core_s), "ev/s"),
                     fmt_ratio(rate(sample, apply_s), rate(sample, core_s))))
-    totals = readmodel.report()["total"]
+    with step("latest report of the rebuilt read model"):
+        totals = readmodel.report()["total"]
     table.notes.append(
         f"rebuilt read model: osvs_identified={totals['osvs_identified']}, members_joined={totals['members_joined']['total']}, "
         f"agents_of_change={totals['agents_of_change']['total']}, beneficiaries_direct={totals['beneficiaries_direct']['total']}, "
@@ -1398,13 +1437,18 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         return out
 
     say(f"as-of: {samples} x ReadModel.report(as_of); bare sqlite3 count(*) over the same cuts")
-    as_of = timed(lambda cut: readmodel.report(cut))
-    by_zone = timed(lambda cut: readmodel.report(cut, "zone"))
+    with step(f"ReadModel.report(as_of) x {samples}"):
+        as_of = timed(lambda cut: readmodel.report(cut))
+    with step(f"ReadModel.report(as_of, zone) x {samples}"):
+        by_zone = timed(lambda cut: readmodel.report(cut, "zone"))
     stamp = "%Y-%m-%d %H:%M:%S.%f"
-    count = timed(lambda cut: connection.execute("SELECT count(*) FROM facts WHERE recorded_at <= ?", (cut.strftime(stamp),)).fetchone())
-    grouped = timed(lambda cut: connection.execute(
-        "SELECT type, count(*) FROM facts WHERE recorded_at <= ? GROUP BY type", (cut.strftime(stamp),)).fetchall())
-    latest = timed(lambda _: readmodel.report())
+    with step(f"bare count(*) x {samples}"):
+        count = timed(lambda cut: connection.execute("SELECT count(*) FROM facts WHERE recorded_at <= ?", (cut.strftime(stamp),)).fetchone())
+    with step(f"bare count(*) GROUP BY type x {samples}"):
+        grouped = timed(lambda cut: connection.execute(
+            "SELECT type, count(*) FROM facts WHERE recorded_at <= ? GROUP BY type", (cut.strftime(stamp),)).fetchall())
+    with step(f"latest report x {samples}"):
+        latest = timed(lambda _: readmodel.report())
     label = "bare sqlite3: SELECT count(*) WHERE recorded_at <= cut"
     for name, p in (("p50", 50), ("p99", 99)):
         rows.append(Row(f"ReadModel.report(as_of): {name}", fmt_ms(percentile(as_of, p)), f"{label}: {name}",
@@ -1414,7 +1458,8 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                     f"{fmt_ms(percentile(grouped, 50))} / {fmt_ms(percentile(grouped, 99))}"))
     rows.append(Row("  latest, nothing applied since (plain GET /indicators' work): p50 / p99",
                     f"{fmt_ms(percentile(latest, 50))} / {fmt_ms(percentile(latest, 99))}"))
-    after_one = latest_after_each_new_fact(readmodel, last, samples=min(samples, 40))
+    with step(f"latest after each new fact x {min(samples, 40)}"):
+        after_one = latest_after_each_new_fact(readmodel, last, samples=min(samples, 40))
     rows.append(Row("  latest after each new fact is applied (its tally folded on): p50 / p99",
                     f"{fmt_ms(percentile(after_one, 50))} / {fmt_ms(percentile(after_one, 99))}"))
     if args.events <= 200_000:
@@ -1422,7 +1467,8 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         started = time.perf_counter()
         report(readmodel.facts(cut))
         rows.append(Row("  for contrast: full recomputation at one cut (facts() + report())", fmt_ms(time.perf_counter() - started)))
-    bench_dashboard(path, samples=max(5, min(samples, 30)), rows=rows)
+    with step("dashboard"):
+        bench_dashboard(path, samples=max(5, min(samples, 30)), rows=rows)
     checkpoints = readmodel.checkpoints()
     size = connection.execute("SELECT sum(length(state)), max(length(state)) FROM tally_checkpoints").fetchone()
     table.notes.append(f"as-of: {len(checkpoints)} checkpoints, {size[0] / 1e6:.0f} MB in all, the largest {size[1] / 1e3:.0f} kB")
@@ -1432,7 +1478,8 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     rows.append(Row(f"read model on disk: facts, ledger, indexes, {len(checkpoints)} checkpoints ({on_disk / 1e6:,.0f} MB)",
                     f"{on_disk / facts:,.0f} B/event", "the same events in the NATS streams", f"{args.stream_bytes / args.events:,.0f} B/event",
                     fmt_ratio(on_disk / facts, args.stream_bytes / args.events)))
-    bench_first_report_after_a_phase(path, readmodel, last, rows)
+    with step("first report after a new phase"):
+        bench_first_report_after_a_phase(path, readmodel, last, rows)
     connection.close()
     readmodel.engine.dispose()
 
@@ -1470,7 +1517,8 @@ def bench_first_report_after_a_phase(path: Path, readmodel: ReadModel, last: dat
     from services.reporting.api import create_app
 
     with TestClient(create_app(reporting_settings(path)), headers=headers()) as client:
-        client.get("/indicators").raise_for_status()  # warm: cached, as a quiet service has it
+        with step("the service's first GET /indicators (warm-up)"):
+            client.get("/indicators").raise_for_status()  # warm: cached, as a quiet service has it
         started = time.perf_counter()
         client.get("/indicators").raise_for_status()
         quiet = time.perf_counter() - started
@@ -1616,7 +1664,8 @@ def bench_latency(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     rng = random.Random(11)
     with nats_server(tmp / "latency-nats") as server:
         say(f"bare JetStream publish -> pull consumer: {args.samples} samples")
-        bare = asyncio.run(bare_jetstream_latency(server.url, args.samples, jitter))
+        with step(f"bare JetStream latency x {args.samples}"):
+            bare = asyncio.run(bare_jetstream_latency(server.url, args.samples, jitter))
         with service("registry", var, server.url, tmp) as registry, \
                 service("reporting", var, server.url, tmp) as reporting, \
                 httpx.Client(base_url=registry.url, timeout=10.0, headers=headers()) as writer, \
@@ -1729,7 +1778,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 try:
                     sign_in(provider)
-                    runner(args, tmp, table)
+                    with step(runner.__name__):
+                        runner(args, tmp, table)
                 except Exception as error:  # noqa: BLE001 - one part failing still prints the others
                     failed = True
                     table.notes.append(f"{part} part failed: {type(error).__name__}: {str(error)[:800]}")
@@ -1745,6 +1795,8 @@ def main(argv: list[str] | None = None) -> int:
           f"everything on 127.0.0.1, nats-server with JetStream sync_always; run took {elapsed:.0f}s")
     table.notes.extend(SLOW_STOPS)
     print(table.render())
+    print(f"Wall time of each step (over 0.5 s; {elapsed:.0f} s in all):")
+    print(wall_times())
     return 1 if failed else 0
 
 
