@@ -1479,7 +1479,7 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     cuts = [first + (last - first) * rng.random() for _ in range(samples)]
 
     # By zone and its GROUP BY baseline on the first ZONE_CUTS cuts only: the bare GROUP BY reads every fact up to
-    # the cut (about 2 s a cut at a million events), and neither is a target; a p99 of 50 is their slowest.
+    # the cut (about 2 s a cut at a million events on a busy machine), and neither is a target.
     zone_cuts = cuts[:ZONE_CUTS]
 
     def timed(run: Callable[[datetime], Any], cuts: list[datetime] = cuts) -> list[float]:
@@ -1508,9 +1508,9 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     for name, p in (("p50", 50), ("p99", 99)):
         rows.append(Row(f"ReadModel.report(as_of): {name}", fmt_ms(percentile(as_of, p)), f"{label}: {name}",
                         fmt_ms(percentile(count, p)), fmt_ratio(percentile(as_of, p), percentile(count, p))))
-    rows.append(Row(f"  by zone, the first {len(zone_cuts)} cuts: p50 / p99", f"{fmt_ms(percentile(by_zone, 50))} / {fmt_ms(percentile(by_zone, 99))}",
-                    "bare sqlite3: count(*) GROUP BY type, same cuts: p50 / p99",
-                    f"{fmt_ms(percentile(grouped, 50))} / {fmt_ms(percentile(grouped, 99))}"))
+    rows.append(Row(f"  by zone, the first {len(zone_cuts)} cuts: p50 / slowest", f"{fmt_ms(percentile(by_zone, 50))} / {fmt_ms(max(by_zone))}",
+                    "bare sqlite3: count(*) GROUP BY type, same cuts: p50 / slowest",
+                    f"{fmt_ms(percentile(grouped, 50))} / {fmt_ms(max(grouped))}"))
     rows.append(Row("  latest, nothing applied since (plain GET /indicators' work): p50 / p99",
                     f"{fmt_ms(percentile(latest, 50))} / {fmt_ms(percentile(latest, 99))}"))
     with step(f"latest after each new fact x {min(samples, 40)}"):
@@ -1539,7 +1539,7 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     readmodel.engine.dispose()
 
 
-ZONE_CUTS = 50
+ZONE_CUTS = 20
 """Cuts of the as-of report by zone and of its bare GROUP BY baseline (the first ones of the run's random cuts)."""
 
 
