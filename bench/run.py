@@ -838,7 +838,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             in_process = measure(tmp, n)
         rows.append(Row(f"  {label} application in-process, no HTTP/NATS, 1 thread", fmt_rate(in_process, "cmd/s"),
                         es_label, fmt_rate(baseline.per_second, "cmd/s"), fmt_ratio(in_process, baseline.per_second)))
-    with step(f"{ONE_OSV_COMMANDS:,} grants / members to one OSV"):
+    with step(f"{ONE_OSV_COMMANDS:,} grants, members, meetings with one OSV"):
         add_one_osv_growing(tmp, rows)
     dead_nats = f"nats://{HOST}:{free_port(HOST)}"  # nothing listens: the relay waits, commands still work
     with step("registry, NATS unreachable"), service("registry", tmp / "no-nats-var", dead_nats, tmp) as registry:
