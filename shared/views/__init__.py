@@ -26,25 +26,45 @@ or reports it in ``/health``. Nothing is skipped in silence.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
 from shared.files import private_sqlite
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+
+
 def json_loads(text: str | bytes) -> Any:
-    """JSON columns as read back: orjson, and the standard library for what orjson refuses (integers past 64 bits)."""
+    """JSON columns as read back: orjson, and the standard library for what orjson would not read exactly.
+
+    orjson reads an integer past 64 bits as a float (and refuses a few texts
+    the standard library reads): a text holding a run of 19 digits anywhere,
+    or that orjson refuses, is read by the standard library instead.
+    """
+    if (_LONG_NUMBER_BYTES if isinstance(text, bytes) else _LONG_NUMBER).search(text):  # type: ignore[arg-type]
+        return json.loads(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def json_dumps(value: Any) -> bytes:
+    """Compact JSON (UTF-8) with orjson, and the standard library for what orjson refuses (integers past 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def make_engine(url: str) -> Engine:
@@ -79,15 +99,6 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         metadata.create_all(connection)
-
-
-def drop_table(engine: Engine, name: str) -> None:
-    """Drop a table of an earlier shape if it is there (a cache made again in a new one), as :func:`create_tables` creates: under its lock."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        if inspect(connection).has_table(name):
-            connection.execute(text(f'DROP TABLE "{name}"'))
 
 
 def subject_matches(pattern: str, subject: str) -> bool:

@@ -305,16 +305,49 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
     assert readmodel.report(middle) == report([f for f in facts if f.recorded_at <= middle])
 
 
-def test_checkpoints_kept_in_the_former_table_are_dropped_at_start_and_made_again(database_url: str) -> None:
-    """Checkpoints are a cache: the table of their former shape (no latest day) goes, and reports stay right."""
+def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
+    """Checkpoints now say their latest day, in a table of their own; a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
+    blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
     with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, state BYTEA)"
-                                if engine.dialect.name == "postgresql" else
-                                "CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, state BLOB)"))
+        connection.execute(text(f"CREATE TABLE checkpoints (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, state {blob})"))
+        connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
-    assert not inspect(engine).has_table("checkpoints") and inspect(engine).has_table("tally_checkpoints")
     readmodel.apply(programme_log(100, seed=25))
-    assert readmodel.checkpoints() and readmodel.report() == report(readmodel.facts())
+    assert inspect(engine).has_table("tally_checkpoints") and readmodel.checkpoints()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
+    assert readmodel.report() == report(readmodel.facts())
+
+
+def test_a_checkpoint_folded_while_another_replica_applies_a_late_fact_is_not_saved_without_it(database_url: str, monkeypatch: Any) -> None:
+    """Replica a folds checkpoints while replica b applies facts recorded long before (a relay held up): none is kept without them."""
+    events = programme_log(400, seed=21)
+    held_back = [e for e in events if e["source"].endswith("funding")][5:]  # funding's relay was stuck
+    url = sqlalchemy_url(database_url)
+    a = ReadModel(make_engine(url), checkpoint_every=40, settle_seconds=0)
+    b = ReadModel(make_engine(url), checkpoint_every=40, settle_seconds=0)
+    a.apply([e for e in events if e not in held_back], checkpoint=False)
+    assert a.checkpoints() == []
+
+    fold, calls = ReadModel._fold, []
+
+    def folding(self: ReadModel, connection: Any, tally: Any, facts: Any) -> None:
+        calls.append(len(facts))
+        if self is a and len(calls) == 3:
+            b.apply(held_back, checkpoint=False)  # meanwhile, at replica b
+        fold(self, connection, tally, facts)
+
+    monkeypatch.setattr(ReadModel, "_fold", folding)
+    a.advance_checkpoints()
+    monkeypatch.setattr(ReadModel, "_fold", fold)
+
+    facts = a.facts()
+    assert len(facts) == 400
+    for readmodel in (a, b):
+        assert readmodel.report(facts[-1].recorded_at) == report(facts)
+        assert readmodel.report() == report(facts)
+    a.advance_checkpoints()  # the next round makes them, with the late facts
+    assert len(a.checkpoints()) >= 8 and a.report(facts[-1].recorded_at) == report(facts)

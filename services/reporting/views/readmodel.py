@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -72,7 +71,7 @@ from services.reporting.domain.indicators import (
 )
 from services.reporting.domain.tally import Tally, evidence, recuttable
 from shared.events import source_service
-from shared.views import Ledger, View, create_tables, drop_table, json_loads
+from shared.views import Ledger, View, create_tables, json_dumps, json_loads
 
 
 class Base(DeclarativeBase):
@@ -123,6 +122,8 @@ class CheckpointRow(Base):
     """
 
     __tablename__ = "tally_checkpoints"
+    # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``: that table is left for replicas of
+    # the earlier version still running on the same database, and can be dropped once none is.
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -131,9 +132,6 @@ class CheckpointRow(Base):
     latest_day: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
 
-
-FORMER_CHECKPOINTS = "checkpoints"
-"""The table checkpoints were kept in before they said their latest day: a cache, dropped at start."""
 
 
 class RevisionHeadRow(Base):
@@ -193,8 +191,8 @@ def recorded_at(text: str) -> datetime:
 
 
 def saved(tally: Tally) -> bytes:
-    """A tally's state as a checkpoint keeps it: compact JSON (orjson), zlib-compressed (level 1: a checkpoint is written far more than read back)."""
-    return zlib.compress(orjson.dumps(tally.state()), 1)
+    """A tally's state as a checkpoint keeps it: compact JSON (:func:`~shared.views.json_dumps`), zlib-compressed (level 1: a checkpoint is written far more than read back)."""
+    return zlib.compress(json_dumps(tally.state()), 1)
 
 
 def state_of(checkpoint: Row[Any]) -> dict[str, Any]:
@@ -268,7 +266,6 @@ class ReadModel(View):
         self._cached: dict[Hashable, bytes] = {}
         self._cached_revision = -1
         create_tables(Base.metadata, engine)
-        drop_table(engine, FORMER_CHECKPOINTS)
         self._start_revisions()
         self._backfill_last_meetings()
 
@@ -285,9 +282,10 @@ class ReadModel(View):
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
                 opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
                 earliest = min(r["recorded_at"] for r in rows)
-                # A phase leaves the checkpoints: those it only re-cuts are re-cut as they are read (see _checkpoint).
-                session.execute(delete(CheckpointRow).where(CheckpointRow.cut >= earliest))
+                # The revision's lock first, then the checkpoints this makes wrong (see _save_checkpoint). A phase
+                # leaves the checkpoints: those it only re-cuts are re-cut as they are read (see _checkpoint).
                 self._next_revision(session, earliest, reset=opens_phase)
+                session.execute(delete(CheckpointRow).where(CheckpointRow.cut >= earliest))
         if rows and checkpoint:
             self.advance_checkpoints(self.STEP, recut=False)  # re-cutting is left to the background: reports re-cut as they read
         return len(rows)
@@ -402,9 +400,10 @@ class ReadModel(View):
 
     def _advance_checkpoints(self, limit: int | None, recut: bool) -> int:
         with self.engine.connect() as connection:
+            since = self.revision(connection)  # before anything is read: a checkpoint is saved only if no fact before its cut came since
             phases = phases_in(self._phase_facts(connection))
             bounds = json.dumps(boundaries(phases))
-            written = self._recut_checkpoints(connection, phases, limit if recut else 0)
+            written = self._recut_checkpoints(connection, phases, limit if recut else 0, since)
             if limit is not None and written >= limit:
                 return written
             newest = connection.scalar(select(func.max(FACTS.c.recorded_at)))
@@ -428,12 +427,37 @@ class ReadModel(View):
                     tally = self._tally(connection, checkpoint, phases)
                 self._fold(connection, tally, facts)
                 folded += len(facts)
-                connection.execute(insert(CHECKPOINTS).values(cut=nth, bounds=bounds, facts=folded, latest_day=tally.latest_day, state=saved(tally)))
-                connection.commit()
+                connection.commit()  # the read ends: the save takes the revision's lock afresh
+                if not self._save_checkpoint(connection, since, {"cut": nth, "bounds": bounds, "facts": folded, "latest_day": tally.latest_day},
+                                             saved(tally)):
+                    break  # a fact recorded by then was applied meanwhile: the tally lacks it; the next round starts again
                 cut, written = nth, written + 1
         return written
 
-    def _recut_checkpoints(self, connection: Connection, phases: list[Phase], limit: int | None) -> int:
+    def _save_checkpoint(self, connection: Connection, since: int, row: dict[str, Any], state: bytes, replacing: int | None = None) -> bool:
+        """Save a checkpoint (in place of checkpoint ``replacing``, if given) unless a fact recorded by its cut was applied
+        after revision ``since`` (or that one is gone); say whether it was saved.
+
+        It takes the revision's row lock first, as every applying transaction
+        does before it drops the checkpoints a late fact makes wrong: either
+        that transaction committed first and is seen here, or it waits and
+        then drops this checkpoint too.
+        """
+        connection.execute(update(REVISION).where(REVISION.c.id == 1).values(revision=REVISION.c.revision))
+        changes = connection.execute(select(REVISIONS.c.earliest).where(REVISIONS.c.revision > since)).all()
+        stale = len(changes) != self.revision(connection) - since or any(
+            earliest is None or utc(earliest) <= utc(row["cut"]) for (earliest,) in changes
+        )
+        if not stale and replacing is not None:
+            stale = not connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id == replacing)).rowcount
+        if stale:
+            connection.rollback()
+            return False
+        connection.execute(insert(CHECKPOINTS).values(**row, state=state))
+        connection.commit()
+        return True
+
+    def _recut_checkpoints(self, connection: Connection, phases: list[Phase], limit: int | None, since: int) -> int:
         """Save re-cut by ``phases`` (at most ``limit``) the checkpoints cut by earlier phases that only need their last segment split.
 
         Those the phases cut anywhere else (a phase opened after facts dated
@@ -460,13 +484,10 @@ class ReadModel(View):
             if row is None:  # dropped meanwhile (a late fact)
                 continue
             tally = Tally.restore(state_of(row), phases)
-            # The old one goes first, in the same transaction: if a late fact dropped it meanwhile, nothing is saved.
-            if connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id == id_)).rowcount:
-                connection.execute(
-                    insert(CHECKPOINTS).values(cut=row.cut, bounds=bounds, facts=row.facts, latest_day=row.latest_day, state=saved(tally))
-                )
-                written += 1
             connection.commit()
+            recut = {"cut": row.cut, "bounds": bounds, "facts": row.facts, "latest_day": row.latest_day}
+            if self._save_checkpoint(connection, since, recut, saved(tally), replacing=id_):
+                written += 1
         return written
 
     # -- reading ------------------------------------------------------------
