@@ -6,6 +6,8 @@ application's notification log is the service's outbox and its audit feed.
 
 from __future__ import annotations
 
+import contextlib
+
 import functools
 import inspect
 import logging
@@ -600,11 +602,24 @@ class ServiceApplication(Application):
         return self.tracking.max_tracking_id(self.PUBLISHED_TRACKING_NAME) or 0
 
     def record_relayed(self, position: int, published: int | None = None) -> None:
-        """Move the relay's position (and the last acknowledged event's) forward; never back."""
-        for name, value in ((self.RELAY_TRACKING_NAME, position), (self.PUBLISHED_TRACKING_NAME, published)):
-            if value is None:
-                continue
-            try:
-                self.tracking.insert_tracking(Tracking(name, value))
-            except IntegrityError:
-                pass  # already there or beyond: another replica's relay recorded it
+        """Move the relay's position (and the last acknowledged event's) forward, each never back; one transaction.
+
+        One commit for both (the relay moves them after every batch; on SQLite
+        each commit is an fsync that holds the store's write lock, which the
+        commands wait for). Each row is the library's single-row upsert that
+        changes nothing when the position is already there or beyond (another
+        replica's relay recorded it): the library then raises ``IntegrityError``
+        after the statement, which leaves the transaction good for the other.
+        """
+        rows = [Tracking(name, value) for name, value in ((self.RELAY_TRACKING_NAME, position), (self.PUBLISHED_TRACKING_NAME, published))
+                if value is not None]
+        recorder = self.tracking
+        if not getattr(recorder.datastore, "single_row_tracking", False):  # a legacy multi-row table: a refused row spoils its transaction
+            for tracking in rows:
+                with contextlib.suppress(IntegrityError):
+                    recorder.insert_tracking(tracking)
+            return
+        with recorder.datastore.transaction(commit=True) as cursor:
+            for tracking in rows:
+                with contextlib.suppress(IntegrityError):  # already there or beyond: nothing changed
+                    recorder._insert_tracking(cursor, tracking)  # noqa: SLF001 - the library's statement, in our transaction

@@ -58,6 +58,23 @@ def test_the_relay_position_is_kept_in_the_store_and_only_moves_forward(database
     registry.close()
 
 
+def test_the_relay_and_published_positions_move_together_each_only_forward(database_url: str) -> None:
+    registry = registry_on(database_url)
+    for n in range(3):
+        registry.map_osv(f"Unidos {n}", "Comas", date(2021, 2, 10))
+    registry.record_relayed(3, 2)
+    # Another replica's relay got further on one position and not the other: each moves on its own, never back.
+    registry.record_relayed(2, 3)
+    registry.record_relayed(1)
+    assert (registry.relayed_position(), registry.published_position()) == (3, 3)
+    registry.close()
+    registry = registry_on(database_url)
+    assert (registry.relayed_position(), registry.published_position()) == (3, 3)
+    registry.record_relayed(4, 4)
+    assert (registry.relayed_position(), registry.published_position()) == (4, 4)
+    registry.close()
+
+
 def test_two_writers_saving_the_same_version_conflict_instead_of_overwriting(database_url: str) -> None:
     one, other = registry_on(database_url), registry_on(database_url)
     osv_id = one.map_osv("Unidos", "Comas", date(2021, 2, 10))
