@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, bindparam, insert
 from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
@@ -265,8 +265,13 @@ class SideWritingEventStore(EventStore):
 
 
 def _compiled(engine: Engine, table: Any, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    compiled = insert(table).values(**values).compile(dialect=engine.dialect)
-    return str(compiled), dict(compiled.params)
+    """The INSERT of ``values`` into ``table`` in ``engine``'s SQL, and its parameters (the statement compiled once per table and columns)."""
+    return _insert_statement(engine.dialect, table, tuple(values)), dict(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(dialect: Any, table: Any, columns: tuple[str, ...]) -> str:
+    return str(insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect))
 
 
 class MunicipalityUnknownError(LookupError):
