@@ -87,7 +87,7 @@ async def register_member(body: MemberCreate, engagement: EngagementDep) -> Memb
 
 def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
     """``POST /members`` in a worker thread: the application blocks."""
-    member_id = engagement.register_member(
+    member = engagement.registered_member(  # the member as saved: no read back (and no unsealing again)
         osv_id=body.osv_id,
         full_name=body.full_name,
         document_type=body.document_type,
@@ -99,7 +99,7 @@ def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
         role=body.role,
         phone=body.phone,
     )
-    return MemberPublic.of(engagement.get_member(member_id=member_id))
+    return MemberPublic.of(member)
 
 
 @members.get("", response_model=MemberPublic)

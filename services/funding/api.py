@@ -91,10 +91,10 @@ async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 
 def granted(body: GrantCreate, funding: Funding) -> GrantPublic:
     """``POST /grants`` in a worker thread: the application blocks."""
-    grant_id = funding.grant_fund(
+    grant = funding.granted_fund(  # the grant as saved: no read back
         osv_id=body.osv_id, amount=body.amount, currency=body.currency, granted_on=body.granted_on, kind=body.kind
     )
-    return GrantPublic.of(funding.get_grant(grant_id=grant_id))
+    return GrantPublic.of(grant)
 
 
 @grants.get("", response_model=list[GrantPublic])
