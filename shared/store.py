@@ -23,6 +23,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.application import project_aggregate
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
 from sqlalchemy import Engine, bindparam, insert
 from eventsourcing.utils import Environment, get_topic
@@ -274,6 +275,26 @@ def _insert_statement(dialect: Any, table: Any, columns: tuple[str, ...]) -> str
     return str(insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect))
 
 
+class CollectedEvents(ProcessingEvent):
+    """The library's ``ProcessingEvent``, taking an aggregate's pending events without its runtime Protocol checks.
+
+    The library asks ``isinstance(obj, DomainEventProtocol)`` and then
+    ``isinstance(obj, CollectEventsProtocol)`` of each object saved: ``typing``
+    Protocol checks, about 1-3% of a command's service CPU (py-spy). The
+    services' aggregates are all the library's ``BaseAggregate``, known by a
+    plain ``isinstance``; anything else is collected as the library does.
+    """
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class MunicipalityUnknownError(LookupError):
     """A public event names an OSV whose municipality this service does not know (yet): its subject cannot be chosen."""
 
@@ -405,15 +426,25 @@ class ServiceApplication(Application):
         call = current_call()
         changed = [obj for obj in objs if getattr(obj, "pending_events", None)]
         if call is None or call.recorded is not None or not changed:
-            return super().save(*objs, **kwargs)
+            return self._store(objs, kwargs)
         record = call.record_of(changed)
         try:
-            recordings = super().save(*objs, record, **kwargs)
+            recordings = self._store((*objs, record), kwargs)
         except IntegrityError:
             if self.find_idempotent_request(record.id) is not None:
                 raise IdempotentRequestInProgressError from None
             raise
         call.recorded = record
+        return recordings
+
+    def _store(self, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:
+        """The library's ``Application.save``, collecting the events with :class:`CollectedEvents`."""
+        processing_event = CollectedEvents()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, called as its save calls it
         return recordings
 
     def _save_in_dry_run(self, overlay: dryrun.Overlay, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:
@@ -422,7 +453,7 @@ class ServiceApplication(Application):
         Each event is transcoded as the store would transcode it, so a value
         the store could not take fails the dry run as it would fail the save.
         """
-        processing = ProcessingEvent()
+        processing = CollectedEvents()
         processing.collect_events(*objs, **kwargs)
         for domain_event in processing.events:
             self.mapper.transcoder.encode(dict(vars(domain_event)))
