@@ -117,6 +117,22 @@ def test_funding_applies_each_registry_event_once_even_when_delivered_twice(data
     funding.close()
 
 
+def test_an_osvs_municipality_is_known_to_the_relay_only_once_its_mapping_has_arrived(database_url: str) -> None:
+    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)), "engagement")
+    early, mapped = str(uuid4()), str(uuid4())
+    # Events come in any order: a registration may arrive before the mapping of its OSV.
+    directory.apply([registry_event(1, "RUOSRegistered", early, ruos_number="R-1", registered_on="2021-04-01", occurred_on="2021-04-01")])
+    directory.apply([registry_event(2, "OSVMapped", mapped, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")])
+
+    assert directory.ubigeo_of(uuid4()) is None
+    assert directory.ubigeo_of(early) is None
+    assert directory.ubigeo_of(mapped) == directory.ubigeo_of(UUID(mapped)) == "150110"
+
+    directory.apply([registry_event(3, "OSVMapped", early, district="Cercado de Lima", zone="Lima Centro", mapped_on="2021-03-01",
+                                    occurred_on="2021-03-01")])
+    assert directory.ubigeo_of(early) == "150101"
+
+
 def test_reporting_counts_a_redelivered_batch_once(database_url: str) -> None:
     readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
     osv_id = str(uuid4())
