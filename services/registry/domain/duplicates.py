@@ -12,6 +12,7 @@ lists, so two requests mapping the same name at once cannot both pass.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -102,7 +103,9 @@ class DistrictRoll(Aggregate):
         return DistrictRoll.id_for(district)
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def id_for(district: str) -> UUID:
+        """The roll's id, from the district's name (worked out once per district: every mapping asks it)."""
         return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:district-roll:{district}")
 
     @event("DistrictRollOpened")
