@@ -53,6 +53,9 @@ class FileLease(RelayLease):
         self._fd = fd
         return True
 
+    def held(self) -> bool:
+        return self._fd is not None
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the lock
@@ -102,6 +105,9 @@ class PostgresLease(RelayLease):
             return False
         self._connection, self._checked = connection, time.monotonic()
         return True
+
+    def held(self) -> bool:
+        return self._connection is not None and time.monotonic() - self._checked < self.check_every
 
     def release(self) -> None:
         if self._connection is not None:

@@ -49,6 +49,10 @@ class RelayLease:
     def hold(self) -> bool:
         return True
 
+    def held(self) -> bool:
+        """Whether :meth:`hold` would answer True without I/O (no thread needed to ask it): the lease is held and fresh."""
+        return True
+
     def release(self) -> None:
         return None
 
@@ -93,6 +97,9 @@ class OutboxRelay:
     _position: int | None = None
     _refusals: dict[int, int] = field(default_factory=dict)
     _previous: tuple[int, int] | None = None
+    _unrecorded: tuple[int, int | None] | None = None
+    """``(position, published)`` acknowledged but not yet recorded: recorded in the same thread hop as the next read
+    (:meth:`_read`), which follows at once, and before anything reads the recorded positions back (:meth:`_align`, a stop)."""
     """``(position, last public position at or before it)`` as of the last acknowledged batch: the next batch's
     ``previousposition`` without reading back through the log (private events, a keyed command's record, sit between)."""
 
@@ -110,13 +117,15 @@ class OutboxRelay:
             await self._run(wake)
         finally:
             self.app.recorded_listeners.remove(listener)
+            with contextlib.suppress(Exception):  # not recorded, the next start learns it from the stream's last message
+                await asyncio.to_thread(self._record_acknowledged)
             await asyncio.to_thread(self.lease.release)
 
     async def _run(self, wake: asyncio.Event) -> None:
         await self.link.wait_ready()
         backoff = 0.2
         while True:
-            if not await asyncio.to_thread(self.lease.hold):
+            if not (self.lease.held() or await asyncio.to_thread(self.lease.hold)):  # a thread hop only when it may block
                 if self.status.role != "standby":
                     log.info("relay %s: another replica holds the store's relay lease; standing by", self.catalogue.service)
                 self.status.role, self._stream_seq, self._position = "standby", None, None
@@ -164,7 +173,9 @@ class OutboxRelay:
         holds, or from the start when it is empty; consumers skip what they
         applied, by identity.
         """
-        recorded, acknowledged = await asyncio.to_thread(lambda: (self.app.relayed_position(), self.app.published_position()))
+        recorded, acknowledged = await asyncio.to_thread(
+            lambda: (self._record_acknowledged(), self.app.relayed_position(), self.app.published_position())[1:]
+        )
         info = await js.stream_info(stream)
         last_seq = info.state.last_seq
         position = recorded
@@ -200,7 +211,8 @@ class OutboxRelay:
         position = self._position
         self.status.published = position
         known = self._previous[1] if self._previous is not None and self._previous[0] == position else None
-        batch = await asyncio.to_thread(self._read, position, known)  # one thread hop for the read and the CloudEvents
+        # One thread hop records the batch before (acknowledged), reads this one and makes its CloudEvents.
+        batch = await asyncio.to_thread(self._read, position, known)
         if batch is None:
             return 0
         prepared, waiting = batch
@@ -244,7 +256,7 @@ class OutboxRelay:
             published = max((n for n, ack in sent if ack is not None and n <= acked), default=None)
             last_public = max((n for n, cloudevent in prepared if cloudevent is not None and n <= acked), default=known)
             self._previous = (acked, last_public) if last_public is not None else None
-            await asyncio.to_thread(self.app.record_relayed, acked, published)
+            self._unrecorded = (acked, published)  # recorded by the next read's hop, which the caller makes at once
             self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
         if failure is not None and failed_at is not None:
@@ -255,10 +267,23 @@ class OutboxRelay:
             raise waiting
         return len(sent)
 
+    def _record_acknowledged(self) -> None:
+        """Record the position acknowledged last, if it is not yet (blocks: in a worker thread)."""
+        unrecorded = self._unrecorded
+        if unrecorded is not None:
+            self.app.record_relayed(*unrecorded)
+            if self._unrecorded == unrecorded:
+                self._unrecorded = None
+
     def _read(
         self, position: int, previous: int | None = None
     ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None] | None:
-        """The batch after ``position``, prepared (:meth:`_prepare`); None when nothing follows it. Blocks: run in a worker thread."""
+        """The batch after ``position``, prepared (:meth:`_prepare`); None when nothing follows it. Blocks: run in a worker thread.
+
+        First records the position the batch before got to (:attr:`_unrecorded`): the relay records how far
+        it got in the same hop as its next read, not in a hop of its own.
+        """
+        self._record_acknowledged()
         notifications = self.app.log_after(position, self.batch_size)
         return self._prepare(notifications, previous) if notifications else None
 

@@ -137,7 +137,6 @@ class Engagement(ServiceApplication):
 
     # People and memberships ---------------------------------------------------
 
-    @retried_on_collision
     def register_member(
         self,
         osv_id: UUID,
@@ -152,6 +151,26 @@ class Engagement(ServiceApplication):
         phone: str | None = None,
     ) -> UUID:
         """Register a person with their first membership; a document registers one person only."""
+        return self.registered_member(
+            osv_id, full_name, document_type, document_number, nationality, sex, joined_on, birth_year, role, phone
+        ).id
+
+    @retried_on_collision
+    def registered_member(
+        self,
+        osv_id: UUID,
+        full_name: str,
+        document_type: DocumentType,
+        document_number: str | None,
+        nationality: str,
+        sex: Sex,
+        joined_on: date,
+        birth_year: int | None = None,
+        role: Role = Role.MEMBER,
+        phone: str | None = None,
+    ) -> Member:
+        """:meth:`register_member`, giving the member as saved: what ``POST /members`` answers, without reading them back
+        (and unsealing their personal data again)."""
         self.osvs.require_active(osv_id)
         member = Member.register(
             full_name=full_name,
@@ -170,7 +189,7 @@ class Engagement(ServiceApplication):
         roster = self._roster_of(osv_id)
         roster.seat(member.latest_membership, member.id, member.document_type, self.today())
         self.save(member, index, roster)
-        return member.id
+        return member
 
     @retried_on_collision
     def join_osv(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Membership:

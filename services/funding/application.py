@@ -101,12 +101,16 @@ class Funding(ServiceApplication):
 
     # Grants ------------------------------------------------------------------
 
-    @retried_on_collision
     def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
         """Record a grant made directly (historic records, goods packages), entered in the OSV's support history."""
+        return self.granted_fund(osv_id, amount, currency, granted_on, kind).id
+
+    @retried_on_collision
+    def granted_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> Grant:
+        """:meth:`grant_fund`, giving the grant as saved: what ``POST /grants`` answers, without reading it back."""
         grant, history = self.new_grant(osv_id, amount, currency, granted_on, kind)
         self.save(grant, history)
-        return grant.id
+        return grant
 
     def new_grant(
         self,

@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
@@ -70,8 +71,14 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 
 
 @osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
-def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
+async def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
+    # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
+    return await run_in_threadpool(mapped, body, registry)
+
+
+def mapped(body: OSVCreate, registry: Registry) -> OSVPublic:
+    """``POST /osvs`` in a worker thread: the application blocks."""
     osv = registry.mapped_osv(  # the OSV as saved: no read back (mapping is registry's most frequent command)
         name=body.name,
         district=body.district,

@@ -67,7 +67,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import Aggregate, event
-from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, delete, exc, insert, select
+from sqlalchemy import BigInteger, Connection, Engine, Integer, LargeBinary, String, bindparam, delete, exc, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
@@ -273,6 +273,17 @@ class ForgottenSubject(Base):
     forgotten_at: Mapped[int] = mapped_column(BigInteger, index=True, doc="Unix time, seconds.")
 
 
+# Built once: SQLAlchemy reuses a statement object's compiled form without building it again (every keyed command runs these).
+_FIND_ANSWER = select(KeptAnswer.fingerprint, KeptAnswer.status, KeptAnswer.sealed, KeptAnswer.expires_at).where(
+    KeptAnswer.request_id == bindparam("request_id")
+)
+_INSERT_ANSWER = insert(KeptAnswer)
+_INSERT_SUBJECTS = insert(AnswerSubject)
+_TOMBSTONES_OF = select(ForgottenSubject.subject_id, ForgottenSubject.up_to_version).where(
+    ForgottenSubject.subject_id.in_(bindparam("subject_ids", expanding=True))
+)
+
+
 @dataclass(frozen=True)
 class Answer:
     """A kept answer, unsealed."""
@@ -310,11 +321,11 @@ class AnswerBook:
 
     def find(self, request_id: UUID, key: str) -> Answer | None:
         """The answer kept for this request, or None (never kept, expired, or erased)."""
-        with Session(self.engine) as session:
-            row = session.get(KeptAnswer, str(request_id))
-            if row is None or row.expires_at <= self._clock():
-                return None
-            fingerprint, status, sealed = row.fingerprint, row.status, row.sealed
+        with self.engine.connect() as connection:  # Core, not the ORM: every keyed request asks
+            row = connection.execute(_FIND_ANSWER, {"request_id": str(request_id)}).first()
+        if row is None or row.expires_at <= self._clock():
+            return None
+        fingerprint, status, sealed = row.fingerprint, row.status, row.sealed
         try:
             plain = self._aead(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], str(request_id).encode())
         except InvalidTag:  # sealed under another secret (a master key replaced): as good as gone
@@ -355,9 +366,9 @@ class AnswerBook:
         about = [{"request_id": str(request_id), "subject_id": s, "version": v} for s, v in subjects.items()]
         try:  # SQLAlchemy Core, not the ORM's unit of work: this runs with every keyed command
             with self.engine.begin() as connection:
-                connection.execute(insert(KeptAnswer), answer)
+                connection.execute(_INSERT_ANSWER, answer)
                 if about:
-                    connection.execute(insert(AnswerSubject), about)
+                    connection.execute(_INSERT_SUBJECTS, about)
         except exc.IntegrityError:  # kept already: the record lets one request per key through
             return
         # Checked after the commit: an erasure racing this either sees the rows
@@ -365,9 +376,7 @@ class AnswerBook:
         if not subjects:
             return
         with self.engine.connect() as connection:
-            tombstones = connection.execute(
-                select(ForgottenSubject.subject_id, ForgottenSubject.up_to_version).where(ForgottenSubject.subject_id.in_(list(subjects)))
-            ).all()
+            tombstones = connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all()
         stale = any(subjects[subject_id] <= up_to_version for subject_id, up_to_version in tombstones)
         if stale:
             self.drop(request_id)

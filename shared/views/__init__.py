@@ -68,9 +68,13 @@ def json_dumps(value: Any) -> bytes:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`."""
+    """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`.
+
+    A server's connections are pinged when checked out (one broken by a server restart is replaced); a file's
+    never go stale, and the ping cost about 0.1 ms of every checkout (several in each command).
+    """
     private_sqlite(url)  # folders 0700, the file (and so its WAL) 0600
-    engine = create_engine(url, pool_pre_ping=True, json_deserializer=json_loads)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), json_deserializer=json_loads)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -88,6 +88,7 @@ class OSVDirectory(View):
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
         self.districts = DistrictTable.of_lima()
+        self._ubigeos: dict[str, str] = {}
         create_tables(Base.metadata, engine)
 
     _require_active = (
@@ -101,18 +102,28 @@ class OSVDirectory(View):
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
 
+    _district_of = select(KnownOSV.district, KnownOSV.mapped_on).where(KnownOSV.osv_id == bindparam("osv_id"))
+
     def ubigeo_of(self, osv_id: UUID | str) -> str | None:
-        """The ubigeo of the OSV's district (its municipality), or None while its mapping has not arrived."""
-        osv = self.get(UUID(str(osv_id)))
-        return self.district_ubigeo(osv.district) if osv is not None else None
+        """The ubigeo of the OSV's district (its municipality), or None while its mapping has not arrived.
+
+        One Core select of two columns: the relay asks it of every event it publishes.
+        """
+        with self.engine.connect() as connection:
+            row = connection.execute(self._district_of, {"osv_id": str(UUID(str(osv_id)))}).first()
+        return self.district_ubigeo(row.district) if row is not None and row.mapped_on is not None else None
 
     def district_ubigeo(self, district: str | None) -> str | None:
         if district is None:
             return None
-        try:
-            return self.districts.find(district).ubigeo
-        except UnknownDistrictError:
-            return None
+        found = self._ubigeos.get(district)
+        if found is None:
+            try:
+                found = self.districts.find(district).ubigeo
+            except UnknownDistrictError:
+                return None
+            self._ubigeos[district] = found  # the district table is fixed for the process's life
+        return found
 
     def active(self) -> list[KnownOSV]:
         """Every OSV known here that is neither dissolved nor merged into another (a row whose mapping has not arrived included)."""

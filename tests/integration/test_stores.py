@@ -58,6 +58,23 @@ def test_the_relay_position_is_kept_in_the_store_and_only_moves_forward(database
     registry.close()
 
 
+def test_the_relay_and_published_positions_move_together_each_only_forward(database_url: str) -> None:
+    registry = registry_on(database_url)
+    for n in range(3):
+        registry.map_osv(f"Unidos {n}", "Comas", date(2021, 2, 10))
+    registry.record_relayed(3, 2)
+    # Another replica's relay got further on one position and not the other: each moves on its own, never back.
+    registry.record_relayed(2, 3)
+    registry.record_relayed(1)
+    assert (registry.relayed_position(), registry.published_position()) == (3, 3)
+    registry.close()
+    registry = registry_on(database_url)
+    assert (registry.relayed_position(), registry.published_position()) == (3, 3)
+    registry.record_relayed(4, 4)
+    assert (registry.relayed_position(), registry.published_position()) == (4, 4)
+    registry.close()
+
+
 def test_two_writers_saving_the_same_version_conflict_instead_of_overwriting(database_url: str) -> None:
     one, other = registry_on(database_url), registry_on(database_url)
     osv_id = one.map_osv("Unidos", "Comas", date(2021, 2, 10))
@@ -98,6 +115,22 @@ def test_funding_applies_each_registry_event_once_even_when_delivered_twice(data
     grant_id = funding.grant_fund(UUID(osv_id), Decimal("700"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
     assert funding.get_grant(grant_id).osv_id == UUID(osv_id)
     funding.close()
+
+
+def test_an_osvs_municipality_is_known_to_the_relay_only_once_its_mapping_has_arrived(database_url: str) -> None:
+    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)), "engagement")
+    early, mapped = str(uuid4()), str(uuid4())
+    # Events come in any order: a registration may arrive before the mapping of its OSV.
+    directory.apply([registry_event(1, "RUOSRegistered", early, ruos_number="R-1", registered_on="2021-04-01", occurred_on="2021-04-01")])
+    directory.apply([registry_event(2, "OSVMapped", mapped, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")])
+
+    assert directory.ubigeo_of(uuid4()) is None
+    assert directory.ubigeo_of(early) is None
+    assert directory.ubigeo_of(mapped) == directory.ubigeo_of(UUID(mapped)) == "150110"
+
+    directory.apply([registry_event(3, "OSVMapped", early, district="Cercado de Lima", zone="Lima Centro", mapped_on="2021-03-01",
+                                    occurred_on="2021-03-01")])
+    assert directory.ubigeo_of(early) == "150101"
 
 
 def test_reporting_counts_a_redelivered_batch_once(database_url: str) -> None:

@@ -130,8 +130,32 @@ def test_the_same_person_in_two_rows_is_caught_by_the_dry_run_though_no_single_r
     assert summary.results[1].problems[0].rule == "person_already_registered"
 
 
+def test_a_row_of_one_command_is_sent_once_for_real_without_a_dry_run_first() -> None:
+    services = FakeServices()
+
+    result = Importer(services).run_row(a_row(command(1)), dry_run=False)  # type: ignore[arg-type]
+
+    assert result.outcome == Outcome.CREATED and result.recorded == ["kobo:u:osv_members:miembros/1"]
+    assert services.sent == [("kobo:u:osv_members:miembros/1", False)]
+
+
+def test_a_row_of_one_command_refused_is_refused_naming_its_cell_and_imported_again_is_already_there() -> None:
+    services = FakeServices(real={"kobo:u:osv_members:miembros/1": refused("full_name", "string_too_long", "too long")})
+
+    refused_row = Importer(services).run_row(a_row(command(1)), dry_run=False)  # type: ignore[arg-type]
+
+    assert refused_row.outcome == Outcome.REFUSED and services.recorded == set()
+    assert [(p.cell, p.rule) for p in refused_row.problems] == [(Cell("miembros", 2, "miembros/nombre_completo"), "string_too_long")]
+
+    services.real.clear()
+    assert Importer(services).run_row(a_row(command(1)), dry_run=False).outcome == Outcome.CREATED  # type: ignore[arg-type]
+    assert Importer(services).run_row(a_row(command(1)), dry_run=False).outcome == Outcome.ALREADY_THERE  # type: ignore[arg-type]
+    assert all(not dry for _, dry in services.sent)
+
+
 def test_messages_never_carry_the_rows_personal_data() -> None:
-    services = FakeServices(dry={"kobo:u:osv_members:miembros/1": refused("full_name", "x", "Persona 1 with 41000001 is wrong")})
+    wrong = refused("full_name", "x", "Persona 1 with 41000001 is wrong")
+    services = FakeServices(dry={"kobo:u:osv_members:miembros/1": wrong}, real={"kobo:u:osv_members:miembros/1": wrong})
 
     result = Importer(services).run_row(a_row(command(1)), dry_run=False)  # type: ignore[arg-type]
 

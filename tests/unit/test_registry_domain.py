@@ -141,3 +141,48 @@ def test_one_date_rule_for_every_date_a_command_carries() -> None:
         with pytest.raises(RuleViolationError) as refused:
             check_dates(rule, arguments)
         assert (refused.value.field, refused.value.rule) == (field, code)
+
+
+# A district's roll of names --------------------------------------------------------------
+
+
+def test_a_roll_checks_a_new_name_folding_only_that_name_and_still_finds_its_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uuid import uuid4
+
+    from services.registry.domain import duplicates
+    from services.registry.domain.duplicates import DistrictRoll, PossibleDuplicateError
+
+    first, merged = uuid4(), uuid4()
+    roll = DistrictRoll(district="San Juan de Lurigancho", entries={str(first): "Asociación de Vecinos Unidos por Zárate"})
+    for n in range(50):
+        roll.add(uuid4(), f"Comedor Popular N.º {n}")
+    roll.add(merged, "Club de Madres Las Flores")
+    roll.unlist(merged)
+
+    folded: list[str] = []
+    plain_key = duplicates.name_key
+    monkeypatch.setattr(duplicates, "name_key", lambda name: folded.append(name) or plain_key(name))
+
+    with pytest.raises(PossibleDuplicateError) as refused:
+        roll.check_new("ASOCIACION DE VECINOS UNIDOS POR ZARATE")
+    assert [d.osv_id for d in refused.value.duplicates] == [first]
+    roll.check_new("Club de Madres Las Flores")  # left the roll when it was merged
+    roll.check_new("Asociación de Vecinos Unidos por Zárate", distinct_from=[first])
+    assert folded == ["ASOCIACION DE VECINOS UNIDOS POR ZARATE", "Club de Madres Las Flores", "Asociación de Vecinos Unidos por Zárate"]
+
+
+def test_a_roll_read_back_from_its_snapshot_or_its_events_keeps_its_folded_names() -> None:
+    from uuid import uuid4
+
+    from services.registry.domain.duplicates import DistrictRoll, name_key
+    from shared.kept import KeptSnapshot, project_events
+
+    roll = DistrictRoll(district="Comas", entries={str(uuid4()): "Mujeres Emprendedoras"})
+    roll.add(uuid4(), "Vecinos de Collique")
+    events = roll.collect_events()
+
+    replayed = project_events(None, events)
+    restored = KeptSnapshot.take(replayed).mutate(None)
+
+    for read in (replayed, restored):
+        assert read.keys == {osv_id: name_key(name) for osv_id, name in roll.entries.items()}

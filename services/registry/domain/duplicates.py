@@ -12,6 +12,7 @@ lists, so two requests mapping the same name at once cannot both pass.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,21 +47,35 @@ def resemblance(a: str, b: str) -> float:
     Names whose numbers differ are different organisations however alike the
     rest ("Comedor Popular N.º 1" and "N.º 2"): they score 0.
     """
-    ka, kb = name_key(a), name_key(b)
+    return key_resemblance(name_key(a), name_key(b))
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def key_resemblance(ka: str, kb: str) -> float:
+    """:func:`resemblance` of two names already folded (:func:`name_key`)."""
     if ka == kb:
         return 100.0
-    if re.findall(r"\d+", ka) != re.findall(r"\d+", kb):
+    if _NUMBERS.findall(ka) != _NUMBERS.findall(kb):
         return 0.0
     return max(fuzz.ratio(ka, kb), fuzz.token_sort_ratio(ka, kb))
 
 
-def possible_duplicates(name: str, entries: Mapping[UUID, str], distinct_from: Iterable[UUID] = ()) -> list[PossibleDuplicate]:
-    """The OSVs of ``entries`` (id → name) whose name is the same or near ``name``, best first, leaving out ``distinct_from``."""
+def possible_duplicates(
+    name: str, entries: Mapping[UUID, str], distinct_from: Iterable[UUID] = (), keys: Mapping[UUID, str] | None = None
+) -> list[PossibleDuplicate]:
+    """The OSVs of ``entries`` (id → name) whose name is the same or near ``name``, best first, leaving out ``distinct_from``.
+
+    ``keys`` (id → :func:`name_key` of its name), when the caller keeps them: only ``name`` is folded then.
+    """
     skip = set(distinct_from)
+    key = name_key(name)
     found = [
         PossibleDuplicate(osv_id, other, score)
         for osv_id, other in entries.items()
-        if osv_id not in skip and (score := resemblance(name, other)) >= NEAR_NAME_SCORE
+        if osv_id not in skip
+        and (score := key_resemblance(key, keys[osv_id] if keys is not None else name_key(other))) >= NEAR_NAME_SCORE
     ]
     return sorted(found, key=lambda d: (-d.score, d.name))
 
@@ -88,7 +103,9 @@ class DistrictRoll(Aggregate):
         return DistrictRoll.id_for(district)
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def id_for(district: str) -> UUID:
+        """The roll's id, from the district's name (worked out once per district: every mapping asks it)."""
         return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:district-roll:{district}")
 
     @event("DistrictRollOpened")
@@ -96,10 +113,14 @@ class DistrictRoll(Aggregate):
         """``entries`` (OSV id → name): the district's OSVs mapped before the roll was kept."""
         self.district = district
         self.entries: dict[UUID, str] = {UUID(k): v for k, v in entries.items()}
+        self.keys: dict[UUID, str] = {osv_id: name_key(v) for osv_id, v in self.entries.items()}
+        """Each entry's name folded (:func:`name_key`), kept with it: a check folds only the new name."""
 
     def check_new(self, name: str, distinct_from: Iterable[UUID] = ()) -> None:
         """A new OSV called ``name`` is no possible duplicate of one on the roll (but those it is said to be distinct from)."""
-        self.check_names(self.district, self.entries, name, distinct_from)
+        duplicates = possible_duplicates(name, self.entries, distinct_from, keys=self.keys)
+        if duplicates:
+            raise PossibleDuplicateError(self.district, duplicates)
 
     @staticmethod
     def check_names(district: str, entries: Mapping[UUID, str] | Mapping[str, str], name: str, distinct_from: Iterable[UUID] = ()) -> None:
@@ -111,8 +132,10 @@ class DistrictRoll(Aggregate):
     @event("OSVListed")
     def add(self, osv_id: UUID, name: str) -> None:
         self.entries[osv_id] = name
+        self.keys[osv_id] = name_key(name)
 
     @event("OSVUnlisted")
     def unlist(self, osv_id: UUID) -> None:
         """A duplicate merged into another OSV leaves the roll: its name now leads to the OSV it was merged into."""
         self.entries.pop(osv_id, None)
+        self.keys.pop(osv_id, None)
