@@ -278,7 +278,6 @@ class Importer:
                 recorded.append(command.key)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
 
-
     def _run_alone(self, row: Row, command: Command) -> RowResult:
         """A row of one command, sent for real at once: the service refuses it whole or carries it out whole, as
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
