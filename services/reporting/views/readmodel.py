@@ -255,7 +255,7 @@ class ReadModel(View):
     STEP = 8
     """Checkpoints made at most per applied batch, so remaking them all (after a phase opens) never stalls the consumer long."""
 
-    def __init__(self, engine: Engine, checkpoint_every: int = 1_000, settle_seconds: float = 60.0) -> None:
+    def __init__(self, engine: Engine, checkpoint_every: int = 500, settle_seconds: float = 60.0) -> None:
         super().__init__(engine, LEDGER)
         self.checkpoint_every = checkpoint_every
         self.settle_delay = timedelta(seconds=settle_seconds)
