@@ -34,6 +34,8 @@ WRONG_LAST_SEQUENCE = 10071
 @dataclass
 class RelayStatus:
     published: int = 0
+    batches: int = 0
+    """Batches published since the process started (with ``published``: how many events a batch carries under load)."""
     last_error: str | None = None
     role: str = "starting"
     """``active`` (this replica holds the store's relay lease and publishes), ``standby`` or ``starting``."""
@@ -79,6 +81,11 @@ class OutboxRelay:
       so every consumer sees it missing and fetches it from the feed.
     - **One per store.** Only the replica holding the ``lease`` publishes; the
       others stand by and take over when its holder dies.
+    - **Batches under load.** A lone event goes out at once. After a batch,
+      the relay waits ``linger_seconds`` before reading the next, so commands
+      that come in a stream go out many to a batch: a thread hop, a socket
+      write and a recorded position per batch instead of per event (at 4
+      clients, a batch per event was a fifth of registry's CPU).
     """
 
     app: ServiceApplication
@@ -87,6 +94,8 @@ class OutboxRelay:
     batch_size: int = 1000
     poll_seconds: float = 0.05
     ack_timeout: float = 5.0
+    linger_seconds: float = 0.05
+    """Seconds to wait after a batch before reading the next (events saved meanwhile go out together); 0: no wait."""
     lease: RelayLease = field(default_factory=RelayLease)
     refusal_attempts: int = 8
     lease_retry_seconds: float = 1.0
@@ -152,6 +161,8 @@ class OutboxRelay:
             if not moved:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
+            elif moved < self.batch_size and self.linger_seconds > 0:
+                await asyncio.sleep(self.linger_seconds)  # more saves come in meanwhile under load; a lone event went out at once
 
     async def _publish_head(self) -> None:
         """The chain head, to the heads bucket, when due; a failure is logged and tried again at the next turn."""
@@ -262,6 +273,7 @@ class OutboxRelay:
         if failure is not None and failed_at is not None:
             return await self._probe(js, stream, failed_at, outgoing[failed_at], last_seq, len(sent))
         self.status.blocked_on = None
+        self.status.batches += 1
         self._refusals.clear()
         if waiting is not None:
             raise waiting

@@ -55,6 +55,13 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 1000
     relay_poll_seconds: float = Field(default=0.5, description="Fallback poll of the store; saves in this process wake the relay at once.")
     relay_ack_timeout_seconds: float = 5.0
+    relay_linger_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=60,
+        description="After publishing a batch, seconds the relay waits before reading the next, so that events saved meanwhile go out "
+        "together (a lone event goes out at once); 0 reads again at once.",
+    )
     postgres_lock_timeout_seconds: int = 5
     chain_head_seconds: float = Field(
         default=30.0, gt=0, le=60, description="How often the relay publishes the store's hash-chain head to the OSV_CHAIN_HEADS bucket: at least every minute."

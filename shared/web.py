@@ -156,7 +156,7 @@ class EventPage(BaseModel):
 
 
 class RelayHealth(BaseModel):
-    published_position: int
+    published_position: int = Field(description="The last log position the stream acknowledged (every one before it is in the stream or stepped over).")
     stored_position: int
     lag: int
     last_error: str | None
@@ -165,6 +165,9 @@ class RelayHealth(BaseModel):
         description="`active` when this replica holds the store's relay lease and publishes, `standby` when another does.",
     )
     blocked_on: int | None = Field(default=None, description="The position the stream keeps refusing, while the relay retries it.")
+    batches: int = Field(
+        default=0, description="Batches published since the process started; events per batch grow under load (`relay_linger_seconds`)."
+    )
     stepped_over: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Events the stream could never take (position and reason), since the process started; consumers fetch them from the feed.",
@@ -397,6 +400,7 @@ class Runtime:
                 s.relay_ack_timeout_seconds,
                 lease=lease_for(s.store_url(), s.service_name),
                 refusal_attempts=s.relay_refusal_attempts,
+                linger_seconds=s.relay_linger_seconds,
                 heads=HeadPublisher(s.service_name, s.chain_head_seconds),
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
@@ -429,6 +433,8 @@ class Runtime:
         )
         status = self.relay.status
         head, published = positions if positions is not None else (0, status.published)
+        if status.role == "active":  # acknowledged by the stream; recorded in the store with the relay's next read
+            published = max(published, status.published)
         relay = RelayHealth(
             published_position=published,
             stored_position=head,
@@ -436,6 +442,7 @@ class Runtime:
             last_error=status.last_error,
             role=status.role,
             blocked_on=status.blocked_on,
+            batches=status.batches,
             stepped_over=status.stepped_over,
         )
         nats_state = "connected" if self.link.connected else "disconnected"
