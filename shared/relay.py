@@ -249,9 +249,7 @@ class OutboxRelay:
             ack = await js.publish_async(subject, payload, headers=dict(headers), stream=stream)
             sent.append((notification_id, ack))
             sequence += 1
-        pending = [ack for _, ack in sent if ack is not None]
-        results = await asyncio.gather(*(asyncio.wait_for(ack, self.ack_timeout) for ack in pending), return_exceptions=True)
-        outcomes = iter(results)
+        outcomes = iter(await self._answers([ack for _, ack in sent if ack is not None]))
         acked, last_seq, failure, failed_at = position, self._stream_seq, None, None
         for notification_id, ack in sent:
             result = None if ack is None else next(outcomes)
@@ -278,6 +276,18 @@ class OutboxRelay:
         if waiting is not None:
             raise waiting
         return len(sent)
+
+    async def _answers(self, acks: list[asyncio.Future[Any]]) -> list[Any]:
+        """Each ack's answer or exception, in order; :class:`TimeoutError` for one unanswered ``ack_timeout`` seconds from now.
+
+        One wait for the whole batch: a task per ack (``wait_for`` under ``gather``) was a tenth of the relay's CPU.
+        """
+        if not acks:
+            return []
+        _, late = await asyncio.wait(acks, timeout=self.ack_timeout)
+        for ack in late:
+            ack.cancel()
+        return [TimeoutError() if ack in late or ack.cancelled() else (ack.exception() or ack.result()) for ack in acks]
 
     def _record_acknowledged(self) -> None:
         """Record the position acknowledged last, if it is not yet (blocks: in a worker thread)."""

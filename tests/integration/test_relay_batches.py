@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from devtools.embedded import NatsServer
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
+from shared.relay import OutboxRelay
 from tests.support.identity import session_auth, signed_in_headers
 from tests.support.system import eventually
 
@@ -69,3 +70,20 @@ def test_a_lone_event_goes_out_at_once_whatever_the_linger(tmp_path: Path, nats_
         map_osv(client, 1)
         eventually(lambda: relayed(client), timeout=30)  # well within the linger: nothing holds a lone event back
         assert relay(client)["batches"] == 1
+
+
+def test_a_batch_of_acks_gives_each_its_answer_or_a_timeout_once_its_time_is_up() -> None:
+    async def answers() -> tuple[list[object], bool]:
+        loop = asyncio.get_running_loop()
+        stored, refused, silent = loop.create_future(), loop.create_future(), loop.create_future()
+        stored.set_result("ack 7")
+        refused.set_exception(ValueError("wrong last sequence"))
+        relay = OutboxRelay.__new__(OutboxRelay)  # only the ack timeout matters here
+        relay.ack_timeout = 0.2
+        got = await relay._answers([stored, refused, silent])
+        return got, silent.cancelled()
+
+    (first, second, third), cancelled = asyncio.run(answers())
+    assert first == "ack 7"
+    assert isinstance(second, ValueError)
+    assert isinstance(third, TimeoutError) and cancelled  # a late answer is not waited for again
