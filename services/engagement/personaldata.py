@@ -51,6 +51,7 @@ from shared.sealing import (
     SealingMapper,
     drawn_at_random,
     free_text,
+    read_scalar,
     side_writes,
     text_key,
 )
@@ -118,8 +119,7 @@ class DocumentDirectory:
         side = side_writes()
         if side is not None and digest in side.entries:
             return side.entries[digest]
-        with self.engine.connect() as connection:
-            entry_id = connection.execute(ENTRY_OF, {"digest": digest}).scalar()
+        entry_id = read_scalar(self.engine, ENTRY_OF, {"digest": digest})  # on every registration's path
         return UUID(entry_id) if entry_id is not None else None
 
     def entry_for_claim(self, identity: str) -> UUID:

@@ -6,6 +6,7 @@ import os
 from uuid import uuid4
 
 import pytest
+import sqlalchemy.exc
 from eventsourcing.persistence import DatetimeAsISO, IntegrityError, JSONTranscoder, UUIDAsHex
 from sqlalchemy import select
 
@@ -87,3 +88,19 @@ def test_a_key_made_under_an_id_the_command_drew_is_read_back_within_the_command
     assert keys.key_of(owner) == key
     drawn_at_random(owner)  # outside a command: nothing
     assert keys.key_of(owner) == key
+
+
+def test_the_drivers_errors_on_a_key_read_or_write_are_sqlalchemys_as_before_and_name_no_key(database_url: str) -> None:
+    """A key read or written with the driver's own cursor fails as through SQLAlchemy (a database away: 503), its parameters hidden."""
+    engine = make_engine(sqlalchemy_url(database_url))
+    keys = KeyRing(engine, os.urandom(32))
+    owner = uuid4()
+    keys.key_for_sealing(owner)
+    with engine.begin() as connection:
+        connection.execute(DataKey.__table__.delete())
+        connection.exec_driver_sql("DROP TABLE personal_data_keys")
+    with pytest.raises(sqlalchemy.exc.DBAPIError) as read:
+        keys.key_of(owner)
+    with pytest.raises(sqlalchemy.exc.DBAPIError) as written:
+        write_rows([(engine, DataKey.__table__, {"owner_id": str(owner), "wrapped": b"\x00" * 60})])
+    assert str(owner) not in str(read.value) and str(owner) not in str(written.value)
