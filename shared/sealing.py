@@ -351,6 +351,11 @@ class Seal:
 
     fields: Mapping[str, Any]
     key_of: Callable[[Any], UUID] | None = None
+    paths: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False, compare=False)
+    """Each field's path and its parts, split once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", tuple((path, tuple(path.split("."))) for path in self.fields))
 
     def owner(self, domain_event: Any) -> UUID:
         return self.key_of(domain_event) if self.key_of is not None else domain_event.originator_id
@@ -408,15 +413,22 @@ class SealingMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         owner_id = seal.owner(domain_event)
         aead = AESGCM(self.keys.key_for_sealing(owner_id))
+        owner = f"{owner_id}/"
         state = dict(vars(domain_event))
-        for path in seal.fields:
-            parts = path.split(".")
-            state[parts[0]] = copy.deepcopy(state.get(parts[0]))  # the domain event itself stays as it was
-            for container, key, name in _places(state, parts, ""):
+        for path, parts in seal.paths:
+            head = state.get(parts[0])
+            if head is None:  # a null stays null: nothing to forget
+                continue
+            if len(parts) == 1:  # a plain field (a name, a document number): sealed in place, nothing to copy
+                places: Iterable[tuple[Any, Any, str]] = ((state, path, path),)
+            else:
+                state[parts[0]] = copy.deepcopy(head)  # the domain event itself stays as it was
+                places = _places(state, list(parts), "")
+            for container, key, name in places:
                 if container[key] is None:
                     continue
                 nonce = os.urandom(NONCE_BYTES)
-                sealed = aead.encrypt(nonce, self.transcoder.encode(container[key]), _bound_to(owner_id, name))
+                sealed = aead.encrypt(nonce, self.transcoder.encode(container[key]), (owner + name).encode())
                 container[key] = {SEALED: base64.b64encode(nonce + sealed).decode()}
         stand_in = object.__new__(type(domain_event))
         object.__setattr__(stand_in, "__dict__", state)
