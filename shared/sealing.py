@@ -285,6 +285,11 @@ class KeyRing:
         wrapped: dict[str, bytes] = {}
         if not asked:
             return found
+        if len(asked) == 1:  # a person's events (one key): the driver's one-row read
+            (owner_id,) = asked
+            key = read_scalar(self.engine, KEY_OF, {"owner_id": str(owner_id)})
+            found[owner_id] = None if key is None else self._wrapping.decrypt(key[:NONCE_BYTES], key[NONCE_BYTES:], owner_id.bytes)
+            return found
         with self.engine.connect() as connection:
             for start in range(0, len(asked), 500):
                 chunk = [str(owner_id) for owner_id in asked[start:start + 500]]
@@ -459,19 +464,21 @@ class SealingMapper(Mapper[UUID]):
 
     def _unsealed(self, domain_event: Any, seal: Seal, owner_id: UUID, key: bytes | None) -> Any:
         state = vars(domain_event)
-        for path, redacted in seal.fields.items():
-            for container, place, name in _places(state, path.split("."), ""):
-                container[place] = self._unseal(key, owner_id, name, container[place], redacted)
+        aead = AESGCM(key) if key is not None else None
+        for path, parts in seal.paths:
+            redacted = seal.fields[path]
+            for container, place, name in _places(state, list(parts), ""):
+                container[place] = self._unseal(aead, owner_id, name, container[place], redacted)
         return domain_event
 
-    def _unseal(self, key: bytes | None, owner_id: UUID, name: str, value: Any, redacted: Any) -> Any:
+    def _unseal(self, aead: AESGCM | None, owner_id: UUID, name: str, value: Any, redacted: Any) -> Any:
         if not (isinstance(value, dict) and SEALED in value):
             return value
-        if key is None:
+        if aead is None:
             return redacted
         sealed = base64.b64decode(value[SEALED])
         try:
-            plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _bound_to(owner_id, name))
+            plain = aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _bound_to(owner_id, name))
         except InvalidTag:  # sealed under a key since forgotten and replaced (a document registered again)
             return redacted
         return self.transcoder.decode(plain)
