@@ -61,7 +61,7 @@ from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.sealing import text_key
+from shared.sealing import drawn_at_random, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
@@ -185,6 +185,7 @@ class Engagement(ServiceApplication):
             role=role,
             phone=phone,
         )
+        drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         index = self._claim_document(member)
         roster = self._roster_of(osv_id)
         roster.seat(member.latest_membership, member.id, member.document_type, self.today())
@@ -374,7 +375,7 @@ class Engagement(ServiceApplication):
         if identity is None:
             return None
         index_id = self.documents.entry_for_claim(identity)
-        index = self.find(index_id, DocumentIndex)
+        index = None if self.documents.made_now(index_id) else self.find(index_id, DocumentIndex)
         if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
         index.claim(member.id)

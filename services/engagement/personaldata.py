@@ -49,7 +49,9 @@ from shared.sealing import (
     MasterKey,
     Seal,
     SealingMapper,
+    drawn_at_random,
     free_text,
+    read_scalar,
     side_writes,
     text_key,
 )
@@ -111,11 +113,13 @@ class DocumentDirectory:
 
     def entry_of(self, identity: str) -> UUID | None:
         """The id of the document's index entry, or None when no registered person holds it (or ever did, unerased)."""
+        return self._entry_of(self.digest(identity))
+
+    def _entry_of(self, digest: str) -> UUID | None:
         side = side_writes()
-        if side is not None and self.digest(identity) in side.entries:
-            return side.entries[self.digest(identity)]
-        with self.engine.connect() as connection:
-            entry_id = connection.execute(ENTRY_OF, {"digest": self.digest(identity)}).scalar()
+        if side is not None and digest in side.entries:
+            return side.entries[digest]
+        entry_id = read_scalar(self.engine, ENTRY_OF, {"digest": digest})  # on every registration's path
         return UUID(entry_id) if entry_id is not None else None
 
     def entry_for_claim(self, identity: str) -> UUID:
@@ -124,24 +128,34 @@ class DocumentDirectory:
         A row left by a command that then failed leads to an entry never
         saved: the next registration opens it. Two registrations of a new
         document at once get one id; the index entry's version decides.
+        An entry made here is a new owner of a key (:func:`~shared.sealing.drawn_at_random`)
+        and :meth:`made_now` says so.
         """
-        found = self.entry_of(identity)
+        digest = self.digest(identity)
+        found = self._entry_of(digest)
         if found is not None:
             return found
         if dryrun.active():  # a dry run writes nothing, not even the way to an entry
             return uuid4()
         side = side_writes()
         if side is not None:  # written with the command's events, or not at all
-            entry_id = side.entries.setdefault(self.digest(identity), uuid4())
-            side.add(self.engine, DocumentEntry.__table__, {"digest": self.digest(identity), "entry_id": str(entry_id)})
+            entry_id = side.entries.setdefault(digest, uuid4())
+            side.add(self.engine, DocumentEntry.__table__, {"digest": digest, "entry_id": str(entry_id)})
+            drawn_at_random(entry_id)
             return entry_id
         try:
             with Session(self.engine) as session, session.begin():
                 entry_id = uuid4()
-                session.add(DocumentEntry(digest=self.digest(identity), entry_id=str(entry_id)))
+                session.add(DocumentEntry(digest=digest, entry_id=str(entry_id)))
         except exc.IntegrityError:  # made at the same moment by another registration: use theirs
             return self.entry_for_claim(identity)
         return entry_id
+
+    @staticmethod
+    def made_now(entry_id: UUID) -> bool:
+        """Whether the command being run made this entry (a random id no index was ever saved under): nothing to load."""
+        side = side_writes()
+        return side is not None and entry_id in side.fresh
 
     def forget(self, identity: str) -> None:
         """Delete the document's row and every trace of it the database would keep (:func:`~shared.views.forget_rows`).
