@@ -298,6 +298,47 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             rows.append((rowid, previous))
         c.executemany(f"INSERT INTO {self.chain_table} (position, hash) VALUES (?, ?)", rows)
 
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's read of an aggregate's events, as one statement without its ``BEGIN`` and ``ROLLBACK``.
+
+        The connection is in autocommit mode: a lone ``SELECT`` is a read
+        transaction of its own, seeing one committed state, as the library's
+        explicit one does. Every command reads an aggregate or two this way;
+        the two statements and the transaction's wrapper around them were a
+        tenth of a millisecond of each read.
+        """
+        statement = self.select_events_statement
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY originator_version DESC " if desc else "ORDER BY originator_version ASC "
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        try:
+            with self.datastore.get_connection(commit=False) as connection:
+                cursor = connection._sqlite_conn.execute(statement, params)  # noqa: SLF001 - the library's connection, one statement
+                try:
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+        except sqlite3.Error as error:
+            raise _persistence_error(error) from error
+        convert = self.convert_originator_id
+        return [StoredEvent(convert(row["originator_id"]), row["originator_version"], row["topic"], row["state"]) for row in rows]
+
     def select_chain(self, after: int, limit: int, stop: int | None = None) -> list[tuple[int, str]]:
         """Chain rows after ``after`` (up to ``stop``), in order, at most ``limit``."""
         with self.datastore.transaction(commit=False) as c:
