@@ -26,7 +26,6 @@ from eventsourcing.application import project_aggregate
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
 from sqlalchemy import Engine, bindparam, insert
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
@@ -324,30 +323,6 @@ class MunicipalityUnknownError(LookupError):
 
     def __init__(self, osv_id: UUID) -> None:
         super().__init__(f"the municipality of OSV {osv_id} is not known here yet (registry's OSVMapped has not arrived)")
-
-
-@contextlib.contextmanager
-def _without_fsync(connection: Any) -> Iterator[None]:
-    """On an SQLite file (write-ahead log), the block's commits do not wait for the disk (``synchronous=NORMAL``); then as before.
-
-    For the relay's position only: losing its last commits to a power cut (a
-    process crash keeps them) moves the relay back, and a relay that starts
-    learns from its stream's last message where it got to, so nothing is
-    published twice. The events' own commits keep ``FULL``: the next one
-    writes the log's earlier frames to the disk with its own. Without this
-    each batch the relay records was an fsync holding the store's write lock,
-    which the commands wait for. Other connections (PostgreSQL) are left as they are.
-    """
-    raw = getattr(connection, "_sqlite_conn", None)
-    if raw is None or raw.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        yield
-        return
-    before = raw.execute("PRAGMA synchronous").fetchone()[0]
-    raw.execute("PRAGMA synchronous=NORMAL")
-    try:
-        yield
-    finally:
-        raw.execute(f"PRAGMA synchronous={int(before)}")
 
 
 class ServiceApplication(Application):
@@ -705,14 +680,7 @@ class ServiceApplication(Application):
                 with contextlib.suppress(IntegrityError):
                     recorder.insert_tracking(tracking)
             return
-        datastore = recorder.datastore
-        if isinstance(datastore, SQLiteDatastore):
-            with datastore.get_connection(commit=True) as connection, _without_fsync(connection), connection.transaction(commit=True) as cursor:
-                for tracking in rows:
-                    with contextlib.suppress(IntegrityError):  # already there or beyond: nothing changed
-                        recorder._insert_tracking(cursor, tracking)  # noqa: SLF001 - the library's statement, in our transaction
-            return
-        with datastore.transaction(commit=True) as cursor:
+        with recorder.datastore.transaction(commit=True) as cursor:
             for tracking in rows:
                 with contextlib.suppress(IntegrityError):  # already there or beyond: nothing changed
                     recorder._insert_tracking(cursor, tracking)  # noqa: SLF001 - the library's statement, in our transaction

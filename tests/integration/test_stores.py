@@ -75,21 +75,6 @@ def test_the_relay_and_published_positions_move_together_each_only_forward(datab
     registry.close()
 
 
-def test_recording_the_relay_position_leaves_the_events_commits_waiting_for_the_disk(tmp_path) -> None:
-    """On an SQLite file the relay's position commits without an fsync of its own; the events' commits still make one."""
-    registry = registry_on(f"sqlite:///{tmp_path / 'registry.db'}")
-    datastore = registry.recorder.datastore
-    with datastore.get_connection(commit=True) as connection:
-        full = connection._sqlite_conn.execute("PRAGMA synchronous").fetchone()[0]
-    registry.map_osv("Unidos", "Comas", date(2021, 2, 10))
-    registry.record_relayed(1, 1)
-    registry.map_osv("Unidos 2", "Comas", date(2021, 2, 10))
-    with datastore.get_connection(commit=True) as connection:
-        assert connection._sqlite_conn.execute("PRAGMA synchronous").fetchone()[0] == full == 2  # FULL
-    assert (registry.relayed_position(), registry.published_position()) == (1, 1)
-    registry.close()
-
-
 def test_two_writers_saving_the_same_version_conflict_instead_of_overwriting(database_url: str) -> None:
     one, other = registry_on(database_url), registry_on(database_url)
     osv_id = one.map_osv("Unidos", "Comas", date(2021, 2, 10))
