@@ -58,6 +58,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     InternalError,
+    Notification,
     NotSupportedError,
     OperationalError,
     PersistenceError,
@@ -298,20 +299,105 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             rows.append((rowid, previous))
         c.executemany(f"INSERT INTO {self.chain_table} (position, hash) VALUES (?, ?)", rows)
 
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's read of an aggregate's events, as one statement without its ``BEGIN`` and ``ROLLBACK``.
+
+        The connection is in autocommit mode: a lone ``SELECT`` is a read
+        transaction of its own, seeing one committed state, as the library's
+        explicit one does. Every command reads an aggregate or two this way;
+        the two statements and the transaction's wrapper around them were a
+        tenth of a millisecond of each read.
+        """
+        statement = self.select_events_statement
+        params: list[Any] = [originator_id.hex if isinstance(originator_id, UUID) else originator_id]
+        if gt is not None:
+            statement += "AND originator_version>? "
+            params.append(gt)
+        if lte is not None:
+            statement += "AND originator_version<=? "
+            params.append(lte)
+        statement += "ORDER BY originator_version DESC " if desc else "ORDER BY originator_version ASC "
+        if limit is not None:
+            statement += "LIMIT ? "
+            params.append(limit)
+        convert = self.convert_originator_id
+        return [
+            StoredEvent(convert(row["originator_id"]), row["originator_version"], row["topic"], row["state"])
+            for row in self._select(statement, params)
+        ]
+
+    def _select(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """The rows of one ``SELECT``, run alone in autocommit mode: a read transaction of its own, one committed state.
+
+        The library wraps each read in ``BEGIN`` … ``ROLLBACK``; for a single
+        statement they add nothing but two statements and a context manager's
+        work (about 0.05 ms of every read: aggregates, the relay's batches).
+        """
+        try:
+            with self.datastore.get_connection(commit=False) as connection:
+                cursor = connection._sqlite_conn.execute(statement, params)  # noqa: SLF001 - the library's connection, one statement
+                try:
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
+        except sqlite3.Error as error:
+            raise _persistence_error(error) from error
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's read of the log (from ``start``, at most ``limit``), as one statement (:meth:`_select`)."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            conditions.append("rowid>=? " if inclusive_of_start else "rowid>? ")
+            params.append(start)
+        if stop is not None:
+            conditions.append("rowid<=? ")
+            params.append(stop)
+        if topics:
+            conditions.append(f"topic IN ({','.join('?' * len(topics))}) ")
+            params.extend(topics)
+        where = ("WHERE " + "AND ".join(conditions)) if conditions else ""
+        params.append(limit)
+        statement = f"SELECT rowid, * FROM {self.events_table_name} {where}ORDER BY rowid LIMIT ?"
+        convert = self.convert_originator_id
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=convert(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in self._select(statement, params)
+        ]
+
     def select_chain(self, after: int, limit: int, stop: int | None = None) -> list[tuple[int, str]]:
         """Chain rows after ``after`` (up to ``stop``), in order, at most ``limit``."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT position, hash FROM {self.chain_table} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
-                (after, stop if stop is not None else 2**62, limit),
-            )
-            return [(int(p), str(h)) for p, h in c.fetchall()]
+        rows = self._select(
+            f"SELECT position, hash FROM {self.chain_table} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+            (after, stop if stop is not None else 2**62, limit),
+        )
+        return [(int(p), str(h)) for p, h in rows]
 
     def chain_head(self) -> tuple[int, str] | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT position, hash FROM {self.chain_table} ORDER BY position DESC LIMIT 1")
-            row = c.fetchone()
-            return (int(row[0]), str(row[1])) if row else None
+        rows = self._select(f"SELECT position, hash FROM {self.chain_table} ORDER BY position DESC LIMIT 1", ())
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
 class ChainedSQLiteFactory(SQLiteFactory):

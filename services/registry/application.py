@@ -135,6 +135,8 @@ class Registry(ServiceApplication):
         self.today = today
         self.document_counts = document_counts
         self.amendment_working_days = amendment_working_days
+        self._ubigeos: dict[str, str] = {}
+        """The ubigeo of each district name :meth:`ubigeo_of` was asked about."""
         self._mapped_in: dict[UUID, str] = {}
         """The ubigeo of each OSV this process mapped, until the relay asks for it (:meth:`municipality_of_osv`)."""
 
@@ -242,8 +244,15 @@ class Registry(ServiceApplication):
         return osv
 
     def ubigeo_of(self, osv: OSV) -> str:
-        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it, and its events' subject."""
-        return self.districts.find(osv.district).ubigeo
+        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it, and its events' subject.
+
+        Kept per district name once found (the table is fixed for the process's life): every command and every read
+        of an OSV asks it, and a look-up folds the name again (about 0.05 ms).
+        """
+        found = self._ubigeos.get(osv.district)
+        if found is None:
+            found = self._ubigeos[osv.district] = self.districts.find(osv.district).ubigeo
+        return found
 
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
         """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes).

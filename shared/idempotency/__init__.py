@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -198,8 +199,9 @@ class IdempotentCall:
     recorded: IdempotentRequest | None = None
     """Set once the command's first save, the record with it, is committed."""
 
-    @property
+    @functools.cached_property
     def request_id(self) -> UUID:
+        """The record's id (a UUID5 of the service and the key), worked out once: a keyed request asks it several times."""
         return IdempotentRequest.id_for(self.service, self.key)
 
     def record_of(self, aggregates: Iterable[Any]) -> IdempotentRequest:
@@ -364,18 +366,19 @@ class AnswerBook:
             "expires_at": int(now + self.retention.total_seconds()),
         }
         about = [{"request_id": str(request_id), "subject_id": s, "version": v} for s, v in subjects.items()]
-        try:  # SQLAlchemy Core, not the ORM's unit of work: this runs with every keyed command
-            with self.engine.begin() as connection:
-                connection.execute(_INSERT_ANSWER, answer)
-                if about:
-                    connection.execute(_INSERT_SUBJECTS, about)
-        except exc.IntegrityError:  # kept already: the record lets one request per key through
-            return
-        # Checked after the commit: an erasure racing this either sees the rows
-        # above and deletes them, or wrote its tombstone first and we see it here.
-        if not subjects:
-            return
+        # SQLAlchemy Core, not the ORM's unit of work, and one connection for both transactions: this runs with every keyed command.
         with self.engine.connect() as connection:
+            try:
+                with connection.begin():
+                    connection.execute(_INSERT_ANSWER, answer)
+                    if about:
+                        connection.execute(_INSERT_SUBJECTS, about)
+            except exc.IntegrityError:  # kept already: the record lets one request per key through
+                return
+            # Checked after the commit, in a transaction of its own: an erasure racing this either sees the rows
+            # above and deletes them, or wrote its tombstone first and we see it here.
+            if not subjects:
+                return
             tombstones = connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all()
         stale = any(subjects[subject_id] <= up_to_version for subject_id, up_to_version in tombstones)
         if stale:

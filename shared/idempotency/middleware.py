@@ -153,12 +153,19 @@ class IdempotencyMiddleware:
             self.in_flight.discard(request_id)
 
     def _earlier(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """What to answer without running the command, if the key was used before; None to run it."""
+        """What to answer without running the command, if the key was used before; None to run it.
+
+        The record is read first: an answer is kept only after the record committed, so a key without one
+        (a new request, the usual case) has no answer to look for.
+        """
+        record = application.find_idempotent_request(call.request_id)
+        if record is None:
+            return None
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is not None:
             try:
                 answer = answers.find(call.request_id, call.key)
-            except exc.SQLAlchemyError:  # the record below still keeps the command from running twice
+            except exc.SQLAlchemyError:  # the record found keeps the command from running twice: 409 completed
                 log.exception("could not read kept answers; going by the event store's record")
                 answer = None
             if answer is not None:
@@ -166,9 +173,6 @@ class IdempotencyMiddleware:
                     return _reused()
                 headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
                 return answer.status, [*headers, (REPLAYED_HEADER.lower().encode(), b"true")], answer.body
-        record = application.find_idempotent_request(call.request_id)
-        if record is None:
-            return None
         if not hmac.compare_digest(record.fingerprint, call.fingerprint):
             return _reused()
         return _completed(record)

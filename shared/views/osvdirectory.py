@@ -8,6 +8,7 @@ transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -40,6 +41,35 @@ class KnownOSV(Base):
     ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
     registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    @property
+    def mapped(self) -> bool:
+        return self.mapped_on is not None
+
+    @property
+    def registered(self) -> bool:
+        return self.ruos_number is not None
+
+    @property
+    def dissolved(self) -> bool:
+        return self.dissolved_on is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveOSV:
+    """An OSV a command may act on, as :meth:`OSVDirectory.require_active` read it: :class:`KnownOSV`'s columns, plain.
+
+    A plain record, not a mapped instance: the ORM's instrumented constructor
+    cost about a fifth of a millisecond of every grant and registration.
+    """
+
+    osv_id: str
+    district: str | None
+    zone: str | None
+    mapped_on: date | None
+    ruos_number: str | None
+    registered_on: date | None
+    dissolved_on: date | None
 
     @property
     def mapped(self) -> bool:
@@ -136,21 +166,17 @@ class OSVDirectory(View):
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(MergedOSV, str(osv_id))
 
-    def require_active(self, osv_id: UUID) -> KnownOSV:
+    def require_active(self, osv_id: UUID) -> ActiveOSV:
         """The OSV, if it is mapped, not dissolved and not merged into another; else the named error (422, 409, 409)."""
         with self.engine.connect() as connection:  # one query, without the ORM's unit of work (this is on every command's path)
             row = connection.execute(self._require_active, {"osv_id": str(osv_id)}).first()
         if row is None or row.mapped_on is None:
             raise OSVNotInRegistryError(osv_id, self.service)
-        fields = row._asdict()
-        into_osv_id, merged_on = fields.pop("into_osv_id"), fields.pop("merged_on")
-        merged = MergedOSV(osv_id=str(osv_id), into_osv_id=into_osv_id, merged_on=merged_on) if into_osv_id else None
-        osv = KnownOSV(**fields)
-        if merged is not None:
-            raise OSVMergedError(merged.into_osv_id, merged.merged_on)
-        if osv.dissolved_on is not None:
-            raise OSVDissolvedError(osv.dissolved_on)
-        return osv
+        if row.into_osv_id:
+            raise OSVMergedError(row.into_osv_id, row.merged_on)
+        if row.dissolved_on is not None:
+            raise OSVDissolvedError(row.dissolved_on)
+        return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
