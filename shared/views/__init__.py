@@ -226,22 +226,25 @@ class Ledger:
             by_source.setdefault(source, []).append((position, cloudevent))
         rows: list[dict[str, Any]] = []
         keys: set[tuple[str, int]] = set()
+        recorded: dict[str, list[tuple[int, int | None]]] = {}
         for source, batch in by_source.items():
             floor = self._floor(session, source)
             done = self._applied_among(session, source, sorted({position for position, _ in batch if position > floor}))
+            own = recorded[source] = []
             for position, cloudevent in batch:
                 key = (source, position)
                 if position <= floor or position in done or key in keys:
                     continue
                 keys.add(key)
-                rows.append({"source": source, "position": position, "previous": previous_of(cloudevent)})
+                previous = previous_of(cloudevent)
+                rows.append({"source": source, "position": position, "previous": previous})
+                own.append((position, previous))
         if rows:
             session.execute(insert(self.applied), rows)
-            recorded: dict[str, list[tuple[int, int | None]]] = {}
-            for row in rows:
-                recorded.setdefault(row["source"], []).append((row["position"], row["previous"]))
             for source, positions in recorded.items():
-                self.advance(session, source, sorted(positions, key=_first))
+                if positions:
+                    positions.sort(key=_first)
+                    self.advance(session, source, positions)
         claimed: list[dict[str, Any]] = []
         for source, position, cloudevent in keyed:
             key = (source, position)
