@@ -26,32 +26,43 @@ or reports it in ``/health``. Nothing is skipped in silence.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, insert, select, text, update
+from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
 from shared.files import private_sqlite
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def has_long_number(text: str | bytes) -> bool:
+    """Whether ``text`` holds a run of 19 digits or more anywhere (a number that may not fit in 64 bits).
+
+    Every digit is mapped to ``0`` and the run looked for as a substring: about
+    ten times faster than a regular expression's ``\\d{19}``, which cost more
+    than orjson's reading of a whole event.
+    """
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return _LONG_NUMBER in raw.translate(_DIGITS_AS_ZEROS)
 
 
 def json_loads(text: str | bytes) -> Any:
     """JSON columns as read back: orjson, and the standard library for what orjson would not read exactly.
 
     orjson reads an integer past 64 bits as a float (and refuses a few texts
-    the standard library reads): a text holding a run of 19 digits anywhere,
-    or that orjson refuses, is read by the standard library instead.
+    the standard library reads): a text holding a run of 19 digits anywhere
+    (:func:`has_long_number`), or that orjson refuses, is read by the
+    standard library instead.
     """
-    if (_LONG_NUMBER_BYTES if isinstance(text, bytes) else _LONG_NUMBER).search(text):  # type: ignore[arg-type]
+    if has_long_number(text):
         return json.loads(text)
     try:
         return orjson.loads(text)
@@ -67,14 +78,20 @@ def json_dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+def json_text(value: Any) -> str:
+    """:func:`json_dumps` as text: how JSON columns are written (compact, UTF-8; the column's meaning, not its spacing, is kept)."""
+    return json_dumps(value).decode()
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`.
+    """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`
+    and written with :func:`json_text` (orjson: the standard library's encoder was a sixth of a rebuild's apply).
 
     A server's connections are pinged when checked out (one broken by a server restart is replaced); a file's
     never go stale, and the ping cost about 0.1 ms of every checkout (several in each command).
     """
     private_sqlite(url)  # folders 0700, the file (and so its WAL) 0600
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), json_deserializer=json_loads)
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), json_deserializer=json_loads, json_serializer=json_text)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -140,6 +157,10 @@ def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]
             autocommit.exec_driver_sql(f"VACUUM {table}")
 
 
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
+
+
 def position_of(cloudevent: dict[str, Any]) -> int:
     return int(cloudevent["position"])
 
@@ -199,28 +220,34 @@ class Ledger:
         claimed once. Two transactions claiming the same event collide on the
         primary key; the loser rolls back and, retried, skips it.
         """
-        events = list(events)
-        by_source: dict[str, list[dict[str, Any]]] = {}
-        for cloudevent in events:
-            by_source.setdefault(source_service(cloudevent), []).append(cloudevent)
-        claimed: list[dict[str, Any]] = []
+        keyed = [(source_service(cloudevent), position_of(cloudevent), cloudevent) for cloudevent in events]  # each read once
+        by_source: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for source, position, cloudevent in keyed:
+            by_source.setdefault(source, []).append((position, cloudevent))
         rows: list[dict[str, Any]] = []
         keys: set[tuple[str, int]] = set()
+        recorded: dict[str, list[tuple[int, int | None]]] = {}
         for source, batch in by_source.items():
             floor = self._floor(session, source)
-            done = self._applied_among(session, source, sorted({position_of(e) for e in batch if position_of(e) > floor}))
-            for cloudevent in batch:
-                key = (source, position_of(cloudevent))
-                if key[1] <= floor or key[1] in done or key in keys:
+            done = self._applied_among(session, source, sorted({position for position, _ in batch if position > floor}))
+            own = recorded[source] = []
+            for position, cloudevent in batch:
+                key = (source, position)
+                if position <= floor or position in done or key in keys:
                     continue
                 keys.add(key)
-                rows.append({"source": source, "position": key[1], "previous": previous_of(cloudevent)})
+                previous = previous_of(cloudevent)
+                rows.append({"source": source, "position": position, "previous": previous})
+                own.append((position, previous))
         if rows:
             session.execute(insert(self.applied), rows)
-            for source in {row["source"] for row in rows}:
-                self.advance(session, source)
-        for cloudevent in events:
-            key = (source_service(cloudevent), position_of(cloudevent))
+            for source, positions in recorded.items():
+                if positions:
+                    positions.sort(key=_first)
+                    self.advance(session, source, positions)
+        claimed: list[dict[str, Any]] = []
+        for source, position, cloudevent in keyed:
+            key = (source, position)
             if key in keys:
                 keys.discard(key)
                 claimed.append(cloudevent)
@@ -233,9 +260,26 @@ class Ledger:
             self._set_floor(session, source, current, upto)
         self.advance(session, source)
 
-    def advance(self, session: Session, source: str) -> int:
-        """Move the source's floor over the applied events that follow it without a gap; return the new floor."""
+    def advance(self, session: Session, source: str, recorded: Sequence[tuple[int, int | None]] = ()) -> int:
+        """Move the source's floor over the applied events that follow it without a gap; return the new floor.
+
+        ``recorded``: (position, previous) of the events this transaction has
+        just recorded as applied, in position order. The floor walks over them
+        without reading them back, once one count says no other applied event
+        lies among the positions walked (a batch off the stream: one range
+        count instead of reading back 2,000 rows); then over what follows, read
+        from the table as always.
+        """
         floor = start = self._floor(session, source)
+        walked, among = floor, 0
+        for position, previous in recorded:
+            if position <= walked:
+                continue
+            if position != walked + 1 and (previous is None or previous > walked):
+                break
+            walked, among = position, among + 1
+        if among and self._count_between(session, source, floor, walked) == among:
+            floor = walked
         while True:
             rows = self._above(session, source, floor)
             moved = False
@@ -291,6 +335,13 @@ class Ledger:
             .order_by(self.applied.c.position)
             .limit(5000)
         ).all()
+
+    def _count_between(self, session: Session, source: str, above: int, upto: int) -> int:
+        """How many applied events of ``source`` lie in ``above < position <= upto`` (a count over the key's index)."""
+        query = select(func.count()).select_from(self.applied).where(
+            self.applied.c.source == source, self.applied.c.position > above, self.applied.c.position <= upto
+        )
+        return int(session.scalar(query) or 0)
 
     def _applied_among(self, session: Session, source: str, positions: Sequence[int]) -> set[int]:
         if positions and max(positions) - min(positions) < 4 * len(positions):  # a batch off a stream: one range query

@@ -49,6 +49,7 @@ from sqlalchemy import (
     Row,
     String,
     Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -171,6 +172,7 @@ class ChainHeadRow(Base):
 
 FACTS = FactRow.__table__
 CHECKPOINTS = CheckpointRow.__table__
+LAST_MEETINGS = LastMeetingRow.__table__
 REVISION = RevisionHeadRow.__table__
 REVISIONS = RevisionRow.__table__
 CACHED_ANSWERS = 64
@@ -385,8 +387,11 @@ class ReadModel(View):
         later = [row for row in rows if row["osv_id"] in known and row["held_on"] >= known[row["osv_id"]]]
         if new:
             session.execute(insert(LastMeetingRow), new)
-        if later:
-            session.execute(update(LastMeetingRow), later)  # by primary key, in bulk
+        if later:  # by primary key, one executemany (the ORM's bulk update by key did the same at twice the cost)
+            session.execute(
+                update(LAST_MEETINGS).where(LAST_MEETINGS.c.osv_id == bindparam("key")).values(held_on=bindparam("day"), event_id=bindparam("event")),
+                [{"key": row["osv_id"], "day": row["held_on"], "event": row["event_id"]} for row in later],
+            )
 
     def advance_checkpoints(self, limit: int | None = None, recut: bool = True) -> int:
         """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved.
