@@ -545,6 +545,8 @@ def entries_of_store(app: Any, after: int = 0, page: int = 2000) -> Iterator[Ent
         else:  # past the last event: chain rows left by deleted events
             chain = dict(recorder.select_chain(after, page))
             stop = max(chain, default=after)
+            if chain:  # events saved since the read above came with their chain rows (one transaction): read them again
+                notifications = recorder.select_notifications(start=after, limit=page, stop=stop, inclusive_of_start=False)
         stored = {n.id: n for n in notifications}
         for position in sorted(set(stored) | set(chain)):
             n = stored.get(position)
