@@ -639,6 +639,8 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         application=lambda: runtime.app,
         caller=lambda scope: subject_of_request(validator, scope["headers"]),
         known_caller=lambda scope: known_subject_of_request(validator, scope["headers"]),
+        away=DATABASE_AWAY,
+        retry_after=RETRY_AFTER_SECONDS,
     )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
     _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body

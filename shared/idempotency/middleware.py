@@ -57,6 +57,18 @@ def _problem(status: int, detail: str, rule: str, **extra: Any) -> tuple[int, li
     return status, headers, json.dumps(body).encode()
 
 
+def _unavailable(retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """503 problem+json with ``Retry-After``, as the services answer when their database cannot be reached."""
+    body = {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": "The database cannot be reached just now; try again shortly.",
+    }
+    headers = [(b"content-type", b"application/problem+json"), (b"retry-after", str(retry_after).encode())]
+    return 503, headers, json.dumps(body).encode()
+
+
 def _reused() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return _problem(
         422,
@@ -96,12 +108,16 @@ class IdempotencyMiddleware:
         application: Callable[[], Any],
         caller: Callable[[Scope], str | None] | None = None,
         known_caller: Callable[[Scope], str | None | bool] | None = None,
+        away: tuple[type[Exception], ...] = (),
+        retry_after: int = 5,
     ) -> None:
         self.app = app
         self.service = service
         self.application = application
         self.caller = caller
         self.known_caller = known_caller
+        self.away = away
+        self.retry_after = retry_after
         self.in_flight: set[UUID] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,7 +160,11 @@ class IdempotencyMiddleware:
             return
         self.in_flight.add(request_id)
         try:
-            refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
+            try:
+                refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
+            except self.away as error:  # outside the app's error handlers: answered here as they would
+                log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
+                refusal = _unavailable(self.retry_after)
             if refusal is not None:
                 await _send(send, *refusal)
                 return
@@ -300,6 +320,8 @@ def install(
     application: Callable[[], Any],
     caller: Callable[[Scope], str | None] | None = None,
     known_caller: Callable[[Scope], str | None | bool] | None = None,
+    away: tuple[type[Exception], ...] = (),
+    retry_after: int = 5,
 ) -> None:
     """Honour ``Idempotency-Key`` on every POST and PATCH of ``api`` (a FastAPI app) and document it in its OpenAPI.
 
@@ -307,8 +329,13 @@ def install(
     None: such a request goes straight to the route, which refuses it. It may
     block (it runs in a thread). ``known_caller``, if given, answers the same
     without I/O on the event loop, or False when ``caller`` must be asked.
+    ``away``: what the store raises when its database cannot be reached; reading
+    a key's record then answers 503 with ``Retry-After: retry_after`` (seconds).
     """
-    api.add_middleware(IdempotencyMiddleware, service=service, application=application, caller=caller, known_caller=known_caller)
+    api.add_middleware(
+        IdempotencyMiddleware, service=service, application=application, caller=caller, known_caller=known_caller,
+        away=away, retry_after=retry_after,
+    )
     plain_openapi = api.openapi
 
     def openapi() -> dict[str, Any]:

@@ -88,6 +88,8 @@ def test_while_postgresql_is_down_health_and_reads_answer_503_and_the_service_re
         assert container_healthcheck(url) == 1  # docker-compose.yml's healthcheck: unhealthy
         if service == "registry":
             assert_unavailable(httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30, headers=signed_in_headers()))
+            keyed = {**signed_in_headers(), "Idempotency-Key": f"kobo:{uuid.uuid4()}"}  # an import's row: its key's record is read first
+            assert_unavailable(httpx.post(f"{url}/osvs", json={"name": "Comedor Santa Rosa", "district": "Ate", "mapped_on": "2021-04-02"}, timeout=30, headers=keyed))
 
         postgres_outage.start()
         eventually(lambda: health(url).json()["status"] == "ok", timeout=60, interval=0.2)
