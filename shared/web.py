@@ -156,7 +156,7 @@ class EventPage(BaseModel):
 
 
 class RelayHealth(BaseModel):
-    published_position: int = Field(description="The last log position the stream acknowledged (every one before it is in the stream or stepped over).")
+    published_position: int = Field(description="The last log position the stream acknowledged; every one before it was acknowledged or stepped over.")
     stored_position: int
     lag: int
     last_error: str | None
