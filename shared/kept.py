@@ -381,32 +381,6 @@ class KeptRepository(dryrun.OverlaidRepository):
         finally:
             self._disuse_fastforward_lock(aggregate_id)
 
-    def saved(self, aggregates: Iterable[Any]) -> None:
-        """Keep a copy of each kept aggregate just saved (its save committed), so the next read need not replay its new events.
-
-        The saved aggregate is what replaying its stored events gives (each of
-        its events was applied to it as it was triggered), at the version the
-        store now holds; a copy is kept, since the command may still change
-        the one it holds. A kept copy already at that version or later (another
-        thread's, read since) stays. A dry run keeps nothing.
-        """
-        if self.cache is None or dryrun.current() is not None:
-            return
-        for aggregate in aggregates:
-            if not isinstance(aggregate, self.kept) or getattr(aggregate, "pending_events", None):
-                continue
-            lock = self._use_fastforward_lock(aggregate.id)
-            try:
-                with lock:
-                    try:
-                        held = self.cache.get(aggregate.id)
-                    except KeyError:
-                        held = None
-                    if held is None or held.version < aggregate.version:
-                        self.cache.put(aggregate.id, copy_kept(aggregate))
-            finally:
-                self._disuse_fastforward_lock(aggregate.id)
-
     def _reconstruct_aggregate(self, aggregate_id: Any, version: int | None, projector_func: Any) -> Any:
         """The library's reconstruction, stepping over a snapshot that is not current or does not read."""
         if self.snapshot_store is None:

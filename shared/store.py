@@ -465,8 +465,6 @@ class ServiceApplication(Application):
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
-        if isinstance(self.repository, KeptRepository):  # the next command reads them without replaying what it saved
-            self.repository.saved(processing_event.aggregates.values())
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, called as its save calls it

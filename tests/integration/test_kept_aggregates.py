@@ -244,35 +244,3 @@ def test_a_dry_run_stores_no_snapshot_and_leaves_the_kept_history_as_it_was(fund
 
     assert snapshot_versions(funding, history_id) == before
     assert funding.find_support_history(osv.id).grant_ids == [kept]
-
-
-# Saves kept ---------------------------------------------------------------------------------------------
-
-
-def test_what_a_command_saved_is_kept_and_read_by_the_next_without_replaying_it(funding_on: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    funding = funding_on()
-    osv, mapped = mapped_osv()
-    funding.osvs.apply([mapped])
-    granted = [grant(funding, osv.id, 1), grant(funding, osv.id, 2)]
-    history_id = SupportHistory.id_for(osv.id)
-
-    replayed: list[int] = []
-    read = funding.events.get
-
-    def counting(originator_id: UUID, **kwargs: Any) -> Any:
-        events = list(read(originator_id, **kwargs))
-        if originator_id == history_id:
-            replayed.extend(e.originator_version for e in events)
-        return iter(events)
-
-    monkeypatch.setattr(funding.events, "get", counting)
-    granted.append(grant(funding, osv.id, 3))
-    history = funding.find_support_history(osv.id)
-    assert replayed == []  # each read found the kept history at the version its own save stored
-    assert history.grant_ids == granted
-    assert history.version == 4
-    # Another replica's save is still read: the kept copy is only ever a starting point.
-    other = funding_on()
-    granted.append(grant(other, osv.id, 4))
-    assert funding.find_support_history(osv.id).grant_ids == granted
-    assert replayed == [5]
