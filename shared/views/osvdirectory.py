@@ -29,46 +29,12 @@ class Base(DeclarativeBase):
 LEDGER = Ledger(Base, "osv_directory")
 
 
-class KnownOSV(Base):
-    """One OSV as registry's events tell it; a row may exist before its mapping arrives (events come in any order)."""
+class OSVStanding:
+    """``mapped``, ``registered`` and ``dissolved``, from ``mapped_on``, ``ruos_number`` and ``dissolved_on``."""
 
-    __tablename__ = "known_osvs"
-
-    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    zone: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    mapped_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-
-    @property
-    def mapped(self) -> bool:
-        return self.mapped_on is not None
-
-    @property
-    def registered(self) -> bool:
-        return self.ruos_number is not None
-
-    @property
-    def dissolved(self) -> bool:
-        return self.dissolved_on is not None
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveOSV:
-    """An OSV a command may act on, as :meth:`OSVDirectory.require_active` read it: :class:`KnownOSV`'s columns, plain.
-
-    A plain record, not a mapped instance: the ORM's instrumented constructor
-    cost about a fifth of a millisecond of every grant and registration.
-    """
-
-    osv_id: str
-    district: str | None
-    zone: str | None
+    __slots__ = ()
     mapped_on: date | None
     ruos_number: str | None
-    registered_on: date | None
     dissolved_on: date | None
 
     @property
@@ -82,6 +48,37 @@ class ActiveOSV:
     @property
     def dissolved(self) -> bool:
         return self.dissolved_on is not None
+
+
+class KnownOSV(OSVStanding, Base):
+    """One OSV as registry's events tell it; a row may exist before its mapping arrives (events come in any order)."""
+
+    __tablename__ = "known_osvs"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    district: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    zone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    mapped_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveOSV(OSVStanding):
+    """An OSV a command may act on, as :meth:`OSVDirectory.require_active` read it: :class:`KnownOSV`'s columns, plain.
+
+    A plain record, not a mapped instance: the ORM's instrumented constructor
+    cost about a fifth of a millisecond of every grant and registration.
+    """
+
+    osv_id: str
+    district: str | None
+    zone: str | None
+    mapped_on: date | None
+    ruos_number: str | None
+    registered_on: date | None
+    dissolved_on: date | None
 
 
 class MergedOSV(Base):
