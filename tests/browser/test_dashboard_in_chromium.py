@@ -114,7 +114,7 @@ def sign_in(browser: WebDriver, site: Site, user: str) -> None:
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "password"))
     browser.find_element(By.NAME, "password").send_keys(site.provider.passwords()[user])
     browser.find_element(By.NAME, "password").submit()
-    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(f"{site.url}/dashboard") and b.find_elements(By.ID, "signed-in"))
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(f"{site.url}/dashboard") and b.find_elements(By.ID, "signed-in") and whole_dashboard(b))
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,25 @@ def signed_in(browser: WebDriver, reporting: Site) -> str:
     """The browser signed in as ``staff``; yields reporting's base URL."""
     sign_in(browser, reporting, "staff")
     return reporting.url
+
+
+def whole_dashboard(browser: WebDriver) -> bool:
+    """Whether the window holds a whole dashboard: its load done and its last section parsed.
+
+    Checked after every navigation: ``browser.get`` alone has been seen (in CI, on a loaded machine) to return
+    while the dashboard was not all there, and the next queries found no charts and no alert counts.
+    """
+    return browser.execute_script("return document.readyState") == "complete" and bool(browser.find_elements(By.ID, "focal-points-list"))
+
+
+def open_dashboard(browser: WebDriver, url: str) -> None:
+    """``browser.get(url)``, then wait for a whole dashboard that is a new page: the one left is marked first."""
+    browser.execute_script("document.documentElement.dataset.left = 'yes'")
+    browser.get(url)
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script("return document.documentElement.dataset.left === undefined") and whole_dashboard(b),
+        message=f"{url} did not show the whole dashboard",
+    )
 
 
 def texts(browser: WebDriver, selector: str) -> list[str]:
@@ -133,7 +152,7 @@ def row(browser: WebDriver, table: str, key: str) -> list[str]:
 
 
 def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: WebDriver, signed_in: str) -> None:
-    browser.get(f"{signed_in}/")
+    open_dashboard(browser, f"{signed_in}/")
 
     assert browser.current_url == f"{signed_in}/dashboard"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
@@ -145,10 +164,10 @@ def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: Web
 
 
 def test_the_english_switch_turns_the_whole_page_into_english(browser: WebDriver, signed_in: str) -> None:
-    browser.get(f"{signed_in}/dashboard")
+    open_dashboard(browser, f"{signed_in}/dashboard")
 
     browser.find_element(By.ID, "language-switch").click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en" and whole_dashboard(b))
 
     assert browser.current_url == f"{signed_in}/dashboard?lang=en"
     assert texts(browser, "h1, h2") == ["OSV programme dashboard", "Indicators by phase", "Charts", "Follow-up alerts"]
@@ -157,7 +176,7 @@ def test_the_english_switch_turns_the_whole_page_into_english(browser: WebDriver
 
 
 def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browser: WebDriver, signed_in: str) -> None:
-    browser.get(f"{signed_in}/dashboard")
+    open_dashboard(browser, f"{signed_in}/dashboard")
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
@@ -169,7 +188,7 @@ def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browse
 
 
 def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_point(browser: WebDriver, signed_in: str) -> None:
-    browser.get(f"{signed_in}/dashboard")
+    open_dashboard(browser, f"{signed_in}/dashboard")
     for summary in browser.find_elements(By.CSS_SELECTOR, "details.alert-list > summary"):
         summary.click()
 
@@ -183,7 +202,7 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
 
 
 def test_the_alerts_show_their_counts_and_each_list_opens_on_a_click(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
-    browser.get(f"{signed_in}/dashboard")
+    open_dashboard(browser, f"{signed_in}/dashboard")
     counts = {li.get_attribute("data-alert"): li.find_element(By.CLASS_NAME, "count").text for li in browser.find_elements(By.CSS_SELECTOR, "#alerts-summary li")}
     assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "focal-points": "2"}
     assert not browser.find_element(By.ID, "focal-points").is_displayed()  # collapsed: the page stays short
@@ -195,13 +214,13 @@ def test_the_alerts_show_their_counts_and_each_list_opens_on_a_click(browser: We
 
 
 def test_the_cut_field_shows_and_takes_the_spanish_date_format(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
-    browser.get(f"{signed_in}/dashboard")
+    open_dashboard(browser, f"{signed_in}/dashboard")
     field = browser.find_element(By.NAME, "as_of")
     assert field.get_attribute("type") == "text" and field.get_attribute("placeholder") == "dd/mm/aaaa hh:mm"
 
     field.send_keys("01/03/2022 12:00")
     field.submit()
-    WebDriverWait(browser, 10).until(lambda b: "as_of=" in b.current_url)
+    WebDriverWait(browser, 10).until(lambda b: "as_of=" in b.current_url and whole_dashboard(b))
 
     assert browser.find_element(By.NAME, "as_of").get_attribute("value") == "01/03/2022 12:00"
     assert browser.find_element(By.ID, "as-of").text == "Cifras registradas hasta el 2022-03-01 12:00 (Lima)."
@@ -212,7 +231,7 @@ def test_the_cut_field_shows_and_takes_the_spanish_date_format(browser: WebDrive
 def test_the_english_page_names_the_phases_in_english_and_chart_labels_show_whole(
     browser: WebDriver, signed_in: str, tmp_path: Path
 ) -> None:
-    browser.get(f"{signed_in}/dashboard?lang=en")
+    open_dashboard(browser, f"{signed_in}/dashboard?lang=en")
 
     assert texts(browser, "#phase-table thead th[data-phase]")[0].startswith("F1 · Phase 1")
     assert "Fase" not in browser.find_element(By.TAG_NAME, "main").text
