@@ -16,6 +16,7 @@ is still running.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -129,18 +130,36 @@ class Child:
 
 @dataclass
 class ServiceChild(Child):
-    """A service run by uvicorn; healthy once ``/health`` answers 200."""
+    """A service run by uvicorn (with ``--workers``: a supervisor and its worker processes); healthy once ``/health`` answers 200.
+
+    Each start is a session of its own, so the whole group goes together: a
+    supervisor that ends (even by ``kill -9``, which it cannot pass on) has
+    its workers killed at once, before they hold the port against the restart.
+    """
 
     command: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
+    _group_reaped: bool = False
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env)
+        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
+        self._group_reaped = False
 
     def exit_code(self) -> int | None:
-        return None if self.process is None else self.process.poll()
+        code = None if self.process is None else self.process.poll()
+        if code is not None and not self._group_reaped:
+            self._reap_group()
+        return code
+
+    def _reap_group(self) -> None:
+        """SIGKILL what is left of the ended process's group: workers whose supervisor died."""
+        assert self.process is not None
+        self._group_reaped = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
@@ -152,12 +171,14 @@ class ServiceChild(Child):
             return False
 
     def terminate(self) -> None:
+        """SIGTERM to uvicorn, which stops its workers, each finishing its requests."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -216,8 +237,9 @@ class IdentityChild(Child):
 
 
 def service_child(
-    name: str, factory: str, port: int, local: LocalSettings, nats_url: str, auth_env: dict[str, str], backoff: Backoff
+    name: str, factory: str, port: int, local: LocalSettings, nats_url: str, auth_env: dict[str, str], backoff: Backoff, workers: int = 1
 ) -> ServiceChild:
+    """The service's uvicorn command and environment; ``workers`` over 1 serve it from that many processes (``<SERVICE>_WORKERS``)."""
     prefix = name.upper()
     env = {
         **auth_env,
@@ -227,7 +249,9 @@ def service_child(
         f"{prefix}_PORT": str(port),
     }
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning"]
-    return ServiceChild(name, backoff, command=command, env=env, url=f"http://{local.host}:{port}")
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    return ServiceChild(name, backoff, command=command, env=env, url=f"http://{local.host}:{port}", workers=workers)
 
 
 @dataclass
@@ -319,7 +343,9 @@ def main() -> int:
     def backoff() -> Backoff:
         return Backoff(local.restart_first_seconds, local.restart_longest_seconds, local.restart_stable_seconds)
 
-    ports = {name: settings_class().port for name, _, settings_class in SERVICES}
+    configured = {name: settings_class() for name, _, settings_class in SERVICES}
+    ports = {name: settings.port for name, settings in configured.items()}
+    workers = {name: getattr(settings, "workers", 1) for name, settings in configured.items()}  # the Kobo webhook: one
     identity = IdentitySettings(
         var_dir=local.var_dir,
         host=local.host,
@@ -338,7 +364,7 @@ def main() -> int:
         "IMPORTS_CLIENT_SECRET": idp.provider.client_secret("osv-imports"),
     }
     services: list[Child] = [
-        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff()) for name, factory, _ in SERVICES
+        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff(), workers[name]) for name, factory, _ in SERVICES
     ]
     announced: set[str] = set()
 
@@ -347,7 +373,8 @@ def main() -> int:
             return
         announced.add(child.name)
         what = "Kobo webhook; hooks in IMPORTS_KOBO_HOOKS" if child.name == "imports" else f"API docs: {child.url}/docs"
-        print(f"  {child.name:<11} {child.url}   ({what}, pid {child.pid()})", flush=True)
+        processes = f"pid {child.pid()}" + (f", {child.workers} workers" if child.workers > 1 else "")
+        print(f"  {child.name:<11} {child.url}   ({what}, {processes})", flush=True)
         if len(announced) == len(services):
             print(f"  {'nats':<11} {nats.server.public_url}   (JetStream store: {local.var_dir / 'nats'}, pid {nats.pid()})", flush=True)
             print(

@@ -24,6 +24,11 @@ from shared.files import PRIVATE_FILE, private_dir
 KEY_BYTES = 32
 
 
+def two_workers_if_cores() -> int:
+    """The default :attr:`ServiceSettings.workers`: 2 on a machine with two cores or more, else 1."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 class ServiceSettings(BaseSettings):
     """Settings every service has. Subclasses set ``service_name`` and the prefix."""
 
@@ -32,6 +37,16 @@ class ServiceSettings(BaseSettings):
     service_name: str = "service"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default_factory=two_workers_if_cores,
+        ge=1,
+        le=32,
+        description=(
+            "Processes serving the API, started by the launchers (`make run`, the bench) as uvicorn's `--workers`. Python runs "
+            "one thread at a time per process, so a second process is how a service uses a second core. They share the store "
+            "(and, on SQLite, its files): one holds the relay lease and publishes, the others stand by."
+        ),
+    )
     var_dir: Path = Field(
         default=Path("var"),
         description="Where embedded-default files live (SQLite stores, keys).",

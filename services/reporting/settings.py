@@ -12,6 +12,13 @@ class ReportingSettings(ServiceSettings):
 
     service_name: str = "reporting"
     port: int = 8004
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="Processes serving the API (uvicorn's `--workers`, started by `make run`). One by default: the read model's "
+        "writers are its consumers, and on SQLite one process keeps them apart; on PostgreSQL, replicas share it as the write services do.",
+    )
     consumer_batch: int = 1000
     checkpoint_every: int = Field(
         default=500,

@@ -38,6 +38,20 @@ def pid_running(*argument: str) -> int:
     return found[0]
 
 
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (uvicorn's workers, under its supervisor)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -54,6 +68,7 @@ def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
         "OSV_NATS_PORT": str(ports["nats"]),
         "OSV_IDP_PORT": str(ports["idp"]),
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
+        "FUNDING_WORKERS": "2",  # whatever the machine's cores: a supervisor and its workers
     }
     process = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -78,9 +93,12 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_
 
         # A service is killed: the launcher says so, starts it again, and the rest keeps running.
         killed = pid_running("--port", str(ports["funding"]))
-        os.kill(killed, signal.SIGKILL)
+        workers = [pid for pid in children_of(killed) if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) == 2, f"funding's workers under uvicorn {killed}: {workers}"
+        os.kill(killed, signal.SIGKILL)  # uvicorn's supervisor: it cannot stop its workers
         console.wait_for(rf"funding \(pid {killed}\) exited with code -9 \(killed by SIGKILL\); restarting it in [\d.]+ s")
         console.wait_for(r"funding is healthy again after restart 1")
+        assert not [pid for pid in workers if alive(pid)], "the killed supervisor's workers still run"
         assert httpx.get(f"{funding}/health", timeout=10).status_code == 200
         assert pid_running("--port", str(ports["funding"])) != killed
         assert console.process.poll() is None
@@ -99,6 +117,7 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_ctrl_c_
 
         # Ctrl-C stops every process it started.
         children = [pid_running("--port", str(ports[name])) for name in ("registry", "funding", "engagement", "reporting", "imports")]
+        children += [worker for child in children for worker in children_of(child)]
         children.append(pid_running("-c", str(tmp_path / "var" / "nats" / "nats.conf")))
         console.process.send_signal(signal.SIGINT)
         assert console.process.wait(timeout=60) == 0, console.text()
