@@ -352,6 +352,21 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
             return row
 
 
+def sqlite_workers(bench: Workbench, quick: bool = False) -> Row:
+    """Two processes of each write service on one SQLite store, as ``make run`` serves them (``<SERVICE>_WORKERS``), clients spread over them."""
+    case = "sqlite_workers"
+    counts = {name: 1 if name == "reporting" else 2 for name in SERVICES}
+    with nats_single(bench.directory(case)) as nats_server:
+        with System(layout(bench, case, nats_server.url, replicas=counts)) as system:
+            pool = map_pool(system, case, 60 if quick else 120)
+            commands = mixed(case, pool, osvs=300, grants=20, members=20, activities=20) if quick else mixed(case, pool, osvs=1200, grants=40, members=40, activities=40)
+            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
+            row = finish(case, system, load, None)
+            roles = {name: sorted(p.health().get("relay", {}).get("role", "?") for p in system.replicas[name]) for name in ("registry", "funding", "engagement")}
+            row.fault = "; ".join(f"2 {name} processes on one SQLite store ({', '.join(r)})" for name, r in roles.items())
+            return row
+
+
 def stream_leader_killed(bench: Workbench, quick: bool = False) -> Row:
     """A 3-node JetStream cluster on loopback, streams with 3 replicas: ``kill -9`` of the registry stream's leader mid-load."""
     case = "kill_stream_leader"
@@ -448,6 +463,7 @@ CASES = [
     Case("oversized_event", oversized_event),
     Case("double_nats_restart", nats_restarted_twice),
     Case("replicas", replicas),
+    Case("sqlite_workers", sqlite_workers),
     Case("kill_nats", nats_killed),
     Case("kill_stream_leader", stream_leader_killed),
     Case("kill_reporting", reporting_killed),
