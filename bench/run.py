@@ -9,11 +9,15 @@ uvicorn in its own process, SQLite files in a temporary directory. The
 baselines are measured in the same run on the same machine:
 
 1. Commands/s through each write service's HTTP API (a few concurrent clients),
-   beside plain ``eventsourcing`` appends to an SQLite file, one per transaction;
+   each service served as ``make run`` serves it (its ``<SERVICE>_WORKERS``
+   uvicorn workers; CPU counts them all), beside plain ``eventsourcing``
+   appends to an SQLite file, one per transaction;
    and the rate at which an import's rows (``osv_mapping``: a dry run, then the
    command, both keyed) become registry's commands. Each is then set against the
    combined bare ceiling of the run, ``1/(1/save loop + 1/bare FastAPI)``: one
-   bare save plus one bare request per command.
+   bare save plus one bare request per command, the bare request served both
+   from one process and from as many workers as the services, the faster
+   counting.
 1b. Commands/s with 16 concurrent clients on SQLite (the services' store alone,
    registry's application in-process, ``POST /osvs``), where group commit shares
    one fsync among saves made at once, beside the same one-commit-per-save loop;
@@ -47,6 +51,7 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -229,13 +234,31 @@ def headers() -> dict[str, str]:
 # --------------------------------------------------------------------------
 
 
+def configured_workers(name: str) -> int:
+    """The processes ``make run`` serves the service from (its settings' ``workers``, ``<SERVICE>_WORKERS``); 1 for others."""
+    from deploy.run_local import SERVICES
+
+    return next((getattr(settings(), "workers", 1) for known, _, settings in SERVICES if known == name), 1)
+
+
 class ServiceProcess:
-    """One service under uvicorn in a child process, configured by its env prefix."""
+    """One service under uvicorn in a child process (its own session), configured by its env prefix.
+
+    ``workers``: uvicorn's ``--workers``; by default as ``make run`` serves the service (:func:`configured_workers`).
+    """
 
     def __init__(
-        self, name: str, var_dir: Path, nats_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, factory: str | None = None
+        self,
+        name: str,
+        var_dir: Path,
+        nats_url: str,
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        factory: str | None = None,
+        workers: int | None = None,
     ) -> None:
         self.name = name
+        self.workers = workers if workers is not None else configured_workers(name)
         self.factory = factory or f"services.{name}.api:create_app"
         self.port = free_port(HOST)
         self.url = f"http://{HOST}:{self.port}"
@@ -257,8 +280,10 @@ class ServiceProcess:
         command = [
             sys.executable, "-m", "uvicorn", self.factory, "--factory",
             "--host", HOST, "--port", str(self.port), "--log-level", "warning",
-        ]
-        self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        ] + (["--workers", str(self.workers)] if self.workers > 1 else [])
+        self.proc = subprocess.Popen(
+            command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -293,6 +318,9 @@ class ServiceProcess:
             else:
                 if time.perf_counter() - started > 5:
                     SLOW_STOPS.append(f"{self.name} took {time.perf_counter() - started:.1f}s to stop on SIGTERM")
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # a worker its supervisor left behind
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -345,14 +373,21 @@ def es_sqlite_app(path: Path) -> Application:
 
 
 def proc_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) a child process has used so far."""
+    """CPU seconds (user + system) a child process and the processes under it (uvicorn's workers) have used so far."""
     if pid is None:
         return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    tree, grown = {pid}, True
+    while grown:
+        under = {child for child, fields in stats.items() if int(fields[1]) in tree} - tree
+        tree |= under
+        grown = bool(under)
+    ticks = sum(int(stats[member][11]) + int(stats[member][12]) for member in tree if member in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -860,18 +895,23 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid)
         rows.append(Row("  registry POST /osvs, NATS unreachable (relay idle)", fmt_rate(run.per_second, "cmd/s"),
                         "CPU per command: service / client", f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
-    bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app")
-    try:
-        with step("bare FastAPI"):
-            bare.start()
-            drive(bare.url, "/osvs", osv_body, args.warmup, c)
-            run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
-        rows.append(Row("  bare FastAPI+uvicorn POST, no store (same client)", fmt_rate(run.per_second, "cmd/s"),
-                        "CPU per request: server / client",
-                        f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
-    finally:
-        bare.stop()
-    add_combined_ceiling(rows, measured, baseline.per_second, run.per_second)
+    # The bare request, served as the services are (their workers) and from one process: the ceiling takes the faster.
+    bare_rates = []
+    for workers in sorted({1, max(configured_workers(name) for name in ("registry", "funding", "engagement"))}):
+        bare = ServiceProcess("bare", tmp, "", tmp, factory="bench.bare_api:create_app", workers=workers)
+        try:
+            with step(f"bare FastAPI, {workers} worker(s)"):
+                bare.start()
+                drive(bare.url, "/osvs", osv_body, args.warmup, c)
+                run = drive(bare.url, "/osvs", osv_body, n, c, bare.proc_pid)
+            served = "one process" if workers == 1 else f"{workers} workers"
+            rows.append(Row(f"  bare FastAPI+uvicorn POST, no store (same client), {served}", fmt_rate(run.per_second, "cmd/s"),
+                            "CPU per request: server / client",
+                            f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
+            bare_rates.append(run.per_second)
+        finally:
+            bare.stop()
+    add_combined_ceiling(rows, measured, baseline.per_second, max(bare_rates))
 
 
 def import_rows_count(commands: int) -> int:
