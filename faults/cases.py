@@ -332,38 +332,25 @@ def nats_restarted_twice(bench: Workbench, quick: bool = False) -> Row:
 
 
 def replicas(bench: Workbench, quick: bool = False) -> Row:
-    """Two replicas of reporting and two of funding, each pair sharing one PostgreSQL database, clients spread over them."""
+    """Two replicas of each service, clients spread over them: reporting's (and, in the full run, funding's) sharing one
+    PostgreSQL database, the others one SQLite store, as ``make run`` serves the write services (``<SERVICE>_WORKERS``)."""
     case = "replicas"
     directory = bench.directory(case)
     on_postgres = ("funding", "reporting") if not quick else ("reporting",)
-    counts = {name: 2 if name in on_postgres else 1 for name in SERVICES}
+    counts = dict.fromkeys(SERVICES, 2)
     with nats_single(directory) as nats_server:
         options = {"replicas": counts, "database_urls": bench.databases(case, on_postgres)}
         with System(layout(bench, case, nats_server.url, **options)) as system:
-            pool = map_pool(system, case, 0 if quick else 120)
-            commands = mixed(case, pool, osvs=300) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
+            pool = map_pool(system, case, 60 if quick else 120)
+            commands = mixed(case, pool, osvs=300, grants=20, members=20, activities=20) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
             load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             row = finish(case, system, load, None)
             shared = []
-            for name in on_postgres:
-                roles = [p.health().get("relay", {}).get("role", "?") if name != "reporting" else "consumer" for p in system.replicas[name]]
-                shared.append(f"{len(roles)} {name} replicas on one database ({', '.join(roles)})")
+            for name in SERVICES:
+                roles = sorted(p.health().get("relay", {}).get("role", "?") if name != "reporting" else "consumer" for p in system.replicas[name])
+                store = "one PostgreSQL database" if name in on_postgres else "one SQLite store"
+                shared.append(f"{len(roles)} {name} replicas on {store} ({', '.join(roles)})")
             row.fault = "; ".join(shared)
-            return row
-
-
-def sqlite_workers(bench: Workbench, quick: bool = False) -> Row:
-    """Two processes of each write service on one SQLite store, as ``make run`` serves them (``<SERVICE>_WORKERS``), clients spread over them."""
-    case = "sqlite_workers"
-    counts = {name: 1 if name == "reporting" else 2 for name in SERVICES}
-    with nats_single(bench.directory(case)) as nats_server:
-        with System(layout(bench, case, nats_server.url, replicas=counts)) as system:
-            pool = map_pool(system, case, 60 if quick else 120)
-            commands = mixed(case, pool, osvs=300, grants=20, members=20, activities=20) if quick else mixed(case, pool, osvs=1200, grants=40, members=40, activities=40)
-            load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
-            row = finish(case, system, load, None)
-            roles = {name: sorted(p.health().get("relay", {}).get("role", "?") for p in system.replicas[name]) for name in ("registry", "funding", "engagement")}
-            row.fault = "; ".join(f"2 {name} processes on one SQLite store ({', '.join(r)})" for name, r in roles.items())
             return row
 
 
@@ -463,7 +450,6 @@ CASES = [
     Case("oversized_event", oversized_event),
     Case("double_nats_restart", nats_restarted_twice),
     Case("replicas", replicas),
-    Case("sqlite_workers", sqlite_workers),
     Case("kill_nats", nats_killed),
     Case("kill_stream_leader", stream_leader_killed),
     Case("kill_reporting", reporting_killed),
