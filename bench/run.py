@@ -51,7 +51,6 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -242,7 +241,7 @@ def configured_workers(name: str) -> int:
 
 
 class ServiceProcess:
-    """One service under uvicorn in a child process (its own session), configured by its env prefix.
+    """One service under uvicorn in a child process, configured by its env prefix.
 
     ``workers``: uvicorn's ``--workers``; by default as ``make run`` serves the service (:func:`configured_workers`).
     """
@@ -281,9 +280,7 @@ class ServiceProcess:
             sys.executable, "-m", "uvicorn", self.factory, "--factory",
             "--host", HOST, "--port", str(self.port), "--log-level", "warning",
         ] + (["--workers", str(self.workers)] if self.workers > 1 else [])
-        self.proc = subprocess.Popen(
-            command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.proc = subprocess.Popen(command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -318,9 +315,6 @@ class ServiceProcess:
             else:
                 if time.perf_counter() - started > 5:
                     SLOW_STOPS.append(f"{self.name} took {time.perf_counter() - started:.1f}s to stop on SIGTERM")
-        if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # a worker its supervisor left behind
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -16,7 +16,7 @@ is still running.
 
 from __future__ import annotations
 
-import contextlib
+import json
 import logging
 import os
 import signal
@@ -130,11 +130,12 @@ class Child:
 
 @dataclass
 class ServiceChild(Child):
-    """A service run by uvicorn (with ``--workers``: a supervisor and its worker processes); healthy once ``/health`` answers 200.
+    """A service run by uvicorn; healthy once ``/health`` answers 200.
 
-    Each start is a session of its own, so the whole group goes together: a
-    supervisor that ends (even by ``kill -9``, which it cannot pass on) has
-    its workers killed at once, before they hold the port against the restart.
+    With ``--workers``, uvicorn's supervisor and its worker processes: each worker asks the kernel to end it when
+    the supervisor ends (:func:`shared.lifecycle.die_with_supervisor`), so a restart never finds the port held.
+    Every service stays in the launcher's process group: a signal to the job (a closed terminal, ``kill -9 %1``)
+    reaches them all.
     """
 
     command: list[str] = field(default_factory=list)
@@ -142,24 +143,12 @@ class ServiceChild(Child):
     url: str = ""
     workers: int = 1
     process: subprocess.Popen[bytes] | None = None
-    _group_reaped: bool = False
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env, start_new_session=True)
-        self._group_reaped = False
+        self.process = subprocess.Popen(self.command, env=self.env)
 
     def exit_code(self) -> int | None:
-        code = None if self.process is None else self.process.poll()
-        if code is not None and not self._group_reaped:
-            self._reap_group()
-        return code
-
-    def _reap_group(self) -> None:
-        """SIGKILL what is left of the ended process's group: workers whose supervisor died."""
-        assert self.process is not None
-        self._group_reaped = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        return None if self.process is None else self.process.poll()
 
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
@@ -177,8 +166,7 @@ class ServiceChild(Child):
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.kill()
 
 
 @dataclass
@@ -237,9 +225,21 @@ class IdentityChild(Child):
 
 
 def service_child(
-    name: str, factory: str, port: int, local: LocalSettings, nats_url: str, auth_env: dict[str, str], backoff: Backoff, workers: int = 1
+    name: str,
+    factory: str,
+    port: int,
+    local: LocalSettings,
+    nats_url: str,
+    auth_env: dict[str, str],
+    backoff: Backoff,
+    workers: int = 1,
+    feeds: dict[str, str] | None = None,
 ) -> ServiceChild:
-    """The service's uvicorn command and environment; ``workers`` over 1 serve it from that many processes (``<SERVICE>_WORKERS``)."""
+    """The service's uvicorn command and environment; ``workers`` over 1 serve it from that many processes (``<SERVICE>_WORKERS``).
+
+    ``feeds``: each write service's base URL on the ports this launcher gives them, for the views' ``GET /events``
+    reads (``<SERVICE>_FEED_URLS``, unless set): on other ports than 8001-8003 the defaults would ask someone else.
+    """
     prefix = name.upper()
     env = {
         **auth_env,
@@ -248,6 +248,8 @@ def service_child(
         f"{prefix}_NATS_URL": os.environ.get(f"{prefix}_NATS_URL", nats_url),
         f"{prefix}_PORT": str(port),
     }
+    if feeds:
+        env[f"{prefix}_FEED_URLS"] = os.environ.get(f"{prefix}_FEED_URLS", json.dumps(feeds))
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning"]
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -346,6 +348,7 @@ def main() -> int:
     configured = {name: settings_class() for name, _, settings_class in SERVICES}
     ports = {name: settings.port for name, settings in configured.items()}
     workers = {name: getattr(settings, "workers", 1) for name, settings in configured.items()}  # the Kobo webhook: one
+    feeds = {name: f"http://{local.host}:{ports[name]}" for name in ("registry", "funding", "engagement")}
     identity = IdentitySettings(
         var_dir=local.var_dir,
         host=local.host,
@@ -364,7 +367,7 @@ def main() -> int:
         "IMPORTS_CLIENT_SECRET": idp.provider.client_secret("osv-imports"),
     }
     services: list[Child] = [
-        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff(), workers[name]) for name, factory, _ in SERVICES
+        service_child(name, factory, ports[name], local, nats.server.url, auth_env, backoff(), workers[name], feeds) for name, factory, _ in SERVICES
     ]
     announced: set[str] = set()
 
@@ -387,6 +390,7 @@ def main() -> int:
     supervisor = Supervisor([idp, nats, *services], on_healthy)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGHUP, supervisor.request_stop)  # the terminal closed: stop everything, as Ctrl-C does
     try:
         idp.start()
         idp.started_at = time.monotonic()

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import multiprocessing
+import os
 import signal
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from types import FrameType
@@ -100,3 +104,28 @@ def on_stop_signal(callback: Callable[[], None]) -> Iterator[None]:
     finally:
         for signum, before in previous.items():
             signal.signal(signum, before)
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option: the signal the kernel sends a process when the thread that started it ends (Linux)."""
+
+
+def die_with_supervisor() -> None:
+    """In a uvicorn worker (a process ``multiprocessing`` spawned), have the kernel SIGKILL it when its supervisor ends.
+
+    uvicorn's supervisor stops its workers when it is asked to, but a ``kill -9``
+    of it (or an out-of-memory kill) leaves them serving, holding the port and the
+    relay lease against the supervisor ``make run`` starts again. Linux only; a
+    process of its own (no supervisor) is left as it is. A supervisor already gone
+    by the time this runs ends the worker at once.
+    """
+    supervisor = multiprocessing.parent_process()
+    if supervisor is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        log.warning("could not ask to end with uvicorn's supervisor: %s", os.strerror(ctypes.get_errno()))
+        return
+    if os.getppid() != supervisor.pid:  # it ended before the request above: nobody would send the signal
+        os.kill(os.getpid(), signal.SIGKILL)
+

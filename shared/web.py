@@ -59,7 +59,7 @@ from shared.guards import (
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.listing import refuse_unknown_query_parameters
-from shared.lifecycle import on_stop_signal, stop_tasks
+from shared.lifecycle import die_with_supervisor, on_stop_signal, stop_tasks
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
@@ -580,6 +580,7 @@ def base_api(runtime: Runtime, *, title: str, description: str, page_policies: M
     error answer is documented on every operation of the OpenAPI document.
     """
     settings = runtime.settings
+    die_with_supervisor()  # a worker of `make run`'s uvicorn: never outlive the supervisor
     api = FastAPI(
         title=title,
         description=description,
