@@ -35,6 +35,11 @@ a person deletes every kept answer about them. If the record exists but no
 answer was kept (the crash window, a failure to keep it, or an answer past
 its retention), the retry gets 409 (rule ``idempotent_request_completed``):
 the request was carried out, here is what it recorded; read it with a GET.
+A record under ten seconds old may belong to a request another process (a
+worker, a replica) is still answering, so the retry first waits up to a
+second for its answer to be kept, and gives that answer when it comes; a
+retry refused by its command (say, as a duplicate of what the first one just
+recorded) looks again the same way before it answers.
 
 Only requests that recorded something are kept: a refused request (422,
 404, 409) wrote nothing, so a retry with the same key simply runs again.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +92,21 @@ def _completed(record: IdempotentRequest) -> tuple[int, list[tuple[bytes, bytes]
 class _Captured:
     start: Message | None = None
     body: list[bytes] = field(default_factory=list)
+    refused: bool = False
+    """The command answered 4xx and recorded nothing: held until the key's record is read again."""
+
+
+ANSWER_KEPT_WITHIN_SECONDS = 10.0
+"""A record younger than this (seconds) without a kept answer may be a request another process is still answering."""
+ANSWER_WAIT_SECONDS = 1.0
+"""How long a retry waits for such a record's answer to be kept (read every :data:`ANSWER_POLL_SECONDS`) before
+it is told "completed": an answer is kept within milliseconds of its commit, unless its process died (the crash window)."""
+ANSWER_POLL_SECONDS = 0.05
+
+
+def _age_seconds(record: IdempotentRequest) -> float:
+    """Seconds since the record was committed (its creation event's timestamp, UTC)."""
+    return (datetime.now(timezone.utc) - record.created_on).total_seconds()
 
 
 class IdempotencyMiddleware:
@@ -176,26 +193,34 @@ class IdempotencyMiddleware:
         """What to answer without running the command, if the key was used before; None to run it.
 
         The record is read first: an answer is kept only after the record committed, so a key without one
-        (a new request, the usual case) has no answer to look for.
+        (a new request, the usual case) has no answer to look for. A record committed in the last
+        :data:`ANSWER_KEPT_WITHIN_SECONDS` whose answer is not kept yet may be another process's request
+        still being answered (this process's own are in ``in_flight``): its answer is waited for up to
+        :data:`ANSWER_WAIT_SECONDS` before the retry is told "completed".
         """
         record = application.find_idempotent_request(call.request_id)
         if record is None:
             return None
+        if not hmac.compare_digest(record.fingerprint, call.fingerprint):
+            return _reused()
         answers: AnswerBook | None = getattr(application, "answers", None)
-        if answers is not None:
+        if answers is None:
+            return _completed(record)
+        deadline = time.monotonic() + (ANSWER_WAIT_SECONDS if _age_seconds(record) < ANSWER_KEPT_WITHIN_SECONDS else 0.0)
+        while True:
             try:
                 answer = answers.find(call.request_id, call.key)
             except exc.SQLAlchemyError:  # the record found keeps the command from running twice: 409 completed
                 log.exception("could not read kept answers; going by the event store's record")
-                answer = None
+                return _completed(record)
             if answer is not None:
                 if not hmac.compare_digest(answer.fingerprint, call.fingerprint):
                     return _reused()
                 headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
                 return answer.status, [*headers, (REPLAYED_HEADER.lower().encode(), b"true")], answer.body
-        if not hmac.compare_digest(record.fingerprint, call.fingerprint):
-            return _reused()
-        return _completed(record)
+            if time.monotonic() >= deadline:
+                return _completed(record)
+            time.sleep(ANSWER_POLL_SECONDS)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, application: Any, call: IdempotentCall) -> None:
         """Run the request with ``call`` current; if it recorded something, keep its answer before sending it."""
@@ -203,15 +228,20 @@ class IdempotencyMiddleware:
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if call.recorded is None:  # nothing was recorded: nothing to keep
+                refused = call.recorded is None and 400 <= message["status"] < 500
+                if call.recorded is None and not refused:  # nothing was recorded: nothing to keep
                     captured.start = None
                     await send(message)
                 else:
-                    captured.start = message
+                    captured.start, captured.refused = message, refused
                 return
             if message["type"] == "http.response.body" and captured.start is not None:
                 captured.body.append(message.get("body", b""))
                 if not message.get("more_body", False):
+                    earlier = await self._refusal_of_a_key_taken(application, call) if captured.refused else None
+                    if earlier is not None:
+                        await _send(send, *earlier)
+                        return
                     await self._keep(application, call, captured)
                     await send(captured.start)
                     await send({"type": "http.response.body", "body": b"".join(captured.body)})
@@ -220,6 +250,20 @@ class IdempotencyMiddleware:
 
         with serving(call):
             await self.app(scope, receive, capture)
+
+    async def _refusal_of_a_key_taken(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """For a keyed request its command refused (4xx, nothing recorded): the key's own answer, if another process
+        committed the same key meanwhile (:meth:`_earlier`); None to send the refusal.
+
+        Another process's ``in_flight`` is not this one's: the same key sent to two workers at once passes both
+        checks, and the second command may be refused *because* of the first (the OSV it just mapped is a
+        ``possible_duplicate`` of itself). Its client is owed the first answer, or "in progress", not that refusal.
+        """
+        try:
+            return await anyio.to_thread.run_sync(self._earlier, application, call)
+        except Exception:  # noqa: BLE001 - the refusal stands: nothing was recorded for it
+            log.warning("could not read the Idempotency-Key's record after a refusal", exc_info=True)
+            return None
 
     async def _keep(self, application: Any, call: IdempotentCall, captured: _Captured) -> None:
         answers: AnswerBook | None = getattr(application, "answers", None)

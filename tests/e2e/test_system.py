@@ -7,9 +7,12 @@ import re
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 
@@ -19,16 +22,22 @@ from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import System, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
+SAME_KEY_ROUNDS = 15
+SAME_KEY_AT_ONCE = 30
 
 
 def launcher_env(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
-    """What `make run` reads (``OSV_VAR_DIR``, ``OSV_NATS_PORT``, ``OSV_IDP_PORT``, ``<SERVICE>_PORT``); `make demo` and `make token` too."""
+    """What `make run` reads (``OSV_VAR_DIR``, ``OSV_NATS_PORT``, ``OSV_IDP_PORT``, ``<SERVICE>_PORT``); `make demo` and `make token` too.
+
+    Registry is served by two workers whatever the machine's cores, as `make run` serves it on two or more.
+    """
     return {
         **os.environ,
         "OSV_VAR_DIR": str(var_dir),
         "OSV_NATS_PORT": str(ports["nats"]),
         "OSV_IDP_PORT": str(ports["idp"]),
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
+        "REGISTRY_WORKERS": "2",
     }
 
 
@@ -69,6 +78,19 @@ def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
         assert "osv-platform stopped" in output
 
 
+def feeds_read(system: System, names: tuple[str, ...]) -> bool:
+    """Whether each service's views last read every source's ``GET /events`` feed without an error (``/health``)."""
+    for name in names:
+        health = getattr(system, name).get("/health").json()
+        if name == "reporting":  # its read model's sources
+            feeds = [source["feed"] for source in health["sources"].values()]
+        else:  # each view's sources
+            feeds = [source["feed"] for view in health["views"].values() for source in view.values()]
+        if not feeds or any(feed != "ok" for feed in feeds):
+            return False
+    return True
+
+
 def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     var_dir = tmp_path / "var"
@@ -90,6 +112,24 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
         eventually(lambda: system.indicators()["total"]["osvs_identified"] == 2)
 
 
+def test_one_idempotency_key_sent_to_both_registry_workers_at_once_maps_one_osv_and_gets_its_answer(tmp_path: Path) -> None:
+    # A client retrying a request it thinks lost can reach either worker while the other still runs the first.
+    # Each worker's in-flight guard is its own: the second used to run the command and be refused as a
+    # `possible_duplicate` of the OSV its own key had just mapped, or told "completed" before the answer was kept.
+    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
+    with launched(tmp_path / "var", ports) as system:
+        answers: Counter[tuple[int, str]] = Counter()
+        with ThreadPoolExecutor(SAME_KEY_AT_ONCE) as pool:
+            for attempt in range(SAME_KEY_ROUNDS):
+                body = {"name": f"Comedor Popular Virgen de Chapi {attempt}", "district": "Los Olivos", "mapped_on": "2026-11-20"}
+                headers = {"Idempotency-Key": str(uuid4())}
+                replies = list(pool.map(lambda _: system.registry.post("/osvs", json=body, headers=headers, timeout=60), range(SAME_KEY_AT_ONCE)))
+                assert len({r.json()["id"] for r in replies if r.status_code == 201}) == 1, [r.text for r in replies]
+                answers.update((r.status_code, "" if r.status_code == 201 else r.json()["errors"][0]["rule"]) for r in replies)
+        assert set(answers) <= {(201, ""), (409, "idempotent_request_in_progress")}, answers
+        assert len(system.registry.get("/osvs", params={"district": "Los Olivos"}).json()) == SAME_KEY_ROUNDS
+
+
 def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboard_shows_it(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launched(tmp_path / "var", ports) as system:
@@ -105,6 +145,8 @@ def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboa
         assert (phase2["projects_active"], phase2["beneficiaries_indirect"]) == (4, 1215)
         dashboard = system.reporting.get("/dashboard")
         assert dashboard.status_code == 200 and "Fase 2: proyectos de integración socioeconómica" in dashboard.text
+        # On ports other than 8001-8003 too, every view reads its sources' feeds where the launcher put them.
+        eventually(lambda: feeds_read(system, ("registry", "funding", "engagement", "reporting")), timeout=60)
 
         again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env={**launcher_env(tmp_path / "var", ports), **urls}, capture_output=True, text=True)
         assert again.returncode == 0 and "already loaded" in again.stdout
