@@ -341,8 +341,8 @@ def replicas(bench: Workbench, quick: bool = False) -> Row:
     with nats_single(directory) as nats_server:
         options = {"replicas": counts, "database_urls": bench.databases(case, on_postgres)}
         with System(layout(bench, case, nats_server.url, **options)) as system:
-            pool = map_pool(system, case, 60 if quick else 120)
-            commands = mixed(case, pool, osvs=300, grants=20, members=20, activities=20) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
+            pool = map_pool(system, case, 45 if quick else 120)
+            commands = mixed(case, pool, osvs=200, grants=15, members=15, activities=15) if quick else mixed(case, pool, osvs=800, grants=100, members=20)
             load = Load(commands, client_urls(system), CLIENTS, headers=system.headers).start()
             row = finish(case, system, load, None)
             shared = []

@@ -1,4 +1,7 @@
-"""The quick cases of the fault suite (``make faults`` runs them all, larger): real processes, broken mid-load.
+"""Two quick cases of the fault suite (``make faults`` runs them all, larger): real processes, broken mid-load.
+
+The refused and the oversized event are left to ``make faults``: ``tests/integration/test_exactly_once.py``
+covers both in process, and ``make test`` keeps within its time.
 
 Each starts nats-server and the four services as their own uvicorn
 processes, puts them under load from four clients (each POST with an
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from faults.audit import Row
-from faults.cases import Workbench, nats_killed, oversized_event, refused_publish, replicas
+from faults.cases import Workbench, nats_killed, replicas
 from devtools.embedded import PostgresServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -34,19 +37,6 @@ def assert_nothing_lost_or_doubled(row: Row) -> None:
     assert (row.in_feeds, row.counted) == (row.acknowledged, row.acknowledged), row
     assert (row.lost, row.duplicates) == (0, 0), row
     assert row.seconds is not None, row  # reporting caught up with every feed
-
-
-def test_events_the_stream_refuses_for_a_while_keep_their_order_and_are_all_counted(bench: Workbench) -> None:
-    # An activity with 12 beneficiaries and a meeting for its OSV, while the stream takes at most 700 bytes a message.
-    row = refused_publish(bench, quick=True)
-    assert_nothing_lost_or_doubled(row)
-    assert row.fault is not None and row.fault.startswith("engagement's relay held on position"), row
-
-
-def test_an_event_over_the_payload_limit_is_stepped_over_and_counted_from_the_feed(bench: Workbench) -> None:
-    row = oversized_event(bench, quick=True)
-    assert_nothing_lost_or_doubled(row)
-    assert row.fault is not None and row.fault.startswith("engagement's relay stepped over position"), row
 
 
 def test_a_nats_server_killed_mid_load_loses_and_doubles_nothing(bench: Workbench) -> None:

@@ -29,7 +29,8 @@ SAME_KEY_AT_ONCE = 30
 def launcher_env(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
     """What `make run` reads (``OSV_VAR_DIR``, ``OSV_NATS_PORT``, ``OSV_IDP_PORT``, ``<SERVICE>_PORT``); `make demo` and `make token` too.
 
-    Registry is served by two workers whatever the machine's cores, as `make run` serves it on two or more.
+    Registry is served by two workers whatever the machine's cores, as `make run` serves it on two or more;
+    funding and engagement by one each, to start sooner (the fault case ``replicas`` runs two of each).
     """
     return {
         **os.environ,
@@ -38,12 +39,15 @@ def launcher_env(var_dir: Path, ports: dict[str, int]) -> dict[str, str]:
         "OSV_IDP_PORT": str(ports["idp"]),
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items() if name not in ("nats", "idp")},
         "REGISTRY_WORKERS": "2",
+        "FUNDING_WORKERS": "1",
+        "ENGAGEMENT_WORKERS": "1",
     }
 
 
 @contextmanager
-def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
-    """The launched system, its clients signed in at its own provider as ``lead`` (the feeds' reads as ``auditor``)."""
+def launched(var_dir: Path, ports: dict[str, int], stop: signal.Signals = signal.SIGINT) -> Iterator[System]:
+    """The launched system, its clients signed in at its own provider as ``lead`` (the feeds' reads as ``auditor``);
+    stopped at the end by ``stop`` (Ctrl-C; SIGHUP when its terminal closes), which must stop it cleanly."""
     env = launcher_env(var_dir, ports)
     process = subprocess.Popen(
         [sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -72,7 +76,7 @@ def launched(var_dir: Path, ports: dict[str, int]) -> Iterator[System]:
         for client in clients:
             client.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
         assert "osv-platform stopped" in output
@@ -92,9 +96,11 @@ def feeds_read(system: System, names: tuple[str, ...]) -> bool:
 
 
 def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
+    """Also: a closed terminal (SIGHUP) stops it as Ctrl-C does, and one Idempotency-Key sent to both registry
+    workers at once maps one OSV and gets its answer."""
     ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     var_dir = tmp_path / "var"
-    with launched(var_dir, ports) as system:
+    with launched(var_dir, ports, stop=signal.SIGHUP) as system:  # stopped as when its terminal closes
         map_register_grant_and_enrol(system)
         system.wait_relayed()
         system.wait_applied()
@@ -111,13 +117,9 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
         assert osv.status_code == 201
         eventually(lambda: system.indicators()["total"]["osvs_identified"] == 2)
 
-
-def test_one_idempotency_key_sent_to_both_registry_workers_at_once_maps_one_osv_and_gets_its_answer(tmp_path: Path) -> None:
-    # A client retrying a request it thinks lost can reach either worker while the other still runs the first.
-    # Each worker's in-flight guard is its own: the second used to run the command and be refused as a
-    # `possible_duplicate` of the OSV its own key had just mapped, or told "completed" before the answer was kept.
-    ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
-    with launched(tmp_path / "var", ports) as system:
+        # A client retrying a request it thinks lost can reach either registry worker while the other still runs
+        # the first. Each worker's in-flight guard is its own: the second used to run the command and be refused as
+        # a `possible_duplicate` of the OSV its own key had just mapped, or told "completed" before the answer was kept.
         answers: Counter[tuple[int, str]] = Counter()
         with ThreadPoolExecutor(SAME_KEY_AT_ONCE) as pool:
             for attempt in range(SAME_KEY_ROUNDS):
