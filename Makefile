@@ -27,7 +27,7 @@ token: $(STAMP)  ## print an access token for a demo account (last line): make t
 	@$(PY) -m devtools.identity token $(USER)
 
 test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile -m "not faults"
 
 $(ASYNCAPI_CLI):
 	npm install --prefix $(ASYNCAPI_DIR) --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
@@ -43,6 +43,7 @@ bench: $(STAMP)  ## throughput and latency figures, beside the bare-library base
 	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, services, PostgreSQL); fails if a fact is lost or doubled
+	$(PY) -m pytest -n 2 --dist loadfile -m faults
 	$(PY) -m faults
 
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream

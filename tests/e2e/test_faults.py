@@ -1,7 +1,8 @@
-"""Two quick cases of the fault suite (``make faults`` runs them all, larger): real processes, broken mid-load.
+"""Quick cases of the fault suite (``make faults`` runs them all, larger): real processes, broken mid-load.
 
-The refused and the oversized event are left to ``make faults``: ``tests/integration/test_exactly_once.py``
-covers both in process, and ``make test`` keeps within its time.
+``make test`` runs the replicas case; the NATS kill is marked ``faults`` and runs under ``make faults``. The
+refused and the oversized event are left to the suite itself: ``tests/integration/test_exactly_once.py``
+covers both in process.
 
 Each starts nats-server and the four services as their own uvicorn
 processes, puts them under load from four clients (each POST with an
@@ -39,6 +40,7 @@ def assert_nothing_lost_or_doubled(row: Row) -> None:
     assert row.seconds is not None, row  # reporting caught up with every feed
 
 
+@pytest.mark.faults
 def test_a_nats_server_killed_mid_load_loses_and_doubles_nothing(bench: Workbench) -> None:
     assert_nothing_lost_or_doubled(nats_killed(bench, quick=True))
 

@@ -30,7 +30,7 @@ import pytest
 from devtools.embedded import NatsServer, free_port
 from tests.support.identity import auth_env, signed_in_headers
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.faults]
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 8

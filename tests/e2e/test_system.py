@@ -22,7 +22,7 @@ from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import System, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-SAME_KEY_ROUNDS = 15
+SAME_KEY_ROUNDS = 10
 SAME_KEY_AT_ONCE = 30
 
 
