@@ -128,4 +128,3 @@ def die_with_supervisor() -> None:
         return
     if os.getppid() != supervisor.pid:  # it ended before the request above: nobody would send the signal
         os.kill(os.getpid(), signal.SIGKILL)
-

@@ -10,9 +10,9 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
