@@ -46,7 +46,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -87,6 +87,11 @@ def record_digest(originator_id: UUID | str, version: int, topic: str, state: by
     return sha.hexdigest()
 
 
+def _as_stored(originator_id: UUID | str) -> str:
+    """An originator id as the SQLite recorder writes it (a UUID as its 32 hex digits)."""
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
 def link(previous: str, position: int, digest: str) -> str:
     """The chain's hash at ``position``, given the hash before it and the stored event's :func:`record_digest`."""
     return hashlib.sha256(f"osv-chain:v1:{previous}:{position}:{digest}".encode()).hexdigest()
@@ -99,6 +104,13 @@ MAX_SAVES_PER_COMMIT = 64
 """At most this many saves share one SQLite transaction (``SQLITE_MAX_SAVES_PER_COMMIT``; 1: a commit per save, the library's way)."""
 
 
+def _taken_lock() -> Any:
+    """A lock already held: acquiring it waits until someone releases it (lighter than a ``threading.Event``)."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(eq=False)
 class _Save:
     """One caller's ``insert_events``, waiting for the commit that holds it."""
@@ -108,6 +120,8 @@ class _Save:
     ids: Sequence[int] | None = None
     error: BaseException | None = None
     done: bool = False
+    woken: Any = field(default_factory=_taken_lock)
+    """Released once by a leader (the caller waits by acquiring it): this save is done, or its caller is to lead the next commit."""
 
 
 _SAVEPOINT = "osv_save"
@@ -146,7 +160,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
       save waiting (at most :data:`MAX_SAVES_PER_COMMIT`, oldest first, its
       own among them), and the others wait for it. A caller alone leads at
       once: no wait is ever added to make a batch (a batch is whoever arrived
-      during the previous commit);
+      during the previous commit). Each waiting caller is woken once, by
+      itself: when its save is done, or when the leader, its own save done,
+      hands the lead on to the oldest caller still waiting;
     - each save is inserted in a ``SAVEPOINT`` of its own: one that the store
       refuses (:class:`~eventsourcing.persistence.IntegrityError`: a version
       another save took, an idempotency record that exists) is rolled back
@@ -170,7 +186,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name)
         self._waiting: deque[_Save] = deque()
-        self._turn = threading.Condition()
+        self._turn = threading.Lock()
         self._leading = False
         self._in_flight = 0
         self.commits = 0
@@ -202,11 +218,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         save = _Save(stored_events, kwargs)
         with self._turn:
             self._waiting.append(save)
-            while self._leading and not save.done:
-                self._turn.wait()
+            leads = not self._leading
+            self._leading = True
+        if not leads:
+            save.woken.acquire()  # the leader wakes this caller once: its save committed (or failed), or its turn to lead
             if save.done:
                 return self._answer(save)
-            self._leading = True
         try:
             while not save.done:
                 with self._turn:
@@ -216,14 +233,18 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 with self._turn:
                     self._in_flight = 0
                     self._waiting.extendleft(reversed(retry))
-                    for each in batch:
-                        if each not in retry:
-                            each.done = True
-                    self._turn.notify_all()
+                finished = [each for each in batch if each not in retry]
+                for each in finished:
+                    each.done = True
+                for each in finished:
+                    if each is not save:
+                        each.woken.release()
         finally:
-            with self._turn:
-                self._leading = False
-                self._turn.notify_all()
+            with self._turn:  # the oldest caller still waiting leads next; none: the next to come leads
+                if self._waiting:
+                    self._waiting[0].woken.release()
+                else:
+                    self._leading = False
         return self._answer(save)
 
     @staticmethod
@@ -242,27 +263,31 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 try:
                     cursor.execute("BEGIN IMMEDIATE")
                     stored: list[_Save] = []
+                    alone = len(batch) == 1  # a lone save needs no savepoint: if refused, the whole transaction is undone
                     for position, save in enumerate(batch):
-                        cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+                        if not alone:
+                            cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
                         try:
                             save.ids = SQLiteApplicationRecorder._insert_events(self, cursor, save.stored_events, **save.kwargs)
                         except sqlite3.Error as error:
                             save.ids, save.error = None, _persistence_error(error)
                             if raw.in_transaction:
-                                cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                                cursor.execute(f"RELEASE {_SAVEPOINT}")
+                                if not alone:
+                                    cursor.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                                    cursor.execute(f"RELEASE {_SAVEPOINT}")
                                 continue
                             # SQLite undid the whole transaction: this save fails, the others run again.
                             retry = batch[:position] + batch[position + 1 :]
                             for other in retry:
                                 other.ids = None
                             return retry
-                        cursor.execute(f"RELEASE {_SAVEPOINT}")
+                        if not alone:
+                            cursor.execute(f"RELEASE {_SAVEPOINT}")
                         stored.append(save)
                     if not stored:
                         connection.rollback()
                         return []
-                    self._chain(cursor, [i for save in stored for i in (save.ids or ())])
+                    self._chain(cursor, [(i, event) for save in stored for i, event in zip(save.ids or (), save.stored_events, strict=True)])
                     connection.commit()
                     self.commits += 1
                     self.saves_committed += len(stored)
@@ -281,20 +306,30 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
-            self._chain(c, list(ids))
+            self._chain(c, list(zip(ids, stored_events, strict=True)))
         return ids
 
-    def _chain(self, c: SQLiteCursor, ids: list[int]) -> None:
-        """Chain every event after the last chained one up to the new ones (inside the insert's transaction)."""
+    def _chain(self, c: SQLiteCursor, inserted: list[tuple[int, StoredEvent]]) -> None:
+        """Chain every event after the last chained one up to the new ones (inside the insert's transaction).
+
+        ``inserted``: the transaction's new events with their notification
+        ids. When they follow the chain's head with no gap (as a rule: every
+        writer of this file chains what it inserts), they are hashed as held
+        in memory; otherwise every event after the head is read back first.
+        """
         c.execute(f"SELECT position, hash FROM {self.chain_table} ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
         position, previous = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-        c.execute(
-            f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid",
-            (position,),
-        )
+        if [rowid for rowid, _ in inserted] == list(range(position + 1, position + 1 + len(inserted))):
+            records = [(rowid, _as_stored(e.originator_id), e.originator_version, e.topic, e.state) for rowid, e in inserted]
+        else:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid",
+                (position,),
+            )
+            records = c.fetchall()
         rows = []
-        for rowid, originator_id, version, topic, state in c.fetchall():
+        for rowid, originator_id, version, topic, state in records:
             previous = link(previous, rowid, record_digest(self.convert_originator_id(originator_id), version, topic, state))
             rows.append((rowid, previous))
         c.executemany(f"INSERT INTO {self.chain_table} (position, hash) VALUES (?, ?)", rows)

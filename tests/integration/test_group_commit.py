@@ -296,3 +296,39 @@ def test_a_writer_alone_commits_each_save_before_it_returns(tmp_path: Path) -> N
         assert recorder.saves_pending() == 0
     assert recorder.commits == 5
     app.close()
+
+
+def test_a_lone_save_refused_on_its_second_event_stores_none_of_its_events(tmp_path: Path) -> None:
+    app = store_at(tmp_path / "events.db")
+    taken = Counter(name="taken")
+    app.save(taken)
+    stale = app.repository.get(taken.id)
+    taken.tick()
+    app.save(taken)  # version 2 is taken
+    stale.tick()  # a second version 2 of the same record
+    fresh = Counter(name="fresh")
+    try:
+        app.save(fresh, stale)  # one save, alone in its transaction: the fresh record first, then the collision
+    except IntegrityError:
+        pass
+    else:
+        raise AssertionError("the colliding save was stored")
+    assert not list(app.events.get(fresh.id))  # no part of the refused save was stored
+    assert recorder_of(app).max_notification_id() == 2
+    app.save(Counter(name="next"))
+    assert chain_is_valid(app)
+    app.close()
+
+
+def test_an_event_stored_without_its_chain_hash_is_chained_by_the_next_save(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    app = store_at(path)
+    app.save(Counter(name="first"))
+    row = sqlite3.connect(path).execute("SELECT originator_id, originator_version, topic, state FROM stored_events").fetchone()
+    with sqlite3.connect(path) as raw:  # a writer that does not chain: the next save must read this event back
+        raw.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (?, 2, ?, ?)", (row[0], row[2], row[3]))
+    app.save(Counter(name="second"))
+    chained = [position for position, _ in recorder_of(app).select_chain(0, 10)]
+    assert chained == [1, 2, 3]
+    assert chain_is_valid(app)
+    app.close()
