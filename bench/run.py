@@ -23,8 +23,9 @@ baselines are measured in the same run on the same machine:
    one fsync among saves made at once, beside the same one-commit-per-save loop;
    the store and the application also with a commit per save, as before.
 2. Rebuild events/s of reporting's read model from the NATS stream (a million
-   events of a three-year programme by default), beside a raw read of the same
-   stream; the decoding reads and a raw read of an ``eventsourcing`` notification
+   events of a three-year programme by default; a second process reads the
+   stream while the first applies), beside a raw read of the same stream by the
+   same pull consumer in one process; the decoding reads and a raw read of an ``eventsourcing`` notification
    log on the first 100,000 events. Filling the stream is not measured: it goes
    out with an ack asked for one message in 500 (:func:`publish_all`).
 2b. Reports as of random moments on that rebuilt read model (p50/p99), beside a

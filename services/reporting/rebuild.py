@@ -7,9 +7,9 @@ Stop the reporting service first, or pass ``--database-url`` to rebuild into
 another database beside the live one and compare (the digest is printed).
 
 On a terminal a progress bar shows the events applied out of the known total
-and the rate. Each batch is one transaction of executemany inserts; the next
-batch is on its way while one is applied. The checkpoints are made once, at
-the end.
+and the rate. Each batch is one transaction of executemany inserts. From the
+stream, a second process reads the next batches while this one applies. The
+checkpoints are made once, at the end.
 """
 
 from __future__ import annotations
@@ -18,19 +18,21 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
+import pickle
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from tqdm import tqdm
 
 from services.reporting.settings import ReportingSettings
+from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import ServiceCredentials
 from shared.messaging import stream_name
@@ -106,56 +108,65 @@ async def rebuild_from_stream(
     progress: Progress | None = None,
     sources: tuple[str, ...] = ReadModel.sources,
 ) -> int:
-    """Replay every write service's stream through a pull consumer that needs no acks, a batch per transaction.
+    """Replay every write service's stream into ``readmodel``, a batch per transaction; returns the events applied.
 
-    The next batch is asked for before the last one is applied, so the server
-    sends it while this process writes. Applying in a thread beside the reader
-    measured slower (both are Python work under one GIL), so it applies in line.
-    The cycle collector runs less often meanwhile (:func:`fewer_collections`).
+    A process of its own reads the streams (:mod:`services.reporting.streamreader`:
+    a pull consumer per stream, no acks, ``batch`` messages at a time) and
+    hands the payloads on through a pipe, a few batches ahead, while this one
+    parses and applies: reading and applying cost about the
+    same, and so each gets a core. (A thread beside the applier measured
+    slower: both halves are Python work under one lock.) The cycle collector
+    runs less often meanwhile (:func:`fewer_collections`).
+
+    Raises :class:`RebuildError` when the reader fails (the NATS server out of
+    reach, a stream shorter than it said) or stops without a word. Whatever
+    ends the rebuild (an error, Ctrl-C), the reader is stopped.
     """
     with fewer_collections():
-        return await _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources)
+        return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources)  # in line, as Ctrl-C reaches it
 
 
-async def _rebuild_from_stream(
+class RebuildError(RuntimeError):
+    """The stream could not be read to its end; the message names the reader's error."""
+
+
+READER = Path(__file__).with_name("streamreader.py")
+
+
+def _rebuild_from_stream(
     readmodel: ReadModel, nats_url: str, stream_prefix: str, batch: int, progress: Progress | None, sources: tuple[str, ...]
 ) -> int:
-    nc = await nats.connect(servers(nats_url), connect_timeout=5)
+    streams = [[stream_name(stream_prefix, source), f"osv.{source}.>"] for source in sources]
+    order = {"servers": servers(nats_url), "streams": streams, "batch": batch}
+    # The order goes on the reader's standard input, not its command line: a NATS URL may carry a password.
+    reader = subprocess.Popen([sys.executable, str(READER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603 - our own script
+    assert reader.stdin is not None and reader.stdout is not None
     try:
-        js = nc.jetstream()
-        streams = []
-        for source in sources:
+        with contextlib.suppress(BrokenPipeError):  # a reader that died at once is named below, by its exit code
+            reader.stdin.write(json.dumps(order).encode())
+            reader.stdin.close()
+        total, seen = 0, 0
+        while True:
             try:
-                info = await js.stream_info(stream_name(stream_prefix, source))
-            except NotFoundError:
-                continue
-            streams.append((source, info))
-        total, seen = sum(info.state.messages for _, info in streams), 0
-        for source, info in streams:
-            last = info.state.last_seq
-            if info.state.messages == 0:
-                continue
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=60)
-            subscription = await js.pull_subscribe(f"osv.{source}.>", stream=info.config.name, config=config)
-            sequence = 0
-            fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
-            try:
-                while sequence < last:
-                    messages = await fetching
-                    sequence = messages[-1].metadata.sequence.stream
-                    if sequence < last:
-                        fetching = asyncio.ensure_future(subscription.fetch(batch, timeout=10))
-                        await asyncio.sleep(0)  # send the request before the loop blocks on applying
-                    readmodel.apply([parse(m.data) for m in messages], checkpoint=False)
-                    seen += len(messages)
-                    if progress:
-                        progress(seen, total)
-            finally:
-                fetching.cancel()  # a batch asked for when the rebuild stopped (a failure, Ctrl-C) is not waited for
-            await subscription.unsubscribe()
-        return seen
+                kind, value = pickle.load(reader.stdout)  # noqa: S301 - written by the reader this process started
+            except EOFError:
+                raise RebuildError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
+            if kind == TOTAL:
+                total = value
+            elif kind == BATCH:
+                readmodel.apply([parse(payload) for payload in value], checkpoint=False)
+                seen += len(value)
+                if progress:
+                    progress(seen, total)
+            elif kind == DONE:
+                return seen
+            else:
+                raise RebuildError(f"reading the stream failed: {value}")
     finally:
-        await nc.close()
+        if reader.poll() is None:
+            reader.kill()
+        reader.wait()
+        reader.stdout.close()
 
 
 def rebuild_from_feeds(

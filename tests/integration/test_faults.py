@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import socket
 from pathlib import Path
 
 import nats
 import pytest
 
 from devtools.embedded import NatsServer
-from services.reporting.rebuild import COLLECT_EVERY, rebuild_from_feeds, rebuild_from_stream
+from services.reporting import rebuild
+from services.reporting.rebuild import COLLECT_EVERY, RebuildError, rebuild_from_feeds, rebuild_from_stream
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from tests.integration.test_event_flow import map_register_grant_and_enrol
@@ -96,9 +99,15 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(tmp_p
         live = ReadModel(make_engine(f"sqlite:///{tmp_path / 'var' / 'reporting' / 'readmodel.db'}"))
 
         from_stream = ReadModel(make_engine(f"sqlite:///{tmp_path / 'from-stream.db'}"))
-        before, during = gc.get_threshold(), []
-        replayed = asyncio.run(rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4, progress=lambda *_: during.append(gc.get_threshold())))
+        before, during, commands = gc.get_threshold(), [], []
+
+        def progress(*_: int) -> None:
+            during.append(gc.get_threshold())
+            commands.extend(command_line(pid) for pid in stream_readers())
+
+        replayed = asyncio.run(rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4, progress=progress))
         assert during and all(t[0] == COLLECT_EVERY for t in during)  # a sixth of a rebuild's CPU was the cycle collector
+        assert commands and not any(nats_server.url.encode() in command for command in commands)  # a NATS URL may carry a password
         assert gc.get_threshold() == before
         from_feeds = ReadModel(make_engine(f"sqlite:///{tmp_path / 'from-feeds.db'}"))
         feeds = {name: client for name, client in system.writers().items()}
@@ -110,9 +119,52 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(tmp_p
         def interrupted(*_: int) -> None:
             raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):  # an operator's Ctrl-C: the collector is as it was
+        with pytest.raises(KeyboardInterrupt):  # an operator's Ctrl-C: the collector is as it was, the reader gone
             asyncio.run(rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV", batch=4, progress=interrupted))
         assert gc.get_threshold() == before
+        assert not stream_readers()
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def stream_readers() -> list[int]:
+    """This process's children that run the rebuild's stream reader."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status, command = (entry / "status").read_text(), (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"PPid:\t{os.getpid()}\n" in status and b"streamreader.py" in command:
+                children.append(int(entry.name))
+    return children
+
+
+def test_a_rebuild_with_the_nats_server_out_of_reach_fails_naming_it_and_leaves_no_reader(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"nats://127.0.0.1:{probe.getsockname()[1]}"
+    readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'readmodel.db'}"))
+    with pytest.raises(RebuildError, match="reading the stream failed: NoServersError"):
+        asyncio.run(rebuild_from_stream(readmodel, nowhere, "OSV"))
+    assert not stream_readers()
+    assert readmodel.facts() == []
+
+
+def test_a_reader_that_dies_before_the_end_of_the_stream_fails_the_rebuild_with_its_exit_code(
+    tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dying = tmp_path / "streamreader.py"
+    dying.write_text("import sys\nsys.exit(3)\n")  # as a reader killed by the kernel would: no word, its pipe closed
+    monkeypatch.setattr(rebuild, "READER", dying)
+    with pytest.raises(RebuildError, match=r"stopped \(exit code 3\) before the end of the stream"):
+        asyncio.run(rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV"))
 
 
 def test_no_member_name_or_document_number_is_in_the_engagement_store_the_stream_or_the_feed(
