@@ -19,6 +19,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
+from shared.lifecycle import collect_less_often
 from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -36,6 +37,7 @@ def bootstrap(
     settings = settings or ReportingSettings()
 
     def build(_: dict[str, str]) -> Reporting:
+        collect_less_often()  # an as-of report loads a tally of hundreds of thousands of objects: no full collections mid-report
         readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
         env = persistence_env(
             settings.store_url(),

@@ -35,6 +35,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import ServiceCredentials
+from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
 from shared.views import json_loads, make_engine
 
@@ -78,13 +79,9 @@ def servers(nats_url: str) -> list[str]:
     return [server.strip() for server in nats_url.split(",") if server.strip()]
 
 
-COLLECT_EVERY = 50_000
-"""Allocations between two runs of Python's cycle collector while a rebuild runs (700 by default)."""
-
-
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Python's cycle collector runs every :data:`COLLECT_EVERY` allocations instead of 700, then as it did before.
+    """Python's cycle collector runs every :data:`~shared.lifecycle.COLLECT_EVERY` allocations instead of 700, then as it did before.
 
     A rebuild makes and drops millions of short-lived objects, rows and
     dicts among them, and the collector's passes over them were a sixth of
@@ -92,8 +89,7 @@ def fewer_collections() -> Iterator[None]:
     collected, only less often; the thresholds are put back however the
     rebuild ends.
     """
-    before = gc.get_threshold()
-    gc.set_threshold(COLLECT_EVERY, 20, 20)
+    before = collect_less_often()
     try:
         yield
     finally:

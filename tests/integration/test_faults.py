@@ -13,8 +13,9 @@ import pytest
 
 from devtools.embedded import NatsServer
 from services.reporting import rebuild
-from services.reporting.rebuild import COLLECT_EVERY, RebuildError, rebuild_from_feeds, rebuild_from_stream
+from services.reporting.rebuild import RebuildError, rebuild_from_feeds, rebuild_from_stream
 from services.reporting.views.readmodel import ReadModel
+from shared.lifecycle import COLLECT_EVERY
 from shared.views import make_engine
 from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import eventually, running_system
