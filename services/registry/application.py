@@ -39,7 +39,7 @@ from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, Non
 from services.registry.views.documentcounts import DocumentCounts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictTable
+from shared.districts import DistrictTable, UnknownDistrictError
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MunicipalityTable, UnknownMunicipalityError
@@ -249,10 +249,35 @@ class Registry(ServiceApplication):
         Kept per district name once found (the table is fixed for the process's life): every command and every read
         of an OSV asks it, and a look-up folds the name again (about 0.05 ms).
         """
-        found = self._ubigeos.get(osv.district)
+        return self._ubigeo_named(osv.district)
+
+    def _ubigeo_named(self, district: str) -> str:
+        """The ubigeo of the district of that name, kept once found; raises :class:`UnknownDistrictError`."""
+        found = self._ubigeos.get(district)
         if found is None:
-            found = self._ubigeos[osv.district] = self.districts.find(osv.district).ubigeo
+            found = self._ubigeos[district] = self.districts.find(district).ubigeo
         return found
+
+    def municipality_of(self, data: Mapping[str, Any]) -> str | None:
+        """As :meth:`ServiceApplication.municipality_of`; an event that names its OSV's ``district`` (``OSVMapped``, ``OSVMerged``)
+        is placed by that district's ubigeo, without reading the OSV from the store.
+
+        The relay and ``GET /events`` place every new OSV this way, those another
+        worker or an earlier process mapped too (reading each back was a third of
+        the relay's CPU). An OSV's district never changes.
+        """
+        osv_id, district = data.get("osv_id"), data.get("district")
+        if osv_id is not None and isinstance(district, str):
+            try:
+                found = self._ubigeo_named(district)
+            except UnknownDistrictError:
+                pass  # a name the table no longer knows: the OSV's own record says
+            else:
+                key = UUID(str(osv_id))
+                self._mapped_in.pop(key, None)
+                self._municipalities[key] = found  # the OSV's later events are placed without reading it either
+                return found
+        return super().municipality_of(data)
 
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
         """The ubigeo of the district the OSV was mapped in (read from its first event: it never changes).

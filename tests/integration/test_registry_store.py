@@ -9,6 +9,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.registry.application import Registry
 from services.registry.domain.ruos import ApplicationStatus, RUOSNumberIndex, RUOSNumberTakenError
+from services.registry.events import catalogue
 from services.registry.views.documentcounts import DocumentCounts
 from shared.settings import sqlalchemy_url
 from shared.store import persistence_env
@@ -101,3 +102,22 @@ def test_the_counts_view_keeps_the_latest_tally_once_on_both_databases(database_
     assert (readiness.members_total, readiness.members_with_unaccepted_documents) == (2, 1)
     assert counts.applied_position() == 6
     registry.close()
+
+
+def test_each_osv_another_worker_mapped_is_placed_by_its_district_without_reading_it_back(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    mapper, relay = registry_on(database_url), registry_on(database_url)  # two workers on one store; the relay runs in the second
+    comas = mapper.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
+    ate = mapper.map_osv("Mujeres Emprendedoras de Huaycán", "Ate", date(2021, 3, 16))
+    mapper.register_in_ruos(comas, "RUOS-COMAS-2021-017", date(2021, 7, 12))
+    reads: list[object] = []
+    real_get = relay.repository.get
+    monkeypatch.setattr(relay.repository, "get", lambda *args, **kwargs: reads.append(args) or real_get(*args, **kwargs))
+
+    placed = {}
+    for notification in relay.log_after(0, 100):
+        cloudevent = catalogue.to_cloudevent(notification.id, relay.decode(notification), locate=relay.municipality_of)
+        if cloudevent is not None:
+            placed[(cloudevent["type"], cloudevent["subject"])] = cloudevent["municipality"]
+
+    assert placed == {("OSVMapped", str(comas)): "150110", ("OSVMapped", str(ate)): "150103", ("RUOSRegistered", str(comas)): "150110"}
+    assert reads == []  # the OSVs' municipalities came from their OSVMapped events, the registration's from there too
