@@ -77,6 +77,13 @@ class ServiceSettings(BaseSettings):
         description="After publishing a batch, seconds the relay waits before reading the next, so that events saved meanwhile go out "
         "together (a lone event goes out at once); 0 reads again at once.",
     )
+    relay_stall_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long events may wait while the relay's published position does not move before `/health` says `degraded`, "
+        "whichever replica (worker) answers: a standby knows only the store's positions, not the active relay's errors.",
+    )
     postgres_lock_timeout_seconds: int = 5
     chain_head_seconds: float = Field(
         default=30.0, gt=0, le=60, description="How often the relay publishes the store's hash-chain head to the OSV_CHAIN_HEADS bucket: at least every minute."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -172,6 +173,11 @@ class RelayHealth(BaseModel):
         default_factory=list,
         description="Events the stream could never take (position and reason), since the process started; consumers fetch them from the feed.",
     )
+    stalled_seconds: float = Field(
+        default=0.0,
+        description="Seconds, as of this replica's health checks, that events have waited (`lag` above 0) while `published_position` "
+        "did not move; over `relay_stall_seconds` the service is `degraded`, whichever replica answers.",
+    )
 
 
 class SourceHealth(BaseModel):
@@ -324,6 +330,30 @@ async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -
 
 
 @dataclass
+class RelayStall:
+    """How long the relay's published position has stood still while events waited, as one replica's health checks saw it.
+
+    Every replica (every uvicorn worker) reads the published position from
+    the store, so each can tell the relay is stuck, the standby ones too,
+    which know nothing of the active relay's own errors.
+    """
+
+    published: int = -1
+    since: float | None = None
+    """When (monotonic seconds) this check first saw events waiting at ``published``; None while nothing waits."""
+
+    def seen(self, published: int, lag: int, now: float) -> float:
+        """Seconds the position has stayed at ``published`` with ``lag`` above 0 (0 at the first such check, when it moved, or when nothing waits)."""
+        if lag == 0:
+            self.published, self.since = published, None
+            return 0.0
+        if self.since is None or published != self.published:
+            self.published, self.since = published, now
+            return 0.0
+        return now - self.since
+
+
+@dataclass
 class Runtime:
     """Everything a running service owns, built by its ``bootstrap.py`` and wired once in the FastAPI lifespan.
 
@@ -351,6 +381,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     probes: Probes | None = None
     views_probe: Engine | None = None
+    stall: RelayStall = field(default_factory=lambda: RelayStall())
 
     @property
     def durable(self) -> list[DurableConsumer]:
@@ -435,22 +466,29 @@ class Runtime:
         head, published = positions if positions is not None else (0, status.published)
         if status.role == "active":  # acknowledged by the stream; recorded in the store with the relay's next read
             published = max(published, status.published)
+        lag = max(head - published, 0)
+        stalled = self.stall.seen(published, lag, time.monotonic()) if positions is not None else 0.0
+        stuck = stalled > self.settings.relay_stall_seconds
+        last_error = status.last_error
+        if stuck and last_error is None:  # a standby's view, or an active relay stuck without an error
+            last_error = f"no event published for {stalled:.0f} s while {lag} wait" + (" (another replica holds the relay lease)" if status.role == "standby" else "")
         relay = RelayHealth(
             published_position=published,
             stored_position=head,
-            lag=max(head - published, 0),
-            last_error=status.last_error,
+            lag=lag,
+            last_error=last_error,
             role=status.role,
             blocked_on=status.blocked_on,
             batches=status.batches,
             stepped_over=status.stepped_over,
+            stalled_seconds=round(stalled, 1),
         )
         nats_state = "connected" if self.link.connected else "disconnected"
         reachable = store_error is None and views_error is None
         degraded = (
             not reachable
             or nats_state != "connected"
-            or status.last_error is not None
+            or last_error is not None
             or status.blocked_on is not None
             or self.following.missing
         )

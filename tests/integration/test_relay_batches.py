@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from devtools.embedded import NatsServer
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
+from shared.lease import FileLease
 from shared.relay import OutboxRelay
 from tests.support.identity import session_auth, signed_in_headers
 from tests.support.system import eventually
@@ -87,3 +88,24 @@ def test_a_batch_of_acks_gives_each_its_answer_or_a_timeout_once_its_time_is_up(
     assert first == "ack 7"
     assert isinstance(second, ValueError)
     assert isinstance(third, TimeoutError) and cancelled  # a late answer is not waited for again
+
+
+def test_a_standby_worker_says_degraded_once_events_wait_longer_than_the_stall_bound_and_ok_once_they_go_out(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=nats_server.url, auth=session_auth(), relay_stall_seconds=0.5)
+    active_elsewhere = FileLease(Path(settings.store_url().split(":///", 1)[1] + ".relay.lock"))
+    assert active_elsewhere.hold()  # another worker's relay holds the lease, and publishes nothing
+    with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
+        assert client.post("/osvs", json={"name": "Vecinos de Collique", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        first = client.get("/health").json()
+        assert first["relay"]["role"] == "standby" and first["relay"]["lag"] > 0 and first["status"] == "ok"  # not stuck yet
+
+        def stalled() -> bool:
+            health = client.get("/health").json()
+            return health["status"] == "degraded" and "another replica holds the relay lease" in (health["relay"]["last_error"] or "")
+
+        eventually(stalled, timeout=20)
+        active_elsewhere.release()  # that worker is gone: this one takes the lease and publishes
+        eventually(lambda: client.get("/health").json()["status"] == "ok" and relayed(client), timeout=20)
+        assert relay(client)["stalled_seconds"] == 0
