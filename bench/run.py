@@ -1484,7 +1484,7 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         readmodel = ReadModel(make_engine(f"sqlite:///{args.rebuilt}"))
         started = time.perf_counter()
         with step(f"rebuild_from_stream ({n:,} events)"):
-            rebuilt = asyncio.run(rebuild_from_stream(readmodel, server.url, STREAM))
+            rebuilt = rebuild_from_stream(readmodel, server.url, STREAM)
         rebuild_s = time.perf_counter() - started
         say(f"  {rate(rebuilt, rebuild_s):,.0f} events/s; then the checkpoints")
         started = time.perf_counter()

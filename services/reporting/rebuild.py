@@ -15,7 +15,6 @@ checkpoints are made once, at the end.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import gc
 import json
@@ -96,7 +95,7 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-async def rebuild_from_stream(
+def rebuild_from_stream(
     readmodel: ReadModel,
     nats_url: str,
     stream_prefix: str = "OSV",
@@ -119,7 +118,7 @@ async def rebuild_from_stream(
     ends the rebuild (an error, Ctrl-C), the reader is stopped.
     """
     with fewer_collections():
-        return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources)  # in line, as Ctrl-C reaches it
+        return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources)
 
 
 class RebuildError(RuntimeError):
@@ -211,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = ProgressBar(f"rebuild from {args.source}")
     try:
         if args.source == "stream":
-            count = asyncio.run(rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar))
+            count = rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar)
         else:
             # The feeds answer the services' own token: client credentials (OSV_AUTH_SERVICE_CLIENT_SECRET, as make run sets it).
             credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None

@@ -106,7 +106,7 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(tmp_p
             during.append(gc.get_threshold())
             commands.extend(command_line(pid) for pid in stream_readers())
 
-        replayed = asyncio.run(rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4, progress=progress))
+        replayed = rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4, progress=progress)
         assert during and all(t[0] == COLLECT_EVERY for t in during)  # a sixth of a rebuild's CPU was the cycle collector
         assert commands and not any(nats_server.url.encode() in command for command in commands)  # a NATS URL may carry a password
         assert gc.get_threshold() == before
@@ -121,7 +121,7 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(tmp_p
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):  # an operator's Ctrl-C: the collector is as it was, the reader gone
-            asyncio.run(rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV", batch=4, progress=interrupted))
+            rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV", batch=4, progress=interrupted)
         assert gc.get_threshold() == before
         assert not stream_readers()
 
@@ -153,7 +153,7 @@ def test_a_rebuild_with_the_nats_server_out_of_reach_fails_naming_it_and_leaves_
         nowhere = f"nats://127.0.0.1:{probe.getsockname()[1]}"
     readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'readmodel.db'}"))
     with pytest.raises(RebuildError, match="reading the stream failed: NoServersError"):
-        asyncio.run(rebuild_from_stream(readmodel, nowhere, "OSV"))
+        rebuild_from_stream(readmodel, nowhere, "OSV")
     assert not stream_readers()
     assert readmodel.facts() == []
 
@@ -165,7 +165,7 @@ def test_a_reader_that_dies_before_the_end_of_the_stream_fails_the_rebuild_with_
     dying.write_text("import sys\nsys.exit(3)\n")  # as a reader killed by the kernel would: no word, its pipe closed
     monkeypatch.setattr(rebuild, "READER", dying)
     with pytest.raises(RebuildError, match=r"stopped \(exit code 3\) before the end of the stream"):
-        asyncio.run(rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV"))
+        rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV")
 
 
 def test_no_member_name_or_document_number_is_in_the_engagement_store_the_stream_or_the_feed(
