@@ -12,7 +12,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -57,6 +56,7 @@ from shared.guards import (
     install_documentation,
     problem,
 )
+from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.listing import refuse_unknown_query_parameters
@@ -156,56 +156,6 @@ class EventPage(BaseModel):
     events: list[dict[str, Any]]
 
 
-class RelayHealth(BaseModel):
-    published_position: int = Field(description="The last log position the stream acknowledged; every one before it was acknowledged or stepped over.")
-    stored_position: int
-    lag: int
-    last_error: str | None
-    role: str = Field(
-        default="active",
-        description="`active` when this replica holds the store's relay lease and publishes, `standby` when another does.",
-    )
-    blocked_on: int | None = Field(default=None, description="The position the stream keeps refusing, while the relay retries it.")
-    batches: int = Field(
-        default=0, description="Batches published since the process started; events per batch grow under load (`relay_linger_seconds`)."
-    )
-    stepped_over: list[dict[str, Any]] = Field(
-        default_factory=list,
-        description="Events the stream could never take (position and reason), since the process started; consumers fetch them from the feed.",
-    )
-    stalled_seconds: float = Field(
-        default=0.0,
-        description="Seconds, as of this replica's health checks, that events have waited (`lag` above 0) while `published_position` "
-        "did not move; over `relay_stall_seconds` the service is `degraded`, whichever replica answers.",
-    )
-
-
-class SourceHealth(BaseModel):
-    applied_floor: int = Field(description="Every event of the source at or below this position is applied (or holds nothing to apply).")
-    feed: str = Field(description="`ok`, `not configured`, or the error reading the source's `GET /events`.")
-    fetched_from_feed: int = Field(description="Events applied from the feed because the stream had not delivered them.")
-    missing: list[list[int]] = Field(description="Ranges `[first, last]` of positions known to exist and not applied; non-empty makes the service degraded.")
-
-
-class Health(BaseModel):
-    status: str = Field(
-        description="`ok`, or `degraded` when the store or the views database cannot be reached (the answer is then a 503), "
-        "NATS is unreachable, the relay is failing, or a view misses events."
-    )
-    service: str
-    store: str = Field(description="`ok`, or `error: …` when the event store did not answer within the health timeout.")
-    views_database: str = Field(default="ok", description="`ok`, or `error: …` when the local views' database did not answer in time.")
-    nats: str
-    relay: RelayHealth
-    consumers: dict[str, str | None] = Field(default_factory=dict, description="Last error of each consumer, if any.")
-    parked: dict[str, int] = Field(
-        default_factory=dict, description="Per consumer, poison messages parked on the OSV_PARKED stream since the service started."
-    )
-    views: dict[str, dict[str, SourceHealth]] = Field(
-        default_factory=dict, description="Per view built from other services' events, per source: how far it is applied and what it misses."
-    )
-
-
 @dataclass
 class Following:
     """The durable consumers and feed followers that keep a process's views up to date."""
@@ -243,39 +193,8 @@ class Following:
     def missing(self) -> bool:
         return any(follower.missing for follower in self.followers)
 
+
 T = TypeVar("T")
-
-HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"description": "The store or the views database cannot be reached."}}
-
-
-class Probes:
-    """Health probes with a bound: each runs on a thread of its own and past ``timeout`` seconds counts as unreachable.
-
-    A database that does not answer holds a probe's thread for up to the
-    connect timeout. One thread per kind of probe (``store``, ``views``)
-    keeps such probes from piling up, from holding up each other, and from
-    taking the threads that routes and the relay need.
-    """
-
-    def __init__(self, name: str, timeout: float) -> None:
-        self.name = name
-        self.timeout = timeout
-        self._threads: dict[str, ThreadPoolExecutor] = {}
-
-    async def run(self, kind: str, probe: Callable[[], T]) -> tuple[T | None, str | None]:
-        """``(value, None)``, or ``(None, "error: …")`` when the probe failed or did not answer in time."""
-        threads = self._threads.setdefault(kind, ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-health-{kind}"))
-        try:
-            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(threads, probe), self.timeout), None
-        except TimeoutError:
-            return None, f"error: no answer within {self.timeout:g} s"
-        except Exception as error:  # noqa: BLE001 - reported, not raised
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            return None, f"error: {type(error).__name__}: {reason}"
-
-    def close(self) -> None:
-        for threads in self._threads.values():
-            threads.shutdown(wait=False, cancel_futures=True)
 
 
 class StopRequested(Exception):
@@ -327,30 +246,6 @@ async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -
         await link.close()
     if left:
         await stop_tasks(left, 2.0, "stopping the service's tasks")
-
-
-@dataclass
-class RelayStall:
-    """How long the relay's published position has stood still while events waited, as one replica's health checks saw it.
-
-    Every replica (every uvicorn worker) reads the published position from
-    the store, so each can tell the relay is stuck, the standby ones too,
-    which know nothing of the active relay's own errors.
-    """
-
-    published: int = -1
-    since: float | None = None
-    """When (monotonic seconds) this check first saw events waiting at ``published``; None while nothing waits."""
-
-    def seen(self, published: int, lag: int, now: float) -> float:
-        """Seconds the position has stayed at ``published`` with ``lag`` above 0 (0 at the first such check, when it moved, or when nothing waits)."""
-        if lag == 0:
-            self.published, self.since = published, None
-            return 0.0
-        if self.since is None or published != self.published:
-            self.published, self.since = published, now
-            return 0.0
-        return now - self.since
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from shared.health import SourceHealth
 from shared.schemas import Command
-from shared.web import SourceHealth
 
 
 class ReportingHealth(BaseModel):

@@ -1,4 +1,4 @@
-"""When a service's health says its relay is stuck (shared/web.py's RelayStall), without I/O.
+"""When a service's health says its relay is stuck (shared/health.py's RelayStall), without I/O.
 
 Every replica reads the relay's published position from the store; a standby
 knows nothing else of the active relay, so this is how it tells.
@@ -6,7 +6,7 @@ knows nothing else of the active relay, so this is how it tells.
 
 from __future__ import annotations
 
-from shared.web import RelayStall
+from shared.health import RelayStall
 
 
 def test_a_relay_counts_as_stalled_only_while_events_wait_and_its_published_position_stands_still() -> None:
