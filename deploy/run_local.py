@@ -38,6 +38,7 @@ from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
 from shared.files import OWNER_ONLY_UMASK, private_dir
+from shared.lifecycle import ending_with_this_process
 
 log = logging.getLogger("osv-platform")
 
@@ -145,7 +146,7 @@ class ServiceChild(Child):
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, env=self.env)
+        self.process = subprocess.Popen(self.command, env=self.env, preexec_fn=ending_with_this_process())  # noqa: PLW1509 - one thread
 
     def exit_code(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -354,9 +355,9 @@ def main() -> int:
         host=local.host,
         service_urls={name: f"http://{local.host}:{ports[name]}" for name in SIGNED_IN_THROUGH_DOCS},
     )
-    idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity))
+    idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity, end_with_parent=True))
     assert idp.provider is not None
-    nats = NatsChild("nats-server", backoff(), server=NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host))
+    nats = NatsChild("nats-server", backoff(), server=NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host, end_with_parent=True))
     assert nats.server is not None
     # Where the services check tokens, and their own client's secret (for reading each other's feeds).
     auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}

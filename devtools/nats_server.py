@@ -16,6 +16,7 @@ from typing import IO, Self
 
 from devtools.nats_accounts import AUDITOR_USER, PROGRAMME_USER, Accounts
 from devtools.processes import ChildServer, EmbeddedServerError, free_port, log_tail, port_accepts
+from shared.lifecycle import ending_with_this_process
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class NatsServer(ChildServer):
         http_port: int | None = 0,
         server_name: str = "osv-embedded",
         sync_always: bool = True,
+        end_with_parent: bool = False,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
@@ -120,6 +122,8 @@ class NatsServer(ChildServer):
         self.log_file = Path(log_file) if log_file is not None else self.store_dir / "nats-server.log"
         self.server_name = server_name
         self.sync_always = sync_always
+        self.end_with_parent = end_with_parent
+        """SIGTERM it when the process that started it dies (``make run``'s launcher; Linux): see ``shared.lifecycle.ending_with_this_process``."""
         self.config_file = self.store_dir / "nats.conf"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: IO[bytes] | None = None
@@ -231,6 +235,7 @@ class NatsServer(ChildServer):
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
+            preexec_fn=ending_with_this_process() if self.end_with_parent else None,  # noqa: PLW1509 - the launcher has no other thread
         )
         self._paused = False
         try:

@@ -131,6 +131,30 @@ def die_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def ending_with_this_process(signum: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for :class:`subprocess.Popen`: the child gets ``signum`` when the thread starting it ends (Linux; else None).
+
+    For a launcher that owns its children (``make run``'s): a ``kill -9`` of the
+    launcher alone would leave nats-server and the services running, holding
+    their ports against the next launch; this way they are told to stop
+    (SIGTERM: each shuts down cleanly). Start the children from the thread that
+    lives as long as the launcher, and only from a process without other
+    threads (``preexec_fn`` runs between fork and exec). A launcher already
+    gone by the time the child asks ends the child at once.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    launcher = os.getpid()
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before the fork: the child only calls it
+
+    def ask() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != launcher:
+            os.kill(os.getpid(), signum)
+
+    return ask
+
+
 COLLECT_EVERY = 50_000
 """Allocations between two runs of Python's cycle collector in :func:`collect_less_often` (700 by default)."""
 

@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from devtools.identity.flows import SignInError, client_credentials_token, sign_in
 from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
 from devtools.processes import free_port
+from shared.lifecycle import ending_with_this_process
 
 __all__ = [
     "API_AUDIENCE",
@@ -193,19 +194,22 @@ class IdentityProvider:
         host: str = "127.0.0.1",
         service_urls: Mapping[str, str] | None = None,
         extra_accounts: Mapping[str, tuple[str, ...]] | None = None,
+        end_with_parent: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.host = host
         self.port = port or free_port(host)
         self.service_urls = dict(service_urls or IdentitySettings().service_urls)
         self.extra_accounts = {name: tuple(groups) for name, groups in (extra_accounts or {}).items()}
+        self.end_with_parent = end_with_parent
+        """SIGTERM it when the process that started it dies (``make run``'s launcher; Linux): see ``shared.lifecycle.ending_with_this_process``."""
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None
 
     @classmethod
-    def from_settings(cls, settings: IdentitySettings | None = None) -> IdentityProvider:
+    def from_settings(cls, settings: IdentitySettings | None = None, *, end_with_parent: bool = False) -> IdentityProvider:
         settings = settings or IdentitySettings()
-        return cls(settings.state_dir, port=settings.idp_port, host=settings.host, service_urls=settings.service_urls)
+        return cls(settings.state_dir, port=settings.idp_port, host=settings.host, service_urls=settings.service_urls, end_with_parent=end_with_parent)
 
     # -- what clients need -------------------------------------------------------------------------
 
@@ -366,8 +370,9 @@ class IdentityProvider:
             command += ["--account", f"{name}={','.join(groups)}"]
         self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (kept open while the child runs)
         env = {**os.environ, "AUTHLIB_INSECURE_TRANSPORT": "1"}
-        self._process = subprocess.Popen(
-            command, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        self._process = subprocess.Popen(  # noqa: PLW1509 - preexec only for the launcher, which has no other thread
+            command, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=ending_with_this_process() if self.end_with_parent else None,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

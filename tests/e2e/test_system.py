@@ -18,6 +18,7 @@ import httpx
 
 from devtools.embedded import free_port
 from devtools.identity import DEMO_ACCOUNTS, IdentityProvider
+from devtools.processes import port_accepts
 from tests.integration.test_event_flow import map_register_grant_and_enrol
 from tests.support.system import System, eventually
 
@@ -80,6 +81,7 @@ def launched(var_dir: Path, ports: dict[str, int], stop: signal.Signals = signal
         output, _ = process.communicate(timeout=60)
         assert process.returncode == 0, output
         assert "osv-platform stopped" in output
+        assert not [name for name, port in ports.items() if port_accepts("127.0.0.1", port)], output  # nothing left behind
 
 
 def feeds_read(system: System, names: tuple[str, ...]) -> bool:
