@@ -46,7 +46,14 @@ faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, ser
 	$(PY) -m pytest -n 2 --dist loadfile -m faults
 	$(PY) -m faults
 
-rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream
+# Against `make run`'s own nats-server the services' user signs in (its password in var/nats/accounts.json),
+# passed in the environment, never on a command line; REPORTING_NATS_URL, when set, wins.
+rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream (stop reporting first)
+	@accounts="$${OSV_VAR_DIR:-var}/nats/accounts.json"; \
+	if [ -z "$$REPORTING_NATS_URL" ] && [ -f "$$accounts" ]; then \
+		REPORTING_NATS_URL="nats://osv:$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["programme_password"])' "$$accounts")@127.0.0.1:$${OSV_NATS_PORT:-4222}"; \
+		export REPORTING_NATS_URL; \
+	fi; \
 	$(PY) -m services.reporting.rebuild
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas

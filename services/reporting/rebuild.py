@@ -6,6 +6,10 @@
 Stop the reporting service first, or pass ``--database-url`` to rebuild into
 another database beside the live one and compare (the digest is printed).
 
+The read model is emptied only once the stream (or every feed) has answered;
+a rebuild that cannot start (NATS out of reach, its login refused, no stream
+of that prefix) exits 1 naming why in one line and leaves it as it was.
+
 On a terminal a progress bar shows the events applied out of the known total
 and the rate. Each batch is one transaction of executemany inserts. From the
 stream, a second process reads the next batches while this one applies. The
@@ -39,6 +43,8 @@ from shared.messaging import stream_name
 from shared.views import json_loads, make_engine
 
 Progress = Callable[[int, int], None]
+Ready = Callable[[list[str], int], None]
+"""Called with the sources (streams, or feeds) found and the events they hold, before the first is applied."""
 ATTRIBUTES = frozenset({"specversion", "id", "source", "type", "time", "position"})
 
 
@@ -102,8 +108,13 @@ def rebuild_from_stream(
     batch: int = 2000,
     progress: Progress | None = None,
     sources: tuple[str, ...] = ReadModel.sources,
+    ready: Ready | None = None,
 ) -> int:
     """Replay every write service's stream into ``readmodel``, a batch per transaction; returns the events applied.
+
+    ``ready`` is called with the streams found and their messages in all once
+    the NATS server answered, before anything is applied: the command line
+    empties the read model then, not before (see :func:`main`).
 
     A process of its own reads the streams (:mod:`services.reporting.streamreader`:
     a pull consumer per stream, no acks, ``batch`` messages at a time) and
@@ -118,7 +129,7 @@ def rebuild_from_stream(
     ends the rebuild (an error, Ctrl-C), the reader is stopped.
     """
     with fewer_collections():
-        return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources)
+        return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources, ready)
 
 
 class RebuildError(RuntimeError):
@@ -129,7 +140,8 @@ READER = Path(__file__).with_name("streamreader.py")
 
 
 def _rebuild_from_stream(
-    readmodel: ReadModel, nats_url: str, stream_prefix: str, batch: int, progress: Progress | None, sources: tuple[str, ...]
+    readmodel: ReadModel, nats_url: str, stream_prefix: str, batch: int, progress: Progress | None, sources: tuple[str, ...],
+    ready: Ready | None,
 ) -> int:
     streams = [[stream_name(stream_prefix, source), f"osv.{source}.>"] for source in sources]
     order = {"servers": servers(nats_url), "streams": streams, "batch": batch}
@@ -147,7 +159,9 @@ def _rebuild_from_stream(
             except EOFError:
                 raise RebuildError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
             if kind == TOTAL:
-                total = value
+                total = value["messages"]
+                if ready is not None:
+                    ready(value["streams"], total)
             elif kind == BATCH:
                 readmodel.apply([parse(payload) for payload in value], checkpoint=False)
                 seen += len(value)
@@ -165,11 +179,16 @@ def _rebuild_from_stream(
 
 
 def rebuild_from_feeds(
-    readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None
+    readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None, ready: Ready | None = None
 ) -> int:
-    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL)."""
+    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL).
+
+    ``ready`` is called with the feeds and their heads in all once every feed answered, before anything is applied.
+    """
     heads = {name: client.get("/events", params={"limit": 1}).raise_for_status().json()["head"] for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
+    if ready is not None:
+        ready(list(heads), total)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as writer:
         applying: Future[int] | None = None
         for name, client in feeds.items():
@@ -205,18 +224,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     readmodel = ReadModel(make_engine(args.database_url), settings.checkpoint_every, settings.checkpoint_settle_seconds)
-    readmodel.clear()
+    cleared: list[bool] = []
+
+    def ready(found: list[str], events: int) -> None:
+        """Empty the read model only once the sources answered: a rebuild that cannot start leaves it as it was."""
+        if not found:
+            raise RebuildError(f"no stream {settings.nats_stream}_<SERVICE> on the NATS server: nothing to rebuild from "
+                               "(REPORTING_NATS_STREAM?)")
+        readmodel.clear()
+        cleared.append(True)
+
     started = time.perf_counter()
     bar = ProgressBar(f"rebuild from {args.source}")
     try:
         if args.source == "stream":
-            count = rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar)
+            count = rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar, ready=ready)
         else:
             # The feeds answer the services' own token: client credentials (OSV_AUTH_SERVICE_CLIENT_SECRET, as make run sets it).
             credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
             clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=credentials) for name, url in settings.feed_urls.items()}
             with fewer_collections():
-                count = rebuild_from_feeds(readmodel, clients, progress=bar)
+                count = rebuild_from_feeds(readmodel, clients, progress=bar, ready=ready)
+    except (RebuildError, httpx.HTTPError) as error:
+        bar.close()
+        state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
+        print(f"rebuild: {error}; the read model: {state}", file=sys.stderr)
+        return 1
     finally:
         bar.close()
     applied = time.perf_counter() - started

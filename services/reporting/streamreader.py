@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import pickle
 import queue
 import sys
@@ -30,10 +31,11 @@ from typing import Any, BinaryIO
 
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.errors import NoServersError
 from nats.js.errors import NotFoundError
 
 TOTAL, BATCH, DONE, FAILED = "total", "batch", "done", "failed"
-"""What the reader writes, in this order: ``(TOTAL, messages in all)``, then ``(BATCH, [payload bytes, ...])``
+"""What the reader writes, in this order: ``(TOTAL, {"streams": [the names found], "messages": messages in all})``, then ``(BATCH, [payload bytes, ...])``
 for each batch in stream order, then ``(DONE, messages read)``; or ``(FAILED, "ErrorType: message")`` at any point."""
 
 
@@ -75,18 +77,48 @@ def read_streams(servers: list[str], streams: list[tuple[str, str]], batch: int,
 
 
 def _write(items: queue.Queue[tuple[str, Any] | None], out: BinaryIO) -> None:
-    """Write each item as it comes, until ``None``; an applier gone (a closed pipe) ends the writing quietly."""
+    """Write each item as it comes, until ``None``.
+
+    An applier gone (ended by SIGTERM, ``kill -9``, a crash: its end of the
+    pipe closed) ends this whole process at once: the reading side would
+    otherwise wait for good on a full queue, holding its NATS connection.
+    """
     try:
         while (item := items.get()) is not None:
             pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
-    except BrokenPipeError:
-        pass
+    except OSError:  # BrokenPipeError: nobody reads any more
+        os._exit(APPLIER_GONE)
+
+
+APPLIER_GONE = 3
+"""The reader's exit code when its applier went away."""
+
+
+class NatsUnreachableError(ConnectionError):
+    """No NATS server took the connection; the message gives the last refusal (never the URLs, which may carry a password)."""
+
+
+async def _connect(servers: list[str]) -> Any:
+    """A connection to one of ``servers``: a few tries each, a second apart (nats-py's default: two minutes of silence)."""
+    refusals: list[Exception] = []
+
+    async def refused(error: Exception) -> None:
+        refusals.append(error)
+
+    try:
+        return await nats.connect(
+            servers, connect_timeout=5, max_reconnect_attempts=CONNECT_ATTEMPTS, reconnect_time_wait=1, error_cb=refused
+        )
+    except NoServersError:
+        said = [error for error in refusals if not isinstance(error, OSError)]  # what a server said (a refused login) over how it hung up
+        last = (said or refusals)[-1] if refusals else None
+        raise NatsUnreachableError(f"no NATS server took the connection (the last: {type(last).__name__}: {last})" if last else
+                                   "no NATS server took the connection (none answered)") from None
 
 
 async def _read(servers: list[str], streams: list[tuple[str, str]], batch: int, out: Any) -> None:
-    # A few tries per server, a second apart, then the rebuild fails naming the error (nats-py's default: two minutes of silence).
-    nc = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=CONNECT_ATTEMPTS, reconnect_time_wait=1)
+    nc = await _connect(servers)
     try:
         js = nc.jetstream()
         found = []
@@ -95,7 +127,7 @@ async def _read(servers: list[str], streams: list[tuple[str, str]], batch: int, 
                 found.append((subjects, await js.stream_info(name)))
             except NotFoundError:
                 continue
-        out((TOTAL, sum(info.state.messages for _, info in found)))
+        out((TOTAL, {"streams": [info.config.name for _, info in found], "messages": sum(info.state.messages for _, info in found)}))
         seen = 0
         for subjects, info in found:
             last = info.state.last_seq

@@ -1,0 +1,108 @@
+"""`python -m services.reporting.rebuild` as an operator runs it: a rebuild that cannot start leaves the read model as it was.
+
+The command used to empty the read model first, then fail: a typo in the
+stream prefix or a NATS server out of reach left reporting with nothing.
+A real nats-server; the command in a process of its own, from another folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pickle
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nats
+
+from devtools.embedded import NatsServer
+from services.reporting import streamreader
+from services.reporting.views.readmodel import ReadModel
+from shared.views import make_engine
+from tests.integration.test_reporting_as_of import cloudevent
+from tests.support.system import eventually
+
+
+def a_read_model_with_one_osv(path: Path) -> Path:
+    readmodel = ReadModel(make_engine(f"sqlite:///{path}"))
+    osv = "6f1c1f1e-7d4b-4e55-9b1a-1c2d3e4f5a6b"
+    mapped = cloudevent("registry", 1, "OSVMapped", osv, datetime(2021, 3, 15, 14, tzinfo=timezone.utc),
+                        osv_id=osv, name="Vecinos de Collique", district="Comas", zone="Lima Norte", mapped_on="2021-03-15")
+    readmodel.apply([mapped])
+    assert osvs_identified(path) == 1
+    return path
+
+
+def osvs_identified(path: Path) -> int:
+    return int(ReadModel(make_engine(f"sqlite:///{path}")).report()["total"]["osvs_identified"])
+
+
+def rebuild(database: Path, nats_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}", "--nats-url", nats_url],
+        env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
+        capture_output=True, text=True, timeout=120, cwd="/tmp",
+    )
+
+
+def nowhere() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"nats://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_a_stream_prefix_that_names_no_stream_is_refused_and_the_read_model_left_as_it_was(tmp_path: Path, nats_server: NatsServer) -> None:
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild(database, nats_server.url, tmp_path, REPORTING_NATS_STREAM="OSVV")  # a typo
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "rebuild: no stream OSVV_<SERVICE> on the NATS server: nothing to rebuild from (REPORTING_NATS_STREAM?); the read model: it is left as it was"
+    )
+    assert osvs_identified(database) == 1
+
+
+def test_a_nats_server_out_of_reach_is_named_in_one_line_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild(database, nowhere(), tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("rebuild: reading the stream failed: NatsUnreachableError: no NATS server took the connection"), last
+    assert last.endswith("the read model: it is left as it was")
+    assert osvs_identified(database) == 1
+
+
+def test_a_nats_server_that_refuses_the_user_is_named_by_its_refusal_and_no_password_is_printed(tmp_path: Path, nats_server: NatsServer) -> None:
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    address = nats_server.public_url.split("://", 1)[1]  # the server wants `osv`'s password
+    done = rebuild(database, f"nats://osv:not-the-password-4f1e@{address}", tmp_path)
+    assert done.returncode == 1
+    assert "Authorization Violation" in done.stderr.strip().splitlines()[-1], done.stderr[-800:]
+    assert "not-the-password-4f1e" not in done.stderr + done.stdout
+    assert osvs_identified(database) == 1
+
+
+def test_a_reader_whose_applier_is_gone_ends_at_once_instead_of_waiting_on_a_full_pipe(nats_server: NatsServer) -> None:
+    async def fill() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await js.add_stream(name="OSV_REGISTRY", subjects=["osv.registry.>"])
+        for position in range(1, 6001):
+            await js.publish(f"osv.registry.{position}", b"x" * 600)
+        await nc.close()
+
+    asyncio.run(fill())
+    order = {"servers": [nats_server.url], "streams": [["OSV_REGISTRY", "osv.registry.>"]], "batch": 500}
+    reader = subprocess.Popen([sys.executable, streamreader.__file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert reader.stdin is not None and reader.stdout is not None
+    reader.stdin.write(json.dumps(order).encode())
+    reader.stdin.close()
+    kind, value = pickle.load(reader.stdout)
+    assert (kind, value["messages"]) == (streamreader.TOTAL, 6000)
+    reader.stdout.close()  # the applier is gone: killed, or crashed, with batches still to come
+    eventually(lambda: reader.poll() is not None, timeout=60)
+    assert reader.returncode == streamreader.APPLIER_GONE
