@@ -33,6 +33,8 @@ from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
@@ -362,14 +364,26 @@ class Ledger:
         return int(value or 0)
 
     def _set_floor(self, session: Session, source: str, current: int, new: int) -> None:
-        """Raise the floor, never lower it: two replicas advancing it at once both leave the higher value."""
-        exists = session.scalar(select(self.floors_table.c.source).where(self.floors_table.c.source == source))
-        if exists is None:
-            session.execute(insert(self.floors_table).values(source=source, floor=new))
-        else:
-            session.execute(
-                update(self.floors_table).where(self.floors_table.c.source == source, self.floors_table.c.floor < new).values(floor=new)
-            )
+        """Raise the floor, never lower it: two replicas advancing it at once both leave the higher value.
+
+        One upsert: two replicas (``make run``'s workers) making a source's
+        first floor at once used to both find none and both insert it, and the
+        second failed on the key.
+        """
+        table = self.floors_table
+        upsert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(session.get_bind().dialect.name)
+        if upsert is None:  # another database: read, then write
+            exists = session.scalar(select(table.c.source).where(table.c.source == source))
+            if exists is None:
+                session.execute(insert(table).values(source=source, floor=new))
+            else:
+                session.execute(update(table).where(table.c.source == source, table.c.floor < new).values(floor=new))
+            return
+        statement = upsert(table).values(source=source, floor=new)
+        session.execute(
+            statement.on_conflict_do_update(index_elements=[table.c.source], set_={"floor": statement.excluded.floor},
+                                            where=table.c.floor < statement.excluded.floor)
+        )
 
 
 class View:

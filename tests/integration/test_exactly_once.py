@@ -20,6 +20,7 @@ from uuid import uuid4
 import nats
 import pytest
 from nats.js.api import StreamConfig
+from sqlalchemy import event, text
 
 from devtools.embedded import NatsServer
 from services.reporting.views.readmodel import ReadModel
@@ -331,3 +332,22 @@ def test_a_missing_event_the_feed_cannot_give_makes_reporting_degraded_naming_so
         runtime.app.readmodel.apply([a_fact("engagement", 7, 5)])
         health = eventually(lambda: (h := system.reporting.get("/health").json())["status"] == "degraded" and h, timeout=30)
         assert health["sources"]["engagement"]["missing"] == [[1, 5]]
+
+
+def test_two_replicas_making_a_sources_first_floor_at_once_both_succeed_and_the_higher_stands(database_url: str) -> None:
+    """`make run`'s two workers share one views database: both used to find no floor row, and the second insert failed."""
+    url = sqlalchemy_url(database_url)
+    one, other = ReadModel(make_engine(url)), ReadModel(make_engine(url))
+    raced: list[bool] = []
+
+    @event.listens_for(one.engine, "before_cursor_execute")
+    def the_other_replica_first(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO REPORTING_FLOORS") and not raced:
+            raced.append(True)
+            other.settle("registry", 3)  # the other worker's feed follower, between this one's read and its write
+
+    one.settle("registry", 5)
+
+    assert raced
+    with one.engine.connect() as connection:
+        assert connection.execute(text("SELECT floor FROM reporting_floors WHERE source = 'registry'")).scalar_one() == 5
