@@ -59,8 +59,8 @@ from shared.guards import (
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
-from shared.listing import refuse_unknown_query_parameters
 from shared.lifecycle import die_with_supervisor, on_stop_signal, stop_tasks
+from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope

@@ -30,14 +30,14 @@ import threading
 from typing import Any, BinaryIO
 
 import nats
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.errors import NoServersError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 TOTAL, BATCH, DONE, FAILED = "total", "batch", "done", "failed"
-"""What the reader writes, in this order: ``(TOTAL, {"streams": [the names found], "messages": messages in all})``, then ``(BATCH, [payload bytes, ...])``
-for each batch in stream order, then ``(DONE, messages read)``; or ``(FAILED, "ErrorType: message")`` at any point."""
-
+"""What the reader writes, in this order: ``(TOTAL, {"streams": [the names found], "messages": messages in all})``,
+then ``(BATCH, [payload bytes, ...])`` for each batch in stream order, then ``(DONE, messages read)``; or
+``(FAILED, "ErrorType: message")`` at any point."""
 
 BATCHES_AHEAD = 4
 """Batches read before the applier takes them (with 2,000 messages of about 600 bytes: 5 MB at most)."""

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from devtools.embedded import free_port
-from devtools.processes import port_accepts
 from devtools.identity import IdentityProvider
+from devtools.processes import port_accepts
 from tests.support.processes import ROOT, Console
 from tests.support.system import eventually
 
