@@ -116,11 +116,17 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
     one table safe: the second fails on the catalogue's unique index (two
     replicas starting at once on one database). The creation runs under a
     transaction-level advisory lock, so the second process waits and then
-    finds the tables there. SQLite serialises schema changes by itself.
+    finds the tables there. On SQLite ``create_all`` looks for each table,
+    then creates it: two workers opening a fresh file at once both found
+    none, and the second failed ("table … already exists"). The creation
+    runs in a ``BEGIN IMMEDIATE`` transaction, which takes the file's write
+    lock first: the second waits (the busy timeout), then finds the tables.
     """
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         metadata.create_all(connection)
 
 
