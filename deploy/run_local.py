@@ -44,6 +44,8 @@ log = logging.getLogger("osv-platform")
 
 TICK_SECONDS = 0.2
 STOP_SECONDS = 15.0
+GRACEFUL_SECONDS = 10
+"""How long a service asked to stop lets its open requests finish (uvicorn's ``--timeout-graceful-shutdown``), under ``STOP_SECONDS``."""
 """How long the services get to shut down after SIGTERM before they are killed."""
 
 
@@ -251,7 +253,10 @@ def service_child(
     }
     if feeds:
         env[f"{prefix}_FEED_URLS"] = os.environ.get(f"{prefix}_FEED_URLS", json.dumps(feeds))
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning"]
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning",
+               # Asked to stop (SIGTERM: Ctrl-C, or the launcher gone), requests still open get this long, then are cut: one held
+               # open (a client that never sends its body) otherwise kept a service, and its port, for good after a `kill -9`.
+               "--timeout-graceful-shutdown", str(GRACEFUL_SECONDS)]
     if workers > 1:
         command += ["--workers", str(workers)]
     return ServiceChild(name, backoff, command=command, env=env, url=f"http://{local.host}:{port}", workers=workers)

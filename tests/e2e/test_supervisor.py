@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -128,7 +129,18 @@ def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_a_kille
         started = children_of(console.process.pid)
         assert len(started) == 7, started  # the identity provider, nats-server, the four services, the Kobo webhook
         descendants = started + [worker for child in started for worker in children_of(child)]
+        # Requests still arriving (a phone on a slow link, or anyone holding a socket open) once kept uvicorn waiting for good.
+        arriving = [request_still_arriving(ports[name]) for name in ("registry", "reporting")]
         os.kill(console.process.pid, signal.SIGKILL)
         console.process.wait(timeout=10)
         eventually(lambda: not [pid for pid in descendants if alive(pid)], timeout=60)
         assert not [name for name, port in ports.items() if port_accepts("127.0.0.1", port)]
+        for client in arriving:
+            client.close()
+
+
+def request_still_arriving(port: int) -> socket.socket:
+    """A POST whose body is promised and never finished, its connection left open."""
+    client = socket.create_connection(("127.0.0.1", port))
+    client.sendall(b"POST /osvs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": ")
+    return client
