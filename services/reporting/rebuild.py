@@ -185,7 +185,7 @@ def rebuild_from_feeds(
 
     ``ready`` is called with the feeds and their heads in all once every feed answered, before anything is applied.
     """
-    heads = {name: client.get("/events", params={"limit": 1}).raise_for_status().json()["head"] for name, client in feeds.items()}
+    heads = {name: _head(name, client) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
     if ready is not None:
         ready(list(heads), total)
@@ -215,6 +215,15 @@ def rebuild_from_feeds(
     return seen
 
 
+def _head(name: str, client: httpx.Client) -> int:
+    """The highest position ``name``'s feed holds; :class:`RebuildError` naming the feed when it does not answer as one."""
+    try:
+        return int(client.get("/events", params={"limit": 1}).raise_for_status().json()["head"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+        reason = (str(error).strip().splitlines() or [""])[0]  # httpx adds a second line pointing at its docs
+        raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {reason})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = ReportingSettings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -227,10 +236,20 @@ def main(argv: list[str] | None = None) -> int:
     cleared: list[bool] = []
 
     def ready(found: list[str], events: int) -> None:
-        """Empty the read model only once the sources answered: a rebuild that cannot start leaves it as it was."""
-        if not found:
-            raise RebuildError(f"no stream {settings.nats_stream}_<SERVICE> on the NATS server: nothing to rebuild from "
-                               "(REPORTING_NATS_STREAM?)")
+        """Empty the read model only once every source answered: a rebuild that cannot start leaves it as it was.
+
+        Every write service's source must be there: one missing (a stream deleted, a feed left out) would rebuild
+        the read model without that service's facts.
+        """
+        if args.source == "stream":
+            missing = [stream_name(settings.nats_stream, source) for source in ReadModel.sources
+                       if stream_name(settings.nats_stream, source) not in found]
+            where = "on the NATS server (REPORTING_NATS_STREAM?)"
+        else:
+            missing = [source for source in ReadModel.sources if source not in found]
+            where = "in REPORTING_FEED_URLS"
+        if missing:
+            raise RebuildError(f"no {' nor '.join(missing)} {where}: the rebuild would leave its facts out")
         readmodel.clear()
         cleared.append(True)
 

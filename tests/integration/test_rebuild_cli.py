@@ -14,7 +14,11 @@ import pickle
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import nats
@@ -60,9 +64,72 @@ def test_a_stream_prefix_that_names_no_stream_is_refused_and_the_read_model_left
     done = rebuild(database, nats_server.url, tmp_path, REPORTING_NATS_STREAM="OSVV")  # a typo
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1] == (
-        "rebuild: no stream OSVV_<SERVICE> on the NATS server: nothing to rebuild from (REPORTING_NATS_STREAM?); the read model: it is left as it was"
+        "rebuild: no OSVV_REGISTRY nor OSVV_FUNDING nor OSVV_ENGAGEMENT on the NATS server (REPORTING_NATS_STREAM?): "
+        "the rebuild would leave its facts out; the read model: it is left as it was"
     )
     assert osvs_identified(database) == 1
+
+
+def test_one_services_stream_missing_is_refused_by_name_and_the_read_model_left_as_it_was(tmp_path: Path, nats_server: NatsServer) -> None:
+    async def two_of_three() -> None:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        for service in ("funding", "engagement"):  # registry's stream deleted by mistake, or a store reset while it was stopped
+            await js.add_stream(name=f"OSV_{service.upper()}", subjects=[f"osv.{service}.>"])
+        await nc.close()
+
+    asyncio.run(two_of_three())
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild(database, nats_server.url, tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("rebuild: no OSV_REGISTRY on the NATS server"), done.stderr[-400:]
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_one_that_answers_but_not_as_a_feed_or_none_at_all_is_named_in_one_line(tmp_path: Path) -> None:
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_web_page() as page:
+        feeds = {"registry": page, "funding": page, "engagement": page}
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-800:]
+        assert done.stderr.strip().splitlines()[-1].startswith(f"rebuild: the registry feed at {page} did not answer as a feed (JSONDecodeError")
+    done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS="{}")
+    assert done.stderr.strip().splitlines()[-1].startswith("rebuild: no registry nor funding nor engagement in REPORTING_FEED_URLS")
+    assert osvs_identified(database) == 1
+
+
+def rebuild_from_feeds(database: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.reporting.rebuild", "--from", "feeds", "--database-url", f"sqlite:///{database}"],
+        env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
+        capture_output=True, text=True, timeout=120, cwd="/tmp",
+    )
+
+
+@contextmanager
+def a_web_page() -> Iterator[str]:
+    """A server that answers every GET with an HTML page (a proxy's sign-in page, a wrong port)."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            body = b"<html><body>Sign in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_nats_server_out_of_reach_is_named_in_one_line_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
