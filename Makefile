@@ -51,7 +51,7 @@ faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, ser
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream (stop reporting first)
 	@accounts="$${OSV_VAR_DIR:-var}/nats/accounts.json"; \
 	if [ -z "$$REPORTING_NATS_URL" ] && [ -f "$$accounts" ]; then \
-		REPORTING_NATS_URL="nats://osv:$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["programme_password"])' "$$accounts")@127.0.0.1:$${OSV_NATS_PORT:-4222}"; \
+		REPORTING_NATS_URL="nats://osv:$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["programme_password"])' "$$accounts")@$${OSV_HOST:-127.0.0.1}:$${OSV_NATS_PORT:-4222}"; \
 		export REPORTING_NATS_URL; \
 	fi; \
 	$(PY) -m services.reporting.rebuild

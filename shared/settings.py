@@ -82,7 +82,8 @@ class ServiceSettings(BaseSettings):
         gt=0,
         le=3600,
         description="How long events may wait while the relay's published position does not move before `/health` says `degraded`, "
-        "whichever replica (worker) answers: a standby knows only the store's positions, not the active relay's errors.",
+        "whichever replica (worker) answers: a standby knows only the store's positions, not the active relay's errors. Each replica "
+        "counts from its own first health check that saw them waiting.",
     )
     postgres_lock_timeout_seconds: int = 5
     chain_head_seconds: float = Field(
