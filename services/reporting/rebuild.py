@@ -216,12 +216,27 @@ def rebuild_from_feeds(
 
 
 def _head(name: str, client: httpx.Client) -> int:
-    """The highest position ``name``'s feed holds; :class:`RebuildError` naming the feed when it does not answer as one."""
+    """The highest position ``name``'s feed holds.
+
+    Raises httpx's errors as they come (a refusal, 401 or 403, is the caller's
+    to explain: ``osv-replay`` names the role it needs), and
+    :class:`RebuildError` naming the feed when it answers, but not as a feed.
+    """
+    response = client.get("/events", params={"limit": 1}).raise_for_status()
     try:
-        return int(client.get("/events", params={"limit": 1}).raise_for_status().json()["head"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-        reason = (str(error).strip().splitlines() or [""])[0]  # httpx adds a second line pointing at its docs
-        raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {reason})") from None
+        return int(response.json()["head"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})") from None
+
+
+def _one_line(error: httpx.HTTPError) -> str:
+    """httpx's error on one line, with the URL it was about (its message adds a second line pointing at its docs)."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    try:
+        url = str(error.request.url)
+    except RuntimeError:  # no request attached
+        return first
+    return first if url in first else f"{first} ({url})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RebuildError, httpx.HTTPError) as error:
         bar.close()
         state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
-        print(f"rebuild: {error}; the read model: {state}", file=sys.stderr)
+        print(f"rebuild: {_one_line(error) if isinstance(error, httpx.HTTPError) else error}; the read model: {state}", file=sys.stderr)
         return 1
     finally:
         bar.close()

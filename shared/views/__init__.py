@@ -26,6 +26,7 @@ or reports it in ``/health``. Nothing is skipped in silence.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
@@ -121,13 +123,27 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
     none, and the second failed ("table … already exists"). The creation
     runs in a ``BEGIN IMMEDIATE`` transaction, which takes the file's write
     lock first: the second waits (the busy timeout), then finds the tables.
+    SQLite may still answer "database is locked" at once where waiting could
+    deadlock (a fresh file switching to WAL meanwhile): that is tried again,
+    up to :data:`SCHEMA_ATTEMPTS` times.
     """
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        elif engine.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        metadata.create_all(connection)
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+                elif engine.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                metadata.create_all(connection)
+            return
+        except OperationalError as error:
+            if engine.dialect.name != "sqlite" or "locked" not in str(error) or attempt == SCHEMA_ATTEMPTS:
+                raise
+            time.sleep(0.1 * attempt)
+
+
+SCHEMA_ATTEMPTS = 8
+"""Tries at creating a view database's tables on SQLite while another process holds the file (see :func:`create_tables`)."""
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
