@@ -45,6 +45,14 @@ SUBJECT_LAYOUT = "osv.<service>.<municipality>.<type>"
 """Kept in each service stream's metadata: a stream without it holds the earlier ``osv.<service>.<type>`` subjects."""
 
 
+PING_SECONDS = 10.0
+"""How often the link pings its server; two pings unanswered and it counts as lost (nats-py's default: every 2 minutes).
+
+A server that hangs without closing its sockets (stopped, swapping, its
+host frozen) is otherwise seen as connected for minutes, and ``/health``
+says ``"nats": "connected"`` all that while."""
+
+
 class NatsLink:
     """Owns the process's NATS connection; connects in the background and keeps trying.
 
@@ -63,8 +71,10 @@ class NatsLink:
         replicas: int = 1,
         duplicate_window: float = 600.0,
         own_service: str | None = None,
+        ping_seconds: float = PING_SECONDS,
     ) -> None:
         self.url = url
+        self.ping_seconds = ping_seconds
         self.name = name
         self.stream_prefix = stream
         self.replicas = replicas
@@ -142,6 +152,8 @@ class NatsLink:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    ping_interval=self.ping_seconds,  # type: ignore[arg-type]  # nats-py sleeps on it: a float is fine
+                    max_outstanding_pings=2,
                 )
                 js = nc.jetstream(timeout=5)
                 self.js = js

@@ -67,6 +67,11 @@ class ServiceSettings(BaseSettings):
     nats_stream: str = "OSV"
     nats_stream_replicas: int = 1
     nats_duplicate_window_seconds: float = 600.0
+    nats_ping_seconds: float = Field(
+        default=10.0, gt=0, le=120,
+        description="How often the service pings NATS; two pings unanswered and the connection counts as lost (`/health` then says "
+        "`disconnected`, and it reconnects): a server that hangs without closing its sockets is seen within about three times this.",
+    )
     relay_batch_size: int = 1000
     relay_poll_seconds: float = Field(
         default=0.1,

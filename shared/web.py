@@ -314,6 +314,7 @@ class Runtime:
             s.nats_stream_replicas,
             s.nats_duplicate_window_seconds,
             own_service=s.service_name if publishes else None,
+            ping_seconds=s.nats_ping_seconds,
         )
         self.link.start()
         if self.catalogue is not None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -122,3 +123,36 @@ def test_a_service_process_whose_nats_server_was_killed_stops_within_seconds_of_
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_server_that_hangs_without_closing_its_sockets_is_seen_as_lost_then_as_back(nats_server: NatsServer) -> None:
+    """nats-py's default pings every 2 minutes: /health said "connected" all the while nats-server was stopped (SIGSTOP)."""
+
+    async def scenario() -> tuple[bool, bool]:
+        link = NatsLink(nats_server.url, "test-hung", ping_seconds=0.5)
+        link.start()
+        assert await link.wait_ready(20)
+        nats_server.pause()
+        try:
+            lost = await until(lambda: not link.connected, timeout=20)
+        finally:
+            nats_server.resume()
+        back = await until(lambda: link.connected, timeout=30)
+        await link.close()
+        return lost, back
+
+    try:
+        lost, back = asyncio.run(scenario())
+    finally:
+        nats_server.resume()
+    assert lost, "the link still said connected 20 s after its server stopped answering"
+    assert back
+
+
+async def until(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
