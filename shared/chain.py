@@ -31,23 +31,20 @@ start by the first insert that finds events without a hash.
 A chain in the same database can be rewritten by whoever can rewrite the
 events; what makes a rewrite visible is the heads given out meanwhile: the
 relay publishes the head to a JetStream key-value bucket at least every
-minute (:class:`HeadPublisher`), each CloudEvent carries its ``chainhash``,
+minute (:class:`shared.chainheads.HeadPublisher`), each CloudEvent carries its ``chainhash``,
 and reporting's exports and as-of reports carry the heads it knows.
 :func:`verify` checks a log against them (``osv-verify``, ``GET /verify``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import logging
 import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -66,16 +63,12 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteFactory
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 CHAIN_SUFFIX = "_chain"
 """The chain's table is named after the events table: ``stored_events_chain`` (SQLite), ``registry_events_chain`` (PostgreSQL)."""
-HEADS_BUCKET = "OSV_CHAIN_HEADS"
-HEADS_STREAM = f"KV_{HEADS_BUCKET}"
 
 
 def record_digest(originator_id: UUID | str, version: int, topic: str, state: bytes) -> str:
@@ -600,121 +593,3 @@ def chain_page(app: Any, after: int, limit: int) -> dict[str, Any]:
         if len(entries) >= limit:
             break
     return {"after": after, "next_after": entries[-1]["position"] if entries else after, "entries": entries}
-
-
-# The heads, published ----------------------------------------------------------------------
-
-
-MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED = 10077  # JetStream's error code for a put to a key whose history is full
-
-
-def head_key(service: str, position: int) -> str:
-    """The key-value key of one head: ``<service>.<position>``, one key per head, never rewritten."""
-    return f"{service}.{position:012d}"
-
-
-def head_value(service: str, position: int, hash_: str, published_at: datetime) -> bytes:
-    stamp = published_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    return json.dumps({"service": service, "position": position, "hash": hash_, "published_at": stamp}, sort_keys=True).encode()
-
-
-async def ensure_heads_bucket(js: Any, replicas: int = 1) -> Any:
-    """The heads bucket, made if missing: a KV bucket whose stream refuses deletes, purges and roll-ups.
-
-    (nats-py would make the bucket with roll-ups allowed, which lets a purge
-    of a key drop its history; the stream is made here with them refused.)
-    A key keeps its first 64 revisions and refuses more
-    (``discard_new_per_subject``): otherwise 64 puts to a key would push the
-    head given out first out of its history, unseen.
-    """
-    try:
-        await js.stream_info(HEADS_STREAM)
-    except NotFoundError:
-        config = StreamConfig(
-            name=HEADS_STREAM,
-            subjects=[f"$KV.{HEADS_BUCKET}.>"],
-            max_msgs_per_subject=64,
-            discard=DiscardPolicy.NEW,
-            discard_new_per_subject=True,
-            storage=StorageType.FILE,
-            num_replicas=replicas,
-            allow_rollup_hdrs=False,
-            deny_delete=True,
-            deny_purge=True,
-            allow_direct=True,
-            description="Chain heads of every service's event log: <service>.<position> = {service, position, hash, published_at}",
-        )
-        try:
-            await js.add_stream(config)
-        except BadRequestError:
-            await js.stream_info(HEADS_STREAM)
-    return await js.key_value(HEADS_BUCKET)
-
-
-async def read_heads(js: Any, service: str | None = None) -> list[Head]:
-    """Every head ever published to the bucket (every revision of every key), of one service or all."""
-    try:
-        info = await js.stream_info(HEADS_STREAM)
-    except NotFoundError:
-        return []
-    if not info.state.messages:
-        return []
-    subject = f"$KV.{HEADS_BUCKET}.{service}.>" if service else f"$KV.{HEADS_BUCKET}.>"
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, inactive_threshold=30)
-    subscription = await js.pull_subscribe(subject, stream=HEADS_STREAM, config=config)
-    heads: list[Head] = []
-    try:
-        while True:
-            try:
-                messages = await subscription.fetch(500, timeout=1)
-            except TimeoutError:
-                break
-            for message in messages:
-                value = json.loads(message.data)
-                heads.append(Head(value["service"], int(value["position"]), value["hash"], value.get("published_at"), "kv"))
-                if message.metadata.num_pending == 0:
-                    return heads
-    finally:
-        await subscription.unsubscribe()
-    return heads
-
-
-class HeadPublisher:
-    """Puts the store's chain head into the heads bucket every ``interval`` seconds (the relay calls it while it holds the lease).
-
-    A head already put by this publisher is not put again: while the store
-    does not move, the head given out last still holds it. A key whose
-    history is full (the same head put 64 times, across restarts) counts as
-    given out.
-    """
-
-    def __init__(self, service: str, interval: float = 30.0) -> None:
-        self.service = service
-        self.interval = interval
-        self.last_published: tuple[int, str] | None = None
-        self._next = 0.0
-        self._kv: Any = None
-
-    async def maybe_publish(self, js: Any, app: Any) -> bool:
-        """Put the head if it is due and new; True when a head was put. Raises what NATS raised otherwise."""
-        loop = asyncio.get_running_loop()
-        if loop.time() < self._next:
-            return False
-        head = await asyncio.to_thread(app.chain_head)
-        put = False
-        if head is not None and head != self.last_published:
-            if self._kv is None:
-                self._kv = await ensure_heads_bucket(js)
-            try:
-                await self._kv.put(head_key(self.service, head[0]), head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
-                put = True
-            except APIError as error:  # anything else: not given out, tried again at the next turn
-                if error.err_code != MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED:
-                    raise
-            self.last_published = head
-        self._next = loop.time() + self.interval
-        return put
-
-    def forget(self) -> None:
-        """After NATS came back (or another replica's turn): bind to the bucket again."""
-        self._kv = None

@@ -19,7 +19,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
 
-from shared.chain import HeadPublisher
+from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
 from shared.store import MunicipalityUnknownError, ServiceApplication

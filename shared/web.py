@@ -40,7 +40,8 @@ from shared.auth import (
     swagger_ui_oauth,
     within,
 )
-from shared.chain import HEADS_BUCKET, Head, HeadPublisher, chain_page, entries_of_store, read_heads, verify
+from shared.chain import Head, chain_page, entries_of_store, verify
+from shared.chainheads import HEADS_BUCKET, HeadPublisher, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
 from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
