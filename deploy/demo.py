@@ -23,6 +23,15 @@ Every API wants a token: ``make demo`` asks the identity provider ``make run``
 started for one as ``lead`` (every programme command, phases and round
 decisions) and one as ``evaluator``, to whom the lead assigns both evaluator
 codes of each round, and who scores.
+
+``make demo`` finds the system where ``make run`` put it, from the same
+environment variables: ``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
+``ENGAGEMENT_PORT``, ``REPORTING_PORT`` (:func:`deploy.run_local.service_urls`),
+and the identity provider at ``OSV_HOST``/``OSV_IDP_PORT`` with its state under
+``OSV_VAR_DIR``. ``OSV_DEMO_REGISTRY_URL`` (and ``_FUNDING_``, ``_ENGAGEMENT_``,
+``_REPORTING_``) name a service's base URL outright. When something does not
+answer, or refuses the demo's tokens, it ends with one line naming the URL and
+the variable that sets it, and exit code 1.
 """
 
 from __future__ import annotations
@@ -33,19 +42,45 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# `make demo` runs this file as a script: the repository's root is not on the path then.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from deploy.run_local import HOST_VARIABLE, port_variable, service_urls  # noqa: E402
+
+
+def _where_make_run_serves(name: str) -> Callable[[], str]:
+    return lambda: service_urls()[name]
 
 
 class DemoSettings(BaseSettings):
+    """Each service's base URL (``OSV_DEMO_<SERVICE>_URL``); unset, where ``make run`` serves it (``OSV_HOST``, ``<SERVICE>_PORT``)."""
+
     model_config = SettingsConfigDict(env_prefix="OSV_DEMO_", extra="ignore")
 
-    registry_url: str = "http://127.0.0.1:8001"
-    funding_url: str = "http://127.0.0.1:8002"
-    engagement_url: str = "http://127.0.0.1:8003"
-    reporting_url: str = "http://127.0.0.1:8004"
+    registry_url: str = Field(default_factory=_where_make_run_serves("registry"))
+    funding_url: str = Field(default_factory=_where_make_run_serves("funding"))
+    engagement_url: str = Field(default_factory=_where_make_run_serves("engagement"))
+    reporting_url: str = Field(default_factory=_where_make_run_serves("reporting"))
+
+    def url(self, name: str) -> str:
+        """``registry`` -> its base URL."""
+        return str(getattr(self, f"{name}_url"))
+
+    def set_by(self, name: str) -> str:
+        """The variables that set ``name``'s URL, for an error message: ``OSV_DEMO_REGISTRY_URL`` when given, else the host and port."""
+        given = f"{self.model_config.get('env_prefix', '')}{name.upper()}_URL"
+        if f"{name}_url" in self.model_fields_set:
+            return given
+        return f"{HOST_VARIABLE} and {port_variable(name)}, as for `make run`; or {given}"
 
 
 class Client(Protocol):
@@ -487,38 +522,89 @@ def score(apis: Apis, proposal_id: str, rng: random.Random, on: date, weak: bool
 
 
 def tokens() -> tuple[str, str]:
-    """Access tokens for ``lead`` and ``evaluator`` from the identity provider ``make run`` started."""
-    from devtools.identity import IdentityProvider, IdentitySettings
+    """Access tokens for ``lead`` and ``evaluator`` from the identity provider ``make run`` started.
 
-    provider = IdentityProvider.from_settings(IdentitySettings())
+    Raises :class:`DemoError` (one line) when it does not answer or refuses the sign-in.
+    """
+    from devtools.identity import IdentityProvider, IdentitySettings, SignInError
+
+    settings = IdentitySettings()
+    provider = IdentityProvider.from_settings(settings)
+    prefix = IdentitySettings.model_config.get("env_prefix", "")
+    where = f"({prefix}HOST and {prefix}IDP_PORT, as for `make run`)"
     if not provider.is_answering():
-        raise DemoError(f"no identity provider answers at {provider.issuer}: start the system with `make run` first")
-    return provider.token("lead"), provider.token("evaluator")
+        raise DemoError(f"no identity provider answers at {provider.issuer} {where}: start the system with `make run` first")
+    try:
+        return provider.token("lead"), provider.token("evaluator")
+    except (SignInError, httpx.HTTPError) as error:
+        raise DemoError(
+            f"the identity provider at {provider.issuer} {where} did not sign in the demo accounts ({error}): "
+            f"is {prefix}VAR_DIR ({settings.var_dir}) the one `make run` uses?"
+        ) from None
+
+
+SERVICES_LOADED = ("registry", "funding", "engagement")
+"""The services the demo writes to: each must answer before it starts."""
+
+
+def answers(name: str, settings: DemoSettings) -> None:
+    """Raises :class:`DemoError` naming the URL and its variables when nothing answers ``GET <url>/health``."""
+    url = settings.url(name)
+    try:
+        httpx.get(f"{url}/health", timeout=10)
+    except httpx.HTTPError as error:
+        raise DemoError(f"{name} does not answer at {url} ({type(error).__name__}; set by {settings.set_by(name)}): is `make run` running there?") from None
+
+
+def problem(response: httpx.Response) -> str:
+    """The problem+json's title or detail, or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or body)[:200]
+    return str(body)[:200]
+
+
+def run(settings: DemoSettings) -> str:
+    """Load the story into the system ``settings`` point at; returns what to print. Raises :class:`DemoError` (one line)."""
+    for name in SERVICES_LOADED:
+        answers(name, settings)
+    lead, evaluator = tokens()
+    signed_in = {"Authorization": f"Bearer {lead}"}
+    clients = [httpx.Client(base_url=settings.url(name), timeout=30, headers=signed_in) for name in SERVICES_LOADED]
+    scoring = httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
+    apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
+    try:
+        phases = apis.funding.get("/phases")
+        if phases.status_code != 200:
+            raise DemoError(
+                f"funding at {settings.funding_url} answered {phases.status_code} to GET /phases ({problem(phases)}; "
+                f"URL set by {settings.set_by('funding')}): is it the `make run` whose identity provider signed the demo's tokens?"
+            )
+        if phases.json():
+            return "The demo is already loaded (phases exist)."
+        loaded = load(apis)
+    except httpx.HTTPError as error:
+        url = str(error.request.url) if isinstance(error, httpx.RequestError) else "?"
+        name = next((name for name in SERVICES_LOADED if url.startswith(settings.url(name))), "funding")
+        raise DemoError(f"{name} stopped answering at {url} ({type(error).__name__}; set by {settings.set_by(name)})") from None
+    finally:
+        for client in (*clients, scoring):
+            client.close()
+    return (
+        f"Loaded the 2021 story: {len(loaded.osv_ids)} OSVs, {loaded.members} members, {loaded.grants} grants, "
+        f"{loaded.meetings} meetings, {loaded.activities} activities. Dashboard: {settings.reporting_url}/dashboard"
+    )
 
 
 def main() -> int:
-    s = DemoSettings()
     try:
-        lead, evaluator = tokens()
+        print(run(DemoSettings()))
     except DemoError as error:
-        print(error, file=sys.stderr)
+        print(" ".join(str(error).split()), file=sys.stderr)  # one line, whatever a service's answer held
         return 1
-    signed_in = {"Authorization": f"Bearer {lead}"}
-    clients = [httpx.Client(base_url=url, timeout=30, headers=signed_in) for url in (s.registry_url, s.funding_url, s.engagement_url)]
-    scoring = httpx.Client(base_url=s.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
-    apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
-    if apis.funding.get("/phases").json():
-        print("The demo is already loaded (phases exist).")
-        return 0
-    try:
-        loaded = load(apis)
-    except DemoError as error:
-        print(error, file=sys.stderr)
-        return 1
-    print(
-        f"Loaded the 2021 story: {len(loaded.osv_ids)} OSVs, {loaded.members} members, {loaded.grants} grants, "
-        f"{loaded.meetings} meetings, {loaded.activities} activities. Dashboard: {s.reporting_url}/dashboard"
-    )
     return 0
 
 

@@ -73,6 +73,26 @@ SIGNED_IN_THROUGH_DOCS = ("registry", "funding", "engagement", "reporting")
 """The services people sign in to (the dashboard, Swagger UI); the Kobo webhook takes only its hooks' passwords."""
 
 
+def port_variable(name: str) -> str:
+    """The environment variable that sets a service's port under ``make run``: ``registry`` -> ``REGISTRY_PORT``."""
+    settings_class = next(settings_class for service, _, settings_class in SERVICES if service == name)
+    return f"{settings_class.model_config.get('env_prefix', '')}PORT"
+
+
+HOST_VARIABLE = f"{LocalSettings.model_config.get('env_prefix', '')}HOST"
+"""The environment variable that sets the address every service listens on (``OSV_HOST``)."""
+
+
+def service_urls(local: LocalSettings | None = None) -> dict[str, str]:
+    """Each service's base URL as ``make run`` serves it, by name: ``{"registry": "http://127.0.0.1:8001", ...}``.
+
+    The host is :class:`LocalSettings`' (``OSV_HOST``), each port the service's own settings' (``REGISTRY_PORT``,
+    ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, ``REPORTING_PORT``, ``IMPORTS_PORT``), read from the environment.
+    """
+    local = local or LocalSettings()
+    return {name: f"http://{local.host}:{settings_class().port}" for name, _, settings_class in SERVICES}
+
+
 def describe_exit(code: int) -> str:
     """``code -9 (killed by SIGKILL)``: a negative Popen return code is the signal that ended the process."""
     if code < 0:
@@ -354,11 +374,12 @@ def main() -> int:
     configured = {name: settings_class() for name, _, settings_class in SERVICES}
     ports = {name: settings.port for name, settings in configured.items()}
     workers = {name: getattr(settings, "workers", 1) for name, settings in configured.items()}  # the Kobo webhook: one
-    feeds = {name: f"http://{local.host}:{ports[name]}" for name in ("registry", "funding", "engagement")}
+    urls = service_urls(local)
+    feeds = {name: urls[name] for name in ("registry", "funding", "engagement")}
     identity = IdentitySettings(
         var_dir=local.var_dir,
         host=local.host,
-        service_urls={name: f"http://{local.host}:{ports[name]}" for name in SIGNED_IN_THROUGH_DOCS},
+        service_urls={name: urls[name] for name in SIGNED_IN_THROUGH_DOCS},
     )
     idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity, end_with_parent=True))
     assert idp.provider is not None
@@ -368,8 +389,8 @@ def main() -> int:
     auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}
     # The Kobo webhook: where the services are, and its own client's secret (role staff).
     auth_env |= {
-        "IMPORTS_REGISTRY_URL": f"http://{local.host}:{ports['registry']}",
-        "IMPORTS_ENGAGEMENT_URL": f"http://{local.host}:{ports['engagement']}",
+        "IMPORTS_REGISTRY_URL": urls["registry"],
+        "IMPORTS_ENGAGEMENT_URL": urls["engagement"],
         "IMPORTS_CLIENT_SECRET": idp.provider.client_secret("osv-imports"),
     }
     services: list[Child] = [

@@ -137,12 +137,12 @@ def test_the_launched_system_follows_an_osv_into_the_indicators_and_keeps_it_acr
 def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboard_shows_it(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launched(tmp_path / "var", ports) as system:
-        urls = {f"OSV_DEMO_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in ("registry", "funding", "engagement", "reporting")}
-        demo = subprocess.run(
-            [sys.executable, "deploy/demo.py"], cwd=ROOT, env={**launcher_env(tmp_path / "var", ports), **urls}, capture_output=True, text=True, timeout=300
-        )
+        # `make demo` with the variables given to `make run`, and nothing else: it finds every service and the provider from them.
+        demo_env = {key: value for key, value in launcher_env(tmp_path / "var", ports).items() if not key.startswith("OSV_DEMO_")}
+        demo = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=demo_env, capture_output=True, text=True, timeout=300)
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert "Loaded the 2021 story: 30 OSVs" in demo.stdout
+        assert f"Dashboard: http://127.0.0.1:{ports['reporting']}/dashboard" in demo.stdout
         system.wait_relayed()
         system.wait_applied()
         phase2 = system.indicators()["phases"][1]["indicators"]
@@ -152,5 +152,5 @@ def test_make_demo_loads_the_2021_story_into_the_launched_system_and_its_dashboa
         # On ports other than 8001-8003 too, every view reads its sources' feeds where the launcher put them.
         eventually(lambda: feeds_read(system, ("registry", "funding", "engagement", "reporting")), timeout=60)
 
-        again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env={**launcher_env(tmp_path / "var", ports), **urls}, capture_output=True, text=True)
+        again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=demo_env, capture_output=True, text=True)
         assert again.returncode == 0 and "already loaded" in again.stdout

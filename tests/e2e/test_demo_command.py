@@ -1,0 +1,116 @@
+"""`make demo` against a system it cannot use ends with one line saying where it looked and which variable sets it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from devtools.identity import IdentityProvider
+from devtools.processes import free_port
+from tests.support.processes import ROOT
+
+SERVICES = ("registry", "funding", "engagement", "reporting")
+
+
+class RefusesTokens(BaseHTTPRequestHandler):
+    """A service that is up (``/health`` answers) but trusts another identity provider: 401 to everything else."""
+
+    def do_GET(self) -> None:
+        status, body = (200, {"status": "ok"}) if self.path == "/health" else (401, {"title": "Unauthorized", "detail": "token not accepted"})
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if status == 200 else "application/problem+json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def service_refusing_tokens() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusesTokens)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def make_demo(var_dir: Path, idp_port: int, ports: dict[str, int], **extra: str) -> subprocess.CompletedProcess[str]:
+    """``make demo``'s command, with `make run`'s variables as given (and no OSV_DEMO_* from the caller's environment)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OSV_")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "OSV_HOST": "127.0.0.1",
+        "OSV_VAR_DIR": str(var_dir),
+        "OSV_IDP_PORT": str(idp_port),
+        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        **extra,
+    }
+    return subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def the_one_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_service_port_where_nothing_listens_is_named_with_its_variable(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in SERVICES}
+
+    result = make_demo(tmp_path / "var", free_port(), ports)
+
+    assert result.returncode != 0
+    line = the_one_line(result)
+    assert f"http://127.0.0.1:{ports['registry']}" in line
+    assert "REGISTRY_PORT" in line
+    assert "OSV_HOST" in line
+
+
+def test_an_explicit_demo_url_is_the_one_tried_and_named(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in SERVICES}
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+
+    result = make_demo(tmp_path / "var", free_port(), ports, OSV_DEMO_REGISTRY_URL=elsewhere)
+
+    assert result.returncode != 0
+    line = the_one_line(result)
+    assert elsewhere in line
+    assert "OSV_DEMO_REGISTRY_URL" in line
+    assert f":{ports['registry']}" not in line
+
+
+def test_an_identity_provider_that_does_not_answer_is_named_with_its_variable(tmp_path: Path, service_refusing_tokens: int) -> None:
+    idp_port = free_port()
+
+    result = make_demo(tmp_path / "var", idp_port, dict.fromkeys(SERVICES, service_refusing_tokens))
+
+    assert result.returncode != 0
+    line = the_one_line(result)
+    assert f"http://127.0.0.1:{idp_port}" in line
+    assert "OSV_IDP_PORT" in line
+
+
+def test_a_service_that_refuses_the_demos_token_is_an_error_not_an_already_loaded_demo(
+    identity_provider: IdentityProvider, service_refusing_tokens: int
+) -> None:
+    result = make_demo(identity_provider.state_dir.parent, identity_provider.port, dict.fromkeys(SERVICES, service_refusing_tokens))
+
+    assert result.returncode != 0
+    line = the_one_line(result)
+    assert f"http://127.0.0.1:{service_refusing_tokens}" in line
+    assert "401" in line
+    assert "FUNDING_PORT" in line
+    assert "already loaded" not in line
