@@ -1,0 +1,121 @@
+"""Registry's duplicate-name check, without any I/O: the roll scanned in one batch gives the answers of comparing name by name."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from uuid import UUID
+
+from rapidfuzz import fuzz
+
+from services.registry.domain.duplicates import (
+    NEAR_NAME_SCORE,
+    DistrictRoll,
+    PossibleDuplicate,
+    key_resemblance,
+    name_key,
+    possible_duplicates,
+)
+
+KINDS = (
+    "Comedor Popular", "Olla Común", "Asociación de Vecinos", "Club de Madres", "Comité del Vaso de Leche",
+    "Asociación de Migrantes Venezolanos", "Junta Vecinal", "Comité de Damas", "Asociación Cultural", "Red de Mujeres",
+)
+CALLED = (
+    "Las Flores", "Virgen de Guadalupe", "Unidos por Zárate", "Señor de los Milagros", "Santa Rosa de Lima", "Nueva Esperanza",
+    "Simón Bolívar", "Los Olivos de Pro", "Manos Unidas", "Hermanos Venezolanos en el Perú", "Mariátegui", "José Gálvez",
+    "Sagrado Corazón de Jesús", "Juntos Sí Podemos", "Perú y Venezuela", "La Unión", "Micaela Bastidas", "Arco Iris",
+)
+NUMBERED = ("N.º {n}", "N° {n}", "Nro. {n}", "{n}")
+
+
+def lima_osv_name(pick: random.Random) -> str:
+    """A name as promoters type them in Lima: a kind of organisation, what it is called, now and then a number."""
+    name = f"{pick.choice(KINDS)} {pick.choice(CALLED)}"
+    if pick.random() < 0.4:
+        name = f"{name} {pick.choice(NUMBERED).format(n=pick.randint(1, 25))}"
+    return name
+
+
+def typed_again(name: str, pick: random.Random) -> str:
+    """``name`` as another promoter types it: in capitals, without accents, words in another order, a typo, another number."""
+    way = pick.randrange(6)
+    if way == 0:
+        return name.upper()
+    if way == 1:
+        return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    if way == 2:
+        words = name.split()
+        cut = pick.randrange(1, len(words))
+        return " ".join(words[cut:] + words[:cut])
+    if way == 3:
+        at = pick.randrange(len(name))
+        return name[:at] + name[at + 1 :]  # a letter left out
+    if way == 4:
+        at = pick.randrange(len(name) - 1)
+        return name[:at] + name[at + 1] + name[at] + name[at + 2 :]  # two letters swapped
+    digits = [c for c in name if c.isdigit()]
+    return name.replace(digits[0], str((int(digits[0]) + 1) % 10), 1) if digits else name + " 2"
+
+
+def name_by_name(
+    name: str, entries: dict[UUID, str], keys: dict[UUID, str], distinct_from: frozenset[UUID] = frozenset()
+) -> list[PossibleDuplicate]:
+    """The check as it was: :func:`key_resemblance` on every entry of the roll (``keys``: their names folded), best first."""
+    key = name_key(name)
+    found = [
+        PossibleDuplicate(osv_id, other, score)
+        for osv_id, other in entries.items()
+        if osv_id not in distinct_from and (score := key_resemblance(key, keys[osv_id])) >= NEAR_NAME_SCORE
+    ]
+    return sorted(found, key=lambda d: (-d.score, d.name))
+
+
+def test_the_roll_scanned_in_one_batch_finds_what_comparing_name_by_name_finds_in_the_same_order() -> None:
+    pick = random.Random(17)
+    originals = [lima_osv_name(pick) for _ in range(200)]
+    names = originals + [typed_again(pick.choice(originals), pick) for _ in range(100)]
+    names += ["Vecinos de la Paz 12", "Vecinas de la Pax 12", "Club de Madres Las Flores", "Club de Madres Las Flores", "¡¡ !!"]
+    entries = {UUID(int=pick.getrandbits(128)): name for name in names}
+    keys = {osv_id: name_key(name) for osv_id, name in entries.items()}
+    keys_backwards = dict(reversed(keys.items()))
+    asked = [typed_again(pick.choice(names), pick) for _ in range(250)] + [lima_osv_name(pick) for _ in range(50)]
+    asked += ["VECINOS DE LA PAZ 12", "club de madres las flores", "...", "Becinos de la Pas 12", "12 Vesinoz de la Paz"]  # just 90
+
+    seen = dict.fromkeys(("found", "only_word_order", "numbers_differ", "one_name_twice", "just_90_in_order", "just_90_words_moved"), 0)
+    for n, name in enumerate(asked):
+        expected = name_by_name(name, entries, keys)
+        assert possible_duplicates(name, entries, keys=keys) == expected, name
+        if n % 10 == 0:
+            assert possible_duplicates(name, entries) == expected, name  # the caller keeps no folded names
+            assert possible_duplicates(name, entries, keys=keys_backwards) == expected, name  # ties in the order of entries still
+        if expected:
+            said_distinct = frozenset(pick.sample([d.osv_id for d in expected], k=pick.randint(1, len(expected))))
+            said_distinct |= {UUID(int=pick.getrandbits(128))}  # an id not on the roll is no matter
+            assert possible_duplicates(name, entries, said_distinct, keys=keys) == name_by_name(name, entries, keys, said_distinct), name
+
+        key = name_key(name)
+        seen["found"] += bool(expected)
+        seen["only_word_order"] += any(fuzz.ratio(key, name_key(d.name)) < NEAR_NAME_SCORE for d in expected)
+        seen["just_90_in_order"] += any(fuzz.ratio(key, name_key(d.name)) == d.score == NEAR_NAME_SCORE for d in expected)
+        seen["just_90_words_moved"] += any(fuzz.ratio(key, name_key(d.name)) < d.score == NEAR_NAME_SCORE for d in expected)
+        seen["one_name_twice"] += len({d.name for d in expected}) < len(expected)
+        seen["numbers_differ"] += not seen["numbers_differ"] and any(
+            key_resemblance(key, other) == 0 and max(fuzz.ratio(key, other), fuzz.token_sort_ratio(key, other)) >= NEAR_NAME_SCORE
+            for other in keys.values()
+        )
+    # the names asked cover each way a name is near another, or only looks near
+    assert seen["found"] >= 150 and all(seen.values()), seen
+
+
+def test_a_name_whose_number_differs_is_no_duplicate_however_alike_the_rest() -> None:
+    first, second = UUID(int=1), UUID(int=2)
+    entries = {first: "Comedor Popular Virgen de Guadalupe N.º 1", second: "Olla Común Santa Rosa"}
+    asked = "Comedor Popular Virgen de Guadalupe N.º 2"
+    assert fuzz.ratio(name_key(asked), name_key(entries[first])) >= NEAR_NAME_SCORE  # one scan does put it forward
+
+    assert possible_duplicates(asked, entries) == []
+    DistrictRoll(district="Comas", entries={str(k): v for k, v in entries.items()}).check_new(asked)
+    assert possible_duplicates("COMEDOR POPULAR VIRGEN DE GUADALUPE N.º 1", entries) == [
+        PossibleDuplicate(first, entries[first], 100.0)
+    ]
