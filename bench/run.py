@@ -411,29 +411,38 @@ def baseline_appends(tmp: Path, count: int) -> Baseline:
         app.close()
 
 
+def map_as_the_route_does(app: Any, i: int) -> None:
+    """``POST /osvs``'s own worker-thread function (:func:`services.registry.api.mapped`) on a parsed body: command and answer."""
+    from services.registry.api import mapped
+    from services.registry.schemas import OSVCreate
+
+    mapped(OSVCreate(name=f"OSV {i}", district=DISTRICTS[i % len(DISTRICTS)], mapped_on=date(2021, 3, 15)), app)
+
+
 def registry_in_process(tmp: Path, count: int) -> float:
-    """Registry's application alone, as the route uses it (map_osv then get_osv): commands/s."""
+    """Registry's application alone, as ``POST /osvs`` uses it (:func:`map_as_the_route_does`): commands/s."""
     from services.registry.application import Registry
-    from services.registry.schemas import OSVPublic
     from shared.store import persistence_env
 
     app = Registry(persistence_env(f"sqlite:///{tmp / 'registry-in-process.db'}"))
     try:
         started = time.perf_counter()
         for i in range(count):
-            OSVPublic.of(app.get_osv(app.map_osv(f"OSV {i}", DISTRICTS[i % len(DISTRICTS)], date(2021, 3, 15))))
+            map_as_the_route_does(app, i)
         return rate(count, time.perf_counter() - started)
     finally:
         app.close()
 
 
 def funding_in_process(tmp: Path, count: int) -> float:
-    """Funding's application alone, as the route uses it (grant_fund then get_grant), a grant to each of ``count`` OSVs: commands/s.
+    """Funding's application alone, as ``POST /grants`` uses it (its worker-thread function, :func:`services.funding.api.granted`),
+    a grant to each of ``count`` OSVs: commands/s.
 
     One grant per OSV, as programmes give them: each OSV's support history stays short.
     """
+    from services.funding.api import granted
     from services.funding.application import Funding
-    from services.funding.schemas import GrantPublic
+    from services.funding.schemas import GrantCreate
     from shared.store import persistence_env
     from shared.views.osvdirectory import OSVDirectory
 
@@ -444,8 +453,8 @@ def funding_in_process(tmp: Path, count: int) -> float:
     try:
         started = time.perf_counter()
         for osv in osvs:
-            grant_id = app.grant_fund(osv.id, Decimal("1500.00"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND)
-            GrantPublic.of(app.get_grant(grant_id))
+            granted(GrantCreate(osv_id=osv.id, amount=Decimal("1500.00"), currency=Currency.PEN, granted_on=date(2021, 10, 20),
+                                kind=GrantKind.SEED_FUND), app)
         return rate(count, time.perf_counter() - started)
     finally:
         app.close()
@@ -511,16 +520,15 @@ def store_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at_mo
 
 
 def registry_in_threads(tmp: Path, count: int, threads: int, saves_per_commit_at_most: int | None = None) -> StoreRun:
-    """Registry's application alone, as the route uses it (map_osv then get_osv), from ``threads`` threads: commands/s."""
+    """Registry's application alone, as ``POST /osvs`` uses it (:func:`map_as_the_route_does`), from ``threads`` threads: commands/s."""
     from services.registry.application import Registry
-    from services.registry.schemas import OSVPublic
 
     app = Registry(store_env(tmp / f"registry-in-process-{threads}-{saves_per_commit_at_most}.db", saves_per_commit_at_most))
     try:
         recorder: Any = app.recorder
 
         def command(i: int) -> None:
-            OSVPublic.of(app.get_osv(app.map_osv(f"OSV {i}", DISTRICTS[i % len(DISTRICTS)], date(2021, 3, 15))))
+            map_as_the_route_does(app, i)
 
         for i in range(10):  # warm-up, untimed
             command(count + i)
@@ -549,16 +557,17 @@ def known_osvs(app: Any, count: int) -> list[OSV]:
 
 
 def register(app: Any, osv_id: uuid.UUID, i: int) -> None:
-    """POST /members as the route runs it, in process: register, then read the member back for the answer."""
+    """``POST /members`` as the route runs it, in process: its worker-thread function (:func:`services.engagement.api.registered`)
+    on a parsed body, the command and its answer (the member as saved, not read back)."""
+    from services.engagement.api import registered
     from services.engagement.domain.members import Sex
-    from services.engagement.schemas import MemberPublic
+    from services.engagement.schemas import MemberCreate
     from shared.documents import DocumentType
 
-    member_id = app.register_member(
+    registered(MemberCreate(
         osv_id=osv_id, full_name=f"Persona de prueba {i}", document_type=DocumentType.CE, document_number=f"{100000000 + i}",
         nationality="VE" if i % 3 else "PE", sex=Sex.F if i % 2 else Sex.M, joined_on=date(2021, 10, 5), birth_year=1980 + i % 30,
-    )
-    MemberPublic.of(app.get_member(member_id))
+    ), app)
 
 
 def engagement_in_process(tmp: Path, count: int) -> float:
@@ -586,7 +595,9 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
     slows both alike (timed one after the other, the same code gave ratios from 0.53 to 1.76).
     """
     from services.engagement.domain.followup import ActionItemDraft, MeetingMode, MeetingTopic
+    from services.funding.api import granted
     from services.funding.application import Funding
+    from services.funding.schemas import GrantCreate
     from shared.store import persistence_env
     from shared.views.osvdirectory import OSVDirectory
 
@@ -615,9 +626,10 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
     directory.apply([registry_catalogue.to_cloudevent(k + 1, osv.collect_events()[0]) for k, osv in enumerate(osvs)])
     funding = Funding(persistence_env(f"sqlite:///{tmp / 'one-osv-funding.db'}"), osvs=directory)
     try:
-        grants = timed(lambda osv, i: funding.get_grant(
-            funding.grant_fund(osv.id, Decimal("100.00"), Currency.PEN, date(2021, 10, 20) + timedelta(days=i % 300), GrantKind.GOODS)
-        ) and None, *osvs)
+        grants = timed(lambda osv, i: granted(GrantCreate(  # POST /grants' own worker-thread function
+            osv_id=osv.id, amount=Decimal("100.00"), currency=Currency.PEN, granted_on=date(2021, 10, 20) + timedelta(days=i % 300),
+            kind=GrantKind.GOODS,
+        ), funding) and None, *osvs)
     finally:
         funding.close()
         directory.engine.dispose()
@@ -770,7 +782,7 @@ def bench_many_clients(args: argparse.Namespace, tmp: Path, table: Table) -> Non
               statistics.median(loops), f"{es_label}, median of {ALTERNATIONS} taken in turn")
     add_store("  same store, a commit per save (as before group commit)", store_in_threads(tmp, saves, many, 1))
     say(f"registry's application in-process, {many} threads: group commit, then a commit per save")
-    add_store(f"registry application in-process, {many} threads (map_osv + get_osv)", registry_in_threads(tmp, n, many))
+    add_store(f"registry application in-process, {many} threads (POST /osvs's own function)", registry_in_threads(tmp, n, many))
     add_store("  same, a commit per save (as before group commit)", registry_in_threads(tmp, n, many, 1))
     run: CommandRun | None = getattr(args, "many_clients_run", None)
     if run is not None:
