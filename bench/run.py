@@ -936,10 +936,12 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 def import_rows_count(commands: int) -> int:
     """Rows of the import figure: a quarter of each write service's commands, at least 100.
 
-    A row is two requests (its dry run, then its command) and ran at about a
-    quarter of registry's command rate (23 rows/s against 89 cmd/s on a busy
-    machine): a quarter of the commands keeps its measurement about as long as
-    the others' (2,000 rows were 87 s of a full run).
+    A row once took two requests (its dry run, then its command) and ran at
+    about a quarter of registry's command rate (23 rows/s against 89 cmd/s on a
+    busy machine): a quarter of the commands kept its measurement about as long
+    as the others' (2,000 rows were 87 s of a full run). A one-command row now
+    takes one request, with its ``Idempotency-Key``: about 0.6 of registry's
+    unkeyed rate.
     """
     return min(commands, max(100, commands // 4))
 
@@ -947,8 +949,9 @@ def import_rows_count(commands: int) -> int:
 def import_rows(url: str, count: int, concurrency: int, service_pid: int | None, first_name: int) -> CommandRun:
     """``count`` one-command rows (an ``osv_mapping`` submission each) through :class:`services.imports.application.Importer`.
 
-    Each row is what ``osv-import`` sends: a dry run of its command, then the
-    command, both with the row's ``Idempotency-Key``. ``concurrency`` importers
+    Each row is what ``osv-import`` sends for a row of one command: the
+    command, with the row's ``Idempotency-Key`` (no dry run first: see
+    :mod:`services.imports.application`). ``concurrency`` importers
     share the rows, as the other figures share their commands; a row counts
     once it is ``created``. The rows map ``OSV`` names from number
     ``first_name`` on (names no other part of the run uses).
