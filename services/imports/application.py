@@ -34,6 +34,16 @@ others run. The window is the few milliseconds between a row's dry run and
 its commands, and only rows with several commands (a members' registration)
 can be partial.
 
+A dry run cannot see what an earlier row of the same file would record, so
+the importer compares each row with the earlier ones itself, as the
+services would: the same document twice (engagement's
+``person_already_registered``), and an OSV's name the same as or near an
+earlier row's in the same district (registry's ``possible_duplicate``, with
+registry's own rule :func:`~services.registry.domain.duplicates.possible_duplicates`
+and the district as registry's dry run resolved it). Either names the
+earlier row. Without ``--dry-run`` the services see the earlier rows
+themselves.
+
 The services answer errors without personal values; the messages kept here
 are scrubbed of the row's personal data all the same, and nothing logs a
 value.
@@ -47,16 +57,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from uuid import UUID
 
 import httpx
 
 from services.imports.domain.commands import Command, Problem, Row, same_person
 from services.imports.exports import Cell
+from services.registry.domain.duplicates import possible_duplicates
 
 log = logging.getLogger(__name__)
 
 REPLAYED = "idempotent-replayed"
 COMPLETED_RULE = "idempotent_request_completed"
+DUPLICATE_OSV_RULE = "possible_duplicate"
+"""Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
 REDACTED = "[…]"
 
@@ -227,6 +241,41 @@ def scrub(message: str, personal: Iterable[str]) -> str:
     return message
 
 
+@dataclass
+class SeenInFile:
+    """What the earlier rows of one file record (or, in a dry run, would record), for the later rows to be compared with."""
+
+    documents: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    """A person's document (:attr:`Command.document`) → the cell of the member's row that registers it (dry runs only)."""
+    names: dict[str, dict[UUID, str]] = field(default_factory=dict)
+    """District (as registry resolved it) → OSV id (in a dry run, the id registry would have given) → name (dry runs only)."""
+    osvs: dict[UUID, Cell] = field(default_factory=dict)
+    """An OSV mapped by a row of the file (its id as registry answered) → that row."""
+
+
+def _osv_of(command: Command, answer: Answer) -> tuple[UUID, str, str] | None:
+    """The OSV a mapping command was answered with: (id, name, district as registry resolved it), or None for other commands."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    if (command.service, command.path) != ("registry", "/osvs") or not {"id", "name", "district"} <= body.keys():
+        return None
+    try:
+        return UUID(str(body["id"])), str(body["name"]), str(body["district"])
+    except ValueError:
+        return None
+
+
+def same_osv(command: Command, district: str, first: Cell) -> Problem:
+    """An OSV's name the same as or near an earlier row's in the same district: registry would refuse the second."""
+    return Problem(
+        command.cell_for("name"),
+        "name",
+        DUPLICATE_OSV_RULE,
+        f"{district} would already have an OSV with this name or one very like it, mapped by row {first.row} of sheet "
+        f"{first.sheet!r} of this file: if it is the same organisation, keep one row; if it is another, map it "
+        'once the file is imported, with "distinct_from" naming the first (registry\'s POST /osvs)',
+    )
+
+
 class Importer:
     """Checks, then records, rows against the services; see the module's docstring."""
 
@@ -235,32 +284,37 @@ class Importer:
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
         summary = Summary(dry_run=dry_run)
-        seen_documents: dict[tuple[str, str], Cell] = {}
+        seen = SeenInFile()
         for row in rows:
-            result = self.run_row(row, dry_run=dry_run, seen_documents=seen_documents)
+            result = self.run_row(row, dry_run=dry_run, seen=seen)
             summary.results.append(result)
             progress(result)
         return summary
 
-    def run_row(self, row: Row, *, dry_run: bool, seen_documents: dict[tuple[str, str], Cell] | None = None) -> RowResult:
-        """One row, all or nothing: its own rules, then every command as a dry run, then (unless ``dry_run``) for real."""
+    def run_row(self, row: Row, *, dry_run: bool, seen: SeenInFile | None = None) -> RowResult:
+        """One row, all or nothing: its own rules, then every command as a dry run, then (unless ``dry_run``) for real.
+
+        ``seen``: the earlier rows of the same file (:meth:`run` keeps it), to compare this one with and to add it to.
+        """
         if row.problems:
             return RowResult(row, Outcome.REFUSED, list(row.problems))
         if not dry_run and len(row.commands) == 1:
-            return self._run_alone(row, row.commands[0])
+            return self._run_alone(row, row.commands[0], seen)
         checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
         problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in problems_of(command, answer)))
         before = [command for command, answer in checks if answer.carried_out_before]
-        if dry_run and seen_documents is not None:
+        if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
             for command, answer in checks:
                 if command.document is None or answer.carried_out_before:
                     continue
-                if command.document in seen_documents:
-                    problems.append(same_person(command, seen_documents[command.document]))
+                if command.document in seen.documents:
+                    problems.append(same_person(command, seen.documents[command.document]))
                 else:
-                    seen_documents[command.document] = command.where
+                    seen.documents[command.document] = command.where
+            if not problems:
+                problems = self._earlier_names(checks, seen)
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):
@@ -278,12 +332,35 @@ class Importer:
                 recorded.append(command.key)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
 
-    def _run_alone(self, row: Row, command: Command) -> RowResult:
+    @staticmethod
+    def _earlier_names(checks: list[tuple[Command, Answer]], seen: SeenInFile) -> list[Problem]:
+        """A dry run's mapping that registry would refuse once the earlier rows are recorded: its name the same as or near
+        one of theirs in its district (registry's rule, :func:`possible_duplicates`). A mapping it would record joins them."""
+        problems = []
+        for command, answer in checks:
+            osv = None if answer.carried_out_before else _osv_of(command, answer)
+            if osv is None:  # another command, or an OSV mapped before (registry's own dry run compares with it)
+                continue
+            osv_id, name, district = osv
+            earlier = seen.names.setdefault(district, {})
+            near = possible_duplicates(name, earlier)
+            if near:
+                problems.append(same_osv(command, district, seen.osvs[near[0].osv_id]))
+            else:
+                earlier[osv_id] = name
+                seen.osvs[osv_id] = command.where
+        return problems
+
+    def _run_alone(self, row: Row, command: Command, seen: SeenInFile | None = None) -> RowResult:
         """A row of one command, sent for real at once: the service refuses it whole or carries it out whole, as
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self.services.send(command, dry_run=False)
         if not _accepted(answer):
-            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(problems_of(command, answer))))
+            problems = list(dict.fromkeys(problems_of(command, answer)))
+            return RowResult(row, Outcome.REFUSED, problems)
+        osv = _osv_of(command, answer)
+        if seen is not None and osv is not None:
+            seen.osvs[osv[0]] = command.where
         if answer.carried_out_before:
             return RowResult(row, Outcome.ALREADY_THERE)
         return RowResult(row, Outcome.CREATED, recorded=[command.key])

@@ -232,3 +232,35 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
         assert stored(served["engagement"]) == events
     finally:
         hook.stop()
+
+
+def test_the_dry_run_refuses_a_row_naming_an_earlier_rows_osv_as_the_import_then_does(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A dry run cannot see the OSVs an earlier row of the file would map: the importer compares each mapping with the
+    earlier rows' names of its district by registry's own rule, and names the earlier row, as the import then refuses it.
+
+    One file from two promoters who met the same organisations in Bayóvar (San Juan de Lurigancho, typed "SJL" once):
+    the same association in capitals without accents and as "Asoc.", the same comedor as "N° 1"; "N.º 2" is another one.
+    """
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    names = [("Asociación de Vecinos Unidos por Bayóvar Alto", "150132"), ("ASOCIACION DE VECINOS UNIDOS POR BAYOVAR ALTO", "SJL"),
+             ("Asoc. de Vecinos Unidos por Bayóvar Alto", "150132"), ("Comedor Popular N.º 1 Huanta Alto", "150132"),
+             ("Comedor Popular N.º 2 Huanta Alto", "150132"), ("Comedor Popular N° 1 Huanta Alto", "150132"),
+             ("Asociación de Vecinos Unidos por Bayóvar Alto", "150105")]  # the same name in Breña is another OSV
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING,
+                        [Answers({"nombre": n, "distrito": d, "fecha_mapeo": "2021-03-16"}) for n, d in names])
+    refused = [(3, 2), (4, 2), (7, 5)]  # (row, the earlier row it names): rows 2-8 of the CSV are the file's 7 submissions
+
+    assert osv_import(["--dry-run", str(mapping), *connection]) == 1
+    assert "4 would be created, 0 already there, 3 refused" in capsys.readouterr().out
+    assert stored(served["registry"]) == 0
+    problems = report_rows(tmp_path / "mapeo.dry-run-report.xlsx")
+    assert [(p[1], p[2], p[3], p[4]) for p in problems] == [(row, "osv/nombre", "name", "possible_duplicate") for row, _ in refused]
+    assert {p[0] for p in problems} == {"mapeo.csv"}
+    for problem, (_, earlier) in zip(problems, refused, strict=True):
+        assert f"row {earlier} of sheet 'mapeo.csv' of this file" in problem[5]
+
+    assert osv_import([str(mapping), *connection]) == 1
+    assert "4 created, 0 already there, 3 refused" in capsys.readouterr().out
