@@ -42,7 +42,8 @@ earlier row's in the same district (registry's ``possible_duplicate``, with
 registry's own rule :func:`~services.registry.domain.duplicates.possible_duplicates`
 and the district as registry's dry run resolved it). Either names the
 earlier row. Without ``--dry-run`` the services see the earlier rows
-themselves.
+themselves; registry's refusal names the OSV it found, and the importer adds
+the row of the file that mapped it.
 
 The services answer errors without personal values; the messages kept here
 are scrubbed of the row's personal data all the same, and nothing logs a
@@ -276,6 +277,25 @@ def same_osv(command: Command, district: str, first: Cell) -> Problem:
     )
 
 
+def _naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
+    """Registry's ``possible_duplicate`` refusal, its message naming the rows of this file that mapped the OSVs it found."""
+    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
+    rows = []
+    for duplicate in found or ():
+        try:
+            cell = osvs.get(UUID(str(duplicate.get("osv_id"))))
+        except (AttributeError, ValueError):
+            continue
+        if cell is not None:
+            rows.append(f"{duplicate.get('osv_id')} is row {cell.row} of sheet {cell.sheet!r} of this file")
+    if not rows:
+        return problems
+    return [
+        Problem(p.cell, p.field, p.rule, f"{p.message} ({'; '.join(rows)})") if p.rule == DUPLICATE_OSV_RULE else p
+        for p in problems
+    ]
+
+
 class Importer:
     """Checks, then records, rows against the services; see the module's docstring."""
 
@@ -357,7 +377,7 @@ class Importer:
         answer = self.services.send(command, dry_run=False)
         if not _accepted(answer):
             problems = list(dict.fromkeys(problems_of(command, answer)))
-            return RowResult(row, Outcome.REFUSED, problems)
+            return RowResult(row, Outcome.REFUSED, _naming_rows(problems, answer, seen.osvs) if seen else problems)
         osv = _osv_of(command, answer)
         if seen is not None and osv is not None:
             seen.osvs[osv[0]] = command.where
