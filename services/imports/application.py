@@ -277,6 +277,12 @@ def same_osv(command: Command, district: str, first: Cell) -> Problem:
     )
 
 
+def _refusal(command: Command, answer: Answer, seen: SeenInFile | None) -> list[Problem]:
+    """:func:`problems_of`, a ``possible_duplicate`` naming the rows of the file (``seen``) that mapped the OSVs registry found."""
+    problems = problems_of(command, answer)
+    return _naming_rows(problems, answer, seen.osvs) if seen is not None else problems
+
+
 def _naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
     """Registry's ``possible_duplicate`` refusal, its message naming the rows of this file that mapped the OSVs it found."""
     found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
@@ -322,7 +328,7 @@ class Importer:
             return self._run_alone(row, row.commands[0], seen)
         checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
-        problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in problems_of(command, answer)))
+        problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen)))
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
@@ -358,10 +364,13 @@ class Importer:
         one of theirs in its district (registry's rule, :func:`possible_duplicates`). A mapping it would record joins them."""
         problems = []
         for command, answer in checks:
-            osv = None if answer.carried_out_before else _osv_of(command, answer)
-            if osv is None:  # another command, or an OSV mapped before (registry's own dry run compares with it)
+            osv = _osv_of(command, answer)
+            if osv is None:  # another command
                 continue
             osv_id, name, district = osv
+            if answer.carried_out_before:  # mapped by an earlier import of the file: registry's own dry run compares with it
+                seen.osvs[osv_id] = command.where
+                continue
             earlier = seen.names.setdefault(district, {})
             near = possible_duplicates(name, earlier)
             if near:
@@ -376,8 +385,7 @@ class Importer:
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self.services.send(command, dry_run=False)
         if not _accepted(answer):
-            problems = list(dict.fromkeys(problems_of(command, answer)))
-            return RowResult(row, Outcome.REFUSED, _naming_rows(problems, answer, seen.osvs) if seen else problems)
+            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen))))
         osv = _osv_of(command, answer)
         if seen is not None and osv is not None:
             seen.osvs[osv[0]] = command.where

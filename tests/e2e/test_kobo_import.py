@@ -268,3 +268,10 @@ def test_the_dry_run_refuses_a_row_naming_an_earlier_rows_osv_as_the_import_then
     assert [(p[1], p[2], p[3], p[4]) for p in problems] == [(row, "osv/nombre", "name", "possible_duplicate") for row, _ in refused]
     for problem, (_, earlier) in zip(problems, refused, strict=True):  # registry names the OSV; the report, the row that mapped it
         assert f"is row {earlier} of sheet 'mapeo.csv' of this file" in problem[5]
+
+    assert osv_import(["--dry-run", str(mapping), *connection]) == 1  # checked again once imported: registry's own refusals
+    assert "0 would be created, 4 already there, 3 refused" in capsys.readouterr().out
+    problems = report_rows(tmp_path / "mapeo.dry-run-report.xlsx")
+    assert [(p[1], p[4]) for p in problems] == [(row, "possible_duplicate") for row, _ in refused]
+    for problem, (_, earlier) in zip(problems, refused, strict=True):
+        assert f"is row {earlier} of sheet 'mapeo.csv' of this file" in problem[5]
