@@ -171,3 +171,27 @@ def test_the_same_refusal_of_several_commands_is_reported_once() -> None:
     result = Importer(services).run_row(a_row(command(1, osv_id=osv), command(2, osv_id=osv)), dry_run=False)  # type: ignore[arg-type]
 
     assert [(p.cell, p.field, p.rule) for p in result.problems] == [(osv, "osv_id", "not_found")]
+
+
+def mapping(n: int, name: str, district: str) -> tuple[Command, Answer]:
+    """Row ``n + 1`` of sheet ``mapeo``: an OSV's mapping, and registry's dry-run answer (the district as registry resolves it)."""
+    key = f"kobo:u{n}:osv_mapping:osv"
+    sources = {"name": Cell("mapeo", n + 1, "osv/nombre")}
+    found = Command("registry", "/osvs", {"name": name, "district": district}, key, Cell("mapeo", n + 1, ""), sources)
+    return found, Answer(201, {"id": f"00000000-0000-4000-8000-00000000000{n}", "name": name, "district": district}, replayed=False)
+
+
+def test_the_dry_run_compares_an_osv_with_the_earlier_rows_it_would_map_in_its_district_only() -> None:
+    rows = [mapping(1, "Comedor Santa Rosa", "Breña"), mapping(2, "Comedor Santa Rosa", "San Juan de Lurigancho"),
+            mapping(3, "Club Los Andes", "San Juan de Lurigancho"), mapping(4, "CLUB LOS ANDES", "San Juan de Lurigancho"),
+            mapping(5, "COMEDOR SANTA ROSA", "San Juan de Lurigancho")]
+    services = FakeServices(dry={c.key: a for c, a in rows})
+    services.dry[rows[2][0].key] = refused("mapped_on", "not_in_future", "a day to come")  # never mapped: no earlier row
+
+    submissions = [Row(Submission(f"u{n}", Entry("mapeo", n + 1)), [c]) for n, (c, _) in enumerate(rows, start=1)]
+    summary = Importer(services).run(submissions, dry_run=True)  # type: ignore[arg-type]
+
+    assert [r.outcome for r in summary.results] == [Outcome.CREATED, Outcome.CREATED, Outcome.REFUSED, Outcome.CREATED, Outcome.REFUSED]
+    [problem] = summary.results[4].problems
+    assert (problem.cell, problem.field, problem.rule) == (Cell("mapeo", 6, "osv/nombre"), "name", "possible_duplicate")
+    assert "row 3 of sheet 'mapeo' of this file" in problem.message
