@@ -64,7 +64,7 @@ import httpx
 
 from services.imports.domain.commands import Command, Problem, Row, same_person
 from services.imports.exports import Cell
-from services.registry.domain.duplicates import possible_duplicates
+from services.registry.domain.duplicates import name_key, possible_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +250,8 @@ class SeenInFile:
     """A person's document (:attr:`Command.document`) → the cell of the member's row that registers it (dry runs only)."""
     names: dict[str, dict[UUID, str]] = field(default_factory=dict)
     """District (as registry resolved it) → OSV id (in a dry run, the id registry would have given) → name (dry runs only)."""
+    keys: dict[str, dict[UUID, str]] = field(default_factory=dict)
+    """The same names folded (registry's :func:`~services.registry.domain.duplicates.name_key`): each folded once per file."""
     osvs: dict[UUID, Cell] = field(default_factory=dict)
     """An OSV mapped by a row of the file (its id as registry answered) → that row."""
 
@@ -371,12 +373,12 @@ class Importer:
             if answer.carried_out_before:  # mapped by an earlier import of the file: registry's own dry run compares with it
                 seen.osvs[osv_id] = command.where
                 continue
-            earlier = seen.names.setdefault(district, {})
-            near = possible_duplicates(name, earlier)
+            earlier, keys = seen.names.setdefault(district, {}), seen.keys.setdefault(district, {})
+            near = possible_duplicates(name, earlier, keys=keys)
             if near:
                 problems.append(same_osv(command, district, seen.osvs[near[0].osv_id]))
             else:
-                earlier[osv_id] = name
+                earlier[osv_id], keys[osv_id] = name, name_key(name)
                 seen.osvs[osv_id] = command.where
         return problems
 
