@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.registry.domain.duplicates import DistrictRoll
+from services.registry.domain.duplicates import DistrictRoll, check_name
 from services.registry.domain.municipalities import Municipality, MunicipalityRecord, municipality_uuid
 from services.registry.domain.osvs import (
     OSV,
@@ -169,7 +169,10 @@ class Registry(ServiceApplication):
         contact_channel: ContactChannel | None = None,
         distinct_from: Iterable[UUID] = (),
     ) -> OSV:
-        """:meth:`map_osv`, giving the OSV as it was saved: what ``POST /osvs`` answers, without reading it back."""
+        """:meth:`map_osv`, giving the OSV as it was saved: what ``POST /osvs`` answers, without reading it back.
+
+        422 ``name_has_letters`` for a name with no letter or digit."""
+        check_name(name)
         found = self.districts.find(district, on=mapped_on)
         roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
         distinct = list(dict.fromkeys(distinct_from))

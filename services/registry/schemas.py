@@ -6,9 +6,11 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from services.registry.application import RecordedEvent
+from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.readiness import Readiness
@@ -28,11 +30,21 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 
 
+def _with_letters(name: str) -> str:
+    if not has_letter_or_digit(name):
+        raise PydanticCustomError("name_has_letters", "an OSV's name needs a letter or a digit")
+    return name
+
+
+OSVName = Annotated[Text, AfterValidator(_with_letters)]
+"""An OSV's name: 1–200 characters once trimmed, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
+
+
 # OSVs -------------------------------------------------------------------------
 
 
 class OSVCreate(Command):
-    name: Text = Field(description="The organisation's name.")
+    name: OSVName = Field(description="The organisation's name, with a letter or a digit (422 `name_has_letters`).")
     district: Text = Field(
         description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too)."
     )

@@ -174,3 +174,12 @@ def test_the_same_name_sent_by_many_promoters_at_once_is_mapped_once(registry: T
     responses = at_once(6, lambda i: registry.post("/osvs", json={**body, "name": body["name"].upper() if i % 2 else body["name"]}))
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409, 409, 409], [r.text for r in responses]
     assert len(registry.get("/osvs").json()) == 1
+
+
+@pytest.mark.parametrize("name", ["!!!", "🙂", "—", "...", "¿?", " _ "])
+def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: TestClient, name: str) -> None:
+    """Such a name names no organisation, and would be a 100-score duplicate of every other one in its district."""
+    written = head(registry)
+    assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "name_has_letters")
+    assert head(registry) == written
+    mapped(registry, "Nº 7")  # a number is a name

@@ -6,12 +6,16 @@ import random
 import unicodedata
 from uuid import UUID
 
+import pytest
 from rapidfuzz import fuzz
 
 from services.registry.domain.duplicates import (
     NEAR_NAME_SCORE,
     DistrictRoll,
+    NameWithoutLettersError,
     PossibleDuplicate,
+    check_name,
+    has_letter_or_digit,
     key_resemblance,
     name_key,
     possible_duplicates,
@@ -119,3 +123,13 @@ def test_a_name_whose_number_differs_is_no_duplicate_however_alike_the_rest() ->
     assert possible_duplicates("COMEDOR POPULAR VIRGEN DE GUADALUPE N.º 1", entries) == [
         PossibleDuplicate(first, entries[first], 100.0)
     ]
+
+
+@pytest.mark.parametrize("name", ["!!!", "🙂", "—", "...", "¿?", "_", " "])
+def test_a_name_with_no_letter_or_digit_is_refused(name: str) -> None:
+    assert not has_letter_or_digit(name)
+    with pytest.raises(NameWithoutLettersError) as refused:
+        check_name(name)
+    assert (refused.value.field, refused.value.rule) == ("name", "name_has_letters")
+    for good in ("Nº 7", "7", "Ñ", "北京"):
+        check_name(good)

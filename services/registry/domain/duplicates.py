@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate, event
 from rapidfuzz import fuzz, process
 
 from shared.districts import fold
-from shared.errors import ConflictError
+from shared.errors import ConflictError, RuleViolationError
 
 NEAR_NAME_SCORE = 90.0
 """The least rapidfuzz score (0–100, the better of plain and word-order-free ratios) of a near match."""
@@ -40,6 +40,24 @@ class PossibleDuplicate:
 def name_key(name: str) -> str:
     """How OSV names are compared: case, accents, punctuation and spacing ignored."""
     return fold(name)
+
+
+def has_letter_or_digit(name: str) -> bool:
+    """Whether ``name`` has a letter or a digit: one made of signs only ("!!!", "🙂", "—") names no organisation."""
+    return any(c.isalnum() for c in name)
+
+
+class NameWithoutLettersError(RuleViolationError):
+    """422 ``name_has_letters``: an OSV's name has no letter and no digit."""
+
+    def __init__(self, name: str, field: str = "name") -> None:
+        super().__init__(f"an OSV's name needs a letter or a digit, not {name!r}", field=field, rule="name_has_letters")
+
+
+def check_name(name: str, field: str = "name") -> None:
+    """Raises :class:`NameWithoutLettersError` (422 ``name_has_letters`` naming ``field``) for a name with no letter or digit."""
+    if not has_letter_or_digit(name):
+        raise NameWithoutLettersError(name, field)
 
 
 def resemblance(a: str, b: str) -> float:
