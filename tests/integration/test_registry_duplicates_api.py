@@ -183,3 +183,22 @@ def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: Tes
     assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "name_has_letters")
     assert head(registry) == written
     mapped(registry, "Nº 7")  # a number is a name
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("Comedor Popular N.º 1", "Comedor Popular 1"),
+        ("Comedor Popular Nº 1 Zárate", "Comedor Popular #1 Zarate"),
+        ("Comedor Popular Nro. 12", "COMEDOR POPULAR N° 12"),
+        ("Asociación de Vecinos Zárate", "Asoc. de Vecinos Zárate"),
+        ("Asentamiento Humano Huáscar Olla Común", "AA.HH. Huáscar Olla Común"),
+    ],
+)
+def test_the_same_organisation_written_with_a_number_sign_or_an_abbreviation_is_a_possible_duplicate(
+    registry: TestClient, first: str, again: str
+) -> None:
+    osv = mapped(registry, first)
+    problem = assert_problem(registry.post("/osvs", json={"name": again, "district": "SJL", "mapped_on": "2021-04-01"}), 409, "name", "possible_duplicate")
+    assert problem["possible_duplicates"] == [{"osv_id": osv, "name": first}]
+    assert registry.get(f"/osvs/{mapped(registry, again, distinct_from=[osv])}").json()["name"] == again  # kept as typed

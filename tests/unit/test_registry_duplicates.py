@@ -10,6 +10,7 @@ import pytest
 from rapidfuzz import fuzz
 
 from services.registry.domain.duplicates import (
+    ABBREVIATIONS,
     NEAR_NAME_SCORE,
     DistrictRoll,
     NameWithoutLettersError,
@@ -123,6 +124,40 @@ def test_a_name_whose_number_differs_is_no_duplicate_however_alike_the_rest() ->
     assert possible_duplicates("COMEDOR POPULAR VIRGEN DE GUADALUPE N.º 1", entries) == [
         PossibleDuplicate(first, entries[first], 100.0)
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("Comedor Popular N.º 1", "Comedor Popular 1"),
+        ("Comedor Popular Nº1", "Comedor Popular 1"),
+        ("Comedor Popular N° 1", "Comedor Popular 1"),
+        ("Comedor Popular No. 1", "Comedor Popular 1"),
+        ("Comedor Popular Nro. 1", "Comedor Popular 1"),
+        ("Comedor Popular Núm. 1", "Comedor Popular 1"),
+        ("Comedor Popular Número 1", "Comedor Popular 1"),
+        ("Comedor Popular # 1", "Comedor Popular 1"),
+        ("Asoc. de Vecinos Zárate", "Asociación de Vecinos Zárate"),
+        ("ASOC DE VECINOS ZARATE", "Asociación de Vecinos Zárate"),
+        ("Org. de Mujeres Las Flores", "Organización de Mujeres Las Flores"),
+        ("Olla Común AA.HH. Huáscar", "Olla Común Asentamiento Humano Huáscar"),
+        ("Comedor Sr. de los Milagros", "Comedor Señor de los Milagros"),
+        ("Club de Madres Sta. Rosa", "Club de Madres Santa Rosa"),
+    ],
+)
+def test_a_number_sign_before_a_number_is_read_as_nothing_and_an_abbreviation_as_its_word(written: str, plain: str) -> None:
+    assert name_key(written) == name_key(plain)
+    assert possible_duplicates(written, {UUID(int=1): plain}) == [PossibleDuplicate(UUID(int=1), plain, 100.0)]
+
+
+def test_only_the_comparison_reads_signs_and_abbreviations_and_numbers_still_tell_names_apart() -> None:
+    assert name_key("Comedor Popular N.º 1") != name_key("Comedor Popular N.º 2")
+    assert possible_duplicates("Comedor Popular N.º 2", {UUID(int=1): "Comedor Popular Nº 1"}) == []
+    assert possible_duplicates("Asoc. Vecinos N.º 2", {UUID(int=1): "Asociación Vecinos 12"}) == []
+    # a word that only starts like a sign or an abbreviation, or a letter not before a number, is left as it is
+    assert name_key("Plan 2 Norte Nuevo Orgullo Asociados Sra") == "plan 2 norte nuevo orgullo asociados senora"
+    assert name_key("No Hay Hambre Nro Uno") == "no hay hambre nro uno"
+    assert set(map(name_key, ABBREVIATIONS.values())) == set(ABBREVIATIONS.values())  # the words are folded already
 
 
 @pytest.mark.parametrize("name", ["!!!", "🙂", "—", "...", "¿?", "_", " "])

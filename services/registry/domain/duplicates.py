@@ -37,9 +37,38 @@ class PossibleDuplicate:
     """100 when the folded names are equal."""
 
 
+ABBREVIATIONS: Mapping[str, str] = {
+    "asoc": "asociacion",
+    "org": "organizacion",
+    "coop": "cooperativa",
+    "aa hh": "asentamiento humano",
+    "urb": "urbanizacion",
+    "sr": "senor",
+    "sra": "senora",
+    "sta": "santa",
+    "sto": "santo",
+}
+"""The abbreviations promoters in Lima write in OSV names (folded: "Asoc." is ``asoc``, "AA.HH." ``aa hh``) → the words
+they stand for, folded. Only those that stand for one word in an OSV's name: "Asoc. de Vecinos", "Org. de Mujeres",
+"Coop. de Vivienda", "AA.HH. Huáscar", "Urb. Zárate", "Sr. de los Milagros", "Sta. Rosa", "Sto. Domingo"; not
+"Soc." (social or sociedad) nor a place's own abbreviation ("SJL")."""
+
+_ABBREVIATED = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True)) + r")\b")
+
+_NUMBER_SIGN = re.compile(r"\b(?:numero|num|nro|n o|no|n) ?(?=\d)")
+"""A number sign before a number, folded: "N.º 1", "Nº 1", "N° 1", "No. 1", "Nro. 1", "Núm. 1", "Número 1" ("#" folds to
+nothing already). Read as nothing: "Comedor Popular N.º 1" is "Comedor Popular 1"."""
+
+
 def name_key(name: str) -> str:
-    """How OSV names are compared: case, accents, punctuation and spacing ignored."""
-    return fold(name)
+    """How OSV names are compared: case, accents, punctuation and spacing ignored, a number sign before a number
+    ("N.º 1", "Nro. 1") read as nothing and an abbreviation of :data:`ABBREVIATIONS` ("Asoc.") as its word.
+
+    The comparison form only: an OSV keeps and shows its name as it was given. Its numbers are kept, so names whose
+    numbers differ still differ (:func:`key_resemblance`). Words one space apart.
+    """
+    key = _NUMBER_SIGN.sub("", fold(name))
+    return _ABBREVIATED.sub(lambda m: ABBREVIATIONS[m.group()], key)
 
 
 def has_letter_or_digit(name: str) -> bool:
