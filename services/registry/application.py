@@ -171,7 +171,8 @@ class Registry(ServiceApplication):
     ) -> OSV:
         """:meth:`map_osv`, giving the OSV as it was saved: what ``POST /osvs`` answers, without reading it back.
 
-        422 ``name_has_letters`` for a name with no letter or digit."""
+        422 ``name_has_letters`` for a name with no letter or digit; 409 ``possible_duplicate`` names an OSV of the
+        district, or the one a merged OSV of that name was merged into."""
         check_name(name)
         found = self.districts.find(district, on=mapped_on)
         roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
@@ -181,7 +182,7 @@ class Registry(ServiceApplication):
             mapped_before = self._names_in(found.name)
             DistrictRoll.check_names(found.name, mapped_before, name, distinct)
         else:
-            roll.check_new(name, distinct)
+            roll.check_new(name, distinct, self._survivor_of)
         osv = OSV(
             name=name,
             district=found.name,
@@ -210,6 +211,13 @@ class Registry(ServiceApplication):
         """The names of the district's OSVs not merged into another (OSV id → name), read from the OSVs themselves."""
         return {str(osv.id): osv.name for osv in self.list_osvs() if osv.district == district}
 
+    def _survivor_of(self, osv_id: UUID) -> UUID:
+        """The OSV that ``osv_id`` was last merged into, along merges made one after another (itself if never merged)."""
+        seen = {osv_id}
+        while (into := self.load(osv_id, OSV, OSVNotFoundError).merged_into) is not None and into not in seen:
+            seen.add(osv_id := into)
+        return osv_id
+
     def district_roll(self, district: str) -> DistrictRoll:
         """The names of a district's OSVs; opened from the OSVs mapped before rolls were kept, the first time it is needed."""
         roll = self.find(DistrictRoll.id_for(district), DistrictRoll)
@@ -228,7 +236,7 @@ class Registry(ServiceApplication):
             raise OSVToMergeNotFoundError(duplicate_id)
         duplicate.merge_into(survivor, merged_on)
         roll = self.district_roll(duplicate.district)
-        roll.unlist(duplicate.id)
+        roll.keep_merged(duplicate.id, survivor.id)  # its name stays a name of the survivor
         self.save(survivor, duplicate, roll)
         return survivor
 

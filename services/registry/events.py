@@ -31,7 +31,10 @@ catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.Municipa
 
 # Each district's roll of OSV names (what a new OSV is compared with), and the survivor's side of a merge
 # (partners read the merge from OSVMerged, which names both OSVs).
-catalogue.keeps_private(DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted, OSV.DuplicateAbsorbed)
+catalogue.keeps_private(
+    DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted,
+    DistrictRoll.MergedNameKept, OSV.DuplicateAbsorbed,
+)
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
 # a fingerprint of the request): the service's own bookkeeping for safe retries.

@@ -176,6 +176,36 @@ def test_the_same_name_sent_by_many_promoters_at_once_is_mapped_once(registry: T
     assert len(registry.get("/osvs").json()) == 1
 
 
+def test_a_merged_records_own_name_typed_again_is_a_possible_duplicate_of_the_survivor(registry: TestClient) -> None:
+    """Staff merged "Olla Común Los Girasoles de Jicamarca" into "Comedor Popular Girasoles": the first name, typed again
+    in the district, names the survivor (not a third record of one organisation); staff can still say it is another."""
+    duplicate = mapped(registry, "Olla Común Los Girasoles de Jicamarca")
+    survivor = mapped(registry, "Comedor Popular Girasoles")
+    assert registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"}).status_code == 201
+    written = head(registry)
+
+    again = {"name": "OLLA COMUN LOS GIRASOLES DE JICAMARCA", "district": "SJL", "mapped_on": "2021-08-01"}
+    problem = assert_problem(registry.post("/osvs", json=again), 409, "name", "possible_duplicate")
+    assert problem["possible_duplicates"] == [{"osv_id": survivor, "name": "Olla Común Los Girasoles de Jicamarca"}]
+    assert head(registry) == written
+
+    assert registry.post("/osvs", json={**again, "distinct_from": [survivor]}).status_code == 201
+
+
+def test_a_merged_name_follows_later_merges_to_the_last_survivor_in_any_district(registry: TestClient) -> None:
+    """A into B (both San Juan de Lurigancho), then B into C (Ate): A's and B's names in San Juan de Lurigancho name C, once."""
+    a = mapped(registry, "Olla Común Los Girasoles de Jicamarca")
+    b = mapped(registry, "Olla Común Girasoles de Jicamarca 2000", distinct_from=[a])
+    c = mapped(registry, "Comedor Popular Girasoles", district="Ate")
+    assert registry.post(f"/osvs/{b}/merges", json={"duplicate_id": a, "merged_on": "2021-07-01"}).status_code == 201
+    assert registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-02"}).status_code == 201
+
+    for name in ("Olla Común Los Girasoles de Jicamarca", "Olla Comun Girasoles de Jicamarca 2000"):
+        problem = assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-08-01"}), 409, "name", "possible_duplicate")
+        assert [d["osv_id"] for d in problem["possible_duplicates"]] == [c]
+    mapped(registry, "Olla Común Los Girasoles de Jicamarca", distinct_from=[c])
+
+
 @pytest.mark.parametrize("name", ["!!!", "🙂", "—", "...", "¿?", " _ "])
 def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: TestClient, name: str) -> None:
     """Such a name names no organisation, and would be a 100-score duplicate of every other one in its district."""

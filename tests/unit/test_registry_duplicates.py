@@ -21,6 +21,7 @@ from services.registry.domain.duplicates import (
     name_key,
     possible_duplicates,
 )
+from shared.kept import KeptSnapshot, project_events
 
 KINDS = (
     "Comedor Popular", "Olla Común", "Asociación de Vecinos", "Club de Madres", "Comité del Vaso de Leche",
@@ -168,3 +169,33 @@ def test_a_name_with_no_letter_or_digit_is_refused(name: str) -> None:
     assert (refused.value.field, refused.value.rule) == ("name", "name_has_letters")
     for good in ("Nº 7", "7", "Ñ", "北京"):
         check_name(good)
+
+
+def test_a_merged_name_on_the_roll_names_its_survivor_once_at_its_best_score() -> None:
+    a, b, c, other = UUID(int=1), UUID(int=2), UUID(int=3), UUID(int=4)
+    roll = DistrictRoll(district="San Juan de Lurigancho", entries={str(a): "Olla Común Los Girasoles", str(b): "Olla Común Girasoles"})
+    roll.add(c, "Comedor Popular Girasoles")
+    roll.keep_merged(a, into_osv_id=b)
+    roll.keep_merged(b, into_osv_id=c)  # a chain, on this roll
+
+    assert roll.duplicates_of("OLLA COMUN LOS GIRASOLES") == [PossibleDuplicate(c, "Olla Común Los Girasoles", 100.0)]
+    assert roll.duplicates_of("Olla Común Girasoles") == [PossibleDuplicate(c, "Olla Común Girasoles", 100.0)]
+    assert roll.duplicates_of("Olla Común Girasoles", distinct_from=[c]) == []
+    # a survivor merged since into an OSV of another district: the caller follows it
+    assert roll.duplicates_of("Olla Común Los Girasoles", survivor_of={c: other}.get) == [PossibleDuplicate(other, "Olla Común Los Girasoles", 100.0)]
+    assert (roll.entries, roll.merged_names) == ({c: "Comedor Popular Girasoles"}, {a: "Olla Común Los Girasoles", b: "Olla Común Girasoles"})
+
+
+def test_a_roll_replays_merges_recorded_before_merged_names_were_kept_as_it_did() -> None:
+    """``OSVUnlisted`` (stores written before ``MergedNameKept``) still forgets the name; merges after it keep theirs."""
+    a, b, c = UUID(int=1), UUID(int=2), UUID(int=3)
+    roll = DistrictRoll(district="Comas", entries={str(a): "Club de Madres Las Flores", str(b): "Vecinos de Collique", str(c): "Mujeres Emprendedoras"})
+    roll.unlist(a)
+    roll.keep_merged(b, into_osv_id=c)
+    replayed = project_events(None, roll.collect_events())
+    restored = KeptSnapshot.take(replayed).mutate(None)
+
+    for read in (replayed, restored):
+        assert read.duplicates_of("Club de Madres Las Flores") == []
+        assert [d.osv_id for d in read.duplicates_of("VECINOS DE COLLIQUE")] == [c]
+        assert (read.merged_keys, read.merged_into) == ({b: "vecinos de collique"}, {b: c})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -200,12 +200,51 @@ class DistrictRoll(Aggregate):
         self.entries: dict[UUID, str] = {UUID(k): v for k, v in entries.items()}
         self.keys: dict[UUID, str] = {osv_id: name_key(v) for osv_id, v in self.entries.items()}
         """Each entry's name folded (:func:`name_key`), kept with it: a check folds only the new name."""
+        self.merged_names: dict[UUID, str] = {}
+        """The names of the district's OSVs merged into another since :meth:`keep_merged` (merged OSV id → its name):
+        names of the organisation that survived, still compared with a new OSV."""
+        self.merged_keys: dict[UUID, str] = {}
+        """Each merged name folded (:func:`name_key`)."""
+        self.merged_into: dict[UUID, UUID] = {}
+        """Merged OSV id → the OSV it was merged into, as recorded then (that one may have been merged since)."""
 
-    def check_new(self, name: str, distinct_from: Iterable[UUID] = ()) -> None:
-        """A new OSV called ``name`` is no possible duplicate of one on the roll (but those it is said to be distinct from)."""
-        duplicates = possible_duplicates(name, self.entries, distinct_from, keys=self.keys)
+    def check_new(
+        self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None
+    ) -> None:
+        """A new OSV called ``name`` is no possible duplicate of one on the roll (but those it is said to be distinct from).
+
+        Raises :class:`PossibleDuplicateError` (409) naming the OSVs of :meth:`duplicates_of`.
+        """
+        duplicates = self.duplicates_of(name, distinct_from, survivor_of)
         if duplicates:
             raise PossibleDuplicateError(self.district, duplicates)
+
+    def duplicates_of(
+        self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None
+    ) -> list[PossibleDuplicate]:
+        """:func:`possible_duplicates` of ``name`` on the roll, a merged OSV's name among them as a name of its survivor.
+
+        A merged name that matches names the OSV it was merged into (followed along later merges: those this roll
+        recorded, then ``survivor_of``, OSV id → the OSV it was last merged into or itself, for a survivor of another
+        district), with the name that matched; each survivor once, at its best score. ``distinct_from`` leaves out a
+        survivor named there (or a merged OSV named there by its own id).
+        """
+        if not self.merged_names:
+            return possible_duplicates(name, self.entries, distinct_from, keys=self.keys)
+        found = possible_duplicates(name, {**self.entries, **self.merged_names}, keys={**self.keys, **self.merged_keys})
+        skip = set(distinct_from)
+        named: dict[UUID, PossibleDuplicate] = {}
+        for d in found:  # best first: the first of a survivor is its best
+            survivor = d.osv_id
+            if survivor in self.merged_into:
+                seen = {survivor}
+                while (survivor := self.merged_into[survivor]) in self.merged_into and survivor not in seen:
+                    seen.add(survivor)
+                if survivor_of is not None:
+                    survivor = survivor_of(survivor)
+            if d.osv_id not in skip and survivor not in skip and survivor not in named:
+                named[survivor] = PossibleDuplicate(survivor, d.name, d.score)
+        return list(named.values())
 
     @staticmethod
     def check_names(district: str, entries: Mapping[UUID, str] | Mapping[str, str], name: str, distinct_from: Iterable[UUID] = ()) -> None:
@@ -221,6 +260,19 @@ class DistrictRoll(Aggregate):
 
     @event("OSVUnlisted")
     def unlist(self, osv_id: UUID) -> None:
-        """A duplicate merged into another OSV leaves the roll: its name now leads to the OSV it was merged into."""
+        """A duplicate merged into another OSV left the roll, its name forgotten: how merges were recorded before
+        :meth:`keep_merged` (replayed as it was then; no longer recorded)."""
         self.entries.pop(osv_id, None)
         self.keys.pop(osv_id, None)
+
+    @event("MergedNameKept")
+    def keep_merged(self, osv_id: UUID, into_osv_id: UUID) -> None:
+        """A duplicate merged into another OSV leaves the roll as an OSV, and its name stays on it as a name of the OSV it
+        was merged into (``into_osv_id``, of this district or another): a new OSV of that name is a possible duplicate of
+        the survivor (:meth:`duplicates_of`)."""
+        name = self.entries.pop(osv_id, None)
+        key = self.keys.pop(osv_id, None)
+        if name is not None and key is not None:
+            self.merged_names[osv_id] = name
+            self.merged_keys[osv_id] = key
+        self.merged_into[osv_id] = into_osv_id
