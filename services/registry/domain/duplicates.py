@@ -8,6 +8,12 @@ a new name that folds to one on the roll, or comes near one (rapidfuzz), is a
 possible duplicate and is refused unless the request says it is distinct
 from those OSVs. A roll is saved in the same transaction as the OSV it
 lists, so two requests mapping the same name at once cannot both pass.
+
+Names are compared in a folded form (:func:`name_key`: "N.º 1" is "1",
+"Asoc." is "asociacion"), never stored or shown. An OSV merged into another
+keeps its name on its district's roll as a name of the survivor
+(:meth:`DistrictRoll.keep_merged`): typing it again names the survivor.
+A name with no letter or digit names nothing (:func:`check_name`, 422).
 """
 
 from __future__ import annotations
