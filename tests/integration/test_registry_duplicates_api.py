@@ -13,6 +13,7 @@ from services.reporting.application import Reporting
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
+from services.registry.domain.duplicates import NameWithoutLettersError
 from services.registry.domain.osvs import OSVNotFoundError, OSVToMergeNotFoundError
 from shared.roles import MunicipalScope
 from tests.support.api import assert_problem
@@ -211,6 +212,8 @@ def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: Tes
     """Such a name names no organisation, and would be a 100-score duplicate of every other one in its district."""
     written = head(registry)
     assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "name_has_letters")
+    with pytest.raises(NameWithoutLettersError):  # a caller in process meets the same rule
+        application_of(registry).map_osv(name, "SJL", date(2021, 3, 15))
     assert head(registry) == written
     mapped(registry, "Nº 7")  # a number is a name
 
