@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # `make demo` runs this file as a script: the repository's root is not on the path then.
@@ -54,7 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from deploy.run_local import HOST_VARIABLE, port_variable, service_urls  # noqa: E402
+from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls  # noqa: E402
+from devtools.identity import IdentitySettings  # noqa: E402
 
 
 def _where_make_run_serves(name: str) -> Callable[[], str]:
@@ -521,21 +522,30 @@ def score(apis: Apis, proposal_id: str, rng: random.Random, on: date, weak: bool
         })
 
 
-def tokens() -> tuple[str, str]:
+def tokens(settings: IdentitySettings | None = None) -> tuple[str, str]:
     """Access tokens for ``lead`` and ``evaluator`` from the identity provider ``make run`` started.
 
-    Raises :class:`DemoError` (one line) when it does not answer or refuses the sign-in.
+    Only reads the provider's state under ``OSV_VAR_DIR`` (the demo accounts' passwords): none there is an error,
+    and nothing is written. Raises :class:`DemoError` (one line) when the provider's address is not a URL, when it
+    does not answer, when its state is not there, or when it refuses the sign-in.
     """
-    from devtools.identity import IdentityProvider, IdentitySettings, SignInError
+    from devtools.identity import IdentityProvider, IdentityProviderError, SignInError
 
-    settings = IdentitySettings()
-    provider = IdentityProvider.from_settings(settings)
+    settings = settings or IdentitySettings()
+    provider = IdentityProvider.from_settings(settings, read_only=True)
     prefix = IdentitySettings.model_config.get("env_prefix", "")
     where = f"({prefix}HOST and {prefix}IDP_PORT, as for `make run`)"
+    if (wrong := not_a_url(provider.issuer)) is not None:
+        raise DemoError(f"the identity provider's address {provider.issuer!r} is not a URL ({wrong}; set by {prefix}HOST and {prefix}IDP_PORT)")
     if not provider.is_answering():
         raise DemoError(f"no identity provider answers at {provider.issuer} {where}: start the system with `make run` first")
     try:
         return provider.token("lead"), provider.token("evaluator")
+    except IdentityProviderError:
+        raise DemoError(
+            f"no identity provider state at {settings.state_dir / 'state.json'}, where `make run` keeps the demo accounts: "
+            f"is {prefix}VAR_DIR ({settings.var_dir}) the one `make run` uses?"
+        ) from None
     except (SignInError, httpx.HTTPError) as error:
         raise DemoError(
             f"the identity provider at {provider.issuer} {where} did not sign in the demo accounts ({error}): "
@@ -545,6 +555,25 @@ def tokens() -> tuple[str, str]:
 
 SERVICES_LOADED = ("registry", "funding", "engagement")
 """The services the demo writes to: each must answer before it starts."""
+
+
+def not_a_url(url: str) -> str | None:
+    """Why ``url`` is not an ``http(s)://host[:port]`` base URL, or None when it is one."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return str(error)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "want http://host:port"
+    return None
+
+
+def check_urls(settings: DemoSettings) -> None:
+    """Raises :class:`DemoError` naming the variable when a service's URL is not one (``OSV_HOST=host:port``, a cut URL)."""
+    for name in (*SERVICES_LOADED, "reporting"):
+        url = settings.url(name)
+        if (wrong := not_a_url(url)) is not None:
+            raise DemoError(f"{name}'s URL {url!r} is not a URL ({wrong}; set by {settings.set_by(name)})")
 
 
 def answers(name: str, settings: DemoSettings) -> None:
@@ -569,9 +598,11 @@ def problem(response: httpx.Response) -> str:
 
 def run(settings: DemoSettings) -> str:
     """Load the story into the system ``settings`` point at; returns what to print. Raises :class:`DemoError` (one line)."""
+    identity = IdentitySettings()  # its variables are checked before anything is asked
+    check_urls(settings)
     for name in SERVICES_LOADED:
         answers(name, settings)
-    lead, evaluator = tokens()
+    lead, evaluator = tokens(identity)
     signed_in = {"Authorization": f"Bearer {lead}"}
     clients = [httpx.Client(base_url=settings.url(name), timeout=30, headers=signed_in) for name in SERVICES_LOADED]
     scoring = httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
@@ -599,9 +630,21 @@ def run(settings: DemoSettings) -> str:
     )
 
 
+def settings_error(error: ValidationError) -> str:
+    """One line naming the environment variable a settings class refused, and why."""
+    classes = {cls.__name__: cls for cls in (DemoSettings, LocalSettings, IdentitySettings, *(c for _, _, c in SERVICES))}
+    prefix = str(classes[error.title].model_config.get("env_prefix", "")) if error.title in classes else ""
+    first = error.errors()[0]
+    variable = f"{prefix}{str(first['loc'][0]).upper()}" if first["loc"] else error.title
+    return f"{variable}={first.get('input')!r} is refused: {first['msg']}"
+
+
 def main() -> int:
     try:
         print(run(DemoSettings()))
+    except ValidationError as error:
+        print(settings_error(error), file=sys.stderr)
+        return 1
     except DemoError as error:
         print(" ".join(str(error).split()), file=sys.stderr)  # one line, whatever a service's answer held
         return 1

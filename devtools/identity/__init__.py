@@ -153,6 +153,18 @@ class _State:
         state.save(path)
         return state
 
+    @classmethod
+    def load(cls, path: Path) -> _State:
+        """The state as ``path`` holds it, written by nothing; raises :class:`FileNotFoundError` when there is none."""
+        data: dict[str, Any] = json.loads(path.read_text())
+        return cls(
+            secret_key=data.get("secret_key") or "",
+            active_jwks=list(data.get("active_jwks") or []),
+            inactive_jwks=list(data.get("inactive_jwks") or []),
+            passwords=dict(data.get("passwords") or {}),
+            client_secrets=dict(data.get("client_secrets") or {}),
+        )
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
@@ -183,7 +195,10 @@ class IdentityProvider:
     picks a free port. ``service_urls`` (service name -> base URL) places the
     dashboard's and Swagger UI's redirect URIs. ``extra_accounts`` (login name
     -> groups) adds people beyond the demo ones, e.g. a test account holding
-    several roles. Use as a context manager or call :meth:`start` / :meth:`stop`.
+    several roles. ``read_only`` (a client of a provider started elsewhere,
+    such as ``make demo``) only reads that state: none there raises
+    :class:`IdentityProviderError` naming its path, and nothing is written.
+    Use as a context manager or call :meth:`start` / :meth:`stop`.
     """
 
     def __init__(
@@ -195,8 +210,11 @@ class IdentityProvider:
         service_urls: Mapping[str, str] | None = None,
         extra_accounts: Mapping[str, tuple[str, ...]] | None = None,
         end_with_parent: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self.read_only = read_only
+        """Only read the state a provider keeps under ``state_dir`` (a client of ``make run``'s): never create or complete it."""
         self.host = host
         self.port = port or free_port(host)
         self.service_urls = dict(service_urls or IdentitySettings().service_urls)
@@ -207,9 +225,12 @@ class IdentityProvider:
         self._log_file: Any = None
 
     @classmethod
-    def from_settings(cls, settings: IdentitySettings | None = None, *, end_with_parent: bool = False) -> IdentityProvider:
+    def from_settings(cls, settings: IdentitySettings | None = None, *, end_with_parent: bool = False, read_only: bool = False) -> IdentityProvider:
         settings = settings or IdentitySettings()
-        return cls(settings.state_dir, port=settings.idp_port, host=settings.host, service_urls=settings.service_urls, end_with_parent=end_with_parent)
+        return cls(
+            settings.state_dir, port=settings.idp_port, host=settings.host, service_urls=settings.service_urls,
+            end_with_parent=end_with_parent, read_only=read_only,
+        )
 
     # -- what clients need -------------------------------------------------------------------------
 
@@ -231,6 +252,10 @@ class IdentityProvider:
         return self.state_dir / "state.json"
 
     def _state(self) -> _State:
+        if self.read_only:
+            if not self._state_path.is_file():
+                raise IdentityProviderError(f"no identity provider state at {self._state_path}")
+            return _State.load(self._state_path)
         return _State.load_or_create(self._state_path, tuple(self.extra_accounts))
 
     def passwords(self) -> dict[str, str]:
