@@ -29,9 +29,20 @@ environment variables: ``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
 ``ENGAGEMENT_PORT``, ``REPORTING_PORT`` (:func:`deploy.run_local.service_urls`),
 and the identity provider at ``OSV_HOST``/``OSV_IDP_PORT`` with its state under
 ``OSV_VAR_DIR``. ``OSV_DEMO_REGISTRY_URL`` (and ``_FUNDING_``, ``_ENGAGEMENT_``,
-``_REPORTING_``) name a service's base URL outright. When something does not
-answer, or refuses the demo's tokens, it ends with one line naming the URL and
-the variable that sets it, and exit code 1.
+``_REPORTING_``) name a service's base URL outright. It only reads the
+provider's state (the demo accounts' passwords): it never writes one. When
+something does not answer, refuses the demo's tokens or a step of the story, or
+a variable is not a port or a URL, it ends with one line naming the service,
+the URL and the variable that sets it, and exit code 1.
+
+Every write of the story carries an ``Idempotency-Key`` of its step
+(:class:`Story`), and the story is deterministic (a seeded rng, fixed dates):
+``make demo`` again after a load that stopped part-way gets the steps carried
+out answered as they were (the same ids) and carries out the rest. The story
+is loaded once its last step's key is taken (:func:`is_loaded`). A stopped
+load whose answers are past the services' idempotency retention (24 hours by
+default) cannot be finished (its later steps need the ids those answers held):
+the demo says so, and how to start over.
 """
 
 from __future__ import annotations
@@ -102,7 +113,15 @@ class Apis:
 
 
 class DemoError(RuntimeError):
-    """A service refused part of the story."""
+    """The demo cannot go on: its message is the one line ``make demo`` prints."""
+
+
+class Refused(DemoError):
+    """A service refused a step of the story (``status`` and ``problem`` its answer's), or gave no answer it kept."""
+
+    def __init__(self, service: str, step: str, method: str, path: str, status: int, problem: str, rule: str = "") -> None:
+        super().__init__(f"{method.upper()} {path} (step {step} of the story) answered {status}: {problem}")
+        self.service, self.step, self.method, self.path, self.status, self.problem, self.rule = service, step, method, path, status, problem, rule
 
 
 # The services learn of each other's records from events: an OSV just mapped in
@@ -110,21 +129,90 @@ class DemoError(RuntimeError):
 # refusals that mean "not yet", worth asking again.
 NOT_YET = ("osv_mapped_in_registry", "grant_made_in_funding", "is not known to engagement")
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+STORY_KEYS = "osv-demo-2021-v1"
+"""Every write of the story carries ``Idempotency-Key: <STORY_KEYS>-<seed>-<step>``: the story is deterministic
+(a seeded rng, fixed dates), so a run sends the same requests under the same keys as any run before it, and the
+services answer those already carried out with their first answer (the same ids) and carry out the rest."""
+LAST_STEP = "end"
+"""The label of the story's last write (the MML focal point's departure): its key taken means the story is loaded."""
 
-def send(client: Client, method: str, path: str, body: dict[str, Any], *, patience: float = 30.0) -> dict[str, Any]:
+
+@dataclass
+class Story:
+    """Numbers the story's writes (its steps) and counts those the services had carried out already (replayed)."""
+
+    seed: int = 2021
+    steps: int = 0
+    replayed: int = 0
+
+    def key(self, step: str) -> str:
+        """The Idempotency-Key of step ``step`` (``"17"``, or :data:`LAST_STEP`)."""
+        return f"{STORY_KEYS}-{self.seed}-{step}"
+
+    def next_step(self) -> str:
+        self.steps += 1
+        return str(self.steps)
+
+
+@dataclass
+class Keyed:
+    """A service's client whose story writes carry the story's Idempotency-Keys (GETs go through as they are)."""
+
+    client: Client
+    story: Story
+    service: str
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **kwargs)
+
+
+def send(client: Client | Keyed, method: str, path: str, body: dict[str, Any], *, patience: float = 30.0, step: str | None = None) -> dict[str, Any]:
+    """Send one write of the story and return its answer's JSON.
+
+    Through a :class:`Keyed` client the write carries the story's Idempotency-Key for its step (the next one, or
+    ``step``): an answer replayed (``Idempotent-Replayed: true``) is counted in the story. Refusals meaning "not yet"
+    (:data:`NOT_YET`) and ``409 idempotent_request_in_progress`` are asked again for ``patience`` seconds. Raises
+    :class:`Refused` for any other answer than 200/201 (a ``409 idempotent_request_completed``, the step carried out
+    once with its answer no longer kept, included: its ``rule`` says so).
+    """
+    headers: dict[str, str] = {}
+    service = ""
+    target: Any = client
+    story = None
+    if isinstance(client, Keyed):
+        story, service, target = client.story, client.service, client.client
+        step = step or story.next_step()
+        headers[IDEMPOTENCY_KEY] = story.key(step)
     deadline = time.monotonic() + patience
     while True:
-        response = getattr(client, method)(path, json=body)
+        response = getattr(target, method)(path, json=body, headers=headers)
         if response.status_code in (200, 201):
+            if story is not None and response.headers.get(REPLAYED) == "true":
+                story.replayed += 1
             return response.json()
-        waiting = response.status_code in (404, 422) and any(reason in response.text for reason in NOT_YET)
+        rule = _rule(response)
+        waiting = (response.status_code in (404, 422) and any(reason in response.text for reason in NOT_YET)) or rule == "idempotent_request_in_progress"
         if not waiting or time.monotonic() > deadline:
-            raise DemoError(f"{method.upper()} {path} answered {response.status_code}: {response.text}")
+            raise Refused(service, step or "?", method, path, response.status_code, problem(response), rule)
         time.sleep(0.05)
 
 
-def post(client: Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    return send(client, "post", path, body)
+def _rule(response: Any) -> str:
+    """The first ``errors[].rule`` of a problem+json answer, or ``""``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("rule") or "")
+    return ""
+
+
+def post(client: Client | Keyed, path: str, body: dict[str, Any], *, step: str | None = None) -> dict[str, Any]:
+    return send(client, "post", path, body, step=step)
 
 
 def iso(day: date) -> str:
@@ -283,14 +371,27 @@ class Loaded:
     grants: int = 0
     activities: int = 0
     meetings: int = 0
+    steps: int = 0
+    """The story's writes."""
+    replayed: int = 0
+    """Those of them a run before this one had carried out: the services gave their first answers again."""
 
 
 def load(apis: Apis, seed: int = 2021) -> Loaded:
-    """Tell the 2021 story to the three write services, in the order it happened."""
+    """Tell the 2021 story to the three write services, in the order it happened; returns what it counted.
+
+    Every write carries the story's Idempotency-Key for its step (:class:`Story`): after a run that stopped
+    part-way, the steps it carried out are answered again as they were (the same ids) and the rest are carried
+    out, so the story ends whole and nothing is recorded twice. Raises :class:`Refused` when a service refuses a
+    step, ``httpx.HTTPError`` when one stops answering.
+    """
     rng = random.Random(seed)
     people = People(rng)
     out = Loaded()
-    registry, funding, engagement = apis.registry, apis.funding, apis.engagement
+    story = Story(seed)
+    registry, funding, engagement = (Keyed(client, story, name) for client, name in zip(
+        (apis.registry, apis.funding, apis.engagement), ("registry", "funding", "engagement"), strict=True))
+    scoring = Keyed(apis.scoring or apis.funding, story, "funding")
 
     phases = {}
     for code, name, starts_on, ends_on in (PHASE_1, PHASE_2):
@@ -306,8 +407,8 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
                         "Revisión de criterios sobre documentos de identidad admitidos"],
         "document_reference": "Convenio MML-GPV 014-2021",
     })
-    post(registry, "/municipalities/mml/focal-points",
-         {"office": "Gerencia de Participación Vecinal", "role": "especialista en registro", "assigned_on": "2021-06-15"})
+    second_focal_point = post(registry, "/municipalities/mml/focal-points",
+                              {"office": "Gerencia de Participación Vecinal", "role": "especialista en registro", "assigned_on": "2021-06-15"})
     for ubigeo, office in (("150110", "Subgerencia de Participación Vecinal"), ("150117", "Gerencia de Desarrollo Humano"),
                            ("150132", "Subgerencia de Participación Vecinal")):
         post(registry, f"/municipalities/{ubigeo}/focal-points", {"office": office, "role": "especialista", "assigned_on": "2021-04-01"})
@@ -383,7 +484,7 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
     )
     for i in PHASE_1_WINNERS:
         proposal = submit(funding, round_1, ids[i], f"Primer proyecto de {OSVS[i].name}", "5000.00", date(2021, 6, 20), 60, 150)
-        score(apis, proposal, rng, date(2021, 7, 5))
+        score(scoring, proposal, rng, date(2021, 7, 5))
         post(funding, f"/proposals/{proposal}/approval", {"amount": "5000.00", "approved_on": "2021-07-12"})
         grant = post(funding, f"/proposals/{proposal}/grants", {"kind": "seed_fund", "amount": "5000.00", "granted_on": "2021-07-15"})
         post(funding, f"/grants/{grant['id']}/disbursements", {"tranche": 1, "amount": "5000.00", "disbursed_on": "2021-07-20"})
@@ -400,7 +501,7 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
         amount = "3500.00" if i == PHASE_2_GOODS_ONLY else "7000.00"
         proposals[i] = submit(funding, round_2, ids[i], f"Integración en {OSVS[i].district}: {OSVS[i].name}", amount,
                               date(2021, 10, 8), 100, 250)
-        score(apis, proposals[i], rng, date(2021, 10, 14), weak=i == PHASE_2_REJECTED)
+        score(scoring, proposals[i], rng, date(2021, 10, 14), weak=i == PHASE_2_REJECTED)
     post(funding, f"/proposals/{proposals[PHASE_2_REJECTED]}/rejection", {"reason": "low_score", "rejected_on": "2021-10-15"})
     grants = {}
     for i in (*PHASE_2_PROJECTS, PHASE_2_GOODS_ONLY):
@@ -475,12 +576,12 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
     post(registry, f"/osvs/{ids[26]}/contact-lost", {"since": "2021-10-20", "note": "No responden al WhatsApp desde septiembre"})
     post(registry, f"/osvs/{ids[28]}/contact-lost", {"since": "2021-11-15"})
     post(registry, f"/osvs/{ids[29]}/dissolution", {"dissolved_on": "2021-12-10", "reason": "members_emigrated"})
-    mml = apis.registry.get("/municipalities/mml").json()
-    post(registry, f"/municipalities/mml/focal-points/{mml['current_focal_point']['focal_point_id']}/departure", {"left_on": "2021-12-17"})
+    post(registry, f"/municipalities/mml/focal-points/{second_focal_point['focal_point_id']}/departure", {"left_on": "2021-12-17"}, step=LAST_STEP)
+    out.steps, out.replayed = story.steps + 1, story.replayed
     return out
 
 
-def join(engagement: Client, osv_id: str, person: Person, role: str, joined_on: date) -> dict[str, Any]:
+def join(engagement: Client | Keyed, osv_id: str, person: Person, role: str, joined_on: date) -> dict[str, Any]:
     return post(engagement, "/members", {
         "osv_id": osv_id, "full_name": person.full_name, "document_type": person.document_type,
         "document_number": person.document_number, "nationality": person.nationality, "sex": person.sex,
@@ -492,7 +593,7 @@ EVALUATOR_CODES = ("EV-PNUD-1", "EV-OIM-2")
 
 
 def open_round(
-    funding: Client, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str, evaluator: str = "evaluator"
+    funding: Client | Keyed, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str, evaluator: str = "evaluator"
 ) -> str:
     """Open the round, and assign its evaluator codes to the evaluator (the demo has one evaluator account for both)."""
     round_id: str = post(funding, "/rounds", {
@@ -504,7 +605,7 @@ def open_round(
     return round_id
 
 
-def submit(funding: Client, round_id: str, osv_id: str, title: str, amount: str, on: date, direct: int, indirect: int) -> str:
+def submit(funding: Client | Keyed, round_id: str, osv_id: str, title: str, amount: str, on: date, direct: int, indirect: int) -> str:
     return post(funding, f"/rounds/{round_id}/proposals", {
         "osv_id": osv_id, "title": title, "requested_amount": amount, "submitted_on": iso(on),
         "summary": "Actividades socioculturales y de emprendimiento entre vecinos venezolanos y peruanos.",
@@ -513,10 +614,10 @@ def submit(funding: Client, round_id: str, osv_id: str, title: str, amount: str,
     })["id"]
 
 
-def score(apis: Apis, proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
+def score(scoring: Client | Keyed, proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
     for evaluator in EVALUATOR_CODES:
         low, high = (2, 5) if weak else (6, 10)
-        post(apis.scoring or apis.funding, f"/proposals/{proposal_id}/scores", {
+        post(scoring, f"/proposals/{proposal_id}/scores", {
             "evaluator": evaluator, "scored_on": iso(on),
             "scores": [{"criterion": c["code"], "score": rng.randrange(low, high + 1)} for c in CRITERIA],
         })
@@ -556,6 +657,9 @@ def tokens(settings: IdentitySettings | None = None) -> tuple[str, str]:
 SERVICES_LOADED = ("registry", "funding", "engagement")
 """The services the demo writes to: each must answer before it starts."""
 
+SIGNED_IN_CHECK = {"funding": "/phases", "registry": "/osvs", "engagement": "/follow-up/overdue"}
+"""A read of each write service the demo's lead may make: its answer says whether the service takes the demo's token."""
+
 
 def not_a_url(url: str) -> str | None:
     """Why ``url`` is not an ``http(s)://host[:port]`` base URL, or None when it is one."""
@@ -585,6 +689,28 @@ def answers(name: str, settings: DemoSettings) -> None:
         raise DemoError(f"{name} does not answer at {url} ({type(error).__name__}; set by {settings.set_by(name)}): is `make run` running there?") from None
 
 
+def takes_the_token(name: str, client: httpx.Client, settings: DemoSettings) -> None:
+    """Raises :class:`DemoError` naming the URL and its variables when ``name`` refuses the lead's token (before any write)."""
+    path = SIGNED_IN_CHECK[name]
+    response = client.get(path)
+    if response.status_code != 200:
+        raise DemoError(
+            f"{name} at {settings.url(name)} answered {response.status_code} to GET {path} ({problem(response)}; "
+            f"URL set by {settings.set_by(name)}): is it the `make run` whose identity provider signed the demo's tokens?"
+        )
+
+
+def is_loaded(registry: httpx.Client, seed: int = 2021) -> bool:
+    """Whether the story's last step was carried out: its Idempotency-Key is taken in registry.
+
+    Asks without writing: a POST to a path no route serves, under the last step's key. A key taken answers
+    ``422 idempotency_key_reused`` (another request) whatever its answer's retention; a key never used goes to the
+    routes, which answer 404 and record nothing.
+    """
+    response = registry.post("/demo-story-check", json={}, headers={IDEMPOTENCY_KEY: Story(seed).key(LAST_STEP)})
+    return _rule(response) in ("idempotency_key_reused", "idempotent_request_completed")
+
+
 def problem(response: httpx.Response) -> str:
     """The problem+json's title or detail, or the start of the body."""
     try:
@@ -596,8 +722,41 @@ def problem(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+START_OVER = (
+    "to start over, stop `make run`, remove its OSV_VAR_DIR (`make clean` removes var/), then `make run` and `make demo`"
+)
+
+
+def refusal(error: Refused, settings: DemoSettings) -> DemoError:
+    """The one line for a step a service refused: the service, its URL, the variable, and what to do."""
+    if error.service not in SERVICES_LOADED:
+        return DemoError(str(error))
+    where = f"{error.service} at {settings.url(error.service)} (set by {settings.set_by(error.service)})"
+    if error.rule == "idempotent_request_completed":
+        return DemoError(
+            f"the demo is loaded only in part, and cannot be finished: {where} carried out step {error.step} of the story "
+            f"({error.method.upper()} {error.path}) in an earlier run, but no longer keeps its answer (its idempotency "
+            f"retention passed), which the steps after it need; {START_OVER}"
+        )
+    if error.step == "1":
+        return DemoError(
+            f"{where} refused the story's first step, {error.method.upper()} {error.path}: {error.status} {error.problem}. "
+            f"Nothing of the story was recorded by this run; if the system holds records the demo did not make (an older "
+            f"demo's, or entered by hand), the demo cannot tell its story into it: {START_OVER}"
+        )
+    return DemoError(
+        f"{where} refused step {error.step} of the story, {error.method.upper()} {error.path}: {error.status} {error.problem}. "
+        f"The demo is loaded only in part: once that is put right, `make demo` again carries on where it stopped (or, {START_OVER})"
+    )
+
+
 def run(settings: DemoSettings) -> str:
-    """Load the story into the system ``settings`` point at; returns what to print. Raises :class:`DemoError` (one line)."""
+    """Load the story into the system ``settings`` point at, or finish a load that stopped part-way.
+
+    Returns what to print. Raises :class:`DemoError`
+    (one line naming the service, its URL and the variable that sets it) when something does not answer or
+    refuses, before anything is written when it can be seen then.
+    """
     identity = IdentitySettings()  # its variables are checked before anything is asked
     check_urls(settings)
     for name in SERVICES_LOADED:
@@ -608,26 +767,34 @@ def run(settings: DemoSettings) -> str:
     scoring = httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
     apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
     try:
-        phases = apis.funding.get("/phases")
-        if phases.status_code != 200:
-            raise DemoError(
-                f"funding at {settings.funding_url} answered {phases.status_code} to GET /phases ({problem(phases)}; "
-                f"URL set by {settings.set_by('funding')}): is it the `make run` whose identity provider signed the demo's tokens?"
+        for name in SIGNED_IN_CHECK:  # funding first: the story's first writes are its phases
+            takes_the_token(name, clients[SERVICES_LOADED.index(name)], settings)
+        if is_loaded(clients[0]):
+            said = "The demo is already loaded (its last step is recorded)."
+        else:
+            loaded = load(apis)
+            finished = (
+                f"Finished the 2021 story that a run before had loaded in part ({loaded.replayed} of its {loaded.steps} steps)"
+                if loaded.replayed
+                else "Loaded the 2021 story"
             )
-        if phases.json():
-            return "The demo is already loaded (phases exist)."
-        loaded = load(apis)
+            said = (
+                f"{finished}: {len(loaded.osv_ids)} OSVs, {loaded.members} members, {loaded.grants} grants, "
+                f"{loaded.meetings} meetings, {loaded.activities} activities."
+            )
+    except Refused as error:
+        raise refusal(error, settings) from None
     except httpx.HTTPError as error:
         url = str(error.request.url) if isinstance(error, httpx.RequestError) else "?"
         name = next((name for name in SERVICES_LOADED if url.startswith(settings.url(name))), "funding")
-        raise DemoError(f"{name} stopped answering at {url} ({type(error).__name__}; set by {settings.set_by(name)})") from None
+        raise DemoError(
+            f"{name} stopped answering at {url} ({type(error).__name__}; set by {settings.set_by(name)}): the demo is loaded "
+            f"only in part; once it answers again, `make demo` carries on where it stopped"
+        ) from None
     finally:
         for client in (*clients, scoring):
             client.close()
-    return (
-        f"Loaded the 2021 story: {len(loaded.osv_ids)} OSVs, {loaded.members} members, {loaded.grants} grants, "
-        f"{loaded.meetings} meetings, {loaded.activities} activities. Dashboard: {settings.reporting_url}/dashboard"
-    )
+    return f"{said} Dashboard: {settings.reporting_url}/dashboard"
 
 
 def settings_error(error: ValidationError) -> str:
@@ -640,14 +807,23 @@ def settings_error(error: ValidationError) -> str:
 
 
 def main() -> int:
+    """``make demo``: exit 0 when the story is loaded (now or before); 1 otherwise.
+
+    Any failure is one line on stderr naming the service, its URL and the variable that sets it.
+    Ctrl-C: one line, exit 130; `make demo` again finishes the story.
+    """
     try:
-        print(run(DemoSettings()))
+        said = run(DemoSettings())
     except ValidationError as error:
         print(settings_error(error), file=sys.stderr)
         return 1
     except DemoError as error:
         print(" ".join(str(error).split()), file=sys.stderr)  # one line, whatever a service's answer held
         return 1
+    except KeyboardInterrupt:
+        print("Stopped: the demo is loaded only in part; `make demo` again carries on where it stopped.", file=sys.stderr)
+        return 130
+    print(said)
     return 0
 
 

@@ -89,3 +89,131 @@ def test_a_mistyped_variable_is_one_line_naming_it_not_a_traceback(tmp_path: Pat
 
     assert result.returncode == 1
     assert variable in the_one_line(result)
+
+
+@pytest.fixture
+def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[System, dict[str, ServedApp]]]:
+    with served_system(tmp_path / "var", nats_server.url) as served:
+        yield served
+
+
+def ports_of(served: dict[str, ServedApp]) -> dict[str, int]:
+    return {name: app.port for name, app in served.items()}
+
+
+def stopped_part_way(env: dict[str, str], registry: str) -> tuple[int, str]:
+    """`make demo` stopped with Ctrl-C once registry holds a few of its OSVs (whatever step it is at then): its exit code
+    and stderr."""
+    demo = subprocess.Popen([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while demo.poll() is None:
+            if len(httpx.get(f"{registry}/osvs", headers=signed_in_headers("lead"), timeout=30).json()) >= 5:
+                demo.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.05)
+        _, err = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    return demo.returncode, err
+
+
+def said_it_stopped_part_way(stopped: tuple[int, str]) -> None:
+    code, err = stopped
+    assert code == 130, err
+    assert "Traceback" not in err and "carries on where it stopped" in err, err
+
+
+def test_a_demo_stopped_part_way_is_finished_by_the_next_run_with_nothing_recorded_twice(
+    system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """A load stopped part-way (Ctrl-C, a service restarting) used to leave the phases, and every later run said
+    "already loaded", exit 0, with no agents of change, beneficiaries or murals on the dashboard. Now the next run
+    finishes the story: the steps done are answered again under their Idempotency-Keys, the rest carried out."""
+    client, served = system
+    env = demo_env(identity_provider.state_dir.parent, identity_provider.port, ports_of(served))
+    stopped = stopped_part_way(env, served["registry"].url)
+
+    finished = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
+
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "Finished the 2021 story that a run before had loaded in part" in finished.stdout
+    client.wait_relayed()
+    client.wait_applied()
+    report = client.indicators()
+    one, two = (phase["indicators"] for phase in report["phases"])
+    assert [phase["code"] for phase in report["phases"]] == ["F1", "F2"]
+    assert (one["osvs_identified"], one["osvs_registered_ruos"]) == (30, 7)
+    assert (two["agents_of_change"]["total"], two["beneficiaries_direct"]["total"], two["murals"]) == (42, 496, 4)
+
+    again = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
+    assert (again.returncode, again.stdout.strip().startswith("The demo is already loaded")) == (0, True), again.stdout + again.stderr
+    said_it_stopped_part_way(stopped)  # Ctrl-C: one line saying how to finish, no traceback
+
+
+def test_a_demo_stopped_part_way_whose_answers_are_no_longer_kept_says_how_to_start_over(
+    tmp_path: Path, nats_server: Any, identity_provider: IdentityProvider
+) -> None:
+    """Past the services' idempotency retention a stopped load cannot be finished (its steps' ids are gone with their
+    answers): one line saying it is loaded only in part and how to start over, exit 1; never "already loaded"."""
+    brief = {"idempotency_retention_hours": 1e-6}  # answers expire within milliseconds
+    with served_system(tmp_path / "var", nats_server.url, overrides=dict.fromkeys(("registry", "funding", "engagement"), brief)) as (_, served):
+        env = demo_env(identity_provider.state_dir.parent, identity_provider.port, ports_of(served))
+        stopped = stopped_part_way(env, served["registry"].url)
+
+        result = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
+
+    assert result.returncode == 1
+    line = the_one_line(result)
+    assert "loaded only in part" in line and "start over" in line and "OSV_VAR_DIR" in line
+    assert f"funding at {served['funding'].url}" in line and "FUNDING_PORT" in line
+    said_it_stopped_part_way(stopped)
+
+
+def test_phases_the_demo_did_not_record_are_a_refusal_naming_funding_not_an_already_loaded_demo(
+    system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """Phases entered by hand (or by a demo from before its writes carried keys): the story's first step is refused;
+    the line names funding, its URL and its variable, and says how to start over."""
+    _, served = system
+    funding = served["funding"].url
+    phase = {"code": "F1", "name": "Fase 1: mapeo y registro de OSV", "starts_on": "2021-03-01", "ends_on": "2021-09-30"}
+    assert httpx.post(f"{funding}/phases", json=phase, headers=signed_in_headers("lead"), timeout=30).status_code == 201
+
+    result = make_demo(identity_provider.state_dir.parent, identity_provider.port, ports_of(served))
+
+    assert result.returncode == 1
+    line = the_one_line(result)
+    assert f"funding at {funding}" in line and "FUNDING_PORT" in line and "start over" in line
+    assert "already loaded" not in line
+
+
+class RefusesEveryToken(RefusesTokens):
+    """Up (/health answers) but trusting another identity provider: 401 to every other GET and POST."""
+
+    do_POST = RefusesTokens.do_GET
+
+
+@pytest.fixture
+def registry_refusing_tokens() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusesEveryToken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_registry_that_refuses_the_token_is_named_with_its_url_and_variable_before_anything_is_written(
+    system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider, registry_refusing_tokens: str
+) -> None:
+    """OSV_DEMO_REGISTRY_URL names another system's registry: the line names that URL and the variable, and funding
+    holds no phases (the demo used to record them before registry's first 401)."""
+    _, served = system
+
+    result = make_demo(identity_provider.state_dir.parent, identity_provider.port, ports_of(served), OSV_DEMO_REGISTRY_URL=registry_refusing_tokens)
+
+    assert result.returncode == 1
+    line = the_one_line(result)
+    assert registry_refusing_tokens in line and "OSV_DEMO_REGISTRY_URL" in line and "401" in line
+    assert httpx.get(f"{served['funding'].url}/phases", headers=signed_in_headers("lead"), timeout=30).json() == []
