@@ -42,7 +42,9 @@ out answered as they were (the same ids) and carries out the rest. The story
 is loaded once its last step's key is taken (:func:`is_loaded`). A stopped
 load whose answers are past the services' idempotency retention (24 hours by
 default) cannot be finished (its later steps need the ids those answers held):
-the demo says so, and how to start over.
+the demo says so, and how to start over. When reporting does not answer at
+the end, the story is loaded, but the demo says so (its URL and variable) and
+exits 1: the dashboard it is for is not there.
 """
 
 from __future__ import annotations
@@ -750,10 +752,33 @@ def refusal(error: Refused, settings: DemoSettings) -> DemoError:
     )
 
 
-def run(settings: DemoSettings) -> str:
+def reporting_answers(settings: DemoSettings) -> str | None:
+    """None when reporting answers ``GET <url>/health`` (200, or 503 degraded) as ``"service": "reporting"``; else the
+    line saying it does not, with its URL and the variables that set it."""
+    url = settings.reporting_url
+    try:
+        response = httpx.get(f"{url}/health", timeout=10)
+    except httpx.HTTPError as error:
+        reason = type(error).__name__
+    else:
+        try:
+            service = response.json().get("service") if response.status_code in (200, 503) else None
+        except (ValueError, AttributeError):
+            service = None
+        if service == "reporting":
+            return None
+        reason = f"{response.status_code} to GET /health" if service is None else f"{service} answers there, not reporting"
+    return (
+        f"reporting does not answer at {url} ({reason}; set by {settings.set_by('reporting')}): the story is loaded "
+        f"into registry, funding and engagement, but no dashboard is served at {url}/dashboard; check that variable "
+        f"against `make run`'s, or why reporting is down, then `make demo` again checks it"
+    )
+
+
+def run(settings: DemoSettings) -> tuple[str, str | None]:
     """Load the story into the system ``settings`` point at, or finish a load that stopped part-way.
 
-    Returns what to print. Raises :class:`DemoError`
+    Returns what to print, and a warning line (reporting does not answer) or None. Raises :class:`DemoError`
     (one line naming the service, its URL and the variable that sets it) when something does not answer or
     refuses, before anything is written when it can be seen then.
     """
@@ -794,7 +819,10 @@ def run(settings: DemoSettings) -> str:
     finally:
         for client in (*clients, scoring):
             client.close()
-    return f"{said} Dashboard: {settings.reporting_url}/dashboard"
+    warning = reporting_answers(settings)
+    if warning is None:
+        said += f" Dashboard: {settings.reporting_url}/dashboard"
+    return said, warning
 
 
 def settings_error(error: ValidationError) -> str:
@@ -807,13 +835,14 @@ def settings_error(error: ValidationError) -> str:
 
 
 def main() -> int:
-    """``make demo``: exit 0 when the story is loaded (now or before); 1 otherwise.
+    """``make demo``: exit 0 when the story is loaded (now or before) and reporting answers; 1 otherwise.
 
-    Any failure is one line on stderr naming the service, its URL and the variable that sets it.
-    Ctrl-C: one line, exit 130; `make demo` again finishes the story.
+    Any failure is one line on stderr naming the service, its URL and the variable that sets it; when the story
+    is loaded but reporting does not answer, stdout says it is loaded and stderr says reporting does not answer,
+    exit 1 (the dashboard the demo is for is not there). Ctrl-C: one line, exit 130; `make demo` again finishes.
     """
     try:
-        said = run(DemoSettings())
+        said, warning = run(DemoSettings())
     except ValidationError as error:
         print(settings_error(error), file=sys.stderr)
         return 1
@@ -824,6 +853,9 @@ def main() -> int:
         print("Stopped: the demo is loaded only in part; `make demo` again carries on where it stopped.", file=sys.stderr)
         return 130
     print(said)
+    if warning is not None:
+        print(" ".join(warning.split()), file=sys.stderr)
+        return 1
     return 0
 
 

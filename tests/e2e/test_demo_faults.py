@@ -217,3 +217,21 @@ def test_a_registry_that_refuses_the_token_is_named_with_its_url_and_variable_be
     line = the_one_line(result)
     assert registry_refusing_tokens in line and "OSV_DEMO_REGISTRY_URL" in line and "401" in line
     assert httpx.get(f"{served['funding'].url}/phases", headers=signed_in_headers("lead"), timeout=30).json() == []
+
+
+@pytest.mark.parametrize("there", ["nothing", "registry"])
+def test_a_reporting_that_does_not_answer_is_said_with_its_variable_not_offered_as_the_dashboard(
+    system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider, there: str
+) -> None:
+    """REPORTING_PORT not the one `make run` gave reporting (nothing there, or another service): the story loads, but
+    the demo says reporting does not answer there (URL and variable) instead of offering a dashboard nothing serves,
+    and exits 1."""
+    _, served = system
+    elsewhere = free_port() if there == "nothing" else served[there].port
+
+    result = make_demo(identity_provider.state_dir.parent, identity_provider.port, ports_of(served) | {"reporting": elsewhere})
+
+    assert result.returncode == 1
+    assert result.stdout.startswith("Loaded the 2021 story") and "Dashboard:" not in result.stdout
+    line = the_one_line(result)
+    assert f"reporting does not answer at http://127.0.0.1:{elsewhere}" in line and "REPORTING_PORT" in line
