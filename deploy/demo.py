@@ -737,8 +737,8 @@ def refusal(error: Refused, settings: DemoSettings) -> DemoError:
     if error.rule == "idempotent_request_completed":
         return DemoError(
             f"the demo is loaded only in part, and cannot be finished: {where} carried out step {error.step} of the story "
-            f"({error.method.upper()} {error.path}) in an earlier run, but no longer keeps its answer (its idempotency "
-            f"retention passed), which the steps after it need; {START_OVER}"
+            f"({error.method.upper()} {error.path}) in an earlier run, but no longer keeps its answer (kept for "
+            f"{error.service.upper()}_IDEMPOTENCY_RETENTION_HOURS, 24 by default), which the steps after it need; {START_OVER}"
         )
     if error.step == "1":
         return DemoError(

@@ -166,7 +166,7 @@ def test_a_demo_stopped_part_way_whose_answers_are_no_longer_kept_says_how_to_st
 
     assert result.returncode == 1
     line = the_one_line(result)
-    assert "loaded only in part" in line and "start over" in line and "OSV_VAR_DIR" in line
+    assert "loaded only in part" in line and "start over" in line and "OSV_VAR_DIR" in line and "FUNDING_IDEMPOTENCY_RETENTION_HOURS" in line
     assert f"funding at {served['funding'].url}" in line and "FUNDING_PORT" in line
     said_it_stopped_part_way(stopped)
 
