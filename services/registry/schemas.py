@@ -14,7 +14,6 @@ from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.readiness import Readiness
-from services.registry.domain.workingdays import NonWorkingDay
 from services.registry.domain.ruos import (
     ApplicationStatus,
     ObservationReason,
@@ -22,6 +21,7 @@ from services.registry.domain.ruos import (
     RUOSApplication,
     RUOSDocument,
 )
+from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Text
 

@@ -9,13 +9,13 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.application import Reporting
-from services.reporting.views.readmodel import ReadModel
-from shared.views import make_engine
-from shared.views.osvdirectory import OSVDirectory
 from services.registry.domain.duplicates import NameWithoutLettersError
 from services.registry.domain.osvs import OSVNotFoundError, OSVToMergeNotFoundError
+from services.reporting.application import Reporting
+from services.reporting.views.readmodel import ReadModel
 from shared.roles import MunicipalScope
+from shared.views import make_engine
+from shared.views.osvdirectory import OSVDirectory
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, application_of, head
 
