@@ -48,6 +48,9 @@ ABBREVIATIONS: Mapping[str, str] = {
     "org": "organizacion",
     "coop": "cooperativa",
     "aa hh": "asentamiento humano",
+    "aahh": "asentamiento humano",
+    "a a h h": "asentamiento humano",
+    "a h": "asentamiento humano",
     "urb": "urbanizacion",
     "sr": "senor",
     "sra": "senora",
@@ -56,7 +59,7 @@ ABBREVIATIONS: Mapping[str, str] = {
 }
 """The abbreviations promoters in Lima write in OSV names (folded: "Asoc." is ``asoc``, "AA.HH." ``aa hh``) → the words
 they stand for, folded. Only those that stand for one word in an OSV's name: "Asoc. de Vecinos", "Org. de Mujeres",
-"Coop. de Vivienda", "AA.HH. Huáscar", "Urb. Zárate", "Sr. de los Milagros", "Sta. Rosa", "Sto. Domingo"; not
+"Coop. de Vivienda", "AA.HH. Huáscar" (also "AAHH", "A.A.H.H." and the singular "A.H."), "Urb. Zárate", "Sr. de los Milagros", "Sta. Rosa", "Sto. Domingo"; not
 "Soc." (social or sociedad) nor a place's own abbreviation ("SJL")."""
 
 _ABBREVIATED = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True)) + r")\b")
