@@ -334,15 +334,19 @@ class Importer:
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
+            documents: dict[tuple[str, str], Cell] = {}
             for command, answer in checks:
                 if command.document is None or answer.carried_out_before:
                     continue
-                if command.document in seen.documents:
-                    problems.append(same_person(command, seen.documents[command.document]))
+                earlier = seen.documents.get(command.document) or documents.get(command.document)
+                if earlier is not None:
+                    problems.append(same_person(command, earlier))
                 else:
-                    seen.documents[command.document] = command.where
+                    documents[command.document] = command.where
             if not problems:
                 problems = self._earlier_names(checks, seen)
+            if not problems:  # a row refused records nobody: a later row registering the same person is not refused for it
+                seen.documents.update(documents)
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):

@@ -130,6 +130,21 @@ def test_the_same_person_in_two_rows_is_caught_by_the_dry_run_though_no_single_r
     assert summary.results[1].problems[0].rule == "person_already_registered"
 
 
+def test_a_person_in_a_row_the_dry_run_refuses_does_not_refuse_the_same_person_in_a_later_row() -> None:
+    """Row 1 registers a person in an OSV engagement does not know (refused whole: nothing of it is recorded); row 2
+    registers the same person in a known OSV. The real import records row 2, so the dry run says row 2 would be
+    created, not "registered already by row 1" (the second tester's finding)."""
+    first, second = command(1), command(2)
+    first.document = second.document = ("DNI", "41000001")
+    unknown = refused("osv_id", "not_found", "no such OSV", 404)
+
+    real = Importer(FakeServices(dry={first.key: unknown}, real={first.key: unknown})).run([a_row(first), a_row(second)], dry_run=False)  # type: ignore[arg-type]
+    dry = Importer(FakeServices(dry={first.key: unknown}, real={first.key: unknown})).run([a_row(first), a_row(second)], dry_run=True)  # type: ignore[arg-type]
+
+    assert [r.outcome for r in real.results] == [Outcome.REFUSED, Outcome.CREATED]
+    assert [r.outcome for r in dry.results] == [Outcome.REFUSED, Outcome.CREATED], [p.message for r in dry.results for p in r.problems]
+
+
 def test_a_row_of_one_command_is_sent_once_for_real_without_a_dry_run_first() -> None:
     services = FakeServices()
 
