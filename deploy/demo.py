@@ -118,6 +118,15 @@ class DemoError(RuntimeError):
     """The demo cannot go on: its message is the one line ``make demo`` prints."""
 
 
+NOTHING_WRITTEN = "Stopped before the demo wrote anything."
+PART_WRITTEN = "Stopped: the demo is loaded only in part; `make demo` again carries on where it stopped."
+ALL_WRITTEN = "Stopped once the story was loaded, while asking whether reporting answers."
+
+
+class Interrupted(Exception):
+    """Ctrl-C during :func:`run`; its message says how far the story got (:data:`NOTHING_WRITTEN`, :data:`PART_WRITTEN`, ...)."""
+
+
 class Refused(DemoError):
     """A service refused a step of the story (``status`` and ``problem`` its answer's), or gave no answer it kept."""
 
@@ -713,6 +722,26 @@ def is_loaded(registry: httpx.Client, seed: int = 2021) -> bool:
     return _rule(response) in ("idempotency_key_reused", "idempotent_request_completed")
 
 
+STORY_PHASES = ("F1", "F2")
+"""The codes of the phases the story records first (its steps 1 and 2)."""
+
+
+def the_story_is_there(funding: httpx.Client, settings: DemoSettings) -> None:
+    """Raises :class:`DemoError` when funding holds none of the story's phases though its last step's key is taken.
+
+    The keys are the story's, known to anyone: a request of someone else's under the last one (by hand, or a client
+    reusing the scheme) must not make an empty system "already loaded".
+    """
+    response = funding.get("/phases")
+    codes = {phase.get("code") for phase in response.json()} if response.status_code == 200 else set()
+    if not codes & set(STORY_PHASES):
+        raise DemoError(
+            f"registry at {settings.registry_url} holds the demo's last Idempotency-Key, but funding at {settings.funding_url} "
+            f"holds none of the story's phases ({', '.join(STORY_PHASES)}): something other than the demo used its keys; "
+            f"{START_OVER}"
+        )
+
+
 def problem(response: httpx.Response) -> str:
     """The problem+json's title or detail, or the start of the body."""
     try:
@@ -791,15 +820,19 @@ def run(settings: DemoSettings) -> tuple[str, str | None]:
     clients = [httpx.Client(base_url=settings.url(name), timeout=30, headers=signed_in) for name in SERVICES_LOADED]
     scoring = httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
     apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
+    writing = False
     try:
         for name in SIGNED_IN_CHECK:  # funding first: the story's first writes are its phases
             takes_the_token(name, clients[SERVICES_LOADED.index(name)], settings)
         if is_loaded(clients[0]):
+            the_story_is_there(apis.funding, settings)
             said = "The demo is already loaded (its last step is recorded)."
         else:
+            writing = True
             loaded = load(apis)
             finished = (
-                f"Finished the 2021 story that a run before had loaded in part ({loaded.replayed} of its {loaded.steps} steps)"
+                f"Finished the 2021 story, {loaded.replayed} of whose {loaded.steps} steps were recorded already "
+                "(a run before this one, or beside it)"
                 if loaded.replayed
                 else "Loaded the 2021 story"
             )
@@ -807,6 +840,8 @@ def run(settings: DemoSettings) -> tuple[str, str | None]:
                 f"{finished}: {len(loaded.osv_ids)} OSVs, {loaded.members} members, {loaded.grants} grants, "
                 f"{loaded.meetings} meetings, {loaded.activities} activities."
             )
+    except KeyboardInterrupt:
+        raise Interrupted(PART_WRITTEN if writing else NOTHING_WRITTEN) from None
     except Refused as error:
         raise refusal(error, settings) from None
     except httpx.HTTPError as error:
@@ -819,7 +854,10 @@ def run(settings: DemoSettings) -> tuple[str, str | None]:
     finally:
         for client in (*clients, scoring):
             client.close()
-    warning = reporting_answers(settings)
+    try:
+        warning = reporting_answers(settings)
+    except KeyboardInterrupt:
+        raise Interrupted(ALL_WRITTEN) from None
     if warning is None:
         said += f" Dashboard: {settings.reporting_url}/dashboard"
     return said, warning
@@ -839,7 +877,8 @@ def main() -> int:
 
     Any failure is one line on stderr naming the service, its URL and the variable that sets it; when the story
     is loaded but reporting does not answer, stdout says it is loaded and stderr says reporting does not answer,
-    exit 1 (the dashboard the demo is for is not there). Ctrl-C: one line, exit 130; `make demo` again finishes.
+    exit 1 (the dashboard the demo is for is not there). Ctrl-C: one line saying how far the story got, exit 130;
+    `make demo` again finishes it.
     """
     try:
         said, warning = run(DemoSettings())
@@ -849,8 +888,11 @@ def main() -> int:
     except DemoError as error:
         print(" ".join(str(error).split()), file=sys.stderr)  # one line, whatever a service's answer held
         return 1
-    except KeyboardInterrupt:
-        print("Stopped: the demo is loaded only in part; `make demo` again carries on where it stopped.", file=sys.stderr)
+    except Interrupted as stopped:
+        print(stopped, file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # before run() reached its first request, or while it checked the services
+        print(NOTHING_WRITTEN, file=sys.stderr)
         return 130
     print(said)
     if warning is not None:

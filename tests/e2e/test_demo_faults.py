@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def test_a_demo_stopped_part_way_is_finished_by_the_next_run_with_nothing_record
     finished = subprocess.run([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
 
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert "Finished the 2021 story that a run before had loaded in part" in finished.stdout
+    assert "Finished the 2021 story, " in finished.stdout and "were recorded already (a run before this one, or beside it)" in finished.stdout
     client.wait_relayed()
     client.wait_applied()
     report = client.indicators()
@@ -234,3 +234,62 @@ def test_a_reporting_that_does_not_answer_is_said_with_its_variable_not_offered_
         assert result.stdout.startswith(said) and "Dashboard:" not in result.stdout, result.stdout
         line = the_one_line(result)
         assert f"reporting does not answer at http://127.0.0.1:{elsewhere}" in line and "REPORTING_PORT" in line
+
+
+def test_someone_elses_request_under_the_demos_last_key_does_not_make_an_empty_system_loaded(
+    system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """The demo's keys are known to anyone: a staff member's own POST /osvs under the story's last key (a copied example)
+    made `make demo` say "already loaded" and exit 0 with registry holding that one OSV (the second tester). Now one line
+    says something other than the demo used its keys, names funding, and how to start over; exit 1."""
+    _, served = system
+    osv = {"name": "Olla Común Villa Hermosa", "district": "150132", "mapped_on": "2021-03-15"}
+    headers = {**signed_in_headers("staff"), "Idempotency-Key": "osv-demo-2021-v1-2021-end"}
+    assert httpx.post(f"{served['registry'].url}/osvs", json=osv, headers=headers, timeout=30).status_code == 201
+
+    result = make_demo(identity_provider.state_dir.parent, identity_provider.port, ports_of(served))
+
+    assert result.returncode == 1, result.stdout
+    line = the_one_line(result)
+    assert "none of the story's phases" in line and served["funding"].url in line and "start over" in line
+
+
+class SlowHealth(BaseHTTPRequestHandler):
+    """A service slow to answer /health (busy, starting): the demo waits on it with nothing of the story written."""
+
+    asked = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:  # noqa: N802 - the library's name
+        SlowHealth.asked.set()
+        SlowHealth.release.wait(60)
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_ctrl_c_before_any_write_says_nothing_was_written(tmp_path: Path) -> None:
+    """Ctrl-C while the demo still checks that the services answer: nothing of the story was written, and the line
+    says so (it said "the demo is loaded only in part", the second tester); exit 130, no traceback."""
+    SlowHealth.asked.clear()
+    SlowHealth.release.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHealth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    env = demo_env(tmp_path / "var", port, dict.fromkeys(("registry", "funding", "engagement", "reporting"), port))
+    demo = subprocess.Popen([sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert SlowHealth.asked.wait(120), "the demo never asked a service's /health"
+        demo.send_signal(signal.SIGINT)
+        _, err = demo.communicate(timeout=120)
+    finally:
+        SlowHealth.release.set()
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        server.shutdown()
+        server.server_close()
+    assert demo.returncode == 130, err
+    assert "Traceback" not in err and err.strip() == "Stopped before the demo wrote anything.", err
