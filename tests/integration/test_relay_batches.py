@@ -98,6 +98,10 @@ def test_a_standby_worker_says_degraded_once_events_wait_longer_than_the_stall_b
     assert active_elsewhere.hold()  # another worker's relay holds the lease, and publishes nothing
     with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
         assert client.post("/osvs", json={"name": "Vecinos de Collique", "district": "Comas", "mapped_on": "2021-03-15"}).status_code == 201
+        # The relay tries the lease once NATS answers: on a loaded machine that is after the POST. Asked without /health,
+        # whose first look at waiting events starts the stall's count.
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        eventually(lambda: runtime.relay is not None and runtime.relay.status.role == "standby", timeout=30)
         first = client.get("/health").json()
         assert first["relay"]["role"] == "standby" and first["relay"]["lag"] > 0 and first["status"] == "ok"  # not stuck yet
 
