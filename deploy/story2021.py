@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+import httpx
+
 
 class Client(Protocol):
     def get(self, url: str, **kwargs: Any) -> Any: ...
@@ -112,8 +114,10 @@ def send(client: Client | Keyed, method: str, path: str, body: dict[str, Any], *
 
     Through a :class:`Keyed` client the write carries the story's Idempotency-Key for its step (the next one, or
     ``step``): an answer replayed (``Idempotent-Replayed: true``) is counted in the story. Refusals meaning "not yet"
-    (:data:`NOT_YET`) and ``409 idempotent_request_in_progress`` are asked again for ``patience`` seconds. Raises
-    :class:`Refused` for any other answer than 200/201 (a ``409 idempotent_request_completed``, the step carried out
+    (:data:`NOT_YET`) and ``409 idempotent_request_in_progress`` are asked again for ``patience`` seconds. So is a
+    keyed write that got no answer (``httpx.TransportError``: a connection the service closed as it was reused, a read
+    timeout): its key makes the second send answer with the first one's outcome, never a second record; unkeyed, the
+    error is raised. Raises :class:`Refused` for any other answer than 200/201 (a ``409 idempotent_request_completed``, the step carried out
     once with its answer no longer kept, included: its ``rule`` says so).
     """
     headers: dict[str, str] = {}
@@ -126,7 +130,13 @@ def send(client: Client | Keyed, method: str, path: str, body: dict[str, Any], *
         headers[IDEMPOTENCY_KEY] = story.key(step)
     deadline = time.monotonic() + patience
     while True:
-        response = getattr(target, method)(path, json=body, headers=headers)
+        try:
+            response = getattr(target, method)(path, json=body, headers=headers)
+        except httpx.TransportError:
+            if story is None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
         if response.status_code in (200, 201):
             if story is not None and response.headers.get(REPLAYED) == "true":
                 story.replayed += 1

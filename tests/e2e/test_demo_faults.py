@@ -231,7 +231,7 @@ def test_a_reporting_that_does_not_answer_is_said_with_its_variable_not_offered_
 
         assert result.returncode == 1
         said = "Loaded the 2021 story" if loads else "The demo is already loaded"
-        assert result.stdout.startswith(said) and "Dashboard:" not in result.stdout, result.stdout
+        assert result.stdout.startswith(said) and "Dashboard:" not in result.stdout, (result.stdout, result.stderr)
         line = the_one_line(result)
         assert f"reporting does not answer at http://127.0.0.1:{elsewhere}" in line and "REPORTING_PORT" in line
 

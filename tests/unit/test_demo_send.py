@@ -1,0 +1,66 @@
+"""The demo's writes against a service that drops a connection without answering (a real HTTP server, no mocks)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from deploy.story2021 import IDEMPOTENCY_KEY, Keyed, Story, send
+
+
+class DropsTheFirstRequest(BaseHTTPRequestHandler):
+    """Closes the connection on the first POST without a word (as uvicorn does when its keep-alive timeout fires
+    as a reused connection's request arrives), then answers 201; notes each request's Idempotency-Key."""
+
+    keys: list[str] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).keys.append(self.headers.get(IDEMPOTENCY_KEY, ""))
+        if len(type(self).keys) == 1:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        body = json.dumps({"osv_id": "osv-1"}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dropping_service() -> Iterator[httpx.Client]:
+    DropsTheFirstRequest.keys = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DropsTheFirstRequest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5) as client:
+        yield client
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_keyed_write_without_an_answer_is_sent_again_under_the_same_key(dropping_service: httpx.Client) -> None:
+    """CI saw `make demo` stop "loaded only in part" on one dropped connection; the key makes a second send safe."""
+    story = Story()
+
+    answer = send(Keyed(dropping_service, story, "registry"), "post", "/osvs", {"name": "Olla Común"}, patience=5)
+
+    assert answer == {"osv_id": "osv-1"}
+    assert DropsTheFirstRequest.keys == [story.key("1"), story.key("1")]
+
+
+def test_an_unkeyed_write_without_an_answer_is_not_sent_again(dropping_service: httpx.Client) -> None:
+    """Without a key a second send could record the fact twice: the error is the caller's."""
+    with pytest.raises(httpx.TransportError):
+        send(dropping_service, "post", "/osvs", {"name": "Olla Común"}, patience=5)
+
+    assert DropsTheFirstRequest.keys == [""]
