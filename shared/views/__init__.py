@@ -36,12 +36,11 @@ import orjson
 from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
 from shared.files import private_sqlite
-
 
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
@@ -441,7 +440,18 @@ class View:
         return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix
 
     def apply(self, events: list[dict[str, Any]]) -> int:
-        """Apply a batch once per event, in one transaction with the ledger; return how many were new."""
+        """Apply a batch once per event, in one transaction with the ledger; return how many were new.
+
+        The stream's consumer and the feed's follower may apply one event at once: the transaction that records it
+        second collides on the ledger's key (``IntegrityError``), rolls back, and is tried again at once, skipping
+        what the other applied. A second collision is raised (the consumer holds the batch and retries it).
+        """
+        try:
+            return self._apply_once(events)
+        except IntegrityError:
+            return self._apply_once(events)
+
+    def _apply_once(self, events: list[dict[str, Any]]) -> int:
         with Session(self.engine) as session, session.begin():
             fresh = self.ledger.claim(session, events)
             self.apply_events(session, fresh)

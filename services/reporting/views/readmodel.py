@@ -58,6 +58,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.reporting.domain.alerts import ALERT_TYPES
@@ -274,7 +275,20 @@ class ReadModel(View):
     # -- writing ------------------------------------------------------------
 
     def apply(self, events: list[dict[str, Any]], *, checkpoint: bool = True) -> int:
-        """Apply a batch once; return how many events were new. Then make any checkpoint now due."""
+        """Apply a batch once; return how many events were new. Then make any checkpoint now due.
+
+        A collision on the ledger's key (the follower applied one of the events as the stream delivered it) is tried
+        again at once, as in :meth:`shared.views.View.apply`.
+        """
+        try:
+            new = self._apply_once(events)
+        except IntegrityError:
+            new = self._apply_once(events)
+        if new and checkpoint:
+            self.advance_checkpoints(self.STEP, recut=False)  # re-cutting is left to the background: reports re-cut as they read
+        return new
+
+    def _apply_once(self, events: list[dict[str, Any]]) -> int:
         with Session(self.engine) as session, session.begin():
             claimed = self.ledger.claim(session, events)
             rows = [_row(cloudevent) for cloudevent in claimed]
@@ -288,8 +302,6 @@ class ReadModel(View):
                 # leaves the checkpoints: those it only re-cuts are re-cut as they are read (see _checkpoint).
                 self._next_revision(session, earliest, reset=opens_phase)
                 session.execute(delete(CheckpointRow).where(CheckpointRow.cut >= earliest))
-        if rows and checkpoint:
-            self.advance_checkpoints(self.STEP, recut=False)  # re-cutting is left to the background: reports re-cut as they read
         return len(rows)
 
     # -- revisions: what the cache of the latest figures is keyed by -------------
