@@ -7,7 +7,9 @@
 ``token`` uses the provider ``make run`` started (``OSV_IDP_PORT``, default
 8005, state under ``OSV_VAR_DIR``/idp); when none answers there it starts one
 on that port with the same state, gets the token and stops it again. Tokens
-stay valid across restarts: the signing key is kept in the state folder.
+stay valid across restarts: the signing key is kept in the state folder. With
+a provider answering, the state is only read: an ``OSV_VAR_DIR`` holding none
+is an error naming it (a new state there would hold other secrets).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from devtools.identity import IdentityProvider, IdentitySettings, SignInError
+from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings, SignInError
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -41,14 +43,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    idp = IdentityProvider.from_settings(IdentitySettings())
+    settings = IdentitySettings()
+    idp = IdentityProvider.from_settings(settings)
     started = False
-    if not idp.is_answering():
+    if idp.is_answering():
+        # That provider keeps its accounts' secrets in its own state: read it, never make one beside it.
+        idp = IdentityProvider.from_settings(settings, read_only=True)
+    else:
         print(f"No identity provider answers at {idp.issuer}; starting one with the state in {idp.state_dir}.", file=sys.stderr)
         idp.start()
         started = True
     try:
         token = idp.token(args.name)
+    except IdentityProviderError as error:
+        print(
+            f"error: an identity provider answers at {idp.issuer}, but {error}: OSV_VAR_DIR names another folder than "
+            f"the one `make run` keeps it in (its idp/ folder)",
+            file=sys.stderr,
+        )
+        return 1
     except SignInError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -288,6 +288,19 @@ def test_make_token_starts_a_provider_when_none_runs_and_the_token_stays_valid_a
         assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-150132"}
 
 
+def test_make_token_with_another_var_dir_than_the_running_providers_says_so_and_writes_nothing_there(
+    identity_provider: IdentityProvider, tmp_path: Path
+) -> None:
+    """A mistyped OSV_VAR_DIR used to get a new state made there (other passwords and keys), then a sign-in refusal."""
+    elsewhere = tmp_path / "var-mistyped"
+
+    result = _make_token("staff", elsewhere, identity_provider.port)
+
+    assert result.returncode != 0
+    assert "OSV_VAR_DIR" in result.stderr and str(elsewhere / "idp" / "state.json") in result.stderr, result.stderr
+    assert not elsewhere.exists()
+
+
 # -- browsers on the platform's pages ----------------------------------------------------------------
 
 
