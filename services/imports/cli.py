@@ -7,7 +7,8 @@
 The form is found from the file's columns (``--form`` names it). The token
 is ``--token`` or ``IMPORTS_TOKEN``, a ``staff`` account's (``make token
 USER=staff``). Services: ``--registry-url``/``--engagement-url`` or
-``IMPORTS_REGISTRY_URL``/``IMPORTS_ENGAGEMENT_URL``. The same file imported
+``IMPORTS_REGISTRY_URL``/``IMPORTS_ENGAGEMENT_URL``, by default where ``make
+run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``ENGAGEMENT_PORT``). The same file imported
 twice records nothing the second time. Exit status: 0 when no row was
 refused, 1 when some were (see the report), 2 when the import stopped.
 """
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary
@@ -30,6 +32,9 @@ from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.report import report_path, write_report
 from services.imports.settings import ImportSettings
+
+SHARED_VARIABLES = ("OSV_HOST", "REGISTRY_PORT", "ENGAGEMENT_PORT")
+"""`make run`'s own variables, read without the ``IMPORTS_`` prefix."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +53,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = ImportSettings()
+    try:
+        settings = ImportSettings()
+    except ValidationError as error:
+        wrong = error.errors()[0]
+        variable = "IMPORTS_" + str(wrong["loc"][0]).upper() if wrong["loc"] and wrong["loc"][0] not in SHARED_VARIABLES else wrong["loc"][0]
+        print(f"osv-import: {variable}={wrong.get('input')!r}: {wrong['msg']}", file=sys.stderr)
+        return 2
     token = args.token or (settings.token.get_secret_value() if settings.token else None)
     if not token:
         print("osv-import: no token: give --token or IMPORTS_TOKEN (make token USER=staff)", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,8 +14,17 @@ class ImportSettings(BaseSettings):
     service_name: str = "imports"
     host: str = "127.0.0.1"
     port: int = 8006
-    registry_url: str = Field(default="http://127.0.0.1:8001", description="Registry's base URL (OSVs are mapped there).")
-    engagement_url: str = Field(default="http://127.0.0.1:8003", description="Engagement's base URL (members, meetings, activities).")
+    registry_url: str = Field(
+        default="",
+        description="Registry's base URL (OSVs are mapped there). Unset: where `make run` serves it, `http://<OSV_HOST>:<REGISTRY_PORT>`.",
+    )
+    engagement_url: str = Field(
+        default="",
+        description="Engagement's base URL (members, meetings, activities). Unset: `http://<OSV_HOST>:<ENGAGEMENT_PORT>`.",
+    )
+    osv_host: str = Field(default="127.0.0.1", validation_alias="OSV_HOST", description="`make run`'s host (its variable, no prefix).")
+    registry_port: int = Field(default=8001, validation_alias="REGISTRY_PORT", description="Registry's port under `make run`.")
+    engagement_port: int = Field(default=8003, validation_alias="ENGAGEMENT_PORT", description="Engagement's port under `make run`.")
     token: SecretStr | None = Field(
         default=None,
         description="The access token `osv-import` sends (`--token` wins): a `staff` account's, e.g. from `make token USER=staff`.",
@@ -30,6 +39,13 @@ class ImportSettings(BaseSettings):
         ),
     )
     max_body_bytes: int = Field(default=262_144, description="Largest submission the webhook takes (bytes); larger ones get 413.")
+
+    @model_validator(mode="after")
+    def _where_make_run_serves_them(self) -> ImportSettings:
+        """A service URL not given is the one `make run` serves it on, as `make demo` finds it."""
+        self.registry_url = self.registry_url or f"http://{self.osv_host}:{self.registry_port}"
+        self.engagement_url = self.engagement_url or f"http://{self.osv_host}:{self.engagement_port}"
+        return self
 
     def service_urls(self) -> dict[str, str]:
         return {"registry": self.registry_url, "engagement": self.engagement_url}

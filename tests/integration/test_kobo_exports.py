@@ -7,10 +7,12 @@ depend on how staff chose to export it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from devtools.processes import free_port
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
 from services.imports.forms import shipped
@@ -174,3 +176,23 @@ def test_osv_import_without_a_token_or_with_a_file_it_cannot_read_stops_before_s
     assert osv_import([str(mapping), "--form", "osv_census", "--token", "t", *unreachable]) == 2
     assert "no form 'osv_census'" in capsys.readouterr().err
     assert not (tmp_path / "mapeo.import-report.xlsx").exists()
+
+
+def test_osv_import_finds_the_services_where_make_run_serves_them_and_names_a_mistyped_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` with REGISTRY_PORT=9001: osv-import used to go to 8001 all the same (only IMPORTS_REGISTRY_URL moved it)."""
+    from services.imports.cli import main as osv_import
+
+    for variable in ("IMPORTS_REGISTRY_URL", "IMPORTS_ENGAGEMENT_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("OSV_HOST", "127.0.0.1")
+    monkeypatch.setenv("REGISTRY_PORT", str(free_port()))  # nothing listens there
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, OSVS)
+
+    assert osv_import([str(mapping), "--token", "t", "--dry-run"]) == 2
+    assert f"registry could not be reached at http://127.0.0.1:{os.environ['REGISTRY_PORT']}/osvs" in capsys.readouterr().err
+
+    monkeypatch.setenv("REGISTRY_PORT", "8O01")
+    assert osv_import([str(mapping), "--token", "t", "--dry-run"]) == 2
+    assert "REGISTRY_PORT='8O01'" in capsys.readouterr().err
