@@ -26,6 +26,7 @@ CLI: ``python -m devtools.identity token <user>`` (``make token USER=<user>``).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -138,6 +140,18 @@ class _State:
 
     @classmethod
     def load_or_create(cls, path: Path, extra_accounts: tuple[str, ...] = ()) -> _State:
+        """The state at ``path``, made (or completed with accounts and clients it lacks) and saved when needed.
+
+        Under an exclusive ``flock`` on ``state.lock`` beside it: threads or processes asking at once (a test's
+        clients signing in together, ``make token`` beside ``make run``) get the same state, made once.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            return cls._load_or_create(path, extra_accounts)
+
+    @classmethod
+    def _load_or_create(cls, path: Path, extra_accounts: tuple[str, ...]) -> _State:
         data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
         state = cls(
             secret_key=data.get("secret_key") or secrets.token_urlsafe(32),
@@ -150,7 +164,8 @@ class _State:
             state.passwords.setdefault(name, _new_password())
         for client_id in (*MACHINE_CLIENTS, CLI_CLIENT):
             state.client_secrets.setdefault(client_id, secrets.token_urlsafe(32))
-        state.save(path)
+        if state.__dict__ != data:
+            state.save(path)
         return state
 
     @classmethod
@@ -167,11 +182,10 @@ class _State:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix="state.", suffix=".tmp")  # 0600, a name of its own
         with os.fdopen(fd, "w") as file:
             json.dump(self.__dict__, file, indent=2)
-        temporary.replace(path)
+        os.replace(temporary, path)
 
 
 def _new_signing_key() -> dict[str, Any]:

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -252,6 +253,32 @@ def test_a_key_rotation_is_followed_and_tokens_signed_before_it_stay_valid(tmp_p
         assert validator.jwks_fetches == 2
         assert validator.caller(before).roles == {"municipal-150132"}  # the old key is still published
 
+
+
+def test_clients_asking_for_the_providers_secrets_at_once_get_one_state_made_once(tmp_path: Path) -> None:
+    """`make faults` lost two of eight clients of a test that signed in together: each thread made or saved the state
+    (``state.tmp`` renamed under another's feet, FileNotFoundError), and threads that made it each had other secrets."""
+    provider = IdentityProvider(tmp_path / "idp")
+    start = threading.Barrier(8)
+    secrets: list[str] = []
+    failures: list[BaseException] = []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            secrets.append(provider.client_secret(CLI_CLIENT))
+        except BaseException as error:  # noqa: BLE001 - counted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len(set(secrets)) == 1 and secrets[0] == json.loads((tmp_path / "idp" / "state.json").read_text())["client_secrets"][CLI_CLIENT]
+    assert sorted(path.name for path in (tmp_path / "idp").iterdir()) == ["state.json", "state.lock"]  # no temporary left
 
 # -- make token ---------------------------------------------------------------------------------------
 
