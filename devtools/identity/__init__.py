@@ -13,7 +13,11 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
 * the clients people sign in through: ``osv-dashboard`` (public, PKCE,
   redirect to reporting's ``/dashboard/callback``), ``osv-docs-<service>``
   (public, PKCE, Swagger UI's ``/docs/oauth2-redirect`` of each service) and
-  ``osv-cli`` (confidential, for ``make token``).
+  ``osv-cli`` (confidential, for ``make token``). A service on a loopback
+  host gets its redirect URIs under both loopback names
+  (:func:`loopback_aliases`): ``make run`` gives ``http://127.0.0.1:8004``,
+  and a person who opens ``http://localhost:8004/dashboard`` is sent back
+  there. A restart on an older state registers them too.
 
 Passwords and client secrets are random, generated once into
 ``<state>/state.json`` (mode 0600) and printed by ``make run``: **for local use
@@ -41,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import Field
@@ -64,6 +68,7 @@ __all__ = [
     "IdentitySettings",
     "SignInError",
     "docs_client_id",
+    "loopback_aliases",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,6 +94,26 @@ LOCAL_USE_WARNING = (
     "WARNING: these demo accounts and secrets are for local use only. They are printed here and kept in "
     "plain text under {state_dir}; never use them, nor this provider, on a reachable network."
 )
+
+
+#: The names a browser reaches this machine's loopback interface by, and the services listen on (IPv4).
+LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost")
+
+
+def loopback_aliases(url: str) -> tuple[str, ...]:
+    """``url`` and, when its host is a loopback name (:data:`LOOPBACK_NAMES`), the same URL under the other one.
+
+    ``"http://127.0.0.1:8004/dashboard/callback"`` gives itself and
+    ``"http://localhost:8004/dashboard/callback"``, in that order (``url``
+    first: it stays the client's default redirect). Any other host, a
+    deployment's public address, gives ``(url,)`` alone.
+    """
+    parts = urlsplit(url)
+    if parts.hostname not in LOOPBACK_NAMES:
+        return (url,)
+    port = f":{parts.port}" if parts.port is not None else ""
+    others = (urlunsplit(parts._replace(netloc=f"{name}{port}")) for name in LOOPBACK_NAMES if name != parts.hostname)
+    return (url, *others)
 
 
 def docs_client_id(service: str) -> str:
@@ -285,7 +310,11 @@ class IdentityProvider:
         return list(self._state().active_jwks)
 
     def clients(self) -> list[ClientSpec]:
-        """Every OAuth client the platform needs, with this provider's secrets and the services' URLs."""
+        """Every OAuth client the platform needs, with this provider's secrets and the services' URLs.
+
+        The browsers' clients (dashboard, Swagger UI) redirect to each service's
+        URL, and to its :func:`loopback_aliases` twin on a loopback host.
+        """
         state = self._state()
         specs = [
             ClientSpec(
@@ -315,7 +344,7 @@ class IdentityProvider:
                     client_id=DASHBOARD_CLIENT,
                     name="osv-platform dashboard",
                     grant_types=("authorization_code", "refresh_token"),
-                    redirect_uris=(f"{reporting}/dashboard/callback",),
+                    redirect_uris=loopback_aliases(f"{reporting}/dashboard/callback"),
                     client_uri=_origin(reporting),
                 )
             )
@@ -325,7 +354,7 @@ class IdentityProvider:
                     client_id=docs_client_id(service),
                     name=f"{service} API documentation (Swagger UI)",
                     grant_types=("authorization_code",),
-                    redirect_uris=(f"{url.rstrip('/')}/docs/oauth2-redirect",),
+                    redirect_uris=loopback_aliases(f"{url.rstrip('/')}/docs/oauth2-redirect"),
                     client_uri=_origin(url),
                 )
             )

@@ -21,6 +21,11 @@ Three things are added to stock Canaille, the first two through Authlib's extens
   the token request (Canaille allows ``Content-Type`` and ``Authorization``
   only, so the browser refused the exchange: "Failed to fetch"). Keycloak
   allows both by default.
+* CORS also answers the origins of a client's redirect URIs, not only its
+  ``client_uri``'s (Keycloak's ``+`` web origin): a page the provider sends
+  the browser back to may exchange its code. Swagger UI opened on
+  ``http://localhost:8001`` is such a page when the client's ``client_uri`` is
+  ``http://127.0.0.1:8001`` (see ``devtools.identity.loopback_aliases``).
 
 Roles are the groups' names: ``staff``, ``lead``, ``municipal-150132``...
 ``shared.auth`` maps them to the platform's roles.
@@ -195,8 +200,66 @@ def create_app(config: dict[str, Any]) -> Any:
     generator = PlatformAccessTokens(issuer)
     for grant_type in ("authorization_code", "refresh_token", "client_credentials"):
         authorization.register_token_generator(grant_type, generator)
+    _answer_redirect_origins(app)
     app.wsgi_app = _PreflightHeaders(app.wsgi_app)
     return app
+
+
+def redirect_origins() -> set[str]:
+    """The origins (``scheme://host:port``) of every registered client's redirect URIs; in an application context."""
+    from urllib.parse import urlsplit
+
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    origins = set()
+    for client in Backend.instance.query(models.Client):
+        for uri in client.redirect_uris or ():
+            parts = urlsplit(uri)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
+
+def _answer_redirect_origins(app: Any) -> None:
+    """CORS for the origins of the clients' redirect URIs, on the paths Canaille opens to CORS, as Canaille answers its own.
+
+    Canaille's hooks (registered first) answer the origins of the clients'
+    ``client_uri``; these answer an origin only a redirect URI names, and
+    leave every other request as it was.
+    """
+    from canaille.oidc.cors import is_cors_enabled_path
+    from flask import make_response, request
+
+    def allowed(response_headers: Any = None) -> str | None:
+        origin = request.headers.get("Origin")
+        if not origin or not is_cors_enabled_path(request.path):
+            return None
+        if response_headers is not None and "Access-Control-Allow-Origin" in response_headers:
+            return None  # Canaille's own answer
+        return origin if origin in redirect_origins() else None
+
+    def allow(headers: Any, origin: str) -> None:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Allow-Credentials"] = "true"
+        headers["Vary"] = "Origin"
+
+    @app.before_request
+    def preflight() -> Any:
+        if request.method != "OPTIONS" or (origin := allowed()) is None:
+            return None
+        response = make_response()
+        allow(response.headers, origin)
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+        return response
+
+    @app.after_request
+    def answer(response: Any) -> Any:
+        if request.method != "OPTIONS" and (origin := allowed(response.headers)) is not None:
+            allow(response.headers, origin)
+        return response
 
 
 class _PreflightHeaders:

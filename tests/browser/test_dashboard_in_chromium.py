@@ -104,17 +104,35 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         driver.quit()
 
 
-def sign_in(browser: WebDriver, site: Site, user: str) -> None:
-    """Sign ``user`` in to the dashboard on the provider's own pages, as a person would: login, then password."""
-    browser.delete_all_cookies()  # the dashboard's session and the provider's (both on 127.0.0.1)
-    browser.get(f"{site.url}/dashboard")
+def sign_in(browser: WebDriver, site: Site, user: str, url: str | None = None) -> None:
+    """Sign ``user`` in to the dashboard on the provider's own pages, as a person would: login, then password.
+
+    ``url`` is reporting's base URL as the person typed it (``site.url``, the one the provider was given, by default).
+    """
+    url = url or site.url
+    forget_every_cookie(browser)  # the dashboard's session and the provider's
+    browser.get(f"{url}/dashboard")
     WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(site.provider.issuer))
     browser.find_element(By.NAME, "login").send_keys(user)
     browser.find_element(By.NAME, "login").submit()
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.NAME, "password"))
     browser.find_element(By.NAME, "password").send_keys(site.provider.passwords()[user])
     browser.find_element(By.NAME, "password").submit()
-    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(f"{site.url}/dashboard") and b.find_elements(By.ID, "signed-in") and whole_dashboard(b))
+    WebDriverWait(browser, 15).until(
+        lambda b: b.current_url.startswith(f"{url}/dashboard") and b.find_elements(By.ID, "signed-in") and whole_dashboard(b),
+        message=f"signing {user} in through {url}/dashboard did not end on the dashboard",
+    )
+
+
+def forget_every_cookie(browser: WebDriver) -> None:
+    """Every cookie of every host (``delete_all_cookies`` forgets only the current page's host's)."""
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
+def on_localhost(url: str) -> str:
+    """``url`` (on 127.0.0.1) as a person types it: the same port on ``localhost``."""
+    assert url.startswith("http://127.0.0.1:"), url
+    return url.replace("http://127.0.0.1:", "http://localhost:", 1)
 
 
 @pytest.fixture(scope="module")
@@ -280,11 +298,13 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 
 
+@pytest.mark.parametrize("typed", ["as make run prints it", "on localhost"])
 def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_gets_opens_the_api(
-    browser: WebDriver, reporting: Site
+    browser: WebDriver, reporting: Site, typed: str
 ) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{reporting.url}/docs")
+    url = on_localhost(reporting.url) if typed == "on localhost" else reporting.url
+    forget_every_cookie(browser)
+    browser.get(f"{url}/docs")
     WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.CSS_SELECTOR, "button.authorize"))
     browser.find_element(By.CSS_SELECTOR, "button.authorize").click()
     WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".modal-ux .auth-container"))
@@ -307,8 +327,28 @@ def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_
     token = WebDriverWait(browser, 20).until(
         lambda b: b.execute_script("return (ui.authSelectors.authorized().toJS().oidc || {}).token?.access_token || null")
     )
+    assert browser.current_url.startswith(f"{url}/docs")
     answer = httpx.get(f"{reporting.url}/indicators", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 200
     assert httpx.get(f"{reporting.url}/indicators", timeout=10).status_code == 401
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
+def test_a_person_who_opens_the_dashboard_on_localhost_signs_in_and_stays_on_localhost(browser: WebDriver, reporting: Site) -> None:
+    """``make run`` prints 127.0.0.1 and gives the provider those URLs; the README says "on localhost": both names work."""
+    url = on_localhost(reporting.url)
+    sign_in(browser, reporting, "municipal-150132", url)
+
+    assert browser.current_url == f"{url}/dashboard"  # back on the host the browser used, with the session set there
+    assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de municipal-150132")
+    assert row(browser, "phase-table", "osvs_identified") == ["OSV identificadas", "1", "0", "1"]
+    assert {cookie["name"]: cookie["domain"] for cookie in browser.get_cookies()} == {"osv_dashboard_session": "localhost"}
+    open_dashboard(browser, f"{url}/dashboard?lang=en")  # the session holds for the page's own links
+    assert browser.find_element(By.ID, "language-switch").text == "Español"
+
+    browser.get(f"{url}/dashboard/sign-out")
+    assert browser.find_element(By.ID, "signed-out")
+    assert browser.get_cookies() == []  # the session closed on localhost, where it was opened
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect

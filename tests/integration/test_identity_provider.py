@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,7 +27,15 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from devtools.embedded import free_port
-from devtools.identity import CLI_CLIENT, CLI_REDIRECT_URI, IdentityProvider, SignInError
+from devtools.identity import (
+    CLI_CLIENT,
+    CLI_REDIRECT_URI,
+    DASHBOARD_CLIENT,
+    IdentityProvider,
+    SignInError,
+    docs_client_id,
+    loopback_aliases,
+)
 from devtools.identity.flows import sign_in
 from shared.auth import AuthSettings, InvalidTokenError, TokenValidator
 from tests.support.identity import IssuedTokens, forge, unverified_claims, valid_claims
@@ -356,6 +365,101 @@ def test_the_token_endpoint_lets_a_services_docs_page_send_swagger_uis_headers_a
     elsewhere = preflight(identity_provider, "http://127.0.0.1:1")
     assert "access-control-allow-origin" not in elsewhere.headers
     assert "access-control-allow-headers" not in elsewhere.headers
+
+
+def test_the_token_endpoint_answers_a_docs_page_opened_on_localhost_as_on_127_0_0_1(identity_provider: IdentityProvider) -> None:
+    registry = identity_provider.service_urls["registry"].rstrip("/")
+    (on_localhost,) = [url for url in loopback_aliases(registry) if url != registry]
+    allowed = preflight(identity_provider, on_localhost)
+    assert allowed.headers["access-control-allow-origin"] == on_localhost
+    sent = {h.strip().lower() for h in allowed.headers["access-control-allow-headers"].split(",")}
+    assert {"accept", "content-type", "x-requested-with"} <= sent
+
+    # The exchange itself (a wrong code here): its answer is the page's to read, refusal included.
+    refused = httpx.post(
+        f"{identity_provider.issuer}/oauth/token",
+        headers={"Origin": on_localhost},
+        data={"grant_type": "authorization_code", "code": "not-a-code", "client_id": docs_client_id("registry"),
+              "redirect_uri": f"{on_localhost}/docs/oauth2-redirect", "code_verifier": "v" * 43},
+        timeout=30,
+    )
+    assert refused.status_code == 400
+    assert refused.headers["access-control-allow-origin"] == on_localhost
+    assert "access-control-allow-origin" not in httpx.post(
+        f"{identity_provider.issuer}/oauth/token", headers={"Origin": "http://localhost:1"}, data={}, timeout=30
+    ).headers
+
+
+# -- the browsers' clients on loopback ------------------------------------------------------------------
+
+
+def test_loopback_aliases_name_a_loopback_url_by_both_names_and_any_other_by_itself() -> None:
+    assert loopback_aliases("http://127.0.0.1:8004/dashboard/callback") == (
+        "http://127.0.0.1:8004/dashboard/callback",
+        "http://localhost:8004/dashboard/callback",
+    )
+    assert loopback_aliases("http://localhost:8001/docs/oauth2-redirect") == (
+        "http://localhost:8001/docs/oauth2-redirect",
+        "http://127.0.0.1:8001/docs/oauth2-redirect",
+    )
+    assert loopback_aliases("http://127.0.0.1/osv-cli/callback") == ("http://127.0.0.1/osv-cli/callback", "http://localhost/osv-cli/callback")
+    for elsewhere in ("https://reporting.osv.example.org/dashboard/callback", "http://127.0.0.1.example.org/x", "http://10.0.0.4:8004/x"):
+        assert loopback_aliases(elsewhere) == (elsewhere,)
+
+
+def test_the_browsers_clients_go_back_to_a_loopback_service_under_both_names_and_to_a_deployment_under_its_own_alone(tmp_path: Path) -> None:
+    provider = IdentityProvider(
+        tmp_path / "idp",
+        service_urls={"reporting": "http://127.0.0.1:8004", "registry": "http://localhost:8001/", "funding": "https://funding.osv.example.org"},
+    )
+    clients = {client.client_id: client for client in provider.clients()}
+
+    dashboard = clients[DASHBOARD_CLIENT]
+    assert dashboard.redirect_uris == ("http://127.0.0.1:8004/dashboard/callback", "http://localhost:8004/dashboard/callback")
+    assert dashboard.client_uri == "http://127.0.0.1:8004"  # as make run gave it: the URL the provider names the client by
+    assert clients[docs_client_id("reporting")].redirect_uris == (
+        "http://127.0.0.1:8004/docs/oauth2-redirect",
+        "http://localhost:8004/docs/oauth2-redirect",
+    )
+    assert clients[docs_client_id("registry")].redirect_uris == (
+        "http://localhost:8001/docs/oauth2-redirect",
+        "http://127.0.0.1:8001/docs/oauth2-redirect",
+    )
+    assert clients[docs_client_id("funding")].redirect_uris == ("https://funding.osv.example.org/docs/oauth2-redirect",)
+    assert clients[docs_client_id("funding")].client_uri == "https://funding.osv.example.org"
+    assert clients[CLI_CLIENT].redirect_uris == (CLI_REDIRECT_URI,)  # never listened on: no second name needed
+
+
+def registered_redirects(state_dir: Path) -> dict[str, list[str]]:
+    """Each browser client's redirect URIs as the provider's database holds them (Canaille's ``client`` table)."""
+    with sqlite3.connect(state_dir / "canaille.sqlite") as db:
+        rows = db.execute("SELECT client_id, redirect_uris FROM client WHERE client_id LIKE 'osv-d%'").fetchall()
+    return {client_id: json.loads(uris) for client_id, uris in rows}
+
+
+def test_a_provider_started_on_an_older_state_registers_both_loopback_names_and_signs_in_through_localhost(tmp_path: Path) -> None:
+    port = free_port()
+    urls = {"reporting": f"http://127.0.0.1:{port}"}
+    state = tmp_path / "idp"
+    with IdentityProvider(state, service_urls=urls):
+        pass
+    # What a provider before 2026-12 left in var/idp: each browser client with its one 127.0.0.1 redirect.
+    with sqlite3.connect(state / "canaille.sqlite") as db:
+        for client_id, path in ((DASHBOARD_CLIENT, "/dashboard/callback"), (docs_client_id("reporting"), "/docs/oauth2-redirect")):
+            db.execute("UPDATE client SET redirect_uris = ? WHERE client_id = ?", (json.dumps([urls["reporting"] + path]), client_id))
+    assert registered_redirects(state)[DASHBOARD_CLIENT] == [f"{urls['reporting']}/dashboard/callback"]
+
+    with IdentityProvider(state, service_urls=urls) as provider:
+        assert registered_redirects(state) == {
+            DASHBOARD_CLIENT: [f"http://127.0.0.1:{port}/dashboard/callback", f"http://localhost:{port}/dashboard/callback"],
+            docs_client_id("reporting"): [f"http://127.0.0.1:{port}/docs/oauth2-redirect", f"http://localhost:{port}/docs/oauth2-redirect"],
+        }
+        for client_id, path in ((DASHBOARD_CLIENT, "/dashboard/callback"), (docs_client_id("reporting"), "/docs/oauth2-redirect")):
+            answer = sign_in(
+                issuer=provider.issuer, client_id=client_id, redirect_uri=f"http://localhost:{port}{path}",
+                user_name="staff", password=provider.passwords()["staff"],
+            )
+            assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(answer["access_token"]).roles == {"staff"}
 
 
 def test_a_token_checked_before_is_refused_once_the_provider_no_longer_publishes_its_key(tmp_path: Path) -> None:
