@@ -224,32 +224,31 @@ def redirect_origins() -> set[str]:
 def _answer_redirect_origins(app: Any) -> None:
     """CORS for the origins of the clients' redirect URIs, on the paths Canaille opens to CORS, as Canaille answers its own.
 
-    Canaille's hooks (registered first) answer the origins of the clients'
-    ``client_uri``; these answer an origin only a redirect URI names, and
+    Canaille's hooks answer the origins of the clients' ``client_uri``
+    (its preflight hook, registered first, answers those before this one
+    runs); these answer the redirect URIs' origins with the same headers, and
     leave every other request as it was.
     """
     from canaille.oidc.cors import is_cors_enabled_path
     from flask import make_response, request
 
-    def allowed(response_headers: Any = None) -> str | None:
+    def allowed() -> str | None:
         origin = request.headers.get("Origin")
         if not origin or not is_cors_enabled_path(request.path):
             return None
-        if response_headers is not None and "Access-Control-Allow-Origin" in response_headers:
-            return None  # Canaille's own answer
         return origin if origin in redirect_origins() else None
 
-    def allow(headers: Any, origin: str) -> None:
-        headers["Access-Control-Allow-Origin"] = origin
-        headers["Access-Control-Allow-Credentials"] = "true"
-        headers["Vary"] = "Origin"
+    def allow(response: Any, origin: str) -> None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.vary.add("Origin")
 
     @app.before_request
     def preflight() -> Any:
         if request.method != "OPTIONS" or (origin := allowed()) is None:
             return None
         response = make_response()
-        allow(response.headers, origin)
+        allow(response, origin)
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = "86400"
@@ -257,8 +256,8 @@ def _answer_redirect_origins(app: Any) -> None:
 
     @app.after_request
     def answer(response: Any) -> Any:
-        if request.method != "OPTIONS" and (origin := allowed(response.headers)) is not None:
-            allow(response.headers, origin)
+        if request.method != "OPTIONS" and (origin := allowed()) is not None:
+            allow(response, origin)
         return response
 
 

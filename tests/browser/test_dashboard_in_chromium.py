@@ -8,7 +8,9 @@ nothing but reporting itself and the identity provider.
 
 People sign in as they would: the dashboard sends the browser to the real
 provider (its own provider here, whose ``osv-dashboard`` client redirects to
-this reporting's port), whose sign-in pages chromium fills in.
+this reporting's port), whose sign-in pages chromium fills in. The provider is
+given reporting's ``127.0.0.1`` URL, as ``make run`` gives it; a person who
+types ``localhost`` instead signs in too.
 """
 
 from __future__ import annotations
