@@ -261,7 +261,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                         if not alone:
                             cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
                         try:
-                            save.ids = SQLiteApplicationRecorder._insert_events(self, cursor, save.stored_events, **save.kwargs)
+                            save.ids = self._insert_events(cursor, save.stored_events, chained=False, **save.kwargs)
                         except sqlite3.Error as error:
                             save.ids, save.error = None, _persistence_error(error)
                             if raw.in_transaction:
@@ -296,9 +296,13 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                     save.ids, save.error = None, _persistence_error(error) if isinstance(error, sqlite3.Error) else error
         return retry
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], *, chained: bool = True, **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert of the events (and whatever a subclass inserts with them); chained at once unless
+        ``chained`` is False (a group commit chains its whole batch once, :meth:`_commit_batch`)."""
         ids = super()._insert_events(c, stored_events, **kwargs)
-        if ids:
+        if ids and chained:
             self._chain(c, list(zip(ids, stored_events, strict=True)))
         return ids
 

@@ -39,11 +39,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, IntegrityError, Mapper, StoredEvent, Transcoder
-from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, select
+from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, inspect, make_url, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
-from shared.views import create_tables, forget_rows
+from shared.views import create_tables, forget_rows, make_engine
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -177,6 +177,17 @@ def write_rows(rows: list[tuple[Engine, Table, dict[str, Any]]], connection: Con
                     cursor.close()
     except exc.IntegrityError as error:
         raise IntegrityError(str(error.orig)) from error
+
+
+def insert_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[str, Any]:
+    """The INSERT of ``values`` into ``table`` in ``engine``'s own SQL, and its parameters as the driver takes them.
+
+    For a driver whose parameters are named (psycopg: ``%(owner_id)s``) they
+    are ``values`` itself; for a positional one (``sqlite3``: ``?``) a tuple
+    in the statement's order. The statement is compiled once per table and columns.
+    """
+    sql, order = _driver_sql(engine.dialect, _insert_of(table, tuple(values)))
+    return sql, _in_order(values, order)
 
 
 def read_scalar(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
@@ -335,6 +346,54 @@ class KeyRing:
             return True
 
         forget_rows(self.engine, DataKey.__tablename__, delete_keys)
+
+
+def key_engine(key_url: str, view_engine: Engine) -> Engine:
+    """The engine of the key table at ``key_url`` (:meth:`~shared.settings.ServiceSettings.key_url`): ``view_engine`` itself
+    when the views share its database (PostgreSQL), else one of its own (the SQLite store's file)."""
+    return view_engine if make_url(key_url) == view_engine.url else make_engine(key_url)
+
+
+def move_rows(source: Engine, target: Engine, *tables: Table) -> int:
+    """Move every row of ``tables`` from ``source`` into ``target``, copy first: the key table and document directory of an older ``var/``.
+
+    Until the key table (and engagement's document directory) moved into the
+    store's file, an SQLite service kept them in ``views.db``. At start-up,
+    before the service takes a command, each row still there is copied into
+    the store's file (``INSERT OR IGNORE``: a row copied already, by an
+    earlier start or another worker starting at once, stays as it is) and
+    committed; only then are the rows deleted from ``source`` as an erasure
+    deletes them (:func:`~shared.views.forget_rows`: overwritten, the
+    write-ahead log truncated), committed too; the emptied table stays. A
+    start cut short between the two copies again next time.
+
+    The copy reads ``source`` only once it holds ``target``'s write lock: an
+    erasure committed by a worker that started first (whose own move had
+    already emptied ``source``) is never undone by a copy read before it.
+    Nothing to do when ``source`` and ``target`` are one database (PostgreSQL,
+    or an SQLite URL naming one file for both) or ``source`` has no such
+    table. Returns how many rows were copied (including ones already there).
+    SQLite only; errors are SQLAlchemy's.
+    """
+    if source.url == target.url or source.dialect.name != "sqlite" or target.dialect.name != "sqlite":
+        return 0
+    copied = 0
+    for table in tables:
+        if not inspect(source).has_table(table.name):
+            continue
+        with target.begin() as into:
+            into.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first, then the read of what to copy
+            with source.connect() as old:
+                rows = [dict(row._mapping) for row in old.execute(select(table))]
+            if rows:
+                into.execute(insert(table).prefix_with("OR IGNORE"), rows)
+            copied += len(rows)
+
+        def delete_all(connection: Connection, table: Table = table) -> bool:
+            return bool(connection.execute(delete(table)).rowcount)
+
+        forget_rows(source, table.name, delete_all)
+    return copied
 
 
 # Which fields, under which key ------------------------------------------------------------

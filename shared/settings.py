@@ -183,6 +183,18 @@ class ServiceSettings(BaseSettings):
             return with_connect_timeout(sqlalchemy_url(self.database_url), self.database_connect_timeout_seconds)
         return f"sqlite:///{(self.service_dir / 'views.db').as_posix()}"
 
+    def key_url(self) -> str:
+        """SQLAlchemy URL of the key table (and engagement's document directory): the event store's own database.
+
+        There a command's new keys and entries are inserted in its events'
+        transaction (:class:`shared.store.SideRowsInTransaction`): on
+        PostgreSQL the service's database (:meth:`view_url`, the same
+        database), on SQLite the store's file (``events.db`` by default).
+        """
+        if self.database_url:
+            return self.view_url()
+        return self.store_url()
+
     @property
     def idempotency_retention(self) -> timedelta:
         """``idempotency_retention_hours`` as a duration."""

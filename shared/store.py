@@ -11,6 +11,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,7 +26,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.application import project_aggregate
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from sqlalchemy import Engine, bindparam, insert
+from sqlalchemy import Engine
 from eventsourcing.utils import Environment, get_topic
 
 from shared import dryrun
@@ -34,7 +35,7 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.sealing import KeyRing, Seal, SealingMapper, side_writes, write_rows, writing_with_events
+from shared.sealing import KeyRing, Seal, SealingMapper, insert_sql, side_writes, write_rows, writing_with_events
 
 
 log = logging.getLogger(__name__)
@@ -216,16 +217,21 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
 class SideRowsInTransaction:
     """A recorder mixin: the rows a command writes beside its events (:class:`~shared.sealing.SideWrites`) go in the events' transaction.
 
-    The rows come as ``side_rows``, each an SQL statement with its parameters.
-    They are inserted in the library's hook for "other things" inside the
-    events' transaction (``_insert_events``, before it locks the events table
-    and inserts them), and synced at once: a row that is already there (two
-    commands sealing under one new key at once) fails the save as the
-    library's ``IntegrityError`` there, before any event is sent, and the
-    command runs again. (Left unsynced, the failure would surface on the
-    library's next statement as psycopg's "pipeline aborted", which reads as
-    a database out of reach.) No two saves wait on each other in a cycle:
-    every save inserts its rows before it takes the events table's lock.
+    The rows come as ``side_rows``, each an SQL statement in the store's own
+    dialect with its parameters as its driver takes them
+    (:func:`~shared.sealing.insert_sql`). They are inserted in the library's
+    hook for "other things" inside the events' transaction (``_insert_events``,
+    before it locks the events table and inserts them): all or nothing with
+    the events. A row that is already there (two commands sealing under one
+    new key at once) fails the save as the library's ``IntegrityError``
+    before any event is inserted, and the command runs again. No two saves
+    wait on each other in a cycle: every save inserts its rows before it
+    takes the events table's lock (PostgreSQL), or inside the one write lock
+    of the file (SQLite).
+
+    This one is PostgreSQL's: the rows are synced at once (left unsynced,
+    the failure would surface on the library's next statement as psycopg's
+    "pipeline aborted", which reads as a database out of reach).
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
@@ -237,22 +243,39 @@ class SideRowsInTransaction:
         return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
 
 
+class SideRowsInSQLiteTransaction(SideRowsInTransaction):
+    """:class:`SideRowsInTransaction` for the SQLite store (:class:`~shared.chain.ChainedSQLiteApplicationRecorder`).
+
+    The rows' statements take ``?`` parameters in order, as ``sqlite3`` does.
+    A group commit inserts each save's rows with its events in that save's
+    savepoint: a save the store refuses takes its rows back with it, and the
+    others of the batch keep theirs.
+    """
+
+    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
+        for statement, parameters in kwargs.get("side_rows", ()):
+            curs.execute(statement, parameters)
+        return super(SideRowsInTransaction, self)._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
+
+
 class SideWritingEventStore(EventStore):
     """The library's event store; a save writes the command's new keys and entries with its events.
 
-    On PostgreSQL, where the key table lives in the store's own database, they
-    go in the events' transaction: all or nothing. Where they live apart (the
-    SQLite default keeps them in ``views.db``, beside the store's file), they
-    are written in one transaction just before the events, so that no event
-    is ever stored without its key. If the store then refuses the events (a
-    collision: the command runs again) they stay, as when a process is killed
-    between the two: a key that seals nothing, and an entry that leads to an
-    index never saved, which the next registration of that document opens
-    (the command's own run again, as a rule). They are never deleted again:
-    between the two writes a concurrent registration of the same document may
-    have found that entry and saved its index on it, and deleting it would let
-    the refused command, run again, open a second entry: one document, two
-    people.
+    Where the key table lives in the store's own database (as every service's
+    bootstrap wires it, :meth:`~shared.settings.ServiceSettings.key_url`: the
+    PostgreSQL database, or the SQLite store's file) they go in the events'
+    transaction (:class:`SideRowsInTransaction`): all or nothing, one commit.
+    Where they live apart (a key ring given another database, an in-memory
+    store), they are written in one transaction just before the events, so
+    that no event is ever stored without its key. If the store then refuses
+    the events (a collision: the command runs again) they stay, as when a
+    process is killed between the two: a key that seals nothing, and an entry
+    that leads to an index never saved, which the next registration of that
+    document opens (the command's own run again, as a rule). They are never
+    deleted again: between the two writes a concurrent registration of the
+    same document may have found that entry and saved its index on it, and
+    deleting it would let the refused command, run again, open a second
+    entry: one document, two people.
     """
 
     def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
@@ -276,7 +299,7 @@ class SideWritingEventStore(EventStore):
         inside = [row for row in rows if self.in_transaction(row[0])]
         apart = [row for row in rows if not self.in_transaction(row[0])]
         if inside:
-            kwargs["side_rows"] = [_compiled(engine, table, values) for engine, table, values in inside]
+            kwargs["side_rows"] = [insert_sql(engine, table, values) for engine, table, values in inside]
         if apart:
             write_rows(apart)
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
@@ -286,16 +309,6 @@ class SideWritingEventStore(EventStore):
             Recording(d, Notification(originator_id=s.originator_id, originator_version=s.originator_version, topic=s.topic, state=s.state, id=n))
             for d, s, n in zip(domain_events, stored_events, notification_ids, strict=True)
         ]
-
-
-def _compiled(engine: Engine, table: Any, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The INSERT of ``values`` into ``table`` in ``engine``'s SQL, and its parameters (the statement compiled once per table and columns)."""
-    return _insert_statement(engine.dialect, table, tuple(values)), dict(values)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_statement(dialect: Any, table: Any, columns: tuple[str, ...]) -> str:
-    return str(insert(table).values({name: bindparam(name) for name in columns}).compile(dialect=dialect))
 
 
 class CollectedEvents(ProcessingEvent):
@@ -355,6 +368,8 @@ class ServiceApplication(Application):
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
         self.keys = keys
         """The data keys that seal :attr:`SEALED_FIELDS` (set before the library builds the mapper, which seals with them)."""
+        self._store_engines: dict[Engine, bool] = {}
+        """Whether each engine a side row was written on opens the store's own database (:meth:`_in_store_database`)."""
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
@@ -544,10 +559,16 @@ class ServiceApplication(Application):
         return Environment(name, {**snapshotting, **type(self).env, **(env or {})})
 
     def construct_recorder(self) -> Any:
-        """The factory's recorder; on PostgreSQL, one that writes a command's new keys and entries in its events' transaction."""
+        """The factory's recorder, one that writes a command's new keys and entries in its events' transaction (PostgreSQL, an SQLite file)."""
         recorder = super().construct_recorder()
-        if self.env.get("PERSISTENCE_MODULE", "").startswith("shared.postgres"):
-            recorder.__class__ = type(f"SideRows{type(recorder).__name__}", (SideRowsInTransaction, type(recorder)), {})
+        module = self.env.get("PERSISTENCE_MODULE", "")
+        if module.startswith("shared.postgres"):
+            mixin: type = SideRowsInTransaction
+        elif module.startswith("shared.chain") and self.env.get("SQLITE_DBNAME", ":memory:") != ":memory:":
+            mixin = SideRowsInSQLiteTransaction
+        else:
+            return recorder
+        recorder.__class__ = type(f"SideRows{type(recorder).__name__}", (mixin, type(recorder)), {})
         return recorder
 
     def construct_event_store(self) -> EventStore:
@@ -555,11 +576,22 @@ class ServiceApplication(Application):
         return SideWritingEventStore(self.mapper, self.recorder, in_transaction=self._in_store_database)
 
     def _in_store_database(self, engine: Engine) -> bool:
-        """Whether ``engine`` opens the PostgreSQL database the events are stored in (the default when ``database_url`` is set)."""
-        if not isinstance(self.recorder, SideRowsInTransaction) or engine.dialect.name != "postgresql":
+        """Whether ``engine`` opens the database the events are stored in: the PostgreSQL database, or the SQLite store's file
+        (as the bootstraps wire the key ring, :meth:`~shared.settings.ServiceSettings.key_url`). Asked once per engine."""
+        known = self._store_engines.get(engine)
+        if known is None:
+            known = self._store_engines[engine] = self._opens_store_database(engine)
+        return known
+
+    def _opens_store_database(self, engine: Engine) -> bool:
+        if not isinstance(self.recorder, SideRowsInTransaction):
             return False
         url = engine.url
-        return (
+        if isinstance(self.recorder, SideRowsInSQLiteTransaction):
+            return engine.dialect.name == "sqlite" and bool(url.database) and url.database != ":memory:" and (
+                os.path.realpath(url.database) == os.path.realpath(self.env.get("SQLITE_DBNAME", ""))
+            )
+        return engine.dialect.name == "postgresql" and (
             url.database == self.env.get("POSTGRES_DBNAME")
             and (url.host or "127.0.0.1") == self.env.get("POSTGRES_HOST")
             and str(url.port or 5432) == self.env.get("POSTGRES_PORT")

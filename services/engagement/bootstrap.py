@@ -3,9 +3,12 @@
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: the master key is read (or made) and the event store and
 view database are opened then, not at import. The key table and the
-document directory live with the views, apart from the event store they
-unlock; the document index's key is a secret of its own. The clock is Lima's date by
-default; tests pass a fake one here.
+document directory live in the event store's own database (the SQLite
+store's file, or the PostgreSQL database), so that a registration writes
+its key, its entry and its events in one transaction; an older ``views.db``
+that still holds them has them moved there at start-up
+(:func:`~shared.sealing.move_rows`). The document index's key is a secret
+of its own. The clock is Lima's date by default; tests pass a fake one here.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from services.engagement.events import catalogue
 from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
     WRAPPING_PURPOSE,
+    DataKey,
     DocumentDirectory,
+    DocumentEntry,
     KeyRing,
     MasterKey,
 )
@@ -24,6 +29,7 @@ from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
+from shared.sealing import key_engine, move_rows
 from shared.views import View, make_engine
 from shared.web import Runtime
 
@@ -35,13 +41,17 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
     def application(env: dict[str, str]) -> Engagement:
         master = MasterKey.from_text(settings.resolve_master_key())
         view_engine = make_engine(settings.view_url())
+        keys_engine = key_engine(settings.key_url(), view_engine)
+        keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
+        documents = DocumentDirectory(keys_engine, settings.resolve_index_key())
+        move_rows(view_engine, keys_engine, DataKey.__table__, DocumentEntry.__table__)  # an older var/ kept them in views.db
         return Engagement(
             {**env, **cipher_env(master.store_cipher_key())},
             today,
             osvs=OSVDirectory(view_engine, settings.service_name),
             grants=GrantDirectory(view_engine),
-            keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
-            documents=DocumentDirectory(view_engine, settings.resolve_index_key()),
+            keys=keys,
+            documents=documents,
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
             districts=DistrictTable.of_lima(settings.districts_file),
         )

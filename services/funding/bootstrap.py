@@ -2,7 +2,10 @@
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: it builds the application (the event store and the view
-database are opened then, not at import).
+database are opened then, not at import). The key table that seals staff's
+free text lives in the event store's own database, its new keys written in
+their events' transaction (an older ``views.db`` holding it has it moved
+there at start-up, :func:`~shared.sealing.move_rows`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
 from services.funding.views import OSVDirectory
 from shared.idempotency import AnswerBook
-from shared.sealing import WRAPPING_PURPOSE, KeyRing, MasterKey
+from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
 from shared.views import make_engine
 from shared.web import Runtime
 
@@ -24,7 +27,9 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
     def application(env: dict[str, str]) -> Funding:
         view_engine = make_engine(settings.view_url())
         answers = AnswerBook(view_engine, retention=settings.idempotency_retention)
-        keys = KeyRing(view_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
+        keys_engine = key_engine(settings.key_url(), view_engine)
+        keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
+        move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
         return Funding(env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers, keys=keys)
 
     def views(funding: Funding) -> list[OSVDirectory]:

@@ -3,7 +3,10 @@
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
 lifespan starts: it builds the application (the event store and the view
 database are opened then, not at import) with a real clock, Lima's date, by
-default; tests pass a fake clock here.
+default; tests pass a fake clock here. The key table lives in the event
+store's own database, its new keys written in their events' transaction (an
+older ``views.db`` holding it has it moved there at start-up,
+:func:`~shared.sealing.move_rows`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from services.registry.views.documentcounts import DocumentCounts
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
-from shared.sealing import WRAPPING_PURPOSE, KeyRing, MasterKey
+from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
 from shared.views import make_engine
 from shared.web import Runtime
 
@@ -27,6 +30,9 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
     def application(env: dict[str, str]) -> Registry:
         view_engine = make_engine(settings.view_url())
         master = MasterKey.from_text(settings.resolve_master_key())
+        keys_engine = key_engine(settings.key_url(), view_engine)
+        keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
+        move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
         return Registry(
             env,
             DistrictTable.of_lima(settings.districts_file),
@@ -35,7 +41,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
             amendment_working_days=settings.ruos_amendment_working_days,
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
             shipped_calendar=shipped_non_working_days(settings.non_working_days_file),
-            keys=KeyRing(view_engine, master.subkey(WRAPPING_PURPOSE)),
+            keys=keys,
         )
 
     def views(registry: Registry) -> list[DocumentCounts]:

@@ -36,6 +36,7 @@ from shared import dryrun
 from shared.documents import DocumentType
 from shared.kept import SealedAggregateKeptError
 from shared.money import Currency
+from shared.sealing import key_engine
 from shared.settings import sqlalchemy_url
 from shared.store import persistence_env
 from shared.views import make_engine
@@ -134,16 +135,18 @@ class RosterSnapshotsEveryTwo(Engagement):
 
 
 def engagement_on(database_url: str, tmp_path: Path) -> RosterSnapshotsEveryTwo:
-    """Engagement wired as its bootstrap wires it (encrypted store, key ring, document index), snapshotting rosters often."""
+    """Engagement wired as its bootstrap wires it (encrypted store, key ring and document index in the store's database, views apart
+    on SQLite), snapshotting rosters often."""
     settings = EngagementSettings(var_dir=tmp_path / "var", database_url=database_url, index_key_file=tmp_path / "index.key")
     master = MasterKey.from_text(settings.resolve_master_key())
     engine = make_engine(settings.view_url() if database_url.startswith("postgres") else f"sqlite:///{tmp_path / 'views.db'}")
+    keys_engine = key_engine(settings.key_url(), engine)
     return RosterSnapshotsEveryTwo(
         {**bootstrap(settings).application_env(), **cipher_env(master.store_cipher_key())},
         osvs=EngagementOSVs(engine, "engagement"),
         grants=GrantDirectory(engine),
-        keys=KeyRing(engine, master.subkey(WRAPPING_PURPOSE)),
-        documents=DocumentDirectory(engine, settings.resolve_index_key()),
+        keys=KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE)),
+        documents=DocumentDirectory(keys_engine, settings.resolve_index_key()),
     )
 
 

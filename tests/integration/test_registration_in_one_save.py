@@ -1,11 +1,9 @@
 """A registration writes the person's key, the document's entry and the events together; one document is one person.
 
-On PostgreSQL the key table and the document directory live in the store's
-database: the rows go in the events' transaction. On SQLite they live in
-``views.db``, apart from the store's file: they are written just before the
-events and stay when the store refuses the events (a concurrent registration
-of the same document may have found the entry meanwhile); the command's run
-again opens the entry it left.
+The key table and the document directory live in the store's own database (the
+PostgreSQL database, or the SQLite store's file, ``events.db``): the rows go in
+the events' transaction, so a registration the store refuses leaves none of
+them, and its run again opens the one entry of the document.
 """
 
 from __future__ import annotations
@@ -14,15 +12,19 @@ import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from sqlalchemy import func, select
 
 from services.engagement.domain.members import Sex
 from services.engagement.domain.roster import OSVRoster
+from services.engagement.bootstrap import bootstrap
 from services.engagement.personaldata import DataKey, DocumentEntry
-from shared import store
+from services.engagement.settings import EngagementSettings
+from shared import chain, store
+from shared.sealing import insert_sql
 from shared.documents import DocumentType
 from tests.integration.test_kept_aggregates import engagement_on, mapped_osv
 
@@ -41,7 +43,7 @@ def test_a_registration_whose_events_the_store_refuses_stores_no_event_and_its_r
 ) -> None:
     engagement = engagement_on(database_url, tmp_path)
     try:
-        assert engagement._in_store_database(engagement.keys.engine) == database_url.startswith("postgres")
+        assert engagement._in_store_database(engagement.keys.engine) and engagement._in_store_database(engagement.documents.engine)
         osv, mapped = mapped_osv()
         engagement.osvs.apply([mapped])
         register(engagement, osv.id, "001234567")
@@ -55,8 +57,7 @@ def test_a_registration_whose_events_the_store_refuses_stores_no_event_and_its_r
             register(engagement, osv.id, "002345678")
 
         assert engagement.log_head() == head
-        if database_url.startswith("postgres"):  # in the events' transaction: nothing of it stays
-            assert (rows(engagement, DataKey), rows(engagement, DocumentEntry)) == (keys, entries)
+        assert (rows(engagement, DataKey), rows(engagement, DocumentEntry)) == (keys, entries)  # in the events' transaction: none stays
 
         # Run again on what is stored, it opens the one entry of the document and stores the events.
         monkeypatch.undo()
@@ -124,5 +125,64 @@ def test_a_refused_registration_never_takes_back_the_entry_a_concurrent_registra
         assert refused == ["A"] and len(registered) == 1, results
         assert "already" in str(results["A"]), results
         assert engagement.find_member(DocumentType.CEDULA_VE, "V-12.345.678").id == registered[0]
+    finally:
+        engagement.close()
+
+
+def test_as_the_service_is_wired_on_sqlite_a_registration_the_store_refuses_leaves_no_key_and_no_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default layout (``var/engagement/events.db`` and ``views.db``), built by the service's own bootstrap."""
+    settings = EngagementSettings(var_dir=tmp_path / "var", index_key_file=tmp_path / "index.key")
+    runtime = bootstrap(settings)
+    engagement = runtime.make_application(runtime.application_env())
+    try:
+        store_file = Path(settings.store_url().removeprefix("sqlite:///"))
+        assert Path(str(engagement.keys.engine.url.database)) == store_file == Path(str(engagement.documents.engine.url.database))
+        osv, mapped = mapped_osv()
+        engagement.osvs.apply([mapped])
+        register(engagement, osv.id, "001234567")
+        keys, entries, head = rows(engagement, DataKey), rows(engagement, DocumentEntry), engagement.log_head()
+        assert (keys, entries) == (2, 1)  # the person's key, the index entry's key; the document's entry
+
+        monkeypatch.setattr(store, "COMMAND_ATTEMPTS", 1)
+        monkeypatch.setattr(engagement, "_roster_of", lambda osv_id: OSVRoster(osv_id=osv_id))
+        with pytest.raises(IntegrityError):
+            register(engagement, osv.id, "002345678")
+
+        assert engagement.log_head() == head
+        assert (rows(engagement, DataKey), rows(engagement, DocumentEntry)) == (keys, entries)
+        monkeypatch.undo()
+        member_id = register(engagement, osv.id, "002345678")
+        assert engagement.get_member(member_id).full_name == "Zoraida Pérez Quispe"
+        assert (rows(engagement, DataKey), rows(engagement, DocumentEntry)) == (keys + 2, entries + 1)
+    finally:
+        engagement.close()
+
+
+def stored_event(originator_id: UUID) -> StoredEvent:
+    return StoredEvent(originator_id=originator_id, originator_version=1, topic="tests:Nothing", state=b"{}")
+
+
+def test_saves_committed_together_keep_their_own_keys_and_one_the_store_refuses_takes_back_only_its_own(tmp_path: Path) -> None:
+    """SQLite's group commit: each save's rows go in its own savepoint with its events."""
+    engagement = engagement_on(f"sqlite:///{tmp_path / 'events.db'}", tmp_path)
+    try:
+        table, engine = DataKey.__table__, engagement.keys.engine
+        kept, refused, also_kept = str(uuid4()), str(uuid4()), str(uuid4())
+        first, second, third = uuid4(), uuid4(), uuid4()
+        batch = [
+            ([stored_event(first)], [insert_sql(engine, table, {"owner_id": kept, "wrapped": b"\x01" * 60})]),
+            # The second save's events collide with themselves (one version twice): the store refuses it.
+            ([stored_event(second), stored_event(second)], [insert_sql(engine, table, {"owner_id": refused, "wrapped": b"\x02" * 60})]),
+            ([stored_event(third)], [insert_sql(engine, table, {"owner_id": also_kept, "wrapped": b"\x03" * 60})]),
+        ]
+        saves = [chain._Save(stored, {"side_rows": side}) for stored, side in batch]
+        assert engagement.recorder._commit_batch(saves) == []
+        assert saves[0].error is None and isinstance(saves[1].error, IntegrityError) and saves[2].error is None
+        with engine.connect() as connection:
+            owners = set(connection.execute(select(DataKey.owner_id)).scalars())
+        assert kept in owners and also_kept in owners and refused not in owners
+        assert [n.originator_id for n in engagement.recorder.select_notifications(start=1, limit=10)][-2:] == [first, third]
     finally:
         engagement.close()
