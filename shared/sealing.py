@@ -4,11 +4,14 @@ Crypto-shredding. A field that holds personal data (engagement's names,
 document numbers, phones) or staff's free text (meeting notes, action items,
 an activity's description, why contact was lost…) is sealed (AES-GCM) with
 a data key before its event reaches the store. The data keys are kept
-wrapped under a subkey of the service's master key in a key table beside the
-service's views, apart from the event store. Deleting a key forgets what it
-sealed everywhere at once (the store, its backups, replicas) without
-rewriting the log: the events still load, the sealed fields reading as their
-redacted value.
+wrapped under a subkey of the service's master key in a key table in the
+event store's own database (the SQLite store's file, or the PostgreSQL
+database), so that a command's new keys are written in its events'
+transaction; never inside an event. Deleting a key forgets what it sealed
+everywhere at once (every copy of the events: replicas, the stream, exports)
+without rewriting the log: the events still load, the sealed fields reading
+as their redacted value. (A backup taken before the deletion still holds the
+key, wrapped: what it sealed is then as safe as the master key.)
 
 Which key seals a field is the event's :class:`Seal`'s to say: a person's
 own key (their id), or one per free text (a meeting's, an activity's, one
@@ -93,8 +96,8 @@ class SideWrites:
     While a command runs (:func:`writing_with_events`, which ``retried_on_collision``
     opens for each attempt), a new key or entry is kept here, not written: the
     save writes them all with its events (:meth:`shared.store.ServiceApplication.construct_event_store`),
-    in one transaction where the store allows it. A command refused before it
-    saves writes none of them.
+    in the events' transaction when they live in the store's database (as the
+    services are wired). A command refused before it saves writes none of them.
     """
 
     rows: list[tuple[Engine, Table, dict[str, Any]]] = field(default_factory=list)
@@ -381,6 +384,9 @@ def move_rows(source: Engine, target: Engine, *tables: Table) -> int:
     for table in tables:
         if not inspect(source).has_table(table.name):
             continue
+        with source.connect() as old:
+            if old.execute(select(table).limit(1)).first() is None:  # moved already: no lock taken on every start
+                continue
         with target.begin() as into:
             into.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first, then the read of what to copy
             with source.connect() as old:

@@ -229,18 +229,22 @@ class SideRowsInTransaction:
     takes the events table's lock (PostgreSQL), or inside the one write lock
     of the file (SQLite).
 
-    This one is PostgreSQL's: the rows are synced at once (left unsynced,
-    the failure would surface on the library's next statement as psycopg's
-    "pipeline aborted", which reads as a database out of reach).
+    This class is PostgreSQL's (:class:`SideRowsInSQLiteTransaction`,
+    SQLite's): its rows are synced at once (left unsynced, a failure would
+    surface on the library's next statement as psycopg's "pipeline aborted",
+    which reads as a database out of reach).
     """
 
     def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
         side_rows = kwargs.get("side_rows", ())
         if side_rows:
-            with curs.connection.pipeline():  # nested in the library's pipeline: synced on leaving
-                for statement, parameters in side_rows:
-                    curs.execute(statement, parameters)
+            self._insert_side_rows(curs, side_rows)
         return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
+
+    def _insert_side_rows(self, curs: Any, side_rows: Sequence[tuple[str, Any]]) -> None:
+        with curs.connection.pipeline():  # nested in the library's pipeline: synced on leaving
+            for statement, parameters in side_rows:
+                curs.execute(statement, parameters)
 
 
 class SideRowsInSQLiteTransaction(SideRowsInTransaction):
@@ -252,10 +256,9 @@ class SideRowsInSQLiteTransaction(SideRowsInTransaction):
     others of the batch keep theirs.
     """
 
-    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
-        for statement, parameters in kwargs.get("side_rows", ()):
-            curs.execute(statement, parameters)
-        return super(SideRowsInTransaction, self)._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
+    def _insert_side_rows(self, curs: Any, side_rows: Sequence[tuple[str, Any]]) -> None:
+        for statement, parameters in side_rows:
+            curs.execute(statement, parameters)  # an error is raised here, in the save's savepoint (or its lone transaction)
 
 
 class SideWritingEventStore(EventStore):

@@ -5,10 +5,10 @@ phone and birth year are sealed (AES-GCM) with that person's own data key
 before their event reaches the store, and staff's free text (meeting notes,
 action items, assistance notes, an activity's description) with a key of its
 own; the data keys are kept wrapped under a subkey of the master key in the
-key table, beside engagement's views. Deleting a key forgets what it sealed
-everywhere at once (the event store, its backups, replicas) without
-rewriting an append-only log: the events still load, with the sealed fields
-redacted.
+key table, in the event store's own database (written in the events'
+transaction). Deleting a key forgets what it sealed everywhere at once (the
+event store, its replicas, the stream, exports) without rewriting an
+append-only log: the events still load, with the sealed fields redacted.
 
 Three subkeys are derived from the master key (HKDF-SHA256), one per purpose:
 wrapping data keys, the cipher over the whole event store (defence in depth),
@@ -96,7 +96,8 @@ class DocumentDirectory:
     The index entry (a :class:`DocumentIndex` aggregate) has a random id, so
     the event store alone says nothing about any document. The link from a
     document to it is a row keyed by ``HMAC(index key, type:number)`` beside
-    the key ring; an erasure deletes the row (its bytes overwritten or
+    the key ring (in the store's database, written in the registration's
+    events' transaction); an erasure deletes the row (its bytes overwritten or
     vacuumed), after which nothing, not even the index key and every file
     together, confirms that a guessed document was ever registered. The
     index key is a secret of its own (``ENGAGEMENT_INDEX_KEY``), apart from

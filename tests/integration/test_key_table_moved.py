@@ -12,6 +12,7 @@ import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import func, select
@@ -146,3 +147,26 @@ def test_workers_starting_at_once_on_an_older_var_dir_move_every_row_once_and_le
         engine.dispose()
     assert rows_in(store_file, DocumentEntry) == 2
     assert rows_in(old["views"], DataKey) == rows_in(old["views"], DocumentEntry) == 0
+
+
+@pytest.mark.parametrize("service", ["registry", "funding", "engagement"])
+def test_each_services_start_moves_its_older_keys_into_its_store_and_reads_them_there(service: str, tmp_path: Path) -> None:
+    """Registry's and funding's keys seal staff's free text; their bootstraps move them as engagement's does."""
+    from services.funding.bootstrap import bootstrap as funding
+    from services.registry.bootstrap import bootstrap as registry
+
+    settings = settings_for(service, tmp_path / "var")
+    wrapping = MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE)
+    views = make_engine(settings.view_url())
+    owner = uuid4()
+    key = KeyRing(views, wrapping).key_for_sealing(owner)  # as an older start made it: in views.db
+    views.dispose()
+
+    runtime = {"registry": registry, "funding": funding, "engagement": bootstrap}[service](settings)
+    application = runtime.make_application(runtime.application_env())
+    try:
+        assert application._in_store_database(application.keys.engine)
+        assert application.keys.key_of(owner) == key
+        assert rows_in(Path(settings.view_url().removeprefix("sqlite:///")), DataKey) == 0
+    finally:
+        application.close()

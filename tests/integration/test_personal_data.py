@@ -1,7 +1,7 @@
 """A person asks to be forgotten: their key is deleted, and with it who they were.
 
 The story runs on SQLite and on PostgreSQL: the event store and the key table
-(which lives with engagement's views) are both on the database under test.
+(which lives in the store's own database) are both on the database under test.
 What the programme counts (memberships, roles, departures, their public
 events) stays as it was.
 """
@@ -199,7 +199,7 @@ def test_after_a_restart_kept_people_read_in_clear_and_erased_ones_stay_redacted
 
 
 def test_no_file_keeps_the_persons_data_or_their_key_once_they_are_erased(var_dir: Path) -> None:
-    """SQLite: every file the service writes is under its var dir (event store, views and key table, -wal, -shm)."""
+    """SQLite: every file the service writes is under its var dir (event store and key table, views, -wal, -shm)."""
     with service_client("engagement", var_dir) as client:
         osv_id = map_osv(client)
         member = register_zoraida(client, osv_id)

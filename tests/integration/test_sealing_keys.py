@@ -60,7 +60,7 @@ def test_a_follow_up_read_in_one_go_unseals_each_meeting_as_reading_them_one_by_
 def test_a_side_row_already_there_fails_its_write_as_the_store_librarys_integrity_error_and_writes_none_of_the_others(
     database_url: str,
 ) -> None:
-    """The rows a command writes beside its events (``views.db`` on SQLite): a duplicate is the collision the command runs again on."""
+    """The rows a command writes beside its events, where they live apart from the store: a duplicate is the collision the command runs again on."""
     engine = make_engine(sqlalchemy_url(database_url))
     KeyRing(engine, os.urandom(32))  # creates the key table
     there, new = str(uuid4()), str(uuid4())
