@@ -55,7 +55,7 @@ def old_layout(var_dir: Path) -> dict[str, Any]:
             for name, number in (ZORAIDA, LUIS)
         }
         with views.connect() as connection:
-            wrapped = {UUID_STR: key for UUID_STR, key in connection.execute(select(DataKey.owner_id, DataKey.wrapped))}
+            wrapped = {owner: key for owner, key in connection.execute(select(DataKey.owner_id, DataKey.wrapped))}
             entries = connection.execute(select(func.count()).select_from(DocumentEntry)).scalar()
         assert len(wrapped) == 4 and entries == 2  # each person's key and their index entry's; two documents
     finally:
