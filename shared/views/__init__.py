@@ -26,6 +26,7 @@ or reports it in ``/health``. Nothing is skipped in silence.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
 from shared.files import private_sqlite
+
+log = logging.getLogger(__name__)
 
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19
@@ -156,13 +159,21 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(wanted) == len(given)
 
 
-def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]) -> None:
+CHECKPOINT_WAIT_MS = 2000
+"""How long an erasure's checkpoint waits for readers of an older snapshot (ms). It holds the database's write lock
+meanwhile, and the key table shares the event store's file: commands wait at most ``SQLITE_LOCK_TIMEOUT`` (5 s)."""
+
+
+def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool], *, checkpoint_wait_ms: int = CHECKPOINT_WAIT_MS) -> None:
     """Delete rows so that no readable trace of their bytes is left (personal data's keys, answers about a person).
 
     ``delete`` runs the deletes on a connection of its own and says whether it
     deleted anything. SQLite overwrites deleted content (``secure_delete``)
     and its write-ahead log is checkpointed and truncated; PostgreSQL vacuums
-    ``table`` so the dead rows are pruned.
+    ``table`` so the dead rows are pruned. A reader holding an older snapshot
+    for over ``checkpoint_wait_ms`` (a long backup's read) keeps the log from
+    being truncated: the deleted rows' earlier frames stay in it until a later
+    checkpoint resets it, and a warning says so (never the rows' content).
     """
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
@@ -173,8 +184,19 @@ def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]
             return
         connection.commit()
         if sqlite:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.commit()
+            waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(checkpoint_wait_ms)}")
+            try:
+                busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+                connection.commit()
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")  # the pool's connection as it was
+            if busy:
+                log.warning(
+                    "erased rows of %s in %s: a reader held an older snapshot for over %s ms, so the write-ahead log "
+                    "still holds their earlier frames until a later checkpoint resets it",
+                    table, engine.url.database, checkpoint_wait_ms,
+                )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
             autocommit.exec_driver_sql(f"VACUUM {table}")
