@@ -116,7 +116,11 @@ def print_summary(summary: Summary, form: Form, report: Path) -> None:
 
 def write_osv_list(services: Services, output: Path) -> int:
     """Registry's OSVs as the forms' choice list (``name``: the OSV id, ``label``: its name and district)."""
-    response = services.client.get(services.urls["registry"].rstrip("/") + "/osvs")
+    url = services.urls["registry"].rstrip("/") + "/osvs"
+    try:
+        response = services.client.get(url)
+    except httpx.HTTPError as error:
+        raise ImportStopped(f"registry could not be reached at {url}: {error}") from None
     if response.status_code != 200:
         raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
     with output.open("w", newline="", encoding="utf-8") as file:

@@ -23,8 +23,8 @@ class ImportSettings(BaseSettings):
         description="Engagement's base URL (members, meetings, activities). Unset: `http://<OSV_HOST>:<ENGAGEMENT_PORT>`.",
     )
     osv_host: str = Field(default="127.0.0.1", validation_alias="OSV_HOST", description="`make run`'s host (its variable, no prefix).")
-    registry_port: int = Field(default=8001, validation_alias="REGISTRY_PORT", description="Registry's port under `make run`.")
-    engagement_port: int = Field(default=8003, validation_alias="ENGAGEMENT_PORT", description="Engagement's port under `make run`.")
+    registry_port: int = Field(default=8001, ge=1, le=65535, validation_alias="REGISTRY_PORT", description="Registry's port under `make run`.")
+    engagement_port: int = Field(default=8003, ge=1, le=65535, validation_alias="ENGAGEMENT_PORT", description="Engagement's port under `make run`.")
     token: SecretStr | None = Field(
         default=None,
         description="The access token `osv-import` sends (`--token` wins): a `staff` account's, e.g. from `make token USER=staff`.",
