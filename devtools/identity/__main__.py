@@ -15,6 +15,7 @@ is an error naming it (a new state there would hold other secrets).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import sys
 from pathlib import Path
 
@@ -43,7 +44,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    """One call at a time per state folder (an exclusive ``flock`` on ``provider.lock`` in it): calls at once with no
+    provider running would each start one on the same port and seed its database together. A folder that does not
+    exist while a provider answers is only looked at (the error naming it), never made."""
     settings = IdentitySettings()
+    idp = IdentityProvider.from_settings(settings)
+    if not idp.state_dir.exists() and idp.is_answering():
+        return _token_of(args.name, settings)
+    idp.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(idp.state_dir / "provider.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _token_of(args.name, settings)
+
+
+def _token_of(name: str, settings: IdentitySettings) -> int:
     idp = IdentityProvider.from_settings(settings)
     started = False
     if idp.is_answering():
@@ -54,7 +68,7 @@ def _token(args: argparse.Namespace) -> int:
         idp.start()
         started = True
     try:
-        token = idp.token(args.name)
+        token = idp.token(name)
     except IdentityProviderError as error:
         print(
             f"error: an identity provider answers at {idp.issuer}, but {error}: OSV_VAR_DIR names another folder than "
@@ -68,7 +82,7 @@ def _token(args: argparse.Namespace) -> int:
     finally:
         if started:
             idp.stop()
-    print(f"Access token for {args.name} from {idp.issuer} (send it as 'Authorization: Bearer <token>'):", file=sys.stderr)
+    print(f"Access token for {name} from {idp.issuer} (send it as 'Authorization: Bearer <token>'):", file=sys.stderr)
     print(token, flush=True)
     return 0
 
