@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Cipher, Compressor, IntegrityError, Mapper, StoredEvent, Transcoder
-from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, inspect, make_url, select
+from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, make_url, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
@@ -357,49 +357,61 @@ def key_engine(key_url: str, view_engine: Engine) -> Engine:
     return view_engine if make_url(key_url) == view_engine.url else make_engine(key_url)
 
 
+MOVED_MARKER = "moved to events.db by a newer version of this service"
+"""What a moved table's place in ``views.db`` reads from (a table that does not exist): an older version started
+again on this ``var/`` fails at once naming it, rather than finding no keys (everyone ``[erased]``, every document
+new) and acknowledging erasures that delete nothing."""
+
+
 def move_rows(source: Engine, target: Engine, *tables: Table) -> int:
-    """Move every row of ``tables`` from ``source`` into ``target``, copy first: the key table and document directory of an older ``var/``.
+    """Move every row of ``tables`` from ``source`` into ``target``: the key table and document directory of an older ``var/``.
 
     Until the key table (and engagement's document directory) moved into the
     store's file, an SQLite service kept them in ``views.db``. At start-up,
-    before the service takes a command, each row still there is copied into
-    the store's file (``INSERT OR IGNORE``: a row copied already, by an
-    earlier start or another worker starting at once, stays as it is) and
-    committed; only then are the rows deleted from ``source`` as an erasure
-    deletes them (:func:`~shared.views.forget_rows`: overwritten, the
-    write-ahead log truncated), committed too; the emptied table stays. A
-    start cut short between the two copies again next time.
-
-    The copy reads ``source`` only once it holds ``target``'s write lock: an
-    erasure committed by a worker that started first (whose own move had
-    already emptied ``source``) is never undone by a copy read before it.
-    Nothing to do when ``source`` and ``target`` are one database (PostgreSQL,
-    or an SQLite URL naming one file for both) or ``source`` has no such
-    table. Returns how many rows were copied (including ones already there).
-    SQLite only; errors are SQLAlchemy's.
+    before the service takes a command, each such table still in ``source``
+    is moved in one transaction holding ``source``'s write lock (two workers
+    starting at once: one moves, the other then finds it moved): its rows are
+    copied into ``target`` (``INSERT OR IGNORE``, committed first), deleted
+    and the table dropped, and a view of that name over :data:`MOVED_MARKER`
+    put in its place, so that an older version started again on this
+    ``var/`` cannot start; then ``source`` is checkpointed as an erasure
+    leaves it (:func:`~shared.views.forget_rows`: overwritten, the write-ahead
+    log truncated). Killed between the two commits, the next start copies
+    again (the copies stay as they are) and finishes. Nothing to do when
+    ``source`` and ``target`` are one database (PostgreSQL, or an SQLite URL
+    naming one file for both) or ``source`` has no such table. Returns how
+    many rows were copied (including ones already there). SQLite only;
+    errors are SQLAlchemy's.
     """
     if source.url == target.url or source.dialect.name != "sqlite" or target.dialect.name != "sqlite":
         return 0
-    copied = 0
+    copied: list[int] = []
     for table in tables:
-        if not inspect(source).has_table(table.name):
-            continue
         with source.connect() as old:
-            if old.execute(select(table).limit(1)).first() is None:  # moved already: no lock taken on every start
+            if _kind_of(old, table.name) != "table":  # never there, or moved already: no lock taken on every start
                 continue
-        with target.begin() as into:
-            into.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first, then the read of what to copy
-            with source.connect() as old:
-                rows = [dict(row._mapping) for row in old.execute(select(table))]
+
+        def move(connection: Connection, table: Table = table) -> bool:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # source's write lock first, then the read of what to copy
+            if _kind_of(connection, table.name) != "table":  # another worker moved it meanwhile
+                return False
+            rows = [dict(row._mapping) for row in connection.execute(select(table))]
             if rows:
-                into.execute(insert(table).prefix_with("OR IGNORE"), rows)
-            copied += len(rows)
+                with target.begin() as into:
+                    into.execute(insert(table).prefix_with("OR IGNORE"), rows)
+            copied.append(len(rows))
+            connection.execute(delete(table))
+            connection.exec_driver_sql(f'DROP TABLE "{table.name}"')
+            connection.exec_driver_sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "{MOVED_MARKER}"')
+            return True
 
-        def delete_all(connection: Connection, table: Table = table) -> bool:
-            return bool(connection.execute(delete(table)).rowcount)
+        forget_rows(source, table.name, move)
+    return sum(copied)
 
-        forget_rows(source, table.name, delete_all)
-    return copied
+
+def _kind_of(connection: Connection, name: str) -> str | None:
+    """``table``, ``view`` or None: what ``name`` is in an SQLite database's schema."""
+    return connection.exec_driver_sql("SELECT type FROM sqlite_master WHERE name = ?", (name,)).scalar()
 
 
 # Which fields, under which key ------------------------------------------------------------

@@ -8,6 +8,7 @@ holds no key any more, and an erasure leaves no copy of the key in any file.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.bootstrap import bootstrap
@@ -24,7 +26,7 @@ from services.engagement.personaldata import WRAPPING_PURPOSE, DataKey, Document
 from services.engagement.views import GrantDirectory
 from services.engagement.views import OSVDirectory as EngagementOSVs
 from shared.documents import DocumentType
-from shared.sealing import move_rows
+from shared.sealing import MOVED_MARKER, move_rows
 from shared.views import make_engine
 from tests.integration.test_kept_aggregates import mapped_osv
 from tests.support.clients import application_of, service_client, settings_for
@@ -73,6 +75,18 @@ def rows_in(path: Path, table: Any) -> int:
         engine.dispose()
 
 
+def moved_from(path: Path, *names: str) -> bool:
+    """Whether ``path`` (a ``views.db``) holds none of the tables ``names`` (default: the key table and the document
+    directory) any more, only the marker views in their places."""
+    names = names or (DataKey.__tablename__, DocumentEntry.__tablename__)
+    connection = sqlite3.connect(path)
+    try:
+        kinds = dict(connection.execute(f"SELECT name, type FROM sqlite_master WHERE name IN ({', '.join('?' for _ in names)})", names))
+    finally:
+        connection.close()
+    return kinds == dict.fromkeys(names, "view")
+
+
 def bytes_of(*paths: Path) -> bytes:
     return b"".join(p.read_bytes() for path in paths for p in sorted(path.parent.glob(path.name + "*")) if p.is_file())
 
@@ -92,7 +106,7 @@ def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_ever
         assert client.get(f"/members/{luis}?purpose=contact").json()["full_name"] == LUIS[0]
         found = client.get("/members", params={"document_type": "CE", "document_number": ZORAIDA[1], "purpose": "duplicate_check"})
         assert found.status_code == 200 and found.json()["id"] == str(zoraida), found.text
-        assert rows_in(old["views"], DataKey) == rows_in(old["views"], DocumentEntry) == 0
+        assert moved_from(old["views"])
         assert rows_in(store_file, DataKey) == 4 and rows_in(store_file, DocumentEntry) == 2
         views_bytes = bytes_of(old["views"])
         assert not any(wrapped in views_bytes for wrapped in old["wrapped"].values())  # overwritten, not just unlinked
@@ -108,7 +122,29 @@ def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_ever
     with service_client("engagement", var_dir) as client:
         assert client.get(f"/members/{luis}?purpose=contact").json()["full_name"] == LUIS[0]
         assert client.get(f"/members/{zoraida}?purpose=contact").json()["full_name"] == "[erased]"
-        assert rows_in(old["views"], DataKey) == 0 and rows_in(store_file, DataKey) == 2  # Luis's two keys; Zoraida's went
+        assert moved_from(old["views"]) and rows_in(store_file, DataKey) == 2  # Luis's two keys; Zoraida's went
+
+
+def test_the_older_version_started_again_after_the_move_fails_at_once_naming_it(tmp_path: Path) -> None:
+    """The tester's rollback: the older code on a moved var/ found no keys in views.db. Everyone read "[erased]", every
+    document registered again (one document, two people), and the DPO's erasure answered 200 while deleting nothing:
+    the key stayed in events.db. Now the older wiring (key ring and directory on views.db) cannot even start."""
+    var_dir = tmp_path / "var"
+    old = old_layout(var_dir)
+    with service_client("engagement", var_dir) as client:
+        assert client.get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
+
+    settings = settings_for("engagement", var_dir)
+    views = make_engine(settings.view_url())
+    try:
+        with pytest.raises(OperationalError, match=MOVED_MARKER):
+            KeyRing(views, b"\x00" * 32)
+        with pytest.raises(OperationalError, match=MOVED_MARKER):
+            DocumentDirectory(views, settings.resolve_index_key())
+    finally:
+        views.dispose()
+    with service_client("engagement", var_dir) as client:  # the new version starts again as before
+        assert client.get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
 
 
 def test_workers_starting_at_once_on_an_older_var_dir_move_every_row_once_and_leave_none_behind(tmp_path: Path) -> None:
@@ -146,7 +182,7 @@ def test_workers_starting_at_once_on_an_older_var_dir_move_every_row_once_and_le
     finally:
         engine.dispose()
     assert rows_in(store_file, DocumentEntry) == 2
-    assert rows_in(old["views"], DataKey) == rows_in(old["views"], DocumentEntry) == 0
+    assert moved_from(old["views"])
 
 
 @pytest.mark.parametrize("service", ["registry", "funding", "engagement"])
@@ -167,6 +203,6 @@ def test_each_services_start_moves_its_older_keys_into_its_store_and_reads_them_
     try:
         assert application._in_store_database(application.keys.engine)
         assert application.keys.key_of(owner) == key
-        assert rows_in(Path(settings.view_url().removeprefix("sqlite:///")), DataKey) == 0
+        assert moved_from(Path(settings.view_url().removeprefix("sqlite:///")), DataKey.__tablename__)
     finally:
         application.close()
