@@ -359,7 +359,7 @@ def key_engine(key_url: str, view_engine: Engine) -> Engine:
 
 MOVED_MARKER = "moved to events.db by a newer version of this service"
 """What a moved table's place in ``views.db`` reads from (a table that does not exist): an older version started
-again on this ``var/`` fails at once naming it, rather than finding no keys (everyone ``[erased]``, every document
+again on this ``var/`` never finishes starting (opening its key table fails naming it, tried again and again), rather than finding no keys (everyone ``[erased]``, every document
 new) and acknowledging erasures that delete nothing."""
 
 
