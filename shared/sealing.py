@@ -368,44 +368,61 @@ def move_rows(source: Engine, target: Engine, *tables: Table) -> int:
 
     Until the key table (and engagement's document directory) moved into the
     store's file, an SQLite service kept them in ``views.db``. At start-up,
-    before the service takes a command, each such table still in ``source``
-    is moved in one transaction holding ``source``'s write lock (two workers
-    starting at once: one moves, the other then finds it moved): its rows are
-    copied into ``target`` (``INSERT OR IGNORE``, committed first), deleted
-    and the table dropped, and a view of that name over :data:`MOVED_MARKER`
-    put in its place, so that an older version started again on this
-    ``var/`` cannot start; then ``source`` is checkpointed as an erasure
-    leaves it (:func:`~shared.views.forget_rows`: overwritten, the write-ahead
-    log truncated). Killed between the two commits, the next start copies
-    again (the copies stay as they are) and finishes. Nothing to do when
-    ``source`` and ``target`` are one database (PostgreSQL, or an SQLite URL
-    naming one file for both) or ``source`` has no such table. Returns how
-    many rows were copied (including ones already there). SQLite only;
-    errors are SQLAlchemy's.
+    before the service takes a command, each table is moved in two steps,
+    each in a transaction holding ``source``'s write lock (two workers
+    starting at once: one moves, the other then finds it moved):
+
+    1. the table is renamed ``<name>_moving`` and a view of its name over
+       :data:`MOVED_MARKER` put in its place (only the view, on a ``views.db``
+       that never had the table: a fresh install), so that from then on an
+       older version started again on this ``var/`` cannot start, and so can
+       neither read the keys as missing nor erase anyone in the wrong place;
+    2. the rows of ``<name>_moving`` are copied into ``target`` (``INSERT OR
+       IGNORE``, committed first), then deleted and the table dropped, and
+       ``source`` checkpointed as an erasure leaves it
+       (:func:`~shared.views.forget_rows`: overwritten, the write-ahead log
+       truncated).
+
+    Killed after step 1, the next start finishes step 2 (the rows copied
+    already stay as they are). Nothing to do when ``source`` and ``target``
+    are one database (PostgreSQL, or an SQLite URL naming one file for
+    both). Returns how many rows were copied (including ones already there).
+    SQLite only; errors are SQLAlchemy's.
     """
     if source.url == target.url or source.dialect.name != "sqlite" or target.dialect.name != "sqlite":
         return 0
     copied: list[int] = []
     for table in tables:
+        moving = f"{table.name}_moving"
         with source.connect() as old:
-            if _kind_of(old, table.name) != "table":  # never there, or moved already: no lock taken on every start
+            if _kind_of(old, table.name) == "view" and _kind_of(old, moving) is None:  # moved: no lock taken on every start
                 continue
+        with source.connect() as old:
+            old.exec_driver_sql("PRAGMA legacy_alter_table=ON")  # a rename leaves the other marker views unparsed
+            try:
+                old.exec_driver_sql("BEGIN IMMEDIATE")
+                if _kind_of(old, table.name) == "table":
+                    old.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{moving}"')
+                if _kind_of(old, table.name) is None:
+                    old.exec_driver_sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "{MOVED_MARKER}"')
+                old.commit()
+            finally:
+                old.exec_driver_sql("PRAGMA legacy_alter_table=OFF")
 
-        def move(connection: Connection, table: Table = table) -> bool:
+        def move(connection: Connection, table: Table = table, moving: str = moving) -> bool:
             connection.exec_driver_sql("BEGIN IMMEDIATE")  # source's write lock first, then the read of what to copy
-            if _kind_of(connection, table.name) != "table":  # another worker moved it meanwhile
+            if _kind_of(connection, moving) != "table":  # another worker moved it meanwhile
                 return False
-            rows = [dict(row._mapping) for row in connection.execute(select(table))]
+            rows = [dict(row) for row in connection.exec_driver_sql(f'SELECT * FROM "{moving}"').mappings()]
             if rows:
                 with target.begin() as into:
                     into.execute(insert(table).prefix_with("OR IGNORE"), rows)
             copied.append(len(rows))
-            connection.execute(delete(table))
-            connection.exec_driver_sql(f'DROP TABLE "{table.name}"')
-            connection.exec_driver_sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "{MOVED_MARKER}"')
+            connection.exec_driver_sql(f'DELETE FROM "{moving}"')
+            connection.exec_driver_sql(f'DROP TABLE "{moving}"')
             return True
 
-        forget_rows(source, table.name, move)
+        forget_rows(source, moving, move)
     return sum(copied)
 
 
