@@ -72,7 +72,10 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
             return write_osv_list(services, args.output)
         return import_file(args, services)
     except ImportStopped as stopped:
-        print(f"osv-import: stopped: {stopped}. Rows done stand; run it again to go on (nothing is recorded twice).", file=sys.stderr)
+        if str(args.file) == "osvs":
+            print(f"osv-import: stopped: {stopped}. No list was written.", file=sys.stderr)
+        else:
+            print(f"osv-import: stopped: {stopped}. Rows done stand; run it again to go on (nothing is recorded twice).", file=sys.stderr)
         return 2
     finally:
         services.close()
@@ -119,7 +122,7 @@ def write_osv_list(services: Services, output: Path) -> int:
     url = services.urls["registry"].rstrip("/") + "/osvs"
     try:
         response = services.client.get(url)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a host such as OSV_HOST=127.0.0.1:8001
         raise ImportStopped(f"registry could not be reached at {url}: {error}") from None
     if response.status_code != 200:
         raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")

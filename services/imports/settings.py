@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import httpx
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +41,22 @@ class ImportSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=262_144, description="Largest submission the webhook takes (bytes); larger ones get 413.")
 
+    @field_validator("registry_url", "engagement_url")
+    @classmethod
+    def _a_base_url(cls, value: str) -> str:
+        """Empty (where `make run` serves it), or an http(s) URL with a host: ``http://127.0.0.1:8001``."""
+        if value and not _is_base_url(value):
+            raise ValueError("must be an http(s) URL with a host, such as http://127.0.0.1:8001")
+        return value
+
+    @field_validator("osv_host")
+    @classmethod
+    def _a_host(cls, value: str) -> str:
+        """A host name or address alone (no scheme, no port): ``127.0.0.1``."""
+        if not _is_base_url(f"http://{value}:1") or httpx.URL(f"http://{value}:1").host != value.strip("[]").lower():
+            raise ValueError("must be a host name or address alone, such as 127.0.0.1 (no scheme, no port)")
+        return value
+
     @model_validator(mode="after")
     def _where_make_run_serves_them(self) -> ImportSettings:
         """A service URL not given is the one `make run` serves it on, as `make demo` finds it."""
@@ -49,3 +66,12 @@ class ImportSettings(BaseSettings):
 
     def service_urls(self) -> dict[str, str]:
         return {"registry": self.registry_url, "engagement": self.engagement_url}
+
+
+def _is_base_url(text: str) -> bool:
+    try:
+        url = httpx.URL(text)
+        _ = url.port
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
