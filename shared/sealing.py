@@ -46,7 +46,7 @@ from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
-from shared.views import create_tables, forget_rows, make_engine
+from shared.views import create_tables, forget_rows, make_engine, truncate_log
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -262,9 +262,12 @@ class KeyRing:
     """The data keys, one per owner of sealed fields; deleting one forgets."""
 
     def __init__(self, engine: Engine, wrapping_key: bytes) -> None:
+        """Opens (or makes) the key table in ``engine``'s database; on SQLite its write-ahead log is truncated first
+        (:func:`~shared.views.truncate_log`), in case an erasure before a stop could not truncate it."""
         self.engine = engine
         self._wrapping = AESGCM(wrapping_key)
         create_tables(Base.metadata, engine)
+        truncate_log(engine)
 
     def key_of(self, owner_id: UUID) -> bytes | None:
         """The owner's data key, or None once it is forgotten (or never made, or forgotten by the dry run being served)."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -162,18 +163,47 @@ def subject_matches(pattern: str, subject: str) -> bool:
 CHECKPOINT_WAIT_MS = 2000
 """How long an erasure's checkpoint waits for readers of an older snapshot (ms). It holds the database's write lock
 meanwhile, and the key table shares the event store's file: commands wait at most ``SQLITE_LOCK_TIMEOUT`` (5 s)."""
+TRUNCATE_RETRY_SECONDS = 5.0
+TRUNCATE_RETRIES = 720
+"""A log an erasure could not truncate is tried again every 5 s for an hour (then at the next start, :func:`truncate_log`)."""
 
 
-def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool], *, checkpoint_wait_ms: int = CHECKPOINT_WAIT_MS) -> None:
+def truncate_log(engine: Engine, *, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
+    """Checkpoint an SQLite database and truncate its write-ahead log (``wal_checkpoint(TRUNCATE)``), waiting at most
+    ``wait_ms`` for readers of an older snapshot: True when done, False when a reader kept it (or not SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as connection:
+        waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+            connection.commit()
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")  # the pool's connection as it was
+    return not busy
+
+
+def forget_rows(
+    engine: Engine,
+    table: str,
+    delete: Callable[[Connection], bool],
+    *,
+    checkpoint_wait_ms: int = CHECKPOINT_WAIT_MS,
+    retry_seconds: float = TRUNCATE_RETRY_SECONDS,
+) -> None:
     """Delete rows so that no readable trace of their bytes is left (personal data's keys, answers about a person).
 
     ``delete`` runs the deletes on a connection of its own and says whether it
     deleted anything. SQLite overwrites deleted content (``secure_delete``)
-    and its write-ahead log is checkpointed and truncated; PostgreSQL vacuums
-    ``table`` so the dead rows are pruned. A reader holding an older snapshot
-    for over ``checkpoint_wait_ms`` (a long backup's read) keeps the log from
-    being truncated: the deleted rows' earlier frames stay in it until a later
-    checkpoint resets it, and a warning says so (never the rows' content).
+    and its write-ahead log is checkpointed and truncated (:func:`truncate_log`);
+    PostgreSQL vacuums ``table`` so the dead rows are pruned. A reader holding
+    an older snapshot for over ``checkpoint_wait_ms`` (a long backup's read)
+    keeps the log from being truncated: the deleted rows' earlier frames stay
+    in it (and the database file keeps their page) until a checkpoint gets
+    through. A warning says so (never the rows' content), and a thread tries
+    again every ``retry_seconds`` (for :data:`TRUNCATE_RETRIES` tries), saying
+    when it got through.
     """
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
@@ -183,23 +213,30 @@ def forget_rows(engine: Engine, table: str, delete: Callable[[Connection], bool]
             connection.rollback()
             return
         connection.commit()
-        if sqlite:
-            waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(checkpoint_wait_ms)}")
-            try:
-                busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-                connection.commit()
-            finally:
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waits or 0)}")  # the pool's connection as it was
-            if busy:
-                log.warning(
-                    "erased rows of %s in %s: a reader held an older snapshot for over %s ms, so the write-ahead log "
-                    "still holds their earlier frames until a later checkpoint resets it",
-                    table, engine.url.database, checkpoint_wait_ms,
-                )
+    if sqlite and not truncate_log(engine, wait_ms=checkpoint_wait_ms):
+        log.warning(
+            "erased rows of %s in %s: a reader held an older snapshot for over %s ms, so the write-ahead log still holds "
+            "their earlier frames; trying again every %s s",
+            table, engine.url.database, checkpoint_wait_ms, retry_seconds,
+        )
+        threading.Thread(
+            target=_truncate_later, args=(engine, table, checkpoint_wait_ms, retry_seconds), name=f"truncate-{table}", daemon=True
+        ).start()
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
             autocommit.exec_driver_sql(f"VACUUM {table}")
+
+
+def _truncate_later(engine: Engine, table: str, wait_ms: int, retry_seconds: float) -> None:
+    for _ in range(TRUNCATE_RETRIES):
+        time.sleep(retry_seconds)
+        try:
+            if truncate_log(engine, wait_ms=wait_ms):
+                log.info("erased rows of %s in %s: the write-ahead log is truncated now", table, engine.url.database)
+                return
+        except Exception:  # noqa: BLE001, S112 - the database closed or away for a moment: tried again
+            continue
+    log.warning("erased rows of %s in %s: the write-ahead log could not be truncated; the next start does it", table, engine.url.database)
 
 
 def _first(pair: tuple[int, Any]) -> int:
