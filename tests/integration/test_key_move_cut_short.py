@@ -17,14 +17,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import shared.sealing
-from services.engagement.application import Engagement, cipher_env
-from services.engagement.bootstrap import bootstrap
-from services.engagement.personaldata import WRAPPING_PURPOSE, DataKey, DocumentDirectory, KeyRing, MasterKey
-from services.engagement.views import GrantDirectory
-from services.engagement.views import OSVDirectory as EngagementOSVs
+from services.engagement.personaldata import DataKey
 from shared.sealing import MOVED_MARKER
-from shared.views import make_engine
-from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, moved_from, old_layout, rows_in
+from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, moved_from, old_layout, older_wiring, rows_in
 from tests.support.clients import service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -36,16 +31,7 @@ class KilledMidMove(BaseException):
 
 def older_version_erases(var_dir: Path, member_id: object) -> None:
     """The older version's wiring (key ring and directory on views.db), as the older code erases a person."""
-    settings = settings_for("engagement", var_dir)
-    master = MasterKey.from_text(settings.resolve_master_key())
-    views = make_engine(settings.view_url())
-    engagement = Engagement(
-        {**bootstrap(settings).application_env(), **cipher_env(master.store_cipher_key())},
-        osvs=EngagementOSVs(views, "engagement"),
-        grants=GrantDirectory(views),
-        keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
-        documents=DocumentDirectory(views, settings.resolve_index_key()),
-    )
+    engagement, views = older_wiring(var_dir)
     try:
         engagement.erase_personal_data(member_id, date(2026, 12, 1))  # the older version answers 200 here
         assert engagement.keys.key_of(member_id) is None

@@ -37,8 +37,8 @@ ZORAIDA = ("Zoraida Quintanilla Berroterán", "002345678")
 LUIS = ("Luis Alberto Díaz Huamán", "001112223")
 
 
-def old_layout(var_dir: Path) -> dict[str, Any]:
-    """Engagement as it was wired before: key table and document directory in ``views.db``. Two people registered there."""
+def older_wiring(var_dir: Path) -> tuple[Engagement, Any]:
+    """Engagement as 59ab2c3 wired it, and its view engine: key table and document directory in ``views.db``."""
     settings = settings_for("engagement", var_dir)
     master = MasterKey.from_text(settings.resolve_master_key())
     views = make_engine(settings.view_url())
@@ -49,6 +49,13 @@ def old_layout(var_dir: Path) -> dict[str, Any]:
         keys=KeyRing(views, master.subkey(WRAPPING_PURPOSE)),
         documents=DocumentDirectory(views, settings.resolve_index_key()),
     )
+    return engagement, views
+
+
+def old_layout(var_dir: Path) -> dict[str, Any]:
+    """Engagement as it was wired before: key table and document directory in ``views.db``. Two people registered there."""
+    settings = settings_for("engagement", var_dir)
+    engagement, views = older_wiring(var_dir)
     try:
         osv, mapped = mapped_osv()
         engagement.osvs.apply([mapped])

@@ -48,15 +48,9 @@ def mapped(position: int) -> dict[str, Any]:
     }
 
 
-def test_an_event_applied_by_another_transaction_between_the_claims_look_and_its_record_is_skipped(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """CI logged `IntegrityError: UNIQUE constraint failed: osv_directory_applied...` from engagement's consumer: the
-    follower had applied the event from registry's feed as the stream delivered it. The consumer then held its batch
-    a second (and the directory with it) before the retry skipped it. Now the apply itself tries again at once."""
-    consumer, follower = RaceView(make_engine(database_url), LEDGER), RaceView(make_engine(database_url), LEDGER)
-    Base.metadata.create_all(consumer.engine)
-    consumer.apply([mapped(1)])
+def losing_the_race(monkeypatch: pytest.MonkeyPatch, consumer: View, follower: View) -> list[int]:
+    """Make the follower apply ``mapped(2)`` (and commit) once, after ``consumer``'s claim looked and before it records:
+    the list gets what the follower's apply returned."""
     looked = Ledger._applied_among
     raced: list[int] = []
 
@@ -67,6 +61,19 @@ def test_an_event_applied_by_another_transaction_between_the_claims_look_and_its
         return done
 
     monkeypatch.setattr(Ledger, "_applied_among", look_then_lose_the_race)
+    return raced
+
+
+def test_an_event_applied_by_another_transaction_between_the_claims_look_and_its_record_is_skipped(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI logged `IntegrityError: UNIQUE constraint failed: osv_directory_applied...` from engagement's consumer: the
+    follower had applied the event from registry's feed as the stream delivered it. The consumer then held its batch
+    a second (and the directory with it) before the retry skipped it. Now the apply itself tries again at once."""
+    consumer, follower = RaceView(make_engine(database_url), LEDGER), RaceView(make_engine(database_url), LEDGER)
+    Base.metadata.create_all(consumer.engine)
+    consumer.apply([mapped(1)])
+    raced = losing_the_race(monkeypatch, consumer, follower)
 
     assert consumer.apply([mapped(2), mapped(3)]) == 1
     assert raced == [1]
@@ -81,16 +88,7 @@ def test_reportings_read_model_skips_an_event_the_follower_applied_as_the_stream
     consumer = ReadModel(make_engine(sqlalchemy_url(database_url)), settle_seconds=3600)
     follower = ReadModel(make_engine(sqlalchemy_url(database_url)), settle_seconds=3600)
     consumer.apply([mapped(1)])
-    looked = Ledger._applied_among
-    raced: list[int] = []
-
-    def look_then_lose_the_race(self: Ledger, session: Session, source: str, positions: Any) -> set[int]:
-        done = looked(self, session, source, positions)
-        if session.get_bind() is consumer.engine and not raced:
-            raced.append(follower.apply([mapped(2)]))
-        return done
-
-    monkeypatch.setattr(Ledger, "_applied_among", look_then_lose_the_race)
+    raced = losing_the_race(monkeypatch, consumer, follower)
 
     assert consumer.apply([mapped(2), mapped(3)]) == 1
     assert raced == [1]

@@ -58,7 +58,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.reporting.domain.alerts import ALERT_TYPES
@@ -278,12 +277,9 @@ class ReadModel(View):
         """Apply a batch once; return how many events were new. Then make any checkpoint now due.
 
         A collision on the ledger's key (the follower applied one of the events as the stream delivered it) is tried
-        again at once, as in :meth:`shared.views.View.apply`.
+        again at once by :meth:`shared.views.View.apply`, which runs this class's :meth:`_apply_once`.
         """
-        try:
-            new = self._apply_once(events)
-        except IntegrityError:
-            new = self._apply_once(events)
+        new = super().apply(events)
         if new and checkpoint:
             self.advance_checkpoints(self.STEP, recut=False)  # re-cutting is left to the background: reports re-cut as they read
         return new
