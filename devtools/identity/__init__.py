@@ -11,7 +11,8 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
   ``service``), used to read each other's ``GET /events`` feeds, and the
   Kobo webhook's client ``osv-imports`` (role ``staff``);
 * the clients people sign in through: ``osv-dashboard`` (public, PKCE,
-  redirect to reporting's ``/dashboard/callback``), ``osv-docs-<service>``
+  redirect to reporting's ``/dashboard/callback``, and after signing out to
+  its ``/dashboard/signed-out``), ``osv-docs-<service>``
   (public, PKCE, Swagger UI's ``/docs/oauth2-redirect`` of each service) and
   ``osv-cli`` (confidential, for ``make token``). A service on a loopback
   host gets its redirect URIs under both loopback names
@@ -345,6 +346,7 @@ class IdentityProvider:
                     name="osv-platform dashboard",
                     grant_types=("authorization_code", "refresh_token"),
                     redirect_uris=loopback_aliases(f"{reporting}/dashboard/callback"),
+                    post_logout_redirect_uris=loopback_aliases(f"{reporting}/dashboard/signed-out"),
                     client_uri=_origin(reporting),
                 )
             )

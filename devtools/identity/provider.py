@@ -62,6 +62,8 @@ class ClientSpec:
     name: str
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    """Where the provider may send the browser back after ending the person's session (OIDC RP-Initiated Logout)."""
     client_uri: str | None = None
     secret: str | None = None
     scope: tuple[str, ...] = ("openid", "profile", "groups")
@@ -351,6 +353,7 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
                 "client_name": spec.name,
                 "client_uri": spec.client_uri,
                 "redirect_uris": list(spec.redirect_uris),
+                "post_logout_redirect_uris": list(spec.post_logout_redirect_uris),
                 "grant_types": list(spec.grant_types),
                 "response_types": ["code"] if "authorization_code" in spec.grant_types else [],
                 "token_endpoint_auth_method": spec.auth_method,

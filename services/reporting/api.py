@@ -252,11 +252,31 @@ def sign_in_callback(request: Request, code: str = "", state: str = "", error: s
         return problem(401, "Unauthorized", f"{failure} Open /dashboard to sign in again.")
 
 
-@dashboard.get("/dashboard/sign-out", include_in_schema=False)
-def sign_out() -> HTMLResponse:
-    """Close the dashboard's session (the provider's own session is the provider's to close)."""
-    page = '<!DOCTYPE html><html lang="es"><meta charset="utf-8"><title>OSV</title><p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p></html>'
-    return signed_out(HTMLResponse(page))  # type: ignore[return-value]
+SIGNED_OUT_PAGE = (
+    '<!DOCTYPE html><html lang="es"><meta charset="utf-8"><title>OSV</title>'
+    '<p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p>{note}</html>'
+)
+PROVIDER_SESSION_OPEN = (
+    '<p id="provider-session-open">No se pudo cerrar la sesión del proveedor de identidad: '
+    "cierre el navegador antes de dejar este equipo a otra persona.</p>"
+)
+
+
+@dashboard.get("/dashboard/sign-out", include_in_schema=False, response_model=None)
+def sign_out(request: Request) -> Response:
+    """Close the dashboard's session, then the provider's own (OIDC RP-Initiated Logout), which sends the browser
+    back to ``/dashboard/signed-out``. A provider that cannot be reached, or has no ``end_session_endpoint``: the
+    page says its session may still be open."""
+    end = sign_in_of(request).end(request)
+    if end is None:
+        return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note=PROVIDER_SESSION_OPEN)))
+    return signed_out(RedirectResponse(end, status_code=303))
+
+
+@dashboard.get("/dashboard/signed-out", include_in_schema=False)
+def after_sign_out() -> HTMLResponse:
+    """Where the provider sends the browser once it has ended its session too."""
+    return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note="")))  # type: ignore[return-value]
 
 
 @dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse, openapi_extra=SIGNED_IN)

@@ -14,6 +14,12 @@ the server (Authlib computes the PKCE challenge; the two requests are plain OAut
    (:class:`~shared.auth.TokenValidator`), and keeps it in an HttpOnly,
    SameSite=Lax session cookie for the page's own requests. The page's figures
    are then those of the caller's roles: a focal point sees its municipality's.
+4. ``GET /dashboard/sign-out`` forgets the session and sends the browser to
+   the provider's ``end_session_endpoint`` (OpenID Connect RP-Initiated
+   Logout, with the session's ID token as ``id_token_hint``), which ends the
+   provider's own session and sends it back to ``/dashboard/signed-out``: on a
+   shared computer, the next person to open the dashboard signs in as
+   themselves, not straight back in as the last one.
 
 The session cookie is only read by the dashboard's pages: every API still
 wants an ``Authorization`` header, so a cookie never authorises a command.
@@ -48,10 +54,13 @@ from shared.auth import (
 )
 
 SESSION_COOKIE = "osv_dashboard_session"
+ID_TOKEN_COOKIE = "osv_dashboard_id_token"
+"""The provider's ID token of the session (HttpOnly, path ``/dashboard``): the ``id_token_hint`` that ends the provider's session at sign-out."""
 SIGN_IN_COOKIE = "osv_dashboard_sign_in"
 SIGN_IN_SECONDS = 600
 SCOPE = "openid profile groups"
 CALLBACK_PATH = "/dashboard/callback"
+SIGNED_OUT_PATH = "/dashboard/signed-out"
 
 
 class SignInFailed(Exception):
@@ -151,8 +160,39 @@ class DashboardSignIn:
             secure=request.url.scheme == "https",
             path="/",
         )
+        id_token = token.get("id_token")
+        if isinstance(id_token, str) and id_token:
+            response.set_cookie(
+                ID_TOKEN_COOKIE,
+                id_token,
+                max_age=int(token.get("expires_in", 3600)),
+                httponly=True,
+                samesite="lax",
+                secure=request.url.scheme == "https",
+                path="/dashboard",
+            )
         response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
         return response
+
+    def end(self, request: Request) -> str | None:
+        """Where to send the browser to end the provider's session too: its ``end_session_endpoint`` with the
+        session's ID token as ``id_token_hint``, the dashboard's client and ``/dashboard/signed-out`` to come back to.
+
+        None when the provider has no such endpoint, or cannot be reached to say (the dashboard's own session is
+        forgotten either way).
+        """
+        try:
+            end_session = self.endpoints().end_session
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+        if not end_session:
+            return None
+        base = self.public_url or str(request.base_url).rstrip("/")
+        query = {"client_id": self.settings.dashboard_client_id, "post_logout_redirect_uri": base + SIGNED_OUT_PATH}
+        id_token = request.cookies.get(ID_TOKEN_COOKIE)
+        if id_token:
+            query["id_token_hint"] = id_token
+        return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"
 
 
 def safe_next(url: str) -> str:
@@ -195,5 +235,7 @@ def viewer_scope(viewer: Caller) -> MunicipalScope:
 
 
 def signed_out(response: Response) -> Response:
+    """``response``, forgetting the dashboard's session (its access token and its ID token)."""
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(ID_TOKEN_COOKIE, path="/dashboard")
     return response

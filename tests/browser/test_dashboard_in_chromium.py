@@ -300,6 +300,23 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 
 
+def test_signing_out_ends_the_providers_session_too_so_the_next_person_on_the_computer_signs_in_as_themselves(
+    browser: WebDriver, reporting: Site
+) -> None:
+    """A focal point signs out on a municipal office's shared computer; the next official opens the dashboard."""
+    sign_in(browser, reporting, "municipal-150132")
+
+    browser.get(f"{reporting.url}/dashboard/sign-out")
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
+    assert browser.current_url == f"{reporting.url}/dashboard/signed-out"  # sent back by the provider, its session ended
+    assert not browser.find_elements(By.ID, "provider-session-open")
+    browser.get(f"{reporting.url}/dashboard")
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(reporting.provider.issuer) and b.find_elements(By.NAME, "login"))
+    assert not browser.find_elements(By.ID, "signed-in")  # the provider asks who it is, instead of signing the last one back in
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
 @pytest.mark.parametrize("typed", ["as make run prints it", "on localhost"])
 def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_gets_opens_the_api(
     browser: WebDriver, reporting: Site, typed: str
@@ -345,12 +362,15 @@ def test_a_person_who_opens_the_dashboard_on_localhost_signs_in_and_stays_on_loc
     assert browser.current_url == f"{url}/dashboard"  # back on the host the browser used, with the session set there
     assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de municipal-150132")
     assert row(browser, "phase-table", "osvs_identified") == ["OSV identificadas", "1", "0", "1"]
-    assert {cookie["name"]: cookie["domain"] for cookie in browser.get_cookies()} == {"osv_dashboard_session": "localhost"}
+    assert {cookie["name"]: cookie["domain"] for cookie in browser.get_cookies()} == {
+        "osv_dashboard_session": "localhost", "osv_dashboard_id_token": "localhost"
+    }
     open_dashboard(browser, f"{url}/dashboard?lang=en")  # the session holds for the page's own links
     assert browser.find_element(By.ID, "language-switch").text == "Español"
 
     browser.get(f"{url}/dashboard/sign-out")
-    assert browser.find_element(By.ID, "signed-out")
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
+    assert browser.current_url == f"{url}/dashboard/signed-out"  # back from the provider on the host the browser used
     assert browser.get_cookies() == []  # the session closed on localhost, where it was opened
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect

@@ -417,6 +417,10 @@ def test_the_browsers_clients_go_back_to_a_loopback_service_under_both_names_and
     dashboard = clients[DASHBOARD_CLIENT]
     assert dashboard.redirect_uris == ("http://127.0.0.1:8004/dashboard/callback", "http://localhost:8004/dashboard/callback")
     assert dashboard.client_uri == "http://127.0.0.1:8004"  # as make run gave it: the URL the provider names the client by
+    assert dashboard.post_logout_redirect_uris == (
+        "http://127.0.0.1:8004/dashboard/signed-out",
+        "http://localhost:8004/dashboard/signed-out",
+    )
     assert clients[docs_client_id("reporting")].redirect_uris == (
         "http://127.0.0.1:8004/docs/oauth2-redirect",
         "http://localhost:8004/docs/oauth2-redirect",

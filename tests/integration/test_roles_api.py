@@ -346,6 +346,41 @@ def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pk
     assert reporting.get("/dashboard").status_code == 200
 
 
+def test_signing_out_forgets_the_dashboards_session_and_sends_the_browser_to_end_the_providers_own(
+    system: dict[str, TestClient], identity_provider: Any
+) -> None:
+    reporting = system["reporting"]
+    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+    reporting.cookies.set("osv_dashboard_id_token", "the-sessions-id-token", path="/dashboard")
+    out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+
+    assert out.status_code == 303
+    target = urlsplit(out.headers["location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == httpx.get(identity_provider.discovery_url).json()["end_session_endpoint"]
+    assert {k: v[0] for k, v in parse_qs(target.query).items()} == {
+        "client_id": "osv-dashboard",
+        "post_logout_redirect_uri": "http://testserver/dashboard/signed-out",
+        "id_token_hint": "the-sessions-id-token",
+    }
+    forgotten = [cookie for cookie in out.headers.get_list("set-cookie") if "max-age=0" in cookie.lower()]
+    assert sorted(cookie.split("=")[0] for cookie in forgotten) == ["osv_dashboard_id_token", "osv_dashboard_session"]
+
+
+def test_signing_out_while_the_provider_cannot_be_reached_still_closes_the_session_and_says_the_providers_may_be_open(
+    tmp_path: Path,
+) -> None:
+    from shared.auth import AuthSettings
+
+    unreachable = AuthSettings(issuer="http://127.0.0.1:1/realms/osv", http_timeout_seconds=1)
+    with service_client("reporting", tmp_path, settings={"auth": unreachable}) as reporting:
+        reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+        out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+
+    assert out.status_code == 200
+    assert 'id="signed-out"' in out.text and 'id="provider-session-open"' in out.text
+    assert any(cookie.startswith("osv_dashboard_session=") and "max-age=0" in cookie.lower() for cookie in out.headers.get_list("set-cookie"))
+
+
 def test_the_kobo_webhooks_docs_pages_are_served_from_its_own_assets_too() -> None:
     from services.imports.api import create_app as imports_app
 
