@@ -20,7 +20,11 @@ A command the service carried out before under its key (the file imported
 again, Kobo posting again) is answered from the service's record
 (``Idempotent-Replayed``, or 409 ``idempotent_request_completed`` past the
 answers' retention): it counts as already there, and nothing is recorded
-twice.
+twice. So does a key another account used (422 ``idempotency_key_reused``):
+the services never replay one caller's answer to another, and a row's key
+names its Kobo submission, so the webhook (its own client) or a colleague
+recorded it. Like a key past its retention, the row is not compared with
+what was recorded then.
 
 The residual risk of step 3: between a row's dry run and its last command,
 someone else's command may change what the services hold (the OSV
@@ -73,6 +77,8 @@ COMPLETED_RULE = "idempotent_request_completed"
 DUPLICATE_OSV_RULE = "possible_duplicate"
 """Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
+KEY_REUSED_RULE = "idempotency_key_reused"
+"""The services' answer to a key used before for another request, another caller's included (their fingerprints differ)."""
 REDACTED = "[…]"
 
 
@@ -106,7 +112,13 @@ class Answer:
 
     @property
     def carried_out_before(self) -> bool:
-        return (200 <= self.status < 300 and self.replayed) or (self.status == 409 and self.rule == COMPLETED_RULE)
+        """Whether the service carried the command out before under its key: replayed, past the answers' retention, or
+        under another account (see the module's docstring)."""
+        return (
+            (200 <= self.status < 300 and self.replayed)
+            or (self.status == 409 and self.rule == COMPLETED_RULE)
+            or (self.status == 422 and self.rule == KEY_REUSED_RULE)
+        )
 
 
 class Services:

@@ -275,3 +275,27 @@ def test_the_dry_run_refuses_a_row_naming_an_earlier_rows_osv_as_the_import_then
     assert [(p[1], p[4]) for p in problems] == [(row, "possible_duplicate") for row, _ in refused]
     for problem, (_, earlier) in zip(problems, refused, strict=True):
         assert f"is row {earlier} of sheet 'mapeo.csv' of this file" in problem[5]
+
+
+def test_rows_another_account_recorded_are_already_there_not_refused(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kobo's REST Services posted the month's mappings to the webhook as they came in (the webhook signs in as its own
+    client, ``osv-imports``); at the month's end the coordinator imports the export anyway, and a colleague imports it
+    again. The services never replay one account's answer to another, so each sees the row's key as used by "another
+    request": the import counts those rows as there (as it does a key past its retention), records nothing twice and
+    refuses nothing."""
+    _, served = system
+    urls = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url]
+    names = ["Comedor Popular Santa Rosa de Bayóvar", "Club de Madres Virgen de la Candelaria"]
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING,
+                        [Answers({"nombre": n, "distrito": "150132", "fecha_mapeo": "2021-03-16"}) for n in names])
+
+    assert osv_import([str(mapping), *urls, "--token", tokens["osv-imports"]]) == 0  # as the webhook recorded them
+    assert "2 created, 0 already there, 0 refused" in capsys.readouterr().out
+    for account in ("staff", "lead"):
+        assert osv_import(["--dry-run", str(mapping), *urls, "--token", tokens[account]]) == 0
+        assert "0 would be created, 2 already there, 0 refused" in capsys.readouterr().out
+        assert osv_import([str(mapping), *urls, "--token", tokens[account]]) == 0
+        assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+    assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
