@@ -58,8 +58,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -286,15 +286,33 @@ def same_osv(command: Command, district: str, first: Cell) -> Problem:
         "name",
         DUPLICATE_OSV_RULE,
         f"{district} would already have an OSV with this name or one very like it, mapped by row {first.row} of sheet "
-        f"{first.sheet!r} of this file: if it is the same organisation, keep one row; if it is another, map it "
-        'once the file is imported, with "distinct_from" naming the first (registry\'s POST /osvs)',
+        f"{first.sheet!r} of this file: if it is the same organisation, keep one row; if it is another, import the "
+        "file, then again with --distinct naming this row and the OSV the first row mapped (the import's refusal says how)",
     )
 
 
-def _refusal(command: Command, answer: Answer, seen: SeenInFile | None) -> list[Problem]:
-    """:func:`problems_of`, a ``possible_duplicate`` naming the rows of the file (``seen``) that mapped the OSVs registry found."""
+def _refusal(command: Command, answer: Answer, seen: SeenInFile | None, suggest: int | None = None) -> list[Problem]:
+    """:func:`problems_of`, a ``possible_duplicate`` naming the rows of the file (``seen``) that mapped the OSVs registry found,
+    and, with ``suggest`` (the row's number, ``osv-import`` only), the ``--distinct`` that maps it all the same."""
     problems = problems_of(command, answer)
+    if suggest is not None:
+        problems = _suggesting_distinct(problems, answer, suggest)
     return _naming_rows(problems, answer, seen.osvs) if seen is not None else problems
+
+
+def _suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
+    """Registry's ``possible_duplicate`` refusal with its advice in the import's terms: ``--distinct <row>=<the OSVs' ids>``."""
+    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
+    ids = [str(d["osv_id"]) for d in found or () if isinstance(d, dict) and d.get("osv_id")]
+    if not ids:
+        return problems
+    advice = (f" If it is another organisation, import the file again with --distinct {row}={','.join(ids)}; "
+              "if it is the same, it is mapped already: leave the row out")
+    return [
+        Problem(p.cell, p.field, p.rule, p.message.partition(" If it is another organisation")[0] + advice)
+        if p.rule == DUPLICATE_OSV_RULE else p
+        for p in problems
+    ]
 
 
 def _naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
@@ -317,10 +335,19 @@ def _naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Ce
 
 
 class Importer:
-    """Checks, then records, rows against the services; see the module's docstring."""
+    """Checks, then records, rows against the services; see the module's docstring.
 
-    def __init__(self, services: Services) -> None:
+    ``distinct``: row of the main sheet → the OSVs (ids) its organisation is
+    another than, as the person who imports found (``osv-import --distinct``):
+    its mapping is sent with them as registry's ``distinct_from``, so registry
+    maps it although it names them as possible duplicates. None (the Kobo
+    webhook, where nobody reviews a row): a ``possible_duplicate`` refusal
+    does not suggest the option.
+    """
+
+    def __init__(self, services: Services, distinct: Mapping[int, Sequence[UUID]] | None = None) -> None:
         self.services = services
+        self.distinct = distinct
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
         summary = Summary(dry_run=dry_run)
@@ -338,11 +365,15 @@ class Importer:
         """
         if row.problems:
             return RowResult(row, Outcome.REFUSED, list(row.problems))
+        row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
         checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
-        problems = list(dict.fromkeys(p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen)))
+        suggest = row.where.row if self.distinct is not None else None
+        problems = list(dict.fromkeys(
+            p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, suggest)
+        ))
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
@@ -376,6 +407,18 @@ class Importer:
                 recorded.append(command.key)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
 
+    def _marked_distinct(self, row: Row) -> Row:
+        """``row`` with its OSV mapping sent as distinct from the OSVs :attr:`distinct` names for it (as given, in order)."""
+        ids = (self.distinct or {}).get(row.where.row)
+        if not ids:
+            return row
+        marked = [str(osv_id) for osv_id in ids]
+        commands = [
+            replace(command, body={**command.body, "distinct_from": marked}) if _maps_an_osv(command) else command
+            for command in row.commands
+        ]
+        return replace(row, commands=commands)
+
     @staticmethod
     def _earlier_names(checks: list[tuple[Command, Answer]], seen: SeenInFile) -> list[Problem]:
         """A dry run's mapping that registry would refuse once the earlier rows are recorded: its name the same as or near
@@ -403,13 +446,18 @@ class Importer:
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self.services.send(command, dry_run=False)
         if not _accepted(answer):
-            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen))))
+            suggest = row.where.row if self.distinct is not None else None
+            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, suggest))))
         osv = _osv_of(command, answer)
         if seen is not None and osv is not None:
             seen.osvs[osv[0]] = command.where
         if answer.carried_out_before:
             return RowResult(row, Outcome.ALREADY_THERE)
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
+
+
+def _maps_an_osv(command: Command) -> bool:
+    return (command.service, command.path) == ("registry", "/osvs")
 
 
 def _accepted(answer: Answer) -> bool:

@@ -3,6 +3,7 @@
     osv-import --dry-run miembros.xlsx      # check every row; write miembros.dry-run-report.xlsx
     osv-import miembros.xlsx                # record the valid rows; write miembros.import-report.xlsx
     osv-import osvs --output osvs.csv       # the OSV list the forms choose from (a Kobo media file)
+    osv-import mapeo.xlsx --distinct 14=<id>  # row 14 is another organisation than OSV <id> (a possible duplicate)
 
 The form is found from the file's columns (``--form`` names it). The token
 is ``--token`` or ``IMPORTS_TOKEN``, a ``staff`` account's (``make token
@@ -20,6 +21,7 @@ import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 from pydantic import ValidationError
@@ -27,7 +29,7 @@ from tqdm import tqdm
 
 from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary
 from services.imports.bootstrap import cli_services
-from services.imports.domain.commands import row_of
+from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.report import report_path, write_report
@@ -46,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="bearer token of a staff account (default: IMPORTS_TOKEN)")
     parser.add_argument("--registry-url")
     parser.add_argument("--engagement-url")
+    parser.add_argument(
+        "--distinct", action="append", default=[], metavar="ROW=OSV_ID[,OSV_ID...]",
+        help="row ROW (of the main sheet, as the report numbers it) maps another organisation than these OSVs, which "
+        "registry named as possible duplicates: map it all the same (registry's distinct_from); repeat for other rows",
+    )
     parser.add_argument("--report", type=Path, help="where to write the report (default: beside the input)")
     parser.add_argument("--output", type=Path, default=Path("osvs.csv"), help="with `osvs`: the CSV to write")
     return parser
@@ -100,12 +107,40 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     for name, columns in sheet.ignored.items():
         print(f"osv-import: sheet {name!r}: columns not in the form, ignored: {', '.join(columns)}", file=sys.stderr)
     rows = [row_of(form, submission) for submission in sheet.submissions]
-    importer = Importer(services)
+    try:
+        distinct = distinct_rows(args.distinct, rows)
+    except ValueError as error:
+        print(f"osv-import: --distinct {error}", file=sys.stderr)
+        return 2
+    importer = Importer(services, distinct)
     with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing", disable=None) as bar:
         summary = importer.run(rows, dry_run=args.dry_run, progress=lambda _: bar.update())
     report = write_report(summary, args.report or report_path(source, args.dry_run), source.name)
     print_summary(summary, form, report)
     return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) else 0
+
+
+def distinct_rows(given: Sequence[str], rows: Sequence[Row]) -> dict[int, tuple[UUID, ...]]:
+    """``--distinct`` values (``ROW=OSV_ID[,OSV_ID...]``) as row number → OSV ids.
+
+    Raises :class:`ValueError` naming the value at fault: not of that shape, an id that is not a UUID, or a row that is
+    not one of the file's rows mapping an OSV (a mistyped row would otherwise be ignored without a word).
+    """
+    mapping = {row.where.row for row in rows if any((c.service, c.path) == ("registry", "/osvs") for c in row.commands)}
+    distinct: dict[int, tuple[UUID, ...]] = {}
+    for value in given:
+        number, equals, ids = value.partition("=")
+        if not equals or not number.strip().isdigit() or not ids.strip():
+            raise ValueError(f"{value!r}: give ROW=OSV_ID[,OSV_ID...], the row as the report numbers it and the ids it names")
+        try:
+            osv_ids = tuple(UUID(osv_id.strip()) for osv_id in ids.split(",") if osv_id.strip())
+        except ValueError:
+            raise ValueError(f"{value!r}: an OSV id is a UUID, as the report gives it") from None
+        row = int(number)
+        if row not in mapping:
+            raise ValueError(f"{value!r}: row {row} is not a row of this file that maps an OSV")
+        distinct[row] = tuple(dict.fromkeys((*distinct.get(row, ()), *osv_ids)))
+    return distinct
 
 
 def print_summary(summary: Summary, form: Form, report: Path) -> None:

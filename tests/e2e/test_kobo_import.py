@@ -299,3 +299,46 @@ def test_rows_another_account_recorded_are_already_there_not_refused(
         assert osv_import([str(mapping), *urls, "--token", tokens[account]]) == 0
         assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
+
+
+def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_distinct(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two comedores of Bayóvar are both "Comedor Popular Santa Rosa" (sectors 3 and 5). Registry refuses the second as a
+    possible duplicate of the first; the report says how to map it all the same; the coordinator asks the promoter, who
+    confirms they are two organisations, and imports again with ``--distinct``."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING, [
+        Answers({"nombre": "Comedor Popular Santa Rosa", "distrito": "150132", "fecha_mapeo": "2021-03-16"}),
+        Answers({"nombre": "Comedor Popular Santa Rosa", "distrito": "San Juan de Lurigancho", "fecha_mapeo": "2021-03-18"}),
+    ])
+
+    assert osv_import([str(mapping), *connection]) == 1
+    out = capsys.readouterr().out
+    assert "1 created, 0 already there, 1 refused" in out
+    first = next(e for e in feed(served["registry"].url) if e["type"] == "OSVMapped")["subject"]
+    [problem] = report_rows(tmp_path / "mapeo.import-report.xlsx")
+    assert (problem[1], problem[4]) == (3, "possible_duplicate")
+    assert f"import the file again with --distinct 3={first}" in problem[5]
+    assert "is row 2 of sheet 'mapeo.csv' of this file" in problem[5]
+    assert '"distinct_from"' not in problem[5]  # the API's advice, not a person importing a file's
+
+    for wrong, says in ((["--distinct", "3"], "give ROW=OSV_ID"), (["--distinct", "3=Santa Rosa"], "a UUID"),
+                        (["--distinct", f"9={first}"], "row 9 is not a row of this file")):
+        assert osv_import([str(mapping), *connection, *wrong]) == 2
+        assert says in capsys.readouterr().err
+    assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 1  # nothing sent for a wrong option
+
+    assert osv_import(["--dry-run", str(mapping), *connection, "--distinct", f"3={first}"]) == 0
+    assert "1 would be created, 1 already there, 0 refused" in capsys.readouterr().out
+    assert osv_import([str(mapping), *connection, "--distinct", f"3={first}"]) == 0
+    assert "1 created, 1 already there, 0 refused" in capsys.readouterr().out
+    mapped = [e for e in feed(served["registry"].url) if e["type"] == "OSVMapped"]
+    assert [e["data"]["name"] for e in mapped] == ["Comedor Popular Santa Rosa"] * 2
+    assert mapped[1]["data"]["distinct_from"] == [first]  # the decision is on record, for the auditor
+
+    for again in ([], ["--distinct", f"3={first}"]):  # next month's import of the same file, with the option or without
+        assert osv_import([str(mapping), *connection, *again]) == 0
+        assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+    assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
