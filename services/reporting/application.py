@@ -308,7 +308,12 @@ class Reporting:
     def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:
         """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing."""
         self.check_past(as_of)
-        self._phase(phase, as_of)
+        self._phase(phase)
+        if not any(known.code == phase for known in self.readmodel.phases(as_of)):
+            raise RuleViolationError(
+                f"Phase '{phase}' was not opened yet as of {rfc3339(as_of)}: sign a cut recorded after it was opened.",
+                field="as_of", rule="phase_opened_by_cut",
+            )
         figures = next(p["indicators"] for p in self.readmodel.report(as_of)["phases"] if p["code"] == phase)
         signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
         return self._signed_public(signed, None)

@@ -10,10 +10,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shared.health import SourceHealth
-from shared.schemas import Command
+from shared.schemas import AsOf, Command
 
 
 class ReportingHealth(BaseModel):
@@ -101,6 +101,7 @@ class TargetsUpdate(Command):
 
 
 class SignOffCreate(Command):
-    as_of: AwareDatetime = Field(
-        description="The recorded-time cut: sign the figures of the facts recorded by this moment (RFC 3339 with its offset), not after now."
+    as_of: AsOf = Field(
+        description="The recorded-time cut: sign the figures of the facts recorded by this moment (RFC 3339 with its offset), "
+        "between 1970-01-01 and now, and after the phase was opened (422 `phase_opened_by_cut` before)."
     )

@@ -283,9 +283,15 @@ def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_
     future = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(501))})
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
     before_phase = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(0) - timedelta(hours=1))})
-    assert before_phase.status_code == 404
+    assert before_phase.status_code == 422  # the phase is known now: the cut is at fault, not the phase's code
+    assert [(e["field"], e["rule"]) for e in before_phase.json()["errors"]] == [("as_of", "phase_opened_by_cut")]
+    assert client.post("/phases/F9/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))}).status_code == 404
     naive = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": "2021-01-10T10:00:00"})
     assert naive.status_code == 422
+    for out_of_range in ("0001-01-01T00:00:00+05:00", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):  # once a 500
+        refused = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": out_of_range})
+        assert refused.status_code == 422, (out_of_range, refused.text)
+        assert [(e["field"], e["rule"]) for e in refused.json()["errors"]] == [("as_of", "moment_within_bounds")]
     assert client.get("/sign-offs").json()["sign_offs"] == []
 
 
