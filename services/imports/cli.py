@@ -17,7 +17,6 @@ refused, 1 when some were (see the report), 2 when the import stopped.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.report import report_path, write_report
 from services.imports.settings import ImportSettings
+from shared.spreadsheets import csv_writer
 
 SHARED_VARIABLES = ("OSV_HOST", "REGISTRY_PORT", "ENGAGEMENT_PORT")
 """`make run`'s own variables, read without the ``IMPORTS_`` prefix."""
@@ -162,7 +162,7 @@ def write_osv_list(services: Services, output: Path) -> int:
     if response.status_code != 200:
         raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
     with output.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
+        writer = csv_writer(file)
         writer.writerow(["name", "label"])
         for osv in response.json():
             if osv.get("dissolution"):

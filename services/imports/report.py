@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from services.imports.application import Summary
+from shared.spreadsheets import append_row
 
 PROBLEM_COLUMNS = ("sheet", "row", "column", "field", "rule", "message")
 ROW_COLUMNS = ("sheet", "row", "_uuid", "outcome", "problems")
@@ -34,13 +35,13 @@ def write_report(summary: Summary, path: Path, source_name: str) -> Path:
     for result in summary.results:
         for problem in result.problems:
             cell = problem.cell
-            problems.append([cell.sheet, cell.row, cell.column, problem.field, problem.rule, problem.message])
+            append_row(problems, [cell.sheet, cell.row, cell.column, problem.field, problem.rule, problem.message])
     rows = workbook.create_sheet("Rows")
     rows.append(ROW_COLUMNS)
     for result in summary.results:
-        rows.append([result.where.sheet, result.where.row, result.row.submission.uuid or "", str(result.outcome), len(result.problems)])
+        append_row(rows, [result.where.sheet, result.where.row, result.row.submission.uuid or "", str(result.outcome), len(result.problems)])
     about = workbook.create_sheet("Summary")
-    about.append(["file", source_name])
+    append_row(about, ["file", source_name])
     about.append(["dry run", "yes" if summary.dry_run else "no"])
     about.append(["result", summary.line()])
     for sheet in (problems, rows):

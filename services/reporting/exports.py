@@ -42,6 +42,7 @@ from services.reporting.domain import threew
 from services.reporting.domain.indicators import flatten
 from services.reporting.domain.phasereports import share_reached
 from services.reporting.translations import TRANSLATIONS, Language, translator
+from shared.spreadsheets import append_row, csv_writer
 
 ALL_GROUPS = "*"
 HEADER = ("export.phase", "export.starts_on", "export.ends_on", "export.indicator", "export.part", "export.group", "export.value",
@@ -101,7 +102,7 @@ def to_hxl(activities: list[dict[str, Any]], as_of: datetime | None, generated_a
     """
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow([f"osv-platform 3W: the OSVs' activities; {as_of_label(as_of, generated_at)}"])
     writer.writerow([header for _, header, _ in threew.COLUMNS])
     writer.writerow([tag for _, _, tag in threew.COLUMNS])
@@ -171,8 +172,8 @@ def to_csv(
     ``whole`` as in :func:`rows`)."""
     t = translator(lang)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([t(h) for h in HEADER])
+    csv.writer(out, lineterminator="\r\n").writerow([t(h) for h in HEADER])  # the header is the platform's own words
+    writer = csv_writer(out, lineterminator="\r\n")
     for row in rows(report, lang, plans, whole):
         writer.writerow(row.cells())
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -203,7 +204,7 @@ def to_xlsx(
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = t("export.sheet")
-    sheet.append([t(h) for h in HEADER])
+    append_row(sheet, [t(h) for h in HEADER])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -211,7 +212,7 @@ def to_xlsx(
         sheet.column_dimensions[chr(ord("A") + index)].width = width
     share_column = VALUE_COLUMNS[-1] + 1
     for row in rows(report, lang, plans, whole):
-        sheet.append(row.cells())
+        append_row(sheet, row.cells())
         if row.indicator_code.endswith("_rate"):
             number_format = "0.00%"
         elif row.indicator_code.endswith(("_pen", "_usd")) or row.part_code.endswith(("_pen", "_usd")):
@@ -234,7 +235,7 @@ def to_xlsx(
         ("export.digest", digest),
         ("export.heads", heads_label(heads or {})),
     ):
-        properties.append([t(key), value])
+        append_row(properties, [t(key), value])
     properties.column_dimensions["A"].width = 34
     properties.column_dimensions["B"].width = 40
     workbook.properties.title = t("export.sheet")

