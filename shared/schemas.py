@@ -45,8 +45,15 @@ MAX_ROWS = 100
 """The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""
 
 
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+"""Digits 0-9 and a point: what Python's ``Decimal`` takes beyond it ("1e3", "1_000", "+100", " 100 ", "NaN", Arabic-Indic
+or full-width digits) is refused. A minus passes, for the field's own rule to refuse with its words ("greater than 0")."""
+
+
 def decimal_text(example: str) -> BeforeValidator:
-    """A validator that takes a decimal as a string (``example`` shows one in the error), never as a JSON number."""
+    """A validator that takes a decimal as a string of digits 0-9 and a point (``example`` shows one in the error),
+    never as a JSON number, an exponent, underscores, a sign other than minus, spaces or other scripts' digits
+    (422 ``decimal_text``)."""
 
     def only_text(value: object) -> object:
         if isinstance(value, Decimal):
@@ -54,6 +61,9 @@ def decimal_text(example: str) -> BeforeValidator:
         if not isinstance(value, str):
             msg = f"must be a decimal string such as \"{example}\", not a JSON number"
             raise ValueError(msg)
+        if not _DECIMAL_TEXT.fullmatch(value):
+            msg = f'must be written with the digits 0-9 and a point, such as "{example}" (no exponent, sign, spaces or separators)'
+            raise PydanticCustomError("decimal_text", msg)
         return value
 
     return BeforeValidator(only_text)

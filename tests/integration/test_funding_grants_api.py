@@ -376,6 +376,21 @@ def test_a_bad_disbursement_is_422_naming_the_field(client: TestClient, body: di
     assert_problem(client.post(f"/grants/{seed['id']}/disbursements", json=body), 422, field)
 
 
+@pytest.mark.parametrize("amount", ["1e3", "1E+2", "+100", "1_000", "١٢٣", "１２３.００", " 100.00\n", "100.00 ", "NaN", "Infinity", "0x10"])
+def test_an_amount_a_spreadsheet_cell_mistyped_is_refused_not_read_as_money(client: TestClient, amount: str) -> None:
+    """Python's Decimal reads "1e3" as 1000 and "１２３" as 123: each was once recorded as money (tester 24)."""
+    osv = registry(client).osv_mapped()
+    body = {"osv_id": osv, "amount": amount, "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+    head = client.get("/events").json()["head"]
+    assert_problem(client.post("/grants", json=body), 422, "amount", "decimal_text")
+    assert client.get("/events").json()["head"] == head
+    seed = grant(client, osv)
+    head = client.get("/events").json()["head"]
+    assert_problem(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": amount, "disbursed_on": "2021-11-01"}),
+                   422, "amount", "decimal_text")
+    assert client.get("/events").json()["head"] == head
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
