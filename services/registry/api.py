@@ -218,7 +218,11 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 
 @applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
-    """Record the OSV's application to a municipality's RUOS (records `RUOSApplicationSubmitted`)."""
+    """Record the OSV's application to the RUOS of its district's municipality or of the MML (records `RUOSApplicationSubmitted`).
+
+    Another district's municipality is 422 `municipality_of_the_osv`: its focal point and partner, who see their own
+    district's OSVs, would never see the application.
+    """
     application = registry.submit_ruos_application(
         osv_id=osv_id, municipality_id=body.municipality_id, submitted_on=body.submitted_on, documents=body.documents
     )

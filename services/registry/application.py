@@ -394,8 +394,14 @@ class Registry(ServiceApplication):
     def submit_ruos_application(
         self, osv_id: UUID, municipality_id: str, submitted_on: date, documents: Iterable[RUOSDocument]
     ) -> RUOSApplication:
+        """File the OSV's application with the RUOS of its district's municipality or of the MML (``mml``).
+
+        422 ``lima_municipality`` when ``municipality_id`` names none of Lima's, 422 ``municipality_of_the_osv`` when
+        it names another district's: that municipality's focal point and partner would never see the application.
+        Applications recorded before this rule stay as they were and take their steps.
+        """
         osv = self.get_osv(osv_id)
-        reference = self.municipalities.require(municipality_id)
+        reference = self.municipalities.require_of_osv(municipality_id, self.ubigeo_of(osv), "applies to the RUOS of")
         accepted = self.get_municipality(reference.id).record.accepted
         counts = unaccepted_counts(self.tally(osv_id), accepted)
         application_id = osv.submit_application(
