@@ -309,7 +309,11 @@ def list_municipalities(
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
 def get_municipality(municipality_id: str, registry: RegistryDep, scope: Reads) -> MunicipalityPublic:
-    """Show a municipality: focal points, accepted identity documents and agreements, with their history."""
+    """Show a municipality: focal points, accepted identity documents and agreements, with their history.
+
+    A focal point is answered 404 for another municipality as for an id that names none, in the same words as any
+    record outside its scope; a caller who sees all of Lima is told how to name a municipality.
+    """
     return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id, scope=scope))
 
 

@@ -300,6 +300,28 @@ def test_an_application_recorded_to_a_third_municipality_before_the_rule_still_r
     ]
 
 
+def test_a_focal_point_told_an_application_to_the_mmls_ruos_is_not_its_to_record_reads_the_plain_not_found_words(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """An SJL OSV's application to the MML's RUOS: the SJL focal point reads it, and may not record the MML's decision;
+    the 404 does not say it is not the OSV's application, which it is."""
+    osv_id = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    application_id = submit(registry, osv_id, municipality_id="mml")["application_id"]
+    focal_point = tokens.headers("municipal-150132")
+    path = f"/osvs/{osv_id}/ruos-applications/{application_id}"
+    assert registry.get(path, headers=focal_point).json()["municipality_id"] == "mml"
+    written = head(registry)
+
+    refused = assert_problem(
+        registry.post(f"{path}/observation", json={"observed_on": "2021-06-24", "reasons": [{"code": "other"}]}, headers=focal_point), 404
+    )
+    assert refused["detail"] == f"RUOS application {application_id} was not found"
+    assert "not one of this OSV's applications" not in refused["detail"]
+    assert head(registry) == written
+    # The MML's focal point (all of Lima) and staff record it.
+    assert step(registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "other"}]).status_code == 201
+
+
 def test_each_step_out_of_order_is_a_conflict_naming_the_state(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     application_id = submit(registry, osv_id)["application_id"]
