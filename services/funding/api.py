@@ -153,7 +153,11 @@ def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -
 
 @participatory_budgets.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic, dependencies=WRITES)
 def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: FundingDep) -> ParticipatoryBudgetPublic:
-    """Record a RUOS-registered OSV's project submitted to a participatory budget (records `ParticipatoryBudgetSubmitted`)."""
+    """Record a RUOS-registered OSV's project submitted to its district's or the MML's participatory budget (records `ParticipatoryBudgetSubmitted`).
+
+    Another district's municipality is 422 `municipality_of_the_osv`: its focal point and partner, who see their own
+    district's OSVs, would never see the submission.
+    """
     submission = funding.submit_participatory_budget(
         osv_id=body.osv_id,
         municipality_id=body.municipality_id,

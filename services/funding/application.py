@@ -204,8 +204,15 @@ class Funding(ServiceApplication):
         currency: Currency,
         submitted_on: date,
     ) -> ParticipatoryBudgetSubmission:
+        """Record the OSV's project submitted to the participatory budget of its district's municipality or of the MML.
+
+        422 ``lima_municipality`` when ``municipality_id`` names none of Lima's, 422 ``municipality_of_the_osv`` when
+        it names another district's: that municipality's focal point and partner would never see the submission.
+        Submissions recorded before this rule stay as they were.
+        """
         osv = self.osvs.require_active(osv_id)
-        municipality_id = self.municipalities.require(municipality_id).id
+        district = self.osvs.district_ubigeo(osv.district)
+        municipality_id = self.municipalities.require_of_osv(municipality_id, district, "submits to the participatory budget of").id
         if ParticipatoryBudgetSubmission.id_for(osv_id, municipality_id, cycle_year) in self.repository:
             raise SubmissionTakenError(municipality_id, cycle_year)
         submission = submit_participatory_budget(

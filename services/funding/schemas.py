@@ -160,7 +160,11 @@ MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_len
 
 class ParticipatoryBudgetCreate(Command):
     osv_id: UUID = Field(description="An OSV registered in the RUOS (as registry has published).")
-    municipality_id: MunicipalityId = Field(description="`mml` or the district's ubigeo, e.g. `150105`.")
+    municipality_id: MunicipalityId = Field(
+        description="Whose participatory budget: the OSV's district's municipality (the district's ubigeo, e.g. `150105` for "
+        "an OSV of Breña) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 "
+        "`lima_municipality`."
+    )
     cycle_year: int = Field(strict=True, ge=2000, le=2100, description="The participatory-budget cycle's year.")
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money

@@ -218,7 +218,11 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 
 @applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
-    """Record the OSV's application to a municipality's RUOS (records `RUOSApplicationSubmitted`)."""
+    """Record the OSV's application to the RUOS of its district's municipality or of the MML (records `RUOSApplicationSubmitted`).
+
+    Another district's municipality is 422 `municipality_of_the_osv`: its focal point and partner, who see their own
+    district's OSVs, would never see the application.
+    """
     application = registry.submit_ruos_application(
         osv_id=osv_id, municipality_id=body.municipality_id, submitted_on=body.submitted_on, documents=body.documents
     )
@@ -305,7 +309,11 @@ def list_municipalities(
 
 @municipalities.get("/{municipality_id}", response_model=MunicipalityPublic)
 def get_municipality(municipality_id: str, registry: RegistryDep, scope: Reads) -> MunicipalityPublic:
-    """Show a municipality: focal points, accepted identity documents and agreements, with their history."""
+    """Show a municipality: focal points, accepted identity documents and agreements, with their history.
+
+    A focal point is answered 404 for another municipality as for an id that names none, in the same words as any
+    record outside its scope; a caller who sees all of Lima is told how to name a municipality.
+    """
     return MunicipalityPublic.of(registry.get_municipality(municipality_id=municipality_id, scope=scope))
 
 

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from services.registry.domain.duplicates import DistrictRoll, check_name
-from services.registry.domain.municipalities import Municipality, MunicipalityRecord, municipality_uuid
+from services.registry.domain.municipalities import Municipality, MunicipalityNotFoundError, MunicipalityRecord, municipality_uuid
 from services.registry.domain.osvs import (
     OSV,
     Composition,
@@ -27,7 +27,7 @@ from services.registry.domain.osvs import (
 )
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
-    ApplicationNotFoundError,
+    ApplicationOutOfScopeError,
     ApplicationStatus,
     RejectionReason,
     RUOSApplication,
@@ -311,11 +311,12 @@ class Registry(ServiceApplication):
         """The OSV whose application a municipality records on: both the OSV and the municipality applied to in ``scope``.
 
         A focal point records what its own municipality decided: an application
-        its OSV made to another municipality's RUOS (the MML's) answers 404 to it.
+        its OSV made to another municipality's RUOS (the MML's) answers 404 to it,
+        in the plain words of a record outside its scope (the application is the OSV's, and it reads it).
         """
         osv = self.get_osv(osv_id, scope)
         if not scope.covers(osv.find_application(application_id).municipality_id):
-            raise ApplicationNotFoundError(application_id)
+            raise ApplicationOutOfScopeError(application_id)
         return osv
 
     def list_osvs(
@@ -394,8 +395,14 @@ class Registry(ServiceApplication):
     def submit_ruos_application(
         self, osv_id: UUID, municipality_id: str, submitted_on: date, documents: Iterable[RUOSDocument]
     ) -> RUOSApplication:
+        """File the OSV's application with the RUOS of its district's municipality or of the MML (``mml``).
+
+        422 ``lima_municipality`` when ``municipality_id`` names none of Lima's, 422 ``municipality_of_the_osv`` when
+        it names another district's: that municipality's focal point and partner would never see the application.
+        Applications recorded before this rule stay as they were and take their steps.
+        """
         osv = self.get_osv(osv_id)
-        reference = self.municipalities.require(municipality_id)
+        reference = self.municipalities.require_of_osv(municipality_id, self.ubigeo_of(osv), "applies to the RUOS of")
         accepted = self.get_municipality(reference.id).record.accepted
         counts = unaccepted_counts(self.tally(osv_id), accepted)
         application_id = osv.submit_application(
@@ -558,11 +565,18 @@ class Registry(ServiceApplication):
     def get_municipality(self, municipality_id: str, scope: MunicipalScope = ALL_LIMA) -> MunicipalityRecord:
         """A municipality with what was recorded about it; defaults when nothing was.
 
-        404 if it is not one of Lima's, or not in ``scope`` (a focal point sees its own; the MML only all of Lima).
+        404 if it is not one of Lima's, or not in ``scope`` (a focal point sees its own; the MML's all of Lima). A
+        caller who does not see all of Lima is told either in the same plain words (:class:`MunicipalityNotFoundError`),
+        as for any record outside its scope; the others are told how to name a municipality.
         """
-        reference = self.municipalities.find(municipality_id)
+        try:
+            reference = self.municipalities.find(municipality_id)
+        except UnknownMunicipalityError:
+            if scope.all_of_lima:
+                raise
+            raise MunicipalityNotFoundError(municipality_id) from None
         if not scope.covers(reference.id):
-            raise UnknownMunicipalityError(municipality_id)
+            raise MunicipalityNotFoundError(municipality_id)
         # Reference data: an unsaved aggregate until its first recorded change saves it.
         municipality = self.find(municipality_uuid(reference.id), Municipality) or Municipality(municipality_id=reference.id)
         return MunicipalityRecord(reference, municipality)

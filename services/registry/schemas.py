@@ -289,7 +289,10 @@ class ReadinessPublic(BaseModel):
 
 
 class RUOSApplicationCreate(Command):
-    municipality_id: MunicipalityId = Field(description="Where the OSV applies: `mml` or a district's ubigeo.")
+    municipality_id: MunicipalityId = Field(
+        description="Where the OSV applies: its district's municipality (the district's ubigeo, e.g. `150110` for an OSV of "
+        "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality`."
+    )
     submitted_on: IsoDate = Field(description="When it filed the application.")
     documents: list[RUOSDocument] = Field(
         default_factory=list,

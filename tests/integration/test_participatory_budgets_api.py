@@ -6,18 +6,26 @@ here by hand-built CloudEvents fed to its real directory handler.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
+from services.funding.domain.budgets import ParticipatoryBudgetSubmission
+from shared.money import Currency
 from tests.support.api import Upstream, assert_problem, created
 from tests.support.clients import head
+from tests.support.identity import IssuedTokens
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 COMAS = "150110"
+SJL = "150132"
+VILLA_EL_SALVADOR = "150142"
 
 
 def registry(client: TestClient) -> Upstream:
@@ -80,6 +88,40 @@ def test_a_registered_osv_submits_to_two_municipalities_and_one_funds_it(client_
         "decided_on": "2021-11-30",
     }
     assert events[3]["data"]["amount_funded"] is None
+
+
+def test_an_osv_submits_to_its_districts_participatory_budget_or_the_mmls_and_to_no_third_one(client: TestClient, tokens: IssuedTokens) -> None:
+    """The municipality that decides must see the submission: its focal point and partner see their district's OSVs."""
+    heard = registry(client)
+    comas_osv = heard.osv_registered()
+    sjl_osv = heard.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    heard.ruos_registered(sjl_osv)
+    for osv_id, elsewhere, own in ((comas_osv, VILLA_EL_SALVADOR, COMAS), (sjl_osv, COMAS, SJL)):
+        body = a_submission(osv_id, municipality_id=elsewhere)
+        problem = assert_problem(client.post("/participatory-budgets", json=body), 422, "municipality_id", "municipality_of_the_osv")
+        assert f"'{own}'" in problem["detail"] and "'mml'" in problem["detail"] and f"'{elsewhere}'" in problem["detail"], problem
+        dry = client.post("/participatory-budgets", json=body, params={"dry_run": "true"})
+        assert (dry.status_code, dry.json()) == (422, problem)
+    assert head(client) == 0
+
+    # Its own district's, which that focal point sees, or the MML's.
+    own = created(client.post("/participatory-budgets", json=a_submission(sjl_osv, municipality_id=SJL)))
+    assert client.get(f"/participatory-budgets/{own['id']}", headers=tokens.headers("municipal-150132")).json()["municipality_id"] == SJL
+    assert created(client.post("/participatory-budgets", json=a_submission(sjl_osv, municipality_id="mml")))["municipality_id"] == "mml"
+
+    # One recorded before the rule (as the command did, without its check) replays as it was and is decided.
+    old = ParticipatoryBudgetSubmission(
+        osv_id=UUID(comas_osv),
+        municipality_id=VILLA_EL_SALVADOR,
+        cycle_year=2021,
+        project_title="Losa deportiva",
+        amount_requested=Decimal("3000.00"),
+        currency=Currency.PEN,
+        submitted_on=date(2021, 7, 1),
+    )
+    client.app.state.runtime.app.save(old)  # type: ignore[attr-defined]
+    decided = created(client.post(f"/participatory-budgets/{old.id}/outcome", json={"outcome": "accepted", "decided_on": "2021-11-30"}))
+    assert (decided["municipality_id"], decided["decision"]["outcome"]) == (VILLA_EL_SALVADOR, "accepted")
 
 
 def test_an_osv_submits_once_per_municipality_and_cycle(client_on: TestClient) -> None:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.api import assert_problem
 from tests.support.clients import head
+from tests.support.identity import IssuedTokens
 
 COMAS = "150110"
 SJL = "150132"
@@ -46,6 +47,20 @@ def test_an_unknown_municipality_is_not_found(registry: TestClient) -> None:
     assert_problem(registry.post("/municipalities/callao/focal-points", json={"office": OFFICE, "role": "jefe", "assigned_on": "2021-02-01"}), 404)
     assert_problem(registry.put("/municipalities/callao/accepted-documents", json={"accepted": ["DNI"], "changed_on": "2021-02-01"}), 404)
     assert head(registry) == 0
+
+
+def test_another_municipality_is_not_found_for_a_focal_point_in_the_words_of_any_record_outside_its_scope(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """Comas is a municipality of Lima: the SJL focal point is not told it is not one, nor anything that tells it from
+    an id that names none."""
+    focal_point = tokens.headers("municipal-150132")
+    assert registry.get(f"/municipalities/{SJL}", headers=focal_point).json()["id"] == SJL
+    outside = {id_: assert_problem(registry.get(f"/municipalities/{id_}", headers=focal_point), 404)["detail"] for id_ in (COMAS, "mml", "070101")}
+    assert outside[COMAS] == f"municipality '{COMAS}' was not found"
+    assert {detail.replace(f"'{id_}'", "'…'") for id_, detail in outside.items()} == {"municipality '…' was not found"}
+    # Whoever sees all of Lima is still told how to name a municipality.
+    assert "'070101' is not a municipality of Lima Metropolitana" in assert_problem(registry.get("/municipalities/070101"), 404)["detail"]
 
 
 def test_a_rotation_keeps_both_focal_points_and_a_departure_breaks_continuity(registry: TestClient) -> None:

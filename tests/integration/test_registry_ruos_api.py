@@ -11,14 +11,17 @@ import json
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, application_of, head, service_client
+from tests.support.identity import IssuedTokens
 
 COMAS = "150110"
+SJL = "150132"
 ALL_DOCUMENTS = [
     "acta_constitucion",
     "estatuto",
@@ -232,6 +235,91 @@ def test_unknown_osvs_and_applications_are_not_found(registry: TestClient) -> No
     submit(registry, osv_id)
     assert_problem(step(registry, osv_id, nobody, "observation", observed_on="2021-06-24", reasons=[{"code": "other"}]), 404)
     assert_problem(registry.get(f"/osvs/{osv_id}/ruos-applications/{nobody}"), 404)
+
+
+def test_an_osv_applies_to_its_districts_municipality_or_the_mmls_and_to_no_third_one(registry: TestClient, tokens: IssuedTokens) -> None:
+    """The municipality whose RUOS it is must see the application: its focal point and partner see their district's OSVs."""
+    comas_osv = new_osv(registry, name="Club de Madres Señor de los Milagros")
+    sjl_osv = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    written = head(registry)
+    for osv_id, elsewhere, own in ((comas_osv, SJL, COMAS), (sjl_osv, COMAS, SJL)):
+        path, body = f"/osvs/{osv_id}/ruos-applications", {"municipality_id": elsewhere, "submitted_on": "2021-10-01", "documents": ALL_DOCUMENTS}
+        problem = assert_problem(registry.post(path, json=body), 422, "municipality_id", "municipality_of_the_osv")
+        assert f"'{own}'" in problem["detail"] and "'mml'" in problem["detail"] and f"'{elsewhere}'" in problem["detail"], problem
+        dry = registry.post(path, json=body, params={"dry_run": "true"})
+        assert (dry.status_code, dry.json()) == (422, problem)
+    assert head(registry) == written
+
+    # Its own district's: that focal point records the municipality's steps, its partner hears of them.
+    focal_point, partner = tokens.headers("municipal-150132"), tokens.headers("partner-150132")
+    application_id = submit(registry, sjl_osv, municipality_id=SJL, submitted_on="2021-10-01")["application_id"]
+    observed = registry.post(
+        f"/osvs/{sjl_osv}/ruos-applications/{application_id}/observation",
+        json={"observed_on": "2021-10-08", "reasons": [{"code": "missing_document"}]},
+        headers=focal_point,
+    )
+    assert observed.status_code == 201, observed.text
+    heard = [(e["type"], e["data"].get("municipality_id")) for e in registry.get("/events", headers=partner).json()["events"]]
+    assert ("RUOSApplicationSubmitted", SJL) in heard and ("RUOSApplicationObserved", None) in heard
+    # Or the MML's, whatever its district.
+    assert submit(registry, comas_osv, municipality_id="MML", submitted_on="2021-10-01")["municipality_id"] == "mml"
+
+
+def test_an_application_recorded_to_a_third_municipality_before_the_rule_still_replays_and_takes_its_steps(
+    registry: TestClient,
+) -> None:
+    """The rule refuses new applications; history stays as it was recorded, and is applied as it always was."""
+    osv_id = new_osv(registry, name="Club de Madres Señor de los Milagros")
+    registry_app = application_of(registry)
+    osv = registry_app.get_osv(UUID(osv_id))
+    old = uuid4()
+    osv._application_submitted(  # as the command recorded it before the rule, without the command's checks
+        application_id=old,
+        municipality_id=SJL,
+        submitted_on=date(2021, 10, 1),
+        documents=ALL_DOCUMENTS,
+        missing_documents=[],
+        id_documents_flagged=False,
+        board_members_with_unaccepted_documents=None,
+        members_with_unaccepted_documents=None,
+    )
+    registry_app.save(osv)
+
+    shown = registry.get(f"/osvs/{osv_id}/ruos-applications/{old}")
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["municipality_id"], shown.json()["status"]) == (SJL, "submitted")
+    rejected = step(registry, osv_id, str(old), "rejection", rejected_on="2021-10-20", reason="not_eligible")
+    assert rejected.status_code == 201, rejected.text
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json={"municipality_id": SJL, "submitted_on": "2021-10-21"}), 422, "municipality_id", "municipality_of_the_osv")
+    again = submit(registry, osv_id, submitted_on="2021-10-21")
+    assert [a["municipality_id"] for a in (shown.json(), again)] == [SJL, COMAS]
+    history = registry.get(f"/osvs/{osv_id}/history").json()
+    assert [(e["type"], e["data"].get("municipality_id")) for e in history if e["type"] == "RUOSApplicationSubmitted"] == [
+        ("RUOSApplicationSubmitted", SJL),
+        ("RUOSApplicationSubmitted", COMAS),
+    ]
+
+
+def test_a_focal_point_told_an_application_to_the_mmls_ruos_is_not_its_to_record_reads_the_plain_not_found_words(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """An SJL OSV's application to the MML's RUOS: the SJL focal point reads it, and may not record the MML's decision;
+    the 404 does not say it is not the OSV's application, which it is."""
+    osv_id = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    application_id = submit(registry, osv_id, municipality_id="mml")["application_id"]
+    focal_point = tokens.headers("municipal-150132")
+    path = f"/osvs/{osv_id}/ruos-applications/{application_id}"
+    assert registry.get(path, headers=focal_point).json()["municipality_id"] == "mml"
+    written = head(registry)
+
+    refused = assert_problem(
+        registry.post(f"{path}/observation", json={"observed_on": "2021-06-24", "reasons": [{"code": "other"}]}, headers=focal_point), 404
+    )
+    assert refused["detail"] == f"RUOS application {application_id} was not found"
+    assert "not one of this OSV's applications" not in refused["detail"]
+    assert head(registry) == written
+    # The MML's focal point (all of Lima) and staff record it.
+    assert step(registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "other"}]).status_code == 201
 
 
 def test_each_step_out_of_order_is_a_conflict_naming_the_state(registry: TestClient) -> None:

@@ -45,6 +45,14 @@ def municipality_uuid(municipality_id: str) -> UUID:
 # Named errors -----------------------------------------------------------
 
 
+class MunicipalityNotFoundError(NotFoundError):
+    """A municipality outside the caller's scope, or an id that names none, to a caller who does not see all of Lima:
+    the plain words of any record outside its scope, which tell neither from the other."""
+
+    def __init__(self, municipality_id: str) -> None:
+        super().__init__(f"municipality '{municipality_id}' was not found")
+
+
 class FocalPointNotFoundError(NotFoundError):
     def __init__(self, focal_point_id: object) -> None:
         super().__init__(f"focal point {focal_point_id} is not recorded for this municipality")

@@ -116,6 +116,14 @@ class ApplicationNotFoundError(NotFoundError):
         super().__init__(f"RUOS application {application_id} is not one of this OSV's applications")
 
 
+class ApplicationOutOfScopeError(ApplicationNotFoundError):
+    """One of the OSV's applications, to a municipality outside the caller's scope (a district's focal point and the
+    MML's RUOS): the plain words of a record outside its scope."""
+
+    def __init__(self, application_id: object) -> None:
+        NotFoundError.__init__(self, f"RUOS application {application_id} was not found")
+
+
 class ApplicationStateError(ConflictError):
     """The application is not in a state that takes this step; the message names the state it is in."""
 
