@@ -98,11 +98,17 @@ class AlreadyDecidedError(ConflictError):
 
 
 class OSVDissolvedError(ConflictError):
-    """The OSV dissolved: no service records anything new about it."""
+    """The OSV dissolved: no service records anything new about it.
 
-    def __init__(self, dissolved_on: date) -> None:
+    With ``on`` (the fact's date, named ``dated``: funding and engagement), a
+    fact dated after ``dissolved_on``; one dated on or before it (a backlog
+    typed in from paper) is taken. The field stays ``osv_id``.
+    """
+
+    def __init__(self, dissolved_on: date, *, on: date | None = None, dated: str | None = None) -> None:
+        after = "" if on is None else f": {dated or 'the date'} {on.isoformat()} is after its dissolution"
         super().__init__(
-            f"this OSV was dissolved on {dissolved_on.isoformat()} and takes no new records",
+            f"this OSV was dissolved on {dissolved_on.isoformat()} and takes no new records{' dated after it' if on else ''}{after}",
             field="osv_id",
             rule="osv_not_dissolved",
         )

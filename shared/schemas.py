@@ -44,6 +44,9 @@ Count = Annotated[int, Field(le=MAX_COUNT)]
 MAX_ROWS = 100
 """The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""
 
+NOT_AFTER_DISSOLUTION = " Not after the OSV's dissolution (409 `osv_not_dissolved`); a fact dated on or before it is taken after it was recorded."
+"""What an OSV fact's date field says of the OSV's dissolution, in funding's and engagement's OpenAPI descriptions."""
+
 
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 """Digits 0-9 and a point: what Python's ``Decimal`` takes beyond it ("1e3", "1_000", "+100", " 100 ", "NaN", Arabic-Indic

@@ -171,7 +171,7 @@ class Engagement(ServiceApplication):
     ) -> Member:
         """:meth:`register_member`, giving the member as saved: what ``POST /members`` answers, without reading them back
         (and unsealing their personal data again)."""
-        self.osvs.require_active(osv_id)
+        self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
         member = Member.register(
             full_name=full_name,
             document_type=document_type,
@@ -195,7 +195,7 @@ class Engagement(ServiceApplication):
     @retried_on_collision
     def join_osv(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Membership:
         """Record that a registered person joined another OSV, or rejoined one."""
-        self.osvs.require_active(osv_id)
+        self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
         member = self.get_member(member_id)
         membership = member.join(osv_id, role, joined_on)
         roster = self._roster_of(osv_id)
@@ -409,7 +409,7 @@ class Engagement(ServiceApplication):
         action_items: Sequence[ActionItemDraft] = (),
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -439,7 +439,7 @@ class Engagement(ServiceApplication):
     def give_assistance(
         self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
     ) -> TechnicalAssistance:
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=given_on, dated="given_on")
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on)
         self.save(follow_up)
@@ -532,7 +532,7 @@ class Engagement(ServiceApplication):
         participants: Sequence[ParticipantGiven] = (),
     ) -> Activity:
         """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         found = self.districts.find(district, on=held_on)
         persons = [self._participant(index, given) for index, given in enumerate(participants)]
         grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
@@ -599,7 +599,7 @@ class Engagement(ServiceApplication):
         members_over_5_years_in_peru: int,
         needs: Sequence[Need] = (),
     ) -> NeedsAssessment:
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=assessed_on, dated="assessed_on")
         record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
         assessment = record.assess(
             assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today(), mapped_on=osv.mapped_on

@@ -31,7 +31,7 @@ from services.engagement.domain.members import FIRST_BIRTH_YEAR, AgeBand, Depart
 from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
 from shared.documents import DocumentType
 from shared.outputs import OutputKind
-from shared.schemas import MAX_ROWS, Command, Count, IsoDate, Text, decimal_string, decimal_text
+from shared.schemas import MAX_ROWS, NOT_AFTER_DISSOLUTION, Command, Count, IsoDate, Text, decimal_string, decimal_text
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
@@ -46,7 +46,7 @@ class MemberCreate(Command):
     )
     nationality: Annotated[str, StringConstraints(max_length=10)] = Field(description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`.")
     sex: Sex = Field(description="`F`, `M` or `X`.")
-    joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system).")
+    joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
     birth_year: Annotated[int, Field(ge=1, le=9999)] | None = Field(
         default=None, description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year."
     )
@@ -59,7 +59,7 @@ class MemberCreate(Command):
 class MembershipCreate(Command):
     osv_id: UUID = Field(description="The OSV the member joins: another one, or one they had left.")
     role: Role = Field(default=Role.MEMBER, description=ROLE_DESCRIPTION)
-    joined_on: IsoDate = Field(description="When the member joined it.")
+    joined_on: IsoDate = Field(description="When the member joined it." + NOT_AFTER_DISSOLUTION)
 
 
 class RoleChangeCreate(Command):
@@ -259,7 +259,7 @@ class ActionItemCreate(Command):
 
 
 class MeetingCreate(Command):
-    held_on: IsoDate = Field(description="When the meeting was held: not in the future.")
+    held_on: IsoDate = Field(description="When the meeting was held: not in the future." + NOT_AFTER_DISSOLUTION)
     mode: MeetingMode = Field(description="`virtual` or `in_person`.")
     attendee_member_ids: list[UUID] = Field(
         default_factory=list, max_length=MAX_ATTENDEES, description="Members who attended, each one engagement knows (never published)."
@@ -275,7 +275,7 @@ class ActionCompletionCreate(Command):
 
 
 class AssistanceCreate(Command):
-    given_on: IsoDate = Field(description="The day the assistance was given: not in the future.")
+    given_on: IsoDate = Field(description="The day the assistance was given: not in the future." + NOT_AFTER_DISSOLUTION)
     topic: AssistanceTopic = Field(description="What the assistance was about.")
     hours: Hours
     note: Notes | None = Field(default=None, description="Free note for staff; kept, never published.")
@@ -447,7 +447,7 @@ class OutputCreate(Command):
 
 class ActivityCreate(Command):
     osv_id: UUID = Field(description="The OSV that held the activity.")
-    held_on: IsoDate = Field(description="When it was held: not in the future.")
+    held_on: IsoDate = Field(description="When it was held: not in the future." + NOT_AFTER_DISSOLUTION)
     kind: ActivityKind = Field(description="What kind of activity it was.")
     district: Text = Field(description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored.")
     participants: list[ParticipantCreate] = Field(
@@ -550,7 +550,7 @@ class NeedCreate(Command):
 
 
 class NeedsAssessmentCreate(Command):
-    assessed_on: IsoDate = Field(description="When the members were asked: not in the future.")
+    assessed_on: IsoDate = Field(description="When the members were asked: not in the future." + NOT_AFTER_DISSOLUTION)
     members_assessed: Count = Field(description="How many members were asked: at least 1.")
     members_over_5_years_in_peru: Count = Field(
         description="How many of them have lived in Peru more than 5 years: 0 to members_assessed."

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from services.funding.domain.budgets import (
@@ -131,7 +130,7 @@ class Funding(ServiceApplication):
         OSV was saved meanwhile, the two saves conflict on the history's
         version in the store and the command runs again on what was saved.
         """
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=granted_on, dated="granted_on")
         history = self.support_history_of(osv_id)
         phases = self.phase_dates()
         grant = grant_support(
@@ -143,14 +142,18 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
+        """Record goods handed over on a goods grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``delivered_on``."""
         grant = self.get_grant(grant_id)
+        self.osvs.require_not_dissolved(grant.osv_id, on=delivered_on, dated="delivered_on")
         grant.deliver_goods(items, delivered_on)
         self.save(grant)
         return grant
 
     @retried_on_collision
     def disburse(self, grant_id: UUID, tranche: int, amount: Decimal, disbursed_on: date) -> Grant:
+        """Record the next tranche paid on a seed-fund grant; 409 ``osv_not_dissolved`` if its OSV dissolved before ``disbursed_on``."""
         grant = self.get_grant(grant_id)
+        self.osvs.require_not_dissolved(grant.osv_id, on=disbursed_on, dated="disbursed_on")
         grant.disburse(tranche, amount, disbursed_on)
         self.save(grant)
         return grant
@@ -210,7 +213,7 @@ class Funding(ServiceApplication):
         it names another district's: that municipality's focal point and partner would never see the submission.
         Submissions recorded before this rule stay as they were.
         """
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=submitted_on, dated="submitted_on")
         district = self.osvs.district_ubigeo(osv.district)
         municipality_id = self.municipalities.require_of_osv(municipality_id, district, "submits to the participatory budget of").id
         if ParticipatoryBudgetSubmission.id_for(osv_id, municipality_id, cycle_year) in self.repository:
@@ -325,7 +328,7 @@ class Funding(ServiceApplication):
         submitted_on: date,
     ) -> Proposal:
         round_ = self.get_round(round_id)
-        osv = self.osvs.require_active(osv_id)
+        osv = self.osvs.require_active(osv_id, on=submitted_on, dated="submitted_on")
         proposal = Proposal.submit(
             round_,
             osv_id,
@@ -378,7 +381,9 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def approve_proposal(self, proposal_id: UUID, amount: Decimal, approved_on: date) -> Proposal:
+        """Approve a scored proposal from its round's budget; 409 ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``."""
         proposal = self.get_proposal(proposal_id)
+        self.osvs.require_not_dissolved(proposal.osv_id, on=approved_on, dated="approved_on")
         round_ = self.get_round(proposal.round_id)
         proposal.approve(round_, amount, approved_on)
         self.save(round_, proposal)

@@ -33,7 +33,7 @@ from services.funding.domain.rounds import Eligibility, Round
 from services.funding.domain.scoring import Criterion
 from shared.money import Currency
 from shared.outputs import OutputKind
-from shared.schemas import MAX_COUNT, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text
+from shared.schemas import MAX_COUNT, NOT_AFTER_DISSOLUTION, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text
 
 MAX_SCORE = 1000
 """The widest a rubric's scale may be: a criterion's scores lie between 0 and this."""
@@ -81,13 +81,15 @@ class DeliveredItemCreate(Command):
 
 class GoodsDeliveryCreate(Command):
     items: list[DeliveredItemCreate] = Field(min_length=1, max_length=100, description="The goods delivered, one line per item.")
-    delivered_on: IsoDate = Field(description="When the goods were handed over; not before the grant.")
+    delivered_on: IsoDate = Field(description="When the goods were handed over; not before the grant, nor after its OSV's dissolution (409 `osv_not_dissolved`).")
 
 
 class DisbursementCreate(Command):
     tranche: int = Field(strict=True, ge=1, le=MAX_TRANCHES, description="The tranche's number: 1, 2, 3… in order.")
     amount: Money = Field(description="What was paid, a decimal string > 0 in the grant's currency.")
-    disbursed_on: IsoDate = Field(description="When it was paid; not before the grant nor the previous tranche.")
+    disbursed_on: IsoDate = Field(
+        description="When it was paid; not before the grant nor the previous tranche, nor after its OSV's dissolution (409 `osv_not_dissolved`)."
+    )
 
 
 class GrantClosingCreate(Command):
@@ -169,7 +171,7 @@ class ParticipatoryBudgetCreate(Command):
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money
     currency: Currency
-    submitted_on: IsoDate = Field(description="When the OSV submitted it; the OSV was on the RUOS by then.")
+    submitted_on: IsoDate = Field(description="When the OSV submitted it; the OSV was on the RUOS by then." + NOT_AFTER_DISSOLUTION)
 
 
 class ParticipatoryBudgetDecisionCreate(Command):
@@ -224,7 +226,7 @@ class GrantCreate(Command):
     osv_id: UUID = Field(description="An OSV that registry has mapped.")
     amount: Money
     currency: Currency
-    granted_on: IsoDate
+    granted_on: IsoDate = Field(description="When it was granted." + NOT_AFTER_DISSOLUTION)
     kind: GrantKind = Field(description="`seed_fund` (money) or `goods`.")
 
 
@@ -395,7 +397,7 @@ class PlannedOutputCreate(Command):
 
 
 class ProposalCreate(Command):
-    osv_id: UUID = Field(description="A mapped, not dissolved OSV (RUOS-registered, if the round asks for it).")
+    osv_id: UUID = Field(description="A mapped OSV, not dissolved before `submitted_on` (RUOS-registered, if the round asks for it).")
     title: Text = Field(description="The project's title; published.")
     summary: Summary = Field(description="What the project is about; kept in funding, never published.")
     requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
@@ -404,7 +406,7 @@ class ProposalCreate(Command):
     planned_outputs: list[PlannedOutputCreate] = Field(
         default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind."
     )
-    submitted_on: IsoDate = Field(description="Within the round's dates.")
+    submitted_on: IsoDate = Field(description="Within the round's dates." + NOT_AFTER_DISSOLUTION)
 
 
 class ScoreCreate(Command):
@@ -424,7 +426,7 @@ class ScoringCreate(Command):
 
 class ApprovalCreate(Command):
     amount: Money = Field(description="At most what was requested, and at most what remains of the round's budget.")
-    approved_on: IsoDate = Field(description="Not before the proposal was submitted.")
+    approved_on: IsoDate = Field(description="Not before the proposal was submitted, nor after its OSV's dissolution (409 `osv_not_dissolved`).")
 
 
 class RejectionCreate(Command):
@@ -435,7 +437,7 @@ class RejectionCreate(Command):
 class ProposalGrantCreate(Command):
     kind: GrantKind = Field(description="`seed_fund` (money) or `goods`.")
     amount: Money = Field(description="With the proposal's earlier grants, at most its approved amount.")
-    granted_on: IsoDate = Field(description="Not before the proposal was approved.")
+    granted_on: IsoDate = Field(description="Not before the proposal was approved." + NOT_AFTER_DISSOLUTION)
 
 
 class PlannedOutputPublic(BaseModel):

@@ -209,7 +209,7 @@ def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry:
 
 @osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
-    """Record that the OSV dissolved; it takes no new record afterwards (records `OSVDissolved`)."""
+    """Record that the OSV dissolved (records `OSVDissolved`); registry takes no new record of it, funding and engagement none dated after `dissolved_on`."""
     return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note))
 
 

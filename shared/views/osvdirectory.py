@@ -101,6 +101,12 @@ class OSVNotInRegistryError(RuleViolationError):
         )
 
 
+def check_not_dissolved_by(dissolved_on: date | None, on: date, dated: str) -> None:
+    """409 ``osv_not_dissolved`` for a fact dated ``on`` (field ``dated``) after ``dissolved_on``; the day itself is still the OSV's."""
+    if dissolved_on is not None and on > dissolved_on:
+        raise OSVDissolvedError(dissolved_on, on=on, dated=dated)
+
+
 class OSVDirectory(View):
     """What a service knows of OSVs; :meth:`apply` is its consumer's handler.
 
@@ -163,17 +169,38 @@ class OSVDirectory(View):
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(MergedOSV, str(osv_id))
 
-    def require_active(self, osv_id: UUID) -> ActiveOSV:
-        """The OSV, if it is mapped, not dissolved and not merged into another; else the named error (422, 409, 409)."""
+    def require_active(self, osv_id: UUID, *, on: date, dated: str) -> ActiveOSV:
+        """The OSV, if it is mapped, not merged into another and not dissolved before ``on``; else the named error (422, 409, 409).
+
+        ``on`` is the date of the fact about to be recorded, ``dated`` its field
+        (``granted_on``, ``held_on``…). A fact dated after the OSV's
+        ``dissolved_on`` is refused (409 ``osv_not_dissolved``, naming both
+        dates); one dated on or before it is taken: a dissolved OSV's backlog,
+        typed in from paper later. What is known here of a dissolution comes
+        from registry's events: it lags registry by the time they take to arrive.
+        """
         with self.engine.connect() as connection:  # one query, without the ORM's unit of work (this is on every command's path)
             row = connection.execute(self._require_active, {"osv_id": str(osv_id)}).first()
         if row is None or row.mapped_on is None:
             raise OSVNotInRegistryError(osv_id, self.service)
         if row.into_osv_id:
             raise OSVMergedError(row.into_osv_id, row.merged_on)
-        if row.dissolved_on is not None:
-            raise OSVDissolvedError(row.dissolved_on)
+        check_not_dissolved_by(row.dissolved_on, on, dated)
         return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
+
+    _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
+
+    def require_not_dissolved(self, osv_id: UUID, *, on: date, dated: str) -> None:
+        """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``).
+
+        For a fact on what the OSV already holds (a grant's tranche or goods
+        delivery): only the dissolution is checked. An OSV merged into another
+        is the same organisation, its grants go on; one not known here (its
+        events not arrived yet) is not known to be dissolved.
+        """
+        with self.engine.connect() as connection:
+            dissolved_on = connection.execute(self._dissolved_on, {"osv_id": str(osv_id)}).scalar()
+        check_not_dissolved_by(dissolved_on, on, dated)
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]

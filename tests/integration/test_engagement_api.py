@@ -37,8 +37,9 @@ def map_osv(client: TestClient, osv_id: str | None = None) -> str:
     return osv_id
 
 
-def dissolve_osv(client: TestClient, osv_id: str) -> None:
-    registry_publishes(client, "OSVDissolved", osv_id=osv_id, dissolved_on="2024-12-31", reason="inactive")
+def dissolve_osv(client: TestClient, osv_id: str, dissolved_on: str = "2024-02-29") -> None:
+    """Registry's dissolution; by default the day before the earliest joining these tests date (2024-03-01)."""
+    registry_publishes(client, "OSVDissolved", osv_id=osv_id, dissolved_on=dissolved_on, reason="inactive")
 
 
 def fund_osv(client: TestClient, osv_id: str) -> str:
@@ -341,6 +342,17 @@ def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client
     dissolve_osv(client, dissolved_osv)
     dissolved = problem_of(client.post("/members", json=a_person(osv_id=dissolved_osv)), 409)
     assert (dissolved["field"], dissolved["rule"]) == ("osv_id", "osv_not_dissolved")
+
+
+def test_a_person_who_joined_before_the_osv_dissolved_is_registered_after_it_and_one_joining_later_is_not(client: TestClient) -> None:
+    osv_id = map_osv(client)
+    dissolve_osv(client, osv_id, "2024-12-31")
+
+    member = join(client, osv_id=osv_id, joined_on="2024-03-01")
+    assert member["memberships"][0]["osv_id"] == osv_id
+    late = client.post("/members", json=a_person(osv_id=osv_id, document_number="V-20111222", joined_on="2025-01-02"))
+    assert (problem_of(late, 409)["field"], problem_of(late, 409)["rule"]) == ("osv_id", "osv_not_dissolved")
+    assert "joined_on 2025-01-02 is after" in late.json()["detail"]
 
 
 def test_a_document_already_registered_names_the_person_who_holds_it_and_never_the_number(client: TestClient) -> None:

@@ -332,6 +332,29 @@ def test_a_dissolved_osv_takes_no_new_field_work(client: TestClient, path: str) 
     assert feed(client) == []
 
 
+@pytest.mark.parametrize("path", FIELD_WORK)
+def test_field_work_dated_before_the_dissolution_is_taken_after_it_was_recorded(client: TestClient, path: str) -> None:
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    up.osv_dissolved(osv_id, "2025-03-31")  # after every date record_for gives (2025-01-20 to 2025-03-12): the paper backlog
+
+    assert record_for(client, path, osv_id).status_code == 201
+    assert len(feed(client)) == 1
+
+
+def test_an_activity_dated_after_the_dissolution_is_409_naming_both_dates_and_one_on_its_day_is_taken(client: TestClient) -> None:
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    up.osv_dissolved(osv_id, "2025-02-21")
+
+    for dry_run in ({"dry_run": "true"}, {}):
+        refused = client.post("/activities", json=an_activity(osv_id, held_on="2025-02-22"), params=dry_run)
+        problem = assert_problem(refused, 409, "osv_id", "osv_not_dissolved")
+        assert "dissolved on 2025-02-21" in problem["detail"] and "held_on 2025-02-22 is after" in problem["detail"]
+    assert feed(client) == []
+    assert created(client.post("/activities", json=an_activity(osv_id, held_on="2025-02-21")))["held_on"] == "2025-02-21"
+
+
 # Who is overdue for follow-up ----------------------------------------------
 
 

@@ -432,6 +432,48 @@ def test_a_dissolved_osv_gets_no_new_grant(client: TestClient) -> None:
     assert head(client) == 0
 
 
+def test_a_tranche_or_goods_delivery_dated_after_the_osv_dissolved_is_409_dry_run_or_not_and_stores_nothing(client: TestClient) -> None:
+    heard = registry(client)
+    osv_id = heard.osv_mapped()
+    seed = grant(client, osv_id, "seed_fund", "900.00", "2021-08-01")
+    goods = grant(client, osv_id, "goods", "500.00", "2021-08-01")
+    heard.osv_dissolved(osv_id, "2021-09-01")
+    before = head(client)
+    tranche = {"tranche": 1, "amount": "300.00", "disbursed_on": "2021-10-05"}
+    delivery = {"items": items(("kit", 2, "50.00")), "delivered_on": "2021-10-05"}
+
+    for dry_run in ({"dry_run": "true"}, {}):
+        paid = client.post(f"/grants/{seed['id']}/disbursements", json=tranche, params=dry_run)
+        problem = assert_problem(paid, 409, "osv_id", "osv_not_dissolved")
+        assert "dissolved on 2021-09-01" in problem["detail"] and "disbursed_on 2021-10-05 is after" in problem["detail"]
+        delivered = client.post(f"/grants/{goods['id']}/goods-deliveries", json=delivery, params=dry_run)
+        problem = assert_problem(delivered, 409, "osv_id", "osv_not_dissolved")
+        assert "dissolved on 2021-09-01" in problem["detail"] and "delivered_on 2021-10-05 is after" in problem["detail"]
+
+    assert head(client) == before
+    assert client.get(f"/grants/{seed['id']}").json()["disbursements"] == []
+    assert client.get(f"/grants/{goods['id']}").json()["deliveries"] == []
+    # Paid or handed over on or before the dissolution (the paper backlog): recorded.
+    created(client.post(f"/grants/{seed['id']}/disbursements", json={**tranche, "disbursed_on": "2021-09-01"}))
+    created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={**delivery, "delivered_on": "2021-08-20"}))
+
+
+def test_a_grant_dated_before_the_dissolution_is_taken_after_it_was_recorded_and_one_dated_after_is_not(client: TestClient) -> None:
+    heard = registry(client)
+    osv_id = heard.osv_mapped()
+    heard.osv_dissolved(osv_id, "2021-12-10")
+
+    assert grant(client, osv_id, "seed_fund", "900.00", "2021-06-01")["granted_on"] == "2021-06-01"
+    assert grant(client, osv_id, "goods", "100.00", "2021-12-10")["granted_on"] == "2021-12-10"  # the day itself is still the OSV's
+    before = head(client)
+    body = {"osv_id": osv_id, "amount": "100.00", "currency": "PEN", "granted_on": "2021-12-11", "kind": "goods"}
+    for dry_run in ({"dry_run": "true"}, {}):
+        problem = assert_problem(client.post("/grants", json=body, params=dry_run), 409, "osv_id", "osv_not_dissolved")
+        assert "dissolved on 2021-12-10" in problem["detail"] and "granted_on 2021-12-11 is after" in problem["detail"]
+    assert head(client) == before
+    assert [g["granted_on"] for g in client.get("/grants", params={"osv_id": osv_id}).json()] == ["2021-06-01", "2021-12-10"]
+
+
 def test_an_osv_without_grants_lists_none(client: TestClient) -> None:
     assert client.get("/grants", params={"osv_id": registry(client).osv_mapped()}).json() == []
     assert client.get("/grants", params={"osv_id": UNKNOWN}).json() == []

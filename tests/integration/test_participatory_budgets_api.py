@@ -151,7 +151,7 @@ def test_only_osvs_on_the_ruos_may_be_recorded_as_submitting(client: TestClient)
     assert "2021-08-01" in problem["detail"]
     assert_problem(client.post("/participatory-budgets", json=a_submission(UNKNOWN)), 422, "osv_id", "osv_mapped_in_registry")
     dissolved = heard.osv_registered()
-    heard.osv_dissolved(dissolved)
+    heard.osv_dissolved(dissolved, "2021-07-14")  # the day before it submitted
     assert_problem(client.post("/participatory-budgets", json=a_submission(dissolved)), 409, "osv_id", "osv_not_dissolved")
     assert head(client) == 0
 

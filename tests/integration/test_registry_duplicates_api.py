@@ -121,7 +121,7 @@ def test_two_records_of_one_osv_are_merged_keeping_both_histories_and_counting_o
     directory.apply(feed)
     assert [o.osv_id for o in directory.active()] == [survivor]
     with pytest.raises(Exception, match=survivor) as refused:
-        directory.require_active(duplicate)  # type: ignore[arg-type]
+        directory.require_active(duplicate, on=date(2021, 7, 2), dated="granted_on")  # type: ignore[arg-type]
     assert getattr(refused.value, "rule", None) == "osv_not_merged"
 
 
