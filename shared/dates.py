@@ -88,7 +88,7 @@ class DateRule:
             if day > self.latest_plan:
                 raise DateTooFarAheadError(field, day, self.latest_plan)
         elif day > self.latest_fact:
-            raise DateInFutureError(field, day, self.today)
+            raise DateInFutureError(field, day, self.today, self.latest_fact)
 
 
 def _leaf(field: str) -> str:

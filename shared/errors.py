@@ -50,12 +50,14 @@ class DateBeforeError(RuleViolationError):
 class DateInFutureError(RuleViolationError):
     """A date after today in Lima, for something that has to have happened already."""
 
-    def __init__(self, field: str, day: date, today: date) -> None:
-        super().__init__(
-            f"{field} {day.isoformat()} is after today ({today.isoformat()} in Lima): record what has happened",
-            field=field,
-            rule="not_in_future",
+    def __init__(self, field: str, day: date, today: date, latest: date | None = None) -> None:
+        """``latest``: the last day taken, when a margin past ``today`` is allowed (:class:`shared.dates.DateRule`)."""
+        limit = (
+            f"is after today ({today.isoformat()} in Lima)" if latest is None or latest <= today
+            else f"is after {latest.isoformat()} (today in Lima is {today.isoformat()}; a day's margin is taken for an entry made "
+            "past midnight or where the day has already begun)"
         )
+        super().__init__(f"{field} {day.isoformat()} {limit}: record what has happened", field=field, rule="not_in_future")
 
 
 class NotPositiveError(RuleViolationError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -36,7 +37,29 @@ def _iso_date_text(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD`.")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_LINE_BREAKS = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\t\n\r\v\f\x85\u2028\u2029 ]*")
+"""A line break or tab, with the spaces around it: one space in a one-line text."""
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs"})
+"""Unicode categories of characters no one reads: controls, format characters (right-to-left override, zero-width space,
+soft hyphen…), private-use and lone surrogates."""
+
+
+def _one_visible_line(value: str) -> str:
+    """A one-line text as people read it: its line breaks and tabs made spaces (a name typed over two lines of a phone's
+    form is one name), and refused when it holds a character no one sees (422 ``visible_text``, naming it): a
+    right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard."""
+    value = _LINE_BREAKS.sub(" ", value).strip()
+    for position, character in enumerate(value, start=1):
+        if unicodedata.category(character) in _INVISIBLE:
+            named = unicodedata.name(character, "a control character")
+            msg = f"must be visible text: character {position} is U+{ord(character):04X} ({named}), which no one sees"
+            raise PydanticCustomError("visible_text", msg)
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_visible_line)]
+"""One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; invisible
+characters are refused, 422 ``visible_text``)."""
 
 Count = Annotated[int, Field(le=MAX_COUNT)]
 """A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""

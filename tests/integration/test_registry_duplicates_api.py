@@ -219,6 +219,26 @@ def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: Tes
 
 
 @pytest.mark.parametrize(
+    ("name", "named"),
+    [("\u202eSOLEUQ ed lapicinuM", "U+202E (RIGHT-TO-LEFT OVERRIDE)"), ("Junta\u200bVecinal Los Pinos", "U+200B (ZERO WIDTH SPACE)"),
+     ("Vaso de Le\u00adche Santa Rosa", "U+00AD (SOFT HYPHEN)"), ("Olla Común\u2066 Las Flores", "U+2066 (LEFT-TO-RIGHT ISOLATE)")],
+)
+def test_a_name_holding_a_character_no_one_sees_is_refused_naming_it(registry: TestClient, name: str, named: str) -> None:
+    """Published to partners, the HXL sheet and the dashboard, a right-to-left override shows the name reversed (tester 24)."""
+    written = head(registry)
+    problem = assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "visible_text")
+    assert named in problem["errors"][0]["message"]
+    assert head(registry) == written
+
+
+def test_a_name_typed_over_two_lines_is_one_name_with_a_space(registry: TestClient) -> None:
+    """A promoter's phone wraps a long name, or Enter slips in: the name is one line, as the feeds and exports show it."""
+    osv = registry.post("/osvs", json={"name": "Junta Vecinal\nLos Pinos\t de Zárate", "district": "SJL", "mapped_on": "2021-03-15"})
+    assert osv.status_code == 201, osv.text
+    assert osv.json()["name"] == "Junta Vecinal Los Pinos de Zárate"
+
+
+@pytest.mark.parametrize(
     ("first", "again"),
     [
         ("Comedor Popular N.º 1", "Comedor Popular 1"),

@@ -37,7 +37,7 @@ def test_an_ruos_number_taken_by_one_osv_is_refused_to_another_across_processes(
     one.register_in_ruos(first, "RUOS-COMAS-2021-017", date(2021, 7, 12))
     head = other.log_head()
 
-    application = other.submit_ruos_application(second, "150110", date(2021, 6, 14), ALL)
+    application = other.submit_ruos_application(second, "150117", date(2021, 6, 14), ALL)  # Los Olivos: its district
     with pytest.raises(RUOSNumberTakenError) as refused:
         other.register_ruos_application(second, application.application_id, date(2021, 7, 12), " ruos-comas-2021-017 ")
     assert (refused.value.field, refused.value.rule) == ("ruos_number", "ruos_number_unique")

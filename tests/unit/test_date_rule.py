@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+import pytest
+
 from shared.dates import DateRule, check_dates, dates_in
+from shared.errors import DateInFutureError
 
 
 def test_the_dates_a_command_carries_are_found_by_their_field_names() -> None:
@@ -19,3 +22,14 @@ def test_a_moment_is_not_taken_for_a_facts_date() -> None:
 
     assert list(dates_in({"cut": signed_at, "set_at": signed_at}, "command")) == []
     check_dates(rule, {"cut": signed_at, "signed_on": date(2022, 1, 5)})  # the moment does not trip the rule
+
+
+def test_a_fact_dated_past_the_margin_is_refused_in_words_that_say_where_the_margin_ends() -> None:
+    """Tomorrow in Lima is taken (an entry made past midnight); the day after is not, and the refusal says tomorrow is the
+    last day taken: it said "after today", which tomorrow also is (tester 24)."""
+    rule = DateRule(today=date(2026, 12, 1))
+    rule.check(date(2026, 12, 2), "joined_on")
+    with pytest.raises(DateInFutureError) as refused:
+        rule.check(date(2026, 12, 3), "joined_on")
+    assert (refused.value.field, refused.value.rule) == ("joined_on", "not_in_future")
+    assert refused.value.message.startswith("joined_on 2026-12-03 is after 2026-12-02 (today in Lima is 2026-12-01;")
