@@ -205,8 +205,11 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def change_role(self, member_id: UUID, membership_id: UUID, role: Role, changed_on: date) -> Membership:
+        """The member's new role in one membership from ``changed_on``; 409 ``osv_not_dissolved`` when dated after the OSV's
+        dissolution (a dissolved OSV elects no one)."""
         member = self.get_member(member_id)
         membership = member.change_role(membership_id, role, changed_on)
+        self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
         roster = self._roster_of(membership.osv_id)
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
@@ -231,9 +234,12 @@ class Engagement(ServiceApplication):
 
     @retried_on_collision
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
+        """The member takes part in the project a grant funded from ``enrolled_on``; 409 ``osv_not_dissolved`` when dated
+        after the OSV's dissolution."""
         grant = self.grants.require(grant_id)
         member = self.get_member(member_id)
         participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
+        self.osvs.require_not_dissolved(UUID(grant.osv_id), on=enrolled_on, dated="enrolled_on")
         self.save(member)
         return participation
 

@@ -355,6 +355,28 @@ def test_a_person_who_joined_before_the_osv_dissolved_is_registered_after_it_and
     assert "joined_on 2025-01-02 is after" in late.json()["detail"]
 
 
+def test_after_the_osv_dissolved_no_one_takes_a_new_role_or_joins_its_project_but_earlier_ones_are_recorded(client: TestClient) -> None:
+    """A dissolved OSV elects no board member and enrols no one in its project after its dissolution; a paper backlog of
+    what happened before it is still entered (tester 24's follow-up)."""
+    member = join(client)
+    membership = member["memberships"][0]["membership_id"]
+    grant_id = fund_osv(client, OSV_ID)
+    dissolve_osv(client, OSV_ID, "2024-06-30")
+    role = f"/members/{member['id']}/memberships/{membership}/role"
+    participations = f"/members/{member['id']}/participations"
+
+    late_role = client.post(role, json={"role": "board_member", "changed_on": "2024-07-01"})
+    assert (problem_of(late_role, 409)["field"], problem_of(late_role, 409)["rule"]) == ("osv_id", "osv_not_dissolved")
+    late_enrolment = client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-07-01"})
+    assert problem_of(late_enrolment, 409)["rule"] == "osv_not_dissolved"
+    assert "enrolled_on 2024-07-01 is after" in late_enrolment.json()["detail"]
+
+    changed = client.post(role, json={"role": "board_member", "changed_on": "2024-06-30"})
+    assert changed.status_code == 200, changed.text
+    assert [r["since"] for r in changed.json()["roles"]][-1] == "2024-06-30"  # the refused change left nothing behind
+    assert client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-05-01"}).status_code == 201
+
+
 def test_a_document_already_registered_names_the_person_who_holds_it_and_never_the_number(client: TestClient) -> None:
     first = join(client, document_type="CEDULA_VE", document_number="V-18765432")
 
