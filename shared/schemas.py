@@ -6,7 +6,8 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.clock import LIMA
-from shared.errors import MAX_COUNT
+from shared.errors import MAX_COUNT, RuleViolationError
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -60,6 +61,23 @@ def _one_visible_line(value: str) -> str:
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_visible_line)]
 """One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; invisible
 characters are refused, 422 ``visible_text``)."""
+
+def domain_rule(check: Callable[[Any], object]) -> AfterValidator:
+    """A field checked by the domain's own pure rule (``check`` raises a :class:`~shared.errors.RuleViolationError`)
+    while the request is read, so that one 422 lists it with every other field's problem instead of after them; the value
+    is left as given (the domain checks and normalises it again). None is not checked."""
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            check(value)
+        except RuleViolationError as error:
+            raise PydanticCustomError(error.rule or "invalid", error.message.replace("{", "{{").replace("}", "}}")) from None
+        return value
+
+    return AfterValidator(run)
+
 
 Count = Annotated[int, Field(le=MAX_COUNT)]
 """A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""

@@ -27,13 +27,31 @@ from services.engagement.domain.followup import (
     MeetingTopic,
     TechnicalAssistance,
 )
-from services.engagement.domain.members import FIRST_BIRTH_YEAR, AgeBand, DepartureReason, Member, Membership, Participation, Role, Sex
+from services.engagement.domain.members import (
+    FIRST_BIRTH_YEAR,
+    AgeBand,
+    DepartureReason,
+    Member,
+    Membership,
+    Participation,
+    Role,
+    Sex,
+    check_birth_year,
+    nationality_of,
+    normalise_phone,
+)
 from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
 from shared.documents import DocumentType
 from shared.outputs import OutputKind
-from shared.schemas import MAX_ROWS, NOT_AFTER_DISSOLUTION, Command, Count, IsoDate, Text, decimal_string, decimal_text
+from shared.clock import today_in_lima
+from shared.schemas import MAX_ROWS, NOT_AFTER_DISSOLUTION, Command, Count, IsoDate, Text, decimal_string, decimal_text, domain_rule
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
+
+
+def _plausible_birth_year(year: int) -> None:
+    """The range of :func:`check_birth_year` (this year in Lima at most); the domain checks it against ``joined_on`` too."""
+    check_birth_year(year, date.max, today_in_lima())
 
 
 class MemberCreate(Command):
@@ -44,15 +62,20 @@ class MemberCreate(Command):
         default=None,
         description="The document's number; spaces and case are ignored. Absent or empty with `NINGUNO`.",
     )
-    nationality: Annotated[str, StringConstraints(max_length=10)] = Field(description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`.")
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
+    )
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
-    birth_year: Annotated[int, Field(ge=1, le=9999)] | None = Field(
-        default=None, description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year."
+    birth_year: Annotated[int, Field(ge=1, le=9999), domain_rule(_plausible_birth_year)] | None = Field(
+        default=None,
+        description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), "
+        "not after the year of `joined_on`.",
     )
     role: Role = Field(default=Role.MEMBER, description=f"The role they take in the OSV: {ROLE_DESCRIPTION}")
-    phone: Annotated[str, StringConstraints(max_length=30)] | None = Field(
-        default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after +."
+    phone: Annotated[str, StringConstraints(max_length=30), domain_rule(normalise_phone)] | None = Field(
+        default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after + "
+        "(422 `phone_6_to_15_digits`; spaces, dots, hyphens and brackets are ignored)."
     )
 
 

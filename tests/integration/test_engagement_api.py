@@ -184,6 +184,20 @@ def test_a_join_that_breaks_a_rule_is_refused_naming_the_field(
         assert error["rule"] == rule
 
 
+def test_a_row_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    """A promoter's Kobo row with a Peruvian-style date, letters for a phone, a misread birth year and a country's name:
+    one refusal names all four, so the row is fixed in one round (it took four: tester 24)."""
+    head = client.get("/events").json()["head"]
+    response = client.post("/members", json=a_person(joined_on="03/08/2021", phone="abc-xyz", birth_year=1850, nationality="Venezuela"))
+
+    assert response.status_code == 422
+    assert {(e["field"], e["rule"]) for e in response.json()["errors"]} >= {
+        ("phone", "phone_6_to_15_digits"), ("birth_year", "birth_year_range"), ("nationality", "iso_3166_alpha_2"),
+    }
+    assert "joined_on" in [e["field"] for e in response.json()["errors"]]
+    assert client.get("/events").json()["head"] == head
+
+
 def test_malformed_json_is_refused_as_a_whole(client: TestClient) -> None:
     response = client.post("/members", content=b'{"full_name": "Yusmary', headers={"content-type": "application/json"})
 
