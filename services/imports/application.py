@@ -23,8 +23,10 @@ answers' retention): it counts as already there, and nothing is recorded
 twice. So does a key another account used (422 ``idempotency_key_reused``):
 the services never replay one caller's answer to another, and a row's key
 names its Kobo submission, so the webhook (its own client) or a colleague
-recorded it. Like a key past its retention, the row is not compared with
-what was recorded then.
+recorded it, or an earlier version of the row (corrected in Kobo since)
+was: the service cannot say which, so the row comes with a note
+(``recorded_otherwise``, in the report and the summary) that a correction,
+if there was one, was not applied.
 
 The residual risk of step 3: between a row's dry run and its last command,
 someone else's command may change what the services hold (the OSV
@@ -117,8 +119,13 @@ class Answer:
         return (
             (200 <= self.status < 300 and self.replayed)
             or (self.status == 409 and self.rule == COMPLETED_RULE)
-            or (self.status == 422 and self.rule == KEY_REUSED_RULE)
+            or self.recorded_otherwise
         )
+
+    @property
+    def recorded_otherwise(self) -> bool:
+        """Carried out under its key by another account, or from another version of the row: the service cannot say which."""
+        return self.status == 422 and self.rule == KEY_REUSED_RULE
 
 
 class Services:
@@ -218,14 +225,31 @@ class Summary:
 
     def line(self) -> str:
         created = "would be created" if self.dry_run else "created"
+        noted = sum(1 for r in self.results if r.outcome is Outcome.ALREADY_THERE and r.problems)
         parts = [
             f"{self.count(Outcome.CREATED)} {created}",
-            f"{self.count(Outcome.ALREADY_THERE)} already there",
+            f"{self.count(Outcome.ALREADY_THERE)} already there" + (f" ({noted} recorded otherwise: see the report)" if noted else ""),
             f"{self.count(Outcome.REFUSED)} refused",
         ]
         if self.count(Outcome.PARTIAL):
             parts.append(f"{self.count(Outcome.PARTIAL)} partial")
         return ", ".join(parts)
+
+
+RECORDED_OTHERWISE_RULE = "recorded_otherwise"
+
+
+def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
+    """A note on a row already there whose key was used by another account or for another version of the row: if it was
+    corrected in Kobo since, the correction was not applied, and the person importing must know it (never silent)."""
+    if not any(answer.recorded_otherwise for answer in answers):
+        return []
+    return [Problem(
+        row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
+        "this submission was recorded before, by another account (the Kobo webhook, a colleague) or from an earlier version "
+        "of this row: it is not recorded again. If the row was corrected in Kobo since, the correction was not applied: "
+        "make it in the service itself (its own command, e.g. PATCH /osvs/{id})",
+    )]
 
 
 def problems_of(command: Command, answer: Answer) -> list[Problem]:
@@ -393,7 +417,7 @@ class Importer:
         if problems:
             return RowResult(row, Outcome.REFUSED, problems)
         if len(before) == len(row.commands):
-            return RowResult(row, Outcome.ALREADY_THERE)
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, (answer for _, answer in checks)))
         if dry_run:
             return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
@@ -452,7 +476,7 @@ class Importer:
         if seen is not None and osv is not None:
             seen.osvs[osv[0]] = command.where
         if answer.carried_out_before:
-            return RowResult(row, Outcome.ALREADY_THERE)
+            return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
 
 

@@ -296,10 +296,34 @@ def test_rows_another_account_recorded_are_already_there_not_refused(
     assert "2 created, 0 already there, 0 refused" in capsys.readouterr().out
     for account in ("staff", "lead"):
         assert osv_import(["--dry-run", str(mapping), *urls, "--token", tokens[account]]) == 0
-        assert "0 would be created, 2 already there, 0 refused" in capsys.readouterr().out
+        assert "0 would be created, 2 already there (2 recorded otherwise: see the report), 0 refused" in capsys.readouterr().out
         assert osv_import([str(mapping), *urls, "--token", tokens[account]]) == 0
-        assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+        assert "0 created, 2 already there (2 recorded otherwise: see the report), 0 refused" in capsys.readouterr().out
+        notes = report_rows(tmp_path / "mapeo.import-report.xlsx")
+        assert [(n[1], n[4]) for n in notes] == [(2, "recorded_otherwise"), (3, "recorded_otherwise")]
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
+
+    # The same account's own file, imported again unchanged: plainly already there, no note.
+    assert osv_import([str(mapping), *urls, "--token", tokens["osv-imports"]]) == 0
+    assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+
+
+def test_a_row_corrected_in_kobo_after_its_import_is_never_dropped_without_a_word(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The promoter fixes the mapping date of a submission already imported (Kobo keeps its _uuid); the coordinator
+    imports the export again. The import records nothing twice and cannot apply the change: it says so (tester 24b)."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    first = Answers({"nombre": "Club de Madres Virgen de la Candelaria", "distrito": "150132", "fecha_mapeo": "2021-03-16"})
+    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [first])), *connection]) == 0
+    capsys.readouterr()
+    corrected = Answers({**first.values, "fecha_mapeo": "2021-03-06"}, uuid=first.uuid)
+    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [corrected])), *connection]) == 0
+    out = capsys.readouterr().out
+    assert "0 created, 1 already there (1 recorded otherwise: see the report), 0 refused" in out
+    assert "[recorded_otherwise]" in out and "the correction was not applied" in out
+    assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 1
 
 
 def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_distinct(
@@ -339,9 +363,10 @@ def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_d
     assert [e["data"]["name"] for e in mapped] == ["Comedor Popular Santa Rosa"] * 2
     assert mapped[1]["data"]["distinct_from"] == [first]  # the decision is on record, for the auditor
 
-    for again in ([], ["--distinct", f"3={first}"]):  # next month's import of the same file, with the option or without
-        assert osv_import([str(mapping), *connection, *again]) == 0
-        assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+    assert osv_import([str(mapping), *connection, "--distinct", f"3={first}"]) == 0  # next month's import of the same file
+    assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+    assert osv_import([str(mapping), *connection]) == 0  # without the option: row 3 was recorded with it, and says so
+    assert "0 created, 2 already there (1 recorded otherwise: see the report), 0 refused" in capsys.readouterr().out
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
 
 
