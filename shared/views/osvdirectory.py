@@ -189,18 +189,24 @@ class OSVDirectory(View):
         return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
+    _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
 
     def require_not_dissolved(self, osv_id: UUID, *, on: date, dated: str) -> None:
         """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``).
 
         For a fact on what the OSV already holds (a grant's tranche or goods
         delivery): only the dissolution is checked. An OSV merged into another
-        is the same organisation, its grants go on; one not known here (its
-        events not arrived yet) is not known to be dissolved.
+        is the same organisation, its grants go on until the one it was merged
+        into (followed to the last, as merges chain) dissolves; one not known
+        here (its events not arrived yet) is not known to be dissolved.
         """
+        seen: set[str] = set()
+        current: str | None = str(osv_id)
         with self.engine.connect() as connection:
-            dissolved_on = connection.execute(self._dissolved_on, {"osv_id": str(osv_id)}).scalar()
-        check_not_dissolved_by(dissolved_on, on, dated)
+            while current is not None and current not in seen:  # a merge never loops; the set makes sure
+                seen.add(current)
+                check_not_dissolved_by(connection.execute(self._dissolved_on, {"osv_id": current}).scalar(), on, dated)
+                current = connection.execute(self._into, {"osv_id": current}).scalar()
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]

@@ -458,6 +458,27 @@ def test_a_tranche_or_goods_delivery_dated_after_the_osv_dissolved_is_409_dry_ru
     created(client.post(f"/grants/{goods['id']}/goods-deliveries", json={**delivery, "delivered_on": "2021-08-20"}))
 
 
+def test_the_grants_of_a_record_merged_into_another_stop_when_that_one_dissolves(client: TestClient) -> None:
+    """A grant given to a second record of an OSV goes on after the merge (the same organisation), and stops, like the
+    survivor's own, once the survivor dissolves: merges chain, so the last survivor's dissolution counts (tester 24b)."""
+    heard = registry(client)
+    duplicate, middle, survivor = heard.osv_mapped(), heard.osv_mapped(), heard.osv_mapped()
+    seed = grant(client, duplicate, "seed_fund", "900.00", "2021-06-01")
+    goods = grant(client, duplicate, "goods", "500.00", "2021-06-01")
+    heard.osv_merged(duplicate, middle, "2021-07-01")
+    heard.osv_merged(middle, survivor, "2021-07-15")
+    created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 1, "amount": "300.00", "disbursed_on": "2021-08-01"}))
+    heard.osv_dissolved(survivor, "2021-09-01")
+    before = head(client)
+
+    late = client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "300.00", "disbursed_on": "2021-10-05"})
+    assert "dissolved on 2021-09-01" in assert_problem(late, 409, "osv_id", "osv_not_dissolved")["detail"]
+    delivered = client.post(f"/grants/{goods['id']}/goods-deliveries", json={"items": items(("kit", 2, "50.00")), "delivered_on": "2021-10-05"})
+    assert_problem(delivered, 409, "osv_id", "osv_not_dissolved")
+    assert head(client) == before
+    created(client.post(f"/grants/{seed['id']}/disbursements", json={"tranche": 2, "amount": "300.00", "disbursed_on": "2021-08-20"}))
+
+
 def test_a_grant_dated_before_the_dissolution_is_taken_after_it_was_recorded_and_one_dated_after_is_not(client: TestClient) -> None:
     heard = registry(client)
     osv_id = heard.osv_mapped()

@@ -75,6 +75,11 @@ class Upstream:
         on = dissolved_on or self.dissolved_on
         self._hear_registry("OSVDissolved", {"osv_id": osv_id, "dissolved_on": on, "reason": "members_emigrated", "occurred_on": on})
 
+    def osv_merged(self, duplicate_id: str, into_osv_id: str, merged_on: str = "2021-07-01") -> None:
+        """Registry found ``duplicate_id`` a second record of ``into_osv_id`` and merged it there."""
+        data = {"osv_id": duplicate_id, "into_osv_id": into_osv_id, "merged_on": merged_on, "occurred_on": merged_on}
+        self._hear_registry("OSVMerged", data)
+
     def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01") -> str:
         grant_id = str(uuid4())
         data = {
