@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Annotated, Any
 
+import regex
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,7 +20,6 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
-
 from pydantic_core import PydanticCustomError
 
 from shared.clock import LIMA
@@ -40,25 +40,37 @@ def _iso_date_text(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD`.")]
 _LINE_BREAKS = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\t\n\r\v\f\x85\u2028\u2029 ]*")
 """A line break or tab, with the spaces around it: one space in a one-line text."""
-_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs"})
-"""Unicode categories of characters no one reads: controls, format characters (right-to-left override, zero-width space,
-soft hyphen…), private-use and lone surrogates."""
+_INVISIBLE = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]")
+"""Characters no one reads: controls, format characters (right-to-left override, zero-width space, soft hyphen…),
+private-use, lone surrogates, and Unicode's default-ignorable code points (the combining grapheme joiner, Hangul fillers,
+variation selectors), which show as nothing, or as the letter before them, and let a name pass for another."""
+_EMOJI_JOINERS = regex.compile(r"[\u200d\ufe00-\ufe0f\U000e0020-\U000e007f]")
+"""What joins an emoji sequence (a zero-width joiner, a variation selector, a tag flag's tags): visible as the emoji."""
+_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]|[0-9#*]\ufe0f?\u20e3")
 
 
 def _one_visible_line(value: str) -> str:
     """A one-line text as people read it: its line breaks and tabs made spaces (a name typed over two lines of a phone's
     form is one name), and refused when it holds a character no one sees (422 ``visible_text``, naming it): a
-    right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard."""
+    right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard, and a
+    combining grapheme joiner after each letter passes a name off as another one. Emoji are visible: the joiners inside
+    one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken."""
     value = _LINE_BREAKS.sub(" ", value).strip()
-    for position, character in enumerate(value, start=1):
-        if unicodedata.category(character) in _INVISIBLE:
-            named = unicodedata.name(character, "a control character")
-            msg = f"must be visible text: character {position} is U+{ord(character):04X} ({named}), which no one sees"
-            raise PydanticCustomError("visible_text", msg)
+    for cluster in regex.finditer(r"\X", value):
+        text = cluster.group()
+        for offset, character in enumerate(text):
+            if _INVISIBLE.match(character) and not (_EMOJI_JOINERS.match(character) and _EMOJI.match(text)):
+                named = unicodedata.name(character, "a control character")
+                position = cluster.start() + offset + 1
+                msg = f"must be visible text: character {position} is U+{ord(character):04X} ({named}), which no one sees"
+                raise PydanticCustomError("visible_text", msg)
     return value
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_visible_line)]
+one_visible_line = AfterValidator(_one_visible_line)
+"""The rule of :data:`Text` for another one-line type (a number, an item's name): line breaks made spaces, 422 ``visible_text``."""
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), one_visible_line]
 """One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; invisible
 characters are refused, 422 ``visible_text``)."""
 

@@ -33,7 +33,7 @@ from services.funding.domain.rounds import Eligibility, Round
 from services.funding.domain.scoring import Criterion
 from shared.money import Currency
 from shared.outputs import OutputKind
-from shared.schemas import MAX_COUNT, NOT_AFTER_DISSOLUTION, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text
+from shared.schemas import MAX_COUNT, NOT_AFTER_DISSOLUTION, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text, one_visible_line
 
 MAX_SCORE = 1000
 """The widest a rubric's scale may be: a criterion's scores lie between 0 and this."""
@@ -64,7 +64,7 @@ class PhasePublic(BaseModel):
 
 # Goods deliveries, disbursements, closing ------------------------------------
 
-ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), one_visible_line]
 ReportReference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/#-]*$")
 ]

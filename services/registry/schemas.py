@@ -23,9 +23,10 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Text
+from shared.schemas import Command, IsoDate, Text, one_visible_line
 
-Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
+"""A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 

@@ -8,6 +8,7 @@ its alerts.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -23,7 +24,7 @@ from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, render
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
-from services.reporting.signin import DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
+from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
 from services.reporting.translations import Language
 from shared import dryrun
 from shared.asyncapi import document_for
@@ -257,20 +258,26 @@ SIGNED_OUT_PAGE = (
     '<p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p>{note}</html>'
 )
 PROVIDER_SESSION_OPEN = (
-    '<p id="provider-session-open">No se pudo cerrar la sesión del proveedor de identidad: '
-    "cierre el navegador antes de dejar este equipo a otra persona.</p>"
+    '<p id="provider-session-open">La sesión del proveedor de identidad puede seguir abierta: '
+    "cierre el navegador antes de dejar este equipo a otra persona.{link}</p>"
 )
+END_PROVIDER_SESSION = ' <a id="end-provider-session" href="{url}">Cerrar también la sesión del proveedor</a>.'
 
 
 @dashboard.get("/dashboard/sign-out", include_in_schema=False, response_model=None)
 def sign_out(request: Request) -> Response:
-    """Close the dashboard's session, then the provider's own (OIDC RP-Initiated Logout), which sends the browser
-    back to ``/dashboard/signed-out``. A provider that cannot be reached, or has no ``end_session_endpoint``: the
-    page says its session may still be open."""
+    """Close the dashboard's session, then the provider's own (OIDC RP-Initiated Logout, with the session's ID token
+    as ``id_token_hint``), which sends the browser back to ``/dashboard/signed-out``.
+
+    Without the ID token (a session opened before the dashboard kept it, a cookie the browser dropped, a second
+    sign-out) the provider would ask whether to log out, with staying the default: the page says instead that its
+    session may still be open, with a link to end it. So it does when the provider cannot be reached.
+    """
     end = sign_in_of(request).end(request)
-    if end is None:
-        return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note=PROVIDER_SESSION_OPEN)))
-    return signed_out(RedirectResponse(end, status_code=303))
+    if end is not None and request.cookies.get(ID_TOKEN_COOKIE):
+        return signed_out(RedirectResponse(end, status_code=303))
+    link = END_PROVIDER_SESSION.format(url=html.escape(end, quote=True)) if end is not None else ""
+    return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note=PROVIDER_SESSION_OPEN.format(link=link))))
 
 
 @dashboard.get("/dashboard/signed-out", include_in_schema=False)

@@ -354,6 +354,7 @@ def test_a_grant_is_closed_once_and_not_before_what_was_recorded_on_it(client: T
         ({"items": items(("", 1, "10.00")), "delivered_on": "2021-11-01"}, "items.0.item"),
         ({"items": items(("kit", 1, "10.00"))}, "delivered_on"),
         ({"items": items(("kit", 1, "10.00")), "delivered_on": "2021-11-01", "note": "para la Sra. Ana"}, "note"),
+        ({"items": items(("kit de \u202epintura", 1, "10.00")), "delivered_on": "2021-11-01"}, "items.0.item"),
     ],
 )
 def test_a_bad_delivery_is_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:

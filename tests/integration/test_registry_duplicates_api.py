@@ -221,7 +221,9 @@ def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: Tes
 @pytest.mark.parametrize(
     ("name", "named"),
     [("\u202eSOLEUQ ed lapicinuM", "U+202E (RIGHT-TO-LEFT OVERRIDE)"), ("Junta\u200bVecinal Los Pinos", "U+200B (ZERO WIDTH SPACE)"),
-     ("Vaso de Le\u00adche Santa Rosa", "U+00AD (SOFT HYPHEN)"), ("Olla Común\u2066 Las Flores", "U+2066 (LEFT-TO-RIGHT ISOLATE)")],
+     ("Vaso de Le\u00adche Santa Rosa", "U+00AD (SOFT HYPHEN)"), ("Olla Común\u2066 Las Flores", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+     ("\u3164\u3164\u3164", "U+3164 (HANGUL FILLER)"), ("Come\u034fdor Popular", "U+034F (COMBINING GRAPHEME JOINER)"),
+     ("Come\ufe0fdor Popular", "U+FE0F (VARIATION SELECTOR-16)")],
 )
 def test_a_name_holding_a_character_no_one_sees_is_refused_naming_it(registry: TestClient, name: str, named: str) -> None:
     """Published to partners, the HXL sheet and the dashboard, a right-to-left override shows the name reversed (tester 24)."""
@@ -229,6 +231,29 @@ def test_a_name_holding_a_character_no_one_sees_is_refused_naming_it(registry: T
     problem = assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "visible_text")
     assert named in problem["errors"][0]["message"]
     assert head(registry) == written
+
+
+def test_a_name_passed_off_as_another_with_a_joiner_after_every_letter_is_refused_not_mapped_twice(registry: TestClient) -> None:
+    """U+034F shows as nothing: the name looks the same as one mapped, and evaded the duplicate check (tester 24b)."""
+    mapped(registry, "Comedor Popular Santa Rosa de Bayóvar")
+    lookalike = "".join(f"{letter}\u034f" for letter in "Comedor Popular Santa Rosa de Bayóvar")
+    assert_problem(registry.post("/osvs", json={"name": lookalike, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "visible_text")
+
+
+@pytest.mark.parametrize("name", ["Colectivo 🏳️‍🌈 Diversidad", "Mujeres 👩🏽‍🍳 Cocineras", "Mamás Unidas 👩‍👧‍👦", "Vecinos 🇻🇪🇵🇪 ❤️ 1️⃣"])
+def test_a_name_with_emoji_is_mapped_as_typed(registry: TestClient, name: str) -> None:
+    """The joiners inside one emoji are part of it, and visible as it (a phone's Kobo form offers emoji)."""
+    osv = registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"})
+    assert osv.status_code == 201, osv.text
+    assert osv.json()["name"] == name
+
+
+def test_a_ruos_number_holding_a_character_no_one_sees_is_refused(registry: TestClient) -> None:
+    osv = mapped(registry, "Club de Madres Virgen de Fátima")
+    body = {"registered_on": "2021-05-01", "ruos_number": "RUOS-\u202e1202-SJL", "resolution_number": "RES-045"}
+    assert_problem(registry.post(f"/osvs/{osv}/ruos-registration", json=body), 422, "ruos_number", "visible_text")
+    body = {"registered_on": "2021-05-01", "ruos_number": "RUOS-2021-SJL-017", "resolution_number": "RES\u200b-045"}
+    assert_problem(registry.post(f"/osvs/{osv}/ruos-registration", json=body), 422, "resolution_number", "visible_text")
 
 
 def test_a_name_typed_over_two_lines_is_one_name_with_a_space(registry: TestClient) -> None:

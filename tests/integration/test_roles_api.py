@@ -366,6 +366,22 @@ def test_signing_out_forgets_the_dashboards_session_and_sends_the_browser_to_end
     assert sorted(cookie.split("=")[0] for cookie in forgotten) == ["osv_dashboard_id_token", "osv_dashboard_session"]
 
 
+def test_signing_out_of_a_session_without_its_id_token_says_the_providers_may_be_open_with_a_link_to_end_it(
+    system: dict[str, TestClient], identity_provider: Any
+) -> None:
+    """A session opened before the dashboard kept the ID token (or a second sign-out): without the hint the provider
+    would ask whether to log out, staying the default, and the next person would be signed in (tester 24b)."""
+    reporting = system["reporting"]
+    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+    out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+
+    assert out.status_code == 200
+    assert 'id="signed-out"' in out.text and 'id="provider-session-open"' in out.text
+    end_session = httpx.get(identity_provider.discovery_url).json()["end_session_endpoint"]
+    assert f'id="end-provider-session" href="{end_session}?client_id=osv-dashboard&amp;post_logout_redirect_uri=' in out.text
+    assert any(cookie.startswith("osv_dashboard_session=") and "max-age=0" in cookie.lower() for cookie in out.headers.get_list("set-cookie"))
+
+
 def test_signing_out_while_the_provider_cannot_be_reached_still_closes_the_session_and_says_the_providers_may_be_open(
     tmp_path: Path,
 ) -> None:
