@@ -56,6 +56,7 @@ from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
+from services.engagement.views.grants import NotAProjectError
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
@@ -235,8 +236,10 @@ class Engagement(ServiceApplication):
     @retried_on_collision
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         """The member takes part in the project a grant funded from ``enrolled_on``; 409 ``osv_not_dissolved`` when dated
-        after the OSV's dissolution."""
+        after the OSV's dissolution; 422 ``seed_funded_project`` for a goods grant (goods support the OSV, not a project)."""
         grant = self.grants.require(grant_id)
+        if grant.kind != "seed_fund":
+            raise NotAProjectError(grant_id)
         member = self.get_member(member_id)
         participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
         self.osvs.require_not_dissolved(UUID(grant.osv_id), on=enrolled_on, dated="enrolled_on")

@@ -208,10 +208,15 @@ def style() -> Response:
 
 @dashboard.get("/alerts", tags=["dashboard"], response_model=AlertsPublic)
 def get_alerts(
-    reporting: ReportingDep, scope: Figures, days: DaysQuery = OVERDUE_AFTER_DAYS, within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS
+    reporting: ReportingDep,
+    scope: Figures,
+    days: DaysQuery = OVERDUE_AFTER_DAYS,
+    within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
+    as_of: AsOf = None,
 ) -> AlertsPublic:
-    """Follow-up alerts as of today: OSVs not met, board terms ending, municipalities without a focal point."""
-    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope))
+    """Follow-up alerts as of today (or, with `as_of`, from the facts recorded by then, counted to that moment's day in
+    Lima, as the dashboard's cut does): OSVs not met, board terms ending, municipalities without a focal point."""
+    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of))
 
 
 def dashboard_viewer(request: Request) -> Caller | None:

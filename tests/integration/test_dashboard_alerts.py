@@ -52,6 +52,20 @@ def test_the_alerts_list_who_to_meet_which_board_to_renew_and_where_a_focal_poin
     assert tighter["board_terms"] == []
 
 
+def test_the_alerts_answer_as_of_a_moment_as_the_dashboards_cut_does(client: TestClient) -> None:
+    """README lists /alerts among the reports that take ``as_of``, and the dashboard cuts its alerts: the API refused it."""
+    today = today_in_lima()
+    a_programme_year(ReportingFeed(client.app.state.runtime.app.readmodel, today))  # type: ignore[attr-defined]
+    now = client.get("/alerts").json()
+    assert now["overdue_meetings"]
+
+    before = client.get("/alerts", params={"as_of": "2021-01-01T12:00:00-05:00"})
+    assert before.status_code == 200, before.text
+    assert (before.json()["today"], before.json()["overdue_meetings"], before.json()["board_terms"]) == ("2021-01-01", [], [])
+    future = client.get("/alerts", params={"as_of": "2999-01-01T00:00:00Z"})
+    assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "as_of")
+
+
 def test_alert_limits_out_of_range_are_refused_naming_the_field(client: TestClient) -> None:
     response = client.get("/alerts?within_days=-1")
     assert response.status_code == 422

@@ -42,14 +42,14 @@ def dissolve_osv(client: TestClient, osv_id: str, dissolved_on: str = "2024-02-2
     registry_publishes(client, "OSVDissolved", osv_id=osv_id, dissolved_on=dissolved_on, reason="inactive")
 
 
-def fund_osv(client: TestClient, osv_id: str) -> str:
+def fund_osv(client: TestClient, osv_id: str, kind: str = "seed_fund") -> str:
     """Hand funding's FundGranted to engagement's grant directory; returns the grant's id."""
     grants = application_of(client).grants
     grant_id = str(uuid4())
     data = {
         "grant_id": grant_id,
         "osv_id": osv_id,
-        "kind": "seed_fund",
+        "kind": kind,
         "granted_on": "2024-04-01",
         "amount": "3500.00",
         "currency": "PEN",
@@ -669,6 +669,19 @@ def test_each_membership_change_publishes_the_osvs_full_count_by_document_type(c
 
 
 # Projects ------------------------------------------------------------------------------------
+
+
+def test_no_one_enrols_in_a_goods_grant_as_an_agent_of_change_for_goods_are_not_a_project(client: TestClient) -> None:
+    """The dashboard counted two agents of change and no project for an OSV given goods: a project is what the programme
+    funds with seed funds, and agents of change take part in one (the practice: 42 agents through 4 projects, while 5
+    OSVs were supported, one with goods only; tester 24c)."""
+    member = join(client)
+    goods = fund_osv(client, OSV_ID, kind="goods")
+    before = client.get("/events").json()["head"]
+
+    refused = client.post(f"/members/{member['id']}/participations", json={"grant_id": goods, "enrolled_on": "2024-05-01"})
+    assert (problem_of(refused, 422)["field"], problem_of(refused, 422)["rule"]) == ("grant_id", "seed_funded_project")
+    assert client.get("/events").json()["head"] == before
 
 
 def test_a_member_takes_part_in_a_project_funded_for_their_osv_and_withdraws(client: TestClient) -> None:

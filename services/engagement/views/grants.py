@@ -48,6 +48,16 @@ class GrantNotInFundingError(RuleViolationError):
         )
 
 
+class NotAProjectError(RuleViolationError):
+    def __init__(self, grant_id: UUID) -> None:
+        super().__init__(
+            f"grant {grant_id} gives goods to the OSV: agents of change take part in a project the programme funds with seed "
+            "funds (goods support the OSV, and count in OSVs supported and goods delivered, not as a project)",
+            field="grant_id",
+            rule="seed_funded_project",
+        )
+
+
 class GrantDirectory(View):
     """What engagement knows of grants; :meth:`apply` is its consumer's handler."""
 
