@@ -9,6 +9,7 @@ no personal data, is ever written.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -27,7 +28,21 @@ def report_path(source: Path, dry_run: bool) -> Path:
     return source.with_name(f"{source.stem}.{kind}.xlsx")
 
 
+def keep_earlier(path: Path) -> Path | None:
+    """An earlier run's report at ``path``, renamed beside it with the moment it was written (UTC):
+    ``mapeo.import-report.20211016T143005Z.xlsx``. The run that created the rows keeps its record when the file is
+    imported again. None when there was none."""
+    if not path.exists():
+        return None
+    written = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    kept = path.with_name(f"{path.stem}.{written}{path.suffix}")
+    path.rename(kept)
+    return kept
+
+
 def write_report(summary: Summary, path: Path, source_name: str) -> Path:
+    """The report at ``path``; one already there (an earlier run's) is kept beside it (:func:`keep_earlier`)."""
+    keep_earlier(path)
     workbook = Workbook()
     problems = workbook.active
     problems.title = "Problems"

@@ -306,6 +306,11 @@ def test_rows_another_account_recorded_are_already_there_not_refused(
     # The same account's own file, imported again unchanged: plainly already there, no note.
     assert osv_import([str(mapping), *urls, "--token", tokens["osv-imports"]]) == 0
     assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
+    # Every run's report is kept: the one that created the rows among them (tester 24c: each run overwrote the last).
+    reports = sorted(p.name for p in tmp_path.glob("mapeo.import-report*.xlsx"))
+    assert len(reports) == 4 and "mapeo.import-report.xlsx" in reports
+    created_run = [name for name in reports if "2 created" in every_cell(tmp_path / name)]
+    assert len(created_run) == 1
 
 
 def test_a_row_corrected_in_kobo_after_its_import_is_never_dropped_without_a_word(
