@@ -77,6 +77,11 @@ class UnknownDistrictError(RuleViolationError):
         )
 
 
+class UnknownZoneError(RuleViolationError):
+    def __init__(self, given: str, zones: list[str], field: str = "zone") -> None:
+        super().__init__(f"'{given}' is not a zone of Lima Metropolitana: one of {', '.join(zones)}", field=field, rule="lima_zone")
+
+
 class DistrictNotInForceError(RuleViolationError):
     def __init__(self, district: District, day: date, field: str = "district") -> None:
         span = f"from {district.valid_from.isoformat()}" if district.valid_from and day < district.valid_from else (
@@ -162,3 +167,12 @@ class DistrictTable:
     @property
     def zones(self) -> list[str]:
         return sorted({d.zone for d in self.districts})
+
+    def zone(self, given: str, field: str = "zone") -> str:
+        """The zone of Lima ``given`` names, case and accents aside (``lima norte``: ``Lima Norte``); 422 ``lima_zone``,
+        naming the zones, for none of them: a filter on a zone that does not exist would answer an empty list."""
+        wanted = district_key(given)
+        for zone in self.zones:
+            if district_key(zone) == wanted:
+                return zone
+        raise UnknownZoneError(given, self.zones, field)

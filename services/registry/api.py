@@ -108,7 +108,7 @@ def list_osvs(
     district: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Only OSVs of this district: its name (any usual spelling) or INEI ubigeo.")
     ] = None,
-    zone: Annotated[str | None, Query(min_length=1, max_length=100, description="Only OSVs of this zone of Lima (as `zone` reads).")] = None,
+    zone: Annotated[str | None, Query(min_length=1, max_length=100, description="Only OSVs of this zone of Lima (as `zone` reads; case and accents aside); 422 `lima_zone` for none of Lima's zones.")] = None,
 ) -> list[OSVPublic]:
     """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress, name, district or zone.
 
@@ -118,7 +118,8 @@ def list_osvs(
         wanted = registry.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
         osvs = [o for o in osvs if registry.ubigeo_of(o) == wanted]
     if zone is not None:
-        osvs = [o for o in osvs if district_key(o.zone) == district_key(zone)]
+        wanted_zone = registry.districts.zone(zone)  # 422 `lima_zone` for none of Lima's
+        osvs = [o for o in osvs if district_key(o.zone) == district_key(wanted_zone)]
     osvs = [o for o in osvs if matches_name(name, o.name)]
     return [OSVPublic.of(osv) for osv in page.of(osvs, key=lambda o: o.id)]
 

@@ -149,7 +149,7 @@ def get_sign_offs(
     reporting: ReportingDep,
     scope: Figures,
     as_of: AsOf = None,
-    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code).")] = None,
+    phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code); 404 `known_phase` for a phase no one opened.")] = None,
 ) -> dict[str, Any]:
     """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it."""
     return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)

@@ -321,9 +321,12 @@ class Reporting:
     def sign_offs(self, as_of: datetime | None = None, phase: str | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
         """What ``GET /sign-offs`` answers: every sign-off recorded by ``as_of``, each with its restatement as of then.
 
-        Signed figures are the whole programme's: a scope short of all of Lima lists none.
+        Signed figures are the whole programme's: a scope short of all of Lima lists none. 404 ``known_phase`` for a
+        ``phase`` no one opened (as the evidence answers), not an empty list.
         """
         self.check_past(as_of)
+        if phase is not None:
+            self._phase(phase)
         if not scope.all_of_lima:
             return {"as_of": rfc3339(as_of), "sign_offs": []}
         current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}

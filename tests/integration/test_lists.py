@@ -109,6 +109,17 @@ def test_a_district_that_is_not_of_lima_is_422_not_an_empty_list(registry: TestC
     assert_problem(registry.get("/osvs", params={"district": "Springfield"}), 422, "district", "lima_district")
 
 
+def test_a_zone_is_found_whatever_its_case_and_one_that_is_not_of_lima_is_422_not_an_empty_list(registry: TestClient) -> None:
+    """``Lima Oeste`` is no zone of Lima: an empty list said there were no OSVs there (tester 24c)."""
+    new_osv(registry, name="Asociación Vecinos Unidos de Collique", district="comas")
+    new_osv(registry, name="Mujeres Emprendedoras de Zárate", district="san juan de lurigancho")
+
+    assert names(registry.get("/osvs", params={"zone": "lima norte"})) == ["Asociación Vecinos Unidos de Collique"]
+    assert names(registry.get("/osvs", params={"zone": "Lima Sur"})) == []
+    problem = assert_problem(registry.get("/osvs", params={"zone": "Lima Oeste"}), 422, "zone", "lima_zone")
+    assert "Lima Centro, Lima Este, Lima Norte, Lima Sur" in problem["detail"]
+
+
 def test_rounds_are_found_by_name_and_paged(funding: TestClient) -> None:
     seeds = a_round(funding, name="Fondos semilla 2021")
     murals = a_round(funding, name="Murales de integración")

@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from services.reporting import iati
 from services.reporting.application import Reporting
 from tests.integration.test_reporting_as_of import START, cloudevent
+from tests.support.api import assert_problem
 from tests.support.clients import application_of, service_client
 from tests.support.identity import signed_in_headers
 
@@ -305,6 +306,7 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     then = client.get("/sign-offs", params={"as_of": stamp(at(600))}).json()["sign_offs"]
     assert [s["restatement"] for s in then] == [[]]
     assert client.get("/sign-offs", params={"as_of": stamp(at(400))}).json()["sign_offs"] == []  # not signed yet
+    assert_problem(client.get("/sign-offs", params={"phase": "F9"}), 404, "phase", "known_phase")  # no such phase: not "none signed"
 
     # The IATI actual carries the current figure, and its comment the signed one and the restatement.
     document = client.get("/iati/activity.xml").content
