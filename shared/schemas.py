@@ -56,6 +56,8 @@ def _one_visible_line(value: str) -> str:
     combining grapheme joiner after each letter passes a name off as another one. Emoji are visible: the joiners inside
     one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken."""
     value = _LINE_BREAKS.sub(" ", value).strip()
+    if _INVISIBLE.search(value) is None:  # as a rule: one scan, and the grapheme clusters only for a text that needs them
+        return value
     for cluster in regex.finditer(r"\X", value):
         text = cluster.group()
         for offset, character in enumerate(text):
@@ -73,6 +75,7 @@ one_visible_line = AfterValidator(_one_visible_line)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), one_visible_line]
 """One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; invisible
 characters are refused, 422 ``visible_text``)."""
+
 
 def domain_rule(check: Callable[[Any], object]) -> AfterValidator:
     """A field checked by the domain's own pure rule (``check`` raises a :class:`~shared.errors.RuleViolationError`)

@@ -295,7 +295,7 @@ class SeenInFile:
 def _osv_of(command: Command, answer: Answer) -> tuple[UUID, str, str] | None:
     """The OSV a mapping command was answered with: (id, name, district as registry resolved it), or None for other commands."""
     body = answer.body if isinstance(answer.body, dict) else {}
-    if (command.service, command.path) != ("registry", "/osvs") or not {"id", "name", "district"} <= body.keys():
+    if not maps_an_osv(command) or not {"id", "name", "district"} <= body.keys():
         return None
     try:
         return UUID(str(body["id"])), str(body["name"]), str(body["district"])
@@ -394,9 +394,8 @@ class Importer:
             return self._run_alone(row, row.commands[0], seen)
         checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
-        suggest = row.where.row if self.distinct is not None else None
         problems = list(dict.fromkeys(
-            p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, suggest)
+            p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, self._suggest(row))
         ))
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
@@ -431,6 +430,10 @@ class Importer:
                 recorded.append(command.key)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
 
+    def _suggest(self, row: Row) -> int | None:
+        """The row's number, for a ``possible_duplicate`` refusal to suggest ``--distinct`` with (``osv-import`` only)."""
+        return row.where.row if self.distinct is not None else None
+
     def _marked_distinct(self, row: Row) -> Row:
         """``row`` with its OSV mapping sent as distinct from the OSVs :attr:`distinct` names for it (as given, in order)."""
         ids = (self.distinct or {}).get(row.where.row)
@@ -438,7 +441,7 @@ class Importer:
             return row
         marked = [str(osv_id) for osv_id in ids]
         commands = [
-            replace(command, body={**command.body, "distinct_from": marked}) if _maps_an_osv(command) else command
+            replace(command, body={**command.body, "distinct_from": marked}) if maps_an_osv(command) else command
             for command in row.commands
         ]
         return replace(row, commands=commands)
@@ -470,8 +473,7 @@ class Importer:
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
         answer = self.services.send(command, dry_run=False)
         if not _accepted(answer):
-            suggest = row.where.row if self.distinct is not None else None
-            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, suggest))))
+            return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row)))))
         osv = _osv_of(command, answer)
         if seen is not None and osv is not None:
             seen.osvs[osv[0]] = command.where
@@ -480,7 +482,8 @@ class Importer:
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
 
 
-def _maps_an_osv(command: Command) -> bool:
+def maps_an_osv(command: Command) -> bool:
+    """Whether the command is registry's ``POST /osvs`` (an OSV's mapping)."""
     return (command.service, command.path) == ("registry", "/osvs")
 
 

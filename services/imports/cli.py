@@ -26,7 +26,7 @@ import httpx
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary
+from services.imports.application import Importer, ImportStopped, Outcome, Services, Summary, maps_an_osv
 from services.imports.bootstrap import cli_services
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, read_export, sniff_form
@@ -126,7 +126,7 @@ def distinct_rows(given: Sequence[str], rows: Sequence[Row]) -> dict[int, tuple[
     Raises :class:`ValueError` naming the value at fault: not of that shape, an id that is not a UUID, or a row that is
     not one of the file's rows mapping an OSV (a mistyped row would otherwise be ignored without a word).
     """
-    mapping = {row.where.row for row in rows if any((c.service, c.path) == ("registry", "/osvs") for c in row.commands)}
+    mapping = {row.where.row for row in rows if any(maps_an_osv(command) for command in row.commands)}
     distinct: dict[int, tuple[UUID, ...]] = {}
     for value in given:
         number, equals, ids = value.partition("=")

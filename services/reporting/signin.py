@@ -151,26 +151,11 @@ class DashboardSignIn:
         except InvalidTokenError as error:
             raise SignInFailed(f"the provider's token was refused: {error.reason}") from None
         response = RedirectResponse(safe_next(str(kept.get("next", "/dashboard"))), status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            access_token,
-            max_age=int(token.get("expires_in", 3600)),
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
+        lasts = int(token.get("expires_in", 3600))
+        _session_cookie(response, request, SESSION_COOKIE, access_token, lasts, path="/")
         id_token = token.get("id_token")
         if isinstance(id_token, str) and id_token:
-            response.set_cookie(
-                ID_TOKEN_COOKIE,
-                id_token,
-                max_age=int(token.get("expires_in", 3600)),
-                httponly=True,
-                samesite="lax",
-                secure=request.url.scheme == "https",
-                path="/dashboard",
-            )
+            _session_cookie(response, request, ID_TOKEN_COOKIE, id_token, lasts, path="/dashboard")
         response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
         return response
 
@@ -193,6 +178,13 @@ class DashboardSignIn:
         if id_token:
             query["id_token_hint"] = id_token
         return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"
+
+
+def _session_cookie(response: Response, request: Request, name: str, value: str, max_age: int, path: str) -> None:
+    """One of the session's cookies: HttpOnly, SameSite=Lax, Secure over HTTPS, for the token's ``max_age`` seconds."""
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path=path
+    )
 
 
 def safe_next(url: str) -> str:

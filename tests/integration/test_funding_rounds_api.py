@@ -604,25 +604,26 @@ def test_an_approval_dated_after_the_osv_dissolved_is_409_and_commits_nothing_of
     assert client.get(f"/rounds/{rid}").json()["approved_total"] == "0.00"
 
 
-def test_a_grant_from_a_proposal_dated_before_the_dissolution_is_taken_after_it(client: TestClient) -> None:
+def an_approved_proposal_of_an_osv_dissolved_since(client: TestClient, dissolved_on: str) -> dict[str, Any]:
+    """A scored and approved proposal whose OSV registry then dissolved on ``dissolved_on``."""
     upstream = registry(client)
     osv_id = upstream.osv_mapped()
     proposal = a_proposal(client, a_round(client)["id"], osv_id)
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     created(approve(client, proposal["id"], "3000.00"))
-    upstream.osv_dissolved(osv_id, "2021-06-20")
+    upstream.osv_dissolved(osv_id, dissolved_on)
+    return proposal
+
+
+def test_a_grant_from_a_proposal_dated_before_the_dissolution_is_taken_after_it(client: TestClient) -> None:
+    proposal = an_approved_proposal_of_an_osv_dissolved_since(client, "2021-06-20")
     body = {"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-06-15"}
     made = created(client.post(f"/proposals/{proposal['id']}/grants", json=body))
     assert client.get(f"/proposals/{proposal['id']}").json()["grants"][0]["grant_id"] == made["id"]
 
 
 def test_a_grant_from_a_proposal_of_an_osv_dissolved_since_is_409_and_writes_nothing(client: TestClient) -> None:
-    upstream = registry(client)
-    osv_id = upstream.osv_mapped()
-    proposal = a_proposal(client, a_round(client)["id"], osv_id)
-    score(client, proposal["id"], "EV-1", 8, 6, 4)
-    created(approve(client, proposal["id"], "3000.00"))
-    upstream.osv_dissolved(osv_id, "2021-06-20")
+    proposal = an_approved_proposal_of_an_osv_dissolved_since(client, "2021-06-20")
     before = head(client)
     response = client.post(f"/proposals/{proposal['id']}/grants", json={"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-07-01"})
     assert_problem(response, 409, "osv_id", "osv_not_dissolved")
