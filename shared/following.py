@@ -40,6 +40,8 @@ class SourceState:
     """``ok``, ``not configured``, or the error reading the feed."""
     answered: bool = False
     """The feed has answered once since the process started: before that, one out of reach is only not up yet."""
+    failing: str | None = None
+    """What is wrong since the feed last answered: ``unreachable`` (any transport error) or the refusal; ``None`` when it answers."""
     fetched: int = 0
     """Events applied from the feed since the process started (the stream had not delivered them)."""
     seen_unapplied: set[int] = field(default_factory=set)
@@ -92,20 +94,26 @@ class FeedFollower:
             await asyncio.to_thread(self._note_holes, source)
 
     def _failed(self, source: str, error: Exception) -> None:
-        """Keep the error for ``/health``; log it once, when it changes, and only as INFO for a feed not up yet.
+        """Keep the error for ``/health``; log a warning once per outage, and only INFO for a feed not up yet.
 
         Services start in any order, so a feed that has never answered and
         cannot be reached is expected at start; one that answered before and
-        now fails (or any refusal, such as a 401) is a warning.
+        now fails (or any refusal, such as a 401) is a warning. A service
+        going away fails in several ways in a row (the connection dropped,
+        then refused): one outage, so one warning, and the later messages
+        are INFO.
         """
         state = self.state[source]
         said = f"{type(error).__name__}: {error}"
+        failing = "unreachable" if isinstance(error, httpx.TransportError) else said
         if said != state.feed:
-            if state.answered or not isinstance(error, httpx.TransportError):
+            if failing == "unreachable" and not state.answered:
+                log.info("view %s: reading %s's feed: not up yet (%s); trying again every %ss", self.view.name, source, said, self.interval)
+            elif failing != state.failing:
                 log.warning("view %s: reading %s's feed failed: %s", self.view.name, source, said)
             else:
-                log.info("view %s: reading %s's feed: not up yet (%s); trying again every %ss", self.view.name, source, said, self.interval)
-        state.feed = said
+                log.info("view %s: reading %s's feed still fails: %s", self.view.name, source, said)
+        state.feed, state.failing = said, failing
 
     async def _check_source(self, source: str, client: httpx.AsyncClient | None) -> None:
         state = self.state[source]
@@ -131,7 +139,7 @@ class FeedFollower:
             after = covered
         if state.feed != "ok" and state.answered:
             log.info("view %s: reading %s's feed again after: %s", self.view.name, source, state.feed)
-        state.feed, state.answered = "ok", True
+        state.feed, state.answered, state.failing = "ok", True, None
         due = [e for e in unapplied if int(e["position"]) in state.seen_unapplied]
         if due:
             applied = await asyncio.to_thread(self.view.apply, due)
