@@ -105,9 +105,13 @@ def list_grants(
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
     kind: Annotated[GrantKind | None, Query(description="Only grants of this kind.")] = None,
     grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open` or only `closed` grants.")] = None,
-    round_id: Annotated[UUID | None, Query(description="Only grants made on this round's approved proposals.")] = None,
+    round_id: Annotated[
+        UUID | None, Query(description="Only grants made on this round's approved proposals; 404 `known_round` for a round that does not exist.")
+    ] = None,
 ) -> list[GrantPublic]:
     """List grants (an OSV's, with `osv_id`; by kind, status or round), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    if round_id is not None:
+        funding.known_round(round_id)  # 404 `known_round`: an empty list would say the round made no grants
     found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
     listed = [GrantPublic.of(grant) for grant in found]
     listed = [
@@ -229,9 +233,11 @@ def list_rounds(
     caller: ProposalReader,
     page: Paged,
     name: NameQuery = None,
-    phase_id: Annotated[UUID | None, Query(description="Only this phase's rounds.")] = None,
+    phase_id: Annotated[UUID | None, Query(description="Only this phase's rounds; 404 `known_phase` for a phase that does not exist.")] = None,
 ) -> list[RoundPublic]:
     """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it); paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    if phase_id is not None:
+        funding.known_phase(phase_id)  # 404 `known_phase`: an empty list would say the phase has no rounds
     listed = [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
     return page.of([r for r in listed if matches_name(name, r.name) and (phase_id is None or r.phase_id == phase_id)], key=lambda r: r.id)
 

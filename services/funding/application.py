@@ -88,6 +88,13 @@ class Funding(ServiceApplication):
     def get_phase(self, phase_id: UUID) -> Phase:
         return self.load(phase_id, Phase, PhaseNotFoundError)
 
+    def known_phase(self, phase_id: UUID, field: str = "phase_id") -> Phase:
+        """The phase a list's filter names; 404 ``known_phase`` naming ``field`` for none (not an empty list: "no rounds")."""
+        try:
+            return self.get_phase(phase_id)
+        except PhaseNotFoundError:
+            raise PhaseNotFoundError(phase_id, field) from None
+
     def list_phases(self) -> list[Phase]:
         """Every phase, earliest first: those the calendar dates (every phase is opened through it)."""
         phases = [self.get_phase(Phase.id_for(dated.code)) for dated in self.phase_dates()]
@@ -300,6 +307,13 @@ class Funding(ServiceApplication):
         if evaluator is not None and not round_.assigned_to(evaluator):
             raise RoundNotFoundError(round_id)
         return round_
+
+    def known_round(self, round_id: UUID, field: str = "round_id") -> Round:
+        """The round a list's filter names; 404 ``known_round`` naming ``field`` for none (not an empty list: "no grants")."""
+        try:
+            return self.get_round(round_id)
+        except RoundNotFoundError:
+            raise RoundNotFoundError(round_id, field) from None
 
     def list_rounds(self, evaluator: str | None = None) -> list[Round]:
         """Every round, oldest first; with ``evaluator``, those assigned to them."""

@@ -7,7 +7,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_funding_rounds_api import a_round
+from tests.integration.test_funding_rounds_api import UNKNOWN, a_proposal, a_round, approve, score
 from tests.integration.test_registry_ruos_api import new_osv
 from tests.support.api import assert_problem
 
@@ -128,6 +128,39 @@ def test_rounds_are_found_by_name_and_paged(funding: TestClient) -> None:
     assert [r["id"] for r in first.json()] == [seeds["id"]]
     following = funding.get(NEXT.match(first.headers["link"])["url"])  # type: ignore[index]
     assert [r["id"] for r in following.json()] == [murals["id"]] and "link" not in following.headers
+
+
+def test_grants_by_round_and_rounds_by_phase_name_one_that_exists_or_are_404_not_an_empty_list(funding: TestClient) -> None:
+    """A mistyped ``round_id`` or ``phase_id`` listed nothing, as if the round had no grants or the phase no rounds."""
+    round_ = a_round(funding)
+    proposal = a_proposal(funding, round_["id"])
+    score(funding, proposal["id"], "EV-1", 8, 6, 4)
+    approve(funding, proposal["id"], "3000.00")
+    assert [r["id"] for r in funding.get("/rounds", params={"phase_id": round_["phase_id"]}).json()] == [round_["id"]]
+    assert funding.get("/grants", params={"round_id": round_["id"]}).json() == []  # a round with no grant yet: truly none
+    made = funding.post(f"/proposals/{proposal['id']}/grants", json={"kind": "seed_fund", "amount": "3000.00", "granted_on": "2021-07-01"})
+    assert [g["id"] for g in funding.get("/grants", params={"round_id": round_["id"]}).json()] == [made.json()["id"]]
+
+    assert_problem(funding.get("/grants", params={"round_id": UNKNOWN}), 404, "round_id", "known_round")
+    assert_problem(funding.get("/grants", params={"round_id": round_["phase_id"]}), 404, "round_id", "known_round")  # a phase is no round
+    assert_problem(funding.get("/rounds", params={"phase_id": UNKNOWN}), 404, "phase_id", "known_phase")
+    assert_problem(funding.get("/rounds", params={"phase_id": round_["id"]}), 404, "phase_id", "known_phase")  # a round is no phase
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "query", "field"),
+    [
+        ("registry", "/osvs", {"ruos": "expired"}, "ruos"),
+        ("funding", "/grants", {"kind": "cash"}, "kind"),
+        ("funding", "/grants", {"status": "pending"}, "status"),
+        ("reporting", "/indicators", {"by": "street"}, "by"),
+    ],
+)
+def test_a_filter_outside_its_enumeration_is_422_naming_it(
+    request: pytest.FixtureRequest, service: str, path: str, query: dict[str, str], field: str
+) -> None:
+    client: TestClient = request.getfixturevalue(service)
+    assert_problem(client.get(path, params=query), 422, field)
 
 
 def test_the_openapi_document_names_the_page_parameters_and_the_link_header(registry: TestClient) -> None:

@@ -40,8 +40,10 @@ class PhasesOverlapError(RuleViolationError):
 
 
 class PhaseNotFoundError(NotFoundError):
-    def __init__(self, phase_id: object) -> None:
-        super().__init__(f"phase {phase_id} does not exist")
+    """No phase has this id; with ``field`` (a list's filter naming it), the answer names it, rule ``known_phase``."""
+
+    def __init__(self, phase_id: object, field: str | None = None) -> None:
+        super().__init__(f"phase {phase_id} does not exist", field=field, rule="known_phase" if field else None)
 
 
 class Phase(Aggregate):

@@ -50,8 +50,10 @@ class Eligibility(StrEnum):
 
 
 class RoundNotFoundError(NotFoundError):
-    def __init__(self, round_id: object) -> None:
-        super().__init__(f"round {round_id} does not exist")
+    """No round has this id; with ``field`` (a list's filter naming it), the answer names it, rule ``known_round``."""
+
+    def __init__(self, round_id: object, field: str | None = None) -> None:
+        super().__init__(f"round {round_id} does not exist", field=field, rule="known_round" if field else None)
 
 
 class PhaseOfRoundUnknownError(RuleViolationError):
