@@ -153,6 +153,8 @@ def test_grants_by_round_and_rounds_by_phase_name_one_that_exists_or_are_404_not
         ("registry", "/osvs", {"ruos": "expired"}, "ruos"),
         ("funding", "/grants", {"kind": "cash"}, "kind"),
         ("funding", "/grants", {"status": "pending"}, "status"),
+        ("funding", f"/rounds/{UNKNOWN}/proposals", {"status": "pending"}, "status"),  # checked before the round is looked up
+        ("engagement", f"/osvs/{UNKNOWN}/members", {"purpose": "curiosity"}, "purpose"),
         ("reporting", "/indicators", {"by": "street"}, "by"),
     ],
 )
