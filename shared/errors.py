@@ -102,9 +102,11 @@ class AlreadyDecidedError(ConflictError):
 class OSVDissolvedError(ConflictError):
     """The OSV dissolved: no service records anything new about it.
 
-    With ``on`` (the fact's date, named ``dated``: funding and engagement), a
-    fact dated after ``dissolved_on``; one dated on or before it (a backlog
-    typed in from paper) is taken. The field stays ``osv_id``.
+    With ``on`` (the fact's date, named ``dated``: registry, funding and
+    engagement alike, see :func:`check_not_dissolved_by`), a fact dated after
+    ``dissolved_on``; one dated on or before it (a backlog typed in from paper)
+    is taken. Without it, a record that has no date of the OSV's life to judge
+    by (registry's second dissolution, a merge). The field stays ``osv_id``.
     """
 
     def __init__(self, dissolved_on: date, *, on: date | None = None, dated: str | None = None) -> None:
@@ -114,6 +116,12 @@ class OSVDissolvedError(ConflictError):
             field="osv_id",
             rule="osv_not_dissolved",
         )
+
+
+def check_not_dissolved_by(dissolved_on: date | None, on: date, dated: str) -> None:
+    """409 ``osv_not_dissolved`` for a fact dated ``on`` (field ``dated``) after ``dissolved_on``; the day itself is still the OSV's."""
+    if dissolved_on is not None and on > dissolved_on:
+        raise OSVDissolvedError(dissolved_on, on=on, dated=dated)
 
 
 class OSVMergedError(ConflictError):

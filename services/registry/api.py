@@ -132,7 +132,11 @@ def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads) -> OSVPublic:
 
 @osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES)
 def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
-    """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`)."""
+    """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`).
+
+    A change (`updated_on`, today in Lima if not given) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on))
 
 
@@ -144,7 +148,11 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged)
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
-    """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`)."""
+    """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`).
+
+    Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
+    the records, not a fact of the organisation's life a paper backlog would hold.
+    """
     return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope))
 
 
@@ -158,7 +166,11 @@ def redact_history_text(
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
-    """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`)."""
+    """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`).
+
+    A registration (`registered_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return OSVPublic.of(
         registry.register_in_ruos(
             osv_id=osv_id,
@@ -173,7 +185,11 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
 
 @osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic, dependencies=WRITES)
 def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -> DocumentsPublic:
-    """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`)."""
+    """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`).
+
+    A document (`prepared_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return DocumentsPublic.of(registry.record_document(osv_id=osv_id, document=body.document, prepared_on=body.prepared_on))
 
 
@@ -192,25 +208,43 @@ def ruos_readiness(
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
 def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
-    """Record that a registered OSV elected a new board (records `BoardRenewed`)."""
+    """Record that a registered OSV elected a new board (records `BoardRenewed`).
+
+    A renewal (`renewed_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope))
 
 
 @osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
-    """Record that the programme can no longer reach the OSV (records `ContactLost`)."""
+    """Record that the programme can no longer reach the OSV (records `ContactLost`).
+
+    A loss of contact (`since`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note))
 
 
 @osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
-    """Record that the programme reached the OSV again (records `ContactRestored`)."""
+    """Record that the programme reached the OSV again (records `ContactRestored`).
+
+    A restored contact (`restored_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on))
 
 
 @osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
 def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
-    """Record that the OSV dissolved (records `OSVDissolved`); registry takes no new record of it, funding and engagement none dated after `dissolved_on`."""
+    """Record that the OSV dissolved (records `OSVDissolved`); no service takes a new record of it dated after `dissolved_on`.
+
+    Registry, funding and engagement answer a record dated after `dissolved_on` 409 `osv_not_dissolved`, naming both
+    dates, and take one dated on or before it (the day itself included): a dissolved OSV's paper backlog. What has no
+    date of the OSV's life to judge by is refused whatever its date: a second dissolution, and a merge with another OSV
+    either way.
+    """
     return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note))
 
 
@@ -222,7 +256,8 @@ def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: Regi
     """Record the OSV's application to the RUOS of its district's municipality or of the MML (records `RUOSApplicationSubmitted`).
 
     Another district's municipality is 422 `municipality_of_the_osv`: its focal point and partner, who see their own
-    district's OSVs, would never see the application.
+    district's OSVs, would never see the application. An application dated (`submitted_on`) after the OSV's dissolution
+    is 409 `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
     application = registry.submit_ruos_application(
         osv_id=osv_id, municipality_id=body.municipality_id, submitted_on=body.submitted_on, documents=body.documents
@@ -240,7 +275,11 @@ def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep, s
 def observe_application(
     osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
-    """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`)."""
+    """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`).
+
+    An observation (`observed_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     reasons = [{"code": str(r.code), "detail": r.detail} for r in body.reasons]
     application = registry.observe_ruos_application(
         osv_id=osv_id,
@@ -257,7 +296,11 @@ def observe_application(
     "/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES
 )
 def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate, registry: RegistryDep) -> RUOSApplicationPublic:
-    """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`)."""
+    """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`).
+
+    An amendment (`amended_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     application = registry.amend_ruos_application(
         osv_id=osv_id, application_id=application_id, amended_on=body.amended_on, documents=body.documents
     )
@@ -268,7 +311,11 @@ def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate,
 def register_application(
     osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
-    """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`)."""
+    """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`).
+
+    A registration (`registered_on`) dated after the OSV's dissolution is 409
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    """
     application = registry.register_ruos_application(
         osv_id=osv_id,
         application_id=application_id,
@@ -285,7 +332,11 @@ def register_application(
 def reject_application(
     osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
-    """Record that the municipality rejected the application (records `RUOSApplicationRejected`)."""
+    """Record that the municipality rejected the application (records `RUOSApplicationRejected`).
+
+    Taken from a dissolved OSV whatever `rejected_on` says: it closes the application (reason `withdrawn` when the OSV
+    gave it up), which would otherwise stay open for good.
+    """
     application = registry.reject_ruos_application(
         osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note, scope=scope
     )

@@ -76,7 +76,10 @@ class OSVDetailsChange(Command):
     composition: Composition | None = Field(default=None, description="Who leads it.")
     focus_areas: list[FocusArea] | None = Field(default=None, max_length=len(FocusArea), description="What it works on (replaces the list).")
     contact_channel: ContactChannel | None = Field(default=None, description="How the programme reaches it (the kind only).")
-    updated_on: IsoDate | None = Field(default=None, description="When the change was learnt; today in Lima if not given.")
+    updated_on: IsoDate | None = Field(
+        default=None,
+        description="When the change was learnt; today in Lima if not given. After the OSV's dissolution: 409 `osv_not_dissolved`.",
+    )
 
     def changes(self) -> dict[str, Any]:
         given = self.model_fields_set - {"updated_on"}

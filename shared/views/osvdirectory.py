@@ -17,7 +17,7 @@ from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictTable, UnknownDistrictError
-from shared.errors import OSVDissolvedError, OSVMergedError, RuleViolationError
+from shared.errors import OSVMergedError, RuleViolationError, check_not_dissolved_by
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -99,12 +99,6 @@ class OSVNotInRegistryError(RuleViolationError):
             field="osv_id",
             rule="osv_mapped_in_registry",
         )
-
-
-def check_not_dissolved_by(dissolved_on: date | None, on: date, dated: str) -> None:
-    """409 ``osv_not_dissolved`` for a fact dated ``on`` (field ``dated``) after ``dissolved_on``; the day itself is still the OSV's."""
-    if dissolved_on is not None and on > dissolved_on:
-        raise OSVDissolvedError(dissolved_on, on=on, dated=dated)
 
 
 class OSVDirectory(View):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
-from tests.integration.test_registry_ruos_api import new_osv
+from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS, COMAS, new_osv, step, submit
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, head
 
@@ -135,6 +136,141 @@ def test_a_dissolved_osv_takes_no_new_command_and_other_services_learn_it(regist
     directory.apply(feed)
     known = directory.get(osv_id)  # type: ignore[arg-type]
     assert known is not None and known.dissolved_on == date(2021, 7, 30)
+
+
+DISSOLVED_ON = "2021-07-15"
+"""The dissolution of the backlog stories below: a Thursday, so the day after it is a working day within an amendment's window."""
+
+
+def _submitted(client: TestClient, osv_id: str) -> str:
+    return str(submit(client, osv_id, submitted_on="2021-06-14")["application_id"])
+
+
+def _observed(client: TestClient, osv_id: str) -> str:
+    application_id = _submitted(client, osv_id)
+    observed = step(client, osv_id, application_id, "observation", observed_on="2021-07-12", reasons=[{"code": "signatures_missing"}])
+    assert observed.status_code == 201, observed.text  # to amend by 2021-07-19
+    return application_id
+
+
+def _registered(client: TestClient, osv_id: str) -> None:
+    registered = client.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-001", "registered_on": "2021-04-01"})
+    assert registered.status_code == 201, registered.text
+
+
+def _contact_lost(client: TestClient, osv_id: str) -> None:
+    assert client.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01"}).status_code == 201
+
+
+BACKLOG: dict[str, tuple[Callable[[TestClient, str], str | None], str, str, Callable[[str], dict[str, Any]], str, str]] = {
+    # command: (what was recorded before the dissolution → the application's id, if any; method, path, body of the date;
+    #           the date's field; the event a record on or before the dissolution records)
+    "details": (lambda c, o: None, "PATCH", "", lambda on: {"kind": "cultural", "updated_on": on}, "updated_on", "OSVDetailsUpdated"),
+    "document": (lambda c, o: None, "POST", "/documents", lambda on: {"document": "estatuto", "prepared_on": on}, "prepared_on", "RUOSDocumentPrepared"),
+    "application": (
+        lambda c, o: None, "POST", "/ruos-applications", lambda on: {"municipality_id": COMAS, "submitted_on": on, "documents": ALL_DOCUMENTS},
+        "submitted_on", "RUOSApplicationSubmitted",
+    ),
+    "observation": (
+        _submitted, "POST", "/ruos-applications/{application_id}/observation",
+        lambda on: {"observed_on": on, "reasons": [{"code": "signatures_missing"}]}, "observed_on", "RUOSApplicationObserved",
+    ),
+    "amendment": (
+        _observed, "POST", "/ruos-applications/{application_id}/amendment", lambda on: {"amended_on": on, "documents": ["padron_socios"]},
+        "amended_on", "RUOSApplicationAmended",
+    ),
+    "application_registration": (
+        _submitted, "POST", "/ruos-applications/{application_id}/registration",
+        lambda on: {"registered_on": on, "ruos_number": "RUOS-COMAS-2021-002"}, "registered_on", "RUOSRegistered",
+    ),
+    "direct_registration": (
+        lambda c, o: None, "POST", "/ruos-registration", lambda on: {"ruos_number": "RUOS-COMAS-2021-003", "registered_on": on},
+        "registered_on", "RUOSRegistered",
+    ),
+    "board_renewal": (
+        lambda c, o: _registered(c, o), "POST", "/board-renewal", lambda on: {"renewed_on": on, "term_ends_on": "2023-07-01"},
+        "renewed_on", "BoardRenewed",
+    ),
+    "contact_lost": (lambda c, o: None, "POST", "/contact-lost", lambda on: {"since": on}, "since", "ContactLost"),
+    "contact_restored": (
+        lambda c, o: _contact_lost(c, o), "POST", "/contact-restored", lambda on: {"restored_on": on}, "restored_on", "ContactRestored",
+    ),
+}
+
+WIND_DOWN = {
+    "rejection": (
+        _submitted, "POST", "/ruos-applications/{application_id}/rejection", lambda on: {"rejected_on": on, "reason": "withdrawn"},
+        "rejected_on", "RUOSApplicationRejected",
+    ),
+}
+
+
+def _dissolved_osv_with(client: TestClient, command: str) -> tuple[str, Callable[[str], Any]]:
+    """An OSV whose earlier records ``command`` needs were entered, dissolved on :data:`DISSOLVED_ON`; and ``command``, given its date."""
+    before, method, path, body, _, _ = {**BACKLOG, **WIND_DOWN}[command]
+    osv_id = new_osv(client)
+    application_id = before(client, osv_id)
+    created = client.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": DISSOLVED_ON, "reason": "members_emigrated"})
+    assert created.status_code == 201, created.text
+    url = f"/osvs/{osv_id}{path.format(application_id=application_id)}"
+    return osv_id, lambda on: client.request(method, url, json=body(on))
+
+
+@pytest.mark.parametrize("on", ["2021-07-13", DISSOLVED_ON], ids=["before", "the_day_itself"])
+@pytest.mark.parametrize("command", BACKLOG)
+def test_a_record_dated_on_or_before_the_dissolution_is_taken_after_it_was_recorded(registry: TestClient, command: str, on: str) -> None:
+    """A dissolved OSV's paper backlog, typed in later: taken, as funding and engagement take theirs (the day itself is still the OSV's)."""
+    osv_id, record = _dissolved_osv_with(registry, command)
+    answer = record(on)
+    assert answer.status_code in (200, 201), answer.text
+
+    recorded = registry.get(f"/osvs/{osv_id}/history").json()[-1]  # the OSV replays its events, the backlog after the dissolution
+    assert recorded["type"] == BACKLOG[command][5]
+    assert registry.get(f"/osvs/{osv_id}").json()["dissolution"] == {"dissolved_on": DISSOLVED_ON, "reason": "members_emigrated"}
+
+
+@pytest.mark.parametrize("command", BACKLOG)
+def test_a_record_dated_after_the_dissolution_is_409_naming_both_dates_and_stores_nothing(registry: TestClient, command: str) -> None:
+    osv_id, record = _dissolved_osv_with(registry, command)
+    written = head(registry)
+    field = BACKLOG[command][4]
+
+    problem = assert_problem(record("2021-07-16"), 409, "osv_id", "osv_not_dissolved")
+    assert f"dissolved on {DISSOLVED_ON}" in problem["detail"] and f"{field} 2021-07-16 is after" in problem["detail"], problem
+    assert head(registry) == written
+
+
+@pytest.mark.parametrize("on", ["2021-07-13", "2021-07-16"], ids=["before", "after"])
+def test_the_municipalitys_rejection_of_a_dissolved_osvs_application_is_taken_whatever_its_date(registry: TestClient, on: str) -> None:
+    """A rejection winds the application down, as a municipality's decision on a participatory-budget submission does in
+    funding: without it, a dissolved OSV's application would stay open (listed as applying) for good."""
+    osv_id, reject = _dissolved_osv_with(registry, "rejection")
+    rejected = reject(on)
+    assert rejected.status_code == 201, rejected.text
+    assert (rejected.json()["status"], rejected.json()["rejected_on"]) == ("rejected", on)
+    assert registry.get("/osvs", params={"ruos": "applying"}).json() == []
+    assert registry.get(f"/osvs/{osv_id}").json()["dissolution"]["dissolved_on"] == DISSOLVED_ON
+
+
+def test_a_record_of_no_date_of_its_own_is_judged_by_today(registry: TestClient) -> None:
+    """A change of details without ``updated_on`` is dated today in Lima (2021-08-02 here), after the dissolution."""
+    osv_id, _ = _dissolved_osv_with(registry, "details")
+    problem = assert_problem(registry.patch(f"/osvs/{osv_id}", json={"kind": "cultural"}), 409, "osv_id", "osv_not_dissolved")
+    assert "updated_on 2021-08-02 is after" in problem["detail"]
+
+
+def test_a_dissolved_osv_is_not_dissolved_again_nor_merged_whatever_the_date(registry: TestClient) -> None:
+    """A second dissolution, and a merge (staff's correction of two records, not a fact of the OSV's life), are refused even
+    when dated before the dissolution."""
+    osv_id, _ = _dissolved_osv_with(registry, "details")
+    other = new_osv(registry, name="Club Deportivo Los Olivos")
+    written = head(registry)
+    again = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-01", "reason": "other"})
+    assert_problem(again, 409, "osv_id", "osv_not_dissolved")
+    for survivor, duplicate in ((osv_id, other), (other, osv_id)):
+        merged = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"})
+        assert_problem(merged, 409, "osv_id", "osv_not_dissolved")
+    assert head(registry) == written
 
 
 def test_a_dissolution_needs_a_known_reason(registry: TestClient) -> None:

@@ -115,12 +115,12 @@ COMMANDS: dict[str, Callable[[OSV], object]] = {
     "renew_board": lambda o: o.renew_board(date(2022, 1, 2), date(2024, 1, 1)),
     "lose_contact": lambda o: o.lose_contact(date(2022, 1, 2)),
     "dissolve": lambda o: o.dissolve(date(2022, 1, 2), DissolutionReason.OTHER),
-    "reject_application": lambda o: o.reject_application(o.applications[0].application_id, date(2022, 1, 2), RejectionReason.OTHER),
 }
+"""Each dated after the dissolution (2021-12-01); a second dissolution is refused whatever its date."""
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_dissolved_osv_takes_no_new_command_and_says_since_when(command: str) -> None:
+def test_a_dissolved_osv_takes_no_command_dated_after_it_and_says_since_when(command: str) -> None:
     osv = mapped_osv()
     osv.submit_application("150105", date(2021, 6, 1), [], None, None)
     osv.dissolve(date(2021, 12, 1), DissolutionReason.INACTIVE)
@@ -129,3 +129,19 @@ def test_a_dissolved_osv_takes_no_new_command_and_says_since_when(command: str) 
         COMMANDS[command](osv)
     assert refused.value.rule == "osv_not_dissolved" and "2021-12-01" in refused.value.message
     assert osv.version == version
+
+
+def test_a_dissolved_osvs_backlog_and_its_applications_rejection_are_recorded_after_the_dissolution_and_replay() -> None:
+    osv = mapped_osv()
+    osv.submit_application("150105", date(2021, 6, 1), [], None, None)
+    osv.dissolve(date(2021, 12, 1), DissolutionReason.INACTIVE)
+
+    osv.lose_contact(date(2021, 11, 1))  # typed in from paper: dated before the dissolution
+    osv.record_document(RUOSDocument.CROQUIS, date(2021, 12, 1))  # the day itself is still the OSV's
+    osv.reject_application(osv.applications[0].application_id, date(2022, 1, 2), RejectionReason.WITHDRAWN)  # winds it down
+    with pytest.raises(OSVDissolvedError, match="restored_on 2021-12-02 is after"):
+        osv.restore_contact(date(2021, 12, 2))
+
+    copy = replayed(osv)
+    assert (copy.dissolved_on, copy.contact_lost_since, copy.open_application) == (date(2021, 12, 1), date(2021, 11, 1), None)
+    assert RUOSDocument.CROQUIS in copy.documents_ready

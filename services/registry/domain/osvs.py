@@ -35,7 +35,15 @@ from services.registry.domain.ruos import (
     missing_from,
 )
 from services.registry.domain.workingdays import HOLIDAYS_ONLY, WorkingCalendar
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, OSVDissolvedError, OSVMergedError, RuleViolationError
+from shared.errors import (
+    ConflictError,
+    DateBeforeError,
+    NotFoundError,
+    OSVDissolvedError,
+    OSVMergedError,
+    RuleViolationError,
+    check_not_dissolved_by,
+)
 
 
 class OSVKind(StrEnum):
@@ -293,10 +301,26 @@ class OSV(Aggregate):
 
     # Rules shared by every command ---------------------------------------
 
-    def check_not_dissolved(self) -> None:
-        """The OSV takes new records: it is neither dissolved nor merged into another."""
+    def check_not_merged(self) -> None:
+        """409 ``osv_not_merged`` (naming the OSV it went to) once this record was merged into another, whatever the date:
+        the organisation's records, its backlog included, go to the OSV it was merged into."""
         if self.merged_into is not None and self.merged_on is not None:
             raise OSVMergedError(self.merged_into, self.merged_on)
+
+    def check_takes_record(self, field: str, on: date) -> None:
+        """The OSV takes a record dated ``on`` (its ``field``): not merged into another, and not dissolved before ``on``.
+
+        A record dated after ``dissolved_on`` is 409 ``osv_not_dissolved``, naming
+        both dates; one dated on or before it, the day itself included, is taken: a
+        dissolved OSV's paper backlog, typed in later (as in funding and engagement).
+        """
+        self.check_not_merged()
+        check_not_dissolved_by(self.dissolved_on, on, field)
+
+    def check_not_dissolved(self) -> None:
+        """The OSV takes a record that has no date of its life to judge by (a second dissolution, a merge): it is neither
+        dissolved, whatever the date, nor merged into another."""
+        self.check_not_merged()
         if self.dissolved_on is not None:
             raise OSVDissolvedError(self.dissolved_on)
 
@@ -312,7 +336,7 @@ class OSV(Aggregate):
 
     def update_details(self, changes: Mapping[str, Any], updated_on: date) -> dict[str, Any]:
         """Record the details that differ from the current ones; nothing different is an error."""
-        self.check_not_dissolved()
+        self.check_takes_record("updated_on", updated_on)
         wanted = _details(changes)
         different = {name: value for name, value in wanted.items() if getattr(self, name) != value}
         if not different:
@@ -330,7 +354,7 @@ class OSV(Aggregate):
 
     def record_document(self, document: RUOSDocument, prepared_on: date) -> None:
         """The OSV has one of the application's documents ready."""
-        self.check_not_dissolved()
+        self.check_takes_record("prepared_on", prepared_on)
         self.check_not_before_mapped("prepared_on", prepared_on)
         self._document_prepared(document=RUOSDocument(document), prepared_on=prepared_on)
 
@@ -360,7 +384,7 @@ class OSV(Aggregate):
     ) -> UUID:
         """File an application with the OSV's documents (those recorded before and those filed now); unaccepted identity
         documents flag it, they do not stop it."""
-        self.check_not_dissolved()
+        self.check_takes_record("submitted_on", submitted_on)
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
         if (open_application := self.open_application) is not None:
@@ -420,7 +444,7 @@ class OSV(Aggregate):
         calendar: WorkingCalendar = HOLIDAYS_ONLY,
     ) -> date:
         """The municipality observed the application: the OSV has N working days (in ``calendar``) to amend it. Returns the deadline."""
-        self.check_not_dissolved()
+        self.check_takes_record("observed_on", observed_on)
         application = self.find_application(application_id)
         application.check_step("observed", UNDER_REVIEW, "observed_on", observed_on)
         given = [{"code": str(ObservationReason(r["code"])), "detail": r.get("detail")} for r in reasons]
@@ -456,7 +480,7 @@ class OSV(Aggregate):
     ) -> None:
         """The OSV amended its observed application by the deadline: the recorded one, or a later one when a non-working
         day decreed since the observation moves it."""
-        self.check_not_dissolved()
+        self.check_takes_record("amended_on", amended_on)
         application = self.find_application(application_id)
         application.check_step("amended", (ApplicationStatus.OBSERVED,), "amended_on", amended_on)
         observation = application.last_observation
@@ -498,7 +522,7 @@ class OSV(Aggregate):
         board_term_ends_on: date | None,
     ) -> None:
         """The municipality registered the OSV in its RUOS, closing the application."""
-        self.check_not_dissolved()
+        self.check_takes_record("registered_on", registered_on)
         application = self.find_application(application_id)
         application.check_step("registered", UNDER_REVIEW, "registered_on", registered_on)
         if application.missing_documents:
@@ -516,7 +540,14 @@ class OSV(Aggregate):
     def reject_application(
         self, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
     ) -> None:
-        self.check_not_dissolved()
+        """The municipality rejected the application (or the OSV withdrew it), closing it.
+
+        Taken from a dissolved OSV whatever its date: it winds the application
+        down (as a municipality's decision on a participatory-budget submission
+        does in funding), which would otherwise stay open for good. Not on a
+        record merged into another (409 ``osv_not_merged``).
+        """
+        self.check_not_merged()
         application = self.find_application(application_id)
         application.check_step("rejected", OPEN, "rejected_on", rejected_on)
         self._application_rejected(
@@ -538,7 +569,7 @@ class OSV(Aggregate):
         board_term_ends_on: date | None = None,
     ) -> None:
         """Record the municipal registration directly, including one made before the system existed."""
-        self.check_not_dissolved()
+        self.check_takes_record("registered_on", registered_on)
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
         if (open_application := self.open_application) is not None:
@@ -577,7 +608,7 @@ class OSV(Aggregate):
 
     def renew_board(self, renewed_on: date, term_ends_on: date) -> None:
         """A registered OSV elected a new board, whose term ends on ``term_ends_on``."""
-        self.check_not_dissolved()
+        self.check_takes_record("renewed_on", renewed_on)
         if self.registered_on is None:
             raise NotRegisteredError
         if renewed_on < self.registered_on:
@@ -595,7 +626,7 @@ class OSV(Aggregate):
     # Contact and dissolution ------------------------------------------------
 
     def lose_contact(self, since: date, note: str | None = None) -> None:
-        self.check_not_dissolved()
+        self.check_takes_record("since", since)
         if self.contact_lost_since is not None:
             raise ContactAlreadyLostError(self.contact_lost_since)
         self.check_not_before_mapped("since", since)
@@ -610,7 +641,7 @@ class OSV(Aggregate):
         self.contact_restored_on = None
 
     def restore_contact(self, restored_on: date) -> None:
-        self.check_not_dissolved()
+        self.check_takes_record("restored_on", restored_on)
         if self.contact_lost_since is None:
             raise ContactNotLostError
         if restored_on < self.contact_lost_since:
@@ -624,6 +655,8 @@ class OSV(Aggregate):
         self.contact_restored_on = restored_on
 
     def dissolve(self, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> None:
+        """The OSV ceased to exist on ``dissolved_on``: from then on it takes no record dated after it (see
+        :meth:`check_takes_record`). Once only: a second dissolution is 409 ``osv_not_dissolved`` whatever its date."""
         self.check_not_dissolved()
         self.check_not_before_mapped("dissolved_on", dissolved_on)
         self._dissolved(dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note)
@@ -642,7 +675,9 @@ class OSV(Aggregate):
         Both keep their history; from then on this one takes no records and
         counts nowhere on its own. The one registered in the RUOS survives: a
         registered duplicate of an unregistered OSV is merged the other way,
-        and two registered OSVs are two organisations.
+        and two registered OSVs are two organisations. Neither may be dissolved,
+        whatever ``merged_on`` says (409 ``osv_not_dissolved``): a merge corrects
+        the records, it is no fact of the organisation's life a backlog holds.
         """
         if survivor.id == self.id:
             raise MergeWithItselfError
