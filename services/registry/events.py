@@ -240,7 +240,7 @@ class ContactRestored(PublicEvent):
 
 @catalogue.publishes(OSV.OSVDissolved)
 class OSVDissolved(PublicEvent):
-    """The OSV no longer exists; it takes no new records anywhere."""
+    """The OSV no longer exists from `dissolved_on`: every service refuses a record about it dated later (409 `osv_not_dissolved`) and takes its backlog dated on or before."""
 
     id_field: ClassVar[str] = "osv_id"
     occurred_field: ClassVar[str] = "dissolved_on"
