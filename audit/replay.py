@@ -37,7 +37,7 @@ from shared.views import make_engine
 def replay(feeds: Mapping[str, httpx.Client], as_of: datetime | None, by: Breakdown | None = None) -> dict[str, Any]:
     """The report as of ``as_of`` (with its ``digest`` and ``heads``), rebuilt from the feeds (clients carry each base URL)."""
     with tempfile.TemporaryDirectory(prefix="osv-replay-") as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'replay.db'}")
+        engine = make_engine(f"sqlite:///{Path(folder) / 'replay.db'}", rebuildable=True)
         try:
             readmodel = ReadModel(engine, settle_seconds=0)
             rebuild_from_feeds(readmodel, feeds)

@@ -446,7 +446,7 @@ def funding_in_process(tmp: Path, count: int) -> float:
     from shared.store import persistence_env
     from shared.views.osvdirectory import OSVDirectory
 
-    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}"), "funding")
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'funding-in-process-views.db'}", rebuildable=True), "funding")
     osvs = [OSV(name=f"OSV {i}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for i in range(count)]
     directory.apply([registry_catalogue.to_cloudevent(i + 1, osv.collect_events()[0]) for i, osv in enumerate(osvs)])
     app = Funding(persistence_env(f"sqlite:///{tmp / 'funding-in-process.db'}"), osvs=directory)
@@ -621,7 +621,7 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
 
     cpu_ms: list[tuple[float, float]] = []
 
-    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'one-osv-views.db'}"), "funding")
+    directory = OSVDirectory(make_engine(f"sqlite:///{tmp / 'one-osv-views.db'}", rebuildable=True), "funding")
     osvs = [OSV(name=f"OSV de mil {k}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None) for k in (1, 2)]
     directory.apply([registry_catalogue.to_cloudevent(k + 1, osv.collect_events()[0]) for k, osv in enumerate(osvs)])
     funding = Funding(persistence_env(f"sqlite:///{tmp / 'one-osv-funding.db'}"), osvs=directory)
@@ -1443,7 +1443,7 @@ def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> f
 
     from services.reporting.views.readmodel import Base, FactRow
 
-    engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}")
+    engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}", rebuildable=True)
     Base.metadata.create_all(engine)
     started = time.perf_counter()
     for start in range(0, len(events), batch):
@@ -1496,7 +1496,7 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
 
         say("rebuild_from_stream into a fresh SQLite ReadModel")
         args.rebuilt = tmp / "rebuild-readmodel.db"
-        readmodel = ReadModel(make_engine(f"sqlite:///{args.rebuilt}"))
+        readmodel = ReadModel(make_engine(f"sqlite:///{args.rebuilt}", rebuildable=True))
         started = time.perf_counter()
         with step(f"rebuild_from_stream ({n:,} events)"):
             rebuilt = rebuild_from_stream(readmodel, server.url, STREAM)
@@ -1512,7 +1512,7 @@ def bench_rebuild(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     with step(f"decode the first {sample:,} events published"):
         decoded = [decode(payload) for payload in published.kept]
     del published
-    apply_model = ReadModel(make_engine(f"sqlite:///{tmp / 'apply-readmodel.db'}"))
+    apply_model = ReadModel(make_engine(f"sqlite:///{tmp / 'apply-readmodel.db'}", rebuildable=True))
     started = time.perf_counter()
     with step(f"ReadModel.apply alone ({sample:,} events)"):
         for start in range(0, sample, 2000):
@@ -1563,7 +1563,7 @@ def bench_as_of(args: argparse.Namespace, tmp: Path, table: Table) -> None:
     path = getattr(args, "rebuilt", None)
     if path is None:
         raise RuntimeError("needs the rebuilt read model: run with the rebuild part")
-    readmodel = ReadModel(make_engine(f"sqlite:///{path}"))
+    readmodel = ReadModel(make_engine(f"sqlite:///{path}", rebuildable=True))
     samples = args.cuts
     rows = table.section(f"2b. reports as of a moment on the rebuilt read model ({args.events:,} events, {samples} random cuts)")
     collect_less_often()  # as the reporting service runs (services/reporting/bootstrap.py); the bare counts make few objects

@@ -40,7 +40,7 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
 
     def application(env: dict[str, str]) -> Engagement:
         master = MasterKey.from_text(settings.resolve_master_key())
-        view_engine = make_engine(settings.view_url())
+        view_engine = make_engine(settings.view_url(), rebuildable=True)
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
         documents = DocumentDirectory(keys_engine, settings.resolve_index_key())

@@ -25,7 +25,7 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
     settings = settings or FundingSettings()
 
     def application(env: dict[str, str]) -> Funding:
-        view_engine = make_engine(settings.view_url())
+        view_engine = make_engine(settings.view_url(), rebuildable=True)
         answers = AnswerBook(view_engine, retention=settings.idempotency_retention)
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))

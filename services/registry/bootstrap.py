@@ -28,7 +28,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
     settings = settings or RegistrySettings()
 
     def application(env: dict[str, str]) -> Registry:
-        view_engine = make_engine(settings.view_url())
+        view_engine = make_engine(settings.view_url(), rebuildable=True)
         master = MasterKey.from_text(settings.resolve_master_key())
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))

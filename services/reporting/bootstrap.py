@@ -38,7 +38,7 @@ def bootstrap(
 
     def build(_: dict[str, str]) -> Reporting:
         collect_less_often()  # an as-of report loads a tally of hundreds of thousands of objects: no full collections mid-report
-        readmodel = ReadModel(make_engine(settings.view_url()), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+        readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
         env = persistence_env(
             settings.store_url(),
             lock_timeout_seconds=settings.postgres_lock_timeout_seconds,

@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nats-url", default=settings.nats_url, help="one NATS URL or a comma-separated list, as the services take")
     args = parser.parse_args(argv)
 
-    readmodel = ReadModel(make_engine(args.database_url), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+    readmodel = ReadModel(make_engine(args.database_url, rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
     cleared: list[bool] = []
 
     def ready(found: list[str], events: int) -> None:

@@ -78,7 +78,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
 from shared.errors import ConflictError
-from shared.views import create_tables, forget_rows
+from shared.views import create_tables, durably, forget_rows
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +398,8 @@ class AnswerBook:
         if dryrun.active():
             return
         now = int(self._clock())
-        with Session(self.engine) as session, session.begin():
+        # The tombstone outlasts a power cut (the answers' file need not: :func:`~shared.views.make_engine`'s rebuildable).
+        with self.engine.connect() as connection, durably(connection), Session(bind=connection) as session, session.begin():
             tombstone = session.get(ForgottenSubject, str(subject_id))
             if tombstone is None:
                 session.add(ForgottenSubject(subject_id=str(subject_id), up_to_version=up_to_version, forgotten_at=now))

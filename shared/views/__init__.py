@@ -29,9 +29,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
@@ -90,12 +90,20 @@ def json_text(value: Any) -> str:
     return json_dumps(value).decode()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, rebuildable: bool = False) -> Engine:
     """An engine for a view database; SQLite files get WAL and a busy timeout; JSON columns are read with :func:`json_loads`
     and written with :func:`json_text` (orjson: the standard library's encoder was a sixth of a rebuild's apply).
 
     A server's connections are pinged when checked out (one broken by a server restart is replaced); a file's
     never go stale, and the ping cost about 0.1 ms of every checkout (several in each command).
+
+    ``rebuildable``: the SQLite file holds only what can be had again (views of the event log, the answers kept
+    for retries), so its commits do not wait for the disk (``synchronous=NORMAL``, where WAL's default ``FULL``
+    waits on every commit): a crash of the process loses nothing; a power cut may roll back its last commits, which
+    the views' ledger and follower apply again from the feeds, and after which a retry of a request whose answer was
+    lost gets 409 ``idempotent_request_completed``, never a second run (the record is in the event store, which
+    waits for the disk). An erasure's deletes still wait for it (:func:`durably`). A key table's engine
+    (:func:`shared.sealing.key_engine`) is never rebuildable: the keys are what nothing else holds.
     """
     private_sqlite(url)  # folders 0700, the file (and so its WAL) 0600
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"), json_deserializer=json_loads, json_serializer=json_text)
@@ -106,9 +114,33 @@ def make_engine(url: str) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=10000")
+            if rebuildable:
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
     return engine
+
+
+@contextmanager
+def durably(connection: Connection) -> Iterator[Connection]:
+    """``connection`` with its commits waiting for the disk (SQLite's ``synchronous=FULL``) until the block ends, then as it was.
+
+    For what must outlast a power cut on a rebuildable database (:func:`make_engine`): an erasure's deletes and
+    tombstones. In WAL, that commit's sync takes every earlier commit to the disk with it. A server's commits
+    always wait (nothing to do). Call it outside a transaction: SQLite does not change the setting within one.
+    """
+    if connection.dialect.name != "sqlite":
+        yield connection
+        return
+    was = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    connection.exec_driver_sql("PRAGMA synchronous=FULL")
+    connection.commit()
+    try:
+        yield connection
+    finally:
+        connection.rollback()  # a transaction left open by the block (refused) ends before the setting goes back
+        connection.exec_driver_sql(f"PRAGMA synchronous={int(was)}")
+        connection.commit()
 
 
 SCHEMA_LOCK = 0x6F73765F736368  # "osv_sch": the advisory lock every process takes to create its tables
@@ -206,7 +238,7 @@ def forget_rows(
     when it got through.
     """
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as connection:
+    with engine.connect() as connection, durably(connection):  # an erasure outlasts a power cut, on a rebuildable file too
         if sqlite:
             connection.exec_driver_sql("PRAGMA secure_delete=ON")
         if not delete(connection):
