@@ -102,6 +102,14 @@ class DocumentDirectory:
     together, confirms that a guessed document was ever registered. The
     index key is a secret of its own (``ENGAGEMENT_INDEX_KEY``), apart from
     the master key and the store.
+
+    A document may have been indexed by an earlier version under another form
+    of its number (a CE without its leading zeros:
+    :func:`~services.engagement.domain.documents.document_identities`). The
+    methods take every form, the current one first: they find a row under
+    any of them and write one under the first only. Nothing is re-keyed, so
+    no start-up step reads anyone's sealed number and no migration state is
+    kept: an older row is found (and forgotten) where it is.
     """
 
     def __init__(self, engine: Engine, key: bytes) -> None:
@@ -112,9 +120,14 @@ class DocumentDirectory:
     def digest(self, identity: str) -> str:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
 
-    def entry_of(self, identity: str) -> UUID | None:
-        """The id of the document's index entry, or None when no registered person holds it (or ever did, unerased)."""
-        return self._entry_of(self.digest(identity))
+    def entry_of(self, *identities: str) -> UUID | None:
+        """The id of the document's index entry, under the first of ``identities`` that has one; None when no registered
+        person holds it (or ever did, unerased)."""
+        for identity in identities:
+            found = self._entry_of(self.digest(identity))
+            if found is not None:
+                return found
+        return None
 
     def _entry_of(self, digest: str) -> UUID | None:
         side = side_writes()
@@ -123,8 +136,9 @@ class DocumentDirectory:
         entry_id = read_scalar(self.engine, ENTRY_OF, {"digest": digest})  # on every registration's path
         return UUID(entry_id) if entry_id is not None else None
 
-    def entry_for_claim(self, identity: str) -> UUID:
-        """The id of the document's index entry, made (a random id) the first time the document is registered.
+    def entry_for_claim(self, identity: str, *earlier: str) -> UUID:
+        """The id of the document's index entry, made (a random id, under ``identity``) the first time the document is
+        registered; found under ``identity`` or any of its ``earlier`` forms otherwise.
 
         A row left by a command that then failed leads to an entry never
         saved: the next registration opens it. Two registrations of a new
@@ -133,7 +147,7 @@ class DocumentDirectory:
         and :meth:`made_now` says so.
         """
         digest = self.digest(identity)
-        found = self._entry_of(digest)
+        found = self.entry_of(identity, *earlier)
         if found is not None:
             return found
         if dryrun.active():  # a dry run writes nothing, not even the way to an entry
@@ -149,7 +163,7 @@ class DocumentDirectory:
                 entry_id = uuid4()
                 session.add(DocumentEntry(digest=digest, entry_id=str(entry_id)))
         except exc.IntegrityError:  # made at the same moment by another registration: use theirs
-            return self.entry_for_claim(identity)
+            return self.entry_for_claim(identity, *earlier)
         return entry_id
 
     @staticmethod
@@ -158,17 +172,18 @@ class DocumentDirectory:
         side = side_writes()
         return side is not None and entry_id in side.fresh
 
-    def forget(self, identity: str) -> None:
-        """Delete the document's row and every trace of it the database would keep (:func:`~shared.views.forget_rows`).
+    def forget(self, *identities: str) -> None:
+        """Delete the rows of the document under each of ``identities``, and every trace of them the database would keep
+        (:func:`~shared.views.forget_rows`), in one transaction.
 
         A dry run forgets nothing.
         """
-        if dryrun.active():
+        if dryrun.active() or not identities:
             return
-        digest = self.digest(identity)
+        digests = [self.digest(identity) for identity in identities]
 
         def delete_row(connection: Connection) -> bool:
-            return bool(connection.execute(delete(DocumentEntry).where(DocumentEntry.digest == digest)).rowcount)
+            return bool(connection.execute(delete(DocumentEntry).where(DocumentEntry.digest.in_(digests))).rowcount)
 
         forget_rows(self.engine, DocumentEntry.__tablename__, delete_row)
 
