@@ -126,6 +126,8 @@ def test_erasing_one_of_two_people_the_unpadded_numbers_let_in_leaves_the_other_
     with before_ce_numbers_were_padded():
         padded = register(engagement, "001234567", osv=1)
         unpadded = register(engagement, "1234567")
+    for typed in ("001234567", "1234567"):
+        assert engagement.find_member(DocumentType.CE, typed).id == padded  # the entry under the number as printed first
 
     engagement.erase_personal_data(unpadded, date(2024, 4, 1))
 
