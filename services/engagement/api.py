@@ -105,7 +105,14 @@ def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
 @members.get("", response_model=MemberPublic)
 def find_member(
     document_type: Annotated[DocumentType, Query(description="The document's type.")],
-    document_number: Annotated[str, Query(max_length=40, description="The document's number, as written.")],
+    document_number: Annotated[
+        str,
+        Query(
+            max_length=40,
+            description="The document's number, as written: normalised as `POST /members` normalises it "
+            "(a `CE` is found with or without its leading zeros).",
+        ),
+    ],
     engagement: EngagementDep,
     caller: Finder,
     purpose: PurposeQuery = None,

@@ -24,7 +24,7 @@ from services.engagement.domain.documents import (
     DocumentIndex,
     NoDocumentToFindError,
     PersonNotFoundError,
-    document_identity,
+    document_identities,
     normalise_document_number,
 )
 from services.engagement.domain.followup import (
@@ -265,12 +265,10 @@ class Engagement(ServiceApplication):
         """
         member = self.get_member(member_id)
         member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
-        identity = member.document_identity  # read while the person's key is still there
-        index = self._document_index_of(member)
+        index, identities = self._document_index_of(member)  # read while the person's key is still there
         if self.answers is not None:
             self.answers.forget(member.id, up_to_version=member.version)
-        if identity is not None:
-            self.documents.forget(identity)  # the document now leads nowhere
+        self.documents.forget(*identities)  # the document now leads nowhere
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:
@@ -304,10 +302,10 @@ class Engagement(ServiceApplication):
         """
         if reader is not None:
             check_purpose(reader.purpose)
-        identity = document_identity(document_type, normalise_document_number(document_type, document_number))
-        if identity is None:
+        identities = document_identities(document_type, normalise_document_number(document_type, document_number))
+        if not identities:
             raise NoDocumentToFindError
-        entry_id = self.documents.entry_of(identity)
+        entry_id = self.documents.entry_of(*identities)
         index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
         if index is None or index.member_id is None:
             raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
@@ -380,20 +378,37 @@ class Engagement(ServiceApplication):
         return {member_id for member_id in member_ids if self.find(member_id, Member) is not None}
 
     def _claim_document(self, member: Member) -> DocumentIndex | None:
-        identity = member.document_identity
-        if identity is None:
+        identities = member.document_identities
+        if not identities:
             return None
-        index_id = self.documents.entry_for_claim(identity)
+        index_id = self.documents.entry_for_claim(*identities)
         index = None if self.documents.made_now(index_id) else self.find(index_id, DocumentIndex)
         if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
         index.claim(member.id)
         return index
 
-    def _document_index_of(self, member: Member) -> DocumentIndex | None:
-        identity = member.document_identity
-        entry_id = self.documents.entry_of(identity) if identity is not None else None
-        return self.find(entry_id, DocumentIndex) if entry_id is not None else None
+    def _document_index_of(self, member: Member) -> tuple[DocumentIndex | None, list[str]]:
+        """The member's own index entry, and the forms of their document whose rows to forget with them.
+
+        A form whose row leads to another person's entry is not theirs: before
+        CE numbers were padded, one person could be registered twice, as
+        "1234567" and "001234567"; erasing one leaves the other found. A row
+        that leads to no saved entry (a command that failed) goes too.
+        """
+        own: DocumentIndex | None = None
+        forms: list[str] = []
+        for identity in member.document_identities:
+            entry_id = self.documents.entry_of(identity)
+            if entry_id is None:
+                continue
+            index = self.find(entry_id, DocumentIndex)
+            if index is not None and index.member_id not in (None, member.id):
+                continue
+            forms.append(identity)
+            if own is None and index is not None and index.member_id == member.id:
+                own = index
+        return own, forms
 
     def _roster_of(self, osv_id: UUID) -> OSVRoster:
         return self.find(OSVRoster.create_id(osv_id), OSVRoster) or OSVRoster(osv_id=osv_id)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, Engine, String, bindparam, delete, exc, select
+from sqlalchemy import Connection, Engine, String, bindparam, case, delete, exc, literal_column, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.engagement.domain.activities import Activity
@@ -89,6 +89,17 @@ class DocumentEntry(Base):
 
 ENTRY_OF = select(DocumentEntry.entry_id).where(DocumentEntry.digest == bindparam("digest"))
 
+MOST_FORMS = 4
+"""The most forms one document is looked up under in one query: a CE's own and the three without 1 to 3 leading zeros."""
+_FORMS = [bindparam(f"digest_{n}") for n in range(MOST_FORMS)]
+ENTRY_OF_ANY = (
+    select(DocumentEntry.entry_id)
+    .where(DocumentEntry.digest.in_(_FORMS))
+    .order_by(case(*((DocumentEntry.digest == form, literal_column(str(n))) for n, form in enumerate(_FORMS))))
+)
+"""The entry under the first of up to :data:`MOST_FORMS` digests that has one (fewer: the last repeated); the first
+row is read (:func:`~shared.sealing.read_scalar`), of at most one a digest."""
+
 
 class DocumentDirectory:
     """From a document to the id of its index entry, through a keyed HMAC kept in a table that forgets.
@@ -102,6 +113,14 @@ class DocumentDirectory:
     together, confirms that a guessed document was ever registered. The
     index key is a secret of its own (``ENGAGEMENT_INDEX_KEY``), apart from
     the master key and the store.
+
+    A document may have been indexed by an earlier version under another form
+    of its number (a CE without its leading zeros:
+    :func:`~services.engagement.domain.documents.document_identities`). The
+    methods take every form, the current one first: they find a row under
+    any of them and write one under the first only. Nothing is re-keyed, so
+    no start-up step reads anyone's sealed number and no migration state is
+    kept: an older row is found (and forgotten) where it is.
     """
 
     def __init__(self, engine: Engine, key: bytes) -> None:
@@ -112,19 +131,30 @@ class DocumentDirectory:
     def digest(self, identity: str) -> str:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
 
-    def entry_of(self, identity: str) -> UUID | None:
-        """The id of the document's index entry, or None when no registered person holds it (or ever did, unerased)."""
-        return self._entry_of(self.digest(identity))
-
-    def _entry_of(self, digest: str) -> UUID | None:
+    def entry_of(self, *identities: str) -> UUID | None:
+        """The id of the document's index entry, under the first of ``identities`` that has one; None when no registered
+        person holds it (or ever did, unerased). One query, however many forms (up to :data:`MOST_FORMS`)."""
+        digests = [self.digest(identity) for identity in identities]
         side = side_writes()
-        if side is not None and digest in side.entries:
-            return side.entries[digest]
-        entry_id = read_scalar(self.engine, ENTRY_OF, {"digest": digest})  # on every registration's path
+        if side is not None:
+            made = next((side.entries[digest] for digest in digests if digest in side.entries), None)
+            if made is not None:
+                return made
+        if len(digests) == 1:
+            entry_id = read_scalar(self.engine, ENTRY_OF, {"digest": digests[0]})  # on every registration's path
+        else:
+            entry_id = None
+            for start in range(0, len(digests), MOST_FORMS):
+                some = digests[start : start + MOST_FORMS]
+                some += some[-1:] * (MOST_FORMS - len(some))
+                entry_id = read_scalar(self.engine, ENTRY_OF_ANY, {f"digest_{n}": d for n, d in enumerate(some)})
+                if entry_id is not None:
+                    break
         return UUID(entry_id) if entry_id is not None else None
 
-    def entry_for_claim(self, identity: str) -> UUID:
-        """The id of the document's index entry, made (a random id) the first time the document is registered.
+    def entry_for_claim(self, identity: str, *earlier: str) -> UUID:
+        """The id of the document's index entry, made (a random id, under ``identity``) the first time the document is
+        registered; found under ``identity`` or any of its ``earlier`` forms otherwise.
 
         A row left by a command that then failed leads to an entry never
         saved: the next registration opens it. Two registrations of a new
@@ -132,10 +162,10 @@ class DocumentDirectory:
         An entry made here is a new owner of a key (:func:`~shared.sealing.drawn_at_random`)
         and :meth:`made_now` says so.
         """
-        digest = self.digest(identity)
-        found = self._entry_of(digest)
+        found = self.entry_of(identity, *earlier)
         if found is not None:
             return found
+        digest = self.digest(identity)
         if dryrun.active():  # a dry run writes nothing, not even the way to an entry
             return uuid4()
         side = side_writes()
@@ -149,7 +179,7 @@ class DocumentDirectory:
                 entry_id = uuid4()
                 session.add(DocumentEntry(digest=digest, entry_id=str(entry_id)))
         except exc.IntegrityError:  # made at the same moment by another registration: use theirs
-            return self.entry_for_claim(identity)
+            return self.entry_for_claim(identity, *earlier)
         return entry_id
 
     @staticmethod
@@ -158,17 +188,18 @@ class DocumentDirectory:
         side = side_writes()
         return side is not None and entry_id in side.fresh
 
-    def forget(self, identity: str) -> None:
-        """Delete the document's row and every trace of it the database would keep (:func:`~shared.views.forget_rows`).
+    def forget(self, *identities: str) -> None:
+        """Delete the rows of the document under each of ``identities``, and every trace of them the database would keep
+        (:func:`~shared.views.forget_rows`), in one transaction.
 
         A dry run forgets nothing.
         """
-        if dryrun.active():
+        if dryrun.active() or not identities:
             return
-        digest = self.digest(identity)
+        digests = [self.digest(identity) for identity in identities]
 
         def delete_row(connection: Connection) -> bool:
-            return bool(connection.execute(delete(DocumentEntry).where(DocumentEntry.digest == digest)).rowcount)
+            return bool(connection.execute(delete(DocumentEntry).where(DocumentEntry.digest.in_(digests))).rowcount)
 
         forget_rows(self.engine, DocumentEntry.__tablename__, delete_row)
 

@@ -60,7 +60,10 @@ class MemberCreate(Command):
     document_type: DocumentType = Field(description="The identity document the person holds; `NINGUNO` if none.")
     document_number: Annotated[str, StringConstraints(max_length=40)] | None = Field(
         default=None,
-        description="The document's number; spaces and case are ignored. Absent or empty with `NINGUNO`.",
+        description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too, and "
+        "a `CE` of 6 to 8 digits only is taken as padded with leading zeros to the card's 9 (`1234567` is `001234567`, "
+        "as a numeric spreadsheet cell loses them); a `CE` with letters is kept as typed. The same document registers "
+        "one person: 409 `person_already_registered` names them. Absent or empty with `NINGUNO`.",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
         description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
@@ -201,7 +204,10 @@ class MemberPublic(BaseModel):
     osv_id: UUID = Field(description="The OSV of the latest membership.")
     full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
     document_type: DocumentType = Field(description="The identity document the person holds.")
-    document_number: str | None = Field(description="Normalised: no spaces, upper case. Null without one or once erased.")
+    document_number: str | None = Field(
+        description="Normalised: no spaces, upper case; a digits-only `CE` in 9 digits with its leading zeros (one registered "
+        "before they were added shows as it was typed). Null without one or once erased."
+    )
     phone: str | None = Field(description="Digits, with a leading + if given. Null without one or once erased.")
     nationality: str = Field(description="ISO 3166-1 alpha-2 country code.")
     sex: Sex = Field(description="`F`, `M` or `X`.")

@@ -403,6 +403,20 @@ def test_a_document_already_registered_names_the_person_who_holds_it_and_never_t
     assert "18765432" not in response.text
 
 
+def test_a_ce_number_typed_without_its_leading_zeros_names_the_person_registered_with_them(client: TestClient) -> None:
+    first = join(client, document_type="CE", document_number="001234567")
+
+    # The same carné de extranjería in another OSV, from a numeric cell that lost its leading zeros.
+    response = client.post("/members", json=a_person(osv_id=map_osv(client), document_type="CE", document_number="1234567"))
+
+    error = problem_of(response, 409)
+    assert (error["field"], error["rule"]) == ("document_number", "person_already_registered")
+    assert first["id"] in error["message"]
+    assert "1234567" not in response.text
+    found = client.get("/members", params={"document_type": "CE", "document_number": "1234567", "purpose": "duplicate_check"})
+    assert (found.json()["id"], found.json()["document_number"]) == (first["id"], "001234567")
+
+
 def test_people_without_documents_are_never_taken_for_one_another(client: TestClient) -> None:
     first = join(client, document_type="NINGUNO", document_number=...)
     second = join(client, document_type="NINGUNO", document_number=...)

@@ -101,6 +101,18 @@ def test_the_same_person_twice_in_one_submission_is_refused_before_anything_is_s
     assert problem.rule == "person_already_registered" and "001234567" not in problem.message
 
 
+def test_a_ce_number_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_person_twice_in_one_submission(tmp_path: Path) -> None:
+    ce = {**PEOPLE.repeats["miembros"][0], "tipo_documento": "CE", "numero_documento": "001234567"}
+    twice = Answers({"osv": OSV}, {"miembros": [ce, {**ce, "numero_documento": 1234567}]})  # a number cell: Excel drops the zeros
+
+    row = row_of(MEMBERS, read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [twice]), MEMBERS).submissions[0])
+
+    assert [c.body["document_number"] for c in row.commands] == ["001234567", "1234567"]  # sent as given: engagement pads
+    [problem] = row.problems
+    assert (problem.cell.sheet, problem.cell.row, problem.cell.column) == ("miembros", 3, "miembros/numero_documento")
+    assert problem.rule == "person_already_registered" and "1234567" not in problem.message
+
+
 def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_one_command_each(tmp_path: Path) -> None:
     meeting = Answers(
         {"osv": OSV, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "ruos_registration needs", "otros_asistentes": 2},

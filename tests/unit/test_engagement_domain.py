@@ -14,6 +14,7 @@ from services.engagement.domain.documents import (
     DocumentIndex,
     InvalidDocumentNumberError,
     PersonAlreadyRegisteredError,
+    document_identities,
     document_identity,
     normalise_document_number,
 )
@@ -80,7 +81,12 @@ def a_member(**overrides: object) -> Member:
         (DocumentType.DNI, "45678912", "45678912"),
         (DocumentType.DNI, " 4567 8912 ", "45678912"),
         (DocumentType.CE, "001234567", "001234567"),
+        (DocumentType.CE, "1234567", "001234567"),
+        (DocumentType.CE, "01234567", "001234567"),
+        (DocumentType.CE, "123456", "000123456"),
         (DocumentType.CE, "n0123a", "N0123A"),
+        (DocumentType.CE, "000123", "000000123"),
+        (DocumentType.CE, "0012345678", "0012345678"),
         (DocumentType.CE, "123456789012", "123456789012"),
         (DocumentType.PTP, "ptp0012345", "PTP0012345"),
         (DocumentType.CPP, "cpp 123 456", "CPP123456"),
@@ -239,6 +245,34 @@ def test_a_phone_that_is_not_6_to_15_digits_is_refused(given: str) -> None:
 
     assert (refused.value.field, refused.value.rule) == ("phone", "phone_6_to_15_digits")
     assert given not in str(refused.value)
+
+
+def test_a_ce_number_is_one_document_with_or_without_its_leading_zeros() -> None:
+    assert document_identity(DocumentType.CE, "1234567") == document_identity(DocumentType.CE, "001234567") == "CE:001234567"
+    assert document_identity(DocumentType.CE, "N01234") == "CE:N01234"  # an older card's letters: kept as they are
+    assert document_identity(DocumentType.DNI, "01234567") != document_identity(DocumentType.CE, "1234567")
+
+
+def test_a_ce_number_is_also_looked_up_as_earlier_versions_stored_it_without_its_leading_zeros() -> None:
+    assert document_identities(DocumentType.CE, "001234567") == ("CE:001234567", "CE:01234567", "CE:1234567")
+    assert document_identities(DocumentType.CE, "1234567") == ("CE:001234567", "CE:01234567", "CE:1234567")
+    assert document_identities(DocumentType.CE, "000123456") == ("CE:000123456", "CE:00123456", "CE:0123456", "CE:123456")
+    assert document_identities(DocumentType.CE, "000001234") == ("CE:000001234", "CE:00001234", "CE:0001234", "CE:001234")
+    for kept_as_typed in ("123456789", "N01234", "0012345678"):
+        assert document_identities(DocumentType.CE, kept_as_typed) == (f"CE:{kept_as_typed}",)
+    assert document_identities(DocumentType.DNI, "01234567") == ("DNI:01234567",)
+    assert document_identities(DocumentType.CEDULA_VE, "V-19876543") == ("CEDULA_VE:19876543",)
+    assert document_identities(DocumentType.NINGUNO, None) == ()
+
+
+def test_a_member_registered_before_ce_numbers_were_padded_replays_as_the_same_document() -> None:
+    # The Registered event as the service recorded it then: the number as typed.
+    member = Member(full_name="Luis Díaz", document_type=DocumentType.CE, document_number="1234567", phone=None,
+                    nationality="VE", sex=Sex.M, birth_year=None)
+
+    assert member.document_number == "1234567"  # what was recorded stays recorded
+    assert member.document_identity == "CE:001234567"
+    assert member.document_identities == ("CE:001234567", "CE:01234567", "CE:1234567")
 
 
 def test_a_venezuelan_cedula_is_one_document_with_or_without_its_prefix() -> None:

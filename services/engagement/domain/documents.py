@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.documents import DocumentType
+from shared.documents import CE_DIGITS, DocumentType, padded_ce_number
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 # Named errors -----------------------------------------------------------
@@ -95,8 +95,12 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     """The number as it will be kept (no spaces, upper case), or a named error.
 
     A Venezuelan cédula is written as printed ("V-12.345.678", "V 12345678"):
-    its dots are dropped and its prefix becomes "V-" or "E-". Without a
-    document there is no number, so the result is None.
+    its dots are dropped and its prefix becomes "V-" or "E-". A carné de
+    extranjería of 6 to 8 digits is one whose leading zeros a numeric cell
+    dropped: it is kept as its card prints it, padded to 9 digits ("1234567"
+    is "001234567", :func:`~shared.documents.padded_ce_number`); one with
+    letters, or of 9 digits or more, is kept as typed. Without a document there
+    is no number, so the result is None.
     """
     normal = "".join((number or "").split()).upper()
     if document_type is DocumentType.NINGUNO:
@@ -114,19 +118,49 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     if document_type is DocumentType.CEDULA_VE:
         prefix, digits = match["prefix"], match["digits"]
         return f"{prefix}-{digits}" if prefix else digits
+    if document_type is DocumentType.CE:
+        return padded_ce_number(normal)
     return normal
 
 
 def document_identity(document_type: DocumentType, number: str | None) -> str | None:
-    """What makes two registrations one person's document, or None without a document.
+    """What makes two registrations one person's document (``"CE:001234567"``), or None without a document.
 
-    A Venezuelan cédula keeps its number whether written with V-/E- or not.
+    A Venezuelan cédula keeps its number whether written with V-/E- or not; a
+    carné de extranjería of digits only is padded to 9 digits, also when
+    ``number`` comes from a registration recorded before CE numbers were
+    padded (its event keeps the number as typed).
     """
     if number is None or document_type is DocumentType.NINGUNO:
         return None
     if document_type is DocumentType.CEDULA_VE:
         number = number.rsplit("-", 1)[-1]
+    if document_type is DocumentType.CE:
+        number = padded_ce_number(number)
     return f"{document_type.value}:{number}"
+
+
+def document_identities(document_type: DocumentType, number: str | None) -> tuple[str, ...]:
+    """Every identity the document index may know this document by: :func:`document_identity` first, then the
+    forms an earlier version of the service registered it under; empty without a document.
+
+    Until CE numbers were padded, a CE was registered under its number as
+    typed, 6 to 12 characters: a 9-digit number with leading zeros may be
+    indexed under the same digits with one or more of those zeros dropped
+    (``"CE:001234567"``, then ``"CE:01234567"``, ``"CE:1234567"``). Those forms
+    are only looked up (and forgotten on erasure), never written: an entry
+    made now is always under the first.
+    """
+    identity = document_identity(document_type, number)
+    if identity is None:
+        return ()
+    if document_type is not DocumentType.CE:
+        return (identity,)
+    padded = identity.removeprefix(f"{DocumentType.CE.value}:")
+    if len(padded) != CE_DIGITS or not (padded.isascii() and padded.isdigit()):
+        return (identity,)
+    shorter = [padded[dropped:] for dropped in range(1, CE_DIGITS - 5) if set(padded[:dropped]) == {"0"}]
+    return (identity, *(f"{DocumentType.CE.value}:{digits}" for digits in shorter))
 
 
 # Finding a person by their document ----------------------------------------------

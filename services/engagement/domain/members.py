@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 import pycountry
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domain.documents import document_identity, normalise_document_number
+from services.engagement.domain.documents import document_identities, document_identity, normalise_document_number
 from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_before
 
@@ -621,3 +621,8 @@ class Member(Aggregate):
     def document_identity(self) -> str | None:
         """What the document index knows this person by (None without a document, or once erased)."""
         return document_identity(self.document_type, self.document_number)
+
+    @property
+    def document_identities(self) -> tuple[str, ...]:
+        """:attr:`document_identity`, then the forms an earlier version indexed the same document under (none once erased)."""
+        return document_identities(self.document_type, self.document_number)

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 from services.imports.domain.submissions import Cell, Entry, Submission
 from services.imports.forms import Form
+from shared.documents import DocumentType, padded_ce_number
 
 INTEGER = re.compile(r"[+-]?\d+")
 DUPLICATE_RULE = "person_already_registered"
@@ -154,10 +155,15 @@ def _digest(form_id: str, submission: Submission) -> str:
 
 
 def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
-    """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case."""
+    """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case;
+    a carné de extranjería of digits only padded to 9 digits, as engagement keeps it (a numeric cell drops its
+    leading zeros: "1234567" is "001234567")."""
     if not kind or not number or str(kind) == "NINGUNO":
         return None
-    return str(kind), re.sub(r"[\s.\-/]", "", str(number)).upper()
+    loose = re.sub(r"[\s.\-/]", "", str(number)).upper()
+    if str(kind) == DocumentType.CE.value:
+        loose = padded_ce_number(loose)
+    return str(kind), loose
 
 
 # The forms ------------------------------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""A carné de extranjería typed without its leading zeros is the same person, on an SQLite file and on PostgreSQL.
+
+CE numbers are printed in 9 digits, often with leading zeros, which Excel and
+Kobo drop when the cell is numeric (tester's finding: "001234567" and
+"1234567" registered one person twice). Engagement keeps a digits-only CE
+number padded to 9 digits. Entries the service stored before that, under the
+number as typed, are still found, still refuse the person twice, and are
+still forgotten by an erasure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import func, select
+
+from services.engagement.application import Engagement
+from services.engagement.bootstrap import bootstrap
+from services.engagement.domain import documents
+from services.engagement.domain.documents import PersonAlreadyRegisteredError, PersonNotFoundError
+from services.engagement.domain.members import Sex
+from services.engagement.personaldata import DocumentEntry
+from shared.documents import DocumentType
+from tests.support.clients import settings_for
+
+pytestmark = pytest.mark.timeout(120)
+
+OSVS = [uuid4(), uuid4()]
+
+
+@pytest.fixture
+def engagement(database_url: str, tmp_path: Path) -> Iterator[Engagement]:
+    runtime = bootstrap(settings_for("engagement", tmp_path, database_url))
+    app: Engagement = runtime.make_application(runtime.application_env())
+    app.osvs.apply([
+        {
+            "type": "OSVMapped",
+            "source": "urn:osv-platform:registry",
+            "position": position,
+            "data": {"osv_id": str(osv_id), "district": "Ate", "zone": "Lima Este", "mapped_on": "2021-01-01"},
+        }
+        for position, osv_id in enumerate(OSVS, start=1)
+    ])
+    yield app
+    app.close()
+
+
+def register(engagement: Engagement, document_number: str, osv: int = 0, name: str = "Persona") -> UUID:
+    return engagement.register_member(OSVS[osv], name, DocumentType.CE, document_number, "VE", Sex.F, date(2024, 3, 1), 1990)
+
+
+def entries(engagement: Engagement) -> int:
+    with engagement.documents.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(DocumentEntry)).scalar() or 0)
+
+
+@contextmanager
+def before_ce_numbers_were_padded() -> Iterator[None]:
+    """While in it, engagement registers CE numbers as it did before: as typed, under the index key of that form.
+
+    (On the code before the fix there is nothing to undo, and the stories fail on what they assert.)
+    """
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(documents, "padded_ce_number", lambda number: number, raising=False)
+        yield
+
+
+@pytest.mark.parametrize(("first", "again"), [("001234567", "1234567"), ("1234567", "001234567"), ("01234567", " 0012 34567 ")])
+def test_a_ce_number_typed_without_its_leading_zeros_is_the_person_registered_with_them(
+    engagement: Engagement, first: str, again: str
+) -> None:
+    registered = register(engagement, first)
+
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, again, osv=1)  # another OSV's row, its cell numeric
+
+    assert refused.value.member_id == registered
+    assert engagement.find_member(DocumentType.CE, again).id == registered
+    assert engagement.get_member(registered).document_number == "001234567"  # as the card prints it
+    assert entries(engagement) == 1
+
+
+def test_a_ce_number_with_letters_or_more_than_nine_digits_is_kept_as_typed(engagement: Engagement) -> None:
+    lettered = register(engagement, "n01234")
+    long = register(engagement, "0012345678")
+
+    assert engagement.get_member(lettered).document_number == "N01234"
+    assert engagement.get_member(long).document_number == "0012345678"
+    assert register(engagement, "12345678", name="Otra persona") not in (lettered, long)  # its own document: 012345678
+
+
+def test_a_ce_entry_stored_before_numbers_were_padded_is_found_refused_twice_and_forgotten_on_erasure(
+    engagement: Engagement
+) -> None:
+    with before_ce_numbers_were_padded():
+        stored = register(engagement, "1234567")  # as the service stored it before: number and index key unpadded
+        assert engagement.get_member(stored).document_number == "1234567"
+
+    for typed in ("001234567", "1234567", "01234567"):
+        assert engagement.find_member(DocumentType.CE, typed).id == stored
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, "001234567", osv=1)
+    assert refused.value.member_id == stored
+    assert engagement.get_member(stored).document_identity == "CE:001234567"  # its old event replays, as printed
+    assert entries(engagement) == 1  # looked up, never re-keyed: no second way to the document was written
+
+    engagement.erase_personal_data(stored, date(2024, 4, 1))
+
+    assert entries(engagement) == 0
+    with pytest.raises(PersonNotFoundError):
+        engagement.find_member(DocumentType.CE, "1234567")
+    again = register(engagement, "001234567", osv=1)  # the document may be registered again, as after any erasure
+    assert again != stored
+
+
+def test_erasing_one_of_two_people_the_unpadded_numbers_let_in_leaves_the_other_found(
+    engagement: Engagement
+) -> None:
+    """The defect's own records: one person registered twice, as "1234567" and "001234567". Erasing either forgets
+    only their own entry and key; the other is still found, and still refuses the document a third time."""
+    with before_ce_numbers_were_padded():
+        padded = register(engagement, "001234567", osv=1)
+        unpadded = register(engagement, "1234567")
+    for typed in ("001234567", "1234567"):
+        assert engagement.find_member(DocumentType.CE, typed).id == padded  # the entry under the number as printed first
+
+    engagement.erase_personal_data(unpadded, date(2024, 4, 1))
+
+    assert entries(engagement) == 1
+    for typed in ("001234567", "1234567"):
+        assert engagement.find_member(DocumentType.CE, typed).id == padded
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, "1234567", osv=0)
+    assert refused.value.member_id == padded
+
+    engagement.erase_personal_data(padded, date(2024, 4, 1))
+
+    assert entries(engagement) == 0
+    with pytest.raises(PersonNotFoundError):
+        engagement.find_member(DocumentType.CE, "1234567")
