@@ -31,6 +31,8 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_parameterless_sub_dependant
 from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from shared.districts import fold
 
@@ -44,13 +46,27 @@ MAX_CURSOR_LENGTH = 200
 MAX_SEARCH_LENGTH = 200
 """The longest free-text ``name`` query."""
 
+def searchable(query: str) -> str:
+    """``query`` if it holds a word to search for (a letter or digit); else 422 ``searchable_name``.
+
+    Punctuation and spaces are not searched (names are compared folded), so
+    ``name=-`` would have matched every name: a list of everything, read as
+    what the search found.
+    """
+    if not fold(query):
+        raise PydanticCustomError("searchable_name", "must hold a letter or digit to search for (punctuation and spaces are not searched)")
+    return query
+
+
 NameQuery = Annotated[
     str | None,
     Query(
         min_length=1,
         max_length=MAX_SEARCH_LENGTH,
-        description="Free-text search on the name: every word must appear in it, ignoring case, accents and punctuation.",
+        description="Free-text search on the name: every word must appear in it, ignoring case, accents and punctuation; "
+        "422 `searchable_name` for a query with no letter or digit.",
     ),
+    AfterValidator(lambda query: query if query is None else searchable(query)),
 ]
 
 
@@ -62,7 +78,8 @@ def matches_name(query: str | None, name: str) -> bool:
     return all(word in folded for word in fold(query).split())
 
 
-def _refuse(name: str, rule: str, message: str, value: Any = None) -> RequestValidationError:
+def query_refused(name: str, rule: str, message: str, value: Any = None) -> RequestValidationError:
+    """A 422 naming the query parameter ``name`` and its ``rule`` (raise it from a route or a dependency)."""
     return RequestValidationError([{"type": rule, "loc": ("query", name), "msg": message, "input": value}])
 
 
@@ -74,7 +91,7 @@ def _decode(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError):
-        raise _refuse("cursor", "cursor", "not a cursor this service gave; use the Link header's next URL", cursor) from None
+        raise query_refused("cursor", "cursor", "not a cursor this service gave; use the Link header's next URL", cursor) from None
 
 
 @dataclass
@@ -97,7 +114,7 @@ class Page:
             after = _decode(self.cursor)
             keys = [str(key(item)) for item in items]
             if after not in keys:
-                raise _refuse("cursor", "cursor", "the cursor's item is no longer in this list; start again without a cursor", self.cursor)
+                raise query_refused("cursor", "cursor", "the cursor's item is no longer in this list; start again without a cursor", self.cursor)
             start = keys.index(after) + 1
         chosen = list(items[start : start + self.limit])
         if start + self.limit < len(items) and chosen:

@@ -46,7 +46,7 @@ from services.registry.settings import RegistrySettings
 from shared.auth import MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
-from shared.listing import NameQuery, Page, matches_name, page_query
+from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
@@ -102,8 +102,10 @@ def list_osvs(
         Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term)."),
     ] = None,
     within_days: Annotated[
-        int, Query(ge=0, le=3650, description="With `ruos=expiring`: board terms ending within this many days of today in Lima, or ended.")
-    ] = 60,
+        int | None,
+        Query(ge=0, le=3650, description="Only with `ruos=expiring` (else 422 `ruos_expiring`): board terms ending within this many "
+              "days of today in Lima, or ended; 60 when not given."),
+    ] = None,
     name: NameQuery = None,
     district: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Only OSVs of this district: its name (any usual spelling) or INEI ubigeo.")
@@ -113,7 +115,9 @@ def list_osvs(
     """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress, name, district or zone.
 
     In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    osvs = registry.list_osvs(ruos=ruos, within_days=within_days, scope=scope)
+    if within_days is not None and ruos is not RUOSFilter.EXPIRING:  # it filtered nothing: the list read as one of terms ending
+        raise query_refused("within_days", "ruos_expiring", "filters board terms: send it with ruos=expiring", within_days)
+    osvs = registry.list_osvs(ruos=ruos, within_days=60 if within_days is None else within_days, scope=scope)
     if district is not None:
         wanted = registry.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
         osvs = [o for o in osvs if registry.ubigeo_of(o) == wanted]

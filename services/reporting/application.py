@@ -27,7 +27,7 @@ from services.reporting.domain.phasereports import PhaseReport, digest_of, share
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel, recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
-from shared.districts import DistrictTable, UnknownDistrictError
+from shared.districts import DistrictTable, UnknownDistrictError, district_key
 from shared.errors import MomentInFutureError, NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
@@ -165,9 +165,12 @@ class Reporting:
         return None if found is None else {"id": found.id, "name": found.name}
 
     def group_named(self, given: str | None) -> str | None:
-        """A zone, or a district by any of its names, as the indicators name it."""
-        if given is None or given in ZONES or given == UNKNOWN:
+        """A zone (case and accents aside, as ``/osvs?zone=`` takes it), or a district by any of its names, as the indicators name it."""
+        if given is None or given == UNKNOWN:
             return given
+        zone = next((z for z in ZONES if district_key(z) == district_key(given)), None)
+        if zone is not None:
+            return zone
         try:
             return self.districts.find(given).name
         except UnknownDistrictError:

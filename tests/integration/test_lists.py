@@ -171,3 +171,24 @@ def test_the_openapi_document_names_the_page_parameters_and_the_link_header(regi
     assert {"name", "district", "cursor", "limit"} <= set(parameters)
     assert parameters["limit"]["schema"]["maximum"] == 1000 and parameters["limit"]["description"]
     assert "Link" in operation["responses"]["200"]["headers"]
+
+
+@pytest.mark.parametrize("query", ["-", " ", "¿?", "--- ..."])
+def test_a_name_search_with_nothing_to_search_for_is_422_not_every_name(registry: TestClient, funding: TestClient, query: str) -> None:
+    """``name=-`` matched every OSV (punctuation is not compared): the whole list, read as what the search found (filters25)."""
+    new_osv(registry, name="Asociación Vecinos Unidos de Collique", district="comas")
+    a_round(funding, name="Fondos semilla 2021")
+
+    for client, path in ((registry, "/osvs"), (registry, "/municipalities"), (funding, "/rounds"), (funding, "/phases")):
+        assert_problem(client.get(path, params={"name": query}), 422, "name", "searchable_name")
+    assert names(registry.get("/osvs", params={"name": "collique!"})) == ["Asociación Vecinos Unidos de Collique"]
+
+
+def test_a_board_term_window_without_ruos_expiring_is_422_not_every_osv(registry: TestClient) -> None:
+    """``within_days`` filters board terms only with ``ruos=expiring``: alone, the list of every OSV read as one of terms ending (filters25)."""
+    new_osv(registry, name="Asociación Vecinos Unidos de Collique", district="comas")
+
+    for others in ({}, {"ruos": "registered"}):
+        assert_problem(registry.get("/osvs", params={"within_days": 5, **others}), 422, "within_days", "ruos_expiring")
+    assert names(registry.get("/osvs", params={"ruos": "expiring", "within_days": 5})) == []
+    assert names(registry.get("/osvs")) == ["Asociación Vecinos Unidos de Collique"]

@@ -139,6 +139,10 @@ def test_the_evidence_of_a_withdrawn_activity_shows_it_and_its_withdrawal_taking
     ])
     body = client.get("/indicators/beneficiaries_direct/evidence", params={"group": "brena"}).json()
     assert body["group"] == "Breña" and body["value"] == {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}
+    # A zone as /osvs?zone= takes it, case and accents aside: it was 422 zone_or_district (filters25).
+    zone = client.get("/indicators/beneficiaries_direct/evidence", params={"group": "lima centro"})
+    assert zone.status_code == 200, zone.text
+    assert zone.json()["group"] == "Lima Centro" and zone.json()["events"] == body["events"]
     assert [(e["type"], e["adds"]["total"]) for e in body["events"]] == [("ActivityReported", 5), ("ActivityWithdrawn", -5)]
 
 
