@@ -29,13 +29,33 @@ exits 1: the dashboard it is for is not there.
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
 
-import httpx
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+def stop_quietly_on_interrupt(message: str) -> None:
+    """From now on, Ctrl-C (SIGINT) writes ``message`` on stderr and exits 130 at once: no traceback, nothing to clean up."""
+
+    def stop(_signal: int, _frame: object) -> None:
+        os.write(sys.stderr.fileno(), f"{message}\n".encode())
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, stop)
+
+
+if __name__ == "__main__":
+    # First, before the imports below (half a second of them): a Ctrl-C there would print a traceback of whichever
+    # import it fell in. :func:`main` takes Ctrl-C back as KeyboardInterrupt, to say how far the story got. (Imported
+    # as a module, by the tests, this file leaves the importer's Ctrl-C alone.)
+    stop_quietly_on_interrupt("Stopped before the demo wrote anything.")
+
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
+from pydantic import Field, ValidationError  # noqa: E402
+from pydantic_settings import BaseSettings, SettingsConfigDict  # noqa: E402
 
 # `make demo` runs this file as a script: the repository's root is not on the path then.
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,8 +349,18 @@ def main() -> int:
     Any failure is one line on stderr naming the service, its URL and the variable that sets it; when the story
     is loaded but reporting does not answer, stdout says it is loaded and stderr says reporting does not answer,
     exit 1 (the dashboard the demo is for is not there). Ctrl-C: one line saying how far the story got, exit 130;
-    `make demo` again finishes it.
+    `make demo` again finishes it. So from the very start, while Python imports (:func:`stop_quietly_on_interrupt`).
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt again, for run() to say how far it got
+    try:
+        return said_and_done()
+    except KeyboardInterrupt:  # while it said how it ended: the story is as that line says
+        print("Stopped.", file=sys.stderr)
+        return 130
+
+
+def said_and_done() -> int:
+    """:func:`main` but for its handling of Ctrl-C: run the demo, print how it ended, return the exit status."""
     try:
         said, warning = run(DemoSettings())
     except ValidationError as error:
@@ -353,4 +383,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    stop_quietly_on_interrupt("Stopped.")  # between main's answer and the process's exit
+    sys.exit(status)

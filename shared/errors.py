@@ -33,6 +33,24 @@ class RuleViolationError(DomainError):
     """The input breaks a business rule (422)."""
 
 
+LAG_RETRY_AFTER_SECONDS = 1
+"""``Retry-After`` (seconds) of a :class:`NotHeardOfYetError`: another service's event reaches this one's local view
+within about a second while NATS is up (later only while it is down, when the view reads the source's feed)."""
+
+
+class NotHeardOfYetError(RuleViolationError):
+    """A 422 about a record another service made that this one has not heard of yet: it clears up by itself.
+
+    Funding and engagement learn of OSVs (and engagement of grants) from registry's (funding's) events,
+    so right after the record is made a command naming it is refused for the second or so its event
+    takes to arrive. The answer carries ``Retry-After:`` :attr:`retry_after` (seconds): the same request
+    (with the same ``Idempotency-Key``) sent again after it is taken once the event has arrived. A wrong
+    id gets the same answer for ever: a client retries a bounded number of times.
+    """
+
+    retry_after: int = LAG_RETRY_AFTER_SECONDS
+
+
 # Rules more than one domain checks --------------------------------------------
 
 

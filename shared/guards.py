@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from shared.errors import LAG_RETRY_AFTER_SECONDS
 from shared.listing import document_pages
 
 PROBLEM_JSON = "application/problem+json"
@@ -322,6 +323,31 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
     }
 
 
+def not_heard_of_yet(*rules: str) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: its 422 with ``rules`` (``osv_mapped_in_registry``…) carries ``Retry-After``.
+
+    For a command naming a record another service made, which this one knows
+    from that service's events (:class:`shared.errors.NotHeardOfYetError`);
+    :func:`document_errors` adds this to the generic 422's description.
+    """
+    named = " or ".join(f"`{rule}`" for rule in rules)
+    return {
+        422: {
+            "description": (
+                f"A 422 {named} names a record made in another service that this one has not heard of yet (its event "
+                f"arrives within about a second), or a wrong id: it carries `Retry-After` ({LAG_RETRY_AFTER_SECONDS} s); "
+                "send the same request, with the same `Idempotency-Key`, again after it, a few times at most."
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": f"Seconds to wait before sending the request again ({LAG_RETRY_AFTER_SECONDS}), on {named} only.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
+    }
+
+
 def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
     """Document the problem+json answers (400, 404, 409, 413, 422, and 503 where given) on every operation of ``schema``.
 
@@ -340,7 +366,10 @@ def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSO
                 continue
             responses = operation.setdefault("responses", {})
             for status, answer in errors.items():
-                if status == "422" or status not in responses:
+                own = responses.get(status, {})
+                if status == "422" and "headers" in own:  # a route's own 422 (:func:`not_heard_of_yet`): its words and header kept
+                    responses[status] = {**answer, "description": f"{answer['description']} {own['description']}", "headers": own["headers"]}
+                elif status == "422" or status not in responses:
                     responses[status] = answer
                 else:
                     responses[status] = {**responses[status], "content": content}

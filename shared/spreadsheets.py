@@ -8,8 +8,12 @@ formula in the workbook a donor or an auditor opens.
 - **CSV** (the indicators, the HXL 3W sheet, ``osv-import osvs``): through
   `defusedcsv <https://pypi.org/project/defusedcsv/>`_, which prefixes ``'``
   to a text field starting with ``= + - @ | %`` (numbers, ``-12.5``, are left
-  alone), as OWASP's *CSV Injection* advises. A CSV has no cell types, so
-  this is the one way to keep a spreadsheet from evaluating it.
+  alone), as OWASP's *CSV Injection* advises; and to one starting with a tab
+  or a carriage return, which OWASP lists too and defusedcsv lets through
+  (a spreadsheet may drop the leading blank and read the ``=`` after it). The
+  APIs trim every text they take, but the exports are written from events,
+  whatever wrote them. A CSV has no cell types, so this is the one way to keep
+  a spreadsheet from evaluating it.
 - **XLSX** (openpyxl): a string starting with ``=`` is stored as a formula;
   :func:`append_row` stores it as a string cell instead, its text unchanged.
 """
@@ -23,9 +27,40 @@ from defusedcsv import csv as defused_csv
 from openpyxl.worksheet.worksheet import Worksheet
 
 
+LEADING_BLANKS = ("\t", "\r")
+"""What OWASP lists beside ``= + - @`` as a field's first character to escape, and defusedcsv does not."""
+
+
+def _defused(field: Any) -> Any:
+    """``field``, prefixed with ``'`` if it is a text starting with a tab or a carriage return (defusedcsv sees to the rest)."""
+    return "'" + field if isinstance(field, str) and field.startswith(LEADING_BLANKS) else field
+
+
+class _Writer:
+    """defusedcsv's writer, each field escaped for :data:`LEADING_BLANKS` first."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        return self._writer.writerow([_defused(field) for field in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+
 def csv_writer(out: TextIO, **options: Any) -> Any:
-    """A :func:`csv.writer` on ``out`` (same ``options``) whose text fields never start a formula (see the module)."""
-    return defused_csv.writer(out, **options)
+    """A :func:`csv.writer` on ``out`` (same ``options``) whose text fields never start a formula (see the module).
+
+    Rows end in CRLF (RFC 4180), whatever ``options`` say: Python's csv quotes a field only for the line end's own
+    characters, so with a bare ``\n`` a carriage return inside a text went out unquoted, and a spreadsheet
+    began a new row there, its first cell the rest of the text (``=1+1…``), past any escaping of the field's start.
+    """
+    return _Writer(defused_csv.writer(out, **{**options, "lineterminator": "\r\n"}))
 
 
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:

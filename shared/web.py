@@ -44,7 +44,7 @@ from shared.chain import Head, chain_page, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
-from shared.errors import ConflictError, DomainError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DomainError, NotFoundError, NotHeardOfYetError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
@@ -131,7 +131,9 @@ def install_error_handlers(api: FastAPI) -> None:
         def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
-                return problem(status, title, exc.message, errors, extensions=getattr(exc, "extensions", None))
+                # A refusal that clears up once another service's event arrives says when to ask again.
+                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NotHeardOfYetError) else None
+                return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))
             if isinstance(exc, IntegrityError):
                 return problem(status, title, "Someone else changed this record at the same time; reload and try again.")
             if status == 503:

@@ -31,6 +31,7 @@ CLI: ``python -m devtools.identity token <user>`` (``make token USER=<user>``).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -41,11 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -73,6 +74,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: The demo people, by login name; each belongs to the group (role) of the same name.
 DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo")
@@ -171,10 +173,30 @@ class _State:
         Under an exclusive ``flock`` on ``state.lock`` beside it: threads or processes asking at once (a test's
         clients signing in together, ``make token`` beside ``make run``) get the same state, made once.
         """
+        with cls._locked(path):
+            return cls._load_or_create(path, extra_accounts)
+
+    @classmethod
+    def change(cls, path: Path, extra_accounts: tuple[str, ...], edit: Callable[[_State], T]) -> T:
+        """:meth:`load_or_create`, ``edit`` the state, and save it, all under the one lock; returns what ``edit`` returns.
+
+        A change read, made and saved outside the lock would write back a copy read before another's change (a
+        rotation lost, an account's password handed out and then replaced).
+        """
+        with cls._locked(path):
+            state = cls._load_or_create(path, extra_accounts)
+            made = edit(state)
+            state.save(path)
+            return made
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _locked(path: Path) -> Iterator[None]:
+        """An exclusive ``flock`` on ``state.lock`` beside ``path``, held for the block."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            return cls._load_or_create(path, extra_accounts)
+            yield
 
     @classmethod
     def _load_or_create(cls, path: Path, extra_accounts: tuple[str, ...]) -> _State:
@@ -480,11 +502,16 @@ class IdentityProvider:
 
         Restarts the provider if it runs. Returns the new key's ``kid``.
         """
-        state = self._state()
-        key = _new_signing_key()
-        state.inactive_jwks = (state.active_jwks + state.inactive_jwks)[:2]
-        state.active_jwks = [key]
-        state.save(self._state_path)
+        if self.read_only:
+            raise IdentityProviderError(f"a read-only client of {self._state_path} cannot rotate its keys")
+
+        def rotated(state: _State) -> dict[str, Any]:
+            key = _new_signing_key()
+            state.inactive_jwks = (state.active_jwks + state.inactive_jwks)[:2]
+            state.active_jwks = [key]
+            return key
+
+        key = _State.change(self._state_path, tuple(self.extra_accounts), rotated)
         if self._process is not None:
             self.restart()
         return str(key["kid"])

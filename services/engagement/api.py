@@ -46,6 +46,7 @@ from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.listing import Page, page_query
+from shared.guards import not_heard_of_yet
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]
@@ -54,6 +55,8 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 MemberReader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
 Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+OSV_NOT_HEARD_OF = not_heard_of_yet("osv_mapped_in_registry")
+"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here."""
 PurposeQuery = Annotated[
     Purpose | None,
     Query(
@@ -78,7 +81,7 @@ Paged = Annotated[Page, Depends(page_query)]
 # Members ----------------------------------------------------------------------------------
 
 
-@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES)
+@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def register_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`)."""
     # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
@@ -143,7 +146,9 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
     return MemberPublic.of(engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason))
 
 
-@members.post("/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic, dependencies=WRITES)
+@members.post(
+    "/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
+)
 def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep) -> MembershipPublic:
     """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`)."""
     return MembershipPublic.of(engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on))
@@ -174,7 +179,13 @@ def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: Engage
     return MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on))
 
 
-@members.post("/{member_id}/participations", status_code=status.HTTP_201_CREATED, response_model=ParticipationPublic, dependencies=WRITES)
+@members.post(
+    "/{member_id}/participations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ParticipationPublic,
+    dependencies=WRITES,
+    responses=not_heard_of_yet("grant_made_in_funding"),
+)
 def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep) -> ParticipationPublic:
     """Record that the member takes part in a funded project (records `ParticipantEnrolled`)."""
     return ParticipationPublic.of(engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on))
@@ -203,7 +214,9 @@ def list_active_members(
 # Follow-up, activities, needs --------------------------------------------------------
 
 
-@follow_up_router.post("/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES)
+@follow_up_router.post(
+    "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
+)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
     """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`)."""
     follow_up, meeting = engagement.hold_meeting(
@@ -229,7 +242,11 @@ def complete_action(
 
 
 @follow_up_router.post(
-    "/osvs/{osv_id}/technical-assistance", status_code=status.HTTP_201_CREATED, response_model=AssistancePublic, dependencies=WRITES
+    "/osvs/{osv_id}/technical-assistance",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssistancePublic,
+    dependencies=WRITES,
+    responses=OSV_NOT_HEARD_OF,
 )
 def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: EngagementDep) -> AssistancePublic:
     """Record hours of technical assistance given to an OSV (records `TechnicalAssistanceGiven`)."""
@@ -279,7 +296,13 @@ def list_overdue(
     return page.of(listed, key=lambda o: o.osv_id)
 
 
-@activities_router.post("/activities", status_code=status.HTTP_201_CREATED, response_model=ActivityPublic, dependencies=WRITES)
+@activities_router.post(
+    "/activities",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityPublic,
+    dependencies=WRITES,
+    responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
+)
 def report_activity(body: ActivityCreate, engagement: EngagementDep) -> ActivityPublic:
     """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`)."""
     activity = engagement.report_activity(
@@ -324,7 +347,11 @@ def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads, page:
 
 
 @needs_router.post(
-    "/osvs/{osv_id}/needs-assessments", status_code=status.HTTP_201_CREATED, response_model=NeedsAssessmentPublic, dependencies=WRITES
+    "/osvs/{osv_id}/needs-assessments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NeedsAssessmentPublic,
+    dependencies=WRITES,
+    responses=OSV_NOT_HEARD_OF,
 )
 def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: EngagementDep) -> NeedsAssessmentPublic:
     """Record an assessment of an OSV's members' needs, counts only (records `NeedsAssessed`)."""

@@ -40,6 +40,7 @@ from services.funding.schemas import (
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.listing import NameQuery, Page, matches_name, page_query
+from shared.guards import not_heard_of_yet
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
@@ -48,6 +49,8 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 ProposalReader = Annotated[Caller, Depends(requires(Permission.PROPOSALS_READ))]
 Scorer = Annotated[Caller, Depends(requires(Permission.PROPOSALS_SCORE))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+OSV_NOT_HEARD_OF = not_heard_of_yet("osv_mapped_in_registry")
+"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here."""
 DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
@@ -82,7 +85,7 @@ def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> lis
 # Grants ------------------------------------------------------------------------------
 
 
-@grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
+@grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods to a mapped OSV (records `FundGranted`)."""
     # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
@@ -155,7 +158,9 @@ def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -
 # Participatory budgets ------------------------------------------------------------------
 
 
-@participatory_budgets.post("", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic, dependencies=WRITES)
+@participatory_budgets.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ParticipatoryBudgetPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
+)
 def submit_participatory_budget(body: ParticipatoryBudgetCreate, funding: FundingDep) -> ParticipatoryBudgetPublic:
     """Record a RUOS-registered OSV's project submitted to its district's or the MML's participatory budget (records `ParticipatoryBudgetSubmitted`).
 
@@ -262,7 +267,9 @@ def close_round(round_id: UUID, body: RoundClosingCreate, funding: FundingDep) -
     return RoundPublic.of(funding.close_round(round_id=round_id, closed_on=body.closed_on))
 
 
-@rounds.post("/{round_id}/proposals", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=WRITES)
+@rounds.post(
+    "/{round_id}/proposals", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
+)
 def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -> ProposalPublic:
     """Submit an OSV's proposal to a round, one per OSV (records `ProposalSubmitted`; the summary is not published)."""
     proposal = funding.submit_proposal(

@@ -106,6 +106,9 @@ class Answer:
     status: int
     body: Any
     replayed: bool
+    retry_after: float | None = None
+    """A refusal's ``Retry-After`` (seconds) as the service gave it, when it said the refusal may clear up by itself
+    (funding's and engagement's 422 ``osv_mapped_in_registry``, ``grant_made_in_funding``) and it did not in time."""
 
     @property
     def rule(self) -> str | None:
@@ -128,13 +131,29 @@ class Answer:
         return self.status == 422 and self.rule == KEY_REUSED_RULE
 
 
+MAX_RETRY_AFTER_SECONDS = 5.0
+"""The longest ``Retry-After`` the import waits on a refusal; a longer one is waited for this long."""
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    """A 422's ``Retry-After`` in seconds (at most :data:`MAX_RETRY_AFTER_SECONDS`), or None: another answer, no header, or a date."""
+    value = response.headers.get("retry-after", "").strip()
+    if response.status_code != 422 or not value.isdigit():
+        return None
+    return min(float(value), MAX_RETRY_AFTER_SECONDS)
+
+
 class Services:
     """The write services over HTTP, with a bearer token (or any ``httpx.Auth``) on every request.
 
     ``urls`` maps ``registry`` and ``engagement`` to base URLs. A request the
     service could not answer (a broken connection, a 5xx, 409 while the same
     key is being carried out) is sent again with the same key, ``attempts``
-    times in all.
+    times in all. A 422 with ``Retry-After`` (an OSV registry mapped, or a grant
+    funding made, a moment ago, that engagement has not heard of yet: see
+    :class:`shared.errors.NotHeardOfYetError`) is sent again with the same key
+    after the delay it asks, ``lag_retries`` times at most: a mistyped id gets
+    the same answer for ever, and the row is then refused with it.
     """
 
     def __init__(
@@ -144,6 +163,7 @@ class Services:
         *,
         timeout: float = 60.0,
         attempts: int = 4,
+        lag_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -151,27 +171,42 @@ class Services:
             auth = Bearer(auth)
         self.urls = dict(urls)
         self.attempts = attempts
+        self.lag_retries = lag_retries
         self.sleep = sleep
         self.client = httpx.Client(auth=auth, timeout=timeout, transport=transport)
 
-    def send(self, command: Command, *, dry_run: bool) -> Answer:
+    def send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
+        """The service's answer to ``command`` (as a dry run, or for real), once it is one a retry would not change.
+
+        ``patient=False``: a 422 with ``Retry-After`` is answered at once (a row's later commands,
+        once an earlier one waited in vain). Raises :class:`ImportStopped` when the token is refused
+        or the service cannot answer.
+        """
         url = self.urls[command.service].rstrip("/") + command.path
         params = {"dry_run": "true"} if dry_run else None
         last: Exception | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(min(0.5 * 2**attempt, 5.0))
+        attempt = lagging = 0
+        pause = 0.0
+        while attempt < self.attempts:
+            if pause:
+                self.sleep(pause)
             try:
                 response = self.client.post(url, json=command.body, params=params, headers={"Idempotency-Key": command.key})
             except httpx.HTTPError as error:  # the connection, or the token request of the auth flow
-                last = error
+                last, attempt = error, attempt + 1
+                pause = min(0.5 * 2**attempt, 5.0)
                 continue
-            answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true")
+            answer = Answer(response.status_code, _json(response), response.headers.get(REPLAYED) == "true", retry_after_of(response))
             if response.status_code in (401, 403):
                 detail = answer.body.get("detail") if isinstance(answer.body, dict) else response.text
                 raise ImportStopped(f"{command.service} refused the import's token ({response.status_code}): {detail}")
             if response.status_code >= 500 or (response.status_code == 409 and answer.rule == IN_PROGRESS_RULE):
-                last = RuntimeError(f"{command.service} answered {response.status_code}")
+                last, attempt = RuntimeError(f"{command.service} answered {response.status_code}"), attempt + 1
+                pause = min(0.5 * 2**attempt, 5.0)
+                continue
+            if answer.retry_after is not None and patient and lagging < self.lag_retries:
+                # Not heard of yet: the record's event reaches the service within the delay it asks.
+                lagging, pause = lagging + 1, answer.retry_after
                 continue
             return answer
         raise ImportStopped(f"{command.service} could not be reached at {url}: {last}")
@@ -392,7 +427,12 @@ class Importer:
         row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
-        checks = [(command, self.services.send(command, dry_run=True)) for command in row.commands]
+        checks: list[tuple[Command, Answer]] = []
+        for command in row.commands:
+            # Once a command waited in vain for an OSV (a grant) the service has not heard of, the row's others,
+            # which name the same one, are not waited for again.
+            patient = not any(answer.retry_after is not None for _, answer in checks)
+            checks.append((command, self.services.send(command, dry_run=True, patient=patient)))
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
         problems = list(dict.fromkeys(
             p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, self._suggest(row))

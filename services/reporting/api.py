@@ -25,7 +25,7 @@ from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHI
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
 from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
-from services.reporting.translations import Language
+from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared import dryrun
 from shared.asyncapi import document_for
 from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
@@ -259,36 +259,51 @@ def sign_in_callback(request: Request, code: str = "", state: str = "", error: s
 
 
 SIGNED_OUT_PAGE = (
-    '<!DOCTYPE html><html lang="es"><meta charset="utf-8"><title>OSV</title>'
-    '<p id="signed-out">Sesión cerrada. <a href="/dashboard">Entrar de nuevo</a></p>{note}</html>'
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>'
+    '<p id="signed-out">{signed_out} <a href="{again}">{sign_in_again}</a></p>{note}</html>'
 )
-PROVIDER_SESSION_OPEN = (
-    '<p id="provider-session-open">La sesión del proveedor de identidad puede seguir abierta: '
-    "cierre el navegador antes de dejar este equipo a otra persona.{link}</p>"
-)
-END_PROVIDER_SESSION = ' <a id="end-provider-session" href="{url}">Cerrar también la sesión del proveedor</a>.'
+PROVIDER_SESSION_OPEN = '<p id="provider-session-open">{provider_session_open}{link}</p>'
+END_PROVIDER_SESSION = ' <a id="end-provider-session" href="{url}">{end_provider_session}</a>.'
+PageLang = Annotated[Language, Query(description="The page's language: `es` (default) or `en`, as the dashboard's.")]
+
+
+def signed_out_page(lang: Language, note: str = "") -> HTMLResponse:
+    """The page that says the dashboard's session is closed, in ``lang``; its link opens the dashboard in ``lang`` again."""
+    t = translator(lang)
+    again = "/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})
+    page = SIGNED_OUT_PAGE.format(
+        lang=lang, signed_out=t("ui.signed_out"), again=html.escape(again, quote=True), sign_in_again=t("ui.sign_in_again"), note=note
+    )
+    return HTMLResponse(page)
 
 
 @dashboard.get("/dashboard/sign-out", include_in_schema=False, response_model=None)
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, lang: PageLang = "es") -> Response:
     """Close the dashboard's session, then the provider's own (OIDC RP-Initiated Logout, with the session's ID token
     as ``id_token_hint``), which sends the browser back to ``/dashboard/signed-out``.
 
     Without the ID token (a session opened before the dashboard kept it, a cookie the browser dropped, a second
     sign-out) the provider would ask whether to log out, with staying the default: the page says instead that its
-    session may still be open, with a link to end it. So it does when the provider cannot be reached.
+    session may still be open, with a link to end it. So it does when the provider cannot be reached. The page is
+    in ``lang``, the dashboard's (its sign-out link carries it); the provider is given it as the logout's ``state``,
+    which it hands back to ``/dashboard/signed-out``.
     """
-    end = sign_in_of(request).end(request)
+    end = sign_in_of(request).end(request, lang)
     if end is not None and request.cookies.get(ID_TOKEN_COOKIE):
         return signed_out(RedirectResponse(end, status_code=303))
-    link = END_PROVIDER_SESSION.format(url=html.escape(end, quote=True)) if end is not None else ""
-    return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note=PROVIDER_SESSION_OPEN.format(link=link))))
+    t = translator(lang)
+    link = END_PROVIDER_SESSION.format(url=html.escape(end, quote=True), end_provider_session=t("ui.end_provider_session")) if end else ""
+    return signed_out(signed_out_page(lang, PROVIDER_SESSION_OPEN.format(provider_session_open=t("ui.provider_session_open"), link=link)))
 
 
 @dashboard.get("/dashboard/signed-out", include_in_schema=False)
-def after_sign_out() -> HTMLResponse:
-    """Where the provider sends the browser once it has ended its session too."""
-    return signed_out(HTMLResponse(SIGNED_OUT_PAGE.format(note="")))  # type: ignore[return-value]
+def after_sign_out(
+    lang: PageLang = "es",
+    state: Annotated[str | None, Query(max_length=64, description="The logout's `state`, as the provider hands it back: the page's language.")] = None,
+) -> HTMLResponse:
+    """Where the provider sends the browser once it has ended its session too: in the language the sign-out was asked in."""
+    chosen: Language = state if state in TRANSLATIONS else lang  # type: ignore[assignment]
+    return signed_out(signed_out_page(chosen))  # type: ignore[return-value]
 
 
 @dashboard.get("/dashboard", tags=["dashboard"], response_class=HTMLResponse, openapi_extra=SIGNED_IN)

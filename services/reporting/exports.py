@@ -102,7 +102,7 @@ def to_hxl(activities: list[dict[str, Any]], as_of: datetime | None, generated_a
     """
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv_writer(out, lineterminator="\n")
+    writer = csv_writer(out)  # CRLF line ends, as every CSV the platform writes
     writer.writerow([f"osv-platform 3W: the OSVs' activities; {as_of_label(as_of, generated_at)}"])
     writer.writerow([header for _, header, _ in threew.COLUMNS])
     writer.writerow([tag for _, _, tag in threew.COLUMNS])
@@ -173,7 +173,7 @@ def to_csv(
     t = translator(lang)
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow([t(h) for h in HEADER])  # the header is the platform's own words
-    writer = csv_writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     for row in rows(report, lang, plans, whole):
         writer.writerow(row.cells())
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -159,9 +159,13 @@ class DashboardSignIn:
         response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
         return response
 
-    def end(self, request: Request) -> str | None:
+    def end(self, request: Request, lang: str = "es") -> str | None:
         """Where to send the browser to end the provider's session too: its ``end_session_endpoint`` with the
         session's ID token as ``id_token_hint``, the dashboard's client and ``/dashboard/signed-out`` to come back to.
+
+        A ``lang`` other than Spanish (the dashboard's default) goes as the logout's ``state``, which the provider
+        hands back to that page (RP-Initiated Logout §3; the registered URI must match exactly, so it cannot carry a
+        query of its own), and as ``ui_locales`` for the provider's own pages.
 
         None when the provider has no such endpoint, or cannot be reached to say (the dashboard's own session is
         forgotten either way).
@@ -177,6 +181,8 @@ class DashboardSignIn:
         id_token = request.cookies.get(ID_TOKEN_COOKIE)
         if id_token:
             query["id_token_hint"] = id_token
+        if lang != "es":
+            query["state"] = query["ui_locales"] = lang
         return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"
 
 

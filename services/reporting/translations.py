@@ -55,6 +55,11 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.switch_lang": "en",
         "ui.signed_in_as": "Sesión de {viewer}",
         "ui.sign_out": "Cerrar sesión",
+        "ui.signed_out": "Sesión cerrada.",
+        "ui.sign_in_again": "Entrar de nuevo",
+        "ui.provider_session_open": "La sesión del proveedor de identidad puede seguir abierta: cierre el navegador antes de dejar este "
+        "equipo a otra persona.",
+        "ui.end_provider_session": "Cerrar también la sesión del proveedor",
         "ui.as_of": "Cifras registradas hasta el {as_of}.",
         "ui.as_of_now": "Cifras al {now}: todo lo registrado hasta ahora.",
         "ui.today": "Alertas al {today}.",
@@ -209,6 +214,11 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.switch_lang": "es",
         "ui.signed_in_as": "Signed in as {viewer}",
         "ui.sign_out": "Sign out",
+        "ui.signed_out": "Signed out.",
+        "ui.sign_in_again": "Sign in again",
+        "ui.provider_session_open": "The identity provider's session may still be open: close the browser before leaving this "
+        "computer to someone else.",
+        "ui.end_provider_session": "End the provider's session too",
         "ui.as_of": "Figures recorded up to {as_of}.",
         "ui.as_of_now": "Figures as of {now}: everything recorded so far.",
         "ui.today": "Alerts as of {today}.",

@@ -17,7 +17,7 @@ from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictTable, UnknownDistrictError
-from shared.errors import OSVMergedError, RuleViolationError, check_not_dissolved_by
+from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -91,7 +91,9 @@ class MergedOSV(Base):
     merged_on: Mapped[date] = mapped_column(Date)
 
 
-class OSVNotInRegistryError(RuleViolationError):
+class OSVNotInRegistryError(NotHeardOfYetError):
+    """422 ``osv_mapped_in_registry``, with ``Retry-After``: registry's ``OSVMapped`` has not arrived (yet, or the id is wrong)."""
+
     def __init__(self, osv_id: UUID, service: str) -> None:
         super().__init__(
             f"OSV {osv_id} is not known to {service}: registry has not published its mapping "

@@ -317,6 +317,25 @@ def test_signing_out_ends_the_providers_session_too_so_the_next_person_on_the_co
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 
 
+def test_signing_out_of_the_english_dashboard_lands_on_an_english_page_that_signs_in_to_the_english_dashboard(
+    browser: WebDriver, reporting: Site
+) -> None:
+    """The page the provider sends the browser back to follows the language the dashboard was read in."""
+    sign_in(browser, reporting, "staff")
+    open_dashboard(browser, f"{reporting.url}/dashboard?lang=en")
+
+    browser.find_element(By.ID, "sign-out").click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
+
+    assert browser.current_url == f"{reporting.url}/dashboard/signed-out?state=en"  # the provider handed the language back
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert browser.find_element(By.ID, "signed-out").text == "Signed out. Sign in again"
+    assert not browser.find_elements(By.ID, "provider-session-open")  # the provider's session ended too
+    assert browser.find_element(By.LINK_TEXT, "Sign in again").get_attribute("href") == f"{reporting.url}/dashboard?lang=en"
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
 @pytest.mark.parametrize("typed", ["as make run prints it", "on localhost"])
 def test_swagger_uis_authorize_button_signs_in_at_the_provider_and_the_token_it_gets_opens_the_api(
     browser: WebDriver, reporting: Site, typed: str

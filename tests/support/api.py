@@ -57,8 +57,9 @@ class Upstream:
         position = self.app.osvs.applied_position() + 1
         self.app.osvs.apply([cloudevent("registry", kind, position, data)])
 
-    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str | None = None) -> str:
-        osv_id, on = str(uuid4()), mapped_on or self.mapped_on
+    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str | None = None, osv_id: str | None = None) -> str:
+        """Registry's ``OSVMapped`` of a new OSV (or of ``osv_id``, one a command named before it arrived); returns its id."""
+        osv_id, on = osv_id or str(uuid4()), mapped_on or self.mapped_on
         self._hear_registry("OSVMapped", {"osv_id": osv_id, "district": district, "zone": zone, "mapped_on": on, "occurred_on": on})
         return osv_id
 
@@ -80,8 +81,8 @@ class Upstream:
         data = {"osv_id": duplicate_id, "into_osv_id": into_osv_id, "merged_on": merged_on, "occurred_on": merged_on}
         self._hear_registry("OSVMerged", data)
 
-    def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01") -> str:
-        grant_id = str(uuid4())
+    def fund_granted(self, osv_id: str, granted_on: str = "2024-06-01", grant_id: str | None = None) -> str:
+        grant_id = grant_id or str(uuid4())
         data = {
             "grant_id": grant_id,
             "osv_id": osv_id,

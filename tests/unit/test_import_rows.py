@@ -47,7 +47,7 @@ class FakeServices:
     sent: list[tuple[str, bool]] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)
 
-    def send(self, command: Command, *, dry_run: bool) -> Answer:
+    def send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
         self.sent.append((command.key, dry_run))
         if command.key in self.recorded:
             return REPLAYED

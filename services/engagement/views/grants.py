@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import RuleViolationError
+from shared.errors import NotHeardOfYetError, RuleViolationError
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -38,7 +38,9 @@ class KnownGrant(Base):
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
-class GrantNotInFundingError(RuleViolationError):
+class GrantNotInFundingError(NotHeardOfYetError):
+    """422 ``grant_made_in_funding``, with ``Retry-After``: funding's ``FundGranted`` has not arrived (yet, or the id is wrong)."""
+
     def __init__(self, grant_id: UUID) -> None:
         super().__init__(
             f"grant {grant_id} is not known to engagement: funding has not published it "
