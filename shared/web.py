@@ -49,7 +49,6 @@ from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import (
-    PROBLEM_JSON,
     BodyTooLarge,
     RequestGuard,
     SecureHeaders,
