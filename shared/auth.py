@@ -43,6 +43,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.guards import PROBLEM_JSON
 from shared.roles import (
     DEFAULT_ROLE_MAP,
     ROLE_PATTERN,
@@ -87,7 +88,6 @@ __all__ = [  # the roles' names are re-exported from shared.roles
     "within",
 ]
 
-PROBLEM_JSON = "application/problem+json"
 REALM = "osv-platform"
 
 # -- roles and permissions: shared.roles, re-exported here --------------------------------------------

@@ -30,7 +30,8 @@ from shared.auth import (
     swagger_ui_oauth,
 )
 from shared.errors import NotFoundError
-from shared.web import PROBLEM_JSON, install_error_handlers
+from shared.guards import PROBLEM_JSON
+from shared.web import install_error_handlers
 from tests.support.identity import IssuedTokens, unverified_claims
 from tests.support.served import ServedApp
 
