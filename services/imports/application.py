@@ -407,6 +407,20 @@ class Importer:
     def __init__(self, services: Services, distinct: Mapping[int, Sequence[UUID]] | None = None) -> None:
         self.services = services
         self.distinct = distinct
+        self.waited_in_vain: set[tuple[str, str]] = set()
+        """(field, id) of each record a service had still not heard of after the import waited for it (a mistyped
+        OSV or grant id, most often): later rows naming it are answered at once, not waited for again."""
+
+    def _send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
+        """:meth:`Services.send`, patient (waiting out a ``Retry-After`` lag) unless the command names a record that was
+        waited for in vain before: a file whose 500 rows name one mistyped OSV waited twice for each of them."""
+        named = {(field, str(command.body[field])) for field in LAGGING_FIELDS if command.body.get(field) is not None}
+        patient = patient and not named & self.waited_in_vain
+        answer = self.services.send(command, dry_run=dry_run, patient=patient)
+        if answer.retry_after is not None and patient:
+            field = _refused_field(answer)
+            self.waited_in_vain |= {name for name in named if name[0] == field} if field else named
+        return answer
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
         summary = Summary(dry_run=dry_run)
@@ -432,7 +446,7 @@ class Importer:
             # Once a command waited in vain for an OSV (a grant) the service has not heard of, the row's others,
             # which name the same one, are not waited for again.
             patient = not any(answer.retry_after is not None for _, answer in checks)
-            checks.append((command, self.services.send(command, dry_run=True, patient=patient)))
+            checks.append((command, self._send(command, dry_run=True, patient=patient)))
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
         problems = list(dict.fromkeys(
             p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, self._suggest(row))
@@ -461,7 +475,7 @@ class Importer:
             return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
         for command in row.commands:
-            answer = self.services.send(command, dry_run=False)
+            answer = self._send(command, dry_run=False)
             if not _accepted(answer):
                 outcome = Outcome.PARTIAL if recorded else Outcome.REFUSED
                 log.warning("row %s of sheet %r: a command was refused after its dry run passed", row.where.row, row.where.sheet)
@@ -511,7 +525,7 @@ class Importer:
     def _run_alone(self, row: Row, command: Command, seen: SeenInFile | None = None) -> RowResult:
         """A row of one command, sent for real at once: the service refuses it whole or carries it out whole, as
         its dry run would have said, so a dry run first would only double the requests (and the row can never be partial)."""
-        answer = self.services.send(command, dry_run=False)
+        answer = self._send(command, dry_run=False)
         if not _accepted(answer):
             return RowResult(row, Outcome.REFUSED, list(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row)))))
         osv = _osv_of(command, answer)
@@ -520,6 +534,18 @@ class Importer:
         if answer.carried_out_before:
             return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
+
+
+LAGGING_FIELDS = ("osv_id", "grant_id")
+"""A command's fields naming a record another service made, that the service it goes to may not have heard of yet."""
+
+
+def _refused_field(answer: Answer) -> str | None:
+    """The field a refusal names first (``osv_id``…), or None."""
+    errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    field = first.get("field")
+    return field if isinstance(field, str) else None
 
 
 def maps_an_osv(command: Command) -> bool:
