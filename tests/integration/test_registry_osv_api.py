@@ -277,3 +277,19 @@ def test_a_dissolution_needs_a_known_reason(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-12-01", "reason": "se pelearon"}), 422, "reason", "enum")
     assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-03-14", "reason": "inactive"}), 422, "dissolved_on", "not_before_mapped_on")
+
+
+def test_a_dissolved_osvs_backlogged_application_is_in_no_ruos_worklist(registry: TestClient) -> None:
+    """Tester 25 M1: an application typed in from paper after the dissolution stayed in ``applying`` and ``observed`` for
+    good, for staff and the focal point alike, with nothing to do about it; ``expiring`` already left dissolved OSVs out."""
+    osv_id, observe = _dissolved_osv_with(registry, "observation")
+    assert observe("2021-07-13").status_code in (200, 201)
+    active = new_osv(registry, name="Vecinos Unidos de Zárate")
+
+    def listed(ruos: str) -> list[str]:
+        return [o["id"] for o in registry.get("/osvs", params={"ruos": ruos}).json()]
+
+    for worklist in ("unregistered", "applying", "observed"):
+        assert osv_id not in listed(worklist), worklist
+    assert listed("unregistered") == [active]
+    assert osv_id in [o["id"] for o in registry.get("/osvs").json()]  # still listed, as dissolved
