@@ -267,9 +267,11 @@ def test_a_dissolved_osv_is_not_dissolved_again_nor_merged_whatever_the_date(reg
     written = head(registry)
     again = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-01", "reason": "other"})
     assert_problem(again, 409, "osv_id", "osv_not_dissolved")
-    for survivor, duplicate in ((osv_id, other), (other, osv_id)):
+    # The refusal names the dissolved one as the request does: the OSV in the path, or the duplicate (tester 25 L3).
+    for survivor, duplicate, field, which in ((osv_id, other, "osv_id", "this OSV"), (other, osv_id, "duplicate_id", f"the duplicate {osv_id}")):
         merged = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"})
-        assert_problem(merged, 409, "osv_id", "osv_not_dissolved")
+        problem = assert_problem(merged, 409, field, "osv_not_dissolved")
+        assert problem["detail"].startswith(f"{which} was dissolved on {DISSOLVED_ON}"), problem["detail"]
     assert head(registry) == written
 
 
