@@ -124,14 +124,17 @@ class OSVDissolvedError(ConflictError):
     engagement alike, see :func:`check_not_dissolved_by`), a fact dated after
     ``dissolved_on``; one dated on or before it (a backlog typed in from paper)
     is taken. Without it, a record that has no date of the OSV's life to judge
-    by (registry's second dissolution, a merge). The field stays ``osv_id``.
+    by (registry's second dissolution, a merge). ``field`` names the OSV's id
+    in the request (``osv_id``; a merge's ``duplicate_id``, said as ``which``).
     """
 
-    def __init__(self, dissolved_on: date, *, on: date | None = None, dated: str | None = None) -> None:
+    def __init__(
+        self, dissolved_on: date, *, on: date | None = None, dated: str | None = None, field: str = "osv_id", which: str = "this OSV"
+    ) -> None:
         after = "" if on is None else f": {dated or 'the date'} {on.isoformat()} is after its dissolution"
         super().__init__(
-            f"this OSV was dissolved on {dissolved_on.isoformat()} and takes no new records{' dated after it' if on else ''}{after}",
-            field="osv_id",
+            f"{which} was dissolved on {dissolved_on.isoformat()} and takes no new records{' dated after it' if on else ''}{after}",
+            field=field,
             rule="osv_not_dissolved",
         )
 
@@ -145,11 +148,11 @@ def check_not_dissolved_by(dissolved_on: date | None, on: date, dated: str) -> N
 class OSVMergedError(ConflictError):
     """The OSV was recorded twice and merged into another: records go to the OSV it was merged into."""
 
-    def __init__(self, into_osv_id: object, merged_on: date) -> None:
+    def __init__(self, into_osv_id: object, merged_on: date, *, field: str = "osv_id", which: str = "this OSV") -> None:
         super().__init__(
-            f"this OSV was merged into OSV {into_osv_id} on {merged_on.isoformat()} (the same organisation recorded twice): "
+            f"{which} was merged into OSV {into_osv_id} on {merged_on.isoformat()} (the same organisation recorded twice): "
             "record it there",
-            field="osv_id",
+            field=field,
             rule="osv_not_merged",
         )
         self.into_osv_id = into_osv_id

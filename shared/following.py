@@ -42,6 +42,8 @@ class SourceState:
     """The feed has answered once since the process started: before that, one out of reach is only not up yet."""
     failing: str | None = None
     """What is wrong since the feed last answered: ``unreachable`` (any transport error) or the refusal; ``None`` when it answers."""
+    warned: bool = False
+    """A warning was logged since the feed last answered: its answering again is a warning too, so the console says the outage ended."""
     fetched: int = 0
     """Events applied from the feed since the process started (the stream had not delivered them)."""
     seen_unapplied: set[int] = field(default_factory=set)
@@ -104,16 +106,25 @@ class FeedFollower:
         are INFO.
         """
         state = self.state[source]
-        said = f"{type(error).__name__}: {error}"
+        said = f"{type(error).__name__}: {self._described(error)}"
         failing = "unreachable" if isinstance(error, httpx.TransportError) else said
         if said != state.feed:
             if failing == "unreachable" and not state.answered:
                 log.info("view %s: reading %s's feed: not up yet (%s); trying again every %ss", self.view.name, source, said, self.interval)
             elif failing != state.failing:
                 log.warning("view %s: reading %s's feed failed: %s", self.view.name, source, said)
+                state.warned = True
             else:
                 log.info("view %s: reading %s's feed still fails: %s", self.view.name, source, said)
         state.feed, state.failing = said, failing
+
+    def _described(self, error: Exception) -> str:
+        """The error's own words; a timeout's are often none (httpx's ``ReadTimeout('')``): then how long was waited."""
+        if str(error):
+            return str(error)
+        if isinstance(error, httpx.TimeoutException):
+            return f"no answer within {self.timeout:g} s"
+        return "no detail given"
 
     async def _check_source(self, source: str, client: httpx.AsyncClient | None) -> None:
         state = self.state[source]
@@ -138,8 +149,9 @@ class FeedFollower:
                 break
             after = covered
         if state.feed != "ok" and state.answered:
-            log.info("view %s: reading %s's feed again after: %s", self.view.name, source, state.feed)
-        state.feed, state.answered, state.failing = "ok", True, None
+            level = logging.WARNING if state.warned else logging.INFO
+            log.log(level, "view %s: reading %s's feed again after: %s", self.view.name, source, state.feed)
+        state.feed, state.answered, state.failing, state.warned = "ok", True, None, False
         due = [e for e in unapplied if int(e["position"]) in state.seen_unapplied]
         if due:
             applied = await asyncio.to_thread(self.view.apply, due)

@@ -24,7 +24,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 log = logging.getLogger(__name__)
 
@@ -172,3 +172,26 @@ def collect_less_often() -> tuple[int, int, int]:
     before = gc.get_threshold()
     gc.set_threshold(COLLECT_EVERY, 20, 20)
     return before  # type: ignore[return-value]
+
+
+CONSOLE_FORMAT = "%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(message)s"
+"""A service's console line: when, how grave, which service and process, which module; then the message."""
+
+
+def log_to_console(service: str, *, root: logging.Logger | None = None, stream: TextIO | None = None) -> None:
+    """Send the service's own log lines (WARNING and above, as uvicorn's ``--log-level warning``) to standard error
+    as :data:`CONSOLE_FORMAT` reads: "2026-12-02 04:40:54,123 WARNING funding[4242] shared.following: view …".
+
+    uvicorn sets up its own loggers only: the services' warnings reached the console as bare messages (Python's
+    last resort), four workers' alike, with no time, level or service (tester 25). Nothing is added when the
+    root logger (``root``, the process's by default) has a handler already: a test's capture, or a deployment's
+    own logging set-up, which wins.
+    """
+    root = root or logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(CONSOLE_FORMAT.format(service=service)))
+    root.addHandler(handler)
+    if root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)

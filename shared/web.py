@@ -59,7 +59,7 @@ from shared.guards import (
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
-from shared.lifecycle import die_with_supervisor, on_stop_signal, stop_tasks
+from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
 from shared.relay import OutboxRelay
@@ -517,6 +517,7 @@ def base_api(runtime: Runtime, *, title: str, description: str, page_policies: M
     """
     settings = runtime.settings
     die_with_supervisor()  # a worker of `make run`'s uvicorn: never outlive the supervisor
+    log_to_console(settings.service_name)
     api = FastAPI(
         title=title,
         description=description,

@@ -47,6 +47,7 @@ from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
 from shared.guards import SecureHeaders, install_documentation
+from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
 from shared.web import BodyLimit, install_error_handlers, problem
 
@@ -174,6 +175,7 @@ def create_app(
     (``OSV_AUTH_ISSUER``).
     """
     settings = settings or ImportSettings()
+    log_to_console("imports")
     api = FastAPI(
         title="osv-platform imports",
         version="0.1.0",

@@ -99,7 +99,8 @@ def list_osvs(
     page: Paged,
     ruos: Annotated[
         RUOSFilter | None,
-        Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term)."),
+        Query(description="registered, unregistered, applying (an open application), observed, or expiring (board term); "
+              "all but registered are worklists and leave dissolved OSVs out."),
     ] = None,
     within_days: Annotated[
         int | None,

@@ -323,7 +323,11 @@ class Registry(ServiceApplication):
         self, ruos: RUOSFilter | None = None, within_days: int = 60, merged: bool = False, scope: MunicipalScope = ALL_LIMA
     ) -> list[OSV]:
         """Every mapped OSV in ``scope``, in the order they were mapped (those merged into another only if ``merged``),
-        narrowed by RUOS progress if asked."""
+        narrowed by RUOS progress if asked.
+
+        ``unregistered``, ``applying``, ``observed`` and ``expiring`` are worklists: a dissolved OSV is in none of them
+        (its application, entered from paper after the dissolution, is nobody's work any more); ``registered`` is what
+        happened, dissolved or not."""
         osvs = [self.load(osv_id, OSV, OSVNotFoundError) for osv_id in self.ids_created_by(OSV.OSVMapped)]
         osvs = [osv for osv in osvs if scope.covers(self.ubigeo_of(osv))]
         if not merged:
@@ -333,9 +337,9 @@ class Registry(ServiceApplication):
         today = self.today()
         keep: dict[RUOSFilter, Callable[[OSV], bool]] = {
             RUOSFilter.REGISTERED: lambda o: o.registered,
-            RUOSFilter.UNREGISTERED: lambda o: not o.registered,
-            RUOSFilter.APPLYING: lambda o: o.open_application is not None,
-            RUOSFilter.OBSERVED: lambda o: o.open_application is not None
+            RUOSFilter.UNREGISTERED: lambda o: not o.registered and not o.dissolved,
+            RUOSFilter.APPLYING: lambda o: o.open_application is not None and not o.dissolved,
+            RUOSFilter.OBSERVED: lambda o: o.open_application is not None and not o.dissolved
             and o.open_application.status is ApplicationStatus.OBSERVED,
             RUOSFilter.EXPIRING: lambda o: o.board_term_ends_within(today, within_days),
         }

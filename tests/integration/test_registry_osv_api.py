@@ -267,9 +267,11 @@ def test_a_dissolved_osv_is_not_dissolved_again_nor_merged_whatever_the_date(reg
     written = head(registry)
     again = registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-07-01", "reason": "other"})
     assert_problem(again, 409, "osv_id", "osv_not_dissolved")
-    for survivor, duplicate in ((osv_id, other), (other, osv_id)):
+    # The refusal names the dissolved one as the request does: the OSV in the path, or the duplicate (tester 25 L3).
+    for survivor, duplicate, field, which in ((osv_id, other, "osv_id", "this OSV"), (other, osv_id, "duplicate_id", f"the duplicate {osv_id}")):
         merged = registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"})
-        assert_problem(merged, 409, "osv_id", "osv_not_dissolved")
+        problem = assert_problem(merged, 409, field, "osv_not_dissolved")
+        assert problem["detail"].startswith(f"{which} was dissolved on {DISSOLVED_ON}"), problem["detail"]
     assert head(registry) == written
 
 
@@ -277,3 +279,19 @@ def test_a_dissolution_needs_a_known_reason(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-12-01", "reason": "se pelearon"}), 422, "reason", "enum")
     assert_problem(registry.post(f"/osvs/{osv_id}/dissolution", json={"dissolved_on": "2021-03-14", "reason": "inactive"}), 422, "dissolved_on", "not_before_mapped_on")
+
+
+def test_a_dissolved_osvs_backlogged_application_is_in_no_ruos_worklist(registry: TestClient) -> None:
+    """Tester 25 M1: an application typed in from paper after the dissolution stayed in ``applying`` and ``observed`` for
+    good, for staff and the focal point alike, with nothing to do about it; ``expiring`` already left dissolved OSVs out."""
+    osv_id, observe = _dissolved_osv_with(registry, "observation")
+    assert observe("2021-07-13").status_code in (200, 201)
+    active = new_osv(registry, name="Vecinos Unidos de Zárate")
+
+    def listed(ruos: str) -> list[str]:
+        return [o["id"] for o in registry.get("/osvs", params={"ruos": ruos}).json()]
+
+    for worklist in ("unregistered", "applying", "observed"):
+        assert osv_id not in listed(worklist), worklist
+    assert listed("unregistered") == [active]
+    assert osv_id in [o["id"] for o in registry.get("/osvs").json()]  # still listed, as dissolved

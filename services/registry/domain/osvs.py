@@ -301,11 +301,12 @@ class OSV(Aggregate):
 
     # Rules shared by every command ---------------------------------------
 
-    def check_not_merged(self) -> None:
+    def check_not_merged(self, field: str = "osv_id", which: str = "this OSV") -> None:
         """409 ``osv_not_merged`` (naming the OSV it went to) once this record was merged into another, whatever the date:
-        the organisation's records, its backlog included, go to the OSV it was merged into."""
+        the organisation's records, its backlog included, go to the OSV it was merged into. ``field`` and ``which``:
+        how the request names this OSV (a merge's duplicate: ``duplicate_id``)."""
         if self.merged_into is not None and self.merged_on is not None:
-            raise OSVMergedError(self.merged_into, self.merged_on)
+            raise OSVMergedError(self.merged_into, self.merged_on, field=field, which=which)
 
     def check_takes_record(self, field: str, on: date) -> None:
         """The OSV takes a record dated ``on`` (its ``field``): not merged into another, and not dissolved before ``on``.
@@ -317,12 +318,12 @@ class OSV(Aggregate):
         self.check_not_merged()
         check_not_dissolved_by(self.dissolved_on, on, field)
 
-    def check_not_dissolved(self) -> None:
+    def check_not_dissolved(self, field: str = "osv_id", which: str = "this OSV") -> None:
         """The OSV takes a record that has no date of its life to judge by (a second dissolution, a merge): it is neither
-        dissolved, whatever the date, nor merged into another."""
-        self.check_not_merged()
+        dissolved, whatever the date, nor merged into another. ``field`` and ``which``: as :meth:`check_not_merged`."""
+        self.check_not_merged(field, which)
         if self.dissolved_on is not None:
-            raise OSVDissolvedError(self.dissolved_on)
+            raise OSVDissolvedError(self.dissolved_on, field=field, which=which)
 
     def check_not_before_mapped(self, field: str, on: date) -> None:
         if on < self.mapped_on:
@@ -681,7 +682,7 @@ class OSV(Aggregate):
         """
         if survivor.id == self.id:
             raise MergeWithItselfError
-        self.check_not_dissolved()
+        self.check_not_dissolved("duplicate_id", f"the duplicate {self.id}")
         survivor.check_not_dissolved()
         if self.registered and survivor.registered:
             raise MergeRegisteredError(

@@ -1,0 +1,32 @@
+"""A service's own log lines on the console say when, how grave, which service and process, which module."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+
+from shared.lifecycle import log_to_console
+
+
+def test_a_services_warning_reaches_the_console_with_its_time_level_service_and_process() -> None:
+    """Tester 25 L5: under uvicorn the services' warnings came out as bare messages, four workers' alike."""
+    root, out = logging.Logger("root-of-a-worker"), io.StringIO()
+    log_to_console("funding", root=root, stream=out)
+    following = logging.Logger("shared.following")
+    following.parent = root
+    following.info("not shown: the console starts at WARNING, as uvicorn's --log-level warning")
+    following.warning("view osv-directory: reading registry's feed failed: ConnectError: All connection attempts failed")
+
+    line = out.getvalue().strip()
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} WARNING funding\[{os.getpid()}\] shared\.following: view osv-directory: .*", line
+    ), line
+
+
+def test_a_deployments_own_logging_set_up_is_left_as_it_is() -> None:
+    root, theirs = logging.Logger("root-configured"), logging.NullHandler()
+    root.addHandler(theirs)
+    log_to_console("funding", root=root)
+    assert root.handlers == [theirs]
