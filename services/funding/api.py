@@ -38,7 +38,7 @@ from services.funding.schemas import (
     ScoringCreate,
 )
 from services.funding.settings import FundingSettings
-from shared.auth import Caller, MunicipalScope, Permission, requires, within
+from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.guards import not_heard_of_yet
 from shared.web import application_of, service_api
@@ -105,16 +105,21 @@ def list_grants(
     funding: FundingDep,
     scope: Reads,
     page: Paged,
+    caller: CallerDep,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
     kind: Annotated[GrantKind | None, Query(description="Only grants of this kind.")] = None,
     grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open` or only `closed` grants.")] = None,
     round_id: Annotated[
-        UUID | None, Query(description="Only grants made on this round's approved proposals; 404 `known_round` for a round that does not exist.")
+        UUID | None,
+        Query(description="Only grants made on this round's approved proposals; 404 `known_round` for a round that does not exist "
+              "(to whoever reads every round)."),
     ] = None,
 ) -> list[GrantPublic]:
     """List grants (an OSV's, with `osv_id`; by kind, status or round), oldest granted first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    if round_id is not None:
-        funding.known_round(round_id)  # 404 `known_round`: an empty list would say the round made no grants
+    if round_id is not None and caller.may(Permission.PROPOSALS_READ) and assigned_only(caller) is None:
+        # 404 `known_round`: an empty list would say the round made no grants. Not to a reader of grants who may not read
+        # the rounds (a focal point): its 404 and its empty list would tell which round ids exist.
+        funding.known_round(round_id)
     found = funding.list_grants(scope=scope) if osv_id is None else funding.grants_of(osv_id=osv_id, scope=scope)
     listed = [GrantPublic.of(grant) for grant in found]
     listed = [
@@ -238,11 +243,16 @@ def list_rounds(
     caller: ProposalReader,
     page: Paged,
     name: NameQuery = None,
-    phase_id: Annotated[UUID | None, Query(description="Only this phase's rounds; 404 `known_phase` for a phase that does not exist.")] = None,
+    phase_id: Annotated[
+        UUID | None,
+        Query(description="Only this phase's rounds; 404 `known_phase` for a phase that does not exist (to whoever reads every round)."),
+    ] = None,
 ) -> list[RoundPublic]:
     """List the funding rounds, oldest first, with what remains of each budget (an evaluator: the rounds assigned to it); paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    if phase_id is not None:
-        funding.known_phase(phase_id)  # 404 `known_phase`: an empty list would say the phase has no rounds
+    if phase_id is not None and assigned_only(caller) is None:
+        # 404 `known_phase`: an empty list would say the phase has no rounds. Not to an evaluator, who reads no phase:
+        # its 404 and its empty list would tell which phase ids exist.
+        funding.known_phase(phase_id)
     listed = [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
     return page.of([r for r in listed if matches_name(name, r.name) and (phase_id is None or r.phase_id == phase_id)], key=lambda r: r.id)
 

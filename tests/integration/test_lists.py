@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.integration.test_funding_rounds_api import UNKNOWN, a_proposal, a_round, approve, score
 from tests.integration.test_registry_ruos_api import new_osv
 from tests.support.api import assert_problem
+from tests.support.identity import signed_in_headers
 
 NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 
@@ -192,3 +193,20 @@ def test_a_board_term_window_without_ruos_expiring_is_422_not_every_osv(registry
         assert_problem(registry.get("/osvs", params={"within_days": 5, **others}), 422, "within_days", "ruos_expiring")
     assert names(registry.get("/osvs", params={"ruos": "expiring", "within_days": 5})) == []
     assert names(registry.get("/osvs")) == ["Asociación Vecinos Unidos de Collique"]
+
+
+def test_a_round_or_phase_filter_tells_no_one_who_may_not_read_rounds_or_phases_which_ids_exist(funding: TestClient) -> None:
+    """Tester 25 L2: a focal point (403 on /rounds) got 404 for an unknown round_id and [] for a real one; an evaluator with
+    no round assigned (403 on /phases) likewise for a phase_id. Both now get the same empty list; readers of every round the 404."""
+    round_ = a_round(funding)
+    focal, evaluator = signed_in_headers("municipal-150132"), signed_in_headers("evaluator")
+    assert funding.get("/rounds", headers=focal).status_code == 403
+    assert funding.get("/phases", headers=evaluator).status_code == 403
+
+    for round_id in (round_["id"], UNKNOWN):
+        answer = funding.get("/grants", params={"round_id": round_id}, headers=focal)
+        assert (answer.status_code, answer.json()) == (200, []), answer.text
+    for phase_id in (round_["phase_id"], UNKNOWN):
+        answer = funding.get("/rounds", params={"phase_id": phase_id}, headers=evaluator)
+        assert (answer.status_code, answer.json()) == (200, []), answer.text
+    assert_problem(funding.get("/grants", params={"round_id": UNKNOWN}, headers=signed_in_headers("staff")), 404, "round_id", "known_round")
