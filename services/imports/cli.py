@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 from uuid import UUID
 
@@ -153,23 +154,37 @@ def print_summary(summary: Summary, form: Form, report: Path) -> None:
 
 
 def write_osv_list(services: Services, output: Path) -> int:
-    """Registry's OSVs as the forms' choice list (``name``: the OSV id, ``label``: its name and district)."""
-    url = services.urls["registry"].rstrip("/") + "/osvs"
-    try:
-        response = services.client.get(url)
-    except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a host such as OSV_HOST=127.0.0.1:8001
-        raise ImportStopped(f"registry could not be reached at {url}: {error}") from None
-    if response.status_code != 200:
-        raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
+    """Registry's OSVs not dissolved as the forms' choice list (``name``: the OSV id, ``label``: its name and district).
+
+    Every page of ``GET /osvs`` is read, following its ``Link: rel="next"``: the first page alone (100 OSVs) left
+    the others out of the forms without a word, and promoters could not choose them (tester 25b).
+    """
+    url: str | None = services.urls["registry"].rstrip("/") + "/osvs"
+    params: dict[str, int] | None = {"limit": OSV_PAGE}
+    osvs: list[dict[str, Any]] = []
+    while url is not None:
+        try:
+            response = services.client.get(url, params=params)
+        except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a host such as OSV_HOST=127.0.0.1:8001
+            raise ImportStopped(f"registry could not be reached at {url}: {error}") from None
+        if response.status_code != 200:
+            raise ImportStopped(f"registry answered {response.status_code} to GET /osvs")
+        osvs.extend(response.json())
+        following = response.links.get("next", {}).get("url")
+        url, params = (str(response.url.join(following)) if following else None), None  # the next link carries the query
     with output.open("w", newline="", encoding="utf-8") as file:
         writer = csv_writer(file)
         writer.writerow(["name", "label"])
-        for osv in response.json():
+        for osv in osvs:
             if osv.get("dissolution"):
                 continue
             writer.writerow([osv["id"], f"{osv['name']} ({osv['district']})"])
     print(f"wrote {output}")
     return 0
+
+
+OSV_PAGE = 1000
+"""OSVs asked for per page of ``GET /osvs`` (its most)."""
 
 
 if __name__ == "__main__":
