@@ -143,7 +143,9 @@ def canonical_body(body: bytes) -> bytes:
         parsed = json.loads(body) if body else None
     except ValueError:
         return body
-    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # A lone surrogate ("\\ud83d", half an emoji) is valid JSON text but no UTF-8: kept as its code unit, so the same
+    # body gives the same bytes, and the route refuses it (422) as it would without a key.
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:

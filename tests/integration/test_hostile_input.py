@@ -150,6 +150,22 @@ def test_a_text_holding_a_control_character_gets_422_on_every_command(services: 
     assert client.get("/events").json()["head"] == head
 
 
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_half_an_emoji_is_refused_alike_with_or_without_an_idempotency_key(services: dict[str, TestClient], service: str) -> None:
+    """Tester 25b M2: a lone surrogate (``\\ud83d``, valid JSON, no UTF-8) got 422 without a key and 500 with one, on the
+    fingerprint of the body; the import always sends a key."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    body = b'{"name": "Club Deportivo \\ud83d", "district": "Bre\\u00f1a", "mapped_on": "2021-03-01"}'
+    for method, path in post_routes(client):
+        plain = client.request(method, path, content=body, headers={"content-type": "application/json"})
+        for _ in range(2):  # and its retry
+            keyed = client.request(method, path, content=body, headers={"content-type": "application/json", "Idempotency-Key": f"k-{path}"})
+            assert keyed.status_code < 500, f"{method} {path}: {keyed.text}"
+            assert keyed.status_code == plain.status_code, f"{method} {path}"
+    assert client.get("/events").json()["head"] == head
+
+
 def test_tabs_line_breaks_and_an_escaped_backslash_are_texts_like_any_other(services: dict[str, TestClient]) -> None:
     name = "Comedor\tSanta Rosa \\u0000 N.º 2"  # a tab, and the six characters \u0000 typed as text
     body = json.dumps({"name": name, "district": "Breña", "mapped_on": "2021-03-01"}).encode()
