@@ -149,6 +149,20 @@ def test_a_document_number_that_no_real_document_has_is_refused_by_name(
     assert refused.value.rule == rule
 
 
+@pytest.mark.parametrize(("given", "zeros"), [("1234567", "0"), ("123456", "00")])
+def test_a_dni_short_of_its_leading_zeros_is_refused_saying_how_to_send_it(given: str, zeros: str) -> None:
+    """Tester 25b M1: a DNI beginning with 0, from a spreadsheet's number cell, was refused as 'exactly 8 digits' alone:
+    the coordinator could not tell what to fix. It is not padded back (a digit left out when typing looks the same)."""
+    with pytest.raises(InvalidDocumentNumberError) as refused:
+        normalise_document_number(DocumentType.DNI, given)
+    assert refused.value.rule == "dni_8_digits"
+    assert f"this one has {len(given)}: if the DNI begins with {zeros}," in refused.value.message
+    assert "type the number as text" in refused.value.message
+    with pytest.raises(InvalidDocumentNumberError) as long:
+        normalise_document_number(DocumentType.DNI, "456789123")
+    assert long.value.message == "a DNI number is exactly 8 digits"
+
+
 def test_a_refused_document_number_is_not_repeated_in_the_error() -> None:
     with pytest.raises(InvalidDocumentNumberError) as refused:
         normalise_document_number(DocumentType.DNI, "9876543")

@@ -114,13 +114,24 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
         normal = normal.replace(".", "")
     match = rule.pattern.fullmatch(normal)
     if match is None:
-        raise InvalidDocumentNumberError(rule.message, rule=rule.rule)
+        raise InvalidDocumentNumberError(rule.message + _zeros_lost(document_type, normal), rule=rule.rule)
     if document_type is DocumentType.CEDULA_VE:
         prefix, digits = match["prefix"], match["digits"]
         return f"{prefix}-{digits}" if prefix else digits
     if document_type is DocumentType.CE:
         return padded_ce_number(normal)
     return normal
+
+
+def _zeros_lost(document_type: DocumentType, normal: str) -> str:
+    """For a DNI of 6 or 7 digits, what most likely happened: a spreadsheet's number cell dropped its leading zeros.
+
+    Never guessed back (a digit left out when typing looks the same): the refusal says how to send it.
+    """
+    if document_type is DocumentType.DNI and normal.isascii() and normal.isdigit() and 6 <= len(normal) < 8:
+        return (f"; this one has {len(normal)}: if the DNI begins with {'0' * (8 - len(normal))}, a spreadsheet's number cell "
+                "dropped it, so type the number as text with its zeros")
+    return ""
 
 
 def document_identity(document_type: DocumentType, number: str | None) -> str | None:
