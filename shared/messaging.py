@@ -136,7 +136,8 @@ class NatsLink:
         log.warning("NATS %s: disconnected from %s", self.name, redacted(self.url))
 
     async def _on_reconnected(self) -> None:
-        log.info("NATS %s: reconnected", self.name)
+        # A warning, as the disconnection was: the console (WARNING and up) says the outage ended (tester 25b).
+        log.warning("NATS %s: reconnected to %s", self.name, redacted(self.url))
 
     async def _connect_forever(self) -> None:
         delay = 0.2
