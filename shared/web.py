@@ -99,6 +99,15 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+PLAIN_MESSAGES = {
+    "uuid_parsing": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it "
+    "(such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
+    "uuid_type": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it",
+}
+"""pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
+found 1"), said as what to send instead; the rule stays pydantic's type."""
+
+
 def install_error_handlers(api: FastAPI) -> None:
     """Every error answers problem+json naming the field and the rule."""
 
@@ -108,7 +117,7 @@ def install_error_handlers(api: FastAPI) -> None:
             {
                 "field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())),
                 "rule": e.get("type", "invalid"),
-                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+                "message": PLAIN_MESSAGES.get(e.get("type", ""), str(e.get("msg", "")).removeprefix("Value error, ")),
             }
             for e in exc.errors()
         ]

@@ -96,8 +96,8 @@ class OSVNotInRegistryError(NotHeardOfYetError):
 
     def __init__(self, osv_id: UUID, service: str) -> None:
         super().__init__(
-            f"OSV {osv_id} is not known to {service}: registry has not published its mapping "
-            "(check the id, or retry once registry's OSVMapped event has arrived)",
+            f"OSV {osv_id} is not known to {service}: check the id; an OSV mapped a moment ago is known "
+            "within seconds (retry after Retry-After)",
             field="osv_id",
             rule="osv_mapped_in_registry",
         )

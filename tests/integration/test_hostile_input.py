@@ -351,3 +351,26 @@ def test_a_count_above_everyone_in_lima_or_a_list_past_its_bound_is_refused_with
     body_problem = assert_problem(client.post(path, json=body), 422, field=field)
     assert any(e["rule"] in ("less_than_equal", "too_long") for e in body_problem["errors"] if e["field"] == field)
     assert client.get("/events").json()["head"] == head
+
+
+def test_an_id_or_a_date_that_does_not_parse_is_refused_saying_what_to_send(services: dict[str, TestClient]) -> None:
+    """Tester 25b L4: a Kobo cell with half an OSV id was refused with pydantic's "Input should be a valid UUID, invalid
+    group count: expected 5, found 1", which a coordinator reads as noise."""
+    answer = services["engagement"].post("/members", json={"osv_id": "3fa85f64-5717", "full_name": "Rosa Quispe", "document_type": "DNI",
+                                                          "document_number": "41234567", "nationality": "PE", "sex": "F",
+                                                          "joined_on": "15/03/2021"})
+    problem = assert_problem(answer, 422)
+    said = {e["field"]: (e["rule"], e["message"]) for e in problem["errors"]}
+    assert said["osv_id"][0] == "uuid_parsing" and said["osv_id"][1].startswith("must be an id: 32 hexadecimal digits")
+    assert said["joined_on"][1] == "must be a date written YYYY-MM-DD"  # in one answer with it
+
+
+def test_an_osv_or_grant_not_heard_of_is_refused_naming_the_likely_cause_first(services: dict[str, TestClient]) -> None:
+    """Tester 25b L4: after the import had waited, the refusal led with registry's OSVMapped event, the likely cause (a
+    mistyped id) coming after the jargon."""
+    unknown = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    answer = services["funding"].post("/grants", json={"osv_id": unknown, "amount": "100.00", "currency": "PEN",
+                                                      "granted_on": "2021-07-01", "kind": "seed_fund"})
+    problem = assert_problem(answer, 422, "osv_id", "osv_mapped_in_registry")
+    assert problem["detail"] == (f"OSV {unknown} is not known to funding: check the id; an OSV mapped a moment ago is known "
+                                 "within seconds (retry after Retry-After)")

@@ -43,8 +43,8 @@ class GrantNotInFundingError(NotHeardOfYetError):
 
     def __init__(self, grant_id: UUID) -> None:
         super().__init__(
-            f"grant {grant_id} is not known to engagement: funding has not published it "
-            "(check the id, or retry once funding's FundGranted event has arrived)",
+            f"grant {grant_id} is not known to engagement: check the id; a grant made a moment ago is known "
+            "within seconds (retry after Retry-After)",
             field="grant_id",
             rule="grant_made_in_funding",
         )
