@@ -113,6 +113,19 @@ def test_a_ce_number_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_pe
     assert problem.rule == "person_already_registered" and "1234567" not in problem.message
 
 
+def test_a_cedula_written_with_and_without_its_v_is_the_same_person_twice_in_one_submission(tmp_path: Path) -> None:
+    """Tester 25 (ce25's report): engagement keeps a cédula whether written V- or bare; the file's own check took
+    "V-18.765.432" and "18765432" for two people, so the second row reached engagement before it was refused."""
+    cedula = {**PEOPLE.repeats["miembros"][0], "tipo_documento": "CEDULA_VE", "numero_documento": "V-18.765.432"}
+    twice = Answers({"osv": OSV}, {"miembros": [cedula, {**cedula, "numero_documento": "18765432"}]})
+
+    row = row_of(MEMBERS, read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [twice]), MEMBERS).submissions[0])
+
+    [problem] = row.problems
+    assert (problem.cell.sheet, problem.cell.row, problem.cell.column) == ("miembros", 3, "miembros/numero_documento")
+    assert problem.rule == "person_already_registered" and "18765432" not in problem.message
+
+
 def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_one_command_each(tmp_path: Path) -> None:
     meeting = Answers(
         {"osv": OSV, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "ruos_registration needs", "otros_asistentes": 2},

@@ -157,12 +157,14 @@ def _digest(form_id: str, submission: Submission) -> str:
 def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
     """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case;
     a carné de extranjería of digits only padded to 9 digits, as engagement keeps it (a numeric cell drops its
-    leading zeros: "1234567" is "001234567")."""
+    leading zeros: "1234567" is "001234567"); a Venezuelan cédula without its V- or E- ("V-18.765.432" is "18765432")."""
     if not kind or not number or str(kind) == "NINGUNO":
         return None
     loose = re.sub(r"[\s.\-/]", "", str(number)).upper()
     if str(kind) == DocumentType.CE.value:
         loose = padded_ce_number(loose)
+    if str(kind) == DocumentType.CEDULA_VE.value:
+        loose = re.sub(r"^[VE](?=[0-9])", "", loose)  # engagement's rule: a cédula is one whether written V-, E- or bare
     return str(kind), loose
 
 
