@@ -281,9 +281,10 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
         return []
     return [Problem(
         row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
-        "this submission was recorded before, by another account (the Kobo webhook, a colleague) or from an earlier version "
-        "of this row: it is not recorded again. If the row was corrected in Kobo since, the correction was not applied: "
-        "make it in the service itself (its own command, e.g. PATCH /osvs/{id})",
+        "this submission was recorded before, by another account (the Kobo webhook, a colleague), from an earlier version "
+        "of this row, or with other options (an earlier import's --distinct): it is not recorded again. If the row was "
+        "corrected in Kobo since, the correction was not applied: make it in the service itself (its own command, "
+        "e.g. PATCH /osvs/{id})",
     )]
 
 
