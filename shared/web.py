@@ -1,8 +1,7 @@
-"""What every service's HTTP API shares: problem+json errors, ``/events``, ``/health``.
+"""What every service's HTTP API shares: problem+json errors (:mod:`shared.problems`), ``/events``, ``/health``.
 
-One table maps error families to statuses; no handler swallows an exception
-and answers 200. The event store blocks, so routes that touch it are plain
-``def`` routes (FastAPI runs them in its thread pool).
+The event store blocks, so routes that touch it are plain ``def`` routes
+(FastAPI runs them in its thread pool).
 """
 
 from __future__ import annotations
@@ -15,18 +14,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-import eventsourcing.persistence
-import psycopg
-import sqlalchemy.exc
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import dryrun
 from shared.asyncapi import document_for
@@ -44,17 +35,13 @@ from shared.chain import Head, chain_page, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
-from shared.errors import ConflictError, DomainError, NotFoundError, NotHeardOfYetError, RuleViolationError
 from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import (
-    BodyTooLarge,
     RequestGuard,
     SecureHeaders,
-    allowed_methods,
     install_documentation,
-    problem,
 )
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
 from shared.idempotency.middleware import install as install_idempotency
@@ -62,6 +49,7 @@ from shared.lease import lease_for
 from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
+from shared.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, install_error_handlers
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.settings import ServiceSettings
@@ -69,94 +57,6 @@ from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persis
 from shared.views import View
 
 log = logging.getLogger(__name__)
-
-DATABASE_AWAY: tuple[type[Exception], ...] = (
-    eventsourcing.persistence.OperationalError,
-    eventsourcing.persistence.InterfaceError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    psycopg.OperationalError,  # psycopg_pool.PoolTimeout too
-    psycopg.InterfaceError,
-)
-"""What the event store (eventsourcing), the views (SQLAlchemy) and the driver (psycopg) raise when the
-database cannot be reached, refuses connections, broke one, or holds a lock too long: try again later."""
-
-RETRY_AFTER_SECONDS = 5
-
-STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
-    NotFoundError: (404, "Not Found"),
-    AggregateNotFoundError: (404, "Not Found"),
-    ConflictError: (409, "Conflict"),
-    IntegrityError: (409, "Conflict"),
-    RuleViolationError: (422, "Unprocessable Content"),
-    **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
-}
-
-
-def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
-
-
-PLAIN_MESSAGES = {
-    "uuid_parsing": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it "
-    "(such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
-    "uuid_type": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it",
-}
-"""pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
-found 1"), said as what to send instead; the rule stays pydantic's type."""
-
-
-def install_error_handlers(api: FastAPI) -> None:
-    """Every error answers problem+json naming the field and the rule."""
-
-    @api.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())),
-                "rule": e.get("type", "invalid"),
-                "message": PLAIN_MESSAGES.get(e.get("type", ""), str(e.get("msg", "")).removeprefix("Value error, ")),
-            }
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, "Unprocessable Content", detail, errors)
-
-    @api.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """The server's own layers' errors (no such path, a method not served, an unreadable body) as problem+json."""
-        if isinstance(exc, BodyTooLarge):
-            return exc.problem()
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(api, request.scope))
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers or None)
-
-    for family, (status, title) in STATUS_OF.items():
-
-        def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
-            if isinstance(exc, DomainError):
-                errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
-                # A refusal that clears up once another service's event arrives says when to ask again.
-                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NotHeardOfYetError) else None
-                return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))
-            if isinstance(exc, IntegrityError):
-                return problem(status, title, "Someone else changed this record at the same time; reload and try again.")
-            if status == 503:
-                log.warning("%s %s: the database cannot be reached: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-                detail = "The database cannot be reached just now; try again shortly."
-                return problem(status, title, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-            return problem(status, title, "No such record.")
-
-        api.add_exception_handler(family, handler)
-
-    @api.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return problem(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
-
 
 class EventPage(BaseModel):
     """A page of the service's event log as CloudEvents 1.0 structured JSON."""

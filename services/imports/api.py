@@ -46,10 +46,11 @@ from services.imports.schemas import SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
-from shared.guards import SecureHeaders, install_documentation
+from shared.guards import SecureHeaders, install_documentation, problem
 from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
-from shared.web import BodyLimit, install_error_handlers, problem
+from shared.problems import install_error_handlers
+from shared.web import BodyLimit
 
 log = logging.getLogger(__name__)
 

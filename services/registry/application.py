@@ -16,15 +16,8 @@ from eventsourcing.persistence import IntegrityError
 
 from services.registry.domain.duplicates import DistrictRoll, check_name
 from services.registry.domain.municipalities import Municipality, MunicipalityNotFoundError, MunicipalityRecord, municipality_uuid
-from services.registry.domain.osvs import (
-    OSV,
-    Composition,
-    ContactChannel,
-    DissolutionReason,
-    OSVKind,
-    OSVNotFoundError,
-    OSVToMergeNotFoundError,
-)
+from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, OSVKind
+from services.registry.domain.osvs import OSV, OSVNotFoundError, OSVToMergeNotFoundError
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
     ApplicationOutOfScopeError,

@@ -12,7 +12,8 @@ from pydantic_core import PydanticCustomError
 from services.registry.application import RecordedEvent
 from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
-from services.registry.domain.osvs import OSV, Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
+from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
+from services.registry.domain.osvs import OSV
 from services.registry.domain.readiness import Readiness
 from services.registry.domain.ruos import (
     ApplicationStatus,

@@ -30,10 +30,11 @@ from shared import dryrun
 from shared.asyncapi import document_for
 from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
+from shared.guards import problem
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, problem, runtime_of
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -31,7 +31,7 @@ from shared.auth import (
 )
 from shared.errors import NotFoundError
 from shared.guards import PROBLEM_JSON
-from shared.web import install_error_handlers
+from shared.problems import install_error_handlers
 from tests.support.identity import IssuedTokens, unverified_claims
 from tests.support.served import ServedApp
 

@@ -8,16 +8,12 @@ from typing import Any
 
 import pytest
 
+from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.osvs import (
     OSV,
-    Composition,
     ContactAlreadyLostError,
-    ContactChannel,
     ContactNotLostError,
-    DissolutionReason,
-    FocusArea,
     NothingToChangeError,
-    OSVKind,
 )
 from services.registry.domain.ruos import RejectionReason, RUOSDocument
 from shared.errors import DateBeforeError, OSVDissolvedError

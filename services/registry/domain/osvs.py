@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
 from services.registry.domain.ruos import (
     OPEN,
     UNDER_REVIEW,
@@ -45,56 +45,6 @@ from shared.errors import (
     check_not_dissolved_by,
 )
 
-
-class OSVKind(StrEnum):
-    """The kinds of organisation the RUOS recognises, as the practice met them."""
-
-    VULNERABLE_POPULATION = "poblacion_vulnerable"
-    NEIGHBOURHOOD = "vecinal"
-    CULTURAL = "cultural"
-    SPORTS = "deportiva"
-    PRODUCTIVE = "productiva"
-    OTHER = "other"
-
-
-class Composition(StrEnum):
-    """Who leads the OSV: refugees and migrants, hosts, or both together."""
-
-    MIGRANT_LED = "migrant_led"
-    MIXED = "mixed"
-    HOST_LED = "host_led"
-
-
-class FocusArea(StrEnum):
-    EMPLOYMENT = "employment"
-    ENTREPRENEURSHIP = "entrepreneurship"
-    EDUCATION = "education"
-    HEALTH = "health"
-    CULTURE = "culture"
-    DOCUMENTATION = "documentation"
-    HOUSING = "housing"
-    ANTI_DISCRIMINATION = "anti_discrimination"
-    SPORTS = "sports"
-    ENVIRONMENT = "environment"
-    OTHER = "other"
-
-
-class ContactChannel(StrEnum):
-    """How the programme reaches the OSV: the kind only, never a number or a handle (personal data)."""
-
-    WHATSAPP = "whatsapp"
-    FACEBOOK = "facebook"
-    PHONE = "phone"
-    EMAIL = "email"
-    IN_PERSON = "in_person"
-    OTHER = "other"
-
-class DissolutionReason(StrEnum):
-    INACTIVE = "inactive"
-    MEMBERS_EMIGRATED = "members_emigrated"
-    MERGED = "merged"
-    MEMBERS_DECIDED = "members_decided"
-    OTHER = "other"
 
 # Named errors -----------------------------------------------------------
 
@@ -182,32 +132,6 @@ class ContactNotLostError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-DETAIL_FIELDS = ("kind", "composition", "focus_areas", "contact_channel")
-
-
-def _focus_areas(areas: Iterable[str] | None) -> list[FocusArea]:
-    given = {FocusArea(a) for a in areas or ()}
-    return [a for a in FocusArea if a in given]
-
-
-def _details(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Details as they are kept: enums, focus areas without repeats in a fixed order."""
-    kept: dict[str, Any] = {}
-    for name, value in values.items():
-        if name == "kind":
-            kept[name] = OSVKind(value) if value is not None else None
-        elif name == "composition":
-            kept[name] = Composition(value) if value is not None else None
-        elif name == "contact_channel":
-            kept[name] = ContactChannel(value) if value is not None else None
-        elif name == "focus_areas":
-            kept[name] = _focus_areas(value)
-        else:
-            msg = f"not an OSV detail: {name}"
-            raise KeyError(msg)
-    return kept
-
-
 class OSV(Aggregate):
     """A neighbourhood organisation the programme has mapped."""
 
@@ -233,7 +157,7 @@ class OSV(Aggregate):
         self.district = district
         self.zone = zone
         self.mapped_on = mapped_on
-        details = _details(
+        details = kept_details(
             {"kind": kind, "composition": composition, "focus_areas": focus_areas, "contact_channel": contact_channel}
         )
         self.kind: OSVKind | None = details["kind"]
@@ -338,7 +262,7 @@ class OSV(Aggregate):
     def update_details(self, changes: Mapping[str, Any], updated_on: date) -> dict[str, Any]:
         """Record the details that differ from the current ones; nothing different is an error."""
         self.check_takes_record("updated_on", updated_on)
-        wanted = _details(changes)
+        wanted = kept_details(changes)
         different = {name: value for name, value in wanted.items() if getattr(self, name) != value}
         if not different:
             raise NothingToChangeError
@@ -348,7 +272,7 @@ class OSV(Aggregate):
 
     @event("OSVDetailsUpdated")
     def _details_updated(self, updated_on: date, changes: dict[str, Any]) -> None:
-        for name, value in _details(changes).items():
+        for name, value in kept_details(changes).items():
             setattr(self, name, value)
 
     # RUOS documents and application -----------------------------------------

@@ -1,0 +1,114 @@
+"""Every error a service answers, as problem+json (RFC 9457) naming the field and the rule.
+
+One table maps error families to statuses; no handler swallows an exception
+and answers 200. :func:`install_error_handlers` once per app (the services'
+:func:`shared.web.base_api` does it; the imports webhook calls it itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import eventsourcing.persistence
+import psycopg
+import sqlalchemy.exc
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import ConflictError, DomainError, NotFoundError, NotHeardOfYetError, RuleViolationError
+from shared.guards import BodyTooLarge, allowed_methods, problem
+
+log = logging.getLogger(__name__)
+
+DATABASE_AWAY: tuple[type[Exception], ...] = (
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,  # psycopg_pool.PoolTimeout too
+    psycopg.InterfaceError,
+)
+"""What the event store (eventsourcing), the views (SQLAlchemy) and the driver (psycopg) raise when the
+database cannot be reached, refuses connections, broke one, or holds a lock too long: try again later."""
+
+RETRY_AFTER_SECONDS = 5
+
+STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
+    NotFoundError: (404, "Not Found"),
+    AggregateNotFoundError: (404, "Not Found"),
+    ConflictError: (409, "Conflict"),
+    IntegrityError: (409, "Conflict"),
+    RuleViolationError: (422, "Unprocessable Content"),
+    **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
+}
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+PLAIN_MESSAGES = {
+    "uuid_parsing": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it "
+    "(such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
+    "uuid_type": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it",
+}
+"""pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
+found 1"), said as what to send instead; the rule stays pydantic's type."""
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    """Every error answers problem+json naming the field and the rule."""
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())),
+                "rule": e.get("type", "invalid"),
+                "message": PLAIN_MESSAGES.get(e.get("type", ""), str(e.get("msg", "")).removeprefix("Value error, ")),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "Unprocessable Content", detail, errors)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """The server's own layers' errors (no such path, a method not served, an unreadable body) as problem+json."""
+        if isinstance(exc, BodyTooLarge):
+            return exc.problem()
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(api, request.scope))
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers or None)
+
+    for family, (status, title) in STATUS_OF.items():
+
+        def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
+            if isinstance(exc, DomainError):
+                errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
+                # A refusal that clears up once another service's event arrives says when to ask again.
+                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NotHeardOfYetError) else None
+                return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))
+            if isinstance(exc, IntegrityError):
+                return problem(status, title, "Someone else changed this record at the same time; reload and try again.")
+            if status == 503:
+                log.warning("%s %s: the database cannot be reached: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+                detail = "The database cannot be reached just now; try again shortly."
+                return problem(status, title, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            return problem(status, title, "No such record.")
+
+        api.add_exception_handler(family, handler)
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal Server Error", "Something went wrong on our side; it has been logged.")
