@@ -46,14 +46,15 @@ MAX_CURSOR_LENGTH = 200
 MAX_SEARCH_LENGTH = 200
 """The longest free-text ``name`` query."""
 
-def searchable(query: str) -> str:
-    """``query`` if it holds a word to search for (a letter or digit); else 422 ``searchable_name``.
+
+def searchable(query: str | None) -> str | None:
+    """``query`` (None: no search) if it holds a word to search for (a letter or digit); else 422 ``searchable_name``.
 
     Punctuation and spaces are not searched (names are compared folded), so
     ``name=-`` would have matched every name: a list of everything, read as
     what the search found.
     """
-    if not fold(query):
+    if query is not None and not fold(query):
         raise PydanticCustomError("searchable_name", "must hold a letter or digit to search for (punctuation and spaces are not searched)")
     return query
 
@@ -66,7 +67,7 @@ NameQuery = Annotated[
         description="Free-text search on the name: every word must appear in it, ignoring case, accents and punctuation; "
         "422 `searchable_name` for a query with no letter or digit.",
     ),
-    AfterValidator(lambda query: query if query is None else searchable(query)),
+    AfterValidator(searchable),
 ]
 
 

@@ -178,8 +178,8 @@ class Services:
     def send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
         """The service's answer to ``command`` (as a dry run, or for real), once it is one a retry would not change.
 
-        ``patient=False``: a 422 with ``Retry-After`` is answered at once (a row's later commands,
-        once an earlier one waited in vain). Raises :class:`ImportStopped` when the token is refused
+        ``patient=False``: a 422 with ``Retry-After`` is answered at once (a command naming a record
+        already waited for in vain: :meth:`Importer._send`). Raises :class:`ImportStopped` when the token is refused
         or the service cannot answer.
         """
         url = self.urls[command.service].rstrip("/") + command.path
@@ -412,11 +412,12 @@ class Importer:
         """(field, id) of each record a service had still not heard of after the import waited for it (a mistyped
         OSV or grant id, most often): later rows naming it are answered at once, not waited for again."""
 
-    def _send(self, command: Command, *, dry_run: bool, patient: bool = True) -> Answer:
+    def _send(self, command: Command, *, dry_run: bool) -> Answer:
         """:meth:`Services.send`, patient (waiting out a ``Retry-After`` lag) unless the command names a record that was
-        waited for in vain before: a file whose 500 rows name one mistyped OSV waited twice for each of them."""
+        waited for in vain before, by this row or an earlier one: a file whose 500 rows name one mistyped OSV waited
+        twice for each of them."""
         named = {(field, str(command.body[field])) for field in LAGGING_FIELDS if command.body.get(field) is not None}
-        patient = patient and not named & self.waited_in_vain
+        patient = not named & self.waited_in_vain
         answer = self.services.send(command, dry_run=dry_run, patient=patient)
         if answer.retry_after is not None and patient:
             field = _refused_field(answer)
@@ -442,12 +443,8 @@ class Importer:
         row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
-        checks: list[tuple[Command, Answer]] = []
-        for command in row.commands:
-            # Once a command waited in vain for an OSV (a grant) the service has not heard of, the row's others,
-            # which name the same one, are not waited for again.
-            patient = not any(answer.retry_after is not None for _, answer in checks)
-            checks.append((command, self._send(command, dry_run=True, patient=patient)))
+        # Once a command waited in vain for an OSV (a grant), the row's others naming it are not waited for again (_send).
+        checks = [(command, self._send(command, dry_run=True)) for command in row.commands]
         # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
         problems = list(dict.fromkeys(
             p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, self._suggest(row))

