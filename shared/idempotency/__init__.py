@@ -60,8 +60,10 @@ import hmac
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -293,6 +295,16 @@ _TOMBSTONES_OF = select(ForgottenSubject.subject_id, ForgottenSubject.up_to_vers
 )
 
 
+def _nothing() -> None:
+    return None
+
+
+def _log_if_not_kept(future: Future[None]) -> None:
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        log.error("could not keep the answer of an idempotent request; a retry will get 409", exc_info=error)
+
+
 @dataclass(frozen=True)
 class Answer:
     """A kept answer, unsealed."""
@@ -323,13 +335,17 @@ class AnswerBook:
         self._secret = secret
         self._clock = clock
         self._purged_at: float | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-book")
+        """Keeps the answers handed to :meth:`keep_later`, one after another, in the order given."""
+        self._writer_ident: int | None = None
         create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
         return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret, info=ANSWERS_PURPOSE).derive(key.encode()))
 
     def find(self, request_id: UUID, key: str) -> Answer | None:
-        """The answer kept for this request, or None (never kept, expired, or erased)."""
+        """The answer kept for this request, or None (never kept, expired, or erased); waits for :meth:`keep_later`'s first."""
+        self.flush()
         with self.engine.connect() as connection:  # Core, not the ORM: every keyed request asks
             row = connection.execute(_FIND_ANSWER, {"request_id": str(request_id)}).first()
         if row is None or row.expires_at <= self._clock():
@@ -341,6 +357,41 @@ class AnswerBook:
             return None
         content = json.loads(plain)
         return Answer(fingerprint, status, [tuple(h) for h in content["headers"]], base64.b64decode(content["body"]))
+
+    def keep_later(
+        self,
+        request_id: UUID,
+        key: str,
+        fingerprint: str,
+        status: int,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        subjects: Mapping[str, int],
+    ) -> None:
+        """:meth:`keep`, in the book's own thread: returns at once, and the answer is kept a moment later.
+
+        The keyed command's answer goes out without waiting for it (its wait and thread hop were a third of
+        a keyed command's CPU in the service). A retry meanwhile finds the record and waits for the answer
+        (:meth:`find` waits for this process's; another process's is polled for), and :meth:`forget` and
+        :meth:`drop` wait for it too. A failure is logged: the retry then gets 409 ``idempotent_request_completed``,
+        as after a crash between the commit and the answer.
+        """
+        future = self._writer.submit(self._keep_in_writer, request_id, key, fingerprint, status, headers, body, subjects)
+        future.add_done_callback(_log_if_not_kept)
+
+    def _keep_in_writer(self, *args: Any) -> None:
+        self._writer_ident = threading.get_ident()
+        self.keep(*args)
+
+    def flush(self) -> None:
+        """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged)."""
+        if threading.get_ident() != self._writer_ident:  # the writer itself has nothing of its own to wait for
+            with contextlib.suppress(RuntimeError):  # closed: nothing is pending
+                self._writer.submit(_nothing).result()
+
+    def close(self) -> None:
+        """Keep what is pending, then stop the book's thread (the engine stays the caller's)."""
+        self._writer.shutdown(wait=True)
 
     def keep(
         self,
@@ -389,7 +440,7 @@ class AnswerBook:
             tombstones = connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all()
         stale = any(subjects[subject_id] <= up_to_version for subject_id, up_to_version in tombstones)
         if stale:
-            self.drop(request_id)
+            self._drop(request_id)
 
     def forget(self, subject_id: UUID, up_to_version: int) -> None:
         """Delete every kept answer about ``subject_id`` (a person erased) as it stood up to ``up_to_version``.
@@ -399,6 +450,7 @@ class AnswerBook:
         """
         if dryrun.active():
             return
+        self.flush()  # an answer about the person handed over before this is deleted below, not kept after it
         now = int(self._clock())
         # The tombstone outlasts a power cut (the answers' file need not: :func:`~shared.views.make_engine`'s rebuildable).
         with self.engine.connect() as connection, durably(connection), Session(bind=connection) as session, session.begin():
@@ -416,6 +468,10 @@ class AnswerBook:
 
     def drop(self, request_id: UUID) -> None:
         """Delete one kept answer (its record stays: a retry gets 409, never a second run)."""
+        self.flush()
+        self._drop(request_id)
+
+    def _drop(self, request_id: UUID) -> None:
         self._delete(select(AnswerSubject.request_id).where(AnswerSubject.request_id == str(request_id)), str(request_id))
 
     def _delete(self, request_ids: Any, *also: str) -> None:

@@ -178,7 +178,7 @@ class IdempotencyMiddleware:
         self.in_flight.add(request_id)
         try:
             try:
-                refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
+                refusal = await self._earlier_if_any(application, call)
             except self.away as error:  # outside the app's error handlers: answered here as they would
                 log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
                 refusal = _unavailable(self.retry_after)
@@ -188,6 +188,17 @@ class IdempotencyMiddleware:
             await self._serve(scope, _replaying(body, receive), send, application, call)
         finally:
             self.in_flight.discard(request_id)
+
+    async def _earlier_if_any(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """:meth:`_earlier`; the usual case, a key never used (no record), is read on the event loop when the store allows it.
+
+        A store whose reads never wait (``reads_on_the_loop``: an SQLite file, whose readers a writer does not
+        hold up) is asked there: a thread hop cost keyed commands more CPU than the read. Otherwise, and
+        whenever a record is found, :meth:`_earlier` runs in a worker thread.
+        """
+        if getattr(application, "reads_on_the_loop", False) and application.find_idempotent_request(call.request_id) is None:
+            return None
+        return await anyio.to_thread.run_sync(self._earlier, application, call)
 
     def _earlier(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """What to answer without running the command, if the key was used before; None to run it.
@@ -223,7 +234,7 @@ class IdempotencyMiddleware:
             time.sleep(ANSWER_POLL_SECONDS)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, application: Any, call: IdempotentCall) -> None:
-        """Run the request with ``call`` current; if it recorded something, keep its answer before sending it."""
+        """Run the request with ``call`` current; if it recorded something, hand its answer to the answer book as it goes out."""
         captured = _Captured()
 
         async def capture(message: Message) -> None:
@@ -242,7 +253,7 @@ class IdempotencyMiddleware:
                     if earlier is not None:
                         await _send(send, *earlier)
                         return
-                    await self._keep(application, call, captured)
+                    self._keep(application, call, captured)
                     await send(captured.start)
                     await send({"type": "http.response.body", "body": b"".join(captured.body)})
                 return
@@ -265,7 +276,7 @@ class IdempotencyMiddleware:
             log.warning("could not read the Idempotency-Key's record after a refusal", exc_info=True)
             return None
 
-    async def _keep(self, application: Any, call: IdempotentCall, captured: _Captured) -> None:
+    def _keep(self, application: Any, call: IdempotentCall, captured: _Captured) -> None:
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None or captured.start is None or call.recorded is None:
             return
@@ -275,17 +286,9 @@ class IdempotencyMiddleware:
             if k.decode("latin-1").lower() in KEPT_HEADERS
         ]
         subjects = {s["id"]: s["version"] for s in call.recorded.saved}
-        try:
-            await anyio.to_thread.run_sync(
-                lambda: answers.keep(
-                    call.request_id,
-                    call.key,
-                    call.fingerprint,
-                    captured.start["status"],  # type: ignore[index]
-                    headers,
-                    b"".join(captured.body),
-                    subjects,
-                )
+        try:  # kept in the book's own thread: the answer goes out meanwhile (see AnswerBook.keep_later)
+            answers.keep_later(
+                call.request_id, call.key, call.fingerprint, captured.start["status"], headers, b"".join(captured.body), subjects
             )
         except Exception:  # noqa: BLE001 - the answer still goes out; a retry gets 409 completed
             log.exception("could not keep the answer of an idempotent request; a retry will get 409")

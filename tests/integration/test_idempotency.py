@@ -9,6 +9,7 @@ request recorded; never a second fact.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -185,6 +186,60 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
     assert feed_types(registry) == ["OSVMapped"]
 
 
+def test_the_answer_goes_out_while_it_is_kept_and_a_retry_meanwhile_waits_for_it(
+    registry: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = application_of(registry).answers
+    released, keeping, kept = threading.Event(), threading.Event(), threading.Event()
+    keep = answers.keep
+
+    def slow(*args: Any) -> None:  # the view database busy for a moment
+        keeping.set()
+        released.wait(timeout=5)
+        keep(*args)
+        kept.set()
+
+    monkeypatch.setattr(answers, "keep", slow)
+    key = str(uuid4())
+    osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+    assert keeping.is_set() and not kept.is_set()  # answered while its answer is still being kept
+
+    threading.Timer(0.3, released.set).start()
+    again = registry.post("/osvs", json=AN_OSV, headers=keyed(key))  # waits for the answer, then replays it
+    assert again.json() == osv and again.headers["idempotent-replayed"] == "true"
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+def test_an_answer_handed_over_before_an_erasure_or_a_close_is_dealt_with_first(registry: TestClient) -> None:
+    answers = application_of(registry).answers
+    person, erased, kept = uuid4(), uuid4(), uuid4()
+    released = threading.Event()
+    answers._writer.submit(released.wait, 10)  # noqa: SLF001 - the book's thread busy: what follows waits in line
+    answers.keep_later(erased, "k", "f" * 64, 201, [], b'{"full_name": "X"}', {str(person): 1})
+    answers.keep_later(kept, "k", "f" * 64, 201, [], b'{"name": "Y"}', {str(uuid4()): 1})
+    threading.Timer(0.3, released.set).start()
+    answers.forget(person, up_to_version=1)  # waits for the answers handed over before it, then deletes
+    assert answers.find(erased, "k") is None
+
+    answers.close()  # the application's close: what is pending is kept first
+    assert answers.find(kept, "k") is not None
+
+
+def test_only_a_local_store_file_is_read_on_the_event_loop(store: str, tmp_path: Path) -> None:
+    """The key's record is read on the event loop only where no writer holds a reader up: PostgreSQL's round trip and
+    in-memory SQLite's lock go to a worker thread."""
+    from shared.store import persistence_env
+
+    registry = Registry(persistence_env(store))
+    in_memory = Registry(persistence_env("sqlite:///:memory:"))
+    try:
+        assert registry.reads_on_the_loop is store.startswith("sqlite")
+        assert in_memory.reads_on_the_loop is False
+    finally:
+        registry.close()
+        in_memory.close()
+
+
 def test_an_answer_past_its_retention_is_gone_but_the_request_still_never_runs_twice(registry: TestClient) -> None:
     now = [1_000_000.0]
     app = application_of(registry)
@@ -260,6 +315,7 @@ def test_kept_answers_hold_no_readable_personal_data_and_erasure_deletes_them(en
     changed = engagement.post(f"/members/{member['id']}/memberships/{membership_id}/role", json=role, headers=keyed(role_key))
     assert changed.status_code == 200, changed.text
     answers: AnswerBook = application_of(engagement).answers
+    answers.flush()  # the table is read directly: an answer is kept as it goes out
     rows = answers.engine.connect().exec_driver_sql("SELECT sealed FROM idempotent_answers").fetchall()
     assert len(rows) == 2
     for (sealed,) in rows:

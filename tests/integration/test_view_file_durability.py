@@ -58,6 +58,7 @@ def test_a_keyed_registration_keeps_its_answer_without_waiting_for_the_disk_and_
     answered = client.post("/members", json=person, headers={"Idempotency-Key": str(uuid4())})
     assert answered.status_code == 201, answered.text
     member = answered.json()
+    engagement.answers.flush()  # the answer is kept as it goes out
     assert on_views and set(on_views) == {NORMAL}  # the OSV's mapping applied, the answer kept
     with keys.connect() as connection:  # the person's key went in with the events, in a commit that waits
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == FULL
