@@ -63,11 +63,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from cryptography.exceptions import InvalidTag
@@ -299,10 +299,16 @@ def _nothing() -> None:
     return None
 
 
-def _log_if_not_kept(future: Future[None]) -> None:
-    error = None if future.cancelled() else future.exception()
-    if error is not None:
-        log.error("could not keep the answer of an idempotent request; a retry will get 409", exc_info=error)
+class AnswerToKeep(NamedTuple):
+    """An answer handed to :meth:`AnswerBook.keep_later`: what :meth:`AnswerBook.keep` takes."""
+
+    request_id: UUID
+    key: str
+    fingerprint: str
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+    subjects: Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -336,8 +342,12 @@ class AnswerBook:
         self._clock = clock
         self._purged_at: float | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-book")
-        """Keeps the answers handed to :meth:`keep_later`, one after another, in the order given."""
+        """Keeps the answers handed to :meth:`keep_later`, in the order given."""
         self._writer_ident: int | None = None
+        self._pending: list[AnswerToKeep] = []
+        self._pending_lock = threading.Lock()
+        self._draining = False
+        """Whether the writer has a :meth:`_keep_pending` under way or coming, which will take what is appended."""
         create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
@@ -371,17 +381,38 @@ class AnswerBook:
         """:meth:`keep`, in the book's own thread: returns at once, and the answer is kept a moment later.
 
         The keyed command's answer goes out without waiting for it (its wait and thread hop were a third of
-        a keyed command's CPU in the service). A retry meanwhile finds the record and waits for the answer
+        a keyed command's CPU in the service). Answers handed over while the thread is busy are kept together,
+        in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for the answer
         (:meth:`find` waits for this process's; another process's is polled for), and :meth:`forget` and
         :meth:`drop` wait for it too. A failure is logged: the retry then gets 409 ``idempotent_request_completed``,
         as after a crash between the commit and the answer.
         """
-        future = self._writer.submit(self._keep_in_writer, request_id, key, fingerprint, status, headers, body, subjects)
-        future.add_done_callback(_log_if_not_kept)
+        with self._pending_lock:
+            self._pending.append(AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects))
+            if self._draining:
+                return
+            self._draining = True
+        try:
+            self._writer.submit(self._keep_pending)
+        except RuntimeError:  # the book is closed (the service stopping): this answer is not kept, and says so
+            with self._pending_lock:
+                self._pending.clear()
+                self._draining = False
+            raise
 
-    def _keep_in_writer(self, *args: Any) -> None:
+    def _keep_pending(self) -> None:
+        """In the book's thread: keep what was handed over, in batches, until nothing is left."""
         self._writer_ident = threading.get_ident()
-        self.keep(*args)
+        while True:
+            with self._pending_lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._draining = False
+                    return
+            try:
+                self.keep_many(batch)
+            except Exception:  # noqa: BLE001 - the answers went out; their retries get 409 completed
+                log.exception("could not keep the answers of %d idempotent requests; their retries will get 409", len(batch))
 
     def flush(self) -> None:
         """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged)."""
@@ -403,44 +434,58 @@ class AnswerBook:
         body: bytes,
         subjects: Mapping[str, int],
     ) -> None:
-        """Keep an answer until the retention passes.
+        """Keep an answer until the retention passes (:meth:`keep_many` of one).
 
         ``subjects`` maps the id of each aggregate the command saved to the
         version it saved. No answer is kept about a subject as it stood
         before it was forgotten (an erasure racing this command).
         """
+        self.keep_many([AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects)])
+
+    def keep_many(self, answers: Sequence[AnswerToKeep]) -> None:
+        """Keep answers in one transaction; one already kept is left as it is (the record lets one request per key through)."""
         now = self._clock()
-        content = json.dumps({"headers": [list(h) for h in headers], "body": base64.b64encode(body).decode()}).encode()
-        nonce = os.urandom(NONCE_BYTES)
-        sealed = nonce + self._aead(key).encrypt(nonce, content, str(request_id).encode())
         if self._purged_at is None or not 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
             self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
             self._purged_at = now
-        answer = {
-            "request_id": str(request_id),
-            "fingerprint": fingerprint,
-            "status": status,
-            "sealed": sealed,
-            "expires_at": int(now + self.retention.total_seconds()),
-        }
-        about = [{"request_id": str(request_id), "subject_id": s, "version": v} for s, v in subjects.items()]
+        rows = [self._row(answer, now) for answer in answers]
+        about = [
+            {"request_id": str(answer.request_id), "subject_id": s, "version": v} for answer in answers for s, v in answer.subjects.items()
+        ]
         # SQLAlchemy Core, not the ORM's unit of work, and one connection for both transactions: this runs with every keyed command.
         with self.engine.connect() as connection:
             try:
                 with connection.begin():
-                    connection.execute(_INSERT_ANSWER, answer)
+                    connection.execute(_INSERT_ANSWER, rows)
                     if about:
                         connection.execute(_INSERT_SUBJECTS, about)
-            except exc.IntegrityError:  # kept already: the record lets one request per key through
+            except exc.IntegrityError:
+                if len(answers) == 1:  # kept already
+                    return
+                for answer in answers:  # one of them was kept already: the others one by one
+                    self.keep_many([answer])
                 return
             # Checked after the commit, in a transaction of its own: an erasure racing this either sees the rows
             # above and deletes them, or wrote its tombstone first and we see it here.
+            subjects = {s for answer in answers for s in answer.subjects}
             if not subjects:
                 return
-            tombstones = connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all()
-        stale = any(subjects[subject_id] <= up_to_version for subject_id, up_to_version in tombstones)
-        if stale:
-            self._drop(request_id)
+            tombstones = dict(connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all())
+        for answer in answers:
+            if any(version <= tombstones.get(subject_id, -1) for subject_id, version in answer.subjects.items()):
+                self._drop(answer.request_id)
+
+    def _row(self, answer: AnswerToKeep, now: float) -> dict[str, Any]:
+        """The answer's row: its headers and body sealed under its key (AES-GCM, the request id as associated data)."""
+        content = json.dumps({"headers": [list(h) for h in answer.headers], "body": base64.b64encode(answer.body).decode()}).encode()
+        nonce = os.urandom(NONCE_BYTES)
+        return {
+            "request_id": str(answer.request_id),
+            "fingerprint": answer.fingerprint,
+            "status": answer.status,
+            "sealed": nonce + self._aead(answer.key).encrypt(nonce, content, str(answer.request_id).encode()),
+            "expires_at": int(now + self.retention.total_seconds()),
+        }
 
     def forget(self, subject_id: UUID, up_to_version: int) -> None:
         """Delete every kept answer about ``subject_id`` (a person erased) as it stood up to ``up_to_version``.

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import sqlalchemy
 from fastapi.testclient import TestClient
 
 from services.engagement.api import create_app as engagement_app
@@ -177,7 +178,7 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
     def broken(*_: Any, **__: Any) -> None:
         raise OSError("the view database is gone")
 
-    monkeypatch.setattr(application_of(registry).answers, "keep", broken)
+    monkeypatch.setattr(application_of(registry).answers, "keep_many", broken)
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
 
@@ -191,15 +192,15 @@ def test_the_answer_goes_out_while_it_is_kept_and_a_retry_meanwhile_waits_for_it
 ) -> None:
     answers = application_of(registry).answers
     released, keeping, kept = threading.Event(), threading.Event(), threading.Event()
-    keep = answers.keep
+    keep_many = answers.keep_many
 
     def slow(*args: Any) -> None:  # the view database busy for a moment
         keeping.set()
         released.wait(timeout=5)
-        keep(*args)
+        keep_many(*args)
         kept.set()
 
-    monkeypatch.setattr(answers, "keep", slow)
+    monkeypatch.setattr(answers, "keep_many", slow)
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
     assert keeping.is_set() and not kept.is_set()  # answered while its answer is still being kept
@@ -223,6 +224,36 @@ def test_an_answer_handed_over_before_an_erasure_or_a_close_is_dealt_with_first(
 
     answers.close()  # the application's close: what is pending is kept first
     assert answers.find(kept, "k") is not None
+
+
+def test_answers_handed_over_while_the_book_is_busy_are_kept_together_and_one_kept_already_stays_as_it_was(
+    registry: TestClient,
+) -> None:
+    answers = application_of(registry).answers
+    commits: list[int] = []
+    sqlalchemy.event.listen(answers.engine, "commit", lambda _: commits.append(1))
+    first, second, third = uuid4(), uuid4(), uuid4()
+    answers.keep(first, "k", "f" * 64, 201, [], b'{"name": "as first answered"}', {})
+    released = threading.Event()
+    answers._writer.submit(released.wait, 10)  # noqa: SLF001 - the book's thread busy: the answers wait in line
+    for request_id in (second, third):
+        answers.keep_later(request_id, "k", "f" * 64, 201, [], b'{"name": "Y"}', {str(uuid4()): 1})
+    commits.clear()
+    released.set()
+    answers.flush()
+    assert len(commits) == 1  # both answers, and their subjects, in one transaction
+    assert answers.find(second, "k") is not None and answers.find(third, "k") is not None
+
+    held = threading.Event()
+    answers._writer.submit(held.wait, 10)  # noqa: SLF001 - busy again: the next two are kept together
+    answers.keep_later(first, "k", "f" * 64, 201, [], b'{"name": "a second answer"}', {})
+    fourth = uuid4()
+    answers.keep_later(fourth, "k", "f" * 64, 201, [], b'{"name": "Z"}', {})
+    held.set()
+    answers.flush()
+    kept = answers.find(first, "k")
+    assert kept is not None and kept.body == b'{"name": "as first answered"}'
+    assert answers.find(fourth, "k") is not None
 
 
 def test_only_a_local_store_file_is_read_on_the_event_loop(store: str, tmp_path: Path) -> None:
