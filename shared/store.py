@@ -25,7 +25,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
 from eventsourcing.application import project_aggregate
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
 from sqlalchemy import Engine
 from eventsourcing.utils import Environment, get_topic
@@ -544,15 +543,6 @@ class ServiceApplication(Application):
         aggregate = self.repository.get(aggregate_id, version=version, projector_func=projector_func)
         check_nothing_sealed_kept(type(self), [type(aggregate)], self.SEALED_FIELDS)
         self.snapshots.put([KeptSnapshot.take(aggregate)])
-
-    @functools.cached_property
-    def reads_on_the_loop(self) -> bool:
-        """Whether a read of the store may run on the event loop: an SQLite file, in WAL mode, where no writer holds a reader up.
-
-        PostgreSQL (a network round trip) and in-memory SQLite (its readers wait for the writer) are read in worker threads.
-        """
-        datastore = getattr(self.recorder, "datastore", None)
-        return isinstance(datastore, SQLiteDatastore) and not datastore.pool.is_sqlite_memory_mode
 
     def close(self) -> None:
         """Keep the answers still being kept (:meth:`~shared.idempotency.AnswerBook.keep_later`), then close the store."""

@@ -178,7 +178,7 @@ class IdempotencyMiddleware:
         self.in_flight.add(request_id)
         try:
             try:
-                refusal = await self._earlier_if_any(application, call)
+                refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
             except self.away as error:  # outside the app's error handlers: answered here as they would
                 log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
                 refusal = _unavailable(self.retry_after)
@@ -188,17 +188,6 @@ class IdempotencyMiddleware:
             await self._serve(scope, _replaying(body, receive), send, application, call)
         finally:
             self.in_flight.discard(request_id)
-
-    async def _earlier_if_any(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """:meth:`_earlier`; the usual case, a key never used (no record), is read on the event loop when the store allows it.
-
-        A store whose reads never wait (``reads_on_the_loop``: an SQLite file, whose readers a writer does not
-        hold up) is asked there: a thread hop cost keyed commands more CPU than the read. Otherwise, and
-        whenever a record is found, :meth:`_earlier` runs in a worker thread.
-        """
-        if getattr(application, "reads_on_the_loop", False) and application.find_idempotent_request(call.request_id) is None:
-            return None
-        return await anyio.to_thread.run_sync(self._earlier, application, call)
 
     def _earlier(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """What to answer without running the command, if the key was used before; None to run it.

@@ -256,21 +256,6 @@ def test_answers_handed_over_while_the_book_is_busy_are_kept_together_and_one_ke
     assert answers.find(fourth, "k") is not None
 
 
-def test_only_a_local_store_file_is_read_on_the_event_loop(store: str, tmp_path: Path) -> None:
-    """The key's record is read on the event loop only where no writer holds a reader up: PostgreSQL's round trip and
-    in-memory SQLite's lock go to a worker thread."""
-    from shared.store import persistence_env
-
-    registry = Registry(persistence_env(store))
-    in_memory = Registry(persistence_env("sqlite:///:memory:"))
-    try:
-        assert registry.reads_on_the_loop is store.startswith("sqlite")
-        assert in_memory.reads_on_the_loop is False
-    finally:
-        registry.close()
-        in_memory.close()
-
-
 def test_an_answer_past_its_retention_is_gone_but_the_request_still_never_runs_twice(registry: TestClient) -> None:
     now = [1_000_000.0]
     app = application_of(registry)
