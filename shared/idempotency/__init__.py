@@ -36,10 +36,11 @@ answer was kept (the crash window, a failure to keep it, or an answer past
 its retention), the retry gets 409 (rule ``idempotent_request_completed``):
 the request was carried out, here is what it recorded; read it with a GET.
 A record under ten seconds old may belong to a request another process (a
-worker, a replica) is still answering, so the retry first waits up to a
-second for its answer to be kept, and gives that answer when it comes; a
-retry refused by its command (say, as a duplicate of what the first one just
-recorded) looks again the same way before it answers.
+worker, a replica) is still answering, or whose answer this process's book
+is still keeping, so the retry first waits up to a second for its answer to
+be kept, and gives that answer when it comes; a retry refused by its command
+(say, as a duplicate of what the first one just recorded) looks again the
+same way before it answers.
 
 Only requests that recorded something are kept: a refused request (422,
 404, 409) wrote nothing, so a retry with the same key simply runs again.
@@ -64,6 +65,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -101,6 +103,11 @@ PURGE_EVERY_SECONDS = 60.0
 """How often keeping an answer also drops those past their retention (a write transaction of its own).
 
 An expired answer is never replayed meanwhile (:meth:`AnswerBook.find` checks its expiry); it only takes room a minute longer."""
+
+PENDING_WAIT_SECONDS = 1.0
+"""How long :meth:`AnswerBook.find` waits, by default, for its own answer still in line (:meth:`AnswerBook.keep_later`)."""
+CLOSE_WAIT_SECONDS = 2.0
+"""How long :meth:`AnswerBook.close` waits for the answers still in line before it gives up on them (their retries get 409)."""
 
 # The key and the request's fingerprint ------------------------------------------------
 
@@ -345,17 +352,27 @@ class AnswerBook:
         """Keeps the answers handed to :meth:`keep_later`, in the order given."""
         self._writer_ident: int | None = None
         self._pending: list[AnswerToKeep] = []
+        self._in_line: dict[str, threading.Event] = {}
+        """Each answer handed over and not yet kept (nor failed), by request id: set once it is."""
         self._pending_lock = threading.Lock()
         self._draining = False
         """Whether the writer has a :meth:`_keep_pending` under way or coming, which will take what is appended."""
+        self._closed = False
         create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
         return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=self._secret, info=ANSWERS_PURPOSE).derive(key.encode()))
 
-    def find(self, request_id: UUID, key: str) -> Answer | None:
-        """The answer kept for this request, or None (never kept, expired, or erased); waits for :meth:`keep_later`'s first."""
-        self.flush()
+    def find(self, request_id: UUID, key: str, *, wait: float = PENDING_WAIT_SECONDS) -> Answer | None:
+        """The answer kept for this request, or None (never kept, expired, erased, or still in line after ``wait``).
+
+        If this request's answer was handed to :meth:`keep_later` and is not kept yet, waits for it, at most
+        ``wait`` seconds; the other answers in line are not waited for (behind a locked view database each
+        can take the busy timeout, and a retry would hold its worker thread for all of them).
+        """
+        in_line = self._in_line.get(str(request_id))
+        if in_line is not None and threading.get_ident() != self._writer_ident:
+            in_line.wait(max(0.0, wait))
         with self.engine.connect() as connection:  # Core, not the ORM: every keyed request asks
             row = connection.execute(_FIND_ANSWER, {"request_id": str(request_id)}).first()
         if row is None or row.expires_at <= self._clock():
@@ -383,29 +400,26 @@ class AnswerBook:
         The keyed command's answer goes out without waiting for it (its wait and thread hop were a third of
         a keyed command's CPU in the service). Answers handed over while the thread is busy are kept together,
         in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for the answer
-        (:meth:`find` waits for this process's; another process's is polled for), and :meth:`forget` and
-        :meth:`drop` wait for it too. A failure is logged: the retry then gets 409 ``idempotent_request_completed``,
+        (:meth:`find` waits for this process's, a second at most; another process's is polled for), and
+        :meth:`forget` and :meth:`drop` wait for the whole line. A failure is logged: the retry then gets 409 ``idempotent_request_completed``,
         as after a crash between the commit and the answer.
         """
         with self._pending_lock:
+            if self._closed:
+                raise RuntimeError("the answer book is closed (the service is stopping)")
             self._pending.append(AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects))
+            self._in_line[str(request_id)] = threading.Event()
             if self._draining:
                 return
             self._draining = True
-        try:
-            self._writer.submit(self._keep_pending)
-        except RuntimeError:  # the book is closed (the service stopping): this answer is not kept, and says so
-            with self._pending_lock:
-                self._pending.clear()
-                self._draining = False
-            raise
+        self._writer.submit(self._keep_pending)
 
     def _keep_pending(self) -> None:
         """In the book's thread: keep what was handed over, in batches, until nothing is left."""
         self._writer_ident = threading.get_ident()
         while True:
             with self._pending_lock:
-                batch, self._pending = self._pending, []
+                batch, self._pending = ([], []) if self._closed else (self._pending, [])
                 if not batch:
                     self._draining = False
                     return
@@ -413,6 +427,12 @@ class AnswerBook:
                 self.keep_many(batch)
             except Exception:  # noqa: BLE001 - the answers went out; their retries get 409 completed
                 log.exception("could not keep the answers of %d idempotent requests; their retries will get 409", len(batch))
+            finally:
+                with self._pending_lock:
+                    for answer in batch:
+                        in_line = self._in_line.pop(str(answer.request_id), None)
+                        if in_line is not None:
+                            in_line.set()
 
     def flush(self) -> None:
         """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged)."""
@@ -420,9 +440,24 @@ class AnswerBook:
             with contextlib.suppress(RuntimeError):  # closed: nothing is pending
                 self._writer.submit(_nothing).result()
 
-    def close(self) -> None:
-        """Keep what is pending, then stop the book's thread (the engine stays the caller's)."""
-        self._writer.shutdown(wait=True)
+    def close(self, wait: float = CLOSE_WAIT_SECONDS) -> None:
+        """Keep what is in line, for at most ``wait`` seconds, then stop the book's thread (the engine stays the caller's).
+
+        Behind a locked view database each batch would take the busy timeout: what is not kept by then is
+        given up (its retry gets 409 ``idempotent_request_completed``, as after a crash), so a service asked
+        to stop does not wait for the line to move.
+        """
+        with contextlib.suppress(RuntimeError):  # closed already
+            try:
+                self._writer.submit(_nothing).result(timeout=max(0.0, wait))
+            except FutureTimeoutError:
+                log.warning("closing with %d answer(s) of idempotent requests not kept after %.1f s; their retries will get 409",
+                            len(self._in_line), wait)
+        with self._pending_lock:
+            self._closed = True
+            for event in self._in_line.values():  # given up: nobody waits for them
+                event.set()
+        self._writer.shutdown(wait=False, cancel_futures=True)
 
     def keep(
         self,

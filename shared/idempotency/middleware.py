@@ -209,7 +209,7 @@ class IdempotencyMiddleware:
         deadline = time.monotonic() + (ANSWER_WAIT_SECONDS if _age_seconds(record) < ANSWER_KEPT_WITHIN_SECONDS else 0.0)
         while True:
             try:
-                answer = answers.find(call.request_id, call.key)
+                answer = answers.find(call.request_id, call.key, wait=deadline - time.monotonic())  # this process's own, if in line
             except exc.SQLAlchemyError:  # the record found keeps the command from running twice: 409 completed
                 log.exception("could not read kept answers; going by the event store's record")
                 return _completed(record)

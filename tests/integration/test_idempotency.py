@@ -226,6 +226,54 @@ def test_an_answer_handed_over_before_an_erasure_or_a_close_is_dealt_with_first(
     assert answers.find(kept, "k") is not None
 
 
+def test_a_retry_waits_for_its_own_answer_only_and_briefly_while_the_answers_are_held_up(registry: TestClient) -> None:
+    """Behind a locked view database (a backup, a rebuild) every answer in line takes the busy timeout: a retry whose
+    answer is kept replays at once, one whose answer is still in line gets 409 completed after the documented second;
+    neither holds its worker thread until the line moves."""
+    answers = application_of(registry).answers
+    kept_key, held_key = str(uuid4()), str(uuid4())
+    kept = created(registry.post("/osvs", json=AN_OSV, headers=keyed(kept_key)))
+    answers.flush()
+    released = threading.Event()
+    release = threading.Timer(15, released.set)  # the view database locked for 15 s
+    release.start()
+    try:
+        answers._writer.submit(released.wait, 30)  # noqa: SLF001 - the book's thread held up: what follows waits in line
+        other = {**AN_OSV, "name": "Olla Común Nueva Esperanza", "district": "San Juan de Lurigancho"}
+        held = created(registry.post("/osvs", json=other, headers=keyed(held_key)))
+
+        again = registry.post("/osvs", json=AN_OSV, headers=keyed(kept_key))
+        assert again.json() == kept and again.headers["idempotent-replayed"] == "true"
+        problem = assert_problem(registry.post("/osvs", json=other, headers=keyed(held_key)), 409, "Idempotency-Key", "idempotent_request_completed")
+        assert [r["id"] for r in problem["recorded"]][0] == held["id"]
+        assert not released.is_set()  # both answered while the line was still held up
+    finally:
+        released.set()
+        release.cancel()
+    answers.flush()
+    assert registry.post("/osvs", json=other, headers=keyed(held_key)).json() == held  # kept once the line moved
+    assert feed_types(registry) == ["OSVMapped", "OSVMapped"]
+
+
+def test_a_service_asked_to_stop_does_not_wait_for_every_answer_held_up_in_line(registry: TestClient) -> None:
+    application = application_of(registry)
+    answers = application.answers
+    released = threading.Event()
+    release = threading.Timer(15, released.set)
+    release.start()
+    try:
+        answers._writer.submit(released.wait, 30)  # noqa: SLF001 - the book's thread held up, as behind a locked view database
+        key = str(uuid4())
+        osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+        answers.close()  # what the application's close does, as the service stops
+        assert not released.is_set()  # gave up on the answer in line instead of waiting for the line to move
+    finally:
+        released.set()
+        release.cancel()
+    problem = assert_problem(registry.post("/osvs", json=AN_OSV, headers=keyed(key)), 409, "Idempotency-Key", "idempotent_request_completed")
+    assert [r["id"] for r in problem["recorded"]][0] == osv["id"]  # never run twice
+
+
 def test_answers_handed_over_while_the_book_is_busy_are_kept_together_and_one_kept_already_stays_as_it_was(
     registry: TestClient,
 ) -> None:
