@@ -545,7 +545,7 @@ class ServiceApplication(Application):
         self.snapshots.put([KeptSnapshot.take(aggregate)])
 
     def close(self) -> None:
-        """Keep the answers still being kept (:meth:`~shared.idempotency.AnswerBook.keep_later`), then close the store."""
+        """Keep the answers still in line (:meth:`~shared.idempotency.AnswerBook.close`: two seconds at most), then close the store."""
         if self.answers is not None:
             self.answers.close()
         super().close()
