@@ -482,8 +482,11 @@ class AnswerBook:
         """Keep answers in one transaction; one already kept is left as it is (the record lets one request per key through)."""
         now = self._clock()
         if self._purged_at is None or not 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
-            self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
-            self._purged_at = now
+            self._purged_at = now  # tried once a minute, as done or not: a failure is not tried again by every answer
+            try:
+                self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
+            except exc.SQLAlchemyError:  # housekeeping: the answers are kept all the same (an expired one is never replayed)
+                log.warning("could not drop the answers past their retention; trying again in a minute", exc_info=True)
         rows = [self._row(answer, now) for answer in answers]
         about = [
             {"request_id": str(answer.request_id), "subject_id": s, "version": v} for answer in answers for s, v in answer.subjects.items()

@@ -9,6 +9,7 @@ request recorded; never a second fact.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -435,3 +436,25 @@ def test_every_post_documents_the_idempotency_key_header_and_no_get_does(factory
                 assert "Idempotency-Key" not in names
     assert posts > 5
 
+
+def test_an_answer_is_kept_even_when_dropping_the_expired_ones_fails(tmp_path: Path) -> None:
+    """The once-a-minute purge of expired answers is housekeeping: a view database locked past its busy timeout (10 s)
+    fails it, and the answer it came with is still kept once the lock is gone (its retry replays it, not 409)."""
+    from shared.views import make_engine
+
+    path = tmp_path / "views.db"
+    answers = AnswerBook(make_engine(f"sqlite:///{path}", rebuildable=True))
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # a backup or a rebuild holding the file's write lock
+    release = threading.Timer(12, lambda: holder.execute("ROLLBACK"))  # past the purge's busy timeout, within the answer's
+    release.start()
+    try:
+        request_id, body = uuid4(), '{"name": "Olla Común Nueva Esperanza", "district": "Comas"}'.encode()
+        answers.keep_later(request_id, "k", "f" * 64, 201, [("content-type", "application/json")], body, {})
+        answers.flush()
+        found = answers.find(request_id, "k")
+        assert found is not None and found.status == 201 and found.body == body
+    finally:
+        release.cancel()
+        answers.close()
+        holder.close()
