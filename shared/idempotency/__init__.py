@@ -582,12 +582,16 @@ class AnswerBook:
         forget_rows(self.engine, KeptAnswer.__tablename__, delete_answers)
 
     def _purge(self, now: float) -> None:
-        """Drop answers past their retention, and tombstones no answer can need any more."""
-        with Session(self.engine) as session, session.begin():
-            expired = list(session.scalars(select(KeptAnswer.request_id).where(KeptAnswer.expires_at <= now)))
-            if expired:
-                session.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(expired)))
-                session.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(expired)))
-            session.execute(
+        """Drop answers past their retention, and tombstones no answer can need any more.
+
+        By a subquery, not a list of ids: after a quiet spell (a weekend after a big import) tens of thousands
+        expire at once, past a statement's parameters (PostgreSQL takes 65,535), and the purge would fail every
+        minute from then on.
+        """
+        expired = select(KeptAnswer.request_id).where(KeptAnswer.expires_at <= now)
+        with self.engine.begin() as connection:
+            connection.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(expired)))
+            connection.execute(delete(KeptAnswer).where(KeptAnswer.expires_at <= now))
+            connection.execute(
                 delete(ForgottenSubject).where(ForgottenSubject.forgotten_at < now - self.retention.total_seconds())
             )
