@@ -65,7 +65,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -302,10 +301,6 @@ _TOMBSTONES_OF = select(ForgottenSubject.subject_id, ForgottenSubject.up_to_vers
 )
 
 
-def _nothing() -> None:
-    return None
-
-
 class AnswerToKeep(NamedTuple):
     """An answer handed to :meth:`AnswerBook.keep_later`: what :meth:`AnswerBook.keep` takes."""
 
@@ -355,6 +350,12 @@ class AnswerBook:
         self._in_line: dict[str, threading.Event] = {}
         """Each answer handed over and not yet kept (nor failed), by request id: set once it is."""
         self._pending_lock = threading.Lock()
+        self._handed_over = 0
+        """How many answers :meth:`keep_later` has taken so far."""
+        self._dealt_with = 0
+        """How many of those the book's thread has kept, or failed to keep: the first ``_dealt_with`` (it keeps them in order)."""
+        self._line_moved = threading.Condition(self._pending_lock)
+        """Notified when a batch is dealt with, and when the book closes."""
         self._draining = False
         """Whether the writer has a :meth:`_keep_pending` under way or coming, which will take what is appended."""
         self._closed = False
@@ -401,7 +402,7 @@ class AnswerBook:
         a keyed command's CPU in the service). Answers handed over while the thread is busy are kept together,
         in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for the answer
         (:meth:`find` waits for this process's, a second at most; another process's is polled for), and
-        :meth:`forget` and :meth:`drop` wait for the whole line. A failure is logged: the retry then gets
+        :meth:`forget` and :meth:`drop` wait for every answer handed over before them. A failure is logged: the retry then gets
         409 ``idempotent_request_completed``, as after a crash between the commit and the answer. Raises
         :class:`RuntimeError` once the book is closed.
         """
@@ -409,6 +410,7 @@ class AnswerBook:
             if self._closed:
                 raise RuntimeError("the answer book is closed (the service is stopping)")
             self._pending.append(AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects))
+            self._handed_over += 1
             self._in_line[str(request_id)] = threading.Event()
             if self._draining:
                 return
@@ -434,12 +436,23 @@ class AnswerBook:
                         in_line = self._in_line.pop(str(answer.request_id), None)
                         if in_line is not None:
                             in_line.set()
+                    self._dealt_with += len(batch)
+                    self._line_moved.notify_all()
 
     def flush(self) -> None:
-        """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged)."""
+        """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged, or the book closed).
+
+        Answers handed over after the call are not waited for: under steady keyed load the line is seldom
+        empty, and an erasure (:meth:`forget`) would wait for a pause in the traffic.
+        """
         if threading.get_ident() != self._writer_ident:  # the writer itself has nothing of its own to wait for
-            with contextlib.suppress(RuntimeError):  # closed: nothing is pending
-                self._writer.submit(_nothing).result()
+            self._wait_for_the_line(None)
+
+    def _wait_for_the_line(self, timeout: float | None) -> bool:
+        """Wait (at most ``timeout`` seconds; None: as long as it takes) for the answers handed over so far; whether they were dealt with."""
+        with self._pending_lock:
+            handed_over = self._handed_over
+            return self._line_moved.wait_for(lambda: self._closed or self._dealt_with >= handed_over, timeout)
 
     def close(self, wait: float = CLOSE_WAIT_SECONDS) -> None:
         """Keep what is in line, for at most ``wait`` seconds, then stop the book's thread (the engine stays the caller's).
@@ -448,16 +461,14 @@ class AnswerBook:
         given up (its retry gets 409 ``idempotent_request_completed``, as after a crash), so a service asked
         to stop does not wait for the line to move.
         """
-        with contextlib.suppress(RuntimeError):  # closed already
-            try:
-                self._writer.submit(_nothing).result(timeout=max(0.0, wait))
-            except FutureTimeoutError:
-                log.warning("closing with %d answer(s) of idempotent requests not kept after %.1f s; their retries will get 409",
-                            len(self._in_line), wait)
+        if not self._wait_for_the_line(max(0.0, wait)):
+            log.warning("closing with %d answer(s) of idempotent requests not kept after %.1f s; their retries will get 409",
+                        len(self._in_line), wait)
         with self._pending_lock:
             self._closed = True
             for event in self._in_line.values():  # given up: nobody waits for them
                 event.set()
+            self._line_moved.notify_all()
         self._writer.shutdown(wait=False, cancel_futures=True)
 
     def keep(
@@ -571,12 +582,16 @@ class AnswerBook:
         forget_rows(self.engine, KeptAnswer.__tablename__, delete_answers)
 
     def _purge(self, now: float) -> None:
-        """Drop answers past their retention, and tombstones no answer can need any more."""
-        with Session(self.engine) as session, session.begin():
-            expired = list(session.scalars(select(KeptAnswer.request_id).where(KeptAnswer.expires_at <= now)))
-            if expired:
-                session.execute(delete(KeptAnswer).where(KeptAnswer.request_id.in_(expired)))
-                session.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(expired)))
-            session.execute(
+        """Drop answers past their retention, and tombstones no answer can need any more.
+
+        By a subquery, not a list of ids: after a quiet spell (a weekend after a big import) tens of thousands
+        expire at once, past a statement's parameters (PostgreSQL takes 65,535), and the purge would fail every
+        minute from then on.
+        """
+        expired = select(KeptAnswer.request_id).where(KeptAnswer.expires_at <= now)
+        with self.engine.begin() as connection:
+            connection.execute(delete(AnswerSubject).where(AnswerSubject.request_id.in_(expired)))
+            connection.execute(delete(KeptAnswer).where(KeptAnswer.expires_at <= now))
+            connection.execute(
                 delete(ForgottenSubject).where(ForgottenSubject.forgotten_at < now - self.retention.total_seconds())
             )

@@ -458,3 +458,29 @@ def test_an_answer_is_kept_even_when_dropping_the_expired_ones_fails(tmp_path: P
         release.cancel()
         answers.close()
         holder.close()
+
+
+def test_answers_past_their_retention_are_dropped_even_when_tens_of_thousands_expire_at_once(store: str, tmp_path: Path) -> None:
+    """A Friday's big import (osv-import sends each row with its key), then a quiet weekend: on Monday the first
+    keyed request's purge finds them all expired at once, more than a statement takes parameters on PostgreSQL."""
+    from shared.idempotency import AnswerToKeep
+    from shared.settings import sqlalchemy_url
+    from shared.views import make_engine
+
+    url = sqlalchemy_url(store) if store.startswith("postgres") else f"sqlite:///{tmp_path / 'views.db'}"
+    engine = make_engine(url, rebuildable=True)
+    now = [1_000_000.0]
+    answers = AnswerBook(engine, retention=timedelta(hours=24), clock=lambda: now[0])
+    try:
+        for _ in range(7):
+            answers.keep_many([AnswerToKeep(uuid4(), "k", "f" * 64, 201, [], b'{"name": "Y"}', {str(uuid4()): 1}) for _ in range(10_000)])
+        now[0] += 72 * 3600
+        monday = uuid4()
+        answers.keep(monday, "k", "f" * 64, 201, [], '{"name": "Olla Común Nueva Esperanza"}'.encode(), {str(uuid4()): 1})
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM idempotent_answers").scalar() == 1
+            assert connection.exec_driver_sql("SELECT count(*) FROM idempotent_answer_subjects").scalar() == 1
+        assert answers.find(monday, "k") is not None
+    finally:
+        answers.close()
+        engine.dispose()

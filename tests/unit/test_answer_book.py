@@ -1,0 +1,151 @@
+"""The answer book of keyed requests under threads, on a real SQLite file: what an erasure and a retry wait for."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from shared.idempotency import AnswerBook, AnswerToKeep
+from shared.views import make_engine
+
+pytestmark = pytest.mark.timeout(120)
+
+JOINED = b'{"full_name": "Yusmary Cordero Palacios", "document_type": "CEDULA_VE", "document_number": "V-18765432"}'
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Iterator[AnswerBook]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}", rebuildable=True)
+    answers = AnswerBook(engine)
+    yield answers
+    answers.close()
+    engine.dispose()
+
+
+def hand_over(book: AnswerBook, request_id: UUID | None = None, subject: UUID | None = None) -> UUID:
+    request_id = request_id or uuid4()
+    book.keep_later(request_id, "k", "f" * 64, 201, [], JOINED, {str(subject or uuid4()): 1})
+    return request_id
+
+
+def test_an_erasure_waits_for_the_answers_handed_over_before_it_not_for_a_pause_in_the_traffic(book: AnswerBook) -> None:
+    """Under steady keyed load the book's line is never empty: each batch written finds the next answers waiting.
+    An erasure (forget, which flushes first) waits for what was handed over before it, then goes on."""
+    most = 300
+    batches: list[int] = []
+    flushing, flushed = threading.Event(), threading.Event()
+    keep_many = book.keep_many
+
+    def busy_line(answers: Sequence[AnswerToKeep]) -> None:
+        if not batches:
+            flushing.wait(10)  # the first batch is being written when the erasure comes
+        keep_many(answers)
+        batches.append(len(answers))
+        if not flushed.is_set() and len(batches) < most:
+            hand_over(book)  # the next request's answer, handed over while this batch was written
+
+    book.keep_many = busy_line  # type: ignore[method-assign]
+    before = hand_over(book)
+    flushing.set()
+    book.flush()
+    flushed.set()
+
+    assert len(batches) < most  # not held until the traffic stopped
+    assert book.find(before, "k", wait=0) is not None
+
+
+def test_an_answer_handed_over_before_a_flush_is_kept_when_the_flush_returns_even_if_its_thread_hop_comes_late(book: AnswerBook) -> None:
+    """keep_later hands the batch to the book's thread after letting go of its lock: another thread may run in
+    between (Python switches threads at any bytecode). A flush there must still wait for that answer."""
+    flushed = threading.Event()
+    writer = book._writer  # noqa: SLF001 - the book's thread, with the hop to it made late as a thread switch would
+    submit = writer.submit
+
+    def late(fn, *args):  # noqa: ANN001, ANN202 - Executor.submit's shape
+        if getattr(fn, "__name__", "") == "_keep_pending":
+            threading.Thread(target=lambda: (flushed.wait(5), submit(fn, *args))).start()
+            return None
+        return submit(fn, *args)
+
+    writer.submit = late  # type: ignore[method-assign]
+    request_id = hand_over(book)
+    book.flush()
+    flushed.set()
+    assert book.find(request_id, "k", wait=0) is not None
+
+
+def test_many_threads_handing_over_flushing_and_erasing_at_once_leave_no_answer_about_the_erased(book: AnswerBook) -> None:
+    """Registrations of people (each answer about its member) handed over from 8 threads while other threads
+    erase some of them (forget) and flush: every answer about an erased person, as erased, is gone; the others are kept."""
+    people = [uuid4() for _ in range(160)]
+    answers: dict[UUID, UUID] = {}
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def register(part: int) -> None:
+        try:
+            for person in people[part::8]:
+                request_id = hand_over(book, subject=person)
+                with lock:
+                    answers[person] = request_id
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def erase(part: int) -> None:
+        try:
+            for person in people[part::8][::2]:
+                book.forget(person, up_to_version=1)
+                book.flush()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(8)] + [threading.Thread(target=erase, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    book.flush()
+
+    assert errors == []
+    erased = {person for i in range(8) for person in people[i::8][::2]}
+    for person, request_id in answers.items():
+        found = book.find(request_id, "k", wait=0)
+        assert (found is None) == (person in erased), person
+    with book.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM idempotent_answers").scalar() == len(people) - len(erased)
+
+
+def test_a_close_racing_the_answers_handed_over_refuses_the_later_ones_and_leaves_no_one_waiting(book: AnswerBook) -> None:
+    accepted: list[UUID] = []
+    refused: list[int] = []
+    other: list[BaseException] = []
+    go = threading.Barrier(9)
+
+    def serve() -> None:
+        go.wait()
+        for _ in range(200):
+            try:
+                accepted.append(hand_over(book))
+            except RuntimeError:
+                refused.append(1)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                other.append(error)
+
+    threads = [threading.Thread(target=serve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    go.wait()
+    book.close()
+    for thread in threads:
+        thread.join()
+
+    assert other == []
+    assert len(accepted) + len(refused) == 1600
+    book.flush()  # returns: the book is closed
+    assert all(event.is_set() for event in book._in_line.values())  # noqa: SLF001 - no retry waits for an answer given up
+    with pytest.raises(RuntimeError):
+        hand_over(book)
