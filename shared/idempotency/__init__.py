@@ -65,6 +65,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -103,6 +104,9 @@ PURGE_EVERY_SECONDS = 60.0
 
 An expired answer is never replayed meanwhile (:meth:`AnswerBook.find` checks its expiry); it only takes room a minute longer."""
 
+BATCH_MOST = 500
+"""Answers kept in one transaction at most: a batch's erasure check names every subject in one statement, within
+the parameters a statement takes (SQLite 32,766, PostgreSQL 65,535)."""
 PENDING_WAIT_SECONDS = 1.0
 """How long :meth:`AnswerBook.find` waits, by default, for its own answer still in line (:meth:`AnswerBook.keep_later`)."""
 CLOSE_WAIT_SECONDS = 2.0
@@ -359,6 +363,8 @@ class AnswerBook:
         self._draining = False
         """Whether the writer has a :meth:`_keep_pending` under way or coming, which will take what is appended."""
         self._closed = False
+        self._unchecked: list[AnswerToKeep] = []
+        """Answers kept whose check against erasures failed: checked again with the next ones (:meth:`_drop_the_forgotten`)."""
         create_tables(Base.metadata, engine)
 
     def _aead(self, key: str) -> AESGCM:
@@ -422,7 +428,7 @@ class AnswerBook:
         self._writer_ident = threading.get_ident()
         while True:
             with self._pending_lock:
-                batch, self._pending = ([], []) if self._closed else (self._pending, [])
+                batch, self._pending = ([], []) if self._closed else (self._pending[:BATCH_MOST], self._pending[BATCH_MOST:])
                 if not batch:
                     self._draining = False
                     return
@@ -464,6 +470,9 @@ class AnswerBook:
         if not self._wait_for_the_line(max(0.0, wait)):
             log.warning("closing with %d answer(s) of idempotent requests not kept after %.1f s; their retries will get 409",
                         len(self._in_line), wait)
+        elif self._unchecked:  # a last check against erasures, in the book's thread (it owns the list)
+            with contextlib.suppress(FutureTimeoutError, RuntimeError):
+                self._writer.submit(self._drop_the_forgotten, ()).result(timeout=max(0.0, wait))
         with self._pending_lock:
             self._closed = True
             for event in self._in_line.values():  # given up: nobody waits for them
@@ -515,15 +524,27 @@ class AnswerBook:
                 for answer in answers:  # one of them was kept already: the others one by one
                     self.keep_many([answer])
                 return
-            # Checked after the commit, in a transaction of its own: an erasure racing this either sees the rows
-            # above and deletes them, or wrote its tombstone first and we see it here.
-            subjects = {s for answer in answers for s in answer.subjects}
-            if not subjects:
-                return
-            tombstones = dict(connection.execute(_TOMBSTONES_OF, {"subject_ids": list(subjects)}).all())
-        for answer in answers:
-            if any(version <= tombstones.get(subject_id, -1) for subject_id, version in answer.subjects.items()):
-                self._drop(answer.request_id)
+        self._drop_the_forgotten(answers)
+
+    def _drop_the_forgotten(self, answers: Sequence[AnswerToKeep]) -> None:
+        """Drop each answer kept about a subject forgotten meanwhile; checked after the commit, in a transaction of its own.
+
+        An erasure racing the keeping either sees the answers' rows and deletes them, or wrote its tombstone
+        first and it is seen here. When this check fails (the view file locked past its busy timeout), the
+        answers are checked again with the next ones kept, or when the book closes: never left unchecked.
+        """
+        unchecked, self._unchecked = [*self._unchecked, *(answer for answer in answers if answer.subjects)], []
+        if not unchecked:
+            return
+        try:
+            with self.engine.connect() as connection:
+                tombstones = dict(connection.execute(_TOMBSTONES_OF, {"subject_ids": list({s for a in unchecked for s in a.subjects})}).all())
+            for answer in unchecked:
+                if any(version <= tombstones.get(subject_id, -1) for subject_id, version in answer.subjects.items()):
+                    self._drop(answer.request_id)
+        except exc.SQLAlchemyError:
+            self._unchecked = unchecked + self._unchecked
+            log.warning("could not check %d kept answers against erasures; checking them again with the next", len(unchecked), exc_info=True)
 
     def _row(self, answer: AnswerToKeep, now: float) -> dict[str, Any]:
         """The answer's row: its headers and body sealed under its key (AES-GCM, the request id as associated data)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+import sqlalchemy
 
 from shared.idempotency import AnswerBook, AnswerToKeep
 from shared.views import make_engine
@@ -149,3 +150,40 @@ def test_a_close_racing_the_answers_handed_over_refuses_the_later_ones_and_leave
     assert all(event.is_set() for event in book._in_line.values())  # noqa: SLF001 - no retry waits for an answer given up
     with pytest.raises(RuntimeError):
         hand_over(book)
+
+
+def test_answers_in_line_are_kept_five_hundred_to_a_transaction(book: AnswerBook) -> None:
+    """A batch's erasure check names every subject in one statement: a batch stays within what a statement takes."""
+    book.keep(uuid4(), "k", "f" * 64, 201, [], JOINED, {})  # the first keeps its minute's purge of expired answers
+    commits: list[int] = []
+    sqlalchemy.event.listen(book.engine, "commit", lambda _: commits.append(1))
+    held = threading.Event()
+    book._writer.submit(held.wait, 10)  # noqa: SLF001 - the book's thread busy while 1,200 answers are handed over
+    handed = [hand_over(book) for _ in range(1200)]
+    held.set()
+    book.flush()
+
+    assert len(commits) == 3  # 500, 500, 200
+    assert all(book.find(request_id, "k", wait=0) is not None for request_id in handed)
+
+
+def test_an_answer_whose_check_against_erasures_failed_is_checked_again_with_the_next(book: AnswerBook) -> None:
+    """The check after the commit can fail (the view file locked past its busy timeout): an answer about a person
+    erased meanwhile must not stay for its whole retention."""
+    person = uuid4()
+    book.forget(person, up_to_version=1)  # erased; the registration's answer (version 1) is kept after it
+    failing = [True]
+
+    def locked(_conn, _cursor, statement, *_: object) -> None:  # noqa: ANN001 - SQLAlchemy's event signature
+        if failing[0] and "idempotent_forgotten_subjects" in statement and statement.lstrip().upper().startswith("SELECT"):
+            failing[0] = False
+            raise sqlalchemy.exc.OperationalError(statement, {}, Exception("database is locked"))
+
+    sqlalchemy.event.listen(book.engine, "before_cursor_execute", locked)
+    joined = hand_over(book, subject=person)
+    book.flush()
+    assert not failing[0]  # the check failed once
+    hand_over(book)  # the next answer kept: the one left unchecked is checked again
+    book.flush()
+
+    assert book.find(joined, "k", wait=0) is None
