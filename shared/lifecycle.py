@@ -178,20 +178,26 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(m
 """A service's console line: when, how grave, which service and process, which module; then the message."""
 
 
-def log_to_console(service: str, *, root: logging.Logger | None = None, stream: TextIO | None = None) -> None:
+def log_to_console(
+    service: str, *, root: logging.Logger | None = None, stream: TextIO | None = None, uvicorn: logging.Logger | None = None
+) -> None:
     """Send the service's own log lines (WARNING and above, as uvicorn's ``--log-level warning``) to standard error
     as :data:`CONSOLE_FORMAT` reads: "2026-12-02 04:40:54,123 WARNING funding[4242] shared.following: view …".
 
     uvicorn sets up its own loggers only: the services' warnings reached the console as bare messages (Python's
-    last resort), four workers' alike, with no time, level or service (tester 25). Nothing is added when the
-    root logger (``root``, the process's by default) has a handler already: a test's capture, or a deployment's
-    own logging set-up, which wins.
+    last resort), four workers' alike, with no time, level or service (tester 25). uvicorn's own lines (``uvicorn``,
+    ``uvicorn.error``: an exception in the app, with its traceback) are given the same format on its own handlers.
+    Nothing is changed when the root logger (``root``, the process's by default) has a handler already: a test's
+    capture, or a deployment's own logging set-up, which wins.
     """
     root = root or logging.getLogger()
     if root.handlers:
         return
+    formatter = logging.Formatter(CONSOLE_FORMAT.format(service=service))
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(CONSOLE_FORMAT.format(service=service)))
+    handler.setFormatter(formatter)
     root.addHandler(handler)
+    for own in (uvicorn or logging.getLogger("uvicorn")).handlers:  # set up by uvicorn before it calls the app factory
+        own.setFormatter(formatter)
     if root.level == logging.NOTSET:
         root.setLevel(logging.WARNING)

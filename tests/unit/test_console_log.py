@@ -30,3 +30,22 @@ def test_a_deployments_own_logging_set_up_is_left_as_it_is() -> None:
     root.addHandler(theirs)
     log_to_console("funding", root=root)
     assert root.handlers == [theirs]
+
+
+def test_uvicorns_own_lines_an_exception_in_the_app_with_its_traceback_say_when_and_which_service() -> None:
+    """An exception uvicorn caught in the app came out as "ERROR:    Exception in ASGI application", with no time or service."""
+    root, out = logging.Logger("root-of-a-worker"), io.StringIO()
+    uvicorn, theirs = logging.Logger("uvicorn"), logging.StreamHandler(out)
+    theirs.setFormatter(logging.Formatter("%(levelname)s:    %(message)s"))  # uvicorn's default, colours aside
+    uvicorn.addHandler(theirs)
+    log_to_console("registry", root=root, stream=io.StringIO(), uvicorn=uvicorn)
+    error = logging.Logger("uvicorn.error")
+    error.parent = uvicorn
+    try:
+        raise RuntimeError("the view database is gone")
+    except RuntimeError:
+        error.exception("Exception in ASGI application")
+
+    first, *traceback = out.getvalue().strip().splitlines()
+    assert re.fullmatch(rf"\S+ \S+ ERROR registry\[{os.getpid()}\] uvicorn\.error: Exception in ASGI application", first), first
+    assert traceback[0] == "Traceback (most recent call last):" and traceback[-1] == "RuntimeError: the view database is gone"
