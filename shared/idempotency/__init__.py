@@ -408,9 +408,9 @@ class AnswerBook:
         a keyed command's CPU in the service). Answers handed over while the thread is busy are kept together,
         in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for the answer
         (:meth:`find` waits for this process's, a second at most; another process's is polled for), and
-        :meth:`forget` and :meth:`drop` wait for every answer handed over before them. A failure is logged: the retry then gets
-        409 ``idempotent_request_completed``, as after a crash between the commit and the answer. Raises
-        :class:`RuntimeError` once the book is closed.
+        :meth:`forget` and :meth:`drop` wait for every answer handed over before them. A failure is logged:
+        the retry then gets 409 ``idempotent_request_completed``, as after a crash between the commit and the
+        answer. Raises :class:`RuntimeError` once the book is closed.
         """
         with self._pending_lock:
             if self._closed:
