@@ -187,7 +187,7 @@ class ServiceSettings(BaseSettings):
         """SQLAlchemy URL of the key table (and engagement's document directory): the event store's own database.
 
         There a command's new keys and entries are inserted in its events'
-        transaction (:class:`shared.store.SideRowsInTransaction`): on
+        transaction (:class:`shared.siderows.SideRowsInTransaction`): on
         PostgreSQL the service's database (:meth:`view_url`, the same
         database), on SQLite the store's file (``events.db`` by default).
         """

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
@@ -35,7 +35,8 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.sealing import KeyRing, Seal, SealingMapper, insert_sql, side_writes, write_rows, writing_with_events
+from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
+from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
 
 
 log = logging.getLogger(__name__)
@@ -212,106 +213,6 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
         raise AssertionError("unreachable")  # pragma: no cover
 
     return retrying
-
-
-class SideRowsInTransaction:
-    """A recorder mixin: the rows a command writes beside its events (:class:`~shared.sealing.SideWrites`) go in the events' transaction.
-
-    The rows come as ``side_rows``, each an SQL statement in the store's own
-    dialect with its parameters as its driver takes them
-    (:func:`~shared.sealing.insert_sql`). They are inserted in the library's
-    hook for "other things" inside the events' transaction (``_insert_events``,
-    before it locks the events table and inserts them): all or nothing with
-    the events. A row that is already there (two commands sealing under one
-    new key at once) fails the save as the library's ``IntegrityError``
-    before any event is inserted, and the command runs again. No two saves
-    wait on each other in a cycle: every save inserts its rows before it
-    takes the events table's lock (PostgreSQL), or inside the one write lock
-    of the file (SQLite).
-
-    This class is PostgreSQL's (:class:`SideRowsInSQLiteTransaction`,
-    SQLite's): its rows are synced at once (left unsynced, a failure would
-    surface on the library's next statement as psycopg's "pipeline aborted",
-    which reads as a database out of reach).
-    """
-
-    def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> Any:
-        side_rows = kwargs.get("side_rows", ())
-        if side_rows:
-            self._insert_side_rows(curs, side_rows)
-        return super()._insert_events(curs, stored_events, **kwargs)  # type: ignore[misc]
-
-    def _insert_side_rows(self, curs: Any, side_rows: Sequence[tuple[str, Any]]) -> None:
-        with curs.connection.pipeline():  # nested in the library's pipeline: synced on leaving
-            for statement, parameters in side_rows:
-                curs.execute(statement, parameters)
-
-
-class SideRowsInSQLiteTransaction(SideRowsInTransaction):
-    """:class:`SideRowsInTransaction` for the SQLite store (:class:`~shared.chain.ChainedSQLiteApplicationRecorder`).
-
-    The rows' statements take ``?`` parameters in order, as ``sqlite3`` does.
-    A group commit inserts each save's rows with its events in that save's
-    savepoint: a save the store refuses takes its rows back with it, and the
-    others of the batch keep theirs.
-    """
-
-    def _insert_side_rows(self, curs: Any, side_rows: Sequence[tuple[str, Any]]) -> None:
-        for statement, parameters in side_rows:
-            curs.execute(statement, parameters)  # an error is raised here, in the save's savepoint (or its lone transaction)
-
-
-class SideWritingEventStore(EventStore):
-    """The library's event store; a save writes the command's new keys and entries with its events.
-
-    Where the key table lives in the store's own database (as every service's
-    bootstrap wires it, :meth:`~shared.settings.ServiceSettings.key_url`: the
-    PostgreSQL database, or the SQLite store's file) they go in the events'
-    transaction (:class:`SideRowsInTransaction`): all or nothing, one commit.
-    Where they live apart (a key ring given another database, an in-memory
-    store), they are written in one transaction just before the events, so
-    that no event is ever stored without its key. If the store then refuses
-    the events (a collision: the command runs again) they stay, as when a
-    process is killed between the two: a key that seals nothing, and an entry
-    that leads to an index never saved, which the next registration of that
-    document opens (the command's own run again, as a rule). They are never
-    deleted again: between the two writes a concurrent registration of the
-    same document may have found that entry and saved its index on it, and
-    deleting it would let the refused command, run again, open a second
-    entry: one document, two people.
-    """
-
-    def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
-        super().__init__(mapper, recorder)
-        self.in_transaction = in_transaction
-
-    def get(
-        self, originator_id: UUID, *, gt: int | None = None, lte: int | None = None, desc: bool = False, limit: int | None = None
-    ) -> Iterator[Any]:
-        """The library's read of an aggregate's events, mapped together: with a sealing mapper, the keys their sealed
-        fields need are read in one query (:meth:`~shared.sealing.SealingMapper.to_domain_events`), not one per event."""
-        stored = self.recorder.select_events(originator_id=originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
-        if isinstance(self.mapper, SealingMapper):
-            return iter(self.mapper.to_domain_events(stored))
-        return map(self.mapper.to_domain_event, stored)
-
-    def put(self, domain_events: Sequence[Any], **kwargs: Any) -> list[Recording]:
-        stored_events = [self.mapper.to_stored_event(e) for e in domain_events]  # seals: may make keys
-        side = side_writes()
-        rows = side.take() if side is not None else []
-        inside = [row for row in rows if self.in_transaction(row[0])]
-        apart = [row for row in rows if not self.in_transaction(row[0])]
-        if inside:
-            kwargs["side_rows"] = [insert_sql(engine, table, values) for engine, table, values in inside]
-        if apart:
-            write_rows(apart)
-        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
-        if not notification_ids:
-            return []
-        return [
-            Recording(d, Notification(originator_id=s.originator_id, originator_version=s.originator_version, topic=s.topic, state=s.state, id=n))
-            for d, s, n in zip(domain_events, stored_events, notification_ids, strict=True)
-        ]
 
 
 class CollectedEvents(ProcessingEvent):
