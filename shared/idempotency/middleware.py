@@ -242,9 +242,10 @@ class IdempotencyMiddleware:
                     if earlier is not None:
                         await _send(send, *earlier)
                         return
-                    self._keep(application, call, captured)
+                    body = b"".join(captured.body)
+                    self._keep(application, call, captured, body)
                     await send(captured.start)
-                    await send({"type": "http.response.body", "body": b"".join(captured.body)})
+                    await send({"type": "http.response.body", "body": body})
                 return
             await send(message)
 
@@ -265,7 +266,7 @@ class IdempotencyMiddleware:
             log.warning("could not read the Idempotency-Key's record after a refusal", exc_info=True)
             return None
 
-    def _keep(self, application: Any, call: IdempotentCall, captured: _Captured) -> None:
+    def _keep(self, application: Any, call: IdempotentCall, captured: _Captured, body: bytes) -> None:
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None or captured.start is None or call.recorded is None:
             return
@@ -277,7 +278,7 @@ class IdempotencyMiddleware:
         subjects = {s["id"]: s["version"] for s in call.recorded.saved}
         try:  # kept in the book's own thread: the answer goes out meanwhile (see AnswerBook.keep_later)
             answers.keep_later(
-                call.request_id, call.key, call.fingerprint, captured.start["status"], headers, b"".join(captured.body), subjects
+                call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects
             )
         except Exception:  # noqa: BLE001 - the answer still goes out; a retry gets 409 completed
             log.exception("could not keep the answer of an idempotent request; a retry will get 409")
