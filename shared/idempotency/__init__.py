@@ -351,8 +351,9 @@ class AnswerBook:
         """Keeps the answers handed to :meth:`keep_later`, in the order given."""
         self._writer_ident: int | None = None
         self._pending: list[AnswerToKeep] = []
-        self._in_line: dict[str, threading.Event] = {}
-        """Each answer handed over and not yet kept (nor failed), by request id: set once it is."""
+        self._in_line: dict[str, list[threading.Event]] = {}
+        """Each answer handed over and not yet kept (nor failed), by request id, one event per hand-over in the
+        order given (an id handed over twice has two): each is set once its own hand-over is dealt with."""
         self._pending_lock = threading.Lock()
         self._handed_over = 0
         """How many answers :meth:`keep_later` has taken so far."""
@@ -377,9 +378,11 @@ class AnswerBook:
         ``wait`` seconds; the other answers in line are not waited for (behind a locked view database each
         can take the busy timeout, and a retry would hold its worker thread for all of them).
         """
-        in_line = self._in_line.get(str(request_id))
-        if in_line is not None and threading.get_ident() != self._writer_ident:
-            in_line.wait(max(0.0, wait))
+        with self._pending_lock:  # the book's thread takes from the same list
+            in_line = self._in_line.get(str(request_id))
+            last = in_line[-1] if in_line else None  # the last hand-over so far: dealt with after every earlier one
+        if last is not None and threading.get_ident() != self._writer_ident:
+            last.wait(max(0.0, wait))
         with self.engine.connect() as connection:  # Core, not the ORM: every keyed request asks
             row = connection.execute(_FIND_ANSWER, {"request_id": str(request_id)}).first()
         if row is None or row.expires_at <= self._clock():
@@ -417,7 +420,7 @@ class AnswerBook:
                 raise RuntimeError("the answer book is closed (the service is stopping)")
             self._pending.append(AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects))
             self._handed_over += 1
-            self._in_line[str(request_id)] = threading.Event()
+            self._in_line.setdefault(str(request_id), []).append(threading.Event())  # a second joins, never replaces
             if self._draining:
                 return
             self._draining = True
@@ -438,10 +441,12 @@ class AnswerBook:
                 log.exception("could not keep the answers of %d idempotent requests; their retries will get 409", len(batch))
             finally:
                 with self._pending_lock:
-                    for answer in batch:
-                        in_line = self._in_line.pop(str(answer.request_id), None)
-                        if in_line is not None:
-                            in_line.set()
+                    for answer in batch:  # in the order handed over: each takes its id's oldest event
+                        in_line = self._in_line.get(str(answer.request_id))
+                        if in_line:
+                            in_line.pop(0).set()
+                            if not in_line:
+                                del self._in_line[str(answer.request_id)]
                     self._dealt_with += len(batch)
                     self._line_moved.notify_all()
 
@@ -469,14 +474,15 @@ class AnswerBook:
         """
         if not self._wait_for_the_line(max(0.0, wait)):
             log.warning("closing with %d answer(s) of idempotent requests not kept after %.1f s; their retries will get 409",
-                        len(self._in_line), wait)
+                        sum(map(len, self._in_line.values())), wait)
         elif self._unchecked:  # a last check against erasures, in the book's thread (it owns the list)
             with contextlib.suppress(FutureTimeoutError, RuntimeError):
                 self._writer.submit(self._drop_the_forgotten, ()).result(timeout=max(0.0, wait))
         with self._pending_lock:
             self._closed = True
-            for event in self._in_line.values():  # given up: nobody waits for them
-                event.set()
+            for in_line in self._in_line.values():  # given up: nobody waits for them
+                for event in in_line:
+                    event.set()
             self._line_moved.notify_all()
         self._writer.shutdown(wait=False, cancel_futures=True)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -197,7 +198,8 @@ CHECKPOINT_WAIT_MS = 2000
 meanwhile, and the key table shares the event store's file: commands wait at most ``SQLITE_LOCK_TIMEOUT`` (5 s)."""
 TRUNCATE_RETRY_SECONDS = 5.0
 TRUNCATE_RETRIES = 720
-"""A log an erasure could not truncate is tried again every 5 s for an hour (then at the next start, :func:`truncate_log`)."""
+"""A log an erasure could not truncate is tried again every 5 s for an hour (then at the next start,
+:func:`truncate_log`), by one thread per database file, whichever erasures and tables wait on it."""
 
 
 def truncate_log(engine: Engine, *, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
@@ -235,7 +237,11 @@ def forget_rows(
     in it (and the database file keeps their page) until a checkpoint gets
     through. A warning says so (never the rows' content), and a thread tries
     again every ``retry_seconds`` (for :data:`TRUNCATE_RETRIES` tries), saying
-    when it got through.
+    when it got through or gave up. A database file has one such retry at a
+    time: an erasure whose log is held while its file's retry is pending joins
+    it (no thread, no warning of its own; the retry's last word names every
+    table that waited, with its count of erasures), and one after the retry
+    ended starts the next. The erasure itself never fails for the log.
     """
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection, durably(connection):  # an erasure outlasts a power cut, on a rebuildable file too
@@ -246,29 +252,100 @@ def forget_rows(
             return
         connection.commit()
     if sqlite and not truncate_log(engine, wait_ms=checkpoint_wait_ms):
-        log.warning(
-            "erased rows of %s in %s: a reader held an older snapshot for over %s ms, so the write-ahead log still holds "
-            "their earlier frames; trying again every %s s",
-            table, engine.url.database, checkpoint_wait_ms, retry_seconds,
-        )
-        threading.Thread(
-            target=_truncate_later, args=(engine, table, checkpoint_wait_ms, retry_seconds), name=f"truncate-{table}", daemon=True
-        ).start()
+        _truncate_when_let(engine, table, checkpoint_wait_ms, retry_seconds)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
             autocommit.exec_driver_sql(f"VACUUM {table}")
 
 
-def _truncate_later(engine: Engine, table: str, wait_ms: int, retry_seconds: float) -> None:
+@dataclass
+class _PendingTruncation:
+    """The one retry of a database file's log truncation under way, and the erasures waiting on it."""
+
+    waiting: dict[str, int]
+    """Per table, the erasures whose earlier frames the log still holds (table names only, never rows)."""
+    joined: int = 0
+    """Erasures that joined after the retry started: one that joins while an attempt runs is tried for again."""
+
+
+_pending_truncations: dict[str, _PendingTruncation] = {}
+"""Per database file (:func:`_log_file`), its pending retry; guarded by :data:`_pending_truncations_lock`."""
+_pending_truncations_lock = threading.Lock()
+
+
+def _log_file(engine: Engine) -> str:
+    """The SQLite database file whose write-ahead log ``engine`` writes (its real path), or its URL when in memory."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return str(engine.url)
+    return os.path.realpath(database)
+
+
+def _truncate_when_let(engine: Engine, table: str, wait_ms: int, retry_seconds: float) -> None:
+    """Have the log truncated once its readers let go: join the file's pending retry, or start it (and warn, once)."""
+    file = _log_file(engine)
+    with _pending_truncations_lock:
+        pending = _pending_truncations.get(file)
+        if pending is not None:
+            pending.waiting[table] = pending.waiting.get(table, 0) + 1
+            pending.joined += 1
+            log.debug(
+                "erased rows of %s in %s: joined the pending retry of the write-ahead log's truncation",
+                table, engine.url.database,
+            )
+            return
+        pending = _pending_truncations[file] = _PendingTruncation(waiting={table: 1})
+    log.warning(
+        "erased rows of %s in %s: a reader held an older snapshot for over %s ms, so the write-ahead log still holds "
+        "their earlier frames; trying again every %s s",
+        table, engine.url.database, wait_ms, retry_seconds,
+    )
+    retry = threading.Thread(
+        target=_truncate_later, args=(engine, file, pending, wait_ms, retry_seconds), name=f"truncate-log {file}",
+        daemon=True,
+    )
+    try:
+        retry.start()
+    except RuntimeError:  # no thread to be had: the erasure is done all the same, and the next start truncates
+        with _pending_truncations_lock:
+            del _pending_truncations[file]
+        log.warning(
+            "erased rows of %s in %s: no thread to retry the write-ahead log's truncation; the next start does it",
+            table, engine.url.database,
+        )
+
+
+def _truncate_later(engine: Engine, file: str, pending: _PendingTruncation, wait_ms: int, retry_seconds: float) -> None:
+    """The file's pending retry: every ``retry_seconds``, :data:`TRUNCATE_RETRIES` tries, then one word either way."""
     for _ in range(TRUNCATE_RETRIES):
         time.sleep(retry_seconds)
+        with _pending_truncations_lock:
+            joined = pending.joined
         try:
-            if truncate_log(engine, wait_ms=wait_ms):
-                log.info("erased rows of %s in %s: the write-ahead log is truncated now", table, engine.url.database)
-                return
+            truncated = truncate_log(engine, wait_ms=wait_ms)
         except Exception:  # noqa: BLE001, S112 - the database closed or away for a moment: tried again
             continue
-    log.warning("erased rows of %s in %s: the write-ahead log could not be truncated; the next start does it", table, engine.url.database)
+        if not truncated:
+            continue
+        with _pending_truncations_lock:
+            if pending.joined != joined:  # an erasure joined during the attempt: its commit may have come after it
+                continue
+            del _pending_truncations[file]
+        log.info(
+            "erased rows of %s in %s: the write-ahead log is truncated now", _tables_waiting(pending), engine.url.database
+        )
+        return
+    with _pending_truncations_lock:
+        del _pending_truncations[file]
+    log.warning(
+        "erased rows of %s in %s: the write-ahead log could not be truncated; the next start does it",
+        _tables_waiting(pending), engine.url.database,
+    )
+
+
+def _tables_waiting(pending: _PendingTruncation) -> str:
+    """``data_keys (3 erasures), kept_answers``: the tables whose erasures waited, in the order they came."""
+    return ", ".join(table if count == 1 else f"{table} ({count} erasures)" for table, count in pending.waiting.items())
 
 
 def _first(pair: tuple[int, Any]) -> int:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
+import shared.views
 from shared.views import forget_rows, make_engine
 
 SECRET = b"wrapped-key-of-zoraida-perez-0123456789"
@@ -58,3 +61,193 @@ def wal_of(path: Path) -> Path:
         wal = path.with_name("no-wal")
         wal.touch()
     return wal
+
+
+SECRETS = {f"p-{n}": f"wrapped-key-of-person-{n}-0123456789".encode() for n in range(1, 7)}
+ANSWER = b'{"name": "Yolanda Quispe Mamani", "document": "001234567"}'
+
+
+def with_personal_rows(path: Path) -> Engine:
+    """A store's file with six people's keys and one kept answer about a person (the tables forget_rows erases from)."""
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE data_keys (owner_id TEXT PRIMARY KEY, wrapped BLOB)"))
+        connection.execute(text("CREATE TABLE kept_answers (request_id TEXT PRIMARY KEY, body BLOB)"))
+        for owner, wrapped in SECRETS.items():
+            connection.execute(text("INSERT INTO data_keys VALUES (:owner, :wrapped)"), {"owner": owner, "wrapped": wrapped})
+        connection.execute(text("INSERT INTO kept_answers VALUES ('r-1', :body)"), {"body": ANSWER})
+    return engine
+
+
+def holding_a_snapshot(path: Path) -> sqlite3.Connection:
+    """A long read (a backup's) that holds the snapshot it started on until it is rolled back."""
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM data_keys").fetchone()
+    return reader
+
+
+def let_go(reader: sqlite3.Connection) -> None:
+    reader.execute("ROLLBACK")
+    reader.close()
+
+
+def erase(engine: Engine, table: str, key: str) -> None:
+    column = "owner_id" if table == "data_keys" else "request_id"
+
+    def delete(connection: Connection) -> bool:
+        return bool(connection.execute(text(f"DELETE FROM {table} WHERE {column} = :key"), {"key": key}).rowcount)
+
+    forget_rows(engine, table, delete, checkpoint_wait_ms=50, retry_seconds=0.05)
+
+
+def retries_since(before: set[threading.Thread]) -> list[threading.Thread]:
+    """The log-truncation retry threads alive now that were not before the test."""
+    return [thread for thread in threading.enumerate() if thread.name.startswith("truncate-") and thread not in before]
+
+
+def lines(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
+    return [record.getMessage() for record in caplog.records if words in record.getMessage()]
+
+
+def wait_for(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_erasures_while_a_reader_holds_the_log_share_one_retry_and_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under keyed load with erasures, engagement logged 15 warnings and started 15 retry threads in 25 s, each
+    truncating the same file's log for up to an hour. One retry per file: the erasures after the first join it."""
+    path = tmp_path / "events.db"
+    engine = with_personal_rows(path)
+    before = set(threading.enumerate())
+    caplog.set_level(logging.INFO, logger="shared.views")
+    reader = holding_a_snapshot(path)
+
+    for owner in ("p-1", "p-2", "p-3", "p-4"):
+        erase(engine, "data_keys", owner)
+    erase(engine, "kept_answers", "r-1")
+
+    assert len(retries_since(before)) == 1, [thread.name for thread in retries_since(before)]
+    assert len(lines(caplog, "write-ahead log still holds")) == 1
+    held = path.read_bytes() + wal_of(path).read_bytes()
+    assert SECRETS["p-1"] in held and ANSWER in held  # not yet: the reader holds the log
+    let_go(reader)
+
+    wait_for(lambda: lines(caplog, "truncated now") and not retries_since(before), "the retry never truncated the log")
+    assert lines(caplog, "truncated now") == [
+        f"erased rows of data_keys (4 erasures), kept_answers in {path}: the write-ahead log is truncated now"
+    ]
+    left = path.read_bytes() + wal_of(path).read_bytes()
+    assert not any(SECRETS[owner] in left for owner in ("p-1", "p-2", "p-3", "p-4")) and ANSWER not in left
+    assert not any(secret.decode() in caplog.text for secret in SECRETS.values()) and ANSWER.decode() not in caplog.text
+
+    # That retry ended: the next erasure held by a reader starts one of its own, and says so.
+    reader = holding_a_snapshot(path)
+    erase(engine, "data_keys", "p-5")
+    assert len(retries_since(before)) == 1
+    assert len(lines(caplog, "write-ahead log still holds")) == 2
+    let_go(reader)
+    wait_for(lambda: len(lines(caplog, "truncated now")) == 2 and not retries_since(before), "the second retry never ended")
+    assert lines(caplog, "truncated now")[1] == f"erased rows of data_keys in {path}: the write-ahead log is truncated now"
+    assert SECRETS["p-5"] not in path.read_bytes() + wal_of(path).read_bytes()
+    engine.dispose()
+
+
+def test_erasures_in_worker_threads_at_once_start_one_retry_that_gives_up_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Erasures run in the services' worker threads: six at once, held by a reader that never lets go, start one
+    retry, which gives up once (naming the tables) rather than six times."""
+    monkeypatch.setattr(shared.views, "TRUNCATE_RETRIES", 3)
+    path = tmp_path / "events.db"
+    engine = with_personal_rows(path)
+    before = set(threading.enumerate())
+    caplog.set_level(logging.INFO, logger="shared.views")
+    truncate_log = shared.views.truncate_log
+    erased = threading.Event()
+
+    def once_the_erasures_are_in(engine: Engine, *, wait_ms: int) -> bool:
+        if threading.current_thread().name.startswith("truncate-"):  # its three tries, not before the six erasures
+            erased.wait(timeout=60)
+        return truncate_log(engine, wait_ms=wait_ms)
+
+    monkeypatch.setattr(shared.views, "truncate_log", once_the_erasures_are_in)
+    reader = holding_a_snapshot(path)
+
+    at_once = threading.Barrier(6)
+
+    def worker(owner: str) -> None:
+        at_once.wait()
+        erase(engine, "data_keys", owner)
+
+    workers = [threading.Thread(target=worker, args=(owner,)) for owner in SECRETS]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in workers)
+    assert len(retries_since(before)) == 1, [thread.name for thread in retries_since(before)]
+    erased.set()
+
+    assert len(lines(caplog, "write-ahead log still holds")) == 1
+    wait_for(lambda: lines(caplog, "could not be truncated") and not retries_since(before), "the retry never gave up")
+    assert lines(caplog, "could not be truncated") == [
+        f"erased rows of data_keys (6 erasures) in {path}: the write-ahead log could not be truncated; the next start does it"
+    ]
+    assert len(lines(caplog, "write-ahead log still holds")) == 1
+
+    # The retry that gave up is over: a later erasure starts the next one.
+    erase(engine, "kept_answers", "r-1")
+    assert len(retries_since(before)) == 1
+    assert len(lines(caplog, "write-ahead log still holds")) == 2
+    let_go(reader)
+    wait_for(lambda: lines(caplog, "truncated now") and not retries_since(before), "the later retry never truncated")
+    assert lines(caplog, "truncated now") == [f"erased rows of kept_answers in {path}: the write-ahead log is truncated now"]
+    assert not any(secret in path.read_bytes() + wal_of(path).read_bytes() for secret in SECRETS.values())
+    engine.dispose()
+
+
+def test_an_erasure_that_joins_while_the_retry_truncates_is_truncated_too(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erasure whose commit lands just after the retry's checkpoint, and whose own checkpoint another reader holds,
+    joins a retry that has already got through: the retry tries again for it, and says it once, for both."""
+    path = tmp_path / "events.db"
+    engine = with_personal_rows(path)
+    before = set(threading.enumerate())
+    caplog.set_level(logging.INFO, logger="shared.views")
+    truncate_log = shared.views.truncate_log
+    interleaved = threading.Event()
+
+    def then_an_erasure_held_by_another_reader(engine: Engine, *, wait_ms: int) -> bool:
+        if not truncate_log(engine, wait_ms=wait_ms):
+            return False
+        if threading.current_thread().name.startswith("truncate-") and not interleaved.is_set():
+            interleaved.set()
+            second_reader = holding_a_snapshot(path)
+            erasure = threading.Thread(target=erase, args=(engine, "kept_answers", "r-1"))
+            erasure.start()
+            erasure.join(timeout=60)
+            assert not erasure.is_alive()
+            assert ANSWER in path.read_bytes() + wal_of(path).read_bytes()  # its page, until a checkpoint
+            let_go(second_reader)
+        return True
+
+    monkeypatch.setattr(shared.views, "truncate_log", then_an_erasure_held_by_another_reader)
+    reader = holding_a_snapshot(path)
+    erase(engine, "data_keys", "p-1")
+    let_go(reader)
+
+    wait_for(lambda: interleaved.is_set() and not retries_since(before), "the retry never ended")
+    assert lines(caplog, "truncated now") == [
+        f"erased rows of data_keys, kept_answers in {path}: the write-ahead log is truncated now"
+    ]
+    assert len(lines(caplog, "write-ahead log still holds")) == 1
+    left = path.read_bytes() + wal_of(path).read_bytes()
+    assert SECRETS["p-1"] not in left and ANSWER not in left
+    engine.dispose()

@@ -147,7 +147,7 @@ def test_a_close_racing_the_answers_handed_over_refuses_the_later_ones_and_leave
     assert other == []
     assert len(accepted) + len(refused) == 1600
     book.flush()  # returns: the book is closed
-    assert all(event.is_set() for event in book._in_line.values())  # noqa: SLF001 - no retry waits for an answer given up
+    assert all(event.is_set() for in_line in book._in_line.values() for event in in_line)  # noqa: SLF001 - no retry waits for an answer given up
     with pytest.raises(RuntimeError):
         hand_over(book)
 
@@ -187,3 +187,30 @@ def test_an_answer_whose_check_against_erasures_failed_is_checked_again_with_the
     book.flush()
 
     assert book.find(joined, "k", wait=0) is None
+
+
+def test_a_retry_waiting_on_the_first_hand_over_of_a_request_handed_over_twice_is_woken_when_it_is_kept(book: AnswerBook) -> None:
+    """The book held one event per request id: a second hand-over of the same id replaced the first's, and a retry
+    already waiting on the first waited its whole ``wait`` though the answer was kept at once."""
+    looked_up = threading.Event()
+
+    class Watched(dict):  # the retry has taken what it waits on once it looked its request up
+        def get(self, *args: object) -> object:
+            found = super().get(*args)
+            looked_up.set()
+            return found
+
+    book._in_line = Watched()  # noqa: SLF001 - to know, without a timer, that the retry waits on the first hand-over
+    held = threading.Event()
+    book._writer.submit(held.wait, 60)  # noqa: SLF001 - the book's thread busy while the answers are handed over
+    request_id = hand_over(book)
+    found: list[object] = []
+    retry = threading.Thread(target=lambda: found.append(book.find(request_id, "k", wait=3600)), daemon=True)
+    retry.start()
+    assert looked_up.wait(60)
+    hand_over(book, request_id)  # the same request's answer handed over again
+    held.set()
+
+    retry.join(timeout=60)
+    assert retry.is_alive() is False
+    assert len(found) == 1 and found[0] is not None and found[0].body == JOINED
