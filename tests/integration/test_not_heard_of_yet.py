@@ -156,3 +156,17 @@ def test_the_openapi_document_says_which_422s_carry_retry_after(
     assert "application/problem+json" in answer["content"]
     elsewhere = "/phases" if service == "funding" else "/members/{member_id}/memberships/{membership_id}/role"
     assert "headers" not in document["paths"][elsewhere]["post"]["responses"]["422"]  # a command naming no other service's record
+
+
+@pytest.mark.parametrize("read", OSV_READS)
+def test_the_openapi_document_says_which_404s_carry_retry_after(engagement: TestClient, read: str) -> None:
+    document = engagement.get("/openapi.json").json()
+
+    answer = document["paths"][read.split("?")[0]]["get"]["responses"]["404"]
+
+    assert "Retry-After" in answer["headers"]
+    assert "`osv_mapped_in_registry`" in answer["description"]
+    assert "no such record" in answer["description"]  # the generic 404 is still described
+    assert "application/problem+json" in answer["content"]
+    for elsewhere in ("/members/{member_id}", "/activities/{activity_id}"):  # engagement's own records: no lag
+        assert "headers" not in document["paths"][elsewhere]["get"]["responses"]["404"]
