@@ -6,8 +6,12 @@ progress" sends the very same request again, with the same key, after a short
 wait, for as long as ``retry_for`` allows. So a command is *acknowledged*
 once it got a 2xx, or a 409 ``idempotent_request_completed`` (the service had
 carried it out and died before answering: the answer lists what it saved). A
-4xx other than those is a *refusal*: nothing was written, and the suite
-reports it (no case expects one).
+4xx that says when to ask again (``Retry-After``, in seconds: a lag refusal,
+such as 422 ``osv_mapped_in_registry`` for an OSV registry mapped a moment
+ago that the service has not heard of yet) is sent again after that delay,
+:data:`LAG_RETRIES` times at most, as ``osv-import`` does; a 4xx other than
+those, or one still refused after its waits, is a *refusal*: nothing was
+written, and the suite reports it (no case expects one).
 
 Every command carries a *tag* its public event repeats (an OSV's name, or the
 id of the OSV it is about, each OSV used by one command of its kind), so the
@@ -116,6 +120,20 @@ def meeting_command(osv_id: str, actions: int = 0) -> Command:
 
 
 RETRIED_STATUSES = {500, 502, 503, 504}
+LAG_RETRIES = 2
+"""How many times a 4xx with ``Retry-After`` is sent again: a mistyped id gets the same answer for ever (``osv-import``'s number)."""
+MAX_RETRY_AFTER_SECONDS = 5.0
+"""The longest ``Retry-After`` waited on; a longer one is waited for this long (``osv-import``'s bound)."""
+
+
+def lag_wait(response: httpx.Response, waited: int, lag_retries: int = LAG_RETRIES) -> float | None:
+    """Seconds to wait before sending again a 4xx that carries ``Retry-After`` (in seconds, at most
+    :data:`MAX_RETRY_AFTER_SECONDS`), ``waited`` times already; None when it is final: another status, no header (or
+    an HTTP date), or ``lag_retries`` waits spent."""
+    value = response.headers.get("retry-after", "").strip()
+    if not 400 <= response.status_code < 500 or not value.isdigit() or waited >= lag_retries:
+        return None
+    return min(float(value), MAX_RETRY_AFTER_SECONDS)
 
 
 class Load:
@@ -124,7 +142,8 @@ class Load:
     ``urls(service, client)`` gives the base URL a client uses. Clients take
     commands from one shared queue, in order. :attr:`acknowledged` grows as
     answers come; a case waits on it to strike mid-load. ``headers`` go with
-    every request (the case's ``Authorization``).
+    every request (the case's ``Authorization``). ``lag_retries``: how many times a
+    4xx with ``Retry-After`` is sent again (:func:`lag_wait`); ``sleep`` waits between tries.
     """
 
     def __init__(
@@ -135,8 +154,12 @@ class Load:
         retry_for: float = 120.0,
         timeout: float = 10.0,
         headers: dict[str, str] | None = None,
+        lag_retries: int = LAG_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.commands = list(commands)
+        self.lag_retries = lag_retries
+        self.sleep = sleep
         self.headers = dict(headers or {})
         self.urls = urls
         self.clients = clients
@@ -192,6 +215,7 @@ class Load:
         """Send until answered, with the same key every time; see the module docstring."""
         deadline = time.monotonic() + self.retry_for
         wait = 0.1
+        lagged = 0
         while True:
             command.attempts += 1
             url = self.urls(command.kind.service, client) + command.path
@@ -210,13 +234,20 @@ class Load:
                     command.status, command.answer, command.replayed = "acknowledged", str(recorded[0].get("id", "")), True
                     return
                 if response.status_code not in RETRIED_STATUSES and rule != "idempotent_request_in_progress":
-                    command.status, command.answer = "refused", f"{response.status_code} {response.text[:300]}"
-                    return
+                    pause = lag_wait(response, lagged, self.lag_retries)
+                    if pause is None:
+                        command.status, command.answer = "refused", f"{response.status_code} {response.text[:300]}"
+                        return
+                    # Not heard of yet: the record's event reaches the service within the delay it asks.
+                    lagged += 1
+                    self._note(f"{command.kind.service}: {response.status_code} {rule or ''}".rstrip() + f" (Retry-After {pause:g} s)")
+                    self.sleep(pause)
+                    continue
                 self._note(f"{command.kind.service}: {response.status_code} {rule or ''}".rstrip())
             if time.monotonic() > deadline:
                 command.status = "unanswered"
                 return
-            time.sleep(wait * random.uniform(0.5, 1.5))
+            self.sleep(wait * random.uniform(0.5, 1.5))
             wait = min(wait * 2, 1.0)
 
     def _note(self, error: str) -> None:

@@ -34,21 +34,37 @@ class RuleViolationError(DomainError):
 
 
 LAG_RETRY_AFTER_SECONDS = 1
-"""``Retry-After`` (seconds) of a :class:`NotHeardOfYetError`: another service's event reaches this one's local view
+"""``Retry-After`` (seconds) of a :class:`LagRefusal`: another service's event reaches this one's local view
 within about a second while NATS is up (later only while it is down, when the view reads the source's feed)."""
 
 
-class NotHeardOfYetError(RuleViolationError):
-    """A 422 about a record another service made that this one has not heard of yet: it clears up by itself.
+class LagRefusal(DomainError):
+    """A refusal naming a record another service made that this one has not heard of yet: it clears up by itself.
 
     Funding and engagement learn of OSVs (and engagement of grants) from registry's (funding's) events,
-    so right after the record is made a command naming it is refused for the second or so its event
-    takes to arrive. The answer carries ``Retry-After:`` :attr:`retry_after` (seconds): the same request
-    (with the same ``Idempotency-Key``) sent again after it is taken once the event has arrived. A wrong
-    id gets the same answer for ever: a client retries a bounded number of times.
+    so right after the record is made a request naming it is refused for the second or so its event
+    takes to arrive: a command with a 422 (:class:`NotHeardOfYetError`), a read with a 404
+    (:class:`NotKnownYetError`). The answer carries ``Retry-After:`` :attr:`retry_after` (seconds): the
+    same request (a command with the same ``Idempotency-Key``) sent again after it is answered once the
+    event has arrived. A wrong id gets the same answer for ever: a client retries a bounded number of times.
+    The status is the other base's; the web layer adds the header (:mod:`shared.problems`).
     """
 
     retry_after: int = LAG_RETRY_AFTER_SECONDS
+
+
+def not_known_yet(named: str, service: str, made: str) -> str:
+    """A :class:`LagRefusal`'s message: ``named`` (``OSV <id>``) is not known to ``service``; ``made`` (``an OSV mapped``)
+    a moment ago is known within seconds."""
+    return f"{named} is not known to {service}: check the id; {made} a moment ago is known within seconds (retry after Retry-After)"
+
+
+class NotHeardOfYetError(LagRefusal, RuleViolationError):
+    """A 422 about a record another service made that this one has not heard of yet, with ``Retry-After`` (:class:`LagRefusal`)."""
+
+
+class NotKnownYetError(LagRefusal, NotFoundError):
+    """A 404 for a read about a record another service made that this one has not heard of yet, with ``Retry-After`` (:class:`LagRefusal`)."""
 
 
 # Rules more than one domain checks --------------------------------------------

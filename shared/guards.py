@@ -323,20 +323,25 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
     }
 
 
-def not_heard_of_yet(*rules: str) -> dict[int | str, dict[str, Any]]:
-    """A route's ``responses=``: its 422 with ``rules`` (``osv_mapped_in_registry``…) carries ``Retry-After``.
+def not_heard_of_yet(*rules: str, status: int = 422) -> dict[int | str, dict[str, Any]]:
+    """A route's ``responses=``: its 422 (a command's) or 404 (a read's) with ``rules`` (``osv_mapped_in_registry``…) carries ``Retry-After``.
 
-    For a command naming a record another service made, which this one knows
-    from that service's events (:class:`shared.errors.NotHeardOfYetError`);
-    :func:`document_errors` adds this to the generic 422's description.
+    For a request naming a record another service made, which this one knows
+    from that service's events (:class:`shared.errors.LagRefusal`);
+    :func:`document_errors` adds this to the generic answer's description.
+    A read's 404 is the same for a record outside the municipalities the caller reads.
     """
     named = " or ".join(f"`{rule}`" for rule in rules)
+    again = (
+        "send the same request, with the same `Idempotency-Key`, again after it" if status == 422
+        else "ask again after it (a record outside the municipalities you read is answered alike)"
+    )
     return {
-        422: {
+        status: {
             "description": (
-                f"A 422 {named} names a record made in another service that this one has not heard of yet (its event "
+                f"A {status} {named} names a record made in another service that this one has not heard of yet (its event "
                 f"arrives within about a second), or a wrong id: it carries `Retry-After` ({LAG_RETRY_AFTER_SECONDS} s); "
-                "send the same request, with the same `Idempotency-Key`, again after it, a few times at most."
+                f"{again}, a few times at most."
             ),
             "headers": {
                 "Retry-After": {
@@ -367,7 +372,7 @@ def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSO
             responses = operation.setdefault("responses", {})
             for status, answer in errors.items():
                 own = responses.get(status, {})
-                if status == "422" and "headers" in own:  # a route's own 422 (:func:`not_heard_of_yet`): its words and header kept
+                if status in ("404", "422") and "headers" in own:  # a route's own (:func:`not_heard_of_yet`): its words and header kept
                     responses[status] = {**answer, "description": f"{answer['description']} {own['description']}", "headers": own["headers"]}
                 elif status == "422" or status not in responses:
                     responses[status] = answer

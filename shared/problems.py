@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import ConflictError, DomainError, NotFoundError, NotHeardOfYetError, RuleViolationError
+from shared.errors import ConflictError, DomainError, LagRefusal, NotFoundError, RuleViolationError
 from shared.guards import BodyTooLarge, allowed_methods, problem
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def install_error_handlers(api: FastAPI) -> None:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
                 # A refusal that clears up once another service's event arrives says when to ask again.
-                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, NotHeardOfYetError) else None
+                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LagRefusal) else None
                 return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))
             if isinstance(exc, IntegrityError):
                 return problem(status, title, "Someone else changed this record at the same time; reload and try again.")

@@ -57,6 +57,8 @@ Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 OSV_NOT_HEARD_OF = not_heard_of_yet("osv_mapped_in_registry")
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here."""
+OSV_NOT_HEARD_OF_READ = not_heard_of_yet("osv_mapped_in_registry", status=404)
+"""A read about an OSV: 404 with `Retry-After` while registry's `OSVMapped` has not arrived here."""
 PurposeQuery = Annotated[
     Purpose | None,
     Query(
@@ -199,7 +201,7 @@ def withdraw_participant(
     return ParticipationPublic.of(engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on))
 
 
-@osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic])
+@osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses=OSV_NOT_HEARD_OF_READ)
 def list_active_members(
     osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged, purpose: PurposeQuery = None
 ) -> list[OSVMemberPublic]:
@@ -256,7 +258,7 @@ def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: Engagement
     return AssistancePublic.of(assistance)
 
 
-@follow_up_router.get("/osvs/{osv_id}/follow-up", response_model=FollowUpPublic)
+@follow_up_router.get("/osvs/{osv_id}/follow-up", response_model=FollowUpPublic, responses=OSV_NOT_HEARD_OF_READ)
 def get_follow_up(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> FollowUpPublic:
     """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours."""
     return FollowUpPublic.of(osv_id, engagement.get_follow_up(osv_id=osv_id, scope=scope), engagement.today())
@@ -340,7 +342,7 @@ def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> Activi
     return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id))
 
 
-@activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic])
+@activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic], responses=OSV_NOT_HEARD_OF_READ)
 def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads, page: Paged) -> list[ActivityPublic]:
     """List the activities an OSV reported, latest first, withdrawn ones marked; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     return [ActivityPublic.of(activity) for activity in page.of(engagement.activities_of(osv_id=osv_id, scope=scope), key=lambda a: a.id)]
@@ -365,7 +367,7 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
     return NeedsAssessmentPublic.of(osv_id, assessment)
 
 
-@needs_router.get("/osvs/{osv_id}/needs-assessments", response_model=list[NeedsAssessmentPublic])
+@needs_router.get("/osvs/{osv_id}/needs-assessments", response_model=list[NeedsAssessmentPublic], responses=OSV_NOT_HEARD_OF_READ)
 def list_needs_assessments(osv_id: UUID, engagement: EngagementDep, scope: Reads, page: Paged) -> list[NeedsAssessmentPublic]:
     """List an OSV's needs assessments, latest first; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     found = engagement.needs_assessments(osv_id=osv_id, scope=scope)

@@ -17,7 +17,7 @@ from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictTable, UnknownDistrictError
-from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by
+from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -95,12 +95,7 @@ class OSVNotInRegistryError(NotHeardOfYetError):
     """422 ``osv_mapped_in_registry``, with ``Retry-After``: registry's ``OSVMapped`` has not arrived (yet, or the id is wrong)."""
 
     def __init__(self, osv_id: UUID, service: str) -> None:
-        super().__init__(
-            f"OSV {osv_id} is not known to {service}: check the id; an OSV mapped a moment ago is known "
-            "within seconds (retry after Retry-After)",
-            field="osv_id",
-            rule="osv_mapped_in_registry",
-        )
+        super().__init__(not_known_yet(f"OSV {osv_id}", service, "an OSV mapped"), field="osv_id", rule="osv_mapped_in_registry")
 
 
 class OSVDirectory(View):

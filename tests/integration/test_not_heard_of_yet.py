@@ -4,8 +4,9 @@ Funding and engagement know registry's OSVs (and engagement funding's grants)
 from their events, which arrive about a second after the record is made. Until
 then the command gets 422 ``osv_mapped_in_registry`` (``grant_made_in_funding``)
 with ``Retry-After``: a client (the Kobo import, a front end) knows to send the
-same request again after it instead of giving up. Other refusals, which no
-wait clears up, carry no ``Retry-After``. Registry and funding are stood in
+same request again after it instead of giving up. A read about such an OSV
+answers 404 with ``Retry-After`` likewise. Other refusals, which no wait clears
+up, carry no ``Retry-After``. Registry and funding are stood in
 for by their events handed to the real views (tests/support/api.py).
 """
 
@@ -79,6 +80,58 @@ def test_engagement_asks_to_retry_an_osv_or_a_grant_it_has_not_heard_of_and_no_o
     assert "Retry-After" not in dissolved.headers
 
 
+OSV_READS = ("/osvs/{osv_id}/members?purpose=follow_up", "/osvs/{osv_id}/follow-up", "/osvs/{osv_id}/activities", "/osvs/{osv_id}/needs-assessments")
+"""Engagement's reads about an OSV: each answers 404 for an OSV it has not heard of."""
+
+
+@pytest.mark.parametrize("read", OSV_READS)
+def test_engagement_asks_to_read_again_an_osv_whose_mapping_has_not_arrived_and_answers_once_it_has(
+    engagement: TestClient, read: str
+) -> None:
+    upstream, osv_id = Upstream(application_of(engagement)), str(uuid4())
+    path = read.format(osv_id=osv_id)
+
+    refused = engagement.get(path)  # registry mapped it a moment ago; its OSVMapped is on its way
+
+    problem = assert_problem(refused, 404, "osv_id", "osv_mapped_in_registry")
+    assert refused.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+    assert problem["detail"] == (f"OSV {osv_id} is not known to engagement: check the id; an OSV mapped a moment ago is known "
+                                 "within seconds (retry after Retry-After)")
+    upstream.osv_mapped(osv_id=osv_id)
+    assert engagement.get(path).status_code == 200
+
+
+def test_an_osv_outside_the_readers_municipalities_answers_as_one_not_heard_of(engagement: TestClient, tokens: Any) -> None:
+    upstream = Upstream(application_of(engagement))
+    in_comas, unheard_of = upstream.osv_mapped(district="Comas"), str(uuid4())
+    sjl = tokens.headers("municipal-150132")  # reads San Juan de Lurigancho only
+
+    outside = engagement.get(f"/osvs/{in_comas}/follow-up", headers=sjl)
+    unknown = engagement.get(f"/osvs/{unheard_of}/follow-up", headers=sjl)
+
+    # Told apart, the two would say an OSV exists in another municipality; and an OSV whose mapping has not arrived has no
+    # municipality here yet, so a municipal reader's 404 may be the lag as well.
+    assert_problem(outside, 404, "osv_id", "osv_mapped_in_registry")
+    assert outside.headers["Retry-After"] == unknown.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+    assert outside.json()["detail"] == unknown.json()["detail"].replace(unheard_of, in_comas)
+
+
+def test_only_a_404_the_lag_may_explain_carries_retry_after(engagement: TestClient) -> None:
+    upstream = Upstream(application_of(engagement))
+    osv_id = upstream.osv_mapped()
+    assert engagement.get(f"/osvs/{uuid4()}/activities").headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+
+    # Records engagement keeps itself, each made only once the OSV was known here: no event is on its way.
+    answers = [
+        engagement.get(f"/members/{uuid4()}?purpose=follow_up"),
+        engagement.get(f"/activities/{uuid4()}"),
+        engagement.post(f"/osvs/{osv_id}/actions/{uuid4()}/completion", json={"completed_on": "2021-06-01"}),
+    ]
+
+    assert [a.status_code for a in answers] == [404] * len(answers)
+    assert [a.headers.get("Retry-After") for a in answers] == [None] * len(answers)
+
+
 @pytest.mark.parametrize(
     ("service", "path", "rules"),
     [
@@ -103,3 +156,17 @@ def test_the_openapi_document_says_which_422s_carry_retry_after(
     assert "application/problem+json" in answer["content"]
     elsewhere = "/phases" if service == "funding" else "/members/{member_id}/memberships/{membership_id}/role"
     assert "headers" not in document["paths"][elsewhere]["post"]["responses"]["422"]  # a command naming no other service's record
+
+
+@pytest.mark.parametrize("read", OSV_READS)
+def test_the_openapi_document_says_which_404s_carry_retry_after(engagement: TestClient, read: str) -> None:
+    document = engagement.get("/openapi.json").json()
+
+    answer = document["paths"][read.split("?")[0]]["get"]["responses"]["404"]
+
+    assert "Retry-After" in answer["headers"]
+    assert "`osv_mapped_in_registry`" in answer["description"]
+    assert "no such record" in answer["description"]  # the generic 404 is still described
+    assert "application/problem+json" in answer["content"]
+    for elsewhere in ("/members/{member_id}", "/activities/{activity_id}"):  # engagement's own records: no lag
+        assert "headers" not in document["paths"][elsewhere]["get"]["responses"]["404"]

@@ -29,7 +29,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.documents import document_identities, document_identity, normalise_document_number
 from shared.documents import DocumentType
-from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_before
+from shared.errors import ConflictError, NotFoundError, NotKnownYetError, RuleViolationError, check_not_before, not_known_yet
 
 FIRST_BIRTH_YEAR = 1900
 
@@ -79,9 +79,12 @@ class MemberNotFoundError(NotFoundError):
         super().__init__(f"member {member_id} is not known to engagement")
 
 
-class OSVNotKnownError(NotFoundError):
+class OSVNotKnownError(NotKnownYetError):
+    """404 for a read about an OSV engagement has not heard of (its ``OSVMapped`` not arrived yet, or a wrong id), or one
+    outside the reader's municipalities (told apart from neither): with ``Retry-After``, as the 422 ``osv_mapped_in_registry``."""
+
     def __init__(self, osv_id: object) -> None:
-        super().__init__(f"OSV {osv_id} is not known to engagement")
+        super().__init__(not_known_yet(f"OSV {osv_id}", "engagement", "an OSV mapped"), field="osv_id", rule="osv_mapped_in_registry")
 
 
 class UnknownNationalityError(RuleViolationError):

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import NotHeardOfYetError, RuleViolationError
+from shared.errors import NotHeardOfYetError, RuleViolationError, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -42,12 +42,7 @@ class GrantNotInFundingError(NotHeardOfYetError):
     """422 ``grant_made_in_funding``, with ``Retry-After``: funding's ``FundGranted`` has not arrived (yet, or the id is wrong)."""
 
     def __init__(self, grant_id: UUID) -> None:
-        super().__init__(
-            f"grant {grant_id} is not known to engagement: check the id; a grant made a moment ago is known "
-            "within seconds (retry after Retry-After)",
-            field="grant_id",
-            rule="grant_made_in_funding",
-        )
+        super().__init__(not_known_yet(f"grant {grant_id}", "engagement", "a grant made"), field="grant_id", rule="grant_made_in_funding")
 
 
 class NotAProjectError(RuleViolationError):
