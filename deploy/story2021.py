@@ -66,9 +66,10 @@ class Refused(DemoError):
 
 
 # The services learn of each other's records from events: an OSV just mapped in
-# registry reaches funding and engagement a few milliseconds later. These are the
-# refusals that mean "not yet", worth asking again.
-NOT_YET = ("osv_mapped_in_registry", "grant_made_in_funding", "is not known to engagement")
+# registry reaches funding and engagement a few milliseconds later. The refusals
+# that mean "not yet" (a 422 or 404 about a record they have not heard of) carry
+# Retry-After: worth asking again. A 404 without it (a wrong member id) is final.
+NOT_YET_STATUSES = (404, 422)
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -114,7 +115,7 @@ def send(client: Client | Keyed, method: str, path: str, body: dict[str, Any], *
 
     Through a :class:`Keyed` client the write carries the story's Idempotency-Key for its step (the next one, or
     ``step``): an answer replayed (``Idempotent-Replayed: true``) is counted in the story. Refusals meaning "not yet"
-    (:data:`NOT_YET`) and ``409 idempotent_request_in_progress`` are asked again for ``patience`` seconds. So is a
+    (a :data:`NOT_YET_STATUSES` answer with ``Retry-After``) and ``409 idempotent_request_in_progress`` are asked again for ``patience`` seconds. So is a
     keyed write that got no answer (``httpx.TransportError``: a connection the service closed as it was reused, a read
     timeout): its key makes the second send answer with the first one's outcome, never a second record; unkeyed, the
     error is raised. Raises :class:`Refused` for any other answer than 200/201 (a ``409 idempotent_request_completed``, the step carried out
@@ -142,7 +143,7 @@ def send(client: Client | Keyed, method: str, path: str, body: dict[str, Any], *
                 story.replayed += 1
             return response.json()
         rule = rule_of(response)
-        waiting = (response.status_code in (404, 422) and any(reason in response.text for reason in NOT_YET)) or rule == "idempotent_request_in_progress"
+        waiting = (response.status_code in NOT_YET_STATUSES and "Retry-After" in response.headers) or rule == "idempotent_request_in_progress"
         if not waiting or time.monotonic() > deadline:
             raise Refused(service, step or "?", method, path, response.status_code, problem(response), rule)
         time.sleep(0.05)

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from deploy.story2021 import IDEMPOTENCY_KEY, Keyed, Story, send
+from deploy.story2021 import IDEMPOTENCY_KEY, Keyed, Refused, Story, send
 
 
 class DropsTheFirstRequest(BaseHTTPRequestHandler):
@@ -64,3 +64,59 @@ def test_an_unkeyed_write_without_an_answer_is_not_sent_again(dropping_service: 
         send(dropping_service, "post", "/osvs", {"name": "Olla Común"}, patience=5)
 
     assert DropsTheFirstRequest.keys == [""]
+
+
+class AnswersFromAScript(BaseHTTPRequestHandler):
+    """Answers each POST with the next (status, headers, problem rule) of :attr:`script`, then 201; counts the requests."""
+
+    script: list[tuple[int, dict[str, str], str]] = []
+    requests = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests += 1
+        status, headers, rule = type(self).script.pop(0) if type(self).script else (201, {}, "")
+        body = json.dumps(
+            {"osv_id": "osv-1"} if status == 201 else
+            {"title": "Not Found", "detail": "OSV osv-1 is not known to engagement", "errors": [{"field": "osv_id", "rule": rule}]}
+        ).encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted_service() -> Iterator[httpx.Client]:
+    AnswersFromAScript.requests = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AnswersFromAScript)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5) as client:
+        yield client
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_not_yet_refusal_with_retry_after_is_asked_again(scripted_service: httpx.Client) -> None:
+    """An OSV a service has not heard of yet (its event on the way) answers 404 with Retry-After: the step waits for it."""
+    AnswersFromAScript.script = [(404, {"Retry-After": "1"}, "osv_mapped_in_registry")]
+
+    answer = send(Keyed(scripted_service, Story(), "engagement"), "post", "/osvs/osv-1/follow-up", {}, patience=5)
+
+    assert answer == {"osv_id": "osv-1"}
+    assert AnswersFromAScript.requests == 2
+
+
+def test_a_404_without_retry_after_is_final_at_once(scripted_service: httpx.Client) -> None:
+    """A wrong member or activity id ("… is not known to engagement" too) will never be found: no asking again for the step's patience."""
+    AnswersFromAScript.script = [(404, {}, "not found")] * 50
+
+    with pytest.raises(Refused):
+        send(Keyed(scripted_service, Story(), "engagement"), "post", "/members/m-1/departure", {}, patience=5)
+
+    assert AnswersFromAScript.requests == 1
