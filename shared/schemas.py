@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -18,9 +19,11 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationError,
+    ValidationInfo,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.clock import LIMA
 from shared.errors import MAX_COUNT, RuleViolationError
@@ -77,18 +80,84 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 characters are refused, 422 ``visible_text``)."""
 
 
-def domain_rule(check: Callable[[Any], object]) -> AfterValidator:
+def _refusal(error: RuleViolationError, field: str | None, value: Any) -> Exception:
+    """The domain's refusal as pydantic's, at the field the domain named: ``field`` itself (the one being read), or one of
+    its rows (a list's rule names ``outputs.1.kind``: read at ``outputs``, it is reported at ``(1, "kind")`` below it);
+    with ``field`` None (a model validator), the whole path the domain named.
+
+    A row's place is given as a :class:`~pydantic_core.ValidationError` raised inside the validator: pydantic-core takes
+    its errors, each at its place below the field being read, as it does a nested model's (its docs advise a
+    ``ValueError``, which has no place; the API tests pin the places)."""
+    rule = error.rule or "invalid"
+    named = error.field or ""
+    if field is None:
+        below = named
+    else:
+        below = named.removeprefix(f"{field}.") if named.startswith(f"{field}.") else ""
+    if not below:
+        return PydanticCustomError(rule, error.message)
+    place = tuple(int(part) if part.isdigit() else part for part in below.split("."))
+    return ValidationError.from_exception_data(field or "body", [InitErrorDetails(type=PydanticCustomError(rule, error.message), loc=place, input=value)])
+
+
+def domain_rule(check: Callable[..., object], *given: str, none_too: bool = False) -> AfterValidator:
     """A field checked by the domain's own pure rule (``check`` raises a :class:`~shared.errors.RuleViolationError`)
     while the request is read, so that one 422 lists it with every other field's problem instead of after them; the value
-    is left as given (the domain checks and normalises it again). None is not checked."""
+    is left as given (the domain checks and normalises it again). None is not checked, unless ``none_too`` (a rule that
+    may require the field: put the validator on the whole ``X | None`` and give the field ``validate_default=True``).
 
-    def run(value: Any) -> Any:
-        if value is None:
+    ``check(value, *others)``: ``given`` names fields declared before this one that the rule takes too (a cross-field
+    rule: a document's number by its type); it runs only once each of them passed. Not for a pair of dates: a date's own
+    rules (today, the earliest date) are the application's, so a rule of two dates read here would name the wrong one
+    when the other is the typo (a meeting dated 2031 would be told its actions are due before it). The 422 names the
+    field and the rule the domain's error names, a list's row included (:func:`_refusal`)."""
+
+    def run(value: Any, info: ValidationInfo) -> Any:
+        if (value is None and not none_too) or any(name not in info.data for name in given):
             return value
         try:
-            check(value)
+            check(value, *(info.data[name] for name in given))
         except RuleViolationError as error:
-            raise PydanticCustomError(error.rule or "invalid", error.message.replace("{", "{{").replace("}", "}}")) from None
+            raise _refusal(error, info.field_name, value) from None
+        return value
+
+    return AfterValidator(run)
+
+
+def domain_rules(check: Callable[..., object], *values: Any) -> None:
+    """In a model validator (``mode="after"``: every field passed), the domain's pure cross-field rule ``check(*values)``;
+    its refusal as a 422 at the field its error names."""
+    try:
+        check(*values)
+    except RuleViolationError as error:
+        raise _refusal(error, None, values) from None
+
+
+_serving: ContextVar[Any] = ContextVar("serving_application", default=None)
+
+
+def read_for(application: Any) -> None:
+    """Say which application the request being read is for: :func:`application_rule` asks it for its reference data.
+
+    :func:`shared.web.application_of`, the dependency every route that runs a command takes, says it; FastAPI resolves
+    a route's dependencies before it reads the body. Set in the request's own context, it ends with the request."""
+    _serving.set(application)
+
+
+def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
+    """A field checked by the domain's rule against reference data the application holds (``check(application, value)``):
+    Lima's districts and municipalities, which a setting (``districts_file``) may replace, so they are the serving
+    application's, never a table of the schema's own. As :func:`domain_rule` otherwise; a body read outside a request
+    (no application serving) is left for the domain to check."""
+
+    def run(value: Any, info: ValidationInfo) -> Any:
+        application = _serving.get()
+        if value is None or application is None:
+            return value
+        try:
+            check(application, value)
+        except RuleViolationError as error:
+            raise _refusal(error, info.field_name, value) from None
         return value
 
     return AfterValidator(run)

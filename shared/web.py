@@ -52,6 +52,7 @@ from shared.messaging import NatsLink
 from shared.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, install_error_handlers
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
+from shared.schemas import read_for
 from shared.settings import ServiceSettings
 from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persistence_env
 from shared.views import View
@@ -547,6 +548,10 @@ def runtime_of(request: Request) -> Runtime:
 async def application_of(request: Request) -> Any:
     """The service's one application, as the lifespan built it: routes take it as a dependency.
 
-    ``async``: it only reads an attribute, so FastAPI answers it on the event loop instead of a thread-pool hop.
+    ``async``: it only reads an attribute, so FastAPI answers it on the event loop instead of a thread-pool hop; in the
+    request's own context, where it says which application the body is read for (its districts, for
+    :func:`shared.schemas.application_rule`), before FastAPI reads the body.
     """
-    return runtime_of(request).app
+    application = runtime_of(request).app
+    read_for(application)
+    return application

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from services.registry.application import RecordedEvent
+from services.registry.application import RecordedEvent, Registry
 from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
@@ -24,7 +24,7 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Text, one_visible_line
+from shared.schemas import Command, IsoDate, Text, application_rule, one_visible_line
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
 """A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
@@ -42,13 +42,25 @@ OSVName = Annotated[Text, AfterValidator(_with_letters)]
 """An OSV's name: 1–200 characters once trimmed, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
 
 
+def _district_of_lima(registry: Registry, district: str) -> None:
+    """A district registry's table knows by that name or ubigeo (422 ``lima_district``); the domain finds it again, in
+    force on ``mapped_on`` too."""
+    registry.districts.find(district)
+
+
+def _municipality_of_lima(registry: Registry, municipality_id: str) -> None:
+    """``mml`` or a ubigeo of Lima's (422 ``lima_municipality``); whether the OSV deals with it is the application's."""
+    registry.municipalities.require(municipality_id)
+
+
 # OSVs -------------------------------------------------------------------------
 
 
 class OSVCreate(Command):
     name: OSVName = Field(description="The organisation's name, with a letter or a digit (422 `name_has_letters`).")
-    district: Text = Field(
-        description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too)."
+    district: Annotated[Text, application_rule(_district_of_lima)] = Field(
+        description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too). "
+        "None of Lima's: 422 `lima_district`."
     )
     mapped_on: IsoDate = Field(description="When the programme identified the OSV.")
     kind: OSVKind | None = Field(default=None, description="The kind of organisation, if known.")
@@ -294,7 +306,7 @@ class ReadinessPublic(BaseModel):
 
 
 class RUOSApplicationCreate(Command):
-    municipality_id: MunicipalityId = Field(
+    municipality_id: Annotated[MunicipalityId, application_rule(_municipality_of_lima)] = Field(
         description="Where the OSV applies: its district's municipality (the district's ubigeo, e.g. `150110` for an OSV of "
         "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality`."
     )

@@ -15,7 +15,7 @@ from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
 from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS, COMAS, new_osv, step, submit
 from tests.support.api import assert_problem
-from tests.support.clients import FakeToday, head
+from tests.support.clients import FakeToday, head, service_client
 
 NOTE = "la presidenta Yajaira se mudó a Santiago de Chile"
 
@@ -81,6 +81,35 @@ def test_a_phone_number_is_not_a_contact_channel_at_mapping_either(registry: Tes
     assert_problem(response, 422, "contact_channel", "enum")
     assert_problem(registry.patch("/osvs/00000000-0000-4000-8000-000000000000", json={"kind": "cultural"}), 404)
     assert_problem(registry.get("/osvs/00000000-0000-4000-8000-000000000000/history"), 404)
+
+
+def test_a_mapping_row_with_several_mistakes_gets_them_all_in_one_answer(registry: TestClient) -> None:
+    """A promoter's Kobo mapping row with a name of signs only, a district of Arequipa, a Peruvian-style date and a kind
+    not on the list: one refusal names all four, the district with the others (it came in a second round), and nothing
+    is written."""
+    written = head(registry)
+    response = registry.post("/osvs", json={"name": "!!!", "district": "Cayma", "mapped_on": "15/03/2021", "kind": "club"})
+
+    problem = assert_problem(response, 422)
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
+        ("name", "name_has_letters"), ("district", "lima_district"), ("mapped_on", "value_error"), ("kind", "enum"),
+    }
+    assert head(registry) == written
+
+
+def test_a_district_that_the_settings_file_adds_is_mapped(tmp_path: Path) -> None:
+    """The district is checked while the body is read against the service's own table: one a law created, added to the
+    file the `districts_file` setting names (no release), is mapped there, not refused before the application sees it."""
+    table = json.loads((Path(__file__).parents[2] / "shared" / "data" / "districts.json").read_text("utf-8"))
+    table["districts"].append({"ubigeo": "150144", "name": "Nuevo Horizonte", "zone": "Lima Este", "valid_from": "2021-01-01"})
+    districts_file = tmp_path / "districts.json"
+    districts_file.write_text(json.dumps(table), "utf-8")
+
+    with service_client("registry", tmp_path / "var", settings={"districts_file": districts_file}) as client:
+        response = client.post("/osvs", json={"name": "Vecinos de Nuevo Horizonte", "district": "nuevo horizonte", "mapped_on": "2021-03-15"})
+        assert response.status_code == 201, response.text
+        assert (response.json()["district"], response.json()["zone"]) == ("Nuevo Horizonte", "Lima Este")
+        assert_problem(client.post("/osvs", json={"name": "Vecinos de Cayma", "district": "Cayma", "mapped_on": "2021-03-15"}), 422, "district", "lima_district")
 
 
 def test_the_history_lists_every_event_with_when_it_was_recorded(registry: TestClient) -> None:

@@ -227,6 +227,20 @@ def test_a_bad_application_is_422_naming_the_field_and_rule_and_writes_nothing(
     assert head(registry) == written
 
 
+def test_an_application_form_with_several_mistakes_gets_them_all_in_one_answer(registry: TestClient) -> None:
+    """A municipality not of Lima (Callao's) comes in one answer with a Peruvian-style date and a document not on the
+    list, not in a round of its own after them; nothing is written."""
+    osv_id = new_osv(registry)
+    written = head(registry)
+    body = {"municipality_id": "callao", "submitted_on": "14/06/2021", "documents": ["acta_constitucion", "partida_registral"]}
+
+    problem = assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 422)
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
+        ("municipality_id", "lima_municipality"), ("submitted_on", "value_error"), ("documents.1", "enum"),
+    }
+    assert head(registry) == written
+
+
 def test_unknown_osvs_and_applications_are_not_found(registry: TestClient) -> None:
     nobody = "00000000-0000-4000-8000-000000000000"
     assert_problem(registry.post(f"/osvs/{nobody}/ruos-applications", json={"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": []}), 404)
