@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
 from services.funding.domain.grants import GrantKind, GrantStatus
-from services.funding.domain.proposals import PlannedOutput, ProposalStatus
+from services.funding.domain.proposals import ProposalStatus
 from services.funding.domain.scoring import Score
 from services.funding.schemas import (
     SCORING_RULE,
@@ -290,7 +290,7 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
         requested_amount=body.requested_amount,
         planned_direct_beneficiaries=body.planned_direct_beneficiaries,
         planned_indirect_beneficiaries=body.planned_indirect_beneficiaries,
-        planned_outputs=[PlannedOutput(o.kind, o.count) for o in body.planned_outputs],
+        planned_outputs=[o.to_domain() for o in body.planned_outputs],
         submitted_on=body.submitted_on,
     )
     return ProposalPublic.of(proposal)

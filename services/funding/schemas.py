@@ -9,7 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission
+from services.funding.application import Funding
+from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission, check_amount_funded
 from services.funding.domain.grants import (
     DeliveredItem,
     Disbursement,
@@ -23,17 +24,34 @@ from services.funding.domain.grants import (
 from services.funding.domain.phases import Phase
 from services.funding.domain.proposals import (
     Approval,
+    PlannedOutput,
     Proposal,
     ProposalStatus,
     Rejection,
     RejectionReason,
     Standing,
+    check_planned_outputs,
 )
-from services.funding.domain.rounds import Eligibility, Round
-from services.funding.domain.scoring import Criterion
+from services.funding.domain.rounds import Eligibility, Round, check_rubric
+from services.funding.domain.scoring import Criterion, check_evaluator
+from shared.errors import check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
-from shared.schemas import MAX_COUNT, NOT_AFTER_DISSOLUTION, Command, DecimalText, IsoDate, Money, MoneyText, Text, decimal_string, decimal_text, one_visible_line
+from shared.schemas import (
+    MAX_COUNT,
+    NOT_AFTER_DISSOLUTION,
+    Command,
+    DecimalText,
+    IsoDate,
+    Money,
+    MoneyText,
+    Text,
+    application_rule,
+    decimal_string,
+    decimal_text,
+    domain_rule,
+    one_visible_line,
+)
 
 MAX_SCORE = 1000
 """The widest a rubric's scale may be: a criterion's scores lie between 0 and this."""
@@ -160,9 +178,19 @@ class GrantClosingPublic(BaseModel):
 MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 
 
+def _municipality_of_lima(funding: Funding, municipality_id: str) -> None:
+    """``mml`` or a ubigeo of Lima's in funding's table (422 ``lima_municipality``); whether the OSV deals with it is the
+    application's."""
+    funding.municipalities.require(municipality_id)
+
+
+def _amount_funded_with_outcome(amount_funded: Decimal | None, outcome: BudgetOutcome) -> None:
+    check_amount_funded(outcome, amount_funded)
+
+
 class ParticipatoryBudgetCreate(Command):
     osv_id: UUID = Field(description="An OSV registered in the RUOS (as registry has published).")
-    municipality_id: MunicipalityId = Field(
+    municipality_id: Annotated[MunicipalityId, application_rule(_municipality_of_lima)] = Field(
         description="Whose participatory budget: the OSV's district's municipality (the district's ubigeo, e.g. `150105` for "
         "an OSV of Breña) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 "
         "`lima_municipality`."
@@ -176,7 +204,11 @@ class ParticipatoryBudgetCreate(Command):
 
 class ParticipatoryBudgetDecisionCreate(Command):
     outcome: BudgetOutcome = Field(description="`accepted`, `not_accepted` or `funded`.")
-    amount_funded: Money | None = Field(default=None, description="Required when funded (at most what was requested); else absent.")
+    amount_funded: Annotated[Money | None, domain_rule(_amount_funded_with_outcome, "outcome", none_too=True)] = Field(
+        default=None,
+        validate_default=True,
+        description="Required when funded (422 `required_when_funded`), at most what was requested; else absent (422 `only_when_funded`).",
+    )
     decided_on: IsoDate = Field(description="When the municipality decided; not before the submission.")
 
 
@@ -292,7 +324,8 @@ CriterionCode = Annotated[
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 Score = Annotated[int, Field(strict=True, ge=-MAX_SCORE, le=MAX_SCORE)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), domain_rule(check_evaluator)]
+"""An evaluator code: 1-20 letters, digits, `.`, `_`, `-`, with a digit (422 ``evaluator_code``: never a name)."""
 
 
 class RubricCriterionCreate(Command):
@@ -306,6 +339,10 @@ class RubricCriterionCreate(Command):
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
 
 
+def _rubric(criteria: list[RubricCriterionCreate]) -> None:
+    check_rubric([c.to_domain() for c in criteria])
+
+
 class RoundCreate(Command):
     phase_id: UUID = Field(description="The phase the round belongs to; its dates hold the round's.")
     name: Text
@@ -314,9 +351,11 @@ class RoundCreate(Command):
     opens_on: IsoDate = Field(description="First day proposals are taken, within the phase.")
     closes_on: IsoDate = Field(description="Last day proposals are taken, not before `opens_on`, within the phase.")
     eligibility: Eligibility = Field(description="`mapped` (any mapped OSV) or `ruos_registered` (RUOS-registered OSVs only).")
-    criteria: list[RubricCriterionCreate] = Field(
+    criteria: Annotated[list[RubricCriterionCreate], domain_rule(_rubric)] = Field(
         max_length=30,
-        description="The rubric. It must include `organisational_capacity` and `administrative_capacity`. " + SCORING_RULE,
+        description="The rubric. It must include `organisational_capacity` and `administrative_capacity` (422 "
+        "`rubric_includes_capacity`), each code once (422 `unique_criterion_codes`), each `max_score` above its `min_score` "
+        "(422 `max_above_min`). " + SCORING_RULE,
     )
 
 
@@ -327,7 +366,7 @@ class RoundClosingCreate(Command):
 class EvaluatorAssignmentCreate(Command):
     evaluator: EvaluatorCode = Field(
         description="The opaque code the person's scores are published under, such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, "
-        "with a digit), never a name; once per round."
+        "with a digit: 422 `evaluator_code`), never a name; once per round."
     )
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] = Field(
         description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`."
@@ -391,9 +430,20 @@ class RoundPublic(BaseModel):
         )
 
 
+def _at_least_one(count: int) -> None:
+    check_at_least_one(count, "count")
+
+
 class PlannedOutputCreate(Command):
     kind: OutputKind
-    count: Annotated[int, Field(strict=True, le=MAX_COUNT)] = Field(description="How many: at least 1.")
+    count: Annotated[int, Field(strict=True, le=MAX_COUNT), domain_rule(_at_least_one)] = Field(description="How many: at least 1 (422 `at_least_1`).")
+
+    def to_domain(self) -> PlannedOutput:
+        return PlannedOutput(self.kind, self.count)
+
+
+def _planned_outputs(outputs: list[PlannedOutputCreate]) -> None:
+    check_planned_outputs([o.to_domain() for o in outputs])
 
 
 class ProposalCreate(Command):
@@ -403,8 +453,8 @@ class ProposalCreate(Command):
     requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
     planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more.")
     planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more.")
-    planned_outputs: list[PlannedOutputCreate] = Field(
-        default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind."
+    planned_outputs: Annotated[list[PlannedOutputCreate], domain_rule(_planned_outputs)] = Field(
+        default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind (422 `unique_kinds`)."
     )
     submitted_on: IsoDate = Field(description="Within the round's dates." + NOT_AFTER_DISSOLUTION)
 
@@ -417,7 +467,8 @@ class ScoreCreate(Command):
 class ScoringCreate(Command):
     evaluator: EvaluatorCode | None = Field(
         default=None,
-        description="The evaluator code you score under, such as `EV-1`: one a lead assigned to you in the proposal's round "
+        description="The evaluator code you score under, such as `EV-1` (422 `evaluator_code` for anything else, a name "
+        "included): one a lead assigned to you in the proposal's round "
         "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there. Each code scores a proposal once.",
     )
     scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")

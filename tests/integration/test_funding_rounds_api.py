@@ -380,6 +380,24 @@ def test_a_bad_round_is_422_naming_the_field_and_writes_nothing(client: TestClie
     assert head(client) == before
 
 
+def several(response: Any) -> set[tuple[str, str]]:
+    """The (field, rule) of every mistake a 422 names."""
+    return {(e["field"], e["rule"]) for e in assert_problem(response, 422)["errors"]}
+
+
+def test_a_round_form_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    """A lead's round with a rubric without the capacity criteria, or with a criterion twice, and a currency funding does
+    not keep or no name: one refusal names both (the rubric's took a round of its own after the others)."""
+    phase_id = a_phase(client)
+    before = head(client)
+    body = round_body(phase_id, criteria=RUBRIC[2:], currency="EUR")
+    assert several(client.post("/rounds", json=body)) == {("criteria", "rubric_includes_capacity"), ("currency", "enum")}
+    assert several(client.post("/rounds", json=round_body(phase_id, criteria=[*RUBRIC, RUBRIC[2]], name=""))) == {
+        ("criteria.3.code", "unique_criterion_codes"), ("name", "string_too_short"),
+    }
+    assert head(client) == before
+
+
 def test_an_unknown_round_is_not_found(client: TestClient) -> None:
     assert_problem(client.get(f"/rounds/{UNKNOWN}"), 404)
     assert_problem(client.get(f"/rounds/{UNKNOWN}/proposals"), 404)
@@ -474,6 +492,31 @@ def test_a_bad_proposal_is_422_naming_the_field_and_writes_nothing(client: TestC
     assert client.get(f"/rounds/{rid}").json()["proposals"] == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "mistakes"),
+    [
+        (
+            {"planned_outputs": [{"kind": "mural", "count": 0}, {"kind": "workshop", "count": 0}], "title": "", "submitted_on": "10/05/2021"},
+            {("planned_outputs.0.count", "at_least_1"), ("planned_outputs.1.count", "at_least_1"), ("title", "string_too_short"), ("submitted_on", "value_error")},
+        ),
+        (
+            {"planned_outputs": [{"kind": "fair", "count": 1}, {"kind": "fair", "count": 2}], "summary": ""},
+            {("planned_outputs.1.kind", "unique_kinds"), ("summary", "string_too_short")},
+        ),
+    ],
+)
+def test_a_proposal_form_with_several_mistakes_gets_them_all_in_one_answer(
+    client: TestClient, change: dict[str, Any], mistakes: set[tuple[str, str]]
+) -> None:
+    """An OSV's proposal typed in from paper: its planned outputs' counts or repeated kinds come in one answer with the
+    other fields' mistakes, not after them."""
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    before = head(client)
+    assert several(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, **change))) == mistakes
+    assert head(client) == before
+
+
 def test_an_unknown_proposal_is_not_found(client: TestClient) -> None:
     assert_problem(client.get(f"/proposals/{UNKNOWN}"), 404)
     assert_problem(client.post(f"/proposals/{UNKNOWN}/scores", json=scoring("EV-1", 8, 6, 4)), 404)
@@ -492,6 +535,18 @@ def with_scores(*scores: dict[str, Any], evaluator: str = "EV-1", scored_on: str
 ORG = {"criterion": "organisational_capacity", "score": 8}
 ADMIN = {"criterion": "administrative_capacity", "score": 6}
 IMPACT = {"criterion": "impact", "score": 4}
+
+
+def test_an_evaluator_named_by_name_is_refused_with_the_forms_other_mistakes(client: TestClient) -> None:
+    """A person's name where the opaque code goes, in an assignment or a scoring, comes in one answer with the date's mistake."""
+    rid = a_round(client)["id"]
+    proposal = a_proposal(client, rid)
+    before = head(client)
+    assigned = {"evaluator": "Rosa Huamán", "subject": TESTER, "assigned_on": "01/05/2021"}
+    assert several(client.post(f"/rounds/{rid}/evaluators", json=assigned)) == {("evaluator", "evaluator_code"), ("assigned_on", "value_error")}
+    scored = scoring("Rosa Huamán", 8, 6, 4, scored_on="05/06/2021")
+    assert several(client.post(f"/proposals/{proposal['id']}/scores", json=scored)) == {("evaluator", "evaluator_code"), ("scored_on", "value_error")}
+    assert head(client) == before
 
 
 @pytest.mark.parametrize(

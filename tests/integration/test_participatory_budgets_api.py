@@ -180,6 +180,36 @@ def test_a_bad_submission_is_422_naming_the_field_and_writes_nothing(
     assert head(client) == 0
 
 
+def test_a_submission_form_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    """A district's name where its ubigeo goes comes in one answer with the year's and the date's mistakes, not after them."""
+    osv_id = registry(client).osv_registered()
+    response = client.post("/participatory-budgets", json=a_submission(osv_id, municipality_id="Comas", cycle_year=1999, submitted_on="15/07/2021"))
+
+    problem = assert_problem(response, 422)
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
+        ("municipality_id", "lima_municipality"), ("cycle_year", "greater_than_equal"), ("submitted_on", "value_error"),
+    }
+    assert head(client) == 0
+
+
+@pytest.mark.parametrize(
+    ("decision", "mistake"),
+    [
+        ({"outcome": "funded", "decided_on": "30/11/2021"}, ("amount_funded", "required_when_funded")),
+        ({"outcome": "accepted", "amount_funded": "100.00", "decided_on": "30/11/2021"}, ("amount_funded", "only_when_funded")),
+    ],
+)
+def test_a_decision_form_with_several_mistakes_gets_them_all_in_one_answer(
+    client: TestClient, decision: dict[str, Any], mistake: tuple[str, str]
+) -> None:
+    submission = created(client.post("/participatory-budgets", json=a_submission(registry(client).osv_registered())))
+    before = head(client)
+
+    problem = assert_problem(client.post(f"/participatory-budgets/{submission['id']}/outcome", json=decision), 422)
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {mistake, ("decided_on", "value_error")}
+    assert head(client) == before
+
+
 def test_the_decision_is_recorded_once(client: TestClient) -> None:
     submission = created(client.post("/participatory-budgets", json=a_submission(registry(client).osv_registered())))
     outcome = f"/participatory-budgets/{submission['id']}/outcome"

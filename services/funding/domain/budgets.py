@@ -88,6 +88,17 @@ class BeyondAmountRequestedError(RuleViolationError):
         )
 
 
+def check_amount_funded(outcome: BudgetOutcome, amount_funded: Decimal | None) -> None:
+    """A funded project says how much was funded (422 ``required_when_funded``), any other outcome does not
+    (422 ``only_when_funded``); both on ``amount_funded``."""
+    outcome = BudgetOutcome(outcome)
+    if outcome is BudgetOutcome.FUNDED:
+        if amount_funded is None:
+            raise AmountFundedRequiredError()
+    elif amount_funded is not None:
+        raise AmountFundedNotFundedError(outcome)
+
+
 @dataclass(frozen=True)
 class BudgetDecision:
     outcome: BudgetOutcome
@@ -138,14 +149,11 @@ class ParticipatoryBudgetSubmission(Aggregate):
                 field="outcome",
             )
         outcome = BudgetOutcome(outcome)
-        if outcome is BudgetOutcome.FUNDED:
-            if amount_funded is None:
-                raise AmountFundedRequiredError()
+        check_amount_funded(outcome, amount_funded)
+        if amount_funded is not None:
             amount_funded = check_money(amount_funded, "amount_funded")
             if amount_funded > self.amount_requested:
                 raise BeyondAmountRequestedError(amount_funded, self.amount_requested, self.currency)
-        elif amount_funded is not None:
-            raise AmountFundedNotFundedError(outcome)
         check_not_before("decided_on", decided_on, "submitted_on", self.submitted_on)
         self._decided(
             osv_id=self.osv_id,
