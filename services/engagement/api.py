@@ -11,9 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, Reader
-from services.engagement.domain.activities import BeneficiaryGroup, Output, ParticipantGiven
+from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
-from services.engagement.domain.needs import Need
 from services.engagement.schemas import (
     AccessPublic,
     ActionCompletionCreate,
@@ -312,12 +311,12 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
         held_on=body.held_on,
         kind=body.kind,
         district=body.district,
-        direct_beneficiaries=[BeneficiaryGroup(b.nationality, b.sex, b.count) for b in body.direct_beneficiaries],
+        direct_beneficiaries=[b.to_domain() for b in body.direct_beneficiaries],
         participants=[
             ParticipantGiven(member_id=p.member_id, person_id=p.person_id, nationality=p.nationality, sex=p.sex) for p in body.participants
         ],
         indirect_beneficiaries=body.indirect_beneficiaries,
-        outputs=[Output(o.kind, o.count) for o in body.outputs],
+        outputs=[o.to_domain() for o in body.outputs],
         grant_id=body.grant_id,
         description=body.description,
     )
@@ -362,7 +361,7 @@ def assess_needs(osv_id: UUID, body: NeedsAssessmentCreate, engagement: Engageme
         assessed_on=body.assessed_on,
         members_assessed=body.members_assessed,
         members_over_5_years_in_peru=body.members_over_5_years_in_peru,
-        needs=[Need(n.area, n.members_affected, n.priority) for n in body.needs],
+        needs=[n.to_domain() for n in body.needs],
     )
     return NeedsAssessmentPublic.of(osv_id, assessment)
 

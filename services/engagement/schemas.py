@@ -7,6 +7,7 @@ phones, until a person's data is erased; nothing here is published (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -14,8 +15,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from services.engagement.application import Engagement
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
-from services.engagement.domain.activities import Activity, ActivityKind
+from services.engagement.domain.activities import (
+    Activity,
+    ActivityKind,
+    BeneficiaryGroup,
+    Output,
+    check_one_way_of_counting,
+    check_outputs,
+    checked_beneficiaries,
+)
+from services.engagement.domain.documents import normalise_document_number
 from services.engagement.domain.followup import (
     ActionItem,
     AssistanceTopic,
@@ -26,6 +37,9 @@ from services.engagement.domain.followup import (
     MeetingMode,
     MeetingTopic,
     TechnicalAssistance,
+    check_attendees,
+    check_hours,
+    check_topics,
 )
 from services.engagement.domain.members import (
     FIRST_BIRTH_YEAR,
@@ -40,11 +54,23 @@ from services.engagement.domain.members import (
     nationality_of,
     normalise_phone,
 )
-from services.engagement.domain.needs import NeedArea, NeedsAssessment, Priority
+from services.engagement.domain.needs import Need, NeedArea, NeedsAssessment, Priority, check_needs, check_within_members_assessed
 from shared.documents import DocumentType
+from shared.errors import check_at_least_one, check_not_negative
 from shared.outputs import OutputKind
 from shared.clock import today_in_lima
-from shared.schemas import MAX_ROWS, NOT_AFTER_DISSOLUTION, Command, Count, IsoDate, Text, decimal_string, decimal_text, domain_rule
+from shared.schemas import (
+    MAX_ROWS,
+    NOT_AFTER_DISSOLUTION,
+    Command,
+    Count,
+    IsoDate,
+    Text,
+    application_rule,
+    decimal_string,
+    decimal_text,
+    domain_rule,
+)
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
@@ -54,16 +80,35 @@ def _plausible_birth_year(year: int) -> None:
     check_birth_year(year, date.max, today_in_lima())
 
 
+def _number_of_document(number: str | None, document_type: DocumentType) -> None:
+    """The number as the document's type writes it (422 ``dni_8_digits``, ``no_number_without_document``…): the
+    domain's :func:`normalise_document_number`; a missing one too, for a type that has a number."""
+    normalise_document_number(document_type, number)
+
+
+def _at_least_one(count: int) -> None:
+    check_at_least_one(count, "count")
+
+
+def _not_negative(field: str) -> Callable[[int], None]:
+    return lambda count: check_not_negative(count, field)
+
+
 class MemberCreate(Command):
     osv_id: UUID = Field(description="The OSV the person joins.")
     full_name: Text = Field(description="The person's full name, as they give it.")
     document_type: DocumentType = Field(description="The identity document the person holds; `NINGUNO` if none.")
-    document_number: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+    document_number: Annotated[
+        Annotated[str, StringConstraints(max_length=40)] | None, domain_rule(_number_of_document, "document_type", none_too=True)
+    ] = Field(
         default=None,
+        validate_default=True,
         description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too, and "
         "a `CE` of 6 to 8 digits only is taken as padded with leading zeros to the card's 9 (`1234567` is `001234567`, "
-        "as a numeric spreadsheet cell loses them); a `CE` with letters is kept as typed. The same document registers "
-        "one person: 409 `person_already_registered` names them. Absent or empty with `NINGUNO`.",
+        "as a numeric spreadsheet cell loses them); a `CE` with letters is kept as typed. One that does not look like its "
+        "type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…). "
+        "The same document registers one person: 409 `person_already_registered` names them. Absent or empty with "
+        "`NINGUNO` (422 `no_number_without_document` otherwise).",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
         description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
@@ -277,7 +322,12 @@ Hours = Annotated[
     Decimal,
     decimal_text("2.5"),
     Field(max_digits=6, decimal_places=2),
-    decimal_string("Hours as a decimal string, e.g. \"2.5\": more than 0, at most 24; a JSON number is refused.", r"^\d{1,4}(\.\d{1,2})?$"),
+    domain_rule(check_hours),
+    decimal_string(
+        "Hours as a decimal string, e.g. \"2.5\": more than 0 (422 `greater_than_0`), at most 24 (422 `at_most_24_hours`); "
+        "a JSON number is refused.",
+        r"^\d{1,4}(\.\d{1,2})?$",
+    ),
 ]
 
 
@@ -287,14 +337,27 @@ class ActionItemCreate(Command):
     due_on: IsoDate = Field(description="When it is due: not before the meeting.")
 
 
+def _attendees_once(attendee_member_ids: list[UUID]) -> None:
+    """The domain's :func:`check_attendees` with every attendee taken as known: each named once (422 ``unique_attendees``);
+    whether engagement knows them is the application's to say."""
+    check_attendees(attendee_member_ids, set(attendee_member_ids))
+
+
 class MeetingCreate(Command):
     held_on: IsoDate = Field(description="When the meeting was held: not in the future." + NOT_AFTER_DISSOLUTION)
     mode: MeetingMode = Field(description="`virtual` or `in_person`.")
-    attendee_member_ids: list[UUID] = Field(
-        default_factory=list, max_length=MAX_ATTENDEES, description="Members who attended, each one engagement knows (never published)."
+    attendee_member_ids: Annotated[list[UUID], domain_rule(_attendees_once)] = Field(
+        default_factory=list,
+        max_length=MAX_ATTENDEES,
+        description="Members who attended, each one engagement knows (422 `known_member`), once (422 `unique_attendees`); never published.",
     )
-    other_attendees: Count = Field(default=0, description="Others present, not members (staff, officials): 0 or more.")
-    topics: list[MeetingTopic] = Field(max_length=len(MeetingTopic), description="What was followed up: at least one, each once.")
+    other_attendees: Annotated[Count, domain_rule(_not_negative("other_attendees"))] = Field(
+        default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
+    )
+    topics: Annotated[list[MeetingTopic], domain_rule(check_topics)] = Field(
+        max_length=len(MeetingTopic),
+        description="What was followed up: at least one (422 `at_least_one_topic`), each once (422 `unique_topics`).",
+    )
     notes: Notes | None = Field(default=None, description="Free notes for staff; kept, never published.")
     action_items: list[ActionItemCreate] = Field(default_factory=list, max_length=MAX_ACTION_ITEMS, description="The actions agreed.")
 
@@ -437,11 +500,14 @@ class OverdueOSVPublic(BaseModel):
 
 
 class BeneficiariesCreate(Command):
-    nationality: Annotated[str, StringConstraints(max_length=10)] = Field(
-        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE`."
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
     )
     sex: Sex = Field(description="`F`, `M` or `X`.")
-    count: Count = Field(description="How many people of this nationality and sex: at least 1.")
+    count: Annotated[Count, domain_rule(_at_least_one)] = Field(description="How many people of this nationality and sex: at least 1 (422 `at_least_1`).")
+
+    def to_domain(self) -> BeneficiaryGroup:
+        return BeneficiaryGroup(self.nationality, self.sex, self.count)
 
 
 class ParticipantCreate(Command):
@@ -453,8 +519,8 @@ class ParticipantCreate(Command):
         description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "
         "(never derived from a name or document).",
     )
-    nationality: Annotated[str, StringConstraints(max_length=10)] | None = Field(
-        default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code."
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
+        default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code (422 `iso_3166_alpha_2`)."
     )
     sex: Sex | None = Field(default=None, description="With `person_id`: `F`, `M` or `X`.")
 
@@ -471,28 +537,58 @@ class ParticipantCreate(Command):
 
 class OutputCreate(Command):
     kind: OutputKind = Field(description="What the activity left behind.")
-    count: Count = Field(description="How many: at least 1.")
+    count: Annotated[Count, domain_rule(_at_least_one)] = Field(description="How many: at least 1 (422 `at_least_1`).")
+
+    def to_domain(self) -> Output:
+        return Output(self.kind, self.count)
+
+
+def _district_of_lima(engagement: Engagement, district: str) -> None:
+    """A district engagement's table knows by that name or ubigeo (422 ``lima_district``); the application finds it again,
+    in force on ``held_on`` too."""
+    engagement.districts.find(district)
+
+
+def _beneficiaries(groups: list[BeneficiariesCreate]) -> None:
+    checked_beneficiaries([g.to_domain() for g in groups])
+
+
+def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[ParticipantCreate]) -> None:
+    check_one_way_of_counting(participants, groups)
+
+
+def _outputs(outputs: list[OutputCreate]) -> None:
+    check_outputs([o.to_domain() for o in outputs])
 
 
 class ActivityCreate(Command):
     osv_id: UUID = Field(description="The OSV that held the activity.")
     held_on: IsoDate = Field(description="When it was held: not in the future." + NOT_AFTER_DISSOLUTION)
     kind: ActivityKind = Field(description="What kind of activity it was.")
-    district: Text = Field(description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored.")
+    district: Annotated[Text, application_rule(_district_of_lima)] = Field(
+        description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (422 `lima_district`)."
+    )
     participants: list[ParticipantCreate] = Field(
         default_factory=list,
         max_length=2000,
         description="The people reached directly, each once: reporting counts a person once per phase however many activities "
         "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
     )
-    direct_beneficiaries: list[BeneficiariesCreate] = Field(
+    direct_beneficiaries: Annotated[
+        list[BeneficiariesCreate], domain_rule(_beneficiaries), domain_rule(_listed_or_counted, "participants")
+    ] = Field(
         default_factory=list,
         max_length=MAX_ROWS,
-        description="Only when the participants are not listed: how many people were reached, one row per nationality and sex "
-        "(an aggregate report; reporting says how much of its total is aggregate).",
+        description="Only when the participants are not listed (422 `participants_or_counts`): how many people were reached, "
+        "one row per nationality and sex (422 `unique_nationality_and_sex`; an aggregate report: reporting says how much of "
+        "its total is aggregate).",
     )
-    indirect_beneficiaries: Count = Field(default=0, description="People reached indirectly: 0 or more.")
-    outputs: list[OutputCreate] = Field(default_factory=list, max_length=len(OutputKind), description="What it left behind: one row per kind.")
+    indirect_beneficiaries: Annotated[Count, domain_rule(_not_negative("indirect_beneficiaries"))] = Field(
+        default=0, description="People reached indirectly: 0 or more (422 `not_negative`)."
+    )
+    outputs: Annotated[list[OutputCreate], domain_rule(_outputs)] = Field(
+        default_factory=list, max_length=len(OutputKind), description="What it left behind: one row per kind (422 `unique_output_kind`)."
+    )
     grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
     description: Notes | None = Field(default=None, description="Free description for staff; kept, never published.")
 
@@ -573,18 +669,35 @@ class ActivityPublic(BaseModel):
 
 
 class NeedCreate(Command):
-    area: NeedArea = Field(description="The area of need; each area once per assessment.")
-    members_affected: Count = Field(description="Members assessed who have this need: 0 to members_assessed.")
+    area: NeedArea = Field(description="The area of need; each area once per assessment (422 `unique_area`).")
+    members_affected: Count = Field(description="Members assessed who have this need: 0 to members_assessed (422 `within_members_assessed`).")
     priority: Priority = Field(description="`high`, `medium` or `low`.")
+
+    def to_domain(self) -> Need:
+        return Need(self.area, self.members_affected, self.priority)
+
+
+def _members_assessed(count: int) -> None:
+    check_at_least_one(count, "members_assessed")
+
+
+def _over_5_years_within_assessed(count: int, members_assessed: int) -> None:
+    check_within_members_assessed(count, members_assessed, "members_over_5_years_in_peru")
+
+
+def _needs(needs: list[NeedCreate], members_assessed: int) -> None:
+    check_needs([n.to_domain() for n in needs], members_assessed)
 
 
 class NeedsAssessmentCreate(Command):
     assessed_on: IsoDate = Field(description="When the members were asked: not in the future." + NOT_AFTER_DISSOLUTION)
-    members_assessed: Count = Field(description="How many members were asked: at least 1.")
-    members_over_5_years_in_peru: Count = Field(
-        description="How many of them have lived in Peru more than 5 years: 0 to members_assessed."
+    members_assessed: Annotated[Count, domain_rule(_members_assessed)] = Field(description="How many members were asked: at least 1 (422 `at_least_1`).")
+    members_over_5_years_in_peru: Annotated[Count, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
+        description="How many of them have lived in Peru more than 5 years: 0 to members_assessed (422 `within_members_assessed`)."
     )
-    needs: list[NeedCreate] = Field(default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area.")
+    needs: Annotated[list[NeedCreate], domain_rule(_needs, "members_assessed")] = Field(
+        default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area."
+    )
 
 
 class NeedPublic(BaseModel):

@@ -198,6 +198,36 @@ def test_a_row_with_several_mistakes_gets_them_all_in_one_answer(client: TestCli
     assert client.get("/events").json()["head"] == head
 
 
+@pytest.mark.parametrize(
+    ("overrides", "mistakes"),
+    [
+        (
+            {"document_type": "DNI", "document_number": "1234567", "nationality": "Venezuela", "sex": "female"},
+            {("document_number", "dni_8_digits"), ("nationality", "iso_3166_alpha_2"), ("sex", "enum")},
+        ),
+        (
+            {"document_type": "DNI", "document_number": ..., "phone": "abc-xyz"},
+            {("document_number", "dni_8_digits"), ("phone", "phone_6_to_15_digits")},
+        ),
+        (
+            {"document_type": "NINGUNO", "document_number": "V-18765432", "role": "treasurer"},
+            {("document_number", "no_number_without_document"), ("role", "enum")},
+        ),
+    ],
+)
+def test_a_row_whose_document_does_not_match_its_type_gets_that_with_its_other_mistakes(
+    client: TestClient, overrides: dict[str, Any], mistakes: set[tuple[str, str]]
+) -> None:
+    """A Kobo row whose DNI lost its leading zero in a numeric cell, has no number at all, or has one without a document, is
+    told so in the same answer as its other mistakes, not in a round of its own."""
+    head = client.get("/events").json()["head"]
+    response = client.post("/members", json=a_person(**overrides))
+
+    assert response.status_code == 422, response.text
+    assert {(e["field"], e["rule"]) for e in response.json()["errors"]} == mistakes
+    assert client.get("/events").json()["head"] == head
+
+
 def test_malformed_json_is_refused_as_a_whole(client: TestClient) -> None:
     response = client.post("/members", content=b'{"full_name": "Yusmary', headers={"content-type": "application/json"})
 

@@ -274,6 +274,37 @@ def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
     assert [e["type"] for e in feed(client)] == ["FollowUpMeetingHeld", "ActionItemCompleted"]
 
 
+def mistakes_of(response: Any) -> set[tuple[str, str]]:
+    """The (field, rule) of every mistake a 422 names."""
+    assert response.status_code == 422, response.text
+    return {(e["field"], e["rule"]) for e in response.json()["errors"]}
+
+
+def test_a_meeting_row_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    """A promoter's Kobo meeting row with a topic ticked twice, a negative count of others present, a mode not on the list
+    and a member named twice: one refusal names all four (the mode's came alone, then each of the others in a round of
+    its own), and nothing is written."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    head = client.get("/events").json()["head"]
+    meeting = a_meeting(mode="phone", topics=["needs", "needs"], other_attendees=-1, attendee_member_ids=[member_id, member_id])
+
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/meetings", json=meeting)) == {
+        ("mode", "enum"), ("topics.1", "unique_topics"), ("other_attendees", "not_negative"), ("attendee_member_ids.1", "unique_attendees"),
+    }
+    assert client.get("/events").json()["head"] == head
+
+
+def test_assistance_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+    given = {"given_on": "12/03/2025", "topic": "gardening", "hours": "25"}
+
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/technical-assistance", json=given)) == {
+        ("given_on", "value_error"), ("topic", "enum"), ("hours", "at_most_24_hours"),
+    }
+    assert feed(client) == []
+
+
 @pytest.mark.parametrize(
     ("body", "field", "rule"),
     [
@@ -582,6 +613,52 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
     assert client.get(f"/osvs/{osv_id}/activities").json() == []
 
 
+@pytest.mark.parametrize(
+    ("overrides", "mistakes"),
+    [
+        (
+            {
+                "held_on": "22/02/2025",
+                "district": "Cayma",
+                "direct_beneficiaries": [{"nationality": "XX", "sex": "F", "count": 0}, {"nationality": "VE", "sex": "M", "count": 0}],
+                "indirect_beneficiaries": -1,
+                "outputs": [{"kind": "mural", "count": 0}],
+            },
+            {
+                ("held_on", "value_error"),
+                ("district", "lima_district"),
+                ("direct_beneficiaries.0.nationality", "iso_3166_alpha_2"),
+                ("direct_beneficiaries.0.count", "at_least_1"),
+                ("direct_beneficiaries.1.count", "at_least_1"),
+                ("indirect_beneficiaries", "not_negative"),
+                ("outputs.0.count", "at_least_1"),
+            },
+        ),
+        (
+            {
+                "kind": "party",
+                "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}, {"nationality": "ve", "sex": "F", "count": 1}],
+                "outputs": [{"kind": "mural", "count": 1}, {"kind": "mural", "count": 1}],
+            },
+            {("kind", "enum"), ("direct_beneficiaries.1", "unique_nationality_and_sex"), ("outputs.1.kind", "unique_output_kind")},
+        ),
+        (
+            {"kind": "party", "participants": [{"person_id": str(uuid4()), "nationality": "VE", "sex": "F"}]},
+            {("kind", "enum"), ("direct_beneficiaries", "participants_or_counts")},
+        ),
+    ],
+)
+def test_an_activity_row_with_several_mistakes_gets_them_all_in_one_answer(
+    client: TestClient, overrides: dict[str, Any], mistakes: set[tuple[str, str]]
+) -> None:
+    """A promoter's Kobo activity row: its district, nationalities, counts and repeated rows come in one answer with the
+    date's and the kind's mistakes (each took a round of its own after them), and nothing is written."""
+    osv_id = upstream(client).osv_mapped()
+
+    assert mistakes_of(client.post("/activities", json=an_activity(osv_id, **overrides))) == mistakes
+    assert feed(client) == []
+
+
 def test_an_activity_belongs_only_to_a_project_funded_for_the_same_osv(client: TestClient) -> None:
     up = upstream(client)
     osv_id, neighbour = up.osv_mapped(), up.osv_mapped()
@@ -639,6 +716,24 @@ def test_an_osv_never_assessed_lists_none_and_an_unknown_one_is_not_found(client
 
     assert client.get(f"/osvs/{osv_id}/needs-assessments").json() == []
     assert_problem(client.get(f"/osvs/{uuid4()}/needs-assessments"), 404)
+
+
+def test_a_needs_assessment_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
+    osv_id = upstream(client).osv_mapped()
+    assessment = an_assessment(
+        assessed_on="20/01/2025",
+        members_over_5_years_in_peru=19,
+        needs=[{"area": "food", "members_affected": 19, "priority": "low"}, {"area": "health", "members_affected": 2, "priority": "urgent"}],
+    )
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/needs-assessments", json=assessment)) == {
+        ("assessed_on", "value_error"), ("members_over_5_years_in_peru", "within_members_assessed"), ("needs.1.priority", "enum"),
+    }
+    # Once the rows are well formed, their counts against members_assessed come with the date's mistake too.
+    assessment["needs"][1]["priority"] = "high"
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/needs-assessments", json=assessment)) == {
+        ("assessed_on", "value_error"), ("members_over_5_years_in_peru", "within_members_assessed"), ("needs.0.members_affected", "within_members_assessed"),
+    }
+    assert feed(client) == []
 
 
 @pytest.mark.parametrize(

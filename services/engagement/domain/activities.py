@@ -191,6 +191,12 @@ def checked_participants(participants: Sequence[Participant]) -> list[Participan
     return checked
 
 
+def check_one_way_of_counting(participants: Sequence[object], direct_beneficiaries: Sequence[object]) -> None:
+    """The people reached are listed or counted, not both: 422 ``participants_or_counts`` on ``direct_beneficiaries``."""
+    if participants and direct_beneficiaries:
+        raise ParticipantsAndCountsError
+
+
 def counted_from(participants: Sequence[Participant]) -> list[BeneficiaryGroup]:
     """The participants as direct beneficiaries' counts: one row per nationality and sex."""
     counts: dict[tuple[str, Sex], int] = {}
@@ -241,8 +247,7 @@ class Activity(Aggregate):
         check_not_in_future(held_on, today, "held_on")
         check_not_before("held_on", held_on, "mapped_on", mapped_on)
         persons = checked_participants(participants)
-        if persons and direct_beneficiaries:
-            raise ParticipantsAndCountsError
+        check_one_way_of_counting(persons, direct_beneficiaries)
         groups = counted_from(persons) if persons else checked_beneficiaries(direct_beneficiaries)
         check_not_negative(indirect_beneficiaries, "indirect_beneficiaries")
         check_outputs(outputs)

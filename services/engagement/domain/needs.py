@@ -68,6 +68,16 @@ def check_within_members_assessed(count: int, members_assessed: int, field: str)
         raise BeyondMembersAssessedError(field, members_assessed)
 
 
+def check_needs(needs: Sequence[Need], members_assessed: int) -> None:
+    """One row per area (422 ``unique_area``), each affecting 0 to ``members_assessed`` members (422 ``within_members_assessed``)."""
+    seen: set[NeedArea] = set()
+    for index, need in enumerate(needs):
+        check_within_members_assessed(need.members_affected, members_assessed, f"needs.{index}.members_affected")
+        if need.area in seen:
+            raise RepeatedNeedAreaError(index, need.area)
+        seen.add(need.area)
+
+
 # The needs record -------------------------------------------------------
 
 
@@ -124,12 +134,7 @@ class NeedsRecord(Aggregate):
         check_not_before("assessed_on", assessed_on, "mapped_on", mapped_on)
         check_at_least_one(members_assessed, "members_assessed")
         check_within_members_assessed(members_over_5_years_in_peru, members_assessed, "members_over_5_years_in_peru")
-        seen: set[NeedArea] = set()
-        for index, need in enumerate(needs):
-            check_within_members_assessed(need.members_affected, members_assessed, f"needs.{index}.members_affected")
-            if need.area in seen:
-                raise RepeatedNeedAreaError(index, need.area)
-            seen.add(need.area)
+        check_needs(needs, members_assessed)
         self._assessed(
             osv_id=self.osv_id,
             assessment_id=uuid4(),
