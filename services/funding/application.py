@@ -36,6 +36,7 @@ from services.funding.domain.proposals import (
 from services.funding.domain.rounds import Eligibility, PhaseOfRoundUnknownError, Round, RoundNotFoundError
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.views import OSVDirectory
+from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
@@ -64,11 +65,19 @@ class Funding(ServiceApplication):
     """Snapshotted every so many events, so that a process that does not hold them yet reads few events."""
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, osvs: OSVDirectory, answers: AnswerBook | None = None, keys: KeyRing | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        osvs: OSVDirectory,
+        answers: AnswerBook | None = None,
+        keys: KeyRing | None = None,
+        districts: DistrictTable | None = None,
     ) -> None:
+        """``districts``: Lima's districts, whose municipalities take participatory budgets (the ``districts_file``
+        setting's table, as registry's and engagement's; the shipped one when None)."""
         super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
-        self.municipalities = MunicipalityTable.of_lima()
+        self.municipalities = MunicipalityTable(districts or DistrictTable.of_lima())
 
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
         """The OSV's municipality, from the local view of registry's OSVs."""

@@ -14,6 +14,7 @@ from services.funding.application import Funding
 from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
 from services.funding.views import OSVDirectory
+from shared.districts import DistrictTable
 from shared.idempotency import AnswerBook
 from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
 from shared.views import make_engine
@@ -30,7 +31,10 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
-        return Funding(env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers, keys=keys)
+        return Funding(
+            env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers, keys=keys,
+            districts=DistrictTable.of_lima(settings.districts_file),
+        )
 
     def views(funding: Funding) -> list[OSVDirectory]:
         """Funding follows registry's OSVs."""

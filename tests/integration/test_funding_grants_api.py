@@ -500,3 +500,26 @@ def test_an_osv_without_grants_lists_none(client: TestClient) -> None:
     assert client.get("/grants", params={"osv_id": registry(client).osv_mapped()}).json() == []
     assert client.get("/grants", params={"osv_id": UNKNOWN}).json() == []
     assert_problem(client.get("/grants", params={"osv_id": "nope"}), 422, "osv_id")
+
+
+def test_a_municipality_of_a_district_the_settings_file_adds_takes_participatory_budgets(tmp_path: Path) -> None:
+    """A district created by law is added to the file `districts_file` names, without a release: funding takes its
+    municipality's participatory budget as registry maps OSVs there, instead of refusing it as not of Lima."""
+    import json
+
+    table = json.loads((Path(__file__).parents[2] / "shared" / "data" / "districts.json").read_text("utf-8"))
+    table["districts"].append({"ubigeo": "150144", "name": "Nuevo Horizonte", "zone": "Lima Este", "valid_from": "2021-01-01"})
+    districts_file = tmp_path / "districts.json"
+    districts_file.write_text(json.dumps(table), "utf-8")
+    body = {
+        "osv_id": str(uuid4()), "municipality_id": "150144", "cycle_year": 2022, "project_title": "Losa deportiva",
+        "amount_requested": "25000.00", "submitted_on": "2021-11-02",
+    }
+
+    with service_client("funding", tmp_path / "var", settings={"districts_file": districts_file}) as client:
+        assert application_of(client).municipalities.find("150144").name.endswith("Nuevo Horizonte")
+        refused = client.post("/participatory-budgets", json=body)
+        # the OSV is unknown to funding, so the submission is refused: for that, not for its municipality
+        assert refused.status_code == 422, refused.text
+        assert "municipality_id" not in [e["field"] for e in refused.json()["errors"]]
+        assert_problem(client.post("/participatory-budgets", json={**body, "municipality_id": "040101"}), 422, "municipality_id", "lima_municipality")
