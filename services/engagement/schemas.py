@@ -58,7 +58,6 @@ from services.engagement.domain.needs import Need, NeedArea, NeedsAssessment, Pr
 from shared.documents import DocumentType
 from shared.errors import check_at_least_one, check_not_negative
 from shared.outputs import OutputKind
-from shared.clock import today_in_lima
 from shared.schemas import (
     MAX_ROWS,
     NOT_AFTER_DISSOLUTION,
@@ -75,9 +74,10 @@ from shared.schemas import (
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 
 
-def _plausible_birth_year(year: int) -> None:
-    """The range of :func:`check_birth_year` (this year in Lima at most); the domain checks it against ``joined_on`` too."""
-    check_birth_year(year, date.max, today_in_lima())
+def _plausible_birth_year(engagement: Engagement, year: int) -> None:
+    """The range of :func:`check_birth_year` (this year in Lima at most, by the serving application's clock); the domain
+    checks it against ``joined_on`` too."""
+    check_birth_year(year, date.max, engagement.today())
 
 
 def _number_of_document(number: str | None, document_type: DocumentType) -> None:
@@ -115,7 +115,7 @@ class MemberCreate(Command):
     )
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
-    birth_year: Annotated[int, Field(ge=1, le=9999), domain_rule(_plausible_birth_year)] | None = Field(
+    birth_year: Annotated[int, Field(ge=1, le=9999), application_rule(_plausible_birth_year)] | None = Field(
         default=None,
         description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), "
         "not after the year of `joined_on`.",

@@ -228,6 +228,21 @@ def test_a_row_whose_document_does_not_match_its_type_gets_that_with_its_other_m
     assert client.get("/events").json()["head"] == head
 
 
+def test_a_birth_year_after_this_year_by_the_services_clock_comes_with_the_rows_other_mistakes(tmp_path: Path) -> None:
+    """This year is the service's own clock's (a test's, a replay's), not the machine's: a birth year after it is named
+    with the row's other mistakes in one refusal, as any other field's."""
+    from datetime import date
+
+    from tests.support.clients import FakeToday
+
+    with service_client("engagement", tmp_path / "var", today=FakeToday(date(2021, 10, 10))) as engagement:
+        osv_id = map_osv(engagement)
+        response = engagement.post("/members", json=a_person(osv_id=osv_id, joined_on="2021-10-01", birth_year=2023, phone="abc-xyz"))
+
+    assert response.status_code == 422
+    assert {(e["field"], e["rule"]) for e in response.json()["errors"]} == {("phone", "phone_6_to_15_digits"), ("birth_year", "birth_year_range")}
+
+
 def test_malformed_json_is_refused_as_a_whole(client: TestClient) -> None:
     response = client.post("/members", content=b'{"full_name": "Yusmary', headers={"content-type": "application/json"})
 
