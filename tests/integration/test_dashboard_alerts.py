@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 from tests.integration.test_reporting_as_of import START, arriving_out_of_order, cloudevent, programme_log
 from tests.support.clients import application_of
+from tests.support.identity import signed_in_headers
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("reporting")]
@@ -93,6 +94,61 @@ def test_the_alerts_read_from_each_osvs_last_meeting_equal_the_alerts_read_from_
 
 
 # Recorded after the OSV's dissolution
+
+
+def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_moment_and_a_focal_point_sees_its_own(
+    client: TestClient,
+) -> None:
+    """Funding and engagement took a grant and a meeting dated after the OSV dissolved (their copy of registry lagged):
+    the event store keeps them, and the alert names them, with the grant's money. The dissolution's day is still the OSV's."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    osvs = a_programme_year(feed)  # El Sol: dissolved 250 days ago, granted S/ 2,500.00 dated 200 days ago
+    feed.meeting_held(osvs["Asociación Vecinal El Sol"], -250)
+    nueva_vida = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -120)
+    feed.meeting_held(nueva_vida, -30)  # reaches reporting before the dissolution does
+    cut = datetime.now(timezone.utc)
+    feed.dissolved(nueva_vida, -40)
+
+    found = client.get("/alerts").json()["recorded_after_dissolution"]
+
+    grant = next(f.event_id for f in readmodel.facts(types={"FundGranted"}))
+    meeting = next(f.event_id for f in readmodel.facts(types={"FollowUpMeetingHeld"}) if f.data["osv_id"] == nueva_vida)
+    assert found == [
+        {
+            "osv_id": osvs["Asociación Vecinal El Sol"],
+            "name": "Asociación Vecinal El Sol",
+            "district": "Ate",
+            "dissolved_on": feed.day(-250),
+            "type": "FundGranted",
+            "date_field": "granted_on",
+            "dated_on": feed.day(-200),
+            "amount": "2500.00",
+            "currency": "PEN",
+            "event_id": grant,
+            "merged_osv_id": None,
+        },
+        {
+            "osv_id": nueva_vida,
+            "name": "Olla Común Nueva Vida",
+            "district": "San Juan de Lurigancho",
+            "dissolved_on": feed.day(-40),
+            "type": "FollowUpMeetingHeld",
+            "date_field": "held_on",
+            "dated_on": feed.day(-30),
+            "amount": None,
+            "currency": None,
+            "event_id": meeting,
+            "merged_osv_id": None,
+        },
+    ]
+    # Before Nueva Vida's dissolution was recorded, its meeting was nothing to report.
+    then = client.get("/alerts", params={"as_of": cut.isoformat()}).json()["recorded_after_dissolution"]
+    assert [item["name"] for item in then] == ["Asociación Vecinal El Sol"]
+    # San Juan de Lurigancho's focal point sees its own OSV's, not Ate's.
+    focal = client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_dissolution"]
+    assert [item["name"] for item in focal] == ["Olla Común Nueva Vida"]
 
 
 def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
