@@ -124,9 +124,10 @@ class AfterDissolutionRow(Base):
 
 
 class DatedAheadRow(Base):
-    """A fact of those types dated more than a day after the (UTC) day it was recorded: what no service has taken since
-    the date rule of 2026-12 (``shared/dates.py``), kept for the look-back from a dissolution (see
-    :meth:`ReadModel._look_back`), which otherwise reads only what was recorded from the dissolution's day on."""
+    """A fact of a type the services refuse after a dissolution, dated more than :data:`AHEAD` after the (UTC) day it
+    was recorded: what no service has taken since the date rule of 2026-12 (``shared/dates.py``), but one did before, or
+    with its clock set ahead. Kept as facts arrive for the look-back from a dissolution (:meth:`ReadModel._look_back`),
+    which otherwise reads only what was recorded from the dissolution's day on."""
 
     __tablename__ = "dated_ahead"
 
@@ -145,6 +146,8 @@ class LookedBackRow(Base):
 EVERY_FACT_SEEN = "*"
 """The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``."""
 AHEAD = timedelta(days=1)
+"""How far past the UTC day it was recorded a fact may be dated: Lima's tomorrow, the latest day a service takes, is
+never further."""
 
 
 class CheckpointRow(Base):
@@ -255,8 +258,7 @@ class _Fits:
 
 
 def _dated_ahead(day: date, recorded: datetime) -> bool:
-    """Dated more than a day after the UTC day it was recorded (see :class:`DatedAheadRow`): Lima's tomorrow, the
-    latest day a service takes, is never that."""
+    """Dated further past the UTC day it was recorded than :data:`AHEAD` (see :class:`DatedAheadRow`)."""
     return day > recorded.date() + AHEAD
 
 
