@@ -215,8 +215,10 @@ def get_alerts(
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
     as_of: AsOf = None,
 ) -> AlertsPublic:
-    """Follow-up alerts as of today (or, with `as_of`, from the facts recorded by then, counted to that moment's day in
-    Lima, as the dashboard's cut does): OSVs not met, board terms ending, municipalities without a focal point."""
+    """Follow-up alerts: OSVs not met, board terms ending, municipalities without a focal point, facts recorded after an OSV's dissolution.
+
+    As of today, or, with `as_of`, from the facts recorded by then, counted to that moment's day in Lima, as the
+    dashboard's cut does. A focal point gets its municipality's alone."""
     return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of))
 
 

@@ -45,6 +45,16 @@ def _money(text: str, symbol: str) -> str:
         return text
 
 
+SYMBOLS = {"PEN": "S/", "USD": "US$"}
+
+
+def money(amount: str | None, currency: str | None) -> str:
+    """An amount of a fact (a decimal string) with its currency's symbol (``S/ 1,500.00``); ``—`` for none."""
+    if amount is None:
+        return "—"
+    return _money(amount, SYMBOLS.get(currency or "", currency or ""))
+
+
 def _percent(text: str) -> str:
     try:
         return f"{Decimal(text) * 100:.1f} %"
@@ -98,6 +108,11 @@ def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
 
 
 # The page
+
+AFTER_DISSOLUTION_SHOWN = 100
+"""Facts recorded after a dissolution the page lists at most (by OSV name, then date); its count is of all of them, and
+``GET /alerts`` lists every one. A handful is usual: more means something wholesale (an import typed in after the
+dissolutions were), and a page of thousands of rows would serve no one."""
 
 _templates = Environment(
     loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
@@ -181,6 +196,8 @@ def render_dashboard(
         ordered_names=ordered_names,
         plotted=plotted,
         alerts=found,
+        after_dissolution_shown=AFTER_DISSOLUTION_SHOWN,
+        money=money,
         targets=target_rows(targets or {}, t),
         viewer=viewer,
     )

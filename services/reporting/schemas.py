@@ -64,6 +64,35 @@ class MissingFocalPointPublic(BaseModel):
     last_left_on: date | None = Field(description="When its last focal point left; null when it never had one.")
 
 
+class RecordedAfterDissolutionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    osv_id: str = Field(description="The dissolved OSV's id.")
+    name: str = Field(description="The dissolved OSV's name, as mapped.")
+    district: str = Field(description="The dissolved OSV's district.")
+    dissolved_on: date = Field(
+        description="The day the OSV dissolved (registry's `OSVDissolved`): a fact dated that day is still the OSV's, and is not listed."
+    )
+    type: str = Field(
+        description="The fact's event type (see the event catalogue): `FundGranted` (a grant, direct or from a proposal), "
+        "`ProposalSubmitted`, `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
+        "`MemberJoined`, `MemberRoleChanged`, `ParticipantEnrolled`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, "
+        "`ActivityReported` or `NeedsAssessed`."
+    )
+    date_field: str = Field(description="The fact's field that dates it (`granted_on`, `held_on`…; its `occurred_on`).")
+    dated_on: date = Field(description="The fact's date: after `dissolved_on`.")
+    amount: str | None = Field(
+        description="The money the fact names, a decimal string in `currency`: granted, approved, a tranche paid, the value of goods "
+        "handed over, or what a proposal or participatory-budget submission asked for; null for a fact about no money."
+    )
+    currency: str | None = Field(description="`PEN` or `USD`, the currency of `amount`; null when there is no amount.")
+    event_id: str = Field(description="The fact's event, `<service>:<position>`, as that service's `GET /events` lists it.")
+    merged_osv_id: str | None = Field(
+        description="When the fact names a second record of the OSV, merged into it (`OSVMerged`), that record's id; "
+        "null when it names the dissolved OSV itself."
+    )
+
+
 class AlertsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -74,6 +103,13 @@ class AlertsPublic(BaseModel):
     board_terms: list[BoardTermPublic] = Field(description="Boards whose term ended or ends soon, soonest first.")
     municipalities_without_focal_point: list[MissingFocalPointPublic] = Field(
         description="The MML and district municipalities with no current focal point."
+    )
+    recorded_after_dissolution: list[RecordedAfterDissolutionPublic] = Field(
+        description="Facts dated after their OSV's dissolution, which funding and engagement refuse (409 `osv_not_dissolved`) once "
+        "they know of it, and took meanwhile: they know of it from registry's `OSVDissolved`, a second or so later (longer while NATS "
+        "is down), or the dissolution was recorded late, back-dated. An event store keeps what was taken: each stays listed for "
+        "staff to follow up. A fact on a record merged into a dissolved OSV is judged by that OSV's dissolution. By the OSV's name, "
+        "then the fact's date."
     )
 
 

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -215,6 +216,10 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
     overdue = texts(browser, "#overdue-meetings tbody th")
     assert overdue == ["Olla Común Las Flores"]
     assert texts(browser, "#board-terms tbody th") == ["Club de Madres Nueva Esperanza"]
+    # funding's grant to El Sol, dated after its dissolution, with its money
+    assert texts(browser, "#after-dissolution tbody th") == ["Asociación Vecinal El Sol"]
+    dissolved_on, granted_on = (today_in_lima() + timedelta(days=d) for d in (-250, -200))
+    assert texts(browser, "#after-dissolution tbody td") == ["Ate", dissolved_on.isoformat(), "Subvención otorgada", granted_on.isoformat(), "S/ 2,500.00"]
     assert texts(browser, "#focal-points tbody th") == [
         "Municipalidad Distrital de Comas",
         "Municipalidad Distrital de San Juan de Lurigancho",
@@ -224,8 +229,9 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
 def test_the_alerts_show_their_counts_and_each_list_opens_on_a_click(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
     open_dashboard(browser, f"{signed_in}/dashboard")
     counts = {li.get_attribute("data-alert"): li.find_element(By.CLASS_NAME, "count").text for li in browser.find_elements(By.CSS_SELECTOR, "#alerts-summary li")}
-    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "focal-points": "2"}
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "focal-points": "2"}
     assert not browser.find_element(By.ID, "focal-points").is_displayed()  # collapsed: the page stays short
+    assert not browser.find_element(By.ID, "after-dissolution").is_displayed()
     screenshot(browser, tmp_path / "dashboard-es.png")
 
     browser.find_element(By.CSS_SELECTOR, "#focal-points-list > summary").click()
@@ -282,6 +288,8 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     sign_in(browser, reporting, "staff")
     programme = row(browser, "phase-table", "osvs_identified")
     assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de staff")
+    browser.find_element(By.CSS_SELECTOR, "#after-dissolution-list > summary").click()
+    assert texts(browser, "#after-dissolution tbody th") == ["Asociación Vecinal El Sol"]  # the programme's: Ate's too
 
     browser.get(f"{reporting.url}/dashboard/sign-out")
     assert browser.find_element(By.ID, "signed-out")
@@ -296,6 +304,7 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de municipal-150132")
     assert texts(browser, "#focal-points tbody th") == ["Municipalidad Distrital de San Juan de Lurigancho"]
     assert texts(browser, "#overdue-meetings tbody th") == []  # Comas's overdue OSV is not its to see
+    assert texts(browser, "#after-dissolution tbody th") == []  # nor Ate's grant after El Sol's dissolution
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.reporting.domain.alerts import alerts
+from services.reporting.domain.alerts import ALERT_TYPES, alerts
+from services.reporting.views.readmodel import AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK, ReadModel
 from shared.clock import today_in_lima
 from shared.municipalities import MunicipalityTable
+from shared.settings import sqlalchemy_url
+from shared.views import make_engine
+from tests.integration.test_reporting_as_of import START, arriving_out_of_order, cloudevent, programme_log
 from tests.support.clients import application_of
+from tests.support.identity import signed_in_headers
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("reporting")]
@@ -85,3 +91,141 @@ def test_the_alerts_read_from_each_osvs_last_meeting_equal_the_alerts_read_from_
     kept = readmodel.alert_facts()
     assert len([f for f in kept if f.type == "FollowUpMeetingHeld"]) < len(readmodel.facts(types={"FollowUpMeetingHeld"}))
     assert alerts(kept, today, municipalities) == alerts(readmodel.facts(), today, municipalities)
+
+
+# Recorded after the OSV's dissolution
+
+
+def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_moment_and_a_focal_point_sees_its_own(
+    client: TestClient,
+) -> None:
+    """Funding and engagement took a grant and a meeting dated after the OSV dissolved (their copy of registry lagged):
+    the event store keeps them, and the alert names them, with the grant's money. The dissolution's day is still the OSV's."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    osvs = a_programme_year(feed)  # El Sol: dissolved 250 days ago, granted S/ 2,500.00 dated 200 days ago
+    feed.meeting_held(osvs["Asociación Vecinal El Sol"], -250)
+    nueva_vida = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -120)
+    feed.meeting_held(nueva_vida, -30)  # reaches reporting before the dissolution does
+    cut = datetime.now(timezone.utc)
+    feed.dissolved(nueva_vida, -40)
+
+    found = client.get("/alerts").json()["recorded_after_dissolution"]
+
+    grant = next(f.event_id for f in readmodel.facts(types={"FundGranted"}))
+    meeting = next(f.event_id for f in readmodel.facts(types={"FollowUpMeetingHeld"}) if f.data["osv_id"] == nueva_vida)
+    assert found == [
+        {
+            "osv_id": osvs["Asociación Vecinal El Sol"],
+            "name": "Asociación Vecinal El Sol",
+            "district": "Ate",
+            "dissolved_on": feed.day(-250),
+            "type": "FundGranted",
+            "date_field": "granted_on",
+            "dated_on": feed.day(-200),
+            "amount": "2500.00",
+            "currency": "PEN",
+            "event_id": grant,
+            "merged_osv_id": None,
+        },
+        {
+            "osv_id": nueva_vida,
+            "name": "Olla Común Nueva Vida",
+            "district": "San Juan de Lurigancho",
+            "dissolved_on": feed.day(-40),
+            "type": "FollowUpMeetingHeld",
+            "date_field": "held_on",
+            "dated_on": feed.day(-30),
+            "amount": None,
+            "currency": None,
+            "event_id": meeting,
+            "merged_osv_id": None,
+        },
+    ]
+    # Before Nueva Vida's dissolution was recorded, its meeting was nothing to report.
+    then = client.get("/alerts", params={"as_of": cut.isoformat()}).json()["recorded_after_dissolution"]
+    assert [item["name"] for item in then] == ["Asociación Vecinal El Sol"]
+    # San Juan de Lurigancho's focal point sees its own OSV's, not Ate's.
+    focal = client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_dissolution"]
+    assert [item["name"] for item in focal] == ["Olla Común Nueva Vida"]
+
+
+def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """A programme's log whose dissolved OSVs go on getting facts (as if funding's and engagement's copies lagged
+    registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, and a
+    grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12). Returns the log and
+    the ids of those three events (``merged_fact``, ``dated_ahead``) and of the dissolved OSV (``dissolved``) and the
+    merged record (``merged``)."""
+    events = programme_log(1200, seed=41)
+    dissolution = next(e for e in events if e["type"] == "OSVDissolved" and e["data"]["dissolved_on"] > "2021-02-01")
+    dissolved, day = dissolution["data"]["osv_id"], date.fromisoformat(dissolution["data"]["dissolved_on"])
+    gone = {e["data"]["osv_id"] for e in events if e["type"] == "OSVDissolved"}
+    merged = next(e["data"] for e in events if e["type"] == "OSVMapped" and e["data"]["osv_id"] not in gone)
+    last = {s: max(e["position"] for e in events if e["source"].endswith(s)) for s in ("registry", "funding", "engagement")}
+    at = datetime.fromisoformat(dissolution["time"].replace("Z", "+00:00"))
+    after = (day + timedelta(days=1)).isoformat()
+    ahead = (day + timedelta(days=400)).isoformat()
+    events += [
+        cloudevent("registry", last["registry"] + 1, "OSVMerged", merged["osv_id"], at - timedelta(minutes=1), osv_id=merged["osv_id"],
+                   into_osv_id=dissolved, merged_on=day.isoformat(), district=merged["district"], zone=merged["zone"],
+                   mapped_on=merged["mapped_on"], occurred_on=day.isoformat()),
+        cloudevent("engagement", last["engagement"] + 1, "TechnicalAssistanceGiven", merged["osv_id"], at + timedelta(days=2),
+                   osv_id=merged["osv_id"], assistance_id="ta-merged", given_on=after, hours=3, occurred_on=after),
+        cloudevent("funding", last["funding"] + 1, "FundGranted", "grant-ahead", START, grant_id="grant-ahead", osv_id=dissolved,
+                   amount="900.00", currency="PEN", kind="seed_fund", support="first_time", proposal_id=None, round_id=None,
+                   granted_on=ahead, occurred_on=ahead),
+    ]
+    ids = {"dissolved": dissolved, "merged": merged["osv_id"], "merged_fact": f"engagement:{last['engagement'] + 1}",
+           "dated_ahead": f"funding:{last['funding'] + 1}"}
+    return events, ids
+
+
+def batches_in(order: str, events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    by_source = {s: [e for e in events if e["source"].endswith(s)] for s in ("registry", "funding", "engagement")}
+    if order == "registry first":  # as a rebuild reads the streams
+        return [by_source["registry"], by_source["funding"], by_source["engagement"]]
+    if order == "registry last":  # every dissolution arrives after the facts it judges
+        return [by_source["engagement"], by_source["funding"], by_source["registry"]]
+    return arriving_out_of_order(events, seed=42, batch=60)
+
+
+@pytest.mark.parametrize("order", ["registry first", "registry last", "services interleaved"])
+def test_the_read_model_hands_the_alerts_every_fact_dated_after_a_dissolution_whatever_order_the_events_arrive_in(
+    database_url: str, order: str
+) -> None:
+    """The alerts read only the facts the read model keeps as dated after a dissolution: the same alert as from every
+    fact, now and as of any moment, whether a fact arrives before or after the dissolution that judges it."""
+    events, ids = watched_log()
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    for batch in batches_in(order, events):
+        readmodel.apply(batch)
+    municipalities = MunicipalityTable.of_lima().all()
+    today = date(2023, 6, 1)
+
+    found = alerts(readmodel.alert_facts(), today, municipalities)
+    assert found == alerts(readmodel.facts(), today, municipalities)
+    listed = {item.event_id: item for item in found.recorded_after_dissolution}
+    assert len(listed) > 20
+    assert {f.event_id for f in readmodel.alert_facts() if f.type not in ALERT_TYPES} <= set(listed)  # no other grant nor member
+    assert listed[ids["dated_ahead"]].osv_id == ids["dissolved"]
+    assert (listed[ids["merged_fact"]].osv_id, listed[ids["merged_fact"]].merged_osv_id) == (ids["dissolved"], ids["merged"])
+    recorded = sorted(f.recorded_at for f in readmodel.facts())
+    for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3]):
+        assert alerts(readmodel.alert_facts(cut), today, municipalities) == alerts(readmodel.facts(upto=cut), today, municipalities)
+
+
+def test_a_read_model_made_before_this_alert_finds_at_its_start_what_was_recorded_after_each_dissolution(database_url: str) -> None:
+    events, ids = watched_log()
+    engine = make_engine(sqlalchemy_url(database_url))
+    readmodel = ReadModel(engine)
+    readmodel.apply(events)
+    municipalities = MunicipalityTable.of_lima().all()
+    expected = alerts(readmodel.facts(), date(2023, 6, 1), municipalities)
+    for table in (AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK):  # a read model made before kept none of these
+        table.drop(engine)
+
+    started = ReadModel(engine)
+
+    assert alerts(started.alert_facts(), date(2023, 6, 1), municipalities) == expected
+    assert ids["dated_ahead"] in {item.event_id for item in expected.recorded_after_dissolution}

@@ -124,6 +124,30 @@ def test_the_alerts_name_the_overdue_osv_the_ending_board_and_the_municipalities
     assert municipalities["150132"] == ["Municipalidad Distrital de San Juan de Lurigancho", "Lima Este", "nunca"]
 
 
+def test_the_alerts_name_the_grant_recorded_after_its_osvs_dissolution_with_its_money_in_the_pages_language(client: TestClient) -> None:
+    dissolved_on, granted_on = ((today_in_lima() + timedelta(days=d)).isoformat() for d in (-250, -200))
+    (spanish,) = rows(client.get("/dashboard").text, "data-fact").values()
+    assert spanish == ["Asociación Vecinal El Sol", "Ate", dissolved_on, "Subvención otorgada", granted_on, "S/ 2,500.00"]
+    (english,) = rows(client.get("/dashboard?lang=en").text, "data-fact").values()
+    assert english[3] == "Grant made"
+    assert "Recorded after the OSV&#39;s dissolution (1)" in client.get("/dashboard?lang=en").text
+
+
+def test_a_long_list_of_records_after_dissolutions_is_cut_on_the_page_and_counted_whole(reporting: TestClient) -> None:
+    """More than the page lists means something wholesale: the count says how many, and where to read them all."""
+    feed = ReportingFeed(application_of(reporting).readmodel, today_in_lima())
+    osvs = a_programme_year(feed)  # one grant after El Sol's dissolution
+    for days_ago in range(100, 200):
+        feed.meeting_held(osvs["Asociación Vecinal El Sol"], -days_ago)
+
+    html = reporting.get("/dashboard").text
+
+    assert len(rows(html, "data-fact")) == 100
+    assert re.search(r'data-alert="after-dissolution">.*?<span class="count">101</span>', html, re.S)
+    assert "Se muestran los primeros 100 de 101; GET /alerts los lista todos." in html
+    assert len(reporting.get("/alerts").json()["recorded_after_dissolution"]) == 101
+
+
 def test_the_alert_limits_of_the_page_can_be_changed(client: TestClient) -> None:
     html = client.get("/dashboard?days=400&within_days=10").text
     assert "OSV sin reunión de seguimiento hace más de 400 días" in html
@@ -164,8 +188,8 @@ def test_the_alerts_open_with_a_summary_of_counts_and_each_list_is_collapsed(cli
     summary = re.search(r'<ul id="alerts-summary".*?</ul>', html, re.S)
     assert summary is not None
     counts = dict(re.findall(r'data-alert="([a-z-]+)">.*?<span class="count">(\d+)</span>', summary.group(), re.S))
-    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "focal-points": "2"}
-    for list_id in ("overdue", "board-terms-list", "focal-points-list"):
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "focal-points": "2"}
+    for list_id in ("overdue", "board-terms-list", "after-dissolution-list", "focal-points-list"):
         details = re.search(rf'<details id="{list_id}"[^>]*>', html)
         assert details is not None and "open" not in details.group()
     assert html.index('<details id="overdue"') < html.index('id="overdue-meetings"') < html.index("</details>", html.index('<details id="overdue"'))

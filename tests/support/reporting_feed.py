@@ -30,14 +30,15 @@ class ReportingFeed:
         """The ISO day ``offset`` days from today (negative: in the past)."""
         return (self.today + timedelta(days=offset)).isoformat()
 
-    def publish(self, source: str, kind: str, occurred_on: str, **data: Any) -> None:
+    def publish(self, source: str, event_type: str, occurred_on: str, /, subject: str | None = None, **data: Any) -> None:
+        """One event as ``source`` publishes it; its subject is ``subject``, else the OSV, municipality or phase it is about."""
         self.positions[source] += 1
         position = self.positions[source]
         cloudevent = {
             "id": f"{source}:{position}",
-            "type": kind,
+            "type": event_type,
             "source": f"urn:osv-platform:{source}",
-            "subject": str(data.get("osv_id") or data.get("municipality_id") or data.get("phase_id") or ""),
+            "subject": subject or str(data.get("osv_id") or data.get("municipality_id") or data.get("phase_id") or ""),
             "position": position,
             "time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
             "data": {"occurred_on": occurred_on, **data},
@@ -67,6 +68,26 @@ class ReportingFeed:
 
     def dissolved(self, osv_id: str, on: int) -> None:
         self.publish("registry", "OSVDissolved", self.day(on), osv_id=osv_id, dissolved_on=self.day(on), reason="inactive")
+
+    def granted(self, osv_id: str, amount: str, on: int) -> str:
+        """A seed fund granted directly (funding's ``FundGranted``, its subject the grant); returns the grant's id."""
+        grant_id, day = str(uuid4()), self.day(on)
+        self.publish(
+            "funding",
+            "FundGranted",
+            day,
+            subject=grant_id,
+            grant_id=grant_id,
+            osv_id=osv_id,
+            amount=amount,
+            currency="PEN",
+            kind="seed_fund",
+            support="first_time",
+            proposal_id=None,
+            round_id=None,
+            granted_on=day,
+        )
+        return grant_id
 
     def focal_point_assigned(self, municipality_id: str, on: int) -> str:
         post = str(uuid4())
@@ -119,7 +140,8 @@ def a_programme_year(feed: ReportingFeed) -> dict[str, str]:
     - "Olla Común Las Flores" was mapped 300 days ago and never met: overdue.
     - "Comedor Popular Santa Rosa" was met 10 days ago: not overdue.
     - "Club de Madres Nueva Esperanza" is in the RUOS; its board's term ends in 30 days.
-    - "Asociación Vecinal El Sol" was dissolved: never overdue.
+    - "Asociación Vecinal El Sol" was dissolved 250 days ago: never overdue. Funding granted it S/ 2,500.00
+      dated 200 days ago all the same (its copy of registry lagged): recorded after its dissolution.
     - Every municipality has a focal point but San Juan de Lurigancho (never had one)
       and Comas (its focal point left 20 days ago).
     """
@@ -132,6 +154,7 @@ def a_programme_year(feed: ReportingFeed) -> dict[str, str]:
         "Club de Madres Nueva Esperanza": feed.osv_mapped("Club de Madres Nueva Esperanza", "Ate", "Lima Este", -100),
     }
     feed.dissolved(osvs["Asociación Vecinal El Sol"], -250)
+    feed.granted(osvs["Asociación Vecinal El Sol"], "2500.00", -200)
     feed.meeting_held(osvs["Comedor Popular Santa Rosa"], -10)
     feed.ruos_registered(osvs["Club de Madres Nueva Esperanza"], -90, board_term_ends=30)
     feed.meeting_held(osvs["Club de Madres Nueva Esperanza"], -5)

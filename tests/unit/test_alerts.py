@@ -1,4 +1,4 @@
-"""Follow-up alerts: who to meet, which boards to renew, which municipalities lack a focal point."""
+"""Follow-up alerts: who to meet, which boards to renew, which municipalities lack a focal point, what was recorded after an OSV dissolved."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from services.reporting.domain.alerts import (
     ALERT_TYPES,
     alerts,
     board_terms,
+    dated_after_dissolution,
     municipalities_without_focal_point,
+    only_in,
     overdue_meetings,
+    recorded_after_dissolution,
 )
 from services.reporting.domain.indicators import Fact
 from shared.municipalities import MML_ID, MunicipalityReference, MunicipalityTable
@@ -29,8 +32,8 @@ def fact(event_type: str, day: str, **data: object) -> Fact:
     return Fact(f"t:{next(_ids)}", event_type, "s", date.fromisoformat(day), RECORDED, {"occurred_on": day, **data})
 
 
-def mapped(osv_id: str, day: str, name: str = "Olla común Las Flores") -> Fact:
-    return fact("OSVMapped", day, osv_id=osv_id, name=name, district="Comas", zone="Lima Norte", mapped_on=day)
+def mapped(osv_id: str, day: str, name: str = "Olla común Las Flores", district: str = "Comas") -> Fact:
+    return fact("OSVMapped", day, osv_id=osv_id, name=name, district=district, zone="Lima Norte", mapped_on=day)
 
 
 def met(osv_id: str, day: str) -> Fact:
@@ -157,6 +160,91 @@ def test_lima_has_the_mml_and_forty_three_district_municipalities() -> None:
     assert SJL in {m.id for m in municipalities}
 
 
+# Recorded after the OSV's dissolution
+
+
+def dissolved(osv_id: str, day: str) -> Fact:
+    return fact("OSVDissolved", day, osv_id=osv_id, dissolved_on=day, reason="inactive")
+
+
+def granted(osv_id: str, day: str, amount: str = "1500.00", currency: str = "PEN") -> Fact:
+    return fact("FundGranted", day, grant_id=f"g-{next(_ids)}", osv_id=osv_id, amount=amount, currency=currency, kind="seed_fund",
+                support="first_time", proposal_id=None, round_id=None, granted_on=day)
+
+
+def test_a_grant_dated_after_its_osvs_dissolution_is_listed_with_its_money_and_one_dated_on_the_day_itself_is_not() -> None:
+    on_the_day, after = granted("a", "2024-03-01", "800.00"), granted("a", "2024-03-02", "1500.00")
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-03-01"), on_the_day, after]
+
+    (late,) = recorded_after_dissolution(facts)
+
+    assert (late.osv_id, late.name, late.district, late.dissolved_on) == ("a", "Olla común Las Flores", "Comas", date(2024, 3, 1))
+    assert (late.type, late.date_field, late.dated_on, late.amount, late.currency) == ("FundGranted", "granted_on", date(2024, 3, 2), "1500.00", "PEN")
+    assert (late.event_id, late.merged_osv_id) == (after.event_id, None)
+
+
+def test_what_funding_and_engagement_took_after_a_dissolution_is_listed_by_osv_name_then_date_and_counted_in_the_alerts() -> None:
+    facts = [
+        mapped("b", "2023-01-01", "Comedor Santa Rosa"),
+        mapped("a", "2023-01-01", "Asociación El Sol"),
+        dissolved("b", "2024-02-01"),
+        dissolved("a", "2024-02-01"),
+        fact("MemberJoined", "2024-04-01", member_id="m1", membership_id="ms1", osv_id="b", role="member", joined_on="2024-04-01"),
+        met("a", "2024-03-15"),
+        fact("DisbursementMade", "2024-02-20", grant_id="g1", osv_id="b", disbursement_id="d1", tranche=2, amount="500.00",
+             currency="USD", disbursed_on="2024-02-20"),
+        fact("TechnicalAssistanceGiven", "2024-01-31", osv_id="a", assistance_id="t1", given_on="2024-01-31", hours="2.00"),
+    ]
+
+    listed = alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution
+
+    assert [(r.name, r.type, r.date_field, r.dated_on.isoformat(), r.amount, r.currency) for r in listed] == [
+        ("Asociación El Sol", "FollowUpMeetingHeld", "held_on", "2024-03-15", None, None),
+        ("Comedor Santa Rosa", "DisbursementMade", "disbursed_on", "2024-02-20", "500.00", "USD"),
+        ("Comedor Santa Rosa", "MemberJoined", "joined_on", "2024-04-01", None, None),
+    ]
+
+
+def test_what_winds_a_dissolved_osvs_records_down_is_not_listed_nor_what_registry_judges_itself() -> None:
+    facts = [
+        mapped("a", "2023-01-01"),
+        dissolved("a", "2024-02-01"),
+        fact("GrantClosed", "2024-03-01", grant_id="g1", osv_id="a", outcome="completed", closed_on="2024-03-01"),
+        fact("MemberLeft", "2024-03-01", member_id="m1", membership_id="ms1", osv_id="a", left_on="2024-03-01"),
+        fact("ProposalRejected", "2024-03-01", proposal_id="p1", round_id="r1", osv_id="a", rejected_on="2024-03-01"),
+        fact("BoardRenewed", "2024-03-01", osv_id="a", renewed_on="2024-03-01", term_ends_on="2026-03-01"),
+    ]
+    assert recorded_after_dissolution(facts) == []
+
+
+def test_a_fact_on_a_record_merged_into_an_osv_that_later_dissolved_is_listed_under_that_osv_and_a_merge_alone_lists_nothing() -> None:
+    """A merge is no dissolution: the merged record is a second record of the same organisation, which lives on. When the
+    organisation dissolves, a tranche or a meeting recorded on either of its records after that day is listed, under the
+    OSV that dissolved, naming the merged record it was recorded on (funding judges a tranche on it so)."""
+    merged = fact("OSVMerged", "2023-06-01", osv_id="dup", into_osv_id="a", merged_on="2023-06-01")
+    tranche = fact("DisbursementMade", "2024-03-01", grant_id="g1", osv_id="dup", disbursement_id="d1", tranche=1, amount="500.00",
+                   currency="PEN", disbursed_on="2024-03-01")
+    facts = [mapped("a", "2023-01-01", "Asociación El Sol"), mapped("dup", "2023-02-01", "Asoc. El Sol"), merged, tranche]
+    assert recorded_after_dissolution(facts) == []
+
+    (late,) = recorded_after_dissolution([*facts, dissolved("a", "2024-02-01")])
+    assert (late.osv_id, late.name, late.merged_osv_id, late.dated_on) == ("a", "Asociación El Sol", "dup", date(2024, 3, 1))
+
+
+def test_a_focal_point_sees_only_what_was_recorded_after_the_dissolution_of_its_municipalitys_osvs() -> None:
+    facts = [
+        mapped("comas", "2023-01-01", "Olla Comas", district="Comas"),
+        mapped("ate", "2023-01-01", "Olla Ate", district="Ate"),
+        dissolved("comas", "2024-02-01"),
+        dissolved("ate", "2024-02-01"),
+        granted("comas", "2024-03-01"),
+        granted("ate", "2024-03-01"),
+    ]
+    scoped = only_in(facts, frozenset({"Comas"}), frozenset({COMAS}))
+    assert [r.name for r in alerts(scoped, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == ["Olla Comas"]
+    assert [r.name for r in alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == ["Olla Ate", "Olla Comas"]
+
+
 # All together
 
 
@@ -185,3 +273,21 @@ def test_the_alerts_need_no_fact_outside_the_types_the_dashboard_reads() -> None
     read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES]
     assert len(read_by_the_dashboard) == 8
     assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
+
+
+def test_beside_those_types_the_alerts_need_only_the_facts_dated_after_a_dissolution() -> None:
+    """What the read model hands over: never every grant and membership, only the few dated after an OSV dissolved."""
+    facts = [
+        mapped("a", "2023-01-01"),
+        mapped("b", "2023-01-01", "Comedor"),
+        dissolved("b", "2024-02-01"),
+        granted("a", "2024-03-01"),  # an OSV still alive: not read
+        granted("b", "2024-01-15"),  # before the dissolution: not read
+        granted("b", "2024-03-01"),
+        fact("MemberJoined", "2024-03-05", member_id="m1", osv_id="b", joined_on="2024-03-05"),
+    ]
+    late = dated_after_dissolution(facts)
+    assert [f.event_id for f in late] == [facts[5].event_id, facts[6].event_id]
+    read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
+    assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
+    assert len(alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution) == 2

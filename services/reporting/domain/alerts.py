@@ -1,6 +1,6 @@
 """Follow-up alerts, projected from reporting's facts. Pure: no I/O, today is given.
 
-Three things programme staff act on, each a lesson of the practice:
+Four things programme staff act on, each a lesson of the practice:
 
 - OSVs nobody from the programme has met for too long (default 45 days),
   counted from the last ``FollowUpMeetingHeld``, or from the day the OSV was
@@ -11,6 +11,12 @@ Three things programme staff act on, each a lesson of the practice:
   ``BoardRenewed`` replaces it.
 - Municipalities with no current focal point: officials rotate, and a
   municipality without one stalls every RUOS application filed there.
+- Facts recorded after an OSV's dissolution: funding and engagement refuse a
+  grant, a tranche, a membership, a meeting… dated after ``dissolved_on``
+  (409 ``osv_not_dissolved``), but they know of a dissolution from their
+  copy of registry, which lags it (and the dissolution may be recorded
+  late, back-dated). What they took meanwhile stays recorded: an event
+  store has no undo, so it is shown here until someone follows it up.
 """
 
 from __future__ import annotations
@@ -57,6 +63,29 @@ class MissingFocalPoint:
 
 
 @dataclass(frozen=True)
+class RecordedAfterDissolution:
+    """A fact dated after the dissolution of its OSV; ``osv_id``, ``name`` and ``district`` are the dissolved OSV's.
+
+    ``merged_osv_id`` is the record the fact names when that is a second
+    record merged into the dissolved OSV (None when it names the OSV itself).
+    ``amount`` (a decimal string, in ``currency``: PEN or USD) is the money
+    the fact names, None for a fact that names none.
+    """
+
+    osv_id: str
+    name: str
+    district: str
+    dissolved_on: date
+    type: str
+    date_field: str
+    dated_on: date
+    amount: str | None
+    currency: str | None
+    event_id: str
+    merged_osv_id: str | None
+
+
+@dataclass(frozen=True)
 class Alerts:
     today: date
     overdue_after_days: int
@@ -64,6 +93,7 @@ class Alerts:
     overdue_meetings: list[OverdueMeeting]
     board_terms: list[BoardTermAlert]
     municipalities_without_focal_point: list[MissingFocalPoint]
+    recorded_after_dissolution: list[RecordedAfterDissolution]
 
 
 def _day(fact: Fact, field_name: str) -> date:
@@ -163,10 +193,122 @@ def municipalities_without_focal_point(facts: Sequence[Fact], municipalities: Se
     ]
 
 
+DATED_AFTER_DISSOLUTION: dict[str, str] = {
+    # funding
+    "FundGranted": "granted_on",  # a grant, made directly or from a proposal
+    "ProposalSubmitted": "submitted_on",
+    "ProposalApproved": "approved_on",
+    "DisbursementMade": "disbursed_on",  # a seed fund's tranche
+    "GoodsDelivered": "delivered_on",
+    "ParticipatoryBudgetSubmitted": "submitted_on",
+    # engagement
+    "MemberJoined": "joined_on",
+    "MemberRoleChanged": "changed_on",
+    "ParticipantEnrolled": "enrolled_on",
+    "FollowUpMeetingHeld": "held_on",
+    "TechnicalAssistanceGiven": "given_on",
+    "ActivityReported": "held_on",
+    "NeedsAssessed": "assessed_on",
+}
+"""The facts funding and engagement refuse about an OSV when dated after its ``dissolved_on`` (409
+``osv_not_dissolved``), each with the field that dates it (the event's ``occurred_on``). Registry's own
+records are left out: registry judges them against the dissolution it holds, with no copy to lag."""
+
+AMOUNT_FIELDS: dict[str, str] = {
+    "FundGranted": "amount",
+    "ProposalSubmitted": "requested_amount",
+    "ProposalApproved": "amount",
+    "DisbursementMade": "amount",
+    "GoodsDelivered": "total_value",
+    "ParticipatoryBudgetSubmitted": "amount_requested",
+}
+"""The money each fact of :data:`DATED_AFTER_DISSOLUTION` names, beside its ``currency``: granted, requested, approved,
+paid, or the value of goods handed over."""
+
+GONE_TYPES = ("OSVDissolved", "OSVMerged")
+
+
+def dissolutions(facts: Iterable[Fact]) -> dict[str, tuple[str, date]]:
+    """Each OSV record a dissolution judges, with the dissolved OSV and its ``dissolved_on``.
+
+    The dissolved OSV itself, and every record merged into it (merges followed
+    to the last, as they chain): a second record of the same organisation
+    takes nothing dated after the organisation dissolved, as funding and
+    engagement judge a tranche or an enrolment on it. Should a chain meet two
+    dissolutions, the earlier one judges.
+    """
+    dissolved: dict[str, date] = {}
+    into: dict[str, str] = {}
+    for fact in facts:
+        if fact.type == "OSVDissolved":
+            osv_id, day = str(fact.data["osv_id"]), _day(fact, "dissolved_on")
+            dissolved[osv_id] = min(day, dissolved.get(osv_id, day))
+        elif fact.type == "OSVMerged" and fact.data.get("into_osv_id"):
+            into[str(fact.data["osv_id"])] = str(fact.data["into_osv_id"])
+    judged: dict[str, tuple[str, date]] = {}
+    for record in dissolved.keys() | into.keys():
+        seen: set[str] = set()
+        current: str | None = record
+        while current is not None and current not in seen:  # a merge never loops; the set makes sure
+            seen.add(current)
+            if current in dissolved and (record not in judged or dissolved[current] < judged[record][1]):
+                judged[record] = (current, dissolved[current])
+            current = into.get(current)
+    return judged
+
+
+def dated_after_dissolution(facts: Sequence[Fact]) -> list[Fact]:
+    """The facts of :data:`DATED_AFTER_DISSOLUTION` dated after the dissolution that judges their OSV (see
+    :func:`dissolutions`), each once, in the order given; the day of the dissolution itself is still the OSV's."""
+    judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
+    seen: set[str] = set()
+    late = []
+    for fact in facts:
+        field_name = DATED_AFTER_DISSOLUTION.get(fact.type)
+        if field_name is None or fact.event_id in seen:
+            continue
+        dissolution = judged.get(str(fact.data.get("osv_id")))
+        if dissolution is not None and _day(fact, field_name) > dissolution[1]:
+            seen.add(fact.event_id)
+            late.append(fact)
+    return late
+
+
+def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
+    """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`), by the OSV's name, then date."""
+    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
+    found = []
+    for fact in dated_after_dissolution(facts):
+        record = str(fact.data["osv_id"])
+        osv_id, dissolved_on = judged[record]
+        osv = mapped.get(osv_id)
+        field_name = DATED_AFTER_DISSOLUTION[fact.type]
+        amount = fact.data.get(AMOUNT_FIELDS.get(fact.type, ""))
+        found.append(
+            RecordedAfterDissolution(
+                osv_id=osv_id,
+                name=str(osv.data.get("name", "")) if osv else "",
+                district=str(osv.data.get("district", "")) if osv else "",
+                dissolved_on=dissolved_on,
+                type=fact.type,
+                date_field=field_name,
+                dated_on=_day(fact, field_name),
+                amount=None if amount is None else str(amount),
+                currency=None if amount is None else str(fact.data.get("currency") or "") or None,
+                event_id=fact.event_id,
+                merged_osv_id=None if record == osv_id else record,
+            )
+        )
+    return sorted(found, key=lambda r: (r.name, r.dated_on))
+
+
 ALERT_TYPES = frozenset(
     {"OSVMapped", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
 )
-"""The only facts the alerts read: the dashboard asks the read model for these alone."""
+"""The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
+:func:`dated_after_dissolution` picks: the dashboard asks the read model for these and those alone, never for every
+grant or membership."""
 
 
 def only_in(facts: Iterable[Fact], districts: frozenset[str], municipality_ids: frozenset[str]) -> list[Fact]:
@@ -193,4 +335,5 @@ def alerts(
         overdue_meetings=overdue_meetings(facts, today, overdue_after_days),
         board_terms=board_terms(facts, today, within_days),
         municipalities_without_focal_point=municipalities_without_focal_point(facts, municipalities),
+        recorded_after_dissolution=recorded_after_dissolution(facts),
     )
