@@ -59,7 +59,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -1148,9 +1148,12 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
     thousand OSVs: most events are activities, meetings and members; each is
     recorded about 95 s after the last, most facts entered within a month of
     happening, a few months late. Phases are half-years, opened as they start;
-    the second one two months late.
+    the second one two months late. As the services do, nothing is recorded
+    about a dissolved OSV dated after its dissolution but what winds it down
+    (a departure, a grant's closing, a decision: :data:`WINDING_DOWN`).
     """
     rng = random.Random(seed)
+    dissolved_on: dict[str, str] = {}  # OSV -> its dissolution's day, ISO
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     now = datetime(2021, 1, 4, 8, tzinfo=timezone.utc)
     step = 3 * 365 * 86400 / max(count, 1)
@@ -1308,9 +1311,29 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
                 out = event("funding", kind, submission, {"submission_id": submission, "osv_id": osv, "municipality_id": "mml",
                             "cycle_year": now.year, "outcome": outcome, "amount_funded": "4000.00" if outcome == "funded" else None,
                             "currency": "PEN", "decided_on": on, "occurred_on": on})
+        if out is not None and _refused_after_dissolution(out, dissolved_on):
+            out = None
         if out is not None:
+            if out["type"] == "OSVDissolved":
+                dissolved_on[out["subject"]] = out["data"]["dissolved_on"]
             emitted += 1
             yield out
+
+
+WINDING_DOWN = frozenset({
+    "MemberLeft", "GrantClosed", "ParticipantWithdrew", "ActivityWithdrawn", "ActionItemCompleted", "ParticipatoryBudgetDecided",
+})
+"""What the services still take about a dissolved OSV whatever its date (the README's "A dissolved OSV")."""
+
+
+def _refused_after_dissolution(cloudevent: dict[str, Any], dissolved_on: Mapping[str, str]) -> bool:
+    """Whether the services refuse this fact: about an OSV dissolved before its date (a second dissolution whatever the
+    date), and not one that winds the OSV down."""
+    data = cloudevent["data"]
+    ended = dissolved_on.get(str(data.get("osv_id")))
+    if ended is None or cloudevent["type"] in WINDING_DOWN:
+        return False
+    return cloudevent["type"] == "OSVDissolved" or str(data.get("occurred_on")) > ended
 
 
 PUBLISH_ACK_EVERY = 500
