@@ -1148,12 +1148,14 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
     thousand OSVs: most events are activities, meetings and members; each is
     recorded about 95 s after the last, most facts entered within a month of
     happening, a few months late. Phases are half-years, opened as they start;
-    the second one two months late. As the services do, nothing is recorded
-    about a dissolved OSV dated after its dissolution but what winds it down
+    the second one two months late. An OSV dissolves on or after the latest
+    day of anything recorded about it, and, as the services refuse, nothing
+    is recorded about it dated after its dissolution but what winds it down
     (a departure, a grant's closing, a decision: :data:`WINDING_DOWN`).
     """
     rng = random.Random(seed)
     dissolved_on: dict[str, str] = {}  # OSV -> its dissolution's day, ISO
+    last_dated: dict[str, str] = {}  # OSV -> the latest day any fact about it is dated, ISO
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     now = datetime(2021, 1, 4, 8, tzinfo=timezone.utc)
     step = 3 * 365 * 86400 / max(count, 1)
@@ -1228,6 +1230,8 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
                             "occurred_on": on})
             elif kind in ("ContactLost", "OSVDissolved"):
                 field_name = "since" if kind == "ContactLost" else "dissolved_on"
+                if kind == "OSVDissolved":  # an organisation dissolves after the last thing it did (a fact later than that is the race)
+                    on = max(on, last_dated.get(osv, on))
                 out = event("registry", kind, osv, {"osv_id": osv, field_name: on, "occurred_on": on})
             elif kind == "MemberJoined" or (kind in ("MemberLeft", "MemberRoleChanged") and not members):
                 member = uid()
@@ -1316,6 +1320,9 @@ def programme_events(count: int, seed: int = 42) -> Iterator[dict[str, Any]]:
         if out is not None:
             if out["type"] == "OSVDissolved":
                 dissolved_on[out["subject"]] = out["data"]["dissolved_on"]
+            if "osv_id" in out["data"]:
+                about = str(out["data"]["osv_id"])
+                last_dated[about] = max(last_dated.get(about, ""), str(out["data"]["occurred_on"]))
             emitted += 1
             yield out
 
