@@ -1473,7 +1473,7 @@ def core_insert(tmp: Path, events: list[dict[str, Any]], batch: int = 2000) -> f
     """The same fact rows inserted with bare SQLAlchemy Core (executemany), no ORM: seconds."""
     from sqlalchemy import insert
 
-    from services.reporting.views.readmodel import Base, FactRow
+    from services.reporting.views.tables import Base, FactRow
 
     engine = make_engine(f"sqlite:///{tmp / 'core-insert.db'}", rebuildable=True)
     Base.metadata.create_all(engine)

@@ -25,7 +25,8 @@ from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHI
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
 from services.reporting.domain.phasereports import PhaseReport, digest_of, share_reached
 from services.reporting.translations import Language
-from services.reporting.views.readmodel import ReadModel, recorded_at
+from services.reporting.views.readmodel import ReadModel
+from services.reporting.views.tables import recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError, district_key
 from shared.errors import MomentInFutureError, NotFoundError, RuleViolationError

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.reporting.domain.alerts import ALERT_TYPES, alerts
-from services.reporting.views.readmodel import AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK, ReadModel
+from services.reporting.views.readmodel import ReadModel
+from services.reporting.views.tables import AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK
 from shared.clock import today_in_lima
 from shared.municipalities import MunicipalityTable
 from shared.settings import sqlalchemy_url

@@ -22,6 +22,10 @@ that counted such facts useless; they are dropped and made again.
 Checkpoints are made only for facts at least ``settle_seconds`` older than
 the newest recorded one, so the usual small delays between services never
 drop any.
+
+The tables are declared in :mod:`.tables`; each OSV's last meeting and the
+facts dated after a dissolution, which the follow-up alerts read, are kept by
+:mod:`.alertfacts`, the other half of :class:`ReadModel`.
 """
 
 from __future__ import annotations
@@ -36,31 +40,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Connection,
-    Date,
-    DateTime,
-    Engine,
-    Index,
-    Integer,
-    LargeBinary,
-    Row,
-    String,
-    Text,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from services.reporting.domain.alerts import ALERT_TYPES, DATED_AFTER_DISSOLUTION, GONE_TYPES, dated_after_dissolution, dissolutions
 from services.reporting.domain.indicators import (
     RELEVANT_TYPES,
     Breakdown,
@@ -71,164 +55,36 @@ from services.reporting.domain.indicators import (
     phases_in,
 )
 from services.reporting.domain.tally import Tally, evidence, recuttable
+from services.reporting.views.alertfacts import AlertFacts
+from services.reporting.views.tables import (
+    CHECKPOINTS,
+    EVERY_FACT_SEEN,
+    FACTS,
+    LEDGER,
+    MEETING,
+    REVISION,
+    REVISIONS,
+    AfterDissolutionRow,
+    Base,
+    ChainHeadRow,
+    CheckpointRow,
+    DatedAheadRow,
+    FactRow,
+    LastMeetingRow,
+    LookedBackRow,
+    RevisionHeadRow,
+    recorded_at,
+    utc,
+)
 from shared.events import source_service
-from shared.views import Ledger, View, create_tables, json_dumps, json_loads
+from shared.views import View, create_tables, json_dumps, json_loads
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-LEDGER = Ledger(Base, "reporting")
-
-
-class FactRow(Base):
-    __tablename__ = "facts"
-    __table_args__ = (
-        Index("ix_facts_recorded_order", "recorded_at", "source", "position"),
-        Index("ix_facts_type_subject", "type", "subject"),
-    )
-
-    # Two indexes besides the key serve every query (by recorded order; by type and subject): each more is
-    # written with every fact. (Read models made before kept four more; they do no harm.)
-    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    source: Mapped[str] = mapped_column(String(50))
-    position: Mapped[int] = mapped_column(Integer)
-    type: Mapped[str] = mapped_column(String(80))
-    subject: Mapped[str] = mapped_column(String(80))
-    occurred_on: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-MEETING = "FollowUpMeetingHeld"
-
-
-class LastMeetingRow(Base):
-    """Each OSV's latest follow-up meeting, kept as facts arrive: the overdue alert reads this, not every meeting."""
-
-    __tablename__ = "last_meetings"
-
-    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    held_on: Mapped[date] = mapped_column(Date)
-    event_id: Mapped[str] = mapped_column(String(80))
-
-
-class AfterDissolutionRow(Base):
-    """A fact dated after the dissolution that judges its OSV (:func:`~services.reporting.domain.alerts.dated_after_dissolution`),
-    kept as facts arrive: the alert reads these few, not every grant and membership."""
-
-    __tablename__ = "after_dissolution"
-
-    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-
-
-class DatedAheadRow(Base):
-    """A fact of a type the services refuse after a dissolution, dated more than :data:`AHEAD` after the (UTC) day it
-    was recorded: what no service has taken since the date rule of 2026-12 (``shared/dates.py``), but one did before, or
-    with its clock set ahead. Kept as facts arrive for the look-back from a dissolution (:meth:`ReadModel._look_back`),
-    which otherwise reads only what was recorded from the dissolution's day on."""
-
-    __tablename__ = "dated_ahead"
-
-    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-
-
-class LookedBackRow(Base):
-    """A dissolution (its event id) whose OSV's facts applied before it were looked through for those dated after it;
-    and :data:`EVERY_FACT_SEEN`, once the facts applied before these tables existed were gone through."""
-
-    __tablename__ = "dissolutions_looked_back"
-
-    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-
-
-EVERY_FACT_SEEN = "*"
-"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``."""
-AHEAD = timedelta(days=1)
-"""How far past the UTC day it was recorded a fact may be dated: Lima's tomorrow, the latest day a service takes, is
-never further."""
-
-
-class CheckpointRow(Base):
-    """The tally of every fact recorded at or before ``cut``, cut into segments by ``bounds`` (JSON, day ordinals).
-
-    ``latest_day`` (a day ordinal) is the latest day it counted a fact on:
-    whether phases opened since only split its last segment is known from
-    this row alone, without reading ``state`` (zlib-compressed JSON).
-    """
-
-    __tablename__ = "tally_checkpoints"
-    # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``: that table is left for replicas of
-    # the earlier version still running on the same database, and can be dropped once none is.
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    bounds: Mapped[str] = mapped_column(Text)
-    facts: Mapped[int] = mapped_column(Integer)
-    latest_day: Mapped[int] = mapped_column(Integer)
-    state: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-
-class RevisionHeadRow(Base):
-    """The read model's revision: one more with every transaction that applies a new fact (or clears the facts).
-
-    Its row is locked by each applying transaction until it commits, so
-    revisions are numbered in commit order, across replicas sharing one
-    database. What is computed from the latest facts is cached under it.
-    """
-
-    __tablename__ = "reporting_revision"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    revision: Mapped[int] = mapped_column(Integer)
-
-
-class RevisionRow(Base):
-    """What one revision changed, as much as the cached latest tally needs: the earliest recorded time of its facts,
-    and whether it opened a phase or cleared the facts (then nothing cached before it can be carried forward)."""
-
-    __tablename__ = "reporting_revisions"
-
-    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    earliest: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    reset: Mapped[bool] = mapped_column(Boolean)
-
-
-class ChainHeadRow(Base):
-    """Per source, the highest position applied that carried its log's hash chain (``chainhash``): the head reporting knows."""
-
-    __tablename__ = "chain_heads"
-
-    source: Mapped[str] = mapped_column(String(50), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-FACTS = FactRow.__table__
-CHECKPOINTS = CheckpointRow.__table__
-LAST_MEETINGS = LastMeetingRow.__table__
-AFTER_DISSOLUTION = AfterDissolutionRow.__table__
-DATED_AHEAD = DatedAheadRow.__table__
-LOOKED_BACK = LookedBackRow.__table__
-REVISION = RevisionHeadRow.__table__
-REVISIONS = RevisionRow.__table__
 CACHED_ANSWERS = 64
 """Answers kept at one revision at most (a dashboard page is about 200 kB)."""
 KEPT_REVISIONS = 1_000
 """Revisions whose changes are kept: a cached tally more than this many revisions old is made again from a checkpoint."""
 COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
 IN_ORDER = (FACTS.c.recorded_at, FACTS.c.source, FACTS.c.position)
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite hands times back without a zone; every time here is UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def recorded_at(text: str) -> datetime:
-    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def saved(tally: Tally) -> bytes:
@@ -255,11 +111,6 @@ class _Fits:
         if old is None:
             old = self.known[bounds] = json.loads(bounds)
         return recuttable(old, latest_day, self.cut_by)
-
-
-def _dated_ahead(day: date, recorded: datetime) -> bool:
-    """Dated further past the UTC day it was recorded than :data:`AHEAD` (see :class:`DatedAheadRow`)."""
-    return day > recorded.date() + AHEAD
 
 
 def _fact(row: Any) -> Fact:
@@ -292,7 +143,7 @@ class Latest:
     opened: list[Fact]
 
 
-class ReadModel(View):
+class ReadModel(AlertFacts, View):
     """Facts, the ledger and checkpoints; :meth:`apply` is the consumers' and the follower's handler."""
 
     name = "reporting"
@@ -416,139 +267,6 @@ class ReadModel(View):
         """Per source, the chain head reporting knows: ``{"position", "hash"}`` (see ``osv-verify --heads``)."""
         with Session(self.engine) as session:
             return {row.source: {"position": row.position, "hash": row.hash} for row in session.scalars(select(ChainHeadRow).order_by(ChainHeadRow.source))}
-
-    def _backfill_last_meetings(self) -> None:
-        """A read model made before the last-meetings table existed fills it once from its facts."""
-        with Session(self.engine) as session, session.begin():
-            if session.scalar(select(func.count()).select_from(LastMeetingRow)):
-                return
-            meetings = session.execute(select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.data).where(FACTS.c.type == MEETING))
-            self._keep_last_meetings(session, [row._asdict() for row in meetings])
-
-    @staticmethod
-    def _keep_last_meetings(session: Session, meetings: list[dict[str, Any]]) -> None:
-        """Move each OSV's last meeting forward with a batch's meetings: one read and two bulk writes per batch."""
-        latest: dict[str, tuple[date, str]] = {}
-        for meeting in meetings:
-            osv_id, held = str(meeting["data"]["osv_id"]), (meeting["occurred_on"], meeting["event_id"])
-            if osv_id not in latest or held[0] >= latest[osv_id][0]:
-                latest[osv_id] = held
-        if not latest:
-            return
-        query = select(LastMeetingRow.osv_id, LastMeetingRow.held_on).where(LastMeetingRow.osv_id.in_(list(latest)))
-        known: dict[str, date] = {osv_id: held_on for osv_id, held_on in session.execute(query)}
-        rows = [{"osv_id": osv_id, "held_on": day, "event_id": event_id} for osv_id, (day, event_id) in latest.items()]
-        new = [row for row in rows if row["osv_id"] not in known]
-        later = [row for row in rows if row["osv_id"] in known and row["held_on"] >= known[row["osv_id"]]]
-        if new:
-            session.execute(insert(LastMeetingRow), new)
-        if later:  # by primary key, one executemany (the ORM's bulk update by key did the same at twice the cost)
-            session.execute(
-                update(LAST_MEETINGS).where(LAST_MEETINGS.c.osv_id == bindparam("key")).values(held_on=bindparam("day"), event_id=bindparam("event")),
-                [{"key": row["osv_id"], "day": row["held_on"], "event": row["event_id"]} for row in later],
-            )
-
-    def _keep_after_dissolution(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        """Keep the facts of a batch dated after the dissolution that judges their OSV, and, for a dissolution or a merge
-        in it, those applied before it.
-
-        The batch's facts are judged by the dissolutions and merges of their
-        OSVs, whose subject is the OSV's id: the subjects of every dissolution
-        and merge are read from the type-and-subject index alone (a few hundred
-        entries), and only a fact about one of them is judged. A dissolution
-        (or a merge into a dissolved OSV, delivered late) looks back once
-        through what was applied before it (:meth:`_look_back`).
-        """
-        connection = session.connection()
-        dated = [row for row in rows if row["type"] in DATED_AFTER_DISSOLUTION and row["data"].get("osv_id")]
-        self._insert_new(session, DATED_AHEAD, [row["event_id"] for row in dated if _dated_ahead(row["occurred_on"], row["recorded_at"])])
-        late: list[Fact] = []
-        about = {str(row["data"]["osv_id"]) for row in dated}
-        if about:
-            gone_ids = set(connection.scalars(select(FACTS.c.subject).where(FACTS.c.type.in_(GONE_TYPES))))
-            if hit := about & gone_ids:
-                judged = [Fact(**row) for row in dated if str(row["data"]["osv_id"]) in hit]
-                late += dated_after_dissolution(self._gone_about(connection, hit) + judged)
-        touched = {str(row["data"]["osv_id"]) for row in rows if row["type"] in GONE_TYPES and row["data"].get("osv_id")}
-        if touched:
-            late += self._look_back(connection, touched)
-            self._insert_new(session, LOOKED_BACK, [row["event_id"] for row in rows if row["type"] == "OSVDissolved"])
-        self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
-
-    def _gone_about(self, connection: Connection, osv_ids: set[str]) -> list[Fact]:
-        """The dissolutions and merges of these OSVs and of those they were merged into, merges followed to the last."""
-        found: list[Fact] = []
-        asked: set[str] = set()
-        ask = set(osv_ids)
-        while ask:
-            asked |= ask
-            more = self._by_subject(connection, GONE_TYPES, ask, None)
-            found += more
-            ask = {str(f.data["into_osv_id"]) for f in more if f.type == "OSVMerged" and f.data.get("into_osv_id")} - asked
-        return found
-
-    def _look_back(self, connection: Connection, osv_ids: set[str]) -> list[Fact]:
-        """The facts applied so far dated after the dissolution that judges these OSVs, about them or any OSV that
-        dissolution judges (the records merged into it).
-
-        A fact dated after ``dissolved_on`` was recorded on that day or later,
-        unless it is dated ahead of its recording (:class:`DatedAheadRow`):
-        the facts recorded from the earliest of those days on are read (by the
-        recorded-time index), and those dated ahead. A dissolution recorded
-        soon after it happened reads a few days of facts; one recorded a year
-        late, a year's.
-        """
-        gone = list(self._facts(connection, [FACTS.c.type.in_(GONE_TYPES)]))  # a few: OSVs dissolve and merge rarely
-        judged = dissolutions(gone)
-        by = {judged[osv_id][0] for osv_id in osv_ids if osv_id in judged}
-        records = sorted(record for record, (dissolved, _) in judged.items() if dissolved in by)
-        if not records:
-            return []
-        since = datetime.combine(min(judged[record][1] for record in records), datetime.min.time(), timezone.utc)
-        about = FACTS.c.data["osv_id"].as_string()
-        found: list[Fact] = []
-        for start in range(0, len(records), 500):
-            chunk = records[start:start + 500]
-            # ``type || ''``, as in _relevant: the recorded-time index, not every fact of thirteen types.
-            found += self._facts(connection, [FACTS.c.recorded_at >= since, (FACTS.c.type + "").in_(DATED_AFTER_DISSOLUTION), about.in_(chunk)])
-            found += self._facts(connection, [FACTS.c.event_id.in_(select(DATED_AHEAD.c.event_id)), about.in_(chunk)])
-        return dated_after_dissolution(gone + found) if found else []
-
-    def _look_back_at_start(self) -> None:
-        """A read model made before these tables goes through its facts once for those dated ahead; then every
-        dissolution not looked back from yet (all of them, the first time) is."""
-        with Session(self.engine) as session, session.begin():
-            if session.get(LookedBackRow, EVERY_FACT_SEEN) is None:
-                rows = session.execute(
-                    select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.recorded_at)
-                    .where(FACTS.c.type.in_(DATED_AFTER_DISSOLUTION))
-                    .execution_options(yield_per=5000)
-                )
-                self._insert_new(session, DATED_AHEAD, [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))])
-                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN])
-            pending = session.execute(
-                select(FACTS.c.event_id, FACTS.c.subject).where(
-                    FACTS.c.type == "OSVDissolved", FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id))
-                )
-            ).all()
-            if pending:
-                late = self._look_back(session.connection(), {subject for _, subject in pending})
-                self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
-                self._insert_new(session, LOOKED_BACK, [event_id for event_id, _ in pending])
-
-    def _insert_new(self, session: Session, table: Any, event_ids: list[str]) -> None:
-        """Rows keyed by these event ids, those already there left alone (a fact judged twice, two replicas starting at once)."""
-        if not event_ids:
-            return
-        rows = [{"event_id": event_id} for event_id in dict.fromkeys(event_ids)]
-        dialect = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(self.engine.dialect.name)
-        if dialect is not None:
-            session.execute(dialect(table).on_conflict_do_nothing(), rows)
-            return
-        known = set(session.scalars(select(table.c.event_id).where(table.c.event_id.in_([r["event_id"] for r in rows]))))
-        if fresh := [r for r in rows if r["event_id"] not in known]:
-            session.execute(insert(table), fresh)
-
     def advance_checkpoints(self, limit: int | None = None, recut: bool = True) -> int:
         """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved.
 
@@ -733,42 +451,6 @@ class ReadModel(View):
         """The phases opened (recorded) by ``upto`` (all, if None), in date order."""
         with self.engine.connect() as connection:
             return phases_in(f for f in self._phase_facts(connection) if upto is None or f.recorded_at <= utc(upto))
-
-    def last_meetings(self) -> list[Fact]:
-        """Each OSV's latest meeting (the earlier ones cannot matter to an alert)."""
-        latest = select(LastMeetingRow.event_id)
-        with self.engine.connect() as connection:
-            return list(self._facts(connection, [FACTS.c.event_id.in_(latest)]))
-
-    def after_dissolution(self, upto: datetime | None = None) -> list[Fact]:
-        """The facts dated after the dissolution that judges their OSV (recorded by ``upto``, if given), in recorded order.
-
-        Judged against every dissolution applied: cut at ``upto``, one recorded
-        after it is among them, and the alert, given the dissolutions recorded by
-        then, judges again.
-        """
-        where = [FACTS.c.event_id.in_(select(AFTER_DISSOLUTION.c.event_id))]
-        if upto is not None:
-            where.append(FACTS.c.recorded_at <= utc(upto))
-        with self.engine.connect() as connection:
-            return list(self._facts(connection, where))
-
-    def alert_facts(self, upto: datetime | None = None) -> list[Fact]:
-        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, and the
-        facts dated after their OSV's dissolution.
-
-        Meetings are most of these facts on a long log; an alert only needs the
-        last day each OSV was met. Cut at ``upto`` (facts recorded by then), the
-        last meeting kept is not known, so every meeting recorded by then is read.
-        Grants, memberships and the rest are read only where they are dated
-        after a dissolution (:meth:`after_dissolution`). Each fact comes once.
-        """
-        if upto is not None:
-            facts = self.facts(upto=upto, types=ALERT_TYPES)
-        else:
-            facts = self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
-        read = {f.event_id for f in facts}
-        return facts + [f for f in self.after_dissolution(upto) if f.event_id not in read]
 
     def positions(self) -> dict[str, int]:
         """Per source, the floor: every position at or below it is applied or holds nothing to apply."""

@@ -1,0 +1,240 @@
+"""What the follow-up alerts read, kept as facts arrive: each OSV's last meeting, and the facts dated after the
+dissolution that judges their OSV (SQLAlchemy).
+
+An alert needs only the last day each OSV was met (meetings are most of the
+facts on a long log) and, of the grants, memberships and the rest, those
+dated after a dissolution. :class:`AlertFacts` keeps both in their own
+tables (:mod:`.tables`) as each batch is applied, and reads them back; it is
+the other half of :class:`~services.reporting.views.readmodel.ReadModel`,
+which inherits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.reporting.domain.alerts import (
+    ALERT_TYPES,
+    DATED_AFTER_DISSOLUTION,
+    GONE_TYPES,
+    dated_after_dissolution,
+    dissolutions,
+)
+from services.reporting.domain.indicators import Fact
+from services.reporting.views.tables import (
+    AFTER_DISSOLUTION,
+    AHEAD,
+    DATED_AHEAD,
+    EVERY_FACT_SEEN,
+    FACTS,
+    LAST_MEETINGS,
+    LOOKED_BACK,
+    MEETING,
+    LastMeetingRow,
+    LookedBackRow,
+    utc,
+)
+
+
+def _dated_ahead(day: date, recorded: datetime) -> bool:
+    """Dated further past the UTC day it was recorded than :data:`AHEAD` (see :class:`DatedAheadRow`)."""
+    return day > recorded.date() + AHEAD
+
+
+class AlertFacts:
+    """The alerts' half of :class:`~services.reporting.views.readmodel.ReadModel`: each OSV's last meeting and the
+    facts dated after a dissolution, kept as batches are applied (:meth:`_keep_last_meetings`,
+    :meth:`_keep_after_dissolution`) and read by :meth:`alert_facts`.
+
+    Relies on the read model for ``engine`` and for reading facts:
+    ``_facts`` (rows of the facts table, in recorded order) and
+    ``_by_subject`` (by the type-and-subject index).
+    """
+
+    engine: Engine
+
+    if TYPE_CHECKING:
+
+        @staticmethod
+        def _facts(connection: Connection, where: Iterable[Any]) -> Iterator[Fact]: ...
+
+        def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]: ...
+
+    # -- keeping, as facts arrive ---------------------------------------------
+
+    def _backfill_last_meetings(self) -> None:
+        """A read model made before the last-meetings table existed fills it once from its facts."""
+        with Session(self.engine) as session, session.begin():
+            if session.scalar(select(func.count()).select_from(LastMeetingRow)):
+                return
+            meetings = session.execute(select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.data).where(FACTS.c.type == MEETING))
+            self._keep_last_meetings(session, [row._asdict() for row in meetings])
+
+    @staticmethod
+    def _keep_last_meetings(session: Session, meetings: list[dict[str, Any]]) -> None:
+        """Move each OSV's last meeting forward with a batch's meetings: one read and two bulk writes per batch."""
+        latest: dict[str, tuple[date, str]] = {}
+        for meeting in meetings:
+            osv_id, held = str(meeting["data"]["osv_id"]), (meeting["occurred_on"], meeting["event_id"])
+            if osv_id not in latest or held[0] >= latest[osv_id][0]:
+                latest[osv_id] = held
+        if not latest:
+            return
+        query = select(LastMeetingRow.osv_id, LastMeetingRow.held_on).where(LastMeetingRow.osv_id.in_(list(latest)))
+        known: dict[str, date] = {osv_id: held_on for osv_id, held_on in session.execute(query)}
+        rows = [{"osv_id": osv_id, "held_on": day, "event_id": event_id} for osv_id, (day, event_id) in latest.items()]
+        new = [row for row in rows if row["osv_id"] not in known]
+        later = [row for row in rows if row["osv_id"] in known and row["held_on"] >= known[row["osv_id"]]]
+        if new:
+            session.execute(insert(LastMeetingRow), new)
+        if later:  # by primary key, one executemany (the ORM's bulk update by key did the same at twice the cost)
+            session.execute(
+                update(LAST_MEETINGS).where(LAST_MEETINGS.c.osv_id == bindparam("key")).values(held_on=bindparam("day"), event_id=bindparam("event")),
+                [{"key": row["osv_id"], "day": row["held_on"], "event": row["event_id"]} for row in later],
+            )
+
+    def _keep_after_dissolution(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Keep the facts of a batch dated after the dissolution that judges their OSV, and, for a dissolution or a merge
+        in it, those applied before it.
+
+        The batch's facts are judged by the dissolutions and merges of their
+        OSVs, whose subject is the OSV's id: the subjects of every dissolution
+        and merge are read from the type-and-subject index alone (a few hundred
+        entries), and only a fact about one of them is judged. A dissolution
+        (or a merge into a dissolved OSV, delivered late) looks back once
+        through what was applied before it (:meth:`_look_back`).
+        """
+        connection = session.connection()
+        dated = [row for row in rows if row["type"] in DATED_AFTER_DISSOLUTION and row["data"].get("osv_id")]
+        self._insert_new(session, DATED_AHEAD, [row["event_id"] for row in dated if _dated_ahead(row["occurred_on"], row["recorded_at"])])
+        late: list[Fact] = []
+        about = {str(row["data"]["osv_id"]) for row in dated}
+        if about:
+            gone_ids = set(connection.scalars(select(FACTS.c.subject).where(FACTS.c.type.in_(GONE_TYPES))))
+            if hit := about & gone_ids:
+                judged = [Fact(**row) for row in dated if str(row["data"]["osv_id"]) in hit]
+                late += dated_after_dissolution(self._gone_about(connection, hit) + judged)
+        touched = {str(row["data"]["osv_id"]) for row in rows if row["type"] in GONE_TYPES and row["data"].get("osv_id")}
+        if touched:
+            late += self._look_back(connection, touched)
+            self._insert_new(session, LOOKED_BACK, [row["event_id"] for row in rows if row["type"] == "OSVDissolved"])
+        self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
+
+    def _gone_about(self, connection: Connection, osv_ids: set[str]) -> list[Fact]:
+        """The dissolutions and merges of these OSVs and of those they were merged into, merges followed to the last."""
+        found: list[Fact] = []
+        asked: set[str] = set()
+        ask = set(osv_ids)
+        while ask:
+            asked |= ask
+            more = self._by_subject(connection, GONE_TYPES, ask, None)
+            found += more
+            ask = {str(f.data["into_osv_id"]) for f in more if f.type == "OSVMerged" and f.data.get("into_osv_id")} - asked
+        return found
+
+    def _look_back(self, connection: Connection, osv_ids: set[str]) -> list[Fact]:
+        """The facts applied so far dated after the dissolution that judges these OSVs, about them or any OSV that
+        dissolution judges (the records merged into it).
+
+        A fact dated after ``dissolved_on`` was recorded on that day or later,
+        unless it is dated ahead of its recording (:class:`DatedAheadRow`):
+        the facts recorded from the earliest of those days on are read (by the
+        recorded-time index), and those dated ahead. A dissolution recorded
+        soon after it happened reads a few days of facts; one recorded a year
+        late, a year's.
+        """
+        gone = list(self._facts(connection, [FACTS.c.type.in_(GONE_TYPES)]))  # a few: OSVs dissolve and merge rarely
+        judged = dissolutions(gone)
+        by = {judged[osv_id][0] for osv_id in osv_ids if osv_id in judged}
+        records = sorted(record for record, (dissolved, _) in judged.items() if dissolved in by)
+        if not records:
+            return []
+        since = datetime.combine(min(judged[record][1] for record in records), datetime.min.time(), timezone.utc)
+        about = FACTS.c.data["osv_id"].as_string()
+        found: list[Fact] = []
+        for start in range(0, len(records), 500):
+            chunk = records[start:start + 500]
+            # ``type || ''``, as in _relevant: the recorded-time index, not every fact of thirteen types.
+            found += self._facts(connection, [FACTS.c.recorded_at >= since, (FACTS.c.type + "").in_(DATED_AFTER_DISSOLUTION), about.in_(chunk)])
+            found += self._facts(connection, [FACTS.c.event_id.in_(select(DATED_AHEAD.c.event_id)), about.in_(chunk)])
+        return dated_after_dissolution(gone + found) if found else []
+
+    def _look_back_at_start(self) -> None:
+        """A read model made before these tables goes through its facts once for those dated ahead; then every
+        dissolution not looked back from yet (all of them, the first time) is."""
+        with Session(self.engine) as session, session.begin():
+            if session.get(LookedBackRow, EVERY_FACT_SEEN) is None:
+                rows = session.execute(
+                    select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.recorded_at)
+                    .where(FACTS.c.type.in_(DATED_AFTER_DISSOLUTION))
+                    .execution_options(yield_per=5000)
+                )
+                self._insert_new(session, DATED_AHEAD, [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))])
+                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN])
+            pending = session.execute(
+                select(FACTS.c.event_id, FACTS.c.subject).where(
+                    FACTS.c.type == "OSVDissolved", FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id))
+                )
+            ).all()
+            if pending:
+                late = self._look_back(session.connection(), {subject for _, subject in pending})
+                self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
+                self._insert_new(session, LOOKED_BACK, [event_id for event_id, _ in pending])
+
+    def _insert_new(self, session: Session, table: Any, event_ids: list[str]) -> None:
+        """Rows keyed by these event ids, those already there left alone (a fact judged twice, two replicas starting at once)."""
+        if not event_ids:
+            return
+        rows = [{"event_id": event_id} for event_id in dict.fromkeys(event_ids)]
+        dialect = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(self.engine.dialect.name)
+        if dialect is not None:
+            session.execute(dialect(table).on_conflict_do_nothing(), rows)
+            return
+        known = set(session.scalars(select(table.c.event_id).where(table.c.event_id.in_([r["event_id"] for r in rows]))))
+        if fresh := [r for r in rows if r["event_id"] not in known]:
+            session.execute(insert(table), fresh)
+
+    # -- reading ------------------------------------------------------------
+
+    def last_meetings(self) -> list[Fact]:
+        """Each OSV's latest meeting (the earlier ones cannot matter to an alert)."""
+        latest = select(LastMeetingRow.event_id)
+        with self.engine.connect() as connection:
+            return list(self._facts(connection, [FACTS.c.event_id.in_(latest)]))
+
+    def after_dissolution(self, upto: datetime | None = None) -> list[Fact]:
+        """The facts dated after the dissolution that judges their OSV (recorded by ``upto``, if given), in recorded order.
+
+        Judged against every dissolution applied: cut at ``upto``, one recorded
+        after it is among them, and the alert, given the dissolutions recorded by
+        then, judges again.
+        """
+        where = [FACTS.c.event_id.in_(select(AFTER_DISSOLUTION.c.event_id))]
+        if upto is not None:
+            where.append(FACTS.c.recorded_at <= utc(upto))
+        with self.engine.connect() as connection:
+            return list(self._facts(connection, where))
+
+    def alert_facts(self, upto: datetime | None = None) -> list[Fact]:
+        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, and the
+        facts dated after their OSV's dissolution.
+
+        Meetings are most of these facts on a long log; an alert only needs the
+        last day each OSV was met. Cut at ``upto`` (facts recorded by then), the
+        last meeting kept is not known, so every meeting recorded by then is read.
+        Grants, memberships and the rest are read only where they are dated
+        after a dissolution (:meth:`after_dissolution`). Each fact comes once.
+        """
+        if upto is not None:
+            facts = self.facts(upto=upto, types=ALERT_TYPES)
+        else:
+            facts = self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
+        read = {f.event_id for f in facts}
+        return facts + [f for f in self.after_dissolution(upto) if f.event_id not in read]

@@ -1,0 +1,166 @@
+"""The tables of reporting's read model (SQLAlchemy): facts, the ledger, checkpoints, revisions, chain heads, and
+what the follow-up alerts read, kept as facts arrive.
+
+:class:`~services.reporting.views.readmodel.ReadModel` writes and reads
+them; what the alerts read is kept by :mod:`.alertfacts`. Every time stored
+here is UTC (:func:`utc`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.views import Ledger
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+LEDGER = Ledger(Base, "reporting")
+
+
+class FactRow(Base):
+    __tablename__ = "facts"
+    __table_args__ = (
+        Index("ix_facts_recorded_order", "recorded_at", "source", "position"),
+        Index("ix_facts_type_subject", "type", "subject"),
+    )
+
+    # Two indexes besides the key serve every query (by recorded order; by type and subject): each more is
+    # written with every fact. (Read models made before kept four more; they do no harm.)
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(80))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+MEETING = "FollowUpMeetingHeld"
+
+
+class LastMeetingRow(Base):
+    """Each OSV's latest follow-up meeting, kept as facts arrive: the overdue alert reads this, not every meeting."""
+
+    __tablename__ = "last_meetings"
+
+    osv_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[str] = mapped_column(String(80))
+
+
+class AfterDissolutionRow(Base):
+    """A fact dated after the dissolution that judges its OSV (:func:`~services.reporting.domain.alerts.dated_after_dissolution`),
+    kept as facts arrive: the alert reads these few, not every grant and membership."""
+
+    __tablename__ = "after_dissolution"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class DatedAheadRow(Base):
+    """A fact of a type the services refuse after a dissolution, dated more than :data:`AHEAD` after the (UTC) day it
+    was recorded: what no service has taken since the date rule of 2026-12 (``shared/dates.py``), but one did before, or
+    with its clock set ahead. Kept as facts arrive for the look-back from a dissolution (:meth:`ReadModel._look_back`),
+    which otherwise reads only what was recorded from the dissolution's day on."""
+
+    __tablename__ = "dated_ahead"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class LookedBackRow(Base):
+    """A dissolution (its event id) whose OSV's facts applied before it were looked through for those dated after it;
+    and :data:`EVERY_FACT_SEEN`, once the facts applied before these tables existed were gone through."""
+
+    __tablename__ = "dissolutions_looked_back"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+EVERY_FACT_SEEN = "*"
+"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``."""
+AHEAD = timedelta(days=1)
+"""How far past the UTC day it was recorded a fact may be dated: Lima's tomorrow, the latest day a service takes, is
+never further."""
+
+
+class CheckpointRow(Base):
+    """The tally of every fact recorded at or before ``cut``, cut into segments by ``bounds`` (JSON, day ordinals).
+
+    ``latest_day`` (a day ordinal) is the latest day it counted a fact on:
+    whether phases opened since only split its last segment is known from
+    this row alone, without reading ``state`` (zlib-compressed JSON).
+    """
+
+    __tablename__ = "tally_checkpoints"
+    # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``: that table is left for replicas of
+    # the earlier version still running on the same database, and can be dropped once none is.
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    bounds: Mapped[str] = mapped_column(Text)
+    facts: Mapped[int] = mapped_column(Integer)
+    latest_day: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RevisionHeadRow(Base):
+    """The read model's revision: one more with every transaction that applies a new fact (or clears the facts).
+
+    Its row is locked by each applying transaction until it commits, so
+    revisions are numbered in commit order, across replicas sharing one
+    database. What is computed from the latest facts is cached under it.
+    """
+
+    __tablename__ = "reporting_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class RevisionRow(Base):
+    """What one revision changed, as much as the cached latest tally needs: the earliest recorded time of its facts,
+    and whether it opened a phase or cleared the facts (then nothing cached before it can be carried forward)."""
+
+    __tablename__ = "reporting_revisions"
+
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    earliest: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reset: Mapped[bool] = mapped_column(Boolean)
+
+
+class ChainHeadRow(Base):
+    """Per source, the highest position applied that carried its log's hash chain (``chainhash``): the head reporting knows."""
+
+    __tablename__ = "chain_heads"
+
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+FACTS = FactRow.__table__
+CHECKPOINTS = CheckpointRow.__table__
+LAST_MEETINGS = LastMeetingRow.__table__
+AFTER_DISSOLUTION = AfterDissolutionRow.__table__
+DATED_AHEAD = DatedAheadRow.__table__
+LOOKED_BACK = LookedBackRow.__table__
+REVISION = RevisionHeadRow.__table__
+REVISIONS = RevisionRow.__table__
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands times back without a zone; every time here is UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def recorded_at(text: str) -> datetime:
+    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
