@@ -46,7 +46,8 @@ from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
-from shared.views import create_tables, forget_rows, make_engine, truncate_log
+from shared.views import create_tables, make_engine
+from shared.views.erasure import forget_rows, truncate_log
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -263,7 +264,7 @@ class KeyRing:
 
     def __init__(self, engine: Engine, wrapping_key: bytes) -> None:
         """Opens (or makes) the key table in ``engine``'s database; on SQLite its write-ahead log is truncated first
-        (:func:`~shared.views.truncate_log`), in case an erasure before a stop could not truncate it."""
+        (:func:`~shared.views.erasure.truncate_log`), in case an erasure before a stop could not truncate it."""
         self.engine = engine
         self._wrapping = AESGCM(wrapping_key)
         create_tables(Base.metadata, engine)
@@ -337,7 +338,7 @@ class KeyRing:
         return key
 
     def forget(self, *owner_ids: UUID) -> None:
-        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.forget_rows`).
+        """Delete the keys, and the traces of their bytes the database would otherwise keep (:func:`~shared.views.erasure.forget_rows`).
 
         A dry run (:mod:`shared.dryrun`) forgets nothing: the keys read as gone until it ends.
         """
@@ -383,7 +384,7 @@ def move_rows(source: Engine, target: Engine, *tables: Table) -> int:
     2. the rows of ``<name>_moving`` are copied into ``target`` (``INSERT OR
        IGNORE``, committed first), then deleted and the table dropped, and
        ``source`` checkpointed as an erasure leaves it
-       (:func:`~shared.views.forget_rows`: overwritten, the write-ahead log
+       (:func:`~shared.views.erasure.forget_rows`: overwritten, the write-ahead log
        truncated).
 
     Killed after step 1, the next start finishes step 2 (the rows copied

@@ -56,7 +56,8 @@ from shared.sealing import (
     text_key,
 )
 from shared import dryrun
-from shared.views import create_tables, forget_rows
+from shared.views import create_tables
+from shared.views.erasure import forget_rows
 
 __all__ = [
     "ANSWERS_PURPOSE",
@@ -190,7 +191,7 @@ class DocumentDirectory:
 
     def forget(self, *identities: str) -> None:
         """Delete the rows of the document under each of ``identities``, and every trace of them the database would keep
-        (:func:`~shared.views.forget_rows`), in one transaction.
+        (:func:`~shared.views.erasure.forget_rows`), in one transaction.
 
         A dry run forgets nothing.
         """

@@ -82,7 +82,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
 from shared.errors import ConflictError
-from shared.views import create_tables, durably, forget_rows
+from shared.views import create_tables, durably
+from shared.views.erasure import forget_rows
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 import shared.views
-from shared.views import forget_rows, make_engine
+from shared.views import make_engine
+from shared.views.erasure import forget_rows
 
 SECRET = b"wrapped-key-of-zoraida-perez-0123456789"
 
@@ -34,7 +35,7 @@ def test_a_reader_of_an_older_snapshot_keeps_the_log_and_the_erasure_says_so(tmp
     def delete_key(connection: Connection) -> bool:
         return bool(connection.execute(text("DELETE FROM data_keys WHERE owner_id = 'p-1'")).rowcount)
 
-    caplog.set_level(logging.INFO, logger="shared.views")  # the retries' word comes from their own thread, later
+    caplog.set_level(logging.INFO, logger="shared.views.erasure")  # the retries' word comes from their own thread, later
     forget_rows(engine, "data_keys", delete_key, checkpoint_wait_ms=50, retry_seconds=0.05)
 
     assert any("write-ahead log still holds" in record.getMessage() and "data_keys" in record.getMessage() for record in caplog.records)
@@ -125,7 +126,7 @@ def test_erasures_while_a_reader_holds_the_log_share_one_retry_and_one_warning(
     path = tmp_path / "events.db"
     engine = with_personal_rows(path)
     before = set(threading.enumerate())
-    caplog.set_level(logging.INFO, logger="shared.views")
+    caplog.set_level(logging.INFO, logger="shared.views.erasure")
     reader = holding_a_snapshot(path)
 
     for owner in ("p-1", "p-2", "p-3", "p-4"):
@@ -163,12 +164,12 @@ def test_erasures_in_worker_threads_at_once_start_one_retry_that_gives_up_once(
 ) -> None:
     """Erasures run in the services' worker threads: six at once, held by a reader that never lets go, start one
     retry, which gives up once (naming the tables) rather than six times."""
-    monkeypatch.setattr(shared.views, "TRUNCATE_RETRIES", 3)
+    monkeypatch.setattr(shared.views.erasure, "TRUNCATE_RETRIES", 3)
     path = tmp_path / "events.db"
     engine = with_personal_rows(path)
     before = set(threading.enumerate())
-    caplog.set_level(logging.INFO, logger="shared.views")
-    truncate_log = shared.views.truncate_log
+    caplog.set_level(logging.INFO, logger="shared.views.erasure")
+    truncate_log = shared.views.erasure.truncate_log
     erased = threading.Event()
 
     def once_the_erasures_are_in(engine: Engine, *, wait_ms: int) -> bool:
@@ -176,7 +177,7 @@ def test_erasures_in_worker_threads_at_once_start_one_retry_that_gives_up_once(
             erased.wait(timeout=60)
         return truncate_log(engine, wait_ms=wait_ms)
 
-    monkeypatch.setattr(shared.views, "truncate_log", once_the_erasures_are_in)
+    monkeypatch.setattr(shared.views.erasure, "truncate_log", once_the_erasures_are_in)
     reader = holding_a_snapshot(path)
 
     at_once = threading.Barrier(6)
@@ -220,8 +221,8 @@ def test_an_erasure_that_joins_while_the_retry_truncates_is_truncated_too(
     path = tmp_path / "events.db"
     engine = with_personal_rows(path)
     before = set(threading.enumerate())
-    caplog.set_level(logging.INFO, logger="shared.views")
-    truncate_log = shared.views.truncate_log
+    caplog.set_level(logging.INFO, logger="shared.views.erasure")
+    truncate_log = shared.views.erasure.truncate_log
     interleaved = threading.Event()
 
     def then_an_erasure_held_by_another_reader(engine: Engine, *, wait_ms: int) -> bool:
@@ -238,7 +239,7 @@ def test_an_erasure_that_joins_while_the_retry_truncates_is_truncated_too(
             let_go(second_reader)
         return True
 
-    monkeypatch.setattr(shared.views, "truncate_log", then_an_erasure_held_by_another_reader)
+    monkeypatch.setattr(shared.views.erasure, "truncate_log", then_an_erasure_held_by_another_reader)
     reader = holding_a_snapshot(path)
     erase(engine, "data_keys", "p-1")
     let_go(reader)
