@@ -13,8 +13,7 @@ from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, Reader
 from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
-from services.engagement.schemas import (
-    AccessPublic,
+from services.engagement.fieldschemas import (
     ActionCompletionCreate,
     ActionItemPublic,
     ActivityCreate,
@@ -22,19 +21,22 @@ from services.engagement.schemas import (
     ActivityWithdrawalCreate,
     AssistanceCreate,
     AssistancePublic,
-    DepartureCreate,
-    ErasureCreate,
     FollowUpPublic,
     MeetingCreate,
     MeetingPublic,
+    NeedsAssessmentCreate,
+    NeedsAssessmentPublic,
+    OverdueOSVPublic,
+)
+from services.engagement.schemas import (
+    AccessPublic,
+    DepartureCreate,
+    ErasureCreate,
     MemberCreate,
     MemberPublic,
     MembershipCreate,
     MembershipPublic,
-    NeedsAssessmentCreate,
-    NeedsAssessmentPublic,
     OSVMemberPublic,
-    OverdueOSVPublic,
     ParticipationCreate,
     ParticipationPublic,
     ParticipationWithdrawalCreate,

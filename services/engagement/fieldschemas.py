@@ -1,0 +1,494 @@
+"""Engagement's request and response bodies of field work: follow-up meetings, technical assistance, activities, needs.
+
+The members' bodies are in :mod:`services.engagement.schemas`; as there,
+nothing here is published (see ``events.py`` for what is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from services.engagement.application import Engagement
+from services.engagement.domain.activities import (
+    Activity,
+    ActivityKind,
+    BeneficiaryGroup,
+    Output,
+    check_one_way_of_counting,
+    check_outputs,
+    checked_beneficiaries,
+)
+from services.engagement.domain.followup import (
+    ActionItem,
+    AssistanceTopic,
+    ContactKind,
+    FollowUp,
+    FollowUpStanding,
+    Meeting,
+    MeetingMode,
+    MeetingTopic,
+    TechnicalAssistance,
+    check_attendees,
+    check_hours,
+    check_topics,
+)
+from services.engagement.domain.members import (
+    Sex,
+    nationality_of,
+)
+from services.engagement.domain.needs import (
+    Need,
+    NeedArea,
+    NeedsAssessment,
+    Priority,
+    check_needs,
+    check_within_members_assessed,
+)
+from shared.errors import check_at_least_one, check_not_negative
+from shared.outputs import OutputKind
+from shared.schemas import (
+    MAX_ROWS,
+    NOT_AFTER_DISSOLUTION,
+    Command,
+    Count,
+    IsoDate,
+    Text,
+    application_rule,
+    decimal_string,
+    decimal_text,
+    domain_rule,
+)
+
+
+def _at_least_one(count: int) -> None:
+    check_at_least_one(count, "count")
+
+
+def _not_negative(field: str) -> Callable[[int], None]:
+    return lambda count: check_not_negative(count, field)
+
+
+# Field work: follow-up, technical assistance, activities, needs -------------------
+#
+# Business bounds (counts, hours, dates, duplicates) are the domain's rules
+# (services/engagement/domain/); these models check only the shapes.
+
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# A count above everyone in Lima is a typing error: refused here, before it is published (shared.schemas.Count).
+# Lists hold one row per kind at most, or a meeting's people: bounded so that a command's event stays small.
+MAX_ATTENDEES = 500
+MAX_ACTION_ITEMS = 50
+
+
+Hours = Annotated[
+    Decimal,
+    decimal_text("2.5"),
+    Field(max_digits=6, decimal_places=2),
+    domain_rule(check_hours),
+    decimal_string(
+        "Hours as a decimal string, e.g. \"2.5\": more than 0 (422 `greater_than_0`), at most 24 (422 `at_most_24_hours`); "
+        "a JSON number is refused.",
+        r"^\d{1,4}(\.\d{1,2})?$",
+    ),
+]
+
+
+class ActionItemCreate(Command):
+    description: Text = Field(description="What was agreed (kept for staff, never published).")
+    owner: Text = Field(description="Who does it, as a role: \"junta directiva\", \"equipo del programa\"…")
+    due_on: IsoDate = Field(description="When it is due: not before the meeting.")
+
+
+def _attendees_once(attendee_member_ids: list[UUID]) -> None:
+    """The domain's :func:`check_attendees` with every attendee taken as known: each named once (422 ``unique_attendees``);
+    whether engagement knows them is the application's to say."""
+    check_attendees(attendee_member_ids, set(attendee_member_ids))
+
+
+class MeetingCreate(Command):
+    held_on: IsoDate = Field(description="When the meeting was held: not in the future." + NOT_AFTER_DISSOLUTION)
+    mode: MeetingMode = Field(description="`virtual` or `in_person`.")
+    attendee_member_ids: Annotated[list[UUID], domain_rule(_attendees_once)] = Field(
+        default_factory=list,
+        max_length=MAX_ATTENDEES,
+        description="Members who attended, each one engagement knows (422 `known_member`), once (422 `unique_attendees`); never published.",
+    )
+    other_attendees: Annotated[Count, domain_rule(_not_negative("other_attendees"))] = Field(
+        default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
+    )
+    topics: Annotated[list[MeetingTopic], domain_rule(check_topics)] = Field(
+        max_length=len(MeetingTopic),
+        description="What was followed up: at least one (422 `at_least_one_topic`), each once (422 `unique_topics`).",
+    )
+    notes: Notes | None = Field(default=None, description="Free notes for staff; kept, never published.")
+    action_items: list[ActionItemCreate] = Field(default_factory=list, max_length=MAX_ACTION_ITEMS, description="The actions agreed.")
+
+
+class ActionCompletionCreate(Command):
+    completed_on: IsoDate = Field(description="When the action was done: not before its meeting, not in the future.")
+
+
+class AssistanceCreate(Command):
+    given_on: IsoDate = Field(description="The day the assistance was given: not in the future." + NOT_AFTER_DISSOLUTION)
+    topic: AssistanceTopic = Field(description="What the assistance was about.")
+    hours: Hours
+    note: Notes | None = Field(default=None, description="Free note for staff; kept, never published.")
+
+
+class ActionItemPublic(BaseModel):
+    action_id: UUID
+    meeting_id: UUID
+    description: str
+    owner: str
+    due_on: date
+    completed_on: date | None = Field(description="When it was done; null while open.")
+    overdue: bool = Field(description="Open and due before today (Lima).")
+
+    @classmethod
+    def of(cls, item: ActionItem, today: date) -> ActionItemPublic:
+        return cls(
+            action_id=item.action_id,
+            meeting_id=item.meeting_id,
+            description=item.description,
+            owner=item.owner,
+            due_on=item.due_on,
+            completed_on=item.completed_on,
+            overdue=item.overdue(today),
+        )
+
+
+class MeetingPublic(BaseModel):
+    meeting_id: UUID
+    osv_id: UUID
+    held_on: date
+    mode: MeetingMode
+    attendee_member_ids: list[UUID]
+    other_attendees: int
+    attendee_count: int = Field(description="Members named plus other attendees.")
+    topics: list[MeetingTopic]
+    notes: str | None
+    action_items: list[ActionItemPublic]
+
+    @classmethod
+    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date) -> MeetingPublic:
+        return cls(
+            meeting_id=meeting.meeting_id,
+            osv_id=follow_up.osv_id,
+            held_on=meeting.held_on,
+            mode=meeting.mode,
+            attendee_member_ids=list(meeting.attendee_member_ids),
+            other_attendees=meeting.other_attendees,
+            attendee_count=meeting.attendee_count,
+            topics=list(meeting.topics),
+            notes=meeting.notes,
+            action_items=[ActionItemPublic.of(follow_up.action_items[a], today) for a in meeting.action_ids],
+        )
+
+
+class AssistancePublic(BaseModel):
+    assistance_id: UUID
+    given_on: date
+    topic: AssistanceTopic
+    hours: Decimal = Field(description="Decimal string.")
+    note: str | None
+
+    @classmethod
+    def of(cls, record: TechnicalAssistance) -> AssistancePublic:
+        return cls(
+            assistance_id=record.assistance_id,
+            given_on=record.given_on,
+            topic=record.topic,
+            hours=record.hours,
+            note=record.note,
+        )
+
+
+class AssistanceSummary(BaseModel):
+    total_hours: Decimal = Field(description="All hours of technical assistance given, as a decimal string.")
+    hours_by_topic: dict[AssistanceTopic, Decimal] = Field(description="Hours per topic given so far.")
+    records: list[AssistancePublic] = Field(description="Each record, latest given first.")
+
+
+class LastContact(BaseModel):
+    on: date
+    kind: ContactKind = Field(description="`meeting` or `technical_assistance`.")
+
+
+class FollowUpPublic(BaseModel):
+    osv_id: UUID
+    last_contact: LastContact | None = Field(description="The latest meeting or assistance; null if none yet.")
+    meetings: list[MeetingPublic] = Field(description="Latest held first.")
+    open_actions: list[ActionItemPublic] = Field(description="Actions not yet done, soonest due first.")
+    technical_assistance: AssistanceSummary
+
+    @classmethod
+    def of(cls, osv_id: UUID, follow_up: FollowUp | None, today: date) -> FollowUpPublic:
+        if follow_up is None:
+            empty = AssistanceSummary(total_hours=Decimal("0.00"), hours_by_topic={}, records=[])
+            return cls(osv_id=osv_id, last_contact=None, meetings=[], open_actions=[], technical_assistance=empty)
+        contact = follow_up.last_contact
+        assistance = sorted(follow_up.assistance, key=lambda a: a.given_on, reverse=True)
+        return cls(
+            osv_id=osv_id,
+            last_contact=LastContact(on=contact.on, kind=contact.kind) if contact else None,
+            meetings=[MeetingPublic.of(follow_up, m, today) for m in follow_up.meetings_latest_first()],
+            open_actions=[ActionItemPublic.of(a, today) for a in follow_up.open_actions()],
+            technical_assistance=AssistanceSummary(
+                total_hours=follow_up.assistance_hours,
+                hours_by_topic=follow_up.assistance_hours_by_topic(),
+                records=[AssistancePublic.of(a) for a in assistance],
+            ),
+        )
+
+
+class OverdueOSVPublic(BaseModel):
+    osv_id: UUID
+    district: str
+    zone: str
+    mapped_on: date
+    last_meeting_on: date | None = Field(description="Null when the programme never met the OSV.")
+    days_since_last_meeting: int = Field(description="Counted from the last meeting, or from the mapping if none.")
+
+    @classmethod
+    def of(cls, standing: FollowUpStanding, today: date) -> OverdueOSVPublic:
+        return cls(
+            osv_id=standing.osv_id,
+            district=standing.district,
+            zone=standing.zone,
+            mapped_on=standing.mapped_on,
+            last_meeting_on=standing.last_meeting_on,
+            days_since_last_meeting=standing.days_without_meeting(today),
+        )
+
+
+class BeneficiariesCreate(Command):
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
+        description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."
+    )
+    sex: Sex = Field(description="`F`, `M` or `X`.")
+    count: Annotated[Count, domain_rule(_at_least_one)] = Field(description="How many people of this nationality and sex: at least 1 (422 `at_least_1`).")
+
+    def to_domain(self) -> BeneficiaryGroup:
+        return BeneficiaryGroup(self.nationality, self.sex, self.count)
+
+
+class ParticipantCreate(Command):
+    """A person at the activity: a member by ``member_id``, or anyone else by a ``person_id`` with nationality and sex."""
+
+    member_id: UUID | None = Field(default=None, description="A registered member: nationality and sex are theirs.")
+    person_id: UUID | None = Field(
+        default=None,
+        description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "
+        "(never derived from a name or document).",
+    )
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
+        default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code (422 `iso_3166_alpha_2`)."
+    )
+    sex: Sex | None = Field(default=None, description="With `person_id`: `F`, `M` or `X`.")
+
+    @model_validator(mode="after")
+    def _member_or_person(self) -> ParticipantCreate:
+        if (self.member_id is None) == (self.person_id is None):
+            raise ValueError("give either member_id, or person_id with nationality and sex")
+        if self.person_id is not None and (self.nationality is None or self.sex is None):
+            raise ValueError("a person_id needs nationality and sex")
+        if self.member_id is not None and (self.nationality is not None or self.sex is not None):
+            raise ValueError("a member's nationality and sex are on record: give member_id alone")
+        return self
+
+
+class OutputCreate(Command):
+    kind: OutputKind = Field(description="What the activity left behind.")
+    count: Annotated[Count, domain_rule(_at_least_one)] = Field(description="How many: at least 1 (422 `at_least_1`).")
+
+    def to_domain(self) -> Output:
+        return Output(self.kind, self.count)
+
+
+def _district_of_lima(engagement: Engagement, district: str) -> None:
+    """A district engagement's table knows by that name or ubigeo (422 ``lima_district``); the application finds it again,
+    in force on ``held_on`` too."""
+    engagement.districts.find(district)
+
+
+def _beneficiaries(groups: list[BeneficiariesCreate]) -> None:
+    checked_beneficiaries([g.to_domain() for g in groups])
+
+
+def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[ParticipantCreate]) -> None:
+    check_one_way_of_counting(participants, groups)
+
+
+def _outputs(outputs: list[OutputCreate]) -> None:
+    check_outputs([o.to_domain() for o in outputs])
+
+
+class ActivityCreate(Command):
+    osv_id: UUID = Field(description="The OSV that held the activity.")
+    held_on: IsoDate = Field(description="When it was held: not in the future." + NOT_AFTER_DISSOLUTION)
+    kind: ActivityKind = Field(description="What kind of activity it was.")
+    district: Annotated[Text, application_rule(_district_of_lima)] = Field(
+        description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (422 `lima_district`)."
+    )
+    participants: list[ParticipantCreate] = Field(
+        default_factory=list,
+        max_length=2000,
+        description="The people reached directly, each once: reporting counts a person once per phase however many activities "
+        "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
+    )
+    direct_beneficiaries: Annotated[
+        list[BeneficiariesCreate], domain_rule(_beneficiaries), domain_rule(_listed_or_counted, "participants")
+    ] = Field(
+        default_factory=list,
+        max_length=MAX_ROWS,
+        description="Only when the participants are not listed (422 `participants_or_counts`): how many people were reached, "
+        "one row per nationality and sex (422 `unique_nationality_and_sex`; an aggregate report: reporting says how much of "
+        "its total is aggregate).",
+    )
+    indirect_beneficiaries: Annotated[Count, domain_rule(_not_negative("indirect_beneficiaries"))] = Field(
+        default=0, description="People reached indirectly: 0 or more (422 `not_negative`)."
+    )
+    outputs: Annotated[list[OutputCreate], domain_rule(_outputs)] = Field(
+        default_factory=list, max_length=len(OutputKind), description="What it left behind: one row per kind (422 `unique_output_kind`)."
+    )
+    grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
+    description: Notes | None = Field(default=None, description="Free description for staff; kept, never published.")
+
+
+class ActivityWithdrawalCreate(Command):
+    reason: Text = Field(description="Why the report was a mistake (kept, never published).")
+
+
+class BeneficiariesPublic(BaseModel):
+    nationality: str
+    sex: Sex
+    count: int
+
+
+class OutputPublic(BaseModel):
+    kind: OutputKind
+    count: int
+
+
+class ParticipantPublic(BaseModel):
+    person_id: UUID
+    nationality: str
+    sex: Sex
+    member: bool
+
+
+class WithdrawalPublic(BaseModel):
+    withdrawn_on: date
+    reason: str
+
+
+class ActivityPublic(BaseModel):
+    id: UUID
+    osv_id: UUID
+    held_on: date
+    kind: ActivityKind
+    district: str
+    zone: str
+    direct_beneficiaries: list[BeneficiariesPublic]
+    direct_beneficiary_total: int = Field(description="The direct beneficiaries' counts added up.")
+    participants: list[ParticipantPublic] = Field(default_factory=list, description="Each person at the activity once, by pseudonymous id.")
+    counted_by: str = Field(description="`persons` (participants listed), `aggregate` (counts only) or `none`.")
+    indirect_beneficiaries: int
+    outputs: list[OutputPublic]
+    grant_id: UUID | None
+    description: str | None
+    withdrawal: WithdrawalPublic | None = Field(description="Set when the activity was withdrawn as a mistake.")
+    version: int = Field(description="How many events the activity has recorded.")
+
+    @classmethod
+    def of(cls, activity: Activity) -> ActivityPublic:
+        withdrawal = activity.withdrawal
+        return cls(
+            id=activity.id,
+            osv_id=activity.osv_id,
+            held_on=activity.held_on,
+            kind=activity.kind,
+            district=activity.district,
+            zone=activity.zone,
+            direct_beneficiaries=[
+                BeneficiariesPublic(nationality=g.nationality, sex=g.sex, count=g.count)
+                for g in activity.direct_beneficiaries
+            ],
+            direct_beneficiary_total=activity.direct_beneficiary_total,
+            participants=[
+                ParticipantPublic(person_id=p.person_id, nationality=p.nationality, sex=p.sex, member=p.member) for p in activity.participants
+            ],
+            counted_by="persons" if activity.participants else "aggregate" if activity.aggregate else "none",
+            indirect_beneficiaries=activity.indirect_beneficiaries,
+            outputs=[OutputPublic(kind=o.kind, count=o.count) for o in activity.outputs],
+            grant_id=activity.grant_id,
+            description=activity.description,
+            withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=withdrawal.reason)
+            if withdrawal
+            else None,
+            version=activity.version,
+        )
+
+
+class NeedCreate(Command):
+    area: NeedArea = Field(description="The area of need; each area once per assessment (422 `unique_area`).")
+    members_affected: Count = Field(description="Members assessed who have this need: 0 to members_assessed (422 `within_members_assessed`).")
+    priority: Priority = Field(description="`high`, `medium` or `low`.")
+
+    def to_domain(self) -> Need:
+        return Need(self.area, self.members_affected, self.priority)
+
+
+def _members_assessed(count: int) -> None:
+    check_at_least_one(count, "members_assessed")
+
+
+def _over_5_years_within_assessed(count: int, members_assessed: int) -> None:
+    check_within_members_assessed(count, members_assessed, "members_over_5_years_in_peru")
+
+
+def _needs(needs: list[NeedCreate], members_assessed: int) -> None:
+    check_needs([n.to_domain() for n in needs], members_assessed)
+
+
+class NeedsAssessmentCreate(Command):
+    assessed_on: IsoDate = Field(description="When the members were asked: not in the future." + NOT_AFTER_DISSOLUTION)
+    members_assessed: Annotated[Count, domain_rule(_members_assessed)] = Field(description="How many members were asked: at least 1 (422 `at_least_1`).")
+    members_over_5_years_in_peru: Annotated[Count, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
+        description="How many of them have lived in Peru more than 5 years: 0 to members_assessed (422 `within_members_assessed`)."
+    )
+    needs: Annotated[list[NeedCreate], domain_rule(_needs, "members_assessed")] = Field(
+        default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area."
+    )
+
+
+class NeedPublic(BaseModel):
+    area: NeedArea
+    members_affected: int
+    priority: Priority
+
+
+class NeedsAssessmentPublic(BaseModel):
+    assessment_id: UUID
+    osv_id: UUID
+    assessed_on: date
+    members_assessed: int
+    members_over_5_years_in_peru: int
+    needs: list[NeedPublic]
+
+    @classmethod
+    def of(cls, osv_id: UUID, assessment: NeedsAssessment) -> NeedsAssessmentPublic:
+        return cls(
+            assessment_id=assessment.assessment_id,
+            osv_id=osv_id,
+            assessed_on=assessment.assessed_on,
+            members_assessed=assessment.members_assessed,
+            members_over_5_years_in_peru=assessment.members_over_5_years_in_peru,
+            needs=[NeedPublic(area=n.area, members_affected=n.members_affected, priority=n.priority) for n in assessment.needs],
+        )
