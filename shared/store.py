@@ -239,7 +239,10 @@ class MunicipalityUnknownError(LookupError):
     """A public event names an OSV whose municipality this service does not know (yet): its subject cannot be chosen."""
 
     def __init__(self, osv_id: UUID) -> None:
-        super().__init__(f"the municipality of OSV {osv_id} is not known here yet (registry's OSVMapped has not arrived)")
+        super().__init__(
+            f"the municipality of OSV {osv_id} is not known here: registry's OSVMapped has not arrived yet, or it names a "
+            "district this service's table lacks (give every service the districts_file registry has)"
+        )
 
 
 class ServiceApplication(Application):

@@ -45,15 +45,16 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
         documents = DocumentDirectory(keys_engine, settings.resolve_index_key())
         move_rows(view_engine, keys_engine, DataKey.__table__, DocumentEntry.__table__)  # an older var/ kept them in views.db
+        districts = DistrictTable.of_lima(settings.districts_file)  # one table for the directory and the application
         return Engagement(
             {**env, **cipher_env(master.store_cipher_key())},
             today,
-            osvs=OSVDirectory(view_engine, settings.service_name),
+            osvs=OSVDirectory(view_engine, settings.service_name, districts),
             grants=GrantDirectory(view_engine),
             keys=keys,
             documents=documents,
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention, secret=master.subkey(ANSWERS_PURPOSE)),
-            districts=DistrictTable.of_lima(settings.districts_file),
+            districts=districts,
         )
 
     def views(engagement: Engagement) -> list[View]:

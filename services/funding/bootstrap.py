@@ -31,9 +31,9 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
+        districts = DistrictTable.of_lima(settings.districts_file)  # one table for the directory and the application
         return Funding(
-            env, osvs=OSVDirectory(view_engine, settings.service_name), answers=answers, keys=keys,
-            districts=DistrictTable.of_lima(settings.districts_file),
+            env, osvs=OSVDirectory(view_engine, settings.service_name, districts), answers=answers, keys=keys, districts=districts,
         )
 
     def views(funding: Funding) -> list[OSVDirectory]:

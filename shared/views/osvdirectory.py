@@ -108,10 +108,12 @@ class OSVDirectory(View):
     name = "osv-directory"
     sources = ("registry",)
 
-    def __init__(self, engine: Engine, service: str) -> None:
+    def __init__(self, engine: Engine, service: str, districts: DistrictTable | None = None) -> None:
+        """``districts``: the service's table of Lima's districts (its ``districts_file`` setting, as registry's), by
+        which an OSV's district gives its municipality; the shipped table when None."""
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
-        self.districts = DistrictTable.of_lima()
+        self.districts = districts or DistrictTable.of_lima()
         self._ubigeos: dict[str, str] = {}
         create_tables(Base.metadata, engine)
 

@@ -502,24 +502,40 @@ def test_an_osv_without_grants_lists_none(client: TestClient) -> None:
     assert_problem(client.get("/grants", params={"osv_id": "nope"}), 422, "osv_id")
 
 
-def test_a_municipality_of_a_district_the_settings_file_adds_takes_participatory_budgets(tmp_path: Path) -> None:
-    """A district created by law is added to the file `districts_file` names, without a release: funding takes its
-    municipality's participatory budget as registry maps OSVs there, instead of refusing it as not of Lima."""
+def a_districts_file(tmp_path: Path) -> Path:
+    """The shipped districts table plus Nuevo Horizonte (150144), as a law could create it: the `districts_file` setting."""
     import json
 
     table = json.loads((Path(__file__).parents[2] / "shared" / "data" / "districts.json").read_text("utf-8"))
     table["districts"].append({"ubigeo": "150144", "name": "Nuevo Horizonte", "zone": "Lima Este", "valid_from": "2021-01-01"})
     districts_file = tmp_path / "districts.json"
     districts_file.write_text(json.dumps(table), "utf-8")
-    body = {
-        "osv_id": str(uuid4()), "municipality_id": "150144", "cycle_year": 2022, "project_title": "Losa deportiva",
-        "amount_requested": "25000.00", "submitted_on": "2021-11-02",
-    }
+    return districts_file
 
-    with service_client("funding", tmp_path / "var", settings={"districts_file": districts_file}) as client:
-        assert application_of(client).municipalities.find("150144").name.endswith("Nuevo Horizonte")
-        refused = client.post("/participatory-budgets", json=body)
-        # the OSV is unknown to funding, so the submission is refused: for that, not for its municipality
-        assert refused.status_code == 422, refused.text
-        assert "municipality_id" not in [e["field"] for e in refused.json()["errors"]]
+
+def test_an_osv_of_a_district_the_settings_file_adds_takes_its_municipalitys_participatory_budget(tmp_path: Path) -> None:
+    """A district created by law is added to the file `districts_file` names, without a release: registry maps OSVs
+    there, and funding takes their submissions to the district's own participatory budget, not only the MML's."""
+    with service_client("funding", tmp_path / "var", settings={"districts_file": a_districts_file(tmp_path)}) as client:
+        upstream = Upstream(application_of(client))
+        osv_id = upstream.osv_mapped(district="Nuevo Horizonte", zone="Lima Este")
+        upstream.ruos_registered(osv_id)
+        body = {
+            "osv_id": osv_id, "municipality_id": "150144", "cycle_year": 2022, "project_title": "Losa deportiva",
+            "amount_requested": "25000.00", "currency": "PEN", "submitted_on": "2021-11-02",
+        }
+
+        submitted = client.post("/participatory-budgets", json=body)
+        assert submitted.status_code == 201, submitted.text
         assert_problem(client.post("/participatory-budgets", json={**body, "municipality_id": "040101"}), 422, "municipality_id", "lima_municipality")
+
+
+@pytest.mark.parametrize("service", ["funding", "engagement"])
+def test_an_event_about_an_osv_of_a_district_the_settings_file_adds_has_its_municipality(tmp_path: Path, service: str) -> None:
+    """The relay names each event's municipality from the service's OSV directory (partners subscribe by it): an OSV of
+    a district only the file has must have one, or the relay waits for it for ever and publishes nothing more."""
+    with service_client(service, tmp_path / "var", settings={"districts_file": a_districts_file(tmp_path)}) as client:
+        application = application_of(client)
+        osv_id = Upstream(application).osv_mapped(district="Nuevo Horizonte", zone="Lima Este")
+
+        assert application.municipality_of({"osv_id": osv_id}) == "150144"
