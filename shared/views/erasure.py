@@ -26,10 +26,13 @@ log = logging.getLogger(__name__)
 CHECKPOINT_WAIT_MS = 2000
 """How long an erasure's checkpoint waits for readers of an older snapshot (ms). It holds the database's write lock
 meanwhile, and the key table shares the event store's file: commands wait at most ``SQLITE_LOCK_TIMEOUT`` (5 s)."""
+RETRY_WAIT_MS = 100
+"""How long each of the retry's checkpoints waits for the readers (ms): it holds the file's writers meanwhile (a retry
+waiting the erasure's 2 s every 5 s held commands for seconds while a backup read the file), and it tries again anyway."""
 TRUNCATE_RETRY_SECONDS = 5.0
 TRUNCATE_RETRIES = 720
 """A log an erasure could not truncate is tried again every 5 s for an hour (then at the next start,
-:func:`truncate_log`), by one thread per database file, whichever erasures and tables wait on it."""
+:func:`truncate_log`), by one thread per database file in each process, whichever erasures and tables wait on it."""
 
 
 def truncate_log(engine: Engine, *, wait_ms: int = CHECKPOINT_WAIT_MS) -> bool:
@@ -67,11 +70,13 @@ def forget_rows(
     in it (and the database file keeps their page) until a checkpoint gets
     through. A warning says so (never the rows' content), and a thread tries
     again every ``retry_seconds`` (for :data:`TRUNCATE_RETRIES` tries), saying
-    when it got through or gave up. A database file has one such retry at a
-    time: an erasure whose log is held while its file's retry is pending joins
-    it (no thread, no warning of its own; the retry's last word names every
-    table that waited, with its count of erasures), and one after the retry
-    ended starts the next. The erasure itself never fails for the log.
+    when it got through or gave up; each of its checkpoints waits
+    :data:`RETRY_WAIT_MS` only. A database file has one such retry at a time
+    in a process: an erasure while its file's retry is pending checkpoints
+    without waiting, and if a reader still holds the log joins the retry (no
+    thread, no warning; the retry's last word names every table that waited,
+    with its count of erasures); one after the retry ended starts the next.
+    The erasure itself never fails for the log.
     """
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection, durably(connection):  # an erasure outlasts a power cut, on a rebuildable file too
@@ -81,7 +86,7 @@ def forget_rows(
             connection.rollback()
             return
         connection.commit()
-    if sqlite and not truncate_log(engine, wait_ms=checkpoint_wait_ms):
+    if sqlite and not truncate_log(engine, wait_ms=0 if _pending(engine) else checkpoint_wait_ms):
         _truncate_when_let(engine, table, checkpoint_wait_ms, retry_seconds)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as autocommit:
@@ -109,6 +114,13 @@ def _log_file(engine: Engine) -> str:
     if not database or database == ":memory:" or database.startswith("file:"):
         return str(engine.url)
     return os.path.realpath(database)
+
+
+def _pending(engine: Engine) -> bool:
+    """Whether the file's retry is pending: a reader held its log a moment ago, so an erasure's checkpoint does not wait
+    for it (holding the file's writers meanwhile) before joining the retry; a reader gone by then, it goes through."""
+    with _pending_truncations_lock:
+        return _log_file(engine) in _pending_truncations
 
 
 def _truncate_when_let(engine: Engine, table: str, wait_ms: int, retry_seconds: float) -> None:
@@ -152,7 +164,7 @@ def _truncate_later(engine: Engine, file: str, pending: _PendingTruncation, wait
         with _pending_truncations_lock:
             joined = pending.joined
         try:
-            truncated = truncate_log(engine, wait_ms=wait_ms)
+            truncated = truncate_log(engine, wait_ms=min(wait_ms, RETRY_WAIT_MS))
         except Exception:  # noqa: BLE001, S112 - the database closed or away for a moment: tried again
             continue
         if not truncated:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-import shared.views
+import shared.views.erasure
 from shared.views import make_engine
 from shared.views.erasure import forget_rows
 
@@ -251,4 +251,40 @@ def test_an_erasure_that_joins_while_the_retry_truncates_is_truncated_too(
     assert len(lines(caplog, "write-ahead log still holds")) == 1
     left = path.read_bytes() + wal_of(path).read_bytes()
     assert SECRETS["p-1"] not in left and ANSWER not in left
+    engine.dispose()
+
+
+def test_while_a_retry_is_pending_neither_it_nor_a_later_erasure_holds_the_writers_for_the_erasures_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each checkpoint waiting for the readers holds the file's writers: with a backup reading events.db, erasures
+    answered after 2-8 s and the retry's 2-s checkpoint every 5 s held meetings for up to 3.9 s (tester 27). Once a
+    retry is pending, the erasures after it and the retry itself wait for the readers only briefly."""
+    path = tmp_path / "events.db"
+    engine = with_personal_rows(path)
+    before = set(threading.enumerate())
+    truncate_log = shared.views.erasure.truncate_log
+    waits: list[tuple[str, int]] = []
+
+    def noting_the_wait(engine: Engine, *, wait_ms: int) -> bool:
+        waits.append((threading.current_thread().name, wait_ms))
+        return truncate_log(engine, wait_ms=wait_ms)
+
+    monkeypatch.setattr(shared.views.erasure, "truncate_log", noting_the_wait)
+    reader = holding_a_snapshot(path)
+    forget = shared.views.erasure.forget_rows
+
+    def delete_key(owner: str) -> Callable[[Connection], bool]:
+        return lambda connection: bool(connection.execute(text("DELETE FROM data_keys WHERE owner_id = :o"), {"o": owner}).rowcount)
+
+    forget(engine, "data_keys", delete_key("p-1"), checkpoint_wait_ms=300, retry_seconds=0.05)  # the first waits, then starts the retry
+    forget(engine, "data_keys", delete_key("p-2"), checkpoint_wait_ms=300, retry_seconds=0.05)
+    wait_for(lambda: any(name.startswith("truncate-") for name, _ in waits), "the retry never tried")
+    let_go(reader)
+    wait_for(lambda: not retries_since(before), "the retry never ended")
+
+    assert waits[0] == (threading.current_thread().name, 300)  # the first erasure's own checkpoint, as before
+    assert waits[1] == (threading.current_thread().name, 0)  # the second's: the retry was pending
+    assert {wait for name, wait in waits if name.startswith("truncate-")} == {shared.views.erasure.RETRY_WAIT_MS}
+    assert SECRETS["p-2"] not in path.read_bytes() + wal_of(path).read_bytes()
     engine.dispose()
