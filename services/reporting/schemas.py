@@ -91,6 +91,9 @@ class RecordedAfterDissolutionPublic(BaseModel):
         description="When the fact names a second record of the OSV, merged into it (`OSVMerged`), that record's id; "
         "null when it names the dissolved OSV itself."
     )
+    merged_name: str | None = Field(
+        default=None, description="That merged record's name, as registry mapped it; null when it names the dissolved OSV itself."
+    )
 
 
 class AlertsPublic(BaseModel):

@@ -129,6 +129,7 @@ def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_m
             "currency": "PEN",
             "event_id": grant,
             "merged_osv_id": None,
+            "merged_name": None,
         },
         {
             "osv_id": nueva_vida,
@@ -142,6 +143,7 @@ def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_m
             "currency": None,
             "event_id": meeting,
             "merged_osv_id": None,
+            "merged_name": None,
         },
     ]
     # Before Nueva Vida's dissolution was recorded, its meeting was nothing to report.

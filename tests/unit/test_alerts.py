@@ -245,6 +245,22 @@ def test_a_focal_point_sees_only_what_was_recorded_after_the_dissolution_of_its_
     assert [r.name for r in alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == ["Olla Ate", "Olla Comas"]
 
 
+def test_a_focal_point_sees_a_late_fact_on_a_record_merged_into_its_dissolved_osv_from_another_district() -> None:
+    """A duplicate entered under a neighbouring district is the usual cross-district merge: its grant after the
+    survivor's dissolution is the survivor's, and the survivor's focal point must see it (tester 27)."""
+    facts = [
+        mapped("zarate", "2023-01-01", "Asociación Zárate Unido", district="San Juan de Lurigancho"),
+        mapped("dup", "2023-01-01", "Comedor Santa Rosa", district="Comas"),
+        fact("OSVMerged", "2023-06-01", osv_id="dup", into_osv_id="zarate", merged_on="2023-06-01"),
+        dissolved("zarate", "2024-02-01"),
+        granted("dup", "2024-03-01"),
+    ]
+    scoped = only_in(facts, frozenset({"San Juan de Lurigancho"}), frozenset({SJL}))
+    (late,) = alerts(scoped, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution
+    assert (late.osv_id, late.merged_osv_id, late.name, late.merged_name) == ("zarate", "dup", "Asociación Zárate Unido", "Comedor Santa Rosa")
+    assert alerts(only_in(facts, frozenset({"Comas"}), frozenset({COMAS})), TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution == []
+
+
 # All together
 
 

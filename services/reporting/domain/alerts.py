@@ -67,7 +67,8 @@ class RecordedAfterDissolution:
     """A fact dated after the dissolution of its OSV; ``osv_id``, ``name`` and ``district`` are the dissolved OSV's.
 
     ``merged_osv_id`` is the record the fact names when that is a second
-    record merged into the dissolved OSV (None when it names the OSV itself).
+    record merged into the dissolved OSV, ``merged_name`` its name as mapped
+    (both None when it names the OSV itself).
     ``amount`` (a decimal string, in ``currency``: PEN or USD) is the money
     the fact names, None for a fact that names none.
     """
@@ -83,6 +84,7 @@ class RecordedAfterDissolution:
     currency: str | None
     event_id: str
     merged_osv_id: str | None
+    merged_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,7 @@ def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDisso
                 currency=None if amount is None else str(fact.data.get("currency") or "") or None,
                 event_id=fact.event_id,
                 merged_osv_id=None if record == osv_id else record,
+                merged_name=None if record == osv_id or record not in mapped else str(mapped[record].data.get("name") or "") or None,
             )
         )
     return sorted(found, key=lambda r: (r.name, r.dated_on))
@@ -312,9 +315,22 @@ grant or membership."""
 
 
 def only_in(facts: Iterable[Fact], districts: frozenset[str], municipality_ids: frozenset[str]) -> list[Fact]:
-    """The facts about OSVs mapped in ``districts`` and about the municipalities ``municipality_ids``: a focal point's alerts."""
+    """The facts about OSVs mapped in ``districts`` and about the municipalities ``municipality_ids``: a focal point's alerts.
+
+    A record merged into one of those OSVs is that OSV's, whatever district it was mapped in (a duplicate entered under
+    a neighbouring district is the usual cross-district merge): its facts, its merge among them, come too.
+    """
     facts = list(facts)
     osvs = {str(f.data.get("osv_id")) for f in facts if f.type == "OSVMapped" and f.data.get("district") in districts}
+    into = {str(f.data["osv_id"]): str(f.data["into_osv_id"]) for f in facts if f.type == "OSVMerged" and f.data.get("into_osv_id")}
+    for record in into:
+        seen: set[str] = set()
+        survivor: str | None = record
+        while survivor is not None and survivor not in osvs and survivor not in seen:  # merges chain; a set guards a loop
+            seen.add(survivor)
+            survivor = into.get(survivor)
+        if survivor in osvs:
+            osvs.add(record)
     return [
         f for f in facts if (str(f.data["osv_id"]) in osvs if "osv_id" in f.data else str(f.data.get("municipality_id")) in municipality_ids)
     ]
