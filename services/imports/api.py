@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse
 from services.imports.application import Importer, ImportStopped, Outcome, RowResult
 from services.imports.bootstrap import lazy_services
 from services.imports.domain.commands import row_of
+from services.imports.domain.submissions import kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.schemas import SubmissionPublic
@@ -98,7 +99,7 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
         body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
         return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
-    errors = [{"field": p.cell.column or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    errors = [{"field": kobo_path(p.cell) if p.cell.column else p.field, "rule": p.rule, "message": p.message} for p in result.problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     if result.outcome == Outcome.PARTIAL:
         return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)

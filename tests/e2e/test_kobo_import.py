@@ -231,6 +231,14 @@ def test_exports_are_checked_then_recorded_once_and_a_kobo_hook_posting_twice_re
         assert refused.status_code == 422
         assert refused.json()["errors"][0]["field"] == "fecha"
         assert stored(served["engagement"]) == events
+
+        # Two actions, the second's due date typed the Peruvian way: the answer says which action (Kobo's log is all the promoter sees).
+        actions = [meeting.repeats["acciones"][0], {**meeting.repeats["acciones"][0], "fecha_limite": "30/06/2021"}]
+        typo = Answers({**meeting.values, "fecha": "2021-06-11"}, {"acciones": actions})
+        refused = httpx.post(url, json=kobo_json(MEETING, typo), headers={"Authorization": f"Basic {basic}"}, timeout=30)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["acciones[2]/fecha_limite"]
+        assert stored(served["engagement"]) == events
     finally:
         hook.stop()
 

@@ -185,6 +185,21 @@ def test_a_webhook_post_gives_the_commands_the_export_gives(tmp_path: Path) -> N
     assert posted.commands[0].cell_for("full_name").column == "miembros/nombre_completo"
 
 
+def test_a_webhook_posts_mistakes_name_the_repeat_entry_they_are_in() -> None:
+    """Kobo's REST Services log is all a promoter sees of a refused post: with every mistake of a post in one answer,
+    two members' wrong document numbers must say which member each is (tester 27)."""
+    from services.imports.domain.submissions import kobo_path
+
+    posted = from_kobo_json(kobo_json(MEMBERS, PEOPLE), MEMBERS)
+    entries = next(iter(posted.repeats.values()))
+    assert len(entries) >= 2
+
+    first, second = (kobo_path(entry.cells["nombre_completo"]) for entry in entries[:2])
+    assert (first, second) == ("miembros[1]/nombre_completo", "miembros[2]/nombre_completo")
+    main_cell = next(iter(posted.main.cells.values()))
+    assert kobo_path(main_cell) == main_cell.column  # the main section's keys as posted
+
+
 def test_osv_import_without_a_token_or_with_a_file_it_cannot_read_stops_before_sending_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

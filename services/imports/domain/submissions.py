@@ -19,6 +19,20 @@ class Cell:
     column: str
 
 
+def kobo_path(cell: Cell) -> str:
+    """Where a webhook post's answer is, as the promoter finds it in Kobo: its JSON key, with a repeat entry's number
+    after its group (``miembros[2]/numero_documento``), so that two entries' mistakes in one answer are told apart."""
+    repeat = cell.sheet.partition(":")[2] if cell.sheet.startswith("webhook:") else ""
+    if not repeat:
+        return cell.column
+    name = repeat.rsplit("/", 1)[-1]
+    at = cell.column.rfind(name + "/")
+    if at < 0 or (at > 0 and cell.column[at - 1] != "/"):
+        return f"{name}[{cell.row}]/{cell.column}"
+    end = at + len(name)
+    return f"{cell.column[:end]}[{cell.row}]{cell.column[end:]}"
+
+
 @dataclass
 class Entry:
     """One row of a section: the form's answers by question name, with their cells."""
