@@ -173,7 +173,7 @@ def _truncate_later(engine: Engine, file: str, pending: _PendingTruncation, wait
             if pending.joined != joined:  # an erasure joined during the attempt: its commit may have come after it
                 continue
             del _pending_truncations[file]
-        log.info(
+        log.warning(  # the all-clear of the warning that started the retry, at its level: a service's console shows no less
             "erased rows of %s in %s: the write-ahead log is truncated now", _tables_waiting(pending), engine.url.database
         )
         return

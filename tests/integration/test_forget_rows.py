@@ -143,6 +143,8 @@ def test_erasures_while_a_reader_holds_the_log_share_one_retry_and_one_warning(
     assert lines(caplog, "truncated now") == [
         f"erased rows of data_keys (4 erasures), kept_answers in {path}: the write-ahead log is truncated now"
     ]
+    # at the warning's level: a service's console shows WARNING and above, and an operator must see the all-clear (tester 27b)
+    assert [r.levelno for r in caplog.records if "truncated now" in r.getMessage()] == [logging.WARNING]
     left = path.read_bytes() + wal_of(path).read_bytes()
     assert not any(SECRETS[owner] in left for owner in ("p-1", "p-2", "p-3", "p-4")) and ANSWER not in left
     assert not any(secret.decode() in caplog.text for secret in SECRETS.values()) and ANSWER.decode() not in caplog.text
