@@ -21,7 +21,7 @@ Four things programme staff act on, each a lesson of the practice:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -259,10 +259,12 @@ def dissolutions(facts: Iterable[Fact]) -> dict[str, tuple[str, date]]:
     return judged
 
 
-def dated_after_dissolution(facts: Sequence[Fact]) -> list[Fact]:
+def dated_after_dissolution(facts: Sequence[Fact], judged: Mapping[str, tuple[str, date]] | None = None) -> list[Fact]:
     """The facts of :data:`DATED_AFTER_DISSOLUTION` dated after the dissolution that judges their OSV (see
-    :func:`dissolutions`), each once, in the order given; the day of the dissolution itself is still the OSV's."""
-    judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
+    :func:`dissolutions`, of the facts given unless ``judged`` is its answer already), each once, in the order given;
+    the day of the dissolution itself is still the OSV's."""
+    if judged is None:
+        judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
     seen: set[str] = set()
     late = []
     for fact in facts:
@@ -281,7 +283,7 @@ def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDisso
     mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
     judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
     found = []
-    for fact in dated_after_dissolution(facts):
+    for fact in dated_after_dissolution(facts, judged):
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]
         osv = mapped.get(osv_id)

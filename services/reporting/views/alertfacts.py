@@ -164,7 +164,7 @@ class AlertFacts:
             # ``type || ''``, as in _relevant: the recorded-time index, not every fact of thirteen types.
             found += self._facts(connection, [FACTS.c.recorded_at >= since, (FACTS.c.type + "").in_(DATED_AFTER_DISSOLUTION), about.in_(chunk)])
             found += self._facts(connection, [FACTS.c.event_id.in_(select(DATED_AHEAD.c.event_id)), about.in_(chunk)])
-        return dated_after_dissolution(gone + found) if found else []
+        return dated_after_dissolution(found, judged) if found else []
 
     def _look_back_at_start(self) -> None:
         """A read model made before these tables goes through its facts once for those dated ahead; then every
