@@ -37,15 +37,20 @@ class DropsTheFirstRequest(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def dropping_service() -> Iterator[httpx.Client]:
-    DropsTheFirstRequest.keys = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), DropsTheFirstRequest)
+def served(handler: type[BaseHTTPRequestHandler]) -> Iterator[httpx.Client]:
+    """A real HTTP server on a free port answering with ``handler``, and a client of it; stopped afterwards."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5) as client:
         yield client
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def dropping_service() -> Iterator[httpx.Client]:
+    DropsTheFirstRequest.keys = []
+    yield from served(DropsTheFirstRequest)
 
 
 def test_a_keyed_write_without_an_answer_is_sent_again_under_the_same_key(dropping_service: httpx.Client) -> None:
@@ -94,12 +99,7 @@ class AnswersFromAScript(BaseHTTPRequestHandler):
 @pytest.fixture
 def scripted_service() -> Iterator[httpx.Client]:
     AnswersFromAScript.requests = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), AnswersFromAScript)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}", timeout=5) as client:
-        yield client
-    server.shutdown()
-    server.server_close()
+    yield from served(AnswersFromAScript)
 
 
 def test_a_not_yet_refusal_with_retry_after_is_asked_again(scripted_service: httpx.Client) -> None:
