@@ -38,7 +38,7 @@ from services.imports.settings import ImportSettings
 from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
 from shared.files import OWNER_ONLY_UMASK, private_dir
-from shared.lifecycle import ending_with_this_process
+from shared.lifecycle import UVICORN_LOG_CONFIG, ending_with_this_process
 
 log = logging.getLogger("osv-platform")
 
@@ -273,7 +273,9 @@ def service_child(
     }
     if feeds:
         env[f"{prefix}_FEED_URLS"] = os.environ.get(f"{prefix}_FEED_URLS", json.dumps(feeds))
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port), "--log-level", "warning",
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", local.host, "--port", str(port),
+               # Its supervisor's lines in the services' format, WARNING and up, and "Child process [42] died" (INFO to uvicorn).
+               "--log-config", str(UVICORN_LOG_CONFIG),
                # Asked to stop (SIGTERM: Ctrl-C, or the launcher gone), requests still open get this long, then are cut: one held
                # open (a client that never sends its body) otherwise kept a service, and its port, for good after a `kill -9`.
                "--timeout-graceful-shutdown", str(GRACEFUL_SECONDS)]

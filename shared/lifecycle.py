@@ -19,10 +19,12 @@ import gc
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -201,3 +203,36 @@ def log_to_console(
         own.setFormatter(formatter)
     if root.level == logging.NOTSET:
         root.setLevel(logging.WARNING)
+
+
+UVICORN_LOG_CONFIG = Path(__file__).parent / "data" / "uvicorn-logging.json"
+"""uvicorn's ``--log-config`` for a service (``deploy/run_local.py``, ``docker-compose.yml``): its supervisor's lines in
+:data:`CONSOLE_FORMAT`, WARNING and up, and a worker that died ("Child process [42] died"); no access lines."""
+
+
+def console_formatter() -> logging.Formatter:
+    """:data:`CONSOLE_FORMAT` for the service uvicorn serves, named by its app argument ``services.<service>.api:create_app``.
+
+    Made by :data:`UVICORN_LOG_CONFIG` in uvicorn's own process, before any app factory runs: with ``--workers``, that
+    process is the supervisor, which never calls :func:`log_to_console`. "uvicorn" when no such argument is given.
+    """
+    named = (re.fullmatch(r"services\.(\w+)\.api:\w+", argument) for argument in sys.argv)
+    service = next((match.group(1) for match in named if match), "uvicorn")
+    return logging.Formatter(CONSOLE_FORMAT.format(service=service))
+
+
+class WorkerNews(logging.Filter):
+    """uvicorn's WARNING and up, and its supervisor's "Child process [42] died", raised to WARNING.
+
+    uvicorn tells of a worker that died, before starting another in its place, at INFO, which ``--log-level warning``
+    hid: a worker killed (the kernel's out-of-memory killer, a crash in a C library) was replaced without a line on the
+    console, and the requests it was serving were cut. Its other INFO lines (started, stopping) stay out.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        if record.name == "uvicorn.error" and record.module == "multiprocess" and record.getMessage().endswith(" died"):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            return True
+        return False

@@ -49,3 +49,37 @@ def test_uvicorns_own_lines_an_exception_in_the_app_with_its_traceback_say_when_
     first, *traceback = out.getvalue().strip().splitlines()
     assert re.fullmatch(rf"\S+ \S+ ERROR registry\[{os.getpid()}\] uvicorn\.error: Exception in ASGI application", first), first
     assert traceback[0] == "Traceback (most recent call last):" and traceback[-1] == "RuntimeError: the view database is gone"
+
+
+def test_uvicorns_log_config_shows_a_dead_worker_as_a_warning_of_the_service_and_nothing_else_it_says_at_info() -> None:
+    """uvicorn's supervisor tells of a worker that died at INFO, which ``--log-level warning`` hid (closing25)."""
+    import json
+    import logging.config
+    import sys
+
+    from shared.lifecycle import UVICORN_LOG_CONFIG
+
+    config = json.loads(UVICORN_LOG_CONFIG.read_text())
+    out = io.StringIO()
+    config["handlers"]["console"]["stream"] = out
+    argv, sys.argv = sys.argv, [".../uvicorn/__main__.py", "services.engagement.api:create_app", "--factory", "--workers", "2"]
+    try:
+        logging.config.dictConfig(config)
+    finally:
+        sys.argv = argv
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    try:
+        for module, message in (("multiprocess", "Started parent process [4242]"), ("server", "Started server process [4243]"),
+                                ("multiprocess", "Child process [4243] died"), ("on", "Application startup complete.")):
+            uvicorn_error.handle(uvicorn_error.makeRecord("uvicorn.error", logging.INFO, f"/x/{module}.py", 1, message, (), None))
+        logging.getLogger("uvicorn.access").info('127.0.0.1:5000 - "POST /members HTTP/1.1" 201')
+    finally:
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.setLevel(logging.NOTSET)
+            logger.propagate = True
+
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert re.fullmatch(rf"\S+ \S+ WARNING engagement\[{os.getpid()}\] uvicorn\.error: Child process \[4243\] died", lines[0]), lines
