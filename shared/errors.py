@@ -8,6 +8,7 @@ here, with one rule code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 
 
@@ -172,6 +173,29 @@ class OSVMergedError(ConflictError):
             rule="osv_not_merged",
         )
         self.into_osv_id = into_osv_id
+
+
+# A list's rules: every mistake, each naming its row ------------------------------------------
+#
+# A rule over a list's rows (each row's count, no row twice) is written once, as the mistakes it finds, each naming
+# its row's field (``needs.1.members_affected``). The domain raises the first of them (:func:`raise_first`); the API
+# reports them all in one 422 (:func:`shared.schemas.list_rules`), with the rows' own mistakes. A row given as None is
+# one the API could not read (its own mistakes are reported already): skipped, and a rule of the whole list that such a
+# row may meet (a rubric's capacity criteria) waits until every row is read.
+
+
+def refused(check: Callable[..., object], *arguments: object) -> Iterator[RuleViolationError]:
+    """The refusal of ``check(*arguments)``, if it refuses: a rule of one value, as one of a list's mistakes."""
+    try:
+        check(*arguments)
+    except RuleViolationError as refusal:
+        yield refusal
+
+
+def raise_first(mistakes: Iterable[RuleViolationError]) -> None:
+    """Raise the first of ``mistakes``, if there is one: a domain's check of a list, by the rules that find them all."""
+    for mistake in mistakes:
+        raise mistake
 
 
 def check_positive(value: object, field: str) -> None:

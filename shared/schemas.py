@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import regex
 from pydantic import (
@@ -17,11 +17,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainSerializer,
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     WithJsonSchema,
+    WrapValidator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -80,24 +84,9 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 characters are refused, 422 ``visible_text``)."""
 
 
-def _refusal(error: RuleViolationError, field: str | None, value: Any) -> Exception:
-    """The domain's refusal as pydantic's, at the field the domain named: ``field`` itself (the one being read), or one of
-    its rows (a list's rule names ``outputs.1.kind``: read at ``outputs``, it is reported at ``(1, "kind")`` below it);
-    with ``field`` None (a model validator), the whole path the domain named.
-
-    A row's place is given as a :class:`~pydantic_core.ValidationError` raised inside the validator: pydantic-core takes
-    its errors, each at its place below the field being read, as it does a nested model's (its docs advise a
-    ``ValueError``, which has no place; the API tests pin the places)."""
-    rule = error.rule or "invalid"
-    named = error.field or ""
-    if field is None:
-        below = named
-    else:
-        below = named.removeprefix(f"{field}.") if named.startswith(f"{field}.") else ""
-    if not below:
-        return PydanticCustomError(rule, error.message)
-    place = tuple(int(part) if part.isdigit() else part for part in below.split("."))
-    return ValidationError.from_exception_data(field or "body", [InitErrorDetails(type=PydanticCustomError(rule, error.message), loc=place, input=value)])
+def _refusal(error: RuleViolationError) -> PydanticCustomError:
+    """The domain's refusal as pydantic's, at the field being read: its rule and message."""
+    return PydanticCustomError(error.rule or "invalid", error.message)
 
 
 def domain_rule(check: Callable[..., object], *given: str, none_too: bool = False) -> AfterValidator:
@@ -110,7 +99,7 @@ def domain_rule(check: Callable[..., object], *given: str, none_too: bool = Fals
     rule: a document's number by its type); it runs only once each of them passed. Not for a pair of dates: a date's own
     rules (today, the earliest date) are the application's, so a rule of two dates read here would name the wrong one
     when the other is the typo (a meeting dated 2031 would be told its actions are due before it). The 422 names the
-    field and the rule the domain's error names, a list's row included (:func:`_refusal`)."""
+    field being read and the rule the domain's error names. Not for a list's rows: :func:`list_rules`."""
 
     def run(value: Any, info: ValidationInfo) -> Any:
         if (value is None and not none_too) or any(name not in info.data for name in given):
@@ -118,19 +107,85 @@ def domain_rule(check: Callable[..., object], *given: str, none_too: bool = Fals
         try:
             check(value, *(info.data[name] for name in given))
         except RuleViolationError as error:
-            raise _refusal(error, info.field_name, value) from None
+            raise _refusal(error) from None
         return value
 
     return AfterValidator(run)
 
 
-def domain_rules(check: Callable[..., object], *values: Any) -> None:
-    """In a model validator (``mode="after"``: every field passed), the domain's pure cross-field rule ``check(*values)``;
-    its refusal as a 422 at the field its error names."""
-    try:
-        check(*values)
-    except RuleViolationError as error:
-        raise _refusal(error, None, values) from None
+# A list's rules: every row's mistakes in the one 422 ----------------------------------------------
+
+_found: ContextVar[list[InitErrorDetails] | None] = ContextVar("mistakes_found_in_lists", default=None)
+"""The mistakes :func:`list_rules` found in the :class:`Command` being read, for it to report with pydantic's."""
+
+
+def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str) -> WrapValidator:
+    """A list checked by the domain's rules of its rows while the request is read: every mistake of every row comes in
+    the one 422, each at the row's field the domain names (``needs.1.members_affected``, ``outputs.2.kind``), with the
+    rows' own mistakes (a priority not on the list, a count not a number) and the body's other fields'.
+
+    ``mistakes(rows, *others)`` is the domain's, yielding each :class:`~shared.errors.RuleViolationError` it finds
+    (:func:`shared.errors.raise_first` makes the domain's check of it); ``rows`` is the list as read, with None for each
+    row its own rules refused (pydantic reports those, and the domain skips them). ``given`` names fields declared before
+    this one that the rules take too; they run only once each of them passed. Put it first among the list's validators
+    (``Annotated[list[Row], list_rules(...), domain_rule(...)]``): it reads the rows, and a rule of the whole list after it
+    runs once every row is read.
+
+    pydantic runs a list's validators only once every row passed, and a validator raises one error, at the field it
+    reads (pydantic's docs: a ``ValueError`` or a ``PydanticCustomError``, never a ``ValidationError`` of its own). So
+    this wrap validator reads the rows itself when some fail (each readable one alone), raises pydantic's own error again
+    as it was, and leaves the mistakes it finds, each with its place, for :class:`Command`'s wrap model validator, which
+    raises them with pydantic's errors in one :class:`~pydantic_core.ValidationError`
+    (``ValidationError.from_exception_data``). Read outside a :class:`Command`, the first mistake is reported at the
+    list."""
+
+    def run(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        try:
+            rows, refused = handler(value), None
+        except ValidationError as error:
+            rows, refused = _readable_rows(value, handler, error), error
+            if rows is None:  # the list itself is wrong (not a list, too long): its rows wait
+                raise
+        if all(name in info.data for name in given):
+            found = list(mistakes(rows, *(info.data[name] for name in given)))
+            collected = _found.get()
+            if collected is not None:
+                collected.extend(_at_place(mistake, info.field_name or "") for mistake in found)
+            elif found and refused is None:
+                raise _refusal(found[0])
+        if refused is not None:
+            raise refused
+        return rows
+
+    return WrapValidator(run)
+
+
+def _readable_rows(value: Any, handler: ValidatorFunctionWrapHandler, error: ValidationError) -> list[Any] | None:
+    """The rows of a list pydantic refused, each as read, None where a row's own rules refused it; None if the list
+    itself was refused (not a list, too many rows)."""
+    places = [e["loc"] for e in error.errors()]
+    if not isinstance(value, list | tuple) or any(not place or not isinstance(place[0], int) for place in places):
+        return None
+    refused = {place[0] for place in places}
+    rows: list[Any] = []
+    for index, row in enumerate(value):
+        try:
+            rows.append(None if index in refused else handler([row])[0])
+        except ValidationError:
+            rows.append(None)
+    return rows
+
+
+def _at_place(mistake: RuleViolationError, field: str) -> InitErrorDetails:
+    """A list's mistake at the row's field the domain named (``needs.1.members_affected``), or at the list."""
+    named = mistake.field if mistake.field and (mistake.field == field or mistake.field.startswith(f"{field}.")) else field
+    place = tuple(int(part) if part.isdigit() else part for part in named.split("."))
+    return InitErrorDetails(type=_refusal(mistake), loc=place, input=None)
+
+
+def domain_rows(rows: Iterable[Any]) -> list[Any]:
+    """The rows :func:`list_rules` read, each as the domain's (its ``to_domain()``), None kept for a row not read."""
+    return [None if row is None else row.to_domain() for row in rows]
 
 
 _serving: ContextVar[Any] = ContextVar("serving_application", default=None)
@@ -157,7 +212,7 @@ def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
         try:
             check(application, value)
         except RuleViolationError as error:
-            raise _refusal(error, info.field_name, value) from None
+            raise _refusal(error) from None
         return value
 
     return AfterValidator(run)
@@ -233,9 +288,45 @@ DecimalText = Annotated[
 
 
 class Command(BaseModel):
-    """Base of request bodies: unknown fields are an error, not silently dropped."""
+    """Base of request bodies: unknown fields are an error, not silently dropped; every mistake the body shows by itself
+    comes in one :class:`~pydantic_core.ValidationError`, its lists' rows' (:func:`list_rules`) with its fields', in the
+    body's order."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_mistake(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        found: list[InitErrorDetails] = []
+        reading = _found.set(found)
+        try:
+            read = handler(data)
+        except ValidationError as error:
+            if not found:
+                raise
+            raise ValidationError.from_exception_data(error.title, _in_body_order(cls, [*_details(error), *found])) from None
+        finally:
+            _found.reset(reading)
+        if found:
+            raise ValidationError.from_exception_data(cls.__name__, _in_body_order(cls, found))
+        return read
+
+
+def _details(error: ValidationError) -> list[InitErrorDetails]:
+    """pydantic's errors as they were, to be raised again with others: each one's rule (its type), message and place."""
+    return [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]) for e in error.errors()]
+
+
+def _in_body_order(model: type[BaseModel], errors: list[InitErrorDetails]) -> list[InitErrorDetails]:
+    """``errors`` by the field they name, in the model's order (a field it lacks last), and by row within a list."""
+    fields = list(model.model_fields)
+
+    def place(error: InitErrorDetails) -> tuple[int, int]:
+        loc = error.get("loc", ())
+        field = fields.index(loc[0]) if loc and loc[0] in fields else len(fields)
+        return field, loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+
+    return sorted(errors, key=place)
 
 
 # Moments: "as of" ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ nothing here is published (see ``events.py`` for what is).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -20,9 +20,9 @@ from services.engagement.domain.activities import (
     ActivityKind,
     BeneficiaryGroup,
     Output,
+    beneficiary_mistakes,
     check_one_way_of_counting,
-    check_outputs,
-    checked_beneficiaries,
+    output_mistakes,
 )
 from services.engagement.domain.followup import (
     ActionItem,
@@ -34,9 +34,9 @@ from services.engagement.domain.followup import (
     MeetingMode,
     MeetingTopic,
     TechnicalAssistance,
-    check_attendees,
+    attendee_mistakes,
     check_hours,
-    check_topics,
+    topic_mistakes,
 )
 from services.engagement.domain.members import (
     Sex,
@@ -47,10 +47,10 @@ from services.engagement.domain.needs import (
     NeedArea,
     NeedsAssessment,
     Priority,
-    check_needs,
     check_within_members_assessed,
+    needs_mistakes,
 )
-from shared.errors import check_at_least_one, check_not_negative
+from shared.errors import RuleViolationError, check_at_least_one, check_not_negative
 from shared.outputs import OutputKind
 from shared.schemas import (
     MAX_ROWS,
@@ -62,7 +62,9 @@ from shared.schemas import (
     application_rule,
     decimal_string,
     decimal_text,
+    domain_rows,
     domain_rule,
+    list_rules,
 )
 
 
@@ -105,16 +107,16 @@ class ActionItemCreate(Command):
     due_on: IsoDate = Field(description="When it is due: not before the meeting.")
 
 
-def _attendees_once(attendee_member_ids: list[UUID]) -> None:
-    """The domain's :func:`check_attendees` with every attendee taken as known: each named once (422 ``unique_attendees``);
+def _attendees_once(attendee_member_ids: list[UUID | None]) -> Iterable[RuleViolationError]:
+    """The domain's :func:`attendee_mistakes` with every attendee taken as known: each named once (422 ``unique_attendees``);
     whether engagement knows them is the application's to say."""
-    check_attendees(attendee_member_ids, set(attendee_member_ids))
+    return attendee_mistakes(attendee_member_ids, set(attendee_member_ids) - {None})
 
 
 class MeetingCreate(Command):
     held_on: IsoDate = Field(description="When the meeting was held: not in the future." + NOT_AFTER_DISSOLUTION)
     mode: MeetingMode = Field(description="`virtual` or `in_person`.")
-    attendee_member_ids: Annotated[list[UUID], domain_rule(_attendees_once)] = Field(
+    attendee_member_ids: Annotated[list[UUID], list_rules(_attendees_once)] = Field(
         default_factory=list,
         max_length=MAX_ATTENDEES,
         description="Members who attended, each one engagement knows (422 `known_member`), once (422 `unique_attendees`); never published.",
@@ -122,7 +124,7 @@ class MeetingCreate(Command):
     other_attendees: Annotated[Count, domain_rule(_not_negative("other_attendees"))] = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
     )
-    topics: Annotated[list[MeetingTopic], domain_rule(check_topics)] = Field(
+    topics: Annotated[list[MeetingTopic], list_rules(topic_mistakes)] = Field(
         max_length=len(MeetingTopic),
         description="What was followed up: at least one (422 `at_least_one_topic`), each once (422 `unique_topics`).",
     )
@@ -317,16 +319,16 @@ def _district_of_lima(engagement: Engagement, district: str) -> None:
     engagement.districts.find(district)
 
 
-def _beneficiaries(groups: list[BeneficiariesCreate]) -> None:
-    checked_beneficiaries([g.to_domain() for g in groups])
+def _beneficiaries(groups: list[BeneficiariesCreate | None]) -> Iterable[RuleViolationError]:
+    return beneficiary_mistakes(domain_rows(groups))
 
 
 def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[ParticipantCreate]) -> None:
     check_one_way_of_counting(participants, groups)
 
 
-def _outputs(outputs: list[OutputCreate]) -> None:
-    check_outputs([o.to_domain() for o in outputs])
+def _outputs(outputs: list[OutputCreate | None]) -> Iterable[RuleViolationError]:
+    return output_mistakes(domain_rows(outputs))
 
 
 class ActivityCreate(Command):
@@ -343,7 +345,7 @@ class ActivityCreate(Command):
         "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
     )
     direct_beneficiaries: Annotated[
-        list[BeneficiariesCreate], domain_rule(_beneficiaries), domain_rule(_listed_or_counted, "participants")
+        list[BeneficiariesCreate], list_rules(_beneficiaries), domain_rule(_listed_or_counted, "participants")
     ] = Field(
         default_factory=list,
         max_length=MAX_ROWS,
@@ -354,7 +356,7 @@ class ActivityCreate(Command):
     indirect_beneficiaries: Annotated[Count, domain_rule(_not_negative("indirect_beneficiaries"))] = Field(
         default=0, description="People reached indirectly: 0 or more (422 `not_negative`)."
     )
-    outputs: Annotated[list[OutputCreate], domain_rule(_outputs)] = Field(
+    outputs: Annotated[list[OutputCreate], list_rules(_outputs)] = Field(
         default_factory=list, max_length=len(OutputKind), description="What it left behind: one row per kind (422 `unique_output_kind`)."
     )
     grant_id: UUID | None = Field(default=None, description="The funded project it belongs to: a grant to the same OSV.")
@@ -453,8 +455,8 @@ def _over_5_years_within_assessed(count: int, members_assessed: int) -> None:
     check_within_members_assessed(count, members_assessed, "members_over_5_years_in_peru")
 
 
-def _needs(needs: list[NeedCreate], members_assessed: int) -> None:
-    check_needs([n.to_domain() for n in needs], members_assessed)
+def _needs(needs: list[NeedCreate | None], members_assessed: int) -> Iterable[RuleViolationError]:
+    return needs_mistakes(domain_rows(needs), members_assessed)
 
 
 class NeedsAssessmentCreate(Command):
@@ -463,7 +465,7 @@ class NeedsAssessmentCreate(Command):
     members_over_5_years_in_peru: Annotated[Count, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
         description="How many of them have lived in Peru more than 5 years: 0 to members_assessed (422 `within_members_assessed`)."
     )
-    needs: Annotated[list[NeedCreate], domain_rule(_needs, "members_assessed")] = Field(
+    needs: Annotated[list[NeedCreate], list_rules(_needs, "members_assessed")] = Field(
         default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area."
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -30,11 +31,11 @@ from services.funding.domain.proposals import (
     Rejection,
     RejectionReason,
     Standing,
-    check_planned_outputs,
+    planned_output_mistakes,
 )
-from services.funding.domain.rounds import Eligibility, Round, check_rubric
+from services.funding.domain.rounds import Eligibility, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator
-from shared.errors import check_at_least_one
+from shared.errors import RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
 from shared.schemas import (
@@ -49,7 +50,9 @@ from shared.schemas import (
     application_rule,
     decimal_string,
     decimal_text,
+    domain_rows,
     domain_rule,
+    list_rules,
     one_visible_line,
 )
 
@@ -339,8 +342,8 @@ class RubricCriterionCreate(Command):
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
 
 
-def _rubric(criteria: list[RubricCriterionCreate]) -> None:
-    check_rubric([c.to_domain() for c in criteria])
+def _rubric(criteria: list[RubricCriterionCreate | None]) -> Iterable[RuleViolationError]:
+    return rubric_mistakes(domain_rows(criteria))
 
 
 class RoundCreate(Command):
@@ -351,7 +354,7 @@ class RoundCreate(Command):
     opens_on: IsoDate = Field(description="First day proposals are taken, within the phase.")
     closes_on: IsoDate = Field(description="Last day proposals are taken, not before `opens_on`, within the phase.")
     eligibility: Eligibility = Field(description="`mapped` (any mapped OSV) or `ruos_registered` (RUOS-registered OSVs only).")
-    criteria: Annotated[list[RubricCriterionCreate], domain_rule(_rubric)] = Field(
+    criteria: Annotated[list[RubricCriterionCreate], list_rules(_rubric)] = Field(
         max_length=30,
         description="The rubric. It must include `organisational_capacity` and `administrative_capacity` (422 "
         "`rubric_includes_capacity`), each code once (422 `unique_criterion_codes`), each `max_score` above its `min_score` "
@@ -442,8 +445,8 @@ class PlannedOutputCreate(Command):
         return PlannedOutput(self.kind, self.count)
 
 
-def _planned_outputs(outputs: list[PlannedOutputCreate]) -> None:
-    check_planned_outputs([o.to_domain() for o in outputs])
+def _planned_outputs(outputs: list[PlannedOutputCreate | None]) -> Iterable[RuleViolationError]:
+    return planned_output_mistakes(domain_rows(outputs))
 
 
 class ProposalCreate(Command):
@@ -453,7 +456,7 @@ class ProposalCreate(Command):
     requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
     planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more.")
     planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more.")
-    planned_outputs: Annotated[list[PlannedOutputCreate], domain_rule(_planned_outputs)] = Field(
+    planned_outputs: Annotated[list[PlannedOutputCreate], list_rules(_planned_outputs)] = Field(
         default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind (422 `unique_kinds`)."
     )
     submitted_on: IsoDate = Field(description="Within the round's dates." + NOT_AFTER_DISSOLUTION)

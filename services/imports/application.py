@@ -68,7 +68,7 @@ from uuid import UUID
 
 import httpx
 
-from services.imports.domain.commands import Command, Problem, Row, same_person
+from services.imports.domain.commands import Command, Problem, Row, registered_by_an_earlier_row
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
 
@@ -458,7 +458,7 @@ class Importer:
                     continue
                 earlier = seen.documents.get(command.document) or documents.get(command.document)
                 if earlier is not None:
-                    problems.append(same_person(command, earlier))
+                    problems.append(registered_by_an_earlier_row(command, earlier))
                 else:
                     documents[command.document] = command.where
             if not problems:

@@ -295,6 +295,21 @@ def test_a_meeting_row_with_several_mistakes_gets_them_all_in_one_answer(client:
     assert client.get("/events").json()["head"] == head
 
 
+def test_every_topic_and_attendee_of_a_meeting_is_checked_in_the_one_answer(client: TestClient) -> None:
+    """A topic ticked three times around one not on the list, a member named three times around an id that is none: each
+    row's mistake comes in one answer (the repeats waited for the row not on the list to be fixed)."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    head = client.get("/events").json()["head"]
+    meeting = a_meeting(topics=["needs", "needs", "gardening", "needs"], attendee_member_ids=[member_id, member_id, "Ana", member_id])
+
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/meetings", json=meeting)) == {
+        ("topics.1", "unique_topics"), ("topics.2", "enum"), ("topics.3", "unique_topics"),
+        ("attendee_member_ids.1", "unique_attendees"), ("attendee_member_ids.2", "uuid_parsing"), ("attendee_member_ids.3", "unique_attendees"),
+    }
+    assert client.get("/events").json()["head"] == head
+
+
 def test_assistance_with_several_mistakes_gets_them_all_in_one_answer(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
     given = {"given_on": "12/03/2025", "topic": "gardening", "hours": "25"}
@@ -646,6 +661,19 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
             {"kind": "party", "participants": [{"person_id": str(uuid4()), "nationality": "VE", "sex": "F"}]},
             {("kind", "enum"), ("direct_beneficiaries", "participants_or_counts")},
         ),
+        (  # A row's own mistake (a sex or kind not on the list) and another row's repeat in one answer (tester 27b's L5).
+            {
+                "direct_beneficiaries": [
+                    {"nationality": "VE", "sex": "F", "count": 3}, {"nationality": "VE", "sex": "female", "count": 1},
+                    {"nationality": "ve", "sex": "F", "count": 2}, {"nationality": "VE", "sex": "F", "count": 1},
+                ],
+                "outputs": [{"kind": "mural", "count": 1}, {"kind": "graffiti", "count": 1}, {"kind": "mural", "count": 2}],
+            },
+            {
+                ("direct_beneficiaries.1.sex", "enum"), ("direct_beneficiaries.2", "unique_nationality_and_sex"),
+                ("direct_beneficiaries.3", "unique_nationality_and_sex"), ("outputs.1.kind", "enum"), ("outputs.2.kind", "unique_output_kind"),
+            },
+        ),
     ],
 )
 def test_an_activity_row_with_several_mistakes_gets_them_all_in_one_answer(
@@ -725,14 +753,43 @@ def test_a_needs_assessment_with_several_mistakes_gets_them_all_in_one_answer(cl
         members_over_5_years_in_peru=19,
         needs=[{"area": "food", "members_affected": 19, "priority": "low"}, {"area": "health", "members_affected": 2, "priority": "urgent"}],
     )
+    # Row 0's count against members_assessed comes with row 1's priority, not a round after it (tester 27b's L5).
     assert mistakes_of(client.post(f"/osvs/{osv_id}/needs-assessments", json=assessment)) == {
-        ("assessed_on", "value_error"), ("members_over_5_years_in_peru", "within_members_assessed"), ("needs.1.priority", "enum"),
+        ("assessed_on", "value_error"), ("members_over_5_years_in_peru", "within_members_assessed"),
+        ("needs.0.members_affected", "within_members_assessed"), ("needs.1.priority", "enum"),
     }
-    # Once the rows are well formed, their counts against members_assessed come with the date's mistake too.
-    assessment["needs"][1]["priority"] = "high"
-    assert mistakes_of(client.post(f"/osvs/{osv_id}/needs-assessments", json=assessment)) == {
-        ("assessed_on", "value_error"), ("members_over_5_years_in_peru", "within_members_assessed"), ("needs.0.members_affected", "within_members_assessed"),
-    }
+    assert feed(client) == []
+
+
+@pytest.mark.parametrize(
+    ("needs", "mistakes"),
+    [
+        (
+            [{"area": "employment", "members_affected": 19, "priority": "high"}, {"area": "housing", "members_affected": 30, "priority": "low"}],
+            {("needs.0.members_affected", "within_members_assessed"), ("needs.1.members_affected", "within_members_assessed")},
+        ),
+        (
+            [
+                {"area": "food", "members_affected": 2, "priority": "low"},
+                {"area": "food", "members_affected": 19, "priority": "high"},
+                {"area": "transport", "members_affected": 2, "priority": "low"},
+                {"area": "food", "members_affected": 1, "priority": "medium"},
+            ],
+            {
+                ("needs.1.members_affected", "within_members_assessed"), ("needs.1.area", "unique_area"),
+                ("needs.2.area", "enum"), ("needs.3.area", "unique_area"),
+            },
+        ),
+    ],
+)
+def test_every_row_of_a_needs_assessment_is_checked_in_the_one_answer(
+    client: TestClient, needs: list[dict[str, Any]], mistakes: set[tuple[str, str]]
+) -> None:
+    """Two rows each naming more members than were assessed, or an area repeated twice around a row not on the list: every
+    row's mistake comes in one answer (the first row's came alone, the next on the next try), and nothing is written."""
+    osv_id = upstream(client).osv_mapped()
+
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/needs-assessments", json=an_assessment(needs=needs))) == mistakes
     assert feed(client) == []
 
 

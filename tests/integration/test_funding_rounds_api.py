@@ -398,6 +398,29 @@ def test_a_round_form_with_several_mistakes_gets_them_all_in_one_answer(client: 
     assert head(client) == before
 
 
+def test_every_criterion_of_a_rubric_is_checked_in_the_one_answer(client: TestClient) -> None:
+    """A rubric with a code twice, a range that does not go up and a weight that is not a number: each criterion's mistake
+    in one answer (the repeat and the range waited for the weight to be fixed, then came one a round). Whether both
+    capacity criteria are there waits for every criterion to be read: the unreadable one may be one of them."""
+    phase_id = a_phase(client)
+    before = head(client)
+    criteria = [
+        {**RUBRIC[0], "weight": "0,3"},
+        RUBRIC[1],
+        {**RUBRIC[2], "min_score": 5, "max_score": 5},
+        {**RUBRIC[2], "code": "administrative_capacity"},
+    ]
+    assert several(client.post("/rounds", json=round_body(phase_id, criteria=criteria))) == {
+        ("criteria.0.weight", "decimal_text"), ("criteria.2.max_score", "max_above_min"), ("criteria.3.code", "unique_criterion_codes"),
+    }
+    criteria[0]["weight"] = "0.3"
+    criteria[0]["code"] = "reach"
+    assert several(client.post("/rounds", json=round_body(phase_id, criteria=criteria))) == {
+        ("criteria", "rubric_includes_capacity"), ("criteria.2.max_score", "max_above_min"), ("criteria.3.code", "unique_criterion_codes"),
+    }
+    assert head(client) == before
+
+
 def test_an_unknown_round_is_not_found(client: TestClient) -> None:
     assert_problem(client.get(f"/rounds/{UNKNOWN}"), 404)
     assert_problem(client.get(f"/rounds/{UNKNOWN}/proposals"), 404)
@@ -502,6 +525,10 @@ def test_a_bad_proposal_is_422_naming_the_field_and_writes_nothing(client: TestC
         (
             {"planned_outputs": [{"kind": "fair", "count": 1}, {"kind": "fair", "count": 2}], "summary": ""},
             {("planned_outputs.1.kind", "unique_kinds"), ("summary", "string_too_short")},
+        ),
+        (  # A row's kind not on the list and another row's repeat in one answer (tester 27b's L5).
+            {"planned_outputs": [{"kind": "fair", "count": 1}, {"kind": "statue", "count": 1}, {"kind": "fair", "count": 2}]},
+            {("planned_outputs.1.kind", "enum"), ("planned_outputs.2.kind", "unique_kinds")},
         ),
     ],
 )

@@ -12,7 +12,7 @@ the public events carry ids, dates, kinds and counts only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
@@ -30,6 +30,8 @@ from shared.errors import (
     check_not_before,
     check_not_in_future,
     check_not_negative,
+    raise_first,
+    refused,
 )
 from shared.outputs import OutputKind
 
@@ -164,18 +166,31 @@ class Withdrawal:
     reason: str
 
 
-def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
-    """The groups with their nationality normalised; one row per nationality and sex, each of one or more people."""
-    checked: list[BeneficiaryGroup] = []
+def beneficiary_mistakes(groups: Sequence[BeneficiaryGroup | None]) -> Iterator[RuleViolationError]:
+    """Every mistake of the direct beneficiaries' rows, in order: a nationality that exists (422 ``iso_3166_alpha_2``),
+    one or more people (422 ``at_least_1``), one row per nationality and sex (422 ``unique_nationality_and_sex``). A row
+    None is skipped (:func:`~shared.errors.refused`)."""
     seen: set[tuple[str, Sex]] = set()
     for index, group in enumerate(groups):
-        nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
-        check_at_least_one(group.count, f"direct_beneficiaries.{index}.count")
+        if group is None:
+            continue
+        try:
+            nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
+        except RuleViolationError as unknown:
+            yield unknown
+            nationality = None
+        yield from refused(check_at_least_one, group.count, f"direct_beneficiaries.{index}.count")
+        if nationality is None:
+            continue
         if (nationality, group.sex) in seen:
-            raise RepeatedBeneficiaryGroupError(index, nationality, group.sex)
+            yield RepeatedBeneficiaryGroupError(index, nationality, group.sex)
         seen.add((nationality, group.sex))
-        checked.append(BeneficiaryGroup(nationality, Sex(group.sex), group.count))
-    return checked
+
+
+def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
+    """The groups with their nationality normalised, once none has a mistake (the first of :func:`beneficiary_mistakes`, raised)."""
+    raise_first(beneficiary_mistakes(groups))
+    return [BeneficiaryGroup(nationality_of(g.nationality), Sex(g.sex), g.count) for g in groups]
 
 
 def checked_participants(participants: Sequence[Participant]) -> list[Participant]:
@@ -205,13 +220,22 @@ def counted_from(participants: Sequence[Participant]) -> list[BeneficiaryGroup]:
     return [BeneficiaryGroup(n, s, c) for (n, s), c in sorted(counts.items())]
 
 
-def check_outputs(outputs: Sequence[Output]) -> None:
+def output_mistakes(outputs: Sequence[Output | None]) -> Iterator[RuleViolationError]:
+    """Every mistake of an activity's outputs, in order: one or more of each (422 ``at_least_1``), one row per kind (422
+    ``unique_output_kind``). A row None is skipped (:func:`~shared.errors.refused`)."""
     seen: set[OutputKind] = set()
     for index, output in enumerate(outputs):
-        check_at_least_one(output.count, f"outputs.{index}.count")
+        if output is None:
+            continue
+        yield from refused(check_at_least_one, output.count, f"outputs.{index}.count")
         if output.kind in seen:
-            raise RepeatedOutputError(index, output.kind)
+            yield RepeatedOutputError(index, output.kind)
         seen.add(output.kind)
+
+
+def check_outputs(outputs: Sequence[Output]) -> None:
+    """The first of :func:`output_mistakes`, raised."""
+    raise_first(output_mistakes(outputs))
 
 
 class Activity(Aggregate):

@@ -13,7 +13,7 @@ counts only.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -32,6 +32,7 @@ from shared.errors import (
     check_not_in_future,
     check_not_negative,
     check_positive,
+    raise_first,
 )
 from shared.money import CENT
 from shared.sealing import REDACTED_TEXT
@@ -155,25 +156,42 @@ class TooManyHoursError(RuleViolationError):
 # Rules ------------------------------------------------------------------
 
 
-def check_topics(topics: Sequence[MeetingTopic]) -> None:
+def topic_mistakes(topics: Sequence[MeetingTopic | None]) -> Iterator[RuleViolationError]:
+    """Every mistake of a meeting's topics: at least one (422 ``at_least_one_topic``), each once (422 ``unique_topics``).
+    A row None is skipped (:func:`~shared.errors.refused`)."""
     if not topics:
-        raise NoTopicError
+        yield NoTopicError()
     seen: set[MeetingTopic] = set()
     for index, topic in enumerate(topics):
+        if topic is None:
+            continue
         if topic in seen:
-            raise RepeatedTopicError(index, topic)
+            yield RepeatedTopicError(index, topic)
         seen.add(topic)
 
 
-def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collection[UUID]) -> None:
-    """Each attendee named is a member engagement knows, named once."""
+def check_topics(topics: Sequence[MeetingTopic]) -> None:
+    """The first of :func:`topic_mistakes`, raised."""
+    raise_first(topic_mistakes(topics))
+
+
+def attendee_mistakes(attendee_member_ids: Sequence[UUID | None], known_members: Collection[UUID]) -> Iterator[RuleViolationError]:
+    """Every mistake of a meeting's attendees, in order: each named once (422 ``unique_attendees``), a member engagement
+    knows (422 ``known_member``). A row None is skipped (:func:`~shared.errors.refused`)."""
     seen: set[UUID] = set()
     for index, member_id in enumerate(attendee_member_ids):
+        if member_id is None:
+            continue
         if member_id in seen:
-            raise RepeatedAttendeeError(index)
-        if member_id not in known_members:
-            raise UnknownAttendeeError(index)
+            yield RepeatedAttendeeError(index)
+        elif member_id not in known_members:
+            yield UnknownAttendeeError(index)
         seen.add(member_id)
+
+
+def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collection[UUID]) -> None:
+    """Each attendee named is a member engagement knows, named once: the first of :func:`attendee_mistakes`, raised."""
+    raise_first(attendee_mistakes(attendee_member_ids, known_members))
 
 
 def check_hours(hours: Decimal) -> None:

@@ -6,7 +6,7 @@ those rules raise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import RuleViolationError, check_at_least_one, check_not_before, check_not_in_future
+from shared.errors import RuleViolationError, check_at_least_one, check_not_before, check_not_in_future, raise_first, refused
 
 
 class NeedArea(StrEnum):
@@ -68,14 +68,22 @@ def check_within_members_assessed(count: int, members_assessed: int, field: str)
         raise BeyondMembersAssessedError(field, members_assessed)
 
 
-def check_needs(needs: Sequence[Need], members_assessed: int) -> None:
-    """One row per area (422 ``unique_area``), each affecting 0 to ``members_assessed`` members (422 ``within_members_assessed``)."""
+def needs_mistakes(needs: Sequence[Need | None], members_assessed: int) -> Iterator[RuleViolationError]:
+    """Every mistake of an assessment's rows, in order: each affecting 0 to ``members_assessed`` members (422
+    ``within_members_assessed``), one row per area (422 ``unique_area``). A row None is skipped (:func:`~shared.errors.refused`)."""
     seen: set[NeedArea] = set()
     for index, need in enumerate(needs):
-        check_within_members_assessed(need.members_affected, members_assessed, f"needs.{index}.members_affected")
+        if need is None:
+            continue
+        yield from refused(check_within_members_assessed, need.members_affected, members_assessed, f"needs.{index}.members_affected")
         if need.area in seen:
-            raise RepeatedNeedAreaError(index, need.area)
+            yield RepeatedNeedAreaError(index, need.area)
         seen.add(need.area)
+
+
+def check_needs(needs: Sequence[Need], members_assessed: int) -> None:
+    """The first of :func:`needs_mistakes`, raised."""
+    raise_first(needs_mistakes(needs, members_assessed))
 
 
 # The needs record -------------------------------------------------------

@@ -7,7 +7,7 @@ once: a scoring is a fact in the audit trail, not a draft to overwrite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +35,7 @@ from shared.errors import (
     RuleViolationError,
     check_not_negative,
     check_positive,
+    raise_first,
 )
 from shared.money import CENT, Currency, money
 from shared.outputs import OutputKind
@@ -185,14 +186,23 @@ def check_eligible(eligibility: Eligibility, registered_on: date | None, submitt
         )
 
 
-def check_planned_outputs(outputs: Sequence[PlannedOutput]) -> None:
+def planned_output_mistakes(outputs: Sequence[PlannedOutput | None]) -> Iterator[RuleViolationError]:
+    """Every mistake of a proposal's planned outputs, in order: one or more of each (422 ``at_least_1``), one row per kind
+    (422 ``unique_kinds``). A row None is skipped (:func:`~shared.errors.refused`)."""
     seen: set[str] = set()
     for index, output in enumerate(outputs):
+        if output is None:
+            continue
         if output.count < 1:
-            raise BelowOneError(f"planned_outputs.{index}.count", output.count)
+            yield BelowOneError(f"planned_outputs.{index}.count", output.count)
         if output.kind in seen:
-            raise RepeatedOutputKindError(index, output.kind)
+            yield RepeatedOutputKindError(index, output.kind)
         seen.add(output.kind)
+
+
+def check_planned_outputs(outputs: Sequence[PlannedOutput]) -> None:
+    """The first of :func:`planned_output_mistakes`, raised."""
+    raise_first(planned_output_mistakes(outputs))
 
 
 def check_not_before_submission(field: str, day: date, submitted_on: date) -> None:

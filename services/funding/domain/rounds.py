@@ -21,7 +21,7 @@ fails on the round's version and nothing of it is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -32,7 +32,15 @@ from eventsourcing.domain import Aggregate, event
 
 from services.funding.domain.phases import Phase
 from services.funding.domain.scoring import Criterion, check_evaluator
-from shared.errors import ConflictError, NotFoundError, RuleViolationError, check_not_negative, check_positive
+from shared.errors import (
+    ConflictError,
+    NotFoundError,
+    RuleViolationError,
+    check_not_negative,
+    check_positive,
+    raise_first,
+    refused,
+)
 from shared.money import CENT, Currency, money
 
 CAPACITY_CRITERIA = ("organisational_capacity", "administrative_capacity")
@@ -190,20 +198,29 @@ class EvaluatorNotAssignedError(RuleViolationError):
 # Rules ------------------------------------------------------------------
 
 
-def check_rubric(criteria: Sequence[Criterion]) -> None:
-    """Codes unique, positive weights, ranges that go up, and both capacity criteria present."""
+def rubric_mistakes(criteria: Sequence[Criterion | None]) -> Iterator[RuleViolationError]:
+    """Every mistake of a rubric, in order: codes unique (422 ``unique_criterion_codes``), positive weights, ranges that
+    go up (422 ``max_above_min``), then both capacity criteria present (422 ``rubric_includes_capacity``), once every row
+    is read: a row None is skipped (:func:`~shared.errors.refused`) and may be the capacity criterion."""
     seen: set[str] = set()
     for index, criterion in enumerate(criteria):
+        if criterion is None:
+            continue
         if criterion.code in seen:
-            raise RepeatedCriterionError(index, criterion.code)
+            yield RepeatedCriterionError(index, criterion.code)
         seen.add(criterion.code)
-        check_positive(criterion.weight, f"criteria.{index}.weight")
-        check_not_negative(criterion.min_score, f"criteria.{index}.min_score")
+        yield from refused(check_positive, criterion.weight, f"criteria.{index}.weight")
+        yield from refused(check_not_negative, criterion.min_score, f"criteria.{index}.min_score")
         if criterion.max_score <= criterion.min_score:
-            raise ScoreRangeError(index, criterion.min_score, criterion.max_score)
-    for code in CAPACITY_CRITERIA:
-        if code not in seen:
-            raise CapacityCriterionMissingError(code)
+            yield ScoreRangeError(index, criterion.min_score, criterion.max_score)
+    if None not in criteria:
+        yield from (CapacityCriterionMissingError(code) for code in CAPACITY_CRITERIA if code not in seen)
+
+
+def check_rubric(criteria: Sequence[Criterion]) -> None:
+    """Codes unique, positive weights, ranges that go up, and both capacity criteria present: the first of
+    :func:`rubric_mistakes`, raised."""
+    raise_first(rubric_mistakes(criteria))
 
 
 def check_within_phase(phase: Phase, opens_on: date, closes_on: date) -> None:

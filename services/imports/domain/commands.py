@@ -37,13 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, padded_ce_number
 
 INTEGER = re.compile(r"[+-]?\d+")
 DUPLICATE_RULE = "person_already_registered"
-"""The rule engagement names when a document is registered already; the import uses it for the same person twice in a file."""
+"""The rule engagement names when a document is registered already; the import uses it for the same person twice in a
+submission (:func:`same_person`) or in a file (:func:`registered_by_an_earlier_row`): one rule for one person twice, the
+message saying where the other one is."""
 
 
 @dataclass(frozen=True)
@@ -330,11 +332,23 @@ def row_of(form: Form, submission: Submission) -> Row:
 
 
 def same_person(command: Command, first: Cell) -> Problem:
-    """The same document as an earlier row of the file: the API would refuse the second as already registered."""
+    """The same document as an earlier entry of the same submission (``first``, a row of a file's repeat sheet or an entry
+    of a webhook post): the submission is refused whole, so neither is registered; the message says where the first is."""
     return Problem(
         command.cell_for("document_number"),
         "document_number",
         DUPLICATE_RULE,
-        f"a person with this document is registered already by row {first.row} of sheet {first.sheet!r} "
+        f"a person with this document is {entry_of(first)} too: register each person once",
+    )
+
+
+def registered_by_an_earlier_row(command: Command, earlier: Cell) -> Problem:
+    """The same document as an earlier row of the file that a dry run took (``earlier``): the real import registers that
+    row's person first, and the API would refuse this one as already registered."""
+    return Problem(
+        command.cell_for("document_number"),
+        "document_number",
+        DUPLICATE_RULE,
+        f"a person with this document is registered already by row {earlier.row} of sheet {earlier.sheet!r} "
         "of this file: register each person once",
     )

@@ -33,6 +33,16 @@ def kobo_path(cell: Cell) -> str:
     return f"{cell.column[:end]}[{cell.row}]{cell.column[end:]}"
 
 
+def entry_of(cell: Cell) -> str:
+    """The row or entry ``cell`` is in, as the person finds it: ``row 3 of sheet 'miembros' of this file``, or in a webhook
+    post (which has no sheet, nor file) ``entry miembros[2] of this submission`` (its main section: ``this submission``)."""
+    if cell.sheet == "webhook":
+        return "this submission"
+    if cell.sheet.startswith("webhook:"):
+        return f"entry {cell.sheet.partition(':')[2].rsplit('/', 1)[-1]}[{cell.row}] of this submission"
+    return f"row {cell.row} of sheet {cell.sheet!r} of this file"
+
+
 @dataclass
 class Entry:
     """One row of a section: the form's answers by question name, with their cells."""
