@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -154,11 +155,39 @@ def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_m
     assert [item["name"] for item in focal] == ["Olla Común Nueva Vida"]
 
 
+def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_withdrawn_and_is_listed_as_of_a_moment_before(
+    client: TestClient,
+) -> None:
+    """Engagement took an activity dated after the OSV dissolved, then withdrew it (reported by mistake): nothing is left
+    to follow up, and the alert dropped nothing (tester 28). As of a moment before the withdrawal, it was listed."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    osv = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -120)
+    feed.dissolved(osv, -40)
+    activity, held_on = str(uuid4()), feed.day(-30)
+    feed.publish("engagement", "ActivityReported", held_on, subject=activity, activity_id=activity, osv_id=osv, held_on=held_on,
+                 kind="mural_painting", district="San Juan de Lurigancho", zone="Lima Este", direct_beneficiaries=[],
+                 indirect_beneficiaries=0, outputs=[], grant_id=None)
+    assert [item["type"] for item in client.get("/alerts").json()["recorded_after_dissolution"]] == ["ActivityReported"]
+    before = datetime.now(timezone.utc)
+
+    feed.publish("engagement", "ActivityWithdrawn", feed.day(0), subject=activity, activity_id=activity, osv_id=osv, held_on=held_on,
+                 withdrawn_on=feed.day(0))
+
+    assert client.get("/alerts").json()["recorded_after_dissolution"] == []
+    then = client.get("/alerts", params={"as_of": before.isoformat()}).json()["recorded_after_dissolution"]
+    assert [item["type"] for item in then] == ["ActivityReported"]
+    assert client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_dissolution"] == []
+
+
 def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A programme's log whose dissolved OSVs go on getting facts (as if funding's and engagement's copies lagged
-    registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, and a
-    grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12). Returns the log and
-    the ids of those three events (``merged_fact``, ``dated_ahead``) and of the dissolved OSV (``dissolved``) and the
+    registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, a
+    grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12), and two activities of
+    that OSV dated after the dissolution, withdrawn: one before the dissolution was recorded, one after. Returns the log
+    and the ids of those events (``merged_fact``, ``dated_ahead``; the activities' reports, ``withdrawn_early`` and
+    ``withdrawn_late``, and the late one's withdrawal, ``withdrawal``) and of the dissolved OSV (``dissolved``) and the
     merged record (``merged``)."""
     events = programme_log(1200, seed=41)
     dissolution = next(e for e in events if e["type"] == "OSVDissolved" and e["data"]["dissolved_on"] > "2021-02-01")
@@ -179,8 +208,21 @@ def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
                    amount="900.00", currency="PEN", kind="seed_fund", support="first_time", proposal_id=None, round_id=None,
                    granted_on=ahead, occurred_on=ahead),
     ]
+    position = last["engagement"] + 1
+    for name, reported_at, withdrawn_at in (("early", at - timedelta(hours=3), at - timedelta(hours=2)),
+                                            ("late", at + timedelta(days=3), at + timedelta(days=5))):
+        activity = f"activity-withdrawn-{name}"
+        events += [
+            cloudevent("engagement", position + 1, "ActivityReported", activity, reported_at, activity_id=activity, osv_id=dissolved,
+                       held_on=after, kind="mural_painting", district="Comas", zone="Lima Norte", indirect_beneficiaries=0,
+                       grant_id=None, direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 3}], outputs=[], occurred_on=after),
+            cloudevent("engagement", position + 2, "ActivityWithdrawn", activity, withdrawn_at, activity_id=activity, osv_id=dissolved,
+                       held_on=after, withdrawn_on=withdrawn_at.date().isoformat(), occurred_on=withdrawn_at.date().isoformat()),
+        ]
+        position += 2
     ids = {"dissolved": dissolved, "merged": merged["osv_id"], "merged_fact": f"engagement:{last['engagement'] + 1}",
-           "dated_ahead": f"funding:{last['funding'] + 1}"}
+           "dated_ahead": f"funding:{last['funding'] + 1}", "withdrawn_early": f"engagement:{last['engagement'] + 2}",
+           "withdrawn_late": f"engagement:{last['engagement'] + 4}", "withdrawal": f"engagement:{last['engagement'] + 5}"}
     return events, ids
 
 
@@ -210,12 +252,41 @@ def test_the_read_model_hands_the_alerts_every_fact_dated_after_a_dissolution_wh
     assert found == alerts(readmodel.facts(), today, municipalities)
     listed = {item.event_id: item for item in found.recorded_after_dissolution}
     assert len(listed) > 20
-    assert {f.event_id for f in readmodel.alert_facts() if f.type not in ALERT_TYPES} <= set(listed)  # no other grant nor member
+    others = [f for f in readmodel.alert_facts() if f.type not in ALERT_TYPES]
+    withdrawn = {f.data["activity_id"] for f in others if f.type == "ActivityWithdrawn"}
+    taken_back = {f.event_id for f in others if f.type == "ActivityWithdrawn" or f.data.get("activity_id") in withdrawn}
+    assert {ids["withdrawn_early"], ids["withdrawn_late"], ids["withdrawal"]} <= taken_back
+    assert {f.event_id for f in others} - taken_back <= set(listed)  # no other grant nor member, only the withdrawals of those listed
     assert listed[ids["dated_ahead"]].osv_id == ids["dissolved"]
     assert (listed[ids["merged_fact"]].osv_id, listed[ids["merged_fact"]].merged_osv_id) == (ids["dissolved"], ids["merged"])
+    assert ids["withdrawn_early"] not in listed and ids["withdrawn_late"] not in listed  # withdrawn: taken back
     recorded = sorted(f.recorded_at for f in readmodel.facts())
-    for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3]):
+    withdrawal = next(f.recorded_at for f in readmodel.facts() if f.event_id == ids["withdrawal"])
+    for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3], withdrawal - timedelta(seconds=1)):
         assert alerts(readmodel.alert_facts(cut), today, municipalities) == alerts(readmodel.facts(upto=cut), today, municipalities)
+    before_withdrawal = alerts(readmodel.alert_facts(withdrawal - timedelta(seconds=1)), today, municipalities)
+    assert ids["withdrawn_late"] in {item.event_id for item in before_withdrawal.recorded_after_dissolution}
+
+
+def test_a_read_model_rebuilt_from_the_log_lists_what_the_one_kept_as_events_arrived_lists(database_url: str) -> None:
+    """A rebuild empties the read model and applies each service's stream in turn, registry's first: the side tables the
+    alerts read end as those kept while the services' events crossed, withdrawals and merges included."""
+    events, _ = watched_log()
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    for batch in batches_in("services interleaved", events):
+        readmodel.apply(batch)
+    municipalities = MunicipalityTable.of_lima().all()
+    today = date(2023, 6, 1)
+    recorded = sorted(f.recorded_at for f in readmodel.facts())
+    cuts = [None, recorded[len(recorded) // 2], recorded[-40]]
+    kept = [alerts(readmodel.alert_facts(cut), today, municipalities) for cut in cuts]
+
+    readmodel.clear()
+    for batch in batches_in("registry first", events):
+        readmodel.apply(batch)
+
+    assert [alerts(readmodel.alert_facts(cut), today, municipalities) for cut in cuts] == kept
+    assert kept[0] == alerts(readmodel.facts(), today, municipalities)
 
 
 def test_a_read_model_made_before_this_alert_finds_at_its_start_what_was_recorded_after_each_dissolution(database_url: str) -> None:

@@ -217,6 +217,30 @@ def test_what_winds_a_dissolved_osvs_records_down_is_not_listed_nor_what_registr
     assert recorded_after_dissolution(facts) == []
 
 
+def reported(osv_id: str, day: str) -> Fact:
+    activity = f"act-{next(_ids)}"
+    return fact("ActivityReported", day, activity_id=activity, osv_id=osv_id, held_on=day, kind="mural_painting",
+                direct_beneficiaries=[], indirect_beneficiaries=0, outputs=[], grant_id=None)
+
+
+def withdrawn(activity: Fact, day: str) -> Fact:
+    return fact("ActivityWithdrawn", day, activity_id=activity.data["activity_id"], osv_id=activity.data["osv_id"],
+                held_on=activity.data["held_on"], withdrawn_on=day)
+
+
+def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_it_is_withdrawn() -> None:
+    """The withdrawal is engagement's undo of a report made by mistake: the record counts no more, and there is nothing
+    left to follow up (tester 28). Another activity of the OSV, not withdrawn, stays listed."""
+    mistaken, other = reported("a", "2024-03-01"), reported("a", "2024-03-05")
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-02-01"), mistaken, other]
+    assert [r.event_id for r in recorded_after_dissolution(facts)] == [mistaken.event_id, other.event_id]
+
+    taken_back = [*facts, withdrawn(mistaken, "2024-04-01")]
+
+    assert [r.event_id for r in recorded_after_dissolution(taken_back)] == [other.event_id]
+    assert [r.event_id for r in alerts(taken_back, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == [other.event_id]
+
+
 def test_a_fact_on_a_record_merged_into_an_osv_that_later_dissolved_is_listed_under_that_osv_and_a_merge_alone_lists_nothing() -> None:
     """A merge is no dissolution: the merged record is a second record of the same organisation, which lives on. When the
     organisation dissolves, a tranche or a meeting recorded on either of its records after that day is listed, under the
@@ -307,3 +331,14 @@ def test_beside_those_types_the_alerts_need_only_the_facts_dated_after_a_dissolu
     read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
     assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
     assert len(alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution) == 2
+
+
+def test_beside_those_the_alerts_need_the_withdrawals_of_the_activities_dated_after_a_dissolution() -> None:
+    activity = reported("b", "2024-03-01")
+    facts = [mapped("b", "2023-01-01"), dissolved("b", "2024-02-01"), activity, withdrawn(activity, "2024-03-02")]
+    late = dated_after_dissolution(facts)
+    assert late == [activity]  # still dated after the dissolution: the withdrawal takes it back, it does not re-date it
+    read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
+    assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution != []
+    assert alerts([*read_by_the_dashboard, facts[3]], TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
+    assert alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution == []

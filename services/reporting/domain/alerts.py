@@ -16,7 +16,9 @@ Four things programme staff act on, each a lesson of the practice:
   (409 ``osv_not_dissolved``), but they know of a dissolution from their
   copy of registry, which lags it (and the dissolution may be recorded
   late, back-dated). What they took meanwhile stays recorded: an event
-  store has no undo, so it is shown here until someone follows it up.
+  store has no undo, so it is shown here until someone follows it up, or
+  until the one fact that takes another back (an activity withdrawn,
+  :data:`UNDOING`) takes it back.
 """
 
 from __future__ import annotations
@@ -229,6 +231,31 @@ paid, or the value of goods handed over."""
 
 GONE_TYPES = ("OSVDissolved", "OSVMerged")
 
+UNDOING: dict[str, tuple[str, str]] = {
+    "ActivityWithdrawn": ("ActivityReported", "activity_id"),
+}
+"""The facts that take back a fact of :data:`DATED_AFTER_DISSOLUTION`, each with the type it takes back and the id both
+carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), and counts no more. The one
+undo the services publish: funding reverses no grant nor tranche (it closes a grant, rejects a proposal: what winds
+down, not what takes back), engagement corrects no meeting, enrolment nor membership (a participant withdraws, a member
+leaves: facts of their own), and registry takes back no dissolution and no merge."""
+
+
+def taken_back(facts: Iterable[Fact]) -> set[tuple[str, str]]:
+    """The facts a fact of :data:`UNDOING` among these takes back, as (type, id) pairs: ``("ActivityReported", activity_id)``."""
+    undone: set[tuple[str, str]] = set()
+    for fact in facts:
+        if fact.type in UNDOING:
+            undone_type, field_name = UNDOING[fact.type]
+            if fact.data.get(field_name):
+                undone.add((undone_type, str(fact.data[field_name])))
+    return undone
+
+
+def is_taken_back(fact: Fact, undone: set[tuple[str, str]]) -> bool:
+    """Whether ``fact`` is among ``undone`` (:func:`taken_back`)."""
+    return any(fact.type == undone_type and (undone_type, str(fact.data.get(field_name))) in undone for undone_type, field_name in UNDOING.values())
+
 
 def dissolutions(facts: Iterable[Fact]) -> dict[str, tuple[str, date]]:
     """Each OSV record a dissolution judges, with the dissolved OSV and its ``dissolved_on``.
@@ -279,11 +306,15 @@ def dated_after_dissolution(facts: Sequence[Fact], judged: Mapping[str, tuple[st
 
 
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
-    """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`), by the OSV's name, then date."""
+    """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
+    activity withdrawn, :data:`UNDOING`), by the OSV's name, then date."""
     mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
     judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
+    undone = taken_back(facts)
     found = []
     for fact in dated_after_dissolution(facts, judged):
+        if is_taken_back(fact, undone):
+            continue
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]
         osv = mapped.get(osv_id)
@@ -312,8 +343,8 @@ ALERT_TYPES = frozenset(
     {"OSVMapped", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
-:func:`dated_after_dissolution` picks: the dashboard asks the read model for these and those alone, never for every
-grant or membership."""
+:func:`dated_after_dissolution` picks, and the facts of :data:`UNDOING` that take one of those back: the dashboard asks
+the read model for these and those alone, never for every grant or membership."""
 
 
 def only_in(facts: Iterable[Fact], districts: frozenset[str], municipality_ids: frozenset[str]) -> list[Fact]:

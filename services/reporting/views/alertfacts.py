@@ -24,6 +24,7 @@ from services.reporting.domain.alerts import (
     ALERT_TYPES,
     DATED_AFTER_DISSOLUTION,
     GONE_TYPES,
+    UNDOING,
     dated_after_dissolution,
     dissolutions,
 )
@@ -222,19 +223,34 @@ class AlertFacts:
         with self.engine.connect() as connection:
             return list(self._facts(connection, where))
 
+    def taking_back(self, facts: list[Fact], upto: datetime | None = None) -> list[Fact]:
+        """The facts (recorded by ``upto``, if given) that take one of ``facts`` back (:data:`UNDOING`: an activity's
+        withdrawal), by the type-and-subject index: an undo's subject is the id it names."""
+        found: list[Fact] = []
+        with self.engine.connect() as connection:
+            for undo, (undone, field_name) in UNDOING.items():
+                ids = {str(f.data[field_name]) for f in facts if f.type == undone and f.data.get(field_name)}
+                if ids:
+                    found += self._by_subject(connection, (undo,), ids, None if upto is None else utc(upto))
+        return found
+
     def alert_facts(self, upto: datetime | None = None) -> list[Fact]:
-        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, and the
-        facts dated after their OSV's dissolution.
+        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, the
+        facts dated after their OSV's dissolution, and what took one of those back.
 
         Meetings are most of these facts on a long log; an alert only needs the
         last day each OSV was met. Cut at ``upto`` (facts recorded by then), the
         last meeting kept is not known, so every meeting recorded by then is read.
         Grants, memberships and the rest are read only where they are dated
-        after a dissolution (:meth:`after_dissolution`). Each fact comes once.
+        after a dissolution (:meth:`after_dissolution`), with the withdrawals of
+        those that are activities (:meth:`taking_back`), recorded by ``upto``
+        too: as of a moment before its withdrawal, an activity is listed. Each
+        fact comes once.
         """
         if upto is not None:
             facts = self.facts(upto=upto, types=ALERT_TYPES)
         else:
             facts = self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
         read = {f.event_id for f in facts}
-        return facts + [f for f in self.after_dissolution(upto) if f.event_id not in read]
+        late = [f for f in self.after_dissolution(upto) if f.event_id not in read]
+        return facts + late + self.taking_back(late, upto)
