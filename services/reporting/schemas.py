@@ -111,7 +111,8 @@ class AlertsPublic(BaseModel):
         description="Facts dated after their OSV's dissolution, which funding and engagement refuse (409 `osv_not_dissolved`) once "
         "they know of it, and took meanwhile: they know of it from registry's `OSVDissolved`, a second or so later (longer while NATS "
         "is down), or the dissolution was recorded late, back-dated. An event store keeps what was taken: each stays listed for "
-        "staff to follow up. A fact on a record merged into a dissolved OSV is judged by that OSV's dissolution. By the OSV's name, "
+        "staff to follow up, but an activity engagement withdrew since (`ActivityWithdrawn`: reported by mistake), which leaves the "
+        "list (as of a moment before its withdrawal, it is listed). A fact on a record merged into a dissolved OSV is judged by that OSV's dissolution. By the OSV's name, "
         "then the fact's date."
     )
 
