@@ -75,7 +75,7 @@ class RecordedAfterDissolutionPublic(BaseModel):
     )
     type: str = Field(
         description="The fact's event type (see the event catalogue): `FundGranted` (a grant, direct or from a proposal), "
-        "`ProposalSubmitted`, `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
+        "`ProposalSubmitted`, `ProposalScored` (an evaluator's scoring), `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
         "`MemberJoined`, `MemberRoleChanged`, `ParticipantEnrolled`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, "
         "`ActivityReported` or `NeedsAssessed`."
     )

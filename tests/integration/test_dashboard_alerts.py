@@ -185,10 +185,10 @@ def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A programme's log whose dissolved OSVs go on getting facts (as if funding's and engagement's copies lagged
     registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, a
     grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12), and two activities of
-    that OSV dated after the dissolution, withdrawn: one before the dissolution was recorded, one after. Returns the log
-    and the ids of those events (``merged_fact``, ``dated_ahead``; the activities' reports, ``withdrawn_early`` and
-    ``withdrawn_late``, and the late one's withdrawal, ``withdrawal``) and of the dissolved OSV (``dissolved``) and the
-    merged record (``merged``)."""
+    that OSV dated after the dissolution, withdrawn: one before the dissolution was recorded, one after, and an evaluator's
+    scoring of its proposal dated after the dissolution. Returns the log and the ids of those events (``merged_fact``,
+    ``dated_ahead``; the activities' reports, ``withdrawn_early`` and ``withdrawn_late``, and the late one's withdrawal,
+    ``withdrawal``; ``scored``) and of the dissolved OSV (``dissolved``) and the merged record (``merged``)."""
     events = programme_log(1200, seed=41)
     dissolution = next(e for e in events if e["type"] == "OSVDissolved" and e["data"]["dissolved_on"] > "2021-02-01")
     dissolved, day = dissolution["data"]["osv_id"], date.fromisoformat(dissolution["data"]["dissolved_on"])
@@ -220,9 +220,13 @@ def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
                        held_on=after, withdrawn_on=withdrawn_at.date().isoformat(), occurred_on=withdrawn_at.date().isoformat()),
         ]
         position += 2
+    events.append(cloudevent("funding", last["funding"] + 2, "ProposalScored", "proposal-late", at + timedelta(days=1),
+                             proposal_id="proposal-late", round_id="round-1", osv_id=dissolved, evaluator="EV-1",
+                             scores=[{"criterion": "impact", "score": 7}], weighted_total="70.00", scored_on=after, occurred_on=after))
     ids = {"dissolved": dissolved, "merged": merged["osv_id"], "merged_fact": f"engagement:{last['engagement'] + 1}",
            "dated_ahead": f"funding:{last['funding'] + 1}", "withdrawn_early": f"engagement:{last['engagement'] + 2}",
-           "withdrawn_late": f"engagement:{last['engagement'] + 4}", "withdrawal": f"engagement:{last['engagement'] + 5}"}
+           "withdrawn_late": f"engagement:{last['engagement'] + 4}", "withdrawal": f"engagement:{last['engagement'] + 5}",
+           "scored": f"funding:{last['funding'] + 2}"}
     return events, ids
 
 
@@ -260,6 +264,7 @@ def test_the_read_model_hands_the_alerts_every_fact_dated_after_a_dissolution_wh
     assert listed[ids["dated_ahead"]].osv_id == ids["dissolved"]
     assert (listed[ids["merged_fact"]].osv_id, listed[ids["merged_fact"]].merged_osv_id) == (ids["dissolved"], ids["merged"])
     assert ids["withdrawn_early"] not in listed and ids["withdrawn_late"] not in listed  # withdrawn: taken back
+    assert (listed[ids["scored"]].type, listed[ids["scored"]].date_field, listed[ids["scored"]].amount) == ("ProposalScored", "scored_on", None)
     recorded = sorted(f.recorded_at for f in readmodel.facts())
     withdrawal = next(f.recorded_at for f in readmodel.facts() if f.event_id == ids["withdrawal"])
     for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3], withdrawal - timedelta(seconds=1)):
@@ -303,3 +308,23 @@ def test_a_read_model_made_before_this_alert_finds_at_its_start_what_was_recorde
 
     assert alerts(started.alert_facts(), date(2023, 6, 1), municipalities) == expected
     assert ids["dated_ahead"] in {item.event_id for item in expected.recorded_after_dissolution}
+
+
+def test_a_read_model_made_before_scorings_were_judged_finds_at_its_start_a_scoring_recorded_after_a_dissolution(
+    database_url: str,
+) -> None:
+    """Funding took an evaluator's scoring after a dissolution, and reporting did not judge scorings (tester 28): a read
+    model kept by that version has no row for it. The version that judges them goes through the facts once at its start."""
+    events, ids = watched_log()
+    engine = make_engine(sqlalchemy_url(database_url))
+    ReadModel(engine).apply(events)
+    with engine.begin() as connection:  # what the version before kept: nothing of the scoring, no row of the types judged now
+        connection.execute(AFTER_DISSOLUTION.delete().where(AFTER_DISSOLUTION.c.event_id == ids["scored"]))
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.not_in(["*"])).where(LOOKED_BACK.c.event_id.like("*%")))
+    municipalities = MunicipalityTable.of_lima().all()
+
+    started = ReadModel(engine)
+
+    found = alerts(started.alert_facts(), date(2023, 6, 1), municipalities)
+    assert ids["scored"] in {item.event_id for item in found.recorded_after_dissolution}
+    assert found == alerts(started.facts(), date(2023, 6, 1), municipalities)

@@ -205,6 +205,22 @@ def test_what_funding_and_engagement_took_after_a_dissolution_is_listed_by_osv_n
     ]
 
 
+def test_an_evaluators_scoring_dated_after_the_dissolution_is_listed_as_funding_refuses_it() -> None:
+    """Funding refuses a scoring dated after the OSV's dissolution, as the approval it leads to: one it took meanwhile is
+    listed (tester 28). It names no money; the one dated on the day itself is the OSV's."""
+    facts = [
+        mapped("a", "2023-01-01"),
+        dissolved("a", "2024-02-01"),
+        fact("ProposalScored", "2024-02-01", proposal_id="p1", round_id="r1", osv_id="a", evaluator="EV-1", scores=[],
+             weighted_total="70.00", scored_on="2024-02-01"),
+        fact("ProposalScored", "2024-02-02", proposal_id="p1", round_id="r1", osv_id="a", evaluator="EV-2", scores=[],
+             weighted_total="65.00", scored_on="2024-02-02"),
+    ]
+    (late,) = recorded_after_dissolution(facts)
+    assert (late.type, late.date_field, late.dated_on, late.amount, late.currency, late.event_id) == (
+        "ProposalScored", "scored_on", date(2024, 2, 2), None, None, facts[3].event_id)
+
+
 def test_what_winds_a_dissolved_osvs_records_down_is_not_listed_nor_what_registry_judges_itself() -> None:
     facts = [
         mapped("a", "2023-01-01"),

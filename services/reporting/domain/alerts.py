@@ -201,6 +201,7 @@ DATED_AFTER_DISSOLUTION: dict[str, str] = {
     # funding
     "FundGranted": "granted_on",  # a grant, made directly or from a proposal
     "ProposalSubmitted": "submitted_on",
+    "ProposalScored": "scored_on",  # an evaluator's scores: refused as the approval they lead to is
     "ProposalApproved": "approved_on",
     "DisbursementMade": "disbursed_on",  # a seed fund's tranche
     "GoodsDelivered": "delivered_on",

@@ -40,8 +40,12 @@ from services.reporting.views.tables import (
     MEETING,
     LastMeetingRow,
     LookedBackRow,
+    judged_by,
     utc,
 )
+
+JUDGED = judged_by(DATED_AFTER_DISSOLUTION)
+"""This version's row of ``dissolutions_looked_back``: every fact applied was judged by :data:`DATED_AFTER_DISSOLUTION`."""
 
 
 def _dated_ahead(day: date, recorded: datetime) -> bool:
@@ -168,22 +172,22 @@ class AlertFacts:
         return dated_after_dissolution(found, judged) if found else []
 
     def _look_back_at_start(self) -> None:
-        """A read model made before these tables goes through its facts once for those dated ahead; then every
-        dissolution not looked back from yet (all of them, the first time) is."""
+        """A read model made before these tables, or before a type of :data:`DATED_AFTER_DISSOLUTION` was judged (its
+        :data:`JUDGED` row missing), goes through its facts once for those dated ahead, and looks back from every
+        dissolution again; otherwise every dissolution not looked back from yet is."""
         with Session(self.engine) as session, session.begin():
-            if session.get(LookedBackRow, EVERY_FACT_SEEN) is None:
+            dissolutions = select(FACTS.c.event_id, FACTS.c.subject).where(FACTS.c.type == "OSVDissolved")
+            if session.get(LookedBackRow, JUDGED) is None:
                 rows = session.execute(
                     select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.recorded_at)
                     .where(FACTS.c.type.in_(DATED_AFTER_DISSOLUTION))
                     .execution_options(yield_per=5000)
                 )
                 self._insert_new(session, DATED_AHEAD, [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))])
-                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN])
-            pending = session.execute(
-                select(FACTS.c.event_id, FACTS.c.subject).where(
-                    FACTS.c.type == "OSVDissolved", FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id))
-                )
-            ).all()
+                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN, JUDGED])
+                pending = session.execute(dissolutions).all()
+            else:
+                pending = session.execute(dissolutions.where(FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id)))).all()
             if pending:
                 late = self._look_back(session.connection(), {subject for _, subject in pending})
                 self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])

@@ -58,7 +58,6 @@ from services.reporting.domain.tally import Tally, evidence, recuttable
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.tables import (
     CHECKPOINTS,
-    EVERY_FACT_SEEN,
     FACTS,
     LEDGER,
     MEETING,
@@ -471,7 +470,7 @@ class ReadModel(AlertFacts, View):
             session.execute(delete(LastMeetingRow))
             session.execute(delete(AfterDissolutionRow))
             session.execute(delete(DatedAheadRow))
-            session.execute(delete(LookedBackRow).where(LookedBackRow.event_id != EVERY_FACT_SEEN))
+            session.execute(delete(LookedBackRow).where(LookedBackRow.event_id.not_like("*%")))  # the rows of every fact seen stay
             session.execute(delete(ChainHeadRow))
             session.execute(delete(REVISIONS))
             self._next_revision(session, None, reset=True)

@@ -8,6 +8,8 @@ here is UTC (:func:`utc`).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -78,7 +80,8 @@ class DatedAheadRow(Base):
 
 class LookedBackRow(Base):
     """A dissolution (its event id) whose OSV's facts applied before it were looked through for those dated after it;
-    and :data:`EVERY_FACT_SEEN`, once the facts applied before these tables existed were gone through."""
+    and :data:`EVERY_FACT_SEEN` and :func:`judged_by`'s row, once the facts applied before these tables existed (or
+    before the types judged now were) were gone through."""
 
     __tablename__ = "dissolutions_looked_back"
 
@@ -86,7 +89,15 @@ class LookedBackRow(Base):
 
 
 EVERY_FACT_SEEN = "*"
-"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``."""
+"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``.
+(Kept for replicas of versions before :func:`judged_by`'s row; this version goes by that one.)"""
+
+
+def judged_by(types: Iterable[str]) -> str:
+    """The row of ``dissolutions_looked_back`` that says every fact applied was judged by these types (the facts the
+    services refuse after a dissolution): ``*`` and a digest of their names. A version that judges one more type (as
+    ``ProposalScored``, since 2026-12) finds no row of its own, and judges again the facts applied before it."""
+    return "*" + hashlib.sha256(",".join(sorted(types)).encode()).hexdigest()[:32]
 AHEAD = timedelta(days=1)
 """How far past the UTC day it was recorded a fact may be dated: Lima's tomorrow, the latest day a service takes, is
 never further."""
