@@ -329,7 +329,8 @@ def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader)
 
 SCORE_ONCE = (
     "Only an evaluator the round is assigned to scores, under an evaluator code assigned to them (another proposal answers 404). "
-    "Each code scores a proposal once (a second scoring is 409 `score_once`), and never after a decision."
+    "Each code scores a proposal once (a second scoring is 409 `score_once`), and never after a decision. A scoring dated after "
+    "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored."
 )
 
 

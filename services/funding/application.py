@@ -390,9 +390,11 @@ class Funding(ServiceApplication):
     ) -> Proposal:
         """Record ``scorer``'s scores under their evaluator code in the proposal's round (``evaluator`` names it if they hold several).
 
-        404 unless the round is assigned to ``scorer``.
+        404 unless the round is assigned to ``scorer``; 409 ``osv_not_dissolved`` if the proposal's OSV dissolved before
+        ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
         """
         proposal = self.get_proposal(proposal_id, evaluator=scorer)
+        self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
         round_ = self.get_round(proposal.round_id)
         proposal.score(round_.criteria, round_.scoring_code(scorer, evaluator), scores, scored_on)
         self.save(proposal)

@@ -475,7 +475,7 @@ class ScoringCreate(Command):
         "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there. Each code scores a proposal once.",
     )
     scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")
-    scored_on: IsoDate = Field(description="Not before the proposal was submitted.")
+    scored_on: IsoDate = Field(description="Not before the proposal was submitted, nor after its OSV's dissolution (409 `osv_not_dissolved`).")
 
 
 class ApprovalCreate(Command):

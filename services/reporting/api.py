@@ -215,10 +215,11 @@ def get_alerts(
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
     as_of: AsOf = None,
 ) -> AlertsPublic:
-    """Follow-up alerts: OSVs not met, board terms ending, municipalities without a focal point, facts recorded after an OSV's dissolution.
+    """Follow-up alerts: OSVs not met, board terms ending, municipalities without a focal point, facts recorded after an OSV's dissolution or on a record after its merge.
 
     As of today, or, with `as_of`, from the facts recorded by then, counted to that moment's day in Lima, as the
-    dashboard's cut does. A focal point gets its municipality's alone."""
+    dashboard's cut does. A focal point gets its municipality's alone, with the records merged into its OSVs from
+    other districts (and not those of its districts merged into another's)."""
     return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of))
 
 

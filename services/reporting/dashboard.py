@@ -113,6 +113,8 @@ AFTER_DISSOLUTION_SHOWN = 100
 """Facts recorded after a dissolution the page lists at most (by OSV name, then date); its count is of all of them, and
 ``GET /alerts`` lists every one. A handful is usual: more means something wholesale (an import typed in after the
 dissolutions were), and a page of thousands of rows would serve no one."""
+AFTER_MERGE_SHOWN = AFTER_DISSOLUTION_SHOWN
+"""Facts recorded on a record after its merge the page lists at most, as :data:`AFTER_DISSOLUTION_SHOWN`."""
 
 _templates = Environment(
     loader=PackageLoader("services.reporting", "templates"), autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
@@ -197,6 +199,7 @@ def render_dashboard(
         plotted=plotted,
         alerts=found,
         after_dissolution_shown=AFTER_DISSOLUTION_SHOWN,
+        after_merge_shown=AFTER_MERGE_SHOWN,
         money=money,
         targets=target_rows(targets or {}, t),
         viewer=viewer,

@@ -6,7 +6,7 @@ shaped by :mod:`services.reporting.domain.tally`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -75,7 +75,7 @@ class RecordedAfterDissolutionPublic(BaseModel):
     )
     type: str = Field(
         description="The fact's event type (see the event catalogue): `FundGranted` (a grant, direct or from a proposal), "
-        "`ProposalSubmitted`, `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
+        "`ProposalSubmitted`, `ProposalScored` (an evaluator's scoring), `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
         "`MemberJoined`, `MemberRoleChanged`, `ParticipantEnrolled`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, "
         "`ActivityReported` or `NeedsAssessed`."
     )
@@ -96,6 +96,29 @@ class RecordedAfterDissolutionPublic(BaseModel):
     )
 
 
+class RecordedAfterMergePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    osv_id: str = Field(description="The OSV that stays: the one the record was merged into (merges followed to the last).")
+    name: str = Field(description="That OSV's name, as mapped.")
+    district: str = Field(description="That OSV's district: its focal point sees the item.")
+    merged_osv_id: str = Field(description="The record the fact names, merged away (registry's `OSVMerged`).")
+    merged_name: str | None = Field(description="That record's name, as registry mapped it.")
+    merged_on: date = Field(description="The merge's `merged_on`.")
+    merge_recorded_at: datetime = Field(description="When registry recorded the merge: from then on the record takes no new fact.")
+    type: str = Field(
+        description="The fact's event type: `FundGranted` (a grant, direct or from a proposal), `ProposalSubmitted`, "
+        "`ParticipatoryBudgetSubmitted`, `MemberJoined`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, `ActivityReported` "
+        "or `NeedsAssessed`: what funding and engagement refuse on a merged record whatever its date (409 `osv_not_merged`)."
+    )
+    date_field: str = Field(description="The fact's field that dates it (`granted_on`, `held_on`…; its `occurred_on`).")
+    dated_on: date = Field(description="The fact's date: any, a backlog dated before the merge included.")
+    recorded_at: datetime = Field(description="When funding or engagement recorded the fact: after `merge_recorded_at`.")
+    amount: str | None = Field(description="As in `recorded_after_dissolution`: the money the fact names, a decimal string; null for none.")
+    currency: str | None = Field(description="`PEN` or `USD`, the currency of `amount`; null when there is no amount.")
+    event_id: str = Field(description="The fact's event, `<service>:<position>`, as that service's `GET /events` lists it.")
+
+
 class AlertsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -111,8 +134,17 @@ class AlertsPublic(BaseModel):
         description="Facts dated after their OSV's dissolution, which funding and engagement refuse (409 `osv_not_dissolved`) once "
         "they know of it, and took meanwhile: they know of it from registry's `OSVDissolved`, a second or so later (longer while NATS "
         "is down), or the dissolution was recorded late, back-dated. An event store keeps what was taken: each stays listed for "
-        "staff to follow up. A fact on a record merged into a dissolved OSV is judged by that OSV's dissolution. By the OSV's name, "
-        "then the fact's date."
+        "staff to follow up, but an activity engagement withdrew since (`ActivityWithdrawn`: reported by mistake), which leaves the "
+        "list (as of a moment before its withdrawal, it is listed). A fact on a record merged into a dissolved OSV is judged by "
+        "that OSV's dissolution. By the OSV's name, then the fact's date."
+    )
+    recorded_after_merge: list[RecordedAfterMergePublic] = Field(
+        description="Facts recorded on an OSV record after registry recorded its merge into another, which funding and engagement "
+        "refuse whatever their date (409 `osv_not_merged`, naming the OSV to record them on) once they know of the merge, and took "
+        "meanwhile: they know of it from registry's `OSVMerged`, a second or so later (longer while NATS is down). Judged by the "
+        "services' recorded times. Listed under the OSV that stays, for staff to record them there; one also dated after the "
+        "dissolution that judges it is in `recorded_after_dissolution` alone, and an activity withdrawn since is not listed. By "
+        "that OSV's name, then the fact's date."
     )
 
 

@@ -229,9 +229,14 @@ def test_the_alerts_name_the_overdue_osv_and_the_municipalities_without_a_focal_
 def test_the_alerts_show_their_counts_and_each_list_opens_on_a_click(browser: WebDriver, signed_in: str, tmp_path: Path) -> None:
     open_dashboard(browser, f"{signed_in}/dashboard")
     counts = {li.get_attribute("data-alert"): li.find_element(By.CLASS_NAME, "count").text for li in browser.find_elements(By.CSS_SELECTOR, "#alerts-summary li")}
-    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "focal-points": "2"}
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "after-merge": "0", "focal-points": "2"}
     assert not browser.find_element(By.ID, "focal-points").is_displayed()  # collapsed: the page stays short
     assert not browser.find_element(By.ID, "after-dissolution").is_displayed()
+    merged = browser.find_element(By.ID, "after-merge-list")
+    assert not merged.find_element(By.CSS_SELECTOR, "p.note").is_displayed()
+    merged.find_element(By.TAG_NAME, "summary").click()
+    assert merged.find_element(By.CSS_SELECTOR, "p.note").text.startswith("El programa rechaza nuevos registros en un registro duplicado")
+    assert merged.find_element(By.CSS_SELECTOR, "p.none").is_displayed()
     screenshot(browser, tmp_path / "dashboard-es.png")
 
     browser.find_element(By.CSS_SELECTOR, "#focal-points-list > summary").click()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.reporting.domain.alerts import ALERT_TYPES, alerts
 from services.reporting.views.readmodel import ReadModel
-from services.reporting.views.tables import AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK
+from services.reporting.views.tables import AFTER_DISSOLUTION, AFTER_MERGE, DATED_AHEAD, LOOKED_BACK
 from shared.clock import today_in_lima
 from shared.municipalities import MunicipalityTable
 from shared.settings import sqlalchemy_url
@@ -154,12 +155,91 @@ def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_m
     assert [item["name"] for item in focal] == ["Olla Común Nueva Vida"]
 
 
+def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_withdrawn_and_is_listed_as_of_a_moment_before(
+    client: TestClient,
+) -> None:
+    """Engagement took an activity dated after the OSV dissolved, then withdrew it (reported by mistake): nothing is left
+    to follow up, and the alert dropped nothing (tester 28). As of a moment before the withdrawal, it was listed."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    osv = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -120)
+    feed.dissolved(osv, -40)
+    activity, held_on = str(uuid4()), feed.day(-30)
+    feed.publish("engagement", "ActivityReported", held_on, subject=activity, activity_id=activity, osv_id=osv, held_on=held_on,
+                 kind="mural_painting", district="San Juan de Lurigancho", zone="Lima Este", direct_beneficiaries=[],
+                 indirect_beneficiaries=0, outputs=[], grant_id=None)
+    assert [item["type"] for item in client.get("/alerts").json()["recorded_after_dissolution"]] == ["ActivityReported"]
+    before = datetime.now(timezone.utc)
+
+    feed.publish("engagement", "ActivityWithdrawn", feed.day(0), subject=activity, activity_id=activity, osv_id=osv, held_on=held_on,
+                 withdrawn_on=feed.day(0))
+
+    assert client.get("/alerts").json()["recorded_after_dissolution"] == []
+    then = client.get("/alerts", params={"as_of": before.isoformat()}).json()["recorded_after_dissolution"]
+    assert [item["type"] for item in then] == ["ActivityReported"]
+    assert client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_dissolution"] == []
+
+
+# Recorded after the record's merge
+
+
+def test_the_alerts_list_a_grant_funding_took_on_a_record_after_its_merge_under_the_osv_that_stays_for_its_focal_point(
+    client: TestClient,
+) -> None:
+    """Registry merged a Comas duplicate into an SJL OSV; funding, not knowing yet, took a grant on the duplicate, which
+    it refuses once it knows (409 osv_not_merged). Nothing listed it (tester 28): the survivor's focal point sees it now."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    survivor = feed.osv_mapped("Comedor Popular Santa Rosa", "San Juan de Lurigancho", "Lima Este", -300)
+    duplicate = feed.osv_mapped("Comedor Santa Rosa", "Comas", "Lima Norte", -200)
+    feed.granted(duplicate, "400.00", -100)  # before the merge: the duplicate's
+    feed.publish("registry", "OSVMerged", feed.day(-1), osv_id=duplicate, into_osv_id=survivor, merged_on=feed.day(-1), district="Comas",
+                 zone="Lima Norte", mapped_on=feed.day(-200))
+    cut = datetime.now(timezone.utc)
+    feed.granted(duplicate, "2500.00", -3)
+
+    found = client.get("/alerts").json()["recorded_after_merge"]
+
+    grant = next(f for f in readmodel.facts(types={"FundGranted"}) if f.data["amount"] == "2500.00")
+    (merge,) = readmodel.facts(types={"OSVMerged"})
+    assert found == [
+        {
+            "osv_id": survivor,
+            "name": "Comedor Popular Santa Rosa",
+            "district": "San Juan de Lurigancho",
+            "merged_osv_id": duplicate,
+            "merged_name": "Comedor Santa Rosa",
+            "merged_on": feed.day(-1),
+            "merge_recorded_at": merge.recorded_at.isoformat().replace("+00:00", "Z"),
+            "type": "FundGranted",
+            "date_field": "granted_on",
+            "dated_on": feed.day(-3),
+            "recorded_at": grant.recorded_at.isoformat().replace("+00:00", "Z"),
+            "amount": "2500.00",
+            "currency": "PEN",
+            "event_id": grant.event_id,
+        }
+    ]
+    assert client.get("/alerts").json()["recorded_after_dissolution"] == []
+    assert client.get("/alerts", params={"as_of": cut.isoformat()}).json()["recorded_after_merge"] == []
+    focal = client.get("/alerts", headers=signed_in_headers("municipal-150132")).json()["recorded_after_merge"]
+    assert [item["event_id"] for item in focal] == [grant.event_id]  # Comas's focal point does not (tests/unit/test_alerts.py)
+
+
 def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
     """A programme's log whose dissolved OSVs go on getting facts (as if funding's and engagement's copies lagged
-    registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, and a
-    grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12). Returns the log and
-    the ids of those three events (``merged_fact``, ``dated_ahead``) and of the dissolved OSV (``dissolved``) and the
-    merged record (``merged``)."""
+    registry for good), and besides: a record merged into a dissolved OSV with a fact dated after the dissolution, a
+    grant to that OSV dated ahead of the day it was recorded (as before the date rule of 2026-12), and two activities of
+    that OSV dated after the dissolution, withdrawn: one before the dissolution was recorded, one after, and an evaluator's
+    scoring of its proposal dated after the dissolution. And a record merged into an OSV that lives on, with a grant
+    recorded before the merge, a backlog grant recorded after it (dated before it), a tranche after it, and an activity
+    after it, withdrawn. Returns the log and the ids of those events (``merged_fact``, ``dated_ahead``; the activities'
+    reports, ``withdrawn_early`` and ``withdrawn_late``, and the late one's withdrawal, ``withdrawal``; ``scored``;
+    ``before_merge``, ``backlog``, ``tranche``, ``merged_activity``, ``merged_withdrawal``) and of the dissolved OSV
+    (``dissolved``), the record merged into it (``merged``), the OSV that lives on (``alive``) and the record merged into
+    it (``duplicate``)."""
     events = programme_log(1200, seed=41)
     dissolution = next(e for e in events if e["type"] == "OSVDissolved" and e["data"]["dissolved_on"] > "2021-02-01")
     dissolved, day = dissolution["data"]["osv_id"], date.fromisoformat(dissolution["data"]["dissolved_on"])
@@ -179,8 +259,52 @@ def watched_log() -> tuple[list[dict[str, Any]], dict[str, str]]:
                    amount="900.00", currency="PEN", kind="seed_fund", support="first_time", proposal_id=None, round_id=None,
                    granted_on=ahead, occurred_on=ahead),
     ]
+    position = last["engagement"] + 1
+    for name, reported_at, withdrawn_at in (("early", at - timedelta(hours=3), at - timedelta(hours=2)),
+                                            ("late", at + timedelta(days=3), at + timedelta(days=5))):
+        activity = f"activity-withdrawn-{name}"
+        events += [
+            cloudevent("engagement", position + 1, "ActivityReported", activity, reported_at, activity_id=activity, osv_id=dissolved,
+                       held_on=after, kind="mural_painting", district="Comas", zone="Lima Norte", indirect_beneficiaries=0,
+                       grant_id=None, direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 3}], outputs=[], occurred_on=after),
+            cloudevent("engagement", position + 2, "ActivityWithdrawn", activity, withdrawn_at, activity_id=activity, osv_id=dissolved,
+                       held_on=after, withdrawn_on=withdrawn_at.date().isoformat(), occurred_on=withdrawn_at.date().isoformat()),
+        ]
+        position += 2
+    events.append(cloudevent("funding", last["funding"] + 2, "ProposalScored", "proposal-late", at + timedelta(days=1),
+                             proposal_id="proposal-late", round_id="round-1", osv_id=dissolved, evaluator="EV-1",
+                             scores=[{"criterion": "impact", "score": 7}], weighted_total="70.00", scored_on=after, occurred_on=after))
+    alive, duplicate = [e["data"] for e in events if e["type"] == "OSVMapped" and e["data"]["osv_id"] not in gone][1:3]
+    merged_at = at + timedelta(days=10)
+    merged_on = merged_at.date().isoformat()
+    backlog_on = (merged_at - timedelta(days=20)).date().isoformat()
+
+    def grant(position: int, grant_id: str, time: datetime, on: str) -> dict[str, Any]:
+        return cloudevent("funding", position, "FundGranted", grant_id, time, grant_id=grant_id, osv_id=duplicate["osv_id"], amount="300.00",
+                          currency="PEN", kind="goods", support="first_time", proposal_id=None, round_id=None, granted_on=on, occurred_on=on)
+
+    events += [
+        grant(last["funding"] + 3, "grant-before-merge", merged_at - timedelta(hours=1), backlog_on),
+        cloudevent("registry", last["registry"] + 2, "OSVMerged", duplicate["osv_id"], merged_at, osv_id=duplicate["osv_id"],
+                   into_osv_id=alive["osv_id"], merged_on=merged_on, district=duplicate["district"], zone=duplicate["zone"],
+                   mapped_on=duplicate["mapped_on"], occurred_on=merged_on),
+        grant(last["funding"] + 4, "grant-backlog", merged_at + timedelta(hours=1), backlog_on),
+        cloudevent("funding", last["funding"] + 5, "DisbursementMade", "grant-before-merge", merged_at + timedelta(hours=2),
+                   grant_id="grant-before-merge", osv_id=duplicate["osv_id"], disbursement_id="d-merged", tranche=1, amount="100.00",
+                   currency="PEN", disbursed_on=merged_on, occurred_on=merged_on),
+        cloudevent("engagement", position + 1, "ActivityReported", "activity-merged", merged_at + timedelta(hours=3),
+                   activity_id="activity-merged", osv_id=duplicate["osv_id"], held_on=merged_on, kind="mural_painting", district="Comas",
+                   zone="Lima Norte", indirect_beneficiaries=0, grant_id=None, direct_beneficiaries=[], outputs=[], occurred_on=merged_on),
+        cloudevent("engagement", position + 2, "ActivityWithdrawn", "activity-merged", merged_at + timedelta(hours=4),
+                   activity_id="activity-merged", osv_id=duplicate["osv_id"], held_on=merged_on, withdrawn_on=merged_on, occurred_on=merged_on),
+    ]
     ids = {"dissolved": dissolved, "merged": merged["osv_id"], "merged_fact": f"engagement:{last['engagement'] + 1}",
-           "dated_ahead": f"funding:{last['funding'] + 1}"}
+           "dated_ahead": f"funding:{last['funding'] + 1}", "withdrawn_early": f"engagement:{last['engagement'] + 2}",
+           "withdrawn_late": f"engagement:{last['engagement'] + 4}", "withdrawal": f"engagement:{last['engagement'] + 5}",
+           "scored": f"funding:{last['funding'] + 2}", "alive": alive["osv_id"], "duplicate": duplicate["osv_id"],
+           "before_merge": f"funding:{last['funding'] + 3}", "backlog": f"funding:{last['funding'] + 4}",
+           "tranche": f"funding:{last['funding'] + 5}", "merged_activity": f"engagement:{position + 1}",
+           "merged_withdrawal": f"engagement:{position + 2}"}
     return events, ids
 
 
@@ -210,12 +334,51 @@ def test_the_read_model_hands_the_alerts_every_fact_dated_after_a_dissolution_wh
     assert found == alerts(readmodel.facts(), today, municipalities)
     listed = {item.event_id: item for item in found.recorded_after_dissolution}
     assert len(listed) > 20
-    assert {f.event_id for f in readmodel.alert_facts() if f.type not in ALERT_TYPES} <= set(listed)  # no other grant nor member
+    after_merge = {item.event_id: item for item in found.recorded_after_merge}
+    others = [f for f in readmodel.alert_facts() if f.type not in ALERT_TYPES]
+    withdrawn = {f.data["activity_id"] for f in others if f.type == "ActivityWithdrawn"}
+    taken_back = {f.event_id for f in others if f.type == "ActivityWithdrawn" or f.data.get("activity_id") in withdrawn}
+    assert {ids["withdrawn_early"], ids["withdrawn_late"], ids["withdrawal"], ids["merged_activity"]} <= taken_back
+    # no other grant nor member, only the withdrawals of those listed
+    assert {f.event_id for f in others} - taken_back <= set(listed) | set(after_merge)
+    backlog = after_merge[ids["backlog"]]
+    assert (backlog.osv_id, backlog.merged_osv_id, backlog.type, backlog.amount) == (ids["alive"], ids["duplicate"], "FundGranted", "300.00")
+    assert not {ids["before_merge"], ids["tranche"], ids["merged_activity"], ids["merged_fact"]} & set(after_merge)
+    assert len(after_merge) >= 5  # the random log's facts on the two merged records, recorded after their merges, too
     assert listed[ids["dated_ahead"]].osv_id == ids["dissolved"]
     assert (listed[ids["merged_fact"]].osv_id, listed[ids["merged_fact"]].merged_osv_id) == (ids["dissolved"], ids["merged"])
+    assert ids["withdrawn_early"] not in listed and ids["withdrawn_late"] not in listed  # withdrawn: taken back
+    assert (listed[ids["scored"]].type, listed[ids["scored"]].date_field, listed[ids["scored"]].amount) == ("ProposalScored", "scored_on", None)
     recorded = sorted(f.recorded_at for f in readmodel.facts())
-    for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3]):
+    time_of = {f.event_id: f.recorded_at for f in readmodel.facts()}
+    withdrawal, merged_withdrawal = time_of[ids["withdrawal"]] - timedelta(seconds=1), time_of[ids["merged_withdrawal"]] - timedelta(seconds=1)
+    for cut in (recorded[len(recorded) // 3], recorded[2 * len(recorded) // 3], withdrawal, merged_withdrawal):
         assert alerts(readmodel.alert_facts(cut), today, municipalities) == alerts(readmodel.facts(upto=cut), today, municipalities)
+    before_withdrawal = alerts(readmodel.alert_facts(withdrawal), today, municipalities)
+    assert ids["withdrawn_late"] in {item.event_id for item in before_withdrawal.recorded_after_dissolution}
+    before_withdrawal = alerts(readmodel.alert_facts(merged_withdrawal), today, municipalities)
+    assert ids["merged_activity"] in {item.event_id for item in before_withdrawal.recorded_after_merge}
+
+
+def test_a_read_model_rebuilt_from_the_log_lists_what_the_one_kept_as_events_arrived_lists(database_url: str) -> None:
+    """A rebuild empties the read model and applies each service's stream in turn, registry's first: the side tables the
+    alerts read end as those kept while the services' events crossed, withdrawals and merges included."""
+    events, _ = watched_log()
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    for batch in batches_in("services interleaved", events):
+        readmodel.apply(batch)
+    municipalities = MunicipalityTable.of_lima().all()
+    today = date(2023, 6, 1)
+    recorded = sorted(f.recorded_at for f in readmodel.facts())
+    cuts = [None, recorded[len(recorded) // 2], recorded[-40]]
+    kept = [alerts(readmodel.alert_facts(cut), today, municipalities) for cut in cuts]
+
+    readmodel.clear()
+    for batch in batches_in("registry first", events):
+        readmodel.apply(batch)
+
+    assert [alerts(readmodel.alert_facts(cut), today, municipalities) for cut in cuts] == kept
+    assert kept[0] == alerts(readmodel.facts(), today, municipalities)
 
 
 def test_a_read_model_made_before_this_alert_finds_at_its_start_what_was_recorded_after_each_dissolution(database_url: str) -> None:
@@ -225,10 +388,51 @@ def test_a_read_model_made_before_this_alert_finds_at_its_start_what_was_recorde
     readmodel.apply(events)
     municipalities = MunicipalityTable.of_lima().all()
     expected = alerts(readmodel.facts(), date(2023, 6, 1), municipalities)
-    for table in (AFTER_DISSOLUTION, DATED_AHEAD, LOOKED_BACK):  # a read model made before kept none of these
+    for table in (AFTER_DISSOLUTION, AFTER_MERGE, DATED_AHEAD, LOOKED_BACK):  # a read model made before kept none of these
         table.drop(engine)
 
     started = ReadModel(engine)
 
     assert alerts(started.alert_facts(), date(2023, 6, 1), municipalities) == expected
     assert ids["dated_ahead"] in {item.event_id for item in expected.recorded_after_dissolution}
+    assert ids["backlog"] in {item.event_id for item in expected.recorded_after_merge}
+
+
+def test_a_read_model_made_before_the_merge_alert_finds_at_its_start_what_was_recorded_after_each_merge(database_url: str) -> None:
+    """A read model kept by the version before has every other table of the alerts, and the merges' rows missing."""
+    events, ids = watched_log()
+    engine = make_engine(sqlalchemy_url(database_url))
+    readmodel = ReadModel(engine)
+    readmodel.apply(events)
+    municipalities = MunicipalityTable.of_lima().all()
+    expected = alerts(readmodel.facts(), date(2023, 6, 1), municipalities)
+    merges = [f.event_id for f in readmodel.facts(types={"OSVMerged"})]
+    AFTER_MERGE.drop(engine)
+    with engine.begin() as connection:
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.in_(merges)))
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.not_in(["*"])).where(LOOKED_BACK.c.event_id.like("*%")))
+
+    started = ReadModel(engine)
+
+    assert alerts(started.alert_facts(), date(2023, 6, 1), municipalities) == expected
+    assert ids["backlog"] in {item.event_id for item in expected.recorded_after_merge}
+
+
+def test_a_read_model_made_before_scorings_were_judged_finds_at_its_start_a_scoring_recorded_after_a_dissolution(
+    database_url: str,
+) -> None:
+    """Funding took an evaluator's scoring after a dissolution, and reporting did not judge scorings (tester 28): a read
+    model kept by that version has no row for it. The version that judges them goes through the facts once at its start."""
+    events, ids = watched_log()
+    engine = make_engine(sqlalchemy_url(database_url))
+    ReadModel(engine).apply(events)
+    with engine.begin() as connection:  # what the version before kept: nothing of the scoring, no row of the types judged now
+        connection.execute(AFTER_DISSOLUTION.delete().where(AFTER_DISSOLUTION.c.event_id == ids["scored"]))
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.not_in(["*"])).where(LOOKED_BACK.c.event_id.like("*%")))
+    municipalities = MunicipalityTable.of_lima().all()
+
+    started = ReadModel(engine)
+
+    found = alerts(started.alert_facts(), date(2023, 6, 1), municipalities)
+    assert ids["scored"] in {item.event_id for item in found.recorded_after_dissolution}
+    assert found == alerts(started.facts(), date(2023, 6, 1), municipalities)

@@ -133,6 +133,26 @@ def test_the_alerts_name_the_grant_recorded_after_its_osvs_dissolution_with_its_
     assert "Recorded after the OSV&#39;s dissolution (1)" in client.get("/dashboard?lang=en").text
 
 
+def test_the_alerts_name_the_grant_recorded_on_a_duplicate_after_its_merge_under_the_osv_that_stays_in_the_pages_language(
+    reporting: TestClient,
+) -> None:
+    feed = ReportingFeed(application_of(reporting).readmodel, today_in_lima())
+    survivor = feed.osv_mapped("Comedor Popular Santa Rosa", "San Juan de Lurigancho", "Lima Este", -300)
+    duplicate = feed.osv_mapped("Comedor Santa Rosa", "Comas", "Lima Norte", -200)
+    feed.publish("registry", "OSVMerged", feed.day(-10), osv_id=duplicate, into_osv_id=survivor, merged_on=feed.day(-10), district="Comas",
+                 zone="Lima Norte", mapped_on=feed.day(-200))
+    feed.granted(duplicate, "2500.00", -12)  # typed in after the merge, dated before it
+
+    (spanish,) = rows(reporting.get("/dashboard").text, "data-merge-fact").values()
+    assert spanish == ["Comedor Popular Santa Rosa (en su registro duplicado Comedor Santa Rosa)", "San Juan de Lurigancho", feed.day(-10),
+                       "Subvención otorgada", feed.day(-12), "S/ 2,500.00"]
+    english = reporting.get("/dashboard?lang=en").text
+    (row,) = rows(english, "data-merge-fact").values()
+    assert row[0] == "Comedor Popular Santa Rosa (on its duplicate record Comedor Santa Rosa)" and row[3] == "Grant made"
+    assert "Recorded on a duplicate record after its merge (1)" in english
+    assert re.search(r'data-alert="after-merge">.*?<span class="count">1</span> records entered on a duplicate record after its merge', english, re.S)
+
+
 def test_a_long_list_of_records_after_dissolutions_is_cut_on_the_page_and_counted_whole(reporting: TestClient) -> None:
     """More than the page lists means something wholesale: the count says how many, and where to read them all."""
     feed = ReportingFeed(application_of(reporting).readmodel, today_in_lima())
@@ -188,8 +208,8 @@ def test_the_alerts_open_with_a_summary_of_counts_and_each_list_is_collapsed(cli
     summary = re.search(r'<ul id="alerts-summary".*?</ul>', html, re.S)
     assert summary is not None
     counts = dict(re.findall(r'data-alert="([a-z-]+)">.*?<span class="count">(\d+)</span>', summary.group(), re.S))
-    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "focal-points": "2"}
-    for list_id in ("overdue", "board-terms-list", "after-dissolution-list", "focal-points-list"):
+    assert counts == {"overdue": "1", "boards-ended": "0", "boards-expiring": "1", "after-dissolution": "1", "after-merge": "0", "focal-points": "2"}
+    for list_id in ("overdue", "board-terms-list", "after-dissolution-list", "after-merge-list", "focal-points-list"):
         details = re.search(rf'<details id="{list_id}"[^>]*>', html)
         assert details is not None and "open" not in details.group()
     assert html.index('<details id="overdue"') < html.index('id="overdue-meetings"') < html.index("</details>", html.index('<details id="overdue"'))

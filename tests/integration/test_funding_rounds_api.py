@@ -686,6 +686,26 @@ def test_an_approval_dated_after_the_osv_dissolved_is_409_and_commits_nothing_of
     assert client.get(f"/rounds/{rid}").json()["approved_total"] == "0.00"
 
 
+def test_a_scoring_dated_after_the_osv_dissolved_is_409_and_one_dated_on_its_day_is_taken(client: TestClient) -> None:
+    """Funding refused an approval after the dissolution but took a scoring (tester 28): the evaluators went on working
+    on a dead OSV's proposal, and reporting, which lists what was refused, never saw it. A scoring is judged as the
+    approval it leads to; the rejection that winds the proposal down is still taken."""
+    upstream = registry(client)
+    osv_id = upstream.osv_mapped()
+    proposal = a_proposal(client, a_round(client)["id"], osv_id)
+    upstream.osv_dissolved(osv_id, "2021-06-05")
+    before = head(client)
+
+    late = client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-1", 8, 6, 4, scored_on="2021-06-06"))
+
+    problem = assert_problem(late, 409, "osv_id", "osv_not_dissolved")
+    assert "dissolved on 2021-06-05" in problem["detail"] and "scored_on 2021-06-06 is after" in problem["detail"]
+    assert head(client) == before
+    assert client.get(f"/proposals/{proposal['id']}").json()["scorings"] == []
+    created(client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-1", 8, 6, 4, scored_on="2021-06-05")))
+    created(client.post(f"/proposals/{proposal['id']}/rejection", json={"reason": "ineligible", "rejected_on": "2021-06-20"}))
+
+
 def an_approved_proposal_of_an_osv_dissolved_since(client: TestClient, dissolved_on: str) -> dict[str, Any]:
     """A scored and approved proposal whose OSV registry then dissolved on ``dissolved_on``."""
     upstream = registry(client)

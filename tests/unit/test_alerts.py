@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from itertools import count
 
@@ -10,6 +11,7 @@ from services.reporting.domain.alerts import (
     alerts,
     board_terms,
     dated_after_dissolution,
+    dated_after_merge,
     municipalities_without_focal_point,
     only_in,
     overdue_meetings,
@@ -205,6 +207,22 @@ def test_what_funding_and_engagement_took_after_a_dissolution_is_listed_by_osv_n
     ]
 
 
+def test_an_evaluators_scoring_dated_after_the_dissolution_is_listed_as_funding_refuses_it() -> None:
+    """Funding refuses a scoring dated after the OSV's dissolution, as the approval it leads to: one it took meanwhile is
+    listed (tester 28). It names no money; the one dated on the day itself is the OSV's."""
+    facts = [
+        mapped("a", "2023-01-01"),
+        dissolved("a", "2024-02-01"),
+        fact("ProposalScored", "2024-02-01", proposal_id="p1", round_id="r1", osv_id="a", evaluator="EV-1", scores=[],
+             weighted_total="70.00", scored_on="2024-02-01"),
+        fact("ProposalScored", "2024-02-02", proposal_id="p1", round_id="r1", osv_id="a", evaluator="EV-2", scores=[],
+             weighted_total="65.00", scored_on="2024-02-02"),
+    ]
+    (late,) = recorded_after_dissolution(facts)
+    assert (late.type, late.date_field, late.dated_on, late.amount, late.currency, late.event_id) == (
+        "ProposalScored", "scored_on", date(2024, 2, 2), None, None, facts[3].event_id)
+
+
 def test_what_winds_a_dissolved_osvs_records_down_is_not_listed_nor_what_registry_judges_itself() -> None:
     facts = [
         mapped("a", "2023-01-01"),
@@ -215,6 +233,30 @@ def test_what_winds_a_dissolved_osvs_records_down_is_not_listed_nor_what_registr
         fact("BoardRenewed", "2024-03-01", osv_id="a", renewed_on="2024-03-01", term_ends_on="2026-03-01"),
     ]
     assert recorded_after_dissolution(facts) == []
+
+
+def reported(osv_id: str, day: str) -> Fact:
+    activity = f"act-{next(_ids)}"
+    return fact("ActivityReported", day, activity_id=activity, osv_id=osv_id, held_on=day, kind="mural_painting",
+                direct_beneficiaries=[], indirect_beneficiaries=0, outputs=[], grant_id=None)
+
+
+def withdrawn(activity: Fact, day: str) -> Fact:
+    return fact("ActivityWithdrawn", day, activity_id=activity.data["activity_id"], osv_id=activity.data["osv_id"],
+                held_on=activity.data["held_on"], withdrawn_on=day)
+
+
+def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_it_is_withdrawn() -> None:
+    """The withdrawal is engagement's undo of a report made by mistake: the record counts no more, and there is nothing
+    left to follow up (tester 28). Another activity of the OSV, not withdrawn, stays listed."""
+    mistaken, other = reported("a", "2024-03-01"), reported("a", "2024-03-05")
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-02-01"), mistaken, other]
+    assert [r.event_id for r in recorded_after_dissolution(facts)] == [mistaken.event_id, other.event_id]
+
+    taken_back = [*facts, withdrawn(mistaken, "2024-04-01")]
+
+    assert [r.event_id for r in recorded_after_dissolution(taken_back)] == [other.event_id]
+    assert [r.event_id for r in alerts(taken_back, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == [other.event_id]
 
 
 def test_a_fact_on_a_record_merged_into_an_osv_that_later_dissolved_is_listed_under_that_osv_and_a_merge_alone_lists_nothing() -> None:
@@ -259,6 +301,92 @@ def test_a_focal_point_sees_a_late_fact_on_a_record_merged_into_its_dissolved_os
     (late,) = alerts(scoped, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution
     assert (late.osv_id, late.merged_osv_id, late.name, late.merged_name) == ("zarate", "dup", "Asociación Zárate Unido", "Comedor Santa Rosa")
     assert alerts(only_in(facts, frozenset({"Comas"}), frozenset({COMAS})), TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution == []
+
+
+# Recorded after the record's merge
+
+
+def at(hour: int) -> datetime:
+    """A recorded time on the day of :data:`RECORDED`."""
+    return RECORDED.replace(hour=hour)
+
+
+def recorded(when: datetime, event: Fact) -> Fact:
+    return replace(event, recorded_at=when)
+
+
+def merge(duplicate: str, into: str, day: str = "2024-05-01") -> Fact:
+    return fact("OSVMerged", day, osv_id=duplicate, into_osv_id=into, merged_on=day, district="Comas", zone="Lima Norte", mapped_on=day)
+
+
+def test_a_fact_recorded_on_a_record_after_its_merge_is_listed_under_the_osv_that_stays_whatever_its_date() -> None:
+    """Funding and engagement refuse a grant or a meeting on a merged record whatever its date, once they know of the
+    merge; one they took before (their copy of registry lagged) is on the wrong record, and was in no alert (tester 28).
+    A backlog dated before the merge but typed in after it is the race's residue too; one recorded before the merge is
+    not, nor a tranche on what the record holds, which funding takes after the merge as before it."""
+    before = recorded(at(9), granted("dup", "2024-04-20", "700.00"))
+    backlog = recorded(at(11), granted("dup", "2024-04-20", "900.00"))
+    after = recorded(at(12), met("dup", "2024-06-01"))
+    tranche = recorded(at(12), fact("DisbursementMade", "2024-06-01", grant_id="g1", osv_id="dup", disbursement_id="d1", tranche=2,
+                                    amount="500.00", currency="PEN", disbursed_on="2024-06-01"))
+    facts = [mapped("a", "2023-01-01", "Asociación El Sol", district="San Juan de Lurigancho"), mapped("dup", "2023-02-01", "Asoc. El Sol"),
+             before, recorded(at(10), merge("dup", "a")), backlog, after, tranche]
+
+    listed = alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_merge
+
+    assert [(r.osv_id, r.name, r.district, r.merged_osv_id, r.merged_name, r.type, r.dated_on.isoformat(), r.amount) for r in listed] == [
+        ("a", "Asociación El Sol", "San Juan de Lurigancho", "dup", "Asoc. El Sol", "FundGranted", "2024-04-20", "900.00"),
+        ("a", "Asociación El Sol", "San Juan de Lurigancho", "dup", "Asoc. El Sol", "FollowUpMeetingHeld", "2024-06-01", None),
+    ]
+    assert (listed[0].merged_on, listed[0].merge_recorded_at, listed[0].recorded_at, listed[0].event_id) == (
+        date(2024, 5, 1), at(10), at(11), backlog.event_id)
+    assert alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution == []
+
+
+def test_a_fact_on_a_record_merged_twice_over_is_listed_under_the_last_osv_and_the_survivors_focal_point_sees_it() -> None:
+    facts = [
+        mapped("c", "2023-01-01", "Comedor Santa Rosa", district="San Juan de Lurigancho"),
+        mapped("b", "2023-01-01", "Comedor Sta. Rosa", district="Comas"),
+        mapped("dup", "2023-01-01", "Comedor Sta Rosa", district="Comas"),
+        recorded(at(8), merge("dup", "b")),
+        recorded(at(9), merge("b", "c")),
+        recorded(at(10), fact("MemberJoined", "2024-06-01", member_id="m1", membership_id="ms1", osv_id="dup", joined_on="2024-06-01")),
+    ]
+    (late,) = alerts(only_in(facts, frozenset({"San Juan de Lurigancho"}), frozenset({SJL})), TODAY, SOME_MUNICIPALITIES).recorded_after_merge
+    assert (late.osv_id, late.name, late.merged_osv_id, late.merged_name, late.type) == ("c", "Comedor Santa Rosa", "dup", "Comedor Sta Rosa", "MemberJoined")
+    assert alerts(only_in(facts, frozenset({"Comas"}), frozenset({COMAS})), TODAY, SOME_MUNICIPALITIES).recorded_after_merge == []
+
+
+def test_a_fact_after_the_merge_and_after_the_dissolution_is_listed_once_under_the_dissolution_and_a_withdrawn_one_not_at_all() -> None:
+    activity = recorded(at(11), reported("dup", "2024-03-01"))
+    facts = [
+        mapped("a", "2023-01-01", "Asociación El Sol"),
+        mapped("dup", "2023-02-01", "Asoc. El Sol"),
+        recorded(at(8), merge("dup", "a", "2024-01-01")),
+        recorded(at(9), dissolved("a", "2024-02-01")),
+        recorded(at(10), granted("dup", "2024-03-01")),
+        activity,
+        recorded(at(12), withdrawn(activity, "2024-03-02")),
+    ]
+    found = alerts(facts, TODAY, SOME_MUNICIPALITIES)
+    assert [(r.type, r.merged_osv_id) for r in found.recorded_after_dissolution] == [("FundGranted", "dup")]
+    assert found.recorded_after_merge == []
+
+
+def test_beside_those_types_the_alerts_need_only_the_facts_recorded_after_a_merge() -> None:
+    facts = [
+        mapped("a", "2023-01-01"),
+        mapped("dup", "2023-02-01"),
+        recorded(at(9), granted("dup", "2024-04-01")),
+        recorded(at(10), merge("dup", "a")),
+        recorded(at(11), granted("dup", "2024-04-02")),
+        recorded(at(11), granted("a", "2024-04-02")),
+    ]
+    late = dated_after_merge(facts)
+    assert late == [facts[4]]
+    read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
+    assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
+    assert len(alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_merge) == 1
 
 
 # All together
@@ -307,3 +435,14 @@ def test_beside_those_types_the_alerts_need_only_the_facts_dated_after_a_dissolu
     read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
     assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
     assert len(alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution) == 2
+
+
+def test_beside_those_the_alerts_need_the_withdrawals_of_the_activities_dated_after_a_dissolution() -> None:
+    activity = reported("b", "2024-03-01")
+    facts = [mapped("b", "2023-01-01"), dissolved("b", "2024-02-01"), activity, withdrawn(activity, "2024-03-02")]
+    late = dated_after_dissolution(facts)
+    assert late == [activity]  # still dated after the dissolution: the withdrawal takes it back, it does not re-date it
+    read_by_the_dashboard = [f for f in facts if f.type in ALERT_TYPES] + late
+    assert alerts(read_by_the_dashboard, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution != []
+    assert alerts([*read_by_the_dashboard, facts[3]], TODAY, SOME_MUNICIPALITIES) == alerts(facts, TODAY, SOME_MUNICIPALITIES)
+    assert alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution == []

@@ -1,6 +1,6 @@
 """Follow-up alerts, projected from reporting's facts. Pure: no I/O, today is given.
 
-Four things programme staff act on, each a lesson of the practice:
+Five things programme staff act on, each a lesson of the practice:
 
 - OSVs nobody from the programme has met for too long (default 45 days),
   counted from the last ``FollowUpMeetingHeld``, or from the day the OSV was
@@ -16,14 +16,22 @@ Four things programme staff act on, each a lesson of the practice:
   (409 ``osv_not_dissolved``), but they know of a dissolution from their
   copy of registry, which lags it (and the dissolution may be recorded
   late, back-dated). What they took meanwhile stays recorded: an event
-  store has no undo, so it is shown here until someone follows it up.
+  store has no undo, so it is shown here until someone follows it up, or
+  until the one fact that takes another back (an activity withdrawn,
+  :data:`UNDOING`) takes it back.
+- Facts recorded on an OSV record after it was merged into another: a record
+  merged away takes no new grant, proposal, membership, meeting… whatever its
+  date (409 ``osv_not_merged``, naming the OSV to record it on), but funding
+  and engagement know of a merge from their copy of registry too. What they
+  took meanwhile is shown under the OSV that stays, for someone to record
+  it there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from services.reporting.domain.indicators import Fact
@@ -88,6 +96,33 @@ class RecordedAfterDissolution:
 
 
 @dataclass(frozen=True)
+class RecordedAfterMerge:
+    """A fact recorded on an OSV record after registry recorded its merge into another (:func:`recorded_after_merge`).
+
+    ``osv_id``, ``name`` and ``district`` are the OSV that stays (merges
+    followed to the last); ``merged_osv_id`` and ``merged_name`` the record
+    the fact names, merged away on ``merged_on`` (registry's ``OSVMerged``,
+    recorded at ``merge_recorded_at``), before the fact was recorded at
+    ``recorded_at``. ``amount`` and ``currency``: as :class:`RecordedAfterDissolution`'s.
+    """
+
+    osv_id: str
+    name: str
+    district: str
+    merged_osv_id: str
+    merged_name: str | None
+    merged_on: date
+    merge_recorded_at: datetime
+    type: str
+    date_field: str
+    dated_on: date
+    recorded_at: datetime
+    amount: str | None
+    currency: str | None
+    event_id: str
+
+
+@dataclass(frozen=True)
 class Alerts:
     today: date
     overdue_after_days: int
@@ -96,6 +131,7 @@ class Alerts:
     board_terms: list[BoardTermAlert]
     municipalities_without_focal_point: list[MissingFocalPoint]
     recorded_after_dissolution: list[RecordedAfterDissolution]
+    recorded_after_merge: list[RecordedAfterMerge]
 
 
 def _day(fact: Fact, field_name: str) -> date:
@@ -199,6 +235,7 @@ DATED_AFTER_DISSOLUTION: dict[str, str] = {
     # funding
     "FundGranted": "granted_on",  # a grant, made directly or from a proposal
     "ProposalSubmitted": "submitted_on",
+    "ProposalScored": "scored_on",  # an evaluator's scores: refused as the approval they lead to is
     "ProposalApproved": "approved_on",
     "DisbursementMade": "disbursed_on",  # a seed fund's tranche
     "GoodsDelivered": "delivered_on",
@@ -228,6 +265,31 @@ AMOUNT_FIELDS: dict[str, str] = {
 paid, or the value of goods handed over."""
 
 GONE_TYPES = ("OSVDissolved", "OSVMerged")
+
+UNDOING: dict[str, tuple[str, str]] = {
+    "ActivityWithdrawn": ("ActivityReported", "activity_id"),
+}
+"""The facts that take back a fact of :data:`DATED_AFTER_DISSOLUTION`, each with the type it takes back and the id both
+carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), and counts no more. The one
+undo the services publish: funding reverses no grant nor tranche (it closes a grant, rejects a proposal: what winds
+down, not what takes back), engagement corrects no meeting, enrolment nor membership (a participant withdraws, a member
+leaves: facts of their own), and registry takes back no dissolution and no merge."""
+
+
+def taken_back(facts: Iterable[Fact]) -> set[tuple[str, str]]:
+    """The facts a fact of :data:`UNDOING` among these takes back, as (type, id) pairs: ``("ActivityReported", activity_id)``."""
+    undone: set[tuple[str, str]] = set()
+    for fact in facts:
+        if fact.type in UNDOING:
+            undone_type, field_name = UNDOING[fact.type]
+            if fact.data.get(field_name):
+                undone.add((undone_type, str(fact.data[field_name])))
+    return undone
+
+
+def is_taken_back(fact: Fact, undone: set[tuple[str, str]]) -> bool:
+    """Whether ``fact`` is among ``undone`` (:func:`taken_back`)."""
+    return any(fact.type == undone_type and (undone_type, str(fact.data.get(field_name))) in undone for undone_type, field_name in UNDOING.values())
 
 
 def dissolutions(facts: Iterable[Fact]) -> dict[str, tuple[str, date]]:
@@ -279,11 +341,15 @@ def dated_after_dissolution(facts: Sequence[Fact], judged: Mapping[str, tuple[st
 
 
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
-    """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`), by the OSV's name, then date."""
+    """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
+    activity withdrawn, :data:`UNDOING`), by the OSV's name, then date."""
     mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
     judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
+    undone = taken_back(facts)
     found = []
     for fact in dated_after_dissolution(facts, judged):
+        if is_taken_back(fact, undone):
+            continue
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]
         osv = mapped.get(osv_id)
@@ -308,30 +374,134 @@ def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDisso
     return sorted(found, key=lambda r: (r.name, r.dated_on))
 
 
+REFUSED_ON_A_MERGED_RECORD: tuple[str, ...] = (
+    "FundGranted",  # a grant made directly or from a proposal: both ask for the OSV active
+    "ProposalSubmitted",
+    "ParticipatoryBudgetSubmitted",
+    "MemberJoined",
+    "FollowUpMeetingHeld",
+    "TechnicalAssistanceGiven",
+    "ActivityReported",
+    "NeedsAssessed",
+)
+"""The facts funding and engagement refuse about a record merged into another, whatever their date (409
+``osv_not_merged``: recorded on the OSV that stays). What goes on about what the record already holds is taken after its
+merge, as before it: a tranche, goods, a proposal's scoring and approval, a member's role change, an enrolment. Each is
+dated by its field of :data:`DATED_AFTER_DISSOLUTION`."""
+
+
+def merges(facts: Iterable[Fact]) -> dict[str, Fact]:
+    """Each record merged into another, with its ``OSVMerged`` (the first recorded, should there be two)."""
+    found: dict[str, Fact] = {}
+    for fact in facts:
+        if fact.type == "OSVMerged" and fact.data.get("into_osv_id"):
+            record = str(fact.data["osv_id"])
+            if record not in found or fact.order < found[record].order:
+                found[record] = fact
+    return found
+
+
+def survivor(record: str, merged: Mapping[str, Fact]) -> str:
+    """The OSV a merged record's organisation lives on in: its merge, followed to the last (merges chain)."""
+    seen = {record}
+    current = record
+    while current in merged:
+        following = str(merged[current].data["into_osv_id"])
+        if following in seen:  # a merge never loops; the set makes sure
+            break
+        seen.add(following)
+        current = following
+    return current
+
+
+def dated_after_merge(facts: Sequence[Fact], merged: Mapping[str, Fact] | None = None) -> list[Fact]:
+    """The facts of :data:`REFUSED_ON_A_MERGED_RECORD` recorded on a record after its merge was (:func:`merges`, of the
+    facts given unless ``merged`` is its answer already), each once, in the order given.
+
+    Judged by recorded times, each service's clock: the merge refuses every
+    later record, whatever its date, so a backlog typed in after it is the
+    race's residue too, and one recorded before it is not.
+    """
+    if merged is None:
+        merged = merges(f for f in facts if f.type == "OSVMerged")
+    seen: set[str] = set()
+    late = []
+    for fact in facts:
+        if fact.type not in REFUSED_ON_A_MERGED_RECORD or fact.event_id in seen:
+            continue
+        merge = merged.get(str(fact.data.get("osv_id")))
+        if merge is not None and fact.recorded_at > merge.recorded_at:
+            seen.add(fact.event_id)
+            late.append(fact)
+    return late
+
+
+def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
+    """Every fact recorded on a record after its merge (:func:`dated_after_merge`), not taken back since (:data:`UNDOING`),
+    by the name of the OSV that stays, then the fact's date.
+
+    A fact also dated after the dissolution that judges it is left to
+    :func:`recorded_after_dissolution`, which names the merged record too: one
+    record, one alert.
+    """
+    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    merged = merges(f for f in facts if f.type == "OSVMerged")
+    if not merged:
+        return []
+    after_dissolution = {f.event_id for f in dated_after_dissolution(facts)}
+    undone = taken_back(facts)
+    found = []
+    for fact in dated_after_merge(facts, merged):
+        if fact.event_id in after_dissolution or is_taken_back(fact, undone):
+            continue
+        record = str(fact.data["osv_id"])
+        merge, osv_id = merged[record], survivor(record, merged)
+        osv = mapped.get(osv_id)
+        field_name = DATED_AFTER_DISSOLUTION[fact.type]
+        amount = fact.data.get(AMOUNT_FIELDS.get(fact.type, ""))
+        found.append(
+            RecordedAfterMerge(
+                osv_id=osv_id,
+                name=str(osv.data.get("name", "")) if osv else "",
+                district=str(osv.data.get("district", "")) if osv else "",
+                merged_osv_id=record,
+                merged_name=(str(mapped[record].data.get("name") or "") or None) if record in mapped else None,
+                merged_on=_day(merge, "merged_on"),
+                merge_recorded_at=merge.recorded_at,
+                type=fact.type,
+                date_field=field_name,
+                dated_on=_day(fact, field_name),
+                recorded_at=fact.recorded_at,
+                amount=None if amount is None else str(amount),
+                currency=None if amount is None else str(fact.data.get("currency") or "") or None,
+                event_id=fact.event_id,
+            )
+        )
+    return sorted(found, key=lambda r: (r.name, r.dated_on))
+
+
 ALERT_TYPES = frozenset(
     {"OSVMapped", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
-:func:`dated_after_dissolution` picks: the dashboard asks the read model for these and those alone, never for every
-grant or membership."""
+:func:`dated_after_dissolution` and :func:`dated_after_merge` pick, and the facts of :data:`UNDOING` that take one of
+those back: the dashboard asks the read model for these and those alone, never for every grant or membership."""
 
 
 def only_in(facts: Iterable[Fact], districts: frozenset[str], municipality_ids: frozenset[str]) -> list[Fact]:
     """The facts about OSVs mapped in ``districts`` and about the municipalities ``municipality_ids``: a focal point's alerts.
 
-    A record merged into one of those OSVs is that OSV's, whatever district it was mapped in (a duplicate entered under
-    a neighbouring district is the usual cross-district merge): its facts, its merge among them, come too.
+    A record merged into another is the OSV's it was merged into (merges followed to the last), whatever district it
+    was mapped in (a duplicate entered under a neighbouring district is the usual cross-district merge): its facts, its
+    merge among them, come with that OSV's, and not with its own district's, as reporting counts the organisation.
     """
     facts = list(facts)
-    osvs = {str(f.data.get("osv_id")) for f in facts if f.type == "OSVMapped" and f.data.get("district") in districts}
-    into = {str(f.data["osv_id"]): str(f.data["into_osv_id"]) for f in facts if f.type == "OSVMerged" and f.data.get("into_osv_id")}
-    for record in into:
-        seen: set[str] = set()
-        survivor: str | None = record
-        while survivor is not None and survivor not in osvs and survivor not in seen:  # merges chain; a set guards a loop
-            seen.add(survivor)
-            survivor = into.get(survivor)
-        if survivor in osvs:
+    district_of = {str(f.data.get("osv_id")): f.data.get("district") for f in facts if f.type == "OSVMapped"}
+    merged = merges(f for f in facts if f.type == "OSVMerged")
+    osvs: set[str] = set()
+    for record in district_of.keys() | merged.keys():
+        last = survivor(record, merged)
+        if district_of.get(last, district_of.get(record)) in districts:
             osvs.add(record)
     return [
         f for f in facts if (str(f.data["osv_id"]) in osvs if "osv_id" in f.data else str(f.data.get("municipality_id")) in municipality_ids)
@@ -354,4 +524,5 @@ def alerts(
         board_terms=board_terms(facts, today, within_days),
         municipalities_without_focal_point=municipalities_without_focal_point(facts, municipalities),
         recorded_after_dissolution=recorded_after_dissolution(facts),
+        recorded_after_merge=recorded_after_merge(facts),
     )

@@ -1,12 +1,12 @@
-"""What the follow-up alerts read, kept as facts arrive: each OSV's last meeting, and the facts dated after the
-dissolution that judges their OSV (SQLAlchemy).
+"""What the follow-up alerts read, kept as facts arrive: each OSV's last meeting, the facts dated after the
+dissolution that judges their OSV, and those recorded on a record after its merge (SQLAlchemy).
 
 An alert needs only the last day each OSV was met (meetings are most of the
 facts on a long log) and, of the grants, memberships and the rest, those
-dated after a dissolution. :class:`AlertFacts` keeps both in their own
-tables (:mod:`.tables`) as each batch is applied, and reads them back; it is
-the other half of :class:`~services.reporting.views.readmodel.ReadModel`,
-which inherits it.
+dated after a dissolution or recorded after a merge. :class:`AlertFacts`
+keeps them in their own tables (:mod:`.tables`) as each batch is applied, and
+reads them back; it is the other half of
+:class:`~services.reporting.views.readmodel.ReadModel`, which inherits it.
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ from services.reporting.domain.alerts import (
     ALERT_TYPES,
     DATED_AFTER_DISSOLUTION,
     GONE_TYPES,
+    REFUSED_ON_A_MERGED_RECORD,
+    UNDOING,
     dated_after_dissolution,
+    dated_after_merge,
     dissolutions,
+    merges,
 )
 from services.reporting.domain.indicators import Fact
 from services.reporting.views.tables import (
     AFTER_DISSOLUTION,
+    AFTER_MERGE,
     AHEAD,
     DATED_AHEAD,
     EVERY_FACT_SEEN,
@@ -39,8 +44,15 @@ from services.reporting.views.tables import (
     MEETING,
     LastMeetingRow,
     LookedBackRow,
+    judged_by,
     utc,
 )
+
+JUDGED = judged_by([*DATED_AFTER_DISSOLUTION, *(f"merged:{kind}" for kind in REFUSED_ON_A_MERGED_RECORD)])
+"""This version's row of ``dissolutions_looked_back``: every fact applied was judged by :data:`DATED_AFTER_DISSOLUTION`
+and :data:`REFUSED_ON_A_MERGED_RECORD`."""
+ABOUT = FACTS.c.data["osv_id"].as_string()
+"""The OSV a fact's data names."""
 
 
 def _dated_ahead(day: date, recorded: datetime) -> bool:
@@ -49,9 +61,10 @@ def _dated_ahead(day: date, recorded: datetime) -> bool:
 
 
 class AlertFacts:
-    """The alerts' half of :class:`~services.reporting.views.readmodel.ReadModel`: each OSV's last meeting and the
-    facts dated after a dissolution, kept as batches are applied (:meth:`_keep_last_meetings`,
-    :meth:`_keep_after_dissolution`) and read by :meth:`alert_facts`.
+    """The alerts' half of :class:`~services.reporting.views.readmodel.ReadModel`: each OSV's last meeting, the
+    facts dated after a dissolution and those recorded after a merge, kept as batches are applied
+    (:meth:`_keep_last_meetings`, :meth:`_keep_after_dissolution`, :meth:`_keep_after_merge`) and read by
+    :meth:`alert_facts`.
 
     Relies on the read model for ``engine`` and for reading facts:
     ``_facts`` (rows of the facts table, in recorded order) and
@@ -127,6 +140,45 @@ class AlertFacts:
             self._insert_new(session, LOOKED_BACK, [row["event_id"] for row in rows if row["type"] == "OSVDissolved"])
         self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
 
+    def _keep_after_merge(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Keep the facts of a batch recorded on a record after its merge was, and, for a merge in it, those applied
+        before it that were recorded after it.
+
+        As :meth:`_keep_after_dissolution`: the subjects of every merge come
+        from the type-and-subject index alone, and only a fact about one of them
+        is judged; a merge (delivered after facts recorded later than it, its
+        relay held up) looks back once (:meth:`_look_back_from_merges`).
+        """
+        connection = session.connection()
+        refused = [row for row in rows if row["type"] in REFUSED_ON_A_MERGED_RECORD and row["data"].get("osv_id")]
+        late: list[Fact] = []
+        about = {str(row["data"]["osv_id"]) for row in refused}
+        if about:
+            merged_ids = set(connection.scalars(select(FACTS.c.subject).where(FACTS.c.type == "OSVMerged")))
+            if hit := about & merged_ids:
+                merged = merges(self._by_subject(connection, ("OSVMerged",), hit, None))
+                late += dated_after_merge([Fact(**row) for row in refused if str(row["data"]["osv_id"]) in hit], merged)
+        merged_here = [row for row in rows if row["type"] == "OSVMerged" and row["data"].get("osv_id")]
+        if merged_here:
+            late += self._look_back_from_merges(connection, {str(row["data"]["osv_id"]) for row in merged_here})
+            self._insert_new(session, LOOKED_BACK, [row["event_id"] for row in merged_here])
+        self._insert_new(session, AFTER_MERGE, [f.event_id for f in late])
+
+    def _look_back_from_merges(self, connection: Connection, records: set[str]) -> list[Fact]:
+        """The facts applied so far recorded on these records after their merges were: those recorded from the earliest
+        merge's time on (by the recorded-time index), as a merge delivered a day late reads a day's facts."""
+        merged = merges(self._by_subject(connection, ("OSVMerged",), records, None))
+        if not merged:
+            return []
+        since = min(merge.recorded_at for merge in merged.values())
+        chunked = sorted(merged)
+        found: list[Fact] = []
+        for start in range(0, len(chunked), 500):
+            # ``type || ''``, as in _relevant: the recorded-time index, not every fact of eight types.
+            where = [FACTS.c.recorded_at > since, (FACTS.c.type + "").in_(REFUSED_ON_A_MERGED_RECORD), ABOUT.in_(chunked[start:start + 500])]
+            found += self._facts(connection, where)
+        return dated_after_merge(found, merged)
+
     def _gone_about(self, connection: Connection, osv_ids: set[str]) -> list[Fact]:
         """The dissolutions and merges of these OSVs and of those they were merged into, merges followed to the last."""
         found: list[Fact] = []
@@ -157,32 +209,39 @@ class AlertFacts:
         if not records:
             return []
         since = datetime.combine(min(judged[record][1] for record in records), datetime.min.time(), timezone.utc)
-        about = FACTS.c.data["osv_id"].as_string()
         found: list[Fact] = []
         for start in range(0, len(records), 500):
             chunk = records[start:start + 500]
-            # ``type || ''``, as in _relevant: the recorded-time index, not every fact of thirteen types.
-            found += self._facts(connection, [FACTS.c.recorded_at >= since, (FACTS.c.type + "").in_(DATED_AFTER_DISSOLUTION), about.in_(chunk)])
-            found += self._facts(connection, [FACTS.c.event_id.in_(select(DATED_AHEAD.c.event_id)), about.in_(chunk)])
+            # ``type || ''``, as in _relevant: the recorded-time index, not every fact of fourteen types.
+            found += self._facts(connection, [FACTS.c.recorded_at >= since, (FACTS.c.type + "").in_(DATED_AFTER_DISSOLUTION), ABOUT.in_(chunk)])
+            found += self._facts(connection, [FACTS.c.event_id.in_(select(DATED_AHEAD.c.event_id)), ABOUT.in_(chunk)])
         return dated_after_dissolution(found, judged) if found else []
 
     def _look_back_at_start(self) -> None:
-        """A read model made before these tables goes through its facts once for those dated ahead; then every
-        dissolution not looked back from yet (all of them, the first time) is."""
+        """A read model made before these tables, or before a type of :data:`DATED_AFTER_DISSOLUTION` or
+        :data:`REFUSED_ON_A_MERGED_RECORD` was judged (its :data:`JUDGED` row missing), goes through its facts once for
+        those dated ahead, and looks back from every dissolution and merge again; otherwise every dissolution and merge
+        not looked back from yet is."""
         with Session(self.engine) as session, session.begin():
-            if session.get(LookedBackRow, EVERY_FACT_SEEN) is None:
+            dissolutions = select(FACTS.c.event_id, FACTS.c.subject).where(FACTS.c.type == "OSVDissolved")
+            merged = select(FACTS.c.event_id, FACTS.c.subject).where(FACTS.c.type == "OSVMerged")
+            if session.get(LookedBackRow, JUDGED) is None:
                 rows = session.execute(
                     select(FACTS.c.event_id, FACTS.c.occurred_on, FACTS.c.recorded_at)
                     .where(FACTS.c.type.in_(DATED_AFTER_DISSOLUTION))
                     .execution_options(yield_per=5000)
                 )
                 self._insert_new(session, DATED_AHEAD, [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))])
-                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN])
-            pending = session.execute(
-                select(FACTS.c.event_id, FACTS.c.subject).where(
-                    FACTS.c.type == "OSVDissolved", FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id))
-                )
-            ).all()
+                self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN, JUDGED])
+                pending = session.execute(dissolutions).all()
+                pending_merges = session.execute(merged).all()
+            else:
+                pending = session.execute(dissolutions.where(FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id)))).all()
+                pending_merges = session.execute(merged.where(FACTS.c.event_id.not_in(select(LOOKED_BACK.c.event_id)))).all()
+            if pending_merges:
+                late = self._look_back_from_merges(session.connection(), {subject for _, subject in pending_merges})
+                self._insert_new(session, AFTER_MERGE, [f.event_id for f in late])
+                self._insert_new(session, LOOKED_BACK, [event_id for event_id, _ in pending_merges])
             if pending:
                 late = self._look_back(session.connection(), {subject for _, subject in pending})
                 self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
@@ -222,19 +281,49 @@ class AlertFacts:
         with self.engine.connect() as connection:
             return list(self._facts(connection, where))
 
+    def after_merge(self, upto: datetime | None = None) -> list[Fact]:
+        """The facts recorded on a record after its merge was (recorded by ``upto``, if given: the merge was, then, too),
+        in recorded order."""
+        where = [FACTS.c.event_id.in_(select(AFTER_MERGE.c.event_id))]
+        if upto is not None:
+            where.append(FACTS.c.recorded_at <= utc(upto))
+        with self.engine.connect() as connection:
+            return list(self._facts(connection, where))
+
+    def taking_back(self, facts: list[Fact], upto: datetime | None = None) -> list[Fact]:
+        """The facts (recorded by ``upto``, if given) that take one of ``facts`` back (:data:`UNDOING`: an activity's
+        withdrawal), by the type-and-subject index: an undo's subject is the id it names."""
+        found: list[Fact] = []
+        with self.engine.connect() as connection:
+            for undo, (undone, field_name) in UNDOING.items():
+                ids = {str(f.data[field_name]) for f in facts if f.type == undone and f.data.get(field_name)}
+                if ids:
+                    found += self._by_subject(connection, (undo,), ids, None if upto is None else utc(upto))
+        return found
+
     def alert_facts(self, upto: datetime | None = None) -> list[Fact]:
-        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, and the
-        facts dated after their OSV's dissolution.
+        """What the follow-up alerts read: a few facts per OSV and municipality, each OSV's last meetings only, the
+        facts dated after their OSV's dissolution or recorded on a record after its merge, and what took one of those
+        back.
 
         Meetings are most of these facts on a long log; an alert only needs the
         last day each OSV was met. Cut at ``upto`` (facts recorded by then), the
         last meeting kept is not known, so every meeting recorded by then is read.
         Grants, memberships and the rest are read only where they are dated
-        after a dissolution (:meth:`after_dissolution`). Each fact comes once.
+        after a dissolution (:meth:`after_dissolution`) or recorded after their
+        record's merge (:meth:`after_merge`), with the withdrawals of
+        those that are activities (:meth:`taking_back`), recorded by ``upto``
+        too: as of a moment before its withdrawal, an activity is listed. Each
+        fact comes once.
         """
         if upto is not None:
             facts = self.facts(upto=upto, types=ALERT_TYPES)
         else:
             facts = self.facts(types=ALERT_TYPES - {MEETING}) + self.last_meetings()
         read = {f.event_id for f in facts}
-        return facts + [f for f in self.after_dissolution(upto) if f.event_id not in read]
+        late: list[Fact] = []
+        for fact in self.after_dissolution(upto) + self.after_merge(upto):
+            if fact.event_id not in read:
+                read.add(fact.event_id)
+                late.append(fact)
+        return facts + late + self.taking_back(late, upto)

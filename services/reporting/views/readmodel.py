@@ -23,9 +23,10 @@ Checkpoints are made only for facts at least ``settle_seconds`` older than
 the newest recorded one, so the usual small delays between services never
 drop any.
 
-The tables are declared in :mod:`.tables`; each OSV's last meeting and the
-facts dated after a dissolution, which the follow-up alerts read, are kept by
-:mod:`.alertfacts`, the other half of :class:`ReadModel`.
+The tables are declared in :mod:`.tables`; each OSV's last meeting, the
+facts dated after a dissolution and those recorded after a merge, which the
+follow-up alerts read, are kept by :mod:`.alertfacts`, the other half of
+:class:`ReadModel`.
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ from services.reporting.domain.tally import Tally, evidence, recuttable
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.tables import (
     CHECKPOINTS,
-    EVERY_FACT_SEEN,
     FACTS,
     LEDGER,
     MEETING,
     REVISION,
     REVISIONS,
     AfterDissolutionRow,
+    AfterMergeRow,
     Base,
     ChainHeadRow,
     CheckpointRow,
@@ -196,6 +197,7 @@ class ReadModel(AlertFacts, View):
                 session.execute(delete(CheckpointRow).where(CheckpointRow.cut >= earliest))
                 # After the revision's lock: a replica applying a dissolution at once has committed, and is seen here.
                 self._keep_after_dissolution(session, rows)
+                self._keep_after_merge(session, rows)
         return len(rows)
 
     # -- revisions: what the cache of the latest figures is keyed by -------------
@@ -470,8 +472,9 @@ class ReadModel(AlertFacts, View):
             session.execute(delete(CheckpointRow))
             session.execute(delete(LastMeetingRow))
             session.execute(delete(AfterDissolutionRow))
+            session.execute(delete(AfterMergeRow))
             session.execute(delete(DatedAheadRow))
-            session.execute(delete(LookedBackRow).where(LookedBackRow.event_id != EVERY_FACT_SEEN))
+            session.execute(delete(LookedBackRow).where(LookedBackRow.event_id.not_like("*%")))  # the rows of every fact seen stay
             session.execute(delete(ChainHeadRow))
             session.execute(delete(REVISIONS))
             self._next_revision(session, None, reset=True)

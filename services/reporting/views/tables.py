@@ -8,6 +8,8 @@ here is UTC (:func:`utc`).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -65,6 +67,15 @@ class AfterDissolutionRow(Base):
     event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
+class AfterMergeRow(Base):
+    """A fact recorded on an OSV record after its merge into another was (:func:`~services.reporting.domain.alerts.dated_after_merge`),
+    kept as facts arrive: the alert reads these few, not every grant and membership."""
+
+    __tablename__ = "after_merge"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
 class DatedAheadRow(Base):
     """A fact of a type the services refuse after a dissolution, dated more than :data:`AHEAD` after the (UTC) day it
     was recorded: what no service has taken since the date rule of 2026-12 (``shared/dates.py``), but one did before, or
@@ -78,7 +89,9 @@ class DatedAheadRow(Base):
 
 class LookedBackRow(Base):
     """A dissolution (its event id) whose OSV's facts applied before it were looked through for those dated after it;
-    and :data:`EVERY_FACT_SEEN`, once the facts applied before these tables existed were gone through."""
+    a merge (its event id) whose record's facts applied before it were looked through for those recorded after it; and
+    :data:`EVERY_FACT_SEEN` and :func:`judged_by`'s row, once the facts applied before these tables existed (or before
+    the types judged now were) were gone through."""
 
     __tablename__ = "dissolutions_looked_back"
 
@@ -86,7 +99,16 @@ class LookedBackRow(Base):
 
 
 EVERY_FACT_SEEN = "*"
-"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``."""
+"""The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``.
+(Kept for replicas of versions before :func:`judged_by`'s row; this version goes by that one.)"""
+
+
+def judged_by(types: Iterable[str]) -> str:
+    """The row of ``dissolutions_looked_back`` that says every fact applied was judged by these types (the facts the
+    services refuse after a dissolution, and after a merge): ``*`` and a digest of their names. A version that judges
+    one more type (as ``ProposalScored``, since 2026-12) finds no row of its own, and judges again the facts applied
+    before it."""
+    return "*" + hashlib.sha256(",".join(sorted(types)).encode()).hexdigest()[:32]
 AHEAD = timedelta(days=1)
 """How far past the UTC day it was recorded a fact may be dated: Lima's tomorrow, the latest day a service takes, is
 never further."""
@@ -151,6 +173,7 @@ FACTS = FactRow.__table__
 CHECKPOINTS = CheckpointRow.__table__
 LAST_MEETINGS = LastMeetingRow.__table__
 AFTER_DISSOLUTION = AfterDissolutionRow.__table__
+AFTER_MERGE = AfterMergeRow.__table__
 DATED_AHEAD = DatedAheadRow.__table__
 LOOKED_BACK = LookedBackRow.__table__
 REVISION = RevisionHeadRow.__table__
