@@ -19,8 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.districts import DistrictsLackingError
-from tests.support.api import a_districts_file, assert_problem, created, ok
-from tests.support.clients import NATS_OUT_OF_REACH, head, service_client
+from tests.support.api import Upstream, a_districts_file, assert_problem, created, ok
+from tests.support.clients import NATS_OUT_OF_REACH, application_of, head, service_client
 from tests.support.identity import signed_in_headers
 from tests.support.processes import service_process
 
@@ -128,3 +128,61 @@ def test_registry_reads_an_osv_of_a_district_its_table_lacks_as_stored_and_recor
         assert (health["status"], health["missing_districts"]) == ("degraded", ["Nuevo Horizonte"])
         assert ok(with_file.get("/health"))["missing_districts"] == []
         assert created(with_file.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01"}))["contact"]["status"] == "lost"
+
+
+# Funding and engagement ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["funding", "engagement"])
+def test_a_service_refuses_to_start_while_its_osv_directory_holds_an_osv_of_a_district_its_table_lacks(
+    tmp_path: Path, service: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Left without the file, funding started without a word, answered 201 to grants on that OSV, and its relay stopped for
+    every municipality at the first event about it; a partner's `GET /events` went backwards (tester 27b, M2)."""
+    districts_file = a_districts_file(tmp_path)
+    var = tmp_path / "var"
+    with service_client(service, var, settings={"districts_file": districts_file}) as client:
+        Upstream(application_of(client)).osv_mapped(district="Nuevo Horizonte", zone="Lima Este")
+
+    message = refused_start(service, var, caplog)
+    assert "'Nuevo Horizonte'" in message and f"{service.upper()}_DISTRICTS_FILE" in message
+
+    with service_client(service, var, settings={"districts_file": districts_file}) as client:
+        assert ok(client.get("/health"))["missing_districts"] == []
+
+
+GRANT = {"amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+MEETING = {"held_on": "2021-10-20", "mode": "in_person", "topics": ["project_follow_up"]}
+
+
+@pytest.mark.parametrize("service", ["funding", "engagement"])
+def test_an_osv_mapped_in_a_district_the_table_lacks_while_the_service_runs_is_said_at_once_and_refused_commands(
+    tmp_path: Path, service: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The directory hears registry map an OSV in a district its table lacks: an error line at once, `/health` degraded
+    naming it at once (not a minute later), and commands about that OSV refused with 503 and Retry-After, so that none
+    of its events stops the relay for every municipality; an OSV of a district it knows is served as ever."""
+    with service_client(service, tmp_path / "var") as client:
+        upstream = Upstream(application_of(client))
+        comas = upstream.osv_registered()
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            osv_id = upstream.osv_mapped(district="Nuevo Horizonte", zone="Lima Este")
+            upstream.ruos_registered(osv_id)
+        logged = errors_logged(caplog)
+        assert len(logged) == 1 and "'Nuevo Horizonte'" in logged[0] and f"{service.upper()}_DISTRICTS_FILE" in logged[0]
+
+        health = ok(client.get("/health"))
+        assert health["missing_districts"] == ["Nuevo Horizonte"] and health["status"] == "degraded"
+
+        def command(about: str) -> Any:
+            if service == "funding":
+                return client.post("/grants", json={**GRANT, "osv_id": about})
+            return client.post(f"/osvs/{about}/meetings", json=MEETING)
+
+        written = head(client)
+        refused = command(osv_id)
+        body = assert_problem(refused, 503, "osv_id", "osv_district_in_table")
+        assert refused.headers["Retry-After"] == "60" and f"{service.upper()}_DISTRICTS_FILE" in body["detail"]
+        assert head(client) == written
+        created(command(comas))
