@@ -11,7 +11,10 @@ is not), logs it at once and reports it in `/health`.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from tests.support.api import Upstream, a_districts_file, assert_problem, create
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, head, service_client
 from tests.support.identity import signed_in_headers
 from tests.support.processes import service_process
+from tests.support.reporting_feed import ReportingFeed
 
 
 def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -186,3 +190,43 @@ def test_an_osv_mapped_in_a_district_the_table_lacks_while_the_service_runs_is_s
         assert refused.headers["Retry-After"] == "60" and f"{service.upper()}_DISTRICTS_FILE" in body["detail"]
         assert head(client) == written
         created(command(comas))
+
+
+# Reporting ------------------------------------------------------------------------------------------------
+
+
+def test_reporting_refuses_to_start_while_its_facts_name_a_district_its_table_lacks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Left without the file, reporting left the district's ubigeo cells of the donors' HXL 3W sheet empty, with
+    `/health` ok and no log line (tester 27b, L1)."""
+    districts_file = a_districts_file(tmp_path)
+    var = tmp_path / "var"
+    with service_client("reporting", var, settings={"districts_file": districts_file}) as client:
+        feed = ReportingFeed(application_of(client).readmodel, date(2021, 12, 1))
+        osv_id = feed.osv_mapped("Junta Vecinal Nuevo Horizonte", "Nuevo Horizonte", "Lima Este", -200)
+        feed.activity(osv_id, -100, "Nuevo Horizonte", "Lima Este")
+
+    message = refused_start("reporting", var, caplog)
+    assert "'Nuevo Horizonte'" in message and "REPORTING_DISTRICTS_FILE" in message
+
+    with service_client("reporting", var, settings={"districts_file": districts_file}) as client:
+        sheet = list(csv.reader(io.StringIO(client.get("/activities/export.hxl.csv").content.decode("utf-8-sig"))))
+        tags = sheet[2]
+        assert [(row[tags.index("#adm3+name")], row[tags.index("#adm3+code")]) for row in sheet[3:]] == [("Nuevo Horizonte", "150144")]
+        assert ok(client.get("/health"))["missing_districts"] == []
+
+
+def test_reporting_says_at_once_when_a_fact_names_a_district_its_table_lacks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An activity held in a district its table lacks (engagement had the file): `/health` degraded naming it, one error line."""
+    with service_client("reporting", tmp_path / "var") as client:
+        feed = ReportingFeed(application_of(client).readmodel, date(2021, 12, 1))
+        osv_id = feed.osv_mapped("Unidas de SJL", "San Juan de Lurigancho", "Lima Este", -200)
+        assert ok(client.get("/health"))["missing_districts"] == []
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            feed.activity(osv_id, -100, "Nuevo Horizonte", "Lima Este")
+            health = ok(client.get("/health"))
+            assert (health["status"], health["missing_districts"]) == ("degraded", ["Nuevo Horizonte"])
+            assert client.get("/activities/export.hxl.csv").status_code == 200
+            assert ok(client.get("/health"))["missing_districts"] == ["Nuevo Horizonte"]
+        logged = errors_logged(caplog)
+        assert len(logged) == 1 and "'Nuevo Horizonte'" in logged[0] and "REPORTING_DISTRICTS_FILE" in logged[0]
