@@ -385,7 +385,11 @@ def main() -> int:
     )
     idp = IdentityChild("identity provider", backoff(), provider=IdentityProvider.from_settings(identity, end_with_parent=True))
     assert idp.provider is not None
-    nats = NatsChild("nats-server", backoff(), server=NatsServer(local.var_dir / "nats", port=local.nats_port, host=local.host, end_with_parent=True))
+    # The partners' accounts are made at the server's start: one per municipality of registry's districts table.
+    nats_store = NatsServer(
+        local.var_dir / "nats", port=local.nats_port, host=local.host, end_with_parent=True, districts_file=configured["registry"].districts_file
+    )
+    nats = NatsChild("nats-server", backoff(), server=nats_store)
     assert nats.server is not None
     # Where the services check tokens, and their own client's secret (for reading each other's feeds).
     auth_env = {"OSV_AUTH_ISSUER": idp.provider.issuer, "OSV_AUTH_SERVICE_CLIENT_SECRET": idp.provider.client_secret("osv-services")}

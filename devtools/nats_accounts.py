@@ -9,7 +9,10 @@ imports and the programme's exports to it, from the server's start: nats-server
 reloads users, but a stream sourced through exports and imports added by a
 reload never starts (measured with nats-server 2.15: its sources stay inactive, without an
 error). A partner is then only users and a stream: ``osv-partner add`` gives
-the account its users, ``revoke`` takes them away.
+the account its users, ``revoke`` takes them away. The server's start writes
+which municipalities those are into ``accounts.json`` (:attr:`Accounts.municipalities`),
+from the districts table it is given (``make run``: registry's ``REGISTRY_DISTRICTS_FILE``,
+so a district added by file has its account); ``osv-partner`` takes those.
 
 - **OSV**, the programme's account: JetStream for the services' streams. Its
   users: ``osv`` (the services; nothing may delete, purge or rewrite the chain
@@ -54,11 +57,13 @@ STREAM_PREFIX = "OSV"
 HEADS_STREAM = "KV_OSV_CHAIN_HEADS"
 
 
-def municipalities() -> list[str]:
-    """Every municipality a partner may be of: ``mml`` and the 43 districts' ubigeos."""
+def municipalities(districts_file: Path | None = None) -> dict[str, str]:
+    """Every municipality a partner may be of, by id (``mml``, a district's ubigeo) with its name: the MML and the
+    districts' municipalities of the shipped table, or of the districts file ``districts_file`` (a district added by law)."""
+    from shared.districts import DistrictTable
     from shared.municipalities import MunicipalityTable
 
-    return [reference.id for reference in MunicipalityTable.of_lima().all()]
+    return {reference.id: reference.name for reference in MunicipalityTable(DistrictTable.of_lima(districts_file)).all()}
 
 
 def partner_account(municipality: str) -> str:
@@ -106,6 +111,17 @@ class Accounts:
     programme_password: str
     auditor_password: str
     partners: dict[str, Partner] = field(default_factory=dict)
+    municipalities: dict[str, str] = field(default_factory=dict)
+    """The municipalities (id → name) whose accounts the running server's config holds, as its start wrote them from
+    its districts table (:class:`devtools.nats_server.NatsServer`); empty in a record no start wrote them to: then the
+    shipped table's."""
+
+    def known(self) -> dict[str, str]:
+        """The municipalities with an account in the config (id → name): :attr:`municipalities`, and every partner's."""
+        known = dict(self.municipalities or municipalities())
+        for municipality in self.partners:
+            known.setdefault(municipality, municipality)  # a partner of a district taken out of the table keeps its account
+        return known
 
     @classmethod
     def load(cls, store_dir: Path) -> Accounts:
@@ -120,6 +136,7 @@ class Accounts:
             raw["programme_password"],
             raw["auditor_password"],
             {m: Partner(**p) for m, p in raw.get("partners", {}).items()},
+            dict(raw.get("municipalities", {})),
         )
 
     def save(self, store_dir: Path) -> None:
@@ -129,6 +146,7 @@ class Accounts:
             "programme_password": self.programme_password,
             "auditor_password": self.auditor_password,
             "partners": {m: vars(p) for m, p in sorted(self.partners.items())},
+            "municipalities": self.municipalities,
         }
         temporary = path.with_suffix(".tmp")
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
@@ -152,14 +170,14 @@ class Accounts:
     def config(self) -> str:
         """``accounts.conf``: the accounts block nats.conf includes (JSON is valid nats-server config)."""
         accounts: dict[str, Any] = {PROGRAMME_ACCOUNT: self._programme()}
-        for municipality in municipalities():
+        for municipality in self.known():
             accounts[partner_account(municipality)] = self._partner(municipality, self.partners.get(municipality))
         return "accounts: " + json.dumps(accounts, indent=2) + "\n"
 
     def _programme(self) -> dict[str, Any]:
         heads_api = [f"$JS.API.STREAM.{action}.{HEADS_STREAM}" for action in ("DELETE", "PURGE", "UPDATE", "MSG.DELETE")]
         exports: list[dict[str, Any]] = []
-        partners = municipalities()
+        partners = list(self.known())
         for municipality in partners:
             account = [partner_account(municipality)]
             exports += [{"service": consumer_create(service, municipality), "accounts": account} for service in SERVICES]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO, Self
 
-from devtools.nats_accounts import AUDITOR_USER, PROGRAMME_USER, Accounts
+from devtools.nats_accounts import AUDITOR_USER, PROGRAMME_USER, Accounts, municipalities
 from devtools.processes import ChildServer, EmbeddedServerError, free_port, log_tail, port_accepts
 from shared.lifecycle import ending_with_this_process
 
@@ -97,6 +97,9 @@ class NatsServer(ChildServer):
         server_name: The ``server_name`` written to the config.
         sync_always: Write ``sync_interval: always`` so every JetStream write is
             fsynced before it is acknowledged (durable across a hard kill).
+        districts_file: The districts table whose municipalities get partner
+            accounts (a district added by law, as the services'
+            ``<SERVICE>_DISTRICTS_FILE``); the shipped table when None.
     """
 
     def __init__(
@@ -111,8 +114,10 @@ class NatsServer(ChildServer):
         server_name: str = "osv-embedded",
         sync_always: bool = True,
         end_with_parent: bool = False,
+        districts_file: Path | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
+        self.districts_file = Path(districts_file) if districts_file is not None else None
         self.host = host
         self._requested_port = port
         self._port: int | None = port or None
@@ -189,7 +194,9 @@ class NatsServer(ChildServer):
 
     def _write_config(self) -> None:
         js_store = self.store_dir / "js"
-        self.accounts.write(self.store_dir)  # accounts.conf, from accounts.json (osv-partner changes it)
+        accounts = self.accounts
+        accounts.municipalities = municipalities(self.districts_file)  # their accounts exist from the start, or never work
+        accounts.write(self.store_dir)  # accounts.conf, from accounts.json (osv-partner changes it)
         lines = [
             f"server_name: {json.dumps(self.server_name)}",
             f"listen: {json.dumps(f'{self.host}:{self.port}')}",

@@ -4,6 +4,10 @@
     osv-partner list
     osv-partner revoke --municipality 150132
 
+A municipality is the MML (``mml``) or a district's, by ubigeo, of the districts
+table the running server was started with: the shipped one, or the file
+``make run`` was given as ``REGISTRY_DISTRICTS_FILE`` (a district added by law).
+
 Each partner is a NATS user in an account of its own whose one stream,
 ``OSV_EVENTS``, holds its municipality's events and nothing else (see
 :mod:`devtools.nats_accounts`). ``add`` and ``revoke`` change
@@ -42,7 +46,6 @@ from devtools.nats_accounts import (
     partner_user,
     source_filter,
 )
-from shared.municipalities import MunicipalityTable
 
 
 class PartnerError(Exception):
@@ -106,11 +109,23 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
 
 
 def add(store_dir: Path, municipality: str, url: str) -> Credentials:
-    """Make the partner's account, user and stream; return its credentials."""
-    reference = MunicipalityTable.of_lima().require(municipality, field="municipality")
-    municipality = reference.id
-    _server_pid(store_dir)
+    """Make the partner's account, user and stream; return its credentials.
+
+    The municipality is one the running server has an account for (:meth:`Accounts.known`): the MML or a district's
+    of the table the server was started with, the shipped one or ``make run``'s ``REGISTRY_DISTRICTS_FILE``.
+    """
     accounts = Accounts.load(store_dir)
+    municipality = municipality.strip().lower()
+    name = accounts.known().get(municipality)
+    if name is None:
+        shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
+        raise PartnerError(
+            f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
+            "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
+            "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
+            "each municipality's account at its start"
+        )
+    _server_pid(store_dir)
     if municipality in accounts.partners:
         raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
     password = secrets.token_urlsafe(24)
@@ -121,7 +136,7 @@ def add(store_dir: Path, municipality: str, url: str) -> Credentials:
         await js.add_stream(partner_stream_config(municipality))
 
     asyncio.run(_as_admin(url, municipality, partner.admin_password, make_stream))
-    return Credentials(municipality, reference.name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
+    return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
 
 
 def revoke(store_dir: Path, municipality: str, url: str) -> None:

@@ -11,6 +11,13 @@ The list is data, with its source and the day it is in force from: each
 district may carry ``valid_from`` / ``valid_until`` and the law that created
 it, so a district created by law is added to the file (or to the file a
 service's ``districts_file`` setting names) without a code change.
+
+Records name a district by its name, and each service finds the district
+again in its own table to place them (a focal point's scope, an event's
+municipality, a ubigeo). A service whose table lacks a district its records
+are in refuses to start (:func:`refuse_lacking`); one that meets such a
+record while running refuses to record more about it
+(:class:`DistrictNotInTableError`, 503) and says so in its log and ``/health``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -26,7 +34,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from shared.errors import RuleViolationError
+from shared.errors import MisconfiguredError, RuleViolationError, StartupRefusedError
 
 NEAR_MISS_SCORE = 88.0
 """The least rapidfuzz ratio (0–100) at which a typed name is taken as a district's, when no other district comes close."""
@@ -112,6 +120,10 @@ class DistrictTable:
         self.districts = districts
         self.source = source
         self.effective_on = effective_on
+        self.path: Path | None = None
+        """The file the table was read from (a ``districts_file`` setting); None for the shipped table."""
+        self.setting: str | None = None
+        """The environment variable that names the file (``REGISTRY_DISTRICTS_FILE``…), for what the service says about the table."""
         by_name = {d.name: d for d in districts}
         self._by_key: dict[str, District] = {}
         for d in districts:
@@ -135,11 +147,28 @@ class DistrictTable:
         return cls(districts, aliases, source=document.get("source"), effective_on=_day(document.get("effective_on")))
 
     @classmethod
-    def of_lima(cls, path: Path | None = None) -> DistrictTable:
-        """The table shipped with the service, or the one in ``path`` (a service's ``districts_file`` setting)."""
+    def of_lima(cls, path: Path | None = None, *, setting: str | None = None) -> DistrictTable:
+        """The table shipped with the service, or the one in ``path`` (a service's ``districts_file`` setting, the
+        environment variable ``setting``: named when the service says which table lacks a district)."""
         if path is not None:
-            return cls.from_json(Path(path).read_text("utf-8"))
-        return cls.from_json(resources.files("shared").joinpath("data/districts.json").read_text("utf-8"))
+            table = cls.from_json(Path(path).read_text("utf-8"))
+        else:
+            table = cls.from_json(resources.files("shared").joinpath("data/districts.json").read_text("utf-8"))
+        table.path, table.setting = (Path(path) if path is not None else None), setting
+        return table
+
+    def described(self) -> str:
+        """Which table this is, for a message: "the shipped one (REGISTRY_DISTRICTS_FILE is not set)", "the file … (REGISTRY_DISTRICTS_FILE)"."""
+        if self.path is None:
+            return "the shipped one" + (f" ({self.setting} is not set)" if self.setting else "")
+        return f"the file {self.path}" + (f" ({self.setting})" if self.setting else "")
+
+    def lacking(self, names: Iterable[str | None]) -> list[str]:
+        """The district names among ``names`` (as records hold them) that this table does not know, sorted, each once.
+
+        Looked up as :meth:`find` looks them up (any usual spelling), so a name this reports is one :meth:`find` refuses.
+        """
+        return sorted({name for name in names if name is not None and self._lookup(name) is None})
 
     def find(self, given: str, on: date | None = None) -> District:
         """The district ``given`` names (422 ``lima_district`` if none); with ``on``, one in force that day (422 ``district_in_force``)."""
@@ -176,3 +205,54 @@ class DistrictTable:
             if district_key(zone) == wanted:
                 return zone
         raise UnknownZoneError(given, self.zones, field)
+
+
+def _named(districts: Iterable[str]) -> str:
+    """How a message names districts: "the district 'Nuevo Horizonte'", "the districts 'A', 'B'"."""
+    names = list(districts)
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return f"the district {quoted}" if len(names) == 1 else f"the districts {quoted}"
+
+
+class DistrictsLackingError(StartupRefusedError):
+    """Records a service holds are in districts its table lacks: it refuses to start (:func:`refuse_lacking`)."""
+
+    def __init__(self, service: str, table: DistrictTable, lacking: list[str], held: str) -> None:
+        setting = table.setting or "the districts_file setting"
+        super().__init__(
+            f"{service} refuses to start: {held} are in {_named(lacking)}, which its districts "
+            f"table, {table.described()}, lacks. Set {setting} to the districts file the district was added to (the one "
+            "registry maps OSVs with: every service needs the same file) and start it again."
+        )
+        self.service = service
+        self.lacking = lacking
+
+
+def refuse_lacking(service: str, table: DistrictTable, names: Iterable[str | None], held: str) -> None:
+    """Raise :class:`DistrictsLackingError` if ``table`` lacks any of the districts ``names`` (those the service's stored
+    records are in; ``held`` names those records, in the plural: "stored OSVs"). Called while the service starts: without the district,
+    it could not place those records (a focal point's scope, an event's municipality, a ubigeo)."""
+    lacking = table.lacking(names)
+    if lacking:
+        raise DistrictsLackingError(service, table, lacking, held)
+
+
+class DistrictNotInTableError(MisconfiguredError):
+    """A command about an OSV whose district the service's table lacks: 503 with ``Retry-After``, until an operator
+    gives the service the districts file and restarts it.
+
+    Taken, the command's events would name no municipality: the relay, which
+    publishes every event under its municipality's subject, would stop at the
+    first of them for every municipality. The request is fine as it is: the
+    same one is taken once the setting is fixed.
+    """
+
+    def __init__(self, service: str, table: DistrictTable, osv_id: object, district: str) -> None:
+        setting = table.setting or "the districts_file setting"
+        super().__init__(
+            f"OSV {osv_id} is in the district '{district}', which {service}'s districts table, {table.described()}, lacks: "
+            f"{service} cannot name the municipality of its events about this OSV, so it records none until an operator "
+            f"sets {setting} to the districts file registry maps OSVs with and restarts it; send the same request again then",
+            field="osv_id",
+            rule="osv_district_in_table",
+        )

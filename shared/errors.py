@@ -68,6 +68,28 @@ class NotKnownYetError(LagRefusal, NotFoundError):
     """A 404 for a read about a record another service made that this one has not heard of yet, with ``Retry-After`` (:class:`LagRefusal`)."""
 
 
+MISCONFIGURED_RETRY_AFTER_SECONDS = 60
+"""``Retry-After`` (seconds) of a :class:`MisconfiguredError`: an operator changes a setting and restarts the service."""
+
+
+class MisconfiguredError(DomainError):
+    """A request the service cannot carry out with its settings, through no fault of the request (503, with ``Retry-After``).
+
+    Its settings lack what a record it holds needs (a district its OSV is in, for one): the same request is taken
+    once an operator has fixed the setting and restarted the service. The message names the setting.
+    """
+
+    retry_after: int = MISCONFIGURED_RETRY_AFTER_SECONDS
+
+
+class StartupRefusedError(Exception):
+    """A service will not start with its settings as they are: the message says what is wrong and which setting fixes it.
+
+    Raised while the service's lifespan builds its application; :class:`shared.web.Runtime` logs the message as one
+    error line and the process ends (uvicorn exits with code 3), instead of serving records it cannot place.
+    """
+
+
 # Rules more than one domain checks --------------------------------------------
 
 

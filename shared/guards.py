@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from shared.errors import LAG_RETRY_AFTER_SECONDS
+from shared.errors import LAG_RETRY_AFTER_SECONDS, MISCONFIGURED_RETRY_AFTER_SECONDS
 from shared.listing import document_pages
 
 PROBLEM_JSON = "application/problem+json"
@@ -320,6 +320,28 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
             ),
             "content": content,
         },
+    }
+
+
+def osv_district_in_table(service: str) -> dict[int | str, dict[str, Any]]:
+    """A command's ``responses=``: its 503 ``osv_district_in_table``, with ``Retry-After``, for an OSV of a district the
+    service's districts table lacks (:class:`shared.districts.DistrictNotInTableError`)."""
+    return {
+        503: {
+            "description": (
+                "A 503 `osv_district_in_table` names an OSV whose district this service's districts table lacks (its "
+                f"`{service.upper()}_DISTRICTS_FILE` setting was not given the file the district was added to): it records "
+                "nothing about that OSV, whose events would name no municipality, until an operator fixes the setting and "
+                f"restarts it; the request is fine as it is: send it again after `Retry-After` ({MISCONFIGURED_RETRY_AFTER_SECONDS} s), "
+                "with the same `Idempotency-Key`. Also 503 when the database cannot be reached."
+            ),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before sending the request again.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
     }
 
 

@@ -47,10 +47,17 @@ class SourceHealth(BaseModel):
     missing: list[list[int]] = Field(description="Ranges `[first, last]` of positions known to exist and not applied; non-empty makes the service degraded.")
 
 
+MISSING_DISTRICTS = (
+    "Districts this service's records are in that its districts table lacks (its `<SERVICE>_DISTRICTS_FILE` setting was not "
+    "given the file the district was added to): it cannot place those records (scope, municipality, ubigeo). Non-empty "
+    "makes the service `degraded`; the log names them too. Set the variable to the districts file registry has and restart."
+)
+
+
 class Health(BaseModel):
     status: str = Field(
         description="`ok`, or `degraded` when the store or the views database cannot be reached (the answer is then a 503), "
-        "NATS is unreachable, the relay is failing, or a view misses events."
+        "NATS is unreachable, the relay is failing, a view misses events, or records are in districts the service's table lacks."
     )
     service: str
     store: str = Field(description="`ok`, or `error: …` when the event store did not answer within the health timeout.")
@@ -64,6 +71,7 @@ class Health(BaseModel):
     views: dict[str, dict[str, SourceHealth]] = Field(
         default_factory=dict, description="Per view built from other services' events, per source: how far it is applied and what it misses."
     )
+    missing_districts: list[str] = Field(default_factory=list, description=MISSING_DISTRICTS)
 
 
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"description": "The store or the views database cannot be reached."}}

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import ConflictError, DomainError, LagRefusal, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError
 from shared.guards import BodyTooLarge, allowed_methods, problem
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
     IntegrityError: (409, "Conflict"),
     RuleViolationError: (422, "Unprocessable Content"),
+    MisconfiguredError: (503, "Service Unavailable"),
     **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
 }
 
@@ -95,8 +96,10 @@ def install_error_handlers(api: FastAPI) -> None:
         def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
-                # A refusal that clears up once another service's event arrives says when to ask again.
-                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LagRefusal) else None
+                # A refusal that clears up once another service's event arrives (or an operator fixes a setting) says when to ask again.
+                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (LagRefusal, MisconfiguredError)) else None
+                if isinstance(exc, MisconfiguredError):
+                    log.error("%s %s: %s", request.method, request.url.path, exc.message)
                 return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))
             if isinstance(exc, IntegrityError):
                 return problem(status, title, "Someone else changed this record at the same time; reload and try again.")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from shared.auth import AuthSettings
 from shared.dates import EARLIEST_DATE
+from shared.districts import DistrictTable
 from shared.files import PRIVATE_FILE, private_dir
 
 KEY_BYTES = 32
@@ -194,6 +195,15 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.view_url()
         return self.store_url()
+
+    def env_name(self, field: str) -> str:
+        """The environment variable that sets ``field`` for this service: ``districts_file`` is ``REGISTRY_DISTRICTS_FILE``."""
+        return f"{self.model_config.get('env_prefix') or ''}{field}".upper()
+
+    def districts_table(self) -> DistrictTable:
+        """Lima's districts as this service reads them: the file ``districts_file`` names, else the shipped table; it
+        knows which it is and the setting's variable, for what the service says of a district it lacks."""
+        return DistrictTable.of_lima(self.districts_file, setting=self.env_name("districts_file"))
 
     @property
     def idempotency_retention(self) -> timedelta:

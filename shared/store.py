@@ -327,6 +327,11 @@ class ServiceApplication(Application):
         """The ubigeo of the OSV's district, or None when it is not known here; each service says how it knows."""
         return None
 
+    def districts_lacking(self) -> list[str]:
+        """The districts this service's records are in that its districts table lacks (``/health``'s ``missing_districts``),
+        as far as it knows; each service says how it knows (none here)."""
+        return []
+
     # Loading ----------------------------------------------------------------
 
     def load(self, aggregate_id: UUID, kind: type[A], not_found: Callable[[UUID], Exception]) -> A:

@@ -35,6 +35,7 @@ from shared.chain import Head, chain_page, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
+from shared.errors import StartupRefusedError
 from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
@@ -145,6 +146,19 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
             stopping.cancel()
 
 
+class QuietRefusal(logging.Filter):
+    """Drops uvicorn's log of a start-up refusal's traceback (its frames are the lifespan's; its last line, the refusal,
+    was logged already as one error line): what an operator reads is why, and "Application startup failed"."""
+
+    def __init__(self, refusal: StartupRefusedError) -> None:
+        super().__init__()
+        self.refusal = str(refusal)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not (text.startswith("Traceback") and text.rstrip().endswith(self.refusal))
+
+
 async def stop_running(tasks: list[asyncio.Task[None]], link: NatsLink | None) -> None:
     """Stop a service's background tasks and its NATS link within a few seconds, NATS reachable or not.
 
@@ -216,6 +230,10 @@ class Runtime:
         except StopRequested:
             yield  # uvicorn, asked to exit, goes on to shut down: nothing was started
             return
+        except StartupRefusedError as refusal:  # its settings lack what its records need: one line saying which, no traceback
+            log.error("%s", refusal)
+            logging.getLogger("uvicorn.error").addFilter(QuietRefusal(refusal))
+            raise refusal from None  # uvicorn: "Application startup failed. Exiting." (exit code 3 with one worker)
         self.probes = Probes(s.service_name, s.health_timeout_seconds)
         if publishes:
             self.views_probe = create_engine(s.view_url(), pool_pre_ping=True)
@@ -267,8 +285,10 @@ class Runtime:
         """The status code (503 when the store or the views cannot be reached) and the report, within the health timeout."""
         assert self.app is not None and self.link is not None and self.relay is not None and self.probes is not None
         app = self.app
-        (positions, store_error), (_, views_error) = await asyncio.gather(
-            self.probes.run("store", lambda: (app.log_head(), app.relayed_position())), self.probes.run("views", self._touch_views)
+        (positions, store_error), (_, views_error), (lacking, _) = await asyncio.gather(
+            self.probes.run("store", lambda: (app.log_head(), app.relayed_position())),
+            self.probes.run("views", self._touch_views),
+            self.probes.run("districts", app.districts_lacking),
         )
         status = self.relay.status
         head, published = positions if positions is not None else (0, status.published)
@@ -299,6 +319,7 @@ class Runtime:
             or last_error is not None
             or status.blocked_on is not None
             or self.following.missing
+            or bool(lacking)
         )
         return 200 if reachable else 503, Health(
             status="degraded" if degraded else "ok",
@@ -310,6 +331,7 @@ class Runtime:
             consumers={c.durable: c.last_error for c in self.durable},
             parked={c.durable: c.parked for c in self.durable},
             views=self.following.health(),
+            missing_districts=lacking or [],
         )
 
     async def verify(self) -> VerifyAnswer:

@@ -47,7 +47,7 @@ from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.listing import Page, page_query
-from shared.guards import not_heard_of_yet
+from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]
@@ -56,8 +56,9 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 MemberReader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
 Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
-OSV_NOT_HEARD_OF = not_heard_of_yet("osv_mapped_in_registry")
-"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here."""
+OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement")}
+"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
+district is one this service's districts table lacks (503)."""
 OSV_NOT_HEARD_OF_READ = not_heard_of_yet("osv_mapped_in_registry", status=404)
 """A read about an OSV: 404 with `Retry-After` while registry's `OSVMapped` has not arrived here."""
 PurposeQuery = Annotated[

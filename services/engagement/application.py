@@ -127,6 +127,10 @@ class Engagement(ServiceApplication):
         """The OSV's municipality, from the local view of registry's OSVs."""
         return self.osvs.ubigeo_of(osv_id)
 
+    def districts_lacking(self) -> list[str]:
+        """The districts of OSVs its directory knows that its districts table lacks (``/health``'s ``missing_districts``)."""
+        return self.osvs.districts_lacking()
+
     def municipality_of(self, data: Mapping[str, Any]) -> str | None:
         """As for every service (the OSV's district), and an erasure that names no OSV (recorded before
         ``PersonalDataErased`` carried one) belongs to the OSV of the person's latest membership."""

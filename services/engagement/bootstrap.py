@@ -9,6 +9,8 @@ its key, its entry and its events in one transaction; an older ``views.db``
 that still holds them has them moved there at start-up
 (:func:`~shared.sealing.move_rows`). The document index's key is a secret
 of its own. The clock is Lima's date by default; tests pass a fake one here.
+Engagement refuses to start while its OSV directory holds an OSV of a
+district its districts table lacks (:func:`~shared.districts.refuse_lacking`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from services.engagement.personaldata import (
 from services.engagement.settings import EngagementSettings
 from services.engagement.views import GrantDirectory, OSVDirectory
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictTable
+from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import key_engine, move_rows
 from shared.views import View, make_engine
@@ -45,11 +47,13 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
         documents = DocumentDirectory(keys_engine, settings.resolve_index_key())
         move_rows(view_engine, keys_engine, DataKey.__table__, DocumentEntry.__table__)  # an older var/ kept them in views.db
-        districts = DistrictTable.of_lima(settings.districts_file)  # one table for the directory and the application
+        districts = settings.districts_table()  # one table for the directory and the application
+        osvs = OSVDirectory(view_engine, settings.service_name, districts)
+        refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
         return Engagement(
             {**env, **cipher_env(master.store_cipher_key())},
             today,
-            osvs=OSVDirectory(view_engine, settings.service_name, districts),
+            osvs=osvs,
             grants=GrantDirectory(view_engine),
             keys=keys,
             documents=documents,

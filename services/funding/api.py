@@ -40,7 +40,7 @@ from services.funding.schemas import (
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.listing import NameQuery, Page, matches_name, page_query
-from shared.guards import not_heard_of_yet
+from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
@@ -49,8 +49,9 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 ProposalReader = Annotated[Caller, Depends(requires(Permission.PROPOSALS_READ))]
 Scorer = Annotated[Caller, Depends(requires(Permission.PROPOSALS_SCORE))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
-OSV_NOT_HEARD_OF = not_heard_of_yet("osv_mapped_in_registry")
-"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here."""
+OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("funding")}
+"""A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
+district is one this service's districts table lacks (503)."""
 DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 

@@ -83,6 +83,10 @@ class Funding(ServiceApplication):
         """The OSV's municipality, from the local view of registry's OSVs."""
         return self.osvs.ubigeo_of(osv_id)
 
+    def districts_lacking(self) -> list[str]:
+        """The districts of OSVs its directory knows that its districts table lacks (``/health``'s ``missing_districts``)."""
+        return self.osvs.districts_lacking()
+
     # Phases ------------------------------------------------------------------
 
     @retried_on_collision

@@ -5,7 +5,9 @@ lifespan starts: it builds the application (the event store and the view
 database are opened then, not at import). The key table that seals staff's
 free text lives in the event store's own database, its new keys written in
 their events' transaction (an older ``views.db`` holding it has it moved
-there at start-up, :func:`~shared.sealing.move_rows`).
+there at start-up, :func:`~shared.sealing.move_rows`). Funding refuses to
+start while its OSV directory holds an OSV of a district its districts table
+lacks (:func:`~shared.districts.refuse_lacking`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from services.funding.application import Funding
 from services.funding.events import catalogue
 from services.funding.settings import FundingSettings
 from services.funding.views import OSVDirectory
-from shared.districts import DistrictTable
+from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
 from shared.views import make_engine
@@ -31,10 +33,10 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
-        districts = DistrictTable.of_lima(settings.districts_file)  # one table for the directory and the application
-        return Funding(
-            env, osvs=OSVDirectory(view_engine, settings.service_name, districts), answers=answers, keys=keys, districts=districts,
-        )
+        districts = settings.districts_table()  # one table for the directory and the application
+        osvs = OSVDirectory(view_engine, settings.service_name, districts)
+        refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
+        return Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts)
 
     def views(funding: Funding) -> list[OSVDirectory]:
         """Funding follows registry's OSVs."""

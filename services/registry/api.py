@@ -46,10 +46,13 @@ from services.registry.settings import RegistrySettings
 from shared.auth import MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
+from shared.guards import osv_district_in_table
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
+NOT_PLACED = osv_district_in_table("registry")
+"""A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
@@ -115,7 +118,10 @@ def list_osvs(
 ) -> list[OSVPublic]:
     """List mapped OSVs with their zone and RUOS status, optionally by RUOS progress, name, district or zone.
 
-    In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    In the order they were mapped; paged (`cursor`, `limit`, `Link: rel="next"`). An OSV whose district this
+    process's districts table lacks (another replica mapped it with a fuller `REGISTRY_DISTRICTS_FILE`) is listed as
+    stored to those who read all of Lima, and to no district's focal point or partner: its municipality is not known
+    here (see `/health`'s `missing_districts`)."""
     if within_days is not None and ruos is not RUOSFilter.EXPIRING:  # it filtered nothing: the list read as one of terms ending
         raise query_refused("within_days", "ruos_expiring", "filters board terms: send it with ruos=expiring", within_days)
     osvs = registry.list_osvs(ruos=ruos, within_days=60 if within_days is None else within_days, scope=scope)
@@ -131,11 +137,15 @@ def list_osvs(
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
 def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads) -> OSVPublic:
-    """Show one OSV with its details, RUOS status, contact and dissolution."""
+    """Show one OSV with its details, RUOS status, contact and dissolution.
+
+    An OSV whose district this process's districts table lacks is shown as stored to those who read all of Lima, and
+    is 404 to a district's focal point or partner (its municipality is not known here); nothing more is recorded about
+    it (503 `osv_district_in_table`) until registry is given the districts file it was mapped with."""
     return OSVPublic.of(registry.get_osv(osv_id=osv_id, scope=scope))
 
 
-@osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES)
+@osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
 def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
     """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`).
 
@@ -151,7 +161,7 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged)
     return [EventRecordPublic.of(e) for e in page.of(registry.osv_history(osv_id=osv_id, scope=scope), key=lambda e: e.version)]
 
 
-@osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
 def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
     """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`).
 
@@ -169,7 +179,7 @@ def redact_history_text(
     return [EventRecordPublic.of(e) for e in registry.redact_history_text(osv_id=osv_id, version=version)]
 
 
-@osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
 def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
     """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`).
 
@@ -188,7 +198,7 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
     )
 
 
-@osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic, dependencies=WRITES)
+@osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic, dependencies=WRITES, responses=NOT_PLACED)
 def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -> DocumentsPublic:
     """Record that one of the RUOS application's documents is ready (records `RUOSDocumentPrepared`).
 
@@ -204,14 +214,16 @@ def ruos_readiness(
     registry: RegistryDep,
     scope: Reads,
     municipality_id: Annotated[
-        str | None, Query(max_length=10, description="`mml` or a district's ubigeo; the OSV's district if not given.")
+        str | None,
+        Query(max_length=10, description="`mml` or a district's ubigeo; if not given, the OSV's district's, or the MML's when "
+              "this process's districts table lacks the OSV's district (`municipality_id` in the answer says which)."),
     ] = None,
 ) -> ReadinessPublic:
     """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses."""
     return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope))
 
 
-@osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic)
+@osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
 def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
     """Record that a registered OSV elected a new board (records `BoardRenewed`).
 
@@ -221,7 +233,7 @@ def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, s
     return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope))
 
 
-@osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
+@osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
 def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme can no longer reach the OSV (records `ContactLost`).
 
@@ -231,7 +243,7 @@ def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: Registr
     return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note))
 
 
-@osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
+@osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
 def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the programme reached the OSV again (records `ContactRestored`).
 
@@ -241,7 +253,7 @@ def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry:
     return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on))
 
 
-@osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
+@osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
 def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
     """Record that the OSV dissolved (records `OSVDissolved`); no service takes a new record of it dated after `dissolved_on`.
 
@@ -256,7 +268,7 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 # The RUOS application ---------------------------------------------------------------
 
 
-@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES)
+@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES, responses=NOT_PLACED)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's application to the RUOS of its district's municipality or of the MML (records `RUOSApplicationSubmitted`).
 
@@ -276,7 +288,7 @@ def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep, s
     return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id, scope=scope))
 
 
-@applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+@applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
 def observe_application(
     osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
@@ -298,7 +310,8 @@ def observe_application(
 
 
 @applications.post(
-    "/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES
+    "/{application_id}/amendment", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES,
+    responses=NOT_PLACED,
 )
 def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's amendment of an observed application, by its deadline (records `RUOSApplicationAmended`).
@@ -312,7 +325,7 @@ def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate,
     return RUOSApplicationPublic.of(osv_id, application)
 
 
-@applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+@applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
 def register_application(
     osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
@@ -333,7 +346,7 @@ def register_application(
     return RUOSApplicationPublic.of(osv_id, application)
 
 
-@applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic)
+@applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
 def reject_application(
     osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep, scope: Records
 ) -> RUOSApplicationPublic:
@@ -459,7 +472,11 @@ def create_app(settings: RegistrySettings | None = None, today: Clock = today_in
         title="osv-platform registry",
         description=(
             "Neighbourhood organisations (OSV): mapping, the RUOS application (Ordenanza 1762-2013-MML), "
-            "contact and dissolution; municipalities: focal points, accepted identity documents, agreements."
+            "contact and dissolution; municipalities: focal points, accepted identity documents, agreements.\n\n"
+            "Lima's districts are the shipped table or the file `REGISTRY_DISTRICTS_FILE` names. Registry does not start "
+            "while a stored OSV is in a district its table lacks; an OSV of such a district met while running (mapped by "
+            "another replica with a fuller file) is read as stored by those who read all of Lima, and a command about it "
+            "is 503 `osv_district_in_table` with `Retry-After`, never a 422 about the request."
         ),
         routers=(osvs, applications, municipalities, calendar),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,13 +33,15 @@ from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, Non
 from services.registry.views.documentcounts import DocumentCounts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictTable, UnknownDistrictError
+from shared.districts import DistrictNotInTableError, DistrictTable, UnknownDistrictError
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
-from shared.municipalities import MunicipalityTable, UnknownMunicipalityError
+from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
+
+log = logging.getLogger(__name__)
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
 
@@ -130,6 +133,8 @@ class Registry(ServiceApplication):
         self.amendment_working_days = amendment_working_days
         self._ubigeos: dict[str, str] = {}
         """The ubigeo of each district name :meth:`ubigeo_of` was asked about."""
+        self._lacking: set[str] = set()
+        """The districts of OSVs this process read that its table lacks (each logged once): ``/health`` names them."""
         self._mapped_in: dict[UUID, str] = {}
         """The ubigeo of each OSV this process mapped, until the relay asks for it (:meth:`municipality_of_osv`)."""
 
@@ -192,7 +197,7 @@ class Registry(ServiceApplication):
         else:
             roll.add(osv.id, name)
         if not dryrun.active():  # the relay names the new event's municipality without reading the OSV back
-            self._mapped_in[osv.id] = self.ubigeo_of(osv)
+            self._mapped_in[osv.id] = found.ubigeo
         try:
             self.save(osv, roll)
         except BaseException:
@@ -247,20 +252,52 @@ class Registry(ServiceApplication):
             raise OSVNotFoundError(osv_id)
         return osv
 
-    def ubigeo_of(self, osv: OSV) -> str:
+    def ubigeo_of(self, osv: OSV) -> str | None:
         """The ubigeo of the OSV's district: the municipality whose focal point and partner see it, and its events' subject.
 
         Kept per district name once found (the table is fixed for the process's life): every command and every read
         of an OSV asks it, and a look-up folds the name again (about 0.05 ms).
+
+        None when the table lacks the district (registry refuses to start with a stored OSV in such a district, so
+        only an OSV another process mapped with a fuller table meets this): the OSV is read as stored, by those who
+        read all of Lima only, and nothing new is recorded about it (:meth:`save`). Logged once per district.
         """
         return self._ubigeo_named(osv.district)
 
-    def _ubigeo_named(self, district: str) -> str:
-        """The ubigeo of the district of that name, kept once found; raises :class:`UnknownDistrictError`."""
+    def _ubigeo_named(self, district: str) -> str | None:
+        """The ubigeo of the district of that name, kept once found; None (logged once) when the table lacks it."""
         found = self._ubigeos.get(district)
         if found is None:
-            found = self._ubigeos[district] = self.districts.find(district).ubigeo
+            try:
+                found = self._ubigeos[district] = self.districts.find(district).ubigeo
+            except UnknownDistrictError:
+                self._say_lacking(district)
+                return None
         return found
+
+    def _say_lacking(self, district: str) -> None:
+        if district in self._lacking:
+            return
+        self._lacking.add(district)
+        log.error(
+            "registry: a stored OSV is in the district '%s', which this process's districts table, %s, lacks (another "
+            "replica mapped it with a fuller one?): it is shown to those who read all of Lima only, no focal point or "
+            "partner, and nothing more is recorded about it until %s names the districts file it was mapped with and "
+            "registry is restarted",
+            district, self.districts.described(), self.districts.setting or "the districts_file setting",
+        )
+
+    def districts_lacking(self) -> list[str]:
+        """The districts of OSVs this process read that its table lacks (``/health``'s ``missing_districts``)."""
+        return sorted(self._lacking)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """:meth:`ServiceApplication.save`, refusing (503 ``osv_district_in_table``) a change to an OSV whose district the
+        table lacks: its events would name no municipality, and the relay would stop at the first for every municipality."""
+        for obj in objs:
+            if isinstance(obj, OSV) and obj.pending_events and self.ubigeo_of(obj) is None:
+                raise DistrictNotInTableError(self.name, self.districts, obj.id, obj.district)
+        return super().save(*objs, **kwargs)
 
     def municipality_of(self, data: Mapping[str, Any]) -> str | None:
         """As :meth:`ServiceApplication.municipality_of`; an event that names its OSV's ``district`` (``OSVMapped``, ``OSVMerged``)
@@ -272,11 +309,8 @@ class Registry(ServiceApplication):
         """
         osv_id, district = data.get("osv_id"), data.get("district")
         if osv_id is not None and isinstance(district, str):
-            try:
-                found = self._ubigeo_named(district)
-            except UnknownDistrictError:
-                pass  # a name the table no longer knows: the OSV's own record says
-            else:
+            found = self._ubigeo_named(district)
+            if found is not None:  # else a name the table does not know: the OSV's own record says (the same)
                 key = UUID(str(osv_id))
                 self._mapped_in.pop(key, None)
                 self._municipalities[key] = found  # the OSV's later events are placed without reading it either
@@ -376,10 +410,11 @@ class Registry(ServiceApplication):
         return osv
 
     def ruos_readiness(self, osv_id: UUID, municipality_id: str | None = None, scope: MunicipalScope = ALL_LIMA) -> Readiness:
-        """Documents and identity-document counts against what the municipality accepts (default: the OSV's district)."""
+        """Documents and identity-document counts against what the municipality accepts (default: the OSV's district's;
+        the MML's when the table lacks the OSV's district, see :meth:`ubigeo_of`: the answer names the one assessed)."""
         osv = self.get_osv(osv_id, scope)
         if municipality_id is None:
-            reference = self.municipalities.of_district(osv.district)
+            reference = self.municipalities.find(self.ubigeo_of(osv) or MML_ID)
         else:
             reference = self.municipalities.require(municipality_id)
         municipality = self.get_municipality(reference.id).record
@@ -399,7 +434,10 @@ class Registry(ServiceApplication):
         Applications recorded before this rule stay as they were and take their steps.
         """
         osv = self.get_osv(osv_id)
-        reference = self.municipalities.require_of_osv(municipality_id, self.ubigeo_of(osv), "applies to the RUOS of")
+        ubigeo = self.ubigeo_of(osv)
+        if ubigeo is None:  # before the municipality named is judged against a district this process cannot place
+            raise DistrictNotInTableError(self.name, self.districts, osv.id, osv.district)
+        reference = self.municipalities.require_of_osv(municipality_id, ubigeo, "applies to the RUOS of")
         accepted = self.get_municipality(reference.id).record.accepted
         counts = unaccepted_counts(self.tally(osv_id), accepted)
         application_id = osv.submit_application(

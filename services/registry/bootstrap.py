@@ -6,7 +6,9 @@ database are opened then, not at import) with a real clock, Lima's date, by
 default; tests pass a fake clock here. The key table lives in the event
 store's own database, its new keys written in their events' transaction (an
 older ``views.db`` holding it has it moved there at start-up,
-:func:`~shared.sealing.move_rows`).
+:func:`~shared.sealing.move_rows`). Registry refuses to start while a stored
+OSV is in a district its districts table lacks (:func:`~shared.districts.refuse_lacking`,
+the districts kept by :class:`~services.registry.views.mappeddistricts.MappedDistricts`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from services.registry.application import Registry, shipped_non_working_days
 from services.registry.events import catalogue
 from services.registry.settings import RegistrySettings
 from services.registry.views.documentcounts import DocumentCounts
+from services.registry.views.mappeddistricts import MappedDistricts
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictTable
+from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
 from shared.views import make_engine
@@ -33,9 +36,10 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
         keys_engine = key_engine(settings.key_url(), view_engine)
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
-        return Registry(
+        districts = settings.districts_table()
+        registry = Registry(
             env,
-            DistrictTable.of_lima(settings.districts_file),
+            districts,
             today=today,
             document_counts=DocumentCounts(view_engine),
             amendment_working_days=settings.ruos_amendment_working_days,
@@ -43,6 +47,12 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
             shipped_calendar=shipped_non_working_days(settings.non_working_days_file),
             keys=keys,
         )
+        try:
+            refuse_lacking(registry.name, districts, MappedDistricts(view_engine).catch_up(registry), "stored OSVs")
+        except BaseException:
+            registry.close()
+            raise
+        return registry
 
     def views(registry: Registry) -> list[DocumentCounts]:
         """Registry follows engagement's identity-document counts."""

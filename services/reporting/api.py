@@ -8,6 +8,7 @@ its alerts.
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -164,14 +165,16 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
     """Report the NATS connection, the consumer and how far each source is applied."""
     runtime = runtime_of(request)
     assert runtime.link is not None and runtime.probes is not None
-    positions, store_error = await runtime.probes.run("store", reporting.readmodel.positions)
+    (positions, store_error), (lacking, _) = await asyncio.gather(
+        runtime.probes.run("store", reporting.readmodel.positions), runtime.probes.run("districts", reporting.districts_lacking)
+    )
     nats_state = "connected" if runtime.link.connected else "disconnected"
     consumers = runtime.following.consumers
     error = next((c.last_error for c in consumers if c.last_error), None)
     missing = runtime.following.missing
     response.status_code = 200 if store_error is None else 503
     return ReportingHealth(
-        status="ok" if store_error is None and nats_state == "connected" and error is None and not missing else "degraded",
+        status="ok" if store_error is None and nats_state == "connected" and error is None and not missing and not lacking else "degraded",
         service="reporting",
         store=store_error or "ok",
         nats=nats_state,
@@ -179,6 +182,7 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
         parked=sum(c.parked for c in consumers),
         applied_positions=positions or {},
         sources=runtime.following.health().get(reporting.readmodel.name, {}),
+        missing_districts=lacking or [],
     )
 
 

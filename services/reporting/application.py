@@ -14,6 +14,7 @@ through ``GET /targets`` and ``GET /sign-offs``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -33,6 +34,9 @@ from shared.errors import MomentInFutureError, NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
+
+
+log = logging.getLogger(__name__)
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -104,6 +108,8 @@ class Reporting:
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
         self.municipalities = MunicipalityTable(self.districts).all()
+        self._said_lacking: set[str] = set()
+        """The districts facts name that the table lacks, logged once each by this process."""
 
     def records_revision(self) -> int:
         """How many events the leads' own records (targets, sign-offs) hold: it moves with each one recorded."""
@@ -220,10 +226,32 @@ class Reporting:
         return exports.to_hxl(activities, as_of, self.now())
 
     def ubigeo_of(self, district: str) -> str | None:
+        """The district's INEI ubigeo; None for none the table knows (an error logged once for a district it lacks)."""
         try:
             return self.districts.find(district).ubigeo
         except UnknownDistrictError:
+            if district != UNKNOWN:
+                self._say_lacking(district)
             return None
+
+    def districts_lacking(self) -> list[str]:
+        """The districts facts name (OSVs mapped, activities held there) that the table lacks: their ubigeo cells stay
+        empty and no focal point of theirs sees them (``/health``'s ``missing_districts``; each logged once)."""
+        lacking = self.districts.lacking(self.readmodel.districts())
+        for district in lacking:
+            self._say_lacking(district)
+        return lacking
+
+    def _say_lacking(self, district: str) -> None:
+        if district in self._said_lacking:
+            return
+        self._said_lacking.add(district)
+        log.error(
+            "reporting: facts name the district '%s', which its districts table, %s, lacks: their ubigeo cells in the HXL 3W "
+            "sheet stay empty and no focal point of the district sees them until %s names the districts file registry has "
+            "and reporting is restarted",
+            district, self.districts.described(), self.districts.setting or "the districts_file setting",
+        )
 
     def iati_activity(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> bytes:
         """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``.

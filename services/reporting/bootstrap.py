@@ -2,8 +2,10 @@
 and the event store of the leads' targets and sign-offs (``var/reporting/events.db``, or the service's PostgreSQL database).
 
 :func:`bootstrap` returns the :class:`~shared.web.Runtime` the FastAPI
-lifespan starts: the read model's database is opened then, not at import.
-Reporting publishes nothing, so it has no relay. The clock is Lima's date by
+lifespan starts: the read model's database is opened then, not at import
+(and reporting refuses to start while its facts name a district its districts
+table lacks, :func:`~shared.districts.refuse_lacking`). Reporting publishes
+nothing, so it has no relay. The clock is Lima's date by
 default; tests pass a fake clock, or a fake application, here.
 """
 
@@ -18,7 +20,7 @@ from services.reporting.application import PhaseReports, Reporting
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictTable
+from shared.districts import refuse_lacking
 from shared.lifecycle import collect_less_often
 from shared.store import persistence_env
 from shared.views import View, make_engine
@@ -39,6 +41,12 @@ def bootstrap(
     def build(_: dict[str, str]) -> Reporting:
         collect_less_often()  # an as-of report loads a tally of hundreds of thousands of objects: no full collections mid-report
         readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+        districts = settings.districts_table()
+        try:
+            refuse_lacking(settings.service_name, districts, readmodel.districts(), "facts in its read model")
+        except BaseException:
+            readmodel.engine.dispose()
+            raise
         env = persistence_env(
             settings.store_url(),
             lock_timeout_seconds=settings.postgres_lock_timeout_seconds,
@@ -47,7 +55,7 @@ def bootstrap(
         return application(
             readmodel,
             today=today,
-            districts=DistrictTable.of_lima(settings.districts_file),
+            districts=districts,
             programme=settings.iati,
             phase_reports=PhaseReports(env),
         )

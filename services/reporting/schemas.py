@@ -12,14 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from shared.health import SourceHealth
+from shared.health import MISSING_DISTRICTS, SourceHealth
 from shared.schemas import AsOf, Command
 
 
 class ReportingHealth(BaseModel):
     status: str = Field(
         description="`ok`, or `degraded` when the read model cannot be reached (the answer is then a 503), "
-        "NATS is unreachable, a consumer is failing, or events are missing."
+        "NATS is unreachable, a consumer is failing, events are missing, or facts name districts its table lacks."
     )
     service: str
     store: str = Field(default="ok", description="`ok`, or `error: …` when the read model's database did not answer within the health timeout.")
@@ -30,6 +30,7 @@ class ReportingHealth(BaseModel):
         description="Per source service, the floor: every event at or below this position is applied (or holds nothing to apply)."
     )
     sources: dict[str, SourceHealth] = Field(description="Per source: the floor, its feed, events fetched from it, and missing positions.")
+    missing_districts: list[str] = Field(default_factory=list, description=MISSING_DISTRICTS)
 
 
 class OverdueMeetingPublic(BaseModel):

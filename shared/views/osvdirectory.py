@@ -4,10 +4,19 @@ Funding and engagement never read registry's tables: each keeps the few facts
 it needs (mapped, when, where, RUOS-registered, dissolved, merged into another) in its own
 database, with the events it has applied (see :mod:`shared.views`), in one
 transaction.
+
+Each service places an OSV (its events' municipality, a caller's scope) by
+its district, found in the service's own table of Lima's districts (its
+``districts_file`` setting). The service refuses to start while the
+directory holds an OSV of a district that table lacks (:meth:`OSVDirectory.mapped_districts`,
+checked by the bootstraps); one mapped there while it runs is logged at once
+as an error, reported in ``/health`` and refused to commands
+(:meth:`OSVDirectory.require_active`, 503).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,10 +25,13 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.districts import DistrictTable, UnknownDistrictError
+from shared.districts import DistrictNotInTableError, DistrictTable, UnknownDistrictError
 from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
+
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -115,6 +127,8 @@ class OSVDirectory(View):
         self.service = service
         self.districts = districts or DistrictTable.of_lima()
         self._ubigeos: dict[str, str] = {}
+        self._said_lacking: set[str] = set()
+        """The districts this process has logged that its table lacks (once each)."""
         create_tables(Base.metadata, engine)
 
     _require_active = (
@@ -151,6 +165,30 @@ class OSVDirectory(View):
             self._ubigeos[district] = found  # the district table is fixed for the process's life
         return found
 
+    _mapped_districts = select(KnownOSV.district).where(KnownOSV.mapped_on.is_not(None), KnownOSV.district.is_not(None)).distinct()
+
+    def mapped_districts(self) -> list[str]:
+        """Every district an OSV known here was mapped in, each once: one ``SELECT DISTINCT`` over the directory's
+        rows (one per OSV), for the start-up check and ``/health``."""
+        with self.engine.connect() as connection:
+            return [district for (district,) in connection.execute(self._mapped_districts)]
+
+    def districts_lacking(self) -> list[str]:
+        """The districts of OSVs known here that the service's table lacks: it cannot name their municipality."""
+        return self.districts.lacking(self.mapped_districts())
+
+    def _say_lacking(self, osv_id: str, district: str) -> None:
+        """Log, once per district in this process, that an OSV was mapped in a district the service's table lacks."""
+        if district in self._said_lacking:
+            return
+        self._said_lacking.add(district)
+        log.error(
+            "%s: registry mapped OSV %s in the district '%s', which this service's districts table, %s, lacks: it cannot name "
+            "the municipality of that OSV's events (the partners' NATS subject) and refuses commands about it (503) until "
+            "%s names the districts file registry has and the service is restarted",
+            self.service, osv_id, district, self.districts.described(), self.districts.setting or "the districts_file setting",
+        )
+
     def active(self) -> list[KnownOSV]:
         """Every OSV known here that is neither dissolved nor merged into another (a row whose mapping has not arrived included)."""
         with Session(self.engine, expire_on_commit=False) as session:
@@ -163,7 +201,9 @@ class OSVDirectory(View):
             return session.get(MergedOSV, str(osv_id))
 
     def require_active(self, osv_id: UUID, *, on: date, dated: str) -> ActiveOSV:
-        """The OSV, if it is mapped, not merged into another and not dissolved before ``on``; else the named error (422, 409, 409).
+        """The OSV, if it is mapped, not merged into another and not dissolved before ``on``; else the named error (422, 409, 409);
+        and in a district the service's table knows, else :class:`~shared.districts.DistrictNotInTableError` (503, with
+        ``Retry-After``: the service cannot name the municipality of the fact's event until an operator fixes its setting).
 
         ``on`` is the date of the fact about to be recorded, ``dated`` its field
         (``granted_on``, ``held_on``…). A fact dated after the OSV's
@@ -179,6 +219,9 @@ class OSVDirectory(View):
         if row.into_osv_id:
             raise OSVMergedError(row.into_osv_id, row.merged_on)
         check_not_dissolved_by(row.dissolved_on, on, dated)
+        if row.district is not None and self.district_ubigeo(row.district) is None:
+            self._say_lacking(row.osv_id, row.district)
+            raise DistrictNotInTableError(self.service, self.districts, osv_id, row.district)
         return ActiveOSV(row.osv_id, row.district, row.zone, row.mapped_on, row.ruos_number, row.registered_on, row.dissolved_on)
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
@@ -218,6 +261,8 @@ class OSVDirectory(View):
             session.add(osv)
         if kind == "OSVMapped":
             osv.district, osv.zone, osv.mapped_on = data["district"], data["zone"], parse_date(data["mapped_on"])
+            if self.district_ubigeo(osv.district) is None:  # said at once, not when the relay meets its first event
+                self._say_lacking(osv_id, osv.district)
         elif kind == "RUOSRegistered":
             osv.ruos_number = data["ruos_number"]
             osv.registered_on = parse_date(data["registered_on"])

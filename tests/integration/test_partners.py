@@ -19,6 +19,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from devtools import partners
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import PARTNER_STREAM
+from tests.support.api import a_districts_file
 from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
 
@@ -274,3 +275,32 @@ def test_osv_partner_lists_revokes_and_refuses_what_is_not_a_municipality(nats_s
     assert partners.main([*cli, "list"]) == 0
     assert "no partners" in capsys.readouterr().out
     del partner
+
+
+def test_a_partner_is_added_for_a_district_the_districts_file_adds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`osv-partner add --municipality 150144` refused a municipality added by file (tester 27b, L2): the server started
+    with the file has the district's account from its start, and the tool takes it; started without, the tool says how."""
+    districts_file = a_districts_file(tmp_path)
+    with NatsServer(tmp_path / "nats", port=0, districts_file=districts_file) as server:
+        cli = ["--nats-dir", str(server.store_dir), "--url", server.public_url]
+        assert partners.main([*cli, "add", "--municipality", "150144"]) == 0, capsys.readouterr().err
+        printed = capsys.readouterr().out
+        assert "partner 150144 (Municipalidad Distrital de Nuevo Horizonte) added" in printed
+        password = next(line.split()[-1] for line in printed.splitlines() if line.strip().startswith("password"))
+
+        async def its_stream() -> Any:
+            nc = await nats.connect(server.public_url, user="partner-150144", password=password, allow_reconnect=False, connect_timeout=15)
+            try:
+                return (await nc.jetstream().stream_info(PARTNER_STREAM)).config.sources
+            finally:
+                await nc.close()
+
+        assert {source.filter_subject for source in asyncio.run(its_stream())} == {
+            "osv.registry.150144.>", "osv.funding.150144.>", "osv.engagement.150144.>"
+        }
+
+    with NatsServer(tmp_path / "shipped", port=0) as server:
+        cli = ["--nats-dir", str(server.store_dir), "--url", server.public_url]
+        assert partners.main([*cli, "add", "--municipality", "150144"]) == 1
+        refused = capsys.readouterr().err
+        assert "REGISTRY_DISTRICTS_FILE" in refused and "150144" in refused

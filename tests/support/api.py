@@ -8,9 +8,23 @@ CloudEvents given to the real consumer handlers (``osvs.apply``,
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
+
+NUEVO_HORIZONTE = {"ubigeo": "150144", "name": "Nuevo Horizonte", "zone": "Lima Este", "valid_from": "2021-01-01"}
+"""A district as a law could create one: not in the shipped table."""
+
+
+def a_districts_file(directory: Path) -> Path:
+    """The shipped districts table plus Nuevo Horizonte (150144), written to ``directory``: a ``districts_file`` setting."""
+    table = json.loads((Path(__file__).parents[2] / "shared" / "data" / "districts.json").read_text("utf-8"))
+    table["districts"].append(NUEVO_HORIZONTE)
+    path = directory / "districts.json"
+    path.write_text(json.dumps(table), "utf-8")
+    return path
 
 
 def ok(response: Any, status: int = 200) -> Any:

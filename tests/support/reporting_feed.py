@@ -121,6 +121,27 @@ class ReportingFeed:
             action_items=[],
         )
 
+    def activity(self, osv_id: str, on: int, district: str, zone: str) -> str:
+        """A workshop the OSV held in ``district`` (engagement's ``ActivityReported``, its subject the activity); its id."""
+        activity_id, day = str(uuid4()), self.day(on)
+        self.publish(
+            "engagement",
+            "ActivityReported",
+            day,
+            subject=activity_id,
+            activity_id=activity_id,
+            osv_id=osv_id,
+            held_on=day,
+            kind="workshop",
+            district=district,
+            zone=zone,
+            direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 12}],
+            indirect_beneficiaries=30,
+            outputs=[],
+            grant_id=None,
+        )
+        return activity_id
+
     def member_joined(self, osv_id: str, nationality: str, on: int) -> None:
         self.publish(
             "engagement",

@@ -59,6 +59,7 @@ from services.reporting.domain.tally import Tally, evidence, recuttable
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.tables import (
     CHECKPOINTS,
+    FACT_DISTRICTS,
     FACTS,
     LEDGER,
     MEETING,
@@ -70,6 +71,7 @@ from services.reporting.views.tables import (
     ChainHeadRow,
     CheckpointRow,
     DatedAheadRow,
+    FactDistrictRow,
     FactRow,
     LastMeetingRow,
     LookedBackRow,
@@ -166,6 +168,7 @@ class ReadModel(AlertFacts, View):
         create_tables(Base.metadata, engine)
         self._start_revisions()
         self._backfill_last_meetings()
+        self._backfill_districts()
         self._look_back_at_start()
 
     # -- writing ------------------------------------------------------------
@@ -189,6 +192,7 @@ class ReadModel(AlertFacts, View):
             if rows:
                 session.execute(insert(FACTS), rows)
                 self._keep_last_meetings(session, [r for r in rows if r["type"] == MEETING])
+                self._keep_districts(session, {r["data"].get("district") for r in rows if r["type"] in self.PLACED_TYPES})
                 opens_phase = any(r["type"] == "PhaseOpened" for r in rows)
                 earliest = min(r["recorded_at"] for r in rows)
                 # The revision's lock first, then the checkpoints this makes wrong (see _save_checkpoint). A phase
@@ -199,6 +203,33 @@ class ReadModel(AlertFacts, View):
                 self._keep_after_dissolution(session, rows)
                 self._keep_after_merge(session, rows)
         return len(rows)
+
+    PLACED_TYPES = ("OSVMapped", "ActivityReported")
+    """The facts that name a district (an OSV's mapping, where an activity was held): what reporting places by ubigeo."""
+
+    def _keep_districts(self, session: Session, districts: set[Any]) -> None:
+        """Keep the districts a batch's facts name (:class:`FactDistrictRow`); those kept already stay as they are."""
+        names = sorted(str(d) for d in districts if d)
+        if not names:
+            return
+        dialect = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(session.get_bind().dialect.name)
+        if dialect is None:  # another database: read, then write
+            kept = set(session.scalars(select(FACT_DISTRICTS.c.district).where(FACT_DISTRICTS.c.district.in_(names))))
+            names = [name for name in names if name not in kept]
+            if names:
+                session.execute(insert(FACT_DISTRICTS), [{"district": name} for name in names])
+            return
+        session.execute(dialect(FACT_DISTRICTS).on_conflict_do_nothing(index_elements=["district"]), [{"district": name} for name in names])
+
+    def _backfill_districts(self) -> None:
+        """A read model made before :class:`FactDistrictRow` existed fills it once from its facts (one ``SELECT DISTINCT``
+        through the index by type: about half a second at 250,000 placed facts on SQLite)."""
+        with Session(self.engine) as session, session.begin():
+            if session.scalar(select(func.count()).select_from(FactDistrictRow)):
+                return
+            district = FACTS.c.data["district"].as_string()
+            found = session.scalars(select(district).where(FACTS.c.type.in_(self.PLACED_TYPES)).distinct())
+            self._keep_districts(session, set(found))
 
     # -- revisions: what the cache of the latest figures is keyed by -------------
 
@@ -449,6 +480,12 @@ class ReadModel(AlertFacts, View):
                 where.append(FACTS.c.type.in_(set(types)))
             return list(self._facts(connection, where))
 
+    def districts(self) -> list[str]:
+        """Every district a fact names (:data:`PLACED_TYPES`), each once, sorted: read from the few rows kept as facts
+        arrive (:meth:`_keep_districts`), for the start-up check and ``/health``."""
+        with self.engine.connect() as connection:
+            return sorted(connection.scalars(select(FACT_DISTRICTS.c.district)))
+
     def phases(self, upto: datetime | None = None) -> list[Phase]:
         """The phases opened (recorded) by ``upto`` (all, if None), in date order."""
         with self.engine.connect() as connection:
@@ -471,6 +508,7 @@ class ReadModel(AlertFacts, View):
             session.execute(delete(LEDGER.floors_table))
             session.execute(delete(CheckpointRow))
             session.execute(delete(LastMeetingRow))
+            session.execute(delete(FactDistrictRow))
             session.execute(delete(AfterDissolutionRow))
             session.execute(delete(AfterMergeRow))
             session.execute(delete(DatedAheadRow))

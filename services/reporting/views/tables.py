@@ -98,6 +98,15 @@ class LookedBackRow(Base):
     event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
+class FactDistrictRow(Base):
+    """A district a fact names (an OSV's mapping, where an activity was held), kept as facts arrive: the districts
+    reporting must find in its table to place them by ubigeo (the start-up check, ``/health``)."""
+
+    __tablename__ = "fact_districts"
+
+    district: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
 EVERY_FACT_SEEN = "*"
 """The row of ``dissolutions_looked_back`` that says every fact applied was gone through: no event's id is ``*``.
 (Kept for replicas of versions before :func:`judged_by`'s row; this version goes by that one.)"""
@@ -176,6 +185,7 @@ AFTER_DISSOLUTION = AfterDissolutionRow.__table__
 AFTER_MERGE = AfterMergeRow.__table__
 DATED_AHEAD = DatedAheadRow.__table__
 LOOKED_BACK = LookedBackRow.__table__
+FACT_DISTRICTS = FactDistrictRow.__table__
 REVISION = RevisionHeadRow.__table__
 REVISIONS = RevisionRow.__table__
 
