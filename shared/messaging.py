@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import (
+    RawStreamMsg,
     StorageType,
     StreamConfig,
 )
@@ -211,6 +213,19 @@ class NatsLink:
         if transport is not None:
             with contextlib.suppress(Exception):
                 transport.abort()
+
+
+async def messages_on(js: JetStreamContext, stream: str, subject: str) -> AsyncIterator[RawStreamMsg]:
+    """Every message ``stream`` holds on ``subject`` (wildcards allowed), oldest first, read one by one by sequence
+    (``next_by_subj``): no consumer is made, and a subject without messages costs one request."""
+    sequence = 1
+    while True:
+        try:
+            message = await js.get_msg(stream, sequence, subject=subject, next=True)
+        except NotFoundError:  # nothing more on the subject after ``sequence``
+            return
+        yield message
+        sequence = message.seq + 1
 
 
 LEGACY_SUBJECTS = ["osv.>"]

@@ -269,16 +269,54 @@ class Engagement(ServiceApplication):
         """
         member = self.get_member(member_id)
         member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
+        index = self._forget(member)
+        self._record_erasure(member, index, erased_on)
+        return member
+
+    def erase_again(self, erased: Mapping[UUID, date]) -> int:
+        """Erase again those of ``erased`` (member id: the date they were erased on) whose key the store still holds;
+        how many that was (0 at once, in one query, when none).
+
+        For a store restored from a backup older than their erasures, told
+        by the ``PersonalDataErased`` tombstones of the service's stream
+        (:mod:`services.engagement.erasures`). Each is forgotten as
+        :meth:`erase_personal_data` forgets (kept answers, their document's
+        entry, their key and their entry's), and the erasure is recorded again
+        when the store lacks it, dated as the tombstone says (no earlier than
+        their first joining the store knows of): they read ``[erased]``, their
+        document is nobody's, and a later erasure request is a 409, as if
+        the store had never lost it. A person whose key is gone is left as
+        they are (erased, or an erasure cut short, which asking again finishes).
+        """
+        held = [member_id for member_id, key in self.keys.keys_of(erased).items() if key is not None]
+        for member_id in held:
+            self._erase_again(member_id, erased[member_id])
+        return len(held)
+
+    @retried_on_collision
+    def _erase_again(self, member_id: UUID, erased_on: date) -> None:
+        member = self.get_member(member_id)
+        index = self._forget(member)  # whatever the store says: its key, and what it leads to, go
+        if member.erased_on is None:
+            first_joined = min(m.joined_on for m in member.memberships.values())
+            self._record_erasure(member, index, max(erased_on, first_joined))
+
+    def _forget(self, member: Member) -> DocumentIndex | None:
+        """What an erasure deletes before it is recorded: kept answers about the person, their document's entry, their key
+        and their index entry's key; the index entry (None without one) comes back, to be released."""
         index, identities = self._document_index_of(member)  # read while the person's key is still there
         if self.answers is not None:
             self.answers.forget(member.id, up_to_version=member.version)
         self.documents.forget(*identities)  # the document now leads nowhere
         self.keys.forget(member.id, *([index.id] if index is not None else []))
+        return index
+
+    def _record_erasure(self, member: Member, index: DocumentIndex | None, erased_on: date) -> None:
+        """Record the erasure (a ``PersonalDataErased`` per OSV), its entry released, once :meth:`_forget` has run."""
         member.erase(erased_on)
         if index is not None and index.member_id == member.id:
             index.release()
         self.save(member, index)
-        return member
 
     # People, found ---------------------------------------------------------------------
 

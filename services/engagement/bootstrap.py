@@ -11,10 +11,16 @@ that still holds them has them moved there at start-up
 of its own. The clock is Lima's date by default; tests pass a fake one here.
 Engagement refuses to start while its OSV directory holds an OSV of a
 district its districts table lacks (:func:`~shared.districts.refuse_lacking`).
+Once NATS answers, the erasures a restored store lost are made again from
+the stream's tombstones (:mod:`services.engagement.erasures`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from services.engagement import erasures
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.events import catalogue
 from services.engagement.personaldata import (
@@ -65,4 +71,16 @@ def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = toda
         """Engagement follows registry's OSVs and funding's grants."""
         return [engagement.osvs, engagement.grants]
 
-    return Runtime(settings, catalogue, application, views)
+    runtime = Runtime(settings, catalogue, application, views)
+
+    def background(engagement: Engagement) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+        """The erasures a restored store lost, made again from the stream's tombstones (over the runtime's NATS link)."""
+
+        async def erasures_again() -> None:  # the task: engagement-erasures_again
+            assert runtime.link is not None  # made by the lifespan before the background tasks
+            await erasures.erasures_again(engagement, runtime.link)
+
+        return [erasures_again]
+
+    runtime.background = background
+    return runtime

@@ -1,0 +1,231 @@
+"""A store restored from a backup older than an erasure: engagement erases the person again, from its stream's tombstones.
+
+The backup of ``events.db`` (or of the PostgreSQL database) taken before
+Zoraida's erasure holds her wrapped key, her document's entry and her
+unerased record. The operator restores it after a disk failure; the
+``PersonalDataErased`` the relay published stays in engagement's JetStream
+stream, which the restore does not touch. Started again, engagement reads
+the tombstones and erases her again, as the erasure did: she reads
+``[erased]``, her document is nobody's, and her key is gone from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from devtools.embedded import NatsServer, PostgresServer
+from services.engagement.personaldata import DataKey
+from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_key_table_moved import bytes_of
+from tests.support.clients import application_of, feed, service_client
+from tests.support.system import eventually
+
+pytestmark = pytest.mark.timeout(240)
+
+NAME = "Zoraida Quintanilla Berroterán"
+DNI = "45678912"
+PHONE = "+51987654321"
+KEPT = "Luis Alberto Díaz Huamán"
+SECRETS = (NAME, "Zoraida", "Quintanilla", DNI, PHONE, PHONE.removeprefix("+51"))
+
+
+class Store:
+    """Engagement's store (SQLite's ``events.db`` under ``var_dir``, or a PostgreSQL database): backed up and restored
+    while the service is stopped, as an operator does."""
+
+    def __init__(self, var_dir: Path, database_url: str = "sqlite://", request: pytest.FixtureRequest | None = None) -> None:
+        self.var_dir = var_dir
+        self.sqlite = database_url.startswith("sqlite")
+        self.url = None if self.sqlite else database_url
+        self.file = var_dir / "engagement" / "events.db"
+        self.postgres: PostgresServer | None = None
+        if not self.sqlite:
+            assert request is not None
+            self.postgres = request.getfixturevalue("postgres_server")
+
+    def back_up(self) -> None:
+        if self.sqlite:
+            with closing(sqlite3.connect(self.file)) as live, closing(sqlite3.connect(self.var_dir.parent / "backup.db")) as copy:
+                live.backup(copy)
+        else:
+            self._copy(self._name, self._name + "_backup")
+
+    def restore(self) -> None:
+        if self.sqlite:
+            with closing(sqlite3.connect(self.var_dir.parent / "backup.db")) as copy, closing(sqlite3.connect(self.file)) as live:
+                copy.backup(live)
+        else:
+            self._copy(self._name + "_backup", self._name)
+
+    def wrapped_key(self, member_id: str) -> bytes | None:
+        """The person's wrapped key as the stopped service's database holds it."""
+        query = f"SELECT wrapped FROM {DataKey.__tablename__} WHERE owner_id = "
+        if self.sqlite:
+            with closing(sqlite3.connect(self.file)) as connection:
+                row = connection.execute(query + "?", (member_id,)).fetchone()
+        else:
+            assert self.postgres is not None
+            with psycopg.connect(self.postgres.url_for(self._name, driver=None)) as connection:
+                row = connection.execute(query + "%s", (member_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    @property
+    def _name(self) -> str:
+        assert self.url is not None
+        name = make_url(self.url).database
+        assert name is not None
+        return name
+
+    def _copy(self, source: str, target: str) -> None:
+        assert self.postgres is not None
+        with psycopg.connect(self.postgres.url_for("postgres", driver=None), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (source,))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source)))
+
+
+@pytest.fixture
+def store(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Store:
+    return Store(tmp_path / "var", database_url, request)
+
+
+@contextmanager
+def engagement(store: Store, nats_server: NatsServer) -> Iterator[TestClient]:
+    with service_client("engagement", store.var_dir, store.url, settings={"nats_url": nats_server.url}) as client:
+        yield client
+
+
+def register(client: TestClient, osv_id: str, full_name: str, number: str, phone: str | None) -> dict[str, Any]:
+    person = {
+        "osv_id": osv_id,
+        "full_name": full_name,
+        "document_type": "DNI",
+        "document_number": number,
+        "nationality": "PE",
+        "sex": "F",
+        "joined_on": "2024-03-01",
+        "birth_year": 1987,
+        **({"phone": phone} if phone else {}),
+    }
+    response = client.post("/members", json=person)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def found_by_document(client: TestClient) -> Any:
+    return client.get("/members", params={"document_type": "DNI", "document_number": DNI, "purpose": "duplicate_check"})
+
+
+def wrapped_key(client: TestClient, member_id: str) -> bytes | None:
+    with Session(application_of(client).keys.engine) as session:
+        return session.scalar(select(DataKey.wrapped).where(DataKey.owner_id == member_id))
+
+
+def relayed(client: TestClient) -> None:
+    eventually(lambda: client.get("/health").json()["relay"]["lag"] == 0)
+
+
+def erased_then_restored(store: Store, nats_server: NatsServer) -> dict[str, Any]:
+    """Zoraida and Luis registered; the store backed up; Zoraida erased and her tombstone published; the backup restored."""
+    with engagement(store, nats_server) as client:
+        osv_id = map_osv(client)
+        zoraida = register(client, osv_id, NAME, DNI, "+51 987 654 321")
+        luis = register(client, osv_id, KEPT, "07654321", None)
+        key = wrapped_key(client, zoraida["id"])
+        assert key is not None
+    store.back_up()
+    with engagement(store, nats_server) as client:
+        erased = client.post(f"/members/{zoraida['id']}/erasure", json={"erased_on": "2025-01-10"})
+        assert erased.status_code == 200, erased.text
+        relayed(client)  # the tombstone is in the stream
+    store.restore()
+    return {"osv_id": osv_id, "zoraida": zoraida["id"], "luis": luis["id"], "key": key}
+
+
+def read(client: TestClient, member_id: str) -> dict[str, Any]:
+    response = client.get(f"/members/{member_id}?purpose=contact")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_start(
+    store: Store, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    story = erased_then_restored(store, nats_server)
+    assert store.wrapped_key(story["zoraida"]) == story["key"]  # what the restore brought back
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING), engagement(store, nats_server) as client:
+        eventually(lambda: read(client, story["zoraida"])["personal_data"] == "erased")
+
+        shown = read(client, story["zoraida"])
+        assert shown["full_name"] == "[erased]"
+        assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
+        assert wrapped_key(client, story["zoraida"]) is None
+        assert store.wrapped_key(story["zoraida"]) is None
+        assert read(client, story["luis"])["full_name"] == KEPT  # nobody else is touched
+        assert found_by_document(client).status_code == 404  # her document leads nowhere
+        again = client.post(f"/members/{story['zoraida']}/erasure", json={"erased_on": "2025-02-01"})
+        assert again.status_code == 409 and again.json()["errors"][0]["rule"] == "erase_once"
+        assert [e["type"] for e in feed(client)].count("PersonalDataErased") == 1  # recorded again in the store, once
+        # Her document registers a new person, as after any erasure.
+        newcomer = register(client, story["osv_id"], "Otra Persona", DNI, None)
+        assert newcomer["id"] != story["zoraida"]
+        assert found_by_document(client).json()["id"] == newcomer["id"]
+
+    said = [r.getMessage() for r in caplog.records if "erased again" in r.getMessage()]
+    assert len(said) == 1 and "1 person" in said[0] and "restored from a backup older than" in said[0], caplog.text
+    assert not any(secret in caplog.text for secret in SECRETS)
+    if store.sqlite:
+        assert story["key"] not in bytes_of(store.file), "the wrapped key is still in events.db or its WAL"
+
+
+def test_with_nats_away_at_start_the_service_starts_and_erases_again_once_nats_is_back(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    store = Store(tmp_path / "var")  # on SQLite
+    story = erased_then_restored(store, nats_server)
+    nats_server.stop()
+    try:
+        with engagement(store, nats_server) as client:  # started: the lifespan does not wait for NATS
+            assert client.get(f"/members/{story['luis']}?purpose=contact").status_code == 200
+            nats_server.start()
+            eventually(lambda: read(client, story["zoraida"])["personal_data"] == "erased")
+            assert wrapped_key(client, story["zoraida"]) is None
+    finally:
+        if not nats_server.running:
+            nats_server.start()
+
+
+def test_a_restart_with_the_store_intact_erases_nobody_again_and_records_nothing(
+    store: Store, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with engagement(store, nats_server) as client:
+        osv_id = map_osv(client)
+        zoraida = register(client, osv_id, NAME, DNI, "+51 987 654 321")
+        assert client.post(f"/members/{zoraida['id']}/erasure", json={"erased_on": "2025-01-10"}).status_code == 200
+        relayed(client)
+        head = client.get("/events").json()["head"]
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING), engagement(store, nats_server) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        checks = [task for task in runtime.tasks if task.get_name() == "engagement-erasures_again"]
+        assert len(checks) == 1
+        eventually(checks[0].done)
+        assert checks[0].exception() is None
+        assert client.get("/events").json()["head"] == head
+    assert not [r for r in caplog.records if "erased again" in r.getMessage()], caplog.text
