@@ -296,7 +296,7 @@ def list_overdue(
     listed = [OverdueOSVPublic.of(standing, today) for standing in engagement.overdue(days=days, scope=scope)]
     if district is not None:
         wanted = engagement.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
-        listed = [o for o in listed if engagement.districts.find(o.district).ubigeo == wanted]
+        listed = [o for o in listed if engagement.osvs.district_ubigeo(o.district) == wanted]
     return page.of(listed, key=lambda o: o.osv_id)
 
 

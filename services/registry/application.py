@@ -33,7 +33,7 @@ from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, Non
 from services.registry.views.documentcounts import DocumentCounts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictNotInTableError, DistrictTable, UnknownDistrictError
+from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
@@ -268,11 +268,11 @@ class Registry(ServiceApplication):
         """The ubigeo of the district of that name, kept once found; None (logged once) when the table lacks it."""
         found = self._ubigeos.get(district)
         if found is None:
-            try:
-                found = self._ubigeos[district] = self.districts.find(district).ubigeo
-            except UnknownDistrictError:
+            recorded = self.districts.recorded(district)
+            if recorded is None:
                 self._say_lacking(district)
                 return None
+            found = self._ubigeos[district] = recorded.ubigeo
         return found
 
     def _say_lacking(self, district: str) -> None:

@@ -164,10 +164,10 @@ class Reporting:
         """The municipality an evidence row concerns: the one its fact names, else its district's; as id and name."""
         by_id = {m.id: m for m in self.municipalities}
         if municipality_id is None and district is not None:
-            try:
-                municipality_id = self.districts.find(district).ubigeo
-            except UnknownDistrictError:
+            recorded = self.districts.recorded(district)
+            if recorded is None:
                 return None
+            municipality_id = recorded.ubigeo
         found = by_id.get(str(municipality_id)) if municipality_id is not None else None
         return None if found is None else {"id": found.id, "name": found.name}
 
@@ -227,12 +227,10 @@ class Reporting:
 
     def ubigeo_of(self, district: str) -> str | None:
         """The district's INEI ubigeo; None for none the table knows (an error logged once for a district it lacks)."""
-        try:
-            return self.districts.find(district).ubigeo
-        except UnknownDistrictError:
-            if district != UNKNOWN:
-                self._say_lacking(district)
-            return None
+        recorded = self.districts.recorded(district)
+        if recorded is None and district != UNKNOWN:
+            self._say_lacking(district)
+        return None if recorded is None else recorded.ubigeo
 
     def districts_lacking(self) -> list[str]:
         """The districts facts name (OSVs mapped, activities held there) that the table lacks: their ubigeo cells stay

@@ -25,7 +25,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.districts import DistrictNotInTableError, DistrictTable, UnknownDistrictError
+from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
@@ -158,11 +158,10 @@ class OSVDirectory(View):
             return None
         found = self._ubigeos.get(district)
         if found is None:
-            try:
-                found = self.districts.find(district).ubigeo
-            except UnknownDistrictError:
+            recorded = self.districts.recorded(district)
+            if recorded is None:
                 return None
-            self._ubigeos[district] = found  # the district table is fixed for the process's life
+            found = self._ubigeos[district] = recorded.ubigeo  # the district table is fixed for the process's life
         return found
 
     _mapped_districts = select(KnownOSV.district).where(KnownOSV.mapped_on.is_not(None), KnownOSV.district.is_not(None)).distinct()

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.districts import DistrictsLackingError
-from tests.support.api import Upstream, a_districts_file, assert_problem, created, ok
+from tests.support.api import SJL_ALTO, Upstream, a_districts_file, assert_problem, created, ok
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, head, service_client
 from tests.support.identity import signed_in_headers
 from tests.support.processes import service_process
@@ -153,6 +153,26 @@ def test_a_service_refuses_to_start_while_its_osv_directory_holds_an_osv_of_a_di
 
     with service_client(service, var, settings={"districts_file": districts_file}) as client:
         assert ok(client.get("/health"))["missing_districts"] == []
+
+
+@pytest.mark.parametrize("service", ["registry", "funding", "engagement"])
+def test_a_district_added_by_file_whose_name_is_a_near_miss_of_another_is_not_taken_for_it(
+    tmp_path: Path, service: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """San Juan de Lurigancho Alto, added by file, is a near miss of San Juan de Lurigancho for a table without it: a
+    service left on the shipped table read its OSVs as SJL's (a stored name was looked up as a typed one, forgiving a
+    letter or two), started without a word, sent their grants to SJL's partner, and let SJL's focal point read them
+    (tester 28, H1). A recorded name is exact: the service refuses to start, naming the district."""
+    districts_file = a_districts_file(tmp_path, SJL_ALTO)
+    var = tmp_path / "var"
+    with service_client(service, var, settings={"districts_file": districts_file}) as client:
+        if service == "registry":
+            created(client.post("/osvs", json={"name": "Comedor Alto Perú", "district": "San Juan de Lurigancho Alto", "mapped_on": "2021-03-15"}))
+        else:
+            Upstream(application_of(client)).osv_mapped(district="San Juan de Lurigancho Alto", zone="Lima Este")
+
+    message = refused_start(service, var, caplog)
+    assert "'San Juan de Lurigancho Alto'" in message and f"{service.upper()}_DISTRICTS_FILE" in message
 
 
 GRANT = {"amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}

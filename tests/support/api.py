@@ -18,10 +18,15 @@ NUEVO_HORIZONTE = {"ubigeo": "150144", "name": "Nuevo Horizonte", "zone": "Lima 
 """A district as a law could create one: not in the shipped table."""
 
 
-def a_districts_file(directory: Path) -> Path:
-    """The shipped districts table plus Nuevo Horizonte (150144), written to ``directory``: a ``districts_file`` setting."""
+SJL_ALTO = {"ubigeo": "150146", "name": "San Juan de Lurigancho Alto", "zone": "Lima Este", "valid_from": "2021-01-01"}
+"""A district a law could create whose name is a near miss of another's (San Juan de Lurigancho, 150132) for a table without it."""
+
+
+def a_districts_file(directory: Path, *added: dict[str, str]) -> Path:
+    """The shipped districts table plus Nuevo Horizonte (150144), or the districts ``added``, written to ``directory``:
+    a ``districts_file`` setting."""
     table = json.loads((Path(__file__).parents[2] / "shared" / "data" / "districts.json").read_text("utf-8"))
-    table["districts"].append(NUEVO_HORIZONTE)
+    table["districts"].extend(added or [NUEVO_HORIZONTE])
     path = directory / "districts.json"
     path.write_text(json.dumps(table), "utf-8")
     return path

@@ -120,3 +120,13 @@ def test_an_agreement_is_kept_with_its_commitments() -> None:
     )
     agreement = municipality.agreement(agreement_id)
     assert (agreement.title, agreement.commitments) == ("Convenio de promoción del RUOS inclusivo", ["Aceptar el CPP", "Designar un punto focal"])
+
+
+def test_a_typed_district_is_forgiven_a_near_miss_and_a_recorded_one_is_not() -> None:
+    """A district added by file ("San Juan de Lurigancho Alto") is, to a table without it, a near miss of San Juan de
+    Lurigancho: a recorded name looked up as a typed one was placed in the other district (tester 28, H1)."""
+    table = DistrictTable.of_lima()
+    assert table.find("San Juan de Lurigancho Alto").ubigeo == "150132"  # typed: a letter or two forgiven, as ever
+    assert table.recorded("San Juan de Lurigancho Alto") is None
+    assert table.lacking(["San Juan de Lurigancho Alto", "San Juan de Lurigancho", "Breña", None]) == ["San Juan de Lurigancho Alto"]
+    assert table.recorded("Breña").ubigeo == table.recorded("brena").ubigeo == "150105"  # any case or accent, as recorded
