@@ -439,7 +439,7 @@ class Importer:
         ``seen``: the earlier rows of the same file (:meth:`run` keeps it), to compare this one with and to add it to.
         """
         if row.problems:
-            return RowResult(row, Outcome.REFUSED, list(row.problems))
+            return RowResult(row, Outcome.REFUSED, self._with_the_others_mistakes(row))
         row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
@@ -481,6 +481,17 @@ class Importer:
             if not answer.carried_out_before:
                 recorded.append(command.key)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
+
+    def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
+        """The problems of a row refused before anything is sent; when they are only people given twice, with what a dry
+        run of each of its other commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once:
+        the repeats hid every other entry's mistakes until they were taken out (tester 28, M1). Nothing is recorded."""
+        if len(row.problems) > len(row.repeats):  # a value the form could not read: its commands are not whole
+            return list(row.problems)
+        others = [command for place, command in enumerate(row.commands) if place not in row.repeats]
+        checked = self.run_row(replace(row, commands=others, problems=[], repeats=[]), dry_run=True)
+        found = list(dict.fromkeys([*row.problems, *checked.problems]))
+        return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
 
     def _suggest(self, row: Row) -> int | None:
         """The row's number, for a ``possible_duplicate`` refusal to suggest ``--distinct`` with (``osv-import`` only)."""

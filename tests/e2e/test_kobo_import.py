@@ -398,3 +398,50 @@ def test_the_osv_list_for_the_forms_never_hands_a_spreadsheet_a_formula(
     assert osv_import(["osvs", "--output", str(output), "--registry-url", served["registry"].url, "--token", tokens["staff"]]) == 0
     with output.open(encoding="utf-8", newline="") as listed:
         assert list(csv.reader(listed))[1:] == [[mapped.json()["id"], f"'{name} (Villa El Salvador)"]]  # text, as Excel shows it
+
+
+def test_the_same_person_twice_in_a_webhook_post_comes_with_every_other_entrys_mistakes(
+    system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """One members post from a promoter: the same CE in entries 1 and 3, a DNI of 7 digits in 2 and a phone of 4 digits
+    in 4. The answer named the repeat only (in words of a sheet of a file, tester 27b); the DNI and the phone came on the next post, once the repeat was taken out
+    (tester 28, M1). Kobo's REST Services log is all the promoter sees: one answer lists them all, and nobody is registered."""
+    _, served = system
+    registry, engagement = served["registry"].url, served["engagement"].url
+    staff = signed_in_headers("staff")
+    mapped = httpx.post(f"{registry}/osvs", json={"name": "Olla Común Virgen de Fátima", "district": "Comas", "mapped_on": "2021-03-15"},
+                        headers=staff, timeout=30)
+    assert mapped.status_code == 201, mapped.text
+    osv = mapped.json()["id"]
+    auditor = signed_in_headers("auditor")  # the rosters answer once engagement knows the OSV, from registry's events
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{osv}/members", headers=auditor, timeout=30).status_code == 200, timeout=60)
+
+    person = {"nombre_completo": "Yorgelis Carolina Mendoza Pérez", "tipo_documento": "CE", "numero_documento": "001234567",
+              "nacionalidad": "VE", "sexo": "F", "anio_nacimiento": 1990, "rol": "member", "fecha_ingreso": "2021-04-01"}
+    entries = [
+        person,
+        {**person, "nombre_completo": "Juan Carlos Quispe Mamani", "tipo_documento": "DNI", "numero_documento": "4123456",
+         "nacionalidad": "PE", "sexo": "M"},
+        person,
+        {**person, "nombre_completo": "Ana Lucía Torres", "numero_documento": "002345678", "telefono": "98-76"},
+    ]
+    settings = ImportSettings(registry_url=registry, engagement_url=engagement, kobo_hooks={"osv_members": HOOK_SECRET},
+                              client_secret=identity_provider.client_secret("osv-imports"))
+    hook = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
+    try:
+        events = stored(served["engagement"])
+        basic = base64.b64encode(f"osv_members:{HOOK_SECRET}".encode()).decode()
+        answer = httpx.post(f"{hook.url}/kobo/osv_members/submissions", json=kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": entries})),
+                            headers={"Authorization": f"Basic {basic}"}, timeout=60)
+    finally:
+        hook.stop()
+
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [
+        ("miembros[2]/numero_documento", "dni_8_digits"),
+        ("miembros[3]/numero_documento", "person_already_registered"),
+        ("miembros[4]/telefono", "phone_6_to_15_digits"),
+    ]
+    # A post has no sheet nor file, and nobody was registered (tester 27b): the message names the other entry.
+    assert answer.json()["errors"][1]["message"] == "a person with this document is entry miembros[1] of this submission too: register each person once"
+    assert stored(served["engagement"]) == events

@@ -103,31 +103,6 @@ def test_the_same_person_twice_in_one_submission_is_refused_before_anything_is_s
     assert problem.message == "a person with this document is row 2 of sheet 'miembros' of this file too: register each person once"
 
 
-def test_the_same_person_twice_in_one_webhook_post_names_the_other_entry_not_a_sheet_or_a_file() -> None:
-    """Kobo's REST Services log shows a promoter the webhook's answer, which spoke of "row 1 of sheet 'webhook:miembros' of
-    this file" and of a person registered already, though a post has no sheet nor file and was refused whole (tester 27b)."""
-    import httpx
-    from fastapi.testclient import TestClient
-
-    from services.imports.api import create_app
-    from services.imports.settings import ImportSettings
-
-    sent: list[httpx.Request] = []
-    services = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))
-    twice = Answers({"osv": OSV}, {"miembros": [PEOPLE.repeats["miembros"][1], PEOPLE.repeats["miembros"][1]]})
-    hooked = create_app(ImportSettings(kobo_hooks={"osv_members": "s3cret"}), auth=httpx.Auth(), transport=services)
-    with TestClient(hooked) as webhook:
-        answer = webhook.post("/kobo/osv_members/submissions", json=kobo_json(MEMBERS, twice), auth=("osv_members", "s3cret"))
-
-    assert answer.status_code == 422, answer.text
-    assert sent == []  # refused before anything is sent: nobody is registered
-    assert answer.json()["errors"] == [{
-        "field": "miembros[2]/numero_documento",
-        "rule": "person_already_registered",
-        "message": "a person with this document is entry miembros[1] of this submission too: register each person once",
-    }]
-
-
 def test_a_ce_number_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_person_twice_in_one_submission(tmp_path: Path) -> None:
     ce = {**PEOPLE.repeats["miembros"][0], "tipo_documento": "CE", "numero_documento": "001234567"}
     twice = Answers({"osv": OSV}, {"miembros": [ce, {**ce, "numero_documento": 1234567}]})  # a number cell: Excel drops the zeros

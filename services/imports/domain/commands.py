@@ -97,6 +97,8 @@ class Row:
     submission: Submission
     commands: list[Command]
     problems: list[Problem] = field(default_factory=list)
+    repeats: list[int] = field(default_factory=list)
+    """The places in ``commands`` of the people given before in the same submission (each also a :func:`same_person` problem)."""
 
     @property
     def where(self) -> Cell:
@@ -320,12 +322,13 @@ def row_of(form: Form, submission: Submission) -> Row:
         raise KeyError(f"the import knows no commands for the form {form.form_id!r}") from None
     row = build(_Builder(form, submission))
     seen: dict[tuple[str, str], Cell] = {}
-    for command in row.commands:
+    for place, command in enumerate(row.commands):
         if command.document is None:
             continue
         if command.document in seen:
             first = seen[command.document]
             row.problems.append(same_person(command, first))
+            row.repeats.append(place)
         else:
             seen[command.document] = command.where
     return row
