@@ -267,3 +267,22 @@ class DistrictNotInTableError(MisconfiguredError):
             field="osv_id",
             rule="osv_district_in_table",
         )
+
+
+class DistrictLackedHereError(MisconfiguredError):
+    """A typed district this service's table lacks, though records it holds are in it (another replica mapped them with a
+    fuller districts file): 503 with ``Retry-After``, not 422 ``lima_district``, since the request is fine, the setting not.
+
+    Behind a load balancer the same mapping was 201 from a replica with the file and 422, blaming the promoter, from one
+    without it (tester 28, L1).
+    """
+
+    def __init__(self, service: str, table: DistrictTable, district: str, field: str = "district") -> None:
+        setting = table.setting or "the districts_file setting"
+        super().__init__(
+            f"'{district}' is a district {service}'s records are in, which its districts table, {table.described()}, lacks: "
+            f"{service} takes nothing naming it until an operator sets {setting} to the districts file registry maps OSVs "
+            "with and restarts it; send the same request again then",
+            field=field,
+            rule="osv_district_in_table",
+        )

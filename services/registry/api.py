@@ -52,6 +52,12 @@ from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
 NOT_PLACED = osv_district_in_table("registry")
+NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": (
+    "A 503 `osv_district_in_table` names a district this process's districts table lacks though OSVs it read are in it "
+    "(another replica mapped them with a fuller `REGISTRY_DISTRICTS_FILE`): the request is fine as it is, and taken once "
+    "an operator gives the setting the file and restarts registry; send it again after `Retry-After`. A district no "
+    "record of registry's is in stays 422 `lima_district`."
+)}}
 """A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
@@ -73,7 +79,7 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 # OSVs --------------------------------------------------------------------------
 
 
-@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES)
+@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_NAMED_HERE)
 async def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
     # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
@@ -95,7 +101,7 @@ def mapped(body: OSVCreate, registry: Registry) -> OSVPublic:
     return OSVPublic.of(osv)
 
 
-@osvs.get("", response_model=list[OSVPublic])
+@osvs.get("", response_model=list[OSVPublic], responses=NOT_NAMED_HERE)
 def list_osvs(
     registry: RegistryDep,
     scope: Reads,
@@ -126,7 +132,7 @@ def list_osvs(
         raise query_refused("within_days", "ruos_expiring", "filters board terms: send it with ruos=expiring", within_days)
     osvs = registry.list_osvs(ruos=ruos, within_days=60 if within_days is None else within_days, scope=scope)
     if district is not None:
-        wanted = registry.districts.find(district).ubigeo  # 422 `lima_district` for no district of Lima
+        wanted = registry.district_named(district).ubigeo  # 422 `lima_district` for no district of Lima
         osvs = [o for o in osvs if registry.ubigeo_of(o) == wanted]
     if zone is not None:
         wanted_zone = registry.districts.zone(zone)  # 422 `lima_zone` for none of Lima's

@@ -33,7 +33,7 @@ from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, Non
 from services.registry.views.documentcounts import DocumentCounts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
-from shared.districts import DistrictNotInTableError, DistrictTable
+from shared.districts import District, DistrictLackedHereError, DistrictNotInTableError, DistrictTable, UnknownDistrictError, district_key
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
@@ -172,7 +172,7 @@ class Registry(ServiceApplication):
         422 ``name_has_letters`` for a name with no letter or digit; 409 ``possible_duplicate`` names an OSV of the
         district, or the one a merged OSV of that name was merged into."""
         check_name(name)
-        found = self.districts.find(district, on=mapped_on)
+        found = self.district_named(district, on=mapped_on)
         roll = self.find(DistrictRoll.id_for(found.name), DistrictRoll)
         distinct = list(dict.fromkeys(distinct_from))
         mapped_before: dict[str, str] = {}
@@ -274,6 +274,18 @@ class Registry(ServiceApplication):
                 return None
             found = self._ubigeos[district] = recorded.ubigeo
         return found
+
+    def district_named(self, given: str, on: date | None = None, field: str = "district") -> District:
+        """The district a request names (:meth:`DistrictTable.find`: 422 ``lima_district``, ``district_in_force``); 503
+        ``osv_district_in_table`` (:class:`DistrictLackedHereError`) for one this process's table lacks though it read
+        stored OSVs in it (:meth:`districts_lacking`): another replica mapped them with a fuller districts file."""
+        try:
+            return self.districts.find(given, on=on)
+        except UnknownDistrictError:
+            lacked = next((name for name in self._lacking if district_key(name) == district_key(given)), None)
+            if lacked is not None:
+                raise DistrictLackedHereError("registry", self.districts, lacked, field) from None
+            raise
 
     def _say_lacking(self, district: str) -> None:
         if district in self._lacking:

@@ -45,7 +45,7 @@ OSVName = Annotated[Text, AfterValidator(_with_letters)]
 def _district_of_lima(registry: Registry, district: str) -> None:
     """A district registry's table knows by that name or ubigeo (422 ``lima_district``); the domain finds it again, in
     force on ``mapped_on`` too."""
-    registry.districts.find(district)
+    registry.district_named(district)
 
 
 def _municipality_of_lima(registry: Registry, municipality_id: str) -> None:

@@ -126,6 +126,14 @@ def test_registry_reads_an_osv_of_a_district_its_table_lacks_as_stored_and_recor
         assert without.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01"}).headers["Retry-After"] == "60"
         application = {"municipality_id": "mml", "submitted_on": "2021-06-01", "documents": ["estatuto"]}
         assert_problem(without.post(f"/osvs/{osv_id}/ruos-applications", json=application), 503, "osv_id", "osv_district_in_table")
+        # Another OSV mapped there through this replica: 503 too, not 422 `lima_district` blaming the promoter, while the
+        # replica with the file takes it (tester 28, L1); a district it never met is still the caller's mistake.
+        another = {"name": "Comedor Popular Nuevo Amanecer", "district": "nuevo horizonte", "mapped_on": "2021-03-20"}
+        for attempt in (without.post("/osvs", json=another), without.post("/osvs", json=another, params={"dry_run": "true"})):
+            assert_problem(attempt, 503, "district", "osv_district_in_table")
+            assert attempt.headers["Retry-After"] == "60"
+        assert_problem(without.get("/osvs", params={"district": "Nuevo Horizonte"}), 503, "district", "osv_district_in_table")
+        assert_problem(without.post("/osvs", json={**another, "district": "Villa Futura"}), 422, "district", "lima_district")
         assert head(without) == written
 
         health = ok(without.get("/health"))
