@@ -43,7 +43,7 @@ from shared.guards import (
     SecureHeaders,
     install_documentation,
 )
-from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
+from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth, StreamAheadHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
@@ -243,6 +243,7 @@ class Runtime:
                 heads=HeadPublisher(s.service_name, s.chain_head_seconds),
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
+            await self._check_stream_marks()
         views = self.views(self.app)
         self.following = Following.start(self.link, views, s, self.tasks, batch=self.consumer_batch)
         for job in self.background(self.app):
@@ -258,6 +259,17 @@ class Runtime:
             for engine in {id(view.engine): view.engine for view in views}.values():
                 engine.dispose()
 
+    async def _check_stream_marks(self) -> None:
+        """Before the first request: whether a relay found this store behind its stream, as the mark it left says (see
+        :class:`~shared.store.StreamAhead`); commands are refused from the start then, not from the relay's next look."""
+        try:
+            ahead = await asyncio.to_thread(self.app.check_stream_marks)
+        except DATABASE_AWAY as error:
+            log.warning("%s: could not read the store's marks at start (%s); the relay reads them again", self.settings.service_name, error)
+            return
+        if ahead is not None:
+            log.error("%s: %s", self.settings.service_name, ahead.describe())
+
     def _touch_views(self) -> None:
         assert self.views_probe is not None
         with self.views_probe.connect() as connection:
@@ -268,10 +280,12 @@ class Runtime:
         assert self.app is not None and self.link is not None and self.relay is not None and self.probes is not None
         app = self.app
         (positions, store_error), (_, views_error) = await asyncio.gather(
-            self.probes.run("store", lambda: (app.log_head(), app.relayed_position())), self.probes.run("views", self._touch_views)
+            self.probes.run("store", lambda: (app.log_head(), app.relayed_position(), app.check_stream_marks())),
+            self.probes.run("views", self._touch_views),
         )
         status = self.relay.status
-        head, published = positions if positions is not None else (0, status.published)
+        head, published, _ = positions if positions is not None else (0, status.published, None)
+        ahead = app.stream_ahead
         if status.role == "active":  # acknowledged by the stream; recorded in the store with the relay's next read
             published = max(published, status.published)
         lag = max(head - published, 0)
@@ -280,6 +294,8 @@ class Runtime:
         last_error = status.last_error
         if stuck and last_error is None:  # a standby's view, or an active relay stuck without an error
             last_error = f"no event published for {stalled:.0f} s while {lag} wait" + (" (another replica holds the relay lease)" if status.role == "standby" else "")
+        if ahead is not None and last_error is None:  # a standby's view: the active replica's relay found it
+            last_error = ahead.summary()
         relay = RelayHealth(
             published_position=published,
             stored_position=head,
@@ -289,6 +305,7 @@ class Runtime:
             blocked_on=status.blocked_on,
             batches=status.batches,
             stepped_over=status.stepped_over,
+            stream_ahead=None if ahead is None else StreamAheadHealth(**ahead.as_dict()),
             stalled_seconds=round(stalled, 1),
         )
         nats_state = "connected" if self.link.connected else "disconnected"
@@ -298,6 +315,7 @@ class Runtime:
             or nats_state != "connected"
             or last_error is not None
             or status.blocked_on is not None
+            or ahead is not None
             or self.following.missing
         )
         return 200 if reachable else 503, Health(
@@ -539,6 +557,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     refuse_unknown_query_parameters(api)
     install_cors(api, runtime.settings.cors_allow_origins)
     return api
+
 
 
 def runtime_of(request: Request) -> Runtime:

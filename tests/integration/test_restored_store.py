@@ -1,0 +1,216 @@
+"""A store put back from an older backup while its stream kept the later events: nothing acknowledged is lost.
+
+The stream holds events up to position N; the store, restored, ends at K < N.
+Each new event would take a position the stream (and every partner) already
+holds for another event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+
+from devtools.embedded import NatsServer, PostgresServer
+from services.registry.api import create_app as registry_app
+from services.registry.settings import RegistrySettings
+from tests.support.clients import NATS_OUT_OF_REACH, application_of
+from tests.support.identity import session_auth, signed_in_headers
+from tests.support.system import eventually, running_system
+
+STREAM = "OSV_REGISTRY"
+
+
+async def stream_events(url: str, stream: str = STREAM) -> list[dict[str, Any]]:
+    """Every CloudEvent the stream holds, in stream order."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        return [json.loads((await js.get_msg(stream, s)).data) for s in range(info.state.first_seq, info.state.last_seq + 1)]
+    finally:
+        await nc.close()
+
+
+class Backups:
+    """Backs registry's store up and puts it back, as an operator does with the service stopped.
+
+    (On PostgreSQL a copy of the database, ``CREATE DATABASE … TEMPLATE``, stands for ``pg_dump`` and ``pg_restore``;
+    the sessions on it are ended first: those the stopped services left in this process, or a running one's.)
+    """
+
+    def __init__(self, var: Path, postgres: PostgresServer | None, url: str | None) -> None:
+        self.var, self.postgres, self.url = var, postgres, url
+
+    @property
+    def database_urls(self) -> dict[str, str]:
+        return {"registry": self.url} if self.url else {}
+
+    def back_up(self) -> None:
+        if self.postgres is None:
+            with closing(sqlite3.connect(self.var / "registry" / "events.db")) as live, closing(sqlite3.connect(self.var / "backup.db")) as copy:
+                live.backup(copy)  # what `sqlite3 events.db ".backup backup.db"` does, while the service runs
+            return
+        import psycopg
+
+        name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+        for _ in range(50):  # a running service connects again at once: end its sessions until the copy gets in between
+            self._sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            try:
+                self._sql(f'CREATE DATABASE "{name}_backup" TEMPLATE "{name}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                continue
+        raise AssertionError(f"could not copy {name}: its sessions kept coming back")
+
+    def restore(self) -> None:
+        if self.postgres is None:
+            with closing(sqlite3.connect(self.var / "backup.db")) as copy, closing(sqlite3.connect(self.var / "registry" / "events.db")) as live:
+                copy.backup(live)  # what `sqlite3 events.db ".restore backup.db"` does, the service stopped
+            return
+        name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+        self._sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{name}_backup"')
+
+    def _sql(self, statement: str) -> None:
+        import psycopg
+
+        assert self.postgres is not None
+        with psycopg.connect(self.postgres.url_for("postgres", driver=None), autocommit=True) as connection:
+            connection.execute(statement)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backups(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backups]:
+    if request.param == "sqlite":
+        yield Backups(tmp_path / "var", None, None)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"restored_{tmp_path.name[-12:]}".lower().replace("-", "_")
+    yield Backups(tmp_path / "var", server, server.create_database(name))
+
+
+@contextmanager
+def registry_alone(backups: Backups, nats_url: str) -> Iterator[TestClient]:
+    """Registry on its own, on the store under test: two at once are two replicas (two uvicorn workers) of one store."""
+    settings = RegistrySettings(var_dir=backups.var, nats_url=nats_url, database_url=backups.url, auth=session_auth())
+    with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
+        yield client
+
+
+def map_osv(system: Any, name: str) -> Any:
+    return system.registry.post("/osvs", json={"name": name, "district": "Ate", "mapped_on": "2021-04-01"})
+
+
+@dataclass
+class Restored:
+    """Registry's store put back to a backup with ``kept`` OSVs; its stream holds ``lost`` OSVs more, up to ``stream_position``."""
+
+    kept: list[str]
+    lost: list[str]
+    stream_position: int
+
+
+def restored_behind_its_stream(backups: Backups, nats_url: str) -> Restored:
+    """Three OSVs, a backup, three OSVs more (published), then the backup put back."""
+    with running_system(backups.var, nats_url, database_urls=backups.database_urls) as system:
+        kept = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3)]
+        system.wait_relayed()
+    backups.back_up()
+    with running_system(backups.var, nats_url, database_urls=backups.database_urls) as system:
+        lost = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3, 6)]
+        system.wait_relayed()
+        system.wait_applied()
+    backups.restore()
+    return Restored(kept, lost, asyncio.run(stream_events(nats_url))[-1]["position"])
+
+
+def relay_aligned(client: Any, stream_position: int) -> dict[str, Any]:
+    """The relay's health once it has looked at the stream: it found the store behind it, or went on from its last event."""
+    def aligned() -> dict[str, Any] | None:
+        relay: dict[str, Any] = client.get("/health").json()["relay"]
+        return relay if relay.get("stream_ahead") or relay["published_position"] >= stream_position else None
+
+    return eventually(aligned)
+
+
+def test_a_store_restored_from_an_older_backup_publishes_nothing_refuses_commands_and_says_why(
+    backups: Backups, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    caplog.clear()
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        relay = relay_aligned(system.registry, restored.stream_position)
+        ahead = relay.get("stream_ahead")
+        assert ahead is not None, relay  # before: the relay took the stream's last position for its own, and went on from there
+        head = system.registry.get("/events").json()["head"]
+        assert (ahead["stream_position"], ahead["store_head"], ahead["diverged"]) == (restored.stream_position, head, False)
+        health = system.registry.get("/health").json()
+        assert health["status"] == "degraded" and "behind its stream" in health["relay"]["last_error"]
+        assert "osv-restore accept-tail --service registry" in ahead["detail"]
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and r.name == "shared.relay"]
+        assert any(f"ends at position {head}" in e and f"up to position {restored.stream_position}" in e and "osv-restore" in e for e in errors)
+
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["Retry-After"] == "60"
+        problem = answer.json()
+        assert (problem["rule"], problem["stream_position"], problem["store_head"]) == ("store_behind_stream", restored.stream_position, head)
+        assert "Restoring a backup" in problem["detail"]
+        assert system.registry.get("/events").json()["head"] == head  # nothing stored
+
+        for osv_id in restored.kept:  # reads answer as ever
+            assert system.registry.get(f"/osvs/{osv_id}").status_code == 200
+        assert asyncio.run(stream_events(nats_server.url))[-1]["position"] == restored.stream_position  # nothing published
+
+
+def test_every_replica_refuses_commands_once_one_relay_found_the_store_behind_its_stream(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with registry_alone(backups, nats_server.url) as one, registry_alone(backups, nats_server.url) as other:
+        eventually(lambda: {one.get("/health").json()["relay"]["role"], other.get("/health").json()["relay"]["role"]} == {"active", "standby"})
+        active, standby = (one, other) if one.get("/health").json()["relay"]["role"] == "active" else (other, one)
+        assert relay_aligned(active, restored.stream_position).get("stream_ahead")
+        # The standby learns it from the store's mark (its relay reads it every second), no request needed.
+        eventually(lambda: application_of(standby).stream_ahead is not None)
+        answer = standby.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream"
+        assert standby.get("/health").json()["relay"]["stream_ahead"]["stream_position"] == restored.stream_position
+
+    # Started again, NATS out of reach: refused from the first command, by the mark the store keeps.
+    with registry_alone(backups, NATS_OUT_OF_REACH) as again:
+        answer = again.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream"
+        assert again.get("/health").json()["status"] == "degraded"
+
+
+def test_a_store_put_back_under_a_running_service_is_found_by_its_relay(backups: Backups, nats_server: NatsServer) -> None:
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        for i in range(3):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        backups.back_up()
+        for i in range(3, 6):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        stream_position = asyncio.run(stream_events(nats_server.url))[-1]["position"]
+
+        backups.restore()  # while registry runs: its relay, idle, looks at the store every few seconds
+
+        ahead = eventually(lambda: system.registry.get("/health").json()["relay"].get("stream_ahead"))
+        assert ahead["stream_position"] == stream_position
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream", answer.text
