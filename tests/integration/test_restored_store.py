@@ -20,7 +20,9 @@ import nats
 import pytest
 from fastapi.testclient import TestClient
 
+from audit.verify import verify_store
 from devtools.embedded import NatsServer, PostgresServer
+from devtools.restore import main as restore_main
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from tests.support.clients import NATS_OUT_OF_REACH, application_of
@@ -56,6 +58,14 @@ class Backups:
     @property
     def database_urls(self) -> dict[str, str]:
         return {"registry": self.url} if self.url else {}
+
+    @property
+    def store_url(self) -> str:
+        return self.url or f"sqlite:///{self.var / 'registry' / 'events.db'}"
+
+    def cli(self, nats_url: str) -> list[str]:
+        """``osv-restore``'s arguments for registry's store."""
+        return ["--service", "registry", "--store", self.store_url, "--nats-url", nats_url]
 
     def back_up(self) -> None:
         if self.postgres is None:
@@ -174,6 +184,71 @@ def test_a_store_restored_from_an_older_backup_publishes_nothing_refuses_command
         for osv_id in restored.kept:  # reads answer as ever
             assert system.registry.get(f"/osvs/{osv_id}").status_code == 200
         assert asyncio.run(stream_events(nats_server.url))[-1]["position"] == restored.stream_position  # nothing published
+
+
+def osvs_identified(system: Any) -> int:
+    return int(system.indicators()["total"]["osvs_identified"])
+
+
+def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_past_the_stream(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position)["stream_ahead"]
+        head = system.registry.get("/events").json()["head"]
+
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 1
+    checked = capsys.readouterr().out
+    assert f"its stream OSV_REGISTRY holds events up to {restored.stream_position}" in checked
+    assert "3 OSVMapped" in checked  # the stream's events the store lacks, named
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 0  # nothing left to accept
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        new = answer.json()["id"]
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[new] > restored.stream_position  # under a position no partner holds for another event
+        assert system.registry.get("/health").json()["status"] == "ok"
+        # Reporting counts it beside what it kept: the three in the backup and the three only the stream holds.
+        eventually(lambda: osvs_identified(system) == 7)
+        assert system.reporting.get("/health").json()["sources"]["registry"]["missing"] == []
+        feed = system.registry.get("/events", params={"limit": 1000}).json()
+        assert [e["subject"] for e in feed["events"]] == [*restored.kept, new]  # the store never has the stream's tail
+        assert feed["head"] > restored.stream_position > head
+        assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
+
+
+def test_commands_a_restored_store_took_before_its_relay_looked_are_published_after_accept_tail(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    # NATS out of reach at the start: commands are taken (their events wait), at positions the stream holds for others.
+    with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
+        taken = [map_osv(system, f"Vecinos sin NATS {i}") for i in range(4)]
+        assert [a.status_code for a in taken] == [201] * 4
+        assert system.registry.get("/events").json()["head"] > restored.stream_position
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        ahead = relay_aligned(system.registry, restored.stream_position).get("stream_ahead")
+        assert ahead is not None and ahead["diverged"]  # it reaches the stream's last position, with another event there
+        assert map_osv(system, "Otra").status_code == 503
+        assert restored.lost[-1] not in {e["subject"] for e in system.registry.get("/events", params={"limit": 1000}).json()["events"]}
+
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        for answer in taken:
+            assert published[answer.json()["id"]] > restored.stream_position
+        eventually(lambda: osvs_identified(system) == 10)
+        # The store's own chain holds, moved events and all; the heads given out of the lost tail disagree with it, as they must.
+        assert verify_store("registry", backups.store_url, []).ok
+        failure = system.registry.get("/verify").json()["first_failure"]
+        assert failure is not None and "given out" in failure["reason"], failure
 
 
 def test_every_replica_refuses_commands_once_one_relay_found_the_store_behind_its_stream(
