@@ -39,6 +39,7 @@ from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import (
+    PROBLEM_JSON,
     RequestGuard,
     SecureHeaders,
     install_documentation,
@@ -54,7 +55,7 @@ from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.schemas import read_for
 from shared.settings import ServiceSettings
-from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persistence_env
+from shared.store import EARLIEST_DATE_SETTING, STORE_BEHIND_RETRY_AFTER_SECONDS, MunicipalityUnknownError, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -556,8 +557,37 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         api.include_router(router)
     refuse_unknown_query_parameters(api)
     install_cors(api, runtime.settings.cors_allow_origins)
+    _document_commands_unavailable(api)
     return api
 
+
+COMMANDS_UNAVAILABLE = (
+    "Service Unavailable, nothing recorded: the database cannot be reached just now (`Retry-After: "
+    f"{RETRY_AFTER_SECONDS}`), or the event store is behind its stream, having been restored from an older backup "
+    f"(`rule: store_behind_stream`, `Retry-After: {STORE_BEHIND_RETRY_AFTER_SECONDS}`; `detail` says what an operator does): "
+    "commands are refused until an operator acts, reads still answer."
+)
+
+
+def _document_commands_unavailable(api: FastAPI) -> None:
+    """Every command (POST, PUT, PATCH, DELETE) of a write service documents its 503 answers (:data:`COMMANDS_UNAVAILABLE`)."""
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = plain_openapi()
+            for operations in schema.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method in ("post", "put", "patch", "delete"):
+                        operation.setdefault("responses", {})["503"] = {
+                            "description": COMMANDS_UNAVAILABLE,
+                            "headers": {"Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "integer"}}},
+                            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                        }
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def runtime_of(request: Request) -> Runtime:

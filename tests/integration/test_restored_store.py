@@ -23,6 +23,8 @@ from fastapi.testclient import TestClient
 from audit.verify import verify_store
 from devtools.embedded import NatsServer, PostgresServer
 from devtools.restore import main as restore_main
+from services.engagement.api import create_app as engagement_app
+from services.funding.api import create_app as funding_app
 from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from tests.support.clients import NATS_OUT_OF_REACH, application_of
@@ -289,3 +291,14 @@ def test_a_store_put_back_under_a_running_service_is_found_by_its_relay(backups:
         assert ahead["stream_position"] == stream_position
         answer = map_osv(system, "Vecinos después de la restauración")
         assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream", answer.text
+
+
+def test_every_command_of_a_write_service_documents_its_503_store_behind_stream() -> None:
+    for create_app in (registry_app, funding_app, engagement_app):
+        spec = create_app().openapi()
+        commands = [op for ops in spec["paths"].values() for method, op in ops.items() if method in ("post", "put", "patch", "delete")]
+        assert commands
+        for operation in commands:
+            answer = operation["responses"]["503"]
+            assert "store_behind_stream" in answer["description"] and "Retry-After" in answer["headers"]
+        assert "503" not in spec["paths"]["/events"]["get"]["responses"]  # a read is never refused for it
