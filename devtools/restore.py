@@ -18,7 +18,7 @@ refuses to run while a worker of the service holds the store's relay lease:
 stop the service first.
 
 The store and NATS are the service's own, from its settings
-(``<SERVICE>_DATABASE_URL`` or the SQLite file under ``<SERVICE>_VAR_DIR``,
+(``<SERVICE>_DATABASE_URL`` or the SQLite file under ``<SERVICE>_VAR_DIR``, else ``OSV_VAR_DIR``,
 ``<SERVICE>_NATS_URL``, ``<SERVICE>_NATS_STREAM``) unless ``--store`` and
 ``--nats-url`` say otherwise. A NATS URL without a user signs in as the
 services' user with the password in ``<var>/nats/accounts.json``, as
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,19 @@ SERVICES = ("registry", "funding", "engagement")
 
 
 def settings_of(service: str) -> ServiceSettings:
-    """The service's settings, from its environment variables, as the service itself reads them."""
+    """The service's settings, from its environment variables, as the service itself reads them.
+
+    Without ``<SERVICE>_VAR_DIR``, ``OSV_VAR_DIR`` (``make run``'s, which it gives each service) says where ``var/`` is.
+    """
     if service == "registry":
-        from services.registry.settings import RegistrySettings
-
-        return RegistrySettings()
-    if service == "funding":
-        from services.funding.settings import FundingSettings
-
-        return FundingSettings()
-    from services.engagement.settings import EngagementSettings
-
-    return EngagementSettings()
+        from services.registry.settings import RegistrySettings as settings
+    elif service == "funding":
+        from services.funding.settings import FundingSettings as settings  # type: ignore[assignment]
+    else:
+        from services.engagement.settings import EngagementSettings as settings  # type: ignore[assignment]
+    var = os.environ.get("OSV_VAR_DIR")
+    given = {"var_dir": Path(var)} if var and f"{service.upper()}_VAR_DIR" not in os.environ else {}
+    return settings(**given)
 
 
 def signed_in(url: str, var_dir: Path) -> str:
@@ -76,7 +78,18 @@ def signed_in(url: str, var_dir: Path) -> str:
 
 
 async def _examine(app: Any, nats_url: str, stream: str, service: str) -> Examination:
-    nc = await nats.connect([u.strip() for u in nats_url.split(",")], connect_timeout=5, max_reconnect_attempts=0)
+    refusals: list[Exception] = []
+
+    async def refused(error: Exception) -> None:
+        refusals.append(error)
+
+    try:  # a few tries, a second apart (nats-py's default: two minutes of silence)
+        nc = await nats.connect(
+            [u.strip() for u in nats_url.split(",")], connect_timeout=5, max_reconnect_attempts=3, reconnect_time_wait=1, error_cb=refused
+        )
+    except nats.errors.NoServersError:
+        last = refusals[-1] if refusals else None
+        raise ConnectionError(f"no NATS server took the connection ({type(last).__name__}: {last})" if last else "no NATS server answered") from None
     try:
         return await examine(app, nc.jetstream(timeout=10), stream, service)
     finally:
@@ -96,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     store = args.store or settings.store_url()
     nats_url = signed_in(args.nats_url or settings.nats_url, settings.var_dir)
     stream = stream_name(settings.nats_stream, args.service)
+    if store.startswith("sqlite:///") and not Path(store.split(":///", 1)[1]).is_file():
+        print(f"osv-restore: {args.service}: no store at {store.split(':///', 1)[1]} (give --store, or {args.service.upper()}_VAR_DIR)", file=sys.stderr)
+        return 2
     lease = lease_for(store, args.service)
     if args.action == "accept-tail" and not lease.hold():
         print(

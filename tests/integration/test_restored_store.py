@@ -224,6 +224,19 @@ def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_p
         assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
 
 
+def test_accept_tail_is_refused_while_a_worker_of_the_service_runs(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with registry_alone(backups, nats_server.url) as running:
+        assert relay_aligned(running, restored.stream_position).get("stream_ahead")
+        head = running.get("/events").json()["head"]
+        assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 2
+        assert "stop every worker of registry" in capsys.readouterr().err
+        assert running.get("/events").json()["head"] == head
+        assert running.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"}).status_code == 503
+
+
 def test_commands_a_restored_store_took_before_its_relay_looked_are_published_after_accept_tail(
     backups: Backups, nats_server: NatsServer
 ) -> None:
