@@ -69,9 +69,9 @@ class Backups:
         """``osv-restore``'s arguments for registry's store."""
         return ["--service", "registry", "--store", self.store_url, "--nats-url", nats_url]
 
-    def back_up(self) -> None:
+    def back_up(self, backup: str = "backup") -> None:
         if self.postgres is None:
-            with closing(sqlite3.connect(self.var / "registry" / "events.db")) as live, closing(sqlite3.connect(self.var / "backup.db")) as copy:
+            with closing(sqlite3.connect(self.var / "registry" / "events.db")) as live, closing(sqlite3.connect(self.var / f"{backup}.db")) as copy:
                 live.backup(copy)  # what `sqlite3 events.db ".backup backup.db"` does, while the service runs
             return
         import psycopg
@@ -80,20 +80,20 @@ class Backups:
         for _ in range(50):  # a running service connects again at once: end its sessions until the copy gets in between
             self._sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
             try:
-                self._sql(f'CREATE DATABASE "{name}_backup" TEMPLATE "{name}"')
+                self._sql(f'CREATE DATABASE "{name}_{backup}" TEMPLATE "{name}"')
                 return
             except psycopg.errors.ObjectInUse:
                 continue
         raise AssertionError(f"could not copy {name}: its sessions kept coming back")
 
-    def restore(self) -> None:
+    def restore(self, backup: str = "backup") -> None:
         if self.postgres is None:
-            with closing(sqlite3.connect(self.var / "backup.db")) as copy, closing(sqlite3.connect(self.var / "registry" / "events.db")) as live:
+            with closing(sqlite3.connect(self.var / f"{backup}.db")) as copy, closing(sqlite3.connect(self.var / "registry" / "events.db")) as live:
                 copy.backup(live)  # what `sqlite3 events.db ".restore backup.db"` does, the service stopped
             return
         name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
         self._sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{name}_backup"')
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{name}_{backup}"')
 
     def _sql(self, statement: str) -> None:
         import psycopg
@@ -144,6 +144,7 @@ def restored_behind_its_stream(backups: Backups, nats_url: str) -> Restored:
         lost = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3, 6)]
         system.wait_relayed()
         system.wait_applied()
+    backups.back_up("newer")
     backups.restore()
     return Restored(kept, lost, asyncio.run(stream_events(nats_url))[-1]["position"])
 
@@ -264,6 +265,26 @@ def test_commands_a_restored_store_took_before_its_relay_looked_are_published_af
         assert verify_store("registry", backups.store_url, []).ok
         failure = system.registry.get("/verify").json()["first_failure"]
         assert failure is not None and "given out" in failure["reason"], failure
+
+
+def test_a_newer_backup_put_back_takes_the_service_out_of_it(backups: Backups, nats_server: NatsServer) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position).get("stream_ahead")
+        assert map_osv(system, "Vecinos").status_code == 503
+
+    backups.restore("newer")  # one that holds the stream's last event
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position).get("stream_ahead") is None
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[answer.json()["id"]] > restored.stream_position
+        assert set(restored.lost) <= {e["subject"] for e in system.registry.get("/events", params={"limit": 1000}).json()["events"]}
+        eventually(lambda: osvs_identified(system) == 7)
+        assert system.registry.get("/health").json()["status"] == "ok"
 
 
 def test_every_replica_refuses_commands_once_one_relay_found_the_store_behind_its_stream(
