@@ -677,8 +677,17 @@ class ServiceApplication(Application):
 
     @property
     def tracking(self):
+        """The library's tracking recorder (the relay's positions, the store's marks), made on first use.
+
+        Two workers opening a fresh SQLite store at once both find no tracking table and make it; the library's
+        "migration" row of the second is then refused (IntegrityError). The table is there by then: made again, the
+        recorder finds it.
+        """
         if self._tracking is None:
-            self._tracking = self.factory.tracking_recorder()
+            try:
+                self._tracking = self.factory.tracking_recorder()
+            except IntegrityError:
+                self._tracking = self.factory.tracking_recorder()
         return self._tracking
 
     def relayed_position(self) -> int:

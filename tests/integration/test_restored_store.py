@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -336,3 +337,36 @@ def test_every_command_of_a_write_service_documents_its_503_store_behind_stream(
             answer = operation["responses"]["503"]
             assert "store_behind_stream" in answer["description"] and "Retry-After" in answer["headers"]
         assert "503" not in spec["paths"]["/events"]["get"]["responses"]  # a read is never refused for it
+
+
+def read_marks_at_start(url: str, start: Any, errors: Any) -> None:
+    """A worker's start on the store: the application opened, then the store's marks read (they make the tracking table)."""
+    from services.registry.application import Registry
+    from shared.store import persistence_env
+
+    app = Registry(persistence_env(url))
+    start.wait()
+    try:
+        app.check_stream_marks()
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        errors.put(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+    finally:
+        app.close()
+
+
+def test_two_workers_starting_at_once_on_a_fresh_store_both_read_its_marks(tmp_path: Path) -> None:
+    # make run's first start on a new var/: both workers found no tracking table, made it, and the second one's
+    # "migration" row was refused (IntegrityError), which failed its start (seen in the replicas fault case).
+    context = multiprocessing.get_context("spawn")
+    failures: list[str] = []
+    for attempt in range(8):
+        url = f"sqlite:///{tmp_path / f'events-{attempt}.db'}"
+        start, errors = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=read_marks_at_start, args=(url, start, errors)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        while not errors.empty():
+            failures.append(errors.get())
+    assert not failures, failures
