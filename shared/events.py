@@ -21,6 +21,8 @@ from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel, ConfigDict
 
+from shared.restore import StreamTailAccepted
+
 SPEC_SOURCE_PREFIX = "urn:osv-platform:"
 
 NO_MUNICIPALITY = "none"
@@ -80,7 +82,7 @@ class EventCatalogue:
         self.service = service
         self.source = SPEC_SOURCE_PREFIX + service
         self._by_domain: dict[type, type[PublicEvent]] = {}
-        self._private: set[type] = set()
+        self._private: set[type] = {StreamTailAccepted.Recorded}  # every store's: osv-restore's record (shared.restore)
 
     def publishes(self, *domain_events: type) -> Callable[[E], E]:
         """Class decorator: this public event is how ``domain_events`` go out."""

@@ -16,6 +16,15 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 
+class StreamAheadHealth(BaseModel):
+    stream_position: int = Field(description="The position of the last event the service's stream holds.")
+    store_head: int = Field(description="The store's last position when this was found.")
+    diverged: bool = Field(
+        description="True when the store reaches `stream_position` but holds another event there (it took new events after the restore)."
+    )
+    detail: str = Field(description="What was found and what an operator does about it.")
+
+
 class RelayHealth(BaseModel):
     published_position: int = Field(description="The last log position the stream acknowledged; every one before it was acknowledged or stepped over.")
     stored_position: int
@@ -32,6 +41,12 @@ class RelayHealth(BaseModel):
     stepped_over: list[dict[str, Any]] = Field(
         default_factory=list,
         description="Events the stream could never take (position and reason), since the process started; consumers fetch them from the feed.",
+    )
+    stream_ahead: StreamAheadHealth | None = Field(
+        default=None,
+        description="Set while the stream holds events the store does not (the store was restored from an older backup, or lost "
+        "its tail): nothing is published and commands are refused with 503 `store_behind_stream` until an operator acts "
+        "(README, \"Restoring a backup\"); the service is `degraded`, whichever replica answers.",
     )
     stalled_seconds: float = Field(
         default=0.0,

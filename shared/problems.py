@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError
 from shared.guards import BodyTooLarge, allowed_methods, problem
+from shared.store import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,18 @@ def install_error_handlers(api: FastAPI) -> None:
             return problem(status, title, "No such record.")
 
         api.add_exception_handler(family, handler)
+
+    @api.exception_handler(StoreBehindStreamError)
+    async def store_behind_stream(request: Request, exc: StoreBehindStreamError) -> JSONResponse:
+        """A command while the store is behind its stream: 503, rule ``store_behind_stream``, nothing written; reads still answer."""
+        log.warning("%s %s refused: the store is behind its stream (events up to %s)", request.method, request.url.path, exc.ahead.stream_position)
+        return problem(
+            503,
+            "Service Unavailable",
+            exc.ahead.describe(),
+            headers={"Retry-After": str(STORE_BEHIND_RETRY_AFTER_SECONDS)},
+            extensions={"rule": exc.rule, "stream_position": exc.ahead.stream_position, "store_head": exc.ahead.store_head},
+        )
 
     @api.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from nats.js.errors import APIError
 from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
-from shared.store import MunicipalityUnknownError, ServiceApplication
+from shared.store import MunicipalityUnknownError, ServiceApplication, StoreBehindStreamError, StreamAhead
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class RelayStatus:
     """The position the stream keeps refusing, while the relay retries it."""
     stepped_over: list[dict[str, Any]] = field(default_factory=list)
     """Events the stream could never take (too large, refused too long): their position and why; consumers fetch them from the feed."""
+    stream_ahead: StreamAhead | None = None
+    """While this relay finds the stream holding events its store does not (a store restored from an older backup): it publishes nothing."""
 
 
 class RelayLease:
@@ -81,6 +84,13 @@ class OutboxRelay:
       so every consumer sees it missing and fetches it from the feed.
     - **One per store.** Only the replica holding the ``lease`` publishes; the
       others stand by and take over when its holder dies.
+    - **Never past a store put back.** A stream whose last event the store
+      does not hold (the store was restored from an older backup, or lost its
+      tail) is not the crash above: the store's next events would take
+      positions the stream holds for others. The relay publishes nothing,
+      says so in an ERROR line and in ``/health``, and marks the store so that
+      every replica refuses commands (:class:`~shared.store.StreamAhead`);
+      it looks again every ``check_seconds``.
     - **Batches under load.** A lone event goes out at once. After a batch,
       the relay waits ``linger_seconds`` before reading the next, so commands
       that come in a stream go out many to a batch: a thread hop, a socket
@@ -99,6 +109,8 @@ class OutboxRelay:
     lease: RelayLease = field(default_factory=RelayLease)
     refusal_attempts: int = 8
     lease_retry_seconds: float = 1.0
+    check_seconds: float = 5.0
+    """While the store is behind its stream: seconds between two looks at the stream (an operator's fix is then taken up)."""
     status: RelayStatus = field(default_factory=RelayStatus)
     heads: HeadPublisher | None = None
     """Publishes the store's chain head to the heads bucket while this relay holds the lease (see :mod:`shared.chain`)."""
@@ -106,6 +118,9 @@ class OutboxRelay:
     _position: int | None = None
     _refusals: dict[int, int] = field(default_factory=dict)
     _previous: tuple[int, int] | None = None
+    _last_sent: tuple[int, str] | None = None
+    """``(position, chainhash)`` of the last event the stream holds, as far as this relay knows: the store must still hold it."""
+    _next_look: float = 0.0
     _unrecorded: tuple[int, int | None] | None = None
     """``(position, published)`` acknowledged but not yet recorded: recorded in the same thread hop as the next read
     (:meth:`_read`), which follows at once, and before anything reads the recorded positions back (:meth:`_align`, a stop)."""
@@ -132,25 +147,42 @@ class OutboxRelay:
 
     async def _run(self, wake: asyncio.Event) -> None:
         await self.link.wait_ready()
+        loop = asyncio.get_running_loop()
         backoff = 0.2
         while True:
             if not (self.lease.held() or await asyncio.to_thread(self.lease.hold)):  # a thread hop only when it may block
                 if self.status.role != "standby":
                     log.info("relay %s: another replica holds the store's relay lease; standing by", self.catalogue.service)
                 self.status.role, self._stream_seq, self._position = "standby", None, None
+                await self._check_marks()  # the active replica's relay may have found the store behind its stream
                 await asyncio.sleep(self.lease_retry_seconds)
                 continue
             if self.status.role != "active":
                 log.info("relay %s: holding the store's relay lease; publishing", self.catalogue.service)
                 self.status.role = "active"
             wake.clear()  # a save from here on wakes the wait below
-            await self._publish_head()  # when due; apart from the events, so a held-up event holds up no head
+            if self.app.stream_ahead is None and self._stream_seq is not None:  # aligned: a store behind its stream gives out no head
+                await self._publish_head()  # when due; apart from the events, so a held-up event holds up no head
             try:
                 moved = await self.publish_pending()
                 self.status.last_error = None
+                if self.status.stream_ahead is not None:
+                    log.warning(
+                        "relay %s: the store no longer stands behind its stream (it was at position %s): publishing again",
+                        self.catalogue.service, self.status.stream_ahead.stream_position,
+                    )
+                    self.status.stream_ahead = None
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
+            except StoreBehindStreamError as behind:  # published nothing, recorded nothing: look again later
+                self._stream_seq = None
+                if self.status.stream_ahead != behind.ahead:
+                    log.error("relay %s: %s", self.catalogue.service, behind.ahead.describe())
+                self.status.stream_ahead = behind.ahead
+                self.status.last_error = behind.ahead.summary()
+                await asyncio.sleep(self.check_seconds)
+                continue
             except Exception as error:  # noqa: BLE001 - NATS away or a refusal: wait, then retry from the acked position
                 self._stream_seq = None
                 self.status.last_error = f"{type(error).__name__}: {error}"
@@ -158,11 +190,44 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
+            if not moved and loop.time() >= self._next_look:
+                self._next_look = loop.time() + self.check_seconds
+                if await self._store_went_back():
+                    self._stream_seq = None  # look at the stream again: the store may be behind it now
+                    continue
             if not moved:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.poll_seconds)
             elif moved < self.batch_size and self.linger_seconds > 0:
                 await asyncio.sleep(self.linger_seconds)  # more saves come in meanwhile under load; a lone event went out at once
+
+    async def _store_went_back(self) -> bool:
+        """Whether the store no longer holds the last event the stream holds: put back from a backup under a running service.
+
+        One read of a chain row every ``check_seconds`` while idle; a store that cannot be read now counts as unchanged.
+        """
+        sent = self._last_sent
+        if sent is None:
+            return False
+        try:
+            stored = (await asyncio.to_thread(self.app.chain_hashes, sent[0], sent[0])).get(sent[0])
+        except Exception:  # noqa: BLE001 - the store away: the next look asks again
+            return False
+        if stored == sent[1]:
+            return False
+        log.warning(
+            "relay %s: the store no longer holds the event the stream holds at position %s (was it restored from a backup?): "
+            "looking at the stream again", self.catalogue.service, sent[0],
+        )
+        self._last_sent = None
+        return True
+
+    async def _check_marks(self) -> None:
+        """Learn from the store whether another replica's relay found it behind its stream (a DB read; its failure waits for the next turn)."""
+        try:
+            await asyncio.to_thread(self.app.check_stream_marks)
+        except Exception as error:  # noqa: BLE001 - the store away: the next turn asks again
+            log.debug("relay %s: could not read the store's marks: %s", self.catalogue.service, error)
 
     async def _publish_head(self) -> None:
         """The chain head, to the heads bucket, when due; a failure is logged and tried again at the next turn."""
@@ -183,6 +248,9 @@ class OutboxRelay:
         and made again, or a tail lost) is filled again from what it still
         holds, or from the start when it is empty; consumers skip what they
         applied, by identity.
+
+        A stream whose last event the store does not hold (:meth:`_judge`) raises
+        :class:`~shared.store.StoreBehindStreamError`: nothing recorded.
         """
         recorded, acknowledged = await asyncio.to_thread(
             lambda: (self._record_acknowledged(), self.app.relayed_position(), self.app.published_position())[1:]
@@ -194,6 +262,10 @@ class OutboxRelay:
         if info.state.messages:
             last = await js.get_msg(stream, last_seq)
             held = _position_in(last.headers or {}, self.catalogue.service)
+            if held is not None:
+                chainhash = _chainhash_in(last.data)
+                judged = await asyncio.to_thread(self._judge, held, chainhash)
+                self._last_sent = (held, chainhash) if judged and chainhash is not None else None
         if held is None and acknowledged and not info.state.messages:
             log.warning(
                 "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",
@@ -210,6 +282,35 @@ class OutboxRelay:
             )
             position = held
         self._stream_seq, self._position = last_seq, position
+
+    def _judge(self, held: int, chainhash: str | None) -> bool:
+        """Whether the store holds the stream's last event (at ``held``, with ``chainhash``): True, or raises
+        :class:`StoreBehindStreamError`; False when an operator accepted that it does not (not judged).
+
+        The store holds it when its log reaches ``held`` and its chain's hash
+        there is the one the event went out with (a store restored from an
+        older backup that has taken new events since reaches ``held`` with
+        other events). An event published before the chain existed carries no
+        hash: reaching ``held`` is then enough. A position an operator accepted
+        (``osv-restore accept-tail``) is not judged again. Blocks: run in a worker thread.
+        """
+        ahead, resolved = self.app.stream_marks()
+        if held <= resolved:
+            if self.app.stream_ahead is not None:  # resolved while this process ran (osv-restore): commands are taken again
+                self.app.check_stream_marks()
+            return False
+        head = self.app.log_head()
+        if held > head:
+            found = StreamAhead(self.catalogue.service, held, head)
+        elif chainhash is not None and self.app.chain_hashes(held, held).get(held) != chainhash:
+            found = StreamAhead(self.catalogue.service, held, head, diverged=True)
+        else:
+            if ahead > resolved or self.app.stream_ahead is not None:  # a newer backup was put back: the store holds the stream's events
+                log.warning("relay %s: the store holds its stream's last event (position %s) again: commands are taken", self.catalogue.service, held)
+                self.app.resolve_stream_ahead(held)
+            return True
+        self.app.mark_stream_ahead(found)
+        raise StoreBehindStreamError(found)
 
     async def publish_pending(self) -> int:
         """Publish one batch after the acknowledged position; return how many log entries it covered."""
@@ -265,6 +366,9 @@ class OutboxRelay:
             published = max((n for n, ack in sent if ack is not None and n <= acked), default=None)
             last_public = max((n for n, cloudevent in prepared if cloudevent is not None and n <= acked), default=known)
             self._previous = (acked, last_public) if last_public is not None else None
+            sent_last = max(((n, c) for n, c in prepared if c is not None and n <= acked and n not in stepped), default=None, key=lambda p: p[0])
+            if sent_last is not None and sent_last[1].get("chainhash"):
+                self._last_sent = (sent_last[0], sent_last[1]["chainhash"])
             self._unrecorded = (acked, published)  # recorded by the next read's hop, which the caller makes at once
             self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
@@ -393,6 +497,15 @@ class OutboxRelay:
             self.catalogue.service, position, reason,
         )
         self.status.stepped_over = [*self.status.stepped_over[-99:], {"position": position, "reason": reason}]
+
+
+def _chainhash_in(payload: bytes) -> str | None:
+    """The ``chainhash`` a published CloudEvent carries (None for one published before the chain existed, or unreadable)."""
+    try:
+        value = json.loads(payload).get("chainhash")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _position_in(headers: dict[str, str], service: str) -> int | None:

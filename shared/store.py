@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, ParamSpec, TypeVar
@@ -245,11 +246,83 @@ class MunicipalityUnknownError(LookupError):
         )
 
 
+RESTORE_SECTION = 'README.md, "Restoring a backup"'
+
+
+@dataclass(frozen=True)
+class StreamAhead:
+    """The service's stream holds events its store does not: the store was put back from an older backup, or lost its tail.
+
+    ``stream_position`` is the position of the stream's last event; ``store_head`` the store's last position when
+    it was found (below ``stream_position``, or at or past it with another event at ``stream_position``:
+    ``diverged``).
+    """
+
+    service: str
+    stream_position: int
+    store_head: int
+    diverged: bool = False
+
+    def describe(self) -> str:
+        """What was found and what an operator does about it, in one paragraph (the log line, ``/health``, a 503's detail)."""
+        if self.diverged:
+            found = (
+                f"{self.service}'s event store holds, at position {self.stream_position}, another event than the one its stream "
+                f"already published there (the store ends at {self.store_head}): it was restored from an older backup and "
+                "has taken new events since"
+            )
+        else:
+            found = (
+                f"{self.service}'s event store ends at position {self.store_head}, but its stream already holds events up to "
+                f"position {self.stream_position}: the store was restored from an older backup, or lost its latest events"
+            )
+        return (
+            f"{found}. New events would take positions the stream and every partner hold for other events, and never be "
+            f"published: commands are refused (503 store_behind_stream) until an operator restores a newer backup, or runs "
+            f"`osv-restore accept-tail --service {self.service}` to accept that the stream's events after the store's are "
+            f"not in the store ({RESTORE_SECTION})"
+        )
+
+    def summary(self) -> str:
+        """One line for ``last_error``."""
+        if self.diverged:
+            found = f"it holds another event than its stream at position {self.stream_position}"
+        else:
+            found = f"it ends at {self.store_head} and the stream holds events up to {self.stream_position}"
+        return f"the store is behind its stream: {found}; nothing is published and commands are refused (see stream_ahead)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream_position": self.stream_position,
+            "store_head": self.store_head,
+            "diverged": self.diverged,
+            "detail": self.describe(),
+        }
+
+
+STORE_BEHIND_RETRY_AFTER_SECONDS = 60
+"""``Retry-After`` of a command refused while the store is behind its stream: it lasts until an operator acts."""
+
+
+class StoreBehindStreamError(RuntimeError):
+    """A save refused because the store is behind its stream (:class:`StreamAhead`): 503 ``store_behind_stream``, nothing written."""
+
+    rule = "store_behind_stream"
+
+    def __init__(self, ahead: StreamAhead) -> None:
+        super().__init__(ahead.describe())
+        self.ahead = ahead
+
+
 class ServiceApplication(Application):
     """Base of the four write applications: dates transcoded, the log readable, a relay position kept."""
 
     RELAY_TRACKING_NAME = "nats-relay"
     PUBLISHED_TRACKING_NAME = "nats-relay-acked"
+    STREAM_AHEAD_TRACKING_NAME = "nats-stream-ahead"
+    """The stream's last position when a relay found the stream holding events the store does not (:class:`StreamAhead`)."""
+    STREAM_AHEAD_RESOLVED_TRACKING_NAME = "nats-stream-ahead-resolved"
+    """Up to where that was resolved: by ``osv-restore accept-tail``, or by a relay that found the store holding the stream's last event."""
 
     today: Clock = staticmethod(today_in_lima)
     """The day it is in Lima; a service's bootstrap passes its clock (tests, a fake one)."""
@@ -284,6 +357,11 @@ class ServiceApplication(Application):
         self.answers = answers
         """Where the answers of requests with an ``Idempotency-Key`` are kept (see :mod:`shared.idempotency`)."""
         self._municipalities: dict[UUID, str] = {}
+        self.stream_ahead: StreamAhead | None = None
+        """Set while this process knows the store is behind its stream: every save that would store events is refused.
+
+        Set by the relay that finds it (:meth:`mark_stream_ahead`), and in every other process from the mark it leaves
+        in the store (:meth:`check_stream_marks`, read at start, by a standby relay every second and by ``/health``)."""
         earliest = self.env.get(EARLIEST_DATE_SETTING)
         self.earliest_date = date.fromisoformat(earliest) if earliest else EARLIEST_DATE
         """The earliest plausible date of any fact (``<SERVICE>_EARLIEST_DATE``)."""
@@ -388,7 +466,13 @@ class ServiceApplication(Application):
         return recordings
 
     def _store(self, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:
-        """The library's ``Application.save``, collecting the events with :class:`CollectedEvents`."""
+        """The library's ``Application.save``, collecting the events with :class:`CollectedEvents`.
+
+        Raises :class:`StoreBehindStreamError`, storing nothing, while the store is behind its stream (:attr:`stream_ahead`).
+        """
+        ahead = self.stream_ahead
+        if ahead is not None and any(getattr(obj, "pending_events", None) for obj in objs):
+            raise StoreBehindStreamError(ahead)
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
@@ -598,8 +682,17 @@ class ServiceApplication(Application):
 
     @property
     def tracking(self):
+        """The library's tracking recorder (the relay's positions, the store's marks), made on first use.
+
+        Two workers opening a fresh SQLite store at once both find no tracking table and make it; the library's
+        "migration" row of the second is then refused (IntegrityError). The table is there by then: made again, the
+        recorder finds it.
+        """
         if self._tracking is None:
-            self._tracking = self.factory.tracking_recorder()
+            try:
+                self._tracking = self.factory.tracking_recorder()
+            except IntegrityError:
+                self._tracking = self.factory.tracking_recorder()
         return self._tracking
 
     def relayed_position(self) -> int:
@@ -609,6 +702,42 @@ class ServiceApplication(Application):
     def published_position(self) -> int:
         """The last event the stream acknowledged (0 if none ever was)."""
         return self.tracking.max_tracking_id(self.PUBLISHED_TRACKING_NAME) or 0
+
+    def stream_marks(self) -> tuple[int, int]:
+        """``(ahead, resolved)``: the stream position a relay last found ahead of the store, and up to where that was resolved."""
+        tracking = self.tracking
+        return (
+            tracking.max_tracking_id(self.STREAM_AHEAD_TRACKING_NAME) or 0,
+            tracking.max_tracking_id(self.STREAM_AHEAD_RESOLVED_TRACKING_NAME) or 0,
+        )
+
+    def mark_stream_ahead(self, ahead: StreamAhead) -> None:
+        """This process refuses saves from now on, and the mark left in the store tells every other process (:meth:`check_stream_marks`)."""
+        self.stream_ahead = ahead
+        self._record_tracking([(self.STREAM_AHEAD_TRACKING_NAME, ahead.stream_position)])
+
+    def resolve_stream_ahead(self, stream_position: int) -> None:
+        """The stream's events up to ``stream_position`` no longer stand against the store: saves are taken again."""
+        ahead, resolved = self.stream_marks()
+        if ahead > resolved:
+            self._record_tracking([(self.STREAM_AHEAD_RESOLVED_TRACKING_NAME, max(ahead, stream_position))])
+        self.stream_ahead = None
+
+    def check_stream_marks(self) -> StreamAhead | None:
+        """Learn from the store's marks whether a relay (this process's or another's) found the store behind its stream.
+
+        One read of two tracking rows and, when behind, the store's head. Sets or clears :attr:`stream_ahead`
+        and returns it. A state this process found itself stands until the marks say it was resolved.
+        """
+        ahead, resolved = self.stream_marks()
+        known = self.stream_ahead
+        if ahead > resolved:
+            if known is None or known.stream_position != ahead:
+                head = self.log_head()
+                self.stream_ahead = StreamAhead(self.name.lower(), ahead, head, diverged=head >= ahead)
+        elif known is not None and resolved >= known.stream_position:
+            self.stream_ahead = None
+        return self.stream_ahead
 
     def record_relayed(self, position: int, published: int | None = None) -> None:
         """Move the relay's position (and the last acknowledged event's) forward, each never back; one transaction.
@@ -620,8 +749,11 @@ class ServiceApplication(Application):
         replica's relay recorded it): the library then raises ``IntegrityError``
         after the statement, which leaves the transaction good for the other.
         """
-        rows = [Tracking(name, value) for name, value in ((self.RELAY_TRACKING_NAME, position), (self.PUBLISHED_TRACKING_NAME, published))
-                if value is not None]
+        self._record_tracking([(self.RELAY_TRACKING_NAME, position), (self.PUBLISHED_TRACKING_NAME, published)])
+
+    def _record_tracking(self, values: Sequence[tuple[str, int | None]]) -> None:
+        """Move each named tracking position forward (never back), in one transaction; None values are left out."""
+        rows = [Tracking(name, value) for name, value in values if value is not None]
         recorder = self.tracking
         if not getattr(recorder.datastore, "single_row_tracking", False):  # a legacy multi-row table: a refused row spoils its transaction
             for tracking in rows:

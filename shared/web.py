@@ -40,11 +40,12 @@ from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
 from shared.guards import (
+    PROBLEM_JSON,
     RequestGuard,
     SecureHeaders,
     install_documentation,
 )
-from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth
+from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth, StreamAheadHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
 from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
@@ -55,7 +56,7 @@ from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.schemas import read_for
 from shared.settings import ServiceSettings
-from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persistence_env
+from shared.store import EARLIEST_DATE_SETTING, STORE_BEHIND_RETRY_AFTER_SECONDS, MunicipalityUnknownError, persistence_env
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,7 @@ class Runtime:
                 heads=HeadPublisher(s.service_name, s.chain_head_seconds),
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
+            await self._check_stream_marks()
         views = self.views(self.app)
         self.following = Following.start(self.link, views, s, self.tasks, batch=self.consumer_batch)
         for job in self.background(self.app):
@@ -276,6 +278,17 @@ class Runtime:
             for engine in {id(view.engine): view.engine for view in views}.values():
                 engine.dispose()
 
+    async def _check_stream_marks(self) -> None:
+        """Before the first request: whether a relay found this store behind its stream, as the mark it left says (see
+        :class:`~shared.store.StreamAhead`); commands are refused from the start then, not from the relay's next look."""
+        try:
+            ahead = await asyncio.to_thread(self.app.check_stream_marks)
+        except DATABASE_AWAY as error:
+            log.warning("%s: could not read the store's marks at start (%s); the relay reads them again", self.settings.service_name, error)
+            return
+        if ahead is not None:
+            log.error("%s: %s", self.settings.service_name, ahead.describe())
+
     def _touch_views(self) -> None:
         assert self.views_probe is not None
         with self.views_probe.connect() as connection:
@@ -286,12 +299,13 @@ class Runtime:
         assert self.app is not None and self.link is not None and self.relay is not None and self.probes is not None
         app = self.app
         (positions, store_error), (_, views_error), (lacking, _) = await asyncio.gather(
-            self.probes.run("store", lambda: (app.log_head(), app.relayed_position())),
+            self.probes.run("store", lambda: (app.log_head(), app.relayed_position(), app.check_stream_marks())),
             self.probes.run("views", self._touch_views),
             self.probes.run("districts", app.districts_lacking),
         )
         status = self.relay.status
-        head, published = positions if positions is not None else (0, status.published)
+        head, published, _ = positions if positions is not None else (0, status.published, None)
+        ahead = app.stream_ahead
         if status.role == "active":  # acknowledged by the stream; recorded in the store with the relay's next read
             published = max(published, status.published)
         lag = max(head - published, 0)
@@ -300,6 +314,8 @@ class Runtime:
         last_error = status.last_error
         if stuck and last_error is None:  # a standby's view, or an active relay stuck without an error
             last_error = f"no event published for {stalled:.0f} s while {lag} wait" + (" (another replica holds the relay lease)" if status.role == "standby" else "")
+        if ahead is not None and last_error is None:  # a standby's view: the active replica's relay found it
+            last_error = ahead.summary()
         relay = RelayHealth(
             published_position=published,
             stored_position=head,
@@ -309,6 +325,7 @@ class Runtime:
             blocked_on=status.blocked_on,
             batches=status.batches,
             stepped_over=status.stepped_over,
+            stream_ahead=None if ahead is None else StreamAheadHealth(**ahead.as_dict()),
             stalled_seconds=round(stalled, 1),
         )
         nats_state = "connected" if self.link.connected else "disconnected"
@@ -318,6 +335,7 @@ class Runtime:
             or nats_state != "connected"
             or last_error is not None
             or status.blocked_on is not None
+            or ahead is not None
             or self.following.missing
             or bool(lacking)
         )
@@ -560,7 +578,37 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         api.include_router(router)
     refuse_unknown_query_parameters(api)
     install_cors(api, runtime.settings.cors_allow_origins)
+    _document_commands_unavailable(api)
     return api
+
+
+COMMANDS_UNAVAILABLE = (
+    "Service Unavailable, nothing recorded: the database cannot be reached just now (`Retry-After: "
+    f"{RETRY_AFTER_SECONDS}`), or the event store is behind its stream, having been restored from an older backup "
+    f"(`rule: store_behind_stream`, `Retry-After: {STORE_BEHIND_RETRY_AFTER_SECONDS}`; `detail` says what an operator does): "
+    "commands are refused until an operator acts, reads still answer."
+)
+
+
+def _document_commands_unavailable(api: FastAPI) -> None:
+    """Every command (POST, PUT, PATCH, DELETE) of a write service documents its 503 answers (:data:`COMMANDS_UNAVAILABLE`)."""
+    plain_openapi = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = plain_openapi()
+            for operations in schema.get("paths", {}).values():
+                for method, operation in operations.items():
+                    if method in ("post", "put", "patch", "delete"):
+                        operation.setdefault("responses", {})["503"] = {
+                            "description": COMMANDS_UNAVAILABLE,
+                            "headers": {"Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "integer"}}},
+                            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                        }
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def runtime_of(request: Request) -> Runtime:

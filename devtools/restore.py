@@ -1,0 +1,151 @@
+"""``osv-restore``: a write service's store put back from an older backup, compared with its stream and taken past it.
+
+    osv-restore check --service registry
+    osv-restore accept-tail --service registry
+    osv-restore check --service funding --store postgresql://osv:…@db/funding --nats-url nats://osv:…@nats:4222
+
+When a store is restored from a backup older than its stream's last event,
+the service publishes nothing and refuses commands (503
+``store_behind_stream``; README, "Restoring a backup"). ``check`` says where
+the store and the stream part, which of the stream's events the store lacks
+(partners and reporting keep them), and which of the store's were never
+published; exit 1 when the stream is ahead. If no newer backup holds the
+stream's events, ``accept-tail`` accepts that the store will not have them:
+it moves the store's unpublished events past the stream's last position,
+records a private event there and marks the store (:mod:`shared.restore`),
+so the service takes commands again and its relay publishes from there. It
+refuses to run while a worker of the service holds the store's relay lease:
+stop the service first.
+
+The store and NATS are the service's own, from its settings
+(``<SERVICE>_DATABASE_URL`` or the SQLite file under ``<SERVICE>_VAR_DIR``, else ``OSV_VAR_DIR``,
+``<SERVICE>_NATS_URL``, ``<SERVICE>_NATS_STREAM``) unless ``--store`` and
+``--nats-url`` say otherwise. A NATS URL without a user signs in as the
+services' user with the password in ``<var>/nats/accounts.json``, as
+``make rebuild`` does against ``make run``'s server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import nats
+
+from audit.verify import open_store
+from shared.lease import lease_for
+from shared.messaging import stream_name
+from shared.restore import Examination, accept_tail, examine
+from shared.settings import ServiceSettings
+
+SERVICES = ("registry", "funding", "engagement")
+
+
+def settings_of(service: str) -> ServiceSettings:
+    """The service's settings, from its environment variables, as the service itself reads them.
+
+    Without ``<SERVICE>_VAR_DIR``, ``OSV_VAR_DIR`` (``make run``'s, which it gives each service) says where ``var/`` is.
+    """
+    if service == "registry":
+        from services.registry.settings import RegistrySettings as settings
+    elif service == "funding":
+        from services.funding.settings import FundingSettings as settings  # type: ignore[assignment]
+    else:
+        from services.engagement.settings import EngagementSettings as settings  # type: ignore[assignment]
+    var = os.environ.get("OSV_VAR_DIR")
+    given = {"var_dir": Path(var)} if var and f"{service.upper()}_VAR_DIR" not in os.environ else {}
+    return settings(**given)
+
+
+def signed_in(url: str, var_dir: Path) -> str:
+    """``url`` as given, or, without a user, signed in as the services' user of ``make run``'s server (``<var>/nats/accounts.json``)."""
+    accounts = var_dir / "nats" / "accounts.json"
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    if not accounts.exists() or any(urlsplit(u).username for u in servers):
+        return url
+    password = json.loads(accounts.read_text("utf-8"))["programme_password"]
+    signed = []
+    for server in servers:
+        parts = urlsplit(server)
+        signed.append(urlunsplit(parts._replace(netloc=f"osv:{password}@{parts.netloc}")))
+    return ",".join(signed)
+
+
+async def _examine(app: Any, nats_url: str, stream: str, service: str) -> Examination:
+    refusals: list[Exception] = []
+
+    async def refused(error: Exception) -> None:
+        refusals.append(error)
+
+    try:  # a few tries, a second apart (nats-py's default: two minutes of silence)
+        nc = await nats.connect(
+            [u.strip() for u in nats_url.split(",")], connect_timeout=5, max_reconnect_attempts=3, reconnect_time_wait=1, error_cb=refused
+        )
+    except nats.errors.NoServersError:
+        last = refusals[-1] if refusals else None
+        raise ConnectionError(f"no NATS server took the connection ({type(last).__name__}: {last})" if last else "no NATS server answered") from None
+    try:
+        return await examine(app, nc.jetstream(timeout=10), stream, service)
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="osv-restore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["check", "accept-tail"])
+    parser.add_argument("--service", required=True, choices=SERVICES)
+    parser.add_argument("--store", help="the service's event store: sqlite:///path or postgresql://… (default: the service's own)")
+    parser.add_argument("--nats-url", help="NATS URL, or a comma-separated list (default: the service's own)")
+    parser.add_argument("--json", action="store_true", help="print what was found (and done) as JSON")
+    args = parser.parse_args(argv)
+
+    settings = settings_of(args.service)
+    store = args.store or settings.store_url()
+    nats_url = signed_in(args.nats_url or settings.nats_url, settings.var_dir)
+    stream = stream_name(settings.nats_stream, args.service)
+    if store.startswith("sqlite:///") and not Path(store.split(":///", 1)[1]).is_file():
+        print(f"osv-restore: {args.service}: no store at {store.split(':///', 1)[1]} (give --store, or {args.service.upper()}_VAR_DIR)", file=sys.stderr)
+        return 2
+    lease = lease_for(store, args.service)
+    if args.action == "accept-tail" and not lease.hold():
+        print(
+            f"osv-restore: a worker of {args.service} holds its store's relay lease: stop every worker of {args.service}, then run this again",
+            file=sys.stderr,
+        )
+        return 2
+    app = open_store(store, args.service)
+    try:
+        try:
+            examination = asyncio.run(_examine(app, nats_url, stream, args.service))
+        except (OSError, nats.errors.Error, ValueError) as error:
+            print(f"osv-restore: {args.service}: could not read {stream} at {urlsplit(nats_url.split(',')[0]).hostname}: {error}", file=sys.stderr)
+            return 2
+        moves: list[tuple[int, int]] = []
+        if args.action == "accept-tail" and examination.behind:
+            moves = accept_tail(app, examination)
+    finally:
+        app.close()
+        lease.release()
+    if args.json:
+        print(json.dumps({**examination.as_dict(), "moved": [list(m) for m in moves]}, indent=2))
+    else:
+        print(examination.describe())
+        if args.action == "accept-tail" and examination.behind:
+            print(
+                f"Done: the stream's events after {examination.shared_position} up to {examination.stream_position} are accepted as "
+                f"not in the store; {len(moves)} unpublished events moved past {examination.stream_position}. Start {args.service}: "
+                "it takes commands again and publishes from there."
+            )
+    if args.action == "check":
+        return 1 if examination.behind else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

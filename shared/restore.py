@@ -1,0 +1,333 @@
+"""A store put back from an older backup while its stream kept the later events: what it lacks, and taking it past them.
+
+The relay finds such a store (:class:`shared.store.StreamAhead`) and the
+service refuses commands until an operator either restores a newer backup or
+accepts that the stream's events after the store's are not in the store
+(``osv-restore accept-tail``, :mod:`devtools.restore`). Accepting does, in one
+transaction of the store:
+
+- every event the store holds after the last position it shares with the
+  stream (the stream never had them: stored after the restore, before the
+  relay found out, or private) moves, in its order, past the stream's last
+  position, so it is published under a position no partner holds for
+  another event;
+- a private :class:`StreamTailAccepted` event takes the stream's last
+  position itself, so the store's next event comes after it (SQLite gives
+  each new event the highest position plus one; on PostgreSQL the position
+  sequence is moved too) and the log records what was done, when;
+- the chain (:mod:`shared.chain`) is computed again from the shared position on;
+- the store's marks say the stream's tail up to there is accepted: its relay
+  goes on after the stream's last position, and commands are taken again.
+
+What the stream held after the shared position stays there (partners and
+reporting keep those events); the store, and so ``GET /events``, never has
+them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from shared.chain import GENESIS, link, record_digest
+
+log = logging.getLogger(__name__)
+
+
+class StreamTailAccepted(Aggregate):
+    """Private: an operator accepted that the stream's events after ``shared_position`` are not in this store.
+
+    Stored at ``stream_position`` (the stream's last position then); the store's
+    events after ``shared_position`` (``moved``, from ``moved_from`` to
+    ``moved_to``, first and last) were moved past it in order. Never
+    published, never decoded by the relay or the feed: its topic is private in
+    every service's catalogue.
+    """
+
+    @event("Recorded")
+    def __init__(
+        self,
+        service: str,
+        stream_position: int,
+        shared_position: int,
+        store_head: int,
+        lost: int,
+        moved: int,
+        moved_from: list[int],
+        moved_to: list[int],
+        accepted_at: str,
+    ) -> None:
+        self.service = service
+        self.stream_position = stream_position
+        self.shared_position = shared_position
+        self.store_head = store_head
+        self.lost = lost
+        self.moved = moved
+        self.moved_from = moved_from
+        self.moved_to = moved_to
+        self.accepted_at = accepted_at
+
+
+@dataclass
+class Examination:
+    """A store compared with its service's stream.
+
+    ``shared_position``: the last position whose event the store and the stream
+    share (the stream's event there carries the store's chain hash). ``lost``:
+    the stream's events after it, which the store lacks (position, type,
+    subject). ``unpublished``: the store's positions after it, which the
+    stream never had.
+    """
+
+    service: str
+    stream: str
+    stream_position: int
+    store_head: int
+    shared_position: int
+    lost: list[dict[str, Any]] = field(default_factory=list)
+    unpublished: list[int] = field(default_factory=list)
+    resolved: int = 0
+    """Up to where the store's marks say the stream's tail was accepted already."""
+
+    @property
+    def behind(self) -> bool:
+        """Whether the stream holds events the store does not, not yet accepted."""
+        return self.stream_position > self.shared_position and self.stream_position > self.resolved
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "behind": self.behind, "lost_by_type": dict(Counter(e["type"] for e in self.lost))}
+
+    def describe(self) -> str:
+        if not self.behind:
+            accepted = f" (its events up to {self.resolved} were accepted as not the store's)" if self.resolved and self.stream_position <= self.resolved else ""
+            return (
+                f"{self.service}: the store (head {self.store_head}) holds every event its stream {self.stream} holds, "
+                f"up to {self.stream_position}{accepted}: nothing to do"
+            )
+        kinds = ", ".join(f"{count} {kind}" for kind, count in Counter(e["type"] for e in self.lost).most_common())
+        lines = [
+            f"{self.service}: the store's head is {self.store_head}; its stream {self.stream} holds events up to {self.stream_position}. "
+            f"They share the log up to position {self.shared_position}.",
+            f"- {len(self.lost)} events of the stream after {self.shared_position} are not in the store ({kinds or 'none'}): "
+            "partners and reporting keep them; the store never will.",
+        ]
+        if self.unpublished:
+            lines.append(
+                f"- {len(self.unpublished)} events of the store after {self.shared_position} (positions {self.unpublished[0]} to "
+                f"{self.unpublished[-1]}) were never published: accept-tail moves them to {self.stream_position + 1} to "
+                f"{self.stream_position + len(self.unpublished)}, in their order, and the relay publishes them."
+            )
+        lines.append(
+            "Restore a newer backup if there is one; otherwise `osv-restore accept-tail` takes the store past the stream "
+            f"(a private record at {self.stream_position}), and commands are taken again."
+        )
+        return "\n".join(lines)
+
+
+def _position_of(message: Any, service: str) -> int | None:
+    from shared.relay import _position_in
+
+    return _position_in(message.headers or {}, service)
+
+
+def _cloudevent_of(message: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(message.data)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
+    """Compare the store of ``app`` with ``stream``: where they part, and what each holds past there.
+
+    Reads the stream's last message, then finds the last message the store
+    agrees with by bisection over the stream's sequence (a restored store
+    agrees with a prefix of the stream), and reads every message after it.
+    """
+    import asyncio
+
+    head = await asyncio.to_thread(app.log_head)
+    _, resolved = await asyncio.to_thread(app.stream_marks)
+    info = await js.stream_info(stream)
+    if not info.state.messages:
+        return Examination(service, stream, 0, head, head, resolved=resolved)
+    first, last = info.state.first_seq, info.state.last_seq
+    stream_position = _position_of(await js.get_msg(stream, last), service)
+    if stream_position is None:
+        msg = f"the last message of {stream} carries no {service} position (Nats-Msg-Id {service}:<position>): is it {service}'s stream?"
+        raise ValueError(msg)
+
+    async def agrees(sequence: int) -> int | None:
+        """The position of the message at ``sequence`` if the store holds that very event; else None."""
+        message = await js.get_msg(stream, sequence)
+        position = _position_of(message, service)
+        if position is None or position > head:
+            return None
+        stored = (await asyncio.to_thread(app.chain_hashes, position, position)).get(position)
+        sent = _cloudevent_of(message).get("chainhash")
+        if stored is None or (sent is not None and sent != stored):
+            return None
+        return position
+
+    shared, low, high, agreed = 0, first, last, None
+    while low <= high:  # the last sequence the store agrees with
+        middle = (low + high) // 2
+        position = await agrees(middle)
+        if position is None:
+            high = middle - 1
+        else:
+            agreed, shared, low = middle, position, middle + 1
+    lost = []
+    for sequence in range((agreed or first - 1) + 1, last + 1):
+        message = await js.get_msg(stream, sequence)
+        cloudevent = _cloudevent_of(message)
+        lost.append({"position": _position_of(message, service), "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
+    unpublished = await asyncio.to_thread(_positions_after, app, shared)
+    return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved)
+
+
+def _positions_after(app: Any, position: int) -> list[int]:
+    found: list[int] = []
+    while batch := app.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False):
+        found.extend(n.id for n in batch)
+        position = batch[-1].id
+    return found
+
+
+def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
+    """Take the store past its stream (see the module's docstring); returns each moved event's ``(old, new)`` position.
+
+    One transaction of the store (the events table locked for writing); raises
+    ValueError when the examination finds nothing to accept. The service's
+    relay must not run meanwhile: :mod:`devtools.restore` holds its lease.
+    """
+    if not examination.behind:
+        msg = f"{examination.service}: nothing to accept: {examination.describe()}"
+        raise ValueError(msg)
+    held, shared = examination.stream_position, examination.shared_position
+    # The private record at the stream's last position; after it, the store's unpublished events in their order.
+    moves = [(old, held + i) for i, old in enumerate(examination.unpublished, 1)]
+    record = StreamTailAccepted(
+        service=examination.service,
+        stream_position=held,
+        shared_position=shared,
+        store_head=examination.store_head,
+        lost=len(examination.lost),
+        moved=len(moves),
+        moved_from=[moves[0][0], moves[-1][0]] if moves else [],
+        moved_to=[moves[0][1], moves[-1][1]] if moves else [],
+        accepted_at=datetime.now(timezone.utc).isoformat(),
+    )
+    stored = app.mapper.to_stored_event(record.collect_events()[0])
+    marks = [
+        Tracking(app.STREAM_AHEAD_TRACKING_NAME, held),
+        Tracking(app.STREAM_AHEAD_RESOLVED_TRACKING_NAME, held),
+    ]
+    module = app.env.get("PERSISTENCE_MODULE", "")
+    if module.startswith("shared.postgres"):
+        _accept_on_postgres(app, shared, held, stored, moves, marks)
+    else:
+        _accept_on_sqlite(app, shared, held, stored, moves, marks)
+    log.warning(
+        "%s: the stream's events after position %s up to %s are accepted as not in the store (osv-restore accept-tail); "
+        "%s unpublished events moved from %s to %s; the store goes on after %s",
+        examination.service, shared, held, len(moves), moves[0][0] if moves else "-", moves[0][1] if moves else "-",
+        moves[-1][1] if moves else held,
+    )
+    return moves
+
+
+def _chained(rows: list[tuple[int, Any, int, str, bytes]], previous: str) -> list[tuple[int, str]]:
+    """The chain's rows for ``(position, originator id, version, topic, state)`` in order, after the hash ``previous``."""
+    chained = []
+    for position, originator_id, version, topic, state in rows:
+        previous = link(previous, position, record_digest(originator_id, version, topic, bytes(state)))
+        chained.append((position, previous))
+    return chained
+
+
+def _accept_on_sqlite(app: Any, shared: int, marker: int, stored: Any, moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
+    recorder = app.recorder
+    events, chain = recorder.events_table_name, recorder.chain_table
+    with recorder.datastore.get_connection(commit=True) as connection:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(f"UPDATE {events} SET rowid = -rowid WHERE rowid > ?", (shared,))
+            originator = stored.originator_id.hex if isinstance(stored.originator_id, UUID) else stored.originator_id
+            cursor.execute(
+                f"INSERT INTO {events} (rowid, originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?, ?)",
+                (marker, originator, stored.originator_version, stored.topic, stored.state),
+            )
+            for old, new in moves:
+                cursor.execute(f"UPDATE {events} SET rowid = ? WHERE rowid = ?", (new, -old))
+            cursor.execute(f"DELETE FROM {chain} WHERE position > ?", (shared,))
+            cursor.execute(f"SELECT hash FROM {chain} WHERE position = ?", (shared,))
+            row = cursor.fetchone()
+            previous = str(row[0]) if row else GENESIS
+            cursor.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM {events} WHERE rowid > ? ORDER BY rowid", (shared,)
+            )
+            rows = [(r[0], recorder.convert_originator_id(r[1]), r[2], r[3], r[4]) for r in cursor.fetchall()]
+            cursor.executemany(f"INSERT INTO {chain} (position, hash) VALUES (?, ?)", _chained(rows, previous))
+            for mark in marks:
+                try:
+                    app.tracking._insert_tracking(cursor, mark)  # noqa: SLF001 - the library's statement, in this transaction
+                except IntegrityError:  # already there or beyond
+                    pass
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            cursor.sqlite_cursor.close()
+
+
+def _accept_on_postgres(app: Any, shared: int, marker: int, stored: Any, moves: list[tuple[int, int]], marks: list[Tracking]) -> None:
+    from psycopg import sql
+
+    recorder = app.recorder
+    schema = recorder.datastore.schema
+    events = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(recorder.events_table_name))
+    chain = recorder.chain_table
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(events))
+        cursor.execute(sql.SQL("UPDATE {} SET notification_id = -notification_id WHERE notification_id > %s").format(events), (shared,))
+        cursor.execute(
+            sql.SQL("INSERT INTO {} (originator_id, originator_version, topic, state, notification_id) VALUES (%s, %s, %s, %s, %s)").format(events),
+            (stored.originator_id, stored.originator_version, stored.topic, stored.state, marker),
+        )
+        for old, new in moves:
+            cursor.execute(sql.SQL("UPDATE {} SET notification_id = %s WHERE notification_id = %s").format(events), (new, -old))
+        cursor.execute(sql.SQL("DELETE FROM {} WHERE position > %s").format(chain), (shared,))
+        cursor.execute(sql.SQL("SELECT hash FROM {} WHERE position = %s").format(chain), (shared,))
+        row = cursor.fetchone()
+        previous = str(row["hash"]) if row else GENESIS
+        cursor.execute(
+            sql.SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state FROM {} WHERE notification_id > %s ORDER BY notification_id"
+            ).format(events),
+            (shared,),
+        )
+        rows = [(r["notification_id"], r["originator_id"], r["originator_version"], r["topic"], r["state"]) for r in cursor.fetchall()]
+        cursor.executemany(sql.SQL("INSERT INTO {} (position, hash) VALUES (%s, %s)").format(chain), _chained(rows, previous))
+        # The next event after the last one now (the restored sequence would give positions the stream holds).
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+            (sql.Identifier(schema, recorder.events_table_name).as_string(cursor), moves[-1][1] if moves else marker),
+        )
+        for mark in marks:
+            try:
+                app.tracking._insert_tracking(cursor, mark)  # noqa: SLF001 - the library's statement, in this transaction
+            except IntegrityError:  # already there or beyond
+                pass
+

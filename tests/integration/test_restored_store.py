@@ -1,0 +1,372 @@
+"""A store put back from an older backup while its stream kept the later events: nothing acknowledged is lost.
+
+The stream holds events up to position N; the store, restored, ends at K < N.
+Each new event would take a position the stream (and every partner) already
+holds for another event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi.testclient import TestClient
+
+from audit.verify import verify_store
+from devtools.embedded import NatsServer, PostgresServer
+from devtools.restore import main as restore_main
+from services.engagement.api import create_app as engagement_app
+from services.funding.api import create_app as funding_app
+from services.registry.api import create_app as registry_app
+from services.registry.settings import RegistrySettings
+from tests.support.clients import NATS_OUT_OF_REACH, application_of
+from tests.support.identity import session_auth, signed_in_headers
+from tests.support.system import eventually, running_system
+
+STREAM = "OSV_REGISTRY"
+
+
+async def stream_events(url: str, stream: str = STREAM) -> list[dict[str, Any]]:
+    """Every CloudEvent the stream holds, in stream order."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        if not info.state.messages:
+            return []
+        return [json.loads((await js.get_msg(stream, s)).data) for s in range(info.state.first_seq, info.state.last_seq + 1)]
+    finally:
+        await nc.close()
+
+
+class Backups:
+    """Backs registry's store up and puts it back, as an operator does with the service stopped.
+
+    (On PostgreSQL a copy of the database, ``CREATE DATABASE … TEMPLATE``, stands for ``pg_dump`` and ``pg_restore``;
+    the sessions on it are ended first: those the stopped services left in this process, or a running one's.)
+    """
+
+    def __init__(self, var: Path, postgres: PostgresServer | None, url: str | None) -> None:
+        self.var, self.postgres, self.url = var, postgres, url
+
+    @property
+    def database_urls(self) -> dict[str, str]:
+        return {"registry": self.url} if self.url else {}
+
+    @property
+    def store_url(self) -> str:
+        return self.url or f"sqlite:///{self.var / 'registry' / 'events.db'}"
+
+    def cli(self, nats_url: str) -> list[str]:
+        """``osv-restore``'s arguments for registry's store."""
+        return ["--service", "registry", "--store", self.store_url, "--nats-url", nats_url]
+
+    def back_up(self, backup: str = "backup") -> None:
+        if self.postgres is None:
+            with closing(sqlite3.connect(self.var / "registry" / "events.db")) as live, closing(sqlite3.connect(self.var / f"{backup}.db")) as copy:
+                live.backup(copy)  # what `sqlite3 events.db ".backup backup.db"` does, while the service runs
+            return
+        import psycopg
+
+        name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+        for _ in range(50):  # a running service connects again at once: end its sessions until the copy gets in between
+            self._sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            try:
+                self._sql(f'CREATE DATABASE "{name}_{backup}" TEMPLATE "{name}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                continue
+        raise AssertionError(f"could not copy {name}: its sessions kept coming back")
+
+    def restore(self, backup: str = "backup") -> None:
+        if self.postgres is None:
+            with closing(sqlite3.connect(self.var / f"{backup}.db")) as copy, closing(sqlite3.connect(self.var / "registry" / "events.db")) as live:
+                copy.backup(live)  # what `sqlite3 events.db ".restore backup.db"` does, the service stopped
+            return
+        name = self.url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+        self._sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE "{name}_{backup}"')
+
+    def _sql(self, statement: str) -> None:
+        import psycopg
+
+        assert self.postgres is not None
+        with psycopg.connect(self.postgres.url_for("postgres", driver=None), autocommit=True) as connection:
+            connection.execute(statement)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backups(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backups]:
+    if request.param == "sqlite":
+        yield Backups(tmp_path / "var", None, None)
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"restored_{tmp_path.name[-12:]}".lower().replace("-", "_")
+    yield Backups(tmp_path / "var", server, server.create_database(name))
+
+
+@contextmanager
+def registry_alone(backups: Backups, nats_url: str) -> Iterator[TestClient]:
+    """Registry on its own, on the store under test: two at once are two replicas (two uvicorn workers) of one store."""
+    settings = RegistrySettings(var_dir=backups.var, nats_url=nats_url, database_url=backups.url, auth=session_auth())
+    with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
+        yield client
+
+
+def map_osv(system: Any, name: str) -> Any:
+    return system.registry.post("/osvs", json={"name": name, "district": "Ate", "mapped_on": "2021-04-01"})
+
+
+@dataclass
+class Restored:
+    """Registry's store put back to a backup with ``kept`` OSVs; its stream holds ``lost`` OSVs more, up to ``stream_position``."""
+
+    kept: list[str]
+    lost: list[str]
+    stream_position: int
+
+
+def restored_behind_its_stream(backups: Backups, nats_url: str) -> Restored:
+    """Three OSVs, a backup, three OSVs more (published), then the backup put back."""
+    with running_system(backups.var, nats_url, database_urls=backups.database_urls) as system:
+        kept = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3)]
+        system.wait_relayed()
+    backups.back_up()
+    with running_system(backups.var, nats_url, database_urls=backups.database_urls) as system:
+        lost = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3, 6)]
+        system.wait_relayed()
+        system.wait_applied()
+    backups.back_up("newer")
+    backups.restore()
+    return Restored(kept, lost, asyncio.run(stream_events(nats_url))[-1]["position"])
+
+
+def relay_aligned(client: Any, stream_position: int) -> dict[str, Any]:
+    """The relay's health once it has looked at the stream: it found the store behind it, or went on from its last event."""
+    def aligned() -> dict[str, Any] | None:
+        relay: dict[str, Any] = client.get("/health").json()["relay"]
+        return relay if relay.get("stream_ahead") or relay["published_position"] >= stream_position else None
+
+    return eventually(aligned)
+
+
+def test_a_store_restored_from_an_older_backup_publishes_nothing_refuses_commands_and_says_why(
+    backups: Backups, nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    caplog.clear()
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        relay = relay_aligned(system.registry, restored.stream_position)
+        ahead = relay.get("stream_ahead")
+        assert ahead is not None, relay  # before: the relay took the stream's last position for its own, and went on from there
+        head = system.registry.get("/events").json()["head"]
+        assert (ahead["stream_position"], ahead["store_head"], ahead["diverged"]) == (restored.stream_position, head, False)
+        health = system.registry.get("/health").json()
+        assert health["status"] == "degraded" and "behind its stream" in health["relay"]["last_error"]
+        assert "osv-restore accept-tail --service registry" in ahead["detail"]
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and r.name == "shared.relay"]
+        assert any(f"ends at position {head}" in e and f"up to position {restored.stream_position}" in e and "osv-restore" in e for e in errors)
+
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["Retry-After"] == "60"
+        problem = answer.json()
+        assert (problem["rule"], problem["stream_position"], problem["store_head"]) == ("store_behind_stream", restored.stream_position, head)
+        assert "Restoring a backup" in problem["detail"]
+        assert system.registry.get("/events").json()["head"] == head  # nothing stored
+
+        for osv_id in restored.kept:  # reads answer as ever
+            assert system.registry.get(f"/osvs/{osv_id}").status_code == 200
+        assert asyncio.run(stream_events(nats_server.url))[-1]["position"] == restored.stream_position  # nothing published
+
+
+def osvs_identified(system: Any) -> int:
+    return int(system.indicators()["total"]["osvs_identified"])
+
+
+def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_past_the_stream(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position)["stream_ahead"]
+        head = system.registry.get("/events").json()["head"]
+
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 1
+    checked = capsys.readouterr().out
+    assert f"its stream OSV_REGISTRY holds events up to {restored.stream_position}" in checked
+    assert "3 OSVMapped" in checked  # the stream's events the store lacks, named
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 0  # nothing left to accept
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        new = answer.json()["id"]
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[new] > restored.stream_position  # under a position no partner holds for another event
+        assert system.registry.get("/health").json()["status"] == "ok"
+        # Reporting counts it beside what it kept: the three in the backup and the three only the stream holds.
+        eventually(lambda: osvs_identified(system) == 7)
+        assert system.reporting.get("/health").json()["sources"]["registry"]["missing"] == []
+        feed = system.registry.get("/events", params={"limit": 1000}).json()
+        assert [e["subject"] for e in feed["events"]] == [*restored.kept, new]  # the store never has the stream's tail
+        assert feed["head"] > restored.stream_position > head
+        assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
+
+
+def test_accept_tail_is_refused_while_a_worker_of_the_service_runs(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with registry_alone(backups, nats_server.url) as running:
+        assert relay_aligned(running, restored.stream_position).get("stream_ahead")
+        head = running.get("/events").json()["head"]
+        assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 2
+        assert "stop every worker of registry" in capsys.readouterr().err
+        assert running.get("/events").json()["head"] == head
+        assert running.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"}).status_code == 503
+
+
+def test_commands_a_restored_store_took_before_its_relay_looked_are_published_after_accept_tail(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    # NATS out of reach at the start: commands are taken (their events wait), at positions the stream holds for others.
+    with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
+        taken = [map_osv(system, f"Vecinos sin NATS {i}") for i in range(4)]
+        assert [a.status_code for a in taken] == [201] * 4
+        assert system.registry.get("/events").json()["head"] > restored.stream_position
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        ahead = relay_aligned(system.registry, restored.stream_position).get("stream_ahead")
+        assert ahead is not None and ahead["diverged"]  # it reaches the stream's last position, with another event there
+        assert map_osv(system, "Otra").status_code == 503
+        assert restored.lost[-1] not in {e["subject"] for e in system.registry.get("/events", params={"limit": 1000}).json()["events"]}
+
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        for answer in taken:
+            assert published[answer.json()["id"]] > restored.stream_position
+        eventually(lambda: osvs_identified(system) == 10)
+        # The store's own chain holds, moved events and all; the heads given out of the lost tail disagree with it, as they must.
+        assert verify_store("registry", backups.store_url, []).ok
+        failure = system.registry.get("/verify").json()["first_failure"]
+        assert failure is not None and "given out" in failure["reason"], failure
+
+
+def test_a_newer_backup_put_back_takes_the_service_out_of_it(backups: Backups, nats_server: NatsServer) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position).get("stream_ahead")
+        assert map_osv(system, "Vecinos").status_code == 503
+
+    backups.restore("newer")  # one that holds the stream's last event
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        assert relay_aligned(system.registry, restored.stream_position).get("stream_ahead") is None
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[answer.json()["id"]] > restored.stream_position
+        assert set(restored.lost) <= {e["subject"] for e in system.registry.get("/events", params={"limit": 1000}).json()["events"]}
+        eventually(lambda: osvs_identified(system) == 7)
+        assert system.registry.get("/health").json()["status"] == "ok"
+
+
+def test_every_replica_refuses_commands_once_one_relay_found_the_store_behind_its_stream(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with registry_alone(backups, nats_server.url) as one, registry_alone(backups, nats_server.url) as other:
+        eventually(lambda: {one.get("/health").json()["relay"]["role"], other.get("/health").json()["relay"]["role"]} == {"active", "standby"})
+        active, standby = (one, other) if one.get("/health").json()["relay"]["role"] == "active" else (other, one)
+        assert relay_aligned(active, restored.stream_position).get("stream_ahead")
+        # The standby learns it from the store's mark (its relay reads it every second), no request needed.
+        eventually(lambda: application_of(standby).stream_ahead is not None)
+        answer = standby.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream"
+        assert standby.get("/health").json()["relay"]["stream_ahead"]["stream_position"] == restored.stream_position
+
+    # Started again, NATS out of reach: refused from the first command, by the mark the store keeps.
+    with registry_alone(backups, NATS_OUT_OF_REACH) as again:
+        answer = again.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"})
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream"
+        assert again.get("/health").json()["status"] == "degraded"
+
+
+def test_a_store_put_back_under_a_running_service_is_found_by_its_relay(backups: Backups, nats_server: NatsServer) -> None:
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        for i in range(3):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        backups.back_up()
+        for i in range(3, 6):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        stream_position = asyncio.run(stream_events(nats_server.url))[-1]["position"]
+
+        backups.restore()  # while registry runs: its relay, idle, looks at the store every few seconds
+
+        ahead = eventually(lambda: system.registry.get("/health").json()["relay"].get("stream_ahead"))
+        assert ahead["stream_position"] == stream_position
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream", answer.text
+
+
+def test_every_command_of_a_write_service_documents_its_503_store_behind_stream() -> None:
+    for create_app in (registry_app, funding_app, engagement_app):
+        spec = create_app().openapi()
+        commands = [op for ops in spec["paths"].values() for method, op in ops.items() if method in ("post", "put", "patch", "delete")]
+        assert commands
+        for operation in commands:
+            answer = operation["responses"]["503"]
+            assert "store_behind_stream" in answer["description"] and "Retry-After" in answer["headers"]
+        assert "503" not in spec["paths"]["/events"]["get"]["responses"]  # a read is never refused for it
+
+
+def read_marks_at_start(url: str, start: Any, errors: Any) -> None:
+    """A worker's start on the store: the application opened, then the store's marks read (they make the tracking table)."""
+    from services.registry.application import Registry
+    from shared.store import persistence_env
+
+    app = Registry(persistence_env(url))
+    start.wait()
+    try:
+        app.check_stream_marks()
+    except Exception as error:  # noqa: BLE001 - reported to the test
+        errors.put(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+    finally:
+        app.close()
+
+
+def test_two_workers_starting_at_once_on_a_fresh_store_both_read_its_marks(tmp_path: Path) -> None:
+    # make run's first start on a new var/: both workers found no tracking table, made it, and the second one's
+    # "migration" row was refused (IntegrityError), which failed its start (seen in the replicas fault case).
+    context = multiprocessing.get_context("spawn")
+    failures: list[str] = []
+    for attempt in range(8):
+        url = f"sqlite:///{tmp_path / f'events-{attempt}.db'}"
+        start, errors = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=read_marks_at_start, args=(url, start, errors)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        while not errors.empty():
+            failures.append(errors.get())
+    assert not failures, failures
