@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
@@ -300,6 +300,25 @@ class StreamAhead:
         }
 
 
+_despite_stream_ahead: ContextVar[bool] = ContextVar("saved_despite_stream_ahead", default=False)
+
+
+@contextlib.contextmanager
+def despite_stream_ahead() -> Iterator[None]:
+    """Saves in this block (this thread's) are taken while the store is behind its stream (:class:`StreamAhead`).
+
+    For what must be recorded whichever way out an operator takes: an erasure made again from the stream's tombstones
+    (:meth:`services.engagement.application.Engagement.erase_again`). ``osv-restore accept-tail`` publishes it past
+    the stream's tail, as any event the store took before its relay looked; a newer backup put back loses it, and it is
+    made again at that start. Refused, the person's data was back in the store until an operator acted.
+    """
+    token = _despite_stream_ahead.set(True)
+    try:
+        yield
+    finally:
+        _despite_stream_ahead.reset(token)
+
+
 STORE_BEHIND_RETRY_AFTER_SECONDS = 60
 """``Retry-After`` of a command refused while the store is behind its stream: it lasts until an operator acts."""
 
@@ -471,7 +490,7 @@ class ServiceApplication(Application):
         Raises :class:`StoreBehindStreamError`, storing nothing, while the store is behind its stream (:attr:`stream_ahead`).
         """
         ahead = self.stream_ahead
-        if ahead is not None and any(getattr(obj, "pending_events", None) for obj in objs):
+        if ahead is not None and not _despite_stream_ahead.get() and any(getattr(obj, "pending_events", None) for obj in objs):
             raise StoreBehindStreamError(ahead)
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)

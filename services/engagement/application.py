@@ -63,7 +63,7 @@ from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import drawn_at_random, text_key
-from shared.store import ServiceApplication, retried_on_collision
+from shared.store import ServiceApplication, despite_stream_ahead, retried_on_collision
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
@@ -287,10 +287,18 @@ class Engagement(ServiceApplication):
         document is nobody's, and a later erasure request is a 409, as if
         the store had never lost it. A person whose key is gone is left as
         they are (erased, or an erasure cut short, which asking again finishes).
+
+        Taken while the store is behind its stream, as such a store always is
+        (the tombstones are past its head), though commands are refused then
+        (:func:`~shared.store.despite_stream_ahead`): the person's data does not
+        wait for an operator. ``osv-restore accept-tail`` publishes the
+        erasure past the stream's tail; a newer backup put back loses it, and
+        it is made again at that start.
         """
         held = [member_id for member_id, key in self.keys.keys_of(erased).items() if key is not None]
-        for member_id in held:
-            self._erase_again(member_id, erased[member_id])
+        with despite_stream_ahead():  # a restored store is behind its stream, whose tombstones these are
+            for member_id in held:
+                self._erase_again(member_id, erased[member_id])
         return len(held)
 
     @retried_on_collision
