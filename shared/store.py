@@ -722,6 +722,12 @@ class ServiceApplication(Application):
         """The last event the stream acknowledged (0 if none ever was)."""
         return self.tracking.max_tracking_id(self.PUBLISHED_TRACKING_NAME) or 0
 
+    def refuse_while_behind(self) -> None:
+        """Raise :class:`StoreBehindStreamError` now, while the store is behind its stream (outside
+        :func:`despite_stream_ahead`): for a command that deletes before it saves, so that a refusal deletes nothing."""
+        if self.stream_ahead is not None and not _despite_stream_ahead.get():
+            raise StoreBehindStreamError(self.stream_ahead)
+
     def stream_marks(self) -> tuple[int, int]:
         """``(ahead, resolved)``: the stream position a relay last found ahead of the store, and up to where that was resolved."""
         tracking = self.tracking

@@ -265,10 +265,13 @@ class Engagement(ServiceApplication):
 
         Asked again, the answers and the key are deleted again (in case an
         earlier attempt stopped between the steps) before the domain refuses a
-        second erasure.
+        second erasure. While the store is behind its stream, 503
+        ``store_behind_stream`` before anything is deleted: its key went, and
+        the erasure was never recorded nor told to partners.
         """
         member = self.get_member(member_id)
         member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
+        self.refuse_while_behind()  # nor one the store would refuse to record (tester 28b, H1)
         index = self._forget(member)
         self._record_erasure(member, index, erased_on)
         return member

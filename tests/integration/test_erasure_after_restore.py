@@ -176,6 +176,11 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
         assert [e["type"] for e in feed(client)].count("PersonalDataErased") == 1  # recorded again in the store, once
         waiting = client.post("/members", json={**PERSON, "osv_id": story["osv_id"]})
         assert waiting.status_code == 503 and waiting.json()["rule"] == "store_behind_stream", waiting.text
+        # The DPO's erasure of someone else waits too, and deletes nothing: her key went before the refused save, and
+        # the erasure was never recorded nor told to partners (tester 28b, H1).
+        refused = client.post(f"/members/{story['luis']}/erasure", json={"erased_on": "2025-02-01"})
+        assert refused.status_code == 503 and refused.json()["rule"] == "store_behind_stream", refused.text
+        assert wrapped_key(client, story["luis"]) is not None
     assert store.wrapped_key(story["zoraida"]) is None
 
     said = [r.getMessage() for r in caplog.records if "erased again" in r.getMessage()]
