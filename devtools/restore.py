@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import nats
+from sqlalchemy import create_engine, inspect, text
 
 from audit.verify import open_store
 from shared.lease import lease_for
@@ -45,6 +46,30 @@ from shared.restore import Examination, accept_tail, examine
 from shared.settings import ServiceSettings
 
 SERVICES = ("registry", "funding", "engagement")
+
+
+def not_its_store(url: str, service: str) -> str | None:
+    """Why the database at ``url`` is not ``service``'s event store, or None when it is (or holds no event yet).
+
+    ``accept-tail`` on registry's ``events.db`` given as funding's renumbered every registry event past funding's
+    stream, and on a ``views.db`` made event-store tables in it (tester 28b, H3): a store's first event's topic names
+    its service (``services.registry.domain.osvs:OSV.OSVMapped``), and nothing is made where there is no store.
+    SQLite files only: on PostgreSQL each service has a database of its own, named in its settings.
+    """
+    if not url.startswith("sqlite"):
+        return None
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table("stored_events"):
+            return f"{engine.url.render_as_string(hide_password=True)} holds no event store (no stored_events table)"
+        with engine.connect() as connection:
+            topic = connection.execute(text("SELECT topic FROM stored_events ORDER BY rowid LIMIT 1")).scalar()
+    finally:
+        engine.dispose()
+    if topic is not None and not str(topic).startswith(f"services.{service}."):
+        owner = str(topic).split(".")[1] if str(topic).startswith("services.") else "another application"
+        return f"{engine.url.render_as_string(hide_password=True)} is the event store of {owner} (its first event is {topic})"
+    return None
 
 
 def settings_of(service: str) -> ServiceSettings:
@@ -111,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     stream = stream_name(settings.nats_stream, args.service)
     if store.startswith("sqlite:///") and not Path(store.split(":///", 1)[1]).is_file():
         print(f"osv-restore: {args.service}: no store at {store.split(':///', 1)[1]} (give --store, or {args.service.upper()}_VAR_DIR)", file=sys.stderr)
+        return 2
+    stranger = not_its_store(store, args.service)
+    if stranger is not None:
+        print(f"osv-restore: {args.service}: {stranger}: give --store the store of {args.service}", file=sys.stderr)
         return 2
     lease = lease_for(store, args.service)
     if args.action == "accept-tail" and not lease.hold():

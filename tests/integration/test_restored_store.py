@@ -239,6 +239,27 @@ def test_accept_tail_is_refused_while_a_worker_of_the_service_runs(
         assert running.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"}).status_code == 503
 
 
+def test_osv_restore_refuses_another_services_store_and_a_file_that_is_no_event_store(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`accept-tail --service funding` on registry's events.db renumbered every registry event past funding's stream and
+    wrote funding's record into it; on a views.db it made event-store tables (tester 28b, H3). SQLite files: on
+    PostgreSQL each service's database is named in its own settings."""
+    backups = Backups(tmp_path / "var", None, None)
+    restored_behind_its_stream(backups, nats_server.url)
+    registry_store = backups.var / "registry" / "events.db"
+    before = registry_store.read_bytes()
+    other = ["accept-tail", "--service", "funding", "--store", f"sqlite:///{registry_store}", "--nats-url", nats_server.url]
+    assert restore_main(other) == 2
+    assert "is the event store of registry" in capsys.readouterr().err
+    assert registry_store.read_bytes() == before
+    views = backups.var / "registry" / "views.db"
+    tables = sqlite3.connect(views).execute("SELECT count(*) FROM sqlite_master").fetchone()
+    assert restore_main(["accept-tail", "--service", "registry", "--store", f"sqlite:///{views}", "--nats-url", nats_server.url]) == 2
+    assert "holds no event store" in capsys.readouterr().err
+    assert sqlite3.connect(views).execute("SELECT count(*) FROM sqlite_master").fetchone() == tables
+
+
 def test_commands_a_restored_store_took_before_its_relay_looked_are_published_after_accept_tail(
     backups: Backups, nats_server: NatsServer
 ) -> None:
