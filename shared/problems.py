@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError
 from shared.guards import BodyTooLarge, allowed_methods, problem
-from shared.store import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
+from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from nats.js.errors import APIError
 from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
-from shared.store import MunicipalityUnknownError, ServiceApplication, StoreBehindStreamError, StreamAhead
+from shared.store import MunicipalityUnknownError, ServiceApplication
+from shared.streamahead import StoreBehindStreamError, StreamAhead
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class OutboxRelay:
       tail) is not the crash above: the store's next events would take
       positions the stream holds for others. The relay publishes nothing,
       says so in an ERROR line and in ``/health``, and marks the store so that
-      every replica refuses commands (:class:`~shared.store.StreamAhead`);
+      every replica refuses commands (:class:`~shared.streamahead.StreamAhead`);
       it looks again every ``check_seconds``.
     - **Batches under load.** A lone event goes out at once. After a batch,
       the relay waits ``linger_seconds`` before reading the next, so commands
@@ -250,7 +251,7 @@ class OutboxRelay:
         applied, by identity.
 
         A stream whose last event the store does not hold (:meth:`_judge`) raises
-        :class:`~shared.store.StoreBehindStreamError`: nothing recorded.
+        :class:`~shared.streamahead.StoreBehindStreamError`: nothing recorded.
         """
         recorded, acknowledged = await asyncio.to_thread(
             lambda: (self._record_acknowledged(), self.app.relayed_position(), self.app.published_position())[1:]

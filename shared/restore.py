@@ -1,6 +1,6 @@
 """A store put back from an older backup while its stream kept the later events: what it lacks, and taking it past them.
 
-The relay finds such a store (:class:`shared.store.StreamAhead`) and the
+The relay finds such a store (:class:`shared.streamahead.StreamAhead`) and the
 service refuses commands until an operator either restores a newer backup or
 accepts that the stream's events after the store's are not in the store
 (``osv-restore accept-tail``, :mod:`devtools.restore`). Accepting does, in one

@@ -7,38 +7,50 @@ application's notification log is the service's outbox and its audit feed.
 from __future__ import annotations
 
 import contextlib
-
 import functools
 import inspect
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
-from eventsourcing.application import project_aggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import EventStore, IntegrityError, JSONTranscoder, Mapper, Notification, Recording, Tracking, Transcoding
-from sqlalchemy import Engine
+from eventsourcing.persistence import (
+    EventStore,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    Recording,
+    Tracking,
+    Transcoding,
+)
 from eventsourcing.utils import Environment, get_topic
+from sqlalchemy import Engine
 
 from shared import dryrun
-from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
+from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
-
+from shared.streamahead import StoreBehindStreamError, StreamAhead, stream_ahead_taken
 
 log = logging.getLogger(__name__)
 
@@ -246,93 +258,6 @@ class MunicipalityUnknownError(LookupError):
         )
 
 
-RESTORE_SECTION = 'README.md, "Restoring a backup"'
-
-
-@dataclass(frozen=True)
-class StreamAhead:
-    """The service's stream holds events its store does not: the store was put back from an older backup, or lost its tail.
-
-    ``stream_position`` is the position of the stream's last event; ``store_head`` the store's last position when
-    it was found (below ``stream_position``, or at or past it with another event at ``stream_position``:
-    ``diverged``).
-    """
-
-    service: str
-    stream_position: int
-    store_head: int
-    diverged: bool = False
-
-    def describe(self) -> str:
-        """What was found and what an operator does about it, in one paragraph (the log line, ``/health``, a 503's detail)."""
-        if self.diverged:
-            found = (
-                f"{self.service}'s event store holds, at position {self.stream_position}, another event than the one its stream "
-                f"already published there (the store ends at {self.store_head}): it was restored from an older backup and "
-                "has taken new events since"
-            )
-        else:
-            found = (
-                f"{self.service}'s event store ends at position {self.store_head}, but its stream already holds events up to "
-                f"position {self.stream_position}: the store was restored from an older backup, or lost its latest events"
-            )
-        return (
-            f"{found}. New events would take positions the stream and every partner hold for other events, and never be "
-            f"published: commands are refused (503 store_behind_stream) until an operator restores a newer backup, or runs "
-            f"`osv-restore accept-tail --service {self.service}` to accept that the stream's events after the store's are "
-            f"not in the store ({RESTORE_SECTION})"
-        )
-
-    def summary(self) -> str:
-        """One line for ``last_error``."""
-        if self.diverged:
-            found = f"it holds another event than its stream at position {self.stream_position}"
-        else:
-            found = f"it ends at {self.store_head} and the stream holds events up to {self.stream_position}"
-        return f"the store is behind its stream: {found}; nothing is published and commands are refused (see stream_ahead)"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "stream_position": self.stream_position,
-            "store_head": self.store_head,
-            "diverged": self.diverged,
-            "detail": self.describe(),
-        }
-
-
-_despite_stream_ahead: ContextVar[bool] = ContextVar("saved_despite_stream_ahead", default=False)
-
-
-@contextlib.contextmanager
-def despite_stream_ahead() -> Iterator[None]:
-    """Saves in this block (this thread's) are taken while the store is behind its stream (:class:`StreamAhead`).
-
-    For what must be recorded whichever way out an operator takes: an erasure made again from the stream's tombstones
-    (:meth:`services.engagement.application.Engagement.erase_again`). ``osv-restore accept-tail`` publishes it past
-    the stream's tail, as any event the store took before its relay looked; a newer backup put back loses it, and it is
-    made again at that start. Refused, the person's data was back in the store until an operator acted.
-    """
-    token = _despite_stream_ahead.set(True)
-    try:
-        yield
-    finally:
-        _despite_stream_ahead.reset(token)
-
-
-STORE_BEHIND_RETRY_AFTER_SECONDS = 60
-"""``Retry-After`` of a command refused while the store is behind its stream: it lasts until an operator acts."""
-
-
-class StoreBehindStreamError(RuntimeError):
-    """A save refused because the store is behind its stream (:class:`StreamAhead`): 503 ``store_behind_stream``, nothing written."""
-
-    rule = "store_behind_stream"
-
-    def __init__(self, ahead: StreamAhead) -> None:
-        super().__init__(ahead.describe())
-        self.ahead = ahead
-
-
 class ServiceApplication(Application):
     """Base of the four write applications: dates transcoded, the log readable, a relay position kept."""
 
@@ -490,7 +415,7 @@ class ServiceApplication(Application):
         Raises :class:`StoreBehindStreamError`, storing nothing, while the store is behind its stream (:attr:`stream_ahead`).
         """
         ahead = self.stream_ahead
-        if ahead is not None and not _despite_stream_ahead.get() and any(getattr(obj, "pending_events", None) for obj in objs):
+        if ahead is not None and not stream_ahead_taken() and any(getattr(obj, "pending_events", None) for obj in objs):
             raise StoreBehindStreamError(ahead)
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
@@ -725,7 +650,7 @@ class ServiceApplication(Application):
     def refuse_while_behind(self) -> None:
         """Raise :class:`StoreBehindStreamError` now, while the store is behind its stream (outside
         :func:`despite_stream_ahead`): for a command that deletes before it saves, so that a refusal deletes nothing."""
-        if self.stream_ahead is not None and not _despite_stream_ahead.get():
+        if self.stream_ahead is not None and not stream_ahead_taken():
             raise StoreBehindStreamError(self.stream_ahead)
 
     def stream_marks(self) -> tuple[int, int]:

@@ -56,7 +56,8 @@ from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.schemas import read_for
 from shared.settings import ServiceSettings
-from shared.store import EARLIEST_DATE_SETTING, STORE_BEHIND_RETRY_AFTER_SECONDS, MunicipalityUnknownError, persistence_env
+from shared.store import EARLIEST_DATE_SETTING, MunicipalityUnknownError, persistence_env
+from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS
 from shared.views import View
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class Runtime:
 
     async def _check_stream_marks(self) -> None:
         """Before the first request: whether a relay found this store behind its stream, as the mark it left says (see
-        :class:`~shared.store.StreamAhead`); commands are refused from the start then, not from the relay's next look."""
+        :class:`~shared.streamahead.StreamAhead`); commands are refused from the start then, not from the relay's next look."""
         try:
             ahead = await asyncio.to_thread(self.app.check_stream_marks)
         except DATABASE_AWAY as error:

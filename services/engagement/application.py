@@ -63,7 +63,8 @@ from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import drawn_at_random, text_key
-from shared.store import ServiceApplication, despite_stream_ahead, retried_on_collision
+from shared.store import ServiceApplication, retried_on_collision
+from shared.streamahead import despite_stream_ahead
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
@@ -293,7 +294,7 @@ class Engagement(ServiceApplication):
 
         Taken while the store is behind its stream, as such a store always is
         (the tombstones are past its head), though commands are refused then
-        (:func:`~shared.store.despite_stream_ahead`): the person's data does not
+        (:func:`~shared.streamahead.despite_stream_ahead`): the person's data does not
         wait for an operator. ``osv-restore accept-tail`` publishes the
         erasure past the stream's tail; a newer backup put back loses it, and
         it is made again at that start.
