@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.settings import RegistrySettings
 from tests.support.clients import NATS_OUT_OF_REACH, application_of
 from tests.support.identity import session_auth, signed_in_headers
+from tests.support.processes import failures_two_at_once
 from tests.support.system import eventually, running_system
 
 STREAM = "OSV_REGISTRY"
@@ -378,16 +378,5 @@ def read_marks_at_start(url: str, start: Any, errors: Any) -> None:
 def test_two_workers_starting_at_once_on_a_fresh_store_both_read_its_marks(tmp_path: Path) -> None:
     # make run's first start on a new var/: both workers found no tracking table, made it, and the second one's
     # "migration" row was refused (IntegrityError), which failed its start (seen in the replicas fault case).
-    context = multiprocessing.get_context("spawn")
-    failures: list[str] = []
-    for attempt in range(8):
-        url = f"sqlite:///{tmp_path / f'events-{attempt}.db'}"
-        start, errors = context.Barrier(2), context.Queue()
-        workers = [context.Process(target=read_marks_at_start, args=(url, start, errors)) for _ in range(2)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-        while not errors.empty():
-            failures.append(errors.get())
+    failures = failures_two_at_once(read_marks_at_start, tmp_path, "events")
     assert not failures, failures

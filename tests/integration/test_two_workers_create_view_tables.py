@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from shared.views import create_tables, make_engine
+from tests.support.processes import failures_two_at_once
 
 
 def many_tables() -> MetaData:
@@ -34,16 +35,5 @@ def open_views(url: str, start: multiprocessing.synchronize.Barrier, errors: mul
 
 
 def test_two_workers_creating_the_view_tables_of_a_fresh_sqlite_database_at_once_both_succeed(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    failures: list[str] = []
-    for attempt in range(8):
-        url = f"sqlite:///{tmp_path / f'views-{attempt}.db'}"
-        start, errors = context.Barrier(2), context.Queue()
-        workers = [context.Process(target=open_views, args=(url, start, errors)) for _ in range(2)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=120)
-        while not errors.empty():
-            failures.append(errors.get())
+    failures = failures_two_at_once(open_views, tmp_path, "views")
     assert not failures, failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,3 +88,25 @@ def service_process(name: str, env: dict[str, str]) -> Iterator[ServiceProcess]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def failures_two_at_once(start_on: Callable[..., None], directory: Path, name: str, attempts: int = 8) -> list[str]:
+    """Two spawned processes running ``start_on(url, start, errors)`` on each of ``attempts`` fresh SQLite files
+    (``directory/<name>-<n>.db``) at once, as two uvicorn workers start on a new ``var/``: what they put on ``errors``.
+
+    ``start_on`` opens what a worker opens, waits on the ``start`` barrier, then does the step that raced, putting one
+    line on ``errors`` for an exception. A module-level function: the processes are spawned.
+    """
+    context = multiprocessing.get_context("spawn")
+    failures: list[str] = []
+    for attempt in range(attempts):
+        url = f"sqlite:///{directory / f'{name}-{attempt}.db'}"
+        start, errors = context.Barrier(2), context.Queue()
+        workers = [context.Process(target=start_on, args=(url, start, errors)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=120)
+        while not errors.empty():
+            failures.append(errors.get())
+    return failures
