@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from services.reporting.domain.indicators import Fact
 from shared.municipalities import MunicipalityReference
@@ -340,6 +340,25 @@ def dated_after_dissolution(facts: Sequence[Fact], judged: Mapping[str, tuple[st
     return late
 
 
+def _late_fact(fact: Fact, osv_id: str, mapped: Mapping[str, Fact]) -> dict[str, Any]:
+    """What both late-fact alerts say of ``fact``: the OSV it is listed under (``osv_id``, by its ``OSVMapped``), the
+    fact's type, date and money, and its event id."""
+    osv = mapped.get(osv_id)
+    field_name = DATED_AFTER_DISSOLUTION[fact.type]
+    amount = fact.data.get(AMOUNT_FIELDS.get(fact.type, ""))
+    return {
+        "osv_id": osv_id,
+        "name": str(osv.data.get("name", "")) if osv else "",
+        "district": str(osv.data.get("district", "")) if osv else "",
+        "type": fact.type,
+        "date_field": field_name,
+        "dated_on": _day(fact, field_name),
+        "amount": None if amount is None else str(amount),
+        "currency": None if amount is None else str(fact.data.get("currency") or "") or None,
+        "event_id": fact.event_id,
+    }
+
+
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
     """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
     activity withdrawn, :data:`UNDOING`), by the OSV's name, then date."""
@@ -352,21 +371,10 @@ def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDisso
             continue
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]
-        osv = mapped.get(osv_id)
-        field_name = DATED_AFTER_DISSOLUTION[fact.type]
-        amount = fact.data.get(AMOUNT_FIELDS.get(fact.type, ""))
         found.append(
             RecordedAfterDissolution(
-                osv_id=osv_id,
-                name=str(osv.data.get("name", "")) if osv else "",
-                district=str(osv.data.get("district", "")) if osv else "",
+                **_late_fact(fact, osv_id, mapped),
                 dissolved_on=dissolved_on,
-                type=fact.type,
-                date_field=field_name,
-                dated_on=_day(fact, field_name),
-                amount=None if amount is None else str(amount),
-                currency=None if amount is None else str(fact.data.get("currency") or "") or None,
-                event_id=fact.event_id,
                 merged_osv_id=None if record == osv_id else record,
                 merged_name=None if record == osv_id or record not in mapped else str(mapped[record].data.get("name") or "") or None,
             )
@@ -456,25 +464,14 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
             continue
         record = str(fact.data["osv_id"])
         merge, osv_id = merged[record], survivor(record, merged)
-        osv = mapped.get(osv_id)
-        field_name = DATED_AFTER_DISSOLUTION[fact.type]
-        amount = fact.data.get(AMOUNT_FIELDS.get(fact.type, ""))
         found.append(
             RecordedAfterMerge(
-                osv_id=osv_id,
-                name=str(osv.data.get("name", "")) if osv else "",
-                district=str(osv.data.get("district", "")) if osv else "",
+                **_late_fact(fact, osv_id, mapped),
                 merged_osv_id=record,
                 merged_name=(str(mapped[record].data.get("name") or "") or None) if record in mapped else None,
                 merged_on=_day(merge, "merged_on"),
                 merge_recorded_at=merge.recorded_at,
-                type=fact.type,
-                date_field=field_name,
-                dated_on=_day(fact, field_name),
                 recorded_at=fact.recorded_at,
-                amount=None if amount is None else str(amount),
-                currency=None if amount is None else str(fact.data.get("currency") or "") or None,
-                event_id=fact.event_id,
             )
         )
     return sorted(found, key=lambda r: (r.name, r.dated_on))
