@@ -1,0 +1,89 @@
+"""Forgetting a person: an erasure, and the erasures made again after a restore (the :class:`Engagement` application's).
+
+Kept apart from :mod:`services.engagement.application` by concern: what an erasure deletes (kept answers, the
+document's entry, the person's key and their entry's) before it is recorded, in one place for both ways in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from uuid import UUID
+
+from services.engagement.domain.documents import DocumentIndex
+from services.engagement.domain.members import Member
+from shared.store import retried_on_collision
+from shared.streamahead import despite_stream_ahead
+
+class Forgetting:
+    """:class:`~services.engagement.application.Engagement`'s erasures (a mixin: ``self`` is the application)."""
+
+    @retried_on_collision
+    def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
+        """Forget who the person is: kept answers about them, their document's entry and their key go first, then the erasure is recorded.
+
+        Asked again, the answers and the key are deleted again (in case an
+        earlier attempt stopped between the steps) before the domain refuses a
+        second erasure. While the store is behind its stream, 503
+        ``store_behind_stream`` before anything is deleted: its key went, and
+        the erasure was never recorded nor told to partners.
+        """
+        member = self.get_member(member_id)
+        member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
+        self.refuse_while_behind()  # nor one the store would refuse to record (tester 28b, H1)
+        index = self._forget(member)
+        self._record_erasure(member, index, erased_on)
+        return member
+
+    def erase_again(self, erased: Mapping[UUID, date]) -> int:
+        """Erase again those of ``erased`` (member id: the date they were erased on) whose key the store still holds;
+        how many that was (0 at once, in one query, when none).
+
+        For a store restored from a backup older than their erasures, told
+        by the ``PersonalDataErased`` tombstones of the service's stream
+        (:mod:`services.engagement.erasures`). Each is forgotten as
+        :meth:`erase_personal_data` forgets (kept answers, their document's
+        entry, their key and their entry's), and the erasure is recorded again
+        when the store lacks it, dated as the tombstone says (no earlier than
+        their first joining the store knows of): they read ``[erased]``, their
+        document is nobody's, and a later erasure request is a 409, as if
+        the store had never lost it. A person whose key is gone is left as
+        they are (erased, or an erasure cut short, which asking again finishes).
+
+        Taken while the store is behind its stream, as such a store always is
+        (the tombstones are past its head), though commands are refused then
+        (:func:`~shared.streamahead.despite_stream_ahead`): the person's data does not
+        wait for an operator. ``osv-restore accept-tail`` publishes the
+        erasure past the stream's tail; a newer backup put back loses it, and
+        it is made again at that start.
+        """
+        held = [member_id for member_id, key in self.keys.keys_of(erased).items() if key is not None]
+        with despite_stream_ahead():  # a restored store is behind its stream, whose tombstones these are
+            for member_id in held:
+                self._erase_again(member_id, erased[member_id])
+        return len(held)
+
+    @retried_on_collision
+    def _erase_again(self, member_id: UUID, erased_on: date) -> None:
+        member = self.get_member(member_id)
+        index = self._forget(member)  # whatever the store says: its key, and what it leads to, go
+        if member.erased_on is None:
+            first_joined = min(m.joined_on for m in member.memberships.values())
+            self._record_erasure(member, index, max(erased_on, first_joined))
+
+    def _forget(self, member: Member) -> DocumentIndex | None:
+        """What an erasure deletes before it is recorded: kept answers about the person, their document's entry, their key
+        and their index entry's key; the index entry (None without one) comes back, to be released."""
+        index, identities = self._document_index_of(member)  # read while the person's key is still there
+        if self.answers is not None:
+            self.answers.forget(member.id, up_to_version=member.version)
+        self.documents.forget(*identities)  # the document now leads nowhere
+        self.keys.forget(member.id, *([index.id] if index is not None else []))
+        return index
+
+    def _record_erasure(self, member: Member, index: DocumentIndex | None, erased_on: date) -> None:
+        """Record the erasure (a ``PersonalDataErased`` per OSV), its entry released, once :meth:`_forget` has run."""
+        member.erase(erased_on)
+        if index is not None and index.member_id == member.id:
+            index.release()
+        self.save(member, index)
