@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.clock import LIMA
-from shared.errors import MAX_COUNT, RuleViolationError
+from shared.errors import MAX_COUNT, RuleViolationError, check_not_negative
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -220,6 +220,23 @@ def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
 
 Count = Annotated[int, Field(le=MAX_COUNT)]
 """A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""
+
+
+def _not_negative(value: int, info: ValidationInfo) -> int:
+    try:
+        check_not_negative(value, info.field_name or "value")
+    except RuleViolationError as error:
+        raise _refusal(error) from None
+    return value
+
+
+not_negative = AfterValidator(_not_negative)
+"""0 or more: 422 ``not_negative``, the name the domain gives the rule (:func:`~shared.errors.check_not_negative`), in
+every service, never pydantic's ``greater_than_equal`` (``Field(ge=0)``) for the same rule. For a count, :data:`NotNegativeCount`."""
+
+NotNegativeCount = Annotated[Count, not_negative, Field(json_schema_extra={"minimum": 0})]
+"""A count that may be 0 (people reached indirectly, others present): 0 to :data:`~shared.errors.MAX_COUNT`, 422
+``not_negative`` below 0."""
 
 MAX_ROWS = 100
 """The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""

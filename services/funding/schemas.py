@@ -46,6 +46,7 @@ from shared.schemas import (
     IsoDate,
     Money,
     MoneyText,
+    NotNegativeCount,
     Text,
     application_rule,
     decimal_string,
@@ -53,6 +54,7 @@ from shared.schemas import (
     domain_rows,
     domain_rule,
     list_rules,
+    not_negative,
     one_visible_line,
 )
 
@@ -324,7 +326,7 @@ Weight = Annotated[
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
 ]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Count = Annotated[NotNegativeCount, Field(strict=True)]
 Score = Annotated[int, Field(strict=True, ge=-MAX_SCORE, le=MAX_SCORE)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), domain_rule(check_evaluator)]
@@ -335,7 +337,9 @@ class RubricCriterionCreate(Command):
     code: CriterionCode = Field(description="Unique in the rubric, lower case, e.g. `organisational_capacity`.")
     name: Text
     weight: Weight
-    min_score: Annotated[int, Field(strict=True, ge=0, le=MAX_SCORE)] = Field(description="The lowest score, 0 or more.")
+    min_score: Annotated[int, Field(strict=True, le=MAX_SCORE, json_schema_extra={"minimum": 0}), not_negative] = Field(
+        description="The lowest score, 0 or more (422 `not_negative`)."
+    )
     max_score: Annotated[int, Field(strict=True, le=MAX_SCORE)] = Field(description=f"The highest score, above `min_score`, at most {MAX_SCORE}.")
 
     def to_domain(self) -> Criterion:
@@ -454,8 +458,8 @@ class ProposalCreate(Command):
     title: Text = Field(description="The project's title; published.")
     summary: Summary = Field(description="What the project is about; kept in funding, never published.")
     requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
-    planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more.")
-    planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more.")
+    planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more (422 `not_negative`).")
+    planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more (422 `not_negative`).")
     planned_outputs: Annotated[list[PlannedOutputCreate], list_rules(_planned_outputs)] = Field(
         default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind (422 `unique_kinds`)."
     )
