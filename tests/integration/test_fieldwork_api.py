@@ -255,6 +255,23 @@ def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
     assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
 
 
+def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:
+    """A promoter's list of fifty attendees with one member twice: the answer named the second entry's place only, and
+    the promoter had to search the list for the first (tester, small29). As the Kobo import's "one person twice" names
+    the other entry (`miembros[1]`), each repeat names the first, never the member's id."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    meeting = a_meeting(attendee_member_ids=[str(uuid4()), member_id, member_id, member_id])
+
+    errors = [e for e in assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=meeting), 422)["errors"] if e["rule"] == "unique_attendees"]
+
+    assert [(e["field"], e["message"]) for e in errors] == [
+        ("attendee_member_ids.2", "the member at attendee_member_ids.2 is at attendee_member_ids.1 too: list each attendee once"),
+        ("attendee_member_ids.3", "the member at attendee_member_ids.3 is at attendee_member_ids.1 too: list each attendee once"),
+    ]
+    assert member_id not in str(errors)
+
+
 def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
     meeting = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10")))
