@@ -50,7 +50,7 @@ from services.engagement.domain.needs import (
     check_within_members_assessed,
     needs_mistakes,
 )
-from shared.errors import RuleViolationError, check_at_least_one
+from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.outputs import OutputKind
 from shared.schemas import (
     MAX_ROWS,
@@ -316,7 +316,7 @@ def _district_of_lima(engagement: Engagement, district: str) -> None:
     engagement.districts.find(district)
 
 
-def _beneficiaries(groups: list[BeneficiariesCreate | None]) -> Iterable[RuleViolationError]:
+def _beneficiaries(groups: list[BeneficiariesCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return beneficiary_mistakes(domain_rows(groups))
 
 
@@ -324,7 +324,7 @@ def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[Par
     check_one_way_of_counting(participants, groups)
 
 
-def _outputs(outputs: list[OutputCreate | None]) -> Iterable[RuleViolationError]:
+def _outputs(outputs: list[OutputCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return output_mistakes(domain_rows(outputs))
 
 
@@ -452,7 +452,7 @@ def _over_5_years_within_assessed(count: int, members_assessed: int) -> None:
     check_within_members_assessed(count, members_assessed, "members_over_5_years_in_peru")
 
 
-def _needs(needs: list[NeedCreate | None], members_assessed: int) -> Iterable[RuleViolationError]:
+def _needs(needs: list[NeedCreate | PartlyRead | None], members_assessed: int) -> Iterable[RuleViolationError]:
     return needs_mistakes(domain_rows(needs), members_assessed)
 
 

@@ -35,7 +35,7 @@ from services.funding.domain.proposals import (
 )
 from services.funding.domain.rounds import Eligibility, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator
-from shared.errors import RuleViolationError, check_at_least_one
+from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
 from shared.schemas import (
@@ -346,7 +346,7 @@ class RubricCriterionCreate(Command):
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
 
 
-def _rubric(criteria: list[RubricCriterionCreate | None]) -> Iterable[RuleViolationError]:
+def _rubric(criteria: list[RubricCriterionCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return rubric_mistakes(domain_rows(criteria))
 
 
@@ -449,7 +449,7 @@ class PlannedOutputCreate(Command):
         return PlannedOutput(self.kind, self.count)
 
 
-def _planned_outputs(outputs: list[PlannedOutputCreate | None]) -> Iterable[RuleViolationError]:
+def _planned_outputs(outputs: list[PlannedOutputCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return planned_output_mistakes(domain_rows(outputs))
 
 

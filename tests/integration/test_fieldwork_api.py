@@ -691,6 +691,16 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
                 ("direct_beneficiaries.3", "unique_nationality_and_sex"), ("outputs.1.kind", "enum"), ("outputs.2.kind", "unique_output_kind"),
             },
         ),
+        (  # A row whose count is refused still repeats another's nationality and sex, or kind: both in one answer (small29).
+            {
+                "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}, {"nationality": "ve", "sex": "F", "count": "tres"}],
+                "outputs": [{"kind": "mural", "count": 1}, {"kind": "mural", "count": 0}],
+            },
+            {
+                ("direct_beneficiaries.1.count", "int_parsing"), ("direct_beneficiaries.1", "unique_nationality_and_sex"),
+                ("outputs.1.count", "at_least_1"), ("outputs.1.kind", "unique_output_kind"),
+            },
+        ),
     ],
 )
 def test_an_activity_row_with_several_mistakes_gets_them_all_in_one_answer(
@@ -796,6 +806,10 @@ def test_a_needs_assessment_with_several_mistakes_gets_them_all_in_one_answer(cl
                 ("needs.1.members_affected", "within_members_assessed"), ("needs.1.area", "unique_area"),
                 ("needs.2.area", "enum"), ("needs.3.area", "unique_area"),
             },
+        ),
+        (  # A row whose priority is not on the list still repeats an area, and names more members than were assessed (small29).
+            [{"area": "food", "members_affected": 2, "priority": "low"}, {"area": "food", "members_affected": 19, "priority": "urgent"}],
+            {("needs.1.priority", "enum"), ("needs.1.members_affected", "within_members_assessed"), ("needs.1.area", "unique_area")},
         ),
     ],
 )
