@@ -50,8 +50,10 @@ def _district_of_lima(registry: Registry, district: str) -> None:
 
 
 def _municipality_of_lima(registry: Registry, municipality_id: str) -> None:
-    """``mml`` or a ubigeo of Lima's (422 ``lima_municipality``); whether the OSV deals with it is the application's."""
-    registry.municipalities.require(municipality_id)
+    """``mml`` or a ubigeo of Lima's (422 ``lima_municipality``; 503 ``osv_district_in_table`` for one registry's table
+    lacks while stored OSVs are in districts it lacks, :meth:`Registry.municipality_named`); whether the OSV deals with
+    it is the application's."""
+    registry.municipality_named(municipality_id)
 
 
 # OSVs -------------------------------------------------------------------------
@@ -309,7 +311,9 @@ class ReadinessPublic(BaseModel):
 class RUOSApplicationCreate(Command):
     municipality_id: Annotated[MunicipalityId, application_rule(_municipality_of_lima)] = Field(
         description="Where the OSV applies: its district's municipality (the district's ubigeo, e.g. `150110` for an OSV of "
-        "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality`."
+        "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality` "
+        "(503 `osv_district_in_table` for a ubigeo of Lima this process's districts table lacks while stored OSVs are in "
+        "districts it lacks: see the 503 answer)."
     )
     submitted_on: IsoDate = Field(description="When it filed the application.")
     documents: Annotated[list[RUOSDocument], list_rules(document_mistakes)] = Field(

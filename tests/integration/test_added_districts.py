@@ -142,6 +142,46 @@ def test_registry_reads_an_osv_of_a_district_its_table_lacks_as_stored_and_recor
         assert created(with_file.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01"}))["contact"]["status"] == "lost"
 
 
+def test_a_replica_without_the_file_answers_503_not_422_to_the_municipality_of_a_district_it_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two replicas on one store, one without the file: an OSV's RUOS application to its own district's municipality
+    (Nuevo Horizonte's, 150144) was 201 from the replica with the file and 422 `lima_municipality`, blaming staff, from
+    the one without it, as a mapping's district was before (tester 28, L1; small29). The replica without the file, which
+    has not read the OSV, knows from its store that it lacks districts OSVs are in: a district's ubigeo of Lima it lacks
+    is 503 with Retry-After, and so is the district typed in a mapping; what is no municipality of Lima at all stays 422."""
+    var = tmp_path / "var"
+    with service_client("registry", var, settings={"districts_file": a_districts_file(tmp_path)}) as with_file, \
+            service_client("registry", var) as without:
+        comas = str(created(without.post("/osvs", json={"name": "Unidas de Collique", "district": "Comas", "mapped_on": "2021-03-15"}))["id"])
+        application = {"municipality_id": "150144", "submitted_on": "2021-06-01", "documents": ["estatuto"]}
+        # Nothing stored is in a district its table lacks: a ubigeo it does not know is the caller's mistake.
+        assert_problem(without.post(f"/osvs/{comas}/ruos-applications", json=application), 422, "municipality_id", "lima_municipality")
+
+        with caplog.at_level(logging.ERROR):
+            osv_id = map_in_nuevo_horizonte(with_file)
+            written = head(without)
+            for attempt in (
+                without.post(f"/osvs/{osv_id}/ruos-applications", json=application),
+                without.post(f"/osvs/{comas}/ruos-applications", json=application),  # whose it is, this replica cannot tell
+                without.get(f"/osvs/{comas}/ruos-readiness", params={"municipality_id": "150144"}),
+            ):
+                refused = assert_problem(attempt, 503, "municipality_id", "osv_district_in_table")
+                assert attempt.headers["Retry-After"] == "60"
+                assert "REGISTRY_DISTRICTS_FILE" in refused["detail"] and "'Nuevo Horizonte'" in refused["detail"]
+            another = {"name": "Comedor Popular Nuevo Amanecer", "district": "Nuevo Horizonte", "mapped_on": "2021-03-20"}
+            assert_problem(without.post("/osvs", json=another), 503, "district", "osv_district_in_table")
+            for not_lima in ("callao", "070101"):
+                refused = without.post(f"/osvs/{osv_id}/ruos-applications", json={**application, "municipality_id": not_lima})
+                assert_problem(refused, 422, "municipality_id", "lima_municipality")
+            assert head(without) == written
+        said = [line for line in errors_logged(caplog) if "a stored OSV is in the district 'Nuevo Horizonte'" in line]
+        assert len(said) == 1  # said once, as when it reads the OSV
+        assert ok(without.get("/health"))["missing_districts"] == ["Nuevo Horizonte"]
+
+        assert created(with_file.post(f"/osvs/{osv_id}/ruos-applications", json=application))["municipality_id"] == "150144"
+
+
 # Funding and engagement ----------------------------------------------------------------------------------
 
 
