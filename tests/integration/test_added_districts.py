@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.registry.api import create_app as registry_app
 from shared.districts import DistrictsLackingError
 from tests.support.api import SJL_ALTO, Upstream, a_districts_file, assert_problem, created, ok
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, head, service_client
@@ -180,6 +181,18 @@ def test_a_replica_without_the_file_answers_503_not_422_to_the_municipality_of_a
         assert ok(without.get("/health"))["missing_districts"] == ["Nuevo Horizonte"]
 
         assert created(with_file.post(f"/osvs/{osv_id}/ruos-applications", json=application))["municipality_id"] == "150144"
+
+
+def test_registrys_openapi_says_when_a_command_answers_503_osv_district_in_table() -> None:
+    """Each command's own 503 (`osv_district_in_table`, the RUOS application's for its `municipality_id` too) was replaced
+    in the OpenAPI document by the 503 every command shares (the database, `store_behind_stream`): clients read both."""
+    spec = registry_app().openapi()
+    for path, method in (("/osvs/{osv_id}/ruos-applications", "post"), ("/osvs", "post"), ("/osvs/{osv_id}/contact-lost", "post")):
+        said = spec["paths"][path][method]["responses"]["503"]["description"]
+        assert "store_behind_stream" in said and "osv_district_in_table" in said, path
+    application = spec["paths"]["/osvs/{osv_id}/ruos-applications"]["post"]["responses"]["503"]["description"]
+    assert "`municipality_id`" in application and "lima_municipality" in application
+    assert "`municipality_id`" in spec["paths"]["/osvs/{osv_id}/ruos-readiness"]["get"]["responses"]["503"]["description"]
 
 
 # Funding and engagement ----------------------------------------------------------------------------------
