@@ -8,8 +8,9 @@ here, with one rule code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from typing import Any
 
 
 class DomainError(Exception):
@@ -201,9 +202,34 @@ class OSVMergedError(ConflictError):
 #
 # A rule over a list's rows (each row's count, no row twice) is written once, as the mistakes it finds, each naming
 # its row's field (``needs.1.members_affected``). The domain raises the first of them (:func:`raise_first`); the API
-# reports them all in one 422 (:func:`shared.schemas.list_rules`), with the rows' own mistakes. A row given as None is
-# one the API could not read (its own mistakes are reported already): skipped, and a rule of the whole list that such a
-# row may meet (a rubric's capacity criteria) waits until every row is read.
+# reports them all in one 422 (:func:`shared.schemas.list_rules`), with the rows' own mistakes. A row the API refused
+# (its own mistakes are reported already) comes as far as it was read: a :class:`PartlyRead` with the fields its own
+# rules took (a rubric row whose weight is "30%" still has its code), None when nothing of it was (not an object, an
+# id that is none). The rules read every row's fields with :func:`field_of` and judge what they can: a code read still
+# counts for repeats and for the capacity criteria; a rule of the whole list that an unread field may meet waits until
+# it is read.
+
+
+class PartlyRead:
+    """A list's row the API refused, as far as it read it: the fields its own rules took, by the names the API gives
+    them (which the domain's rows share: ``code``, ``weight``, ``kind``); its refused fields' mistakes are reported
+    already."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.fields = dict(fields)
+
+    def __repr__(self) -> str:
+        return f"PartlyRead({self.fields!r})"
+
+
+def field_of(row: object, name: str) -> Any:
+    """A field of a list's row as read: a whole row's own, a :class:`PartlyRead` row's if it was read, else None (a
+    row given as None was not read at all)."""
+    if row is None:
+        return None
+    if isinstance(row, PartlyRead):
+        return row.fields.get(name)
+    return getattr(row, name)
 
 
 def refused(check: Callable[..., object], *arguments: object) -> Iterator[RuleViolationError]:

@@ -12,14 +12,18 @@ district's would not.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shared.districts import DistrictTable
-from shared.errors import NotFoundError, RuleViolationError
+from shared.errors import MisconfiguredError, NotFoundError, RuleViolationError
 
 MML_ID = "mml"
 MML_NAME = "Municipalidad Metropolitana de Lima"
 NOT_IN_LIMA = "'{}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)"
+LIMA_UBIGEO = re.compile(r"1501\d{2}")
+"""The ubigeo of a district of Lima Metropolitana, the province of Lima (1501): a district a law creates gets one too."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,25 @@ class UnknownMunicipalityError(NotFoundError):
 class MunicipalityNotInLimaError(RuleViolationError):
     def __init__(self, municipality_id: str, field: str = "municipality_id") -> None:
         super().__init__(NOT_IN_LIMA.format(municipality_id), field=field, rule="lima_municipality")
+
+
+class MunicipalityLackedHereError(MisconfiguredError):
+    """A district's ubigeo of Lima this service's districts table lacks, while records it holds are in districts the
+    table lacks (another replica mapped them with a fuller districts file): it may be theirs, so 503 with
+    ``Retry-After``, not 422 ``lima_municipality`` blaming the caller, as :class:`~shared.districts.DistrictLackedHereError`
+    for a typed district. The same request gets its real answer once the setting is fixed."""
+
+    def __init__(self, service: str, table: DistrictTable, municipality_id: str, lacking: Sequence[str], field: str = "municipality_id") -> None:
+        setting = table.setting or "the districts_file setting"
+        named = ", ".join(f"'{district}'" for district in lacking)
+        super().__init__(
+            f"'{municipality_id}' is a district's ubigeo of Lima that {service}'s districts table, {table.described()}, lacks, "
+            f"as it lacks {named}, where {service}'s records are: it may be that district's municipality, so {service} takes "
+            f"nothing naming it until an operator sets {setting} to the districts file registry maps OSVs with and restarts "
+            "it; send the same request again then",
+            field=field,
+            rule="osv_district_in_table",
+        )
 
 
 class NotTheOSVsMunicipalityError(RuleViolationError):
@@ -89,6 +112,22 @@ class MunicipalityTable:
             return self.find(municipality_id)
         except UnknownMunicipalityError:
             raise MunicipalityNotInLimaError(municipality_id, field) from None
+
+    def require_here(
+        self, municipality_id: str, lacking: Callable[[], Sequence[str]], service: str, field: str = "municipality_id"
+    ) -> MunicipalityReference:
+        """:meth:`require`, for a service that may run on a districts table shorter than another replica's: a district's
+        ubigeo of Lima (:data:`LIMA_UBIGEO`) the table lacks is 503 ``osv_district_in_table``
+        (:class:`MunicipalityLackedHereError`) while ``lacking()`` names districts the service's records are in that the
+        table lacks, since it may be one of theirs; anything else not in the table (``callao``, ``070101``) stays 422
+        ``lima_municipality``. ``lacking`` is asked only for an id the table does not know."""
+        try:
+            return self.require(municipality_id, field)
+        except MunicipalityNotInLimaError:
+            given = municipality_id.strip()
+            if LIMA_UBIGEO.fullmatch(given) and (lacked := lacking()):
+                raise MunicipalityLackedHereError(service, self.districts, given, lacked, field) from None
+            raise
 
     def require_of_osv(
         self, municipality_id: str, district_ubigeo: str | None, to: str, field: str = "municipality_id"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from functools import cache
+from typing import Annotated, Any, Self, get_args
 
 import regex
 from pydantic import (
@@ -17,9 +19,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ModelWrapValidatorHandler,
     PlainSerializer,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -27,10 +31,10 @@ from pydantic import (
     WrapValidator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from shared.clock import LIMA
-from shared.errors import MAX_COUNT, RuleViolationError
+from shared.errors import MAX_COUNT, PartlyRead, RuleViolationError, check_not_negative
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -102,10 +106,11 @@ def domain_rule(check: Callable[..., object], *given: str, none_too: bool = Fals
     field being read and the rule the domain's error names. Not for a list's rows: :func:`list_rules`."""
 
     def run(value: Any, info: ValidationInfo) -> Any:
-        if (value is None and not none_too) or any(name not in info.data for name in given):
+        data = info.data or {}  # None when a field is read alone (a refused list row's, :func:`_partly_read`)
+        if (value is None and not none_too) or any(name not in data for name in given):
             return value
         try:
-            check(value, *(info.data[name] for name in given))
+            check(value, *(data[name] for name in given))
         except RuleViolationError as error:
             raise _refusal(error) from None
         return value
@@ -119,61 +124,117 @@ _found: ContextVar[list[InitErrorDetails] | None] = ContextVar("mistakes_found_i
 """The mistakes :func:`list_rules` found in the :class:`Command` being read, for it to report with pydantic's."""
 
 
-def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str) -> WrapValidator:
+def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str) -> ListRules:
     """A list checked by the domain's rules of its rows while the request is read: every mistake of every row comes in
     the one 422, each at the row's field the domain names (``needs.1.members_affected``, ``outputs.2.kind``), with the
     rows' own mistakes (a priority not on the list, a count not a number) and the body's other fields'.
 
     ``mistakes(rows, *others)`` is the domain's, yielding each :class:`~shared.errors.RuleViolationError` it finds
-    (:func:`shared.errors.raise_first` makes the domain's check of it); ``rows`` is the list as read, with None for each
-    row its own rules refused (pydantic reports those, and the domain skips them). ``given`` names fields declared before
-    this one that the rules take too; they run only once each of them passed. Put it first among the list's validators
+    (:func:`shared.errors.raise_first` makes the domain's check of it); ``rows`` is the list as read. A row its own rules
+    refused (pydantic reports those) is given as far as it was read: a :class:`~shared.errors.PartlyRead` holding each
+    field that passed its own rules (a rubric row whose weight is "30%" still has its code, for the list's rules to
+    count), None for a row of which nothing was (not an object, a list of ids or codes). The domain reads every row's
+    fields with :func:`~shared.errors.field_of` and judges what it can. ``given`` names fields declared before this one
+    that the rules take too; they run only once each of them passed. Put it first among the list's validators
     (``Annotated[list[Row], list_rules(...), domain_rule(...)]``): it reads the rows, and a rule of the whole list after it
     runs once every row is read.
 
     pydantic runs a list's validators only once every row passed, and a validator raises one error, at the field it
     reads (pydantic's docs: a ``ValueError`` or a ``PydanticCustomError``, never a ``ValidationError`` of its own). So
-    this wrap validator reads the rows itself when some fail (each readable one alone), raises pydantic's own error again
-    as it was, and leaves the mistakes it finds, each with its place, for :class:`Command`'s wrap model validator, which
-    raises them with pydantic's errors in one :class:`~pydantic_core.ValidationError`
-    (``ValidationError.from_exception_data``). Read outside a :class:`Command`, the first mistake is reported at the
-    list."""
-
-    def run(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
-        try:
-            rows, refused = handler(value), None
-        except ValidationError as error:
-            rows, refused = _readable_rows(value, handler, error), error
-            if rows is None:  # the list itself is wrong (not a list, too long): its rows wait
-                raise
-        if all(name in info.data for name in given):
-            found = list(mistakes(rows, *(info.data[name] for name in given)))
-            collected = _found.get()
-            if collected is not None:
-                collected.extend(_at_place(mistake, info.field_name or "") for mistake in found)
-            elif found and refused is None:
-                raise _refusal(found[0])
-        if refused is not None:
-            raise refused
-        return rows
-
-    return WrapValidator(run)
+    this wrap validator reads the rows itself when some fail (each readable one alone, each field of a refused one
+    alone), raises pydantic's own error again as it was, and leaves the mistakes it finds, each with its place, for
+    :class:`Command`'s wrap model validator, which raises them with pydantic's errors in one
+    :class:`~pydantic_core.ValidationError` (``ValidationError.from_exception_data``). Read outside a :class:`Command`,
+    the first mistake is reported at the list."""
+    return ListRules(mistakes, given)
 
 
-def _readable_rows(value: Any, handler: ValidatorFunctionWrapHandler, error: ValidationError) -> list[Any] | None:
-    """The rows of a list pydantic refused, each as read, None where a row's own rules refused it; None if the list
-    itself was refused (not a list, too many rows)."""
+@dataclass(frozen=True)
+class ListRules:
+    """:func:`list_rules`' validator: a wrap validator that knows the type of the list's rows, to read a refused row field
+    by field."""
+
+    mistakes: Callable[..., Iterable[RuleViolationError]]
+    given: tuple[str, ...]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        row = next(iter(get_args(source)), None)
+        model = row if isinstance(row, type) and issubclass(row, BaseModel) else None
+        return WrapValidator(self._run_on(model)).__get_pydantic_core_schema__(source, handler)
+
+    def _run_on(self, model: type[BaseModel] | None) -> Callable[[Any, ValidatorFunctionWrapHandler, ValidationInfo], Any]:
+        def run(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+            try:
+                rows, refused = handler(value), None
+            except ValidationError as error:
+                rows, refused = _readable_rows(value, handler, error, model), error
+                if rows is None:  # the list itself is wrong (not a list, too long): its rows wait
+                    raise
+            if all(name in info.data for name in self.given):
+                found = list(self.mistakes(rows, *(info.data[name] for name in self.given)))
+                collected = _found.get()
+                if collected is not None:
+                    collected.extend(_at_place(mistake, info.field_name or "") for mistake in found)
+                elif found and refused is None:
+                    raise _refusal(found[0])
+            if refused is not None:
+                raise refused
+            return rows
+
+        return run
+
+
+def _readable_rows(value: Any, handler: ValidatorFunctionWrapHandler, error: ValidationError, model: type[BaseModel] | None) -> list[Any] | None:
+    """The rows of a list pydantic refused, each as read: a row its own rules refused as far as it was read
+    (:func:`_partly_read`); None if the list itself was refused (not a list, too many rows)."""
     places = [e["loc"] for e in error.errors()]
     if not isinstance(value, list | tuple) or any(not place or not isinstance(place[0], int) for place in places):
         return None
-    refused = {place[0] for place in places}
+    refused: dict[int, set[Any]] = {}
+    for place in places:
+        refused.setdefault(place[0], set()).update(place[1:2])
     rows: list[Any] = []
     for index, row in enumerate(value):
+        if index in refused:
+            rows.append(_partly_read(model, row, refused[index]))
+            continue
         try:
-            rows.append(None if index in refused else handler([row])[0])
+            rows.append(handler([row])[0])
         except ValidationError:
             rows.append(None)
     return rows
+
+
+def _partly_read(model: type[BaseModel] | None, row: Any, refused: set[Any]) -> PartlyRead | None:
+    """What a refused row's fields are, each read alone by its own rules, those pydantic refused (``refused``) left out;
+    None when the rows are not objects (ids, codes) or this one is not."""
+    if model is None or not isinstance(row, Mapping):
+        return None
+    fields: dict[str, Any] = {}
+    reading = _found.set(None)  # a list inside the row reports its own first mistake, which leaves the field unread
+    try:
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            if key in refused:
+                continue
+            if key not in row:
+                if not field.is_required():
+                    fields[name] = field.get_default(call_default_factory=True, validated_data={})
+                continue
+            try:
+                fields[name] = _field_reader(model, name).validate_python(row[key])
+            except ValidationError:
+                continue
+    finally:
+        _found.reset(reading)
+    return PartlyRead(fields)
+
+
+@cache
+def _field_reader(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """A validator of one field of ``model`` alone: its type and its own rules (constraints, validators)."""
+    field = model.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, field])
 
 
 def _at_place(mistake: RuleViolationError, field: str) -> InitErrorDetails:
@@ -184,8 +245,9 @@ def _at_place(mistake: RuleViolationError, field: str) -> InitErrorDetails:
 
 
 def domain_rows(rows: Iterable[Any]) -> list[Any]:
-    """The rows :func:`list_rules` read, each as the domain's (its ``to_domain()``), None kept for a row not read."""
-    return [None if row is None else row.to_domain() for row in rows]
+    """The rows :func:`list_rules` read, each as the domain's (its ``to_domain()``); a refused row kept as it was read
+    (a :class:`~shared.errors.PartlyRead`, or None)."""
+    return [row.to_domain() if isinstance(row, BaseModel) else row for row in rows]
 
 
 _serving: ContextVar[Any] = ContextVar("serving_application", default=None)
@@ -220,6 +282,23 @@ def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
 
 Count = Annotated[int, Field(le=MAX_COUNT)]
 """A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""
+
+
+def _not_negative(value: int, info: ValidationInfo) -> int:
+    try:
+        check_not_negative(value, info.field_name or "value")
+    except RuleViolationError as error:
+        raise _refusal(error) from None
+    return value
+
+
+not_negative = AfterValidator(_not_negative)
+"""0 or more: 422 ``not_negative``, the name the domain gives the rule (:func:`~shared.errors.check_not_negative`), in
+every service, never pydantic's ``greater_than_equal`` (``Field(ge=0)``) for the same rule. For a count, :data:`NotNegativeCount`."""
+
+NotNegativeCount = Annotated[Count, not_negative, Field(json_schema_extra={"minimum": 0})]
+"""A count that may be 0 (people reached indirectly, others present): 0 to :data:`~shared.errors.MAX_COUNT`, 422
+``not_negative`` below 0."""
 
 MAX_ROWS = 100
 """The most rows a list in a command may hold, unless its own rule says fewer (one per kind, per criterion…)."""

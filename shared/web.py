@@ -592,7 +592,8 @@ COMMANDS_UNAVAILABLE = (
 
 
 def _document_commands_unavailable(api: FastAPI) -> None:
-    """Every command (POST, PUT, PATCH, DELETE) of a write service documents its 503 answers (:data:`COMMANDS_UNAVAILABLE`)."""
+    """Every command (POST, PUT, PATCH, DELETE) of a write service documents its 503 answers (:data:`COMMANDS_UNAVAILABLE`),
+    followed by the route's own (``osv_district_in_table``…), which it used to replace."""
     plain_openapi = api.openapi
 
     def openapi() -> dict[str, Any]:
@@ -601,8 +602,9 @@ def _document_commands_unavailable(api: FastAPI) -> None:
             for operations in schema.get("paths", {}).values():
                 for method, operation in operations.items():
                     if method in ("post", "put", "patch", "delete"):
+                        own = operation.get("responses", {}).get("503", {}).get("description")
                         operation.setdefault("responses", {})["503"] = {
-                            "description": COMMANDS_UNAVAILABLE,
+                            "description": f"{COMMANDS_UNAVAILABLE} {own}" if own else COMMANDS_UNAVAILABLE,
                             "headers": {"Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "integer"}}},
                             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                         }

@@ -6,7 +6,7 @@ nothing here is published (see ``events.py`` for what is).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -50,7 +50,7 @@ from services.engagement.domain.needs import (
     check_within_members_assessed,
     needs_mistakes,
 )
-from shared.errors import RuleViolationError, check_at_least_one, check_not_negative
+from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.outputs import OutputKind
 from shared.schemas import (
     MAX_ROWS,
@@ -58,6 +58,7 @@ from shared.schemas import (
     Command,
     Count,
     IsoDate,
+    NotNegativeCount,
     Text,
     application_rule,
     decimal_string,
@@ -70,10 +71,6 @@ from shared.schemas import (
 
 def _at_least_one(count: int) -> None:
     check_at_least_one(count, "count")
-
-
-def _not_negative(field: str) -> Callable[[int], None]:
-    return lambda count: check_not_negative(count, field)
 
 
 # Field work: follow-up, technical assistance, activities, needs -------------------
@@ -121,7 +118,7 @@ class MeetingCreate(Command):
         max_length=MAX_ATTENDEES,
         description="Members who attended, each one engagement knows (422 `known_member`), once (422 `unique_attendees`); never published.",
     )
-    other_attendees: Annotated[Count, domain_rule(_not_negative("other_attendees"))] = Field(
+    other_attendees: NotNegativeCount = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
     )
     topics: Annotated[list[MeetingTopic], list_rules(topic_mistakes)] = Field(
@@ -319,7 +316,7 @@ def _district_of_lima(engagement: Engagement, district: str) -> None:
     engagement.districts.find(district)
 
 
-def _beneficiaries(groups: list[BeneficiariesCreate | None]) -> Iterable[RuleViolationError]:
+def _beneficiaries(groups: list[BeneficiariesCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return beneficiary_mistakes(domain_rows(groups))
 
 
@@ -327,7 +324,7 @@ def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[Par
     check_one_way_of_counting(participants, groups)
 
 
-def _outputs(outputs: list[OutputCreate | None]) -> Iterable[RuleViolationError]:
+def _outputs(outputs: list[OutputCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return output_mistakes(domain_rows(outputs))
 
 
@@ -353,7 +350,7 @@ class ActivityCreate(Command):
         "one row per nationality and sex (422 `unique_nationality_and_sex`; an aggregate report: reporting says how much of "
         "its total is aggregate).",
     )
-    indirect_beneficiaries: Annotated[Count, domain_rule(_not_negative("indirect_beneficiaries"))] = Field(
+    indirect_beneficiaries: NotNegativeCount = Field(
         default=0, description="People reached indirectly: 0 or more (422 `not_negative`)."
     )
     outputs: Annotated[list[OutputCreate], list_rules(_outputs)] = Field(
@@ -455,7 +452,7 @@ def _over_5_years_within_assessed(count: int, members_assessed: int) -> None:
     check_within_members_assessed(count, members_assessed, "members_over_5_years_in_peru")
 
 
-def _needs(needs: list[NeedCreate | None], members_assessed: int) -> Iterable[RuleViolationError]:
+def _needs(needs: list[NeedCreate | PartlyRead | None], members_assessed: int) -> Iterable[RuleViolationError]:
     return needs_mistakes(domain_rows(needs), members_assessed)
 
 

@@ -35,7 +35,7 @@ from services.funding.domain.proposals import (
 )
 from services.funding.domain.rounds import Eligibility, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator
-from shared.errors import RuleViolationError, check_at_least_one
+from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
 from shared.schemas import (
@@ -46,6 +46,7 @@ from shared.schemas import (
     IsoDate,
     Money,
     MoneyText,
+    NotNegativeCount,
     Text,
     application_rule,
     decimal_string,
@@ -53,6 +54,7 @@ from shared.schemas import (
     domain_rows,
     domain_rule,
     list_rules,
+    not_negative,
     one_visible_line,
 )
 
@@ -324,7 +326,7 @@ Weight = Annotated[
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
 ]
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Count = Annotated[NotNegativeCount, Field(strict=True)]
 Score = Annotated[int, Field(strict=True, ge=-MAX_SCORE, le=MAX_SCORE)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), domain_rule(check_evaluator)]
@@ -335,14 +337,16 @@ class RubricCriterionCreate(Command):
     code: CriterionCode = Field(description="Unique in the rubric, lower case, e.g. `organisational_capacity`.")
     name: Text
     weight: Weight
-    min_score: Annotated[int, Field(strict=True, ge=0, le=MAX_SCORE)] = Field(description="The lowest score, 0 or more.")
+    min_score: Annotated[int, Field(strict=True, le=MAX_SCORE, json_schema_extra={"minimum": 0}), not_negative] = Field(
+        description="The lowest score, 0 or more (422 `not_negative`)."
+    )
     max_score: Annotated[int, Field(strict=True, le=MAX_SCORE)] = Field(description=f"The highest score, above `min_score`, at most {MAX_SCORE}.")
 
     def to_domain(self) -> Criterion:
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
 
 
-def _rubric(criteria: list[RubricCriterionCreate | None]) -> Iterable[RuleViolationError]:
+def _rubric(criteria: list[RubricCriterionCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return rubric_mistakes(domain_rows(criteria))
 
 
@@ -445,7 +449,7 @@ class PlannedOutputCreate(Command):
         return PlannedOutput(self.kind, self.count)
 
 
-def _planned_outputs(outputs: list[PlannedOutputCreate | None]) -> Iterable[RuleViolationError]:
+def _planned_outputs(outputs: list[PlannedOutputCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
     return planned_output_mistakes(domain_rows(outputs))
 
 
@@ -454,8 +458,8 @@ class ProposalCreate(Command):
     title: Text = Field(description="The project's title; published.")
     summary: Summary = Field(description="What the project is about; kept in funding, never published.")
     requested_amount: Money = Field(description="At most the round's budget, in its currency; a decimal string.")
-    planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more.")
-    planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more.")
+    planned_direct_beneficiaries: Count = Field(description="People the project plans to reach directly: 0 or more (422 `not_negative`).")
+    planned_indirect_beneficiaries: Count = Field(description="People it plans to reach indirectly: 0 or more (422 `not_negative`).")
     planned_outputs: Annotated[list[PlannedOutputCreate], list_rules(_planned_outputs)] = Field(
         default_factory=list, max_length=10, description="What it plans to leave behind: one row per kind (422 `unique_kinds`)."
     )

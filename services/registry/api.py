@@ -52,13 +52,24 @@ from shared.web import MAX_POSITION, application_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
 NOT_PLACED = osv_district_in_table("registry")
+"""A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
 NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": (
-    "A 503 `osv_district_in_table` names a district this process's districts table lacks though OSVs it read are in it "
+    "A 503 `osv_district_in_table` names a district this process's districts table lacks though stored OSVs are in it "
     "(another replica mapped them with a fuller `REGISTRY_DISTRICTS_FILE`): the request is fine as it is, and taken once "
     "an operator gives the setting the file and restarts registry; send it again after `Retry-After`. A district no "
     "record of registry's is in stays 422 `lima_district`."
 )}}
-"""A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
+MUNICIPALITY_LACKED = (
+    "A 503 `osv_district_in_table` naming `municipality_id` is a district's ubigeo of Lima (`1501..`) this process's "
+    "districts table lacks while stored OSVs are in districts it lacks (another replica mapped them with a fuller "
+    "`REGISTRY_DISTRICTS_FILE`): it may be their municipality, and the same request gets its real answer once an operator "
+    "fixes the setting and restarts registry; send it again after `Retry-After`. A municipality not of Lima (`callao`) "
+    "stays 422 `lima_municipality`."
+)
+MUNICIPALITY_NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": MUNICIPALITY_LACKED}}
+"""A read naming a municipality: 503 with `Retry-After` for a ubigeo this process's table may lack (``Registry.municipality_named``)."""
+NOT_PLACED_NOR_NAMED_HERE = {503: {**NOT_PLACED[503], "description": f"{NOT_PLACED[503]['description']} {MUNICIPALITY_LACKED}"}}
+"""A command on an OSV naming a municipality: the 503s of :data:`NOT_PLACED` and of :data:`MUNICIPALITY_NOT_NAMED_HERE`."""
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
@@ -214,7 +225,7 @@ def record_document(osv_id: UUID, body: DocumentCreate, registry: RegistryDep) -
     return DocumentsPublic.of(registry.record_document(osv_id=osv_id, document=body.document, prepared_on=body.prepared_on))
 
 
-@osvs.get("/{osv_id}/ruos-readiness", response_model=ReadinessPublic)
+@osvs.get("/{osv_id}/ruos-readiness", response_model=ReadinessPublic, responses=MUNICIPALITY_NOT_NAMED_HERE)
 def ruos_readiness(
     osv_id: UUID,
     registry: RegistryDep,
@@ -274,7 +285,9 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
 # The RUOS application ---------------------------------------------------------------
 
 
-@applications.post("", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES, responses=NOT_PLACED)
+@applications.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, dependencies=WRITES, responses=NOT_PLACED_NOR_NAMED_HERE
+)
 def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: RegistryDep) -> RUOSApplicationPublic:
     """Record the OSV's application to the RUOS of its district's municipality or of the MML (records `RUOSApplicationSubmitted`).
 

@@ -31,12 +31,13 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
 from services.registry.views.documentcounts import DocumentCounts
+from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
 from shared.districts import District, DistrictLackedHereError, DistrictNotInTableError, DistrictTable, UnknownDistrictError, district_key
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
-from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
+from shared.municipalities import MML_ID, MunicipalityReference, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
@@ -122,6 +123,7 @@ class Registry(ServiceApplication):
         answers: AnswerBook | None = None,
         shipped_calendar: WorkingCalendar | None = None,
         keys: KeyRing | None = None,
+        mapped_districts: MappedDistricts | None = None,
     ) -> None:
         super().__init__(env, answers=answers, keys=keys)
         self.shipped_calendar = shipped_calendar or shipped_non_working_days()
@@ -135,6 +137,8 @@ class Registry(ServiceApplication):
         """The ubigeo of each district name :meth:`ubigeo_of` was asked about."""
         self._lacking: set[str] = set()
         """The districts of OSVs this process read that its table lacks (each logged once): ``/health`` names them."""
+        self.mapped_districts = mapped_districts
+        """The districts of every stored OSV, caught up from the store (:meth:`lacked_districts`); None: those read only."""
         self._mapped_in: dict[UUID, str] = {}
         """The ubigeo of each OSV this process mapped, until the relay asks for it (:meth:`municipality_of_osv`)."""
 
@@ -277,15 +281,33 @@ class Registry(ServiceApplication):
 
     def district_named(self, given: str, on: date | None = None, field: str = "district") -> District:
         """The district a request names (:meth:`DistrictTable.find`: 422 ``lima_district``, ``district_in_force``); 503
-        ``osv_district_in_table`` (:class:`DistrictLackedHereError`) for one this process's table lacks though it read
-        stored OSVs in it (:meth:`districts_lacking`): another replica mapped them with a fuller districts file."""
+        ``osv_district_in_table`` (:class:`DistrictLackedHereError`) for one this process's table lacks though stored
+        OSVs are in it (:meth:`lacked_districts`): another replica mapped them with a fuller districts file."""
         try:
             return self.districts.find(given, on=on)
         except UnknownDistrictError:
-            lacked = next((name for name in self._lacking if district_key(name) == district_key(given)), None)
+            lacked = next((name for name in self.lacked_districts() if district_key(name) == district_key(given)), None)
             if lacked is not None:
                 raise DistrictLackedHereError("registry", self.districts, lacked, field) from None
             raise
+
+    def municipality_named(self, given: str, field: str = "municipality_id") -> MunicipalityReference:
+        """The municipality a request names (``mml`` or a district's ubigeo: 422 ``lima_municipality`` for none of Lima's);
+        503 ``osv_district_in_table`` (:class:`~shared.municipalities.MunicipalityLackedHereError`) for a district's ubigeo
+        of Lima this process's table lacks while stored OSVs are in districts it lacks (:meth:`lacked_districts`): it may
+        be theirs, which a replica with the fuller districts file takes (:meth:`MunicipalityTable.require_here`)."""
+        return self.municipalities.require_here(given, self.lacked_districts, "registry", field)
+
+    def lacked_districts(self) -> list[str]:
+        """The districts this process's table lacks that stored OSVs are in: those it read (:meth:`districts_lacking`), and
+        those of OSVs another replica mapped since this one started, caught up from the store's ``OSVMapped`` events
+        (:class:`MappedDistricts`), each logged once and named in ``/health`` from then on. Asked only when a request names
+        a district or municipality the table does not know: a request about an OSV this process has not read yet is
+        answered as one about an OSV it has."""
+        if self.mapped_districts is not None:
+            for district in self.districts.lacking(self.mapped_districts.catch_up(self)):
+                self._say_lacking(district)
+        return sorted(self._lacking)
 
     def _say_lacking(self, district: str) -> None:
         if district in self._lacking:
@@ -428,7 +450,7 @@ class Registry(ServiceApplication):
         if municipality_id is None:
             reference = self.municipalities.find(self.ubigeo_of(osv) or MML_ID)
         else:
-            reference = self.municipalities.require(municipality_id)
+            reference = self.municipality_named(municipality_id)
         municipality = self.get_municipality(reference.id).record
         return assess(reference.id, osv.documents_ready, municipality.accepted, self.tally(osv_id))
 
@@ -449,6 +471,7 @@ class Registry(ServiceApplication):
         ubigeo = self.ubigeo_of(osv)
         if ubigeo is None:  # before the municipality named is judged against a district this process cannot place
             raise DistrictNotInTableError(self.name, self.districts, osv.id, osv.district)
+        self.municipality_named(municipality_id)  # 503 for a ubigeo the table lacks while it lacks districts of stored OSVs
         reference = self.municipalities.require_of_osv(municipality_id, ubigeo, "applies to the RUOS of")
         accepted = self.get_municipality(reference.id).record.accepted
         counts = unaccepted_counts(self.tally(osv_id), accepted)

@@ -8,7 +8,8 @@ store's own database, its new keys written in their events' transaction (an
 older ``views.db`` holding it has it moved there at start-up,
 :func:`~shared.sealing.move_rows`). Registry refuses to start while a stored
 OSV is in a district its districts table lacks (:func:`~shared.districts.refuse_lacking`,
-the districts kept by :class:`~services.registry.views.mappeddistricts.MappedDistricts`).
+the districts kept by :class:`~services.registry.views.mappeddistricts.MappedDistricts`, which the running registry
+catches up again to tell a district or municipality its table lacks from one of no OSV's).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
         keys = KeyRing(keys_engine, master.subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
         districts = settings.districts_table()
+        mapped_districts = MappedDistricts(view_engine)
         registry = Registry(
             env,
             districts,
@@ -46,9 +48,10 @@ def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_
             answers=AnswerBook(view_engine, retention=settings.idempotency_retention),
             shipped_calendar=shipped_non_working_days(settings.non_working_days_file),
             keys=keys,
+            mapped_districts=mapped_districts,
         )
         try:
-            refuse_lacking(registry.name, districts, MappedDistricts(view_engine).catch_up(registry), "stored OSVs")
+            refuse_lacking(registry.name, districts, mapped_districts.catch_up(registry), "stored OSVs")
         except BaseException:
             registry.close()
             raise

@@ -21,10 +21,11 @@ from services.registry.domain.ruos import (
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
+    document_mistakes,
 )
 from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Text, application_rule, one_visible_line
+from shared.schemas import Command, IsoDate, Text, application_rule, list_rules, one_visible_line
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
 """A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
@@ -49,8 +50,10 @@ def _district_of_lima(registry: Registry, district: str) -> None:
 
 
 def _municipality_of_lima(registry: Registry, municipality_id: str) -> None:
-    """``mml`` or a ubigeo of Lima's (422 ``lima_municipality``); whether the OSV deals with it is the application's."""
-    registry.municipalities.require(municipality_id)
+    """``mml`` or a ubigeo of Lima's (422 ``lima_municipality``; 503 ``osv_district_in_table`` for one registry's table
+    lacks while stored OSVs are in districts it lacks, :meth:`Registry.municipality_named`); whether the OSV deals with
+    it is the application's."""
+    registry.municipality_named(municipality_id)
 
 
 # OSVs -------------------------------------------------------------------------
@@ -308,14 +311,17 @@ class ReadinessPublic(BaseModel):
 class RUOSApplicationCreate(Command):
     municipality_id: Annotated[MunicipalityId, application_rule(_municipality_of_lima)] = Field(
         description="Where the OSV applies: its district's municipality (the district's ubigeo, e.g. `150110` for an OSV of "
-        "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality`."
+        "Comas) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 `lima_municipality` "
+        "(503 `osv_district_in_table` for a ubigeo of Lima this process's districts table lacks while stored OSVs are in "
+        "districts it lacks: see the 503 answer)."
     )
     submitted_on: IsoDate = Field(description="When it filed the application.")
-    documents: list[RUOSDocument] = Field(
+    documents: Annotated[list[RUOSDocument], list_rules(document_mistakes)] = Field(
         default_factory=list,
         max_length=len(RUOSDocument),
-        description="Documents filed now that were not recorded with `POST /osvs/{osv_id}/documents`; the application "
-        "lists every document the OSV has, and these join that list.",
+        description="Documents filed now that were not recorded with `POST /osvs/{osv_id}/documents`, each once (422 "
+        "`unique_documents`); the application lists every document the OSV has, and these join that list (one recorded "
+        "before may be named again).",
     )
 
 
@@ -334,7 +340,9 @@ class ObservationCreate(Command):
 
 class AmendmentCreate(Command):
     amended_on: IsoDate = Field(description="When the OSV filed its amendment (by the deadline).")
-    documents: list[RUOSDocument] = Field(min_length=1, max_length=len(RUOSDocument), description="The documents filed with it.")
+    documents: Annotated[list[RUOSDocument], list_rules(document_mistakes)] = Field(
+        min_length=1, max_length=len(RUOSDocument), description="The documents filed with it, each once (422 `unique_documents`)."
+    )
 
 
 class ApplicationRegistrationCreate(Command):

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.registry.api import create_app as registry_app
 from shared.districts import DistrictsLackingError
 from tests.support.api import SJL_ALTO, Upstream, a_districts_file, assert_problem, created, ok
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, head, service_client
@@ -140,6 +141,58 @@ def test_registry_reads_an_osv_of_a_district_its_table_lacks_as_stored_and_recor
         assert (health["status"], health["missing_districts"]) == ("degraded", ["Nuevo Horizonte"])
         assert ok(with_file.get("/health"))["missing_districts"] == []
         assert created(with_file.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01"}))["contact"]["status"] == "lost"
+
+
+def test_a_replica_without_the_file_answers_503_not_422_to_the_municipality_of_a_district_it_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two replicas on one store, one without the file: an OSV's RUOS application to its own district's municipality
+    (Nuevo Horizonte's, 150144) was 201 from the replica with the file and 422 `lima_municipality`, blaming staff, from
+    the one without it, as a mapping's district was before (tester 28, L1; small29). The replica without the file, which
+    has not read the OSV, knows from its store that it lacks districts OSVs are in: a district's ubigeo of Lima it lacks
+    is 503 with Retry-After, and so is the district typed in a mapping; what is no municipality of Lima at all stays 422."""
+    var = tmp_path / "var"
+    with service_client("registry", var, settings={"districts_file": a_districts_file(tmp_path)}) as with_file, \
+            service_client("registry", var) as without:
+        comas = str(created(without.post("/osvs", json={"name": "Unidas de Collique", "district": "Comas", "mapped_on": "2021-03-15"}))["id"])
+        application = {"municipality_id": "150144", "submitted_on": "2021-06-01", "documents": ["estatuto"]}
+        # Nothing stored is in a district its table lacks: a ubigeo it does not know is the caller's mistake.
+        assert_problem(without.post(f"/osvs/{comas}/ruos-applications", json=application), 422, "municipality_id", "lima_municipality")
+
+        with caplog.at_level(logging.ERROR):
+            osv_id = map_in_nuevo_horizonte(with_file)
+            written = head(without)
+            for attempt in (
+                without.post(f"/osvs/{osv_id}/ruos-applications", json=application),
+                without.post(f"/osvs/{comas}/ruos-applications", json=application),  # whose it is, this replica cannot tell
+                without.get(f"/osvs/{comas}/ruos-readiness", params={"municipality_id": "150144"}),
+            ):
+                refused = assert_problem(attempt, 503, "municipality_id", "osv_district_in_table")
+                assert attempt.headers["Retry-After"] == "60"
+                assert "REGISTRY_DISTRICTS_FILE" in refused["detail"] and "'Nuevo Horizonte'" in refused["detail"]
+            another = {"name": "Comedor Popular Nuevo Amanecer", "district": "Nuevo Horizonte", "mapped_on": "2021-03-20"}
+            assert_problem(without.post("/osvs", json=another), 503, "district", "osv_district_in_table")
+            for not_lima in ("callao", "070101"):
+                refused = without.post(f"/osvs/{osv_id}/ruos-applications", json={**application, "municipality_id": not_lima})
+                assert_problem(refused, 422, "municipality_id", "lima_municipality")
+            assert head(without) == written
+        said = [line for line in errors_logged(caplog) if "a stored OSV is in the district 'Nuevo Horizonte'" in line]
+        assert len(said) == 1  # said once, as when it reads the OSV
+        assert ok(without.get("/health"))["missing_districts"] == ["Nuevo Horizonte"]
+
+        assert created(with_file.post(f"/osvs/{osv_id}/ruos-applications", json=application))["municipality_id"] == "150144"
+
+
+def test_registrys_openapi_says_when_a_command_answers_503_osv_district_in_table() -> None:
+    """Each command's own 503 (`osv_district_in_table`, the RUOS application's for its `municipality_id` too) was replaced
+    in the OpenAPI document by the 503 every command shares (the database, `store_behind_stream`): clients read both."""
+    spec = registry_app().openapi()
+    for path, method in (("/osvs/{osv_id}/ruos-applications", "post"), ("/osvs", "post"), ("/osvs/{osv_id}/contact-lost", "post")):
+        said = spec["paths"][path][method]["responses"]["503"]["description"]
+        assert "store_behind_stream" in said and "osv_district_in_table" in said, path
+    application = spec["paths"]["/osvs/{osv_id}/ruos-applications"]["post"]["responses"]["503"]["description"]
+    assert "`municipality_id`" in application and "lima_municipality" in application
+    assert "`municipality_id`" in spec["paths"]["/osvs/{osv_id}/ruos-readiness"]["get"]["responses"]["503"]["description"]
 
 
 # Funding and engagement ----------------------------------------------------------------------------------

@@ -255,6 +255,23 @@ def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
     assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
 
 
+def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:
+    """A promoter's list of fifty attendees with one member twice: the answer named the second entry's place only, and
+    the promoter had to search the list for the first (tester, small29). As the Kobo import's "one person twice" names
+    the other entry (`miembros[1]`), each repeat names the first, never the member's id."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    meeting = a_meeting(attendee_member_ids=[str(uuid4()), member_id, member_id, member_id])
+
+    errors = [e for e in assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=meeting), 422)["errors"] if e["rule"] == "unique_attendees"]
+
+    assert [(e["field"], e["message"]) for e in errors] == [
+        ("attendee_member_ids.2", "the member at attendee_member_ids.2 is at attendee_member_ids.1 too: list each attendee once"),
+        ("attendee_member_ids.3", "the member at attendee_member_ids.3 is at attendee_member_ids.1 too: list each attendee once"),
+    ]
+    assert member_id not in str(errors)
+
+
 def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
     meeting = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10")))
@@ -674,6 +691,16 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
                 ("direct_beneficiaries.3", "unique_nationality_and_sex"), ("outputs.1.kind", "enum"), ("outputs.2.kind", "unique_output_kind"),
             },
         ),
+        (  # A row whose count is refused still repeats another's nationality and sex, or kind: both in one answer (small29).
+            {
+                "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}, {"nationality": "ve", "sex": "F", "count": "tres"}],
+                "outputs": [{"kind": "mural", "count": 1}, {"kind": "mural", "count": 0}],
+            },
+            {
+                ("direct_beneficiaries.1.count", "int_parsing"), ("direct_beneficiaries.1", "unique_nationality_and_sex"),
+                ("outputs.1.count", "at_least_1"), ("outputs.1.kind", "unique_output_kind"),
+            },
+        ),
     ],
 )
 def test_an_activity_row_with_several_mistakes_gets_them_all_in_one_answer(
@@ -779,6 +806,10 @@ def test_a_needs_assessment_with_several_mistakes_gets_them_all_in_one_answer(cl
                 ("needs.1.members_affected", "within_members_assessed"), ("needs.1.area", "unique_area"),
                 ("needs.2.area", "enum"), ("needs.3.area", "unique_area"),
             },
+        ),
+        (  # A row whose priority is not on the list still repeats an area, and names more members than were assessed (small29).
+            [{"area": "food", "members_affected": 2, "priority": "low"}, {"area": "food", "members_affected": 19, "priority": "urgent"}],
+            {("needs.1.priority", "enum"), ("needs.1.members_affected", "within_members_assessed"), ("needs.1.area", "unique_area")},
         ),
     ],
 )

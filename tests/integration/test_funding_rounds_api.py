@@ -359,7 +359,7 @@ def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClie
         ({"criteria": [*RUBRIC, {**RUBRIC[2], "code": "reach", "min_score": 3, "max_score": 3}]}, "criteria.3.max_score", "max_above_min"),
         ({"criteria": [{**RUBRIC[0], "weight": 0.3}, *RUBRIC[1:]]}, "criteria.0.weight", None),
         ({"criteria": [{**RUBRIC[0], "weight": "0"}, *RUBRIC[1:]]}, "criteria.0.weight", None),
-        ({"criteria": [{**RUBRIC[0], "min_score": -1}, *RUBRIC[1:]]}, "criteria.0.min_score", None),
+        ({"criteria": [{**RUBRIC[0], "min_score": -1}, *RUBRIC[1:]]}, "criteria.0.min_score", "not_negative"),
         ({"criteria": [{**RUBRIC[0], "code": "Capacidad Organizativa"}, *RUBRIC[1:]]}, "criteria.0.code", None),
         ({"budget": 10000}, "budget", None),
         ({"budget": "0.00"}, "budget", None),
@@ -400,8 +400,8 @@ def test_a_round_form_with_several_mistakes_gets_them_all_in_one_answer(client: 
 
 def test_every_criterion_of_a_rubric_is_checked_in_the_one_answer(client: TestClient) -> None:
     """A rubric with a code twice, a range that does not go up and a weight that is not a number: each criterion's mistake
-    in one answer (the repeat and the range waited for the weight to be fixed, then came one a round). Whether both
-    capacity criteria are there waits for every criterion to be read: the unreadable one may be one of them."""
+    in one answer (the repeat and the range waited for the weight to be fixed, then came one a round). The criterion whose
+    weight is unreadable still has its code: it is one of the capacity criteria, so none is missing."""
     phase_id = a_phase(client)
     before = head(client)
     criteria = [
@@ -417,6 +417,55 @@ def test_every_criterion_of_a_rubric_is_checked_in_the_one_answer(client: TestCl
     criteria[0]["code"] = "reach"
     assert several(client.post("/rounds", json=round_body(phase_id, criteria=criteria))) == {
         ("criteria", "rubric_includes_capacity"), ("criteria.2.max_score", "max_above_min"), ("criteria.3.code", "unique_criterion_codes"),
+    }
+    assert head(client) == before
+
+
+@pytest.mark.parametrize(
+    ("criteria", "mistakes"),
+    [
+        (  # The row whose weight pydantic refuses repeats a code: the repeat comes with the weight.
+            [*RUBRIC, {**RUBRIC[2], "weight": "30%"}],
+            {("criteria.3.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes")},
+        ),
+        (  # The same, the refused row first: the readable row repeats its code.
+            [{**RUBRIC[2], "weight": "30%"}, *RUBRIC],
+            {("criteria.0.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes")},
+        ),
+        (  # Its code read, the capacity rule no longer waits for it: administrative_capacity is missing.
+            [{**RUBRIC[0], "weight": "30%"}, RUBRIC[2]],
+            {("criteria.0.weight", "decimal_text"), ("criteria", "rubric_includes_capacity")},
+        ),
+        (  # Its range read too, though its weight was not.
+            [*RUBRIC, {**RUBRIC[2], "code": "reach", "weight": "30%", "min_score": 5, "max_score": 5}],
+            {("criteria.3.weight", "decimal_text"), ("criteria.3.max_score", "max_above_min")},
+        ),
+        (  # A row whose code is unreadable may be a capacity criterion: that rule waits for it, the others do not.
+            [{**RUBRIC[0], "code": "Capacidad Organizativa", "weight": "30%"}, RUBRIC[1], RUBRIC[2], RUBRIC[2]],
+            {("criteria.0.code", "string_pattern_mismatch"), ("criteria.0.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes")},
+        ),
+    ],
+)
+def test_a_criterion_pydantic_refuses_still_counts_for_the_rubrics_own_rules(
+    client: TestClient, criteria: list[dict[str, Any]], mistakes: set[tuple[str, str]]
+) -> None:
+    """A lead types a weight as "30%": the answer named the weight only, the rubric's own rules (a code twice, the
+    capacity criteria, the criterion's range) came a round later, once the weight was fixed (tester, small29). The row is
+    read as far as it can be: one answer names its own mistake and every rule of the rubric that can be judged."""
+    phase_id = a_phase(client)
+    before = head(client)
+    assert several(client.post("/rounds", json=round_body(phase_id, criteria=criteria))) == mistakes
+    assert head(client) == before
+
+
+def test_a_planned_output_pydantic_refuses_still_counts_for_repeated_kinds(client: TestClient) -> None:
+    """A planned output whose count is not a number repeats another's kind: both in one answer."""
+    rid = a_round(client)["id"]
+    osv_id = registry(client).osv_mapped()
+    before = head(client)
+    outputs = [{"kind": "fair", "count": 1}, {"kind": "fair", "count": "two"}]
+    assert several(client.post(f"/rounds/{rid}/proposals", json=proposal_body(osv_id, planned_outputs=outputs))) == {
+        ("planned_outputs.1.count", "int_type"), ("planned_outputs.1.kind", "unique_kinds"),
     }
     assert head(client) == before
 
@@ -496,7 +545,9 @@ def test_a_closed_round_takes_no_proposal_409(client: TestClient) -> None:
         ({"requested_amount": "10000.01"}, "requested_amount", "not_above_round_budget"),
         ({"requested_amount": "0"}, "requested_amount", None),
         ({"requested_amount": 4000}, "requested_amount", None),
-        ({"planned_direct_beneficiaries": -1}, "planned_direct_beneficiaries", None),
+        # 0 or more is one rule with one name in every service, engagement's counts' too (tester, small29).
+        ({"planned_direct_beneficiaries": -1}, "planned_direct_beneficiaries", "not_negative"),
+        ({"planned_indirect_beneficiaries": -300}, "planned_indirect_beneficiaries", "not_negative"),
         ({"planned_indirect_beneficiaries": 2.5}, "planned_indirect_beneficiaries", None),
         ({"planned_outputs": [{"kind": "statue", "count": 1}]}, "planned_outputs.0.kind", None),
         ({"planned_outputs": [{"kind": "fair", "count": 0}]}, "planned_outputs.0.count", "at_least_1"),

@@ -241,6 +241,34 @@ def test_an_application_form_with_several_mistakes_gets_them_all_in_one_answer(r
     assert head(registry) == written
 
 
+def test_a_document_filed_twice_is_refused_naming_the_first_and_one_recorded_before_may_be_filed_again(registry: TestClient) -> None:
+    """An application listing the estatuto twice was taken, the repeat lost in the OSV's one list, though the seven
+    documents are filed once each and a repeat is a slip (the other acta meant, tester small29). Each repeat names its
+    earlier entry, with the form's other mistakes; a document recorded with `POST /osvs/{osv_id}/documents` and filed
+    again joins the list as before; an amendment's list is held to the same rule."""
+    osv_id = new_osv(registry)
+    written = head(registry)
+    twice = {"municipality_id": COMAS, "submitted_on": "14/06/2021", "documents": ["estatuto", "acta_constitucion", "estatuto"]}
+
+    problem = assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=twice), 422, "documents.2", "unique_documents")
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {("submitted_on", "value_error"), ("documents.2", "unique_documents")}
+    assert [e["message"] for e in problem["errors"] if e["field"] == "documents.2"] == [
+        "'estatuto' at documents.2 is at documents.0 too: file each document once"
+    ]
+    assert head(registry) == written
+
+    registry.post(f"/osvs/{osv_id}/documents", json={"document": "estatuto", "prepared_on": "2021-06-01"})
+    application = submit(registry, osv_id, documents=["estatuto", "acta_constitucion"])
+    assert application["documents"] == ["acta_constitucion", "estatuto"]
+
+    application_id = application["application_id"]
+    step(registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "missing_document"}])
+    written = head(registry)
+    amended = step(registry, osv_id, application_id, "amendment", amended_on="2021-06-30", documents=["croquis", "padron_socios", "croquis"])
+    assert_problem(amended, 422, "documents.2", "unique_documents")
+    assert head(registry) == written
+
+
 def test_unknown_osvs_and_applications_are_not_found(registry: TestClient) -> None:
     nobody = "00000000-0000-4000-8000-000000000000"
     assert_problem(registry.post(f"/osvs/{nobody}/ruos-applications", json={"municipality_id": COMAS, "submitted_on": "2021-06-14", "documents": []}), 404)

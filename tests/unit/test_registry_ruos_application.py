@@ -18,6 +18,7 @@ from services.registry.domain.ruos import (
     ApplicationStatus,
     NoObservationReasonError,
     RejectionReason,
+    RepeatedDocumentError,
     RUOSDocument,
     RUOSNumberIndex,
 )
@@ -120,7 +121,7 @@ def test_a_recorded_decree_is_one_per_day_and_can_be_revoked() -> None:
 
 def test_a_submission_lists_what_was_filed_and_what_is_missing_in_the_ordinance_order() -> None:
     osv = mapped_osv()
-    application = applied(osv, documents=["croquis", "estatuto", "estatuto"])
+    application = applied(osv, documents=["croquis", "estatuto"])
     assert application.status is ApplicationStatus.SUBMITTED
     assert application.documents == [RUOSDocument.ESTATUTO, RUOSDocument.CROQUIS]
     assert RUOSDocument.ACTA_CONSTITUCION in application.missing_documents
@@ -207,6 +208,21 @@ def test_an_amendment_files_the_documents_that_were_missing() -> None:
     osv.observe_application(application.application_id, date(2021, 6, 24), [{"code": "missing_document", "detail": None}], 5)
     osv.amend_application(application.application_id, date(2021, 6, 30), ["croquis"])
     assert application.missing_documents == [] and RUOSDocument.CROQUIS in application.documents
+
+
+def test_a_document_filed_twice_in_one_application_or_amendment_is_refused_naming_the_first() -> None:
+    osv = mapped_osv()
+    with pytest.raises(RepeatedDocumentError) as refused:
+        osv.submit_application("150110", date(2021, 6, 14), ["estatuto", "croquis", "estatuto"], 0, 0)
+    assert (refused.value.field, refused.value.rule) == ("documents.2", "unique_documents")
+    assert "documents.0" in refused.value.message
+    assert osv.applications == [] and osv.version == 1  # nothing recorded past its mapping
+
+    application = applied(osv, documents=["estatuto"])
+    osv.observe_application(application.application_id, date(2021, 6, 24), [{"code": "missing_document", "detail": None}], 5)
+    with pytest.raises(RepeatedDocumentError):
+        osv.amend_application(application.application_id, date(2021, 6, 30), ["croquis", "croquis"])
+    assert application.status == ApplicationStatus.OBSERVED
 
 
 def test_an_application_that_was_not_observed_cannot_be_amended_and_the_error_names_its_state() -> None:

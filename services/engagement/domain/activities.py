@@ -25,11 +25,13 @@ from services.engagement.domain.members import Sex, nationality_of
 from shared.errors import (
     ConflictError,
     NotFoundError,
+    PartlyRead,
     RuleViolationError,
     check_at_least_one,
     check_not_before,
     check_not_in_future,
     check_not_negative,
+    field_of,
     raise_first,
     refused,
 )
@@ -166,25 +168,27 @@ class Withdrawal:
     reason: str
 
 
-def beneficiary_mistakes(groups: Sequence[BeneficiaryGroup | None]) -> Iterator[RuleViolationError]:
+def beneficiary_mistakes(groups: Sequence[BeneficiaryGroup | PartlyRead | None]) -> Iterator[RuleViolationError]:
     """Every mistake of the direct beneficiaries' rows, in order: a nationality that exists (422 ``iso_3166_alpha_2``),
     one or more people (422 ``at_least_1``), one row per nationality and sex (422 ``unique_nationality_and_sex``). A row
-    None is skipped (:func:`~shared.errors.refused`)."""
+    the API refused is judged on what was read of it (:func:`~shared.errors.field_of`): its nationality and sex, both
+    read, still count for repeats."""
     seen: set[tuple[str, Sex]] = set()
     for index, group in enumerate(groups):
-        if group is None:
+        given, sex, count = (field_of(group, name) for name in ("nationality", "sex", "count"))
+        nationality = None
+        if given is not None:
+            try:
+                nationality = nationality_of(given, f"direct_beneficiaries.{index}.nationality")
+            except RuleViolationError as unknown:
+                yield unknown
+        if count is not None:
+            yield from refused(check_at_least_one, count, f"direct_beneficiaries.{index}.count")
+        if nationality is None or sex is None:
             continue
-        try:
-            nationality = nationality_of(group.nationality, f"direct_beneficiaries.{index}.nationality")
-        except RuleViolationError as unknown:
-            yield unknown
-            nationality = None
-        yield from refused(check_at_least_one, group.count, f"direct_beneficiaries.{index}.count")
-        if nationality is None:
-            continue
-        if (nationality, group.sex) in seen:
-            yield RepeatedBeneficiaryGroupError(index, nationality, group.sex)
-        seen.add((nationality, group.sex))
+        if (nationality, sex) in seen:
+            yield RepeatedBeneficiaryGroupError(index, nationality, sex)
+        seen.add((nationality, sex))
 
 
 def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
@@ -220,17 +224,20 @@ def counted_from(participants: Sequence[Participant]) -> list[BeneficiaryGroup]:
     return [BeneficiaryGroup(n, s, c) for (n, s), c in sorted(counts.items())]
 
 
-def output_mistakes(outputs: Sequence[Output | None]) -> Iterator[RuleViolationError]:
+def output_mistakes(outputs: Sequence[Output | PartlyRead | None]) -> Iterator[RuleViolationError]:
     """Every mistake of an activity's outputs, in order: one or more of each (422 ``at_least_1``), one row per kind (422
-    ``unique_output_kind``). A row None is skipped (:func:`~shared.errors.refused`)."""
+    ``unique_output_kind``). A row the API refused is judged on what was read of it (:func:`~shared.errors.field_of`):
+    its kind, read, still counts for repeats."""
     seen: set[OutputKind] = set()
     for index, output in enumerate(outputs):
-        if output is None:
+        kind, count = field_of(output, "kind"), field_of(output, "count")
+        if count is not None:
+            yield from refused(check_at_least_one, count, f"outputs.{index}.count")
+        if kind is None:
             continue
-        yield from refused(check_at_least_one, output.count, f"outputs.{index}.count")
-        if output.kind in seen:
-            yield RepeatedOutputError(index, output.kind)
-        seen.add(output.kind)
+        if kind in seen:
+            yield RepeatedOutputError(index, kind)
+        seen.add(kind)
 
 
 def check_outputs(outputs: Sequence[Output]) -> None:

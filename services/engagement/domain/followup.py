@@ -86,9 +86,14 @@ class RepeatedTopicError(RuleViolationError):
 
 
 class RepeatedAttendeeError(RuleViolationError):
-    def __init__(self, index: int) -> None:
+    """A member named twice among a meeting's attendees: the later entry, its message naming the earlier one (as the Kobo
+    import names the other entry of one person twice), never the member's id."""
+
+    def __init__(self, index: int, first: int) -> None:
         super().__init__(
-            f"attendee {index} is listed twice", field=f"attendee_member_ids.{index}", rule="unique_attendees"
+            f"the member at attendee_member_ids.{index} is at attendee_member_ids.{first} too: list each attendee once",
+            field=f"attendee_member_ids.{index}",
+            rule="unique_attendees",
         )
 
 
@@ -178,15 +183,15 @@ def check_topics(topics: Sequence[MeetingTopic]) -> None:
 def attendee_mistakes(attendee_member_ids: Sequence[UUID | None], known_members: Collection[UUID]) -> Iterator[RuleViolationError]:
     """Every mistake of a meeting's attendees, in order: each named once (422 ``unique_attendees``), a member engagement
     knows (422 ``known_member``). A row None is skipped (:func:`~shared.errors.refused`)."""
-    seen: set[UUID] = set()
+    first: dict[UUID, int] = {}
     for index, member_id in enumerate(attendee_member_ids):
         if member_id is None:
             continue
-        if member_id in seen:
-            yield RepeatedAttendeeError(index)
+        if member_id in first:
+            yield RepeatedAttendeeError(index, first[member_id])
         elif member_id not in known_members:
             yield UnknownAttendeeError(index)
-        seen.add(member_id)
+        first.setdefault(member_id, index)
 
 
 def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collection[UUID]) -> None:

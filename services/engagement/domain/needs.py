@@ -15,7 +15,16 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import RuleViolationError, check_at_least_one, check_not_before, check_not_in_future, raise_first, refused
+from shared.errors import (
+    PartlyRead,
+    RuleViolationError,
+    check_at_least_one,
+    check_not_before,
+    check_not_in_future,
+    field_of,
+    raise_first,
+    refused,
+)
 
 
 class NeedArea(StrEnum):
@@ -68,17 +77,20 @@ def check_within_members_assessed(count: int, members_assessed: int, field: str)
         raise BeyondMembersAssessedError(field, members_assessed)
 
 
-def needs_mistakes(needs: Sequence[Need | None], members_assessed: int) -> Iterator[RuleViolationError]:
+def needs_mistakes(needs: Sequence[Need | PartlyRead | None], members_assessed: int) -> Iterator[RuleViolationError]:
     """Every mistake of an assessment's rows, in order: each affecting 0 to ``members_assessed`` members (422
-    ``within_members_assessed``), one row per area (422 ``unique_area``). A row None is skipped (:func:`~shared.errors.refused`)."""
+    ``within_members_assessed``), one row per area (422 ``unique_area``). A row the API refused is judged on what was
+    read of it (:func:`~shared.errors.field_of`): its area, read, still counts for repeats."""
     seen: set[NeedArea] = set()
     for index, need in enumerate(needs):
-        if need is None:
+        area, members_affected = field_of(need, "area"), field_of(need, "members_affected")
+        if members_affected is not None:
+            yield from refused(check_within_members_assessed, members_affected, members_assessed, f"needs.{index}.members_affected")
+        if area is None:
             continue
-        yield from refused(check_within_members_assessed, need.members_affected, members_assessed, f"needs.{index}.members_affected")
-        if need.area in seen:
-            yield RepeatedNeedAreaError(index, need.area)
-        seen.add(need.area)
+        if area in seen:
+            yield RepeatedNeedAreaError(index, area)
+        seen.add(area)
 
 
 def check_needs(needs: Sequence[Need], members_assessed: int) -> None:

@@ -32,9 +32,11 @@ from shared.errors import (
     BelowOneError,
     ConflictError,
     NotFoundError,
+    PartlyRead,
     RuleViolationError,
     check_not_negative,
     check_positive,
+    field_of,
     raise_first,
 )
 from shared.money import CENT, Currency, money
@@ -186,18 +188,20 @@ def check_eligible(eligibility: Eligibility, registered_on: date | None, submitt
         )
 
 
-def planned_output_mistakes(outputs: Sequence[PlannedOutput | None]) -> Iterator[RuleViolationError]:
+def planned_output_mistakes(outputs: Sequence[PlannedOutput | PartlyRead | None]) -> Iterator[RuleViolationError]:
     """Every mistake of a proposal's planned outputs, in order: one or more of each (422 ``at_least_1``), one row per kind
-    (422 ``unique_kinds``). A row None is skipped (:func:`~shared.errors.refused`)."""
+    (422 ``unique_kinds``). A row the API refused is judged on what was read of it (:func:`~shared.errors.field_of`):
+    its kind, read, still counts for repeats."""
     seen: set[str] = set()
     for index, output in enumerate(outputs):
-        if output is None:
+        kind, count = field_of(output, "kind"), field_of(output, "count")
+        if count is not None and count < 1:
+            yield BelowOneError(f"planned_outputs.{index}.count", count)
+        if kind is None:
             continue
-        if output.count < 1:
-            yield BelowOneError(f"planned_outputs.{index}.count", output.count)
-        if output.kind in seen:
-            yield RepeatedOutputKindError(index, output.kind)
-        seen.add(output.kind)
+        if kind in seen:
+            yield RepeatedOutputKindError(index, kind)
+        seen.add(kind)
 
 
 def check_planned_outputs(outputs: Sequence[PlannedOutput]) -> None:

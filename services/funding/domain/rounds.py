@@ -35,9 +35,11 @@ from services.funding.domain.scoring import Criterion, check_evaluator
 from shared.errors import (
     ConflictError,
     NotFoundError,
+    PartlyRead,
     RuleViolationError,
     check_not_negative,
     check_positive,
+    field_of,
     raise_first,
     refused,
 )
@@ -198,22 +200,30 @@ class EvaluatorNotAssignedError(RuleViolationError):
 # Rules ------------------------------------------------------------------
 
 
-def rubric_mistakes(criteria: Sequence[Criterion | None]) -> Iterator[RuleViolationError]:
+def rubric_mistakes(criteria: Sequence[Criterion | PartlyRead | None]) -> Iterator[RuleViolationError]:
     """Every mistake of a rubric, in order: codes unique (422 ``unique_criterion_codes``), positive weights, ranges that
-    go up (422 ``max_above_min``), then both capacity criteria present (422 ``rubric_includes_capacity``), once every row
-    is read: a row None is skipped (:func:`~shared.errors.refused`) and may be the capacity criterion."""
+    go up (422 ``max_above_min``), then both capacity criteria present (422 ``rubric_includes_capacity``).
+
+    A row the API refused is judged on what was read of it (:func:`~shared.errors.field_of`): its code, read, still
+    counts, for repeats and for the capacity criteria, which wait only while a row's code was not read (it may be one
+    of them)."""
     seen: set[str] = set()
+    every_code_read = True
     for index, criterion in enumerate(criteria):
-        if criterion is None:
-            continue
-        if criterion.code in seen:
-            yield RepeatedCriterionError(index, criterion.code)
-        seen.add(criterion.code)
-        yield from refused(check_positive, criterion.weight, f"criteria.{index}.weight")
-        yield from refused(check_not_negative, criterion.min_score, f"criteria.{index}.min_score")
-        if criterion.max_score <= criterion.min_score:
-            yield ScoreRangeError(index, criterion.min_score, criterion.max_score)
-    if None not in criteria:
+        code, weight, min_score, max_score = (field_of(criterion, name) for name in ("code", "weight", "min_score", "max_score"))
+        if code is None:
+            every_code_read = False
+        elif code in seen:
+            yield RepeatedCriterionError(index, code)
+        else:
+            seen.add(code)
+        if weight is not None:
+            yield from refused(check_positive, weight, f"criteria.{index}.weight")
+        if min_score is not None:
+            yield from refused(check_not_negative, min_score, f"criteria.{index}.min_score")
+        if min_score is not None and max_score is not None and max_score <= min_score:
+            yield ScoreRangeError(index, min_score, max_score)
+    if every_code_read:
         yield from (CapacityCriterionMissingError(code) for code in CAPACITY_CRITERIA if code not in seen)
 
 

@@ -31,6 +31,7 @@ from services.registry.domain.ruos import (
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
+    check_documents_once,
     documents_in_order,
     missing_from,
 )
@@ -307,9 +308,11 @@ class OSV(Aggregate):
         board_members_with_unaccepted_documents: int | None,
         members_with_unaccepted_documents: int | None,
     ) -> UUID:
-        """File an application with the OSV's documents (those recorded before and those filed now); unaccepted identity
-        documents flag it, they do not stop it."""
+        """File an application with the OSV's documents (those recorded before and those filed now, each once: 422
+        ``unique_documents``); unaccepted identity documents flag it, they do not stop it."""
         self.check_takes_record("submitted_on", submitted_on)
+        documents = list(documents)
+        check_documents_once(documents)
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
         if (open_application := self.open_application) is not None:
@@ -404,8 +407,10 @@ class OSV(Aggregate):
         self, application_id: UUID, amended_on: date, documents: Iterable[str], calendar: WorkingCalendar = HOLIDAYS_ONLY
     ) -> None:
         """The OSV amended its observed application by the deadline: the recorded one, or a later one when a non-working
-        day decreed since the observation moves it."""
+        day decreed since the observation moves it. Each document filed once (422 ``unique_documents``)."""
         self.check_takes_record("amended_on", amended_on)
+        documents = list(documents)
+        check_documents_once(documents)
         application = self.find_application(application_id)
         application.check_step("amended", (ApplicationStatus.OBSERVED,), "amended_on", amended_on)
         observation = application.last_observation

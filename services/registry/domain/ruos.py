@@ -9,7 +9,7 @@ holds the application's state, its documents and the rules of its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
 
 
 class RUOSDocument(StrEnum):
@@ -79,6 +79,26 @@ def documents_in_order(documents: Iterable[str]) -> list[RUOSDocument]:
 def missing_from(documents: Iterable[str]) -> list[RUOSDocument]:
     have = {RUOSDocument(d) for d in documents}
     return [d for d in REQUIRED_DOCUMENTS if d not in have]
+
+
+def document_mistakes(documents: Sequence[str | None]) -> Iterator[RuleViolationError]:
+    """Every document filed (with an application, an amendment) that an earlier entry of the same list names (422
+    ``unique_documents``, each naming the earlier entry): each of the ordinance's documents is filed once, and a repeat
+    is a slip (the other document meant, or the same ticked twice). A document recorded before
+    (``POST /osvs/{osv_id}/documents``) may be filed again: the OSV's one list takes it once. A row None is skipped."""
+    first: dict[RUOSDocument, int] = {}
+    for index, given in enumerate(documents):
+        if given is None:
+            continue
+        document = RUOSDocument(given)
+        if document in first:
+            yield RepeatedDocumentError(index, document, first[document])
+        first.setdefault(document, index)
+
+
+def check_documents_once(documents: Sequence[str]) -> None:
+    """The first of :func:`document_mistakes`, raised."""
+    raise_first(document_mistakes(documents))
 
 
 # Named errors -----------------------------------------------------------
@@ -145,6 +165,15 @@ class AmendmentDeadlinePassedError(RuleViolationError):
             field="amended_on",
             rule="within_amendment_deadline",
         )
+
+class RepeatedDocumentError(RuleViolationError):
+    def __init__(self, index: int, document: RUOSDocument, first: int) -> None:
+        super().__init__(
+            f"'{document}' at documents.{index} is at documents.{first} too: file each document once",
+            field=f"documents.{index}",
+            rule="unique_documents",
+        )
+
 
 class NoObservationReasonError(RuleViolationError):
     def __init__(self) -> None:
