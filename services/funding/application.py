@@ -230,11 +230,14 @@ class Funding(ServiceApplication):
         """Record the OSV's project submitted to the participatory budget of its district's municipality or of the MML.
 
         422 ``lima_municipality`` when ``municipality_id`` names none of Lima's, 422 ``municipality_of_the_osv`` when
-        it names another district's: that municipality's focal point and partner would never see the submission.
+        it names another district's: that municipality's focal point and partner would never see the submission; 503
+        ``osv_district_in_table`` when it is a district's ubigeo of Lima the table lacks while OSVs known here are in
+        districts it lacks (another replica, or registry, has the fuller districts file).
         Submissions recorded before this rule stay as they were.
         """
         osv = self.osvs.require_active(osv_id, on=submitted_on, dated="submitted_on")
         district = self.osvs.district_ubigeo(osv.district)
+        self.municipalities.require_here(municipality_id, self.districts_lacking, "funding")  # 503 for a ubigeo it may lack
         municipality_id = self.municipalities.require_of_osv(municipality_id, district, "submits to the participatory budget of").id
         if ParticipatoryBudgetSubmission.id_for(osv_id, municipality_id, cycle_year) in self.repository:
             raise SubmissionTakenError(municipality_id, cycle_year)

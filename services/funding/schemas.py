@@ -184,9 +184,10 @@ MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_len
 
 
 def _municipality_of_lima(funding: Funding, municipality_id: str) -> None:
-    """``mml`` or a ubigeo of Lima's in funding's table (422 ``lima_municipality``); whether the OSV deals with it is the
-    application's."""
-    funding.municipalities.require(municipality_id)
+    """``mml`` or a ubigeo of Lima's in funding's table (422 ``lima_municipality``; 503 ``osv_district_in_table`` for a
+    district's ubigeo of Lima the table lacks while OSVs known here are in districts it lacks: it may be theirs, see
+    :meth:`~shared.municipalities.MunicipalityTable.require_here`); whether the OSV deals with it is the application's."""
+    funding.municipalities.require_here(municipality_id, funding.districts_lacking, "funding")
 
 
 def _amount_funded_with_outcome(amount_funded: Decimal | None, outcome: BudgetOutcome) -> None:
@@ -198,7 +199,8 @@ class ParticipatoryBudgetCreate(Command):
     municipality_id: Annotated[MunicipalityId, application_rule(_municipality_of_lima)] = Field(
         description="Whose participatory budget: the OSV's district's municipality (the district's ubigeo, e.g. `150105` for "
         "an OSV of Breña) or the MML (`mml`). Another district's is 422 `municipality_of_the_osv`; one not of Lima, 422 "
-        "`lima_municipality`."
+        "`lima_municipality`; a district's ubigeo of Lima funding's districts table lacks, while OSVs it knows are in districts "
+        "it lacks, 503 `osv_district_in_table` with `Retry-After` (the operator gives funding registry's districts file)."
     )
     cycle_year: int = Field(strict=True, ge=2000, le=2100, description="The participatory-budget cycle's year.")
     project_title: Text = Field(description="The project's title as submitted.")

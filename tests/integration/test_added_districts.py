@@ -273,6 +273,33 @@ def test_an_osv_mapped_in_a_district_the_table_lacks_while_the_service_runs_is_s
         created(command(comas))
 
 
+
+def test_funding_answers_503_not_422_to_a_participatory_budget_of_a_municipality_its_table_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Funding left without the districts file, once an OSV of Nuevo Horizonte is known: a participatory budget naming
+    150144 was 422 `lima_municipality`, blaming staff for a ubigeo registry's file has (small29's note, as registry's RUOS
+    application was). It may be that district's municipality: 503 with Retry-After, nothing recorded; what is no
+    municipality of Lima stays 422, and the MML's budget is taken."""
+    with service_client("funding", tmp_path / "var") as client:
+        upstream = Upstream(application_of(client))
+        comas = upstream.osv_registered()
+        submission = {"osv_id": str(comas), "municipality_id": "150144", "cycle_year": 2023, "project_title": "Losa deportiva",
+                      "amount_requested": "3000.00", "currency": "PEN", "submitted_on": "2021-07-02"}
+        # Nothing known here is in a district the table lacks: a ubigeo it does not know is the caller's mistake.
+        assert_problem(client.post("/participatory-budgets", json=submission), 422, "municipality_id", "lima_municipality")
+
+        with caplog.at_level(logging.ERROR):
+            upstream.osv_mapped(district="Nuevo Horizonte", zone="Lima Este")
+        written = head(client)
+        refused = client.post("/participatory-budgets", json=submission)
+        assert_problem(refused, 503, "municipality_id", "osv_district_in_table")
+        assert refused.headers["Retry-After"] == "60"
+        assert_problem(client.post("/participatory-budgets", json={**submission, "municipality_id": "callao"}), 422,
+                       "municipality_id", "lima_municipality")
+        assert head(client) == written
+        assert created(client.post("/participatory-budgets", json={**submission, "municipality_id": "mml"}))["municipality_id"] == "mml"
+
 # Reporting ------------------------------------------------------------------------------------------------
 
 
