@@ -333,7 +333,7 @@ def osv_district_in_table(service: str) -> dict[int | str, dict[str, Any]]:
                 f"`{service.upper()}_DISTRICTS_FILE` setting was not given the file the district was added to): it records "
                 "nothing about that OSV, whose events would name no municipality, until an operator fixes the setting and "
                 f"restarts it; the request is fine as it is: send it again after `Retry-After` ({MISCONFIGURED_RETRY_AFTER_SECONDS} s), "
-                "with the same `Idempotency-Key`. Also 503 when the database cannot be reached."
+                "with the same `Idempotency-Key`."
             ),
             "headers": {
                 "Retry-After": {
