@@ -30,7 +30,8 @@ from services.registry.settings import RegistrySettings
 from tests.support.clients import NATS_OUT_OF_REACH, application_of
 from tests.support.identity import session_auth, signed_in_headers
 from tests.support.processes import failures_two_at_once
-from tests.support.system import eventually, running_system
+from tests.support.served import served_system
+from tests.support.system import eventually, last_public_position, running_system
 
 STREAM = "OSV_REGISTRY"
 
@@ -224,6 +225,60 @@ def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_p
         assert [e["subject"] for e in feed["events"]] == [*restored.kept, new]  # the store never has the stream's tail
         assert feed["head"] > restored.stream_position > head
         assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
+
+
+@dataclass
+class GivenOut:
+    """A store put back to a backup with ``kept`` OSVs, after its feed gave out positions up to ``head`` (private events
+    after the stream's last one, ``stream_position``) and reporting's floor passed them."""
+
+    kept: list[str]
+    lost: list[str]
+    stream_position: int
+    head: int
+
+
+def given_out_past_its_stream(backups: Backups, nats_url: str, heads_every: float) -> GivenOut:
+    """Three OSVs, a backup, three more read by reporting from the feed, then the backup put back; the relay gives out
+    the chain's head every ``heads_every`` seconds while the three are mapped."""
+    slow_heads = {"registry": {"chain_head_seconds": 60}}
+    with served_system(backups.var, nats_url, backups.database_urls, overrides=slow_heads) as (system, _):
+        kept = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3)]
+        system.wait_relayed()
+    backups.back_up()
+    heads = {"registry": {"chain_head_seconds": heads_every}}
+    with served_system(backups.var, nats_url, backups.database_urls, overrides=heads) as (system, _):
+        # Each mapping ends with private events: the district's roll, then the request's record (its Idempotency-Key).
+        lost = [
+            system.registry.post("/osvs", json={"name": f"Vecinos {i}", "district": "Ate", "mapped_on": "2021-04-01"},
+                                 headers={"Idempotency-Key": f"vecinos-{i}"}).json()["id"]
+            for i in range(3, 6)
+        ]
+        system.wait_relayed()
+        head, stream_position = system.registry.get("/events").json()["head"], last_public_position(system.registry)
+        assert head == stream_position + 2
+        eventually(lambda: system.reporting.get("/health").json()["sources"]["registry"]["applied_floor"] == head)
+    backups.restore()
+    return GivenOut(kept, lost, stream_position, head)
+
+
+def test_reporting_counts_what_follows_accept_tail_at_positions_its_floor_had_passed(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    # The head given out last is older than the loss (heads go out every minute at most): nothing outside the lost
+    # store knew its last positions, and the new OSV is published at one reporting's floor had passed as private.
+    story = given_out_past_its_stream(backups, nats_server.url, heads_every=60)
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with served_system(backups.var, nats_server.url, backups.database_urls) as (system, _):
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert story.stream_position < published[answer.json()["id"]] <= story.head
+        eventually(lambda: osvs_identified(system) == 7, timeout=20)  # before: 6, with /health ok
+        health = system.reporting.get("/health").json()
+        assert health["status"] == "ok" and health["sources"]["registry"]["missing"] == []
 
 
 def test_accept_tail_is_refused_while_a_worker_of_the_service_runs(
