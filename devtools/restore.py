@@ -11,8 +11,9 @@ the store and the stream part, which of the stream's events the store lacks
 (partners and reporting keep them), and which of the store's were never
 published; exit 1 when the stream is ahead. If no newer backup holds the
 stream's events, ``accept-tail`` accepts that the store will not have them:
-it moves the store's unpublished events past the stream's last position,
-records a private event there and marks the store (:mod:`shared.restore`),
+it moves the store's unpublished events past the last position given out
+(the stream's last, or the highest chain head in the heads bucket), records
+a private event there and marks the store (:mod:`shared.restore`),
 so the service takes commands again and its relay publishes from there. It
 refuses to run while a worker of the service holds the store's relay lease:
 stop the service first.
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "accept-tail" and examination.behind:
             print(
                 f"Done: the stream's events after {examination.shared_position} up to {examination.stream_position} are accepted as "
-                f"not in the store; {len(moves)} unpublished events moved past {examination.stream_position}. Start {args.service}: "
+                f"not in the store; {len(moves)} unpublished events moved past {examination.given_out}. Start {args.service}: "
                 "it takes commands again and publishes from there."
             )
     if args.action == "check":

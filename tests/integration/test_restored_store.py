@@ -258,8 +258,40 @@ def given_out_past_its_stream(backups: Backups, nats_url: str, heads_every: floa
         head, stream_position = system.registry.get("/events").json()["head"], last_public_position(system.registry)
         assert head == stream_position + 2
         eventually(lambda: system.reporting.get("/health").json()["sources"]["registry"]["applied_floor"] == head)
+        if heads_every < 1:  # the relay has given out the head, private events and all
+            eventually(lambda: asyncio.run(highest_head(nats_url)) == head)
     backups.restore()
     return GivenOut(kept, lost, stream_position, head)
+
+
+async def highest_head(url: str) -> int:
+    from shared.chainheads import read_heads
+
+    nc = await nats.connect(url)
+    try:
+        return max((h.position for h in await read_heads(nc.jetstream(), "registry")), default=0)
+    finally:
+        await nc.close()
+
+
+def test_accept_tail_takes_the_store_past_the_highest_head_given_out_not_only_past_the_stream(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The lost store's private events after its last public one had positions the stream never held, but its feed and
+    # its chain heads gave out: accept-tail went on after the stream's last position, and the next public events took
+    # positions partners and reporting had already passed (tester 28b, H2).
+    story = given_out_past_its_stream(backups, nats_server.url, heads_every=0.2)
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 1
+    assert f"chain head given out at {story.head}" in capsys.readouterr().out
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with served_system(backups.var, nats_server.url, backups.database_urls) as (system, _):
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[answer.json()["id"]] > story.head
+        eventually(lambda: osvs_identified(system) == 7, timeout=20)
 
 
 def test_reporting_counts_what_follows_accept_tail_at_positions_its_floor_had_passed(
