@@ -44,6 +44,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from shared.chain import GENESIS, link, record_digest
@@ -95,7 +96,9 @@ class Examination:
     """A store compared with its service's stream.
 
     ``shared_position``: the last position whose event the store and the stream
-    share (the stream's event there carries the store's chain hash). ``lost``:
+    share (the stream's event there carries the store's chain hash), or the
+    position of an earlier ``accept-tail``'s record when the stream's events
+    the store shares last are those it accepted not to hold. ``lost``:
     the stream's events after it, which the store lacks (position, type,
     subject). ``unpublished``: the store's positions after it, which the
     stream never had. ``head_given_out``: the highest position of the
@@ -186,6 +189,12 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
     agrees with a prefix of the stream), and reads every message after it;
     then the service's chain heads in the heads bucket, for the highest
     (every head ever put: as ``osv-verify`` reads them).
+
+    A message within a tail an earlier ``accept-tail`` accepted (the store's
+    :class:`StreamTailAccepted` records, :func:`accepted_tails`) agrees: the
+    store lacks it knowingly, and goes on from that record's position. A
+    backup taken after an ``accept-tail``, put back, shares with the stream
+    the events the first one moved and the relay published since.
     """
     import asyncio
 
@@ -200,11 +209,19 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
         msg = f"the last message of {stream} carries no {service} position (Nats-Msg-Id {service}:<position>): is it {service}'s stream?"
         raise ValueError(msg)
 
+    accepted = await asyncio.to_thread(accepted_tails, app)
+
     async def agrees(sequence: int) -> int | None:
-        """The position of the message at ``sequence`` if the store holds that very event; else None."""
+        """The position of the message at ``sequence`` if the store holds that very event, that of the record of the
+        tail accepted that holds it; else None."""
         message = await js.get_msg(stream, sequence)
         position = _position_of(message, service)
-        if position is None or position > head:
+        if position is None:
+            return None
+        for after, record in accepted:
+            if after < position <= record:
+                return record
+        if position > head:
             return None
         stored = (await asyncio.to_thread(app.chain_hashes, position, position)).get(position)
         sent = _cloudevent_of(message).get("chainhash")
@@ -229,6 +246,22 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
     heads = await read_heads(js, service)
     given_out = max((h.position for h in heads), default=0)
     return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved, given_out)
+
+
+def accepted_tails(app: Any) -> list[tuple[int, int]]:
+    """The tails of the stream an ``accept-tail`` accepted in this store: ``(shared_position, record's position)`` of each
+    :class:`StreamTailAccepted` record, in the store's order.
+
+    The stream's events between the two are not the store's; the store holds nothing in between but the record at the
+    second (the events it held there were moved past it).
+    """
+    topic = get_topic(StreamTailAccepted.Recorded)
+    found: list[tuple[int, int]] = []
+    position = 0
+    while batch := app.recorder.select_notifications(start=position, limit=100, topics=[topic], inclusive_of_start=False):
+        found.extend((int(app.mapper.to_domain_event(n).shared_position), n.id) for n in batch)
+        position = batch[-1].id
+    return found
 
 
 def _positions_after(app: Any, position: int) -> list[int]:

@@ -376,6 +376,46 @@ def test_commands_a_restored_store_took_before_its_relay_looked_are_published_af
         assert failure is not None and "given out" in failure["reason"], failure
 
 
+def test_a_second_accept_tail_finds_the_first_ones_moved_events_in_the_stream_and_publishes_none_again(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A backup taken after a first accept-tail, then put back: the store agrees with the stream up to its last event,
+    # save for the first lost tail, which the store knowingly lacks. The bisection took that gap for where they part:
+    # the events the first accept-tail had moved and the relay had published were moved and published again
+    # (tester 28b, M2).
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
+        moved = map_osv(system, "Vecinos sin NATS").json()["id"]  # taken before the relay looked: moved by accept-tail
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        after = [map_osv(system, f"Vecinos después {i}").json()["id"] for i in range(2)]
+        system.wait_relayed()
+    backups.back_up("second")
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        lost_again = [map_osv(system, f"Vecinos perdidos {i}").json()["id"] for i in range(2)]
+        system.wait_relayed()
+    backups.restore("second")
+    capsys.readouterr()
+
+    assert restore_main(["check", "--json", *backups.cli(nats_server.url)]) == 1
+    checked = json.loads(capsys.readouterr().out)
+    assert [e["subject"] for e in checked["lost"]] == lost_again  # the first tail was accepted already
+    published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+    assert checked["shared_position"] >= published[after[-1]]
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        new = map_osv(system, "Vecinos después de la segunda restauración").json()["id"]
+        system.wait_relayed()
+        subjects = [e["subject"] for e in asyncio.run(stream_events(nats_server.url))]
+        assert len(subjects) == len(set(subjects)), subjects  # nothing published twice
+        assert subjects[-1] == new
+        feed = system.registry.get("/events", params={"limit": 1000}).json()["events"]
+        assert [e["subject"] for e in feed] == [*restored.kept, moved, *after, new]
+        eventually(lambda: osvs_identified(system) == 3 + 3 + 1 + 2 + 2 + 1)
+        assert verify_store("registry", backups.store_url, []).ok
+
+
 def test_a_newer_backup_put_back_takes_the_service_out_of_it(backups: Backups, nats_server: NatsServer) -> None:
     restored = restored_behind_its_stream(backups, nats_server.url)
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
