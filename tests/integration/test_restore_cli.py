@@ -1,0 +1,53 @@
+"""``osv-restore`` as an operator runs it: against ``make run``'s nats-server, with ``make run`` stopped, and its words.
+
+Registry's store is put back from an older backup, behind its stream, as in
+:mod:`tests.integration.test_restored_store`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devtools.embedded import NatsServer
+from devtools.processes import port_accepts
+from devtools.restore import main as restore_main
+from tests.integration.test_restored_store import Backups, map_osv, restored_behind_its_stream
+from tests.support.system import running_system
+
+
+@pytest.fixture
+def make_run_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The environment ``make run`` is run with (``OSV_VAR_DIR``), none of a service's own variables set; its ``var/``."""
+    var = tmp_path / "var"
+    for name in ("REGISTRY_NATS_URL", "REGISTRY_VAR_DIR", "REGISTRY_DATABASE_URL", "OSV_HOST", "OSV_NATS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OSV_VAR_DIR", str(var))
+    return var
+
+
+def test_osv_restore_finds_make_runs_nats_on_its_port_and_starts_it_alone_once_make_run_is_stopped(
+    make_run_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `make run` on another port than 4222 (OSV_NATS_PORT): osv-restore read 4222 all the same; and `make run` stops its
+    # nats-server with the services, so with registry stopped there was no NATS to read (tester 28b, M3).
+    var = make_run_env
+    backups = Backups(var, None, None)
+    with NatsServer(var / "nats", port=0) as server:  # make run's: its JetStream store and accounts under var/nats
+        restored = restored_behind_its_stream(backups, server.url)
+        port = server.port
+        monkeypatch.setenv("OSV_NATS_PORT", str(port))
+        assert restore_main(["check", "--service", "registry"]) == 1
+        assert f"its stream OSV_REGISTRY holds events up to {restored.stream_position}" in capsys.readouterr().out
+
+    assert not port_accepts("127.0.0.1", port)  # make run stopped, nats-server with it
+    assert restore_main(["accept-tail", "--service", "registry"]) == 0
+    said = capsys.readouterr()
+    assert f"started make run's nats-server alone on 127.0.0.1:{port}" in said.err
+    assert "Done:" in said.out
+    assert not port_accepts("127.0.0.1", port)  # and stopped it again
+
+    with NatsServer(var / "nats", port=port) as server, running_system(var, server.url) as system:  # make run again
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
