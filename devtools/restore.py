@@ -81,6 +81,14 @@ def not_its_store(url: str, service: str) -> str | None:
     return None
 
 
+def store_url_of(given: str) -> str | None:
+    """``--store`` as a URL: an SQLite or PostgreSQL URL as given, a file's path (no ``scheme://``) as
+    ``sqlite:///<its absolute path>``; None for a URL of any other kind."""
+    if "://" not in given:
+        return f"sqlite:///{Path(given).expanduser().absolute()}"
+    return given if urlsplit(given).scheme.split("+", 1)[0] in ("sqlite", "postgresql", "postgres") else None
+
+
 def settings_of(service: str) -> ServiceSettings:
     """The service's settings, from its environment variables, as the service itself reads them.
 
@@ -173,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-restore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["check", "accept-tail"])
     parser.add_argument("--service", required=True, choices=SERVICES)
-    parser.add_argument("--store", help="the service's event store: sqlite:///path or postgresql://… (default: the service's own)")
+    parser.add_argument(
+        "--store", help="the service's event store: sqlite:///path, an SQLite file's path, or postgresql://… (default: the service's own)"
+    )
     parser.add_argument(
         "--nats-url", help="NATS URL, or a comma-separated list (default: the service's own, <SERVICE>_NATS_URL, else make run's)"
     )
@@ -181,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = settings_of(args.service)
-    store = args.store or settings.store_url()
+    store = settings.store_url() if args.store is None else store_url_of(args.store)
+    if store is None:
+        print(f"osv-restore: {args.service}: --store {args.store} is no event store's URL: give sqlite:///<file>, the file's path, "
+              "or postgresql://…", file=sys.stderr)
+        return 2
     make_run = None if args.nats_url else make_run_nats(settings)
     nats_url = signed_in(args.nats_url or (make_run[0] if make_run else settings.nats_url), settings.var_dir)
     if make_run is None:

@@ -51,3 +51,26 @@ def test_osv_restore_finds_make_runs_nats_on_its_port_and_starts_it_alone_once_m
     with NatsServer(var / "nats", port=port) as server, running_system(var, server.url) as system:  # make run again
         answer = map_osv(system, "Vecinos después de la restauración")
         assert answer.status_code == 201, answer.text
+
+
+def test_osv_restore_takes_a_plain_path_as_the_sqlite_store_and_refuses_other_urls_in_one_line(
+    tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--store /…/var/funding/events.db` ended in a traceback (ValueError: unsupported database URL scheme '') (tester 28b, L).
+    backups = Backups(tmp_path / "var", None, None)
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    capsys.readouterr()
+    nats = ["--nats-url", nats_server.url]
+    assert restore_main(["check", "--service", "registry", "--store", str(backups.var / "registry" / "events.db"), *nats]) == 1
+    assert f"holds events up to {restored.stream_position}" in capsys.readouterr().out
+    monkeypatch.chdir(backups.var)
+    assert restore_main(["check", "--service", "registry", "--store", "registry/events.db", *nats]) == 1
+    capsys.readouterr()
+
+    assert restore_main(["check", "--service", "registry", "--store", "registry/nothing.db", *nats]) == 2
+    assert f"no store at {backups.var / 'registry' / 'nothing.db'}" in capsys.readouterr().err
+    assert restore_main(["check", "--service", "registry", "--store", "mysql://osv@db/registry", *nats]) == 2
+    said = capsys.readouterr().err
+    assert "--store mysql://osv@db/registry" in said and "sqlite:///" in said and "Traceback" not in said
+    assert len(said.strip().splitlines()) == 1
+
