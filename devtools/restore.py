@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import sys
@@ -172,7 +173,8 @@ async def _examine(app: Any, nats_url: str, stream: str, service: str) -> Examin
         last = refusals[-1] if refusals else None
         raise ConnectionError(f"no NATS server took the connection ({type(last).__name__}: {last})" if last else "no NATS server answered") from None
     try:
-        return await examine(app, nc.jetstream(timeout=10), stream, service)
+        private = importlib.import_module(f"services.{service}.events").catalogue.private_topics
+        return await examine(app, nc.jetstream(timeout=10), stream, service, private)
     finally:
         await nc.close()
 

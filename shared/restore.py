@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -101,8 +102,9 @@ class Examination:
     the store shares last are those it accepted not to hold. ``lost``:
     the stream's events after it, which the store lacks (position, type,
     subject). ``unpublished``: the store's positions after it, which the
-    stream never had. ``head_given_out``: the highest position of the
-    service's chain heads in the heads bucket (0 if none).
+    stream never had; ``unpublished_private``: those of them that are private
+    (never published, wherever they stand). ``head_given_out``: the highest
+    position of the service's chain heads in the heads bucket (0 if none).
     """
 
     service: str
@@ -115,6 +117,7 @@ class Examination:
     resolved: int = 0
     """Up to where the store's marks say the stream's tail was accepted already."""
     head_given_out: int = 0
+    unpublished_private: list[int] = field(default_factory=list)
 
     @property
     def given_out(self) -> int:
@@ -145,26 +148,42 @@ class Examination:
         lines = [
             f"{self.service}: the store's head is {self.store_head}; its stream {self.stream} holds events up to {self.stream_position}. "
             f"They share the log up to position {self.shared_position}.",
-            f"- {len(self.lost)} events of the stream after {self.shared_position} are not in the store ({kinds or 'none'}): "
-            "partners and reporting keep them; the store never will.",
+            f"- {_counted(len(self.lost), 'event')} of the stream after {self.shared_position} {'is' if len(self.lost) == 1 else 'are'} "
+            f"not in the store ({kinds or 'none'}): partners and reporting keep {'it' if len(self.lost) == 1 else 'them'}; "
+            "the store never will.",
         ]
         if self.head_given_out > self.stream_position:
             lines.append(
                 f"- a chain head given out at {self.head_given_out} (the heads bucket) is past the stream's last position: the lost "
-                f"store's events up to there were private, and partners and reporting may have seen their positions."
+                "store held events up to there that the stream never had (private ones), whose positions partners and reporting "
+                "may have seen."
             )
         given_out = self.given_out
         if self.unpublished:
+            count, private = len(self.unpublished), len(self.unpublished_private)
+            public = count - private
+            if not private:
+                then = "the relay publishes it" if count == 1 else "the relay publishes them"
+            elif not public:
+                then = "it is private: it never leaves the store" if count == 1 else "they are private: they never leave the store"
+            else:
+                then = f"the relay publishes the {_counted(public, 'public one')}; the {_counted(private, 'private one')} never leave the store"
+            where = f"position {self.unpublished[0]}" if count == 1 else f"positions {self.unpublished[0]} to {self.unpublished[-1]}"
+            to = f"{given_out + 1}" if count == 1 else f"{given_out + 1} to {given_out + count}"
             lines.append(
-                f"- {len(self.unpublished)} events of the store after {self.shared_position} (positions {self.unpublished[0]} to "
-                f"{self.unpublished[-1]}) were never published: accept-tail moves them to {given_out + 1} to "
-                f"{given_out + len(self.unpublished)}, in their order, and the relay publishes them."
+                f"- {_counted(count, 'event')} of the store after {self.shared_position} ({where}) {'was' if count == 1 else 'were'} "
+                f"never published: accept-tail moves {'it' if count == 1 else 'them'} to {to}{'' if count == 1 else ', in their order'}; {then}."
             )
         lines.append(
             "Restore a newer backup if there is one; otherwise `osv-restore accept-tail` takes the store past the stream "
             f"(a private record at {given_out}), and commands are taken again."
         )
         return "\n".join(lines)
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 event``, ``3 events``; ``1 public one``, ``2 public ones``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _position_of(message: Any, service: str) -> int | None:
@@ -181,14 +200,16 @@ def _cloudevent_of(message: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
+async def examine(app: Any, js: Any, stream: str, service: str, private_topics: Collection[str] = ()) -> Examination:
     """Compare the store of ``app`` with ``stream``: where they part, and what each holds past there.
 
     Reads the stream's last message, then finds the last message the store
     agrees with by bisection over the stream's sequence (a restored store
     agrees with a prefix of the stream), and reads every message after it;
     then the service's chain heads in the heads bucket, for the highest
-    (every head ever put: as ``osv-verify`` reads them).
+    (every head ever put: as ``osv-verify`` reads them). ``private_topics``:
+    the service's (its catalogue's), to tell which of the store's unpublished
+    events will never be published.
 
     A message within a tail an earlier ``accept-tail`` accepted (the store's
     :class:`StreamTailAccepted` records, :func:`accepted_tails`) agrees: the
@@ -242,10 +263,11 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
         message = await js.get_msg(stream, sequence)
         cloudevent = _cloudevent_of(message)
         lost.append({"position": _position_of(message, service), "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
-    unpublished = await asyncio.to_thread(_positions_after, app, shared)
+    after = await asyncio.to_thread(_positions_after, app, shared)
+    unpublished, private = [position for position, _ in after], [position for position, topic in after if topic in private_topics]
     heads = await read_heads(js, service)
     given_out = max((h.position for h in heads), default=0)
-    return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved, given_out)
+    return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved, given_out, private)
 
 
 def accepted_tails(app: Any) -> list[tuple[int, int]]:
@@ -264,10 +286,11 @@ def accepted_tails(app: Any) -> list[tuple[int, int]]:
     return found
 
 
-def _positions_after(app: Any, position: int) -> list[int]:
-    found: list[int] = []
+def _positions_after(app: Any, position: int) -> list[tuple[int, str]]:
+    """Each stored event's ``(position, topic)`` after ``position``, in order."""
+    found: list[tuple[int, str]] = []
     while batch := app.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False):
-        found.extend(n.id for n in batch)
+        found.extend((n.id, n.topic) for n in batch)
         position = batch[-1].id
     return found
 

@@ -14,6 +14,7 @@ from devtools.embedded import NatsServer
 from devtools.processes import port_accepts
 from devtools.restore import main as restore_main
 from tests.integration.test_restored_store import Backups, map_osv, restored_behind_its_stream
+from tests.support.clients import NATS_OUT_OF_REACH
 from tests.support.system import running_system
 
 
@@ -74,3 +75,17 @@ def test_osv_restore_takes_a_plain_path_as_the_sqlite_store_and_refuses_other_ur
     assert "--store mysql://osv@db/registry" in said and "sqlite:///" in said and "Traceback" not in said
     assert len(said.strip().splitlines()) == 1
 
+
+def test_check_says_the_stores_private_events_stay_private(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `check` said of the store's never-published events that "the relay publishes them", private ones too (tester 28b, L).
+    backups = Backups(tmp_path / "var", None, None)
+    restored_behind_its_stream(backups, nats_server.url)  # the backup ends with a private event: the district's roll
+    with running_system(backups.var, NATS_OUT_OF_REACH) as system:  # and takes a command before its relay looks
+        assert map_osv(system, "Vecinos sin NATS").status_code == 201
+    capsys.readouterr()
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 1
+    unpublished = next(line for line in capsys.readouterr().out.splitlines() if "never published" in line)
+    assert "the relay publishes the 1 public one" in unpublished, unpublished
+    assert "private ones never leave the store" in unpublished, unpublished
