@@ -208,7 +208,10 @@ def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-partner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nats-dir", type=Path, default=Path(os.environ.get("OSV_VAR_DIR", "var")) / "nats", help="the embedded server's store (default var/nats)")
-    parser.add_argument("--url", default="nats://127.0.0.1:4222", help="the server's address, as partners reach it")
+    make_run = f"nats://{os.environ.get('OSV_HOST') or '127.0.0.1'}:{os.environ.get('OSV_NATS_PORT') or 4222}"
+    parser.add_argument(
+        "--url", default=make_run, help="the server's address, as partners reach it (default make run's: OSV_HOST, OSV_NATS_PORT)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("add", "revoke"):
         command = commands.add_parser(name)

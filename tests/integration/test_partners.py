@@ -292,6 +292,17 @@ def test_osv_partner_prints_no_traceback_while_the_server_reloads_its_accounts(
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_osv_partner_finds_make_runs_nats_on_its_port(
+    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # make run's banner says `osv-partner --nats-dir var/nats add --municipality 150132`; with make run on another port
+    # (OSV_NATS_PORT) it signed in at 4222 and the credentials named 4222.
+    monkeypatch.setenv("OSV_NATS_PORT", str(nats_server.port))
+    monkeypatch.delenv("OSV_HOST", raising=False)
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "add", "--municipality", "150132"]) == 0, capsys.readouterr().err
+    assert f"url       {nats_server.public_url}" in capsys.readouterr().out
+
+
 def test_a_partner_is_added_for_a_district_the_districts_file_adds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`osv-partner add --municipality 150144` refused a municipality added by file (tester 27b, L2): the server started
     with the file has the district's account from its start, and the tool takes it; started without, the tool says how."""
