@@ -91,12 +91,19 @@ def _reload(store_dir: Path, accounts: Accounts) -> None:
     os.kill(_server_pid(store_dir), signal.SIGHUP)
 
 
+async def _expected(error: Exception) -> None:
+    """nats-py's error callback for a sign-in that may be refused (the reload not done yet, or done): the caller
+    judges the refusal, so nothing is logged (nats-py's own callback logs each one as an ERROR with a traceback)."""
+
+
 async def _as_admin(url: str, municipality: str, password: str, action: Any, attempts: int = 50) -> Any:
     """Run ``action(js)`` as the partner account's admin user, waiting for the reload to let it in."""
     last: Exception | None = None
     for _ in range(attempts):
         try:
-            nc = await nats.connect(url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False)
+            nc = await nats.connect(
+                url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected
+            )
         except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
             last = error
             await asyncio.sleep(0.1)
@@ -164,7 +171,9 @@ async def _until_refused(url: str, municipality: str, password: str, attempts: i
     """Return once the server refuses the partner account's admin user: the reload (a signal) has taken effect."""
     for _ in range(attempts):
         try:
-            nc = await nats.connect(url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False)
+            nc = await nats.connect(
+                url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected
+            )
         except Exception:  # noqa: BLE001 - refused: the account is gone
             return
         await nc.close()
@@ -199,7 +208,10 @@ def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-partner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nats-dir", type=Path, default=Path(os.environ.get("OSV_VAR_DIR", "var")) / "nats", help="the embedded server's store (default var/nats)")
-    parser.add_argument("--url", default="nats://127.0.0.1:4222", help="the server's address, as partners reach it")
+    make_run = f"nats://{os.environ.get('OSV_HOST') or '127.0.0.1'}:{os.environ.get('OSV_NATS_PORT') or 4222}"
+    parser.add_argument(
+        "--url", default=make_run, help="the server's address, as partners reach it (default make run's: OSV_HOST, OSV_NATS_PORT)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("add", "revoke"):
         command = commands.add_parser(name)

@@ -24,7 +24,7 @@ from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
 from shared.store import MunicipalityUnknownError, ServiceApplication
-from shared.streamahead import StoreBehindStreamError, StreamAhead
+from shared.streamahead import StoreBehindStreamError, StreamAhead, only_made_again
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class OutboxRelay:
         if held > head:
             found = StreamAhead(self.catalogue.service, held, head)
         elif chainhash is not None and self.app.chain_hashes(held, held).get(held) != chainhash:
-            found = StreamAhead(self.catalogue.service, held, head, diverged=True)
+            found = StreamAhead(self.catalogue.service, held, head, diverged=True, made_again=only_made_again(self.app, held))
         else:
             if ahead > resolved or self.app.stream_ahead is not None:  # a newer backup was put back: the store holds the stream's events
                 log.warning("relay %s: the store holds its stream's last event (position %s) again: commands are taken", self.catalogue.service, held)

@@ -8,16 +8,25 @@ transaction of the store:
 
 - every event the store holds after the last position it shares with the
   stream (the stream never had them: stored after the restore, before the
-  relay found out, or private) moves, in its order, past the stream's last
-  position, so it is published under a position no partner holds for
+  relay found out, or private) moves, in its order, past the last position
+  given out, so it is published under a position no partner holds for
   another event;
-- a private :class:`StreamTailAccepted` event takes the stream's last
-  position itself, so the store's next event comes after it (SQLite gives
-  each new event the highest position plus one; on PostgreSQL the position
-  sequence is moved too) and the log records what was done, when;
+- a private :class:`StreamTailAccepted` event takes the last position given
+  out itself, so the store's next event comes after it (SQLite gives each new
+  event the highest position plus one; on PostgreSQL the position sequence is
+  moved too) and the log records what was done, when;
 - the chain (:mod:`shared.chain`) is computed again from the shared position on;
 - the store's marks say the stream's tail up to there is accepted: its relay
   goes on after the stream's last position, and commands are taken again.
+
+The last position given out is the stream's last position, or the highest
+chain head of the service in the heads bucket (:mod:`shared.chainheads`) when
+that is higher: the lost store's private events after its last public one had
+positions the stream never held, which ``GET /events`` and the heads showed.
+A position the feed showed after the last head was put (the relay puts one
+every ``chain_head_seconds``) is known to no record outside the lost store:
+the views apply an event at such a position all the same
+(:meth:`shared.views.Ledger.claim`).
 
 What the stream held after the shared position stays there (partners and
 reporting keep those events); the store, and so ``GET /events``, never has
@@ -29,15 +38,18 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from shared.chain import GENESIS, link, record_digest
+from shared.chainheads import read_heads
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +57,11 @@ log = logging.getLogger(__name__)
 class StreamTailAccepted(Aggregate):
     """Private: an operator accepted that the stream's events after ``shared_position`` are not in this store.
 
-    Stored at ``stream_position`` (the stream's last position then); the store's
-    events after ``shared_position`` (``moved``, from ``moved_from`` to
-    ``moved_to``, first and last) were moved past it in order. Never
+    Stored at the last position given out: ``stream_position`` (the stream's last
+    position then), or ``head_given_out`` (the highest chain head of the service
+    in the heads bucket) when higher; the store's events after
+    ``shared_position`` (``moved``, from ``moved_from`` to ``moved_to``, first and
+    last) were moved past it in order. Never
     published, never decoded by the relay or the feed: its topic is private in
     every service's catalogue.
     """
@@ -64,6 +78,7 @@ class StreamTailAccepted(Aggregate):
         moved_from: list[int],
         moved_to: list[int],
         accepted_at: str,
+        head_given_out: int = 0,
     ) -> None:
         self.service = service
         self.stream_position = stream_position
@@ -74,6 +89,7 @@ class StreamTailAccepted(Aggregate):
         self.moved_from = moved_from
         self.moved_to = moved_to
         self.accepted_at = accepted_at
+        self.head_given_out = head_given_out
 
 
 @dataclass
@@ -81,10 +97,14 @@ class Examination:
     """A store compared with its service's stream.
 
     ``shared_position``: the last position whose event the store and the stream
-    share (the stream's event there carries the store's chain hash). ``lost``:
+    share (the stream's event there carries the store's chain hash), or the
+    position of an earlier ``accept-tail``'s record when the stream's events
+    the store shares last are those it accepted not to hold. ``lost``:
     the stream's events after it, which the store lacks (position, type,
     subject). ``unpublished``: the store's positions after it, which the
-    stream never had.
+    stream never had; ``unpublished_private``: those of them that are private
+    (never published, wherever they stand). ``head_given_out``: the highest
+    position of the service's chain heads in the heads bucket (0 if none).
     """
 
     service: str
@@ -96,6 +116,16 @@ class Examination:
     unpublished: list[int] = field(default_factory=list)
     resolved: int = 0
     """Up to where the store's marks say the stream's tail was accepted already."""
+    head_given_out: int = 0
+    unpublished_private: list[int] = field(default_factory=list)
+
+    @property
+    def given_out(self) -> int:
+        """The last position given out for an event: the stream's last, or the highest chain head put when higher.
+
+        ``accept-tail`` records its private event there and moves the store's unpublished events after it.
+        """
+        return max(self.stream_position, self.head_given_out)
 
     @property
     def behind(self) -> bool:
@@ -103,7 +133,9 @@ class Examination:
         return self.stream_position > self.shared_position and self.stream_position > self.resolved
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "behind": self.behind, "lost_by_type": dict(Counter(e["type"] for e in self.lost))}
+        return {
+            **asdict(self), "behind": self.behind, "given_out": self.given_out, "lost_by_type": dict(Counter(e["type"] for e in self.lost)),
+        }
 
     def describe(self) -> str:
         if not self.behind:
@@ -116,20 +148,42 @@ class Examination:
         lines = [
             f"{self.service}: the store's head is {self.store_head}; its stream {self.stream} holds events up to {self.stream_position}. "
             f"They share the log up to position {self.shared_position}.",
-            f"- {len(self.lost)} events of the stream after {self.shared_position} are not in the store ({kinds or 'none'}): "
-            "partners and reporting keep them; the store never will.",
+            f"- {_counted(len(self.lost), 'event')} of the stream after {self.shared_position} {'is' if len(self.lost) == 1 else 'are'} "
+            f"not in the store ({kinds or 'none'}): partners and reporting keep {'it' if len(self.lost) == 1 else 'them'}; "
+            "the store never will.",
         ]
-        if self.unpublished:
+        if self.head_given_out > self.stream_position:
             lines.append(
-                f"- {len(self.unpublished)} events of the store after {self.shared_position} (positions {self.unpublished[0]} to "
-                f"{self.unpublished[-1]}) were never published: accept-tail moves them to {self.stream_position + 1} to "
-                f"{self.stream_position + len(self.unpublished)}, in their order, and the relay publishes them."
+                f"- a chain head given out at {self.head_given_out} (the heads bucket) is past the stream's last position: the lost "
+                "store held events up to there that the stream never had (private ones), whose positions partners and reporting "
+                "may have seen."
+            )
+        given_out = self.given_out
+        if self.unpublished:
+            count, private = len(self.unpublished), len(self.unpublished_private)
+            public = count - private
+            if not private:
+                then = "the relay publishes it" if count == 1 else "the relay publishes them"
+            elif not public:
+                then = "it is private: it never leaves the store" if count == 1 else "they are private: they never leave the store"
+            else:
+                then = f"the relay publishes the {_counted(public, 'public one')}; the {_counted(private, 'private one')} never leave the store"
+            where = f"position {self.unpublished[0]}" if count == 1 else f"positions {self.unpublished[0]} to {self.unpublished[-1]}"
+            to = f"{given_out + 1}" if count == 1 else f"{given_out + 1} to {given_out + count}"
+            lines.append(
+                f"- {_counted(count, 'event')} of the store after {self.shared_position} ({where}) {'was' if count == 1 else 'were'} "
+                f"never published: accept-tail moves {'it' if count == 1 else 'them'} to {to}{'' if count == 1 else ', in their order'}; {then}."
             )
         lines.append(
             "Restore a newer backup if there is one; otherwise `osv-restore accept-tail` takes the store past the stream "
-            f"(a private record at {self.stream_position}), and commands are taken again."
+            f"(a private record at {given_out}), and commands are taken again."
         )
         return "\n".join(lines)
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 event``, ``3 events``; ``1 public one``, ``2 public ones``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _position_of(message: Any, service: str) -> int | None:
@@ -146,12 +200,22 @@ def _cloudevent_of(message: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
+async def examine(app: Any, js: Any, stream: str, service: str, private_topics: Collection[str] = ()) -> Examination:
     """Compare the store of ``app`` with ``stream``: where they part, and what each holds past there.
 
     Reads the stream's last message, then finds the last message the store
     agrees with by bisection over the stream's sequence (a restored store
-    agrees with a prefix of the stream), and reads every message after it.
+    agrees with a prefix of the stream), and reads every message after it;
+    then the service's chain heads in the heads bucket, for the highest
+    (every head ever put: as ``osv-verify`` reads them). ``private_topics``:
+    the service's (its catalogue's), to tell which of the store's unpublished
+    events will never be published.
+
+    A message within a tail an earlier ``accept-tail`` accepted (the store's
+    :class:`StreamTailAccepted` records, :func:`accepted_tails`) agrees: the
+    store lacks it knowingly, and goes on from that record's position. A
+    backup taken after an ``accept-tail``, put back, shares with the stream
+    the events the first one moved and the relay published since.
     """
     import asyncio
 
@@ -166,11 +230,19 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
         msg = f"the last message of {stream} carries no {service} position (Nats-Msg-Id {service}:<position>): is it {service}'s stream?"
         raise ValueError(msg)
 
+    accepted = await asyncio.to_thread(accepted_tails, app)
+
     async def agrees(sequence: int) -> int | None:
-        """The position of the message at ``sequence`` if the store holds that very event; else None."""
+        """The position of the message at ``sequence`` if the store holds that very event, that of the record of the
+        tail accepted that holds it; else None."""
         message = await js.get_msg(stream, sequence)
         position = _position_of(message, service)
-        if position is None or position > head:
+        if position is None:
+            return None
+        for after, record in accepted:
+            if after < position <= record:
+                return record
+        if position > head:
             return None
         stored = (await asyncio.to_thread(app.chain_hashes, position, position)).get(position)
         sent = _cloudevent_of(message).get("chainhash")
@@ -191,14 +263,34 @@ async def examine(app: Any, js: Any, stream: str, service: str) -> Examination:
         message = await js.get_msg(stream, sequence)
         cloudevent = _cloudevent_of(message)
         lost.append({"position": _position_of(message, service), "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
-    unpublished = await asyncio.to_thread(_positions_after, app, shared)
-    return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved)
+    after = await asyncio.to_thread(_positions_after, app, shared)
+    unpublished, private = [position for position, _ in after], [position for position, topic in after if topic in private_topics]
+    heads = await read_heads(js, service)
+    given_out = max((h.position for h in heads), default=0)
+    return Examination(service, stream, stream_position, head, shared, lost, unpublished, resolved, given_out, private)
 
 
-def _positions_after(app: Any, position: int) -> list[int]:
-    found: list[int] = []
+def accepted_tails(app: Any) -> list[tuple[int, int]]:
+    """The tails of the stream an ``accept-tail`` accepted in this store: ``(shared_position, record's position)`` of each
+    :class:`StreamTailAccepted` record, in the store's order.
+
+    The stream's events between the two are not the store's; the store holds nothing in between but the record at the
+    second (the events it held there were moved past it).
+    """
+    topic = get_topic(StreamTailAccepted.Recorded)
+    found: list[tuple[int, int]] = []
+    position = 0
+    while batch := app.recorder.select_notifications(start=position, limit=100, topics=[topic], inclusive_of_start=False):
+        found.extend((int(app.mapper.to_domain_event(n).shared_position), n.id) for n in batch)
+        position = batch[-1].id
+    return found
+
+
+def _positions_after(app: Any, position: int) -> list[tuple[int, str]]:
+    """Each stored event's ``(position, topic)`` after ``position``, in order."""
+    found: list[tuple[int, str]] = []
     while batch := app.recorder.select_notifications(start=position, limit=1000, inclusive_of_start=False):
-        found.extend(n.id for n in batch)
+        found.extend((n.id, n.topic) for n in batch)
         position = batch[-1].id
     return found
 
@@ -213,9 +305,9 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
     if not examination.behind:
         msg = f"{examination.service}: nothing to accept: {examination.describe()}"
         raise ValueError(msg)
-    held, shared = examination.stream_position, examination.shared_position
-    # The private record at the stream's last position; after it, the store's unpublished events in their order.
-    moves = [(old, held + i) for i, old in enumerate(examination.unpublished, 1)]
+    held, shared, given_out = examination.stream_position, examination.shared_position, examination.given_out
+    # The private record at the last position given out; after it, the store's unpublished events in their order.
+    moves = [(old, given_out + i) for i, old in enumerate(examination.unpublished, 1)]
     record = StreamTailAccepted(
         service=examination.service,
         stream_position=held,
@@ -226,6 +318,7 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
         moved_from=[moves[0][0], moves[-1][0]] if moves else [],
         moved_to=[moves[0][1], moves[-1][1]] if moves else [],
         accepted_at=datetime.now(timezone.utc).isoformat(),
+        head_given_out=examination.head_given_out,
     )
     stored = app.mapper.to_stored_event(record.collect_events()[0])
     marks = [
@@ -234,14 +327,14 @@ def accept_tail(app: Any, examination: Examination) -> list[tuple[int, int]]:
     ]
     module = app.env.get("PERSISTENCE_MODULE", "")
     if module.startswith("shared.postgres"):
-        _accept_on_postgres(app, shared, held, stored, moves, marks)
+        _accept_on_postgres(app, shared, given_out, stored, moves, marks)
     else:
-        _accept_on_sqlite(app, shared, held, stored, moves, marks)
+        _accept_on_sqlite(app, shared, given_out, stored, moves, marks)
     log.warning(
         "%s: the stream's events after position %s up to %s are accepted as not in the store (osv-restore accept-tail); "
         "%s unpublished events moved from %s to %s; the store goes on after %s",
         examination.service, shared, held, len(moves), moves[0][0] if moves else "-", moves[0][1] if moves else "-",
-        moves[-1][1] if moves else held,
+        moves[-1][1] if moves else given_out,
     )
     return moves
 

@@ -50,7 +50,7 @@ from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestI
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
-from shared.streamahead import StoreBehindStreamError, StreamAhead, stream_ahead_taken
+from shared.streamahead import StoreBehindStreamError, StreamAhead, only_made_again, stream_ahead_taken
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +273,9 @@ class ServiceApplication(Application):
 
     SEALED_FIELDS: ClassVar[Mapping[type, Seal | Mapping[str, Any]]] = {}
     """The fields of the service's events sealed with keys of their own (personal data, staff's free text): see :mod:`shared.sealing`."""
+
+    TAKEN_WHILE_BEHIND: ClassVar[frozenset[str]] = frozenset()
+    """Topics of the events saved while the store is behind its stream (:func:`~shared.streamahead.despite_stream_ahead`)."""
 
     KEPT_AGGREGATES: ClassVar[tuple[type, ...]] = ()
     """Long-lived aggregates kept in memory between commands and fast-forwarded on each read (:mod:`shared.kept`).
@@ -684,7 +687,8 @@ class ServiceApplication(Application):
         if ahead > resolved:
             if known is None or known.stream_position != ahead:
                 head = self.log_head()
-                self.stream_ahead = StreamAhead(self.name.lower(), ahead, head, diverged=head >= ahead)
+                diverged = head >= ahead
+                self.stream_ahead = StreamAhead(self.name.lower(), ahead, head, diverged, diverged and only_made_again(self, ahead))
         elif known is not None and resolved >= known.stream_position:
             self.stream_ahead = None
         return self.stream_ahead

@@ -21,17 +21,25 @@ class StreamAhead:
 
     ``stream_position`` is the position of the stream's last event; ``store_head`` the store's last position when
     it was found (below ``stream_position``, or at or past it with another event at ``stream_position``:
-    ``diverged``).
+    ``diverged``). ``made_again``: diverged, and the events the store holds from ``stream_position`` on were made
+    again while behind (:func:`only_made_again`: engagement's erasures), not commands.
     """
 
     service: str
     stream_position: int
     store_head: int
     diverged: bool = False
+    made_again: bool = False
 
     def describe(self) -> str:
         """What was found and what an operator does about it, in one paragraph (the log line, ``/health``, a 503's detail)."""
-        if self.diverged:
+        if self.diverged and self.made_again:
+            found = (
+                f"{self.service}'s event store holds, at position {self.stream_position}, another event than the one its stream "
+                f"already published there (the store ends at {self.store_head}): it was restored from an older backup, and the "
+                "events it holds from there on are erasures made again from its stream's tombstones, not commands"
+            )
+        elif self.diverged:
             found = (
                 f"{self.service}'s event store holds, at position {self.stream_position}, another event than the one its stream "
                 f"already published there (the store ends at {self.store_head}): it was restored from an older backup and "
@@ -64,6 +72,26 @@ class StreamAhead:
             "diverged": self.diverged,
             "detail": self.describe(),
         }
+
+
+MADE_AGAIN_LOOKED_AT = 1000
+"""Events :func:`only_made_again` looks at, at most: more, and some were not made again."""
+
+
+def only_made_again(app: Any, since: int) -> bool:
+    """Whether the store holds events from position ``since`` on (at most :data:`MADE_AGAIN_LOOKED_AT`), each of a topic
+    saved while the store is behind its stream (``app.TAKEN_WHILE_BEHIND``: engagement's erasures made again).
+
+    For a store found diverged, from the position its stream holds for another event: what took that position is
+    what :func:`despite_stream_ahead` lets through, not a command. (Whether commands came before it, the store alone
+    cannot say: ``osv-restore check`` compares it with the stream.) One read of the store; none for a service that
+    saves nothing while behind.
+    """
+    topics = app.TAKEN_WHILE_BEHIND
+    if not topics:
+        return False
+    found = app.recorder.select_notifications(start=since, limit=MADE_AGAIN_LOOKED_AT + 1)
+    return 0 < len(found) <= MADE_AGAIN_LOOKED_AT and all(n.topic in topics for n in found)
 
 
 _despite_stream_ahead: ContextVar[bool] = ContextVar("saved_despite_stream_ahead", default=False)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import ClassVar
 from uuid import UUID
+
+from eventsourcing.utils import get_topic
 
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.domain.members import Member
@@ -17,6 +20,9 @@ from shared.streamahead import despite_stream_ahead
 
 class Forgetting:
     """:class:`~services.engagement.application.Engagement`'s erasures (a mixin: ``self`` is the application)."""
+
+    TAKEN_WHILE_BEHIND: ClassVar[frozenset[str]] = frozenset({get_topic(Member.PersonalDataErased), get_topic(DocumentIndex.Released)})
+    """What :meth:`erase_again` saves while the store is behind its stream: the erasure and its document's entry released."""
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:

@@ -13,7 +13,10 @@ A :class:`Ledger` keeps, per view and per source:
   (one transaction rolls back and is retried, and then skips it);
 - a *floor*: every position at or below it is settled, applied or known to
   hold nothing to apply (a private event, or a transaction that rolled back
-  and left a gap in the log's ids).
+  and left a gap in the log's ids). An event that arrives at a settled
+  position without having been applied there is applied all the same: the
+  source's log was put back from a backup and went on past its stream, at
+  positions its feed had shown as private (:meth:`Ledger.claim`).
 
 Each published event carries ``previousposition``, the position of the
 previous public event in its service's log, so an applied event settles the
@@ -241,6 +244,7 @@ class Ledger:
             source: Mapped[str] = mapped_column(String(50), primary_key=True)
             floor: Mapped[int] = mapped_column(Integer, nullable=False)
 
+        self.name = name
         self.applied = Applied.__table__
         self.floors_table = Floor.__table__
 
@@ -253,6 +257,13 @@ class Ledger:
         roll back) with the view's rows. An event given twice in one batch is
         claimed once. Two transactions claiming the same event collide on the
         primary key; the loser rolls back and, retried, skips it.
+
+        An event at or below the floor is skipped only when it was applied:
+        one that was not is claimed, with a WARNING. The floor had stepped over
+        its position as holding nothing to apply (the feed showed a private
+        event there, or none), so the source's log now holds another event
+        there: a store put back from an older backup went on at positions its
+        feed had given out before (README, "Restoring a backup").
         """
         keyed = [(source_service(cloudevent), position_of(cloudevent), cloudevent) for cloudevent in events]  # each read once
         by_source: dict[str, list[tuple[int, dict[str, Any]]]] = {}
@@ -263,12 +274,19 @@ class Ledger:
         recorded: dict[str, list[tuple[int, int | None]]] = {}
         for source, batch in by_source.items():
             floor = self._floor(session, source)
-            done = self._applied_among(session, source, sorted({position for position, _ in batch if position > floor}))
+            done = self._applied_among(session, source, sorted({position for position, _ in batch}))
             own = recorded[source] = []
             for position, cloudevent in batch:
                 key = (source, position)
-                if position <= floor or position in done or key in keys:
+                if position in done or key in keys:
                     continue
+                if position <= floor:
+                    log.warning(
+                        "view %s: %s's event at position %s (%s) was never applied, yet the floor (%s) had stepped over its "
+                        "position as holding nothing to apply: the source's log holds a new event there (a store put back "
+                        "from an older backup, README \"Restoring a backup\"): applied",
+                        self.name, source, position, cloudevent.get("type"), floor,
+                    )
                 keys.add(key)
                 previous = previous_of(cloudevent)
                 rows.append({"source": source, "position": position, "previous": previous})

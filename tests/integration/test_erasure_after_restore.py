@@ -31,7 +31,7 @@ from devtools.restore import main as restore_main
 from services.engagement.personaldata import DataKey
 from tests.integration.test_engagement_api import map_osv
 from tests.integration.test_key_table_moved import bytes_of
-from tests.support.clients import application_of, feed, service_client
+from tests.support.clients import NATS_OUT_OF_REACH, application_of, feed, service_client
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -242,3 +242,26 @@ def test_a_restart_with_the_store_intact_erases_nobody_again_and_records_nothing
         assert checks[0].exception() is None
         assert client.get("/events").json()["head"] == head
     assert not [r for r in caplog.records if "erased again" in r.getMessage()], caplog.text
+
+
+def test_a_store_whose_only_new_events_are_erasures_made_again_says_so_and_not_that_it_took_commands(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # The erasure made again takes the position the stream holds for the first erasure: the store is found "diverged",
+    # which said it "has taken new events since", as if commands had been taken while it was behind (tester 28b, L).
+    store = Store(tmp_path / "var")
+    story = erased_then_restored(store, nats_server)
+
+    def said(ahead: dict[str, Any]) -> None:
+        assert ahead["diverged"], ahead
+        assert "the events it holds from there on are erasures made again from its stream's tombstones, not commands" in ahead["detail"], ahead
+        assert "taken new events" not in ahead["detail"]
+
+    with engagement(store, nats_server) as client:  # the relay's finding
+        eventually(lambda: wrapped_key(client, story["zoraida"]) is None)
+        said(eventually(lambda: (found := client.get("/health").json()["relay"].get("stream_ahead")) and found["diverged"] and found))
+    # Started again, NATS out of reach: the store's marks say it, as to every other worker.
+    with service_client("engagement", store.var_dir, store.url, settings={"nats_url": NATS_OUT_OF_REACH}) as again:
+        said(again.get("/health").json()["relay"]["stream_ahead"])
+        refused = again.post("/members", json={**PERSON, "osv_id": story["osv_id"]})
+        assert refused.status_code == 503 and "erasures made again" in refused.json()["detail"], refused.text

@@ -108,6 +108,27 @@ def test_batches_in_any_order_with_private_gaps_and_redeliveries_move_the_floor_
     assert len(readmodel.facts()) == 300
 
 
+def test_an_event_at_or_below_the_floor_that_was_never_applied_is_counted_once(
+    readmodel: ReadModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Funding's feed covered 4..6 without a public event (private ones): the floor went to 6. Its store was then put
+    # back from an older backup and taken past its stream (last position 3) by osv-restore accept-tail: the grant it
+    # took next was published at 5, with 3 before it. Reporting skipped it, in silence (tester 28b, H2).
+    kept = [a_fact("funding", p, p - 1 if p > 1 else None) for p in (1, 2, 3)]
+    readmodel.apply(kept)
+    readmodel.settle("funding", 6)
+    assert readmodel.positions() == {"funding": 6}
+
+    new = a_fact("funding", 5, 3)
+    assert readmodel.apply([new]) == 1
+    assert readmodel.report()["total"]["osvs_identified"] == 4
+    assert any("position 5" in r.getMessage() and "floor" in r.getMessage() for r in caplog.records if r.levelname == "WARNING"), caplog.text
+    # Once: redelivered, or with events applied long ago, nothing is counted again.
+    assert readmodel.apply([new, kept[1]]) == 0
+    assert readmodel.report()["total"]["osvs_identified"] == 4
+    assert readmodel.positions() == {"funding": 6} and readmodel.missing() == []
+
+
 # -- the stream ----------------------------------------------------------------------------------
 
 

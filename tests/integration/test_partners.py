@@ -277,6 +277,32 @@ def test_osv_partner_lists_revokes_and_refuses_what_is_not_a_municipality(nats_s
     del partner
 
 
+def test_osv_partner_prints_no_traceback_while_the_server_reloads_its_accounts(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Signing in as the partner's admin before the reload (a signal) took effect, or to see that the revoked one is
+    # refused, logged nats-py's "nats: encountered error" with an Authorization Violation traceback, then it succeeded
+    # (tester 28b, L).
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    caplog.clear()
+    assert partners.main([*cli, "add", "--municipality", "150132"]) == 0
+    assert partners.main([*cli, "revoke", "--municipality", "150132"]) == 0
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_osv_partner_finds_make_runs_nats_on_its_port(
+    nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # make run's banner says `osv-partner --nats-dir var/nats add --municipality 150132`; with make run on another port
+    # (OSV_NATS_PORT) it signed in at 4222 and the credentials named 4222.
+    monkeypatch.setenv("OSV_NATS_PORT", str(nats_server.port))
+    monkeypatch.delenv("OSV_HOST", raising=False)
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "add", "--municipality", "150132"]) == 0, capsys.readouterr().err
+    assert f"url       {nats_server.public_url}" in capsys.readouterr().out
+
+
 def test_a_partner_is_added_for_a_district_the_districts_file_adds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`osv-partner add --municipality 150144` refused a municipality added by file (tester 27b, L2): the server started
     with the file has the district's account from its start, and the tool takes it; started without, the tool says how."""

@@ -30,7 +30,8 @@ from services.registry.settings import RegistrySettings
 from tests.support.clients import NATS_OUT_OF_REACH, application_of
 from tests.support.identity import session_auth, signed_in_headers
 from tests.support.processes import failures_two_at_once
-from tests.support.system import eventually, running_system
+from tests.support.served import served_system
+from tests.support.system import eventually, last_public_position, running_system
 
 STREAM = "OSV_REGISTRY"
 
@@ -226,6 +227,92 @@ def test_after_accept_tail_the_service_takes_commands_again_and_publishes_them_p
         assert asyncio.run(stream_events(nats_server.url))[-1]["subject"] == new
 
 
+@dataclass
+class GivenOut:
+    """A store put back to a backup with ``kept`` OSVs, after its feed gave out positions up to ``head`` (private events
+    after the stream's last one, ``stream_position``) and reporting's floor passed them."""
+
+    kept: list[str]
+    lost: list[str]
+    stream_position: int
+    head: int
+
+
+def given_out_past_its_stream(backups: Backups, nats_url: str, heads_every: float) -> GivenOut:
+    """Three OSVs, a backup, three more read by reporting from the feed, then the backup put back; the relay gives out
+    the chain's head every ``heads_every`` seconds while the three are mapped."""
+    slow_heads = {"registry": {"chain_head_seconds": 60}}
+    with served_system(backups.var, nats_url, backups.database_urls, overrides=slow_heads) as (system, _):
+        kept = [map_osv(system, f"Vecinos {i}").json()["id"] for i in range(3)]
+        system.wait_relayed()
+    backups.back_up()
+    heads = {"registry": {"chain_head_seconds": heads_every}}
+    with served_system(backups.var, nats_url, backups.database_urls, overrides=heads) as (system, _):
+        # Each mapping ends with private events: the district's roll, then the request's record (its Idempotency-Key).
+        lost = [
+            system.registry.post("/osvs", json={"name": f"Vecinos {i}", "district": "Ate", "mapped_on": "2021-04-01"},
+                                 headers={"Idempotency-Key": f"vecinos-{i}"}).json()["id"]
+            for i in range(3, 6)
+        ]
+        system.wait_relayed()
+        head, stream_position = system.registry.get("/events").json()["head"], last_public_position(system.registry)
+        assert head == stream_position + 2
+        eventually(lambda: system.reporting.get("/health").json()["sources"]["registry"]["applied_floor"] == head)
+        if heads_every < 1:  # the relay has given out the head, private events and all
+            eventually(lambda: asyncio.run(highest_head(nats_url)) == head)
+    backups.restore()
+    return GivenOut(kept, lost, stream_position, head)
+
+
+async def highest_head(url: str) -> int:
+    from shared.chainheads import read_heads
+
+    nc = await nats.connect(url)
+    try:
+        return max((h.position for h in await read_heads(nc.jetstream(), "registry")), default=0)
+    finally:
+        await nc.close()
+
+
+def test_accept_tail_takes_the_store_past_the_highest_head_given_out_not_only_past_the_stream(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The lost store's private events after its last public one had positions the stream never held, but its feed and
+    # its chain heads gave out: accept-tail went on after the stream's last position, and the next public events took
+    # positions partners and reporting had already passed (tester 28b, H2).
+    story = given_out_past_its_stream(backups, nats_server.url, heads_every=0.2)
+    assert restore_main(["check", *backups.cli(nats_server.url)]) == 1
+    assert f"chain head given out at {story.head}" in capsys.readouterr().out
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with served_system(backups.var, nats_server.url, backups.database_urls) as (system, _):
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert published[answer.json()["id"]] > story.head
+        eventually(lambda: osvs_identified(system) == 7, timeout=20)
+
+
+def test_reporting_counts_what_follows_accept_tail_at_positions_its_floor_had_passed(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    # The head given out last is older than the loss (heads go out every minute at most): nothing outside the lost
+    # store knew its last positions, and the new OSV is published at one reporting's floor had passed as private.
+    story = given_out_past_its_stream(backups, nats_server.url, heads_every=60)
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with served_system(backups.var, nats_server.url, backups.database_urls) as (system, _):
+        answer = map_osv(system, "Vecinos después de la restauración")
+        assert answer.status_code == 201, answer.text
+        system.wait_relayed()
+        published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+        assert story.stream_position < published[answer.json()["id"]] <= story.head
+        eventually(lambda: osvs_identified(system) == 7, timeout=20)  # before: 6, with /health ok
+        health = system.reporting.get("/health").json()
+        assert health["status"] == "ok" and health["sources"]["registry"]["missing"] == []
+
+
 def test_accept_tail_is_refused_while_a_worker_of_the_service_runs(
     backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -287,6 +374,46 @@ def test_commands_a_restored_store_took_before_its_relay_looked_are_published_af
         assert verify_store("registry", backups.store_url, []).ok
         failure = system.registry.get("/verify").json()["first_failure"]
         assert failure is not None and "given out" in failure["reason"], failure
+
+
+def test_a_second_accept_tail_finds_the_first_ones_moved_events_in_the_stream_and_publishes_none_again(
+    backups: Backups, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A backup taken after a first accept-tail, then put back: the store agrees with the stream up to its last event,
+    # save for the first lost tail, which the store knowingly lacks. The bisection took that gap for where they part:
+    # the events the first accept-tail had moved and the relay had published were moved and published again
+    # (tester 28b, M2).
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with running_system(backups.var, NATS_OUT_OF_REACH, database_urls=backups.database_urls) as system:
+        moved = map_osv(system, "Vecinos sin NATS").json()["id"]  # taken before the relay looked: moved by accept-tail
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        after = [map_osv(system, f"Vecinos después {i}").json()["id"] for i in range(2)]
+        system.wait_relayed()
+    backups.back_up("second")
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        lost_again = [map_osv(system, f"Vecinos perdidos {i}").json()["id"] for i in range(2)]
+        system.wait_relayed()
+    backups.restore("second")
+    capsys.readouterr()
+
+    assert restore_main(["check", "--json", *backups.cli(nats_server.url)]) == 1
+    checked = json.loads(capsys.readouterr().out)
+    assert [e["subject"] for e in checked["lost"]] == lost_again  # the first tail was accepted already
+    published = {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_server.url))}
+    assert checked["shared_position"] >= published[after[-1]]
+    assert restore_main(["accept-tail", *backups.cli(nats_server.url)]) == 0
+
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        new = map_osv(system, "Vecinos después de la segunda restauración").json()["id"]
+        system.wait_relayed()
+        subjects = [e["subject"] for e in asyncio.run(stream_events(nats_server.url))]
+        assert len(subjects) == len(set(subjects)), subjects  # nothing published twice
+        assert subjects[-1] == new
+        feed = system.registry.get("/events", params={"limit": 1000}).json()["events"]
+        assert [e["subject"] for e in feed] == [*restored.kept, moved, *after, new]
+        eventually(lambda: osvs_identified(system) == 3 + 3 + 1 + 2 + 2 + 1)
+        assert verify_store("registry", backups.store_url, []).ok
 
 
 def test_a_newer_backup_put_back_takes_the_service_out_of_it(backups: Backups, nats_server: NatsServer) -> None:
