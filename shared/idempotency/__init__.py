@@ -25,15 +25,19 @@ in and refuses the other's whole transaction. A service killed after its
 commit and before its answer left leaves the record behind, so the client's
 retry finds it and the command never runs twice.
 
-The answer itself is kept after the response is built, in the service's view
-database, for ``idempotency_retention_hours`` (24 by default). Its body can
+The answer itself is kept after the response is built and before it goes
+out (the middleware waits on the event loop for the book's own thread, which
+keeps the answers of the commands answered meanwhile in one transaction; at
+most a second, behind a locked view database), so a client that got its
+answer gets it again when it retries, even from a service killed right after
+it answered. It is kept in the service's view database, for ``idempotency_retention_hours`` (24 by default). Its body can
 hold personal data (engagement answers with a member's name and document), so
 it is sealed with AES-GCM under a key derived (HKDF-SHA256) from the client's
 Idempotency-Key and, in engagement, from the master key: the table alone
 reads as nothing, and the key itself is never stored. Engagement's erasure of
 a person deletes every kept answer about them. If the record exists but no
-answer was kept (the crash window, a failure to keep it, or an answer past
-its retention), the retry gets 409 (rule ``idempotent_request_completed``):
+answer was kept (the service died between its commit and its answer, a
+failure to keep it, or an answer past its retention), the retry gets 409 (rule ``idempotent_request_completed``):
 the request was carried out, here is what it recorded; read it with a GET.
 A record under ten seconds old may belong to a request another process (a
 worker, a replica) is still answering, or whose answer this process's book
