@@ -154,8 +154,10 @@ class OutboxRelay:
             if not (self.lease.held() or await asyncio.to_thread(self.lease.hold)):  # a thread hop only when it may block
                 if self.status.role != "standby":
                     log.info("relay %s: another replica holds the store's relay lease; standing by", self.catalogue.service)
+                    # What it found while it published is the active replica's to judge now (and the marks' to tell).
+                    self.status.stream_ahead, self.status.last_error, self.status.blocked_on = None, None, None
                 self.status.role, self._stream_seq, self._position = "standby", None, None
-                await self._check_marks()  # the active replica's relay may have found the store behind its stream
+                await self._check_marks()  # the active replica's relay may have found the store behind its stream, or resolved it
                 await asyncio.sleep(self.lease_retry_seconds)
                 continue
             if self.status.role != "active":
@@ -226,7 +228,7 @@ class OutboxRelay:
     async def _check_marks(self) -> None:
         """Learn from the store whether another replica's relay found it behind its stream (a DB read; its failure waits for the next turn)."""
         try:
-            await asyncio.to_thread(self.app.check_stream_marks)
+            await asyncio.to_thread(lambda: self.app.check_stream_marks(standing_by=True))
         except Exception as error:  # noqa: BLE001 - the store away: the next turn asks again
             log.debug("relay %s: could not read the store's marks: %s", self.catalogue.service, error)
 

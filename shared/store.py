@@ -309,6 +309,8 @@ class ServiceApplication(Application):
 
         Set by the relay that finds it (:meth:`mark_stream_ahead`), and in every other process from the mark it leaves
         in the store (:meth:`check_stream_marks`, read at start, by a standby relay every second and by ``/health``)."""
+        self._stream_ahead_found = False
+        """Whether :attr:`stream_ahead` is what this process's relay found itself (and judges again), not what the marks say."""
         earliest = self.env.get(EARLIEST_DATE_SETTING)
         self.earliest_date = date.fromisoformat(earliest) if earliest else EARLIEST_DATE
         """The earliest plausible date of any fact (``<SERVICE>_EARLIEST_DATE``)."""
@@ -666,6 +668,7 @@ class ServiceApplication(Application):
 
     def mark_stream_ahead(self, ahead: StreamAhead) -> None:
         """This process refuses saves from now on, and the mark left in the store tells every other process (:meth:`check_stream_marks`)."""
+        self._stream_ahead_found = True  # first: a /health probe that sees the state in between never takes it for the marks'
         self.stream_ahead = ahead
         self._record_tracking([(self.STREAM_AHEAD_TRACKING_NAME, ahead.stream_position)])
 
@@ -674,23 +677,30 @@ class ServiceApplication(Application):
         ahead, resolved = self.stream_marks()
         if ahead > resolved:
             self._record_tracking([(self.STREAM_AHEAD_RESOLVED_TRACKING_NAME, max(ahead, stream_position))])
-        self.stream_ahead = None
+        self.stream_ahead, self._stream_ahead_found = None, False
 
-    def check_stream_marks(self) -> StreamAhead | None:
+    def check_stream_marks(self, *, standing_by: bool = False) -> StreamAhead | None:
         """Learn from the store's marks whether a relay (this process's or another's) found the store behind its stream.
 
         One read of two tracking rows and, when behind, the store's head. Sets or clears :attr:`stream_ahead`
-        and returns it. A state this process found itself stands until the marks say it was resolved.
+        and returns it. A state this process's relay found itself stands until the marks say it was resolved (its
+        mark may not have been written: the relay looks again); ``standing_by`` (the relay no longer holds the lease:
+        the active one judges) leaves that state to the marks too. A state learnt from the marks goes when they no
+        longer say the store is behind: they are in the store, so a backup put back under a running service brings
+        its own, and one that holds the stream's events (a newer backup) holds no mark the active relay could resolve.
         """
         ahead, resolved = self.stream_marks()
+        if standing_by:
+            self._stream_ahead_found = False
         known = self.stream_ahead
         if ahead > resolved:
             if known is None or known.stream_position != ahead:
                 head = self.log_head()
                 diverged = head >= ahead
                 self.stream_ahead = StreamAhead(self.name.lower(), ahead, head, diverged, diverged and only_made_again(self, ahead))
-        elif known is not None and resolved >= known.stream_position:
-            self.stream_ahead = None
+                self._stream_ahead_found = False
+        elif known is not None and (not self._stream_ahead_found or resolved >= known.stream_position):
+            self.stream_ahead, self._stream_ahead_found = None, False
         return self.stream_ahead
 
     def record_relayed(self, position: int, published: int | None = None) -> None:

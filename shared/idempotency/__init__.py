@@ -25,15 +25,19 @@ in and refuses the other's whole transaction. A service killed after its
 commit and before its answer left leaves the record behind, so the client's
 retry finds it and the command never runs twice.
 
-The answer itself is kept after the response is built, in the service's view
-database, for ``idempotency_retention_hours`` (24 by default). Its body can
+The answer itself is kept after the response is built and before it goes
+out (the middleware waits on the event loop for the book's own thread, which
+keeps the answers of the commands answered meanwhile in one transaction; at
+most a second, behind a locked view database), so a client that got its
+answer gets it again when it retries, even from a service killed right after
+it answered. It is kept in the service's view database, for ``idempotency_retention_hours`` (24 by default). Its body can
 hold personal data (engagement answers with a member's name and document), so
 it is sealed with AES-GCM under a key derived (HKDF-SHA256) from the client's
 Idempotency-Key and, in engagement, from the master key: the table alone
 reads as nothing, and the key itself is never stored. Engagement's erasure of
 a person deletes every kept answer about them. If the record exists but no
-answer was kept (the crash window, a failure to keep it, or an answer past
-its retention), the retry gets 409 (rule ``idempotent_request_completed``):
+answer was kept (the service died between its commit and its answer, a
+failure to keep it, or an answer past its retention), the retry gets 409 (rule ``idempotent_request_completed``):
 the request was carried out, here is what it recorded; read it with a GET.
 A record under ten seconds old may belong to a request another process (a
 worker, a replica) is still answering, or whose answer this process's book
@@ -306,6 +310,15 @@ _TOMBSTONES_OF = select(ForgottenSubject.subject_id, ForgottenSubject.up_to_vers
 )
 
 
+def _call_each(callbacks: Iterable[Callable[[], None]]) -> None:
+    """Call each of :meth:`AnswerBook.keep_later`'s ``dealt_with``; one that fails is logged, the others still called."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a waiter's failure is not the book's
+            log.exception("an answer's dealt-with callback failed")
+
+
 class AnswerToKeep(NamedTuple):
     """An answer handed to :meth:`AnswerBook.keep_later`: what :meth:`AnswerBook.keep` takes."""
 
@@ -358,6 +371,8 @@ class AnswerBook:
         self._pending_lock = threading.Lock()
         self._handed_over = 0
         """How many answers :meth:`keep_later` has taken so far."""
+        self._when_dealt_with: dict[int, Callable[[], None]] = {}
+        """:meth:`keep_later`'s ``dealt_with`` callbacks, by the hand-over's number (the first is 1), until it is dealt with."""
         self._dealt_with = 0
         """How many of those the book's thread has kept, or failed to keep: the first ``_dealt_with`` (it keeps them in order)."""
         self._line_moved = threading.Condition(self._pending_lock)
@@ -405,22 +420,27 @@ class AnswerBook:
         headers: Sequence[tuple[str, str]],
         body: bytes,
         subjects: Mapping[str, int],
+        dealt_with: Callable[[], None] | None = None,
     ) -> None:
         """:meth:`keep`, in the book's own thread: returns at once, and the answer is kept a moment later.
 
-        The keyed command's answer goes out without waiting for it (its wait and thread hop were a third of
-        a keyed command's CPU in the service). Answers handed over while the thread is busy are kept together,
-        in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for the answer
-        (:meth:`find` waits for this process's, a second at most; another process's is polled for), and
-        :meth:`forget` and :meth:`drop` wait for every answer handed over before them. A failure is logged:
-        the retry then gets 409 ``idempotent_request_completed``, as after a crash between the commit and the
-        answer. Raises :class:`RuntimeError` once the book is closed.
+        ``dealt_with`` is called, in the book's thread, once the answer is kept, or its keeping failed, or was given
+        up (:meth:`close`): the middleware sends the answer then, so an answer a client got is kept, through a
+        ``kill -9`` too (:mod:`shared.idempotency.middleware`). No worker-thread hop for each command (a hop and its
+        wait were a third of a keyed command's CPU in the service): answers handed over while the thread is busy
+        are kept together, in one transaction (:meth:`keep_many`). A retry meanwhile finds the record and waits for
+        the answer (:meth:`find` waits for this process's, a second at most; another process's is polled for), and
+        :meth:`forget` and :meth:`drop` wait for every answer handed over before them. A failure is logged: the
+        retry then gets 409 ``idempotent_request_completed``, as after a crash between the commit and the answer.
+        Raises :class:`RuntimeError` once the book is closed.
         """
         with self._pending_lock:
             if self._closed:
                 raise RuntimeError("the answer book is closed (the service is stopping)")
             self._pending.append(AnswerToKeep(request_id, key, fingerprint, status, headers, body, subjects))
             self._handed_over += 1
+            if dealt_with is not None:
+                self._when_dealt_with[self._handed_over] = dealt_with
             self._in_line.setdefault(str(request_id), []).append(threading.Event())  # a second joins, never replaces
             if self._draining:
                 return
@@ -438,10 +458,12 @@ class AnswerBook:
                     return
             try:
                 self.keep_many(batch)
-            except Exception:  # noqa: BLE001 - the answers went out; their retries get 409 completed
+            except Exception:  # noqa: BLE001 - the answers go out all the same; their retries get 409 completed
                 log.exception("could not keep the answers of %d idempotent requests; their retries will get 409", len(batch))
             finally:
                 with self._pending_lock:
+                    numbers = range(self._dealt_with + 1, self._dealt_with + len(batch) + 1)  # kept in the order handed over
+                    callbacks = [c for n in numbers if (c := self._when_dealt_with.pop(n, None)) is not None]
                     for answer in batch:  # in the order handed over: each takes its id's oldest event
                         in_line = self._in_line.get(str(answer.request_id))
                         if in_line:
@@ -450,6 +472,7 @@ class AnswerBook:
                                 del self._in_line[str(answer.request_id)]
                     self._dealt_with += len(batch)
                     self._line_moved.notify_all()
+                _call_each(callbacks)
 
     def flush(self) -> None:
         """Wait until every answer handed to :meth:`keep_later` so far is kept (or its failure logged, or the book closed).
@@ -484,7 +507,9 @@ class AnswerBook:
             for in_line in self._in_line.values():  # given up: nobody waits for them
                 for event in in_line:
                     event.set()
+            callbacks, self._when_dealt_with = list(self._when_dealt_with.values()), {}
             self._line_moved.notify_all()
+        _call_each(callbacks)
         self._writer.shutdown(wait=False, cancel_futures=True)
 
     def keep(

@@ -6,6 +6,8 @@ is :mod:`shared.idempotency`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -102,6 +104,9 @@ ANSWER_WAIT_SECONDS = 1.0
 """How long a retry waits for such a record's answer to be kept (read every :data:`ANSWER_POLL_SECONDS`) before
 it is told "completed": an answer is kept within milliseconds of its commit, unless its process died (the crash window)."""
 ANSWER_POLL_SECONDS = 0.05
+KEEP_WAIT_SECONDS = 1.0
+"""How long a keyed command's answer waits to be kept before it goes out all the same (the view database locked):
+its retry then gets 409 ``idempotent_request_completed`` if the answer is never kept."""
 
 
 def _age_seconds(record: IdempotentRequest) -> float:
@@ -223,7 +228,13 @@ class IdempotencyMiddleware:
             time.sleep(ANSWER_POLL_SECONDS)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, application: Any, call: IdempotentCall) -> None:
-        """Run the request with ``call`` current; if it recorded something, hand its answer to the answer book as it goes out."""
+        """Run the request with ``call`` current; if it recorded something, its answer goes out once the answer book kept it.
+
+        So a client that got its answer gets it again when it retries, even after a ``kill -9`` of the service
+        right after the answer went out. The answer waits on the event loop, not in a worker thread, for the book's
+        thread, which keeps the answers of the commands answered meanwhile in the same transaction
+        (:meth:`~shared.idempotency.AnswerBook.keep_later`); at most :data:`KEEP_WAIT_SECONDS`.
+        """
         captured = _Captured()
 
         async def capture(message: Message) -> None:
@@ -243,7 +254,9 @@ class IdempotencyMiddleware:
                         await _send(send, *earlier)
                         return
                     body = b"".join(captured.body)
-                    self._keep(application, call, captured, body)
+                    kept = self._keep(application, call, captured, body)
+                    if kept is not None:
+                        await asyncio.wait((kept,), timeout=KEEP_WAIT_SECONDS)
                     await send(captured.start)
                     await send({"type": "http.response.body", "body": body})
                 return
@@ -266,22 +279,37 @@ class IdempotencyMiddleware:
             log.warning("could not read the Idempotency-Key's record after a refusal", exc_info=True)
             return None
 
-    def _keep(self, application: Any, call: IdempotentCall, captured: _Captured, body: bytes) -> None:
+    def _keep(self, application: Any, call: IdempotentCall, captured: _Captured, body: bytes) -> asyncio.Future[None] | None:
+        """Hand the answer to the answer book; the future is done once the book dealt with it (None: nothing to wait for)."""
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None or captured.start is None or call.recorded is None:
-            return
+            return None
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in captured.start.get("headers", [])
             if k.decode("latin-1").lower() in KEPT_HEADERS
         ]
         subjects = {s["id"]: s["version"] for s in call.recorded.saved}
-        try:  # kept in the book's own thread: the answer goes out meanwhile (see AnswerBook.keep_later)
+        loop = asyncio.get_running_loop()
+        kept: asyncio.Future[None] = loop.create_future()
+
+        def dealt_with() -> None:  # in the book's thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, kept)
+
+        try:  # kept in the book's own thread, with the answers of the commands answered meanwhile
             answers.keep_later(
-                call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects
+                call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects, dealt_with
             )
         except Exception:  # noqa: BLE001 - the answer still goes out; a retry gets 409 completed
             log.exception("could not keep the answer of an idempotent request; a retry will get 409")
+            return None
+        return kept
+
+
+def _settle(kept: asyncio.Future[None]) -> None:
+    if not kept.done():  # given up on already (KEEP_WAIT_SECONDS)
+        kept.set_result(None)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -457,6 +457,64 @@ def test_every_replica_refuses_commands_once_one_relay_found_the_store_behind_it
         assert again.get("/health").json()["status"] == "degraded"
 
 
+@contextmanager
+def two_workers_behind_the_stream(backups: Backups, nats_url: str, stream_position: int) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two workers of registry on a store behind its stream, ``(active, standby)`` once the active relay found it and
+    the standby learnt it from the store's mark."""
+    with registry_alone(backups, nats_url) as one, registry_alone(backups, nats_url) as other:
+        workers = (one, other)
+        eventually(lambda: {role(w) for w in workers} == {"active", "standby"})
+        active, standby = workers if role(one) == "active" else workers[::-1]
+        assert relay_aligned(active, stream_position).get("stream_ahead")
+        eventually(lambda: all(application_of(w).stream_ahead is not None for w in workers))
+        yield active, standby
+
+
+def role(worker: TestClient) -> str:
+    return str(worker.get("/health").json()["relay"]["role"])
+
+
+def both_take_commands_again(workers: tuple[TestClient, TestClient], nats_url: str, stream_position: int) -> None:
+    """Each worker takes a command (201), published past the stream's last position, and says ``ok``."""
+    for worker in workers:  # the active relay looks again within its check_seconds; the standby reads the marks every second
+        eventually(lambda w=worker: w.get("/health").json()["relay"].get("stream_ahead") is None, timeout=30)
+    names = ("Junta vecinal Huaycán", "Comedor Santa Clara")
+    taken = [w.post("/osvs", json={"name": n, "district": "Ate", "mapped_on": "2021-04-01"}) for w, n in zip(workers, names)]
+    assert [a.status_code for a in taken] == [201, 201], [a.text for a in taken]
+    ids = {a.json()["id"] for a in taken}
+    published = eventually(lambda: (p := {e["subject"]: e["position"] for e in asyncio.run(stream_events(nats_url))}).keys() >= ids and p)
+    assert all(published[i] > stream_position for i in ids)
+    for worker in workers:
+        assert eventually(lambda w=worker: w.get("/health").json()["status"] == "ok", timeout=30)
+
+
+def test_a_newer_backup_put_back_under_two_running_workers_takes_both_out_of_it(backups: Backups, nats_server: NatsServer) -> None:
+    # Tester M1: the standby worker went on refusing commands (503 store_behind_stream) until it was restarted. The
+    # marks are in the store, and the newer backup put back holds none: the standby found no resolution in them.
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with two_workers_behind_the_stream(backups, nats_server.url, restored.stream_position) as workers:
+        backups.restore("newer")  # under both workers: one that holds the stream's last event
+        both_take_commands_again(workers, nats_server.url, restored.stream_position)
+
+
+def test_a_worker_whose_relay_found_it_and_then_stood_by_follows_the_marks(backups: Backups, nats_server: NatsServer) -> None:
+    # The relay lease moved (its holder's connection broke): the worker that found the store behind its stream stood
+    # by, and kept both its own finding (refusing commands) and its relay's error (degraded) after the newer backup.
+    restored = restored_behind_its_stream(backups, nats_server.url)
+    with two_workers_behind_the_stream(backups, nats_server.url, restored.stream_position) as (active, standby):
+        def moved() -> bool:
+            if role(active) == "active":  # let go of the lease until the other worker's relay has taken it
+                active.app.state.runtime.relay.lease.release()  # type: ignore[attr-defined]
+            return (role(standby), role(active)) == ("active", "standby")
+
+        eventually(moved, timeout=30)
+        assert relay_aligned(standby, restored.stream_position).get("stream_ahead")
+        assert active.post("/osvs", json={"name": "Vecinos", "district": "Ate", "mapped_on": "2021-04-01"}).status_code == 503
+
+        backups.restore("newer")
+        both_take_commands_again((standby, active), nats_server.url, restored.stream_position)
+
+
 def test_a_store_put_back_under_a_running_service_is_found_by_its_relay(backups: Backups, nats_server: NatsServer) -> None:
     with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
         for i in range(3):

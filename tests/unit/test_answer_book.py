@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -214,3 +214,38 @@ def test_a_retry_waiting_on_the_first_hand_over_of_a_request_handed_over_twice_i
     retry.join(timeout=60)
     assert retry.is_alive() is False
     assert len(found) == 1 and found[0] is not None and found[0].body == JOINED
+
+
+def test_each_hand_over_is_told_once_its_answer_is_kept_or_given_up(book: AnswerBook) -> None:
+    """The middleware sends a keyed command's answer when its hand-over is told: by then the answer is in the view
+    database, so a kill -9 after the answer went out loses nothing; one given up (a stop) is told all the same."""
+    told: dict[UUID, bool] = {}
+    all_told = threading.Event()
+
+    def telling(request_id: UUID, expected: int) -> Callable[[], None]:
+        def dealt_with() -> None:
+            told[request_id] = book.find(request_id, "k", wait=0) is not None
+            if len(told) == expected:
+                all_told.set()
+
+        return dealt_with
+
+    held = threading.Event()
+    book._writer.submit(held.wait, 10)  # noqa: SLF001 - the book's thread busy: the three are kept together
+    handed = [uuid4() for _ in range(3)]
+    for request_id in handed:
+        book.keep_later(request_id, "k", "f" * 64, 201, [], JOINED, {str(uuid4()): 1}, telling(request_id, 3))
+    assert told == {}  # none is kept yet: none is told
+    held.set()
+    assert all_told.wait(10)
+    assert told == {request_id: True for request_id in handed}  # each kept when told
+
+    told.clear()
+    all_told.clear()
+    stuck = threading.Event()
+    book._writer.submit(stuck.wait, 30)  # noqa: SLF001 - held up, as behind a locked view database
+    given_up = uuid4()
+    book.keep_later(given_up, "k", "f" * 64, 201, [], JOINED, {}, telling(given_up, 1))
+    book.close(wait=0.1)
+    stuck.set()
+    assert all_told.wait(10) and told == {given_up: False}  # told, not kept: its answer goes out, its retry gets 409
