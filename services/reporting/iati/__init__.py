@@ -9,7 +9,10 @@ report's moment), its ``target`` and a ``baseline`` per phase when targets
 were set, each disaggregated by ``dimension`` elements (``sex``: ``F``/``M``/
 ``X``; ``nationality``: ``VE``/``PE``/``other``; ``support``: ``first_time``/
 ``repeat``), the codes the API uses. A phase signed off carries the signed
-figure and any restatement in each actual's ``comment``.
+figure and any restatement in each actual's ``comment``. Each indicator's
+``aggregation-status`` says whether its periods add up (see
+:attr:`ResultIndicator.aggregable`): flows do; people and OSVs counted in
+each phase they are active, and the rate, do not.
 
 Every coded value comes from IATI's codelists, vendored beside the schema in
 ``codelists/`` (see ``SOURCE.md``); :data:`CODES` lists the ones used, and
@@ -29,7 +32,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, Field
 
-from services.reporting.domain.indicators import flatten
+from services.reporting.domain.indicators import POINT, flatten, indicator_named
 from services.reporting.translations import translator
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -90,8 +93,20 @@ class ResultIndicator:
     """An indicator of ``GET /indicators``."""
     measure: str = CODES["IndicatorMeasure"]["unit"]
     ascending: bool = True
-    aggregable: bool = True
-    """IATI's ``aggregation-status``: whether the figure may be summed with other activities' (a rate may not)."""
+
+    @property
+    def aggregable(self) -> bool:
+        """IATI's ``aggregation-status`` ("suitable for aggregation"): whether the periods' actuals may be added up.
+
+        Only a flow, counted in the phase its fact happened (OSVs identified or
+        registered in the phase, money granted or goods delivered, murals,
+        public spaces, indirect beneficiaries), adds up across periods to the
+        programme's figure. People and OSVs counted once in each phase they
+        are active (agents of change, active projects, OSVs supported, direct
+        beneficiaries) would be counted again in every phase, and a rate is
+        no count: donors' tools that sum periods marked ``1`` would overstate them.
+        """
+        return indicator_named(self.name).kind == POINT
 
 
 @dataclass(frozen=True)
@@ -101,13 +116,18 @@ class Result:
     title_en: str
     indicators: tuple[ResultIndicator, ...]
 
+    @property
+    def aggregable(self) -> bool:
+        """The result's ``aggregation-status``: its data are suitable for aggregation only if each of its indicators' are."""
+        return all(indicator.aggregable for indicator in self.indicators)
+
 
 RESULTS: tuple[Result, ...] = (
     Result(CODES["ResultType"]["output"], "OSV identificadas e inscritas en el RUOS municipal",
            "OSVs identified and registered in the municipal RUOS", (
                ResultIndicator("osvs_identified"),
                ResultIndicator("osvs_registered_ruos"),
-               ResultIndicator("ruos_registration_rate", measure=CODES["IndicatorMeasure"]["percentage"], aggregable=False),
+               ResultIndicator("ruos_registration_rate", measure=CODES["IndicatorMeasure"]["percentage"]),
            )),
     Result(CODES["ResultType"]["output"], "Agentes de cambio y proyectos de las OSV apoyados con fondos semilla y bienes",
            "Agents of change and the OSVs' projects supported with seed funds and goods", (
@@ -268,7 +288,7 @@ def activity_file(
                                                   "type": CODES["ActivityDateType"]["actual_end" if ended else "planned_end"]})
     ET.SubElement(activity, "recipient-country", {"code": programme.country, "percentage": "100"})
     for result in RESULTS:
-        element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1"})
+        element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1" if result.aggregable else "0"})
         _titled(element, "title", result.title_es, result.title_en)
         for spec in result.indicators:
             unit = f" ({UNITS[spec.name]})" if spec.name in UNITS and "(" not in es(f"indicator.{spec.name}") else ""
