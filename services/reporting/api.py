@@ -103,7 +103,13 @@ def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> R
 
 @donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
-    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""
+    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual.
+
+    A focal point gets its municipality's share as an activity of its own: identifier the programme's followed by the
+    ubigeo (`XM-DAC-47066-PE-OSV-LIMA-150132`), `hierarchy="2"` under the programme's activity (`related-activity`
+    type 1), the municipality named in its title and description, its districts' figures as actuals, the programme's
+    baselines and targets (their comments say so) and no sign-off.
+    """
     body = reporting.iati_activity(as_of=as_of, scope=scope)
     return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
 
