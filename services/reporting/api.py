@@ -35,7 +35,7 @@ from shared.guards import problem
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, runtime_of
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_audit, install_cors, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -382,6 +382,7 @@ def create_app(
     api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
+    install_audit(api, runtime)  # the sign-offs' store is hash-chained: /chain and /verify, as on every service
     refuse_unknown_query_parameters(api)
     # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.

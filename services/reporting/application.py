@@ -9,7 +9,10 @@ sign-offs of each phase (:mod:`services.reporting.domain.phasereports`), in
 an event store of its own (:class:`PhaseReports`): a sign-off is a record
 kept for good, with its time, so it goes where every other record of the
 programme goes. They are not published on NATS (yet): auditors read them
-through ``GET /targets`` and ``GET /sign-offs``.
+through ``GET /targets`` and ``GET /sign-offs``, and check that none was
+rewritten with ``GET /verify``, ``GET /chain`` and ``osv-verify --service
+reporting``: the store is hash-chained, and its head is given out to the
+heads bucket as every service's (:class:`shared.web.Runtime`).
 """
 
 from __future__ import annotations
