@@ -572,10 +572,13 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     @api.get("/asyncapi.json", tags=["events"])
     def read_asyncapi() -> dict[str, Any]:
-        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas."""
+        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas.
+
+        Its `servers` name the NATS server(s) the service is configured with (host and port; never a user or password).
+        """
         # Open, as /openapi.json is: it describes the events, it holds none.
         assert runtime.catalogue is not None
-        return document_for([runtime.catalogue])
+        return document_for([runtime.catalogue], runtime.settings.nats_url)
 
     install_audit(api, runtime)
     for router in routers:

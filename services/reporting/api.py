@@ -193,13 +193,16 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
 
 
 @operations.get("/asyncapi.json", tags=["events"])
-def read_asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas."""
+def read_asyncapi(request: Request) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas.
+
+    Its `servers` name the NATS server(s) reporting is configured with (host and port; never a user or password).
+    """
     from services.engagement.events import catalogue as engagement
     from services.funding.events import catalogue as funding
     from services.registry.events import catalogue as registry
 
-    return document_for([registry, funding, engagement])
+    return document_for([registry, funding, engagement], runtime_of(request).settings.nats_url)
 
 
 # The dashboard ---------------------------------------------------------------------------
