@@ -3,6 +3,7 @@
     osv-verify --service registry --store sqlite:///var/registry/events.db --nats nats://auditor:…@127.0.0.1:4222
     osv-verify --service engagement --store postgresql://osv:…@db/engagement --heads report.json
     osv-verify --service funding --feed http://127.0.0.1:8002 --token "$(make token USER=auditor | tail -1)"
+    osv-verify --service reporting --store sqlite:///var/reporting/events.db --nats nats://auditor:…@127.0.0.1:4222
 
 A store is read directly (SQLite file or PostgreSQL URL; no key is needed:
 the chain is over the stored bytes). A feed is read through ``GET /chain``,
@@ -34,9 +35,18 @@ from shared.chainheads import read_heads
 from shared.store import ServiceApplication, persistence_env
 
 
+SERVICES = ("registry", "funding", "engagement", "reporting")
+"""The services whose event store is hash-chained: the write services', and reporting's (targets and sign-offs)."""
+
+STORE_NAMES = {"reporting": "phasereports"}
+"""A store whose application is not named after its service (on PostgreSQL, the tables are named after the application)."""
+
+
 def open_store(url: str, service: str) -> ServiceApplication:
-    """The service's store at ``url``, only read here (on PostgreSQL its tables are named after the service)."""
-    application = type(service.title(), (ServiceApplication,), {"name": service})
+    """The service's store at ``url``, only read here (on PostgreSQL its tables are named after the service's application:
+    ``registry_events``…, reporting's ``phasereports_events``)."""
+    name = STORE_NAMES.get(service, service)
+    application = type(name.title(), (ServiceApplication,), {"name": name})
     return application(persistence_env(url))
 
 
@@ -84,7 +94,7 @@ async def heads_from_nats(url: str, service: str | None = None) -> list[Head]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--service", required=True, choices=["registry", "funding", "engagement"])
+    parser.add_argument("--service", required=True, choices=SERVICES)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--store", help="the service's event store: sqlite:///path or postgresql://…")
     where.add_argument("--feed", help="the service's base URL, read through GET /chain")

@@ -6,8 +6,9 @@ whose one message is the CloudEvent (structured JSON) carrying the event's
 What the NATS binding cannot say (the JetStream streams, de-duplication,
 ordering, the partners' streams, the chain heads' bucket) is in ``x-jetstream``
 fields. ``make catalogue`` writes the whole document to
-``catalogue/asyncapi.json``; each write service serves its own channels at
-``GET /asyncapi.json``, reporting all of them.
+``catalogue/asyncapi.json`` (its server: ``make run``'s default); each write
+service serves its own channels at ``GET /asyncapi.json``, reporting all of
+them, naming the NATS server(s) the service is configured with.
 """
 
 from __future__ import annotations
@@ -15,12 +16,53 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from shared.events import SPEC_SOURCE_PREFIX, EventCatalogue, PublicEvent, subject_for
 from shared.municipalities import MunicipalityTable
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+"""The services' default ``nats_url``: where ``make run``'s embedded nats-server listens unless told otherwise."""
+NATS_PORT = 4222
+
+
+def nats_hosts(nats_url: str) -> list[str]:
+    """``host:port`` of each server a NATS URL (or comma-separated list) names, without user or password:
+    ``nats://osv:secret@10.0.0.5:10052,nats://nats-2`` → ``["10.0.0.5:10052", "nats-2:4222"]``."""
+    hosts = []
+    for url in nats_url.split(","):
+        url = url.strip()
+        if not url:
+            continue
+        parts = urlsplit(url if "://" in url else f"nats://{url}")
+        host = parts.hostname or "127.0.0.1"
+        try:
+            port = parts.port or NATS_PORT
+        except ValueError:  # not a number: said as configured (the service cannot reach it either)
+            port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        hosts.append(f"{f'[{host}]' if ':' in host else host}:{port}")
+    return hosts
+
+
+def _servers(nats_url: str | None) -> dict[str, Any]:
+    """The document's ``servers``: the NATS server(s) of ``nats_url``, or ``make run``'s default one for None."""
+    hosts = nats_hosts(nats_url or DEFAULT_NATS_URL)
+    if nats_url is None:
+        where = ("The embedded nats-server `make run` starts, at its default address; each service's `GET /asyncapi.json` "
+                 "names the server it is configured with.")
+    else:
+        where = "A NATS server this service is configured with (its `nats_url`)."
+    return {
+        ("nats" if len(hosts) == 1 else f"nats-{n}"): {
+            "host": host,
+            "protocol": "nats",
+            "description": f"{where} A partner signs in with the user and password `osv-partner add` printed.",
+            "security": [{"$ref": "#/components/securitySchemes/partner"}],
+        }
+        for n, host in enumerate(hosts, start=1)
+    }
 
 
 def _summary(public: type[PublicEvent]) -> str:
@@ -78,8 +120,12 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
     }
 
 
-def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str = "OSV") -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of these services' events (a plain JSON-ready dict, in a stable order)."""
+def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str = "OSV", nats_url: str | None = None) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of these services' events (a plain JSON-ready dict, in a stable order).
+
+    Its ``servers`` name the NATS servers of ``nats_url`` (host and port, never a user or password); None: ``make run``'s
+    default one, as ``catalogue/asyncapi.json`` says.
+    """
     catalogues = list(catalogues)
     municipalities = [reference.id for reference in MunicipalityTable.of_lima().all()]
     channels: dict[str, Any] = {}
@@ -162,14 +208,7 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
             },
         },
         "defaultContentType": "application/cloudevents+json",
-        "servers": {
-            "embedded": {
-                "host": "127.0.0.1:4222",
-                "protocol": "nats",
-                "description": "The embedded nats-server of `make run`; a partner signs in with the user and password `osv-partner add` printed.",
-                "security": [{"$ref": "#/components/securitySchemes/partner"}],
-            }
-        },
+        "servers": _servers(nats_url),
         "channels": channels,
         "operations": operations,
         "components": {
@@ -188,13 +227,14 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
     }
 
 
-_SERVED: dict[tuple[str, ...], dict[str, Any]] = {}
+_SERVED: dict[tuple[tuple[str, ...], str], dict[str, Any]] = {}
 
 
-def document_for(catalogues: Iterable[EventCatalogue]) -> dict[str, Any]:
-    """The document a service serves (made once per process): a copy, so that nobody changes the cached one."""
+def document_for(catalogues: Iterable[EventCatalogue], nats_url: str) -> dict[str, Any]:
+    """The document a service serves, naming the NATS server it is configured with (made once per process and URL): a
+    copy, so that nobody changes the cached one."""
     catalogues = list(catalogues)
-    key = tuple(c.service for c in catalogues)
+    key = (tuple(c.service for c in catalogues), nats_url)
     if key not in _SERVED:
-        _SERVED[key] = asyncapi_document(catalogues)
+        _SERVED[key] = asyncapi_document(catalogues, nats_url=nats_url)
     return copy.deepcopy(_SERVED[key])

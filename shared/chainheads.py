@@ -137,3 +137,25 @@ class HeadPublisher:
     def forget(self) -> None:
         """After NATS came back (or another replica's turn): bind to the bucket again."""
         self._kv = None
+
+
+async def keep_heads_published(publisher: HeadPublisher, link: Any, store: Any, lease: Any, turn_seconds: float = 1.0) -> None:
+    """Put a store's chain head into the heads bucket as a relay would, for a store no relay publishes (reporting's).
+
+    Every ``turn_seconds`` the publisher is asked (it puts a head at most every
+    ``interval``, and only a new one) while NATS is connected and this process
+    holds the store's ``lease`` (one replica gives heads out, as one relay
+    would); a failure is logged and tried again at the next turn. Runs until
+    cancelled, then releases the lease.
+    """
+    try:
+        while True:
+            if link.js is not None and link.connected and (lease.held() or await asyncio.to_thread(lease.hold)):
+                try:
+                    await publisher.maybe_publish(link.js, store)
+                except Exception as error:  # noqa: BLE001 - the head waits for the next turn
+                    publisher.forget()
+                    log.warning("%s: publishing the chain head failed: %s: %s", publisher.service, type(error).__name__, error)
+            await asyncio.sleep(turn_seconds)
+    finally:
+        await asyncio.to_thread(lease.release)

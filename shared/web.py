@@ -32,7 +32,7 @@ from shared.auth import (
     within,
 )
 from shared.chain import Head, chain_page, entries_of_store, verify
-from shared.chainheads import HEADS_BUCKET, HeadPublisher, read_heads
+from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
 from shared.errors import StartupRefusedError
@@ -181,12 +181,17 @@ class Runtime:
     """Everything a running service owns, built by its ``bootstrap.py`` and wired once in the FastAPI lifespan.
 
     ``make_application`` builds the service's one application from the event
-    store's settings (reporting, which stores no events, ignores them);
+    store's settings (reporting, which publishes no events, opens its store of
+    phase reports from its own settings);
     ``views`` names the tables the application follows from other services'
     events: each gets a durable consumer per source and a feed follower. A
     service with a ``catalogue`` publishes its events: it gets an outbox
     relay to its own stream. ``background`` adds the service's own long
-    tasks (reporting's checkpoints).
+    tasks (reporting's checkpoints). ``chained_store`` names the application
+    whose hash-chained event store ``/verify`` and ``/chain`` read, when it
+    is not the service's application itself (reporting's: its phase reports);
+    with no relay to give its head out, the runtime puts it in the heads
+    bucket itself.
     """
 
     settings: ServiceSettings
@@ -197,6 +202,8 @@ class Runtime:
     consumer_batch: int = 500
     opening: str = "the store"
     """What building the application opens, as start-up's log names it while waiting for the database."""
+    chained_store: Callable[[Any], Any] | None = None
+    """Given the application, the one whose event store is hash-chained; None: the application itself."""
     app: Any = None
     link: NatsLink | None = None
     relay: OutboxRelay | None = None
@@ -209,6 +216,11 @@ class Runtime:
     @property
     def durable(self) -> list[DurableConsumer]:
         return self.following.consumers
+
+    @property
+    def store(self) -> Any:
+        """The application whose hash-chained event store ``/verify`` and ``/chain`` read (see :attr:`chained_store`)."""
+        return self.app if self.chained_store is None else self.chained_store(self.app)
 
     def application_env(self) -> dict[str, str]:
         s = self.settings
@@ -264,6 +276,11 @@ class Runtime:
             )
             self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{s.service_name}-relay"))
             await self._check_stream_marks()
+        elif self.chained_store is not None:  # an event store no relay publishes: its head is given out all the same
+            heads = keep_heads_published(
+                HeadPublisher(s.service_name, s.chain_head_seconds), self.link, self.store, lease_for(s.store_url(), s.service_name)
+            )
+            self.tasks.append(asyncio.create_task(heads, name=f"{s.service_name}-chain-heads"))
         views = self.views(self.app)
         self.following = Following.start(self.link, views, s, self.tasks, batch=self.consumer_batch)
         for job in self.background(self.app):
@@ -365,7 +382,7 @@ class Runtime:
                 source = f"unavailable: {type(error).__name__}: {error}"
         else:
             source = "unavailable: NATS is not connected"
-        verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.app), heads))
+        verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.store), heads))
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
     def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA) -> EventPage:
@@ -555,11 +572,26 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
     @api.get("/asyncapi.json", tags=["events"])
     def read_asyncapi() -> dict[str, Any]:
-        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas."""
+        """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas.
+
+        Its `servers` name the NATS server(s) the service is configured with (host and port; never a user or password).
+        """
         # Open, as /openapi.json is: it describes the events, it holds none.
         assert runtime.catalogue is not None
-        return document_for([runtime.catalogue])
+        return document_for([runtime.catalogue], runtime.settings.nats_url)
 
+    install_audit(api, runtime)
+    for router in routers:
+        api.include_router(router)
+    refuse_unknown_query_parameters(api)
+    install_cors(api, runtime.settings.cors_allow_origins)
+    _document_commands_unavailable(api)
+    return api
+
+
+def install_audit(api: FastAPI, runtime: Runtime) -> None:
+    """``GET /chain`` and ``GET /verify``, for auditors: the service's hash-chained store (:attr:`Runtime.store`), checked
+    against its chain and every head given out."""
     auditors = [Depends(requires(Permission.AUDIT_VERIFY))]
 
     @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
@@ -568,19 +600,12 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
     ) -> ChainPage:
         """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""
-        return ChainPage.model_validate(chain_page(runtime.app, after, limit))
+        return ChainPage.model_validate(chain_page(runtime.store, after, limit))
 
     @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
     async def verify_log() -> VerifyAnswer:
         """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS; name the first position that fails."""
         return await runtime.verify()
-
-    for router in routers:
-        api.include_router(router)
-    refuse_unknown_query_parameters(api)
-    install_cors(api, runtime.settings.cors_allow_origins)
-    _document_commands_unavailable(api)
-    return api
 
 
 COMMANDS_UNAVAILABLE = (

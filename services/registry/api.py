@@ -180,9 +180,10 @@ def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged)
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
 def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
-    """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`).
+    """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`, `DuplicateMergedIn`).
 
-    Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
+    `OSVMerged` is recorded on the duplicate and goes out under its district's municipality; `DuplicateMergedIn` is
+    recorded on this OSV and goes out under this OSV's, so both districts' partners learn of a merge across them. Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
     the records, not a fact of the organisation's life a paper backlog would hold.
     """
     return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope))

@@ -227,7 +227,8 @@ class Registry(ServiceApplication):
 
     @retried_on_collision
     def merge_osvs(self, survivor_id: UUID, duplicate_id: UUID, merged_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
-        """Record that two OSVs are one organisation: ``duplicate_id`` is merged into ``survivor_id`` (records `OSVMerged`).
+        """Record that two OSVs are one organisation: ``duplicate_id`` is merged into ``survivor_id`` (records `OSVMerged` on the
+        duplicate and `DuplicateMergedIn` on the survivor: each goes out under its own OSV's municipality).
 
         Both must be in ``scope`` (the caller's municipalities): a survivor outside it is 404, a duplicate
         outside it 422 ``duplicate_id`` as if it did not exist.

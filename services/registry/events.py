@@ -29,8 +29,9 @@ catalogue = EventCatalogue("registry")
 # without it; partners see the change that opened it).
 catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.MunicipalityRecordOpened, DecreedDays.DecreedDaysOpened)
 
-# Each district's roll of OSV names (what a new OSV is compared with), and the survivor's side of a merge
-# (partners read the merge from OSVMerged, which names both OSVs).
+# Each district's roll of OSV names (what a new OSV is compared with), and the survivor's side of a merge as it was
+# recorded before DuplicateMergedIn (those merges reached only the duplicate's municipality, in OSVMerged; publishing
+# them now would put events in the feed that the streams never carried, under positions consumers have settled).
 catalogue.keeps_private(
     DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted,
     DistrictRoll.MergedNameKept, OSV.DuplicateAbsorbed,
@@ -258,7 +259,9 @@ class OSVMerged(PublicEvent):
     and counts nowhere on its own: reporting counts the organisation once
     (one OSV identified, in `into_osv_id`'s phase and district; its support
     and contact loss are `into_osv_id`'s), and the services' views send
-    what would have named `osv_id` to `into_osv_id`.
+    what would have named `osv_id` to `into_osv_id`. It goes out under the
+    duplicate's municipality; `into_osv_id` records `DuplicateMergedIn`, which
+    goes out under its own.
     """
 
     id_field: ClassVar[str] = "osv_id"
@@ -270,6 +273,27 @@ class OSVMerged(PublicEvent):
     district: str = Field(description="The duplicate's district, as its OSVMapped said.")
     zone: str
     mapped_on: date = Field(description="When the duplicate was mapped: where reporting takes back its count.")
+
+
+@catalogue.publishes(OSV.DuplicateMergedIn)
+class DuplicateMergedIn(PublicEvent):
+    """Another record of this OSV, possibly from another district, was merged into it: the survivor's side of `OSVMerged`.
+
+    `OSVMerged` goes out under the duplicate's municipality; this event goes out
+    under the OSV's own, so that its district's partner learns that the OSV now
+    carries the record's history (its grants, members and activities count as
+    this OSV's from the merge on). It adds nothing to `OSVMerged`'s figures:
+    reporting counts the merge from `OSVMerged` alone.
+    """
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "merged_on"
+
+    osv_id: UUID = Field(description="The OSV that stays (`OSVMerged`'s `into_osv_id`).")
+    duplicate_id: UUID = Field(description="The record merged into it (`OSVMerged`'s `osv_id`).")
+    merged_on: date
+    duplicate_name: str = Field(description="The duplicate's name (an organisation's, as its OSVMapped said).")
+    duplicate_district: str = Field(description="The duplicate's district, as its OSVMapped said: another municipality's, when the merge crosses districts.")
 
 
 # Municipalities ---------------------------------------------------------------

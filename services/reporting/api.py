@@ -35,7 +35,7 @@ from shared.guards import problem
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, runtime_of
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_audit, install_cors, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -103,7 +103,13 @@ def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> R
 
 @donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
-    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual."""
+    """The programme as an IATI 2.03 activity file: each phase a result period, indicators with baseline, target and actual.
+
+    A focal point gets its municipality's share as an activity of its own: identifier the programme's followed by the
+    ubigeo (`XM-DAC-47066-PE-OSV-LIMA-150132`), `hierarchy="2"` under the programme's activity (`related-activity`
+    type 1), the municipality named in its title and description, its districts' figures as actuals, the programme's
+    baselines and targets (their comments say so) and no sign-off.
+    """
     body = reporting.iati_activity(as_of=as_of, scope=scope)
     return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
 
@@ -187,13 +193,16 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
 
 
 @operations.get("/asyncapi.json", tags=["events"])
-def read_asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas."""
+def read_asyncapi(request: Request) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas.
+
+    Its `servers` name the NATS server(s) reporting is configured with (host and port; never a user or password).
+    """
     from services.engagement.events import catalogue as engagement
     from services.funding.events import catalogue as funding
     from services.registry.events import catalogue as registry
 
-    return document_for([registry, funding, engagement])
+    return document_for([registry, funding, engagement], runtime_of(request).settings.nats_url)
 
 
 # The dashboard ---------------------------------------------------------------------------
@@ -376,6 +385,7 @@ def create_app(
     api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
+    install_audit(api, runtime)  # the sign-offs' store is hash-chained: /chain and /verify, as on every service
     refuse_unknown_query_parameters(api)
     # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.

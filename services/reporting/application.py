@@ -9,7 +9,10 @@ sign-offs of each phase (:mod:`services.reporting.domain.phasereports`), in
 an event store of its own (:class:`PhaseReports`): a sign-off is a record
 kept for good, with its time, so it goes where every other record of the
 programme goes. They are not published on NATS (yet): auditors read them
-through ``GET /targets`` and ``GET /sign-offs``.
+through ``GET /targets`` and ``GET /sign-offs``, and check that none was
+rewritten with ``GET /verify``, ``GET /chain`` and ``osv-verify --service
+reporting``: the store is hash-chained, and its head is given out to the
+heads bucket as every service's (:class:`shared.web.Runtime`).
 """
 
 from __future__ import annotations
@@ -255,14 +258,22 @@ class Reporting:
         """The programme as an IATI 2.03 activity file (:mod:`services.reporting.iati`), from the facts recorded by ``as_of``.
 
         A municipal ``scope`` gets its districts' figures alone, with the programme's targets and without the
-        sign-offs (signed figures are the whole programme's: they do not compare with a district's share).
+        sign-offs (signed figures are the whole programme's: they do not compare with a district's share), as an
+        activity of its own (:class:`iati.Share`: the programme's identifier and its ubigeos, its municipalities named
+        in the title and description, the programme's activity as its parent).
         """
         self.check_past(as_of)
         today = as_of.astimezone(LIMA).date() if as_of else self.today()
         plans = {key: iati.PhasePlan(t["baseline"], t["target"]) for key, t in self.plans(as_of).items()}
         signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
         report = self.readmodel.report(as_of, None, self.districts_of(scope))
-        return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs)
+        share = None if scope.all_of_lima else iati.Share(self.municipality_names(scope))
+        return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs, share)
+
+    def municipality_names(self, scope: MunicipalScope) -> dict[str, str]:
+        """The name of each municipality of a municipal ``scope``, by ubigeo (the ubigeo itself for one the table lacks)."""
+        names = {m.id: m.name for m in self.municipalities}
+        return {ubigeo: names.get(ubigeo, ubigeo) for ubigeo in scope.ubigeos}
 
     def alerts(
         self,

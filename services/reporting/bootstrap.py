@@ -5,7 +5,9 @@ and the event store of the leads' targets and sign-offs (``var/reporting/events.
 lifespan starts: the read model's database is opened then, not at import
 (and reporting refuses to start while its facts name a district its districts
 table lacks, :func:`~shared.districts.refuse_lacking`). Reporting publishes
-nothing, so it has no relay. The clock is Lima's date by
+nothing, so it has no relay; its store of targets and sign-offs is hash-chained
+as every service's, and the runtime gives its chain head out to the heads
+bucket itself (``chained_store``). The clock is Lima's date by
 default; tests pass a fake clock, or a fake application, here.
 """
 
@@ -77,4 +79,7 @@ def bootstrap(
 
         return [checkpoints]
 
-    return Runtime(settings, None, build, views, background, consumer_batch=settings.consumer_batch, opening="the read model")
+    return Runtime(
+        settings, None, build, views, background, consumer_batch=settings.consumer_batch, opening="the read model",
+        chained_store=lambda reporting: reporting.phase_reports,
+    )

@@ -69,4 +69,24 @@ def test_each_write_service_serves_a_valid_asyncapi_document_of_its_own_channels
 
 @pytest.mark.service("reporting")
 def test_reporting_serves_the_whole_document(client: TestClient) -> None:
-    assert client.get("/asyncapi.json").json() == json.loads(event_catalogue.ASYNCAPI.read_text("utf-8"))
+    served = client.get("/asyncapi.json").json()
+    whole = json.loads(event_catalogue.ASYNCAPI.read_text("utf-8"))
+    assert [server["host"] for server in served.pop("servers").values()] == ["127.0.0.1:1"]  # the tests' NATS, out of reach
+    whole.pop("servers")
+    assert served == whole
+
+
+@pytest.mark.parametrize("service", ["registry", "reporting"])
+def test_the_served_document_names_the_nats_servers_the_service_is_configured_with_and_no_credentials(
+    service: str, tmp_path: Path, asyncapi_cli: Path
+) -> None:
+    """A partner's tooling connects where the document says: the servers the service was given, not a default."""
+    configured = "nats://osv:s3cret-pw@127.0.0.1:1, nats://osv:s3cret-pw@[::1]:2"
+    with service_client(service, tmp_path / "var", settings={"nats_url": configured}) as client:
+        served = client.get("/asyncapi.json").json()
+    document = tmp_path / "served.json"
+    document.write_text(json.dumps(served))
+
+    assert [(server["host"], server["protocol"]) for server in served["servers"].values()] == [("127.0.0.1:1", "nats"), ("[::1]:2", "nats")]
+    assert "s3cret-pw" not in document.read_text() and "osv:" not in document.read_text()
+    assert validate(asyncapi_cli, document).returncode == 0

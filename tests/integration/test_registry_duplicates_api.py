@@ -18,6 +18,7 @@ from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
 from tests.support.api import assert_problem
 from tests.support.clients import FakeToday, application_of, head
+from tests.support.identity import signed_in_headers
 
 ZARATE = "Asociación de Vecinos Unidos por Zárate"
 
@@ -95,7 +96,7 @@ def test_two_records_of_one_osv_are_merged_keeping_both_histories_and_counting_o
 
     # both histories are kept under their own ids
     assert [e["type"] for e in registry.get(f"/osvs/{duplicate}/history").json()] == ["OSVMapped", "ContactLost", "OSVMerged"]
-    assert [e["type"] for e in registry.get(f"/osvs/{survivor}/history").json()] == ["OSVMapped", "DuplicateAbsorbed"]
+    assert [e["type"] for e in registry.get(f"/osvs/{survivor}/history").json()] == ["OSVMapped", "DuplicateMergedIn"]
     # the list shows the organisation once; the duplicate takes no new record, naming where it went
     assert [o["id"] for o in registry.get("/osvs").json()] == [survivor]
     problem = assert_problem(registry.post(f"/osvs/{duplicate}/contact-restored", json={"restored_on": "2021-07-02"}), 409, "osv_id", "osv_not_merged")
@@ -110,8 +111,11 @@ def test_two_records_of_one_osv_are_merged_keeping_both_histories_and_counting_o
         {"occurred_on": "2021-07-01", "osv_id": duplicate, "into_osv_id": survivor, "merged_on": "2021-07-01",
          "district": "San Juan de Lurigancho", "zone": "Lima Este", "mapped_on": "2021-03-15"}
     ]
-    assert "DuplicateAbsorbed" not in [e["type"] for e in feed]
-    readmodel.apply(feed)
+    assert [e["data"] for e in feed if e["type"] == "DuplicateMergedIn"] == [
+        {"occurred_on": "2021-07-01", "osv_id": survivor, "duplicate_id": duplicate, "merged_on": "2021-07-01",
+         "duplicate_name": "AVUZ - Vecinos de Zárate", "duplicate_district": "San Juan de Lurigancho"}
+    ]
+    readmodel.apply(feed)  # the survivor's side of the merge counts nothing more
     assert reporting.indicators()["total"]["osvs_identified"] == 1
     assert reporting.indicators()["total"]["osvs_contact_lost"] == 1
     assert reporting.indicators(as_of=before_merge)["total"]["osvs_identified"] == 2
@@ -123,6 +127,34 @@ def test_two_records_of_one_osv_are_merged_keeping_both_histories_and_counting_o
     with pytest.raises(Exception, match=survivor) as refused:
         directory.require_active(duplicate, on=date(2021, 7, 2), dated="granted_on")  # type: ignore[arg-type]
     assert getattr(refused.value, "rule", None) == "osv_not_merged"
+
+
+def test_a_merge_across_districts_reaches_the_partner_of_the_surviving_osvs_municipality(registry: TestClient, tmp_path: Path) -> None:
+    """OSVMerged belongs to the duplicate's district; the survivor's partner learns of the merge from DuplicateMergedIn."""
+    survivor = mapped(registry, ZARATE)  # San Juan de Lurigancho, 150132
+    duplicate = mapped(registry, "AVUZ - Vecinos de Zárate", district="Comas")  # 150110
+    assert registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"}).status_code == 201
+
+    everything = registry.get("/events", headers=signed_in_headers("auditor")).json()["events"]
+    merge = [(e["type"], e["subject"], e["municipality"]) for e in everything if e["type"] in ("OSVMerged", "DuplicateMergedIn")]
+    assert sorted(merge) == [("DuplicateMergedIn", survivor, "150132"), ("OSVMerged", duplicate, "150110")]  # one save
+    assert len({e["position"] for e in everything}) == len(everything)  # one event per position
+
+    partner = registry.get("/events", headers=signed_in_headers("partner-150132")).json()["events"]
+    assert [(e["type"], e["subject"]) for e in partner] == [("OSVMapped", survivor), ("DuplicateMergedIn", survivor)]
+    assert partner[-1]["data"] == {
+        "occurred_on": "2021-07-01", "osv_id": survivor, "duplicate_id": duplicate, "merged_on": "2021-07-01",
+        "duplicate_name": "AVUZ - Vecinos de Zárate", "duplicate_district": "Comas",
+    }
+
+    # reporting counts the organisation once, in the survivor's district, whichever of the two events it reads
+    readmodel = ReadModel(make_engine(f"sqlite:///{tmp_path / 'reporting.db'}"))
+    readmodel.apply(everything)
+    figures = Reporting(readmodel).indicators(by="district")
+    assert figures["total"]["osvs_identified"] == 1
+    assert {d: f["total"]["osvs_identified"] for d, f in figures["breakdown"]["groups"].items() if f["total"]["osvs_identified"]} == {
+        "San Juan de Lurigancho": 1
+    }
 
 
 @pytest.mark.parametrize(

@@ -405,6 +405,36 @@ def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_munic
     assert actual_total(client.get("/iati/activity.xml", headers=auditor).content, DIRECT) == "29"
 
 
+def test_a_focal_points_iati_file_is_its_municipalitys_own_activity_under_the_programmes(desk: tuple[TestClient, FakeNow]) -> None:
+    """An IATI identifier names one activity: a district's figures under the programme's would contradict the programme's file."""
+    client, _ = desk
+    programme(client)  # San Juan de Lurigancho (150132)
+    assert client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json={"target": {"total": 40}}).status_code == 200
+    schema = xmlschema.XMLSchema(str(iati.schema_path()))
+
+    whole = client.get("/iati/activity.xml", headers=signed_in_headers("auditor")).content
+    share = client.get("/iati/activity.xml", headers=signed_in_headers("municipal-150132")).content
+    schema.validate(share.decode())
+    programme_activity, share_activity = (ET.fromstring(d).find("iati-activity") for d in (whole, share))
+    assert programme_activity is not None and share_activity is not None
+
+    assert programme_activity.findtext("iati-identifier") == "XM-DAC-47066-PE-OSV-LIMA"
+    assert programme_activity.get("hierarchy") is None and programme_activity.find("related-activity") is None
+    assert share_activity.findtext("iati-identifier") == "XM-DAC-47066-PE-OSV-LIMA-150132"
+    assert share_activity.get("hierarchy") == "2"  # a sub-activity, whose parent is the programme's
+    [parent] = share_activity.findall("related-activity")
+    assert (parent.get("ref"), parent.get("type")) == ("XM-DAC-47066-PE-OSV-LIMA", "1")
+    assert parent.get("type") in iati.codelist("RelatedActivityType")
+    for element in ("title", "description"):
+        said = [n.text or "" for n in share_activity.findall(f"{element}/narrative")]
+        assert said and all("San Juan de Lurigancho (ubigeo 150132)" in text for text in said), said
+        assert said != [n.text for n in programme_activity.findall(f"{element}/narrative")]
+    # its actuals are the district's; the target it carries is the programme's, and says so
+    target = next(t for t in share_activity.iter("target") if t.find("dimension") is None)
+    assert target.get("value") == "40" and "whole programme's" in (target.findtext("comment/narrative") or "")
+    assert actual_total(share, DIRECT) == "20"
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [("get", "/indicators"), ("get", "/targets"), ("get", "/sign-offs"), ("get", "/indicators/export.csv"), ("get", "/iati/activity.xml"),

@@ -61,6 +61,27 @@ def test_each_event_goes_out_under_the_municipality_of_its_osv_or_its_record_or_
         assert "municipality" not in system.funding.get("/events").json()["events"][0]  # PhaseOpened: none
 
 
+def test_a_merge_across_districts_goes_out_under_each_osvs_municipality(tmp_path: Path, nats_server: NatsServer) -> None:
+    """A partner's stream takes ``osv.*.<ubigeo>.>``: the surviving OSV's partner learns of a record of Comas merged into its OSV."""
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = []
+        for name, district in (("Vecinos Unidos de Zárate", "San Juan de Lurigancho"), ("AVUZ Zárate", "Comas")):
+            answer = system.registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-15"})
+            assert answer.status_code == 201, answer.text
+            ids.append(answer.json()["id"])
+        survivor, duplicate = ids
+        merged = system.registry.post(f"/osvs/{survivor}/merges", json={"duplicate_id": duplicate, "merged_on": "2021-07-01"})
+        assert merged.status_code == 201, merged.text
+        system.wait_relayed()
+
+        published = asyncio.run(stream_cloudevents(nats_server.url, "OSV_REGISTRY"))
+        merge = sorted((e["type"], e["subject"]) for e in published if e["type"] != "OSVMapped")
+        assert merge == [("DuplicateMergedIn", survivor), ("OSVMerged", duplicate)]
+        assert sorted(s for s in subjects(nats_server.url, "OSV_REGISTRY") if not s.endswith(".OSVMapped")) == [
+            f"osv.registry.{COMAS}.OSVMerged", f"osv.registry.{SJL}.DuplicateMergedIn",
+        ]
+
+
 def test_a_stream_of_the_earlier_subjects_is_made_again_from_the_store(tmp_path: Path, nats_server: NatsServer) -> None:
     async def an_earlier_stream() -> None:
         nc = await nats.connect(nats_server.url)

@@ -11,7 +11,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from uuid import UUID
 
@@ -200,6 +200,55 @@ def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_
         assert verify_feed("registry", system.registry, heads).failure_position == 2
 
 
+def test_reportings_sign_offs_are_chained_their_head_given_out_and_a_rewritten_sign_off_is_found(
+    tmp_path: Path, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sign-off is what donors and auditors rely on, and its digest anyone recomputes: only the chain and a head given
+    out elsewhere show that one was rewritten."""
+    overrides = {name: {"chain_head_seconds": 0.2} for name in ("registry", "funding", "engagement", "reporting")}
+    with running_system(tmp_path / "var", nats_server.url, overrides=overrides) as system:
+        opened = system.funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"})
+        assert opened.status_code == 201, opened.text
+        system.wait_relayed()
+        system.wait_applied()
+        assert system.reporting.put("/phases/F1/targets/osvs_identified", json={"target": {"value": 30}}).status_code == 200
+        signed = system.reporting.post("/phases/F1/sign-offs", json={"as_of": datetime.now(timezone.utc).isoformat()})
+        assert signed.status_code == 201, signed.text
+
+        eventually(lambda: system.reporting.get("/verify").json()["heads_checked"] >= 1)
+        answer = system.reporting.get("/verify").json()
+        assert (answer["service"], answer["ok"], answer["heads_source"]) == ("reporting", True, HEADS_BUCKET)
+        chain = system.reporting.get("/chain").json()["entries"]
+        assert len(chain) >= 2 and all(e["digest"] and e["hash"] for e in chain)  # the target and the sign-off
+        eventually(lambda: max((h.position for h in asyncio.run(heads_from_nats(nats_server.url, "reporting"))), default=0) == chain[-1]["position"])
+        heads = asyncio.run(heads_from_nats(nats_server.url, "reporting"))
+        assert verify_feed("reporting", system.reporting, heads).ok
+
+        store = f"sqlite:///{tmp_path / 'var' / 'reporting' / 'events.db'}"
+        assert osv_verify.main(["--service", "reporting", "--store", store, "--nats", nats_server.auditor_url]) == 0
+        assert f"reporting: ok: {len(chain)} events" in capsys.readouterr().out
+
+        # the sign-off rewritten in the store, its chain made again to match: only the head given out tells
+        signed_at = chain[-1]["position"]
+        with sqlite3.connect(store.removeprefix("sqlite:///")) as connection:
+            (state,) = connection.execute("SELECT state FROM stored_events WHERE rowid = ?", (signed_at,)).fetchone()
+            changed = bytearray(state)
+            changed[len(changed) // 2] ^= 0x01
+            connection.execute("UPDATE stored_events SET state = ? WHERE rowid = ?", (bytes(changed), signed_at))
+            (previous,) = connection.execute("SELECT hash FROM stored_events_chain WHERE position = ?", (signed_at - 1,)).fetchone()
+            (originator, version, topic) = connection.execute(
+                "SELECT originator_id, originator_version, topic FROM stored_events WHERE rowid = ?", (signed_at,)
+            ).fetchone()
+            connection.execute("UPDATE stored_events_chain SET hash = ? WHERE position = ?",
+                               (link(previous, signed_at, record_digest(UUID(originator), version, topic, bytes(changed))), signed_at))
+
+        answer = system.reporting.get("/verify").json()
+        assert (answer["ok"], answer["first_failure"]["position"]) == (False, signed_at)
+        assert "rewritten" in answer["first_failure"]["reason"]
+    assert osv_verify.main(["--service", "reporting", "--store", store, "--nats", nats_server.auditor_url]) == 1
+    assert f"reporting: FAILED at position {signed_at}" in capsys.readouterr().out
+
+
 def test_a_service_cannot_be_set_to_publish_its_chain_head_less_often_than_every_minute(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="chain_head_seconds"):
         settings_for("registry", tmp_path, chain_head_seconds=61)
@@ -258,9 +307,10 @@ async def the_services_cannot_delete_or_purge_the_heads(url: str, key: str) -> N
         await nc.close()
 
 
-def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens: IssuedTokens) -> None:
+@pytest.mark.parametrize("service", ["registry", "reporting"])
+def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens: IssuedTokens, service: str) -> None:
     """Tamper evidence is the auditors': not even the staff and leads whose writes the chain guards may ask for it."""
-    with service_client("registry", tmp_path) as client:
+    with service_client(service, tmp_path) as client:
         assert client.get("/verify", headers={"Authorization": ""}).status_code == 401
         for role in ("staff", "lead", "evaluator", "dpo", "municipal-150132", "partner-150132"):
             for path in ("/verify", "/chain"):

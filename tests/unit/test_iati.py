@@ -9,6 +9,7 @@ The schema and the codelists are the ones vendored in ``services/reporting/iati/
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -152,3 +153,49 @@ def test_every_coded_value_in_the_file_is_in_its_iati_codelist() -> None:
 def test_the_codes_the_export_knows_are_in_their_iati_codelists() -> None:
     for codelist, codes in iati.CODES.items():
         assert set(codes.values()) <= iati.codelist(codelist), codelist
+
+
+def test_only_indicators_whose_periods_add_up_to_the_programmes_figure_are_marked_for_aggregation() -> None:
+    """A donor's system sums the periods of an indicator marked ``aggregation-status="1"``: that sum must be the programme's.
+
+    The same OSV's project and its two agents of change are active in both phases, one person attends an activity in each,
+    and the OSV is supported again in F2; OSVs are mapped, money granted and murals painted in each phase.
+    """
+    def mural(activity_id: str, day: str, person: str) -> object:
+        return fact("ActivityReported", day, activity_id=activity_id, osv_id="a", held_on=day, district="Comas", zone="Lima Norte",
+                    direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 1}], indirect_beneficiaries=10,
+                    outputs=[{"kind": "mural", "count": 1}], participants=[{"person_id": person, "nationality": "VE", "sex": "F"}],
+                    counted_by="persons")
+
+    programme = report([
+        phase("F1", "2021-01-01", "2021-06-30"),
+        phase("F2", "2021-07-01", "2021-12-31"),
+        fact("OSVMapped", "2021-02-01", osv_id="a", district="Comas", zone="Lima Norte"),
+        fact("OSVMapped", "2021-08-01", osv_id="b", district="Ate", zone="Lima Este"),
+        fact("RUOSRegistered", "2021-05-03", osv_id="a"),
+        fact("FundGranted", "2021-03-10", osv_id="a", grant_id="g1", amount="5000.00", currency="PEN", kind="seed_fund"),
+        fact("FundGranted", "2021-09-10", osv_id="a", grant_id="g2", amount="800.00", currency="PEN", kind="goods"),
+        fact("ParticipantEnrolled", "2021-03-11", member_id="m1", osv_id="a", grant_id="g1", nationality="VE", sex="F"),
+        fact("ParticipantEnrolled", "2021-03-11", member_id="m2", osv_id="a", grant_id="g1", nationality="PE", sex="M"),
+        mural("w1", "2021-04-01", "p1"),
+        mural("w2", "2021-10-01", "p1"),
+    ])
+    activity = activity_of(iati.activity_file(programme, iati.Programme(), GENERATED, date(2022, 2, 1)))
+    total = {spec.name: programme["total"][spec.name] for result in iati.RESULTS for spec in result.indicators}
+
+    marked: dict[str, str] = {}
+    for result, element in zip(iati.RESULTS, activity.findall("result"), strict=True):
+        for spec, indicator in zip(result.indicators, element.findall("indicator"), strict=True):
+            marked[spec.name] = indicator.get("aggregation-status")
+            if marked[spec.name] == "1":
+                summed = sum(Decimal(p.find("actual").get("value")) for p in indicator.findall("period"))
+                assert summed == Decimal(str(iati.flatten(total[spec.name]).get("total", total[spec.name]))), spec.name
+        # a result is suitable for aggregation only if every indicator in it is
+        assert element.get("aggregation-status") == ("1" if all(marked[s.name] == "1" for s in result.indicators) else "0")
+
+    assert {name for name, status in marked.items() if status == "0"} == {
+        "ruos_registration_rate", "agents_of_change", "projects_active", "osvs_supported", "beneficiaries_direct",
+    }
+    # what the file would have told a donor's system: each agent of change, the project, the OSV and the person twice over
+    assert programme["phases"][0]["indicators"]["agents_of_change"]["total"] == programme["phases"][1]["indicators"]["agents_of_change"]["total"] == 2
+    assert programme["total"]["agents_of_change"]["total"] == 2

@@ -626,13 +626,20 @@ class OSV(Aggregate):
         self.check_not_before_mapped("merged_on", merged_on)
         survivor.check_not_before_mapped("merged_on", merged_on)
         self._merged(into_osv_id=survivor.id, merged_on=merged_on, district=self.district, zone=self.zone, mapped_on=self.mapped_on)
-        survivor._absorbed(duplicate_id=self.id, merged_on=merged_on)
+        survivor._merged_in(duplicate_id=self.id, merged_on=merged_on, duplicate_name=self.name, duplicate_district=self.district)
 
     @event("OSVMerged")
     def _merged(self, into_osv_id: UUID, merged_on: date, district: str, zone: str, mapped_on: date) -> None:
         self.merged_into = into_osv_id
         self.merged_on = merged_on
 
+    @event("DuplicateMergedIn")
+    def _merged_in(self, duplicate_id: UUID, merged_on: date, duplicate_name: str, duplicate_district: str) -> None:
+        """The survivor's side of a merge, published under its own district's municipality (``OSVMerged`` goes out
+        under the duplicate's): the partner and focal point of the survivor's district learn of it too."""
+        self.merged_from.append(duplicate_id)
+
     @event("DuplicateAbsorbed")
     def _absorbed(self, duplicate_id: UUID, merged_on: date) -> None:
+        """The survivor's side of a merge as recorded before ``DuplicateMergedIn`` (kept private): read, never recorded now."""
         self.merged_from.append(duplicate_id)

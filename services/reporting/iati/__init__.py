@@ -1,7 +1,8 @@
 """The programme as an IATI 2.03 activity file: phases as result periods, indicators with baseline, target and actual.
 
 One ``iati-activity`` for the whole programme (:class:`Programme`: its IATI
-identifier, reporting and participating organisations, title). Its dates are
+identifier, reporting and participating organisations, title), or for a focal
+point's share of it (:class:`Share`: an activity of its own under the programme's). Its dates are
 the first phase's start and the last phase's end; each of :data:`RESULTS`
 groups indicators of ``GET /indicators``, and each indicator carries one
 ``period`` per phase with its ``actual`` (the phase's figure, as of the
@@ -9,7 +10,10 @@ report's moment), its ``target`` and a ``baseline`` per phase when targets
 were set, each disaggregated by ``dimension`` elements (``sex``: ``F``/``M``/
 ``X``; ``nationality``: ``VE``/``PE``/``other``; ``support``: ``first_time``/
 ``repeat``), the codes the API uses. A phase signed off carries the signed
-figure and any restatement in each actual's ``comment``.
+figure and any restatement in each actual's ``comment``. Each indicator's
+``aggregation-status`` says whether its periods add up (see
+:attr:`ResultIndicator.aggregable`): flows do; people and OSVs counted in
+each phase they are active, and the rate, do not.
 
 Every coded value comes from IATI's codelists, vendored beside the schema in
 ``codelists/`` (see ``SOURCE.md``); :data:`CODES` lists the ones used, and
@@ -29,7 +33,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, Field
 
-from services.reporting.domain.indicators import flatten
+from services.reporting.domain.indicators import POINT, flatten, indicator_named
 from services.reporting.translations import translator
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -43,6 +47,7 @@ CODES: dict[str, dict[str, str]] = {
     "ResultType": {"output": "1", "outcome": "2"},
     "IndicatorMeasure": {"unit": "1", "percentage": "2"},
     "DescriptionType": {"general": "1"},
+    "RelatedActivityType": {"parent": "1"},
 }
 
 
@@ -85,13 +90,48 @@ class Programme(BaseModel):
 
 
 @dataclass(frozen=True)
+class Share:
+    """A focal point's part of the programme: the municipalities whose districts' figures a file holds (ubigeo → name).
+
+    Its file is an activity of its own, a sub-activity of the programme's
+    (IATI's ``hierarchy`` 2, with the programme's as its ``related-activity``
+    of type parent), never the programme's: an IATI identifier names one
+    activity, and a file with other figures under the programme's would
+    contradict the programme's own wherever both are read.
+    """
+
+    municipalities: Mapping[str, str]
+
+    def identifier(self, programme: Programme) -> str:
+        """The programme's identifier and each ubigeo: ``XM-DAC-47066-PE-OSV-LIMA-150132``."""
+        return "-".join([programme.identifier, *sorted(self.municipalities)])
+
+    @property
+    def names(self) -> str:
+        """``Municipalidad Distrital de San Juan de Lurigancho (ubigeo 150132)``, several joined by commas."""
+        return ", ".join(f"{self.municipalities[ubigeo]} (ubigeo {ubigeo})" for ubigeo in sorted(self.municipalities))
+
+
+@dataclass(frozen=True)
 class ResultIndicator:
     name: str
     """An indicator of ``GET /indicators``."""
     measure: str = CODES["IndicatorMeasure"]["unit"]
     ascending: bool = True
-    aggregable: bool = True
-    """IATI's ``aggregation-status``: whether the figure may be summed with other activities' (a rate may not)."""
+
+    @property
+    def aggregable(self) -> bool:
+        """IATI's ``aggregation-status`` ("suitable for aggregation"): whether the periods' actuals may be added up.
+
+        Only a flow, counted in the phase its fact happened (OSVs identified or
+        registered in the phase, money granted or goods delivered, murals,
+        public spaces, indirect beneficiaries), adds up across periods to the
+        programme's figure. People and OSVs counted once in each phase they
+        are active (agents of change, active projects, OSVs supported, direct
+        beneficiaries) would be counted again in every phase, and a rate is
+        no count: donors' tools that sum periods marked ``1`` would overstate them.
+        """
+        return indicator_named(self.name).kind == POINT
 
 
 @dataclass(frozen=True)
@@ -101,13 +141,18 @@ class Result:
     title_en: str
     indicators: tuple[ResultIndicator, ...]
 
+    @property
+    def aggregable(self) -> bool:
+        """The result's ``aggregation-status``: its data are suitable for aggregation only if each of its indicators' are."""
+        return all(indicator.aggregable for indicator in self.indicators)
+
 
 RESULTS: tuple[Result, ...] = (
     Result(CODES["ResultType"]["output"], "OSV identificadas e inscritas en el RUOS municipal",
            "OSVs identified and registered in the municipal RUOS", (
                ResultIndicator("osvs_identified"),
                ResultIndicator("osvs_registered_ruos"),
-               ResultIndicator("ruos_registration_rate", measure=CODES["IndicatorMeasure"]["percentage"], aggregable=False),
+               ResultIndicator("ruos_registration_rate", measure=CODES["IndicatorMeasure"]["percentage"]),
            )),
     Result(CODES["ResultType"]["output"], "Agentes de cambio y proyectos de las OSV apoyados con fondos semilla y bienes",
            "Agents of change and the OSVs' projects supported with seed funds and goods", (
@@ -235,26 +280,42 @@ def activity_file(
     today: date,
     plans: Mapping[tuple[str, str], PhasePlan] | None = None,
     signoffs: Mapping[str, PhaseSignOff] | None = None,
+    share: Share | None = None,
 ) -> bytes:
     """The IATI 2.03 ``iati-activities`` document (UTF-8 bytes) for a ``GET /indicators`` answer.
 
     ``plans`` holds the baselines and targets by ``(phase code, indicator)``;
     ``signoffs`` each phase's sign-off, by phase code. A programme with no
     phase yet has no activity dates of its own: ``generated_at``'s day stands
-    for its start.
+    for its start. Given a ``share`` (the report is a focal point's), the file
+    is that share's own sub-activity (:class:`Share`): its identifier, title
+    and description name its municipalities, it names the programme's activity
+    as its parent, and its baselines and targets, the programme's, say so.
     """
     plans, signoffs = plans or {}, signoffs or {}
     phases: Sequence[Mapping[str, Any]] = report["phases"]
     es, en = translator("es"), translator("en")
     root = ET.Element("iati-activities", {"version": IATI_VERSION, "generated-datetime": _stamp(generated_at)})
     activity = ET.SubElement(root, "iati-activity", {
-        "last-updated-datetime": _stamp(generated_at), XML_LANG: "es", "default-currency": programme.currency
+        "last-updated-datetime": _stamp(generated_at), XML_LANG: "es", "default-currency": programme.currency,
+        **({} if share is None else {"hierarchy": "2"}),
     })
-    ET.SubElement(activity, "iati-identifier").text = programme.identifier
+    ET.SubElement(activity, "iati-identifier").text = programme.identifier if share is None else share.identifier(programme)
     org = programme.reporting_org
     _titled(activity, "reporting-org", org.name_es, org.name_en, ref=org.ref, type=org.type)
-    _titled(activity, "title", programme.title_es, programme.title_en)
-    _titled(activity, "description", programme.description_es, programme.description_en, type=CODES["DescriptionType"]["general"])
+    if share is None:
+        _titled(activity, "title", programme.title_es, programme.title_en)
+        _titled(activity, "description", programme.description_es, programme.description_en, type=CODES["DescriptionType"]["general"])
+    else:
+        _titled(activity, "title", f"{programme.title_es}: parte de {share.names}", f"{programme.title_en}: the share of {share.names}")
+        _titled(
+            activity, "description",
+            f"{programme.description_es} Esta actividad es la parte del programa ({programme.identifier}) en {share.names}: "
+            "sus cifras son las de las OSV y actividades de sus distritos; sus líneas de base y metas, las del programa entero.",
+            f"{programme.description_en} This activity is the share of the programme ({programme.identifier}) in {share.names}: "
+            "its figures are those of its districts' OSVs and activities; its baselines and targets, the whole programme's.",
+            type=CODES["DescriptionType"]["general"],
+        )
     for org in programme.participating_orgs:
         _titled(activity, "participating-org", org.name_es, org.name_en, ref=org.ref, type=org.type, role=org.role)
     starts = min((date.fromisoformat(p["starts_on"]) for p in phases), default=generated_at.date())
@@ -267,8 +328,11 @@ def activity_file(
         ET.SubElement(activity, "activity-date", {"iso-date": ends.isoformat(),
                                                   "type": CODES["ActivityDateType"]["actual_end" if ended else "planned_end"]})
     ET.SubElement(activity, "recipient-country", {"code": programme.country, "percentage": "100"})
+    if share is not None:
+        ET.SubElement(activity, "related-activity", {"ref": programme.identifier, "type": CODES["RelatedActivityType"]["parent"]})
+    whole = "" if share is None else " The whole programme's, not this share's."
     for result in RESULTS:
-        element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1"})
+        element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1" if result.aggregable else "0"})
         _titled(element, "title", result.title_es, result.title_en)
         for spec in result.indicators:
             unit = f" ({UNITS[spec.name]})" if spec.name in UNITS and "(" not in es(f"indicator.{spec.name}") else ""
@@ -280,7 +344,7 @@ def activity_file(
                 plan = plans.get((phase["code"], spec.name))
                 if plan is not None and plan.baseline:
                     starts_on = date.fromisoformat(phase["starts_on"])
-                    _valued(indicator, "baseline", spec.name, _sorted(plan.baseline), f"Baseline for phase {phase['code']}.",
+                    _valued(indicator, "baseline", spec.name, _sorted(plan.baseline), f"Baseline for phase {phase['code']}.{whole}",
                             year=str(starts_on.year), **{"iso-date": starts_on.isoformat()})
             for phase in phases:
                 period = ET.SubElement(indicator, "period")
@@ -288,7 +352,7 @@ def activity_file(
                 ET.SubElement(period, "period-end", {"iso-date": phase["ends_on"]})
                 plan = plans.get((phase["code"], spec.name))
                 if plan is not None and plan.target:
-                    _valued(period, "target", spec.name, _sorted(plan.target))
+                    _valued(period, "target", spec.name, _sorted(plan.target), whole.strip() or None)
                 current = _parts(phase["indicators"][spec.name])
                 comment = restatement_comment(spec.name, signoffs.get(phase["code"]), current)
                 _valued(period, "actual", spec.name, current, comment)
