@@ -941,7 +941,8 @@ def import_rows_count(commands: int) -> int:
     busy machine): a quarter of the commands kept its measurement about as long
     as the others' (2,000 rows were 87 s of a full run). A one-command row now
     takes one request, with its ``Idempotency-Key``: about 0.6 of registry's
-    unkeyed rate (two thirds since its answer is kept off the request path).
+    unkeyed rate (its answer is kept, batched, by the answer book's own thread,
+    and the response waits for it: see :mod:`shared.idempotency`).
     """
     return min(commands, max(100, commands // 4))
 
