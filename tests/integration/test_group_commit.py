@@ -264,7 +264,10 @@ def acknowledged_until_killed(path: Path, after: int) -> set[UUID]:
             acknowledged.add(UUID(line.decode().strip()))
     finally:
         os.kill(child.pid, signal.SIGKILL)
-        rest, _ = child.communicate(timeout=60)
+        # Through the same buffered reader: communicate(timeout=...) reads the pipe itself, past what readline
+        # buffered, and met a line's second half (under load, 1 run in many).
+        rest = child.stdout.read()
+        child.wait(timeout=60)
     acknowledged.update(UUID(line) for line in rest.decode().split())
     return acknowledged
 
