@@ -29,8 +29,8 @@ exits 1: the dashboard it is for is not there.
 """
 from __future__ import annotations
 
+import _signal  # signal's built-in core: no search of the import path before the handler below is in place
 import os
-import signal
 import sys
 
 
@@ -41,7 +41,7 @@ def stop_quietly_on_interrupt(message: str) -> None:
         os.write(sys.stderr.fileno(), f"{message}\n".encode())
         os._exit(130)
 
-    signal.signal(signal.SIGINT, stop)
+    _signal.signal(_signal.SIGINT, stop)
 
 
 if __name__ == "__main__":
@@ -50,6 +50,7 @@ if __name__ == "__main__":
     # as a module, by the tests, this file leaves the importer's Ctrl-C alone.)
     stop_quietly_on_interrupt("Stopped before the demo wrote anything.")
 
+import signal  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
