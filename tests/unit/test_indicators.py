@@ -602,3 +602,135 @@ def test_osvs_counted_once_add_up_per_district_and_phases_seen_as_they_do_one_os
                 one_by_one[group][code][name][part] += value
         assert tally._osvs(phases, by) == one_by_one
     assert report(facts)["total"]["osvs_supported"]["repeat"] > 0
+
+
+# --------------------------------------------------------------------------
+# Active in a phase: a participation or project ends when its person or OSV is gone (break29)
+# --------------------------------------------------------------------------
+
+F3 = ("F3", "2022-01-01", "2022-06-30")
+
+
+def left(member: str, day: str, osv: str = "a", nationality: str = "VE", sex: str = "F", reason: str = "moved_abroad") -> Fact:
+    return fact("MemberLeft", day, member_id=member, membership_id=member, osv_id=osv, nationality=nationality, sex=sex, left_on=day,
+                reason=reason)
+
+
+def seed_fund(grant: str, osv: str, day: str, amount: str = "1000.00") -> Fact:
+    return fact("FundGranted", day, grant_id=grant, osv_id=osv, amount=amount, currency="PEN", kind="seed_fund", granted_on=day)
+
+
+def dissolved(osv: str, day: str) -> Fact:
+    return fact("OSVDissolved", day, osv_id=osv, dissolved_on=day, reason="members_emigrated")
+
+
+def test_an_agent_of_change_who_leaves_the_osv_takes_part_no_more_from_the_day_after_they_left() -> None:
+    """break29 #1: a member who left (moved abroad) stayed an agent of change in every later phase, 2027's included."""
+    bea_enrolled = enrolled("bea", "g", "2021-02-10", nationality="PE")
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), seed_fund("g", "a", "2021-02-01"),
+        enrolled("ana", "g", "2021-02-02"), enrolled("luis", "g", "2021-02-02", nationality="PE", sex="M"),
+        left("ana", "2021-08-15"),  # left in F2: still an agent in it, on the days before
+        left("bea", "2021-03-01", nationality="PE"),  # left in F1, and her enrolment (dated before) typed in afterwards
+        Fact(bea_enrolled.event_id, bea_enrolled.type, bea_enrolled.subject, bea_enrolled.occurred_on,
+             RECORDED + timedelta(days=30), bea_enrolled.data),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [3, 2, 1]
+    assert by_phase["F3"]["agents_of_change"] == {"total": 1, "new": 0, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
+    assert (result["total"]["agents_of_change"]["total"], result["total"]["agents_of_change"]["new"]) == (3, 3)
+
+
+def test_a_member_who_left_and_joined_again_takes_part_again_from_their_new_enrolment() -> None:
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), seed_fund("g", "a", "2021-02-01"),
+        enrolled("ana", "g", "2021-02-02"), left("ana", "2021-03-01"),
+        fact("MemberJoined", "2022-02-01", member_id="ana", membership_id="ana-2", osv_id="a", nationality="VE"),
+        enrolled("ana", "g", "2022-02-02"),
+    ]
+    by_phase = phases_of(report(facts))
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [1, 0, 1]
+
+
+def test_a_dissolved_osvs_projects_and_agents_of_change_count_no_more_after_its_dissolution() -> None:
+    """break29 #1: a dissolved OSV's project and agents counted for ever; a backlog typed in after the dissolution too."""
+    late_grant, late_enrolment = seed_fund("g2", "a", "2021-07-20"), enrolled("bea", "g2", "2021-07-21")
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3),
+        mapped("a", "2021-01-02"), mapped("b", "2021-01-03", "Ate", "Lima Este"),
+        seed_fund("g1", "a", "2021-02-01"), enrolled("ana", "g1", "2021-02-02"),
+        seed_fund("g3", "b", "2021-02-01"), enrolled("omar", "g3", "2021-02-02", osv="b", sex="M"),
+        dissolved("a", "2021-08-01"),
+        late_grant, late_enrolment,  # recorded after the dissolution, dated before it (a backlog from paper)
+    ]
+    result = report(facts, "district")
+    by_phase = phases_of(result)
+    assert [by_phase[code]["projects_active"] for code in ("F1", "F2", "F3")] == [2, 3, 1]  # g1 (and g3) in F1; g1, g2, g3 in F2; g3
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [2, 3, 1]
+    comas = {p["code"]: p["indicators"] for p in result["breakdown"]["groups"]["Comas"]["phases"]}
+    assert (comas["F3"]["projects_active"], comas["F3"]["agents_of_change"]["total"]) == (0, 0)
+    assert (result["total"]["projects_active"], result["total"]["agents_of_change"]["total"]) == (3, 3)
+
+
+def test_a_record_merged_into_an_osv_that_dissolves_ends_its_projects_with_it() -> None:
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"),
+        seed_fund("g", "b", "2021-02-01"), enrolled("ana", "g", "2021-02-02", osv="b"),
+        merged("b", "a", "2021-03-01", "2021-01-03"), dissolved("a", "2021-08-01"),
+    ]
+    f3 = phases_of(report(facts))["F3"]
+    assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (0, 0)
+
+
+def _recalled(tally: object, earlier: list[Fact], later: list[Fact]) -> list[Fact]:
+    """What the read model hands a restored tally before it folds ``later``: the earlier facts of what they name."""
+    need = tally.missing(later)  # type: ignore[attr-defined]
+    return [
+        f for f in earlier
+        if (f.type == "OSVMapped" and f.data["osv_id"] in need["osv"])
+        or (f.type in ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft") and f.subject in need["member"])
+        or (f.type in ("FundGranted", "GrantClosed") and f.subject in need["grant"])
+    ]
+
+
+def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_the_same_report_as_a_full_fold() -> None:
+    import json
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally, activities_in, histories_in
+
+    def about(subject: str, made: Fact) -> Fact:
+        return Fact(made.event_id, made.type, subject, made.occurred_on, made.recorded_at, made.data)
+
+    earlier = [
+        phase(*F1), phase(*F2), phase(*F3),
+        about("a", mapped("a", "2021-01-02")), about("b", mapped("b", "2021-01-03", "Ate", "Lima Este")),
+        about("c", mapped("c", "2021-01-04", "Ate", "Lima Este")),
+        about("g1", seed_fund("g1", "a", "2021-02-01")), about("ana", enrolled("ana", "g1", "2021-02-02")),
+        about("g2", seed_fund("g2", "b", "2021-02-01", "2000.00")), about("luis", enrolled("luis", "g2", "2021-02-02", osv="b", sex="M")),
+        about("b", fact("MemberJoined", "2021-02-02", member_id="luis", membership_id="luis", osv_id="b", nationality="VE")),
+        about("g2", fact("DisbursementMade", "2021-02-03", grant_id="g2", osv_id="b", disbursement_id="d1", tranche=1, amount="1000.00",
+                         currency="PEN")),
+        about("b", fact("FollowUpMeetingHeld", "2021-02-04", osv_id="b", meeting_id="m", action_items=[{"action_id": "x", "due_on": "2021-03-01"}])),
+        about("g4", seed_fund("g4", "c", "2021-02-01")), about("rosa", enrolled("rosa", "g4", "2021-02-02", osv="c")),
+    ]
+    later = [
+        about("ana", left("ana", "2021-09-01")),  # ana, not in the restored tally's cache
+        about("a", dissolved("a", "2021-10-01")),
+        about("b", merged("b", "c", "2021-11-01", "2021-01-03", "Ate", "Lima Este")),  # a second record of c
+        about("g2", fact("DisbursementMade", "2021-11-03", grant_id="g2", osv_id="b", disbursement_id="d2", tranche=2, amount="1000.00",
+                         currency="PEN")),
+        about("c", dissolved("c", "2022-03-01")),  # ends b's project and luis's participation too
+    ]
+    facts = earlier + later
+    phases, lookup = phases_in(facts), activities_in(facts)
+    state = json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state()))
+    restored = Tally.restore(state, phases, lookup)
+    restored.history = histories_in(facts)
+    restored.recall(_recalled(restored, earlier, later))
+    restored.fold(later)
+    for by in (None, "zone", "district"):
+        assert restored.report(phases, by) == report(facts, by), by
+    f3 = phases_of(report(facts))["F3"]
+    assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (2, 2)  # g2 and g4, luis and rosa, until c dissolved

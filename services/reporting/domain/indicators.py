@@ -106,8 +106,11 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered",), reads="osvs_registered_ruos"),
     Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", "OSVMerged", "RUOSRegistered")),
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved",)),
-    Indicator("agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}}, ("ParticipantEnrolled", "ParticipantWithdrew")),
-    Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed")),
+    Indicator(
+        "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
+        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved"),
+    ),
+    Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed", "OSVDissolved")),
     Indicator("projects_new", POINT, 0, ("FundGranted",)),
     Indicator(
         "beneficiaries_direct", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}, ("ActivityReported", "ActivityWithdrawn")

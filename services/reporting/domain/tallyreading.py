@@ -44,6 +44,8 @@ Within = frozenset[str] | None
 """District names a report is narrowed to (a municipality's own figures), or None for the whole programme."""
 EVER = -1
 """The segment of span indicators' totals: counted once, whenever it was."""
+
+
 COUNTED_SPANS = ("agents_of_change", "projects_active", "beneficiaries_direct")
 
 
@@ -51,8 +53,8 @@ class TallyReading:
     """The reading half of :class:`~services.reporting.domain.tally.Tally`: what its counters add up to.
 
     Reads the folded state only: ``bounds`` (phase boundaries, day
-    ordinals), ``counters``, ``zones``, ``supported``, ``lost``, ``places``
-    and, for :meth:`evidence`, ``traces``.
+    ordinals), ``counters``, ``zones``, ``supported``, ``lost``, ``places``,
+    ``merged`` and, for :meth:`evidence`, ``traces``.
     """
 
     bounds: list[int]
@@ -61,7 +63,19 @@ class TallyReading:
     supported: dict[str, list[Any]]
     lost: dict[str, list[Any]]
     places: dict[str, str]
+    merged: dict[str, str]
     traces: list[Trace] | None
+
+    def _chain(self, osv: object) -> list[str]:
+        """The OSV, the one it was merged into, the one that one was merged into… (a cycle, which registry never records, stops)."""
+        chain = [str(osv)]
+        while chain[-1] in self.merged and self.merged[chain[-1]] not in chain:
+            chain.append(self.merged[chain[-1]])
+        return chain
+
+    def _same(self, osv: object) -> str:
+        """The OSV an id counts as: the one it was merged into, followed to the last, if it was."""
+        return self._chain(osv)[-1] if str(osv) in self.merged else str(osv)
 
     def segment(self, day: date | int) -> int:
         """The segment a day (a date or its ordinal) falls in: 0 before the first phase, then one per phase boundary passed."""

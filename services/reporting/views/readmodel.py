@@ -55,7 +55,7 @@ from services.reporting.domain.indicators import (
     indicator_named,
     phases_in,
 )
-from services.reporting.domain.tally import Tally, evidence, recuttable
+from services.reporting.domain.tally import RECALLED, Tally, evidence, recuttable
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.tables import (
     CHECKPOINTS,
@@ -581,19 +581,49 @@ class ReadModel(AlertFacts, View):
 
         A restored tally learns the earlier facts of the members, grants and
         OSVs these facts speak of, recorded by its checkpoint; every tally is
-        handed the reports of the activities these facts withdraw.
+        handed the reports of the activities these facts withdraw, and asks
+        for the earlier facts of the OSVs a dissolution concerns
+        (:meth:`_history`) as it folds them.
         """
+        tally.history = lambda osvs, before: self._history(connection, osvs, before)
         if not tally.complete and tally.last is not None:
             cut = utc(tally.last[0])
             missing = tally.missing(facts)
-            history = self._by_subject(connection, ("ParticipantEnrolled", "ParticipantWithdrew"), missing["member"], cut)
-            history += self._by_subject(connection, ("FundGranted", "GrantClosed"), missing["grant"], cut)
+            history = self._by_subject(connection, RECALLED["member"], missing["member"], cut)
+            history += self._by_subject(connection, RECALLED["grant"], missing["grant"], cut)
             osvs = missing["osv"] | tally.missing(history)["osv"]
             tally.recall(self._by_subject(connection, ("OSVMapped",), osvs, cut) + history)
         withdrawn = {f.subject for f in facts if f.type == "ActivityWithdrawn"}
         reports = {f.subject: f for f in self._by_subject(connection, ("ActivityReported",), withdrawn, None)}
         tally.lookup = reports.get
         tally.fold(facts)
+
+    def _history(self, connection: Connection, osvs: frozenset[str], before: Fact) -> list[Fact]:
+        """The relevant facts recorded before ``before`` that name one of ``osvs``, with every fact of the members and grants
+        those name and the mappings of the OSVs they name, in recorded order (:data:`~services.reporting.domain.tally.History`).
+
+        For a dissolution: read through the facts of the types an OSV's facts have (by the type index), not
+        kept per OSV, so it costs a scan of those; dissolutions are few.
+        """
+        upto = before.recorded_at
+
+        def earlier(found: Iterable[Fact]) -> list[Fact]:
+            return [f for f in found if f.order < before.order]
+
+        osv_id = FACTS.c.data["osv_id"].as_string()
+        named = sorted(osvs)
+        about: list[Fact] = []
+        for start in range(0, len(named), 500):
+            where = [FACTS.c.type.in_(RELEVANT_TYPES), osv_id.in_(named[start:start + 500]), FACTS.c.recorded_at <= upto]
+            about += earlier(self._facts(connection, where))
+        members = {str(f.data.get("member_id")) for f in about if f.type in RECALLED["member"]}
+        grants = {Tally._grant_id(f) for f in about if f.type in RECALLED["grant"]}
+        found = {f.event_id: f for f in about}
+        for types, subjects in ((RECALLED["member"], members), (RECALLED["grant"], grants)):
+            found.update((f.event_id, f) for f in earlier(self._by_subject(connection, types, subjects, upto)))
+        places = {str(f.data.get("osv_id")) for f in found.values()} - {str(f.data.get("osv_id")) for f in found.values() if f.type == "OSVMapped"}
+        found.update((f.event_id, f) for f in earlier(self._by_subject(connection, RECALLED["osv"], places, upto)))
+        return sorted(found.values(), key=lambda f: f.order)
 
     def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]:
         """Facts of these types about these subjects (recorded by ``upto``), by the type-and-subject index, 500 subjects a query."""
