@@ -734,3 +734,24 @@ def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_t
         assert restored.report(phases, by) == report(facts, by), by
     f3 = phases_of(report(facts))["F3"]
     assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (2, 2)  # g2 and g4, luis and rosa, until c dissolved
+
+
+def test_an_osv_is_supported_in_each_phase_it_received_a_tranche_or_goods_in() -> None:
+    """break29 #8: tranches paid and goods delivered in a later phase supported nobody in it (only grants made in it did)."""
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"), mapped("c", "2021-01-04"),
+        seed_fund("g", "a", "2021-06-20"),
+        fact("DisbursementMade", "2021-06-25", grant_id="g", osv_id="a", disbursement_id="1", tranche=1, amount="500.00", currency="PEN"),
+        fact("DisbursementMade", "2021-07-20", grant_id="g", osv_id="a", disbursement_id="2", tranche=2, amount="500.00", currency="PEN"),
+        fact("FundGranted", "2021-06-28", grant_id="k", osv_id="b", amount="300.00", currency="PEN", kind="goods"),
+        fact("GoodsDelivered", "2021-08-02", grant_id="k", osv_id="b", delivery_id="d", total_value="300.00", currency="PEN", items=[]),
+        seed_fund("h", "c", "2021-09-01"),
+    ]
+    result = report(facts)
+    f1, f2 = (p["indicators"] for p in result["phases"])
+    assert f1["osvs_supported"] == {"total": 2, "first_time": 2, "repeat": 0}
+    assert f2["osvs_supported"] == {"total": 3, "first_time": 1, "repeat": 2}  # a's second tranche, b's goods, c's grant
+    assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 2}
+    from services.reporting.domain.tally import evidence
+
+    assert {e["type"] for e in evidence(facts, "osvs_supported", "F2")["events"]} == {"DisbursementMade", "GoodsDelivered", "FundGranted"}

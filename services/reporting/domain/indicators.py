@@ -117,7 +117,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator("attendances", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted", "OSVMerged")),
+    Indicator("osvs_supported", SPAN, {"total": 0, "first_time": 0, "repeat": 0}, ("FundGranted", "DisbursementMade", "GoodsDelivered", "OSVMerged")),
     Indicator("seed_funds_granted_pen", POINT, MONEY, ("FundGranted",)),
     Indicator("seed_funds_granted_usd", POINT, MONEY, ("FundGranted",)),
     Indicator("goods_delivered_pen", POINT, MONEY, ("GoodsDelivered",)),

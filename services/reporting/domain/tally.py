@@ -395,7 +395,7 @@ class Tally(TallyReading):
         self.projects_of[osv].add(grant)
 
     def _support(self, fact: Fact) -> None:
-        """The OSV was granted support: supported in the segment of that day."""
+        """The OSV was granted support, was paid a tranche or handed goods: supported in the segment of that day."""
         osv = self._same(fact.data["osv_id"])
         self.supported.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
 
@@ -609,9 +609,10 @@ def recuttable(saved: Sequence[int], latest_day: int | None, bounds: Sequence[in
 
 
 def _money_moved(name: str, amount_field: str) -> Callable[[Tally, Fact], None]:
-    """Sum an amount into ``<name>_pen`` or ``<name>_usd`` by its currency."""
+    """Sum an amount into ``<name>_pen`` or ``<name>_usd`` by its currency; the OSV that received it was supported that day."""
 
     def handle(tally: Tally, fact: Fact) -> None:
+        tally._support(fact)
         currency = fact.data.get("currency")
         if currency in ("PEN", "USD"):
             amount = Decimal(str(fact.data.get(amount_field, "0")))
