@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from itertools import count
 
-from services.reporting.domain.indicators import Fact
+from services.reporting.domain.indicators import Fact, flatten
 from services.reporting.domain.tally import report
 
 _ids = count(1)
@@ -706,7 +707,7 @@ def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_t
     earlier = [
         phase(*F1), phase(*F2), phase(*F3),
         about("a", mapped("a", "2021-01-02")), about("b", mapped("b", "2021-01-03", "Ate", "Lima Este")),
-        about("c", mapped("c", "2021-01-04", "Ate", "Lima Este")),
+        about("c", mapped("c", "2021-01-04", "Breña", "Lima Centro")),
         about("g1", seed_fund("g1", "a", "2021-02-01")), about("ana", enrolled("ana", "g1", "2021-02-02")),
         about("g2", seed_fund("g2", "b", "2021-02-01", "2000.00")), about("luis", enrolled("luis", "g2", "2021-02-02", osv="b", sex="M")),
         about("b", fact("MemberJoined", "2021-02-02", member_id="luis", membership_id="luis", osv_id="b", nationality="VE")),
@@ -718,7 +719,7 @@ def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_t
     later = [
         about("ana", left("ana", "2021-09-01")),  # ana, not in the restored tally's cache
         about("a", dissolved("a", "2021-10-01")),
-        about("b", merged("b", "c", "2021-11-01", "2021-01-03", "Ate", "Lima Este")),  # a second record of c
+        about("b", merged("b", "c", "2021-11-01", "2021-01-03", "Ate", "Lima Este")),  # Ate's record is Breña's OSV's
         about("g2", fact("DisbursementMade", "2021-11-03", grant_id="g2", osv_id="b", disbursement_id="d2", tranche=2, amount="1000.00",
                          currency="PEN")),
         about("c", dissolved("c", "2022-03-01")),  # ends b's project and luis's participation too
@@ -755,3 +756,59 @@ def test_an_osv_is_supported_in_each_phase_it_received_a_tranche_or_goods_in() -
     from services.reporting.domain.tally import evidence
 
     assert {e["type"] for e in evidence(facts, "osvs_supported", "F2")["events"]} == {"DisbursementMade", "GoodsDelivered", "FundGranted"}
+
+
+def test_after_a_merge_across_districts_every_fact_of_the_record_counts_in_the_survivors_district_and_zone() -> None:
+    """break29 #5: the merged record's support moved to the survivor's district, its money, project and people stayed."""
+    from services.reporting.domain.tally import evidence
+
+    sjl, comas, ate = ("San Juan de Lurigancho", "Lima Este"), ("Comas", "Lima Norte"), ("Ate", "Lima Este")
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02", *sjl), mapped("f", "2021-02-01", *comas), mapped("g", "2021-02-02", *ate),
+        fact("MemberJoined", "2021-02-02", member_id="fe", membership_id="fe", osv_id="f", nationality="PE"),
+        seed_fund("gf", "f", "2021-02-10", "2000.00"),
+        fact("DisbursementMade", "2021-02-11", grant_id="gf", osv_id="f", disbursement_id="1", tranche=1, amount="1000.00", currency="PEN"),
+        enrolled("fe", "gf", "2021-02-12", nationality="PE", osv="f"),
+        fact("FollowUpMeetingHeld", "2021-02-20", osv_id="f", meeting_id="m", action_items=[{"action_id": "x", "due_on": "2021-03-01"}]),
+        activity("fair", "2021-03-05", *comas),  # held in Comas: it stays where it was held
+        fact("RUOSApplicationObserved", "2021-03-06", osv_id="g", reasons=["missing_minutes"]),
+        merged("g", "f", "2021-04-01", "2021-02-02", *ate),  # Ate's record into Comas's, then both into SJL's
+        merged("f", "a", "2021-05-20", "2021-02-01", *comas),
+        fact("DisbursementMade", "2021-07-25", grant_id="gf", osv_id="f", disbursement_id="2", tranche=2, amount="1000.00", currency="PEN"),
+        fact("ActionItemCompleted", "2021-07-26", osv_id="f", meeting_id="m", action_id="x"),
+    ]
+    result = report(facts, "district")
+    groups = result["breakdown"]["groups"]
+
+    def figures(group: str, code: str) -> dict[str, object]:
+        return next(p["indicators"] for p in groups[group]["phases"] if p["code"] == code)
+
+    comas_f1, sjl_f1, sjl_f2 = figures("Comas", "F1"), figures("San Juan de Lurigancho", "F1"), figures("San Juan de Lurigancho", "F2")
+    assert (comas_f1["osvs_identified"], comas_f1["osvs_supported"]["total"], comas_f1["seed_funds_granted_pen"], comas_f1["disbursed_pen"],
+            comas_f1["projects_active"], comas_f1["agents_of_change"]["total"], comas_f1["members_joined"]["total"],
+            comas_f1["follow_up_meetings"], comas_f1["actions_pending_at_phase_end"]) == (0, 0, "0.00", "0.00", 0, 0, 0, 0, 1 - 1)
+    assert comas_f1["beneficiaries_direct"]["total"] == 14  # the fair, held in Comas
+    assert "Ate" not in groups or all(v in (0, "0.00", "0.0000") or not isinstance(v, (int, str)) for v in figures("Ate", "F1").values())
+    assert (sjl_f1["osvs_identified"], sjl_f1["osvs_supported"]["total"], sjl_f1["seed_funds_granted_pen"], sjl_f1["disbursed_pen"],
+            sjl_f1["projects_active"], sjl_f1["agents_of_change"]["total"], sjl_f1["members_joined"]["total"],
+            sjl_f1["follow_up_meetings"], sjl_f1["actions_pending_at_phase_end"], sjl_f1["ruos_applications_observed"]["total"]) == (
+        1, 1, "2000.00", "1000.00", 1, 1, 1, 1, 1, 1)
+    assert (sjl_f2["disbursed_pen"], sjl_f2["actions_pending_at_phase_end"], sjl_f2["osvs_supported"]) == (
+        "1000.00", 0, {"total": 1, "first_time": 0, "repeat": 1})
+    assert result["total"]["seed_funds_granted_pen"] == "2000.00" and result["total"]["osvs_identified"] == 1
+    zones = report(facts, "zone")["breakdown"]["groups"]
+    north = zones["Lima Norte"]["phases"][0]["indicators"]
+    assert (north["seed_funds_granted_pen"], north["projects_active"], north["members_joined"]["total"]) == ("0.00", 0, 0)
+    # a focal point of San Juan de Lurigancho sees the organisation whole
+    own = report(facts, None, frozenset({"San Juan de Lurigancho"}))["phases"][0]["indicators"]
+    assert (own["seed_funds_granted_pen"], own["disbursed_pen"], own["projects_active"], own["agents_of_change"]["total"]) == (
+        "2000.00", "1000.00", 1, 1)
+    # the evidence of a district's figure adds up to it
+    for name in ("seed_funds_granted_pen", "disbursed_pen", "projects_active", "agents_of_change", "members_joined"):
+        for group in ("Comas", "San Juan de Lurigancho"):
+            found = evidence(facts, name, "F1", group)
+            total: dict[str, Decimal] = {}
+            for event in found["events"]:
+                for part, value in event["adds"].items():
+                    total[part] = total.get(part, Decimal(0)) + Decimal(str(value))
+            assert {p: v for p, v in total.items() if v} == {p: Decimal(str(v)) for p, v in flatten(found["value"]).items() if Decimal(str(v))}, (name, group)

@@ -14,10 +14,12 @@ That is what lets the read model keep checkpoints and answer "as of" without
 replaying the log.
 
 What a fact changes may reach back: a member who leaves the OSV, or an OSV
-that dissolves, ends the participations and projects folded before. For a
-dissolution a restored tally asks ``history`` (:data:`History`) for the
-earlier facts of the OSVs concerned, and learns the members and projects it
-lacks from them.
+that dissolves, ends the participations and projects folded before; a merge
+across districts moves every counted fact of the record merged away to the
+survivor's district. For those a tally asks ``history`` (:data:`History`)
+for the earlier facts of the OSVs concerned: a restored tally learns the
+members and projects it lacks from them, and a merge re-counts their figures
+where they now belong.
 
 A saved state stays good when a phase is opened after every day it counted
 (the usual case: the next phase): the new boundaries only split its last,
@@ -65,6 +67,15 @@ RECALLED = {
     "grant": ("FundGranted", "GrantClosed"),
 }
 """What a restored tally may need to recall about an entity, by the subject of these events."""
+MOVED_TYPES = frozenset({
+    "RUOSRegistered", "RUOSApplicationObserved", "FundGranted", "GoodsDelivered", "DisbursementMade", "MemberJoined", "MemberLeft",
+    "OSVDissolved", "FollowUpMeetingHeld", "ActionItemCompleted", "ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided",
+})
+"""The facts whose counters a merge across districts moves to the survivor's district, as they were counted. Not moved:
+the record's identification (the merge takes it back where it was counted), projects and agents of change (moved
+with the cache, :meth:`Tally._osv_merged`), supported and out-of-contact OSVs (counted once per OSV), and activities,
+which count where they were held."""
+NOT_MOVED = frozenset({"osvs_identified", "projects_active", "agents_of_change"})
 
 
 def _no_lookup(_: str) -> Fact | None:
@@ -89,7 +100,8 @@ class Tally(TallyReading):
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
     report (by activity id) when its withdrawal is folded; ``history``
-    (:data:`History`) the earlier facts of the OSVs a dissolution concerns.
+    (:data:`History`) the earlier facts of the OSVs a merge or a dissolution
+    concerns.
 
     Counters and a few small sets are its state (:meth:`state`). What it knows
     of single OSVs, members and projects is a cache: a tally restored from a
@@ -150,10 +162,9 @@ class Tally(TallyReading):
         if self.complete:
             return out
         for fact in facts:
-            osv = fact.data.get("osv_id")
-            for named in (osv, fact.data.get("into_osv_id")):
-                if named is not None and str(named) not in self.places:
-                    out["osv"].add(str(named))
+            for named in (fact.data.get("osv_id"), fact.data.get("into_osv_id")):
+                if named is not None:
+                    out["osv"].update(osv for osv in (str(named), self._same(named)) if osv not in self.places)
             if fact.type in RECALLED["member"] and fact.subject not in self.members:
                 out["member"].add(fact.subject)
             if fact.type == "GrantClosed" and fact.subject not in self.projects:
@@ -161,8 +172,9 @@ class Tally(TallyReading):
         return out
 
     def recall(self, facts: Iterable[Fact]) -> None:
-        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order)."""
-        for fact in sorted(facts, key=lambda f: f.order):
+        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order, the
+        OSVs' mappings first: a participation or project counts in its OSV's district as the merges known now place it)."""
+        for fact in sorted(facts, key=lambda f: (f.type != "OSVMapped", f.order)):
             if fact.type == "OSVMapped":
                 self._place(fact)
             elif fact.type == "ParticipantEnrolled":
@@ -191,7 +203,7 @@ class Tally(TallyReading):
                day: date | None = None, segment: int | None = None) -> None:
         if not delta:
             return
-        place = district if district is not None else self.places.get(str(osv), UNKNOWN)
+        place = district if district is not None else self.places.get(self._same(osv), UNKNOWN)
         counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
         self.counters[counter] += delta
         if self.traces is not None:
@@ -207,17 +219,41 @@ class Tally(TallyReading):
         self._count("osvs_identified/value", fact, district=self._place(fact))
 
     def _osv_merged(self, fact: Fact) -> None:
-        """One organisation recorded twice: take back the duplicate's identification, and count its support and contact loss as the survivor's.
+        """One organisation recorded twice: take back the duplicate's identification, and count the rest of it as the survivor's.
 
-        Facts recorded before the merge keep counting as they did (a report as
-        of then shows what was known); from the merge on the organisation counts once.
+        Its support and contact loss become the survivor's (each OSV counts
+        once per phase). Across districts, every fact of the record (and of
+        those merged into it before) counts in the survivor's district from
+        the merge on: its projects and agents of change, and each counter its
+        facts made (:data:`MOVED_TYPES`), moved as they were counted. Its
+        activities stay where they were held. Facts recorded before the merge
+        keep counting as they did (a report as of then shows what was known);
+        from the merge on the organisation counts once.
         """
         d = fact.data
-        duplicate, survivor = str(d["osv_id"]), str(d["into_osv_id"])
-        if duplicate in self.merged:
+        duplicate, into = str(d["osv_id"]), str(d["into_osv_id"])
+        survivor = self._same(into)
+        if duplicate in self.merged or survivor == duplicate:
             return
-        self.merged[duplicate] = survivor
         district = str(d.get("district") or self.places.get(duplicate, UNKNOWN))
+        was, now = self.places.get(duplicate, district), self.places.get(survivor, UNKNOWN)
+        moves = was != now
+        group = self._group(duplicate)
+        history = self.history(frozenset(group), fact) if moves else []
+        if moves and not self.complete:
+            self._recall_unknown(history)
+        grants, members = self._of(group) if moves else (set(), set())
+
+        def merge() -> None:
+            self.merged[duplicate] = into
+            for grant in grants:
+                self.projects[grant][0] = now
+            for member in members:
+                for participation in self.members[member][2]:
+                    if participation[4] in group:
+                        participation[1] = now
+
+        self._refigure(fact, grants, members, merge)
         mapped_on = date.fromisoformat(str(d["mapped_on"]))
         self.latest_day = max(self.latest_day, mapped_on.toordinal())
         self._count("osvs_identified/value", fact, -1, district=district, day=mapped_on)
@@ -228,6 +264,20 @@ class Tally(TallyReading):
             kept = once.setdefault(survivor, [self.places.get(survivor, taken[0]), {}])
             for segment, event in taken[1].items():
                 kept[1].setdefault(segment, event)
+        if moves:
+            self._move([f for f in history if str(f.data.get("osv_id")) in group], was, now)
+
+    def _move(self, facts: Iterable[Fact], was: str, now: str) -> None:
+        """Move what these facts (:data:`MOVED_TYPES`) counted from district ``was`` to ``now``, each step as its fact's."""
+        alone = Tally((), trace=True)
+        alone.bounds = self.bounds
+        alone.fold(f for f in facts if f.type in MOVED_TYPES)
+        for trace in alone.traces or []:
+            part, segment, _ = trace.counter
+            if part.partition("/")[0] in NOT_MOVED:
+                continue
+            self._count(part, trace.fact, -trace.delta, district=was, segment=segment)
+            self._count(part, trace.fact, trace.delta, district=now, segment=segment)
 
     def _group(self, osv: str) -> set[str]:
         """The OSV and every record merged into it, directly or through others."""
@@ -303,7 +353,7 @@ class Tally(TallyReading):
         member = self._member(fact)
         grant, osv = str(d.get("grant_id")), str(d.get("osv_id"))
         if not any(p[0] == grant and self._end_of(member, p) is None for p in member[2]):  # else: already taking part in that project
-            member[2].append([grant, self.places.get(osv, UNKNOWN), fact.occurred_on.toordinal(), None, osv])
+            member[2].append([grant, self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), None, osv])
             self.agents_of[osv].add(str(d["member_id"]))
         return member
 

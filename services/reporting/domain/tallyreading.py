@@ -271,7 +271,7 @@ class TallyReading:
     def _named(self, fact: Fact, names: Mapping[str, str]) -> dict[str, Any]:
         """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none."""
         osv = fact.data.get("osv_id")
-        district = fact.data.get("district") or (self.places.get(str(osv)) if osv is not None else None)
+        district = fact.data.get("district") or (self.places.get(self._same(osv)) if osv is not None else None)
         return {
             "osv": None if osv is None else {"id": str(osv), "name": names.get(str(osv)) or None},
             "district": None if district in (None, UNKNOWN) else str(district),

@@ -582,7 +582,7 @@ class ReadModel(AlertFacts, View):
         A restored tally learns the earlier facts of the members, grants and
         OSVs these facts speak of, recorded by its checkpoint; every tally is
         handed the reports of the activities these facts withdraw, and asks
-        for the earlier facts of the OSVs a dissolution concerns
+        for the earlier facts of the OSVs a merge or a dissolution concerns
         (:meth:`_history`) as it folds them.
         """
         tally.history = lambda osvs, before: self._history(connection, osvs, before)
@@ -602,8 +602,8 @@ class ReadModel(AlertFacts, View):
         """The relevant facts recorded before ``before`` that name one of ``osvs``, with every fact of the members and grants
         those name and the mappings of the OSVs they name, in recorded order (:data:`~services.reporting.domain.tally.History`).
 
-        For a dissolution: read through the facts of the types an OSV's facts have (by the type index), not
-        kept per OSV, so it costs a scan of those; dissolutions are few.
+        For a merge or a dissolution: read through the facts of the types an OSV's facts have (by the type index), not
+        kept per OSV, so it costs a scan of those; merges and dissolutions are few.
         """
         upto = before.recorded_at
 
@@ -621,7 +621,15 @@ class ReadModel(AlertFacts, View):
         found = {f.event_id: f for f in about}
         for types, subjects in ((RECALLED["member"], members), (RECALLED["grant"], grants)):
             found.update((f.event_id, f) for f in earlier(self._by_subject(connection, types, subjects, upto)))
-        places = {str(f.data.get("osv_id")) for f in found.values()} - {str(f.data.get("osv_id")) for f in found.values() if f.type == "OSVMapped"}
+        # the mappings of the OSVs these name, and of those they were merged into (a participation counts in the survivor's district)
+        into = {str(f.data.get("osv_id")): str(f.data.get("into_osv_id")) for f in earlier(self._facts(connection, [
+            FACTS.c.type == "OSVMerged", FACTS.c.recorded_at <= upto]))}
+        places = {str(f.data.get("osv_id")) for f in found.values()}
+        for osv in list(places):
+            while osv in into and into[osv] not in places:
+                osv = into[osv]
+                places.add(osv)
+        places -= {str(f.data.get("osv_id")) for f in found.values() if f.type == "OSVMapped"}
         found.update((f.event_id, f) for f in earlier(self._by_subject(connection, RECALLED["osv"], places, upto)))
         return sorted(found.values(), key=lambda f: f.order)
 
