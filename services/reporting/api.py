@@ -64,7 +64,11 @@ dashboard = APIRouter()
 
 @indicators.get("/indicators")
 def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
-    """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district."""
+    """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district.
+
+    Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
+    0), `in_progress` (its days so far) or `ended`.
+    """
     return reporting.indicators(as_of=as_of, by=by, scope=scope)
 
 
@@ -142,7 +146,10 @@ def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> 
 
 @donors.post("/phases/{phase}/sign-offs", status_code=201)
 def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
-    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`)."""
+    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`).
+
+    Only an ended phase: a cut on or before its last day (in Lima) is refused with 409 `phase_ended_by_cut`.
+    """
     return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
 
 

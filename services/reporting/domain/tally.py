@@ -747,14 +747,18 @@ def tally_of(facts: Iterable[Fact], trace: bool = False) -> tuple[Tally, list[Ph
     return Tally(phases, activities_in(ordered), trace, histories_in(ordered)).fold(ordered), phases
 
 
-def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
-    """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts')."""
+def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None, today: date | None = None) -> dict[str, Any]:
+    """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts';
+    ``today``: the cut's day, which gives each phase its status)."""
     tally, phases = tally_of(facts)
-    return tally.report(phases, by, within)
+    return tally.report(phases, by, within, today)
 
 
-def evidence(facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None) -> dict[str, Any]:
-    """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts')."""
+def evidence(
+    facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None, today: date | None = None
+) -> dict[str, Any]:
+    """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts';
+    ``today``: a phase not started by then has none)."""
     facts = list(facts)
     tally, phases = tally_of(facts, trace=True)
-    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within)
+    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within, today)

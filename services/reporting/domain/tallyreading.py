@@ -44,6 +44,14 @@ Within = frozenset[str] | None
 """District names a report is narrowed to (a municipality's own figures), or None for the whole programme."""
 EVER = -1
 """The segment of span indicators' totals: counted once, whenever it was."""
+NOT_STARTED, IN_PROGRESS, ENDED = "not_started", "in_progress", "ended"
+
+
+def phase_status(phase: Phase, today: date) -> str:
+    """Whether a phase has started and ended by ``today`` (its first and last days are its own)."""
+    if today < phase.starts_on:
+        return NOT_STARTED
+    return IN_PROGRESS if today <= phase.ends_on else ENDED
 
 
 COUNTED_SPANS = ("agents_of_change", "projects_active", "beneficiaries_direct")
@@ -169,18 +177,25 @@ class TallyReading:
                     out[group][segment][part] += value
         return out  # type: ignore[no-any-return]
 
-    def report(self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
+    def report(
+        self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None, today: date | None = None
+    ) -> dict[str, Any]:
         """Indicators per phase and in total; with ``by``, the same per zone or district.
 
         ``phases`` are the phases to show: those the report knows of (for a
         report as of a moment, those recorded by then). ``within`` (district
         names) reports those districts alone, as if nothing else was counted:
-        a municipality's own figures.
+        a municipality's own figures. ``today`` (the cut's day in Lima) gives
+        each phase its ``status`` (:func:`phase_status`): one that has not
+        started counts nothing (each indicator at its empty figure), for its
+        days have not happened.
         """
         sums, osvs = self._sums(by, within), self._osvs(phases, by, within)
 
         def figures(group: str, phase: Phase | None) -> dict[str, Any]:
             segments = sums.get(group, {})
+            if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
+                return indicator_figures({}, {}, {})
             if phase is None:
                 inside = add_parts(s for seg, s in segments.items() if seg != EVER)
                 inside.update(segments.get(EVER, {}))  # span indicators' totals
@@ -201,6 +216,7 @@ class TallyReading:
                         "name": p.name,
                         "starts_on": p.starts_on.isoformat(),
                         "ends_on": p.ends_on.isoformat(),
+                        **({} if today is None else {"status": phase_status(p, today)}),
                         "indicators": figures(group, p),
                     }
                     for p in phases
@@ -218,15 +234,19 @@ class TallyReading:
         return result
 
     def evidence(
-        self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None
+        self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None,
+        today: date | None = None,
     ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``.
 
-        ``within`` (district names): the figure as :meth:`report` gives it for those districts alone.
+        ``within`` (district names): the figure as :meth:`report` gives it for those districts alone. ``today``: a phase
+        that has not started by then has no figure, and no fact makes it.
         """
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
         phase = phase_named(phases, phase_code)
+        if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
+            return {"indicator": name, "phase": phase_code, "group": group, "value": indicator_figures({}, {}, {})[name], "events": []}
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))

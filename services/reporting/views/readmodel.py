@@ -404,8 +404,12 @@ class ReadModel(AlertFacts, View):
 
     # -- reading ------------------------------------------------------------
 
-    def report(self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None) -> dict[str, Any]:
-        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone.
+    def report(
+        self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None, today: date | None = None
+    ) -> dict[str, Any]:
+        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone;
+        ``today``: the cut's day in Lima, which gives each phase its status (one not started counts nothing; see
+        :meth:`~services.reporting.domain.tallyreading.TallyReading.report`).
 
         The latest figures (no ``as_of``) are cached under the read model's
         revision, and their tally is folded on from the facts each later
@@ -413,7 +417,9 @@ class ReadModel(AlertFacts, View):
         """
         if as_of is None:
             revision = self.revision()
-            return self.cached(("report", by, within), lambda: self._latest_report(revision, by, within), revision)  # type: ignore[no-any-return]
+            return self.cached(  # type: ignore[no-any-return]
+                ("report", by, within, today), lambda: self._latest_report(revision, by, within, today), revision
+            )
         cut = utc(as_of)
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
@@ -423,12 +429,12 @@ class ReadModel(AlertFacts, View):
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
         known = phases_in(f for f in opened if f.recorded_at <= cut)
-        return tally.report(known, by, within)
+        return tally.report(known, by, within, today)
 
-    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None) -> dict[str, Any]:
+    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None) -> dict[str, Any]:
         with self._caching_tally:
             latest = self._latest_tally(revision)
-            return latest.tally.report(phases_in(latest.opened), by, within)
+            return latest.tally.report(phases_in(latest.opened), by, within, today)
 
     def _latest_tally(self, revision: int) -> Latest:
         """The tally of every fact at ``revision`` (or later): the cached one folded on, or one made from the last checkpoint.
@@ -462,15 +468,16 @@ class ReadModel(AlertFacts, View):
         return self._latest
 
     def evidence(
-        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None
+        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None,
+        today: date | None = None,
     ) -> dict[str, Any]:
-        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`)."""
+        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`)."""
         where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
             facts = list(self._facts(connection, where))
-        return evidence(facts, name, phase, group, within)
+        return evidence(facts, name, phase, group, within, today)
 
     def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
         """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""
