@@ -45,7 +45,11 @@ AsOf = Annotated[
     Query(description="RFC 3339 moment with its offset, not later than now (422 `not_in_future`): answer only from events "
           "recorded (CloudEvent `time`) by then."),
 ]
-By = Annotated[Literal["zone", "district"] | None, Query(description="Break every figure down by zone or by district as well.")]
+By = Annotated[
+    Literal["zone", "district"] | None,
+    Query(description="Break every figure down by zone or by district as well. A focal point's `zone` is given by district "
+          "(`breakdown.by` says so): its districts are a share of their zone, not the zone."),
+]
 Grouping = Literal["zone", "district"]
 DaysQuery = Annotated[int, Query(ge=1, le=3650, description="An OSV is overdue after this many days without a follow-up meeting.")]
 WithinDaysQuery = Annotated[int, Query(ge=0, le=3650, description="Flag board terms ending within this many days.")]
@@ -334,7 +338,8 @@ def get_dashboard(
               "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it; not later than now."),
     ] = None,
     by: Annotated[
-        Grouping | None, Query(description="Break the indicators down by `zone` (the default, for the chart) or `district`.")
+        Grouping | None,
+        Query(description="Break the indicators down by `zone` (the default, for the chart; a focal point's by district) or `district`."),
     ] = None,
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,

@@ -145,8 +145,9 @@ class Reporting:
     def indicators(self, as_of: datetime | None = None, by: Breakdown | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
         """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown.
 
-        A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened.
-        Each phase says its ``status`` on the cut's day (:meth:`cut_day`); one not started counts nothing.
+        A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened; its ``by=zone``
+        is given by district (its districts are a share of their zone: a group named after the zone would read as the
+        whole zone). Each phase says its ``status`` on the cut's day (:meth:`cut_day`); one not started counts nothing.
         With them, the report's ``digest`` (:func:`report_digest`: what
         ``osv-replay`` prints for the same cut, rebuilt from the feeds alone;
         for all of Lima) and the ``heads`` of each service's hash chain
@@ -154,6 +155,8 @@ class Reporting:
         """
         self.check_past(as_of)
         within = self.districts_of(scope)
+        if within is not None and by == "zone":
+            by = "district"
         today = self.cut_day(as_of)
 
         def answer() -> dict[str, Any]:

@@ -325,3 +325,26 @@ def test_after_a_merge_across_districts_the_organisation_counts_whole_in_the_sur
     # as of before the merge, two organisations, each in its district, as it was then
     before = client.get("/indicators", params={"by": "district", "as_of": stamp(at(6.5))}).json()["breakdown"]["groups"]
     assert figures_of(before["Comas"]) == (1, 1, "2000.00", "1000.00", 1, 1, 1)
+
+
+def test_a_focal_points_breakdown_by_zone_is_given_by_district_not_under_the_zones_name(client: TestClient) -> None:
+    """break29 #9: San Juan de Lurigancho's focal point got {"Lima Este": …} holding its own district's figures alone."""
+    from tests.support.identity import signed_in_headers
+
+    merged_across_districts(client)
+    application_of(client).readmodel.apply([
+        cloudevent("registry", 4, "OSVMapped", "osv-b", at(9), osv_id="osv-b", name="Vecinos de Ate", district="Ate", zone="Lima Este",
+                   mapped_on="2021-03-01", occurred_on="2021-03-01"),
+    ])
+    focal = signed_in_headers("municipal-150132")
+    answer = client.get("/indicators", params={"by": "zone"}, headers=focal).json()
+    assert answer["breakdown"]["by"] == "district" and list(answer["breakdown"]["groups"]) == ["San Juan de Lurigancho"]
+    assert client.get("/indicators", params={"by": "zone"}).json()["breakdown"]["groups"]["Lima Este"]["total"]["osvs_identified"] == 2
+    exported = client.get("/indicators/export.csv", params={"by": "zone", "lang": "en"}, headers=focal).content.decode("utf-8-sig")
+    assert {r["Group"] for r in csv.DictReader(io.StringIO(exported))} == {
+        "Municipalidad Distrital de San Juan de Lurigancho", "San Juan de Lurigancho"
+    }
+    page = client.get("/dashboard", params={"lang": "en"}, headers=focal).text  # by zone, for the chart, by default
+    groups = page.split('id="breakdown-heading"', 1)[1].split("</section>", 1)[0]
+    assert "By district" in groups.split("</h3>", 1)[0]
+    assert "<summary>San Juan de Lurigancho</summary>" in groups and "Lima Este" not in groups
