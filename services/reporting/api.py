@@ -45,7 +45,11 @@ AsOf = Annotated[
     Query(description="RFC 3339 moment with its offset, not later than now (422 `not_in_future`): answer only from events "
           "recorded (CloudEvent `time`) by then."),
 ]
-By = Annotated[Literal["zone", "district"] | None, Query(description="Break every figure down by zone or by district as well.")]
+By = Annotated[
+    Literal["zone", "district"] | None,
+    Query(description="Break every figure down by zone or by district as well. A focal point's `zone` is given by district "
+          "(`breakdown.by` says so): its districts are a share of their zone, not the zone."),
+]
 Grouping = Literal["zone", "district"]
 DaysQuery = Annotated[int, Query(ge=1, le=3650, description="An OSV is overdue after this many days without a follow-up meeting.")]
 WithinDaysQuery = Annotated[int, Query(ge=0, le=3650, description="Flag board terms ending within this many days.")]
@@ -64,7 +68,11 @@ dashboard = APIRouter()
 
 @indicators.get("/indicators")
 def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by: By = None) -> dict[str, Any]:
-    """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district."""
+    """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district.
+
+    Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
+    0), `in_progress` (its days so far) or `ended`.
+    """
     return reporting.indicators(as_of=as_of, by=by, scope=scope)
 
 
@@ -148,7 +156,10 @@ def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> 
 
 @donors.post("/phases/{phase}/sign-offs", status_code=201)
 def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
-    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`)."""
+    """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`).
+
+    Only an ended phase: a cut on or before its last day (in Lima) is refused with 409 `phase_ended_by_cut`.
+    """
     return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
 
 
@@ -336,7 +347,8 @@ def get_dashboard(
               "without a zone, Lima time. ISO 8601, or dd/mm/aaaa hh:mm as the Spanish page's form sends it; not later than now."),
     ] = None,
     by: Annotated[
-        Grouping | None, Query(description="Break the indicators down by `zone` (the default, for the chart) or `district`.")
+        Grouping | None,
+        Query(description="Break the indicators down by `zone` (the default, for the chart; a focal point's by district) or `district`."),
     ] = None,
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,

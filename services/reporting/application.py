@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from services.reporting.views.readmodel import ReadModel
 from services.reporting.views.tables import recorded_at
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.districts import DistrictTable, UnknownDistrictError, district_key
-from shared.errors import MomentInFutureError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, MomentInFutureError, NotFoundError, RuleViolationError
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
@@ -61,6 +61,18 @@ def difference(signed: Any, current: Any) -> Any:
 class PhaseNotFoundError(NotFoundError):
     def __init__(self, code: str) -> None:
         super().__init__(f"No phase has the code '{code}'.", field="phase", rule="known_phase")
+
+
+class PhaseNotEndedError(ConflictError):
+    """409: a phase is signed off from the facts recorded after its last day, never before (its figures would be a part of them)."""
+
+    def __init__(self, phase: Phase, cut: datetime) -> None:
+        day = cut.astimezone(LIMA).date()
+        super().__init__(
+            f"Phase '{phase.code}' runs until {phase.ends_on.isoformat()}: as of {rfc3339(cut)} ({day.isoformat()} in Lima) it had "
+            f"not ended; sign it off from a cut on {(phase.ends_on + timedelta(days=1)).isoformat()} (Lima) or later.",
+            field="as_of", rule="phase_ended_by_cut",
+        )
 
 
 class PhaseReports(ServiceApplication):
@@ -118,6 +130,10 @@ class Reporting:
         """How many events the leads' own records (targets, sign-offs) hold: it moves with each one recorded."""
         return int(self.phase_reports.recorder.max_notification_id() or 0)
 
+    def cut_day(self, as_of: datetime | None) -> date:
+        """The day in Lima a report is as of: ``as_of``'s, or today. A phase that starts after it has no figures yet."""
+        return as_of.astimezone(LIMA).date() if as_of is not None else self.today()
+
     def check_past(self, as_of: datetime | None) -> None:
         """Raise :class:`~shared.errors.MomentInFutureError` (422, ``as_of``) for a moment later than now: facts recorded by then are not all known."""
         if as_of is not None and as_of > (now := self.now()):
@@ -132,7 +148,9 @@ class Reporting:
     def indicators(self, as_of: datetime | None = None, by: Breakdown | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
         """What ``GET /indicators`` answers: the moment it is as of, every indicator per phase and in total, and the breakdown.
 
-        A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened.
+        A municipal ``scope`` answers its districts' figures alone, as if nothing else had happened; its ``by=zone``
+        is given by district (its districts are a share of their zone: a group named after the zone would read as the
+        whole zone). Each phase says its ``status`` on the cut's day (:meth:`cut_day`); one not started counts nothing.
         With them, the report's ``digest`` (:func:`report_digest`: what
         ``osv-replay`` prints for the same cut, rebuilt from the feeds alone;
         for all of Lima) and the ``heads`` of each service's hash chain
@@ -140,13 +158,16 @@ class Reporting:
         """
         self.check_past(as_of)
         within = self.districts_of(scope)
+        if within is not None and by == "zone":
+            by = "district"
+        today = self.cut_day(as_of)
 
         def answer() -> dict[str, Any]:
-            report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, within)}
+            report = {"as_of": rfc3339(as_of), **self.readmodel.report(as_of, by, within, today)}
             return {**report, "digest": report_digest(report), "heads": self.readmodel.heads()}
 
-        if as_of is None:  # the latest figures: cached until the read model applies another fact
-            return self.readmodel.cached(("indicators", by, within), answer)  # type: ignore[no-any-return]
+        if as_of is None:  # the latest figures: cached until the read model applies another fact, or the day changes
+            return self.readmodel.cached(("indicators", by, within, today), answer)  # type: ignore[no-any-return]
         return answer()
 
     def evidence(
@@ -154,7 +175,7 @@ class Reporting:
     ) -> dict[str, Any]:
         """The events that make one figure (a phase's, or ``total``; all of it, or a zone's or district's part), within ``scope``."""
         self.check_past(as_of)
-        found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope))
+        found = self.readmodel.evidence(name, phase, self.group_named(group), as_of, self.districts_of(scope), self.cut_day(as_of))
         self._name_municipalities(found["events"])
         return {"as_of": rfc3339(as_of), **found}
 
@@ -266,7 +287,7 @@ class Reporting:
         today = as_of.astimezone(LIMA).date() if as_of else self.today()
         plans = {key: iati.PhasePlan(t["baseline"], t["target"]) for key, t in self.plans(as_of).items()}
         signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
-        report = self.readmodel.report(as_of, None, self.districts_of(scope))
+        report = self.readmodel.report(as_of, None, self.districts_of(scope), today)
         share = None if scope.all_of_lima else iati.Share(self.municipality_names(scope))
         return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs, share)
 
@@ -334,7 +355,7 @@ class Reporting:
         For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
         """
         self.check_past(as_of)
-        report = self.readmodel.report(as_of, None, self.districts_of(scope))
+        report = self.readmodel.report(as_of, None, self.districts_of(scope), self.cut_day(as_of))
         plans = self.plans(as_of)
         phases = []
         for phase in report["phases"]:
@@ -347,15 +368,22 @@ class Reporting:
         return {"as_of": rfc3339(as_of), "phases": phases}
 
     def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:
-        """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing."""
+        """Sign the phase's figures from the facts recorded by ``as_of`` (``PhaseSignedOff``, with their digest); the same again records nothing.
+
+        Refused: ``as_of`` after now (422 ``not_in_future``), a phase no one opened (404), a cut before it was opened (422
+        ``phase_opened_by_cut``), and a cut on or before its last day in Lima (409 ``phase_ended_by_cut``: a phase not
+        ended, or not started, has no figures to sign yet).
+        """
         self.check_past(as_of)
-        self._phase(phase)
-        if not any(known.code == phase for known in self.readmodel.phases(as_of)):
+        known = self._phase(phase)
+        if not any(opened.code == phase for opened in self.readmodel.phases(as_of)):
             raise RuleViolationError(
                 f"Phase '{phase}' was not opened yet as of {rfc3339(as_of)}: sign a cut recorded after it was opened.",
                 field="as_of", rule="phase_opened_by_cut",
             )
-        figures = next(p["indicators"] for p in self.readmodel.report(as_of)["phases"] if p["code"] == phase)
+        if self.cut_day(as_of) <= known.ends_on:
+            raise PhaseNotEndedError(known, as_of)
+        figures = next(p["indicators"] for p in self.readmodel.report(as_of, today=self.cut_day(as_of))["phases"] if p["code"] == phase)
         signed = self.phase_reports.sign_off(phase, as_of, figures, signed_by, self.now())
         return self._signed_public(signed, None)
 
@@ -370,7 +398,7 @@ class Reporting:
             self._phase(phase)
         if not scope.all_of_lima:
             return {"as_of": rfc3339(as_of), "sign_offs": []}
-        current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of)["phases"]}
+        current = {p["code"]: p["indicators"] for p in self.readmodel.report(as_of, today=self.cut_day(as_of))["phases"]}
         evidence: dict[tuple[str, str], list[dict[str, Any]]] = {}  # one fold per figure, however many sign-offs it restates
         out = []
         for known, report in self._reports(as_of):
@@ -404,7 +432,8 @@ class Reporting:
         }
         if current is None:
             return out
-        again = next((p["indicators"] for p in self.readmodel.report(signed["cut"])["phases"] if p["code"] == signed["phase"]), {})
+        then = self.readmodel.report(signed["cut"], today=self.cut_day(signed["cut"]))["phases"]
+        again = next((p["indicators"] for p in then if p["code"] == signed["phase"]), {})
         out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]
         out["restatement"] = self._restatement(signed, current, as_of, {} if evidence is None else evidence)
         return out

@@ -63,7 +63,7 @@ class Row:
     part: str
     group: str
     value: Any
-    """An int, a Decimal (money or a rate), or text."""
+    """An int, a Decimal (money or a rate), or text; None (an empty cell) in a phase that has not started."""
     indicator_code: str
     part_code: str
     baseline: Decimal | None = None
@@ -132,7 +132,8 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
 
     A phase's row of the whole programme carries the part's baseline, target and share of the target reached
     where ``plans`` (:meth:`Reporting.plans <services.reporting.application.Reporting.plans>`) set them; a part
-    the target names that the figure lacks gets a row of its own, with a value of 0.
+    the target names that the figure lacks gets a row of its own, with a value of 0. A phase that has not started
+    (its ``status``) has no figures: its rows carry an empty value (and no share), its targets still.
     """
     t = translator(lang)
     plans = plans or {}
@@ -141,16 +142,16 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
         blocks += list(report["breakdown"]["groups"].items())
     for group, block in blocks:
         group_label = (whole or t("export.all_groups")) if group == ALL_GROUPS else group
-        phases = [(p["code"], p["name"], p["starts_on"], p["ends_on"], p["indicators"]) for p in block["phases"]]
-        for code, phase, starts_on, ends_on, figures in [*phases, (None, t("ui.total"), "", "", block["total"])]:
+        phases = [(p["code"], p["name"], p["starts_on"], p["ends_on"], p["indicators"], p.get("status") != "not_started") for p in block["phases"]]
+        for code, phase, starts_on, ends_on, figures, started in [*phases, (None, t("ui.total"), "", "", block["total"], True)]:
             for indicator, figure in figures.items():
                 plan = plans.get((code, indicator)) if group == ALL_GROUPS and code is not None else None
                 baseline, target = (plan["baseline"], plan["target"]) if plan else ({}, {})
-                shares = share_reached(figure, target) if plan else {}
+                shares = share_reached(figure, target) if plan and started else {}
                 parts = flatten(figure)
                 for part in [*parts, *(p for p in target if p not in parts)]:
                     yield Row(phase, starts_on, ends_on, t(f"indicator.{indicator}"), part_label(part, t), group_label,
-                              _value(indicator, parts.get(part, 0)), indicator, "" if part == "value" else part,
+                              _value(indicator, parts.get(part, 0)) if started else None, indicator, "" if part == "value" else part,
                               _decimal(baseline.get(part)), _decimal(target.get(part)), _decimal(shares.get(part)))
 
 

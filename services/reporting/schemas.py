@@ -175,5 +175,6 @@ class TargetsUpdate(Command):
 class SignOffCreate(Command):
     as_of: AsOf = Field(
         description="The recorded-time cut: sign the figures of the facts recorded by this moment (RFC 3339 with its offset), "
-        "between 1970-01-01 and now, and after the phase was opened (422 `phase_opened_by_cut` before)."
+        "between 1970-01-01 and now, after the phase was opened (422 `phase_opened_by_cut` before) and after its last day "
+        "in Lima (409 `phase_ended_by_cut` on or before it: a phase not ended, or not started, has no figures to sign yet)."
     )

@@ -266,3 +266,85 @@ def test_without_as_of_the_exports_say_they_hold_everything_recorded(client: Tes
     properties = {row[0].value: row[1].value for row in book["Propiedades"].iter_rows()}
     assert properties["Cifras registradas hasta"] == "todo lo registrado al generar el archivo"
     assert datetime.fromisoformat(properties["Archivo generado el"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+
+
+def merged_across_districts(client: TestClient) -> None:
+    """An OSV in San Juan de Lurigancho (150132); a second record of it in Comas (150110) with a member, a seed fund and a tranche,
+    merged into it, and a tranche paid on the record's grant after the merge (break29 #5)."""
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-a", at(1), osv_id="osv-a", name="Club Amistad", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        cloudevent("registry", 2, "OSVMapped", "osv-f", at(2), osv_id="osv-f", name="Club Amistad Comas", district="Comas",
+                   zone="Lima Norte", mapped_on="2021-02-01", occurred_on="2021-02-01"),
+        cloudevent("engagement", 1, "MemberJoined", "m-1", at(3), member_id="m-1", membership_id="ms-1", osv_id="osv-f", role="president",
+                   nationality="PE", sex="F", age_band="30-44", joined_on="2021-02-02", occurred_on="2021-02-02"),
+        cloudevent("funding", 2, "FundGranted", "g-f", at(4), grant_id="g-f", osv_id="osv-f", amount="2000.00", currency="PEN",
+                   kind="seed_fund", granted_on="2021-02-10", occurred_on="2021-02-10"),
+        cloudevent("funding", 3, "DisbursementMade", "g-f", at(5), grant_id="g-f", osv_id="osv-f", disbursement_id="d-1", tranche=1,
+                   amount="1000.00", currency="PEN", disbursed_on="2021-02-11", occurred_on="2021-02-11"),
+        cloudevent("engagement", 2, "ParticipantEnrolled", "m-1", at(6), member_id="m-1", grant_id="g-f", osv_id="osv-f",
+                   nationality="PE", sex="F", age_band="30-44", enrolled_on="2021-02-12", occurred_on="2021-02-12"),
+        cloudevent("registry", 3, "OSVMerged", "osv-f", at(7), osv_id="osv-f", into_osv_id="osv-a", merged_on="2021-05-20",
+                   district="Comas", zone="Lima Norte", mapped_on="2021-02-01", occurred_on="2021-05-20"),
+        cloudevent("funding", 4, "DisbursementMade", "g-f", at(8), grant_id="g-f", osv_id="osv-f", disbursement_id="d-2", tranche=2,
+                   amount="1000.00", currency="PEN", disbursed_on="2021-05-25", occurred_on="2021-05-25"),
+    ])
+
+
+FIGURES = ("osvs_identified", "osvs_supported", "seed_funds_granted_pen", "disbursed_pen", "projects_active", "agents_of_change", "members_joined")
+
+
+def figures_of(block: dict[str, Any]) -> tuple[Any, ...]:
+    f1 = block["phases"][0]["indicators"]
+    return tuple(f1[name]["total"] if isinstance(f1[name], dict) else f1[name] for name in FIGURES)
+
+
+def test_after_a_merge_across_districts_the_organisation_counts_whole_in_the_survivors_district_and_its_focal_points_view(client: TestClient) -> None:
+    """break29 #5: Comas kept the record's seed fund, tranches, project and member with 0 OSVs; San Juan de Lurigancho had
+    one more OSV supported with none of its money."""
+    from shared.roles import MunicipalScope
+    from tests.support.identity import signed_in_headers
+
+    merged_across_districts(client)
+    groups = client.get("/indicators", params={"by": "district"}).json()["breakdown"]["groups"]
+    assert figures_of(groups["San Juan de Lurigancho"]) == (1, 1, "2000.00", "2000.00", 1, 1, 1)
+    assert "Comas" not in groups  # nothing counts there any more
+    zones = client.get("/indicators", params={"by": "zone"}).json()["breakdown"]["groups"]
+    assert figures_of(zones["Lima Este"]) == (1, 1, "2000.00", "2000.00", 1, 1, 1)
+    assert figures_of(zones["Lima Norte"]) == (0, 0, "0.00", "0.00", 0, 0, 0)
+    # each focal point: San Juan de Lurigancho's sees the organisation whole, Comas's nothing of it
+    sjl = client.get("/indicators", headers=signed_in_headers("municipal-150132")).json()
+    assert figures_of(sjl) == (1, 1, "2000.00", "2000.00", 1, 1, 1)
+    comas = application_of(client).indicators(scope=MunicipalScope(ubigeos=frozenset({"150110"})))  # no demo account of Comas's
+    assert figures_of(comas) == (0, 0, "0.00", "0.00", 0, 0, 0)
+    # and the evidence of its money there is the record's grant
+    found = client.get("/indicators/seed_funds_granted_pen/evidence", params={"phase": "F1"}, headers=signed_in_headers("municipal-150132"))
+    assert [(e["type"], e["osv"]["id"], e["adds"]) for e in found.json()["events"]] == [("FundGranted", "osv-f", {"value": "2000.00"})]
+    # as of before the merge, two organisations, each in its district, as it was then
+    before = client.get("/indicators", params={"by": "district", "as_of": stamp(at(6.5))}).json()["breakdown"]["groups"]
+    assert figures_of(before["Comas"]) == (1, 1, "2000.00", "1000.00", 1, 1, 1)
+
+
+def test_a_focal_points_breakdown_by_zone_is_given_by_district_not_under_the_zones_name(client: TestClient) -> None:
+    """break29 #9: San Juan de Lurigancho's focal point got {"Lima Este": …} holding its own district's figures alone."""
+    from tests.support.identity import signed_in_headers
+
+    merged_across_districts(client)
+    application_of(client).readmodel.apply([
+        cloudevent("registry", 4, "OSVMapped", "osv-b", at(9), osv_id="osv-b", name="Vecinos de Ate", district="Ate", zone="Lima Este",
+                   mapped_on="2021-03-01", occurred_on="2021-03-01"),
+    ])
+    focal = signed_in_headers("municipal-150132")
+    answer = client.get("/indicators", params={"by": "zone"}, headers=focal).json()
+    assert answer["breakdown"]["by"] == "district" and list(answer["breakdown"]["groups"]) == ["San Juan de Lurigancho"]
+    assert client.get("/indicators", params={"by": "zone"}).json()["breakdown"]["groups"]["Lima Este"]["total"]["osvs_identified"] == 2
+    exported = client.get("/indicators/export.csv", params={"by": "zone", "lang": "en"}, headers=focal).content.decode("utf-8-sig")
+    assert {r["Group"] for r in csv.DictReader(io.StringIO(exported))} == {
+        "Municipalidad Distrital de San Juan de Lurigancho", "San Juan de Lurigancho"
+    }
+    page = client.get("/dashboard", params={"lang": "en"}, headers=focal).text  # by zone, for the chart, by default
+    groups = page.split('id="breakdown-heading"', 1)[1].split("</section>", 1)[0]
+    assert "By district" in groups.split("</h3>", 1)[0]
+    assert "<summary>San Juan de Lurigancho</summary>" in groups and "Lima Este" not in groups

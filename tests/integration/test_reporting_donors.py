@@ -10,7 +10,7 @@ import csv
 import functools
 import io
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 
 from services.reporting import iati
 from services.reporting.application import Reporting
+from shared.clock import LIMA
 from tests.integration.test_reporting_as_of import START, cloudevent
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, service_client
@@ -59,15 +60,21 @@ def activity(activity_id: str, position: int, hours: float, held_on: str, **coun
 
 
 def programme(client: TestClient) -> None:
-    """Phase 1 with one OSV and a workshop; a second workshop in phase 1 entered months later."""
+    """Phase 1 with one OSV and a workshop; a second workshop in phase 1 entered months later, after the phase ended."""
     application_of(client).readmodel.apply([
         cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
                    ends_on="2021-06-30", occurred_on="2021-01-01"),
         cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
                    zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
         activity("act-1", 1, 2, "2021-03-01", ve_f=12, pe_m=5, indirect=40, murals=1),
-        activity("act-2", 2, 3000, "2021-05-01", ve_f=3),
+        activity("act-2", 2, LATE, "2021-05-01", ve_f=3),
     ])
+
+
+LATE = 5000
+"""When (hours from the start) the second workshop is typed in: July 31st, a month after phase 1 ended (at about 4,268 hours)."""
+SIGNED_CUT = 4300
+"""A cut after phase 1's last day (in Lima) and before the late workshop: the figures a lead signs phase 1 off from."""
 
 
 def actual_total(document: bytes, title_en: str, period: int = 0) -> str:
@@ -189,7 +196,7 @@ class FakeNow:
 
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNow]]:
-    clock = FakeNow(at(500))
+    clock = FakeNow(at(4400))  # July 2021: phase 1 has ended
     with service_client("reporting", tmp_path, database_url, application=functools.partial(Reporting, now=clock)) as client:
         yield client, clock
 
@@ -210,7 +217,7 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     assert row["indicator"] == "beneficiaries_direct" and row["actual"]["total"] == 20
     assert row["share_reached"] == {"total": "0.5000", "by_sex.F": "0.7500", "by_nationality.VE": "0.6250"}
     before = client.get("/targets", params={"as_of": stamp(at(100))}).json()
-    assert before["phases"][0]["indicators"] == []  # set at 500 hours: unknown then
+    assert before["phases"][0]["indicators"] == []  # set at 4,400 hours: unknown then
 
     page = client.get("/dashboard", params={"lang": "en"})
     assert page.status_code == 200
@@ -290,18 +297,18 @@ def test_targets_that_cannot_be_set_are_refused_naming_the_field(
 
 def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(desk: tuple[TestClient, FakeNow]) -> None:
     client, clock = desk
-    programme(client)  # act-2 (3 more people in F1) is recorded at 3000 hours
+    programme(client)  # act-2 (3 more people in F1) is recorded at 5000 hours
 
-    # The lead signs F1 off, at 500 hours, from the facts recorded by 100 hours.
-    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
+    # The lead signs F1 off, at 4400 hours, from the facts recorded by 4300 hours (after the phase ended).
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))})
     assert signed.status_code == 201, signed.text
     first = signed.json()
-    assert first["figures"]["beneficiaries_direct"]["total"] == 17 and first["as_of"] == stamp(at(100))
+    assert first["figures"]["beneficiaries_direct"]["total"] == 17 and first["as_of"] == stamp(at(SIGNED_CUT))
     assert first["signed_by"] == "lead"
-    clock.moment = at(501)
-    again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))})
+    clock.moment = at(4401)
+    again = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))})
     assert again.json() == first  # a retry signs nothing twice
-    clock.moment = at(4000)  # now: after every fact, so that any moment before can be asked "as of"
+    clock.moment = at(6000)  # now: after every fact, so that any moment before can be asked "as of"
 
     [listed] = client.get("/sign-offs").json()["sign_offs"]
     assert listed["digest"] == first["digest"] and listed["figures"] == first["figures"]
@@ -323,9 +330,9 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     assert {r["indicator"] for r in listed["restatement"]} == {"beneficiaries_direct", "attendances"}  # the late workshop adds people and their attendances
 
     # As of a moment before the late workshop was recorded, the sign-off stood unrestated.
-    then = client.get("/sign-offs", params={"as_of": stamp(at(600))}).json()["sign_offs"]
+    then = client.get("/sign-offs", params={"as_of": stamp(at(4600))}).json()["sign_offs"]
     assert [s["restatement"] for s in then] == [[]]
-    assert client.get("/sign-offs", params={"as_of": stamp(at(400))}).json()["sign_offs"] == []  # not signed yet
+    assert client.get("/sign-offs", params={"as_of": stamp(at(4350))}).json()["sign_offs"] == []  # not signed yet
     assert_problem(client.get("/sign-offs", params={"phase": "F9"}), 404, "phase", "known_phase")  # no such phase: not "none signed"
 
     # The IATI actual carries the current figure, and its comment the signed one and the restatement.
@@ -340,12 +347,19 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
 def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_known(desk: tuple[TestClient, FakeNow]) -> None:
     client, _ = desk
     programme(client)
-    future = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(501))})
+    future = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4401))})
     assert future.status_code == 422 and future.json()["errors"][0]["field"] == "as_of"
     before_phase = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(0) - timedelta(hours=1))})
     assert before_phase.status_code == 422  # the phase is known now: the cut is at fault, not the phase's code
     assert [(e["field"], e["rule"]) for e in before_phase.json()["errors"]] == [("as_of", "phase_opened_by_cut")]
     assert client.post("/phases/F9/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))}).status_code == 404
+    # break29: a cut on or before the phase's last day (in Lima) signs a phase that had not ended: 409, naming the rule
+    for within_phase in (at(100), datetime.fromisoformat("2021-06-30T23:59:59-05:00")):
+        unended = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(within_phase)})
+        assert_problem(unended, 409, "as_of", "phase_ended_by_cut")
+        assert "2021-06-30" in unended.json()["detail"]
+    ended = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, headers=LEAD(), json={"as_of": "2021-07-01T00:00:00-05:00"})
+    assert ended.status_code == 201, ended.text  # its first day after
     naive = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": "2021-01-10T10:00:00"})
     assert naive.status_code == 422
     for out_of_range in ("0001-01-01T00:00:00+05:00", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):  # once a 500
@@ -361,7 +375,7 @@ def test_a_dry_run_sets_no_target_and_signs_nothing_and_an_oversized_body_is_ref
     body = {"target": {"value": 3}}
     tried = client.put("/phases/F1/targets/osvs_identified", params={"dry_run": "true"}, headers=LEAD(), json=body)
     assert tried.status_code == 200 and tried.headers["Dry-Run"] == "true"
-    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, headers=LEAD(), json={"as_of": stamp(at(100))})
+    signed = client.post("/phases/F1/sign-offs", params={"dry_run": "true"}, headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))})
     assert signed.status_code == 201 and signed.headers["Dry-Run"] == "true"
     assert client.get("/targets").json()["phases"][0]["indicators"] == []
     assert client.get("/sign-offs").json()["sign_offs"] == []
@@ -380,7 +394,7 @@ def test_only_a_lead_sets_targets_and_signs_off_and_a_focal_point_sees_its_munic
     ])
     created_targets = client.put("/phases/F1/targets/beneficiaries_direct", headers=LEAD(), json={"target": {"total": 40}})
     assert created_targets.status_code == 200
-    assert client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(100))}).status_code == 201
+    assert client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))}).status_code == 201
 
     staff = signed_in_headers("staff")
     for refused in (client.put("/phases/F1/targets/osvs_identified", headers=staff, json={"target": {"value": 3}}),
@@ -433,6 +447,62 @@ def test_a_focal_points_iati_file_is_its_municipalitys_own_activity_under_the_pr
     target = next(t for t in share_activity.iter("target") if t.find("dimension") is None)
     assert target.get("value") == "40" and "whole programme's" in (target.findtext("comment/narrative") or "")
     assert actual_total(share, DIRECT) == "20"
+
+
+class FakeDay:
+    """Reporting's date clock, the day of a :class:`FakeNow` in Lima."""
+
+    def __init__(self, now: FakeNow) -> None:
+        self.now = now
+
+    def __call__(self) -> date:
+        return self.now().astimezone(LIMA).date()
+
+
+def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_only_once_it_ended(tmp_path: Path) -> None:
+    """break29 #3: a phase opened ahead (2027, in 2026) had "actual" figures (44 agents of change, projects, a rate), and a
+    lead could sign it off, twice. Its days have not happened: it counts nothing until it starts, and is signed after it ends."""
+    clock = FakeNow(datetime.fromisoformat("2021-08-10T10:00:00-05:00"))  # F1 ended, F2 under way, F3 ahead
+    phases = [("F1", "2021-01-01", "2021-06-30"), ("F2", "2021-07-01", "2021-12-31"), ("F3", "2022-01-01", "2022-06-30")]
+    with service_client("reporting", tmp_path, application=functools.partial(Reporting, now=clock), today=FakeDay(clock)) as client:
+        application_of(client).readmodel.apply([
+            *(cloudevent("funding", n, "PhaseOpened", f"p{n}", at(n), phase_id=f"p{n}", code=code, name=f"Fase {code}", starts_on=starts,
+                         ends_on=ends, occurred_on=starts) for n, (code, starts, ends) in enumerate(phases, 1)),
+            cloudevent("registry", 1, "OSVMapped", "osv-1", at(4), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+                       zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+            cloudevent("registry", 2, "RUOSRegistered", "osv-1", at(5), osv_id="osv-1", ruos_number="R-1", registered_on="2021-03-01",
+                       municipality_id="mml", occurred_on="2021-03-01"),
+            cloudevent("funding", 4, "FundGranted", "g-1", at(6), grant_id="g-1", osv_id="osv-1", amount="5000.00", currency="PEN",
+                       kind="seed_fund", granted_on="2021-02-01", occurred_on="2021-02-01"),
+            cloudevent("engagement", 1, "ParticipantEnrolled", "m-1", at(7), member_id="m-1", grant_id="g-1", osv_id="osv-1",
+                       nationality="VE", sex="F", age_band="30-44", enrolled_on="2021-02-02", occurred_on="2021-02-02"),
+        ])
+        answer = client.get("/indicators").json()
+        f2, f3 = (p["indicators"] for p in answer["phases"][1:])
+        assert (f2["agents_of_change"]["total"], f2["projects_active"], f2["ruos_registration_rate"]) == (1, 1, "1.0000")
+        assert (f3["agents_of_change"]["total"], f3["projects_active"], f3["osvs_registered_ruos_cumulative"], f3["ruos_registration_rate"]) == (
+            0, 0, 0, "0.0000")
+        assert [p["status"] for p in answer["phases"]] == ["ended", "in_progress", "not_started"]
+        assert answer["total"]["agents_of_change"]["total"] == 1  # the total holds what happened
+        assert client.get("/indicators/agents_of_change/evidence", params={"phase": "F3"}).json()["events"] == []
+        then = client.get("/indicators", params={"as_of": "2021-05-01T12:00:00-05:00"}).json()  # the status is the cut's
+        assert [p["status"] for p in then["phases"]] == ["in_progress", "not_started", "not_started"]
+        assert then["phases"][1]["indicators"]["agents_of_change"]["total"] == 0
+
+        for code in ("F2", "F3"):
+            refused = client.post(f"/phases/{code}/sign-offs", headers=LEAD(), json={"as_of": stamp(clock())})
+            assert_problem(refused, 409, "as_of", "phase_ended_by_cut")
+        assert client.get("/sign-offs").json()["sign_offs"] == []
+        assert client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(clock())}).status_code == 201
+
+        # the dashboard and the exports say so too: no figure for F3, marked as not started
+        page = client.get("/dashboard", params={"lang": "en"}).text
+        assert 'data-phase="F3" data-status="not_started"' in page and "not started: no figures" in page
+        assert "in progress: figures to date" in page
+        exported = client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")
+        rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["Group"] == "Whole programme"]
+        assert {r["Value"] for r in rows if r["Phase"] == "Fase F3"} == {""}
+        assert {r["Value"] for r in rows if r["Phase"] == "Fase F2" and r["Indicator code"] == "projects_active"} == {"1"}
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from itertools import count
 
-from services.reporting.domain.indicators import Fact
+from services.reporting.domain.indicators import Fact, flatten
 from services.reporting.domain.tally import report
 
 _ids = count(1)
@@ -602,3 +603,212 @@ def test_osvs_counted_once_add_up_per_district_and_phases_seen_as_they_do_one_os
                 one_by_one[group][code][name][part] += value
         assert tally._osvs(phases, by) == one_by_one
     assert report(facts)["total"]["osvs_supported"]["repeat"] > 0
+
+
+# --------------------------------------------------------------------------
+# Active in a phase: a participation or project ends when its person or OSV is gone (break29)
+# --------------------------------------------------------------------------
+
+F3 = ("F3", "2022-01-01", "2022-06-30")
+
+
+def left(member: str, day: str, osv: str = "a", nationality: str = "VE", sex: str = "F", reason: str = "moved_abroad") -> Fact:
+    return fact("MemberLeft", day, member_id=member, membership_id=member, osv_id=osv, nationality=nationality, sex=sex, left_on=day,
+                reason=reason)
+
+
+def seed_fund(grant: str, osv: str, day: str, amount: str = "1000.00") -> Fact:
+    return fact("FundGranted", day, grant_id=grant, osv_id=osv, amount=amount, currency="PEN", kind="seed_fund", granted_on=day)
+
+
+def dissolved(osv: str, day: str) -> Fact:
+    return fact("OSVDissolved", day, osv_id=osv, dissolved_on=day, reason="members_emigrated")
+
+
+def test_an_agent_of_change_who_leaves_the_osv_takes_part_no_more_from_the_day_after_they_left() -> None:
+    """break29 #1: a member who left (moved abroad) stayed an agent of change in every later phase, 2027's included."""
+    bea_enrolled = enrolled("bea", "g", "2021-02-10", nationality="PE")
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), seed_fund("g", "a", "2021-02-01"),
+        enrolled("ana", "g", "2021-02-02"), enrolled("luis", "g", "2021-02-02", nationality="PE", sex="M"),
+        left("ana", "2021-08-15"),  # left in F2: still an agent in it, on the days before
+        left("bea", "2021-03-01", nationality="PE"),  # left in F1, and her enrolment (dated before) typed in afterwards
+        Fact(bea_enrolled.event_id, bea_enrolled.type, bea_enrolled.subject, bea_enrolled.occurred_on,
+             RECORDED + timedelta(days=30), bea_enrolled.data),
+    ]
+    result = report(facts)
+    by_phase = phases_of(result)
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [3, 2, 1]
+    assert by_phase["F3"]["agents_of_change"] == {"total": 1, "new": 0, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
+    assert (result["total"]["agents_of_change"]["total"], result["total"]["agents_of_change"]["new"]) == (3, 3)
+
+
+def test_a_member_who_left_and_joined_again_takes_part_again_from_their_new_enrolment() -> None:
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), seed_fund("g", "a", "2021-02-01"),
+        enrolled("ana", "g", "2021-02-02"), left("ana", "2021-03-01"),
+        fact("MemberJoined", "2022-02-01", member_id="ana", membership_id="ana-2", osv_id="a", nationality="VE"),
+        enrolled("ana", "g", "2022-02-02"),
+    ]
+    by_phase = phases_of(report(facts))
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [1, 0, 1]
+
+
+def test_a_dissolved_osvs_projects_and_agents_of_change_count_no_more_after_its_dissolution() -> None:
+    """break29 #1: a dissolved OSV's project and agents counted for ever; a backlog typed in after the dissolution too."""
+    late_grant, late_enrolment = seed_fund("g2", "a", "2021-07-20"), enrolled("bea", "g2", "2021-07-21")
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3),
+        mapped("a", "2021-01-02"), mapped("b", "2021-01-03", "Ate", "Lima Este"),
+        seed_fund("g1", "a", "2021-02-01"), enrolled("ana", "g1", "2021-02-02"),
+        seed_fund("g3", "b", "2021-02-01"), enrolled("omar", "g3", "2021-02-02", osv="b", sex="M"),
+        dissolved("a", "2021-08-01"),
+        late_grant, late_enrolment,  # recorded after the dissolution, dated before it (a backlog from paper)
+    ]
+    result = report(facts, "district")
+    by_phase = phases_of(result)
+    assert [by_phase[code]["projects_active"] for code in ("F1", "F2", "F3")] == [2, 3, 1]  # g1 (and g3) in F1; g1, g2, g3 in F2; g3
+    assert [by_phase[code]["agents_of_change"]["total"] for code in ("F1", "F2", "F3")] == [2, 3, 1]
+    comas = {p["code"]: p["indicators"] for p in result["breakdown"]["groups"]["Comas"]["phases"]}
+    assert (comas["F3"]["projects_active"], comas["F3"]["agents_of_change"]["total"]) == (0, 0)
+    assert (result["total"]["projects_active"], result["total"]["agents_of_change"]["total"]) == (3, 3)
+
+
+def test_a_record_merged_into_an_osv_that_dissolves_ends_its_projects_with_it() -> None:
+    facts = [
+        phase(*F1), phase(*F2), phase(*F3), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"),
+        seed_fund("g", "b", "2021-02-01"), enrolled("ana", "g", "2021-02-02", osv="b"),
+        merged("b", "a", "2021-03-01", "2021-01-03"), dissolved("a", "2021-08-01"),
+    ]
+    f3 = phases_of(report(facts))["F3"]
+    assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (0, 0)
+
+
+def _recalled(tally: object, earlier: list[Fact], later: list[Fact]) -> list[Fact]:
+    """What the read model hands a restored tally before it folds ``later``: the earlier facts of what they name."""
+    need = tally.missing(later)  # type: ignore[attr-defined]
+    return [
+        f for f in earlier
+        if (f.type == "OSVMapped" and f.data["osv_id"] in need["osv"])
+        or (f.type in ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft") and f.subject in need["member"])
+        or (f.type in ("FundGranted", "GrantClosed") and f.subject in need["grant"])
+    ]
+
+
+def test_a_tally_restored_before_departures_dissolutions_and_merges_goes_on_to_the_same_report_as_a_full_fold() -> None:
+    import json
+
+    from services.reporting.domain.indicators import phases_in
+    from services.reporting.domain.tally import Tally, activities_in, histories_in
+
+    def about(subject: str, made: Fact) -> Fact:
+        return Fact(made.event_id, made.type, subject, made.occurred_on, made.recorded_at, made.data)
+
+    earlier = [
+        phase(*F1), phase(*F2), phase(*F3),
+        about("a", mapped("a", "2021-01-02")), about("b", mapped("b", "2021-01-03", "Ate", "Lima Este")),
+        about("c", mapped("c", "2021-01-04", "Breña", "Lima Centro")),
+        about("g1", seed_fund("g1", "a", "2021-02-01")), about("ana", enrolled("ana", "g1", "2021-02-02")),
+        about("g2", seed_fund("g2", "b", "2021-02-01", "2000.00")), about("luis", enrolled("luis", "g2", "2021-02-02", osv="b", sex="M")),
+        about("b", fact("MemberJoined", "2021-02-02", member_id="luis", membership_id="luis", osv_id="b", nationality="VE")),
+        about("g2", fact("DisbursementMade", "2021-02-03", grant_id="g2", osv_id="b", disbursement_id="d1", tranche=1, amount="1000.00",
+                         currency="PEN")),
+        about("b", fact("FollowUpMeetingHeld", "2021-02-04", osv_id="b", meeting_id="m", action_items=[{"action_id": "x", "due_on": "2021-03-01"}])),
+        about("g4", seed_fund("g4", "c", "2021-02-01")), about("rosa", enrolled("rosa", "g4", "2021-02-02", osv="c")),
+    ]
+    later = [
+        about("ana", left("ana", "2021-09-01")),  # ana, not in the restored tally's cache
+        about("a", dissolved("a", "2021-10-01")),
+        about("b", merged("b", "c", "2021-11-01", "2021-01-03", "Ate", "Lima Este")),  # Ate's record is Breña's OSV's
+        about("g2", fact("DisbursementMade", "2021-11-03", grant_id="g2", osv_id="b", disbursement_id="d2", tranche=2, amount="1000.00",
+                         currency="PEN")),
+        about("c", dissolved("c", "2022-03-01")),  # ends b's project and luis's participation too
+    ]
+    facts = earlier + later
+    phases, lookup = phases_in(facts), activities_in(facts)
+    state = json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state()))
+    restored = Tally.restore(state, phases, lookup)
+    restored.history = histories_in(facts)
+    restored.recall(_recalled(restored, earlier, later))
+    restored.fold(later)
+    for by in (None, "zone", "district"):
+        assert restored.report(phases, by) == report(facts, by), by
+    f3 = phases_of(report(facts))["F3"]
+    assert (f3["projects_active"], f3["agents_of_change"]["total"]) == (2, 2)  # g2 and g4, luis and rosa, until c dissolved
+
+
+def test_an_osv_is_supported_in_each_phase_it_received_a_tranche_or_goods_in() -> None:
+    """break29 #8: tranches paid and goods delivered in a later phase supported nobody in it (only grants made in it did)."""
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-01-03"), mapped("c", "2021-01-04"),
+        seed_fund("g", "a", "2021-06-20"),
+        fact("DisbursementMade", "2021-06-25", grant_id="g", osv_id="a", disbursement_id="1", tranche=1, amount="500.00", currency="PEN"),
+        fact("DisbursementMade", "2021-07-20", grant_id="g", osv_id="a", disbursement_id="2", tranche=2, amount="500.00", currency="PEN"),
+        fact("FundGranted", "2021-06-28", grant_id="k", osv_id="b", amount="300.00", currency="PEN", kind="goods"),
+        fact("GoodsDelivered", "2021-08-02", grant_id="k", osv_id="b", delivery_id="d", total_value="300.00", currency="PEN", items=[]),
+        seed_fund("h", "c", "2021-09-01"),
+    ]
+    result = report(facts)
+    f1, f2 = (p["indicators"] for p in result["phases"])
+    assert f1["osvs_supported"] == {"total": 2, "first_time": 2, "repeat": 0}
+    assert f2["osvs_supported"] == {"total": 3, "first_time": 1, "repeat": 2}  # a's second tranche, b's goods, c's grant
+    assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 2}
+    from services.reporting.domain.tally import evidence
+
+    assert {e["type"] for e in evidence(facts, "osvs_supported", "F2")["events"]} == {"DisbursementMade", "GoodsDelivered", "FundGranted"}
+
+
+def test_after_a_merge_across_districts_every_fact_of_the_record_counts_in_the_survivors_district_and_zone() -> None:
+    """break29 #5: the merged record's support moved to the survivor's district, its money, project and people stayed."""
+    from services.reporting.domain.tally import evidence
+
+    sjl, comas, ate = ("San Juan de Lurigancho", "Lima Este"), ("Comas", "Lima Norte"), ("Ate", "Lima Este")
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02", *sjl), mapped("f", "2021-02-01", *comas), mapped("g", "2021-02-02", *ate),
+        fact("MemberJoined", "2021-02-02", member_id="fe", membership_id="fe", osv_id="f", nationality="PE"),
+        seed_fund("gf", "f", "2021-02-10", "2000.00"),
+        fact("DisbursementMade", "2021-02-11", grant_id="gf", osv_id="f", disbursement_id="1", tranche=1, amount="1000.00", currency="PEN"),
+        enrolled("fe", "gf", "2021-02-12", nationality="PE", osv="f"),
+        fact("FollowUpMeetingHeld", "2021-02-20", osv_id="f", meeting_id="m", action_items=[{"action_id": "x", "due_on": "2021-03-01"}]),
+        activity("fair", "2021-03-05", *comas),  # held in Comas: it stays where it was held
+        fact("RUOSApplicationObserved", "2021-03-06", osv_id="g", reasons=["missing_minutes"]),
+        merged("g", "f", "2021-04-01", "2021-02-02", *ate),  # Ate's record into Comas's, then both into SJL's
+        merged("f", "a", "2021-05-20", "2021-02-01", *comas),
+        fact("DisbursementMade", "2021-07-25", grant_id="gf", osv_id="f", disbursement_id="2", tranche=2, amount="1000.00", currency="PEN"),
+        fact("ActionItemCompleted", "2021-07-26", osv_id="f", meeting_id="m", action_id="x"),
+    ]
+    result = report(facts, "district")
+    groups = result["breakdown"]["groups"]
+
+    def figures(group: str, code: str) -> dict[str, object]:
+        return next(p["indicators"] for p in groups[group]["phases"] if p["code"] == code)
+
+    comas_f1, sjl_f1, sjl_f2 = figures("Comas", "F1"), figures("San Juan de Lurigancho", "F1"), figures("San Juan de Lurigancho", "F2")
+    assert (comas_f1["osvs_identified"], comas_f1["osvs_supported"]["total"], comas_f1["seed_funds_granted_pen"], comas_f1["disbursed_pen"],
+            comas_f1["projects_active"], comas_f1["agents_of_change"]["total"], comas_f1["members_joined"]["total"],
+            comas_f1["follow_up_meetings"], comas_f1["actions_pending_at_phase_end"]) == (0, 0, "0.00", "0.00", 0, 0, 0, 0, 1 - 1)
+    assert comas_f1["beneficiaries_direct"]["total"] == 14  # the fair, held in Comas
+    assert "Ate" not in groups or all(v in (0, "0.00", "0.0000") or not isinstance(v, (int, str)) for v in figures("Ate", "F1").values())
+    assert (sjl_f1["osvs_identified"], sjl_f1["osvs_supported"]["total"], sjl_f1["seed_funds_granted_pen"], sjl_f1["disbursed_pen"],
+            sjl_f1["projects_active"], sjl_f1["agents_of_change"]["total"], sjl_f1["members_joined"]["total"],
+            sjl_f1["follow_up_meetings"], sjl_f1["actions_pending_at_phase_end"], sjl_f1["ruos_applications_observed"]["total"]) == (
+        1, 1, "2000.00", "1000.00", 1, 1, 1, 1, 1, 1)
+    assert (sjl_f2["disbursed_pen"], sjl_f2["actions_pending_at_phase_end"], sjl_f2["osvs_supported"]) == (
+        "1000.00", 0, {"total": 1, "first_time": 0, "repeat": 1})
+    assert result["total"]["seed_funds_granted_pen"] == "2000.00" and result["total"]["osvs_identified"] == 1
+    zones = report(facts, "zone")["breakdown"]["groups"]
+    north = zones["Lima Norte"]["phases"][0]["indicators"]
+    assert (north["seed_funds_granted_pen"], north["projects_active"], north["members_joined"]["total"]) == ("0.00", 0, 0)
+    # a focal point of San Juan de Lurigancho sees the organisation whole
+    own = report(facts, None, frozenset({"San Juan de Lurigancho"}))["phases"][0]["indicators"]
+    assert (own["seed_funds_granted_pen"], own["disbursed_pen"], own["projects_active"], own["agents_of_change"]["total"]) == (
+        "2000.00", "1000.00", 1, 1)
+    # the evidence of a district's figure adds up to it
+    for name in ("seed_funds_granted_pen", "disbursed_pen", "projects_active", "agents_of_change", "members_joined"):
+        for group in ("Comas", "San Juan de Lurigancho"):
+            found = evidence(facts, name, "F1", group)
+            total: dict[str, Decimal] = {}
+            for event in found["events"]:
+                for part, value in event["adds"].items():
+                    total[part] = total.get(part, Decimal(0)) + Decimal(str(value))
+            assert {p: v for p, v in total.items() if v} == {p: Decimal(str(v)) for p, v in flatten(found["value"]).items() if Decimal(str(v))}, (name, group)

@@ -13,6 +13,14 @@ and OSVs is a cache that a restored tally recalls from the facts it meets.
 That is what lets the read model keep checkpoints and answer "as of" without
 replaying the log.
 
+What a fact changes may reach back: a member who leaves the OSV, or an OSV
+that dissolves, ends the participations and projects folded before; a merge
+across districts moves every counted fact of the record merged away to the
+survivor's district. For those a tally asks ``history`` (:data:`History`)
+for the earlier facts of the OSVs concerned: a restored tally learns the
+members and projects it lacks from them, and a merge re-counts their figures
+where they now belong.
+
 A saved state stays good when a phase is opened after every day it counted
 (the usual case: the next phase): the new boundaries only split its last,
 open-ended segment, and :meth:`Tally.restore` re-cuts it (:func:`recuttable`)
@@ -28,7 +36,7 @@ is read off by :mod:`.tallyreading`, the class's other half.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,12 +58,32 @@ from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, 
 # --------------------------------------------------------------------------
 
 Lookup = Callable[[str], "Fact | None"]
-RECALLED = {"osv": ("OSVMapped",), "member": ("ParticipantEnrolled", "ParticipantWithdrew"), "grant": ("FundGranted", "GrantClosed")}
+History = Callable[[frozenset[str], Fact], list[Fact]]
+"""The facts recorded before a fact (by :attr:`Fact.order`) that name one of these OSVs (``osv_id``), with every fact
+of the members and grants those name (by :data:`RECALLED`) and the mappings of the OSVs they name, in recorded order."""
+RECALLED = {
+    "osv": ("OSVMapped",),
+    "member": ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft"),
+    "grant": ("FundGranted", "GrantClosed"),
+}
 """What a restored tally may need to recall about an entity, by the subject of these events."""
+MOVED_TYPES = frozenset({
+    "RUOSRegistered", "RUOSApplicationObserved", "FundGranted", "GoodsDelivered", "DisbursementMade", "MemberJoined", "MemberLeft",
+    "OSVDissolved", "FollowUpMeetingHeld", "ActionItemCompleted", "ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided",
+})
+"""The facts whose counters a merge across districts moves to the survivor's district, as they were counted. Not moved:
+the record's identification (the merge takes it back where it was counted), projects and agents of change (moved
+with the cache, :meth:`Tally._osv_merged`), supported and out-of-contact OSVs (counted once per OSV), and activities,
+which count where they were held."""
+NOT_MOVED = frozenset({"osvs_identified", "projects_active", "agents_of_change"})
 
 
 def _no_lookup(_: str) -> Fact | None:
     return None
+
+
+def _no_history(_osvs: frozenset[str], _before: Fact) -> list[Fact]:
+    return []
 
 
 @dataclass
@@ -71,7 +99,9 @@ class Tally(TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
-    report (by activity id) when its withdrawal is folded.
+    report (by activity id) when its withdrawal is folded; ``history``
+    (:data:`History`) the earlier facts of the OSVs a merge or a dissolution
+    concerns.
 
     Counters and a few small sets are its state (:meth:`state`). What it knows
     of single OSVs, members and projects is a cache: a tally restored from a
@@ -79,9 +109,10 @@ class Tally(TallyReading):
     (:meth:`missing`) and is told their earlier facts (:meth:`recall`).
     """
 
-    def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False) -> None:
+    def __init__(self, phases: Sequence[Phase], lookup: Lookup = _no_lookup, trace: bool = False, history: History = _no_history) -> None:
         self.bounds = boundaries(phases)
         self.lookup = lookup
+        self.history = history
         self.traces: list[Trace] | None = [] if trace else None
         self.counters: dict[Counter, int | Decimal] = defaultdict(int)
         self.zones: dict[str, str] = {}  # district -> zone
@@ -92,6 +123,7 @@ class Tally(TallyReading):
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
         self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
+        self.dissolved: dict[str, int] = {}  # osv -> dissolved on (ordinal)
         self.reached: dict[str, list[Any]] = {}  # person -> [nationality group, sex, {"<group>|<segment>": activities}]
         self.last: tuple[datetime, str, int, str] | None = None
         self.latest_day = 0  # the latest day (ordinal) any fact folded was counted on: new bounds after it only split the last segment
@@ -99,8 +131,10 @@ class Tally(TallyReading):
         # The cache (complete when folded from the first fact).
         self.complete = True
         self.places: dict[str, str] = {}  # osv -> district
-        self.members: dict[str, list[Any]] = {}  # member -> [nationality, sex, [[grant, district, from, to|None], ...]]
-        self.projects: dict[str, list[Any]] = {}  # seed-fund grant -> [district, granted on, closed on|None]
+        self.members: dict[str, list[Any]] = {}  # member -> [nationality, sex, [[grant, district, from, to|None, osv], ...], [[osv, left on], ...]]
+        self.projects: dict[str, list[Any]] = {}  # seed-fund grant -> [district, granted on, closed on|None, osv]
+        self.projects_of: dict[str, set[str]] = defaultdict(set)  # osv (as the grant names it) -> its seed-fund grants
+        self.agents_of: dict[str, set[str]] = defaultdict(set)  # osv (as the enrolment names it) -> the members who took part there
 
     # -- folding ------------------------------------------------------------
 
@@ -128,10 +162,9 @@ class Tally(TallyReading):
         if self.complete:
             return out
         for fact in facts:
-            osv = fact.data.get("osv_id")
-            for named in (osv, fact.data.get("into_osv_id")):
-                if named is not None and str(named) not in self.places:
-                    out["osv"].add(str(named))
+            for named in (fact.data.get("osv_id"), fact.data.get("into_osv_id")):
+                if named is not None:
+                    out["osv"].update(osv for osv in (str(named), self._same(named)) if osv not in self.places)
             if fact.type in RECALLED["member"] and fact.subject not in self.members:
                 out["member"].add(fact.subject)
             if fact.type == "GrantClosed" and fact.subject not in self.projects:
@@ -139,24 +172,38 @@ class Tally(TallyReading):
         return out
 
     def recall(self, facts: Iterable[Fact]) -> None:
-        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order)."""
-        for fact in sorted(facts, key=lambda f: f.order):
+        """Learn, without counting them again, earlier facts of the entities :meth:`missing` named (in recorded order, the
+        OSVs' mappings first: a participation or project counts in its OSV's district as the merges known now place it)."""
+        for fact in sorted(facts, key=lambda f: (f.type != "OSVMapped", f.order)):
             if fact.type == "OSVMapped":
                 self._place(fact)
             elif fact.type == "ParticipantEnrolled":
                 self._enrol(fact)
             elif fact.type == "ParticipantWithdrew":
                 self._withdraw(fact)
+            elif fact.type == "MemberLeft":
+                self._leave(fact)
             elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund":
-                self.projects[self._grant_id(fact)] = [self.places.get(str(fact.data["osv_id"]), UNKNOWN), fact.occurred_on.toordinal(), None]
-            elif fact.type == "GrantClosed" and fact.subject in self.projects and self.projects[fact.subject][2] is None:
-                self.projects[fact.subject][2] = fact.occurred_on.toordinal()
+                self._new_project(fact, None)
+            elif fact.type == "GrantClosed" and self._grant_id(fact) in self.projects and self.projects[self._grant_id(fact)][2] is None:
+                self.projects[self._grant_id(fact)][2] = fact.occurred_on.toordinal()
+
+    def _recall_unknown(self, facts: Iterable[Fact]) -> None:
+        """:meth:`recall` the facts of the OSVs, members and grants this tally does not know yet (a restored one); those it
+        knows it knows whole."""
+        osvs, members, grants = set(self.places), set(self.members), set(self.projects)
+        self.recall(
+            f for f in facts
+            if (f.type == "OSVMapped" and str(f.data.get("osv_id")) not in osvs)
+            or (f.type in RECALLED["member"] and str(f.data.get("member_id")) not in members)
+            or (f.type in RECALLED["grant"] and self._grant_id(f) not in grants)
+        )
 
     def _count(self, part: str, fact: Fact, delta: int | Decimal = 1, *, osv: str | None = None, district: str | None = None,
                day: date | None = None, segment: int | None = None) -> None:
         if not delta:
             return
-        place = district if district is not None else self.places.get(str(osv), UNKNOWN)
+        place = district if district is not None else self.places.get(self._same(osv), UNKNOWN)
         counter = (part, self.segment(day or fact.occurred_on) if segment is None else segment, place)
         self.counters[counter] += delta
         if self.traces is not None:
@@ -172,17 +219,41 @@ class Tally(TallyReading):
         self._count("osvs_identified/value", fact, district=self._place(fact))
 
     def _osv_merged(self, fact: Fact) -> None:
-        """One organisation recorded twice: take back the duplicate's identification, and count its support and contact loss as the survivor's.
+        """One organisation recorded twice: take back the duplicate's identification, and count the rest of it as the survivor's.
 
-        Facts recorded before the merge keep counting as they did (a report as
-        of then shows what was known); from the merge on the organisation counts once.
+        Its support and contact loss become the survivor's (each OSV counts
+        once per phase). Across districts, every fact of the record (and of
+        those merged into it before) counts in the survivor's district from
+        the merge on: its projects and agents of change, and each counter its
+        facts made (:data:`MOVED_TYPES`), moved as they were counted. Its
+        activities stay where they were held. Facts recorded before the merge
+        keep counting as they did (a report as of then shows what was known);
+        from the merge on the organisation counts once.
         """
         d = fact.data
-        duplicate, survivor = str(d["osv_id"]), str(d["into_osv_id"])
-        if duplicate in self.merged:
+        duplicate, into = str(d["osv_id"]), str(d["into_osv_id"])
+        survivor = self._same(into)
+        if duplicate in self.merged or survivor == duplicate:
             return
-        self.merged[duplicate] = survivor
         district = str(d.get("district") or self.places.get(duplicate, UNKNOWN))
+        was, now = self.places.get(duplicate, district), self.places.get(survivor, UNKNOWN)
+        moves = was != now
+        group = self._group(duplicate)
+        history = self.history(frozenset(group), fact) if moves else []
+        if moves and not self.complete:
+            self._recall_unknown(history)
+        grants, members = self._of(group) if moves else (set(), set())
+
+        def merge() -> None:
+            self.merged[duplicate] = into
+            for grant in grants:
+                self.projects[grant][0] = now
+            for member in members:
+                for participation in self.members[member][2]:
+                    if participation[4] in group:
+                        participation[1] = now
+
+        self._refigure(fact, grants, members, merge)
         mapped_on = date.fromisoformat(str(d["mapped_on"]))
         self.latest_day = max(self.latest_day, mapped_on.toordinal())
         self._count("osvs_identified/value", fact, -1, district=district, day=mapped_on)
@@ -193,10 +264,37 @@ class Tally(TallyReading):
             kept = once.setdefault(survivor, [self.places.get(survivor, taken[0]), {}])
             for segment, event in taken[1].items():
                 kept[1].setdefault(segment, event)
+        if moves:
+            self._move([f for f in history if str(f.data.get("osv_id")) in group], was, now)
 
-    def _same(self, osv: object) -> str:
-        """The OSV an id counts as: the one it was merged into, if it was."""
-        return self.merged.get(str(osv), str(osv))
+    def _move(self, facts: Iterable[Fact], was: str, now: str) -> None:
+        """Move what these facts (:data:`MOVED_TYPES`) counted from district ``was`` to ``now``, each step as its fact's."""
+        alone = Tally((), trace=True)
+        alone.bounds = self.bounds
+        alone.fold(f for f in facts if f.type in MOVED_TYPES)
+        for trace in alone.traces or []:
+            part, segment, _ = trace.counter
+            if part.partition("/")[0] in NOT_MOVED:
+                continue
+            self._count(part, trace.fact, -trace.delta, district=was, segment=segment)
+            self._count(part, trace.fact, trace.delta, district=now, segment=segment)
+
+    def _group(self, osv: str) -> set[str]:
+        """The OSV and every record merged into it, directly or through others."""
+        return {osv} | {other for other in self.merged if osv in self._chain(other)}
+
+    def _of(self, osvs: Iterable[str]) -> tuple[set[str], set[str]]:
+        """The seed-fund grants of these OSVs (as the grants name them), and the members who took part in a project there."""
+        grants: set[str] = set()
+        members: set[str] = set()
+        for osv in osvs:
+            grants |= self.projects_of.get(osv, set())
+            members |= self.agents_of.get(osv, set())
+        return grants, members
+
+    def _dissolved_on(self, osv: str) -> int | None:
+        """The day (ordinal) the OSV, or the one it was merged into, dissolved; None if neither did."""
+        return min((self.dissolved[o] for o in self._chain(osv) if o in self.dissolved), default=None)
 
     def _registered(self, fact: Fact) -> None:
         self._count("osvs_registered_ruos/value", fact, osv=fact.data.get("osv_id"))
@@ -207,32 +305,56 @@ class Tally(TallyReading):
         for reason in fact.data.get("reasons") or []:
             self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
-    # Agents of change: a member counts in each segment one of their participations overlaps.
+    # Agents of change: a member counts in each segment one of their participations overlaps. A participation runs from
+    # its enrolment to the first of: its withdrawal, the member's leaving that OSV, the OSV's dissolution (each day included).
+
+    def _end_of(self, member: list[Any], participation: list[Any]) -> int | None:
+        """The last day (ordinal) of a participation, or None while it goes on."""
+        _, _, start, end, osv = participation
+        ends = [] if end is None else [end]
+        same = self._same(osv)
+        ends.extend(day for where, day in member[3] if day >= start and self._same(where) == same)
+        dissolved = self._dissolved_on(osv)
+        if dissolved is not None:
+            ends.append(dissolved)
+        return min(ends, default=None)
+
+    def _spans(self, member: list[Any]) -> Iterator[tuple[str, range]]:
+        """Each participation's district and segments (open-ended: to the last one); one that ends before it starts has none."""
+        for participation in member[2]:
+            start, end = participation[2], self._end_of(member, participation)
+            if end is not None and end < start:
+                continue
+            yield participation[1], range(self.segment(start), (self.segment(end) if end is not None else self.last_segment) + 1)
 
     def _open_groups(self, member: list[Any]) -> set[str]:
         """The groups (as :meth:`_active` names them) where the member still takes part, with no end yet."""
         return {
             group
-            for _, district, _, end, *_ in member[2]
-            if end is None
-            for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}")
+            for participation in member[2]
+            if self._end_of(member, participation) is None
+            for group in ("@*", f"@zone:{self.zone_of(participation[1])}", f"@district:{participation[1]}")
         }
 
     def _active(self, member: list[Any]) -> dict[str, set[int]]:
         """Per group (``@*``, ``@zone:…``, ``@district:…``), the segments the member took part in."""
         out: dict[str, set[int]] = defaultdict(set)
-        for _, district, start, end, *_ in member[2]:
-            span = range(self.segment(start), (self.segment(end) if end is not None else self.last_segment) + 1)
+        for district, span in self._spans(member):
             for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}"):
                 out[group].update(span)
         return out
 
+    def _member(self, fact: Fact) -> list[Any]:
+        d = fact.data
+        return self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), [], []])
+
     def _enrol(self, fact: Fact) -> list[Any]:
         d = fact.data
-        member = self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), []])
-        grant = str(d.get("grant_id"))
-        if not any(p[0] == grant and p[3] is None for p in member[2]):  # else: already taking part in that project
-            member[2].append([grant, self.places.get(str(d.get("osv_id")), UNKNOWN), fact.occurred_on.toordinal(), None])
+        member = self._member(fact)
+        grant, osv = str(d.get("grant_id")), str(d.get("osv_id"))
+        if not any(p[0] == grant and self._end_of(member, p) is None for p in member[2]):  # else: already taking part in that project
+            member[2].append([grant, self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), None, osv])
+            self.agents_of[osv].add(str(d["member_id"]))
         return member
 
     def _withdraw(self, fact: Fact) -> list[Any] | None:
@@ -244,13 +366,38 @@ class Tally(TallyReading):
                 break
         return member
 
+    def _leave(self, fact: Fact) -> None:
+        """The member left an OSV: their participations there end that day (:meth:`_end_of`)."""
+        self._member(fact)[3].append([str(fact.data.get("osv_id")), fact.occurred_on.toordinal()])
+
     def _took_part(self, fact: Fact) -> None:
-        member = self.members.get(str(fact.data.get("member_id")))
-        before = self._active(member) if member else {}
-        open_before = self._open_groups(member) if member else set()
-        member = self._enrol(fact) if fact.type == "ParticipantEnrolled" else self._withdraw(fact)
-        if member is None:
-            return
+        change = self._enrol if fact.type == "ParticipantEnrolled" else self._withdraw
+        self._refigure(fact, (), [str(fact.data.get("member_id"))], lambda: change(fact))
+
+    def _member_left(self, fact: Fact) -> None:
+        _membership("members_left")(self, fact)
+        self._refigure(fact, (), [str(fact.data.get("member_id"))], lambda: self._leave(fact))
+
+    def _refigure(self, fact: Fact, grants: Iterable[str], members: Iterable[str], change: Callable[[], Any]) -> None:
+        """Make a change to projects and members (ending, moving, starting them) and count what it changed, as ``fact``'s."""
+        projects = {grant: self._project_counts(grant) for grant in grants}
+        people = {m: (self._active(self.members[m]), self._open_groups(self.members[m])) if m in self.members else ({}, set()) for m in members}
+        change()
+        for grant, (counted, open_before) in projects.items():
+            now, open_now = self._project_counts(grant)
+            for (district, segment), delta in [*((c, 1) for c in now - counted), *((c, -1) for c in counted - now)]:
+                self._count("projects_active/value", fact, delta, district=district, segment=segment)
+            if open_before != open_now:
+                for place, delta in ((open_before, -1), (open_now, 1)):
+                    if place is not None:
+                        self.open[("projects_active/value", place)] += delta
+        for member_id, (before, open_before) in people.items():
+            member = self.members.get(member_id)
+            if member is not None:
+                self._agent_changed(member, before, open_before, fact)
+
+    def _agent_changed(self, member: list[Any], before: dict[str, set[int]], open_before: set[str], fact: Fact) -> None:
+        """Count a member's change of participation: the segments (and open-ended groups) gained and lost, and when they were new."""
         after = self._active(member)
         parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
         open_after = self._open_groups(member)
@@ -260,6 +407,7 @@ class Tally(TallyReading):
         for group in set(before) | set(after):
             was, now = before.get(group, set()), after.get(group, set())
             changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
+            changes += [(EVER, -1)] if was and not now else []
             for segment, delta in changes:
                 for part in parts:
                     self._count(part, fact, delta, district=group, segment=segment)
@@ -272,28 +420,43 @@ class Tally(TallyReading):
             if bool(now) != bool(was):
                 self._count("agents_of_change/new", fact, 1 if now else -1, district=group, segment=EVER)
 
-    # Projects: a seed-fund grant counts in every segment from its grant to its closure.
+    # Projects: a seed-fund grant counts in every segment from its grant to its closure, or its OSV's dissolution.
 
     @staticmethod
     def _grant_id(fact: Fact) -> str:
         return str(fact.data.get("grant_id") or fact.subject)
 
+    def _project_counts(self, grant: str) -> tuple[set[tuple[str, int]], str | None]:
+        """Where and in which segments a project counts (its total, :data:`EVER`, included), and where it is still open-ended."""
+        project = self.projects.get(grant)
+        if project is None:
+            return set(), None
+        district, start, closed, osv = project
+        ends = [day for day in (closed, self._dissolved_on(osv)) if day is not None]
+        end = min(ends, default=None)
+        if end is not None and end < start:
+            return {(district, EVER)}, None
+        last = self.segment(end) if end is not None else self.last_segment
+        return {(district, EVER), *((district, s) for s in range(self.segment(start), last + 1))}, (district if end is None else None)
+
+    def _new_project(self, fact: Fact, closed: int | None) -> None:
+        grant, osv = self._grant_id(fact), str(fact.data["osv_id"])
+        self.projects[grant] = [self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), closed, osv]
+        self.projects_of[osv].add(grant)
+
+    def _support(self, fact: Fact) -> None:
+        """The OSV was granted support, was paid a tranche or handed goods: supported in the segment of that day."""
+        osv = self._same(fact.data["osv_id"])
+        self.supported.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+
     def _granted(self, fact: Fact) -> None:
         d = fact.data
-        osv, amount, currency = self._same(d["osv_id"]), Decimal(str(d.get("amount", "0"))), d.get("currency")
-        district = self.places.get(osv, UNKNOWN)
-        supported = self.supported.setdefault(osv, [district, {}])
-        supported[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
+        self._support(fact)
         if d.get("kind") != "seed_fund":
             return
-        grant, granted = self._grant_id(fact), fact.occurred_on.toordinal()
-        closed = self.closures.pop(grant, None)
-        self.projects[grant] = [district, granted, closed]
-        last = self.segment(closed) if closed is not None else self.last_segment
-        for segment in [EVER, *range(self.segment(granted), last + 1)]:
-            self._count("projects_active/value", fact, district=district, segment=segment)
-        if closed is None:
-            self.open[("projects_active/value", district)] += 1
+        district, amount, currency = self.places.get(self._same(d["osv_id"]), UNKNOWN), Decimal(str(d.get("amount", "0"))), d.get("currency")
+        closed = self.closures.pop(self._grant_id(fact), None)
+        self._refigure(fact, [self._grant_id(fact)], (), lambda: self._new_project(fact, closed))
         self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
@@ -304,10 +467,7 @@ class Tally(TallyReading):
         if project is None:
             self.closures[grant] = closed
         elif project[2] is None:
-            project[2] = closed
-            self.open[("projects_active/value", project[0])] -= 1
-            for segment in range(self.segment(closed) + 1, self.last_segment + 1):
-                self._count("projects_active/value", fact, -1, district=project[0], segment=segment)
+            self._refigure(fact, [grant], (), lambda: project.__setitem__(2, closed))
 
     # Activities: beneficiaries and outputs, in the activity's own district.
 
@@ -387,7 +547,16 @@ class Tally(TallyReading):
         self.lost.setdefault(osv, [self.places.get(osv, UNKNOWN), {}])[1].setdefault(self.segment(fact.occurred_on), fact.event_id)
 
     def _dissolved(self, fact: Fact) -> None:
-        self._count("osvs_dissolved/value", fact, osv=fact.data.get("osv_id"))
+        """Count the dissolution, and end the OSV's projects and its agents' participations that day (records merged into it included)."""
+        osv, day = str(fact.data.get("osv_id")), fact.occurred_on.toordinal()
+        self._count("osvs_dissolved/value", fact, osv=osv)
+        if self.dissolved.get(osv, day + 1) <= day:
+            return
+        group = self._group(osv)
+        if not self.complete:
+            self._recall_unknown(self.history(frozenset(group), fact))
+        grants, members = self._of(group)
+        self._refigure(fact, grants, members, lambda: self.dissolved.__setitem__(osv, day))
 
     def _meeting(self, fact: Fact) -> None:
         osv = fact.data.get("osv_id")
@@ -427,6 +596,7 @@ class Tally(TallyReading):
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
             "merged": self.merged,
+            "dissolved": self.dissolved,
             "reached": self.reached,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
             "latest_day": self.latest_day,
@@ -457,6 +627,7 @@ class Tally(TallyReading):
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
         tally.merged = dict(state.get("merged", {}))
+        tally.dissolved = {osv: int(day) for osv, day in state.get("dissolved", {}).items()}
         tally.reached = {p: [n, s, dict(seen)] for p, (n, s, seen) in state.get("reached", {}).items()}
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
@@ -488,9 +659,10 @@ def recuttable(saved: Sequence[int], latest_day: int | None, bounds: Sequence[in
 
 
 def _money_moved(name: str, amount_field: str) -> Callable[[Tally, Fact], None]:
-    """Sum an amount into ``<name>_pen`` or ``<name>_usd`` by its currency."""
+    """Sum an amount into ``<name>_pen`` or ``<name>_usd`` by its currency; the OSV that received it was supported that day."""
 
     def handle(tally: Tally, fact: Fact) -> None:
+        tally._support(fact)
         currency = fact.data.get("currency")
         if currency in ("PEN", "USD"):
             amount = Decimal(str(fact.data.get(amount_field, "0")))
@@ -526,7 +698,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ActivityReported": Tally._activity_reported,
     "ActivityWithdrawn": Tally._activity_withdrawn,
     "MemberJoined": _membership("members_joined"),
-    "MemberLeft": _membership("members_left"),
+    "MemberLeft": Tally._member_left,
     "ContactLost": Tally._contact_lost,
     "OSVDissolved": Tally._dissolved,
     "OSVMerged": Tally._osv_merged,
@@ -548,20 +720,45 @@ def activities_in(facts: Iterable[Fact]) -> Lookup:
     return reports.get
 
 
+def histories_in(facts: Iterable[Fact]) -> History:
+    """:data:`History` among ``facts``: what the read model's query finds, from a list."""
+    ordered = sorted(facts, key=lambda f: f.order)
+
+    def history(osvs: frozenset[str], before: Fact) -> list[Fact]:
+        earlier = [f for f in ordered if f.order < before.order]
+        about = [f for f in earlier if str(f.data.get("osv_id")) in osvs]
+        members = {str(f.data.get("member_id")) for f in about if f.type in RECALLED["member"]}
+        grants = {Tally._grant_id(f) for f in about if f.type in RECALLED["grant"]}
+        found = [
+            f for f in earlier
+            if str(f.data.get("osv_id")) in osvs
+            or (f.type in RECALLED["member"] and str(f.data.get("member_id")) in members)
+            or (f.type in RECALLED["grant"] and Tally._grant_id(f) in grants)
+        ]
+        named, ids = {str(f.data.get("osv_id")) for f in found}, {f.event_id for f in found}
+        return [f for f in earlier if f.event_id in ids or (f.type == "OSVMapped" and str(f.data.get("osv_id")) in named)]
+
+    return history
+
+
 def tally_of(facts: Iterable[Fact], trace: bool = False) -> tuple[Tally, list[Phase]]:
     ordered = sorted(facts, key=lambda f: f.order)
     phases = phases_in(ordered)
-    return Tally(phases, activities_in(ordered), trace).fold(ordered), phases
+    return Tally(phases, activities_in(ordered), trace, histories_in(ordered)).fold(ordered), phases
 
 
-def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
-    """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts')."""
+def report(facts: Iterable[Fact], by: Breakdown | None = None, within: Within = None, today: date | None = None) -> dict[str, Any]:
+    """Indicators per phase (by the date things happened) and over everything, from every fact given (``within``: those districts';
+    ``today``: the cut's day, which gives each phase its status)."""
     tally, phases = tally_of(facts)
-    return tally.report(phases, by, within)
+    return tally.report(phases, by, within, today)
 
 
-def evidence(facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None) -> dict[str, Any]:
-    """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts')."""
+def evidence(
+    facts: Iterable[Fact], name: str, phase_code: str, group: str | None = None, within: Within = None, today: date | None = None
+) -> dict[str, Any]:
+    """The facts that make one figure (a phase's or the total, optionally one zone's or district's; ``within``: those districts';
+    ``today``: a phase not started by then has none)."""
     facts = list(facts)
     tally, phases = tally_of(facts, trace=True)
-    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within)
+    return tally.evidence(phases, name, phase_code, group, {f.event_id: f for f in facts}, within, today)

@@ -44,6 +44,16 @@ Within = frozenset[str] | None
 """District names a report is narrowed to (a municipality's own figures), or None for the whole programme."""
 EVER = -1
 """The segment of span indicators' totals: counted once, whenever it was."""
+NOT_STARTED, IN_PROGRESS, ENDED = "not_started", "in_progress", "ended"
+
+
+def phase_status(phase: Phase, today: date) -> str:
+    """Whether a phase has started and ended by ``today`` (its first and last days are its own)."""
+    if today < phase.starts_on:
+        return NOT_STARTED
+    return IN_PROGRESS if today <= phase.ends_on else ENDED
+
+
 COUNTED_SPANS = ("agents_of_change", "projects_active", "beneficiaries_direct")
 
 
@@ -51,8 +61,8 @@ class TallyReading:
     """The reading half of :class:`~services.reporting.domain.tally.Tally`: what its counters add up to.
 
     Reads the folded state only: ``bounds`` (phase boundaries, day
-    ordinals), ``counters``, ``zones``, ``supported``, ``lost``, ``places``
-    and, for :meth:`evidence`, ``traces``.
+    ordinals), ``counters``, ``zones``, ``supported``, ``lost``, ``places``,
+    ``merged`` and, for :meth:`evidence`, ``traces``.
     """
 
     bounds: list[int]
@@ -61,7 +71,19 @@ class TallyReading:
     supported: dict[str, list[Any]]
     lost: dict[str, list[Any]]
     places: dict[str, str]
+    merged: dict[str, str]
     traces: list[Trace] | None
+
+    def _chain(self, osv: object) -> list[str]:
+        """The OSV, the one it was merged into, the one that one was merged into… (a cycle, which registry never records, stops)."""
+        chain = [str(osv)]
+        while chain[-1] in self.merged and self.merged[chain[-1]] not in chain:
+            chain.append(self.merged[chain[-1]])
+        return chain
+
+    def _same(self, osv: object) -> str:
+        """The OSV an id counts as: the one it was merged into, followed to the last, if it was."""
+        return self._chain(osv)[-1] if str(osv) in self.merged else str(osv)
 
     def segment(self, day: date | int) -> int:
         """The segment a day (a date or its ordinal) falls in: 0 before the first phase, then one per phase boundary passed."""
@@ -155,18 +177,25 @@ class TallyReading:
                     out[group][segment][part] += value
         return out  # type: ignore[no-any-return]
 
-    def report(self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None) -> dict[str, Any]:
+    def report(
+        self, phases: Sequence[Phase], by: Breakdown | None = None, within: Within = None, today: date | None = None
+    ) -> dict[str, Any]:
         """Indicators per phase and in total; with ``by``, the same per zone or district.
 
         ``phases`` are the phases to show: those the report knows of (for a
         report as of a moment, those recorded by then). ``within`` (district
         names) reports those districts alone, as if nothing else was counted:
-        a municipality's own figures.
+        a municipality's own figures. ``today`` (the cut's day in Lima) gives
+        each phase its ``status`` (:func:`phase_status`): one that has not
+        started counts nothing (each indicator at its empty figure), for its
+        days have not happened.
         """
         sums, osvs = self._sums(by, within), self._osvs(phases, by, within)
 
         def figures(group: str, phase: Phase | None) -> dict[str, Any]:
             segments = sums.get(group, {})
+            if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
+                return indicator_figures({}, {}, {})
             if phase is None:
                 inside = add_parts(s for seg, s in segments.items() if seg != EVER)
                 inside.update(segments.get(EVER, {}))  # span indicators' totals
@@ -187,6 +216,7 @@ class TallyReading:
                         "name": p.name,
                         "starts_on": p.starts_on.isoformat(),
                         "ends_on": p.ends_on.isoformat(),
+                        **({} if today is None else {"status": phase_status(p, today)}),
                         "indicators": figures(group, p),
                     }
                     for p in phases
@@ -204,15 +234,19 @@ class TallyReading:
         return result
 
     def evidence(
-        self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None
+        self, phases: Sequence[Phase], name: str, phase_code: str, group: str | None, by_id: Mapping[str, Fact], within: Within = None,
+        today: date | None = None,
     ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it. Needs a tally folded with ``trace=True``.
 
-        ``within`` (district names): the figure as :meth:`report` gives it for those districts alone.
+        ``within`` (district names): the figure as :meth:`report` gives it for those districts alone. ``today``: a phase
+        that has not started by then has no figure, and no fact makes it.
         """
         assert self.traces is not None, "evidence needs a tally folded with trace=True"
         indicator = indicator_named(name)
         phase = phase_named(phases, phase_code)
+        if phase is not None and today is not None and phase_status(phase, today) == NOT_STARTED:
+            return {"indicator": name, "phase": phase_code, "group": group, "value": indicator_figures({}, {}, {})[name], "events": []}
         by: Breakdown | None = None if group is None else ("zone" if group in ZONES or group in self.zones.values() else "district")
         key = ALL if group is None else group
         adds: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
@@ -257,7 +291,7 @@ class TallyReading:
     def _named(self, fact: Fact, names: Mapping[str, str]) -> dict[str, Any]:
         """Whom and where a fact speaks of, in words: its OSV (id and name, as mapped) and district; None where it names none."""
         osv = fact.data.get("osv_id")
-        district = fact.data.get("district") or (self.places.get(str(osv)) if osv is not None else None)
+        district = fact.data.get("district") or (self.places.get(self._same(osv)) if osv is not None else None)
         return {
             "osv": None if osv is None else {"id": str(osv), "name": names.get(str(osv)) or None},
             "district": None if district in (None, UNKNOWN) else str(district),

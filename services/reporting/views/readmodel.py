@@ -55,7 +55,7 @@ from services.reporting.domain.indicators import (
     indicator_named,
     phases_in,
 )
-from services.reporting.domain.tally import Tally, evidence, recuttable
+from services.reporting.domain.tally import RECALLED, Tally, evidence, recuttable
 from services.reporting.views.alertfacts import AlertFacts
 from services.reporting.views.tables import (
     CHECKPOINTS,
@@ -404,8 +404,12 @@ class ReadModel(AlertFacts, View):
 
     # -- reading ------------------------------------------------------------
 
-    def report(self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None) -> dict[str, Any]:
-        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone.
+    def report(
+        self, as_of: datetime | None = None, by: Breakdown | None = None, within: frozenset[str] | None = None, today: date | None = None
+    ) -> dict[str, Any]:
+        """Indicators per phase and in total from the facts recorded by ``as_of`` (all, if None); ``within``: those districts alone;
+        ``today``: the cut's day in Lima, which gives each phase its status (one not started counts nothing; see
+        :meth:`~services.reporting.domain.tallyreading.TallyReading.report`).
 
         The latest figures (no ``as_of``) are cached under the read model's
         revision, and their tally is folded on from the facts each later
@@ -413,7 +417,9 @@ class ReadModel(AlertFacts, View):
         """
         if as_of is None:
             revision = self.revision()
-            return self.cached(("report", by, within), lambda: self._latest_report(revision, by, within), revision)  # type: ignore[no-any-return]
+            return self.cached(  # type: ignore[no-any-return]
+                ("report", by, within, today), lambda: self._latest_report(revision, by, within, today), revision
+            )
         cut = utc(as_of)
         with self.engine.connect() as connection:
             opened = self._phase_facts(connection)
@@ -423,12 +429,12 @@ class ReadModel(AlertFacts, View):
             tail = list(self._facts(connection, self._relevant(after=utc(checkpoint.cut) if checkpoint else None, upto=cut)))
             self._fold(connection, tally, tail)
         known = phases_in(f for f in opened if f.recorded_at <= cut)
-        return tally.report(known, by, within)
+        return tally.report(known, by, within, today)
 
-    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None) -> dict[str, Any]:
+    def _latest_report(self, revision: int, by: Breakdown | None, within: frozenset[str] | None, today: date | None) -> dict[str, Any]:
         with self._caching_tally:
             latest = self._latest_tally(revision)
-            return latest.tally.report(phases_in(latest.opened), by, within)
+            return latest.tally.report(phases_in(latest.opened), by, within, today)
 
     def _latest_tally(self, revision: int) -> Latest:
         """The tally of every fact at ``revision`` (or later): the cached one folded on, or one made from the last checkpoint.
@@ -462,15 +468,16 @@ class ReadModel(AlertFacts, View):
         return self._latest
 
     def evidence(
-        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None
+        self, name: str, phase: str, group: str | None = None, as_of: datetime | None = None, within: frozenset[str] | None = None,
+        today: date | None = None,
     ) -> dict[str, Any]:
-        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`)."""
+        """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`)."""
         where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
             facts = list(self._facts(connection, where))
-        return evidence(facts, name, phase, group, within)
+        return evidence(facts, name, phase, group, within, today)
 
     def facts(self, upto: datetime | None = None, types: Iterable[str] | None = None) -> list[Fact]:
         """Every fact (recorded by ``upto``, and of ``types``, if given), in recorded order."""
@@ -581,19 +588,57 @@ class ReadModel(AlertFacts, View):
 
         A restored tally learns the earlier facts of the members, grants and
         OSVs these facts speak of, recorded by its checkpoint; every tally is
-        handed the reports of the activities these facts withdraw.
+        handed the reports of the activities these facts withdraw, and asks
+        for the earlier facts of the OSVs a merge or a dissolution concerns
+        (:meth:`_history`) as it folds them.
         """
+        tally.history = lambda osvs, before: self._history(connection, osvs, before)
         if not tally.complete and tally.last is not None:
             cut = utc(tally.last[0])
             missing = tally.missing(facts)
-            history = self._by_subject(connection, ("ParticipantEnrolled", "ParticipantWithdrew"), missing["member"], cut)
-            history += self._by_subject(connection, ("FundGranted", "GrantClosed"), missing["grant"], cut)
+            history = self._by_subject(connection, RECALLED["member"], missing["member"], cut)
+            history += self._by_subject(connection, RECALLED["grant"], missing["grant"], cut)
             osvs = missing["osv"] | tally.missing(history)["osv"]
             tally.recall(self._by_subject(connection, ("OSVMapped",), osvs, cut) + history)
         withdrawn = {f.subject for f in facts if f.type == "ActivityWithdrawn"}
         reports = {f.subject: f for f in self._by_subject(connection, ("ActivityReported",), withdrawn, None)}
         tally.lookup = reports.get
         tally.fold(facts)
+
+    def _history(self, connection: Connection, osvs: frozenset[str], before: Fact) -> list[Fact]:
+        """The relevant facts recorded before ``before`` that name one of ``osvs``, with every fact of the members and grants
+        those name and the mappings of the OSVs they name, in recorded order (:data:`~services.reporting.domain.tally.History`).
+
+        For a merge or a dissolution: read through the facts of the types an OSV's facts have (by the type index), not
+        kept per OSV, so it costs a scan of those; merges and dissolutions are few.
+        """
+        upto = before.recorded_at
+
+        def earlier(found: Iterable[Fact]) -> list[Fact]:
+            return [f for f in found if f.order < before.order]
+
+        osv_id = FACTS.c.data["osv_id"].as_string()
+        named = sorted(osvs)
+        about: list[Fact] = []
+        for start in range(0, len(named), 500):
+            where = [FACTS.c.type.in_(RELEVANT_TYPES), osv_id.in_(named[start:start + 500]), FACTS.c.recorded_at <= upto]
+            about += earlier(self._facts(connection, where))
+        members = {str(f.data.get("member_id")) for f in about if f.type in RECALLED["member"]}
+        grants = {Tally._grant_id(f) for f in about if f.type in RECALLED["grant"]}
+        found = {f.event_id: f for f in about}
+        for types, subjects in ((RECALLED["member"], members), (RECALLED["grant"], grants)):
+            found.update((f.event_id, f) for f in earlier(self._by_subject(connection, types, subjects, upto)))
+        # the mappings of the OSVs these name, and of those they were merged into (a participation counts in the survivor's district)
+        into = {str(f.data.get("osv_id")): str(f.data.get("into_osv_id")) for f in earlier(self._facts(connection, [
+            FACTS.c.type == "OSVMerged", FACTS.c.recorded_at <= upto]))}
+        places = {str(f.data.get("osv_id")) for f in found.values()}
+        for osv in list(places):
+            while osv in into and into[osv] not in places:
+                osv = into[osv]
+                places.add(osv)
+        places -= {str(f.data.get("osv_id")) for f in found.values() if f.type == "OSVMapped"}
+        found.update((f.event_id, f) for f in earlier(self._by_subject(connection, RECALLED["osv"], places, upto)))
+        return sorted(found.values(), key=lambda f: f.order)
 
     def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]:
         """Facts of these types about these subjects (recorded by ``upto``), by the type-and-subject index, 500 subjects a query."""

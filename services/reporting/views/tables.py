@@ -131,9 +131,10 @@ class CheckpointRow(Base):
     this row alone, without reading ``state`` (zlib-compressed JSON).
     """
 
-    __tablename__ = "tally_checkpoints"
-    # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``: that table is left for replicas of
-    # the earlier version still running on the same database, and can be dropped once none is.
+    __tablename__ = "tally_checkpoints_2"
+    # Until 2026-12 they were kept in ``checkpoints``, without ``latest_day``; then in ``tally_checkpoints``, counted
+    # by the rules of their version (a state saved so would go on with its counts). Those tables are left for replicas
+    # of the earlier versions still running on the same database, and can be dropped once none is.
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cut: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
