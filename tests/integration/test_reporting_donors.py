@@ -503,6 +503,13 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["Group"] == "Whole programme"]
         assert {r["Value"] for r in rows if r["Phase"] == "Fase F3"} == {""}
         assert {r["Value"] for r in rows if r["Phase"] == "Fase F2" and r["Indicator code"] == "projects_active"} == {"1"}
+        # and the donors' IATI file: F3's periods carry no actual (a zero would be a figure), F2's do; still valid
+        document = client.get("/iati/activity.xml").content
+        periods = ET.fromstring(document).findall(".//indicator/period")
+        by_start = {start: [p for p in periods if p.find("period-start").get("iso-date") == start] for start in ("2021-07-01", "2022-01-01")}
+        assert by_start["2022-01-01"] and all(p.find("actual") is None for p in by_start["2022-01-01"])
+        assert by_start["2021-07-01"] and all(p.find("actual") is not None for p in by_start["2021-07-01"])
+        xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
 
 
 @pytest.mark.parametrize(

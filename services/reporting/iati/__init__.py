@@ -6,7 +6,7 @@ point's share of it (:class:`Share`: an activity of its own under the programme'
 the first phase's start and the last phase's end; each of :data:`RESULTS`
 groups indicators of ``GET /indicators``, and each indicator carries one
 ``period`` per phase with its ``actual`` (the phase's figure, as of the
-report's moment), its ``target`` and a ``baseline`` per phase when targets
+report's moment; none for a phase that has not started), its ``target`` and a ``baseline`` per phase when targets
 were set, each disaggregated by ``dimension`` elements (``sex``: ``F``/``M``/
 ``X``; ``nationality``: ``VE``/``PE``/``other``; ``support``: ``first_time``/
 ``repeat``), the codes the API uses. A phase signed off carries the signed
@@ -353,6 +353,8 @@ def activity_file(
                 plan = plans.get((phase["code"], spec.name))
                 if plan is not None and plan.target:
                     _valued(period, "target", spec.name, _sorted(plan.target), whole.strip() or None)
+                if phase.get("status") == "not_started":  # its days have not happened: no actual, not a zero
+                    continue
                 current = _parts(phase["indicators"][spec.name])
                 comment = restatement_comment(spec.name, signoffs.get(phase["code"]), current)
                 _valued(period, "actual", spec.name, current, comment)
