@@ -440,9 +440,10 @@ def test_every_criterion_of_a_rubric_is_checked_in_the_one_answer(client: TestCl
             [*RUBRIC, {**RUBRIC[2], "code": "reach", "weight": "30%", "min_score": 5, "max_score": 5}],
             {("criteria.3.weight", "decimal_text"), ("criteria.3.max_score", "max_above_min")},
         ),
-        (  # A row whose code is unreadable may be a capacity criterion: that rule waits for it, the others do not.
+        (  # A row whose code is refused is no capacity criterion as sent: the missing one is named beside it (tester 29b).
             [{**RUBRIC[0], "code": "Capacidad Organizativa", "weight": "30%"}, RUBRIC[1], RUBRIC[2], RUBRIC[2]],
-            {("criteria.0.code", "string_pattern_mismatch"), ("criteria.0.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes")},
+            {("criteria.0.code", "string_pattern_mismatch"), ("criteria.0.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes"),
+             ("criteria", "rubric_includes_capacity")},
         ),
     ],
 )
@@ -456,6 +457,15 @@ def test_a_criterion_pydantic_refuses_still_counts_for_the_rubrics_own_rules(
     before = head(client)
     assert several(client.post("/rounds", json=round_body(phase_id, criteria=criteria))) == mistakes
     assert head(client) == before
+
+
+def test_a_rubric_without_either_capacity_criterion_gets_one_mistake_naming_both(client: TestClient) -> None:
+    """Both capacity criteria missing were two mistakes with the same field and rule (tester 29b): one, naming each."""
+    phase_id = a_phase(client)
+    answer = assert_problem(client.post("/rounds", json=round_body(phase_id, criteria=RUBRIC[2:])), 422)
+    capacity = [e for e in answer["errors"] if e["rule"] == "rubric_includes_capacity"]
+    assert len(capacity) == 1 and capacity[0]["field"] == "criteria"
+    assert "'organisational_capacity' and 'administrative_capacity'" in capacity[0]["message"]
 
 
 def test_a_planned_output_pydantic_refuses_still_counts_for_repeated_kinds(client: TestClient) -> None:

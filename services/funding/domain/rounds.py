@@ -91,9 +91,12 @@ class OutsidePhaseError(RuleViolationError):
 
 
 class CapacityCriterionMissingError(RuleViolationError):
-    def __init__(self, code: str) -> None:
+    """The rubric lacks ``codes``, one or both of :data:`CAPACITY_CRITERIA`: one mistake naming each."""
+
+    def __init__(self, codes: Sequence[str]) -> None:
+        named = " and ".join(f"'{code}'" for code in codes)
         super().__init__(
-            f"the rubric must score '{code}': every round scores the OSV's organisational and administrative capacity",
+            f"the rubric must score {named}: every round scores the OSV's organisational and administrative capacity",
             field="criteria",
             rule="rubric_includes_capacity",
         )
@@ -205,17 +208,14 @@ def rubric_mistakes(criteria: Sequence[Criterion | PartlyRead | None]) -> Iterat
     go up (422 ``max_above_min``), then both capacity criteria present (422 ``rubric_includes_capacity``).
 
     A row the API refused is judged on what was read of it (:func:`~shared.errors.field_of`): its code, read, still
-    counts, for repeats and for the capacity criteria, which wait only while a row's code was not read (it may be one
-    of them)."""
+    counts, for repeats and for the capacity criteria. A row whose code was refused or left out is no capacity
+    criterion as sent: the rubric lacks what it lacks, named beside the code's own mistake."""
     seen: set[str] = set()
-    every_code_read = True
     for index, criterion in enumerate(criteria):
         code, weight, min_score, max_score = (field_of(criterion, name) for name in ("code", "weight", "min_score", "max_score"))
-        if code is None:
-            every_code_read = False
-        elif code in seen:
+        if code in seen:
             yield RepeatedCriterionError(index, code)
-        else:
+        elif code is not None:
             seen.add(code)
         if weight is not None:
             yield from refused(check_positive, weight, f"criteria.{index}.weight")
@@ -223,8 +223,9 @@ def rubric_mistakes(criteria: Sequence[Criterion | PartlyRead | None]) -> Iterat
             yield from refused(check_not_negative, min_score, f"criteria.{index}.min_score")
         if min_score is not None and max_score is not None and max_score <= min_score:
             yield ScoreRangeError(index, min_score, max_score)
-    if every_code_read:
-        yield from (CapacityCriterionMissingError(code) for code in CAPACITY_CRITERIA if code not in seen)
+    missing = [code for code in CAPACITY_CRITERIA if code not in seen]
+    if missing:
+        yield CapacityCriterionMissingError(missing)
 
 
 def check_rubric(criteria: Sequence[Criterion]) -> None:
