@@ -30,14 +30,15 @@ from services.registry.domain.ruos import (
     RUOSNumberTakenError,
 )
 from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
+from services.registry.districtlookups import DistrictLookups
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
-from shared.districts import District, DistrictLackedHereError, DistrictNotInTableError, DistrictTable, UnknownDistrictError, district_key
+from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
-from shared.municipalities import MML_ID, MunicipalityReference, MunicipalityTable, UnknownMunicipalityError
+from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
@@ -101,7 +102,7 @@ class NoFreeTextError(RuleViolationError):
         super().__init__(f"a {kind} event holds no staff text to redact", field="version", rule="event_with_free_text")
 
 
-class Registry(ServiceApplication):
+class Registry(DistrictLookups, ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
@@ -256,75 +257,6 @@ class Registry(ServiceApplication):
         if not scope.covers(self.ubigeo_of(osv)):
             raise OSVNotFoundError(osv_id)
         return osv
-
-    def ubigeo_of(self, osv: OSV) -> str | None:
-        """The ubigeo of the OSV's district: the municipality whose focal point and partner see it, and its events' subject.
-
-        Kept per district name once found (the table is fixed for the process's life): every command and every read
-        of an OSV asks it, and a look-up folds the name again (about 0.05 ms).
-
-        None when the table lacks the district (registry refuses to start with a stored OSV in such a district, so
-        only an OSV another process mapped with a fuller table meets this): the OSV is read as stored, by those who
-        read all of Lima only, and nothing new is recorded about it (:meth:`save`). Logged once per district.
-        """
-        return self._ubigeo_named(osv.district)
-
-    def _ubigeo_named(self, district: str) -> str | None:
-        """The ubigeo of the district of that name, kept once found; None (logged once) when the table lacks it."""
-        found = self._ubigeos.get(district)
-        if found is None:
-            recorded = self.districts.recorded(district)
-            if recorded is None:
-                self._say_lacking(district)
-                return None
-            found = self._ubigeos[district] = recorded.ubigeo
-        return found
-
-    def district_named(self, given: str, on: date | None = None, field: str = "district") -> District:
-        """The district a request names (:meth:`DistrictTable.find`: 422 ``lima_district``, ``district_in_force``); 503
-        ``osv_district_in_table`` (:class:`DistrictLackedHereError`) for one this process's table lacks though stored
-        OSVs are in it (:meth:`lacked_districts`): another replica mapped them with a fuller districts file."""
-        try:
-            return self.districts.find(given, on=on)
-        except UnknownDistrictError:
-            lacked = next((name for name in self.lacked_districts() if district_key(name) == district_key(given)), None)
-            if lacked is not None:
-                raise DistrictLackedHereError("registry", self.districts, lacked, field) from None
-            raise
-
-    def municipality_named(self, given: str, field: str = "municipality_id") -> MunicipalityReference:
-        """The municipality a request names (``mml`` or a district's ubigeo: 422 ``lima_municipality`` for none of Lima's);
-        503 ``osv_district_in_table`` (:class:`~shared.municipalities.MunicipalityLackedHereError`) for a district's ubigeo
-        of Lima this process's table lacks while stored OSVs are in districts it lacks (:meth:`lacked_districts`): it may
-        be theirs, which a replica with the fuller districts file takes (:meth:`MunicipalityTable.require_here`)."""
-        return self.municipalities.require_here(given, self.lacked_districts, "registry", field)
-
-    def lacked_districts(self) -> list[str]:
-        """The districts this process's table lacks that stored OSVs are in: those it read (:meth:`districts_lacking`), and
-        those of OSVs another replica mapped since this one started, caught up from the store's ``OSVMapped`` events
-        (:class:`MappedDistricts`), each logged once and named in ``/health`` from then on. Asked only when a request names
-        a district or municipality the table does not know: a request about an OSV this process has not read yet is
-        answered as one about an OSV it has."""
-        if self.mapped_districts is not None:
-            for district in self.districts.lacking(self.mapped_districts.catch_up(self)):
-                self._say_lacking(district)
-        return sorted(self._lacking)
-
-    def _say_lacking(self, district: str) -> None:
-        if district in self._lacking:
-            return
-        self._lacking.add(district)
-        log.error(
-            "registry: a stored OSV is in the district '%s', which this process's districts table, %s, lacks (another "
-            "replica mapped it with a fuller one?): it is shown to those who read all of Lima only, no focal point or "
-            "partner, and nothing more is recorded about it until %s names the districts file it was mapped with and "
-            "registry is restarted",
-            district, self.districts.described(), self.districts.setting or "the districts_file setting",
-        )
-
-    def districts_lacking(self) -> list[str]:
-        """The districts of OSVs this process read that its table lacks (``/health``'s ``missing_districts``)."""
-        return sorted(self._lacking)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """:meth:`ServiceApplication.save`, refusing (503 ``osv_district_in_table``) a change to an OSV whose district the
