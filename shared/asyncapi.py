@@ -28,6 +28,19 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 NATS_PORT = 4222
 
 
+DEFAULT_PORTS = {"ws": 80, "wss": 443}
+"""The port of a WebSocket URL that names none (nats-server's websocket listener behind its usual port); 4222 otherwise."""
+SCHEME_PROTOCOLS = {"nats": "nats", "tls": "nats", "ws": "ws", "wss": "wss"}
+"""AsyncAPI's ``protocol`` of each scheme a NATS URL may have: NATS over TLS is still NATS; over WebSocket, ``ws``/``wss``."""
+
+
+def nats_servers(nats_url: str) -> list[tuple[str, str]]:
+    """``(host:port, protocol)`` of each server a NATS URL (or comma-separated list) names, without user or password:
+    ``nats://osv:secret@10.0.0.5:10052,wss://nats.example.org`` → ``[("10.0.0.5:10052", "nats"), ("nats.example.org:4222", "wss")]``."""
+    schemes = [urlsplit(url.strip() if "://" in url else f"nats://{url.strip()}").scheme for url in nats_url.split(",") if url.strip()]
+    return [(host, SCHEME_PROTOCOLS.get(scheme, "nats")) for host, scheme in zip(nats_hosts(nats_url), schemes, strict=True)]
+
+
 def nats_hosts(nats_url: str) -> list[str]:
     """``host:port`` of each server a NATS URL (or comma-separated list) names, without user or password:
     ``nats://osv:secret@10.0.0.5:10052,nats://nats-2`` → ``["10.0.0.5:10052", "nats-2:4222"]``."""
@@ -39,7 +52,7 @@ def nats_hosts(nats_url: str) -> list[str]:
         parts = urlsplit(url if "://" in url else f"nats://{url}")
         host = parts.hostname or "127.0.0.1"
         try:
-            port = parts.port or NATS_PORT
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme, NATS_PORT)
         except ValueError:  # not a number: said as configured (the service cannot reach it either)
             port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
         hosts.append(f"{f'[{host}]' if ':' in host else host}:{port}")
@@ -48,20 +61,20 @@ def nats_hosts(nats_url: str) -> list[str]:
 
 def _servers(nats_url: str | None) -> dict[str, Any]:
     """The document's ``servers``: the NATS server(s) of ``nats_url``, or ``make run``'s default one for None."""
-    hosts = nats_hosts(nats_url or DEFAULT_NATS_URL)
+    servers = nats_servers(nats_url or DEFAULT_NATS_URL)
     if nats_url is None:
         where = ("The embedded nats-server `make run` starts, at its default address; each service's `GET /asyncapi.json` "
                  "names the server it is configured with.")
     else:
-        where = "A NATS server this service is configured with (its `nats_url`)."
+        where = "A NATS server partners connect to (the service's `partner_nats_url`, else its `nats_url`)."
     return {
-        ("nats" if len(hosts) == 1 else f"nats-{n}"): {
+        ("nats" if len(servers) == 1 else f"nats-{n}"): {
             "host": host,
-            "protocol": "nats",
+            "protocol": protocol,
             "description": f"{where} A partner signs in with the user and password `osv-partner add` printed.",
             "security": [{"$ref": "#/components/securitySchemes/partner"}],
         }
-        for n, host in enumerate(hosts, start=1)
+        for n, (host, protocol) in enumerate(servers, start=1)
     }
 
 

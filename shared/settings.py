@@ -65,6 +65,12 @@ class ServiceSettings(BaseSettings):
         description="How long the answer of a POST sent with an Idempotency-Key is kept to be given again.",
     )
     nats_url: str = "nats://127.0.0.1:4222"
+    partner_nats_url: str | None = Field(
+        default=None,
+        description="The NATS address partners connect to, when not the service's own `nats_url` (a proxy, a public name, "
+        "a `wss://` gateway): what `GET /asyncapi.json` names in its `servers` (host and port, never a user or password). "
+        "Comma-separated for several. Unset: the servers of `nats_url`.",
+    )
     nats_stream: str = "OSV"
     nats_stream_replicas: int = 1
     nats_duplicate_window_seconds: float = 600.0

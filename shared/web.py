@@ -574,11 +574,12 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     def read_asyncapi() -> dict[str, Any]:
         """The AsyncAPI 3.0 document of the events this service publishes: their channels, messages and schemas.
 
-        Its `servers` name the NATS server(s) the service is configured with (host and port; never a user or password).
+        Its `servers` name the NATS server(s) partners connect to: the service's `partner_nats_url`, else its `nats_url` (host and
+        port, never a user or password; `ws`/`wss` for a WebSocket URL).
         """
         # Open, as /openapi.json is: it describes the events, it holds none.
         assert runtime.catalogue is not None
-        return document_for([runtime.catalogue], runtime.settings.nats_url)
+        return document_for([runtime.catalogue], runtime.settings.partner_nats_url or runtime.settings.nats_url)
 
     install_audit(api, runtime)
     for router in routers:

@@ -207,13 +207,15 @@ async def health(request: Request, response: Response, reporting: ReportingDep) 
 def read_asyncapi(request: Request) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every event reporting consumes: each write service's channels, messages and schemas.
 
-    Its `servers` name the NATS server(s) reporting is configured with (host and port; never a user or password).
+    Its `servers` name the NATS server(s) partners connect to: reporting's `partner_nats_url`, else its `nats_url` (host and
+    port, never a user or password; `ws`/`wss` for a WebSocket URL).
     """
     from services.engagement.events import catalogue as engagement
     from services.funding.events import catalogue as funding
     from services.registry.events import catalogue as registry
 
-    return document_for([registry, funding, engagement], runtime_of(request).settings.nats_url)
+    settings = runtime_of(request).settings
+    return document_for([registry, funding, engagement], settings.partner_nats_url or settings.nats_url)
 
 
 # The dashboard ---------------------------------------------------------------------------

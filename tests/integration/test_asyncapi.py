@@ -90,3 +90,21 @@ def test_the_served_document_names_the_nats_servers_the_service_is_configured_wi
     assert [(server["host"], server["protocol"]) for server in served["servers"].values()] == [("127.0.0.1:1", "nats"), ("[::1]:2", "nats")]
     assert "s3cret-pw" not in document.read_text() and "osv:" not in document.read_text()
     assert validate(asyncapi_cli, document).returncode == 0
+
+
+@pytest.mark.parametrize("service", ["registry", "reporting"])
+def test_the_served_document_names_the_address_partners_connect_to_when_it_is_not_the_services_own(
+    service: str, tmp_path: Path, asyncapi_cli: Path
+) -> None:
+    """Under docker-compose the services reach NATS as `nats-1:4222`…, names no partner can resolve, and a WebSocket
+    gateway was labelled `nats` (tester 29b): `partner_nats_url` names what partners use, each with its protocol."""
+    settings = {"nats_url": "nats://nats-1:4222,nats://nats-2:4222", "partner_nats_url": "tls://nats.example.org:4222, wss://osv:pw@ws.example.org"}
+    with service_client(service, tmp_path / "var", settings=settings) as client:
+        served = client.get("/asyncapi.json").json()
+    document = tmp_path / "served.json"
+    document.write_text(json.dumps(served))
+
+    assert [(server["host"], server["protocol"]) for server in served["servers"].values()] == [
+        ("nats.example.org:4222", "nats"), ("ws.example.org:443", "wss")]
+    assert "osv:pw" not in document.read_text()
+    assert validate(asyncapi_cli, document).returncode == 0
