@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
-from nats.js.errors import APIError, BadRequestError, NotFoundError
+from nats.js.errors import APIError, BadRequestError, KeyNotFoundError, NotFoundError
 
 from shared.chain import Head
 
@@ -105,12 +105,22 @@ class HeadPublisher:
     does not move, the head given out last still holds it. A key whose
     history is full (the same head put 64 times, across restarts) counts as
     given out.
+
+    With ``keep_given`` (reporting's, whose store no relay publishes), a head
+    whose position was already given out with another hash (by this process
+    or, read back from the bucket, an earlier one) is not put: the store was
+    changed at or before that position, and a second head for it would only
+    stand beside the first. It is logged as an ERROR once (``refused``), and
+    ``GET /verify`` names the position.
     """
 
-    def __init__(self, service: str, interval: float = 30.0) -> None:
+    def __init__(self, service: str, interval: float = 30.0, *, keep_given: bool = False) -> None:
         self.service = service
         self.interval = interval
+        self.keep_given = keep_given
         self.last_published: tuple[int, str] | None = None
+        self.refused: tuple[int, str] | None = None
+        """The last head not put because its position was given out with another hash."""
         self._next = 0.0
         self._kv: Any = None
 
@@ -124,15 +134,38 @@ class HeadPublisher:
         if head is not None and head != self.last_published:
             if self._kv is None:
                 self._kv = await ensure_heads_bucket(js)
-            try:
-                await self._kv.put(head_key(self.service, head[0]), head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
-                put = True
-            except APIError as error:  # anything else: not given out, tried again at the next turn
-                if error.err_code != MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED:
-                    raise
-            self.last_published = head
+            given = await self._given_out(head[0]) if self.keep_given else None
+            if given is not None and given != head[1]:
+                if self.refused != head:
+                    log.error("%s: the store's chain hash at position %d is %s, but the head given out for that position is %s: "
+                              "the store was changed at or before it; not giving out a second head for it (GET /verify names where)",
+                              self.service, head[0], head[1], given)
+                self.refused = head
+            else:
+                try:
+                    await self._kv.put(head_key(self.service, head[0]),
+                                       head_value(self.service, head[0], head[1], datetime.now(timezone.utc)))
+                    put = True
+                except APIError as error:  # anything else: not given out, tried again at the next turn
+                    if error.err_code != MAXIMUM_MESSAGES_PER_SUBJECT_EXCEEDED:
+                        raise
+                self.last_published = head
         self._next = loop.time() + self.interval
         return put
+
+    async def _given_out(self, position: int) -> str | None:
+        """The hash of the head last given out for ``position`` (this process's, else the bucket's), or None."""
+        if self.last_published is not None and self.last_published[0] == position:
+            return self.last_published[1]
+        try:
+            entry = await self._kv.get(head_key(self.service, position))
+        except KeyNotFoundError:
+            return None
+        try:
+            hash_ = json.loads(entry.value or b"{}").get("hash")
+        except (ValueError, AttributeError):
+            return None
+        return hash_ if isinstance(hash_, str) else None
 
     def forget(self) -> None:
         """After NATS came back (or another replica's turn): bind to the bucket again."""

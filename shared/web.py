@@ -278,7 +278,8 @@ class Runtime:
             await self._check_stream_marks()
         elif self.chained_store is not None:  # an event store no relay publishes: its head is given out all the same
             heads = keep_heads_published(
-                HeadPublisher(s.service_name, s.chain_head_seconds), self.link, self.store, lease_for(s.store_url(), s.service_name)
+                HeadPublisher(s.service_name, s.chain_head_seconds, keep_given=True), self.link, self.store,
+                lease_for(s.store_url(), s.service_name),
             )
             self.tasks.append(asyncio.create_task(heads, name=f"{s.service_name}-chain-heads"))
         views = self.views(self.app)

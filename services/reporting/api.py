@@ -158,7 +158,8 @@ def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> 
 def sign_off(phase: PhaseCode, body: SignOffCreate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
     """Sign off a phase's figures from the facts recorded by `as_of`, with their digest (records `PhaseSignedOff`).
 
-    Only an ended phase: a cut on or before its last day (in Lima) is refused with 409 `phase_ended_by_cut`.
+    Only an ended phase: a cut on or before its last day (in Lima) is refused with 409 `phase_ended_by_cut`. The answer
+    says whether the sign-off is `intact` (its figures give its digest), as `GET /sign-offs` does.
     """
     return reporting.sign_off(phase=phase, as_of=body.as_of, signed_by=lead.subject)
 
@@ -170,7 +171,14 @@ def get_sign_offs(
     as_of: AsOf = None,
     phase: Annotated[str | None, Query(max_length=30, pattern=r"^[A-Za-z0-9._-]+$", description="Only this phase's sign-offs (its code); 404 `known_phase` for a phase no one opened.")] = None,
 ) -> dict[str, Any]:
-    """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it."""
+    """List the signed phase reports, each with its restatement: signed and current figures, the difference and the events behind it.
+
+    Each sign-off says whether it is `intact`: whether its recorded `figures`, with its phase and cut (`as_of`), still
+    give its own `digest` (SHA-256 over the canonical JSON of `{"phase", "cut", "figures"}`). A sign-off with `intact`
+    false was changed in the store after the lead signed it: its `figures` are not the signed ones, so it is never
+    `reproduced` and its `restatement` is null (the difference is no fact recorded later); `GET /verify` names the
+    position changed. Otherwise `reproduced` says whether the facts recorded by its cut still give its digest.
+    """
     return reporting.sign_offs(as_of=as_of, phase=phase, scope=scope)
 
 

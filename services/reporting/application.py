@@ -27,7 +27,7 @@ from services.reporting import exports, iati
 from services.reporting.domain import threew
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
-from services.reporting.domain.phasereports import PhaseReport, digest_of, share_reached
+from services.reporting.domain.phasereports import PhaseReport, digest_of, intact, share_reached
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
 from services.reporting.views.tables import recorded_at
@@ -415,7 +415,8 @@ class Reporting:
             signed = report.sign_offs_as_of(as_of)
             if signed:
                 last = signed[-1]
-                out[phase.code] = iati.PhaseSignOff(last["signed_at"], last["signed_by"], last["cut"], last["digest"], last["figures"])
+                out[phase.code] = iati.PhaseSignOff(last["signed_at"], last["signed_by"], last["cut"], last["digest"], last["figures"],
+                                                    intact=intact(last))
         return out
 
     def _signed_public(
@@ -425,13 +426,23 @@ class Reporting:
         current: Mapping[str, Any] | None = None,
         evidence: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
     ) -> dict[str, Any]:
-        """A sign-off as the API shows it; with ``current`` figures, its restatement and whether ``as_of`` its cut reproduces it."""
+        """A sign-off as the API shows it; with ``current`` figures, its restatement and whether ``as_of`` its cut reproduces it.
+
+        ``intact`` says whether its recorded figures still give its own digest (:func:`intact`). One that does not was
+        changed in the store after it was signed: its figures are not the lead's, so it is never ``reproduced`` and has
+        no ``restatement`` (null): the difference from them is no fact recorded later.
+        """
+        sound = intact(signed)
         out = {
             "phase": signed["phase"], "signed_by": signed["signed_by"], "signed_at": rfc3339(signed["signed_at"]),
-            "as_of": rfc3339(signed["cut"]), "digest": signed["digest"], "figures": signed["figures"],
+            "as_of": rfc3339(signed["cut"]), "digest": signed["digest"], "figures": signed["figures"], "intact": sound,
         }
         if current is None:
             return out
+        if not sound:
+            log.error("reporting: the sign-off of phase %s signed at %s no longer gives its digest %s: it was changed in the store "
+                      "(GET /verify names where)", signed["phase"], rfc3339(signed["signed_at"]), signed["digest"])
+            return {**out, "reproduced": False, "restatement": None}
         then = self.readmodel.report(signed["cut"], today=self.cut_day(signed["cut"]))["phases"]
         again = next((p["indicators"] for p in then if p["code"] == signed["phase"]), {})
         out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import hxl
+import psycopg
 import pytest
 import xmlschema
 from fastapi.testclient import TestClient
@@ -312,6 +315,7 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
 
     [listed] = client.get("/sign-offs").json()["sign_offs"]
     assert listed["digest"] == first["digest"] and listed["figures"] == first["figures"]
+    assert listed["intact"] is True  # its figures give its digest
     assert listed["reproduced"] is True  # as of its cut, the figures are the signed ones, digest and all
     reproduced = client.get("/indicators", params={"as_of": listed["as_of"]}).json()["phases"][0]["indicators"]
     assert reproduced == listed["figures"]
@@ -342,6 +346,53 @@ def test_a_signed_phase_keeps_its_figures_and_later_facts_show_as_a_restatement(
     assert actual is not None and actual.get("value") == "20"
     comment = actual.findtext("comment/narrative") or ""
     assert first["digest"] in comment and "total signed 17, now 20" in comment
+
+
+def rewrite_signed_figure(var_dir: Path, database_url: str, indicator: str, by: int) -> None:
+    """Change one figure of the recorded ``PhaseSignedOff`` in reporting's store, as someone with the database could."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(var_dir / "reporting" / "events.db")
+        select = "SELECT rowid, state FROM stored_events WHERE topic LIKE ?"
+        update = "UPDATE stored_events SET state = ? WHERE rowid = ?"
+    else:
+        connection = psycopg.connect(database_url.replace("postgresql+psycopg:", "postgresql:"))
+        select = "SELECT notification_id, state FROM phasereports_events WHERE topic LIKE %s"
+        update = "UPDATE phasereports_events SET state = %s WHERE notification_id = %s"
+    try:
+        [(position, state)] = connection.execute(select, ("%PhaseSignedOff",)).fetchall()
+        event = json.loads(bytes(state))
+        event["figures"][indicator] += by
+        connection.execute(update, (json.dumps(event, separators=(",", ":")).encode(), position))
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def test_a_sign_off_changed_in_the_store_is_flagged_never_a_restatement_and_the_donor_is_not_given_its_figures(
+    desk: tuple[TestClient, FakeNow], tmp_path: Path, database_url: str
+) -> None:
+    """Figures that no longer give the sign-off's own digest are not the lead's: no reader is told they were signed."""
+    client, clock = desk
+    programme(client)
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(SIGNED_CUT))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["intact"] is True and signed.json()["figures"]["osvs_identified"] == 1
+    clock.moment = at(6000)
+
+    rewrite_signed_figure(tmp_path, database_url, "osvs_identified", 20)
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["figures"]["osvs_identified"] == 21 and listed["digest"] == signed.json()["digest"]  # what the store holds now
+    assert (listed["intact"], listed["reproduced"], listed["restatement"]) == (False, False, None)  # not sound, no later facts
+    then = client.get("/sign-offs", params={"as_of": stamp(at(4600))}).json()["sign_offs"]
+    assert [(s["intact"], s["restatement"]) for s in then] == [(False, None)]
+
+    document = client.get("/iati/activity.xml").content
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
+    comments = [c.text or "" for c in ET.fromstring(document).iter("narrative") if "Signed off by" in (c.text or "")]
+    assert comments and all("failed its check" in c for c in comments)
+    assert not any("Restated" in c or "signed 21" in c or "signed 17" in c for c in comments)  # no signed figure given out
+    assert actual_total(document, "OSVs identified") == "1"  # the actual is still the current figure
 
 
 def test_a_phase_is_signed_off_only_from_facts_already_recorded_and_once_it_was_known(desk: tuple[TestClient, FakeNow]) -> None:

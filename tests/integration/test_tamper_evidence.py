@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -25,7 +27,7 @@ from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
 from services.registry.application import Registry
 from shared.chain import GENESIS, Head, link, record_digest
-from shared.chainheads import HEADS_BUCKET, HEADS_STREAM, HeadPublisher, head_key
+from shared.chainheads import HEADS_BUCKET, HEADS_STREAM, HeadPublisher, ensure_heads_bucket, head_key
 from shared.store import persistence_env
 from tests.support.clients import service_client, settings_for
 from tests.support.identity import IssuedTokens
@@ -245,6 +247,9 @@ def test_reportings_sign_offs_are_chained_their_head_given_out_and_a_rewritten_s
         answer = system.reporting.get("/verify").json()
         assert (answer["ok"], answer["first_failure"]["position"]) == (False, signed_at)
         assert "rewritten" in answer["first_failure"]["reason"]
+        time.sleep(3)  # several of the publisher's turns (every second, a head due every 0.2 s)
+        given = [h.hash for h in asyncio.run(heads_from_nats(nats_server.url, "reporting")) if h.position == signed_at]
+        assert given == [chain[-1]["hash"]]  # the rewritten chain's head is not given out beside the one given out first
     assert osv_verify.main(["--service", "reporting", "--store", store, "--nats", nats_server.auditor_url]) == 1
     assert f"reporting: FAILED at position {signed_at}" in capsys.readouterr().out
 
@@ -278,6 +283,37 @@ def test_an_idle_service_puts_its_head_once_and_a_head_whose_key_is_full_counts_
             await nc.close()
 
     asyncio.run(story())
+
+
+def test_reportings_head_publisher_gives_out_no_second_head_for_a_position_it_gave_out(
+    nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store whose hash at a position given out changed was rewritten: its new head is logged as an ERROR, not put."""
+    class FakeStore:
+        head = (4, "ab" * 32)
+        chain_head = classmethod(lambda cls: cls.head)
+
+    async def story() -> None:
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream(timeout=5)
+            kv = await ensure_heads_bucket(js)
+            publisher = HeadPublisher("reporting", interval=0.0, keep_given=True)
+            assert await publisher.maybe_publish(js, FakeStore()) is True
+            FakeStore.head = (4, "cd" * 32)  # the chain recomputed after a sign-off was changed
+            assert await publisher.maybe_publish(js, FakeStore()) is False
+            restarted = HeadPublisher("reporting", interval=0.0, keep_given=True)  # a later process reads the bucket
+            assert await restarted.maybe_publish(js, FakeStore()) is False
+            assert [json.loads(e.value)["hash"] for e in await kv.history(head_key("reporting", 4))] == ["ab" * 32]
+            FakeStore.head = (5, "ef" * 32)  # the store moved on: its new position's head is given out
+            assert await restarted.maybe_publish(js, FakeStore()) is True
+        finally:
+            await nc.close()
+
+    with caplog.at_level(logging.ERROR, logger="shared.chainheads"):
+        asyncio.run(story())
+    refused = [r for r in caplog.records if r.levelno == logging.ERROR and "position 4" in r.getMessage()]
+    assert len(refused) == 2 and "ab" * 32 in refused[0].getMessage()  # once per publisher
 
 
 async def the_services_cannot_delete_or_purge_the_heads(url: str, key: str) -> None:

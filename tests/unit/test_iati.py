@@ -89,6 +89,21 @@ def test_each_phase_is_a_result_period_and_each_actual_is_the_phases_figure() ->
     assert [p.find("actual").get("value") for p in rate.findall("period")] == ["33.33", "33.33"]
 
 
+def test_a_sign_off_that_failed_its_check_gives_no_signed_figure_and_no_restatement(schema: xmlschema.XMLSchema) -> None:
+    cut = datetime(2021, 7, 2, tzinfo=timezone.utc)
+    signed = iati.PhaseSignOff(datetime(2021, 7, 3, tzinfo=timezone.utc), "lead", cut, "0660dbf0" * 8, {"osvs_identified": 136})
+    assert "Restated by facts recorded later: value signed 136, now 76." in (iati.restatement_comment("osvs_identified", signed, {"value": 76}) or "")
+
+    altered = iati.PhaseSignOff(signed.signed_at, signed.signed_by, cut, signed.digest, signed.figures, intact=False)
+    comment = iati.restatement_comment("osvs_identified", altered, {"value": 76}) or ""
+    assert "failed its check" in comment and "sha256:" + signed.digest in comment
+    assert "Restated" not in comment and "136" not in comment and "Not restated" not in comment
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1), signoffs={"F1": altered})
+    schema.validate(document.decode())
+    said = [n.text or "" for n in activity_of(document).iter("narrative") if "Signed off by" in (n.text or "")]
+    assert said and all("failed its check" in text and "136" not in text for text in said)
+
+
 def test_people_are_disaggregated_by_sex_and_nationality_in_dimension_elements() -> None:
     activity = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
 

@@ -14,6 +14,7 @@ from services.reporting.domain.phasereports import (
     TargetValueError,
     UnknownIndicatorError,
     digest_of,
+    intact,
     parts_of,
     share_reached,
 )
@@ -104,6 +105,16 @@ def test_the_digest_depends_on_the_phase_the_cut_and_every_figure() -> None:
     assert base == digest_of("F1", cut.astimezone(timezone(timedelta(hours=-5))), {"b": {"x": 2}, "a": 1})  # same moment, same figures
     assert len({base, digest_of("F2", cut, {"a": 1, "b": {"x": 2}}), digest_of("F1", NOW, {"a": 1, "b": {"x": 2}}),
                 digest_of("F1", cut, {"a": 1, "b": {"x": 3}})}) == 4
+
+
+def test_a_sign_off_is_intact_while_its_figures_give_its_digest_and_not_once_any_of_them_changed() -> None:
+    report = PhaseReport(phase="F1")
+    signed = report.sign_off(NOW - timedelta(days=10), {"osvs_identified": 76, "agents_of_change": {"total": 5}}, "lead", NOW)
+    assert intact(signed)
+    assert not intact({**signed, "figures": {**signed["figures"], "osvs_identified": 96}})  # as rewritten in the store
+    assert not intact({**signed, "figures": {**signed["figures"], "agents_of_change": {"total": 6}}})
+    assert not intact({**signed, "cut": NOW})
+    assert not intact({**signed, "figures": {"osvs_identified": object()}})  # figures that cannot be read back: not intact either
 
 
 def test_a_sign_off_of_facts_not_yet_recorded_is_refused() -> None:

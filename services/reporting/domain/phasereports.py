@@ -136,6 +136,18 @@ def digest_of(phase: str, cut: datetime, figures: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def intact(signed: Mapping[str, Any]) -> bool:
+    """Whether a recorded sign-off's figures, with its phase and cut, still give its own ``digest`` (:func:`digest_of`).
+
+    False for a sign-off changed in the store after it was signed (its figures, cut or digest): its figures are
+    then not the ones the lead signed, and no difference from them is a restatement.
+    """
+    try:
+        return digest_of(signed["phase"], signed["cut"], signed["figures"]) == signed["digest"]
+    except (KeyError, TypeError, ValueError, AttributeError):  # a record too damaged to recompute: not intact either
+        return False
+
+
 def utc_text(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 

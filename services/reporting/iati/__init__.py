@@ -10,7 +10,8 @@ report's moment; none for a phase that has not started), its ``target`` and a ``
 were set, each disaggregated by ``dimension`` elements (``sex``: ``F``/``M``/
 ``X``; ``nationality``: ``VE``/``PE``/``other``; ``support``: ``first_time``/
 ``repeat``), the codes the API uses. A phase signed off carries the signed
-figure and any restatement in each actual's ``comment``. Each indicator's
+figure and any restatement in each actual's ``comment`` (one whose recorded figures no longer give its digest
+is said to have failed its check, without them). Each indicator's
 ``aggregation-status`` says whether its periods add up (see
 :attr:`ResultIndicator.aggregable`): flows do; people and OSVs counted in
 each phase they are active, and the rate, do not.
@@ -200,13 +201,18 @@ class PhasePlan:
 
 @dataclass(frozen=True)
 class PhaseSignOff:
-    """A phase's signed report: who, when, its recorded-time cut and digest, and the figures signed."""
+    """A phase's signed report: who, when, its recorded-time cut and digest, and the figures signed.
+
+    ``intact`` False: the recorded figures no longer give the digest (changed in the store after the lead signed);
+    the file then gives none of them as signed.
+    """
 
     signed_at: datetime
     signed_by: str
     cut: datetime
     digest: str
     figures: Mapping[str, Any]
+    intact: bool = True
 
 
 def _stamp(moment: datetime) -> str:
@@ -257,12 +263,19 @@ def _valued(parent: ET.Element, tag: str, indicator: str, parts: Mapping[str, An
 
 
 def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Mapping[str, Any]) -> str | None:
-    """What an actual's comment says of a signed phase: signed figure, when, digest, and any restatement by part."""
+    """What an actual's comment says of a signed phase: signed figure, when, digest, and any restatement by part.
+
+    A sign-off that is not :attr:`~PhaseSignOff.intact` is said to have failed its check, with no signed figure
+    and no restatement: the figures recorded for it are not the ones signed.
+    """
     if signed is None:
         return None
-    then = _parts(signed.figures.get(indicator, 0))
     said = (f"Signed off by {signed.signed_by} on {_stamp(signed.signed_at)} from the facts recorded by {_stamp(signed.cut)} "
             f"(digest sha256:{signed.digest}).")
+    if not signed.intact:
+        return (said + " This sign-off failed its check: the figures recorded for it no longer give its digest, so no "
+                "signed figure is given here; the value is the current figure.")
+    then = _parts(signed.figures.get(indicator, 0))
     changed = [
         f"{part} signed {then.get(part, 0)}, now {current.get(part, 0)}"
         for part in sorted(set(then) | set(current))
