@@ -534,6 +534,37 @@ def test_a_store_put_back_under_a_running_service_is_found_by_its_relay(backups:
         assert answer.status_code == 503 and answer.json()["rule"] == "store_behind_stream", answer.text
 
 
+def test_a_store_put_back_under_a_running_service_taking_commands_is_found_before_any_of_them_is_published(
+    backups: Backups, nats_server: NatsServer
+) -> None:
+    # Tester 29b, H1: commands came in at once after the restore. The relay publishes what follows its position and looked
+    # at the store only while idle, every 5 s: the new events passed its position first and went out at positions the
+    # stream held for others (the first ones never published), and then the store held the last event sent: all well.
+    with running_system(backups.var, nats_server.url, database_urls=backups.database_urls) as system:
+        for i in range(3):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        backups.back_up()
+        for i in range(3, 6):
+            assert map_osv(system, f"Vecinos {i}").status_code == 201
+        system.wait_relayed()
+        stream = asyncio.run(stream_events(nats_server.url))
+        stream_position = stream[-1]["position"]
+
+        backups.restore()  # while registry runs and takes commands
+        taken = [map_osv(system, f"Comedor Popular {i}") for i in range(8)]
+
+        ahead = eventually(lambda: system.registry.get("/health").json()["relay"].get("stream_ahead"))
+        assert (ahead["stream_position"], ahead["diverged"]) == (stream_position, True), ahead
+        assert {a.status_code for a in taken} <= {201, 503}, [a.text for a in taken]
+        accepted = [a.json()["id"] for a in taken if a.status_code == 201]
+        assert accepted  # taken before the relay looked
+        assert asyncio.run(stream_events(nats_server.url)) == stream  # none of them went out over the stream's positions
+        feed = system.registry.get("/events", params={"limit": 1000}).json()["events"]
+        assert set(accepted) <= {e["subject"] for e in feed}  # in the store: accept-tail publishes them past the stream
+        assert map_osv(system, "Otra").status_code == 503
+
+
 def test_every_command_of_a_write_service_documents_its_503_store_behind_stream() -> None:
     for create_app in (registry_app, funding_app, engagement_app):
         spec = create_app().openapi()
