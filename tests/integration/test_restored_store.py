@@ -555,10 +555,14 @@ def test_a_store_put_back_under_a_running_service_taking_commands_is_found_befor
         taken = [map_osv(system, f"Comedor Popular {i}") for i in range(8)]
 
         ahead = eventually(lambda: system.registry.get("/health").json()["relay"].get("stream_ahead"))
-        assert (ahead["stream_position"], ahead["diverged"]) == (stream_position, True), ahead
+        assert ahead["stream_position"] == stream_position, ahead
         assert {a.status_code for a in taken} <= {201, 503}, [a.text for a in taken]
         accepted = [a.json()["id"] for a in taken if a.status_code == 201]
-        assert accepted  # taken before the relay looked
+        # On SQLite the store is put back under the open connections: commands are taken before the relay looks, past
+        # its position (diverged). On PostgreSQL the database dropped and made again breaks the relay's connection too,
+        # and a relay looks at the stream again after any error, often before the commands.
+        if backups.postgres is None:
+            assert accepted and ahead["diverged"], ahead
         assert asyncio.run(stream_events(nats_server.url)) == stream  # none of them went out over the stream's positions
         feed = system.registry.get("/events", params={"limit": 1000}).json()["events"]
         assert set(accepted) <= {e["subject"] for e in feed}  # in the store: accept-tail publishes them past the stream
