@@ -348,7 +348,7 @@ class OutboxRelay:
                 "relay %s: the store no longer holds the event it held at position %s, the relay's position (was it restored "
                 "from a backup?): looking at the stream again before publishing", self.catalogue.service, position,
             )
-            self._stream_seq, self._last_sent, self._acked = None, None, None
+            self._stream_seq, self._last_sent, self._acked, self._previous = None, None, None, None
             self._unrecorded = None  # not into a store that no longer holds it: the stream's last message says how far it got
             await self._align(js, stream)  # raises StoreBehindStreamError when the store does not hold the stream's last event
             return 0
