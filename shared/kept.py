@@ -11,7 +11,12 @@ classes an application names:
   aggregate stays in the process's memory; each read selects only the events
   stored after the version it holds (another replica's included) and applies
   them, then hands out a copy, so a command that fails never changes what is
-  kept. Cost per read: one indexed select, whatever the aggregate's length.
+  kept. The select starts at the kept version's own event, which must be the
+  one the copy was brought to (its timestamp): a store put back from a backup
+  under the running service no longer holds it, and the copy is dropped and
+  read again from the store (saved from, it would leave a gap in the
+  aggregate's versions that every other reader fails on). Cost per read: one
+  indexed select, whatever the aggregate's length.
 - **snapshots** (:class:`KeptSnapshot`, the library's
   ``snapshotting_intervals``): every ``n`` events the aggregate's state is
   stored beside its events; a process that does not hold it yet (just
@@ -334,6 +339,14 @@ class KeptCache(LRUCache):
             super().put(key, value)
 
 
+def _holds_last_event(aggregate: Any, events: list[Any]) -> bool:
+    """Whether ``events``, read from the store from the kept ``aggregate``'s version on, start with the event it was
+    last brought to (its version and timestamp): not so when the store was put back from an older backup under the
+    running service (it ends before, or another event took that version since). A kept copy ahead of its store would
+    save its next event past a gap (every other reader then fails on it) or over another history."""
+    return bool(events) and events[0].originator_version == aggregate.version and events[0].timestamp == aggregate.modified_on
+
+
 class KeptRepository(dryrun.OverlaidRepository):
     """The library's repository: a dry run's saves read back (:class:`~shared.dryrun.OverlaidRepository`), the
     aggregates of ``kept`` classes held in memory and fast-forwarded, and snapshots read when they are current.
@@ -370,8 +383,18 @@ class KeptRepository(dryrun.OverlaidRepository):
                     self.cache.put(aggregate_id, aggregate)
                     return copy_kept(aggregate)
                 try:
-                    new_events = self.event_store.get(originator_id=aggregate_id, gt=aggregate.version)
-                    aggregate = projector_func(aggregate, new_events)
+                    # From its own last event on: the store must still hold it, else it was put back from a backup.
+                    new_events = list(self.event_store.get(originator_id=aggregate_id, gt=aggregate.version - 1))
+                    if not _holds_last_event(aggregate, new_events):
+                        log.warning(
+                            "the store no longer holds %s at version %s, as kept in memory (was it restored from a backup?): "
+                            "reading it again from the store", aggregate_id, aggregate.version,
+                        )
+                        self.cache.get(aggregate_id, evict=True)
+                        aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
+                        self.cache.put(aggregate_id, aggregate)
+                        return copy_kept(aggregate)
+                    aggregate = projector_func(aggregate, new_events[1:])
                 except BaseException:
                     self.cache.get(aggregate_id, evict=True)  # possibly half applied: read afresh next time
                     raise

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 WRONG_LAST_SEQUENCE = 10071
 """JetStream's error code when ``Nats-Expected-Last-Sequence`` does not match the stream."""
 
+WENT_BACK = object()
+"""What :meth:`OutboxRelay._read` gives when the store no longer holds the event at the relay's position (put back from a backup)."""
+
 
 @dataclass
 class RelayStatus:
@@ -91,7 +94,13 @@ class OutboxRelay:
       positions the stream holds for others. The relay publishes nothing,
       says so in an ERROR line and in ``/health``, and marks the store so that
       every replica refuses commands (:class:`~shared.streamahead.StreamAhead`);
-      it looks again every ``check_seconds``.
+      it looks again every ``check_seconds``. Running, before each batch it
+      checks that the store still holds, at the relay's position, the event
+      (its chain hash) it held when the relay got there: a store put back under
+      the running service, which goes on taking commands, is judged against the
+      stream before any of its new events goes out (the check is one more row
+      of the chain select the batch makes anyway); idle, it looks every
+      ``check_seconds`` that the store holds the stream's last event.
     - **Batches under load.** A lone event goes out at once. After a batch,
       the relay waits ``linger_seconds`` before reading the next, so commands
       that come in a stream go out many to a batch: a thread hop, a socket
@@ -121,6 +130,9 @@ class OutboxRelay:
     _previous: tuple[int, int] | None = None
     _last_sent: tuple[int, str] | None = None
     """``(position, chainhash)`` of the last event the stream holds, as far as this relay knows: the store must still hold it."""
+    _acked: tuple[int, str | None] | None = None
+    """``(position, chainhash)`` the store held at the relay's position when it read past it: before each batch the relay
+    checks, in the same select of the chain, that the store still holds it (a store put back under a running service)."""
     _next_look: float = 0.0
     _unrecorded: tuple[int, int | None] | None = None
     """``(position, published)`` acknowledged but not yet recorded: recorded in the same thread hop as the next read
@@ -285,6 +297,7 @@ class OutboxRelay:
             )
             position = held
         self._stream_seq, self._position = last_seq, position
+        self._acked = None  # the store as judged now: its hash at the position is taken at the next read
 
     def _judge(self, held: int, chainhash: str | None) -> bool:
         """Whether the store holds the stream's last event (at ``held``, with ``chainhash``): True, or raises
@@ -330,7 +343,16 @@ class OutboxRelay:
         batch = await asyncio.to_thread(self._read, position, known)
         if batch is None:
             return 0
-        prepared, waiting = batch
+        if batch is WENT_BACK:  # published nothing from it: judge the store against the stream now, before anything goes out
+            log.warning(
+                "relay %s: the store no longer holds the event it held at position %s, the relay's position (was it restored "
+                "from a backup?): looking at the stream again before publishing", self.catalogue.service, position,
+            )
+            self._stream_seq, self._last_sent, self._acked, self._previous = None, None, None, None
+            self._unrecorded = None  # not into a store that no longer holds it: the stream's last message says how far it got
+            await self._align(js, stream)  # raises StoreBehindStreamError when the store does not hold the stream's last event
+            return 0
+        prepared, waiting, hashes = batch
         max_payload = self.link.nc.max_payload if self.link.nc is not None else 1024 * 1024
         sequence = self._stream_seq
         sent: list[tuple[int, Any]] = []  # (position, ack future, or None: nothing to wait for)
@@ -373,6 +395,7 @@ class OutboxRelay:
             if sent_last is not None and sent_last[1].get("chainhash"):
                 self._last_sent = (sent_last[0], sent_last[1]["chainhash"])
             self._unrecorded = (acked, published)  # recorded by the next read's hop, which the caller makes at once
+            self._acked = (acked, hashes.get(acked))
             self._position, self._stream_seq = acked, last_seq
             self.status.published = acked
         if failure is not None and failed_at is not None:
@@ -406,30 +429,46 @@ class OutboxRelay:
 
     def _read(
         self, position: int, previous: int | None = None
-    ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None] | None:
-        """The batch after ``position``, prepared (:meth:`_prepare`); None when nothing follows it. Blocks: run in a worker thread.
+    ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None, dict[int, str]] | object | None:
+        """The batch after ``position``, prepared (:meth:`_prepare`), with the chain's hash at each of its positions;
+        None when nothing follows it; :data:`WENT_BACK` when the store no longer holds, at ``position``, the event it
+        held there when the relay got to it (:attr:`_acked`): it was put back from a backup under the running service,
+        and commands it took since would go out at positions the stream holds for others. Blocks: run in a worker thread.
 
-        First records the position the batch before got to (:attr:`_unrecorded`): the relay records how far
-        it got in the same hop as its next read, not in a hop of its own.
+        The check costs no select of its own: the batch's chain is read from ``position`` on, one row more. Then it
+        records the position the batch before got to (:attr:`_unrecorded`): the relay records how far it got in the
+        same hop as its next read, not in a hop of its own (and never into a store that went back).
         """
-        self._record_acknowledged()
         notifications = self.app.log_after(position, self.batch_size)
-        return self._prepare(notifications, previous) if notifications else None
+        if not notifications:
+            self._record_acknowledged()
+            return None
+        hashes = self.app.chain_hashes(position if position > 0 else notifications[0].id, notifications[-1].id)
+        acked = self._acked
+        if acked is not None and acked[0] == position and acked[1] is not None and hashes.get(position) != acked[1]:
+            return WENT_BACK
+        if acked is None or acked[0] != position:  # just aligned (or moved on by a refusal): the store as it is now
+            self._acked = (position, hashes.get(position))
+        self._record_acknowledged()
+        prepared, waiting = self._prepare(notifications, previous, hashes)
+        return prepared, waiting, hashes
 
     def _prepare(
-        self, notifications: list[Any], previous: int | None = None
+        self, notifications: list[Any], previous: int | None = None, hashes: dict[int, str] | None = None
     ) -> tuple[list[tuple[int, dict[str, Any] | None]], MunicipalityUnknownError | None]:
         """Each notification's CloudEvent (None for a private event), read in a worker thread: the store and the views block.
 
         ``previous``: the last public position before the first notification, when the relay knows it from the
-        batch before; else it is read from the log. Stops before an event whose OSV's municipality is not known
+        batch before; else it is read from the log. ``hashes``: the chain's hash at each position, when read
+        already. Stops before an event whose OSV's municipality is not known
         here yet (its subject needs it): that error comes back with what came before,
         which goes out; the relay then waits for registry's mapping.
         """
         private = self.catalogue.private_topics
         if previous is None:
             previous = self.app.previous_public(notifications[0].id, private)
-        hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id)
+        if hashes is None:
+            hashes = self.app.chain_hashes(notifications[0].id, notifications[-1].id)
         prepared: list[tuple[int, dict[str, Any] | None]] = []
         for notification in notifications:
             if notification.topic in private:
