@@ -36,7 +36,7 @@ is read off by :mod:`.tallyreading`, the class's other half.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +51,7 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
+from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
 
 # --------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(TallyReading):
+class Tally(AgentsOfChange, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -305,70 +306,7 @@ class Tally(TallyReading):
         for reason in fact.data.get("reasons") or []:
             self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
-    # Agents of change: a member counts in each segment one of their participations overlaps. A participation runs from
-    # its enrolment to the first of: its withdrawal, the member's leaving that OSV, the OSV's dissolution (each day included).
-
-    def _end_of(self, member: list[Any], participation: list[Any]) -> int | None:
-        """The last day (ordinal) of a participation, or None while it goes on."""
-        _, _, start, end, osv = participation
-        ends = [] if end is None else [end]
-        same = self._same(osv)
-        ends.extend(day for where, day in member[3] if day >= start and self._same(where) == same)
-        dissolved = self._dissolved_on(osv)
-        if dissolved is not None:
-            ends.append(dissolved)
-        return min(ends, default=None)
-
-    def _spans(self, member: list[Any]) -> Iterator[tuple[str, range]]:
-        """Each participation's district and segments (open-ended: to the last one); one that ends before it starts has none."""
-        for participation in member[2]:
-            start, end = participation[2], self._end_of(member, participation)
-            if end is not None and end < start:
-                continue
-            yield participation[1], range(self.segment(start), (self.segment(end) if end is not None else self.last_segment) + 1)
-
-    def _open_groups(self, member: list[Any]) -> set[str]:
-        """The groups (as :meth:`_active` names them) where the member still takes part, with no end yet."""
-        return {
-            group
-            for participation in member[2]
-            if self._end_of(member, participation) is None
-            for group in ("@*", f"@zone:{self.zone_of(participation[1])}", f"@district:{participation[1]}")
-        }
-
-    def _active(self, member: list[Any]) -> dict[str, set[int]]:
-        """Per group (``@*``, ``@zone:…``, ``@district:…``), the segments the member took part in."""
-        out: dict[str, set[int]] = defaultdict(set)
-        for district, span in self._spans(member):
-            for group in ("@*", f"@zone:{self.zone_of(district)}", f"@district:{district}"):
-                out[group].update(span)
-        return out
-
-    def _member(self, fact: Fact) -> list[Any]:
-        d = fact.data
-        return self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), [], []])
-
-    def _enrol(self, fact: Fact) -> list[Any]:
-        d = fact.data
-        member = self._member(fact)
-        grant, osv = str(d.get("grant_id")), str(d.get("osv_id"))
-        if not any(p[0] == grant and self._end_of(member, p) is None for p in member[2]):  # else: already taking part in that project
-            member[2].append([grant, self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), None, osv])
-            self.agents_of[osv].add(str(d["member_id"]))
-        return member
-
-    def _withdraw(self, fact: Fact) -> list[Any] | None:
-        member = self.members.get(str(fact.data["member_id"]))
-        grant = str(fact.data.get("grant_id"))
-        for participation in reversed(member[2] if member else []):
-            if participation[0] == grant and participation[3] is None:
-                participation[3] = fact.occurred_on.toordinal()
-                break
-        return member
-
-    def _leave(self, fact: Fact) -> None:
-        """The member left an OSV: their participations there end that day (:meth:`_end_of`)."""
-        self._member(fact)[3].append([str(fact.data.get("osv_id")), fact.occurred_on.toordinal()])
+    # Agents of change (their participations: :class:`~.participation.AgentsOfChange`) --------------------------
 
     def _took_part(self, fact: Fact) -> None:
         change = self._enrol if fact.type == "ParticipantEnrolled" else self._withdraw
@@ -395,30 +333,6 @@ class Tally(TallyReading):
             member = self.members.get(member_id)
             if member is not None:
                 self._agent_changed(member, before, open_before, fact)
-
-    def _agent_changed(self, member: list[Any], before: dict[str, set[int]], open_before: set[str], fact: Fact) -> None:
-        """Count a member's change of participation: the segments (and open-ended groups) gained and lost, and when they were new."""
-        after = self._active(member)
-        parts = ("agents_of_change/total", f"agents_of_change/by_nationality.{member[0]}", f"agents_of_change/by_sex.{member[1]}")
-        open_after = self._open_groups(member)
-        for group in open_before ^ open_after:
-            for part in parts:
-                self.open[(part, group)] += 1 if group in open_after else -1
-        for group in set(before) | set(after):
-            was, now = before.get(group, set()), after.get(group, set())
-            changes = [(s, 1) for s in now - was] + [(s, -1) for s in was - now] + ([(EVER, 1)] if now and not was else [])
-            changes += [(EVER, -1)] if was and not now else []
-            for segment, delta in changes:
-                for part in parts:
-                    self._count(part, fact, delta, district=group, segment=segment)
-            # new in the phase: the member's first segment of the group (and, in the total, everyone once)
-            first_was, first_now = min(was, default=None), min(now, default=None)
-            if first_was != first_now:
-                for segment, delta in ((first_was, -1), (first_now, 1)):
-                    if segment is not None:
-                        self._count("agents_of_change/new", fact, delta, district=group, segment=segment)
-            if bool(now) != bool(was):
-                self._count("agents_of_change/new", fact, 1 if now else -1, district=group, segment=EVER)
 
     # Projects: a seed-fund grant counts in every segment from its grant to its closure, or its OSV's dissolution.
 
