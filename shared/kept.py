@@ -12,7 +12,8 @@ classes an application names:
   stored after the version it holds (another replica's included) and applies
   them, then hands out a copy, so a command that fails never changes what is
   kept. The select starts at the kept version's own event, which must be the
-  one the copy was brought to (its timestamp): a store put back from a backup
+  one the copy was brought to (compared as stored, its bytes; decoded once, by
+  its timestamp, when the process has not seen it yet): a store put back from a backup
   under the running service no longer holds it, and the copy is dropped and
   read again from the store (saved from, it would leave a gap in the
   aggregate's versions that every other reader fails on). Cost per read: one
