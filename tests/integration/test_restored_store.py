@@ -569,25 +569,27 @@ def test_a_store_put_back_under_a_running_service_taking_commands_is_found_befor
         assert map_osv(system, "Otra").status_code == 503
 
 
+def map_in_ate(worker: TestClient, name: str) -> Any:
+    """A mapping in Ate, whose district roll the next two tests keep in a worker's memory."""
+    return worker.post("/osvs", json={"name": name, "district": "Ate", "mapped_on": "2021-04-01"})
+
+
 def test_a_district_roll_kept_in_memory_ahead_of_a_store_put_back_is_read_again_never_a_500(
     backups: Backups, nats_server: NatsServer
 ) -> None:
     # Tester 29b, M4: a worker kept Ate's roll at a version the store put back no longer held; its next mapping saved the
     # roll's next event past that gap, and every worker reading the roll afresh then failed on it with 500
     # (OriginatorVersionError) until the store's version passed the kept one again.
-    def mapping(worker: TestClient, name: str) -> Any:
-        return worker.post("/osvs", json={"name": name, "district": "Ate", "mapped_on": "2021-04-01"})
-
     with registry_alone(backups, nats_server.url) as one, registry_alone(backups, nats_server.url) as other:
         for i in range(3):
-            assert mapping(one, f"Vecinos {i}").status_code == 201
+            assert map_in_ate(one, f"Vecinos {i}").status_code == 201
         backups.back_up()
         for i in range(3, 6):
-            assert mapping(one, f"Vecinos {i}").status_code == 201  # one keeps Ate's roll three OSVs ahead of the backup
+            assert map_in_ate(one, f"Vecinos {i}").status_code == 201  # one keeps Ate's roll three OSVs ahead of the backup
 
         backups.restore()  # under both workers
-        kept_ahead = mapping(one, "Comedor Popular Zárate")
-        read_afresh = mapping(other, "Comedor Popular Las Flores")  # reads Ate's roll from the store
+        kept_ahead = map_in_ate(one, "Comedor Popular Zárate")
+        read_afresh = map_in_ate(other, "Comedor Popular Las Flores")  # reads Ate's roll from the store
         assert kept_ahead.status_code in (201, 503), kept_ahead.text  # 503 once a relay found the store behind its stream
         assert read_afresh.status_code in (201, 503), read_afresh.text
         listed = other.get("/osvs", params={"district": "Ate", "limit": 100})
@@ -599,19 +601,16 @@ def test_a_district_roll_kept_in_memory_whose_versions_another_worker_took_again
 ) -> None:
     # The store put back, another worker mapped as many OSVs as the kept roll was ahead: the store holds the kept
     # version, with other names. The kept roll, taken as up to date, let a name the district already has through.
-    def mapping(worker: TestClient, name: str) -> Any:
-        return worker.post("/osvs", json={"name": name, "district": "Ate", "mapped_on": "2021-04-01"})
-
     with registry_alone(backups, nats_server.url) as one, registry_alone(backups, nats_server.url) as other:
-        assert mapping(one, "Vecinos de Huaycán").status_code == 201
+        assert map_in_ate(one, "Vecinos de Huaycán").status_code == 201
         backups.back_up()
         for name in ("Junta Vecinal Santa Clara", "Club de Madres Salamanca"):
-            assert mapping(one, name).status_code == 201  # one keeps Ate's roll two OSVs ahead of the backup
+            assert map_in_ate(one, name).status_code == 201  # one keeps Ate's roll two OSVs ahead of the backup
 
         backups.restore()  # under both workers
         for name in ("Comedor Popular Zárate", "Comedor Popular Las Flores"):
-            assert mapping(other, name).status_code in (201, 503)
-        again = mapping(one, "Comedor Popular Zárate")  # Ate has it now
+            assert map_in_ate(other, name).status_code in (201, 503)
+        again = map_in_ate(one, "Comedor Popular Zárate")  # Ate has it now
         assert again.status_code in (409, 503), again.text  # 503 once a relay found the store behind its stream
 
 
