@@ -69,11 +69,19 @@ class NotKnownYetError(LagRefusal, NotFoundError):
     """A 404 for a read about a record another service made that this one has not heard of yet, with ``Retry-After`` (:class:`LagRefusal`)."""
 
 
+class UnavailableError(DomainError):
+    """A request this service cannot answer just now, through no fault of the request: 503 with ``Retry-After:``
+    :attr:`retry_after` (seconds), the rule in the problem's ``rule`` member (:attr:`extensions`)."""
+
+    retry_after: int = 5
+    extensions: dict[str, Any] | None = None
+
+
 MISCONFIGURED_RETRY_AFTER_SECONDS = 60
 """``Retry-After`` (seconds) of a :class:`MisconfiguredError`: an operator changes a setting and restarts the service."""
 
 
-class MisconfiguredError(DomainError):
+class MisconfiguredError(UnavailableError):
     """A request the service cannot carry out with its settings, through no fault of the request (503, with ``Retry-After``).
 
     Its settings lack what a record it holds needs (a district its OSV is in, for one): the same request is taken

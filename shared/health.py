@@ -87,6 +87,12 @@ class Health(BaseModel):
         default_factory=dict, description="Per view built from other services' events, per source: how far it is applied and what it misses."
     )
     missing_districts: list[str] = Field(default_factory=list, description=MISSING_DISTRICTS)
+    held: list[str] = Field(
+        default_factory=list,
+        description="What this replica holds back just now, and why: engagement refuses reads of personal data and lookups by "
+        "document (503 `erasures_not_checked`) after a start until it has checked its stream's erasures against its store "
+        "(README, \"Personal data\"). Non-empty makes the service `degraded`.",
+    )
 
 
 HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {503: {"description": "The store or the views database cannot be reached."}}

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError
+from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError, UnavailableError
 from shared.guards import BodyTooLarge, allowed_methods, problem
 from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
 
@@ -47,7 +47,7 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
     IntegrityError: (409, "Conflict"),
     RuleViolationError: (422, "Unprocessable Content"),
-    MisconfiguredError: (503, "Service Unavailable"),
+    UnavailableError: (503, "Service Unavailable"),
     **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
 }
 
@@ -98,7 +98,7 @@ def install_error_handlers(api: FastAPI) -> None:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
                 # A refusal that clears up once another service's event arrives (or an operator fixes a setting) says when to ask again.
-                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (LagRefusal, MisconfiguredError)) else None
+                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (LagRefusal, UnavailableError)) else None
                 if isinstance(exc, MisconfiguredError):
                     log.error("%s %s: %s", request.method, request.url.path, exc.message)
                 return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))

@@ -270,6 +270,11 @@ class KeyRing:
         create_tables(Base.metadata, engine)
         truncate_log(engine)
 
+    def holds_any(self) -> bool:
+        """Whether the table holds any key at all (one row read)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(DataKey.owner_id).limit(1)).first() is not None
+
     def key_of(self, owner_id: UUID) -> bytes | None:
         """The owner's data key, or None once it is forgotten (or never made, or forgotten by the dry run being served)."""
         overlay = dryrun.current()

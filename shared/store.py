@@ -351,6 +351,10 @@ class ServiceApplication(RelayPositions, Application):
         as far as it knows; each service says how it knows (none here)."""
         return []
 
+    def held_back(self) -> list[str]:
+        """What this process refuses just now and why (``/health``'s ``held``); each service says (nothing here)."""
+        return []
+
     # Loading ----------------------------------------------------------------
 
     def load(self, aggregate_id: UUID, kind: type[A], not_found: Callable[[UUID], Exception]) -> A:

@@ -318,12 +318,12 @@ class Runtime:
         assert self.app is not None and self.link is not None and self.relay is not None and self.probes is not None
         app = self.app
         (positions, store_error), (_, views_error), (lacking, _) = await asyncio.gather(
-            self.probes.run("store", lambda: (app.log_head(), app.relayed_position(), app.check_stream_marks())),
+            self.probes.run("store", lambda: (app.log_head(), app.relayed_position(), app.check_stream_marks(), app.held_back())),
             self.probes.run("views", self._touch_views),
             self.probes.run("districts", app.districts_lacking),
         )
         status = self.relay.status
-        head, published, _ = positions if positions is not None else (0, status.published, None)
+        head, published, _, held = positions if positions is not None else (0, status.published, None, [])
         ahead = app.stream_ahead
         if status.role == "active":  # acknowledged by the stream; recorded in the store with the relay's next read
             published = max(published, status.published)
@@ -357,6 +357,7 @@ class Runtime:
             or ahead is not None
             or self.following.missing
             or bool(lacking)
+            or bool(held)
         )
         return 200 if reachable else 503, Health(
             status="degraded" if degraded else "ok",
@@ -369,6 +370,7 @@ class Runtime:
             parked={c.durable: c.parked for c in self.durable},
             views=self.following.health(),
             missing_districts=lacking or [],
+            held=held,
         )
 
     async def verify(self) -> VerifyAnswer:

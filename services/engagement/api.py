@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, status
@@ -13,6 +13,7 @@ from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, Reader
 from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
+from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
 from services.engagement.fieldschemas import (
     ActionCompletionCreate,
     ActionItemPublic,
@@ -61,6 +62,17 @@ OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district
 district is one this service's districts table lacks (503)."""
 OSV_NOT_HEARD_OF_READ = not_heard_of_yet("osv_mapped_in_registry", status=404)
 """A read about an OSV: 404 with `Retry-After` while registry's `OSVMapped` has not arrived here."""
+PERSONAL_DATA_HELD: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "`erasures_not_checked`: after a start, a read showing personal data (and any lookup by document) waits "
+        "until the service has checked the erasures in its stream against its store (a store put back from an older backup "
+        "would show people erased since in clear): a few milliseconds with NATS up, as long as NATS is away otherwise. "
+        f"Carries `Retry-After` ({ERASURES_UNCHECKED_RETRY_AFTER_SECONDS} s). Also 503 `store_behind_stream` (a stated "
+        "read is logged, and the store takes no write), or the database cannot be reached.",
+        "headers": {"Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "integer", "minimum": 1}}},
+    }
+}
+"""A read of personal data's 503s (:meth:`~services.engagement.forgetting.Forgetting.hold_personal_data`)."""
 PurposeQuery = Annotated[
     Purpose | None,
     Query(
@@ -109,7 +121,7 @@ def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
     return MemberPublic.of(member)
 
 
-@members.get("", response_model=MemberPublic)
+@members.get("", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
 def find_member(
     document_type: Annotated[DocumentType, Query(description="The document's type.")],
     document_number: Annotated[
@@ -130,7 +142,7 @@ def find_member(
     return MemberPublic.of(member, plain=looking.plain)
 
 
-@members.get("/{member_id}", response_model=MemberPublic)
+@members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
 def get_member(member_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None) -> MemberPublic:
     """Show one member and their memberships: personal data to staff stating a purpose (logged), masked to others."""
     reading = reader(caller, purpose)
@@ -203,7 +215,7 @@ def withdraw_participant(
     return ParticipationPublic.of(engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on))
 
 
-@osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses=OSV_NOT_HEARD_OF_READ)
+@osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses={**OSV_NOT_HEARD_OF_READ, **PERSONAL_DATA_HELD})
 def list_active_members(
     osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged, purpose: PurposeQuery = None
 ) -> list[OSVMemberPublic]:

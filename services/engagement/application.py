@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -114,6 +115,8 @@ class Engagement(Forgetting, ServiceApplication):
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.documents = documents
+        self.erasures_checked = threading.Event()
+        self.keys_at_start = keys.holds_any()
         super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
         self.grants = grants
@@ -272,6 +275,8 @@ class Engagement(Forgetting, ServiceApplication):
         """The member as ``reader`` may see them; a plain read is logged with its purpose first (422 without one)."""
         member = self.get_member(member_id, reader.scope)
         if reader.plain:
+            check_purpose(reader.purpose)
+            self.hold_personal_data()
             self._log_reads([member.id], reader, Disclosure.MEMBER)
         return member
 
@@ -284,6 +289,7 @@ class Engagement(Forgetting, ServiceApplication):
         """
         if reader is not None:
             check_purpose(reader.purpose)
+        self.hold_personal_data()  # a restored document entry would lead to a person erased since
         identities = document_identities(document_type, normalise_document_number(document_type, document_number))
         if not identities:
             raise NoDocumentToFindError
@@ -312,6 +318,7 @@ class Engagement(Forgetting, ServiceApplication):
         if reader is not None:
             if reader.plain:
                 check_purpose(reader.purpose)
+                self.hold_personal_data()
             self._check_in_scope(osv_id, reader.scope)
         roster = self.find(OSVRoster.create_id(osv_id), OSVRoster)
         if roster is None:

@@ -6,6 +6,7 @@ document's entry, the person's key and their entry's) before it is recorded, in 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import ClassVar
@@ -15,11 +16,35 @@ from eventsourcing.utils import get_topic
 
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.domain.members import Member
+from shared.errors import UnavailableError
 from shared.store import retried_on_collision
 from shared.streamahead import despite_stream_ahead
 
+ERASURES_UNCHECKED_RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` (seconds) of :class:`ErasuresNotCheckedError`: the check takes a moment once NATS answers."""
+
+
+class ErasuresNotCheckedError(UnavailableError):
+    """503 ``erasures_not_checked``: personal data is not read before the stream's erasures are checked against the store."""
+
+    retry_after = ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
+    extensions = {"rule": "erasures_not_checked"}
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Personal data is read once engagement has checked the erasures in its stream against its store since it "
+            "started (a store put back from a backup older than an erasure would show that person in clear); NATS has "
+            "not answered yet. Masked reads and commands are served meanwhile; try again after Retry-After."
+        )
+
+
 class Forgetting:
     """:class:`~services.engagement.application.Engagement`'s erasures (a mixin: ``self`` is the application)."""
+
+    erasures_checked: threading.Event
+    """Set once this process has checked its stream's erasures against the store (:meth:`erase_again`); made in ``__init__``."""
+    keys_at_start: bool
+    """Whether the store held any data key when this process opened it (set in ``__init__``): a fresh store has nobody to erase again."""
 
     TAKEN_WHILE_BEHIND: ClassVar[frozenset[str]] = frozenset({get_topic(Member.PersonalDataErased), get_topic(DocumentIndex.Released)})
     """What :meth:`erase_again` saves while the store is behind its stream: the erasure and its document's entry released."""
@@ -67,7 +92,28 @@ class Forgetting:
         with despite_stream_ahead():  # a restored store is behind its stream, whose tombstones these are
             for member_id in held:
                 self._erase_again(member_id, erased[member_id])
+        self.erasures_checked.set()
         return len(held)
+
+    def hold_personal_data(self) -> None:
+        """503 ``erasures_not_checked`` (:class:`ErasuresNotCheckedError`) for a read of personal data or a lookup by
+        document, until this process has checked its stream's erasures against the store (:meth:`erase_again`, at
+        each start once NATS answers), if the store held any data key when the process opened it.
+
+        A store put back from a backup older than an erasure holds the person's key again: started while NATS is
+        away, it would show them in clear until the tombstones can be read (tester 29b, M3). A store that held no
+        key at start has nobody a tombstone could name (a new programme, or tests run without NATS). A few
+        milliseconds after each start with NATS up; for as long as NATS stays away otherwise.
+        """
+        if self.keys_at_start and not self.erasures_checked.is_set():
+            raise ErasuresNotCheckedError
+
+    def held_back(self) -> list[str]:
+        """``/health``'s ``held``: reads of personal data, while :meth:`hold_personal_data` refuses them."""
+        if not self.keys_at_start or self.erasures_checked.is_set():
+            return []
+        return ["reads of personal data and lookups by document (503 erasures_not_checked): the erasures in the stream "
+                "are not checked against the store yet since the start (NATS has not answered)"]
 
     @retried_on_collision
     def _erase_again(self, member_id: UUID, erased_on: date) -> None:

@@ -17,7 +17,8 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.clients import application_of, service_client
+from devtools.embedded import NatsServer
+from tests.support.clients import application_of, erasures_checked, service_client
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -348,7 +349,7 @@ def test_names_and_document_numbers_never_reach_the_disk_or_the_event_feed(tmp_p
             assert form not in stored, f"{secret!r} found in clear under {tmp_path}"
 
 
-def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path) -> None:
+def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a_restart(tmp_path: Path, nats_server: NatsServer) -> None:
     with service_client("engagement", tmp_path) as client:
         map_osv(client, OSV_ID)
         member = join(client, full_name=NAME)
@@ -356,20 +357,20 @@ def test_the_key_is_made_once_readable_by_the_owner_only_and_found_again_after_a
     key = key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
-    with service_client("engagement", tmp_path) as client:
-        assert client.get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == NAME
+    with service_client("engagement", tmp_path, settings={"nats_url": nats_server.url}) as client:
+        assert erasures_checked(client).get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == NAME
 
     assert key_file.read_text() == key
 
 
-def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path) -> None:
+def test_a_configured_key_is_used_instead_of_a_key_file(tmp_path: Path, nats_server: NatsServer) -> None:
     key = "q2Vh1I9D8x3kq9eYcD2x6yQkq4m2b8aV3b0rVxk1Z3s="
 
     with service_client("engagement", tmp_path, settings={"master_key": key}) as client:
         map_osv(client, OSV_ID)
         member = join(client)
-    with service_client("engagement", tmp_path, settings={"master_key": key}) as client:
-        assert client.get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == "Yusmary Cordero Palacios"
+    with service_client("engagement", tmp_path, settings={"master_key": key, "nats_url": nats_server.url}) as client:
+        assert erasures_checked(client).get(f"/members/{member['id']}?purpose=contact").json()["full_name"] == "Yusmary Cordero Palacios"
 
     assert not (tmp_path / "engagement" / "master.key").exists()
 

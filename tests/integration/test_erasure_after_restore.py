@@ -31,7 +31,8 @@ from devtools.restore import main as restore_main
 from services.engagement.personaldata import DataKey
 from tests.integration.test_engagement_api import map_osv
 from tests.integration.test_key_table_moved import bytes_of
-from tests.support.clients import NATS_OUT_OF_REACH, application_of, feed, service_client
+from tests.support.clients import NATS_OUT_OF_REACH, application_of, erasures_checked, feed, service_client
+from tests.support.identity import IssuedTokens
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(240)
@@ -192,6 +193,7 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
     # The operator accepts the stream's tail (osv-restore accept-tail): she reads erased, as after any erasure.
     assert restore_main(["accept-tail", "--service", "engagement", "--store", store.store_url, "--nats-url", nats_server.url]) == 0
     with engagement(store, nats_server) as client:
+        erasures_checked(client)
         shown = read(client, story["zoraida"])
         assert (shown["personal_data"], shown["full_name"]) == ("erased", "[erased]")
         assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
@@ -208,16 +210,51 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
 
 
 def test_with_nats_away_at_start_the_service_starts_and_erases_again_once_nats_is_back(
-    tmp_path: Path, nats_server: NatsServer
+    tmp_path: Path, nats_server: NatsServer, tokens: IssuedTokens
 ) -> None:
     store = Store(tmp_path / "var")  # on SQLite
     story = erased_then_restored(store, nats_server)
     nats_server.stop()
     try:
         with engagement(store, nats_server) as client:  # started: the lifespan does not wait for NATS
-            assert client.get(f"/members/{story['luis']}?purpose=contact").status_code == 200
+            # Until the tombstones are read, nobody's personal data is shown: Zoraida's key is back in the store, and
+            # staff read her name and document in clear before (tester 29b, M3). Masked reads are served.
+            for held in (client.get(f"/members/{story['zoraida']}?purpose=contact"), found_by_document(client),
+                         client.get(f"/osvs/{story['osv_id']}/members?purpose=contact")):
+                assert held.status_code == 503 and held.json()["rule"] == "erasures_not_checked", held.text
+                assert held.headers["retry-after"] == "5"
+                assert NAME not in held.text and DNI not in held.text
+            masked = client.get(f"/members/{story['luis']}", headers=tokens.headers("auditor"))
+            assert masked.status_code == 200 and (masked.json()["full_name"], masked.json()["disclosed"]) == ("[masked]", False), masked.text
+            health = client.get("/health").json()
+            assert health["status"] == "degraded" and "erasures_not_checked" in health["held"][0], health
             nats_server.start()
             eventually(lambda: wrapped_key(client, story["zoraida"]) is None)
+            assert client.get("/health").json()["held"] == []
+            # Now the store is behind its stream: personal data waits for the operator, as it did with NATS up.
+            behind = client.get(f"/members/{story['luis']}?purpose=contact")
+            assert behind.status_code == 503 and behind.json()["rule"] == "store_behind_stream", behind.text
+    finally:
+        if not nats_server.running:
+            nats_server.start()
+
+
+def test_a_restart_while_nats_is_away_holds_personal_data_until_the_erasures_are_checked(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    store = Store(tmp_path / "var")  # nothing restored: the check finds nothing to do, and personal data is read again
+    with engagement(store, nats_server) as client:
+        luis = register(client, map_osv(client), KEPT, "07654321", None)
+        relayed(client)
+    nats_server.stop()
+    try:
+        with engagement(store, nats_server) as client:
+            held = client.get(f"/members/{luis['id']}?purpose=contact")
+            assert held.status_code == 503 and held.json()["rule"] == "erasures_not_checked", held.text
+            nats_server.start()
+            eventually(lambda: client.get(f"/members/{luis['id']}?purpose=contact").status_code == 200)
+            assert read(client, luis["id"])["full_name"] == KEPT
+            assert client.get("/health").json()["held"] == []
     finally:
         if not nats_server.running:
             nats_server.start()

@@ -20,7 +20,8 @@ import shared.sealing
 from services.engagement.personaldata import DataKey
 from shared.sealing import MOVED_MARKER
 from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, moved_from, old_layout, older_wiring, rows_in
-from tests.support.clients import service_client, settings_for
+from devtools.embedded import NatsServer
+from tests.support.clients import erasures_checked, service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -41,7 +42,7 @@ def older_version_erases(var_dir: Path, member_id: object) -> None:
 
 
 def test_a_move_cut_short_after_its_copy_leaves_the_older_version_unable_to_start_and_the_next_start_finishes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nats_server: NatsServer
 ) -> None:
     var_dir = tmp_path / "var"
     old = old_layout(var_dir)
@@ -64,8 +65,8 @@ def test_a_move_cut_short_after_its_copy_leaves_the_older_version_unable_to_star
     with pytest.raises(OperationalError, match=MOVED_MARKER):  # the rollback cannot even start: nobody erased there
         older_version_erases(var_dir, zoraida)
 
-    with service_client("engagement", var_dir) as client:  # upgraded again: the move finishes
-        assert client.get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
+    with service_client("engagement", var_dir, settings={"nats_url": nats_server.url}) as client:  # upgraded again: the move finishes
+        assert erasures_checked(client).get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
         assert client.get(f"/members/{zoraida}?purpose=contact").json()["full_name"] == ZORAIDA[0]
         assert client.post(f"/members/{zoraida}/erasure", json={"erased_on": "2026-12-01"}).status_code == 200
     settings = settings_for("engagement", var_dir)

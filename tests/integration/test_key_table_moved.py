@@ -29,7 +29,8 @@ from shared.documents import DocumentType
 from shared.sealing import MOVED_MARKER, move_rows
 from shared.views import make_engine
 from tests.integration.test_kept_aggregates import mapped_osv
-from tests.support.clients import application_of, service_client, settings_for
+from devtools.embedded import NatsServer
+from tests.support.clients import application_of, erasures_checked, service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -98,13 +99,13 @@ def bytes_of(*paths: Path) -> bytes:
     return b"".join(p.read_bytes() for path in paths for p in sorted(path.parent.glob(path.name + "*")) if p.is_file())
 
 
-def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_every_person_still_reads(tmp_path: Path) -> None:
+def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_every_person_still_reads(tmp_path: Path, nats_server: NatsServer) -> None:
     var_dir = tmp_path / "var"
     old = old_layout(var_dir)
     zoraida, luis = old["ids"][ZORAIDA[0]], old["ids"][LUIS[0]]
 
-    with service_client("engagement", var_dir) as client:
-        engagement = application_of(client)
+    with service_client("engagement", var_dir, settings={"nats_url": nats_server.url}) as client:
+        engagement = application_of(erasures_checked(client))
         store_file = Path(str(engagement.keys.engine.url.database))
         assert store_file.name == "events.db" and store_file.parent == old["views"].parent
 
@@ -126,20 +127,20 @@ def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_ever
         assert client.get(f"/members/{zoraida}?purpose=contact").json()["full_name"] == "[erased]"
 
     # Started again: nothing left to move, and nothing moved back.
-    with service_client("engagement", var_dir) as client:
-        assert client.get(f"/members/{luis}?purpose=contact").json()["full_name"] == LUIS[0]
+    with service_client("engagement", var_dir, settings={"nats_url": nats_server.url}) as client:
+        assert erasures_checked(client).get(f"/members/{luis}?purpose=contact").json()["full_name"] == LUIS[0]
         assert client.get(f"/members/{zoraida}?purpose=contact").json()["full_name"] == "[erased]"
         assert moved_from(old["views"]) and rows_in(store_file, DataKey) == 2  # Luis's two keys; Zoraida's went
 
 
-def test_the_older_version_started_again_after_the_move_fails_at_once_naming_it(tmp_path: Path) -> None:
+def test_the_older_version_started_again_after_the_move_fails_at_once_naming_it(tmp_path: Path, nats_server: NatsServer) -> None:
     """The tester's rollback: the older code on a moved var/ found no keys in views.db. Everyone read "[erased]", every
     document registered again (one document, two people), and the DPO's erasure answered 200 while deleting nothing:
     the key stayed in events.db. Now the older wiring (key ring and directory on views.db) cannot even start."""
     var_dir = tmp_path / "var"
     old = old_layout(var_dir)
-    with service_client("engagement", var_dir) as client:
-        assert client.get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
+    with service_client("engagement", var_dir, settings={"nats_url": nats_server.url}) as client:
+        assert erasures_checked(client).get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
 
     settings = settings_for("engagement", var_dir)
     views = make_engine(settings.view_url())
@@ -150,8 +151,8 @@ def test_the_older_version_started_again_after_the_move_fails_at_once_naming_it(
             DocumentDirectory(views, settings.resolve_index_key())
     finally:
         views.dispose()
-    with service_client("engagement", var_dir) as client:  # the new version starts again as before
-        assert client.get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
+    with service_client("engagement", var_dir, settings={"nats_url": nats_server.url}) as client:  # the new version starts again as before
+        assert erasures_checked(client).get(f"/members/{old['ids'][LUIS[0]]}?purpose=contact").json()["full_name"] == LUIS[0]
 
 
 def test_workers_starting_at_once_on_an_older_var_dir_move_every_row_once_and_leave_none_behind(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ settings with ``pytest.mark.settings(...)``, and fakes by overriding the
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -63,6 +64,16 @@ def service_client(
     app = factory(settings_for(service, var_dir, database_url, **(settings or {})), **wiring)
     with TestClient(app, headers=signed_in_headers()) as client:
         yield client
+
+
+def erasures_checked(client: TestClient, timeout: float = 30.0) -> TestClient:
+    """``client`` (engagement's), once it has checked its stream's erasures against its store since it started (``/health``'s
+    ``held`` empty): a start on a store holding anyone's key reads no personal data before (503 ``erasures_not_checked``)."""
+    deadline = time.monotonic() + timeout
+    while held := client.get("/health").json()["held"]:
+        assert time.monotonic() < deadline, held
+        time.sleep(0.02)
+    return client
 
 
 def application_of(client: TestClient) -> Any:
