@@ -788,6 +788,23 @@ def test_a_needs_assessment_with_several_mistakes_gets_them_all_in_one_answer(cl
     assert feed(client) == []
 
 
+def test_a_negative_count_of_an_assessment_is_named_beside_a_wrong_members_assessed(client: TestClient) -> None:
+    """A negative members_assessed, members_over_5_years_in_peru and members_affected in one form: each count below 0 is
+    named not_negative in the one answer, not after members_assessed is fixed, nor as within_members_assessed (tester, rules30)."""
+    osv_id = upstream(client).osv_mapped()
+    assessment = an_assessment(
+        members_assessed=-3, members_over_5_years_in_peru=-1, needs=[{"area": "food", "members_affected": -2, "priority": "low"}]
+    )
+
+    answer = client.post(f"/osvs/{osv_id}/needs-assessments", json=assessment)
+    assert mistakes_of(answer) == {
+        ("members_assessed", "at_least_1"), ("members_over_5_years_in_peru", "not_negative"), ("needs.0.members_affected", "not_negative"),
+    }
+    said = {e["field"]: e["message"] for e in answer.json()["errors"]}
+    assert said["members_over_5_years_in_peru"] == "members_over_5_years_in_peru must be 0 or more, not -1"
+    assert feed(client) == []
+
+
 @pytest.mark.parametrize(
     ("needs", "mistakes"),
     [
@@ -832,7 +849,9 @@ def test_every_row_of_a_needs_assessment_is_checked_in_the_one_answer(
         ({"members_assessed": ...}, "members_assessed", "missing"),
         ({"members_assessed": 10**40}, "members_assessed", "less_than_equal"),
         ({"members_over_5_years_in_peru": 19}, "members_over_5_years_in_peru", "within_members_assessed"),
-        ({"members_over_5_years_in_peru": -1}, "members_over_5_years_in_peru", "within_members_assessed"),
+        # A negative count is not_negative, as every count is, never within_members_assessed (tester, rules30).
+        ({"members_over_5_years_in_peru": -1}, "members_over_5_years_in_peru", "not_negative"),
+        ({"needs": [{"area": "health", "members_affected": -1, "priority": "high"}]}, "needs.0.members_affected", "not_negative"),
         ({"needs": [{"area": "health", "members_affected": 19, "priority": "high"}]}, "needs.0.members_affected", "within_members_assessed"),
         ({"needs": [{"area": "health", "members_affected": 2, "priority": "urgent"}]}, "needs.0.priority", "enum"),
         ({"needs": [{"area": "transport", "members_affected": 2, "priority": "low"}]}, "needs.0.area", "enum"),
