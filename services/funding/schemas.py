@@ -11,7 +11,14 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.funding.application import Funding
-from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission, check_amount_funded
+from services.funding.domain.budgets import (
+    FIRST_CYCLE_YEAR,
+    LAST_CYCLE_YEAR,
+    BudgetOutcome,
+    ParticipatoryBudgetSubmission,
+    check_amount_funded,
+    check_cycle_year,
+)
 from services.funding.domain.grants import (
     DeliveredItem,
     Disbursement,
@@ -202,7 +209,9 @@ class ParticipatoryBudgetCreate(Command):
         "`lima_municipality`; a district's ubigeo of Lima funding's districts table lacks, while OSVs it knows are in districts "
         "it lacks, 503 `osv_district_in_table` with `Retry-After` (the operator gives funding registry's districts file)."
     )
-    cycle_year: int = Field(strict=True, ge=2000, le=2100, description="The participatory-budget cycle's year.")
+    cycle_year: Annotated[
+        int, Field(strict=True, json_schema_extra={"minimum": FIRST_CYCLE_YEAR, "maximum": LAST_CYCLE_YEAR}), domain_rule(check_cycle_year)
+    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`).")
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money
     currency: Currency
