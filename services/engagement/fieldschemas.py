@@ -13,6 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement
 from services.engagement.domain.activities import (
@@ -293,12 +294,13 @@ class ParticipantCreate(Command):
 
     @model_validator(mode="after")
     def _member_or_person(self) -> ParticipantCreate:
+        """422 ``member_or_person``: a member by ``member_id`` alone, or a person by ``person_id``, nationality and sex."""
         if (self.member_id is None) == (self.person_id is None):
-            raise ValueError("give either member_id, or person_id with nationality and sex")
+            raise PydanticCustomError("member_or_person", "give either member_id, or person_id with nationality and sex")
         if self.person_id is not None and (self.nationality is None or self.sex is None):
-            raise ValueError("a person_id needs nationality and sex")
+            raise PydanticCustomError("member_or_person", "a person_id needs nationality and sex")
         if self.member_id is not None and (self.nationality is not None or self.sex is not None):
-            raise ValueError("a member's nationality and sex are on record: give member_id alone")
+            raise PydanticCustomError("member_or_person", "a member's nationality and sex are on record: give member_id alone")
         return self
 
 
