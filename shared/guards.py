@@ -46,7 +46,8 @@ MAX_JSON_DEPTH = 16
 MAX_NUMBER_DIGITS = 100
 """The most digits a JSON number in a request body may have: every count is under 10**8 and money is a string.
 
-Up to this, a number too large for its field is refused naming the field (``less_than_equal``).
+Up to this, a number too large for its field is refused naming the field and its bound (``at_most_max_count``,
+``at_most_<n>``: :func:`shared.problems.bound_rule`).
 
 Python's JSON decoder refuses an integer of over 4,300 digits with a bare 400 (and spends quadratic time
 on one just under); such a body gets 422, rule ``max_number_digits``, before it is decoded."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import eventsourcing.persistence
@@ -21,7 +22,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import ConflictError, DomainError, LagRefusal, MisconfiguredError, NotFoundError, RuleViolationError, UnavailableError
+from shared.errors import (
+    MAX_COUNT,
+    ConflictError,
+    DomainError,
+    LagRefusal,
+    MisconfiguredError,
+    NotFoundError,
+    RuleViolationError,
+    UnavailableError,
+)
 from shared.guards import BodyTooLarge, allowed_methods, problem
 from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
 
@@ -63,7 +73,79 @@ PLAIN_MESSAGES = {
     "uuid_type": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it",
 }
 """pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
-found 1"), said as what to send instead; the rule stays pydantic's type."""
+found 1"), said as what to send instead; the rule stays pydantic's type (a bound's is the project's: :func:`bound_rule`)."""
+
+
+MAX_POSITION = 2**63 - 1
+"""The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike); :mod:`shared.web` bounds
+positions asked for by it."""
+
+NAMED_BOUNDS: Mapping[int, tuple[str, str]] = {
+    MAX_COUNT: ("max_count", ": more than live in Lima"),
+    MAX_POSITION: ("max_position", ": no stream holds so many events"),
+}
+"""A bound a rule names by what it is (``at_most_max_count``), not by its digits, with what the message adds."""
+
+
+def _bound_name(bound: object) -> str:
+    """A bound as a rule writes it: ``0``, ``1000``, ``minus_1000``, ``0_point_5``."""
+    if isinstance(bound, int | float | Decimal) and bound == int(bound):
+        bound = int(bound)
+    return str(bound).replace("-", "minus_").replace(".", "_point_")
+
+
+def _said(bound: object) -> str:
+    """A bound as a message writes it: ``1,000``, ``0``, ``0.5``."""
+    if isinstance(bound, int | float | Decimal) and bound == int(bound):
+        return f"{int(bound):,}"
+    return str(bound)
+
+
+def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The project's rule and message for a bound pydantic checked (``Field(gt=0)``, ``Query(ge=1, le=3650)``, a decimal's
+    places), instead of pydantic's type (``greater_than``, ``less_than_equal``…); None for any other error.
+
+    The names are the domain's (:mod:`shared.errors`): ``greater_than_0`` (:class:`~shared.errors.NotPositiveError`),
+    ``not_negative`` for ``ge=0`` (:class:`~shared.errors.NegativeError`), ``at_least_<n>`` (``at_least_1``:
+    :class:`~shared.errors.BelowOneError`), ``at_most_<n>`` (``at_most_max_count``: :class:`~shared.errors.TooManyError`;
+    a negative bound is ``minus_<n>``), ``less_than_<n>``, and ``at_most_<n>_decimal_places``,
+    ``at_most_<n>_whole_digits``, ``at_most_<n>_digits`` for a decimal's digits. The message says the bound and what was given."""
+    kind, bound_of = error.get("type"), error.get("ctx") or {}
+    given = error.get("input")
+    if kind == "greater_than" and "gt" in bound_of:
+        bound = bound_of["gt"]
+        return f"greater_than_{_bound_name(bound)}", f"must be greater than {_said(bound)}, not {given}"
+    if kind == "greater_than_equal" and "ge" in bound_of:
+        bound = bound_of["ge"]
+        if bound == 0:
+            return "not_negative", f"must be 0 or more, not {given}"
+        return f"at_least_{_bound_name(bound)}", f"must be at least {_said(bound)}, not {given}"
+    if kind == "less_than_equal" and "le" in bound_of:
+        bound = bound_of["le"]
+        name, why = NAMED_BOUNDS.get(bound, (_bound_name(bound), "")) if isinstance(bound, int) else (_bound_name(bound), "")
+        return f"at_most_{name}", f"must be at most {_said(bound)}, not {given}{why}"
+    if kind == "less_than" and "lt" in bound_of:
+        bound = bound_of["lt"]
+        return f"less_than_{_bound_name(bound)}", f"must be less than {_said(bound)}, not {given}"
+    if kind == "decimal_max_places" and "decimal_places" in bound_of:
+        places = bound_of["decimal_places"]
+        return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {given}"
+    if kind == "decimal_whole_digits" and "whole_digits" in bound_of:
+        digits = bound_of["whole_digits"]
+        return f"at_most_{digits}_whole_digits", f"must have at most {digits} digits before the point, not {given}"
+    if kind == "decimal_max_digits" and "max_digits" in bound_of:
+        digits = bound_of["max_digits"]
+        return f"at_most_{digits}_digits", f"must have at most {digits} digits, not {given}"
+    return None
+
+
+def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
+    """An error of pydantic's as the 422 names it: a bound by the project's rule (:func:`bound_rule`), any other by its type."""
+    named = bound_rule(error)
+    if named is not None:
+        return named
+    kind = error.get("type", "invalid")
+    return kind, PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))
 
 
 def install_error_handlers(api: FastAPI) -> None:
@@ -72,12 +154,9 @@ def install_error_handlers(api: FastAPI) -> None:
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {
-                "field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())),
-                "rule": e.get("type", "invalid"),
-                "message": PLAIN_MESSAGES.get(e.get("type", ""), str(e.get("msg", "")).removeprefix("Value error, ")),
-            }
+            {"field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())), "rule": rule, "message": message}
             for e in exc.errors()
+            for rule, message in [_rule_and_message(e)]
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Unprocessable Content", detail, errors)

@@ -43,12 +43,11 @@ def _iso_date_text(value: object) -> object:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        msg = "must be a date written YYYY-MM-DD"
-        raise ValueError(msg)
+        raise PydanticCustomError("iso_8601_date", "must be a date written YYYY-MM-DD")
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD`.")]
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD` (else 422 `iso_8601_date`).")]
 _LINE_BREAKS = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\t\n\r\v\f\x85\u2028\u2029 ]*")
 """A line break or tab, with the spaces around it: one space in a one-line text."""
 _INVISIBLE = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]")
@@ -281,7 +280,8 @@ def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
 
 
 Count = Annotated[int, Field(le=MAX_COUNT)]
-"""A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (the domain says 0 or 1 at least, by its rule)."""
+"""A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (422 ``at_most_max_count``, as the domain names it:
+:func:`shared.problems.bound_rule`); the domain says 0 or 1 at least, by its rule."""
 
 
 def _not_negative(value: int, info: ValidationInfo) -> int:
@@ -321,8 +321,7 @@ def decimal_text(example: str) -> BeforeValidator:
         if isinstance(value, Decimal):
             return value
         if not isinstance(value, str):
-            msg = f"must be a decimal string such as \"{example}\", not a JSON number"
-            raise ValueError(msg)
+            raise PydanticCustomError("decimal_text", f'must be a decimal string such as "{example}", not a JSON number')
         if not _DECIMAL_TEXT.fullmatch(value):
             msg = f'must be written with the digits 0-9 and a point, such as "{example}" (no exponent, sign, spaces or separators)'
             raise PydanticCustomError("decimal_text", msg)
@@ -338,11 +337,27 @@ def decimal_string(description: str, pattern: str = r"^\d+(\.\d+)?$") -> WithJso
 
 MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
 
+
+def _to_the_cent(value: object) -> object:
+    """An amount's text with more than 2 decimal places (zeros after them aside) is refused as the domain refuses it, 422
+    ``whole_cents`` (:class:`shared.money.FractionOfCentError`), never pydantic's ``decimal_max_places``; a negative one
+    is left for its own rule (``greater_than_0``)."""
+    cents = value.partition(".")[2].rstrip("0") if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value) else ""
+    if len(cents) > 2 and not str(value).startswith("-"):
+        raise PydanticCustomError("whole_cents", f"must be to the cent: {value} has more than 2 decimal places")
+    return value
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(_to_the_cent),  # runs after decimal_text (before validators run from the last one up)
     decimal_text("1500.00"),
     Field(gt=0, max_digits=14, decimal_places=2),
-    decimal_string("A positive amount as a decimal string to the cent, e.g. \"1500.00\"; a JSON number is refused.", MONEY_PATTERN),
+    decimal_string(
+        "A positive amount (422 `greater_than_0`) as a decimal string to the cent (422 `whole_cents`), e.g. \"1500.00\"; a JSON "
+        "number is refused (422 `decimal_text`).",
+        MONEY_PATTERN,
+    ),
 ]
 """Money on the way in: a positive decimal string to the cent (its currency is another field)."""
 
@@ -392,8 +407,11 @@ class Command(BaseModel):
 
 
 def _details(error: ValidationError) -> list[InitErrorDetails]:
-    """pydantic's errors as they were, to be raised again with others: each one's rule (its type), message and place."""
-    return [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]) for e in error.errors()]
+    """pydantic's errors as they were, to be raised again with others: each one's rule (its type), message, place and
+    context (a bound's ``gt``, ``le``…, which :func:`shared.problems.bound_rule` names the rule by)."""
+    return [
+        InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"], e.get("ctx")), loc=e["loc"], input=e["input"]) for e in error.errors()
+    ]
 
 
 def _in_body_order(model: type[BaseModel], errors: list[InitErrorDetails]) -> list[InitErrorDetails]:

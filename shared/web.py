@@ -51,7 +51,7 @@ from shared.lease import lease_for
 from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
-from shared.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, install_error_handlers
+from shared.problems import DATABASE_AWAY, MAX_POSITION, RETRY_AFTER_SECONDS, install_error_handlers
 from shared.relay import OutboxRelay
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.schemas import read_for
@@ -472,10 +472,6 @@ class VerifyAnswer(BaseModel):
 
 BodyLimit = RequestGuard
 """The request guard under the name the imports webhook knows it by."""
-
-MAX_POSITION = 2**63 - 1
-"""The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike)."""
-
 
 def base_api(runtime: Runtime, *, title: str, description: str, page_policies: Mapping[str, str] | None = None) -> FastAPI:
     """A FastAPI app with the runtime's lifespan, problem+json errors, request bounds and secure headers.

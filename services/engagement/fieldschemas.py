@@ -13,6 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement
 from services.engagement.domain.activities import (
@@ -293,12 +294,13 @@ class ParticipantCreate(Command):
 
     @model_validator(mode="after")
     def _member_or_person(self) -> ParticipantCreate:
+        """422 ``member_or_person``: a member by ``member_id`` alone, or a person by ``person_id``, nationality and sex."""
         if (self.member_id is None) == (self.person_id is None):
-            raise ValueError("give either member_id, or person_id with nationality and sex")
+            raise PydanticCustomError("member_or_person", "give either member_id, or person_id with nationality and sex")
         if self.person_id is not None and (self.nationality is None or self.sex is None):
-            raise ValueError("a person_id needs nationality and sex")
+            raise PydanticCustomError("member_or_person", "a person_id needs nationality and sex")
         if self.member_id is not None and (self.nationality is not None or self.sex is not None):
-            raise ValueError("a member's nationality and sex are on record: give member_id alone")
+            raise PydanticCustomError("member_or_person", "a member's nationality and sex are on record: give member_id alone")
         return self
 
 
@@ -437,7 +439,9 @@ class ActivityPublic(BaseModel):
 
 class NeedCreate(Command):
     area: NeedArea = Field(description="The area of need; each area once per assessment (422 `unique_area`).")
-    members_affected: Count = Field(description="Members assessed who have this need: 0 to members_assessed (422 `within_members_assessed`).")
+    members_affected: NotNegativeCount = Field(
+        description="Members assessed who have this need: 0 or more (422 `not_negative`), at most members_assessed (422 `within_members_assessed`)."
+    )
     priority: Priority = Field(description="`high`, `medium` or `low`.")
 
     def to_domain(self) -> Need:
@@ -459,8 +463,9 @@ def _needs(needs: list[NeedCreate | PartlyRead | None], members_assessed: int) -
 class NeedsAssessmentCreate(Command):
     assessed_on: IsoDate = Field(description="When the members were asked: not in the future." + NOT_AFTER_DISSOLUTION)
     members_assessed: Annotated[Count, domain_rule(_members_assessed)] = Field(description="How many members were asked: at least 1 (422 `at_least_1`).")
-    members_over_5_years_in_peru: Annotated[Count, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
-        description="How many of them have lived in Peru more than 5 years: 0 to members_assessed (422 `within_members_assessed`)."
+    members_over_5_years_in_peru: Annotated[NotNegativeCount, domain_rule(_over_5_years_within_assessed, "members_assessed")] = Field(
+        description="How many of them have lived in Peru more than 5 years: 0 or more (422 `not_negative`, said even when "
+        "`members_assessed` is wrong), at most members_assessed (422 `within_members_assessed`)."
     )
     needs: Annotated[list[NeedCreate], list_rules(_needs, "members_assessed")] = Field(
         default_factory=list, max_length=len(NeedArea), description="The needs found: one row per area."

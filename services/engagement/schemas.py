@@ -75,7 +75,7 @@ class MemberCreate(Command):
     )
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
-    birth_year: Annotated[int, Field(ge=1, le=9999), application_rule(_plausible_birth_year)] | None = Field(
+    birth_year: Annotated[int, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
         default=None,
         description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), "
         "not after the year of `joined_on`.",

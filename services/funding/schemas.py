@@ -11,7 +11,14 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from services.funding.application import Funding
-from services.funding.domain.budgets import BudgetOutcome, ParticipatoryBudgetSubmission, check_amount_funded
+from services.funding.domain.budgets import (
+    FIRST_CYCLE_YEAR,
+    LAST_CYCLE_YEAR,
+    BudgetOutcome,
+    ParticipatoryBudgetSubmission,
+    check_amount_funded,
+    check_cycle_year,
+)
 from services.funding.domain.grants import (
     DeliveredItem,
     Disbursement,
@@ -202,7 +209,9 @@ class ParticipatoryBudgetCreate(Command):
         "`lima_municipality`; a district's ubigeo of Lima funding's districts table lacks, while OSVs it knows are in districts "
         "it lacks, 503 `osv_district_in_table` with `Retry-After` (the operator gives funding registry's districts file)."
     )
-    cycle_year: int = Field(strict=True, ge=2000, le=2100, description="The participatory-budget cycle's year.")
+    cycle_year: Annotated[
+        int, Field(strict=True, json_schema_extra={"minimum": FIRST_CYCLE_YEAR, "maximum": LAST_CYCLE_YEAR}), domain_rule(check_cycle_year)
+    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`).")
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money
     currency: Currency
@@ -323,7 +332,11 @@ Weight = Annotated[
     Decimal,
     decimal_text("0.25"),
     Field(gt=0, max_digits=9, decimal_places=4),
-    decimal_string("A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\"; a JSON number is refused.", r"^\d{1,5}(\.\d{1,4})?$"),
+    decimal_string(
+        "A relative weight, a positive decimal string, e.g. \"0.25\" or \"2\" (422 `greater_than_0`), at most 4 places (422 "
+        "`at_most_4_decimal_places`); a JSON number is refused (422 `decimal_text`).",
+        r"^\d{1,5}(\.\d{1,4})?$",
+    ),
 ]
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
@@ -342,7 +355,9 @@ class RubricCriterionCreate(Command):
     min_score: Annotated[int, Field(strict=True, le=MAX_SCORE, json_schema_extra={"minimum": 0}), not_negative] = Field(
         description="The lowest score, 0 or more (422 `not_negative`)."
     )
-    max_score: Annotated[int, Field(strict=True, le=MAX_SCORE)] = Field(description=f"The highest score, above `min_score`, at most {MAX_SCORE}.")
+    max_score: Annotated[int, Field(strict=True, le=MAX_SCORE)] = Field(
+        description=f"The highest score, above `min_score` (422 `max_above_min`), at most {MAX_SCORE} (422 `at_most_{MAX_SCORE}`)."
+    )
 
     def to_domain(self) -> Criterion:
         return Criterion(self.code, self.name, self.weight, self.min_score, self.max_score)
@@ -470,7 +485,7 @@ class ProposalCreate(Command):
 
 class ScoreCreate(Command):
     criterion: CriterionCode = Field(description="A criterion code of the round's rubric.")
-    score: Score = Field(description="A whole number within the criterion's range.")
+    score: Score = Field(description="A whole number within the criterion's range (422 `score_within_range`).")
 
 
 class ScoringCreate(Command):

@@ -193,7 +193,8 @@ def test_the_root_sends_people_to_the_dashboard(client: TestClient) -> None:
         ("as_of=yesterday", "as_of", "iso_8601_moment"),
         ("as_of=99999999999", "as_of", "iso_8601_moment"),
         ("as_of=9999-12-31T23:59:59-14:00", "as_of", "moment_within_bounds"),
-        ("days=0", "days", "greater_than_equal"),
+        ("days=0", "days", "at_least_1"),
+        ("days=3651", "days", "at_most_3650"),
     ],
 )
 def test_a_bad_query_is_refused_naming_the_field(client: TestClient, query: str, field: str, rule: str) -> None:

@@ -364,17 +364,20 @@ def test_a_bad_delivery_is_422_naming_the_field(client: TestClient, body: dict[s
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "rule"),
     [
-        ({"tranche": 0, "amount": "10.00", "disbursed_on": "2021-11-01"}, "tranche"),
-        ({"tranche": 1, "amount": "-10.00", "disbursed_on": "2021-11-01"}, "amount"),
-        ({"tranche": 1, "amount": 10, "disbursed_on": "2021-11-01"}, "amount"),
-        ({"tranche": 1, "amount": "10.00", "disbursed_on": "01/11/2021"}, "disbursed_on"),
+        # Each bound by the project's rule, never pydantic's type (greater_than_equal, greater_than, value_error: tester, rules30).
+        ({"tranche": 0, "amount": "10.00", "disbursed_on": "2021-11-01"}, "tranche", "at_least_1"),
+        ({"tranche": 101, "amount": "10.00", "disbursed_on": "2021-11-01"}, "tranche", "at_most_100"),
+        ({"tranche": 1, "amount": "-10.00", "disbursed_on": "2021-11-01"}, "amount", "greater_than_0"),
+        ({"tranche": 1, "amount": "10.001", "disbursed_on": "2021-11-01"}, "amount", "whole_cents"),
+        ({"tranche": 1, "amount": 10, "disbursed_on": "2021-11-01"}, "amount", "decimal_text"),
+        ({"tranche": 1, "amount": "10.00", "disbursed_on": "01/11/2021"}, "disbursed_on", "iso_8601_date"),
     ],
 )
-def test_a_bad_disbursement_is_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str) -> None:
+def test_a_bad_disbursement_is_422_naming_the_field(client: TestClient, body: dict[str, Any], field: str, rule: str) -> None:
     seed = grant(client, registry(client).osv_mapped())
-    assert_problem(client.post(f"/grants/{seed['id']}/disbursements", json=body), 422, field)
+    assert_problem(client.post(f"/grants/{seed['id']}/disbursements", json=body), 422, field, rule)
 
 
 @pytest.mark.parametrize("amount", ["1e3", "1E+2", "+100", "1_000", "١٢٣", "１２３.００", " 100.00\n", "100.00 ", "NaN", "Infinity", "0x10"])

@@ -357,13 +357,18 @@ def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClie
         ({"criteria": [RUBRIC[0], RUBRIC[2]]}, "criteria", "rubric_includes_capacity"),
         ({"criteria": [*RUBRIC, RUBRIC[2]]}, "criteria.3.code", "unique_criterion_codes"),
         ({"criteria": [*RUBRIC, {**RUBRIC[2], "code": "reach", "min_score": 3, "max_score": 3}]}, "criteria.3.max_score", "max_above_min"),
-        ({"criteria": [{**RUBRIC[0], "weight": 0.3}, *RUBRIC[1:]]}, "criteria.0.weight", None),
-        ({"criteria": [{**RUBRIC[0], "weight": "0"}, *RUBRIC[1:]]}, "criteria.0.weight", None),
+        # A bound is named by the project's rule, never pydantic's type (value_error, greater_than, less_than_equal: tester, rules30).
+        ({"criteria": [{**RUBRIC[0], "weight": 0.3}, *RUBRIC[1:]]}, "criteria.0.weight", "decimal_text"),
+        ({"criteria": [{**RUBRIC[0], "weight": "0"}, *RUBRIC[1:]]}, "criteria.0.weight", "greater_than_0"),
+        ({"criteria": [{**RUBRIC[0], "weight": "-1"}, *RUBRIC[1:]]}, "criteria.0.weight", "greater_than_0"),
+        ({"criteria": [{**RUBRIC[0], "weight": "0.00001"}, *RUBRIC[1:]]}, "criteria.0.weight", "at_most_4_decimal_places"),
+        ({"criteria": [{**RUBRIC[0], "max_score": 1001}, *RUBRIC[1:]]}, "criteria.0.max_score", "at_most_1000"),
         ({"criteria": [{**RUBRIC[0], "min_score": -1}, *RUBRIC[1:]]}, "criteria.0.min_score", "not_negative"),
         ({"criteria": [{**RUBRIC[0], "code": "Capacidad Organizativa"}, *RUBRIC[1:]]}, "criteria.0.code", None),
-        ({"budget": 10000}, "budget", None),
-        ({"budget": "0.00"}, "budget", None),
-        ({"budget": "100.001"}, "budget", None),
+        ({"budget": 10000}, "budget", "decimal_text"),
+        ({"budget": "0.00"}, "budget", "greater_than_0"),
+        ({"budget": "100.001"}, "budget", "whole_cents"),
+        ({"budget": "1000000000000.00"}, "budget", "at_most_12_whole_digits"),
         ({"currency": "EUR"}, "currency", None),
         ({"eligibility": "anyone"}, "eligibility", None),
         ({"opens_on": "2020-12-31"}, "opens_on", "within_phase_dates"),
@@ -427,6 +432,10 @@ def test_every_criterion_of_a_rubric_is_checked_in_the_one_answer(client: TestCl
         (  # The row whose weight pydantic refuses repeats a code: the repeat comes with the weight.
             [*RUBRIC, {**RUBRIC[2], "weight": "30%"}],
             {("criteria.3.weight", "decimal_text"), ("criteria.3.code", "unique_criterion_codes")},
+        ),
+        (  # A weight of 0 or over 1,000 points with the repeat is still named by the project's rule (tester, rules30).
+            [*RUBRIC, {**RUBRIC[2], "weight": "0", "max_score": 1001}],
+            {("criteria.3.weight", "greater_than_0"), ("criteria.3.max_score", "at_most_1000"), ("criteria.3.code", "unique_criterion_codes")},
         ),
         (  # The same, the refused row first: the readable row repeats its code.
             [{**RUBRIC[2], "weight": "30%"}, *RUBRIC],
@@ -553,8 +562,8 @@ def test_a_closed_round_takes_no_proposal_409(client: TestClient) -> None:
     ("change", "field", "rule"),
     [
         ({"requested_amount": "10000.01"}, "requested_amount", "not_above_round_budget"),
-        ({"requested_amount": "0"}, "requested_amount", None),
-        ({"requested_amount": 4000}, "requested_amount", None),
+        ({"requested_amount": "0"}, "requested_amount", "greater_than_0"),
+        ({"requested_amount": 4000}, "requested_amount", "decimal_text"),
         # 0 or more is one rule with one name in every service, engagement's counts' too (tester, small29).
         ({"planned_direct_beneficiaries": -1}, "planned_direct_beneficiaries", "not_negative"),
         ({"planned_indirect_beneficiaries": -300}, "planned_indirect_beneficiaries", "not_negative"),
@@ -581,7 +590,7 @@ def test_a_bad_proposal_is_422_naming_the_field_and_writes_nothing(client: TestC
     [
         (
             {"planned_outputs": [{"kind": "mural", "count": 0}, {"kind": "workshop", "count": 0}], "title": "", "submitted_on": "10/05/2021"},
-            {("planned_outputs.0.count", "at_least_1"), ("planned_outputs.1.count", "at_least_1"), ("title", "string_too_short"), ("submitted_on", "value_error")},
+            {("planned_outputs.0.count", "at_least_1"), ("planned_outputs.1.count", "at_least_1"), ("title", "string_too_short"), ("submitted_on", "iso_8601_date")},
         ),
         (
             {"planned_outputs": [{"kind": "fair", "count": 1}, {"kind": "fair", "count": 2}], "summary": ""},
@@ -631,9 +640,9 @@ def test_an_evaluator_named_by_name_is_refused_with_the_forms_other_mistakes(cli
     proposal = a_proposal(client, rid)
     before = head(client)
     assigned = {"evaluator": "Rosa Huamán", "subject": TESTER, "assigned_on": "01/05/2021"}
-    assert several(client.post(f"/rounds/{rid}/evaluators", json=assigned)) == {("evaluator", "evaluator_code"), ("assigned_on", "value_error")}
+    assert several(client.post(f"/rounds/{rid}/evaluators", json=assigned)) == {("evaluator", "evaluator_code"), ("assigned_on", "iso_8601_date")}
     scored = scoring("Rosa Huamán", 8, 6, 4, scored_on="05/06/2021")
-    assert several(client.post(f"/proposals/{proposal['id']}/scores", json=scored)) == {("evaluator", "evaluator_code"), ("scored_on", "value_error")}
+    assert several(client.post(f"/proposals/{proposal['id']}/scores", json=scored)) == {("evaluator", "evaluator_code"), ("scored_on", "iso_8601_date")}
     assert head(client) == before
 
 
@@ -645,6 +654,8 @@ def test_an_evaluator_named_by_name_is_refused_with_the_forms_other_mistakes(cli
         (with_scores(ORG, ADMIN, IMPACT, IMPACT), "scores.3.criterion", "score_each_criterion_once", "impact"),
         (with_scores(ORG, ADMIN, {"criterion": "impact", "score": 6}), "scores.2.score", "score_within_range", "from 1 to 5"),
         (with_scores({"criterion": "organisational_capacity", "score": 11}, ADMIN, IMPACT), "scores.0.score", "score_within_range", "0 to 10"),
+        (with_scores(ORG, ADMIN, {"criterion": "impact", "score": 1001}), "scores.2.score", "at_most_1000", "at most 1,000, not 1001"),
+        (with_scores(ORG, ADMIN, {"criterion": "impact", "score": -1001}), "scores.2.score", "at_least_minus_1000", "at least -1,000, not -1001"),
         (with_scores(ORG, ADMIN, {"criterion": "impact", "score": 4.5}), "scores.2.score", None, None),
         (with_scores(ORG, ADMIN, {"criterion": "impact", "score": "4"}), "scores.2.score", None, None),
         (with_scores(ORG, ADMIN, IMPACT, evaluator="Rosa Huamán"), "evaluator", "evaluator_code", None),

@@ -114,7 +114,7 @@ def test_accepted_documents_change_with_their_history(registry: TestClient) -> N
         ({"accepted": ["DNI", "CE", "PTP", "CPP"], "changed_on": "2021-09-01"}, "accepted", "change_required"),
         ({"accepted": [], "changed_on": "2021-09-01"}, "accepted", "too_short"),
         ({"accepted": ["DNI", "CARNET"], "changed_on": "2021-09-01"}, "accepted.1", "enum"),
-        ({"accepted": ["DNI"], "changed_on": "septiembre"}, "changed_on", "value_error"),
+        ({"accepted": ["DNI"], "changed_on": "septiembre"}, "changed_on", "iso_8601_date"),
     ],
 )
 def test_a_bad_change_of_accepted_documents_is_422_and_writes_nothing(registry: TestClient, body: dict[str, Any], field: str, rule: str) -> None:

@@ -92,7 +92,7 @@ def test_a_mapping_row_with_several_mistakes_gets_them_all_in_one_answer(registr
 
     problem = assert_problem(response, 422)
     assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
-        ("name", "name_has_letters"), ("district", "lima_district"), ("mapped_on", "value_error"), ("kind", "enum"),
+        ("name", "name_has_letters"), ("district", "lima_district"), ("mapped_on", "iso_8601_date"), ("kind", "enum"),
     }
     assert head(registry) == written
 

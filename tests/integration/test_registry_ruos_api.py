@@ -213,7 +213,7 @@ def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(re
         ({"submitted_on": "2021-03-14"}, "submitted_on", "not_before_mapped_on"),
         ({"municipality_id": "callao"}, "municipality_id", "lima_municipality"),
         ({"documents": ["acta_constitucion", "partida_registral"]}, "documents.1", "enum"),
-        ({"submitted_on": "14/06/2021"}, "submitted_on", "value_error"),
+        ({"submitted_on": "14/06/2021"}, "submitted_on", "iso_8601_date"),
         ({"president": "Yajaira"}, "president", "extra_forbidden"),
     ],
 )
@@ -236,7 +236,7 @@ def test_an_application_form_with_several_mistakes_gets_them_all_in_one_answer(r
 
     problem = assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 422)
     assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
-        ("municipality_id", "lima_municipality"), ("submitted_on", "value_error"), ("documents.1", "enum"),
+        ("municipality_id", "lima_municipality"), ("submitted_on", "iso_8601_date"), ("documents.1", "enum"),
     }
     assert head(registry) == written
 
@@ -251,7 +251,7 @@ def test_a_document_filed_twice_is_refused_naming_the_first_and_one_recorded_bef
     twice = {"municipality_id": COMAS, "submitted_on": "14/06/2021", "documents": ["estatuto", "acta_constitucion", "estatuto"]}
 
     problem = assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=twice), 422, "documents.2", "unique_documents")
-    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {("submitted_on", "value_error"), ("documents.2", "unique_documents")}
+    assert {(e["field"], e["rule"]) for e in problem["errors"]} == {("submitted_on", "iso_8601_date"), ("documents.2", "unique_documents")}
     assert [e["message"] for e in problem["errors"] if e["field"] == "documents.2"] == [
         "'estatuto' at documents.2 is at documents.0 too: file each document once"
     ]
@@ -396,7 +396,8 @@ def test_an_amendment_after_the_deadline_is_refused(registry: TestClient) -> Non
         ("observation", {"observed_on": "2021-06-13", "reasons": [{"code": "other"}]}, "observed_on", "not_before_submitted_on"),
         ("observation", {"observed_on": "2021-06-24", "reasons": []}, "reasons", "too_short"),
         ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "falta_dni"}]}, "reasons.0.code", "enum"),
-        ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "other"}], "amend_within_working_days": 0}, "amend_within_working_days", "greater_than_equal"),
+        ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "other"}], "amend_within_working_days": 0}, "amend_within_working_days", "at_least_1"),
+        ("observation", {"observed_on": "2021-06-24", "reasons": [{"code": "other"}], "amend_within_working_days": 61}, "amend_within_working_days", "at_most_60"),
         ("registration", {"registered_on": "2021-06-13", "ruos_number": "RUOS-1"}, "registered_on", "not_before_submitted_on"),
         ("registration", {"registered_on": "2021-07-12", "ruos_number": "RUOS-1", "board_term_ends_on": "2021-07-01"}, "board_term_ends_on", "after_registered_on"),
         ("registration", {"registered_on": "2021-07-12", "ruos_number": " "}, "ruos_number", "string_too_short"),

@@ -533,9 +533,10 @@ def test_needs_assessments_read_latest_first() -> None:
         ({"assessed_on": TODAY + timedelta(days=1)}, "assessed_on", "not_in_future"),
         ({"members_assessed": 0, "members_over_5_years_in_peru": 0, "needs": []}, "members_assessed", "at_least_1"),
         ({"members_over_5_years_in_peru": 21}, "members_over_5_years_in_peru", "within_members_assessed"),
-        ({"members_over_5_years_in_peru": -1}, "members_over_5_years_in_peru", "within_members_assessed"),
+        # A negative count is not_negative, as every count is (tester, rules30); more than were assessed, within_members_assessed.
+        ({"members_over_5_years_in_peru": -1}, "members_over_5_years_in_peru", "not_negative"),
         ({"needs": [Need(NeedArea.HEALTH, 21, Priority.HIGH)]}, "needs.0.members_affected", "within_members_assessed"),
-        ({"needs": [Need(NeedArea.HEALTH, -1, Priority.HIGH)]}, "needs.0.members_affected", "within_members_assessed"),
+        ({"needs": [Need(NeedArea.HEALTH, -1, Priority.HIGH)]}, "needs.0.members_affected", "not_negative"),
         (
             {"needs": [Need(NeedArea.HOUSING, 3, Priority.LOW), Need(NeedArea.HOUSING, 5, Priority.HIGH)]},
             "needs.1.area",

@@ -21,6 +21,7 @@ from shared.errors import (
     check_at_least_one,
     check_not_before,
     check_not_in_future,
+    check_not_negative,
     field_of,
     raise_first,
     refused,
@@ -54,7 +55,7 @@ class Priority(StrEnum):
 class BeyondMembersAssessedError(RuleViolationError):
     def __init__(self, field: str, members_assessed: int) -> None:
         super().__init__(
-            f"{field} must be between 0 and members_assessed ({members_assessed})",
+            f"{field} must be at most members_assessed ({members_assessed})",
             field=field,
             rule="within_members_assessed",
         )
@@ -73,7 +74,10 @@ class RepeatedNeedAreaError(RuleViolationError):
 
 
 def check_within_members_assessed(count: int, members_assessed: int, field: str) -> None:
-    if not 0 <= count <= members_assessed:
+    """A count of the members assessed: 0 or more (422 ``not_negative``, as every count), at most ``members_assessed``
+    (422 ``within_members_assessed``)."""
+    check_not_negative(count, field)
+    if count > members_assessed:
         raise BeyondMembersAssessedError(field, members_assessed)
 
 

@@ -88,6 +88,12 @@ class BeyondAmountRequestedError(RuleViolationError):
         )
 
 
+def check_cycle_year(cycle_year: int) -> None:
+    """A participatory-budget cycle from :data:`FIRST_CYCLE_YEAR` to :data:`LAST_CYCLE_YEAR` (422 ``cycle_year_range``)."""
+    if not FIRST_CYCLE_YEAR <= cycle_year <= LAST_CYCLE_YEAR:
+        raise CycleYearError(cycle_year)
+
+
 def check_amount_funded(outcome: BudgetOutcome, amount_funded: Decimal | None) -> None:
     """A funded project says how much was funded (422 ``required_when_funded``), any other outcome does not
     (422 ``only_when_funded``); both on ``amount_funded``."""
@@ -194,8 +200,7 @@ def submit_participatory_budget(
 ) -> ParticipatoryBudgetSubmission:
     """Record an OSV's submission to one of ``municipalities``, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never)."""
     municipality_id = municipalities.require(municipality_id).id
-    if not FIRST_CYCLE_YEAR <= cycle_year <= LAST_CYCLE_YEAR:
-        raise CycleYearError(cycle_year)
+    check_cycle_year(cycle_year)
     amount_requested = check_money(amount_requested, "amount_requested")
     if registered_on is None or submitted_on < registered_on:
         raise NotRUOSRegisteredError(submitted_on, registered_on)
