@@ -21,17 +21,17 @@ from sqlalchemy import Engine, create_engine, text
 
 from shared import dryrun
 from shared.asyncapi import document_for
+from shared.auditapi import VerifyAnswer, install_audit
 from shared.auth import (
     Permission,
     ServiceCredentials,
     install_auth,
     known_subject_of_request,
-    requires,
     subject_of_request,
     swagger_ui_oauth,
     within,
 )
-from shared.chain import Head, chain_page, entries_of_store, verify
+from shared.chain import Head, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
@@ -439,37 +439,6 @@ class Runtime:
         return EventPage(after=after, next_after=next_after, head=head, events=events)
 
 
-class ChainEntry(BaseModel):
-    position: int = Field(description="A position of the store's log (a notification id).")
-    digest: str | None = Field(description="SHA-256 of the stored event's columns (its stored bytes); null if the chain names a position the store no longer holds.")
-    hash: str | None = Field(description="The chain's hash at this position, as the store recorded it.")
-
-
-class ChainPage(BaseModel):
-    """A page of the store's hash chain (see ``shared/chain.py`` for how each hash is made)."""
-
-    after: int
-    next_after: int = Field(description="Pass as `after` to read on; equals `after` when the page is empty.")
-    entries: list[ChainEntry]
-
-
-class VerifyFailure(BaseModel):
-    position: int | None = Field(description="The first position that fails; null when the failure has none.")
-    reason: str
-
-
-class VerifyAnswer(BaseModel):
-    """What `GET /verify` found, at the moment it was asked."""
-
-    service: str
-    ok: bool
-    events_checked: int
-    head: dict[str, Any] | None = Field(description="The chain's head recomputed from the stored events: position and hash.")
-    heads_checked: int = Field(description="Chain heads published to the OSV_CHAIN_HEADS bucket that were checked.")
-    heads_source: str = Field(description="`OSV_CHAIN_HEADS`, or why the published heads could not be read (then only the store's own chain was checked).")
-    first_failure: VerifyFailure | None
-
-
 BodyLimit = RequestGuard
 """The request guard under the name the imports webhook knows it by."""
 
@@ -587,25 +556,6 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     install_cors(api, runtime.settings.cors_allow_origins)
     _document_commands_unavailable(api)
     return api
-
-
-def install_audit(api: FastAPI, runtime: Runtime) -> None:
-    """``GET /chain`` and ``GET /verify``, for auditors: the service's hash-chained store (:attr:`Runtime.store`), checked
-    against its chain and every head given out."""
-    auditors = [Depends(requires(Permission.AUDIT_VERIFY))]
-
-    @api.get("/chain", tags=["audit"], response_model=ChainPage, dependencies=auditors)
-    def read_chain(
-        after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return positions after this one.")] = 0,
-        limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
-    ) -> ChainPage:
-        """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""
-        return ChainPage.model_validate(chain_page(runtime.store, after, limit))
-
-    @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
-    async def verify_log() -> VerifyAnswer:
-        """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS; name the first position that fails."""
-        return await runtime.verify()
 
 
 COMMANDS_UNAVAILABLE = (

@@ -35,7 +35,8 @@ from shared.guards import problem
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_audit, install_cors, runtime_of
+from shared.auditapi import install_audit
+from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

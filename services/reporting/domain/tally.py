@@ -51,6 +51,7 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
+from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
 
@@ -68,15 +69,7 @@ RECALLED = {
     "grant": ("FundGranted", "GrantClosed"),
 }
 """What a restored tally may need to recall about an entity, by the subject of these events."""
-MOVED_TYPES = frozenset({
-    "RUOSRegistered", "RUOSApplicationObserved", "FundGranted", "GoodsDelivered", "DisbursementMade", "MemberJoined", "MemberLeft",
-    "OSVDissolved", "FollowUpMeetingHeld", "ActionItemCompleted", "ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided",
-})
-"""The facts whose counters a merge across districts moves to the survivor's district, as they were counted. Not moved:
-the record's identification (the merge takes it back where it was counted), projects and agents of change (moved
-with the cache, :meth:`Tally._osv_merged`), supported and out-of-contact OSVs (counted once per OSV), and activities,
-which count where they were held."""
-NOT_MOVED = frozenset({"osvs_identified", "projects_active", "agents_of_change"})
+
 
 
 def _no_lookup(_: str) -> Fact | None:
@@ -96,7 +89,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(AgentsOfChange, TallyReading):
+class Tally(Merges, AgentsOfChange, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -218,80 +211,6 @@ class Tally(AgentsOfChange, TallyReading):
 
     def _osv_mapped(self, fact: Fact) -> None:
         self._count("osvs_identified/value", fact, district=self._place(fact))
-
-    def _osv_merged(self, fact: Fact) -> None:
-        """One organisation recorded twice: take back the duplicate's identification, and count the rest of it as the survivor's.
-
-        Its support and contact loss become the survivor's (each OSV counts
-        once per phase). Across districts, every fact of the record (and of
-        those merged into it before) counts in the survivor's district from
-        the merge on: its projects and agents of change, and each counter its
-        facts made (:data:`MOVED_TYPES`), moved as they were counted. Its
-        activities stay where they were held. Facts recorded before the merge
-        keep counting as they did (a report as of then shows what was known);
-        from the merge on the organisation counts once.
-        """
-        d = fact.data
-        duplicate, into = str(d["osv_id"]), str(d["into_osv_id"])
-        survivor = self._same(into)
-        if duplicate in self.merged or survivor == duplicate:
-            return
-        district = str(d.get("district") or self.places.get(duplicate, UNKNOWN))
-        was, now = self.places.get(duplicate, district), self.places.get(survivor, UNKNOWN)
-        moves = was != now
-        group = self._group(duplicate)
-        history = self.history(frozenset(group), fact) if moves else []
-        if moves and not self.complete:
-            self._recall_unknown(history)
-        grants, members = self._of(group) if moves else (set(), set())
-
-        def merge() -> None:
-            self.merged[duplicate] = into
-            for grant in grants:
-                self.projects[grant][0] = now
-            for member in members:
-                for participation in self.members[member][2]:
-                    if participation[4] in group:
-                        participation[1] = now
-
-        self._refigure(fact, grants, members, merge)
-        mapped_on = date.fromisoformat(str(d["mapped_on"]))
-        self.latest_day = max(self.latest_day, mapped_on.toordinal())
-        self._count("osvs_identified/value", fact, -1, district=district, day=mapped_on)
-        for once in (self.supported, self.lost):
-            taken = once.pop(duplicate, None)
-            if taken is None:
-                continue
-            kept = once.setdefault(survivor, [self.places.get(survivor, taken[0]), {}])
-            for segment, event in taken[1].items():
-                kept[1].setdefault(segment, event)
-        if moves:
-            self._move([f for f in history if str(f.data.get("osv_id")) in group], was, now)
-
-    def _move(self, facts: Iterable[Fact], was: str, now: str) -> None:
-        """Move what these facts (:data:`MOVED_TYPES`) counted from district ``was`` to ``now``, each step as its fact's."""
-        alone = Tally((), trace=True)
-        alone.bounds = self.bounds
-        alone.fold(f for f in facts if f.type in MOVED_TYPES)
-        for trace in alone.traces or []:
-            part, segment, _ = trace.counter
-            if part.partition("/")[0] in NOT_MOVED:
-                continue
-            self._count(part, trace.fact, -trace.delta, district=was, segment=segment)
-            self._count(part, trace.fact, trace.delta, district=now, segment=segment)
-
-    def _group(self, osv: str) -> set[str]:
-        """The OSV and every record merged into it, directly or through others."""
-        return {osv} | {other for other in self.merged if osv in self._chain(other)}
-
-    def _of(self, osvs: Iterable[str]) -> tuple[set[str], set[str]]:
-        """The seed-fund grants of these OSVs (as the grants name them), and the members who took part in a project there."""
-        grants: set[str] = set()
-        members: set[str] = set()
-        for osv in osvs:
-            grants |= self.projects_of.get(osv, set())
-            members |= self.agents_of.get(osv, set())
-        return grants, members
 
     def _dissolved_on(self, osv: str) -> int | None:
         """The day (ordinal) the OSV, or the one it was merged into, dissolved; None if neither did."""

@@ -25,7 +25,8 @@ drop any.
 
 The tables are declared in :mod:`.tables`; each OSV's last meeting, the
 facts dated after a dissolution and those recorded after a merge, which the
-follow-up alerts read, are kept by :mod:`.alertfacts`, the other half of
+follow-up alerts read, are kept by :mod:`.alertfacts`; the checkpoints are
+saved, re-cut and chosen by :mod:`.checkpoints`: both are mixins of
 :class:`ReadModel`.
 """
 
@@ -35,13 +36,12 @@ import hashlib
 import json
 import pickle
 import threading
-import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,14 +51,13 @@ from services.reporting.domain.indicators import (
     Breakdown,
     Fact,
     Phase,
-    boundaries,
     indicator_named,
     phases_in,
 )
-from services.reporting.domain.tally import RECALLED, Tally, evidence, recuttable
+from services.reporting.domain.tally import RECALLED, Tally, evidence
 from services.reporting.views.alertfacts import AlertFacts
+from services.reporting.views.checkpoints import Checkpoints
 from services.reporting.views.tables import (
-    CHECKPOINTS,
     FACT_DISTRICTS,
     FACTS,
     LEDGER,
@@ -80,7 +79,7 @@ from services.reporting.views.tables import (
     utc,
 )
 from shared.events import source_service
-from shared.views import View, create_tables, json_dumps, json_loads
+from shared.views import View, create_tables
 
 CACHED_ANSWERS = 64
 """Answers kept at one revision at most (a dashboard page is about 200 kB)."""
@@ -88,32 +87,6 @@ KEPT_REVISIONS = 1_000
 """Revisions whose changes are kept: a cached tally more than this many revisions old is made again from a checkpoint."""
 COLUMNS = (FACTS.c.event_id, FACTS.c.type, FACTS.c.subject, FACTS.c.occurred_on, FACTS.c.recorded_at, FACTS.c.data, FACTS.c.source, FACTS.c.position)
 IN_ORDER = (FACTS.c.recorded_at, FACTS.c.source, FACTS.c.position)
-
-
-def saved(tally: Tally) -> bytes:
-    """A tally's state as a checkpoint keeps it: compact JSON (:func:`~shared.views.json_dumps`), zlib-compressed (level 1: a checkpoint is written far more than read back)."""
-    return zlib.compress(json_dumps(tally.state()), 1)
-
-
-def state_of(checkpoint: Row[Any]) -> dict[str, Any]:
-    """A checkpoint's saved state (see :func:`saved`)."""
-    return json_loads(zlib.decompress(checkpoint.state))  # type: ignore[no-any-return]
-
-
-class _Fits:
-    """Whether a checkpoint cut by ``bounds`` (its JSON) with this latest day serves a report cut by ``cut_by``, as is or re-cut."""
-
-    def __init__(self, cut_by: list[int]) -> None:
-        self.cut_by, self.text = cut_by, json.dumps(cut_by)
-        self.known: dict[str, list[int]] = {}
-
-    def __call__(self, bounds: str, latest_day: int) -> bool:
-        if bounds == self.text:
-            return True
-        old = self.known.get(bounds)
-        if old is None:
-            old = self.known[bounds] = json.loads(bounds)
-        return recuttable(old, latest_day, self.cut_by)
 
 
 def _fact(row: Any) -> Fact:
@@ -146,7 +119,7 @@ class Latest:
     opened: list[Fact]
 
 
-class ReadModel(AlertFacts, View):
+class ReadModel(Checkpoints, AlertFacts, View):
     """Facts, the ledger and checkpoints; :meth:`apply` is the consumers' and the follower's handler."""
 
     name = "reporting"
@@ -300,108 +273,6 @@ class ReadModel(AlertFacts, View):
         """Per source, the chain head reporting knows: ``{"position", "hash"}`` (see ``osv-verify --heads``)."""
         with Session(self.engine) as session:
             return {row.source: {"position": row.position, "hash": row.hash} for row in session.scalars(select(ChainHeadRow).order_by(ChainHeadRow.source))}
-    def advance_checkpoints(self, limit: int | None = None, recut: bool = True) -> int:
-        """Save the tally every ``checkpoint_every`` settled facts past the last checkpoint (at most ``limit`` times); return how many were saved.
-
-        Checkpoints cut by earlier phases that the phases known now cannot re-cut
-        are dropped first; with ``recut``, the others are saved re-cut (see
-        :meth:`_recut_checkpoints`), counting towards ``limit``.
-        """
-        with self._checkpointing:
-            return self._advance_checkpoints(limit, recut)
-
-    def _advance_checkpoints(self, limit: int | None, recut: bool) -> int:
-        with self.engine.connect() as connection:
-            since = self.revision(connection)  # before anything is read: a checkpoint is saved only if no fact before its cut came since
-            phases = phases_in(self._phase_facts(connection))
-            bounds = json.dumps(boundaries(phases))
-            written = self._recut_checkpoints(connection, phases, limit if recut else 0, since)
-            if limit is not None and written >= limit:
-                return written
-            newest = connection.scalar(select(func.max(FACTS.c.recorded_at)))
-            if newest is None:
-                return written
-            settled = utc(newest) - self.settle_delay
-            checkpoint = self._checkpoint(connection, phases, None)
-            tally: Tally | None = None  # restored only once a checkpoint is due: most batches make none
-            cut = utc(checkpoint.cut) if checkpoint else None
-            folded = checkpoint.facts if checkpoint else 0
-            while limit is None or written < limit:
-                relevant = self._relevant(after=cut, upto=settled)
-                nth = connection.scalar(
-                    select(FACTS.c.recorded_at).where(*relevant).order_by(FACTS.c.recorded_at).offset(self.checkpoint_every - 1).limit(1)
-                )
-                if nth is None:
-                    break
-                nth = utc(nth)
-                facts = list(self._facts(connection, self._relevant(after=cut, upto=nth)))
-                if tally is None:
-                    tally = self._tally(connection, checkpoint, phases)
-                self._fold(connection, tally, facts)
-                folded += len(facts)
-                connection.commit()  # the read ends: the save takes the revision's lock afresh
-                if not self._save_checkpoint(connection, since, {"cut": nth, "bounds": bounds, "facts": folded, "latest_day": tally.latest_day},
-                                             saved(tally)):
-                    break  # a fact recorded by then was applied meanwhile: the tally lacks it; the next round starts again
-                cut, written = nth, written + 1
-        return written
-
-    def _save_checkpoint(self, connection: Connection, since: int, row: dict[str, Any], state: bytes, replacing: int | None = None) -> bool:
-        """Save a checkpoint (in place of checkpoint ``replacing``, if given) unless a fact recorded by its cut was applied
-        after revision ``since`` (or that one is gone); say whether it was saved.
-
-        It takes the revision's row lock first, as every applying transaction
-        does before it drops the checkpoints a late fact makes wrong: either
-        that transaction committed first and is seen here, or it waits and
-        then drops this checkpoint too.
-        """
-        connection.execute(update(REVISION).where(REVISION.c.id == 1).values(revision=REVISION.c.revision))
-        changes = connection.execute(select(REVISIONS.c.earliest).where(REVISIONS.c.revision > since)).all()
-        stale = len(changes) != self.revision(connection) - since or any(
-            earliest is None or utc(earliest) <= utc(row["cut"]) for (earliest,) in changes
-        )
-        if not stale and replacing is not None:
-            stale = not connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id == replacing)).rowcount
-        if stale:
-            connection.rollback()
-            return False
-        connection.execute(insert(CHECKPOINTS).values(**row, state=state))
-        connection.commit()
-        return True
-
-    def _recut_checkpoints(self, connection: Connection, phases: list[Phase], limit: int | None, since: int) -> int:
-        """Save re-cut by ``phases`` (at most ``limit``) the checkpoints cut by earlier phases that only need their last segment split.
-
-        Those the phases cut anywhere else (a phase opened after facts dated
-        in it were counted) are dropped: they are made again by folding.
-        Returns how many were saved re-cut.
-        """
-        cut_by = boundaries(phases)
-        bounds = json.dumps(cut_by)
-        others = connection.execute(
-            select(CHECKPOINTS.c.id, CHECKPOINTS.c.bounds, CHECKPOINTS.c.latest_day).where(CHECKPOINTS.c.bounds != bounds).order_by(CHECKPOINTS.c.cut)
-        ).all()
-        fits = _Fits(cut_by)
-        useless = [id_ for id_, old, latest_day in others if not fits(old, latest_day)]
-        for start in range(0, len(useless), 500):
-            connection.execute(delete(CHECKPOINTS).where(CHECKPOINTS.c.id.in_(useless[start:start + 500])))
-        connection.commit()
-        written = 0
-        for id_, old, latest_day in others:
-            if limit is not None and written >= limit:
-                break
-            if not fits(old, latest_day):
-                continue
-            row = connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.id == id_)).first()
-            if row is None:  # dropped meanwhile (a late fact)
-                continue
-            tally = Tally.restore(state_of(row), phases)
-            connection.commit()
-            recut = {"cut": row.cut, "bounds": bounds, "facts": row.facts, "latest_day": row.latest_day}
-            if self._save_checkpoint(connection, since, recut, saved(tally), replacing=id_):
-                written += 1
-        return written
-
     # -- reading ------------------------------------------------------------
 
     def report(
@@ -502,12 +373,6 @@ class ReadModel(AlertFacts, View):
         """Per source, the floor: every position at or below it is applied or holds nothing to apply."""
         return {source: floor for source, floor in self.floors().items() if floor}
 
-    def checkpoints(self) -> list[tuple[datetime, int, list[int]]]:
-        """Each checkpoint's cut, how many facts it folded and the phase bounds that cut it, oldest first."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(CheckpointRow.cut, CheckpointRow.facts, CheckpointRow.bounds).order_by(CheckpointRow.cut))
-            return [(utc(cut), facts, json.loads(bounds)) for cut, facts, bounds in rows]
-
     def clear(self) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(delete(FactRow))
@@ -557,31 +422,6 @@ class ReadModel(AlertFacts, View):
 
     def _phase_facts(self, connection: Connection) -> list[Fact]:
         return list(self._facts(connection, [FACTS.c.type == "PhaseOpened"]))
-
-    @staticmethod
-    def _checkpoint(connection: Connection, phases: list[Phase], upto: datetime | None) -> Row[Any] | None:
-        """The latest checkpoint at or before ``upto`` that these phases cut, or only re-cut (see :func:`recuttable`).
-
-        Only the chosen one's state is read; ``_tally`` re-cuts it as it restores it.
-        """
-        cut_by = boundaries(phases)
-        bounds = json.dumps(cut_by)
-        query = select(CHECKPOINTS.c.id, CHECKPOINTS.c.bounds, CHECKPOINTS.c.latest_day)
-        if upto is not None:
-            query = query.where(CHECKPOINTS.c.cut <= upto)
-        own = connection.execute(query.where(CHECKPOINTS.c.bounds == bounds).order_by(CHECKPOINTS.c.cut.desc()).limit(1)).first()
-        if own is not None:
-            query = query.where(CHECKPOINTS.c.cut > select(CHECKPOINTS.c.cut).where(CHECKPOINTS.c.id == own.id).scalar_subquery())
-        fits = _Fits(cut_by)
-        later = next((row.id for row in connection.execute(query.order_by(CHECKPOINTS.c.cut.desc())) if fits(row.bounds, row.latest_day)), None)
-        chosen = later if later is not None else (own.id if own is not None else None)
-        return None if chosen is None else connection.execute(select(CHECKPOINTS).where(CHECKPOINTS.c.id == chosen)).first()
-
-    @staticmethod
-    def _tally(connection: Connection, checkpoint: Row[Any] | None, phases: list[Phase]) -> Tally:
-        if checkpoint is None:
-            return Tally(phases)
-        return Tally.restore(state_of(checkpoint), phases)
 
     def _fold(self, connection: Connection, tally: Tally, facts: list[Fact]) -> None:
         """Fold facts into a tally, first telling it what it needs and does not know (in a few queries, not one per fact).
