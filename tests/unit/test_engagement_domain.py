@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.engagement.domain.documents import (
+    DOCUMENT_RULES,
+    LONGEST_NUMBER,
     DocumentIndex,
     InvalidDocumentNumberError,
     PersonAlreadyRegisteredError,
@@ -359,6 +361,9 @@ def test_other_documents_are_also_looked_up_as_earlier_versions_stored_them_with
     claim = document_identities(DocumentType.SOLICITANTE_REFUGIO, "0042")
     assert claim[0] == "SOLICITANTE_REFUGIO:42" and "SOLICITANTE_REFUGIO:0042" in claim  # as it was stored
     assert len(claim[-1]) == len("SOLICITANTE_REFUGIO:") + 20 and "SOLICITANTE_REFUGIO:042" not in claim  # 4 to 20
+    for rule in DOCUMENT_RULES.values():  # the forms looked up reach as far as any rule accepts zeros, and no further
+        assert not rule.pattern.fullmatch("0" * (LONGEST_NUMBER + 1))
+    assert DOCUMENT_RULES[DocumentType.SOLICITANTE_REFUGIO].pattern.fullmatch("0" * LONGEST_NUMBER)
     for kept_as_typed in (("PASAPORTE", "A0940407"), ("SOLICITANTE_REFUGIO", "2023-LIM-0042"), ("DNI", "01234567")):
         assert document_identities(DocumentType(kept_as_typed[0]), kept_as_typed[1]) == (":".join(kept_as_typed),)
 

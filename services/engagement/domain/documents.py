@@ -15,7 +15,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.documents import CARD_DIGITS, LEADING_ZEROS_IGNORED, PADDED_TO_CARD_DIGITS, DocumentType, compared_number, padded_number
+from shared.documents import (
+    CARD_DIGITS,
+    LEADING_ZEROS_IGNORED,
+    PADDED_TO_CARD_DIGITS,
+    DocumentType,
+    compared_number,
+    padded_number,
+)
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 # Named errors -----------------------------------------------------------
