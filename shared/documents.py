@@ -3,9 +3,10 @@
 Engagement checks each document's number and counts members by type;
 registry knows which types each municipality accepts. The codes are their
 contract (``OSVDocumentsCounted`` carries counts keyed by them). The one rule
-of a number that two services share, a carné de extranjería's leading zeros
-(:func:`padded_ce_number`), is here too: engagement keeps numbers by it, and
-the import compares a file's rows by it.
+of a number that two services share, the leading zeros a numeric spreadsheet
+cell drops (:func:`padded_number`, :func:`compared_number`), is here too:
+engagement keeps and compares numbers by it, and the import compares a file's
+rows by it.
 """
 
 from __future__ import annotations
@@ -33,21 +34,49 @@ class DocumentType(StrEnum):
     """No document at all: many members have none."""
 
 
-CE_DIGITS = 9
-"""The digits of a carné de extranjería's number as current cards print it, leading zeros included."""
+CARD_DIGITS = 9
+"""The digits of a Migraciones card's number (CE, CPP, PTP) as current cards print it, leading zeros included."""
+
+PADDED_TO_CARD_DIGITS = frozenset({DocumentType.CE, DocumentType.CPP, DocumentType.PTP})
+"""Migraciones' cards, whose numbers are printed in :data:`CARD_DIGITS` digits, most with leading zeros: a number of
+digits only is kept padded back to them (:func:`padded_number`)."""
+
+LEADING_ZEROS_IGNORED = frozenset({DocumentType.PASAPORTE, DocumentType.SOLICITANTE_REFUGIO, DocumentType.CEDULA_VE})
+"""Documents whose numbers have no one printed length (a passport of any country, an asylum claim's certificate, a
+Venezuelan cédula, which is printed without zeros but sometimes written with them): a number of digits only is
+compared without its leading zeros, and kept as typed (:func:`compared_number`)."""
 
 
-def padded_ce_number(number: str) -> str:
-    """A carné de extranjería number of digits only, left-padded with zeros to :data:`CE_DIGITS`; any other as given.
+def _digits_only(number: str) -> bool:
+    return number.isascii() and number.isdigit()
 
-    Migraciones prints CE numbers in 9 digits, most with leading zeros
-    ("001234567"), and a spreadsheet cell that is a number (Excel, Kobo's
-    export) drops them ("1234567"). Padding gives back the number the card
-    prints, as a DNI is kept with its own leading zero: stripping the zeros
-    instead would keep a number no card shows. ``number`` is already without
-    spaces, in upper case. A number with letters (older cards) or of more than
-    9 digits is returned unchanged, never guessed at.
+
+def padded_number(document_type: DocumentType, number: str) -> str:
+    """A number of a Migraciones card (:data:`PADDED_TO_CARD_DIGITS`) of digits only, left-padded with zeros to
+    :data:`CARD_DIGITS`; any other number, or one of any other document, as given.
+
+    Migraciones prints CE, CPP and PTP numbers in 9 digits, most with leading
+    zeros ("001234567"), and a spreadsheet cell that is a number (Excel,
+    Kobo's export) drops them ("1234567"). Padding gives back the number the
+    card prints, as a DNI is kept with its own leading zero: stripping the
+    zeros instead would keep a number no card shows. ``number`` is already
+    without spaces, in upper case. A number with letters (older cards) or of
+    more than 9 digits is returned unchanged, never guessed at.
     """
-    if number.isascii() and number.isdigit():
-        return number.zfill(CE_DIGITS)
+    if document_type in PADDED_TO_CARD_DIGITS and _digits_only(number):
+        return number.zfill(CARD_DIGITS)
     return number
+
+
+def compared_number(document_type: DocumentType, number: str) -> str:
+    """The number by which two registrations are one person's document: :func:`padded_number` for a Migraciones card;
+    for a document of :data:`LEADING_ZEROS_IGNORED`, a number of digits only without its leading zeros ("000940407"
+    and "940407" are "940407"; "0" if it is all zeros); any other as given.
+
+    ``number`` is already without spaces, in upper case (a cédula without its
+    dots and its V- or E-). Only a number of digits only can have come from a
+    numeric cell: a passport number with a letter keeps its zeros.
+    """
+    if document_type in LEADING_ZEROS_IGNORED and _digits_only(number):
+        return number.lstrip("0") or "0"
+    return padded_number(document_type, number)

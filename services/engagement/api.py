@@ -129,7 +129,8 @@ def find_member(
         Query(
             max_length=40,
             description="The document's number, as written: normalised as `POST /members` normalises it "
-            "(a `CE` is found with or without its leading zeros).",
+            "(a `CE`, `CPP`, `PTP`, `PASAPORTE`, `SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is found with or "
+            "without its leading zeros).",
         ),
     ],
     engagement: EngagementDep,

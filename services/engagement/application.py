@@ -381,8 +381,9 @@ class Engagement(Forgetting, ServiceApplication):
         """The member's own index entry, and the forms of their document whose rows to forget with them.
 
         A form whose row leads to another person's entry is not theirs: before
-        CE numbers were padded, one person could be registered twice, as
-        "1234567" and "001234567"; erasing one leaves the other found. A row
+        numbers were compared with and without their leading zeros, one person
+        could be registered twice, as "1234567" and "001234567"; erasing one
+        leaves the other found. A row
         that leads to no saved entry (a command that failed) goes too.
         """
         own: DocumentIndex | None = None

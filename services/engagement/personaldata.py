@@ -91,7 +91,8 @@ class DocumentEntry(Base):
 ENTRY_OF = select(DocumentEntry.entry_id).where(DocumentEntry.digest == bindparam("digest"))
 
 MOST_FORMS = 4
-"""The most forms one document is looked up under in one query: a CE's own and the three without 1 to 3 leading zeros."""
+"""The most forms one document is looked up under in one query (a CE's own and the three without 1 to 3 leading zeros);
+more (a passport's number with 1 to 9 zeros before it) take a query for each :data:`MOST_FORMS` of them."""
 _FORMS = [bindparam(f"digest_{n}") for n in range(MOST_FORMS)]
 ENTRY_OF_ANY = (
     select(DocumentEntry.entry_id)
@@ -116,7 +117,8 @@ class DocumentDirectory:
     the master key and the store.
 
     A document may have been indexed by an earlier version under another form
-    of its number (a CE without its leading zeros:
+    of its number (a CE, CPP or PTP without its leading zeros, a passport with
+    them:
     :func:`~services.engagement.domain.documents.document_identities`). The
     methods take every form, the current one first: they find a row under
     any of them and write one under the first only. Nothing is re-keyed, so

@@ -63,10 +63,12 @@ class MemberCreate(Command):
     ] = Field(
         default=None,
         validate_default=True,
-        description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too, and "
-        "a `CE` of 6 to 8 digits only is taken as padded with leading zeros to the card's 9 (`1234567` is `001234567`, "
-        "as a numeric spreadsheet cell loses them); a `CE` with letters is kept as typed. One that does not look like its "
-        "type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…). "
+        description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too. A numeric "
+        "spreadsheet cell loses leading zeros: a `CE`, `CPP` or `PTP` of 6 to 8 digits only is taken as padded with them "
+        "to the card's 9 (`1234567` is `001234567`; one with letters, or longer, is kept as typed); a `PASAPORTE`, "
+        "`SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is kept as typed and is the same document with or without "
+        "its leading zeros (`000940407` is `940407`); a `DNI` of 6 or 7 digits is refused, saying so (`dni_8_digits`). "
+        "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…). "
         "The same document registers one person: 409 `person_already_registered` names them. Absent or empty with "
         "`NINGUNO` (422 `no_number_without_document` otherwise).",
     )
@@ -210,8 +212,9 @@ class MemberPublic(BaseModel):
     full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
     document_type: DocumentType = Field(description="The identity document the person holds.")
     document_number: str | None = Field(
-        description="Normalised: no spaces, upper case; a digits-only `CE` in 9 digits with its leading zeros (one registered "
-        "before they were added shows as it was typed). Null without one or once erased."
+        description="Normalised: no spaces, upper case; a digits-only `CE`, `CPP` or `PTP` in 9 digits with its leading "
+        "zeros (one registered before they were added shows as it was typed); any other as first registered. Null without "
+        "one or once erased."
     )
     phone: str | None = Field(description="Digits, with a leading + if given. Null without one or once erased.")
     nationality: str = Field(description="ISO 3166-1 alpha-2 country code.")

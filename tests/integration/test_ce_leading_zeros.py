@@ -1,4 +1,4 @@
-"""A carné de extranjería typed without its leading zeros is the same person, on an SQLite file and on PostgreSQL.
+"""A document number typed without its leading zeros is the same person, on an SQLite file and on PostgreSQL.
 
 CE numbers are printed in 9 digits, often with leading zeros, which Excel and
 Kobo drop when the cell is numeric (tester's finding: "001234567" and
@@ -6,6 +6,12 @@ Kobo drop when the cell is numeric (tester's finding: "001234567" and
 number padded to 9 digits. Entries the service stored before that, under the
 number as typed, are still found, still refuse the person twice, and are
 still forgotten by an erasure.
+
+The same for the other documents whose numbers reach a numeric cell (tester
+30's H2: CPP "000940407" and 940407 were two people, and the DPO's lookup by
+the number on the card found one of them): a CPP or PTP is padded as a CE is;
+a passport's, an asylum claim's or a cédula's number of digits only is
+compared without its leading zeros.
 """
 
 from __future__ import annotations
@@ -50,8 +56,10 @@ def engagement(database_url: str, tmp_path: Path) -> Iterator[Engagement]:
     app.close()
 
 
-def register(engagement: Engagement, document_number: str, osv: int = 0, name: str = "Persona") -> UUID:
-    return engagement.register_member(OSVS[osv], name, DocumentType.CE, document_number, "VE", Sex.F, date(2024, 3, 1), 1990)
+def register(
+    engagement: Engagement, document_number: str, osv: int = 0, name: str = "Persona", kind: DocumentType = DocumentType.CE
+) -> UUID:
+    return engagement.register_member(OSVS[osv], name, kind, document_number, "VE", Sex.F, date(2024, 3, 1), 1990)
 
 
 def entries(engagement: Engagement) -> int:
@@ -60,13 +68,18 @@ def entries(engagement: Engagement) -> int:
 
 
 @contextmanager
-def before_ce_numbers_were_padded() -> Iterator[None]:
-    """While in it, engagement registers CE numbers as it did before: as typed, under the index key of that form.
+def before_zeros_were_minded() -> Iterator[None]:
+    """While in it, engagement registers document numbers as it did before their leading zeros were minded: as typed,
+    under the index key of that form (a cédula's without its V-/E-).
 
-    (On the code before the fix there is nothing to undo, and the stories fail on what they assert.)
+    (On the code before a fix there is nothing to undo, and the stories fail on what they assert.)
     """
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(documents, "padded_ce_number", lambda number: number, raising=False)
+        patched.setattr(documents, "padded_number", lambda document_type, number: number, raising=False)
+        patched.setattr(documents, "compared_number", lambda document_type, number: number, raising=False)
+        for looked_up_in_other_forms in ("PADDED_TO_CARD_DIGITS", "LEADING_ZEROS_IGNORED"):
+            patched.setattr(documents, looked_up_in_other_forms, frozenset(), raising=False)
         yield
 
 
@@ -97,7 +110,7 @@ def test_a_ce_number_with_letters_or_more_than_nine_digits_is_kept_as_typed(enga
 def test_a_ce_entry_stored_before_numbers_were_padded_is_found_refused_twice_and_forgotten_on_erasure(
     engagement: Engagement
 ) -> None:
-    with before_ce_numbers_were_padded():
+    with before_zeros_were_minded():
         stored = register(engagement, "1234567")  # as the service stored it before: number and index key unpadded
         assert engagement.get_member(stored).document_number == "1234567"
 
@@ -123,7 +136,7 @@ def test_erasing_one_of_two_people_the_unpadded_numbers_let_in_leaves_the_other_
 ) -> None:
     """The defect's own records: one person registered twice, as "1234567" and "001234567". Erasing either forgets
     only their own entry and key; the other is still found, and still refuses the document a third time."""
-    with before_ce_numbers_were_padded():
+    with before_zeros_were_minded():
         padded = register(engagement, "001234567", osv=1)
         unpadded = register(engagement, "1234567")
     for typed in ("001234567", "1234567"):
@@ -143,3 +156,85 @@ def test_erasing_one_of_two_people_the_unpadded_numbers_let_in_leaves_the_other_
     assert entries(engagement) == 0
     with pytest.raises(PersonNotFoundError):
         engagement.find_member(DocumentType.CE, "1234567")
+
+
+# Tester 30 H2: the other documents whose numbers reach a numeric cell ---------------------------------------
+
+OTHER_DOCUMENTS = [  # (type, the number as the card prints it, as a numeric cell keeps it)
+    (DocumentType.CPP, "000940407", "940407"),
+    (DocumentType.PTP, "001234567", "1234567"),
+    (DocumentType.PASAPORTE, "000940407", "940407"),
+    (DocumentType.SOLICITANTE_REFUGIO, "000940407", "940407"),
+    (DocumentType.CEDULA_VE, "V-01401664", "1401664"),
+]
+KINDS = [kind.value for kind, _, _ in OTHER_DOCUMENTS]
+
+
+@pytest.mark.parametrize("numeric_cell_first", [False, True], ids=["card-first", "numeric-cell-first"])
+@pytest.mark.parametrize(("kind", "printed", "numeric"), OTHER_DOCUMENTS, ids=KINDS)
+def test_another_document_typed_without_its_leading_zeros_is_the_person_registered_with_them(
+    engagement: Engagement, kind: DocumentType, printed: str, numeric: str, numeric_cell_first: bool
+) -> None:
+    first, again = (numeric, printed) if numeric_cell_first else (printed, numeric)
+    registered = register(engagement, first, kind=kind)
+
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, again, osv=1, kind=kind)  # another OSV's row
+
+    assert refused.value.member_id == registered
+    for typed in (printed, numeric):
+        assert engagement.find_member(kind, typed).id == registered
+    assert entries(engagement) == 1
+
+
+@pytest.mark.parametrize(("kind", "printed", "numeric"), OTHER_DOCUMENTS, ids=KINDS)
+def test_another_documents_entry_stored_before_zeros_were_minded_is_found_refused_twice_and_forgotten_on_erasure(
+    engagement: Engagement, kind: DocumentType, printed: str, numeric: str
+) -> None:
+    for stored_as in (printed, numeric):
+        with before_zeros_were_minded():
+            stored = register(engagement, stored_as, kind=kind)  # as the service stored it before: as typed
+
+        for typed in (printed, numeric):
+            assert engagement.find_member(kind, typed).id == stored
+        with pytest.raises(PersonAlreadyRegisteredError) as refused:
+            register(engagement, printed if stored_as == numeric else numeric, osv=1, kind=kind)
+        assert refused.value.member_id == stored
+        assert entries(engagement) == 1  # looked up, never re-keyed
+
+        engagement.erase_personal_data(stored, date(2024, 4, 1))
+
+        assert entries(engagement) == 0
+        for typed in (printed, numeric):
+            with pytest.raises(PersonNotFoundError):
+                engagement.find_member(kind, typed)
+
+
+@pytest.mark.parametrize(("kind", "printed", "numeric"), OTHER_DOCUMENTS, ids=KINDS)
+def test_the_dpo_finds_the_second_record_the_lost_zeros_let_in_by_the_number_on_the_card(
+    engagement: Engagement, kind: DocumentType, printed: str, numeric: str
+) -> None:
+    """Tester 30 H2 (t24b): "Karla", registered in SJL with the CPP as printed and in Breña from a numeric cell, asks for
+    erasure giving the number on her card. After erasing the record found, the same lookup finds the other one, and
+    the document is refused a third time until both are erased."""
+    with before_zeros_were_minded():
+        sjl = register(engagement, printed, name="Karla", kind=kind)
+        brena = register(engagement, numeric, osv=1, name="KARLA", kind=kind)
+
+    found = engagement.find_member(kind, printed).id
+    assert found in (sjl, brena)
+    engagement.erase_personal_data(found, date(2024, 4, 1))
+
+    other = brena if found == sjl else sjl
+    assert entries(engagement) == 1
+    for typed in (printed, numeric):
+        assert engagement.find_member(kind, typed).id == other
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, printed, kind=kind)
+    assert refused.value.member_id == other
+
+    engagement.erase_personal_data(other, date(2024, 4, 1))
+
+    assert entries(engagement) == 0
+    with pytest.raises(PersonNotFoundError):
+        engagement.find_member(kind, printed)

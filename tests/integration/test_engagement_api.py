@@ -466,6 +466,39 @@ def test_a_ce_number_typed_without_its_leading_zeros_names_the_person_registered
     assert (found.json()["id"], found.json()["document_number"]) == (first["id"], "001234567")
 
 
+@pytest.mark.parametrize("numeric_cell_first", [False, True], ids=["card-first", "numeric-cell-first"])
+@pytest.mark.parametrize(
+    ("document_type", "printed", "numeric", "kept"),
+    [
+        ("CPP", "000940407", "940407", "000940407"),  # a Migraciones card: kept as it prints it
+        ("PTP", "001234567", "1234567", "001234567"),
+        ("PASAPORTE", "000940407", "940407", None),  # no one printed length: kept as first typed (a cédula without dots)
+        ("SOLICITANTE_REFUGIO", "000940407", "940407", None),
+        ("CEDULA_VE", "V-01.401.664", "1401664", None),
+    ],
+)
+def test_another_document_typed_without_its_leading_zeros_is_one_person_and_found_by_either(
+    client: TestClient, document_type: str, printed: str, numeric: str, kept: str | None, numeric_cell_first: bool
+) -> None:
+    """Tester 30 H2: "CPP 000940407" (text cell) and "CPP 940407" (numeric cell) registered one person twice, and the
+    DPO's lookup by the number on the card found one of the two."""
+    first_number, again = (numeric, printed) if numeric_cell_first else (printed, numeric)
+    first = join(client, document_type=document_type, document_number=first_number)
+
+    response = client.post("/members", json=a_person(osv_id=map_osv(client), document_type=document_type, document_number=again))
+
+    error = problem_of(response, 409)
+    assert (error["field"], error["rule"]) == ("document_number", "person_already_registered")
+    assert first["id"] in error["message"]
+    assert numeric not in response.text
+    for typed in (printed, numeric):
+        found = client.get(
+            "/members", params={"document_type": document_type, "document_number": typed, "purpose": "data_subject_request"}
+        )
+        assert found.status_code == 200, found.text
+        assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept or first_number.replace(".", ""))
+
+
 def test_people_without_documents_are_never_taken_for_one_another(client: TestClient) -> None:
     first = join(client, document_type="NINGUNO", document_number=...)
     second = join(client, document_type="NINGUNO", document_number=...)

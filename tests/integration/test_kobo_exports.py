@@ -115,6 +115,27 @@ def test_a_ce_number_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_pe
     assert problem.rule == "person_already_registered" and "1234567" not in problem.message
 
 
+@pytest.mark.parametrize(
+    ("kind", "printed", "numeric"),
+    [("CPP", "000940407", 940407), ("PTP", "001234567", 1234567), ("PASAPORTE", "000940407", 940407),
+     ("SOLICITANTE_REFUGIO", "000940407", 940407), ("CEDULA_VE", "V-01.401.664", 1401664)],
+)
+def test_another_document_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_person_twice_in_one_submission(
+    tmp_path: Path, kind: str, printed: str, numeric: int
+) -> None:
+    """Tester 30 H2: the file's own check padded only a CE, so a CPP (PTP, passport, claim, cédula) written as printed
+    and from a number cell went on to engagement as two people."""
+    person = {**PEOPLE.repeats["miembros"][0], "tipo_documento": kind, "numero_documento": printed}
+    twice = Answers({"osv": OSV}, {"miembros": [person, {**person, "numero_documento": numeric}]})
+
+    row = row_of(MEMBERS, read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [twice]), MEMBERS).submissions[0])
+
+    assert [c.body["document_number"] for c in row.commands] == [printed, str(numeric)]  # sent as given: engagement decides
+    [problem] = row.problems
+    assert (problem.cell.sheet, problem.cell.row, problem.cell.column) == ("miembros", 3, "miembros/numero_documento")
+    assert problem.rule == "person_already_registered" and str(numeric) not in problem.message
+
+
 def test_a_cedula_written_with_and_without_its_v_is_the_same_person_twice_in_one_submission(tmp_path: Path) -> None:
     """Tester 25 (ce25's report): engagement keeps a cédula whether written V- or bare; the file's own check took
     "V-18.765.432" and "18765432" for two people, so the second row reached engagement before it was refused."""

@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.engagement.domain.documents import (
+    DOCUMENT_RULES,
+    LONGEST_NUMBER,
     DocumentIndex,
     InvalidDocumentNumberError,
     PersonAlreadyRegisteredError,
@@ -89,14 +91,22 @@ def a_member(**overrides: object) -> Member:
         (DocumentType.CE, "0012345678", "0012345678"),
         (DocumentType.CE, "123456789012", "123456789012"),
         (DocumentType.PTP, "ptp0012345", "PTP0012345"),
+        (DocumentType.PTP, "1234567", "001234567"),
+        (DocumentType.PTP, "0012345678", "0012345678"),
         (DocumentType.CPP, "cpp 123 456", "CPP123456"),
+        (DocumentType.CPP, "940407", "000940407"),
+        (DocumentType.CPP, "000940407", "000940407"),
         (DocumentType.PASAPORTE, "139876543", "139876543"),
+        (DocumentType.PASAPORTE, "000940407", "000940407"),
+        (DocumentType.PASAPORTE, "940407", "940407"),
         (DocumentType.PASAPORTE, "ab1234567890123", "AB1234567890123"),
         (DocumentType.CEDULA_VE, "19876543", "19876543"),
         (DocumentType.CEDULA_VE, "V-19876543", "V-19876543"),
         (DocumentType.CEDULA_VE, "e-123456", "E-123456"),
         (DocumentType.CEDULA_VE, "V 19.876.543", "V-19876543"),
         (DocumentType.CEDULA_VE, "1234567890", "1234567890"),
+        (DocumentType.CEDULA_VE, "V-01.401.664", "V-01401664"),
+        (DocumentType.SOLICITANTE_REFUGIO, "000940407", "000940407"),
         (DocumentType.SOLICITANTE_REFUGIO, "2023-lim-0042", "2023-LIM-0042"),
         (DocumentType.SOLICITANTE_REFUGIO, "A1B2", "A1B2"),
         (DocumentType.NINGUNO, None, None),
@@ -275,7 +285,6 @@ def test_a_ce_number_is_also_looked_up_as_earlier_versions_stored_it_without_its
     for kept_as_typed in ("123456789", "N01234", "0012345678"):
         assert document_identities(DocumentType.CE, kept_as_typed) == (f"CE:{kept_as_typed}",)
     assert document_identities(DocumentType.DNI, "01234567") == ("DNI:01234567",)
-    assert document_identities(DocumentType.CEDULA_VE, "V-19876543") == ("CEDULA_VE:19876543",)
     assert document_identities(DocumentType.NINGUNO, None) == ()
 
 
@@ -287,6 +296,76 @@ def test_a_member_registered_before_ce_numbers_were_padded_replays_as_the_same_d
     assert member.document_number == "1234567"  # what was recorded stays recorded
     assert member.document_identity == "CE:001234567"
     assert member.document_identities == ("CE:001234567", "CE:01234567", "CE:1234567")
+
+
+@pytest.mark.parametrize("document_type", [DocumentType.CPP, DocumentType.PTP])
+def test_a_cpp_or_ptp_number_typed_without_its_leading_zeros_is_kept_as_its_card_prints_it(document_type: DocumentType) -> None:
+    """Tester 30 H2: Migraciones prints CPP and PTP numbers in 9 digits like a CE's; "000940407" from a text cell and
+    940407 from a numeric one registered one person twice. Padded back as the CE is; one with letters or longer as typed."""
+    for typed in ("000940407", "00940407", "940407", " 0009 40407 "):
+        assert normalise_document_number(document_type, typed) == "000940407"
+        assert document_identity(document_type, normalise_document_number(document_type, typed)) == f"{document_type}:000940407"
+    assert document_identity(document_type, "1234567") == f"{document_type}:001234567"  # as registered before: replays padded
+    assert document_identity(document_type, "A0940407") == f"{document_type}:A0940407"
+    assert document_identity(document_type, "0012345678") != document_identity(document_type, "12345678")
+    assert document_identity(document_type, "940407") != document_identity(DocumentType.CE, "940407")
+
+
+@pytest.mark.parametrize(
+    ("document_type", "with_zeros", "without"),
+    [
+        (DocumentType.PASAPORTE, "000940407", "940407"),
+        (DocumentType.SOLICITANTE_REFUGIO, "000940407", "940407"),
+        (DocumentType.CEDULA_VE, "V-01.401.664", "1401664"),
+        (DocumentType.CEDULA_VE, "001401664", "V-1.401.664"),
+    ],
+)
+def test_a_passport_claim_or_cedula_number_of_digits_is_one_document_with_or_without_its_leading_zeros(
+    document_type: DocumentType, with_zeros: str, without: str
+) -> None:
+    """Tester 30 H2: these have no one printed length, so nothing is padded: a number of digits only is compared without
+    its leading zeros, and kept as typed."""
+    kept = normalise_document_number(document_type, with_zeros)
+    assert document_identity(document_type, kept) == document_identity(
+        document_type, normalise_document_number(document_type, without)
+    )
+    assert kept is not None and kept.removeprefix("V-").startswith("0")  # kept as typed, its zeros too
+    assert document_identity(document_type, "000940407") != document_identity(document_type, "940417")  # zeros only
+
+
+def test_a_passport_or_claim_number_with_letters_keeps_its_zeros_and_a_dni_is_still_refused_short_of_them() -> None:
+    assert document_identity(DocumentType.PASAPORTE, "A0940407") != document_identity(DocumentType.PASAPORTE, "A940407")
+    assert document_identity(DocumentType.SOLICITANTE_REFUGIO, "2023-LIM-0042") != document_identity(
+        DocumentType.SOLICITANTE_REFUGIO, "2023-LIM-42"
+    )
+    assert document_identity(DocumentType.PASAPORTE, "000000") == "PASAPORTE:0"
+    with pytest.raises(InvalidDocumentNumberError) as refused:
+        normalise_document_number(DocumentType.DNI, "1234567")
+    assert "if the DNI begins with 0" in refused.value.message
+
+
+def test_other_documents_are_also_looked_up_as_earlier_versions_stored_them_with_or_without_leading_zeros() -> None:
+    """Entries made before tester 30's H2 fix keep the number as typed: looked up under every form with more or fewer
+    zeros that the type's rule accepts; written only under the first."""
+    assert document_identities(DocumentType.CPP, "940407") == ("CPP:000940407", "CPP:00940407", "CPP:0940407", "CPP:940407")
+    assert document_identities(DocumentType.PTP, "001234567") == ("PTP:001234567", "PTP:01234567", "PTP:1234567")
+    assert document_identities(DocumentType.CPP, "0012345678") == ("CPP:0012345678",)  # never padded, nor shortened
+    assert document_identities(DocumentType.CEDULA_VE, "V-19876543") == (
+        "CEDULA_VE:19876543", "CEDULA_VE:019876543", "CEDULA_VE:0019876543",  # up to the cédula's 10 digits
+    )
+    assert document_identities(DocumentType.CEDULA_VE, "V-01401664")[:2] == ("CEDULA_VE:1401664", "CEDULA_VE:01401664")
+    passport = document_identities(DocumentType.PASAPORTE, "000940407")
+    assert passport == document_identities(DocumentType.PASAPORTE, "940407")
+    assert passport[0] == "PASAPORTE:940407"
+    assert passport[1:] == tuple(f"PASAPORTE:{'0' * n}940407" for n in range(1, 10))  # 7 to 15 characters
+    claim = document_identities(DocumentType.SOLICITANTE_REFUGIO, "0042")
+    assert claim[0] == "SOLICITANTE_REFUGIO:42" and "SOLICITANTE_REFUGIO:0042" in claim  # as it was stored
+    assert len(claim[-1]) == len("SOLICITANTE_REFUGIO:") + 20 and "SOLICITANTE_REFUGIO:042" not in claim  # 4 to 20
+    for rule in DOCUMENT_RULES.values():  # the forms looked up reach as far as any rule accepts zeros, and no further
+        assert not rule.pattern.fullmatch("0" * (LONGEST_NUMBER + 1))
+    assert DOCUMENT_RULES[DocumentType.SOLICITANTE_REFUGIO].pattern.fullmatch("0" * LONGEST_NUMBER)
+    for kept_as_typed in (("PASAPORTE", "A0940407"), ("SOLICITANTE_REFUGIO", "2023-LIM-0042"), ("DNI", "01234567")):
+        assert document_identities(DocumentType(kept_as_typed[0]), kept_as_typed[1]) == (":".join(kept_as_typed),)
 
 
 def test_a_venezuelan_cedula_is_one_document_with_or_without_its_prefix() -> None:

@@ -15,7 +15,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.documents import CE_DIGITS, DocumentType, padded_ce_number
+from shared.documents import (
+    CARD_DIGITS,
+    LEADING_ZEROS_IGNORED,
+    PADDED_TO_CARD_DIGITS,
+    DocumentType,
+    compared_number,
+    padded_number,
+)
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 # Named errors -----------------------------------------------------------
@@ -91,16 +98,23 @@ DOCUMENT_RULES: dict[DocumentType, DocumentRule] = {
 }
 
 
+LONGEST_NUMBER = 20
+"""The most characters any type's rule accepts (an asylum claim's number): a bound on the forms looked up."""
+
+
 def normalise_document_number(document_type: DocumentType, number: str | None) -> str | None:
     """The number as it will be kept (no spaces, upper case), or a named error.
 
     A Venezuelan cédula is written as printed ("V-12.345.678", "V 12345678"):
-    its dots are dropped and its prefix becomes "V-" or "E-". A carné de
-    extranjería of 6 to 8 digits is one whose leading zeros a numeric cell
-    dropped: it is kept as its card prints it, padded to 9 digits ("1234567"
-    is "001234567", :func:`~shared.documents.padded_ce_number`); one with
-    letters, or of 9 digits or more, is kept as typed. Without a document there
-    is no number, so the result is None.
+    its dots are dropped and its prefix becomes "V-" or "E-". A Migraciones
+    card's number (carné de extranjería, CPP, PTP) of 6 to 8 digits is one
+    whose leading zeros a numeric cell dropped: it is kept as its card prints
+    it, padded to 9 digits ("1234567" is "001234567",
+    :func:`~shared.documents.padded_number`); one with letters, or of 9 digits
+    or more, is kept as typed. Any other number is kept as typed (a passport's,
+    an asylum claim's or a cédula's is compared without its leading zeros,
+    :func:`document_identity`). Without a document there is no number, so the
+    result is None.
     """
     normal = "".join((number or "").split()).upper()
     if document_type is DocumentType.NINGUNO:
@@ -118,9 +132,7 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     if document_type is DocumentType.CEDULA_VE:
         prefix, digits = match["prefix"], match["digits"]
         return f"{prefix}-{digits}" if prefix else digits
-    if document_type is DocumentType.CE:
-        return padded_ce_number(normal)
-    return normal
+    return padded_number(document_type, normal)
 
 
 def _zeros_lost(document_type: DocumentType, normal: str) -> str:
@@ -137,41 +149,52 @@ def _zeros_lost(document_type: DocumentType, normal: str) -> str:
 def document_identity(document_type: DocumentType, number: str | None) -> str | None:
     """What makes two registrations one person's document (``"CE:001234567"``), or None without a document.
 
-    A Venezuelan cédula keeps its number whether written with V-/E- or not; a
-    carné de extranjería of digits only is padded to 9 digits, also when
-    ``number`` comes from a registration recorded before CE numbers were
-    padded (its event keeps the number as typed).
+    The number as :func:`~shared.documents.compared_number` compares it: a
+    Migraciones card's (CE, CPP, PTP) of digits only padded to 9 digits, also
+    when ``number`` comes from a registration recorded before it was padded
+    (its event keeps the number as typed); a passport's, an asylum claim's or
+    a Venezuelan cédula's of digits only without its leading zeros
+    (``"PASAPORTE:940407"`` for "000940407" and "940407"); a cédula's whether
+    written with V-/E- or not.
     """
     if number is None or document_type is DocumentType.NINGUNO:
         return None
     if document_type is DocumentType.CEDULA_VE:
         number = number.rsplit("-", 1)[-1]
-    if document_type is DocumentType.CE:
-        number = padded_ce_number(number)
-    return f"{document_type.value}:{number}"
+    return f"{document_type.value}:{compared_number(document_type, number)}"
 
 
 def document_identities(document_type: DocumentType, number: str | None) -> tuple[str, ...]:
     """Every identity the document index may know this document by: :func:`document_identity` first, then the
     forms an earlier version of the service registered it under; empty without a document.
 
-    Until CE numbers were padded, a CE was registered under its number as
-    typed, 6 to 12 characters: a 9-digit number with leading zeros may be
-    indexed under the same digits with one or more of those zeros dropped
-    (``"CE:001234567"``, then ``"CE:01234567"``, ``"CE:1234567"``). Those forms
-    are only looked up (and forgotten on erasure), never written: an entry
-    made now is always under the first.
+    An earlier version registered a document under its number as typed
+    (normalised as then), with or without its leading zeros: for a number of
+    digits only, those are the forms with more or fewer leading zeros that
+    the type's rule accepts. A Migraciones card's 9 digits may be indexed with
+    one or more of its zeros dropped (``"CE:001234567"``, then
+    ``"CE:01234567"``, ``"CE:1234567"``; 6 digits at least); a passport's,
+    an asylum claim's or a cédula's with any number of zeros before it, up to
+    the rule's longest (``"PASAPORTE:940407"``, then ``"PASAPORTE:0940407"``,
+    ``"PASAPORTE:00940407"``, … to 15 characters). Those forms are only looked
+    up (and forgotten on erasure), never written: an entry made now is always
+    under the first.
     """
     identity = document_identity(document_type, number)
     if identity is None:
         return ()
-    if document_type is not DocumentType.CE:
+    kept = identity.removeprefix(f"{document_type.value}:")
+    if not (kept.isascii() and kept.isdigit()):
         return (identity,)
-    padded = identity.removeprefix(f"{DocumentType.CE.value}:")
-    if len(padded) != CE_DIGITS or not (padded.isascii() and padded.isdigit()):
-        return (identity,)
-    shorter = [padded[dropped:] for dropped in range(1, CE_DIGITS - 5) if set(padded[:dropped]) == {"0"}]
-    return (identity, *(f"{DocumentType.CE.value}:{digits}" for digits in shorter))
+    if document_type in PADDED_TO_CARD_DIGITS and len(kept) == CARD_DIGITS:  # longer numbers were always kept as typed
+        zeros = len(kept) - len(kept.lstrip("0"))
+        earlier = [kept[dropped:] for dropped in range(1, zeros + 1)]
+    elif document_type in LEADING_ZEROS_IGNORED:
+        earlier = ["0" * added + kept for added in range(1, LONGEST_NUMBER - len(kept) + 1)]
+    else:
+        earlier = []
+    accepts = DOCUMENT_RULES[document_type].pattern.fullmatch
+    return (identity, *(f"{document_type.value}:{form}" for form in earlier if accepts(form)))
 
 
 # Finding a person by their document ----------------------------------------------

@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
-from shared.documents import DocumentType, padded_ce_number
+from shared.documents import DocumentType, compared_number
 
 INTEGER = re.compile(r"[+-]?\d+")
 DUPLICATE_RULE = "person_already_registered"
@@ -159,16 +159,18 @@ def _digest(form_id: str, submission: Submission) -> str:
 
 
 def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
-    """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case;
-    a carné de extranjería of digits only padded to 9 digits, as engagement keeps it (a numeric cell drops its
-    leading zeros: "1234567" is "001234567"); a Venezuelan cédula without its V- or E- ("V-18.765.432" is "18765432")."""
+    """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case,
+    compared as engagement compares it (:func:`~shared.documents.compared_number`, as a numeric cell drops leading
+    zeros): a Migraciones card's (CE, CPP, PTP) of digits only padded to 9 digits ("1234567" is "001234567"); a
+    passport's, an asylum claim's or a Venezuelan cédula's of digits only without its leading zeros ("000940407" is
+    "940407"); a cédula without its V- or E- ("V-18.765.432" is "18765432")."""
     if not kind or not number or str(kind) == "NINGUNO":
         return None
     loose = re.sub(r"[\s.\-/]", "", str(number)).upper()
-    if str(kind) == DocumentType.CE.value:
-        loose = padded_ce_number(loose)
     if str(kind) == DocumentType.CEDULA_VE.value:
         loose = re.sub(r"^[VE](?=[0-9])", "", loose)  # engagement's rule: a cédula is one whether written V-, E- or bare
+    if str(kind) in DocumentType.__members__:
+        loose = compared_number(DocumentType(str(kind)), loose)
     return str(kind), loose
 
 

@@ -1,0 +1,82 @@
+"""One file, the same person's document written with its leading zeros in one row and from a numeric cell in another.
+
+Tester 30 H2 (t24c): a roster file listed the same woman in two submissions, her
+CPP "000940407" typed as text and 940407 in a number cell; ``osv-import
+--dry-run`` said "2 would be created" (the file's own comparison padded only
+a CE) and engagement registered her twice. The file's rows are compared as
+engagement compares documents (:func:`~shared.documents.compared_number`):
+the dry run refuses the second row, naming the first, and the import records
+her once. Engagement is real, in this process; registry's mapping of the OSVs
+is handed to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.imports.application import Importer, Outcome, Services
+from services.imports.domain.commands import Row, row_of
+from services.imports.exports import read_xlsx
+from services.imports.forms import shipped
+from tests.support.api import Upstream
+from tests.support.clients import application_of
+from tests.support.identity import signed_in_headers
+from tests.support.kobo import Answers, write_xlsx
+
+pytestmark = pytest.mark.timeout(120)
+
+MEMBERS = shipped()["osv_members"]
+SAME_DOCUMENT_TWICE = [  # (type, as the card prints it in a text cell, as a number cell keeps it)
+    ("CPP", "000940407", 940407),
+    ("PTP", "001234567", 1234567),
+    ("PASAPORTE", "000940407", 940407),
+    ("SOLICITANTE_REFUGIO", "000940407", 940407),
+    ("CEDULA_VE", "V-01.401.664", 1401664),
+]
+
+
+def roster_file(tmp_path: Path, osvs: list[str], kind: str, numbers: list[object]) -> list[Row]:
+    """Two promoters' submissions, one OSV each, listing the same woman with her document written as given."""
+    submissions = [
+        Answers({"osv": osv_id}, {"miembros": [
+            {"nombre_completo": name, "tipo_documento": kind, "numero_documento": number, "nacionalidad": "VE",
+             "sexo": "F", "rol": "member", "fecha_ingreso": "2021-06-01"},
+        ]})
+        for osv_id, name, number in zip(osvs, ("Karla Mendoza", "KARLA MENDOZA"), numbers, strict=True)
+    ]
+    sheet = read_xlsx(write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, submissions), MEMBERS)
+    return [row_of(sheet.form, s) for s in sheet.submissions]
+
+
+def importer_of(engagement: TestClient) -> Importer:
+    token = signed_in_headers()["Authorization"].removeprefix("Bearer ")
+    urls = {"registry": "http://registry.invalid", "engagement": str(engagement.base_url)}
+    return Importer(Services(urls, token, transport=engagement._transport, sleep=lambda _: None))  # noqa: SLF001
+
+
+@pytest.mark.parametrize("numeric_cell_first", [False, True], ids=["text-first", "number-first"])
+@pytest.mark.parametrize(("kind", "printed", "numeric"), SAME_DOCUMENT_TWICE, ids=[k for k, _, _ in SAME_DOCUMENT_TWICE])
+def test_a_document_written_with_and_without_its_leading_zeros_in_two_rows_of_a_file_is_one_person(
+    engagement: TestClient, tmp_path: Path, kind: str, printed: str, numeric: int, numeric_cell_first: bool
+) -> None:
+    registry = Upstream(application_of(engagement))
+    osvs = [registry.osv_mapped(district="San Juan de Lurigancho", mapped_on="2021-03-15"), registry.osv_mapped(mapped_on="2021-03-15")]
+    rows = roster_file(tmp_path, osvs, kind, [numeric, printed] if numeric_cell_first else [printed, numeric])
+
+    dry = importer_of(engagement).run(rows, dry_run=True)
+
+    assert [r.outcome for r in dry.results] == [Outcome.CREATED, Outcome.REFUSED]
+    [problem] = dry.results[1].problems
+    assert (problem.field, problem.rule) == ("document_number", "person_already_registered")
+    assert problem.message.startswith("a person with this document is registered already by row 2 of sheet 'miembros'")
+    assert str(numeric) not in problem.message
+
+    done = importer_of(engagement).run(rows, dry_run=False)
+
+    assert [r.outcome for r in done.results] == [Outcome.CREATED, Outcome.REFUSED]
+    assert {(p.field, p.rule) for p in done.results[1].problems} == {("document_number", "person_already_registered")}
+    rosters = [engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up"}).json() for osv_id in osvs]
+    assert [len(roster) for roster in rosters] == [1, 0]  # registered once, in the first row's OSV
