@@ -128,7 +128,7 @@ class CorrectionCreate(Command):
     @model_validator(mode="after")
     def _something_to_correct(self) -> CorrectionCreate:
         """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type;
-        422 ``full_name`` ``not_null``: a name is corrected, never removed."""
+        422 ``full_name_not_null``, ``document_type_not_null``: a name or a document type is corrected, never removed."""
         given = self.model_fields_set & set(CORRECTED_FIELDS)
         if not given:
             raise PydanticCustomError(
@@ -138,6 +138,8 @@ class CorrectionCreate(Command):
             raise PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
         if "full_name" in given and self.full_name is None:
             raise PydanticCustomError("full_name_not_null", "full_name is corrected, never removed")
+        if "document_type" in given and self.document_type is None:
+            raise PydanticCustomError("document_type_not_null", "document_type is corrected, never removed: NINGUNO for no document")
         return self
 
     def changes(self) -> dict[str, object]:

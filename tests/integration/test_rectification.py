@@ -112,6 +112,20 @@ def test_a_corrected_document_is_found_under_the_new_number_and_the_old_one_is_f
     assert counted[1]["members"] == {"DNI": 1} and counted[1]["board"] == {"DNI": 1}
 
 
+def test_a_document_corrected_to_none_frees_the_old_one(client: TestClient) -> None:
+    osv_id = map_osv(client)
+    member = register_zoraida(client, osv_id)
+
+    assert correct(client, member["id"], document_type="NINGUNO").status_code == 200
+
+    after = shown(client, member["id"])
+    assert (after["document_type"], after["document_number"]) == ("NINGUNO", None)
+    assert lookup(client, "CE", OLD_CE).status_code == 404
+    assert client.post("/members", json={**_person(osv_id), "document_number": OLD_CE}).status_code == 201
+    counted = [e["data"]["members"] for e in feed(client) if e["type"] == "OSVDocumentsCounted"]
+    assert counted[1] == {"NINGUNO": 1}
+
+
 def test_correcting_to_another_persons_document_is_409_and_changes_nothing(client: TestClient) -> None:
     osv_id = map_osv(client)
     zoraida = register_zoraida(client, osv_id)
@@ -207,6 +221,7 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
     assert_problem(correct(client, member["id"], phone="12"), 422, "phone", "phone_6_to_15_digits")
     assert_problem(correct(client, member["id"], full_name=""), 422, "full_name")
     assert_problem(correct(client, member["id"], full_name=None), 422, "body", "full_name_not_null")
+    assert_problem(correct(client, member["id"], document_type=None), 422, "body", "document_type_not_null")
     assert_problem(correct(client, member["id"], birth_year=1850), 422, "birth_year", "birth_year_range")
     assert_problem(correct(client, member["id"], birth_year=2025), 422, "birth_year", "not_after_joined_on")
     # Joined in 2024 aged 30-44 (born 1987), as MemberJoined told partners: a birth year is corrected within that band.
