@@ -56,6 +56,8 @@ class Permission(StrEnum):
     """Read a service's ``GET /events`` feed (a partner: its municipality's events only)."""
     PERSONAL_DATA_ERASE = "personal-data:erase"
     """Erase a person's personal data."""
+    PERSONAL_DATA_RECTIFY = "personal-data:rectify"
+    """Correct a person's personal data (name, document, phone, birth year) at their request."""
     ACCESS_LOG_READ = "access-log:read"
     """Read the log of who read whose personal data, and why."""
 
@@ -63,13 +65,13 @@ class Permission(StrEnum):
 P = Permission
 _STAFF = frozenset(
     {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
-    | {P.INDICATORS_READ, P.AUDIT_READ}
+    | {P.INDICATORS_READ, P.AUDIT_READ, P.PERSONAL_DATA_RECTIFY}
 )
 #: What each kind of role may do (``municipal`` and ``partner`` stand for every ``municipal-<ubigeo>``...).
 #:
 #: Why each row is what it is:
 #:
-#: * ``staff`` run the programme: every command, members' plain data (each read logged with its purpose),
+#: * ``staff`` run the programme: every command (a member's data corrected too, as they register it), members' plain data (each read logged with its purpose),
 #:   the OSVs' full history. They read the facts through the APIs, so no raw feed (``events:read``).
 #: * ``lead`` adds what only leads decide: phases, rounds (opening, closing, evaluators, approvals).
 #: * ``municipal`` focal points see their municipality's OSVs, RUOS process, readiness, follow-up and
@@ -78,7 +80,7 @@ _STAFF = frozenset(
 #:   records (members, follow-up) that the rubric does not need, and no other evaluator's sheet beyond the ranking's.
 #: * ``auditor`` reads everything, members masked: history, evidence, as-of, feeds; looks nobody up. Only
 #:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.
-#: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), erases,
+#: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), corrects, erases,
 #:   and reads the access log; nothing of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
@@ -87,7 +89,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "municipal": frozenset({P.PROGRAMME_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
     "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
-    "dpo": frozenset({P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.ACCESS_LOG_READ}),
+    "dpo": frozenset({P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
 }

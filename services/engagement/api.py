@@ -31,6 +31,7 @@ from services.engagement.fieldschemas import (
 )
 from services.engagement.schemas import (
     AccessPublic,
+    CorrectionCreate,
     DepartureCreate,
     ErasureCreate,
     MemberCreate,
@@ -188,6 +189,16 @@ def leave_membership(
         member_id=member_id, left_on=body.left_on, reason=body.reason, membership_id=membership_id
     )
     return MembershipPublic.of(member.membership(membership_id))
+
+
+@members.post(
+    "/{member_id}/correction", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_RECTIFY))]
+)
+def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: EngagementDep) -> MemberPublic:
+    """Correct the person's name, document, phone or birth year at their request (records `PersonalDataCorrected`, private: sealed, never published; a new document type recounts the OSVs' `OSVDocumentsCounted`).
+
+    ARCO rectification (Ley 29733, art. 20). Answered masked: read the result with `GET /members/{id}?purpose=correction`."""
+    return MemberPublic.of(engagement.correct_personal_data(member_id, **body.changes()))  # type: ignore[arg-type]
 
 
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])

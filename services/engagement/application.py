@@ -44,6 +44,7 @@ from services.engagement.domain.followup import (
     overdue_for_follow_up,
 )
 from services.engagement.domain.members import (
+    UNCHANGED,
     DepartureReason,
     Member,
     MemberNotFoundError,
@@ -52,6 +53,7 @@ from services.engagement.domain.members import (
     Participation,
     Role,
     Sex,
+    Unchanged,
 )
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
@@ -237,6 +239,49 @@ class Engagement(Forgetting, ServiceApplication):
         roster = self._roster_of(membership.osv_id)
         roster.unseat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
+        return member
+
+    @retried_on_collision
+    def correct_personal_data(
+        self,
+        member_id: UUID,
+        full_name: str | Unchanged = UNCHANGED,
+        document: tuple[DocumentType, str | None] | Unchanged = UNCHANGED,
+        phone: str | None | Unchanged = UNCHANGED,
+        birth_year: int | None | Unchanged = UNCHANGED,
+    ) -> Member:
+        """Rectify a person's name, document (type and number together), phone or birth year (Ley 29733, art. 20):
+        :meth:`Member.correct`, recorded as a private ``PersonalDataCorrected`` sealed under the person's key.
+
+        A document that changed re-keys the document index: the new one is claimed (409 ``person_already_registered``,
+        naming its holder, when it is another person's), then the old one's entry is released and forgotten as an
+        erasure forgets it (its directory rows and its key, before the correction is saved: a save that fails leaves a
+        person no lookup finds, whom the correction asked again re-keys). A document type that changed counts the
+        member's active memberships again (``OSVDocumentsCounted``, counts only). 409 ``not_erased`` once erased;
+        nothing is recorded when nothing changes.
+        """
+        member = self.get_member(member_id)
+        identity, document_type = member.document_identity, member.document_type
+        own, forms = self._document_index_of(member) if not isinstance(document, Unchanged) else (None, [])
+        if not member.correct(self.today(), full_name=full_name, document=document, phone=phone, birth_year=birth_year):
+            return member
+        saved: list[Any] = [member]
+        if member.document_identity != identity:
+            claimed = self._claim_document(member)  # 409 before anything is forgotten
+            self.refuse_while_behind()  # nor forgotten for a correction the store would refuse to record
+            self.documents.forget(*forms)
+            if own is not None:
+                self.keys.forget(own.id)
+                own.release()
+                saved.append(own)
+            if claimed is not None:
+                saved.append(claimed)
+        if member.document_type != document_type:
+            for membership in member.active_memberships:
+                roster = self._roster_of(membership.osv_id)
+                roster.seat(membership, member.id, member.document_type, self.today())
+                saved.append(roster)
+        self.save(*saved)
         return member
 
     # Projects ------------------------------------------------------------------

@@ -36,6 +36,7 @@ catalogue = EventCatalogue("engagement")
 
 catalogue.keeps_private(
     Member.Registered,  # the person's sealed personal data
+    Member.PersonalDataCorrected,  # the same, rectified (Ley 29733 art. 20): sealed as at registration
     DocumentIndex.Opened,
     DocumentIndex.Claimed,
     DocumentIndex.Released,

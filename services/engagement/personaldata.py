@@ -211,6 +211,8 @@ class DocumentDirectory:
 
 SEALED_FIELDS: Mapping[type, Seal | Mapping[str, Any]] = {
     Member.Registered: {"full_name": REDACTED_NAME, "document_number": None, "phone": None, "birth_year": None},
+    # A rectification holds the same fields, sealed the same way, under the same person's key: an erasure forgets both.
+    Member.PersonalDataCorrected: {"full_name": REDACTED_NAME, "document_number": None, "phone": None, "birth_year": None},
     DocumentIndex.Opened: {"member_id": None},
     DocumentIndex.Claimed: {"member_id": None},
     # Staff's free text, each under a key of its own so that one can be redacted: a meeting's notes and

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
@@ -87,6 +88,75 @@ class MemberCreate(Command):
         default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after + "
         "(422 `phone_6_to_15_digits`; spaces, dots, hyphens and brackets are ignored)."
     )
+
+
+def _number_of_corrected_document(number: str | None, document_type: DocumentType | None) -> None:
+    """:func:`_number_of_document` when the correction gives a type (a number without one is 422 ``document_type_with_number``)."""
+    if document_type is not None:
+        _number_of_document(number, document_type)
+
+
+CORRECTED_FIELDS = ("full_name", "document_type", "document_number", "phone", "birth_year")
+
+
+class CorrectionCreate(Command):
+    """A rectification of the person's personal data at their request (Ley 29733, art. 20): the fields given replace
+    what is kept, checked and normalised as `POST /members` checks them; those not given stay."""
+
+    full_name: Text | None = Field(default=None, description="The person's full name, corrected.")
+    document_type: DocumentType | None = Field(
+        default=None, description="The identity document the person holds now (a `CE` replaced by a `DNI`, say); `NINGUNO` if none."
+    )
+    document_number: Annotated[
+        Annotated[str, StringConstraints(max_length=40)] | None, domain_rule(_number_of_corrected_document, "document_type", none_too=True)
+    ] = Field(
+        default=None,
+        validate_default=True,
+        description="With `document_type` (422 `document_type_with_number` without it): its number, normalised and checked "
+        "as at registration (422 naming the type's rule, `dni_8_digits`…). The document is claimed for this person: 409 "
+        "`person_already_registered` when another person holds it; the old one no longer finds them.",
+    )
+    phone: Annotated[str, StringConstraints(max_length=30), domain_rule(normalise_phone)] | None = Field(
+        default=None, description="The phone, corrected: 6 to 15 digits, optionally after + (422 `phone_6_to_15_digits`); "
+        "`null` removes it."
+    )
+    birth_year: Annotated[int, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
+        default=None,
+        description=f"The year of birth, corrected: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), not after "
+        "the year the member first joined (422 `not_after_joined_on`), and within the age band each membership published "
+        "when the member joined (409 `age_band_unchanged`: partners counted it).",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_correct(self) -> CorrectionCreate:
+        """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type;
+        422 ``full_name_not_null``, ``document_type_not_null``: a name or a document type is corrected, never removed."""
+        given = self.model_fields_set & set(CORRECTED_FIELDS)
+        if not given:
+            raise PydanticCustomError(
+                "at_least_one_field", "give at least one of full_name, document_type with document_number, phone, birth_year"
+            )
+        if "document_number" in given and self.document_type is None:
+            raise PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
+        if "full_name" in given and self.full_name is None:
+            raise PydanticCustomError("full_name_not_null", "full_name is corrected, never removed")
+        if "document_type" in given and self.document_type is None:
+            raise PydanticCustomError("document_type_not_null", "document_type is corrected, never removed: NINGUNO for no document")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """What :meth:`~services.engagement.application.Engagement.correct_personal_data` takes: the fields given only."""
+        given = self.model_fields_set
+        changes: dict[str, object] = {}
+        if "full_name" in given:
+            changes["full_name"] = self.full_name
+        if self.document_type is not None:
+            changes["document"] = (self.document_type, self.document_number)
+        if "phone" in given:
+            changes["phone"] = self.phone
+        if "birth_year" in given:
+            changes["birth_year"] = self.birth_year
+        return changes
 
 
 class MembershipCreate(Command):

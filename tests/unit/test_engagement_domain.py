@@ -765,3 +765,60 @@ def test_a_rosters_counts_kept_seat_by_seat_are_the_full_count_of_its_seats_afte
         counted = roster.pending_events[-1]
         assert counted.members == tally(roster.seats) and counted.board == tally(roster.seats, board_only=True)
     assert list(roster.seats) == [m for m in seated]  # a role changed keeps the member's place
+
+
+# Rectification (Ley 29733 art. 20) ---------------------------------------------------------
+
+
+def test_a_correction_replaces_what_is_given_normalised_and_keeps_the_rest() -> None:
+    member = a_member(phone="987 654 321")
+    member.collect_events()
+
+    assert member.correct(TODAY, full_name="Yusmary Cordero Palacio", document=(DocumentType.CE, "1234567"))
+
+    assert (member.full_name, member.document_type, member.document_number) == ("Yusmary Cordero Palacio", DocumentType.CE, "001234567")
+    assert (member.phone, member.birth_year, member.nationality) == ("987654321", 1991, "VE")
+    assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected"]
+
+
+def test_a_correction_that_changes_nothing_records_nothing() -> None:
+    member = a_member(phone="987654321")
+    member.collect_events()
+
+    assert not member.correct(TODAY, document=(DocumentType.PTP, "PTP 0012345"), phone="987 654 321")
+    assert member.collect_events() == []
+
+
+def test_a_birth_year_is_corrected_within_the_age_band_every_membership_published() -> None:
+    member = a_member(joined_on=date(2020, 3, 1), birth_year=1991)  # 29 then: 18-29
+    member.join(uuid4(), Role.MEMBER, date(2024, 3, 1))  # 33 then: 30-44
+
+    with pytest.raises(ConflictError) as refused:
+        member.correct(TODAY, birth_year=1990)  # 30 in 2020: another band than MemberJoined said
+    assert refused.value.rule == "age_band_unchanged" and "1990" not in refused.value.message
+    with pytest.raises(RuleViolationError) as too_late:
+        member.correct(TODAY, birth_year=2021)
+    assert too_late.value.rule == "not_after_joined_on"
+
+    assert member.correct(TODAY, birth_year=1992)
+    assert [m.age_band for m in member.memberships.values()] == [AgeBand.YOUNG_ADULT, AgeBand.ADULT]
+
+
+def test_an_erased_person_has_nothing_to_correct() -> None:
+    member = a_member()
+    member.erase(TODAY)
+
+    with pytest.raises(ConflictError) as refused:
+        member.correct(TODAY, full_name="Otra")
+    assert refused.value.rule == "not_erased"
+
+
+def test_the_correction_is_private_and_sealed_as_the_registration_is() -> None:
+    from services.engagement.personaldata import SEALED_FIELDS
+
+    assert SEALED_FIELDS[Member.PersonalDataCorrected] == SEALED_FIELDS[Member.Registered]
+    member = a_member()
+    member.collect_events()
+    member.correct(TODAY, full_name="Otra")
+    (corrected,) = member.collect_events()
+    assert catalogue.is_private(corrected) and catalogue.to_cloudevent(1, corrected) is None

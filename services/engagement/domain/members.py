@@ -7,7 +7,8 @@ follow and the named errors those rules raise.
   with the roles they held), their participations in funded projects and the
   erasure of their personal data are events of that one aggregate.
 - A member's name, document number, phone and birth year are personal data of
-  vulnerable people. Only the ``Registered`` event holds them, so that the
+  vulnerable people. Only the ``Registered`` event (and a ``PersonalDataCorrected``
+  that rectifies them) holds them, so that the
   store can seal them with the person's own key and forget them by deleting
   it; every later event carries what it needs in public terms (nationality,
   sex, the age band worked out when joining) and never depends on them. No
@@ -202,6 +203,28 @@ class PersonErasedError(ConflictError):
         )
 
 
+class ErasedNotCorrectedError(ConflictError):
+    def __init__(self, erased_on: date) -> None:
+        super().__init__(
+            f"this person's personal data was erased on {erased_on.isoformat()}: there is nothing left to correct",
+            field="member_id",
+            rule="not_erased",
+        )
+
+
+class PublishedAgeBandError(ConflictError):
+    """A birth year corrected across an age band: the bands went out to partners when the member joined, and stay."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this birth year would put one of the member's memberships in another age band than the one published when "
+            "they joined (unknown, without a birth year), which partners have counted: a birth year is corrected only "
+            "within the age bands already published",
+            field="birth_year",
+            rule="age_band_unchanged",
+        )
+
+
 class NotMemberOfGrantedOSVError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(
@@ -346,6 +369,16 @@ class Participation:
 
 
 REDACTED_NAME = "[erased]"
+
+
+class Unchanged:
+    """A field a correction leaves as it is (not given), told apart from one given as None (a phone removed)."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = Unchanged()
 
 
 class Member(Aggregate):
@@ -611,6 +644,66 @@ class Member(Aggregate):
         self.document_number = None
         self.phone = None
         self.birth_year = None
+
+    def correct(
+        self,
+        today: date,
+        full_name: str | Unchanged = UNCHANGED,
+        document: tuple[DocumentType, str | None] | Unchanged = UNCHANGED,
+        phone: str | None | Unchanged = UNCHANGED,
+        birth_year: int | None | Unchanged = UNCHANGED,
+    ) -> bool:
+        """Rectify the person's personal data at their request (Ley 29733, art. 20): what is given replaces what is kept,
+        checked and normalised as at registration (``document`` is its type and number together); whether anything changed
+        (nothing is recorded otherwise).
+
+        409 ``not_erased`` once the data was erased; a birth year as at registration (422 ``birth_year_range``,
+        ``not_after_joined_on`` against the first joining), and 409 ``age_band_unchanged`` when it would put a
+        membership in another age band than the one its ``MemberJoined`` published. No error repeats the data.
+        """
+        if self.erased_on is not None:
+            raise ErasedNotCorrectedError(self.erased_on)
+        if isinstance(document, Unchanged):
+            document_type, number = self.document_type, self.document_number
+        else:
+            document_type = DocumentType(document[0])
+            number = normalise_document_number(document_type, document[1])
+        year = self.birth_year if isinstance(birth_year, Unchanged) else birth_year
+        if not isinstance(birth_year, Unchanged):
+            self._check_corrected_birth_year(year, today)
+        corrected = {
+            "full_name": self.full_name if isinstance(full_name, Unchanged) else full_name,
+            "document_type": document_type,
+            "document_number": number,
+            "phone": self.phone if isinstance(phone, Unchanged) else normalise_phone(phone),
+            "birth_year": year,
+        }
+        if all(getattr(self, name) == value for name, value in corrected.items()):
+            return False
+        self._corrected(**corrected)
+        return True
+
+    def _check_corrected_birth_year(self, birth_year: int | None, today: date) -> None:
+        first_joined = min(m.joined_on for m in self.memberships.values())
+        check_birth_year(birth_year, first_joined, today)
+        if any(age_band(birth_year, m.joined_on.year) != m.age_band for m in self.memberships.values()):
+            raise PublishedAgeBandError
+
+    @event("PersonalDataCorrected")
+    def _corrected(
+        self,
+        full_name: str,
+        document_type: DocumentType,
+        document_number: str | None,
+        phone: str | None,
+        birth_year: int | None,
+    ) -> None:
+        """Holds the person's data as corrected, every field of it: sealed as :class:`Registered`'s, never published."""
+        self.full_name = full_name
+        self.document_type = DocumentType(document_type)
+        self.document_number = document_number
+        self.phone = phone
+        self.birth_year = birth_year
 
     def check_not_erased(self) -> None:
         if self.erased_on is not None:
