@@ -165,6 +165,14 @@ class Accounts:
         self.partners[municipality] = partner
         return partner
 
+    def rotate(self, municipality: str, password: str) -> Partner:
+        """The partner's user gets ``password`` (kept as a bcrypt hash); its account, stream and admin stay."""
+        import bcrypt
+
+        partner = self.partners[municipality]
+        partner.password_bcrypt = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=11)).decode()
+        return partner
+
     # The config -----------------------------------------------------------------------
 
     def config(self) -> str:

@@ -2,6 +2,7 @@
 
     osv-partner add --municipality 150132     # prints the partner's NATS credentials, once
     osv-partner list
+    osv-partner rotate --municipality 150132  # a new password (printed once); the stream and its consumers stay
     osv-partner revoke --municipality 150132
 
 A municipality is the MML (``mml``) or a district's, by ubigeo, of the districts
@@ -61,12 +62,13 @@ class Credentials:
     password: str
     account: str
     stream: str
+    done: str = "added"
 
     def describe(self) -> str:
         filters = ", ".join(source_filter(s, self.municipality) for s in ("registry", "funding", "engagement"))
         return "\n".join(
             [
-                f"partner {self.municipality} ({self.name}) added: keep these credentials, the password is not shown again",
+                f"partner {self.municipality} ({self.name}) {self.done}: keep these credentials, the password is not shown again",
                 f"  url       {self.url}",
                 f"  user      {self.user}",
                 f"  password  {self.password}",
@@ -146,6 +148,38 @@ def add(store_dir: Path, municipality: str, url: str) -> Credentials:
     return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
 
 
+def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
+    """Give the partner's user a new password, as when the official who held it leaves; return the new credentials.
+
+    Its account, its stream ``OSV_EVENTS`` and its durable consumers stay, with what they acknowledged: the partner
+    signs in with the new password and resumes where it was. The old password is refused from the reload on.
+    """
+    accounts = Accounts.load(store_dir)
+    municipality = municipality.strip().lower()
+    if municipality not in accounts.partners:
+        raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
+    _server_pid(store_dir)
+    password = secrets.token_urlsafe(24)
+    accounts.rotate(municipality, password)
+    _reload(store_dir, accounts)
+    asyncio.run(_until_let_in(url, partner_user(municipality), password))
+    name = accounts.known().get(municipality, municipality)
+    return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, "given a new password")
+
+
+async def _until_let_in(url: str, user: str, password: str, attempts: int = 50) -> None:
+    """Return once the server lets ``user`` in with ``password``: the reload (a signal) has taken effect."""
+    for _ in range(attempts):
+        try:
+            nc = await nats.connect(url, user=user, password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected)
+        except Exception:  # noqa: BLE001 - the reload may not have happened yet
+            await asyncio.sleep(0.1)
+            continue
+        await nc.close()
+        return
+    raise PartnerError(f"the server does not let {user} in with the new password after the reload: see the server's log for a refused reload")
+
+
 def revoke(store_dir: Path, municipality: str, url: str) -> None:
     """Delete the partner's stream, then its account: its connections are closed."""
     accounts = Accounts.load(store_dir)
@@ -213,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "--url", default=make_run, help="the server's address, as partners reach it (default make run's: OSV_HOST, OSV_NATS_PORT)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("add", "revoke"):
+    for name in ("add", "rotate", "revoke"):
         command = commands.add_parser(name)
         command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
     listed = commands.add_parser("list")
@@ -222,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "add":
             print(add(args.nats_dir, args.municipality, args.url).describe())
+        elif args.command == "rotate":
+            print(rotate(args.nats_dir, args.municipality, args.url).describe())
         elif args.command == "revoke":
             revoke(args.nats_dir, args.municipality, args.url)
             print(f"partner {args.municipality} revoked: its stream and account are gone, its connections closed")

@@ -329,3 +329,60 @@ def test_a_partner_is_added_for_a_district_the_districts_file_adds(tmp_path: Pat
         assert partners.main([*cli, "add", "--municipality", "150144"]) == 1
         refused = capsys.readouterr().err
         assert "REGISTRY_DISTRICTS_FILE" in refused and "150144" in refused
+
+
+def test_a_partners_password_is_rotated_and_its_stream_and_durable_consumer_stay(
+    system: System, nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 30, L6: when the official holding the credentials left, the only way to new ones was revoke and add, which
+    # deleted the partner's stream and its durable consumers: its integration read the whole history again.
+    old = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    two_districts_story(system)
+    story = len(events_of(system, SJL))
+
+    async def acked_all(credentials: partners.Credentials) -> int:
+        async with Partner(credentials) as partner:
+            for _ in range(600):
+                if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= story:
+                    break
+                await asyncio.sleep(0.1)
+            messages = await partner.messages("municipal-system", ConsumerConfig(ack_policy=AckPolicy.EXPLICIT), batch=1000)
+            for message in messages:
+                await message.ack_sync()
+            return len(messages)
+
+    assert asyncio.run(acked_all(old)) == story
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+
+    async def rotated_under_a_connection() -> bool:
+        """Rotate while the old password's connection is open; whether the server closed it."""
+        nc = await nats.connect(old.url, user=old.user, password=old.password, allow_reconnect=False, connect_timeout=15)
+        assert await asyncio.to_thread(partners.main, [*cli, "rotate", "--municipality", SJL]) == 0
+        for _ in range(100):
+            if nc.is_closed:
+                return True
+            await asyncio.sleep(0.1)
+        await nc.close()
+        return False
+
+    assert asyncio.run(rotated_under_a_connection())  # the leaver's open connection goes too
+    printed = capsys.readouterr().out
+    assert "given a new password" in printed
+    new = partners.Credentials(**{**vars(old), "password": next(line.split()[-1] for line in printed.splitlines() if line.strip().startswith("password"))})
+    assert new.password != old.password
+
+    async def refused() -> None:
+        await nats.connect(old.url, user=old.user, password=old.password, allow_reconnect=False, connect_timeout=5)
+
+    with pytest.raises(Exception):  # noqa: B017 - the old password is refused
+        asyncio.run(refused())
+
+    async def resumed() -> tuple[int, int]:
+        async with Partner(new) as partner:
+            info = await partner.js.consumer_info(PARTNER_STREAM, "municipal-system")
+            return (await partner.js.stream_info(PARTNER_STREAM)).state.messages, info.num_pending
+
+    messages, pending = asyncio.run(resumed())
+    assert messages >= story and pending == 0  # the same stream, the consumer where it acknowledged
+    assert partners.main([*cli, "rotate", "--municipality", "150101"]) == 1
+    assert "is not a partner" in capsys.readouterr().err
