@@ -126,7 +126,9 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
         "version": 2,
     }
     shown = client.get(f"/members/{member['id']}?purpose=contact").json()
-    plain = {"full_name": "Yusmary Cordero Palacios", "document_number": "V-18765432", "birth_year": 1991, "disclosed": True}
+    plain = {
+        "full_name": "Yusmary Cordero Palacios", "document_type": "CEDULA_VE", "document_number": "V-18765432", "birth_year": 1991, "disclosed": True,
+    }
     assert shown == {**member, **plain}
 
 
