@@ -29,13 +29,15 @@ class Permission(StrEnum):
     """What a route may require. The value is what a 403 names and what the OpenAPI documents show."""
 
     PROGRAMME_READ = "programme:read"
-    """Read OSVs, municipalities, RUOS processes, readiness, grants, follow-up, members masked (within municipal scope)."""
+    """Read OSVs, municipalities, RUOS processes, readiness, grants, follow-up, members masked (within municipal scope).
+
+    Staff's free text in them only with ``personal-data:read`` too (:attr:`Caller.may_read_staff_text`), else ``[withheld]``."""
     PROGRAMME_WRITE = "programme:write"
     """Every programme command: map, apply, fund, follow up, register members."""
     RUOS_RECORD = "ruos:record"
     """Record RUOS observations, registrations, rejections and board renewals (a focal point: for its municipality)."""
     PERSONAL_DATA_READ = "personal-data:read"
-    """Read members' plain personal data, stating a purpose (each read is logged)."""
+    """Read members' plain personal data, stating a purpose (each read is logged), and staff's free text, which may hold it."""
     MEMBERS_FIND = "members:find"
     """Look a person up by identity document (logged with its purpose; plain data only with ``personal-data:read``)."""
     PHASES_MANAGE = "phases:manage"
