@@ -168,6 +168,15 @@ FIRST_NATIONALITIES = ("VE", "PE", "CO", "EC")
 # The forms -------------------------------------------------------------------------------------------
 
 
+NO_PERSONAL_DATA = (
+    "Lo que la organización hizo y acordó. No escriba nombres, números de documento, teléfonos, salud ni situación "
+    "migratoria de nadie",
+    "What the organisation did and agreed. Do not write anyone's name, document number, phone, health or migration status",
+)
+"""The hint of a free-text question (Spanish, English): staff's words are read by the programme, a person is found in
+engagement's members by id (README, *Free text*)."""
+
+
 @dataclass
 class Question:
     type: str
@@ -333,7 +342,7 @@ def meeting() -> FormSpec:
                 default="0",
                 **NOT_NEGATIVE,
             ),
-            Question("text", "notas", "Notas", "Notes", appearance="multiline"),
+            Question("text", "notas", "Notas", "Notes", *NO_PERSONAL_DATA, appearance="multiline"),
             Question("begin_repeat", "acciones", "Acción acordada", "Action agreed"),
             Question("text", "descripcion", "¿Qué se acordó?", "What was agreed?", required=True),
             Question(
@@ -404,7 +413,7 @@ def activity() -> FormSpec:
             Question("begin_group", "cantidades", "Cantidades", "Counts", relevant="${productos} != ''"),
             *outputs,
             end("group"),
-            Question("text", "descripcion", "Descripción", "Description", appearance="multiline"),
+            Question("text", "descripcion", "Descripción", "Description", *NO_PERSONAL_DATA, appearance="multiline"),
         ],
         ["activity_kinds", "districts", "nationalities", "sexes", "output_kinds"],
     )

@@ -29,13 +29,15 @@ class Permission(StrEnum):
     """What a route may require. The value is what a 403 names and what the OpenAPI documents show."""
 
     PROGRAMME_READ = "programme:read"
-    """Read OSVs, municipalities, RUOS processes, readiness, grants, follow-up, members masked (within municipal scope)."""
+    """Read OSVs, municipalities, RUOS processes, readiness, grants, follow-up, members masked (within municipal scope).
+
+    Staff's free text in them only with ``personal-data:read`` too (:attr:`Caller.may_read_staff_text`), else ``[withheld]``."""
     PROGRAMME_WRITE = "programme:write"
     """Every programme command: map, apply, fund, follow up, register members."""
     RUOS_RECORD = "ruos:record"
     """Record RUOS observations, registrations, rejections and board renewals (a focal point: for its municipality)."""
     PERSONAL_DATA_READ = "personal-data:read"
-    """Read members' plain personal data, stating a purpose (each read is logged)."""
+    """Read members' plain personal data, stating a purpose (each read is logged), and staff's free text, which may hold it."""
     MEMBERS_FIND = "members:find"
     """Look a person up by identity document (logged with its purpose; plain data only with ``personal-data:read``)."""
     PHASES_MANAGE = "phases:manage"
@@ -49,7 +51,7 @@ class Permission(StrEnum):
     INDICATORS_READ = "indicators:read"
     """Read indicators, their evidence, exports, alerts and the dashboard (within municipal scope)."""
     AUDIT_READ = "audit:read"
-    """Read an OSV's full stored history (staff notes included)."""
+    """Read an OSV's full stored history (staff's words in it only with ``personal-data:read``, else ``[withheld]``)."""
     AUDIT_VERIFY = "audit:verify"
     """Check each service's hash chain against the published heads (``GET /verify``, ``GET /chain``)."""
     EVENTS_READ = "events:read"
@@ -75,10 +77,12 @@ _STAFF = frozenset(
 #:   the OSVs' full history. They read the facts through the APIs, so no raw feed (``events:read``).
 #: * ``lead`` adds what only leads decide: phases, rounds (opening, closing, evaluators, approvals).
 #: * ``municipal`` focal points see their municipality's OSVs, RUOS process, readiness, follow-up and
-#:   indicators, and record what the municipality decides in its RUOS; members only masked.
+#:   indicators, and record what the municipality decides in its RUOS; members only masked (no document type),
+#:   staff's free text withheld (it may name people).
 #: * ``evaluator`` reads and scores the proposals of the rounds assigned to it: nothing of the OSVs'
 #:   records (members, follow-up) that the rubric does not need, and no other evaluator's sheet beyond the ranking's.
-#: * ``auditor`` reads everything, members masked: history, evidence, as-of, feeds; looks nobody up. Only
+#: * ``auditor`` reads everything, members masked and staff's free text withheld (they audit facts, not people):
+#:   history, evidence, as-of, feeds; looks nobody up. Only
 #:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.
 #: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), corrects, erases,
 #:   and reads the access log; nothing of the programme's records.
@@ -215,9 +219,31 @@ class Caller:
         return self.may(Permission.PERSONAL_DATA_READ)
 
     @property
+    def may_read_staff_text(self) -> bool:
+        """Whether staff's free text (a meeting's notes and its actions' words, assistance notes, an activity's description
+        and withdrawal reason, the notes and details in an OSV's history, a proposal's summary) may be shown to this caller.
+
+        The same as :attr:`may_read_personal_data`: such text should not name anyone, but when it does it holds what
+        a person's record holds (a name, a document, health, migration status), so it goes where personal data goes.
+        Anyone else reads it as :data:`WITHHELD_TEXT` (see :func:`shown_text`); the facts around it (dates, topics,
+        counts, codes) stay.
+        """
+        return self.may_read_personal_data
+
+    @property
     def is_machine(self) -> bool:
         """A client acting for itself (client credentials): all its roles are machine roles (partner, service)."""
         return bool(self.roles) and all(role_kind(role) in MACHINE_ROLE_KINDS for role in self.roles)
+
+
+WITHHELD_TEXT = "[withheld]"
+"""What staff's free text reads as to a caller who may not read it (as a name reads ``[masked]``)."""
+
+
+def shown_text(text: str | None, shown: bool) -> str | None:
+    """Staff's free text as a reader sees it: as written when ``shown`` (:attr:`Caller.may_read_staff_text`), else
+    :data:`WITHHELD_TEXT`; a null stays null (there is nothing to withhold)."""
+    return text if shown or text is None else WITHHELD_TEXT
 
 
 def _compile_role_map(role_map: Mapping[str, str]) -> list[tuple[re.Pattern[str], str]]:

@@ -474,6 +474,21 @@ def free_text(*paths: str, key_of: Callable[[Any], UUID] | None = None) -> Seal:
     return Seal({path: REDACTED_TEXT for path in paths}, key_of)
 
 
+def withheld(data: Mapping[str, Any], seal: Seal | None, shown_as: str) -> dict[str, Any]:
+    """A copy of an event's ``data`` with each free text its ``seal`` names (not null) reading ``shown_as``.
+
+    For a reader who may not read staff's words (:attr:`shared.roles.Caller.may_read_staff_text`): the event and its
+    facts stay, the words go. ``data`` itself is left as it was."""
+    copied = copy.deepcopy(dict(data))
+    if seal is None:
+        return copied
+    for _, parts in seal.paths:
+        for container, key, _name in _places(copied, list(parts), ""):
+            if container[key] is not None:
+                container[key] = shown_as
+    return copied
+
+
 def _places(node: Any, parts: list[str], where: str) -> Iterator[tuple[Any, Any, str]]:
     """``(container, key, name)`` of each value a path reaches: ``("action_items", 0, "description")``…"""
     head, rest = parts[0], parts[1:]

@@ -146,7 +146,7 @@ def find_member(
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
 def get_member(member_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None) -> MemberPublic:
-    """Show one member and their memberships: personal data to staff stating a purpose (logged), masked to others."""
+    """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others."""
     reading = reader(caller, purpose)
     return MemberPublic.of(engagement.read_member(member_id=member_id, reader=reading), plain=reading.plain)
 
@@ -231,7 +231,7 @@ def withdraw_participant(
 def list_active_members(
     osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged, purpose: PurposeQuery = None
 ) -> list[OSVMemberPublic]:
-    """List an OSV's active members with their roles: names to staff stating a purpose (each listed member's read logged), masked to others; paged (`cursor`, `limit`, `Link: rel="next"`).
+    """List an OSV's active members with their roles: names and document types to staff stating a purpose (each listed member's read logged), masked to others; paged (`cursor`, `limit`, `Link: rel="next"`).
 
     No search by name: members' names are personal data."""
     reading = reader(caller, purpose)
@@ -257,7 +257,7 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
         notes=body.notes,
         action_items=[ActionItemDraft(a.description, a.owner, a.due_on) for a in body.action_items],
     )
-    return MeetingPublic.of(follow_up, meeting, engagement.today())
+    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True)
 
 
 @follow_up_router.post("/osvs/{osv_id}/actions/{action_id}/completion", response_model=ActionItemPublic, dependencies=WRITES)
@@ -266,7 +266,7 @@ def complete_action(
 ) -> ActionItemPublic:
     """Record that an action agreed at a meeting was done (records `ActionItemCompleted`)."""
     item = engagement.complete_action(osv_id=osv_id, action_id=action_id, completed_on=body.completed_on)
-    return ActionItemPublic.of(item, engagement.today())
+    return ActionItemPublic.of(item, engagement.today(), text=True)
 
 
 @follow_up_router.post(
@@ -281,20 +281,25 @@ def give_assistance(osv_id: UUID, body: AssistanceCreate, engagement: Engagement
     assistance = engagement.give_assistance(
         osv_id=osv_id, given_on=body.given_on, topic=body.topic, hours=body.hours, note=body.note
     )
-    return AssistancePublic.of(assistance)
+    return AssistancePublic.of(assistance, text=True)
 
 
 @follow_up_router.get("/osvs/{osv_id}/follow-up", response_model=FollowUpPublic, responses=OSV_NOT_HEARD_OF_READ)
-def get_follow_up(osv_id: UUID, engagement: EngagementDep, scope: Reads) -> FollowUpPublic:
-    """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours."""
-    return FollowUpPublic.of(osv_id, engagement.get_follow_up(osv_id=osv_id, scope=scope), engagement.today())
+def get_follow_up(osv_id: UUID, engagement: EngagementDep, caller: MemberReader) -> FollowUpPublic:
+    """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours (staff's words `[withheld]` to focal points and auditors).
+
+    The staff's words (notes, actions' description and owner, assistance notes) only to a reader with
+    `personal-data:read`; anyone else reads them `[withheld]`, with every date, topic and count."""
+    scope = caller.scope(Permission.PROGRAMME_READ)
+    follow_up = engagement.get_follow_up(osv_id=osv_id, scope=scope)
+    return FollowUpPublic.of(osv_id, follow_up, engagement.today(), text=caller.may_read_staff_text)
 
 
 @follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
 def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
     """Forget a meeting's notes and its actions' words for good; they read `[redacted]` (deletes their key)."""
     follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
-    return MeetingPublic.of(follow_up, meeting, engagement.today())
+    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True)
 
 
 @follow_up_router.post(
@@ -302,7 +307,7 @@ def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDe
 )
 def redact_assistance_note(osv_id: UUID, assistance_id: UUID, engagement: EngagementDep) -> AssistancePublic:
     """Forget a technical assistance record's note for good; it reads `[redacted]` (deletes its key)."""
-    return AssistancePublic.of(engagement.redact_assistance_note(osv_id=osv_id, assistance_id=assistance_id))
+    return AssistancePublic.of(engagement.redact_assistance_note(osv_id=osv_id, assistance_id=assistance_id), text=True)
 
 
 @follow_up_router.get("/follow-up/overdue", response_model=list[OverdueOSVPublic])
@@ -347,31 +352,37 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
         grant_id=body.grant_id,
         description=body.description,
     )
-    return ActivityPublic.of(activity)
+    return ActivityPublic.of(activity, text=True)
 
 
 @activities_router.get("/activities/{activity_id}", response_model=ActivityPublic)
-def get_activity(activity_id: UUID, engagement: EngagementDep, scope: Reads) -> ActivityPublic:
-    """Show one reported activity, with its description."""
-    return ActivityPublic.of(engagement.get_activity(activity_id=activity_id, scope=scope))
+def get_activity(activity_id: UUID, engagement: EngagementDep, caller: MemberReader) -> ActivityPublic:
+    """Show one reported activity, with its description (`[withheld]` to focal points and auditors).
+
+    The description and withdrawal reason only to a reader with `personal-data:read`; anyone else reads them `[withheld]`."""
+    activity = engagement.get_activity(activity_id=activity_id, scope=caller.scope(Permission.PROGRAMME_READ))
+    return ActivityPublic.of(activity, text=caller.may_read_staff_text)
 
 
 @activities_router.post("/activities/{activity_id}/withdrawal", response_model=ActivityPublic, dependencies=WRITES)
 def withdraw_activity(activity_id: UUID, body: ActivityWithdrawalCreate, engagement: EngagementDep) -> ActivityPublic:
     """Withdraw an activity reported by mistake (records `ActivityWithdrawn`)."""
-    return ActivityPublic.of(engagement.withdraw_activity(activity_id=activity_id, reason=body.reason))
+    return ActivityPublic.of(engagement.withdraw_activity(activity_id=activity_id, reason=body.reason), text=True)
 
 
 @activities_router.post("/activities/{activity_id}/redaction", response_model=ActivityPublic, dependencies=WRITES)
 def redact_activity_text(activity_id: UUID, engagement: EngagementDep) -> ActivityPublic:
     """Forget an activity's description and withdrawal reason for good; they read `[redacted]` (deletes their key)."""
-    return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id))
+    return ActivityPublic.of(engagement.redact_activity_text(activity_id=activity_id), text=True)
 
 
 @activities_router.get("/osvs/{osv_id}/activities", response_model=list[ActivityPublic], responses=OSV_NOT_HEARD_OF_READ)
-def list_activities(osv_id: UUID, engagement: EngagementDep, scope: Reads, page: Paged) -> list[ActivityPublic]:
-    """List the activities an OSV reported, latest first, withdrawn ones marked; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [ActivityPublic.of(activity) for activity in page.of(engagement.activities_of(osv_id=osv_id, scope=scope), key=lambda a: a.id)]
+def list_activities(osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged) -> list[ActivityPublic]:
+    """List the activities an OSV reported, latest first, withdrawn ones marked (descriptions and reasons `[withheld]` to focal points and auditors); paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    Descriptions and withdrawal reasons only to a reader with `personal-data:read`; anyone else reads them `[withheld]`."""
+    found = engagement.activities_of(osv_id=osv_id, scope=caller.scope(Permission.PROGRAMME_READ))
+    return [ActivityPublic.of(activity, text=caller.may_read_staff_text) for activity in page.of(found, key=lambda a: a.id)]
 
 
 @needs_router.post(

@@ -2,6 +2,11 @@
 
 The members' bodies are in :mod:`services.engagement.schemas`; as there,
 nothing here is published (see ``events.py`` for what is).
+
+Staff's free text (notes, actions' words, descriptions, withdrawal reasons)
+is shown only to a reader who may read it (``personal-data:read``, see
+:attr:`shared.roles.Caller.may_read_staff_text`); everyone else reads it as
+``[withheld]``, with every fact around it (dates, topics, counts).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from services.engagement.domain.needs import (
 )
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.outputs import OutputKind
+from shared.roles import WITHHELD_TEXT, shown_text
 from shared.schemas import (
     MAX_ROWS,
     NOT_AFTER_DISSOLUTION,
@@ -141,22 +147,29 @@ class AssistanceCreate(Command):
     note: Notes | None = Field(default=None, description="Free note for staff; kept, never published.")
 
 
+WITHHELD = (
+    f"`{WITHHELD_TEXT}` to a reader without `personal-data:read` (municipal focal points, auditors): staff's words "
+    "may name people. `[redacted]` once forgotten."
+)
+
+
 class ActionItemPublic(BaseModel):
     action_id: UUID
     meeting_id: UUID
-    description: str
-    owner: str
+    description: str = Field(description="What was agreed. " + WITHHELD)
+    owner: str = Field(description="Who does it, as a role. " + WITHHELD)
     due_on: date
     completed_on: date | None = Field(description="When it was done; null while open.")
     overdue: bool = Field(description="Open and due before today (Lima).")
 
     @classmethod
-    def of(cls, item: ActionItem, today: date) -> ActionItemPublic:
+    def of(cls, item: ActionItem, today: date, *, text: bool) -> ActionItemPublic:
+        """The action; its words only when ``text`` (the reader may read staff's free text), else withheld."""
         return cls(
             action_id=item.action_id,
             meeting_id=item.meeting_id,
-            description=item.description,
-            owner=item.owner,
+            description=shown_text(item.description, text),
+            owner=shown_text(item.owner, text),
             due_on=item.due_on,
             completed_on=item.completed_on,
             overdue=item.overdue(today),
@@ -172,11 +185,12 @@ class MeetingPublic(BaseModel):
     other_attendees: int
     attendee_count: int = Field(description="Members named plus other attendees.")
     topics: list[MeetingTopic]
-    notes: str | None
+    notes: str | None = Field(description="Free notes for staff; null if none. " + WITHHELD)
     action_items: list[ActionItemPublic]
 
     @classmethod
-    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date) -> MeetingPublic:
+    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool) -> MeetingPublic:
+        """The meeting; its notes and actions' words only when ``text``, else withheld."""
         return cls(
             meeting_id=meeting.meeting_id,
             osv_id=follow_up.osv_id,
@@ -186,8 +200,8 @@ class MeetingPublic(BaseModel):
             other_attendees=meeting.other_attendees,
             attendee_count=meeting.attendee_count,
             topics=list(meeting.topics),
-            notes=meeting.notes,
-            action_items=[ActionItemPublic.of(follow_up.action_items[a], today) for a in meeting.action_ids],
+            notes=shown_text(meeting.notes, text),
+            action_items=[ActionItemPublic.of(follow_up.action_items[a], today, text=text) for a in meeting.action_ids],
         )
 
 
@@ -196,16 +210,17 @@ class AssistancePublic(BaseModel):
     given_on: date
     topic: AssistanceTopic
     hours: Decimal = Field(description="Decimal string.")
-    note: str | None
+    note: str | None = Field(description="Free note for staff; null if none. " + WITHHELD)
 
     @classmethod
-    def of(cls, record: TechnicalAssistance) -> AssistancePublic:
+    def of(cls, record: TechnicalAssistance, *, text: bool) -> AssistancePublic:
+        """The record; its note only when ``text``, else withheld."""
         return cls(
             assistance_id=record.assistance_id,
             given_on=record.given_on,
             topic=record.topic,
             hours=record.hours,
-            note=record.note,
+            note=shown_text(record.note, text),
         )
 
 
@@ -228,7 +243,8 @@ class FollowUpPublic(BaseModel):
     technical_assistance: AssistanceSummary
 
     @classmethod
-    def of(cls, osv_id: UUID, follow_up: FollowUp | None, today: date) -> FollowUpPublic:
+    def of(cls, osv_id: UUID, follow_up: FollowUp | None, today: date, *, text: bool) -> FollowUpPublic:
+        """The OSV's follow-up; staff's words in it only when ``text``, else withheld (facts and counts stay)."""
         if follow_up is None:
             empty = AssistanceSummary(total_hours=Decimal("0.00"), hours_by_topic={}, records=[])
             return cls(osv_id=osv_id, last_contact=None, meetings=[], open_actions=[], technical_assistance=empty)
@@ -237,12 +253,12 @@ class FollowUpPublic(BaseModel):
         return cls(
             osv_id=osv_id,
             last_contact=LastContact(on=contact.on, kind=contact.kind) if contact else None,
-            meetings=[MeetingPublic.of(follow_up, m, today) for m in follow_up.meetings_latest_first()],
-            open_actions=[ActionItemPublic.of(a, today) for a in follow_up.open_actions()],
+            meetings=[MeetingPublic.of(follow_up, m, today, text=text) for m in follow_up.meetings_latest_first()],
+            open_actions=[ActionItemPublic.of(a, today, text=text) for a in follow_up.open_actions()],
             technical_assistance=AssistanceSummary(
                 total_hours=follow_up.assistance_hours,
                 hours_by_topic=follow_up.assistance_hours_by_topic(),
-                records=[AssistancePublic.of(a) for a in assistance],
+                records=[AssistancePublic.of(a, text=text) for a in assistance],
             ),
         )
 
@@ -386,7 +402,7 @@ class ParticipantPublic(BaseModel):
 
 class WithdrawalPublic(BaseModel):
     withdrawn_on: date
-    reason: str
+    reason: str = Field(description="Why the report was a mistake. " + WITHHELD)
 
 
 class ActivityPublic(BaseModel):
@@ -403,12 +419,13 @@ class ActivityPublic(BaseModel):
     indirect_beneficiaries: int
     outputs: list[OutputPublic]
     grant_id: UUID | None
-    description: str | None
+    description: str | None = Field(description="Free description for staff; null if none. " + WITHHELD)
     withdrawal: WithdrawalPublic | None = Field(description="Set when the activity was withdrawn as a mistake.")
     version: int = Field(description="How many events the activity has recorded.")
 
     @classmethod
-    def of(cls, activity: Activity) -> ActivityPublic:
+    def of(cls, activity: Activity, *, text: bool) -> ActivityPublic:
+        """The activity; its description and withdrawal reason only when ``text``, else withheld."""
         withdrawal = activity.withdrawal
         return cls(
             id=activity.id,
@@ -429,8 +446,8 @@ class ActivityPublic(BaseModel):
             indirect_beneficiaries=activity.indirect_beneficiaries,
             outputs=[OutputPublic(kind=o.kind, count=o.count) for o in activity.outputs],
             grant_id=activity.grant_id,
-            description=activity.description,
-            withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=withdrawal.reason)
+            description=shown_text(activity.description, text),
+            withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=shown_text(withdrawal.reason, text) or "")
             if withdrawal
             else None,
             version=activity.version,

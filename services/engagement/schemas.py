@@ -1,8 +1,9 @@
 """Engagement's request and response bodies.
 
-Responses go to programme staff and so show names, document numbers and
-phones, until a person's data is erased; nothing here is published (see
-``events.py`` for what is).
+Responses show names, document types and numbers and phones to programme
+staff's logged reads alone (``personal-data:read`` and a purpose), until a
+person's data is erased; everyone else reads them masked or null. Nothing
+here is published (see ``events.py`` for what is).
 """
 
 from __future__ import annotations
@@ -235,13 +236,26 @@ class ParticipationPublic(BaseModel):
         )
 
 
+MASKED = "[masked]"
+DOCUMENT_TYPE_SHOWN = (
+    "The identity document the person holds, to a logged read of personal data only: it says a person's migration "
+    "status (`NINGUNO`, `SOLICITANTE_REFUGIO`…). Null to anyone else (municipal focal points read counts in RUOS "
+    "readiness instead), and to everyone once the person's data is erased."
+)
+
+
+def shown_document_type(member: Member, plain: bool) -> DocumentType | None:
+    """The document type a reader sees: to a plain reader while the person's data is kept, else none."""
+    return member.document_type if plain and member.personal_data != "erased" else None
+
+
 class OSVMemberPublic(BaseModel):
     """One active member of an OSV, as staff see the OSV's list."""
 
     member_id: UUID = Field(description="The person.")
     membership_id: UUID = Field(description="Their membership of this OSV.")
-    full_name: str = Field(description="`[erased]` once the person's data is erased.")
-    document_type: DocumentType = Field(description="The identity document the person holds.")
+    full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
+    document_type: DocumentType | None = Field(description=DOCUMENT_TYPE_SHOWN)
     role: Role = Field(description=ROLE_DESCRIPTION)
     joined_on: date = Field(description="When they joined this OSV.")
 
@@ -252,7 +266,7 @@ class OSVMemberPublic(BaseModel):
             member_id=member.id,
             membership_id=membership.membership_id,
             full_name=shown_name(member, plain),
-            document_type=member.document_type,
+            document_type=shown_document_type(member, plain),
             role=membership.role,
             joined_on=membership.joined_on,
         )
@@ -264,23 +278,20 @@ class MembershipStatus(BaseModel):
     reason: DepartureReason | None = Field(default=None, description="Why the member left, if they did.")
 
 
-MASKED = "[masked]"
-
-
 def shown_name(member: Member, plain: bool) -> str:
     """The name a reader sees: the person's to a plain reader, ``[erased]`` once forgotten, else ``[masked]``."""
     return member.full_name if plain or member.personal_data == "erased" else MASKED
 
 
 class MemberPublic(BaseModel):
-    """A member. Their name, document number, phone and birth year are shown only to a read that states its purpose
-    and holds `personal-data:read` (each such read is logged); everyone else, and every command's answer, sees
-    `full_name` `[masked]` and the others null."""
+    """A member. Their name, document type and number, phone and birth year are shown only to a read that states its
+    purpose and holds `personal-data:read` (each such read is logged); everyone else, and every command's answer, sees
+    `full_name` `[masked]` and the others null. Once erased, nobody sees them."""
 
     id: UUID = Field(description="The person's member id.")
     osv_id: UUID = Field(description="The OSV of the latest membership.")
     full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
-    document_type: DocumentType = Field(description="The identity document the person holds.")
+    document_type: DocumentType | None = Field(description=DOCUMENT_TYPE_SHOWN)
     document_number: str | None = Field(
         description="Normalised: no spaces, upper case; a digits-only `CE`, `CPP` or `PTP` in 9 digits with its leading "
         "zeros (one registered before they were added shows as it was typed); any other as first registered. Null without "
@@ -307,7 +318,7 @@ class MemberPublic(BaseModel):
             id=member.id,
             osv_id=latest.osv_id,
             full_name=shown_name(member, plain),
-            document_type=member.document_type,
+            document_type=shown_document_type(member, plain),
             document_number=member.document_number if plain else None,
             phone=member.phone if plain else None,
             nationality=member.nationality,

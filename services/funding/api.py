@@ -47,6 +47,12 @@ FundingDep = Annotated[Funding, Depends(application_of)]
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 ProposalReader = Annotated[Caller, Depends(requires(Permission.PROPOSALS_READ))]
+
+
+def shows_summary(caller: Caller) -> bool:
+    """Whether a proposal's summary (staff's words) is shown: to a reader of staff's free text (staff, leads) and to an
+    evaluator, whose scoring needs it (only its rounds' proposals reach it); an auditor reads it withheld."""
+    return caller.may_read_staff_text or caller.may(Permission.PROPOSALS_SCORE)
 Scorer = Annotated[Caller, Depends(requires(Permission.PROPOSALS_SCORE))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("funding")}
@@ -306,8 +312,11 @@ def list_proposals(
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's proposal.")] = None,
     proposal_status: Annotated[ProposalStatus | None, Query(alias="status", description="Only proposals in this status.")] = None,
 ) -> list[ProposalPublic]:
-    """List a round's proposals in the order they were submitted; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    listed = [ProposalPublic.of(p) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+    """List a round's proposals in the order they were submitted (summaries `[withheld]` to auditors); paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it."""
+    shown = shows_summary(caller)
+    listed = [ProposalPublic.of(p, summary=shown) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
     chosen = [p for p in listed if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
     return page.of(chosen, key=lambda p: p.id)
 
@@ -324,8 +333,11 @@ def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
 
 @proposals.get("/{proposal_id}", response_model=ProposalPublic)
 def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader) -> ProposalPublic:
-    """Show one proposal with its summary, scorings, decision and grants, to programme staff and the round's evaluators."""
-    return ProposalPublic.of(funding.get_proposal(proposal_id=proposal_id, evaluator=assigned_only(caller)))
+    """Show one proposal with its summary, scorings, decision and grants, to programme staff and the round's evaluators (an auditor reads the summary `[withheld]`).
+
+    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it."""
+    proposal = funding.get_proposal(proposal_id=proposal_id, evaluator=assigned_only(caller))
+    return ProposalPublic.of(proposal, summary=shows_summary(caller))
 
 
 SCORE_ONCE = (

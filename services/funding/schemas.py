@@ -45,6 +45,7 @@ from services.funding.domain.scoring import Criterion, check_evaluator
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
+from shared.roles import shown_text
 from shared.schemas import (
     MAX_COUNT,
     NOT_AFTER_DISSOLUTION,
@@ -553,7 +554,10 @@ class ProposalPublic(BaseModel):
     round_id: UUID
     osv_id: UUID
     title: str
-    summary: str
+    summary: str = Field(
+        description="What the project is about: to staff and leads (`personal-data:read`) and to the round's evaluators, "
+        "who score it; `[withheld]` to auditors (staff's words may name people); `[redacted]` once forgotten."
+    )
     requested_amount: MoneyText
     currency: Currency
     planned_direct_beneficiaries: int
@@ -570,14 +574,16 @@ class ProposalPublic(BaseModel):
     version: int = Field(description="How many events the proposal has recorded.")
 
     @classmethod
-    def of(cls, proposal: Proposal) -> ProposalPublic:
+    def of(cls, proposal: Proposal, *, summary: bool = True) -> ProposalPublic:
+        """The proposal; its summary only when ``summary`` (see ``services.funding.api.shows_summary``), else withheld. A command's answer
+        shows it: only staff, leads and the round's evaluators send one."""
         decision = proposal.decision
         return cls(
             id=proposal.id,
             round_id=proposal.round_id,
             osv_id=proposal.osv_id,
             title=proposal.title,
-            summary=proposal.summary,
+            summary=shown_text(proposal.summary, summary),
             requested_amount=proposal.requested_amount,
             currency=proposal.currency,
             planned_direct_beneficiaries=proposal.planned_direct_beneficiaries,

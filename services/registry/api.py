@@ -43,7 +43,7 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
-from shared.auth import MunicipalScope, Permission, requires, within
+from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.guards import osv_district_in_table
@@ -74,7 +74,8 @@ Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
 """The municipalities whose RUOS decisions the caller records (a focal point: its own)."""
-Audits = Annotated[MunicipalScope, Depends(within(Permission.AUDIT_READ))]
+Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
+"""A reader of OSVs' histories (within its municipal scope)."""
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 Writes = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_WRITE))]
 """The municipalities whose OSVs the caller's commands reach (staff: all of Lima); an OSV outside them answers 404."""
@@ -173,9 +174,13 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
-def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged) -> list[EventRecordPublic]:
-    """List every event the OSV recorded, oldest first, for auditors; paged (`cursor`, `limit`, `Link: rel="next"`)."""
-    return [EventRecordPublic.of(e) for e in page.of(registry.osv_history(osv_id=osv_id, scope=scope), key=lambda e: e.version)]
+def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event the OSV recorded, oldest first, for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    The staff's words in it (an observation's details, rejection, contact-lost and dissolution notes) only to a reader
+    with `personal-data:read`; an auditor reads them `[withheld]`, with every other field of the event."""
+    history = registry.osv_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
+    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)

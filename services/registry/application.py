@@ -40,7 +40,8 @@ from shared.errors import NotFoundError, RuleViolationError
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.sealing import KeyRing, free_text, text_key
+from shared.roles import WITHHELD_TEXT
+from shared.sealing import KeyRing, free_text, text_key, withheld
 from shared.store import ServiceApplication, retried_on_collision
 
 log = logging.getLogger(__name__)
@@ -339,18 +340,20 @@ class Registry(DistrictLookups, ServiceApplication):
         }
         return [osv for osv in osvs if keep[ruos](osv)]
 
-    def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[RecordedEvent]:
-        """The OSV's events as registry stored them, oldest first (staff notes included: this is the audit trail)."""
+    def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+        """The OSV's events as registry stored them, oldest first: the audit trail.
+
+        The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
+        :attr:`shared.roles.Caller.may_read_staff_text`), else each reads :data:`~shared.roles.WITHHELD_TEXT`.
+        """
         self.get_osv(osv_id, scope)
-        return [
-            RecordedEvent(
-                type=type(e).__name__,
-                version=e.originator_version,
-                recorded_at=e.timestamp,
-                data={k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING},
-            )
-            for e in self.events.get(osv_id)
-        ]
+        recorded = []
+        for e in self.events.get(osv_id):
+            data = {k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING}
+            if not text:
+                data = withheld(data, SEALED_FIELDS.get(type(e)), WITHHELD_TEXT)
+            recorded.append(RecordedEvent(type=type(e).__name__, version=e.originator_version, recorded_at=e.timestamp, data=data))
+        return recorded
 
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
         """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.

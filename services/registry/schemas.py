@@ -247,7 +247,11 @@ class EventRecordPublic(BaseModel):
     type: str = Field(description="The event's name, e.g. `RUOSApplicationObserved`.")
     version: int = Field(description="Its place in the OSV's history, from 1.")
     recorded_at: datetime = Field(description="When registry stored it (UTC).")
-    data: dict[str, Any] = Field(description="What it recorded, staff notes included (this is the audit trail, not a public event).")
+    data: dict[str, Any] = Field(
+        description="What it recorded (this is the audit trail, not a public event). The staff's words (observation "
+        "details, rejection, contact-lost and dissolution notes) read `[withheld]` to a reader without `personal-data:read` "
+        "(auditors: they may name people), `[redacted]` once forgotten."
+    )
 
     @classmethod
     def of(cls, recorded: RecordedEvent) -> EventRecordPublic:

@@ -453,3 +453,130 @@ def test_a_page_of_an_osvs_members_logs_the_reads_of_that_page_only(system: dict
 
     assert len(ok(engagement.get(f"/members/{first['id']}/access-log", headers=tokens.headers("dpo")))) == 1
     assert ok(engagement.get(f"/members/{second['id']}/access-log", headers=tokens.headers("dpo"))) == []
+
+
+# -- staff's words and migration status: read where personal data is read (break30 M1, M2) ------------------------------
+
+WORDS = "La señora Carmen Ñañez Quispe (DNI 45678912, cel 987654321) contó que está embarazada y sin papeles"
+WHO = "Carmen Ñañez Quispe"
+SEES_TEXT = ("staff", "lead")
+TEXT_WITHHELD = ("municipal-150132", "auditor")
+
+
+def test_staffs_words_in_follow_up_and_activities_are_withheld_from_focal_points_and_auditors_with_every_fact_kept(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement = system["engagement"]
+    osv_id = an_osv(system, SJL)
+    staff = tokens.headers("staff")
+    meeting = {
+        "held_on": "2025-03-10", "mode": "in_person", "other_attendees": 3, "topics": ["ruos_registration"], "notes": WORDS,
+        "action_items": [{"description": WORDS, "owner": WHO, "due_on": "2025-04-10"}],
+    }
+    created(engagement.post(f"/osvs/{osv_id}/meetings", json=meeting, headers=staff))
+    assistance = {"given_on": "2025-03-12", "topic": "accounting", "hours": "2.5", "note": WORDS}
+    created(engagement.post(f"/osvs/{osv_id}/technical-assistance", json=assistance, headers=staff))
+    report = {
+        "osv_id": osv_id, "held_on": "2025-02-22", "kind": "mural_painting", "district": SJL,
+        "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 14}], "description": WORDS,
+    }
+    activity = created(engagement.post("/activities", json=report, headers=staff))
+    ok(engagement.post(f"/activities/{activity['id']}/withdrawal", json={"reason": WORDS}, headers=staff))
+
+    def reads(role: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+        headers = tokens.headers(role)
+        return (
+            ok(engagement.get(f"/osvs/{osv_id}/follow-up", headers=headers)),
+            ok(engagement.get(f"/activities/{activity['id']}", headers=headers)),
+            ok(engagement.get(f"/osvs/{osv_id}/activities", headers=headers)),
+        )
+
+    for role in SEES_TEXT:
+        follow_up, shown, listed = reads(role)
+        assert follow_up["meetings"][0]["notes"] == WORDS
+        assert (follow_up["open_actions"][0]["description"], follow_up["open_actions"][0]["owner"]) == (WORDS, WHO)
+        assert follow_up["technical_assistance"]["records"][0]["note"] == WORDS
+        assert shown["description"] == shown["withdrawal"]["reason"] == listed[0]["description"] == WORDS
+
+    staffs = reads("staff")
+    for role in TEXT_WITHHELD:
+        follow_up, shown, listed = reads(role)
+        assert WHO not in repr((follow_up, shown, listed)) and "45678912" not in repr((follow_up, shown, listed)), role
+        meeting_seen = follow_up["meetings"][0]
+        assert meeting_seen["notes"] == "[withheld]"
+        assert [(a["description"], a["owner"]) for a in meeting_seen["action_items"]] == [("[withheld]", "[withheld]")]
+        assert follow_up["technical_assistance"]["records"][0]["note"] == "[withheld]"
+        assert (shown["description"], shown["withdrawal"]["reason"], listed[0]["description"]) == ("[withheld]",) * 3
+        # Every fact the focal point and the auditor read before stays: dates, topics, attendance, hours, counts.
+        staff_follow_up, staff_shown, _ = staffs
+        assert {k: v for k, v in meeting_seen.items() if k not in ("notes", "action_items")} == {
+            k: v for k, v in staff_follow_up["meetings"][0].items() if k not in ("notes", "action_items")
+        }
+        assert meeting_seen["attendee_count"] == 3 and meeting_seen["topics"] == ["ruos_registration"]
+        assert follow_up["open_actions"][0]["due_on"] == "2025-04-10" and follow_up["last_contact"] == staff_follow_up["last_contact"]
+        assert follow_up["technical_assistance"]["total_hours"] == staff_follow_up["technical_assistance"]["total_hours"] == "2.50"
+        assert {k: v for k, v in shown.items() if k not in ("description", "withdrawal")} == {
+            k: v for k, v in staff_shown.items() if k not in ("description", "withdrawal")
+        }
+        assert shown["withdrawal"]["withdrawn_on"] == staff_shown["withdrawal"]["withdrawn_on"]
+    for role in ("evaluator", "partner-150132", "dpo"):
+        assert_problem(engagement.get(f"/osvs/{osv_id}/follow-up", headers=tokens.headers(role)), 403)
+
+
+def test_an_auditor_reads_an_osvs_history_and_a_proposals_scoring_with_the_staffs_words_withheld(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    registry, funding, lead = system["registry"], system["funding"], tokens.headers("lead")
+    osv_id = an_osv(system, SJL)
+    created(registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-06-01", "note": WORDS}, headers=tokens.headers("staff")))
+
+    def contact_lost(role: str) -> dict[str, Any]:
+        history = ok(registry.get(f"/osvs/{osv_id}/history", headers=tokens.headers(role)))
+        return next(e for e in history if e["type"] == "ContactLost")["data"]
+
+    assert contact_lost("staff")["note"] == contact_lost("lead")["note"] == WORDS
+    assert contact_lost("auditor") == {**contact_lost("staff"), "note": "[withheld]"}  # the date and the fact stay
+    assert_problem(registry.get(f"/osvs/{osv_id}/history", headers=tokens.headers("municipal-150132")), 403)
+
+    # A proposal's summary: the round's evaluator scores it, so reads it; an auditor audits the scoring, not the words.
+    phase = created(funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}, headers=lead))
+    round_id, proposal_id = a_round_with_a_proposal(system, lead, phase["id"], "Ronda")
+    assigned_as = {"evaluator": "EV-7", "subject": "evaluator", "assigned_on": "2021-04-01"}
+    created(funding.post(f"/rounds/{round_id}/evaluators", json=assigned_as, headers=lead))
+    for role in ("staff", "lead", "evaluator"):
+        assert ok(funding.get(f"/proposals/{proposal_id}", headers=tokens.headers(role)))["summary"] == "Un mural", role
+        assert [p["summary"] for p in ok(funding.get(f"/rounds/{round_id}/proposals", headers=tokens.headers(role)))] == ["Un mural"]
+    audited = ok(funding.get(f"/proposals/{proposal_id}", headers=tokens.headers("auditor")))
+    assert audited == {**ok(funding.get(f"/proposals/{proposal_id}", headers=lead)), "summary": "[withheld]"}
+    assert [p["summary"] for p in ok(funding.get(f"/rounds/{round_id}/proposals", headers=tokens.headers("auditor")))] == ["[withheld]"]
+
+
+def test_a_members_document_type_is_read_only_by_a_logged_read_of_personal_data_and_by_nobody_after_the_erasure(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    engagement = system["engagement"]
+    osv_id = an_osv(system, SJL)
+    asylum_seeker = {**PERSON, "document_type": "SOLICITANTE_REFUGIO", "document_number": "RF123456", "role": "president"}
+    member = created(engagement.post("/members", json={**asylum_seeker, "osv_id": osv_id}, headers=tokens.headers("staff")))
+    assert member["document_type"] is None  # a command's answer is no logged read
+
+    def member_reads(role: str, **params: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        headers = tokens.headers(role)
+        listed = ok(engagement.get(f"/osvs/{osv_id}/members", params=params, headers=headers))
+        return ok(engagement.get(f"/members/{member['id']}", params=params, headers=headers)), listed[0]
+
+    for role in ("staff", "lead"):
+        assert [read["document_type"] for read in member_reads(role, purpose="ruos_application")] == ["SOLICITANTE_REFUGIO"] * 2
+    for role in ("municipal-150132", "auditor"):
+        shown, listed = member_reads(role)
+        assert "SOLICITANTE_REFUGIO" not in repr((shown, listed)), role
+        assert shown["document_type"] is None and listed["document_type"] is None
+        # Nationality, sex, age band, role and dates stay as they were (the partners' feed carries them too).
+        assert (shown["nationality"], shown["sex"], shown["age_band"]) == ("VE", "F", "unknown")
+        assert (listed["role"], listed["joined_on"]) == ("president", "2021-03-01")
+
+    erasure = ok(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-05-01"}, headers=tokens.headers("dpo")))
+    assert erasure["document_type"] is None
+    for role, params in (("staff", {"purpose": "data_subject_request"}), ("lead", {"purpose": "contact"}), ("municipal-150132", {}), ("auditor", {})):
+        shown, listed = member_reads(role, **params)
+        assert (shown["full_name"], shown["document_type"], listed["document_type"]) == ("[erased]", None, None), role

@@ -130,3 +130,25 @@ def test_a_field_sealed_under_a_replaced_key_reads_as_redacted() -> None:
     keys.key_for_sealing(index.id)
 
     assert mapper.to_domain_event(stored).member_id is None
+
+
+def test_staffs_words_are_withheld_on_every_path_a_seal_names_and_nothing_else_changes() -> None:
+    from services.registry.application import SEALED_FIELDS
+    from services.registry.domain.osvs import OSV
+    from shared.roles import WITHHELD_TEXT, Caller, shown_text
+    from shared.sealing import withheld
+
+    observed = {
+        "application_id": "a1",
+        "observed_on": date(2021, 5, 3),
+        "reasons": [{"code": "other", "detail": "Falta la firma de la Sra. Carmen Ñañez"}, {"code": "missing_document", "detail": None}],
+        "amend_by": date(2021, 5, 17),
+    }
+    shown = withheld(observed, SEALED_FIELDS[OSV.RUOSApplicationObserved], WITHHELD_TEXT)
+
+    assert shown == {**observed, "reasons": [{"code": "other", "detail": "[withheld]"}, {"code": "missing_document", "detail": None}]}
+    assert observed["reasons"][0]["detail"] == "Falta la firma de la Sra. Carmen Ñañez"  # a copy: the event is untouched
+    assert withheld({"since": date(2021, 6, 1)}, None, WITHHELD_TEXT) == {"since": date(2021, 6, 1)}
+    readers = {role: Caller(role, frozenset({role})).may_read_staff_text for role in ("staff", "lead", "municipal-150132", "auditor", "evaluator", "dpo", "partner-150132")}
+    assert readers == {"staff": True, "lead": True, "municipal-150132": False, "auditor": False, "evaluator": False, "dpo": False, "partner-150132": False}
+    assert (shown_text("notas", False), shown_text(None, False), shown_text("notas", True)) == ("[withheld]", None, "notas")

@@ -64,3 +64,15 @@ def test_choices_are_the_apis_values_and_every_district_is_one_the_api_takes() -
     assert {table.find(ubigeo).name for ubigeo in districts} == {d.name for d in table.districts}
     assert list(members.choices["nationalities"])[:2] == ["VE", "PE"] and len(members.choices["nationalities"]) == 249
     assert members.choices["nationalities"]["VE"] == ("Venezuela, República Bolivariana de", "Venezuela")
+
+
+@pytest.mark.parametrize(("form", "question"), [("osv_meeting", "notas"), ("osv_activity", "descripcion")])
+def test_a_free_text_question_tells_the_promoter_in_both_languages_not_to_write_anyones_personal_data(form: str, question: str) -> None:
+    header, *rows = xlsforms.read(xlsforms.FORMS_DIR / f"{form}.xlsx")["survey"]
+    row = next(r for r in rows if r[header.index("name")] == question)
+    hint_es, hint_en = (str(row[header.index(f"hint::{language}")]) for language in (xlsforms.ES, xlsforms.EN))
+
+    for word in ("nombres", "documento", "teléfonos", "salud", "situación migratoria"):
+        assert word in hint_es, (word, hint_es)
+    for word in ("name", "document number", "phone", "health", "migration status"):
+        assert word in hint_en, (word, hint_en)
