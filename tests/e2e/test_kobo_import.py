@@ -445,3 +445,50 @@ def test_the_same_person_twice_in_a_webhook_post_comes_with_every_other_entrys_m
     # A post has no sheet nor file, and nobody was registered (tester 27b): the message names the other entry.
     assert answer.json()["errors"][1]["message"] == "a person with this document is entry miembros[1] of this submission too: register each person once"
     assert stored(served["engagement"]) == events
+
+
+def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_other_in_the_dry_run_and_the_import(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The coordinator adds an OSV found on paper by copying a row of the mapping export and changing name and district:
+    the copy keeps Kobo's ``_uuid``. The dry run said "would be created" and the import dropped it as "already there"
+    with exit 0 (tester 30, M4). Both rows are refused before anything is sent, each naming the other, in the dry run
+    and the import alike; the other rows go in; the exit status says rows were not recorded. The same for a roster's
+    submission made by copying the main row (another OSV, another ``_index``, the same ``_uuid``)."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    kobo = Answers({"nombre": "Comedor Los Jardines", "distrito": "150110", "fecha_mapeo": "2021-06-01"})
+    copied = Answers({"nombre": "Club de Madres Las Flores", "distrito": "150112", "fecha_mapeo": "2021-06-02"}, uuid=kobo.uuid)
+    other = Answers({"nombre": "Olla Común Unidos", "distrito": "150117", "fecha_mapeo": "2021-06-03"})
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other])
+
+    for args, line, report in ((["--dry-run"], "1 would be created, 0 already there, 2 refused", "mapeo.dry-run-report.xlsx"),
+                               ([], "1 created, 0 already there, 2 refused", "mapeo.import-report.xlsx")):
+        assert osv_import([*args, str(mapping), *connection]) == 1
+        assert line in capsys.readouterr().out
+        problems = report_rows(tmp_path / report)
+        assert [(p[1], p[2], p[3], p[4]) for p in problems] == [
+            (2, "_uuid", "_uuid", "same_uuid_other_answers"), (3, "_uuid", "_uuid", "same_uuid_other_answers")
+        ]
+        assert "row 3 of sheet" in problems[0][5] and "row 2 of sheet" in problems[1][5]
+        assert "clear its _uuid" in problems[0][5]
+    mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert [o["name"] for o in mapped] == ["Olla Común Unidos"]
+
+    # The copy's _uuid cleared (as the message says): both rows go in, the copy keyed by its answers.
+    copied.uuid = ""
+    assert osv_import([str(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other])), *connection]) == 0
+    assert "2 created, 1 already there, 0 refused" in capsys.readouterr().out
+
+    first = {"nombre_completo": "Primera Persona", "tipo_documento": "DNI", "numero_documento": "41234561",
+             "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-06-01"}
+    second = {**first, "nombre_completo": "Segunda Persona", "numero_documento": "41234562"}
+    osv_ids = [o["id"] for o in httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()]
+    roster = Answers({"osv": osv_ids[0]}, {"miembros": [first]})
+    copy = Answers({"osv": osv_ids[1]}, {"miembros": [second]}, uuid=roster.uuid)
+    members = write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [roster, copy])
+    events = stored(served["engagement"])
+    for args in (["--dry-run"], []):
+        assert osv_import([*args, str(members), *connection]) == 1
+        assert "0 already there, 2 refused" in capsys.readouterr().out
+    assert stored(served["engagement"]) == events

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -332,6 +332,45 @@ def row_of(form: Form, submission: Submission) -> Row:
         else:
             seen[command.document] = command.where
     return row
+
+
+SAME_KEY_RULE = "same_uuid_other_answers"
+"""Two rows of one file making a command under one Idempotency-Key (one Kobo ``_uuid``) with other answers."""
+
+
+def same_key_other_answers(rows: Sequence[Row]) -> None:
+    """Refuse, on each row, the rows of one file that share a command's Idempotency-Key with another row but not its
+    answers: a row copied in the spreadsheet keeps the original's ``_uuid``, and the services would take the second as
+    the first carried out before ("already there") and drop it, while a dry run (which records nothing) says it would be
+    created. Both rows are refused before anything is sent, each naming the other: which is Kobo's own is not known here.
+    The same row twice, answers and all, is left to the keys (recorded once)."""
+    first: dict[str, tuple[Row, Command]] = {}
+    clashes: dict[int, list[Row]] = {}
+    for row in rows:
+        for command in row.commands:
+            earlier = first.setdefault(command.key, (row, command))
+            if earlier[0] is row or earlier[1].body == command.body:
+                continue
+            for this, other in ((row, earlier[0]), (earlier[0], row)):
+                named = clashes.setdefault(id(this), [])
+                if all(r is not other for r in named):
+                    named.append(other)
+    for row in rows:
+        for other in clashes.get(id(row), []):
+            row.problems.append(same_uuid(row, other))
+
+
+def same_uuid(row: Row, other: Row) -> Problem:
+    """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers."""
+    main = row.submission.main
+    return Problem(
+        main.cell("_uuid"),
+        "_uuid",
+        SAME_KEY_RULE,
+        f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers: the "
+        "import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
+        "without one is keyed by its answers); neither row is imported until then",
+    )
 
 
 def same_person(command: Command, first: Cell) -> Problem:
