@@ -143,7 +143,7 @@ async def receive_submission(form_id: KoboHook, request: Request, importer: Impo
     if form is None:
         return problem(404, "Not Found", f"no form {form_id!r}")
     parsed = from_kobo_json(data=submission, form=form)
-    row = row_of(form=form, submission=parsed)
+    row = row_of(form=form, submission=parsed, spreadsheet=False)
     try:
         result = await run_in_threadpool(lambda: importer.run_row(row=row, dry_run=False))
     except ImportStopped as stopped:

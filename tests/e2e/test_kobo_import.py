@@ -492,3 +492,34 @@ def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_
         assert osv_import([*args, str(members), *connection]) == 1
         assert "0 already there, 2 refused" in capsys.readouterr().out
     assert stored(served["engagement"]) == events
+
+
+def test_dates_as_spanish_excel_writes_them_in_a_csv_are_read_day_first_and_any_other_is_refused_naming_its_cell(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The coordinator opens the mapping export in Excel (Spanish Windows), corrects names and saves CSV: `;`, cp1252,
+    dates day first as Peru writes them (15/03/2021), a date cell with its midnight, a date column formatted as number
+    (44270). Every row was refused "must be a date written YYYY-MM-DD" (tester 30, M10). They are read as the dates they
+    are; a time of day, a month-first date and a two-digit year are refused naming the row, the column, the value and the
+    forms taken, before anything is sent."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    dates = [("Comedor Señor de los Milagros", "15/03/2021", "2021-03-15"), ("Olla Común Año Nuevo", "1/4/2021", "2021-04-01"),
+             ("Club de Madres Niña María", "2021-03-16 00:00:00", "2021-03-16"), ("Vaso de Leche Ñaña", "16/03/2021 00:00", "2021-03-16"),
+             ("Asociación Huáscar Unido", "44270", "2021-03-15"),
+             ("Comedor Las Palmeras", "03/15/2021", None), ("Olla Común Las Lomas", "2021-03-16 10:30", None),
+             ("Comedor Santa Rosa", "15/03/21", None), ("Olla Común Bayóvar", "2021", None)]
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING,
+                        [Answers({"nombre": n, "distrito": "150132", "fecha_mapeo": d}) for n, d, _ in dates], language=0, encoding="cp1252")
+
+    for args in (["--dry-run"], []):
+        assert osv_import([*args, str(mapping), *connection]) == 1
+        assert ("5 would be created, 0 already there, 4 refused" if args else "5 created, 0 already there, 4 refused") in capsys.readouterr().out
+        problems = report_rows(tmp_path / ("mapeo.dry-run-report.xlsx" if args else "mapeo.import-report.xlsx"))
+        refused = [(row, given) for row, (_, given, read) in enumerate(dates, start=2) if read is None]
+        assert [(p[1], p[3], p[4]) for p in problems] == [(row, "mapped_on", "date_as_excel_writes_it") for row, _ in refused]
+        assert {p[2] for p in problems} == {"Fecha de identificación"}  # the header as in the file
+        for problem, (_, given) in zip(problems, refused, strict=True):
+            assert f"'{given}'" in problem[5] and "15/03/2021 (day first)" in problem[5]
+    mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert sorted((o["name"], o["mapped_on"]) for o in mapped) == sorted((n, read) for n, _, read in dates if read)
