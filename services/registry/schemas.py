@@ -25,7 +25,7 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Text, application_rule, list_rules, one_visible_line
+from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
 """A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
@@ -39,8 +39,8 @@ def _with_letters(name: str) -> str:
     return name
 
 
-OSVName = Annotated[Text, AfterValidator(_with_letters)]
-"""An OSV's name: 1–200 characters once trimmed, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
+OSVName = Annotated[Name, AfterValidator(_with_letters)]
+"""An OSV's name: 1–200 characters once trimmed, its runs of spaces made one, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
 
 
 def _district_of_lima(registry: Registry, district: str) -> None:

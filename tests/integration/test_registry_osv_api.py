@@ -131,6 +131,17 @@ def test_a_district_typed_by_name_is_one_district_exactly_or_refused_naming_the_
         assert mapped.json()["district"] == district
 
 
+def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case_as_given(registry: TestClient) -> None:
+    """A name typed in a spreadsheet with double spaces was published with them, in partners' feeds, exports and the
+    dashboard (tester 30, L2). Its case is the organisation's own: kept."""
+    given = "  ASOCIACIÓN  DE VECINOS   NUEVA\u00a0 ESPERANZA de Huáscar "
+    mapped = registry.post("/osvs", json={"name": given, "district": "150132", "mapped_on": "2021-03-15"})
+    assert mapped.status_code == 201, mapped.text
+    assert mapped.json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+    assert registry.get(f"/osvs/{mapped.json()['id']}").json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+    assert registry.get("/events").json()["events"][-1]["data"]["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+
+
 def test_the_history_lists_every_event_with_when_it_was_recorded(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     registry.post(f"/osvs/{osv_id}/documents", json={"document": "estatuto", "prepared_on": "2021-05-01"})
