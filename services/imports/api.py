@@ -99,7 +99,7 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
         body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
         return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
-    errors = [{"field": kobo_path(p.cell) if p.cell.column else p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    errors = [{"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     if result.outcome == Outcome.PARTIAL:
         return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)

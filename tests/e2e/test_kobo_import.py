@@ -523,3 +523,45 @@ def test_dates_as_spanish_excel_writes_them_in_a_csv_are_read_day_first_and_any_
             assert f"'{given}'" in problem[5] and "15/03/2021 (day first)" in problem[5]
     mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
     assert sorted((o["name"], o["mapped_on"]) for o in mapped) == sorted((n, read) for n, _, read in dates if read)
+
+
+def test_a_webhook_posts_mistakes_name_kobo_keys_and_entries_as_the_promoter_counts_them(
+    system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """An activity with the group VE/F given in entries 1 and 3 and a workshop ticked with no count, and a meeting whose
+    one action is due before it: the answer named `direct_beneficiaries.2` (an API path, counted from 0), the count as
+    `cantidad_workshop` (not its Kobo key) and "action item 0" (tester 30, L7). Kobo's log is all the promoter sees:
+    every field is a Kobo key, every entry counted from 1, as the form shows them."""
+    _, served = system
+    registry, engagement = served["registry"].url, served["engagement"].url
+    mapped = httpx.post(f"{registry}/osvs", json={"name": "Olla Común Virgen de Fátima", "district": "Comas", "mapped_on": "2021-03-15"},
+                        headers=signed_in_headers("staff"), timeout=30)
+    assert mapped.status_code == 201, mapped.text
+    osv = mapped.json()["id"]
+    auditor = signed_in_headers("auditor")
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{osv}/members", headers=auditor, timeout=30).status_code == 200, timeout=60)
+
+    groups = [{"nacionalidad": "VE", "sexo": "F", "cantidad": 12}, {"nacionalidad": "PE", "sexo": "M", "cantidad": 8},
+              {"nacionalidad": "VE", "sexo": "F", "cantidad": 3}]
+    activity = Answers({"osv": osv, "fecha": "2021-07-10", "tipo": "mural_painting",
+                        "distrito": "Comas", "productos": "mural workshop", "cantidad_mural": 1}, {"participantes": groups})
+    meeting = Answers({"osv": osv, "fecha": "2021-07-12", "modalidad": "in_person", "temas": "needs"},
+                      {"acciones": [{"descripcion": "Cotizar pintura", "responsable": "tesorería", "fecha_limite": "2021-07-01"}]})
+    settings = ImportSettings(registry_url=registry, engagement_url=engagement,
+                              kobo_hooks={"osv_activity": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
+                              client_secret=identity_provider.client_secret("osv-imports"))
+    hook = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
+    try:
+        answers = {}
+        for form, answer in (("osv_activity", kobo_json(ACTIVITY, activity)), ("osv_meeting", kobo_json(MEETING, meeting))):
+            basic = base64.b64encode(f"{form}:{HOOK_SECRET}".encode()).decode()
+            answers[form] = httpx.post(f"{hook.url}/kobo/{form}/submissions", json=answer, headers={"Authorization": f"Basic {basic}"}, timeout=60)
+    finally:
+        hook.stop()
+
+    assert answers["osv_activity"].status_code == 422, answers["osv_activity"].text
+    assert sorted(e["field"] for e in answers["osv_activity"].json()["errors"]) == ["cantidades/cantidad_workshop", "participantes[3]"]
+    assert answers["osv_meeting"].status_code == 422, answers["osv_meeting"].text
+    [late] = answers["osv_meeting"].json()["errors"]
+    assert late["field"] == "acciones[1]/fecha_limite" and "action item 0" not in late["message"]
+    assert "due on 2021-07-01, before the meeting on 2021-07-12" in late["message"]

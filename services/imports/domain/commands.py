@@ -184,9 +184,10 @@ class _Builder:
 
         A ``date`` answer goes as ISO 8601 (:func:`iso_date`); one in none of the forms it takes is sent as given, the row
         refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value and the forms taken."""
-        sources[path or api_field] = entry.cell(name)
-        value = self.value(entry, name)
         question = self.form.questions.get(name)
+        # An answer the post or file lacks is named by its Kobo key, group and all (cantidades/cantidad_workshop).
+        sources[path or api_field] = entry.cell(name, question.xpath if question is not None else None)
+        value = self.value(entry, name)
         if self.spreadsheet and value is not None and question is not None and question.type == "date":
             read = iso_date(str(value))
             if read is None:
