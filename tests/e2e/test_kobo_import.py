@@ -460,10 +460,11 @@ def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_
     kobo = Answers({"nombre": "Comedor Los Jardines", "distrito": "150110", "fecha_mapeo": "2021-06-01"})
     copied = Answers({"nombre": "Club de Madres Las Flores", "distrito": "150112", "fecha_mapeo": "2021-06-02"}, uuid=kobo.uuid)
     other = Answers({"nombre": "Olla Común Unidos", "distrito": "150117", "fecha_mapeo": "2021-06-03"})
-    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other])
+    twice = Answers(dict(other.values), uuid=other.uuid)  # the same row twice, answers and all: recorded once
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other, twice])
 
-    for args, line, report in ((["--dry-run"], "1 would be created, 0 already there, 2 refused", "mapeo.dry-run-report.xlsx"),
-                               ([], "1 created, 0 already there, 2 refused", "mapeo.import-report.xlsx")):
+    for args, line, report in ((["--dry-run"], "1 would be created, 1 already there, 2 refused", "mapeo.dry-run-report.xlsx"),
+                               ([], "1 created, 1 already there, 2 refused", "mapeo.import-report.xlsx")):
         assert osv_import([*args, str(mapping), *connection]) == 1
         assert line in capsys.readouterr().out
         problems = report_rows(tmp_path / report)
@@ -477,8 +478,8 @@ def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_
 
     # The copy's _uuid cleared (as the message says): both rows go in, the copy keyed by its answers.
     copied.uuid = ""
-    assert osv_import([str(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other])), *connection]) == 0
-    assert "2 created, 1 already there, 0 refused" in capsys.readouterr().out
+    assert osv_import([str(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other, twice])), *connection]) == 0
+    assert "2 created, 2 already there, 0 refused" in capsys.readouterr().out
 
     first = {"nombre_completo": "Primera Persona", "tipo_documento": "DNI", "numero_documento": "41234561",
              "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-06-01"}
