@@ -4,8 +4,14 @@ Staff type district names as registers and people write them: "Brena",
 "SJL", "LIMA CERCADO", "EL RIMAC", "Magdalena Vieja" (Pueblo Libre's old
 name), "San Martin de Porras"; forms send the INEI ubigeo ("150132").
 Matching ignores case, accents, punctuation, repeated spaces, a leading
-article and a leading "Distrito de"; a near miss of exactly one district (a
-letter or two, scored with rapidfuzz) is that district.
+article and a leading "Distrito de"; what is left must then be a district's
+name or one of its aliases exactly. A near miss is never taken for a district
+("San Juan de Lurigancho Alto" is not San Juan de Lurigancho, whose OSVs,
+focal point and partner it would get): it is refused (422 ``lima_district``)
+naming the districts it is near (scored with rapidfuzz). A name the field
+uses for more than one place (the file's ``ambiguous``: "Santa María" is
+Santa María del Mar, or Santa María de Huachipa in Lurigancho) is refused
+naming the districts it may mean.
 
 The list is data, with its source and the day it is in force from: each
 district may carry ``valid_from`` / ``valid_until`` and the law that created
@@ -36,8 +42,10 @@ from rapidfuzz import fuzz, process
 
 from shared.errors import MisconfiguredError, RuleViolationError, StartupRefusedError
 
-NEAR_MISS_SCORE = 88.0
-"""The least rapidfuzz ratio (0–100) at which a typed name is taken as a district's, when no other district comes close."""
+NEAR_SCORE = 80.0
+"""The least rapidfuzz ratio (0–100) at which a refusal names a district as one a typed name is near (never taken for it)."""
+NEAR_MOST = 3
+"""The most districts a refusal names as near."""
 _ARTICLES = ("el ", "la ", "los ", "las ")
 _PREFIXES = ("municipalidad distrital de ", "municipalidad de ", "distrito de ", "distrito ")
 
@@ -76,10 +84,34 @@ def district_key(text: str) -> str:
     return key
 
 
+def _listed(districts: Iterable[District]) -> str:
+    named = [f"{d.name} ({d.ubigeo})" for d in districts]
+    return ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else "".join(named)
+
+
 class UnknownDistrictError(RuleViolationError):
-    def __init__(self, given: str) -> None:
+    """422 ``lima_district``: no district of Lima has that name, usual spelling or ubigeo; ``near``: the districts a
+    typed name is near, named in the message (never taken for it)."""
+
+    def __init__(self, given: str, near: Iterable[District] = ()) -> None:
+        near = list(near)
+        hint = f": did you mean {_listed(near)}? Give its name as written" if near else ""
         super().__init__(
-            f"'{given}' is not a district of Lima Metropolitana (give its name, a usual spelling, or its INEI ubigeo, e.g. 150132)",
+            f"'{given}' is not a district of Lima Metropolitana{hint} (a district's name or a usual spelling, case, "
+            "accents and spaces aside, or its INEI ubigeo, e.g. 150132)",
+            field="district",
+            rule="lima_district",
+        )
+
+
+class AmbiguousDistrictError(UnknownDistrictError):
+    """422 ``lima_district``: a name the field uses for places in more than one district (the table's ``ambiguous``)."""
+
+    def __init__(self, given: str, districts: Iterable[District], why: str | None = None) -> None:
+        RuleViolationError.__init__(
+            self,
+            f"'{given}' may be {_listed(districts)}" + (f" ({why})" if why else "")
+            + ": give the district's full name or its INEI ubigeo",
             field="district",
             rule="lima_district",
         )
@@ -116,7 +148,10 @@ class DistrictTable:
         *,
         source: str | None = None,
         effective_on: date | None = None,
+        ambiguous: dict[str, tuple[list[str], str | None]] | None = None,
     ) -> None:
+        """``aliases``: usual spelling → district name; ``ambiguous``: a name of places in several districts → (those
+        districts' names, why), refused by :meth:`find` naming them."""
         self.districts = districts
         self.source = source
         self.effective_on = effective_on
@@ -134,6 +169,9 @@ class DistrictTable:
             self._by_key[fold(alias)] = by_name[name]
             self._by_key.setdefault(district_key(alias), by_name[name])
         self._keys = [k for k in self._by_key if not k.isdigit()]
+        self._ambiguous: dict[str, tuple[list[District], str | None]] = {}
+        for name, (names, why) in (ambiguous or {}).items():
+            self._ambiguous[district_key(name)] = ([by_name[n] for n in names], why)
 
     @classmethod
     def from_json(cls, text: str) -> DistrictTable:
@@ -144,7 +182,10 @@ class DistrictTable:
             for r in rows
         ]
         aliases = {alias: r["name"] for r in rows for alias in r.get("aliases", [])}
-        return cls(districts, aliases, source=document.get("source"), effective_on=_day(document.get("effective_on")))
+        ambiguous = {a["name"]: (list(a["districts"]), a.get("why")) for a in document.get("ambiguous", [])}
+        return cls(
+            districts, aliases, source=document.get("source"), effective_on=_day(document.get("effective_on")), ambiguous=ambiguous
+        )
 
     @classmethod
     def of_lima(cls, path: Path | None = None, *, setting: str | None = None) -> DistrictTable:
@@ -174,32 +215,46 @@ class DistrictTable:
         """The district a record names (an OSV's, an activity's: the name :meth:`find` gave when it was recorded); None
         when this table has no district of that name or of one of its aliases.
 
-        Never a near miss: a typed name is forgiven a letter or two, but a recorded one is exact. A district added by
-        file ("San Juan de Lurigancho Alto") is, to a table without it, a near miss of another ("San Juan de
-        Lurigancho"): read with :meth:`find`, its OSVs were placed in the other district, their events went to that
-        municipality's partner, and the start-up check missed it (tester 28, H1).
+        Never a near miss, as :meth:`find` takes none either. A district added by file ("San Juan de Lurigancho Alto")
+        is, to a table without it, a near miss of another ("San Juan de Lurigancho"): read as a near miss, its OSVs were
+        placed in the other district, their events went to that municipality's partner, and the start-up check missed
+        it (tester 28, H1).
         """
         return self._by_key.get(fold(name)) or self._by_key.get(district_key(name))
 
     def find(self, given: str, on: date | None = None) -> District:
-        """The district ``given`` names (422 ``lima_district`` if none); with ``on``, one in force that day (422 ``district_in_force``)."""
+        """The district ``given`` names: its name, an alias or its ubigeo, case, accents, punctuation, spaces, a leading
+        article and "Distrito de" aside; with ``on``, one in force that day (422 ``district_in_force``).
+
+        422 ``lima_district`` (:class:`UnknownDistrictError`) for none, naming the districts a near miss is near (it is
+        never taken for one of them), or for an ambiguous name (:class:`AmbiguousDistrictError`), naming the districts it
+        may mean."""
         found = self._lookup(given)
         if found is None:
-            raise UnknownDistrictError(given)
+            ambiguous = self._ambiguous.get(district_key(given))
+            if ambiguous is not None:
+                raise AmbiguousDistrictError(given, *ambiguous)
+            raise UnknownDistrictError(given, self.near(given))
         if on is not None and not found.in_force_on(on):
             raise DistrictNotInForceError(found, on)
         return found
 
     def _lookup(self, given: str) -> District | None:
-        exact = self._by_key.get(fold(given)) or self._by_key.get(district_key(given))
-        if exact is not None:
-            return exact
+        return self._by_key.get(fold(given)) or self._by_key.get(district_key(given))
+
+    def near(self, given: str) -> list[District]:
+        """The districts (at most :data:`NEAR_MOST`, nearest first) a name that is none of theirs is near: a letter or two
+        away, or a district's name with words before or after it ("San Juan de Lurigancho Alto", "San Juan"). For a
+        refusal to name; never taken for the name."""
         key = district_key(given)
-        if len(key) < 5:
-            return None
-        near = process.extract(key, self._keys, scorer=fuzz.ratio, score_cutoff=NEAR_MISS_SCORE, limit=None)
-        matched = {self._by_key[k].ubigeo for k, _, _ in near}
-        return self._by_key[near[0][0]] if len(matched) == 1 else None
+        if len(key) < 3:
+            return []
+        scores: dict[District, float] = {}
+        for other, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=None):
+            if score >= NEAR_SCORE or f" {other} " in f" {key} " or f" {key} " in f" {other} ":
+                district = self._by_key[other]
+                scores[district] = max(score, scores.get(district, 0.0))
+        return sorted(scores, key=lambda d: -scores[d])[:NEAR_MOST]
 
     def in_force(self, on: date) -> list[District]:
         return [d for d in self.districts if d.in_force_on(on)]

@@ -87,6 +87,17 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 characters are refused, 422 ``visible_text``)."""
 
 
+
+def _single_spaced(value: str) -> str:
+    """A name with each run of spaces (a double space typed in a spreadsheet, a no-break space pasted) made one space."""
+    return " ".join(value.split())
+
+
+Name = Annotated[Text, AfterValidator(_single_spaced)]
+"""A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space; its case is
+kept as given ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
+
+
 def _refusal(error: RuleViolationError) -> PydanticCustomError:
     """The domain's refusal as pydantic's, at the field being read: its rule and message."""
     return PydanticCustomError(error.rule or "invalid", error.message)

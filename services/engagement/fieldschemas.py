@@ -351,7 +351,8 @@ class ActivityCreate(Command):
     held_on: IsoDate = Field(description="When it was held: not in the future." + NOT_AFTER_DISSOLUTION)
     kind: ActivityKind = Field(description="What kind of activity it was.")
     district: Annotated[Text, application_rule(_district_of_lima)] = Field(
-        description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (422 `lima_district`)."
+        description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored; "
+        "a near miss or a name of places in several districts (\"Santa María\") is 422 `lima_district`, naming the districts meant."
     )
     participants: list[ParticipantCreate] = Field(
         default_factory=list,

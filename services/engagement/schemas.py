@@ -36,7 +36,7 @@ from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
     Command,
     IsoDate,
-    Text,
+    Name,
     application_rule,
     domain_rule,
 )
@@ -58,7 +58,7 @@ def _number_of_document(number: str | None, document_type: DocumentType) -> None
 
 class MemberCreate(Command):
     osv_id: UUID = Field(description="The OSV the person joins.")
-    full_name: Text = Field(description="The person's full name, as they give it.")
+    full_name: Name = Field(description="The person's full name, as they give it (trimmed, runs of spaces made one space; case kept).")
     document_type: DocumentType = Field(description="The identity document the person holds; `NINGUNO` if none.")
     document_number: Annotated[
         Annotated[str, StringConstraints(max_length=40)] | None, domain_rule(_number_of_document, "document_type", none_too=True)

@@ -99,7 +99,7 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
         body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
         return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
-    errors = [{"field": kobo_path(p.cell) if p.cell.column else p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    errors = [{"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     if result.outcome == Outcome.PARTIAL:
         return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)
@@ -143,7 +143,7 @@ async def receive_submission(form_id: KoboHook, request: Request, importer: Impo
     if form is None:
         return problem(404, "Not Found", f"no form {form_id!r}")
     parsed = from_kobo_json(data=submission, form=form)
-    row = row_of(form=form, submission=parsed)
+    row = row_of(form=form, submission=parsed, spreadsheet=False)
     try:
         result = await run_in_threadpool(lambda: importer.run_row(row=row, dry_run=False))
     except ImportStopped as stopped:

@@ -40,6 +40,11 @@ others run. The window is the few milliseconds between a row's dry run and
 its commands, and only rows with several commands (a members' registration)
 can be partial.
 
+Two rows of one file under one submission's keys (a row copied in the
+spreadsheet keeps Kobo's ``_uuid``) with other answers are both refused
+before anything is sent, each naming the other: the services would take
+the second for the first carried out before and drop it.
+
 A dry run cannot see what an earlier row of the same file would record, so
 the importer compares each row with the earlier ones itself, as the
 services would: the same document twice (engagement's
@@ -68,7 +73,7 @@ from uuid import UUID
 
 import httpx
 
-from services.imports.domain.commands import Command, Problem, Row, registered_by_an_earlier_row
+from services.imports.domain.commands import Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
 
@@ -425,10 +430,25 @@ class Importer:
         return answer
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
+        """Every row of one file, in order (:meth:`run_row`); rows sharing a submission's key with other answers (a row
+        copied in the spreadsheet with its ``_uuid``) are refused first, before anything is sent (:func:`same_key_other_answers`).
+        In a dry run, a row the same as an earlier one that would be created, keys and answers, is already there, as the
+        import then finds it (its keys carried out by the earlier row)."""
         summary = Summary(dry_run=dry_run)
         seen = SeenInFile()
+        rows = list(rows)
+        same_key_other_answers(rows)
+        would_record: dict[str, Any] = {}
+        """Idempotency-Key → body of each command an earlier row of this dry run would record."""
         for row in rows:
-            result = self.run_row(row, dry_run=dry_run, seen=seen)
+            if dry_run and row.commands and not row.problems and all(
+                command.key in would_record and would_record[command.key] == command.body for command in row.commands
+            ):
+                result = RowResult(row, Outcome.ALREADY_THERE)
+            else:
+                result = self.run_row(row, dry_run=dry_run, seen=seen)
+            if dry_run and result.outcome is Outcome.CREATED:
+                would_record.update({command.key: command.body for command in row.commands})
             summary.results.append(result)
             progress(result)
         return summary

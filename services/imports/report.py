@@ -4,7 +4,8 @@ Sheet ``Problems``: for each refused cell, the sheet, row and column as the
 person's file names them, the API field, the rule and the message, in the
 API's words. Sheet ``Rows``: every row's outcome (created, already there,
 refused, partial) and its submission's ``_uuid``. No answer's value, and so
-no personal data, is ever written.
+no personal data, is ever written, but a date the import could not read
+(``date_as_excel_writes_it``), which is none.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from services.registry.domain.ruos import (
 )
 from services.registry.domain.workingdays import NonWorkingDay
 from shared.documents import DocumentType
-from shared.schemas import Command, IsoDate, Text, application_rule, list_rules, one_visible_line
+from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
 """A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
@@ -39,8 +39,8 @@ def _with_letters(name: str) -> str:
     return name
 
 
-OSVName = Annotated[Text, AfterValidator(_with_letters)]
-"""An OSV's name: 1–200 characters once trimmed, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
+OSVName = Annotated[Name, AfterValidator(_with_letters)]
+"""An OSV's name: 1–200 characters once trimmed, its runs of spaces made one, with a letter or a digit (422 ``name_has_letters``: "!!!" names nothing)."""
 
 
 def _district_of_lima(registry: Registry, district: str) -> None:
@@ -63,7 +63,8 @@ class OSVCreate(Command):
     name: OSVName = Field(description="The organisation's name, with a letter or a digit (422 `name_has_letters`).")
     district: Annotated[Text, application_rule(_district_of_lima)] = Field(
         description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too). "
-        "None of Lima's: 422 `lima_district`."
+        "None of Lima's, a near miss (\"Lince Alto\") or a name of places in several districts (\"Santa María\"): 422 `lima_district`, "
+        "naming the districts it is near or may mean."
     )
     mapped_on: IsoDate = Field(description="When the programme identified the OSV.")
     kind: OSVKind | None = Field(default=None, description="The kind of organisation, if known.")

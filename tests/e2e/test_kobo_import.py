@@ -445,3 +445,124 @@ def test_the_same_person_twice_in_a_webhook_post_comes_with_every_other_entrys_m
     # A post has no sheet nor file, and nobody was registered (tester 27b): the message names the other entry.
     assert answer.json()["errors"][1]["message"] == "a person with this document is entry miembros[1] of this submission too: register each person once"
     assert stored(served["engagement"]) == events
+
+
+def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_other_in_the_dry_run_and_the_import(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The coordinator adds an OSV found on paper by copying a row of the mapping export and changing name and district:
+    the copy keeps Kobo's ``_uuid``. The dry run said "would be created" and the import dropped it as "already there"
+    with exit 0 (tester 30, M4). Both rows are refused before anything is sent, each naming the other, in the dry run
+    and the import alike; the other rows go in; the exit status says rows were not recorded. The same for a roster's
+    submission made by copying the main row (another OSV, another ``_index``, the same ``_uuid``)."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    kobo = Answers({"nombre": "Comedor Los Jardines", "distrito": "150110", "fecha_mapeo": "2021-06-01"})
+    copied = Answers({"nombre": "Club de Madres Las Flores", "distrito": "150112", "fecha_mapeo": "2021-06-02"}, uuid=kobo.uuid)
+    other = Answers({"nombre": "Olla Común Unidos", "distrito": "150117", "fecha_mapeo": "2021-06-03"})
+    twice = Answers(dict(other.values), uuid=other.uuid)  # the same row twice, answers and all: recorded once
+    mapping = write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other, twice])
+
+    for args, line, report in ((["--dry-run"], "1 would be created, 1 already there, 2 refused", "mapeo.dry-run-report.xlsx"),
+                               ([], "1 created, 1 already there, 2 refused", "mapeo.import-report.xlsx")):
+        assert osv_import([*args, str(mapping), *connection]) == 1
+        assert line in capsys.readouterr().out
+        problems = report_rows(tmp_path / report)
+        assert [(p[1], p[2], p[3], p[4]) for p in problems] == [
+            (2, "_uuid", "_uuid", "same_uuid_other_answers"), (3, "_uuid", "_uuid", "same_uuid_other_answers")
+        ]
+        assert "row 3 of sheet" in problems[0][5] and "row 2 of sheet" in problems[1][5]
+        assert "clear its _uuid" in problems[0][5]
+    mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert [o["name"] for o in mapped] == ["Olla Común Unidos"]
+
+    # The copy's _uuid cleared (as the message says): both rows go in, the copy keyed by its answers.
+    copied.uuid = ""
+    assert osv_import([str(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [kobo, copied, other, twice])), *connection]) == 0
+    assert "2 created, 2 already there, 0 refused" in capsys.readouterr().out
+
+    first = {"nombre_completo": "Primera Persona", "tipo_documento": "DNI", "numero_documento": "41234561",
+             "nacionalidad": "PE", "sexo": "F", "rol": "member", "fecha_ingreso": "2021-06-01"}
+    second = {**first, "nombre_completo": "Segunda Persona", "numero_documento": "41234562"}
+    osv_ids = [o["id"] for o in httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()]
+    roster = Answers({"osv": osv_ids[0]}, {"miembros": [first]})
+    copy = Answers({"osv": osv_ids[1]}, {"miembros": [second]}, uuid=roster.uuid)
+    members = write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [roster, copy])
+    events = stored(served["engagement"])
+    for args in (["--dry-run"], []):
+        assert osv_import([*args, str(members), *connection]) == 1
+        assert "0 already there, 2 refused" in capsys.readouterr().out
+    assert stored(served["engagement"]) == events
+
+
+def test_dates_as_spanish_excel_writes_them_in_a_csv_are_read_day_first_and_any_other_is_refused_naming_its_cell(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The coordinator opens the mapping export in Excel (Spanish Windows), corrects names and saves CSV: `;`, cp1252,
+    dates day first as Peru writes them (15/03/2021), a date cell with its midnight, a date column formatted as number
+    (44270). Every row was refused "must be a date written YYYY-MM-DD" (tester 30, M10). They are read as the dates they
+    are; a time of day, a month-first date and a two-digit year are refused naming the row, the column, the value and the
+    forms taken, before anything is sent."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    dates = [("Comedor Señor de los Milagros", "15/03/2021", "2021-03-15"), ("Olla Común Año Nuevo", "1/4/2021", "2021-04-01"),
+             ("Club de Madres Niña María", "2021-03-16 00:00:00", "2021-03-16"), ("Vaso de Leche Ñaña", "16/03/2021 00:00", "2021-03-16"),
+             ("Asociación Huáscar Unido", "44270", "2021-03-15"),
+             ("Comedor Las Palmeras", "03/15/2021", None), ("Olla Común Las Lomas", "2021-03-16 10:30", None),
+             ("Comedor Santa Rosa", "15/03/21", None), ("Olla Común Bayóvar", "2021", None)]
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING,
+                        [Answers({"nombre": n, "distrito": "150132", "fecha_mapeo": d}) for n, d, _ in dates], language=0, encoding="cp1252")
+
+    for args in (["--dry-run"], []):
+        assert osv_import([*args, str(mapping), *connection]) == 1
+        assert ("5 would be created, 0 already there, 4 refused" if args else "5 created, 0 already there, 4 refused") in capsys.readouterr().out
+        problems = report_rows(tmp_path / ("mapeo.dry-run-report.xlsx" if args else "mapeo.import-report.xlsx"))
+        refused = [(row, given) for row, (_, given, read) in enumerate(dates, start=2) if read is None]
+        assert [(p[1], p[3], p[4]) for p in problems] == [(row, "mapped_on", "date_as_excel_writes_it") for row, _ in refused]
+        assert {p[2] for p in problems} == {"Fecha de identificación"}  # the header as in the file
+        for problem, (_, given) in zip(problems, refused, strict=True):
+            assert f"'{given}'" in problem[5] and "15/03/2021 (day first)" in problem[5]
+    mapped = httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert sorted((o["name"], o["mapped_on"]) for o in mapped) == sorted((n, read) for n, _, read in dates if read)
+
+
+def test_a_webhook_posts_mistakes_name_kobo_keys_and_entries_as_the_promoter_counts_them(
+    system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider
+) -> None:
+    """An activity with the group VE/F given in entries 1 and 3 and a workshop ticked with no count, and a meeting whose
+    one action is due before it: the answer named `direct_beneficiaries.2` (an API path, counted from 0), the count as
+    `cantidad_workshop` (not its Kobo key) and "action item 0" (tester 30, L7). Kobo's log is all the promoter sees:
+    every field is a Kobo key, every entry counted from 1, as the form shows them."""
+    _, served = system
+    registry, engagement = served["registry"].url, served["engagement"].url
+    mapped = httpx.post(f"{registry}/osvs", json={"name": "Olla Común Virgen de Fátima", "district": "Comas", "mapped_on": "2021-03-15"},
+                        headers=signed_in_headers("staff"), timeout=30)
+    assert mapped.status_code == 201, mapped.text
+    osv = mapped.json()["id"]
+    auditor = signed_in_headers("auditor")
+    eventually(lambda: httpx.get(f"{engagement}/osvs/{osv}/members", headers=auditor, timeout=30).status_code == 200, timeout=60)
+
+    groups = [{"nacionalidad": "VE", "sexo": "F", "cantidad": 12}, {"nacionalidad": "PE", "sexo": "M", "cantidad": 8},
+              {"nacionalidad": "VE", "sexo": "F", "cantidad": 3}]
+    activity = Answers({"osv": osv, "fecha": "2021-07-10", "tipo": "mural_painting",
+                        "distrito": "Comas", "productos": "mural workshop", "cantidad_mural": 1}, {"participantes": groups})
+    meeting = Answers({"osv": osv, "fecha": "2021-07-12", "modalidad": "in_person", "temas": "needs"},
+                      {"acciones": [{"descripcion": "Cotizar pintura", "responsable": "tesorería", "fecha_limite": "2021-07-01"}]})
+    settings = ImportSettings(registry_url=registry, engagement_url=engagement,
+                              kobo_hooks={"osv_activity": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
+                              client_secret=identity_provider.client_secret("osv-imports"))
+    hook = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
+    try:
+        answers = {}
+        for form, answer in (("osv_activity", kobo_json(ACTIVITY, activity)), ("osv_meeting", kobo_json(MEETING, meeting))):
+            basic = base64.b64encode(f"{form}:{HOOK_SECRET}".encode()).decode()
+            answers[form] = httpx.post(f"{hook.url}/kobo/{form}/submissions", json=answer, headers={"Authorization": f"Basic {basic}"}, timeout=60)
+    finally:
+        hook.stop()
+
+    assert answers["osv_activity"].status_code == 422, answers["osv_activity"].text
+    assert sorted(e["field"] for e in answers["osv_activity"].json()["errors"]) == ["cantidades/cantidad_workshop", "participantes[3]"]
+    assert answers["osv_meeting"].status_code == 422, answers["osv_meeting"].text
+    [late] = answers["osv_meeting"].json()["errors"]
+    assert late["field"] == "acciones[1]/fecha_limite" and "action item 0" not in late["message"]
+    assert "due on 2021-07-01, before the meeting on 2021-07-12" in late["message"]

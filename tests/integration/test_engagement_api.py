@@ -132,6 +132,13 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
     assert shown == {**member, **plain}
 
 
+def test_a_persons_name_is_kept_with_its_runs_of_spaces_made_one_and_its_case_as_given(client: TestClient) -> None:
+    """"MARÍA JOSÉ  PÉREZ ÑÁÑEZ" typed with a double space was kept so (tester 30, L2); the case is the person's."""
+    member = join(client, full_name=" MARÍA JOSÉ  PÉREZ   ÑÁÑEZ ")
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
+    assert shown["full_name"] == "MARÍA JOSÉ PÉREZ ÑÁÑEZ"
+
+
 def test_a_person_without_documents_joins_without_a_number(client: TestClient) -> None:
     member = join(client, document_type="NINGUNO", document_number=..., birth_year=...)
 

@@ -112,6 +112,36 @@ def test_a_district_that_the_settings_file_adds_is_mapped(tmp_path: Path) -> Non
         assert_problem(client.post("/osvs", json={"name": "Vecinos de Cayma", "district": "Cayma", "mapped_on": "2021-03-15"}), 422, "district", "lima_district")
 
 
+def test_a_district_typed_by_name_is_one_district_exactly_or_refused_naming_the_districts_it_may_mean(registry: TestClient) -> None:
+    """"Santa María" is Santa María del Mar to the table, Santa María de Huachipa (Lurigancho) to the field, and "San Juan
+    de Lurigancho Alto" was taken for San Juan de Lurigancho: each OSV went to another district's municipality, focal
+    point and partner without a word (tester 30, M9). A name is a district's (or a usual spelling's) exactly, case,
+    accents and spaces aside; the rest is 422 `lima_district` naming the value and the districts meant or near."""
+    for given, named in (("Santa Maria", ["Santa María del Mar (150138)", "Lurigancho (150118)"]),
+                         ("San Juan de Lurigancho Alto", ["San Juan de Lurigancho (150132)"]),
+                         ("Puente Piedra Alta", ["Puente Piedra (150125)"])):
+        refused = registry.post("/osvs", json={"name": "Comedor Santa Rosa", "district": given, "mapped_on": "2021-03-15"})
+        body = assert_problem(refused, 422, "district", "lima_district")
+        message = next(e["message"] for e in body["errors"] if e["field"] == "district")
+        assert f"'{given}'" in message and all(district in message for district in named), message
+    for given, district in (("SANTA MARÍA  DEL MAR", "Santa María del Mar"), ("150118", "Lurigancho"), ("Brena", "Breña"),
+                            ("SJL", "San Juan de Lurigancho"), ("el rimac", "Rímac")):
+        mapped = registry.post("/osvs", json={"name": f"Comedor de {given}", "district": given, "mapped_on": "2021-03-15"})
+        assert mapped.status_code == 201, mapped.text
+        assert mapped.json()["district"] == district
+
+
+def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case_as_given(registry: TestClient) -> None:
+    """A name typed in a spreadsheet with double spaces was published with them, in partners' feeds, exports and the
+    dashboard (tester 30, L2). Its case is the organisation's own: kept."""
+    given = "  ASOCIACIÓN  DE VECINOS   NUEVA\u00a0 ESPERANZA de Huáscar "
+    mapped = registry.post("/osvs", json={"name": given, "district": "150132", "mapped_on": "2021-03-15"})
+    assert mapped.status_code == 201, mapped.text
+    assert mapped.json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+    assert registry.get(f"/osvs/{mapped.json()['id']}").json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+    assert registry.get("/events").json()["events"][-1]["data"]["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+
+
 def test_the_history_lists_every_event_with_when_it_was_recorded(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     registry.post(f"/osvs/{osv_id}/documents", json={"document": "estatuto", "prepared_on": "2021-05-01"})

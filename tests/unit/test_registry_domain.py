@@ -56,7 +56,7 @@ def test_a_district_is_found_by_its_ubigeo_as_the_field_forms_send_it() -> None:
         ("MAGDALENA VIEJA", "150121", "Pueblo Libre"),  # the district's historic name
         ("SAN MARTIN DE PORRAS", "150135", "San Martín de Porres"),  # the usual misspelling
         ("Carabaillo", "150106", "Carabayllo"),
-        ("Chorrillo", "150108", "Chorrillos"),  # a letter short
+        ("Chorrillo", "150108", "Chorrillos"),  # a letter short, as the field writes it: an alias
         ("Distrito de Breña", "150105", "Breña"),
         ("Municipalidad Distrital de Los Olivos", "150117", "Los Olivos"),
         ("Lurigancho - Chosica", "150118", "Lurigancho"),

@@ -15,7 +15,7 @@ from services.registry.domain.municipalities import (
     Municipality,
     municipality_uuid,
 )
-from shared.districts import DistrictTable
+from shared.districts import DistrictTable, UnknownDistrictError
 from shared.documents import DocumentType
 from shared.errors import DateBeforeError
 from shared.municipalities import MunicipalityNotInLimaError, MunicipalityTable, UnknownMunicipalityError
@@ -122,11 +122,14 @@ def test_an_agreement_is_kept_with_its_commitments() -> None:
     assert (agreement.title, agreement.commitments) == ("Convenio de promoción del RUOS inclusivo", ["Aceptar el CPP", "Designar un punto focal"])
 
 
-def test_a_typed_district_is_forgiven_a_near_miss_and_a_recorded_one_is_not() -> None:
+def test_neither_a_typed_nor_a_recorded_district_is_taken_for_a_near_miss() -> None:
     """A district added by file ("San Juan de Lurigancho Alto") is, to a table without it, a near miss of San Juan de
-    Lurigancho: a recorded name looked up as a typed one was placed in the other district (tester 28, H1)."""
+    Lurigancho: a recorded name looked up as a typed one was placed in the other district (tester 28, H1), and a typed
+    one was taken for it without a word (tester 30, M9)."""
     table = DistrictTable.of_lima()
-    assert table.find("San Juan de Lurigancho Alto").ubigeo == "150132"  # typed: a letter or two forgiven, as ever
+    with pytest.raises(UnknownDistrictError) as refused:
+        table.find("San Juan de Lurigancho Alto")
+    assert "did you mean San Juan de Lurigancho (150132)" in str(refused.value)
     assert table.recorded("San Juan de Lurigancho Alto") is None
     assert table.lacking(["San Juan de Lurigancho Alto", "San Juan de Lurigancho", "Breña", None]) == ["San Juan de Lurigancho Alto"]
     assert table.recorded("Breña").ubigeo == table.recorded("brena").ubigeo == "150105"  # any case or accent, as recorded

@@ -110,7 +110,8 @@ class UnknownAttendeeError(RuleViolationError):
 class DueBeforeMeetingError(RuleViolationError):
     def __init__(self, index: int, due_on: date, held_on: date) -> None:
         super().__init__(
-            f"action item {index} is due on {due_on.isoformat()}, before the meeting on {held_on.isoformat()}",
+            # The field names the item (action_items.0 in the API, acciones[1] in a Kobo post): the message counts nothing.
+            f"the action item is due on {due_on.isoformat()}, before the meeting on {held_on.isoformat()}",
             field=f"action_items.{index}.due_on",
             rule="not_before_held_on",
         )

@@ -20,6 +20,16 @@ refuse in its own words. Blank optional answers are left out, so the API's
 defaults apply. The import's own rules are only those no single request can
 see: a submission that registers nobody, or the same document twice.
 
+In an export (``spreadsheet``, not a webhook post, whose JSON Kobo writes
+in ISO 8601 as the APIs take it), a ``date`` question's answer is read as
+Excel (in Spanish, as in Peru) writes it, since the person's spreadsheet is
+no API client: ``15/03/2021`` (day
+first, never month first), ``2021-03-15``, either with a time of midnight
+(``2021-03-15 00:00:00``, a date cell saved as CSV), or an Excel serial
+(``44270``, a date cell formatted as a number, 1950–2099), and sent as ISO
+8601; anything else is refused (``date_as_excel_writes_it``) naming the cell,
+the value and these forms (:func:`iso_date`).
+
 Each command's ``Idempotency-Key`` is the submission's ``_uuid`` and the
 command's place in it (``kobo:<_uuid>:osv_members:miembros/2``), so the same
 submission imported twice, or posted twice by Kobo, is carried out once.
@@ -32,16 +42,45 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from typing import Any
 from urllib.parse import quote
+
+from openpyxl.utils.datetime import from_excel
 
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number
 
 INTEGER = re.compile(r"[+-]?\d+")
+DATE_RULE = "date_as_excel_writes_it"
+"""The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+"""A date as written: ISO 8601, or day first as Peru (and Spanish Excel) writes it; never month first."""
+MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
+"""A time after a date (a date cell saved as CSV, a datetime): taken only when it is midnight."""
+EXCEL_SERIALS = range(18264, 73051)
+"""Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
+ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time, or a date cell of Excel"
+
+
+def iso_date(text: str) -> str | None:
+    """A date answer as ISO 8601 (``2021-03-15``), or None when it is none of the forms :data:`ACCEPTED_DATES` names:
+    ``dd/mm/yyyy`` (day first), ``yyyy-mm-dd``, either followed by a time of midnight, or an Excel serial number in
+    :data:`EXCEL_SERIALS` (read with openpyxl's :func:`~openpyxl.utils.datetime.from_excel`, Excel's own 1900 calendar)."""
+    text = text.strip()
+    if text.isdigit():
+        return from_excel(int(text)).date().isoformat() if int(text) in EXCEL_SERIALS else None
+    for day in DATE_FORMATS:
+        for written in (day, *(day + clock for clock in MIDNIGHT_FORMATS)):
+            try:
+                read = datetime.strptime(text, written)
+            except ValueError:
+                continue
+            return read.date().isoformat() if read.time() == time(0) else None
+    return None
 DUPLICATE_RULE = "person_already_registered"
 """The rule engagement names when a document is registered already; the import uses it for the same person twice in a
 submission (:func:`same_person`) or in a file (:func:`registered_by_an_earlier_row`): one rule for one person twice, the
@@ -109,9 +148,12 @@ class Row:
 class _Builder:
     """Reads one submission's answers as the form defines them."""
 
-    def __init__(self, form: Form, submission: Submission) -> None:
+    def __init__(self, form: Form, submission: Submission, *, spreadsheet: bool = True) -> None:
         self.form = form
+        self.spreadsheet = spreadsheet
         self.submission = submission
+        self.problems: list[Problem] = []
+        """Answers the import cannot read (a date in none of the forms it takes), found while building the commands."""
         self.prefix = (
             f"kobo:{submission.uuid}:{form.form_id}"
             if submission.uuid
@@ -138,9 +180,23 @@ class _Builder:
     def put(
         self, body: dict[str, Any], sources: dict[str, Cell], api_field: str, entry: Entry, name: str, path: str | None = None
     ) -> Any:
-        """Set ``body[api_field]`` from question ``name`` when answered; record its cell (at ``path``) either way."""
-        sources[path or api_field] = entry.cell(name)
+        """Set ``body[api_field]`` from question ``name`` when answered; record its cell (at ``path``) either way.
+
+        A ``date`` answer goes as ISO 8601 (:func:`iso_date`); one in none of the forms it takes is sent as given, the row
+        refused beforehand with a :data:`DATE_RULE` problem naming the cell, the value and the forms taken."""
+        question = self.form.questions.get(name)
+        # An answer the post or file lacks is named by its Kobo key, group and all (cantidades/cantidad_workshop).
+        sources[path or api_field] = entry.cell(name, question.xpath if question is not None else None)
         value = self.value(entry, name)
+        if self.spreadsheet and value is not None and question is not None and question.type == "date":
+            read = iso_date(str(value))
+            if read is None:
+                self.problems.append(Problem(
+                    entry.cell(name), path or api_field, DATE_RULE,
+                    f"'{value}' is not a date the import reads: write {ACCEPTED_DATES}",
+                ))
+            else:
+                value = read
         if value is not None:
             body[api_field] = value
         return value
@@ -316,13 +372,18 @@ BUILDERS: Mapping[str, Callable[[_Builder], Row]] = {
 }
 
 
-def row_of(form: Form, submission: Submission) -> Row:
-    """The commands a submission of ``form`` makes, with the problems found before any is sent."""
+def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> Row:
+    """The commands a submission of ``form`` makes, with the problems found before any is sent.
+
+    ``spreadsheet``: read from an export (XLSX, CSV), its dates read as Excel writes them (:func:`iso_date`); False for
+    a webhook post, whose answers go as Kobo wrote them."""
     try:
         build = BUILDERS[form.form_id]
     except KeyError:
         raise KeyError(f"the import knows no commands for the form {form.form_id!r}") from None
-    row = build(_Builder(form, submission))
+    builder = _Builder(form, submission, spreadsheet=spreadsheet)
+    row = build(builder)
+    row.problems[:0] = builder.problems
     seen: dict[tuple[str, str], Cell] = {}
     for place, command in enumerate(row.commands):
         if command.document is None:
@@ -334,6 +395,45 @@ def row_of(form: Form, submission: Submission) -> Row:
         else:
             seen[command.document] = command.where
     return row
+
+
+SAME_KEY_RULE = "same_uuid_other_answers"
+"""Two rows of one file making a command under one Idempotency-Key (one Kobo ``_uuid``) with other answers."""
+
+
+def same_key_other_answers(rows: Sequence[Row]) -> None:
+    """Refuse, on each row, the rows of one file that share a command's Idempotency-Key with another row but not its
+    answers: a row copied in the spreadsheet keeps the original's ``_uuid``, and the services would take the second as
+    the first carried out before ("already there") and drop it, while a dry run (which records nothing) says it would be
+    created. Both rows are refused before anything is sent, each naming the other: which is Kobo's own is not known here.
+    The same row twice, answers and all, is left to the keys (recorded once)."""
+    first: dict[str, tuple[Row, Command]] = {}
+    clashes: dict[int, list[Row]] = {}
+    for row in rows:
+        for command in row.commands:
+            earlier = first.setdefault(command.key, (row, command))
+            if earlier[0] is row or earlier[1].body == command.body:
+                continue
+            for this, other in ((row, earlier[0]), (earlier[0], row)):
+                named = clashes.setdefault(id(this), [])
+                if all(r is not other for r in named):
+                    named.append(other)
+    for row in rows:
+        for other in clashes.get(id(row), []):
+            row.problems.append(same_uuid(row, other))
+
+
+def same_uuid(row: Row, other: Row) -> Problem:
+    """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers."""
+    main = row.submission.main
+    return Problem(
+        main.cell("_uuid"),
+        "_uuid",
+        SAME_KEY_RULE,
+        f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers: the "
+        "import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
+        "without one is keyed by its answers); neither row is imported until then",
+    )
 
 
 def same_person(command: Command, first: Cell) -> Problem:

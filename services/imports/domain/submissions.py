@@ -21,11 +21,14 @@ class Cell:
 
 def kobo_path(cell: Cell) -> str:
     """Where a webhook post's answer is, as the promoter finds it in Kobo: its JSON key, with a repeat entry's number
-    after its group (``miembros[2]/numero_documento``), so that two entries' mistakes in one answer are told apart."""
+    after its group (``miembros[2]/numero_documento``), so that two entries' mistakes in one answer are told apart; a
+    repeat entry as a whole is its group and number (``participantes[3]``); "" for the main section as a whole."""
     repeat = cell.sheet.partition(":")[2] if cell.sheet.startswith("webhook:") else ""
     if not repeat:
         return cell.column
     name = repeat.rsplit("/", 1)[-1]
+    if not cell.column:  # the entry as a whole (a group given twice): participantes[3]
+        return f"{name}[{cell.row}]"
     at = cell.column.rfind(name + "/")
     if at < 0 or (at > 0 and cell.column[at - 1] != "/"):
         return f"{name}[{cell.row}]/{cell.column}"
