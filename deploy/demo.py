@@ -2,8 +2,9 @@
 
 Every API wants a token: ``make demo`` asks the identity provider ``make run``
 started for one as ``lead`` (every programme command, phases and round
-decisions) and one as ``evaluator``, to whom the lead assigns both evaluator
-codes of each round, and who scores.
+decisions) and one each as ``evaluator`` and ``evaluator-2``, two people, to
+whom the lead assigns each round's two evaluator codes (one code per person
+per round), and who score.
 
 ``make demo`` finds the system where ``make run`` put it, from the same
 environment variables: ``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
@@ -117,8 +118,8 @@ class Interrupted(Exception):
     """Ctrl-C during :func:`run`; its message says how far the story got (:data:`NOTHING_WRITTEN`, :data:`PART_WRITTEN`, ...)."""
 
 
-def tokens(settings: IdentitySettings | None = None) -> tuple[str, str]:
-    """Access tokens for ``lead`` and ``evaluator`` from the identity provider ``make run`` started.
+def tokens(settings: IdentitySettings | None = None) -> tuple[str, str, str]:
+    """Access tokens for ``lead``, ``evaluator`` and ``evaluator-2`` from the identity provider ``make run`` started.
 
     Only reads the provider's state under ``OSV_VAR_DIR`` (the demo accounts' passwords): none there is an error,
     and nothing is written. Raises :class:`DemoError` (one line) when the provider's address is not a URL, when it
@@ -135,7 +136,7 @@ def tokens(settings: IdentitySettings | None = None) -> tuple[str, str]:
     if not provider.is_answering():
         raise DemoError(f"no identity provider answers at {provider.issuer} {where}: start the system with `make run` first")
     try:
-        return provider.token("lead"), provider.token("evaluator")
+        return provider.token("lead"), provider.token("evaluator"), provider.token("evaluator-2")
     except IdentityProviderError:
         raise DemoError(
             f"no identity provider state at {settings.state_dir / 'state.json'}, where `make run` keeps the demo accounts: "
@@ -287,11 +288,14 @@ def run(settings: DemoSettings) -> tuple[str, str | None]:
     check_urls(settings)
     for name in SERVICES_LOADED:
         answers(name, settings)
-    lead, evaluator = tokens(identity)
+    lead, evaluator, second_evaluator = tokens(identity)
     signed_in = {"Authorization": f"Bearer {lead}"}
     clients = [httpx.Client(base_url=settings.url(name), timeout=30, headers=signed_in) for name in SERVICES_LOADED]
-    scoring = httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {evaluator}"})
-    apis = Apis(*clients, scoring=scoring, evaluator="evaluator")
+    scoring, second_scoring = (
+        httpx.Client(base_url=settings.funding_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+        for token in (evaluator, second_evaluator)
+    )
+    apis = Apis(*clients, scoring=scoring, evaluator="evaluator", second_scoring=second_scoring, second_evaluator="evaluator-2")
     writing = False
     try:
         for name in SIGNED_IN_CHECK:  # funding first: the story's first writes are its phases
@@ -324,7 +328,7 @@ def run(settings: DemoSettings) -> tuple[str, str | None]:
             f"only in part; once it answers again, `make demo` carries on where it stopped"
         ) from None
     finally:
-        for client in (*clients, scoring):
+        for client in (*clients, scoring, second_scoring):
             client.close()
     try:
         warning = reporting_answers(settings)

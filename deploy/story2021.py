@@ -48,9 +48,18 @@ class Apis:
     funding: Client
     engagement: Client
     scoring: Client | None = None
-    """Funding, signed in as the evaluator who scores (default: ``funding``, whose caller must then be an evaluator too)."""
+    """Funding, signed in as the first evaluator, who scores (default: ``funding``, whose caller must then be an evaluator too)."""
     evaluator: str = "evaluator"
-    """The evaluator's login (the subject of its tokens): the lead assigns it the rounds' evaluator codes."""
+    """The first evaluator's login (the subject of its tokens): the lead assigns it each round's first evaluator code."""
+    second_scoring: Client | None = None
+    """Funding, signed in as the second evaluator, another person: a round's codes are held by distinct people
+    (409 ``one_code_per_person``). None: ``funding``, whose caller must then be that other person."""
+    second_evaluator: str = "evaluator-2"
+    """The second evaluator's login: the lead assigns it each round's second evaluator code."""
+
+    def panel(self) -> tuple[str, str]:
+        """The logins of the rounds' two evaluators, in the order of :data:`EVALUATOR_CODES`."""
+        return (self.evaluator, self.second_evaluator)
 
 
 class DemoError(RuntimeError):
@@ -352,7 +361,11 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
     story = Story(seed)
     registry, funding, engagement = (Keyed(client, story, name) for client, name in zip(
         (apis.registry, apis.funding, apis.engagement), ("registry", "funding", "engagement"), strict=True))
-    scoring = Keyed(apis.scoring or apis.funding, story, "funding")
+    # Each evaluator code, and the client of the person who holds it and scores under it.
+    scoring = {
+        code: Keyed(client or apis.funding, story, "funding")
+        for code, client in zip(EVALUATOR_CODES, (apis.scoring, apis.second_scoring), strict=True)
+    }
 
     phases = {}
     for code, name, starts_on, ends_on in (PHASE_1, PHASE_2):
@@ -441,7 +454,7 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
 
     # Phase 1's seed funds: a small round, three winners, their grants closed before phase 2.
     round_1 = open_round(
-        funding, phases["F1"], "Concurso de fondos semilla 2021-I", "15000.00", date(2021, 6, 1), date(2021, 6, 30), "mapped", apis.evaluator
+        funding, phases["F1"], "Concurso de fondos semilla 2021-I", "15000.00", date(2021, 6, 1), date(2021, 6, 30), "mapped", apis.panel()
     )
     for i in PHASE_1_WINNERS:
         proposal = submit(funding, round_1, ids[i], f"Primer proyecto de {OSVS[i].name}", "5000.00", date(2021, 6, 20), 60, 150)
@@ -456,7 +469,7 @@ def load(apis: Apis, seed: int = 2021) -> Loaded:
 
     # Phase 2: the round, six proposals from registered OSVs, two evaluators, five approved, one rejected.
     round_2 = open_round(funding, phases["F2"], "Fondos semilla para proyectos de integración 2021-II", "32000.00",
-                         date(2021, 10, 1), date(2021, 10, 12), "ruos_registered", apis.evaluator)
+                         date(2021, 10, 1), date(2021, 10, 12), "ruos_registered", apis.panel())
     proposals = {}
     for i in (*PHASE_2_PROJECTS, PHASE_2_GOODS_ONLY, PHASE_2_REJECTED):
         amount = "3500.00" if i == PHASE_2_GOODS_ONLY else "7000.00"
@@ -551,17 +564,19 @@ def join(engagement: Client | Keyed, osv_id: str, person: Person, role: str, joi
 
 
 EVALUATOR_CODES = ("EV-PNUD-1", "EV-OIM-2")
+"""Each round's two evaluator codes, held by two people (the demo accounts ``evaluator`` and ``evaluator-2``)."""
 
 
 def open_round(
-    funding: Client | Keyed, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str, evaluator: str = "evaluator"
+    funding: Client | Keyed, phase_id: str, name: str, budget: str, opens_on: date, closes_on: date, eligibility: str,
+    evaluators: tuple[str, str] = ("evaluator", "evaluator-2"),
 ) -> str:
-    """Open the round, and assign its evaluator codes to the evaluator (the demo has one evaluator account for both)."""
+    """Open the round, and assign its evaluator codes, one to each of ``evaluators`` (logins): two people score it."""
     round_id: str = post(funding, "/rounds", {
         "phase_id": phase_id, "name": name, "budget": budget, "currency": "PEN", "opens_on": iso(opens_on),
         "closes_on": iso(closes_on), "eligibility": eligibility, "criteria": CRITERIA,
     })["id"]
-    for code in EVALUATOR_CODES:
+    for code, evaluator in zip(EVALUATOR_CODES, evaluators, strict=True):
         post(funding, f"/rounds/{round_id}/evaluators", {"evaluator": code, "subject": evaluator, "assigned_on": iso(opens_on)})
     return round_id
 
@@ -575,10 +590,11 @@ def submit(funding: Client | Keyed, round_id: str, osv_id: str, title: str, amou
     })["id"]
 
 
-def score(scoring: Client | Keyed, proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
+def score(scoring: dict[str, Client | Keyed], proposal_id: str, rng: random.Random, on: date, weak: bool = False) -> None:
+    """Each evaluator code scores the proposal, through ``scoring[code]``, signed in as the person who holds it."""
     for evaluator in EVALUATOR_CODES:
         low, high = (2, 5) if weak else (6, 10)
-        post(scoring, f"/proposals/{proposal_id}/scores", {
+        post(scoring[evaluator], f"/proposals/{proposal_id}/scores", {
             "evaluator": evaluator, "scored_on": iso(on),
             "scores": [{"criterion": c["code"], "score": rng.randrange(low, high + 1)} for c in CRITERIA],
         })

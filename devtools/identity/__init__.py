@@ -5,7 +5,9 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
 (``var/idp/`` for ``make run``). On every start it creates what is missing:
 
 * one demo account per role: ``staff``, ``lead``, ``municipal-150132``,
-  ``evaluator``, ``auditor``, ``dpo`` (each in the group of the same name);
+  ``evaluator``, ``auditor``, ``dpo`` (each in the group of the same name),
+  and a second evaluator, ``evaluator-2`` (group ``evaluator``): a round's
+  evaluator codes are held by distinct people, and the demo's rounds have two;
 * the machine client ``partner-150132`` (client credentials, role
   ``partner-150132``), the services' own client ``osv-services`` (role
   ``service``), used to read each other's ``GET /events`` feeds, and the
@@ -63,6 +65,7 @@ __all__ = [
     "CLI_CLIENT",
     "DASHBOARD_CLIENT",
     "DEMO_ACCOUNTS",
+    "DEMO_ACCOUNT_GROUPS",
     "MACHINE_CLIENTS",
     "SERVICE_CLIENT",
     "IdentityProvider",
@@ -76,8 +79,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: The demo people, by login name; each belongs to the group (role) of the same name.
-DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo")
+#: The demo people, by login name; each belongs to the group (role) of the same name, unless :data:`DEMO_ACCOUNT_GROUPS` says otherwise.
+DEMO_ACCOUNTS: tuple[str, ...] = ("staff", "lead", "municipal-150132", "evaluator", "evaluator-2", "auditor", "dpo")
+#: The groups of a demo account not named after its role: a second person with the role.
+#: ``evaluator-2``: a round's evaluator codes are held by distinct people (one code per person per round).
+DEMO_ACCOUNT_GROUPS: Mapping[str, tuple[str, ...]] = {"evaluator-2": ("evaluator",)}
 #: Machine clients (client-credentials grant) and the roles of their service accounts.
 MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
     "partner-150132": ("partner-150132",),
@@ -386,7 +392,9 @@ class IdentityProvider:
 
     def accounts(self) -> list[AccountSpec]:
         passwords = self.passwords()
-        demo = [AccountSpec(user_name=name, password=passwords[name], groups=(name,)) for name in DEMO_ACCOUNTS]
+        demo = [
+            AccountSpec(user_name=name, password=passwords[name], groups=DEMO_ACCOUNT_GROUPS.get(name, (name,))) for name in DEMO_ACCOUNTS
+        ]
         return demo + [AccountSpec(user_name=name, password=passwords[name], groups=groups) for name, groups in self.extra_accounts.items()]
 
     # -- tokens ------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     token = commands.add_parser("token", help="print an access token for a demo account or machine client")
-    token.add_argument("name", help="staff, lead, municipal-150132, evaluator, auditor, dpo, partner-150132 or osv-services")
+    token.add_argument("name", help="staff, lead, municipal-150132, evaluator, evaluator-2, auditor, dpo, partner-150132 or osv-services")
     token.set_defaults(run=_token)
 
     accounts = commands.add_parser("accounts", help="list the demo accounts and their passwords (local use only)")

@@ -196,9 +196,10 @@ class Engagement(Forgetting, ServiceApplication):
             role=role,
             phone=phone,
         )
+        roster = self._roster_of(osv_id)
+        roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         index = self._claim_document(member)
-        roster = self._roster_of(osv_id)
         roster.seat(member.latest_membership, member.id, member.document_type, self.today())
         self.save(member, index, roster)
         return member

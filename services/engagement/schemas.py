@@ -42,6 +42,12 @@ from shared.schemas import (
 )
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
+BOARD_RULES = (
+    " `president` and `board_member` are the board, for adults: 18 or over on the day the role starts by `birth_year` "
+    "(with only the year known, 18 from 31 December of the year they turn 18; 422 `board_role_adult`; no birth year, no "
+    "check); a minor takes part as a `member`. An OSV has one president at a time (409 `one_president`, naming the "
+    "current president's member id): record their new role or departure first."
+)
 
 
 def _plausible_birth_year(engagement: Engagement, year: int) -> None:
@@ -84,7 +90,7 @@ class MemberCreate(Command):
         description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), "
         "not after the year of `joined_on`.",
     )
-    role: Role = Field(default=Role.MEMBER, description=f"The role they take in the OSV: {ROLE_DESCRIPTION}")
+    role: Role = Field(default=Role.MEMBER, description=f"The role they take in the OSV: {ROLE_DESCRIPTION}{BOARD_RULES}")
     phone: Annotated[str, StringConstraints(max_length=30), domain_rule(normalise_phone)] | None = Field(
         default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after + "
         "(422 `phone_6_to_15_digits`; spaces, dots, hyphens and brackets are ignored)."
@@ -162,12 +168,12 @@ class CorrectionCreate(Command):
 
 class MembershipCreate(Command):
     osv_id: UUID = Field(description="The OSV the member joins: another one, or one they had left.")
-    role: Role = Field(default=Role.MEMBER, description=ROLE_DESCRIPTION)
+    role: Role = Field(default=Role.MEMBER, description=ROLE_DESCRIPTION + BOARD_RULES)
     joined_on: IsoDate = Field(description="When the member joined it." + NOT_AFTER_DISSOLUTION)
 
 
 class RoleChangeCreate(Command):
-    role: Role = Field(description=f"The new role: {ROLE_DESCRIPTION}")
+    role: Role = Field(description=f"The new role: {ROLE_DESCRIPTION}{BOARD_RULES}")
     changed_on: IsoDate = Field(description="From when the member holds it.")
 
 

@@ -342,7 +342,9 @@ def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader)
 
 SCORE_ONCE = (
     "Only an evaluator the round is assigned to scores, under an evaluator code assigned to them (another proposal answers 404). "
-    "Each code scores a proposal once (a second scoring is 409 `score_once`), and never after a decision. A scoring dated after "
+    "Each code scores a proposal once (a second scoring is 409 `score_once`), and so does each person: one who holds several codes "
+    "in a round (assigned before a person held one code per round) and scored under one gets 409 `one_scoring_per_person` under "
+    "another. Never after a decision. A scoring dated after "
     "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored."
 )
 

@@ -403,7 +403,7 @@ class Funding(ServiceApplication):
         proposal = self.get_proposal(proposal_id, evaluator=scorer)
         self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
         round_ = self.get_round(proposal.round_id)
-        proposal.score(round_.criteria, round_.scoring_code(scorer, evaluator), scores, scored_on)
+        proposal.score(round_.criteria, round_.scoring_code(scorer, evaluator), scores, scored_on, round_.codes_of(scorer))
         self.save(proposal)
         return proposal
 

@@ -391,10 +391,12 @@ class RoundClosingCreate(Command):
 class EvaluatorAssignmentCreate(Command):
     evaluator: EvaluatorCode = Field(
         description="The opaque code the person's scores are published under, such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, "
-        "with a digit: 422 `evaluator_code`), never a name; once per round."
+        "with a digit: 422 `evaluator_code`), never a name; once per round (409 `evaluator_code_once`)."
     )
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] = Field(
-        description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`."
+        description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`. "
+        "One code per person per round (409 `one_code_per_person`): the round's codes stand for distinct people, whose scores "
+        "the ranking averages."
     )
     assigned_on: IsoDate = Field(description="Not before the round opened.")
 
@@ -494,7 +496,8 @@ class ScoringCreate(Command):
         default=None,
         description="The evaluator code you score under, such as `EV-1` (422 `evaluator_code` for anything else, a name "
         "included): one a lead assigned to you in the proposal's round "
-        "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there. Each code scores a proposal once.",
+        "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there (only in a round assigned before a person "
+        "held one code per round). Each code, and each person, scores a proposal once.",
     )
     scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")
     scored_on: IsoDate = Field(description="Not before the proposal was submitted, nor after its OSV's dissolution (409 `osv_not_dissolved`).")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from deploy.demo import DIRECT_BENEFICIARIES, INDIRECT_BENEFICIARIES, Apis, load
 from devtools.embedded import NatsServer
-from tests.support.identity import TESTER
+from tests.support.identity import SECOND_EVALUATOR, TESTER, SignedInAs
 from tests.support.system import running_system
 
 
@@ -43,8 +43,12 @@ def test_the_2021_story_loaded_through_the_apis_gives_the_practices_figures_on_t
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     with running_system(tmp_path / "var", nats_server.url) as system:
-        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself the evaluator codes.
-        loaded = load(Apis(system.registry, system.funding, system.engagement, evaluator=TESTER))
+        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself each round's first evaluator
+        # code, and the second to another person, who scores under it (a round's codes are distinct people's).
+        loaded = load(Apis(
+            system.registry, system.funding, system.engagement, evaluator=TESTER,
+            second_scoring=SignedInAs(system.funding, SECOND_EVALUATOR), second_evaluator=SECOND_EVALUATOR,
+        ))
         system.wait_relayed()
         system.wait_applied()
         report = system.indicators()

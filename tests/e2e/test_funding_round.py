@@ -6,7 +6,7 @@ from pathlib import Path
 
 from devtools.embedded import NatsServer
 from tests.support.api import created, ok
-from tests.support.identity import TESTER
+from tests.support.identity import SECOND_EVALUATOR, TESTER, SignedInAs
 from tests.support.system import System, eventually, running_system
 
 CRITERIA = [
@@ -43,7 +43,8 @@ def score(system: System, proposal_id: str, evaluator: str, relevance: int, orga
         {"criterion": "organisational_capacity", "score": organisational},
         {"criterion": "administrative_capacity", "score": administrative},
     ]
-    created(system.funding.post(f"/proposals/{proposal_id}/scores", json={"evaluator": evaluator, "scores": scores, "scored_on": "2021-10-13"}))
+    scorer = system.funding if evaluator == "EV-1" else SignedInAs(system.funding, SECOND_EVALUATOR)  # each code's holder
+    created(scorer.post(f"/proposals/{proposal_id}/scores", json={"evaluator": evaluator, "scores": scores, "scored_on": "2021-10-13"}))
 
 
 def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered_paid_in_tranches_and_closed(
@@ -71,9 +72,9 @@ def test_a_round_is_opened_scored_ranked_decided_within_budget_granted_delivered
             )
         )
         round_id = round_["id"]
-        # The lead assigns the round's two evaluator codes (here both to the tester, who signs the test clients in).
-        for code in ("EV-1", "EV-2"):
-            created(system.funding.post(f"/rounds/{round_id}/evaluators", json={"evaluator": code, "subject": TESTER, "assigned_on": "2021-10-01"}))
+        # The lead assigns the round's two evaluator codes to two people: the tester, who signs the test clients in, and another.
+        for code, holder in (("EV-1", TESTER), ("EV-2", SECOND_EVALUATOR)):
+            created(system.funding.post(f"/rounds/{round_id}/evaluators", json={"evaluator": code, "subject": holder, "assigned_on": "2021-10-01"}))
         mural = propose(system, round_id, comas, "Mural de la integración en Collique", "5000.00")
         fair = propose(system, round_id, ate, "Feria gastronómica binacional", "4000.00")
         workshop = propose(system, round_id, surquillo, "Taller de emprendimiento", "3000.00")

@@ -12,7 +12,7 @@ from audit import replay as osv_replay
 from audit.verify import heads_from_file, verify_store
 from deploy.demo import Apis, load
 from devtools.embedded import NatsServer
-from tests.support.identity import TESTER, IssuedTokens
+from tests.support.identity import SECOND_EVALUATOR, TESTER, IssuedTokens, SignedInAs
 from tests.support.served import served_system
 
 WRITERS = ("registry", "funding", "engagement")
@@ -23,8 +23,12 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
 ) -> None:
     var = tmp_path / "var"
     with served_system(var, nats_server.url) as (system, served):
-        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself the evaluator codes.
-        load(Apis(system.registry, system.funding, system.engagement, evaluator=TESTER))
+        # The shared clients sign in as the tester, lead and evaluator at once: it assigns itself each round's first evaluator
+        # code, and the second to another person, who scores under it (a round's codes are distinct people's).
+        load(Apis(
+            system.registry, system.funding, system.engagement, evaluator=TESTER,
+            second_scoring=SignedInAs(system.funding, SECOND_EVALUATOR), second_evaluator=SECOND_EVALUATOR,
+        ))
         system.wait_relayed()
         system.wait_applied()
         grants = [e for e in system.funding.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "FundGranted"]

@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer
-from tests.support.clients import application_of, erasures_checked, service_client
+from tests.support.api import assert_problem
+from tests.support.clients import application_of, erasures_checked, head, service_client
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -750,6 +751,55 @@ def test_staff_list_an_osvs_active_members_with_their_roles(client: TestClient) 
         (luis["id"], "Luis Díaz", "member"),
     ]
     assert client.get(f"/osvs/{empty_osv}/members?purpose=follow_up").json() == []
+
+
+def test_an_osv_has_one_president_at_a_time_and_the_refusal_names_the_holders_member_id(client: TestClient) -> None:
+    ana = join(client, full_name="Ana Quispe", document_type="DNI", document_number="45678912", role="president")
+    before = head(client)
+
+    # A second president registered, joining from another OSV, or made so by a role change: 409, naming Ana by id only.
+    second = client.post("/members", json=a_person(full_name="Luis Díaz", document_type="CE", document_number="001234567", role="president"))
+    problem = assert_problem(second, 409, "role", "one_president")
+    assert ana["id"] in problem["detail"] and "Ana" not in problem["detail"]
+    assert_problem(client.post("/members?dry_run=true", json=a_person(document_type="NINGUNO", document_number=None, role="president")), 409, "role", "one_president")
+    rosa = join(client, full_name="Rosa Rondón", document_type="NINGUNO", document_number=None)
+    rosa_membership = rosa["memberships"][0]["membership_id"]
+    promoted = client.post(f"/members/{rosa['id']}/memberships/{rosa_membership}/role", json={"role": "president", "changed_on": "2024-05-01"})
+    assert ana["id"] in assert_problem(promoted, 409, "role", "one_president")["detail"]
+    elsewhere = join(client, osv_id=map_osv(client), document_type="CE", document_number="007654321")
+    joining = client.post(f"/members/{elsewhere['id']}/memberships", json={"osv_id": OSV_ID, "role": "president", "joined_on": "2024-05-01"})
+    assert_problem(joining, 409, "role", "one_president")
+    assert client.get("/members?document_type=CE&document_number=001234567&purpose=duplicate_check").status_code == 404
+    presidents = [m["member_id"] for m in client.get(f"/osvs/{OSV_ID}/members?purpose=follow_up").json() if m["role"] == "president"]
+    assert presidents == [ana["id"]]
+
+    # Ana steps down first; then Rosa takes the presidency.
+    ana_membership = ana["memberships"][0]["membership_id"]
+    assert client.post(f"/members/{ana['id']}/memberships/{ana_membership}/role", json={"role": "board_member", "changed_on": "2024-05-01"}).status_code == 200
+    assert client.post(f"/members/{rosa['id']}/memberships/{rosa_membership}/role", json={"role": "president", "changed_on": "2024-05-01"}).status_code == 200
+    presidents = [m["member_id"] for m in client.get(f"/osvs/{OSV_ID}/members?purpose=follow_up").json() if m["role"] == "president"]
+    assert presidents == [rosa["id"]]
+    assert head(client) > before
+
+
+@pytest.mark.parametrize("role", ["president", "board_member"])
+def test_a_board_role_is_for_an_adult_by_the_conservative_reading_of_the_birth_year(client: TestClient, role: str) -> None:
+    before = head(client)
+    toddler = client.post("/members", json=a_person(document_type="NINGUNO", document_number=None, birth_year=2020, joined_on="2021-04-02", role=role))
+    problem = assert_problem(toddler, 422, "role", "board_role_adult")
+    assert "2020" not in problem["detail"]
+    # Born in 2006: perhaps 18 in 2024, surely only from 31 December.
+    assert_problem(client.post("/members", json=a_person(birth_year=2006, joined_on="2024-12-30", role=role)), 422, "role", "board_role_adult")
+    assert head(client) == before
+
+    # A minor takes part as a member, and takes the board role once surely 18.
+    youth = join(client, birth_year=2007, joined_on="2024-03-01")
+    assert youth["memberships"][0]["age_band"] == "0-17"
+    membership = youth["memberships"][0]["membership_id"]
+    early = client.post(f"/members/{youth['id']}/memberships/{membership}/role", json={"role": role, "changed_on": "2025-12-30"})
+    assert_problem(early, 422, "role", "board_role_adult")
+    on_time = client.post(f"/members/{youth['id']}/memberships/{membership}/role", json={"role": role, "changed_on": "2025-12-31"})
+    assert on_time.status_code == 200, on_time.text
 
 
 def test_each_membership_change_publishes_the_osvs_full_count_by_document_type(client: TestClient) -> None:

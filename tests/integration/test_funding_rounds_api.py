@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.api import Upstream, assert_problem, created
 from tests.support.clients import application_of, at_once, feed, head
-from tests.support.identity import TESTER
+from tests.support.identity import SECOND_EVALUATOR, TESTER, SignedInAs
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("funding")]
 
@@ -56,15 +56,17 @@ def round_body(phase_id: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-EVALUATORS = ("EV-1", "EV-2", "EV-3")
+EVALUATORS = {"EV-1": TESTER, "EV-2": "evaluator", "EV-3": SECOND_EVALUATOR}
+"""A round's evaluator codes and the three people who hold them: one code per person per round."""
 
 
 def a_round(client: TestClient, **overrides: Any) -> dict[str, Any]:
-    """An open round whose evaluator codes EV-1 to EV-3 a lead assigned to the tester (the test clients' caller)."""
+    """An open round whose evaluator codes a lead assigned: EV-1 to the tester (the test clients' caller), EV-2 and EV-3 to
+    two other people (:data:`EVALUATORS`), who score through :func:`as_holder`."""
     phase_id = next((p["id"] for p in client.get("/phases").json()), None) or a_phase(client)
     round_ = created(client.post("/rounds", json=round_body(phase_id, **overrides)))
-    for code in EVALUATORS:
-        assigned = {"evaluator": code, "subject": TESTER, "assigned_on": round_["opens_on"]}
+    for code, holder in EVALUATORS.items():
+        assigned = {"evaluator": code, "subject": holder, "assigned_on": round_["opens_on"]}
         round_ = created(client.post(f"/rounds/{round_['id']}/evaluators", json=assigned))
     return round_
 
@@ -101,8 +103,15 @@ def scoring(evaluator: str, organisational: int, administrative: int, impact: in
     }
 
 
+def as_holder(client: TestClient, evaluator: str) -> Any:
+    """``client`` signed in as the person who holds the evaluator code ``evaluator`` in :func:`a_round`'s rounds."""
+    holder = EVALUATORS[evaluator]
+    return client if holder == TESTER else SignedInAs(client, holder)
+
+
 def score(client: TestClient, proposal_id: str, evaluator: str, *marks: int) -> dict[str, Any]:
-    return created(client.post(f"/proposals/{proposal_id}/scores", json=scoring(evaluator, *marks)))
+    """``evaluator``'s scores, sent by the person who holds that code."""
+    return created(as_holder(client, evaluator).post(f"/proposals/{proposal_id}/scores", json=scoring(evaluator, *marks)))
 
 
 def approve(client: TestClient, proposal_id: str, amount: str) -> Any:
@@ -318,7 +327,7 @@ def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) 
 def test_evaluators_scoring_one_proposal_at_once_are_all_recorded(client_on: TestClient) -> None:
     client = client_on
     proposal = a_proposal(client, a_round(client)["id"])
-    responses = at_once(3, lambda i: client.post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
+    responses = at_once(3, lambda i: as_holder(client, f"EV-{i + 1}").post(f"/proposals/{proposal['id']}/scores", json=scoring(f"EV-{i + 1}", 8, 6, 4)))
     assert [r.status_code for r in responses] == [201, 201, 201]
     scorings = client.get(f"/proposals/{proposal['id']}").json()["scorings"]
     assert sorted(s["evaluator"] for s in scorings) == ["EV-1", "EV-2", "EV-3"]
@@ -681,6 +690,38 @@ def test_an_evaluator_scores_a_proposal_once(client: TestClient) -> None:
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     assert_problem(client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-1", 10, 10, 5)), 409, "evaluator", "score_once")
     assert [s["weighted_total"] for s in client.get(f"/proposals/{proposal['id']}").json()["scorings"]] == ["73.50"]
+
+
+def test_a_person_holds_one_evaluator_code_per_round(client: TestClient) -> None:
+    """A round's codes are distinct people: the ranking's mean of two codes is two people's scores, not one person's twice."""
+    round_ = a_round(client)
+    before = head(client)
+    again = {"evaluator": "EV-4", "subject": TESTER, "assigned_on": round_["opens_on"]}
+    problem = assert_problem(client.post(f"/rounds/{round_['id']}/evaluators", json=again), 409, "subject", "one_code_per_person")
+    assert "'EV-1'" in problem["detail"] and "distinct people" in problem["detail"]
+    assert_problem(client.post(f"/rounds/{round_['id']}/evaluators?dry_run=true", json=again), 409, "subject", "one_code_per_person")
+    assert head(client) == before
+    assert client.get(f"/rounds/{round_['id']}").json()["evaluators"] == [
+        {"evaluator": code, "subject": holder} for code, holder in EVALUATORS.items()
+    ]
+    # Another person takes the code; the tester's code in another round is no hindrance.
+    created(client.post(f"/rounds/{round_['id']}/evaluators", json={**again, "subject": "lead"}))
+
+
+def test_a_person_holding_two_codes_from_before_the_rule_scores_a_proposal_once(client: TestClient) -> None:
+    """A round whose assignments were recorded before one code per person: its holder of two codes scores once."""
+    funding = application_of(client)
+    rid = a_round(client)["id"]
+    legacy = funding.get_round(UUID(rid))
+    legacy._evaluator_assigned(evaluator="EV-9", subject=TESTER, assigned_on=legacy.opens_on)  # as such a round's events replay
+    funding.save(legacy)
+    proposal = a_proposal(client, rid)
+    score(client, proposal["id"], "EV-1", 8, 6, 4)
+    before = head(client)
+    refused = client.post(f"/proposals/{proposal['id']}/scores", json=scoring("EV-9", 10, 10, 5))
+    assert "EV-1" in assert_problem(refused, 409, "evaluator", "one_scoring_per_person")["detail"]
+    assert head(client) == before
+    assert [s["evaluator"] for s in client.get(f"/proposals/{proposal['id']}").json()["scorings"]] == ["EV-1"]
 
 
 def test_a_decided_proposal_takes_no_more_scores(client: TestClient) -> None:

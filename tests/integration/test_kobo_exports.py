@@ -103,6 +103,20 @@ def test_the_same_person_twice_in_one_submission_is_refused_before_anything_is_s
     assert problem.message == "a person with this document is row 2 of sheet 'miembros' of this file too: register each person once"
 
 
+def test_two_presidents_in_one_submission_are_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    """Each entry's dry run alone would pass (the OSV has no president yet): the real import would register the first
+    and be refused the second (engagement's 409 `one_president`), leaving the submission half recorded."""
+    second = {**PEOPLE.repeats["miembros"][1], "rol": "president"}
+    two = Answers({"osv": OSV}, {"miembros": [PEOPLE.repeats["miembros"][0], second, PEOPLE.repeats["miembros"][2]]})
+
+    row = row_of(MEMBERS, read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [two]), MEMBERS).submissions[0])
+
+    [problem] = row.problems
+    assert (problem.cell.sheet, problem.cell.row, problem.cell.column) == ("miembros", 3, "miembros/rol")
+    assert problem.rule == "one_president" and "Ñañez" not in problem.message
+    assert problem.message == "row 2 of sheet 'miembros' of this file is the OSV's president too: an OSV has one president at a time, so name one"
+
+
 def test_a_ce_number_a_numeric_cell_stripped_of_its_leading_zeros_is_the_same_person_twice_in_one_submission(tmp_path: Path) -> None:
     ce = {**PEOPLE.repeats["miembros"][0], "tipo_documento": "CE", "numero_documento": "001234567"}
     twice = Answers({"osv": OSV}, {"miembros": [ce, {**ce, "numero_documento": 1234567}]})  # a number cell: Excel drops the zeros

@@ -132,3 +132,29 @@ def auth_env(auth: AuthSettings | None = None) -> dict[str, str]:
     if auth.service_client_secret is not None:
         env["OSV_AUTH_SERVICE_CLIENT_SECRET"] = auth.service_client_secret.get_secret_value()
     return env
+
+
+SECOND_EVALUATOR = "evaluator-2"
+"""A demo account with the role ``evaluator`` alone, a person other than the tester: a round's evaluator codes are held
+by distinct people (409 ``one_code_per_person``), so a test whose round has two codes gives it the second."""
+
+
+class SignedInAs:
+    """A service's test client whose requests send ``name``'s token instead of the client's own (the tester's):
+    another person calling the same service, as the story's ``Client`` (``get``, ``post``, ``put``)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def _signed(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "headers": {**(kwargs.get("headers") or {}), **signed_in_headers(self.name)}}
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **self._signed(kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.client.post(url, **self._signed(kwargs))
+
+    def put(self, url: str, **kwargs: Any) -> Any:
+        return self.client.put(url, **self._signed(kwargs))

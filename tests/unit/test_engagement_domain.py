@@ -36,6 +36,7 @@ from services.engagement.domain.members import (
     Member,
     MembershipEndedError,
     MembershipNotFoundError,
+    MinorOnBoardError,
     NotMemberOfGrantedOSVError,
     ParticipationNotFoundError,
     PersonErasedError,
@@ -49,8 +50,9 @@ from services.engagement.domain.members import (
     age_band,
     nationality_of,
     normalise_phone,
+    surely_adult_on,
 )
-from services.engagement.domain.roster import OSVRoster
+from services.engagement.domain.roster import OSVRoster, PresidentSeatTakenError
 from services.engagement.events import catalogue
 from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
@@ -646,6 +648,69 @@ def test_the_roster_counts_active_memberships_by_role_group_and_document_type() 
     assert (last.board, last.members, last.counted_on) == ({"CE": 1}, {"CE": 1, "NINGUNO": 1}, TODAY)
 
 
+def test_an_osv_has_one_president_at_a_time_named_by_member_id() -> None:
+    roster = OSVRoster(osv_id=OSV_ID)
+    ana = a_member(full_name="Ana Quispe", document_type=DocumentType.DNI, document_number="45678912", role=Role.PRESIDENT)
+    roster.seat(ana.latest_membership, ana.id, ana.document_type, TODAY)
+    luis = a_member(full_name="Luis Pérez", document_type=DocumentType.CE, document_number="001234567", role=Role.PRESIDENT)
+    with pytest.raises(PresidentSeatTakenError) as refused:
+        roster.seat(luis.latest_membership, luis.id, luis.document_type, TODAY)
+    assert (refused.value.field, refused.value.rule, refused.value.holder) == ("role", "one_president", ana.id)
+    assert str(ana.id) in refused.value.message and "Ana" not in refused.value.message
+    assert len(roster.seats) == 1
+
+    # A member of the OSV made president while Ana holds it: refused too; her own seat counted again is no second president.
+    rosa = a_member(document_type=DocumentType.NINGUNO, document_number=None)
+    roster.seat(rosa.latest_membership, rosa.id, rosa.document_type, TODAY)
+    with pytest.raises(PresidentSeatTakenError):
+        roster.check_seat(rosa.latest_membership.membership_id, Role.PRESIDENT)
+    roster.check_seat(ana.latest_membership.membership_id, Role.PRESIDENT)
+    roster.check_seat(rosa.latest_membership.membership_id, Role.BOARD_MEMBER)
+
+    # Ana steps down first (or leaves): then Rosa takes the presidency.
+    roster.seat(ana.change_role(ana.latest_membership.membership_id, Role.BOARD_MEMBER, date(2024, 6, 1)), ana.id, ana.document_type, TODAY)
+    roster.seat(rosa.change_role(rosa.latest_membership.membership_id, Role.PRESIDENT, date(2024, 6, 1)), rosa.id, rosa.document_type, TODAY)
+    assert [s.role for s in roster.seats.values()] == [Role.BOARD_MEMBER, Role.PRESIDENT]
+
+
+@pytest.mark.parametrize(
+    ("birth_year", "starts_on", "adult"),
+    [
+        (2006, date(2024, 12, 30), False),  # may have turned 18 in 2024, but only surely by 31 December
+        (2006, date(2024, 12, 31), True),
+        (2006, date(2025, 1, 1), True),
+        (2007, date(2025, 6, 1), False),
+        (2020, date(2021, 4, 2), False),  # the tester's one-year-old president
+        (1991, date(2024, 3, 1), True),
+    ],
+)
+def test_an_adult_is_18_by_the_conservative_reading_of_a_birth_year(birth_year: int, starts_on: date, adult: bool) -> None:
+    assert surely_adult_on(birth_year, starts_on) is adult
+
+
+@pytest.mark.parametrize("role", [Role.PRESIDENT, Role.BOARD_MEMBER])
+def test_a_minor_is_not_registered_on_the_board_but_is_as_a_member(role: Role) -> None:
+    with pytest.raises(MinorOnBoardError) as refused:
+        a_member(birth_year=2020, joined_on=date(2021, 4, 2), role=role)
+    assert (refused.value.field, refused.value.rule) == ("role", "board_role_adult")
+    assert "2020" not in refused.value.message and "joined_on 2021-04-02" in refused.value.message
+    youth = a_member(birth_year=2009, joined_on=date(2021, 4, 2), role=Role.MEMBER)
+    assert (youth.latest_membership.role, youth.latest_membership.age_band) == (Role.MEMBER, AgeBand.CHILD)
+    assert a_member(birth_year=None, joined_on=date(2021, 4, 2), role=role).latest_membership.role is role  # nothing to judge by
+
+
+def test_a_minor_takes_a_board_role_once_surely_18() -> None:
+    member = a_member(birth_year=2006, joined_on=date(2024, 3, 1))
+    membership_id = member.latest_membership.membership_id
+    with pytest.raises(MinorOnBoardError) as refused:
+        member.change_role(membership_id, Role.PRESIDENT, date(2024, 12, 30))
+    assert (refused.value.field, refused.value.rule) == ("role", "board_role_adult")
+    assert "changed_on 2024-12-30" in refused.value.message
+    with pytest.raises(MinorOnBoardError):
+        member.join(uuid4(), Role.BOARD_MEMBER, date(2024, 6, 1))
+    assert member.change_role(membership_id, Role.PRESIDENT, date(2024, 12, 31)).role is Role.PRESIDENT
+
+
 def test_the_roster_of_an_osv_is_always_the_same_aggregate() -> None:
     assert OSVRoster(osv_id=OSV_ID).id == OSVRoster.create_id(OSV_ID)
 
@@ -760,8 +825,13 @@ def test_a_rosters_counts_kept_seat_by_seat_are_the_full_count_of_its_seats_afte
                 continue
         else:
             membership_id, member_id, document_type = uuid4(), uuid4(), rng.choice(list(DocumentType))
-            seated[membership_id] = (member_id, document_type)
-        roster.seat(SimpleNamespace(membership_id=membership_id, role=rng.choice(list(Role))), member_id, document_type, date(2024, 1, 1))
+        role = rng.choice(list(Role))
+        if role is Role.PRESIDENT and any(m != membership_id and s.role is Role.PRESIDENT for m, s in roster.seats.items()):
+            with pytest.raises(PresidentSeatTakenError):  # one president at a time: the roster is left as it was
+                roster.seat(SimpleNamespace(membership_id=membership_id, role=role), member_id, document_type, date(2024, 1, 1))
+            continue
+        seated[membership_id] = (member_id, document_type)
+        roster.seat(SimpleNamespace(membership_id=membership_id, role=role), member_id, document_type, date(2024, 1, 1))
         counted = roster.pending_events[-1]
         assert counted.members == tally(roster.seats) and counted.board == tally(roster.seats, board_only=True)
     assert list(roster.seats) == [m for m in seated]  # a role changed keeps the member's place

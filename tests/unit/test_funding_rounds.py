@@ -23,6 +23,7 @@ from services.funding.domain.proposals import (
     RejectionReason,
     RepeatedOutputKindError,
     RUOSRegisteredOnlyError,
+    ScoredUnderAnotherCodeError,
     rank,
 )
 from services.funding.domain.rounds import (
@@ -387,6 +388,24 @@ def test_each_evaluator_scores_a_proposal_once() -> None:
     assert [s.weighted_total for s in proposal.scorings] == [Decimal("73.50")]
     scored(proposal, round_, "EV-2", (10, 10, 5))
     assert proposal.mean_weighted_total == Decimal("86.75")  # (73.50 + 100) / 2
+
+
+def test_a_person_holding_two_codes_from_before_the_rule_scores_a_proposal_once() -> None:
+    round_ = a_round()
+    # A round assigned before one code per person: its events replay so, unchecked.
+    for code in ("EV-1", "EV-2"):
+        round_._evaluator_assigned(evaluator=code, subject="ana", assigned_on=date(2021, 5, 1))
+    round_._evaluator_assigned(evaluator="EV-3", subject="luis", assigned_on=date(2021, 5, 1))
+    proposal = a_proposal(round_)
+    proposal.score(round_.criteria, "EV-1", scores(8, 6, 4), date(2021, 6, 5), round_.codes_of("ana"))
+    with pytest.raises(ScoredUnderAnotherCodeError) as refused:
+        proposal.score(round_.criteria, "EV-2", scores(10, 10, 5), date(2021, 6, 6), round_.codes_of("ana"))
+    assert (refused.value.field, refused.value.rule) == ("evaluator", "one_scoring_per_person")
+    assert "EV-1" in refused.value.message
+    assert [s.evaluator for s in proposal.scorings] == ["EV-1"]
+    # Another person's code still scores it: the mean is two people's.
+    proposal.score(round_.criteria, "EV-3", scores(10, 10, 5), date(2021, 6, 6), round_.codes_of("luis"))
+    assert proposal.mean_weighted_total == Decimal("86.75")
 
 
 @pytest.mark.parametrize("evaluator", ["María Pérez", "Maria", "EV 1", "-EV1", "EV-1234567890123456789"])

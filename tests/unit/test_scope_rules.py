@@ -15,6 +15,7 @@ from services.funding.domain.rounds import (
     AssignedBeforeOpeningError,
     EvaluatorCodeTakenError,
     EvaluatorNotAssignedError,
+    OneCodePerPersonError,
     Round,
 )
 from services.funding.domain.scoring import Criterion, EvaluatorCodeError
@@ -54,10 +55,23 @@ def test_an_evaluator_assigned_a_code_scores_under_it_and_nobody_else_is_assigne
         round_.scoring_code("luis", None)
 
 
-def test_a_person_with_several_codes_names_the_one_they_score_under() -> None:
+def test_a_person_holds_one_code_per_round_so_its_codes_are_distinct_people() -> None:
     round_ = a_round()
     round_.assign_evaluator("EV-1", "ana", date(2021, 4, 1))
-    round_.assign_evaluator("EV-2", "ana", date(2021, 4, 1))
+    with pytest.raises(OneCodePerPersonError) as refused:
+        round_.assign_evaluator("EV-2", "ana", date(2021, 4, 2))
+    assert (refused.value.field, refused.value.rule) == ("subject", "one_code_per_person")
+    assert "'EV-1'" in refused.value.message and "distinct people" in refused.value.message
+    assert round_.evaluators == {"EV-1": "ana"}
+    round_.assign_evaluator("EV-2", "luis", date(2021, 4, 2))
+    assert round_.evaluators == {"EV-1": "ana", "EV-2": "luis"}
+
+
+def test_a_person_with_several_codes_from_before_the_rule_names_the_one_they_score_under() -> None:
+    round_ = a_round()
+    # As a round's events recorded before one code per person replay: the assignments, unchecked.
+    for code in ("EV-1", "EV-2"):
+        round_._evaluator_assigned(evaluator=code, subject="ana", assigned_on=date(2021, 4, 1))
     assert round_.codes_of("ana") == ["EV-1", "EV-2"]
     with pytest.raises(EvaluatorNotAssignedError, match="name the one"):
         round_.scoring_code("ana", None)

@@ -33,6 +33,8 @@ from shared.documents import DocumentType
 from shared.errors import ConflictError, NotFoundError, NotKnownYetError, RuleViolationError, check_not_before, not_known_yet
 
 FIRST_BIRTH_YEAR = 1900
+ADULT_AGE = 18
+"""The age a board role (:attr:`Role.on_board`) asks for: an OSV's junta directiva are adults before the RUOS."""
 
 
 class Sex(StrEnum):
@@ -51,6 +53,10 @@ class DepartureReason(StrEnum):
 
 class Role(StrEnum):
     """A member's role in their OSV's organisation."""
+
+    # (Its docstring is the public events' schema's.) ``president`` and ``board_member`` are the board (junta directiva),
+    # for adults (check_board_role_adult); an OSV has one president at a time (OSVRoster.check_seat); ``member`` is open
+    # to all ages.
 
     PRESIDENT = "president"
     BOARD_MEMBER = "board_member"
@@ -112,6 +118,19 @@ class BornAfterJoiningError(RuleViolationError):
             f"birth_year is after the year the member joined ({joined_on.year})",
             field="birth_year",
             rule="not_after_joined_on",
+        )
+
+
+class MinorOnBoardError(RuleViolationError):
+    """A board role for someone who may be under 18 on the day it starts; the message never repeats the birth year."""
+
+    def __init__(self, role: Role, dated: str, on: date) -> None:
+        super().__init__(
+            f"role {role.value} is a board role, for adults: by their birth_year this person may be under {ADULT_AGE} on {dated} "
+            f"{on.isoformat()} (with only the year of birth, they count as {ADULT_AGE} from 31 December of the year they turn "
+            f"{ADULT_AGE}); a minor takes part as a member",
+            field="role",
+            rule="board_role_adult",
         )
 
 
@@ -303,6 +322,27 @@ def check_birth_year(birth_year: int | None, joined_on: date, today: date) -> No
         raise BornAfterJoiningError(joined_on)
 
 
+def surely_adult_on(birth_year: int, day: date) -> bool:
+    """Whether someone born in ``birth_year`` is :data:`ADULT_AGE` or over on ``day``, whatever day of the year they were born.
+
+    Conservative: only the year of birth is known, so they are taken as born on 31 December, and count as 18 from
+    31 December of ``birth_year + 18``, never earlier; someone who may still be 17 is not taken for an adult. (An age
+    band, a statistic, reads the year the other way: :func:`age_band`.)
+    """
+    return day >= date(birth_year + ADULT_AGE, 12, 31)
+
+
+def check_board_role_adult(role: Role, birth_year: int | None, on: date, dated: str) -> None:
+    """A board role (:attr:`Role.on_board`) starting ``on`` (the field ``dated``) is for an adult: 422 ``board_role_adult``
+    naming ``role`` when the person may be under 18 then (:func:`surely_adult_on`, the conservative reading of a birth year).
+
+    Without a birth year (not given, or erased) there is nothing to judge by, and the role is taken. Ordinary membership
+    is open to minors (youth take part): only the board is checked.
+    """
+    if role.on_board and birth_year is not None and not surely_adult_on(birth_year, on):
+        raise MinorOnBoardError(role, dated, on)
+
+
 def age_band(birth_year: int | None, year: int) -> AgeBand:
     """The member's age band in ``year``, from the birth year alone.
 
@@ -403,7 +443,11 @@ class Member(Aggregate):
         role: Role = Role.MEMBER,
         phone: str | None = None,
     ) -> Member:
-        """Check the person's data, then record them and their first membership."""
+        """Check the person's data, then record them and their first membership.
+
+        422 ``board_role_adult`` for a board ``role`` when the person may be under 18 on ``joined_on``
+        (:func:`check_board_role_adult`); a minor registers as a member.
+        """
         number = normalise_document_number(document_type, document_number)
         country = nationality_of(nationality)
         check_birth_year(birth_year, joined_on, today)
@@ -444,13 +488,17 @@ class Member(Aggregate):
     # Memberships ------------------------------------------------------------
 
     def join(self, osv_id: UUID, role: Role, joined_on: date) -> Membership:
-        """Record a new membership: another OSV, or the same one again after leaving it."""
+        """Record a new membership: another OSV, or the same one again after leaving it.
+
+        A board ``role`` is for an adult on ``joined_on`` (422 ``board_role_adult``, :func:`check_board_role_adult`).
+        """
         self.check_not_erased()
         current = self.active_membership_in(osv_id)
         if current is not None:
             raise AlreadyActiveInOSVError(current.membership_id)
         if self.birth_year is not None and self.birth_year > joined_on.year:
             raise BornAfterJoiningError(joined_on)
+        check_board_role_adult(Role(role), self.birth_year, joined_on, "joined_on")
         membership_id = uuid4()
         self._joined(
             membership_id=membership_id,
@@ -484,6 +532,8 @@ class Member(Aggregate):
         )
 
     def change_role(self, membership_id: UUID, role: Role, changed_on: date) -> Membership:
+        """The membership's role from ``changed_on``; a board role is for an adult then (422 ``board_role_adult``,
+        :func:`check_board_role_adult`)."""
         membership = self.membership(membership_id)
         if membership.left_on is not None:
             raise MembershipEndedError(membership.left_on)
@@ -492,6 +542,7 @@ class Member(Aggregate):
         since = membership.roles[-1].since
         if changed_on < since:
             raise RoleChangedTooEarlyError(changed_on, since)
+        check_board_role_adult(Role(role), self.birth_year, changed_on, "changed_on")
         self._role_changed(membership_id=membership_id, osv_id=membership.osv_id, role=role, changed_on=changed_on)
         return membership
 

@@ -3,6 +3,10 @@
 Pure. An :class:`OSVRoster` keeps an OSV's active memberships by role and
 document type; every membership change updates it in the same save, and each
 update records the full current count (never who holds what).
+
+An OSV has one president at a time: a membership seated as president while
+another holds the role is refused (409 ``one_president``, naming the holder's
+member id); the holder's new role, or departure, is recorded first.
 """
 
 from __future__ import annotations
@@ -15,6 +19,20 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.members import Membership, Role
 from shared.documents import DocumentType
+from shared.errors import ConflictError
+
+
+class PresidentSeatTakenError(ConflictError):
+    """The OSV has a president already: its holder is named by member id, never by name."""
+
+    def __init__(self, holder: UUID) -> None:
+        super().__init__(
+            f"member {holder} is this OSV's president: an OSV has one president at a time; record their new role "
+            "(POST /members/{member_id}/memberships/{membership_id}/role) or departure first, then the new president",
+            field="role",
+            rule="one_president",
+        )
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -64,8 +82,18 @@ class OSVRoster(Aggregate):
         self.member_counts: dict[DocumentType, int] = {}
         """:func:`tally` of the seats, kept as each seat changes: a change costs the same with 10 members or 1,000."""
 
+    def check_seat(self, membership_id: UUID, role: Role) -> None:
+        """Whether a membership may sit in ``role``: 409 ``one_president`` when it is president and another active
+        membership of the OSV holds that role (an OSV has one president at a time)."""
+        if role is not Role.PRESIDENT:
+            return
+        for seated, seat in self.seats.items():
+            if seated != membership_id and seat.role is Role.PRESIDENT:
+                raise PresidentSeatTakenError(seat.member_id)
+
     def seat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
-        """Count a membership that joined or changed role."""
+        """Count a membership that joined or changed role (:meth:`check_seat` first: one president at a time)."""
+        self.check_seat(membership.membership_id, membership.role)
         self._count(membership.membership_id, member_id, membership.role, document_type, counted_on)
 
     def unseat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:

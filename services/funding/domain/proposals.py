@@ -117,6 +117,19 @@ class AlreadyScoredError(ConflictError):
         )
 
 
+class ScoredUnderAnotherCodeError(ConflictError):
+    """The person scoring already scored the proposal under another of their codes (a round assigned before a person held
+    one code per round): their scores would count twice in the mean."""
+
+    def __init__(self, evaluator: str, earlier: str, scored_on: date) -> None:
+        super().__init__(
+            f"you already scored this proposal under evaluator code {earlier} on {scored_on.isoformat()}: a person scores a "
+            f"proposal once, whatever codes they hold, so '{evaluator}' adds no second scoring of yours",
+            field="evaluator",
+            rule="one_scoring_per_person",
+        )
+
+
 class BeforeSubmissionError(RuleViolationError):
     def __init__(self, field: str, day: date, submitted_on: date) -> None:
         super().__init__(
@@ -332,13 +345,23 @@ class Proposal(Aggregate):
 
     # Scoring ----------------------------------------------------------------
 
-    def score(self, rubric: Sequence[Criterion], evaluator: str, scores: Sequence[Score], scored_on: date) -> Scoring:
-        """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores."""
+    def score(
+        self, rubric: Sequence[Criterion], evaluator: str, scores: Sequence[Score], scored_on: date, holders_codes: Sequence[str] = ()
+    ) -> Scoring:
+        """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores.
+
+        ``holders_codes``: every code the person scoring holds in the round (:meth:`.rounds.Round.codes_of`). A person
+        scores once: 409 ``score_once`` for a code that scored already, 409 ``one_scoring_per_person`` for one whose
+        holder scored under another of their codes (several only in a round assigned before one code per person).
+        """
         self.check_undecided()
         check_evaluator(evaluator)
         for earlier in self.scorings:
             if earlier.evaluator == evaluator:
                 raise AlreadyScoredError(evaluator, earlier.scored_on)
+        for earlier in self.scorings:
+            if earlier.evaluator in holders_codes:
+                raise ScoredUnderAnotherCodeError(evaluator, earlier.evaluator, earlier.scored_on)
         check_not_before_submission("scored_on", scored_on, self.submitted_on)
         checked = checked_scores(rubric, scores)
         self._scored(

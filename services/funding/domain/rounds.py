@@ -10,7 +10,12 @@ A lead assigns the round's evaluators: each an opaque code (``EV-1``), the
 code the scores are published under, held by a signed-in person (the token's
 subject). Only they read the round's proposals (besides staff and auditors)
 and score them, each under a code assigned to them; which person holds which
-code stays private to funding.
+code stays private to funding. A round's codes stand for distinct people: a
+person holds one code per round (409 ``one_code_per_person``), or the panel
+readers see under two codes, and the mean that ranks proposals, would be one
+person's scores counted twice. A round assigned before that rule may have a
+person holding several; they score a proposal once all the same
+(:meth:`.proposals.Proposal.score`).
 
 The round keeps, as private bookkeeping events saved in the same transaction
 as the proposal they concern (:mod:`.proposals`), which OSVs submitted (one
@@ -179,6 +184,18 @@ class EvaluatorCodeTakenError(ConflictError):
             f"evaluator code '{evaluator}' is already assigned in this round: a code stands for one person",
             field="evaluator",
             rule="evaluator_code_once",
+        )
+
+
+class OneCodePerPersonError(ConflictError):
+    """The person already holds a code in the round: its codes stand for distinct people, each scoring once."""
+
+    def __init__(self, evaluator: str, held: Sequence[str]) -> None:
+        super().__init__(
+            f"subject already holds evaluator code {', '.join(repr(code) for code in held)} in this round: a round's evaluator "
+            f"codes stand for distinct people (one code per person per round), so '{evaluator}' is for someone else",
+            field="subject",
+            rule="one_code_per_person",
         )
 
 
@@ -353,10 +370,16 @@ class Round(Aggregate):
     # Evaluators ----------------------------------------------------------
 
     def assign_evaluator(self, evaluator: str, subject: str, assigned_on: date) -> None:
-        """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals."""
+        """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals.
+
+        409 ``evaluator_code_once`` if the code is someone's already; 409 ``one_code_per_person`` if ``subject`` holds
+        a code in the round already (the round's codes stand for distinct people); 422 ``not_before_opens_on``.
+        """
         check_evaluator(evaluator)
         if evaluator in self.evaluators:
             raise EvaluatorCodeTakenError(evaluator)
+        if held := self.codes_of(subject):
+            raise OneCodePerPersonError(evaluator, held)
         if assigned_on < self.opens_on:
             raise AssignedBeforeOpeningError(self.opens_on, assigned_on)
         self._evaluator_assigned(evaluator=evaluator, subject=subject, assigned_on=assigned_on)
@@ -370,6 +393,7 @@ class Round(Aggregate):
         return subject in self.evaluators.values()
 
     def codes_of(self, subject: str) -> list[str]:
+        """The codes ``subject`` holds in this round: one at most, several only in a round assigned before that rule."""
         return sorted(code for code, holder in self.evaluators.items() if holder == subject)
 
     def scoring_code(self, subject: str, evaluator: str | None) -> str:

@@ -394,6 +394,7 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
             row.repeats.append(place)
         else:
             seen[command.document] = command.where
+    row.problems.extend(second_presidents([c for place, c in enumerate(row.commands) if place not in row.repeats]))
     return row
 
 
@@ -434,6 +435,32 @@ def same_uuid(row: Row, other: Row) -> Problem:
         "import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
         "without one is keyed by its answers); neither row is imported until then",
     )
+
+
+PRESIDENT_RULE = "one_president"
+"""The rule engagement names when an OSV has a president already; the import uses it for two in one submission."""
+
+
+def second_presidents(commands: list[Command]) -> list[Problem]:
+    """A members' submission naming a second president of its OSV (an OSV has one at a time): refused whole before anything
+    is sent, at the later entry's role, saying where the first is. Each entry's dry run alone would pass (nobody is
+    president yet), and the real import would register the first and be refused the second: a row half recorded.
+    ``commands`` leaves out the people given twice (:func:`same_person` names them already)."""
+    first: Cell | None = None
+    problems = []
+    for command in commands:
+        if command.path != "/members" or command.body.get("role") != "president":
+            continue
+        if first is None:
+            first = command.where
+            continue
+        problems.append(Problem(
+            command.cell_for("role"),
+            "role",
+            PRESIDENT_RULE,
+            f"{entry_of(first)} is the OSV's president too: an OSV has one president at a time, so name one",
+        ))
+    return problems
 
 
 def same_person(command: Command, first: Cell) -> Problem:
