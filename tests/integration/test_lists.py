@@ -7,9 +7,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_funding_rounds_api import UNKNOWN, a_proposal, a_round, approve, score
+from tests.integration.test_funding_rounds_api import UNKNOWN, a_phase, a_proposal, a_round, approve, round_body, score
 from tests.integration.test_registry_ruos_api import new_osv
-from tests.support.api import assert_problem
+from tests.support.api import assert_problem, created
 from tests.support.identity import signed_in_headers
 
 NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
@@ -198,7 +198,7 @@ def test_a_board_term_window_without_ruos_expiring_is_422_not_every_osv(registry
 def test_a_round_or_phase_filter_tells_no_one_who_may_not_read_rounds_or_phases_which_ids_exist(funding: TestClient) -> None:
     """Tester 25 L2: a focal point (403 on /rounds) got 404 for an unknown round_id and [] for a real one; an evaluator with
     no round assigned (403 on /phases) likewise for a phase_id. Both now get the same empty list; readers of every round the 404."""
-    round_ = a_round(funding)
+    round_ = created(funding.post("/rounds", json=round_body(a_phase(funding))))  # no code assigned: the evaluator reads no round
     focal, evaluator = signed_in_headers("municipal-150132"), signed_in_headers("evaluator")
     assert funding.get("/rounds", headers=focal).status_code == 403
     assert funding.get("/phases", headers=evaluator).status_code == 403
