@@ -73,6 +73,8 @@ class RecordedEvent:
     version: int
     recorded_at: datetime
     data: dict[str, Any]
+    recorded_by: dict[str, Any] | None = None
+    """Who made the command that recorded it (:meth:`shared.actors.Actor.as_json`); None for an event stored before actors were recorded."""
 
 
 _EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -340,16 +342,20 @@ class Registry(DistrictLookups, ServiceApplication):
         return [osv for osv in osvs if keep[ruos](osv)]
 
     def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[RecordedEvent]:
-        """The OSV's events as registry stored them, oldest first (staff notes included: this is the audit trail)."""
+        """The OSV's events as registry stored them, oldest first (staff notes included: this is the audit trail), each with
+        who made the command that recorded it (:mod:`shared.actors`)."""
         self.get_osv(osv_id, scope)
+        events = list(self.events.get(osv_id))
+        actors = self.actors_of(osv_id)
         return [
             RecordedEvent(
                 type=type(e).__name__,
                 version=e.originator_version,
                 recorded_at=e.timestamp,
                 data={k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING},
+                recorded_by=actor.as_json() if (actor := actors.get(e.originator_version)) is not None else None,
             )
-            for e in self.events.get(osv_id)
+            for e in events
         ]
 
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
