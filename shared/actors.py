@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, Integer, String, Text, select, tuple_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -94,6 +95,17 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 def acting_as_system(what: str) -> contextlib.AbstractContextManager[Actor]:
     """The system (``client_id`` ``system:<what>``, subject null) makes the commands run inside the block."""
     return acting_as(Actor.system(what))
+
+
+class RecordedBy(BaseModel):
+    """Who made a command, as an auditor reads it (:meth:`Actor.as_json`): the account as the identity provider names it,
+    and the roles it held when it made the command."""
+
+    subject: str | None = Field(description="The token's `sub`: the identity provider's opaque id of the account; null for the system.")
+    client_id: str | None = Field(
+        description="The OAuth client the token was issued to; `system:<what>` for work no request made (e.g. `system:erasures-again`)."
+    )
+    roles: list[str] = Field(description="The caller's platform roles when it made the command (e.g. `municipal-150132`, `staff`); empty for the system.")
 
 
 class Base(DeclarativeBase):

@@ -174,7 +174,7 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
 def osv_history(osv_id: UUID, registry: RegistryDep, scope: Audits, page: Paged) -> list[EventRecordPublic]:
-    """List every event the OSV recorded, oldest first, for auditors; paged (`cursor`, `limit`, `Link: rel="next"`)."""
+    """List every event the OSV recorded, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     return [EventRecordPublic.of(e) for e in page.of(registry.osv_history(osv_id=osv_id, scope=scope), key=lambda e: e.version)]
 
 

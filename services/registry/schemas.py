@@ -24,6 +24,7 @@ from services.registry.domain.ruos import (
     document_mistakes,
 )
 from services.registry.domain.workingdays import NonWorkingDay
+from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Text, application_rule, list_rules, one_visible_line
 
@@ -243,20 +244,12 @@ class OSVPublic(BaseModel):
         )
 
 
-class RecordedByPublic(BaseModel):
-    """Who made a command: the account, as the identity provider names it, and what it held when it made it."""
-
-    subject: str | None = Field(description="The token's `sub`: the identity provider's opaque id of the account; null for the system.")
-    client_id: str | None = Field(description="The OAuth client the token was issued to (`system:<what>` for the system's own work, e.g. `system:restore`).")
-    roles: list[str] = Field(description="The caller's platform roles when it made the command (e.g. `municipal-150132`, `staff`); empty for the system.")
-
-
 class EventRecordPublic(BaseModel):
     type: str = Field(description="The event's name, e.g. `RUOSApplicationObserved`.")
     version: int = Field(description="Its place in the OSV's history, from 1.")
     recorded_at: datetime = Field(description="When registry stored it (UTC).")
     data: dict[str, Any] = Field(description="What it recorded, staff notes included (this is the audit trail, not a public event).")
-    recorded_by: RecordedByPublic | None = Field(
+    recorded_by: RecordedBy | None = Field(
         description="Who made the command that recorded it: the authenticated caller of the request (its token's `sub`, "
         "client and platform roles), or the system (`subject` null, `client_id` `system:<what>`) for work no request made. "
         "Kept beside the event, never in it: in no `GET /events` entry nor stream message. Null for an event recorded "
@@ -265,7 +258,7 @@ class EventRecordPublic(BaseModel):
 
     @classmethod
     def of(cls, recorded: RecordedEvent) -> EventRecordPublic:
-        by = None if recorded.recorded_by is None else RecordedByPublic(**recorded.recorded_by)
+        by = None if recorded.recorded_by is None else RecordedBy(**recorded.recorded_by)
         return cls(type=recorded.type, version=recorded.version, recorded_at=recorded.recorded_at, data=recorded.data, recorded_by=by)
 
 

@@ -125,3 +125,42 @@ def test_a_save_no_request_made_records_the_system(registry: TestClient, tokens:
         {"subject": None, "client_id": "system:restore", "roles": []},
         {"subject": None, "client_id": "system:registry", "roles": []},
     ]
+
+
+PERSON = {
+    "full_name": "Yusmary Cordero Palacios",
+    "document_type": "CE",
+    "document_number": "001234567",
+    "nationality": "VE",
+    "sex": "F",
+    "joined_on": "2021-03-01",
+    "phone": "+51987654321",
+}
+
+
+def test_the_dpo_reads_who_registered_corrected_and_erased_a_person_and_no_event_names_them(
+    tmp_path: Path, database_url: str, tokens: IssuedTokens
+) -> None:
+    with (
+        service_client("registry", tmp_path / "var", database_url) as registry,
+        service_client("engagement", tmp_path / "var", database_url) as engagement,
+    ):
+        osv = created(registry.post("/osvs", json={"name": "Vecinos Solidarios de Zárate", "district": "San Juan de Lurigancho",
+                                                   "mapped_on": "2021-02-01"}, headers=tokens.headers("staff")))
+        application_of(engagement).osvs.apply(feed(registry))
+        member = created(engagement.post("/members", json={**PERSON, "osv_id": osv["id"]}, headers=tokens.headers("staff")))
+        ok(engagement.post(f"/members/{member['id']}/correction", json={"phone": "+51912345678"}, headers=tokens.headers("staff")))
+        ok(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("dpo")))
+
+        changes = ok(engagement.get(f"/members/{member['id']}/personal-data-changes", headers=tokens.headers("dpo")))
+        assert [(c["type"], c["recorded_by"]) for c in changes] == [
+            ("Registered", account(tokens, "staff", ["staff"])),
+            ("PersonalDataCorrected", account(tokens, "staff", ["staff"])),
+            ("PersonalDataErased", account(tokens, "dpo", ["dpo"])),
+        ]
+        for role in ("staff", "auditor", "lead"):
+            assert engagement.get(f"/members/{member['id']}/personal-data-changes", headers=tokens.headers(role)).status_code == 403
+
+        published = str(feed(engagement))
+        assert "PersonalDataErased" in published
+        assert "recorded_by" not in published and f"'{account(tokens, 'dpo', [])['subject']}'" not in published
