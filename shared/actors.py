@@ -144,10 +144,16 @@ class ActorBook:
         }
 
     def rows_for(self, stored_events: Sequence[Any], default: Actor) -> list[tuple[Engine, Any, dict[str, Any]]]:
-        """The side rows (:meth:`~shared.sealing.SideWrites.add`'s shape) recording the current actor (else ``default``) of each event."""
+        """The side rows (:meth:`~shared.sealing.SideWrites.add`'s shape) recording the current actor (else ``default``) of each event.
+
+        In the order of their keys, whatever the order of the save's events: two saves that reach the same new rows (two
+        commands on one aggregate at one version) wait on each other in one order, never in a cycle (PostgreSQL); the
+        second then fails on the first's row as the library's ``IntegrityError`` and its command runs again.
+        """
         actor = current_actor() or default
         table = ActorRecord.__table__
-        return [(self.engine, table, self.row(s.originator_id, s.originator_version, actor)) for s in stored_events]
+        keys = sorted((str(s.originator_id), int(s.originator_version)) for s in stored_events)
+        return [(self.engine, table, self.row(UUID(originator_id), version, actor)) for originator_id, version in keys]
 
     def actors_of(self, originator_id: UUID, versions: Iterable[int] | None = None) -> dict[int, Actor]:
         """Who made each of the aggregate's events, by version; an event stored before this table existed has none."""

@@ -68,6 +68,11 @@ class SideRowsInSQLiteTransaction(SideRowsInTransaction):
 class SideWritingEventStore(EventStore):
     """The library's event store; a save writes the command's new keys and entries, and who made it, with its events.
 
+    Each stored event also gets its actor's row (:mod:`shared.actors`: who
+    made the command), in the events' transaction when that table is in the
+    store's database, else written just after the events (a refused save
+    leaves no actor behind).
+
     Where the key table lives in the store's own database (as every service's
     bootstrap wires it, :meth:`~shared.settings.ServiceSettings.key_url`: the
     PostgreSQL database, or the SQLite store's file) they go in the events'
