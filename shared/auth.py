@@ -43,6 +43,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.actors import acting_as_caller
 from shared.guards import PROBLEM_JSON
 from shared.roles import (
     DEFAULT_ROLE_MAP,
@@ -286,7 +287,8 @@ async def current_caller(
 
     A token checked before against the keys in use is answered on the event
     loop (:meth:`TokenValidator.known_caller`); any other is checked in the
-    thread pool, since fetching the provider's keys blocks.
+    thread pool, since fetching the provider's keys blocks. The caller is
+    then the actor of every command the request makes (:mod:`shared.actors`).
     """
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated()
@@ -294,12 +296,14 @@ async def current_caller(
     token = credentials.credentials
     try:
         known = validator.known_caller(token)
-        return known if known is not None else await run_in_threadpool(validator.caller, token)
+        caller = known if known is not None else await run_in_threadpool(validator.caller, token)
     except InvalidTokenError as error:
         raise NotAuthenticated(error.reason) from None
     except ProviderUnavailableError:
         log.error("cannot check a token: identity provider unreachable", exc_info=True)
         raise ProviderUnavailable() from None
+    acting_as_caller(caller)  # the actor of whatever the request's commands save (:mod:`shared.actors`)
+    return caller
 
 
 def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None:

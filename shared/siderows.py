@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import EventStore, Mapper, Notification, Recording
 from sqlalchemy import Engine
 
+from shared.actors import Actor, ActorBook
 from shared.sealing import SealingMapper, insert_sql, side_writes, write_rows
 
 
@@ -65,7 +66,12 @@ class SideRowsInSQLiteTransaction(SideRowsInTransaction):
 
 
 class SideWritingEventStore(EventStore):
-    """The library's event store; a save writes the command's new keys and entries with its events.
+    """The library's event store; a save writes the command's new keys and entries, and who made it, with its events.
+
+    Each stored event also gets its actor's row (:mod:`shared.actors`: who
+    made the command), in the events' transaction when that table is in the
+    store's database, else written just after the events (a refused save
+    leaves no actor behind).
 
     Where the key table lives in the store's own database (as every service's
     bootstrap wires it, :meth:`~shared.settings.ServiceSettings.key_url`: the
@@ -84,9 +90,21 @@ class SideWritingEventStore(EventStore):
     entry: one document, two people.
     """
 
-    def __init__(self, mapper: Mapper[UUID], recorder: Any, *, in_transaction: Callable[[Engine], bool]) -> None:
+    def __init__(
+        self,
+        mapper: Mapper[UUID],
+        recorder: Any,
+        *,
+        in_transaction: Callable[[Engine], bool],
+        actors: ActorBook | None = None,
+        system: Actor | None = None,
+    ) -> None:
         super().__init__(mapper, recorder)
         self.in_transaction = in_transaction
+        self.actors = actors
+        """Where each saved event's actor is recorded (:mod:`shared.actors`), or None (an application without a key ring)."""
+        self.system = system or Actor.system("unnamed")
+        """The actor of a save made while nobody said who acts (:func:`~shared.actors.current_actor` is None)."""
 
     def get(
         self, originator_id: UUID, *, gt: int | None = None, lte: int | None = None, desc: bool = False, limit: int | None = None
@@ -102,6 +120,10 @@ class SideWritingEventStore(EventStore):
         stored_events = [self.mapper.to_stored_event(e) for e in domain_events]  # seals: may make keys
         side = side_writes()
         rows = side.take() if side is not None else []
+        actor_rows = self.actors.rows_for(stored_events, self.system) if self.actors is not None else []
+        if actor_rows and self.in_transaction(self.actors.engine):  # who made the command, beside each event (never in it)
+            rows.extend(actor_rows)
+            actor_rows = []
         inside = [row for row in rows if self.in_transaction(row[0])]
         apart = [row for row in rows if not self.in_transaction(row[0])]
         if inside:
@@ -109,6 +131,8 @@ class SideWritingEventStore(EventStore):
         if apart:
             write_rows(apart)
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        if actor_rows:  # a table apart (an in-memory store): after the events, so that a refused save leaves none
+            write_rows(actor_rows)
         if not notification_ids:
             return []
         return [

@@ -41,6 +41,7 @@ from eventsourcing.utils import Environment, get_topic
 from sqlalchemy import Engine
 
 from shared import dryrun
+from shared.actors import Actor, ActorBook
 from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
@@ -287,6 +288,8 @@ class ServiceApplication(RelayPositions, Application):
     def __init__(self, env: Mapping[str, str] | None = None, *, answers: AnswerBook | None = None, keys: KeyRing | None = None) -> None:
         self.keys = keys
         """The data keys that seal :attr:`SEALED_FIELDS` (set before the library builds the mapper, which seals with them)."""
+        self.actors = ActorBook(keys.engine) if keys is not None else None
+        """Who made each saved event (:mod:`shared.actors`), in the key table's database: the store's own, as the bootstraps wire it."""
         self._store_engines: dict[Engine, bool] = {}
         """Whether each engine a side row was written on opens the store's own database (:meth:`_in_store_database`)."""
         super().__init__(env)
@@ -519,8 +522,15 @@ class ServiceApplication(RelayPositions, Application):
         return recorder
 
     def construct_event_store(self) -> EventStore:
-        """The library's event store, writing a command's new keys and entries with its events (:class:`SideWritingEventStore`)."""
-        return SideWritingEventStore(self.mapper, self.recorder, in_transaction=self._in_store_database)
+        """The library's event store, writing a command's new keys and entries, and who made it, with its events (:class:`SideWritingEventStore`)."""
+        return SideWritingEventStore(
+            self.mapper, self.recorder, in_transaction=self._in_store_database, actors=self.actors, system=Actor.system(self.name)
+        )
+
+    def actors_of(self, originator_id: UUID, versions: Any = None) -> dict[int, Actor]:
+        """Who made each of the aggregate's stored events, by version (none for an event stored before actors were
+        recorded, nor in an application without a key ring): an audit record, never published (:mod:`shared.actors`)."""
+        return self.actors.actors_of(originator_id, versions) if self.actors is not None else {}
 
     def _in_store_database(self, engine: Engine) -> bool:
         """Whether ``engine`` opens the database the events are stored in: the PostgreSQL database, or the SQLite store's file

@@ -31,6 +31,7 @@ from services.engagement.fieldschemas import (
 )
 from services.engagement.schemas import (
     AccessPublic,
+    PersonalDataChangePublic,
     CorrectionCreate,
     DepartureCreate,
     ErasureCreate,
@@ -156,6 +157,14 @@ def get_access_log(member_id: UUID, engagement: EngagementDep, page: Paged) -> l
     """List who read the member's personal data, when and for what purpose, oldest first, for the data protection officer; paged (`cursor`, `limit`, `Link: rel="next"`)."""
     log = list(enumerate(engagement.access_log(member_id=member_id)))  # append-only: the position is the entry's id
     return [AccessPublic.of(access) for _, access in page.of(log, key=lambda entry: entry[0])]
+
+
+@members.get(
+    "/{member_id}/personal-data-changes", response_model=list[PersonalDataChangePublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))]
+)
+def get_personal_data_changes(member_id: UUID, engagement: EngagementDep) -> list[PersonalDataChangePublic]:
+    """List who registered, corrected or erased the member's personal data, and when, oldest first, for the data protection officer (none of the data itself)."""
+    return [PersonalDataChangePublic.of(change) for change in engagement.personal_data_changes(member_id=member_id)]
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -75,6 +76,21 @@ CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 def cipher_env(key: str) -> dict[str, str]:
     """The event store settings that encrypt every stored event with ``key``."""
     return {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": key}
+
+
+PERSONAL_DATA_CHANGES = frozenset({"Registered", "PersonalDataCorrected", "PersonalDataErased"})
+"""The member's events that write or forget their personal data: what the DPO's :meth:`Engagement.personal_data_changes` lists."""
+
+
+@dataclass(frozen=True)
+class PersonalDataChange:
+    """One registration, correction or erasure of a person's data, and who made it (:mod:`shared.actors`)."""
+
+    type: str
+    version: int
+    recorded_at: datetime
+    recorded_by: dict[str, Any] | None
+    """:meth:`shared.actors.Actor.as_json`; None for one recorded before engagement kept who made each command."""
 
 
 class UnencryptedStoreError(RuntimeError):
@@ -385,6 +401,21 @@ class Engagement(Forgetting, ServiceApplication):
         self.get_member(member_id)
         log = self.find(AccessLog.id_for(member_id), AccessLog)
         return list(log.accesses) if log is not None else []
+
+    def personal_data_changes(self, member_id: UUID) -> list[PersonalDataChange]:
+        """The member's registration, corrections and erasure, oldest first, each with who made it: nothing of the data itself."""
+        self.get_member(member_id)
+        events = [e for e in self.events.get(member_id) if type(e).__name__ in PERSONAL_DATA_CHANGES]
+        actors = self.actors_of(member_id, [e.originator_version for e in events])
+        return [
+            PersonalDataChange(
+                type=type(e).__name__,
+                version=e.originator_version,
+                recorded_at=e.timestamp,
+                recorded_by=actor.as_json() if (actor := actors.get(e.originator_version)) is not None else None,
+            )
+            for e in events
+        ]
 
     def _log_reads(self, member_ids: Sequence[UUID], reader: Reader, disclosure: Disclosure) -> None:
         """Record the read on each member's access log, in one transaction, before anything is shown."""

@@ -32,6 +32,7 @@ from nats.js import JetStreamContext
 
 from services.engagement.application import Engagement
 from services.engagement.events import PersonalDataErased, catalogue
+from shared.actors import acting_as_system
 from shared.events import decode
 from shared.messaging import NatsLink, messages_on
 
@@ -70,7 +71,8 @@ async def erasures_again(engagement: Engagement, link: NatsLink) -> None:
         try:
             assert link.js is not None
             erased = await erased_in_stream(link.js, link.stream)
-            again = await asyncio.to_thread(engagement.erase_again, erased)
+            with acting_as_system("erasures-again"):  # recorded as the system's, not as nobody's (shared.actors)
+                again = await asyncio.to_thread(engagement.erase_again, erased)
             break
         except asyncio.CancelledError:
             raise

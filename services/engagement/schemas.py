@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from services.engagement.application import Engagement
+from services.engagement.application import Engagement, PersonalDataChange
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
 from services.engagement.domain.documents import normalise_document_number
 from services.engagement.domain.members import (
@@ -31,6 +31,7 @@ from services.engagement.domain.members import (
     nationality_of,
     normalise_phone,
 )
+from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
@@ -339,6 +340,24 @@ class MemberPublic(BaseModel):
             disclosed=plain and member.personal_data != "erased",
             version=member.version,
         )
+
+
+class PersonalDataChangePublic(BaseModel):
+    """One registration, correction or erasure of a member's personal data, with who made it (none of the data itself)."""
+
+    type: str = Field(description="`Registered`, `PersonalDataCorrected` or `PersonalDataErased`.")
+    version: int = Field(description="Its place in the member's history, from 1.")
+    recorded_at: datetime = Field(description="When engagement stored it (UTC).")
+    recorded_by: RecordedBy | None = Field(
+        description="Who made the command: the authenticated caller (its token's `sub`, client and platform roles), or the system "
+        "(`subject` null, `client_id` `system:<what>`: `system:erasures-again` for an erasure recorded again after a restore). "
+        "Kept beside the event, never in it nor in any published event. Null for one recorded before engagement kept who made each command."
+    )
+
+    @classmethod
+    def of(cls, change: PersonalDataChange) -> PersonalDataChangePublic:
+        by = None if change.recorded_by is None else RecordedBy(**change.recorded_by)
+        return cls(type=change.type, version=change.version, recorded_at=change.recorded_at, recorded_by=by)
 
 
 class AccessPublic(BaseModel):

@@ -175,7 +175,7 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
 def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
-    """List every event the OSV recorded, oldest first, for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
+    """List every event the OSV recorded, oldest first, each with who recorded it (`recorded_by`), for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
     The staff's words in it (an observation's details, rejection, contact-lost and dissolution notes) only to a reader
     with `personal-data:read`; an auditor reads them `[withheld]`, with every other field of the event."""

@@ -74,6 +74,8 @@ class RecordedEvent:
     version: int
     recorded_at: datetime
     data: dict[str, Any]
+    recorded_by: dict[str, Any] | None = None
+    """Who made the command that recorded it (:meth:`shared.actors.Actor.as_json`); None for an event stored before actors were recorded."""
 
 
 _EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -341,18 +343,24 @@ class Registry(DistrictLookups, ServiceApplication):
         return [osv for osv in osvs if keep[ruos](osv)]
 
     def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
-        """The OSV's events as registry stored them, oldest first: the audit trail.
+        """The OSV's events as registry stored them, oldest first: the audit trail, each with who made the command that
+        recorded it (:mod:`shared.actors`).
 
         The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
         :attr:`shared.roles.Caller.may_read_staff_text`), else each reads :data:`~shared.roles.WITHHELD_TEXT`.
         """
         self.get_osv(osv_id, scope)
+        actors = self.actors_of(osv_id)
         recorded = []
         for e in self.events.get(osv_id):
             data = {k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING}
             if not text:
                 data = withheld(data, SEALED_FIELDS.get(type(e)), WITHHELD_TEXT)
-            recorded.append(RecordedEvent(type=type(e).__name__, version=e.originator_version, recorded_at=e.timestamp, data=data))
+            actor = actors.get(e.originator_version)
+            recorded.append(RecordedEvent(
+                type=type(e).__name__, version=e.originator_version, recorded_at=e.timestamp, data=data,
+                recorded_by=actor.as_json() if actor is not None else None,
+            ))
         return recorded
 
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:

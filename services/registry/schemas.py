@@ -24,6 +24,7 @@ from services.registry.domain.ruos import (
     document_mistakes,
 )
 from services.registry.domain.workingdays import NonWorkingDay
+from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
@@ -253,10 +254,17 @@ class EventRecordPublic(BaseModel):
         "details, rejection, contact-lost and dissolution notes) read `[withheld]` to a reader without `personal-data:read` "
         "(auditors: they may name people), `[redacted]` once forgotten."
     )
+    recorded_by: RecordedBy | None = Field(
+        description="Who made the command that recorded it: the authenticated caller of the request (its token's `sub`, "
+        "client and platform roles), or the system (`subject` null, `client_id` `system:<what>`) for work no request made. "
+        "Kept beside the event, never in it: in no `GET /events` entry nor stream message. Null for an event recorded "
+        "before registry kept who recorded each event."
+    )
 
     @classmethod
     def of(cls, recorded: RecordedEvent) -> EventRecordPublic:
-        return cls(type=recorded.type, version=recorded.version, recorded_at=recorded.recorded_at, data=recorded.data)
+        by = None if recorded.recorded_by is None else RecordedBy(**recorded.recorded_by)
+        return cls(type=recorded.type, version=recorded.version, recorded_at=recorded.recorded_at, data=recorded.data, recorded_by=by)
 
 
 # Documents, readiness and the RUOS application ---------------------------------

@@ -198,6 +198,12 @@ def test_a_store_restored_from_before_an_erasure_has_the_person_erased_again_at_
         assert (shown["personal_data"], shown["full_name"]) == ("erased", "[erased]")
         assert (shown["document_number"], shown["phone"], shown["birth_year"]) == (None, None, None)
         assert read(client, story["luis"])["full_name"] == KEPT
+        # The DPO reads that the erasure the store holds was made again by the system, not by a person.
+        changes = client.get(f"/members/{story['zoraida']}/personal-data-changes")
+        assert [c["type"] for c in changes.json()] == ["Registered", "PersonalDataErased"], changes.text
+        registered, erased_again = changes.json()
+        assert registered["recorded_by"]["subject"] is not None  # the tester who registered her
+        assert erased_again["recorded_by"] == {"subject": None, "client_id": "system:erasures-again", "roles": []}
         assert found_by_document(client).status_code == 404  # her document leads nowhere
         again = client.post(f"/members/{story['zoraida']}/erasure", json={"erased_on": "2025-02-01"})
         assert again.status_code == 409 and again.json()["errors"][0]["rule"] == "erase_once"
