@@ -43,18 +43,8 @@ from services.engagement.domain.followup import (
     TechnicalAssistance,
     overdue_for_follow_up,
 )
-from services.engagement.domain.members import (
-    UNCHANGED,
-    DepartureReason,
-    Member,
-    MemberNotFoundError,
-    Membership,
-    OSVNotKnownError,
-    Participation,
-    Role,
-    Sex,
-    Unchanged,
-)
+from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex
+from services.engagement.domain.members import UNCHANGED, Member, Membership, Participation, Unchanged
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
