@@ -108,7 +108,7 @@ class CorrectionCreate(Command):
     """A rectification of the person's personal data at their request (Ley 29733, art. 20): the fields given replace
     what is kept, checked and normalised as `POST /members` checks them; those not given stay."""
 
-    full_name: Text | None = Field(default=None, description="The person's full name, corrected.")
+    full_name: Name | None = Field(default=None, description="The person's full name, corrected (runs of spaces made one).")
     document_type: DocumentType | None = Field(
         default=None, description="The identity document the person holds now (a `CE` replaced by a `DNI`, say); `NINGUNO` if none."
     )
