@@ -560,7 +560,7 @@ def register(app: Any, osv_id: uuid.UUID, i: int) -> None:
     """``POST /members`` as the route runs it, in process: its worker-thread function (:func:`services.engagement.api.registered`)
     on a parsed body, the command and its answer (the member as saved, not read back)."""
     from services.engagement.api import registered
-    from services.engagement.domain.members import Sex
+    from services.engagement.domain.memberrules import Sex
     from services.engagement.schemas import MemberCreate
     from shared.documents import DocumentType
 
@@ -1119,7 +1119,8 @@ def engagement_catalogue() -> Any:
     try:
         from types import SimpleNamespace
 
-        from services.engagement.domain.members import DepartureReason, Member, Sex
+        from services.engagement.domain.memberrules import DepartureReason, Sex
+        from services.engagement.domain.members import Member
         from services.engagement.events import catalogue
         from shared.documents import DocumentType
     except Exception:  # noqa: BLE001 - being written by someone else: fall back to hand-built events

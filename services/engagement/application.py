@@ -6,21 +6,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Reader, check_purpose
 from services.engagement.domain.activities import (
-    Activity,
-    ActivityKind,
-    ActivityNotFoundError,
-    BeneficiaryGroup,
     OSVActivities,
-    Output,
-    Participant,
-    ParticipantGiven,
-    ParticipantNotMemberError,
 )
 from services.engagement.domain.documents import (
     DocumentIndex,
@@ -30,44 +21,23 @@ from services.engagement.domain.documents import (
     normalise_document_number,
 )
 from services.engagement.domain.followup import (
-    ActionItem,
-    ActionItemDraft,
-    ActionItemNotFoundError,
-    AssistanceNotFoundError,
-    AssistanceTopic,
     FollowUp,
-    FollowUpStanding,
-    Meeting,
-    MeetingMode,
-    MeetingNotFoundError,
-    MeetingTopic,
-    TechnicalAssistance,
-    overdue_for_follow_up,
 )
-from services.engagement.domain.members import (
-    UNCHANGED,
-    DepartureReason,
-    Member,
-    MemberNotFoundError,
-    Membership,
-    OSVNotKnownError,
-    Participation,
-    Role,
-    Sex,
-    Unchanged,
-)
-from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex
+from services.engagement.domain.members import UNCHANGED, Member, Membership, Participation, Unchanged
+from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
 from services.engagement.views.grants import NotAProjectError
+from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.sealing import drawn_at_random, text_key
+from shared.sealing import drawn_at_random
 from shared.store import ServiceApplication, retried_on_collision
 
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
@@ -97,7 +67,7 @@ class UnencryptedStoreError(RuntimeError):
     """Engagement holds personal data and refuses a store without a cipher."""
 
 
-class Engagement(Forgetting, ServiceApplication):
+class Engagement(Fieldwork, Forgetting, ServiceApplication):
     """Keeps people and their memberships of OSVs, their roles, projects and the right to be forgotten,
     and each OSV's follow-up: meetings, technical assistance, the activities it reports and its members' needs.
 
@@ -484,225 +454,3 @@ class Engagement(Forgetting, ServiceApplication):
         """An OSV engagement has heard of, or a 404."""
         if self.osvs.get(osv_id) is None:
             raise OSVNotKnownError(osv_id)
-
-    # Follow-up ---------------------------------------------------------------------------
-
-    @retried_on_collision
-    def hold_meeting(
-        self,
-        osv_id: UUID,
-        held_on: date,
-        mode: MeetingMode,
-        topics: Sequence[MeetingTopic],
-        attendee_member_ids: Sequence[UUID] = (),
-        other_attendees: int = 0,
-        notes: str | None = None,
-        action_items: Sequence[ActionItemDraft] = (),
-    ) -> tuple[FollowUp, Meeting]:
-        """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
-        osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
-        follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
-        meeting = follow_up.hold_meeting(
-            held_on,
-            mode,
-            topics,
-            attendee_member_ids,
-            other_attendees,
-            notes,
-            action_items,
-            known_members=self.known_members(attendee_member_ids),
-            today=self.today(),
-            mapped_on=osv.mapped_on,
-        )
-        self.save(follow_up)
-        return follow_up, meeting
-
-    @retried_on_collision
-    def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
-        follow_up = self.find_follow_up(osv_id)
-        if follow_up is None:
-            raise ActionItemNotFoundError(action_id)
-        item = follow_up.complete_action(action_id, completed_on, today=self.today())
-        self.save(follow_up)
-        return item
-
-    @retried_on_collision
-    def give_assistance(
-        self, osv_id: UUID, given_on: date, topic: AssistanceTopic, hours: Decimal, note: str | None = None
-    ) -> TechnicalAssistance:
-        osv = self.osvs.require_active(osv_id, on=given_on, dated="given_on")
-        follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
-        assistance = follow_up.give_assistance(given_on, topic, hours, note, today=self.today(), mapped_on=osv.mapped_on)
-        self.save(follow_up)
-        return assistance
-
-    # Staff's free text, redacted ------------------------------------------------------------
-
-    @retried_on_collision
-    def redact_meeting_text(self, osv_id: UUID, meeting_id: UUID) -> tuple[FollowUp, Meeting]:
-        """Forget a meeting's notes and the words of the actions it agreed, for good (their key is deleted).
-
-        For notes that named a person (one since erased, say) or said what they
-        should not; the meeting, its dates, topics, attendees and actions stay.
-        """
-        follow_up = self.find_follow_up(osv_id)
-        if follow_up is None:
-            raise MeetingNotFoundError(meeting_id)
-        if follow_up.redact_meeting_text(meeting_id):
-            self.save(follow_up)  # first: every replica's kept copy forgets the text as it reads this event
-        self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id))
-        return follow_up, follow_up.meetings[meeting_id]
-
-    @retried_on_collision
-    def redact_assistance_note(self, osv_id: UUID, assistance_id: UUID) -> TechnicalAssistance:
-        """Forget a technical assistance record's note for good (its key is deleted)."""
-        follow_up = self.find_follow_up(osv_id)
-        if follow_up is None:
-            raise AssistanceNotFoundError(assistance_id)
-        if follow_up.redact_assistance_note(assistance_id):
-            self.save(follow_up)  # first: every replica's kept copy forgets the note as it reads this event
-        self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id))
-        return next(a for a in follow_up.assistance if a.assistance_id == assistance_id)
-
-    def redact_activity_text(self, activity_id: UUID) -> Activity:
-        """Forget an activity's description, and why it was withdrawn, for good (their key is deleted)."""
-        activity = self.get_activity(activity_id)
-        self.forget_text(activity.id, activity.version, text_key(activity.id))
-        return self.get_activity(activity_id)
-
-    def find_follow_up(self, osv_id: UUID) -> FollowUp | None:
-        """The OSV's follow-up, or None before its first meeting or assistance."""
-        return self.find(FollowUp.id_for(osv_id), FollowUp)
-
-    def get_follow_up(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> FollowUp | None:
-        """As :meth:`find_follow_up`, for an OSV engagement knows of and in ``scope``; else a 404."""
-        self._check_in_scope(osv_id, scope)
-        follow_up = self.find_follow_up(osv_id)
-        if follow_up is None:
-            self._check_known(osv_id)
-        return follow_up
-
-    def overdue(self, days: int, scope: MunicipalScope = ALL_LIMA) -> list[FollowUpStanding]:
-        """Active OSVs in ``scope`` with no meeting in the last ``days`` days, most overdue first.
-
-        Reads one follow-up per active OSV: fine for the programme's dozens of OSVs.
-        """
-        standings = []
-        for osv in self.osvs.active():
-            if osv.mapped_on is None:  # heard of before its mapping arrived: nothing to measure from yet
-                continue
-            if not scope.covers(self.osvs.district_ubigeo(osv.district)):
-                continue
-            osv_id = UUID(osv.osv_id)
-            follow_up = self.find_follow_up(osv_id)
-            standings.append(
-                FollowUpStanding(
-                    osv_id=osv_id,
-                    district=osv.district,
-                    zone=osv.zone,
-                    mapped_on=osv.mapped_on,
-                    last_meeting_on=follow_up.last_meeting_on if follow_up else None,
-                )
-            )
-        return overdue_for_follow_up(standings, self.today(), days)
-
-    # Activities ---------------------------------------------------------------------------
-
-    @retried_on_collision
-    def report_activity(
-        self,
-        osv_id: UUID,
-        held_on: date,
-        kind: ActivityKind,
-        district: str,
-        direct_beneficiaries: Sequence[BeneficiaryGroup] = (),
-        indirect_beneficiaries: int = 0,
-        outputs: Sequence[Output] = (),
-        grant_id: UUID | None = None,
-        description: str | None = None,
-        participants: Sequence[ParticipantGiven] = (),
-    ) -> Activity:
-        """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
-        osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
-        found = self.districts.find(district, on=held_on)
-        persons = [self._participant(index, given) for index, given in enumerate(participants)]
-        grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
-        activity = Activity.report(
-            osv_id,
-            held_on,
-            kind,
-            found.name,
-            found.zone,
-            direct_beneficiaries,
-            indirect_beneficiaries,
-            outputs,
-            grant_id,
-            grant_osv_id,
-            description,
-            today=self.today(),
-            participants=persons,
-            mapped_on=osv.mapped_on,
-        )
-        index = self.find(OSVActivities.id_for(osv_id), OSVActivities) or OSVActivities(osv_id=osv_id)
-        index.add(activity.id)
-        self.save(activity, index)
-        return activity
-
-    def _participant(self, index: int, given: ParticipantGiven) -> Participant:
-        if given.member_id is not None:
-            member = self.load(given.member_id, Member, lambda i: ParticipantNotMemberError(index, i))
-            return Participant(member.id, member.nationality, member.sex, member=True)
-        assert given.person_id is not None and given.nationality is not None and given.sex is not None
-        return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
-
-    @retried_on_collision
-    def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:
-        activity = self.get_activity(activity_id)
-        activity.withdraw(reason, today=self.today())
-        self.save(activity)
-        return activity
-
-    def get_activity(self, activity_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Activity:
-        """The activity; 404 when there is none, or its OSV is outside ``scope``."""
-        activity = self.load(activity_id, Activity, ActivityNotFoundError)
-        if not self.osv_in_scope(activity.osv_id, scope):
-            raise ActivityNotFoundError(activity_id)
-        return activity
-
-    def activities_of(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[Activity]:
-        """The OSV's activities, latest held first, withdrawn ones included (and marked)."""
-        self._check_in_scope(osv_id, scope)
-        index = self.find(OSVActivities.id_for(osv_id), OSVActivities)
-        if index is None:
-            self._check_known(osv_id)
-            return []
-        activities = [self.get_activity(activity_id) for activity_id in index.activity_ids]
-        return sorted(activities, key=lambda a: a.held_on, reverse=True)
-
-    # Needs ----------------------------------------------------------------------------------
-
-    @retried_on_collision
-    def assess_needs(
-        self,
-        osv_id: UUID,
-        assessed_on: date,
-        members_assessed: int,
-        members_over_5_years_in_peru: int,
-        needs: Sequence[Need] = (),
-    ) -> NeedsAssessment:
-        osv = self.osvs.require_active(osv_id, on=assessed_on, dated="assessed_on")
-        record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord) or NeedsRecord(osv_id=osv_id)
-        assessment = record.assess(
-            assessed_on, members_assessed, members_over_5_years_in_peru, needs, today=self.today(), mapped_on=osv.mapped_on
-        )
-        self.save(record)
-        return assessment
-
-    def needs_assessments(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> list[NeedsAssessment]:
-        """The OSV's needs assessments, latest first."""
-        self._check_in_scope(osv_id, scope)
-        record = self.find(NeedsRecord.id_for(osv_id), NeedsRecord)
-        if record is None:
-            self._check_known(osv_id)
-            return []
-        return record.latest_first()

@@ -24,7 +24,8 @@ from services.engagement.domain.accesslog import AccessLog
 from services.engagement.domain.activities import Activity, ActivityKind, OSVActivities
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.domain.followup import AssistanceTopic, FollowUp, MeetingMode, MeetingTopic
-from services.engagement.domain.members import AgeBand, DepartureReason, Member, Role, Sex
+from services.engagement.domain.memberrules import AgeBand, DepartureReason, Role, Sex
+from services.engagement.domain.members import Member
 from services.engagement.domain.needs import NeedArea, NeedsRecord, Priority
 from services.engagement.domain.roster import OSVRoster
 from shared.documents import DocumentType

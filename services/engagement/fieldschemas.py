@@ -44,10 +44,7 @@ from services.engagement.domain.followup import (
     check_hours,
     topic_mistakes,
 )
-from services.engagement.domain.members import (
-    Sex,
-    nationality_of,
-)
+from services.engagement.domain.memberrules import Sex, nationality_of
 from services.engagement.domain.needs import (
     Need,
     NeedArea,

@@ -18,19 +18,17 @@ from pydantic_core import PydanticCustomError
 from services.engagement.application import Engagement, PersonalDataChange
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
 from services.engagement.domain.documents import normalise_document_number
-from services.engagement.domain.members import (
+from services.engagement.domain.memberrules import (
     FIRST_BIRTH_YEAR,
     AgeBand,
     DepartureReason,
-    Member,
-    Membership,
-    Participation,
     Role,
     Sex,
     check_birth_year,
     nationality_of,
     normalise_phone,
 )
+from services.engagement.domain.members import Member, Membership, Participation
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import (

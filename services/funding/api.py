@@ -13,20 +13,10 @@ from services.funding.bootstrap import bootstrap
 from services.funding.domain.grants import GrantKind, GrantStatus
 from services.funding.domain.proposals import ProposalStatus
 from services.funding.domain.scoring import Score
-from services.funding.schemas import (
+from services.funding.roundschemas import (
     SCORING_RULE,
     ApprovalCreate,
-    DisbursementCreate,
     EvaluatorAssignmentCreate,
-    GoodsDeliveryCreate,
-    GrantClosingCreate,
-    GrantCreate,
-    GrantPublic,
-    ParticipatoryBudgetCreate,
-    ParticipatoryBudgetDecisionCreate,
-    ParticipatoryBudgetPublic,
-    PhaseCreate,
-    PhasePublic,
     ProposalCreate,
     ProposalGrantCreate,
     ProposalPublic,
@@ -36,6 +26,18 @@ from services.funding.schemas import (
     RoundCreate,
     RoundPublic,
     ScoringCreate,
+)
+from services.funding.schemas import (
+    DisbursementCreate,
+    GoodsDeliveryCreate,
+    GrantClosingCreate,
+    GrantCreate,
+    GrantPublic,
+    ParticipatoryBudgetCreate,
+    ParticipatoryBudgetDecisionCreate,
+    ParticipatoryBudgetPublic,
+    PhaseCreate,
+    PhasePublic,
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within

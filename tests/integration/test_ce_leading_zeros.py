@@ -29,7 +29,7 @@ from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain import documents
 from services.engagement.domain.documents import PersonAlreadyRegisteredError, PersonNotFoundError
-from services.engagement.domain.members import Sex
+from services.engagement.domain.memberrules import Sex
 from services.engagement.personaldata import DocumentEntry
 from shared.documents import DocumentType
 from tests.support.clients import settings_for

@@ -17,7 +17,7 @@ import pytest
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.documents import PersonAlreadyRegisteredError
-from services.engagement.domain.members import Sex
+from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.roster import OSVRoster
 from shared.documents import DocumentType
 from shared.store import COMMAND_ATTEMPTS

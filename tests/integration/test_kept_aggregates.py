@@ -22,7 +22,8 @@ from eventsourcing.persistence import IntegrityError
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.followup import AssistanceTopic, FollowUp
-from services.engagement.domain.members import Member, Sex
+from services.engagement.domain.memberrules import Sex
+from services.engagement.domain.members import Member
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import WRAPPING_PURPOSE, DocumentDirectory, KeyRing, MasterKey
 from services.engagement.settings import EngagementSettings

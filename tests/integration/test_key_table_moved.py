@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.bootstrap import bootstrap
-from services.engagement.domain.members import Sex
+from services.engagement.domain.memberrules import Sex
 from services.engagement.personaldata import WRAPPING_PURPOSE, DataKey, DocumentDirectory, DocumentEntry, KeyRing, MasterKey
 from services.engagement.views import GrantDirectory
 from services.engagement.views import OSVDirectory as EngagementOSVs

@@ -18,7 +18,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from sqlalchemy import func, select
 
-from services.engagement.domain.members import Sex
+from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.bootstrap import bootstrap
 from services.engagement.personaldata import DataKey, DocumentEntry

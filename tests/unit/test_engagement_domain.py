@@ -20,8 +20,7 @@ from services.engagement.domain.documents import (
     document_identity,
     normalise_document_number,
 )
-from services.engagement.domain.members import (
-    REDACTED_NAME,
+from services.engagement.domain.memberrules import (
     AgeBand,
     AlreadyActiveInOSVError,
     AlreadyEnrolledError,
@@ -33,7 +32,6 @@ from services.engagement.domain.members import (
     ImplausibleBirthYearError,
     InvalidPhoneError,
     LeftBeforeJoinedError,
-    Member,
     MembershipEndedError,
     MembershipNotFoundError,
     MinorOnBoardError,
@@ -52,6 +50,7 @@ from services.engagement.domain.members import (
     normalise_phone,
     surely_adult_on,
 )
+from services.engagement.domain.members import REDACTED_NAME, Member
 from services.engagement.domain.roster import OSVRoster, PresidentSeatTakenError
 from services.engagement.events import catalogue
 from shared.documents import DocumentType

@@ -30,7 +30,7 @@ from services.engagement.domain.followup import (
     MeetingTopic,
     overdue_for_follow_up,
 )
-from services.engagement.domain.members import Sex
+from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.needs import Need, NeedArea, NeedsRecord, Priority
 from services.engagement.events import catalogue
 from shared.errors import ConflictError, DomainError, RuleViolationError

@@ -14,7 +14,8 @@ import pytest
 from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, UUIDAsHex
 
 from services.engagement.domain.documents import DocumentIndex
-from services.engagement.domain.members import Member, Sex
+from services.engagement.domain.memberrules import Sex
+from services.engagement.domain.members import Member
 from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
     STORE_PURPOSE,

@@ -21,7 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domain.members import Sex, nationality_of
+from services.engagement.domain.memberrules import Sex, nationality_of
 from shared.errors import (
     ConflictError,
     NotFoundError,

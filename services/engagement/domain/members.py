@@ -1,7 +1,8 @@
 """Engagement's domain: people, their memberships of OSVs, and the projects they take part in.
 
-Pure: the aggregate, the events it records, the rules a person's data must
-follow and the named errors those rules raise.
+Pure: the aggregate and the events it records. The rules a person's data
+must follow, the terms they use (sex, role, age band, departure reason) and
+the named errors those rules raise are :mod:`.memberrules`.
 
 - A :class:`Member` is a person. Their memberships (one per stay in an OSV,
   with the roles they held), their participations in funded projects and the
@@ -19,349 +20,44 @@ follow and the named errors those rules raise.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from uuid import UUID, uuid4
 
-import pycountry
 from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.documents import document_identities, document_identity, normalise_document_number
+from services.engagement.domain.memberrules import (
+    AgeBand,
+    AlreadyActiveInOSVError,
+    AlreadyEnrolledError,
+    AlreadyErasedError,
+    AlreadyLeftError,
+    AlreadyWithdrewError,
+    BornAfterJoiningError,
+    DepartureReason,
+    ErasedNotCorrectedError,
+    LeftBeforeJoinedError,
+    MembershipEndedError,
+    MembershipNotFoundError,
+    NotMemberOfGrantedOSVError,
+    ParticipationNotFoundError,
+    PersonErasedError,
+    PublishedAgeBandError,
+    Role,
+    RoleChangedTooEarlyError,
+    SameRoleError,
+    SeveralActiveMembershipsError,
+    Sex,
+    WithdrewBeforeEnrollingError,
+    age_band,
+    check_birth_year,
+    check_board_role_adult,
+    nationality_of,
+    normalise_phone,
+)
 from shared.documents import DocumentType
-from shared.errors import ConflictError, NotFoundError, NotKnownYetError, RuleViolationError, check_not_before, not_known_yet
-
-FIRST_BIRTH_YEAR = 1900
-ADULT_AGE = 18
-"""The age a board role (:attr:`Role.on_board`) asks for: an OSV's junta directiva are adults before the RUOS."""
-
-
-class Sex(StrEnum):
-    F = "F"
-    M = "M"
-    X = "X"
-
-
-class DepartureReason(StrEnum):
-    MOVED_ABROAD = "moved_abroad"
-    MOVED_IN_PERU = "moved_in_peru"
-    WITHDREW = "withdrew"
-    DECEASED = "deceased"
-    OTHER = "other"
-
-
-class Role(StrEnum):
-    """A member's role in their OSV's organisation."""
-
-    # (Its docstring is the public events' schema's.) ``president`` and ``board_member`` are the board (junta directiva),
-    # for adults (check_board_role_adult); an OSV has one president at a time (OSVRoster.check_seat); ``member`` is open
-    # to all ages.
-
-    PRESIDENT = "president"
-    BOARD_MEMBER = "board_member"
-    MEMBER = "member"
-
-    @property
-    def on_board(self) -> bool:
-        return self is not Role.MEMBER
-
-
-class AgeBand(StrEnum):
-    """The only form of a member's age that leaves the service."""
-
-    CHILD = "0-17"
-    YOUNG_ADULT = "18-29"
-    ADULT = "30-44"
-    MIDDLE_AGED = "45-59"
-    OLDER = "60+"
-    UNKNOWN = "unknown"
-
-
-# Named errors -----------------------------------------------------------
-
-
-class MemberNotFoundError(NotFoundError):
-    def __init__(self, member_id: object) -> None:
-        super().__init__(f"member {member_id} is not known to engagement")
-
-
-class OSVNotKnownError(NotKnownYetError):
-    """404 for a read about an OSV engagement has not heard of (its ``OSVMapped`` not arrived yet, or a wrong id), or one
-    outside the reader's municipalities (told apart from neither): with ``Retry-After``, as the 422 ``osv_mapped_in_registry``."""
-
-    def __init__(self, osv_id: object) -> None:
-        super().__init__(not_known_yet(f"OSV {osv_id}", "engagement", "an OSV mapped"), field="osv_id", rule="osv_mapped_in_registry")
-
-
-class UnknownNationalityError(RuleViolationError):
-    def __init__(self, field: str = "nationality") -> None:
-        super().__init__(
-            f"{field} must be an ISO 3166-1 alpha-2 country code, such as VE or PE",
-            field=field,
-            rule="iso_3166_alpha_2",
-        )
-
-
-class ImplausibleBirthYearError(RuleViolationError):
-    def __init__(self, this_year: int) -> None:
-        super().__init__(
-            f"birth_year must be between {FIRST_BIRTH_YEAR} and {this_year}",
-            field="birth_year",
-            rule="birth_year_range",
-        )
-
-
-class BornAfterJoiningError(RuleViolationError):
-    def __init__(self, joined_on: date) -> None:
-        super().__init__(
-            f"birth_year is after the year the member joined ({joined_on.year})",
-            field="birth_year",
-            rule="not_after_joined_on",
-        )
-
-
-class MinorOnBoardError(RuleViolationError):
-    """A board role for someone who may be under 18 on the day it starts; the message never repeats the birth year."""
-
-    def __init__(self, role: Role, dated: str, on: date) -> None:
-        super().__init__(
-            f"role {role.value} is a board role, for adults: by their birth_year this person may be under {ADULT_AGE} on {dated} "
-            f"{on.isoformat()} (with only the year of birth, they count as {ADULT_AGE} from 31 December of the year they turn "
-            f"{ADULT_AGE}); a minor takes part as a member",
-            field="role",
-            rule="board_role_adult",
-        )
-
-
-class MembershipNotFoundError(NotFoundError):
-    def __init__(self, membership_id: object) -> None:
-        super().__init__(f"membership {membership_id} is not one of this member's")
-
-
-class ParticipationNotFoundError(NotFoundError):
-    def __init__(self, grant_id: object) -> None:
-        super().__init__(f"this member takes no part in the project of grant {grant_id}")
-
-
-class InvalidPhoneError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__(
-            "a phone number is 6 to 15 digits, optionally after a +; spaces, dots, hyphens and brackets are ignored",
-            field="phone",
-            rule="phone_6_to_15_digits",
-        )
-
-
-class AlreadyActiveInOSVError(ConflictError):
-    def __init__(self, membership_id: UUID) -> None:
-        super().__init__(
-            f"this person is already an active member of that OSV (membership {membership_id})",
-            field="osv_id",
-            rule="one_active_membership_per_osv",
-        )
-
-
-class AlreadyLeftError(ConflictError):
-    def __init__(self, left_on: date) -> None:
-        super().__init__(
-            f"this member already left the OSV on {left_on.isoformat()}",
-            field="left_on",
-            rule="leave_once",
-        )
-
-
-class SeveralActiveMembershipsError(ConflictError):
-    def __init__(self, count: int) -> None:
-        super().__init__(
-            f"this member is active in {count} OSVs: record the departure on the membership "
-            "(POST /members/{id}/memberships/{membership_id}/departure)",
-            field="membership_id",
-            rule="one_active_membership",
-        )
-
-
-class MembershipEndedError(ConflictError):
-    def __init__(self, left_on: date) -> None:
-        super().__init__(
-            f"this membership ended on {left_on.isoformat()}: its role no longer changes",
-            field="membership_id",
-            rule="membership_active",
-        )
-
-
-class SameRoleError(ConflictError):
-    def __init__(self, role: Role) -> None:
-        super().__init__(f"the member already holds the role {role.value} in this OSV", field="role", rule="new_role")
-
-
-class RoleChangedTooEarlyError(RuleViolationError):
-    def __init__(self, changed_on: date, since: date) -> None:
-        super().__init__(
-            f"changed_on {changed_on.isoformat()} is before the current role began on {since.isoformat()}",
-            field="changed_on",
-            rule="not_before_current_role",
-        )
-
-
-class AlreadyErasedError(ConflictError):
-    def __init__(self, erased_on: date) -> None:
-        super().__init__(
-            f"this person's personal data was already erased on {erased_on.isoformat()}",
-            field="member_id",
-            rule="erase_once",
-        )
-
-
-class PersonErasedError(ConflictError):
-    def __init__(self) -> None:
-        super().__init__(
-            "this person's personal data was erased: record new memberships or projects on a new registration",
-            field="member_id",
-            rule="not_erased",
-        )
-
-
-class ErasedNotCorrectedError(ConflictError):
-    def __init__(self, erased_on: date) -> None:
-        super().__init__(
-            f"this person's personal data was erased on {erased_on.isoformat()}: there is nothing left to correct",
-            field="member_id",
-            rule="not_erased",
-        )
-
-
-class PublishedAgeBandError(ConflictError):
-    """A birth year corrected across an age band: the bands went out to partners when the member joined, and stay."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "this birth year would put one of the member's memberships in another age band than the one published when "
-            "they joined (unknown, without a birth year), which partners have counted: a birth year is corrected only "
-            "within the age bands already published",
-            field="birth_year",
-            rule="age_band_unchanged",
-        )
-
-
-class NotMemberOfGrantedOSVError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__(
-            "only an active member of the OSV that received the grant may take part in its project",
-            field="grant_id",
-            rule="member_of_granted_osv",
-        )
-
-
-class AlreadyEnrolledError(ConflictError):
-    def __init__(self, enrolled_on: date) -> None:
-        super().__init__(
-            f"this member was already enrolled in the grant's project on {enrolled_on.isoformat()}",
-            field="grant_id",
-            rule="enrol_once",
-        )
-
-
-class AlreadyWithdrewError(ConflictError):
-    def __init__(self, withdrew_on: date) -> None:
-        super().__init__(
-            f"this member already withdrew from the project on {withdrew_on.isoformat()}",
-            field="withdrew_on",
-            rule="withdraw_once",
-        )
-
-
-class WithdrewBeforeEnrollingError(RuleViolationError):
-    def __init__(self, withdrew_on: date, enrolled_on: date) -> None:
-        super().__init__(
-            f"withdrew_on {withdrew_on.isoformat()} is before the member enrolled on {enrolled_on.isoformat()}",
-            field="withdrew_on",
-            rule="not_before_enrolled_on",
-        )
-
-
-class LeftBeforeJoinedError(RuleViolationError):
-    def __init__(self, left_on: date, joined_on: date) -> None:
-        super().__init__(
-            f"left_on {left_on.isoformat()} is before the member joined on {joined_on.isoformat()}",
-            field="left_on",
-            rule="not_before_joined_on",
-        )
-
-
-# Rules ------------------------------------------------------------------
-
-
-def nationality_of(code: str, field: str = "nationality") -> str:
-    """The ISO 3166-1 alpha-2 code, upper case, of a country that exists; ``field`` names the input if not."""
-    normal = code.strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", normal, re.ASCII) or pycountry.countries.get(alpha_2=normal) is None:
-        raise UnknownNationalityError(field)
-    return normal
-
-
-PHONE_PATTERN = re.compile(r"\+?[0-9]{6,15}", re.ASCII)
-
-
-def normalise_phone(phone: str | None) -> str | None:
-    """The phone as kept (digits, with a leading + if given), or None when there is none."""
-    if phone is None or not phone.strip():
-        return None
-    normal = re.sub(r"[\s.()-]", "", phone)
-    if not PHONE_PATTERN.fullmatch(normal):
-        raise InvalidPhoneError
-    return normal
-
-
-def check_birth_year(birth_year: int | None, joined_on: date, today: date) -> None:
-    if birth_year is None:
-        return
-    if not FIRST_BIRTH_YEAR <= birth_year <= today.year:
-        raise ImplausibleBirthYearError(today.year)
-    if birth_year > joined_on.year:
-        raise BornAfterJoiningError(joined_on)
-
-
-def surely_adult_on(birth_year: int, day: date) -> bool:
-    """Whether someone born in ``birth_year`` is :data:`ADULT_AGE` or over on ``day``, whatever day of the year they were born.
-
-    Conservative: only the year of birth is known, so they are taken as born on 31 December, and count as 18 from
-    31 December of ``birth_year + 18``, never earlier; someone who may still be 17 is not taken for an adult. (An age
-    band, a statistic, reads the year the other way: :func:`age_band`.)
-    """
-    return day >= date(birth_year + ADULT_AGE, 12, 31)
-
-
-def check_board_role_adult(role: Role, birth_year: int | None, on: date, dated: str) -> None:
-    """A board role (:attr:`Role.on_board`) starting ``on`` (the field ``dated``) is for an adult: 422 ``board_role_adult``
-    naming ``role`` when the person may be under 18 then (:func:`surely_adult_on`, the conservative reading of a birth year).
-
-    Without a birth year (not given, or erased) there is nothing to judge by, and the role is taken. Ordinary membership
-    is open to minors (youth take part): only the board is checked.
-    """
-    if role.on_board and birth_year is not None and not surely_adult_on(birth_year, on):
-        raise MinorOnBoardError(role, dated, on)
-
-
-def age_band(birth_year: int | None, year: int) -> AgeBand:
-    """The member's age band in ``year``, from the birth year alone.
-
-    Only the year of birth is known, so the age is ``year - birth_year``: a
-    person born in December counts as a year older all year long.
-    """
-    if birth_year is None:
-        return AgeBand.UNKNOWN
-    age = year - birth_year
-    if age < 18:
-        return AgeBand.CHILD
-    if age < 30:
-        return AgeBand.YOUNG_ADULT
-    if age < 45:
-        return AgeBand.ADULT
-    if age < 60:
-        return AgeBand.MIDDLE_AGED
-    return AgeBand.OLDER
-
+from shared.errors import check_not_before
 
 # The person and their memberships ----------------------------------------------
 

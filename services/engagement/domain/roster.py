@@ -17,7 +17,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.engagement.domain.members import Membership, Role
+from services.engagement.domain.memberrules import Role
+from services.engagement.domain.members import Membership
 from shared.documents import DocumentType
 from shared.errors import ConflictError
 
