@@ -36,6 +36,9 @@ class Permission(StrEnum):
     """Every programme command: map, apply, fund, follow up, register members."""
     RUOS_RECORD = "ruos:record"
     """Record RUOS observations, registrations, rejections and board renewals (a focal point: for its municipality)."""
+    MEMBERS_READ = "members:read"
+    """Read a member's record and an OSV's members, masked (their OSVs, roles and dates; no personal data), within scope:
+    the DPO checks whom a request is about before acting on it, a person without a document too."""
     PERSONAL_DATA_READ = "personal-data:read"
     """Read members' plain personal data, stating a purpose (each read is logged), and staff's free text, which may hold it."""
     MEMBERS_FIND = "members:find"
@@ -66,7 +69,7 @@ class Permission(StrEnum):
 
 P = Permission
 _STAFF = frozenset(
-    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
+    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.MEMBERS_READ, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
     | {P.INDICATORS_READ, P.AUDIT_READ, P.PERSONAL_DATA_RECTIFY}
 )
 #: What each kind of role may do (``municipal`` and ``partner`` stand for every ``municipal-<ubigeo>``...).
@@ -84,16 +87,17 @@ _STAFF = frozenset(
 #: * ``auditor`` reads everything, members masked and staff's free text withheld (they audit facts, not people):
 #:   history, evidence, as-of, feeds; looks nobody up. Only
 #:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.
-#: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), corrects, erases,
-#:   and reads the access log; nothing of the programme's records.
+#: * ``dpo`` acts on data subjects' requests: finds the person by document (answered masked), reads their record and
+#:   their OSVs' member lists masked (to know whom a request is about, a person without a document too), corrects,
+#:   erases, and reads the access log; nothing else of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "staff": _STAFF,
     "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
-    "municipal": frozenset({P.PROGRAMME_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
+    "municipal": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.RUOS_RECORD, P.INDICATORS_READ}),
     "evaluator": frozenset({P.PROPOSALS_READ, P.PROPOSALS_SCORE}),
-    "auditor": frozenset({P.PROGRAMME_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
-    "dpo": frozenset({P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
+    "auditor": frozenset({P.PROGRAMME_READ, P.MEMBERS_READ, P.PROPOSALS_READ, P.INDICATORS_READ, P.AUDIT_READ, P.AUDIT_VERIFY, P.EVENTS_READ}),
+    "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
 }

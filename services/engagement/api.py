@@ -57,6 +57,8 @@ EngagementDep = Annotated[Engagement, Depends(application_of)]
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an OSV outside them answers 404, lists leave it out."""
 MemberReader = Annotated[Caller, Depends(requires(Permission.PROGRAMME_READ))]
+MembersReader = Annotated[Caller, Depends(requires(Permission.MEMBERS_READ))]
+"""Who reads a member's record or an OSV's members (masked without `personal-data:read`): programme readers and the DPO."""
 Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
 OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement")}
@@ -84,7 +86,7 @@ PurposeQuery = Annotated[
 ]
 
 
-def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.PROGRAMME_READ) -> Reader:
+def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.MEMBERS_READ) -> Reader:
     """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``), else masked, within ``permission``'s scope."""
     return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data, purpose)
 
@@ -146,7 +148,7 @@ def find_member(
 
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
-def get_member(member_id: UUID, engagement: EngagementDep, caller: MemberReader, purpose: PurposeQuery = None) -> MemberPublic:
+def get_member(member_id: UUID, engagement: EngagementDep, caller: MembersReader, purpose: PurposeQuery = None) -> MemberPublic:
     """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others."""
     reading = reader(caller, purpose)
     return MemberPublic.of(engagement.read_member(member_id=member_id, reader=reading), plain=reading.plain)
@@ -238,7 +240,7 @@ def withdraw_participant(
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses={**OSV_NOT_HEARD_OF_READ, **PERSONAL_DATA_HELD})
 def list_active_members(
-    osv_id: UUID, engagement: EngagementDep, caller: MemberReader, page: Paged, purpose: PurposeQuery = None
+    osv_id: UUID, engagement: EngagementDep, caller: MembersReader, page: Paged, purpose: PurposeQuery = None
 ) -> list[OSVMemberPublic]:
     """List an OSV's active members with their roles: names and document types to staff stating a purpose (each listed member's read logged), masked to others; paged (`cursor`, `limit`, `Link: rel="next"`).
 

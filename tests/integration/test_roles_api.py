@@ -126,6 +126,24 @@ def test_the_dpo_finds_a_person_by_document_masked_and_erases_them(system: dict[
     assert_problem(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("staff")), 403)
 
 
+def test_the_dpo_checks_whom_a_request_is_about_by_their_record_and_their_osvs_members_masked_before_erasing(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    # Tester 30, L4: a person without a document cannot be looked up; the DPO erased (for good) an id staff handed over,
+    # unable to read even the masked record (GET /members/{id} and GET /osvs/{id}/members were 403).
+    engagement, dpo = system["engagement"], tokens.headers("dpo")
+    osv_id = an_osv(system, SJL)
+    member = created(engagement.post("/members", json={**PERSON, "osv_id": osv_id, "document_type": "NINGUNO", "document_number": None},
+                                     headers=tokens.headers("staff")))
+    record = ok(engagement.get(f"/members/{member['id']}", headers=dpo))
+    assert (record["full_name"], record["document_type"], record["phone"]) == ("[masked]", None, None)
+    assert [m["osv_id"] for m in record["memberships"]] == [osv_id]
+    listed = ok(engagement.get(f"/osvs/{osv_id}/members", headers=dpo))
+    assert [(m["member_id"], m["full_name"]) for m in listed] == [(member["id"], "[masked]")]
+    assert ok(engagement.get(f"/members/{member['id']}/access-log", headers=dpo)) == []  # a masked read logs nothing
+    assert_problem(engagement.get(f"/members/{member['id']}", params={"purpose": "contact"}, headers=tokens.headers("evaluator")), 403)
+
+
 @pytest.mark.parametrize("role", ["auditor", "municipal-150132", "evaluator", "partner-150132"])
 def test_looking_a_person_up_answers_the_same_whether_or_not_they_exist_to_roles_that_may_not(
     system: dict[str, TestClient], tokens: IssuedTokens, role: str
