@@ -38,6 +38,7 @@ catalogue = EventCatalogue("engagement")
 catalogue.keeps_private(
     Member.Registered,  # the person's sealed personal data
     Member.PersonalDataCorrected,  # the same, rectified (Ley 29733 art. 20): sealed as at registration
+    Member.ErasureBegun,  # an erasure's first step, before any key is deleted: takes the person's version (no data)
     DocumentIndex.Opened,
     DocumentIndex.Claimed,
     DocumentIndex.Released,

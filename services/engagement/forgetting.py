@@ -53,16 +53,25 @@ class Forgetting:
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
         """Forget who the person is: kept answers about them, their document's entry and their key go first, then the erasure is recorded.
 
-        Asked again, the answers and the key are deleted again (in case an
-        earlier attempt stopped between the steps) before the domain refuses a
-        second erasure. While the store is behind its stream, 503
+        Its beginning is saved first (:meth:`Member.begin_erasure`): no
+        correction of the person is saved past it, and one saved before it is
+        read before the key goes. Asked again, the answers and the key are
+        deleted again (in case an earlier attempt stopped between the steps)
+        before the domain refuses a second erasure. While the store is behind its stream, 503
         ``store_behind_stream`` before anything is deleted: its key went, and
         the erasure was never recorded nor told to partners.
         """
         member = self.get_member(member_id)
         member.check_erasure_date(erased_on)  # a refused erasure deletes nothing
         self.refuse_while_behind()  # nor one the store would refuse to record (tester 28b, H1)
-        index = self._forget(member)
+        named_up_to = member.version  # the answers kept about the person as they stood before this erasure
+        if member.erased_on is None and member.erasure_begun_on is None:
+            # The person's next version, taken before anything is deleted: a correction saved meanwhile (a new document
+            # claimed) makes this save fail, and asked again the erasure reads it while the key is still there; one not
+            # saved yet fails to save (tester 30b, H1: a corrected document stayed in the index of an erased person).
+            member.begin_erasure(erased_on)
+            self.save(member)
+        index = self._forget(member, named_up_to)
         self._record_erasure(member, index, erased_on)
         return member
 
@@ -123,12 +132,13 @@ class Forgetting:
             first_joined = min(m.joined_on for m in member.memberships.values())
             self._record_erasure(member, index, max(erased_on, first_joined))
 
-    def _forget(self, member: Member) -> DocumentIndex | None:
-        """What an erasure deletes before it is recorded: kept answers about the person, their document's entry, their key
-        and their index entry's key; the index entry (None without one) comes back, to be released."""
+    def _forget(self, member: Member, named_up_to: int | None = None) -> DocumentIndex | None:
+        """What an erasure deletes before it is recorded: kept answers about the person (as they stood up to version
+        ``named_up_to``, the member's own by default: the erasure's own answer, past its beginning, is kept), their
+        document's entry, their key and their index entry's key; the index entry (None without one) comes back, to be released."""
         index, identities = self._document_index_of(member)  # read while the person's key is still there
         if self.answers is not None:
-            self.answers.forget(member.id, up_to_version=member.version)
+            self.answers.forget(member.id, up_to_version=member.version if named_up_to is None else named_up_to)
         self.documents.forget(*identities)  # the document now leads nowhere
         self.keys.forget(member.id, *([index.id] if index is not None else []))
         return index

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -272,3 +273,50 @@ def _person(osv_id: str) -> dict[str, Any]:
         "document_type": "CE",
         "document_number": "009998887",
     }
+
+
+def _erasure_meeting_a_correction(client: TestClient, monkeypatch: pytest.MonkeyPatch, hook: str) -> tuple[dict[str, Any], list[Any]]:
+    """Zoraida registered; her erasure asked for; at its step ``hook`` (the first call of that method), a correction of her
+    document to :data:`NEW_DNI`, made in full, as another worker would make it at that moment. Returns her and what the
+    correction did (its member, or the error it raised)."""
+    from services.engagement.domain.members import Member
+    from services.engagement.forgetting import Forgetting
+    from shared.documents import DocumentType
+
+    member = register_zoraida(client, map_osv(client))
+    engagement = application_of(client)
+    happened: list[Any] = []
+    owner = Member if hook == "check_erasure_date" else Forgetting
+    real = getattr(owner, hook)
+
+    def meanwhile(self: Any, *args: Any) -> Any:
+        if not happened:
+            try:
+                happened.append(engagement.correct_personal_data(UUID(member["id"]), document=(DocumentType.DNI, NEW_DNI)))
+            except Exception as error:  # noqa: BLE001 - what the correction answered is the test's to judge
+                happened.append(error)
+        return real(self, *args)
+
+    monkeypatch.setattr(owner, hook, meanwhile)
+    engagement.erase_personal_data(member_id=UUID(member["id"]), erased_on=date(2025, 1, 10))
+    monkeypatch.undo()
+    return member, happened
+
+
+@pytest.mark.parametrize("hook", ["check_erasure_date", "_forget"])
+def test_a_correction_meeting_the_erasure_never_leaves_a_document_leading_to_the_erased_person(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, hook: str
+) -> None:
+    # Tester 30b, H1: a correction saved between the erasure's reading of the person and its deletions claimed the new
+    # document; the erasure, asked again after its save collided, could no longer read the corrected data (its key was
+    # gone) and left the new number leading to the erased person: the DPO's lookup found them, its real holder got 409.
+    member, happened = _erasure_meeting_a_correction(client, monkeypatch, hook)
+    if hook == "check_erasure_date":  # saved before the erasure began: erased with her
+        assert not isinstance(happened[0], Exception), happened
+    else:  # after the erasure began: refused, and nothing of it stays
+        assert getattr(happened[0], "rule", None) == "not_erased", happened
+    assert shown(client, member["id"])["personal_data"] == "erased"
+    assert lookup(client, "DNI", NEW_DNI).status_code == 404
+    assert lookup(client, "CE", OLD_CE).status_code == 404
+    newcomer = client.post("/members", json={**_person(member["osv_id"]), "document_type": "DNI", "document_number": NEW_DNI})
+    assert newcomer.status_code == 201, newcomer.text  # the number's real holder registers

@@ -882,6 +882,22 @@ def test_an_erased_person_has_nothing_to_correct() -> None:
     assert refused.value.rule == "not_erased"
 
 
+def test_once_an_erasure_has_begun_nothing_is_corrected_and_the_erasure_is_made_once() -> None:
+    member = a_member()
+    member.collect_events()
+    member.begin_erasure(TODAY)
+    member.begin_erasure(TODAY)  # asked again after stopping midway: begun once
+    assert [type(e).__name__ for e in member.collect_events()] == ["ErasureBegun"]
+
+    with pytest.raises(ConflictError) as refused:
+        member.correct(TODAY, full_name="Otra")
+    assert refused.value.rule == "not_erased"
+    member.erase(TODAY)
+    assert member.personal_data == "erased"
+    with pytest.raises(ConflictError):
+        member.begin_erasure(TODAY)
+
+
 def test_the_correction_is_private_and_sealed_as_the_registration_is() -> None:
     from services.engagement.personaldata import SEALED_FIELDS
 

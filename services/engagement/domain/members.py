@@ -180,6 +180,7 @@ class Member(Aggregate):
         self.memberships: dict[UUID, Membership] = {}
         self.participations: dict[UUID, Participation] = {}
         self.erased_on: date | None = None
+        self.erasure_begun_on: date | None = None  # an erasure asked for and begun (ErasureBegun), made or not yet
 
     # Memberships ------------------------------------------------------------
 
@@ -379,6 +380,24 @@ class Member(Aggregate):
         for osv_id in osv_ids or [None]:
             self._erased(erased_on=erased_on, osv_id=osv_id)
 
+    def begin_erasure(self, erased_on: date) -> None:
+        """Record, before anything is deleted, that this person's erasure has begun (``ErasureBegun``, private, no data).
+
+        Saved first, it takes the person's next version: a correction loaded before it fails to save and, asked again,
+        is refused (409 ``not_erased``); a correction saved before it makes this save fail, and the erasure, asked again,
+        reads the corrected document while the person's key is still there. Once begun, an erasure that stopped midway
+        is finished by asking again.
+        """
+        if self.erased_on is not None:
+            raise AlreadyErasedError(self.erased_on)
+        self.check_erasure_date(erased_on)
+        if self.erasure_begun_on is None:
+            self._erasure_begun(erased_on=erased_on)
+
+    @event("ErasureBegun")
+    def _erasure_begun(self, erased_on: date) -> None:
+        self.erasure_begun_on = erased_on
+
     def check_erasure_date(self, erased_on: date) -> None:
         """An erasure is dated no earlier than the person first joined an OSV (checked before any key is deleted)."""
         first_joined = min(m.joined_on for m in self.memberships.values())
@@ -404,12 +423,12 @@ class Member(Aggregate):
         checked and normalised as at registration (``document`` is its type and number together); whether anything changed
         (nothing is recorded otherwise).
 
-        409 ``not_erased`` once the data was erased; a birth year as at registration (422 ``birth_year_range``,
+        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); a birth year as at registration (422 ``birth_year_range``,
         ``not_after_joined_on`` against the first joining), and 409 ``age_band_unchanged`` when it would put a
         membership in another age band than the one its ``MemberJoined`` published. No error repeats the data.
         """
-        if self.erased_on is not None:
-            raise ErasedNotCorrectedError(self.erased_on)
+        if self.erased_on is not None or self.erasure_begun_on is not None:
+            raise ErasedNotCorrectedError(self.erased_on or self.erasure_begun_on)
         if isinstance(document, Unchanged):
             document_type, number = self.document_type, self.document_number
         else:
