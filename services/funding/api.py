@@ -63,6 +63,12 @@ district is one this service's districts table lacks (503)."""
 DECIDES = [Depends(requires(Permission.ROUNDS_DECIDE))]
 
 
+def holders_for(caller: Caller) -> str | bool:
+    """Whose evaluator codes a round shows the holder of to ``caller``: every one to whoever assigns them (leads), else
+    only the caller's own (:meth:`RoundPublic.of`): who holds which code stays private to funding (tester 30b, L3)."""
+    return True if caller.may(Permission.ROUNDS_DECIDE) else caller.subject
+
+
 def assigned_only(caller: Caller) -> str | None:
     """The subject whose assigned rounds bound what ``caller`` reads (an evaluator's), or None for all rounds."""
     return caller.subject if caller.only_assigned(Permission.PROPOSALS_READ) else None
@@ -262,14 +268,14 @@ def list_rounds(
         # 404 `known_phase`: an empty list would say the phase has no rounds. Not to an evaluator, who reads no phase:
         # its 404 and its empty list would tell which phase ids exist.
         funding.known_phase(phase_id)
-    listed = [RoundPublic.of(r) for r in funding.list_rounds(evaluator=assigned_only(caller))]
+    listed = [RoundPublic.of(r, holders_for(caller)) for r in funding.list_rounds(evaluator=assigned_only(caller))]
     return page.of([r for r in listed if matches_name(name, r.name) and (phase_id is None or r.phase_id == phase_id)], key=lambda r: r.id)
 
 
 @rounds.get("/{round_id}", response_model=RoundPublic)
 def get_round(round_id: UUID, funding: FundingDep, caller: ProposalReader) -> RoundPublic:
     """Show one round: budget, approved total, what remains, how many proposals it has and its evaluators."""
-    return RoundPublic.of(funding.get_round(round_id=round_id, evaluator=assigned_only(caller)))
+    return RoundPublic.of(funding.get_round(round_id=round_id, evaluator=assigned_only(caller)), holders_for(caller))
 
 
 @rounds.post("/{round_id}/evaluators", status_code=status.HTTP_201_CREATED, response_model=RoundPublic, dependencies=DECIDES)

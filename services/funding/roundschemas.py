@@ -134,7 +134,11 @@ class EvaluatorAssignmentCreate(Command):
 
 class EvaluatorPublic(BaseModel):
     evaluator: str = Field(description="The evaluator code.")
-    subject: str = Field(description="The person who holds it (their login).")
+    subject: str | None = Field(
+        description="The person who holds it (their login): shown to whoever assigns codes (`rounds:decide`, leads) and to "
+        "its holder; null to everyone else, since who holds which code stays private to funding (scores are published "
+        "under the code)."
+    )
 
 
 class RubricCriterionPublic(BaseModel):
@@ -163,7 +167,12 @@ class RoundPublic(BaseModel):
     version: int = Field(description="How many events the round has recorded.")
 
     @classmethod
-    def of(cls, round_: Round) -> RoundPublic:
+    def of(cls, round_: Round, holders_for: str | None | bool = True) -> RoundPublic:
+        """``holders_for``: True shows who holds every code; a subject, only the codes that subject holds; anything
+        else, none (:class:`EvaluatorPublic`)."""
+        def holder(subject: str) -> str | None:
+            return subject if holders_for is True or (isinstance(holders_for, str) and holders_for == subject) else None
+
         return cls(
             id=round_.id,
             phase_id=round_.phase_id,
@@ -183,7 +192,7 @@ class RoundPublic(BaseModel):
             approved_total=round_.approved_total,
             remaining=round_.remaining,
             proposals=len(round_.proposal_ids),
-            evaluators=[EvaluatorPublic(evaluator=code, subject=subject) for code, subject in sorted(round_.evaluators.items())],
+            evaluators=[EvaluatorPublic(evaluator=code, subject=holder(subject)) for code, subject in sorted(round_.evaluators.items())],
             version=round_.version,
         )
 
