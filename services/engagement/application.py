@@ -16,6 +16,7 @@ from services.engagement.domain.activities import (
 from services.engagement.domain.documents import (
     DocumentIndex,
     NoDocumentToFindError,
+    PersonAlreadyRegisteredError,
     PersonNotFoundError,
     document_identities,
     normalise_document_number,
@@ -414,6 +415,12 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         return {member_id for member_id in member_ids if self.find(member_id, Member) is not None}
 
     def _claim_document(self, member: Member) -> DocumentIndex | None:
+        """The member's document's index entry, claimed for them (made the first time the document is registered).
+
+        409 ``person_already_registered``, naming the holder, when another person holds it; while this process has not
+        checked its stream's erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored
+        entry may lead to a person erased since, whose id the 409 would name (tester 30b, L1).
+        """
         identities = member.document_identities
         if not identities:
             return None
@@ -421,7 +428,11 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         index = None if self.documents.made_now(index_id) else self.find(index_id, DocumentIndex)
         if index is None:
             return DocumentIndex(id=index_id, member_id=member.id)
-        index.claim(member.id)
+        try:
+            index.claim(member.id)
+        except PersonAlreadyRegisteredError:
+            self.hold_personal_data()
+            raise
         return index
 
     def _document_index_of(self, member: Member) -> tuple[DocumentIndex | None, list[str]]:

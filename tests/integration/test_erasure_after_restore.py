@@ -230,6 +230,10 @@ def test_with_nats_away_at_start_the_service_starts_and_erases_again_once_nats_i
                 assert held.status_code == 503 and held.json()["rule"] == "erasures_not_checked", held.text
                 assert held.headers["retry-after"] == "5"
                 assert NAME not in held.text and DNI not in held.text
+            # Registering someone with her document does not name her either (a 409 would give her member id).
+            again = client.post("/members", json={**PERSON, "osv_id": story["osv_id"], "document_number": DNI})
+            assert again.status_code == 503 and again.json()["rule"] == "erasures_not_checked", again.text
+            assert story["zoraida"] not in again.text
             masked = client.get(f"/members/{story['luis']}", headers=tokens.headers("auditor"))
             assert masked.status_code == 200 and (masked.json()["full_name"], masked.json()["disclosed"]) == ("[masked]", False), masked.text
             health = client.get("/health").json()
