@@ -130,7 +130,8 @@ class CorrectionCreate(Command):
         default=None,
         description=f"The year of birth, corrected: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), not after "
         "the year the member first joined (422 `not_after_joined_on`), and within the age band each membership published "
-        "when the member joined (409 `age_band_unchanged`: partners counted it).",
+        "when the member joined (409 `age_band_unchanged`: partners counted it); a person holding a board role is surely 18 "
+        "on the day it started (422 `board_role_adult`).",
     )
 
     @model_validator(mode="after")

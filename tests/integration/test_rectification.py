@@ -233,6 +233,17 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
     assert shown(client, member["id"])["birth_year"] == 1985
 
 
+def test_a_corrected_birth_year_keeps_the_board_for_adults(client: TestClient) -> None:
+    # Tester 30b, M2: a board member since 2024-03-01 corrected from 2005 to 2006 (18-29 in 2024 either way) answered
+    # 200: by the README's conservative reading she may have been 17 the day her role started.
+    member = register_zoraida(client, map_osv(client), birth_year=2005)
+    position = head(client)
+
+    assert_problem(correct(client, member["id"], birth_year=2006), 422, "birth_year", "board_role_adult")
+    assert head(client) == position and shown(client, member["id"])["birth_year"] == 2005
+    assert correct(client, member["id"], birth_year=2004).status_code == 200
+
+
 def test_staff_and_the_dpo_may_correct_and_a_focal_point_may_not(client: TestClient) -> None:
     member = register_zoraida(client, map_osv(client))
 

@@ -873,6 +873,22 @@ def test_a_birth_year_is_corrected_within_the_age_band_every_membership_publishe
     assert [m.age_band for m in member.memberships.values()] == [AgeBand.YOUNG_ADULT, AgeBand.ADULT]
 
 
+def test_a_corrected_birth_year_keeps_a_board_role_for_an_adult_on_the_day_it_started() -> None:
+    # Tester 30b, M2: a board member since 2024-03-01, born 2005, corrected to 2006 (still 18-29 in 2024) was taken:
+    # by the conservative reading she is 18 only from 2024-12-31.
+    member = a_member(birth_year=2005, role=Role.BOARD_MEMBER)
+    member.collect_events()
+
+    with pytest.raises(RuleViolationError) as refused:
+        member.correct(TODAY, birth_year=2006)
+    assert (refused.value.rule, refused.value.field) == ("board_role_adult", "birth_year") and "2006" not in refused.value.message
+    assert member.birth_year == 2005 and member.collect_events() == []
+
+    membership = next(iter(member.memberships))
+    member.change_role(membership, Role.MEMBER, date(2024, 6, 1))  # no longer on the board: the year is hers to correct
+    assert member.correct(TODAY, birth_year=2006)
+
+
 def test_an_erased_person_has_nothing_to_correct() -> None:
     member = a_member()
     member.erase(TODAY)
