@@ -75,7 +75,8 @@ class MemberCreate(Command):
         "to the card's 9 (`1234567` is `001234567`; one with letters, or longer, is kept as typed); a `PASAPORTE`, "
         "`SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is kept as typed and is the same document with or without "
         "its leading zeros (`000940407` is `940407`); a `DNI` of 6 or 7 digits is refused, saying so (`dni_8_digits`). "
-        "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…). "
+        "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…); "
+        "zeros only (`000000`, a placeholder) is 422 `not_all_zeros`. "
         "The same document registers one person: 409 `person_already_registered` names them. Absent or empty with "
         "`NINGUNO` (422 `no_number_without_document` otherwise).",
     )

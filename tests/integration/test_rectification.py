@@ -244,6 +244,21 @@ def test_a_corrected_birth_year_keeps_the_board_for_adults(client: TestClient) -
     assert correct(client, member["id"], birth_year=2004).status_code == 200
 
 
+def test_a_number_of_zeros_only_is_refused_at_registration_correction_and_lookup(client: TestClient) -> None:
+    # Tester 30b, M4: "PASAPORTE 000000", "CE 000000", "CPP 000000000" were each a person, found by the next zeros typed.
+    osv_id = map_osv(client)
+    for document_type, number in (("PASAPORTE", "000000"), ("CE", "0000000"), ("CPP", "000000000"), ("CEDULA_VE", "V-000000")):
+        refused = client.post("/members", json={
+            "osv_id": osv_id, "full_name": "Nadie Conocido", "document_type": document_type, "document_number": number,
+            "nationality": "VE", "sex": "F", "joined_on": "2024-03-01", "birth_year": 1990,
+        })
+        assert_problem(refused, 422, "document_number", "not_all_zeros")
+        assert_problem(lookup(client, document_type, number), 422, "document_number", "not_all_zeros")
+    member = register_zoraida(client, osv_id)
+    assert_problem(correct(client, member["id"], document_type="SOLICITANTE_REFUGIO", document_number="0000000"), 422, "document_number", "not_all_zeros")
+    assert shown(client, member["id"])["document_type"] == "CE"
+
+
 def test_staff_and_the_dpo_may_correct_and_a_focal_point_may_not(client: TestClient) -> None:
     member = register_zoraida(client, map_osv(client))
 

@@ -187,6 +187,29 @@ def test_every_document_type_has_a_rule() -> None:
             normalise_document_number(document_type, "?")
 
 
+@pytest.mark.parametrize(
+    ("document_type", "given"),
+    [
+        (DocumentType.DNI, "00000000"),
+        (DocumentType.CE, "000000"),
+        (DocumentType.CE, "0000000"),
+        (DocumentType.CPP, "000000000"),
+        (DocumentType.PTP, "000 000"),
+        (DocumentType.PASAPORTE, "000000"),
+        (DocumentType.CEDULA_VE, "V-000000"),
+        (DocumentType.CEDULA_VE, "0.000.000"),
+        (DocumentType.SOLICITANTE_REFUGIO, "0000-000"),
+    ],
+)
+def test_a_number_of_zeros_only_is_refused_as_a_placeholder(document_type: DocumentType, given: str) -> None:
+    # Tester 30b, M4: "000000" and the like were registered as a person, and the next promoter who typed zeros was told
+    # a stranger held the document.
+    with pytest.raises(InvalidDocumentNumberError) as refused:
+        normalise_document_number(document_type, given)
+    assert (refused.value.field, refused.value.rule) == ("document_number", "not_all_zeros")
+    assert normalise_document_number(document_type, given[:-1] + "1")  # one digit not a zero: a number
+
+
 # Nationality and birth year ----------------------------------------------
 
 

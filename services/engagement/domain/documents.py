@@ -114,7 +114,8 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     or more, is kept as typed. Any other number is kept as typed (a passport's,
     an asylum claim's or a cédula's is compared without its leading zeros,
     :func:`document_identity`). Without a document there is no number, so the
-    result is None.
+    result is None. A number of zeros only, of any type ("000000", "V-0000000",
+    "0000-000"), is 422 ``not_all_zeros``: a placeholder, never a person's.
     """
     normal = "".join((number or "").split()).upper()
     if document_type is DocumentType.NINGUNO:
@@ -129,6 +130,13 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     match = rule.pattern.fullmatch(normal)
     if match is None:
         raise InvalidDocumentNumberError(rule.message + _zeros_lost(document_type, normal), rule=rule.rule)
+    significant = match["digits"] if document_type is DocumentType.CEDULA_VE else normal.replace("-", "")
+    if not significant.strip("0"):
+        raise InvalidDocumentNumberError(
+            "a document number of zeros only is no document's number (a placeholder for one not known): type the number "
+            "the document shows, or NINGUNO as the type for a person without one",
+            rule="not_all_zeros",
+        )
     if document_type is DocumentType.CEDULA_VE:
         prefix, digits = match["prefix"], match["digits"]
         return f"{prefix}-{digits}" if prefix else digits
