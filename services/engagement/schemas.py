@@ -72,7 +72,9 @@ class MemberCreate(Command):
         validate_default=True,
         description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too. A numeric "
         "spreadsheet cell loses leading zeros: a `CE`, `CPP` or `PTP` of 6 to 8 digits only is taken as padded with them "
-        "to the card's 9 (`1234567` is `001234567`; one with letters, or longer, is kept as typed); a `PASAPORTE`, "
+        "to the card's 9 (`1234567` is `001234567`), one with more zeros than the card prints is its 9 too (`0000371933` is "
+        "`000371933`), one with letters is kept as typed, and one of more than 9 digits after its zeros is 422 `ce_9_digits` "
+        "(`cpp_9_digits`, `ptp_9_digits`); a `PASAPORTE`, "
         "`SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is kept as typed and is the same document with or without "
         "its leading zeros (`000940407` is `940407`); a `DNI` of 6 or 7 digits is refused, saying so (`dni_8_digits`). "
         "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…); "
