@@ -259,6 +259,17 @@ def test_a_number_of_zeros_only_is_refused_at_registration_correction_and_lookup
     assert shown(client, member["id"])["document_type"] == "CE"
 
 
+def test_a_name_padded_past_200_characters_with_spaces_is_the_name_it_reads_as(client: TestClient) -> None:
+    # Tester 30b, L7: "Ana" + 250 spaces + "Ruiz" (a padded spreadsheet cell) was 422 string_too_long, though its runs
+    # of spaces are made one: the length was counted first.
+    padded = "Ana" + " " * 250 + "Ruiz Quispe"
+    member = register_zoraida(client, map_osv(client), full_name=padded)
+    assert shown(client, member["id"])["full_name"] == "Ana Ruiz Quispe"
+    assert correct(client, member["id"], full_name="Ana" + "\u00a0 " * 120 + "Ruiz").status_code == 200
+    assert shown(client, member["id"])["full_name"] == "Ana Ruiz"
+    assert_problem(correct(client, member["id"], full_name="A" * 201), 422, "full_name", "string_too_long")
+
+
 def test_staff_and_the_dpo_may_correct_and_a_focal_point_may_not(client: TestClient) -> None:
     member = register_zoraida(client, map_osv(client))
 

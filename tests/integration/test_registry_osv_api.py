@@ -157,6 +157,15 @@ def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case
     assert registry.get("/events").json()["events"][-1]["data"]["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
 
 
+def test_an_osvs_name_padded_past_200_characters_with_spaces_is_the_name_it_reads_as(registry: TestClient) -> None:
+    # Tester 30b, L7: the length was counted before the runs of spaces were made one.
+    mapped = registry.post("/osvs", json={"name": "Comedor" + " " * 250 + "Los Olivos", "district": "150132", "mapped_on": "2021-03-15"})
+    assert mapped.status_code == 201, mapped.text
+    assert mapped.json()["name"] == "Comedor Los Olivos"
+    refused = registry.post("/osvs", json={"name": "C" * 201, "district": "150132", "mapped_on": "2021-03-15"})
+    assert_problem(refused, 422, "name", "string_too_long")
+
+
 def test_the_history_lists_every_event_with_when_it_was_recorded(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     registry.post(f"/osvs/{osv_id}/documents", json={"document": "estatuto", "prepared_on": "2021-05-01"})
