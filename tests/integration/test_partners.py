@@ -417,7 +417,7 @@ def test_a_rotation_the_server_does_not_confirm_still_shows_the_new_password(
 ) -> None:
     # Tester 30b, M1: a password written but never shown locks the partner out; shown with a warning, it can be tried.
     partners.add(nats_server.store_dir, SJL, nats_server.public_url)
-    monkeypatch.setattr(partners, "CONFIRM_SECONDS", 1.0)
+    monkeypatch.setattr(partners, "CONFIRM_SECONDS", 1.0, raising=False)
     monkeypatch.setattr(partners, "_reload", lambda store_dir, accounts: accounts.write(store_dir))  # the signal is lost
     started = time.monotonic()
     assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url, "rotate", "--municipality", SJL]) == 1
