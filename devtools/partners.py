@@ -34,8 +34,8 @@ import secrets
 import signal
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -114,7 +114,8 @@ def _server_pid(store_dir: Path) -> int:
 def _changing(store_dir: Path) -> Iterator[None]:
     """Hold the store's lock while ``accounts.json`` is read, changed and reloaded: two commands at once would each
     write their own copy and one's change (a printed password) would be lost. A second command is refused at once."""
-    store_dir.mkdir(parents=True, exist_ok=True)
+    if not store_dir.is_dir():
+        raise PartnerError(f"no nats-server runs on {store_dir} (start it with `make run`)")
     with open(store_dir / LOCK_FILE, "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -176,18 +177,22 @@ def add(store_dir: Path, municipality: str, url: str) -> Credentials:
         return _add(store_dir, municipality, url)
 
 
+def _not_a_municipality(accounts: Accounts, municipality: str) -> PartnerError:
+    shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
+    return PartnerError(
+        f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
+        "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
+        "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
+        "each municipality's account at its start"
+    )
+
+
 def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     accounts = Accounts.load(store_dir)
     municipality = municipality.strip().lower()
     name = accounts.known().get(municipality)
     if name is None:
-        shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
-        raise PartnerError(
-            f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
-            "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
-            "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
-            "each municipality's account at its start"
-        )
+        raise _not_a_municipality(accounts, municipality)
     _server_pid(store_dir)
     if municipality in accounts.partners:
         raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
@@ -219,7 +224,7 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
         partner = accounts.partners.get(municipality)
         if partner is None:
             if municipality not in accounts.known():
-                raise PartnerError(f"'{municipality}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)")
+                raise _not_a_municipality(accounts, municipality)
             raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
         _server_pid(store_dir)
         try:
