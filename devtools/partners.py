@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import secrets
 import signal
 import sys
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,25 @@ from devtools.nats_accounts import (
 
 class PartnerError(Exception):
     """A partner command that cannot be carried out; the message says why."""
+
+
+class UnconfirmedRotation(PartnerError):
+    """The new password is written and the server told to reload, but the server was not seen to let it in: the
+    password may or may not work, and it is kept only as a hash, so ``credentials`` are shown all the same."""
+
+    def __init__(self, message: str, credentials: Credentials) -> None:
+        super().__init__(message)
+        self.credentials = credentials
+
+
+LOCK_FILE = "osv-partner.lock"
+"""In the store: held by the command changing ``accounts.json``; a second command at the same time is refused."""
+
+REACH_SECONDS = 5.0
+"""How long one sign-in may take before the server counts as not reached at ``--url``."""
+
+CONFIRM_SECONDS = 15.0
+"""How long a command waits for the reload (a signal) to take effect before it says so and stops."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,34 @@ def _server_pid(store_dir: Path) -> int:
     return pid
 
 
+@contextlib.contextmanager
+def _changing(store_dir: Path) -> Iterator[None]:
+    """Hold the store's lock while ``accounts.json`` is read, changed and reloaded: two commands at once would each
+    write their own copy and one's change (a printed password) would be lost. A second command is refused at once."""
+    if not store_dir.is_dir():
+        raise PartnerError(f"no nats-server runs on {store_dir} (start it with `make run`)")
+    with open(store_dir / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PartnerError(
+                f"another osv-partner command is changing the partners of {store_dir} now: nothing was changed; run this again once it is done"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+async def _connect(url: str, user: str, password: str) -> Any:
+    """One sign-in, given up after :data:`REACH_SECONDS` (nats-py's own ``connect_timeout`` does not bound a refused
+    connection: it retries for ever)."""
+    return await asyncio.wait_for(
+        nats.connect(url, user=user, password=password, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0, error_cb=_expected),
+        timeout=REACH_SECONDS,
+    )
+
+
 def _reload(store_dir: Path, accounts: Accounts) -> None:
     accounts.write(store_dir)
     os.kill(_server_pid(store_dir), signal.SIGHUP)
@@ -103,9 +153,7 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
     last: Exception | None = None
     for _ in range(attempts):
         try:
-            nc = await nats.connect(
-                url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected
-            )
+            nc = await _connect(url, admin_user(municipality), password)
         except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
             last = error
             await asyncio.sleep(0.1)
@@ -120,20 +168,31 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
 def add(store_dir: Path, municipality: str, url: str) -> Credentials:
     """Make the partner's account, user and stream; return its credentials.
 
+    Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
+
     The municipality is one the running server has an account for (:meth:`Accounts.known`): the MML or a district's
     of the table the server was started with, the shipped one or ``make run``'s ``REGISTRY_DISTRICTS_FILE``.
     """
+    with _changing(store_dir):
+        return _add(store_dir, municipality, url)
+
+
+def _not_a_municipality(accounts: Accounts, municipality: str) -> PartnerError:
+    shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
+    return PartnerError(
+        f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
+        "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
+        "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
+        "each municipality's account at its start"
+    )
+
+
+def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     accounts = Accounts.load(store_dir)
     municipality = municipality.strip().lower()
     name = accounts.known().get(municipality)
     if name is None:
-        shipped = "" if accounts.municipalities else " (the shipped table's: the server has not been started with this record yet)"
-        raise PartnerError(
-            f"'{municipality}' is not a municipality of Lima Metropolitana that the running nats-server has an account for{shipped}: "
-            "use 'mml' or a district's ubigeo (e.g. 150132). For a district added by file, start `make run` with "
-            "REGISTRY_DISTRICTS_FILE (and the other services' <SERVICE>_DISTRICTS_FILE) naming that file: nats-server makes "
-            "each municipality's account at its start"
-        )
+        raise _not_a_municipality(accounts, municipality)
     _server_pid(store_dir)
     if municipality in accounts.partners:
         raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
@@ -153,35 +212,74 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
 
     Its account, its stream ``OSV_EVENTS`` and its durable consumers stay, with what they acknowledged: the partner
     signs in with the new password and resumes where it was. The old password is refused from the reload on.
+
+    Nothing changes unless the server answers at ``url`` first (one sign-in as the partner account's admin): a wrong
+    ``--url`` is a :class:`PartnerError` within seconds, the old password still good. If the server is not seen to
+    let the new password in within :data:`CONFIRM_SECONDS`, :class:`UnconfirmedRotation` carries the credentials.
+    Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
     """
-    accounts = Accounts.load(store_dir)
     municipality = municipality.strip().lower()
-    if municipality not in accounts.partners:
-        raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
-    _server_pid(store_dir)
-    password = secrets.token_urlsafe(24)
-    accounts.rotate(municipality, password)
-    _reload(store_dir, accounts)
-    asyncio.run(_until_let_in(url, partner_user(municipality), password))
-    name = accounts.known().get(municipality, municipality)
-    return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, "given a new password")
-
-
-async def _until_let_in(url: str, user: str, password: str, attempts: int = 50) -> None:
-    """Return once the server lets ``user`` in with ``password``: the reload (a signal) has taken effect."""
-    for _ in range(attempts):
+    with _changing(store_dir):
+        accounts = Accounts.load(store_dir)
+        partner = accounts.partners.get(municipality)
+        if partner is None:
+            if municipality not in accounts.known():
+                raise _not_a_municipality(accounts, municipality)
+            raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
+        _server_pid(store_dir)
         try:
-            nc = await nats.connect(url, user=user, password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected)
-        except Exception:  # noqa: BLE001 - the reload may not have happened yet
+            asyncio.run(_signed_in(url, admin_user(municipality), partner.admin_password))
+        except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
+            raise PartnerError(
+                f"the nats-server was not reached at {url} ({error or f'no answer within {REACH_SECONDS:g} s'}): nothing was changed, the partner's "
+                "password still works; give --url the server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
+            ) from None
+        password = secrets.token_urlsafe(24)
+        accounts.rotate(municipality, password)
+        _reload(store_dir, accounts)
+        name = accounts.known().get(municipality, municipality)
+        credentials = Credentials(
+            municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM, "given a new password"
+        )
+        try:
+            asyncio.run(_until_let_in(url, partner_user(municipality), password))
+        except PartnerError as error:
+            raise UnconfirmedRotation(str(error), credentials) from None
+    return credentials
+
+
+async def _signed_in(url: str, user: str, password: str) -> None:
+    """Sign in once and out again; raises whatever refused it."""
+    nc = await _connect(url, user, password)
+    await nc.close()
+
+
+async def _until_let_in(url: str, user: str, password: str) -> None:
+    """Return once the server lets ``user`` in with ``password``: the reload (a signal) has taken effect. Waits at most
+    :data:`CONFIRM_SECONDS`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONFIRM_SECONDS
+    last: Exception | None = None
+    while loop.time() < deadline:
+        try:
+            await _signed_in(url, user, password)
+            return
+        except Exception as error:  # noqa: BLE001 - the reload may not have happened yet
+            last = error
             await asyncio.sleep(0.1)
-            continue
-        await nc.close()
-        return
-    raise PartnerError(f"the server does not let {user} in with the new password after the reload: see the server's log for a refused reload")
+    raise PartnerError(
+        f"the server did not let {user} in with the new password within {CONFIRM_SECONDS:g} s of the reload ({last}): "
+        "see the server's log for a refused reload"
+    )
 
 
 def revoke(store_dir: Path, municipality: str, url: str) -> None:
     """Delete the partner's stream, then its account: its connections are closed."""
+    with _changing(store_dir):
+        _revoke(store_dir, municipality, url)
+
+
+def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     accounts = Accounts.load(store_dir)
     municipality = municipality.strip().lower()
     partner = accounts.partners.get(municipality)
@@ -205,9 +303,7 @@ async def _until_refused(url: str, municipality: str, password: str, attempts: i
     """Return once the server refuses the partner account's admin user: the reload (a signal) has taken effect."""
     for _ in range(attempts):
         try:
-            nc = await nats.connect(
-                url, user=admin_user(municipality), password=password, connect_timeout=2, allow_reconnect=False, error_cb=_expected
-            )
+            nc = await _connect(url, admin_user(municipality), password)
         except Exception:  # noqa: BLE001 - refused: the account is gone
             return
         await nc.close()
@@ -257,7 +353,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add":
             print(add(args.nats_dir, args.municipality, args.url).describe())
         elif args.command == "rotate":
-            print(rotate(args.nats_dir, args.municipality, args.url).describe())
+            try:
+                print(rotate(args.nats_dir, args.municipality, args.url).describe())
+            except UnconfirmedRotation as error:
+                print(error.credentials.describe())
+                print(
+                    f"osv-partner: WARNING: the new password above is written and the server was told to reload, but {error}. "
+                    "It is the only copy: keep it; if the partner is refused with it, rotate again",
+                    file=sys.stderr,
+                )
+                return 1
         elif args.command == "revoke":
             revoke(args.nats_dir, args.municipality, args.url)
             print(f"partner {args.municipality} revoked: its stream and account are gone, its connections closed")

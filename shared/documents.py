@@ -59,11 +59,15 @@ def padded_number(document_type: DocumentType, number: str) -> str:
     zeros ("001234567"), and a spreadsheet cell that is a number (Excel,
     Kobo's export) drops them ("1234567"). Padding gives back the number the
     card prints, as a DNI is kept with its own leading zero: stripping the
-    zeros instead would keep a number no card shows. ``number`` is already
-    without spaces, in upper case. A number with letters (older cards) or of
-    more than 9 digits is returned unchanged, never guessed at.
+    zeros instead would keep a number no card shows. One of digits only typed
+    with more zeros before it than the card prints ("0000371933") is the
+    card's 9 digits too ("000371933"). ``number`` is already without spaces,
+    in upper case. A number with letters (older cards), or of more than 9
+    digits after its leading zeros, is returned unchanged, never guessed at.
     """
     if document_type in PADDED_TO_CARD_DIGITS and _digits_only(number):
+        if len(number) > CARD_DIGITS and not number[:-CARD_DIGITS].strip("0"):
+            return number[-CARD_DIGITS:]
         return number.zfill(CARD_DIGITS)
     return number
 

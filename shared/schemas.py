@@ -93,9 +93,19 @@ def _single_spaced(value: str) -> str:
     return " ".join(value.split())
 
 
-Name = Annotated[Text, AfterValidator(_single_spaced)]
-"""A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space; its case is
-kept as given ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
+_SPACE_RUNS = regex.compile(r"[\p{Zs}\t\n\r\v\f\x85\u2028\u2029]{2,}")
+"""Two or more spaces, no-break spaces, tabs or line breaks in a row: one space in a name."""
+
+
+def _runs_made_one_before_measured(value: object) -> object:
+    """A name's runs of spaces made one before its length is checked: a spreadsheet cell padded past 200 characters with
+    spaces is the name it reads as (invisible characters are left for :data:`Text` to refuse)."""
+    return _SPACE_RUNS.sub(" ", value) if isinstance(value, str) else value
+
+
+Name = Annotated[Text, BeforeValidator(_runs_made_one_before_measured), AfterValidator(_single_spaced)]
+"""A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space (before its
+1-200 characters are counted); its case is kept as given ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
 
 
 def _refusal(error: RuleViolationError) -> PydanticCustomError:

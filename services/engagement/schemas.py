@@ -72,10 +72,13 @@ class MemberCreate(Command):
         validate_default=True,
         description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too. A numeric "
         "spreadsheet cell loses leading zeros: a `CE`, `CPP` or `PTP` of 6 to 8 digits only is taken as padded with them "
-        "to the card's 9 (`1234567` is `001234567`; one with letters, or longer, is kept as typed); a `PASAPORTE`, "
+        "to the card's 9 (`1234567` is `001234567`), one with more zeros than the card prints is its 9 too (`0000371933` is "
+        "`000371933`), one with letters is kept as typed, and one of more than 9 digits after its zeros is 422 `ce_9_digits` "
+        "(`cpp_9_digits`, `ptp_9_digits`); a `PASAPORTE`, "
         "`SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is kept as typed and is the same document with or without "
         "its leading zeros (`000940407` is `940407`); a `DNI` of 6 or 7 digits is refused, saying so (`dni_8_digits`). "
-        "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…). "
+        "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…); "
+        "zeros only (`000000`, a placeholder) is 422 `not_all_zeros`. "
         "The same document registers one person: 409 `person_already_registered` names them. Absent or empty with "
         "`NINGUNO` (422 `no_number_without_document` otherwise).",
     )
@@ -130,7 +133,8 @@ class CorrectionCreate(Command):
         default=None,
         description=f"The year of birth, corrected: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), not after "
         "the year the member first joined (422 `not_after_joined_on`), and within the age band each membership published "
-        "when the member joined (409 `age_band_unchanged`: partners counted it).",
+        "when the member joined (409 `age_band_unchanged`: partners counted it); a person holding a board role is surely 18 "
+        "on the day it started (422 `board_role_adult`).",
     )
 
     @model_validator(mode="after")

@@ -98,13 +98,37 @@ def test_a_ce_number_typed_without_its_leading_zeros_is_the_person_registered_wi
     assert entries(engagement) == 1
 
 
-def test_a_ce_number_with_letters_or_more_than_nine_digits_is_kept_as_typed(engagement: Engagement) -> None:
+def test_a_ce_number_with_letters_is_kept_as_typed_and_one_with_extra_zeros_is_the_cards_nine_digits(engagement: Engagement) -> None:
     lettered = register(engagement, "n01234")
     long = register(engagement, "0012345678")
 
     assert engagement.get_member(lettered).document_number == "N01234"
-    assert engagement.get_member(long).document_number == "0012345678"
-    assert register(engagement, "12345678", name="Otra persona") not in (lettered, long)  # its own document: 012345678
+    assert engagement.get_member(long).document_number == "012345678"  # tester 30b M3: as the card prints it
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, "12345678", name="Otra persona")
+    assert refused.value.member_id == long
+
+
+@pytest.mark.parametrize("kind", [DocumentType.CE, DocumentType.CPP, DocumentType.PTP])
+def test_a_card_stored_with_more_zeros_than_it_prints_is_found_refused_twice_and_forgotten_on_erasure(
+    engagement: Engagement, kind: DocumentType
+) -> None:
+    """Tester 30b M3: before, "0000371933" was kept as typed, under the index key of that form."""
+    with before_zeros_were_minded():
+        stored = register(engagement, "0000371933", kind=kind)
+
+    for typed in ("000371933", "371933", "0000371933"):
+        assert engagement.find_member(kind, typed).id == stored
+    with pytest.raises(PersonAlreadyRegisteredError) as refused:
+        register(engagement, "000371933", osv=1, kind=kind)
+    assert refused.value.member_id == stored
+    assert entries(engagement) == 1
+
+    engagement.erase_personal_data(stored, date(2024, 4, 1))
+
+    assert entries(engagement) == 0
+    with pytest.raises(PersonNotFoundError):
+        engagement.find_member(kind, "0000371933")
 
 
 def test_a_ce_entry_stored_before_numbers_were_padded_is_found_refused_twice_and_forgotten_on_erasure(

@@ -509,6 +509,24 @@ def test_another_document_typed_without_its_leading_zeros_is_one_person_and_foun
         assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept or first_number.replace(".", ""))
 
 
+@pytest.mark.parametrize("document_type", ["CE", "CPP", "PTP"])
+def test_a_migraciones_card_typed_with_more_zeros_than_it_prints_is_one_person_and_more_digits_are_refused(
+    client: TestClient, document_type: str
+) -> None:
+    """Tester 30b M3: "0000371933" (one zero too many) registered a second person beside "000371933", and a CPP/PTP of
+    13 digits was taken: the cards print 9."""
+    first = join(client, document_type=document_type, document_number="000371933")
+
+    response = client.post("/members", json=a_person(osv_id=map_osv(client), document_type=document_type, document_number="0000371933"))
+
+    error = problem_of(response, 409)
+    assert (error["field"], error["rule"]) == ("document_number", "person_already_registered") and first["id"] in error["message"]
+    found = client.get("/members", params={"document_type": document_type, "document_number": "0000371933", "purpose": "duplicate_check"})
+    assert (found.json()["id"], found.json()["document_number"]) == (first["id"], "000371933")
+    longer = client.post("/members", json=a_person(osv_id=map_osv(client), document_type=document_type, document_number="1000371933"))
+    assert (problem_of(longer, 422)["field"], problem_of(longer, 422)["rule"]) == ("document_number", f"{document_type.lower()}_9_digits")
+
+
 def test_people_without_documents_are_never_taken_for_one_another(client: TestClient) -> None:
     first = join(client, document_type="NINGUNO", document_number=...)
     second = join(client, document_type="NINGUNO", document_number=...)

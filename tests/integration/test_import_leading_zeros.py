@@ -80,3 +80,19 @@ def test_a_document_written_with_and_without_its_leading_zeros_in_two_rows_of_a_
     assert {(p.field, p.rule) for p in done.results[1].problems} == {("document_number", "person_already_registered")}
     rosters = [engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up"}).json() for osv_id in osvs]
     assert [len(roster) for roster in rosters] == [1, 0]  # registered once, in the first row's OSV
+
+
+@pytest.mark.parametrize(("kind", "zeros"), [("CE", "000000"), ("PASAPORTE", "0000000"), ("CEDULA_VE", "V-0000000")])
+def test_a_number_of_zeros_only_in_two_rows_of_a_file_is_refused_in_each_as_a_placeholder(
+    engagement: TestClient, tmp_path: Path, kind: str, zeros: object
+) -> None:
+    # Tester 30b, M4: zeros typed for an unknown number are nobody's document: each row is refused naming the rule, and
+    # the second is not said to be the first row's person.
+    registry = Upstream(application_of(engagement))
+    osvs = [registry.osv_mapped(district="San Juan de Lurigancho", mapped_on="2021-03-15"), registry.osv_mapped(mapped_on="2021-03-15")]
+    rows = roster_file(tmp_path, osvs, kind, [zeros, zeros])
+
+    dry = importer_of(engagement).run(rows, dry_run=True)
+
+    assert [r.outcome for r in dry.results] == [Outcome.REFUSED, Outcome.REFUSED]
+    assert [{(p.field, p.rule) for p in r.problems} for r in dry.results] == [{("document_number", "not_all_zeros")}] * 2

@@ -7,7 +7,10 @@ the services publish as they always do.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -386,3 +389,88 @@ def test_a_partners_password_is_rotated_and_its_stream_and_durable_consumer_stay
     assert messages >= story and pending == 0  # the same stream, the consumer where it acknowledged
     assert partners.main([*cli, "rotate", "--municipality", "150101"]) == 1
     assert "is not a partner" in capsys.readouterr().err
+
+
+def test_rotate_with_a_wrong_url_changes_nothing_and_says_so_within_seconds(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 30b, M1: with a --url the server is not at, rotate rewrote accounts.json, reloaded the server (found by
+    # --nats-dir), then waited on --url for ever: the partner was locked out and nobody saw the new password.
+    old = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    before = (nats_server.store_dir / "accounts.json").read_text()
+    started = time.monotonic()
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", "nats://127.0.0.1:1", "rotate", "--municipality", SJL]) == 1
+    assert time.monotonic() - started < 30
+    said = capsys.readouterr()
+    assert "not reached at nats://127.0.0.1:1" in said.err and "nothing was changed" in said.err and "password" not in said.out
+    assert (nats_server.store_dir / "accounts.json").read_text() == before
+
+    async def signed_in() -> None:
+        nc = await nats.connect(old.url, user=old.user, password=old.password, allow_reconnect=False, connect_timeout=15)
+        await nc.close()
+
+    asyncio.run(signed_in())  # the partner's password still works
+
+
+def test_a_rotation_the_server_does_not_confirm_still_shows_the_new_password(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tester 30b, M1: a password written but never shown locks the partner out; shown with a warning, it can be tried.
+    partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    monkeypatch.setattr(partners, "CONFIRM_SECONDS", 1.0, raising=False)
+    monkeypatch.setattr(partners, "_reload", lambda store_dir, accounts: accounts.write(store_dir))  # the signal is lost
+    started = time.monotonic()
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url, "rotate", "--municipality", SJL]) == 1
+    assert time.monotonic() - started < 30
+    said = capsys.readouterr()
+    assert "given a new password" in said.out and "WARNING" in said.err and "keep it" in said.err
+    password = next(line.split()[-1] for line in said.out.splitlines() if line.strip().startswith("password"))
+    import bcrypt
+
+    stored = json.loads((nats_server.store_dir / "accounts.json").read_text())["partners"][SJL]["password_bcrypt"]
+    assert bcrypt.checkpw(password.encode(), stored.encode())  # the one written
+
+
+def test_rotate_names_a_code_that_is_no_municipality_and_refuses_a_second_command_at_once(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 30b, L4: "999999 is not a partner: add it", and add then said it is not a municipality.
+    # Tester 30b, L2: two rotations at once both printed a password, and the first's was refused (a lost update).
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    assert partners.main([*cli, "rotate", "--municipality", "999999"]) == 1
+    assert "not a municipality of Lima" in capsys.readouterr().err
+    old = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    before = (nats_server.store_dir / "accounts.json").read_text()
+    with open(nats_server.store_dir / "osv-partner.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another osv-partner command is running
+        assert partners.main([*cli, "rotate", "--municipality", SJL]) == 1
+        assert "another osv-partner command" in capsys.readouterr().err
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    assert (nats_server.store_dir / "accounts.json").read_text() == before
+
+    outcomes: list[Any] = []
+
+    def rotated() -> None:
+        try:
+            outcomes.append(partners.rotate(nats_server.store_dir, SJL, nats_server.public_url))
+        except partners.PartnerError as error:
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=rotated) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    given = [o for o in outcomes if isinstance(o, partners.Credentials)]
+    assert given and all(isinstance(o, partners.Credentials) or "another osv-partner command" in str(o) for o in outcomes)
+
+    async def let_in(credentials: partners.Credentials) -> bool:
+        try:
+            nc = await nats.connect(credentials.url, user=credentials.user, password=credentials.password, allow_reconnect=False, connect_timeout=15)
+        except Exception:  # noqa: BLE001 - refused
+            return False
+        await nc.close()
+        return True
+
+    assert [asyncio.run(let_in(c)) for c in given][-1]
+    assert not asyncio.run(let_in(old))

@@ -234,6 +234,43 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
     assert shown(client, member["id"])["birth_year"] == 1985
 
 
+def test_a_corrected_birth_year_keeps_the_board_for_adults(client: TestClient) -> None:
+    # Tester 30b, M2: a board member since 2024-03-01 corrected from 2005 to 2006 (18-29 in 2024 either way) answered
+    # 200: by the README's conservative reading she may have been 17 the day her role started.
+    member = register_zoraida(client, map_osv(client), birth_year=2005)
+    position = head(client)
+
+    assert_problem(correct(client, member["id"], birth_year=2006), 422, "birth_year", "board_role_adult")
+    assert head(client) == position and shown(client, member["id"])["birth_year"] == 2005
+    assert correct(client, member["id"], birth_year=2004).status_code == 200
+
+
+def test_a_number_of_zeros_only_is_refused_at_registration_correction_and_lookup(client: TestClient) -> None:
+    # Tester 30b, M4: "PASAPORTE 000000", "CE 000000", "CPP 000000000" were each a person, found by the next zeros typed.
+    osv_id = map_osv(client)
+    for document_type, number in (("PASAPORTE", "000000"), ("CE", "0000000"), ("CPP", "000000000"), ("CEDULA_VE", "V-000000")):
+        refused = client.post("/members", json={
+            "osv_id": osv_id, "full_name": "Nadie Conocido", "document_type": document_type, "document_number": number,
+            "nationality": "VE", "sex": "F", "joined_on": "2024-03-01", "birth_year": 1990,
+        })
+        assert_problem(refused, 422, "document_number", "not_all_zeros")
+        assert_problem(lookup(client, document_type, number), 422, "document_number", "not_all_zeros")
+    member = register_zoraida(client, osv_id)
+    assert_problem(correct(client, member["id"], document_type="SOLICITANTE_REFUGIO", document_number="0000000"), 422, "document_number", "not_all_zeros")
+    assert shown(client, member["id"])["document_type"] == "CE"
+
+
+def test_a_name_padded_past_200_characters_with_spaces_is_the_name_it_reads_as(client: TestClient) -> None:
+    # Tester 30b, L7: "Ana" + 250 spaces + "Ruiz" (a padded spreadsheet cell) was 422 string_too_long, though its runs
+    # of spaces are made one: the length was counted first.
+    padded = "Ana" + " " * 250 + "Ruiz Quispe"
+    member = register_zoraida(client, map_osv(client), full_name=padded)
+    assert shown(client, member["id"])["full_name"] == "Ana Ruiz Quispe"
+    assert correct(client, member["id"], full_name="Ana" + "\u00a0 " * 120 + "Ruiz").status_code == 200
+    assert shown(client, member["id"])["full_name"] == "Ana Ruiz"
+    assert_problem(correct(client, member["id"], full_name="A" * 201), 422, "full_name", "string_too_long")
+
+
 def test_staff_and_the_dpo_may_correct_and_a_focal_point_may_not(client: TestClient) -> None:
     member = register_zoraida(client, map_osv(client))
 

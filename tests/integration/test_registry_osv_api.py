@@ -131,6 +131,21 @@ def test_a_district_typed_by_name_is_one_district_exactly_or_refused_naming_the_
         assert mapped.json()["district"] == district
 
 
+def test_the_fields_names_of_places_in_lima_este_are_their_districts_or_refused_naming_them(registry: TestClient) -> None:
+    """Tester 30b, L5: "Santa Maria de Huachipa" (the README's own example of what "Santa María" may mean) and "Huaycán"
+    were 422 "is not a district" naming no district, while "Chosica" was taken as Lurigancho."""
+    for name, given, district in (("Comedor Los Girasoles", "Santa Maria de Huachipa", "Lurigancho"),
+                                  ("Vaso de Leche Nueva Aurora", "SANTA MARÍA DE HUACHIPA", "Lurigancho"),
+                                  ("Club de Madres Huaycán", "Huaycán", "Ate"), ("Asociación Venezolanos Unidos", "huaycan", "Ate")):
+        mapped = registry.post("/osvs", json={"name": name, "district": given, "mapped_on": "2021-03-15"})
+        assert mapped.status_code == 201, mapped.text
+        assert mapped.json()["district"] == district
+    refused = registry.post("/osvs", json={"name": "Comedor Huachipa", "district": "Huachipa", "mapped_on": "2021-03-15"})
+    body = assert_problem(refused, 422, "district", "lima_district")
+    message = next(e["message"] for e in body["errors"] if e["field"] == "district")
+    assert "Lurigancho (150118)" in message and "Ate (150103)" in message, message
+
+
 def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case_as_given(registry: TestClient) -> None:
     """A name typed in a spreadsheet with double spaces was published with them, in partners' feeds, exports and the
     dashboard (tester 30, L2). Its case is the organisation's own: kept."""
@@ -140,6 +155,15 @@ def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case
     assert mapped.json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
     assert registry.get(f"/osvs/{mapped.json()['id']}").json()["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
     assert registry.get("/events").json()["events"][-1]["data"]["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
+
+
+def test_an_osvs_name_padded_past_200_characters_with_spaces_is_the_name_it_reads_as(registry: TestClient) -> None:
+    # Tester 30b, L7: the length was counted before the runs of spaces were made one.
+    mapped = registry.post("/osvs", json={"name": "Comedor" + " " * 250 + "Los Olivos", "district": "150132", "mapped_on": "2021-03-15"})
+    assert mapped.status_code == 201, mapped.text
+    assert mapped.json()["name"] == "Comedor Los Olivos"
+    refused = registry.post("/osvs", json={"name": "C" * 201, "district": "150132", "mapped_on": "2021-03-15"})
+    assert_problem(refused, 422, "name", "string_too_long")
 
 
 def test_the_history_lists_every_event_with_when_it_was_recorded(registry: TestClient) -> None:

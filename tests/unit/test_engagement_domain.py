@@ -89,11 +89,13 @@ def a_member(**overrides: object) -> Member:
         (DocumentType.CE, "123456", "000123456"),
         (DocumentType.CE, "n0123a", "N0123A"),
         (DocumentType.CE, "000123", "000000123"),
-        (DocumentType.CE, "0012345678", "0012345678"),
-        (DocumentType.CE, "123456789012", "123456789012"),
+        (DocumentType.CE, "0012345678", "012345678"),  # tester 30b M3: zeros beyond the card's 9 digits are no digits
+        (DocumentType.CE, "0000371933", "000371933"),
+        (DocumentType.CE, "A23456789012", "A23456789012"),
         (DocumentType.PTP, "ptp0012345", "PTP0012345"),
         (DocumentType.PTP, "1234567", "001234567"),
-        (DocumentType.PTP, "0012345678", "0012345678"),
+        (DocumentType.PTP, "0012345678", "012345678"),
+        (DocumentType.CPP, "0000000214733", "000214733"),
         (DocumentType.CPP, "cpp 123 456", "CPP123456"),
         (DocumentType.CPP, "940407", "000940407"),
         (DocumentType.CPP, "000940407", "000940407"),
@@ -132,6 +134,10 @@ def test_a_valid_document_number_is_kept_without_spaces_in_upper_case(
         (DocumentType.DNI, None, "dni_8_digits"),
         (DocumentType.CE, "12345", "ce_6_to_12_alphanumerics"),
         (DocumentType.CE, "1234567890123", "ce_6_to_12_alphanumerics"),
+        (DocumentType.CE, "123456789012", "ce_9_digits"),  # no card prints more than 9 digits
+        (DocumentType.CE, "0001234567890", "ce_6_to_12_alphanumerics"),
+        (DocumentType.PTP, "1234567890", "ptp_9_digits"),
+        (DocumentType.CPP, "000001234567890", "cpp_9_digits"),
         (DocumentType.CE, "00123-4567", "ce_6_to_12_alphanumerics"),
         (DocumentType.PTP, "ptp12", "ptp_6_to_15_alphanumerics"),
         (DocumentType.PTP, "1234567890123456", "ptp_6_to_15_alphanumerics"),
@@ -185,6 +191,29 @@ def test_every_document_type_has_a_rule() -> None:
     for document_type in DocumentType:
         with pytest.raises(InvalidDocumentNumberError):
             normalise_document_number(document_type, "?")
+
+
+@pytest.mark.parametrize(
+    ("document_type", "given"),
+    [
+        (DocumentType.DNI, "00000000"),
+        (DocumentType.CE, "000000"),
+        (DocumentType.CE, "0000000"),
+        (DocumentType.CPP, "000000000"),
+        (DocumentType.PTP, "000 000"),
+        (DocumentType.PASAPORTE, "000000"),
+        (DocumentType.CEDULA_VE, "V-000000"),
+        (DocumentType.CEDULA_VE, "0.000.000"),
+        (DocumentType.SOLICITANTE_REFUGIO, "0000-000"),
+    ],
+)
+def test_a_number_of_zeros_only_is_refused_as_a_placeholder(document_type: DocumentType, given: str) -> None:
+    # Tester 30b, M4: "000000" and the like were registered as a person, and the next promoter who typed zeros was told
+    # a stranger held the document.
+    with pytest.raises(InvalidDocumentNumberError) as refused:
+        normalise_document_number(document_type, given)
+    assert (refused.value.field, refused.value.rule) == ("document_number", "not_all_zeros")
+    assert normalise_document_number(document_type, given[:-1] + "1")  # one digit not a zero: a number
 
 
 # Nationality and birth year ----------------------------------------------
@@ -279,12 +308,17 @@ def test_a_ce_number_is_one_document_with_or_without_its_leading_zeros() -> None
 
 
 def test_a_ce_number_is_also_looked_up_as_earlier_versions_stored_it_without_its_leading_zeros() -> None:
-    assert document_identities(DocumentType.CE, "001234567") == ("CE:001234567", "CE:01234567", "CE:1234567")
-    assert document_identities(DocumentType.CE, "1234567") == ("CE:001234567", "CE:01234567", "CE:1234567")
-    assert document_identities(DocumentType.CE, "000123456") == ("CE:000123456", "CE:00123456", "CE:0123456", "CE:123456")
-    assert document_identities(DocumentType.CE, "000001234") == ("CE:000001234", "CE:00001234", "CE:0001234", "CE:001234")
-    for kept_as_typed in ("123456789", "N01234", "0012345678"):
+    more = ("CE:0001234567", "CE:00001234567", "CE:000001234567")  # and with more zeros than the card prints, to 12
+    assert document_identities(DocumentType.CE, "001234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more)
+    assert document_identities(DocumentType.CE, "1234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more)
+    assert document_identities(DocumentType.CE, "000123456")[:4] == ("CE:000123456", "CE:00123456", "CE:0123456", "CE:123456")
+    assert document_identities(DocumentType.CE, "000001234")[:4] == ("CE:000001234", "CE:00001234", "CE:0001234", "CE:001234")
+    for kept_as_typed in ("N01234", "A23456789012"):
         assert document_identities(DocumentType.CE, kept_as_typed) == (f"CE:{kept_as_typed}",)
+    # Tester 30b M3: typed with more zeros than the card prints, it was kept as typed, and is found so still.
+    assert document_identities(DocumentType.CE, "123456789") == ("CE:123456789", "CE:0123456789", "CE:00123456789", "CE:000123456789")
+    assert document_identity(DocumentType.CE, "0000371933") == document_identity(DocumentType.CPP, "000371933").replace("CPP", "CE")
+    assert "CPP:0000000214733" in document_identities(DocumentType.CPP, "214733")
     assert document_identities(DocumentType.DNI, "01234567") == ("DNI:01234567",)
     assert document_identities(DocumentType.NINGUNO, None) == ()
 
@@ -296,7 +330,7 @@ def test_a_member_registered_before_ce_numbers_were_padded_replays_as_the_same_d
 
     assert member.document_number == "1234567"  # what was recorded stays recorded
     assert member.document_identity == "CE:001234567"
-    assert member.document_identities == ("CE:001234567", "CE:01234567", "CE:1234567")
+    assert member.document_identities[:3] == ("CE:001234567", "CE:01234567", "CE:1234567")
 
 
 @pytest.mark.parametrize("document_type", [DocumentType.CPP, DocumentType.PTP])
@@ -308,7 +342,8 @@ def test_a_cpp_or_ptp_number_typed_without_its_leading_zeros_is_kept_as_its_card
         assert document_identity(document_type, normalise_document_number(document_type, typed)) == f"{document_type}:000940407"
     assert document_identity(document_type, "1234567") == f"{document_type}:001234567"  # as registered before: replays padded
     assert document_identity(document_type, "A0940407") == f"{document_type}:A0940407"
-    assert document_identity(document_type, "0012345678") != document_identity(document_type, "12345678")
+    assert document_identity(document_type, "0012345678") == document_identity(document_type, "12345678")  # tester 30b M3
+    assert document_identity(document_type, "1012345678") != document_identity(document_type, "12345678")
     assert document_identity(document_type, "940407") != document_identity(DocumentType.CE, "940407")
 
 
@@ -348,9 +383,10 @@ def test_a_passport_or_claim_number_with_letters_keeps_its_zeros_and_a_dni_is_st
 def test_other_documents_are_also_looked_up_as_earlier_versions_stored_them_with_or_without_leading_zeros() -> None:
     """Entries made before tester 30's H2 fix keep the number as typed: looked up under every form with more or fewer
     zeros that the type's rule accepts; written only under the first."""
-    assert document_identities(DocumentType.CPP, "940407") == ("CPP:000940407", "CPP:00940407", "CPP:0940407", "CPP:940407")
-    assert document_identities(DocumentType.PTP, "001234567") == ("PTP:001234567", "PTP:01234567", "PTP:1234567")
-    assert document_identities(DocumentType.CPP, "0012345678") == ("CPP:0012345678",)  # never padded, nor shortened
+    assert document_identities(DocumentType.CPP, "940407")[:4] == ("CPP:000940407", "CPP:00940407", "CPP:0940407", "CPP:940407")
+    assert document_identities(DocumentType.PTP, "001234567")[:4] == ("PTP:001234567", "PTP:01234567", "PTP:1234567", "PTP:0001234567")
+    assert document_identities(DocumentType.PTP, "001234567")[-1] == "PTP:000000001234567"  # to the rule's 15
+    assert document_identities(DocumentType.CPP, "1012345678") == ("CPP:1012345678",)  # never padded, nor shortened
     assert document_identities(DocumentType.CEDULA_VE, "V-19876543") == (
         "CEDULA_VE:19876543", "CEDULA_VE:019876543", "CEDULA_VE:0019876543",  # up to the cédula's 10 digits
     )
@@ -871,6 +907,22 @@ def test_a_birth_year_is_corrected_within_the_age_band_every_membership_publishe
 
     assert member.correct(TODAY, birth_year=1992)
     assert [m.age_band for m in member.memberships.values()] == [AgeBand.YOUNG_ADULT, AgeBand.ADULT]
+
+
+def test_a_corrected_birth_year_keeps_a_board_role_for_an_adult_on_the_day_it_started() -> None:
+    # Tester 30b, M2: a board member since 2024-03-01, born 2005, corrected to 2006 (still 18-29 in 2024) was taken:
+    # by the conservative reading she is 18 only from 2024-12-31.
+    member = a_member(birth_year=2005, role=Role.BOARD_MEMBER)
+    member.collect_events()
+
+    with pytest.raises(RuleViolationError) as refused:
+        member.correct(TODAY, birth_year=2006)
+    assert (refused.value.rule, refused.value.field) == ("board_role_adult", "birth_year") and "2006" not in refused.value.message
+    assert member.birth_year == 2005 and member.collect_events() == []
+
+    membership = next(iter(member.memberships))
+    member.change_role(membership, Role.MEMBER, date(2024, 6, 1))  # no longer on the board: the year is hers to correct
+    assert member.correct(TODAY, birth_year=2006)
 
 
 def test_an_erased_person_has_nothing_to_correct() -> None:

@@ -110,11 +110,15 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     card's number (carné de extranjería, CPP, PTP) of 6 to 8 digits is one
     whose leading zeros a numeric cell dropped: it is kept as its card prints
     it, padded to 9 digits ("1234567" is "001234567",
-    :func:`~shared.documents.padded_number`); one with letters, or of 9 digits
-    or more, is kept as typed. Any other number is kept as typed (a passport's,
+    :func:`~shared.documents.padded_number`); one of more digits whose extra
+    ones are leading zeros is the card's 9 too ("0000371933" is "000371933");
+    one with letters is kept as typed; one of digits only with more than 9
+    after its leading zeros is 422 ``ce_9_digits`` (``cpp_9_digits``,
+    ``ptp_9_digits``): no card prints it. Any other number is kept as typed (a passport's,
     an asylum claim's or a cédula's is compared without its leading zeros,
     :func:`document_identity`). Without a document there is no number, so the
-    result is None.
+    result is None. A number of zeros only, of any type ("000000", "V-0000000",
+    "0000-000"), is 422 ``not_all_zeros``: a placeholder, never a person's.
     """
     normal = "".join((number or "").split()).upper()
     if document_type is DocumentType.NINGUNO:
@@ -129,10 +133,24 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     match = rule.pattern.fullmatch(normal)
     if match is None:
         raise InvalidDocumentNumberError(rule.message + _zeros_lost(document_type, normal), rule=rule.rule)
+    significant = match["digits"] if document_type is DocumentType.CEDULA_VE else normal.replace("-", "")
+    if not significant.strip("0"):
+        raise InvalidDocumentNumberError(
+            "a document number of zeros only is no document's number (a placeholder for one not known): type the number "
+            "the document shows, or NINGUNO as the type for a person without one",
+            rule="not_all_zeros",
+        )
     if document_type is DocumentType.CEDULA_VE:
         prefix, digits = match["prefix"], match["digits"]
         return f"{prefix}-{digits}" if prefix else digits
-    return padded_number(document_type, normal)
+    kept = padded_number(document_type, normal)
+    if document_type in PADDED_TO_CARD_DIGITS and kept.isascii() and kept.isdigit() and len(kept) > CARD_DIGITS:
+        raise InvalidDocumentNumberError(
+            f"a {document_type.value} number of digits only is the card's {CARD_DIGITS} (leading zeros may be left out or "
+            f"added); this one has more digits after its zeros",
+            rule=f"{document_type.value.lower()}_{CARD_DIGITS}_digits",
+        )
+    return kept
 
 
 def _zeros_lost(document_type: DocumentType, normal: str) -> str:
@@ -173,7 +191,9 @@ def document_identities(document_type: DocumentType, number: str | None) -> tupl
     digits only, those are the forms with more or fewer leading zeros that
     the type's rule accepts. A Migraciones card's 9 digits may be indexed with
     one or more of its zeros dropped (``"CE:001234567"``, then
-    ``"CE:01234567"``, ``"CE:1234567"``; 6 digits at least); a passport's,
+    ``"CE:01234567"``, ``"CE:1234567"``; 6 digits at least), or typed with
+    more zeros than the card prints, as kept before those were made its 9
+    (``"CE:0001234567"``, … to the rule's longest); a passport's,
     an asylum claim's or a cédula's with any number of zeros before it, up to
     the rule's longest (``"PASAPORTE:940407"``, then ``"PASAPORTE:0940407"``,
     ``"PASAPORTE:00940407"``, … to 15 characters). Those forms are only looked
@@ -186,9 +206,10 @@ def document_identities(document_type: DocumentType, number: str | None) -> tupl
     kept = identity.removeprefix(f"{document_type.value}:")
     if not (kept.isascii() and kept.isdigit()):
         return (identity,)
-    if document_type in PADDED_TO_CARD_DIGITS and len(kept) == CARD_DIGITS:  # longer numbers were always kept as typed
+    if document_type in PADDED_TO_CARD_DIGITS and len(kept) == CARD_DIGITS:
         zeros = len(kept) - len(kept.lstrip("0"))
         earlier = [kept[dropped:] for dropped in range(1, zeros + 1)]
+        earlier += ["0" * added + kept for added in range(1, LONGEST_NUMBER - len(kept) + 1)]  # typed with extra zeros
     elif document_type in LEADING_ZEROS_IGNORED:
         earlier = ["0" * added + kept for added in range(1, LONGEST_NUMBER - len(kept) + 1)]
     else:

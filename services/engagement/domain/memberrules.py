@@ -107,12 +107,12 @@ class BornAfterJoiningError(RuleViolationError):
 class MinorOnBoardError(RuleViolationError):
     """A board role for someone who may be under 18 on the day it starts; the message never repeats the birth year."""
 
-    def __init__(self, role: Role, dated: str, on: date) -> None:
+    def __init__(self, role: Role, dated: str, on: date, field: str = "role") -> None:
         super().__init__(
             f"role {role.value} is a board role, for adults: by their birth_year this person may be under {ADULT_AGE} on {dated} "
             f"{on.isoformat()} (with only the year of birth, they count as {ADULT_AGE} from 31 December of the year they turn "
             f"{ADULT_AGE}); a minor takes part as a member",
-            field="role",
+            field=field,
             rule="board_role_adult",
         )
 
@@ -315,15 +315,16 @@ def surely_adult_on(birth_year: int, day: date) -> bool:
     return day >= date(birth_year + ADULT_AGE, 12, 31)
 
 
-def check_board_role_adult(role: Role, birth_year: int | None, on: date, dated: str) -> None:
+def check_board_role_adult(role: Role, birth_year: int | None, on: date, dated: str, field: str = "role") -> None:
     """A board role (:attr:`Role.on_board`) starting ``on`` (the field ``dated``) is for an adult: 422 ``board_role_adult``
-    naming ``role`` when the person may be under 18 then (:func:`surely_adult_on`, the conservative reading of a birth year).
+    naming ``field`` (``role``, or ``birth_year`` for a correction) when the person may be under 18 then
+    (:func:`surely_adult_on`, the conservative reading of a birth year).
 
     Without a birth year (not given, or erased) there is nothing to judge by, and the role is taken. Ordinary membership
     is open to minors (youth take part): only the board is checked.
     """
     if role.on_board and birth_year is not None and not surely_adult_on(birth_year, on):
-        raise MinorOnBoardError(role, dated, on)
+        raise MinorOnBoardError(role, dated, on, field)
 
 
 def age_band(birth_year: int | None, year: int) -> AgeBand:

@@ -423,9 +423,11 @@ class Member(Aggregate):
         checked and normalised as at registration (``document`` is its type and number together); whether anything changed
         (nothing is recorded otherwise).
 
-        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); a birth year as at registration (422 ``birth_year_range``,
-        ``not_after_joined_on`` against the first joining), and 409 ``age_band_unchanged`` when it would put a
-        membership in another age band than the one its ``MemberJoined`` published. No error repeats the data.
+        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); a birth year as at
+        registration (422 ``birth_year_range``, ``not_after_joined_on`` against the first joining), 409
+        ``age_band_unchanged`` when it would put a membership in another age band than the one its ``MemberJoined``
+        published, and 422 ``board_role_adult`` when the person holds a board role they may have been under 18 on the
+        day it started (:func:`check_board_role_adult`). No error repeats the data.
         """
         if self.erased_on is not None or self.erasure_begun_on is not None:
             raise ErasedNotCorrectedError(self.erased_on or self.erasure_begun_on)
@@ -454,6 +456,8 @@ class Member(Aggregate):
         check_birth_year(birth_year, first_joined, today)
         if any(age_band(birth_year, m.joined_on.year) != m.age_band for m in self.memberships.values()):
             raise PublishedAgeBandError
+        for membership in self.active_memberships:
+            check_board_role_adult(membership.role, birth_year, membership.roles[-1].since, "the day the role started,", "birth_year")
 
     @event("PersonalDataCorrected")
     def _corrected(
