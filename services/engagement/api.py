@@ -214,7 +214,7 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
 
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])
 def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep) -> MemberPublic:
-    """Forget the person's name, document, phone and birth year for good (records `PersonalDataErased`)."""
+    """Forget the person's name, document, phone and birth year for good (records `ErasureBegun`, private, then `PersonalDataErased`)."""
     return MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on))
 
 

@@ -114,12 +114,16 @@ class Forgetting:
         key at start has nobody a tombstone could name (a new programme, or tests run without NATS). A few
         milliseconds after each start with NATS up; for as long as NATS stays away otherwise.
         """
-        if self.keys_at_start and not self.erasures_checked.is_set():
+        if self._personal_data_held():
             raise ErasuresNotCheckedError
+
+    def _personal_data_held(self) -> bool:
+        """Whether this process still holds personal data back: its store held a key at start, its erasures unchecked."""
+        return self.keys_at_start and not self.erasures_checked.is_set()
 
     def held_back(self) -> list[str]:
         """``/health``'s ``held``: reads of personal data, while :meth:`hold_personal_data` refuses them."""
-        if not self.keys_at_start or self.erasures_checked.is_set():
+        if not self._personal_data_held():
             return []
         return ["reads of personal data and lookups by document (503 erasures_not_checked): the erasures in the stream "
                 "are not checked against the store yet since the start (NATS has not answered)"]
