@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from shared.actors import acting_as_system
+from tests.integration.test_roles_api import PERSON
 from tests.support.api import created, ok
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import IssuedTokens, unverified_claims
@@ -125,17 +126,6 @@ def test_a_save_no_request_made_records_the_system(registry: TestClient, tokens:
         {"subject": None, "client_id": "system:restore", "roles": []},
         {"subject": None, "client_id": "system:registry", "roles": []},
     ]
-
-
-PERSON = {
-    "full_name": "Yusmary Cordero Palacios",
-    "document_type": "CE",
-    "document_number": "001234567",
-    "nationality": "VE",
-    "sex": "F",
-    "joined_on": "2021-03-01",
-    "phone": "+51987654321",
-}
 
 
 def test_the_dpo_reads_who_registered_corrected_and_erased_a_person_and_no_event_names_them(
