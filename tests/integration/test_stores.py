@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -173,3 +174,37 @@ def test_replicas_of_a_write_service_starting_at_once_on_one_new_database_all_op
     opened = at_once(REPLICAS, lambda _: _opened(lambda: registry_on(postgres_url)))
 
     assert opened == ["opened"] * REPLICAS
+
+
+def test_closing_an_sqlite_store_waits_for_a_thread_still_reading_through_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A service stopping while its relay's batch read still runs in a worker thread: the library's pool closed the
+    connection under the read, and SQLite took the whole process down (a segmentation fault in CI)."""
+    registry = registry_on(f"sqlite:///{tmp_path / 'events.db'}")
+    registry.map_osv("Unidos", "Comas", date(2021, 2, 10))
+    holding, go_on = threading.Event(), threading.Event()
+    read: list[object] = []
+
+    def relay_read() -> None:
+        with registry.recorder.datastore.get_connection(commit=False) as connection:
+            holding.set()
+            go_on.wait(timeout=30)
+            try:
+                cursor = connection.cursor()
+                cursor.execute("SELECT count(*) FROM stored_events")
+                read.append(cursor.fetchone()[0])
+            except Exception as error:  # noqa: BLE001 - what the read met is the finding
+                read.append(error)
+
+    reader = threading.Thread(target=relay_read)
+    reader.start()
+    assert holding.wait(timeout=30)
+    closer = threading.Thread(target=registry.close)
+    closer.start()
+    closer.join(timeout=0.5)
+    closed_under_the_read = not closer.is_alive()
+    go_on.set()
+    reader.join(timeout=30)
+    closer.join(timeout=30)
+    assert not closed_under_the_read
+    assert read == [2]
+    assert not closer.is_alive()
