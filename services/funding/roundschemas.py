@@ -26,7 +26,7 @@ from services.funding.domain.proposals import (
     planned_output_mistakes,
 )
 from services.funding.domain.rounds import Eligibility, Round, rubric_mistakes
-from services.funding.domain.scoring import Criterion, check_evaluator
+from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
@@ -124,8 +124,9 @@ class EvaluatorAssignmentCreate(Command):
         description="The opaque code the person's scores are published under, such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, "
         "with a digit: 422 `evaluator_code`), never a name; once per round (409 `evaluator_code_once`)."
     )
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] = Field(
-        description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`. "
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), domain_rule(check_subject)] = Field(
+        description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`: "
+        "1-255 visible ASCII characters, no space (422 `oidc_subject`; OpenID Connect Core 1.0, section 2). "
         "One code per person per round (409 `one_code_per_person`): the round's codes stand for distinct people, whose scores "
         "the ranking averages."
     )

@@ -650,6 +650,8 @@ def test_an_evaluator_named_by_name_is_refused_with_the_forms_other_mistakes(cli
     before = head(client)
     assigned = {"evaluator": "Rosa Huamán", "subject": TESTER, "assigned_on": "01/05/2021"}
     assert several(client.post(f"/rounds/{rid}/evaluators", json=assigned)) == {("evaluator", "evaluator_code"), ("assigned_on", "iso_8601_date")}
+    to_no_one = {"evaluator": "EV-4", "subject": "\u200bRosa", "assigned_on": "01/05/2021"}
+    assert several(client.post(f"/rounds/{rid}/evaluators", json=to_no_one)) == {("subject", "oidc_subject"), ("assigned_on", "iso_8601_date")}
     scored = scoring("Rosa Huamán", 8, 6, 4, scored_on="05/06/2021")
     assert several(client.post(f"/proposals/{proposal['id']}/scores", json=scored)) == {("evaluator", "evaluator_code"), ("scored_on", "iso_8601_date")}
     assert head(client) == before

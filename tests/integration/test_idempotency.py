@@ -228,8 +228,8 @@ def test_an_answer_held_up_past_a_second_goes_out_all_the_same_and_a_retry_meanw
     key = str(uuid4())
     started = time.monotonic()
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
-    assert KEEP_WAIT_SECONDS <= time.monotonic() - started < 5  # waited for it the documented second, not for the book
-    assert keeping.is_set() and not kept.is_set()  # answered while its answer is still being kept
+    assert time.monotonic() - started >= KEEP_WAIT_SECONDS  # waited for it the documented second
+    assert keeping.is_set() and not kept.is_set()  # not for the book: answered while its answer is still being kept
 
     threading.Timer(0.3, released.set).start()
     again = registry.post("/osvs", json=AN_OSV, headers=keyed(key))  # waits for the answer, then replays it

@@ -46,6 +46,7 @@ from services.funding.domain.scoring import (
     CriterionNotScoredError,
     CriterionScoredTwiceError,
     EvaluatorCodeError,
+    OIDCSubjectError,
     Score,
     ScoreOutOfRangeError,
     UnknownCriterionError,
@@ -414,6 +415,18 @@ def test_an_evaluator_is_an_opaque_code_never_a_name(evaluator: str) -> None:
     with pytest.raises(EvaluatorCodeError) as refused:
         a_proposal(round_).score(round_.criteria, evaluator, scores(8, 6, 4), date(2021, 6, 5))
     assert refused.value.field == "evaluator"
+
+
+@pytest.mark.parametrize("subject", ["\u200b", "Rosa Huamán", "nobody at all", "x" * 256])
+def test_an_evaluator_code_goes_to_a_login_a_token_can_carry(subject: str) -> None:
+    """A zero-width space or a person's name typed where the login goes gave a code to no one who can sign in."""
+    round_ = a_round()
+    with pytest.raises(OIDCSubjectError) as refused:
+        round_.assign_evaluator("EV-9", subject, round_.opens_on)
+    assert (refused.value.field, refused.value.rule) == ("subject", "oidc_subject")
+    assert "EV-9" not in round_.evaluators
+    round_.assign_evaluator("EV-9", "a1b2c3d4-0000-4000-8000-000000000000", round_.opens_on)  # a provider's UUID sub
+    assert round_.evaluators["EV-9"] == "a1b2c3d4-0000-4000-8000-000000000000"
 
 
 def test_scores_before_the_submission_are_refused() -> None:

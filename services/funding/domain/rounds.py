@@ -36,7 +36,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.funding.domain.phases import Phase
-from services.funding.domain.scoring import Criterion, check_evaluator
+from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
 from shared.errors import (
     ConflictError,
     NotFoundError,
@@ -373,9 +373,11 @@ class Round(Aggregate):
         """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals.
 
         409 ``evaluator_code_once`` if the code is someone's already; 409 ``one_code_per_person`` if ``subject`` holds
-        a code in the round already (the round's codes stand for distinct people); 422 ``not_before_opens_on``.
+        a code in the round already (the round's codes stand for distinct people); 422 ``not_before_opens_on``;
+        422 ``oidc_subject`` for a ``subject`` no token can carry (:func:`~.scoring.check_subject`).
         """
         check_evaluator(evaluator)
+        check_subject(subject)
         if evaluator in self.evaluators:
             raise EvaluatorCodeTakenError(evaluator)
         if held := self.codes_of(subject):

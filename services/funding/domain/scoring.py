@@ -27,6 +27,8 @@ from shared.errors import RuleViolationError
 from shared.money import CENT
 
 EVALUATOR_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,19}")
+OIDC_SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
+"""A token's ``sub``: at most 255 ASCII characters (OpenID Connect Core 1.0, section 2), here visible ones, no space."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,16 @@ class EvaluatorCodeError(RuleViolationError):
         )
 
 
+class OIDCSubjectError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "subject must be the person's login at the identity provider, the `sub` of their tokens: 1 to 255 visible "
+            "ASCII characters, no space (OpenID Connect Core 1.0, section 2)",
+            field="subject",
+            rule="oidc_subject",
+        )
+
+
 class UnknownCriterionError(RuleViolationError):
     def __init__(self, index: int, criterion: str) -> None:
         super().__init__(
@@ -140,6 +152,13 @@ class ScoreOutOfRangeError(RuleViolationError):
 def check_evaluator(evaluator: str) -> None:
     if not EVALUATOR_CODE.fullmatch(evaluator) or not any(ch.isdigit() for ch in evaluator):
         raise EvaluatorCodeError(evaluator)
+
+
+def check_subject(subject: str) -> None:
+    """422 ``oidc_subject`` unless ``subject`` can be a token's ``sub`` (:data:`OIDC_SUBJECT`): a zero-width space or a
+    name typed with spaces would give a code to no one who can sign in."""
+    if not OIDC_SUBJECT.fullmatch(subject):
+        raise OIDCSubjectError()
 
 
 def checked_scores(rubric: Sequence[Criterion], scores: Sequence[Score]) -> dict[str, int]:
