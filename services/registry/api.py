@@ -23,7 +23,6 @@ from services.registry.schemas import (
     DissolutionCreate,
     DocumentCreate,
     DocumentsPublic,
-    EventRecordPublic,
     FocalPointCreate,
     FocalPointDepartureCreate,
     FocalPointPublic,
@@ -47,6 +46,7 @@ from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.guards import osv_district_in_table
+from shared.history import EventRecordPublic
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.web import MAX_POSITION, application_of, service_api
 

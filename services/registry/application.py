@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -37,11 +36,11 @@ from shared import dryrun
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictNotInTableError, DistrictTable
 from shared.errors import NotFoundError, RuleViolationError
+from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
-from shared.roles import WITHHELD_TEXT
-from shared.sealing import KeyRing, free_text, text_key, withheld
+from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
 log = logging.getLogger(__name__)
@@ -64,21 +63,6 @@ class RUOSFilter(StrEnum):
     APPLYING = "applying"
     OBSERVED = "observed"
     EXPIRING = "expiring"
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """One of an OSV's events as an auditor reads it."""
-
-    type: str
-    version: int
-    recorded_at: datetime
-    data: dict[str, Any]
-    recorded_by: dict[str, Any] | None = None
-    """Who made the command that recorded it (:meth:`shared.actors.Actor.as_json`); None for an event stored before actors were recorded."""
-
-
-_EVENT_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 def _history_text(event: Any) -> UUID:
@@ -350,18 +334,7 @@ class Registry(DistrictLookups, ServiceApplication):
         :attr:`shared.roles.Caller.may_read_staff_text`), else each reads :data:`~shared.roles.WITHHELD_TEXT`.
         """
         self.get_osv(osv_id, scope)
-        actors = self.actors_of(osv_id)
-        recorded = []
-        for e in self.events.get(osv_id):
-            data = {k: v for k, v in e.__dict__.items() if k not in _EVENT_BOOKKEEPING}
-            if not text:
-                data = withheld(data, SEALED_FIELDS.get(type(e)), WITHHELD_TEXT)
-            actor = actors.get(e.originator_version)
-            recorded.append(RecordedEvent(
-                type=type(e).__name__, version=e.originator_version, recorded_at=e.timestamp, data=data,
-                recorded_by=actor.as_json() if actor is not None else None,
-            ))
-        return recorded
+        return stored_history(self, osv_id, text)
 
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
         """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.

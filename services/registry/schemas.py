@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from services.registry.application import RecordedEvent, Registry
+from services.registry.application import Registry
 from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
@@ -24,7 +24,6 @@ from services.registry.domain.ruos import (
     document_mistakes,
 )
 from services.registry.domain.workingdays import NonWorkingDay
-from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
@@ -243,28 +242,6 @@ class OSVPublic(BaseModel):
             merged_from=list(osv.merged_from),
             version=osv.version,
         )
-
-
-class EventRecordPublic(BaseModel):
-    type: str = Field(description="The event's name, e.g. `RUOSApplicationObserved`.")
-    version: int = Field(description="Its place in the OSV's history, from 1.")
-    recorded_at: datetime = Field(description="When registry stored it (UTC).")
-    data: dict[str, Any] = Field(
-        description="What it recorded (this is the audit trail, not a public event). The staff's words (observation "
-        "details, rejection, contact-lost and dissolution notes) read `[withheld]` to a reader without `personal-data:read` "
-        "(auditors: they may name people), `[redacted]` once forgotten."
-    )
-    recorded_by: RecordedBy | None = Field(
-        description="Who made the command that recorded it: the authenticated caller of the request (its token's `sub`, "
-        "client and platform roles), or the system (`subject` null, `client_id` `system:<what>`) for work no request made. "
-        "Kept beside the event, never in it: in no `GET /events` entry nor stream message. Null for an event recorded "
-        "before registry kept who recorded each event."
-    )
-
-    @classmethod
-    def of(cls, recorded: RecordedEvent) -> EventRecordPublic:
-        by = None if recorded.recorded_by is None else RecordedBy(**recorded.recorded_by)
-        return cls(type=recorded.type, version=recorded.version, recorded_at=recorded.recorded_at, data=recorded.data, recorded_by=by)
 
 
 # Documents, readiness and the RUOS application ---------------------------------
