@@ -54,7 +54,7 @@ class Permission(StrEnum):
     INDICATORS_READ = "indicators:read"
     """Read indicators, their evidence, exports, alerts and the dashboard (within municipal scope)."""
     AUDIT_READ = "audit:read"
-    """Read an OSV's full stored history (staff's words in it only with ``personal-data:read``, else ``[withheld]``)."""
+    """Read an OSV's or a grant's full stored history (staff's words in it only with ``personal-data:read``, else ``[withheld]``)."""
     AUDIT_VERIFY = "audit:verify"
     """Check each service's hash chain against the published heads (``GET /verify``, ``GET /chain``)."""
     EVENTS_READ = "events:read"
@@ -77,7 +77,7 @@ _STAFF = frozenset(
 #: Why each row is what it is:
 #:
 #: * ``staff`` run the programme: every command (a member's data corrected too, as they register it), members' plain data (each read logged with its purpose),
-#:   the OSVs' full history. They read the facts through the APIs, so no raw feed (``events:read``).
+#:   the OSVs' and grants' full history. They read the facts through the APIs, so no raw feed (``events:read``).
 #: * ``lead`` adds what only leads decide: phases, rounds (opening, closing, evaluators, approvals).
 #: * ``municipal`` focal points see their municipality's OSVs, RUOS process, readiness, follow-up and
 #:   indicators, and record what the municipality decides in its RUOS; members only masked (no document type),

@@ -43,12 +43,15 @@ from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.guards import not_heard_of_yet, osv_district_in_table
+from shared.history import EventRecordPublic
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
 ProposalReader = Annotated[Caller, Depends(requires(Permission.PROPOSALS_READ))]
+Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
+"""A reader of grants' histories (within its municipal scope)."""
 
 
 def shows_summary(caller: Caller) -> bool:
@@ -149,6 +152,17 @@ def list_grants(
 def get_grant(grant_id: UUID, funding: FundingDep, scope: Reads) -> GrantPublic:
     """Show one grant: its deliveries or tranches, totals, support and status."""
     return GrantPublic.of(funding.get_grant(grant_id=grant_id, scope=scope))
+
+
+@grants.get("/{grant_id}/history", response_model=list[EventRecordPublic])
+def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
+    """List every event the grant recorded, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
+
+    `FundGranted`, then its goods deliveries or tranches, and its closing. A grant whose OSV is outside the caller's
+    municipalities answers 404, as one that does not exist. Staff's words in it read `[withheld]` to a reader without
+    `personal-data:read`, as in an OSV's history; a grant's events hold none (they are published as they are)."""
+    history = funding.grant_history(grant_id=grant_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
+    return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 
 
 @grants.post("/{grant_id}/goods-deliveries", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)

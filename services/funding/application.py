@@ -37,6 +37,7 @@ from services.funding.domain.rounds import Eligibility, PhaseOfRoundUnknownError
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.views import OSVDirectory
 from shared.districts import DistrictTable
+from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.money import Currency
 from shared.municipalities import MunicipalityTable
@@ -191,6 +192,17 @@ class Funding(ServiceApplication):
         if not self.in_scope(grant.osv_id, scope):
             raise GrantNotFoundError(grant_id)
         return grant
+
+    def grant_history(self, grant_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+        """The grant's events as funding stored them, oldest first (`FundGranted`, its deliveries or tranches, its
+        closing): the audit trail, each with who made the command that recorded it (:mod:`shared.actors`).
+
+        404 as :meth:`get_grant` (none, or its OSV's municipality outside ``scope``). Sealed fields
+        (:attr:`SEALED_FIELDS`: a grant's events hold none today) as written when ``text``, else
+        :data:`~shared.roles.WITHHELD_TEXT` (:func:`shared.history.stored_history`).
+        """
+        self.get_grant(grant_id, scope)
+        return stored_history(self, grant_id, text)
 
     def in_scope(self, osv_id: UUID, scope: MunicipalScope) -> bool:
         """Whether the OSV's municipality (from the view of registry's OSVs) is in ``scope``."""
