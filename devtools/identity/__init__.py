@@ -524,6 +524,48 @@ class IdentityProvider:
             self.restart()
         return str(key["kid"])
 
+    def rotate_client_secret(self, client_id: str) -> str:
+        """Give the machine client ``client_id`` a new secret; the old one is refused from now on.
+
+        The new secret is saved in the state (under its lock) and, when the provider's database exists, set there
+        too, so a running provider (``make run``'s, in another process) takes only the new one from its next token
+        request, without a restart. Access tokens issued before stay valid until their ``exp`` (1 hour): the
+        services check tokens offline. Returns the new secret (print it once). Raises
+        :class:`IdentityProviderError` for a read-only client or a name that is not a machine client.
+        """
+        if self.read_only:
+            raise IdentityProviderError(f"a read-only client of {self._state_path} cannot rotate a client's secret")
+        if client_id not in MACHINE_CLIENTS:
+            known = ", ".join(MACHINE_CLIENTS)
+            raise IdentityProviderError(f"no machine client named {client_id!r}; known: {known}")
+
+        def rotated(state: _State) -> str:
+            state.client_secrets[client_id] = secrets.token_urlsafe(32)
+            return state.client_secrets[client_id]
+
+        secret = _State.change(self._state_path, tuple(self.extra_accounts), rotated)
+        if self.database_path.exists():
+            from devtools.identity import provider as canaille_provider
+
+            canaille_provider.set_client_secret(self.canaille_app(), client_id, secret)
+        return secret
+
+    @property
+    def database_path(self) -> Path:
+        """The provider's SQLite database (Canaille's), in the state folder."""
+        return (self.state_dir / "canaille.sqlite").resolve()
+
+    def canaille_app(self) -> Any:
+        """Canaille's Flask application over this provider's state and database (the provider process serves it)."""
+        from devtools.identity import provider as canaille_provider
+
+        state = self._state()
+        config = canaille_provider.canaille_config(
+            host=self.host, port=self.port, database_path=str(self.database_path), secret_key=state.secret_key,
+            active_jwks=state.active_jwks, inactive_jwks=state.inactive_jwks,
+        )
+        return canaille_provider.create_app(config)
+
     def _close(self) -> None:
         if self._log_file is not None:
             self._log_file.close()

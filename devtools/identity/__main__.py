@@ -2,6 +2,7 @@
 
     python -m devtools.identity token <name>    # prints an access token as its last line
     python -m devtools.identity accounts        # the demo accounts, their passwords and the warning
+    python -m devtools.identity rotate-secret partner-150132   # a new client secret, the last line; the old one refused at once
     python -m devtools.identity serve ...       # the provider process (started by IdentityProvider)
 
 ``token`` uses the provider ``make run`` started (``OSV_IDP_PORT``, default
@@ -21,6 +22,9 @@ from pathlib import Path
 
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings, SignInError
 
+SERVICES_HOLD = ("osv-services", "osv-imports")
+"""Machine clients whose secret ``make run`` hands the services at their start (a rotation needs a restart)."""
+
 
 def _serve(args: argparse.Namespace) -> int:
     from devtools.identity import provider as canaille_provider
@@ -28,16 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     service_urls = dict(item.split("=", 1) for item in args.service)
     extra = {name: tuple(groups.split(",")) for name, groups in (item.split("=", 1) for item in args.account)}
     idp = IdentityProvider(Path(args.state_dir), port=args.port, host=args.host, service_urls=service_urls, extra_accounts=extra)
-    state = idp._state()
-    config = canaille_provider.canaille_config(
-        host=args.host,
-        port=args.port,
-        database_path=str((Path(args.state_dir) / "canaille.sqlite").resolve()),
-        secret_key=state.secret_key,
-        active_jwks=state.active_jwks,
-        inactive_jwks=state.inactive_jwks,
-    )
-    app = canaille_provider.create_app(config)
+    app = idp.canaille_app()
     canaille_provider.provision(app, idp.accounts(), idp.clients())
     canaille_provider.serve(app, args.host, args.port)
     return 0
@@ -87,6 +82,28 @@ def _token_of(name: str, settings: IdentitySettings) -> int:
     return 0
 
 
+def _rotate_secret(args: argparse.Namespace) -> int:
+    """A new secret for a machine client of the provider ``make run`` keeps (``OSV_VAR_DIR``/idp), printed once."""
+    idp = IdentityProvider.from_settings(IdentitySettings())
+    if not idp.state_dir.exists():
+        print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+        return 1
+    try:
+        secret = idp.rotate_client_secret(args.client)
+    except IdentityProviderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"New secret for {args.client}: the old one is refused from now on; tokens issued with it stay valid until "
+        f"they expire (1 hour).",
+        file=sys.stderr,
+    )
+    if args.client in SERVICES_HOLD:
+        print(f"The services hold {args.client}'s secret from their start: restart `make run`.", file=sys.stderr)
+    print(secret, flush=True)
+    return 0
+
+
 def _accounts(_: argparse.Namespace) -> int:
     print(IdentityProvider.from_settings(IdentitySettings()).describe())
     return 0
@@ -102,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
     accounts = commands.add_parser("accounts", help="list the demo accounts and their passwords (local use only)")
     accounts.set_defaults(run=_accounts)
+
+    rotate = commands.add_parser("rotate-secret", help="give a machine client a new secret (printed once, the last line)")
+    rotate.add_argument("client", help="partner-150132, osv-services or osv-imports")
+    rotate.set_defaults(run=_rotate_secret)
 
     serve = commands.add_parser("serve", help="run the provider in this process (IdentityProvider starts it)")
     serve.add_argument("--state-dir", required=True)

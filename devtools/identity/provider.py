@@ -378,6 +378,26 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
                 )
 
 
+def set_client_secret(app: Any, client_id: str, secret: str) -> bool:
+    """Give the registered client ``client_id`` the secret ``secret`` in the provider's database, at once.
+
+    A running provider reads its clients afresh on every request (Canaille expires its session after each), so the
+    old secret is refused from the next token request on. Returns False when no such client is registered yet (the
+    provider's next start provisions it from the state).
+    """
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    with app.app_context():
+        backend = Backend.instance
+        client = backend.get(models.Client, client_id=client_id)
+        if client is None:
+            return False
+        backend.update(client, client_secret=secret)
+        backend.save(client)
+        return True
+
+
 def serve(app: Any, host: str, port: int) -> None:
     """Serve until SIGTERM/SIGINT, or until the parent process dies (no provider outlives its launcher).
 

@@ -338,6 +338,50 @@ def test_make_token_with_another_var_dir_than_the_running_providers_says_so_and_
     assert not elsewhere.exists()
 
 
+# -- a machine client's secret rotated -----------------------------------------------------------------
+
+
+def _rotate_secret(client: str, var_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OSV_VAR_DIR": str(var_dir), "OSV_IDP_PORT": str(port)}
+    command = [sys.executable, "-m", "devtools.identity", "rotate-secret", client]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_a_partners_secret_rotated_while_the_provider_runs_is_refused_at_once_and_the_new_one_taken(tmp_path: Path) -> None:
+    from devtools.identity.flows import client_credentials_token
+
+    with IdentityProvider(tmp_path / "idp") as provider:
+        pid, old = provider.pid, provider.client_secret("partner-150132")
+        client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)  # taken before
+
+        result = _rotate_secret("partner-150132", tmp_path, provider.port)
+
+        assert result.returncode == 0, result.stderr
+        new = result.stdout.strip().splitlines()[-1]
+        assert new != old and new == provider.client_secret("partner-150132")  # kept for the provider's next start
+        with pytest.raises(SignInError, match="partner-150132"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)
+        token = client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=new)["access_token"]
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-150132"}
+        assert provider.pid == pid and provider.exit_code is None  # no restart: the official's old secret ends now
+
+        provider.restart()  # and the next start provisions the new one, not the old
+        with pytest.raises(SignInError, match="partner-150132"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)
+        client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=new)
+
+
+def test_rotating_the_secret_of_a_person_or_an_unknown_client_fails_naming_the_machine_clients(
+    identity_provider: IdentityProvider,
+) -> None:
+    before = identity_provider.client_secret("partner-150132")
+    for name in ("staff", "partner-150101"):
+        result = _rotate_secret(name, identity_provider.state_dir.parent, identity_provider.port)
+        assert result.returncode == 1
+        assert f"no machine client named {name!r}" in result.stderr and "partner-150132" in result.stderr
+    assert identity_provider.client_secret("partner-150132") == before
+
+
 # -- browsers on the platform's pages ----------------------------------------------------------------
 
 
