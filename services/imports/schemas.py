@@ -22,6 +22,6 @@ class SubmissionPublic(BaseModel):
     commands: int = Field(description="How many commands the submission made.")
     notes: list[SubmissionNote] = Field(
         default_factory=list,
-        description="With `already there`: the `recorded_otherwise` note when another account recorded the submission first "
-        "(a correction made in Kobo since is then not applied). Empty otherwise.",
+        description="With `already there`: the `recorded_otherwise` note when another account (a colleague's import) recorded "
+        "the same submission first. Empty otherwise.",
     )

@@ -18,20 +18,21 @@ from devtools.embedded import free_port
 from devtools.identity import IdentityProvider
 from services.imports.api import create_app as imports_app
 from services.imports.application import Services
+from services.imports.cli import main as osv_import
 from services.imports.domain.commands import row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from shared.auth import AuthSettings
 from tests.support.identity import IssuedTokens, signed_in_headers
-from tests.support.kobo import Answers, kobo_json
+from tests.support.kobo import Answers, kobo_json, write_csv
 from tests.support.served import ServedApp, served_system
 from tests.support.system import eventually
 
 pytestmark = pytest.mark.timeout(300)
 
 FORMS = shipped()
-MEMBERS, MEETING = FORMS["osv_members"], FORMS["osv_meeting"]
+MAPPING, MEMBERS, MEETING = FORMS["osv_mapping"], FORMS["osv_members"], FORMS["osv_meeting"]
 HOOK_SECRET = "kobo-hook-secret-for-the-tests"
 
 
@@ -46,7 +47,7 @@ def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityPr
     _, served = system
     settings = ImportSettings(
         registry_url=served["registry"].url, engagement_url=served["engagement"].url,
-        kobo_hooks={"osv_members": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
+        kobo_hooks={"osv_mapping": HOOK_SECRET, "osv_members": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
         client_secret=identity_provider.client_secret("osv-imports"),
     )
     running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
@@ -127,3 +128,36 @@ def test_a_submission_another_account_recorded_first_is_answered_already_there_w
     [note] = answer.json()["notes"]
     assert (note["field"], note["rule"]) == ("Idempotency-Key", "recorded_otherwise")
     assert "not recorded again" in note["message"]
+
+
+def test_a_submissions_key_taken_first_by_another_request_refuses_it_in_the_webhook_and_the_import(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Import keys are ``kobo:<_uuid>:<form>:<part>``: anyone with write rights who knows a submission's ``_uuid`` can
+    send a request of their own under its key before Kobo posts it. The webhook got 422 ``idempotency_key_reused``,
+    answered "already there" and the bogus request silently stood for the submission (tester finding, "key
+    squatting"). The services now tell it from the same request sent by a colleague: the submission is refused,
+    naming its key, in the webhook's answer and the import's report, and nothing of it is taken for recorded."""
+    _, served = system
+    registry = served["registry"].url
+    osv = Answers({"nombre": "Comedor Popular Santa Rosa de Bayóvar", "distrito": "150132", "fecha_mapeo": "2021-03-16"})
+    submission = kobo_json(MAPPING, osv)
+    [command] = row_of(form=MAPPING, submission=from_kobo_json(data=submission, form=MAPPING), spreadsheet=False).commands
+    assert command.key.startswith("kobo:")
+    bogus = httpx.post(f"{registry}/osvs", json={"name": "Otra cosa", "district": "Comas", "mapped_on": "2021-03-01"},
+                       headers={"Idempotency-Key": command.key, **signed_in_headers("lead")}, timeout=30)
+    assert bogus.status_code == 201, bogus.text
+
+    answer = post(hook, "osv_mapping", submission)
+
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
+    assert "used before for another request" in error["message"]
+
+    connection = ["--registry-url", registry, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [osv])), *connection]) == 1
+    assert "0 created, 0 already there, 1 refused" in capsys.readouterr().out
+    mapped = httpx.get(f"{registry}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert [o["name"] for o in mapped] == ["Otra cosa"]
