@@ -15,11 +15,15 @@ services with its own token (client credentials, client ``osv-imports``,
 role ``staff``). Kobo retries a post that failed, and a person can resend
 one: a submission carried out already is answered 200 and records nothing.
 
-Answers: 201 recorded; 200 already there; 422 problem+json naming each JSON
-key at fault with the API's rule and words; 409 when part of it was
-recorded and the rest refused (see the importer on this residual risk);
-502 when a service cannot be reached (Kobo will retry). Nothing of the
-submission is logged or kept.
+Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``
+note in ``notes`` when another account recorded it first); 422
+problem+json naming each JSON key at fault with the API's rule and words;
+409 when part of it was recorded and the rest refused (see the importer on
+this residual risk); 502 when a service cannot be reached (Kobo will retry).
+Nothing of the submission is logged or kept. The answer lands in Kobo's
+REST Services log, which every admin of the form reads: its messages name
+no id (:func:`for_kobo_log`), so a refusal for a person registered
+elsewhere does not say as whom.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import binascii
 import hmac
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -37,13 +42,13 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.imports.application import Importer, ImportStopped, Outcome, RowResult
+from services.imports.application import REDACTED, Importer, ImportStopped, Outcome, RowResult
 from services.imports.bootstrap import lazy_services
 from services.imports.domain.commands import row_of
 from services.imports.domain.submissions import kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
-from services.imports.schemas import SubmissionPublic
+from services.imports.schemas import SubmissionNote, SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
@@ -95,11 +100,27 @@ def kobo_hook(
 KoboHook = Annotated[str, Depends(kobo_hook)]
 
 
+UUID_IN_TEXT = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+
+
+def for_kobo_log(message: str) -> str:
+    """``message`` with every id in it (a member, a membership, an OSV) replaced by ``[…]``.
+
+    The webhook's answer is kept in Kobo's REST Services log, which every admin of the form reads: a refusal such as
+    engagement's 409 ``person_already_registered`` names the member id of a person registered elsewhere, and the
+    log must not. The rule stays, so the promoter knows what to ask staff; ``osv-import``'s report keeps the ids.
+    """
+    return UUID_IN_TEXT.sub(REDACTED, message)
+
+
 def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
     if result.outcome in (Outcome.CREATED, Outcome.ALREADY_THERE):
-        body = SubmissionPublic(form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands))
+        notes = [SubmissionNote(field=p.field, rule=p.rule, message=for_kobo_log(p.message)) for p in result.problems]
+        body = SubmissionPublic(
+            form_id=form_id, uuid=uuid, outcome=str(result.outcome), commands=len(result.row.commands), notes=notes
+        )
         return JSONResponse(body.model_dump(), status_code=201 if result.outcome == Outcome.CREATED else 200)
-    errors = [{"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": p.message} for p in result.problems]
+    errors = [{"field": kobo_path(p.cell) or p.field, "rule": p.rule, "message": for_kobo_log(p.message)} for p in result.problems]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     if result.outcome == Outcome.PARTIAL:
         return problem(409, "Conflict", f"part of the submission was recorded and the rest refused: {detail}", errors)

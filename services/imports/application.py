@@ -20,13 +20,18 @@ A command the service carried out before under its key (the file imported
 again, Kobo posting again) is answered from the service's record
 (``Idempotent-Replayed``, or 409 ``idempotent_request_completed`` past the
 answers' retention): it counts as already there, and nothing is recorded
-twice. So does a key another account used (422 ``idempotency_key_reused``):
-the services never replay one caller's answer to another, and a row's key
-names its Kobo submission, so the webhook (its own client) or a colleague
-recorded it, or an earlier version of the row (corrected in Kobo since)
-was: the service cannot say which, so the row comes with a note
-(``recorded_otherwise``, in the report and the summary) that a correction,
-if there was one, was not applied.
+twice. So does the same command another account sent under its key (422
+``idempotency_key_reused`` with ``same_request: true``: the services never
+replay one caller's answer to another): the webhook (its own client) or a
+colleague recorded the submission, and the row comes with a note
+(``recorded_otherwise``, in the report and the summary). A key used for
+another request (``same_request: false``: an earlier version of the row,
+corrected in Kobo since or imported with other options, or a request of
+someone else's sent under the submission's key first) refuses the row
+(:func:`key_taken`): nothing of it is recorded, and the person importing must
+look at what the services hold. A key recorded before the services told the
+two apart (no ``same_request``) is taken, as it was then, for recorded, with
+the note that a correction, if there was one, was not applied.
 
 The residual risk of step 3: between a row's dry run and its last command,
 someone else's command may change what the services hold (the OSV
@@ -85,7 +90,8 @@ DUPLICATE_OSV_RULE = "possible_duplicate"
 """Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
 KEY_REUSED_RULE = "idempotency_key_reused"
-"""The services' answer to a key used before for another request, another caller's included (their fingerprints differ)."""
+"""The services' answer to a key used before for another request, another caller's included (their fingerprints differ);
+its ``same_request`` says whether it was this very request, sent by another caller."""
 REDACTED = "[…]"
 
 
@@ -131,9 +137,21 @@ class Answer:
         )
 
     @property
+    def same_request(self) -> bool | None:
+        """For a key used before: whether it was this very request, sent by another caller (None: the service cannot say)."""
+        found = self.body.get("same_request") if isinstance(self.body, dict) and self.status == 422 and self.rule == KEY_REUSED_RULE else None
+        return found if isinstance(found, bool) else None
+
+    @property
     def recorded_otherwise(self) -> bool:
-        """Carried out under its key by another account, or from another version of the row: the service cannot say which."""
-        return self.status == 422 and self.rule == KEY_REUSED_RULE
+        """Carried out under its key by another account (``same_request``), or a key recorded before the service could say
+        whether it was this request: taken for recorded, as then."""
+        return self.status == 422 and self.rule == KEY_REUSED_RULE and self.same_request is not False
+
+    @property
+    def key_taken(self) -> bool:
+        """Its key was used for another request (an earlier version of the row, or someone else's): the row is refused."""
+        return self.status == 422 and self.rule == KEY_REUSED_RULE and self.same_request is False
 
 
 MAX_RETRY_AFTER_SECONDS = 5.0
@@ -282,9 +300,16 @@ RECORDED_OTHERWISE_RULE = "recorded_otherwise"
 def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
     """A note on a row already there whose key was used by another account or for another version of the row: if it was
     corrected in Kobo since, the correction was not applied, and the person importing must know it (never silent)."""
-    if not any(answer.recorded_otherwise for answer in answers):
+    noted = [answer for answer in answers if answer.recorded_otherwise]
+    if not noted:
         return []
-    return [Problem(
+    if all(answer.same_request for answer in noted):
+        return [Problem(
+            row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
+            "this submission was recorded before, as it is now, by another account (the Kobo webhook, a colleague): "
+            "it is not recorded again",
+        )]
+    return [Problem(  # a key recorded before the services said whether it was the same request
         row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
         "this submission was recorded before, by another account (the Kobo webhook, a colleague), from an earlier version "
         "of this row, or with other options (an earlier import's --distinct): it is not recorded again. If the row was "
@@ -293,8 +318,24 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
     )]
 
 
+def key_taken(command: Command) -> Problem:
+    """A command whose key the service holds for another request (:attr:`Answer.key_taken`): the row is refused, never
+    taken for recorded, since what holds the key may be someone else's request sent under it first."""
+    return Problem(
+        command.where, "Idempotency-Key", KEY_REUSED_RULE,
+        "this submission's key was used before for another request, so nothing of it is recorded now: by an earlier "
+        "version of this row (corrected in Kobo since, or imported with other options, such as an earlier import's "
+        "--distinct), or by someone sending a request of their own under it first. Look at what the services hold for "
+        "this submission: an earlier version of it is corrected with the service's own command (e.g. PATCH /osvs/{id}); "
+        "anything else, tell the platform's administrators, as the submission cannot be recorded under its key",
+    )
+
+
 def problems_of(command: Command, answer: Answer) -> list[Problem]:
-    """A refusal as problems on the cells at fault, in the API's words, scrubbed of the command's personal data."""
+    """A refusal as problems on the cells at fault, in the API's words, scrubbed of the command's personal data;
+    a key taken by another request as :func:`key_taken`."""
+    if answer.key_taken:
+        return [key_taken(command)]
     body = answer.body if isinstance(answer.body, dict) else {}
     errors = body.get("errors") or []
     if not errors:

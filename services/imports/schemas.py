@@ -5,6 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 
+class SubmissionNote(BaseModel):
+    """Something the person behind a submission must know although nothing was refused."""
+
+    field: str = Field(description="What it is about (`Idempotency-Key`: the submission's keys).")
+    rule: str = Field(description="`recorded_otherwise`: recorded before by another account, nothing recorded again.")
+    message: str
+
+
 class SubmissionPublic(BaseModel):
     """What became of one submission."""
 
@@ -12,3 +20,8 @@ class SubmissionPublic(BaseModel):
     uuid: str | None = Field(description="The submission's `_uuid`.")
     outcome: str = Field(description="`created` or `already there`.")
     commands: int = Field(description="How many commands the submission made.")
+    notes: list[SubmissionNote] = Field(
+        default_factory=list,
+        description="With `already there`: the `recorded_otherwise` note when another account (a colleague's import) recorded "
+        "the same submission first. Empty otherwise.",
+    )

@@ -8,22 +8,19 @@ connection broke before the answer came. Then:
 - the same key with the same request (method, path and query, and the body
   read as JSON, so key order and spacing do not matter) gets the first answer
   again, the same status and body, with ``Idempotent-Replayed: true``;
-- the same key with another request gets 422, naming the header
-  (rule ``idempotency_key_reused``);
+- the same key with another request gets 422, naming the header (rule ``idempotency_key_reused``); its
+  ``same_request`` says whether it is the same request from another caller (:mod:`shared.idempotency.middleware`);
 - the same key while the first request is still running gets 409
   (rule ``idempotent_request_in_progress``), with ``Retry-After``;
 - a request without the header is handled as it always was; GETs ignore it.
 
-Exactly once, even through a crash. The key is recorded in the event store
-*in the same transaction* as the command's events: the command's first
-``save()`` also saves an :class:`IdempotentRequest`, a private aggregate whose
-id is derived from the service and the key, holding the request's fingerprint
-(an HMAC of the request under the key, never the body) and the ids and
-versions of what the command saved. Two requests with the same key racing
-each other both try to create version 1 of that record: the store lets one
-in and refuses the other's whole transaction. A service killed after its
-commit and before its answer left leaves the record behind, so the client's
-retry finds it and the command never runs twice.
+Exactly once, even through a crash. The key is recorded in the event store *in the same transaction* as the
+command's events: the command's first ``save()`` also saves an :class:`IdempotentRequest`, a private aggregate
+whose id is derived from the service and the key, holding the request's fingerprints (HMACs of the request under
+the key, with its caller and without, never the body) and the ids and versions of what the command saved. Two
+requests with the same key racing each other both try to create version 1 of that record: the store lets one in
+and refuses the other's whole transaction. A service killed after its commit and before its answer left leaves
+the record behind, so the client's retry finds it and the command never runs twice.
 
 The answer itself is kept after the response is built and before it goes
 out (the middleware waits on the event loop for the book's own thread, which
@@ -46,12 +43,8 @@ be kept, and gives that answer when it comes; a retry refused by its command
 (say, as a duplicate of what the first one just recorded) looks again the
 same way before it answers.
 
-Only requests that recorded something are kept: a refused request (422,
-404, 409) wrote nothing, so a retry with the same key simply runs again.
-Keys are per service, and are not scoped to a caller (the services have no
-callers' identities yet): use random keys.
-
-This module holds the key, the record and the kept answers; the HTTP side
+Only requests that recorded something are kept: a refused request (422, 404, 409) wrote nothing, so a retry
+with the same key simply runs again. Keys are per service, not per caller: use random keys. This module holds the key, the record and the kept answers; the HTTP side
 (the middleware, the OpenAPI header) is :mod:`shared.idempotency.middleware`.
 """
 
@@ -169,7 +162,8 @@ def fingerprint(key: str, method: str, path: str, query: str, body: bytes, calle
     """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
 
     ``caller`` is who sent it (the token's subject): the same key and body from
-    someone else is another request, so an answer is never replayed to another caller.
+    someone else is another request, so an answer is never replayed to another caller;
+    without it, the fingerprint of the request alone (the record keeps both).
     """
     parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
     if caller:
@@ -185,7 +179,7 @@ class IdempotentRequest(Aggregate):
 
     ``saved`` lists what the command's first save stored: ``{"id", "kind",
     "version"}`` for each aggregate (its id as text, its class name, its
-    version after the save).
+    version after the save); ``request``, its :func:`fingerprint` without the caller ("" in older records).
     """
 
     @staticmethod
@@ -193,8 +187,8 @@ class IdempotentRequest(Aggregate):
         return uuid5(NAMESPACE_URL, f"/osv-platform/{service}/idempotent-request/{key}")
 
     @event("Recorded")
-    def __init__(self, id: UUID, fingerprint: str, method: str, path: str, saved: list[dict[str, Any]]) -> None:  # noqa: A002 - the library's name for a given id
-        self.fingerprint = fingerprint
+    def __init__(self, id: UUID, fingerprint: str, method: str, path: str, saved: list[dict[str, Any]], request: str = "") -> None:  # noqa: A002
+        self.fingerprint, self.request = fingerprint, request
         self.method = method
         self.path = path
         self.saved = saved
@@ -220,6 +214,7 @@ class IdempotentCall:
     fingerprint: str
     method: str
     path: str
+    request: str = ""  # the fingerprint without the caller: the same request from someone else is told from another
     recorded: IdempotentRequest | None = None
     """Set once the command's first save, the record with it, is committed."""
 
@@ -231,7 +226,7 @@ class IdempotentCall:
     def record_of(self, aggregates: Iterable[Any]) -> IdempotentRequest:
         saved = [{"id": str(a.id), "kind": type(a).__name__, "version": int(a.version)} for a in aggregates]
         return IdempotentRequest(
-            id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved
+            id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved, request=self.request
         )
 
 

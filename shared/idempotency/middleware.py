@@ -2,6 +2,12 @@
 
 What the semantics are, and how a key is recorded with the command's events,
 is :mod:`shared.idempotency`.
+
+A key recorded for another request is refused with 422 ``idempotency_key_reused`` (:func:`reused`), whose
+``same_request`` tells the two cases a client must handle apart: ``true``, the same request (method, path,
+query, body) was sent under the key by another caller and carried out for them (their answer is not given
+to this one); ``false``, the key was used for a different request. A record kept before the caller-free
+fingerprint was (its ``request`` empty) cannot say: the field is left out, as the answer was before.
 """
 
 from __future__ import annotations
@@ -73,12 +79,16 @@ def _unavailable(retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], byte
     return 503, headers, json.dumps(body).encode()
 
 
-def _reused() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    return _problem(
-        422,
-        "This Idempotency-Key was used for another request (another path or body); use a new key for a new request.",
-        "idempotency_key_reused",
-    )
+def reused(same_request: bool | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """422 ``idempotency_key_reused``: ``same_request`` True (another caller sent this very request, carried out
+    for them), False (a different request), None (an old record cannot say: the field is left out)."""
+    if same_request:
+        detail = ("This Idempotency-Key was used by another caller for this same request, carried out for them; "
+                  "their answer is not given to you, and it is not carried out again.")
+    else:
+        detail = "This Idempotency-Key was used for another request (another path or body); use a new key for a new request."
+    extra = {} if same_request is None else {"same_request": same_request}
+    return _problem(422, detail, "idempotency_key_reused", **extra)
 
 
 def _completed(record: IdempotentRequest) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -175,6 +185,7 @@ class IdempotencyMiddleware:
             fingerprint=fingerprint(key, scope["method"], scope["path"], query, body, caller=subject),
             method=scope["method"],
             path=scope["path"],
+            request=fingerprint(key, scope["method"], scope["path"], query, body),
         )
         request_id = call.request_id
         if request_id in self.in_flight:
@@ -207,7 +218,8 @@ class IdempotencyMiddleware:
         if record is None:
             return None
         if not hmac.compare_digest(record.fingerprint, call.fingerprint):
-            return _reused()
+            recorded = getattr(record, "request", "")  # "" in a record kept before the caller-free fingerprint was
+            return reused(hmac.compare_digest(recorded, call.request) if recorded else None)
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None:
             return _completed(record)
@@ -220,7 +232,7 @@ class IdempotencyMiddleware:
                 return _completed(record)
             if answer is not None:
                 if not hmac.compare_digest(answer.fingerprint, call.fingerprint):
-                    return _reused()
+                    return reused()
                 headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
                 return answer.status, [*headers, (REPLAYED_HEADER.lower().encode(), b"true")], answer.body
             if time.monotonic() >= deadline:
@@ -355,7 +367,8 @@ HEADER_PARAMETER = {
         "A unique key for this request (a UUID v4 is best); send the same key again to retry it safely. "
         "The same key with the same request gets the first answer again (`Idempotent-Replayed: true`), "
         "at most once carried out, even across a crash; with another request 422 "
-        "(rule `idempotency_key_reused`); while the first is still running 409 (`idempotent_request_in_progress`); "
+        "(rule `idempotency_key_reused`, `same_request: false`; the same request sent by another caller: "
+        "`same_request: true`, carried out for them); while the first is still running 409 (`idempotent_request_in_progress`); "
         "once carried out but with its answer no longer kept 409 (`idempotent_request_completed`, naming what it "
         "recorded). Answers are kept for the service's retention (24 hours by default)."
     ),

@@ -325,17 +325,20 @@ def test_a_row_corrected_in_kobo_after_its_import_is_never_dropped_without_a_wor
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The promoter fixes the mapping date of a submission already imported (Kobo keeps its _uuid); the coordinator
-    imports the export again. The import records nothing twice and cannot apply the change: it says so (tester 24b)."""
+    imports the export again. The import records nothing twice and cannot apply the change: it says so (tester 24b).
+    The service says the key was used for another request, which may as well be someone else's sent under the
+    submission's key first ("key squatting"): the row is refused, for the person importing to look at, not taken for
+    recorded."""
     _, served = system
     connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
     first = Answers({"nombre": "Club de Madres Virgen de la Candelaria", "distrito": "150132", "fecha_mapeo": "2021-03-16"})
     assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [first])), *connection]) == 0
     capsys.readouterr()
     corrected = Answers({**first.values, "fecha_mapeo": "2021-03-06"}, uuid=first.uuid)
-    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [corrected])), *connection]) == 0
+    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [corrected])), *connection]) == 1
     out = capsys.readouterr().out
-    assert "0 created, 1 already there (1 recorded otherwise: see the report), 0 refused" in out
-    assert "[recorded_otherwise]" in out and "the correction was not applied" in out
+    assert "0 created, 0 already there, 1 refused" in out
+    assert "[idempotency_key_reused]" in out and "corrected in Kobo since" in out
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 1
 
 
@@ -378,10 +381,10 @@ def test_a_row_the_coordinator_found_to_be_another_organisation_is_mapped_with_d
 
     assert osv_import([str(mapping), *connection, "--distinct", f"3={first}"]) == 0  # next month's import of the same file
     assert "0 created, 2 already there, 0 refused" in capsys.readouterr().out
-    assert osv_import([str(mapping), *connection]) == 0  # without the option: row 3 was recorded with it, and says so
+    assert osv_import([str(mapping), *connection]) == 1  # without the option: row 3 was recorded with it, and says so
     out = capsys.readouterr().out
-    assert "0 created, 2 already there (1 recorded otherwise: see the report), 0 refused" in out
-    assert "with other options (an earlier import's --distinct)" in out  # the likely cause, named (tester 25b L1)
+    assert "0 created, 1 already there, 1 refused" in out
+    assert "with other options, such as an earlier import's --distinct" in out  # the likely cause, named (tester 25b L1)
     assert [e["type"] for e in feed(served["registry"].url)].count("OSVMapped") == 2
 
 

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,30 @@ def test_a_key_sent_with_another_request_is_refused_with_422_naming_the_header(r
 
     assert_problem(other_body, 422, "Idempotency-Key", "idempotency_key_reused")
     assert_problem(other_path, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert feed_types(registry) == ["OSVMapped"]
+
+
+def test_a_key_recorded_before_the_caller_free_fingerprint_was_kept_is_still_read_and_says_nothing_of_the_caller(
+    registry: TestClient,
+) -> None:
+    """Records stored before ``request`` (the fingerprint without the caller) was kept have no such field: they are read
+    as before, and their key's reuse is refused as before, without ``same_request`` (they cannot tell)."""
+    app = application_of(registry)
+    key, old_key = str(uuid4()), str(uuid4())
+    created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+    [stored] = app.recorder.select_events(IdempotentRequest.id_for("registry", key))
+    state = app.mapper.transcoder.decode(app.mapper.compressor.decompress(stored.state) if app.mapper.compressor else stored.state)
+    assert state.pop("request")
+    old_state = app.mapper.transcoder.encode(state)
+    old_state = app.mapper.compressor.compress(old_state) if app.mapper.compressor else old_state
+    old_id = IdempotentRequest.id_for("registry", old_key)
+    app.recorder.insert_events([replace(stored, originator_id=old_id, state=old_state)])
+    record = app.find_idempotent_request(old_id)
+    assert record is not None and record.request == "" and [s["kind"] for s in record.saved] == ["OSV", "DistrictRoll"]
+
+    reused = registry.post("/osvs", json=AN_OSV, headers=keyed(old_key))
+
+    assert "same_request" not in assert_problem(reused, 422, "Idempotency-Key", "idempotency_key_reused")
     assert feed_types(registry) == ["OSVMapped"]
 
 

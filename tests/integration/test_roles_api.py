@@ -302,8 +302,25 @@ def test_an_answer_kept_for_an_idempotency_key_is_never_replayed_to_another_call
     assert again.status_code == 201 and again.json() == first and again.headers["idempotent-replayed"] == "true"
     other = registry.post("/osvs", json=body, headers={**keyed, **tokens.headers("lead")})
     assert_problem(other, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert other.json()["same_request"] is True and "another caller for this same request" in other.json()["detail"]
     nobody = registry.post("/osvs", json=body, headers={**keyed, "Authorization": ""})
     assert nobody.status_code == 401
+
+
+def test_a_key_taken_first_by_another_caller_for_another_request_is_told_from_the_same_request(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Someone with write rights sends a request of their own under the key the Kobo import will use for a submission
+    ("key squatting"). The import got the same 422 as for its own request sent by a colleague, and took the submission
+    for recorded: the bogus request won without a word. The answer now says which it is (``same_request``)."""
+    registry = system["registry"]
+    key = {"Idempotency-Key": "kobo:3f2c8e1a-0b7d-4c55-9d1e-6a4f2b8c9e10:osv_mapping:osv"}
+    created(registry.post("/osvs", json={"name": "Bogus", "district": SJL, "mapped_on": "2021-02-01"}, headers={**key, **tokens.headers("lead")}))
+
+    submission = registry.post("/osvs", json={"name": "OSV", "district": SJL, "mapped_on": "2021-02-01"}, headers={**key, **tokens.headers("staff")})
+
+    problem = assert_problem(submission, 422, "Idempotency-Key", "idempotency_key_reused")
+    assert problem["same_request"] is False and "used for another request" in problem["detail"]
 
 
 # -- browser front ends -------------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""What the Kobo webhook answers, as Kobo's REST Services log keeps it for every admin of the form to read.
+
+The four services listen on real ports with a real nats-server; the webhook
+signs in as its own client (``osv-imports``) with the real identity provider.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.embedded import free_port
+from devtools.identity import IdentityProvider
+from services.imports.api import create_app as imports_app
+from services.imports.application import Services
+from services.imports.cli import main as osv_import
+from services.imports.domain.commands import row_of
+from services.imports.exports import from_kobo_json
+from services.imports.forms import shipped
+from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings
+from tests.support.identity import IssuedTokens, signed_in_headers
+from tests.support.kobo import Answers, kobo_json, write_csv
+from tests.support.served import ServedApp, served_system
+from tests.support.system import eventually
+
+pytestmark = pytest.mark.timeout(300)
+
+FORMS = shipped()
+MAPPING, MEMBERS, MEETING = FORMS["osv_mapping"], FORMS["osv_members"], FORMS["osv_meeting"]
+HOOK_SECRET = "kobo-hook-secret-for-the-tests"
+
+
+@pytest.fixture
+def system(tmp_path: Path, nats_server: Any) -> Iterator[tuple[Any, dict[str, ServedApp]]]:
+    with served_system(tmp_path / "var", nats_server.url) as running:
+        yield running
+
+
+@pytest.fixture
+def hook(system: tuple[Any, dict[str, ServedApp]], identity_provider: IdentityProvider) -> Iterator[ServedApp]:
+    _, served = system
+    settings = ImportSettings(
+        registry_url=served["registry"].url, engagement_url=served["engagement"].url,
+        kobo_hooks={"osv_mapping": HOOK_SECRET, "osv_members": HOOK_SECRET, "osv_meeting": HOOK_SECRET},
+        client_secret=identity_provider.client_secret("osv-imports"),
+    )
+    running = ServedApp(imports_app(settings, auth_settings=AuthSettings(issuer=identity_provider.issuer)), free_port()).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def post(hook: ServedApp, form: str, submission: dict[str, Any]) -> httpx.Response:
+    basic = base64.b64encode(f"{form}:{HOOK_SECRET}".encode()).decode()
+    return httpx.post(f"{hook.url}/kobo/{form}/submissions", json=submission, headers={"Authorization": f"Basic {basic}"}, timeout=60)
+
+
+def mapped_osv(served: dict[str, ServedApp], name: str) -> str:
+    """An OSV registry mapped, once engagement has heard of it."""
+    answer = httpx.post(f"{served['registry'].url}/osvs", json={"name": name, "district": "Comas", "mapped_on": "2021-03-15"},
+                        headers=signed_in_headers("staff"), timeout=30)
+    assert answer.status_code == 201, answer.text
+    osv = answer.json()["id"]
+    auditor = signed_in_headers("auditor")
+    eventually(lambda: httpx.get(f"{served['engagement'].url}/osvs/{osv}/members", headers=auditor, timeout=30).status_code == 200,
+               timeout=60)
+    return osv
+
+
+def test_a_person_registered_elsewhere_is_refused_without_naming_their_member_id_in_kobos_log(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
+) -> None:
+    """A promoter of another OSV registers a woman already registered as a member of the first: engagement refuses
+    her (409 ``person_already_registered``), naming her member id. The webhook's answer repeated it, and Kobo's REST
+    Services log showed every admin of the second form who she is on the platform (tester finding, privacy). The rule
+    is kept; the ids are not."""
+    _, served = system
+    first, second = mapped_osv(served, "Olla Común Virgen de Fátima"), mapped_osv(served, "Comedor Santa Rosa de Comas")
+    person = {"nombre_completo": "Yorgelis Carolina Mendoza Pérez", "tipo_documento": "CE", "numero_documento": "001234567",
+              "nacionalidad": "VE", "sexo": "F", "anio_nacimiento": 1990, "rol": "member", "fecha_ingreso": "2021-04-01"}
+    registered = post(hook, "osv_members", kobo_json(MEMBERS, Answers({"osv": first}, {"miembros": [person]})))
+    assert registered.status_code == 201, registered.text
+    staff = signed_in_headers("staff")
+    roster = httpx.get(f"{served['engagement'].url}/osvs/{first}/members", params={"purpose": "follow_up"}, headers=staff, timeout=30)
+    ids = {str(v) for member in roster.json() for k, v in member.items() if k.endswith("id") and v}
+    assert ids - {first}, roster.text  # her member id (and her membership's), as engagement names them
+
+    other = {**person, "fecha_ingreso": "2021-05-01"}
+    refused = post(hook, "osv_members", kobo_json(MEMBERS, Answers({"osv": second}, {"miembros": [other]})))
+
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("miembros[1]/numero_documento", "person_already_registered")
+    assert "already registered as member […]" in error["message"]
+    for named in ids - {first, second}:
+        assert named not in refused.text
+
+
+def test_a_submission_another_account_recorded_first_is_answered_already_there_with_the_note(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens
+) -> None:
+    """A colleague recorded the meeting from the export before Kobo's REST Services posted it. The webhook answered
+    "already there" with the outcome alone; the note the import's report carries (``recorded_otherwise``: a correction
+    made in Kobo since is not applied) never reached the promoter. It is in the answer's ``notes`` now."""
+    _, served = system
+    osv = mapped_osv(served, "Olla Común Virgen de Fátima")
+    meeting = Answers({"osv": osv, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "needs"},
+                      {"acciones": [{"descripcion": "Cotizar pintura", "responsable": "tesorería", "fecha_limite": "2021-06-30"}]})
+    submission = kobo_json(MEETING, meeting)
+    row = row_of(form=MEETING, submission=from_kobo_json(data=submission, form=MEETING), spreadsheet=False)
+    colleague = Services({"registry": served["registry"].url, "engagement": served["engagement"].url}, tokens["staff"])
+    try:
+        assert [colleague.send(command, dry_run=False).status for command in row.commands] == [201] * len(row.commands)
+    finally:
+        colleague.close()
+
+    answer = post(hook, "osv_meeting", submission)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "already there"
+    [note] = answer.json()["notes"]
+    assert (note["field"], note["rule"]) == ("Idempotency-Key", "recorded_otherwise")
+    assert "not recorded again" in note["message"]
+
+
+def test_a_submissions_key_taken_first_by_another_request_refuses_it_in_the_webhook_and_the_import(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Import keys are ``kobo:<_uuid>:<form>:<part>``: anyone with write rights who knows a submission's ``_uuid`` can
+    send a request of their own under its key before Kobo posts it. The webhook got 422 ``idempotency_key_reused``,
+    answered "already there" and the bogus request silently stood for the submission (tester finding, "key
+    squatting"). The services now tell it from the same request sent by a colleague: the submission is refused,
+    naming its key, in the webhook's answer and the import's report, and nothing of it is taken for recorded."""
+    _, served = system
+    registry = served["registry"].url
+    osv = Answers({"nombre": "Comedor Popular Santa Rosa de Bayóvar", "distrito": "150132", "fecha_mapeo": "2021-03-16"})
+    submission = kobo_json(MAPPING, osv)
+    [command] = row_of(form=MAPPING, submission=from_kobo_json(data=submission, form=MAPPING), spreadsheet=False).commands
+    assert command.key.startswith("kobo:")
+    bogus = httpx.post(f"{registry}/osvs", json={"name": "Otra cosa", "district": "Comas", "mapped_on": "2021-03-01"},
+                       headers={"Idempotency-Key": command.key, **signed_in_headers("lead")}, timeout=30)
+    assert bogus.status_code == 201, bogus.text
+
+    answer = post(hook, "osv_mapping", submission)
+
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["rule"]) == ("Idempotency-Key", "idempotency_key_reused")
+    assert "used before for another request" in error["message"]
+
+    connection = ["--registry-url", registry, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    assert osv_import([str(write_csv(tmp_path / "mapeo.csv", MAPPING, [osv])), *connection]) == 1
+    assert "0 created, 0 already there, 1 refused" in capsys.readouterr().out
+    mapped = httpx.get(f"{registry}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
+    assert [o["name"] for o in mapped] == ["Otra cosa"]
