@@ -40,6 +40,7 @@ from shared.schemas import (
     Money,
     MoneyText,
     NotNegativeCount,
+    Name,
     Text,
     decimal_string,
     decimal_text,
@@ -82,7 +83,7 @@ EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_leng
 
 class RubricCriterionCreate(Command):
     code: CriterionCode = Field(description="Unique in the rubric, lower case, e.g. `organisational_capacity`.")
-    name: Text
+    name: Name = Field(description="1-200 characters of one line, trimmed, each run of spaces made one.")
     weight: Weight
     min_score: Annotated[int, Field(strict=True, le=MAX_SCORE, json_schema_extra={"minimum": 0}), not_negative] = Field(
         description="The lowest score, 0 or more (422 `not_negative`)."
@@ -101,7 +102,7 @@ def _rubric(criteria: list[RubricCriterionCreate | PartlyRead | None]) -> Iterab
 
 class RoundCreate(Command):
     phase_id: UUID = Field(description="The phase the round belongs to; its dates hold the round's.")
-    name: Text
+    name: Name = Field(description="1-200 characters of one line, trimmed, each run of spaces made one (`Ronda  2026` is `Ronda 2026`).")
     budget: Money
     currency: Currency
     opens_on: IsoDate = Field(description="First day proposals are taken, within the phase.")

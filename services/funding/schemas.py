@@ -37,6 +37,7 @@ from shared.schemas import (
     IsoDate,
     Money,
     MoneyText,
+    Name,
     Text,
     application_rule,
     domain_rule,
@@ -53,7 +54,7 @@ PhaseCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 class PhaseCreate(Command):
     code: PhaseCode = Field(description="Short unique code, e.g. `F1` (letters, digits, `.`, `_`, `-`).")
-    name: Text
+    name: Name = Field(description="1-200 characters of one line, trimmed, each run of spaces made one (`Fase  1` is `Fase 1`).")
     starts_on: IsoDate
     ends_on: IsoDate = Field(description="Last day of the phase, not before `starts_on`.")
 

@@ -285,6 +285,18 @@ def test_an_osv_submitting_the_same_round_at_once_gets_one_proposal(client_on: T
     assert [e["type"] for e in feed(client)].count("ProposalSubmitted") == 1
 
 
+def test_a_phases_a_rounds_and_a_criterions_names_keep_one_space_where_a_spreadsheet_typed_several(client: TestClient) -> None:
+    phase = created(client.post("/phases", json={"code": "F1", "name": "Fase\u00a0 1 ", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}))
+    criteria = [dict(RUBRIC[0], name="Capacidad   organizativa"), *RUBRIC[1:]]
+
+    round_ = created(client.post("/rounds", json=round_body(phase["id"], name="Fondos  semilla\t2021", criteria=criteria)))
+
+    assert phase["name"] == "Fase 1"  # the dashboard's and the IATI export's "Fase 1", not a second phase name
+    assert round_["name"] == "Fondos semilla 2021"
+    assert round_["criteria"][0]["name"] == "Capacidad organizativa"
+    assert client.get(f"/rounds/{round_['id']}").json()["name"] == "Fondos semilla 2021"
+
+
 def test_a_round_whose_phase_id_names_another_kind_of_record_is_refused_naming_the_phase(client: TestClient) -> None:
     osv_id = registry(client).osv_mapped()
     grant_id = created(
