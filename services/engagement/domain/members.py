@@ -448,10 +448,12 @@ class Member(Aggregate):
         }
         if all(getattr(self, name) == value for name, value in corrected.items()):
             return False
-        bands = {m.membership_id: age_band(year, m.joined_on.year) for m in self.memberships.values()}
+        # Only a birth year given moves a band: a name corrected leaves every band as it was published.
+        given = not isinstance(birth_year, Unchanged)
+        bands = {m.membership_id: age_band(year, m.joined_on.year) for m in self.memberships.values()} if given else {}
         self._corrected(**corrected)
         for membership in list(self.memberships.values()):
-            if bands[membership.membership_id] != membership.age_band:
+            if bands.get(membership.membership_id, membership.age_band) != membership.age_band:
                 self._age_band_corrected(
                     membership_id=membership.membership_id,
                     osv_id=membership.osv_id,
