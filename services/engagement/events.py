@@ -76,6 +76,25 @@ class MemberJoined(PublicEvent):
     joined_on: date
 
 
+@catalogue.publishes(Member.AgeBandCorrected)
+class MemberAgeBandCorrected(PublicEvent):
+    """A membership's age band was corrected: the person's birth year was rectified (Ley 29733 art. 20) into another band.
+
+    Count the membership of `MemberJoined` with this `membership_id` in `age_band` from now on, no longer in
+    `previous_age_band`. One per membership whose band changed, under that OSV's municipality. Never the birth year.
+    """
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    member_id: UUID
+    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose age band changed.")
+    osv_id: UUID
+    previous_age_band: AgeBand = Field(description="The band it held until now (as `MemberJoined` or an earlier correction said).")
+    age_band: AgeBand = Field(description="The band in the year the member joined, from the corrected birth year; `unknown` without one.")
+    corrected_on: date = Field(description="The day the correction was recorded.")
+
+
 @catalogue.publishes(Member.RoleChanged)
 class MemberRoleChanged(PublicEvent):
     """A member took another role in their OSV (president, board member, member)."""

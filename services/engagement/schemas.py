@@ -132,9 +132,10 @@ class CorrectionCreate(Command):
     birth_year: Annotated[int, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
         default=None,
         description=f"The year of birth, corrected: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), not after "
-        "the year the member first joined (422 `not_after_joined_on`), and within the age band each membership published "
-        "when the member joined (409 `age_band_unchanged`: partners counted it); a person holding a board role is surely 18 "
-        "on the day it started (422 `board_role_adult`).",
+        "the year the member first joined (422 `not_after_joined_on`); a person holding a board role is surely 18 on the day "
+        "it started (422 `board_role_adult`). A year (or `null`) that puts a membership in another age band than the one "
+        "it published also records, per such membership, a public `MemberAgeBandCorrected` (the previous and the new "
+        "band, never the year).",
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_engagement_api import map_osv, registry_publishes
 from tests.integration.test_personal_data import NAME, SECRETS, erase, register_zoraida
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, feed, feed_types, head, service_client
@@ -226,12 +226,35 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
     assert_problem(correct(client, member["id"], document_type=None), 422, "body", "document_type_not_null")
     assert_problem(correct(client, member["id"], birth_year=1850), 422, "birth_year", "birth_year_range")
     assert_problem(correct(client, member["id"], birth_year=2025), 422, "birth_year", "not_after_joined_on")
-    # Joined in 2024 aged 30-44 (born 1987), as MemberJoined told partners: a birth year is corrected within that band.
-    assert_problem(correct(client, member["id"], birth_year=1999), 409, "birth_year", "age_band_unchanged")
-    assert_problem(correct(client, member["id"], birth_year=None), 409, "birth_year", "age_band_unchanged")
     assert head(client) == position
     assert correct(client, member["id"], birth_year=1985).status_code == 200
     assert shown(client, member["id"])["birth_year"] == 1985
+
+
+def test_a_birth_year_added_across_an_age_band_goes_through_and_partners_get_the_band_never_the_year(client: TestClient) -> None:
+    # Ley 29733 art. 20: a member registered without a birth year (band "unknown", a common field case) was refused the
+    # year (409 age_band_unchanged). The correction goes through; partners get the membership's new band, never the year.
+    osv_id = str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=osv_id, district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-03-15")
+    member = register_zoraida(client, osv_id, birth_year=None, role="member")
+    before = feed(client)
+
+    corrected = correct(client, member["id"], birth_year=1999)
+
+    assert corrected.status_code == 200, corrected.text
+    after = shown(client, member["id"])
+    assert after["birth_year"] == 1999 and after["memberships"][0]["age_band"] == "18-29"
+    partner = client.get("/events", params={"limit": 1000}, headers=signed_in_headers("partner-150132")).json()["events"]
+    (band,) = [e for e in partner if e["type"] == "MemberAgeBandCorrected"]
+    (joined,) = [e for e in partner if e["type"] == "MemberJoined"]
+    assert band["municipality"] == joined["municipality"] == "150132" and band["subject"] == member["id"]
+    assert band["data"] == {
+        "member_id": member["id"], "membership_id": joined["data"]["membership_id"], "osv_id": osv_id,
+        "previous_age_band": "unknown", "age_band": "18-29",
+        "corrected_on": band["data"]["corrected_on"], "occurred_on": band["data"]["corrected_on"],
+    }
+    assert "1999" not in json.dumps(band) and "birth_year" not in json.dumps(partner)
+    assert [e["type"] for e in feed(client)[len(before):]] == ["MemberAgeBandCorrected"]  # the correction itself stays private
 
 
 def test_a_corrected_birth_year_keeps_the_board_for_adults(client: TestClient) -> None:

@@ -894,19 +894,41 @@ def test_a_correction_that_changes_nothing_records_nothing() -> None:
     assert member.collect_events() == []
 
 
-def test_a_birth_year_is_corrected_within_the_age_band_every_membership_published() -> None:
+def test_a_birth_year_corrected_across_an_age_band_publishes_each_changed_membership_band_and_never_the_year() -> None:
     member = a_member(joined_on=date(2020, 3, 1), birth_year=1991)  # 29 then: 18-29
-    member.join(uuid4(), Role.MEMBER, date(2024, 3, 1))  # 33 then: 30-44
-
-    with pytest.raises(ConflictError) as refused:
-        member.correct(TODAY, birth_year=1990)  # 30 in 2020: another band than MemberJoined said
-    assert refused.value.rule == "age_band_unchanged" and "1990" not in refused.value.message
+    other_osv = uuid4()
+    member.join(other_osv, Role.MEMBER, date(2024, 3, 1))  # 33 then: 30-44
+    first, second = member.memberships
+    member.collect_events()
     with pytest.raises(RuleViolationError) as too_late:
         member.correct(TODAY, birth_year=2021)
-    assert too_late.value.rule == "not_after_joined_on"
+    assert too_late.value.rule == "not_after_joined_on" and member.collect_events() == []
 
-    assert member.correct(TODAY, birth_year=1992)
-    assert [m.age_band for m in member.memberships.values()] == [AgeBand.YOUNG_ADULT, AgeBand.ADULT]
+    assert member.correct(TODAY, birth_year=1990)  # 30 in 2020: only the first membership changes band
+
+    corrected, band = member.collect_events()
+    assert type(corrected).__name__ == "PersonalDataCorrected" and catalogue.is_private(corrected)
+    public = catalogue.to_cloudevent(7, band)
+    assert public is not None and public["type"] == "MemberAgeBandCorrected"
+    assert public["data"] == {
+        "member_id": str(member.id), "membership_id": str(first), "osv_id": str(OSV_ID),
+        "previous_age_band": "18-29", "age_band": "30-44", "corrected_on": TODAY.isoformat(), "occurred_on": TODAY.isoformat(),
+    }
+    assert "1990" not in str(public)
+    assert [m.age_band for m in member.memberships.values()] == [AgeBand.ADULT, AgeBand.ADULT]
+    assert member.memberships[second].age_band == AgeBand.ADULT
+
+
+def test_a_birth_year_added_to_a_member_registered_without_one_corrects_the_unknown_band() -> None:
+    member = a_member(birth_year=None)  # joined 2024: unknown
+    member.collect_events()
+
+    assert member.correct(TODAY, birth_year=1991)
+    assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected", "AgeBandCorrected"]
+    assert member.birth_year == 1991 and [m.age_band for m in member.memberships.values()] == [AgeBand.ADULT]
+
+    assert member.correct(TODAY, birth_year=1993)  # 31 in 2024: the same band, nothing public
+    assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected"]
 
 
 def test_a_corrected_birth_year_keeps_a_board_role_for_an_adult_on_the_day_it_started() -> None:

@@ -214,19 +214,6 @@ class ErasedNotCorrectedError(ConflictError):
         )
 
 
-class PublishedAgeBandError(ConflictError):
-    """A birth year corrected across an age band: the bands went out to partners when the member joined, and stay."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "this birth year would put one of the member's memberships in another age band than the one published when "
-            "they joined (unknown, without a birth year), which partners have counted: a birth year is corrected only "
-            "within the age bands already published",
-            field="birth_year",
-            rule="age_band_unchanged",
-        )
-
-
 class NotMemberOfGrantedOSVError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(

@@ -43,7 +43,6 @@ from services.engagement.domain.memberrules import (
     NotMemberOfGrantedOSVError,
     ParticipationNotFoundError,
     PersonErasedError,
-    PublishedAgeBandError,
     Role,
     RoleChangedTooEarlyError,
     SameRoleError,
@@ -424,10 +423,11 @@ class Member(Aggregate):
         (nothing is recorded otherwise).
 
         409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); a birth year as at
-        registration (422 ``birth_year_range``, ``not_after_joined_on`` against the first joining), 409
-        ``age_band_unchanged`` when it would put a membership in another age band than the one its ``MemberJoined``
-        published, and 422 ``board_role_adult`` when the person holds a board role they may have been under 18 on the
-        day it started (:func:`check_board_role_adult`). No error repeats the data.
+        registration (422 ``birth_year_range``, ``not_after_joined_on`` against the first joining), and 422
+        ``board_role_adult`` when the person holds a board role they may have been under 18 on the day it started
+        (:func:`check_board_role_adult`). No error repeats the data. A birth year that puts a membership in another age
+        band than the one it holds also records, after the private ``PersonalDataCorrected``, one public
+        ``AgeBandCorrected`` per such membership (the previous and the new band, dated ``today``): never the year.
         """
         if self.erased_on is not None or self.erasure_begun_on is not None:
             raise ErasedNotCorrectedError(self.erased_on or self.erasure_begun_on)
@@ -448,14 +448,24 @@ class Member(Aggregate):
         }
         if all(getattr(self, name) == value for name, value in corrected.items()):
             return False
+        # Only a birth year given moves a band: a name corrected leaves every band as it was published.
+        given = not isinstance(birth_year, Unchanged)
+        bands = {m.membership_id: age_band(year, m.joined_on.year) for m in self.memberships.values()} if given else {}
         self._corrected(**corrected)
+        for membership in list(self.memberships.values()):
+            if bands.get(membership.membership_id, membership.age_band) != membership.age_band:
+                self._age_band_corrected(
+                    membership_id=membership.membership_id,
+                    osv_id=membership.osv_id,
+                    previous_age_band=membership.age_band,
+                    age_band=bands[membership.membership_id],
+                    corrected_on=today,
+                )
         return True
 
     def _check_corrected_birth_year(self, birth_year: int | None, today: date) -> None:
         first_joined = min(m.joined_on for m in self.memberships.values())
         check_birth_year(birth_year, first_joined, today)
-        if any(age_band(birth_year, m.joined_on.year) != m.age_band for m in self.memberships.values()):
-            raise PublishedAgeBandError
         for membership in self.active_memberships:
             check_board_role_adult(membership.role, birth_year, membership.roles[-1].since, "the day the role started,", "birth_year")
 
@@ -474,6 +484,13 @@ class Member(Aggregate):
         self.document_number = document_number
         self.phone = phone
         self.birth_year = birth_year
+
+    @event("AgeBandCorrected")
+    def _age_band_corrected(
+        self, membership_id: UUID, osv_id: UUID, previous_age_band: AgeBand, age_band: AgeBand, corrected_on: date
+    ) -> None:
+        """A membership's age band, worked out again from a corrected birth year: public, in the terms ``Joined`` used."""
+        self.memberships[membership_id].age_band = AgeBand(age_band)
 
     def check_not_erased(self) -> None:
         if self.erased_on is not None:
