@@ -30,8 +30,9 @@ token: $(STAMP)  ## print an access token for a demo account (last line): make t
 # can wait for ever at the end of the run (pytest-xdist issue 1378).
 XDIST := -n 2 --dist loadfile --max-worker-restart=0
 
+# --durations: the slowest tests named at the end of every run (CI's log too), as the suite nears its 15 minutes on 2 cores.
 test: $(STAMP) browser $(ASYNCAPI_CLI)  ## the whole suite; starts its own nats-server and PostgreSQL
-	$(PY) -m pytest $(XDIST) -m "not faults"
+	$(PY) -m pytest $(XDIST) -m "not faults" --durations=25
 
 $(ASYNCAPI_CLI):
 	npm install --prefix $(ASYNCAPI_DIR) --no-audit --no-fund --loglevel=error @asyncapi/cli@6.2.0
