@@ -125,6 +125,7 @@ def said_it_stopped_part_way(stopped: tuple[int, str]) -> None:
     assert "Traceback" not in err and "carries on where it stopped" in err, err
 
 
+@pytest.mark.faults  # a demo load interrupted mid-way, then two full loads (20 s): `make faults`
 def test_a_demo_stopped_part_way_is_finished_by_the_next_run_with_nothing_recorded_twice(
     system: tuple[System, dict[str, ServedApp]], identity_provider: IdentityProvider
 ) -> None:

@@ -45,6 +45,7 @@ def test_a_nats_server_killed_mid_load_loses_and_doubles_nothing(bench: Workbenc
     assert_nothing_lost_or_doubled(nats_killed(bench, quick=True))
 
 
+@pytest.mark.faults  # a load across two replicas of every service (37 s); tests/integration/test_replicas.py stays in `make test`
 def test_two_replicas_of_every_service_count_every_event_once(tmp_path: Path, postgres_server: PostgresServer) -> None:
     # Reporting's two share a read model on PostgreSQL; registry's, funding's and engagement's two share an SQLite
     # store each, as `make run` serves them on a two-core machine (two uvicorn workers).

@@ -103,6 +103,7 @@ def launcher(var_dir: Path, ports: dict[str, int]) -> Iterator[Console]:
                 process.kill()
 
 
+@pytest.mark.faults  # kills processes mid-run (44 s): `make faults`, keeping `make test` within its 15 minutes
 def test_a_killed_service_and_a_killed_nats_server_are_started_again_and_a_killed_launcher_leaves_nothing_running(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("idp", "nats", "registry", "funding", "engagement", "reporting", "imports")}
     with launcher(tmp_path / "var", ports) as console:

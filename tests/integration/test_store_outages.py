@@ -67,6 +67,7 @@ def assert_unavailable(response: httpx.Response) -> None:
     assert int(response.headers["retry-after"]) > 0
 
 
+@pytest.mark.faults  # PostgreSQL stopped and started again under each service (40 s): `make faults`
 @pytest.mark.parametrize("service", ["registry", "reporting"])
 def test_while_postgresql_is_down_health_and_reads_answer_503_and_the_service_recovers_when_it_is_back(
     service: str, tmp_path: Path, postgres_outage: PostgresServer, nats_server: NatsServer
