@@ -919,6 +919,26 @@ def test_a_birth_year_corrected_across_an_age_band_publishes_each_changed_member
     assert member.memberships[second].age_band == AgeBand.ADULT
 
 
+def test_a_withdrawal_after_a_band_correction_publishes_the_corrected_band_replayed_or_not() -> None:
+    # Closing32: the participation kept the band copied at enrolment, so ParticipantWithdrew said the old one.
+    member = a_member(joined_on=date(2020, 3, 1), birth_year=1991)  # 29 then: 18-29
+    grant_id, later_grant = uuid4(), uuid4()
+    member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
+    member.correct(TODAY, birth_year=1990)  # 30 in 2020: 30-44
+    member.enrol(later_grant, OSV_ID, date(2024, 6, 1))
+    events = member.collect_events()
+    replayed = None
+    for domain_event in events:
+        replayed = domain_event.mutate(replayed)
+
+    for who in (member, replayed):
+        assert who is not None
+        who.withdraw(grant_id, date(2024, 8, 1))
+        who.withdraw(later_grant, date(2024, 8, 1))
+        withdrew = [catalogue.to_cloudevent(1, e) for e in who.collect_events()]
+        assert [w["data"]["age_band"] for w in withdrew if w is not None] == ["30-44", "30-44"]
+
+
 def test_a_birth_year_added_to_a_member_registered_without_one_corrects_the_unknown_band() -> None:
     member = a_member(birth_year=None)  # joined 2024: unknown
     member.collect_events()

@@ -489,8 +489,20 @@ class Member(Aggregate):
     def _age_band_corrected(
         self, membership_id: UUID, osv_id: UUID, previous_age_band: AgeBand, age_band: AgeBand, corrected_on: date
     ) -> None:
-        """A membership's age band, worked out again from a corrected birth year: public, in the terms ``Joined`` used."""
+        """A membership's age band, worked out again from a corrected birth year: public, in the terms ``Joined`` used.
+
+        The member's participations enrolled under that membership take the new band too: a later ``ParticipantWithdrew``
+        says the band the membership holds, not the one copied at enrolment."""
         self.memberships[membership_id].age_band = AgeBand(age_band)
+        for participation in self.participations.values():
+            if self._membership_of(participation) == membership_id:
+                participation.age_band = AgeBand(age_band)
+
+    def _membership_of(self, participation: Participation) -> UUID | None:
+        """The membership a participation was enrolled under: the member's latest in its OSV joined on or before
+        ``enrolled_on`` (enrolling takes the membership active then, as :meth:`enrol` does)."""
+        under = [m for m in self.memberships.values() if m.osv_id == participation.osv_id and m.joined_on <= participation.enrolled_on]
+        return max(under, key=lambda m: m.joined_on).membership_id if under else None
 
     def check_not_erased(self) -> None:
         if self.erased_on is not None:
