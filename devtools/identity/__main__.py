@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import logging
 import sys
 from pathlib import Path
 
@@ -88,11 +89,16 @@ def _rotate_secret(args: argparse.Namespace) -> int:
     if not idp.state_dir.exists():
         print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
         return 1
+    # Canaille's schema check, opening the database, logs alembic's INFO lines (its env.py sets up logging itself):
+    # the official is told the command's own lines only.
+    logging.disable(logging.INFO)
     try:
         secret = idp.rotate_client_secret(args.client)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        logging.disable(logging.NOTSET)
     print(
         f"New secret for {args.client}: the old one is refused from now on; tokens issued with it stay valid until "
         f"they expire (1 hour).",

@@ -359,6 +359,8 @@ def test_a_partners_secret_rotated_while_the_provider_runs_is_refused_at_once_an
         assert result.returncode == 0, result.stderr
         new = result.stdout.strip().splitlines()[-1]
         assert new != old and new == provider.client_secret("partner-150132")  # kept for the provider's next start
+        # What the official reads is the command's own two lines: no log of Canaille's schema check (closing32)
+        assert result.stderr.startswith("New secret for partner-150132: ") and len(result.stderr.splitlines()) == 1, result.stderr
         with pytest.raises(SignInError, match="partner-150132"):
             client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=old)
         token = client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=new)["access_token"]
