@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Connection, Engine, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Index, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.events import source_service, subject_for
@@ -148,8 +149,9 @@ def durably(connection: Connection) -> Iterator[Connection]:
 SCHEMA_LOCK = 0x6F73765F736368  # "osv_sch": the advisory lock every process takes to create its tables
 
 
-def create_tables(metadata: MetaData, engine: Engine) -> None:
-    """Create ``metadata``'s missing tables, one process at a time on PostgreSQL.
+def create_tables(metadata: MetaData, engine: Engine, indexes: Iterable[Index] = ()) -> None:
+    """Create ``metadata``'s missing tables, then any of ``indexes`` missing (an index added to a table made before:
+    an upgraded read model gets it at its next start), one process at a time.
 
     PostgreSQL does not make two concurrent ``CREATE TABLE IF NOT EXISTS`` of
     one table safe: the second fails on the catalogue's unique index (two
@@ -172,6 +174,8 @@ def create_tables(metadata: MetaData, engine: Engine) -> None:
                 elif engine.dialect.name == "sqlite":
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 metadata.create_all(connection)
+                for index in indexes:  # IF NOT EXISTS: SQLite's reflection does not list an index on an expression
+                    connection.execute(CreateIndex(index, if_not_exists=True))
             return
         except OperationalError as error:
             if engine.dialect.name != "sqlite" or "locked" not in str(error) or attempt == SCHEMA_ATTEMPTS:

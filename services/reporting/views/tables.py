@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON, Boolean, Column, ColumnElement, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text, func, literal_column,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.views import Ledger
@@ -180,6 +182,29 @@ class ChainHeadRow(Base):
 
 
 FACTS = FactRow.__table__
+
+
+def osv_of_fact(dialect: str, facts: Table = FACTS) -> ColumnElement[str]:
+    """The ``osv_id`` a fact's data names (a UUID string, or NULL), as the index :func:`facts_osv_index` holds it.
+
+    Written out per dialect with the path as a literal: SQLite's planner uses
+    an index on an expression only for the very same expression, and
+    SQLAlchemy's ``data["osv_id"]`` sends the path as a bound parameter.
+    """
+    if dialect == "postgresql":
+        return facts.c.data.op("->>", return_type=String)(literal_column("'osv_id'"))
+    return func.json_extract(facts.c.data, literal_column("'$.osv_id'"), type_=String)
+
+
+def facts_osv_index(dialect: str) -> Index:
+    """``ix_facts_osv``: the facts by the OSV their data names. A merge or a dissolution reads an OSV's earlier facts
+    through it (without it, every fact of the indicators' types up to then: 0.35 s at 200,000 events, seconds at a
+    million, on an as-of report past one). Created at start when missing (:func:`~shared.views.create_tables`), on
+    a table object of its own: one dialect's expression never joins the metadata ``create_all`` makes for another."""
+    facts = Table("facts", MetaData(), Column("data", JSON))
+    return Index("ix_facts_osv", osv_of_fact(dialect, facts))
+
+
 CHECKPOINTS = CheckpointRow.__table__
 LAST_MEETINGS = LastMeetingRow.__table__
 AFTER_DISSOLUTION = AfterDissolutionRow.__table__
