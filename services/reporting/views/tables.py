@@ -35,8 +35,9 @@ class FactRow(Base):
         Index("ix_facts_type_subject", "type", "subject"),
     )
 
-    # Two indexes besides the key serve every query (by recorded order; by type and subject): each more is
-    # written with every fact. (Read models made before kept four more; they do no harm.)
+    # Two indexes besides the key serve every query (by recorded order; by type and subject), and a third on the
+    # ``osv_id`` the data names (:func:`facts_osv_index`, made at start): each more is written with every fact.
+    # (Read models made before kept four more; they do no harm.)
     event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     source: Mapped[str] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(Integer)
