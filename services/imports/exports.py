@@ -299,6 +299,9 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
         if question is None:
             return
         entry.cells[question.name] = Cell(entry.sheet, entry.row, key)
+        if isinstance(value, (dict, list, bool)):  # Kobo posts text (or a number): this is no answer
+            submission.not_answers.append(entry.cells[question.name])
+            return
         text = plain(value)
         if text is not None:
             entry.values[question.name] = text
@@ -312,7 +315,7 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
                 for inner_key, inner_value in (item.items() if isinstance(item, Mapping) else ()):
                     take(entry, inner_key, inner_value)
                 entries.append(entry)
-        elif not isinstance(value, (list, dict)):
+        else:
             take(main, key, value)
     return submission
 

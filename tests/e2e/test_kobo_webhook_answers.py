@@ -161,3 +161,42 @@ def test_a_submissions_key_taken_first_by_another_request_refuses_it_in_the_webh
     assert "0 created, 0 already there, 1 refused" in capsys.readouterr().out
     mapped = httpx.get(f"{registry}/osvs", headers=signed_in_headers("staff"), timeout=30).json()
     assert [o["name"] for o in mapped] == ["Otra cosa"]
+
+
+def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_once_and_a_json_object_answer_is_refused(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
+) -> None:
+    """Tester 33: a ``_uuid`` typed as ``fila-ñandú-001`` made the webhook answer 500 (the Idempotency-Key header takes
+    ASCII only; Kobo retries a 5xx for ever); one of 260 characters gave both members of a submission one key, cut at
+    255: the first was recorded, the second refused for ever. A JSON object as a name was recorded as ``{'a': 1}``."""
+    _, served = system
+    osv = mapped_osv(served, "Asociación Ñandú de Cajamarquilla")
+    staff = signed_in_headers("staff")
+
+    def person(name: str, number: str) -> dict[str, Any]:
+        return {"nombre_completo": name, "tipo_documento": "DNI", "numero_documento": number, "nacionalidad": "PE",
+                "sexo": "F", "anio_nacimiento": 1990, "rol": "member", "fecha_ingreso": "2021-04-01"}
+
+    def roster() -> int:
+        members = httpx.get(f"{served['engagement'].url}/osvs/{osv}/members", params={"purpose": "follow_up"}, headers=staff, timeout=30)
+        assert members.status_code == 200, members.text
+        return len(members.json())
+
+    for uuid, people in (("fila-ñandú-001", [person("Rosa Ñahui Quispe", "42345601")]),
+                         ("b" * 260, [person("Milagros Huamán Ccori", "42345602"), person("Dayana Rojas Pérez", "42345603")])):
+        before = roster()
+        submission = kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": people}, uuid=uuid))
+        first = post(hook, "osv_members", submission)
+        assert first.status_code == 201, first.text
+        assert roster() == before + len(people)
+        again = post(hook, "osv_members", submission)
+        assert (again.status_code, again.json()["outcome"]) == (200, "already there"), again.text
+        assert roster() == before + len(people)
+
+    odd = kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": [person("Ana Torres", "42345604")]}))
+    odd["miembros"][0]["miembros/nombre_completo"] = {"a": 1}
+    refused = post(hook, "osv_members", odd)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("miembros[1]/nombre_completo", "kobo_answer"), error
+    assert roster() == 3

@@ -34,7 +34,9 @@ Each command's ``Idempotency-Key`` is the submission's ``_uuid`` and the
 command's place in it (``kobo:<_uuid>:osv_members:miembros/2``), so the same
 submission imported twice, or posted twice by Kobo, is carried out once.
 A row without a ``_uuid`` (a spreadsheet not exported by Kobo) is keyed by a
-digest of its answers instead.
+digest of its answers instead; a ``_uuid`` of other than visible ASCII by a
+digest of it (:func:`key_part`), and a key over 255 characters is a digest
+of itself (:meth:`_Builder.key`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from openpyxl.utils.datetime import from_excel
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number
+from shared.idempotency import MAX_KEY_LENGTH
 
 INTEGER = re.compile(r"[+-]?\d+")
 DATE_RULE = "date_as_excel_writes_it"
@@ -152,10 +155,14 @@ class _Builder:
         self.form = form
         self.spreadsheet = spreadsheet
         self.submission = submission
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = [
+            Problem(cell, cell.column, NOT_AN_ANSWER_RULE, "Kobo sends each answer as text or a number; this is a JSON object, "
+                    "array or true/false, which the import does not read as an answer")
+            for cell in submission.not_answers
+        ]
         """Answers the import cannot read (a date in none of the forms it takes), found while building the commands."""
         self.prefix = (
-            f"kobo:{submission.uuid}:{form.form_id}"
+            f"kobo:{key_part(submission.uuid)}:{form.form_id}"
             if submission.uuid
             else f"row:{_digest(form.form_id, submission)}:{form.form_id}"
         )
@@ -202,7 +209,25 @@ class _Builder:
         return value
 
     def key(self, place: str) -> str:
-        return f"{self.prefix}:{place}"[:255]
+        """The Idempotency-Key of the command at ``place``: one per command, at most 255 visible ASCII characters (what
+        the services take). One that would be longer is a digest of itself (cutting it short gave every command of a
+        submission with a very long ``_uuid`` the same key: the first recorded, the rest refused for ever)."""
+        key = f"{self.prefix}:{place}"
+        return key if len(key) <= MAX_KEY_LENGTH else f"digest:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+UUID_AS_GIVEN = re.compile(r"[!-~]+")
+"""A ``_uuid`` kept as it is in the Idempotency-Key: visible ASCII (Kobo's own are UUIDs, 36 characters)."""
+
+
+def key_part(uuid: str) -> str:
+    """A submission's ``_uuid`` as its commands' Idempotency-Keys carry it: as given when :data:`UUID_AS_GIVEN` (Kobo's
+    own, and every one the services took before), else ``sha256-`` and a digest of it. An HTTP header takes visible ASCII only: a
+    ``_uuid`` typed into a spreadsheet as ``fila-ñandú-001`` made the webhook answer 500 and ``osv-import`` end in a
+    traceback."""
+    if UUID_AS_GIVEN.fullmatch(uuid):
+        return uuid
+    return "sha256-" + hashlib.sha256(uuid.encode()).hexdigest()[:32]
 
 
 def _digest(form_id: str, submission: Submission) -> str:
@@ -397,6 +422,9 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
     row.problems.extend(second_presidents([c for place, c in enumerate(row.commands) if place not in row.repeats]))
     return row
 
+
+NOT_AN_ANSWER_RULE = "kobo_answer"
+"""A webhook post giving a question a JSON object, array or boolean: Kobo posts answers as text (or numbers)."""
 
 SAME_KEY_RULE = "same_uuid_other_answers"
 """Two rows of one file making a command under one Idempotency-Key (one Kobo ``_uuid``) with other answers."""

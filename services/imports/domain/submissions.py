@@ -67,3 +67,7 @@ class Submission:
     main: Entry
     repeats: dict[str, list[Entry]] = field(default_factory=dict)
     submitted_at: str | None = None
+    not_answers: list[Cell] = field(default_factory=list)
+    """Where a webhook post gave a question a JSON object, array or ``true``/``false``: Kobo posts each answer as text
+    (or a number), so none is read as one (``{"a": 1}`` would be recorded as the text ``{'a': 1}``); the row is refused
+    naming each (:data:`~services.imports.domain.commands.NOT_AN_ANSWER_RULE`)."""
