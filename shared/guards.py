@@ -21,6 +21,7 @@ with a 4xx for anything the client sent wrong:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
@@ -140,7 +141,8 @@ class RequestGuard:
       string holding a control character other than tab and line breaks
       (NUL among them, which PostgreSQL's text columns refuse, in a name
       that is published and never redactable) gets 422, rule
-      ``control_characters``.
+      ``control_characters``; an object giving one key twice gets 422, rule
+      ``duplicate_key``, naming it (the last would win, unseen).
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
     """
@@ -201,7 +203,39 @@ class RequestGuard:
             return _unprocessable_body(
                 "control_characters", "a text holds a control character (only tab and line breaks may appear in texts)"
             )
+        twice = duplicate_key(body)
+        if twice is not None:
+            message = f"the key '{twice}' is given twice in one object: say each field once"
+            return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
         return None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """The first key ``body`` gives twice in one JSON object, or None (also for a body that is not JSON: the route's
+    own parsing answers that). RFC 8259 leaves such an object's meaning to the reader: the services took the last
+    ``amount`` of ``{"amount": "100.00", "amount": "999.00"}``, while a proxy or a log reader may keep the first."""
+    try:
+        json.loads(body, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as twice:
+        return twice.key
+    except ValueError:
+        return None
+    return None
 
 
 def _replaying(body: bytes, receive: Receive, ended: Message | None) -> Receive:

@@ -151,6 +151,24 @@ def test_a_text_holding_a_control_character_gets_422_on_every_command(services: 
 
 
 @pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_key_given_twice_in_one_object_gets_422_naming_it_on_every_command(services: dict[str, TestClient], service: str) -> None:
+    """Tester 33 F7: ``{"amount": "100.00", "amount": "999.00"}`` was taken with the last amount, while a proxy, a WAF or
+    a log reader that keeps the first saw 100.00. Within a repeated group too; the same key in two objects is fine."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for body, twice in (
+        (b'{"name": "Olla", "amount": "100.00", "amount": "999.00"}', "amount"),
+        (b'{"participants": [{"sex": "F", "sex": "M"}]}', "sex"),
+    ):
+        for method, path in post_routes(client):
+            response = client.request(method, path, content=body, headers={"content-type": "application/json"})
+            assert_problem(response, 422, field=twice, rule="duplicate_key")
+    assert client.get("/events").json()["head"] == head
+    response = services["registry"].post("/osvs", content=b'[{"name": "a"}, {"name": "b"}]', headers={"content-type": "application/json"})
+    assert response.json()["errors"][0]["rule"] != "duplicate_key", response.text
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
 def test_half_an_emoji_is_refused_alike_with_or_without_an_idempotency_key(services: dict[str, TestClient], service: str) -> None:
     """Tester 25b M2: a lone surrogate (``\\ud83d``, valid JSON, no UTF-8) got 422 without a key and 500 with one, on the
     fingerprint of the body; the import always sends a key."""
