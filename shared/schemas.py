@@ -65,7 +65,7 @@ def _one_visible_line(value: str) -> str:
     right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard, and a
     combining grapheme joiner after each letter passes a name off as another one. Emoji are visible: the joiners inside
     one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken."""
-    value = _LINE_BREAKS.sub(" ", value).strip()
+    value = unicodedata.normalize("NFC", _LINE_BREAKS.sub(" ", value).strip())  # one spelling of "é", however typed
     if _INVISIBLE.search(value) is None:  # as a rule: one scan, and the grapheme clusters only for a text that needs them
         return value
     for cluster in regex.finditer(r"\X", value):
@@ -83,8 +83,9 @@ one_visible_line = AfterValidator(_one_visible_line)
 """The rule of :data:`Text` for another one-line type (a number, an item's name): line breaks made spaces, 422 ``visible_text``."""
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), one_visible_line]
-"""One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; invisible
-characters are refused, 422 ``visible_text``)."""
+"""One line of visible text, 1-200 characters, trimmed: names, titles, offices (line breaks become spaces; letters
+composed, Unicode NFC, so that partners and exports get one spelling of a name; invisible characters are refused,
+422 ``visible_text``)."""
 
 
 
@@ -98,14 +99,16 @@ _SPACE_RUNS = regex.compile(r"[\p{Zs}\t\n\r\v\f\x85\u2028\u2029]{2,}")
 
 
 def _runs_made_one_before_measured(value: object) -> object:
-    """A name's runs of spaces made one before its length is checked: a spreadsheet cell padded past 200 characters with
-    spaces is the name it reads as (invisible characters are left for :data:`Text` to refuse)."""
-    return _SPACE_RUNS.sub(" ", value) if isinstance(value, str) else value
+    """A name's runs of spaces made one, and its letters composed (Unicode NFC), before its length is checked: a
+    spreadsheet cell padded past 200 characters with spaces is the name it reads as, and so is one whose accents were
+    typed as separate combining marks (invisible characters are left for :data:`Text` to refuse)."""
+    return _SPACE_RUNS.sub(" ", unicodedata.normalize("NFC", value)) if isinstance(value, str) else value
 
 
 Name = Annotated[Text, BeforeValidator(_runs_made_one_before_measured), AfterValidator(_single_spaced)]
-"""A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space (before its
-1-200 characters are counted); its case is kept as given ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
+"""A name as it is published (an OSV's, a person's): a :data:`Text` whose runs of spaces are made one space and whose
+letters are composed, Unicode NFC (before its 1-200 characters are counted); its case is kept as given
+("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
 
 
 def _refusal(error: RuleViolationError) -> PydanticCustomError:

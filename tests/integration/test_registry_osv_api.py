@@ -157,6 +157,17 @@ def test_an_osvs_name_is_published_with_its_runs_of_spaces_made_one_and_its_case
     assert registry.get("/events").json()["events"][-1]["data"]["name"] == "ASOCIACIÓN DE VECINOS NUEVA ESPERANZA de Huáscar"
 
 
+def test_an_osvs_name_typed_with_combining_accents_is_stored_and_published_composed(registry: TestClient) -> None:
+    """Tester 33 F11: "Asociacio\u0301n" (NFD, as some phones and PDFs give it) was stored and published as typed: the
+    partners, exports and any byte comparison saw two spellings of one name."""
+    mapped = registry.post("/osvs", json={"name": "Asociacio\u0301n Cultural Zo\u0308e Pe\u0301rez", "district": "150132",
+                                          "mapped_on": "2021-03-15"})
+    assert mapped.status_code == 201, mapped.text
+    composed = "Asociaci\u00f3n Cultural Z\u00f6e P\u00e9rez"
+    assert mapped.json()["name"] == composed
+    assert registry.get("/events").json()["events"][-1]["data"]["name"] == composed
+
+
 def test_an_osvs_name_padded_past_200_characters_with_spaces_is_the_name_it_reads_as(registry: TestClient) -> None:
     # Tester 30b, L7: the length was counted before the runs of spaces were made one.
     mapped = registry.post("/osvs", json={"name": "Comedor" + " " * 250 + "Los Olivos", "district": "150132", "mapped_on": "2021-03-15"})
