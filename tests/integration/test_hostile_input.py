@@ -371,6 +371,24 @@ def test_a_count_above_everyone_in_lima_or_a_list_past_its_bound_is_refused_with
     assert client.get("/events").json()["head"] == head
 
 
+def test_a_body_of_thousands_of_mistakes_gets_a_bounded_answer_listing_the_first_and_counting_the_rest(
+    services: dict[str, TestClient],
+) -> None:
+    """Tester 33 F12: 2,000 wrong participants (a 220 KB body) were answered with 1.85 MB, every error listed and all of
+    them repeated in ``detail``: an eightfold amplification, and more than Kobo's REST log or a front end shows."""
+    participant = {"person_id": "x" * 40, "nationality": "XXXXXXXXXX", "sex": "Q", "foo": 1}
+    body = {"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "participants": [participant] * 2000}
+    answer = services["engagement"].post("/activities", json=body)
+    problem = assert_problem(answer, 422)
+    assert len(answer.content) < 40_000, len(answer.content)
+    assert len(problem["errors"]) == 100 and problem["errors_not_listed"] > 0
+    fields = [e["field"] for e in problem["errors"]]
+    assert fields[:3] == ["held_on", "kind", "district"] and fields[3].startswith("participants.0."), fields[:5]  # in order
+    assert problem["detail"].endswith(f"and {len(problem['errors']) + problem['errors_not_listed'] - 10} more")
+    few = assert_problem(services["engagement"].post("/activities", json={"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}), 422)
+    assert "errors_not_listed" not in few and "more" not in few["detail"]
+
+
 def test_an_id_or_a_date_that_does_not_parse_is_refused_saying_what_to_send(services: dict[str, TestClient]) -> None:
     """Tester 25b L4: a Kobo cell with half an OSV id was refused with pydantic's "Input should be a valid UUID, invalid
     group count: expected 5, found 1", which a coordinator reads as noise."""
