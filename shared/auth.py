@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -306,19 +306,24 @@ async def current_caller(
     return caller
 
 
-def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The subject of a request's valid bearer token (ASGI headers), or None without one; for middleware. Blocks."""
+def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]], wanted: Sequence[Permission] = ()) -> str | None:
+    """The subject of a request's valid bearer token (ASGI headers) if it holds every one of ``wanted``, else None;
+    for middleware. Blocks."""
     token = _bearer_token(headers)
     if token is None:
         return None
     try:
-        return validator.caller(token).subject
+        caller = validator.caller(token)
     except (InvalidTokenError, ProviderUnavailableError):
         return None
+    return caller.subject if all(caller.may(p) for p in wanted) else None
 
 
-def known_subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]]) -> str | None | bool:
-    """:func:`subject_of_request` when it needs no I/O: the subject, None (no valid token), or False (ask :func:`subject_of_request`)."""
+def known_subject_of_request(
+    validator: TokenValidator, headers: list[tuple[bytes, bytes]], wanted: Sequence[Permission] = ()
+) -> str | None | bool:
+    """:func:`subject_of_request` when it needs no I/O: the subject, None (no valid token, or one without ``wanted``),
+    or False (ask :func:`subject_of_request`)."""
     token = _bearer_token(headers)
     if token is None:
         return None
@@ -326,7 +331,33 @@ def known_subject_of_request(validator: TokenValidator, headers: list[tuple[byte
         known = validator.known_caller(token)
     except InvalidTokenError:
         return None
-    return False if known is None else known.subject
+    if known is None:
+        return False
+    return known.subject if all(known.may(p) for p in wanted) else None
+
+
+class RoutePermissions:
+    """The permissions the route serving a request requires (:func:`requires`, :func:`within`), by its method and
+    path, for middleware that runs before the route: () when no route matches or the route asks for none.
+
+    The routes are read at the first request (every router is included by then) and kept.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._routes: list[tuple[Any, frozenset[str], tuple[Permission, ...]]] | None = None
+
+    def __call__(self, scope: Mapping[str, Any]) -> tuple[Permission, ...]:
+        if self._routes is None:
+            self._routes = [
+                (route.path_regex, frozenset(route.methods or ()), tuple(_route_permissions(route.dependant)))
+                for route in _api_routes(self.app)
+                if getattr(route, "dependant", None) is not None and getattr(route, "path_regex", None) is not None
+            ]
+        for path, methods, permissions in self._routes:
+            if scope["method"] in methods and path.match(scope["path"]):
+                return permissions
+        return ()
 
 
 def _bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -323,6 +323,29 @@ def test_a_key_taken_first_by_another_caller_for_another_request_is_told_from_th
     assert problem["same_request"] is False and "used for another request" in problem["detail"]
 
 
+def test_a_caller_the_route_refuses_gets_its_403_never_the_keys_answer_about_another_callers_request(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """Tester 33 F14: the key was looked up before the route's permission. A partner, an evaluator, an auditor or a focal
+    point, sending a Kobo submission's predictable key with a guessed body, got 422 ``same_request: true`` for the right
+    guess and ``false`` for a wrong one (a person's name or document confirmed field by field, even after their
+    erasure), where without the key the route answers them 403."""
+    engagement = system["engagement"]
+    osv = an_osv(system, SJL)
+    key = {"Idempotency-Key": "kobo:0d8c5f7e-2b1a-4c3d-9e8f-7a6b5c4d3e2f:osv_members:miembros/1"}
+    body = {"osv_id": osv, "full_name": "Wilmer José Parra Linares", "document_type": "PTP", "document_number": "002345678",
+            "nationality": "VE", "sex": "M", "joined_on": "2021-04-01"}
+    created(engagement.post("/members", json=body, headers={**key, **tokens.headers("staff")}))
+
+    for role in ("partner-150132", "evaluator", "auditor", "municipal-150132"):
+        for guess in (body, {**body, "document_number": "002345679"}):
+            answer = engagement.post("/members", json=guess, headers={**key, **tokens.headers(role)})
+            assert answer.status_code == 403, (role, answer.text)
+            assert "same_request" not in answer.json() and "Idempotency-Key" not in answer.text, (role, answer.text)
+    lead = assert_problem(engagement.post("/members", json=body, headers={**key, **tokens.headers("lead")}), 422)
+    assert lead["same_request"] is True  # a caller who may send it is told, as before
+
+
 # -- browser front ends -------------------------------------------------------------------------------------
 
 
