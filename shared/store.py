@@ -495,6 +495,12 @@ class ServiceApplication(RelayPositions, Application):
         """The record of a request carried out under an Idempotency-Key, or None."""
         return self.find(request_id, IdempotentRequest)
 
+    def forgotten_among(self, saved: list[dict[str, Any]]) -> bool:
+        """Whether anything a keyed request saved (an :class:`IdempotentRequest`'s ``saved``) is a person since erased:
+        then its key's reuse no longer says whether the request was the same (``same_request``). No service but
+        engagement keeps people: False."""
+        return False
+
     def _notify(self, recordings: list[Recording]) -> None:
         for listener in self.recorded_listeners:
             listener()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -48,6 +48,16 @@ class Forgetting:
 
     TAKEN_WHILE_BEHIND: ClassVar[frozenset[str]] = frozenset({get_topic(Member.PersonalDataErased), get_topic(DocumentIndex.Released)})
     """What :meth:`erase_again` saves while the store is behind its stream: the erasure and its document's entry released."""
+
+    def forgotten_among(self, saved: list[dict[str, Any]]) -> bool:
+        """Whether a keyed request saved a person whose erasure has begun (or who is gone): the key's record outlives
+        them, and ``same_request`` on its reuse would confirm a guess of their name or document (tester 33, F14)."""
+        for aggregate in saved:
+            if aggregate.get("kind") == Member.__name__:
+                member = self.find(UUID(str(aggregate["id"])), Member)  # type: ignore[attr-defined]
+                if member is None or member.erased_on is not None or member.erasure_begun_on is not None:
+                    return True
+        return False
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:

@@ -219,6 +219,8 @@ class IdempotencyMiddleware:
             return None
         if not hmac.compare_digest(record.fingerprint, call.fingerprint):
             recorded = getattr(record, "request", "")  # "" in a record kept before the caller-free fingerprint was
+            if recorded and application.forgotten_among(record.saved):
+                recorded = ""  # a person erased since: the request is not compared with what they sent
             return reused(hmac.compare_digest(recorded, call.request) if recorded else None)
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None:

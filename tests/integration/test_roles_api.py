@@ -335,7 +335,7 @@ def test_a_caller_the_route_refuses_gets_its_403_never_the_keys_answer_about_ano
     key = {"Idempotency-Key": "kobo:0d8c5f7e-2b1a-4c3d-9e8f-7a6b5c4d3e2f:osv_members:miembros/1"}
     body = {"osv_id": osv, "full_name": "Wilmer José Parra Linares", "document_type": "PTP", "document_number": "002345678",
             "nationality": "VE", "sex": "M", "joined_on": "2021-04-01"}
-    created(engagement.post("/members", json=body, headers={**key, **tokens.headers("staff")}))
+    member_id = created(engagement.post("/members", json=body, headers={**key, **tokens.headers("staff")}))["id"]
 
     for role in ("partner-150132", "evaluator", "auditor", "municipal-150132"):
         for guess in (body, {**body, "document_number": "002345679"}):
@@ -344,6 +344,12 @@ def test_a_caller_the_route_refuses_gets_its_403_never_the_keys_answer_about_ano
             assert "same_request" not in answer.json() and "Idempotency-Key" not in answer.text, (role, answer.text)
     lead = assert_problem(engagement.post("/members", json=body, headers={**key, **tokens.headers("lead")}), 422)
     assert lead["same_request"] is True  # a caller who may send it is told, as before
+
+    # Once the person is erased, the key's record (which outlives them) no longer compares anyone's guess with it.
+    ok(engagement.post(f"/members/{member_id}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("dpo")))
+    for guess in (body, {**body, "document_number": "002345679"}):
+        after = assert_problem(engagement.post("/members", json=guess, headers={**key, **tokens.headers("lead")}), 422)
+        assert "same_request" not in after, after
 
 
 # -- browser front ends -------------------------------------------------------------------------------------
