@@ -74,7 +74,7 @@ class EventRecordPublic(BaseModel):
     data: dict[str, Any] = Field(
         description="What it recorded (this is the audit trail, not a public event). The staff's words in it (each "
         "endpoint names which) read `[withheld]` to a reader without `personal-data:read` (auditors: they may name "
-        "people), `[redacted]` once forgotten."
+        "people), `[redacted]` to every reader once forgotten (it holds no words: an auditor sees that they were destroyed)."
     )
     recorded_by: RecordedBy | None = Field(
         description="Who made the command that recorded it: the authenticated caller of the request (its token's `sub`, "

@@ -246,8 +246,11 @@ WITHHELD_TEXT = "[withheld]"
 
 def shown_text(text: str | None, shown: bool) -> str | None:
     """Staff's free text as a reader sees it: as written when ``shown`` (:attr:`Caller.may_read_staff_text`), else
-    :data:`WITHHELD_TEXT`; a null stays null (there is nothing to withhold)."""
-    return text if shown or text is None else WITHHELD_TEXT
+    :data:`WITHHELD_TEXT`; a null stays null (there is nothing to withhold), and a text forgotten reads
+    ``[redacted]`` (:data:`shared.sealing.REDACTED_TEXT`) to everyone: it holds no words."""
+    from shared.sealing import REDACTED_TEXT  # the sealing module imports the views, which this module must not
+
+    return text if shown or text is None or text == REDACTED_TEXT else WITHHELD_TEXT
 
 
 def _compile_role_map(role_map: Mapping[str, str]) -> list[tuple[re.Pattern[str], str]]:

@@ -478,13 +478,14 @@ def withheld(data: Mapping[str, Any], seal: Seal | None, shown_as: str) -> dict[
     """A copy of an event's ``data`` with each free text its ``seal`` names (not null) reading ``shown_as``.
 
     For a reader who may not read staff's words (:attr:`shared.roles.Caller.may_read_staff_text`): the event and its
-    facts stay, the words go. ``data`` itself is left as it was."""
+    facts stay, the words go. A text already forgotten reads :data:`REDACTED_TEXT` to them too: it holds no words, and
+    an auditor sees that the words were destroyed. ``data`` itself is left as it was."""
     copied = copy.deepcopy(dict(data))
     if seal is None:
         return copied
     for _, parts in seal.paths:
         for container, key, _name in _places(copied, list(parts), ""):
-            if container[key] is not None:
+            if container[key] is not None and container[key] != REDACTED_TEXT:
                 container[key] = shown_as
     return copied
 

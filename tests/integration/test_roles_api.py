@@ -601,6 +601,11 @@ def test_an_auditor_reads_an_osvs_history_and_a_proposals_scoring_with_the_staff
     assert contact_lost("staff")["note"] == contact_lost("lead")["note"] == WORDS
     assert contact_lost("auditor") == {**contact_lost("staff"), "note": "[withheld]"}  # the date and the fact stay
     assert_problem(registry.get(f"/osvs/{osv_id}/history", headers=tokens.headers("municipal-150132")), 403)
+    # Tester 33 F13: once redacted, the auditor read "[withheld]" as before: the role the history is for could not see
+    # that the words were destroyed. "[redacted]" holds no words.
+    version = next(e["version"] for e in ok(registry.get(f"/osvs/{osv_id}/history", headers=tokens.headers("staff"))) if e["type"] == "ContactLost")
+    ok(registry.post(f"/osvs/{osv_id}/history/{version}/redaction", headers=tokens.headers("staff")))
+    assert contact_lost("auditor")["note"] == contact_lost("staff")["note"] == "[redacted]"
 
     # A proposal's summary: the round's evaluator scores it, so reads it; an auditor audits the scoring, not the words.
     phase = created(funding.post("/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}, headers=lead))

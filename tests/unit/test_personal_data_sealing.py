@@ -153,3 +153,7 @@ def test_staffs_words_are_withheld_on_every_path_a_seal_names_and_nothing_else_c
     readers = {role: Caller(role, frozenset({role})).may_read_staff_text for role in ("staff", "lead", "municipal-150132", "auditor", "evaluator", "dpo", "partner-150132")}
     assert readers == {"staff": True, "lead": True, "municipal-150132": False, "auditor": False, "evaluator": False, "dpo": False, "partner-150132": False}
     assert (shown_text("notas", False), shown_text(None, False), shown_text("notas", True)) == ("[withheld]", None, "notas")
+    # Tester 33 F13: a text forgotten holds no words; an auditor reading "[withheld]" could not see it was destroyed.
+    forgotten = {**observed, "reasons": [{"code": "other", "detail": "[redacted]"}, {"code": "missing_document", "detail": None}]}
+    assert withheld(forgotten, SEALED_FIELDS[OSV.RUOSApplicationObserved], WITHHELD_TEXT) == forgotten
+    assert shown_text("[redacted]", False) == "[redacted]"
