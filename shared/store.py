@@ -572,12 +572,14 @@ class ServiceApplication(RelayPositions, Application):
             sealed_fields=self.SEALED_FIELDS,
         )
 
-    def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID) -> None:
-        """Redact free text for good: delete the keys that sealed it, and every kept answer about the record that held it."""
+    def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID, from_version: int = 1) -> None:
+        """Redact free text for good: delete the keys that sealed it, and every kept answer about the record that held
+        it, from ``from_version`` (the version that recorded the text, when known: an answer about an earlier one
+        cannot hold it, and its retry keeps its answer) to ``up_to_version``."""
         if self.keys is None:
             raise TextNotSealedError
         if self.answers is not None:
-            self.answers.forget(aggregate_id, up_to_version=up_to_version)
+            self.answers.forget(aggregate_id, up_to_version=up_to_version, from_version=from_version)
         self.keys.forget(*text_keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

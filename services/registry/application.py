@@ -348,7 +348,7 @@ class Registry(DistrictLookups, ServiceApplication):
             raise HistoryEventNotFoundError(version)
         if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
             raise NoFreeTextError(recorded.type)
-        self.forget_text(osv_id, osv.version, text_key(osv_id, version))
+        self.forget_text(osv_id, osv.version, text_key(osv_id, version), from_version=version)  # answers before it never held it
         return self.osv_history(osv_id)
 
     # Documents, readiness and the RUOS application ----------------------------

@@ -585,8 +585,9 @@ class AnswerBook:
             "expires_at": int(now + self.retention.total_seconds()),
         }
 
-    def forget(self, subject_id: UUID, up_to_version: int) -> None:
-        """Delete every kept answer about ``subject_id`` (a person erased) as it stood up to ``up_to_version``.
+    def forget(self, subject_id: UUID, up_to_version: int, from_version: int = 1) -> None:
+        """Delete every kept answer about ``subject_id`` (a person erased, a text redacted) as it stood from
+        ``from_version`` up to ``up_to_version``.
 
         Nor is one kept from now on: an answer about a later version (the
         erasure's own) no longer holds what was forgotten. A dry run forgets nothing.
@@ -605,7 +606,8 @@ class AnswerBook:
                 tombstone.forgotten_at = now
         self._delete(
             select(AnswerSubject.request_id).where(
-                AnswerSubject.subject_id == str(subject_id), AnswerSubject.version <= up_to_version
+                AnswerSubject.subject_id == str(subject_id), AnswerSubject.version <= up_to_version,
+                AnswerSubject.version >= from_version,
             )
         )
 

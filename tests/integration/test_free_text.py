@@ -117,6 +117,26 @@ def test_a_contact_lost_note_is_sealed_in_registrys_store_and_one_event_of_the_h
         assert NAME not in repr(ok(registry.get(f"/osvs/{osv_id}/history")))
 
 
+def test_a_redaction_forgets_the_answers_that_may_hold_the_text_and_keeps_those_kept_before_it(var_dir: Path, database_url: str) -> None:
+    """Tester 33 F10: redacting one note deleted every kept answer about the OSV, its mapping's too: retried, the
+    mapping got 409 "its answer was not kept". An answer about an earlier version never held the note."""
+    with service_client("registry", var_dir, database_url) as registry:
+        mapping = {"Idempotency-Key": "mapping-olla-comun-1"}
+        body = {"name": "Olla Común", "district": "Comas", "mapped_on": "2021-03-01"}
+        osv_id = created(registry.post("/osvs", json=body, headers=mapping))["id"]
+        lost_key = {"Idempotency-Key": "contact-lost-olla-comun-1"}
+        lost = {"since": "2021-06-01", "note": NOTE}
+        version = created(registry.post(f"/osvs/{osv_id}/contact-lost", json=lost, headers=lost_key))["version"]
+
+        ok(registry.post(f"/osvs/{osv_id}/history/{version}/redaction"))
+
+        again = registry.post("/osvs", json=body, headers=mapping)
+        assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true"), again.text
+        assert again.json()["id"] == osv_id
+        retried = assert_problem(registry.post(f"/osvs/{osv_id}/contact-lost", json=lost, headers=lost_key), 409)
+        assert retried["errors"][0]["rule"] == "idempotent_request_completed" and NAME not in repr(retried)
+
+
 # Funding: a proposal's summary ---------------------------------------------------------------------------
 
 
