@@ -71,6 +71,9 @@ PLAIN_MESSAGES = {
     "uuid_parsing": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it "
     "(such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)",
     "uuid_type": "must be an id: 32 hexadecimal digits in groups of 8-4-4-4-12, as the service gave it",
+    "int_type": "must be a whole number written as a JSON number (1990), not text, a fraction or true/false",
+    "int_parsing": "must be a whole number written as a JSON number (1990)",
+    "int_from_float": "must be a whole number, without a fractional part",
 }
 """pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
 found 1"), said as what to send instead; the rule stays pydantic's type (a bound's is the project's: :func:`bound_rule`)."""

@@ -44,7 +44,11 @@ def _iso_date_text(value: object) -> object:
         return value
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise PydanticCustomError("iso_8601_date", "must be a date written YYYY-MM-DD")
-    return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # 2026-02-30: the shape, not a day of the calendar (pydantic's rule said "date_from_datetime_parsing")
+        raise PydanticCustomError("iso_8601_date", "must be a date written YYYY-MM-DD, and a day of the calendar: {value} is not one",
+                                  {"value": value}) from None
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD` (else 422 `iso_8601_date`).")]

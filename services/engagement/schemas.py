@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StrictInt, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement, PersonalDataChange
@@ -87,7 +87,7 @@ class MemberCreate(Command):
     )
     sex: Sex = Field(description="`F`, `M` or `X`.")
     joined_on: IsoDate = Field(description="When the person joined the OSV (may precede this system)." + NOT_AFTER_DISSOLUTION)
-    birth_year: Annotated[int, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
+    birth_year: Annotated[StrictInt, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
         default=None,
         description=f"Year of birth, if the person gives it: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), "
         "not after the year of `joined_on`.",
@@ -129,7 +129,7 @@ class CorrectionCreate(Command):
         default=None, description="The phone, corrected: 6 to 15 digits, optionally after + (422 `phone_6_to_15_digits`); "
         "`null` removes it."
     )
-    birth_year: Annotated[int, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
+    birth_year: Annotated[StrictInt, Field(json_schema_extra={"minimum": FIRST_BIRTH_YEAR, "maximum": 9999}), application_rule(_plausible_birth_year)] | None = Field(
         default=None,
         description=f"The year of birth, corrected: from {FIRST_BIRTH_YEAR} to this year (422 `birth_year_range`), not after "
         "the year the member first joined (422 `not_after_joined_on`); a person holding a board role is surely 18 on the day "

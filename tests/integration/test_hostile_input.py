@@ -401,6 +401,24 @@ def test_an_id_or_a_date_that_does_not_parse_is_refused_saying_what_to_send(serv
     assert said["joined_on"] == ("iso_8601_date", "must be a date written YYYY-MM-DD")  # in one answer with it
 
 
+def test_a_day_not_in_the_calendar_and_a_birth_year_not_a_whole_json_number_are_refused_by_the_projects_rules(
+    services: dict[str, TestClient],
+) -> None:
+    """Tester 33 F4: ``2026-02-30`` was refused as pydantic's ``date_from_datetime_parsing`` (README: ``iso_8601_date``);
+    ``"birth_year": "1990"``, ``1990.0`` and ``true`` (read as 1) were taken or refused as a range, while money refuses a
+    JSON number."""
+    grant = services["funding"].post("/grants", json={"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "amount": "100.00",
+                                                     "currency": "PEN", "granted_on": "2026-02-30", "kind": "seed_fund"})
+    said = {e["field"]: (e["rule"], e["message"]) for e in assert_problem(grant, 422)["errors"]}
+    assert said["granted_on"][0] == "iso_8601_date" and "2026-02-30 is not one" in said["granted_on"][1], said
+    person = {"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "full_name": "Rosa Quispe", "document_type": "DNI",
+              "document_number": "41234567", "nationality": "PE", "sex": "F", "joined_on": "2021-03-15"}
+    for year in ("1990", 1990.0, True):
+        answer = services["engagement"].post("/members", json={**person, "birth_year": year}, params={"dry_run": "true"})
+        [rule] = [e["rule"] for e in assert_problem(answer, 422)["errors"] if e["field"] == "birth_year"]
+        assert rule == "int_type", (year, answer.text)
+
+
 def test_an_osv_or_grant_not_heard_of_is_refused_naming_the_likely_cause_first(services: dict[str, TestClient]) -> None:
     """Tester 25b L4: after the import had waited, the refusal led with registry's OSVMapped event, the likely cause (a
     mistyped id) coming after the jargon."""
