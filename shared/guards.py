@@ -142,7 +142,9 @@ class RequestGuard:
       (NUL among them, which PostgreSQL's text columns refuse, in a name
       that is published and never redactable) gets 422, rule
       ``control_characters``; an object giving one key twice gets 422, rule
-      ``duplicate_key``, naming it (the last would win, unseen).
+      ``duplicate_key``, naming it (the last would win, unseen); ``NaN`` or
+      ``Infinity`` (no JSON numbers, which Python's decoder reads) gets 422,
+      rule ``json_number``.
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
     """
@@ -203,7 +205,10 @@ class RequestGuard:
             return _unprocessable_body(
                 "control_characters", "a text holds a control character (only tab and line breaks may appear in texts)"
             )
-        twice = duplicate_key(body)
+        try:
+            twice = duplicate_key(body)
+        except _NotJsonNumber as constant:
+            return _unprocessable_body("json_number", f"{constant.name} is no JSON number (RFC 8259): send a number or leave the field out")
         if twice is not None:
             message = f"the key '{twice}' is given twice in one object: say each field once"
             return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
@@ -214,6 +219,18 @@ class _DuplicateKey(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+class _NotJsonNumber(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON decoder reads them, RFC 8259 has no such numbers."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJsonNumber(name)
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -228,9 +245,10 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def duplicate_key(body: bytes) -> str | None:
     """The first key ``body`` gives twice in one JSON object, or None (also for a body that is not JSON: the route's
     own parsing answers that). RFC 8259 leaves such an object's meaning to the reader: the services took the last
-    ``amount`` of ``{"amount": "100.00", "amount": "999.00"}``, while a proxy or a log reader may keep the first."""
+    ``amount`` of ``{"amount": "100.00", "amount": "999.00"}``, while a proxy or a log reader may keep the first.
+    Raises :class:`_NotJsonNumber` for ``NaN`` or ``Infinity``."""
     try:
-        json.loads(body, object_pairs_hook=_unique_pairs)
+        json.loads(body, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     except _DuplicateKey as twice:
         return twice.key
     except ValueError:

@@ -118,8 +118,10 @@ def test_an_as_of_needs_its_offset_except_on_the_dashboard_where_lima_time_is_me
         (b'{"a": ' * 17 + b"1" + b"}" * 17, "max_json_depth"),
         (b'{"members_assessed": ' + b"9" * 5000 + b"}", "max_number_digits"),
         (b'{"a": 1.' + b"0" * 101 + b"}", "max_number_digits"),
+        (b'{"hours": NaN}', "json_number"),
+        (b'{"count": [1, -Infinity]}', "json_number"),
     ],
-    ids=["invalid-utf8", "100000-deep", "17-deep", "5000-digit-integer", "101-digit-fraction"],
+    ids=["invalid-utf8", "100000-deep", "17-deep", "5000-digit-integer", "101-digit-fraction", "nan", "minus-infinity"],
 )
 def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_every_command(
     services: dict[str, TestClient], service: str, body: bytes, rule: str
