@@ -128,7 +128,7 @@ def rebuild_from_stream(
     reach, a stream shorter than it said) or stops without a word. Whatever
     ends the rebuild (an error, Ctrl-C), the reader is stopped.
     """
-    with fewer_collections():
+    with fewer_collections(), readmodel.bulk_load():
         return _rebuild_from_stream(readmodel, nats_url, stream_prefix, batch, progress, sources, ready)
 
 

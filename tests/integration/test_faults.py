@@ -111,9 +111,12 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(
             return started(args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
         monkeypatch.setattr(rebuild.subprocess, "Popen", reader)
-        replayed = rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4, progress=lambda *_: during.append(gc.get_threshold()))
+        replayed = rebuild_from_stream(from_stream, nats_server.url, "OSV", batch=4,
+                                       progress=lambda *_: during.append((*gc.get_threshold(), osv_index(from_stream))))
         monkeypatch.undo()
         assert during and all(t[0] == COLLECT_EVERY for t in during)  # a sixth of a rebuild's CPU was the cycle collector
+        # ix_facts_osv is made once at the end (kept while a million facts went in one by one, it halved the rate)
+        assert not any(t[-1] for t in during) and osv_index(from_stream)
         assert len(commands) == 1 and "streamreader.py" in commands[0] and nats_server.url not in commands[0]  # a NATS URL may carry a password
         assert gc.get_threshold() == before
         from_feeds = ReadModel(make_engine(f"sqlite:///{tmp_path / 'from-feeds.db'}"))
@@ -126,10 +129,17 @@ def test_rebuilding_from_the_stream_or_the_feeds_gives_the_live_read_model(
         def interrupted(*_: int) -> None:
             raise KeyboardInterrupt
 
+        cut_short = ReadModel(make_engine(f"sqlite:///{tmp_path / 'cut-short.db'}"))
         with pytest.raises(KeyboardInterrupt):  # an operator's Ctrl-C: the collector is as it was, the reader gone
-            rebuild_from_stream(ReadModel(make_engine("sqlite://")), nats_server.url, "OSV", batch=4, progress=interrupted)
-        assert gc.get_threshold() == before
+            rebuild_from_stream(cut_short, nats_server.url, "OSV", batch=4, progress=interrupted)
+        assert gc.get_threshold() == before and osv_index(cut_short)
         assert not stream_readers()
+
+
+def osv_index(readmodel: ReadModel) -> bool:
+    """Whether the read model's SQLite file holds the index of facts by OSV."""
+    with readmodel.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'ix_facts_osv'").first() is not None
 
 
 def stream_readers() -> list[int]:
