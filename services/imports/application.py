@@ -313,9 +313,20 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
         row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
         "this submission was recorded before, by another account (the Kobo webhook, a colleague), from an earlier version "
         "of this row, or with other options (an earlier import's --distinct): it is not recorded again. If the row was "
-        "corrected in Kobo since, the correction was not applied: make it in the service itself (its own command, "
-        "e.g. PATCH /osvs/{id})",
+        f"corrected in Kobo since, the correction was not applied: make it in the service itself ({correction_of(row.commands)})",
     )]
+
+
+def correction_of(commands: Iterable[Command]) -> str:
+    """The service's own command that corrects what ``commands`` recorded, as the person importing would send it:
+    a mapping's ``PATCH /osvs/{id}``, a member's ``POST /members/{id}/correction`` (tester 33, F2: a member row was told
+    to use the mapping's)."""
+    paths = {command.path for command in commands}
+    if "/members" in paths:
+        return "POST /members/{id}/correction, for each person"
+    if "/osvs" in paths:
+        return "PATCH /osvs/{id}"
+    return "the command that corrects that record; README's endpoint table lists them"
 
 
 def key_taken(command: Command) -> Problem:
@@ -326,7 +337,7 @@ def key_taken(command: Command) -> Problem:
         "this submission's key was used before for another request, so nothing of it is recorded now: by an earlier "
         "version of this row (corrected in Kobo since, or imported with other options, such as an earlier import's "
         "--distinct), or by someone sending a request of their own under it first. Look at what the services hold for "
-        "this submission: an earlier version of it is corrected with the service's own command (e.g. PATCH /osvs/{id}); "
+        f"this submission: an earlier version of it is corrected with the service's own command ({correction_of([command])}); "
         "anything else, tell the platform's administrators, as the submission cannot be recorded under its key",
     )
 

@@ -210,3 +210,18 @@ def test_the_dry_run_compares_an_osv_with_the_earlier_rows_it_would_map_in_its_d
     [problem] = summary.results[4].problems
     assert (problem.cell, problem.field, problem.rule) == (Cell("mapeo", 6, "osv/nombre"), "name", "possible_duplicate")
     assert "row 3 of sheet 'mapeo' of this file" in problem.message
+
+
+def test_a_refused_or_noted_row_names_the_command_that_corrects_what_its_form_records() -> None:
+    """Tester 33 F2: a member row refused for its key (corrected in Kobo since) was told to correct it with
+    ``PATCH /osvs/{id}``, the mapping's command; a member is corrected with ``POST /members/{id}/correction``."""
+    from services.imports.application import key_taken, recorded_otherwise
+
+    member = command(1)
+    mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())
+    assert "POST /members/{id}/correction" in key_taken(member).message and "PATCH" not in key_taken(member).message
+    assert "PATCH /osvs/{id}" in key_taken(mapping).message
+    noted = refused("Idempotency-Key", "idempotency_key_reused", "used before")  # a key kept before same_request was said
+    assert noted.recorded_otherwise
+    [note] = recorded_otherwise(a_row(member, command(2)), [noted])
+    assert "POST /members/{id}/correction" in note.message
