@@ -3,6 +3,10 @@
     osv-replay --as-of 2021-12-31T23:59:59-05:00
     osv-replay --as-of 2021-12-31T23:59:59-05:00 --by zone --feed registry=http://127.0.0.1:8001 --token "$TOKEN" --json
 
+Without ``--feed``, the feeds are where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
+``ENGAGEMENT_PORT``), or reporting's ``REPORTING_FEED_URLS`` when set; a feed that does not answer is one line naming
+its URL and the variable that sets it (exit 1).
+
 It reads every event of each write service's ``GET /events`` (no NATS, no
 reporting database), folds them into a read model of its own in a temporary
 SQLite file, and computes the report as of the cut the way reporting does. Its
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -25,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from audit.http import refusal
+from audit.http import refusal, unreachable
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import rebuild_from_feeds
@@ -44,6 +49,20 @@ def replay(feeds: Mapping[str, httpx.Client], as_of: datetime | None, by: Breakd
             return Reporting(readmodel).indicators(as_of=as_of, by=by)
         finally:
             engine.dispose()
+
+
+def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
+    """The write services' feeds without ``--feed``: ``REPORTING_FEED_URLS`` when set (reporting's own setting), else
+    where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as
+    ``make demo`` and ``osv-import`` find them); with the variable that sets each URL, by URL."""
+    if "REPORTING_FEED_URLS" in os.environ:
+        urls = dict(ReportingSettings().feed_urls)
+        return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
+    from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
+
+    served = service_urls()
+    urls = {name: served[name] for name in ReadModel.sources}
+    return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
 
 
 def parse_moment(text: str) -> datetime:
@@ -65,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--as-of {args.as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): "
                      "what will be recorded by then is not known, as reporting's as_of says")
 
-    urls = dict(ReportingSettings().feed_urls)
+    urls, variables = default_feeds()
     for given in args.feed:
         service, _, url = given.partition("=")
         if not url:
@@ -78,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except httpx.HTTPStatusError as error:
         print(f"osv-replay: {refusal(error)}", file=sys.stderr)
         return 2
+    except httpx.TransportError as error:
+        print(f"osv-replay: {unreachable(error, variables)}", file=sys.stderr)
+        return 1
     finally:
         for client in clients.values():
             client.close()

@@ -48,6 +48,20 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
         printed = capsys.readouterr().out
         assert f"digest {given['digest']}" in printed.splitlines()
 
+        # Tester 33 F6: without --feed it read 8001-8003 whatever make run's port variables said, and a feed that did
+        # not answer ended in a 40-line traceback. It finds them as `make demo` does, and one that is not there is one line.
+        ports = {f"{name.upper()}_PORT": served[name].url.rsplit(":", 1)[1] for name in WRITERS}
+        with pytest.MonkeyPatch.context() as env:
+            env.delenv("REPORTING_FEED_URLS", raising=False)
+            for variable, port in {**ports, "OSV_HOST": "127.0.0.1"}.items():
+                env.setenv(variable, port)
+            assert osv_replay.main(["--as-of", cut, "--by", "zone", f"--token={tokens['auditor']}"]) == 0
+            assert f"digest {given['digest']}" in capsys.readouterr().out.splitlines()
+            env.setenv("FUNDING_PORT", "1")
+            assert osv_replay.main(["--as-of", cut, f"--token={tokens['auditor']}"]) == 1
+            said = capsys.readouterr().err
+            assert said.count("\n") == 1 and "http://127.0.0.1:1/events" in said and "FUNDING_PORT" in said and "--feed" in said, said
+
         with pytest.raises(SystemExit) as refused:  # a moment to come: what will be recorded by then is not known
             osv_replay.main(["--as-of", "2099-01-01T00:00:00Z", *feeds, "--json"])
         assert refused.value.code == 2 and "later than now" in capsys.readouterr().err
