@@ -10,6 +10,9 @@ no personal data, is ever written, but a date the import could not read
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,13 +40,40 @@ def keep_earlier(path: Path) -> Path | None:
         return None
     written = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     kept = path.with_name(f"{path.stem}.{written}{path.suffix}")
+    for again in range(2, 100):  # two written within one microsecond: neither replaces the other
+        if not kept.exists():
+            break
+        kept = path.with_name(f"{path.stem}.{written}-{again}{path.suffix}")
     path.rename(kept)
     return kept
 
 
 def write_report(summary: Summary, path: Path, source_name: str) -> Path:
-    """The report at ``path``; one already there (an earlier run's) is kept beside it (:func:`keep_earlier`)."""
-    keep_earlier(path)
+    """The report at ``path``; one already there (an earlier run's) is kept beside it (:func:`keep_earlier`).
+
+    Written to a temporary file beside it, then put in place under an exclusive ``flock`` on the folder: two runs
+    of one file at once (two people importing the same export) each keep their report, the later one at ``path``
+    and the earlier beside it; each saved straight to ``path``, the last one's replaced the other's (tester 33, F5).
+    """
+    workbook = _workbook(summary, source_name)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        workbook.save(temporary)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            keep_earlier(path)
+            os.replace(temporary, path)
+        finally:
+            os.close(folder)  # and its lock with it
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _workbook(summary: Summary, source_name: str) -> Workbook:
     workbook = Workbook()
     problems = workbook.active
     problems.title = "Problems"
@@ -65,5 +95,4 @@ def write_report(summary: Summary, path: Path, source_name: str) -> Path:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
     problems.column_dimensions["F"].width = 90
-    workbook.save(path)
-    return path
+    return workbook

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.imports.application import Answer, Importer, Outcome, scrub
+from services.imports.application import Answer, Importer, Outcome, Summary, scrub
 from services.imports.domain.commands import Command, Row
 from services.imports.domain.submissions import Cell, Entry, Submission
 
@@ -225,3 +225,32 @@ def test_a_refused_or_noted_row_names_the_command_that_corrects_what_its_form_re
     assert noted.recorded_otherwise
     [note] = recorded_otherwise(a_row(member, command(2)), [noted])
     assert "POST /members/{id}/correction" in note.message
+
+
+def test_two_runs_writing_their_reports_at_once_each_keep_theirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Tester 33 F5: two imports of one file at the same moment left one report beside it; the other run's, naming the
+    rows it created, was replaced. Each is kept now: the later at the report's name, the earlier beside it."""
+    import threading
+
+    from openpyxl import load_workbook
+
+    from services.imports.report import report_path, write_report
+
+    source = tmp_path / "miembros.xlsx"
+    path = report_path(source, dry_run=False)
+    gate = threading.Barrier(8)
+
+    def run(n: int) -> None:
+        gate.wait()
+        write_report(Summary(dry_run=False), path, f"run {n}")
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reports = sorted(tmp_path.glob("miembros.import-report*.xlsx"))
+    assert len(reports) == 8 and path in reports, reports
+    runs = {load_workbook(report)["Summary"]["B1"].value for report in reports}
+    assert runs == {f"run {n}" for n in range(8)}
+    assert not list(tmp_path.glob(".*")), "no temporary file is left"
