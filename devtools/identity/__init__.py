@@ -324,6 +324,8 @@ class IdentityProvider:
             if not self._state_path.is_file():
                 raise IdentityProviderError(f"no identity provider state at {self._state_path}")
             return _State.load(self._state_path)
+        if getattr(self, "_holding", False):  # inside :meth:`provisioning`: the lock is this process's already
+            return _State._load_or_create(self._state_path, tuple(self.extra_accounts))
         return _State.load_or_create(self._state_path, tuple(self.extra_accounts))
 
     def passwords(self) -> dict[str, str]:
@@ -539,16 +541,31 @@ class IdentityProvider:
             known = ", ".join(MACHINE_CLIENTS)
             raise IdentityProviderError(f"no machine client named {client_id!r}; known: {known}")
 
+        from devtools.identity import provider as canaille_provider
+
+        app = self.canaille_app() if self.database_path.exists() else None  # it reads the state: before the lock
+
         def rotated(state: _State) -> str:
+            # The database is set under the state's lock, before the state is saved: rotations at once (tester 33, F3),
+            # or a provider provisioning at its start (:meth:`provisioning`), never leave the two saying different
+            # secrets, and a database that refuses leaves the state as it was.
             state.client_secrets[client_id] = secrets.token_urlsafe(32)
+            if app is not None:
+                canaille_provider.set_client_secret(app, client_id, state.client_secrets[client_id])
             return state.client_secrets[client_id]
 
-        secret = _State.change(self._state_path, tuple(self.extra_accounts), rotated)
-        if self.database_path.exists():
-            from devtools.identity import provider as canaille_provider
+        return _State.change(self._state_path, tuple(self.extra_accounts), rotated)
 
-            canaille_provider.set_client_secret(self.canaille_app(), client_id, secret)
-        return secret
+    @contextlib.contextmanager
+    def provisioning(self) -> Iterator[None]:
+        """Hold the state's lock for the block (the provider's start provisioning its database from the state): a
+        rotation waits for it, and it for a rotation. :meth:`accounts` and :meth:`clients` read the state inside it."""
+        with _State._locked(self._state_path):
+            self._holding = True
+            try:
+                yield
+            finally:
+                self._holding = False
 
     @property
     def database_path(self) -> Path:

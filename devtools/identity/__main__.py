@@ -34,7 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
     extra = {name: tuple(groups.split(",")) for name, groups in (item.split("=", 1) for item in args.account)}
     idp = IdentityProvider(Path(args.state_dir), port=args.port, host=args.host, service_urls=service_urls, extra_accounts=extra)
     app = idp.canaille_app()
-    canaille_provider.provision(app, idp.accounts(), idp.clients())
+    with idp.provisioning():  # a rotation at this moment waits, or is read here (never the old secret provisioned after it)
+        canaille_provider.provision(app, idp.accounts(), idp.clients())
     canaille_provider.serve(app, args.host, args.port)
     return 0
 

@@ -373,6 +373,45 @@ def test_a_partners_secret_rotated_while_the_provider_runs_is_refused_at_once_an
         client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=new)
 
 
+def test_two_rotations_at_once_leave_the_state_and_the_running_provider_with_the_same_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tester 33 F3: the state was saved, then the provider's database set, outside one lock. Two rotations at once
+    could end with the state holding the second's secret and the database the first's: the secret ``make token`` and
+    the next start hand out refused by the running provider. The second rotation here is let in while the first is
+    between its two writes (it waits at most 2 s for it)."""
+    from devtools.identity import provider as canaille_provider
+    from devtools.identity.flows import client_credentials_token
+
+    with IdentityProvider(tmp_path / "idp") as provider:
+        real, secrets_set = canaille_provider.set_client_secret, []
+        first_between, second_done = threading.Event(), threading.Event()
+
+        def between_the_two_writes(app: object, client_id: str, secret: str) -> bool:
+            secrets_set.append(secret)
+            if len(secrets_set) == 1:
+                first_between.set()
+                second_done.wait(timeout=2)
+            return bool(real(app, client_id, secret))
+
+        monkeypatch.setattr(canaille_provider, "set_client_secret", between_the_two_writes)
+
+        def second() -> None:
+            first_between.wait(timeout=30)
+            provider.rotate_client_secret("partner-150132")
+            second_done.set()
+
+        beside = threading.Thread(target=second)
+        beside.start()
+        provider.rotate_client_secret("partner-150132")
+        beside.join(timeout=60)
+
+        assert len(secrets_set) == 2
+        stored = provider.client_secret("partner-150132")
+        assert stored == secrets_set[-1]  # the last written to the database is the one the state keeps
+        client_credentials_token(issuer=provider.issuer, client_id="partner-150132", client_secret=stored)
+
+
 def test_rotating_the_secret_of_a_person_or_an_unknown_client_fails_naming_the_machine_clients(
     identity_provider: IdentityProvider,
 ) -> None:
