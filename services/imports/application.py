@@ -284,8 +284,9 @@ class Summary:
     def line(self) -> str:
         created = "would be created" if self.dry_run else "created"
         noted = sum(1 for r in self.results if r.outcome is Outcome.ALREADY_THERE and r.problems)
+        in_part = sum(1 for r in self.results if r.outcome is Outcome.CREATED and r.problems)
         parts = [
-            f"{self.count(Outcome.CREATED)} {created}",
+            f"{self.count(Outcome.CREATED)} {created}" + (f" ({in_part} in part recorded otherwise: see the report)" if in_part else ""),
             f"{self.count(Outcome.ALREADY_THERE)} already there" + (f" ({noted} recorded otherwise: see the report)" if noted else ""),
             f"{self.count(Outcome.REFUSED)} refused",
         ]
@@ -544,15 +545,20 @@ class Importer:
         if dry_run:
             return RowResult(row, Outcome.CREATED)
         recorded: list[str] = []
+        answers: list[Answer] = []
         for command in row.commands:
             answer = self._send(command, dry_run=False)
             if not _accepted(answer):
                 outcome = Outcome.PARTIAL if recorded else Outcome.REFUSED
                 log.warning("row %s of sheet %r: a command was refused after its dry run passed", row.where.row, row.where.sheet)
                 return RowResult(row, outcome, problems_of(command, answer), recorded)
+            answers.append(answer)
             if not answer.carried_out_before:
                 recorded.append(command.key)
-        return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, recorded=recorded)
+        # Another account (a colleague's import of the same file, the webhook) may have recorded some of the row between
+        # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
+        notes = recorded_otherwise(row, answers)
+        return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, notes, recorded=recorded)
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
         """The problems of a row refused before anything is sent; when they are only people given twice, with what a dry

@@ -254,3 +254,21 @@ def test_two_runs_writing_their_reports_at_once_each_keep_theirs(tmp_path) -> No
     runs = {load_workbook(report)["Summary"]["B1"].value for report in reports}
     assert runs == {f"run {n}" for n in range(8)}
     assert not list(tmp_path.glob(".*")), "no temporary file is left"
+
+
+def test_commands_another_account_records_between_the_rows_dry_run_and_its_sending_are_noted() -> None:
+    """Tester 33 F5: two accounts importing one file at once; a row whose commands the other run recorded after this
+    run's dry run came out "already there" (or "created") without the ``recorded_otherwise`` note the import gives
+    when its dry run finds them, so a correction made in Kobo since was silently not applied."""
+    other = Answer(422, {"errors": [{"field": "Idempotency-Key", "rule": "idempotency_key_reused", "message": "used"}],
+                         "same_request": True}, False)
+    services = FakeServices(real={"kobo:u:osv_members:miembros/1": other, "kobo:u:osv_members:miembros/2": other})
+    result = Importer(services).run_row(a_row(command(1), command(2)), dry_run=False)
+    assert result.outcome == Outcome.ALREADY_THERE
+    assert [p.rule for p in result.problems] == ["recorded_otherwise"]
+
+    services = FakeServices(real={"kobo:u:osv_members:miembros/1": other})
+    result = Importer(services).run_row(a_row(command(1), command(2)), dry_run=False)
+    assert (result.outcome, result.recorded) == (Outcome.CREATED, ["kobo:u:osv_members:miembros/2"])
+    assert [p.rule for p in result.problems] == ["recorded_otherwise"]
+    assert Summary([result]).line().startswith("1 created (1 in part recorded otherwise: see the report)")
