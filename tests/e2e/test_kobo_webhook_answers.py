@@ -200,3 +200,17 @@ def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_onc
     [error] = refused.json()["errors"]
     assert (error["field"], error["rule"]) == ("miembros[1]/nombre_completo", "kobo_answer"), error
     assert roster() == 3
+
+
+def test_the_webhooks_refusal_of_thousands_of_mistakes_is_bounded_as_the_services_are(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
+) -> None:
+    """Tester 33c F6: 5,000 members each with a wrong document (a 175 KB submission) were answered with 25,001 errors,
+    3.2 MB, every one repeated in ``detail``; the answer is kept in Kobo's REST Services log, read by every admin of the form."""
+    answer = post(hook, "osv_members", {"_uuid": "t33c-f6", "miembros": [{"miembros/numero_documento": "1"}] * 5000})
+    assert answer.status_code == 422, answer.text[:500]
+    problem = answer.json()
+    assert len(answer.content) < 40_000, len(answer.content)
+    assert len(problem["errors"]) == 100 and problem["errors_not_listed"] > 4_900
+    assert [e["field"] for e in problem["errors"][:2]] == ["osv", "miembros[1]/nombre_completo"], problem["errors"][:3]  # in order, Kobo's paths
+    assert problem["detail"].endswith(f"and {len(problem['errors']) + problem['errors_not_listed'] - 10} more")
