@@ -48,6 +48,8 @@ from shared.guards import PROBLEM_JSON
 from shared.roles import (
     DEFAULT_ROLE_MAP,
     ROLE_PATTERN,
+    ALL_LIMA,
+    NOWHERE,
     ROLE_PERMISSIONS,
     Caller,
     MunicipalScope,
@@ -317,6 +319,23 @@ def subject_of_request(validator: TokenValidator, headers: list[tuple[bytes, byt
     except (InvalidTokenError, ProviderUnavailableError):
         return None
     return caller.subject if all(caller.may(p) for p in wanted) else None
+
+
+def reach_of_request(validator: TokenValidator, headers: list[tuple[bytes, bytes]], wanted: Sequence[Permission] = ()) -> MunicipalScope:
+    """The municipalities a request's caller reaches with every one of ``wanted`` (the route's permissions, see
+    :class:`RoutePermissions`): all of Lima for a route asking for none, nowhere without a valid token; for middleware
+    that must not answer about a record outside them (the route answers 404 for it). Blocks."""
+    token = _bearer_token(headers)
+    if token is None:
+        return NOWHERE
+    try:
+        caller = validator.caller(token)
+    except (InvalidTokenError, ProviderUnavailableError):
+        return NOWHERE
+    reach = ALL_LIMA
+    for permission in wanted:
+        reach = reach & caller.scope(permission)
+    return reach
 
 
 def known_subject_of_request(

@@ -153,6 +153,14 @@ class MunicipalScope:
             return MunicipalScope(all_of_lima=True)
         return MunicipalScope(ubigeos=self.ubigeos | other.ubigeos)
 
+    def __and__(self, other: MunicipalScope) -> MunicipalScope:
+        """The municipalities both reach (a route asking for two permissions reaches where the caller holds both)."""
+        if self.all_of_lima:
+            return other
+        if other.all_of_lima:
+            return self
+        return MunicipalScope(ubigeos=self.ubigeos & other.ubigeos)
+
     @property
     def is_empty(self) -> bool:
         return not self.all_of_lima and not self.ubigeos

@@ -581,6 +581,33 @@ class SealingMapper(Mapper[UUID]):
             domain_events[index] = self._unsealed(domain_events[index], seal, owner_id, keys[owner_id])
         return domain_events
 
+    def forgotten_in(self, stored_event: StoredEvent) -> bool:
+        """Whether the event held a sealed value whose key is gone (a person erased, a text redacted): it reads as its
+        redacted value now. Who asks must not be told what it held, nor whether a guess of it is right."""
+        domain_event = super().to_domain_event(stored_event)
+        seal = self.seals.get(type(domain_event))
+        if seal is None:
+            return False
+        owner_id = seal.owner(domain_event)
+        state = vars(domain_event)
+        held = [
+            (name, container[place]) for _, parts in seal.paths for container, place, name in _places(state, list(parts), "")
+            if isinstance(container[place], dict) and SEALED in container[place]
+        ]
+        if not held:
+            return False
+        key = self.keys.key_of(owner_id)
+        if key is None:
+            return True
+        aead = AESGCM(key)
+        for name, value in held:  # a key since replaced (a document registered again) no longer opens it either
+            sealed = base64.b64decode(value[SEALED])
+            try:
+                aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _bound_to(owner_id, name))
+            except InvalidTag:
+                return True
+        return False
+
     def _unsealed(self, domain_event: Any, seal: Seal, owner_id: UUID, key: bytes | None) -> Any:
         state = vars(domain_event)
         aead = AESGCM(key) if key is not None else None

@@ -28,6 +28,7 @@ from shared.auth import (
     ServiceCredentials,
     install_auth,
     known_subject_of_request,
+    reach_of_request,
     subject_of_request,
     swagger_ui_oauth,
     within,
@@ -518,6 +519,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         application=lambda: runtime.app,
         caller=lambda scope: subject_of_request(validator, scope["headers"], wanted(scope)),
         known_caller=lambda scope: known_subject_of_request(validator, scope["headers"], wanted(scope)),
+        reach=lambda scope: reach_of_request(validator, scope["headers"], wanted(scope)),
         away=DATABASE_AWAY,
         retry_after=RETRY_AFTER_SECONDS,
     )

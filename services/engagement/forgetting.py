@@ -50,14 +50,16 @@ class Forgetting:
     """What :meth:`erase_again` saves while the store is behind its stream: the erasure and its document's entry released."""
 
     def forgotten_among(self, saved: list[dict[str, Any]]) -> bool:
-        """Whether a keyed request saved a person whose erasure has begun (or who is gone): the key's record outlives
-        them, and ``same_request`` on its reuse would confirm a guess of their name or document (tester 33, F14)."""
+        """Whether a keyed request saved a person whose erasure has begun, or events whose sealed data is forgotten since
+        (:meth:`~shared.store.ServiceApplication.forgotten_among`: an erased person's registration or correction, not
+        their role's change, which held none): the key's record outlives them, and comparing a request with it would
+        confirm a guess of their name or document (tester 33, F14)."""
         for aggregate in saved:
             if aggregate.get("kind") == Member.__name__:
                 member = self.find(UUID(str(aggregate["id"])), Member)  # type: ignore[attr-defined]
-                if member is None or member.erased_on is not None or member.erasure_begun_on is not None:
-                    return True
-        return False
+                if member is None or (member.erased_on is None and member.erasure_begun_on is not None):
+                    return True  # their key not deleted yet: what they are is being forgotten
+        return super().forgotten_among(saved)  # type: ignore[misc]  # what the request's own events sealed, its key gone
 
     @retried_on_collision
     def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:

@@ -285,6 +285,15 @@ class Registry(DistrictLookups, ServiceApplication):
             return None
         return self.ubigeo_of(osv) if isinstance(osv, OSV) else None
 
+    def municipality_of_saved(self, entry: dict[str, Any]) -> str | None:
+        """An OSV's district's ubigeo, a municipality's record's own; None for the rest (indexes, a district's roll)."""
+        if entry.get("kind") == OSV.__name__:
+            return self.municipality_of_osv(UUID(str(entry["id"])))
+        if entry.get("kind") == Municipality.__name__:
+            found = self.find(UUID(str(entry["id"])), Municipality)
+            return found.municipality_id if found is not None else None
+        return None
+
     def get_ruos_application(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope = ALL_LIMA) -> RUOSApplication:
         return self.get_osv(osv_id, scope).find_application(application_id)
 

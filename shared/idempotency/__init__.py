@@ -178,8 +178,9 @@ class IdempotentRequest(Aggregate):
     """A request carried out under an Idempotency-Key: private, saved in the command's own transaction.
 
     ``saved`` lists what the command's first save stored: ``{"id", "kind",
-    "version"}`` for each aggregate (its id as text, its class name, its
-    version after the save); ``request``, its :func:`fingerprint` without the caller ("" in older records).
+    "version", "from"}`` for each aggregate (its id as text, its class name, its
+    version after the save, the first version the save stored: records before
+    2026-12 lack it); ``request``, its :func:`fingerprint` without the caller ("" in older records).
     """
 
     @staticmethod
@@ -224,7 +225,10 @@ class IdempotentCall:
         return IdempotentRequest.id_for(self.service, self.key)
 
     def record_of(self, aggregates: Iterable[Any]) -> IdempotentRequest:
-        saved = [{"id": str(a.id), "kind": type(a).__name__, "version": int(a.version)} for a in aggregates]
+        saved = [
+            {"id": str(a.id), "kind": type(a).__name__, "version": int(a.version), "from": int(a.pending_events[0].originator_version)}
+            for a in aggregates
+        ]
         return IdempotentRequest(
             id=self.request_id, fingerprint=self.fingerprint, method=self.method, path=self.path, saved=saved, request=self.request
         )

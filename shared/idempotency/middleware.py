@@ -41,6 +41,7 @@ from shared.idempotency import (
     parse_key,
     serving,
 )
+from shared.roles import MunicipalScope
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +93,26 @@ def reused(same_request: bool | None = None) -> tuple[int, list[tuple[bytes, byt
 
 
 def _completed(record: IdempotentRequest) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    recorded = ", ".join(f"{s['kind']} {s['id']} (version {s['version']})" for s in record.saved)
+    saved = [{"id": s["id"], "kind": s["kind"], "version": s["version"]} for s in record.saved]
+    recorded = ", ".join(f"{s['kind']} {s['id']} (version {s['version']})" for s in saved)
     detail = (
         f"The request with this Idempotency-Key was carried out at {record.created_on.isoformat()}, "
         f"but its answer was not kept; it is not run again. It recorded: {recorded}."
     )
-    return _problem(409, detail, "idempotent_request_completed", recorded=record.saved)
+    return _problem(409, detail, "idempotent_request_completed", recorded=saved)
+
+
+def _forgotten() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """409 ``idempotent_request_completed`` for a key whose request recorded something since forgotten (a person
+    erased, a text redacted): the same answer to every caller the route lets in, whatever they send, naming nothing.
+
+    Comparing the request with the record (the first caller's replay or 409 against another body's 422, another
+    caller's ``same_request``) would confirm a guess of the forgotten words (tester 33c F2, F3)."""
+    detail = (
+        "A request with this Idempotency-Key was carried out, and what it recorded has since been erased or redacted: "
+        "it is not run again, nor compared with this one. Use a new key for a new request."
+    )
+    return _problem(409, detail, "idempotent_request_completed", forgotten=True)
 
 
 @dataclass
@@ -140,6 +155,7 @@ class IdempotencyMiddleware:
         application: Callable[[], Any],
         caller: Callable[[Scope], str | None] | None = None,
         known_caller: Callable[[Scope], str | None | bool] | None = None,
+        reach: Callable[[Scope], MunicipalScope] | None = None,
         away: tuple[type[Exception], ...] = (),
         retry_after: int = 5,
     ) -> None:
@@ -148,6 +164,7 @@ class IdempotencyMiddleware:
         self.application = application
         self.caller = caller
         self.known_caller = known_caller
+        self.reach = reach
         self.away = away
         self.retry_after = retry_after
         self.in_flight: set[UUID] = set()
@@ -194,7 +211,7 @@ class IdempotencyMiddleware:
         self.in_flight.add(request_id)
         try:
             try:
-                refusal = await anyio.to_thread.run_sync(self._earlier, application, call)
+                refusal = await anyio.to_thread.run_sync(self._earlier, application, call, scope)
             except self.away as error:  # outside the app's error handlers: answered here as they would
                 log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
                 refusal = _unavailable(self.retry_after)
@@ -205,7 +222,9 @@ class IdempotencyMiddleware:
         finally:
             self.in_flight.discard(request_id)
 
-    def _earlier(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def _earlier(
+        self, application: Any, call: IdempotentCall, scope: Scope, route_refused: bytes | None = None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """What to answer without running the command, if the key was used before; None to run it.
 
         The record is read first: an answer is kept only after the record committed, so a key without one
@@ -213,14 +232,23 @@ class IdempotencyMiddleware:
         :data:`ANSWER_KEPT_WITHIN_SECONDS` whose answer is not kept yet may be another process's request
         still being answered (this process's own are in ``in_flight``): its answer is waited for up to
         :data:`ANSWER_WAIT_SECONDS` before the retry is told "completed".
+
+        Another caller's record outside the municipalities this caller reaches (a focal point's district) is not
+        theirs to be told about: the route answers them (404), as without a key; ``route_refused``, the body of the
+        route's refusal when asked again after it. A record of something since forgotten gets :func:`_forgotten`.
         """
         record = application.find_idempotent_request(call.request_id)
         if record is None:
             return None
-        if not hmac.compare_digest(record.fingerprint, call.fingerprint):
+        theirs = hmac.compare_digest(record.fingerprint, call.fingerprint)
+        if not theirs and self.reach is not None and not application.saved_within(record.saved, self.reach(scope)):
+            if route_refused is not None and b"idempotent_request_in_progress" in route_refused:
+                return reused()  # the route took the request (it is theirs to make) but the key is taken: nothing said of it
+            return None  # the route's own answer: 404 for a record outside their scope (tester 33c F1)
+        if application.forgotten_among(record.saved):
+            return _forgotten()
+        if not theirs:
             recorded = getattr(record, "request", "")  # "" in a record kept before the caller-free fingerprint was
-            if recorded and application.forgotten_among(record.saved):
-                recorded = ""  # a person erased since: the request is not compared with what they sent
             return reused(hmac.compare_digest(recorded, call.request) if recorded else None)
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None:
@@ -263,7 +291,7 @@ class IdempotencyMiddleware:
             if message["type"] == "http.response.body" and captured.start is not None:
                 captured.body.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    earlier = await self._refusal_of_a_key_taken(application, call) if captured.refused else None
+                    earlier = await self._refusal_of_a_key_taken(application, call, scope, b"".join(captured.body)) if captured.refused else None
                     if earlier is not None:
                         await _send(send, *earlier)
                         return
@@ -279,7 +307,9 @@ class IdempotencyMiddleware:
         with serving(call):
             await self.app(scope, receive, capture)
 
-    async def _refusal_of_a_key_taken(self, application: Any, call: IdempotentCall) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    async def _refusal_of_a_key_taken(
+        self, application: Any, call: IdempotentCall, scope: Scope, refusal: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """For a keyed request its command refused (4xx, nothing recorded): the key's own answer, if another process
         committed the same key meanwhile (:meth:`_earlier`); None to send the refusal.
 
@@ -288,7 +318,7 @@ class IdempotencyMiddleware:
         ``possible_duplicate`` of itself). Its client is owed the first answer, or "in progress", not that refusal.
         """
         try:
-            return await anyio.to_thread.run_sync(self._earlier, application, call)
+            return await anyio.to_thread.run_sync(self._earlier, application, call, scope, refusal)
         except Exception:  # noqa: BLE001 - the refusal stands: nothing was recorded for it
             log.warning("could not read the Idempotency-Key's record after a refusal", exc_info=True)
             return None
@@ -400,6 +430,7 @@ def install(
     application: Callable[[], Any],
     caller: Callable[[Scope], str | None] | None = None,
     known_caller: Callable[[Scope], str | None | bool] | None = None,
+    reach: Callable[[Scope], MunicipalScope] | None = None,
     away: tuple[type[Exception], ...] = (),
     retry_after: int = 5,
 ) -> None:
@@ -409,12 +440,14 @@ def install(
     None: such a request goes straight to the route, which refuses it. It may
     block (it runs in a thread). ``known_caller``, if given, answers the same
     without I/O on the event loop, or False when ``caller`` must be asked.
+    ``reach``, if given, the municipalities the caller reaches with the route's
+    permissions (it may block): a key whose record is outside them is not looked up for them.
     ``away``: what the store raises when its database cannot be reached; reading
     a key's record then answers 503 with ``Retry-After: retry_after`` (seconds).
     """
     api.add_middleware(
         IdempotencyMiddleware, service=service, application=application, caller=caller, known_caller=known_caller,
-        away=away, retry_after=retry_after,
+        reach=reach, away=away, retry_after=retry_after,
     )
     plain_openapi = api.openapi
 
