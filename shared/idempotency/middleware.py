@@ -178,11 +178,6 @@ class IdempotencyMiddleware:
         if header is None or application is None:
             await self.app(scope, receive, send)
             return
-        key = parse_key(header.decode("latin-1"))
-        if key is None:
-            detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters: a quoted string, or a token without spaces."
-            await _send(send, *_problem(422, detail, "idempotency_key_format"))
-            return
         subject = ""
         if self.caller is not None:
             # Only a signed-in caller's request is looked up or kept: anyone else gets the route's 401, and an
@@ -194,6 +189,11 @@ class IdempotencyMiddleware:
                 await self.app(scope, receive, send)
                 return
             subject = found
+        key = parse_key(header.decode("latin-1"))  # judged once the caller may send the request (tester 33c F7)
+        if key is None:
+            detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters: a quoted string, or a token without spaces."
+            await _send(send, *_problem(422, detail, "idempotency_key_format"))
+            return
         body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
         call = IdempotentCall(
@@ -402,7 +402,8 @@ HEADER_PARAMETER = {
         "(rule `idempotency_key_reused`, `same_request: false`; the same request sent by another caller: "
         "`same_request: true`, carried out for them); while the first is still running 409 (`idempotent_request_in_progress`); "
         "once carried out but with its answer no longer kept 409 (`idempotent_request_completed`, naming what it "
-        "recorded). Answers are kept for the service's retention (24 hours by default)."
+        "recorded; `forgotten: true` and naming nothing, whatever the body, once what it recorded was erased or redacted). "
+        "Answers are kept for the service's retention (24 hours by default)."
     ),
 }
 

@@ -344,6 +344,11 @@ def test_a_caller_the_route_refuses_gets_its_403_never_the_keys_answer_about_ano
             assert "same_request" not in answer.json() and "Idempotency-Key" not in answer.text, (role, answer.text)
     lead = assert_problem(engagement.post("/members", json=body, headers={**key, **tokens.headers("lead")}), 422)
     assert lead["same_request"] is True  # a caller who may send it is told, as before
+    # A key that is no key is judged once the caller may send the request too (tester 33c F7: 422 to anyone first).
+    assert engagement.post("/members", json=body, headers={"Idempotency-Key": "bad key", "Authorization": ""}).status_code == 401
+    assert engagement.post("/members", json=body, headers={"Idempotency-Key": "bad key", **tokens.headers("auditor")}).status_code == 403
+    assert_problem(engagement.post("/members", json=body, headers={"Idempotency-Key": "bad key", **tokens.headers("lead")}), 422,
+                   "Idempotency-Key", "idempotency_key_format")
 
     # Once the person is erased, the key's record (which outlives them) no longer compares anyone's guess with it:
     # neither another caller's (same_request) nor the first caller's (its replay, or 409, against a 422 for another
