@@ -66,7 +66,13 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def parse_moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An RFC 3339 moment with its offset; argparse's ``ArgumentTypeError`` naming what is wrong with it otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a moment of the calendar: give one such as 2021-12-31T23:59:59-05:00"
+        ) from None
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no offset: give one, e.g. 2021-12-31T23:59:59-05:00")
     return moment

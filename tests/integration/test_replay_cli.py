@@ -1,0 +1,36 @@
+"""``osv-replay`` as an auditor runs it: the installed console script, from a folder of their own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.embedded import free_port
+
+SCRIPT = Path(sys.executable).parent / "osv-replay"
+
+
+def run(args: list[str], folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], cwd=folder, env={"PATH": "/usr/bin:/bin", **env},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_without_feed_it_names_the_feed_it_cannot_reach_in_one_line_from_any_folder(tmp_path: Path) -> None:
+    """Tester 33c F4: the console script ended in a traceback (``No module named 'deploy'``) when run outside the
+    repository, where an auditor runs it; ``python -m audit.replay`` from the repository worked."""
+    ports = {variable: str(free_port()) for variable in ("REGISTRY_PORT", "FUNDING_PORT", "ENGAGEMENT_PORT")}
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--token", "x"], tmp_path, OSV_HOST="127.0.0.1", **ports)
+    assert answer.returncode == 1, answer.stderr
+    assert answer.stderr.count("\n") == 1 and "Traceback" not in answer.stderr, answer.stderr
+    assert "--feed SERVICE=URL" in answer.stderr and any(f"127.0.0.1:{port}/events" in answer.stderr for port in ports.values())
+
+
+@pytest.mark.parametrize("moment", ["2026-02-30T00:00:00-05:00", "yesterday"])
+def test_a_moment_that_is_not_one_is_refused_saying_what_to_give(tmp_path: Path, moment: str) -> None:
+    """Tester 33c F5: argparse said "invalid parse_moment value"."""
+    answer = run(["--as-of", moment], tmp_path)
+    assert answer.returncode == 2 and "parse_moment" not in answer.stderr, answer.stderr
+    assert "is not a moment of the calendar" in answer.stderr and "2021-12-31T23:59:59-05:00" in answer.stderr
