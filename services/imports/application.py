@@ -81,6 +81,7 @@ import httpx
 from services.imports.domain.commands import Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
+from shared.idempotency import header_value
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +215,7 @@ class Services:
             if pause:
                 self.sleep(pause)
             try:
-                response = self.client.post(url, json=command.body, params=params, headers={"Idempotency-Key": command.key})
+                response = self.client.post(url, json=command.body, params=params, headers={"Idempotency-Key": header_value(command.key)})
             except httpx.HTTPError as error:  # the connection, or the token request of the auth flow
                 last, attempt = error, attempt + 1
                 pause = min(0.5 * 2**attempt, 5.0)

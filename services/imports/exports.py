@@ -288,11 +288,16 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
     main = Entry("webhook", 1)
     by_path = {q.xpath: q for q in form.questions.values()}
     by_name = {q.name: q for q in form.questions.values()}
+    given = {name: data.get(name) for name in ("_uuid", "meta/instanceID")}
+    unread = [name for name, value in given.items() if isinstance(value, (dict, list, bool))]  # no text: not read as one
     submission = Submission(
-        uuid=_text(data.get("_uuid")) or _text(data.get("meta/instanceID")).removeprefix("uuid:") or None,
+        uuid=(_text(given["_uuid"]) if "_uuid" not in unread else "")
+        or (_text(given["meta/instanceID"]).removeprefix("uuid:") if "meta/instanceID" not in unread else "")
+        or None,
         main=main,
         submitted_at=_text(data.get("_submission_time")) or None,
     )
+    submission.not_answers += [Cell(main.sheet, main.row, name) for name in unread]  # refused, naming it (tester 33c F5)
 
     def take(entry: Entry, key: str, value: Any) -> None:
         question = by_path.get(key) or by_name.get(key.rsplit("/", 1)[-1])

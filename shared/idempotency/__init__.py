@@ -147,6 +147,12 @@ def parse_key(value: str) -> str | None:
     return text
 
 
+def header_value(key: str) -> str:
+    """``key`` as an ``Idempotency-Key`` header sends it: a Structured Field string (RFC 8941, as the draft writes it),
+    ``"`` and ``\\`` escaped, so that any key of 1 to 255 visible ASCII characters reaches :func:`parse_key` whole."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def canonical_body(body: bytes) -> bytes:
     """The body as the command reads it: JSON with sorted keys and no spacing; other bytes as they are."""
     try:

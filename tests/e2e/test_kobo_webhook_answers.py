@@ -182,8 +182,11 @@ def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_onc
         assert members.status_code == 200, members.text
         return len(members.json())
 
+    # Tester 33c F5: a `_uuid` of visible ASCII holding a quote or a backslash was refused idempotency_key_format on
+    # every member, which a promoter cannot fix: the import now sends each key as the draft writes it, quoted.
     for uuid, people in (("fila-ñandú-001", [person("Rosa Ñahui Quispe", "42345601")]),
-                         ("b" * 260, [person("Milagros Huamán Ccori", "42345602"), person("Dayana Rojas Pérez", "42345603")])):
+                         ("b" * 260, [person("Milagros Huamán Ccori", "42345602"), person("Dayana Rojas Pérez", "42345603")]),
+                         ('ok"<script>\\x', [person("Lucía Paredes Ñaupa", "42345605")])):
         before = roster()
         submission = kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": people}, uuid=uuid))
         first = post(hook, "osv_members", submission)
@@ -199,7 +202,13 @@ def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_onc
     assert refused.status_code == 422, refused.text
     [error] = refused.json()["errors"]
     assert (error["field"], error["rule"]) == ("miembros[1]/nombre_completo", "kobo_answer"), error
-    assert roster() == 3
+    # A `_uuid` that is no text was taken as its Python text ("{'x': 1}", "True") and echoed: refused, naming it.
+    for uuid in ({"x": 1}, ["u"], True):
+        submission = kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": [person("Ana Torres", "42345604")]}))
+        submission["_uuid"] = uuid
+        refused = post(hook, "osv_members", submission)
+        assert refused.status_code == 422 and [(e["field"], e["rule"]) for e in refused.json()["errors"]] == [("_uuid", "kobo_answer")], refused.text
+    assert roster() == 4
 
 
 def test_the_webhooks_refusal_of_thousands_of_mistakes_is_bounded_as_the_services_are(
