@@ -86,7 +86,7 @@ class HistoryEventNotFoundError(NotFoundError):
 
 class NoFreeTextError(RuleViolationError):
     def __init__(self, kind: str) -> None:
-        super().__init__(f"a {kind} event holds no staff text to redact", field="version", rule="event_with_free_text")
+        super().__init__(f"the {kind} event at this version holds no staff text to redact", field="version", rule="event_with_free_text")
 
 
 class Registry(DistrictLookups, ServiceApplication):

@@ -421,6 +421,16 @@ def test_a_day_not_in_the_calendar_and_a_birth_year_not_a_whole_json_number_are_
         assert rule == "int_type", (year, answer.text)
 
 
+def test_a_figure_that_is_no_number_is_refused_in_plain_words(services: dict[str, TestClient]) -> None:
+    """Tester 33c F5: ``true`` as a target's value got pydantic's "Decimal input should be an integer, float, string or
+    Decimal object"."""
+    for value in (True, [1], "doce"):
+        answer = services["reporting"].put("/phases/F1/targets/osvs_identified", json={"target": {"value": value}},
+                                           headers=signed_in_headers("lead"))
+        [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "target.value"]
+        assert rule in ("decimal_type", "decimal_parsing") and message.startswith("must be a number"), (value, answer.text)
+
+
 def test_an_osv_or_grant_not_heard_of_is_refused_naming_the_likely_cause_first(services: dict[str, TestClient]) -> None:
     """Tester 25b L4: after the import had waited, the refusal led with registry's OSVMapped event, the likely cause (a
     mistyped id) coming after the jargon."""
