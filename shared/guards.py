@@ -249,10 +249,40 @@ def duplicate_key(body: bytes) -> str | None:
     Raises :class:`_NotJsonNumber` for ``NaN`` or ``Infinity``."""
     try:
         json.loads(body, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
-    except _DuplicateKey as twice:
-        return twice.key
+    except _DuplicateKey as twice:  # read again, marking where: the key is named by its path (``x.a``, ``items.2.kind``)
+        return _first_twice(json.loads(body, object_pairs_hook=_marking_twice, parse_constant=_no_constant), []) or twice.key
     except ValueError:
         return None
+    return None
+
+
+class _Twice(dict[str, Any]):
+    """An object that gave ``twice`` twice (its pairs up to then)."""
+
+    twice = ""
+
+
+def _marking_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            marked = _Twice(found)
+            marked.twice = key
+            return marked
+        found[key] = value
+    return found
+
+
+def _first_twice(node: Any, path: list[str]) -> str | None:
+    """The path of the first key given twice, in the body's order (the nesting is bounded by :data:`MAX_JSON_DEPTH`)."""
+    if isinstance(node, _Twice):
+        here = _first_twice(dict(node), path)  # a duplicate inside a value given before the key repeated comes first
+        return here or ".".join([*path, node.twice])
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for name, child in children:
+        found = _first_twice(child, [*path, str(name)])
+        if found is not None:
+            return found
     return None
 
 

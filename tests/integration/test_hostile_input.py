@@ -160,7 +160,8 @@ def test_a_key_given_twice_in_one_object_gets_422_naming_it_on_every_command(ser
     head = client.get("/events").json()["head"]
     for body, twice in (
         (b'{"name": "Olla", "amount": "100.00", "amount": "999.00"}', "amount"),
-        (b'{"participants": [{"sex": "F", "sex": "M"}]}', "sex"),
+        (b'{"participants": [{"sex": "F"}, {"sex": "F", "sex": "M"}]}', "participants.1.sex"),  # by its path (tester 33c F5)
+        (b'{"x": {"a": 1, "a": 2}, "x": 3}', "x.a"),
     ):
         for method, path in post_routes(client):
             response = client.request(method, path, content=body, headers={"content-type": "application/json"})
