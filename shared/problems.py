@@ -114,7 +114,8 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     ``not_negative`` for ``ge=0`` (:class:`~shared.errors.NegativeError`), ``at_least_<n>`` (``at_least_1``:
     :class:`~shared.errors.BelowOneError`), ``at_most_<n>`` (``at_most_max_count``: :class:`~shared.errors.TooManyError`;
     a negative bound is ``minus_<n>``), ``less_than_<n>``, and ``at_most_<n>_decimal_places``,
-    ``at_most_<n>_whole_digits``, ``at_most_<n>_digits`` for a decimal's digits. The message says the bound and what was given."""
+    ``at_most_<n>_whole_digits``, ``at_most_<n>_digits`` for a decimal's digits, ``at_most_<n>_items`` for a list's
+    length. The message says the bound and what was given."""
     kind, bound_of = error.get("type"), error.get("ctx") or {}
     given = error.get("input")
     if kind == "greater_than" and "gt" in bound_of:
@@ -132,6 +133,9 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     if kind == "less_than" and "lt" in bound_of:
         bound = bound_of["lt"]
         return f"less_than_{_bound_name(bound)}", f"must be less than {_said(bound)}, not {given}"
+    if kind == "too_long" and "max_length" in bound_of:  # a list's (or an object's) bound: pydantic said "List should have..."
+        bound = bound_of["max_length"]
+        return f"at_most_{_bound_name(bound)}_items", f"must hold at most {_said(bound)} items, not {_said(bound_of.get('actual_length', '?'))}"
     if kind == "decimal_max_places" and "decimal_places" in bound_of:
         places = bound_of["decimal_places"]
         return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {given}"
