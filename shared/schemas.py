@@ -340,6 +340,17 @@ _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 or full-width digits) is refused. A minus passes, for the field's own rule to refuse with its words ("greater than 0")."""
 
 
+def _json_kind(value: object) -> str:
+    """What a JSON value other than a string is, in a refusal's words: "true", "false", "a list", "an object", "a JSON number"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a JSON number"
+
+
 def decimal_text(example: str) -> BeforeValidator:
     """A validator that takes a decimal as a string of digits 0-9 and a point (``example`` shows one in the error),
     never as a JSON number, an exponent, underscores, a sign other than minus, spaces or other scripts' digits
@@ -349,7 +360,7 @@ def decimal_text(example: str) -> BeforeValidator:
         if isinstance(value, Decimal):
             return value
         if not isinstance(value, str):
-            raise PydanticCustomError("decimal_text", f'must be a decimal string such as "{example}", not a JSON number')
+            raise PydanticCustomError("decimal_text", f'must be a decimal string such as "{example}", not {_json_kind(value)}')
         if not _DECIMAL_TEXT.fullmatch(value):
             msg = f'must be written with the digits 0-9 and a point, such as "{example}" (no exponent, sign, spaces or separators)'
             raise PydanticCustomError("decimal_text", msg)

@@ -6,6 +6,7 @@ Each test is one kind of input, sent to every service and route it concerns.
 from __future__ import annotations
 
 import json
+import uuid
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -431,6 +432,15 @@ def test_a_figure_that_is_no_number_is_refused_in_plain_words(services: dict[str
                                            headers=signed_in_headers("lead"))
         [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "target.value"]
         assert rule in ("decimal_type", "decimal_parsing") and message.startswith("must be a number"), (value, answer.text)
+
+
+def test_money_sent_as_other_than_text_is_refused_naming_what_was_sent(services: dict[str, TestClient]) -> None:
+    """Session 35: an amount sent as ``true`` or ``[1]`` was told "not a JSON number", which it was not."""
+    for value, sent in ((True, "not true"), (False, "not false"), ([1], "not a list"), ({"a": 1}, "not an object"), (1500, "not a JSON number")):
+        body = {"osv_id": str(uuid.uuid4()), "amount": value, "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+        answer = services["funding"].post("/grants", json=body, headers=signed_in_headers("staff"))
+        [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "amount"]
+        assert rule == "decimal_text" and message == f'must be a decimal string such as "1500.00", {sent}', (value, answer.text)
 
 
 def test_an_osv_or_grant_not_heard_of_is_refused_naming_the_likely_cause_first(services: dict[str, TestClient]) -> None:
