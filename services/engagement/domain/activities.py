@@ -355,6 +355,9 @@ class OSVActivities(Aggregate):
     Bookkeeping only: its events never leave the service.
     """
 
+    FLAT_COPIED = ("activity_ids",)
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(osv_id: UUID, **_: object) -> UUID:
         return OSVActivities.id_for(osv_id)

@@ -281,6 +281,9 @@ class FollowUp(Aggregate):
     in any replica's memory forgets the text as it reads the event.
     """
 
+    FLAT_COPIED = ("meetings", "action_items", "assistance", "redacted")
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     REDACTIONS_RECORDED = True
     """Every key deletion of its sealed text is recorded as an event it applies: it may be kept in memory (:mod:`shared.kept`)."""
 

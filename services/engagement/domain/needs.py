@@ -127,6 +127,9 @@ class NeedsRecord(Aggregate):
     One per OSV, its id worked out from the OSV's, opened with its first assessment.
     """
 
+    FLAT_COPIED = ("assessments",)
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(osv_id: UUID, **_: object) -> UUID:
         return NeedsRecord.id_for(osv_id)

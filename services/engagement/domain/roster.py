@@ -70,6 +70,9 @@ class OSVRoster(Aggregate):
     records the full current count: the municipal registry keeps the latest.
     """
 
+    FLAT_COPIED = ("seats", "board_counts", "member_counts")
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(osv_id: UUID) -> UUID:
         return uuid5(NAMESPACE_URL, f"/engagement/osv-roster/{osv_id}")

@@ -221,6 +221,9 @@ class OSVParticipatoryBudgets(Aggregate):
     Bookkeeping only: its events never leave the service.
     """
 
+    FLAT_COPIED = ("submission_ids",)
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(osv_id: UUID, **_: object) -> UUID:
         return OSVParticipatoryBudgets.id_for(osv_id)

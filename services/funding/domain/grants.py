@@ -311,6 +311,9 @@ class SupportHistory(Aggregate):
     leave the service.
     """
 
+    FLAT_COPIED = ("grants",)
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(osv_id: UUID, **_: object) -> UUID:
         return SupportHistory.id_for(osv_id)

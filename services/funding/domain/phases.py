@@ -89,6 +89,9 @@ class PhaseCalendar(Aggregate):
     no-overlap rule holds under concurrency, not only one request at a time.
     """
 
+    FLAT_COPIED = ("phases",)
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id() -> UUID:
         return PhaseCalendar.id_for()

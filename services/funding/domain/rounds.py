@@ -265,6 +265,9 @@ def check_within_phase(phase: Phase, opens_on: date, closes_on: date) -> None:
 class Round(Aggregate):
     """A call for proposals within a phase: a budget, dates, who may apply, and the rubric."""
 
+    FLAT_COPIED = ("proposal_ids", "proposal_of_osv", "committed", "evaluators")
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @classmethod
     def open(
         cls,

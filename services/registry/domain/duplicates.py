@@ -192,6 +192,9 @@ class PossibleDuplicateError(ConflictError):
 class DistrictRoll(Aggregate):
     """The names of one district's OSVs, so that a new OSV is compared with them (registry's bookkeeping, never published)."""
 
+    FLAT_COPIED = ("entries", "keys", "merged_names", "merged_keys", "merged_into")
+    """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
+
     @staticmethod
     def create_id(district: str, **_: object) -> UUID:
         return DistrictRoll.id_for(district)
