@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -52,6 +52,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _encoded(body: Mapping[str, Any]) -> bytes:
+    """``body`` as every other answer of the services is written (Starlette's ``JSONResponse``): compact, UTF-8."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
 def _problem(status: int, detail: str, rule: str, **extra: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     title = {409: "Conflict", 422: "Unprocessable Content"}[status]
     body: dict[str, Any] = {
@@ -65,7 +70,7 @@ def _problem(status: int, detail: str, rule: str, **extra: Any) -> tuple[int, li
     headers = [(b"content-type", b"application/problem+json")]
     if rule == "idempotent_request_in_progress":
         headers.append((b"retry-after", b"1"))
-    return status, headers, json.dumps(body).encode()
+    return status, headers, _encoded(body)
 
 
 def _unavailable(retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -77,7 +82,7 @@ def _unavailable(retry_after: int) -> tuple[int, list[tuple[bytes, bytes]], byte
         "detail": "The database cannot be reached just now; try again shortly.",
     }
     headers = [(b"content-type", b"application/problem+json"), (b"retry-after", str(retry_after).encode())]
-    return 503, headers, json.dumps(body).encode()
+    return 503, headers, _encoded(body)
 
 
 def reused(same_request: bool | None = None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
