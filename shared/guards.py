@@ -22,6 +22,7 @@ with a 4xx for anything the client sent wrong:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
@@ -143,7 +144,9 @@ class RequestGuard:
       that is published and never redactable) gets 422, rule
       ``control_characters``; an object giving one key twice gets 422, rule
       ``duplicate_key``, naming it (the last would win, unseen); ``NaN`` or
-      ``Infinity`` (no JSON numbers, which Python's decoder reads) gets 422,
+      ``Infinity`` (no JSON numbers, which Python's decoder reads), or a
+      number past a double's range (``1e400``, ``1e-400``: read as infinity
+      or zero, the field's own rules would judge another number) gets 422,
       rule ``json_number``.
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
@@ -208,7 +211,7 @@ class RequestGuard:
         try:
             twice = duplicate_key(body)
         except _NotJsonNumber as constant:
-            return _unprocessable_body("json_number", f"{constant.name} is no JSON number (RFC 8259): send a number or leave the field out")
+            return _unprocessable_body("json_number", constant.message)
         if twice is not None:
             message = f"the key '{twice}' is given twice in one object: say each field once"
             return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
@@ -222,15 +225,30 @@ class _DuplicateKey(ValueError):
 
 
 class _NotJsonNumber(Exception):
-    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON decoder reads them, RFC 8259 has no such numbers."""
+    """A number the services cannot take as sent: ``NaN``, ``Infinity`` or ``-Infinity`` (Python's JSON decoder reads
+    them, RFC 8259 has no such numbers), or one past a double's range; ``message`` says which."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _no_constant(name: str) -> Any:
-    raise _NotJsonNumber(name)
+    raise _NotJsonNumber(f"{name} is no JSON number (RFC 8259): send a number or leave the field out")
+
+
+_NONZERO_MANTISSA = re.compile(r"^-?[0.]*[1-9]")
+
+
+def _readable_float(text: str) -> float:
+    """``text``, a JSON number with a fraction or an exponent, as Python reads it; :class:`_NotJsonNumber` for one past
+    a double's range (``1e400`` read as infinity, ``1e-400`` as zero: the field's rules would judge another number)."""
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJsonNumber(f"{text} is too large a number to be read (past 1.8e308, a double's range)")
+    if value == 0.0 and _NONZERO_MANTISSA.match(text.lower().partition("e")[0]):
+        raise _NotJsonNumber(f"{text} is too small a number to be read (it would be taken as 0): send it without an exponent")
+    return value
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -246,9 +264,9 @@ def duplicate_key(body: bytes) -> str | None:
     """The first key ``body`` gives twice in one JSON object, or None (also for a body that is not JSON: the route's
     own parsing answers that). RFC 8259 leaves such an object's meaning to the reader: the services took the last
     ``amount`` of ``{"amount": "100.00", "amount": "999.00"}``, while a proxy or a log reader may keep the first.
-    Raises :class:`_NotJsonNumber` for ``NaN`` or ``Infinity``."""
+    Raises :class:`_NotJsonNumber` for ``NaN``, ``Infinity`` or a number past a double's range (:func:`_readable_float`)."""
     try:
-        json.loads(body, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+        json.loads(body, object_pairs_hook=_unique_pairs, parse_constant=_no_constant, parse_float=_readable_float)
     except _DuplicateKey as twice:  # read again, marking where: the key is named by its path (``x.a``, ``items.2.kind``)
         return _first_twice(json.loads(body, object_pairs_hook=_marking_twice, parse_constant=_no_constant), []) or twice.key
     except ValueError:

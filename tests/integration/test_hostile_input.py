@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from services.imports.api import create_app as imports_app
 from services.imports.settings import ImportSettings
+from shared.guards import RequestGuard
 from tests.support.api import assert_problem
 from tests.support.clients import SERVICES, settings_for
 from tests.support.identity import signed_in_headers
@@ -121,8 +122,10 @@ def test_an_as_of_needs_its_offset_except_on_the_dashboard_where_lima_time_is_me
         (b'{"a": 1.' + b"0" * 101 + b"}", "max_number_digits"),
         (b'{"hours": NaN}', "json_number"),
         (b'{"count": [1, -Infinity]}', "json_number"),
+        (b'{"target": {"value": 1e-400}}', "json_number"),  # read as 0: the field's rules would judge another number
+        (b'{"target": {"value": -2.5E+400}}', "json_number"),  # read as minus infinity
     ],
-    ids=["invalid-utf8", "100000-deep", "17-deep", "5000-digit-integer", "101-digit-fraction", "nan", "minus-infinity"],
+    ids=["invalid-utf8", "100000-deep", "17-deep", "5000-digit-integer", "101-digit-fraction", "nan", "minus-infinity", "underflow", "overflow"],
 )
 def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_every_command(
     services: dict[str, TestClient], service: str, body: bytes, rule: str
@@ -432,6 +435,18 @@ def test_a_figure_that_is_no_number_is_refused_in_plain_words(services: dict[str
                                            headers=signed_in_headers("lead"))
         [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "target.value"]
         assert rule in ("decimal_type", "decimal_parsing") and message.startswith("must be a number"), (value, answer.text)
+
+
+def test_a_target_past_a_doubles_range_is_refused_and_small_or_zero_numbers_are_read_as_sent(services: dict[str, TestClient]) -> None:
+    """Session 35: ``1e-400`` as a target's value was read as 0 and stored as a target of zero."""
+    reporting, lead = services["reporting"], signed_in_headers("lead")
+    for sent in (b"1e-400", b"-2.5E+400"):
+        answer = reporting.put("/phases/F1/targets/osvs_identified", content=b'{"target": {"value": ' + sent + b"}}",
+                               headers={**lead, "content-type": "application/json"}, params={"dry_run": "true"})
+        assert sent.decode() in assert_problem(answer, 422, field="body", rule="json_number")["detail"]
+    guard = RequestGuard(app=None, limit=256 * 1024)
+    for sent in (b"0.0", b"0e400", b"-0.000", b"1.5e-7", b"2.2250738585072014e-308"):  # zero as zero, small as small
+        assert guard.refusal(b'{"target": {"value": ' + sent + b"}}") is None, sent
 
 
 def test_money_sent_as_other_than_text_is_refused_naming_what_was_sent(services: dict[str, TestClient]) -> None:
