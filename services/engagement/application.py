@@ -186,7 +186,12 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         roster = self._roster_of(osv_id)
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
-        index = self._claim_document(member)
+        try:
+            index = self._claim_document(member)
+        except PersonAlreadyRegisteredError as held:
+            if roster.seats_member(held.member_id):  # a form sent twice: a membership is not what to add
+                raise PersonAlreadyRegisteredError(held.member_id, member_here=True) from None
+            raise
         roster.seat(member.latest_membership, member.id, member.document_type, self.today())
         self.save(member, index, roster)
         return member

@@ -462,6 +462,20 @@ def test_a_document_already_registered_names_the_person_who_holds_it_and_never_t
     assert "18765432" not in response.text
 
 
+def test_a_person_registered_again_in_the_osv_they_are_a_member_of_is_told_so_not_to_add_a_membership(client: TestClient) -> None:
+    """Session 36, a Kobo form sent twice under two submissions: the second was told to add a membership to a person
+    who holds one in that very OSV."""
+    first = join(client, document_number="42345678")
+
+    again = problem_of(client.post("/members", json=a_person(document_number="42345678")), 409)
+    elsewhere = problem_of(client.post("/members", json=a_person(osv_id=map_osv(client), document_number="42345678")), 409)
+
+    assert (again["field"], again["rule"]) == ("document_number", "person_already_registered")
+    assert "an active member of this OSV already: nothing to add" in again["message"] and "memberships" not in again["message"]
+    assert f"/members/{first['id']}/correction" in again["message"]
+    assert f"add a membership to them (POST /members/{first['id']}/memberships)" in elsewhere["message"]
+
+
 def test_a_ce_number_typed_without_its_leading_zeros_names_the_person_registered_with_them(client: TestClient) -> None:
     first = join(client, document_type="CE", document_number="001234567")
 

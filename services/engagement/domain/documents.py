@@ -46,12 +46,17 @@ class InvalidDocumentNumberError(RuleViolationError):
 
 
 class PersonAlreadyRegisteredError(ConflictError):
-    """The document belongs to a registered person: name them, never the number."""
+    """The document belongs to a registered person: name them, never the number. ``member_here``: they are an active
+    member of the OSV the command registers them in already (a form sent twice), so a membership is not what to add."""
 
-    def __init__(self, member_id: UUID) -> None:
+    def __init__(self, member_id: UUID, *, member_here: bool = False) -> None:
+        then = (
+            f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
+            if member_here
+            else f"add a membership to them (POST /members/{member_id}/memberships)"
+        )
         super().__init__(
-            f"a person with this document is already registered as member {member_id}: "
-            f"add a membership to them (POST /members/{member_id}/memberships)",
+            f"a person with this document is already registered as member {member_id}: {then}",
             field="document_number",
             rule="person_already_registered",
         )

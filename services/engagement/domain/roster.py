@@ -95,6 +95,10 @@ class OSVRoster(Aggregate):
             if seated != membership_id and seat.role is Role.PRESIDENT:
                 raise PresidentSeatTakenError(seat.member_id)
 
+    def seats_member(self, member_id: UUID) -> bool:
+        """Whether the person ``member_id`` holds an active membership of this OSV."""
+        return any(seat.member_id == member_id for seat in self.seats.values())
+
     def seat(self, membership: Membership, member_id: UUID, document_type: DocumentType, counted_on: date) -> None:
         """Count a membership that joined or changed role (:meth:`check_seat` first: one president at a time)."""
         self.check_seat(membership.membership_id, membership.role)
