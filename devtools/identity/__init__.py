@@ -9,7 +9,8 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
   and a second evaluator, ``evaluator-2`` (group ``evaluator``): a round's
   evaluator codes are held by distinct people, and the demo's rounds have two;
 * the machine client ``partner-150132`` (client credentials, role
-  ``partner-150132``), the services' own client ``osv-services`` (role
+  ``partner-150132``; another municipality's, ``partner-<ubigeo>``, once
+  :meth:`IdentityProvider.add_partner_client` made it), the services' own client ``osv-services`` (role
   ``service``), used to read each other's ``GET /events`` feeds, and the
   Kobo webhook's client ``osv-imports`` (role ``staff``);
 * the clients people sign in through: ``osv-dashboard`` (public, PKCE,
@@ -38,6 +39,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -59,6 +61,7 @@ from devtools.identity.flows import SignInError, client_credentials_token, sign_
 from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
 from devtools.processes import free_port
 from shared.lifecycle import ending_with_this_process
+from shared.municipalities import LIMA_UBIGEO, MML_ID, NOT_IN_LIMA
 
 __all__ = [
     "API_AUDIENCE",
@@ -91,6 +94,16 @@ MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
     # The Kobo webhook (services.imports): it records submissions, as a staff member importing them would.
     "osv-imports": ("staff",),
 }
+PARTNER_CLIENT = re.compile(rf"^partner-({LIMA_UBIGEO.pattern}|{MML_ID})$")
+"""A municipal partner's machine client: ``partner-<ubigeo>`` of a district of Lima, or ``partner-mml``, with the role of its name."""
+
+
+def _machine_clients(state: _State) -> dict[str, tuple[str, ...]]:
+    """:data:`MACHINE_CLIENTS`, and the partner clients ``state`` holds a secret for (:meth:`IdentityProvider.add_partner_client`)."""
+    added = {client_id: (client_id,) for client_id in state.client_secrets if PARTNER_CLIENT.match(client_id)}
+    return {**MACHINE_CLIENTS, **added}
+
+
 SERVICE_CLIENT = "osv-services"
 DASHBOARD_CLIENT = "osv-dashboard"
 CLI_CLIENT = "osv-cli"
@@ -357,17 +370,7 @@ class IdentityProvider:
                 secret=state.client_secrets[CLI_CLIENT],
             ),
         ]
-        for client_id, roles in MACHINE_CLIENTS.items():
-            specs.append(
-                ClientSpec(
-                    client_id=client_id,
-                    name=f"machine client {client_id}",
-                    grant_types=("client_credentials",),
-                    secret=state.client_secrets[client_id],
-                    scope=(),
-                    service_account_groups=roles,
-                )
-            )
+        specs += [self._machine_client(client_id, roles, state) for client_id, roles in _machine_clients(state).items()]
         if "reporting" in self.service_urls:
             reporting = self.service_urls["reporting"].rstrip("/")
             specs.append(
@@ -392,6 +395,21 @@ class IdentityProvider:
             )
         return specs
 
+    @staticmethod
+    def _machine_client(client_id: str, roles: tuple[str, ...], state: _State) -> ClientSpec:
+        return ClientSpec(
+            client_id=client_id,
+            name=f"machine client {client_id}",
+            grant_types=("client_credentials",),
+            secret=state.client_secrets[client_id],
+            scope=(),
+            service_account_groups=roles,
+        )
+
+    def machine_clients(self) -> dict[str, tuple[str, ...]]:
+        """Each machine client (client credentials) and its roles: :data:`MACHINE_CLIENTS` and the partners added since."""
+        return _machine_clients(self._state())
+
     def accounts(self) -> list[AccountSpec]:
         passwords = self.passwords()
         demo = [
@@ -408,11 +426,12 @@ class IdentityProvider:
         PKCE, client ``osv-cli``); a machine client uses client credentials.
         Raises :class:`SignInError` for an unknown name or a refusal.
         """
-        if name in MACHINE_CLIENTS:
+        machines = self.machine_clients()
+        if name in machines:
             return client_credentials_token(issuer=self.issuer, client_id=name, client_secret=self.client_secret(name))
         passwords = self.passwords()
         if name not in passwords:
-            known = ", ".join((*DEMO_ACCOUNTS, *MACHINE_CLIENTS))
+            known = ", ".join((*DEMO_ACCOUNTS, *machines))
             msg = f"no demo account or machine client named {name!r}; known: {known}"
             raise SignInError(msg)
         return sign_in(
@@ -537,8 +556,9 @@ class IdentityProvider:
         """
         if self.read_only:
             raise IdentityProviderError(f"a read-only client of {self._state_path} cannot rotate a client's secret")
-        if client_id not in MACHINE_CLIENTS:
-            known = ", ".join(MACHINE_CLIENTS)
+        machines = self.machine_clients()
+        if client_id not in machines:
+            known = ", ".join(machines)
             raise IdentityProviderError(f"no machine client named {client_id!r}; known: {known}")
 
         from devtools.identity import provider as canaille_provider
@@ -555,6 +575,34 @@ class IdentityProvider:
             return state.client_secrets[client_id]
 
         return _State.change(self._state_path, tuple(self.extra_accounts), rotated)
+
+    def add_partner_client(self, municipality: str) -> tuple[str, str]:
+        """A machine client ``partner-<municipality>`` (client credentials, role of the same name: ``GET /events`` of
+        that municipality's events only), made with a new secret; for a client made before, its secret, unchanged.
+
+        ``municipality`` is a district's ubigeo of Lima (``1501xx``) or ``mml``. The client is saved in the state and,
+        when the provider's database exists, registered there at once (a running provider serves it without a
+        restart; a later start provisions it from the state). Returns (client id, secret): print the secret once.
+        Raises :class:`IdentityProviderError` for a read-only client or a municipality not of Lima.
+        """
+        if self.read_only:
+            raise IdentityProviderError(f"a read-only client of {self._state_path} cannot add a client")
+        client_id = f"partner-{municipality.strip().lower()}"
+        if not PARTNER_CLIENT.match(client_id):
+            raise IdentityProviderError(NOT_IN_LIMA.format(municipality))
+
+        from devtools.identity import provider as canaille_provider
+
+        app = self.canaille_app() if self.database_path.exists() else None  # it reads the state: before the lock
+
+        def added(state: _State) -> str:
+            # Registered under the state's lock, before the state is saved, as a rotation is (:meth:`rotate_client_secret`).
+            secret = state.client_secrets.setdefault(client_id, secrets.token_urlsafe(32))
+            if app is not None:
+                canaille_provider.provision(app, [], [self._machine_client(client_id, (client_id,), state)])
+            return secret
+
+        return client_id, _State.change(self._state_path, tuple(self.extra_accounts), added)
 
     @contextlib.contextmanager
     def provisioning(self) -> Iterator[None]:
@@ -605,7 +653,7 @@ class IdentityProvider:
         passwords = self.passwords()
         lines = [f"  {'identity':<11} {self.issuer}   (OpenID Connect provider, Canaille; data in {self.state_dir})"]
         lines += [f"      {name:<18} password {passwords[name]}" for name in DEMO_ACCOUNTS]
-        lines += [f"      {name:<18} client secret {self.client_secret(name)}" for name in MACHINE_CLIENTS]
+        lines += [f"      {name:<18} client secret {self.client_secret(name)}" for name in self.machine_clients()]
         lines.append("    " + LOCAL_USE_WARNING.format(state_dir=self.state_dir))
         lines.append("    A token for any of them: make token USER=<name>")
         return "\n".join(lines)

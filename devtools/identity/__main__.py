@@ -3,6 +3,7 @@
     python -m devtools.identity token <name>    # prints an access token as its last line
     python -m devtools.identity accounts        # the demo accounts, their passwords and the warning
     python -m devtools.identity rotate-secret partner-150132   # a new client secret, the last line; the old one refused at once
+    python -m devtools.identity add-partner 150133             # a machine client partner-150133 for GET /events; its secret, the last line
     python -m devtools.identity serve ...       # the provider process (started by IdentityProvider)
 
 ``token`` uses the provider ``make run`` started (``OSV_IDP_PORT``, default
@@ -111,6 +112,29 @@ def _rotate_secret(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_partner(args: argparse.Namespace) -> int:
+    """A municipal partner's machine client in the provider ``make run`` keeps (``OSV_VAR_DIR``/idp); its secret printed."""
+    idp = IdentityProvider.from_settings(IdentitySettings())
+    if not idp.state_dir.exists():
+        print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
+        return 1
+    logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see _rotate_secret)
+    try:
+        client_id, secret = idp.add_partner_client(args.municipality)
+    except IdentityProviderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        logging.disable(logging.NOTSET)
+    print(
+        f"Machine client {client_id} (client credentials, role {client_id}): it reads GET /events of its municipality's "
+        f"events only. A token: make token USER={client_id}. Its secret (the same if it was added before):",
+        file=sys.stderr,
+    )
+    print(secret, flush=True)
+    return 0
+
+
 def _accounts(_: argparse.Namespace) -> int:
     print(IdentityProvider.from_settings(IdentitySettings()).describe())
     return 0
@@ -128,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     accounts.set_defaults(run=_accounts)
 
     rotate = commands.add_parser("rotate-secret", help="give a machine client a new secret (printed once, the last line)")
-    rotate.add_argument("client", help="partner-150132, osv-services or osv-imports")
+    rotate.add_argument("client", help="partner-150132 (or a partner added since), osv-services or osv-imports")
     rotate.set_defaults(run=_rotate_secret)
+
+    partner = commands.add_parser("add-partner", help="add a municipal partner's machine client (its secret, the last line)")
+    partner.add_argument("municipality", help="a district's ubigeo of Lima (150133) or mml")
+    partner.set_defaults(run=_add_partner)
 
     serve = commands.add_parser("serve", help="run the provider in this process (IdentityProvider starts it)")
     serve.add_argument("--state-dir", required=True)

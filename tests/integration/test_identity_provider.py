@@ -341,10 +341,14 @@ def test_make_token_with_another_var_dir_than_the_running_providers_says_so_and_
 # -- a machine client's secret rotated -----------------------------------------------------------------
 
 
-def _rotate_secret(client: str, var_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+def _identity_command(var_dir: Path, port: int, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OSV_VAR_DIR": str(var_dir), "OSV_IDP_PORT": str(port)}
-    command = [sys.executable, "-m", "devtools.identity", "rotate-secret", client]
+    command = [sys.executable, "-m", "devtools.identity", *args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _rotate_secret(client: str, var_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    return _identity_command(var_dir, port, "rotate-secret", client)
 
 
 def test_a_partners_secret_rotated_while_the_provider_runs_is_refused_at_once_and_the_new_one_taken(tmp_path: Path) -> None:
@@ -421,6 +425,37 @@ def test_rotating_the_secret_of_a_person_or_an_unknown_client_fails_naming_the_m
         assert result.returncode == 1
         assert f"no machine client named {name!r}" in result.stderr and "partner-150132" in result.stderr
     assert identity_provider.client_secret("partner-150132") == before
+
+
+def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_at_once_and_after_a_restart(tmp_path: Path) -> None:
+    """Only partner-150132 was a machine client: a second municipality's integration (``osv-partner add`` gives it its
+    NATS user) had no way to a token for ``GET /events`` in the embedded provider."""
+    from devtools.identity.flows import client_credentials_token
+
+    with IdentityProvider(tmp_path / "idp") as provider:
+        pid = provider.pid
+        added = _identity_command(tmp_path, provider.port, "add-partner", "150133")
+
+        assert added.returncode == 0, added.stderr
+        secret = added.stdout.strip().splitlines()[-1]
+        assert secret == provider.client_secret("partner-150133")
+        token = client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=secret)["access_token"]
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"partner-150133"}
+        assert provider.pid == pid  # served without a restart
+        assert "partner-150133" in provider.describe() and provider.token("partner-150133")  # `make run` lists it, `make token` signs it in
+
+        again = _identity_command(tmp_path, provider.port, "add-partner", "150133")
+        assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == secret  # made once: its integration keeps working
+        for code in ("140101", "150132 OR 1=1", "staff"):
+            refused = _identity_command(tmp_path, provider.port, "add-partner", code)
+            assert refused.returncode == 1 and "is not a municipality of Lima Metropolitana" in refused.stderr, refused.stderr
+
+        rotated = _identity_command(tmp_path, provider.port, "rotate-secret", "partner-150133")
+        assert rotated.returncode == 0, rotated.stderr
+        provider.restart()  # the next start provisions it, with its rotated secret
+        with pytest.raises(SignInError, match="partner-150133"):
+            client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=secret)
+        client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=rotated.stdout.strip().splitlines()[-1])
 
 
 # -- browsers on the platform's pages ----------------------------------------------------------------
