@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -150,6 +150,9 @@ class RequestGuard:
       rule ``json_number``.
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
+    - A request giving ``Content-Type``, ``Content-Length``, ``Authorization``
+      or ``Idempotency-Key`` more than once gets 422, rule
+      ``header_given_twice``, field the header (:func:`header_given_twice`).
     """
 
     def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
@@ -160,6 +163,10 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        twice = header_given_twice(scope.get("headers") or [])
+        if twice is not None:
+            await twice(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
@@ -216,6 +223,32 @@ class RequestGuard:
             message = f"the key '{twice}' is given twice in one object: say each field once"
             return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
         return None
+
+
+SINGLE_HEADERS = {
+    b"content-type": "Content-Type",
+    b"content-length": "Content-Length",
+    b"authorization": "Authorization",
+    b"idempotency-key": "Idempotency-Key",
+}
+"""Headers a request gives once (RFC 9110 allows no list in them), by their name on the wire and as the errors name them.
+Given twice, each reader would take its own: this guard the last ``Content-Type``, the route the first, so a JSON body
+sent with ``text/plain`` after ``application/json`` went unchecked into the route (tester 36, F1)."""
+
+
+def header_given_twice(headers: Sequence[tuple[bytes, bytes]]) -> JSONResponse | None:
+    """422 ``header_given_twice``, field the header's name, for a request giving one of :data:`SINGLE_HEADERS` more
+    than once; else None."""
+    seen: set[bytes] = set()
+    for name, _ in headers:
+        name = name.lower()
+        if name in SINGLE_HEADERS:
+            if name in seen:
+                field = SINGLE_HEADERS[name]
+                message = f"the header {field} is given more than once: send it once (which one counts would be left to each reader)"
+                return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "header_given_twice", "message": message}])
+            seen.add(name)
+    return None
 
 
 class _DuplicateKey(ValueError):

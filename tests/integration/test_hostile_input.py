@@ -138,6 +138,30 @@ def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_
     assert client.get("/events").json()["head"] == head
 
 
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_header_given_twice_gets_422_naming_it_before_any_body_is_read(services: dict[str, TestClient], service: str) -> None:
+    """Tester 36, F1: with ``Content-Type: application/json`` then ``text/plain``, the guard read the last and let the body
+    by unchecked, the route read the first and parsed it: a duplicate key, ``NaN`` or ``1e-400`` went through (a target
+    of 1e-400 stored as 0). A second ``Idempotency-Key`` was silently ignored."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    body = b'{"name": "Olla", "name": "Olla Comun", "value": 1e-400, "count": NaN}'
+    for doubled, field in (
+        ([("content-type", "application/json"), ("content-type", "text/plain")], "Content-Type"),
+        ([("content-type", "application/json"), ("idempotency-key", "k-1"), ("idempotency-key", "k-2")], "Idempotency-Key"),
+        ([("content-type", "application/json"), ("authorization", "Bearer x"), ("authorization", "Bearer y")], "Authorization"),
+    ):
+        for method, path in post_routes(client):
+            assert_problem(client.request(method, path, content=body, headers=doubled), 422, field=field, rule="header_given_twice")
+    assert client.get("/events").json()["head"] == head
+
+
+def test_a_lead_sending_a_target_with_two_content_types_is_refused_not_stored_as_zero(services: dict[str, TestClient]) -> None:
+    headers = [*signed_in_headers("lead").items(), ("content-type", "application/json"), ("content-type", "text/plain")]
+    answer = services["reporting"].put("/phases/F1/targets/osvs_identified", content=b'{"target": {"value": 1e-400}}', headers=headers)
+    assert_problem(answer, 422, field="Content-Type", rule="header_given_twice")
+
+
 def test_brackets_and_digits_inside_strings_do_not_count_as_nesting_or_numbers(services: dict[str, TestClient]) -> None:
     response = services["registry"].post("/osvs", json={"name": "[\"{" * 30 + "1" * 105, "district": "Breña", "mapped_on": "2021-03-01"})
     assert response.status_code == 201, response.text
