@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -576,19 +576,21 @@ class IdentityProvider:
 
         return _State.change(self._state_path, tuple(self.extra_accounts), rotated)
 
-    def add_partner_client(self, municipality: str) -> tuple[str, str]:
+    def add_partner_client(self, municipality: str, known: Collection[str]) -> tuple[str, str]:
         """A machine client ``partner-<municipality>`` (client credentials, role of the same name: ``GET /events`` of
         that municipality's events only), made with a new secret; for a client made before, its secret, unchanged.
 
-        ``municipality`` is a district's ubigeo of Lima (``1501xx``) or ``mml``. The client is saved in the state and,
-        when the provider's database exists, registered there at once (a running provider serves it without a
-        restart; a later start provisions it from the state). Returns (client id, secret): print the secret once.
-        Raises :class:`IdentityProviderError` for a read-only client or a municipality not of Lima.
+        ``municipality`` is one of ``known``: ``mml`` or a district's ubigeo of the districts table the services map
+        with (:func:`devtools.nats_accounts.municipalities`, as ``osv-partner`` takes them). The client is saved in the
+        state and, when the provider's database exists, registered there at once (a running provider serves it
+        without a restart; a later start provisions it from the state). Returns (client id, secret): print the secret
+        once. Raises :class:`IdentityProviderError` for a read-only client or a municipality not in ``known``.
         """
         if self.read_only:
             raise IdentityProviderError(f"a read-only client of {self._state_path} cannot add a client")
-        client_id = f"partner-{municipality.strip().lower()}"
-        if not PARTNER_CLIENT.match(client_id):
+        code = municipality.strip().lower()
+        client_id = f"partner-{code}"
+        if code not in known or not PARTNER_CLIENT.match(client_id):
             raise IdentityProviderError(NOT_IN_LIMA.format(municipality))
 
         from devtools.identity import provider as canaille_provider

@@ -118,17 +118,23 @@ def _add_partner(args: argparse.Namespace) -> int:
     if not idp.state_dir.exists():
         print(f"error: no identity provider state in {idp.state_dir} (OSV_VAR_DIR names the folder `make run` keeps)", file=sys.stderr)
         return 1
+    from devtools.nats_accounts import municipalities
+    from services.registry.settings import RegistrySettings
+
+    # The municipalities osv-partner takes: the shipped table's, or those of the districts file registry maps with.
+    known = municipalities(RegistrySettings().districts_file)
     logging.disable(logging.INFO)  # Canaille's schema check logs alembic's INFO lines (see _rotate_secret)
     try:
-        client_id, secret = idp.add_partner_client(args.municipality)
+        client_id, secret = idp.add_partner_client(args.municipality, known)
     except IdentityProviderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         logging.disable(logging.NOTSET)
     print(
-        f"Machine client {client_id} (client credentials, role {client_id}): it reads GET /events of its municipality's "
-        f"events only. A token: make token USER={client_id}. Its secret (the same if it was added before):",
+        f"Machine client {client_id} (client credentials, role {client_id}): it reads GET /events of the events of "
+        f"{known[client_id.removeprefix('partner-')]} only. A token: make token USER={client_id}. Its secret (the same if it "
+        f"was added before):",
         file=sys.stderr,
     )
     print(secret, flush=True)

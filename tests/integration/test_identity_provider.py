@@ -446,7 +446,7 @@ def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_a
 
         again = _identity_command(tmp_path, provider.port, "add-partner", "150133")
         assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == secret  # made once: its integration keeps working
-        for code in ("140101", "150132 OR 1=1", "staff"):
+        for code in ("140101", "150132 OR 1=1", "staff", "150144", "150100"):  # 150144: a code of Lima's form, no district of the table
             refused = _identity_command(tmp_path, provider.port, "add-partner", code)
             assert refused.returncode == 1 and "is not a municipality of Lima Metropolitana" in refused.stderr, refused.stderr
 
