@@ -80,6 +80,15 @@ PLAIN_MESSAGES = {
 """pydantic's messages that read as its parser's ("Input should be a valid UUID, invalid group count: expected 5,
 found 1"), said as what to send instead; the rule stays pydantic's type (a bound's is the project's: :func:`bound_rule`)."""
 
+PLAIN_MESSAGES_IN_TEXT = {
+    "int_type": "must be a whole number (1990)",
+    "int_parsing": "must be a whole number (1990)",
+    "decimal_type": "must be a number (12.5)",
+    "decimal_parsing": "must be a number (12.5)",
+}
+""":data:`PLAIN_MESSAGES` for a query or path parameter or a header, which is text: "written as a JSON number" told a
+caller of ``?limit=abc`` of a JSON that was not there (tester 36, F6)."""
+
 
 MAX_POSITION = 2**63 - 1
 """The highest position a store can hold (a signed 64-bit integer, on SQLite and PostgreSQL alike); :mod:`shared.web` bounds
@@ -154,7 +163,9 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
     if named is not None:
         return named
     kind = error.get("type", "invalid")
-    return kind, PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))
+    in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
+    plain = PLAIN_MESSAGES_IN_TEXT.get(kind) if in_text else None
+    return kind, plain or PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))
 
 
 MAX_LISTED_ERRORS = 100

@@ -451,6 +451,13 @@ def test_a_day_not_in_the_calendar_and_a_birth_year_not_a_whole_json_number_are_
         assert rule == "int_type", (year, answer.text)
 
 
+def test_a_number_in_a_query_is_asked_for_as_a_number_not_as_a_json_number(services: dict[str, TestClient]) -> None:
+    """Tester 36 F6: ``GET /osvs?limit=abc`` was told "must be a whole number written as a JSON number (1990)"."""
+    answer = services["registry"].get("/osvs", params={"limit": "abc"})
+    [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "limit"]
+    assert (rule, message) == ("int_parsing", "must be a whole number (1990)"), answer.text
+
+
 def test_a_figure_that_is_no_number_is_refused_in_plain_words(services: dict[str, TestClient]) -> None:
     """Tester 33c F5: ``true`` as a target's value got pydantic's "Decimal input should be an integer, float, string or
     Decimal object"."""
