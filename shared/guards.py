@@ -147,7 +147,7 @@ class RequestGuard:
       ``Infinity`` (no JSON numbers, which Python's decoder reads), or a
       number past a double's range (``1e400``, ``1e-400``: read as infinity
       or zero, the field's own rules would judge another number) gets 422,
-      rule ``json_number``.
+      rule ``json_number``, field the number's path (``count.1``).
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
     - A request giving ``Content-Type``, ``Content-Length``, ``Authorization``
@@ -217,8 +217,9 @@ class RequestGuard:
             )
         try:
             twice = duplicate_key(body)
-        except _NotJsonNumber as constant:
-            return _unprocessable_body("json_number", constant.message)
+        except _NotJsonNumber as unreadable:
+            field, message = _first_unreadable_number(body) or ("body", unreadable.message)
+            return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "json_number", "message": message}])
         if twice is not None:
             message = f"the key '{twice}' is given twice in one object: say each field once"
             return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
@@ -291,6 +292,52 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         found[key] = value
     return found
+
+
+class _Object(list[tuple[str, Any]]):
+    """A JSON object as its pairs, in order, each one kept (a key given twice included)."""
+
+
+class _Unreadable:
+    """Where a number :func:`_readable_float` or ``parse_constant`` refuses stood, and why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _marked_number(text: str) -> Any:
+    try:
+        return _readable_float(text)
+    except _NotJsonNumber as unreadable:
+        return _Unreadable(unreadable.message)
+
+
+def _marked_constant(name: str) -> Any:
+    try:
+        return _no_constant(name)
+    except _NotJsonNumber as unreadable:
+        return _Unreadable(unreadable.message)
+
+
+def _first_unreadable_number(body: bytes) -> tuple[str, str] | None:
+    """The path (``count.1``, ``target.value``; ``body`` for the body itself) and the message of the first number of
+    ``body`` the services cannot read as sent (:class:`_NotJsonNumber`), in the body's order; None if there is none."""
+    try:
+        tree = json.loads(body, object_pairs_hook=_Object, parse_float=_marked_number, parse_constant=_marked_constant)
+    except ValueError:
+        return None
+
+    def first(node: Any, path: list[str]) -> tuple[str, str] | None:
+        if isinstance(node, _Unreadable):
+            return ".".join(path) or "body", node.message
+        children = node if isinstance(node, _Object) else enumerate(node) if isinstance(node, list) else ()
+        for name, child in children:
+            found = first(child, [*path, str(name)])
+            if found is not None:
+                return found
+        return None
+
+    return first(tree, [])
 
 
 def duplicate_key(body: bytes) -> str | None:

@@ -132,9 +132,11 @@ def test_a_body_not_in_utf8_nested_too_deep_or_with_endless_numbers_gets_422_on_
 ) -> None:
     client = services[service]
     head = client.get("/events").json()["head"]
+    # A number is named by its path (tester 36 F3: in a Kobo submission's 40 members, `body` said not which).
+    field = {b'{"hours": NaN}': "hours", b'{"count": [1, -Infinity]}': "count.1"}.get(body, "target.value" if rule == "json_number" else "body")
     for method, path in post_routes(client):
         response = client.request(method, path, content=body, headers={"content-type": "application/json"})
-        assert_problem(response, 422, field="body", rule=rule)
+        assert_problem(response, 422, field=field, rule=rule)
     assert client.get("/events").json()["head"] == head
 
 
@@ -474,7 +476,7 @@ def test_a_target_past_a_doubles_range_is_refused_and_small_or_zero_numbers_are_
     for sent in (b"1e-400", b"-2.5E+400"):
         answer = reporting.put("/phases/F1/targets/osvs_identified", content=b'{"target": {"value": ' + sent + b"}}",
                                headers={**lead, "content-type": "application/json"}, params={"dry_run": "true"})
-        assert sent.decode() in assert_problem(answer, 422, field="body", rule="json_number")["detail"]
+        assert sent.decode() in assert_problem(answer, 422, field="target.value", rule="json_number")["detail"]
     guard = RequestGuard(app=None, limit=256 * 1024)
     for sent in (b"0.0", b"0e400", b"-0.000", b"1.5e-7", b"2.2250738585072014e-308"):  # zero as zero, small as small
         assert guard.refusal(b'{"target": {"value": ' + sent + b"}}") is None, sent
