@@ -307,8 +307,9 @@ def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
     return AfterValidator(run)
 
 
-Count = Annotated[int, Field(le=MAX_COUNT)]
-"""A count of people or things, at most :data:`~shared.errors.MAX_COUNT` (422 ``at_most_max_count``, as the domain names it:
+Count = Annotated[int, Field(strict=True, le=MAX_COUNT)]
+"""A count of people or things, a JSON integer (``true``, ``"5"`` or ``5.0`` is 422 ``int_type``: ``true`` was read as 1,
+tester 36b F1), at most :data:`~shared.errors.MAX_COUNT` (422 ``at_most_max_count``, as the domain names it:
 :func:`shared.problems.bound_rule`); the domain says 0 or 1 at least, by its rule."""
 
 

@@ -74,7 +74,7 @@ Weight = Annotated[
 CriterionCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")
 ]
-Count = Annotated[NotNegativeCount, Field(strict=True)]
+Count = NotNegativeCount
 Score = Annotated[int, Field(strict=True, ge=-MAX_SCORE, le=MAX_SCORE)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 EvaluatorCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), domain_rule(check_evaluator)]

@@ -324,7 +324,8 @@ class ObservationCreate(Command):
     observed_on: IsoDate = Field(description="When the municipality observed the application.")
     reasons: list[ObservationReasonCreate] = Field(min_length=1, max_length=20, description="At least one reason.")
     amend_within_working_days: int | None = Field(
-        default=None, ge=1, le=60, description="The deadline the municipality gave; the service's setting if not given."
+        default=None, strict=True, ge=1, le=60,
+        description="The deadline the municipality gave, in Peruvian working days (a JSON integer, 1 to 60); the service's setting if not given.",
     )
 
 

@@ -698,7 +698,7 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
                 "outputs": [{"kind": "mural", "count": 1}, {"kind": "mural", "count": 0}],
             },
             {
-                ("direct_beneficiaries.1.count", "int_parsing"), ("direct_beneficiaries.1", "unique_nationality_and_sex"),
+                ("direct_beneficiaries.1.count", "int_type"), ("direct_beneficiaries.1", "unique_nationality_and_sex"),
                 ("outputs.1.count", "at_least_1"), ("outputs.1.kind", "unique_output_kind"),
             },
         ),

@@ -453,6 +453,25 @@ def test_a_day_not_in_the_calendar_and_a_birth_year_not_a_whole_json_number_are_
         assert rule == "int_type", (year, answer.text)
 
 
+def test_a_count_sent_as_true_text_or_a_fraction_is_refused_not_read_as_a_number(services: dict[str, TestClient]) -> None:
+    """Tester 36b F1: engagement's and registry's counts took ``true`` as 1 (``false`` was then refused as "not 0"),
+    ``"5"``, ``" 5 "`` and ``5.0`` as 5, where funding's and ``birth_year`` refuse them."""
+    osv = str(uuid.uuid4())
+    for sent in (True, False, "5", " 5 ", 5.0, "5.0"):
+        activity = {"osv_id": osv, "held_on": "2021-09-01", "kind": "workshop", "indirect_beneficiaries": sent,
+                    "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": sent}], "outputs": [{"kind": "workshop", "count": sent}]}
+        needs = {"assessed_on": "2021-09-01", "members_assessed": sent, "members_over_5_years_in_peru": sent, "needs": []}
+        for service, path, body, fields in (
+            ("engagement", "/activities", activity, {"indirect_beneficiaries", "direct_beneficiaries.0.count", "outputs.0.count"}),
+            ("engagement", f"/osvs/{osv}/needs-assessments", needs, {"members_assessed", "members_over_5_years_in_peru"}),
+            ("registry", f"/osvs/{osv}/ruos-applications/{uuid.uuid4()}/observation",
+             {"observed_on": "2021-04-12", "reasons": [{"code": "other"}], "amend_within_working_days": sent}, {"amend_within_working_days"}),
+        ):
+            answer = services[service].post(path, json=body, params={"dry_run": "true"})
+            refused = {e["field"]: e["rule"] for e in assert_problem(answer, 422)["errors"]}
+            assert {field: refused.get(field) for field in fields} == dict.fromkeys(fields, "int_type"), (sent, path, answer.text)
+
+
 def test_a_number_in_a_query_is_asked_for_as_a_number_not_as_a_json_number(services: dict[str, TestClient]) -> None:
     """Tester 36 F6: ``GET /osvs?limit=abc`` was told "must be a whole number written as a JSON number (1990)"."""
     answer = services["registry"].get("/osvs", params={"limit": "abc"})

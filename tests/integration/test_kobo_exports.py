@@ -222,6 +222,17 @@ def test_a_webhook_post_gives_the_commands_the_export_gives(tmp_path: Path) -> N
     assert posted.commands[0].cell_for("full_name").column == "miembros/nombre_completo"
 
 
+def test_a_whole_number_written_as_a_decimal_goes_to_the_api_as_a_whole_number_and_a_fraction_as_given() -> None:
+    """Tester 36b F5: a birth year typed or saved as 1990.0 went as the text "1990.0", refused as "not text"; the
+    services now take counts and years as JSON integers only, so the import sends the whole number it is."""
+    people = Answers({"osv": OSV}, {"miembros": [{**PEOPLE.repeats["miembros"][0], "anio_nacimiento": "1990.0"},
+                                                  {**PEOPLE.repeats["miembros"][1], "anio_nacimiento": "1990.5"}]})
+
+    posted = row_of(MEMBERS, from_kobo_json(kobo_json(MEMBERS, people), MEMBERS))
+
+    assert [c.body["birth_year"] for c in posted.commands] == [1990, "1990.5"]
+
+
 def test_a_webhook_posts_mistakes_name_the_repeat_entry_they_are_in() -> None:
     """Kobo's REST Services log is all a promoter sees of a refused post: with every mistake of a post in one answer,
     two members' wrong document numbers must say which member each is (tester 27)."""

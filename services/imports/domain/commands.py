@@ -57,7 +57,7 @@ from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number
 from shared.idempotency import MAX_KEY_LENGTH
 
-INTEGER = re.compile(r"[+-]?\d+")
+INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 DATE_RULE = "date_as_excel_writes_it"
 """The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
@@ -181,7 +181,7 @@ class _Builder:
         if question.type == "select_multiple":
             return self.form.choices_of(question, text)
         if question.type == "integer" and INTEGER.fullmatch(text):
-            return int(text)
+            return int(text.partition(".")[0])  # "5.0": a spreadsheet's whole number, written as a decimal
         return text
 
     def put(
