@@ -33,9 +33,10 @@ import httpx
 from audit.http import refusal, unreachable
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
-from services.reporting.rebuild import rebuild_from_feeds
+from services.reporting.rebuild import RebuildError, rebuild_from_feeds
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
+from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 
 
@@ -75,6 +76,11 @@ def parse_moment(text: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no offset: give one, e.g. 2021-12-31T23:59:59-05:00")
+    wall = moment.replace(tzinfo=None)  # compared before any conversion, which could overflow (0001-01-01, tester 36b F6)
+    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not between {EARLIEST_MOMENT.date().isoformat()} and {LATEST_MOMENT.date().isoformat()}, as reporting's as_of must be"
+        )
     return moment
 
 
@@ -95,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         service, _, url = given.partition("=")
         if not url:
             parser.error(f"--feed {given!r}: write SERVICE=URL")
+        if service not in ReadModel.sources:
+            parser.error(f"--feed {given!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}")
         urls[service] = url
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
@@ -106,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except httpx.TransportError as error:
         print(f"osv-replay: {unreachable(error, variables)}", file=sys.stderr)
         return 1
+    except RebuildError as error:
+        print(f"osv-replay: {error}", file=sys.stderr)
+        return 2
     finally:
         for client in clients.values():
             client.close()

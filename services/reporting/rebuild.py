@@ -38,6 +38,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import ServiceCredentials
+from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
 from shared.views import json_loads, make_engine
@@ -220,13 +221,21 @@ def _head(name: str, client: httpx.Client) -> int:
 
     Raises httpx's errors as they come (a refusal, 401 or 403, is the caller's
     to explain: ``osv-replay`` names the role it needs), and
-    :class:`RebuildError` naming the feed when it answers, but not as a feed.
+    :class:`RebuildError` naming the feed when it answers, but not as a feed, or as another service's feed (its events'
+    ``source`` names another: read as ``name``'s, each of its events looked like one of ``name``'s never applied).
     """
     response = client.get("/events", params={"limit": 1}).raise_for_status()
     try:
-        return int(response.json()["head"])
+        page = response.json()
+        head = int(page["head"])
+        sources = {str(event["source"]) for event in page["events"]}
     except (ValueError, KeyError, TypeError) as error:
         raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})") from None
+    other = sources - {SPEC_SOURCE_PREFIX + name}
+    if other:
+        served = ", ".join(sorted(source.removeprefix(SPEC_SOURCE_PREFIX) for source in other))
+        raise RebuildError(f"the {name} feed at {client.base_url} serves {served}'s events, not {name}'s: give each service's own URL")
+    return head
 
 
 def _one_line(error: httpx.HTTPError) -> str:

@@ -65,6 +65,17 @@ def test_osv_replay_rebuilds_a_cut_of_the_demo_from_the_feeds_with_the_digest_re
         with pytest.raises(SystemExit) as refused:  # a moment to come: what will be recorded by then is not known
             osv_replay.main(["--as-of", "2099-01-01T00:00:00Z", *feeds, "--json"])
         assert refused.value.code == 2 and "later than now" in capsys.readouterr().err
+        # Tester 36b F6, F7: a cut before 1970 ended in an OverflowError's traceback; a feed under another name was left
+        # out unsaid, and funding's URL given as registry's read as 140 of registry's events never applied.
+        with pytest.raises(SystemExit) as refused:
+            osv_replay.main(["--as-of", "0001-01-01T00:00:00Z", *feeds])
+        assert refused.value.code == 2 and "is not between 1970-01-01 and 9999-12-30" in capsys.readouterr().err
+        with pytest.raises(SystemExit) as refused:
+            osv_replay.main(["--as-of", cut, *feeds, f"--feed=Registry={served['registry'].url}"])
+        assert refused.value.code == 2 and "'Registry' is no write service" in capsys.readouterr().err
+        assert osv_replay.main(["--as-of", cut, *feeds, f"--feed=registry={served['funding'].url}"]) == 2
+        said = capsys.readouterr().err
+        assert said.count("\n") == 1 and "serves funding's events, not registry's" in said, said
         now = datetime.now(timezone.utc).isoformat()  # to the microsecond: the last events can be recorded within this second
         assert osv_replay.main(["--as-of", now, *feeds, "--json"]) == 0
         replayed = json.loads(capsys.readouterr().out)
