@@ -145,16 +145,29 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     if kind == "too_long" and "max_length" in bound_of:  # a list's (or an object's) bound: pydantic said "List should have..."
         bound = bound_of["max_length"]
         return f"at_most_{_bound_name(bound)}_items", f"must hold at most {_said(bound)} items, not {_said(bound_of.get('actual_length', '?'))}"
+    shown = _shown_decimal(given)
     if kind == "decimal_max_places" and "decimal_places" in bound_of:
         places = bound_of["decimal_places"]
-        return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {given}"
+        return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {shown}"
     if kind == "decimal_whole_digits" and "whole_digits" in bound_of:
         digits = bound_of["whole_digits"]
-        return f"at_most_{digits}_whole_digits", f"must have at most {digits} digits before the point, not {given}"
+        return f"at_most_{digits}_whole_digits", f"must have at most {digits} digits before the point, not {shown}"
     if kind == "decimal_max_digits" and "max_digits" in bound_of:
         digits = bound_of["max_digits"]
-        return f"at_most_{digits}_digits", f"must have at most {digits} digits, not {given}"
+        return f"at_most_{digits}_digits", f"must have at most {digits} digits, not {shown}"
     return None
+
+
+SHOWN_DIGITS_MOST = 20
+"""The most characters of a refused decimal a message repeats: past them, how many digits it has (a 201-digit amount was
+echoed whole, tester 36b F9)."""
+
+
+def _shown_decimal(given: object) -> str:
+    text = str(given)
+    if len(text) <= SHOWN_DIGITS_MOST:
+        return text
+    return f"a number of {sum(c.isdigit() for c in text)} digits ({text[:8]}…)"
 
 
 def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:

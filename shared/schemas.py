@@ -342,7 +342,9 @@ or full-width digits) is refused. A minus passes, for the field's own rule to re
 
 
 def _json_kind(value: object) -> str:
-    """What a JSON value other than a string is, in a refusal's words: "true", "false", "a list", "an object", "a JSON number"."""
+    """What a JSON value other than a string is, in a refusal's words: "null", "true", "false", "a list", "an object", "a JSON number"."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):

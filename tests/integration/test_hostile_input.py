@@ -489,6 +489,14 @@ def test_a_figure_that_is_no_number_is_refused_in_plain_words(services: dict[str
         assert rule in ("decimal_type", "decimal_parsing") and message.startswith("must be a number"), (value, answer.text)
 
 
+def test_an_amount_of_too_many_digits_is_refused_without_repeating_them_all(services: dict[str, TestClient]) -> None:
+    """Tester 36b F9: an amount of 201 digits was refused repeating all 201 in the message."""
+    body = {"osv_id": str(uuid.uuid4()), "amount": "1" + "0" * 200, "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+    answer = services["funding"].post("/grants", json=body, headers=signed_in_headers("staff"))
+    [error] = [e for e in assert_problem(answer, 422)["errors"] if e["field"] == "amount"]
+    assert error["rule"].startswith("at_most_") and "201 digits" in error["message"] and "0" * 30 not in answer.text, answer.text
+
+
 def test_a_target_past_a_doubles_range_is_refused_and_small_or_zero_numbers_are_read_as_sent(services: dict[str, TestClient]) -> None:
     """Session 35: ``1e-400`` as a target's value was read as 0 and stored as a target of zero."""
     reporting, lead = services["reporting"], signed_in_headers("lead")
@@ -503,7 +511,7 @@ def test_a_target_past_a_doubles_range_is_refused_and_small_or_zero_numbers_are_
 
 def test_money_sent_as_other_than_text_is_refused_naming_what_was_sent(services: dict[str, TestClient]) -> None:
     """Session 35: an amount sent as ``true`` or ``[1]`` was told "not a JSON number", which it was not."""
-    for value, sent in ((True, "not true"), (False, "not false"), ([1], "not a list"), ({"a": 1}, "not an object"), (1500, "not a JSON number")):
+    for value, sent in ((True, "not true"), (False, "not false"), ([1], "not a list"), ({"a": 1}, "not an object"), (1500, "not a JSON number"), (None, "not null")):
         body = {"osv_id": str(uuid.uuid4()), "amount": value, "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
         answer = services["funding"].post("/grants", json=body, headers=signed_in_headers("staff"))
         [(rule, message)] = [(e["rule"], e["message"]) for e in assert_problem(answer, 422)["errors"] if e["field"] == "amount"]
