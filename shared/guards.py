@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
@@ -150,8 +151,8 @@ class RequestGuard:
       rule ``json_number``, field the number's path (``count.1``).
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
-    - A request giving ``Content-Type``, ``Content-Length``, ``Authorization``
-      or ``Idempotency-Key`` more than once gets 422, rule
+    - A request giving ``Content-Type``, ``Authorization`` or
+      ``Idempotency-Key`` more than once gets 422, rule
       ``header_given_twice``, field the header (:func:`header_given_twice`).
     """
 
@@ -207,6 +208,11 @@ class RequestGuard:
             body.decode("utf-8")
         except UnicodeDecodeError as error:
             return _unprocessable_body("utf8", f"the body is not UTF-8 (invalid byte at offset {error.start})")
+        if json.detect_encoding(body) not in ("utf-8", "utf-8-sig"):
+            # Valid UTF-8 bytes all the same, which the checks below read as such, while Python's JSON decoder reads
+            # them as UTF-16 or UTF-32 (a NUL among the first four bytes): a NUL or an escape code went into a note
+            # past the control character check (tester 36c, F2).
+            return _unprocessable_body("utf8", "the body is not UTF-8: it reads as UTF-16 or UTF-32, which RFC 8259 does not allow")
         if json_depth(body, self.max_depth) > self.max_depth:
             return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
         if _LONG_NUMBER.search(_STRING.sub(b'""', body)):
@@ -217,6 +223,8 @@ class RequestGuard:
             )
         try:
             twice = duplicate_key(body)
+        except RecursionError:  # the depth check above stops this first; never a 500 if it did not
+            return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
         except _NotJsonNumber as unreadable:
             field, message = _first_unreadable_number(body) or ("body", unreadable.message)
             return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "json_number", "message": message}])
@@ -228,11 +236,11 @@ class RequestGuard:
 
 SINGLE_HEADERS = {
     b"content-type": "Content-Type",
-    b"content-length": "Content-Length",
     b"authorization": "Authorization",
     b"idempotency-key": "Idempotency-Key",
 }
-"""Headers a request gives once (RFC 9110 allows no list in them), by their name on the wire and as the errors name them.
+"""Headers a request gives once (RFC 9110 allows no list in them), by their name on the wire and as the errors name them
+(uvicorn answers a ``Content-Length`` given twice itself, 400).
 Given twice, each reader would take its own: this guard the last ``Content-Type``, the route the first, so a JSON body
 sent with ``text/plain`` after ``application/json`` went unchecked into the route (tester 36, F1)."""
 
@@ -282,6 +290,11 @@ def _readable_float(text: str) -> float:
         raise _NotJsonNumber(f"{text} is too large a number to be read (past 1.8e308, a double's range)")
     if value == 0.0 and _NONZERO_MANTISSA.match(text.lower().partition("e")[0]):
         raise _NotJsonNumber(f"{text} is too small a number to be read (it would be taken as 0): send it without an exponent")
+    if Decimal(repr(value)) != Decimal(text):  # 40.0000000000000000001 read as 40, a whole count (tester 36c, F3)
+        raise _NotJsonNumber(
+            f"{text} has more digits than a number carries exactly (it would be read as {value!r}): send fewer digits, "
+            "or the figure as a decimal string"
+        )
     return value
 
 

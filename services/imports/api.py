@@ -145,7 +145,10 @@ operations = APIRouter(tags=["operations"])
     "/{form_id}/submissions",
     status_code=201,
     response_model=SubmissionPublic,
-    responses={200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic}},
+    responses={
+        200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic},
+        415: {"description": "The body is sent as other than JSON (`json_content_type`): Kobo sends `application/json`."},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -155,7 +158,16 @@ operations = APIRouter(tags=["operations"])
     },
 )
 async def receive_submission(form_id: KoboHook, request: Request, importer: ImporterDep) -> JSONResponse:
-    """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first)."""
+    """Record one submission Kobo's REST Services posted, as `osv-import` would (each command checked first).
+
+    The body is JSON (`application/json`, as Kobo sends it, or no `Content-Type`): any other type is 415 `json_content_type`,
+    since the body checks every JSON body passes (duplicate keys, numbers, nesting) are made for JSON ones."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type and "json" not in content_type:
+        # Read as JSON all the same, a `text/plain` body went past the body checks: a name given twice stored its
+        # second spelling, a nesting 100,000 deep answered 500 (tester 36c, F1).
+        detail = f"the submission must be sent as application/json, not {content_type.split(';')[0].strip()!r}"
+        return problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_content_type", "message": detail}])
     try:
         submission = json.loads(await request.body())
     except ValueError:

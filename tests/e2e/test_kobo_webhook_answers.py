@@ -211,6 +211,18 @@ def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_onc
     assert roster() == 4
 
 
+def test_a_submission_sent_as_other_than_json_is_refused_before_it_is_read(system: tuple[Any, dict[str, ServedApp]], hook: ServedApp) -> None:
+    """Tester 36c F1: the webhook read any body as JSON while the body checks look at JSON ones only: as text/plain, a
+    name given twice stored its second spelling, and 100,000 nested brackets answered 500."""
+    basic = base64.b64encode(f"osv_members:{HOOK_SECRET}".encode()).decode()
+    for content_type in ("text/plain", "multipart/form-data; boundary=x"):
+        for body in (b'{"_uuid": "t36c", "osv": "x", "osv": "y"}', b"[" * 100_000 + b"]" * 100_000):
+            answer = httpx.post(f"{hook.url}/kobo/osv_members/submissions", content=body, timeout=60,
+                                headers={"Authorization": f"Basic {basic}", "Content-Type": content_type})
+            assert answer.status_code == 415 and answer.headers["content-type"] == "application/problem+json", answer.text
+            assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("Content-Type", "json_content_type")]
+
+
 def test_the_webhooks_refusal_of_thousands_of_mistakes_is_bounded_as_the_services_are(
     system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
 ) -> None:
