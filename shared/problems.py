@@ -81,10 +81,10 @@ PLAIN_MESSAGES = {
 found 1"), said as what to send instead; the rule stays pydantic's type (a bound's is the project's: :func:`bound_rule`)."""
 
 PLAIN_MESSAGES_IN_TEXT = {
-    "int_type": "must be a whole number (1990)",
-    "int_parsing": "must be a whole number (1990)",
-    "decimal_type": "must be a number (12.5)",
-    "decimal_parsing": "must be a number (12.5)",
+    "int_type": "must be a whole number, such as 10",
+    "int_parsing": "must be a whole number, such as 10",
+    "decimal_type": "must be a number, such as 12.5",
+    "decimal_parsing": "must be a number, such as 12.5",
 }
 """:data:`PLAIN_MESSAGES` for a query or path parameter or a header, which is text: "written as a JSON number" told a
 caller of ``?limit=abc`` of a JSON that was not there (tester 36, F6)."""

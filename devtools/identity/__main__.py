@@ -131,10 +131,11 @@ def _add_partner(args: argparse.Namespace) -> int:
         return 1
     finally:
         logging.disable(logging.NOTSET)
+    code = client_id.removeprefix("partner-")
+    reach = "every municipality's events (all of Lima)" if code == "mml" else f"the events of {known[code]} only"
     print(
-        f"Machine client {client_id} (client credentials, role {client_id}): it reads GET /events of the events of "
-        f"{known[client_id.removeprefix('partner-')]} only. A token: make token USER={client_id}. Its secret (the same if it "
-        f"was added before):",
+        f"Machine client {client_id} (client credentials, role {client_id}): GET /events gives it {reach}. "
+        f"A token: make token USER={client_id}. Its secret (the same if it was added before):",
         file=sys.stderr,
     )
     print(secret, flush=True)

@@ -444,6 +444,9 @@ def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_a
         assert provider.pid == pid  # served without a restart
         assert "partner-150133" in provider.describe() and provider.token("partner-150133")  # `make run` lists it, `make token` signs it in
 
+        assert "GET /events gives it the events of Municipalidad Distrital de" in added.stderr, added.stderr
+        everywhere = _identity_command(tmp_path, provider.port, "add-partner", "MML")
+        assert everywhere.returncode == 0 and "every municipality's events (all of Lima)" in everywhere.stderr, everywhere.stderr
         again = _identity_command(tmp_path, provider.port, "add-partner", "150133")
         assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == secret  # made once: its integration keeps working
         for code in ("140101", "150132 OR 1=1", "staff", "150144", "150100"):  # 150144: a code of Lima's form, no district of the table
