@@ -150,18 +150,27 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
-    """A dependency refusing, 422 rule ``known_parameter``, any query parameter not in ``declared``.
+    """A dependency refusing, 422 rule ``known_parameter``, any query parameter not in ``declared``, and, rule
+    ``parameter_given_twice``, one of them given more than once: no route takes a list in its query, and FastAPI reads
+    the last of two (``purpose=bogus&purpose=contact`` was served, and logged, as the last; tester 36c F7).
 
     ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`), so it never reaches this.
     """
 
     async def refuse_unknown(request: Request) -> None:  # no I/O: answered on the event loop, no thread-pool hop
-        unknown = sorted({name for name in request.query_params if name not in declared})
-        if unknown:
+        given = [name for name, _ in request.query_params.multi_items()]
+        unknown = sorted({name for name in given if name not in declared})
+        twice = sorted({name for name in given if name in declared and given.count(name) > 1})
+        if unknown or twice:
             raise RequestValidationError(
                 [
                     {"type": "known_parameter", "loc": ("query", name), "msg": "this route takes no such query parameter", "input": None}
                     for name in unknown
+                ]
+                + [
+                    {"type": "parameter_given_twice", "loc": ("query", name), "input": None,
+                     "msg": "this query parameter is given more than once: give it once (which one counts would be left to each reader)"}
+                    for name in twice
                 ]
             )
 

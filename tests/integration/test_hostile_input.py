@@ -476,6 +476,14 @@ def test_a_count_sent_as_true_text_or_a_fraction_is_refused_not_read_as_a_number
             assert {field: refused.get(field) for field in fields} == dict.fromkeys(fields, "int_type"), (sent, path, answer.text)
 
 
+def test_a_query_parameter_given_twice_is_refused_naming_it_not_read_as_the_last(services: dict[str, TestClient]) -> None:
+    """Tester 36c F7: ``limit=10&limit=20`` read 20; ``purpose=bogus&purpose=contact`` was served, and logged, as contact."""
+    answer = services["registry"].get("/osvs?limit=10&limit=20")
+    assert [(e["field"], e["rule"]) for e in assert_problem(answer, 422)["errors"]] == [("limit", "parameter_given_twice")]
+    answer = services["engagement"].get(f"/osvs/{uuid.uuid4()}/members?purpose=bogus&purpose=contact")
+    assert ("purpose", "parameter_given_twice") in [(e["field"], e["rule"]) for e in assert_problem(answer, 422)["errors"]]
+
+
 def test_a_number_in_a_query_is_asked_for_as_a_number_not_as_a_json_number(services: dict[str, TestClient]) -> None:
     """Tester 36 F6: ``GET /osvs?limit=abc`` was told "must be a whole number written as a JSON number (1990)"."""
     answer = services["registry"].get("/osvs", params={"limit": "abc"})
