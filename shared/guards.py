@@ -229,7 +229,9 @@ class RequestGuard:
             field, message = _first_unreadable_number(body) or ("body", unreadable.message)
             return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "json_number", "message": message}])
         if twice is not None:
-            message = f"the key '{twice}' is given twice in one object: say each field once"
+            key, _, where = twice.rpartition(".")[::-1]
+            at = f" (in {where})" if where else ""
+            message = f"the key '{key}' is given twice in one object{at}: say each field once"
             return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
         return None
 

@@ -491,6 +491,12 @@ def _moment_text(value: object, *, offset_required: bool) -> object:
         wanted = "with its offset " if offset_required else ""
         msg = f"must be an ISO 8601 moment {wanted}such as 2021-12-31T23:59:59-05:00 (a + in a URL is written %2B)"
         raise PydanticCustomError("iso_8601_moment", msg)
+    try:
+        datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:  # of the right shape, no moment: pydantic's words were its parser's ("unexpected extra characters"; tester 36c F6)
+        msg = (f"{text} is no moment of the calendar: a day that exists, an hour from 00 to 23 and an offset within "
+               "±23:59, such as 2021-12-31T23:59:59-05:00")
+        raise PydanticCustomError("iso_8601_moment", msg) from None
     return text
 
 

@@ -93,6 +93,9 @@ AS_OF_ROUTES = ("/indicators", "/indicators/export.csv", "/indicators/export.xls
         ("0001-01-01T00:00:00+14:00", "moment_within_bounds"),
         ("99999999999", "iso_8601_moment"),
         ("1640995199", "iso_8601_moment"),
+        ("2021-06-01T00:00:00+25:00", "iso_8601_moment"),  # the right shape, no moment (tester 36c F6)
+        ("2021-06-01T24:00:00Z", "iso_8601_moment"),
+        ("2021-02-30T10:00:00Z", "iso_8601_moment"),
     ],
 )
 def test_an_as_of_out_of_range_or_given_as_a_number_is_refused_with_422(
@@ -192,14 +195,16 @@ def test_a_key_given_twice_in_one_object_gets_422_naming_it_on_every_command(ser
     a log reader that keeps the first saw 100.00. Within a repeated group too; the same key in two objects is fine."""
     client = services[service]
     head = client.get("/events").json()["head"]
-    for body, twice in (
-        (b'{"name": "Olla", "amount": "100.00", "amount": "999.00"}', "amount"),
-        (b'{"participants": [{"sex": "F"}, {"sex": "F", "sex": "M"}]}', "participants.1.sex"),  # by its path (tester 33c F5)
-        (b'{"x": {"a": 1, "a": 2}, "x": 3}', "x.a"),
+    for body, twice, said in (
+        (b'{"name": "Olla", "amount": "100.00", "amount": "999.00"}', "amount", "the key 'amount' is given twice in one object:"),
+        (b'{"participants": [{"sex": "F"}, {"sex": "F", "sex": "M"}]}', "participants.1.sex",  # by its path (tester 33c F5)
+         "the key 'sex' is given twice in one object (in participants.1):"),  # the key as written (tester 36c F8)
+        (b'{"x": {"a": 1, "a": 2}, "x": 3}', "x.a", "the key 'a' is given twice in one object (in x):"),
     ):
         for method, path in post_routes(client):
             response = client.request(method, path, content=body, headers={"content-type": "application/json"})
-            assert_problem(response, 422, field=twice, rule="duplicate_key")
+            [error] = assert_problem(response, 422, field=twice, rule="duplicate_key")["errors"]
+            assert error["message"].startswith(said), error
     assert client.get("/events").json()["head"] == head
     response = services["registry"].post("/osvs", content=b'[{"name": "a"}, {"name": "b"}]', headers={"content-type": "application/json"})
     assert response.json()["errors"][0]["rule"] != "duplicate_key", response.text
