@@ -78,7 +78,7 @@ from uuid import UUID
 
 import httpx
 
-from services.imports.domain.commands import Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
+from services.imports.domain.commands import DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency import header_value
@@ -563,13 +563,16 @@ class Importer:
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
         """The problems of a row refused before anything is sent; when they are only people given twice, with what a dry
-        run of each of its other commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once:
-        the repeats hid every other entry's mistakes until they were taken out (tester 28, M1). Nothing is recorded."""
+        run of each of its commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once:
+        the repeats hid every other entry's mistakes until they were taken out (tester 28, M1), and a repeated entry's
+        own (tester 36b F3). An entry whose document the dry run refuses (``00000000``, a DNI of 2 digits) is told that,
+        not that it is "a person" given before. Nothing is recorded."""
         if len(row.problems) > len(row.repeats):  # a value the form could not read: its commands are not whole
             return list(row.problems)
-        others = [command for place, command in enumerate(row.commands) if place not in row.repeats]
-        checked = self.run_row(replace(row, commands=others, problems=[], repeats=[]), dry_run=True)
-        found = list(dict.fromkeys([*row.problems, *checked.problems]))
+        checked = self.run_row(replace(row, problems=[], repeats=[]), dry_run=True)
+        document_refused = {(p.cell.sheet, p.cell.row) for p in checked.problems if p.field == "document_number"}
+        repeats = [p for p in row.problems if not (p.rule == DUPLICATE_RULE and (p.cell.sheet, p.cell.row) in document_refused)]
+        found = list(dict.fromkeys([*repeats, *checked.problems]))
         return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
 
     def _suggest(self, row: Row) -> int | None:

@@ -211,6 +211,27 @@ def test_a_submission_whose_uuid_is_not_ascii_or_very_long_is_recorded_whole_onc
     assert roster() == 4
 
 
+def test_an_entry_given_twice_still_gets_its_own_mistakes_and_a_placeholder_document_is_not_called_a_person(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp
+) -> None:
+    """Tester 36b F3: the second of two entries with one document was told only that it is "a person" given before: its
+    impossible date went unsaid, and 300 entries of DNI "12" got one dni_8_digits and 299 "same person"."""
+    _, served = system
+    osv = mapped_osv(served, "Comedor Popular Las Begonias")
+    person = {"nombre_completo": "Rosa Quispe Mamani", "tipo_documento": "DNI", "numero_documento": "45678913", "nacionalidad": "PE",
+              "sexo": "F", "rol": "member", "fecha_ingreso": "2021-04-01"}
+    twice = [person, {**person, "nombre_completo": "Rosa Quispe M.", "fecha_ingreso": "2021-02-30"}]
+    placeholder = [{**p, "numero_documento": "00000000"} for p in twice]
+
+    for entries, document_rules in ((twice, {1: None, 2: "person_already_registered"}), (placeholder, {1: "not_all_zeros", 2: "not_all_zeros"})):
+        answer = post(hook, "osv_members", kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": entries})))
+        assert answer.status_code == 422, answer.text
+        said = {(e["field"], e["rule"]) for e in answer.json()["errors"]}
+        assert {rule for field, rule in said if field == "miembros[2]/fecha_ingreso"} == {"iso_8601_date"}, said  # its own mistake
+        for entry, rule in document_rules.items():
+            assert {r for f, r in said if f == f"miembros[{entry}]/numero_documento"} == ({rule} if rule else set()), said
+
+
 def test_a_submission_sent_as_other_than_json_is_refused_before_it_is_read(system: tuple[Any, dict[str, ServedApp]], hook: ServedApp) -> None:
     """Tester 36c F1: the webhook read any body as JSON while the body checks look at JSON ones only: as text/plain, a
     name given twice stored its second spelling, and 100,000 nested brackets answered 500."""
