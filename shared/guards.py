@@ -156,10 +156,13 @@ class RequestGuard:
       ``header_given_twice``, field the header (:func:`header_given_twice`).
     """
 
-    def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
+    def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH, path_of: Callable[[Sequence[str]], str] | None = None) -> None:
         self.app = app
         self.limit = limit
         self.max_depth = max_depth
+        self.path_of = path_of or dotted_path
+        """How an error names a place in the body from its keys and indexes: ``participants.1.sex``; the Kobo webhook
+        names it as Kobo does (``miembros[2]/sexo``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -226,13 +229,14 @@ class RequestGuard:
         except RecursionError:  # the depth check above stops this first; never a 500 if it did not
             return _unprocessable_body("max_json_depth", f"arrays and objects nest deeper than {self.max_depth} levels")
         except _NotJsonNumber as unreadable:
-            field, message = _first_unreadable_number(body) or ("body", unreadable.message)
+            parts, message = _first_unreadable_number(body) or ([], unreadable.message)
+            field = self.path_of(parts)
             return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "json_number", "message": message}])
         if twice is not None:
-            key, _, where = twice.rpartition(".")[::-1]
-            at = f" (in {where})" if where else ""
+            field, key, where = self.path_of(twice), twice[-1], twice[:-1]
+            at = f" (in {self.path_of(where)})" if where else ""
             message = f"the key '{key}' is given twice in one object{at}: say each field once"
-            return problem(422, "Unprocessable Content", f"{twice}: {message}", [{"field": twice, "rule": "duplicate_key", "message": message}])
+            return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "duplicate_key", "message": message}])
         return None
 
 
@@ -260,6 +264,12 @@ def header_given_twice(headers: Sequence[tuple[bytes, bytes]]) -> JSONResponse |
                 return problem(422, "Unprocessable Content", f"{field}: {message}", [{"field": field, "rule": "header_given_twice", "message": message}])
             seen.add(name)
     return None
+
+
+def dotted_path(parts: Sequence[str]) -> str:
+    """A place in a body as the services' errors name it: its keys and indexes joined by dots (``participants.1.sex``),
+    ``body`` for the body itself."""
+    return ".".join(parts) or "body"
 
 
 class _DuplicateKey(ValueError):
@@ -334,17 +344,17 @@ def _marked_constant(name: str) -> Any:
         return _Unreadable(unreadable.message)
 
 
-def _first_unreadable_number(body: bytes) -> tuple[str, str] | None:
-    """The path (``count.1``, ``target.value``; ``body`` for the body itself) and the message of the first number of
-    ``body`` the services cannot read as sent (:class:`_NotJsonNumber`), in the body's order; None if there is none."""
+def _first_unreadable_number(body: bytes) -> tuple[list[str], str] | None:
+    """The path (``["count", "1"]``; ``[]`` for the body itself) and the message of the first number of ``body`` the
+    services cannot read as sent (:class:`_NotJsonNumber`), in the body's order; None if there is none."""
     try:
         tree = json.loads(body, object_pairs_hook=_Object, parse_float=_marked_number, parse_constant=_marked_constant)
     except ValueError:
         return None
 
-    def first(node: Any, path: list[str]) -> tuple[str, str] | None:
+    def first(node: Any, path: list[str]) -> tuple[list[str], str] | None:
         if isinstance(node, _Unreadable):
-            return ".".join(path) or "body", node.message
+            return path, node.message
         children = node if isinstance(node, _Object) else enumerate(node) if isinstance(node, list) else ()
         for name, child in children:
             found = first(child, [*path, str(name)])
@@ -355,15 +365,15 @@ def _first_unreadable_number(body: bytes) -> tuple[str, str] | None:
     return first(tree, [])
 
 
-def duplicate_key(body: bytes) -> str | None:
-    """The first key ``body`` gives twice in one JSON object, or None (also for a body that is not JSON: the route's
-    own parsing answers that). RFC 8259 leaves such an object's meaning to the reader: the services took the last
+def duplicate_key(body: bytes) -> list[str] | None:
+    """The path of the first key ``body`` gives twice in one JSON object (``["participants", "1", "sex"]``), or None (also
+    for a body that is not JSON: the route's own parsing answers that). RFC 8259 leaves such an object's meaning to the reader: the services took the last
     ``amount`` of ``{"amount": "100.00", "amount": "999.00"}``, while a proxy or a log reader may keep the first.
     Raises :class:`_NotJsonNumber` for ``NaN``, ``Infinity`` or a number past a double's range (:func:`_readable_float`)."""
     try:
         json.loads(body, object_pairs_hook=_unique_pairs, parse_constant=_no_constant, parse_float=_readable_float)
     except _DuplicateKey as twice:  # read again, marking where: the key is named by its path (``x.a``, ``items.2.kind``)
-        return _first_twice(json.loads(body, object_pairs_hook=_marking_twice, parse_constant=_no_constant), []) or twice.key
+        return _first_twice(json.loads(body, object_pairs_hook=_marking_twice, parse_constant=_no_constant), []) or [twice.key]
     except ValueError:
         return None
     return None
@@ -386,11 +396,11 @@ def _marking_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _first_twice(node: Any, path: list[str]) -> str | None:
+def _first_twice(node: Any, path: list[str]) -> list[str] | None:
     """The path of the first key given twice, in the body's order (the nesting is bounded by :data:`MAX_JSON_DEPTH`)."""
     if isinstance(node, _Twice):
         here = _first_twice(dict(node), path)  # a duplicate inside a value given before the key repeated comes first
-        return here or ".".join([*path, node.twice])
+        return here or [*path, node.twice]
     children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for name, child in children:
         found = _first_twice(child, [*path, str(name)])

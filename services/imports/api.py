@@ -46,7 +46,7 @@ from fastapi.responses import JSONResponse
 from services.imports.application import REDACTED, Importer, ImportStopped, Outcome, RowResult
 from services.imports.bootstrap import lazy_services
 from services.imports.domain.commands import row_of
-from services.imports.domain.submissions import kobo_path
+from services.imports.domain.submissions import kobo_json_path, kobo_path
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.schemas import SubmissionNote, SubmissionPublic
@@ -227,7 +227,7 @@ def create_app(
     install_error_handlers(api)
     install_documentation(api, settings.max_body_bytes)
     api.add_exception_handler(AuthError, _refused)
-    api.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    api.add_middleware(BodyLimit, limit=settings.max_body_bytes, path_of=kobo_json_path)  # Kobo's names: miembros[2]/sexo
     api.add_middleware(SecureHeaders)  # outermost: the body limit's answers get the headers too
     api.include_router(kobo)
     api.include_router(operations)

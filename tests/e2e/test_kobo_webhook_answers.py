@@ -232,6 +232,22 @@ def test_an_entry_given_twice_still_gets_its_own_mistakes_and_a_placeholder_docu
             assert {r for f, r in said if f == f"miembros[{entry}]/numero_documento"} == ({rule} if rule else set()), said
 
 
+def test_the_body_checks_name_a_place_in_a_post_as_kobo_does(system: tuple[Any, dict[str, ServedApp]], hook: ServedApp) -> None:
+    """Tester 36b F4: a key given twice in the first member was named ``miembros.0.miembros/sexo``, where every other
+    answer of the webhook says ``miembros[1]/sexo``."""
+    basic = base64.b64encode(f"osv_members:{HOOK_SECRET}".encode()).decode()
+    for body, field, rule in (
+        (b'{"_uuid": "t36b-f4", "miembros": [{"miembros/sexo": "F", "miembros/sexo": "M"}]}', "miembros[1]/sexo", "duplicate_key"),
+        (b'{"_uuid": "t36b-f4", "miembros": [{}, {"miembros/anio_nacimiento": 1e-400}]}', "miembros[2]/anio_nacimiento", "json_number"),
+        (b'{"_uuid": "t36b-f4", "_uuid": "t36b-f4b"}', "_uuid", "duplicate_key"),
+    ):
+        answer = httpx.post(f"{hook.url}/kobo/osv_members/submissions", content=body, timeout=60,
+                            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/json"})
+        assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [(field, rule)], answer.text
+    said = answer.json()["errors"][0]["message"]
+    assert said.startswith("the key '_uuid' is given twice in one object:"), said
+
+
 def test_a_submission_sent_as_other_than_json_is_refused_before_it_is_read(system: tuple[Any, dict[str, ServedApp]], hook: ServedApp) -> None:
     """Tester 36c F1: the webhook read any body as JSON while the body checks look at JSON ones only: as text/plain, a
     name given twice stored its second spelling, and 100,000 nested brackets answered 500."""

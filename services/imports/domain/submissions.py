@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,15 @@ def kobo_path(cell: Cell) -> str:
         return f"{name}[{cell.row}]/{cell.column}"
     end = at + len(name)
     return f"{cell.column[:end]}[{cell.row}]{cell.column[end:]}"
+
+
+def kobo_json_path(parts: Sequence[str]) -> str:
+    """A place in a webhook post's JSON (its keys and indexes, ``["miembros", "1", "miembros/sexo"]``) as :func:`kobo_path`
+    names an answer, counted from 1 as the form shows it: ``miembros[2]/sexo``; ``body`` for the post itself. For the
+    body checks (a key given twice, a number that cannot be read), which otherwise name it ``miembros.1.miembros/sexo``."""
+    if len(parts) >= 2 and parts[1].isdigit():
+        return kobo_path(Cell(f"webhook:{parts[0]}", int(parts[1]) + 1, "/".join(parts[2:])))
+    return "/".join(parts) or "body"
 
 
 def entry_of(cell: Cell) -> str:
