@@ -126,7 +126,7 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     ``at_most_<n>_whole_digits``, ``at_most_<n>_digits`` for a decimal's digits, ``at_most_<n>_items`` for a list's
     length. The message says the bound and what was given."""
     kind, bound_of = error.get("type"), error.get("ctx") or {}
-    given = error.get("input")
+    given = _shown_decimal(error.get("input"))  # a count of 99 digits was repeated whole (tester 36d F5)
     if kind == "greater_than" and "gt" in bound_of:
         bound = bound_of["gt"]
         return f"greater_than_{_bound_name(bound)}", f"must be greater than {_said(bound)}, not {given}"
@@ -145,21 +145,20 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     if kind == "too_long" and "max_length" in bound_of:  # a list's (or an object's) bound: pydantic said "List should have..."
         bound = bound_of["max_length"]
         return f"at_most_{_bound_name(bound)}_items", f"must hold at most {_said(bound)} items, not {_said(bound_of.get('actual_length', '?'))}"
-    shown = _shown_decimal(given)
     if kind == "decimal_max_places" and "decimal_places" in bound_of:
         places = bound_of["decimal_places"]
-        return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {shown}"
+        return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {given}"
     if kind == "decimal_whole_digits" and "whole_digits" in bound_of:
         digits = bound_of["whole_digits"]
-        return f"at_most_{digits}_whole_digits", f"must have at most {digits} digits before the point, not {shown}"
+        return f"at_most_{digits}_whole_digits", f"must have at most {digits} digits before the point, not {given}"
     if kind == "decimal_max_digits" and "max_digits" in bound_of:
         digits = bound_of["max_digits"]
-        return f"at_most_{digits}_digits", f"must have at most {digits} digits, not {shown}"
+        return f"at_most_{digits}_digits", f"must have at most {digits} digits, not {given}"
     return None
 
 
 SHOWN_DIGITS_MOST = 20
-"""The most characters of a refused decimal a message repeats: past them, how many digits it has (a 201-digit amount was
+"""The most characters of a refused number a message repeats: past them, how many digits it has (a 201-digit amount was
 echoed whole, tester 36b F9)."""
 
 

@@ -163,10 +163,11 @@ async def receive_submission(form_id: KoboHook, request: Request, importer: Impo
     The body is JSON (`application/json`, as Kobo sends it, or no `Content-Type`): any other type is 415 `json_content_type`,
     since the body checks every JSON body passes (duplicate keys, numbers, nesting) are made for JSON ones."""
     content_type = request.headers.get("content-type", "").lower()
-    if content_type and "json" not in content_type:
+    media_type = content_type.split(";")[0].strip()
+    if content_type and media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
         # Read as JSON all the same, a `text/plain` body went past the body checks: a name given twice stored its
         # second spelling, a nesting 100,000 deep answered 500 (tester 36c, F1).
-        detail = f"the submission must be sent as application/json, not {content_type.split(';')[0].strip()!r}"
+        detail = f"the submission must be sent as application/json, not {media_type!r}"
         return problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_content_type", "message": detail}])
     try:
         submission = json.loads(await request.body())

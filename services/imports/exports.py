@@ -62,15 +62,15 @@ class Sheet:
 
 
 def plain(value: Any) -> Any:
-    """A cell as text or None: Excel dates become ISO dates, whole numbers lose their ``.0``."""
+    """A cell as text or None: Excel dates become ISO dates, whole numbers lose their ``.0``, booleans read TRUE/FALSE."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time(0) else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, bool):
-        return "1" if value else "0"
+    if isinstance(value, bool):  # as Excel shows it: a count cell holding TRUE was taken as 1 (tester 36d F1)
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value).strip()
@@ -313,11 +313,16 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
 
     for key, value in data.items():
         repeat = next((r for r in form.repeats if key == r or key.endswith("/" + r)), None)
-        if repeat is not None and isinstance(value, list):
+        if repeat is not None and not isinstance(value, list):  # a group is a list of entries (tester 36b F5: "registers nobody")
+            submission.not_groups.append(Cell(main.sheet, main.row, key))
+        elif repeat is not None:
             entries = submission.repeats.setdefault(repeat, [])
             for number, item in enumerate(value, start=1):
                 entry = Entry(f"webhook:{repeat}", number)
-                for inner_key, inner_value in (item.items() if isinstance(item, Mapping) else ()):
+                if not isinstance(item, Mapping):  # an entry is an object of answers (a text gave five "Field required")
+                    submission.not_groups.append(Cell(entry.sheet, entry.row, ""))
+                    continue
+                for inner_key, inner_value in item.items():
                     take(entry, inner_key, inner_value)
                 entries.append(entry)
         else:

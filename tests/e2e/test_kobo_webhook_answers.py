@@ -252,8 +252,14 @@ def test_a_submission_sent_as_other_than_json_is_refused_before_it_is_read(syste
     """Tester 36c F1: the webhook read any body as JSON while the body checks look at JSON ones only: as text/plain, a
     name given twice stored its second spelling, and 100,000 nested brackets answered 500."""
     basic = base64.b64encode(f"osv_members:{HOOK_SECRET}".encode()).decode()
-    for content_type in ("text/plain", "multipart/form-data; boundary=x"):
-        for body in (b'{"_uuid": "t36c", "osv": "x", "osv": "y"}', b"[" * 100_000 + b"]" * 100_000):
+    for content_type, bodies in (
+        ("text/plain", (b'{"_uuid": "t36c", "osv": "x", "osv": "y"}', b"[" * 100_000 + b"]" * 100_000)),
+        ("multipart/form-data; boundary=x", (b'{"_uuid": "t36c", "osv": "x", "osv": "y"}',)),
+        ("text/plain; a=json", (b'{"_uuid": "t36d"}',)),  # the media type is compared, not searched for "json" (tester 36d F3)
+        ("text/json", (b'{"_uuid": "t36d"}',)),
+        ("application/jsonx", (b'{"_uuid": "t36d"}',)),
+    ):
+        for body in bodies:
             answer = httpx.post(f"{hook.url}/kobo/osv_members/submissions", content=body, timeout=60,
                                 headers={"Authorization": f"Basic {basic}", "Content-Type": content_type})
             assert answer.status_code == 415 and answer.headers["content-type"] == "application/problem+json", answer.text

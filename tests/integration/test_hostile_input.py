@@ -512,6 +512,11 @@ def test_an_amount_of_too_many_digits_is_refused_without_repeating_them_all(serv
     answer = services["funding"].post("/grants", json=body, headers=signed_in_headers("staff"))
     [error] = [e for e in assert_problem(answer, 422)["errors"] if e["field"] == "amount"]
     assert error["rule"].startswith("at_most_") and "201 digits" in error["message"] and "0" * 30 not in answer.text, answer.text
+    # Tester 36d F5: a count of 99 digits, the same.
+    meeting = {"held_on": "2021-06-10", "mode": "in_person", "topics": ["needs"], "other_attendees": int("9" * 99)}
+    answer = services["engagement"].post(f"/osvs/{uuid.uuid4()}/meetings", json=meeting, params={"dry_run": "true"})
+    [error] = [e for e in assert_problem(answer, 422)["errors"] if e["field"] == "other_attendees"]
+    assert error["rule"] == "at_most_max_count" and "99 digits" in error["message"] and "9" * 30 not in answer.text, answer.text
 
 
 def test_a_target_past_a_doubles_range_is_refused_and_small_or_zero_numbers_are_read_as_sent(services: dict[str, TestClient]) -> None:

@@ -15,6 +15,7 @@ import pytest
 from devtools.processes import free_port
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
+from services.imports.domain.submissions import kobo_path
 from services.imports.forms import shipped
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 
@@ -192,6 +193,21 @@ def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_o
     }
 
 
+def test_a_count_cell_holding_true_or_other_scripts_digits_goes_as_written_for_the_api_to_refuse(tmp_path: Path) -> None:
+    """Tester 36d F1, F2: a TRUE cell under a count went as 1 (FALSE as 0, refused as "not 0"), and Arabic-Indic ``٣`` as 3,
+    where the API refuses both (``int_type``) and the webhook refuses ``true``. A spreadsheet's 5.0 is still 5."""
+    activity = Answers(
+        {"osv": OSV, "fecha": "2021-07-03", "tipo": "workshop", "distrito": "150132", "beneficiarios_indirectos": 5.0},
+        {"participantes": [{"nacionalidad": "VE", "sexo": "F", "cantidad": True}, {"nacionalidad": "PE", "sexo": "M", "cantidad": "٣"}]},
+    )
+
+    [row] = rows_of(read_xlsx(write_xlsx(tmp_path / "a.xlsx", ACTIVITY, [activity], 0), ACTIVITY))
+
+    [command] = row.commands
+    assert command.body["indirect_beneficiaries"] == 5
+    assert [b["count"] for b in command.body["direct_beneficiaries"]] == ["TRUE", "٣"]
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
 def test_a_csv_export_reads_as_the_xlsx_does_whatever_excel_saved_it_as(tmp_path: Path, encoding: str) -> None:
     csv_rows = rows_of(read_csv(write_csv(tmp_path / "mapeo.csv", MAPPING, OSVS, 0, encoding), MAPPING))
@@ -231,6 +247,16 @@ def test_a_whole_number_written_as_a_decimal_goes_to_the_api_as_a_whole_number_a
     posted = row_of(MEMBERS, from_kobo_json(kobo_json(MEMBERS, people), MEMBERS))
 
     assert [c.body["birth_year"] for c in posted.commands] == [1990, "1990.5"]
+
+
+def test_a_repeat_group_that_is_no_list_of_entries_is_refused_saying_so() -> None:
+    """Tester 36b F5: ``"miembros": {"a": 1}`` was told "the submission registers nobody", an entry given as text five
+    "Field required"."""
+    for miembros, where in (({"a": 1}, "miembros"), ("notalist", "miembros"), ([{}, "notadict"], "miembros[2]")):
+        posted = row_of(MEMBERS, from_kobo_json({"_uuid": "t36b-f5", "osv": OSV, "miembros": miembros}, MEMBERS))
+        refused = [p for p in posted.problems if p.rule == "kobo_answer"]
+        assert [kobo_path(p.cell) for p in refused] == [where], posted.problems
+        assert refused[0].message.startswith("Kobo posts a repeat group as a list of entries"), refused[0].message
 
 
 def test_a_webhook_posts_mistakes_name_the_repeat_entry_they_are_in() -> None:

@@ -57,7 +57,8 @@ from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number
 from shared.idempotency import MAX_KEY_LENGTH
 
-INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
+INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
+"""A whole number as a cell or Kobo writes it (``5``, a spreadsheet's ``5.0``), in the digits 0-9 only (``٣`` went as 3)."""
 DATE_RULE = "date_as_excel_writes_it"
 """The import's rule for a ``date`` answer it cannot read as a date (:func:`iso_date`)."""
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
@@ -159,6 +160,10 @@ class _Builder:
             Problem(cell, cell.column, NOT_AN_ANSWER_RULE, "Kobo sends each answer as text or a number; this is a JSON object, "
                     "array or true/false, which the import does not read as an answer")
             for cell in submission.not_answers
+        ] + [
+            Problem(cell, cell.column, NOT_AN_ANSWER_RULE, "Kobo posts a repeat group as a list of entries, each an object of "
+                    "the entry's answers; this is not one")
+            for cell in submission.not_groups
         ]
         """Answers the import cannot read (a date in none of the forms it takes), found while building the commands."""
         self.prefix = (

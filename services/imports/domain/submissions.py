@@ -81,3 +81,6 @@ class Submission:
     """Where a webhook post gave a question a JSON object, array or ``true``/``false``: Kobo posts each answer as text
     (or a number), so none is read as one (``{"a": 1}`` would be recorded as the text ``{'a': 1}``); the row is refused
     naming each (:data:`~services.imports.domain.commands.NOT_AN_ANSWER_RULE`)."""
+    not_groups: list[Cell] = field(default_factory=list)
+    """Where a webhook post gave a repeat group other than a list (``"miembros": {}``), or one of its entries other than
+    an object of answers: refused, rule ``kobo_answer`` too, saying what a group is."""
