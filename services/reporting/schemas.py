@@ -167,7 +167,7 @@ class TargetsUpdate(Command):
         default_factory=dict,
         description="The figure before the phase, as parts: `value` for a plain figure; `total`, `by_sex.F|M|X`, "
         "`by_nationality.VE|PE|other` for people; `total`, `first_time`, `repeat` for OSVs supported. Counts are whole numbers, "
-        "money in the indicator's currency, a rate between 0 and 1.",
+        "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded).",
     )
     target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
 

@@ -66,6 +66,9 @@ def test_targets_as_of_a_moment_are_those_set_by_then() -> None:
         ("osvs_identified", {"value": 2.5}, TargetValueError, "target.value"),
         ("osvs_identified", {"value": "many"}, TargetValueError, "target.value"),
         ("ruos_registration_rate", {"value": 25}, TargetValueError, "target.value"),
+        ("ruos_registration_rate", {"value": 1e-7}, TargetValueError, "target.value"),  # kept as 0.0000 (tester 36d F4)
+        ("ruos_registration_rate", {"value": 0.30000000000000004}, TargetValueError, "target.value"),  # kept as 0.3000
+        ("seed_funds_granted_pen", {"value": "100.005"}, TargetValueError, "target.value"),  # kept as 100.00 or 100.01
         ("osvs_identified", {}, TargetMissingError, "target"),
     ],
 )

@@ -93,8 +93,14 @@ def _is_money(indicator: str, part: str) -> bool:
     return isinstance(template, Decimal) or (isinstance(template, Mapping) and isinstance(template.get(part), Decimal))
 
 
+RATE_PLACES = Decimal("0.0001")
+"""A rate's target or baseline is kept to 4 decimal places (0.3333); one given with more is refused, never rounded."""
+CENTS = Decimal("0.01")
+
+
 def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[str, str]:
-    """A baseline's or target's parts, checked and written as the figures are: counts as integers, money with 2 places, a rate in [0, 1]."""
+    """A baseline's or target's parts, checked and written as the figures are: counts as integers, money with 2 places, a rate in [0, 1]
+    with 4; a figure with more places than it is kept with is refused (422 ``target_value``), never rounded."""
     allowed = parts_of(indicator)
     out: dict[str, str] = {}
     for part, raw in given.items():
@@ -109,8 +115,12 @@ def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[
         if BY_NAME[indicator].kind == DERIVED:
             if value > 1:
                 raise TargetValueError(f"{field}.{part}", raw, "a rate between 0 and 1")
-            out[part] = str(value.quantize(Decimal("0.0001")))
+            if value != value.quantize(RATE_PLACES):  # 1e-7 was kept as 0.0000 (tester 36d F4)
+                raise TargetValueError(f"{field}.{part}", raw, "a rate of at most 4 decimal places, as it is kept")
+            out[part] = str(value.quantize(RATE_PLACES))
         elif _is_money(indicator, part) or BY_NAME[indicator].template is MONEY:
+            if value != value.quantize(CENTS):
+                raise TargetValueError(f"{field}.{part}", raw, "an amount of at most 2 decimal places (cents), as it is kept")
             out[part] = f"{value:.2f}"
         else:
             if value != value.to_integral_value():
