@@ -357,9 +357,18 @@ def problems_of(command: Command, answer: Answer) -> list[Problem]:
     found = []
     for error in errors:
         api_field = error.get("field")
-        message = scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
-        found.append(Problem(command.cell_for(api_field), api_field or "", str(error.get("rule") or answer.status), message))
+        rule = str(error.get("rule") or answer.status)
+        message = IN_A_CELL.get(rule) or scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
+        found.append(Problem(command.cell_for(api_field), api_field or "", rule, message))
     return found
+
+
+IN_A_CELL = {
+    "int_type": "must be a whole number written with the digits 0-9, such as 1990 (not a fraction, TRUE/FALSE or words)",
+    "int_parsing": "must be a whole number written with the digits 0-9, such as 1990",
+}
+"""The API's words for a rule that speak of JSON ("written as a JSON number"), as a promoter filling a cell or a Kobo
+question reads them (tester 36b F5)."""
 
 
 def _status_rule(status: int) -> str:

@@ -193,6 +193,18 @@ def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_o
     }
 
 
+def test_the_apis_words_on_a_whole_number_are_said_as_a_cell_is_filled_in() -> None:
+    """Tester 36b F5: a promoter was told a year "must be a whole number written as a JSON number (1990), not text"."""
+    from services.imports.application import Answer, problems_of
+
+    [command] = row_of(ACTIVITY, from_kobo_json({"_uuid": "t36b-f5w", "osv": OSV, "fecha": "2021-07-03", "tipo": "workshop",
+                                                 "distrito": "150132", "beneficiarios_indirectos": "TRUE"}, ACTIVITY)).commands
+    refusal = {"errors": [{"field": "indirect_beneficiaries", "rule": "int_type", "message": "must be a whole number written as a JSON number (1990), not text, a fraction or true/false"}]}
+    [problem] = problems_of(command, Answer(422, refusal, replayed=False))
+    assert (problem.rule, problem.cell.column) == ("int_type", "beneficiarios_indirectos")
+    assert "JSON" not in problem.message and problem.message.startswith("must be a whole number written with the digits 0-9"), problem
+
+
 def test_a_count_cell_holding_true_or_other_scripts_digits_goes_as_written_for_the_api_to_refuse(tmp_path: Path) -> None:
     """Tester 36d F1, F2: a TRUE cell under a count went as 1 (FALSE as 0, refused as "not 0"), and Arabic-Indic ``٣`` as 3,
     where the API refuses both (``int_type``) and the webhook refuses ``true``. A spreadsheet's 5.0 is still 5."""
