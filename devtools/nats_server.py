@@ -329,6 +329,7 @@ class NatsServer(ChildServer):
         assert self._proc is not None
         self._proc.send_signal(signal.SIGSTOP)
         self._paused = True
+        _wait_stopped(self._proc.pid)
         logger.info("nats-server pid %s paused", self._proc.pid)
 
     def resume(self) -> None:
@@ -341,3 +342,19 @@ class NatsServer(ChildServer):
     def __repr__(self) -> str:
         port = self._port if self._port is not None else self._requested_port
         return f"NatsServer(store_dir={str(self.store_dir)!r}, port={port}, running={self.running})"
+
+
+def _wait_stopped(pid: int, timeout: float = 2.0) -> None:
+    """Return once every thread of ``pid`` is stopped (state ``T`` in ``/proc``), or after ``timeout`` seconds: a signal is
+    delivered asynchronously, and a publish sent at once could still be answered by a thread not stopped yet (a
+    ``pause()`` test saw its publish acknowledged under load). Where ``/proc`` is not there, it returns at once."""
+    tasks = Path(f"/proc/{pid}/task")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in tasks.iterdir()]
+        except (OSError, IndexError):
+            return
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.005)
