@@ -168,8 +168,12 @@ def collect_less_often() -> tuple[int, int, int]:
     reporting, whose reports as of a moment load a checkpointed tally of
     hundreds of thousands of objects. With the default thresholds the
     collector ran full passes over them mid-report: at 200,000 events an
-    as-of report's p99 was 117 ms, 60-69 ms with these. Cycles are still
-    collected, only less often.
+    as-of report's p99 was 117 ms, 60-69 ms with these. Every service runs
+    with it (:meth:`shared.web.Runtime.lifespan`): a command's objects are
+    freed by their reference counts, and in registry under load the
+    collector's passes over its 175,000 long-lived objects (the framework's,
+    the kept aggregates) took 0.11 ms of the 2.5-3 ms each ``POST /osvs``
+    cost, none with these. Cycles are still collected, only less often.
     """
     before = gc.get_threshold()
     gc.set_threshold(COLLECT_EVERY, 20, 20)

@@ -50,7 +50,7 @@ from shared.guards import (
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth, StreamAheadHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.lease import lease_for
-from shared.lifecycle import die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
+from shared.lifecycle import collect_less_often, die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
 from shared.messaging import NatsLink
 from shared.problems import DATABASE_AWAY, MAX_POSITION, RETRY_AFTER_SECONDS, install_error_handlers
@@ -239,6 +239,7 @@ class Runtime:
         publishes = self.catalogue is not None
         if s.service_dir.exists():
             private_dir(s.service_dir, tighten=True)  # made before files were private: 0700 now
+        collect_less_often()  # reporting loads tallies of 100,000s of objects; commands' garbage goes by reference counts
         try:
             self.app = await wait_for_database(
                 lambda: self.make_application(self.application_env() if publishes else {}), f"{s.service_name}: opening {self.opening}"

@@ -23,7 +23,6 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
-from shared.lifecycle import collect_less_often
 from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -41,7 +40,6 @@ def bootstrap(
     settings = settings or ReportingSettings()
 
     def build(_: dict[str, str]) -> Reporting:
-        collect_less_often()  # an as-of report loads a tally of hundreds of thousands of objects: no full collections mid-report
         readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
         districts = settings.districts_table()
         try:

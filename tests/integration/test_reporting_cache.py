@@ -6,6 +6,8 @@ import gc
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from services.reporting.application import Reporting
 from services.reporting.domain.tally import report
 from services.reporting.views.readmodel import CACHED_ANSWERS, ReadModel
@@ -112,13 +114,15 @@ def test_a_quiet_read_model_keeps_a_bounded_number_of_cached_answers(database_ur
     assert readmodel.cached(("page", 0), lambda: -1) == -1  # the oldest was let go
 
 
-def test_the_reporting_service_runs_the_cycle_collector_less_often_while_it_serves(tmp_path: Path) -> None:
-    """An as-of report loads a tally of hundreds of thousands of objects: full collections mid-report doubled its p99."""
+@pytest.mark.parametrize(("service", "path"), [("reporting", "/indicators"), ("registry", "/osvs"), ("funding", "/grants"), ("engagement", "/follow-up/overdue")])
+def test_a_service_runs_the_cycle_collector_less_often_while_it_serves(tmp_path: Path, service: str, path: str) -> None:
+    """An as-of report loads a tally of hundreds of thousands of objects: full collections mid-report doubled its p99;
+    a command service's passes over its long-lived objects were about 4% of a command's CPU."""
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)  # Python's defaults, as a fresh process starts
     try:
-        with service_client("reporting", tmp_path) as client:
-            assert client.get("/indicators").status_code == 200
+        with service_client(service, tmp_path) as client:
+            assert client.get(path).status_code == 200
             assert gc.get_threshold() == (COLLECT_EVERY, 20, 20)
     finally:
         gc.set_threshold(*before)
