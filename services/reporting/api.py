@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import html
+import inspect
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
-from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, render_dashboard, stylesheet
+from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, refusal_page, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
@@ -32,6 +35,7 @@ from shared.asyncapi import document_for
 from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.guards import problem
+from shared.problems import STATUS_OF
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
@@ -387,6 +391,28 @@ def get_dashboard(
     return HTMLResponse(reporting.readmodel.cached(key, page))
 
 
+def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
+    """A refused ``GET /dashboard`` asked by a browser (``Accept`` naming ``text/html``, as its form's submission does) is
+    answered as a web page in the page's language (:func:`~services.reporting.dashboard.refusal_page`), with the status
+    and headers (``Retry-After``) of the problem+json every other client gets: a cut typed as 31/02/2022 showed the
+    programme's staff a JSON document. Call it once :func:`~shared.web.base_api` has installed the error handlers."""
+    for family in (RequestValidationError, *STATUS_OF):
+        as_json = api.exception_handlers[family]
+
+        async def handler(request: Request, exc: Exception, as_json: Callable[..., Any] = as_json) -> Response:
+            answer = as_json(request, exc)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if request.url.path != "/dashboard" or "text/html" not in request.headers.get("accept", ""):
+                return answer  # type: ignore[no-any-return]
+            lang = request.query_params.get("lang")
+            page = refusal_page(json.loads(answer.body), lang if lang in TRANSLATIONS else "es")  # type: ignore[arg-type]
+            kept = {k: v for k, v in answer.headers.items() if k not in ("content-type", "content-length")}
+            return HTMLResponse(page, status_code=answer.status_code, headers=kept)
+
+        api.add_exception_handler(family, handler)
+
+
 # The app ---------------------------------------------------------------------------------
 
 
@@ -409,6 +435,7 @@ def create_app(
     for router in (indicators, donors, operations, dashboard):
         api.include_router(router)
     install_audit(api, runtime)  # the sign-offs' store is hash-chained: /chain and /verify, as on every service
+    refuse_the_dashboards_browser_in_html(api)
     refuse_unknown_query_parameters(api)
     # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.

@@ -148,6 +148,40 @@ def cut_from_form(text: Any) -> Any:
     return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
 
 
+REFUSAL_PAGE = (
+    '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+    '<link rel="stylesheet" href="/dashboard/dashboard.css"></head><body><main id="refused" data-status="{status}">'
+    "<h1>{title}</h1>{detail}<ul>{errors}</ul>{hint}"
+    '<p><a id="back-to-dashboard" href="{back}">{back_label}</a></p></main></body></html>'
+)
+FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown"}
+"""The form's own label of a query parameter the page's form sends; others are named as the API names them."""
+
+
+def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
+    """A refused dashboard query as a web page in ``lang``, for a browser: the problem+json answer's ``detail`` and each
+    of its ``errors`` (field, by the form's label when the form has it, and message; ``data-field`` and ``data-rule``
+    carry the API's names), a hint on writing the cut when the cut was refused, and a link back to the dashboard."""
+    t = translator(lang)
+    errors = [e for e in problem.get("errors") or () if isinstance(e, Mapping)]
+    items = "".join(
+        f'<li data-field="{escape(e.get("field", ""))}" data-rule="{escape(e.get("rule", ""))}"><strong>'
+        f'{escape(t(FIELD_LABELS[e["field"]]) if e.get("field") in FIELD_LABELS else e.get("field", ""))}</strong>: {escape(e.get("message", ""))}</li>'
+        for e in errors
+    )
+    hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if any(e.get("field") == "as_of" for e in errors) else ""
+    return REFUSAL_PAGE.format(
+        lang=lang,
+        title=escape(t("ui.refused")),
+        status=int(problem.get("status", 422)),
+        detail="" if errors else f'<p id="refusal">{escape(problem.get("detail", ""))}</p>',
+        errors=items,
+        hint=hint,
+        back=escape("/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})),
+        back_label=escape(t("ui.back_to_dashboard")),
+    )
+
+
 def _moment(value: datetime) -> str:
     return value.astimezone(LIMA).strftime("%Y-%m-%d %H:%M") + " (Lima)"
 

@@ -67,6 +67,10 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.filters": "Corte y desglose",
         "ui.cut_at": "Cortar en lo registrado hasta (fecha y hora)",
         "ui.breakdown": "Desglose",
+        "ui.refused": "El tablero no puede mostrarse con esta consulta",
+        "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse), por ejemplo 31/12/2021 18:00: un día que "
+        "exista, no posterior a ahora.",
+        "ui.back_to_dashboard": "Volver al tablero",
         "ui.by_none": "Por zona (gráfico)",
         "ui.by_zone": "Por zona",
         "ui.by_district": "Por distrito",
@@ -256,6 +260,10 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.filters": "Cut and breakdown",
         "ui.cut_at": "Cut at what was recorded up to (date and time)",
         "ui.breakdown": "Breakdown",
+        "ui.refused": "The dashboard cannot be shown for this query",
+        "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out), for example 2021-12-31 18:00: a day that "
+        "exists, not later than now.",
+        "ui.back_to_dashboard": "Back to the dashboard",
         "ui.by_none": "By zone (chart)",
         "ui.by_zone": "By zone",
         "ui.by_district": "By district",

@@ -259,6 +259,22 @@ def test_the_cut_field_shows_and_takes_the_spanish_date_format(browser: WebDrive
     browser.find_element(By.NAME, "as_of").screenshot(str(tmp_path / "cut-field-es.png"))
 
 
+def test_a_cut_typed_as_a_day_that_does_not_exist_shows_a_page_saying_so_with_a_way_back(browser: WebDriver, signed_in: str) -> None:
+    open_dashboard(browser, f"{signed_in}/dashboard")
+    field = browser.find_element(By.NAME, "as_of")
+    field.send_keys("31/02/2022 12:00")  # the field's pattern lets it through: the server judges the day
+    field.submit()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.ID, "refused"))
+
+    refused = browser.find_element(By.ID, "refused")
+    assert browser.title == "El tablero no puede mostrarse con esta consulta"
+    assert refused.find_element(By.CSS_SELECTOR, "li[data-field='as_of']").text.startswith("Cortar en lo registrado hasta (fecha y hora): ")
+    assert "31/12/2021 18:00" in browser.find_element(By.ID, "cut-hint").text
+    browser.find_element(By.ID, "back-to-dashboard").click()
+    WebDriverWait(browser, 10).until(whole_dashboard)
+    assert browser.find_element(By.NAME, "as_of").get_attribute("value") == ""
+
+
 def test_the_english_page_names_the_phases_in_english_and_chart_labels_show_whole(
     browser: WebDriver, signed_in: str, tmp_path: Path
 ) -> None:

@@ -183,6 +183,38 @@ def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(clie
     assert refused.status_code == 422 and "as_of" in refused.text
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+"""What a browser's form submission asks for."""
+
+
+def test_a_cut_the_browser_sends_that_is_no_moment_is_answered_as_a_page_naming_the_field_not_as_json(
+    client: TestClient, source: FakeReporting
+) -> None:
+    refused = client.get("/dashboard?as_of=31/02/2022", headers=BROWSER)
+    assert refused.status_code == 422 and refused.headers["content-type"].startswith("text/html")
+    assert refused.headers["content-security-policy"].startswith("default-src 'none'")  # the dashboard's own policy still
+    page = refused.text
+    assert '<html lang="es">' in page and "El tablero no puede mostrarse con esta consulta" in page
+    assert '<li data-field="as_of" data-rule="iso_8601_moment"><strong>Cortar en lo registrado hasta (fecha y hora)</strong>: ' in page
+    assert "2022-02-31T00:00 is no moment of the calendar" in page
+    assert "dd/mm/aaaa hh:mm" in page and '<a id="back-to-dashboard" href="/dashboard">Volver al tablero</a>' in page
+    assert source.asked == []  # nothing was counted
+
+    english = client.get("/dashboard?lang=en&by=zones&as_of=2022-13-01", headers=BROWSER).text
+    assert '<html lang="en">' in english and '<a id="back-to-dashboard" href="/dashboard?lang=en">Back to the dashboard</a>' in english
+    assert 'data-field="by" data-rule="literal_error"><strong>Breakdown</strong>' in english and 'data-field="as_of"' in english
+    assert "<script" not in client.get("/dashboard?as_of=<script>alert(1)</script>", headers=BROWSER).text  # the typed text escaped
+
+    later = client.get("/dashboard?as_of=01/01/2099", headers=BROWSER)  # refused by the application, not the query's shape
+    assert later.status_code == 422 and 'data-rule="not_in_future"' in later.text
+
+    api = client.get("/dashboard?as_of=31/02/2022")  # any other client: problem+json, as every route answers
+    assert api.status_code == 422 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["errors"][0]["rule"] == "iso_8601_moment"
+    other = client.get("/indicators?as_of=bogus", headers=BROWSER)  # only the dashboard is a page
+    assert other.status_code == 422 and other.headers["content-type"] == "application/problem+json"
+
+
 def test_people_reached_and_attendances_are_labelled_apart_and_the_aggregate_share_is_said(client: TestClient) -> None:
     es = rows(client.get("/dashboard").text, "data-indicator")
     assert es["beneficiaries_direct"][0] == "Personas beneficiarias directas (cada persona una vez)"
