@@ -54,6 +54,8 @@ from shared.auth import (
 )
 
 SESSION_COOKIE = "osv_dashboard_session"
+SESSION_PATH = "/dashboard"
+"""The path of the session's cookies: the dashboard's pages (``/dashboard``, ``/dashboard/…``) are their only readers."""
 ID_TOKEN_COOKIE = "osv_dashboard_id_token"
 """The provider's ID token of the session (HttpOnly, path ``/dashboard``): the ``id_token_hint`` that ends the provider's session at sign-out."""
 SIGN_IN_COOKIE = "osv_dashboard_sign_in"
@@ -152,10 +154,13 @@ class DashboardSignIn:
             raise SignInFailed(f"the provider's token was refused: {error.reason}") from None
         response = RedirectResponse(safe_next(str(kept.get("next", "/dashboard"))), status_code=303)
         lasts = int(token.get("expires_in", 3600))
-        _session_cookie(response, request, SESSION_COOKIE, access_token, lasts, path="/")
+        # The dashboard's pages alone read it: at "/" the browser sent the access token to every service and the provider
+        # on the same host (cookies are not kept apart by port; tester 37 F13). One set there by an earlier version goes.
+        _session_cookie(response, request, SESSION_COOKIE, access_token, lasts, path=SESSION_PATH)
+        response.delete_cookie(SESSION_COOKIE, path="/")
         id_token = token.get("id_token")
         if isinstance(id_token, str) and id_token:
-            _session_cookie(response, request, ID_TOKEN_COOKIE, id_token, lasts, path="/dashboard")
+            _session_cookie(response, request, ID_TOKEN_COOKIE, id_token, lasts, path=SESSION_PATH)
         response.delete_cookie(SIGN_IN_COOKIE, path="/dashboard")
         return response
 
@@ -234,6 +239,7 @@ def viewer_scope(viewer: Caller) -> MunicipalScope:
 
 def signed_out(response: Response) -> Response:
     """``response``, forgetting the dashboard's session (its access token and its ID token)."""
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(ID_TOKEN_COOKIE, path="/dashboard")
+    response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH)
+    response.delete_cookie(SESSION_COOKIE, path="/")  # one an earlier version set for the whole host, still within its hour
+    response.delete_cookie(ID_TOKEN_COOKIE, path=SESSION_PATH)
     return response

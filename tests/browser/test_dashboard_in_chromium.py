@@ -411,8 +411,9 @@ def test_a_person_who_opens_the_dashboard_on_localhost_signs_in_and_stays_on_loc
     assert browser.current_url == f"{url}/dashboard"  # back on the host the browser used, with the session set there
     assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de municipal-150132")
     assert row(browser, "phase-table", "osvs_identified") == ["OSV identificadas", "1", "0", "1"]
-    assert {cookie["name"]: cookie["domain"] for cookie in browser.get_cookies()} == {
-        "osv_dashboard_session": "localhost", "osv_dashboard_id_token": "localhost"
+    assert {cookie["name"]: (cookie["domain"], cookie["path"]) for cookie in browser.get_cookies()} == {
+        # the dashboard's pages alone: at "/" the access token went to every service on the host (ports share cookies)
+        "osv_dashboard_session": ("localhost", "/dashboard"), "osv_dashboard_id_token": ("localhost", "/dashboard")
     }
     open_dashboard(browser, f"{url}/dashboard?lang=en")  # the session holds for the page's own links
     assert browser.find_element(By.ID, "language-switch").text == "Español"

@@ -504,7 +504,11 @@ def test_signing_out_forgets_the_dashboards_session_and_sends_the_browser_to_end
         "id_token_hint": "the-sessions-id-token",
     }
     forgotten = [cookie for cookie in out.headers.get_list("set-cookie") if "max-age=0" in cookie.lower()]
-    assert sorted(cookie.split("=")[0] for cookie in forgotten) == ["osv_dashboard_id_token", "osv_dashboard_session"]
+    assert sorted((cookie.split("=")[0], cookie.lower().split("path=")[1].split(";")[0]) for cookie in forgotten) == [
+        ("osv_dashboard_id_token", "/dashboard"),
+        ("osv_dashboard_session", "/"),  # as an earlier version set it, for the whole host
+        ("osv_dashboard_session", "/dashboard"),
+    ]
 
 
 def test_signing_out_of_a_session_without_its_id_token_says_the_providers_may_be_open_with_a_link_to_end_it(
