@@ -150,7 +150,8 @@ def list_osvs(
         wanted_zone = registry.districts.zone(zone)  # 422 `lima_zone` for none of Lima's
         osvs = [o for o in osvs if district_key(o.zone) == district_key(wanted_zone)]
     osvs = [o for o in osvs if matches_name(name, o.name)]
-    return [OSVPublic.of(osv) for osv in page.of(osvs, key=lambda o: o.id)]
+    working_days = registry.calendar()
+    return [OSVPublic.of(osv, working_days) for osv in page.of(osvs, key=lambda o: o.id)]
 
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
@@ -160,7 +161,7 @@ def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads) -> OSVPublic:
     An OSV whose district this process's districts table lacks is shown as stored to those who read all of Lima, and
     is 404 to a district's focal point or partner (its municipality is not known here); nothing more is recorded about
     it (503 `osv_district_in_table`) until registry is given the districts file it was mapped with."""
-    return OSVPublic.of(registry.get_osv(osv_id=osv_id, scope=scope))
+    return OSVPublic.of(registry.get_osv(osv_id=osv_id, scope=scope), registry.calendar())
 
 
 @osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -170,7 +171,7 @@ def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) 
     A change (`updated_on`, today in Lima if not given) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on))
+    return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on), registry.calendar())
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
@@ -191,7 +192,7 @@ def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope:
     recorded on this OSV and goes out under this OSV's, so both districts' partners learn of a merge across them. Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
     the records, not a fact of the organisation's life a paper backlog would hold.
     """
-    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope))
+    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope), registry.calendar())
 
 
 @osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=WRITES)
@@ -217,7 +218,8 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
             resolution_number=body.resolution_number,
             board_term_ends_on=body.board_term_ends_on,
             scope=scope,
-        )
+        ),
+        registry.calendar(),
     )
 
 
@@ -253,7 +255,7 @@ def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, s
     A renewal (`renewed_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope))
+    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope), registry.calendar())
 
 
 @osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -263,7 +265,7 @@ def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: Registr
     A loss of contact (`since`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note))
+    return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note), registry.calendar())
 
 
 @osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -273,7 +275,7 @@ def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry:
     A restored contact (`restored_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on))
+    return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on), registry.calendar())
 
 
 @osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -285,7 +287,7 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
     date of the OSV's life to judge by is refused whatever its date: a second dissolution, and a merge with another OSV
     either way.
     """
-    return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note))
+    return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note), registry.calendar())
 
 
 # The RUOS application ---------------------------------------------------------------
@@ -304,13 +306,13 @@ def submit_application(osv_id: UUID, body: RUOSApplicationCreate, registry: Regi
     application = registry.submit_ruos_application(
         osv_id=osv_id, municipality_id=body.municipality_id, submitted_on=body.submitted_on, documents=body.documents
     )
-    return RUOSApplicationPublic.of(osv_id, application)
+    return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
 @applications.get("/{application_id}", response_model=RUOSApplicationPublic)
 def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep, scope: Reads) -> RUOSApplicationPublic:
     """Show one of the OSV's RUOS applications."""
-    return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id, scope=scope))
+    return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id, scope=scope), registry.calendar())
 
 
 @applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
@@ -331,7 +333,7 @@ def observe_application(
         amend_within_working_days=body.amend_within_working_days,
         scope=scope,
     )
-    return RUOSApplicationPublic.of(osv_id, application)
+    return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
 @applications.post(
@@ -347,7 +349,7 @@ def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate,
     application = registry.amend_ruos_application(
         osv_id=osv_id, application_id=application_id, amended_on=body.amended_on, documents=body.documents
     )
-    return RUOSApplicationPublic.of(osv_id, application)
+    return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
 @applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
@@ -368,7 +370,7 @@ def register_application(
         board_term_ends_on=body.board_term_ends_on,
         scope=scope,
     )
-    return RUOSApplicationPublic.of(osv_id, application)
+    return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
 @applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
@@ -378,12 +380,14 @@ def reject_application(
     """Record that the municipality rejected the application (records `RUOSApplicationRejected`).
 
     Taken from a dissolved OSV whatever `rejected_on` says: it closes the application (reason `withdrawn` when the OSV
-    gave it up), which would otherwise stay open for good.
+    gave it up), which would otherwise stay open for good. Reason `amendment_deadline_missed` rejects an observed
+    application after its deadline (`amend_by`, moved by días no laborables decreed since): on or before that day, or
+    for an application not observed, it is 422 `amendment_deadline_passed`.
     """
     application = registry.reject_ruos_application(
         osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note, scope=scope
     )
-    return RUOSApplicationPublic.of(osv_id, application)
+    return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
 # Municipalities ------------------------------------------------------------------------
@@ -475,7 +479,7 @@ def list_non_working_days(
 
 @calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic, dependencies=WRITES)
 def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> NonWorkingDayPublic:
-    """Record a día no laborable a decree set; deadlines computed from now on skip it (records `NonWorkingDayDecreed`)."""
+    """Record a día no laborable a decree set; every deadline skips it, those of applications observed already included (records `NonWorkingDayDecreed`)."""
     day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
     return NonWorkingDayPublic.of(day, True)
 

@@ -423,7 +423,7 @@ class Registry(DistrictLookups, ServiceApplication):
 
     @retried_on_collision
     def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
-        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); deadlines computed from now on skip it."""
+        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of applications observed already included."""
         recorded = self.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
         made = recorded.decree(day, decree, scope, source, self.shipped_calendar.decreed)
         self.save(recorded)
@@ -490,7 +490,7 @@ class Registry(DistrictLookups, ServiceApplication):
         scope: MunicipalScope = ALL_LIMA,
     ) -> RUOSApplication:
         osv = self._recording_on(osv_id, application_id, scope)
-        osv.reject_application(application_id, rejected_on, reason, note)
+        osv.reject_application(application_id, rejected_on, reason, note, self.calendar())
         self.save(osv)
         return osv.find_application(application_id)
 

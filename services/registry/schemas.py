@@ -23,7 +23,7 @@ from services.registry.domain.ruos import (
     RUOSDocument,
     document_mistakes,
 )
-from services.registry.domain.workingdays import NonWorkingDay
+from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
@@ -122,7 +122,7 @@ class RUOSStatus(BaseModel):
 class ObservationPublic(BaseModel):
     observed_on: date
     reasons: list[ObservationReason]
-    amend_by: date = Field(description="The last day to amend (working days skip weekends, Peruvian holidays and the días no laborables decreed for the public sector, see `GET /non-working-days`).")
+    amend_by: date = Field(description="The last day to amend (working days skip weekends, Peruvian holidays and the días no laborables decreed for the public sector, see `GET /non-working-days`; one decreed after the observation within its window moves it later).")
     amended_on: date | None
     amended_documents: list[RUOSDocument]
 
@@ -140,7 +140,7 @@ class RUOSApplicationPublic(BaseModel):
     id_documents_flagged: bool = Field(description="Some people of the OSV hold identity documents the municipality refuses.")
     board_members_with_unaccepted_documents: int | None
     members_with_unaccepted_documents: int | None
-    amend_by: date | None = Field(description="The amendment deadline while the application is observed.")
+    amend_by: date | None = Field(description="The amendment deadline while the application is observed, moved later by a día no laborable decreed since the observation within its window; the amendment and a rejection for `amendment_deadline_missed` go by it.")
     observations: list[ObservationPublic]
     registered_on: date | None
     ruos_number: str | None
@@ -149,7 +149,9 @@ class RUOSApplicationPublic(BaseModel):
     rejection_reason: RejectionReason | None
 
     @classmethod
-    def of(cls, osv_id: UUID, application: RUOSApplication) -> RUOSApplicationPublic:
+    def of(cls, osv_id: UUID, application: RUOSApplication, calendar: WorkingCalendar | None = None) -> RUOSApplicationPublic:
+        """The application as answered; its deadlines in ``calendar`` (the registry's, with the días no laborables decreed
+        since an observation), as the amendment and the rejection judge them; None: as recorded."""
         return cls(
             application_id=application.application_id,
             osv_id=osv_id,
@@ -161,12 +163,12 @@ class RUOSApplicationPublic(BaseModel):
             id_documents_flagged=application.id_documents_flagged,
             board_members_with_unaccepted_documents=application.board_members_with_unaccepted_documents,
             members_with_unaccepted_documents=application.members_with_unaccepted_documents,
-            amend_by=application.amend_by,
+            amend_by=application.amendment_deadline(calendar),
             observations=[
                 ObservationPublic(
                     observed_on=o.observed_on,
                     reasons=o.reason_codes,
-                    amend_by=o.amend_by,
+                    amend_by=o.deadline(calendar),
                     amended_on=o.amended_on,
                     amended_documents=o.amended_documents,
                 )
@@ -213,7 +215,8 @@ class OSVPublic(BaseModel):
     version: int = Field(description="How many events the OSV has recorded.")
 
     @classmethod
-    def of(cls, osv: OSV) -> OSVPublic:
+    def of(cls, osv: OSV, calendar: WorkingCalendar | None = None) -> OSVPublic:
+        """The OSV as answered; its application's deadlines in ``calendar`` (:meth:`RUOSApplicationPublic.of`)."""
         application = osv.application
         return cls(
             id=osv.id,
@@ -226,7 +229,7 @@ class OSVPublic(BaseModel):
             contact_channel=osv.contact_channel,
             mapped_on=osv.mapped_on,
             ruos=RUOSStatus(status=osv.ruos_status, number=osv.ruos_number, registered_on=osv.registered_on),
-            ruos_application=RUOSApplicationPublic.of(osv.id, application) if application else None,
+            ruos_application=RUOSApplicationPublic.of(osv.id, application, calendar) if application else None,
             resolution_number=osv.resolution_number,
             board_term_ends_on=osv.board_term_ends_on,
             contact=ContactStatus(

@@ -179,6 +179,39 @@ def test_counts_delivered_twice_or_late_do_not_overwrite_a_newer_tally(registry:
     assert counts is not None and counts.applied_position() == 12
 
 
+def test_a_day_decreed_after_an_observation_moves_the_deadline_it_shows_and_the_rejection_goes_by_it(registry: TestClient) -> None:
+    """The amendment took a decree since into account; the answers and the worklist showed the recorded deadline, and a
+    rejection for a missed deadline was taken before it (tester 37 F3, F4)."""
+    osv_id = new_osv(registry, name="Vecinos del Decreto")
+    application_id = submit(registry, osv_id, submitted_on="2021-11-25")["application_id"]
+    observed = step(registry, osv_id, application_id, "observation", observed_on="2021-12-01",
+                    reasons=[{"code": "signatures_missing"}], amend_within_working_days=3)
+    assert observed.json()["amend_by"] == "2021-12-06"  # Thursday to Monday
+    assert registry.post("/non-working-days", json={"day": "2021-12-03", "decree": "D.S. N.º 998-2021-PCM"}).status_code == 201
+
+    shown = registry.get(f"/osvs/{osv_id}/ruos-applications/{application_id}").json()
+    assert shown["amend_by"] == shown["observations"][-1]["amend_by"] == "2021-12-07"
+    worklist = {o["id"]: o for o in registry.get("/osvs", params={"ruos": "observed"}).json()}
+    assert worklist[osv_id]["ruos_application"]["amend_by"] == "2021-12-07"
+    early = step(registry, osv_id, application_id, "rejection", rejected_on="2021-12-07", reason="amendment_deadline_missed")
+    assert_problem(early, 422, "rejected_on", "amendment_deadline_passed")
+    assert "2021-12-07" in early.json()["detail"]
+    late = step(registry, osv_id, application_id, "amendment", amended_on="2021-12-09", documents=["croquis"])
+    assert_problem(late, 422, "amended_on", "within_amendment_deadline")
+    assert "2021-12-07" in late.json()["detail"]  # the one deadline, in the answers and the rules alike
+    rejected = step(registry, osv_id, application_id, "rejection", rejected_on="2021-12-09", reason="amendment_deadline_missed")
+    assert rejected.status_code == 201, rejected.text
+
+
+def test_an_observation_citing_one_reason_twice_in_the_same_words_is_422_naming_the_repeat(registry: TestClient) -> None:
+    osv_id = new_osv(registry, name="Vecinos Repetidos")
+    application_id = submit(registry, osv_id)["application_id"]
+    twice = step(registry, osv_id, application_id, "observation", observed_on="2021-06-24",
+                 reasons=[{"code": "signatures_missing"}, {"code": "signatures_missing"}])
+    assert_problem(twice, 422, "reasons.1", "unique_reasons")
+    assert registry.get(f"/osvs/{osv_id}/ruos-applications/{application_id}").json()["observations"] == []
+
+
 def test_the_setting_gives_the_default_amendment_window(tmp_path: Path) -> None:
     with service_client("registry", tmp_path, settings={"ruos_amendment_working_days": 10}) as client:
         osv_id = new_osv(client)

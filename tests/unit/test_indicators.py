@@ -131,6 +131,15 @@ def test_observed_applications_are_counted_with_each_reason() -> None:
     }
 
 
+def test_an_observation_citing_a_reason_twice_counts_once_under_it() -> None:
+    """Two documents missing are one observation for a missing document; it counted two (tester 37 F5)."""
+    facts = [
+        phase(*F1), mapped("a", "2021-01-05"),
+        fact("RUOSApplicationObserved", "2021-02-01", osv_id="a", reasons=["missing_document", "missing_document", "other"]),
+    ]
+    assert phases_of(report(facts))["F1"]["ruos_applications_observed"] == {"total": 1, "by_reason": {"missing_document": 1, "other": 1}}
+
+
 def enrolled(member: str, grant: str, day: str, nationality: str = "VE", sex: str = "F", osv: str = "a") -> Fact:
     return fact("ParticipantEnrolled", day, member_id=member, grant_id=grant, osv_id=osv, nationality=nationality, sex=sex)
 

@@ -8,6 +8,8 @@ import pytest
 
 from services.registry.domain.osvs import OSV, NotAfterError, NotRegisteredError
 from services.registry.domain.ruos import (
+    DeadlineNotMissedError,
+    RepeatedReasonError,
     REQUIRED_DOCUMENTS,
     AlreadyRegisteredError,
     AmendmentDeadlinePassedError,
@@ -101,6 +103,56 @@ def test_a_day_decreed_after_the_observation_moves_the_deadline_of_the_amendment
     later = WorkingCalendar([NonWorkingDay(date(2021, 6, 3), "D.S. N.º 999-2021-PCM")])
     osv.amend_application(application.application_id, date(2021, 6, 4), ["padron_socios"], later)
     assert application.status is ApplicationStatus.AMENDED
+
+
+def test_a_day_decreed_after_the_observation_moves_the_deadline_every_answer_and_rule_goes_by() -> None:
+    """The amendment took a day decreed since into account; the deadline shown and the rejection did not (tester 37 F3)."""
+    osv = mapped_osv()
+    application = applied(osv, on=date(2022, 8, 25))
+    assert osv.observe_application(application.application_id, date(2022, 9, 1), ID_NOT_ACCEPTED, 3) == date(2022, 9, 6)
+    decreed = WorkingCalendar([NonWorkingDay(date(2022, 9, 5), "D.S. N.º 998-2022-PCM")])
+    assert application.amend_by == date(2022, 9, 6)  # as recorded with the observation
+    assert application.amendment_deadline(decreed) == application.observations[-1].deadline(decreed) == date(2022, 9, 7)
+    assert application.amendment_deadline(None) == date(2022, 9, 6)
+    with pytest.raises(DeadlineNotMissedError) as early:
+        osv.reject_application(application.application_id, date(2022, 9, 7), RejectionReason.AMENDMENT_DEADLINE_MISSED, calendar=decreed)
+    assert (early.value.field, early.value.rule) == ("rejected_on", "amendment_deadline_passed")
+    assert "2022-09-07" in early.value.message
+
+
+def test_a_rejection_for_a_missed_deadline_comes_after_the_deadline_of_an_observed_application() -> None:
+    """A focal point rejected for "amendment_deadline_missed" on the day of the observation (tester 37 F4)."""
+    osv = mapped_osv()
+    application = applied(osv, on=date(2021, 7, 19))
+    with pytest.raises(DeadlineNotMissedError) as not_observed:
+        osv.reject_application(application.application_id, date(2021, 7, 20), RejectionReason.AMENDMENT_DEADLINE_MISSED)
+    assert (not_observed.value.field, not_observed.value.rule) == ("reason", "amendment_deadline_passed")
+    osv.observe_application(application.application_id, date(2021, 7, 26), ID_NOT_ACCEPTED, 5)  # amend by 2021-08-04
+    for early in (date(2021, 7, 26), date(2021, 8, 4)):
+        with pytest.raises(DeadlineNotMissedError):
+            osv.reject_application(application.application_id, early, RejectionReason.AMENDMENT_DEADLINE_MISSED)
+    assert application.status is ApplicationStatus.OBSERVED
+    osv.reject_application(application.application_id, date(2021, 8, 4), RejectionReason.REQUIREMENTS_NOT_MET)  # other reasons: any day
+    assert application.status is ApplicationStatus.REJECTED
+
+    late = mapped_osv()
+    other = applied(late, on=date(2021, 7, 19))
+    late.observe_application(other.application_id, date(2021, 7, 26), ID_NOT_ACCEPTED, 5)
+    late.reject_application(other.application_id, date(2021, 8, 5), RejectionReason.AMENDMENT_DEADLINE_MISSED)
+    assert other.rejection_reason is RejectionReason.AMENDMENT_DEADLINE_MISSED
+
+
+def test_an_observation_gives_each_reason_once_and_a_code_twice_only_with_different_details() -> None:
+    """A code given twice was counted twice by the indicator of observations by reason (tester 37 F5)."""
+    osv = mapped_osv()
+    application = applied(osv)
+    twice = [{"code": "signatures_missing", "detail": None}, {"code": "signatures_missing", "detail": None}]
+    with pytest.raises(RepeatedReasonError) as refused:
+        osv.observe_application(application.application_id, date(2021, 6, 24), twice, 5)
+    assert (refused.value.field, refused.value.rule) == ("reasons.1", "unique_reasons")
+    two_documents = [{"code": "missing_document", "detail": "acta de asamblea"}, {"code": "missing_document", "detail": "padrón"}]
+    osv.observe_application(application.application_id, date(2021, 6, 24), two_documents, 5)
+    assert application.observations[-1].reason_codes == ["missing_document", "missing_document"]
 
 
 def test_a_recorded_decree_is_one_per_day_and_can_be_revoked() -> None:

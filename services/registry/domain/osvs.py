@@ -25,10 +25,12 @@ from services.registry.domain.ruos import (
     ApplicationNotFoundError,
     ApplicationOpenError,
     ApplicationStatus,
+    DeadlineNotMissedError,
     NoObservationReasonError,
     Observation,
     ObservationReason,
     RejectionReason,
+    RepeatedReasonError,
     RUOSApplication,
     RUOSDocument,
     check_documents_once,
@@ -378,6 +380,11 @@ class OSV(Aggregate):
         given = [{"code": str(ObservationReason(r["code"])), "detail": r.get("detail")} for r in reasons]
         if not given:
             raise NoObservationReasonError
+        first: dict[tuple[str, str | None], int] = {}
+        for index, reason in enumerate(given):  # the indicator counted a code given twice twice (tester 37 F5)
+            seen = first.setdefault((str(reason["code"]), reason["detail"]), index)
+            if seen != index:
+                raise RepeatedReasonError(index, str(reason["code"]), seen)
         if amend_within_working_days < 1:
             raise AmendmentWindowError
         amend_by = calendar.add_working_days(observed_on, amend_within_working_days)
@@ -413,11 +420,8 @@ class OSV(Aggregate):
         check_documents_once(documents)
         application = self.find_application(application_id)
         application.check_step("amended", (ApplicationStatus.OBSERVED,), "amended_on", amended_on)
-        observation = application.last_observation
-        amend_by = application.amend_by
-        assert amend_by is not None and observation is not None
-        if observation.working_days is not None:
-            amend_by = max(amend_by, calendar.add_working_days(observation.observed_on, observation.working_days))
+        amend_by = application.amendment_deadline(calendar)
+        assert amend_by is not None
         if amended_on > amend_by:
             raise AmendmentDeadlinePassedError(amended_on, amend_by)
         amended = documents_in_order(documents)
@@ -468,18 +472,28 @@ class OSV(Aggregate):
         )
 
     def reject_application(
-        self, application_id: UUID, rejected_on: date, reason: RejectionReason, note: str | None = None
+        self,
+        application_id: UUID,
+        rejected_on: date,
+        reason: RejectionReason,
+        note: str | None = None,
+        calendar: WorkingCalendar = HOLIDAYS_ONLY,
     ) -> None:
         """The municipality rejected the application (or the OSV withdrew it), closing it.
 
         Taken from a dissolved OSV whatever its date: it winds the application
         down (as a municipality's decision on a participatory-budget submission
         does in funding), which would otherwise stay open for good. Not on a
-        record merged into another (409 ``osv_not_merged``).
+        record merged into another (409 ``osv_not_merged``). For ``amendment_deadline_missed`` the application
+        is observed and ``rejected_on`` after its deadline in ``calendar`` (else 422 ``amendment_deadline_passed``).
         """
         self.check_not_merged()
         application = self.find_application(application_id)
         application.check_step("rejected", OPEN, "rejected_on", rejected_on)
+        if RejectionReason(reason) is RejectionReason.AMENDMENT_DEADLINE_MISSED:
+            amend_by = application.amendment_deadline(calendar)
+            if amend_by is None or rejected_on <= amend_by:
+                raise DeadlineNotMissedError(rejected_on, amend_by, str(application.status))
         self._application_rejected(
             application_id=application_id, rejected_on=rejected_on, reason=str(RejectionReason(reason)), note=note
         )

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.registry.domain.workingdays import WorkingCalendar
 from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
 
 
@@ -166,6 +167,31 @@ class AmendmentDeadlinePassedError(RuleViolationError):
             rule="within_amendment_deadline",
         )
 
+class DeadlineNotMissedError(RuleViolationError):
+    """A rejection for ``amendment_deadline_missed`` of an application whose deadline had not passed by ``rejected_on``
+    (or that was not observed: no deadline ran)."""
+
+    def __init__(self, rejected_on: date, amend_by: date | None, status: str) -> None:
+        if amend_by is None:
+            message = f"amendment_deadline_missed rejects an observed application whose deadline passed; this one is {status}"
+            field = "reason"
+        else:
+            message = (f"rejected_on {rejected_on.isoformat()} is not after the amendment deadline {amend_by.isoformat()}: "
+                       "the OSV may still amend until that day's end")
+            field = "rejected_on"
+        super().__init__(message, field=field, rule="amendment_deadline_passed")
+
+
+class RepeatedReasonError(RuleViolationError):
+    def __init__(self, index: int, code: str, first: int) -> None:
+        super().__init__(
+            f"reasons.{index} repeats reasons.{first} ('{code}', the same words): give each reason once; one code may come "
+            "twice with different details (two documents missing)",
+            field=f"reasons.{index}",
+            rule="unique_reasons",
+        )
+
+
 class RepeatedDocumentError(RuleViolationError):
     def __init__(self, index: int, document: RUOSDocument, first: int) -> None:
         super().__init__(
@@ -203,6 +229,13 @@ class Observation:
     def reason_codes(self) -> list[ObservationReason]:
         return [ObservationReason(r["code"]) for r in self.reasons]
 
+    def deadline(self, calendar: WorkingCalendar | None) -> date:
+        """The last day to amend, in ``calendar``: the recorded ``amend_by``, or later when a non-working day decreed
+        since falls within the window (the window counted again). None for ``calendar``: as recorded."""
+        if calendar is None or self.working_days is None:
+            return self.amend_by
+        return max(self.amend_by, calendar.add_working_days(self.observed_on, self.working_days))
+
 
 @dataclass
 class RUOSApplication:
@@ -234,8 +267,15 @@ class RUOSApplication:
 
     @property
     def amend_by(self) -> date | None:
+        """The deadline recorded with the observation while the application is observed (see :meth:`amendment_deadline`)."""
         last = self.last_observation
         return last.amend_by if last and self.status is ApplicationStatus.OBSERVED else None
+
+    def amendment_deadline(self, calendar: WorkingCalendar | None) -> date | None:
+        """The last day to amend while the application is observed, in ``calendar`` (:meth:`Observation.deadline`); else None.
+        The one deadline the amendment, the rejection for a missed deadline and every answer go by."""
+        last = self.last_observation
+        return last.deadline(calendar) if last and self.status is ApplicationStatus.OBSERVED else None
 
     def last_step(self) -> tuple[str, date]:
         """The latest dated step (name, date): the next step may not come before it."""

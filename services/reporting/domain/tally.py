@@ -222,7 +222,7 @@ class Tally(Merges, AgentsOfChange, TallyReading):
     def _observed(self, fact: Fact) -> None:
         osv = fact.data.get("osv_id")
         self._count("ruos_applications_observed/total", fact, osv=osv)
-        for reason in fact.data.get("reasons") or []:
+        for reason in dict.fromkeys(fact.data.get("reasons") or []):  # an observation per reason it cites, a code given twice once
             self._count(f"ruos_applications_observed/by_reason.{reason}", fact, osv=osv)
 
     # Agents of change (their participations: :class:`~.participation.AgentsOfChange`) --------------------------
