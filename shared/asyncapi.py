@@ -170,6 +170,10 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                 "messages": {name: {"$ref": f"#/components/messages/{name}"}},
                 "x-jetstream": {"stream": stream, "partner_stream": "OSV_EVENTS", "source": SPEC_SOURCE_PREFIX + service},
             }
+            if not public.for_partners:  # under `none` whatever its OSV: in no partner's stream (PublicEvent.for_partners)
+                channels[channel]["address"] = subject_for(service, None, name)
+                del channels[channel]["parameters"]
+                channels[channel]["x-jetstream"] = {"stream": stream, "source": SPEC_SOURCE_PREFIX + service}
             operations[f"receive{name}"] = {
                 "action": "receive",
                 "title": f"Receive {name}",

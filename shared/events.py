@@ -51,6 +51,10 @@ class PublicEvent(BaseModel):
     (a municipality named by its ubigeo, a meeting's action in an OSV's follow-up)."""
     occurred_field: ClassVar[str] = "occurred_on"
     """The domain event's attribute that says when it happened in the world."""
+    for_partners: ClassVar[bool] = True
+    """False for an event the programme's services and auditors read and no municipal partner does: it goes out under
+    ``none`` (subject ``osv.<service>.none.<type>``, no ``municipality`` attribute), as programme-wide events do, so no
+    partner's stream or feed holds it, whatever OSV it is about (:meth:`EventCatalogue.to_cloudevent`)."""
 
     occurred_on: date
 
@@ -116,6 +120,11 @@ class EventCatalogue:
         return set(self._private)
 
     @property
+    def not_for_partners(self) -> frozenset[str]:
+        """The public events no partner reads (:attr:`PublicEvent.for_partners` False), by type name."""
+        return frozenset(c.__name__ for c in self._by_domain.values() if not c.for_partners)
+
+    @property
     def public_events(self) -> list[type[PublicEvent]]:
         return sorted(set(self._by_domain.values()), key=lambda c: c.__name__)
 
@@ -164,7 +173,7 @@ class EventCatalogue:
         recorded = event.timestamp
         if recorded.tzinfo is None:
             recorded = recorded.replace(tzinfo=timezone.utc)
-        municipality = locate(data) if locate is not None else None
+        municipality = locate(data) if locate is not None and public.for_partners else None
         return {
             "specversion": "1.0",
             "id": f"{self.service}:{position}",
@@ -218,7 +227,7 @@ def json_schema_document(public: type[PublicEvent], service: str) -> str:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:osv-platform:schema:{public.__name__}",
-        "x-subject": subject_for(service, "{municipality}", public.__name__),
+        "x-subject": subject_for(service, "{municipality}" if public.for_partners else None, public.__name__),
         "x-source": SPEC_SOURCE_PREFIX + service,
         **schema,
     }

@@ -23,6 +23,7 @@ from shared import dryrun
 from shared.asyncapi import document_for
 from shared.auditapi import VerifyAnswer, install_audit
 from shared.auth import (
+    CallerDep,
     Permission,
     RoutePermissions,
     ServiceCredentials,
@@ -30,6 +31,7 @@ from shared.auth import (
     known_subject_of_request,
     reach_of_request,
     subject_of_request,
+    role_kind,
     swagger_ui_oauth,
     within,
 )
@@ -391,8 +393,9 @@ class Runtime:
         verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.store), heads))
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
-    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA) -> EventPage:
-        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities.
+    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, partner: bool = False) -> EventPage:
+        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities; for a
+        ``partner`` (``mml``'s, of all of Lima, too), none that no partner reads (:attr:`~shared.events.PublicEvent.for_partners`).
 
         Which municipality an event belongs to is one rule,
         :meth:`ServiceApplication.municipality_of`: the same that names the
@@ -413,6 +416,7 @@ class Runtime:
         previous = app.previous_public(notifications[0].id, private) if notifications else 0
         hashes = app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
         scoped = not scope.all_of_lima
+        hidden = self.catalogue.not_for_partners
         unknown: list[dict[str, Any]] = []
 
         def locate(data: dict[str, Any]) -> str | None:
@@ -437,6 +441,8 @@ class Runtime:
             next_after = notification.id
             previous = notification.id
             if scoped and not scope.covers(cloudevent.get("municipality")):
+                continue
+            if partner and cloudevent["type"] in hidden:
                 continue
             events.append(cloudevent)
         return EventPage(after=after, next_after=next_after, head=head, events=events)
@@ -530,15 +536,18 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(
         scope: Annotated[MunicipalScope, Depends(within(Permission.EVENTS_READ))],
+        caller: CallerDep,
         after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return events after this position.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
         """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
 
-        A partner's token (`partner-<ubigeo>`) reads only its municipality's events; the page still
-        advances over the others, and `previousposition` may name an event it does not see.
+        A partner's token (`partner-<ubigeo>`) reads only its municipality's events, and none that no partner reads
+        (`OSVDocumentsCounted`, even `partner-mml`'s); the page still advances over the others, and `previousposition`
+        may name an event it does not see.
         """
-        return runtime.event_page(after, limit, scope)
+        partner = any(role_kind(role) == "partner" for role in caller.roles)
+        return runtime.event_page(after, limit, scope, partner=partner)
 
     @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
     async def health(response: Response) -> Health:

@@ -128,10 +128,16 @@ class PersonalDataErased(PublicEvent):
 
 @catalogue.publishes(OSVRoster.DocumentsCounted)
 class OSVDocumentsCounted(PublicEvent):
-    """An OSV's active memberships by document type, counted again after each change; the latest holds."""
+    """An OSV's active memberships by document type, counted again after each change; the latest holds.
+
+    For registry's RUOS readiness and for auditors, never for partners: it goes out under `none`
+    (`osv.engagement.none.OSVDocumentsCounted`). Counted again after each `MemberJoined` or `MemberLeft`, the count that
+    moves by one tells that member's document type, which is their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`):
+    a municipality's partner could read it for every member it saw."""
 
     id_field: ClassVar[str | None] = None  # the roster's own id is engagement's business: the OSV is what partners know
     occurred_field: ClassVar[str] = "counted_on"
+    for_partners: ClassVar[bool] = False
 
     osv_id: UUID
     counted_on: date

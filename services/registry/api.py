@@ -42,7 +42,7 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
-from shared.auth import Caller, MunicipalScope, Permission, requires, within
+from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.guards import osv_district_in_table
@@ -238,14 +238,16 @@ def ruos_readiness(
     osv_id: UUID,
     registry: RegistryDep,
     scope: Reads,
+    caller: CallerDep,
     municipality_id: Annotated[
         str | None,
         Query(max_length=10, description="`mml` or a district's ubigeo; if not given, the OSV's district's, or the MML's when "
               "this process's districts table lacks the OSV's district (`municipality_id` in the answer says which)."),
     ] = None,
 ) -> ReadinessPublic:
-    """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses."""
-    return ReadinessPublic.of(osv_id, registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope))
+    """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses (by type to staff only)."""
+    readiness = registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope)
+    return ReadinessPublic.of(osv_id, readiness, by_document_type=caller.may_read_personal_data)
 
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)

@@ -277,12 +277,17 @@ class ReadinessPublic(BaseModel):
     board_members_with_unaccepted_documents: int | None
     members_total: int | None = Field(description="Every active member, the board included.")
     members_with_unaccepted_documents: int | None
-    board_by_document_type: dict[str, int]
-    members_by_document_type: dict[str, int]
+    board_by_document_type: dict[str, int] | None = Field(
+        description="The board by document type, to a caller who reads members' personal data (staff); null to others (a focal "
+        "point, an auditor): read again after each membership change, the count that moved would tell that member's document "
+        "type, their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`). The counts with unaccepted documents are for everyone."
+    )
+    members_by_document_type: dict[str, int] | None = Field(description="Every active member by document type, as `board_by_document_type`.")
     ready: bool = Field(description="No missing document and nobody holding a refused document (counts must be known).")
 
     @classmethod
-    def of(cls, osv_id: UUID, readiness: Readiness) -> ReadinessPublic:
+    def of(cls, osv_id: UUID, readiness: Readiness, *, by_document_type: bool) -> ReadinessPublic:
+        """The readiness as answered; the counts by document type only when ``by_document_type`` (the caller reads personal data)."""
         return cls(
             osv_id=osv_id,
             municipality_id=readiness.municipality_id,
@@ -295,8 +300,8 @@ class ReadinessPublic(BaseModel):
             board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents,
             members_total=readiness.members_total,
             members_with_unaccepted_documents=readiness.members_with_unaccepted_documents,
-            board_by_document_type=readiness.board_by_document_type,
-            members_by_document_type=readiness.members_by_document_type,
+            board_by_document_type=readiness.board_by_document_type if by_document_type else None,
+            members_by_document_type=readiness.members_by_document_type if by_document_type else None,
             ready=readiness.ready,
         )
 

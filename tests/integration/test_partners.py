@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from devtools import partners
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import PARTNER_STREAM
+from shared.roles import ALL_LIMA
 from tests.support.api import a_districts_file
 from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
@@ -116,7 +117,7 @@ def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequenc
     credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
     two_districts_story(system)
     expected = events_of(system, SJL)
-    assert len(expected) >= 4 and events_of(system, COMAS)
+    assert len(expected) >= 3 and events_of(system, COMAS)  # mapped, granted, joined (the counts by document type go to none)
 
     async def story() -> None:
         async with Partner(credentials) as partner:
@@ -132,6 +133,10 @@ def test_a_partner_receives_its_municipalitys_events_replays_them_from_a_sequenc
             messages = await everything()
             assert {m.header["Nats-Msg-Id"] for m in messages} == expected  # its events, each once, and nothing else
             assert all(m.subject.split(".")[2] == SJL for m in messages)
+            # Not an OSV's counts by document type: after a member joined, the count that moved told their migration status.
+            counted = [e for e in system.engagement.get("/events", params={"limit": 1000}).json()["events"] if e["type"] == "OSVDocumentsCounted"]
+            assert counted and {e["data"]["osv_id"] for e in counted} & {json.loads(m.data)["data"].get("osv_id") for m in messages}
+            assert "OSVDocumentsCounted" not in {json.loads(m.data)["type"] for m in messages}
             # One rule: the partner's token reads the same events from the services' feeds as its account takes on NATS.
             assert partner_feed(system, tokens.headers(f"partner-{SJL}")) == expected
 
@@ -202,6 +207,20 @@ def test_a_partner_cannot_read_another_municipality_publish_create_consumers_on_
 
     asyncio.run(attempts())
     assert asyncio.run(programme_state(nats_server.url)) == before  # no message and no consumer more on any programme stream
+
+
+def test_no_partner_reads_an_osvs_counts_by_document_type_from_the_feed_not_even_the_mmls(system: System, tokens: IssuedTokens) -> None:
+    """All of Lima's partner saw the `none` events: among them the counts whose change after a member joined told that
+    member's migration status (tester 37b F1)."""
+    two_districts_story(system)
+    feed = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("auditor")).json()["events"]
+    assert "OSVDocumentsCounted" in {e["type"] for e in feed}  # the programme's services and auditors read them
+    page = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers(f"partner-{SJL}")).json()
+    assert page["events"] and "OSVDocumentsCounted" not in {e["type"] for e in page["events"]}
+    assert page["next_after"] == feed[-1]["position"]  # the page still moves over them
+    everywhere = system.engagement.app.state.runtime.event_page(0, 1000, ALL_LIMA, partner=True)  # partner-mml's reach
+    assert everywhere.events and "OSVDocumentsCounted" not in {e["type"] for e in everywhere.events}
+    assert {e["type"] for e in everywhere.events} | {"OSVDocumentsCounted"} == {e["type"] for e in feed}
 
 
 def test_late_corrections_withdrawals_and_an_erasures_tombstone_reach_the_partner_after_what_it_acknowledged(

@@ -162,6 +162,26 @@ def test_a_municipality_that_accepts_more_documents_changes_the_readiness_agains
     assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["members_with_unaccepted_documents"] == 1  # Comas did not change
 
 
+def test_the_counts_by_document_type_are_for_staff_and_a_focal_point_reads_only_who_holds_a_refused_document(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """Read again after a member joined, the document type whose count moved told the focal point that member's migration
+    status, an asylum seeker's (tester 37 F2)."""
+    osv_id = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    apply_counts(registry, counted(osv_id, 3, board={"CE": 1}, members={"CE": 1, "DNI": 2, "SOLICITANTE_REFUGIO": 1}))
+    staff = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
+    assert staff["members_by_document_type"] == {"CE": 1, "DNI": 2, "SOLICITANTE_REFUGIO": 1} and staff["board_by_document_type"] == {"CE": 1}
+    for reader in ("municipal-150132", "auditor"):
+        read = registry.get(f"/osvs/{osv_id}/ruos-readiness", headers=tokens.headers(reader))
+        assert read.status_code == 200, read.text
+        answer = read.json()
+        assert (answer["board_by_document_type"], answer["members_by_document_type"]) == (None, None), reader
+        assert (answer["members_total"], answer["members_with_unaccepted_documents"]) == (
+            staff["members_total"], staff["members_with_unaccepted_documents"]
+        ), reader  # what the RUOS process needs stays
+    assert "SOLICITANTE_REFUGIO" not in read.text
+
+
 def test_readiness_against_a_municipality_outside_lima_is_422(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     assert_problem(registry.get(f"/osvs/{osv_id}/ruos-readiness", params={"municipality_id": "070101"}), 422, "municipality_id", "lima_municipality")
