@@ -226,7 +226,11 @@ def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: Engage
     responses=not_heard_of_yet("grant_made_in_funding"),
 )
 def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep) -> ParticipationPublic:
-    """Record that the member takes part in a funded project (records `ParticipantEnrolled`)."""
+    """Record that the member takes part in a funded project (records `ParticipantEnrolled`).
+
+    Dated on or before the grant's closing, as funding's `GrantClosed` told engagement: after it, 409 `grant_open`
+    (a closed project enrols no one). The same for an activity naming the grant (`held_on`).
+    """
     return ParticipationPublic.of(engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on))
 
 

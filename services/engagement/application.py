@@ -282,8 +282,10 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
     @retried_on_collision
     def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
         """The member takes part in the project a grant funded from ``enrolled_on``; 409 ``osv_not_dissolved`` when dated
-        after the OSV's dissolution; 422 ``seed_funded_project`` for a goods grant (goods support the OSV, not a project)."""
-        grant = self.grants.require(grant_id)
+        after the OSV's dissolution, 409 ``grant_open`` after the grant's closing (a closed project enrols no one: the
+        enrolment counted as a new agent of change, tester 37c F1); 422 ``seed_funded_project`` for a goods grant (goods
+        support the OSV, not a project)."""
+        grant = self.grants.require_open(grant_id, on=enrolled_on, dated="enrolled_on")
         if grant.kind != "seed_fund":
             raise NotAProjectError(grant_id)
         member = self.get_member(member_id)

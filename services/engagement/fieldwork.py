@@ -190,7 +190,8 @@ class Fieldwork:
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         found = self.districts.find(district, on=held_on)
         persons = [self._participant(index, given) for index, given in enumerate(participants)]
-        grant_osv_id = UUID(self.grants.require(grant_id).osv_id) if grant_id is not None else None
+        # An activity of a grant's project is held by its closing (409 ``grant_open`` after it).
+        grant_osv_id = UUID(self.grants.require_open(grant_id, on=held_on, dated="held_on").osv_id) if grant_id is not None else None
         activity = Activity.report(
             osv_id,
             held_on,

@@ -871,6 +871,35 @@ def test_no_one_enrols_in_a_goods_grant_as_an_agent_of_change_for_goods_are_not_
     assert client.get("/events").json()["head"] == before
 
 
+def close_grant(client: TestClient, grant_id: str, closed_on: str) -> None:
+    """Hand funding's GrantClosed to engagement's grant directory."""
+    grants = application_of(client).grants
+    data = {"grant_id": grant_id, "closed_on": closed_on, "outcome": "completed"}
+    grants.apply([{"type": "GrantClosed", "source": "urn:osv-platform:funding", "position": grants.applied_position() + 1, "data": data}])
+
+
+def test_no_one_enrols_in_nor_reports_an_activity_of_a_project_after_its_grant_was_closed(client: TestClient) -> None:
+    """An enrolment dated after the closing was taken and counted a new agent of change in a later phase (tester 37c F1)."""
+    member = join(client)
+    grant_id = fund_osv(client, OSV_ID)
+    close_grant(client, grant_id, "2024-06-30")
+    before = client.get("/events").json()["head"]
+    participations = f"/members/{member['id']}/participations"
+
+    late = problem_of(client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-07-01"}), 409)
+    assert (late["field"], late["rule"]) == ("enrolled_on", "grant_open")
+    assert "2024-06-30" in late["message"] and "2024-07-01" in late["message"]
+    activity = {"osv_id": OSV_ID, "held_on": "2024-07-02", "kind": "mural_painting", "district": "Comas",
+                "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}], "grant_id": grant_id}
+    held_late = problem_of(client.post("/activities", json=activity), 409)
+    assert (held_late["field"], held_late["rule"]) == ("held_on", "grant_open")
+    assert client.get("/events").json()["head"] == before
+
+    backlog = client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-06-30"})  # typed in late: taken
+    assert backlog.status_code == 201, backlog.text
+    assert client.post("/activities", json={**activity, "held_on": "2024-06-30"}).status_code == 201
+
+
 def test_a_member_takes_part_in_a_project_funded_for_their_osv_and_withdraws(client: TestClient) -> None:
     member = join(client)
     grant_id = fund_osv(client, OSV_ID)

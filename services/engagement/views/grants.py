@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import NotHeardOfYetError, RuleViolationError, not_known_yet
+from shared.errors import ConflictError, NotHeardOfYetError, RuleViolationError, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -55,6 +55,18 @@ class NotAProjectError(RuleViolationError):
         )
 
 
+class GrantClosedBeforeError(ConflictError):
+    """409 ``grant_open``: a fact of a grant's project dated after funding closed the grant."""
+
+    def __init__(self, grant_id: UUID, dated: str, on: date, closed_on: date) -> None:
+        super().__init__(
+            f"{dated} {on.isoformat()} is after grant {grant_id} was closed on {closed_on.isoformat()}: its project takes no "
+            "records dated after its closing (one dated on or before it, typed in late, is taken)",
+            field=dated,
+            rule="grant_open",
+        )
+
+
 class GrantDirectory(View):
     """What engagement knows of grants; :meth:`apply` is its consumer's handler."""
 
@@ -74,6 +86,15 @@ class GrantDirectory(View):
         grant = self.get(grant_id)
         if grant is None:
             raise GrantNotInFundingError(grant_id)
+        return grant
+
+    def require_open(self, grant_id: UUID, *, on: date, dated: str) -> KnownGrant:
+        """The grant (:meth:`require`), if funding had not closed it before ``on``, the date of the fact about to be recorded
+        (field ``dated``); else 409 ``grant_open``. What is known here of a closing comes from funding's events: it lags
+        funding by the time they take to arrive."""
+        grant = self.require(grant_id)
+        if grant.closed_on is not None and on > grant.closed_on:
+            raise GrantClosedBeforeError(grant_id, dated, on, grant.closed_on)
         return grant
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
