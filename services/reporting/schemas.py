@@ -6,11 +6,13 @@ shaped by :mod:`services.reporting.domain.tally`.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from shared.health import MISSING_DISTRICTS, SourceHealth
 from shared.schemas import AsOf, Command
@@ -152,8 +154,24 @@ class AlertsPublic(BaseModel):
 # The leads' phase reports: targets and sign-offs --------------------------------
 
 FigurePart = Annotated[str, Field(min_length=1, max_length=60)]
+_FIGURE_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def _figure_as_written(value: object) -> object:
+    """A part's value as its JSON schema says: a JSON number, or a string of the digits 0-9 with a point ("1500.50"); what
+    Python's ``Decimal`` takes beyond it ("-0", "+5", " 5", "5_000", "1e3", ".5", other scripts' digits) was taken and
+    published ("-0.00" in the IATI file, tester 37c F3): 422 ``decimal_text``. ``true``/``false`` are no number."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _FIGURE_TEXT.fullmatch(value)):
+        raise PydanticCustomError(
+            "decimal_text", 'must be a JSON number or a string of the digits 0-9 and a point, such as 30 or "1500.50" '
+            "(no sign, exponent, spaces or separators)"
+        )
+    return value
+
+
 FigureValue = Annotated[
     Decimal,
+    BeforeValidator(_figure_as_written),
     Field(le=10**12),
     WithJsonSchema({"anyOf": [{"type": "number", "maximum": 10**12}, {"type": "string", "maxLength": 20, "pattern": r"^\d+(\.\d+)?$"}]}),
 ]

@@ -43,7 +43,8 @@ class UnknownIndicatorError(NotFoundError):
 
 class TargetPartError(RuleViolationError):
     def __init__(self, field: str, part: str, indicator: str, allowed: tuple[str, ...]) -> None:
-        super().__init__(f"'{part}' is not a part of {indicator}: use {', '.join(allowed)}", field=f"{field}.{part}", rule="indicator_part")
+        use = f"use {', '.join(allowed)}" if allowed else f"{indicator} takes no targets (its parts are open codes, such as reasons)"
+        super().__init__(f"'{part}' is not a part of {indicator}: {use}", field=f"{field}.{part}", rule="indicator_part")
 
 
 class TargetValueError(RuleViolationError):
@@ -110,7 +111,7 @@ def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[
             value = Decimal(str(raw))
         except InvalidOperation:
             raise TargetValueError(f"{field}.{part}", raw, "a number") from None
-        if isinstance(raw, bool) or not value.is_finite() or value < 0:
+        if isinstance(raw, bool) or not value.is_finite() or value.is_signed():  # -0 too: it was published as "-0.00"
             raise TargetValueError(f"{field}.{part}", raw, "a number of zero or more")
         if BY_NAME[indicator].kind == DERIVED:
             if value > 1:
