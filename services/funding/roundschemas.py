@@ -365,7 +365,10 @@ class StandingPublic(BaseModel):
     title: str
     status: ProposalStatus
     requested_amount: MoneyText
-    mean_weighted_total: MoneyText | None = Field(description="Mean of the evaluators' weighted totals, 2 places half up.")
+    mean_weighted_total: MoneyText | None = Field(
+        description="Mean of the evaluators' weighted totals as recorded (each already rounded to 2 places, so anyone can work "
+        "it out from the published `ProposalScored` events), 2 places half up: totals 3.13 and 0.00 give 1.57."
+    )
     criterion_means: dict[str, MoneyText] = Field(description="Mean score per criterion code, 2 places half up.")
     evaluator_count: int
 

@@ -8,8 +8,9 @@ How one evaluator's scores become a weighted total:
   (1, 1, 2 and 25, 25, 50 give the same totals);
 - it is worked out exactly (fractions) and rounded once, to 2 places, half up.
 
-A proposal's standing in the ranking is the mean of its evaluators' totals,
-rounded the same way. An evaluator is an opaque code, never a person's name.
+A proposal's standing in the ranking is the mean of its evaluators' totals
+as recorded (each rounded already: the mean anyone works out from the
+published ``ProposalScored`` events), rounded the same way. An evaluator is an opaque code, never a person's name.
 """
 
 from __future__ import annotations
