@@ -241,8 +241,9 @@ def ruos_readiness(
     caller: CallerDep,
     municipality_id: Annotated[
         str | None,
-        Query(max_length=10, description="`mml` or a district's ubigeo; if not given, the OSV's district's, or the MML's when "
-              "this process's districts table lacks the OSV's district (`municipality_id` in the answer says which)."),
+        Query(max_length=10, description="`mml` or the OSV's district's ubigeo, the RUOS it may apply to (another district's: 422 "
+              "`municipality_of_the_osv`); if not given, the OSV's district's, or the MML's when this process's districts table "
+              "lacks the OSV's district (`municipality_id` in the answer says which)."),
     ] = None,
 ) -> ReadinessPublic:
     """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses (by type to staff only)."""

@@ -371,12 +371,16 @@ class Registry(DistrictLookups, ServiceApplication):
 
     def ruos_readiness(self, osv_id: UUID, municipality_id: str | None = None, scope: MunicipalScope = ALL_LIMA) -> Readiness:
         """Documents and identity-document counts against what the municipality accepts (default: the OSV's district's;
-        the MML's when the table lacks the OSV's district, see :meth:`ubigeo_of`: the answer names the one assessed)."""
+        the MML's when the table lacks the OSV's district, see :meth:`ubigeo_of`: the answer names the one assessed).
+        ``municipality_id``, when given, is one the OSV may apply to: its district's or ``mml`` (422 ``municipality_of_the_osv``)."""
         osv = self.get_osv(osv_id, scope)
         if municipality_id is None:
             reference = self.municipalities.find(self.ubigeo_of(osv) or MML_ID)
         else:
-            reference = self.municipality_named(municipality_id)
+            self.municipality_named(municipality_id)  # 503 for a ubigeo the table lacks while it lacks districts of stored OSVs
+            # Only a RUOS the OSV may apply to (422 ``municipality_of_the_osv``): another district's answered its accepted
+            # documents to a focal point who may not read that municipality (tester 37 F6).
+            reference = self.municipalities.require_of_osv(municipality_id, self.ubigeo_of(osv), "is assessed for the RUOS of")
         municipality = self.get_municipality(reference.id).record
         return assess(reference.id, osv.documents_ready, municipality.accepted, self.tally(osv_id))
 
@@ -476,7 +480,7 @@ class Registry(DistrictLookups, ServiceApplication):
     ) -> RUOSApplication:
         osv = self._recording_on(osv_id, application_id, scope)
         osv.register_application(application_id, registered_on, ruos_number, resolution_number, board_term_ends_on)
-        self._save_with_ruos_number(osv, ruos_number)
+        self._save_with_ruos_number(osv, ruos_number, scope)
         return osv.find_application(application_id)
 
     @retried_on_collision
@@ -507,20 +511,30 @@ class Registry(DistrictLookups, ServiceApplication):
         """A registration recorded directly (one made before the programme followed the OSV)."""
         osv = self.get_osv(osv_id, scope)
         osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on)
-        self._save_with_ruos_number(osv, ruos_number)
+        self._save_with_ruos_number(osv, ruos_number, scope)
         return osv
 
-    def _save_with_ruos_number(self, osv: OSV, ruos_number: str) -> None:
-        """Save the registration and the claim on its number in one transaction, or neither."""
+    def _save_with_ruos_number(self, osv: OSV, ruos_number: str, scope: MunicipalScope = ALL_LIMA) -> None:
+        """Save the registration and the claim on its number in one transaction, or neither. The 409 names the OSV holding
+        the number only to a caller whose ``scope`` reaches it: a focal point learnt another district's OSV ids by trying
+        RUOS numbers (tester 37 F6)."""
         if (holder := self.ruos_number_holder(ruos_number)) is not None:
-            raise RUOSNumberTakenError(ruos_number, holder)
+            raise RUOSNumberTakenError(ruos_number, self._named_within(holder, scope))
         try:
             self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id))
         except IntegrityError:
             # Another writer claimed the number (or changed the OSV) since we looked.
             if (holder := self.ruos_number_holder(ruos_number)) is not None:
-                raise RUOSNumberTakenError(ruos_number, holder) from None
+                raise RUOSNumberTakenError(ruos_number, self._named_within(holder, scope)) from None
             raise
+
+    def _named_within(self, osv_id: UUID, scope: MunicipalScope) -> UUID | None:
+        """``osv_id`` if ``scope`` reaches that OSV, else None (an error then says "another OSV")."""
+        try:
+            self.get_osv(osv_id, scope)
+        except OSVNotFoundError:
+            return None
+        return osv_id
 
     def ruos_number_holder(self, ruos_number: str) -> UUID | None:
         index = self.find(RUOSNumberIndex.create_id(ruos_number), RUOSNumberIndex)

@@ -481,6 +481,31 @@ def test_an_ruos_number_belongs_to_one_osv_only(registry: TestClient) -> None:
     assert registry.get(f"/osvs/{second}").json()["ruos_application"]["status"] == "submitted"
 
 
+def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """Trying RUOS numbers named the Comas OSV holding one to San Juan de Lurigancho's focal point, and readiness
+    against Comas answered Comas's accepted documents, which that focal point may not read (tester 37 F6)."""
+    comas = new_osv(registry, name="Club de Madres de Collique")
+    registry.post(f"/osvs/{comas}/ruos-registration", json={"ruos_number": "RUOS-MML-2021-0101", "registered_on": "2021-07-12"})
+    sjl = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    application_id = submit(registry, sjl, municipality_id=SJL)["application_id"]
+    focal_point = tokens.headers("municipal-150132")
+    taken = registry.post(
+        f"/osvs/{sjl}/ruos-applications/{application_id}/registration", params={"dry_run": "true"}, headers=focal_point,
+        json={"registered_on": "2021-08-02", "ruos_number": "RUOS-MML-2021-0101"},
+    )
+    problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
+    assert comas not in taken.text and "another OSV" in problem["detail"]
+    staff = step(registry, sjl, application_id, "registration", registered_on="2021-08-02", ruos_number="RUOS-MML-2021-0101")
+    assert comas in assert_problem(staff, 409, "ruos_number", "ruos_number_unique")["detail"]  # staff reach it
+
+    for reader in (focal_point, {}):
+        elsewhere = registry.get(f"/osvs/{sjl}/ruos-readiness", params={"municipality_id": COMAS}, headers=reader)
+        assert_problem(elsewhere, 422, "municipality_id", "municipality_of_the_osv")
+    assert registry.get(f"/osvs/{sjl}/ruos-readiness", params={"municipality_id": "mml"}, headers=focal_point).status_code == 200
+
+
 def test_a_direct_registration_keeps_working_and_may_carry_the_resolution_and_term(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     response = registry.post(

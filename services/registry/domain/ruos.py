@@ -115,9 +115,10 @@ class AlreadyRegisteredError(ConflictError):
 
 
 class RUOSNumberTakenError(ConflictError):
-    def __init__(self, ruos_number: str, osv_id: object) -> None:
+    def __init__(self, ruos_number: str, osv_id: object | None) -> None:
+        """``osv_id`` None: the holder is not the caller's to know of (another municipality's OSV)."""
         super().__init__(
-            f"RUOS number {ruos_number} is already held by OSV {osv_id}",
+            f"RUOS number {ruos_number} is already held by " + (f"OSV {osv_id}" if osv_id is not None else "another OSV"),
             field="ruos_number",
             rule="ruos_number_unique",
         )
