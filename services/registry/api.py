@@ -431,7 +431,11 @@ def change_accepted_documents(municipality_id: str, body: AcceptedDocumentsUpdat
 
 @municipalities.post("/{municipality_id}/focal-points", status_code=status.HTTP_201_CREATED, response_model=FocalPointPublic, dependencies=WRITES)
 def assign_focal_point(municipality_id: str, body: FocalPointCreate, registry: RegistryDep) -> FocalPointPublic:
-    """Assign the municipality's focal point, a post not a person; the current one leaves (records `FocalPointAssigned`)."""
+    """Assign the municipality's focal point, a post not a person; the current one leaves (records `FocalPointAssigned`).
+
+    Dated on or after the current one's assignment (422 `not_before_current_assigned_on`), or, with the post vacant, on or
+    after the day the last one left (422 `not_before_last_left_on`): two focal points never hold the post at once.
+    """
     found, focal_point_id = registry.assign_focal_point(
         municipality_id=municipality_id, office=body.office, role=body.role, assigned_on=body.assigned_on
     )

@@ -99,6 +99,20 @@ def test_a_rotation_dated_before_the_current_focal_point_was_assigned_is_refused
     assert len(municipality.focal_points) == 1
 
 
+def test_after_a_vacancy_the_next_focal_point_is_assigned_on_or_after_the_last_one_left() -> None:
+    """With no one in post nothing was checked: an assignment dated before the last departure left posts open at once (tester 37 F7)."""
+    municipality = comas()
+    first = municipality.assign_focal_point(OFFICE, "especialista", date(2021, 2, 1))
+    municipality.record_focal_point_departure(first, date(2021, 12, 3))
+    for early in (date(2021, 1, 1), date(2021, 12, 2)):
+        with pytest.raises(DateBeforeError) as refused:
+            municipality.assign_focal_point(OFFICE, "coordinadora", early)
+        assert (refused.value.field, refused.value.rule) == ("assigned_on", "not_before_last_left_on")
+    assert len(municipality.focal_points) == 1
+    municipality.assign_focal_point(OFFICE, "coordinadora", date(2021, 12, 3))  # the day the post was left
+    assert municipality.current_focal_point is not None and municipality.current_focal_point.assigned_on == date(2021, 12, 3)
+
+
 def test_a_focal_point_who_leaves_breaks_continuity_until_the_next_is_assigned() -> None:
     municipality = comas()
     focal_point = municipality.assign_focal_point(OFFICE, "especialista", date(2021, 2, 1))

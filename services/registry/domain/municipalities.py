@@ -157,8 +157,14 @@ class Municipality(Aggregate):
     # Focal points --------------------------------------------------------
 
     def assign_focal_point(self, office: str, role: str, assigned_on: date) -> UUID:
-        """A new focal point; the current one, if any, leaves on the same day (a rotation)."""
+        """A new focal point; the current one, if any, leaves on the same day (a rotation). With none, the post was
+        vacant since the last one left: the new one is assigned on or after that day (422 ``not_before_last_left_on``;
+        an earlier date left two or three posts open at once, tester 37 F7)."""
         current = self.current_focal_point
+        if current is None:
+            last_left = max((f.left_on for f in self.focal_points if f.left_on is not None), default=None)
+            if last_left is not None and assigned_on < last_left:
+                raise DateBeforeError("assigned_on", assigned_on, "last_left_on", last_left)
         if current is not None:
             if assigned_on < current.assigned_on:
                 raise DateBeforeError("assigned_on", assigned_on, "current_assigned_on", current.assigned_on)
