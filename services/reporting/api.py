@@ -32,7 +32,7 @@ from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFa
 from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared import dryrun
 from shared.asyncapi import document_for
-from shared.auth import Caller, MunicipalScope, Permission, holders_of, requires, within
+from shared.auth import AuthError, Caller, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.guards import problem
 from shared.problems import STATUS_OF
@@ -395,8 +395,9 @@ def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
     """A refused ``GET /dashboard`` asked by a browser (``Accept`` naming ``text/html``, as its form's submission does) is
     answered as a web page in the page's language (:func:`~services.reporting.dashboard.refusal_page`), with the status
     and headers (``Retry-After``) of the problem+json every other client gets: a cut typed as 31/02/2022 showed the
-    programme's staff a JSON document. Call it once :func:`~shared.web.base_api` has installed the error handlers."""
-    for family in (RequestValidationError, *STATUS_OF):
+    programme's staff a JSON document, and a signed-in account without the dashboard's permission got a 403 in JSON with
+    no way to sign out (tester 37 F9). Call it once :func:`~shared.web.base_api` has installed the error handlers."""
+    for family in (RequestValidationError, AuthError, *STATUS_OF):
         as_json = api.exception_handlers[family]
 
         async def handler(request: Request, exc: Exception, as_json: Callable[..., Any] = as_json) -> Response:

@@ -152,7 +152,7 @@ REFUSAL_PAGE = (
     '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
     '<link rel="stylesheet" href="/dashboard/dashboard.css"></head><body><main id="refused" data-status="{status}">'
     "<h1>{title}</h1>{detail}<ul>{errors}</ul>{hint}"
-    '<p><a id="back-to-dashboard" href="{back}">{back_label}</a></p></main></body></html>'
+    '<p><a id="back-to-dashboard" href="{back}">{back_label}</a>{sign_out}</p></main></body></html>'
 )
 FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown"}
 """The form's own label of a query parameter the page's form sends; others are named as the API names them."""
@@ -161,7 +161,8 @@ FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown"}
 def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
     """A refused dashboard query as a web page in ``lang``, for a browser: the problem+json answer's ``detail`` and each
     of its ``errors`` (field, by the form's label when the form has it, and message; ``data-field`` and ``data-rule``
-    carry the API's names), a hint on writing the cut when the cut was refused, and a link back to the dashboard."""
+    carry the API's names), a hint on writing the cut when the cut was refused, and a link back to the dashboard; for
+    a 403 (an account without the dashboard's permission), a way to sign out and in with another."""
     t = translator(lang)
     errors = [e for e in problem.get("errors") or () if isinstance(e, Mapping)]
     items = "".join(
@@ -170,6 +171,11 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         for e in errors
     )
     hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if any(e.get("field") == "as_of" for e in errors) else ""
+    sign_out = ""
+    if problem.get("status") == 403:  # signed in with an account the dashboard is not for: a way to another (a shared computer)
+        hint += f'<p id="role-hint">{escape(t("ui.refused_role"))}</p>'
+        out = "/dashboard/sign-out" if lang == "es" else "/dashboard/sign-out?" + urlencode({"lang": lang})
+        sign_out = f' · <a id="sign-out" href="{escape(out)}">{escape(t("ui.sign_out"))}</a>'
     return REFUSAL_PAGE.format(
         lang=lang,
         title=escape(t("ui.refused")),
@@ -179,6 +185,7 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         hint=hint,
         back=escape("/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})),
         back_label=escape(t("ui.back_to_dashboard")),
+        sign_out=sign_out,
     )
 
 

@@ -71,6 +71,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse), por ejemplo 31/12/2021 18:00: un día que "
         "exista, no posterior a ahora.",
         "ui.back_to_dashboard": "Volver al tablero",
+        "ui.refused_role": "La cuenta con la que entró no tiene acceso al tablero: cierre la sesión y entre con la suya.",
         "ui.by_none": "Por zona (gráfico)",
         "ui.by_zone": "Por zona",
         "ui.by_district": "Por distrito",
@@ -104,7 +105,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "chart.by_district": "Por distrito",
         "chart.by_zone_people": "Personas alcanzadas por zona",
         "chart.by_district_people": "Personas alcanzadas por distrito",
-        "chart.nationality": "Por nacionalidad (todo el programa)",
+        "chart.nationality": "Por nacionalidad (todas las fases)",
         "chart.beneficiaries": "Beneficiarios",
         "chart.category": "Categoría",
         "alerts.overdue": "OSV sin reunión de seguimiento hace más de {days} días",
@@ -264,6 +265,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out), for example 2021-12-31 18:00: a day that "
         "exists, not later than now.",
         "ui.back_to_dashboard": "Back to the dashboard",
+        "ui.refused_role": "The account you signed in with has no access to the dashboard: sign out and sign in with yours.",
         "ui.by_none": "By zone (chart)",
         "ui.by_zone": "By zone",
         "ui.by_district": "By district",
@@ -297,7 +299,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "chart.by_district": "By district",
         "chart.by_zone_people": "People reached by zone",
         "chart.by_district_people": "People reached by district",
-        "chart.nationality": "By nationality (whole programme)",
+        "chart.nationality": "By nationality (all phases)",
         "chart.beneficiaries": "Beneficiaries",
         "chart.category": "Category",
         "alerts.overdue": "OSVs not met for more than {days} days",

@@ -201,7 +201,7 @@ def test_the_charts_are_drawn_as_svg_with_titles_and_their_bars_have_size(browse
 
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
-    assert titles == ["Fases comparadas", "Por zona", "Personas alcanzadas por zona", "Por nacionalidad (todo el programa)", "Beneficiarios"]
+    assert titles == ["Fases comparadas", "Por zona", "Personas alcanzadas por zona", "Por nacionalidad (todas las fases)", "Beneficiarios"]  # a focal point read "whole programme" over its district's
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-phases rect")
     described = {bar.find_element(By.TAG_NAME, "title").get_attribute("textContent"): bar.size["width"] for bar in bars}
     assert described["F1 · Fase 1 — OSV identificadas: 3"] > described["F2 · Fase 2 — OSV identificadas: 1"] > 0

@@ -464,6 +464,22 @@ def test_the_docs_pages_load_swagger_ui_and_redoc_from_the_service_itself(tmp_pa
     assert all(len(a.content) > 100_000 for a in assets)
 
 
+def test_an_account_without_the_dashboards_permission_is_told_so_on_a_page_with_a_way_to_sign_out(
+    system: dict[str, TestClient], tokens: IssuedTokens
+) -> None:
+    """The DPO signed in on a shared municipal computer got a 403 in JSON, in English, with no way to another account (tester 37 F9)."""
+    reporting = system["reporting"]
+    browser = {"Accept": "text/html,application/xhtml+xml", **tokens.headers("dpo")}
+    page = reporting.get("/dashboard?lang=en", headers=browser)
+    assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+    assert "indicators:read" in page.text  # the problem's own words: the permission it needs
+    assert '<a id="sign-out" href="/dashboard/sign-out?lang=en">Sign out</a>' in page.text and 'id="role-hint"' in page.text
+    spanish = reporting.get("/dashboard", headers=browser).text
+    assert '<a id="sign-out" href="/dashboard/sign-out">Cerrar sesión</a>' in spanish
+    api = reporting.get("/dashboard", headers=tokens.headers("dpo"))  # a script: problem+json, as every route answers
+    assert api.status_code == 403 and api.headers["content-type"] == "application/problem+json"
+
+
 def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pkce(
     system: dict[str, TestClient], identity_provider: Any
 ) -> None:
