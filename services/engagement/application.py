@@ -317,7 +317,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if reader.plain:
             check_purpose(reader.purpose)
             self.hold_personal_data()
-            self._log_reads([member.id], reader, Disclosure.MEMBER)
+            self._log_reads([member], reader, Disclosure.MEMBER)
         return member
 
     @retried_on_collision
@@ -339,7 +339,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
         member = self.get_member(index.member_id)
         if reader is not None:
-            self._log_reads([member.id], reader, Disclosure.LOOKUP)
+            self._log_reads([member], reader, Disclosure.LOOKUP)
         return member
 
     @retried_on_collision
@@ -371,7 +371,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if select is not None:
             active = select(active)
         if reader is not None and reader.plain and active:
-            self._log_reads([member.id for member, _ in active], reader, Disclosure.OSV_MEMBERS)
+            self._log_reads([member for member, _ in active], reader, Disclosure.OSV_MEMBERS)
         return active
 
     def access_log(self, member_id: UUID) -> list[Access]:
@@ -395,16 +395,19 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             for e in events
         ]
 
-    def _log_reads(self, member_ids: Sequence[UUID], reader: Reader, disclosure: Disclosure) -> None:
-        """Record the read on each member's access log, in one transaction, before anything is shown."""
+    def _log_reads(self, members: Sequence[Member], reader: Reader, disclosure: Disclosure) -> None:
+        """Record the read on each member's access log, in one transaction, before anything is shown; not for a member
+        whose personal data is erased: nothing of theirs is shown (a DPO answering a request saw reads that disclosed
+        nothing, tester 37b F4)."""
         purpose = check_purpose(reader.purpose)
         read_at = self.now()
         logs = []
-        for member_id in dict.fromkeys(member_ids):
+        for member_id in dict.fromkeys(m.id for m in members if m.erased_on is None):
             log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
             log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
             logs.append(log)
-        self.save(*logs)
+        if logs:
+            self.save(*logs)
 
     # Scope -------------------------------------------------------------------------------
 

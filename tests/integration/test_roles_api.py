@@ -125,6 +125,16 @@ def test_the_dpo_finds_a_person_by_document_masked_and_erases_them(system: dict[
     assert erased["personal_data"] == "erased"
     assert_problem(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("staff")), 403)
 
+    # Staff reading them since disclose nothing of theirs: the access log the DPO answers a request from says no read
+    # happened (it listed two, tester 37b F4).
+    staff = tokens.headers("staff")
+    shown = ok(engagement.get(f"/members/{member['id']}", params={"purpose": "ruos_application"}, headers=staff))
+    assert shown["full_name"] == "[erased]"
+    listed = ok(engagement.get(f"/osvs/{shown['memberships'][0]['osv_id']}/members", params={"purpose": "follow_up"}, headers=staff))
+    assert all(m["full_name"] == "[erased]" for m in listed if m["member_id"] == member["id"])
+    log = ok(engagement.get(f"/members/{member['id']}/access-log", headers=tokens.headers("dpo")))
+    assert [(a["reader"], a["disclosure"]) for a in log] == [("dpo", "lookup")]  # the lookup before the erasure, and no other
+
 
 def test_the_dpo_checks_whom_a_request_is_about_by_their_record_and_their_osvs_members_masked_before_erasing(
     system: dict[str, TestClient], tokens: IssuedTokens
