@@ -46,6 +46,11 @@ class VerifyAnswer(BaseModel):
     head: dict[str, Any] | None = Field(description="The chain's head recomputed from the stored events: position and hash.")
     heads_checked: int = Field(description="Chain heads published to the OSV_CHAIN_HEADS bucket that were checked.")
     heads_source: str = Field(description="`OSV_CHAIN_HEADS`, or why the published heads could not be read (then only the store's own chain was checked).")
+    snapshots_checked: int = Field(
+        default=0,
+        description="Snapshots the service reads (outside the chain), each checked against its aggregate replayed from its events; "
+        "one that differs (changed in the store) is the failure, without a position.",
+    )
     first_failure: VerifyFailure | None
 
 
@@ -64,5 +69,5 @@ def install_audit(api: FastAPI, runtime: Runtime) -> None:
 
     @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
     async def verify_log() -> VerifyAnswer:
-        """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS; name the first position that fails."""
+        """Check the store against its hash chain and every chain head published to OSV_CHAIN_HEADS, and each snapshot against its events; name the first failure."""
         return await runtime.verify()

@@ -505,6 +505,7 @@ class Verdict:
     checked: int = 0
     head: tuple[int, str] | None = None
     heads_checked: int = 0
+    snapshots_checked: int = 0
     failure_position: int | None = None
     failure: str | None = None
 
@@ -524,13 +525,15 @@ class Verdict:
             "events_checked": self.checked,
             "head": None if self.head is None else {"position": self.head[0], "hash": self.head[1]},
             "heads_checked": self.heads_checked,
+            "snapshots_checked": self.snapshots_checked,
             "first_failure": None if self.ok else {"position": self.failure_position, "reason": self.failure},
         }
 
     def describe(self) -> str:
         if self.ok:
             head = f"head {self.head[1]} at position {self.head[0]}" if self.head else "an empty log"
-            return f"{self.service}: ok: {self.checked} events chained up to {head}; {self.heads_checked} published heads agree"
+            snapshots = f"; {self.snapshots_checked} snapshots match their events" if self.snapshots_checked else ""
+            return f"{self.service}: ok: {self.checked} events chained up to {head}; {self.heads_checked} published heads agree{snapshots}"
         where = f"position {self.failure_position}" if self.failure_position is not None else "the log"
         return f"{self.service}: FAILED at {where}: {self.failure}"
 

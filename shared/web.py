@@ -379,7 +379,8 @@ class Runtime:
         )
 
     async def verify(self) -> VerifyAnswer:
-        """The store's chain, recomputed and checked against every head the bucket holds for this service."""
+        """The store's chain, recomputed and checked against every head the bucket holds for this service; and every snapshot
+        the service reads, against its aggregate replayed from its events (:meth:`~shared.store.ServiceApplication.snapshots_disagreeing`)."""
         service = self.settings.service_name
         heads: list[Head] = []
         source = HEADS_BUCKET
@@ -390,7 +391,16 @@ class Runtime:
                 source = f"unavailable: {type(error).__name__}: {error}"
         else:
             source = "unavailable: NATS is not connected"
-        verdict = await asyncio.to_thread(lambda: verify(service, entries_of_store(self.store), heads))
+        def check() -> Any:
+            verdict = verify(service, entries_of_store(self.store), heads)
+            checker = getattr(self.store, "snapshots_disagreeing", None)  # a snapshot is outside the chain: checked against its events
+            if checker is not None:
+                verdict.snapshots_checked, differing = checker()
+                for reason in differing:
+                    verdict.fail(None, reason)
+            return verdict
+
+        verdict = await asyncio.to_thread(check)
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
     def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, partner: bool = False) -> EventPage:

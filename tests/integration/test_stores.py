@@ -208,3 +208,16 @@ def test_closing_an_sqlite_store_waits_for_a_thread_still_reading_through_it(tmp
     assert not closed_under_the_read
     assert read == [2]
     assert not closer.is_alive()
+
+
+def test_each_snapshot_is_checked_against_its_events_on_sqlite_and_postgresql(database_url: str) -> None:
+    """`GET /verify`'s check of the snapshots, which are outside the hash chain (tester 37b F2), on both stores."""
+    funding = Funding(persistence_env(database_url), osvs=OSVDirectory(make_engine(sqlalchemy_url(database_url)), "funding"))
+    try:
+        assert funding.snapshots_disagreeing() == (0, [])
+        for month in range(1, 22):  # the calendar's 20th event is snapshotted
+            funding.open_phase(f"F{month}", f"Fase {month}", date(2020 + (month - 1) // 12, (month - 1) % 12 + 1, 1),
+                               date(2020 + (month - 1) // 12, (month - 1) % 12 + 1, 28))
+        assert funding.snapshots_disagreeing() == (1, [])
+    finally:
+        funding.close()

@@ -356,3 +356,26 @@ def test_get_verify_and_the_chain_are_for_auditors_alone(tmp_path: Path, tokens:
         assert answer.status_code == 200 and answer.json()["ok"] is True
         assert answer.json()["heads_source"].startswith("unavailable")  # NATS out of reach: the store's own chain is checked
         assert client.get("/chain", headers=tokens.headers("auditor")).status_code == 200
+
+
+def test_get_verify_checks_each_snapshot_against_its_events_and_finds_one_changed_in_the_store(tmp_path: Path) -> None:
+    """A snapshot is outside the chain: a phase deleted from the calendar's snapshot let an overlapping phase open, and
+    `/verify` said ok (tester 37b F2). Each snapshot the service reads is now checked against its events replayed."""
+    with service_client("funding", tmp_path) as funding:
+        for month in range(1, 22):  # 21 events: the calendar is snapshotted at its 20th
+            year, m = 2020 + (month - 1) // 12, (month - 1) % 12 + 1
+            body = {"code": f"F{month}", "name": f"Fase {month}", "starts_on": f"{year}-{m:02d}-01", "ends_on": f"{year}-{m:02d}-28"}
+            assert funding.post("/phases", json=body).status_code == 201, body
+        clean = funding.get("/verify").json()
+        assert (clean["ok"], clean["snapshots_checked"]) == (True, 1)
+
+        with sqlite3.connect(tmp_path / "funding" / "events.db") as connection:
+            [(table,)] = connection.execute("SELECT name FROM sqlite_master WHERE name LIKE '%snapshots'").fetchall()
+            (originator_id, state) = connection.execute(f"SELECT originator_id, state FROM {table}").fetchone()
+            assert state.count(b'"code":"F2",') == 1  # phase F2's dates: dropped from the calendar as the tester did, in effect
+            connection.execute(f"UPDATE {table} SET state = ? WHERE originator_id = ?", (state.replace(b'"code":"F2",', b'"code":"FX",'), originator_id))
+
+        answer = funding.get("/verify").json()
+        assert answer["ok"] is False and answer["snapshots_checked"] == 1
+        assert answer["first_failure"]["position"] is None
+        assert "snapshot of PhaseCalendar" in answer["first_failure"]["reason"] and "version 20" in answer["first_failure"]["reason"]
