@@ -105,6 +105,23 @@ def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: Test
     assert client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content == then.content  # reproducible
 
 
+def test_the_iati_file_reports_money_granted_in_dollars_once_the_programme_holds_any(client: TestClient) -> None:
+    """A round in USD: the dashboard and exports showed its grants, the IATI file left them out (tester 37c F2)."""
+    programme(client)
+    soles_only = client.get("/iati/activity.xml").content
+    titles = {n.text for n in ET.fromstring(soles_only).iter("narrative")}
+    assert "Seed funds granted (PEN)" in titles and "Seed funds granted (USD)" not in titles  # no row of zeros in dollars
+
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 2, "FundGranted", "g-usd", at(3), grant_id="g-usd", osv_id="osv-1", amount="1500.00", currency="USD",
+                   kind="seed_fund", granted_on="2021-04-01", occurred_on="2021-04-01"),
+    ])
+    dollars = client.get("/iati/activity.xml").content
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(dollars.decode())
+    assert actual_total(dollars, "Seed funds granted (USD)") == "1500.00"
+    assert actual_total(dollars, "Seed funds granted (PEN)") == "0.00"
+
+
 def test_an_iati_file_as_of_a_malformed_moment_is_refused_naming_as_of(client: TestClient) -> None:
     answer = client.get("/iati/activity.xml", params={"as_of": "yesterday"})
     assert answer.status_code == 422

@@ -190,6 +190,9 @@ def test_only_indicators_whose_periods_add_up_to_the_programmes_figure_are_marke
         fact("RUOSRegistered", "2021-05-03", osv_id="a"),
         fact("FundGranted", "2021-03-10", osv_id="a", grant_id="g1", amount="5000.00", currency="PEN", kind="seed_fund"),
         fact("FundGranted", "2021-09-10", osv_id="a", grant_id="g2", amount="800.00", currency="PEN", kind="goods"),
+        # and in dollars, so that the file reports its USD indicators too (reported only when the programme holds any)
+        fact("FundGranted", "2021-03-20", osv_id="b", grant_id="g3", amount="700.00", currency="USD", kind="seed_fund"),
+        fact("GoodsDelivered", "2021-09-15", grant_id="g2", osv_id="a", delivery_id="d", total_value="300.00", currency="USD", items=[]),
         fact("ParticipantEnrolled", "2021-03-11", member_id="m1", osv_id="a", grant_id="g1", nationality="VE", sex="F"),
         fact("ParticipantEnrolled", "2021-03-11", member_id="m2", osv_id="a", grant_id="g1", nationality="PE", sex="M"),
         mural("w1", "2021-04-01", "p1"),

@@ -119,6 +119,9 @@ class ResultIndicator:
     """An indicator of ``GET /indicators``."""
     measure: str = CODES["IndicatorMeasure"]["unit"]
     ascending: bool = True
+    when_held: bool = False
+    """Reported only when some phase holds an amount or a target of it (the USD figures of a programme in soles: a
+    result of zeros in every period would read as money not granted)."""
 
     @property
     def aggregable(self) -> bool:
@@ -162,6 +165,8 @@ RESULTS: tuple[Result, ...] = (
                ResultIndicator("osvs_supported"),
                ResultIndicator("seed_funds_granted_pen"),
                ResultIndicator("goods_delivered_pen"),
+               ResultIndicator("seed_funds_granted_usd", when_held=True),
+               ResultIndicator("goods_delivered_usd", when_held=True),
            )),
     Result(CODES["ResultType"]["outcome"], "Personas y espacios públicos alcanzados por las actividades de las OSV",
            "People and public spaces reached by the OSVs' activities", (
@@ -173,7 +178,7 @@ RESULTS: tuple[Result, ...] = (
 )
 DIMENSIONS = {"by_sex": "sex", "by_nationality": "nationality", "first_time": "support", "repeat": "support"}
 """A figure's part → the IATI ``dimension`` name it is reported under (its value: the part's code)."""
-UNITS = {"seed_funds_granted_pen": "PEN", "goods_delivered_pen": "PEN"}
+UNITS = {"seed_funds_granted_pen": "PEN", "goods_delivered_pen": "PEN", "seed_funds_granted_usd": "USD", "goods_delivered_usd": "USD"}
 
 
 def dimension_of(part: str) -> tuple[str, str] | None:
@@ -348,6 +353,8 @@ def activity_file(
         element = ET.SubElement(activity, "result", {"type": result.type, "aggregation-status": "1" if result.aggregable else "0"})
         _titled(element, "title", result.title_es, result.title_en)
         for spec in result.indicators:
+            if spec.when_held and not _held(spec.name, phases, plans):
+                continue
             unit = f" ({UNITS[spec.name]})" if spec.name in UNITS and "(" not in es(f"indicator.{spec.name}") else ""
             indicator = ET.SubElement(element, "indicator", {
                 "measure": spec.measure, "ascending": "1" if spec.ascending else "0", "aggregation-status": "1" if spec.aggregable else "0",
@@ -373,6 +380,19 @@ def activity_file(
                 _valued(period, "actual", spec.name, current, comment)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _held(name: str, phases: Sequence[Mapping[str, Any]], plans: Mapping[tuple[str, str], Any]) -> bool:
+    """Whether some phase holds a non-zero figure of the indicator, or a target or baseline set for it."""
+    if any(key[1] == name for key in plans):
+        return True
+    return any(
+        Decimal(str(value)) != 0
+        for phase in phases
+        if phase["indicators"].get(name) is not None
+        for value in _parts(phase["indicators"][name]).values()
+        if value is not None
+    )
 
 
 def schema_path() -> Any:
