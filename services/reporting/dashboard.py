@@ -130,12 +130,14 @@ checks. A plain text field, because a browser's own date field follows the brows
 English-speaking machine), not the page's. :func:`cut_from_form` reads both back."""
 
 _DAY_FIRST = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2}):(\d{2}))?\s*")
+_YEAR_FIRST = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?: +(\d{1,2}):(\d{2}))?\s*")
+"""The English page's ``yyyy-mm-dd[ hh:mm]``, as its field's pattern takes it (one-digit month, day or hour too)."""
 
 
 def cut_from_form(text: Any) -> Any:
     """The ``as_of`` the page's form sends, as ISO 8601 for :data:`shared.schemas.LimaMoment`: ``dd/mm/aaaa[ hh:mm]``
-    (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``; ``aaaa-mm-dd hh:mm`` and
-    any ISO moment pass as they are; an empty field is None (no cut). A date that does not exist stays as typed, for
+    (Spanish page; the start of the day when no time is typed) becomes ``aaaa-mm-ddThh:mm``, as does the English page's
+    ``yyyy-mm-dd[ h:mm]``; any other ISO moment passes as it is; an empty field is None (no cut). A date that does not exist stays as typed, for
     the moment's own rule to refuse (422)."""
     if not isinstance(text, str):
         return text
@@ -143,7 +145,11 @@ def cut_from_form(text: Any) -> Any:
         return None
     found = _DAY_FIRST.fullmatch(text)
     if found is None:
-        return text.strip()
+        english = _YEAR_FIRST.fullmatch(text)  # "2021-06-01" and "2021-6-1 9:00" were refused, though the page's hint offers them
+        if english is None:
+            return text.strip()
+        year, month, day, hour, minute = english.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
     day, month, year, hour, minute = found.groups()
     return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
 
@@ -152,7 +158,7 @@ REFUSAL_PAGE = (
     '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
     '<link rel="stylesheet" href="/dashboard/dashboard.css"></head><body><main id="refused" data-status="{status}">'
     "<h1>{title}</h1>{detail}<ul>{errors}</ul>{hint}"
-    '<p><a id="back-to-dashboard" href="{back}">{back_label}</a>{sign_out}</p></main></body></html>'
+    "<p>{way}</p></main></body></html>"
 )
 FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown"}
 """The form's own label of a query parameter the page's form sends; others are named as the API names them."""
@@ -171,21 +177,22 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         for e in errors
     )
     hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if any(e.get("field") == "as_of" for e in errors) else ""
-    sign_out = ""
+    back = "/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})
+    way = f'<a id="back-to-dashboard" href="{escape(back)}">{escape(t("ui.back_to_dashboard"))}</a>'
+    title = t("ui.refused")
     if problem.get("status") == 403:  # signed in with an account the dashboard is not for: a way to another (a shared computer)
+        title = t("ui.refused_account")  # not the query's fault, and the way back leads to the same refusal
         hint += f'<p id="role-hint">{escape(t("ui.refused_role"))}</p>'
         out = "/dashboard/sign-out" if lang == "es" else "/dashboard/sign-out?" + urlencode({"lang": lang})
-        sign_out = f' · <a id="sign-out" href="{escape(out)}">{escape(t("ui.sign_out"))}</a>'
+        way = f'<a id="sign-out" href="{escape(out)}">{escape(t("ui.sign_out"))}</a>'
     return REFUSAL_PAGE.format(
         lang=lang,
-        title=escape(t("ui.refused")),
+        title=escape(title),
         status=int(problem.get("status", 422)),
         detail="" if errors else f'<p id="refusal">{escape(problem.get("detail", ""))}</p>',
         errors=items,
         hint=hint,
-        back=escape("/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})),
-        back_label=escape(t("ui.back_to_dashboard")),
-        sign_out=sign_out,
+        way=way,
     )
 
 

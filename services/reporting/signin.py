@@ -131,7 +131,7 @@ class DashboardSignIn:
         try:
             kept = json.loads(request.cookies.get(SIGN_IN_COOKIE, ""))
         except ValueError:
-            raise SignInFailed("this sign-in was not started here, or took too long") from None
+            raise SignInFailed("this sign-in was not started here, or took too long.") from None
         if not isinstance(kept, dict) or not secrets.compare_digest(str(kept.get("state", "")), state):
             raise SignInFailed("the sign-in's state does not match: start again")
         exchange = {

@@ -71,6 +71,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.refused_cut": "Escriba el corte como dd/mm/aaaa hh:mm (la hora puede omitirse), por ejemplo 31/12/2021 18:00: un día que "
         "exista, no posterior a ahora.",
         "ui.back_to_dashboard": "Volver al tablero",
+        "ui.refused_account": "Esta cuenta no tiene acceso al tablero",
         "ui.refused_role": "La cuenta con la que entró no tiene acceso al tablero: cierre la sesión y entre con la suya.",
         "ui.by_none": "Por zona (gráfico)",
         "ui.by_zone": "Por zona",
@@ -265,6 +266,7 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.refused_cut": "Write the cut as yyyy-mm-dd hh:mm (the time may be left out), for example 2021-12-31 18:00: a day that "
         "exists, not later than now.",
         "ui.back_to_dashboard": "Back to the dashboard",
+        "ui.refused_account": "This account has no access to the dashboard",
         "ui.refused_role": "The account you signed in with has no access to the dashboard: sign out and sign in with yours.",
         "ui.by_none": "By zone (chart)",
         "ui.by_zone": "By zone",

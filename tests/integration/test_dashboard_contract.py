@@ -181,6 +181,11 @@ def test_the_cut_field_speaks_the_pages_date_format_and_the_server_reads_it(clie
     assert 'type="text" name="as_of" lang="en" value="2022-03-01 12:00" placeholder="yyyy-mm-dd hh:mm"' in en
     refused = client.get("/dashboard?as_of=31/02/2022")
     assert refused.status_code == 422 and "as_of" in refused.text
+    # The English page's format as its hint and pattern offer it: the time left out, one-digit parts (tester 37d F3).
+    for typed in ("2022-03-01", "2022-3-1 0:00"):
+        assert client.get("/dashboard", params={"lang": "en", "as_of": typed}).status_code == 200, typed
+    assert source.asked[-2:] == [(lima_midnight, "zone"), (lima_midnight, "zone")]
+    assert client.get("/dashboard", params={"lang": "en", "as_of": "2022-02-30"}).status_code == 422
 
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

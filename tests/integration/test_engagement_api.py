@@ -895,6 +895,8 @@ def test_no_one_enrols_in_nor_reports_an_activity_of_a_project_after_its_grant_w
     assert (held_late["field"], held_late["rule"]) == ("held_on", "grant_open")
     assert client.get("/events").json()["head"] == before
 
+    before_grant = problem_of(client.post("/activities", json={**activity, "held_on": "2024-03-31"}), 422)  # granted 2024-04-01
+    assert (before_grant["field"], before_grant["rule"]) == ("held_on", "not_before_granted_on")
     backlog = client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-06-30"})  # typed in late: taken
     assert backlog.status_code == 201, backlog.text
     assert client.post("/activities", json={**activity, "held_on": "2024-06-30"}).status_code == 201

@@ -311,6 +311,7 @@ def test_the_dashboard_shows_a_target_as_soon_as_it_is_set_though_no_fact_arrive
         ("/phases/F1/targets/osvs_identified", {"target": {"value": "\u0665"}}, 422, "target.value"),
         ("/phases/F1/targets/ruos_registration_rate", {"target": {"value": ".5"}}, 422, "target.value"),
         ("/phases/F1/targets/osvs_identified", {"target": {"value": True}}, 422, "target.value"),
+        ("/phases/F1/targets/osvs_identified", {"target": {"value": "1.00000000000000000000"}}, 422, "target.value"),  # over its 20
         ("/phases/F1/targets/members_left_by_reason", {"target": {"total": 1}}, 422, "target.total"),
     ],
 )

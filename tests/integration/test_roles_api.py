@@ -484,6 +484,8 @@ def test_an_account_without_the_dashboards_permission_is_told_so_on_a_page_with_
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
     assert "indicators:read" in page.text  # the problem's own words: the permission it needs
     assert '<a id="sign-out" href="/dashboard/sign-out?lang=en">Sign out</a>' in page.text and 'id="role-hint"' in page.text
+    assert "<h1>This account has no access to the dashboard</h1>" in page.text  # not "this query", which is not at fault
+    assert 'id="back-to-dashboard"' not in page.text  # it would lead to the same refusal (tester 37d F8)
     spanish = reporting.get("/dashboard", headers=browser).text
     assert '<a id="sign-out" href="/dashboard/sign-out">Cerrar sesión</a>' in spanish
     api = reporting.get("/dashboard", headers=tokens.headers("dpo"))  # a script: problem+json, as every route answers

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import Date, Engine, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.errors import ConflictError, NotHeardOfYetError, RuleViolationError, not_known_yet
+from shared.errors import ConflictError, DateBeforeError, NotHeardOfYetError, RuleViolationError, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
 
@@ -90,11 +90,13 @@ class GrantDirectory(View):
 
     def require_open(self, grant_id: UUID, *, on: date, dated: str) -> KnownGrant:
         """The grant (:meth:`require`), if funding had not closed it before ``on``, the date of the fact about to be recorded
-        (field ``dated``); else 409 ``grant_open``. What is known here of a closing comes from funding's events: it lags
+        (field ``dated``), else 409 ``grant_open``; and made by then, else 422 ``not_before_granted_on``. What is known here of a closing comes from funding's events: it lags
         funding by the time they take to arrive."""
         grant = self.require(grant_id)
         if grant.closed_on is not None and on > grant.closed_on:
             raise GrantClosedBeforeError(grant_id, dated, on, grant.closed_on)
+        if grant.granted_on is not None and on < grant.granted_on:  # no project before its grant (tester 37d F6)
+            raise DateBeforeError(dated, on, "granted_on", grant.granted_on)
         return grant
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
