@@ -274,9 +274,16 @@ class ReadinessPublic(BaseModel):
     counts_known: bool = Field(description="False until engagement has published the OSV's identity-document counts.")
     counted_on: date | None
     board_members_total: int | None
-    board_members_with_unaccepted_documents: int | None
+    board_members_with_unaccepted_documents: int | None = Field(
+        description="Board members holding a document the municipality refuses: to staff; null to others (a focal point), who "
+        "read `id_documents_flagged`: read again after a member joined, the count that moved told that member's document's group, "
+        "and against two municipalities' lists nearly its type (a person's migration status)."
+    )
     members_total: int | None = Field(description="Every active member, the board included.")
-    members_with_unaccepted_documents: int | None
+    members_with_unaccepted_documents: int | None = Field(description="Every member holding a refused document, as `board_members_with_unaccepted_documents`.")
+    id_documents_flagged: bool | None = Field(
+        default=None, description="Someone of the OSV, board or not, holds a document the municipality refuses; null until the counts are known."
+    )
     board_by_document_type: dict[str, int] | None = Field(
         description="The board by document type, to a caller who reads members' personal data (staff); null to others (a focal "
         "point, an auditor): read again after each membership change, the count that moved would tell that member's document "
@@ -287,7 +294,8 @@ class ReadinessPublic(BaseModel):
 
     @classmethod
     def of(cls, osv_id: UUID, readiness: Readiness, *, by_document_type: bool) -> ReadinessPublic:
-        """The readiness as answered; the counts by document type only when ``by_document_type`` (the caller reads personal data)."""
+        """The readiness as answered; the counts by document type, and of those holding a refused one, only when
+        ``by_document_type`` (the caller reads personal data); to others whether anyone holds a refused one."""
         return cls(
             osv_id=osv_id,
             municipality_id=readiness.municipality_id,
@@ -297,9 +305,11 @@ class ReadinessPublic(BaseModel):
             counts_known=readiness.counts_known,
             counted_on=readiness.counted_on,
             board_members_total=readiness.board_members_total,
-            board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents,
+            board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents if by_document_type else None,
             members_total=readiness.members_total,
-            members_with_unaccepted_documents=readiness.members_with_unaccepted_documents,
+            members_with_unaccepted_documents=readiness.members_with_unaccepted_documents if by_document_type else None,
+            id_documents_flagged=bool(readiness.members_with_unaccepted_documents or readiness.board_members_with_unaccepted_documents)
+            if readiness.counts_known else None,
             board_by_document_type=readiness.board_by_document_type if by_document_type else None,
             members_by_document_type=readiness.members_by_document_type if by_document_type else None,
             ready=readiness.ready,
