@@ -496,7 +496,11 @@ class MunicipalityPublic(BaseModel):
 class NonWorkingDayCreate(Command):
     day: IsoDate = Field(description="The día no laborable.")
     decree: Text = Field(description="The decree that set it, e.g. `D.S. N.º 161-2021-PCM`.")
-    scope: Text = Field(default="nacional", description="Where it applies: `nacional`, or the area the decree names.")
+    scope: Text = Field(
+        default="nacional",
+        description="Where it applies: `nacional`, or the area the decree names. Lima's deadlines skip a day for the whole country or "
+        "one whose area names Lima (`Lima Metropolitana y Callao`); one for another area (`Región Cusco`) is listed and moves none.",
+    )
     source: Text | None = Field(default=None, description="Where the decree can be read (El Peruano's page…).")
 
 

@@ -78,6 +78,15 @@ def test_decreed_non_working_days_are_left_out_of_a_deadline_like_holidays() -> 
     assert not SHIPPED.is_working_day(date(2024, 11, 15))  # APEC, Lima and Callao: D.S. 110-2024-PCM
 
 
+def test_a_day_decreed_for_another_region_moves_no_deadline_in_lima() -> None:
+    """A decree for Cusco moved San Juan de Lurigancho's deadline a day (tester 37d F5)."""
+    monday = date(2026, 11, 9)
+    for scope, moved in (("Región Cusco", False), ("nacional", True), ("Lima Metropolitana y Callao", True), ("LIMA", True)):
+        calendar = WorkingCalendar([NonWorkingDay(monday, "D.S. N.º 998-2026-PCM", scope)])
+        assert calendar.is_working_day(monday) is not moved, scope
+        assert calendar.add_working_days(date(2026, 11, 6), 1) == (date(2026, 11, 10) if moved else monday), scope
+
+
 def test_every_shipped_non_working_day_names_its_decree_and_a_source_and_falls_on_a_weekday() -> None:
     days = list(SHIPPED.decreed.values())
     assert {d.day.year for d in days} >= {2021, 2022, 2023, 2024, 2025, 2026}

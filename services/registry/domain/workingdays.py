@@ -13,6 +13,7 @@ release.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +36,13 @@ class NonWorkingDay:
     scope: str = "nacional"
     source: str | None = None
 
+    @property
+    def applies_in_lima(self) -> bool:
+        """Whether Lima's deadlines skip it: a decree for the whole country (``nacional``) or one naming Lima ("Lima
+        Metropolitana y Callao"); one for another area ("Región Cusco") is listed and moves none (tester 37d F5)."""
+        area = unicodedata.normalize("NFKD", self.scope).encode("ascii", "ignore").decode().casefold()
+        return "nacional" in area or "lima" in area
+
 
 class WorkingCalendar:
     """Which days count as working days for a deadline: not a weekend, not a holiday, not a decreed non-working day."""
@@ -53,7 +61,8 @@ class WorkingCalendar:
         return WorkingCalendar([*self.decreed.values(), *more])
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in PERUVIAN_HOLIDAYS and day not in self.decreed
+        decreed = self.decreed.get(day)
+        return day.weekday() < 5 and day not in PERUVIAN_HOLIDAYS and (decreed is None or not decreed.applies_in_lima)
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date ``days`` working days after ``start`` (the day of ``start`` does not count)."""
