@@ -160,10 +160,11 @@ _FIGURE_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 def _figure_as_written(value: object) -> object:
     """A part's value as its JSON schema says: a JSON number, or a string of the digits 0-9 with a point ("1500.50"); what
     Python's ``Decimal`` takes beyond it ("-0", "+5", " 5", "5_000", "1e3", ".5", other scripts' digits) was taken and
-    published ("-0.00" in the IATI file, tester 37c F3): 422 ``decimal_text``. ``true``/``false`` are no number."""
-    if isinstance(value, bool) or (isinstance(value, str) and (len(value) > 20 or not _FIGURE_TEXT.fullmatch(value))):
+    published ("-0.00" in the IATI file, tester 37c F3): 422 ``decimal_text``. ``true``/``false`` go on to pydantic's
+    ``decimal_type``, as any value neither number nor string."""
+    if isinstance(value, str) and (len(value) > 20 or not _FIGURE_TEXT.fullmatch(value)):
         raise PydanticCustomError(
-            "decimal_text", 'must be a JSON number or a string of the digits 0-9 and a point, such as 30 or "1500.50" '
+            "decimal_text", 'must be a number: a JSON number or a string of the digits 0-9 and a point, such as 30 or "1500.50" '
             "(at most 20 characters; no sign, exponent, spaces or separators)"
         )
     return value
