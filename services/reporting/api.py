@@ -155,7 +155,10 @@ def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting
 
 @donors.get("/targets")
 def get_targets(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> dict[str, Any]:
-    """Targets against actuals: per phase, each indicator's baseline, target, actual and share of the target reached."""
+    """Targets against actuals: per phase, each indicator's baseline, target, actual and share of the target reached.
+
+    A phase not started (`status`) has its targets and neither actual nor share (null): its days have not come.
+    """
     return reporting.targets(as_of=as_of, scope=scope)
 
 

@@ -350,7 +350,8 @@ class Reporting:
         return {(phase.code, name): targets for phase, report in self._reports(as_of) for name, targets in report.targets_as_of(as_of).items()}
 
     def targets(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
-        """What ``GET /targets`` answers: per phase, each indicator's baseline, target, actual and share of the target reached.
+        """What ``GET /targets`` answers: per phase (with its ``status``), each indicator's baseline, target, actual and share of
+        the target reached; for a phase not started, the actual and the share are null, as the exports leave them empty.
 
         For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
         """
@@ -360,11 +361,13 @@ class Reporting:
         phases = []
         for phase in report["phases"]:
             rows = []
+            started = phase.get("status") != "not_started"  # its days have not come: no actual, not "0% reached" (tester 37c F7)
             for (code, name), targets in sorted(plans.items()):
                 if code == phase["code"]:
-                    actual = phase["indicators"][name]
-                    rows.append({**self._targets_public(targets), "actual": actual, "share_reached": share_reached(actual, targets["target"])})
-            phases.append({"code": phase["code"], "name": phase["name"], "indicators": rows})
+                    actual = phase["indicators"][name] if started else None
+                    shares = share_reached(actual, targets["target"]) if started else None
+                    rows.append({**self._targets_public(targets), "actual": actual, "share_reached": shares})
+            phases.append({"code": phase["code"], "name": phase["name"], "status": phase.get("status"), "indicators": rows})
         return {"as_of": rfc3339(as_of), "phases": phases}
 
     def sign_off(self, phase: str, as_of: datetime, signed_by: str) -> dict[str, Any]:

@@ -273,16 +273,17 @@ def target_rows(targets: Mapping[str, Any], t: Callable[..., str]) -> list[dict[
     out = []
     for phase in targets.get("phases", []):
         for row in phase["indicators"]:
-            actual = flatten(row["actual"])
+            started = row["actual"] is not None  # a phase not started has no actual nor share: "—", not 0
+            actual = flatten(row["actual"]) if started else {}
             for part, aim in row["target"].items():
-                share = row["share_reached"].get(part)
+                share = (row["share_reached"] or {}).get(part)
                 out.append({
                     "phase": phase["code"],
                     "indicator": row["indicator"],
                     "part": "" if part == "value" else " · ".join(_key(k, t) for k in part.split(".")),
                     "baseline": str(row["baseline"].get(part, "—")),
                     "target": str(aim),
-                    "actual": str(actual.get(part, 0)),
+                    "actual": str(actual.get(part, 0)) if started else "—",
                     "share": "—" if share is None else _percent(share),
                 })
     return out

@@ -31,7 +31,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,6 +42,7 @@ from services.reporting.domain import threew
 from services.reporting.domain.indicators import flatten
 from services.reporting.domain.phasereports import share_reached
 from services.reporting.translations import TRANSLATIONS, Language, translator
+from shared.clock import LIMA
 from shared.spreadsheets import append_row, csv_writer
 
 ALL_GROUPS = "*"
@@ -156,8 +157,10 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
 
 
 def file_name(as_of: datetime | None, generated_at: datetime, extension: str) -> str:
-    """``indicators_as_of_2021-12-31T235959Z.csv``: the moment (UTC) the figures are as of, or when they were made, in the name."""
-    moment = (as_of or generated_at).astimezone(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    """``indicators_as_of_2021-12-31T235959-0500.csv``: the moment the figures are as of, or when they were made
+    (``indicators_2021-…``), in Lima time with its offset: in UTC the end of 2025 in Lima was named 2026-01-01, and donors
+    filed it under the wrong year (tester 37c F8)."""
+    moment = (as_of or generated_at).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S%z")
     return f"indicators_as_of_{moment}.{extension}" if as_of else f"indicators_{moment}.{extension}"
 
 

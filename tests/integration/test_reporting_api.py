@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from services.reporting.domain.indicators import INDICATORS, ZONES, flatten, rate
+from shared.clock import LIMA
 from tests.integration.test_reporting_as_of import START, cloudevent, programme_log
 from tests.support.clients import application_of, service_client
 
@@ -202,7 +203,7 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     # Excel on Windows takes a CSV for UTF-8 only with the byte-order mark; the header is the first line
     assert response.content.startswith(b"\xef\xbb\xbf" + "Fase,Desde,Hasta,Indicador".encode())
     assert "Breña".encode() in response.content and "BreÃ±a".encode() not in response.content
-    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S-0500")  # Lima's day
     assert response.headers["content-disposition"] == f'attachment; filename="indicators_as_of_{moment}.csv"'
     text = response.content.decode("utf-8-sig")
     assert "\r\n" in text and not text.startswith("#")

@@ -591,6 +591,14 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         assert by_start["2022-01-01"] and all(p.find("actual") is None for p in by_start["2022-01-01"])
         assert by_start["2021-07-01"] and all(p.find("actual") is not None for p in by_start["2021-07-01"])
         xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
+        # and targets against actuals: F3's target stands, with no actual and no share, not "0% reached" (tester 37c F7)
+        assert client.put("/phases/F3/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 4}}).status_code == 200
+        f3 = next(p for p in client.get("/targets").json()["phases"] if p["code"] == "F3")
+        assert f3["status"] == "not_started"
+        assert [(r["indicator"], r["target"], r["actual"], r["share_reached"]) for r in f3["indicators"]] == [
+            ("osvs_identified", {"value": "4"}, None, None)
+        ]
+        assert client.get("/dashboard", params={"lang": "en"}).status_code == 200  # its targets table shows "—" for them
 
 
 @pytest.mark.parametrize(
