@@ -297,11 +297,19 @@ def sign_in(request: Request, next: str = "/dashboard") -> RedirectResponse:  # 
 def sign_in_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
     """Where the identity provider sends the browser back: open the dashboard's session."""
     if error or not code:
-        return problem(401, "Unauthorized", f"The sign-in did not complete ({error or 'no code'}); open /dashboard to try again.")
+        return _sign_in_refused(request, f"The sign-in did not complete ({error or 'no code'}); open /dashboard to try again.")
     try:
         return sign_in_of(request).finish(request, code, state, request.app.state.token_validator)
     except SignInFailed as failure:
-        return problem(401, "Unauthorized", f"{failure} Open /dashboard to sign in again.")
+        return _sign_in_refused(request, f"{failure} Open /dashboard to sign in again.")
+
+
+def _sign_in_refused(request: Request, detail: str) -> Response:
+    """401 for a sign-in that did not complete: to a browser a page with a way to sign in again (it was problem+json, in
+    English, after someone refused at the provider or took too long; tester 37d F7), to others problem+json."""
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(refusal_page({"status": 401, "detail": detail}, "es"), status_code=401)
+    return problem(401, "Unauthorized", detail)
 
 
 SIGNED_OUT_PAGE = (

@@ -180,6 +180,9 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
     back = "/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})
     way = f'<a id="back-to-dashboard" href="{escape(back)}">{escape(t("ui.back_to_dashboard"))}</a>'
     title = t("ui.refused")
+    if problem.get("status") == 401:  # the sign-in did not complete (refused at the provider, or too slow): a way to try again
+        title = t("ui.sign_in_failed")
+        way = f'<a id="sign-in-again" href="{escape(back)}">{escape(t("ui.sign_in_again"))}</a>'
     if problem.get("status") == 403:  # signed in with an account the dashboard is not for: a way to another (a shared computer)
         title = t("ui.refused_account")  # not the query's fault, and the way back leads to the same refusal
         hint += f'<p id="role-hint">{escape(t("ui.refused_role"))}</p>'

@@ -511,6 +511,12 @@ def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pk
     # A callback that was not started here, or whose state does not match, opens no session.
     forged = reporting.get("/dashboard/callback", params={"code": "x", "state": "not-it"}, headers={"Authorization": ""}, follow_redirects=False)
     assert forged.status_code == 401 and "set-cookie" not in {k.lower() for k in forged.headers}
+    # A browser coming back refused by the provider, or too late, reads a page with a way to try again, not JSON (tester 37d F7).
+    html = {"Authorization": "", "Accept": "text/html,application/xhtml+xml"}
+    denied = reporting.get("/dashboard/callback", params={"error": "access_denied", "state": "abc"}, headers=html, follow_redirects=False)
+    assert denied.status_code == 401 and denied.headers["content-type"].startswith("text/html")
+    assert "No se pudo entrar al tablero" in denied.text and '<a id="sign-in-again" href="/dashboard">' in denied.text
+    assert "access_denied" in denied.text
     # A bearer token works as well as a session, for scripts.
     assert reporting.get("/dashboard").status_code == 200
 
