@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 import os
 import random
@@ -260,11 +259,6 @@ class MunicipalityUnknownError(LookupError):
         )
 
 
-def _canonical(state: Any) -> str:
-    """A snapshot's plain state as one string, key order and tuples aside (compared, never stored)."""
-    return json.dumps(state, sort_keys=True, default=str)
-
-
 class ServiceApplication(RelayPositions, Application):
     """Base of the four write applications: dates transcoded, the log readable, a relay position kept (:class:`RelayPositions`)."""
 
@@ -483,35 +477,6 @@ class ServiceApplication(RelayPositions, Application):
                     self.take_snapshot(domain_event.originator_id, domain_event.originator_version)
         except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
             log.warning("%s: a snapshot after a committed save was not stored", self.name, exc_info=True)
-
-    def snapshots_disagreeing(self) -> tuple[int, list[str]]:
-        """Every stored snapshot the service would read (taken under its class's current code) against its aggregate
-        replayed from its events up to the snapshot's version: (how many were checked, a sentence for each that differs).
-
-        A snapshot is outside the hash chain: one changed in the database changed what the service decides (a phase
-        deleted from the calendar let an overlapping one open) while the chain verified ok (tester 37b F2). For
-        ``GET /verify``; it reads every snapshotted aggregate's events, so it takes a while on a large store.
-        """
-        if self.snapshots is None:
-            return 0, []
-        recorder = self.snapshots.recorder
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT originator_id, originator_version FROM {recorder.events_table_name}")  # noqa: S608 - the library's table
-            held = [(UUID(str(row["originator_id"])), int(row["originator_version"])) for row in cursor.fetchall()]
-        checked, differing = 0, []
-        for originator_id, version in held:
-            stored = next(iter(self.snapshots.get(originator_id, gt=version - 1, lte=version)), None)
-            if not isinstance(stored, KeptSnapshot) or not stored.current():
-                continue  # not read by the service: its events are replayed instead
-            checked += 1
-            replayed = project_aggregate(None, self.events.get(originator_id, lte=version))
-            kind = stored.topic.rsplit(":", 1)[-1]
-            if replayed is None or _canonical(KeptSnapshot.take(replayed).state["state"]) != _canonical(stored.state["state"]):
-                differing.append(
-                    f"the snapshot of {kind} {originator_id} at version {version} does not match its events: it was changed "
-                    "in the store, and the service decides from it (delete it to have its events replayed)"
-                )
-        return checked, differing
 
     def take_snapshot(self, aggregate_id: UUID, version: int | None = None, projector_func: Any = project_aggregate) -> None:
         """Store the aggregate's state at ``version`` (its latest by default); refused for an aggregate with sealed fields."""

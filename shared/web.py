@@ -51,6 +51,7 @@ from shared.guards import (
 )
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth, StreamAheadHealth
 from shared.idempotency.middleware import install as install_idempotency
+from shared.kept import snapshots_disagreeing
 from shared.lease import lease_for
 from shared.lifecycle import collect_less_often, die_with_supervisor, log_to_console, on_stop_signal, stop_tasks
 from shared.listing import refuse_unknown_query_parameters
@@ -380,7 +381,7 @@ class Runtime:
 
     async def verify(self) -> VerifyAnswer:
         """The store's chain, recomputed and checked against every head the bucket holds for this service; and every snapshot
-        the service reads, against its aggregate replayed from its events (:meth:`~shared.store.ServiceApplication.snapshots_disagreeing`)."""
+        the service reads, against its aggregate replayed from its events (:func:`~shared.kept.snapshots_disagreeing`)."""
         service = self.settings.service_name
         heads: list[Head] = []
         source = HEADS_BUCKET
@@ -393,11 +394,9 @@ class Runtime:
             source = "unavailable: NATS is not connected"
         def check() -> Any:
             verdict = verify(service, entries_of_store(self.store), heads)
-            checker = getattr(self.store, "snapshots_disagreeing", None)  # a snapshot is outside the chain: checked against its events
-            if checker is not None:
-                verdict.snapshots_checked, differing = checker()
-                for reason in differing:
-                    verdict.fail(None, reason)
+            verdict.snapshots_checked, differing = snapshots_disagreeing(self.store)  # outside the chain: checked against its events
+            for reason in differing:
+                verdict.fail(None, reason)
             return verdict
 
         verdict = await asyncio.to_thread(check)

@@ -248,7 +248,7 @@ def ruos_readiness(
 ) -> ReadinessPublic:
     """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses (by type to staff only)."""
     readiness = registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope)
-    return ReadinessPublic.of(osv_id, readiness, by_document_type=caller.may_read_personal_data)
+    return ReadinessPublic.of(osv_id, readiness, staff_counts=caller.may_read_personal_data)
 
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)

@@ -287,15 +287,15 @@ class ReadinessPublic(BaseModel):
     board_by_document_type: dict[str, int] | None = Field(
         description="The board by document type, to a caller who reads members' personal data (staff); null to others (a focal "
         "point, an auditor): read again after each membership change, the count that moved would tell that member's document "
-        "type, their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`). The counts with unaccepted documents are for everyone."
+        "type, their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`)."
     )
     members_by_document_type: dict[str, int] | None = Field(description="Every active member by document type, as `board_by_document_type`.")
     ready: bool = Field(description="No missing document and nobody holding a refused document (counts must be known).")
 
     @classmethod
-    def of(cls, osv_id: UUID, readiness: Readiness, *, by_document_type: bool) -> ReadinessPublic:
-        """The readiness as answered; the counts by document type, and of those holding a refused one, only when
-        ``by_document_type`` (the caller reads personal data); to others whether anyone holds a refused one."""
+    def of(cls, osv_id: UUID, readiness: Readiness, *, staff_counts: bool) -> ReadinessPublic:
+        """The readiness as answered; the counts by document type, and of those holding a refused one, only with
+        ``staff_counts`` (the caller reads personal data); to others whether anyone holds a refused one."""
         return cls(
             osv_id=osv_id,
             municipality_id=readiness.municipality_id,
@@ -305,13 +305,13 @@ class ReadinessPublic(BaseModel):
             counts_known=readiness.counts_known,
             counted_on=readiness.counted_on,
             board_members_total=readiness.board_members_total,
-            board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents if by_document_type else None,
+            board_members_with_unaccepted_documents=readiness.board_members_with_unaccepted_documents if staff_counts else None,
             members_total=readiness.members_total,
-            members_with_unaccepted_documents=readiness.members_with_unaccepted_documents if by_document_type else None,
+            members_with_unaccepted_documents=readiness.members_with_unaccepted_documents if staff_counts else None,
             id_documents_flagged=bool(readiness.members_with_unaccepted_documents or readiness.board_members_with_unaccepted_documents)
             if readiness.counts_known else None,
-            board_by_document_type=readiness.board_by_document_type if by_document_type else None,
-            members_by_document_type=readiness.members_by_document_type if by_document_type else None,
+            board_by_document_type=readiness.board_by_document_type if staff_counts else None,
+            members_by_document_type=readiness.members_by_document_type if staff_counts else None,
             ready=readiness.ready,
         )
 

@@ -143,14 +143,12 @@ def cut_from_form(text: Any) -> Any:
         return text
     if not text.strip():
         return None
-    found = _DAY_FIRST.fullmatch(text)
-    if found is None:
-        english = _YEAR_FIRST.fullmatch(text)  # "2021-06-01" and "2021-6-1 9:00" were refused, though the page's hint offers them
-        if english is None:
-            return text.strip()
-        year, month, day, hour, minute = english.groups()
-        return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
-    day, month, year, hour, minute = found.groups()
+    if found := _DAY_FIRST.fullmatch(text):
+        day, month, year, hour, minute = found.groups()
+    elif found := _YEAR_FIRST.fullmatch(text):  # "2021-06-01" and "2021-6-1 9:00" were refused, though the page's hint offers them
+        year, month, day, hour, minute = found.groups()
+    else:
+        return text.strip()
     return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}"
 
 

@@ -30,10 +30,10 @@ from services.registry.domain.ruos import (
     Observation,
     ObservationReason,
     RejectionReason,
-    RepeatedReasonError,
     RUOSApplication,
     RUOSDocument,
     check_documents_once,
+    check_reasons_once,
     documents_in_order,
     missing_from,
 )
@@ -380,11 +380,7 @@ class OSV(Aggregate):
         given = [{"code": str(ObservationReason(r["code"])), "detail": r.get("detail")} for r in reasons]
         if not given:
             raise NoObservationReasonError
-        first: dict[tuple[str, str | None], int] = {}
-        for index, reason in enumerate(given):  # the indicator counted a code given twice twice (tester 37 F5)
-            seen = first.setdefault((str(reason["code"]), reason["detail"]), index)
-            if seen != index:
-                raise RepeatedReasonError(index, str(reason["code"]), seen)
+        check_reasons_once(given)
         if amend_within_working_days < 1:
             raise AmendmentWindowError
         amend_by = calendar.add_working_days(observed_on, amend_within_working_days)

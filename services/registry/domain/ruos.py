@@ -9,7 +9,7 @@ holds the application's state, its documents and the rules of its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -100,6 +100,16 @@ def document_mistakes(documents: Sequence[str | None]) -> Iterator[RuleViolation
 def check_documents_once(documents: Sequence[str]) -> None:
     """The first of :func:`document_mistakes`, raised."""
     raise_first(document_mistakes(documents))
+
+
+def check_reasons_once(reasons: Sequence[Mapping[str, str | None]]) -> None:
+    """An observation's reasons, each once: 422 ``unique_reasons`` for one repeating an earlier one's code and words (the
+    indicator counted a code given twice twice, tester 37 F5); a code may come again with other words."""
+    first: dict[tuple[str, str | None], int] = {}
+    for index, reason in enumerate(reasons):
+        seen = first.setdefault((str(reason["code"]), reason.get("detail")), index)
+        if seen != index:
+            raise RepeatedReasonError(index, str(reason["code"]), seen)
 
 
 # Named errors -----------------------------------------------------------
