@@ -747,6 +747,39 @@ def wait_relayed(process: ServiceProcess, timeout: float = 120.0) -> float:
     return time.perf_counter() - started
 
 
+def stored_position(process: ServiceProcess) -> int:
+    """The last position of the service's store, once its relay has published it (what other services' views follow)."""
+    wait_relayed(process)
+    return int(process.health()["relay"]["stored_position"])
+
+
+def wait_views_caught_up(process: ServiceProcess, nats_url: str, timeout: float = 300.0) -> float:
+    """Seconds until every durable consumer of ``process``'s views (named ``<service>-...``) has been given and has
+    acknowledged every event its stream holds: its views have applied the sections before (the OSVs registry mapped,
+    the grants funding made).
+
+    The write services' figures are of commands: a view still applying them while the commands run is work of its own,
+    timed here instead.
+    """
+
+    async def pending() -> int:
+        nc = await nats.connect(nats_url)
+        try:
+            js = nc.jetstream()
+            waiting = 0
+            for stream in await js.streams_info():
+                for consumer in await js.consumers_info(stream.config.name):
+                    if consumer.name.startswith(f"{process.name}-"):
+                        waiting += (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
+            return waiting
+        finally:
+            await nc.close()
+
+    started = time.perf_counter()
+    eventually(lambda: asyncio.run(pending()) == 0, timeout, interval=0.1, what=f"{process.name}'s views caught up")
+    return time.perf_counter() - started
+
+
 ALTERNATIONS = 3
 """Runs of section 1b's store and save loop, taken in turn; each figure is the median of its runs."""
 
@@ -823,6 +856,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             rows.append(Row(f"  {process.name} relay: lag 0 this long after the last 201", fmt_ms(wait_relayed(process))))
 
     var = tmp / "commands-var"
+    heads: dict[str, int] = {}  # each write service's last stored position, once its section is done
     with nats_server(tmp / "commands-nats") as server:
         # Registry ---------------------------------------------------------
         with step("registry: POST /osvs, 16 clients, the import's rows"), service("registry", var, server.url, tmp) as registry:
@@ -843,6 +877,7 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
             imported = import_rows(registry.url, rows_count, c, registry.proc_pid, first_name=10 * n)
             say(f"  {imported.per_second:,.0f} rows/s, {len(imported.errors)} failures")
             add("import osv_mapping rows -> registry commands" + (f" ({rows_count:,} rows)" if rows_count != n else ""), imported, registry)
+            heads["registry"] = stored_position(registry)  # what funding's and engagement's views follow
 
         # Funding ----------------------------------------------------------
         if not osv_ids:
@@ -858,12 +893,15 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                 if response.status_code != 201:
                     rows.append(Row("funding POST /grants", f"skipped: {response.status_code} {response.text[:120]}"))
                 else:
+                    views_caught_up = caught_up + wait_views_caught_up(funding, server.url)
                     drive(funding.url, "/grants", grant_body, args.warmup, c)
                     say(f"funding: {n:,} x POST /grants")
                     run = drive(funding.url, "/grants", grant_body, n, c, funding.proc_pid, server.pid)
                     say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
                     add("funding POST /grants", run, funding)
                     rows.append(Row(f"  funding: knew all {len(osv_ids):,} OSVs this long after it started", fmt_ms(caught_up)))
+                    rows.append(Row(f"  funding: its views had applied registry's {heads['registry']:,} events (before the timed run)", fmt_ms(views_caught_up)))
+                    heads["funding"] = stored_position(funding)
 
         # Engagement -------------------------------------------------------
         if not (ROOT / "services" / "engagement" / "api.py").exists():
@@ -885,15 +923,18 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
                         }
 
                     say("engagement: first member (retried while any local view catches up)")
-                    _, response = post_until_created(engagement.url, "/members", member_body(10 * n), timeout=120)
+                    first, response = post_until_created(engagement.url, "/members", member_body(10 * n), timeout=120)
                     if response.status_code != 201:
                         rows.append(Row("engagement POST /members", f"failed: {response.status_code} {response.text[:120]}"))
                     else:
+                        views_caught_up = first + wait_views_caught_up(engagement, server.url)
                         drive(engagement.url, "/members", lambda i: member_body(n + i), args.warmup, c)
                         say(f"engagement: {n:,} x POST /members")
                         run = drive(engagement.url, "/members", member_body, n, c, engagement.proc_pid, server.pid)
                         say(f"  {run.per_second:,.0f} cmd/s, {len(run.errors)} failures")
                         add("engagement POST /members", run, engagement)
+                        followed = " and ".join(f"{source}'s {head:,}" for source, head in heads.items())
+                        rows.append(Row(f"  engagement: its views had applied {followed} events (before the timed run)", fmt_ms(views_caught_up)))
             except RuntimeError as error:
                 rows.append(Row("engagement POST /members", "failed to run (see notes)"))
                 table.notes.append(f"engagement: {str(error)[:600]}")
