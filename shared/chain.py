@@ -63,7 +63,15 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteFactory
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+
+from shared.inplace import StoreBusyError, saving_without_waiting
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +104,11 @@ def link(previous: str, position: int, digest: str) -> str:
 
 MAX_SAVES_PER_COMMIT = 64
 """At most this many saves share one SQLite transaction (``SQLITE_MAX_SAVES_PER_COMMIT``; 1: a commit per save, the library's way)."""
+
+
+LOOP_WAIT_SECONDS = 0.002
+"""How long a save made on the event loop waits for the write lock, or for a commit of its process under way, before
+:class:`~shared.inplace.StoreBusyError`: about one other commit's time, as long as a pass of the cycle collector."""
 
 
 def _taken_lock() -> Any:
@@ -183,6 +196,10 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         self._turn = threading.Lock()
         self._leading = False
         self._in_flight = 0
+        self.saves_without_waiting = not datastore.pool.is_sqlite_memory_mode
+        """A save made on the event loop (:func:`shared.inplace.saving_without_waiting`) takes the write lock only if free at
+        once and joins no commit under way, else :class:`~shared.inplace.StoreBusyError`, nothing stored. Not in memory,
+        where the library's pool makes a writer wait for every reader."""
         self.commits = 0
         """Transactions committed by :meth:`insert_events` (with :attr:`saves_committed`: the mean batch)."""
         self.saves_committed = 0
@@ -210,6 +227,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         refuses it), or the batch's error when its transaction failed.
         """
         save = _Save(stored_events, kwargs)
+        if saving_without_waiting():
+            return self._insert_without_waiting(save)
         with self._turn:
             self._waiting.append(save)
             leads = not self._leading
@@ -241,21 +260,46 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                     self._leading = False
         return self._answer(save)
 
+    def _insert_without_waiting(self, save: _Save) -> Sequence[int] | None:
+        """:meth:`insert_events` for a caller that must not wait: alone in its transaction, led at once or not at all."""
+        deadline = time.monotonic() + LOOP_WAIT_SECONDS
+        while True:
+            with self._turn:
+                if not self._leading:
+                    self._leading, self._in_flight = True, 1
+                    break
+            if time.monotonic() > deadline:
+                raise StoreBusyError("a commit of this process is under way")
+            time.sleep(LOOP_WAIT_SECONDS / 10)
+        try:
+            self._commit_batch([save], wait=False)
+        finally:
+            with self._turn:  # as a leader: the oldest caller that came meanwhile leads next
+                self._in_flight = 0
+                if self._waiting:
+                    self._waiting[0].woken.release()
+                else:
+                    self._leading = False
+        return self._answer(save)
+
     @staticmethod
     def _answer(save: _Save) -> Sequence[int] | None:
         if save.error is not None:
             raise save.error
         return save.ids
 
-    def _commit_batch(self, batch: list[_Save]) -> list[_Save]:
-        """Insert each save of the batch in its savepoint, chain, commit; set each save's ids or error. Returns saves to run again."""
+    def _commit_batch(self, batch: list[_Save], *, wait: bool = True) -> list[_Save]:
+        """Insert each save of the batch in its savepoint, chain, commit; set each save's ids or error. Returns saves to run again.
+
+        ``wait`` False: the write lock is taken only if free at once, else each save's error is :class:`StoreBusyError`.
+        """
         retry: list[_Save] = []
         try:
             with self.datastore.get_connection(commit=True) as connection:
                 raw = connection._sqlite_conn  # noqa: SLF001 - the library's connection offers no savepoints
                 cursor = connection.cursor()
                 try:
-                    cursor.execute("BEGIN IMMEDIATE")
+                    self._begin(cursor, wait)
                     stored: list[_Save] = []
                     alone = len(batch) == 1  # a lone save needs no savepoint: if refused, the whole transaction is undone
                     for position, save in enumerate(batch):
@@ -296,6 +340,21 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 if save.error is None:  # each caller raises an error of its own (one instance's traceback is not shared)
                     save.ids, save.error = None, _persistence_error(error) if isinstance(error, sqlite3.Error) else error
         return retry
+
+    def _begin(self, cursor: SQLiteCursor, wait: bool) -> None:
+        """``BEGIN IMMEDIATE``: the write lock, waiting for it up to the store's lock timeout, or (``wait`` False) not at all."""
+        if wait:
+            cursor.execute("BEGIN IMMEDIATE")
+            return
+        cursor.execute(f"PRAGMA busy_timeout = {int(1000 * LOOP_WAIT_SECONDS)}")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreBusyError(str(error)) from error
+            raise
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(1000 * (self.datastore.pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT))}")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], *, chained: bool = True, **kwargs: Any

@@ -13,6 +13,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
@@ -46,6 +47,7 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
+from shared.inplace import StoreBusyError, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
@@ -219,6 +221,8 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
                     with writing_with_events():  # a new key or entry is written with the attempt's events, or not at all
                         return command(*args, **kwargs)
                 except IntegrityError:
+                    if saving_without_waiting():  # the loop waits out no collision: run again in a thread
+                        raise StoreBusyError("a concurrent command saved first") from None
                     if attempt == COMMAND_ATTEMPTS:
                         raise
                 time.sleep(collision_backoff(attempt))
@@ -293,6 +297,8 @@ class ServiceApplication(RelayPositions, Application):
         """Who made each saved event (:mod:`shared.actors`), in the key table's database: the store's own, as the bootstraps wire it."""
         self._store_engines: dict[Engine, bool] = {}
         """Whether each engine a side row was written on opens the store's own database (:meth:`_in_store_database`)."""
+        self._snapshot_writer: ThreadPoolExecutor | None = None
+        """Writes the snapshots due after a save made on the event loop (:meth:`_take_snapshots`)."""
         super().__init__(env)
         self._tracking = None
         self.recorded_listeners: list[Callable[[], None]] = []
@@ -456,7 +462,8 @@ class ServiceApplication(RelayPositions, Application):
         )
 
     def _take_snapshots(self, processing_event: ProcessingEvent) -> None:
-        """The library's snapshots after a save; one that fails is logged and dropped, never raised.
+        """The library's snapshots after a save; one that fails is logged and dropped, never raised. Taken here, written
+        from a thread when the save was made on the event loop (:mod:`shared.inplace`): their write may wait for the lock.
 
         The save has committed: raising now would answer an error for a
         command that took effect, and ``retried_on_collision`` would run it
@@ -465,16 +472,31 @@ class ServiceApplication(RelayPositions, Application):
         """
         if self.snapshots is None or not self.snapshotting_intervals:
             return
+        due: list[KeptSnapshot | tuple[UUID, int]] = []  # the state just saved, or a version to read again
+        for domain_event in processing_event.events:
+            aggregate = processing_event.aggregates.get(domain_event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or domain_event.originator_version % interval:
+                continue
+            if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
+                due.append(KeptSnapshot.take(aggregate))
+            else:
+                due.append((domain_event.originator_id, domain_event.originator_version))
+        if due and saving_without_waiting():
+            if self._snapshot_writer is None:
+                self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-snapshots")
+            self._snapshot_writer.submit(self._put_snapshots, due)
+        elif due:
+            self._put_snapshots(due)
+
+    def _put_snapshots(self, due: list[KeptSnapshot | tuple[UUID, int]]) -> None:
+        assert self.snapshots is not None
         try:
-            for domain_event in processing_event.events:
-                aggregate = processing_event.aggregates.get(domain_event.originator_id)
-                interval = self.snapshotting_intervals.get(type(aggregate))
-                if interval is None or domain_event.originator_version % interval:
-                    continue
-                if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
-                    self.snapshots.put([KeptSnapshot.take(aggregate)])
+            for snapshot in due:
+                if isinstance(snapshot, tuple):
+                    self.take_snapshot(*snapshot)
                 else:
-                    self.take_snapshot(domain_event.originator_id, domain_event.originator_version)
+                    self.snapshots.put([snapshot])
         except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
             log.warning("%s: a snapshot after a committed save was not stored", self.name, exc_info=True)
 
@@ -487,9 +509,12 @@ class ServiceApplication(RelayPositions, Application):
         self.snapshots.put([KeptSnapshot.take(aggregate)])
 
     def close(self) -> None:
-        """Keep the answers still in line (:meth:`~shared.idempotency.AnswerBook.close`: two seconds at most), then close the store."""
+        """Keep the answers still in line (:meth:`~shared.idempotency.AnswerBook.close`: two seconds at most) and the
+        snapshots being written, then close the store."""
         if self.answers is not None:
             self.answers.close()
+        if self._snapshot_writer is not None:
+            self._snapshot_writer.shutdown(wait=True)
         super().close()
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:

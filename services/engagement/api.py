@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, status
-from starlette.concurrency import run_in_threadpool
 
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
@@ -49,6 +48,7 @@ from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
+from shared.inplace import run_command
 from shared.listing import Page, page_query
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
@@ -104,12 +104,13 @@ Paged = Annotated[Page, Depends(page_query)]
 @members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def register_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`)."""
-    # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
-    return await run_in_threadpool(registered, body, engagement)
+    # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
+    # a thread hop for the command and a second one to check the answer.
+    return await run_command(engagement, registered, body, engagement)
 
 
 def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
-    """``POST /members`` in a worker thread: the application blocks."""
+    """``POST /members``'s command and answer (:func:`~shared.inplace.run_command`: on the event loop, or in a worker thread)."""
     member = engagement.registered_member(  # the member as saved: no read back (and no unsealing again)
         osv_id=body.osv_id,
         full_name=body.full_name,

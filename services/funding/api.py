@@ -6,7 +6,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, status
-from starlette.concurrency import run_in_threadpool
 
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
@@ -41,6 +40,7 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
+from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.history import EventRecordPublic
@@ -106,12 +106,13 @@ def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> lis
 @grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods to a mapped OSV (records `FundGranted`)."""
-    # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
-    return await run_in_threadpool(granted, body, funding)
+    # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
+    # a thread hop for the command and a second one to check the answer.
+    return await run_command(funding, granted, body, funding)
 
 
 def granted(body: GrantCreate, funding: Funding) -> GrantPublic:
-    """``POST /grants`` in a worker thread: the application blocks."""
+    """``POST /grants``'s command and answer (:func:`~shared.inplace.run_command`: on the event loop, or in a worker thread)."""
     grant = funding.granted_fund(  # the grant as saved: no read back
         osv_id=body.osv_id, amount=body.amount, currency=body.currency, granted_on=body.granted_on, kind=body.kind
     )

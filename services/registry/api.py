@@ -7,7 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
-from starlette.concurrency import run_in_threadpool
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
@@ -47,6 +46,7 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
+from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.web import MAX_POSITION, application_of, service_api
 
@@ -94,12 +94,13 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 @osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_NAMED_HERE)
 async def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
-    # One thread hop for the command and its answer: a plain `def` route takes a second one to check the answer.
-    return await run_in_threadpool(mapped, body, registry)
+    # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
+    # a thread hop for the command and a second one to check the answer.
+    return await run_command(registry, mapped, body, registry)
 
 
 def mapped(body: OSVCreate, registry: Registry) -> OSVPublic:
-    """``POST /osvs`` in a worker thread: the application blocks."""
+    """``POST /osvs``'s command and answer (:func:`~shared.inplace.run_command`: on the event loop, or in a worker thread)."""
     osv = registry.mapped_osv(  # the OSV as saved: no read back (mapping is registry's most frequent command)
         name=body.name,
         district=body.district,

@@ -1,0 +1,197 @@
+"""Commands run on the event loop (:mod:`shared.inplace`): on an SQLite file a command runs on the loop, and its save
+takes the write lock only if it is free within moments; else the command runs again in a worker thread, where it waits.
+The loop never waits out another writer, and every command lands once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from services.registry.api import mapped
+from services.registry.application import Registry
+from services.registry.domain.duplicates import DistrictRoll
+from services.registry.schemas import OSVCreate, OSVPublic
+from shared.chain import ChainedSQLiteApplicationRecorder, entries_of_store, verify
+from shared.inplace import run_command
+from shared.store import persistence_env
+from tests.support.system import eventually
+
+LOCK_TIMEOUT = 60
+"""Seconds a save waits for the write lock: far longer than :data:`WATCH_SECONDS`."""
+
+WATCH_SECONDS = 10
+"""How long a loop that is not held may take to run a callback another thread gives it: a bound on a hang, not a speed."""
+
+
+def registry_at(path: Path) -> Registry:
+    return Registry(persistence_env(f"sqlite:///{path}", lock_timeout_seconds=LOCK_TIMEOUT))
+
+
+def map_osv(registry: Registry, name: str, district: str = "Comas") -> OSVPublic:
+    return mapped(OSVCreate(name=name, district=district, mapped_on=date(2021, 3, 15)), registry)
+
+
+@contextmanager
+def write_lock_held(path: Path) -> Iterator[None]:
+    """Another connection (another worker, say) holds the file's write lock for the block."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def stored_osvs(registry: Registry) -> list[str]:
+    """The names of the OSVs the store holds, each as often as it was mapped."""
+    return sorted(osv.name for osv in registry.list_osvs())
+
+
+def chain_is_valid(registry: Registry) -> bool:
+    verdict = verify("registry", entries_of_store(registry), [])
+    assert verdict.ok, verdict.describe()
+    return True
+
+
+class LoopWatch:
+    """From another thread, once :meth:`started` (the command began, on the loop): does the loop run a callback given it?"""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.began = threading.Event()
+        self.answered = threading.Event()
+        self.free: bool | None = None
+        self.thread = threading.Thread(target=self._watch)
+        self.thread.start()
+
+    def started(self) -> None:
+        self.began.set()
+
+    def _watch(self) -> None:
+        self.began.wait(WATCH_SECONDS)
+        self.loop.call_soon_threadsafe(self.answered.set)
+        self.free = self.answered.wait(WATCH_SECONDS)
+
+    def loop_was_free(self) -> bool | None:
+        self.thread.join()
+        return self.free
+
+
+async def loop_turns(count: int) -> int:
+    """Let the loop run other work ``count`` times: it cannot while a command holds it."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+    return count
+
+
+def test_a_command_runs_on_the_event_loop_when_the_store_takes_its_save_at_once(tmp_path: Path) -> None:
+    registry = registry_at(tmp_path / "registry.db")
+    ran_in: list[int] = []
+
+    def command(name: str) -> OSVPublic:
+        ran_in.append(threading.get_ident())
+        return map_osv(registry, name)
+
+    async def scenario() -> tuple[OSVPublic, int]:
+        return await run_command(registry, command, "Vecinos de Collique"), threading.get_ident()
+
+    try:
+        assert isinstance(registry.recorder, ChainedSQLiteApplicationRecorder) and registry.recorder.saves_without_waiting
+        answer, loop_thread = asyncio.run(scenario())
+        assert ran_in == [loop_thread]  # one run, on the loop's own thread: no hop to a worker thread
+        assert answer.name == "Vecinos de Collique"
+        assert stored_osvs(registry) == ["Vecinos de Collique"]
+        assert chain_is_valid(registry)
+    finally:
+        registry.close()
+
+
+def test_while_another_process_holds_the_write_lock_the_command_waits_in_a_thread_and_the_loop_stays_free(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    registry = registry_at(path)
+    map_osv(registry, "Primera OSV")  # the file and its tables exist
+    threads: list[int] = []
+
+    def command(name: str, watch: LoopWatch) -> OSVPublic:
+        threads.append(threading.get_ident())
+        watch.started()
+        return map_osv(registry, name)
+
+    async def scenario() -> OSVPublic:
+        watch = LoopWatch(asyncio.get_running_loop())
+        with write_lock_held(path):
+            pending = asyncio.create_task(run_command(registry, command, "Vecinos de Huaycán", watch))
+            assert await loop_turns(20) == 20  # the loop goes on while the command waits for the lock
+            assert await asyncio.to_thread(watch.loop_was_free)
+            assert not pending.done()
+        return await pending  # the lock is free: the command lands
+
+    try:
+        answer = asyncio.run(scenario())
+        assert answer.name == "Vecinos de Huaycán"
+        assert len(threads) == 2 and threads[0] != threads[1]  # tried on the loop, then run again in a worker thread
+        assert stored_osvs(registry) == ["Primera OSV", "Vecinos de Huaycán"]  # once: the try on the loop stored nothing
+        assert chain_is_valid(registry)
+    finally:
+        registry.close()
+
+
+def test_a_command_on_the_loop_joins_no_commit_of_its_own_process_under_way(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    registry = registry_at(path)
+    map_osv(registry, "Primera OSV")
+    recorder = registry.recorder
+    assert isinstance(recorder, ChainedSQLiteApplicationRecorder)
+
+    def command(name: str, watch: LoopWatch) -> OSVPublic:
+        watch.started()
+        return map_osv(registry, name)
+
+    async def scenario() -> tuple[OSVPublic, OSVPublic]:
+        with ThreadPoolExecutor(1) as pool:
+            with write_lock_held(path):
+                # A worker thread's save leads a commit that waits for the lock: the loop's command must not queue behind it.
+                threaded = pool.submit(map_osv, registry, "Vecinos de Zárate")
+                eventually(lambda: recorder.saves_pending() == 1)
+                watch = LoopWatch(asyncio.get_running_loop())
+                pending = asyncio.create_task(run_command(registry, command, "Vecinos del Agustino", watch))
+                assert await loop_turns(20) == 20
+                assert await asyncio.to_thread(watch.loop_was_free)
+                assert not pending.done()
+            return await pending, threaded.result(timeout=60)
+
+    try:
+        on_the_loop, threaded = asyncio.run(scenario())
+        assert (on_the_loop.name, threaded.name) == ("Vecinos del Agustino", "Vecinos de Zárate")
+        assert stored_osvs(registry) == ["Primera OSV", "Vecinos de Zárate", "Vecinos del Agustino"]
+        assert chain_is_valid(registry)
+    finally:
+        registry.close()
+
+
+def test_a_snapshot_due_after_a_save_on_the_loop_is_written_from_a_thread_and_kept_at_close(tmp_path: Path) -> None:
+    path = tmp_path / "registry.db"
+    registry = registry_at(path)
+    interval = Registry.snapshotting_intervals[DistrictRoll]
+
+    async def map_many() -> None:
+        for n in range(interval):  # the district's roll reaches its snapshot's version with the last
+            await run_command(registry, map_osv, registry, f"Vecinos {n}")
+
+    try:
+        asyncio.run(map_many())
+    finally:
+        registry.close()  # waits for the snapshot being written
+    reopened = registry_at(path)
+    try:
+        roll = DistrictRoll.id_for("Comas")
+        assert [s.originator_version for s in reopened.snapshots.recorder.select_events(roll)] == [interval]
+    finally:
+        reopened.close()
