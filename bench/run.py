@@ -955,6 +955,19 @@ def bench_commands(args: argparse.Namespace, tmp: Path, table: Table) -> None:
         run = drive(registry.url, "/osvs", osv_body, n, c, registry.proc_pid)
         rows.append(Row("  registry POST /osvs, NATS unreachable (relay idle)", fmt_rate(run.per_second, "cmd/s"),
                         "CPU per command: service / client", f"{run.cpu_service * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
+    # The same commands in worker threads, as every command ran before shared.inplace: what running them on the loop saves.
+    threaded = ServiceProcess("registry", tmp / "threads-var", "", tmp, extra_env={"REGISTRY_COMMANDS_ON_THE_LOOP": "false"})
+    with step("registry, commands in threads"), nats_server(tmp / "threads-nats") as threads_nats:
+        threaded.env["REGISTRY_NATS_URL"] = threads_nats.url
+        try:
+            threaded.start()
+            drive(threaded.url, "/osvs", lambda i: osv_body(n + i), max(args.warmup, len(DISTRICTS)), c)
+            run = drive(threaded.url, "/osvs", osv_body, n, c, threaded.proc_pid, threads_nats.pid)
+        finally:
+            threaded.stop()
+        rows.append(Row("  registry POST /osvs, every command in a worker thread (REGISTRY_COMMANDS_ON_THE_LOOP=false)",
+                        fmt_rate(run.per_second, "cmd/s"), "CPU per command: service / nats / client",
+                        f"{run.cpu_service * 1000:.2f} / {run.cpu_nats * 1000:.2f} / {run.cpu_client * 1000:.2f} ms"))
     # The bare request, served as the services are (their workers) and from one process: the ceiling takes the faster.
     bare_rates = []
     for workers in sorted({1, max(configured_workers(name) for name in ("registry", "funding", "engagement"))}):

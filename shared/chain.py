@@ -500,17 +500,22 @@ class ChainedSQLiteFactory(SQLiteFactory):
     """``PERSISTENCE_MODULE=shared.chain:ChainedSQLiteFactory``: the library's SQLite store with the hash chain and group commit.
 
     ``SQLITE_MAX_SAVES_PER_COMMIT`` (default :data:`MAX_SAVES_PER_COMMIT`)
-    bounds a group commit; 1 commits each save alone.
+    bounds a group commit; 1 commits each save alone. ``SQLITE_COMMANDS_ON_THE_LOOP=0`` runs every command in a worker
+    thread (:mod:`shared.inplace`): for a disk whose fsync is slow enough that the loop should not wait for it.
     """
 
     SQLITE_MAX_SAVES_PER_COMMIT = "SQLITE_MAX_SAVES_PER_COMMIT"
+    SQLITE_COMMANDS_ON_THE_LOOP = "SQLITE_COMMANDS_ON_THE_LOOP"
     application_recorder_class = ChainedSQLiteApplicationRecorder
 
     def application_recorder(self) -> ApplicationRecorder:
         recorder = super().application_recorder()
-        setting = (self.env.get(self.SQLITE_MAX_SAVES_PER_COMMIT) or "").strip()
-        if setting and isinstance(recorder, ChainedSQLiteApplicationRecorder):
-            recorder.max_saves_per_commit = max(1, int(setting))
+        if isinstance(recorder, ChainedSQLiteApplicationRecorder):
+            setting = (self.env.get(self.SQLITE_MAX_SAVES_PER_COMMIT) or "").strip()
+            if setting:
+                recorder.max_saves_per_commit = max(1, int(setting))
+            if (self.env.get(self.SQLITE_COMMANDS_ON_THE_LOOP) or "").strip() in ("0", "false", "no"):
+                recorder.saves_without_waiting = False
         return recorder
 
     def close(self) -> None:

@@ -105,6 +105,12 @@ class ServiceSettings(BaseSettings):
         "counts from its own first health check that saw them waiting.",
     )
     postgres_lock_timeout_seconds: int = 5
+    commands_on_the_loop: bool = Field(
+        default=True,
+        description="On an SQLite file, run the most frequent commands (`POST /osvs`, `/grants`, `/members`) on the event loop when "
+        "the store takes their save at once, else in a worker thread (README, \"Each write service\"): a third less CPU per "
+        "command. False runs every command in a thread: for a disk whose fsync is slow enough that the loop should not wait for it.",
+    )
     chain_head_seconds: float = Field(
         default=30.0, gt=0, le=60, description="How often the relay publishes the store's hash-chain head to the OSV_CHAIN_HEADS bucket: at least every minute."
     )

@@ -35,7 +35,7 @@ from shared.auth import (
     swagger_ui_oauth,
     within,
 )
-from shared.chain import Head, entries_of_store, verify
+from shared.chain import ChainedSQLiteFactory, Head, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs
@@ -234,6 +234,7 @@ class Runtime:
                 s.store_url(), lock_timeout_seconds=s.postgres_lock_timeout_seconds, connect_timeout_seconds=s.database_connect_timeout_seconds
             ),
             EARLIEST_DATE_SETTING: s.earliest_date.isoformat(),
+            ChainedSQLiteFactory.SQLITE_COMMANDS_ON_THE_LOOP: "1" if s.commands_on_the_loop else "0",
         }
 
     @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from services.registry.api import mapped
 from services.registry.application import Registry
 from services.registry.domain.duplicates import DistrictRoll
 from services.registry.schemas import OSVCreate, OSVPublic
-from shared.chain import ChainedSQLiteApplicationRecorder, entries_of_store, verify
+from shared.chain import ChainedSQLiteApplicationRecorder, ChainedSQLiteFactory, entries_of_store, verify
 from shared.inplace import run_command
 from shared.store import persistence_env
 from tests.support.system import eventually
@@ -195,3 +195,25 @@ def test_a_snapshot_due_after_a_save_on_the_loop_is_written_from_a_thread_and_ke
         assert [s.originator_version for s in reopened.snapshots.recorder.select_events(roll)] == [interval]
     finally:
         reopened.close()
+
+
+def test_with_commands_on_the_loop_turned_off_every_command_runs_in_a_worker_thread(tmp_path: Path) -> None:
+    # <SERVICE>_COMMANDS_ON_THE_LOOP=false reaches the store as SQLITE_COMMANDS_ON_THE_LOOP=0: for a disk with a slow fsync.
+    env = {**persistence_env(f"sqlite:///{tmp_path / 'registry.db'}"), ChainedSQLiteFactory.SQLITE_COMMANDS_ON_THE_LOOP: "0"}
+    registry = Registry(env)
+    ran_in: list[int] = []
+
+    def command(name: str) -> OSVPublic:
+        ran_in.append(threading.get_ident())
+        return map_osv(registry, name)
+
+    async def scenario() -> int:
+        await run_command(registry, command, "Vecinos de Jicamarca")
+        return threading.get_ident()
+
+    try:
+        loop_thread = asyncio.run(scenario())
+        assert len(ran_in) == 1 and ran_in[0] != loop_thread
+        assert stored_osvs(registry) == ["Vecinos de Jicamarca"]
+    finally:
+        registry.close()
