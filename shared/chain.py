@@ -71,7 +71,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from shared.inplace import StoreBusyError, saving_without_waiting
+from shared.inplace import LOOP_WAIT_SECONDS, StoreBusyError, begin_immediate, saving_without_waiting
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,6 @@ def link(previous: str, position: int, digest: str) -> str:
 
 MAX_SAVES_PER_COMMIT = 64
 """At most this many saves share one SQLite transaction (``SQLITE_MAX_SAVES_PER_COMMIT``; 1: a commit per save, the library's way)."""
-
-
-LOOP_WAIT_SECONDS = 0.002
-"""How long a save made on the event loop waits for the write lock, or for a commit of its process under way, before
-:class:`~shared.inplace.StoreBusyError`: about one other commit's time, as long as a pass of the cycle collector."""
 
 
 def _taken_lock() -> Any:
@@ -299,7 +294,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 raw = connection._sqlite_conn  # noqa: SLF001 - the library's connection offers no savepoints
                 cursor = connection.cursor()
                 try:
-                    self._begin(cursor, wait)
+                    lock_timeout = self.datastore.pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT
+                    begin_immediate(cursor, None if wait else LOOP_WAIT_SECONDS, lock_timeout)
                     stored: list[_Save] = []
                     alone = len(batch) == 1  # a lone save needs no savepoint: if refused, the whole transaction is undone
                     for position, save in enumerate(batch):
@@ -340,21 +336,6 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 if save.error is None:  # each caller raises an error of its own (one instance's traceback is not shared)
                     save.ids, save.error = None, _persistence_error(error) if isinstance(error, sqlite3.Error) else error
         return retry
-
-    def _begin(self, cursor: SQLiteCursor, wait: bool) -> None:
-        """``BEGIN IMMEDIATE``: the write lock, waiting for it up to the store's lock timeout, or (``wait`` False) not at all."""
-        if wait:
-            cursor.execute("BEGIN IMMEDIATE")
-            return
-        cursor.execute(f"PRAGMA busy_timeout = {int(1000 * LOOP_WAIT_SECONDS)}")
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if "locked" in str(error) or "busy" in str(error):
-                raise StoreBusyError(str(error)) from error
-            raise
-        finally:
-            cursor.execute(f"PRAGMA busy_timeout = {int(1000 * (self.datastore.pool.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT))}")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], *, chained: bool = True, **kwargs: Any

@@ -24,6 +24,7 @@ from a thread (:meth:`ServiceApplication._take_snapshots`).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -31,6 +32,10 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 R = TypeVar("R")
+
+LOOP_WAIT_SECONDS = 0.002
+"""How long a save made on the event loop waits for the write lock, or for a commit of its process under way, before
+:class:`StoreBusyError`: about one other commit's time, as long as a pass of the cycle collector."""
 
 _without_waiting: ContextVar[bool] = ContextVar("saving_without_waiting", default=False)
 
@@ -43,6 +48,23 @@ class StoreBusyError(Exception):
 def saving_without_waiting() -> bool:
     """Whether the command being run is on the event loop: its save must not wait (:class:`StoreBusyError` instead)."""
     return _without_waiting.get()
+
+
+def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: float) -> None:
+    """``BEGIN IMMEDIATE`` on an SQLite cursor: the write lock, waited for up to the store's ``lock_timeout`` (seconds), or
+    with ``waiting_at_most`` seconds for a save that must not wait, past which :class:`StoreBusyError`."""
+    if waiting_at_most is None:
+        cursor.execute("BEGIN IMMEDIATE")
+        return
+    cursor.execute(f"PRAGMA busy_timeout = {int(1000 * waiting_at_most)}")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise StoreBusyError(str(error)) from error
+        raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {int(1000 * lock_timeout)}")
 
 
 async def run_command(application: Any, function: Callable[..., R], *args: Any) -> R:
