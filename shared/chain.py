@@ -71,7 +71,13 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-from shared.inplace import LOOP_WAIT_SECONDS, StoreBusyError, begin_immediate, saving_without_waiting
+from shared.inplace import (
+    LOOP_WAIT_SECONDS,
+    LoopBoundedSQLiteDatastore,
+    StoreBusyError,
+    begin_immediate,
+    saving_without_waiting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -488,6 +494,10 @@ class ChainedSQLiteFactory(SQLiteFactory):
     SQLITE_MAX_SAVES_PER_COMMIT = "SQLITE_MAX_SAVES_PER_COMMIT"
     SQLITE_COMMANDS_ON_THE_LOOP = "SQLITE_COMMANDS_ON_THE_LOOP"
     application_recorder_class = ChainedSQLiteApplicationRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.datastore.__class__ = LoopBoundedSQLiteDatastore  # the library builds its own: only get_connection differs
 
     def application_recorder(self) -> ApplicationRecorder:
         recorder = super().application_recorder()

@@ -25,10 +25,13 @@ from a thread (:meth:`ServiceApplication._take_snapshots`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from eventsourcing.persistence import ConnectionUnavailableError
+from eventsourcing.sqlite import SQLiteConnection, SQLiteDatastore
 from starlette.concurrency import run_in_threadpool
 
 R = TypeVar("R")
@@ -48,6 +51,29 @@ class StoreBusyError(Exception):
 def saving_without_waiting() -> bool:
     """Whether the command being run is on the event loop: its save must not wait (:class:`StoreBusyError` instead)."""
     return _without_waiting.get()
+
+
+class LoopBoundedSQLiteDatastore(SQLiteDatastore):
+    """The library's SQLite datastore, whose connections a command on the event loop waits for at most
+    :data:`LOOP_WAIT_SECONDS`, else :class:`StoreBusyError`: the pool hands out one writer's connection at a time, and
+    a thread holding it (a command run again in a thread, the relay recording its position, a snapshot) may be
+    waiting for another process's lock; a reader queues behind whoever waits for it (found by tester 38: a worker's
+    loop held 5-6 s, `/health` unanswered)."""
+
+    @contextmanager
+    def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:
+        if not saving_without_waiting():
+            with super().get_connection(commit=commit) as connection:
+                yield connection
+            return
+        try:
+            connection = self.pool.get_connection(timeout=LOOP_WAIT_SECONDS, is_writer=commit)
+        except ConnectionUnavailableError as error:
+            raise StoreBusyError(str(error)) from error
+        try:
+            yield connection
+        finally:
+            self.pool.put_connection(connection)
 
 
 def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: float) -> None:
