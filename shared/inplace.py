@@ -76,6 +76,19 @@ class LoopBoundedSQLiteDatastore(SQLiteDatastore):
             self.pool.put_connection(connection)
 
 
+@contextmanager
+def waited_for(lock: Any) -> Iterator[None]:
+    """``lock`` (a :class:`threading.Lock`), held for the block: waited for as long as it takes in a thread, at most
+    :data:`LOOP_WAIT_SECONDS` by a command on the event loop (:class:`StoreBusyError`): the thread holding it may be
+    waiting for the store (tester 38b: a kept aggregate's lock, held by a thread queued for a connection)."""
+    if not lock.acquire(timeout=LOOP_WAIT_SECONDS if saving_without_waiting() else -1):
+        raise StoreBusyError("another thread holds a lock this command needs")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: float) -> None:
     """``BEGIN IMMEDIATE`` on an SQLite cursor: the write lock, waited for up to the store's ``lock_timeout`` (seconds), or
     with ``waiting_at_most`` seconds for a save that must not wait, past which :class:`StoreBusyError`."""

@@ -70,6 +70,7 @@ from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic, resolve_topic
 
 from shared import dryrun
+from shared.inplace import waited_for
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +407,7 @@ class KeptRepository(dryrun.OverlaidRepository):
             return self._reconstruct_aggregate(aggregate_id, version, projector_func)
         lock = self._use_fastforward_lock(aggregate_id)
         try:
-            with lock:
+            with waited_for(lock):
                 try:
                     aggregate = self.cache.get(aggregate_id)
                 except KeyError:

@@ -216,6 +216,42 @@ def test_a_command_on_the_loop_waits_for_no_connection_a_thread_holds_while_it_w
         registry.close()
 
 
+def test_a_command_on_the_loop_waits_for_no_kept_aggregate_a_thread_is_bringing_up_to_date(tmp_path: Path) -> None:
+    # Tester 38b: a thread held a kept aggregate's lock (the district's roll) while queued for a connection; the loop's
+    # command, reading the same roll, waited for that lock without end.
+    registry = registry_at(tmp_path / "registry.db")
+    map_osv(registry, "Primera OSV")  # Comas's roll is kept in memory
+    lock = registry.repository._use_fastforward_lock(DistrictRoll.id_for("Comas"))  # noqa: SLF001 - the library's lock
+    released = threading.Event()
+
+    def thread_reading_the_roll() -> None:  # holds it longer than a loop may wait, then lets go
+        with lock:
+            released.wait(WATCH_SECONDS + 2)
+
+    def command(name: str, watch: LoopWatch) -> OSVPublic:
+        watch.started()
+        return map_osv(registry, name)
+
+    async def scenario() -> OSVPublic:
+        holder = threading.Thread(target=thread_reading_the_roll)
+        holder.start()
+        eventually(lock.locked)
+        watch = LoopWatch(asyncio.get_running_loop())
+        pending = asyncio.create_task(run_command(registry, command, "Vecinos de Carabayllo", watch))
+        assert await loop_turns(20) == 20
+        assert await asyncio.to_thread(watch.loop_was_free)
+        assert not pending.done()
+        released.set()
+        holder.join()
+        return await pending
+
+    try:
+        assert asyncio.run(scenario()).name == "Vecinos de Carabayllo"
+        assert stored_osvs(registry) == ["Primera OSV", "Vecinos de Carabayllo"]
+    finally:
+        registry.close()
+
+
 def test_a_snapshot_due_after_a_save_on_the_loop_is_written_from_a_thread_and_kept_at_close(tmp_path: Path) -> None:
     path = tmp_path / "registry.db"
     registry = registry_at(path)
