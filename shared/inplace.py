@@ -24,6 +24,7 @@ from a thread (:meth:`ServiceApplication._take_snapshots`).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +47,42 @@ _without_waiting: ContextVar[bool] = ContextVar("saving_without_waiting", defaul
 class StoreBusyError(Exception):
     """A save made without waiting found the store busy (its write lock taken, a commit of this process under way, a
     collision to wait out): nothing was stored; the command runs again where it may wait."""
+
+
+@contextmanager
+def without_waiting_on_the_loop() -> Iterator[None]:
+    """For the block, reads and writes made on an event loop's thread wait no more than a command's on the loop do
+    (:func:`saving_without_waiting`): for work the loop does outside :func:`run_command`, such as a request's body
+    checks, which has no thread to go to and does without its reads instead (:class:`StoreBusyError`)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a thread of its own: it may wait
+        yield
+        return
+    token = _without_waiting.set(True)
+    try:
+        yield
+    finally:
+        _without_waiting.reset(token)
+
+
+@contextmanager
+def views_busy_timeout(connection: Any) -> Iterator[None]:
+    """On an SQLite views database, the block's statements wait for its write lock at most :data:`LOOP_WAIT_SECONDS`
+    while :func:`saving_without_waiting` (:class:`StoreBusyError`), then as the engine set them to wait again."""
+    if not saving_without_waiting() or connection.dialect.name != "sqlite":
+        yield
+        return
+    was = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(1000 * LOOP_WAIT_SECONDS)}")
+    try:
+        yield
+    except Exception as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise StoreBusyError(str(error)) from error
+        raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(was)}")
 
 
 def saving_without_waiting() -> bool:

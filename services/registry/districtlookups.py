@@ -12,6 +12,7 @@ import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
+from shared.inplace import StoreBusyError, saving_without_waiting, without_waiting_on_the_loop
 from shared.districts import District, DistrictLackedHereError, DistrictTable, UnknownDistrictError, district_key
 from shared.municipalities import MunicipalityReference, MunicipalityTable
 
@@ -80,7 +81,15 @@ class DistrictLookups:
         a district or municipality the table does not know: a request about an OSV this process has not read yet is
         answered as one about an OSV it has."""
         if self.mapped_districts is not None:
-            for district in self.districts.lacking(self.mapped_districts.catch_up(self)):
+            in_command = saving_without_waiting()  # run_command's: a busy database sends the command to a thread
+            try:
+                with without_waiting_on_the_loop():  # a request's body checks, on the loop: no wait for the databases
+                    mapped = self.mapped_districts.catch_up(self)
+            except StoreBusyError:
+                if in_command:
+                    raise
+                mapped = []  # a database busy now: what is known already answers, the next request catches up
+            for district in self.districts.lacking(mapped):
                 self._say_lacking(district)
         return sorted(self._lacking)
 

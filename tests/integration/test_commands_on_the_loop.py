@@ -13,13 +13,18 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from services.registry.api import mapped
 from services.registry.application import Registry
 from services.registry.domain.duplicates import DistrictRoll
 from services.registry.schemas import OSVCreate, OSVPublic
+from services.registry.views.mappeddistricts import MappedDistricts
 from shared.chain import ChainedSQLiteApplicationRecorder, ChainedSQLiteFactory, entries_of_store, verify
+from shared.districts import UnknownDistrictError
 from shared.inplace import run_command
 from shared.store import persistence_env
+from shared.views import make_engine
 from tests.support.system import eventually
 
 LOCK_TIMEOUT = 60
@@ -248,6 +253,32 @@ def test_a_command_on_the_loop_waits_for_no_kept_aggregate_a_thread_is_bringing_
     try:
         assert asyncio.run(scenario()).name == "Vecinos de Carabayllo"
         assert stored_osvs(registry) == ["Primera OSV", "Vecinos de Carabayllo"]
+    finally:
+        registry.close()
+
+
+def test_a_body_naming_an_unknown_district_is_checked_without_the_loop_waiting_for_a_locked_views_database(tmp_path: Path) -> None:
+    # Tester 38b F2: a body's district check, run on the loop, caught the mapped districts up and wrote views.db.
+    views = tmp_path / "views.db"
+    mapped_districts = MappedDistricts(make_engine(f"sqlite:///{views}", rebuildable=True))
+    registry = Registry(
+        persistence_env(f"sqlite:///{tmp_path / 'registry.db'}", lock_timeout_seconds=LOCK_TIMEOUT), mapped_districts=mapped_districts
+    )
+    map_osv(registry, "Primera OSV")  # stored since the last catch-up: the next one writes views.db
+
+    async def scenario() -> None:
+        watch = LoopWatch(asyncio.get_running_loop())
+        watch.started()
+        with pytest.raises(UnknownDistrictError):
+            registry.district_named("Narnia")  # as the body's check does, on the loop
+        assert await asyncio.to_thread(watch.loop_was_free)
+
+    try:
+        with write_lock_held(views):
+            asyncio.run(scenario())
+        assert registry.lacked_districts() == []  # the database free again: caught up, nothing lacked
+        with pytest.raises(UnknownDistrictError):
+            registry.district_named("Narnia")
     finally:
         registry.close()
 

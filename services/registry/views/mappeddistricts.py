@@ -24,6 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from services.registry.domain.osvs import OSV
+from shared.inplace import views_busy_timeout
 from shared.views import create_tables
 
 BATCH = 1000
@@ -82,7 +83,7 @@ class MappedDistricts:
 
     def _keep(self, districts: set[str], position: int) -> None:
         """Add ``districts`` (those already kept stay as they are) and move the position read up to ``position``, in one transaction."""
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine) as session, session.begin(), views_busy_timeout(session.connection()):
             dialect = session.get_bind().dialect.name
             upsert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}.get(dialect)
             if upsert is None:  # another database: read, then write
