@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -78,11 +79,16 @@ def views_busy_timeout(connection: Any) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if "locked" in str(error) or "busy" in str(error):
+        if _says_busy(error):
             raise StoreBusyError(str(error)) from error
         raise
     finally:
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(was)}")
+
+
+def _says_busy(error: Exception) -> bool:
+    """Whether SQLite's error (as sqlite3 or SQLAlchemy raise it) is its ``SQLITE_BUSY`` or ``SQLITE_LOCKED``: the lock was taken."""
+    return "locked" in str(error) or "busy" in str(error)
 
 
 def saving_without_waiting() -> bool:
@@ -126,6 +132,24 @@ def waited_for(lock: Any) -> Iterator[None]:
         lock.release()
 
 
+class InBackground:
+    """``work`` done in a thread of its own for what a command on the loop leaves behind it (the snapshots due after its
+    save, whose write may wait for the lock): the thread starts with the first :meth:`submit`; :meth:`close` waits for it."""
+
+    def __init__(self, work: Callable[..., Any], name: str) -> None:
+        self.work, self.name = work, name
+        self._thread: ThreadPoolExecutor | None = None
+
+    def submit(self, *args: Any) -> None:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        self._thread.submit(self.work, *args)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+
+
 def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: float) -> None:
     """``BEGIN IMMEDIATE`` on an SQLite cursor: the write lock, waited for up to the store's ``lock_timeout`` (seconds), or
     with ``waiting_at_most`` seconds for a save that must not wait, past which :class:`StoreBusyError`."""
@@ -136,7 +160,7 @@ def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: fl
     try:
         cursor.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error):
+        if _says_busy(error):
             raise StoreBusyError(str(error)) from error
         raise
     finally:

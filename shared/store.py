@@ -13,7 +13,6 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
@@ -47,7 +46,7 @@ from shared.clock import Clock, today_in_lima
 from shared.dates import EARLIEST_DATE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequest, IdempotentRequestInProgressError, current_call
-from shared.inplace import StoreBusyError, saving_without_waiting
+from shared.inplace import InBackground, StoreBusyError, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
@@ -297,7 +296,7 @@ class ServiceApplication(RelayPositions, Application):
         """Who made each saved event (:mod:`shared.actors`), in the key table's database: the store's own, as the bootstraps wire it."""
         self._store_engines: dict[Engine, bool] = {}
         """Whether each engine a side row was written on opens the store's own database (:meth:`_in_store_database`)."""
-        self._snapshot_writer: ThreadPoolExecutor | None = None
+        self._snapshot_writer = InBackground(self._put_snapshots, "snapshots")
         """Writes the snapshots due after a save made on the event loop (:meth:`_take_snapshots`)."""
         super().__init__(env)
         self._tracking = None
@@ -473,21 +472,20 @@ class ServiceApplication(RelayPositions, Application):
         if self.snapshots is None or not self.snapshotting_intervals:
             return
         due: list[KeptSnapshot | tuple[UUID, int]] = []  # the state just saved, or a version to read again
-        for domain_event in processing_event.events:
-            aggregate = processing_event.aggregates.get(domain_event.originator_id)
-            interval = self.snapshotting_intervals.get(type(aggregate))
-            if interval is None or domain_event.originator_version % interval:
-                continue
-            if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
-                due.append(KeptSnapshot.take(aggregate))
-            else:
-                due.append((domain_event.originator_id, domain_event.originator_version))
-        if due and saving_without_waiting():
-            if self._snapshot_writer is None:
-                self._snapshot_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-snapshots")
-            self._snapshot_writer.submit(self._put_snapshots, due)
-        elif due:
-            self._put_snapshots(due)
+        try:
+            for domain_event in processing_event.events:
+                aggregate = processing_event.aggregates.get(domain_event.originator_id)
+                interval = self.snapshotting_intervals.get(type(aggregate))
+                if interval is None or domain_event.originator_version % interval:
+                    continue
+                if aggregate.version == domain_event.originator_version:  # the state just saved: no need to read it again
+                    due.append(KeptSnapshot.take(aggregate))
+                else:
+                    due.append((domain_event.originator_id, domain_event.originator_version))
+        except Exception:  # noqa: BLE001 - a snapshot is a shortcut, never part of the command
+            log.warning("%s: a snapshot after a committed save was not taken", self.name, exc_info=True)
+        if due:
+            (self._snapshot_writer.submit if saving_without_waiting() else self._put_snapshots)(due)
 
     def _put_snapshots(self, due: list[KeptSnapshot | tuple[UUID, int]]) -> None:
         assert self.snapshots is not None
@@ -513,8 +511,7 @@ class ServiceApplication(RelayPositions, Application):
         snapshots being written, then close the store."""
         if self.answers is not None:
             self.answers.close()
-        if self._snapshot_writer is not None:
-            self._snapshot_writer.shutdown(wait=True)
+        self._snapshot_writer.close()
         super().close()
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:

@@ -5,11 +5,8 @@ The loop never waits out another writer, and every command lands once."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -20,11 +17,12 @@ from services.registry.application import Registry
 from services.registry.domain.duplicates import DistrictRoll
 from services.registry.schemas import OSVCreate, OSVPublic
 from services.registry.views.mappeddistricts import MappedDistricts
-from shared.chain import ChainedSQLiteApplicationRecorder, ChainedSQLiteFactory, entries_of_store, verify
+from shared.chain import ChainedSQLiteApplicationRecorder, ChainedSQLiteFactory
 from shared.districts import UnknownDistrictError
 from shared.inplace import run_command
 from shared.store import persistence_env
 from shared.views import make_engine
+from tests.support.sqlitestore import chain_is_valid, write_lock_held
 from tests.support.system import eventually
 
 LOCK_TIMEOUT = 60
@@ -42,27 +40,9 @@ def map_osv(registry: Registry, name: str, district: str = "Comas") -> OSVPublic
     return mapped(OSVCreate(name=name, district=district, mapped_on=date(2021, 3, 15)), registry)
 
 
-@contextmanager
-def write_lock_held(path: Path) -> Iterator[None]:
-    """Another connection (another worker, say) holds the file's write lock for the block."""
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-
-
 def stored_osvs(registry: Registry) -> list[str]:
     """The names of the OSVs the store holds, each as often as it was mapped."""
     return sorted(osv.name for osv in registry.list_osvs())
-
-
-def chain_is_valid(registry: Registry) -> bool:
-    verdict = verify("registry", entries_of_store(registry), [])
-    assert verdict.ok, verdict.describe()
-    return True
 
 
 class LoopWatch:
@@ -87,6 +67,12 @@ class LoopWatch:
     def loop_was_free(self) -> bool | None:
         self.thread.join()
         return self.free
+
+
+def map_watched(registry: Registry, name: str, watch: LoopWatch) -> OSVPublic:
+    """:func:`map_osv`, telling ``watch`` it started (on the loop, or again in a thread)."""
+    watch.started()
+    return map_osv(registry, name)
 
 
 async def loop_turns(count: int) -> int:
@@ -155,10 +141,6 @@ def test_a_command_on_the_loop_joins_no_commit_of_its_own_process_under_way(tmp_
     recorder = registry.recorder
     assert isinstance(recorder, ChainedSQLiteApplicationRecorder)
 
-    def command(name: str, watch: LoopWatch) -> OSVPublic:
-        watch.started()
-        return map_osv(registry, name)
-
     async def scenario() -> tuple[OSVPublic, OSVPublic]:
         with ThreadPoolExecutor(1) as pool:
             with write_lock_held(path):
@@ -166,7 +148,7 @@ def test_a_command_on_the_loop_joins_no_commit_of_its_own_process_under_way(tmp_
                 threaded = pool.submit(map_osv, registry, "Vecinos de Zárate")
                 eventually(lambda: recorder.saves_pending() == 1)
                 watch = LoopWatch(asyncio.get_running_loop())
-                pending = asyncio.create_task(run_command(registry, command, "Vecinos del Agustino", watch))
+                pending = asyncio.create_task(run_command(registry, map_watched, registry, "Vecinos del Agustino", watch))
                 assert await loop_turns(20) == 20
                 assert await asyncio.to_thread(watch.loop_was_free)
                 assert not pending.done()
@@ -193,10 +175,6 @@ def test_a_command_on_the_loop_waits_for_no_connection_a_thread_holds_while_it_w
         with registry.recorder.datastore.get_connection(commit=True):
             pass
 
-    def command(name: str, watch: LoopWatch) -> OSVPublic:
-        watch.started()
-        return map_osv(registry, name)
-
     async def scenario() -> tuple[OSVPublic, OSVPublic]:
         with ThreadPoolExecutor(2) as pool_of_threads:
             with write_lock_held(path):
@@ -205,7 +183,7 @@ def test_a_command_on_the_loop_waits_for_no_connection_a_thread_holds_while_it_w
                 relay = pool_of_threads.submit(relay_records_its_position)
                 eventually(lambda: pool._get_semaphore._value == 0)  # noqa: SLF001 - and its queue is held by a waiting writer
                 watch = LoopWatch(asyncio.get_running_loop())
-                pending = asyncio.create_task(run_command(registry, command, "Vecinos de Pachacámac", watch))
+                pending = asyncio.create_task(run_command(registry, map_watched, registry, "Vecinos de Pachacámac", watch))
                 assert await loop_turns(20) == 20
                 assert await asyncio.to_thread(watch.loop_was_free)
                 assert not pending.done()
@@ -233,16 +211,12 @@ def test_a_command_on_the_loop_waits_for_no_kept_aggregate_a_thread_is_bringing_
         with lock:
             released.wait(WATCH_SECONDS + 2)
 
-    def command(name: str, watch: LoopWatch) -> OSVPublic:
-        watch.started()
-        return map_osv(registry, name)
-
     async def scenario() -> OSVPublic:
         holder = threading.Thread(target=thread_reading_the_roll)
         holder.start()
         eventually(lock.locked)
         watch = LoopWatch(asyncio.get_running_loop())
-        pending = asyncio.create_task(run_command(registry, command, "Vecinos de Carabayllo", watch))
+        pending = asyncio.create_task(run_command(registry, map_watched, registry, "Vecinos de Carabayllo", watch))
         assert await loop_turns(20) == 20
         assert await asyncio.to_thread(watch.loop_was_free)
         assert not pending.done()

@@ -14,9 +14,8 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,11 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from services.registry.application import Registry
-from shared.chain import ChainedSQLiteApplicationRecorder, entries_of_store, verify
+from shared.chain import ChainedSQLiteApplicationRecorder
 from shared.idempotency import IdempotentCall, IdempotentRequest, IdempotentRequestInProgressError, serving
 from shared.store import persistence_env
 from tests.support.clients import at_once
+from tests.support.sqlitestore import chain_is_valid, write_lock_held
 from tests.support.system import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,24 +57,6 @@ def store_at(path: Path) -> Application:
 def recorder_of(app: Any) -> ChainedSQLiteApplicationRecorder:
     assert isinstance(app.recorder, ChainedSQLiteApplicationRecorder)
     return app.recorder
-
-
-def chain_is_valid(app: Any) -> bool:
-    verdict = verify("test", entries_of_store(app), [])
-    assert verdict.ok, verdict.describe()
-    return True
-
-
-@contextmanager
-def write_lock_held(path: Path) -> Iterator[None]:
-    """Another connection holds the file's write lock for the block: the store's saves wait for it."""
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
 
 
 def saved_together(app: Any, path: Path, first: Callable[[], Any], queued: list[Callable[[], Any]]) -> list[Future[Any]]:
