@@ -28,7 +28,6 @@ import base64
 import binascii
 import contextlib
 import copy
-import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
@@ -41,11 +40,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Cipher, Compressor, IntegrityError, Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
 from sqlalchemy import Connection, Engine, LargeBinary, String, Table, bindparam, delete, exc, insert, make_url, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared import dryrun
+from shared.driversql import read_scalar
 from shared.views import create_tables, make_engine
 from shared.views.erasure import forget_rows, truncate_log
 
@@ -150,97 +150,6 @@ def drawn_at_random(*owner_ids: UUID) -> None:
     side = _side_writes.get()
     if side is not None:
         side.fresh.update(owner_ids)
-
-
-def write_rows(rows: list[tuple[Engine, Table, dict[str, Any]]], connection: Connection | None = None) -> None:
-    """Insert ``rows``: on ``connection`` (inside its transaction), or one transaction per engine.
-
-    Each row's values are plain ``str`` or ``bytes`` (a key's owner and wrapped
-    key, a document's digest and entry), which every driver takes as they are.
-    Raises the store library's :class:`~eventsourcing.persistence.IntegrityError`
-    when a row is already there (another command made the same entry first):
-    the command runs again and finds theirs. Any other error of the driver is
-    SQLAlchemy's, as through ``Connection.execute`` (a database away: 503).
-    """
-    try:
-        if connection is not None:
-            for _, table, values in rows:
-                connection.execute(insert(table), values)
-            return
-        for engine in dict.fromkeys(engine for engine, _, _ in rows):
-            mine = [(table, values) for row_engine, table, values in rows if row_engine is engine]
-            with engine.begin() as own:
-                # The driver's own cursor, statements compiled once per table: a registration's three rows cost
-                # about a third of the CPU they took through ``Connection.execute`` (its cache key, its result).
-                cursor = own.connection.cursor()
-                try:
-                    for table, values in mine:
-                        sql, order = _driver_sql(engine.dialect, _insert_of(table, tuple(values)))
-                        _on_driver(engine, sql, cursor.execute, _in_order(values, order))
-                finally:
-                    cursor.close()
-    except exc.IntegrityError as error:
-        raise IntegrityError(str(error.orig)) from error
-
-
-def insert_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[str, Any]:
-    """The INSERT of ``values`` into ``table`` in ``engine``'s own SQL, and its parameters as the driver takes them.
-
-    For a driver whose parameters are named (psycopg: ``%(owner_id)s``) they
-    are ``values`` itself; for a positional one (``sqlite3``: ``?``) a tuple
-    in the statement's order. The statement is compiled once per table and columns.
-    """
-    sql, order = _driver_sql(engine.dialect, _insert_of(table, tuple(values)))
-    return sql, _in_order(values, order)
-
-
-def read_scalar(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
-    """The first column of the first row ``statement`` selects (None for no row), read with the driver's own cursor.
-
-    For the one-row lookups on every command's path (a data key, a document's
-    entry): about 30 µs on SQLite against 130-220 µs through ``Connection.execute``
-    (measured). The statement is compiled once per dialect; errors are SQLAlchemy's.
-    """
-    sql, order = _driver_sql(engine.dialect, statement)
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            _on_driver(engine, sql, cursor.execute, _in_order(values, order))
-            row = _on_driver(engine, sql, cursor.fetchone)
-        finally:
-            cursor.close()
-    finally:
-        connection.close()
-    return None if row is None else row[0]
-
-
-def _on_driver(engine: Engine, sql: str, call: Callable[..., Any], *args: Any) -> Any:
-    """``call(sql, *args)`` (or ``call()`` with no args), the driver's errors raised as SQLAlchemy's (parameters hidden: keys, digests)."""
-    error_class = engine.dialect.loaded_dbapi.Error
-    try:
-        return call(sql, *args) if args else call()
-    except error_class as error:
-        raise exc.DBAPIError.instance(sql, None, error, error_class, hide_parameters=True, dialect=engine.dialect) from error
-
-
-def _in_order(values: dict[str, Any], order: tuple[str, ...] | None) -> Any:
-    return values if order is None else tuple(values[name] for name in order)
-
-
-@functools.lru_cache(maxsize=64)
-def _insert_of(table: Table, columns: tuple[str, ...]) -> Any:
-    return insert(table).values({name: bindparam(name) for name in columns})
-
-
-@functools.lru_cache(maxsize=64)
-def _driver_sql(dialect: Any, statement: Any) -> tuple[str, tuple[str, ...] | None]:
-    """``statement`` in the dialect's own SQL, and for a positional paramstyle (SQLite's) the order of its parameters."""
-    compiled = statement.compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-
-
-# The key table -------------------------------------------------------------------
 
 
 class Base(DeclarativeBase):

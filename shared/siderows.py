@@ -15,7 +15,8 @@ from eventsourcing.persistence import EventStore, Mapper, Notification, Recordin
 from sqlalchemy import Engine
 
 from shared.actors import Actor, ActorBook
-from shared.sealing import SealingMapper, insert_sql, side_writes, write_rows
+from shared.driversql import insert_sql, write_rows
+from shared.sealing import SealingMapper, side_writes
 
 
 class SideRowsInTransaction:
@@ -23,7 +24,7 @@ class SideRowsInTransaction:
 
     The rows come as ``side_rows``, each an SQL statement in the store's own
     dialect with its parameters as its driver takes them
-    (:func:`~shared.sealing.insert_sql`). They are inserted in the library's
+    (:func:`~shared.driversql.insert_sql`). They are inserted in the library's
     hook for "other things" inside the events' transaction (``_insert_events``,
     before it locks the events table and inserts them): all or nothing with
     the events. A row that is already there (two commands sealing under one

@@ -35,6 +35,8 @@ from services.engagement.domain.activities import Activity
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.domain.followup import FollowUp
 from services.engagement.domain.members import REDACTED_NAME, Member
+from shared import dryrun
+from shared.driversql import read_scalar
 from shared.sealing import (
     ANSWERS_PURPOSE,
     KEY_BYTES,
@@ -51,11 +53,9 @@ from shared.sealing import (
     SealingMapper,
     drawn_at_random,
     free_text,
-    read_scalar,
     side_writes,
     text_key,
 )
-from shared import dryrun
 from shared.views import create_tables
 from shared.views.erasure import forget_rows
 
@@ -100,7 +100,7 @@ ENTRY_OF_ANY = (
     .order_by(case(*((DocumentEntry.digest == form, literal_column(str(n))) for n, form in enumerate(_FORMS))))
 )
 """The entry under the first of up to :data:`MOST_FORMS` digests that has one (fewer: the last repeated); the first
-row is read (:func:`~shared.sealing.read_scalar`), of at most one a digest."""
+row is read (:func:`~shared.driversql.read_scalar`), of at most one a digest."""
 
 
 class DocumentDirectory:

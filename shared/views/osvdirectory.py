@@ -26,10 +26,10 @@ from sqlalchemy import Date, Engine, String, bindparam, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictNotInTableError, DistrictTable
+from shared.driversql import read_row
 from shared.errors import NotHeardOfYetError, OSVMergedError, check_not_dissolved_by, not_known_yet
 from shared.events import parse_date
 from shared.views import Ledger, View, create_tables
-
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,7 @@ class OSVDirectory(View):
         typed in from paper later. What is known here of a dissolution comes
         from registry's events: it lags registry by the time they take to arrive.
         """
-        with self.engine.connect() as connection:  # one query, without the ORM's unit of work (this is on every command's path)
-            row = connection.execute(self._require_active, {"osv_id": str(osv_id)}).first()
+        row = read_row(self.engine, self._require_active, {"osv_id": str(osv_id)})  # the driver's cursor: on every command's path
         if row is None or row.mapped_on is None:
             raise OSVNotInRegistryError(osv_id, self.service)
         if row.into_osv_id:

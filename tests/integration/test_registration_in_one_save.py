@@ -18,14 +18,14 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from sqlalchemy import func, select
 
+from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.roster import OSVRoster
-from services.engagement.bootstrap import bootstrap
 from services.engagement.personaldata import DataKey, DocumentEntry
 from services.engagement.settings import EngagementSettings
 from shared import chain, store
-from shared.sealing import insert_sql
 from shared.documents import DocumentType
+from shared.driversql import insert_sql
 from tests.integration.test_kept_aggregates import engagement_on, mapped_osv
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from services.engagement.domain.followup import FollowUp, MeetingMode, MeetingTopic
 from services.engagement.personaldata import SEALED_FIELDS
 from shared import dryrun
-from shared.sealing import DataKey, KeyRing, SealingMapper, drawn_at_random, text_key, write_rows, writing_with_events
+from shared.driversql import write_rows
+from shared.sealing import DataKey, KeyRing, SealingMapper, drawn_at_random, text_key, writing_with_events
 from shared.settings import sqlalchemy_url
 from shared.store import DateAsISO
 from shared.views import make_engine
