@@ -94,6 +94,17 @@ def read_row(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
     For a one-row lookup on every command's path (the OSV a command names);
     errors are SQLAlchemy's.
     """
+    rows = _read(engine, statement, values, every=False)
+    return rows[0] if rows else None
+
+
+def read_rows(engine: Engine, statement: Any, values: dict[str, Any]) -> list[Any]:
+    """Every row ``statement`` selects, as :func:`read_row` reads one (for a short list read on every keyed command's path:
+    the erasures' tombstones of what its answer is about)."""
+    return _read(engine, statement, values, every=True)
+
+
+def _read(engine: Engine, statement: Any, values: dict[str, Any], *, every: bool) -> list[Any]:
     sql, order = _driver_sql(engine.dialect, statement)
     kind, conversions = _row_shape(engine.dialect, statement)
     connection = engine.raw_connection()
@@ -101,14 +112,12 @@ def read_row(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
         cursor = connection.cursor()
         try:
             _on_driver(engine, sql, cursor.execute, _in_order(values, order))
-            row = _on_driver(engine, sql, cursor.fetchone)
+            rows = _on_driver(engine, sql, cursor.fetchall) if every else [row for row in [_on_driver(engine, sql, cursor.fetchone)] if row]
         finally:
             cursor.close()
     finally:
         connection.close()
-    if row is None:
-        return None
-    return kind._make(value if convert is None or value is None else convert(value) for value, convert in zip(row, conversions))
+    return [kind._make(v if convert is None or v is None else convert(v) for v, convert in zip(row, conversions)) for row in rows]
 
 
 @functools.lru_cache(maxsize=64)

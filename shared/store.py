@@ -515,7 +515,13 @@ class ServiceApplication(RelayPositions, Application):
         super().close()
 
     def find_idempotent_request(self, request_id: UUID) -> IdempotentRequest | None:
-        """The record of a request carried out under an Idempotency-Key, or None."""
+        """The record of a request carried out under an Idempotency-Key, or None.
+
+        A new key (every keyed request's first try) is one indexed read of its events, not the repository's
+        (snapshots, events, its not-found error): every keyed request asks.
+        """
+        if dryrun.current() is None and not self.recorder.select_events(request_id, limit=1):
+            return None
         return self.find(request_id, IdempotentRequest)
 
     def forgotten_among(self, saved: list[dict[str, Any]]) -> bool:

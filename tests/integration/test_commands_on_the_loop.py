@@ -19,6 +19,8 @@ from services.registry.schemas import OSVCreate, OSVPublic
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared.chain import ChainedSQLiteApplicationRecorder, ChainedSQLiteFactory
 from shared.districts import UnknownDistrictError
+from shared.idempotency import IdempotentCall
+from shared.idempotency.middleware import IdempotencyMiddleware
 from shared.inplace import run_command
 from shared.store import persistence_env
 from shared.views import make_engine
@@ -296,5 +298,58 @@ def test_with_commands_on_the_loop_turned_off_every_command_runs_in_a_worker_thr
         loop_thread = asyncio.run(scenario())
         assert len(ran_in) == 1 and ran_in[0] != loop_thread
         assert stored_osvs(registry) == ["Vecinos de Jicamarca"]
+    finally:
+        registry.close()
+
+
+def test_a_new_keys_lookup_is_read_on_the_loop_and_with_the_pool_held_goes_to_a_thread_leaving_the_loop_free(tmp_path: Path) -> None:
+    """Every keyed request first asks whether its key was used (:class:`~shared.idempotency.middleware.IdempotencyMiddleware`):
+    on the loop's own thread, no hop; with the pool's writer's connection and its queue held (tester 38's finding for
+    commands), in a worker thread, and the loop stays free."""
+    path = tmp_path / "registry.db"
+    registry = registry_at(path)
+    map_osv(registry, "Primera OSV")
+    pool = registry.recorder.datastore.pool
+    keys = IdempotencyMiddleware(lambda *_: None, service="registry", application=lambda: registry)
+    asked_in: list[int] = []
+    find = registry.find_idempotent_request
+
+    def find_watched(request_id: object) -> object:
+        asked_in.append(threading.get_ident())
+        watch.started()
+        return find(request_id)
+
+    registry.find_idempotent_request = find_watched  # type: ignore[method-assign]
+    call = IdempotentCall(service="registry", key="kobo:a1b2", fingerprint="f" * 64, method="POST", path="/osvs")
+
+    def relay_records_its_position() -> None:
+        with registry.recorder.datastore.get_connection(commit=True):
+            pass
+
+    async def scenario() -> tuple[object, object, int]:
+        global watch
+        loop = asyncio.get_running_loop()
+        watch = LoopWatch(loop)
+        free_store = await keys._earlier_answer(registry, call, {})  # noqa: SLF001 - the lookup itself, as the middleware makes it
+        watch.loop_was_free()
+        with ThreadPoolExecutor(2) as pool_of_threads, write_lock_held(path):
+            threaded = pool_of_threads.submit(map_osv, registry, "Vecinos de Zárate")
+            eventually(lambda: pool._writer_lock.locked())  # noqa: SLF001 - the library's pool: the writer's connection is out
+            relay = pool_of_threads.submit(relay_records_its_position)
+            eventually(lambda: pool._get_semaphore._value == 0)  # noqa: SLF001 - and its queue is held by a waiting writer
+            watch = LoopWatch(loop)
+            pending = asyncio.create_task(keys._earlier_answer(registry, call, {}))  # noqa: SLF001
+            assert await loop_turns(20) == 20
+            assert await asyncio.to_thread(watch.loop_was_free)
+            assert not pending.done()  # its thread queued behind the writers
+        relay.result(timeout=60)
+        threaded.result(timeout=60)
+        return free_store, await pending, threading.get_ident()
+
+    try:
+        free_store, held_store, loop_thread = asyncio.run(scenario())
+        assert free_store is None and held_store is None  # a new key both times: the command may run
+        assert asked_in[0] == loop_thread  # with the store free, read on the loop's own thread
+        assert loop_thread not in asked_in[2:]  # held: asked again in a worker thread
     finally:
         registry.close()
