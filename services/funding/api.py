@@ -393,13 +393,35 @@ def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
     return ProposalPublic.of(funding.redact_summary(proposal_id=proposal_id))
 
 
-@proposals.post("/{proposal_id}/approval", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=DECIDES)
+DECIDED_BY_THE_COMMITTEE = (
+    "A decision waits for the committee: while an evaluator assigned to the proposal's round has not scored it, an approval, "
+    "and a rejection for `low_score`, `over_budget` or `other`, are 409 `scores_pending`, the problem's `pending_evaluators` "
+    "listing the codes still to score (never who holds them). A round's evaluators cannot be withdrawn: each scores first. "
+    "A proposal set aside unjudged (`ineligible`, as a dissolved OSV's is, `incomplete` or `withdrawn`) is rejected without "
+    "waiting. A decision is taken once (409 `decide_once`)."
+)
+
+
+@proposals.post(
+    "/{proposal_id}/approval",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProposalPublic,
+    dependencies=DECIDES,
+    description="Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds "
+    "(records `ProposalApproved`).\n\nA proposal no one has scored is 422 `scored_before_decision`. " + DECIDED_BY_THE_COMMITTEE,
+)
 def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDep) -> ProposalPublic:
-    """Approve a scored proposal for an amount the round's budget still holds (records `ProposalApproved`)."""
+    """Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds (records `ProposalApproved`)."""
     return ProposalPublic.of(funding.approve_proposal(proposal_id=proposal_id, amount=body.amount, approved_on=body.approved_on))
 
 
-@proposals.post("/{proposal_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=ProposalPublic, dependencies=DECIDES)
+@proposals.post(
+    "/{proposal_id}/rejection",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProposalPublic,
+    dependencies=DECIDES,
+    description="Reject a proposal, giving the reason as a code (records `ProposalRejected`).\n\n" + DECIDED_BY_THE_COMMITTEE,
+)
 def reject_proposal(proposal_id: UUID, body: RejectionCreate, funding: FundingDep) -> ProposalPublic:
     """Reject a proposal, giving the reason as a code (records `ProposalRejected`)."""
     return ProposalPublic.of(funding.reject_proposal(proposal_id=proposal_id, reason=body.reason, rejected_on=body.rejected_on))

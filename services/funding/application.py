@@ -425,7 +425,8 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def approve_proposal(self, proposal_id: UUID, amount: Decimal, approved_on: date) -> Proposal:
-        """Approve a scored proposal from its round's budget; 409 ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``."""
+        """Approve a proposal every evaluator of its round has scored (409 ``scores_pending``) from its round's budget; 409
+        ``osv_not_dissolved`` if its OSV dissolved before ``approved_on``."""
         proposal = self.get_proposal(proposal_id)
         self.osvs.require_not_dissolved(proposal.osv_id, on=approved_on, dated="approved_on")
         round_ = self.get_round(proposal.round_id)
@@ -435,8 +436,9 @@ class Funding(ServiceApplication):
 
     @retried_on_collision
     def reject_proposal(self, proposal_id: UUID, reason: RejectionReason, rejected_on: date) -> Proposal:
+        """Reject a proposal; on its merits only once every evaluator of its round has scored it (409 ``scores_pending``)."""
         proposal = self.get_proposal(proposal_id)
-        proposal.reject(reason, rejected_on)
+        proposal.reject(self.get_round(proposal.round_id), reason, rejected_on)
         self.save(proposal)
         return proposal
 

@@ -251,7 +251,10 @@ class ApprovalCreate(Command):
 
 
 class RejectionCreate(Command):
-    reason: RejectionReason = Field(description="`low_score`, `over_budget`, `ineligible`, `incomplete`, `withdrawn` or `other`.")
+    reason: RejectionReason = Field(
+        description="`low_score`, `over_budget`, `ineligible`, `incomplete`, `withdrawn` or `other`. `low_score`, `over_budget` "
+        "and `other` judge the proposal on its merits: refused (409 `scores_pending`) until every evaluator of its round has scored it."
+    )
     rejected_on: IsoDate = Field(description="Not before the proposal was submitted.")
 
 

@@ -9,6 +9,7 @@ the error cases on SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -60,13 +61,14 @@ EVALUATORS = {"EV-1": TESTER, "EV-2": "evaluator", "EV-3": SECOND_EVALUATOR}
 """A round's evaluator codes and the three people who hold them: one code per person per round."""
 
 
-def a_round(client: TestClient, **overrides: Any) -> dict[str, Any]:
+def a_round(client: TestClient, committee: Sequence[str] = tuple(EVALUATORS), **overrides: Any) -> dict[str, Any]:
     """An open round whose evaluator codes a lead assigned: EV-1 to the tester (the test clients' caller), EV-2 and EV-3 to
-    two other people (:data:`EVALUATORS`), who score through :func:`as_holder`."""
+    two other people (:data:`EVALUATORS`), who score through :func:`as_holder`; ``committee``, those of them assigned
+    (a decision waits for every one's score)."""
     phase_id = next((p["id"] for p in client.get("/phases").json()), None) or a_phase(client)
     round_ = created(client.post("/rounds", json=round_body(phase_id, **overrides)))
-    for code, holder in EVALUATORS.items():
-        assigned = {"evaluator": code, "subject": holder, "assigned_on": round_["opens_on"]}
+    for code in committee:
+        assigned = {"evaluator": code, "subject": EVALUATORS[code], "assigned_on": round_["opens_on"]}
         round_ = created(client.post(f"/rounds/{round_['id']}/evaluators", json=assigned))
     return round_
 
@@ -135,8 +137,8 @@ def test_a_round_from_call_to_grants(client: TestClient) -> None:
     upstream = registry(client)
     comas, breña, ate = upstream.osv_mapped(), upstream.osv_mapped(), upstream.osv_mapped()
 
-    # The programme opens a 10,000.00 PEN round whose rubric weighs capacity 0.3 + 0.2 and impact 0.5.
-    round_ = a_round(client)
+    # The programme opens a 10,000.00 PEN round whose rubric weighs capacity 0.3 + 0.2 and impact 0.5, with two evaluators.
+    round_ = a_round(client, committee=("EV-1", "EV-2"))
     assert (round_["budget"], round_["remaining"], round_["approved_total"], round_["proposals"]) == ("10000.00", "10000.00", "0.00", 0)
     assert [c["weight"] for c in round_["criteria"]] == ["0.3", "0.2", "0.5"]
     rid = round_["id"]
@@ -246,7 +248,7 @@ def test_a_round_from_call_to_grants(client: TestClient) -> None:
 
 
 def test_a_rejection_is_published_with_its_reason_code_and_the_ranking_lists_unscored_proposals_last(client: TestClient) -> None:
-    rid = a_round(client)["id"]
+    rid = a_round(client, committee=("EV-1",))["id"]
     unscored = a_proposal(client, rid)
     low = a_proposal(client, rid)
     score(client, low["id"], "EV-1", 1, 1, 1)  # 3 + 2 + 0 = 5.00
@@ -322,7 +324,7 @@ def test_overlapping_phases_opened_at_once_give_one_phase(client_on: TestClient)
 
 def test_approvals_at_once_never_exceed_the_round_budget(client_on: TestClient) -> None:
     client = client_on
-    rid = a_round(client)["id"]
+    rid = a_round(client, committee=("EV-1",))["id"]
     ids = [a_proposal(client, rid)["id"] for _ in range(4)]
     for proposal_id in ids:
         score(client, proposal_id, "EV-1", 8, 6, 4)
@@ -349,7 +351,7 @@ def test_an_approval_saved_on_a_stale_round_is_refused_whole(client_on: TestClie
     """The budget check rides on the round's version: two approvals checked against the same round cannot both be saved."""
     client = client_on
     funding = application_of(client)
-    rid = a_round(client)["id"]
+    rid = a_round(client, committee=("EV-1",))["id"]
     first, second = (UUID(a_proposal(client, rid, requested_amount="6000.00")["id"]) for _ in range(2))
     for proposal_id in (first, second):
         score(client, str(proposal_id), "EV-1", 8, 6, 4)
@@ -748,7 +750,7 @@ def test_a_decided_proposal_takes_no_more_scores(client: TestClient) -> None:
 
 
 def test_an_approval_needs_a_score_and_stays_within_the_request(client: TestClient) -> None:
-    proposal = a_proposal(client, a_round(client)["id"])
+    proposal = a_proposal(client, a_round(client, committee=("EV-1",))["id"])
     assert_problem(approve(client, proposal["id"], "1000.00"), 422, "proposal_id", "scored_before_decision")
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     assert_problem(approve(client, proposal["id"], "4000.01"), 422, "amount", "within_requested_amount")
@@ -760,7 +762,7 @@ def test_an_approval_needs_a_score_and_stays_within_the_request(client: TestClie
 
 
 def test_a_proposal_is_decided_once(client: TestClient) -> None:
-    rid = a_round(client)["id"]
+    rid = a_round(client, committee=("EV-1",))["id"]
     proposal = a_proposal(client, rid)
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     created(approve(client, proposal["id"], "1000.00"))
@@ -783,7 +785,7 @@ def test_a_bad_rejection_is_422(client: TestClient, body: dict[str, Any], field:
 
 
 def test_only_an_approved_proposal_is_granted_from_and_not_before_its_approval(client: TestClient) -> None:
-    proposal = a_proposal(client, a_round(client)["id"])
+    proposal = a_proposal(client, a_round(client, committee=("EV-1",))["id"])
     grants = f"/proposals/{proposal['id']}/grants"
     assert_problem(client.post(grants, json={"kind": "seed_fund", "amount": "100.00", "granted_on": "2021-07-01"}), 409, "proposal_id", "approved_before_grant")
     score(client, proposal["id"], "EV-1", 8, 6, 4)
@@ -837,7 +839,7 @@ def an_approved_proposal_of_an_osv_dissolved_since(client: TestClient, dissolved
     """A scored and approved proposal whose OSV registry then dissolved on ``dissolved_on``."""
     upstream = registry(client)
     osv_id = upstream.osv_mapped()
-    proposal = a_proposal(client, a_round(client)["id"], osv_id)
+    proposal = a_proposal(client, a_round(client, committee=("EV-1",))["id"], osv_id)
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     created(approve(client, proposal["id"], "3000.00"))
     upstream.osv_dissolved(osv_id, dissolved_on)

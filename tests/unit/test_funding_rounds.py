@@ -439,7 +439,7 @@ def test_scores_before_the_submission_are_refused() -> None:
 def test_a_decided_proposal_takes_no_more_scores() -> None:
     round_ = a_round()
     proposal = a_proposal(round_)
-    proposal.reject(RejectionReason.INCOMPLETE, date(2021, 6, 1))
+    proposal.reject(round_, RejectionReason.INCOMPLETE, date(2021, 6, 1))
     with pytest.raises(AlreadyDecidedError):
         proposal.score(round_.criteria, "EV-1", scores(8, 6, 4), date(2021, 6, 5))
 
@@ -523,18 +523,19 @@ def test_a_proposal_is_decided_once() -> None:
         approved.approve(round_, Decimal("1000"), date(2021, 6, 11))
     assert refused.value.rule == "decide_once"
     with pytest.raises(AlreadyDecidedError):
-        approved.reject(RejectionReason.OTHER, date(2021, 6, 11))
+        approved.reject(round_, RejectionReason.OTHER, date(2021, 6, 11))
     assert round_.approved_total == Decimal("1000.00")
     rejected = a_proposal(round_)
-    rejected.reject(RejectionReason.LOW_SCORE, date(2021, 6, 10))
+    rejected.reject(round_, RejectionReason.LOW_SCORE, date(2021, 6, 10))
     assert rejected.status is ProposalStatus.REJECTED
     with pytest.raises(AlreadyDecidedError):
         rejected.approve(round_, Decimal("1"), date(2021, 6, 11))
 
 
 def test_a_rejection_before_the_submission_is_refused() -> None:
+    round_ = a_round()
     with pytest.raises(BeforeSubmissionError) as refused:
-        a_proposal(a_round()).reject(RejectionReason.WITHDRAWN, date(2021, 5, 1))
+        a_proposal(round_).reject(round_, RejectionReason.WITHDRAWN, date(2021, 5, 1))
     assert refused.value.field == "rejected_on"
 
 

@@ -3,6 +3,14 @@
 Pure: the aggregate, the events it records, the named errors of its rules,
 and the ranking of a round's proposals. Each evaluator scores a proposal
 once: a scoring is a fact in the audit trail, not a draft to overwrite.
+
+A decision waits for the committee: a proposal is approved, or rejected on
+its merits, once every evaluator assigned to its round has scored it (409
+``scores_pending`` naming the codes still to score). A round's evaluators
+cannot be withdrawn, so nothing decides without a score it waits for; a
+proposal set aside unjudged (:data:`SET_ASIDE_UNSCORED`: ineligible, as a
+dissolved OSV's is, incomplete or withdrawn) is rejected without waiting.
+A round with no evaluators assigned decides as it always did.
 """
 
 from __future__ import annotations
@@ -50,6 +58,13 @@ class RejectionReason(StrEnum):
     INCOMPLETE = "incomplete"
     WITHDRAWN = "withdrawn"
     OTHER = "other"
+
+
+SET_ASIDE_UNSCORED = frozenset({RejectionReason.INELIGIBLE, RejectionReason.INCOMPLETE, RejectionReason.WITHDRAWN})
+"""Rejections that weigh no merit, so wait for no evaluator's score: a proposal the round may not take (ineligible, as
+a dissolved OSV's is: it is rejected, not scored), one that lacks what it must hold, one its OSV withdrew. A low score,
+a budget that cannot hold it, or another reason judge it against the round's others: they wait for every evaluator
+assigned to the round, as an approval does."""
 
 
 class ProposalStatus(StrEnum):
@@ -146,6 +161,24 @@ class NotScoredError(RuleViolationError):
             field="proposal_id",
             rule="scored_before_decision",
         )
+
+
+class ScoresPendingError(ConflictError):
+    """Evaluators assigned to the proposal's round have not scored it yet: the decision waits for them. The problem
+    lists their codes in ``pending_evaluators`` (the codes the scores are published under, never who holds them)."""
+
+    def __init__(self, pending: Sequence[str], decision: str) -> None:
+        several = len(pending) > 1
+        super().__init__(
+            f"evaluator{'s' if several else ''} {', '.join(pending)} of this round {'have' if several else 'has'} not scored "
+            f"this proposal yet: {decision} waits for every evaluator assigned to the round, and a round's evaluators "
+            "cannot be withdrawn, so each scores first (a proposal set aside as ineligible, incomplete or withdrawn is "
+            "rejected without waiting)",
+            field="proposal_id",
+            rule="scores_pending",
+        )
+        self.pending = tuple(pending)
+        self.extensions = {"pending_evaluators": list(pending)}
 
 
 class AboveRequestedError(RuleViolationError):
@@ -343,6 +376,20 @@ class Proposal(Aggregate):
             return
         raise AlreadyDecidedError(f"the proposal was already {status} on {decided_on.isoformat()}", field="proposal_id")
 
+    def evaluators_pending(self, evaluators: Mapping[str, str]) -> list[str]:
+        """The codes of ``evaluators`` (code -> the person holding it: :attr:`.rounds.Round.evaluators`) whose holder has
+        not scored this proposal, in the order they were assigned. A person scores once, whatever codes they hold
+        (:meth:`score`): one who scored under one of their codes leaves none of them pending."""
+        scored_codes = {s.evaluator for s in self.scorings}
+        scored_by = {evaluators[code] for code in scored_codes if code in evaluators}
+        return [code for code, holder in evaluators.items() if code not in scored_codes and holder not in scored_by]
+
+    def check_scored_by_every_evaluator(self, evaluators: Mapping[str, str], decision: str) -> None:
+        """409 ``scores_pending`` (:class:`ScoresPendingError`) while an evaluator of ``evaluators`` has yet to score;
+        ``decision`` ("an approval") is what waits, in the message."""
+        if pending := self.evaluators_pending(evaluators):
+            raise ScoresPendingError(pending, decision)
+
     # Scoring ----------------------------------------------------------------
 
     def score(
@@ -391,14 +438,17 @@ class Proposal(Aggregate):
     # Decisions --------------------------------------------------------------
 
     def approve(self, round_: Round, amount: Decimal, approved_on: date) -> None:
-        """Approve up to what was requested, scored first, if the round's budget still holds the amount.
+        """Approve up to what was requested, once scored, if the round's budget still holds the amount.
 
-        The round records what the approval commits; save both together.
+        Scored: by someone (422 ``scored_before_decision``), and by every evaluator assigned to the round (409
+        ``scores_pending``, :meth:`check_scored_by_every_evaluator`). The round records what the approval commits;
+        save both together.
         """
         self.check_undecided()
         check_not_before_submission("approved_on", approved_on, self.submitted_on)
         if not self.scorings:
             raise NotScoredError
+        self.check_scored_by_every_evaluator(round_.evaluators, "an approval")
         check_positive(amount, "amount")
         amount = amount.quantize(CENT)
         if amount > self.requested_amount:
@@ -412,12 +462,16 @@ class Proposal(Aggregate):
     def _approved(self, round_id: UUID, osv_id: UUID, amount: Decimal, currency: Currency, approved_on: date) -> None:
         self.decision = Approval(amount, approved_on)
 
-    def reject(self, reason: RejectionReason, rejected_on: date) -> None:
+    def reject(self, round_: Round, reason: RejectionReason, rejected_on: date) -> None:
+        """Reject the proposal of ``round_`` for ``reason``: on its merits (a low score, the budget, another reason) once
+        every evaluator assigned to the round has scored it (409 ``scores_pending``); set aside unjudged
+        (:data:`SET_ASIDE_UNSCORED`) at once."""
         self.check_undecided()
         check_not_before_submission("rejected_on", rejected_on, self.submitted_on)
-        self._rejected(
-            round_id=self.round_id, osv_id=self.osv_id, reason=RejectionReason(reason), rejected_on=rejected_on
-        )
+        reason = RejectionReason(reason)
+        if reason not in SET_ASIDE_UNSCORED:
+            self.check_scored_by_every_evaluator(round_.evaluators, f"a rejection for {reason}")
+        self._rejected(round_id=self.round_id, osv_id=self.osv_id, reason=reason, rejected_on=rejected_on)
 
     @event("ProposalRejected")
     def _rejected(self, round_id: UUID, osv_id: UUID, reason: RejectionReason, rejected_on: date) -> None:
