@@ -354,19 +354,28 @@ def _json_kind(value: object) -> str:
     return "a JSON number"
 
 
+def decimal_text_refusal(value: object, example: str) -> PydanticCustomError | None:
+    """Why :func:`decimal_text` refuses ``value`` (422 ``decimal_text``, ``example`` in its message), or None when it takes
+    it: the rule itself, for a value whose field is a decimal taken only as text by what else the request names (a target
+    of a money indicator, :class:`services.reporting.schemas.TargetsUpdate`)."""
+    if isinstance(value, Decimal):
+        return None
+    if not isinstance(value, str):
+        return PydanticCustomError("decimal_text", f'must be a decimal string such as "{example}", not {_json_kind(value)}')
+    if not _DECIMAL_TEXT.fullmatch(value):
+        msg = f'must be written with the digits 0-9 and a point, such as "{example}" (no exponent, sign, spaces or separators)'
+        return PydanticCustomError("decimal_text", msg)
+    return None
+
+
 def decimal_text(example: str) -> BeforeValidator:
     """A validator that takes a decimal as a string of digits 0-9 and a point (``example`` shows one in the error),
     never as a JSON number, an exponent, underscores, a sign other than minus, spaces or other scripts' digits
-    (422 ``decimal_text``)."""
+    (422 ``decimal_text``: :func:`decimal_text_refusal`)."""
 
     def only_text(value: object) -> object:
-        if isinstance(value, Decimal):
-            return value
-        if not isinstance(value, str):
-            raise PydanticCustomError("decimal_text", f'must be a decimal string such as "{example}", not {_json_kind(value)}')
-        if not _DECIMAL_TEXT.fullmatch(value):
-            msg = f'must be written with the digits 0-9 and a point, such as "{example}" (no exponent, sign, spaces or separators)'
-            raise PydanticCustomError("decimal_text", msg)
+        if (refusal := decimal_text_refusal(value, example)) is not None:
+            raise refusal
         return value
 
     return BeforeValidator(only_text)
@@ -390,10 +399,13 @@ def _to_the_cent(value: object) -> object:
     return value
 
 
+MONEY_EXAMPLE = "1500.00"
+"""The amount a refusal of money not written as a decimal string shows."""
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_to_the_cent),  # runs after decimal_text (before validators run from the last one up)
-    decimal_text("1500.00"),
+    decimal_text(MONEY_EXAMPLE),
     Field(gt=0, max_digits=14, decimal_places=2),
     decimal_string(
         "A positive amount (422 `greater_than_0`) as a decimal string to the cent (422 `whole_cents`), e.g. \"1500.00\"; a JSON "

@@ -26,6 +26,7 @@ from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, refusal_page, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
+from services.reporting.domain.phasereports import money_parts
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate
 from services.reporting.settings import ReportingSettings
 from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
@@ -150,6 +151,8 @@ Lead = Annotated[Caller, Depends(requires(Permission.PHASES_MANAGE))]
 @donors.put("/phases/{phase}/targets/{indicator}")
 def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
     """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
+    if refused := body.money_written_as_numbers(money_parts(indicator)):  # money as every amount: a decimal string
+        raise RequestValidationError(refused)
     return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=lead.subject)
 
 

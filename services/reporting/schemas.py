@@ -7,15 +7,25 @@ shaped by :mod:`services.reporting.domain.tally`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from shared.health import MISSING_DISTRICTS, SourceHealth
-from shared.schemas import AsOf, Command
+from shared.schemas import MONEY_EXAMPLE, AsOf, Command, decimal_text_refusal
 
 
 class ReportingHealth(BaseModel):
@@ -186,9 +196,39 @@ class TargetsUpdate(Command):
         default_factory=dict,
         description="The figure before the phase, as parts: `value` for a plain figure; `total`, `by_sex.F|M|X`, "
         "`by_nationality.VE|PE|other` for people; `total`, `first_time`, `repeat` for OSVs supported. Counts are whole numbers, "
-        "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded).",
+        "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded). "
+        "Money (`seed_funds_granted_pen`, `participatory_budget`'s `amount_funded_pen`…) is a decimal string, as every amount the API "
+        "takes (\"25000.00\"; a JSON number is 422 `decimal_text`); a count or a rate, a JSON number or a string of digits.",
     )
     target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
+
+    _numbers: dict[tuple[str, str], object] = PrivateAttr(default_factory=dict)
+    """Each part written as a JSON number, by (``baseline`` or ``target``, part), as it was sent."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _noting_json_numbers(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        read = handler(data)
+        if isinstance(data, Mapping):
+            read._numbers = {
+                (name, part): value
+                for name in ("baseline", "target")
+                if isinstance(figure := data.get(name), Mapping)
+                for part, value in figure.items()
+                if isinstance(value, int | float) and not isinstance(value, bool)
+            }
+        return read
+
+    def money_written_as_numbers(self, money: Collection[str]) -> list[dict[str, Any]]:
+        """The parts among ``money`` (the indicator's money parts: :func:`~services.reporting.domain.phasereports.money_parts`)
+        written as JSON numbers, each refused as every amount the API takes is (422 ``decimal_text``,
+        :func:`shared.schemas.decimal_text_refusal`), as the errors of a :class:`fastapi.exceptions.RequestValidationError`
+        naming ``baseline.<part>`` or ``target.<part>``; none when there are none."""
+        refused = []
+        for (name, part), value in self._numbers.items():
+            if part in money and (refusal := decimal_text_refusal(value, MONEY_EXAMPLE)) is not None:
+                refused.append({"type": refusal.type, "loc": ("body", name, part), "msg": refusal.message(), "input": value})
+        return refused
 
 
 class SignOffCreate(Command):

@@ -15,6 +15,7 @@ from services.reporting.domain.phasereports import (
     UnknownIndicatorError,
     digest_of,
     intact,
+    money_parts,
     parts_of,
     share_reached,
 )
@@ -30,6 +31,14 @@ def test_targets_take_the_parts_the_indicator_is_disaggregated_by() -> None:
     assert parts_of("osvs_supported") == ("total", "first_time", "repeat")
     with pytest.raises(UnknownIndicatorError):
         parts_of("happiness")
+
+
+def test_the_parts_of_an_indicator_that_are_money_are_known_and_a_count_or_rate_has_none() -> None:
+    """What the API takes only as a decimal string, as every amount (services.reporting.schemas.TargetsUpdate)."""
+    assert money_parts("seed_funds_granted_pen") == money_parts("goods_delivered_usd") == {"value"}
+    assert money_parts("participatory_budget") == {"amount_funded_pen"}  # its submitted, accepted and funded are counts
+    assert money_parts("osvs_identified") == money_parts("ruos_registration_rate") == money_parts("agents_of_change") == set()
+    assert money_parts("happiness") == set()  # no such indicator: set_targets answers 404 for it
 
 
 def test_a_lead_sets_targets_written_as_the_figures_are_and_setting_the_same_again_records_nothing() -> None:

@@ -29,7 +29,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from services.reporting.domain.indicators import BY_NAME, DERIVED, MONEY, flatten
+from services.reporting.domain.indicators import BY_NAME, DERIVED, flatten
 from shared.errors import NotFoundError, RuleViolationError
 
 CODES = {"by_sex": ("F", "M", "X"), "by_nationality": ("VE", "PE", "other")}
@@ -89,9 +89,17 @@ def parts_of(indicator: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_money(indicator: str, part: str) -> bool:
-    template = BY_NAME[indicator].template
-    return isinstance(template, Decimal) or (isinstance(template, Mapping) and isinstance(template.get(part), Decimal))
+def money_parts(indicator: str) -> frozenset[str]:
+    """The parts of the indicator's figure that are money, kept to the cent (``seed_funds_granted_pen``'s ``value``,
+    ``participatory_budget``'s ``amount_funded_pen``); none for an indicator of counts or rates, or of no such name.
+    On the way in, a money part is written as every amount is, a decimal string (:class:`~services.reporting.schemas.TargetsUpdate`)."""
+    known = BY_NAME.get(indicator)
+    template = known.template if known is not None else None
+    if isinstance(template, Decimal):
+        return frozenset({"value"})
+    if isinstance(template, Mapping):
+        return frozenset(part for part, value in template.items() if isinstance(value, Decimal))
+    return frozenset()
 
 
 RATE_PLACES = Decimal("0.0001")
@@ -119,7 +127,7 @@ def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[
             if value != value.quantize(RATE_PLACES):  # 1e-7 was kept as 0.0000 (tester 36d F4)
                 raise TargetValueError(f"{field}.{part}", raw, "a rate of at most 4 decimal places, as it is kept")
             out[part] = str(value.quantize(RATE_PLACES))
-        elif _is_money(indicator, part) or BY_NAME[indicator].template is MONEY:
+        elif part in money_parts(indicator):
             if value != value.quantize(CENTS):
                 raise TargetValueError(f"{field}.{part}", raw, "an amount of at most 2 decimal places (cents), as it is kept")
             out[part] = f"{value:.2f}"

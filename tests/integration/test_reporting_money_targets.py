@@ -1,0 +1,83 @@
+"""A money indicator's baseline and target are amounts: written as every amount the API takes, a decimal string
+("25000.00"), never a JSON number (``1e3``, ``1000.5`` were taken, unlike the rest of the API). Counts and rates keep
+taking JSON numbers. The programme is :mod:`tests.integration.test_reporting_donors`'s."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_reporting_donors import LEAD, programme
+from tests.support.api import assert_problem
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
+
+AS_EVERY_AMOUNT = 'must be a decimal string such as "1500.00", not a JSON number'
+"""What funding answers for a grant's amount sent as a JSON number (tests/integration/test_hostile_input.py): the one rule."""
+
+
+def put_raw(client: TestClient, indicator: str, body: bytes) -> object:
+    """A PUT of targets as the bytes sent: ``1e3`` stays an exponent on the wire, as a client typed it."""
+    return client.put(f"/phases/F1/targets/{indicator}", content=body, headers={**LEAD(), "content-type": "application/json"})
+
+
+def set_ones(client: TestClient) -> list[dict[str, object]]:
+    return client.get("/targets").json()["phases"][0]["indicators"]
+
+
+@pytest.mark.parametrize("sent", [b"1e3", b"1000.5", b"25000", b"0"])
+def test_a_money_target_written_as_a_json_number_is_refused_as_every_amount_is(client: TestClient, sent: bytes) -> None:
+    programme(client)
+
+    answer = put_raw(client, "seed_funds_granted_pen", b'{"baseline": {"value": "0.00"}, "target": {"value": ' + sent + b"}}")
+
+    problem = assert_problem(answer, 422, "target.value", "decimal_text")
+    assert [e["message"] for e in problem["errors"]] == [AS_EVERY_AMOUNT]
+    assert set_ones(client) == []  # nothing recorded
+
+
+def test_a_baseline_and_a_target_both_written_as_numbers_are_refused_in_one_answer(client: TestClient) -> None:
+    programme(client)
+    answer = put_raw(client, "goods_delivered_usd", b'{"baseline": {"value": 0}, "target": {"value": 1e3}}')
+    problem = assert_problem(answer, 422)
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("baseline.value", "decimal_text"), ("target.value", "decimal_text")]
+
+
+def test_an_indicator_of_counts_and_money_takes_its_counts_as_numbers_and_its_money_as_text(client: TestClient) -> None:
+    programme(client)
+    counts_and_money = {"target": {"submitted": 4, "funded": 2, "amount_funded_pen": 18000}}
+
+    refused = assert_problem(put_raw(client, "participatory_budget", json.dumps(counts_and_money).encode()), 422)
+
+    assert [(e["field"], e["rule"]) for e in refused["errors"]] == [("target.amount_funded_pen", "decimal_text")]
+    taken = client.put("/phases/F1/targets/participatory_budget", headers=LEAD(),
+                       json={"target": {"submitted": 4, "funded": 2, "amount_funded_pen": "18000"}})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["target"] == {"submitted": "4", "funded": "2", "amount_funded_pen": "18000.00"}
+
+
+def test_a_money_target_written_as_a_decimal_string_is_set_and_shown_on_the_dashboard(client: TestClient) -> None:
+    programme(client)
+
+    answer = client.put("/phases/F1/targets/seed_funds_granted_pen", headers=LEAD(),
+                        json={"baseline": {"value": "0"}, "target": {"value": "25000.50"}})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["baseline"], answer.json()["target"]) == ({"value": "0.00"}, {"value": "25000.50"})
+    # A count keeps taking a JSON number.
+    assert client.put("/phases/F1/targets/osvs_identified", headers=LEAD(), json={"target": {"value": 30}}).status_code == 200
+
+    page = client.get("/dashboard", params={"lang": "en"})
+    assert page.status_code == 200
+    section = page.text.split('id="targets"', 1)[1].split("</section>", 1)[0]
+    assert "25000.50" in section
+
+
+@pytest.mark.parametrize(("value", "rule"), [(True, "decimal_type"), ("doce", "decimal_text"), ("1e3", "decimal_text")])
+def test_a_money_target_that_is_no_number_is_still_refused_in_plain_words(client: TestClient, value: object, rule: str) -> None:
+    """The refusals of tester 33c F5 and 37c F3 hold for money too: ``true`` is no number, nor is a word or "1e3" in a string."""
+    programme(client)
+    answer = client.put("/phases/F1/targets/seed_funds_granted_pen", headers=LEAD(), json={"target": {"value": value}})
+    [error] = [e for e in assert_problem(answer, 422, "target.value", rule)["errors"] if e["field"] == "target.value"]
+    assert error["message"].startswith("must be a number"), answer.text
