@@ -1123,7 +1123,7 @@ def realistic_cloudevents(count: int, seed: int = 42) -> list[dict[str, Any]]:
         elif roll < 0.32:  # one is registered in the RUOS
             osv = rng.choice(osvs)
             if osv.ruos_number is None:
-                osv.register_in_ruos(f"RUOS-{len(out)}", max(day, osv.mapped_on))
+                osv.register_in_ruos(f"RUOS-{len(out)}", max(day, osv.mapped_on), municipality_id="mml")
                 emit(registry_catalogue, osv)
         elif roll < 0.47:  # a grant
             osv = rng.choice(osvs)

@@ -54,6 +54,7 @@ from shared.roles import (
     Caller,
     MunicipalScope,
     Permission,
+    RecordingScope,
     holders_of,
     role_kind,
     role_ubigeo,
@@ -76,12 +77,14 @@ __all__ = [  # the roles' names are re-exported from shared.roles
     "Permission",
     "PermissionDenied",
     "ProviderUnavailableError",
+    "RecordingScope",
     "ServiceCredentials",
     "TokenValidator",
     "bearer_scheme",
     "current_caller",
     "install_auth",
     "oidc_scheme",
+    "recording",
     "requires",
     "role_kind",
     "role_ubigeo",
@@ -423,6 +426,22 @@ def within(permission: Permission) -> Callable[[Caller], MunicipalScope]:
         return caller.scope(permission)
 
     dependency.__name__ = f"within_{permission.name.lower()}"
+    dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]
+    return dependency
+
+
+def recording(permission: Permission) -> Callable[[Caller], RecordingScope]:
+    """A dependency giving what ``permission`` lets the caller record, and for which municipalities (403 without it).
+
+    ``recorder: Annotated[RecordingScope, Depends(recording(Permission.RUOS_RECORD))]``: the application answers 404 for an
+    object outside ``reaches``, as :func:`within`, and 403 naming the municipality for a decision of one outside ``acts_for``.
+    """
+    async def dependency(caller: CallerDep) -> RecordingScope:  # no I/O: answered on the event loop, no thread
+        if not caller.may(permission):
+            raise PermissionDenied(permission)
+        return caller.recording(permission)
+
+    dependency.__name__ = f"recording_{permission.name.lower()}"
     dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]
     return dependency
 

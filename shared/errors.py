@@ -27,6 +27,11 @@ class NotFoundError(DomainError):
     """The thing named does not exist (404)."""
 
 
+class ForbiddenError(DomainError):
+    """The caller reads the record but this step is another's to take (403): a focal point and another municipality's
+    RUOS. Not for a record outside the caller's scope, which is 404 as one that does not exist."""
+
+
 class ConflictError(DomainError):
     """The command contradicts the current state (409): twice, too late, already done."""
 

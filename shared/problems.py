@@ -26,6 +26,7 @@ from shared.errors import (
     MAX_COUNT,
     ConflictError,
     DomainError,
+    ForbiddenError,
     LagRefusal,
     MisconfiguredError,
     NotFoundError,
@@ -52,6 +53,7 @@ database cannot be reached, refuses connections, broke one, or holds a lock too 
 RETRY_AFTER_SECONDS = 5
 
 STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
+    ForbiddenError: (403, "Forbidden"),
     NotFoundError: (404, "Not Found"),
     AggregateNotFoundError: (404, "Not Found"),
     ConflictError: (409, "Conflict"),

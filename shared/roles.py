@@ -170,6 +170,19 @@ NOWHERE = MunicipalScope()
 ALL_LIMA = MunicipalScope(all_of_lima=True)
 
 
+@dataclass(frozen=True)
+class RecordingScope:
+    """Where a permission to record a municipality's decisions takes the caller: the objects it ``reaches`` (404 outside
+    them), and the municipalities it ``acts_for``, whose decisions it records (a focal point: its own municipality's,
+    the MML's for ``municipal-mml``, though that role reaches all of Lima; programme staff: every one)."""
+
+    reaches: MunicipalScope
+    acts_for: MunicipalScope
+
+
+ANY_RECORDER = RecordingScope(reaches=ALL_LIMA, acts_for=ALL_LIMA)
+
+
 def _scope_of(role: str) -> MunicipalScope:
     ubigeo = role_ubigeo(role)
     if ubigeo is None or ubigeo == ALL_OF_LIMA:
@@ -212,6 +225,16 @@ class Caller:
     def scope(self, permission: Permission) -> MunicipalScope:
         """The municipalities ``permission`` reaches for this caller (empty when it lacks it)."""
         return self.grants.get(permission, NOWHERE)
+
+    def recording(self, permission: Permission) -> RecordingScope:
+        """The objects ``permission`` reaches for this caller (:meth:`scope`) and the municipalities it records for: a
+        ``municipal-`` role's own municipality alone (``mml``: the MML), any other role's scope."""
+        acts_for = NOWHERE
+        for role in self.roles:
+            if permission in ROLE_PERMISSIONS.get(role_kind(role), ()):
+                ubigeo = role_ubigeo(role)
+                acts_for = acts_for | (MunicipalScope(ubigeos=frozenset({ubigeo})) if ubigeo is not None else _scope_of(role))
+        return RecordingScope(reaches=self.scope(permission), acts_for=acts_for)
 
     def covers(self, permission: Permission, ubigeo: str | None) -> bool:
         """Whether the caller holds ``permission`` for an object of municipality ``ubigeo``.

@@ -41,7 +41,7 @@ from services.registry.schemas import (
     RUOSRegistrationCreate,
 )
 from services.registry.settings import RegistrySettings
-from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
+from shared.auth import Caller, CallerDep, MunicipalScope, Permission, RecordingScope, recording, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
 from shared.guards import osv_district_in_table
@@ -72,8 +72,15 @@ NOT_PLACED_NOR_NAMED_HERE = {503: {**NOT_PLACED[503], "description": f"{NOT_PLAC
 """A command on an OSV naming a municipality: the 503s of :data:`NOT_PLACED` and of :data:`MUNICIPALITY_NOT_NAMED_HERE`."""
 Reads = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_READ))]
 """The municipalities the caller reads: an object outside them answers 404, lists leave it out."""
-Records = Annotated[MunicipalScope, Depends(within(Permission.RUOS_RECORD))]
-"""The municipalities whose RUOS decisions the caller records (a focal point: its own)."""
+Records = Annotated[RecordingScope, Depends(recording(Permission.RUOS_RECORD))]
+"""The OSVs the caller reaches (404 outside them) and the municipalities whose RUOS decisions it records (a focal point:
+its own, the MML's for the MML's; another's is 403 ``own_municipality_ruos`` naming it)."""
+RUOS_STEP = {403: {"description": (
+    "The caller's roles lack `ruos:record`; or, rule `own_municipality_ruos`, the step is in the RUOS of a municipality "
+    "the focal point does not record for (a district's and the MML's each record their own): the problem names it "
+    "(`municipality_id`, `municipality_name`). An OSV outside the caller's municipalities is 404, as any record."
+)}}
+"""A municipality's step in its RUOS: the 403s of a missing permission and of another municipality's RUOS."""
 Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
 """A reader of OSVs' histories (within its municipal scope)."""
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
@@ -204,8 +211,8 @@ def redact_history_text(
     return [EventRecordPublic.of(e) for e in registry.redact_history_text(osv_id=osv_id, version=version)]
 
 
-@osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
-def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
+@osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses={**NOT_PLACED, **RUOS_STEP})
+def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, recorder: Records) -> OSVPublic:
     """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`).
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
@@ -218,7 +225,8 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
             registered_on=body.registered_on,
             resolution_number=body.resolution_number,
             board_term_ends_on=body.board_term_ends_on,
-            scope=scope,
+            municipality_id=body.municipality_id,
+            recorder=recorder,
         ),
         registry.calendar(),
     )
@@ -252,14 +260,14 @@ def ruos_readiness(
     return ReadinessPublic.of(osv_id, readiness, staff_counts=caller.may_read_personal_data)
 
 
-@osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
-def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, scope: Records) -> OSVPublic:
+@osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses={**NOT_PLACED, **RUOS_STEP})
+def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, recorder: Records) -> OSVPublic:
     """Record that a registered OSV elected a new board (records `BoardRenewed`).
 
     A renewal (`renewed_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, scope=scope), registry.calendar())
+    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, recorder=recorder), registry.calendar())
 
 
 @osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -319,9 +327,11 @@ def get_application(osv_id: UUID, application_id: UUID, registry: RegistryDep, s
     return RUOSApplicationPublic.of(osv_id, registry.get_ruos_application(osv_id=osv_id, application_id=application_id, scope=scope), registry.calendar())
 
 
-@applications.post("/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
+@applications.post(
+    "/{application_id}/observation", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses={**NOT_PLACED, **RUOS_STEP}
+)
 def observe_application(
-    osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep, scope: Records
+    osv_id: UUID, application_id: UUID, body: ObservationCreate, registry: RegistryDep, recorder: Records
 ) -> RUOSApplicationPublic:
     """Record the municipality's observation and the amendment deadline in working days (records `RUOSApplicationObserved`).
 
@@ -335,7 +345,7 @@ def observe_application(
         observed_on=body.observed_on,
         reasons=reasons,
         amend_within_working_days=body.amend_within_working_days,
-        scope=scope,
+        recorder=recorder,
     )
     return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
@@ -356,9 +366,11 @@ def amend_application(osv_id: UUID, application_id: UUID, body: AmendmentCreate,
     return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
-@applications.post("/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
+@applications.post(
+    "/{application_id}/registration", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses={**NOT_PLACED, **RUOS_STEP}
+)
 def register_application(
-    osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep, scope: Records
+    osv_id: UUID, application_id: UUID, body: ApplicationRegistrationCreate, registry: RegistryDep, recorder: Records
 ) -> RUOSApplicationPublic:
     """Record that the municipality registered the OSV in its RUOS (records `RUOSRegistered`).
 
@@ -372,14 +384,16 @@ def register_application(
         ruos_number=body.ruos_number,
         resolution_number=body.resolution_number,
         board_term_ends_on=body.board_term_ends_on,
-        scope=scope,
+        recorder=recorder,
     )
     return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 
 
-@applications.post("/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses=NOT_PLACED)
+@applications.post(
+    "/{application_id}/rejection", status_code=status.HTTP_201_CREATED, response_model=RUOSApplicationPublic, responses={**NOT_PLACED, **RUOS_STEP}
+)
 def reject_application(
-    osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep, scope: Records
+    osv_id: UUID, application_id: UUID, body: RejectionCreate, registry: RegistryDep, recorder: Records
 ) -> RUOSApplicationPublic:
     """Record that the municipality rejected the application (records `RUOSApplicationRejected`).
 
@@ -389,7 +403,7 @@ def reject_application(
     for an application not observed, it is 422 `amendment_deadline_passed`.
     """
     application = registry.reject_ruos_application(
-        osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note, scope=scope
+        osv_id=osv_id, application_id=application_id, rejected_on=body.rejected_on, reason=body.reason, note=body.note, recorder=recorder
     )
     return RUOSApplicationPublic.of(osv_id, application, registry.calendar())
 

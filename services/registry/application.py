@@ -20,13 +20,14 @@ from services.registry.domain.details import Composition, ContactChannel, Dissol
 from services.registry.domain.osvs import OSV, OSVNotFoundError, OSVToMergeNotFoundError
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
-    ApplicationOutOfScopeError,
     ApplicationStatus,
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
     RUOSNumberIndex,
     RUOSNumberTakenError,
+    check_recorded_for,
+    registering_municipality,
 )
 from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
 from services.registry.districtlookups import DistrictLookups
@@ -39,7 +40,7 @@ from shared.errors import NotFoundError, RuleViolationError
 from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
-from shared.roles import ALL_LIMA, MunicipalScope
+from shared.roles import ALL_LIMA, ANY_RECORDER, MunicipalScope, RecordingScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
 
@@ -297,17 +298,25 @@ class Registry(DistrictLookups, ServiceApplication):
     def get_ruos_application(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope = ALL_LIMA) -> RUOSApplication:
         return self.get_osv(osv_id, scope).find_application(application_id)
 
-    def _recording_on(self, osv_id: UUID, application_id: UUID, scope: MunicipalScope) -> OSV:
-        """The OSV whose application a municipality records on: both the OSV and the municipality applied to in ``scope``.
+    def _recording_in_ruos(self, osv_id: UUID, recorder: RecordingScope, step: str, ruos_of: Callable[[OSV], str]) -> tuple[OSV, str]:
+        """The OSV, and the municipality whose RUOS the step is in (``ruos_of`` the OSV): the one rule of every step a
+        municipality takes (an application's observation, registration, rejection; a registration recorded directly; a
+        board renewal). 404 for an OSV out of the recorder's reach, as any record; 403 ``own_municipality_ruos`` naming
+        the municipality when the recorder does not record for it (:func:`~services.registry.domain.ruos.check_recorded_for`):
+        a district's focal point reads its OSV's application to the MML, the MML's every OSV, neither records the other's."""
+        osv = self.get_osv(osv_id, recorder.reaches)
+        municipality = self.municipalities.find(ruos_of(osv))
+        check_recorded_for(recorder.acts_for, municipality, step)
+        return osv, municipality.id
 
-        A focal point records what its own municipality decided: an application
-        its OSV made to another municipality's RUOS (the MML's) answers 404 to it,
-        in the plain words of a record outside its scope (the application is the OSV's, and it reads it).
-        """
-        osv = self.get_osv(osv_id, scope)
-        if not scope.covers(osv.find_application(application_id).municipality_id):
-            raise ApplicationOutOfScopeError(application_id)
-        return osv
+    @staticmethod
+    def _ruos_of_application(application_id: UUID) -> Callable[[OSV], str]:
+        return lambda osv: osv.find_application(application_id).municipality_id
+
+    def _ruos_registered_in(self, osv: OSV) -> str:
+        """The municipality whose RUOS the OSV is registered in; for a registration recorded directly before such
+        registrations named it (``municipality_id`` null), its district's: a board renewal of it is that focal point's."""
+        return osv.ruos_municipality_id or self.ubigeo_of(osv) or MML_ID
 
     def list_osvs(
         self, ruos: RUOSFilter | None = None, within_days: int = 60, merged: bool = False, scope: MunicipalScope = ALL_LIMA
@@ -450,9 +459,10 @@ class Registry(DistrictLookups, ServiceApplication):
         observed_on: date,
         reasons: Iterable[Mapping[str, str | None]],
         amend_within_working_days: int | None = None,
-        scope: MunicipalScope = ALL_LIMA,
+        recorder: RecordingScope = ANY_RECORDER,
     ) -> RUOSApplication:
-        osv = self._recording_on(osv_id, application_id, scope)
+        step = f"the observation of RUOS application {application_id}"
+        osv, _ = self._recording_in_ruos(osv_id, recorder, step, self._ruos_of_application(application_id))
         window = amend_within_working_days if amend_within_working_days is not None else self.amendment_working_days
         osv.observe_application(application_id, observed_on, reasons, window, self.calendar())
         self.save(osv)
@@ -476,11 +486,12 @@ class Registry(DistrictLookups, ServiceApplication):
         ruos_number: str,
         resolution_number: str | None = None,
         board_term_ends_on: date | None = None,
-        scope: MunicipalScope = ALL_LIMA,
+        recorder: RecordingScope = ANY_RECORDER,
     ) -> RUOSApplication:
-        osv = self._recording_on(osv_id, application_id, scope)
+        step = f"the registration of RUOS application {application_id}"
+        osv, _ = self._recording_in_ruos(osv_id, recorder, step, self._ruos_of_application(application_id))
         osv.register_application(application_id, registered_on, ruos_number, resolution_number, board_term_ends_on)
-        self._save_with_ruos_number(osv, ruos_number, scope)
+        self._save_with_ruos_number(osv, ruos_number, recorder.reaches)
         return osv.find_application(application_id)
 
     @retried_on_collision
@@ -491,9 +502,10 @@ class Registry(DistrictLookups, ServiceApplication):
         rejected_on: date,
         reason: RejectionReason,
         note: str | None = None,
-        scope: MunicipalScope = ALL_LIMA,
+        recorder: RecordingScope = ANY_RECORDER,
     ) -> RUOSApplication:
-        osv = self._recording_on(osv_id, application_id, scope)
+        step = f"the rejection of RUOS application {application_id}"
+        osv, _ = self._recording_in_ruos(osv_id, recorder, step, self._ruos_of_application(application_id))
         osv.reject_application(application_id, rejected_on, reason, note, self.calendar())
         self.save(osv)
         return osv.find_application(application_id)
@@ -506,12 +518,24 @@ class Registry(DistrictLookups, ServiceApplication):
         registered_on: date,
         resolution_number: str | None = None,
         board_term_ends_on: date | None = None,
-        scope: MunicipalScope = ALL_LIMA,
+        municipality_id: str | None = None,
+        recorder: RecordingScope = ANY_RECORDER,
     ) -> OSV:
-        """A registration recorded directly (one made before the programme followed the OSV)."""
-        osv = self.get_osv(osv_id, scope)
-        osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on)
-        self._save_with_ruos_number(osv, ruos_number, scope)
+        """A registration recorded directly (one made before the programme followed the OSV), in the RUOS of
+        ``municipality_id``: the OSV's district's or ``mml`` (422 ``municipality_of_the_osv``, ``lima_municipality``).
+        When not given, the one of those two the recorder records for, if it records for one alone (a focal point),
+        else 422 ``registering_municipality_known`` naming ``municipality_id``."""
+
+        def registered_with(osv: OSV) -> str:
+            given = None
+            if municipality_id is not None:
+                self.municipality_named(municipality_id)  # 503 for a ubigeo the table lacks while it lacks stored districts
+                given = self.municipalities.require_of_osv(municipality_id, self.ubigeo_of(osv), "is registered in the RUOS of").id
+            return registering_municipality(given, self.ubigeo_of(osv), recorder.acts_for)
+
+        osv, registered_in = self._recording_in_ruos(osv_id, recorder, "the registration of this OSV", registered_with)
+        osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on, municipality_id=registered_in)
+        self._save_with_ruos_number(osv, ruos_number, recorder.reaches)
         return osv
 
     def _save_with_ruos_number(self, osv: OSV, ruos_number: str, scope: MunicipalScope = ALL_LIMA) -> None:
@@ -541,8 +565,8 @@ class Registry(DistrictLookups, ServiceApplication):
         return index.osv_id if index is not None else None
 
     @retried_on_collision
-    def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
-        osv = self.get_osv(osv_id, scope)
+    def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date, recorder: RecordingScope = ANY_RECORDER) -> OSV:
+        osv, _ = self._recording_in_ruos(osv_id, recorder, "a board renewal of this OSV", self._ruos_registered_in)
         osv.renew_board(renewed_on, term_ends_on)
         self.save(osv)
         return osv

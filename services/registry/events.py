@@ -187,7 +187,12 @@ class RUOSRegistered(PublicEvent):
     ruos_number: str
     registered_on: date
     application_id: UUID | None = Field(default=None, description="The application registered; null for a registration recorded directly.")
-    municipality_id: str | None = Field(default=None, description="`mml` or a district's ubigeo, when known.")
+    municipality_id: str | None = Field(
+        default=None,
+        description="Whose RUOS registered the OSV: `mml` or its district's ubigeo. Every registration recorded now names it; "
+        "null only in one recorded directly (`application_id` null) before direct registrations named their municipality: "
+        "read such a one as not known (reporting places it by the OSV's district).",
+    )
     resolution_number: str | None = Field(default=None, description="The municipal resolution that registered the OSV.")
     board_term_ends_on: date | None = Field(default=None, description="When the registered board's term ends.")
 

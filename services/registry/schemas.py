@@ -107,6 +107,13 @@ class OSVDetailsChange(Command):
 
 
 class RUOSRegistrationCreate(Command):
+    municipality_id: Annotated[MunicipalityId | None, application_rule(_municipality_of_lima)] = Field(
+        default=None,
+        description="Whose RUOS registered the OSV: its district's municipality (the district's ubigeo) or the MML (`mml`); "
+        "another district's is 422 `municipality_of_the_osv`, one not of Lima 422 `lima_municipality`. A focal point may "
+        "leave it out (its own municipality's, the MML's for the MML's); from anyone else, left out, it is 422 "
+        "`registering_municipality_known`. A focal point naming another municipality is 403 `own_municipality_ruos`.",
+    )
     ruos_number: Number = Field(description="The number the municipality gave in its RUOS.")
     registered_on: IsoDate = Field(description="The date of the registration (may precede this system).")
     resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
@@ -117,6 +124,12 @@ class RUOSStatus(BaseModel):
     status: str = Field(description="`unregistered` or `registered`.")
     number: str | None = None
     registered_on: date | None = None
+    municipality_id: str | None = Field(
+        default=None,
+        description="Whose RUOS the OSV is registered in (`mml` or a district's ubigeo): its focal point records the board's "
+        "renewals. Null while unregistered, and for a registration recorded directly before such registrations named it "
+        "(its district's municipality's focal point renews its board).",
+    )
 
 
 class ObservationPublic(BaseModel):
@@ -228,7 +241,7 @@ class OSVPublic(BaseModel):
             focus_areas=osv.focus_areas,
             contact_channel=osv.contact_channel,
             mapped_on=osv.mapped_on,
-            ruos=RUOSStatus(status=osv.ruos_status, number=osv.ruos_number, registered_on=osv.registered_on),
+            ruos=RUOSStatus(status=osv.ruos_status, number=osv.ruos_number, registered_on=osv.registered_on, municipality_id=osv.ruos_municipality_id),
             ruos_application=RUOSApplicationPublic.of(osv.id, application, calendar) if application else None,
             resolution_number=osv.resolution_number,
             board_term_ends_on=osv.board_term_ends_on,

@@ -18,7 +18,7 @@ CRITERIA = [
 
 def registered_osv(system: System, name: str, district: str, ruos_number: str) -> str:
     osv_id = created(system.registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-10"}))["id"]
-    created(system.registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": ruos_number, "registered_on": "2021-06-01"}))
+    created(system.registry.post(f"/osvs/{osv_id}/ruos-registration", json={"municipality_id": "mml", "ruos_number": ruos_number, "registered_on": "2021-06-01"}))
     return osv_id
 
 

@@ -86,7 +86,7 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
     for side_name, side in sides.items():
         district, ubigeo = DISTRICTS[side_name], UBIGEOS[side_name]
         registered = created(registry.post("/osvs", json={"name": f"OSV inscrita {side_name}", "district": district, "mapped_on": "2021-02-01"}))
-        created(registry.post(f"/osvs/{registered['id']}/ruos-registration", json={"ruos_number": f"RUOS-{ubigeo}-1", "registered_on": "2021-03-01"}))
+        created(registry.post(f"/osvs/{registered['id']}/ruos-registration", json={"municipality_id": ubigeo, "ruos_number": f"RUOS-{ubigeo}-1", "registered_on": "2021-03-01"}))
         side.osv_registered = registered["id"]
         osv = created(registry.post("/osvs", json={"name": f"OSV en trámite {side_name}", "district": district, "mapped_on": "2021-02-01"}))
         application = created(
@@ -243,7 +243,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/osvs"): {"name": "OSV nueva", "district": district, "mapped_on": "2021-03-01"},
         ("PATCH", "/osvs/{osv_id}"): {"composition": "mixed", "updated_on": "2021-05-01"},
         ("POST", "/osvs/{osv_id}/merges"): {"duplicate_id": ids["duplicate_id"], "merged_on": "2021-06-01"},
-        ("POST", "/osvs/{osv_id}/ruos-registration"): {"ruos_number": f"RUOS-X-{side_name}", "registered_on": "2021-06-01"},
+        ("POST", "/osvs/{osv_id}/ruos-registration"): {"municipality_id": ids["municipality_id"], "ruos_number": f"RUOS-X-{side_name}", "registered_on": "2021-06-01"},
         ("POST", "/osvs/{osv_id}/documents"): {"document": "croquis", "prepared_on": "2021-03-10"},
         ("POST", "/osvs/{osv_id}/board-renewal"): {"renewed_on": "2021-06-01", "term_ends_on": "2023-06-01"},
         ("POST", "/osvs/{osv_id}/contact-lost"): {"since": "2021-07-01"},

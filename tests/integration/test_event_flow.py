@@ -21,7 +21,7 @@ def map_register_grant_and_enrol(system: System) -> dict[str, str]:
     assert osv.status_code == 201, osv.text
     osv_id = osv.json()["id"]
     registered = system.registry.post(
-        f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "RUOS-2021-0042", "registered_on": "2021-08-20"}
+        f"/osvs/{osv_id}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "RUOS-2021-0042", "registered_on": "2021-08-20"}
     )
     assert registered.status_code == 201, registered.text
 

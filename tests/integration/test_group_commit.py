@@ -167,8 +167,8 @@ def test_an_idempotency_record_commits_with_its_events_and_a_second_request_in_t
     registry = Registry(persistence_env(f"sqlite:///{path}", lock_timeout_seconds=300))
     key, conflicting_key = str(uuid4()), str(uuid4())
     stale = registry.repository.get(registry.map_osv("Unidos", "Comas", date(2021, 2, 10)))
-    registry.register_in_ruos(stale.id, "RUOS-1", date(2021, 3, 1))  # the stale copy's next version is taken
-    stale.register_in_ruos("RUOS-2", date(2021, 3, 2))
+    registry.register_in_ruos(stale.id, "RUOS-1", date(2021, 3, 1), municipality_id="mml")  # the stale copy's next version is taken
+    stale.register_in_ruos("RUOS-2", date(2021, 3, 2), municipality_id="mml")
 
     # The relay's wake-up: each save's caller calls it once its commit is on disk (read here by another connection).
     committed = sqlite3.connect(path, check_same_thread=False)

@@ -54,7 +54,7 @@ def test_registry_refuses_an_osv_mapped_in_year_9999_or_year_1_and_a_change_lear
     refused(registry, "/osvs", {**osv, "mapped_on": ANTIQUITY}, "mapped_on", "not_before_earliest_date")
     osv_id = created(registry.post("/osvs", json={**osv, "mapped_on": "2021-03-01"}))["id"]
     refused(registry, f"/osvs/{osv_id}", {"kind": "cultural", "updated_on": FAR_FUTURE}, "updated_on", "not_in_future", method="PATCH")
-    refused(registry, f"/osvs/{osv_id}/ruos-registration", {"ruos_number": "R-1", "registered_on": "2021-07-12", "board_term_ends_on": FAR_FUTURE}, "board_term_ends_on", "within_planning_horizon")
+    refused(registry, f"/osvs/{osv_id}/ruos-registration", {"municipality_id": "mml", "ruos_number": "R-1", "registered_on": "2021-07-12", "board_term_ends_on": FAR_FUTURE}, "board_term_ends_on", "within_planning_horizon")
     refused(registry, "/municipalities/150132/focal-points/3fa85f64-5717-4562-b3fc-2c963f66afa6/departure", {"left_on": FAR_FUTURE}, "left_on", "not_in_future")
 
 

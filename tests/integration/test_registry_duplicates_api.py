@@ -192,11 +192,11 @@ def test_a_merge_reaches_only_osvs_in_the_callers_municipalities(registry: TestC
 def test_a_registered_duplicate_is_kept_and_two_registered_osvs_are_not_merged(registry: TestClient) -> None:
     a = mapped(registry, ZARATE)
     b = mapped(registry, "Otra Asociación", district="Ate")
-    assert registry.post(f"/osvs/{b}/ruos-registration", json={"ruos_number": "R-77", "registered_on": "2021-05-01"}).status_code == 201
+    assert registry.post(f"/osvs/{b}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "R-77", "registered_on": "2021-05-01"}).status_code == 201
     assert_problem(registry.post(f"/osvs/{a}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}), 409, "duplicate_id", "keep_the_registered_osv")
     assert registry.post(f"/osvs/{b}/merges", json={"duplicate_id": a, "merged_on": "2021-07-01"}).status_code == 201
     c = mapped(registry, "Tercera", district="Comas")
-    assert registry.post(f"/osvs/{c}/ruos-registration", json={"ruos_number": "R-78", "registered_on": "2021-05-01"}).status_code == 201
+    assert registry.post(f"/osvs/{c}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "R-78", "registered_on": "2021-05-01"}).status_code == 201
     assert_problem(registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-01"}), 409, "duplicate_id", "not_both_registered")
 
 

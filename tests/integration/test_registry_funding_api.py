@@ -19,28 +19,28 @@ def new_osv(registry: TestClient, **overrides: Any) -> dict[str, Any]:
 def test_a_mapped_osv_gets_its_zone_and_starts_unregistered(registry: TestClient) -> None:
     osv = new_osv(registry, kind="poblacion_vulnerable")
     assert (osv["district"], osv["zone"], osv["kind"]) == ("Breña", "Lima Centro", "poblacion_vulnerable")
-    assert osv["ruos"] == {"status": "unregistered", "number": None, "registered_on": None}
+    assert osv["ruos"] == {"status": "unregistered", "number": None, "registered_on": None, "municipality_id": None}
     assert registry.get(f"/osvs/{osv['id']}").json() == osv
     assert [o["id"] for o in registry.get("/osvs").json()] == [osv["id"]]
 
 
 def test_a_registration_shows_its_number_and_date(registry: TestClient) -> None:
     osv = new_osv(registry)
-    response = registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"ruos_number": "RUOS-0042", "registered_on": "2021-06-01"})
+    response = registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "RUOS-0042", "registered_on": "2021-06-01"})
     assert response.status_code == 201
-    assert response.json()["ruos"] == {"status": "registered", "number": "RUOS-0042", "registered_on": "2021-06-01"}
+    assert response.json()["ruos"] == {"status": "registered", "number": "RUOS-0042", "registered_on": "2021-06-01", "municipality_id": "mml"}
 
 
 def test_registering_twice_is_a_conflict_and_keeps_the_first(registry: TestClient) -> None:
     osv = new_osv(registry)
-    registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"ruos_number": "A", "registered_on": "2021-06-01"})
-    assert_problem(registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"ruos_number": "B", "registered_on": "2021-06-02"}), 409)
+    registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "A", "registered_on": "2021-06-01"})
+    assert_problem(registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "B", "registered_on": "2021-06-02"}), 409)
     assert registry.get(f"/osvs/{osv['id']}").json()["ruos"]["number"] == "A"
 
 
 def test_registering_an_unknown_osv_is_not_found(registry: TestClient) -> None:
     assert_problem(
-        registry.post("/osvs/00000000-0000-4000-8000-000000000000/ruos-registration", json={"ruos_number": "A", "registered_on": "2021-06-01"}),
+        registry.post("/osvs/00000000-0000-4000-8000-000000000000/ruos-registration", json={"municipality_id": "mml", "ruos_number": "A", "registered_on": "2021-06-01"}),
         404,
     )
     assert_problem(registry.get("/osvs/00000000-0000-4000-8000-000000000000"), 404)
@@ -49,7 +49,7 @@ def test_registering_an_unknown_osv_is_not_found(registry: TestClient) -> None:
 def test_a_registration_before_the_mapping_is_refused_and_nothing_is_written(registry: TestClient) -> None:
     osv = new_osv(registry)
     assert_problem(
-        registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"ruos_number": "A", "registered_on": "2021-02-28"}), 422, "registered_on"
+        registry.post(f"/osvs/{osv['id']}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "A", "registered_on": "2021-02-28"}), 422, "registered_on"
     )
     assert registry.get("/events").json()["head"] == 2  # the mapping and its (private) entry in the district's names
 

@@ -214,7 +214,7 @@ def test_a_dissolved_osv_takes_no_new_command_and_other_services_learn_it(regist
         ("", {"kind": "cultural"}),
         ("/documents", {"document": "estatuto", "prepared_on": "2021-07-31"}),
         ("/ruos-applications", {"municipality_id": "150110", "submitted_on": "2021-07-31", "documents": []}),
-        ("/ruos-registration", {"ruos_number": "R-1", "registered_on": "2021-07-31"}),
+        ("/ruos-registration", {"municipality_id": "mml", "ruos_number": "R-1", "registered_on": "2021-07-31"}),
         ("/contact-lost", {"since": "2021-07-31"}),
         ("/dissolution", {"dissolved_on": "2021-07-31", "reason": "other"}),
     ):
@@ -248,7 +248,7 @@ def _observed(client: TestClient, osv_id: str) -> str:
 
 
 def _registered(client: TestClient, osv_id: str) -> None:
-    registered = client.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-001", "registered_on": "2021-04-01"})
+    registered = client.post(f"/osvs/{osv_id}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "RUOS-COMAS-2021-001", "registered_on": "2021-04-01"})
     assert registered.status_code == 201, registered.text
 
 
@@ -278,7 +278,7 @@ BACKLOG: dict[str, tuple[Callable[[TestClient, str], str | None], str, str, Call
         lambda on: {"registered_on": on, "ruos_number": "RUOS-COMAS-2021-002"}, "registered_on", "RUOSRegistered",
     ),
     "direct_registration": (
-        lambda c, o: None, "POST", "/ruos-registration", lambda on: {"ruos_number": "RUOS-COMAS-2021-003", "registered_on": on},
+        lambda c, o: None, "POST", "/ruos-registration", lambda on: {"municipality_id": "mml", "ruos_number": "RUOS-COMAS-2021-003", "registered_on": on},
         "registered_on", "RUOSRegistered",
     ),
     "board_renewal": (

@@ -136,7 +136,7 @@ def test_an_osv_is_flagged_observed_amended_in_time_and_registered(registry: Tes
     assert registered.status_code == 201 and registered.json()["status"] == "registered"
 
     osv = registry.get(f"/osvs/{osv_id}").json()
-    assert osv["ruos"] == {"status": "registered", "number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"}
+    assert osv["ruos"] == {"status": "registered", "number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12", "municipality_id": COMAS}
     assert (osv["resolution_number"], osv["board_term_ends_on"]) == ("RGM-0456-2021-MDC", "2023-07-11")
     assert osv["ruos_application"]["application_id"] == application_id
 
@@ -259,7 +259,7 @@ def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(re
     assert_problem(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body), 409, "application_id", "one_open_application")
 
     registered = new_osv(registry, name="Otra OSV")
-    registry.post(f"/osvs/{registered}/ruos-registration", json={"ruos_number": "RUOS-1", "registered_on": "2021-05-01"})
+    registry.post(f"/osvs/{registered}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-1", "registered_on": "2021-05-01"})
     assert_problem(registry.post(f"/osvs/{registered}/ruos-applications", json=body), 409, "ruos_number", "register_once")
     assert head(registry) == written + 4  # the other OSV's mapping and (private) entry in its district's names, registration and (private) claim on its number
 
@@ -399,28 +399,6 @@ def test_an_application_recorded_to_a_third_municipality_before_the_rule_still_r
     ]
 
 
-def test_a_focal_point_told_an_application_to_the_mmls_ruos_is_not_its_to_record_reads_the_plain_not_found_words(
-    registry: TestClient, tokens: IssuedTokens
-) -> None:
-    """An SJL OSV's application to the MML's RUOS: the SJL focal point reads it, and may not record the MML's decision;
-    the 404 does not say it is not the OSV's application, which it is."""
-    osv_id = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
-    application_id = submit(registry, osv_id, municipality_id="mml")["application_id"]
-    focal_point = tokens.headers("municipal-150132")
-    path = f"/osvs/{osv_id}/ruos-applications/{application_id}"
-    assert registry.get(path, headers=focal_point).json()["municipality_id"] == "mml"
-    written = head(registry)
-
-    refused = assert_problem(
-        registry.post(f"{path}/observation", json={"observed_on": "2021-06-24", "reasons": [{"code": "other"}]}, headers=focal_point), 404
-    )
-    assert refused["detail"] == f"RUOS application {application_id} was not found"
-    assert "not one of this OSV's applications" not in refused["detail"]
-    assert head(registry) == written
-    # The MML's focal point (all of Lima) and staff record it.
-    assert step(registry, osv_id, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "other"}]).status_code == 201
-
-
 def test_each_step_out_of_order_is_a_conflict_naming_the_state(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     application_id = submit(registry, osv_id)["application_id"]
@@ -472,14 +450,14 @@ def test_a_step_dated_backwards_or_badly_formed_is_422(registry: TestClient, nam
 
 def test_an_ruos_number_belongs_to_one_osv_only(registry: TestClient) -> None:
     first = new_osv(registry)
-    registry.post(f"/osvs/{first}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    registry.post(f"/osvs/{first}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
     second = new_osv(registry, name="Otra OSV")
     application_id = submit(registry, second)["application_id"]
     written = head(registry)
     taken = step(registry, second, application_id, "registration", registered_on="2021-07-12", ruos_number="ruos-comas-2021-017")
     problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
     assert first in problem["detail"]
-    direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
     assert_problem(direct, 409, "ruos_number", "ruos_number_unique")
     assert head(registry) == written + 2  # only the third OSV's mapping and its (private) entry in the district's names
     assert registry.get(f"/osvs/{second}").json()["ruos_application"]["status"] == "submitted"
@@ -491,7 +469,7 @@ def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipality
     """Trying RUOS numbers named the Comas OSV holding one to San Juan de Lurigancho's focal point, and readiness
     against Comas answered Comas's accepted documents, which that focal point may not read (tester 37 F6)."""
     comas = new_osv(registry, name="Club de Madres de Collique")
-    registry.post(f"/osvs/{comas}/ruos-registration", json={"ruos_number": "RUOS-MML-2021-0101", "registered_on": "2021-07-12"})
+    registry.post(f"/osvs/{comas}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-MML-2021-0101", "registered_on": "2021-07-12"})
     sjl = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
     application_id = submit(registry, sjl, municipality_id=SJL)["application_id"]
     focal_point = tokens.headers("municipal-150132")
@@ -514,7 +492,7 @@ def test_a_direct_registration_keeps_working_and_may_carry_the_resolution_and_te
     osv_id = new_osv(registry)
     response = registry.post(
         f"/osvs/{osv_id}/ruos-registration",
-        json={"ruos_number": "RUOS-7", "registered_on": "2021-04-02", "resolution_number": "RGM-7", "board_term_ends_on": "2023-04-01"},
+        json={"municipality_id": COMAS, "ruos_number": "RUOS-7", "registered_on": "2021-04-02", "resolution_number": "RGM-7", "board_term_ends_on": "2023-04-01"},
     )
     assert response.status_code == 201, response.text
     osv = response.json()
@@ -524,7 +502,7 @@ def test_a_direct_registration_keeps_working_and_may_carry_the_resolution_and_te
 def test_a_direct_registration_waits_for_an_open_application(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     submit(registry, osv_id)
-    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "RUOS-7", "registered_on": "2021-07-01"}), 409, rule="one_open_application")
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-7", "registered_on": "2021-07-01"}), 409, rule="one_open_application")
 
 
 # Boards and the lists that follow them -------------------------------------------------
@@ -536,7 +514,7 @@ def test_boards_whose_term_ends_soon_or_has_ended_are_listed_as_expiring(registr
     ended = new_osv(registry, name="Ya terminó")
     unknown = new_osv(registry, name="Sin fecha")
     for osv_id, number, term in ((soon, "R-1", "2023-07-11"), (later, "R-2", "2024-03-01"), (ended, "R-3", "2023-01-31"), (unknown, "R-4", None)):
-        body = {"ruos_number": number, "registered_on": "2021-07-12", "board_term_ends_on": term}
+        body = {"municipality_id": COMAS, "ruos_number": number, "registered_on": "2021-07-12", "board_term_ends_on": term}
         assert registry.post(f"/osvs/{osv_id}/ruos-registration", json=body).status_code == 201
 
     clock.today = date(2023, 6, 1)
@@ -561,7 +539,7 @@ def test_the_list_filters_by_ruos_progress(registry: TestClient) -> None:
     submit(registry, applying)
     application_id = submit(registry, observed)["application_id"]
     step(registry, observed, application_id, "observation", observed_on="2021-06-24", reasons=[{"code": "missing_document"}])
-    registry.post(f"/osvs/{registered}/ruos-registration", json={"ruos_number": "R-9", "registered_on": "2021-05-01"})
+    registry.post(f"/osvs/{registered}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "R-9", "registered_on": "2021-05-01"})
 
     def listed(ruos: str) -> list[str]:
         return [o["id"] for o in registry.get("/osvs", params={"ruos": ruos}).json()]
@@ -577,7 +555,7 @@ def test_the_list_filters_by_ruos_progress(registry: TestClient) -> None:
 def test_a_board_renewal_needs_a_registered_osv_and_a_term_after_it(registry: TestClient) -> None:
     osv_id = new_osv(registry)
     assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-12-01", "term_ends_on": "2025-06-30"}), 409, "osv_id", "registered_in_ruos")
-    registry.post(f"/osvs/{osv_id}/ruos-registration", json={"ruos_number": "R-1", "registered_on": "2021-07-12"})
+    registry.post(f"/osvs/{osv_id}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "R-1", "registered_on": "2021-07-12"})
     assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-07-11", "term_ends_on": "2023-06-30"}), 422, "renewed_on", "not_before_registered_on")
     assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json={"renewed_on": "2021-12-01", "term_ends_on": "2021-11-30"}), 422, "term_ends_on", "after_renewed_on")
 

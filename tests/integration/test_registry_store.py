@@ -34,7 +34,7 @@ def test_an_ruos_number_taken_by_one_osv_is_refused_to_another_across_processes(
     one, other = registry_on(database_url), registry_on(database_url)
     first = one.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
     second = other.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 16))
-    one.register_in_ruos(first, "RUOS-COMAS-2021-017", date(2021, 7, 12))
+    one.register_in_ruos(first, "RUOS-COMAS-2021-017", date(2021, 7, 12), municipality_id="mml")
     head = other.log_head()
 
     application = other.submit_ruos_application(second, "150117", date(2021, 6, 14), ALL)  # Los Olivos: its district
@@ -52,11 +52,11 @@ def test_a_claim_made_on_a_stale_check_still_fails_and_takes_the_registration_wi
     registry = registry_on(database_url)
     first = registry.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
     second = registry.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 16))
-    registry.register_in_ruos(first, "RUOS-7", date(2021, 7, 12))
+    registry.register_in_ruos(first, "RUOS-7", date(2021, 7, 12), municipality_id="mml")
 
     # A writer that looked before the first claim was stored: the store itself refuses the second claim.
     late = registry.get_osv(second)
-    late.register_in_ruos("RUOS-7", date(2021, 7, 13))
+    late.register_in_ruos("RUOS-7", date(2021, 7, 13), municipality_id="mml")
     with pytest.raises(IntegrityError):
         registry.save(late, RUOSNumberIndex(ruos_number="RUOS-7", osv_id=second))
     assert registry.get_osv(second).ruos_number is None
@@ -108,7 +108,7 @@ def test_each_osv_another_worker_mapped_is_placed_by_its_district_without_readin
     mapper, relay = registry_on(database_url), registry_on(database_url)  # two workers on one store; the relay runs in the second
     comas = mapper.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
     ate = mapper.map_osv("Mujeres Emprendedoras de Huaycán", "Ate", date(2021, 3, 16))
-    mapper.register_in_ruos(comas, "RUOS-COMAS-2021-017", date(2021, 7, 12))
+    mapper.register_in_ruos(comas, "RUOS-COMAS-2021-017", date(2021, 7, 12), municipality_id="mml")
     reads: list[object] = []
     real_get = relay.repository.get
     monkeypatch.setattr(relay.repository, "get", lambda *args, **kwargs: reads.append(args) or real_get(*args, **kwargs))

@@ -420,7 +420,7 @@ def test_a_focal_point_reusing_a_key_another_caller_used_outside_their_district_
     registry = system["registry"]
     elsewhere, own = an_osv(system, SMP), an_osv(system, SJL)
     key = {"Idempotency-Key": "t33c-ruos-1"}
-    body = {"ruos_number": "RUOS-T33C-001", "registered_on": "2021-11-20"}
+    body = {"municipality_id": "150135", "ruos_number": "RUOS-T33C-001", "registered_on": "2021-11-20"}
     created(registry.post(f"/osvs/{elsewhere}/ruos-registration", json=body, headers={**key, **tokens.headers("staff")}))
     for guess in (body, {**body, "ruos_number": "RUOS-T33C-002"}):
         answer = registry.post(f"/osvs/{elsewhere}/ruos-registration", json=guess, headers={**key, **tokens.headers("municipal-150132")})
@@ -433,7 +433,7 @@ def test_a_focal_point_reusing_a_key_another_caller_used_outside_their_district_
 
     # Their own district's record under a key they took: told as anyone is.
     own_key = {"Idempotency-Key": "t33c-ruos-own"}
-    own_body = {"ruos_number": "RUOS-T33C-003", "registered_on": "2021-11-20"}
+    own_body = {"municipality_id": "150132", "ruos_number": "RUOS-T33C-003", "registered_on": "2021-11-20"}
     created(registry.post(f"/osvs/{own}/ruos-registration", json=own_body, headers={**own_key, **tokens.headers("staff")}))
     mine = registry.post(f"/osvs/{own}/ruos-registration", json=own_body, headers={**own_key, **tokens.headers("municipal-150132")})
     assert assert_problem(mine, 422, "Idempotency-Key", "idempotency_key_reused")["same_request"] is True

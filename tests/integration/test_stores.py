@@ -32,7 +32,7 @@ def test_an_osv_survives_a_restart_and_its_log_reads_back_in_order(database_url:
     registry = registry_on(database_url)
     first = registry.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 2, 10))
     second = registry.map_osv("Vecinos de Ate", "ate", date(2021, 2, 11))
-    registry.register_in_ruos(first, "RUOS-7", date(2021, 5, 5))
+    registry.register_in_ruos(first, "RUOS-7", date(2021, 5, 5), municipality_id="mml")
     registry.close()
 
     # A new process on the same store.
@@ -81,8 +81,8 @@ def test_two_writers_saving_the_same_version_conflict_instead_of_overwriting(dat
     one, other = registry_on(database_url), registry_on(database_url)
     osv_id = one.map_osv("Unidos", "Comas", date(2021, 2, 10))
     stale = other.get_osv(osv_id)
-    one.register_in_ruos(osv_id, "RUOS-1", date(2021, 3, 1))
-    stale.register_in_ruos("RUOS-2", date(2021, 3, 2))
+    one.register_in_ruos(osv_id, "RUOS-1", date(2021, 3, 1), municipality_id="mml")
+    stale.register_in_ruos("RUOS-2", date(2021, 3, 2), municipality_id="mml")
     with pytest.raises(IntegrityError):
         other.save(stale)
     assert registry_on(database_url).get_osv(osv_id).ruos_number == "RUOS-1"

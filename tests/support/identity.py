@@ -36,6 +36,8 @@ The API tests are about what the services do; who may do it is the matrix's
 An evaluator too, so a test assigns it rounds to score them.
 """
 TESTER_ROLES = ("lead", "auditor", "dpo", "evaluator")
+MML_FOCAL_POINT = "municipal-mml"
+"""The MML's focal point (no demo account of the provider's): reads all of Lima, records the MML's RUOS decisions."""
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def session_provider(state_dir: Path | None = None) -> IdentityProvider:
     provider = _session.get("provider")
     if provider is None:
         where = state_dir or Path(tempfile.mkdtemp(prefix="osv-test-var-")) / "idp"
-        provider = IdentityProvider(where, port=0, extra_accounts={TESTER: TESTER_ROLES}).start()
+        provider = IdentityProvider(where, port=0, extra_accounts={TESTER: TESTER_ROLES, MML_FOCAL_POINT: (MML_FOCAL_POINT,)}).start()
         atexit.register(provider.stop)
         _session["provider"] = provider
         _session["tokens"] = IssuedTokens(provider)

@@ -98,24 +98,24 @@ def test_a_place_outside_lima_metropolitana_is_refused_naming_the_field() -> Non
 def test_a_mapped_osv_starts_unregistered_and_registers_once() -> None:
     osv = mapped_osv()
     assert osv.ruos_status == "unregistered"
-    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1))
+    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1), municipality_id="mml")
     assert (osv.ruos_status, osv.ruos_number, osv.registered_on) == ("registered", "RUOS-0042", date(2021, 6, 1))
     with pytest.raises(AlreadyRegisteredError):
-        osv.register_in_ruos("RUOS-0043", date(2021, 7, 1))
+        osv.register_in_ruos("RUOS-0043", date(2021, 7, 1), municipality_id="mml")
     assert osv.ruos_number == "RUOS-0042"
 
 
 def test_a_registration_dated_before_the_mapping_is_refused() -> None:
     osv = mapped_osv()
     with pytest.raises(RegisteredBeforeMappedError) as refused:
-        osv.register_in_ruos("RUOS-0042", date(2021, 2, 28))
+        osv.register_in_ruos("RUOS-0042", date(2021, 2, 28), municipality_id="mml")
     assert refused.value.field == "registered_on"
     assert osv.ruos_status == "unregistered"
 
 
 def test_a_registration_on_the_day_of_mapping_is_accepted() -> None:
     osv = mapped_osv()
-    osv.register_in_ruos("RUOS-0042", date(2021, 3, 1))
+    osv.register_in_ruos("RUOS-0042", date(2021, 3, 1), municipality_id="mml")
     assert osv.ruos_status == "registered"
 
 

@@ -107,7 +107,7 @@ COMMANDS: dict[str, Callable[[OSV], object]] = {
     "update_details": lambda o: o.update_details({"kind": "cultural"}, date(2022, 1, 2)),
     "record_document": lambda o: o.record_document(RUOSDocument.CROQUIS, date(2022, 1, 2)),
     "submit_application": lambda o: o.submit_application("150105", date(2022, 1, 2), [], None, None),
-    "register_in_ruos": lambda o: o.register_in_ruos("RUOS-9", date(2022, 1, 2)),
+    "register_in_ruos": lambda o: o.register_in_ruos("RUOS-9", date(2022, 1, 2), municipality_id="mml"),
     "renew_board": lambda o: o.renew_board(date(2022, 1, 2), date(2024, 1, 1)),
     "lose_contact": lambda o: o.lose_contact(date(2022, 1, 2)),
     "dissolve": lambda o: o.dissolve(date(2022, 1, 2), DissolutionReason.OTHER),

@@ -61,12 +61,13 @@ def test_a_details_update_names_the_fields_it_changed() -> None:
     assert updated["data"]["composition"] == "migrant_led"
 
 
-def test_a_direct_registration_publishes_the_skeleton_s_fields_and_no_application() -> None:
+def test_a_direct_registration_publishes_the_skeleton_s_fields_its_municipality_and_no_application() -> None:
     o = osv()
-    o.register_in_ruos("RUOS-7", date(2021, 5, 5))
+    o.register_in_ruos("RUOS-7", date(2021, 5, 5), municipality_id="150110")
     (registered,) = published(o)[1:]
     assert registered["data"]["ruos_number"] == "RUOS-7" and registered["data"]["registered_on"] == "2021-05-05"
     assert registered["data"]["application_id"] is None
+    assert registered["data"]["municipality_id"] == "150110"  # was null: partners could not tell whose RUOS (tester 37 F8)
 
 
 def test_the_claim_on_an_ruos_number_and_the_opening_of_a_municipality_s_record_stay_private() -> None:

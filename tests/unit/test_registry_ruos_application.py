@@ -8,7 +8,9 @@ import pytest
 
 from services.registry.domain.osvs import OSV, NotAfterError, NotRegisteredError
 from services.registry.domain.ruos import (
+    AnotherMunicipalitysRUOSError,
     DeadlineNotMissedError,
+    RegisteringMunicipalityUnknownError,
     RepeatedReasonError,
     REQUIRED_DOCUMENTS,
     AlreadyRegisteredError,
@@ -23,6 +25,8 @@ from services.registry.domain.ruos import (
     RepeatedDocumentError,
     RUOSDocument,
     RUOSNumberIndex,
+    check_recorded_for,
+    registering_municipality,
 )
 from services.registry.application import shipped_non_working_days
 from services.registry.domain.workingdays import (
@@ -34,7 +38,9 @@ from services.registry.domain.workingdays import (
     add_working_days,
     is_working_day,
 )
-from shared.errors import DateBeforeError
+from shared.errors import DateBeforeError, ForbiddenError
+from shared.municipalities import MunicipalityTable
+from shared.roles import ALL_LIMA, Caller, MunicipalScope, Permission
 
 ALL = [str(d) for d in REQUIRED_DOCUMENTS]
 ID_NOT_ACCEPTED = [{"code": "id_document_not_accepted", "detail": None}]
@@ -220,7 +226,7 @@ def test_a_new_application_may_not_be_dated_before_the_rejection_of_the_last() -
 
 def test_a_registered_osv_does_not_apply_again() -> None:
     osv = mapped_osv()
-    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1))
+    osv.register_in_ruos("RUOS-0042", date(2021, 6, 1), municipality_id="mml")
     with pytest.raises(AlreadyRegisteredError):
         applied(osv)
 
@@ -387,12 +393,12 @@ def test_a_direct_registration_waits_while_an_application_is_open() -> None:
     osv = mapped_osv()
     applied(osv)
     with pytest.raises(ApplicationOpenError):
-        osv.register_in_ruos("RUOS-1", date(2021, 7, 1))
+        osv.register_in_ruos("RUOS-1", date(2021, 7, 1), municipality_id="mml")
 
 
 def test_a_direct_registration_may_carry_the_resolution_and_the_board_term() -> None:
     osv = mapped_osv()
-    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), "RGM-1", date(2023, 6, 30))
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), "RGM-1", date(2023, 6, 30), municipality_id="mml")
     assert (osv.resolution_number, osv.board_term_ends_on, osv.application) == ("RGM-1", date(2023, 6, 30), None)
 
 
@@ -404,14 +410,14 @@ def test_a_board_is_renewed_only_once_the_osv_is_registered() -> None:
     with pytest.raises(NotRegisteredError) as refused:
         osv.renew_board(date(2023, 7, 1), date(2025, 6, 30))
     assert refused.value.rule == "registered_in_ruos"
-    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30))
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30), municipality_id="mml")
     osv.renew_board(date(2023, 7, 1), date(2025, 6, 30))
     assert osv.board_term_ends_on == date(2025, 6, 30)
 
 
 def test_a_renewal_before_the_registration_or_with_a_term_ending_first_is_refused() -> None:
     osv = mapped_osv()
-    osv.register_in_ruos("RUOS-1", date(2021, 7, 1))
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), municipality_id="mml")
     with pytest.raises(DateBeforeError) as early:
         osv.renew_board(date(2021, 6, 30), date(2023, 6, 30))
     assert early.value.rule == "not_before_registered_on"
@@ -423,7 +429,7 @@ def test_a_renewal_before_the_registration_or_with_a_term_ending_first_is_refuse
 def test_a_board_term_is_expiring_within_the_window_or_once_it_has_ended() -> None:
     osv = mapped_osv()
     assert not osv.board_term_ends_within(date(2023, 6, 1), 60)
-    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30))
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), board_term_ends_on=date(2023, 6, 30), municipality_id="mml")
     assert osv.board_term_ends_within(date(2023, 6, 1), 60)
     assert not osv.board_term_ends_within(date(2023, 4, 1), 60)
     assert osv.board_term_ends_within(date(2024, 1, 1), 0)
@@ -435,3 +441,54 @@ def test_a_board_term_is_expiring_within_the_window_or_once_it_has_ended() -> No
 def test_an_ruos_number_has_one_index_id_whatever_its_case_and_spacing() -> None:
     assert RUOSNumberIndex.create_id("ruos-comas 017") == RUOSNumberIndex.create_id("  RUOS-COMAS   017 ")
     assert RUOSNumberIndex.create_id("RUOS-1") != RUOSNumberIndex.create_id("RUOS-2")
+
+
+# Whose RUOS a step is in ------------------------------------------------------------------
+
+MUNICIPALITIES = MunicipalityTable.of_lima()
+SJL, MML = MUNICIPALITIES.find("150132"), MUNICIPALITIES.find("mml")
+
+
+def recorder(*roles: str) -> MunicipalScope:
+    """The municipalities a caller with ``roles`` records RUOS decisions for."""
+    return Caller(subject="someone", roles=frozenset(roles)).recording(Permission.RUOS_RECORD).acts_for
+
+
+def test_each_focal_point_records_its_own_municipalitys_ruos_and_staff_any() -> None:
+    """A district's focal point took the MML's decisions on its OSVs (tester 37 F8); the MML's, reading all of Lima, the districts'."""
+    check_recorded_for(recorder("municipal-150132"), SJL, "the registration")
+    check_recorded_for(recorder("municipal-mml"), MML, "the registration")
+    for roles in (("staff",), ("lead",), ("municipal-150132", "municipal-mml")):
+        check_recorded_for(recorder(*roles), SJL, "the registration")
+        check_recorded_for(recorder(*roles), MML, "the registration")
+    with pytest.raises(AnotherMunicipalitysRUOSError) as district:
+        check_recorded_for(recorder("municipal-150132"), MML, "a board renewal of this OSV")
+    assert isinstance(district.value, ForbiddenError) and (district.value.field, district.value.rule) == ("municipality_id", "own_municipality_ruos")
+    assert district.value.extensions == {"municipality_id": "mml", "municipality_name": "Municipalidad Metropolitana de Lima"}
+    assert district.value.message.startswith("a board renewal of this OSV is in the RUOS of Municipalidad Metropolitana de Lima ('mml')")
+    with pytest.raises(AnotherMunicipalitysRUOSError) as mml:
+        check_recorded_for(recorder("municipal-mml"), SJL, "the observation")
+    assert mml.value.extensions["municipality_id"] == "150132"
+
+
+def test_the_mmls_focal_point_reaches_all_of_lima_but_records_for_the_mml_alone() -> None:
+    recording = Caller(subject="mml", roles=frozenset({"municipal-mml"})).recording(Permission.RUOS_RECORD)
+    assert recording.reaches == ALL_LIMA and recording.acts_for == MunicipalScope(ubigeos=frozenset({"mml"}))
+    assert Caller(subject="x", roles=frozenset({"auditor"})).recording(Permission.RUOS_RECORD).acts_for.is_empty
+
+
+def test_a_direct_registration_is_with_the_municipality_named_or_the_one_the_focal_point_records_for() -> None:
+    assert registering_municipality("mml", "150132", ALL_LIMA) == "mml"
+    assert registering_municipality(None, "150132", recorder("municipal-150132")) == "150132"
+    assert registering_municipality(None, "150132", recorder("municipal-mml")) == "mml"
+    for acts_for in (ALL_LIMA, recorder("municipal-150132", "municipal-mml")):  # either may be meant: it is not known
+        with pytest.raises(RegisteringMunicipalityUnknownError) as unknown:
+            registering_municipality(None, "150132", acts_for)
+        assert (unknown.value.field, unknown.value.rule) == ("municipality_id", "registering_municipality_known")
+        assert "'150132'" in unknown.value.message and "'mml'" in unknown.value.message
+
+
+def test_a_direct_registration_keeps_the_municipality_that_registered_the_osv() -> None:
+    osv = mapped_osv()
+    osv.register_in_ruos("RUOS-1", date(2021, 7, 1), municipality_id="mml")
+    assert osv.ruos_municipality_id == "mml"

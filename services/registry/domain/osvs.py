@@ -27,6 +27,7 @@ from services.registry.domain.ruos import (
     ApplicationStatus,
     DeadlineNotMissedError,
     NoObservationReasonError,
+    NotRegisteredError,
     Observation,
     ObservationReason,
     RejectionReason,
@@ -105,15 +106,6 @@ class MergeWithItselfError(RuleViolationError):
 class MergeRegisteredError(ConflictError):
     def __init__(self, detail: str, rule: str) -> None:
         super().__init__(detail, field="duplicate_id", rule=rule)
-
-
-class NotRegisteredError(ConflictError):
-    def __init__(self) -> None:
-        super().__init__(
-            "this OSV is not registered in the RUOS: a board renewal is recorded only for a registered OSV",
-            field="osv_id",
-            rule="registered_in_ruos",
-        )
 
 
 class ContactAlreadyLostError(ConflictError):
@@ -507,8 +499,10 @@ class OSV(Aggregate):
         registered_on: date,
         resolution_number: str | None = None,
         board_term_ends_on: date | None = None,
+        *,
+        municipality_id: str,
     ) -> None:
-        """Record the municipal registration directly, including one made before the system existed."""
+        """Record the registration in ``municipality_id``'s RUOS directly, one made before the system existed too."""
         self.check_takes_record("registered_on", registered_on)
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
@@ -520,6 +514,7 @@ class OSV(Aggregate):
         self._registered(
             ruos_number=ruos_number,
             registered_on=registered_on,
+            municipality_id=municipality_id,
             resolution_number=resolution_number,
             board_term_ends_on=board_term_ends_on,
         )

@@ -18,7 +18,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.registry.domain.workingdays import WorkingCalendar
-from shared.errors import ConflictError, DateBeforeError, NotFoundError, RuleViolationError, raise_first
+from shared.errors import ConflictError, DateBeforeError, ForbiddenError, NotFoundError, RuleViolationError, raise_first
+from shared.municipalities import MML_ID, MunicipalityReference
+from shared.roles import MunicipalScope
 
 
 class RUOSDocument(StrEnum):
@@ -148,12 +150,39 @@ class ApplicationNotFoundError(NotFoundError):
         super().__init__(f"RUOS application {application_id} is not one of this OSV's applications")
 
 
-class ApplicationOutOfScopeError(ApplicationNotFoundError):
-    """One of the OSV's applications, to a municipality outside the caller's scope (a district's focal point and the
-    MML's RUOS): the plain words of a record outside its scope."""
+class NotRegisteredError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__(
+            "this OSV is not registered in the RUOS: a board renewal is recorded only for a registered OSV",
+            field="osv_id",
+            rule="registered_in_ruos",
+        )
 
-    def __init__(self, application_id: object) -> None:
-        NotFoundError.__init__(self, f"RUOS application {application_id} was not found")
+
+class AnotherMunicipalitysRUOSError(ForbiddenError):
+    """A step in the RUOS of a municipality the caller does not record for (a district's focal point and the MML's RUOS,
+    the MML's focal point and a district's). The caller reads the OSV and its application, so the 403 names the
+    municipality whose record it is, by id and name: nothing it does not read already."""
+
+    def __init__(self, municipality: MunicipalityReference, step: str) -> None:
+        super().__init__(
+            f"{step} is in the RUOS of {municipality.name} ('{municipality.id}'): that municipality's focal point or "
+            "programme staff record it; a focal point records its own municipality's RUOS decisions only",
+            field="municipality_id",
+            rule="own_municipality_ruos",
+        )
+        self.extensions = {"municipality_id": municipality.id, "municipality_name": municipality.name}
+
+
+class RegisteringMunicipalityUnknownError(RuleViolationError):
+    def __init__(self, district_ubigeo: str | None) -> None:
+        own = f"'{district_ubigeo}', its district's, or " if district_ubigeo is not None else ""
+        super().__init__(
+            f"say which municipality's RUOS registered this OSV: {own}'{MML_ID}'. A focal point who records for one of "
+            "them alone may leave it out",
+            field="municipality_id",
+            rule="registering_municipality_known",
+        )
 
 
 class ApplicationStateError(ConflictError):
@@ -222,6 +251,29 @@ class AmendmentWindowError(RuleViolationError):
         super().__init__(
             "amend_within_working_days must be at least 1", field="amend_within_working_days", rule="at_least_one_day"
         )
+
+# Whose RUOS a step is in ------------------------------------------------
+
+
+def check_recorded_for(acts_for: MunicipalScope, municipality: MunicipalityReference, step: str) -> None:
+    """The one rule of every step a municipality takes in its RUOS (an application's observation, registration or
+    rejection, a registration recorded directly, a board renewal): the caller records for ``municipality`` (403
+    ``own_municipality_ruos`` naming it otherwise). ``step`` names it for the message ("the registration of …")."""
+    if not acts_for.covers(municipality.id):
+        raise AnotherMunicipalitysRUOSError(municipality, step)
+
+
+def registering_municipality(given: str | None, district_ubigeo: str | None, acts_for: MunicipalScope) -> str:
+    """The municipality a registration recorded directly is with: ``given`` (the request's, checked against the OSV by
+    the caller), else the one of the OSV's two (its district's, the MML) the recorder records for, when it records for
+    one of them alone (a district's focal point: its own; the MML's: the MML); else 422 naming ``municipality_id``."""
+    if given is not None:
+        return given
+    candidates = [m for m in (district_ubigeo, MML_ID) if m is not None and acts_for.covers(m)]
+    if len(candidates) != 1:
+        raise RegisteringMunicipalityUnknownError(district_ubigeo)
+    return candidates[0]
+
 
 # The RUOS application, as the OSV keeps it ------------------------------
 
