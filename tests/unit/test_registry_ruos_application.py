@@ -6,29 +6,29 @@ from datetime import date
 
 import pytest
 
+from services.registry.application import shipped_non_working_days
 from services.registry.domain.osvs import OSV, NotAfterError, NotRegisteredError
 from services.registry.domain.ruos import (
-    AnotherMunicipalitysRUOSError,
-    DeadlineNotMissedError,
-    RegisteringMunicipalityUnknownError,
-    RepeatedReasonError,
     REQUIRED_DOCUMENTS,
     AlreadyRegisteredError,
     AmendmentDeadlinePassedError,
     AmendmentWindowError,
+    AnotherMunicipalitysRUOSError,
     ApplicationNotFoundError,
     ApplicationOpenError,
     ApplicationStateError,
     ApplicationStatus,
+    DeadlineNotMissedError,
     NoObservationReasonError,
+    RegisteringMunicipalityUnknownError,
     RejectionReason,
     RepeatedDocumentError,
+    RepeatedReasonError,
     RUOSDocument,
     RUOSNumberIndex,
     check_recorded_for,
     registering_municipality,
 )
-from services.registry.application import shipped_non_working_days
 from services.registry.domain.workingdays import (
     DecreedDays,
     NonWorkingDay,
