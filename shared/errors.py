@@ -201,10 +201,14 @@ def check_not_dissolved_by(dissolved_on: date | None, on: date, dated: str) -> N
 class OSVMergedError(ConflictError):
     """The OSV was recorded twice and merged into another: records go to the OSV it was merged into."""
 
-    def __init__(self, into_osv_id: object, merged_on: date, *, field: str = "osv_id", which: str = "this OSV") -> None:
+    def __init__(
+        self, into_osv_id: object, merged_on: date, *, field: str = "osv_id", which: str = "this OSV", now_in: object | None = None
+    ) -> None:
+        """``now_in``: where the organisation's records go now, when the OSV it was merged into was itself merged since
+        (merges chain: A into B, then B into C); the message sends the caller there, not to B (tester 126 F5)."""
+        there = "record it there" if now_in is None or now_in == into_osv_id else f"that OSV was merged since: record it in OSV {now_in}"
         super().__init__(
-            f"{which} was merged into OSV {into_osv_id} on {merged_on.isoformat()} (the same organisation recorded twice): "
-            "record it there",
+            f"{which} was merged into OSV {into_osv_id} on {merged_on.isoformat()} (the same organisation recorded twice): {there}",
             field=field,
             rule="osv_not_merged",
         )

@@ -215,7 +215,7 @@ class OSVDirectory(View):
         if row is None or row.mapped_on is None:
             raise OSVNotInRegistryError(osv_id, self.service)
         if row.into_osv_id:
-            raise OSVMergedError(row.into_osv_id, row.merged_on)
+            raise OSVMergedError(row.into_osv_id, row.merged_on, now_in=self._last_of_merges(row.into_osv_id))
         check_not_dissolved_by(row.dissolved_on, on, dated)
         if row.district is not None and self.district_ubigeo(row.district) is None:
             self._say_lacking(row.osv_id, row.district)
@@ -224,6 +224,14 @@ class OSVDirectory(View):
 
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
     _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
+
+    def _last_of_merges(self, osv_id: str) -> str:
+        """The OSV a merge chain starting at ``osv_id`` ends in (``osv_id`` itself when it was not merged): the one records go to."""
+        seen = {osv_id}
+        while (row := read_row(self.engine, self._into, {"osv_id": osv_id})) is not None and row.into_osv_id not in seen:
+            osv_id = row.into_osv_id  # a merge never loops; the set makes sure
+            seen.add(osv_id)
+        return osv_id
 
     def require_not_dissolved(self, osv_id: UUID, *, on: date, dated: str) -> None:
         """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``).

@@ -78,3 +78,22 @@ def test_a_commands_osv_is_read_with_its_standing_and_dates(database_url: str) -
         directory.require_active(UUID(duplicate), on=date(2021, 10, 1), dated="granted_on")
     with pytest.raises(OSVNotInRegistryError):
         directory.require_active(uuid4(), on=date(2021, 10, 1), dated="granted_on")
+
+
+def test_an_osv_merged_into_one_merged_since_sends_the_caller_to_the_last_of_the_chain(database_url: str) -> None:
+    """Tester 126 F5: A merged into B, then B into C; a grant to A was told "record it there" (B), which refused it too."""
+    directory = OSVDirectory(make_engine(sqlalchemy_url(database_url)), "funding")
+    a, b, c = (str(uuid4()) for _ in range(3))
+    mapped = [registry_event(n, "OSVMapped", osv, district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")
+              for n, osv in enumerate((a, b, c), start=1)]
+    directory.apply([
+        *mapped,
+        registry_event(4, "OSVMerged", a, into_osv_id=b, merged_on="2021-05-05", occurred_on="2021-05-05"),
+        registry_event(5, "OSVMerged", b, into_osv_id=c, merged_on="2021-06-06", occurred_on="2021-06-06"),
+    ])
+
+    with pytest.raises(OSVMergedError, match=f"merged into OSV {b} on 2021-05-05 .*merged since: record it in OSV {c}"):
+        directory.require_active(UUID(a), on=date(2021, 10, 1), dated="granted_on")
+    with pytest.raises(OSVMergedError, match=f"merged into OSV {c} on 2021-06-06 .*: record it there$"):
+        directory.require_active(UUID(b), on=date(2021, 10, 1), dated="granted_on")
+    assert directory.require_active(UUID(c), on=date(2021, 10, 1), dated="granted_on").osv_id == c
