@@ -174,8 +174,8 @@ def _figure_as_written(value: object) -> object:
     ``decimal_type``, as any value neither number nor string."""
     if isinstance(value, str) and (len(value) > 20 or not _FIGURE_TEXT.fullmatch(value)):
         raise PydanticCustomError(
-            "decimal_text", 'must be a number: a JSON number or a string of the digits 0-9 and a point, such as 30 or "1500.50" '
-            "(at most 20 characters; no sign, exponent, spaces or separators)"
+            "decimal_text", 'must be a number: a string of the digits 0-9 and a point, such as "1500.50" (money is written so), '
+            "or for a count or a rate a JSON number, such as 30 (at most 20 characters; no sign, exponent, spaces or separators)"
         )
     return value
 

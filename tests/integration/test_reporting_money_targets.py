@@ -81,3 +81,12 @@ def test_a_money_target_that_is_no_number_is_still_refused_in_plain_words(client
     answer = client.put("/phases/F1/targets/seed_funds_granted_pen", headers=LEAD(), json={"target": {"value": value}})
     [error] = [e for e in assert_problem(answer, 422, "target.value", rule)["errors"] if e["field"] == "target.value"]
     assert error["message"].startswith("must be a number"), answer.text
+
+
+def test_a_money_target_mistyped_as_text_is_told_to_write_a_decimal_string_not_a_json_number(client: TestClient) -> None:
+    """Tester 126 F2: "1,000.00" was told "a JSON number or a string…", and the JSON number it then sent was refused."""
+    programme(client)
+    answer = client.put("/phases/F1/targets/seed_funds_granted_pen", headers=LEAD(), json={"target": {"value": "1,000.00"}})
+    [error] = [e for e in assert_problem(answer, 422, "target.value", "decimal_text")["errors"] if e["field"] == "target.value"]
+    advice = error["message"]
+    assert '"1500.50" (money is written so)' in advice and advice.index('"1500.50"') < advice.index("JSON number"), advice
