@@ -26,7 +26,7 @@ def test_a_decision_waits_until_every_evaluator_of_the_round_has_scored(client: 
     # Two of the round's three evaluators have not scored: neither an approval nor a rejection on the merits is taken.
     early = assert_problem(approve(client, proposal["id"], "1000.00"), 409, "proposal_id", "scores_pending")
     assert early["pending_evaluators"] == ["EV-2", "EV-3"]
-    assert "EV-2, EV-3" in early["detail"] and "cannot be withdrawn" in early["detail"]
+    assert "EV-2, EV-3" in early["detail"] and "withdrawal" in early["detail"]
     assert TESTER not in early["detail"] and SECOND_EVALUATOR not in str(early)  # codes, never who holds them
     low = client.post(f"/proposals/{proposal['id']}/rejection", json={"reason": "low_score", "rejected_on": "2021-06-10"})
     assert assert_problem(low, 409, "proposal_id", "scores_pending")["pending_evaluators"] == ["EV-2", "EV-3"]

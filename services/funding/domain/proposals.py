@@ -6,9 +6,10 @@ once: a scoring is a fact in the audit trail, not a draft to overwrite.
 
 A decision waits for the committee: a proposal is approved, or rejected on
 its merits, once every evaluator assigned to its round has scored it (409
-``scores_pending`` naming the codes still to score). A round's evaluators
-cannot be withdrawn, so nothing decides without a score it waits for; a
-proposal set aside unjudged (:data:`SET_ASIDE_UNSCORED`: ineligible, as a
+``scores_pending`` naming the codes still to score). A code a lead withdrew
+from the round (:meth:`.rounds.Round.withdraw_evaluator`) is no longer
+waited for; the scores it gave before stay on the proposal and count in its
+mean and the ranking as every other scoring does. A proposal set aside unjudged (:data:`SET_ASIDE_UNSCORED`: ineligible, as a
 dissolved OSV's is, incomplete or withdrawn) is rejected without waiting.
 A round with no evaluators assigned decides as it always did.
 """
@@ -171,9 +172,9 @@ class ScoresPendingError(ConflictError):
         several = len(pending) > 1
         super().__init__(
             f"evaluator{'s' if several else ''} {', '.join(pending)} of this round {'have' if several else 'has'} not scored "
-            f"this proposal yet: {decision} waits for every evaluator assigned to the round, and a round's evaluators "
-            "cannot be withdrawn, so each scores first (a proposal set aside as ineligible, incomplete or withdrawn is "
-            "rejected without waiting)",
+            f"this proposal yet: {decision} waits for every evaluator assigned to the round; a code assigned by mistake, "
+            "or whose holder left, is withdrawn by a lead (POST /rounds/{round_id}/evaluators/{evaluator}/withdrawal) and "
+            "no longer waited for (a proposal set aside as ineligible, incomplete or withdrawn is rejected without waiting)",
             field="proposal_id",
             rule="scores_pending",
         )
@@ -361,7 +362,8 @@ class Proposal(Aggregate):
 
     @property
     def mean_weighted_total(self) -> Decimal | None:
-        """The mean of the evaluators' weighted totals; None until someone scores it."""
+        """The mean of the evaluators' weighted totals; None until someone scores it. Every scoring counts, a withdrawn
+        code's included: it was a fact when given, and is published under its code."""
         return mean([s.weighted_total for s in self.scorings]) if self.scorings else None
 
     def mean_score_of(self, criterion: str) -> Decimal | None:
@@ -376,18 +378,21 @@ class Proposal(Aggregate):
             return
         raise AlreadyDecidedError(f"the proposal was already {status} on {decided_on.isoformat()}", field="proposal_id")
 
-    def evaluators_pending(self, evaluators: Mapping[str, str]) -> list[str]:
-        """The codes of ``evaluators`` (code -> the person holding it: :attr:`.rounds.Round.evaluators`) whose holder has
-        not scored this proposal, in the order they were assigned. A person scores once, whatever codes they hold
-        (:meth:`score`): one who scored under one of their codes leaves none of them pending."""
+    def evaluators_pending(self, evaluators: Mapping[str, str], holders: Mapping[str, str] | None = None) -> list[str]:
+        """The codes of ``evaluators`` (code -> the person holding it: :attr:`.rounds.Round.evaluators`, the codes still
+        assigned) whose holder has not scored this proposal, in the order they were assigned. A person scores once,
+        whatever codes they hold (:meth:`score`): one who scored under one of their codes leaves none of them pending.
+        ``holders`` (:attr:`.rounds.Round.holders`, withdrawn codes included; ``evaluators`` when None) says whose each
+        scoring is: a person whose code was withdrawn after they scored, and who was given another, is not awaited again."""
+        holders = evaluators if holders is None else holders
         scored_codes = {s.evaluator for s in self.scorings}
-        scored_by = {evaluators[code] for code in scored_codes if code in evaluators}
+        scored_by = {holders[code] for code in scored_codes if code in holders}
         return [code for code, holder in evaluators.items() if code not in scored_codes and holder not in scored_by]
 
-    def check_scored_by_every_evaluator(self, evaluators: Mapping[str, str], decision: str) -> None:
-        """409 ``scores_pending`` (:class:`ScoresPendingError`) while an evaluator of ``evaluators`` has yet to score;
-        ``decision`` ("an approval") is what waits, in the message."""
-        if pending := self.evaluators_pending(evaluators):
+    def check_scored_by_every_evaluator(self, round_: Round, decision: str) -> None:
+        """409 ``scores_pending`` (:class:`ScoresPendingError`) while an evaluator still assigned to ``round_`` has yet to
+        score (a withdrawn code is not waited for); ``decision`` ("an approval") is what waits, in the message."""
+        if pending := self.evaluators_pending(round_.evaluators, round_.holders):
             raise ScoresPendingError(pending, decision)
 
     # Scoring ----------------------------------------------------------------
@@ -397,9 +402,11 @@ class Proposal(Aggregate):
     ) -> Scoring:
         """One evaluator scores every criterion of the rubric once; the weighted total is recorded with the scores.
 
-        ``holders_codes``: every code the person scoring holds in the round (:meth:`.rounds.Round.codes_of`). A person
-        scores once: 409 ``score_once`` for a code that scored already, 409 ``one_scoring_per_person`` for one whose
-        holder scored under another of their codes (several only in a round assigned before one code per person).
+        ``holders_codes``: every code the person scoring holds, or held until it was withdrawn, in the round
+        (:meth:`.rounds.Round.codes_of`, :meth:`.rounds.Round.withdrawn_codes_of`). A person scores once: 409
+        ``score_once`` for a code that scored already, 409 ``one_scoring_per_person`` for one whose holder scored under
+        another of their codes (several only in a round assigned before one code per person, or when a code of theirs
+        was withdrawn and they were given another: the scores it gave still count).
         """
         self.check_undecided()
         check_evaluator(evaluator)
@@ -448,7 +455,7 @@ class Proposal(Aggregate):
         check_not_before_submission("approved_on", approved_on, self.submitted_on)
         if not self.scorings:
             raise NotScoredError
-        self.check_scored_by_every_evaluator(round_.evaluators, "an approval")
+        self.check_scored_by_every_evaluator(round_, "an approval")
         check_positive(amount, "amount")
         amount = amount.quantize(CENT)
         if amount > self.requested_amount:
@@ -470,7 +477,7 @@ class Proposal(Aggregate):
         check_not_before_submission("rejected_on", rejected_on, self.submitted_on)
         reason = RejectionReason(reason)
         if reason not in SET_ASIDE_UNSCORED:
-            self.check_scored_by_every_evaluator(round_.evaluators, f"a rejection for {reason}")
+            self.check_scored_by_every_evaluator(round_, f"a rejection for {reason}")
         self._rejected(round_id=self.round_id, osv_id=self.osv_id, reason=reason, rejected_on=rejected_on)
 
     @event("ProposalRejected")

@@ -17,6 +17,17 @@ person's scores counted twice. A round assigned before that rule may have a
 person holding several; they score a proposal once all the same
 (:meth:`.proposals.Proposal.score`).
 
+A lead withdraws a code (:meth:`Round.withdraw_evaluator`: assigned by
+mistake, its holder left the programme, a conflict of interest): decisions
+no longer wait for it, its holder no longer reads nor scores the round's
+proposals under it, and holds no code in the round for
+``one_code_per_person`` (the right person, or the same one again, may be
+given another). The scores it gave stay: facts published under the code,
+they still count in each proposal's mean. The code itself stays taken (409
+``evaluator_code_once``): it stands, in the published scores, for the one
+person who held it. A withdrawal may come after the round's decisions (a
+conflict of interest found later): it undoes none of them.
+
 The round keeps, as private bookkeeping events saved in the same transaction
 as the proposal they concern (:mod:`.proposals`), which OSVs submitted (one
 proposal each) and what each approval committed of the budget. Two commands
@@ -27,6 +38,7 @@ fails on the round's version and nothing of it is written.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -178,12 +190,58 @@ class RoundBudgetExceededError(ConflictError):
         )
 
 
+class EvaluatorWithdrawalReason(StrEnum):
+    """Why a lead withdrew an evaluator code from a round."""
+
+    ASSIGNED_BY_MISTAKE = "assigned_by_mistake"
+    LEFT_THE_PROGRAMME = "left_the_programme"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class EvaluatorWithdrawal:
+    """A code withdrawn from a round: who held it (private to funding), when and why."""
+
+    subject: str
+    withdrawn_on: date
+    reason: EvaluatorWithdrawalReason
+
+
 class EvaluatorCodeTakenError(ConflictError):
+    def __init__(self, evaluator: str, withdrawn: bool = False) -> None:
+        why = (
+            "was assigned in this round and withdrawn: the scores it gave are published under it, so it stays that person's"
+            if withdrawn
+            else "is already assigned in this round: a code stands for one person"
+        )
+        super().__init__(f"evaluator code '{evaluator}' {why}", field="evaluator", rule="evaluator_code_once")
+
+
+class EvaluatorNotFoundError(NotFoundError):
+    """No such code was ever assigned in the round: 404 naming it."""
+
     def __init__(self, evaluator: str) -> None:
         super().__init__(
-            f"evaluator code '{evaluator}' is already assigned in this round: a code stands for one person",
+            f"evaluator code '{evaluator}' was never assigned in this round", field="evaluator", rule="evaluator_assigned"
+        )
+
+
+class EvaluatorWithdrawnError(ConflictError):
+    """The code was withdrawn from the round: it is not withdrawn twice, and scores no more."""
+
+    def __init__(self, evaluator: str, withdrawn_on: date, doing: str) -> None:
+        super().__init__(
+            f"evaluator code '{evaluator}' was withdrawn from this round on {withdrawn_on.isoformat()}: {doing}",
             field="evaluator",
-            rule="evaluator_code_once",
+            rule="evaluator_withdrawn",
+        )
+
+
+class WithdrawnBeforeError(RuleViolationError):
+    def __init__(self, withdrawn_on: date, what: str, day: date, rule: str) -> None:
+        super().__init__(
+            f"withdrawn_on {withdrawn_on.isoformat()} is before {what} on {day.isoformat()}", field="withdrawn_on", rule=rule
         )
 
 
@@ -265,7 +323,7 @@ def check_within_phase(phase: Phase, opens_on: date, closes_on: date) -> None:
 class Round(Aggregate):
     """A call for proposals within a phase: a budget, dates, who may apply, and the rubric."""
 
-    FLAT_COPIED = ("proposal_ids", "proposal_of_osv", "committed", "evaluators")
+    FLAT_COPIED = ("proposal_ids", "proposal_of_osv", "committed", "evaluators", "assigned_on", "withdrawn")
     """Hold only values that never change: copied for a command as they are (:func:`shared.kept.copy_kept`)."""
 
     @classmethod
@@ -322,7 +380,12 @@ class Round(Aggregate):
         self.committed: dict[UUID, Decimal] = {}
         """Amount approved per proposal."""
         self.evaluators: dict[str, str] = {}
-        """Evaluator code -> the subject (signed-in person) it is assigned to."""
+        """Evaluator code -> the subject (signed-in person) it is assigned to: the codes still assigned, whose scores
+        decisions wait for (a withdrawn code leaves it for :attr:`withdrawn`)."""
+        self.assigned_on: dict[str, date] = {}
+        """Every code ever assigned -> the day it was."""
+        self.withdrawn: dict[str, EvaluatorWithdrawal] = {}
+        """Withdrawn code -> who held it, when and why it was withdrawn."""
 
     @property
     def approved_total(self) -> Decimal:
@@ -375,14 +438,15 @@ class Round(Aggregate):
     def assign_evaluator(self, evaluator: str, subject: str, assigned_on: date) -> None:
         """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals.
 
-        409 ``evaluator_code_once`` if the code is someone's already; 409 ``one_code_per_person`` if ``subject`` holds
-        a code in the round already (the round's codes stand for distinct people); 422 ``not_before_opens_on``;
+        409 ``evaluator_code_once`` if the code is someone's already, or was and was withdrawn; 409 ``one_code_per_person``
+        if ``subject`` holds a code in the round already (the round's codes stand for distinct people; a withdrawn one
+        is no longer held); 422 ``not_before_opens_on``;
         422 ``oidc_subject`` for a ``subject`` no token can carry (:func:`~.scoring.check_subject`).
         """
         check_evaluator(evaluator)
         check_subject(subject)
-        if evaluator in self.evaluators:
-            raise EvaluatorCodeTakenError(evaluator)
+        if evaluator in self.evaluators or evaluator in self.withdrawn:
+            raise EvaluatorCodeTakenError(evaluator, withdrawn=evaluator in self.withdrawn)
         if held := self.codes_of(subject):
             raise OneCodePerPersonError(evaluator, held)
         if assigned_on < self.opens_on:
@@ -392,6 +456,38 @@ class Round(Aggregate):
     @event("EvaluatorAssigned")
     def _evaluator_assigned(self, evaluator: str, subject: str, assigned_on: date) -> None:
         self.evaluators[evaluator] = subject
+        self.assigned_on[evaluator] = assigned_on
+
+    def withdraw_evaluator(self, evaluator: str, withdrawn_on: date, reason: EvaluatorWithdrawalReason) -> None:
+        """Withdraw the code ``evaluator`` from the round: decisions stop waiting for it, its holder stops reading and
+        scoring under it; the scores it gave stay and count.
+
+        422 ``evaluator_code`` for no code's form; 404 ``evaluator_assigned`` for a code never assigned here; 409
+        ``evaluator_withdrawn`` for one withdrawn already; 422 ``not_before_opens_on`` / ``not_before_assignment`` naming
+        ``withdrawn_on`` for a day before the round opened or the code was assigned. Taken whether or not the round's
+        decisions are all made: it changes none of them.
+        """
+        check_evaluator(evaluator)
+        reason = EvaluatorWithdrawalReason(reason)
+        if (earlier := self.withdrawn.get(evaluator)) is not None:
+            raise EvaluatorWithdrawnError(evaluator, earlier.withdrawn_on, "a code is withdrawn once")
+        if evaluator not in self.evaluators:
+            raise EvaluatorNotFoundError(evaluator)
+        if withdrawn_on < self.opens_on:
+            raise WithdrawnBeforeError(withdrawn_on, "the round opened", self.opens_on, "not_before_opens_on")
+        if (assigned_on := self.assigned_on.get(evaluator)) is not None and withdrawn_on < assigned_on:
+            raise WithdrawnBeforeError(withdrawn_on, f"'{evaluator}' was assigned", assigned_on, "not_before_assignment")
+        self._evaluator_withdrawn(evaluator=evaluator, withdrawn_on=withdrawn_on, reason=reason)
+
+    @event("EvaluatorWithdrawn")
+    def _evaluator_withdrawn(self, evaluator: str, withdrawn_on: date, reason: EvaluatorWithdrawalReason) -> None:
+        subject = self.evaluators.pop(evaluator)
+        self.withdrawn[evaluator] = EvaluatorWithdrawal(subject, withdrawn_on, EvaluatorWithdrawalReason(reason))
+
+    @property
+    def holders(self) -> dict[str, str]:
+        """Every code ever assigned in the round -> the person who held it, withdrawn codes included: whose a scoring is."""
+        return {**{code: w.subject for code, w in self.withdrawn.items()}, **self.evaluators}
 
     def assigned_to(self, subject: str) -> bool:
         """Whether ``subject`` holds any evaluator code in this round."""
@@ -401,8 +497,18 @@ class Round(Aggregate):
         """The codes ``subject`` holds in this round: one at most, several only in a round assigned before that rule."""
         return sorted(code for code, holder in self.evaluators.items() if holder == subject)
 
+    def withdrawn_codes_of(self, subject: str) -> list[str]:
+        """The codes ``subject`` held in this round and that were withdrawn, in the order they were."""
+        return [code for code, w in self.withdrawn.items() if w.subject == subject]
+
+    def held_by(self, subject: str) -> bool:
+        """Whether ``subject`` holds, or held until its withdrawal, an evaluator code in this round."""
+        return self.assigned_to(subject) or bool(self.withdrawn_codes_of(subject))
+
     def scoring_code(self, subject: str, evaluator: str | None) -> str:
-        """The code ``subject`` scores under: the one named, if it is theirs, or their only one."""
+        """The code ``subject`` scores under: the one named, if it is theirs, or their only one.
+
+        409 ``evaluator_withdrawn`` for a code of theirs that was withdrawn (named, or their last one)."""
         if evaluator is not None:
             check_evaluator(evaluator)
         codes = self.codes_of(subject)
@@ -410,4 +516,8 @@ class Round(Aggregate):
             return evaluator
         if evaluator is None and len(codes) == 1:
             return codes[0]
+        withdrawn = self.withdrawn_codes_of(subject)
+        if (evaluator in withdrawn) or (evaluator is None and not codes and withdrawn):
+            code = evaluator or withdrawn[-1]
+            raise EvaluatorWithdrawnError(code, self.withdrawn[code].withdrawn_on, "it scores no more (its earlier scores stay)")
         raise EvaluatorNotAssignedError(evaluator, codes)
