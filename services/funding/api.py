@@ -16,6 +16,7 @@ from services.funding.roundschemas import (
     SCORING_RULE,
     ApprovalCreate,
     EvaluatorAssignmentCreate,
+    EvaluatorWithdrawalCreate,
     ProposalCreate,
     ProposalGrantCreate,
     ProposalPublic,
@@ -301,6 +302,26 @@ def assign_evaluator(round_id: UUID, body: EvaluatorAssignmentCreate, funding: F
     )
 
 
+@rounds.post(
+    "/{round_id}/evaluators/{evaluator}/withdrawal",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoundPublic,
+    dependencies=DECIDES,
+    description="Withdraw an evaluator code from a round (records `EvaluatorWithdrawn`, kept private): assigned by mistake, "
+    "its holder left the programme, a conflict of interest.\n\n"
+    "Decisions no longer wait for it (`scores_pending`); its holder no longer reads the round's proposals nor scores under it "
+    "(409 `evaluator_withdrawn`) and holds no code in the round, so may be given another, as may the right person. The scores "
+    "it gave stay on the proposals and count in their mean and the ranking. The code stays taken (409 `evaluator_code_once`): "
+    "scores are published under it. A code never assigned in the round is 404 `evaluator_assigned`; one withdrawn already, "
+    "409 `evaluator_withdrawn`. It may be withdrawn after the round's decisions: it changes none of them.",
+)
+def withdraw_evaluator(round_id: UUID, evaluator: str, body: EvaluatorWithdrawalCreate, funding: FundingDep) -> RoundPublic:
+    """Withdraw an evaluator code from a round, so that decisions no longer wait for it (records `EvaluatorWithdrawn`, kept private)."""
+    return RoundPublic.of(
+        funding.withdraw_evaluator(round_id=round_id, evaluator=evaluator, withdrawn_on=body.withdrawn_on, reason=body.reason)
+    )
+
+
 @rounds.post("/{round_id}/closing", status_code=status.HTTP_201_CREATED, response_model=RoundPublic, dependencies=DECIDES)
 def close_round(round_id: UUID, body: RoundClosingCreate, funding: FundingDep) -> RoundPublic:
     """Close a round to new proposals (records `RoundClosed`); scoring and decisions go on."""
@@ -364,10 +385,11 @@ def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader)
 
 
 SCORE_ONCE = (
-    "Only an evaluator the round is assigned to scores, under an evaluator code assigned to them (another proposal answers 404). "
+    "Only an evaluator the round is assigned to scores, under an evaluator code assigned to them (another proposal answers 404; "
+    "a code withdrawn from the round is 409 `evaluator_withdrawn`). "
     "Each code scores a proposal once (a second scoring is 409 `score_once`), and so does each person: one who holds several codes "
-    "in a round (assigned before a person held one code per round) and scored under one gets 409 `one_scoring_per_person` under "
-    "another. Never after a decision. A scoring dated after "
+    "in a round (assigned before a person held one code per round), or was given another after one of theirs was withdrawn, and "
+    "scored under one gets 409 `one_scoring_per_person` under another. Never after a decision. A scoring dated after "
     "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored."
 )
 
@@ -396,7 +418,8 @@ def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
 DECIDED_BY_THE_COMMITTEE = (
     "A decision waits for the committee: while an evaluator assigned to the proposal's round has not scored it, an approval, "
     "and a rejection for `low_score`, `over_budget` or `other`, are 409 `scores_pending`, the problem's `pending_evaluators` "
-    "listing the codes still to score (never who holds them). A round's evaluators cannot be withdrawn: each scores first. "
+    "listing the codes still to score (never who holds them). A code assigned by mistake, or whose holder left, is withdrawn "
+    "by a lead (`POST /rounds/{round_id}/evaluators/{evaluator}/withdrawal`) and no longer waited for; the scores it gave count. "
     "A proposal set aside unjudged (`ineligible`, as a dissolved OSV's is, `incomplete` or `withdrawn`) is rejected without "
     "waiting. A decision is taken once (409 `decide_once`)."
 )

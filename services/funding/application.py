@@ -33,7 +33,13 @@ from services.funding.domain.proposals import (
     Standing,
     rank,
 )
-from services.funding.domain.rounds import Eligibility, PhaseOfRoundUnknownError, Round, RoundNotFoundError
+from services.funding.domain.rounds import (
+    Eligibility,
+    EvaluatorWithdrawalReason,
+    PhaseOfRoundUnknownError,
+    Round,
+    RoundNotFoundError,
+)
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.views import OSVDirectory
 from shared.districts import DistrictTable
@@ -357,6 +363,16 @@ class Funding(ServiceApplication):
         return round_
 
     @retried_on_collision
+    def withdraw_evaluator(
+        self, round_id: UUID, evaluator: str, withdrawn_on: date, reason: EvaluatorWithdrawalReason
+    ) -> Round:
+        """Withdraw the evaluator code ``evaluator`` from the round: decisions stop waiting for it; its scores stay."""
+        round_ = self.get_round(round_id)
+        round_.withdraw_evaluator(evaluator, withdrawn_on, reason)
+        self.save(round_)
+        return round_
+
+    @retried_on_collision
     def submit_proposal(
         self,
         round_id: UUID,
@@ -409,13 +425,17 @@ class Funding(ServiceApplication):
     ) -> Proposal:
         """Record ``scorer``'s scores under their evaluator code in the proposal's round (``evaluator`` names it if they hold several).
 
-        404 unless the round is assigned to ``scorer``; 409 ``osv_not_dissolved`` if the proposal's OSV dissolved before
-        ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
+        404 unless the round is assigned to ``scorer``, or was until their code was withdrawn (then 409
+        ``evaluator_withdrawn``, :meth:`.Round.scoring_code`); 409 ``osv_not_dissolved`` if the proposal's OSV dissolved
+        before ``scored_on``, as its approval is: a dissolved OSV's proposal is rejected (what winds it down), not scored.
         """
-        proposal = self.get_proposal(proposal_id, evaluator=scorer)
-        self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
+        proposal = self.load(proposal_id, Proposal, ProposalNotFoundError)
         round_ = self.get_round(proposal.round_id)
-        proposal.score(round_.criteria, round_.scoring_code(scorer, evaluator), scores, scored_on, round_.codes_of(scorer))
+        if not round_.held_by(scorer):
+            raise ProposalNotFoundError(proposal_id)
+        self.osvs.require_not_dissolved(proposal.osv_id, on=scored_on, dated="scored_on")
+        code = round_.scoring_code(scorer, evaluator)
+        proposal.score(round_.criteria, code, scores, scored_on, [*round_.codes_of(scorer), *round_.withdrawn_codes_of(scorer)])
         self.save(proposal)
         return proposal
 

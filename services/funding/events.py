@@ -169,8 +169,9 @@ class FundGranted(PublicEvent):
 # identities stay in funding: an evaluator appears only as an opaque code.
 
 catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded)
-# Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone.
-catalogue.keeps_private(Round.EvaluatorAssigned)
+# Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone. A code's
+# withdrawal names no one, but says why (a conflict of interest, someone who left): it stays in funding too.
+catalogue.keeps_private(Round.EvaluatorAssigned, Round.EvaluatorWithdrawn)
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -25,7 +25,7 @@ from services.funding.domain.proposals import (
     Standing,
     planned_output_mistakes,
 )
-from services.funding.domain.rounds import Eligibility, Round, rubric_mistakes
+from services.funding.domain.rounds import Eligibility, EvaluatorWithdrawalReason, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
@@ -134,6 +134,18 @@ class EvaluatorAssignmentCreate(Command):
     assigned_on: IsoDate = Field(description="Not before the round opened.")
 
 
+class EvaluatorWithdrawalCreate(Command):
+    withdrawn_on: IsoDate = Field(
+        description="Not before the round opened (422 `not_before_opens_on`) nor before the code was assigned (422 "
+        "`not_before_assignment`). It may come after the round's decisions (a conflict of interest found later): it "
+        "changes none of them."
+    )
+    reason: EvaluatorWithdrawalReason = Field(
+        description="`assigned_by_mistake` (a mistyped login, someone who is no evaluator, the wrong code), "
+        "`left_the_programme`, `conflict_of_interest` or `other`. Kept in funding, never published."
+    )
+
+
 class EvaluatorPublic(BaseModel):
     evaluator: str = Field(description="The evaluator code.")
     subject: str | None = Field(
@@ -141,6 +153,11 @@ class EvaluatorPublic(BaseModel):
         "its holder; null to everyone else, since who holds which code stays private to funding (scores are published "
         "under the code)."
     )
+
+
+class WithdrawnEvaluatorPublic(EvaluatorPublic):
+    withdrawn_on: date
+    reason: EvaluatorWithdrawalReason
 
 
 class RubricCriterionPublic(BaseModel):
@@ -165,7 +182,13 @@ class RoundPublic(BaseModel):
     approved_total: MoneyText = Field(description="What approvals have set aside from the budget.")
     remaining: MoneyText = Field(description="The budget not yet approved.")
     proposals: int = Field(description="How many proposals were submitted.")
-    evaluators: list[EvaluatorPublic] = Field(description="Who may read and score the round's proposals, and under which code.")
+    evaluators: list[EvaluatorPublic] = Field(
+        description="Who may read and score the round's proposals, and under which code: the codes a decision waits for."
+    )
+    withdrawn_evaluators: list[WithdrawnEvaluatorPublic] = Field(
+        description="Codes a lead withdrew: no longer waited for, reading or scoring; the scores they gave stay and count. "
+        "A withdrawn code is never assigned again (409 `evaluator_code_once`)."
+    )
     version: int = Field(description="How many events the round has recorded.")
 
     @classmethod
@@ -195,6 +218,10 @@ class RoundPublic(BaseModel):
             remaining=round_.remaining,
             proposals=len(round_.proposal_ids),
             evaluators=[EvaluatorPublic(evaluator=code, subject=holder(subject)) for code, subject in sorted(round_.evaluators.items())],
+            withdrawn_evaluators=[
+                WithdrawnEvaluatorPublic(evaluator=code, subject=holder(w.subject), withdrawn_on=w.withdrawn_on, reason=w.reason)
+                for code, w in sorted(round_.withdrawn.items())
+            ],
             version=round_.version,
         )
 

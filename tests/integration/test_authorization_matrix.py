@@ -169,6 +169,9 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
         side.ids.update(grant_id=grant["id"], submission_id=submission["id"], round_id=round_["id"], proposal_id=proposal["id"])
     # The evaluator's own round is the one of the focal point's own municipality's proposal; the other is not assigned to it.
     created(funding.post(f"/rounds/{sides[OWN].ids['round_id']}/evaluators", json={"evaluator": "EV-1", "subject": "evaluator", "assigned_on": "2021-04-01"}))
+    # A code each round's lead may withdraw (PATH_VALUES' `evaluator`), held by no one the matrix signs in as.
+    for side in sides.values():
+        created(funding.post(f"/rounds/{side.ids['round_id']}/evaluators", json={"evaluator": "EV-9", "subject": "former-evaluator", "assigned_on": "2021-04-01"}))
 
     application_of(engagement).grants.apply(feed(funding))
     for side_name, side in sides.items():
@@ -298,6 +301,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
             "criteria": CRITERIA,
         },
         ("POST", "/rounds/{round_id}/evaluators"): {"evaluator": f"EV-{side_name}-2", "subject": "staff", "assigned_on": "2021-04-02"},
+        ("POST", "/rounds/{round_id}/evaluators/{evaluator}/withdrawal"): {"withdrawn_on": "2021-04-03", "reason": "left_the_programme"},
         ("POST", "/rounds/{round_id}/closing"): {"closed_on": "2021-06-30"},
         ("POST", "/rounds/{round_id}/proposals"): {
             "osv_id": side.osv_registered,
@@ -372,6 +376,7 @@ PATH_VALUES: dict[str, Callable[[Side, str | None], str]] = {
     "day": lambda side, role: side.revocable_days.get(role or "", "2021-10-01"),
     "indicator": lambda _side, _role: "osvs_identified",
     "phase": lambda _side, _role: "F1",
+    "evaluator": lambda _side, _role: "EV-9",  # assigned in each side's round to no one the matrix signs in as: withdrawing it hides nothing
     "version": lambda _side, _role: "1",  # an OSV's first event, OSVMapped: its redaction is refused (422), past every check of the caller
 }
 
