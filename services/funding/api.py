@@ -41,10 +41,10 @@ from services.funding.schemas import (
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
-from shared.inplace import run_command
-from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.history import EventRecordPublic
+from shared.inplace import run_command
+from shared.listing import NameQuery, Page, matches_name, page_query
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]

@@ -27,6 +27,7 @@ from services.funding.domain.proposals import (
 )
 from services.funding.domain.rounds import Eligibility, EvaluatorWithdrawalReason, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
+from services.funding.schemas import MAX_SCORE
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
@@ -39,8 +40,8 @@ from shared.schemas import (
     IsoDate,
     Money,
     MoneyText,
-    NotNegativeCount,
     Name,
+    NotNegativeCount,
     Text,
     decimal_string,
     decimal_text,
@@ -49,8 +50,6 @@ from shared.schemas import (
     list_rules,
     not_negative,
 )
-from services.funding.schemas import MAX_SCORE
-
 
 # Rounds and proposals -----------------------------------------------------------------
 
