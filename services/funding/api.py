@@ -431,7 +431,7 @@ DECIDED_BY_THE_COMMITTEE = (
     response_model=ProposalPublic,
     dependencies=DECIDES,
     description="Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds "
-    "(records `ProposalApproved`).\n\nA proposal no one has scored is 422 `scored_before_decision`. " + DECIDED_BY_THE_COMMITTEE,
+    "(records `ProposalApproved`).\n\nIn a round with no evaluator assigned, a proposal no one has scored is 422 `scored_before_decision`. " + DECIDED_BY_THE_COMMITTEE,
 )
 def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDep) -> ProposalPublic:
     """Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds (records `ProposalApproved`)."""

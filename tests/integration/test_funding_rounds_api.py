@@ -751,7 +751,8 @@ def test_a_decided_proposal_takes_no_more_scores(client: TestClient) -> None:
 
 def test_an_approval_needs_a_score_and_stays_within_the_request(client: TestClient) -> None:
     proposal = a_proposal(client, a_round(client, committee=("EV-1",))["id"])
-    assert_problem(approve(client, proposal["id"], "1000.00"), 422, "proposal_id", "scored_before_decision")
+    unscored = assert_problem(approve(client, proposal["id"], "1000.00"), 409, "proposal_id", "scores_pending")
+    assert unscored["pending_evaluators"] == ["EV-1"]  # as a rejection on merit answers (tester 126 F3): not a 422 of its own
     score(client, proposal["id"], "EV-1", 8, 6, 4)
     assert_problem(approve(client, proposal["id"], "4000.01"), 422, "amount", "within_requested_amount")
     assert_problem(approve(client, proposal["id"], "0"), 422, "amount")

@@ -447,15 +447,16 @@ class Proposal(Aggregate):
     def approve(self, round_: Round, amount: Decimal, approved_on: date) -> None:
         """Approve up to what was requested, once scored, if the round's budget still holds the amount.
 
-        Scored: by someone (422 ``scored_before_decision``), and by every evaluator assigned to the round (409
-        ``scores_pending``, :meth:`check_scored_by_every_evaluator`). The round records what the approval commits;
-        save both together.
+        Scored: by every evaluator assigned to the round (409 ``scores_pending``, :meth:`check_scored_by_every_evaluator`,
+        naming those still to score, none scored yet as some: a rejection on merit answers the same), and by someone at
+        all (422 ``scored_before_decision``, for a round with no evaluator assigned). The round records what the approval
+        commits; save both together.
         """
         self.check_undecided()
         check_not_before_submission("approved_on", approved_on, self.submitted_on)
+        self.check_scored_by_every_evaluator(round_, "an approval")
         if not self.scorings:
             raise NotScoredError
-        self.check_scored_by_every_evaluator(round_, "an approval")
         check_positive(amount, "amount")
         amount = amount.quantize(CENT)
         if amount > self.requested_amount:
