@@ -14,13 +14,20 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.registry.domain.duplicates import DistrictRoll, check_name
-from services.registry.domain.municipalities import Municipality, MunicipalityNotFoundError, MunicipalityRecord, municipality_uuid
+from services.registry.districtlookups import DistrictLookups
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, OSVKind
+from services.registry.domain.duplicates import DistrictRoll, check_name
+from services.registry.domain.municipalities import (
+    Municipality,
+    MunicipalityNotFoundError,
+    MunicipalityRecord,
+    municipality_uuid,
+)
 from services.registry.domain.osvs import OSV, OSVNotFoundError, OSVToMergeNotFoundError
 from services.registry.domain.readiness import DocumentTally, Readiness, assess, unaccepted_counts
 from services.registry.domain.ruos import (
     ApplicationStatus,
+    NotRegisteredError,
     RejectionReason,
     RUOSApplication,
     RUOSDocument,
@@ -29,8 +36,12 @@ from services.registry.domain.ruos import (
     check_recorded_for,
     registering_municipality,
 )
-from services.registry.domain.workingdays import DecreedDays, NonWorkingDay, NonWorkingDayNotRecordedError, WorkingCalendar
-from services.registry.districtlookups import DistrictLookups
+from services.registry.domain.workingdays import (
+    DecreedDays,
+    NonWorkingDay,
+    NonWorkingDayNotRecordedError,
+    WorkingCalendar,
+)
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
@@ -315,7 +326,11 @@ class Registry(DistrictLookups, ServiceApplication):
 
     def _ruos_registered_in(self, osv: OSV) -> str:
         """The municipality whose RUOS the OSV is registered in; for a registration recorded directly before such
-        registrations named it (``municipality_id`` null), its district's: a board renewal of it is that focal point's."""
+        registrations named it (``municipality_id`` null), its district's: a board renewal of it is that focal point's.
+        An OSV registered nowhere is in no one's RUOS: 409 ``registered_in_ruos`` to anyone who reaches it (the MML's
+        focal point was told 403, the renewal its district's, tester 127 F3)."""
+        if osv.registered_on is None:
+            raise NotRegisteredError
         return osv.ruos_municipality_id or self.ubigeo_of(osv) or MML_ID
 
     def list_osvs(

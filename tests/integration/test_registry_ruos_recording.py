@@ -90,6 +90,8 @@ def test_the_mmls_focal_point_reads_every_osv_and_records_no_step_of_a_districts
 
     for step, body in (("observation", OBSERVATION), ("registration", REGISTRATION), ("rejection", REJECTION)):
         refused_as_anothers(registry.post(f"{path}/{step}", json=body, headers=mml), SJL, SJL_NAME)
+    # Registered nowhere yet, its board is no one's to renew: not the district's RUOS (tester 127 F3), it may yet be the MML's.
+    assert_problem(registry.post(f"/osvs/{osv_id}/board-renewal", json=RENEWAL, headers=mml), 409, "osv_id", "registered_in_ruos")
     assert head(registry) == written
 
     created(registry.post(f"{path}/registration", json=REGISTRATION, headers=district))
