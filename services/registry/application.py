@@ -6,14 +6,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from services.registry.decreeddays import DecreedDaysRecords, shipped_non_working_days
 from services.registry.districtlookups import DistrictLookups
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, OSVKind
 from services.registry.domain.duplicates import DistrictRoll, check_name
@@ -37,9 +36,6 @@ from services.registry.domain.ruos import (
     registering_municipality,
 )
 from services.registry.domain.workingdays import (
-    DecreedDays,
-    NonWorkingDay,
-    NonWorkingDayNotRecordedError,
     WorkingCalendar,
 )
 from services.registry.views.documentcounts import DocumentCounts
@@ -58,13 +54,6 @@ from shared.store import ServiceApplication, retried_on_collision
 log = logging.getLogger(__name__)
 
 DEFAULT_AMENDMENT_WORKING_DAYS = 5
-
-
-def shipped_non_working_days(path: Path | None = None) -> WorkingCalendar:
-    """The días no laborables shipped in ``shared/data/dias_no_laborables.json``, or those of the file at ``path``."""
-    if path is not None:
-        return WorkingCalendar.from_json(Path(path).read_text("utf-8"))
-    return WorkingCalendar.from_json(resources.files("shared").joinpath("data/dias_no_laborables.json").read_text("utf-8"))
 
 
 class RUOSFilter(StrEnum):
@@ -101,7 +90,7 @@ class NoFreeTextError(RuleViolationError):
         super().__init__(f"the {kind} event at this version holds no staff text to redact", field="version", rule="event_with_free_text")
 
 
-class Registry(DistrictLookups, ServiceApplication):
+class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
@@ -434,37 +423,6 @@ class Registry(DistrictLookups, ServiceApplication):
         )
         self.save(osv)
         return osv.find_application(application_id)
-
-    # Working days: the calendar of the deadlines -------------------------------------
-
-    def calendar(self) -> WorkingCalendar:
-        """Holidays, the shipped días no laborables and those recorded since."""
-        recorded = self.find(DecreedDays.create_id(), DecreedDays)
-        return self.shipped_calendar.with_days(recorded.days.values()) if recorded else self.shipped_calendar
-
-    def non_working_days(self, year: int | None = None) -> list[tuple[NonWorkingDay, bool]]:
-        """Every decreed non-working day (of ``year``), by date, each with whether it was recorded after the release."""
-        recorded = self.find(DecreedDays.create_id(), DecreedDays)
-        extra = recorded.days if recorded else {}
-        days = {**{d: (n, False) for d, n in self.shipped_calendar.decreed.items()}, **{d: (n, True) for d, n in extra.items()}}
-        return [days[d] for d in sorted(days) if year is None or d.year == year]
-
-    @retried_on_collision
-    def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
-        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of applications observed already included."""
-        recorded = self.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
-        made = recorded.decree(day, decree, scope, source, self.shipped_calendar.decreed)
-        self.save(recorded)
-        return made
-
-    @retried_on_collision
-    def revoke_non_working_day(self, day: date, revoked_by: str) -> None:
-        """A recorded día no laborable counts as a working day again (records `NonWorkingDayRevoked`)."""
-        recorded = self.find(DecreedDays.create_id(), DecreedDays)
-        if recorded is None:
-            raise NonWorkingDayNotRecordedError(day)
-        recorded.revoke(day, revoked_by)
-        self.save(recorded)
 
     @retried_on_collision
     def observe_ruos_application(

@@ -14,7 +14,8 @@ catches up again to tell a district or municipality its table lacks from one of 
 
 from __future__ import annotations
 
-from services.registry.application import Registry, shipped_non_working_days
+from services.registry.application import Registry
+from services.registry.decreeddays import shipped_non_working_days
 from services.registry.events import catalogue
 from services.registry.settings import RegistrySettings
 from services.registry.views.documentcounts import DocumentCounts

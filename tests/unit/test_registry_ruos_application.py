@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.application import shipped_non_working_days
+from services.registry.decreeddays import shipped_non_working_days
 from services.registry.domain.osvs import OSV, NotAfterError, NotRegisteredError
 from services.registry.domain.ruos import (
     REQUIRED_DOCUMENTS,
