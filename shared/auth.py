@@ -31,7 +31,7 @@ import base64
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -63,6 +63,7 @@ from shared.roles import (
 from shared.tokens import InvalidTokenError, ProviderUnavailableError, TokenValidator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __all__ = [  # the roles' names are re-exported from shared.roles
     "DEFAULT_ROLE_MAP",
@@ -420,14 +421,7 @@ def within(permission: Permission) -> Callable[[Caller], MunicipalScope]:
     the route hands it to the application, which answers 404 for an object
     outside it and leaves such objects out of lists.
     """
-    async def dependency(caller: CallerDep) -> MunicipalScope:  # no I/O: answered on the event loop, no thread
-        if not caller.may(permission):
-            raise PermissionDenied(permission)
-        return caller.scope(permission)
-
-    dependency.__name__ = f"within_{permission.name.lower()}"
-    dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]
-    return dependency
+    return _permitted(permission, "within", lambda caller: caller.scope(permission))
 
 
 def recording(permission: Permission) -> Callable[[Caller], RecordingScope]:
@@ -436,12 +430,17 @@ def recording(permission: Permission) -> Callable[[Caller], RecordingScope]:
     ``recorder: Annotated[RecordingScope, Depends(recording(Permission.RUOS_RECORD))]``: the application answers 404 for an
     object outside ``reaches``, as :func:`within`, and 403 naming the municipality for a decision of one outside ``acts_for``.
     """
-    async def dependency(caller: CallerDep) -> RecordingScope:  # no I/O: answered on the event loop, no thread
+    return _permitted(permission, "recording", lambda caller: caller.recording(permission))
+
+
+def _permitted(permission: Permission, name: str, answer: Callable[[Caller], T]) -> Callable[[Caller], T]:
+    """A route's dependency: 403 without ``permission``, else ``answer`` for the caller (no I/O: on the event loop, no thread)."""
+    async def dependency(caller: CallerDep) -> T:
         if not caller.may(permission):
             raise PermissionDenied(permission)
-        return caller.recording(permission)
+        return answer(caller)
 
-    dependency.__name__ = f"recording_{permission.name.lower()}"
+    dependency.__name__ = f"{name}_{permission.name.lower()}"
     dependency.osv_permissions = (permission,)  # type: ignore[attr-defined]
     return dependency
 

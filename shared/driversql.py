@@ -72,17 +72,7 @@ def read_scalar(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
     entry): about 30 µs on SQLite against 130-220 µs through ``Connection.execute``
     (measured). The statement is compiled once per dialect; errors are SQLAlchemy's.
     """
-    sql, order = _driver_sql(engine.dialect, statement)
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            _on_driver(engine, sql, cursor.execute, _in_order(values, order))
-            row = _on_driver(engine, sql, cursor.fetchone)
-        finally:
-            cursor.close()
-    finally:
-        connection.close()
+    row = read_row(engine, statement, values)
     return None if row is None else row[0]
 
 
@@ -112,7 +102,7 @@ def _read(engine: Engine, statement: Any, values: dict[str, Any], *, every: bool
         cursor = connection.cursor()
         try:
             _on_driver(engine, sql, cursor.execute, _in_order(values, order))
-            rows = _on_driver(engine, sql, cursor.fetchall) if every else [row for row in [_on_driver(engine, sql, cursor.fetchone)] if row]
+            rows = _on_driver(engine, sql, cursor.fetchall) if every else _on_driver(engine, sql, lambda: cursor.fetchmany(1))
         finally:
             cursor.close()
     finally:

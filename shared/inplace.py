@@ -19,7 +19,9 @@ always go to a thread: each statement is a round trip.
 What still runs on the loop: the command's reads (SQLite's write-ahead log lets
 them read beside a writer) and its commit's wait for the disk
 (``synchronous=FULL``, as before); snapshots due after the save are written
-from a thread (:meth:`ServiceApplication._take_snapshots`).
+from a thread (:meth:`ServiceApplication._take_snapshots`). A keyed request's
+look-up of its key is read on the loop under the same bound
+(:meth:`~shared.idempotency.middleware.IdempotencyMiddleware._earlier_answer`).
 """
 
 from __future__ import annotations

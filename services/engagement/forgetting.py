@@ -51,7 +51,7 @@ class Forgetting:
 
     def forgotten_among(self, saved: list[dict[str, Any]]) -> bool:
         """Whether a keyed request saved a person whose erasure has begun, or events whose sealed data is forgotten since
-        (:meth:`~shared.store.ServiceApplication.forgotten_among`: an erased person's registration or correction, not
+        (:meth:`~shared.idempotency.records.KeyedRequestRecords.forgotten_among`: an erased person's registration or correction, not
         their role's change, which held none): the key's record outlives them, and comparing a request with it would
         confirm a guess of their name or document (tester 33, F14)."""
         for aggregate in saved:

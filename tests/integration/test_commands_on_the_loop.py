@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -75,6 +77,27 @@ def map_watched(registry: Registry, name: str, watch: LoopWatch) -> OSVPublic:
     """:func:`map_osv`, telling ``watch`` it started (on the loop, or again in a thread)."""
     watch.started()
     return map_osv(registry, name)
+
+
+@contextmanager
+def pool_and_queue_held(registry: Registry, path: Path) -> Iterator[Future[OSVPublic]]:
+    """Tester 38's finding, for the block: a command run again in a thread holds the pool's one writer's connection,
+    waiting for another process's write lock (held for the block); the relay, asking for a writer's connection, holds
+    the pool's queue. Yields the thread's command (mapping "Vecinos de Zárate"), done once the block ended."""
+    pool = registry.recorder.datastore.pool
+
+    def relay_records_its_position() -> None:
+        with registry.recorder.datastore.get_connection(commit=True):
+            pass
+
+    with ThreadPoolExecutor(2) as pool_of_threads:
+        with write_lock_held(path):
+            threaded = pool_of_threads.submit(map_osv, registry, "Vecinos de Zárate")
+            eventually(lambda: pool._writer_lock.locked())  # noqa: SLF001 - the library's pool: the writer's connection is out
+            relay = pool_of_threads.submit(relay_records_its_position)
+            eventually(lambda: pool._get_semaphore._value == 0)  # noqa: SLF001 - and its queue is held by a waiting writer
+            yield threaded
+        relay.result(timeout=60)
 
 
 async def loop_turns(count: int) -> int:
@@ -171,26 +194,15 @@ def test_a_command_on_the_loop_waits_for_no_connection_a_thread_holds_while_it_w
     path = tmp_path / "registry.db"
     registry = registry_at(path)
     map_osv(registry, "Primera OSV")
-    pool = registry.recorder.datastore.pool
-
-    def relay_records_its_position() -> None:
-        with registry.recorder.datastore.get_connection(commit=True):
-            pass
 
     async def scenario() -> tuple[OSVPublic, OSVPublic]:
-        with ThreadPoolExecutor(2) as pool_of_threads:
-            with write_lock_held(path):
-                threaded = pool_of_threads.submit(map_osv, registry, "Vecinos de Zárate")
-                eventually(lambda: pool._writer_lock.locked())  # noqa: SLF001 - the library's pool: the writer's connection is out
-                relay = pool_of_threads.submit(relay_records_its_position)
-                eventually(lambda: pool._get_semaphore._value == 0)  # noqa: SLF001 - and its queue is held by a waiting writer
-                watch = LoopWatch(asyncio.get_running_loop())
-                pending = asyncio.create_task(run_command(registry, map_watched, registry, "Vecinos de Pachacámac", watch))
-                assert await loop_turns(20) == 20
-                assert await asyncio.to_thread(watch.loop_was_free)
-                assert not pending.done()
-            relay.result(timeout=60)
-            return await pending, threaded.result(timeout=60)
+        with pool_and_queue_held(registry, path) as threaded:
+            watch = LoopWatch(asyncio.get_running_loop())
+            pending = asyncio.create_task(run_command(registry, map_watched, registry, "Vecinos de Pachacámac", watch))
+            assert await loop_turns(20) == 20
+            assert await asyncio.to_thread(watch.loop_was_free)
+            assert not pending.done()
+        return await pending, threaded.result(timeout=60)
 
     try:
         on_the_loop, threaded = asyncio.run(scenario())
@@ -309,40 +321,30 @@ def test_a_new_keys_lookup_is_read_on_the_loop_and_with_the_pool_held_goes_to_a_
     path = tmp_path / "registry.db"
     registry = registry_at(path)
     map_osv(registry, "Primera OSV")
-    pool = registry.recorder.datastore.pool
     keys = IdempotencyMiddleware(lambda *_: None, service="registry", application=lambda: registry)
     asked_in: list[int] = []
+    watches: list[LoopWatch] = []
     find = registry.find_idempotent_request
 
     def find_watched(request_id: object) -> object:
         asked_in.append(threading.get_ident())
-        watch.started()
+        watches[-1].started()
         return find(request_id)
 
     registry.find_idempotent_request = find_watched  # type: ignore[method-assign]
     call = IdempotentCall(service="registry", key="kobo:a1b2", fingerprint="f" * 64, method="POST", path="/osvs")
 
-    def relay_records_its_position() -> None:
-        with registry.recorder.datastore.get_connection(commit=True):
-            pass
-
     async def scenario() -> tuple[object, object, int]:
-        global watch
         loop = asyncio.get_running_loop()
-        watch = LoopWatch(loop)
+        watches.append(LoopWatch(loop))
         free_store = await keys._earlier_answer(registry, call, {})  # noqa: SLF001 - the lookup itself, as the middleware makes it
-        watch.loop_was_free()
-        with ThreadPoolExecutor(2) as pool_of_threads, write_lock_held(path):
-            threaded = pool_of_threads.submit(map_osv, registry, "Vecinos de Zárate")
-            eventually(lambda: pool._writer_lock.locked())  # noqa: SLF001 - the library's pool: the writer's connection is out
-            relay = pool_of_threads.submit(relay_records_its_position)
-            eventually(lambda: pool._get_semaphore._value == 0)  # noqa: SLF001 - and its queue is held by a waiting writer
-            watch = LoopWatch(loop)
+        watches[-1].loop_was_free()
+        with pool_and_queue_held(registry, path) as threaded:
+            watches.append(LoopWatch(loop))
             pending = asyncio.create_task(keys._earlier_answer(registry, call, {}))  # noqa: SLF001
             assert await loop_turns(20) == 20
-            assert await asyncio.to_thread(watch.loop_was_free)
+            assert await asyncio.to_thread(watches[-1].loop_was_free)
             assert not pending.done()  # its thread queued behind the writers
-        relay.result(timeout=60)
         threaded.result(timeout=60)
         return free_store, await pending, threading.get_ident()
 

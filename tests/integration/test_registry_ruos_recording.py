@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.integration.test_registry_ruos_api import new_osv, submit
 from tests.support.api import assert_problem, created
 from tests.support.clients import head
 from tests.support.identity import MML_FOCAL_POINT, IssuedTokens
@@ -20,15 +21,6 @@ from tests.support.identity import MML_FOCAL_POINT, IssuedTokens
 SJL = "150132"
 SJL_NAME = "Municipalidad Distrital de San Juan de Lurigancho"
 MML_NAME = "Municipalidad Metropolitana de Lima"
-ALL_DOCUMENTS = [
-    "acta_constitucion",
-    "estatuto",
-    "acta_aprobacion_estatuto",
-    "acta_eleccion_junta_directiva",
-    "nomina_junta_directiva",
-    "padron_socios",
-    "croquis",
-]
 OBSERVATION = {"observed_on": "2021-06-24", "reasons": [{"code": "missing_document"}]}
 REGISTRATION = {"registered_on": "2021-07-12", "ruos_number": "RUOS-2021-0101"}
 REJECTION = {"rejected_on": "2021-07-12", "reason": "requirements_not_met"}
@@ -36,12 +28,11 @@ RENEWAL = {"renewed_on": "2023-07-01", "term_ends_on": "2025-06-30"}
 
 
 def sjl_osv(registry: TestClient, name: str = "Vecinos Solidarios de Zárate") -> str:
-    return str(created(registry.post("/osvs", json={"name": name, "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}))["id"])
+    return new_osv(registry, name=name, district="San Juan de Lurigancho")
 
 
 def applied(registry: TestClient, osv_id: str, municipality_id: str) -> str:
-    body = {"municipality_id": municipality_id, "submitted_on": "2021-06-14", "documents": ALL_DOCUMENTS}
-    return str(created(registry.post(f"/osvs/{osv_id}/ruos-applications", json=body))["application_id"])
+    return str(submit(registry, osv_id, municipality_id=municipality_id)["application_id"])
 
 
 def refused_as_anothers(response: Any, municipality_id: str, name: str) -> None:
