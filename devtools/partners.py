@@ -44,6 +44,7 @@ from nats.js.errors import NotFoundError
 
 from devtools.nats_accounts import (
     PARTNER_STREAM,
+    PROGRAMME_USER,
     Accounts,
     admin_user,
     partner_account,
@@ -172,6 +173,11 @@ async def _as_admin(url: str, municipality: str, password: str, action: Any, att
 def add(store_dir: Path, municipality: str, url: str) -> Credentials:
     """Make the partner's account, user and stream; return its credentials.
 
+    Nothing changes unless the server of ``store_dir`` answers at ``url`` first (one sign-in as the programme's user,
+    whose password only that server's record holds): a wrong ``--url`` is a :class:`PartnerError` within seconds, no
+    server reloaded. If the partner's stream cannot be made after the reload, the account is taken out again (a
+    second reload) and the error says nothing was kept: a half-made partner, listed but without its stream, was
+    "already a partner" to every later ``add`` (tester 127 F5).
     Another osv-partner command on the same store at the same time is refused (:class:`PartnerError`).
 
     The municipality is one the running server has an account for (:meth:`Accounts.known`): the MML or a district's
@@ -200,6 +206,7 @@ def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     _server_pid(store_dir)
     if municipality in accounts.partners:
         raise PartnerError(f"{municipality} is already a partner: revoke it first to issue new credentials")
+    _reached(url, PROGRAMME_USER, accounts.programme_password, "no partner was added")
     password = secrets.token_urlsafe(24)
     partner = accounts.add(municipality, password)
     _reload(store_dir, accounts)
@@ -207,7 +214,12 @@ def _add(store_dir: Path, municipality: str, url: str) -> Credentials:
     async def make_stream(js: Any) -> None:
         await js.add_stream(partner_stream_config(municipality))
 
-    asyncio.run(_as_admin(url, municipality, partner.admin_password, make_stream))
+    try:
+        asyncio.run(_as_admin(url, municipality, partner.admin_password, make_stream))
+    except Exception as error:
+        del accounts.partners[municipality]
+        _reload(store_dir, accounts)
+        raise PartnerError(f"the partner's stream was not made ({error}): its account was taken out again, nothing was kept") from None
     return Credentials(municipality, name, url, partner_user(municipality), password, partner_account(municipality), PARTNER_STREAM)
 
 
@@ -231,13 +243,7 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
                 raise _not_a_municipality(accounts, municipality)
             raise PartnerError(f"{municipality} is not a partner: add it (osv-partner add)")
         _server_pid(store_dir)
-        try:
-            asyncio.run(_signed_in(url, admin_user(municipality), partner.admin_password))
-        except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
-            raise PartnerError(
-                f"the nats-server was not reached at {url} ({error or f'no answer within {REACH_SECONDS:g} s'}): nothing was changed, the partner's "
-                "password still works; give --url the server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
-            ) from None
+        _reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner's password still works")
         password = secrets.token_urlsafe(24)
         accounts.rotate(municipality, password)
         _reload(store_dir, accounts)
@@ -250,6 +256,17 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
         except PartnerError as error:
             raise UnconfirmedRotation(str(error), credentials) from None
     return credentials
+
+
+def _reached(url: str, user: str, password: str, so: str) -> None:
+    """One sign-in as ``user`` at ``url``, before a command changes anything; else :class:`PartnerError` saying ``so``."""
+    try:
+        asyncio.run(_signed_in(url, user, password))
+    except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
+        raise PartnerError(
+            f"the nats-server was not reached at {url} ({error or f'no answer within {REACH_SECONDS:g} s'}): {so}; give --url the "
+            "server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
+        ) from None
 
 
 async def _signed_in(url: str, user: str, password: str) -> None:

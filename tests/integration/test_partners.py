@@ -430,6 +430,32 @@ def test_rotate_with_a_wrong_url_changes_nothing_and_says_so(
 
 
 @pytest.mark.timeout(120)
+def test_add_with_a_wrong_url_changes_nothing_and_a_stream_not_made_takes_the_account_out_again(
+    nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tester 127 F5: with a --url the server is not at, add wrote the partner into accounts.json and reloaded the server
+    # (found by --nats-dir), then failed making its stream: listed, streamless, "already a partner" until revoked.
+    cli = ["--nats-dir", str(nats_server.store_dir), "--url", nats_server.public_url]
+    before = (nats_server.store_dir / "accounts.json").read_text()
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", "nats://127.0.0.1:1", "add", "--municipality", SJL]) == 1
+    said = capsys.readouterr()
+    assert "not reached at nats://127.0.0.1:1" in said.err and "no partner was added" in said.err and "password" not in said.out
+    assert (nats_server.store_dir / "accounts.json").read_text() == before
+
+    def refused_stream(municipality: str) -> StreamConfig:  # a config the server refuses: the stream is not made
+        return StreamConfig(name=PARTNER_STREAM, subjects=["osv.>"], sources=partners.partner_stream_config(municipality).sources)
+
+    monkeypatch.setattr(partners, "partner_stream_config", refused_stream)
+    assert partners.main([*cli, "add", "--municipality", SJL]) == 1
+    said = capsys.readouterr()
+    assert "stream was not made" in said.err and "nothing was kept" in said.err and "password" not in said.out
+    assert SJL not in json.loads((nats_server.store_dir / "accounts.json").read_text())["partners"]
+    monkeypatch.undo()
+    assert partners.main([*cli, "add", "--municipality", SJL]) == 0  # not "already a partner"
+    assert "user      partner-150132" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
 def test_a_rotation_the_server_does_not_confirm_still_shows_the_new_password(
     nats_server: NatsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
