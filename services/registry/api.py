@@ -217,6 +217,9 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    An `ruos_number` another OSV holds in the same municipality's RUOS (case and spacing aside) is 409
+    `ruos_number_unique`, naming the OSV only to a caller who reads it; each municipality numbers its own RUOS, so
+    another's may hold the same number. Nothing is written then.
     """
     return OSVPublic.of(
         registry.register_in_ruos(
@@ -376,6 +379,9 @@ def register_application(
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    An `ruos_number` another OSV holds in the same municipality's RUOS (case and spacing aside) is 409
+    `ruos_number_unique`, naming the OSV only to a caller who reads it; each municipality numbers its own RUOS, so
+    another's may hold the same number. Nothing is written then.
     """
     application = registry.register_ruos_application(
         osv_id=osv_id,

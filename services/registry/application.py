@@ -462,9 +462,9 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
         recorder: RecordingScope = ANY_RECORDER,
     ) -> RUOSApplication:
         step = f"the registration of RUOS application {application_id}"
-        osv, _ = self._recording_in_ruos(osv_id, recorder, step, self._ruos_of_application(application_id))
+        osv, registered_in = self._recording_in_ruos(osv_id, recorder, step, self._ruos_of_application(application_id))
         osv.register_application(application_id, registered_on, ruos_number, resolution_number, board_term_ends_on)
-        self._save_with_ruos_number(osv, ruos_number, recorder.reaches)
+        self._save_with_ruos_number(osv, ruos_number, registered_in, recorder.reaches)
         return osv.find_application(application_id)
 
     @retried_on_collision
@@ -508,21 +508,23 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
 
         osv, registered_in = self._recording_in_ruos(osv_id, recorder, "the registration of this OSV", registered_with)
         osv.register_in_ruos(ruos_number, registered_on, resolution_number, board_term_ends_on, municipality_id=registered_in)
-        self._save_with_ruos_number(osv, ruos_number, recorder.reaches)
+        self._save_with_ruos_number(osv, ruos_number, registered_in, recorder.reaches)
         return osv
 
-    def _save_with_ruos_number(self, osv: OSV, ruos_number: str, scope: MunicipalScope = ALL_LIMA) -> None:
-        """Save the registration and the claim on its number in one transaction, or neither. The 409 names the OSV holding
-        the number only to a caller whose ``scope`` reaches it: a focal point learnt another district's OSV ids by trying
-        RUOS numbers (tester 37 F6)."""
-        if (holder := self.ruos_number_holder(ruos_number)) is not None:
-            raise RUOSNumberTakenError(ruos_number, self._named_within(holder, scope))
+    def _save_with_ruos_number(self, osv: OSV, ruos_number: str, municipality_id: str, scope: MunicipalScope = ALL_LIMA) -> None:
+        """Save the registration and the claim on its number in ``municipality_id``'s RUOS in one transaction, or neither:
+        409 ``ruos_number_unique`` when an OSV holds the number there (:meth:`ruos_number_holder`; another municipality's
+        RUOS may hold the same, as each numbers its own). The 409 names the holder only to a caller whose ``scope``
+        reaches it: a focal point learnt another district's OSV ids by trying RUOS numbers (tester 37 F6)."""
+        if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
+            raise RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), self._named_within(holder, scope))
         try:
-            self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id))
+            self.save(osv, RUOSNumberIndex(ruos_number=ruos_number, osv_id=osv.id, municipality_id=municipality_id))
         except IntegrityError:
-            # Another writer claimed the number (or changed the OSV) since we looked.
-            if (holder := self.ruos_number_holder(ruos_number)) is not None:
-                raise RUOSNumberTakenError(ruos_number, self._named_within(holder, scope)) from None
+            # Another writer claimed the number in this RUOS (or changed the OSV) since we looked.
+            if (holder := self.ruos_number_holder(ruos_number, municipality_id)) is not None:
+                taken = RUOSNumberTakenError(ruos_number, self.municipalities.find(municipality_id), self._named_within(holder, scope))
+                raise taken from None
             raise
 
     def _named_within(self, osv_id: UUID, scope: MunicipalScope) -> UUID | None:
@@ -533,9 +535,22 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
             return None
         return osv_id
 
-    def ruos_number_holder(self, ruos_number: str) -> UUID | None:
-        index = self.find(RUOSNumberIndex.create_id(ruos_number), RUOSNumberIndex)
-        return index.osv_id if index is not None else None
+    def ruos_number_holder(self, ruos_number: str, municipality_id: str) -> UUID | None:
+        """The OSV holding ``ruos_number`` (compared by :func:`~services.registry.domain.ruos.ruos_number_key`) in the RUOS
+        of ``municipality_id`` (``mml`` or a district's ubigeo), or None.
+
+        A claim made before claims named their municipality is keyed by the
+        number alone: it holds the number in the RUOS its OSV is registered in
+        (:meth:`_ruos_registered_in`), and in no other. Read as such, it needs no
+        migration; no such claim is written now.
+        """
+        claim = self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)
+        if claim is not None:
+            return claim.osv_id
+        lima_wide = self.find(RUOSNumberIndex.lima_wide_id(ruos_number), RUOSNumberIndex)
+        if lima_wide is None or self._ruos_registered_in(self.load(lima_wide.osv_id, OSV, OSVNotFoundError)) != municipality_id:
+            return None
+        return lima_wide.osv_id
 
     @retried_on_collision
     def renew_board(self, osv_id: UUID, renewed_on: date, term_ends_on: date, recorder: RecordingScope = ANY_RECORDER) -> OSV:

@@ -106,6 +106,14 @@ class OSVDetailsChange(Command):
         return changes
 
 
+RUOS_NUMBER = (
+    "The number the municipality gave in its RUOS. Each municipality numbers its own: one OSV's within that municipality's "
+    "RUOS (case and spacing do not make a new number), 409 `ruos_number_unique` if another OSV holds it there; another "
+    "municipality's RUOS may hold the same."
+)
+"""An RUOS number, as both registrations take it."""
+
+
 class RUOSRegistrationCreate(Command):
     municipality_id: Annotated[MunicipalityId | None, application_rule(_municipality_of_lima)] = Field(
         default=None,
@@ -114,7 +122,7 @@ class RUOSRegistrationCreate(Command):
         "leave it out (its own municipality's, the MML's for the MML's); from anyone else, left out, it is 422 "
         "`registering_municipality_known`. A focal point naming another municipality is 403 `own_municipality_ruos`.",
     )
-    ruos_number: Number = Field(description="The number the municipality gave in its RUOS.")
+    ruos_number: Number = Field(description=RUOS_NUMBER)
     registered_on: IsoDate = Field(description="The date of the registration (may precede this system).")
     resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
     board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")
@@ -369,7 +377,7 @@ class AmendmentCreate(Command):
 
 class ApplicationRegistrationCreate(Command):
     registered_on: IsoDate = Field(description="The date of the registration.")
-    ruos_number: Number = Field(description="The number the municipality gave in its RUOS (unique across OSVs).")
+    ruos_number: Number = Field(description=RUOS_NUMBER)
     resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
     board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")
 

@@ -22,6 +22,7 @@ from tests.support.identity import IssuedTokens
 
 COMAS = "150110"
 SJL = "150132"
+LOS_OLIVOS = "150117"
 ALL_DOCUMENTS = [
     "acta_constitucion",
     "estatuto",
@@ -448,44 +449,82 @@ def test_a_step_dated_backwards_or_badly_formed_is_422(registry: TestClient, nam
     assert head(registry) == written
 
 
-def test_an_ruos_number_belongs_to_one_osv_only(registry: TestClient) -> None:
+def test_an_ruos_number_belongs_to_one_osv_in_each_municipalitys_ruos(registry: TestClient) -> None:
+    """Each municipality (the MML, each district) keeps and numbers its own RUOS: Comas may not give 045-2021 twice,
+    Los Olivos and the MML may give it too (tester 127 F4: the second district's registration was refused)."""
     first = new_osv(registry)
-    registry.post(f"/osvs/{first}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    registry.post(f"/osvs/{first}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-045-2021", "registered_on": "2021-07-12"})
     second = new_osv(registry, name="Otra OSV")
     application_id = submit(registry, second)["application_id"]
     written = head(registry)
-    taken = step(registry, second, application_id, "registration", registered_on="2021-07-12", ruos_number="ruos-comas-2021-017")
+    taken = step(registry, second, application_id, "registration", registered_on="2021-07-12", ruos_number="ruos-045-2021")
     problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
-    assert first in problem["detail"]
-    direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-COMAS-2021-017", "registered_on": "2021-07-12"})
+    assert first in problem["detail"] and "Comas" in problem["detail"]
+    direct = registry.post(f"/osvs/{new_osv(registry, name='Tercera')}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": " RUOS-045-2021", "registered_on": "2021-07-12"})
     assert_problem(direct, 409, "ruos_number", "ruos_number_unique")
     assert head(registry) == written + 2  # only the third OSV's mapping and its (private) entry in the district's names
     assert registry.get(f"/osvs/{second}").json()["ruos_application"]["status"] == "submitted"
+
+    olivos = new_osv(registry, name="Mujeres Emprendedoras", district="Los Olivos")
+    in_olivos = registry.post(f"/osvs/{olivos}/ruos-registration", json={"municipality_id": LOS_OLIVOS, "ruos_number": "RUOS-045-2021", "registered_on": "2021-07-12"})
+    assert in_olivos.status_code == 201, in_olivos.text
+    with_mml = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    application_id = submit(registry, with_mml, municipality_id="mml")["application_id"]
+    in_mml = step(registry, with_mml, application_id, "registration", registered_on="2021-07-12", ruos_number="RUOS-045-2021")
+    assert in_mml.status_code == 201, in_mml.text
+    again_in_mml = registry.post(f"/osvs/{new_osv(registry, name='Cuarta')}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "ruos-045-2021", "registered_on": "2021-07-12"})
+    assert with_mml in assert_problem(again_in_mml, 409, "ruos_number", "ruos_number_unique")["detail"]
 
 
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:
     """Trying RUOS numbers named the Comas OSV holding one to San Juan de Lurigancho's focal point, and readiness
-    against Comas answered Comas's accepted documents, which that focal point may not read (tester 37 F6)."""
+    against Comas answered Comas's accepted documents, which that focal point may not read (tester 37 F6). Comas's
+    numbers are no longer any claim in San Juan de Lurigancho's RUOS (tester 127 F4): its focal point's registration is
+    taken and says nothing of Comas's."""
     comas = new_osv(registry, name="Club de Madres de Collique")
     registry.post(f"/osvs/{comas}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS-MML-2021-0101", "registered_on": "2021-07-12"})
     sjl = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
     application_id = submit(registry, sjl, municipality_id=SJL)["application_id"]
     focal_point = tokens.headers("municipal-150132")
-    taken = registry.post(
+    tried = registry.post(
         f"/osvs/{sjl}/ruos-applications/{application_id}/registration", params={"dry_run": "true"}, headers=focal_point,
         json={"registered_on": "2021-08-02", "ruos_number": "RUOS-MML-2021-0101"},
     )
-    problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
-    assert comas not in taken.text and "another OSV" in problem["detail"]
-    staff = step(registry, sjl, application_id, "registration", registered_on="2021-08-02", ruos_number="RUOS-MML-2021-0101")
-    assert comas in assert_problem(staff, 409, "ruos_number", "ruos_number_unique")["detail"]  # staff reach it
+    assert tried.status_code == 201, tried.text
+    assert comas not in tried.text
 
     for reader in (focal_point, {}):
         elsewhere = registry.get(f"/osvs/{sjl}/ruos-readiness", params={"municipality_id": COMAS}, headers=reader)
         assert_problem(elsewhere, 422, "municipality_id", "municipality_of_the_osv")
     assert registry.get(f"/osvs/{sjl}/ruos-readiness", params={"municipality_id": "mml"}, headers=focal_point).status_code == 200
+
+
+def test_a_focal_point_whose_ruos_holds_a_number_is_not_told_which_osv_when_it_does_not_read_it(
+    registry: TestClient, tokens: IssuedTokens
+) -> None:
+    """An application recorded before applications were held to the OSV's two municipalities may have put a Comas OSV
+    in San Juan de Lurigancho's RUOS: its number is held there, and that district's focal point, who does not read
+    Comas's OSVs, is told "another OSV" (tester 37 F6), as staff are told which."""
+    comas = new_osv(registry, name="Club de Madres de Collique")
+    stored = application_of(registry)
+    osv = stored.get_osv(UUID(comas))
+    before_the_rule = osv.submit_application(SJL, date(2021, 6, 14), ALL_DOCUMENTS, None, None)
+    stored.save(osv)
+    held = step(registry, comas, str(before_the_rule), "registration", registered_on="2021-07-12", ruos_number="RUOS-045-2021")
+    assert held.status_code == 201, held.text
+
+    sjl = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
+    application_id = submit(registry, sjl, municipality_id=SJL)["application_id"]
+    taken = registry.post(
+        f"/osvs/{sjl}/ruos-applications/{application_id}/registration", headers=tokens.headers("municipal-150132"),
+        json={"registered_on": "2021-08-02", "ruos_number": "ruos-045-2021"},
+    )
+    problem = assert_problem(taken, 409, "ruos_number", "ruos_number_unique")
+    assert comas not in taken.text and "another OSV" in problem["detail"]
+    staff = step(registry, sjl, application_id, "registration", registered_on="2021-08-02", ruos_number="ruos-045-2021")
+    assert comas in assert_problem(staff, 409, "ruos_number", "ruos_number_unique")["detail"]
 
 
 def test_a_direct_registration_keeps_working_and_may_carry_the_resolution_and_term(registry: TestClient) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -30,20 +33,33 @@ def registry_on(url: str, counts: DocumentCounts | None = None) -> Registry:
     return Registry(persistence_env(url), document_counts=counts)
 
 
-def test_an_ruos_number_taken_by_one_osv_is_refused_to_another_across_processes(database_url: str) -> None:
+def test_an_ruos_number_is_refused_within_the_municipality_whose_ruos_holds_it_and_taken_in_the_others_across_processes(
+    database_url: str,
+) -> None:
+    """Each municipality (the MML, each district) numbers its own RUOS: Los Olivos and the MML may both issue the number
+    Comas gave (tester 127 F4); Comas may not give it twice."""
     one, other = registry_on(database_url), registry_on(database_url)
     first = one.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
-    second = other.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 16))
-    one.register_in_ruos(first, "RUOS-COMAS-2021-017", date(2021, 7, 12), municipality_id="mml")
-    head = other.log_head()
+    olivos = other.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 16))
+    with_mml = other.map_osv("Vecinos Solidarios de Zárate", "San Juan de Lurigancho", date(2021, 3, 16))
+    second = other.map_osv("Club de Madres Santa Luzmila", "Comas", date(2021, 3, 17))
+    one.register_in_ruos(first, "RUOS-2021-017", date(2021, 7, 12), municipality_id="150110")
 
-    application = other.submit_ruos_application(second, "150117", date(2021, 6, 14), ALL)  # Los Olivos: its district
+    application = other.submit_ruos_application(olivos, "150117", date(2021, 6, 14), ALL)  # Los Olivos: its district
+    other.register_ruos_application(olivos, application.application_id, date(2021, 7, 12), "RUOS-2021-017")
+    other.register_in_ruos(with_mml, "ruos-2021-017", date(2021, 7, 13), municipality_id="mml")
+    holders = {m: other.ruos_number_holder(" ruos-2021-017", m) for m in ("150110", "150117", "mml", "150132")}
+    assert holders == {"150110": first, "150117": olivos, "mml": with_mml, "150132": None}
+
+    application = other.submit_ruos_application(second, "150110", date(2021, 6, 14), ALL)
+    head = other.log_head()
     with pytest.raises(RUOSNumberTakenError) as refused:
-        other.register_ruos_application(second, application.application_id, date(2021, 7, 12), " ruos-comas-2021-017 ")
+        other.register_ruos_application(second, application.application_id, date(2021, 7, 12), " ruos-2021-017 ")
     assert (refused.value.field, refused.value.rule) == ("ruos_number", "ruos_number_unique")
+    assert str(first) in refused.value.message and "Comas" in refused.value.message
     assert other.get_osv(second).ruos_number is None
     assert other.get_osv(second).application.status is ApplicationStatus.SUBMITTED  # type: ignore[union-attr]
-    assert other.log_head() == head + 1  # the submission only
+    assert other.log_head() == head
     one.close()
     other.close()
 
@@ -58,9 +74,90 @@ def test_a_claim_made_on_a_stale_check_still_fails_and_takes_the_registration_wi
     late = registry.get_osv(second)
     late.register_in_ruos("RUOS-7", date(2021, 7, 13), municipality_id="mml")
     with pytest.raises(IntegrityError):
-        registry.save(late, RUOSNumberIndex(ruos_number="RUOS-7", osv_id=second))
+        registry.save(late, RUOSNumberIndex(ruos_number="RUOS-7", osv_id=second, municipality_id="mml"))
     assert registry.get_osv(second).ruos_number is None
-    assert registry.ruos_number_holder("RUOS-7") == first
+    assert registry.ruos_number_holder("RUOS-7", "mml") == first
+    registry.close()
+
+
+def test_of_two_registrations_of_one_number_racing_in_one_ruos_one_is_refused_and_in_two_ruos_both_are_taken(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each registration looks for the number's holder, then saves its claim with it; here a rival's registration, in
+    another process, lands between the look and the save. In the same RUOS the store refuses the late claim, which is
+    told 409 as if it had looked after the rival; in another municipality's RUOS it is a claim of its own."""
+    rival, late = registry_on(database_url), registry_on(database_url)
+    comas_rival = rival.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
+    olivos_rival = rival.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 15))
+    comas_late = late.map_osv("Club de Madres Santa Luzmila", "Comas", date(2021, 3, 16))
+    comas_later = late.map_osv("Vecinos de El Retablo", "Comas", date(2021, 3, 16))
+    rivals: list[Callable[[], object]] = []
+    looked = late.ruos_number_holder
+
+    def rival_lands_between(ruos_number: str, municipality_id: str) -> UUID | None:
+        holder = looked(ruos_number, municipality_id)
+        while rivals:
+            rivals.pop()()
+        return holder
+
+    monkeypatch.setattr(late, "ruos_number_holder", rival_lands_between)
+    rivals.append(partial(rival.register_in_ruos, comas_rival, "RUOS-045", date(2021, 7, 12), municipality_id="150110"))
+    head = late.log_head()
+    with pytest.raises(RUOSNumberTakenError) as refused:
+        late.register_in_ruos(comas_late, "RUOS-045", date(2021, 7, 13), municipality_id="150110")
+    assert str(comas_rival) in refused.value.message
+    assert late.get_osv(comas_late).ruos_number is None and late.log_head() == head + 2  # the rival's registration and claim
+
+    rivals.append(partial(rival.register_in_ruos, olivos_rival, "RUOS-046", date(2021, 7, 12), municipality_id="150117"))
+    late.register_in_ruos(comas_later, "RUOS-046", date(2021, 7, 13), municipality_id="150110")
+    monkeypatch.undo()
+    assert (late.ruos_number_holder("RUOS-046", "150110"), late.ruos_number_holder("RUOS-046", "150117")) == (comas_later, olivos_rival)
+    rival.close()
+    late.close()
+
+
+def claimed_as_before(registry: Registry, osv_id: UUID, ruos_number: str, municipality_id: str | None) -> None:
+    """Register the OSV and claim its number as registry did before claims named their RUOS: the claim keyed by the
+    number alone, its event without ``municipality_id`` (and, for None, a direct registration that did not say whose
+    RUOS it was in either, as before session 39)."""
+    osv = registry.get_osv(osv_id)
+    osv._registered(ruos_number=ruos_number, registered_on=date(2021, 7, 12), municipality_id=municipality_id)
+    by_number = RUOSNumberIndex.lima_wide_id(ruos_number)
+    claim = RUOSNumberIndex._create(RUOSNumberIndex.RUOSNumberClaimed, id=by_number, ruos_number=ruos_number, osv_id=osv_id, municipality_id=None)
+    (claimed,) = claim.pending_events
+    del claimed.__dict__["municipality_id"]  # the event as the old class declared it: the number and the OSV
+    registry.save(osv, claim)
+
+
+def test_a_number_claimed_before_claims_named_their_ruos_still_holds_it_in_its_osv_s_ruos_alone(database_url: str) -> None:
+    registry = registry_on(database_url)
+    by_application = registry.map_osv("Vecinos Unidos de Collique", "Comas", date(2021, 3, 15))
+    unsaid = registry.map_osv("Mujeres Emprendedoras", "Los Olivos", date(2021, 3, 16))
+    claimed_as_before(registry, by_application, "RUOS-MML-0101", "mml")
+    claimed_as_before(registry, unsaid, "RUOS-017", None)  # its district's RUOS, Los Olivos's
+    registry.close()
+
+    registry = registry_on(database_url)  # a process of this code, on the store the old one wrote
+    stored = registry.find(RUOSNumberIndex.lima_wide_id("RUOS-017"), RUOSNumberIndex)
+    assert stored is not None and stored.municipality_id is None
+    assert registry.ruos_number_holder("ruos-mml-0101", "mml") == by_application
+    assert registry.ruos_number_holder("RUOS-MML-0101", "150110") is None
+    assert (registry.ruos_number_holder("RUOS-017", "150117"), registry.ruos_number_holder("RUOS-017", "mml")) == (unsaid, None)
+
+    olivos = registry.map_osv("Club de Madres de Los Olivos", "Los Olivos", date(2021, 3, 17))
+    with pytest.raises(RUOSNumberTakenError) as refused:
+        registry.register_in_ruos(olivos, " ruos-017", date(2021, 8, 2), municipality_id="150117")
+    assert str(unsaid) in refused.value.message
+    with pytest.raises(RUOSNumberTakenError):
+        registry.register_in_ruos(olivos, "RUOS-MML-0101", date(2021, 8, 2), municipality_id="mml")
+    assert registry.get_osv(olivos).ruos_number is None
+
+    registry.register_in_ruos(olivos, "RUOS-017", date(2021, 8, 2), municipality_id="mml")
+    comas = registry.map_osv("Club de Madres Santa Luzmila", "Comas", date(2021, 3, 17))
+    registry.register_in_ruos(comas, "RUOS-MML-0101", date(2021, 8, 2), municipality_id="150110")
+    assert registry.ruos_number_holder("RUOS-017", "mml") == olivos
+    assert registry.ruos_number_holder("RUOS-MML-0101", "150110") == comas
+    assert registry.ruos_number_holder("RUOS-MML-0101", "mml") == by_application  # the old claim is kept as it was
     registry.close()
 
 

@@ -71,7 +71,7 @@ def test_a_direct_registration_publishes_the_skeleton_s_fields_its_municipality_
 
 
 def test_the_claim_on_an_ruos_number_and_the_opening_of_a_municipality_s_record_stay_private() -> None:
-    index = RUOSNumberIndex(ruos_number="RUOS-7", osv_id=osv().id)
+    index = RUOSNumberIndex(ruos_number="RUOS-7", osv_id=osv().id, municipality_id="150110")
     assert published(index) == []
     municipality = Municipality(municipality_id="150110")
     municipality.assign_focal_point("Subgerencia de Participación Vecinal", "especialista", date(2021, 2, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 
@@ -334,7 +335,7 @@ def test_an_unknown_application_is_not_found() -> None:
     osv = mapped_osv()
     applied(osv)
     with pytest.raises(ApplicationNotFoundError):
-        osv.observe_application(RUOSNumberIndex.create_id("not an application"), date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
+        osv.observe_application(uuid5(NAMESPACE_URL, "not an application"), date(2021, 6, 24), ID_NOT_ACCEPTED, 5)
 
 
 # Registration and rejection ----------------------------------------------------------
@@ -438,9 +439,19 @@ def test_a_board_term_is_expiring_within_the_window_or_once_it_has_ended() -> No
 # The index of RUOS numbers ----------------------------------------------------------------
 
 
-def test_an_ruos_number_has_one_index_id_whatever_its_case_and_spacing() -> None:
-    assert RUOSNumberIndex.create_id("ruos-comas 017") == RUOSNumberIndex.create_id("  RUOS-COMAS   017 ")
-    assert RUOSNumberIndex.create_id("RUOS-1") != RUOSNumberIndex.create_id("RUOS-2")
+def test_an_ruos_number_has_one_index_id_in_a_municipality_s_ruos_whatever_its_case_and_spacing() -> None:
+    assert RUOSNumberIndex.create_id("ruos-comas 017", "150110") == RUOSNumberIndex.create_id("  RUOS-COMAS   017 ", "150110")
+    assert RUOSNumberIndex.create_id("RUOS-1", "150110") != RUOSNumberIndex.create_id("RUOS-2", "150110")
+
+
+def test_each_municipality_s_ruos_claims_its_own_numbers_apart_from_the_claims_made_before_they_said_whose() -> None:
+    """Each municipality numbers its own RUOS: Comas's 045-2026 and San Juan de Lurigancho's are two claims (tester 127
+    F4). A claim made before claims named their municipality kept the id of the number alone, which is still found."""
+    comas, sjl, mml = (RUOSNumberIndex.create_id("045-2026", m) for m in ("150110", "150132", "mml"))
+    assert len({comas, sjl, mml}) == 3
+    before = RUOSNumberIndex.lima_wide_id(" 045-2026")
+    assert before == uuid5(NAMESPACE_URL, "urn:osv-platform:registry:ruos-number:045-2026")  # as the claims stored say
+    assert before not in {comas, sjl, mml}
 
 
 # Whose RUOS a step is in ------------------------------------------------------------------

@@ -127,10 +127,12 @@ class AlreadyRegisteredError(ConflictError):
 
 
 class RUOSNumberTakenError(ConflictError):
-    def __init__(self, ruos_number: str, osv_id: object | None) -> None:
-        """``osv_id`` None: the holder is not the caller's to know of (another municipality's OSV)."""
+    def __init__(self, ruos_number: str, municipality: MunicipalityReference, osv_id: object | None) -> None:
+        """The number is held in ``municipality``'s RUOS (each municipality numbers its own: another's may hold the same);
+        ``osv_id`` None: the holder is not the caller's to know of (an OSV outside its reach)."""
         super().__init__(
-            f"RUOS number {ruos_number} is already held by " + (f"OSV {osv_id}" if osv_id is not None else "another OSV"),
+            f"RUOS number {ruos_number} is already held in the RUOS of {municipality.name} ('{municipality.id}') by "
+            + (f"OSV {osv_id}" if osv_id is not None else "another OSV"),
             field="ruos_number",
             rule="ruos_number_unique",
         )
@@ -367,18 +369,33 @@ def ruos_number_key(ruos_number: str) -> str:
 
 
 class RUOSNumberIndex(Aggregate):
-    """Claims one RUOS number for one OSV.
+    """Claims one RUOS number in one municipality's RUOS for one OSV.
 
-    Its id is derived from the number, and it is saved in the same transaction
-    as the OSV's registration: a second claim of the number conflicts in the
-    store, and the registration that made it is not written either.
+    Each municipality (the MML, each district) keeps and numbers its own RUOS,
+    so two may issue the same number: the claim's id is derived from the
+    municipality and the number (:meth:`create_id`). It is saved in the same
+    transaction as the OSV's registration: a second claim of the number in the
+    same RUOS conflicts in the store, and the registration that made it is not
+    written either. Claims made before they named their municipality
+    (``municipality_id`` None) are keyed by the number alone
+    (:meth:`lima_wide_id`) and hold it in the RUOS their OSV is registered in
+    (``Registry.ruos_number_holder``).
     """
 
     @staticmethod
-    def create_id(ruos_number: str) -> UUID:
+    def create_id(ruos_number: str, municipality_id: str) -> UUID:
+        """The claim on ``ruos_number`` in the RUOS of ``municipality_id`` (``mml`` or a district's ubigeo)."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{ruos_number_key(ruos_number)}")
+
+    @staticmethod
+    def lima_wide_id(ruos_number: str) -> UUID:
+        """The id a claim on ``ruos_number`` had before claims named their municipality: the number's alone. Read, never
+        written now."""
         return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos-number:{ruos_number_key(ruos_number)}")
 
     @event("RUOSNumberClaimed")
-    def __init__(self, ruos_number: str, osv_id: UUID) -> None:
+    def __init__(self, ruos_number: str, osv_id: UUID, municipality_id: str | None = None) -> None:
         self.ruos_number = ruos_number
         self.osv_id = osv_id
+        self.municipality_id = municipality_id
+        """Whose RUOS the number is claimed in; None for a claim made before claims said (see :meth:`lima_wide_id`)."""
