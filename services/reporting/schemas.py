@@ -202,33 +202,38 @@ class TargetsUpdate(Command):
     )
     target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
 
-    _numbers: dict[tuple[str, str], object] = PrivateAttr(default_factory=dict)
-    """Each part written as a JSON number, by (``baseline`` or ``target``, part), as it was sent."""
+    _sent: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+    """The body as it was sent (JSON numbers as numbers), for :meth:`money_written_as_numbers`."""
 
     @model_validator(mode="wrap")
     @classmethod
-    def _noting_json_numbers(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+    def _keeping_what_was_sent(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         read = handler(data)
         if isinstance(data, Mapping):
-            read._numbers = {
-                (name, part): value
-                for name in ("baseline", "target")
-                if isinstance(figure := data.get(name), Mapping)
-                for part, value in figure.items()
-                if isinstance(value, int | float) and not isinstance(value, bool)
-            }
+            read._sent = data
         return read
 
     def money_written_as_numbers(self, money: Collection[str]) -> list[dict[str, Any]]:
-        """The parts among ``money`` (the indicator's money parts: :func:`~services.reporting.domain.phasereports.money_parts`)
-        written as JSON numbers, each refused as every amount the API takes is (422 ``decimal_text``,
-        :func:`shared.schemas.decimal_text_refusal`), as the errors of a :class:`fastapi.exceptions.RequestValidationError`
-        naming ``baseline.<part>`` or ``target.<part>``; none when there are none."""
-        refused = []
-        for (name, part), value in self._numbers.items():
-            if part in money and (refusal := decimal_text_refusal(value, MONEY_EXAMPLE)) is not None:
-                refused.append({"type": refusal.type, "loc": ("body", name, part), "msg": refusal.message(), "input": value})
-        return refused
+        """:func:`money_written_as_numbers` of the body as it was sent."""
+        return money_written_as_numbers(self._sent, money)
+
+
+def money_written_as_numbers(body: Mapping[str, Any], money: Collection[str]) -> list[dict[str, Any]]:
+    """The parts among ``money`` (the indicator's money parts: :func:`~services.reporting.domain.phasereports.money_parts`)
+    of a targets body as sent (``baseline``, ``target``) written as JSON numbers, each refused as every amount the API takes
+    is (422 ``decimal_text``, :func:`shared.schemas.decimal_text_refusal`), as the errors of a
+    :class:`fastapi.exceptions.RequestValidationError` naming ``baseline.<part>`` or ``target.<part>``; none when there are
+    none. Read from the body itself, valid or not, so that a body with other mistakes gets these in the same 422."""
+    refused = []
+    for name in ("baseline", "target"):
+        figure = body.get(name)
+        if not isinstance(figure, Mapping):
+            continue
+        for part, value in figure.items():
+            if part in money and isinstance(value, int | float) and not isinstance(value, bool):
+                if (refusal := decimal_text_refusal(value, MONEY_EXAMPLE)) is not None:
+                    refused.append({"type": refusal.type, "loc": ("body", name, part), "msg": refusal.message(), "input": value})
+    return refused
 
 
 class SignOffCreate(Command):

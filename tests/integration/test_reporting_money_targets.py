@@ -90,3 +90,20 @@ def test_a_money_target_mistyped_as_text_is_told_to_write_a_decimal_string_not_a
     [error] = [e for e in assert_problem(answer, 422, "target.value", "decimal_text")["errors"] if e["field"] == "target.value"]
     advice = error["message"]
     assert '"1500.50" (money is written so)' in advice and advice.index('"1500.50"') < advice.index("JSON number"), advice
+
+
+def test_a_money_number_and_another_mistake_are_refused_in_one_answer(client: TestClient) -> None:
+    """Tester 126 F2: the money rule ran in the route, after the schema: a body with another mistake was refused for that
+    one first, and once it was put right, for its money in a second 422 (the API lists every mistake in one)."""
+    programme(client)
+    part = "p" * 61  # a part's name is at most 60 characters
+    answer = put_raw(client, "seed_funds_granted_pen", b'{"target": {"value": 25000, "' + part.encode() + b'": "1.00"}}')
+    problem = assert_problem(answer, 422)
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [(f"target.{part}.[key]", "string_too_long"), ("target.value", "decimal_text")]
+    assert set_ones(client) == []
+
+
+def test_a_money_target_far_above_the_bound_is_told_it_must_be_text_not_that_it_is_too_large(client: TestClient) -> None:
+    programme(client)
+    problem = assert_problem(put_raw(client, "seed_funds_granted_pen", b'{"target": {"value": 1e300}}'), 422)
+    assert [(e["field"], e["rule"], e["message"]) for e in problem["errors"]] == [("target.value", "decimal_text", AS_EVERY_AMOUNT)]
