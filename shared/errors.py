@@ -212,7 +212,7 @@ class OSVMergedError(ConflictError):
             field=field,
             rule="osv_not_merged",
         )
-        self.into_osv_id = into_osv_id
+        self.into_osv_id, self.merged_on, self.which, self.now_in = into_osv_id, merged_on, which, now_in
 
 
 # A list's rules: every mistake, each naming its row ------------------------------------------

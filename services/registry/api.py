@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, status
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 
 from services.registry.application import Registry, RUOSFilter
 from services.registry.bootstrap import bootstrap
@@ -48,7 +48,8 @@ from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
-from shared.web import MAX_POSITION, application_of, service_api
+from shared.errors import ConflictError, OSVMergedError
+from shared.web import MAX_POSITION, application_of, runtime_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]
 NOT_PLACED = osv_district_in_table("registry")
@@ -522,9 +523,26 @@ def revoke_non_working_day(day: date, body: NonWorkingDayRevocationCreate, regis
 # The app ---------------------------------------------------------------------------------
 
 
+def _sending_to_the_last_survivor(api: FastAPI) -> FastAPI:
+    """A command on an OSV merged into one merged since (A into B, then B into C) is sent to C, as funding and engagement
+    send it (:class:`~shared.errors.OSVMergedError`'s ``now_in``): the domain knows only B, where the record is
+    refused too (tester 126 F5). Read in the handler's thread, on the 409's path only."""
+    as_conflict = api.exception_handlers[ConflictError]
+
+    def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OSVMergedError) and exc.now_in is None:
+            now_in = runtime_of(request).app.survivor_of(exc.into_osv_id)
+            if now_in != exc.into_osv_id:
+                exc = OSVMergedError(exc.into_osv_id, exc.merged_on, field=exc.field or "osv_id", which=exc.which, now_in=now_in)
+        return as_conflict(request, exc)  # type: ignore[no-any-return]
+
+    api.add_exception_handler(OSVMergedError, handler)
+    return api
+
+
 def create_app(settings: RegistrySettings | None = None, today: Clock = today_in_lima) -> FastAPI:
     """Build the registry service (run with ``uvicorn --factory``); ``today`` is the clock (Lima's date by default)."""
-    return service_api(
+    return _sending_to_the_last_survivor(service_api(
         bootstrap(settings, today=today),
         title="osv-platform registry",
         description=(
@@ -536,4 +554,4 @@ def create_app(settings: RegistrySettings | None = None, today: Clock = today_in
             "is 503 `osv_district_in_table` with `Retry-After`, never a 422 about the request."
         ),
         routers=(osvs, applications, municipalities, calendar),
-    )
+    ))

@@ -173,7 +173,7 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
             mapped_before = self._names_in(found.name)
             DistrictRoll.check_names(found.name, mapped_before, name, distinct)
         else:
-            roll.check_new(name, distinct, self._survivor_of)
+            roll.check_new(name, distinct, self.survivor_of)
         osv = OSV(
             name=name,
             district=found.name,
@@ -202,7 +202,7 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
         """The names of the district's OSVs not merged into another (OSV id → name), read from the OSVs themselves."""
         return {str(osv.id): osv.name for osv in self.list_osvs() if osv.district == district}
 
-    def _survivor_of(self, osv_id: UUID) -> UUID:
+    def survivor_of(self, osv_id: UUID) -> UUID:
         """The OSV that ``osv_id`` was last merged into, along merges made one after another (itself if never merged)."""
         seen = {osv_id}
         while (into := self.load(osv_id, OSV, OSVNotFoundError).merged_into) is not None and into not in seen:

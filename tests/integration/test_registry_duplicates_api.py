@@ -239,6 +239,25 @@ def test_a_merged_name_follows_later_merges_to_the_last_survivor_in_any_district
     mapped(registry, "Olla Común Los Girasoles de Jicamarca", distinct_from=[c])
 
 
+def test_a_command_on_an_osv_merged_into_one_merged_since_is_sent_to_the_last_survivor(registry: TestClient) -> None:
+    """A into B, then B into C: a record for A is refused naming C, where it goes; it named B, which refuses it too
+    (tester 126 F5; funding and engagement already followed the chain)."""
+    a = mapped(registry, "Club de Madres Virgen de Fátima")
+    b = mapped(registry, "Club de Madres Virgen de Fatima Sector 2", distinct_from=[a])
+    c = mapped(registry, "Asociación de Madres Fátima", district="Ate")
+    assert registry.post(f"/osvs/{b}/merges", json={"duplicate_id": a, "merged_on": "2021-07-01"}).status_code == 201
+    once = assert_problem(registry.post(f"/osvs/{a}/contact-restored", json={"restored_on": "2021-07-02"}), 409, "osv_id", "osv_not_merged")
+    assert f"merged into OSV {b}" in once["detail"] and "record it there" in once["detail"]
+    assert registry.post(f"/osvs/{c}/merges", json={"duplicate_id": b, "merged_on": "2021-07-03"}).status_code == 201
+
+    said = {
+        merged: assert_problem(registry.post(f"/osvs/{merged}/contact-restored", json={"restored_on": "2021-07-04"}), 409, "osv_id", "osv_not_merged")["detail"]
+        for merged in (a, b)
+    }
+    assert f"merged into OSV {b}" in said[a] and f"merged since: record it in OSV {c}" in said[a]
+    assert f"merged into OSV {c}" in said[b] and "record it there" in said[b]
+
+
 @pytest.mark.parametrize("name", ["!!!", "🙂", "—", "...", "¿?", " _ "])
 def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: TestClient, name: str) -> None:
     """Such a name names no organisation, and would be a 100-score duplicate of every other one in its district."""
