@@ -83,7 +83,8 @@ _STAFF = frozenset(
 #:   indicators, and record what the municipality decides in its RUOS; members only masked (no document type),
 #:   staff's free text withheld (it may name people).
 #: * ``evaluator`` reads and scores the proposals of the rounds assigned to it: nothing of the OSVs'
-#:   records (members, follow-up) that the rubric does not need, and no other evaluator's sheet beyond the ranking's.
+#:   records (members, follow-up) that the rubric does not need, and no other evaluator's scores nor their mean, not even
+#:   after scoring (evaluators score blind; the ranking is the programme's).
 #: * ``auditor`` reads everything, members masked and staff's free text withheld (they audit facts, not people):
 #:   history, evidence, as-of, feeds; looks nobody up. Only
 #:   auditors check the hash chains (``audit:verify``): tamper evidence is theirs, not the writers'.

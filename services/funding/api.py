@@ -77,6 +77,15 @@ def assigned_only(caller: Caller) -> str | None:
     """The subject whose assigned rounds bound what ``caller`` reads (an evaluator's), or None for all rounds."""
     return caller.subject if caller.only_assigned(Permission.PROPOSALS_READ) else None
 
+
+def scorings_shown(caller: Caller, funding: Funding, round_id: UUID) -> frozenset[str] | None:
+    """The evaluator codes whose scorings ``caller`` is shown on the round's proposals (:meth:`ProposalPublic.of`): an
+    evaluator's own alone, so that it scores blind (tester 126 F4: the others' scores and their mean anchored its own);
+    None, every scoring, to whoever reads every round (leads, staff, auditors)."""
+    subject = assigned_only(caller)
+    return None if subject is None else funding.get_round(round_id=round_id).codes_held_by(subject)
+
+
 phases = APIRouter(prefix="/phases", tags=["phases"])
 grants = APIRouter(prefix="/grants", tags=["grants"])
 participatory_budgets = APIRouter(prefix="/participatory-budgets", tags=["participatory budgets"])
@@ -358,9 +367,12 @@ def list_proposals(
 ) -> list[ProposalPublic]:
     """List a round's proposals in the order they were submitted (summaries `[withheld]` to auditors); paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it."""
-    shown = shows_summary(caller)
-    listed = [ProposalPublic.of(p, summary=shown) for p in funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))]
+    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
+    Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
+    null; the lead, staff and auditors read every scoring and the mean."""
+    found = funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))
+    summary, scorings = shows_summary(caller), scorings_shown(caller, funding, round_id)
+    listed = [ProposalPublic.of(p, summary=summary, scorings_under=scorings) for p in found]
     chosen = [p for p in listed if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
     return page.of(chosen, key=lambda p: p.id)
 
@@ -379,9 +391,11 @@ def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
 def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader) -> ProposalPublic:
     """Show one proposal with its summary, scorings, decision and grants, to programme staff and the round's evaluators (an auditor reads the summary `[withheld]`).
 
-    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it."""
+    A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
+    Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
+    null; the lead, staff and auditors read every scoring and the mean."""
     proposal = funding.get_proposal(proposal_id=proposal_id, evaluator=assigned_only(caller))
-    return ProposalPublic.of(proposal, summary=shows_summary(caller))
+    return ProposalPublic.of(proposal, summary=shows_summary(caller), scorings_under=scorings_shown(caller, funding, proposal.round_id))
 
 
 SCORE_ONCE = (
@@ -390,7 +404,8 @@ SCORE_ONCE = (
     "Each code scores a proposal once (a second scoring is 409 `score_once`), and so does each person: one who holds several codes "
     "in a round (assigned before a person held one code per round), or was given another after one of theirs was withdrawn, and "
     "scored under one gets 409 `one_scoring_per_person` under another. Never after a decision. A scoring dated after "
-    "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored."
+    "the OSV's dissolution is 409 `osv_not_dissolved`, as an approval is: a dissolved OSV's proposal is rejected, not scored. "
+    "The answer shows an evaluator its own scoring alone, the mean and the version null: evaluators score blind."
 )
 
 
@@ -406,7 +421,7 @@ def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, 
     proposal = funding.score_proposal(
         proposal_id=proposal_id, evaluator=body.evaluator, scores=scores, scored_on=body.scored_on, scorer=caller.subject
     )
-    return ProposalPublic.of(proposal)
+    return ProposalPublic.of(proposal, scorings_under=scorings_shown(caller, funding, proposal.round_id))
 
 
 @proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=WRITES)

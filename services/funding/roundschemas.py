@@ -4,7 +4,7 @@ decisions and grants, the ranking (pydantic). The rest of funding's bodies are :
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -339,19 +339,32 @@ class ProposalPublic(BaseModel):
     planned_outputs: list[PlannedOutputPublic]
     submitted_on: date
     status: ProposalStatus = Field(description="`submitted`, `approved` or `rejected`.")
-    scorings: list[ScoringPublic]
-    mean_weighted_total: MoneyText | None = Field(description="The mean of the evaluators' totals; null until scored.")
+    scorings: list[ScoringPublic] = Field(
+        description="The evaluators' scorings, in the order they were given. An evaluator is shown its own alone, before it "
+        "scores (none) and after: evaluators score blind, as another's scores would anchor theirs; the lead, staff and "
+        "auditors read every one."
+    )
+    mean_weighted_total: MoneyText | None = Field(
+        description="The mean of the evaluators' totals; null until scored, and always null to an evaluator (it is the panel's)."
+    )
     approval: ApprovalPublic | None
     rejection: RejectionPublic | None
     grants: list[ProposalGrantPublic] = Field(description="Grants made from this proposal.")
     granted_total: MoneyText
-    version: int = Field(description="How many events the proposal has recorded.")
+    version: int | None = Field(
+        description="How many events the proposal has recorded; null to an evaluator, as it counts the other evaluators' scorings."
+    )
 
     @classmethod
-    def of(cls, proposal: Proposal, *, summary: bool = True) -> ProposalPublic:
+    def of(cls, proposal: Proposal, *, summary: bool = True, scorings_under: Collection[str] | None = None) -> ProposalPublic:
         """The proposal; its summary only when ``summary`` (see ``services.funding.api.shows_summary``), else withheld. A command's answer
-        shows it: only staff, leads and the round's evaluators send one."""
+        shows it: only staff, leads and the round's evaluators send one.
+
+        ``scorings_under``: the evaluator codes whose scorings are shown (an evaluator's own,
+        ``services.funding.api.scorings_shown``), the mean and the version then null; None shows every scoring."""
         decision = proposal.decision
+        blind = scorings_under is not None
+        scorings = proposal.scorings_under(scorings_under) if blind else proposal.scorings
         return cls(
             id=proposal.id,
             round_id=proposal.round_id,
@@ -372,9 +385,9 @@ class ProposalPublic(BaseModel):
                     weighted_total=s.weighted_total,
                     scored_on=s.scored_on,
                 )
-                for s in proposal.scorings
+                for s in scorings
             ],
-            mean_weighted_total=proposal.mean_weighted_total,
+            mean_weighted_total=None if blind else proposal.mean_weighted_total,
             approval=ApprovalPublic(amount=decision.amount, approved_on=decision.approved_on)
             if isinstance(decision, Approval)
             else None,
@@ -383,7 +396,7 @@ class ProposalPublic(BaseModel):
             else None,
             grants=[ProposalGrantPublic(grant_id=g.grant_id, amount=g.amount, granted_on=g.granted_on) for g in proposal.grants],
             granted_total=proposal.granted_total,
-            version=proposal.version,
+            version=None if blind else proposal.version,
         )
 
 

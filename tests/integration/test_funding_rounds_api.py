@@ -164,7 +164,8 @@ def test_a_round_from_call_to_grants(client: TestClient) -> None:
     score(client, b["id"], "EV-1", 6, 5, 3)
     score(client, b["id"], "EV-2", 7, 7, 4)
     score(client, c["id"], "EV-1", 9, 9, 4)
-    assert score(client, c["id"], "EV-2", 10, 8, 5)["mean_weighted_total"] == "89.25"
+    assert score(client, c["id"], "EV-2", 10, 8, 5)["mean_weighted_total"] is None  # EV-2's holder scores blind
+    assert client.get(f"/proposals/{c['id']}").json()["mean_weighted_total"] == "89.25"  # the lead reads the panel's
 
     ranking = client.get(f"/rounds/{rid}/ranking").json()
     assert [(s["place"], s["proposal_id"], s["mean_weighted_total"]) for s in ranking["proposals"]] == [

@@ -16,7 +16,7 @@ A round with no evaluators assigned decides as it always did.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -365,6 +365,12 @@ class Proposal(Aggregate):
         """The mean of the evaluators' weighted totals; None until someone scores it. Every scoring counts, a withdrawn
         code's included: it was a fact when given, and is published under its code."""
         return mean([s.weighted_total for s in self.scorings]) if self.scorings else None
+
+    def scorings_under(self, codes: Collection[str]) -> list[Scoring]:
+        """The scorings given under ``codes``, in the order they were given: what an evaluator is shown of the proposal,
+        its own (:meth:`.rounds.Round.codes_held_by`). Evaluators score blind: another's scores, or their mean, read
+        before scoring would anchor its own; the panel's sheet is the lead's, who decides, and staff's and auditors'."""
+        return [s for s in self.scorings if s.evaluator in codes]
 
     def mean_score_of(self, criterion: str) -> Decimal | None:
         return mean([s.score_of(criterion) for s in self.scorings]) if self.scorings else None

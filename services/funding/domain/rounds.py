@@ -501,6 +501,11 @@ class Round(Aggregate):
         """The codes ``subject`` held in this round and that were withdrawn, in the order they were."""
         return [code for code, w in self.withdrawn.items() if w.subject == subject]
 
+    def codes_held_by(self, subject: str) -> frozenset[str]:
+        """Every code ``subject`` holds in this round, or held until its withdrawal: the scorings that are theirs, the only
+        ones they are shown of the round's proposals (evaluators score blind, :meth:`.proposals.Proposal.scorings_under`)."""
+        return frozenset([*self.codes_of(subject), *self.withdrawn_codes_of(subject)])
+
     def held_by(self, subject: str) -> bool:
         """Whether ``subject`` holds, or held until its withdrawal, an evaluator code in this round."""
         return self.assigned_to(subject) or bool(self.withdrawn_codes_of(subject))
