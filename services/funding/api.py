@@ -322,7 +322,10 @@ def assign_evaluator(round_id: UUID, body: EvaluatorAssignmentCreate, funding: F
     "(409 `evaluator_withdrawn`) and holds no code in the round, so may be given another, as may the right person. The scores "
     "it gave stay on the proposals and count in their mean and the ranking. The code stays taken (409 `evaluator_code_once`): "
     "scores are published under it. A code never assigned in the round is 404 `evaluator_assigned`; one withdrawn already, "
-    "409 `evaluator_withdrawn`. It may be withdrawn after the round's decisions: it changes none of them.",
+    "409 `evaluator_withdrawn`. It may be withdrawn after the round's decisions: it changes none of them.\n\n"
+    "`evaluator` names the code without regard to case (`ev-1` withdraws `EV-1`). A round whose codes were assigned before "
+    "they compared so may hold two spellings of one (`EV-1`, `ev-1`): name the one meant as assigned (another spelling is "
+    "409 `evaluator_code_unambiguous`).",
 )
 def withdraw_evaluator(round_id: UUID, evaluator: str, body: EvaluatorWithdrawalCreate, funding: FundingDep) -> RoundPublic:
     """Withdraw an evaluator code from a round, so that decisions no longer wait for it (records `EvaluatorWithdrawn`, kept private)."""

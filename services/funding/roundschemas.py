@@ -122,7 +122,8 @@ class RoundClosingCreate(Command):
 class EvaluatorAssignmentCreate(Command):
     evaluator: EvaluatorCode = Field(
         description="The opaque code the person's scores are published under, such as `EV-1` (1–20 letters, digits, `.`, `_`, `-`, "
-        "with a digit: 422 `evaluator_code`), never a name; once per round (409 `evaluator_code_once`)."
+        "with a digit: 422 `evaluator_code`), never a name; once per round (409 `evaluator_code_once`), compared without "
+        "regard to case (`ev-1` is `EV-1`, shown as first assigned)."
     )
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), domain_rule(check_subject)] = Field(
         description="Who holds it: the person's login at the identity provider (the `sub` of their tokens), e.g. `evaluator`: "
@@ -265,7 +266,8 @@ class ScoringCreate(Command):
         description="The evaluator code you score under, such as `EV-1` (422 `evaluator_code` for anything else, a name "
         "included): one a lead assigned to you in the proposal's round "
         "(`POST /rounds/{round_id}/evaluators`); needed only if you hold several there (only in a round assigned before a person "
-        "held one code per round). Each code, and each person, scores a proposal once.",
+        "held one code per round). Compared without regard to case (`ev-1` names `EV-1`); the scoring is recorded under the "
+        "code as assigned. Each code, and each person, scores a proposal once.",
     )
     scores: list[ScoreCreate] = Field(max_length=30, description="Every criterion of the rubric, once.")
     scored_on: IsoDate = Field(description="Not before the proposal was submitted, nor after its OSV's dissolution (409 `osv_not_dissolved`).")

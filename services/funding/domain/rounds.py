@@ -28,6 +28,15 @@ they still count in each proposal's mean. The code itself stays taken (409
 person who held it. A withdrawal may come after the round's decisions (a
 conflict of interest found later): it undoes none of them.
 
+A code compares without regard to case or surrounding spaces
+(:func:`~.scoring.evaluator_key`): ``ev-1`` names ``EV-1`` wherever a code is
+assigned, withdrawn or scored under, and is shown as first assigned. A round
+whose codes were assigned before they compared so may hold two spellings of
+one code (``EV-1`` and ``ev-1``): they stay two codes, two people's, each
+waited for and each scoring under its own; a name matching both is the one
+spelt as sent, else 409 ``evaluator_code_unambiguous``
+(:meth:`Round.code_named`).
+
 The round keeps, as private bookkeeping events saved in the same transaction
 as the proposal they concern (:mod:`.proposals`), which OSVs submitted (one
 proposal each) and what each approval committed of the budget. Two commands
@@ -37,7 +46,7 @@ fails on the round's version and nothing of it is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -48,7 +57,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.funding.domain.phases import Phase
-from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
+from services.funding.domain.scoring import Criterion, check_evaluator, check_subject, evaluator_key
 from shared.errors import (
     ConflictError,
     NotFoundError,
@@ -209,13 +218,28 @@ class EvaluatorWithdrawal:
 
 
 class EvaluatorCodeTakenError(ConflictError):
-    def __init__(self, evaluator: str, withdrawn: bool = False) -> None:
+    """``evaluator`` is ``taken``, a code assigned in the round (the same one without regard to case)."""
+
+    def __init__(self, evaluator: str, withdrawn: bool = False, taken: str | None = None) -> None:
         why = (
             "was assigned in this round and withdrawn: the scores it gave are published under it, so it stays that person's"
             if withdrawn
             else "is already assigned in this round: a code stands for one person"
         )
-        super().__init__(f"evaluator code '{evaluator}' {why}", field="evaluator", rule="evaluator_code_once")
+        spelt = f" (as '{taken}': codes compare without regard to case)" if taken not in (None, evaluator) else ""
+        super().__init__(f"evaluator code '{evaluator}'{spelt} {why}", field="evaluator", rule="evaluator_code_once")
+
+
+class EvaluatorCodeAmbiguousError(ConflictError):
+    """A code names several of the round's codes, spelt otherwise (assigned before codes compared without regard to case)."""
+
+    def __init__(self, evaluator: str, codes: Sequence[str]) -> None:
+        super().__init__(
+            f"evaluator code '{evaluator}' names {', '.join(repr(code) for code in codes)}, assigned in this round before codes "
+            "compared without regard to case: name the one you mean as it was assigned",
+            field="evaluator",
+            rule="evaluator_code_unambiguous",
+        )
 
 
 class EvaluatorNotFoundError(NotFoundError):
@@ -438,15 +462,18 @@ class Round(Aggregate):
     def assign_evaluator(self, evaluator: str, subject: str, assigned_on: date) -> None:
         """Give ``subject`` the evaluator code ``evaluator`` in this round: they may read and score its proposals.
 
-        409 ``evaluator_code_once`` if the code is someone's already, or was and was withdrawn; 409 ``one_code_per_person``
+        409 ``evaluator_code_once`` if the code is someone's already, or was and was withdrawn, in any case (``ev-1`` is
+        ``EV-1``: :func:`~.scoring.evaluator_key`); 409 ``one_code_per_person``
         if ``subject`` holds a code in the round already (the round's codes stand for distinct people; a withdrawn one
         is no longer held); 422 ``not_before_opens_on``;
         422 ``oidc_subject`` for a ``subject`` no token can carry (:func:`~.scoring.check_subject`).
         """
+        evaluator = evaluator.strip()
         check_evaluator(evaluator)
         check_subject(subject)
-        if evaluator in self.evaluators or evaluator in self.withdrawn:
-            raise EvaluatorCodeTakenError(evaluator, withdrawn=evaluator in self.withdrawn)
+        if taken := self.codes_named(evaluator, self.holders):
+            code = evaluator if evaluator in taken else taken[0]
+            raise EvaluatorCodeTakenError(evaluator, withdrawn=code in self.withdrawn, taken=code)
         if held := self.codes_of(subject):
             raise OneCodePerPersonError(evaluator, held)
         if assigned_on < self.opens_on:
@@ -462,17 +489,19 @@ class Round(Aggregate):
         """Withdraw the code ``evaluator`` from the round: decisions stop waiting for it, its holder stops reading and
         scoring under it; the scores it gave stay and count.
 
-        422 ``evaluator_code`` for no code's form; 404 ``evaluator_assigned`` for a code never assigned here; 409
-        ``evaluator_withdrawn`` for one withdrawn already; 422 ``not_before_opens_on`` / ``not_before_assignment`` naming
+        ``evaluator`` names the code without regard to case (:meth:`code_named`: 409 ``evaluator_code_unambiguous`` for a
+        name of two codes assigned before that). 422 ``evaluator_code`` for no code's form; 404 ``evaluator_assigned`` for
+        a code never assigned here; 409 ``evaluator_withdrawn`` for one withdrawn already; 422 ``not_before_opens_on`` / ``not_before_assignment`` naming
         ``withdrawn_on`` for a day before the round opened or the code was assigned. Taken whether or not the round's
         decisions are all made: it changes none of them.
         """
-        check_evaluator(evaluator)
+        check_evaluator(evaluator.strip())
         reason = EvaluatorWithdrawalReason(reason)
+        if (code := self.code_named(evaluator, self.holders)) is None:
+            raise EvaluatorNotFoundError(evaluator.strip())
+        evaluator = code
         if (earlier := self.withdrawn.get(evaluator)) is not None:
             raise EvaluatorWithdrawnError(evaluator, earlier.withdrawn_on, "a code is withdrawn once")
-        if evaluator not in self.evaluators:
-            raise EvaluatorNotFoundError(evaluator)
         if withdrawn_on < self.opens_on:
             raise WithdrawnBeforeError(withdrawn_on, "the round opened", self.opens_on, "not_before_opens_on")
         if (assigned_on := self.assigned_on.get(evaluator)) is not None and withdrawn_on < assigned_on:
@@ -511,18 +540,39 @@ class Round(Aggregate):
         return self.assigned_to(subject) or bool(self.withdrawn_codes_of(subject))
 
     def scoring_code(self, subject: str, evaluator: str | None) -> str:
-        """The code ``subject`` scores under: the one named, if it is theirs, or their only one.
+        """The code ``subject`` scores under, as assigned: the one named (without regard to case, :meth:`code_named`), if
+        it is theirs, or their only one.
 
         409 ``evaluator_withdrawn`` for a code of theirs that was withdrawn (named, or their last one)."""
+        codes, withdrawn = self.codes_of(subject), self.withdrawn_codes_of(subject)
         if evaluator is not None:
-            check_evaluator(evaluator)
-        codes = self.codes_of(subject)
-        if evaluator is not None and evaluator in codes:
-            return evaluator
-        if evaluator is None and len(codes) == 1:
+            check_evaluator(evaluator.strip())
+            evaluator = self.code_named(evaluator, [*codes, *withdrawn]) or evaluator.strip()
+            if evaluator in codes:
+                return evaluator
+        elif len(codes) == 1:
             return codes[0]
-        withdrawn = self.withdrawn_codes_of(subject)
         if (evaluator in withdrawn) or (evaluator is None and not codes and withdrawn):
             code = evaluator or withdrawn[-1]
             raise EvaluatorWithdrawnError(code, self.withdrawn[code].withdrawn_on, "it scores no more (its earlier scores stay)")
         raise EvaluatorNotAssignedError(evaluator, codes)
+
+    @staticmethod
+    def codes_named(evaluator: str, codes: Iterable[str]) -> list[str]:
+        """The ``codes`` that ``evaluator`` names without regard to case or surrounding spaces (:func:`~.scoring.evaluator_key`):
+        one at most, several only of codes assigned before codes compared so."""
+        key = evaluator_key(evaluator)
+        return [code for code in codes if evaluator_key(code) == key]
+
+    def code_named(self, evaluator: str, codes: Iterable[str]) -> str | None:
+        """The one of ``codes`` (this round's) that ``evaluator`` names, as it was assigned, or None.
+
+        ``EV-1`` for ``ev-1``: a code compares without regard to case or surrounding spaces. Of two spellings assigned
+        before that (``EV-1`` and ``ev-1``, two people's codes), the one spelt as sent; 409 ``evaluator_code_unambiguous``
+        (:class:`EvaluatorCodeAmbiguousError`) for a third spelling, which could be either."""
+        named = self.codes_named(evaluator, codes)
+        if len(named) > 1:
+            if evaluator.strip() in named:
+                return evaluator.strip()
+            raise EvaluatorCodeAmbiguousError(evaluator.strip(), named)
+        return named[0] if named else None

@@ -155,6 +155,12 @@ def check_evaluator(evaluator: str) -> None:
         raise EvaluatorCodeError(evaluator)
 
 
+def evaluator_key(code: str) -> str:
+    """What two evaluator codes compare by: the code without regard to case or surrounding spaces (`EV-X1`, ` ev-x1`
+    and `Ev-X1` are one code). A code is shown as it was first assigned."""
+    return code.strip().casefold()
+
+
 def check_subject(subject: str) -> None:
     """422 ``oidc_subject`` unless ``subject`` can be a token's ``sub`` (:data:`OIDC_SUBJECT`): a zero-width space or a
     name typed with spaces would give a code to no one who can sign in."""
