@@ -29,11 +29,11 @@ from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHI
 from services.reporting.domain.phasereports import money_parts
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate, money_written_as_numbers
 from services.reporting.settings import ReportingSettings
-from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, session_caller, signed_out, viewer_scope
+from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, ruos_alerted, session_caller, signed_out, viewer_scope
 from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared import dryrun
 from shared.asyncapi import document_for
-from shared.auth import AuthError, Caller, MunicipalScope, Permission, holders_of, requires, within
+from shared.auth import AuthError, Caller, CallerDep, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
 from shared.guards import problem
 from shared.problems import STATUS_OF, route_body_rules
@@ -263,6 +263,7 @@ def style() -> Response:
 def get_alerts(
     reporting: ReportingDep,
     scope: Figures,
+    caller: CallerDep,
     days: DaysQuery = OVERDUE_AFTER_DAYS,
     within_days: WithinDaysQuery = TERM_ENDS_WITHIN_DAYS,
     as_of: AsOf = None,
@@ -271,8 +272,12 @@ def get_alerts(
 
     As of today, or, with `as_of`, from the facts recorded by then, counted to that moment's day in Lima, as the
     dashboard's cut does. A focal point gets its municipality's alone, with the records merged into its OSVs from
-    other districts (and not those of its districts merged into another's)."""
-    return AlertsPublic.model_validate(reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of))
+    other districts (and not those of its districts merged into another's). Its board terms are those of the OSVs
+    registered in its municipality's RUOS, whose renewals it records: a district's focal point is not alerted to its
+    OSVs registered with the MML, the MML's focal point (who reads all of Lima) to those registered in the MML's RUOS
+    alone. Staff, leads and auditors get every one."""
+    found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(caller))
+    return AlertsPublic.model_validate(found)
 
 
 def dashboard_viewer(request: Request) -> Caller | None:
@@ -399,7 +404,7 @@ def get_dashboard(
 
     def page() -> str:
         report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
-        found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of)
+        found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(viewer))
         targets = reporting.targets(as_of=as_of, scope=scope)
         return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
 

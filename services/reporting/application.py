@@ -122,7 +122,8 @@ class Reporting:
         self.today = today
         self.now = now
         self.districts = districts or DistrictTable.of_lima()
-        self.municipalities = MunicipalityTable(self.districts).all()
+        self.municipality_table = MunicipalityTable(self.districts)
+        self.municipalities = self.municipality_table.all()
         self._said_lacking: set[str] = set()
         """The districts facts name that the table lacks, logged once each by this process."""
 
@@ -302,9 +303,13 @@ class Reporting:
         within_days: int = TERM_ENDS_WITHIN_DAYS,
         scope: MunicipalScope = ALL_LIMA,
         as_of: datetime | None = None,
+        ruos: MunicipalScope = ALL_LIMA,
     ) -> Alerts:
         """The follow-up alerts about the OSVs and municipalities in ``scope``: as of today in Lima, or, given ``as_of``,
-        from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut)."""
+        from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut).
+
+        The board terms of those OSVs registered in the RUOS of a municipality ``ruos`` covers alone: the caller's whose
+        focal point records the renewal (``services.reporting.signin.ruos_alerted``; :func:`~.domain.alerts.board_terms`)."""
         self.check_past(as_of)
         municipalities = [m for m in self.municipalities if scope.covers(m.id)]
         districts = self.districts_of(scope)
@@ -314,10 +319,12 @@ class Reporting:
             facts = self.readmodel.alert_facts(as_of)
             if districts is not None:
                 facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
-            return alerts(facts, today, municipalities, overdue_after_days=days, within_days=within_days)
+            return alerts(
+                facts, today, municipalities, overdue_after_days=days, within_days=within_days, table=self.municipality_table, ruos=ruos
+            )
 
         if as_of is None:  # as of today: cached until the read model applies another fact, or the day changes
-            key = ("alerts", today, days, within_days, districts, tuple(m.id for m in municipalities))
+            key = ("alerts", today, days, within_days, districts, tuple(m.id for m in municipalities), ruos)
             return self.readmodel.cached(key, answer)  # type: ignore[no-any-return]
         return answer()
 

@@ -66,6 +66,12 @@ class BoardTermPublic(BaseModel):
     term_ends_on: date = Field(description="When the board's term ends: from the registration, or the last renewal.")
     days_left: int = Field(description="Days from today to the term's end; negative once it ended.")
     status: Literal["ended", "expiring"] = Field(description="`ended`, or `expiring` within `within_days`.")
+    municipality_id: str | None = Field(
+        description='Whose RUOS holds the registration, whose focal point records the renewal: "mml" or the district\'s ubigeo '
+        "(registry's `RUOSRegistered`; for one recorded directly before registrations named their municipality, the OSV's "
+        "district's, as registry reads it). Null only when reporting's districts table lacks that district."
+    )
+    municipality_name: str | None = Field(description="That municipality's name, as `municipalities_without_focal_point` names it.")
 
 
 class MissingFocalPointPublic(BaseModel):
@@ -139,7 +145,10 @@ class AlertsPublic(BaseModel):
     overdue_after_days: int = Field(description="An OSV is overdue after this many days without a meeting.")
     within_days: int = Field(description="A board term ending within this many days is flagged.")
     overdue_meetings: list[OverdueMeetingPublic] = Field(description="Active OSVs not met for too long, longest first.")
-    board_terms: list[BoardTermPublic] = Field(description="Boards whose term ended or ends soon, soonest first.")
+    board_terms: list[BoardTermPublic] = Field(
+        description="Boards whose term ended or ends soon, soonest first: to a focal point, those of the OSVs registered in its "
+        "municipality's RUOS (the MML's focal point: the MML's RUOS), whose renewals it records; to staff, leads and auditors, every one."
+    )
     municipalities_without_focal_point: list[MissingFocalPointPublic] = Field(
         description="The MML and district municipalities with no current focal point."
     )

@@ -237,6 +237,13 @@ def viewer_scope(viewer: Caller) -> MunicipalScope:
     return viewer.scope(Permission.INDICATORS_READ)
 
 
+def ruos_alerted(caller: Caller) -> MunicipalScope:
+    """The municipalities whose RUOS's board terms ``caller`` is alerted to: the ones whose renewals it records. A focal
+    point's own (``municipal-mml``: the MML's, though it reads all of Lima), as registry's 403 ``own_municipality_ruos``
+    holds each to; everyone else who reads the alerts (staff, leads, auditors) every one, within what it reads."""
+    return caller.recording(Permission.INDICATORS_READ).acts_for
+
+
 def signed_out(response: Response) -> Response:
     """``response``, forgetting the dashboard's session (its access token and its ID token)."""
     response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH)

@@ -18,7 +18,7 @@ from shared.settings import sqlalchemy_url
 from shared.views import make_engine
 from tests.integration.test_reporting_as_of import START, arriving_out_of_order, cloudevent, programme_log
 from tests.support.clients import application_of
-from tests.support.identity import signed_in_headers
+from tests.support.identity import MML_FOCAL_POINT, signed_in_headers
 from tests.support.reporting_feed import COMAS, SJL, ReportingFeed, a_programme_year
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("reporting")]
@@ -93,6 +93,68 @@ def test_the_alerts_read_from_each_osvs_last_meeting_equal_the_alerts_read_from_
     kept = readmodel.alert_facts()
     assert len([f for f in kept if f.type == "FollowUpMeetingHeld"]) < len(readmodel.facts(types={"FollowUpMeetingHeld"}))
     assert alerts(kept, today, municipalities) == alerts(readmodel.facts(), today, municipalities)
+
+
+# Board terms, by the RUOS that holds the registration
+
+
+def board_terms(client: TestClient, name: str | None = None) -> list[tuple[str, int, str | None, str | None]]:
+    """The board-term alerts ``name`` (the tester when None) is shown: OSV, days left, RUOS municipality and its name."""
+    answer = client.get("/alerts", headers=signed_in_headers(name) if name else None)
+    assert answer.status_code == 200, answer.text
+    return [(b["name"], b["days_left"], b["municipality_id"], b["municipality_name"]) for b in answer.json()["board_terms"]]
+
+
+def test_a_board_term_alert_names_the_ruos_that_holds_the_registration_and_goes_to_that_municipalitys_focal_point(
+    client: TestClient,
+) -> None:
+    """Tester 127 F1: a focal point records only its own municipality's RUOS steps (403 `own_municipality_ruos`), but the
+    alerts listed to San Juan de Lurigancho's focal point the board terms of its OSVs registered in the MML's RUOS, which
+    it may not renew, and to the MML's every district's; no alert said whose RUOS the registration is in."""
+    today = today_in_lima()
+    readmodel = application_of(client).readmodel
+    feed = ReportingFeed(readmodel, today)
+    a_programme_year(feed)  # Nueva Esperanza, of Ate: registered directly before registrations named their RUOS; ends in 30 days
+    sjl = "San Juan de Lurigancho"
+    villa_hermosa = feed.osv_mapped("Olla Común Villa Hermosa", sjl, "Lima Este", -400)
+    los_olivos = feed.osv_mapped("Comedor Los Olivos", sjl, "Lima Este", -400)
+    unidos = feed.osv_mapped("Club Juvenil Unidos", sjl, "Lima Este", -400)
+    canto_rey = feed.osv_mapped("Club Deportivo Canto Rey", sjl, "Lima Este", -400)
+    feed.ruos_registered(villa_hermosa, -300, board_term_ends=-5, municipality_id=SJL)
+    feed.ruos_registered(los_olivos, -300, board_term_ends=10, municipality_id="mml")
+    feed.ruos_registered(unidos, -300, board_term_ends=20)  # no municipality named: its district's, as registry reads it
+    feed.ruos_registered(canto_rey, -390, board_term_ends=-30, municipality_id="mml")
+    feed.board_renewed(canto_rey, -40, term_ends=45)  # a renewal is in the RUOS the OSV is registered in
+
+    mml = ("mml", "Municipalidad Metropolitana de Lima")
+    san_juan = (SJL, "Municipalidad Distrital de San Juan de Lurigancho")
+    every = [
+        ("Olla Común Villa Hermosa", -5, *san_juan),
+        ("Comedor Los Olivos", 10, *mml),
+        ("Club Juvenil Unidos", 20, *san_juan),
+        ("Club de Madres Nueva Esperanza", 30, "150103", "Municipalidad Distrital de Ate"),
+        ("Club Deportivo Canto Rey", 45, *mml),
+    ]
+    shown = {
+        None: every,  # the tester: a lead and an auditor
+        "staff": every,
+        "auditor": every,
+        "municipal-150132": [b for b in every if b[2] == SJL],  # its RUOS's, not its OSVs' registered with the MML
+        MML_FOCAL_POINT: [b for b in every if b[2] == "mml"],  # the MML's RUOS's, not every district's
+    }
+    for name, expected in shown.items():
+        assert board_terms(client, name) == expected, name
+    # The dashboard's table shows each focal point the same, naming the RUOS.
+    page = client.get("/dashboard", headers=signed_in_headers("municipal-150132")).text
+    table = page[page.index('id="board-terms"') : page.index("</table>", page.index('id="board-terms"'))]
+    assert "Olla Común Villa Hermosa" in table and "Municipalidad Distrital de San Juan de Lurigancho" in table
+    assert "Comedor Los Olivos" not in table
+
+    # The read model rebuilt from the log lists the same alerts to each.
+    readmodel.clear()
+    readmodel.apply(feed.published)
+    for name, expected in shown.items():
+        assert board_terms(client, name) == expected, name
 
 
 # Recorded after the OSV's dissolution

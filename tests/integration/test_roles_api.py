@@ -10,6 +10,7 @@ these stories show the people who may, doing it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from shared.clock import today_in_lima
 from tests.support.api import assert_problem, created, ok
 from tests.support.clients import application_of, feed, head, service_client
 from tests.support.identity import IssuedTokens
@@ -298,6 +300,25 @@ def test_a_focal_points_indicators_are_its_municipalitys_alone(system: dict[str,
     assert "Todo el programa" in reporting.get("/indicators/export.csv", headers=tokens.headers("staff")).text
     alerts = ok(reporting.get("/alerts", headers=tokens.headers("municipal-150132")))
     assert [m["municipality_id"] for m in alerts["municipalities_without_focal_point"]] == ["150132"]
+
+
+def test_each_focal_point_is_alerted_to_the_board_terms_of_its_own_ruos(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    """Tester 127 F1: registry lets each focal point renew the boards of its own RUOS alone, but reporting alerted San Juan
+    de Lurigancho's to its OSVs registered with the MML too, and the MML's to every district's."""
+    registry, reporting = system["registry"], system["reporting"]
+    term_ends_on = (today_in_lima() + timedelta(days=30)).isoformat()
+    registered_by = {"municipal-150132": an_osv(system, SJL), "municipal-mml": an_osv(system, SJL)}
+    for focal_point, osv in registered_by.items():  # each records the registration in its own RUOS, naming none
+        registration = {"ruos_number": f"RUOS-{osv[:6]}", "registered_on": "2021-03-01", "board_term_ends_on": term_ends_on}
+        created(registry.post(f"/osvs/{osv}/ruos-registration", json=registration, headers=tokens.headers(focal_point)))
+    application_of(reporting).readmodel.apply(feed(registry))
+
+    def alerted(name: str) -> dict[str, str]:
+        return {b["osv_id"]: b["municipality_id"] for b in ok(reporting.get("/alerts", headers=tokens.headers(name)))["board_terms"]}
+
+    assert alerted("staff") == {registered_by["municipal-150132"]: "150132", registered_by["municipal-mml"]: "mml"}
+    assert alerted("municipal-150132") == {registered_by["municipal-150132"]: "150132"}
+    assert alerted("municipal-mml") == {registered_by["municipal-mml"]: "mml"}
 
 
 # -- retries ------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ class ReportingFeed:
         self.readmodel = readmodel
         self.today = today
         self.positions: dict[str, int] = defaultdict(int)
+        self.published: list[dict[str, Any]] = []
+        """Every event published, in order: the log a rebuild applies again."""
 
     def day(self, offset: int) -> str:
         """The ISO day ``offset`` days from today (negative: in the past)."""
@@ -44,6 +46,7 @@ class ReportingFeed:
             "data": {"occurred_on": occurred_on, **data},
         }
         assert self.readmodel.apply([cloudevent]) == 1
+        self.published.append(cloudevent)
 
     def phase(self, code: str, name: str, starts: int, ends: int) -> None:
         starts_on, ends_on = self.day(starts), self.day(ends)
@@ -55,7 +58,10 @@ class ReportingFeed:
         self.publish("registry", "OSVMapped", day, osv_id=osv_id, name=name, district=district, zone=zone, mapped_on=day)
         return osv_id
 
-    def ruos_registered(self, osv_id: str, on: int, board_term_ends: int) -> None:
+    def ruos_registered(self, osv_id: str, on: int, board_term_ends: int, municipality_id: str | None = None) -> None:
+        """The OSV registered in ``municipality_id``'s RUOS (`mml` or its district's ubigeo); left out, as a registration
+        recorded directly before registrations named their municipality was published (read as its district's)."""
+        named = {} if municipality_id is None else {"municipality_id": municipality_id}
         self.publish(
             "registry",
             "RUOSRegistered",
@@ -64,7 +70,11 @@ class ReportingFeed:
             ruos_number=f"RUOS-{osv_id[:6]}",
             registered_on=self.day(on),
             board_term_ends_on=self.day(board_term_ends),
+            **named,
         )
+
+    def board_renewed(self, osv_id: str, on: int, term_ends: int) -> None:
+        self.publish("registry", "BoardRenewed", self.day(on), osv_id=osv_id, renewed_on=self.day(on), term_ends_on=self.day(term_ends))
 
     def dissolved(self, osv_id: str, on: int) -> None:
         self.publish("registry", "OSVDissolved", self.day(on), osv_id=osv_id, dissolved_on=self.day(on), reason="inactive")

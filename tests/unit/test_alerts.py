@@ -19,6 +19,7 @@ from services.reporting.domain.alerts import (
 )
 from services.reporting.domain.indicators import Fact
 from shared.municipalities import MML_ID, MunicipalityReference, MunicipalityTable
+from shared.roles import ALL_LIMA, MunicipalScope
 
 _ids = count(1)
 RECORDED = datetime(2024, 6, 1, tzinfo=timezone.utc)
@@ -42,9 +43,9 @@ def met(osv_id: str, day: str) -> Fact:
     return fact("FollowUpMeetingHeld", day, osv_id=osv_id, meeting_id=f"m-{next(_ids)}", held_on=day, action_items=[])
 
 
-def registered(osv_id: str, day: str, board_term_ends_on: str | None) -> Fact:
+def registered(osv_id: str, day: str, board_term_ends_on: str | None, **more: object) -> Fact:
     return fact(
-        "RUOSRegistered", day, osv_id=osv_id, ruos_number=f"RUOS-{osv_id}", registered_on=day, board_term_ends_on=board_term_ends_on
+        "RUOSRegistered", day, osv_id=osv_id, ruos_number=f"RUOS-{osv_id}", registered_on=day, board_term_ends_on=board_term_ends_on, **more
     )
 
 
@@ -121,6 +122,32 @@ def test_a_renewed_board_replaces_the_term_given_at_registration() -> None:
 def test_a_board_renewal_of_an_osv_not_registered_in_the_ruos_is_not_a_board_term_alert() -> None:
     facts = [fact("BoardRenewed", "2024-04-20", osv_id="a", renewed_on="2024-04-20", term_ends_on="2024-05-01")]
     assert board_terms(facts, TODAY) == []
+
+
+def test_a_board_term_alert_names_the_ruos_of_the_registration_and_is_listed_for_that_municipality_alone() -> None:
+    """Tester 127 F1: a focal point renews the boards of its own municipality's RUOS alone (registry's 403
+    ``own_municipality_ruos``); the alert names that RUOS and goes to its focal point."""
+    table = MunicipalityTable.of_lima()
+    facts = [
+        mapped("district", "2021-06-01", name="A", district="San Juan de Lurigancho"),
+        mapped("metropolitan", "2021-06-01", name="B", district="San Juan de Lurigancho"),
+        mapped("before", "2021-06-01", name="C", district="San Juan de Lurigancho"),
+        mapped("lacked", "2021-06-01", name="D", district="Distrito Nuevo"),
+        registered("district", "2022-01-01", "2024-06-10", municipality_id=SJL),
+        registered("metropolitan", "2022-01-01", "2024-06-11", municipality_id=MML_ID),
+        registered("before", "2022-01-01", "2024-06-12"),  # recorded directly before registrations named their RUOS: the district's
+        registered("lacked", "2022-01-01", "2024-06-13"),  # nor does the table know its district: not told
+    ]
+
+    def listed(ruos: MunicipalScope) -> list[tuple[str, str | None, str | None]]:
+        return [(a.osv_id, a.municipality_id, a.municipality_name) for a in board_terms(facts, TODAY, table=table, ruos=ruos)]
+
+    sjl = "Municipalidad Distrital de San Juan de Lurigancho"
+    assert listed(ALL_LIMA) == [
+        ("district", SJL, sjl), ("metropolitan", MML_ID, "Municipalidad Metropolitana de Lima"), ("before", SJL, sjl), ("lacked", None, None)
+    ]
+    assert [osv for osv, *_ in listed(MunicipalScope(ubigeos=frozenset({SJL})))] == ["district", "before"]
+    assert [osv for osv, *_ in listed(MunicipalScope(ubigeos=frozenset({MML_ID})))] == ["metropolitan"]
 
 
 def test_a_dissolved_osvs_board_is_not_flagged() -> None:

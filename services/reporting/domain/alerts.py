@@ -8,7 +8,10 @@ Five things programme staff act on, each a lesson of the practice:
 - RUOS boards whose term ends soon or has ended: a board out of term cannot
   act for its OSV, and municipalities observe applications signed by one. The
   term is ``board_term_ends_on`` of ``RUOSRegistered`` until a
-  ``BoardRenewed`` replaces it.
+  ``BoardRenewed`` replaces it. Each names the RUOS that holds the
+  registration, whose focal point alone records the renewal (registry's 403
+  ``own_municipality_ruos``): it is that focal point's alert
+  (:func:`board_terms`' ``ruos``), not every focal point's who reads the OSV.
 - Municipalities with no current focal point: officials rotate, and a
   municipality without one stalls every RUOS application filed there.
 - Facts recorded after an OSV's dissolution: funding and engagement refuse a
@@ -35,7 +38,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from services.reporting.domain.indicators import Fact
-from shared.municipalities import MunicipalityReference
+from shared.districts import UnknownDistrictError
+from shared.municipalities import MunicipalityReference, MunicipalityTable, UnknownMunicipalityError
+from shared.roles import ALL_LIMA, MunicipalScope
 
 OVERDUE_AFTER_DAYS = 45
 TERM_ENDS_WITHIN_DAYS = 60
@@ -54,12 +59,17 @@ class OverdueMeeting:
 
 @dataclass(frozen=True)
 class BoardTermAlert:
+    """A registered OSV's board whose term ended or ends soon; ``municipality_id`` and ``municipality_name`` the
+    municipality whose RUOS holds the registration (:func:`ruos_of`), None when it cannot be told."""
+
     osv_id: str
     name: str
     ruos_number: str
     term_ends_on: date
     days_left: int
     status: Literal["ended", "expiring"]
+    municipality_id: str | None
+    municipality_name: str | None
 
 
 @dataclass(frozen=True)
@@ -179,15 +189,45 @@ def overdue_meetings(facts: Sequence[Fact], today: date, after_days: int = OVERD
     return sorted(overdue, key=lambda o: (-o.days_without_meeting, o.name))
 
 
-def board_terms(facts: Sequence[Fact], today: date, within_days: int = TERM_ENDS_WITHIN_DAYS) -> list[BoardTermAlert]:
-    """Registered OSVs whose board's term ended or ends within ``within_days``, soonest first."""
-    names = {str(f.data["osv_id"]): str(f.data.get("name", "")) for f in facts if f.type == "OSVMapped"}
-    ruos_numbers: dict[str, str] = {}
+def ruos_of(registered: Fact, district: str | None, table: MunicipalityTable) -> MunicipalityReference | None:
+    """The municipality whose RUOS holds the registration ``registered`` (a ``RUOSRegistered``) of an OSV of ``district``
+    (its ``OSVMapped``'s), as registry reads it (``Registry._ruos_registered_in``): the one it names, `mml` or the
+    district's ubigeo; for a registration recorded directly before registrations named their municipality
+    (``municipality_id`` null), the district's. None when that cannot be told: a district ``table`` lacks (registry's
+    districts file may be longer than reporting's), whose ubigeo reporting does not know."""
+    named = registered.data.get("municipality_id")
+    if named:
+        try:
+            return table.find(str(named))
+        except UnknownMunicipalityError:  # a district's ubigeo the table lacks: named by its id
+            return MunicipalityReference(str(named), str(named), None)
+    try:
+        return table.of_district(district) if district else None
+    except UnknownDistrictError:
+        return None
+
+
+def board_terms(
+    facts: Sequence[Fact],
+    today: date,
+    within_days: int = TERM_ENDS_WITHIN_DAYS,
+    table: MunicipalityTable | None = None,
+    ruos: MunicipalScope = ALL_LIMA,
+) -> list[BoardTermAlert]:
+    """Registered OSVs whose board's term ended or ends within ``within_days``, soonest first, each naming the RUOS that
+    holds the registration (:func:`ruos_of`, by ``table``: Lima's shipped one when None).
+
+    ``ruos``: the municipalities whose RUOS's alerts are listed, those whose focal point records the renewal (a
+    district's focal point its own, the MML's the MML's: registry's 403 ``own_municipality_ruos`` to the other); all of
+    Lima for programme staff and auditors. One whose RUOS cannot be told is listed to all of Lima's readers alone."""
+    table = table or MunicipalityTable.of_lima()
+    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    registrations: dict[str, Fact] = {}
     term_ends: dict[str, date] = {}
     for fact in _in_order(facts, "RUOSRegistered", "BoardRenewed"):
         osv_id = str(fact.data["osv_id"])
         if fact.type == "RUOSRegistered":
-            ruos_numbers[osv_id] = str(fact.data.get("ruos_number", ""))
+            registrations[osv_id] = fact
             ends = fact.data.get("board_term_ends_on")
         else:
             ends = fact.data.get("term_ends_on")
@@ -197,16 +237,22 @@ def board_terms(facts: Sequence[Fact], today: date, within_days: int = TERM_ENDS
     alerts = []
     for osv_id, ends_on in term_ends.items():
         days_left = (ends_on - today).days
-        if osv_id in gone or osv_id not in ruos_numbers or days_left > within_days:
+        if osv_id in gone or osv_id not in registrations or days_left > within_days:
+            continue
+        osv = mapped.get(osv_id)
+        municipality = ruos_of(registrations[osv_id], str(osv.data.get("district") or "") if osv else None, table)
+        if not ruos.covers(municipality.id if municipality else None):
             continue
         alerts.append(
             BoardTermAlert(
                 osv_id=osv_id,
-                name=names.get(osv_id, ""),
-                ruos_number=ruos_numbers[osv_id],
+                name=str(osv.data.get("name", "")) if osv else "",
+                ruos_number=str(registrations[osv_id].data.get("ruos_number", "")),
                 term_ends_on=ends_on,
                 days_left=days_left,
                 status="ended" if days_left < 0 else "expiring",
+                municipality_id=municipality.id if municipality else None,
+                municipality_name=municipality.name if municipality else None,
             )
         )
     return sorted(alerts, key=lambda a: (a.term_ends_on, a.name))
@@ -511,14 +557,16 @@ def alerts(
     municipalities: Sequence[MunicipalityReference],
     overdue_after_days: int = OVERDUE_AFTER_DAYS,
     within_days: int = TERM_ENDS_WITHIN_DAYS,
+    table: MunicipalityTable | None = None,
+    ruos: MunicipalScope = ALL_LIMA,
 ) -> Alerts:
-    """Every follow-up alert as of ``today``."""
+    """Every follow-up alert as of ``today``; the board terms of the RUOS ``ruos`` covers alone (:func:`board_terms`)."""
     return Alerts(
         today=today,
         overdue_after_days=overdue_after_days,
         within_days=within_days,
         overdue_meetings=overdue_meetings(facts, today, overdue_after_days),
-        board_terms=board_terms(facts, today, within_days),
+        board_terms=board_terms(facts, today, within_days, table, ruos),
         municipalities_without_focal_point=municipalities_without_focal_point(facts, municipalities),
         recorded_after_dissolution=recorded_after_dissolution(facts),
         recorded_after_merge=recorded_after_merge(facts),
