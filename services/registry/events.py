@@ -148,7 +148,7 @@ class RUOSApplicationObserved(PublicEvent):
     application_id: UUID
     observed_on: date
     reasons: list[str] = Field(description="Reason codes (missing_document, id_document_not_accepted…); details stay in registry.")
-    amend_by: date = Field(description="The last day to amend: working days skip weekends, Peruvian holidays and decreed días no laborables.")
+    amend_by: date = Field(description="The last day to amend: working days skip weekends, Peruvian holidays and decreed días no laborables. A día no laborable decreed or revoked later that moves it is told in `RUOSAmendmentDeadlineMoved`.")
 
     @classmethod
     def from_domain(cls, event: Any) -> RUOSApplicationObserved:
@@ -160,6 +160,24 @@ class RUOSApplicationObserved(PublicEvent):
             reasons=[r["code"] for r in event.reasons],
             amend_by=event.amend_by,
         )
+
+
+@catalogue.publishes(OSV.RUOSAmendmentDeadlineMoved)
+class RUOSAmendmentDeadlineMoved(PublicEvent):
+    """A día no laborable decreed or revoked since the observation moved the deadline to amend the application: registry takes an amendment until `amend_by`, and a rejection for `amendment_deadline_missed` only after it."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "moved_on"
+
+    osv_id: UUID
+    application_id: UUID
+    municipality_id: str = Field(description="Whose RUOS the application is in: `mml` or a district's ubigeo.")
+    amend_by: date = Field(description="The last day to amend now, in working days from `observed_on` (weekends, Peruvian holidays and every día no laborable recorded skipped), never before the `amend_by` recorded with the observation.")
+    previous_amend_by: date = Field(description="The deadline it replaces: `RUOSApplicationObserved`'s `amend_by`, or that of the last `RUOSAmendmentDeadlineMoved`.")
+    moved_on: date = Field(description="The day registry recorded the decree or the revocation (Lima).")
+    day: date = Field(description="The día no laborable decreed (`revoked_by` null) or revoked: `NonWorkingDayDecreed`'s or `NonWorkingDayRevoked`'s `day`.")
+    decree: str = Field(description="The decree that set the day, e.g. `D.S. N.º 161-2021-PCM`.")
+    revoked_by: str | None = Field(default=None, description="For a revocation, the decree that annulled the day or why it was withdrawn; null for a day decreed.")
 
 
 @catalogue.publishes(OSV.RUOSApplicationAmended)
@@ -376,7 +394,12 @@ class AgreementSigned(MunicipalityEvent):
 
 @catalogue.publishes(DecreedDays.NonWorkingDayDecreed)
 class NonWorkingDayDecreed(PublicEvent):
-    """A decree made a day non-working for the public sector (día no laborable): deadlines in working days skip it."""
+    """A decree made a day non-working for the public sector (día no laborable): deadlines in working days skip it.
+
+    Programme-wide (no municipality): each application under observation whose
+    deadline it moves has its `RUOSAmendmentDeadlineMoved`, under its OSV's
+    municipality, recorded in the same transaction.
+    """
 
     id_field: ClassVar[str | None] = None
     occurred_field: ClassVar[str] = "day"
@@ -389,7 +412,11 @@ class NonWorkingDayDecreed(PublicEvent):
 
 @catalogue.publishes(DecreedDays.NonWorkingDayRevoked)
 class NonWorkingDayRevoked(PublicEvent):
-    """A recorded día no laborable counts as a working day again (annulled, or recorded by mistake)."""
+    """A recorded día no laborable counts as a working day again (annulled, or recorded by mistake).
+
+    Each application under observation whose deadline it moves back has its
+    `RUOSAmendmentDeadlineMoved`, under its OSV's municipality.
+    """
 
     id_field: ClassVar[str | None] = None
     occurred_field: ClassVar[str] = "day"

@@ -2,5 +2,6 @@
 
 One module per aggregate family: :mod:`.osvs` (the OSV and its RUOS
 application), :mod:`.municipalities`, and the rules they use
-(:mod:`.readiness`, :mod:`.workingdays`).
+(:mod:`.readiness`, :mod:`.workingdays`, :mod:`.deadlines`: the deadlines a
+día no laborable decreed or revoked moves).
 """

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from services.registry.domain.deadlines import AmendmentDeadlines
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
 from services.registry.domain.ruos import (
     OPEN,
@@ -51,7 +52,6 @@ from shared.errors import (
 
 
 # Named errors -----------------------------------------------------------
-
 
 class OSVNotFoundError(NotFoundError):
     def __init__(self, osv_id: object) -> None:
@@ -127,8 +127,8 @@ class ContactNotLostError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(Aggregate):
-    """A neighbourhood organisation the programme has mapped."""
+class OSV(AmendmentDeadlines, Aggregate):
+    """A neighbourhood organisation the programme has mapped (the deadlines a decree moves: :class:`.deadlines.AmendmentDeadlines`)."""
 
     @event("OSVMapped")
     def __init__(
