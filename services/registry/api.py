@@ -508,14 +508,23 @@ def list_non_working_days(
 
 @calendar.post("", status_code=status.HTTP_201_CREATED, response_model=NonWorkingDayPublic, dependencies=WRITES)
 def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> NonWorkingDayPublic:
-    """Record a día no laborable a decree set; every deadline skips it, those of applications observed already included (records `NonWorkingDayDecreed`)."""
+    """Record a día no laborable a decree set; every deadline skips it, those of applications observed already included (records `NonWorkingDayDecreed`, and `RUOSAmendmentDeadlineMoved` for each application under observation whose deadline it moves).
+
+    Each application whose deadline the day moves (observed, not yet amended, registered or rejected, with the day
+    within its window) has `RUOSAmendmentDeadlineMoved`, with its new `amend_by` and the one before, saved with the
+    decree and published under its OSV's municipality, so the district's partner and the MML's learn the day registry
+    goes by. A day decreed twice is 409 `non_working_day_once`, and writes nothing.
+    """
     day = registry.decree_non_working_day(day=body.day, decree=body.decree, scope=body.scope, source=body.source)
     return NonWorkingDayPublic.of(day, True)
 
 
 @calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic], dependencies=WRITES)
 def revoke_non_working_day(day: date, body: NonWorkingDayRevocationCreate, registry: RegistryDep) -> list[NonWorkingDayPublic]:
-    """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`); answers that year's days."""
+    """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`, and `RUOSAmendmentDeadlineMoved` for each application under observation whose deadline it moves back); answers that year's days.
+
+    A deadline moves back no earlier than the `amend_by` recorded with the observation.
+    """
     registry.revoke_non_working_day(day=day, revoked_by=body.revoked_by)
     return [NonWorkingDayPublic.of(d, recorded) for d, recorded in registry.non_working_days(year=day.year)]
 

@@ -1,16 +1,26 @@
 """Registry's working-day calendar, by which every RUOS deadline is counted: Peru's holidays, the días no laborables
 shipped with the release and those recorded since (:class:`~services.registry.domain.workingdays.DecreedDays`).
 
+A decree or a revocation that moves the deadline of an application under
+observation records, in the same transaction, ``RUOSAmendmentDeadlineMoved``
+on its OSV (:mod:`services.registry.domain.deadlines`), which goes out under
+the OSV's municipality: partners learn the day registry goes by.
+
 A mixin of :class:`services.registry.application.Registry`, which sets ``shipped_calendar`` in its ``__init__``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
+from services.registry.domain.osvs import OSV, OSVNotFoundError
 from services.registry.domain.workingdays import (
     DecreedDays,
     NonWorkingDay,
@@ -18,6 +28,9 @@ from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
 from shared.store import retried_on_collision
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import ApplicationRecorder
 
 
 def shipped_non_working_days(path: Path | None = None) -> WorkingCalendar:
@@ -31,13 +44,18 @@ class DecreedDaysRecords:
     """The calendar of the deadlines, and the días no laborables decreed after the release (records of their own)."""
 
     shipped_calendar: WorkingCalendar
+    today: Callable[[], date]
     if TYPE_CHECKING:
+        recorder: ApplicationRecorder
         def find(self, aggregate_id: Any, kind: type[DecreedDays]) -> DecreedDays | None: ...
+        def load(self, aggregate_id: UUID, kind: type[OSV], not_found: Any) -> OSV: ...
         def save(self, *objs: Any, **kwargs: Any) -> Any: ...
 
     def calendar(self) -> WorkingCalendar:
         """Holidays, the shipped días no laborables and those recorded since."""
-        recorded = self.find(DecreedDays.create_id(), DecreedDays)
+        return self._calendar_with(self.find(DecreedDays.create_id(), DecreedDays))
+
+    def _calendar_with(self, recorded: DecreedDays | None) -> WorkingCalendar:
         return self.shipped_calendar.with_days(recorded.days.values()) if recorded else self.shipped_calendar
 
     def non_working_days(self, year: int | None = None) -> list[tuple[NonWorkingDay, bool]]:
@@ -49,17 +67,49 @@ class DecreedDaysRecords:
 
     @retried_on_collision
     def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
-        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of applications observed already included."""
+        """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of
+        applications observed already included: each application under observation whose deadline it moves records
+        `RUOSAmendmentDeadlineMoved` on its OSV, saved with the decree (:meth:`_deadlines_moved`)."""
         recorded = self.find(DecreedDays.create_id(), DecreedDays) or DecreedDays()
+        before = self._calendar_with(recorded)
         made = recorded.decree(day, decree, scope, source, self.shipped_calendar.decreed)
-        self.save(recorded)
+        moved = self._deadlines_moved(before, self._calendar_with(recorded), made)
+        self.save(recorded, *moved)
         return made
 
     @retried_on_collision
     def revoke_non_working_day(self, day: date, revoked_by: str) -> None:
-        """A recorded día no laborable counts as a working day again (records `NonWorkingDayRevoked`)."""
+        """A recorded día no laborable counts as a working day again (records `NonWorkingDayRevoked`); each application
+        under observation whose deadline it moves back records `RUOSAmendmentDeadlineMoved`, saved with it."""
         recorded = self.find(DecreedDays.create_id(), DecreedDays)
         if recorded is None:
             raise NonWorkingDayNotRecordedError(day)
+        before = self._calendar_with(recorded)
+        revoked = recorded.days.get(day)
         recorded.revoke(day, revoked_by)
-        self.save(recorded)
+        moved = self._deadlines_moved(before, self._calendar_with(recorded), revoked, revoked_by) if revoked else []
+        self.save(recorded, *moved)
+
+    def _deadlines_moved(
+        self, before: WorkingCalendar, after: WorkingCalendar, day: NonWorkingDay, revoked_by: str | None = None
+    ) -> list[OSV]:
+        """The OSVs whose application under observation has another deadline in ``after`` than in ``before``, each with
+        its `RUOSAmendmentDeadlineMoved` pending. None loaded for a day the change leaves as it was (a weekend, a
+        holiday, a decree for another area than Lima)."""
+        if before.is_working_day(day.day) == after.is_working_day(day.day):
+            return []
+        moved_on = self.today()
+        osvs = (self.load(osv_id, OSV, OSVNotFoundError) for osv_id in self._osvs_observed())
+        return [osv for osv in osvs if osv.move_amendment_deadline(before, after, moved_on, day, revoked_by)]
+
+    def _osvs_observed(self) -> list[UUID]:
+        """Every OSV that recorded an observation, once each, oldest first: the log's ``RUOSApplicationObserved``
+        notifications, read by their topic alone. No view keeps the applications under observation: each of these OSVs
+        is loaded (those amended, registered or rejected since too), not every OSV mapped."""
+        topic = get_topic(OSV.RUOSApplicationObserved)
+        ids: dict[UUID, None] = {}
+        position = 0
+        while batch := self.recorder.select_notifications(start=position, limit=1000, topics=[topic], inclusive_of_start=False):
+            ids.update((UUID(str(n.originator_id)), None) for n in batch)
+            position = batch[-1].id
+        return list(ids)
