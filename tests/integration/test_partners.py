@@ -11,6 +11,7 @@ import fcntl
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from devtools import partners
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import PARTNER_STREAM
+from services.registry.decreeddays import shipped_non_working_days
+from shared.clock import today_in_lima
 from shared.roles import ALL_LIMA
+from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS
 from tests.support.api import a_districts_file
 from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
@@ -221,6 +225,42 @@ def test_no_partner_reads_an_osvs_counts_by_document_type_from_the_feed_not_even
     everywhere = system.engagement.app.state.runtime.event_page(0, 1000, ALL_LIMA, partner=True)  # partner-mml's reach
     assert everywhere.events and "OSVDocumentsCounted" not in {e["type"] for e in everywhere.events}
     assert {e["type"] for e in everywhere.events} | {"OSVDocumentsCounted"} == {e["type"] for e in feed}
+
+
+def test_a_deadline_a_decree_moves_reaches_the_partner_of_the_osvs_district_though_the_decree_belongs_to_none(
+    system: System, nats_server: NatsServer
+) -> None:
+    """The partner went by the observation's deadline after a día no laborable decreed since moved it (tester 37d F4)."""
+    credentials = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    calendar = shipped_non_working_days()
+    day = today_in_lima()  # the day decreed: the last working day by today (a later one is 422 not_in_future)
+    while not calendar.is_working_day(day):
+        day -= timedelta(days=1)
+    observed_on = day - timedelta(days=1)
+    while not calendar.is_working_day(observed_on):
+        observed_on -= timedelta(days=1)
+    osv = system.registry.post("/osvs", json={"name": "Unidas de SJL", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"}).json()["id"]
+    applied = {"municipality_id": SJL, "submitted_on": observed_on.isoformat(), "documents": ALL_DOCUMENTS}
+    application = system.registry.post(f"/osvs/{osv}/ruos-applications", json=applied).json()["application_id"]
+    observation = {"observed_on": observed_on.isoformat(), "reasons": [{"code": "missing_document"}], "amend_within_working_days": 1}
+    observed = system.registry.post(f"/osvs/{osv}/ruos-applications/{application}/observation", json=observation)
+    assert observed.json()["amend_by"] == day.isoformat(), observed.text
+    assert system.registry.post("/non-working-days", json={"day": day.isoformat(), "decree": "D.S. N.º 998-2026-PCM"}).status_code == 201
+    system.wait_relayed()
+
+    async def received() -> list[dict[str, Any]]:
+        async with Partner(credentials) as partner:
+            for _ in range(600):
+                if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= 4:
+                    break
+                await asyncio.sleep(0.1)
+            return [json.loads(m.data) for m in await partner.messages("everything", ConsumerConfig(ack_policy=AckPolicy.NONE))]
+
+    heard = asyncio.run(received())
+    assert [e["type"] for e in heard] == ["OSVMapped", "RUOSApplicationSubmitted", "RUOSApplicationObserved", "RUOSAmendmentDeadlineMoved"]
+    moved = heard[-1]["data"]
+    assert (moved["application_id"], moved["previous_amend_by"], moved["day"]) == (application, day.isoformat(), day.isoformat())
+    assert moved["amend_by"] == calendar.add_working_days(day, 1).isoformat()  # the next working day after the one decreed
 
 
 def test_late_corrections_withdrawals_and_an_erasures_tombstone_reach_the_partner_after_what_it_acknowledged(
