@@ -50,8 +50,9 @@ def moved_deadlines(applications: Iterable[RUOSApplication], before: WorkingCale
 class AmendmentDeadlines:
     """The OSV's part in a decree: the event telling that a día no laborable moved its application's deadline.
 
-    A mixin of :class:`~.osvs.OSV` (which keeps ``applications`` and ``merged_into``); the library defines the event
-    on the OSV as ``OSV.RUOSAmendmentDeadlineMoved``.
+    A mixin of :class:`~.osvs.OSV` (which keeps ``applications`` and ``merged_into``), one of its direct bases: the
+    library defines the event of a direct base again on the aggregate, so it is stored and published as
+    ``OSV.RUOSAmendmentDeadlineMoved``, as the OSV's other events.
     """
 
     applications: list[RUOSApplication]
