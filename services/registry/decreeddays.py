@@ -87,11 +87,11 @@ class DecreedDaysRecords:
         before = self._calendar_with(recorded)
         revoked = recorded.days.get(day)
         recorded.revoke(day, revoked_by)
-        moved = self._deadlines_moved(before, self._calendar_with(recorded), revoked, revoked_by) if revoked else []
+        moved = self._deadlines_moved(before, self._calendar_with(recorded), revoked, revoked=True) if revoked else []
         self.save(recorded, *moved)
 
     def _deadlines_moved(
-        self, before: WorkingCalendar, after: WorkingCalendar, day: NonWorkingDay, revoked_by: str | None = None
+        self, before: WorkingCalendar, after: WorkingCalendar, day: NonWorkingDay, *, revoked: bool = False
     ) -> list[OSV]:
         """The OSVs whose application under observation has another deadline in ``after`` than in ``before``, each with
         its `RUOSAmendmentDeadlineMoved` pending. None loaded for a day the change leaves as it was (a weekend, a
@@ -100,7 +100,7 @@ class DecreedDaysRecords:
             return []
         moved_on = self.today()
         osvs = (self.load(osv_id, OSV, OSVNotFoundError) for osv_id in self._osvs_observed())
-        return [osv for osv in osvs if osv.move_amendment_deadline(before, after, moved_on, day, revoked_by)]
+        return [osv for osv in osvs if osv.move_amendment_deadline(before, after, moved_on, day, revoked=revoked)]
 
     def _osvs_observed(self) -> list[UUID]:
         """Every OSV that recorded an observation, once each, oldest first: the log's ``RUOSApplicationObserved``

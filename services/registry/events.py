@@ -175,9 +175,9 @@ class RUOSAmendmentDeadlineMoved(PublicEvent):
     amend_by: date = Field(description="The last day to amend now, in working days from `observed_on` (weekends, Peruvian holidays and every día no laborable recorded skipped), never before the `amend_by` recorded with the observation.")
     previous_amend_by: date = Field(description="The deadline it replaces: `RUOSApplicationObserved`'s `amend_by`, or that of the last `RUOSAmendmentDeadlineMoved`.")
     moved_on: date = Field(description="The day registry recorded the decree or the revocation (Lima).")
-    day: date = Field(description="The día no laborable decreed (`revoked_by` null) or revoked: `NonWorkingDayDecreed`'s or `NonWorkingDayRevoked`'s `day`.")
+    day: date = Field(description="The día no laborable decreed (`revoked` false) or revoked: `NonWorkingDayDecreed`'s or `NonWorkingDayRevoked`'s `day`.")
     decree: str = Field(description="The decree that set the day, e.g. `D.S. N.º 161-2021-PCM`.")
-    revoked_by: str | None = Field(default=None, description="For a revocation, the decree that annulled the day or why it was withdrawn; null for a day decreed.")
+    revoked: bool = Field(description="Whether the day was revoked (it counts as a working day again) rather than decreed. Why it was revoked is staff's words, kept in registry: not published under a municipality.")
 
 
 @catalogue.publishes(OSV.RUOSApplicationAmended)

@@ -43,9 +43,9 @@ def observed(client: TestClient, osv_id: str, observed_on: str, window: int, mun
 
 
 def moves(events: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str | None]]:
-    """Each ``RUOSAmendmentDeadlineMoved`` as (application, previous deadline, new deadline, municipality, revoked_by)."""
+    """Each ``RUOSAmendmentDeadlineMoved`` as (application, previous deadline, new deadline, municipality, revoked)."""
     return [
-        (e["data"]["application_id"], e["data"]["previous_amend_by"], e["data"]["amend_by"], e.get("municipality"), e["data"]["revoked_by"])
+        (e["data"]["application_id"], e["data"]["previous_amend_by"], e["data"]["amend_by"], e.get("municipality"), e["data"]["revoked"])
         for e in events if e["type"] == "RUOSAmendmentDeadlineMoved"
     ]
 
@@ -73,14 +73,14 @@ def test_a_day_decreed_within_an_observed_applications_window_tells_its_municipa
     assert decreed.status_code == 201, decreed.text
     everything = feed(registry)
     assert moves(everything) == [
-        (moved, "2022-09-06", "2022-09-07", SJL, None),
-        (moved_in_the_mml, "2022-09-06", "2022-09-07", SJL, None),  # under the OSV's district, as its other RUOS events
-        (moved_in_comas, "2022-09-06", "2022-09-07", COMAS, None),
+        (moved, "2022-09-06", "2022-09-07", SJL, False),
+        (moved_in_the_mml, "2022-09-06", "2022-09-07", SJL, False),  # under the OSV's district, as its other RUOS events
+        (moved_in_comas, "2022-09-06", "2022-09-07", COMAS, False),
     ]
     told = next(e for e in everything if e["type"] == "RUOSAmendmentDeadlineMoved")
     assert told["data"] == {
         "osv_id": zarate, "application_id": moved, "municipality_id": SJL, "amend_by": "2022-09-07", "previous_amend_by": "2022-09-06",
-        "moved_on": "2022-09-04", "day": "2022-09-05", "decree": DECREE, "revoked_by": None, "occurred_on": "2022-09-04",
+        "moved_on": "2022-09-04", "day": "2022-09-05", "decree": DECREE, "revoked": False, "occurred_on": "2022-09-04",
     }
     assert told["subject"] == zarate
     decree_at = next(e["position"] for e in everything if e["type"] == "NonWorkingDayDecreed")
@@ -105,9 +105,9 @@ def test_a_day_decreed_within_an_observed_applications_window_tells_its_municipa
     revoked = registry.post("/non-working-days/2022-09-05/revocation", json={"revoked_by": "D.S. N.º 999-2022-PCM"})
     assert revoked.status_code == 201, revoked.text
     assert moves(feed(registry))[3:] == [
-        (moved, "2022-09-07", "2022-09-06", SJL, "D.S. N.º 999-2022-PCM"),
-        (moved_in_the_mml, "2022-09-07", "2022-09-06", SJL, "D.S. N.º 999-2022-PCM"),
-        (moved_in_comas, "2022-09-07", "2022-09-06", COMAS, "D.S. N.º 999-2022-PCM"),
+        (moved, "2022-09-07", "2022-09-06", SJL, True),
+        (moved_in_the_mml, "2022-09-07", "2022-09-06", SJL, True),
+        (moved_in_comas, "2022-09-07", "2022-09-06", COMAS, True),
     ]
     written = head(registry)
     assert registry.post("/non-working-days/2022-09-05/revocation", json={"revoked_by": "again"}).status_code == 404

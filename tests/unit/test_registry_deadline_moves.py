@@ -83,12 +83,12 @@ def test_the_osv_records_the_move_with_the_day_and_its_decree_and_a_merged_recor
     assert (moved.application_id, moved.municipality_id, moved.previous_amend_by, moved.amend_by) == (
         application.application_id, "150110", date(2022, 9, 6), date(2022, 9, 7)
     )
-    assert (moved.moved_on, moved.day, moved.decree, moved.revoked_by) == (TODAY, MONDAY.day, MONDAY.decree, None)
+    assert (moved.moved_on, moved.day, moved.decree, moved.revoked) == (TODAY, MONDAY.day, MONDAY.decree, False)
     assert application.amendment_deadline(AFTER) == date(2022, 9, 7)  # the calendar still says it: the event tells it
 
-    osv.move_amendment_deadline(AFTER, BEFORE, TODAY, MONDAY, revoked_by="D.S. N.º 999-2022-PCM")
+    osv.move_amendment_deadline(AFTER, BEFORE, TODAY, MONDAY, revoked=True)
     [back] = osv.collect_events()
-    assert (back.previous_amend_by, back.amend_by, back.revoked_by) == (date(2022, 9, 7), date(2022, 9, 6), "D.S. N.º 999-2022-PCM")
+    assert (back.previous_amend_by, back.amend_by, back.revoked) == (date(2022, 9, 7), date(2022, 9, 6), True)
     assert osv.move_amendment_deadline(BEFORE, BEFORE, TODAY, MONDAY) == [] and osv.collect_events() == []
 
     survivor, duplicate = mapped_osv("Vecinos Unidos"), mapped_osv("Vecinos Unidos de Collique (2)")

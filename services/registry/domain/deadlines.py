@@ -59,7 +59,7 @@ class AmendmentDeadlines:
     merged_into: UUID | None
 
     class RUOSAmendmentDeadlineMoved(Aggregate.Event):
-        """A día no laborable decreed (``revoked_by`` None) or revoked since the observation moved ``application_id``'s
+        """A día no laborable decreed (``revoked`` False) or revoked since the observation moved ``application_id``'s
         deadline from ``previous_amend_by`` to ``amend_by``; ``moved_on``: the day registry recorded the decree."""
 
         application_id: UUID
@@ -69,16 +69,16 @@ class AmendmentDeadlines:
         moved_on: date
         day: date
         decree: str
-        revoked_by: str | None
+        revoked: bool
 
         def apply(self, aggregate: Any) -> None:
             """Nothing to change: the deadline is counted in the calendar (:meth:`~.ruos.RUOSApplication.amendment_deadline`)."""
 
     def move_amendment_deadline(
-        self, before: WorkingCalendar, after: WorkingCalendar, moved_on: date, day: NonWorkingDay, revoked_by: str | None = None
+        self, before: WorkingCalendar, after: WorkingCalendar, moved_on: date, day: NonWorkingDay, *, revoked: bool = False
     ) -> list[DeadlineMove]:
         """Record ``RUOSAmendmentDeadlineMoved`` for the application under observation whose deadline ``day``, decreed
-        (``revoked_by`` None) or revoked, moves from ``before`` to ``after`` (:func:`moved_deadlines`); the moves.
+        (``revoked`` False) or revoked, moves from ``before`` to ``after`` (:func:`moved_deadlines`); the moves.
 
         None on a record merged into another: it takes no amendment (409 ``osv_not_merged``), so no deadline runs."""
         if self.merged_into is not None:
@@ -94,6 +94,6 @@ class AmendmentDeadlines:
                 moved_on=moved_on,
                 day=day.day,
                 decree=day.decree,
-                revoked_by=revoked_by,
+                revoked=revoked,
             )
         return moves
