@@ -24,10 +24,10 @@ slip through a command nobody remembered to check.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.errors import DateInFutureError, RuleViolationError
 
@@ -44,6 +44,22 @@ PLANNED_FIELDS = frozenset(
     {"due_on", "term_ends_on", "board_term_ends_on", "ends_on", "starts_on", "opens_on", "closes_on", "amend_by"}
 )
 """The dates that plan rather than record: they may lie in the future."""
+
+PLANNED_DATES_ATTRIBUTE = "__planned_dates__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def plans(*names: str) -> Callable[[F], F]:
+    """Mark a command's date arguments ``names`` as plans, which may lie in the future (up to :data:`PLANNING_YEARS`
+    ahead), where their names alone would make them facts: a día no laborable is decreed weeks or months ahead, and
+    its ``day`` (a name too plain for :data:`PLANNED_FIELDS`) was refused as in the future until the day before. Put
+    it under the command's other decorators (``@retried_on_collision``), which read it."""
+
+    def mark(command: F) -> F:
+        setattr(command, PLANNED_DATES_ATTRIBUTE, frozenset(names))
+        return command
+
+    return mark
 
 
 class DateBeforeProgrammeError(RuleViolationError):
@@ -80,11 +96,11 @@ class DateRule:
     def latest_plan(self) -> date:
         return self.today + timedelta(days=366 * PLANNING_YEARS)
 
-    def check(self, day: date, field: str) -> None:
-        """``day`` is plausible for ``field``: a fact that happened, or (by its name) a plan."""
+    def check(self, day: date, field: str, *, planned: bool = False) -> None:
+        """``day`` is plausible for ``field``: a fact that happened, or (by its name, or ``planned``: :func:`plans`) a plan."""
         if day < self.earliest:
             raise DateBeforeProgrammeError(field, day, self.earliest)
-        if _leaf(field) in PLANNED_FIELDS:
+        if planned or _leaf(field) in PLANNED_FIELDS:
             if day > self.latest_plan:
                 raise DateTooFarAheadError(field, day, self.latest_plan)
         elif day > self.latest_fact:

@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from shared import dryrun
 from shared.actors import Actor, ActorBook
 from shared.clock import Clock, today_in_lima
-from shared.dates import EARLIEST_DATE, DateRule, dates_in
+from shared.dates import EARLIEST_DATE, PLANNED_DATES_ATTRIBUTE, DateRule, dates_in
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequestInProgressError, current_call
 from shared.idempotency.records import KeyedRequestRecords
@@ -170,9 +170,9 @@ def _check_command_dates(
     arguments = _arguments(signature, positional if positional is not None else _positional_names(signature), args, kwargs)
     dated = [(field, day) for name, value in arguments.items() if name != "self" for field, day in dates_in(value, name)]
     if dated:  # a command without dates (a read that logs, a redaction) never reads the clock
-        rule = date_rule()
+        rule, planned = date_rule(), getattr(command, PLANNED_DATES_ATTRIBUTE, frozenset())
         for field, day in dated:
-            rule.check(day, field)
+            rule.check(day, field, planned=field in planned)
 
 
 def checked_dates(command: Callable[P, R]) -> Callable[P, R]:

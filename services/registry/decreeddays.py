@@ -27,6 +27,7 @@ from services.registry.domain.workingdays import (
     NonWorkingDayNotRecordedError,
     WorkingCalendar,
 )
+from shared.dates import plans
 from shared.store import retried_on_collision
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class DecreedDaysRecords:
         return [days[d] for d in sorted(days) if year is None or d.year == year]
 
     @retried_on_collision
+    @plans("day")
     def decree_non_working_day(self, day: date, decree: str, scope: str = "nacional", source: str | None = None) -> NonWorkingDay:
         """Record a día no laborable a decree set (records `NonWorkingDayDecreed`); every deadline skips it, those of
         applications observed already included: each application under observation whose deadline it moves records
@@ -78,6 +80,7 @@ class DecreedDaysRecords:
         return made
 
     @retried_on_collision
+    @plans("day")
     def revoke_non_working_day(self, day: date, revoked_by: str) -> None:
         """A recorded día no laborable counts as a working day again (records `NonWorkingDayRevoked`); each application
         under observation whose deadline it moves back records `RUOSAmendmentDeadlineMoved`, saved with it."""

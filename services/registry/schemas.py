@@ -515,7 +515,10 @@ class MunicipalityPublic(BaseModel):
 
 
 class NonWorkingDayCreate(Command):
-    day: IsoDate = Field(description="The día no laborable.")
+    day: IsoDate = Field(
+        description="The día no laborable: past, or ahead of it, as decrees are published before their days (up to 10 years "
+        "ahead: 422 `within_planning_horizon`)."
+    )
     decree: Text = Field(description="The decree that set it, e.g. `D.S. N.º 161-2021-PCM`.")
     scope: Text = Field(
         default="nacional",

@@ -632,6 +632,17 @@ def test_decreed_non_working_days_move_the_amendment_deadline_and_a_new_decree_i
     assert revoked.status_code == 201 and revoked.json() == []
 
 
+def test_a_non_working_day_is_decreed_and_revoked_ahead_of_it_within_the_planning_horizon(registry: TestClient, clock: FakeToday) -> None:
+    """Decrees are published weeks or months before their días no laborables: the day was refused as in the future
+    (422 not_in_future) until the day before, so an observation meanwhile counted it as a working day (helper h132)."""
+    clock.today = date(2027, 1, 4)
+    ahead = registry.post("/non-working-days", json={"day": "2027-07-30", "decree": "D.S. N.º 020-2027-PCM"})
+    assert ahead.status_code == 201, ahead.text
+    assert registry.post("/non-working-days/2027-07-30/revocation", json={"revoked_by": "D.S. N.º 031-2027-PCM"}).status_code == 201
+    assert_problem(registry.post("/non-working-days", json={"day": "2038-01-04", "decree": "D.S. N.º 001-2038-PCM"}), 422, "day",
+                   "within_planning_horizon")
+
+
 def test_documents_recorded_for_the_osv_are_the_applications_and_it_is_not_registered_while_any_is_missing(
     registry: TestClient,
 ) -> None:
