@@ -99,10 +99,15 @@ def export_xlsx(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, by:
     return Response(body, media_type=XLSX, headers=_export_headers(name, evidence))
 
 
+def _named(name: str) -> dict[str, str]:
+    """A download's ``Content-Disposition``: ``name`` (:func:`exports.file_name`, the as-of moment in it)."""
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
 def _export_headers(name: str, evidence: dict[str, Any]) -> dict[str, str]:
     """The file's name, and what ties it to the log: ``Report-Digest`` and ``Chain-Heads`` (``registry@12:<hash>,…``)."""
     return {
-        "Content-Disposition": f'attachment; filename="{name}"',
+        **_named(name),
         "Report-Digest": evidence["digest"],
         "Chain-Heads": exports.heads_label(evidence["heads"]),
     }
@@ -112,7 +117,7 @@ def _export_headers(name: str, evidence: dict[str, Any]) -> dict[str, str]:
 def export_hxl(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -> Response:
     """The OSVs' activities as a 3W/5W CSV with HXL hashtags: who, what, where (ubigeo), when, people reached by sex and nationality."""
     body = reporting.export_hxl(as_of=as_of, scope=scope)
-    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": 'attachment; filename="osv-3w.hxl.csv"'})
+    return Response(body, media_type="text/csv; charset=utf-8", headers=_named(exports.file_name(as_of, reporting.now(), "hxl.csv", "osv-3w")))
 
 
 @donors.get("/iati/activity.xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
@@ -125,7 +130,7 @@ def iati_activity(reporting: ReportingDep, scope: Figures, as_of: AsOf = None) -
     baselines and targets (their comments say so) and no sign-off.
     """
     body = reporting.iati_activity(as_of=as_of, scope=scope)
-    return Response(body, media_type="application/xml", headers={"Content-Disposition": 'attachment; filename="iati-activity.xml"'})
+    return Response(body, media_type="application/xml", headers=_named(exports.file_name(as_of, reporting.now(), "xml", "iati-activity")))
 
 
 @indicators.get("/indicators/{name}/evidence")

@@ -156,12 +156,13 @@ def rows(report: Mapping[str, Any], lang: Language = "es", plans: Plans | None =
                               _decimal(baseline.get(part)), _decimal(target.get(part)), _decimal(shares.get(part)))
 
 
-def file_name(as_of: datetime | None, generated_at: datetime, extension: str) -> str:
+def file_name(as_of: datetime | None, generated_at: datetime, extension: str, stem: str = "indicators") -> str:
     """``indicators_as_of_2021-12-31T235959-0500.csv``: the moment the figures are as of, or when they were made
     (``indicators_2021-…``), in Lima time with its offset: in UTC the end of 2025 in Lima was named 2026-01-01, and donors
-    filed it under the wrong year (tester 37c F8)."""
+    filed it under the wrong year (tester 37c F8). ``stem``: what the file holds (``osv-3w``, ``iati-activity``): each
+    export is named so, or two cuts downloaded one after the other were the same file (tester 37c F8)."""
     moment = (as_of or generated_at).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S%z")
-    return f"indicators_as_of_{moment}.{extension}" if as_of else f"indicators_{moment}.{extension}"
+    return f"{stem}_as_of_{moment}.{extension}" if as_of else f"{stem}_{moment}.{extension}"
 
 
 def to_csv(

