@@ -31,7 +31,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -49,6 +49,8 @@ ALL_GROUPS = "*"
 HEADER = ("export.phase", "export.starts_on", "export.ends_on", "export.indicator", "export.part", "export.group", "export.value",
           "export.baseline", "export.target", "export.share_of_target", "export.indicator_code", "export.part_code")
 WIDTHS = (22, 12, 12, 58, 42, 26, 14, 14, 14, 14, 34, 30)
+DATE_COLUMNS = (2, 3)
+"""The phase's first and last day (1-based): date cells in the XLSX, so that a sheet sorts and filters them as dates."""
 VALUE_COLUMNS = (7, 8, 9)
 """The value, baseline and target columns (1-based), formatted alike; the share of the target follows them."""
 Plans = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -218,6 +220,10 @@ def to_xlsx(
     share_column = VALUE_COLUMNS[-1] + 1
     for row in rows(report, lang, plans, whole):
         append_row(sheet, row.cells())
+        for column in DATE_COLUMNS:  # text in the CSV, a date cell here (a total's row has none: left empty)
+            cell = sheet.cell(row=sheet.max_row, column=column)
+            if isinstance(cell.value, str) and cell.value:
+                cell.value, cell.number_format = date.fromisoformat(cell.value), "yyyy-mm-dd"
         if row.indicator_code.endswith("_rate"):
             number_format = "0.00%"
         elif row.indicator_code.endswith(("_pen", "_usd")) or row.part_code.endswith(("_pen", "_usd")):

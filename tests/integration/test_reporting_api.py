@@ -249,6 +249,11 @@ def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_
     formats = {(r[10], sheet.cell(row=i + 2, column=7).number_format) for i, r in enumerate(cells[1:])}
     assert ("ruos_registration_rate", "0.00%") in formats and ("seed_funds_granted_pen", "#,##0.00") in formats
     assert ("osvs_identified", "General") in formats
+    # The phase's days are dates, which a sheet sorts and filters as such (tester 37c F8: they were text)
+    phase_rows = [(i, r) for i, r in enumerate(cells[1:]) if r[1] is not None]  # the total's rows have no days
+    assert {r[0] for r in cells[1:] if r[1] is None} == {"Total"} and phase_rows
+    assert all(isinstance(r[1], datetime) and isinstance(r[2], datetime) and r[1] <= r[2] for _, r in phase_rows)
+    assert {sheet.cell(row=i + 2, column=2).number_format for i, _ in phase_rows} == {"yyyy-mm-dd"}
     rate_row = next(r for r in cells[1:] if r[10] == "ruos_registration_rate")
     assert rate_row[3] == "RUOS registration rate (cumulative)" and isinstance(rate_row[6], (Decimal, float, int))
 
