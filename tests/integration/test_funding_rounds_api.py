@@ -492,6 +492,16 @@ def test_a_criterion_pydantic_refuses_still_counts_for_the_rubrics_own_rules(
     assert head(client) == before
 
 
+def test_a_code_of_the_wrong_shape_is_told_in_words_not_as_a_regular_expression(client: TestClient) -> None:
+    """Tester 37c F9: "String should match pattern '^[a-z][a-z0-9_]*$'" is no help to a lead typing a criterion's code."""
+    phase_id = a_phase(client)
+    criteria = [{**RUBRIC[0], "code": "Capacidad Organizativa"}, *RUBRIC[1:]]
+    answer = assert_problem(client.post("/rounds", json=round_body(phase_id, criteria=criteria)), 422, "criteria.0.code", "string_pattern_mismatch")
+    [said] = [e["message"] for e in answer["errors"] if e["field"] == "criteria.0.code"]
+    assert said.startswith("must be a lowercase letter, then lowercase letters, digits and '_' only") and "^" not in said
+    assert "^" not in answer["detail"]
+
+
 def test_a_rubric_without_either_capacity_criterion_gets_one_mistake_naming_both(client: TestClient) -> None:
     """Both capacity criteria missing were two mistakes with the same field and rule (tester 29b): one, naming each."""
     phase_id = a_phase(client)
