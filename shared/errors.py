@@ -110,9 +110,11 @@ class StartupRefusedError(Exception):
 class DateBeforeError(RuleViolationError):
     """A date that would make a record's history go backwards: ``field`` is before ``earlier_field``."""
 
-    def __init__(self, field: str, given: date, earlier_field: str, earlier: date) -> None:
+    def __init__(self, field: str, given: date, earlier_field: str, earlier: date, earlier_said: str | None = None) -> None:
+        """``earlier_said``: how the message names the earlier date when ``earlier_field`` is no field the caller sends or
+        reads (``previous_tranche``: "the previous tranche's disbursed_on"); the rule keeps ``earlier_field``."""
         super().__init__(
-            f"{field} {given.isoformat()} is before {earlier_field} {earlier.isoformat()}",
+            f"{field} {given.isoformat()} is before {earlier_said or earlier_field} {earlier.isoformat()}",
             field=field,
             rule=f"not_before_{earlier_field}",
         )
@@ -284,10 +286,11 @@ def check_at_least_one(value: int, field: str) -> None:
         raise TooManyError(field, value)
 
 
-def check_not_before(field: str, on: date, earlier_field: str, earlier: date | None) -> None:
-    """``on`` is not before ``earlier`` (nothing to check when there is no earlier date)."""
+def check_not_before(field: str, on: date, earlier_field: str, earlier: date | None, earlier_said: str | None = None) -> None:
+    """``on`` is not before ``earlier`` (nothing to check when there is no earlier date); ``earlier_said``: as
+    :class:`DateBeforeError` takes it."""
     if earlier is not None and on < earlier:
-        raise DateBeforeError(field, on, earlier_field, earlier)
+        raise DateBeforeError(field, on, earlier_field, earlier, earlier_said)
 
 
 def check_not_in_future(day: date, today: date, field: str) -> None:

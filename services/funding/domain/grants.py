@@ -251,7 +251,7 @@ class Grant(Aggregate):
         amount = check_money(amount)
         check_not_before("disbursed_on", disbursed_on, "granted_on", self.granted_on)
         if self.disbursements:
-            check_not_before("disbursed_on", disbursed_on, "previous_tranche", self.disbursements[-1].disbursed_on)
+            check_not_before("disbursed_on", disbursed_on, "previous_tranche", self.disbursements[-1].disbursed_on, "the previous tranche's disbursed_on")
         if amount > self.remaining:
             raise BeyondGrantAmountError(self, f"tranche {tranche}", amount, "amount")
         self._disbursed(
@@ -276,7 +276,7 @@ class Grant(Aggregate):
         """Close the grant with its outcome and final report; nothing is recorded on it afterwards."""
         self.check_open()
         check_not_before("closed_on", closed_on, "granted_on", self.granted_on)
-        check_not_before("closed_on", closed_on, "last_record", self.last_recorded_on)
+        check_not_before("closed_on", closed_on, "last_record", self.last_recorded_on, "the grant's last tranche or delivery, on")
         self._closed(
             osv_id=self.osv_id,
             outcome=GrantOutcome(outcome),
