@@ -171,7 +171,7 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
     errors = [e for e in problem.get("errors") or () if isinstance(e, Mapping)]
     items = "".join(
         f'<li data-field="{escape(e.get("field", ""))}" data-rule="{escape(e.get("rule", ""))}"><strong>'
-        f'{escape(t(FIELD_LABELS[e["field"]]) if e.get("field") in FIELD_LABELS else e.get("field", ""))}</strong>: {escape(e.get("message", ""))}</li>'
+        f'{escape(t(FIELD_LABELS[e["field"]]) if e.get("field") in FIELD_LABELS else e.get("field", ""))}</strong>: {escape(_in_words(e, t, lang))}</li>'
         for e in errors
     )
     hint = f'<p id="cut-hint">{escape(t("ui.refused_cut"))}</p>' if any(e.get("field") == "as_of" for e in errors) else ""
@@ -195,6 +195,21 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         hint=hint,
         way=way,
     )
+
+
+_BOUND_RULE = re.compile(r"at_(least|most)_(\d+)")
+
+
+def _in_words(error: Mapping[str, Any], t: Callable[..., str], lang: Language) -> str:
+    """An error of a dashboard query in the page's language: the API's message is English, which the Spanish page showed
+    as it was ("as_of 2099-01-01T00:00:00-05:00 is later than now…"); a rule the page's table words (``refusal.<rule>``,
+    a bound by its number) is said in them, any other as the API said it."""
+    rule = str(error.get("rule", ""))
+    if bound := _BOUND_RULE.fullmatch(rule):
+        return t(f"refusal.at_{bound[1]}", bound=f"{int(bound[2]):,}")  # as the page writes its numbers
+    if f"refusal.{rule}" in TRANSLATIONS[lang]:
+        return t(f"refusal.{rule}")
+    return str(error.get("message", ""))
 
 
 def _moment(value: datetime) -> str:
