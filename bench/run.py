@@ -88,7 +88,7 @@ from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
 from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
-from shared.events import subject_for  # noqa: E402
+from shared.events import subject_of_cloudevent  # noqa: E402
 from shared.lifecycle import collect_less_often  # noqa: E402
 from shared.messaging import ensure_stream, stream_name, stream_subjects  # noqa: E402
 from shared.money import Currency  # noqa: E402
@@ -1441,7 +1441,7 @@ async def publish_all(url: str, cloudevents: Iterable[dict[str, Any]], keep: int
             if len(kept) < keep:
                 kept.append(payload)
             service_name = ce["source"].removeprefix(SPEC_SOURCE_PREFIX)
-            subject = subject_for(service_name, ce.get("municipality"), ce["type"])
+            subject = subject_of_cloudevent(service_name, ce)
             sent[service_name] += 1
             if sent[service_name] % PUBLISH_ACK_EVERY:
                 await nc.publish(subject, payload, headers={"Nats-Msg-Id": ce["id"], "Nats-Expected-Stream": streams[service_name]})

@@ -25,9 +25,14 @@ so a district added by file has its account); ``osv-partner`` takes those.
   *that* filter (``$JS.API.CONSUMER.CREATE.OSV_REGISTRY.*.osv.registry.<ubigeo>.>``:
   the server checks that the filter in the subject is the consumer's), the
   delivery subjects ``osv-partner.<ubigeo>.>`` and flow control. So the
-  partner's account only ever holds its municipality's events.
+  partner's account only ever holds its municipality's events. The events no
+  partner reads, the MML included (an OSV's counts by document type), are on
+  ``osv-programme.<service>.<type>`` in the same service streams: outside every
+  partner's filter, so neither a partner's stream nor a consumer it may make
+  takes them, and no export names them.
 - The partner's user may read its own stream and make, read and delete
-  consumers on it, and nothing else: no publishing to ``osv.>``, no
+  consumers on it, and nothing else: no publishing to ``osv.>`` (nor
+  ``osv-programme.>``), no
   JetStream API of the programme's account (the imported ``$JS.osv.API.>``
   is denied), no stream changes, no subscription but its own inboxes, and no
   permission to answer requests (``allow_responses`` is left off, so a reply
@@ -45,6 +50,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from shared.events import PROGRAMME_PREFIX
 
 PROGRAMME_ACCOUNT = "OSV"
 PROGRAMME_USER = "osv"
@@ -88,6 +95,8 @@ def filter_token(municipality: str) -> str:
 
 
 def source_filter(service: str, municipality: str) -> str:
+    """A partner's filter of a service stream: ``osv.<service>.<ubigeo>.>``; the MML's, ``osv.<service>.>`` (every event
+    of Lima, and the programme-wide ones under ``none``). Neither takes ``osv-programme.<service>.<type>``: no partner's."""
     return f"osv.{service}.>" if municipality == "mml" else f"osv.{service}.{municipality}.>"
 
 
@@ -249,9 +258,12 @@ class Accounts:
                             ],
                             # Spelled out although nothing above allows them: the programme's API as imported,
                             # the delivery subjects that fill the partner's stream, and the events' subjects.
-                            "deny": [f"{API_PREFIX}.>", "osv-partner.>", "osv.>", "$JS.API.STREAM.CREATE.>", "$JS.API.STREAM.DELETE.>"],
+                            "deny": [
+                                f"{API_PREFIX}.>", "osv-partner.>", "osv.>", f"{PROGRAMME_PREFIX}.>", "$JS.API.STREAM.CREATE.>",
+                                "$JS.API.STREAM.DELETE.>",
+                            ],
                         },
-                        "subscribe": {"allow": ["_INBOX.>"], "deny": ["osv-partner.>"]},
+                        "subscribe": {"allow": ["_INBOX.>"], "deny": ["osv-partner.>", f"{PROGRAMME_PREFIX}.>"]},
                     },
                 },
                 {"user": admin_user(municipality), "password": partner.admin_password},

@@ -1,6 +1,7 @@
 """The AsyncAPI 3.0 document of the events: every channel, message and schema, from the public event models.
 
-Each public event type is a channel, ``osv.<service>.{municipality}.<type>``,
+Each public event type is a channel, ``osv.<service>.{municipality}.<type>``
+(one no partner reads: ``osv-programme.<service>.<type>``),
 whose one message is the CloudEvent (structured JSON) carrying the event's
 ``data``; the data's JSON Schema is the model's, as in ``catalogue/schemas/``.
 What the NATS binding cannot say (the JetStream streams, de-duplication,
@@ -18,7 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.events import SPEC_SOURCE_PREFIX, EventCatalogue, PublicEvent, subject_for
+from shared.events import PROGRAMME_AUDIENCE, PROGRAMME_PREFIX, SPEC_SOURCE_PREFIX, EventCatalogue, PublicEvent, subject_for
+from shared.messaging import stream_subjects
 from shared.municipalities import MunicipalityTable
 
 VERSION = "1.0.0"
@@ -103,7 +105,10 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
     return {
         "type": "object",
         "description": f"A CloudEvents 1.0 structured JSON document whose `data` is a {name}.",
-        "required": ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "position", "data"],
+        "required": [
+            "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "position",
+            *([] if public.for_partners else ["audience"]), "data",
+        ],
         "properties": {
             "specversion": {"const": "1.0"},
             "id": {"type": "string", "pattern": f"^{service}:[0-9]+$", "description": "`<service>:<position>`; also the Nats-Msg-Id header."},
@@ -123,6 +128,11 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
                 "pattern": "^(mml|[0-9]{6})$",
                 "description": "The municipality the event belongs to (its OSV's district, or the municipality it is about); absent for none.",
             },
+            **({} if public.for_partners else {"audience": {
+                "const": PROGRAMME_AUDIENCE,
+                "description": f"For the programme's services and auditors only: the event goes out under `{PROGRAMME_PREFIX}.{service}.{name}`, "
+                               "which no partner receives.",
+            }}),
             "chainhash": {
                 "type": "string",
                 "pattern": "^[0-9a-f]{64}$",
@@ -170,8 +180,13 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                 "messages": {name: {"$ref": f"#/components/messages/{name}"}},
                 "x-jetstream": {"stream": stream, "partner_stream": "OSV_EVENTS", "source": SPEC_SOURCE_PREFIX + service},
             }
-            if not public.for_partners:  # under `none` whatever its OSV: in no partner's stream (PublicEvent.for_partners)
-                channels[channel]["address"] = subject_for(service, None, name)
+            if not public.for_partners:  # outside every partner's filter, the MML's too (PublicEvent.for_partners)
+                channels[channel]["address"] = subject_for(service, None, name, programme=True)
+                channels[channel]["description"] = (
+                    f"No partner receives it, not even the MML: it goes out under `{PROGRAMME_PREFIX}.{service}.{name}`, outside "
+                    f"`osv.>`, so no partner's stream (OSV_EVENTS) is sourced with it and no consumer a partner may make on "
+                    f"{stream} takes it; nor does a partner's `GET /events`. For the programme's services and auditors."
+                )
                 del channels[channel]["parameters"]
                 channels[channel]["x-jetstream"] = {"stream": stream, "source": SPEC_SOURCE_PREFIX + service}
             operations[f"receive{name}"] = {
@@ -200,7 +215,7 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
             "x-jetstream": {
                 "streams": {
                     f"{stream_prefix}_{c.service.upper()}": {
-                        "subjects": [f"osv.{c.service}.>"],
+                        "subjects": stream_subjects(c.service),
                         "storage": "file",
                         "retention": "limits, no age limit: every event of the log",
                         "deduplication": "Nats-Msg-Id = <service>:<position>",
@@ -211,7 +226,10 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                 "partner_stream": {
                     "name": "OSV_EVENTS",
                     "account": "PARTNER_<ubigeo> (PARTNER_MML for the MML, which takes every event of Lima)",
-                    "sources": "each service stream, filtered by osv.<service>.<ubigeo>.>",
+                    "sources": (
+                        "each service stream, filtered by osv.<service>.<ubigeo>.> (the MML's by osv.<service>.>); never "
+                        f"{PROGRAMME_PREFIX}.<service>.<type>, the events no partner receives"
+                    ),
                     "retention": "limits, no age limit: resume after any time offline with a durable consumer",
                     "permissions": "read the stream, make, read and delete consumers on it; nothing else",
                 },

@@ -28,13 +28,31 @@ SPEC_SOURCE_PREFIX = "urn:osv-platform:"
 NO_MUNICIPALITY = "none"
 """The subject token of an event that belongs to no municipality (a phase, a round): ``osv.funding.none.PhaseOpened``."""
 
+PROGRAMME_PREFIX = "osv-programme"
+"""The first token of an event no partner reads (:attr:`PublicEvent.for_partners` False):
+``osv-programme.<service>.<type>``. It lies outside ``osv.>``, so no partner's filter (``osv.<service>.<ubigeo>.>``,
+the MML's ``osv.<service>.>``) matches it, and no partner account is given a consumer of it; the service's stream takes
+it (:func:`shared.messaging.stream_subjects`)."""
+
+PROGRAMME_AUDIENCE = "programme"
+"""The ``audience`` attribute of an event no partner reads: what tells any reader, the feed's too, its subject."""
+
 Locate = Callable[[dict[str, Any]], "str | None"]
 """Given a public event's ``data``, the municipality it belongs to (``mml`` or a district's ubigeo), or None."""
 
 
-def subject_for(service: str, municipality: str | None, event_type: str) -> str:
-    """The NATS subject of one event: ``osv.<service>.<municipality>.<type>``, ``none`` for no municipality."""
+def subject_for(service: str, municipality: str | None, event_type: str, *, programme: bool = False) -> str:
+    """The NATS subject of one event: ``osv.<service>.<municipality>.<type>``, ``none`` for no municipality;
+    ``osv-programme.<service>.<type>`` for one no partner reads (``programme``, :data:`PROGRAMME_PREFIX`)."""
+    if programme:
+        return f"{PROGRAMME_PREFIX}.{service}.{event_type}"
     return f"osv.{service}.{municipality or NO_MUNICIPALITY}.{event_type}"
+
+
+def subject_of_cloudevent(service: str, cloudevent: dict[str, Any]) -> str:
+    """The subject a CloudEvent of ``service`` goes out on, from its ``type``, ``municipality`` and ``audience``."""
+    programme = cloudevent.get("audience") == PROGRAMME_AUDIENCE
+    return subject_for(service, cloudevent.get("municipality"), cloudevent["type"], programme=programme)
 
 
 class PublicEvent(BaseModel):
@@ -52,9 +70,10 @@ class PublicEvent(BaseModel):
     occurred_field: ClassVar[str] = "occurred_on"
     """The domain event's attribute that says when it happened in the world."""
     for_partners: ClassVar[bool] = True
-    """False for an event the programme's services and auditors read and no municipal partner does: it goes out under
-    ``none`` (subject ``osv.<service>.none.<type>``, no ``municipality`` attribute), as programme-wide events do, so no
-    partner's stream or feed holds it, whatever OSV it is about (:meth:`EventCatalogue.to_cloudevent`)."""
+    """False for an event the programme's services and auditors read and no municipal partner does: it goes out with
+    ``audience`` ``programme`` and no ``municipality`` attribute, under ``osv-programme.<service>.<type>``
+    (:data:`PROGRAMME_PREFIX`), outside every partner's filter, the MML's included, so no partner's stream, consumer or
+    feed holds it, whatever OSV it is about (:meth:`EventCatalogue.to_cloudevent`)."""
 
     occurred_on: date
 
@@ -133,17 +152,20 @@ class EventCatalogue:
         return self._by_domain.keys()
 
     def subject(self, public: type[PublicEvent], municipality: str = "*") -> str:
-        """The subject (or, with the default ``*``, the subject filter) of one public event type."""
-        return f"osv.{self.service}.{municipality}.{public.__name__}"
+        """The subject (or, with the default ``*``, the subject filter) of one public event type; one no partner reads
+        has one subject, ``osv-programme.<service>.<type>``, whatever ``municipality``."""
+        return subject_for(self.service, municipality, public.__name__, programme=not public.for_partners)
 
     def subject_of(self, cloudevent: dict[str, Any]) -> str:
         """The NATS subject a CloudEvent of this service goes out on: ``osv.<service>.<municipality>.<type>``.
 
         The municipality is the CloudEvent's ``municipality`` attribute (``mml``
         or a district's ubigeo); an event that belongs to none goes out under
-        ``none``. A partner's account takes ``osv.*.<ubigeo>.>`` only.
+        ``none``. A partner's account takes ``osv.*.<ubigeo>.>`` only (the MML's,
+        ``osv.<service>.>``). An event no partner reads (``audience``
+        ``programme``) goes out under ``osv-programme.<service>.<type>``.
         """
-        return subject_for(self.service, cloudevent.get("municipality"), cloudevent["type"])
+        return subject_of_cloudevent(self.service, cloudevent)
 
     def to_cloudevent(
         self,
@@ -161,7 +183,9 @@ class EventCatalogue:
         ``previousposition`` extension attribute. ``locate`` says which
         municipality the event belongs to (the ``municipality`` attribute, and
         the subject's third token); ``chainhash`` is the store's hash chain at
-        this position (see :mod:`shared.chain`).
+        this position (see :mod:`shared.chain`). An event no partner reads
+        (:attr:`PublicEvent.for_partners` False) has no ``municipality`` and
+        ``audience`` ``programme`` (its subject: :data:`PROGRAMME_PREFIX`).
         """
         if type(event) in self._private:
             return None
@@ -185,6 +209,7 @@ class EventCatalogue:
             "position": position,
             **({} if previous is None else {"previousposition": previous}),
             **({} if municipality is None else {"municipality": municipality}),
+            **({} if public.for_partners else {"audience": PROGRAMME_AUDIENCE}),
             **({} if chainhash is None else {"chainhash": chainhash}),
             "data": data,
         }
@@ -227,7 +252,7 @@ def json_schema_document(public: type[PublicEvent], service: str) -> str:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:osv-platform:schema:{public.__name__}",
-        "x-subject": subject_for(service, "{municipality}" if public.for_partners else None, public.__name__),
+        "x-subject": subject_for(service, "{municipality}", public.__name__, programme=not public.for_partners),
         "x-source": SPEC_SOURCE_PREFIX + service,
         **schema,
     }

@@ -23,6 +23,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
+from shared.events import PROGRAMME_PREFIX
 from shared.lifecycle import stop_tasks, within
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ def stream_name(prefix: str, service: str) -> str:
 
 
 def stream_subjects(service: str) -> list[str]:
-    return [f"osv.{service}.>"]
+    """A service stream's subjects: its events (``osv.<service>.>``, what partners' filters take from) and the events no
+    partner reads (``osv-programme.<service>.>``, :data:`shared.events.PROGRAMME_PREFIX`)."""
+    return [f"osv.{service}.>", f"{PROGRAMME_PREFIX}.{service}.>"]
 
 
 SUBJECT_LAYOUT_KEY = "osv-subjects"
@@ -241,9 +244,11 @@ async def ensure_stream(
     *,
     owner: bool = False,
 ) -> None:
-    """Create the stream if it does not exist yet.
+    """Create the stream if it does not exist yet; give an existing one the ``subjects`` it lacks.
 
-    The service's own relay (``owner``) also replaces a stream of the earlier
+    A stream made before the events no partner reads had a subject of their
+    own (``osv-programme.<service>.>``) gains it, whoever ensures it first
+    (a consumer of that subject cannot be made before). The service's own relay (``owner``) also replaces a stream of the earlier
     subject layout (``osv.<service>.<type>``, without the municipality; its
     metadata lacks :data:`SUBJECT_LAYOUT`): partners' streams take
     ``osv.*.<ubigeo>.>``, which its messages would never match. It is
@@ -270,6 +275,7 @@ async def ensure_stream(
         existing = None
     if existing is not None:
         if not owner or (existing.config.metadata or {}).get(SUBJECT_LAYOUT_KEY) == SUBJECT_LAYOUT:
+            await _gain_subjects(js, existing.config, subjects)
             return
         log.warning("stream %s holds the earlier subjects without the municipality: making it again from the event store", name)
         with contextlib.suppress(NotFoundError):
@@ -288,3 +294,14 @@ async def ensure_stream(
     except BadRequestError:
         # Another process created it a moment ago (same name, same config): fine if it is there now.
         await js.stream_info(name)
+
+
+async def _gain_subjects(js: JetStreamContext, config: StreamConfig, subjects: list[str]) -> None:
+    """Add to an existing stream's config the ``subjects`` it lacks (nothing else of it changes)."""
+    held = list(config.subjects or [])
+    lacking = [subject for subject in subjects if subject not in held]
+    if not lacking:
+        return
+    log.info("stream %s: taking subjects %s too", config.name, ", ".join(lacking))
+    config.subjects = held + lacking
+    await js.update_stream(config)

@@ -130,8 +130,8 @@ class PersonalDataErased(PublicEvent):
 class OSVDocumentsCounted(PublicEvent):
     """An OSV's active memberships by document type, counted again after each change; the latest holds.
 
-    For registry's RUOS readiness and for auditors, never for partners: it goes out under `none`
-    (`osv.engagement.none.OSVDocumentsCounted`). Counted again after each `MemberJoined` or `MemberLeft`, the count that
+    For registry's RUOS readiness and for auditors, never for partners, not even the MML: it goes out under
+    `osv-programme.engagement.OSVDocumentsCounted`, outside every partner's filter, with no municipality. Counted again after each `MemberJoined` or `MemberLeft`, the count that
     moves by one tells that member's document type, which is their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`):
     a municipality's partner could read it for every member it saw."""
 

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from shared.events import source_service, subject_for
+from shared.events import source_service, subject_of_cloudevent
 from shared.files import private_sqlite
 
 log = logging.getLogger(__name__)
@@ -455,7 +455,8 @@ class View:
     sources: ClassVar[tuple[str, ...]]
     """The services whose events it applies."""
     subjects: ClassVar[dict[str, str]] = {}
-    """Per source, the NATS subject filter (default ``osv.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``)."""
+    """Per source, the NATS subject filter (default ``osv.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``;
+    an event no partner reads is on ``osv-programme.<source>.<Type>`` only, outside the default)."""
 
     def __init__(self, engine: Engine, ledger: Ledger, durable_prefix: str | None = None) -> None:
         self.engine = engine
@@ -466,8 +467,9 @@ class View:
         return self.subjects.get(source, f"osv.{source}.>")
 
     def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
-        """Whether the view's consumer of ``source`` is delivered this event (its subject ``osv.<source>.<municipality>.<type>`` matches the filter)."""
-        return subject_matches(self.subject_for(source), subject_for(source, cloudevent.get("municipality"), cloudevent["type"]))
+        """Whether the view's consumer of ``source`` is delivered this event (its subject, ``osv.<source>.<municipality>.<type>``
+        or ``osv-programme.<source>.<type>``, matches the filter)."""
+        return subject_matches(self.subject_for(source), subject_of_cloudevent(source, cloudevent))
 
     def durable_for(self, source: str) -> str:
         return f"{self.durable_prefix}-{source}" if len(self.sources) > 1 else self.durable_prefix

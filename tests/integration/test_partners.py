@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import nats
 import pytest
@@ -21,12 +22,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from devtools import partners
 from devtools.embedded import NatsServer
-from devtools.nats_accounts import PARTNER_STREAM
+from devtools.nats_accounts import PARTNER_STREAM, source_filter
 from services.registry.decreeddays import shipped_non_working_days
 from shared.clock import today_in_lima
 from shared.roles import ALL_LIMA
 from tests.integration.test_registry_ruos_api import ALL_DOCUMENTS
 from tests.support.api import a_districts_file
+from tests.support.clients import application_of
 from tests.support.identity import IssuedTokens
 from tests.support.system import System, eventually, running_system
 
@@ -261,6 +263,62 @@ def test_a_deadline_a_decree_moves_reaches_the_partner_of_the_osvs_district_thou
     moved = heard[-1]["data"]
     assert (moved["application_id"], moved["previous_amend_by"], moved["day"]) == (application, day.isoformat(), day.isoformat())
     assert moved["amend_by"] == calendar.add_working_days(day, 1).isoformat()  # the next working day after the one decreed
+
+
+def stream_types(url: str, stream: str, subject: str) -> list[str]:
+    """The CloudEvent type of every message ``stream`` holds on ``subject`` (wildcards allowed), read by a consumer of
+    that filter in the programme's account: what a consumer a partner may make with that filter would deliver."""
+
+    async def read() -> list[str]:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            subscription = await js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+            try:
+                return [json.loads(m.data)["type"] for m in await subscription.fetch(1000, timeout=2)]
+            except TimeoutError:
+                return []
+            finally:
+                await subscription.unsubscribe()
+        finally:
+            await nc.close()
+
+    return asyncio.run(read())
+
+
+def test_the_mmls_stream_and_consumers_receive_every_event_of_lima_but_no_osvs_counts_by_document_type(
+    system: System, nats_server: NatsServer
+) -> None:
+    """The MML's filter, `osv.<service>.>`, took `osv.engagement.none.OSVDocumentsCounted` with the programme-wide events:
+    the count that moved after a member joined told that member's migration status to the MML (tester 37b F1, on NATS)."""
+    mml = partners.add(nats_server.store_dir, "mml", nats_server.public_url)
+    sjl = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+    ids = two_districts_story(system)
+    # Registry's RUOS readiness still has the count: it consumes it on the programme's own subject.
+    counts = application_of(system.registry).document_counts
+    tally = eventually(lambda: counts.get(UUID(ids["sjl"])))
+    assert tally.members == {"CE": 1}
+    lima = {e["id"] for client in system.writers().values() for e in client.get("/events", params={"limit": 1000}).json()["events"]
+            if e["type"] != "OSVDocumentsCounted"}
+
+    async def partner_streams() -> None:
+        for credentials, expected in ((mml, lima), (sjl, events_of(system, SJL))):
+            async with Partner(credentials) as partner:
+                for _ in range(200):
+                    if (await partner.js.stream_info(PARTNER_STREAM)).state.messages >= len(expected):
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(0.5)  # time for a count to come, were it sourced
+                messages = await partner.messages("everything", ConsumerConfig(ack_policy=AckPolicy.NONE), batch=1000)
+                assert {m.header["Nats-Msg-Id"] for m in messages} == expected  # every event of Lima for the MML, none of the counts
+                assert "OSVDocumentsCounted" not in {json.loads(m.data)["type"] for m in messages}
+
+    asyncio.run(partner_streams())
+    # A consumer the MML may make on OSV_ENGAGEMENT has the MML's filter (the server checks it): it delivers no count.
+    delivered = stream_types(nats_server.url, "OSV_ENGAGEMENT", source_filter("engagement", "mml"))
+    assert "MemberJoined" in delivered and "OSVDocumentsCounted" not in delivered
+    assert stream_types(nats_server.url, "OSV_ENGAGEMENT", source_filter("engagement", SJL)) == ["MemberJoined"]
+    assert stream_types(nats_server.url, "OSV_ENGAGEMENT", "osv-programme.engagement.>") == ["OSVDocumentsCounted"]
 
 
 def test_late_corrections_withdrawals_and_an_erasures_tombstone_reach_the_partner_after_what_it_acknowledged(

@@ -53,16 +53,17 @@ def test_each_event_goes_out_under_the_municipality_of_its_osv_or_its_record_or_
             "osv.funding.none.PhaseOpened",
             f"osv.funding.{COMAS}.FundGranted",
         ]
-        # The counts by document type go out under none: taken after each membership change, the count that moved
-        # told the municipality's partner each member's migration status (tester 37b F1).
+        # The counts by document type go out outside `osv.>`, with no municipality: taken after each membership change,
+        # the count that moved told the municipality's partner (the MML's too) each member's migration status (tester 37b F1).
         assert subjects(nats_server.url, "OSV_ENGAGEMENT") == [
             f"osv.engagement.{COMAS}.MemberJoined",
-            "osv.engagement.none.OSVDocumentsCounted",
+            "osv-programme.engagement.OSVDocumentsCounted",
             f"osv.engagement.{COMAS}.MemberLeft",
-            "osv.engagement.none.OSVDocumentsCounted",
+            "osv-programme.engagement.OSVDocumentsCounted",
         ]
         feed = system.engagement.get("/events").json()["events"]
         assert [e.get("municipality") for e in feed] == [COMAS, None, COMAS, None]  # the feed says it too, as `municipality`
+        assert [e.get("audience") for e in feed] == [None, "programme", None, "programme"]  # and that no partner reads it
         assert "municipality" not in system.funding.get("/events").json()["events"][0]  # PhaseOpened: none
 
 

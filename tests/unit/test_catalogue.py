@@ -64,11 +64,18 @@ def test_the_asyncapi_document_has_a_channel_message_and_schema_for_every_publis
         for public in catalogue.public_events:
             name = public.__name__
             channel = document["channels"][f"{catalogue.service}.{name}"]
-            municipality = "{municipality}" if public.for_partners else "none"  # none: in no partner's stream
-            assert channel["address"] == f"osv.{catalogue.service}.{municipality}.{name}"
+            if public.for_partners:
+                assert channel["address"] == f"osv.{catalogue.service}.{{municipality}}.{name}"
+            else:  # outside `osv.>`: in no partner's stream, not even the MML's (`osv.<service>.>`)
+                assert channel["address"] == f"osv-programme.{catalogue.service}.{name}"
+                envelope = document["components"]["schemas"][f"{name}CloudEvent"]
+                assert envelope["properties"]["audience"]["const"] == "programme" and "audience" in envelope["required"]
             assert ("partner_stream" in channel["x-jetstream"]) is public.for_partners
             assert channel["x-jetstream"]["stream"] == f"OSV_{catalogue.service.upper()}"
             assert document["components"]["messages"][name]["payload"] == {"$ref": f"#/components/schemas/{name}CloudEvent"}
             assert document["components"]["schemas"][name]["properties"].keys() == public.model_json_schema()["properties"].keys()
     assert "none" in document["components"]["parameters"]["municipality"]["enum"]
-    assert document["channels"]["engagement.OSVDocumentsCounted"]["address"] == "osv.engagement.none.OSVDocumentsCounted"
+    counted = document["channels"]["engagement.OSVDocumentsCounted"]
+    assert counted["address"] == "osv-programme.engagement.OSVDocumentsCounted"
+    assert "No partner receives it, not even the MML" in counted["description"]
+    assert document["info"]["x-jetstream"]["streams"]["OSV_ENGAGEMENT"]["subjects"] == ["osv.engagement.>", "osv-programme.engagement.>"]

@@ -20,9 +20,21 @@ def test_a_token_wildcard_stands_for_exactly_one_token() -> None:
     assert not subject_matches("osv.*", "osv.registry.OSVMapped")
 
 
-def test_a_view_takes_the_events_of_its_named_type_under_any_municipality_and_no_other_type() -> None:
+def test_the_document_counts_view_takes_the_counts_on_the_programmes_subject_only() -> None:
     view = DocumentCounts.__new__(DocumentCounts)  # only its subject filters are read: no store needed
-    assert view.subject_for("engagement") == "osv.engagement.*.OSVDocumentsCounted"
-    assert view.takes("engagement", {"type": "OSVDocumentsCounted", "municipality": "150132"})
-    assert view.takes("engagement", {"type": "OSVDocumentsCounted"})  # an OSV the feed cannot place yet: `none`
+    assert view.subject_for("engagement") == "osv-programme.engagement.OSVDocumentsCounted"
+    assert view.takes("engagement", {"type": "OSVDocumentsCounted", "audience": "programme"})  # as engagement's feed gives it
     assert not view.takes("engagement", {"type": "MemberJoined", "municipality": "150132"})
+
+
+def test_a_view_following_every_event_of_a_service_takes_none_no_partner_reads() -> None:
+    """Reporting follows `osv.engagement.>`: the counts by document type never come to it by the stream, so its feed
+    follower must not wait for them either."""
+
+    class Everything(DocumentCounts):
+        subjects = {}
+
+    view = Everything.__new__(Everything)
+    assert view.takes("engagement", {"type": "MemberJoined", "municipality": "150132"})
+    assert view.takes("engagement", {"type": "PhaseOpened"})  # programme-wide, under `none`
+    assert not view.takes("engagement", {"type": "OSVDocumentsCounted", "audience": "programme"})

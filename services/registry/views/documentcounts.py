@@ -48,7 +48,7 @@ class DocumentCounts(View):
 
     name = "document-counts"
     sources = ("engagement",)
-    subjects = {"engagement": "osv.engagement.*.OSVDocumentsCounted"}
+    subjects = {"engagement": "osv-programme.engagement.OSVDocumentsCounted"}  # no partner's: shared.events.PROGRAMME_PREFIX
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, LEDGER, durable_prefix="registry-document-counts")
