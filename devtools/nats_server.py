@@ -251,7 +251,24 @@ class NatsServer(ChildServer):
             self.stop()
             raise
         logger.info("nats-server ready on %s (pid %s)", self.public_url, self.pid)
+        self._purge_not_for_partners()
         return self
+
+    def _purge_not_for_partners(self) -> None:
+        """Take out of the partners' streams the events no partner reads they took under their former subject (the
+        MML's: every OSV's counts by document type; :func:`devtools.partners.purge_not_for_partners`). A failure is
+        logged: the server serves all the same, and the next start tries again."""
+        if not self.accounts.partners:
+            return
+        from devtools.partners import purge_not_for_partners
+
+        try:
+            purged = purge_not_for_partners(self.store_dir, self.public_url)
+        except Exception as error:  # noqa: BLE001 - the server is up; the partners' streams wait for the next start
+            logger.error("could not purge the partners' streams of the events no partner reads: %s: %s", type(error).__name__, error)
+            return
+        for municipality, count in purged.items():
+            logger.warning("partner %s's stream held %s events no partner reads (OSVDocumentsCounted): purged", municipality, count)
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._proc is not None

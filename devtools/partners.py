@@ -4,6 +4,7 @@
     osv-partner list
     osv-partner rotate --municipality 150132  # a new password (printed once); the stream and its consumers stay
     osv-partner revoke --municipality 150132
+    osv-partner purge                         # takes out of the partners' streams the events no partner reads
 
 A municipality is the MML (``mml``) or a district's, by ubigeo, of the districts
 table the running server was started with: the shipped one, or the file
@@ -356,6 +357,39 @@ def listing(store_dir: Path, url: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
+    """Take out of every partner's stream the events no partner reads that it took under their former subject; return,
+    per partner whose stream held any, how many.
+
+    The MML's filter, ``osv.<service>.>``, took ``osv.engagement.none.OSVDocumentsCounted`` (every OSV's counts by
+    document type) until the services moved such events to ``osv-programme.<service>.<type>``
+    (:mod:`shared.programmesubjects`), which no partner's filter takes. The embedded server's start runs it (a
+    partner's stream that cannot be reached then is logged and left for the next start); ``osv-partner purge`` runs it
+    at will, as after the MML's partner was added while engagement's stream still held them (its relay moves them at
+    its start). With nothing to purge: a sign-in and one request per partner.
+    """
+    from devtools.catalogue import catalogues
+    from shared.programmesubjects import former_subjects
+
+    formers = [former for catalogue in catalogues() for former in former_subjects(catalogue)]
+    purged: dict[str, int] = {}
+    for municipality, partner in sorted(Accounts.load(store_dir).partners.items()):
+
+        async def purge(js: Any) -> int:
+            try:
+                before = (await js.stream_info(PARTNER_STREAM)).state.messages
+            except NotFoundError:  # revoked meanwhile, or its stream not made yet
+                return 0
+            for former in formers:
+                await js.purge_stream(PARTNER_STREAM, subject=former)
+            return before - (await js.stream_info(PARTNER_STREAM)).state.messages
+
+        count = asyncio.run(_as_admin(url, municipality, partner.admin_password, purge, attempts=3))
+        if count:
+            purged[municipality] = count
+    return purged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-partner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nats-dir", type=Path, default=Path(os.environ.get("OSV_VAR_DIR", "var")) / "nats", help="the embedded server's store (default var/nats)")
@@ -367,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("add", "rotate", "revoke"):
         command = commands.add_parser(name)
         command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
+    commands.add_parser("purge", help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted)")
     listed = commands.add_parser("list")
     listed.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -384,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
+        elif args.command == "purge":
+            purged = purge_not_for_partners(args.nats_dir, args.url)
+            print("; ".join(f"{m}: {n} events no partner reads purged" for m, n in purged.items()) or "nothing to purge")
         elif args.command == "revoke":
             revoke(args.nats_dir, args.municipality, args.url)
             print(f"partner {args.municipality} revoked: its stream and account are gone, its connections closed")

@@ -218,10 +218,10 @@ class NatsLink:
                 transport.abort()
 
 
-async def messages_on(js: JetStreamContext, stream: str, subject: str) -> AsyncIterator[RawStreamMsg]:
-    """Every message ``stream`` holds on ``subject`` (wildcards allowed), oldest first, read one by one by sequence
-    (``next_by_subj``): no consumer is made, and a subject without messages costs one request."""
-    sequence = 1
+async def messages_on(js: JetStreamContext, stream: str, subject: str, start: int = 1) -> AsyncIterator[RawStreamMsg]:
+    """Every message ``stream`` holds on ``subject`` (wildcards allowed) from sequence ``start`` on, oldest first, read
+    one by one by sequence (``next_by_subj``): no consumer is made, and a subject without messages costs one request."""
+    sequence = start
     while True:
         try:
             message = await js.get_msg(stream, sequence, subject=subject, next=True)

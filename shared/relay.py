@@ -23,6 +23,7 @@ from nats.js.errors import APIError
 from shared.chainheads import HeadPublisher
 from shared.events import EventCatalogue, encode
 from shared.messaging import NatsLink
+from shared.programmesubjects import move_off_partner_subjects, tail_of
 from shared.store import MunicipalityUnknownError, ServiceApplication
 from shared.streamahead import StoreBehindStreamError, StreamAhead, only_made_again
 
@@ -257,7 +258,8 @@ class OutboxRelay:
     async def _align(self, js: JetStreamContext, stream: str) -> None:
         """Learn the stream's last sequence, and where in the log to go on from.
 
-        The id of the stream's last message says how far it holds the log: a
+        The id of the stream's last message (a moved copy's header:
+        :func:`~shared.programmesubjects.tail_of`) says how far it holds the log: a
         relay that crashed after publishing and before recording skips what is
         already there. A stream that holds less than was acknowledged (deleted
         and made again, or a tail lost) is filled again from what it still
@@ -266,6 +268,8 @@ class OutboxRelay:
 
         A stream whose last event the store does not hold (:meth:`_judge`) raises
         :class:`~shared.streamahead.StoreBehindStreamError`: nothing recorded.
+        Otherwise, the events no partner reads that it holds under their former
+        subject are moved to their own (:mod:`shared.programmesubjects`).
         """
         recorded, acknowledged = await asyncio.to_thread(
             lambda: (self._record_acknowledged(), self.app.relayed_position(), self.app.published_position())[1:]
@@ -275,12 +279,12 @@ class OutboxRelay:
         position = recorded
         held = None
         if info.state.messages:
-            last = await js.get_msg(stream, last_seq)
-            held = _position_in(last.headers or {}, self.catalogue.service)
+            held, chainhash = tail_of(await js.get_msg(stream, last_seq), self.catalogue.service)
             if held is not None:
-                chainhash = _chainhash_in(last.data)
                 judged = await asyncio.to_thread(self._judge, held, chainhash)
                 self._last_sent = (held, chainhash) if judged and chainhash is not None else None
+                # What the MML's filter took under `none` and no partner reads: under osv-programme.<service>.<type> now.
+                last_seq = await move_off_partner_subjects(js, stream, self.catalogue, last_seq, (held, chainhash))
         if held is None and acknowledged and not info.state.messages:
             log.warning(
                 "relay %s: stream %s is empty but held events up to %s: publishing the log again from the start",

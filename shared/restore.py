@@ -186,12 +186,6 @@ def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _position_of(message: Any, service: str) -> int | None:
-    from shared.relay import _position_in
-
-    return _position_in(message.headers or {}, service)
-
-
 def _cloudevent_of(message: Any) -> dict[str, Any]:
     try:
         value = json.loads(message.data)
@@ -219,13 +213,16 @@ async def examine(app: Any, js: Any, stream: str, service: str, private_topics: 
     """
     import asyncio
 
+    from shared.messaging import messages_on
+    from shared.programmesubjects import tail_of  # here: shared.events, which it imports, imports this module
+
     head = await asyncio.to_thread(app.log_head)
     _, resolved = await asyncio.to_thread(app.stream_marks)
     info = await js.stream_info(stream)
     if not info.state.messages:
         return Examination(service, stream, 0, head, head, resolved=resolved)
     first, last = info.state.first_seq, info.state.last_seq
-    stream_position = _position_of(await js.get_msg(stream, last), service)
+    stream_position = tail_of(await js.get_msg(stream, last), service)[0]
     if stream_position is None:
         msg = f"the last message of {stream} carries no {service} position (Nats-Msg-Id {service}:<position>): is it {service}'s stream?"
         raise ValueError(msg)
@@ -235,8 +232,9 @@ async def examine(app: Any, js: Any, stream: str, service: str, private_topics: 
     async def agrees(sequence: int) -> int | None:
         """The position of the message at ``sequence`` if the store holds that very event, that of the record of the
         tail accepted that holds it; else None."""
-        message = await js.get_msg(stream, sequence)
-        position = _position_of(message, service)
+        # The first message from ``sequence`` on: a purge (shared.programmesubjects) leaves sequences without one.
+        message = await js.get_msg(stream, sequence, subject=">", next=True)
+        position, sent = tail_of(message, service)
         if position is None:
             return None
         for after, record in accepted:
@@ -245,7 +243,6 @@ async def examine(app: Any, js: Any, stream: str, service: str, private_topics: 
         if position > head:
             return None
         stored = (await asyncio.to_thread(app.chain_hashes, position, position)).get(position)
-        sent = _cloudevent_of(message).get("chainhash")
         if stored is None or (sent is not None and sent != stored):
             return None
         return position
@@ -259,10 +256,9 @@ async def examine(app: Any, js: Any, stream: str, service: str, private_topics: 
         else:
             agreed, shared, low = middle, position, middle + 1
     lost = []
-    for sequence in range((agreed or first - 1) + 1, last + 1):
-        message = await js.get_msg(stream, sequence)
+    async for message in messages_on(js, stream, ">", start=(agreed or first - 1) + 1):
         cloudevent = _cloudevent_of(message)
-        lost.append({"position": _position_of(message, service), "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
+        lost.append({"position": tail_of(message, service)[0], "type": cloudevent.get("type"), "subject": cloudevent.get("subject")})
     after = await asyncio.to_thread(_positions_after, app, shared)
     unpublished, private = [position for position, _ in after], [position for position, topic in after if topic in private_topics]
     heads = await read_heads(js, service)
