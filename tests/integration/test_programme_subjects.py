@@ -28,6 +28,7 @@ from services.registry.views.documentcounts import DocumentCounts
 from shared.events import EventCatalogue, decode
 from shared.messaging import SUBJECT_LAYOUT, SUBJECT_LAYOUT_KEY
 from shared.programmesubjects import move_off_partner_subjects, tail_of
+from shared.restore import examine
 from tests.integration.test_partners import Partner, created, stream_types, two_districts_story
 from tests.support.clients import application_of
 from tests.support.system import System, eventually, running_system
@@ -115,6 +116,13 @@ def test_the_counts_the_mml_took_under_none_are_moved_where_no_partner_reads_the
         stream = asyncio.run(held(nats_server.url))
         ids_now = [i for s, i in stream if s == NOW]
         assert ids_now == [f"{e['id']}:moved" for e in before]  # each one once, in the order the stream held them
+        # osv-restore reads the stream's tail from the copies and steps over the purged sequences: the store holds it all.
+        found = asyncio.run(examined(application_of(system.engagement), nats_server.url))
+        assert (found.stream_position, found.shared_position, found.lost) == (before[-1]["position"],) * 2 + ([],)
+    # Started again with the copies last in the stream: the relay goes on after the log's last event, publishing none again.
+    with running_system(var, nats_server.url) as system:
+        system.wait_relayed()
+        assert asyncio.run(held(nats_server.url)) == stream
         # Registry's readiness still has the latest count; a new one goes out under the new subject, after the copies.
         counts = application_of(system.registry).document_counts
         assert counts.get(sjl).members == both
@@ -183,6 +191,14 @@ async def payloads(url: str, subject: str) -> list[bytes]:
                 return found
             found.append(message.data)
             sequence = message.seq + 1
+    finally:
+        await nc.close()
+
+
+async def examined(app: Any, url: str) -> Any:
+    nc = await nats.connect(url)
+    try:
+        return await examine(app, nc.jetstream(), "OSV_ENGAGEMENT", "engagement")
     finally:
         await nc.close()
 
