@@ -30,6 +30,9 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 NATS_PORT = 4222
 
 
+RECEIVERS = {True: "A partner's or a service's", False: "Never a partner's: a programme service's"}
+"""Whose consumer receives an event, by :attr:`~shared.events.PublicEvent.for_partners`."""
+
 DEFAULT_PORTS = {"ws": 80, "wss": 443}
 """The port of a WebSocket URL that names none (nats-server's websocket listener behind its usual port); 4222 otherwise."""
 SCHEME_PROTOCOLS = {"nats": "nats", "tls": "nats", "ws": "ws", "wss": "wss"}
@@ -192,7 +195,10 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
             operations[f"receive{name}"] = {
                 "action": "receive",
                 "title": f"Receive {name}",
-                "summary": f"A partner's or a service's durable consumer receives {name} (ack after committing; skip what was applied, by source and position).",
+                "summary": (
+                    f"{RECEIVERS[public.for_partners]} durable consumer receives {name} "
+                    "(ack after committing; skip what was applied, by source and position)."
+                ),
                 "channel": {"$ref": f"#/channels/{channel}"},
                 "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}],
                 "bindings": {"nats": {"bindingVersion": "0.1.0"}},

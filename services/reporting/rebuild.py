@@ -41,7 +41,7 @@ from shared.auth import ServiceCredentials
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
-from shared.views import json_loads, make_engine
+from shared.views import every_subject_of, json_loads, make_engine
 
 Progress = Callable[[int, int], None]
 Ready = Callable[[list[str], int], None]
@@ -144,7 +144,7 @@ def _rebuild_from_stream(
     readmodel: ReadModel, nats_url: str, stream_prefix: str, batch: int, progress: Progress | None, sources: tuple[str, ...],
     ready: Ready | None,
 ) -> int:
-    streams = [[stream_name(stream_prefix, source), f"osv.{source}.>"] for source in sources]
+    streams = [[stream_name(stream_prefix, source), every_subject_of(source)] for source in sources]
     order = {"servers": servers(nats_url), "streams": streams, "batch": batch}
     # The order goes on the reader's standard input, not its command line: a NATS URL may carry a password.
     reader = subprocess.Popen([sys.executable, str(READER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # noqa: S603 - our own script

@@ -440,6 +440,12 @@ class Ledger:
         )
 
 
+def every_subject_of(source: str) -> str:
+    """The filter of every event of a source's stream: ``*.<source>.>`` (``osv.<source>.>``, and the events no partner
+    reads, ``osv-programme.<source>.>``): a view that follows them all gets each position of the source's log."""
+    return f"*.{source}.>"
+
+
 class View:
     """Base of every table a service builds from other services' events.
 
@@ -455,8 +461,9 @@ class View:
     sources: ClassVar[tuple[str, ...]]
     """The services whose events it applies."""
     subjects: ClassVar[dict[str, str]] = {}
-    """Per source, the NATS subject filter (default ``osv.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``;
-    an event no partner reads is on ``osv-programme.<source>.<Type>`` only, outside the default)."""
+    """Per source, the NATS subject filter (default ``*.<source>.>``, every event of the source's stream: ``osv.<source>.>``
+    and ``osv-programme.<source>.>``; one type of every municipality: ``osv.<source>.*.<Type>``; an event no partner
+    reads: ``osv-programme.<source>.<Type>``)."""
 
     def __init__(self, engine: Engine, ledger: Ledger, durable_prefix: str | None = None) -> None:
         self.engine = engine
@@ -464,7 +471,7 @@ class View:
         self.durable_prefix = durable_prefix or self.name
 
     def subject_for(self, source: str) -> str:
-        return self.subjects.get(source, f"osv.{source}.>")
+        return self.subjects.get(source, every_subject_of(source))
 
     def takes(self, source: str, cloudevent: dict[str, Any]) -> bool:
         """Whether the view's consumer of ``source`` is delivered this event (its subject, ``osv.<source>.<municipality>.<type>``

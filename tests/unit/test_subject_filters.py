@@ -27,14 +27,16 @@ def test_the_document_counts_view_takes_the_counts_on_the_programmes_subject_onl
     assert not view.takes("engagement", {"type": "MemberJoined", "municipality": "150132"})
 
 
-def test_a_view_following_every_event_of_a_service_takes_none_no_partner_reads() -> None:
-    """Reporting follows `osv.engagement.>`: the counts by document type never come to it by the stream, so its feed
-    follower must not wait for them either."""
+def test_a_view_following_every_event_of_a_service_takes_those_no_partner_reads_too() -> None:
+    """Reporting follows the whole of engagement's log: every position comes to it by the stream, so its floor moves
+    without its feed, the counts no partner reads (on `osv-programme.`) included."""
 
     class Everything(DocumentCounts):
         subjects = {}
 
     view = Everything.__new__(Everything)
+    assert view.subject_for("engagement") == "*.engagement.>"
     assert view.takes("engagement", {"type": "MemberJoined", "municipality": "150132"})
     assert view.takes("engagement", {"type": "PhaseOpened"})  # programme-wide, under `none`
-    assert not view.takes("engagement", {"type": "OSVDocumentsCounted", "audience": "programme"})
+    assert view.takes("engagement", {"type": "OSVDocumentsCounted", "audience": "programme"})
+    assert not subject_matches(view.subject_for("engagement"), "osv.registry.150132.OSVMapped")
