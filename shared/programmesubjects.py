@@ -2,9 +2,9 @@
 
 Before they had a subject of their own, the events no partner reads (:attr:`shared.events.PublicEvent.for_partners`
 False: engagement's ``OSVDocumentsCounted``) went out under ``none``, which the MML's filter, ``osv.<service>.>``,
-takes: its partner stream, and any consumer it may make on the service stream, received every OSV's counts by
-document type. Such events now go out under ``osv-programme.<service>.<type>`` (:data:`shared.events.PROGRAMME_PREFIX`). The ones a running
-system's stream already holds under the old subject are moved, at each start of the service's relay
+takes: its partner stream, and any consumer it may make on the service stream, received every OSV's counts by document
+type. Such events now go out under ``osv-programme.<service>.<type>`` (:data:`shared.events.PROGRAMME_PREFIX`). The
+ones a running system's stream already holds under the old subject are moved, at each start of the service's relay
 (:meth:`shared.relay.OutboxRelay._align`, holding the store's relay lease: the stream's only writer):
 
 1. each one is published again, the same CloudEvent (its id, position, chain hash), under the new subject, in the

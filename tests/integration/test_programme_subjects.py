@@ -126,7 +126,7 @@ def test_the_counts_the_mml_took_under_none_are_moved_where_no_partner_reads_the
         # Registry's readiness still has the latest count; a new one goes out under the new subject, after the copies.
         counts = application_of(system.registry).document_counts
         assert counts.get(sjl).members == both
-        a_second_member_leaves_or_joins(system, ids["comas"])
+        a_member_joins(system, ids["comas"])
         after = asyncio.run(held(nats_server.url))
         assert after[: len(stream)] == stream and [s for s, _ in after[len(stream):]] == ["osv.engagement.150110.MemberJoined", NOW]
         published = {e["id"] for e in system.engagement.get("/events", params={"limit": 1000}).json()["events"]}
@@ -154,7 +154,7 @@ def test_the_counts_the_mml_took_under_none_are_moved_where_no_partner_reads_the
     assert partners.purge_not_for_partners(nats_server.store_dir, nats_server.public_url) == {}
 
 
-def a_second_member_leaves_or_joins(system: System, osv_id: str) -> None:
+def a_member_joins(system: System, osv_id: str) -> None:
     """A member joins the OSV of Comas: a MemberJoined and a count."""
     member = {
         "osv_id": osv_id, "full_name": "Luis Díaz", "document_type": "CEDULA_VE", "document_number": "V-12345678",
