@@ -260,14 +260,25 @@ def rotate(store_dir: Path, municipality: str, url: str) -> Credentials:
 
 
 def _reached(url: str, user: str, password: str, so: str) -> None:
-    """One sign-in as ``user`` at ``url``, before a command changes anything; else :class:`PartnerError` saying ``so``."""
+    """Before a command changes anything: the server at ``url`` is the one whose accounts ``--nats-dir`` holds. It lets
+    ``user`` in with ``password`` (a secret of that record), and refuses the same user with another password: a server
+    that lets anyone in (one started without accounts) took every sign-in, and ``add`` made the partner's stream there
+    while the record and the reload went to the other (tester 133 F1). Else :class:`PartnerError` saying ``so``."""
     try:
         asyncio.run(_signed_in(url, user, password))
     except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
         raise PartnerError(
-            f"the nats-server was not reached at {url} ({error or f'no answer within {REACH_SECONDS:g} s'}): {so}; give --url the "
-            "server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
+            f"the nats-server was not reached at {url} ({str(error) or type(error).__name__ or f'no answer within {REACH_SECONDS:g} s'}): "
+            f"{so}; give --url the server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
         ) from None
+    try:
+        asyncio.run(_signed_in(url, user, password + "-not-this-one"))
+    except Exception:  # noqa: BLE001 - refused: it checks this record's passwords
+        return
+    raise PartnerError(
+        f"the nats-server at {url} lets anyone in, whatever the password: it is not the server whose accounts are in --nats-dir; "
+        f"{so}; give --url that server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
+    )
 
 
 async def _signed_in(url: str, user: str, password: str) -> None:
@@ -308,6 +319,8 @@ def _revoke(store_dir: Path, municipality: str, url: str) -> None:
     if partner is None:
         raise PartnerError(f"{municipality} is not a partner")
     _server_pid(store_dir)
+    # Within seconds, not after _as_admin's 50 tries of a reload that never came (tester 133 F2: four minutes, the lock held).
+    _reached(url, admin_user(municipality), partner.admin_password, "nothing was changed, the partner keeps its access")
 
     async def delete_stream(js: Any) -> None:
         try:

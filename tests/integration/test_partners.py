@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from devtools import partners
 from devtools.embedded import NatsServer
+from devtools.processes import free_port, port_accepts
 from devtools.nats_accounts import PARTNER_STREAM, source_filter
 from services.registry.decreeddays import shipped_non_working_days
 from shared.clock import today_in_lima
@@ -551,6 +556,52 @@ def test_add_with_a_wrong_url_changes_nothing_and_a_stream_not_made_takes_the_ac
     monkeypatch.undo()
     assert partners.main([*cli, "add", "--municipality", SJL]) == 0  # not "already a partner"
     assert "user      partner-150132" in capsys.readouterr().out
+
+
+@contextmanager
+def open_nats_server(tmp_path: Path) -> Iterator[str]:
+    """Another nats-server on this machine, one that lets anyone in (no accounts): its URL."""
+    port = free_port("127.0.0.1")
+    binary = Path(sys.executable).parent / "nats-server"
+    server = subprocess.Popen([str(binary), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(tmp_path / "open-nats")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        eventually(lambda: port_accepts("127.0.0.1", port), timeout=20)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.timeout(180)
+def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revoke_says_so_within_seconds(
+    nats_server: NatsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tester 133 F1: a --url reaching a server that lets anyone in passed add's sign-in check: the partner went into
+    # accounts.json and the reload, its stream onto the other server; F2: revoke with a wrong --url held the lock 4 minutes.
+    partners.add(nats_server.store_dir, COMAS, nats_server.public_url)
+    before = (nats_server.store_dir / "accounts.json").read_text()
+    with open_nats_server(tmp_path) as elsewhere:
+        for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS]):
+            assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", elsewhere, *command]) == 1, command
+            said = capsys.readouterr()
+            assert "lets anyone in" in said.err and "password" not in said.out, command
+        assert (nats_server.store_dir / "accounts.json").read_text() == before
+
+        async def streams_there() -> list[str]:
+            nc = await nats.connect(elsewhere)
+            try:
+                return [info.config.name for info in await nc.jetstream().streams_info()]
+            finally:
+                await nc.close()
+
+        assert asyncio.run(streams_there()) == []  # no partner stream made on the other server either
+
+    started = time.monotonic()
+    assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", "nats://127.0.0.1:1", "revoke", "--municipality", COMAS]) == 1
+    said = capsys.readouterr().err
+    assert time.monotonic() - started < 30 and "not reached at nats://127.0.0.1:1 (" in said and "()" not in said
+    assert (nats_server.store_dir / "accounts.json").read_text() == before
 
 
 @pytest.mark.timeout(120)
