@@ -218,7 +218,7 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
-    An `ruos_number` another OSV holds in the same municipality's RUOS (case and spacing aside) is 409
+    An `ruos_number` another OSV holds in the same municipality's RUOS (case, spacing and the kind of dash aside) is 409
     `ruos_number_unique`, naming the OSV only to a caller who reads it; each municipality numbers its own RUOS, so
     another's may hold the same number. Nothing is written then.
     """
@@ -380,7 +380,7 @@ def register_application(
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
-    An `ruos_number` another OSV holds in the same municipality's RUOS (case and spacing aside) is 409
+    An `ruos_number` another OSV holds in the same municipality's RUOS (case, spacing and the kind of dash aside) is 409
     `ruos_number_unique`, naming the OSV only to a caller who reads it; each municipality numbers its own RUOS, so
     another's may hold the same number. Nothing is written then.
     """

@@ -544,9 +544,9 @@ class Registry(DistrictLookups, DecreedDaysRecords, ServiceApplication):
         (:meth:`_ruos_registered_in`), and in no other. Read as such, it needs no
         migration; no such claim is written now.
         """
-        claim = self.find(RUOSNumberIndex.create_id(ruos_number, municipality_id), RUOSNumberIndex)
-        if claim is not None:
-            return claim.osv_id
+        for claim_id in RUOSNumberIndex.ids_to_look_up(ruos_number, municipality_id):
+            if (claim := self.find(claim_id, RUOSNumberIndex)) is not None:
+                return claim.osv_id
         lima_wide = self.find(RUOSNumberIndex.lima_wide_id(ruos_number), RUOSNumberIndex)
         if lima_wide is None or self._ruos_registered_in(self.load(lima_wide.osv_id, OSV, OSVNotFoundError)) != municipality_id:
             return None

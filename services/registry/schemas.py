@@ -108,7 +108,7 @@ class OSVDetailsChange(Command):
 
 RUOS_NUMBER = (
     "The number the municipality gave in its RUOS. Each municipality numbers its own: one OSV's within that municipality's "
-    "RUOS (case and spacing do not make a new number), 409 `ruos_number_unique` if another OSV holds it there; another "
+    "RUOS (case, spacing, the kind of dash and full-width characters do not make a new number), 409 `ruos_number_unique` if another OSV holds it there; another "
     "municipality's RUOS may hold the same."
 )
 """An RUOS number, as both registrations take it."""

@@ -474,6 +474,9 @@ def test_an_ruos_number_belongs_to_one_osv_in_each_municipalitys_ruos(registry: 
     assert in_mml.status_code == 201, in_mml.text
     again_in_mml = registry.post(f"/osvs/{new_osv(registry, name='Cuarta')}/ruos-registration", json={"municipality_id": "mml", "ruos_number": "ruos-045-2021", "registered_on": "2021-07-12"})
     assert with_mml in assert_problem(again_in_mml, 409, "ruos_number", "ruos_number_unique")["detail"]
+    # The same number copied from the resolution's PDF, with another dash and spaced (tester 133 F5)
+    copied = registry.post(f"/osvs/{new_osv(registry, name='Quinta')}/ruos-registration", json={"municipality_id": COMAS, "ruos_number": "RUOS \u2013 045\u20102021", "registered_on": "2021-07-12"})
+    assert first in assert_problem(copied, 409, "ruos_number", "ruos_number_unique")["detail"]
 
 
 def test_a_focal_point_learns_neither_another_districts_osv_nor_its_municipalitys_documents_through_the_ruos(

@@ -444,6 +444,19 @@ def test_an_ruos_number_has_one_index_id_in_a_municipality_s_ruos_whatever_its_c
     assert RUOSNumberIndex.create_id("RUOS-1", "150110") != RUOSNumberIndex.create_id("RUOS-2", "150110")
 
 
+def test_an_ruos_number_copied_with_another_dash_full_width_digits_or_spaced_separators_is_the_same_number() -> None:
+    """Tester 133 F5: "PAC 012‐2026" (U+2010, from a resolution's PDF) was a second number beside "PAC 012-2026"."""
+    same = ["PAC 012-2026", "PAC 012\u20102026", "pac\u2003012 \u2013 2026", "ＰＡＣ ０１２－２０２６", "PAC 012\u22122026", "PAC 012 -2026"]
+    assert {RUOSNumberIndex.create_id(number, "150123") for number in same} == {RUOSNumberIndex.create_id("PAC 012-2026", "150123")}
+    assert RUOSNumberIndex.create_id("045/ 2026", "150110") == RUOSNumberIndex.create_id("045/2026", "150110")
+    assert RUOSNumberIndex.create_id("PAC 012-2026", "150123") != RUOSNumberIndex.create_id("PAC 0122026", "150123")
+    # A claim stored before dashes were folded kept its id, which is looked up too
+    spaced = RUOSNumberIndex.ids_to_look_up("045 - 2026", "150110")
+    assert spaced == [RUOSNumberIndex.create_id("045-2026", "150110"),
+                      uuid5(NAMESPACE_URL, "urn:osv-platform:registry:ruos:150110:number:045 - 2026")]
+    assert RUOSNumberIndex.ids_to_look_up("045-2026", "150110") == spaced[:1]
+
+
 def test_each_municipality_s_ruos_claims_its_own_numbers_apart_from_the_claims_made_before_they_said_whose() -> None:
     """Each municipality numbers its own RUOS: Comas's 045-2026 and San Juan de Lurigancho's are two claims (tester 127
     F4). A claim made before claims named their municipality kept the id of the number alone, which is still found."""

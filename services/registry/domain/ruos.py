@@ -9,7 +9,9 @@ holds the application's state, its documents and the rules of its steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -363,8 +365,20 @@ class RUOSApplication:
             raise DateBeforeError(field, on, earlier_field, earlier)
 
 
+_AROUND_SEPARATORS = re.compile(r" ?([-/]) ?")
+
+
 def ruos_number_key(ruos_number: str) -> str:
-    """The form under which RUOS numbers are compared: case and spacing do not make a new number."""
+    """The form under which RUOS numbers are compared: case, spacing, the spaces around ``-`` and ``/``, the kind of dash
+    (‐, –, —, −: a number copied from a resolution's PDF or a word processor) and full-width or other compatibility forms of
+    letters and digits (Unicode NFKC) do not make a new number: ``PAC 012‐2026`` is ``pac 012 - 2026`` (tester 133 F5)."""
+    text = "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in unicodedata.normalize("NFKC", ruos_number))
+    return _AROUND_SEPARATORS.sub(r"\1", " ".join(text.split())).upper()
+
+
+def legacy_ruos_number_key(ruos_number: str) -> str:
+    """How numbers were compared before :func:`ruos_number_key` folded dashes and compatibility forms: case and spacing
+    only. The ids of claims stored then were derived from it; they are still looked up under it."""
     return " ".join(ruos_number.split()).upper()
 
 
@@ -383,15 +397,23 @@ class RUOSNumberIndex(Aggregate):
     """
 
     @staticmethod
-    def create_id(ruos_number: str, municipality_id: str) -> UUID:
-        """The claim on ``ruos_number`` in the RUOS of ``municipality_id`` (``mml`` or a district's ubigeo)."""
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{ruos_number_key(ruos_number)}")
+    def create_id(ruos_number: str, municipality_id: str, key: Callable[[str], str] = ruos_number_key) -> UUID:
+        """The claim on ``ruos_number`` in the RUOS of ``municipality_id`` (``mml`` or a district's ubigeo), the number
+        compared by ``key`` (:func:`legacy_ruos_number_key` for a claim stored before dashes were folded)."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos:{municipality_id}:number:{key(ruos_number)}")
+
+    @staticmethod
+    def ids_to_look_up(ruos_number: str, municipality_id: str) -> list[UUID]:
+        """The ids a claim on ``ruos_number`` in ``municipality_id``'s RUOS may be stored under: the one claims are made
+        under now, and the one a claim made before dashes were folded has (the same for most numbers)."""
+        now, then = (RUOSNumberIndex.create_id(ruos_number, municipality_id, key) for key in (ruos_number_key, legacy_ruos_number_key))
+        return [now] if now == then else [now, then]
 
     @staticmethod
     def lima_wide_id(ruos_number: str) -> UUID:
         """The id a claim on ``ruos_number`` had before claims named their municipality: the number's alone. Read, never
         written now."""
-        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos-number:{ruos_number_key(ruos_number)}")
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:ruos-number:{legacy_ruos_number_key(ruos_number)}")
 
     @event("RUOSNumberClaimed")
     def __init__(self, ruos_number: str, osv_id: UUID, municipality_id: str | None = None) -> None:
