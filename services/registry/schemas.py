@@ -123,7 +123,10 @@ class RUOSRegistrationCreate(Command):
         "`registering_municipality_known`. A focal point naming another municipality is 403 `own_municipality_ruos`.",
     )
     ruos_number: Number = Field(description=RUOS_NUMBER)
-    registered_on: IsoDate = Field(description="The date of the registration (may precede this system).")
+    registered_on: IsoDate = Field(
+        description="The date of the registration; it may precede the programme's mapping of the OSV (an organisation registered "
+        "before the programme met it: it then counts in no phase's registrations, only in the cumulative ones and the rate)."
+    )
     resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
     board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")
 
