@@ -229,15 +229,23 @@ def route_body_rules(rules: Any) -> Any:
     return decorate
 
 
+BOUND_TYPES = frozenset({"less_than", "less_than_equal", "greater_than", "greater_than_equal"})
+"""pydantic's errors of a number's bounds: a route's rule at the same place speaks instead (:func:`with_route_body_rules`)."""
+
+
 def with_route_body_rules(request: Request, exc: RequestValidationError) -> list[Any]:
-    """The errors of ``exc``, with those of the route's :func:`route_body_rules` on the body as sent; an error of those
-    replaces the schema's own at the same place (a money figure sent as ``1e300`` is told it must be text, not that it
-    is above the bound)."""
+    """The errors of ``exc``, with those of the route's :func:`route_body_rules` on the body as sent, one a place: where
+    the schema refused a value only for its bounds, the route's rule replaces it (a money figure sent as ``1e300`` is
+    told it must be text, not that it is above the bound); where the schema refused it otherwise (``"doce"``, an
+    object), the schema's error stands alone."""
     errors = list(exc.errors())
     rules = getattr(request.scope.get("endpoint"), ROUTE_BODY_RULES, None)
     if rules is None or not isinstance(exc.body, Mapping):
         return errors
-    more = rules(request.path_params, exc.body)
+    def said_otherwise(loc: tuple[Any, ...]) -> bool:  # by the schema, at the place or within it (a part's key)
+        return any(tuple(e.get("loc", ()))[: len(loc)] == loc and e.get("type") not in BOUND_TYPES for e in errors)
+
+    more = [error for error in rules(request.path_params, exc.body) if not said_otherwise(tuple(error["loc"]))]
     placed = {tuple(error["loc"]) for error in more}
     return [error for error in errors if tuple(error.get("loc", ())) not in placed] + more
 

@@ -26,8 +26,7 @@ from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, refusal_page, render_dashboard, stylesheet
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
-from services.reporting.domain.phasereports import money_parts
-from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate, money_written_as_numbers
+from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate, targets_body_mistakes
 from services.reporting.settings import ReportingSettings
 from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, ruos_alerted, session_caller, signed_out, viewer_scope
 from services.reporting.translations import TRANSLATIONS, Language, translator
@@ -154,16 +153,16 @@ Lead = Annotated[Caller, Depends(requires(Permission.PHASES_MANAGE))]
 
 
 def _targets_body_rules(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A targets body's money parts written as JSON numbers (:func:`money_written_as_numbers`), the path's indicator's."""
-    return money_written_as_numbers(body, money_parts(str(path.get("indicator", ""))))
+    """A targets body's mistakes the path's indicator decides (:func:`targets_body_mistakes`)."""
+    return targets_body_mistakes(body, str(path.get("indicator", "")))
 
 
 @donors.put("/phases/{phase}/targets/{indicator}")
 @route_body_rules(_targets_body_rules)
 def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
     """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
-    if refused := body.money_written_as_numbers(money_parts(indicator)):  # money as every amount: a decimal string (a body the
-        # schema refused has these in its 422 too: route_body_rules)
+    if refused := targets_body_mistakes(body.sent, indicator):  # every one in this 422 (a body the schema refused has
+        # them in its own too: route_body_rules)
         raise RequestValidationError(refused)
     return reporting.set_targets(phase=phase, indicator=indicator, baseline=body.baseline, target=body.target, set_by=lead.subject)
 

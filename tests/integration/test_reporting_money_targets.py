@@ -107,3 +107,28 @@ def test_a_money_target_far_above_the_bound_is_told_it_must_be_text_not_that_it_
     programme(client)
     problem = assert_problem(put_raw(client, "seed_funds_granted_pen", b'{"target": {"value": 1e300}}'), 422)
     assert [(e["field"], e["rule"], e["message"]) for e in problem["errors"]] == [("target.value", "decimal_text", AS_EVERY_AMOUNT)]
+
+
+@pytest.mark.parametrize(
+    ("indicator", "body", "mistakes"),
+    [
+        ("seed_funds_granted_pen", {"target": {"value": 25000, "bogus": "1"}},
+         [("target.value", "decimal_text"), ("target.bogus", "indicator_part")]),
+        ("seed_funds_granted_pen", {"target": {"value": "12.345"}, "baseline": {"value": "1.234"}},
+         [("baseline.value", "target_value"), ("target.value", "target_value")]),
+        ("participatory_budget", {"target": {"amount_funded_pen": "10.001", "submitted": 1.5, "funded": "x"}},
+         [("target.funded", "decimal_text"), ("target.amount_funded_pen", "target_value"), ("target.submitted", "target_value")]),
+        ("agents_of_change", {"target": {"total": 40, "by_sex.Q": 3, "by_sex.F": 2.5}, "baseline": {"total": 1e300}},
+         [("baseline.total", "at_most_1000000000000"), ("target.by_sex.Q", "indicator_part"), ("target.by_sex.F", "target_value")]),
+        ("seed_funds_granted_pen", {"target": {}, "extra": 1}, [("extra", "extra_forbidden"), ("target", "not_empty")]),
+    ],
+)
+def test_a_targets_body_with_several_mistakes_is_refused_naming_each_in_one_answer(
+    client: TestClient, indicator: str, body: dict[str, object], mistakes: list[tuple[str, str]]
+) -> None:
+    """Tester 133 F3: the parts' rules (a part of another indicator, a value with more places than kept) came from the
+    domain one at a time, after the schema's and the money rule's: four rounds for one body."""
+    programme(client)
+    problem = assert_problem(put_raw(client, indicator, json.dumps(body).encode()), 422)
+    assert sorted((e["field"], e["rule"]) for e in problem["errors"]) == sorted(mistakes)
+    assert set_ones(client) == []

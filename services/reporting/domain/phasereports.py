@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,7 +30,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from services.reporting.domain.indicators import BY_NAME, DERIVED, flatten
-from shared.errors import NotFoundError, RuleViolationError
+from shared.errors import NotFoundError, RuleViolationError, raise_first
 
 CODES = {"by_sex": ("F", "M", "X"), "by_nationality": ("VE", "PE", "other")}
 """The codes a disaggregated part may take: the engagement service's sexes, and the practice's nationality groups."""
@@ -109,33 +109,47 @@ CENTS = Decimal("0.01")
 
 def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[str, str]:
     """A baseline's or target's parts, checked and written as the figures are: counts as integers, money with 2 places, a rate in [0, 1]
-    with 4; a figure with more places than it is kept with is refused (422 ``target_value``), never rounded."""
-    allowed = parts_of(indicator)
-    out: dict[str, str] = {}
+    with 4; a figure with more places than it is kept with is refused (422 ``target_value``), never rounded. The first of
+    :func:`part_mistakes` is raised."""
+    raise_first(part_mistakes(indicator, field, given))
+    return {part: _part_written(indicator, field, part, raw) for part, raw in given.items()}
+
+
+def part_mistakes(indicator: str, field: str, given: Mapping[str, Any]) -> Iterator[RuleViolationError]:
+    """Every part of ``given`` (``field``: ``baseline`` or ``target``) that is not one of the indicator's, or whose value is
+    not what it is kept as (422 ``indicator_part``, ``target_value``), one each: the API lists them all in one answer
+    (tester 133 F3: one a round). :class:`UnknownIndicatorError` for an indicator of no such name."""
     for part, raw in given.items():
-        if part not in allowed:
-            raise TargetPartError(field, part, indicator, allowed)
         try:
-            value = Decimal(str(raw))
-        except InvalidOperation:
-            raise TargetValueError(f"{field}.{part}", raw, "a number") from None
-        if isinstance(raw, bool) or not value.is_finite() or value.is_signed():  # -0 too: it was published as "-0.00"
-            raise TargetValueError(f"{field}.{part}", raw, "a number of zero or more")
-        if BY_NAME[indicator].kind == DERIVED:
-            if value > 1:
-                raise TargetValueError(f"{field}.{part}", raw, "a rate between 0 and 1")
-            if value != value.quantize(RATE_PLACES):  # 1e-7 was kept as 0.0000 (tester 36d F4)
-                raise TargetValueError(f"{field}.{part}", raw, "a rate of at most 4 decimal places, as it is kept")
-            out[part] = str(value.quantize(RATE_PLACES))
-        elif part in money_parts(indicator):
-            if value != value.quantize(CENTS):
-                raise TargetValueError(f"{field}.{part}", raw, "an amount of at most 2 decimal places (cents), as it is kept")
-            out[part] = f"{value:.2f}"
-        else:
-            if value != value.to_integral_value():
-                raise TargetValueError(f"{field}.{part}", raw, "a whole number (it counts people or things)")
-            out[part] = str(int(value))
-    return out
+            _part_written(indicator, field, part, raw)
+        except RuleViolationError as mistake:
+            yield mistake
+
+
+def _part_written(indicator: str, field: str, part: str, raw: object) -> str:
+    """One part's value as the figures write it, or its mistake raised (:func:`checked_parts`)."""
+    allowed = parts_of(indicator)
+    if part not in allowed:
+        raise TargetPartError(field, part, indicator, allowed)
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise TargetValueError(f"{field}.{part}", raw, "a number") from None
+    if isinstance(raw, bool) or not value.is_finite() or value.is_signed():  # -0 too: it was published as "-0.00"
+        raise TargetValueError(f"{field}.{part}", raw, "a number of zero or more")
+    if BY_NAME[indicator].kind == DERIVED:
+        if value > 1:
+            raise TargetValueError(f"{field}.{part}", raw, "a rate between 0 and 1")
+        if value != value.quantize(RATE_PLACES):  # 1e-7 was kept as 0.0000 (tester 36d F4)
+            raise TargetValueError(f"{field}.{part}", raw, "a rate of at most 4 decimal places, as it is kept")
+        return str(value.quantize(RATE_PLACES))
+    if part in money_parts(indicator):
+        if value != value.quantize(CENTS):
+            raise TargetValueError(f"{field}.{part}", raw, "an amount of at most 2 decimal places (cents), as it is kept")
+        return f"{value:.2f}"
+    if value != value.to_integral_value():
+        raise TargetValueError(f"{field}.{part}", raw, "a whole number (it counts people or things)")
+    return str(int(value))
 
 
 def share_reached(actual: Any, target: Mapping[str, str]) -> dict[str, str | None]:
