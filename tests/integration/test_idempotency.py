@@ -288,10 +288,12 @@ def test_a_retry_waits_for_its_own_answer_only_and_briefly_while_the_answers_are
     kept = created(registry.post("/osvs", json=AN_OSV, headers=keyed(kept_key)))
     answers.flush()
     released = threading.Event()
-    release = threading.Timer(15, released.set)  # the view database locked for 15 s
+    # The view database locked until the asserts are done, 60 s at most (15 s ran out on a machine under load: the line
+    # moved before the retry, which then replayed the answer kept)
+    release = threading.Timer(60, released.set)
     release.start()
     try:
-        answers._writer.submit(released.wait, 30)  # noqa: SLF001 - the book's thread held up: what follows waits in line
+        answers._writer.submit(released.wait, 90)  # noqa: SLF001 - the book's thread held up: what follows waits in line
         other = {**AN_OSV, "name": "Olla Común Nueva Esperanza", "district": "San Juan de Lurigancho"}
         held = created(registry.post("/osvs", json=other, headers=keyed(held_key)))
 
