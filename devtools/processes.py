@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 from types import TracebackType
@@ -15,12 +16,40 @@ class EmbeddedServerError(RuntimeError):
     """A server could not be found, started or stopped."""
 
 
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORTS_BELOW_EPHEMERAL = 12_000
+"""How many ports below the kernel's ephemeral range :func:`free_port` picks from."""
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel gives outgoing connections (Linux's ``ip_local_port_range``; 32768 elsewhere)."""
+    try:
+        return int(EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port on ``host`` that was free a moment ago.
+    """Return a TCP port on ``host`` that was free a moment ago, below the kernel's ephemeral range.
 
     The port is released before returning, so another process may take it in
-    between; that race is accepted for local runs and tests.
+    between; that race is accepted for local runs and tests. It is not one
+    the kernel hands out to outgoing connections, though: a port it picked
+    (``bind(0)``) was taken by any process's connection as often, on a busy
+    machine ("address already in use" when the server started on it, ``make
+    test`` beside other runs). Picked at random among :data:`PORTS_BELOW_EPHEMERAL`
+    ports, each tried by binding it; the kernel's pick if none is free.
     """
+    top = _ephemeral_start()
+    bottom = max(1024, top - PORTS_BELOW_EPHEMERAL)
+    for _ in range(50):
+        port = random.randrange(bottom, top)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

@@ -1,0 +1,27 @@
+"""The ports the tests and ``make run``'s helpers pick for servers are not ones the kernel gives outgoing connections."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from devtools import processes
+from devtools.processes import free_port
+
+
+def test_a_free_port_lies_below_the_kernels_ephemeral_range_and_can_be_bound() -> None:
+    # make test beside other runs: a port the kernel picked (bind 0) was as often taken meanwhile by some process's
+    # outgoing connection, and a service failed to start on it ("address already in use").
+    top = processes._ephemeral_start()  # noqa: SLF001
+    ports = {free_port() for _ in range(20)}
+    assert all(top - processes.PORTS_BELOW_EPHEMERAL <= port < top for port in ports) and len(ports) > 1
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", ports.pop()))
+        listener.listen()
+
+
+def test_without_the_kernels_range_the_ports_lie_below_its_usual_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(processes, "EPHEMERAL_RANGE_FILE", tmp_path / "no-such-file")
+    assert all(32768 - processes.PORTS_BELOW_EPHEMERAL <= free_port() < 32768 for _ in range(10))
