@@ -156,7 +156,8 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
         return f"less_than_{_bound_name(bound)}", f"must be less than {_said(bound)}, not {given}"
     if kind == "too_long" and "max_length" in bound_of:  # a list's (or an object's) bound: pydantic said "List should have..."
         bound = bound_of["max_length"]
-        return f"at_most_{_bound_name(bound)}_items", f"must hold at most {_said(bound)} items, not {_said(bound_of.get('actual_length', '?'))}"
+        held = bound_of.get("actual_length")  # None for an object's entries (tester 133 F4: "not None")
+        return f"at_most_{_bound_name(bound)}_items", f"must hold at most {_said(bound)} items" + (f", not {_said(held)}" if held is not None else "")
     if kind == "decimal_max_places" and "decimal_places" in bound_of:
         places = bound_of["decimal_places"]
         return f"at_most_{places}_decimal_places", f"must have at most {places} decimal places, not {given}"

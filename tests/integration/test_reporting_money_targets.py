@@ -132,3 +132,12 @@ def test_a_targets_body_with_several_mistakes_is_refused_naming_each_in_one_answ
     problem = assert_problem(put_raw(client, indicator, json.dumps(body).encode()), 422)
     assert sorted((e["field"], e["rule"]) for e in problem["errors"]) == sorted(mistakes)
     assert set_ones(client) == []
+
+
+def test_a_figure_of_too_many_parts_is_told_the_bound_without_a_count_it_does_not_have(client: TestClient) -> None:
+    """Tester 133 F4: 41 parts were told "must hold at most 40 items, not None"."""
+    programme(client)
+    parts = {f"part_{n}": "1" for n in range(41)}
+    problem = assert_problem(put_raw(client, "osvs_identified", json.dumps({"target": parts}).encode()), 422, "target", "at_most_40_items")
+    [said] = [e["message"] for e in problem["errors"] if e["field"] == "target"]
+    assert said == "must hold at most 40 items"
