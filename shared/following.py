@@ -49,6 +49,8 @@ class SourceState:
     seen_unapplied: set[int] = field(default_factory=set)
     missing: list[Missing] = field(default_factory=list)
     """Holes that outlived a check and could not be filled."""
+    refilled: bool = False
+    """The view's rows were found not lacking, or filled from the feed (:meth:`FeedFollower._refill`), since the process started."""
 
 
 class FeedFollower:
@@ -90,6 +92,7 @@ class FeedFollower:
         await asyncio.to_thread(self.view.advance)
         for source in self.view.sources:
             try:
+                await self._refill(source, client)
                 await self._check_source(source, client)
             except Exception as error:  # noqa: BLE001 - reported in /health, tried again next round
                 self._failed(source, error)
@@ -125,6 +128,32 @@ class FeedFollower:
         if isinstance(error, httpx.TimeoutException):
             return f"no answer within {self.timeout:g} s"
         return "no detail given"
+
+    async def _refill(self, source: str, client: httpx.AsyncClient | None) -> None:
+        """Once per process: if the view's rows lack what a column added since holds (:meth:`View.refill_wanted`), read
+        ``source``'s whole feed and give the events the view takes to :meth:`View.refill`; tried again at the next round
+        while the feed fails. Not the ledger's business: those events were applied, and nothing is fetched as missing."""
+        state = self.state[source]
+        url = self.feeds.get(source)
+        if state.refilled or url is None or client is None:
+            return
+        if not await asyncio.to_thread(self.view.refill_wanted, source):
+            state.refilled = True
+            return
+        log.info("view %s: rows lack what a newer version keeps: reading %s's feed from its start to fill them", self.view.name, source)
+        after, filled = 0, 0
+        while True:
+            response = await client.get(f"{url.rstrip('/')}/events", params={"after": after, "limit": self.page})
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            events = [e for e in body["events"] if self.view.takes(source, e)]
+            if events:
+                filled += await asyncio.to_thread(self.view.refill, events)
+            if int(body["next_after"]) == after:
+                break
+            after = int(body["next_after"])
+        state.refilled = True
+        log.info("view %s: filled %s rows from %s's feed, read to position %s", self.view.name, filled, source, after)
 
     async def _check_source(self, source: str, client: httpx.AsyncClient | None) -> None:
         state = self.state[source]

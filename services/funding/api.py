@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, status
 from services.funding.application import Funding
 from services.funding.bootstrap import bootstrap
 from services.funding.domain.grants import GrantKind, GrantStatus
-from services.funding.domain.proposals import ProposalStatus
+from services.funding.domain.proposals import Proposal, ProposalStatus
 from services.funding.domain.scoring import Score
 from services.funding.roundschemas import (
     SCORING_RULE,
@@ -45,6 +45,7 @@ from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
+from shared.views.osvdirectory import OSVDescription
 from shared.web import application_of, service_api
 
 FundingDep = Annotated[Funding, Depends(application_of)]
@@ -84,6 +85,12 @@ def scorings_shown(caller: Caller, funding: Funding, round_id: UUID) -> frozense
     None, every scoring, to whoever reads every round (leads, staff, auditors)."""
     subject = assigned_only(caller)
     return None if subject is None else funding.get_round(round_id=round_id).codes_held_by(subject)
+
+
+def osv_of(funding: Funding, proposal: Proposal) -> OSVDescription:
+    """The proposal's OSV as funding's view of registry's OSVs holds it (:meth:`ProposalPublic.of`'s ``osv``): every
+    reader of a proposal sees which OSV it is, its evaluators included, who read no OSV in registry (tester 37c F10)."""
+    return funding.osvs.describe([proposal.osv_id])[str(proposal.osv_id)]
 
 
 phases = APIRouter(prefix="/phases", tags=["phases"])
@@ -356,7 +363,7 @@ def submit_proposal(round_id: UUID, body: ProposalCreate, funding: FundingDep) -
         planned_outputs=[o.to_domain() for o in body.planned_outputs],
         submitted_on=body.submitted_on,
     )
-    return ProposalPublic.of(proposal)
+    return ProposalPublic.of(proposal, osv_of(funding, proposal))
 
 
 @rounds.get("/{round_id}/proposals", response_model=list[ProposalPublic])
@@ -372,12 +379,14 @@ def list_proposals(
 
     A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
     Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
-    null; the lead, staff and auditors read every scoring and the mean."""
+    null; the lead, staff and auditors read every scoring and the mean. Every reader sees which OSV a proposal is
+    (`osv`: its name, district, zone, RUOS registration), as funding's view of registry's OSVs holds it."""
     found = funding.proposals_of(round_id=round_id, evaluator=assigned_only(caller))
     summary, scorings = shows_summary(caller), scorings_shown(caller, funding, round_id)
-    listed = [ProposalPublic.of(p, summary=summary, scorings_under=scorings) for p in found]
-    chosen = [p for p in listed if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
-    return page.of(chosen, key=lambda p: p.id)
+    chosen = [p for p in found if (osv_id is None or p.osv_id == osv_id) and (proposal_status is None or p.status == proposal_status)]
+    paged = page.of(chosen, key=lambda p: p.id)
+    osvs = funding.osvs.describe(p.osv_id for p in paged)
+    return [ProposalPublic.of(p, osvs[str(p.osv_id)], summary=summary, scorings_under=scorings) for p in paged]
 
 
 @rounds.get(
@@ -387,7 +396,9 @@ def list_proposals(
 )
 def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
     """Rank a round's proposals by their evaluators' mean weighted total, ties in submission order, unscored last."""
-    return RankingPublic.of(funding.get_round(round_id=round_id), funding.ranking(round_id=round_id))
+    standings = funding.ranking(round_id=round_id)
+    osvs = funding.osvs.describe(s.proposal.osv_id for s in standings)
+    return RankingPublic.of(funding.get_round(round_id=round_id), standings, osvs)
 
 
 @proposals.get("/{proposal_id}", response_model=ProposalPublic)
@@ -396,9 +407,12 @@ def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader)
 
     A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
     Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
-    null; the lead, staff and auditors read every scoring and the mean."""
+    null; the lead, staff and auditors read every scoring and the mean. Every reader sees which OSV a proposal is
+    (`osv`: its name, district, zone, RUOS registration), as funding's view of registry's OSVs holds it."""
     proposal = funding.get_proposal(proposal_id=proposal_id, evaluator=assigned_only(caller))
-    return ProposalPublic.of(proposal, summary=shows_summary(caller), scorings_under=scorings_shown(caller, funding, proposal.round_id))
+    return ProposalPublic.of(
+        proposal, osv_of(funding, proposal), summary=shows_summary(caller), scorings_under=scorings_shown(caller, funding, proposal.round_id)
+    )
 
 
 SCORE_ONCE = (
@@ -424,13 +438,14 @@ def score_proposal(proposal_id: UUID, body: ScoringCreate, funding: FundingDep, 
     proposal = funding.score_proposal(
         proposal_id=proposal_id, evaluator=body.evaluator, scores=scores, scored_on=body.scored_on, scorer=caller.subject
     )
-    return ProposalPublic.of(proposal, scorings_under=scorings_shown(caller, funding, proposal.round_id))
+    return ProposalPublic.of(proposal, osv_of(funding, proposal), scorings_under=scorings_shown(caller, funding, proposal.round_id))
 
 
 @proposals.post("/{proposal_id}/summary/redaction", response_model=ProposalPublic, dependencies=WRITES)
 def redact_summary(proposal_id: UUID, funding: FundingDep) -> ProposalPublic:
     """Forget a proposal's summary for good; it reads `[redacted]` (deletes its key)."""
-    return ProposalPublic.of(funding.redact_summary(proposal_id=proposal_id))
+    proposal = funding.redact_summary(proposal_id=proposal_id)
+    return ProposalPublic.of(proposal, osv_of(funding, proposal))
 
 
 DECIDED_BY_THE_COMMITTEE = (
@@ -453,7 +468,8 @@ DECIDED_BY_THE_COMMITTEE = (
 )
 def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDep) -> ProposalPublic:
     """Approve a proposal every evaluator of its round has scored, for an amount the round's budget still holds (records `ProposalApproved`)."""
-    return ProposalPublic.of(funding.approve_proposal(proposal_id=proposal_id, amount=body.amount, approved_on=body.approved_on))
+    proposal = funding.approve_proposal(proposal_id=proposal_id, amount=body.amount, approved_on=body.approved_on)
+    return ProposalPublic.of(proposal, osv_of(funding, proposal))
 
 
 @proposals.post(
@@ -465,7 +481,8 @@ def approve_proposal(proposal_id: UUID, body: ApprovalCreate, funding: FundingDe
 )
 def reject_proposal(proposal_id: UUID, body: RejectionCreate, funding: FundingDep) -> ProposalPublic:
     """Reject a proposal, giving the reason as a code (records `ProposalRejected`)."""
-    return ProposalPublic.of(funding.reject_proposal(proposal_id=proposal_id, reason=body.reason, rejected_on=body.rejected_on))
+    proposal = funding.reject_proposal(proposal_id=proposal_id, reason=body.reason, rejected_on=body.rejected_on)
+    return ProposalPublic.of(proposal, osv_of(funding, proposal))
 
 
 @proposals.post("/{proposal_id}/grants", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)

@@ -4,7 +4,7 @@ decisions and grants, the ranking (pydantic). The rest of funding's bodies are :
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -50,6 +50,7 @@ from shared.schemas import (
     list_rules,
     not_negative,
 )
+from shared.views.osvdirectory import OSVDescription
 
 # Rounds and proposals -----------------------------------------------------------------
 
@@ -325,10 +326,52 @@ class ProposalGrantPublic(BaseModel):
     granted_on: date
 
 
+class ProposalOSVPublic(BaseModel):
+    """The OSV a proposal belongs to, as funding's view of registry's OSVs holds it (it lags registry by the time its
+    events take to arrive: null until then, never an error)."""
+
+    id: UUID = Field(description="The OSV's id (the proposal's `osv_id`).")
+    name: str | None = Field(
+        description="The organisation's name as registry mapped it (an organisation's name, published to partners, never a "
+        "person's); null while registry's `OSVMapped` has not arrived, or, just after an upgrade, until funding has read it "
+        "again from registry's feed."
+    )
+    district: str | None = Field(description="Its district of Lima; null while its mapping has not arrived.")
+    zone: str | None = Field(description="Lima Norte, Lima Sur, Lima Este or Lima Centro; null while its mapping has not arrived.")
+    registered_in_ruos: bool | None = Field(
+        description="Whether its municipality registered it in the RUOS (registry's `RUOSRegistered`); null while nothing of "
+        "the OSV has arrived."
+    )
+    merged_into_osv_id: UUID | None = Field(
+        description="Set when registry found the OSV a second record of another and merged it there (`OSVMerged`): the "
+        "proposal stays the recorded OSV's, shown as it was mapped; the organisation goes on as this one."
+    )
+
+    @classmethod
+    def of(cls, osv_id: UUID, described: OSVDescription | None) -> ProposalOSVPublic:
+        """``described``: the directory's :class:`~shared.views.osvdirectory.OSVDescription` of the OSV (None: nothing known)."""
+        known = described or OSVDescription(str(osv_id))
+        return cls(
+            id=osv_id,
+            name=known.name,
+            district=known.district,
+            zone=known.zone,
+            registered_in_ruos=known.registered_in_ruos,
+            merged_into_osv_id=UUID(known.merged_into) if known.merged_into else None,
+        )
+
+
+OSV_SHOWN = (
+    "The OSV the proposal belongs to (its name, district, zone, RUOS registration, merge), from funding's view of "
+    "registry's OSVs, to everyone who reads the proposal, its evaluators included (who read no OSV in registry)."
+)
+
+
 class ProposalPublic(BaseModel):
     id: UUID
     round_id: UUID
     osv_id: UUID
+    osv: ProposalOSVPublic = Field(description=OSV_SHOWN)
     title: str
     summary: str = Field(
         description="What the project is about: to staff and leads (`personal-data:read`) and to the round's evaluators, "
@@ -358,9 +401,12 @@ class ProposalPublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, proposal: Proposal, *, summary: bool = True, scorings_under: Collection[str] | None = None) -> ProposalPublic:
+    def of(
+        cls, proposal: Proposal, osv: OSVDescription | None, *, summary: bool = True, scorings_under: Collection[str] | None = None
+    ) -> ProposalPublic:
         """The proposal; its summary only when ``summary`` (see ``services.funding.api.shows_summary``), else withheld. A command's answer
-        shows it: only staff, leads and the round's evaluators send one.
+        shows it: only staff, leads and the round's evaluators send one. ``osv``: the directory's description of its OSV
+        (:meth:`~shared.views.osvdirectory.OSVDirectory.describe`; None, nothing known of it yet).
 
         ``scorings_under``: the evaluator codes whose scorings are shown (an evaluator's own,
         ``services.funding.api.scorings_shown``), the mean and the version then null; None shows every scoring."""
@@ -371,6 +417,7 @@ class ProposalPublic(BaseModel):
             id=proposal.id,
             round_id=proposal.round_id,
             osv_id=proposal.osv_id,
+            osv=ProposalOSVPublic.of(proposal.osv_id, osv),
             title=proposal.title,
             summary=shown_text(proposal.summary, summary),
             requested_amount=proposal.requested_amount,
@@ -406,6 +453,7 @@ class StandingPublic(BaseModel):
     place: int = Field(description="1 for the highest mean weighted total; unscored proposals come last.")
     proposal_id: UUID
     osv_id: UUID
+    osv: ProposalOSVPublic = Field(description=OSV_SHOWN)
     title: str
     status: ProposalStatus
     requested_amount: MoneyText
@@ -417,12 +465,13 @@ class StandingPublic(BaseModel):
     evaluator_count: int
 
     @classmethod
-    def of(cls, place: int, standing: Standing) -> StandingPublic:
+    def of(cls, place: int, standing: Standing, osv: OSVDescription | None) -> StandingPublic:
         proposal = standing.proposal
         return cls(
             place=place,
             proposal_id=proposal.id,
             osv_id=proposal.osv_id,
+            osv=ProposalOSVPublic.of(proposal.osv_id, osv),
             title=proposal.title,
             status=proposal.status,
             requested_amount=proposal.requested_amount,
@@ -442,11 +491,12 @@ class RankingPublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, round_: Round, standings: list[Standing]) -> RankingPublic:
+    def of(cls, round_: Round, standings: list[Standing], osvs: Mapping[str, OSVDescription]) -> RankingPublic:
+        """``osvs``: the directory's description of each proposal's OSV, by id as text (:meth:`~shared.views.osvdirectory.OSVDirectory.describe`)."""
         return cls(
             round_id=round_.id,
             currency=round_.currency,
             budget=round_.budget,
             remaining=round_.remaining,
-            proposals=[StandingPublic.of(place, s) for place, s in enumerate(standings, start=1)],
+            proposals=[StandingPublic.of(place, s, osvs.get(str(s.proposal.osv_id))) for place, s in enumerate(standings, start=1)],
         )

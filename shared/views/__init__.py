@@ -37,7 +37,23 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Connection, Engine, Index, Integer, MetaData, String, create_engine, event, func, insert, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -149,9 +165,10 @@ def durably(connection: Connection) -> Iterator[Connection]:
 SCHEMA_LOCK = 0x6F73765F736368  # "osv_sch": the advisory lock every process takes to create its tables
 
 
-def create_tables(metadata: MetaData, engine: Engine, indexes: Iterable[Index] = ()) -> None:
+def create_tables(metadata: MetaData, engine: Engine, indexes: Iterable[Index] = (), columns: Iterable[Column[Any]] = ()) -> None:
     """Create ``metadata``'s missing tables, then any of ``indexes`` missing (an index added to a table made before:
-    an upgraded read model gets it at its next start), one process at a time.
+    an upgraded read model gets it at its next start), then any of ``columns`` missing (a nullable column added to a
+    table made before, by ``ALTER TABLE … ADD COLUMN``: its rows read null until the view fills them), one process at a time.
 
     PostgreSQL does not make two concurrent ``CREATE TABLE IF NOT EXISTS`` of
     one table safe: the second fails on the catalogue's unique index (two
@@ -176,11 +193,27 @@ def create_tables(metadata: MetaData, engine: Engine, indexes: Iterable[Index] =
                 metadata.create_all(connection)
                 for index in indexes:  # IF NOT EXISTS: SQLite's reflection does not list an index on an expression
                     connection.execute(CreateIndex(index, if_not_exists=True))
+                for column in columns:
+                    _add_column(connection, column)
             return
         except OperationalError as error:
             if engine.dialect.name != "sqlite" or "locked" not in str(error) or attempt == SCHEMA_ATTEMPTS:
                 raise
             time.sleep(0.1 * attempt)
+
+
+def _add_column(connection: Connection, column: Column[Any]) -> None:
+    """``ALTER TABLE <table> ADD COLUMN <column>`` if the table lacks it; only a nullable column without a default (the
+    rows already there read null)."""
+    table = column.table
+    if column.name in {found["name"] for found in inspect(connection).get_columns(table.name)}:
+        return
+    if not column.nullable or column.server_default is not None:
+        raise ValueError(f"{table.name}.{column.name}: only a nullable column without a default is added to a table made before")
+    quote = connection.dialect.identifier_preparer.quote
+    kind = column.type.compile(dialect=connection.dialect)
+    connection.exec_driver_sql(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}")
+    log.info("view table %s: added the column %s (%s), null in the rows already there", table.name, column.name, kind)
 
 
 SCHEMA_ATTEMPTS = 8
@@ -505,6 +538,19 @@ class View:
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def refill_wanted(self, source: str) -> bool:
+        """Whether rows lack what a column added since they were written holds (:func:`create_tables`'s ``columns``):
+        the view's follower then reads ``source``'s feed once from its start, giving its events to :meth:`refill`."""
+        return False
+
+    def refill(self, events: list[dict[str, Any]]) -> int:
+        """Fill, from events the ledger counts as applied, what their rows lack; return how many rows were filled.
+
+        Outside the ledger (the events were applied before), and never over a value a row holds: a later event may have
+        set it.
+        """
+        return 0
 
     def settle(self, source: str, upto: int) -> None:
         """The feed says nothing of ``source`` up to ``upto`` is left to apply here (see :meth:`Ledger.settle`)."""

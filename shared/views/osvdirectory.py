@@ -1,7 +1,7 @@
 """A local view of registry's OSVs, built from registry's events on NATS: funding and engagement each keep one.
 
 Funding and engagement never read registry's tables: each keeps the few facts
-it needs (mapped, when, where, RUOS-registered, dissolved, merged into another) in its own
+it needs (its name, mapped, when, where, RUOS-registered, dissolved, merged into another) in its own
 database, with the events it has applied (see :mod:`shared.views`), in one
 transaction.
 
@@ -12,17 +12,23 @@ directory holds an OSV of a district that table lacks (:meth:`OSVDirectory.mappe
 checked by the bootstraps); one mapped there while it runs is logged at once
 as an error, reported in ``/health`` and refused to commands
 (:meth:`OSVDirectory.require_active`, 503).
+
+The name came later than the other columns: a directory made before has the
+column added at start (:func:`~shared.views.create_tables`), and its rows
+mapped then, whose name reads null, are filled by the view's follower from
+registry's feed (:meth:`OSVDirectory.refill`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String, bindparam, select
+from sqlalchemy import Date, Engine, String, Text, bindparam, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.districts import DistrictNotInTableError, DistrictTable
@@ -74,6 +80,27 @@ class KnownOSV(OSVStanding, Base):
     ruos_number: Mapped[str | None] = mapped_column(String(50), nullable=True)
     registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The organisation's name as ``OSVMapped`` gave it (registry records no rename). Added after the other columns:
+    :meth:`OSVDirectory.__init__` adds it to a table made before, and a row mapped before reads null until the
+    follower fills it (:meth:`OSVDirectory.refill`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OSVDescription:
+    """What a reader of a record about an OSV is shown of it (:meth:`OSVDirectory.describe`), as registry's events told it.
+
+    ``name``, ``district`` and ``zone`` are None while the OSV's ``OSVMapped`` has not arrived (or, for ``name``, while a
+    row mapped before the directory kept names waits for its fill); ``registered_in_ruos`` is None while nothing of the
+    OSV has arrived; ``merged_into`` is the OSV it was merged into (registry's ``OSVMerged``), if any.
+    """
+
+    osv_id: str
+    name: str | None = None
+    district: str | None = None
+    zone: str | None = None
+    registered_in_ruos: bool | None = None
+    merged_into: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +156,7 @@ class OSVDirectory(View):
         self._ubigeos: dict[str, str] = {}
         self._said_lacking: set[str] = set()
         """The districts this process has logged that its table lacks (once each)."""
-        create_tables(Base.metadata, engine)
+        create_tables(Base.metadata, engine, columns=[KnownOSV.__table__.c.name])
 
     _require_active = (
         select(*KnownOSV.__table__.columns, MergedOSV.into_osv_id, MergedOSV.merged_on)
@@ -141,6 +168,37 @@ class OSVDirectory(View):
         with Session(self.engine, expire_on_commit=False) as session:
             osv = session.get(KnownOSV, str(osv_id))
             return osv if osv is not None and osv.mapped else None
+
+    _described = select(
+        KnownOSV.osv_id, KnownOSV.name, KnownOSV.district, KnownOSV.zone, KnownOSV.mapped_on, KnownOSV.ruos_number,
+    )
+    _merged = select(MergedOSV.osv_id, MergedOSV.into_osv_id)
+
+    def describe(self, osv_ids: Iterable[UUID | str]) -> dict[str, OSVDescription]:
+        """Each OSV's :class:`OSVDescription`, by its id as text: one for every id given, empty while nothing of it has
+        arrived (never an error). Two selects for any number of ids (a page of proposals)."""
+        wanted = sorted({str(UUID(str(osv_id))) for osv_id in osv_ids})
+        if not wanted:
+            return {}
+        with self.engine.connect() as connection:
+            known = {row.osv_id: row for row in connection.execute(self._described.where(KnownOSV.osv_id.in_(wanted)))}
+            merged = {row.osv_id: row.into_osv_id for row in connection.execute(self._merged.where(MergedOSV.osv_id.in_(wanted)))}
+        described: dict[str, OSVDescription] = {}
+        for osv_id in wanted:
+            row = known.get(osv_id)
+            if row is None:
+                described[osv_id] = OSVDescription(osv_id, merged_into=merged.get(osv_id))
+                continue
+            mapped = row.mapped_on is not None
+            described[osv_id] = OSVDescription(
+                osv_id,
+                name=row.name if mapped else None,
+                district=row.district if mapped else None,
+                zone=row.zone if mapped else None,
+                registered_in_ruos=row.ruos_number is not None,
+                merged_into=merged.get(osv_id),
+            )
+        return described
 
     _district_of = select(KnownOSV.district, KnownOSV.mapped_on).where(KnownOSV.osv_id == bindparam("osv_id"))
 
@@ -251,6 +309,31 @@ class OSVDirectory(View):
                 check_not_dissolved_by(connection.execute(self._dissolved_on, {"osv_id": current}).scalar(), on, dated)
                 current = connection.execute(self._into, {"osv_id": current}).scalar()
 
+    _lacking_names = select(KnownOSV.osv_id).where(KnownOSV.mapped_on.is_not(None), KnownOSV.name.is_(None)).limit(1)
+
+    def refill_wanted(self, source: str) -> bool:
+        """Whether an OSV mapped here lacks its name: its ``OSVMapped`` was applied before the directory kept names."""
+        with self.engine.connect() as connection:
+            return connection.execute(self._lacking_names).first() is not None
+
+    def refill(self, events: list[dict[str, Any]]) -> int:
+        """Give each OSV mapped before the directory kept names the name its ``OSVMapped`` carried; return how many."""
+        names = [
+            {"id": str(e["data"]["osv_id"]), "given": e["data"]["name"]}
+            for e in events
+            if e.get("type") == "OSVMapped" and e["data"].get("name") and e["data"].get("osv_id")
+        ]
+        if not names:
+            return 0
+        fill = (
+            update(KnownOSV)
+            .where(KnownOSV.osv_id == bindparam("id"), KnownOSV.name.is_(None))
+            .values(name=bindparam("given"))
+            .execution_options(synchronize_session=False)
+        )
+        with self.engine.begin() as connection:
+            return sum(connection.execute(fill, [row]).rowcount for row in names)
+
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
         kind = cloudevent["type"]
@@ -268,6 +351,7 @@ class OSVDirectory(View):
             session.add(osv)
         if kind == "OSVMapped":
             osv.district, osv.zone, osv.mapped_on = data["district"], data["zone"], parse_date(data["mapped_on"])
+            osv.name = data.get("name")  # every OSVMapped carries it; a hand-built one in an older test may not
             if self.district_ubigeo(osv.district) is None:  # said at once, not when the relay meets its first event
                 self._say_lacking(osv_id, osv.district)
         elif kind == "RUOSRegistered":

@@ -76,10 +76,15 @@ class Upstream:
         position = self.app.osvs.applied_position() + 1
         self.app.osvs.apply([cloudevent("registry", kind, position, data)])
 
-    def osv_mapped(self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str | None = None, osv_id: str | None = None) -> str:
-        """Registry's ``OSVMapped`` of a new OSV (or of ``osv_id``, one a command named before it arrived); returns its id."""
+    def osv_mapped(
+        self, district: str = "Comas", zone: str = "Lima Norte", mapped_on: str | None = None, osv_id: str | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Registry's ``OSVMapped`` of a new OSV (or of ``osv_id``, one a command named before it arrived), named ``name``
+        (default: ``Asociación <district> <first 8 of its id>``); returns its id."""
         osv_id, on = osv_id or str(uuid4()), mapped_on or self.mapped_on
-        self._hear_registry("OSVMapped", {"osv_id": osv_id, "district": district, "zone": zone, "mapped_on": on, "occurred_on": on})
+        data = {"osv_id": osv_id, "name": name or f"Asociación {district} {osv_id[:8]}", "district": district, "zone": zone}
+        self._hear_registry("OSVMapped", {**data, "mapped_on": on, "occurred_on": on})
         return osv_id
 
     def ruos_registered(self, osv_id: str, registered_on: str = "2021-06-01") -> None:
