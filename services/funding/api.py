@@ -375,7 +375,7 @@ def list_proposals(
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's proposal.")] = None,
     proposal_status: Annotated[ProposalStatus | None, Query(alias="status", description="Only proposals in this status.")] = None,
 ) -> list[ProposalPublic]:
-    """List a round's proposals in the order they were submitted (summaries `[withheld]` to auditors); paged (`cursor`, `limit`, `Link: rel="next"`).
+    """List a round's proposals, each with its OSV's name and district, in the order they were submitted (summaries `[withheld]` to auditors); paged (`cursor`, `limit`, `Link: rel="next"`).
 
     A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
     Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
@@ -395,7 +395,7 @@ def list_proposals(
     dependencies=[Depends(requires(Permission.PROGRAMME_READ, Permission.PROPOSALS_READ))],
 )
 def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
-    """Rank a round's proposals by their evaluators' mean weighted total, ties in submission order, unscored last."""
+    """Rank a round's proposals, each with its OSV's name and district, by their evaluators' mean weighted total, ties in submission order, unscored last."""
     standings = funding.ranking(round_id=round_id)
     osvs = funding.osvs.describe(s.proposal.osv_id for s in standings)
     return RankingPublic.of(funding.get_round(round_id=round_id), standings, osvs)
@@ -403,7 +403,7 @@ def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
 
 @proposals.get("/{proposal_id}", response_model=ProposalPublic)
 def get_proposal(proposal_id: UUID, funding: FundingDep, caller: ProposalReader) -> ProposalPublic:
-    """Show one proposal with its summary, scorings, decision and grants, to programme staff and the round's evaluators (an auditor reads the summary `[withheld]`).
+    """Show one proposal with its OSV's name and district, its summary, scorings, decision and grants, to programme staff and the round's evaluators (an auditor reads the summary `[withheld]`).
 
     A summary is staff's words, which may name people: staff, leads and the round's evaluators (who score it) read it.
     Evaluators score blind: an evaluator is shown its own scoring alone (none before it scores), the mean and the version
