@@ -13,6 +13,13 @@ settled, so the floor moves over them.
 Whatever cannot be fetched (the feed unreachable) stays in :attr:`missing`
 and the service's ``/health`` answers ``degraded`` naming the source and the
 positions. Nothing is skipped in silence.
+
+Once per process, before its first check of a source, the follower asks the
+view whether rows lack what a column added since they were written holds
+(:meth:`~shared.views.View.refill_wanted`: the OSV directory's names, after
+an upgrade); if so it reads the source's whole feed and gives its events to
+:meth:`~shared.views.View.refill`, trying again at the next round while the
+feed fails.
 """
 
 from __future__ import annotations

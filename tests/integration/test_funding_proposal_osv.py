@@ -51,6 +51,9 @@ def test_an_evaluator_reading_a_rounds_proposals_sees_each_ones_osv_by_name_and_
         ("Venezolanos Unidos en Breña", "Breña", "Lima Centro", False),
     ]
     assert osv_shown(ok(evaluator.get(f"/proposals/{second['id']}"))) == ("Venezolanos Unidos en Breña", "Breña", "Lima Centro", False)
+    only_breña = ok(evaluator.get(f"/rounds/{rid}/proposals", params={"osv_id": breña, "status": "submitted"}))
+    assert [(p["id"], osv_shown(p)[0]) for p in only_breña] == [(second["id"], "Venezolanos Unidos en Breña")]
+    assert [p["id"] for p in ok(evaluator.get(f"/rounds/{rid}/proposals", params={"limit": 1}))] == [first["id"]]  # a page
     scored = score(client, first["id"], "EV-2", 8, 6, 4)  # its scoring's answer too
     assert osv_shown(scored) == ("Mujeres Emprendedoras de Comas", "Comas", "Lima Norte", True)
 
