@@ -332,7 +332,7 @@ class OSVDirectory(View):
             .execution_options(synchronize_session=False)
         )
         with self.engine.begin() as connection:
-            return sum(connection.execute(fill, [row]).rowcount for row in names)
+            return sum(connection.execute(fill, row).rowcount for row in names)  # one OSV a row: a count each driver gives
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
