@@ -41,8 +41,14 @@ class UnknownMunicipalityError(NotFoundError):
 
 
 class MunicipalityNotInLimaError(RuleViolationError):
-    def __init__(self, municipality_id: str, field: str = "municipality_id") -> None:
-        super().__init__(NOT_IN_LIMA.format(municipality_id), field=field, rule="lima_municipality")
+    def __init__(self, municipality_id: str, field: str = "municipality_id", named: tuple[str, str] | None = None) -> None:
+        """``named``: the district (name, ubigeo) ``municipality_id`` is the name of: the message gives its ubigeo."""
+        said = (
+            f"'{municipality_id}' is the name of the district {named[0]}: its municipality's id is its ubigeo, '{named[1]}' "
+            "('mml' for the Municipalidad Metropolitana de Lima)"
+            if named else NOT_IN_LIMA.format(municipality_id)
+        )
+        super().__init__(said, field=field, rule="lima_municipality")
 
 
 class MunicipalityLackedHereError(MisconfiguredError):
@@ -111,7 +117,8 @@ class MunicipalityTable:
         try:
             return self.find(municipality_id)
         except UnknownMunicipalityError:
-            raise MunicipalityNotInLimaError(municipality_id, field) from None
+            district = self.districts.recorded(municipality_id)  # a district's name given for its id (tester 133 F7)
+            raise MunicipalityNotInLimaError(municipality_id, field, (district.name, district.ubigeo) if district else None) from None
 
     def require_here(
         self, municipality_id: str, lacking: Callable[[], Sequence[str]], service: str, field: str = "municipality_id"

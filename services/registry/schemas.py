@@ -30,7 +30,9 @@ from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_
 Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
 """A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+"""``mml`` or a district's ubigeo; a district's name (up to 60 characters, as the longest) is told its ubigeo (422
+``lima_municipality``), not that it is too long."""
 
 
 def _with_letters(name: str) -> str:

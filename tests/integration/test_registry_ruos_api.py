@@ -265,6 +265,14 @@ def test_a_second_open_application_or_one_from_a_registered_osv_is_a_conflict(re
     assert head(registry) == written + 4  # the other OSV's mapping and (private) entry in its district's names, registration and (private) claim on its number
 
 
+def test_a_municipality_named_by_its_districts_name_is_told_its_ubigeo(registry: TestClient) -> None:
+    """Tester 133 F7: "San Juan de Lurigancho" was 422 string_too_long (at most 10 characters); "Lima" was told what to send."""
+    osv_id = new_osv(registry)
+    body = {"municipality_id": "San Juan de Lurigancho", "ruos_number": "RUOS-7", "registered_on": "2021-05-01"}
+    problem = assert_problem(registry.post(f"/osvs/{osv_id}/ruos-registration", json=body), 422, "municipality_id", "lima_municipality")
+    assert "its ubigeo, '150132'" in problem["detail"]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "rule"),
     [
