@@ -214,7 +214,7 @@ def redact_history_text(
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses={**NOT_PLACED, **RUOS_STEP})
 def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, recorder: Records) -> OSVPublic:
-    """Record a registration in the RUOS directly, e.g. one made before the programme (records `RUOSRegistered`).
+    """Record a registration in the RUOS directly, e.g. one made before this system followed the OSV (records `RUOSRegistered`).
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.

@@ -126,8 +126,8 @@ class RUOSRegistrationCreate(Command):
     )
     ruos_number: Number = Field(description=RUOS_NUMBER)
     registered_on: IsoDate = Field(
-        description="The date of the registration; it may precede the programme's mapping of the OSV (an organisation registered "
-        "before the programme met it: it then counts in no phase's registrations, only in the cumulative ones and the rate)."
+        description="The date of the registration; it may precede this system, not the OSV's mapping (422 `not_before_mapped_on`): "
+        "the indicators count an OSV's registration from the phase it was mapped in on."
     )
     resolution_number: Number | None = Field(default=None, description="The municipal resolution that registered the OSV.")
     board_term_ends_on: IsoDate | None = Field(default=None, description="When the registered board's term ends.")

@@ -81,19 +81,6 @@ def test_an_osv_registered_counts_in_the_phase_of_its_registration_not_of_its_ma
     assert (second["indicators"]["osvs_identified"], second["indicators"]["osvs_registered_ruos"]) == (0, 1)
 
 
-def test_an_osv_registered_before_the_programme_mapped_it_counts_in_no_phases_registrations_but_in_the_rate() -> None:
-    """A registration recorded directly with its real date, years before the mapping: the programme did not achieve it."""
-    facts = [
-        phase("F1", "2021-01-01", "2021-09-30"),
-        fact("OSVMapped", "2021-05-01", osv_id="a"),
-        fact("OSVMapped", "2021-06-01", osv_id="b"),
-        fact("RUOSRegistered", "2017-08-14", osv_id="a", ruos_number="1"),
-    ]
-    [first] = report(facts)["phases"]
-    assert (first["indicators"]["osvs_registered_ruos"], first["indicators"]["osvs_registered_ruos_cumulative"]) == (0, 1)
-    assert first["indicators"]["ruos_registration_rate"] == "0.5000"
-
-
 # --------------------------------------------------------------------------
 # Every indicator of the contract, one story each
 # --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from services.registry.domain.osvs import OSV
+from services.registry.domain.osvs import OSV, RegisteredBeforeMappedError
 from services.registry.domain.ruos import AlreadyRegisteredError
 from shared.districts import DistrictNotInForceError, DistrictTable, UnknownDistrictError
 
@@ -105,12 +105,12 @@ def test_a_mapped_osv_starts_unregistered_and_registers_once() -> None:
     assert osv.ruos_number == "RUOS-0042"
 
 
-def test_a_registration_recorded_directly_may_precede_the_mapping() -> None:
-    """An organisation registered years before the programme mapped it (tester 133 F6: 422 not_before_mapped_on, so staff
-    would have dated it on the mapping and the programme counted a registration it did not achieve)."""
+def test_a_registration_dated_before_the_mapping_is_refused() -> None:
     osv = mapped_osv()
-    osv.register_in_ruos("RUOS-0042", date(2017, 8, 14), municipality_id="mml")
-    assert (osv.ruos_status, osv.registered_on) == ("registered", date(2017, 8, 14))
+    with pytest.raises(RegisteredBeforeMappedError) as refused:
+        osv.register_in_ruos("RUOS-0042", date(2021, 2, 28), municipality_id="mml")
+    assert refused.value.field == "registered_on"
+    assert osv.ruos_status == "unregistered"
 
 
 def test_a_registration_on_the_day_of_mapping_is_accepted() -> None:

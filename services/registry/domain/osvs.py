@@ -63,6 +63,11 @@ class OSVToMergeNotFoundError(RuleViolationError):
         super().__init__(f"OSV {osv_id} is not in the registry", field="duplicate_id", rule="known_osv")
 
 
+class RegisteredBeforeMappedError(DateBeforeError):
+    def __init__(self, registered_on: date, mapped_on: date) -> None:
+        super().__init__("registered_on", registered_on, "mapped_on", mapped_on)
+
+
 class NotAfterError(RuleViolationError):
     """An end that does not come after its start (a board's term)."""
 
@@ -497,14 +502,14 @@ class OSV(AmendmentDeadlines, Aggregate):
         *,
         municipality_id: str,
     ) -> None:
-        """Record the registration in ``municipality_id``'s RUOS directly, one made before the programme mapped the OSV
-        too (``registered_on`` before ``mapped_on``: an organisation registered years ago; it counts in no phase's
-        registrations, only in those up to each phase, and the rate)."""
+        """Record the registration in ``municipality_id``'s RUOS directly, one made before the system existed too."""
         self.check_takes_record("registered_on", registered_on)
         if self.ruos_number is not None and self.registered_on is not None:
             raise AlreadyRegisteredError(self.ruos_number, self.registered_on)
         if (open_application := self.open_application) is not None:
             raise ApplicationOpenError(open_application)
+        if registered_on < self.mapped_on:
+            raise RegisteredBeforeMappedError(registered_on, self.mapped_on)
         self.check_term("board_term_ends_on", board_term_ends_on, "registered_on", registered_on)
         self._registered(
             ruos_number=ruos_number,
