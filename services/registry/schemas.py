@@ -163,9 +163,11 @@ class RUOSApplicationPublic(BaseModel):
         description="Every document of the OSV's one list: recorded with `POST /osvs/{osv_id}/documents`, filed with the submission or an amendment."
     )
     missing_documents: list[RUOSDocument] = Field(description="Required documents not in that list; the registration is refused (409) while any is missing.")
-    id_documents_flagged: bool = Field(description="Some people of the OSV hold identity documents the municipality refuses.")
-    board_members_with_unaccepted_documents: int | None
-    members_with_unaccepted_documents: int | None
+    id_documents_flagged: bool = Field(
+        description="Some people of the OSV held identity documents the municipality refuses when it applied. How many is "
+        "staff's, in `GET /osvs/{osv_id}/ruos-readiness` (with `personal-data:read`): a count told a focal point which member "
+        "it was in a small OSV (tester 135 F1)."
+    )
     amend_by: date | None = Field(description="The amendment deadline while the application is observed, moved later by a día no laborable decreed since the observation within its window; the amendment and a rejection for `amendment_deadline_missed` go by it.")
     observations: list[ObservationPublic]
     registered_on: date | None
@@ -187,8 +189,6 @@ class RUOSApplicationPublic(BaseModel):
             documents=application.documents,
             missing_documents=application.missing_documents,
             id_documents_flagged=application.id_documents_flagged,
-            board_members_with_unaccepted_documents=application.board_members_with_unaccepted_documents,
-            members_with_unaccepted_documents=application.members_with_unaccepted_documents,
             amend_by=application.amendment_deadline(calendar),
             observations=[
                 ObservationPublic(
