@@ -418,4 +418,5 @@ class NonWorkingDayRevoked(PublicEvent):
     occurred_field: ClassVar[str] = "day"
 
     day: date
-    revoked_by: str = Field(description="The decree that annulled it, or why it was withdrawn.")
+    # Why it was revoked (revoked_by: the annulling decree, or staff's words on a day recorded by mistake) stays in
+    # registry: a programme-wide event goes out under `none`, which the MML's partner reads (tester 135 F2).
