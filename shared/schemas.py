@@ -52,6 +52,9 @@ def _iso_date_text(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(description="A date, ISO `YYYY-MM-DD` (else 422 `iso_8601_date`).")]
+IsoDateInPath = Annotated[date, BeforeValidator(_iso_date_text)]
+"""A date a path names, read as a body's :data:`IsoDate` is (422 ``iso_8601_date`` in the project's words, not pydantic's
+``date_from_datetime_parsing``); the route gives it its ``Path`` description."""
 _LINE_BREAKS = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\t\n\r\v\f\x85\u2028\u2029 ]*")
 """A line break or tab, with the spaces around it: one space in a one-line text."""
 _INVISIBLE = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -48,6 +47,7 @@ from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
+from shared.schemas import IsoDateInPath
 from shared.errors import ConflictError, OSVMergedError
 from shared.web import MAX_POSITION, application_of, runtime_of, service_api
 
@@ -520,7 +520,11 @@ def decree_non_working_day(body: NonWorkingDayCreate, registry: RegistryDep) -> 
 
 
 @calendar.post("/{day}/revocation", status_code=status.HTTP_201_CREATED, response_model=list[NonWorkingDayPublic], dependencies=WRITES)
-def revoke_non_working_day(day: date, body: NonWorkingDayRevocationCreate, registry: RegistryDep) -> list[NonWorkingDayPublic]:
+def revoke_non_working_day(
+    day: Annotated[IsoDateInPath, Path(description="The día no laborable, `YYYY-MM-DD` (else 422 `iso_8601_date`).")],
+    body: NonWorkingDayRevocationCreate,
+    registry: RegistryDep,
+) -> list[NonWorkingDayPublic]:
     """Make a recorded día no laborable a working day again (records `NonWorkingDayRevoked`, and `RUOSAmendmentDeadlineMoved` for each application under observation whose deadline it moves back); answers that year's days.
 
     A deadline moves back no earlier than the `amend_by` recorded with the observation.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -27,8 +28,30 @@ from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
-Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line]
-"""A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``), published."""
+def _with_a_letter_or_digit(number: str) -> str:
+    if not has_letter_or_digit(number):
+        raise PydanticCustomError("number_has_digits", "a number needs a letter or a digit (a dash alone numbers nothing)")
+    return number
+
+
+Number = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), one_visible_line, AfterValidator(_with_a_letter_or_digit)
+]
+"""A RUOS or resolution number as the municipality wrote it: one visible line (422 ``visible_text``) with a letter or a
+digit (422 ``number_has_digits``: "－" was taken as an RUOS number, tester 135 F7), published."""
+
+
+_SCHEMES = re.compile(r"\s*([a-z][a-z0-9+.\-]*):", re.IGNORECASE)
+
+
+def _readable_source(source: str) -> str:
+    """Where a decree can be read: words, or a web address (``http``/``https``); an address of another scheme
+    (``javascript:``, ``data:``, ``file:``) is 422 ``web_address``: the source is published, and a page linking it ran it
+    (tester 135 F8)."""
+    scheme = _SCHEMES.match(source)
+    if scheme and scheme[1].lower() in {"javascript", "data", "vbscript", "file", "blob"}:
+        raise PydanticCustomError("web_address", "a web address of the decree starts with http:// or https://")
+    return source
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 MunicipalityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 """``mml`` or a district's ubigeo; a district's name (up to 60 characters, as the longest) is told its ubigeo (422
@@ -530,7 +553,9 @@ class NonWorkingDayCreate(Command):
         description="Where it applies: `nacional`, or the area the decree names. Lima's deadlines skip a day for the whole country or "
         "one whose area names Lima (`Lima Metropolitana y Callao`); one for another area (`Región Cusco`) is listed and moves none.",
     )
-    source: Text | None = Field(default=None, description="Where the decree can be read (El Peruano's page…).")
+    source: Annotated[Text, AfterValidator(_readable_source)] | None = Field(
+        default=None, description="Where the decree can be read (El Peruano's page…): words, or an `http`/`https` address (422 `web_address`)."
+    )
 
 
 class NonWorkingDayRevocationCreate(Command):

@@ -680,3 +680,18 @@ def test_documents_recorded_for_the_osv_are_the_applications_and_it_is_not_regis
     assert (shown["documents"], shown["missing_documents"]) == (ALL_DOCUMENTS, [])
     registered = step(registry, osv_id, application["application_id"], "registration", registered_on="2021-07-01", ruos_number="RUOS-150110-0099")
     assert registered.status_code == 201, registered.text
+
+
+def test_numbers_decree_sources_and_days_in_the_path_are_refused_in_plain_words(registry: TestClient) -> None:
+    """Tester 135 F7, F8, F10: a lone dash was taken as an RUOS number; a decree's source ``javascript:…`` was taken and
+    published; a revocation's day in the path was refused in pydantic's words."""
+    osv_id = new_osv(registry)
+    written = head(registry)
+    dash = {"municipality_id": COMAS, "ruos_number": "\uff0d", "registered_on": "2021-07-12"}
+    assert_problem(registry.post(f"/osvs/{osv_id}/ruos-registration", json=dash), 422, "ruos_number", "number_has_digits")
+    script = {"day": "2021-12-03", "decree": "D.S. N.º 998-2021-PCM", "source": "javascript:alert(1)"}
+    assert_problem(registry.post("/non-working-days", json=script), 422, "source", "web_address")
+    assert registry.post("/non-working-days", json={**script, "source": "https://busquedas.elperuano.pe/normaslegales/ds-998"}).status_code == 201
+    refused = assert_problem(registry.post("/non-working-days/2027-02-30/revocation", json={"revoked_by": "D.S. 1"}), 422, "day", "iso_8601_date")
+    assert "2027-02-30 is not one" in refused["detail"]
+    assert head(registry) == written + 2  # the decree with a web address alone (and the record of decreed days it opened)
