@@ -37,6 +37,7 @@ import sys
 from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any
 
 import nats
@@ -268,7 +269,7 @@ def _reached(url: str, user: str, password: str, so: str) -> None:
         asyncio.run(_signed_in(url, user, password))
     except Exception as error:  # noqa: BLE001 - refused, unreachable or timed out: all say the same
         raise PartnerError(
-            f"the nats-server was not reached at {url} ({str(error) or type(error).__name__ or f'no answer within {REACH_SECONDS:g} s'}): "
+            f"the nats-server was not reached at {_shown(url)} ({str(error) or type(error).__name__ or f'no answer within {REACH_SECONDS:g} s'}): "
             f"{so}; give --url the server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
         ) from None
     try:
@@ -276,9 +277,15 @@ def _reached(url: str, user: str, password: str, so: str) -> None:
     except Exception:  # noqa: BLE001 - refused: it checks this record's passwords
         return
     raise PartnerError(
-        f"the nats-server at {url} lets anyone in, whatever the password: it is not the server whose accounts are in --nats-dir; "
+        f"the nats-server at {_shown(url)} lets anyone in, whatever the password: it is not the server whose accounts are in --nats-dir; "
         f"{so}; give --url that server's address (make run's is nats://OSV_HOST:OSV_NATS_PORT)"
     )
+
+
+def _shown(url: str) -> str:
+    """``url`` as a message shows it: without a user and password it may carry (``nats://user:secret@host``, tester 135 F9)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) if parts.hostname and "@" in parts.netloc else url
 
 
 async def _signed_in(url: str, user: str, password: str) -> None:
@@ -386,6 +393,8 @@ def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
 
     formers = [former for catalogue in catalogues() for former in former_subjects(catalogue)]
     purged: dict[str, int] = {}
+    # A server that lets anyone in has none of the partners' streams: "nothing to purge" there said nothing (tester 135 F9)
+    _reached(url, PROGRAMME_USER, Accounts.load(store_dir).programme_password, "nothing was purged")
     for municipality, partner in sorted(Accounts.load(store_dir).partners.items()):
 
         async def purge(js: Any) -> int:
@@ -410,12 +419,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--url", default=make_run, help="the server's address, as partners reach it (default make run's: OSV_HOST, OSV_NATS_PORT)"
     )
+    # --nats-dir and --url before the command or after it (tester 135 F9: after it, "unrecognized arguments")
+    placed_after = argparse.ArgumentParser(add_help=False)
+    placed_after.add_argument("--nats-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    placed_after.add_argument("--url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("add", "rotate", "revoke"):
-        command = commands.add_parser(name)
+        command = commands.add_parser(name, parents=[placed_after])
         command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
-    commands.add_parser("purge", help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted)")
-    listed = commands.add_parser("list")
+    commands.add_parser("purge", parents=[placed_after], help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted)")
+    listed = commands.add_parser("list", parents=[placed_after])
     listed.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:

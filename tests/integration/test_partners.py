@@ -582,10 +582,17 @@ def test_a_partner_command_given_another_servers_url_changes_nothing_and_a_revok
     partners.add(nats_server.store_dir, COMAS, nats_server.public_url)
     before = (nats_server.store_dir / "accounts.json").read_text()
     with open_nats_server(tmp_path) as elsewhere:
-        for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS]):
+        for command in (["add", "--municipality", SJL], ["rotate", "--municipality", COMAS], ["revoke", "--municipality", COMAS], ["purge"]):
             assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", elsewhere, *command]) == 1, command
             said = capsys.readouterr()
             assert "lets anyone in" in said.err and "password" not in said.out, command
+        # A URL carrying a user and password is shown without them (tester 135 F9)
+        with_secret = elsewhere.replace("nats://", "nats://someone:s3cr3t@")
+        assert partners.main(["--nats-dir", str(nats_server.store_dir), "--url", with_secret, "purge"]) == 1
+        assert "s3cr3t" not in capsys.readouterr().err
+        # --url after the command, as typed by hand, is taken too
+        assert partners.main(["--nats-dir", str(nats_server.store_dir), "rotate", "--municipality", COMAS, "--url", elsewhere]) == 1
+        assert "lets anyone in" in capsys.readouterr().err
         assert (nats_server.store_dir / "accounts.json").read_text() == before
 
         async def streams_there() -> list[str]:
