@@ -219,7 +219,7 @@ def test_a_refused_query_is_told_in_the_pages_language(client: TestClient, sourc
     """The Spanish page showed the API's English messages ("is later than now", "Input should be 'zone' or 'district'")."""
     said = {
         query: re.findall(r'data-rule="([^"]+)"><strong>[^<]*</strong>: ([^<]*)</li>', client.get(f"/dashboard?{query}", headers=BROWSER).text)
-        for query in ("as_of=01/01/2099", "by=zona", "days=0", "days=99999", "days=siete", "as_of=01/01/1900")
+        for query in ("as_of=01/01/2099", "by=zona", "days=0", "days=99999", "days=siete", "as_of=01/01/1900", "group=norte")
     }
     assert said == {
         "as_of=01/01/2099": [("not_in_future", "es posterior a ahora: las cifras de un momento que aún no llega cambiarían a medida "
@@ -229,7 +229,10 @@ def test_a_refused_query_is_told_in_the_pages_language(client: TestClient, sourc
         "days=99999": [("at_most_3650", "debe ser como mucho 3,650")],
         "days=siete": [("int_parsing", "debe ser un número entero, por ejemplo 10")],
         "as_of=01/01/1900": [("moment_within_bounds", "debe estar entre el 01/01/1970 y el 30/12/9999")],
+        "group=norte": [("known_parameter", "el tablero no tiene un parámetro con este nombre")],
     }
+    days = client.get("/dashboard?days=0", headers=BROWSER).text  # named as the page names it (tester 135 F6)
+    assert "<strong>Días sin reunión de seguimiento antes de una alerta</strong>" in days
     english = client.get("/dashboard?lang=en&days=0", headers=BROWSER).text
     assert 'data-rule="at_least_1"><strong>' in english and "must be at least 1</li>" in english
 

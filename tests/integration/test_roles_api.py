@@ -509,6 +509,8 @@ def test_an_account_without_the_dashboards_permission_is_told_so_on_a_page_with_
     assert 'id="back-to-dashboard"' not in page.text  # it would lead to the same refusal (tester 37d F8)
     spanish = reporting.get("/dashboard", headers=browser).text
     assert '<a id="sign-out" href="/dashboard/sign-out">Cerrar sesión</a>' in spanish
+    # In the page's language (tester 135 F6: the Spanish page said "This needs the permission…")
+    assert "El tablero necesita el permiso &#39;indicators:read&#39;" in spanish and "This needs" not in spanish
     api = reporting.get("/dashboard", headers=tokens.headers("dpo"))  # a script: problem+json, as every route answers
     assert api.status_code == 403 and api.headers["content-type"] == "application/problem+json"
 
