@@ -246,7 +246,11 @@ def targets_body_mistakes(body: Mapping[str, Any], indicator: str) -> list[dict[
         figure = body.get(name)
         if not isinstance(figure, Mapping):
             continue
-        for mistake in part_mistakes(indicator, name, {part: value for part, value in figure.items() if ("body", name, part) not in placed}):
+        judged = {  # a value that is no number at all (true, an object, null) is the schema's to refuse, or money's rule's
+            part: value for part, value in figure.items()
+            if ("body", name, part) not in placed and (isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)))
+        }
+        for mistake in part_mistakes(indicator, name, judged):
             part = str(mistake.field).split(".", 1)[1]
             refused.append({"type": mistake.rule, "loc": ("body", name, part), "msg": mistake.message, "input": figure.get(part)})
     if isinstance(target := body.get("target"), Mapping) and not target:
@@ -267,7 +271,7 @@ def money_written_as_numbers(body: Mapping[str, Any], money: Collection[str]) ->
         if not isinstance(figure, Mapping):
             continue
         for part, value in figure.items():
-            if part in money and isinstance(value, int | float) and not isinstance(value, bool):
+            if part in money and not isinstance(value, str):  # a number, or no number at all (an object, null, true)
                 if (refusal := decimal_text_refusal(value, MONEY_EXAMPLE)) is not None:
                     refused.append({"type": refusal.type, "loc": ("body", name, part), "msg": refusal.message(), "input": value})
     return refused

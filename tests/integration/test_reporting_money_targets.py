@@ -74,7 +74,7 @@ def test_a_money_target_written_as_a_decimal_string_is_set_and_shown_on_the_dash
     assert "25000.50" in section
 
 
-@pytest.mark.parametrize(("value", "rule"), [(True, "decimal_type"), ("doce", "decimal_text"), ("1e3", "decimal_text")])
+@pytest.mark.parametrize(("value", "rule"), [("doce", "decimal_text"), ("1e3", "decimal_text")])  # true: told money's rule, below
 def test_a_money_target_that_is_no_number_is_still_refused_in_plain_words(client: TestClient, value: object, rule: str) -> None:
     """The refusals of tester 33c F5 and 37c F3 hold for money too: ``true`` is no number, nor is a word or "1e3" in a string."""
     programme(client)
@@ -141,3 +141,14 @@ def test_a_figure_of_too_many_parts_is_told_the_bound_without_a_count_it_does_no
     problem = assert_problem(put_raw(client, "osvs_identified", json.dumps({"target": parts}).encode()), 422, "target", "at_most_40_items")
     [said] = [e["message"] for e in problem["errors"] if e["field"] == "target"]
     assert said == "must hold at most 40 items"
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, None, True, [1]])
+def test_a_money_part_that_is_no_number_at_all_is_told_money_is_a_decimal_string(client: TestClient, value: object) -> None:
+    """Tester 133 F4: an object or true was told "a JSON number (12.5) or text of digits", and the JSON number was then
+    refused as money: the advice contradicted the rule."""
+    programme(client)
+    body = json.dumps({"target": {"value": value}}).encode()
+    problem = assert_problem(put_raw(client, "seed_funds_granted_pen", body), 422, "target.value", "decimal_text")
+    [said] = [e["message"] for e in problem["errors"] if e["field"] == "target.value"]
+    assert said.startswith('must be a decimal string such as "1500.00"') and "JSON number (12.5)" not in said
