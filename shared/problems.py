@@ -230,23 +230,24 @@ def route_body_rules(rules: Any) -> Any:
     return decorate
 
 
-BOUND_TYPES = frozenset({"less_than", "less_than_equal", "greater_than", "greater_than_equal", "decimal_type", "decimal_parsing"})
-"""pydantic's errors of a number's bounds, and its "no number" (true, an object): a route's rule at the same place speaks
-instead (:func:`with_route_body_rules`): a money part given an object was told "a JSON number or text of digits", and
-the JSON number was then refused as money (tester 133 F4)."""
+YIELDING_TYPES = frozenset({"less_than", "less_than_equal", "greater_than", "greater_than_equal", "decimal_type", "decimal_parsing"})
+"""pydantic's errors a route's rule at the same place speaks instead of (:func:`with_route_body_rules`): a number's bounds,
+and its "no number" (true, an object): a money part given an object was told "a JSON number or text of digits", and the
+JSON number was then refused as money (tester 133 F4)."""
 
 
 def with_route_body_rules(request: Request, exc: RequestValidationError) -> list[Any]:
     """The errors of ``exc``, with those of the route's :func:`route_body_rules` on the body as sent, one a place: where
-    the schema refused a value only for its bounds, the route's rule replaces it (a money figure sent as ``1e300`` is
-    told it must be text, not that it is above the bound); where the schema refused it otherwise (``"doce"``, an
-    object), the schema's error stands alone."""
+    the schema refused a value only for its bounds or as no number at all (:data:`YIELDING_TYPES`), the route's rule
+    replaces it (a money figure sent as ``1e300`` or an object is told it must be a decimal string, not that it is above
+    the bound or should be a JSON number); where the schema refused it otherwise (``"doce"``), the schema's error stands
+    alone."""
     errors = list(exc.errors())
     rules = getattr(request.scope.get("endpoint"), ROUTE_BODY_RULES, None)
     if rules is None or not isinstance(exc.body, Mapping):
         return errors
     def said_otherwise(loc: tuple[Any, ...]) -> bool:  # by the schema, at the place or within it (a part's key)
-        return any(tuple(e.get("loc", ()))[: len(loc)] == loc and e.get("type") not in BOUND_TYPES for e in errors)
+        return any(tuple(e.get("loc", ()))[: len(loc)] == loc and e.get("type") not in YIELDING_TYPES for e in errors)
 
     more = [error for error in rules(request.path_params, exc.body) if not said_otherwise(tuple(error["loc"]))]
     placed = {tuple(error["loc"]) for error in more}

@@ -34,7 +34,7 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         keys = KeyRing(keys_engine, MasterKey.from_text(settings.resolve_master_key()).subkey(WRAPPING_PURPOSE))
         move_rows(view_engine, keys_engine, DataKey.__table__)  # an older var/ kept them in views.db
         districts = settings.districts_table()  # one table for the directory and the application
-        osvs = OSVDirectory(view_engine, settings.service_name, districts)
+        osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
         return Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts)
 

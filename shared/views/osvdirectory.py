@@ -147,11 +147,14 @@ class OSVDirectory(View):
     name = "osv-directory"
     sources = ("registry",)
 
-    def __init__(self, engine: Engine, service: str, districts: DistrictTable | None = None) -> None:
+    def __init__(self, engine: Engine, service: str, districts: DistrictTable | None = None, *, shows_names: bool = False) -> None:
         """``districts``: the service's table of Lima's districts (its ``districts_file`` setting, as registry's), by
-        which an OSV's district gives its municipality; the shipped table when None."""
+        which an OSV's district gives its municipality; the shipped table when None. ``shows_names``: the service shows
+        OSVs' names (funding's proposals): only then are the names of rows mapped before the directory kept them read
+        again from registry's feed (:meth:`refill_wanted`), a whole feed's read a service that shows none need not make."""
         super().__init__(engine, LEDGER, durable_prefix=f"{service}-osv-directory")
         self.service = service
+        self.shows_names = shows_names
         self.districts = districts or DistrictTable.of_lima()
         self._ubigeos: dict[str, str] = {}
         self._said_lacking: set[str] = set()
@@ -312,7 +315,10 @@ class OSVDirectory(View):
     _lacking_names = select(KnownOSV.osv_id).where(KnownOSV.mapped_on.is_not(None), KnownOSV.name.is_(None)).limit(1)
 
     def refill_wanted(self, source: str) -> bool:
-        """Whether an OSV mapped here lacks its name: its ``OSVMapped`` was applied before the directory kept names."""
+        """Whether an OSV mapped here lacks its name (its ``OSVMapped`` was applied before the directory kept names), in a
+        service that shows names (``shows_names``)."""
+        if not self.shows_names:
+            return False
         with self.engine.connect() as connection:
             return connection.execute(self._lacking_names).first() is not None
 

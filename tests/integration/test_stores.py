@@ -135,6 +135,15 @@ def test_an_osvs_municipality_is_known_to_the_relay_only_once_its_mapping_has_ar
     assert directory.ubigeo_of(early) == "150101"
 
 
+def test_only_a_directory_whose_service_shows_names_reads_registrys_feed_again_for_names_it_lacks(database_url: str) -> None:
+    """Engagement shows no OSV's name: after the upgrade that added the column, it read registry's whole feed for nothing."""
+    engine = make_engine(sqlalchemy_url(database_url))
+    funding, engagement = OSVDirectory(engine, "funding", shows_names=True), OSVDirectory(engine, "engagement")
+    unnamed = registry_event(1, "OSVMapped", str(uuid4()), district="Comas", zone="Lima Norte", mapped_on="2021-03-01", occurred_on="2021-03-01")
+    funding.apply([unnamed])  # as applied before the directory kept names
+    assert funding.refill_wanted("registry") and not engagement.refill_wanted("registry")
+
+
 def test_reporting_counts_a_redelivered_batch_once(database_url: str) -> None:
     readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
     osv_id = str(uuid4())
