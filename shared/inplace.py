@@ -81,14 +81,14 @@ def views_busy_timeout(connection: Any) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if _says_busy(error):
+        if says_busy(error):
             raise StoreBusyError(str(error)) from error
         raise
     finally:
         connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(was)}")
 
 
-def _says_busy(error: Exception) -> bool:
+def says_busy(error: Exception) -> bool:
     """Whether SQLite's error (as sqlite3 or SQLAlchemy raise it) is its ``SQLITE_BUSY`` or ``SQLITE_LOCKED``: the lock was taken."""
     return "locked" in str(error) or "busy" in str(error)
 
@@ -162,7 +162,7 @@ def begin_immediate(cursor: Any, waiting_at_most: float | None, lock_timeout: fl
     try:
         cursor.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
-        if _says_busy(error):
+        if says_busy(error):
             raise StoreBusyError(str(error)) from error
         raise
     finally:

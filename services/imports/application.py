@@ -81,7 +81,7 @@ import httpx
 from services.imports.domain.commands import DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
-from shared.idempotency import header_value
+from shared.idempotency.keys import header_value
 
 log = logging.getLogger(__name__)
 

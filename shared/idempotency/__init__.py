@@ -23,9 +23,11 @@ and refuses the other's whole transaction. A service killed after its commit and
 the record behind, so the client's retry finds it and the command never runs twice.
 
 The answer itself is kept after the response is built and before it goes
-out (the middleware waits on the event loop for the book's own thread, which
-keeps the answers of the commands answered meanwhile in one transaction; at
-most a second, behind a locked view database), so a client that got its
+out (on an SQLite file, by the event loop itself when the view database takes
+the write at once: :mod:`shared.idempotency.onloop`; else the middleware waits
+on the loop for the book's own thread, which keeps the answers of the commands
+answered meanwhile in one transaction; at most a second, behind a locked view
+database), so a client that got its
 answer gets it again when it retries, even from a service killed right after
 it answered. It is kept in the service's view database, for ``idempotency_retention_hours`` (24 by default). Its body can
 hold personal data (engagement answers with a member's name and document), so
@@ -53,8 +55,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -81,6 +81,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shared import dryrun
 from shared.driversql import read_rows, write_rows
 from shared.errors import ConflictError
+from shared.idempotency.onloop import KeepsOnTheLoop
 from shared.views import create_tables, durably
 from shared.views.erasure import forget_rows
 
@@ -90,7 +91,6 @@ HEADER = "Idempotency-Key"
 METHODS = ("POST", "PATCH")
 """The methods that honour the header: the draft's non-idempotent ones (PUT and GET are idempotent already)."""
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
 DEFAULT_RETENTION = timedelta(hours=24)
 KEPT_HEADERS = ("content-type", "location")
 """The response headers kept with an answer and given back with it."""
@@ -111,73 +111,6 @@ PENDING_WAIT_SECONDS = 1.0
 """How long :meth:`AnswerBook.find` waits, by default, for its own answer still in line (:meth:`AnswerBook.keep_later`)."""
 CLOSE_WAIT_SECONDS = 2.0
 """How long :meth:`AnswerBook.close` waits for the answers still in line before it gives up on them (their retries get 409)."""
-
-# The key and the request's fingerprint ------------------------------------------------
-
-
-def parse_key(value: str) -> str | None:
-    """The key in an ``Idempotency-Key`` header, or None if it is not one.
-
-    The draft makes the value a Structured Field string (``"…"``, RFC 8941);
-    a bare token without quotes is taken too, as many clients send one. 1 to
-    255 visible ASCII characters.
-    """
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        inner, key, escaped = value[1:-1], [], False
-        for char in inner:
-            if escaped:
-                if char not in '"\\':
-                    return None
-                key.append(char)
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                return None
-            else:
-                key.append(char)
-        if escaped:
-            return None
-        text = "".join(key)
-    else:
-        text = value
-        if any(c in text for c in ' "\\'):
-            return None
-    if not 1 <= len(text) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in text):
-        return None
-    return text
-
-
-def header_value(key: str) -> str:
-    """``key`` as an ``Idempotency-Key`` header sends it: a Structured Field string (RFC 8941, as the draft writes it),
-    ``"`` and ``\\`` escaped, so that any key of 1 to 255 visible ASCII characters reaches :func:`parse_key` whole."""
-    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def canonical_body(body: bytes) -> bytes:
-    """The body as the command reads it: JSON with sorted keys and no spacing; other bytes as they are."""
-    try:
-        parsed = json.loads(body) if body else None
-    except ValueError:
-        return body
-    # A lone surrogate ("\\ud83d", half an emoji) is valid JSON text but no UTF-8: kept as its code unit, so the same
-    # body gives the same bytes, and the route refuses it (422) as it would without a key.
-    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-
-
-def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
-    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
-
-    ``caller`` is who sent it (the token's subject): the same key and body from
-    someone else is another request, so an answer is never replayed to another caller;
-    without it, the fingerprint of the request alone (the record keeps both).
-    """
-    parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
-    if caller:
-        parts.append(b"caller=" + caller.encode())
-    return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
-
 
 # The record, saved with the command's events ----------------------------------------------
 
@@ -350,7 +283,7 @@ class Answer:
     body: bytes
 
 
-class AnswerBook:
+class AnswerBook(KeepsOnTheLoop):
     """The answers of keyed requests, sealed, for ``retention``; found again only with the client's key.
 
     ``secret`` (bytes) is mixed into every sealing key: engagement passes a
@@ -520,6 +453,7 @@ class AnswerBook:
             self._line_moved.notify_all()
         _call_each(callbacks)
         self._writer.shutdown(wait=False, cancel_futures=True)
+        self.close_the_loop_engine()
 
     def keep(
         self,
@@ -542,20 +476,9 @@ class AnswerBook:
     def keep_many(self, answers: Sequence[AnswerToKeep]) -> None:
         """Keep answers in one transaction; one already kept is left as it is (the record lets one request per key through)."""
         now = self._clock()
-        if self._purged_at is None or not 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
-            self._purged_at = now  # tried once a minute, as done or not: a failure is not tried again by every answer
-            try:
-                self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
-            except exc.SQLAlchemyError:  # housekeeping: the answers are kept all the same (an expired one is never replayed)
-                log.warning("could not drop the answers past their retention; trying again in a minute", exc_info=True)
-        rows = [self._row(answer, now) for answer in answers]
-        about = [
-            {"request_id": str(answer.request_id), "subject_id": s, "version": v} for answer in answers for s, v in answer.subjects.items()
-        ]
-        # The driver's own cursor, in one transaction (shared.driversql): this runs with every keyed command, and through
-        # Connection.execute its statements were half of the keeping's CPU.
+        self._purge_when_due(now)
         try:
-            write_rows([(self.engine, KeptAnswer.__table__, row) for row in rows] + [(self.engine, AnswerSubject.__table__, a) for a in about])
+            self._write(answers, now, self.engine)
         except IntegrityError:
             if len(answers) == 1:  # kept already
                 return
@@ -564,26 +487,60 @@ class AnswerBook:
             return
         self._drop_the_forgotten(answers)
 
+    def _purge_when_due(self, now: float, *, in_the_writer: bool = False) -> None:
+        """Drop the answers past their retention once a minute (:meth:`_purge`), here or handed to the book's thread."""
+        if self._purged_at is not None and 0 <= now - self._purged_at < PURGE_EVERY_SECONDS:
+            return
+        self._purged_at = now  # tried once a minute, as done or not: a failure is not tried again by every answer
+        if not in_the_writer:
+            self._purge_logged(now)
+            return
+        with contextlib.suppress(RuntimeError):  # the book is closed: the next start purges
+            self._writer.submit(self._purge_logged, now)
+
+    def _purge_logged(self, now: float) -> None:
+        try:
+            self._purge(now)  # a write transaction of its own: once a minute, not with every answer kept
+        except exc.SQLAlchemyError:  # housekeeping: the answers are kept all the same (an expired one is never replayed)
+            log.warning("could not drop the answers past their retention; trying again in a minute", exc_info=True)
+
+    def _write(self, answers: Sequence[AnswerToKeep], now: float, engine: Engine) -> None:
+        """The answers' rows and their subjects' rows, in one transaction of ``engine``; IntegrityError if one is kept already."""
+        rows = [self._row(answer, now) for answer in answers]
+        about = [
+            {"request_id": str(answer.request_id), "subject_id": s, "version": v} for answer in answers for s, v in answer.subjects.items()
+        ]
+        # The driver's own cursor, in one transaction (shared.driversql): this runs with every keyed command, and through
+        # Connection.execute its statements were half of the keeping's CPU.
+        write_rows([(engine, KeptAnswer.__table__, row) for row in rows] + [(engine, AnswerSubject.__table__, a) for a in about])
+
     def _drop_the_forgotten(self, answers: Sequence[AnswerToKeep]) -> None:
         """Drop each answer kept about a subject forgotten meanwhile; checked after the commit, in a transaction of its own.
 
         An erasure racing the keeping either sees the answers' rows and deletes them, or wrote its tombstone
         first and it is seen here. When this check fails (the view file locked past its busy timeout), the
         answers are checked again with the next ones kept, or when the book closes: never left unchecked.
+        In the book's thread only (it owns the unchecked list).
         """
         unchecked, self._unchecked = [*self._unchecked, *(answer for answer in answers if answer.subjects)], []
         if not unchecked:
             return
         try:
-            subject_ids = list({s for a in unchecked for s in a.subjects})
-            values = {f"subject_{n}": subject_id for n, subject_id in enumerate(subject_ids)}
-            tombstones = dict(read_rows(self.engine, _tombstones_of(len(subject_ids)), values))
-            for answer in unchecked:
-                if any(version <= tombstones.get(subject_id, -1) for subject_id, version in answer.subjects.items()):
-                    self._drop(answer.request_id)
+            for answer in self._tombstoned(unchecked, self.engine):
+                self._drop(answer.request_id)
         except exc.SQLAlchemyError:
             self._unchecked = unchecked + self._unchecked
             log.warning("could not check %d kept answers against erasures; checking them again with the next", len(unchecked), exc_info=True)
+
+    @staticmethod
+    def _tombstoned(answers: Sequence[AnswerToKeep], engine: Engine) -> list[AnswerToKeep]:
+        """The answers about a subject as it stood before it was forgotten (an erasure's tombstone in ``engine``)."""
+        subject_ids = list({s for a in answers for s in a.subjects})
+        if not subject_ids:
+            return []
+        values = {f"subject_{n}": subject_id for n, subject_id in enumerate(subject_ids)}
+        tombstones = dict(read_rows(engine, _tombstones_of(len(subject_ids)), values))
+        return [a for a in answers if any(version <= tombstones.get(subject_id, -1) for subject_id, version in a.subjects.items())]
 
     def _row(self, answer: AnswerToKeep, now: float) -> dict[str, Any]:
         """The answer's row: its headers and body sealed under its key (AES-GCM, the request id as associated data)."""

@@ -30,17 +30,16 @@ from sqlalchemy import exc
 from shared.idempotency import (
     HEADER,
     KEPT_HEADERS,
-    MAX_KEY_LENGTH,
     METHODS,
     REPLAYED_HEADER,
     AnswerBook,
+    AnswerToKeep,
     IdempotentCall,
     IdempotentRequest,
     IdempotentRequestInProgressError,
-    fingerprint,
-    parse_key,
     serving,
 )
+from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, parse_key
 from shared.inplace import StoreBusyError, without_waiting_on_the_loop
 from shared.roles import MunicipalScope
 
@@ -348,7 +347,8 @@ class IdempotencyMiddleware:
             return None
 
     def _keep(self, application: Any, call: IdempotentCall, captured: _Captured, body: bytes) -> asyncio.Future[None] | None:
-        """Hand the answer to the answer book; the future is done once the book dealt with it (None: nothing to wait for)."""
+        """Keep the answer on the loop (:meth:`~shared.idempotency.AnswerBook.keep_now`, an SQLite file that takes it at once),
+        else hand it to the answer book's thread; the future is done once the book dealt with it (None: nothing to wait for)."""
         answers: AnswerBook | None = getattr(application, "answers", None)
         if answers is None or captured.start is None or call.recorded is None:
             return None
@@ -358,6 +358,15 @@ class IdempotencyMiddleware:
             if k.decode("latin-1").lower() in KEPT_HEADERS
         ]
         subjects = {s["id"]: s["version"] for s in call.recorded.saved}
+        if getattr(application.recorder, "saves_without_waiting", False) and answers.keeps_on_the_loop:
+            # Kept here, on the loop, when the view file takes it at once: the book's thread cost more than the
+            # keeping (shared.idempotency.onloop); a busy file, or a failure, leaves it to the thread as before.
+            try:
+                follow_up = answers.keep_now(AnswerToKeep(call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects))
+            except Exception:  # noqa: BLE001 - StoreBusyError, or the write failed: the book's thread tries, and logs
+                pass
+            else:
+                return None if follow_up is None else asyncio.wrap_future(follow_up)
         loop = asyncio.get_running_loop()
         kept: asyncio.Future[None] = loop.create_future()
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from services.registry.api import create_app as registry_app
 from services.registry.application import Registry
 from shared.idempotency import AnswerBook, IdempotentCall, IdempotentRequest, IdempotentRequestInProgressError, serving
 from shared.idempotency.middleware import KEEP_WAIT_SECONDS
+from shared.inplace import StoreBusyError
 from tests.support.api import Upstream, assert_problem, created
 from tests.support.clients import application_of, at_once, feed_types, settings_for
 from tests.support.identity import signed_in_headers
@@ -208,7 +210,7 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
     def broken(*_: Any, **__: Any) -> None:
         raise OSError("the view database is gone")
 
-    monkeypatch.setattr(application_of(registry).answers, "keep_many", broken)
+    monkeypatch.setattr(application_of(registry).answers, "_write", broken)  # on the loop and in the book's thread
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
 
@@ -218,9 +220,15 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
 
 
 def held_up(answers: AnswerBook, monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event, threading.Event]:
-    """The book's keeping held up (the view database busy) until ``released``: ``(released, keeping, kept)``."""
+    """The book's keeping held up (the view database busy) until ``released``: ``(released, keeping, kept)``.
+
+    The loop finds the file busy (it waits for it no more than a command's save does) and hands the answer to the
+    book's thread, which waits."""
     released, keeping, kept = threading.Event(), threading.Event(), threading.Event()
     keep_many = answers.keep_many
+
+    def busy(*_: Any) -> None:
+        raise StoreBusyError("database is locked")
 
     def slow(*args: Any) -> None:
         keeping.set()
@@ -229,6 +237,7 @@ def held_up(answers: AnswerBook, monkeypatch: pytest.MonkeyPatch) -> tuple[threa
         kept.set()
 
     monkeypatch.setattr(answers, "keep_many", slow)
+    monkeypatch.setattr(answers, "keep_now", busy)
     return released, keeping, kept
 
 
@@ -279,6 +288,21 @@ def test_an_answer_handed_over_before_an_erasure_or_a_close_is_dealt_with_first(
     assert answers.find(kept, "k") is not None
 
 
+@contextmanager
+def view_database_locked(answers: AnswerBook) -> Iterator[None]:
+    """The view database's write lock held by another connection (a backup, a rebuild), on an SQLite file: the loop,
+    which waits for it no more than a command's save does, hands its answers to the book's thread."""
+    if not answers.keeps_on_the_loop:
+        yield
+        return
+    connection = sqlite3.connect(str(answers.engine.url.database), isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        connection.close()
+
+
 def test_a_retry_waits_for_its_own_answer_only_and_briefly_while_the_answers_are_held_up(registry: TestClient) -> None:
     """Behind a locked view database (a backup, a rebuild) every answer in line takes the busy timeout: a retry whose
     answer is kept replays at once, one whose answer is still in line gets 409 completed after the documented second;
@@ -295,7 +319,8 @@ def test_a_retry_waits_for_its_own_answer_only_and_briefly_while_the_answers_are
     try:
         answers._writer.submit(released.wait, 90)  # noqa: SLF001 - the book's thread held up: what follows waits in line
         other = {**AN_OSV, "name": "Olla Común Nueva Esperanza", "district": "San Juan de Lurigancho"}
-        held = created(registry.post("/osvs", json=other, headers=keyed(held_key)))
+        with view_database_locked(answers):
+            held = created(registry.post("/osvs", json=other, headers=keyed(held_key)))
 
         again = registry.post("/osvs", json=AN_OSV, headers=keyed(kept_key))
         assert again.json() == kept and again.headers["idempotent-replayed"] == "true"
@@ -319,7 +344,8 @@ def test_a_service_asked_to_stop_does_not_wait_for_every_answer_held_up_in_line(
     try:
         answers._writer.submit(released.wait, 30)  # noqa: SLF001 - the book's thread held up, as behind a locked view database
         key = str(uuid4())
-        osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+        with view_database_locked(answers):
+            osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
         answers.close()  # what the application's close does, as the service stops
         assert not released.is_set()  # gave up on the answer in line instead of waiting for the line to move
     finally:

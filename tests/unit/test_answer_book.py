@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -11,6 +14,7 @@ import pytest
 import sqlalchemy
 
 from shared.idempotency import AnswerBook, AnswerToKeep
+from shared.inplace import StoreBusyError
 from shared.views import make_engine
 
 pytestmark = pytest.mark.timeout(120)
@@ -248,3 +252,63 @@ def test_each_hand_over_is_told_once_its_answer_is_kept_or_given_up(book: Answer
     book.close(wait=0.1)
     stuck.set()
     assert all_told.wait(10) and told == {given_up: False}  # told, not kept: its answer goes out, its retry gets 409
+
+
+def an_answer(subject: UUID | None = None) -> AnswerToKeep:
+    return AnswerToKeep(uuid4(), "k", "f" * 64, 201, [("content-type", "application/json")], JOINED, {str(subject or uuid4()): 1})
+
+
+def test_an_answer_kept_on_the_loop_is_there_when_it_returns_without_the_books_thread(book: AnswerBook) -> None:
+    answer = an_answer()
+    assert book.keeps_on_the_loop
+    assert book.keep_now(answer) is None  # nothing left for the thread to do
+    found = book.find(answer.request_id, "k", wait=0)
+    assert found is not None and found.body == JOINED
+    assert book.keep_now(answer) is None  # kept already: left as it is, no error
+    assert book._handed_over == 0  # noqa: SLF001 - the book's line was never used
+
+
+def test_the_loop_finds_a_locked_view_file_busy_at_once_and_keeps_nothing(book: AnswerBook, tmp_path: Path) -> None:
+    """Behind another connection's write lock (a backup, a rebuild) the loop waits no longer than a command's save does;
+    the answer goes to the book's thread, which may wait (shared.idempotency.middleware)."""
+    answer = an_answer()
+    book.keep_now(an_answer())  # the loop's connection opened before the lock is taken
+    other = sqlite3.connect(str(tmp_path / "views.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreBusyError):
+            book.keep_now(answer)
+        assert time.monotonic() - started < 1.0  # the book's engine waits up to 10 s for the same lock
+    finally:
+        other.close()
+    assert book.find(answer.request_id, "k", wait=0) is None
+
+
+def test_an_answer_kept_on_the_loop_about_someone_forgotten_meanwhile_is_dropped_before_it_goes_out(book: AnswerBook) -> None:
+    person = uuid4()
+    book.forget(person, up_to_version=1)  # the erasure committed between the command's save and its answer
+    answer = an_answer(person)
+    follow_up = book.keep_now(answer)
+    assert follow_up is not None  # the answer waits for it (the middleware does)
+    follow_up.result(timeout=10)
+    assert book.find(answer.request_id, "k", wait=0) is None
+
+
+def test_answers_kept_on_the_loop_still_drop_those_past_their_retention(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}", rebuildable=True)
+    now = [1_000_000.0]
+    book = AnswerBook(engine, retention=timedelta(hours=24), clock=lambda: now[0])
+    try:
+        old = an_answer()
+        book.keep_now(old)
+        now[0] += 25 * 3600  # past the retention, and past the minute between purges
+        book.keep_now(an_answer())
+        book.flush()
+        book._writer.submit(lambda: None).result(timeout=10)  # noqa: SLF001 - the purge handed to the book's thread is done
+        with engine.connect() as connection:
+            left = connection.exec_driver_sql("SELECT request_id FROM idempotent_answers").scalars().all()
+        assert str(old.request_id) not in left and len(left) == 1
+    finally:
+        book.close()
+        engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.idempotency import MAX_KEY_LENGTH, fingerprint, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, parse_key
 
 BODY = b'{"name": "Mujeres de Comas", "district": "Comas", "mapped_on": "2021-03-15"}'
 

@@ -55,7 +55,7 @@ from openpyxl.utils.datetime import from_excel
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number
-from shared.idempotency import MAX_KEY_LENGTH
+from shared.idempotency.keys import MAX_KEY_LENGTH
 
 INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 """A whole number as a cell or Kobo writes it (``5``, a spreadsheet's ``5.0``), in the digits 0-9 only (``٣`` went as 3)."""

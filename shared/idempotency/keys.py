@@ -1,0 +1,74 @@
+"""The ``Idempotency-Key`` header's value and the request's fingerprint (the IETF httpapi draft "The Idempotency-Key HTTP
+Header Field"; :mod:`shared.idempotency` keeps the record and the answers)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+MAX_KEY_LENGTH = 255
+
+
+def parse_key(value: str) -> str | None:
+    """The key in an ``Idempotency-Key`` header, or None if it is not one.
+
+    The draft makes the value a Structured Field string (``"…"``, RFC 8941);
+    a bare token without quotes is taken too, as many clients send one. 1 to
+    255 visible ASCII characters.
+    """
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        inner, key, escaped = value[1:-1], [], False
+        for char in inner:
+            if escaped:
+                if char not in '"\\':
+                    return None
+                key.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                return None
+            else:
+                key.append(char)
+        if escaped:
+            return None
+        text = "".join(key)
+    else:
+        text = value
+        if any(c in text for c in ' "\\'):
+            return None
+    if not 1 <= len(text) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in text):
+        return None
+    return text
+
+
+def header_value(key: str) -> str:
+    """``key`` as an ``Idempotency-Key`` header sends it: a Structured Field string (RFC 8941, as the draft writes it),
+    ``"`` and ``\\`` escaped, so that any key of 1 to 255 visible ASCII characters reaches :func:`parse_key` whole."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def canonical_body(body: bytes) -> bytes:
+    """The body as the command reads it: JSON with sorted keys and no spacing; other bytes as they are."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return body
+    # A lone surrogate ("\\ud83d", half an emoji) is valid JSON text but no UTF-8: kept as its code unit, so the same
+    # body gives the same bytes, and the route refuses it (422) as it would without a key.
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
+    """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
+
+    ``caller`` is who sent it (the token's subject): the same key and body from
+    someone else is another request, so an answer is never replayed to another caller;
+    without it, the fingerprint of the request alone (the record keeps both).
+    """
+    parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
+    if caller:
+        parts.append(b"caller=" + caller.encode())
+    return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
