@@ -72,15 +72,30 @@ def padded_number(document_type: DocumentType, number: str) -> str:
     return number
 
 
+def without_card_code(document_type: DocumentType, number: str) -> str:
+    """A Migraciones card's number (:data:`PADDED_TO_CARD_DIGITS`) without the card's own code typed before its digits
+    ("CE001234567", "CE-001234567" and "CPP.000869323" are "001234567" and "000869323", as staff copy the card's
+    label with its number); any other number, or a code before letters, as given. ``number`` is already without spaces,
+    in upper case."""
+    if document_type in PADDED_TO_CARD_DIGITS and number.startswith(document_type.value):
+        rest = number.removeprefix(document_type.value).removeprefix("-").removeprefix(".").removeprefix(":")
+        if _digits_only(rest):
+            return rest
+    return number
+
+
 def compared_number(document_type: DocumentType, number: str) -> str:
     """The number by which two registrations are one person's document: :func:`padded_number` for a Migraciones card;
-    for a document of :data:`LEADING_ZEROS_IGNORED`, a number of digits only without its leading zeros ("000940407"
-    and "940407" are "940407"; "0" if it is all zeros); any other as given.
+    an asylum claim's without its hyphens ("0123-2021-CEPR" and "01232021CEPR" are one: staff type the certificate's
+    number with hyphens, spaces or neither); for a document of :data:`LEADING_ZEROS_IGNORED`, a number of digits only
+    without its leading zeros ("000940407" and "940407" are "940407"; "0" if it is all zeros); any other as given.
 
     ``number`` is already without spaces, in upper case (a cédula without its
     dots and its V- or E-). Only a number of digits only can have come from a
     numeric cell: a passport number with a letter keeps its zeros.
     """
+    if document_type is DocumentType.SOLICITANTE_REFUGIO:
+        number = number.replace("-", "")
     if document_type in LEADING_ZEROS_IGNORED and _digits_only(number):
         return number.lstrip("0") or "0"
     return padded_number(document_type, number)

@@ -70,7 +70,9 @@ class MemberCreate(Command):
     ] = Field(
         default=None,
         validate_default=True,
-        description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too. A numeric "
+        description="The document's number; spaces and case are ignored, a cédula's dots and `V-`/`E-` prefix too, a `DNI`'s "
+        "dots and hyphens, a card's own code typed before its digits (`CE 001234567`), and an asylum claim's hyphens in "
+        "comparing it (`0123-2021-CEPR` is `0123 2021 CEPR`). A numeric "
         "spreadsheet cell loses leading zeros: a `CE`, `CPP` or `PTP` of 6 to 8 digits only is taken as padded with them "
         "to the card's 9 (`1234567` is `001234567`), one with more zeros than the card prints is its 9 too (`0000371933` is "
         "`000371933`), one with letters is kept as typed, and one of more than 9 digits after its zeros is 422 `ce_9_digits` "

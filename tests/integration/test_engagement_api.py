@@ -523,6 +523,32 @@ def test_another_document_typed_without_its_leading_zeros_is_one_person_and_foun
         assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept or first_number.replace(".", ""))
 
 
+@pytest.mark.parametrize(
+    ("document_type", "first_typed", "typed_again", "kept"),
+    [
+        ("CE", "001234567", "CE 001234567", "001234567"),  # the card's label copied with its number
+        ("CPP", "CPP 000869323", "000869323", "000869323"),
+        ("SOLICITANTE_REFUGIO", "0123-2021-CEPR", "0123 2021 CEPR", "0123-2021-CEPR"),  # hyphens, spaces or neither
+        ("SOLICITANTE_REFUGIO", "01232021cepr", "0123-2021-CEPR", "01232021CEPR"),
+        ("DNI", "45678912", "45.678.912", "45678912"),
+    ],
+)
+def test_a_document_typed_as_staff_write_it_is_one_person_however_it_is_written(
+    client: TestClient, document_type: str, first_typed: str, typed_again: str, kept: str
+) -> None:
+    """Tester 137 F1, F5: "CE 001234567" beside "001234567", "CPP 000869323", an asylum claim's number with spaces in
+    place of hyphens each registered the same person again (counted twice in members_joined); a DNI typed with its
+    dots was refused as not 8 digits."""
+    first = join(client, document_type=document_type, document_number=first_typed)
+
+    response = client.post("/members", json=a_person(osv_id=map_osv(client), document_type=document_type, document_number=typed_again))
+
+    error = problem_of(response, 409)
+    assert (error["field"], error["rule"]) == ("document_number", "person_already_registered") and first["id"] in error["message"]
+    found = client.get("/members", params={"document_type": document_type, "document_number": typed_again, "purpose": "duplicate_check"})
+    assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept)
+
+
 @pytest.mark.parametrize("document_type", ["CE", "CPP", "PTP"])
 def test_a_migraciones_card_typed_with_more_zeros_than_it_prints_is_one_person_and_more_digits_are_refused(
     client: TestClient, document_type: str

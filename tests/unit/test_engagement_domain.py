@@ -92,11 +92,18 @@ def a_member(**overrides: object) -> Member:
         (DocumentType.CE, "0012345678", "012345678"),  # tester 30b M3: zeros beyond the card's 9 digits are no digits
         (DocumentType.CE, "0000371933", "000371933"),
         (DocumentType.CE, "A23456789012", "A23456789012"),
-        (DocumentType.PTP, "ptp0012345", "PTP0012345"),
+        (DocumentType.PTP, "ptp0012345", "000012345"),  # the card's code typed before its digits (tester 137 F1)
+        (DocumentType.PTP, "PTP X12345", "PTPX12345"),  # before letters: kept as typed
         (DocumentType.PTP, "1234567", "001234567"),
         (DocumentType.PTP, "0012345678", "012345678"),
         (DocumentType.CPP, "0000000214733", "000214733"),
-        (DocumentType.CPP, "cpp 123 456", "CPP123456"),
+        (DocumentType.CPP, "cpp 123 456", "000123456"),
+        (DocumentType.CPP, "CPP 000869323", "000869323"),
+        (DocumentType.CE, "CE 001234567", "001234567"),
+        (DocumentType.CE, "ce-1234567", "001234567"),
+        (DocumentType.DNI, "45.678.912", "45678912"),  # as the card prints it (tester 137 F5)
+        (DocumentType.DNI, "45-678-912", "45678912"),
+        (DocumentType.SOLICITANTE_REFUGIO, "0123 2021 CEPR", "01232021CEPR"),
         (DocumentType.CPP, "940407", "000940407"),
         (DocumentType.CPP, "000940407", "000940407"),
         (DocumentType.PASAPORTE, "139876543", "139876543"),
@@ -309,14 +316,17 @@ def test_a_ce_number_is_one_document_with_or_without_its_leading_zeros() -> None
 
 def test_a_ce_number_is_also_looked_up_as_earlier_versions_stored_it_without_its_leading_zeros() -> None:
     more = ("CE:0001234567", "CE:00001234567", "CE:000001234567")  # and with more zeros than the card prints, to 12
-    assert document_identities(DocumentType.CE, "001234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more)
-    assert document_identities(DocumentType.CE, "1234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more)
+    coded = ("CE:CE001234567", "CE:CE1234567")  # kept with the card's code before its digits, before it was dropped
+    assert document_identities(DocumentType.CE, "001234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more, *coded)
+    assert document_identities(DocumentType.CE, "1234567") == ("CE:001234567", "CE:01234567", "CE:1234567", *more, *coded)
     assert document_identities(DocumentType.CE, "000123456")[:4] == ("CE:000123456", "CE:00123456", "CE:0123456", "CE:123456")
     assert document_identities(DocumentType.CE, "000001234")[:4] == ("CE:000001234", "CE:00001234", "CE:0001234", "CE:001234")
     for kept_as_typed in ("N01234", "A23456789012"):
         assert document_identities(DocumentType.CE, kept_as_typed) == (f"CE:{kept_as_typed}",)
     # Tester 30b M3: typed with more zeros than the card prints, it was kept as typed, and is found so still.
-    assert document_identities(DocumentType.CE, "123456789") == ("CE:123456789", "CE:0123456789", "CE:00123456789", "CE:000123456789")
+    assert document_identities(DocumentType.CE, "123456789") == (
+        "CE:123456789", "CE:0123456789", "CE:00123456789", "CE:000123456789", "CE:CE123456789",
+    )
     assert document_identity(DocumentType.CE, "0000371933") == document_identity(DocumentType.CPP, "000371933").replace("CPP", "CE")
     assert "CPP:0000000214733" in document_identities(DocumentType.CPP, "214733")
     assert document_identities(DocumentType.DNI, "01234567") == ("DNI:01234567",)
@@ -385,8 +395,8 @@ def test_other_documents_are_also_looked_up_as_earlier_versions_stored_them_with
     zeros that the type's rule accepts; written only under the first."""
     assert document_identities(DocumentType.CPP, "940407")[:4] == ("CPP:000940407", "CPP:00940407", "CPP:0940407", "CPP:940407")
     assert document_identities(DocumentType.PTP, "001234567")[:4] == ("PTP:001234567", "PTP:01234567", "PTP:1234567", "PTP:0001234567")
-    assert document_identities(DocumentType.PTP, "001234567")[-1] == "PTP:000000001234567"  # to the rule's 15
-    assert document_identities(DocumentType.CPP, "1012345678") == ("CPP:1012345678",)  # never padded, nor shortened
+    assert document_identities(DocumentType.PTP, "001234567")[-3] == "PTP:000000001234567"  # to the rule's 15
+    assert document_identities(DocumentType.CPP, "1012345678") == ("CPP:1012345678", "CPP:CPP1012345678")  # never padded, nor shortened
     assert document_identities(DocumentType.CEDULA_VE, "V-19876543") == (
         "CEDULA_VE:19876543", "CEDULA_VE:019876543", "CEDULA_VE:0019876543",  # up to the cédula's 10 digits
     )
@@ -401,8 +411,23 @@ def test_other_documents_are_also_looked_up_as_earlier_versions_stored_them_with
     for rule in DOCUMENT_RULES.values():  # the forms looked up reach as far as any rule accepts zeros, and no further
         assert not rule.pattern.fullmatch("0" * (LONGEST_NUMBER + 1))
     assert DOCUMENT_RULES[DocumentType.SOLICITANTE_REFUGIO].pattern.fullmatch("0" * LONGEST_NUMBER)
-    for kept_as_typed in (("PASAPORTE", "A0940407"), ("SOLICITANTE_REFUGIO", "2023-LIM-0042"), ("DNI", "01234567")):
+    for kept_as_typed in (("PASAPORTE", "A0940407"), ("SOLICITANTE_REFUGIO", "2023LIM0042"), ("DNI", "01234567")):
         assert document_identities(DocumentType(kept_as_typed[0]), kept_as_typed[1]) == (":".join(kept_as_typed),)
+
+
+def test_an_asylum_claim_is_one_document_with_or_without_its_hyphens_and_found_as_stored_with_them() -> None:
+    """Tester 137 F1: "0123-2021-CEPR" and "0123 2021 CEPR" registered one person twice (the import took them for one)."""
+    hyphens = document_identities(DocumentType.SOLICITANTE_REFUGIO, normalise_document_number(DocumentType.SOLICITANTE_REFUGIO, "0123-2021-cepr"))
+    spaces = document_identities(DocumentType.SOLICITANTE_REFUGIO, normalise_document_number(DocumentType.SOLICITANTE_REFUGIO, "0123 2021 CEPR"))
+    assert hyphens[0] == spaces[0] == "SOLICITANTE_REFUGIO:01232021CEPR"
+    assert hyphens[1:] == ("SOLICITANTE_REFUGIO:0123-2021-CEPR",)  # an entry made before compared the hyphens
+    assert document_identity(DocumentType.SOLICITANTE_REFUGIO, "0042-2021") == "SOLICITANTE_REFUGIO:422021"  # digits: zeros too
+
+
+def test_a_card_recorded_with_its_code_before_the_digits_is_the_same_document_as_the_digits() -> None:
+    assert document_identity(DocumentType.CE, "CE001234567") == document_identity(DocumentType.CE, "1234567") == "CE:001234567"
+    assert document_identity(DocumentType.CPP, "CPP869323") == "CPP:000869323"
+    assert document_identity(DocumentType.CE, "CEX12345") == "CE:CEX12345"  # letters after it: a number of its own
 
 
 def test_a_venezuelan_cedula_is_one_document_with_or_without_its_prefix() -> None:
@@ -417,7 +442,7 @@ def test_a_venezuelan_cedula_is_one_document_with_or_without_its_prefix() -> Non
 def test_a_person_registers_with_their_data_normalised_and_a_first_membership() -> None:
     member = a_member(phone="+51 987 654 321", role=Role.PRESIDENT)
 
-    assert member.document_number == "PTP0012345"
+    assert member.document_number == "000012345"
     assert member.nationality == "VE"
     assert member.phone == "+51987654321"
     assert member.personal_data == "kept"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.imports.application import Answer, Importer, Outcome, Summary, scrub
-from services.imports.domain.commands import Command, Row
+from services.imports.domain.commands import Command, Row, loose_document
 from services.imports.domain.submissions import Cell, Entry, Submission
 
 
@@ -272,3 +272,12 @@ def test_commands_another_account_records_between_the_rows_dry_run_and_its_sendi
     assert (result.outcome, result.recorded) == (Outcome.CREATED, ["kobo:u:osv_members:miembros/2"])
     assert [p.rule for p in result.problems] == ["recorded_otherwise"]
     assert Summary([result]).line().startswith("1 created (1 in part recorded otherwise: see the report)")
+
+
+def test_a_file_compares_documents_as_engagement_does_with_the_cards_code_or_the_claims_hyphens() -> None:
+    """Tester 137 F1: engagement now takes "CE 001234567" for "001234567" and an asylum claim's number without its
+    hyphens: two rows of one file are one person by the same rule."""
+    assert loose_document("CE", "CE 001234567") == loose_document("CE", "1234567") == ("CE", "001234567")
+    assert loose_document("CPP", "cpp-000869323") == loose_document("CPP", "869323")
+    assert loose_document("SOLICITANTE_REFUGIO", "0123 2021 CEPR") == loose_document("SOLICITANTE_REFUGIO", "0123-2021-CEPR")
+    assert loose_document("DNI", "45.678.912") == ("DNI", "45678912")

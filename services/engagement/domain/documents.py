@@ -22,6 +22,7 @@ from shared.documents import (
     DocumentType,
     compared_number,
     padded_number,
+    without_card_code,
 )
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
@@ -111,7 +112,10 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     """The number as it will be kept (no spaces, upper case), or a named error.
 
     A Venezuelan cédula is written as printed ("V-12.345.678", "V 12345678"):
-    its dots are dropped and its prefix becomes "V-" or "E-". A Migraciones
+    its dots are dropped and its prefix becomes "V-" or "E-"; a DNI's dots and
+    hyphens are dropped ("45.678.912" is "45678912"); a Migraciones card's own
+    code typed before its digits is dropped ("CE 001234567" is "001234567",
+    :func:`~shared.documents.without_card_code`). A Migraciones
     card's number (carné de extranjería, CPP, PTP) of 6 to 8 digits is one
     whose leading zeros a numeric cell dropped: it is kept as its card prints
     it, padded to 9 digits ("1234567" is "001234567",
@@ -133,8 +137,11 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
             )
         return None
     rule = DOCUMENT_RULES[document_type]
-    if document_type is DocumentType.CEDULA_VE:
+    if document_type in (DocumentType.CEDULA_VE, DocumentType.DNI):
         normal = normal.replace(".", "")
+    if document_type is DocumentType.DNI:
+        normal = normal.replace("-", "")
+    normal = without_card_code(document_type, normal)
     match = rule.pattern.fullmatch(normal)
     if match is None:
         raise InvalidDocumentNumberError(rule.message + _zeros_lost(document_type, normal), rule=rule.rule)
@@ -177,13 +184,16 @@ def document_identity(document_type: DocumentType, number: str | None) -> str | 
     when ``number`` comes from a registration recorded before it was padded
     (its event keeps the number as typed); a passport's, an asylum claim's or
     a Venezuelan cédula's of digits only without its leading zeros
-    (``"PASAPORTE:940407"`` for "000940407" and "940407"); a cédula's whether
-    written with V-/E- or not.
+    (``"PASAPORTE:940407"`` for "000940407" and "940407"); an asylum claim's
+    without its hyphens; a cédula's whether written with V-/E- or not; a card's
+    recorded with the card's code before its digits ("CE001234567", before the
+    code was dropped) without it.
     """
     if number is None or document_type is DocumentType.NINGUNO:
         return None
     if document_type is DocumentType.CEDULA_VE:
         number = number.rsplit("-", 1)[-1]
+    number = without_card_code(document_type, number)
     return f"{document_type.value}:{compared_number(document_type, number)}"
 
 
@@ -201,7 +211,10 @@ def document_identities(document_type: DocumentType, number: str | None) -> tupl
     (``"CE:0001234567"``, … to the rule's longest); a passport's,
     an asylum claim's or a cédula's with any number of zeros before it, up to
     the rule's longest (``"PASAPORTE:940407"``, then ``"PASAPORTE:0940407"``,
-    ``"PASAPORTE:00940407"``, … to 15 characters). Those forms are only looked
+    ``"PASAPORTE:00940407"``, … to 15 characters). An asylum claim's number
+    typed with hyphens was compared with them (``"SOLICITANTE_REFUGIO:0123-2021-CEPR"``);
+    a card's number typed after the card's code was kept with it
+    (``"CE:CE001234567"``, ``"CE:CE1234567"``). Those forms are only looked
     up (and forgotten on erasure), never written: an entry made now is always
     under the first.
     """
@@ -209,6 +222,8 @@ def document_identities(document_type: DocumentType, number: str | None) -> tupl
     if identity is None:
         return ()
     kept = identity.removeprefix(f"{document_type.value}:")
+    if document_type is DocumentType.SOLICITANTE_REFUGIO and number is not None and "-" in number:
+        return (identity, f"{document_type.value}:{number}")  # compared with its hyphens before
     if not (kept.isascii() and kept.isdigit()):
         return (identity,)
     if document_type in PADDED_TO_CARD_DIGITS and len(kept) == CARD_DIGITS:
@@ -220,7 +235,9 @@ def document_identities(document_type: DocumentType, number: str | None) -> tupl
     else:
         earlier = []
     accepts = DOCUMENT_RULES[document_type].pattern.fullmatch
-    return (identity, *(f"{document_type.value}:{form}" for form in earlier if accepts(form)))
+    if document_type in PADDED_TO_CARD_DIGITS:  # kept with the card's code before its digits, before it was dropped
+        earlier += [document_type.value + form for form in (kept, kept.lstrip("0"))]
+    return (identity, *(f"{document_type.value}:{form}" for form in dict.fromkeys(earlier) if accepts(form)))
 
 
 # Finding a person by their document ----------------------------------------------

@@ -54,7 +54,7 @@ from openpyxl.utils.datetime import from_excel
 
 from services.imports.domain.submissions import Cell, Entry, Submission, entry_of
 from services.imports.forms import Form
-from shared.documents import DocumentType, compared_number
+from shared.documents import DocumentType, compared_number, without_card_code
 from shared.idempotency.keys import MAX_KEY_LENGTH
 
 INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
@@ -249,14 +249,15 @@ def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
     compared as engagement compares it (:func:`~shared.documents.compared_number`, as a numeric cell drops leading
     zeros): a Migraciones card's (CE, CPP, PTP) of digits only padded to 9 digits ("1234567" is "001234567"); a
     passport's, an asylum claim's or a Venezuelan cédula's of digits only without its leading zeros ("000940407" is
-    "940407"); a cédula without its V- or E- ("V-18.765.432" is "18765432")."""
+    "940407"); a cédula without its V- or E- ("V-18.765.432" is "18765432"); a card's number without the card's code
+    typed before it ("CE 001234567" is "001234567")."""
     if not kind or not number or str(kind) == "NINGUNO":
         return None
     loose = re.sub(r"[\s.\-/]", "", str(number)).upper()
     if str(kind) == DocumentType.CEDULA_VE.value:
         loose = re.sub(r"^[VE](?=[0-9])", "", loose)  # engagement's rule: a cédula is one whether written V-, E- or bare
     if str(kind) in DocumentType.__members__:
-        loose = compared_number(DocumentType(str(kind)), loose)
+        loose = compared_number(DocumentType(str(kind)), without_card_code(DocumentType(str(kind)), loose))
     return str(kind), loose
 
 
