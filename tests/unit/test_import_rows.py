@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.imports.application import Answer, Importer, Outcome, Summary, scrub
-from services.imports.domain.commands import Command, Row, loose_document
+from services.imports.domain.commands import Command, Row, date_mistake, iso_date, loose_document
 from services.imports.domain.submissions import Cell, Entry, Submission
 
 
@@ -281,3 +281,16 @@ def test_a_file_compares_documents_as_engagement_does_with_the_cards_code_or_the
     assert loose_document("CPP", "cpp-000869323") == loose_document("CPP", "869323")
     assert loose_document("SOLICITANTE_REFUGIO", "0123 2021 CEPR") == loose_document("SOLICITANTE_REFUGIO", "0123-2021-CEPR")
     assert loose_document("DNI", "45.678.912") == ("DNI", "45678912")
+
+
+def test_a_date_as_kobo_writes_it_is_read_and_a_day_the_calendar_lacks_is_said_so() -> None:
+    """Tester 137 F6: Kobo's own "2021-09-17T00:00:00.000-05:00" was refused as not having 00:00 as its time, and
+    "31/09/2021" was told to be written as 15/03/2021, the form it was already in."""
+    assert iso_date("2021-09-17T00:00:00.000-05:00") == "2021-09-17"
+    assert iso_date("2021-09-17T10:15:00.000-05:00") is None
+    assert "has a time other than 00:00" in date_mistake("2021-09-17T10:15:00.000-05:00")
+    assert iso_date("31/09/2021") is None
+    assert date_mistake("31/09/2021") == "'31/09/2021' is not a day of the calendar: September 2021 has 30 days"
+    assert "February 2021 has 28 days" in date_mistake("2021-02-29")
+    assert "has no month 15: the day comes first, write 15/03/2021 (day first)" in date_mistake("03/15/2021")
+    assert date_mistake("15/03/21").startswith("'15/03/21' is not a date the import reads: write 15/03/2021 (day first)")

@@ -41,6 +41,7 @@ of itself (:meth:`_Builder.key`).
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import re
@@ -67,7 +68,7 @@ MIDNIGHT_FORMATS = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", "T%H:%M")
 """A time after a date (a date cell saved as CSV, a datetime): taken only when it is midnight."""
 EXCEL_SERIALS = range(18264, 73051)
 """Excel serial numbers read as dates: 1950-01-01 to 2099-12-31 (a date cell formatted as a number)."""
-ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time, or a date cell of Excel"
+ACCEPTED_DATES = "15/03/2021 (day first), 2021-03-15, either with 00:00 as its time (2021-03-15T00:00:00.000-05:00 as Kobo writes it), or a date cell of Excel"
 
 
 def iso_date(text: str) -> str | None:
@@ -84,7 +85,29 @@ def iso_date(text: str) -> str | None:
             except ValueError:
                 continue
             return read.date().isoformat() if read.time() == time(0) else None
-    return None
+    try:  # Kobo's own datetime: 2021-09-17T00:00:00.000-05:00 (milliseconds, the offset of Lima)
+        read = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return read.date().isoformat() if read.time() == time(0) else None
+
+
+def date_mistake(text: str) -> str:
+    """Why :func:`iso_date` read no date in ``text``, in the words a row's problem says it: a day the calendar does not
+    have ("31/09/2021": September has 30 days), a time other than midnight, or a form it does not take."""
+    text = text.strip()
+    written = re.fullmatch(r"(?P<day>[0-9]{1,2})/(?P<month>[0-9]{1,2})/(?P<year>[0-9]{4})(?:[ T][0-9:.+\-Z]*)?", text) or re.fullmatch(
+        r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:[ T][0-9:.+\-Z]*)?", text
+    )
+    if written is not None:
+        day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
+        if not 1 <= month <= 12:
+            return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            return f"'{text}' is not a day of the calendar: {calendar.month_name[month]} {year} has {days} days"
+        return f"'{text}' has a time other than 00:00: a date answer is a day, write {ACCEPTED_DATES}"
+    return f"'{text}' is not a date the import reads: write {ACCEPTED_DATES}"
 DUPLICATE_RULE = "person_already_registered"
 """The rule engagement names when a document is registered already; the import uses it for the same person twice in a
 submission (:func:`same_person`) or in a file (:func:`registered_by_an_earlier_row`): one rule for one person twice, the
@@ -205,7 +228,7 @@ class _Builder:
             if read is None:
                 self.problems.append(Problem(
                     entry.cell(name), path or api_field, DATE_RULE,
-                    f"'{value}' is not a date the import reads: write {ACCEPTED_DATES}",
+                    date_mistake(str(value)),
                 ))
             else:
                 value = read
