@@ -117,8 +117,11 @@ def import_file(args: argparse.Namespace, services: Services) -> int:
     importer = Importer(services, distinct)
     with tqdm(total=len(rows), unit="row", desc="checking" if args.dry_run else "importing", disable=None) as bar:
         summary = importer.run(rows, dry_run=args.dry_run, progress=lambda _: bar.update())
-    report = write_report(summary, args.report or report_path(source, args.dry_run), source.name)
+    report = write_report(summary, args.report or report_path(source, args.dry_run), source.name, sheet.ignored)
     print_summary(summary, form, report)
+    if sheet.ignored:  # after the rows' lines, where it is read: their answers were not imported
+        count = sum(len(columns) for columns in sheet.ignored.values())
+        print(f"{count} column(s) not in the form were ignored, their answers not imported: see the report's 'Ignored columns'")
     return 1 if summary.count(Outcome.REFUSED) or summary.count(Outcome.PARTIAL) else 0
 
 

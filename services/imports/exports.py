@@ -108,7 +108,7 @@ def _layout(form: Form, repeat: str | None, headers: list[str]) -> _Layout:
             layout.columns[place] = index[key]
         elif key in options:
             layout.options[place] = options[key]
-        elif key.startswith("_") or key in KOBO_COLUMNS:
+        elif key.startswith("_") or key in KOBO_COLUMNS or key in form.without_data:
             layout.meta.setdefault(key, place)
         else:
             layout.ignored.append(header)

@@ -86,6 +86,9 @@ class Form:
     """list name -> value -> label per language."""
     repeats: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """repeat name -> its label per language."""
+    without_data: frozenset[str] = frozenset()
+    """The folded headers an export gives the form's own rows that hold no answer (``start``, ``end``, ``today``, a
+    note, a calculation; with their group's path too): columns of the form, never a renamed question."""
 
     @classmethod
     def load(cls, path: Path) -> Form:
@@ -110,6 +113,7 @@ class Form:
         path: list[str] = []
         group_labels: list[tuple[str, ...]] = []
         kinds: list[str] = []
+        without_data: set[str] = set()
         for row in survey:
             kind = _text(row.get("type"))
             name = _text(row.get("name"))
@@ -128,6 +132,8 @@ class Form:
                     kinds.pop()
                 continue
             if not name or base in NO_DATA:
+                if name:
+                    without_data.update({fold(name), fold("/".join((*path, name)))})
                 continue
             parts = kind.split()
             list_name = parts[1] if len(parts) > 1 and (base in SELECTS or base.endswith("_from_file")) else None
@@ -148,6 +154,7 @@ class Form:
             questions=questions,
             choices=choices,
             repeats=repeats,
+            without_data=frozenset(without_data),
         )
 
     # Reading values back ---------------------------------------------------------------------------

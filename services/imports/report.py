@@ -3,7 +3,9 @@
 Sheet ``Problems``: for each refused cell, the sheet, row and column as the
 person's file names them, the API field, the rule and the message, in the
 API's words. Sheet ``Rows``: every row's outcome (created, already there,
-refused, partial) and its submission's ``_uuid``. No answer's value, and so
+refused, partial) and its submission's ``_uuid``. Sheet ``Ignored columns``:
+the columns of each sheet that are not the form's (a renamed question's
+answers are not imported: tester 137 F3). No answer's value, and so
 no personal data, is ever written, but a date the import could not read
 (``date_as_excel_writes_it``), which is none.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from shared.spreadsheets import append_row
 
 PROBLEM_COLUMNS = ("sheet", "row", "column", "field", "rule", "message")
 ROW_COLUMNS = ("sheet", "row", "_uuid", "outcome", "problems")
+IGNORED_COLUMNS = ("sheet", "column")
 
 
 def report_path(source: Path, dry_run: bool) -> Path:
@@ -48,14 +52,15 @@ def keep_earlier(path: Path) -> Path | None:
     return kept
 
 
-def write_report(summary: Summary, path: Path, source_name: str) -> Path:
+def write_report(summary: Summary, path: Path, source_name: str, ignored: Mapping[str, Sequence[str]] | None = None) -> Path:
     """The report at ``path``; one already there (an earlier run's) is kept beside it (:func:`keep_earlier`).
+    ``ignored``: each sheet's columns the form has no question for (:attr:`~services.imports.exports.Sheet.ignored`).
 
     Written to a temporary file beside it, then put in place under an exclusive ``flock`` on the folder: two runs
     of one file at once (two people importing the same export) each keep their report, the later one at ``path``
     and the earlier beside it; each saved straight to ``path``, the last one's replaced the other's (tester 33, F5).
     """
-    workbook = _workbook(summary, source_name)
+    workbook = _workbook(summary, source_name, ignored or {})
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(handle)
     temporary = Path(name)
@@ -73,7 +78,7 @@ def write_report(summary: Summary, path: Path, source_name: str) -> Path:
     return path
 
 
-def _workbook(summary: Summary, source_name: str) -> Workbook:
+def _workbook(summary: Summary, source_name: str, ignored: Mapping[str, Sequence[str]]) -> Workbook:
     workbook = Workbook()
     problems = workbook.active
     problems.title = "Problems"
@@ -86,11 +91,17 @@ def _workbook(summary: Summary, source_name: str) -> Workbook:
     rows.append(ROW_COLUMNS)
     for result in summary.results:
         append_row(rows, [result.where.sheet, result.where.row, result.row.submission.uuid or "", str(result.outcome), len(result.problems)])
+    unused = workbook.create_sheet("Ignored columns")
+    unused.append(IGNORED_COLUMNS)
+    for sheet_name, columns in ignored.items():
+        for column in columns:
+            append_row(unused, [sheet_name, column])
     about = workbook.create_sheet("Summary")
     append_row(about, ["file", source_name])
     about.append(["dry run", "yes" if summary.dry_run else "no"])
     about.append(["result", summary.line()])
-    for sheet in (problems, rows):
+    about.append(["columns not in the form, ignored", sum(len(columns) for columns in ignored.values())])
+    for sheet in (problems, rows, unused):
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"

@@ -11,12 +11,15 @@ import os
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from devtools.processes import free_port
+from services.imports.application import Summary
 from services.imports.domain.commands import Row, row_of
 from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
 from services.imports.domain.submissions import kobo_path
 from services.imports.forms import shipped
+from services.imports.report import write_report
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx
 
 OSV = "2b0d7c4e-8a51-4a6e-9a59-5f3f6c6f1a10"
@@ -63,6 +66,31 @@ def test_an_osv_mapping_export_gives_the_same_commands_with_values_or_labels_in_
     ]
     assert [r.commands[0].key for r in rows] == [f"kobo:{a.uuid}:osv_mapping:osv" for a in OSVS]
     assert sheet.ignored == {}  # Kobo's own columns and the one-column-per-option layout are understood
+
+
+def test_a_renamed_column_is_listed_in_the_report_and_the_forms_own_start_and_end_are_not(tmp_path: Path) -> None:
+    """Tester 137 F3: a members export whose repeat sheet said `miembros/telefono_celular` was imported without its
+    phones ("1 created", an empty Problems sheet); the one trace, a line on stderr, always named the form's own
+    `start` and `end` beside it, so staff learnt to skip it."""
+    path = write_xlsx(tmp_path / "socios.xlsx", MEMBERS, [PEOPLE])
+    workbook = load_workbook(path)
+    main, people = workbook.worksheets
+    for place, (header, value) in enumerate((("start", "2021-04-01T09:12:00.000-05:00"), ("end", "2021-04-01T09:40:00.000-05:00"))):
+        main.cell(row=1, column=main.max_column + 1, value=header)
+        main.cell(row=2, column=main.max_column, value=value)
+    renamed = next(cell for cell in people[1] if cell.value == "miembros/telefono")
+    renamed.value = "miembros/telefono_celular"
+    workbook.save(path)
+
+    sheet = read_xlsx(path, MEMBERS)
+
+    assert sheet.ignored == {"miembros": ["miembros/telefono_celular"]}
+    assert all("phone" not in command.body for row in rows_of(sheet) for command in row.commands)  # not imported: so said
+    report = load_workbook(write_report(Summary(dry_run=True), tmp_path / "socios.dry-run-report.xlsx", path.name, sheet.ignored))
+    assert [tuple(row) for row in report["Ignored columns"].iter_rows(values_only=True)] == [
+        ("sheet", "column"), ("miembros", "miembros/telefono_celular"),
+    ]
+    assert ("columns not in the form, ignored", 1) in [tuple(row) for row in report["Summary"].iter_rows(values_only=True)]
 
 
 def test_district_spellings_typed_in_the_field_go_to_the_api_as_typed(tmp_path: Path) -> None:
