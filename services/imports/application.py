@@ -322,12 +322,16 @@ def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
 def correction_of(commands: Iterable[Command]) -> str:
     """The service's own command that corrects what ``commands`` recorded, as the person importing would send it:
     a mapping's ``PATCH /osvs/{id}``, a member's ``POST /members/{id}/correction`` (tester 33, F2: a member row was told
-    to use the mapping's)."""
+    to use the mapping's), each with the fields it corrects and what to do for the others (tester 137 F2: a district
+    or a nationality was sent to a command that refuses it)."""
     paths = {command.path for command in commands}
     if "/members" in paths:
-        return "POST /members/{id}/correction, for each person"
+        return ("POST /members/{id}/correction, for each person: a name, document, phone or birth year; a nationality, sex "
+                "or joining date has no correction yet, tell the programme's lead")
     if "/osvs" in paths:
-        return "PATCH /osvs/{id}"
+        return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, district or mapping date "
+                "has no correction: map the organisation again as a new submission and merge the mistaken record into it, "
+                "POST /osvs/{new id}/merges")
     return "the command that corrects that record; README's endpoint table lists them"
 
 
