@@ -301,7 +301,9 @@ class MemberPublic(BaseModel):
     `full_name` `[masked]` and the others null. Once erased, nobody sees them."""
 
     id: UUID = Field(description="The person's member id.")
-    osv_id: UUID = Field(description="The OSV of the latest membership.")
+    osv_id: UUID = Field(
+        description="The OSV of the current membership: of the active ones, the one joined last; with none active, the one recorded last."
+    )
     full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
     document_type: DocumentType | None = Field(description=DOCUMENT_TYPE_SHOWN)
     document_number: str | None = Field(
@@ -313,9 +315,9 @@ class MemberPublic(BaseModel):
     nationality: str = Field(description="ISO 3166-1 alpha-2 country code.")
     sex: Sex = Field(description="`F`, `M` or `X`.")
     birth_year: int | None = Field(description="Null if not given, or once erased.")
-    age_band: AgeBand = Field(description="Age band when joining the OSV of the latest membership.")
-    joined_on: date = Field(description="When the latest membership began.")
-    membership: MembershipStatus = Field(description="The latest membership's status.")
+    age_band: AgeBand = Field(description="Age band when joining the OSV of the current membership.")
+    joined_on: date = Field(description="When the current membership began.")
+    membership: MembershipStatus = Field(description="The current membership's status: `left` only when every membership ended.")
     memberships: list[MembershipPublic] = Field(description="Every membership, oldest first.")
     participations: list[ParticipationPublic] = Field(description="The funded projects the member takes part in.")
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
@@ -325,7 +327,7 @@ class MemberPublic(BaseModel):
     @classmethod
     def of(cls, member: Member, plain: bool = False) -> MemberPublic:
         """The member; their personal data only when ``plain`` (a read logged with its purpose), else masked."""
-        latest = member.latest_membership
+        latest = member.current_membership
         return cls(
             id=member.id,
             osv_id=latest.osv_id,

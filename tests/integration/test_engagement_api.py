@@ -673,6 +673,23 @@ def test_a_member_rejoins_an_osv_they_left_as_a_new_membership_but_not_while_act
     assert shown["joined_on"] == "2025-01-15"
 
 
+def test_a_member_active_in_one_osv_reads_as_active_there_after_leaving_another_joined_earlier(client: TestClient) -> None:
+    """Tester 137 F8: a person in OSV A who was then recorded joining OSV B (earlier, from a paper form) and leaving it
+    read as `osv_id` B, `left`, while active in A."""
+    member = join(client, joined_on="2024-11-13")
+    other = map_osv(client)
+    recorded = client.post(f"/members/{member['id']}/memberships", json={"osv_id": other, "joined_on": "2024-10-20"})
+    assert recorded.status_code == 201, recorded.text
+    left = client.post(f"/members/{member['id']}/memberships/{recorded.json()['membership_id']}/departure",
+                       json={"left_on": "2024-12-01", "reason": "moved_in_peru"})
+    assert left.status_code == 200, left.text
+
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
+
+    assert (shown["osv_id"], shown["joined_on"], shown["membership"]["status"]) == (OSV_ID, "2024-11-13", "active")
+    assert [m["osv_id"] for m in shown["memberships"]] == [OSV_ID, other]  # every membership, as recorded
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field", "rule"),
     [

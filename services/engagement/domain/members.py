@@ -305,7 +305,18 @@ class Member(Aggregate):
 
     @property
     def latest_membership(self) -> Membership:
+        """The membership recorded last."""
         return list(self.memberships.values())[-1]
+
+    @property
+    def current_membership(self) -> Membership:
+        """The membership a summary of the member speaks of: of the active ones, the one joined last (by ``joined_on``,
+        then as recorded); with none active, the one recorded last. A departure from a second OSV recorded after the
+        first no longer makes a member active in the first read as gone (tester 137 F8)."""
+        active = self.active_memberships
+        if not active:
+            return self.latest_membership
+        return max(reversed(active), key=lambda m: m.joined_on)
 
     # Projects ----------------------------------------------------------------
 
