@@ -72,6 +72,7 @@ def test_a_document_written_with_and_without_its_leading_zeros_in_two_rows_of_a_
     [problem] = dry.results[1].problems
     assert (problem.field, problem.rule) == ("document_number", "person_already_registered")
     assert problem.message.startswith("a person with this document is registered already by row 2 of sheet 'miembros'")
+    assert "add them to this OSV with POST /members/{id}/memberships" in problem.message  # a person of two OSVs (tester 137 F7)
     assert str(numeric) not in problem.message
 
     done = importer_of(engagement).run(rows, dry_run=False)

@@ -533,11 +533,13 @@ def same_person(command: Command, first: Cell) -> Problem:
 
 def registered_by_an_earlier_row(command: Command, earlier: Cell) -> Problem:
     """The same document as an earlier row of the file that a dry run took (``earlier``): the real import registers that
-    row's person first, and the API would refuse this one as already registered."""
+    row's person first, and the API would refuse this one as already registered. A person of two OSVs is told how to
+    add the second membership (tester 137 F7: the dry run said only "register each person once")."""
     return Problem(
         command.cell_for("document_number"),
         "document_number",
         DUPLICATE_RULE,
         f"a person with this document is registered already by row {earlier.row} of sheet {earlier.sheet!r} "
-        "of this file: register each person once",
+        "of this file: register each person once; if they belong to this OSV too, take them out of this row and, once "
+        "that row is imported, add them to this OSV with POST /members/{id}/memberships (the import then names their id)",
     )
