@@ -78,7 +78,7 @@ from uuid import UUID
 
 import httpx
 
-from services.imports.domain.commands import DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
+from services.imports.domain.commands import DATE_RULE, DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
@@ -581,11 +581,26 @@ class Importer:
         own (tester 36b F3). An entry whose document the dry run refuses (``00000000``, a DNI of 2 digits) is told that,
         not that it is "a person" given before. Nothing is recorded."""
         if len(row.problems) > len(row.repeats):  # a value the form could not read: its commands are not whole
-            return list(row.problems)
+            return self._with_the_others_mistakes_beside_unread_dates(row)
         checked = self.run_row(replace(row, problems=[], repeats=[]), dry_run=True)
         document_refused = {(p.cell.sheet, p.cell.row) for p in checked.problems if p.field == "document_number"}
         repeats = [p for p in row.problems if not (p.rule == DUPLICATE_RULE and (p.cell.sheet, p.cell.row) in document_refused)]
         found = list(dict.fromkeys([*repeats, *checked.problems]))
+        return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
+
+    def _with_the_others_mistakes_beside_unread_dates(self, row: Row) -> list[Problem]:
+        """A row refused for a date the import could not read (and nothing else it could not read): with the mistakes a
+        dry run of its commands without those dates finds in its other cells (the API's words on the dates themselves
+        left out: the import's are said), so the row is not fixed one mistake per round (tester 137 F6: a date then
+        an enum, run after run). Any other value it could not read: its own problems only. Nothing is recorded."""
+        own = [p for p in row.problems if p.rule != DUPLICATE_RULE]
+        unread = {p.field for p in own if p.rule == DATE_RULE}
+        if row.repeats or len(unread) != len(own) or any("." in name for name in unread):
+            return list(row.problems)
+        commands = [replace(command, body={k: v for k, v in command.body.items() if k not in unread}) for command in row.commands]
+        checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True)
+        others = [p for p in checked.problems if p.field not in unread]
+        found = list(dict.fromkeys([*row.problems, *others]))
         return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
 
     def _suggest(self, row: Row) -> int | None:

@@ -498,6 +498,24 @@ def test_rows_copied_in_the_spreadsheet_with_their_uuid_are_refused_naming_each_
     assert stored(served["engagement"]) == events
 
 
+def test_a_row_with_a_date_the_import_cannot_read_is_told_its_other_mistakes_too(
+    system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tester 137 F6: a row with '31/09/2021' and a composition the form does not have was told the date alone; fixed,
+    the next run told the composition. Both at once now, nothing recorded."""
+    _, served = system
+    connection = ["--registry-url", served["registry"].url, "--engagement-url", served["engagement"].url, "--token", tokens["staff"]]
+    mapping = write_csv(tmp_path / "mapeo.csv", MAPPING, [Answers({
+        "nombre": "Comedor Doña Angélica", "distrito": "villa maria del triunfo", "composicion": "de todos", "fecha_mapeo": "31/09/2021",
+    })], language=0, encoding="cp1252")
+
+    assert osv_import(["--dry-run", str(mapping), *connection]) == 1
+    problems = report_rows(tmp_path / "mapeo.dry-run-report.xlsx")
+    assert [(p[3], p[4]) for p in problems] == [("mapped_on", "date_as_excel_writes_it"), ("composition", "enum")], problems
+    assert "September 2021 has 30 days" in next(p[5] for p in problems if p[3] == "mapped_on")
+    assert httpx.get(f"{served['registry'].url}/osvs", headers=signed_in_headers("staff"), timeout=30).json() == []
+
+
 def test_dates_as_spanish_excel_writes_them_in_a_csv_are_read_day_first_and_any_other_is_refused_naming_its_cell(
     system: tuple[Any, dict[str, ServedApp]], tokens: IssuedTokens, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
