@@ -49,7 +49,8 @@ HEADER = "Dry-Run"
 METHODS = ("POST", "PUT", "PATCH")
 """The methods a dry run applies to: every write the services take."""
 TRUE = frozenset({"true", "1", "yes", "on"})
-FALSE = frozenset({"false", "0", "no", "off", ""})
+FALSE = frozenset({"false", "0", "no", "off"})
+"""No empty value: ``?dry_run`` or ``?dry_run=`` written to mean "try it" was a real write (tester 136 F1); it is 422."""
 
 
 @dataclass
@@ -106,7 +107,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def parse_flag(value: str) -> bool | None:
-    """``true``/``1``/``yes``/``on`` -> True, ``false``/``0``/``no``/``off``/empty -> False, else None."""
+    """``true``/``1``/``yes``/``on`` -> True, ``false``/``0``/``no``/``off`` -> False, else None (an empty value too)."""
     folded = value.strip().lower()
     if folded in TRUE:
         return True
@@ -138,7 +139,7 @@ class DryRunMiddleware:
             return
         flags = {parse_flag(value) for value in given}
         if None in flags or len(flags) > 1:
-            await _refuse(send)
+            await _refuse(send, empty=any(not value.strip() for value in given))
             return
         rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
         scope = {**scope, "query_string": rest}
@@ -155,8 +156,8 @@ class DryRunMiddleware:
             await self.app(scope, receive, marked)
 
 
-async def _refuse(send: Send) -> None:
-    detail = f"{PARAMETER} must be true or false"
+async def _refuse(send: Send, *, empty: bool = False) -> None:
+    detail = f"{PARAMETER} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
     body = json.dumps(
         {
             "type": "about:blank",
@@ -182,7 +183,9 @@ QUERY_PARAMETER = {
         "`true`: a dry run. The command is checked by the service's real validation and business rules against "
         "what the service holds now, and answered as it would be (the same status and body, or the same 422, 404 "
         "or 409), with `Dry-Run: true`; nothing is recorded, published or kept, and the ids in the answer name "
-        "nothing. With an `Idempotency-Key` already carried out, the first answer is given again, as for a retry."
+        "nothing. With an `Idempotency-Key` already carried out, the first answer is given again, as for a retry. "
+        "`true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; any other value, the parameter without one included "
+        "(`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing."
     ),
 }
 

@@ -116,6 +116,10 @@ def test_a_dry_run_on_a_record_that_exists_changes_nothing_of_it(registry: TestC
 
 def test_dry_run_must_be_a_boolean_and_false_is_a_real_request(registry: TestClient) -> None:
     assert_problem(registry.post("/osvs", json=AN_OSV, params={"dry_run": "maybe"}), 422, "dry_run", "bool_parsing")
+    # Tester 136 F1: the flag written without a value, to mean "try it", recorded the OSV for real.
+    for bare in ("/osvs?dry_run", "/osvs?dry_run=", "/osvs?dry_run=%20"):
+        problem = assert_problem(registry.post(bare, json=AN_OSV), 422, "dry_run", "bool_parsing")
+        assert "given without a value" in problem["detail"]
     assert stored(registry) == 0
 
     real = registry.post("/osvs", json=AN_OSV, params={"dry_run": "false"})
