@@ -57,10 +57,11 @@ IsoDateInPath = Annotated[date, BeforeValidator(_iso_date_text)]
 ``date_from_datetime_parsing``); the route gives it its ``Path`` description."""
 _LINE_BREAKS = re.compile(r" *[\t\n\r\v\f\x85\u2028\u2029][\t\n\r\v\f\x85\u2028\u2029 ]*")
 """A line break or tab, with the spaces around it: one space in a one-line text."""
-_INVISIBLE = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}]")
+_INVISIBLE = regex.compile(r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]")
 """Characters no one reads: controls, format characters (right-to-left override, zero-width space, soft hyphen…),
-private-use, lone surrogates, and Unicode's default-ignorable code points (the combining grapheme joiner, Hangul fillers,
-variation selectors), which show as nothing, or as the letter before them, and let a name pass for another."""
+private-use, lone surrogates, Unicode's default-ignorable code points (the combining grapheme joiner, Hangul fillers,
+variation selectors), which show as nothing, or as the letter before them, and let a name pass for another, and its
+noncharacters (U+FFFE, U+FDD0…, never text: tester 136 F4)."""
 _EMOJI_JOINERS = regex.compile(r"[\u200d\ufe00-\ufe0f\U000e0020-\U000e007f]")
 """What joins an emoji sequence (a zero-width joiner, a variation selector, a tag flag's tags): visible as the emoji."""
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]|[0-9#*]\ufe0f?\u20e3")
@@ -79,7 +80,7 @@ def _one_visible_line(value: str) -> str:
         text = cluster.group()
         for offset, character in enumerate(text):
             if _INVISIBLE.match(character) and not (_EMOJI_JOINERS.match(character) and _EMOJI.match(text)):
-                named = unicodedata.name(character, "a control character")
+                named = unicodedata.name(character, "a noncharacter" if regex.match(r"\p{Noncharacter_Code_Point}", character) else "a control character")
                 position = cluster.start() + offset + 1
                 msg = f"must be visible text: character {position} is U+{ord(character):04X} ({named}), which no one sees"
                 raise PydanticCustomError("visible_text", msg)

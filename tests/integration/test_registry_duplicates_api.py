@@ -274,7 +274,8 @@ def test_a_name_with_no_letter_or_digit_is_refused_naming_the_rule(registry: Tes
     [("\u202eSOLEUQ ed lapicinuM", "U+202E (RIGHT-TO-LEFT OVERRIDE)"), ("Junta\u200bVecinal Los Pinos", "U+200B (ZERO WIDTH SPACE)"),
      ("Vaso de Le\u00adche Santa Rosa", "U+00AD (SOFT HYPHEN)"), ("Olla Común\u2066 Las Flores", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
      ("\u3164\u3164\u3164", "U+3164 (HANGUL FILLER)"), ("Come\u034fdor Popular", "U+034F (COMBINING GRAPHEME JOINER)"),
-     ("Come\ufe0fdor Popular", "U+FE0F (VARIATION SELECTOR-16)")],
+     ("Come\ufe0fdor Popular", "U+FE0F (VARIATION SELECTOR-16)"),
+     ("Vecinos \ufffe Unidos", "U+FFFE (a noncharacter)"), ("Vecinos \ufdd0 Unidos", "U+FDD0 (a noncharacter)")],  # tester 136 F4
 )
 def test_a_name_holding_a_character_no_one_sees_is_refused_naming_it(registry: TestClient, name: str, named: str) -> None:
     """Published to partners, the HXL sheet and the dashboard, a right-to-left override shows the name reversed (tester 24)."""
