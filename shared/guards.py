@@ -151,6 +151,8 @@ class RequestGuard:
       rule ``json_number``, field the number's path (``count.1``).
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
+    - A body sent as other than JSON (``application/json`` or ``application/…+json``; none said is read as JSON) gets
+      415 problem+json, rule ``json_content_type``, field ``Content-Type``: every command takes JSON.
     - A request giving ``Content-Type``, ``Authorization`` or
       ``Idempotency-Key`` more than once gets 422, rule
       ``header_given_twice``, field the header (:func:`header_given_twice`).
@@ -197,7 +199,16 @@ class RequestGuard:
                 break
         body = b"".join(chunks)
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
-        refusal = self.refusal(body) if not content_type or b"json" in content_type else None  # uploads go on as they are
+        media_type = content_type.split(b";")[0].strip()
+        if body and content_type and not (media_type == b"application/json" or (media_type.startswith(b"application/") and media_type.endswith(b"+json"))):
+            # Every command takes JSON: a form's or a text's body got pydantic's 'a valid dictionary' for the whole body
+            # (tester 136 F2); the Kobo webhook says 415 the same way.
+            detail = f"the body must be sent as application/json, not {media_type.decode('latin-1')!r}"
+            await problem(415, "Unsupported Media Type", detail, [{"field": "Content-Type", "rule": "json_content_type", "message": detail}])(
+                scope, receive, send
+            )
+            return
+        refusal = self.refusal(body)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -517,6 +528,10 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
         "404": {"description": "Not Found: no such path, or no such record.", "content": content},
         "409": {"description": "Conflict: the request contradicts what is recorded (twice, too late, already done).", "content": content},
         "413": {"description": f"Content Too Large: the body is over {limit} bytes.", "content": content},
+        "415": {
+            "description": "Unsupported Media Type: a body sent as other than JSON (`application/json`), rule `json_content_type`.",
+            "content": content,
+        },
         "422": {
             "description": (
                 "Unprocessable Content: a field breaks a rule, named with the field in `errors[]`: a shape, a bound, "
@@ -582,7 +597,7 @@ def not_heard_of_yet(*rules: str, status: int = 422) -> dict[int | str, dict[str
 
 
 def document_errors(schema: dict[str, Any], limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
-    """Document the problem+json answers (400, 404, 409, 413, 422, and 503 where given) on every operation of ``schema``.
+    """Document the problem+json answers (400, 404, 409, 413, 415, 422, and 503 where given) on every operation of ``schema``.
 
     FastAPI's own 422 (``HTTPValidationError``, as ``application/json``) is
     replaced: every error is a :data:`PROBLEM_SCHEMA`.

@@ -165,6 +165,20 @@ def test_a_header_given_twice_gets_422_naming_it_before_any_body_is_read(service
     assert client.get("/events").json()["head"] == head
 
 
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_body_sent_as_other_than_json_gets_415_naming_the_content_type(services: dict[str, TestClient], service: str) -> None:
+    """Tester 136 F2: a JSON body sent as text/plain or as a form got 422 `model_attributes_type` on `body` ("a valid
+    dictionary"); the Kobo webhook said 415 `json_content_type`. Every command says it now; none is recorded."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "text/plain; charset=json"):
+        for method, path in post_routes(client):
+            answer = client.request(method, path, content=b'{"name": "Olla"}', headers={"content-type": content_type})
+            problem = assert_problem(answer, 415, field="Content-Type", rule="json_content_type")
+            assert content_type.split(";")[0] in problem["detail"]
+    assert client.get("/events").json()["head"] == head
+
+
 def test_a_lead_sending_a_target_with_two_content_types_is_refused_not_stored_as_zero(services: dict[str, TestClient]) -> None:
     headers = [*signed_in_headers("lead").items(), ("content-type", "application/json"), ("content-type", "text/plain")]
     answer = services["reporting"].put("/phases/F1/targets/osvs_identified", content=b'{"target": {"value": 1e-400}}', headers=headers)
@@ -312,7 +326,7 @@ def test_every_operation_documents_its_problem_json_answers(services: dict[str, 
     assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status", "detail"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            for status in ("400", "404", "409", "413", "422"):
+            for status in ("400", "404", "409", "413", "415", "422"):
                 answer = operation["responses"].get(status)
                 assert answer is not None, (path, method, status)
                 assert answer["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
