@@ -90,9 +90,12 @@ def _encode(key: str) -> str:
 
 def _decode(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, ValueError):
-        raise query_refused("cursor", "cursor", "not a cursor this service gave; use the Link header's next URL", cursor) from None
+        after = ""
+    if not after:  # an empty one (``?cursor=``) too: no item's, not one that left the list (tester 136 F5)
+        raise query_refused("cursor", "cursor", "not a cursor this service gave; use the Link header's next URL", cursor)
+    return after
 
 
 @dataclass

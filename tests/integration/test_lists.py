@@ -78,6 +78,8 @@ def test_a_cursor_the_service_did_not_give_is_422(registry: TestClient) -> None:
     new_osv(registry)
     assert_problem(registry.get("/osvs", params={"cursor": "bm90LWFuLWlk"}), 422, "cursor", "cursor")
     assert_problem(registry.get("/osvs", params={"cursor": "!!!"}), 422, "cursor", "cursor")
+    empty = assert_problem(registry.get("/osvs?cursor="), 422, "cursor", "cursor")  # tester 136 F5: said "no longer in this list"
+    assert "not a cursor this service gave" in empty["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
