@@ -43,7 +43,8 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.imports.application import REDACTED, Importer, ImportStopped, Outcome, RowResult
+from services.imports.application import Importer, ImportStopped, Outcome, RowResult
+from services.imports.refusals import REDACTED
 from services.imports.bootstrap import lazy_services
 from services.imports.domain.commands import row_of
 from services.imports.domain.submissions import kobo_json_path, kobo_path

@@ -80,6 +80,7 @@ import httpx
 
 from services.imports.domain.commands import DATE_RULE, DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
 from services.imports.exports import Cell
+from services.imports.refusals import KEY_REUSED_RULE, problems_of, recorded_otherwise
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
 
@@ -90,10 +91,6 @@ COMPLETED_RULE = "idempotent_request_completed"
 DUPLICATE_OSV_RULE = "possible_duplicate"
 """Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
-KEY_REUSED_RULE = "idempotency_key_reused"
-"""The services' answer to a key used before for another request, another caller's included (their fingerprints differ);
-its ``same_request`` says whether it was this very request, sent by another caller."""
-REDACTED = "[…]"
 
 
 class Outcome(StrEnum):
@@ -294,96 +291,6 @@ class Summary:
         if self.count(Outcome.PARTIAL):
             parts.append(f"{self.count(Outcome.PARTIAL)} partial")
         return ", ".join(parts)
-
-
-RECORDED_OTHERWISE_RULE = "recorded_otherwise"
-
-
-def recorded_otherwise(row: Row, answers: Iterable[Answer]) -> list[Problem]:
-    """A note on a row already there whose key was used by another account or for another version of the row: if it was
-    corrected in Kobo since, the correction was not applied, and the person importing must know it (never silent)."""
-    noted = [answer for answer in answers if answer.recorded_otherwise]
-    if not noted:
-        return []
-    if all(answer.same_request for answer in noted):
-        return [Problem(
-            row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
-            "this submission was recorded before, as it is now, by another account (the Kobo webhook, a colleague): "
-            "it is not recorded again",
-        )]
-    return [Problem(  # a key recorded before the services said whether it was the same request
-        row.where, "Idempotency-Key", RECORDED_OTHERWISE_RULE,
-        "this submission was recorded before, by another account (the Kobo webhook, a colleague), from an earlier version "
-        "of this row, or with other options (an earlier import's --distinct): it is not recorded again. If the row was "
-        f"corrected in Kobo since, the correction was not applied: make it in the service itself ({correction_of(row.commands)})",
-    )]
-
-
-def correction_of(commands: Iterable[Command]) -> str:
-    """The service's own command that corrects what ``commands`` recorded, as the person importing would send it:
-    a mapping's ``PATCH /osvs/{id}``, a member's ``POST /members/{id}/correction`` (tester 33, F2: a member row was told
-    to use the mapping's), each with the fields it corrects and what to do for the others (tester 137 F2: a district
-    or a nationality was sent to a command that refuses it)."""
-    paths = {command.path for command in commands}
-    if "/members" in paths:
-        return ("POST /members/{id}/correction, for each person: a name, document, phone or birth year; a nationality, sex "
-                "or joining date has no correction yet, tell the programme's lead")
-    if "/osvs" in paths:
-        return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, district or mapping date "
-                "has no correction: map the organisation again as a new submission and merge the mistaken record into it, "
-                "POST /osvs/{new id}/merges")
-    return "the command that corrects that record; README's endpoint table lists them"
-
-
-def key_taken(command: Command) -> Problem:
-    """A command whose key the service holds for another request (:attr:`Answer.key_taken`): the row is refused, never
-    taken for recorded, since what holds the key may be someone else's request sent under it first."""
-    return Problem(
-        command.where, "Idempotency-Key", KEY_REUSED_RULE,
-        "this submission's key was used before for another request, so nothing of it is recorded now: by an earlier "
-        "version of this row (corrected in Kobo since, or imported with other options, such as an earlier import's "
-        "--distinct), or by someone sending a request of their own under it first. Look at what the services hold for "
-        f"this submission: an earlier version of it is corrected with the service's own command ({correction_of([command])}); "
-        "anything else, tell the platform's administrators, as the submission cannot be recorded under its key",
-    )
-
-
-def problems_of(command: Command, answer: Answer) -> list[Problem]:
-    """A refusal as problems on the cells at fault, in the API's words, scrubbed of the command's personal data;
-    a key taken by another request as :func:`key_taken`."""
-    if answer.key_taken:
-        return [key_taken(command)]
-    body = answer.body if isinstance(answer.body, dict) else {}
-    errors = body.get("errors") or []
-    if not errors:
-        api_field = "osv_id" if answer.status == 404 and "osv_id" in command.sources else None
-        errors = [{"field": api_field, "rule": _status_rule(answer.status), "message": body.get("detail") or str(answer.status)}]
-    found = []
-    for error in errors:
-        api_field = error.get("field")
-        rule = str(error.get("rule") or answer.status)
-        message = IN_A_CELL.get(rule) or scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
-        found.append(Problem(command.cell_for(api_field), api_field or "", rule, message))
-    return found
-
-
-IN_A_CELL = {
-    "int_type": "must be a whole number written with the digits 0-9, such as 1990 (not a fraction, TRUE/FALSE or words)",
-    "int_parsing": "must be a whole number written with the digits 0-9, such as 1990",
-}
-"""The API's words for a rule that speak of JSON ("written as a JSON number"), as a promoter filling a cell or a Kobo
-question reads them (tester 36b F5)."""
-
-
-def _status_rule(status: int) -> str:
-    return {404: "not_found", 409: "conflict", 413: "max_body_bytes", 422: "invalid"}.get(status, f"http_{status}")
-
-
-def scrub(message: str, personal: Iterable[str]) -> str:
-    """``message`` with every personal value of the row taken out (the services name none; this makes sure)."""
-    for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):
-        message = message.replace(value, REDACTED)
-    return message
 
 
 @dataclass

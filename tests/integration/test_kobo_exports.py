@@ -223,7 +223,8 @@ def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_o
 
 def test_the_apis_words_on_a_whole_number_are_said_as_a_cell_is_filled_in() -> None:
     """Tester 36b F5: a promoter was told a year "must be a whole number written as a JSON number (1990), not text"."""
-    from services.imports.application import Answer, problems_of
+    from services.imports.application import Answer
+    from services.imports.refusals import problems_of
 
     [command] = row_of(ACTIVITY, from_kobo_json({"_uuid": "t36b-f5w", "osv": OSV, "fecha": "2021-07-03", "tipo": "workshop",
                                                  "distrito": "150132", "beneficiarios_indirectos": "TRUE"}, ACTIVITY)).commands

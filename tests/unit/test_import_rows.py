@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.imports.application import Answer, Importer, Outcome, Summary, scrub
+from services.imports.application import Answer, Importer, Outcome, Summary
+from services.imports.refusals import scrub
 from services.imports.domain.commands import Command, Row, date_mistake, iso_date, loose_document
 from services.imports.domain.submissions import Cell, Entry, Submission
 
@@ -215,7 +216,7 @@ def test_the_dry_run_compares_an_osv_with_the_earlier_rows_it_would_map_in_its_d
 def test_a_refused_or_noted_row_names_the_command_that_corrects_what_its_form_records() -> None:
     """Tester 33 F2: a member row refused for its key (corrected in Kobo since) was told to correct it with
     ``PATCH /osvs/{id}``, the mapping's command; a member is corrected with ``POST /members/{id}/correction``."""
-    from services.imports.application import key_taken, recorded_otherwise
+    from services.imports.refusals import key_taken, recorded_otherwise
 
     member = command(1)
     mapping = Command("registry", "/osvs", {"name": "Olla"}, "kobo:u:osv_mapping:osv", Cell("main", 2, ""), {}, ())
