@@ -137,10 +137,10 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
             )
         return None
     rule = DOCUMENT_RULES[document_type]
-    if document_type in (DocumentType.CEDULA_VE, DocumentType.DNI):
+    if document_type is DocumentType.CEDULA_VE:
         normal = normal.replace(".", "")
-    if document_type is DocumentType.DNI:
-        normal = normal.replace("-", "")
+    elif document_type is DocumentType.DNI:
+        normal = normal.replace(".", "").replace("-", "")
     normal = without_card_code(document_type, normal)
     match = rule.pattern.fullmatch(normal)
     if match is None:
