@@ -259,9 +259,34 @@ def test_a_method_not_served_gets_405_problem_json_with_an_allow_header_listing_
     for method in ("TRACE", "DELETE", "PUT"):
         response = client.request(method, "/events" if service != "reporting" else "/indicators")
         assert_problem(response, 405)
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
     if service == "registry":
-        assert services["registry"].request("TRACE", "/osvs").headers["allow"] == "GET, POST"
+        assert services["registry"].request("TRACE", "/osvs").headers["allow"] == "GET, HEAD, POST"
+
+
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_head_is_answered_as_the_get_of_the_same_url_without_its_body(services: dict[str, TestClient], service: str) -> None:
+    """RFC 9110 §9.3.2 (tester 136 F3: every HEAD was 405, `Allow` naming GET): the GET's status and headers, its
+    `Content-Length` among them, no body; the same checks, so a HEAD without a token is the GET's 401."""
+    client = services[service]
+    for path in ("/health", "/openapi.json", "/events" if service != "reporting" else "/indicators", "/no/such/path"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"", path
+        for header in ("content-type", "content-length", "x-content-type-options", "cache-control"):
+            assert head.headers.get(header) == got.headers.get(header), (path, header)
+    signed_out = {"Authorization": ""}
+    path = "/events" if service != "reporting" else "/indicators"
+    assert client.head(path, headers=signed_out).status_code == client.get(path, headers=signed_out).status_code == 401
+
+
+def test_head_of_a_command_only_path_is_405_naming_what_it_takes(services: dict[str, TestClient]) -> None:
+    """A path served for POST alone answers HEAD as it answers GET: 405, `Allow: POST`, and records nothing."""
+    client = services["engagement"]
+    head = client.get("/events").json()["head"]
+    response = client.head(f"/members/{uuid.uuid4()}/departure")
+    assert response.status_code == 405 and response.headers["allow"] == "POST" and response.content == b""
+    assert client.get("/events").json()["head"] == head
 
 
 @pytest.mark.parametrize("service", ALL_SERVICES)
