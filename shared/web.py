@@ -480,6 +480,7 @@ def base_api(runtime: Runtime, *, title: str, description: str, page_policies: M
         lifespan=runtime.lifespan,
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # a path with a trailing slash is 404, not Starlette's 307 to a URL built from the Host header
     )
     api.state.runtime = runtime
     install_error_handlers(api)

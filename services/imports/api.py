@@ -217,6 +217,7 @@ def create_app(
         description="KoboToolbox REST Services webhook: each submission becomes the services' commands, checked first.",
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # a hook's URL with a trailing slash is 404, not a 307 to a URL built from the Host header
     )
     install_docs(api)  # Swagger UI and ReDoc from the service's own copies (no sign-in: hooks use HTTP Basic)
     api.state.import_settings = settings

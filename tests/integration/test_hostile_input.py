@@ -294,6 +294,31 @@ def test_an_unknown_path_gets_404_problem_json(services: dict[str, TestClient], 
     assert_problem(services[service].get("/no/such/path"), 404)
 
 
+@pytest.mark.parametrize("service", ALL_SERVICES)
+def test_a_path_with_a_trailing_slash_is_404_never_a_redirect_to_the_host_the_request_named(
+    services: dict[str, TestClient], service: str
+) -> None:
+    """Starlette's default answered `/events/` with a 307 to `http://<Host header>/events` (tester 139 F2): a URL built
+    from what the client said its host was, and a command sent there went round a redirect."""
+    client = services[service]
+    path = "/events/" if service != "reporting" else "/indicators/"
+    for method in ("GET", "HEAD", "POST"):
+        response = client.request(method, path, headers={"Host": "evil.example"}, follow_redirects=False)
+        assert response.status_code == 404 and "location" not in response.headers, (method, response.headers)
+    if service == "registry":
+        body = {"name": "Comedor Santa Rosa", "district": "Breña", "mapped_on": "2021-03-01"}
+        assert_problem(client.post("/osvs/", json=body, follow_redirects=False), 404)
+
+
+def test_the_webhooks_url_with_a_trailing_slash_is_404_not_a_redirect(webhook: TestClient) -> None:
+    """A Kobo REST Service set up with a trailing slash is told its URL is wrong, not sent (every submission) to a URL
+    built from the Host header (tester 139 F2)."""
+    hook = {"auth": ("osv_members", "s3cret"), "headers": {"content-type": "application/json", "Host": "evil.example"}}
+    response = webhook.post("/kobo/osv_members/submissions/", content=b"{}", follow_redirects=False, **hook)
+    assert_problem(response, 404)
+    assert "location" not in response.headers
+
+
 # Browsers: headers on every answer ---------------------------------------------------------------------
 
 
