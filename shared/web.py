@@ -502,6 +502,17 @@ def _install_outermost(api: FastAPI, limit: int, page_policies: Mapping[str, str
     api.add_middleware(SecureHeaders, page_policies=page_policies)
 
 
+def keep_guards_outermost(api: FastAPI) -> None:
+    """Put :func:`base_api`'s secure headers, then its request guard, back outside the middleware added since (dry runs,
+    Idempotency-Key), as they were installed: one guard, so a body is read and checked once, and its 413, 415 and 422
+    answers carry the headers. (Reporting added a second guard outside the headers instead: its bodies were checked twice
+    and its guard's refusals went without ``nosniff`` or ``no-store``.)"""
+    ours = (SecureHeaders, RequestGuard)
+    api.user_middleware = [m for kind in ours for m in api.user_middleware if m.cls is kind] + [
+        m for m in api.user_middleware if m.cls not in ours
+    ]
+
+
 def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
     """Browser front ends at ``origins`` may call the API (CORS); add it last, so it wraps every answer, errors included.
 
@@ -542,7 +553,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         retry_after=RETRY_AFTER_SECONDS,
     )
     dryrun.install(api)  # outside the idempotency layer: its fingerprint never sees dry_run
-    _install_outermost(api, runtime.settings.max_body_bytes)  # before anything reads the body
+    keep_guards_outermost(api)  # the guard reads the body before anything else does
 
     @api.get("/events", tags=["events"], response_model=EventPage)
     def read_events(

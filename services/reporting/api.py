@@ -40,7 +40,7 @@ from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
 from shared.auditapi import install_audit
-from shared.web import HEALTH_RESPONSES, BodyLimit, application_of, base_api, install_cors, runtime_of
+from shared.web import HEALTH_RESPONSES, application_of, base_api, install_cors, keep_guards_outermost, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -468,9 +468,9 @@ def create_app(
     install_audit(api, runtime)  # the sign-offs' store is hash-chained: /chain and /verify, as on every service
     refuse_the_dashboards_browser_in_html(api)
     refuse_unknown_query_parameters(api)
-    # The leads' two commands: dry runs as on every service, and the body limit. No Idempotency-Key:
+    # The leads' two commands: dry runs as on every service, inside base_api's body guard. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.
     dryrun.install(api)
-    api.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
+    keep_guards_outermost(api)
     install_cors(api, reporting_settings.cors_allow_origins)
     return api

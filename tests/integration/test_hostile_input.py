@@ -331,6 +331,8 @@ def answers_of(services: dict[str, TestClient]) -> Iterator[tuple[str, str, Any]
         yield name, "422", client.get("/events?after=-1" if name != "reporting" else "/indicators?as_of=1")
         yield name, "/openapi.json", client.get("/openapi.json")
     yield "registry", "413", services["registry"].post("/osvs", content=b"{" + b" " * 300_000 + b"}")
+    yield "reporting", "413", services["reporting"].put("/phases/fase-1/targets/osvs_identified", content=b"{" + b" " * 300_000 + b"}")
+    yield "reporting", "415", services["reporting"].put("/phases/fase-1/targets/osvs_identified", content=b"x", headers={"content-type": "text/plain"})
     yield "engagement", "422 body", services["engagement"].post("/members", content=b"\xff")
 
 
