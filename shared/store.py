@@ -430,6 +430,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self.repository.keep_saved(processing_event.aggregates.values(), recordings)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, called as its save calls it

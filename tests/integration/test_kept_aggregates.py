@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -228,6 +228,41 @@ def test_one_replicas_snapshots_and_grants_are_read_right_by_another(funding_on:
     assert second.find_support_history(osv.id).grant_ids == granted
     assert [first.get_grant(g).support.value for g in granted] == ["first_time"] + ["repeat"] * 6
     assert snapshot_versions(second, SupportHistory.id_for(osv.id)) == [2, 4, 6, 8]
+
+
+# Kept as saved ----------------------------------------------------------------------------------------------
+
+
+def test_a_history_is_kept_as_its_save_left_it_and_the_event_just_written_is_not_decoded_again(funding_on: Any) -> None:
+    funding = funding_on()
+    osv, mapped = mapped_osv()
+    funding.osvs.apply([mapped])
+    granted = [grant(funding, osv.id, 1)]
+    decoded: list[int] = []
+    read = funding.repository._decoded
+    funding.repository._decoded = lambda stored: decoded.append(len(stored)) or read(stored)
+
+    for day in (2, 3, 4):  # versions 3, 4 (a snapshot due), 5
+        granted.append(grant(funding, osv.id, day))
+        assert funding.find_support_history(osv.id).grant_ids == granted
+
+    assert sum(decoded) == 0  # each grant read the history as the last save left it, comparing its last event's bytes
+    assert [funding.get_grant(g).support.value for g in granted] == ["first_time"] + ["repeat"] * 3  # from the kept history
+
+
+def test_a_kept_history_changed_after_its_save_and_never_saved_again_is_read_afresh(funding_on: Any, caplog: pytest.LogCaptureFixture) -> None:
+    funding = funding_on()
+    osv, mapped = mapped_osv()
+    funding.osvs.apply([mapped])
+    first = grant(funding, osv.id, 1)
+    saved, history = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    funding.save(saved, history)
+
+    history._recorded(grant_id=uuid4(), granted_on=date(2021, 10, 3), kind=GrantKind.GOODS)  # a change no save took
+
+    assert funding.find_support_history(osv.id).grant_ids == [first, saved.id]
+    assert grant(funding, osv.id, 4) in funding.find_support_history(osv.id).grant_ids
+    assert "restored from a backup" not in caplog.text  # a change no save took is not a store put back under the service
 
 
 # Dry runs -----------------------------------------------------------------------------------------------
