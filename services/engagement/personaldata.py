@@ -90,9 +90,10 @@ class DocumentEntry(Base):
 
 ENTRY_OF = select(DocumentEntry.entry_id).where(DocumentEntry.digest == bindparam("digest"))
 
-MOST_FORMS = 4
-"""The most forms one document is looked up under in one query (a CE's own and the three without 1 to 3 leading zeros);
-more (a passport's number with 1 to 9 zeros before it) take a query for each :data:`MOST_FORMS` of them."""
+MOST_FORMS = 16
+"""The most forms one document is looked up under in one query: every form of a card's, a passport's or a cédula's
+number (a CE's 9 digits: 5 to 8; a 6-digit passport's: 10), and of an asylum claim's of 5 characters or more (16 at 5);
+a 4-character claim's 17 take two queries. Four took a CE's registration two (py-spy: the lookup was a tenth of it)."""
 _FORMS = [bindparam(f"digest_{n}") for n in range(MOST_FORMS)]
 ENTRY_OF_ANY = (
     select(DocumentEntry.entry_id)
