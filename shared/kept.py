@@ -458,6 +458,10 @@ class KeptRepository(dryrun.OverlaidRepository):
         it since) stays. A command that changes an aggregate after saving it leaves it with pending events, and
         :meth:`get` then reads it afresh. ``recordings``: the save's :class:`~eventsourcing.application.Recording` s,
         whose notifications hold the events as stored. Not for a dry run's saves, which store nothing.
+
+        Never waits and never raises: it runs after the commit, where an error (a :class:`~shared.inplace.StoreBusyError`
+        on the event loop, from a lock another thread holds) would have the command run again and record its fact twice.
+        An aggregate whose lock is held is left as kept, and read up to date by the next command.
         """
         if self.cache is None:
             return
@@ -468,17 +472,27 @@ class KeptRepository(dryrun.OverlaidRepository):
                 continue
             lock = self._use_fastforward_lock(aggregate.id)
             try:
-                with waited_for(lock):
-                    try:
-                        held = self.cache.get(aggregate.id)
-                    except KeyError:
-                        held = None
-                    if held is not None and held is not aggregate and held.version >= aggregate.version:
-                        continue
-                    self.cache.put(aggregate.id, aggregate, checked=held is not None)
-                    self._remember(aggregate.id, stored)
+                if not lock.acquire(blocking=False):  # being read by another thread: it brings its copy up to date itself
+                    continue
+                try:
+                    self._keep_one(aggregate, stored)
+                finally:
+                    lock.release()
+            except Exception:  # noqa: BLE001 - the save is committed: keeping a copy is a shortcut, never part of the command
+                log.warning("%s at version %s was saved but not kept: read from the store next time", aggregate.id, aggregate.version, exc_info=True)
+                self._last_stored.pop(aggregate.id, None)
             finally:
                 self._disuse_fastforward_lock(aggregate.id)
+
+    def _keep_one(self, aggregate: Any, stored: Any) -> None:
+        try:
+            held = self.cache.get(aggregate.id)  # type: ignore[union-attr]
+        except KeyError:
+            held = None
+        if held is not None and held is not aggregate and held.version >= aggregate.version:
+            return
+        self.cache.put(aggregate.id, aggregate, checked=held is not None)  # type: ignore[union-attr]
+        self._remember(aggregate.id, stored)
 
     def _holds_last_event(self, aggregate_id: Any, aggregate: Any, stored: list[Any]) -> bool:
         """Whether ``stored``, the store's events from the kept ``aggregate``'s version on, start with the event it was last

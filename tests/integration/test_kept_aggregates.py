@@ -9,6 +9,7 @@ dry run stores no snapshot and changes nothing kept.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -35,6 +36,7 @@ from services.registry.domain.osvs import OSV
 from services.registry.events import catalogue as registry_catalogue
 from shared import dryrun
 from shared.documents import DocumentType
+from shared.inplace import without_waiting_on_the_loop
 from shared.kept import SealedAggregateKeptError
 from shared.money import Currency
 from shared.sealing import key_engine
@@ -263,6 +265,31 @@ def test_a_kept_history_changed_after_its_save_and_never_saved_again_is_read_afr
     assert funding.find_support_history(osv.id).grant_ids == [first, saved.id]
     assert grant(funding, osv.id, 4) in funding.find_support_history(osv.id).grant_ids
     assert "restored from a backup" not in caplog.text  # a change no save took is not a store put back under the service
+
+
+def test_a_save_on_the_event_loop_whose_history_another_thread_is_reading_is_stored_once_and_not_refused_after_its_commit(
+    funding_on: Any,
+) -> None:
+    funding = funding_on()
+    osv, mapped = mapped_osv()
+    funding.osvs.apply([mapped])
+    grant(funding, osv.id, 1)
+    saved, history = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    lock = funding.repository._use_fastforward_lock(history.id)  # as another thread's command reading the history holds it
+    lock.acquire()
+
+    async def on_the_loop() -> int:
+        with without_waiting_on_the_loop():  # a command on the loop: nothing may wait (StoreBusyError instead)
+            return len(funding.save(saved, history))
+
+    try:
+        assert asyncio.run(on_the_loop()) == 2  # a StoreBusyError after the commit would run the command again: a second grant
+    finally:
+        lock.release()
+        funding.repository._disuse_fastforward_lock(history.id)
+
+    assert funding.find_support_history(osv.id).grant_ids[-1] == saved.id
+    assert len([n for n in funding.log_after(0, 100) if n.topic.endswith("FundGranted")]) == 2
 
 
 # Dry runs -----------------------------------------------------------------------------------------------
