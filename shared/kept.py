@@ -417,6 +417,7 @@ class KeptRepository(dryrun.OverlaidRepository):
                         aggregate = self.cache.get(aggregate_id, evict=True)
                         raise KeyError(aggregate_id)
                 except KeyError:
+                    self._last_stored.pop(aggregate_id, None)  # of a copy the cache dropped since: not of the one read now
                     aggregate = self._reconstruct_aggregate(aggregate_id, None, projector_func)
                     if not isinstance(aggregate, self.kept):
                         return aggregate  # read afresh each time, never kept

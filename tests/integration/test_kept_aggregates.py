@@ -292,6 +292,30 @@ def test_a_save_on_the_event_loop_whose_history_another_thread_is_reading_is_sto
     assert len([n for n in funding.log_after(0, 100) if n.topic.endswith("FundGranted")]) == 2
 
 
+def test_a_history_the_cache_dropped_and_another_replica_granted_to_since_is_read_without_a_warning_of_a_restored_store(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine(views_url(database_url, tmp_path))
+    env = {**persistence_env(database_url), "AGGREGATE_CACHE_MAXSIZE": "2"}
+    first, second = Funding(env, osvs=OSVDirectory(engine, "funding")), Funding(env, osvs=OSVDirectory(engine, "funding"))
+    try:
+        x, y, z = (OSV(name=f"Comedor Popular {n}", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 15), kind=None)
+                   for n in ("Santa Rosa", "Los Olivos", "San Benito"))
+        first.osvs.apply([registry_catalogue.to_cloudevent(n, osv.collect_events()[0]) for n, osv in enumerate((x, y, z), 1)])
+        granted = [grant(first, x.id, 1)]
+        grant(first, y.id, 2)
+        grant(first, z.id, 3)  # the first replica's cache of two drops x's history
+        granted.append(grant(second, x.id, 4))  # the other replica grants to x meanwhile
+
+        assert first.find_support_history(x.id).grant_ids == granted  # read afresh
+        assert first.find_support_history(x.id).grant_ids == granted  # then kept, and brought up to date as ever
+        assert "restored from a backup" not in caplog.text
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()
+
+
 # Dry runs -----------------------------------------------------------------------------------------------
 
 
