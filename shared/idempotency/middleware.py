@@ -211,21 +211,31 @@ class IdempotencyMiddleware:
         )
         request_id = call.request_id
         if request_id in self.in_flight:
-            await _send(send, *_problem(409, IdempotentRequestInProgressError().message, "idempotent_request_in_progress"))
+            # Being served by this process: a request that completed is answered again (its replay, served to another
+            # retry at this moment, is not the request still running: tester 140 F2); one that has not, 409.
+            refusal = await self._earlier_answer_or_unavailable(application, call, scope)
+            await _send(send, *(refusal or _problem(409, IdempotentRequestInProgressError().message, "idempotent_request_in_progress")))
             return
         self.in_flight.add(request_id)
         try:
-            try:
-                refusal = await self._earlier_answer(application, call, scope)
-            except self.away as error:  # outside the app's error handlers: answered here as they would
-                log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
-                refusal = _unavailable(self.retry_after)
+            refusal = await self._earlier_answer_or_unavailable(application, call, scope)
             if refusal is not None:
                 await _send(send, *refusal)
                 return
             await self._serve(scope, _replaying(body, receive), send, application, call)
         finally:
             self.in_flight.discard(request_id)
+
+    async def _earlier_answer_or_unavailable(
+        self, application: Any, call: IdempotentCall, scope: Scope
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """:meth:`_earlier_answer`, or 503 when the database cannot be reached (outside the app's error handlers: answered
+        here as they would)."""
+        try:
+            return await self._earlier_answer(application, call, scope)
+        except self.away as error:
+            log.warning("%s %s: the database cannot be reached: %s: %s", scope["method"], scope["path"], type(error).__name__, error)
+            return _unavailable(self.retry_after)
 
     async def _earlier_answer(self, application: Any, call: IdempotentCall, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """:meth:`_earlier`, with a new key's lookup (the usual case) on the event loop when the store reads without waiting.

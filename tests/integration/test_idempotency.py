@@ -150,6 +150,18 @@ def test_the_same_keyed_request_sent_many_times_at_once_is_carried_out_once(regi
     assert registry.post("/osvs", json=AN_OSV, headers=keyed(key)).json() == answered[0].json()
 
 
+def test_retries_of_a_completed_request_sent_at_once_each_get_its_answer_again(registry: TestClient) -> None:
+    key = str(uuid4())
+    first = registry.post("/osvs", json=AN_OSV, headers=keyed(key))
+
+    retries = at_once(8, lambda _: registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
+
+    # A replay served for one retry is not the request "still running" to another (tester 140 F2).
+    assert [r.status_code for r in retries] == [201] * 8
+    assert all(r.json() == first.json() and r.headers["idempotent-replayed"] == "true" for r in retries)
+    assert feed_types(registry) == ["OSVMapped"]
+
+
 def test_two_replicas_given_the_same_key_at_once_record_one_fact(tmp_path: Path, database_url: str) -> None:
     settings = settings_for("registry", tmp_path, database_url)
     with TestClient(registry_app(settings), headers=signed_in_headers()) as one, TestClient(registry_app(settings), headers=signed_in_headers()) as other:
