@@ -114,7 +114,8 @@ class Fieldwork:
             raise MeetingNotFoundError(meeting_id)
         if follow_up.redact_meeting_text(meeting_id):
             self.save(follow_up)  # first: every replica's kept copy forgets the text as it reads this event
-        self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id))
+        recorded = self._recorded_at(follow_up.id, "meeting_id", meeting_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(meeting_id), from_version=recorded)
         return follow_up, follow_up.meetings[meeting_id]
 
     @retried_on_collision
@@ -125,8 +126,19 @@ class Fieldwork:
             raise AssistanceNotFoundError(assistance_id)
         if follow_up.redact_assistance_note(assistance_id):
             self.save(follow_up)  # first: every replica's kept copy forgets the note as it reads this event
-        self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id))
+        recorded = self._recorded_at(follow_up.id, "assistance_id", assistance_id)
+        self.forget_text(follow_up.id, follow_up.version, text_key(assistance_id), from_version=recorded)
         return next(a for a in follow_up.assistance if a.assistance_id == assistance_id)
+
+    def _recorded_at(self, follow_up_id: UUID, field: str, record_id: UUID) -> int:
+        """The follow-up's version whose event first names ``record_id`` as its ``field`` (a meeting's ``meeting_id``, an
+        assistance record's ``assistance_id``): the one that recorded its text. Answers kept about earlier versions cannot
+        hold that text, and a redaction keeps them (tester 140 F4); 1 when no event names it (every answer goes). Reads
+        the follow-up's events from the first: a redaction is rare."""
+        for domain_event in self.events.get(follow_up_id):
+            if getattr(domain_event, field, None) == record_id:
+                return int(domain_event.originator_version)
+        return 1
 
     def redact_activity_text(self, activity_id: UUID) -> Activity:
         """Forget an activity's description, and why it was withdrawn, for good (their key is deleted)."""

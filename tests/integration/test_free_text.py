@@ -137,6 +137,28 @@ def test_a_redaction_forgets_the_answers_that_may_hold_the_text_and_keeps_those_
         assert retried["errors"][0]["rule"] == "idempotent_request_completed" and NAME not in repr(retried)
 
 
+def test_redacting_a_meeting_keeps_the_answers_kept_for_the_follow_up_before_that_meeting_was_recorded(var_dir: Path, database_url: str) -> None:
+    """Tester 140 F4: redacting one meeting deleted every kept answer about the OSV's follow-up, so a retry of an
+    earlier meeting's request got 409 "its answer was not kept". Answers kept before the meeting was recorded never held
+    its text; those since may, and go."""
+    with service_client("engagement", var_dir, database_url) as engagement:
+        osv_id = Upstream(application_of(engagement)).osv_mapped()
+        earlier_key = {"Idempotency-Key": "meeting-2024-02-olla-comun"}
+        earlier = {"held_on": "2024-02-02", "mode": "in_person", "topics": ["training"], "notes": "Taller de cocina"}
+        first = created(engagement.post(f"/osvs/{osv_id}/meetings", json=earlier, headers=earlier_key))
+        later_key = {"Idempotency-Key": "meeting-2024-03-olla-comun"}
+        later = {"held_on": "2024-03-02", "mode": "in_person", "topics": ["needs"], "notes": NOTE}
+        meeting = created(engagement.post(f"/osvs/{osv_id}/meetings", json=later, headers=later_key))
+
+        ok(engagement.post(f"/osvs/{osv_id}/meetings/{meeting['meeting_id']}/redaction"))
+
+        again = engagement.post(f"/osvs/{osv_id}/meetings", json=earlier, headers=earlier_key)
+        assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true"), again.text
+        assert again.json() == first
+        retried = assert_problem(engagement.post(f"/osvs/{osv_id}/meetings", json=later, headers=later_key), 409)
+        assert retried["errors"][0]["rule"] in ("idempotent_request_completed", "idempotent_request_forgotten") and NAME not in repr(retried)
+
+
 # Funding: a proposal's summary ---------------------------------------------------------------------------
 
 
