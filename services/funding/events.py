@@ -157,7 +157,12 @@ class FundGranted(PublicEvent):
     amount: MoneyText
     currency: str = Field(description="PEN or USD.")
     kind: str = Field(description="seed_fund (a project) or goods (a goods package: support, not a project).")
-    support: Support = Field(description="`repeat` when the OSV was granted support in a phase before this grant's; else `first_time`.")
+    support: Support = Field(
+        description="`repeat` when the OSV was granted support in a phase before this grant's; else `first_time`. As the OSV's "
+        "grants and the phases stood when this grant was recorded: a grant recorded later with an earlier date, or a phase "
+        "opened later, does not change it. Reporting's `osvs_supported` works first-time and repeat out again from every "
+        "grant and phase: count from there."
+    )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
     granted_on: date

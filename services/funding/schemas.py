@@ -264,7 +264,11 @@ class GrantPublic(BaseModel):
     currency: Currency
     granted_on: date
     kind: GrantKind
-    support: Support = Field(description="`repeat` when the OSV was granted support in an earlier phase, else `first_time`.")
+    support: Support = Field(
+        description="`repeat` when the OSV was granted support in an earlier phase, else `first_time`: as the OSV's grants and "
+        "the phases stood when this grant was recorded (a grant typed in later with an earlier date, or a phase opened later, "
+        "leaves it as it was; `GET /indicators`' `osvs_supported` works it out again from every grant)."
+    )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on, if any.")
     round_id: UUID | None = Field(description="The funding round of that proposal, if any.")
     status: GrantStatus = Field(description="`open`, or `closed` once its closing is recorded.")
