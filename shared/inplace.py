@@ -16,6 +16,9 @@ its save then takes the write lock without waiting, or raises
 a worker thread, where it waits as every command did. PostgreSQL's commands
 always go to a thread: each statement is a round trip.
 
+Once its save has committed, the command is never run again: what it reads
+after (to make its answer) waits as in a thread (:func:`committed_so_may_wait`).
+
 What still runs on the loop: the command's reads (SQLite's write-ahead log lets
 them read beside a writer) and its commit's wait for the disk
 (``synchronous=FULL``, as before); snapshots due after the save are written
@@ -91,6 +94,18 @@ def views_busy_timeout(connection: Any) -> Iterator[None]:
 def says_busy(error: Exception) -> bool:
     """Whether SQLite's error (as sqlite3 or SQLAlchemy raise it) is its ``SQLITE_BUSY`` or ``SQLITE_LOCKED``: the lock was taken."""
     return "locked" in str(error) or "busy" in str(error)
+
+
+def committed_so_may_wait() -> None:
+    """The command being run on the loop has committed: from now on its reads and locks wait as a thread's do.
+
+    :class:`StoreBusyError` has the command run again in a worker thread, which is right only while it has stored
+    nothing; after its commit, a second run would store its fact twice (a second grant; a second mapping refused as a
+    duplicate of the first). Called by the store once a save committed; the loop may then wait, rarely and briefly,
+    for what the command reads to make its answer.
+    """
+    if _without_waiting.get():
+        _without_waiting.set(False)
 
 
 def saving_without_waiting() -> bool:

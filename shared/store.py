@@ -47,7 +47,7 @@ from shared.dates import EARLIEST_DATE, PLANNED_DATES_ATTRIBUTE, DateRule, dates
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequestInProgressError, current_call
 from shared.idempotency.records import KeyedRequestRecords
-from shared.inplace import InBackground, StoreBusyError, saving_without_waiting
+from shared.inplace import InBackground, StoreBusyError, committed_so_may_wait, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
@@ -434,6 +434,8 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, called as its save calls it
+        if recordings:
+            committed_so_may_wait()  # never run again after this: a StoreBusyError from here on would store the fact twice
         return recordings
 
     def _save_in_dry_run(self, overlay: dryrun.Overlay, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:

@@ -245,6 +245,33 @@ def test_a_command_on_the_loop_waits_for_no_kept_aggregate_a_thread_is_bringing_
         registry.close()
 
 
+def test_a_command_that_finds_a_lock_taken_after_its_commit_waits_for_it_and_is_not_run_again(tmp_path: Path) -> None:
+    # A StoreBusyError on the loop runs the command again in a thread: right before its save (nothing was stored), but
+    # after its commit a second run would store its fact twice. Here the answer is made after the save, from a roll
+    # another thread holds for a moment (as a read of another kept aggregate for the answer would).
+    registry = registry_at(tmp_path / "registry.db")
+    map_osv(registry, "Primera OSV", district="Ate")
+    lock = registry.repository._use_fastforward_lock(DistrictRoll.id_for("Ate"))  # noqa: SLF001 - the library's lock
+    runs: list[str] = []
+
+    def map_then_read_another_roll(registry: Registry, name: str) -> OSVPublic:
+        runs.append(name)
+        answer = map_osv(registry, name)
+        holder = threading.Timer(0.2, lock.release)
+        lock.acquire()  # taken by another thread's read from now until the timer lets go
+        holder.start()
+        registry.find(DistrictRoll.id_for("Ate"), DistrictRoll)  # waits past LOOP_WAIT_SECONDS
+        return answer
+
+    try:
+        answer = asyncio.run(run_command(registry, map_then_read_another_roll, registry, "Vecinos de Carabayllo"))
+        assert answer.name == "Vecinos de Carabayllo" and runs == ["Vecinos de Carabayllo"]
+        assert stored_osvs(registry) == ["Primera OSV", "Vecinos de Carabayllo"]
+    finally:
+        registry.repository._disuse_fastforward_lock(DistrictRoll.id_for("Ate"))  # noqa: SLF001
+        registry.close()
+
+
 def test_a_body_naming_an_unknown_district_is_checked_without_the_loop_waiting_for_a_locked_views_database(tmp_path: Path) -> None:
     # Tester 38b F2: a body's district check, run on the loop, caught the mapped districts up and wrote views.db.
     views = tmp_path / "views.db"
