@@ -26,6 +26,7 @@ from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import (
     DASHBOARD_POLICY,
+    FORM_PAGE_HEADERS,
     SIGN_OUT_POLICY,
     cut_from_form,
     refusal_page,
@@ -388,7 +389,7 @@ def ask_to_sign_out(lang: PageLang = "es") -> HTMLResponse:
         lang=lang, asked=t("ui.sign_out_asked"), form=sign_out_form(lang), back=html.escape(back, quote=True),
         back_to_dashboard=t("ui.back_to_dashboard"),
     )
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers=FORM_PAGE_HEADERS)
 
 
 @dashboard.post("/dashboard/sign-out", include_in_schema=False, response_model=None)
@@ -465,12 +466,12 @@ def get_dashboard(
         return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
 
     if as_of is not None:
-        return HTMLResponse(page())
+        return HTMLResponse(page(), headers=FORM_PAGE_HEADERS)
     # The latest page, the same for the same viewer, scope and query until a fact is applied, a lead records a target
     # or a sign-off, or the minute it states changes.
     minute = now.astimezone(LIMA).strftime("%Y-%m-%d %H:%M")
     key = ("dashboard", lang, by, days, within_days, tuple(sorted(query.items())), viewer.subject, scope, minute, reporting.records_revision())
-    return HTMLResponse(reporting.readmodel.cached(key, page))
+    return HTMLResponse(reporting.readmodel.cached(key, page), headers=FORM_PAGE_HEADERS)
 
 
 def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
@@ -491,7 +492,7 @@ def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
             lang = request.query_params.get("lang")
             page = refusal_page(json.loads(answer.body), lang if lang in TRANSLATIONS else "es")  # type: ignore[arg-type]
             kept = {k: v for k, v in answer.headers.items() if k not in ("content-type", "content-length")}
-            return HTMLResponse(page, status_code=answer.status_code, headers=kept)
+            return HTMLResponse(page, status_code=answer.status_code, headers={**kept, **FORM_PAGE_HEADERS})
 
         api.add_exception_handler(family, handler)
 

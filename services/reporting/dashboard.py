@@ -35,6 +35,12 @@ DASHBOARD_POLICY = (
 """The page's content security policy: its own stylesheet, inline SVG, its own filter form; no script, nothing
 from elsewhere, never framed. The page has no inline style or script for the policy to block."""
 
+FORM_PAGE_HEADERS = {"Referrer-Policy": "same-origin"}
+"""A page holding the sign-out form takes ``same-origin`` in place of every answer's ``no-referrer``: under
+``no-referrer`` Chromium sends ``Origin: null`` with the form's POST, which the sign-out cannot tell from another
+site's (a sandboxed page's) where the browser sends no ``Sec-Fetch-Site`` (plain HTTP to an address other than
+loopback). ``same-origin`` still sends nothing to another site."""
+
 SIGN_OUT_POLICY = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 """The policy of ``/dashboard/sign-out``'s pages: a form posting to itself, nothing loaded, never framed (a page that
 signs out under a click must not be put under another site's)."""
