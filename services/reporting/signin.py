@@ -219,9 +219,9 @@ def check_same_origin(request: Request, public_url: str | None = None) -> None:
     current browser sends to HTTPS and loopback sites, must be ``same-origin`` (or ``none``: asked by the person, not a
     page); without one, an ``Origin`` must be the dashboard's own: ``public_url``'s, or on the request's ``Host``
     (``null``, a sandboxed page's or one whose referrer policy hides it, is not); a request with neither header is not
-    a browser's (a script, ``curl``), and goes on. The SameSite=Lax session cookie alone is not enough: a page on
-    the same host at another port is the same site, and the answer's ``Set-Cookie`` would forget the session even
-    when the cookie was not sent.
+    a browser's (a script, ``curl``), and goes on. The SameSite=Lax session cookie alone is not enough: it keeps
+    another site's POST from the session, but a page on the same host at another port (another service, the provider)
+    is the same site, and its form's POST carries the cookie (in Chromium it signed the officer out).
     """
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None:
