@@ -24,11 +24,30 @@ from pydantic import BeforeValidator
 from services.reporting import exports
 from services.reporting.application import Reporting
 from services.reporting.bootstrap import bootstrap
-from services.reporting.dashboard import DASHBOARD_POLICY, cut_from_form, refusal_page, render_dashboard, stylesheet
+from services.reporting.dashboard import (
+    DASHBOARD_POLICY,
+    FORM_PAGE_HEADERS,
+    SIGN_OUT_POLICY,
+    cut_from_form,
+    refusal_page,
+    render_dashboard,
+    sign_out_form,
+    stylesheet,
+)
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
 from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate, targets_body_mistakes
 from services.reporting.settings import ReportingSettings
-from services.reporting.signin import ID_TOKEN_COOKIE, DashboardSignIn, SignInFailed, ruos_alerted, session_caller, signed_out, viewer_scope
+from services.reporting.signin import (
+    ID_TOKEN_COOKIE,
+    CrossOriginRequest,
+    DashboardSignIn,
+    SignInFailed,
+    check_same_origin,
+    ruos_alerted,
+    session_caller,
+    signed_out,
+    viewer_scope,
+)
 from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared import dryrun
 from shared.asyncapi import document_for
@@ -350,21 +369,55 @@ def signed_out_page(lang: Language, note: str = "") -> HTMLResponse:
     return HTMLResponse(page)
 
 
-@dashboard.get("/dashboard/sign-out", include_in_schema=False, response_model=None)
+SIGN_OUT_PAGE = (
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>'
+    '<p id="sign-out-asked">{asked}</p>{form}<p><a id="back-to-dashboard" href="{back}">{back_to_dashboard}</a></p></html>'
+)
+ONWARD_PAGE = (
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={url}"><title>OSV</title>'
+    '<p id="ending-provider-session">{ending} <a id="continue-to-provider" href="{url}">{continue_}</a></p></html>'
+)
+
+
+@dashboard.get("/dashboard/sign-out", include_in_schema=False)
+def ask_to_sign_out(lang: PageLang = "es") -> HTMLResponse:
+    """A page with the sign-out button, in ``lang``, for a browser that opens the address (a bookmark of the link it
+    was): it signs no one out, as any other site could send a browser here (:func:`sign_out`)."""
+    t = translator(lang)
+    back = "/dashboard" if lang == "es" else "/dashboard?" + urlencode({"lang": lang})
+    page = SIGN_OUT_PAGE.format(
+        lang=lang, asked=t("ui.sign_out_asked"), form=sign_out_form(lang), back=html.escape(back, quote=True),
+        back_to_dashboard=t("ui.back_to_dashboard"),
+    )
+    return HTMLResponse(page, headers=FORM_PAGE_HEADERS)
+
+
+@dashboard.post("/dashboard/sign-out", include_in_schema=False, response_model=None)
 def sign_out(request: Request, lang: PageLang = "es") -> Response:
     """Close the dashboard's session, then the provider's own (OIDC RP-Initiated Logout, with the session's ID token
     as ``id_token_hint``), which sends the browser back to ``/dashboard/signed-out``.
 
+    Asked by the dashboard's own pages alone: one another site (or another service on the host) sent is refused with
+    403 problem+json, rule ``same_origin``, naming the header (:func:`~services.reporting.signin.check_same_origin`),
+    the session kept. The answer is a page that goes on to the provider (``<meta http-equiv="refresh">``, and a link)
+    rather than a 303 there: the page's ``form-action 'self'`` holds for the redirects after a form's submission, and
+    Chromium blocked the one to the provider.
+
     Without the ID token (a session opened before the dashboard kept it, a cookie the browser dropped, a second
     sign-out) the provider would ask whether to log out, with staying the default: the page says instead that its
     session may still be open, with a link to end it. So it does when the provider cannot be reached. The page is
-    in ``lang``, the dashboard's (its sign-out link carries it); the provider is given it as the logout's ``state``,
+    in ``lang``, the dashboard's (its sign-out form carries it); the provider is given it as the logout's ``state``,
     which it hands back to ``/dashboard/signed-out``.
     """
+    try:
+        check_same_origin(request, sign_in_of(request).public_url)
+    except CrossOriginRequest as refused:
+        return problem(403, "Forbidden", str(refused), [{"field": refused.header, "rule": "same_origin", "message": str(refused)}])
     end = sign_in_of(request).end(request, lang)
-    if end is not None and request.cookies.get(ID_TOKEN_COOKIE):
-        return signed_out(RedirectResponse(end, status_code=303))
     t = translator(lang)
+    if end is not None and request.cookies.get(ID_TOKEN_COOKIE):
+        onward = ONWARD_PAGE.format(lang=lang, url=html.escape(end, quote=True), ending=t("ui.ending_provider_session"), continue_=t("ui.continue"))
+        return signed_out(HTMLResponse(onward))
     link = END_PROVIDER_SESSION.format(url=html.escape(end, quote=True), end_provider_session=t("ui.end_provider_session")) if end else ""
     return signed_out(signed_out_page(lang, PROVIDER_SESSION_OPEN.format(provider_session_open=t("ui.provider_session_open"), link=link)))
 
@@ -413,12 +466,12 @@ def get_dashboard(
         return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
 
     if as_of is not None:
-        return HTMLResponse(page())
+        return HTMLResponse(page(), headers=FORM_PAGE_HEADERS)
     # The latest page, the same for the same viewer, scope and query until a fact is applied, a lead records a target
     # or a sign-off, or the minute it states changes.
     minute = now.astimezone(LIMA).strftime("%Y-%m-%d %H:%M")
     key = ("dashboard", lang, by, days, within_days, tuple(sorted(query.items())), viewer.subject, scope, minute, reporting.records_revision())
-    return HTMLResponse(reporting.readmodel.cached(key, page))
+    return HTMLResponse(reporting.readmodel.cached(key, page), headers=FORM_PAGE_HEADERS)
 
 
 def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
@@ -439,7 +492,7 @@ def refuse_the_dashboards_browser_in_html(api: FastAPI) -> None:
             lang = request.query_params.get("lang")
             page = refusal_page(json.loads(answer.body), lang if lang in TRANSLATIONS else "es")  # type: ignore[arg-type]
             kept = {k: v for k, v in answer.headers.items() if k not in ("content-type", "content-length")}
-            return HTMLResponse(page, status_code=answer.status_code, headers=kept)
+            return HTMLResponse(page, status_code=answer.status_code, headers={**kept, **FORM_PAGE_HEADERS})
 
         api.add_exception_handler(family, handler)
 
@@ -459,7 +512,7 @@ def create_app(
         title="osv-platform reporting",
         description="Phase-by-phase indicators of the programme, projected from every service's events; targets against actuals, "
         "phase sign-offs with their restatements, and the donors' formats (IATI 2.03, HXL).",
-        page_policies={"/dashboard": DASHBOARD_POLICY},
+        page_policies={"/dashboard": DASHBOARD_POLICY, "/dashboard/sign-out": SIGN_OUT_POLICY},
     )
     reporting_settings: ReportingSettings = runtime.settings  # type: ignore[assignment]
     api.state.sign_in = DashboardSignIn(reporting_settings.auth, reporting_settings.public_url)

@@ -35,6 +35,16 @@ DASHBOARD_POLICY = (
 """The page's content security policy: its own stylesheet, inline SVG, its own filter form; no script, nothing
 from elsewhere, never framed. The page has no inline style or script for the policy to block."""
 
+FORM_PAGE_HEADERS = {"Referrer-Policy": "same-origin"}
+"""A page holding the sign-out form takes ``same-origin`` in place of every answer's ``no-referrer``: under
+``no-referrer`` Chromium sends ``Origin: null`` with the form's POST, which the sign-out cannot tell from another
+site's (a sandboxed page's) where the browser sends no ``Sec-Fetch-Site`` (plain HTTP to an address other than
+loopback). ``same-origin`` still sends nothing to another site."""
+
+SIGN_OUT_POLICY = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+"""The policy of ``/dashboard/sign-out``'s pages: a form posting to itself, nothing loaded, never framed (a page that
+signs out under a click must not be put under another site's)."""
+
 # Values in the phase table
 
 
@@ -156,7 +166,7 @@ REFUSAL_PAGE = (
     '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
     '<link rel="stylesheet" href="/dashboard/dashboard.css"></head><body><main id="refused" data-status="{status}">'
     "<h1>{title}</h1>{detail}<ul>{errors}</ul>{hint}"
-    "<p>{way}</p></main></body></html>"
+    '<div class="way">{way}</div></main></body></html>'
 )
 FIELD_LABELS = {"as_of": "ui.cut_at", "by": "ui.breakdown", "days": "ui.days_overdue", "within_days": "ui.days_term_ends"}
 """The form's own label of a query parameter the page's form sends; others are named as the API names them."""
@@ -184,8 +194,7 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
     if problem.get("status") == 403:  # signed in with an account the dashboard is not for: a way to another (a shared computer)
         title = t("ui.refused_account")  # not the query's fault, and the way back leads to the same refusal
         hint += f'<p id="role-hint">{escape(t("ui.refused_role"))}</p>'
-        out = "/dashboard/sign-out" if lang == "es" else "/dashboard/sign-out?" + urlencode({"lang": lang})
-        way = f'<a id="sign-out" href="{escape(out)}">{escape(t("ui.sign_out"))}</a>'
+        way = sign_out_form(lang)
     return REFUSAL_PAGE.format(
         lang=lang,
         title=escape(title),
@@ -194,6 +203,18 @@ def refusal_page(problem: Mapping[str, Any], lang: Language) -> str:
         errors=items,
         hint=hint,
         way=way,
+    )
+
+
+def sign_out_form(lang: Language) -> Markup:
+    """The page's "Cerrar sesión" control in ``lang``: a button (``#sign-out``, looking like the link it was) posting to
+    ``/dashboard/sign-out``, with the page's language in its query for the pages that follow. A form, not a link: a
+    ``GET`` another site could send the browser to (a link, an image) signed the officer out. It sends no fields: every
+    body the services take is JSON."""
+    action = "/dashboard/sign-out" if lang == "es" else "/dashboard/sign-out?" + urlencode({"lang": lang})
+    return Markup(
+        f'<form class="sign-out" method="post" action="{escape(action)}">'
+        f'<button id="sign-out" type="submit">{escape(translator(lang)("ui.sign_out"))}</button></form>'
     )
 
 
@@ -275,6 +296,7 @@ def render_dashboard(
         money=money,
         targets=target_rows(targets or {}, t),
         viewer=viewer,
+        sign_out_form=sign_out_form(lang),
     )
 
 

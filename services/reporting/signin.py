@@ -14,12 +14,15 @@ the server (Authlib computes the PKCE challenge; the two requests are plain OAut
    (:class:`~shared.auth.TokenValidator`), and keeps it in an HttpOnly,
    SameSite=Lax session cookie for the page's own requests. The page's figures
    are then those of the caller's roles: a focal point sees its municipality's.
-4. ``GET /dashboard/sign-out`` forgets the session and sends the browser to
-   the provider's ``end_session_endpoint`` (OpenID Connect RP-Initiated
-   Logout, with the session's ID token as ``id_token_hint``), which ends the
-   provider's own session and sends it back to ``/dashboard/signed-out``: on a
-   shared computer, the next person to open the dashboard signs in as
-   themselves, not straight back in as the last one.
+4. ``POST /dashboard/sign-out`` (the page's "Cerrar sesión" button) forgets
+   the session and sends the browser on to the provider's
+   ``end_session_endpoint`` (OpenID Connect RP-Initiated Logout, with the
+   session's ID token as ``id_token_hint``), which ends the provider's own
+   session and sends it back to ``/dashboard/signed-out``: on a shared
+   computer, the next person to open the dashboard signs in as themselves,
+   not straight back in as the last one. Only the dashboard's own pages may
+   ask it (:func:`check_same_origin`): a link or an image on another site
+   signed the officer out when it was a ``GET``.
 
 The session cookie is only read by the dashboard's pages: every API still
 wants an ``Authorization`` header, so a cookie never authorises a command.
@@ -67,6 +70,16 @@ SIGNED_OUT_PATH = "/dashboard/signed-out"
 
 class SignInFailed(Exception):
     """The provider's answer to a sign-in could not be used (state mismatch, refused code, unusable token)."""
+
+
+class CrossOriginRequest(Exception):
+    """A request the browser says another page than the dashboard's own sent: ``header`` (``Sec-Fetch-Site`` or
+    ``Origin``) gave ``value``."""
+
+    def __init__(self, header: str, value: str) -> None:
+        super().__init__(f"{header} is {value!r}: only the dashboard's own pages may sign its session out")
+        self.header = header
+        self.value = value
 
 
 @dataclass
@@ -196,6 +209,35 @@ def _session_cookie(response: Response, request: Request, name: str, value: str,
     response.set_cookie(
         name, value, max_age=max_age, httponly=True, samesite="lax", secure=request.url.scheme == "https", path=path
     )
+
+
+def check_same_origin(request: Request, public_url: str | None = None) -> None:
+    """Refuse (:class:`CrossOriginRequest`) a request a browser sent from another origin's page: a form another site (or
+    another service on the same host, whose port the session's cookies do not tell apart) posted to the dashboard.
+
+    Net/http's ``CrossOriginProtection`` (Go 1.25) as it judges a request: a ``Sec-Fetch-Site`` header, which every
+    current browser sends to HTTPS and loopback sites, must be ``same-origin`` (or ``none``: asked by the person, not a
+    page); without one, an ``Origin`` must be the dashboard's own: ``public_url``'s, or on the request's ``Host``
+    (``null``, a sandboxed page's or one whose referrer policy hides it, is not); a request with neither header is not
+    a browser's (a script, ``curl``), and goes on. The SameSite=Lax session cookie alone is not enough: it keeps
+    another site's POST from the session, but a page on the same host at another port (another service, the provider)
+    is the same site, and its form's POST carries the cookie (in Chromium it signed the officer out).
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        if fetch_site not in ("same-origin", "none"):
+            raise CrossOriginRequest("Sec-Fetch-Site", fetch_site)
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    sent = urlsplit(origin.lower())
+    public = urlsplit(public_url.lower()) if public_url else None
+    if sent.netloc and sent.netloc == request.headers.get("host", "").lower():
+        return  # the host the browser asked (its scheme may be a proxy's: Go's rule compares hosts alone)
+    if public is not None and (sent.scheme, sent.netloc) == (public.scheme, public.netloc):
+        return
+    raise CrossOriginRequest("Origin", origin)
 
 
 def safe_next(url: str) -> str:

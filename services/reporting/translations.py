@@ -61,6 +61,9 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.provider_session_open": "La sesión del proveedor de identidad puede seguir abierta: cierre el navegador antes de dejar este "
         "equipo a otra persona.",
         "ui.end_provider_session": "Cerrar también la sesión del proveedor",
+        "ui.sign_out_asked": "¿Cerrar la sesión del tablero en este navegador?",
+        "ui.ending_provider_session": "Sesión cerrada. Cerrando también la sesión del proveedor de identidad…",
+        "ui.continue": "Continuar",
         "ui.as_of": "Cifras registradas hasta el {as_of}.",
         "ui.as_of_now": "Cifras al {now}: todo lo registrado hasta ahora.",
         "ui.today": "Alertas al {today}.",
@@ -269,6 +272,9 @@ TRANSLATIONS: dict[Language, dict[str, str]] = {
         "ui.provider_session_open": "The identity provider's session may still be open: close the browser before leaving this "
         "computer to someone else.",
         "ui.end_provider_session": "End the provider's session too",
+        "ui.sign_out_asked": "Sign out of the dashboard in this browser?",
+        "ui.ending_provider_session": "Signed out. Ending the identity provider's session too…",
+        "ui.continue": "Continue",
         "ui.as_of": "Figures recorded up to {as_of}.",
         "ui.as_of_now": "Figures as of {now}: everything recorded so far.",
         "ui.today": "Alerts as of {today}.",

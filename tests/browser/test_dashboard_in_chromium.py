@@ -15,6 +15,7 @@ types ``localhost`` instead signs in too.
 
 from __future__ import annotations
 
+import http.server
 import socket
 import threading
 import time
@@ -143,6 +144,14 @@ def signed_in(browser: WebDriver, reporting: Site) -> str:
     """The browser signed in as ``staff``; yields reporting's base URL."""
     sign_in(browser, reporting, "staff")
     return reporting.url
+
+
+def sign_out(browser: WebDriver) -> None:
+    """Press the page's sign-out button, as a person would, and wait for the page saying the session is closed."""
+    button = browser.find_element(By.ID, "sign-out")
+    assert button.tag_name == "button"  # a form's: a POST, which no other site's link or image can send
+    button.click()
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"), message="the sign-out did not end on its page")
 
 
 def whole_dashboard(browser: WebDriver) -> bool:
@@ -312,8 +321,7 @@ def test_a_focal_point_signs_in_through_the_provider_and_sees_only_its_municipal
     browser.find_element(By.CSS_SELECTOR, "#after-dissolution-list > summary").click()
     assert texts(browser, "#after-dissolution tbody th") == ["Asociación Vecinal El Sol"]  # the programme's: Ate's too
 
-    browser.get(f"{reporting.url}/dashboard/sign-out")
-    assert browser.find_element(By.ID, "signed-out")
+    sign_out(browser)
     sign_in(browser, reporting, "municipal-150132")
     municipality = row(browser, "phase-table", "osvs_identified")
     for summary in browser.find_elements(By.CSS_SELECTOR, "details.alert-list > summary"):
@@ -336,8 +344,7 @@ def test_signing_out_ends_the_providers_session_too_so_the_next_person_on_the_co
     """A focal point signs out on a municipal office's shared computer; the next official opens the dashboard."""
     sign_in(browser, reporting, "municipal-150132")
 
-    browser.get(f"{reporting.url}/dashboard/sign-out")
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
+    sign_out(browser)
     assert browser.current_url == f"{reporting.url}/dashboard/signed-out"  # sent back by the provider, its session ended
     assert not browser.find_elements(By.ID, "provider-session-open")
     browser.get(f"{reporting.url}/dashboard")
@@ -354,14 +361,105 @@ def test_signing_out_of_the_english_dashboard_lands_on_an_english_page_that_sign
     sign_in(browser, reporting, "staff")
     open_dashboard(browser, f"{reporting.url}/dashboard?lang=en")
 
-    browser.find_element(By.ID, "sign-out").click()
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
+    sign_out(browser)
 
     assert browser.current_url == f"{reporting.url}/dashboard/signed-out?state=en"  # the provider handed the language back
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     assert browser.find_element(By.ID, "signed-out").text == "Signed out. Sign in again"
     assert not browser.find_elements(By.ID, "provider-session-open")  # the provider's session ended too
     assert browser.find_element(By.LINK_TEXT, "Sign in again").get_attribute("href") == f"{reporting.url}/dashboard?lang=en"
+
+    sign_in(browser, reporting, "staff")  # as the module's other tests expect
+
+
+@dataclass
+class AnotherSite:
+    """A page that is not the dashboard's, at ``url``: a link, an image and a form aimed at the dashboard's sign-out."""
+
+    url: str
+
+
+@pytest.fixture(scope="module")
+def another_site(reporting: Site) -> Iterator[AnotherSite]:
+    """Another web server on the machine, whose one page aims at the dashboard's sign-out as any site could."""
+    sign_out_url = f"{reporting.url}/dashboard/sign-out"
+    page = (
+        f'<!DOCTYPE html><html><meta charset="utf-8"><title>Noticias</title><img src="{sign_out_url}" alt="">'
+        f'<p><a id="link" href="{sign_out_url}">Ver noticias</a></p>'
+        f'<form method="post" action="{sign_out_url}"><button id="post" type="submit">Ver más</button></form></html>'
+    ).encode()
+
+    class OnePage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the handler's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OnePage)
+    thread = threading.Thread(target=server.serve_forever, name="another-site", daemon=True)
+    thread.start()
+    try:
+        yield AnotherSite(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.mark.parametrize("elsewhere", ["another site", "another port of the same host"])
+def test_a_page_elsewhere_cannot_sign_the_officer_out_by_a_link_an_image_or_a_form(
+    browser: WebDriver, reporting: Site, another_site: AnotherSite, elsewhere: str
+) -> None:
+    """While the sign-out was a GET, any page could close a programme officer's session (and the provider's) with a
+    link or an image. ``localhost`` is another site than the dashboard's ``127.0.0.1``; another port of the same host
+    (another service, the provider) is the same site, to which the SameSite=Lax session cookie goes even with a POST."""
+    sign_in(browser, reporting, "staff")
+    page = on_localhost(another_site.url) if elsewhere == "another site" else another_site.url
+
+    def still_signed_in(after: str) -> None:
+        open_dashboard(browser, f"{reporting.url}/dashboard")  # no sign-in page: the same person, signed in
+        assert browser.find_element(By.ID, "signed-in").text.startswith("Sesión de staff"), after
+
+    browser.get(page)  # its image asks for the sign-out's address
+    still_signed_in("the image")
+
+    browser.get(page)
+    browser.find_element(By.ID, "link").click()  # the address, followed as a link: a page with the button, no sign-out
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(reporting.url) and b.execute_script("return document.readyState") == "complete")
+    assert browser.current_url == f"{reporting.url}/dashboard/sign-out" and browser.find_elements(By.ID, "sign-out-asked")
+    still_signed_in("the link")
+
+    browser.get(page)
+    browser.find_element(By.ID, "post").click()  # its form, posted: refused, naming the rule and the header
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{reporting.url}/dashboard/sign-out" and "same_origin" in b.page_source)
+    assert '"field":"Sec-Fetch-Site"' in browser.page_source
+    still_signed_in("the form")
+
+
+def test_the_sign_out_address_opened_from_an_old_bookmark_signs_out_with_its_button_in_its_language(
+    browser: WebDriver, reporting: Site
+) -> None:
+    """Someone who kept the sign-out link's address opens it: the page asks, in the dashboard's language, and its button
+    signs out of the dashboard and of the provider, back on the signed-out page in that language."""
+    sign_in(browser, reporting, "municipal-150132")
+
+    browser.get(f"{reporting.url}/dashboard/sign-out?lang=en")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert browser.find_element(By.ID, "sign-out-asked").text == "Sign out of the dashboard in this browser?"
+    assert {c["name"] for c in browser.get_cookies()} >= {"osv_dashboard_session", "osv_dashboard_id_token"}  # nothing forgotten yet
+    sign_out(browser)
+
+    assert browser.current_url == f"{reporting.url}/dashboard/signed-out?state=en"  # through the provider, which handed it back
+    assert browser.find_element(By.ID, "signed-out").text == "Signed out. Sign in again"
+    assert not browser.find_elements(By.ID, "provider-session-open")
+    assert not [c["name"] for c in browser.get_cookies() if c["name"].startswith("osv_dashboard")]  # the provider's are on the host too
+    browser.get(f"{reporting.url}/dashboard")
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(reporting.provider.issuer) and b.find_elements(By.NAME, "login"))
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect
 
@@ -418,9 +516,8 @@ def test_a_person_who_opens_the_dashboard_on_localhost_signs_in_and_stays_on_loc
     open_dashboard(browser, f"{url}/dashboard?lang=en")  # the session holds for the page's own links
     assert browser.find_element(By.ID, "language-switch").text == "Español"
 
-    browser.get(f"{url}/dashboard/sign-out")
-    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "signed-out"))
-    assert browser.current_url == f"{url}/dashboard/signed-out"  # back from the provider on the host the browser used
+    sign_out(browser)  # the English page's button
+    assert browser.current_url == f"{url}/dashboard/signed-out?state=en"  # back from the provider on the host the browser used
     assert browser.get_cookies() == []  # the session closed on localhost, where it was opened
 
     sign_in(browser, reporting, "staff")  # as the module's other tests expect

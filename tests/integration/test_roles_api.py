@@ -9,6 +9,8 @@ these stories show the people who may, doing it.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import count
@@ -504,11 +506,11 @@ def test_an_account_without_the_dashboards_permission_is_told_so_on_a_page_with_
     page = reporting.get("/dashboard?lang=en", headers=browser)
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
     assert "indicators:read" in page.text  # the problem's own words: the permission it needs
-    assert '<a id="sign-out" href="/dashboard/sign-out?lang=en">Sign out</a>' in page.text and 'id="role-hint"' in page.text
+    assert SIGN_OUT_FORM.format(query="?lang=en", label="Sign out") in page.text and 'id="role-hint"' in page.text
     assert "<h1>This account has no access to the dashboard</h1>" in page.text  # not "this query", which is not at fault
     assert 'id="back-to-dashboard"' not in page.text  # it would lead to the same refusal (tester 37d F8)
     spanish = reporting.get("/dashboard", headers=browser).text
-    assert '<a id="sign-out" href="/dashboard/sign-out">Cerrar sesión</a>' in spanish
+    assert SIGN_OUT_FORM.format(query="", label="Cerrar sesión") in spanish
     # In the page's language (tester 135 F6: the Spanish page said "This needs the permission…")
     assert "El tablero necesita el permiso &#39;indicators:read&#39;" in spanish and "This needs" not in spanish
     api = reporting.get("/dashboard", headers=tokens.headers("dpo"))  # a script: problem+json, as every route answers
@@ -544,28 +546,95 @@ def test_the_dashboard_sends_a_browser_without_a_session_to_the_provider_with_pk
     assert reporting.get("/dashboard").status_code == 200
 
 
+SIGN_OUT_FORM = (
+    '<form class="sign-out" method="post" action="/dashboard/sign-out{query}"><button id="sign-out" type="submit">{label}</button></form>'
+)
+"""The pages' sign-out control: a button posting to the sign-out (a link another site could have followed)."""
+
+
+def onward(page: str) -> str:
+    """Where the page answering a sign-out sends the browser on (its ``<meta http-equiv="refresh">`` and its link)."""
+    refresh = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', page)
+    link = re.search(r'<a id="continue-to-provider" href="([^"]+)">', page)
+    assert refresh and link and refresh[1] == link[1], page
+    return html.unescape(refresh[1])
+
+
+def forgotten_cookies(answer: httpx.Response) -> list[tuple[str, str]]:
+    """The cookies an answer forgets, as (name, path)."""
+    forgotten = [cookie for cookie in answer.headers.get_list("set-cookie") if "max-age=0" in cookie.lower()]
+    return sorted((cookie.split("=")[0], cookie.lower().split("path=")[1].split(";")[0]) for cookie in forgotten)
+
+
+def signed_in_with_an_id_token(reporting: TestClient) -> None:
+    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
+    reporting.cookies.set("osv_dashboard_id_token", "the-sessions-id-token", path="/dashboard")
+
+
 def test_signing_out_forgets_the_dashboards_session_and_sends_the_browser_to_end_the_providers_own(
     system: dict[str, TestClient], identity_provider: Any
 ) -> None:
     reporting = system["reporting"]
-    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
-    reporting.cookies.set("osv_dashboard_id_token", "the-sessions-id-token", path="/dashboard")
-    out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+    signed_in_with_an_id_token(reporting)
+    out = reporting.post("/dashboard/sign-out", headers={"Authorization": "", "Sec-Fetch-Site": "same-origin"}, follow_redirects=False)
 
-    assert out.status_code == 303
-    target = urlsplit(out.headers["location"])
+    # A page that goes on to the provider, not a 303 there: the dashboard's form-action 'self' holds for the redirects
+    # after a form's submission, and Chromium blocks one to another origin.
+    assert out.status_code == 200 and out.headers["content-type"].startswith("text/html")
+    target = urlsplit(onward(out.text))
     assert f"{target.scheme}://{target.netloc}{target.path}" == httpx.get(identity_provider.discovery_url).json()["end_session_endpoint"]
     assert {k: v[0] for k, v in parse_qs(target.query).items()} == {
         "client_id": "osv-dashboard",
         "post_logout_redirect_uri": "http://testserver/dashboard/signed-out",
         "id_token_hint": "the-sessions-id-token",
     }
-    forgotten = [cookie for cookie in out.headers.get_list("set-cookie") if "max-age=0" in cookie.lower()]
-    assert sorted((cookie.split("=")[0], cookie.lower().split("path=")[1].split(";")[0]) for cookie in forgotten) == [
+    assert forgotten_cookies(out) == [
         ("osv_dashboard_id_token", "/dashboard"),
         ("osv_dashboard_session", "/"),  # as an earlier version set it, for the whole host
         ("osv_dashboard_session", "/dashboard"),
     ]
+    assert "form-action 'self'" in out.headers["content-security-policy"] and "frame-ancestors 'none'" in out.headers["content-security-policy"]
+
+
+def test_another_sites_page_cannot_sign_the_dashboard_out(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
+    """A link, an image or a form on any page could sign a programme officer out while the sign-out was a GET. Now a
+    POST another origin's page sent is refused, naming the header that says where it came from, and the session stays:
+    the SameSite=Lax cookie alone would not do, as a page on another port of the same host is the same site."""
+    reporting = system["reporting"]
+    signed_in_with_an_id_token(reporting)
+
+    # Opening the address (a link followed, an image, an old bookmark) shows a button and signs no one out.
+    asked = reporting.get("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
+    assert asked.status_code == 200 and '<html lang="en">' in asked.text
+    assert "set-cookie" not in asked.headers and "provider" not in asked.text
+    assert SIGN_OUT_FORM.format(query="?lang=en", label="Sign out") in asked.text
+    assert '<a id="back-to-dashboard" href="/dashboard?lang=en">Back to the dashboard</a>' in asked.text
+    assert SIGN_OUT_FORM.format(query="", label="Cerrar sesión") in reporting.get("/dashboard/sign-out", headers={"Authorization": ""}).text
+
+    # A form another site's page posted, or another service's on the same host, or a page hiding its origin.
+    for header, value in (
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Sec-Fetch-Site", "same-site"),
+        ("Origin", "https://elsewhere.example.org"),
+        ("Origin", "http://testserver:8001"),
+        ("Origin", "null"),
+    ):
+        refused = reporting.post("/dashboard/sign-out", headers={"Authorization": "", header: value}, follow_redirects=False)
+        assert assert_problem(refused, 403, header, "same_origin")["detail"].startswith(f"{header} is '{value}'")
+        assert "set-cookie" not in refused.headers, (header, value)
+    assert reporting.cookies.get("osv_dashboard_session") == "an-access-token"
+
+    # The dashboard's own form: the browser says so by either header. Its pages let it name their origin: under the
+    # no-referrer every other answer has, Chromium's Origin is "null", the only header a browser that sends no
+    # Sec-Fetch-Site (plain HTTP to an address other than loopback) would give.
+    refused_account = reporting.get("/dashboard", headers={"Accept": "text/html", **tokens.headers("dpo")})
+    for page in (reporting.get("/dashboard"), asked, refused_account):
+        assert 'id="sign-out"' in page.text and page.headers["referrer-policy"] == "same-origin", page.url
+    assert reporting.get("/dashboard/signed-out").headers["referrer-policy"] == "no-referrer"
+    for header, value in (("Sec-Fetch-Site", "same-origin"), ("Origin", "http://testserver")):
+        signed_in_with_an_id_token(reporting)
+        out = reporting.post("/dashboard/sign-out", headers={"Authorization": "", header: value}, follow_redirects=False)
+        assert out.status_code == 200 and ("osv_dashboard_session", "/dashboard") in forgotten_cookies(out), (header, value)
 
 
 def test_signing_out_of_a_session_without_its_id_token_says_the_providers_may_be_open_with_a_link_to_end_it(
@@ -575,7 +644,7 @@ def test_signing_out_of_a_session_without_its_id_token_says_the_providers_may_be
     would ask whether to log out, staying the default, and the next person would be signed in (tester 24b)."""
     reporting = system["reporting"]
     reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
-    out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+    out = reporting.post("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
 
     assert out.status_code == 200
     assert 'id="signed-out"' in out.text and 'id="provider-session-open"' in out.text
@@ -588,15 +657,14 @@ def test_the_signed_out_pages_are_in_the_language_the_dashboard_was_read_in(syst
     """The dashboard is bilingual (``?lang=``); signing out of its English page must not drop the person into Spanish."""
     reporting = system["reporting"]
     page = reporting.get("/dashboard?lang=en").text
-    assert 'id="sign-out" href="/dashboard/sign-out?lang=en"' in page  # its sign-out link carries the page's language
-    assert 'id="sign-out" href="/dashboard/sign-out"' in reporting.get("/dashboard").text
+    assert SIGN_OUT_FORM.format(query="?lang=en", label="Sign out") in page  # its sign-out form carries the page's language
+    assert SIGN_OUT_FORM.format(query="", label="Cerrar sesión") in reporting.get("/dashboard").text
 
     # With the session's ID token: off to the provider, the language going as the logout's state, handed back to the page.
-    reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
-    reporting.cookies.set("osv_dashboard_id_token", "the-sessions-id-token", path="/dashboard")
-    out = reporting.get("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
-    assert out.status_code == 303
-    query = {k: v[0] for k, v in parse_qs(urlsplit(out.headers["location"]).query).items()}
+    signed_in_with_an_id_token(reporting)
+    out = reporting.post("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
+    assert out.status_code == 200 and '<html lang="en">' in out.text and "Continue" in out.text
+    query = {k: v[0] for k, v in parse_qs(urlsplit(onward(out.text)).query).items()}
     assert (query["post_logout_redirect_uri"], query["state"], query["ui_locales"]) == ("http://testserver/dashboard/signed-out", "en", "en")
     back = reporting.get("/dashboard/signed-out", params={"state": "en"}, headers={"Authorization": ""})
     assert '<html lang="en">' in back.text and "Signed out." in back.text and "Sesión" not in back.text
@@ -607,10 +675,11 @@ def test_the_signed_out_pages_are_in_the_language_the_dashboard_was_read_in(syst
     # Without it: the page itself, saying the provider's session may be open, in English, its link keeping the language.
     reporting.cookies.clear()
     reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
-    out = reporting.get("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
+    out = reporting.post("/dashboard/sign-out", params={"lang": "en"}, headers={"Authorization": ""}, follow_redirects=False)
     assert out.status_code == 200 and '<html lang="en">' in out.text
     assert "The identity provider's session may still be open" in out.text and "End the provider's session too" in out.text
     assert "&amp;state=en" in out.text and "Sesión" not in out.text
+    assert reporting.post("/dashboard/sign-out", params={"lang": "fr"}, headers={"Authorization": ""}).status_code == 422
     assert reporting.get("/dashboard/sign-out", params={"lang": "fr"}, headers={"Authorization": ""}).status_code == 422
 
 
@@ -622,7 +691,7 @@ def test_signing_out_while_the_provider_cannot_be_reached_still_closes_the_sessi
     unreachable = AuthSettings(issuer="http://127.0.0.1:1/realms/osv", http_timeout_seconds=1)
     with service_client("reporting", tmp_path, settings={"auth": unreachable}) as reporting:
         reporting.cookies.set("osv_dashboard_session", "an-access-token", path="/")
-        out = reporting.get("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
+        out = reporting.post("/dashboard/sign-out", headers={"Authorization": ""}, follow_redirects=False)
 
     assert out.status_code == 200
     assert 'id="signed-out"' in out.text and 'id="provider-session-open"' in out.text
