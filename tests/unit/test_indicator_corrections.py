@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from services.reporting.domain.indicators import Fact, phases_in
-from services.reporting.domain.tally import RECALLED, Tally, activities_in, histories_in, report
+from services.reporting.domain.tally import RECALLED, Tally, activities_in, evidence, histories_in, report
 from tests.unit.test_indicators import F1, F2, enrolled, fact, mapped, merged, phase, phases_of, workshop
 
 F3 = ("F3", "2022-01-01", "2022-06-30")
@@ -92,6 +92,11 @@ def test_a_venezuelan_recorded_as_peruvian_counts_as_venezuelan_in_every_phase_o
     assert after["F1"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert after["F1"]["beneficiaries_direct"] == {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}, "aggregate": 0}
     assert after["F1"]["attendances"] == before["F1"]["attendances"]  # the workshop's rows, as its report gave them
+    # the evidence names the correction beside the joining it restates (a sign-off's restatement shows it so)
+    joinings = evidence(recorded + corrections, "members_joined", "F1")["events"]
+    assert [(e["type"], e["adds"]) for e in joinings if e["adds"].get("by_nationality.PE")] == [
+        ("MemberJoined", {"by_nationality.PE": 1, "total": 1}), ("MemberNationalityCorrected", {"by_nationality.PE": -1, "by_nationality.VE": 1}),
+    ]
     # every report after the correction is the one Rosa recorded right from the start would have made
     for by in (None, "zone", "district"):
         assert without_attendances(report(recorded + corrections, by)) == without_attendances(report(rosas_story("VE", "F"), by))
