@@ -142,13 +142,13 @@ class CorrectionCreate(Command):
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
         default=None,
         description="The person's nationality, corrected (a Venezuelan recorded as `PE`): an ISO 3166-1 alpha-2 country "
-        "code as at registration (422 `iso_3166_alpha_2`). Also records, per membership of the person, a public "
+        "code as at registration (422 `iso_3166_alpha_2`; `null`, 422 `nationality_not_null`). Also records, per membership of the person, a public "
         "`MemberNationalityCorrected` (the previous and the new code): reporting counts the person under the new one "
         "in every phase, from the correction on.",
     )
     sex: Sex | None = Field(
         default=None,
-        description="The person's sex, corrected (`F`, `M` or `X`; F and M swapped in a form). Also records, per "
+        description="The person's sex, corrected (`F`, `M` or `X`; F and M swapped in a form; `null`, 422 `sex_not_null`). Also records, per "
         "membership, a public `MemberSexCorrected`: reporting counts the person under the new one in every phase, from "
         "the correction on.",
     )
