@@ -207,7 +207,7 @@ def leave_membership(
     "/{member_id}/correction", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_RECTIFY))]
 )
 def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: EngagementDep) -> MemberPublic:
-    """Correct the person's name, document, phone or birth year at their request (records `PersonalDataCorrected`, private: sealed, never published; a new document type recounts the OSVs' `OSVDocumentsCounted`).
+    """Correct the person's name, document, phone, birth year, nationality or sex at their request (records `PersonalDataCorrected`, private: sealed, never published; per membership, a public `MemberAgeBandCorrected`, `MemberNationalityCorrected` or `MemberSexCorrected` for a band, nationality or sex that changed; a new document type recounts the OSVs' `OSVDocumentsCounted`).
 
     ARCO rectification (Ley 29733, art. 20). Answered masked: read the result with `GET /members/{id}?purpose=correction`."""
     return MemberPublic.of(engagement.correct_personal_data(member_id, **body.changes()))  # type: ignore[arg-type]

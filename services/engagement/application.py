@@ -242,9 +242,13 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         document: tuple[DocumentType, str | None] | Unchanged = UNCHANGED,
         phone: str | None | Unchanged = UNCHANGED,
         birth_year: int | None | Unchanged = UNCHANGED,
+        nationality: str | Unchanged = UNCHANGED,
+        sex: Sex | Unchanged = UNCHANGED,
     ) -> Member:
-        """Rectify a person's name, document (type and number together), phone or birth year (Ley 29733, art. 20):
-        :meth:`Member.correct`, recorded as a private ``PersonalDataCorrected`` sealed under the person's key.
+        """Rectify a person's name, document (type and number together), phone, birth year, nationality or sex (Ley 29733,
+        art. 20): :meth:`Member.correct`, recorded as a private ``PersonalDataCorrected`` sealed under the person's key,
+        with the public ``MemberAgeBandCorrected``, ``MemberNationalityCorrected`` and ``MemberSexCorrected`` per
+        membership whose public terms changed.
 
         A document that changed re-keys the document index: the new one is claimed (409 ``person_already_registered``,
         naming its holder, when it is another person's), then the old one's entry is released and forgotten as an
@@ -256,7 +260,9 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         member = self.get_member(member_id)
         identity, document_type = member.document_identity, member.document_type
         own, forms = self._document_index_of(member) if not isinstance(document, Unchanged) else (None, [])
-        if not member.correct(self.today(), full_name=full_name, document=document, phone=phone, birth_year=birth_year):
+        if not member.correct(
+            self.today(), full_name=full_name, document=document, phone=phone, birth_year=birth_year, nationality=nationality, sex=sex
+        ):
             return member
         saved: list[Any] = [member]
         if member.document_identity != identity:

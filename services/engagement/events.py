@@ -95,6 +95,52 @@ class MemberAgeBandCorrected(PublicEvent):
     corrected_on: date = Field(description="The day the correction was recorded.")
 
 
+@catalogue.publishes(Member.NationalityCorrected)
+class MemberNationalityCorrected(PublicEvent):
+    """A membership's nationality was corrected: the person's nationality was rectified (Ley 29733 art. 20).
+
+    Count the membership of `MemberJoined` with this `membership_id` (and its `MemberLeft`, if `left_on` is given) under
+    `nationality` from now on, no longer under `previous_nationality`, in the phase of `joined_on` (`left_on`) as
+    before: the person always had this nationality. One per membership of the person, under that OSV's
+    municipality. The nationality is what `MemberJoined` already published, so this discloses nothing new.
+    """
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    member_id: UUID
+    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose nationality is corrected.")
+    osv_id: UUID
+    previous_nationality: Nationality = Field(description="The nationality it was counted under until now (as `MemberJoined` or an earlier correction said).")
+    nationality: Nationality = Field(description="The person's nationality, corrected.")
+    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
+    left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
+    corrected_on: date = Field(description="The day the correction was recorded.")
+
+
+@catalogue.publishes(Member.SexCorrected)
+class MemberSexCorrected(PublicEvent):
+    """A membership's sex was corrected: the person's sex was rectified (Ley 29733 art. 20).
+
+    Count the membership of `MemberJoined` with this `membership_id` (and its `MemberLeft`, its member's project
+    participations) under `sex` from now on, no longer under `previous_sex`, in every phase as before: the person
+    always had this sex. One per membership of the person, under that OSV's municipality, as
+    `MemberNationalityCorrected`.
+    """
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    member_id: UUID
+    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose sex is corrected.")
+    osv_id: UUID
+    previous_sex: Sex = Field(description="The sex it was counted under until now (as `MemberJoined` or an earlier correction said).")
+    sex: Sex = Field(description="The person's sex, corrected.")
+    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
+    left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
+    corrected_on: date = Field(description="The day the correction was recorded.")
+
+
 @catalogue.publishes(Member.RoleChanged)
 class MemberRoleChanged(PublicEvent):
     """A member took another role in their OSV (president, board member, member)."""

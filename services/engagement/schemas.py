@@ -107,7 +107,7 @@ def _number_of_corrected_document(number: str | None, document_type: DocumentTyp
         _number_of_document(number, document_type)
 
 
-CORRECTED_FIELDS = ("full_name", "document_type", "document_number", "phone", "birth_year")
+CORRECTED_FIELDS = ("full_name", "document_type", "document_number", "phone", "birth_year", "nationality", "sex")
 
 
 class CorrectionCreate(Command):
@@ -139,15 +139,30 @@ class CorrectionCreate(Command):
         "it published also records, per such membership, a public `MemberAgeBandCorrected` (the previous and the new "
         "band, never the year).",
     )
+    nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
+        default=None,
+        description="The person's nationality, corrected (a Venezuelan recorded as `PE`): an ISO 3166-1 alpha-2 country "
+        "code as at registration (422 `iso_3166_alpha_2`; `null`, 422 `nationality_not_null`). Also records, per membership of the person, a public "
+        "`MemberNationalityCorrected` (the previous and the new code): reporting counts the person under the new one "
+        "in every phase, from the correction on.",
+    )
+    sex: Sex | None = Field(
+        default=None,
+        description="The person's sex, corrected (`F`, `M` or `X`; F and M swapped in a form; `null`, 422 `sex_not_null`). Also records, per "
+        "membership, a public `MemberSexCorrected`: reporting counts the person under the new one in every phase, from "
+        "the correction on.",
+    )
 
     @model_validator(mode="after")
     def _something_to_correct(self) -> CorrectionCreate:
         """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type;
-        422 ``full_name_not_null``, ``document_type_not_null``: a name or a document type is corrected, never removed."""
+        422 ``full_name_not_null``, ``document_type_not_null``, ``nationality_not_null``, ``sex_not_null``: those are
+        corrected, never removed."""
         given = self.model_fields_set & set(CORRECTED_FIELDS)
         if not given:
             raise PydanticCustomError(
-                "at_least_one_field", "give at least one of full_name, document_type with document_number, phone, birth_year"
+                "at_least_one_field",
+                "give at least one of full_name, document_type with document_number, phone, birth_year, nationality, sex",
             )
         if "document_number" in given and self.document_type is None:
             raise PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
@@ -155,6 +170,9 @@ class CorrectionCreate(Command):
             raise PydanticCustomError("full_name_not_null", "full_name is corrected, never removed")
         if "document_type" in given and self.document_type is None:
             raise PydanticCustomError("document_type_not_null", "document_type is corrected, never removed: NINGUNO for no document")
+        for name in ("nationality", "sex"):
+            if name in given and getattr(self, name) is None:
+                raise PydanticCustomError(f"{name}_not_null", f"{name} is corrected, never removed")  # type: ignore[arg-type]
         return self
 
     def changes(self) -> dict[str, object]:
@@ -169,6 +187,9 @@ class CorrectionCreate(Command):
             changes["phone"] = self.phone
         if "birth_year" in given:
             changes["birth_year"] = self.birth_year
+        for name in ("nationality", "sex"):
+            if getattr(self, name) is not None:
+                changes[name] = getattr(self, name)
         return changes
 
 

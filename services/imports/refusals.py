@@ -48,8 +48,8 @@ def correction_of(commands: Iterable[Command]) -> str:
     or a nationality was sent to a command that refuses it)."""
     paths = {command.path for command in commands}
     if "/members" in paths:
-        return ("POST /members/{id}/correction, for each person: a name, document, phone or birth year; a nationality, sex "
-                "or joining date has no correction yet, tell the programme's lead")
+        return ("POST /members/{id}/correction, for each person: a name, document, phone, birth year, nationality or sex; "
+                "a joining date has no correction yet, tell the programme's lead")
     if "/osvs" in paths:
         return ("PATCH /osvs/{id}: its kind, composition, focus areas or contact channel; a name, district or mapping date "
                 "has no correction: map the organisation again as a new submission and merge the mistaken record into it, "

@@ -95,7 +95,9 @@ def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, 
     """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district.
 
     Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
-    0), `in_progress` (its days so far) or `ended`.
+    0), `in_progress` (its days so far) or `ended`. A person whose nationality or sex was rectified
+    (`MemberNationalityCorrected`, `MemberSexCorrected`) counts under the corrected value in every phase once the
+    correction is recorded; a cut before it shows what was known then.
     """
     return reporting.indicators(as_of=as_of, by=by, scope=scope)
 

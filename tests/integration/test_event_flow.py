@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from devtools.embedded import NatsServer
 from tests.support.system import System, eventually, running_system
 
 
-def map_register_grant_and_enrol(system: System) -> dict[str, str]:
-    """Phase 1 sees an OSV mapped and registered; phase 2 funds it and sees a member come and go."""
+def map_register_grant_and_enrol(system: System, nationality: str = "VE", sex: str = "F", took_part_on: str | None = None) -> dict[str, str]:
+    """Phase 1 sees an OSV mapped and registered; phase 2 funds it and sees a member come and go (having taken part in its
+    project from ``took_part_on``, if given)."""
     assert system.funding.post(
         "/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-09-30"}
     ).status_code == 201
@@ -44,8 +47,8 @@ def map_register_grant_and_enrol(system: System) -> dict[str, str]:
                     "full_name": "Yusleidy Carolina Pérez Mora",
                     "document_type": "CE",
                     "document_number": "001234567",
-                    "nationality": "VE",
-                    "sex": "F",
+                    "nationality": nationality,
+                    "sex": sex,
                     "joined_on": "2021-10-05",
                     "birth_year": 1990,
                 },
@@ -53,6 +56,12 @@ def map_register_grant_and_enrol(system: System) -> dict[str, str]:
         ).status_code == 201 and r
     )
     member_id = member.json()["id"]
+    if took_part_on is not None:
+        eventually(  # engagement learns of the grant from funding's events
+            lambda: system.engagement.post(
+                f"/members/{member_id}/participations", json={"grant_id": grant.json()["id"], "enrolled_on": took_part_on}
+            ).status_code == 201
+        )
     left = system.engagement.post(
         f"/members/{member_id}/departure", json={"left_on": "2021-12-10", "reason": "moved_abroad"}
     )
@@ -80,3 +89,30 @@ def test_an_osv_mapped_registered_funded_and_joined_shows_in_each_phase_of_the_i
     assert phase2["indicators"]["members_left_by_reason"] == {"moved_abroad": 1}
     assert report["total"]["osvs_identified"] == 1
     assert report["total"]["seed_funds_granted_pen"] == "3500.00"
+
+
+def test_a_nationality_and_sex_corrected_in_engagement_restate_the_indicators_and_a_report_as_of_before_shows_them_as_recorded(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # A Venezuelan recorded as PE, F and M swapped in the form: the programme's core indicator (migrants and host
+    # community) counted her as Peruvian for good. Corrected, every phase counts her as she is; the past as it was known.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = map_register_grant_and_enrol(system, nationality="PE", sex="M", took_part_on="2021-10-25")
+        system.wait_relayed()
+        system.wait_applied()
+        recorded = datetime.now(timezone.utc)
+        time.sleep(1.1)  # recorded times are kept to the microsecond; a second apart leaves no doubt which side each is
+
+        corrected = system.engagement.post(f"/members/{ids['member_id']}/correction", json={"nationality": "VE", "sex": "F"})
+        assert corrected.status_code == 200, corrected.text
+        system.wait_relayed()
+        system.wait_applied()
+        now = system.indicators()
+        then = system.reporting.get("/indicators", params={"as_of": recorded.isoformat().replace("+00:00", "Z")}).json()
+
+    f2_now, f2_then = now["phases"][1]["indicators"], then["phases"][1]["indicators"]
+    assert f2_now["members_joined"] == f2_now["members_left"] == {"total": 1, "by_nationality": {"VE": 1}}
+    assert f2_now["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+    assert f2_then["members_joined"] == f2_then["members_left"] == {"total": 1, "by_nationality": {"PE": 1}}
+    assert f2_then["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
+    assert now["total"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}

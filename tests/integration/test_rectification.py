@@ -2,7 +2,7 @@
 
 The correction is sealed under the person's key as their registration is, never published nor logged; a corrected
 document re-keys the document index; the programme's figures (members joined) do not move, since the person is the
-same member. Runs on SQLite and on PostgreSQL, as the store and the document index live on the database under test.
+same member, though a corrected age band, nationality or sex is published for partners to count it again. Runs on SQLite and on PostgreSQL, as the store and the document index live on the database under test.
 """
 
 from __future__ import annotations
@@ -255,6 +255,42 @@ def test_a_birth_year_added_across_an_age_band_goes_through_and_partners_get_the
     }
     assert "1999" not in json.dumps(band) and "birth_year" not in json.dumps(partner)
     assert [e["type"] for e in feed(client)[len(before):]] == ["MemberAgeBandCorrected"]  # the correction itself stays private
+
+
+def test_a_nationality_and_sex_mistyped_at_registration_read_back_corrected_and_partners_recount_them(client: TestClient) -> None:
+    # A Venezuelan recorded as PE and F/M swapped in a Kobo form could not be corrected: nationality and sex are personal
+    # data (Ley 29733 art. 20), and reporting's migrants/host and by-sex figures counted the person wrongly for good.
+    osv_id = str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=osv_id, district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-03-15")
+    member = register_zoraida(client, osv_id, nationality="PE", sex="M")
+    before, position = feed(client), head(client)
+    assert_problem(correct(client, member["id"], nationality="XX"), 422, "nationality", "iso_3166_alpha_2")
+    assert_problem(correct(client, member["id"], sex="W"), 422, "sex", "enum")
+    assert_problem(correct(client, member["id"], nationality=None), 422, "body", "nationality_not_null")
+    assert head(client) == position
+
+    corrected = correct(client, member["id"], nationality="ve", sex="F")
+
+    assert corrected.status_code == 200, corrected.text
+    after = shown(client, member["id"])
+    assert (after["nationality"], after["sex"], after["full_name"], after["birth_year"]) == ("VE", "F", NAME, 1987)
+    assert after["memberships"] == member["memberships"]
+    partner = client.get("/events", params={"limit": 1000}, headers=signed_in_headers("partner-150132")).json()["events"]
+    (joined,) = [e for e in partner if e["type"] == "MemberJoined"]
+    (nationality,) = [e for e in partner if e["type"] == "MemberNationalityCorrected"]
+    (sex,) = [e for e in partner if e["type"] == "MemberSexCorrected"]
+    day = nationality["data"]["corrected_on"]
+    which = {"member_id": member["id"], "membership_id": joined["data"]["membership_id"], "osv_id": osv_id}
+    dated = {"joined_on": "2024-03-01", "left_on": None, "corrected_on": day, "occurred_on": day}
+    assert nationality["data"] == {**which, "previous_nationality": "PE", "nationality": "VE", **dated}
+    assert sex["data"] == {**which, "previous_sex": "M", "sex": "F", **dated}
+    assert nationality["municipality"] == sex["municipality"] == joined["municipality"] == "150132"
+    assert NAME not in json.dumps(partner) and "1987" not in json.dumps([nationality, sex])
+    assert [e["type"] for e in feed(client)[len(before):]] == ["MemberNationalityCorrected", "MemberSexCorrected"]
+    assert correct(client, member["id"], nationality="VE", sex="F").status_code == 200
+    assert len(feed(client)) == len(before) + 2  # asked again: nothing changes, nothing recorded
+    changes = client.get(f"/members/{member['id']}/personal-data-changes", headers=signed_in_headers("dpo"))
+    assert [c["type"] for c in changes.json()] == ["Registered", "PersonalDataCorrected"]
 
 
 def test_a_corrected_birth_year_keeps_the_board_for_adults(client: TestClient) -> None:

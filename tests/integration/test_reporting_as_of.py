@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta, timezone
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +33,7 @@ def cloudevent(source: str, position: int, event_type: str, subject: str, time: 
     }
 
 
-def programme_log(count: int, seed: int = 1, merges: float = 0.0) -> list[dict[str, Any]]:
+def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0) -> list[dict[str, Any]]:
     """A programme's events as the services would publish them, recorded over two years, facts entered up to months late.
 
     Causal order holds (an OSV is mapped before anyone speaks of it, an
@@ -40,10 +41,13 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0) -> list[dict[s
     after facts in it were recorded. With ``merges``, that share of the steps
     merges an OSV into another (drawn apart: the other steps are as without);
     funding and engagement go on with what the record holds (tranches,
-    departures, withdrawals).
+    departures, withdrawals). With ``corrections``, that share of the steps rectifies a member's nationality or sex
+    (drawn apart too): engagement's ``MemberNationalityCorrected`` or ``MemberSexCorrected``, the member's later facts
+    carrying the corrected value.
     """
     rng = random.Random(seed)
     merging = random.Random(seed + 1)
+    correcting = random.Random(seed + 2)
     places: dict[str, tuple[str, str, str]] = {}
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     out: list[dict[str, Any]] = []
@@ -69,6 +73,8 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0) -> list[dict[s
     osvs: list[str] = []
     registered: set[str] = set()
     members: list[tuple[str, str, str, str]] = []
+    joined: dict[str, str] = {}
+    departed: list[tuple[str, str, str, str, str]] = []  # member, osv, nationality, sex, left on
     grants: list[tuple[str, str]] = []
     participations: list[tuple[str, str, str, str, str]] = []
     activities: list[tuple[str, str, str]] = []
@@ -87,6 +93,26 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0) -> list[dict[s
             district, zone, mapped_on = places[duplicate]
             emit("registry", "OSVMerged", duplicate, osv_id=duplicate, into_osv_id=survivor, merged_on=now.date().isoformat(),
                  district=district, zone=zone, mapped_on=mapped_on, occurred_on=now.date().isoformat())
+            continue
+        if corrections and len(members) + len(departed) > 4 and correcting.random() < corrections:
+            who = correcting.randrange(len(members) + len(departed))
+            member, osv, nationality, sex, *gone = members[who] if who < len(members) else departed[who - len(members)]
+            today = now.date().isoformat()
+            which = {"member_id": member, "membership_id": member, "osv_id": osv, "joined_on": joined[member],
+                     "left_on": gone[0] if gone else None, "corrected_on": today, "occurred_on": today}
+            if correcting.random() < 0.6:
+                corrected = correcting.choice([n for n in ("VE", "PE", "CO", "EC") if n != nationality])
+                emit("engagement", "MemberNationalityCorrected", member, previous_nationality=nationality, nationality=corrected, **which)
+                nationality = corrected
+            else:
+                corrected = "F" if sex == "M" else "M"
+                emit("engagement", "MemberSexCorrected", member, previous_sex=sex, sex=corrected, **which)
+                sex = corrected
+            if who < len(members):
+                members[who] = (member, osv, nationality, sex)
+            else:
+                departed[who - len(members)] = (member, osv, nationality, sex, *gone)
+            participations[:] = [(m, g, o, nationality, sex) if m == member else (m, g, o, n, s) for m, g, o, n, s in participations]
             continue
         roll = rng.random()
         on = day()
@@ -148,10 +174,12 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0) -> list[dict[s
             nationality, sex = rng.choice(["VE", "VE", "PE", "CO"]), rng.choice(["F", "M"])
             if members and rng.random() < 0.25:
                 member, osv, nationality, sex = members.pop(rng.randrange(len(members)))
+                departed.append((member, osv, nationality, sex, on))
                 emit("engagement", "MemberLeft", member, member_id=member, membership_id=member, osv_id=osv, nationality=nationality,
                      sex=sex, age_band="30-44", left_on=on, reason=rng.choice(["moved_abroad", "withdrew", "other"]), occurred_on=on)
             else:
                 members.append((member, osv, nationality, sex))
+                joined[member] = on
                 emit("engagement", "MemberJoined", member, member_id=member, membership_id=member, osv_id=osv, role="member",
                      nationality=nationality, sex=sex, age_band="30-44", joined_on=on, occurred_on=on)
         elif roll < 0.60 and members and grants:
@@ -436,3 +464,37 @@ def test_a_report_past_a_dissolution_reads_the_osvs_earlier_facts_by_their_index
         for statement, parameters in by_osv:
             plan = " ".join(str(row) for row in connection.exec_driver_sql(("EXPLAIN " if postgres else "EXPLAIN QUERY PLAN ") + statement, parameters))
             assert "ix_facts_osv" in plan, plan
+
+
+def test_with_nationalities_and_sexes_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
+    """A correction reaches back to every phase the person was counted in (their joining, departure and projects, a
+    checkpoint's included): a restored tally recalls the member's corrections with their projects, a merge moves what
+    they restated. And once corrected, the figures are those of the person recorded right from the start."""
+    events = programme_log(1500, seed=41, merges=0.02, corrections=0.04)
+    corrected = [e for e in events if e["type"] in ("MemberNationalityCorrected", "MemberSexCorrected")]
+    assert len(corrected) >= 30 and any(e["data"]["left_on"] for e in corrected)
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
+    for batch in arriving_out_of_order(events, seed=7):
+        readmodel.apply(batch)
+    facts = readmodel.facts()
+    assert len(readmodel.checkpoints()) >= 15
+
+    rng = random.Random(12)
+    first, last = facts[0].recorded_at, facts[-1].recorded_at
+    for cut in [first + (last - first) * rng.random() for _ in range(6)] + [last]:
+        known = [f for f in facts if f.recorded_at <= cut]
+        for by in (None, "zone", "district"):
+            assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
+    latest = readmodel.report(None, "district")
+    assert latest == report(facts, "district")
+
+    # every member's facts with the values they were corrected to, and no correction: the same figures
+    final: dict[str, dict[str, str]] = {}
+    for e in corrected:
+        field = "nationality" if e["type"] == "MemberNationalityCorrected" else "sex"
+        final.setdefault(e["data"]["member_id"], {})[field] = e["data"][field]
+    right = [
+        replace(f, data={**f.data, **final.get(str(f.data.get("member_id")), {})}) for f in facts
+        if f.type not in ("MemberNationalityCorrected", "MemberSexCorrected")
+    ]
+    assert latest == report(right, "district")

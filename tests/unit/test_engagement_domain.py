@@ -976,6 +976,88 @@ def test_a_birth_year_added_to_a_member_registered_without_one_corrects_the_unkn
     assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected"]
 
 
+def test_a_nationality_corrected_is_normalised_and_published_for_each_membership_with_its_days() -> None:
+    # A Venezuelan recorded as PE by field staff: the person has the right to have it rectified, and the programme's
+    # figures (migrants and host community) count them again.
+    member = a_member(nationality="PE", joined_on=date(2020, 3, 1))
+    other_osv = uuid4()
+    member.join(other_osv, Role.MEMBER, date(2024, 3, 1))
+    first, second = member.memberships
+    member.leave_membership(first, date(2022, 5, 1), DepartureReason.MOVED_IN_PERU)
+    member.collect_events()
+
+    assert member.correct(TODAY, nationality=" ve ")
+
+    corrected, *public = member.collect_events()
+    assert type(corrected).__name__ == "PersonalDataCorrected" and catalogue.is_private(corrected)
+    out = [catalogue.to_cloudevent(7, e) for e in public]
+    assert [e["type"] for e in out if e is not None] == ["MemberNationalityCorrected", "MemberNationalityCorrected"]
+    assert [e["data"] for e in out if e is not None] == [
+        {
+            "member_id": str(member.id), "membership_id": str(membership), "osv_id": str(osv), "previous_nationality": "PE",
+            "nationality": "VE", "joined_on": joined, "left_on": left, "corrected_on": TODAY.isoformat(), "occurred_on": TODAY.isoformat(),
+        }
+        for membership, osv, joined, left in ((first, OSV_ID, "2020-03-01", "2022-05-01"), (second, other_osv, "2024-03-01", None))
+    ]
+    assert member.nationality == "VE"
+    assert "Yusmary" not in str(out) and "0012345" not in str(out)  # never the name nor the document
+
+
+def test_a_sex_corrected_is_published_and_later_events_carry_the_corrected_terms_replayed_or_not() -> None:
+    member = a_member(sex=Sex.M, nationality="PE")
+    grant_id = uuid4()
+    member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
+
+    assert member.correct(TODAY, sex=Sex.F, nationality="VE")
+    events = member.collect_events()
+    assert [type(e).__name__ for e in events[-3:]] == ["PersonalDataCorrected", "NationalityCorrected", "SexCorrected"]
+    sex = catalogue.to_cloudevent(1, events[-1])
+    assert sex is not None and (sex["type"], sex["data"]["previous_sex"], sex["data"]["sex"]) == ("MemberSexCorrected", "M", "F")
+    replayed = None
+    for domain_event in events:
+        replayed = domain_event.mutate(replayed)
+
+    for who in (member, replayed):
+        assert who is not None and (who.nationality, who.sex) == ("VE", Sex.F)
+        who.withdraw(grant_id, date(2024, 8, 1))
+        who.leave(date(2024, 9, 1), DepartureReason.WITHDREW)
+        later = [catalogue.to_cloudevent(1, e) for e in who.collect_events()]
+        assert [(e["data"]["nationality"], e["data"]["sex"]) for e in later if e is not None] == [("VE", "F"), ("VE", "F")]
+
+
+def test_a_correction_recorded_before_nationality_and_sex_could_be_corrected_keeps_them() -> None:
+    member = a_member()
+    member.correct(TODAY, full_name="Yusmary Cordero")
+    *made, corrected = member.collect_events()
+    for old in ("nationality", "sex"):  # as such an event reads back from the store
+        del corrected.__dict__[old]
+    replayed = None
+    for domain_event in [*made, corrected]:
+        replayed = domain_event.mutate(replayed)
+    assert replayed is not None and (replayed.full_name, replayed.nationality, replayed.sex) == ("Yusmary Cordero", "VE", Sex.F)
+
+
+def test_a_nationality_or_sex_unchanged_or_of_no_country_records_nothing() -> None:
+    member = a_member()
+    member.collect_events()
+
+    assert not member.correct(TODAY, nationality="ve", sex=Sex.F)
+    with pytest.raises(UnknownNationalityError) as unknown:
+        member.correct(TODAY, nationality="XX", phone="987654321")
+    assert (unknown.value.field, unknown.value.rule) == ("nationality", "iso_3166_alpha_2")
+    assert member.collect_events() == [] and member.phone is None
+
+
+def test_a_nationality_corrected_within_other_still_goes_out_and_a_name_alone_publishes_nothing() -> None:
+    member = a_member(nationality="CO")
+    member.collect_events()
+
+    assert member.correct(TODAY, full_name="Yusmary Cordero")
+    assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected"]
+    assert member.correct(TODAY, nationality="EC")  # both "other" for reporting; a partner may count countries
+    assert [type(e).__name__ for e in member.collect_events()] == ["PersonalDataCorrected", "NationalityCorrected"]
+
+
 def test_a_corrected_birth_year_keeps_a_board_role_for_an_adult_on_the_day_it_started() -> None:
     # Tester 30b, M2: a board member since 2024-03-01, born 2005, corrected to 2006 (still 18-29 in 2024) was taken:
     # by the conservative reading she is 18 only from 2024-12-31.

@@ -225,7 +225,7 @@ def test_a_refused_or_noted_row_names_the_command_that_corrects_what_its_form_re
     # Tester 137 F2: a district or nationality was sent to a command that refuses it (422 extra_forbidden).
     assert "a name, district or mapping date has no correction" in key_taken(mapping).message
     assert "POST /osvs/{new id}/merges" in key_taken(mapping).message
-    assert "a nationality, sex or joining date has no correction yet" in key_taken(member).message
+    assert "birth year, nationality or sex; a joining date has no correction yet" in key_taken(member).message
     noted = refused("Idempotency-Key", "idempotency_key_reused", "used before")  # a key kept before same_request was said
     assert noted.recorded_otherwise
     [note] = recorded_otherwise(a_row(member, command(2)), [noted])

@@ -13,7 +13,10 @@ the named errors those rules raise are :mod:`.memberrules`.
   store can seal them with the person's own key and forget them by deleting
   it; every later event carries what it needs in public terms (nationality,
   sex, the age band worked out when joining) and never depends on them. No
-  error message repeats them.
+  error message repeats them. Nationality and sex are personal data too, but
+  public terms: ``Registered`` keeps them unsealed, ``Joined`` publishes them,
+  and a rectification of either is published per membership
+  (``NationalityCorrected``, ``SexCorrected``) so partners count it again.
 - The document a person holds is checked, and registers them once, by
   :mod:`.documents`; each OSV's counts by document type are :mod:`.roster`.
 """
@@ -428,17 +431,23 @@ class Member(Aggregate):
         document: tuple[DocumentType, str | None] | Unchanged = UNCHANGED,
         phone: str | None | Unchanged = UNCHANGED,
         birth_year: int | None | Unchanged = UNCHANGED,
+        nationality: str | Unchanged = UNCHANGED,
+        sex: Sex | Unchanged = UNCHANGED,
     ) -> bool:
         """Rectify the person's personal data at their request (Ley 29733, art. 20): what is given replaces what is kept,
-        checked and normalised as at registration (``document`` is its type and number together); whether anything changed
-        (nothing is recorded otherwise).
+        checked and normalised as at registration (``document`` is its type and number together, ``nationality`` an ISO
+        3166-1 alpha-2 code of any case); whether anything changed (nothing is recorded otherwise).
 
-        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); a birth year as at
+        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); 422
+        ``iso_3166_alpha_2`` on ``nationality`` for a code of no country (:func:`nationality_of`); a birth year as at
         registration (422 ``birth_year_range``, ``not_after_joined_on`` against the first joining), and 422
         ``board_role_adult`` when the person holds a board role they may have been under 18 on the day it started
-        (:func:`check_board_role_adult`). No error repeats the data. A birth year that puts a membership in another age
-        band than the one it holds also records, after the private ``PersonalDataCorrected``, one public
-        ``AgeBandCorrected`` per such membership (the previous and the new band, dated ``today``): never the year.
+        (:func:`check_board_role_adult`). No error repeats the data.
+
+        Everything is recorded in the private ``PersonalDataCorrected``; after it, per membership (in the order they
+        were recorded), the public terms its events used that changed: ``AgeBandCorrected`` for a birth year that puts
+        it in another age band (never the year), ``NationalityCorrected`` for another nationality, ``SexCorrected`` for
+        another sex, each with the previous and the new value, dated ``today``.
         """
         if self.erased_on is not None or self.erasure_begun_on is not None:
             raise ErasedNotCorrectedError(self.erased_on or self.erasure_begun_on)
@@ -456,12 +465,15 @@ class Member(Aggregate):
             "document_number": number,
             "phone": self.phone if isinstance(phone, Unchanged) else normalise_phone(phone),
             "birth_year": year,
+            "nationality": self.nationality if isinstance(nationality, Unchanged) else nationality_of(nationality),
+            "sex": self.sex if isinstance(sex, Unchanged) else Sex(sex),
         }
         if all(getattr(self, name) == value for name, value in corrected.items()):
             return False
         # Only a birth year given moves a band: a name corrected leaves every band as it was published.
         given = not isinstance(birth_year, Unchanged)
         bands = {m.membership_id: age_band(year, m.joined_on.year) for m in self.memberships.values()} if given else {}
+        previous_nationality, previous_sex = self.nationality, self.sex
         self._corrected(**corrected)
         for membership in list(self.memberships.values()):
             if bands.get(membership.membership_id, membership.age_band) != membership.age_band:
@@ -472,6 +484,12 @@ class Member(Aggregate):
                     age_band=bands[membership.membership_id],
                     corrected_on=today,
                 )
+            dated = {"joined_on": membership.joined_on, "left_on": membership.left_on, "corrected_on": today}
+            which = {"membership_id": membership.membership_id, "osv_id": membership.osv_id}
+            if self.nationality != previous_nationality:
+                self._nationality_corrected(**which, previous_nationality=previous_nationality, nationality=self.nationality, **dated)
+            if self.sex != previous_sex:
+                self._sex_corrected(**which, previous_sex=previous_sex, sex=self.sex, **dated)
         return True
 
     def _check_corrected_birth_year(self, birth_year: int | None, today: date) -> None:
@@ -488,13 +506,21 @@ class Member(Aggregate):
         document_number: str | None,
         phone: str | None,
         birth_year: int | None,
+        nationality: str | None = None,
+        sex: Sex | None = None,
     ) -> None:
-        """Holds the person's data as corrected, every field of it: sealed as :class:`Registered`'s, never published."""
+        """Holds the person's data as corrected, every field of it: sealed as :class:`Registered`'s (nationality and sex,
+        which the public events carry, are not sealed there either), never published. One recorded before nationality
+        and sex could be corrected has neither: they stay as they were."""
         self.full_name = full_name
         self.document_type = DocumentType(document_type)
         self.document_number = document_number
         self.phone = phone
         self.birth_year = birth_year
+        if nationality is not None:
+            self.nationality = nationality
+        if sex is not None:
+            self.sex = Sex(sex)
 
     @event("AgeBandCorrected")
     def _age_band_corrected(
@@ -508,6 +534,20 @@ class Member(Aggregate):
         for participation in self.participations.values():
             if self._membership_of(participation) == membership_id:
                 participation.age_band = AgeBand(age_band)
+
+    @event("NationalityCorrected")
+    def _nationality_corrected(
+        self, membership_id: UUID, osv_id: UUID, previous_nationality: str, nationality: str, joined_on: date,
+        left_on: date | None, corrected_on: date,
+    ) -> None:
+        """A membership's nationality as its ``Joined`` (and ``Left``) published it, rectified: public, for partners to
+        count it again. The member's nationality itself is ``PersonalDataCorrected``'s; nothing changes here."""
+
+    @event("SexCorrected")
+    def _sex_corrected(
+        self, membership_id: UUID, osv_id: UUID, previous_sex: Sex, sex: Sex, joined_on: date, left_on: date | None, corrected_on: date
+    ) -> None:
+        """A membership's sex as its ``Joined`` (and ``Left``) published it, rectified: public, as :meth:`_nationality_corrected`."""
 
     def _membership_of(self, participation: Participation) -> UUID | None:
         """The membership a participation was enrolled under: the member's latest in its OSV joined on or before

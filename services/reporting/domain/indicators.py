@@ -102,6 +102,9 @@ class Indicator:
 
 M = "OSVMerged"
 """A merge: it moves a record's figures to the survivor's district (and takes back its identification)."""
+NATIONALITY, SEX = "MemberNationalityCorrected", "MemberSexCorrected"
+"""A person's nationality or sex rectified: the figures that count them by it count them again, in every phase
+(:mod:`.corrections`)."""
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_identified", POINT, 0, ("OSVMapped", M)),
     Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", M)),
@@ -110,12 +113,13 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
-        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", M),
+        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", M, NATIONALITY, SEX),
     ),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed", "OSVDissolved", M)),
     Indicator("projects_new", POINT, 0, ("FundGranted", M)),
     Indicator(
-        "beneficiaries_direct", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0}, ("ActivityReported", "ActivityWithdrawn")
+        "beneficiaries_direct", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0},
+        ("ActivityReported", "ActivityWithdrawn", NATIONALITY, SEX),
     ),
     Indicator("attendances", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
@@ -128,8 +132,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("disbursed_usd", POINT, MONEY, ("DisbursementMade", M)),
     Indicator("murals", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("public_spaces_recovered", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined", M)),
-    Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft", M)),
+    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined", M, NATIONALITY)),
+    Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft", M, NATIONALITY)),
     Indicator("members_left_by_reason", POINT, {}, ("MemberLeft", M)),
     Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost", M)),
     Indicator("osvs_dissolved", POINT, 0, ("OSVDissolved", M)),

@@ -16,7 +16,9 @@ replaying the log.
 What a fact changes may reach back: a member who leaves the OSV, or an OSV
 that dissolves, ends the participations and projects folded before; a merge
 across districts moves every counted fact of the record merged away to the
-survivor's district. For those a tally asks ``history`` (:data:`History`)
+survivor's district; a person's nationality or sex rectified moves what they
+were counted under, in every phase (:mod:`.corrections`). For those a
+tally asks ``history`` (:data:`History`)
 for the earlier facts of the OSVs concerned: a restored tally learns the
 members and projects it lacks from them, and a merge re-counts their figures
 where they now belong.
@@ -51,6 +53,7 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
+from services.reporting.domain.corrections import CORRECTED, Corrections
 from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
@@ -65,7 +68,7 @@ History = Callable[[frozenset[str], Fact], list[Fact]]
 of the members and grants those name (by :data:`RECALLED`) and the mappings of the OSVs they name, in recorded order."""
 RECALLED = {
     "osv": ("OSVMapped",),
-    "member": ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft"),
+    "member": ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", *CORRECTED),
     "grant": ("FundGranted", "GrantClosed"),
 }
 """What a restored tally may need to recall about an entity, by the subject of these events."""
@@ -89,7 +92,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(Merges, AgentsOfChange, TallyReading):
+class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -177,6 +180,8 @@ class Tally(Merges, AgentsOfChange, TallyReading):
                 self._withdraw(fact)
             elif fact.type == "MemberLeft":
                 self._leave(fact)
+            elif fact.type in CORRECTED:
+                self._recall_correction(fact)
             elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund":
                 self._new_project(fact, None)
             elif fact.type == "GrantClosed" and self._grant_id(fact) in self.projects and self.projects[self._grant_id(fact)][2] is None:
@@ -532,6 +537,8 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ActivityWithdrawn": Tally._activity_withdrawn,
     "MemberJoined": _membership("members_joined"),
     "MemberLeft": Tally._member_left,
+    "MemberNationalityCorrected": Tally._corrected,
+    "MemberSexCorrected": Tally._corrected,
     "ContactLost": Tally._contact_lost,
     "OSVDissolved": Tally._dissolved,
     "OSVMerged": Tally._osv_merged,

@@ -1,0 +1,106 @@
+"""A person's nationality or sex rectified (Ley 29733 art. 20), in the tally: counted again under the corrected value, in
+every phase. Pure: no I/O.
+
+Engagement publishes, per membership of the person, ``MemberNationalityCorrected`` or ``MemberSexCorrected`` with
+the previous and the new value and the days its ``MemberJoined`` and ``MemberLeft`` were counted on (``joined_on``,
+``left_on``). The value was wrong from the start, so the correction restates the past: from the moment it is recorded,
+every phase counts the person as corrected, the phases before it included. A report as of a moment before it was
+recorded still shows what was known then (its facts are folded in recorded order, and the correction is not among
+them). What moves:
+
+- ``members_joined`` and ``members_left`` (by nationality): the membership's joining, in the segment of ``joined_on``,
+  and its departure, in that of ``left_on``, from the previous nationality group to the new one, in the OSV's district
+  (the survivor's, after a merge). A departure recorded after the correction carries the corrected value already.
+- ``agents_of_change`` (by nationality and by sex): every segment, total and open-ended group the member is counted
+  in, from the value the tally holds for them (``members``) to the new one. The first membership's correction moves
+  them; the others find it done.
+- ``beneficiaries_direct`` (by nationality and by sex): where the member, listed by their id at activities, was
+  counted as a person reached (``reached``). An activity withdrawn later takes them back under the corrected value.
+
+``attendances`` stay as each activity's report counted its rows: a report states who attended in its own rows, and
+a withdrawal takes back exactly those rows. A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``reached``
+and ``open`` and counts (``_count``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from services.reporting.domain.indicators import Fact, nationality_group
+from services.reporting.domain.tallyreading import EVER
+
+CORRECTED: Mapping[str, tuple[str, int]] = {
+    "MemberNationalityCorrected": ("nationality", 0),
+    "MemberSexCorrected": ("sex", 1),
+}
+"""Each correction's field, and where the tally keeps it for a member (``members[id][i]``) and a person reached
+(``reached[id][i]``)."""
+
+
+def corrected_value(fact: Fact) -> tuple[str, str, str]:
+    """The part a correction moves (``by_nationality``, ``by_sex``), and the previous and the new value, as the tally
+    counts them (a nationality as its group: VE, PE or other)."""
+    field, _ = CORRECTED[fact.type]
+    was, now = fact.data.get(f"previous_{field}"), fact.data.get(field)
+    if field == "nationality":
+        return "by_nationality", nationality_group(was), nationality_group(now)
+    return "by_sex", str(was), str(now)
+
+
+class Corrections:
+    """What :class:`~.tally.Tally` does when a person's nationality or sex is rectified."""
+
+    members: dict[str, list[Any]]
+    reached: dict[str, list[Any]]
+    open: dict[tuple[str, str], int]
+    # and, from the tally: _count, _active, _open_groups
+
+    def _corrected(self, fact: Fact) -> None:
+        """Count the membership's joining and departure, the member as an agent of change and as a person reached under
+        the corrected value, in every segment they were counted in (see the module)."""
+        part, was, now = corrected_value(fact)
+        d = fact.data
+        if part == "by_nationality" and was != now:
+            for name, day in (("members_joined", d.get("joined_on")), ("members_left", d.get("left_on"))):
+                if day is not None:
+                    on = date.fromisoformat(str(day))
+                    self._count(f"{name}/by_nationality.{was}", fact, -1, osv=d.get("osv_id"), day=on)
+                    self._count(f"{name}/by_nationality.{now}", fact, 1, osv=d.get("osv_id"), day=on)
+        member_id = str(d.get("member_id"))
+        _, index = CORRECTED[fact.type]
+        member = self.members.get(member_id)
+        if member is not None and member[index] != now:
+            self._agent_restated(member, index, part, now, fact)
+        person = self.reached.get(member_id)
+        if person is not None and person[index] != now:
+            self._reached_restated(person, index, part, now, fact)
+
+    def _recall_correction(self, fact: Fact) -> None:
+        """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""
+        _, _, now = corrected_value(fact)
+        member = self.members.get(str(fact.data.get("member_id")))
+        if member is not None:
+            member[CORRECTED[fact.type][1]] = now
+
+    def _agent_restated(self, member: list[Any], index: int, part: str, now: str, fact: Fact) -> None:
+        """Move an agent of change's counts (each segment and total of each group, and what is open-ended) to ``now``."""
+        old, new = f"agents_of_change/{part}.{member[index]}", f"agents_of_change/{part}.{now}"
+        for group, segments in self._active(member).items():
+            for segment in (*segments, EVER):
+                self._count(old, fact, -1, district=group, segment=segment)
+                self._count(new, fact, 1, district=group, segment=segment)
+        for group in self._open_groups(member):
+            self.open[(old, group)] -= 1
+            self.open[(new, group)] += 1
+        member[index] = now
+
+    def _reached_restated(self, person: list[Any], index: int, part: str, now: str, fact: Fact) -> None:
+        """Move a person reached (each group and segment an activity still lists them in) to ``now``."""
+        old, new = f"beneficiaries_direct/{part}.{person[index]}", f"beneficiaries_direct/{part}.{now}"
+        for key in person[2]:
+            group, _, segment = key.rpartition("|")
+            self._count(old, fact, -1, district=group, segment=int(segment))
+            self._count(new, fact, 1, district=group, segment=int(segment))
+        person[index] = now
