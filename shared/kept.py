@@ -453,9 +453,9 @@ class KeptRepository(dryrun.OverlaidRepository):
 
         The library's own step after a save when it does not fast-forward (it keeps the saved object, as here: a copy
         cost registry's mapping more than it saved). Without it, the next command on the aggregate selected the event
-        this process had just written and decoded and applied it again (an engagement roster's or a registry district
-        roll's newest event: decrypted, decompressed, projected), where comparing its bytes is enough: 3-5% of a
-        mapping's or a registration's CPU in process. A copy kept at a later version (another thread's command read
+        this process had just written and decoded and applied it again (an engagement roster's newest event, decrypted
+        too, or a registry district roll's), where comparing its bytes is enough: 3-5% of a mapping's or a
+        registration's CPU in process. A copy kept at a later version (another thread's command read
         it since) stays. A command that changes an aggregate after saving it leaves it with pending events, and
         :meth:`get` then reads it afresh. ``recordings``: the save's :class:`~eventsourcing.application.Recording` s,
         whose notifications hold the events as stored. Not for a dry run's saves, which store nothing.
