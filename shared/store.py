@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from shared import dryrun
 from shared.actors import Actor, ActorBook
 from shared.clock import Clock, today_in_lima
-from shared.dates import EARLIEST_DATE, PLANNED_DATES_ATTRIBUTE, DateRule, dates_in
+from shared.dates import EARLIEST_DATE, DateRule, check_command_dates, positional_names
 from shared.files import private_file
 from shared.idempotency import AnswerBook, IdempotentRequestInProgressError, current_call
 from shared.idempotency.records import KeyedRequestRecords
@@ -140,54 +140,6 @@ EARLIEST_DATE_SETTING = "EARLIEST_DATE"
 """The application's env setting (from ``<SERVICE>_EARLIEST_DATE``) of the earliest plausible date, ISO."""
 
 
-def _positional_names(signature: inspect.Signature) -> tuple[str, ...] | None:
-    """The names a call's positional arguments bind to, in order; None when the signature takes ``*args`` or ``**kwargs``."""
-    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    if any(p.kind not in kinds for p in signature.parameters.values()):
-        return None
-    return tuple(p.name for p in signature.parameters.values() if p.kind is not inspect.Parameter.KEYWORD_ONLY)
-
-
-def _arguments(signature: inspect.Signature, positional: tuple[str, ...] | None, args: Any, kwargs: Any) -> Any:
-    """The call's arguments by parameter name, as ``signature.bind`` gives them (defaults left out).
-
-    For a plain signature the names are paired directly (``bind`` cost about 0.1 ms of every command);
-    a call ``bind`` would refuse is refused by the command itself when it runs.
-    """
-    if positional is None or len(args) > len(positional):
-        return signature.bind(*args, **kwargs).arguments
-    return {**dict(zip(positional, args)), **kwargs}
-
-
-def _check_command_dates(
-    command: Callable[..., Any], signature: inspect.Signature, args: Any, kwargs: Any, positional: tuple[str, ...] | None = None
-) -> None:
-    """Every date among the command's arguments meets its application's :class:`~shared.dates.DateRule`."""
-    application = args[0] if args else None
-    date_rule = getattr(application, "date_rule", None)
-    if date_rule is None:
-        return
-    arguments = _arguments(signature, positional if positional is not None else _positional_names(signature), args, kwargs)
-    dated = [(field, day) for name, value in arguments.items() if name != "self" for field, day in dates_in(value, name)]
-    if dated:  # a command without dates (a read that logs, a redaction) never reads the clock
-        rule, planned = date_rule(), getattr(command, PLANNED_DATES_ATTRIBUTE, frozenset())
-        for field, day in dated:
-            rule.check(day, field, planned=field in planned)
-
-
-def checked_dates(command: Callable[P, R]) -> Callable[P, R]:
-    """A command whose dates meet the one date rule (:mod:`shared.dates`) before it runs; a refused one writes nothing."""
-    signature = inspect.signature(command)
-    positional = _positional_names(signature)
-
-    @functools.wraps(command)
-    def checking(*args: P.args, **kwargs: P.kwargs) -> R:
-        _check_command_dates(command, signature, args, kwargs, positional)
-        return command(*args, **kwargs)
-
-    return checking
-
-
 def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     """Run the command again when a concurrent one saved the same aggregate first.
 
@@ -203,16 +155,16 @@ def retried_on_collision(command: Callable[P, R]) -> Callable[P, R]:
     lets the collision reach the caller, which reloads everything it read.
 
     Before it first runs, every date among its arguments meets the one date
-    rule (:func:`checked_dates`): every command is retried, so none escapes it.
+    rule (:func:`~shared.dates.checked_dates`): every command is retried, so none escapes it.
     """
     signature = inspect.signature(command)
-    positional = _positional_names(signature)
+    positional = positional_names(signature)
 
     @functools.wraps(command)
     def retrying(*args: P.args, **kwargs: P.kwargs) -> R:
         if _retrying.get():
             return command(*args, **kwargs)
-        _check_command_dates(command, signature, args, kwargs, positional)
+        check_command_dates(command, signature, args, kwargs, positional)
         token = _retrying.set(True)
         try:
             for attempt in range(1, COMMAND_ATTEMPTS + 1):

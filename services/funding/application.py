@@ -42,6 +42,7 @@ from services.funding.domain.rounds import (
 )
 from services.funding.domain.scoring import Criterion, Score
 from services.funding.views import OSVDirectory
+from shared.dates import checked_dates
 from shared.districts import DistrictTable
 from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
@@ -49,7 +50,7 @@ from shared.money import Currency
 from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import KeyRing, free_text, text_key
-from shared.store import ServiceApplication, checked_dates, retried_on_collision
+from shared.store import ServiceApplication, retried_on_collision
 
 
 class Funding(ServiceApplication):
