@@ -362,11 +362,11 @@ class IdempotencyMiddleware:
             # Kept here, on the loop, when the view file takes it at once: the book's thread cost more than the
             # keeping (shared.idempotency.onloop); a busy file, or a failure, leaves it to the thread as before.
             try:
-                follow_up = answers.keep_now(AnswerToKeep(call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects))
+                answers.keep_now(AnswerToKeep(call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects))
             except Exception:  # noqa: BLE001 - StoreBusyError, or the write failed: the book's thread tries, and logs
                 pass
             else:
-                return None if follow_up is None else asyncio.wrap_future(follow_up)
+                return None
         loop = asyncio.get_running_loop()
         kept: asyncio.Future[None] = loop.create_future()
 
