@@ -39,7 +39,7 @@ from shared.idempotency import (
     IdempotentRequestInProgressError,
     serving,
 )
-from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprints, parse_key
 from shared.inplace import StoreBusyError, without_waiting_on_the_loop
 from shared.roles import MunicipalScope
 
@@ -201,13 +201,9 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
+        with_caller, without_caller = fingerprints(key, scope["method"], scope["path"], query, body, caller=subject)
         call = IdempotentCall(
-            service=self.service,
-            key=key,
-            fingerprint=fingerprint(key, scope["method"], scope["path"], query, body, caller=subject),
-            method=scope["method"],
-            path=scope["path"],
-            request=fingerprint(key, scope["method"], scope["path"], query, body),
+            service=self.service, key=key, fingerprint=with_caller, method=scope["method"], path=scope["path"], request=without_caller
         )
         request_id = call.request_id
         if request_id in self.in_flight:
