@@ -109,26 +109,27 @@ class KeepsOnTheLoop:
             self._loop_lock.release()
 
     def _keep_on(self, connection: sqlite3.Connection, answer: AnswerToKeep, statements: list[tuple[str, Any]]) -> None:
+        """``statements`` (the answer's rows) in one transaction of ``connection``, unless the answer is about someone
+        forgotten; whatever fails, the write lock is let go (the connection is held for the next answer)."""
         cursor = connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")  # the write lock first: the check below sees every erasure committed before
             if answer.subjects:
                 cursor.execute(*statement_sql(self.engine, *self._tombstones_of(list(answer.subjects))))
                 if self._forgotten_among([answer], dict(cursor.fetchall())):
-                    connection.rollback()
-                    return
+                    return  # rolled back below: not written at all
             for statement in statements:
                 cursor.execute(*statement)
             connection.commit()
+        except sqlite3.IntegrityError:
+            return  # kept already
         except sqlite3.Error as error:
-            if connection.in_transaction:
-                connection.rollback()
-            if isinstance(error, sqlite3.IntegrityError):
-                return  # kept already
             if isinstance(error, sqlite3.OperationalError) and says_busy(error):
                 raise StoreBusyError(str(error)) from error
             raise exc.DBAPIError.instance(None, None, error, sqlite3.Error, hide_parameters=True, dialect=self.engine.dialect) from error
         finally:
+            if connection.in_transaction:
+                connection.rollback()
             cursor.close()
 
     def close_the_loop_engine(self) -> None:

@@ -302,6 +302,31 @@ def test_an_answer_about_someone_forgotten_meanwhile_is_never_written_on_the_loo
     assert book.find(later.request_id, "k", wait=0) is not None
 
 
+def test_keeping_on_the_loop_lets_go_of_the_write_lock_whatever_fails_in_it(
+    book: AnswerBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's connection is held from one answer to the next: a failure inside its transaction (here, past the
+    write lock) must not leave the view file locked for every other writer (the book's thread, the views, an erasure)."""
+
+    def broken(*_: object) -> list[AnswerToKeep]:
+        raise RuntimeError("a fault between the lock and the commit")
+
+    monkeypatch.setattr(book, "_forgotten_among", broken)
+    with pytest.raises(RuntimeError):
+        book.keep_now(an_answer())
+    monkeypatch.undo()
+
+    other = sqlite3.connect(str(tmp_path / "views.db"), isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # at once: nobody holds the lock
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    answer = an_answer()
+    book.keep_now(answer)
+    assert book.find(answer.request_id, "k", wait=0) is not None
+
+
 def test_answers_kept_on_the_loop_still_drop_those_past_their_retention(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'views.db'}", rebuildable=True)
     now = [1_000_000.0]
