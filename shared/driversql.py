@@ -65,6 +65,14 @@ def insert_sql(engine: Engine, table: Table, values: dict[str, Any]) -> tuple[st
     return sql, _in_order(values, order)
 
 
+def statement_sql(engine: Engine, statement: Any, values: dict[str, Any]) -> tuple[str, Any]:
+    """``statement`` (a select, say) in ``engine``'s own SQL and its parameters as the driver takes them, as
+    :func:`insert_sql` gives an insert's: for a cursor of the caller's own, in a transaction it holds. Its rows come
+    as the driver gives them (no column types' conversions: for text and integers)."""
+    sql, order = _driver_sql(engine.dialect, statement)
+    return sql, _in_order(values, order)
+
+
 def read_scalar(engine: Engine, statement: Any, values: dict[str, Any]) -> Any:
     """The first column of the first row ``statement`` selects (None for no row), read with the driver's own cursor.
 

@@ -506,13 +506,17 @@ class AnswerBook(KeepsOnTheLoop):
 
     def _write(self, answers: Sequence[AnswerToKeep], now: float, engine: Engine) -> None:
         """The answers' rows and their subjects' rows, in one transaction of ``engine``; IntegrityError if one is kept already."""
-        rows = [self._row(answer, now) for answer in answers]
-        about = [
-            {"request_id": str(answer.request_id), "subject_id": s, "version": v} for answer in answers for s, v in answer.subjects.items()
-        ]
         # The driver's own cursor, in one transaction (shared.driversql): this runs with every keyed command, and through
         # Connection.execute its statements were half of the keeping's CPU.
-        write_rows([(engine, KeptAnswer.__table__, row) for row in rows] + [(engine, AnswerSubject.__table__, a) for a in about])
+        write_rows([(engine, table, values) for table, values in self._rows(answers, now)])
+
+    def _rows(self, answers: Sequence[AnswerToKeep], now: float) -> list[tuple[Any, dict[str, Any]]]:
+        """Each answer's row (:meth:`_row`), then its subjects' rows: ``(table, values)``."""
+        rows = [(KeptAnswer.__table__, self._row(answer, now)) for answer in answers]
+        return rows + [
+            (AnswerSubject.__table__, {"request_id": str(answer.request_id), "subject_id": s, "version": v})
+            for answer in answers for s, v in answer.subjects.items()
+        ]
 
     def _drop_the_forgotten(self, answers: Sequence[AnswerToKeep]) -> None:
         """Drop each answer kept about a subject forgotten meanwhile; checked after the commit, in a transaction of its own.
@@ -538,8 +542,17 @@ class AnswerBook(KeepsOnTheLoop):
         subject_ids = list({s for a in answers for s in a.subjects})
         if not subject_ids:
             return []
-        values = {f"subject_{n}": subject_id for n, subject_id in enumerate(subject_ids)}
-        tombstones = dict(read_rows(engine, _tombstones_of(len(subject_ids)), values))
+        statement, values = AnswerBook._tombstones_of(subject_ids)
+        return AnswerBook._forgotten_among(answers, dict(read_rows(engine, statement, values)))
+
+    @staticmethod
+    def _tombstones_of(subject_ids: Sequence[str]) -> tuple[Any, dict[str, str]]:
+        """The statement reading the erasures' tombstones of ``subject_ids`` (rows ``(subject_id, up_to_version)``), and its values."""
+        return _tombstones_of(len(subject_ids)), {f"subject_{n}": subject_id for n, subject_id in enumerate(subject_ids)}
+
+    @staticmethod
+    def _forgotten_among(answers: Sequence[AnswerToKeep], tombstones: Mapping[str, int]) -> list[AnswerToKeep]:
+        """The answers about a subject as it stood before it was forgotten: a version up to its tombstone's ``up_to_version``."""
         return [a for a in answers if any(version <= tombstones.get(subject_id, -1) for subject_id, version in a.subjects.items())]
 
     def _row(self, answer: AnswerToKeep, now: float) -> dict[str, Any]:

@@ -72,3 +72,15 @@ def fingerprint(key: str, method: str, path: str, query: str, body: bytes, calle
     if caller:
         parts.append(b"caller=" + caller.encode())
     return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
+
+
+def fingerprints(key: str, method: str, path: str, query: str, body: bytes, caller: str) -> tuple[str, str]:
+    """:func:`fingerprint` with ``caller`` and without, as a keyed request's record keeps both: the body read and
+    written again once, and the caller's part added to a copy of the HMAC of the rest (the same digests)."""
+    mac = hmac.new(key.encode(), b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]), hashlib.sha256)
+    if not caller:
+        alone = mac.hexdigest()
+        return alone, alone
+    without = mac.copy()
+    mac.update(b"\ncaller=" + caller.encode())
+    return mac.hexdigest(), without.hexdigest()

@@ -39,7 +39,7 @@ from shared.idempotency import (
     IdempotentRequestInProgressError,
     serving,
 )
-from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprints, parse_key
 from shared.inplace import StoreBusyError, without_waiting_on_the_loop
 from shared.roles import MunicipalScope
 
@@ -201,13 +201,9 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
+        with_caller, without_caller = fingerprints(key, scope["method"], scope["path"], query, body, caller=subject)
         call = IdempotentCall(
-            service=self.service,
-            key=key,
-            fingerprint=fingerprint(key, scope["method"], scope["path"], query, body, caller=subject),
-            method=scope["method"],
-            path=scope["path"],
-            request=fingerprint(key, scope["method"], scope["path"], query, body),
+            service=self.service, key=key, fingerprint=with_caller, method=scope["method"], path=scope["path"], request=without_caller
         )
         request_id = call.request_id
         if request_id in self.in_flight:
@@ -372,11 +368,11 @@ class IdempotencyMiddleware:
             # Kept here, on the loop, when the view file takes it at once: the book's thread cost more than the
             # keeping (shared.idempotency.onloop); a busy file, or a failure, leaves it to the thread as before.
             try:
-                follow_up = answers.keep_now(AnswerToKeep(call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects))
+                answers.keep_now(AnswerToKeep(call.request_id, call.key, call.fingerprint, captured.start["status"], headers, body, subjects))
             except Exception:  # noqa: BLE001 - StoreBusyError, or the write failed: the book's thread tries, and logs
                 pass
             else:
-                return None if follow_up is None else asyncio.wrap_future(follow_up)
+                return None
         loop = asyncio.get_running_loop()
         kept: asyncio.Future[None] = loop.create_future()
 

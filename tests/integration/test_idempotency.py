@@ -222,7 +222,7 @@ def test_a_command_whose_answer_could_not_be_kept_still_answers_and_its_retry_ge
     def broken(*_: Any, **__: Any) -> None:
         raise OSError("the view database is gone")
 
-    monkeypatch.setattr(application_of(registry).answers, "_write", broken)  # on the loop and in the book's thread
+    monkeypatch.setattr(application_of(registry).answers, "_rows", broken)  # on the loop and in the book's thread
     key = str(uuid4())
     osv = created(registry.post("/osvs", json=AN_OSV, headers=keyed(key)))
 

@@ -285,14 +285,46 @@ def test_the_loop_finds_a_locked_view_file_busy_at_once_and_keeps_nothing(book: 
     assert book.find(answer.request_id, "k", wait=0) is None
 
 
-def test_an_answer_kept_on_the_loop_about_someone_forgotten_meanwhile_is_dropped_before_it_goes_out(book: AnswerBook) -> None:
-    person = uuid4()
+def test_an_answer_about_someone_forgotten_meanwhile_is_never_written_on_the_loop(book: AnswerBook) -> None:
+    """Checked against the erasures' tombstones under the write lock, before its rows are written: not written and
+    deleted after (its bytes in the log until the next erasure's truncation), nor left for a thread to drop."""
+    person, other = uuid4(), uuid4()
     book.forget(person, up_to_version=1)  # the erasure committed between the command's save and its answer
     answer = an_answer(person)
-    follow_up = book.keep_now(answer)
-    assert follow_up is not None  # the answer waits for it (the middleware does)
-    follow_up.result(timeout=10)
+    assert book.keep_now(answer) is None
+    with book.engine.connect() as connection:
+        for table in ("idempotent_answers", "idempotent_answer_subjects"):
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0  # noqa: S608 - our tables
     assert book.find(answer.request_id, "k", wait=0) is None
+
+    later = AnswerToKeep(uuid4(), "k", "f" * 64, 201, [], JOINED, {str(person): 2, str(other): 1})
+    book.keep_now(later)  # about the person as they stand after the erasure (its own version): kept
+    assert book.find(later.request_id, "k", wait=0) is not None
+
+
+def test_keeping_on_the_loop_lets_go_of_the_write_lock_whatever_fails_in_it(
+    book: AnswerBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's connection is held from one answer to the next: a failure inside its transaction (here, past the
+    write lock) must not leave the view file locked for every other writer (the book's thread, the views, an erasure)."""
+
+    def broken(*_: object) -> list[AnswerToKeep]:
+        raise RuntimeError("a fault between the lock and the commit")
+
+    monkeypatch.setattr(book, "_forgotten_among", broken)
+    with pytest.raises(RuntimeError):
+        book.keep_now(an_answer())
+    monkeypatch.undo()
+
+    other = sqlite3.connect(str(tmp_path / "views.db"), isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # at once: nobody holds the lock
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    answer = an_answer()
+    book.keep_now(answer)
+    assert book.find(answer.request_id, "k", wait=0) is not None
 
 
 def test_answers_kept_on_the_loop_still_drop_those_past_their_retention(tmp_path: Path) -> None:

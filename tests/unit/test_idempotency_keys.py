@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, fingerprints, parse_key
 
 BODY = b'{"name": "Mujeres de Comas", "district": "Comas", "mapped_on": "2021-03-15"}'
 
@@ -52,3 +52,13 @@ def test_another_method_path_query_or_body_has_another_fingerprint(method: str, 
 
 def test_the_fingerprint_is_keyed_so_it_is_no_digest_of_the_body_alone() -> None:
     assert fingerprint("k1", "POST", "/osvs", "", BODY) != fingerprint("k2", "POST", "/osvs", "", BODY)
+
+
+@pytest.mark.parametrize("caller", ["lead-1", ""])
+def test_both_fingerprints_made_at_once_are_those_made_one_by_one(caller: str) -> None:
+    """The record keeps the request's fingerprint with its caller and without: made together, each is what
+    :func:`fingerprint` gives (records kept before are compared with them)."""
+    assert fingerprints("k1", "POST", "/osvs", "?x=1", BODY, caller=caller) == (
+        fingerprint("k1", "POST", "/osvs", "?x=1", BODY, caller=caller),
+        fingerprint("k1", "POST", "/osvs", "?x=1", BODY),
+    )
