@@ -624,6 +624,13 @@ def test_another_sites_page_cannot_sign_the_dashboard_out(system: dict[str, Test
         assert "set-cookie" not in refused.headers, (header, value)
     assert reporting.cookies.get("osv_dashboard_session") == "an-access-token"
 
+    # The page the provider sends the browser back to says it is signed out, and forgets nothing: the POST did. A link
+    # or an image on any page leads a browser there too (tester 144 F1).
+    landing = reporting.get("/dashboard/signed-out", params={"state": "en"}, headers={"Sec-Fetch-Site": "cross-site", "Authorization": ""})
+    assert landing.status_code == 200 and 'id="signed-out"' in landing.text
+    assert "set-cookie" not in landing.headers
+    assert reporting.cookies.get("osv_dashboard_session") == "an-access-token"
+
     # The dashboard's own form: the browser says so by either header. Its pages let it name their origin: under the
     # no-referrer every other answer has, Chromium's Origin is "null", the only header a browser that sends no
     # Sec-Fetch-Site (plain HTTP to an address other than loopback) would give.
