@@ -9,10 +9,10 @@ here is published (see ``events.py`` for what is).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StrictInt, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement, PersonalDataChange
@@ -153,11 +153,19 @@ class CorrectionCreate(Command):
         "the correction on.",
     )
 
+    @field_validator("full_name", "document_type", "nationality", "sex", mode="after")
+    @classmethod
+    def _not_removed(cls, value: Any, info: ValidationInfo) -> Any:
+        """422 ``full_name_not_null``, ``document_type_not_null``, ``nationality_not_null``, ``sex_not_null``, naming the
+        field (a form marks it; tester 144 F4): those are corrected, never removed. Run for a value given only."""
+        if value is None:
+            hint = ": NINGUNO for no document" if info.field_name == "document_type" else ""
+            raise PydanticCustomError(f"{info.field_name}_not_null", f"{info.field_name} is corrected, never removed{hint}")  # type: ignore[arg-type]
+        return value
+
     @model_validator(mode="after")
     def _something_to_correct(self) -> CorrectionCreate:
-        """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type;
-        422 ``full_name_not_null``, ``document_type_not_null``, ``nationality_not_null``, ``sex_not_null``: those are
-        corrected, never removed."""
+        """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type."""
         given = self.model_fields_set & set(CORRECTED_FIELDS)
         if not given:
             raise PydanticCustomError(
@@ -166,13 +174,6 @@ class CorrectionCreate(Command):
             )
         if "document_number" in given and self.document_type is None:
             raise PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
-        if "full_name" in given and self.full_name is None:
-            raise PydanticCustomError("full_name_not_null", "full_name is corrected, never removed")
-        if "document_type" in given and self.document_type is None:
-            raise PydanticCustomError("document_type_not_null", "document_type is corrected, never removed: NINGUNO for no document")
-        for name in ("nationality", "sex"):
-            if name in given and getattr(self, name) is None:
-                raise PydanticCustomError(f"{name}_not_null", f"{name} is corrected, never removed")  # type: ignore[arg-type]
         return self
 
     def changes(self) -> dict[str, object]:

@@ -222,8 +222,8 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
     assert_problem(correct(client, member["id"], document_number="07654321"), 422, "body", "document_type_with_number")
     assert_problem(correct(client, member["id"], phone="12"), 422, "phone", "phone_6_to_15_digits")
     assert_problem(correct(client, member["id"], full_name=""), 422, "full_name")
-    assert_problem(correct(client, member["id"], full_name=None), 422, "body", "full_name_not_null")
-    assert_problem(correct(client, member["id"], document_type=None), 422, "body", "document_type_not_null")
+    assert_problem(correct(client, member["id"], full_name=None), 422, "full_name", "full_name_not_null")
+    assert_problem(correct(client, member["id"], document_type=None), 422, "document_type", "document_type_not_null")
     assert_problem(correct(client, member["id"], birth_year=1850), 422, "birth_year", "birth_year_range")
     assert_problem(correct(client, member["id"], birth_year=2025), 422, "birth_year", "not_after_joined_on")
     assert head(client) == position
@@ -266,7 +266,8 @@ def test_a_nationality_and_sex_mistyped_at_registration_read_back_corrected_and_
     before, position = feed(client), head(client)
     assert_problem(correct(client, member["id"], nationality="XX"), 422, "nationality", "iso_3166_alpha_2")
     assert_problem(correct(client, member["id"], sex="W"), 422, "sex", "enum")
-    assert_problem(correct(client, member["id"], nationality=None), 422, "body", "nationality_not_null")
+    assert_problem(correct(client, member["id"], nationality=None), 422, "nationality", "nationality_not_null")
+    assert_problem(correct(client, member["id"], sex=None), 422, "sex", "sex_not_null")  # naming the field (tester 144 F4)
     assert head(client) == position
 
     corrected = correct(client, member["id"], nationality="ve", sex="F")
