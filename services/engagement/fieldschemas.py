@@ -298,7 +298,8 @@ class ParticipantCreate(Command):
     person_id: UUID | None = Field(
         default=None,
         description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "
-        "(never derived from a name or document).",
+        "(never derived from a name or document). A registered member's id here is 422 `member_or_person`: list them by "
+        "`member_id`, so they are counted as their record says.",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] | None = Field(
         default=None, description="With `person_id`: ISO 3166-1 alpha-2 country code (422 `iso_3166_alpha_2`)."

@@ -16,6 +16,7 @@ from services.engagement.domain.activities import (
     ActivityKind,
     ActivityNotFoundError,
     BeneficiaryGroup,
+    MemberListedAsPersonError,
     OSVActivities,
     Output,
     Participant,
@@ -230,6 +231,8 @@ class Fieldwork:
             member = self.load(given.member_id, Member, lambda i: ParticipantNotMemberError(index, i))
             return Participant(member.id, member.nationality, member.sex, member=True)
         assert given.person_id is not None and given.nationality is not None and given.sex is not None
+        if self.find(given.person_id, Member) is not None:  # else counted under what this entry says, not their record
+            raise MemberListedAsPersonError(index, given.person_id)
         return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
 
     @retried_on_collision

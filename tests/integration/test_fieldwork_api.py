@@ -581,6 +581,22 @@ def test_an_activity_lists_its_participants_members_by_their_record_and_others_b
     assert "Yusmary" not in json.dumps(published) and "18765432" not in json.dumps(published)
 
 
+def test_a_member_listed_by_a_person_id_is_refused_so_they_are_never_counted_as_someone_else(client: TestClient) -> None:
+    # Tester 144 F5: a member's id given as a person_id, with another nationality and sex, made reporting count the
+    # member (VE, F) as a PE man among the people reached.
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    position = len(feed(client))
+    body = an_activity(osv_id, direct_beneficiaries=[], participants=[
+        {"person_id": str(uuid4()), "nationality": "VE", "sex": "F"}, {"person_id": member_id, "nationality": "PE", "sex": "M"},
+    ])
+
+    refused = assert_problem(client.post("/activities", json=body), 422, "participants.1.person_id", "member_or_person")
+
+    assert member_id in refused["detail"] and "member_id" in refused["detail"]
+    assert len(feed(client)) == position
+
+
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
 

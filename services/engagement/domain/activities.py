@@ -89,6 +89,15 @@ class ParticipantNotMemberError(RuleViolationError):
         )
 
 
+class MemberListedAsPersonError(RuleViolationError):
+    def __init__(self, index: int, member_id: object) -> None:
+        super().__init__(
+            f"{member_id} is a registered member's id: list them by member_id (their nationality and sex are on record)",
+            field=f"participants.{index}.person_id",
+            rule="member_or_person",
+        )
+
+
 class ParticipantsAndCountsError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__(
