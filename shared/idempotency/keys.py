@@ -68,16 +68,21 @@ def fingerprint(key: str, method: str, path: str, query: str, body: bytes, calle
     someone else is another request, so an answer is never replayed to another caller;
     without it, the fingerprint of the request alone (the record keeps both).
     """
-    parts = [method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]
+    mac = _request_mac(key, method, path, query, body)
     if caller:
-        parts.append(b"caller=" + caller.encode())
-    return hmac.new(key.encode(), b"\n".join(parts), hashlib.sha256).hexdigest()
+        mac.update(b"\ncaller=" + caller.encode())
+    return mac.hexdigest()
+
+
+def _request_mac(key: str, method: str, path: str, query: str, body: bytes) -> hmac.HMAC:
+    """The HMAC of the request's method, path, query and canonical body under its key, one line each, not yet finished."""
+    return hmac.new(key.encode(), b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]), hashlib.sha256)
 
 
 def fingerprints(key: str, method: str, path: str, query: str, body: bytes, caller: str) -> tuple[str, str]:
     """:func:`fingerprint` with ``caller`` and without, as a keyed request's record keeps both: the body read and
     written again once, and the caller's part added to a copy of the HMAC of the rest (the same digests)."""
-    mac = hmac.new(key.encode(), b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]), hashlib.sha256)
+    mac = _request_mac(key, method, path, query, body)
     if not caller:
         alone = mac.hexdigest()
         return alone, alone
