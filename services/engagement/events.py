@@ -95,8 +95,23 @@ class MemberAgeBandCorrected(PublicEvent):
     corrected_on: date = Field(description="The day the correction was recorded.")
 
 
+class _MembershipRectified(PublicEvent):
+    """What :class:`MemberNationalityCorrected` and :class:`MemberSexCorrected` say of the membership they restate (not
+    published itself): its ids, the days its joining and departure were counted on, the day of the correction."""
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    member_id: UUID
+    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) counted again.")
+    osv_id: UUID
+    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
+    left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
+    corrected_on: date = Field(description="The day the correction was recorded.")
+
+
 @catalogue.publishes(Member.NationalityCorrected)
-class MemberNationalityCorrected(PublicEvent):
+class MemberNationalityCorrected(_MembershipRectified):
     """A membership's nationality was corrected: the person's nationality was rectified (Ley 29733 art. 20).
 
     Count the membership of `MemberJoined` with this `membership_id` (and its `MemberLeft`, if `left_on` is given) under
@@ -105,21 +120,12 @@ class MemberNationalityCorrected(PublicEvent):
     municipality. The nationality is what `MemberJoined` already published, so this discloses nothing new.
     """
 
-    id_field: ClassVar[str] = "member_id"
-    occurred_field: ClassVar[str] = "corrected_on"
-
-    member_id: UUID
-    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose nationality is corrected.")
-    osv_id: UUID
     previous_nationality: Nationality = Field(description="The nationality it was counted under until now (as `MemberJoined` or an earlier correction said).")
     nationality: Nationality = Field(description="The person's nationality, corrected.")
-    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
-    left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
-    corrected_on: date = Field(description="The day the correction was recorded.")
 
 
 @catalogue.publishes(Member.SexCorrected)
-class MemberSexCorrected(PublicEvent):
+class MemberSexCorrected(_MembershipRectified):
     """A membership's sex was corrected: the person's sex was rectified (Ley 29733 art. 20).
 
     Count the membership of `MemberJoined` with this `membership_id` (and its `MemberLeft`, its member's project
@@ -128,17 +134,8 @@ class MemberSexCorrected(PublicEvent):
     `MemberNationalityCorrected`.
     """
 
-    id_field: ClassVar[str] = "member_id"
-    occurred_field: ClassVar[str] = "corrected_on"
-
-    member_id: UUID
-    membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose sex is corrected.")
-    osv_id: UUID
     previous_sex: Sex = Field(description="The sex it was counted under until now (as `MemberJoined` or an earlier correction said).")
     sex: Sex = Field(description="The person's sex, corrected.")
-    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
-    left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
-    corrected_on: date = Field(description="The day the correction was recorded.")
 
 
 @catalogue.publishes(Member.RoleChanged)
