@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +146,14 @@ class OutboxRelay:
         """Publish whenever the application saves (woken in-process), polling too for other writers."""
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
+        loop_thread = threading.get_ident()
 
         def listener() -> None:
+            if wake.is_set():  # woken already, not yet looking: it will see this save too
+                return
+            if threading.get_ident() == loop_thread:  # a command on the loop: no write to the loop's self-pipe (a syscall)
+                wake.set()
+                return
             with contextlib.suppress(RuntimeError):  # the loop is closing: the next start publishes it
                 loop.call_soon_threadsafe(wake.set)
 

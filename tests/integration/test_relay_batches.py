@@ -26,8 +26,9 @@ from tests.support.system import eventually
 
 
 @contextmanager
-def registry(tmp_path: Path, nats_url: str, linger: float) -> Iterator[TestClient]:
-    settings = RegistrySettings(var_dir=tmp_path, nats_url=nats_url, auth=session_auth(), relay_linger_seconds=linger)
+def registry(tmp_path: Path, nats_url: str, linger: float, poll: float | None = None) -> Iterator[TestClient]:
+    polled = {} if poll is None else {"relay_poll_seconds": poll}
+    settings = RegistrySettings(var_dir=tmp_path, nats_url=nats_url, auth=session_auth(), relay_linger_seconds=linger, **polled)
     with TestClient(registry_app(settings), headers=signed_in_headers()) as client:
         yield client
 
@@ -71,6 +72,24 @@ def test_a_lone_event_goes_out_at_once_whatever_the_linger(tmp_path: Path, nats_
         map_osv(client, 1)
         eventually(lambda: relayed(client), timeout=30)  # well within the linger: nothing holds a lone event back
         assert relay(client)["batches"] == 1
+
+
+def test_a_save_wakes_the_relay_whether_made_on_the_event_loop_or_in_a_worker_thread(tmp_path: Path, nats_server: NatsServer) -> None:
+    # The relay polls once a minute here: each event goes out well before, woken by its save. A mapping is saved on the
+    # event loop (shared.inplace), a PATCH in a worker thread (a plain `def` route); the loop's save sets the wake-up
+    # itself, without a write to the loop's self-pipe, and a save made while it is set adds nothing to it.
+    with registry(tmp_path, nats_server.url, linger=0.0, poll=60.0) as client:
+        eventually(lambda: relay(client)["batches"] == 0 and client.get("/health").json()["relay"]["role"] == "active", timeout=30)
+        map_osv(client, 1)
+        eventually(lambda: relayed(client), timeout=10)
+        osv_id = client.get("/osvs").json()[0]["id"]
+        changed = client.patch(f"/osvs/{osv_id}", json={"kind": "cultural"})
+        assert changed.status_code == 200, changed.text
+        eventually(lambda: relayed(client), timeout=10)
+        for i in range(2, 6):  # one after another, each saved while the relay may still be publishing the one before
+            map_osv(client, i)
+        eventually(lambda: relayed(client), timeout=10)
+        assert len(asyncio.run(stream_positions(nats_server.url))) == 6
 
 
 def test_a_batch_of_acks_gives_each_its_answer_or_a_timeout_once_its_time_is_up() -> None:
