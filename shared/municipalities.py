@@ -22,7 +22,7 @@ from shared.errors import MisconfiguredError, NotFoundError, RuleViolationError
 MML_ID = "mml"
 MML_NAME = "Municipalidad Metropolitana de Lima"
 NOT_IN_LIMA = "'{}' is not a municipality of Lima Metropolitana: use 'mml' or a district's ubigeo (e.g. 150132)"
-LIMA_UBIGEO = re.compile(r"1501\d{2}")
+LIMA_UBIGEO = re.compile(r"1501\d{2}", re.ASCII)
 """The ubigeo of a district of Lima Metropolitana, the province of Lima (1501): a district a law creates gets one too."""
 
 

@@ -36,7 +36,8 @@ from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 from shared.clock import LIMA
 from shared.errors import MAX_COUNT, PartlyRead, RuleViolationError, check_not_negative
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+"""ASCII digits only: a full-width digit is no date's shape, not a day missing from the calendar (tester 136 F5)."""
 
 
 def _iso_date_text(value: object) -> object:
@@ -491,8 +492,9 @@ EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC)
 """Past this a moment cannot be moved between time zones."""
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(?P<offset>Z|z|[+-]\d{2}:\d{2})?")
-_OFFSET_LOST_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(?P<offset>Z|z|[+-]\d{2}:\d{2})?", re.ASCII)
+"""ASCII digits only: a full-width "２" is no digit of ISO 8601, so its text gets the shape's message (tester 136 F5)."""
+_OFFSET_LOST_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$", re.ASCII)
 
 
 def _moment_text(value: object, *, offset_required: bool) -> object:

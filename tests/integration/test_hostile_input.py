@@ -104,6 +104,15 @@ def test_an_as_of_out_of_range_or_given_as_a_number_is_refused_with_422(
     assert_problem(services["reporting"].get(route, params={"as_of": as_of}), 422, field="as_of", rule=rule)
 
 
+def test_an_as_of_with_a_digit_that_is_not_ascii_is_told_the_shape_not_the_calendar(services: dict[str, TestClient]) -> None:
+    # A full-width digit (a phone's keyboard, a copied spreadsheet) is no digit of ISO 8601: the text is of no moment's
+    # shape, not a moment missing from the calendar (tester 136 F5).
+    for as_of in ("２021-12-31T23:59:59Z", "2021-12-31T23:59:5９-05:00", "2021-12-31T23:59:59-0５:00"):
+        answer = services["reporting"].get("/indicators", params={"as_of": as_of})
+        assert_problem(answer, 422, field="as_of", rule="iso_8601_moment")
+        assert "such as 2021-12-31T23:59:59-05:00" in answer.text and "calendar" not in answer.text
+
+
 def test_an_as_of_needs_its_offset_except_on_the_dashboard_where_lima_time_is_meant(services: dict[str, TestClient]) -> None:
     reporting = services["reporting"]
     assert_problem(reporting.get("/indicators", params={"as_of": "2021-12-31T23:59:59"}), 422, field="as_of", rule="iso_8601_moment")
@@ -520,6 +529,10 @@ def test_a_day_not_in_the_calendar_and_a_birth_year_not_a_whole_json_number_are_
                                                      "currency": "PEN", "granted_on": "2026-02-30", "kind": "seed_fund"})
     said = {e["field"]: (e["rule"], e["message"]) for e in assert_problem(grant, 422)["errors"]}
     assert said["granted_on"][0] == "iso_8601_date" and "2026-02-30 is not one" in said["granted_on"][1], said
+    full_width = services["funding"].post("/grants", json={"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "amount": "100.00",
+                                                          "currency": "PEN", "granted_on": "２021-10-20", "kind": "seed_fund"})
+    said = {e["field"]: (e["rule"], e["message"]) for e in assert_problem(full_width, 422)["errors"]}
+    assert said["granted_on"] == ("iso_8601_date", "must be a date written YYYY-MM-DD"), said  # its shape, not the calendar (tester 136 F5)
     person = {"osv_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "full_name": "Rosa Quispe", "document_type": "DNI",
               "document_number": "41234567", "nationality": "PE", "sex": "F", "joined_on": "2021-03-15"}
     for year in ("1990", 1990.0, True):
