@@ -9,10 +9,11 @@ shows what was known then. Attendances stay as each activity's report counted it
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from services.reporting.domain.indicators import Fact, phases_in
 from services.reporting.domain.tally import RECALLED, Tally, activities_in, evidence, histories_in, report
-from tests.unit.test_indicators import F1, F2, enrolled, fact, mapped, merged, phase, phases_of, workshop
+from tests.unit.test_indicators import F1, F2, RECORDED, enrolled, fact, mapped, merged, phase, phases_of, workshop
 
 F3 = ("F3", "2022-01-01", "2022-06-30")
 
@@ -201,3 +202,18 @@ def test_each_place_a_person_with_two_memberships_was_restated_in_cites_the_corr
         # all of Lima counts her once: one correction restates her there
         assert len([e for e in evidence(facts, name, "F1")["events"] if e["type"] == "MemberNationalityCorrected"]) == 1
     assert phases_of(report(facts))["F1"]["agents_of_change"]["by_nationality"] == {"VE": 1}
+
+
+
+def test_the_evidence_lists_the_corrections_of_one_save_in_their_log_order() -> None:
+    # The two memberships' corrections are stored in one save, at one recorded instant: positions 9 and 10 of
+    # engagement's log, listed so, not "engagement:10" first as their ids sort as text.
+    recorded = [phase(*F1), mapped("a", "2021-01-02"), joined("ana", "2021-02-01", "CO", "F"), joined("ana", "2021-02-02", "CO", "F", osv="b")]
+    at = RECORDED + timedelta(days=1)
+    one_save = [
+        Fact(f"engagement:{n}", made.type, made.subject, made.occurred_on, at, made.data, "engagement", n)
+        for n, made in ((9, nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-01")),
+                        (10, nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-02", osv="b")))
+    ]
+    listed = evidence(recorded + one_save, "members_joined", "F1")["events"]
+    assert [e["event_id"] for e in listed if e["type"] == "MemberNationalityCorrected"] == ["engagement:9", "engagement:10"]
