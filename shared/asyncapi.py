@@ -118,7 +118,11 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
             "source": {"const": SPEC_SOURCE_PREFIX + service},
             "type": {"const": name},
             "subject": {"type": "string", "description": "The id of the record that recorded it; the ids to join on are in `data`."},
-            "time": {"type": "string", "format": "date-time", "description": "When the service's store recorded it (UTC)."},
+            "time": {
+                "type": "string", "format": "date-time",
+                "description": "When the service's store recorded it (UTC); the events stored together (one command's) share it, "
+                "`position` orders them.",
+            },
             "datacontenttype": {"const": "application/json"},
             "position": {"type": "integer", "minimum": 1, "description": "Its place in the service's log; with `source`, its identity."},
             "previousposition": {

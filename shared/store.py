@@ -203,6 +203,32 @@ class CollectedEvents(ProcessingEvent):
                 super().collect_events(obj)
         self.saved_kwargs.update(kwargs)
 
+    def recorded_at_one_instant(self) -> None:
+        """Stamp every event of the save with one instant, the latest of theirs, as their aggregates' times too.
+
+        The library stamps each event as the command makes it, microseconds apart; a cut by the recorded instant
+        (reporting's ``as_of``) falling between two events of one save showed the command half done, a state that never
+        was (one membership's correction without the other's, a merge without its ``DuplicateMergedIn``). The events
+        are still fresh (frozen dataclasses, stored by no one yet) and are stored, chained and published with it; within
+        one instant the log's position orders them. Each aggregate saved takes it as its ``modified_on``, and as its
+        ``created_on`` when created in this save, as a reload from the store gives them (the process keeps the saved
+        object, :meth:`~shared.kept.KeptRepository.keep_saved`). Events stored before keep the instants they have.
+        """
+        if len(self.events) < 2:
+            return
+        instant = max(domain_event.timestamp for domain_event in self.events)
+        first_versions: dict[Any, int] = {}
+        for domain_event in self.events:
+            if domain_event.timestamp != instant:
+                object.__setattr__(domain_event, "timestamp", instant)
+            first_versions.setdefault(domain_event.originator_id, domain_event.originator_version)
+        for aggregate_id, first_version in first_versions.items():
+            aggregate = self.aggregates.get(aggregate_id)
+            if isinstance(aggregate, BaseAggregate):
+                aggregate.modified_on = instant
+                if first_version == type(aggregate).INITIAL_VERSION:
+                    aggregate._created_on = instant  # the library's own attribute: created_on has no setter
+
 
 class MunicipalityUnknownError(LookupError):
     """A public event names an OSV whose municipality this service does not know (yet): its subject cannot be chosen."""
@@ -381,6 +407,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
             raise StoreBehindStreamError(ahead)
         processing_event = CollectedEvents()
         processing_event.collect_events(*objs, **kwargs)
+        processing_event.recorded_at_one_instant()
         recordings = self._record(processing_event)
         self.repository.keep_saved(processing_event.aggregates.values(), recordings)
         self._take_snapshots(processing_event)
@@ -398,6 +425,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         """
         processing = CollectedEvents()
         processing.collect_events(*objs, **kwargs)
+        processing.recorded_at_one_instant()
         for domain_event in processing.events:
             self.mapper.transcoder.encode(dict(vars(domain_event)))
         overlay.events.extend(processing.events)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from devtools.embedded import NatsServer
-from tests.support.system import System, eventually, running_system
+from tests.support.system import System, eventually, last_public_position, running_system
 
 
 def map_register_grant_and_enrol(system: System, nationality: str = "VE", sex: str = "F", took_part_on: str | None = None) -> dict[str, str]:
@@ -116,3 +116,21 @@ def test_a_nationality_and_sex_corrected_in_engagement_restate_the_indicators_an
     assert f2_then["members_joined"] == f2_then["members_left"] == {"total": 1, "by_nationality": {"PE": 1}}
     assert f2_then["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
     assert now["total"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
+
+
+def test_a_report_cut_at_the_instant_of_one_of_a_commands_events_shows_all_of_them(tmp_path: Path, nats_server: NatsServer) -> None:
+    # Nationality and sex corrected in one request are two events of one save. A cut at the first one's recorded
+    # instant showed her Venezuelan and still male: a state the records never were in.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = map_register_grant_and_enrol(system, nationality="PE", sex="M", took_part_on="2021-10-25")
+        head = last_public_position(system.engagement)
+        corrected = system.engagement.post(f"/members/{ids['member_id']}/correction", json={"nationality": "VE", "sex": "F"})
+        assert corrected.status_code == 200, corrected.text
+        system.wait_relayed()
+        system.wait_applied()
+        made = system.engagement.get("/events", params={"after": head, "limit": 100}).json()["events"]
+        assert [e["type"] for e in made] == ["MemberNationalityCorrected", "MemberSexCorrected"]
+        cut = system.reporting.get("/indicators", params={"as_of": made[0]["time"]}).json()
+
+    assert cut["phases"][1]["indicators"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+    assert made[0]["time"] == made[1]["time"]  # one recorded instant, the log's position orders them

@@ -9,10 +9,11 @@ shows what was known then. Attendances stay as each activity's report counted it
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from services.reporting.domain.indicators import Fact, phases_in
 from services.reporting.domain.tally import RECALLED, Tally, activities_in, evidence, histories_in, report
-from tests.unit.test_indicators import F1, F2, enrolled, fact, mapped, merged, phase, phases_of, workshop
+from tests.unit.test_indicators import F1, F2, RECORDED, enrolled, fact, mapped, merged, phase, phases_of, workshop
 
 F3 = ("F3", "2022-01-01", "2022-06-30")
 
@@ -173,3 +174,46 @@ def test_a_dissolution_after_a_correction_ends_the_participation_under_the_corre
     assert restored.report(phases, "district") == report(facts, "district")
     f2 = phases_of(report(facts))["F2"]
     assert f2["agents_of_change"] == {"total": 1, "new": 0, "by_nationality": {"VE": 1}, "by_sex": {"M": 1}}
+
+
+def test_each_place_a_person_with_two_memberships_was_restated_in_cites_the_correction_of_the_membership_there() -> None:
+    # Ana is a member of OSV a (Comas, Lima Norte) and of OSV b (Ate, Lima Este), takes part in a project and a workshop
+    # of each. Her nationality rectified, engagement publishes one correction per membership: the first restates her
+    # everywhere (the second finds it done), and each district's and zone's evidence still names the correction of the
+    # membership there, its OSV and district, as a municipality's own evidence reads it.
+    recorded = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-02"), mapped("b", "2021-01-03", "Ate", "Lima Este"),
+        fact("FundGranted", "2021-02-01", grant_id="g", osv_id="a", amount="1000.00", currency="PEN", kind="seed_fund"),
+        fact("FundGranted", "2021-02-01", grant_id="h", osv_id="b", amount="1000.00", currency="PEN", kind="seed_fund"),
+        joined("ana", "2021-02-01", "CO", "F"), joined("ana", "2021-02-02", "CO", "F", osv="b"),
+        about(enrolled("ana", "g", "2021-03-01", "CO", "F")), about(enrolled("ana", "h", "2021-03-02", "CO", "F", osv="b")),
+        workshop("w", "2021-04-01", [("ana", "CO", "F")]), workshop("v", "2021-04-02", [("ana", "CO", "F")], "Ate", "Lima Este"),
+    ]
+    corrections = [nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-01"),
+                   nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-02", osv="b")]
+    facts = recorded + corrections
+
+    for name in ("agents_of_change", "beneficiaries_direct"):
+        for group, osv, district in (("Comas", "a", "Comas"), ("Lima Norte", "a", "Comas"), ("Ate", "b", "Ate"), ("Lima Este", "b", "Ate")):
+            cited = [e for e in evidence(facts, name, "F1", group)["events"] if e["type"] == "MemberNationalityCorrected"]
+            assert [(e["osv"]["id"], e["district"], e["adds"]) for e in cited] == [
+                (osv, district, {"by_nationality.VE": 1, "by_nationality.other": -1})
+            ], (name, group)
+        # all of Lima counts her once: one correction restates her there
+        assert len([e for e in evidence(facts, name, "F1")["events"] if e["type"] == "MemberNationalityCorrected"]) == 1
+    assert phases_of(report(facts))["F1"]["agents_of_change"]["by_nationality"] == {"VE": 1}
+
+
+
+def test_the_evidence_lists_the_corrections_of_one_save_in_their_log_order() -> None:
+    # The two memberships' corrections are stored in one save, at one recorded instant: positions 9 and 10 of
+    # engagement's log, listed so, not "engagement:10" first as their ids sort as text.
+    recorded = [phase(*F1), mapped("a", "2021-01-02"), joined("ana", "2021-02-01", "CO", "F"), joined("ana", "2021-02-02", "CO", "F", osv="b")]
+    at = RECORDED + timedelta(days=1)
+    one_save = [
+        Fact(f"engagement:{n}", made.type, made.subject, made.occurred_on, at, made.data, "engagement", n)
+        for n, made in ((9, nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-01")),
+                        (10, nationality_corrected("ana", "2021-10-01", "CO", "VE", "2021-02-02", osv="b")))
+    ]
+    listed = evidence(recorded + one_save, "members_joined", "F1")["events"]
+    assert [e["event_id"] for e in listed if e["type"] == "MemberNationalityCorrected"] == ["engagement:9", "engagement:10"]

@@ -13,7 +13,7 @@ them). What moves:
   (the survivor's, after a merge). A departure recorded after the correction carries the corrected value already.
 - ``agents_of_change`` (by nationality and by sex): every segment, total and open-ended group the member is counted
   in, from the value the tally holds for them (``members``) to the new one. The first membership's correction moves
-  them; the others find it done.
+  them; the others find it done, and a district's or zone's evidence cites the correction of the membership there.
 - ``beneficiaries_direct`` (by nationality and by sex): where the member, listed by their id at activities, was
   counted as a person reached (``reached``). An activity withdrawn later takes them back under the corrected value.
 
@@ -55,7 +55,11 @@ class Corrections:
     members: dict[str, list[Any]]
     reached: dict[str, list[Any]]
     open: dict[tuple[str, str], int]
-    # and, from the tally: _count, _active, _open_groups
+    places: dict[str, str]
+    traces: list[Any] | None
+    restated_steps: dict[tuple[str, int, str], tuple[set[str], list[Any]]]
+    """When tracing: per person, field and value restated to, the places claimed so far and the steps of the restatement."""
+    # and, from the tally: _count, _active, _open_groups, _same, zone_of
 
     def _corrected(self, fact: Fact) -> None:
         """Count the membership's joining and departure, the member as an agent of change and as a person reached under
@@ -70,12 +74,37 @@ class Corrections:
                     self._count(f"{name}/by_nationality.{now}", fact, 1, osv=d.get("osv_id"), day=on)
         member_id = str(d.get("member_id"))
         _, index = CORRECTED[fact.type]
+        traces, first = self.traces, len(self.traces or ())
         member = self.members.get(member_id)
         if member is not None and member[index] != now:
             self._agent_restated(member, index, part, now, fact)
         person = self.reached.get(member_id)
         if person is not None and person[index] != now:
             self._reached_restated(person, index, part, now, fact)
+        if traces is not None:
+            self._cite_own_places(fact, (member_id, index, now), traces[first:])
+
+    def _cite_own_places(self, fact: Fact, restated: tuple[str, int, str], made: list[Any]) -> None:
+        """Have the evidence of each district and zone a person was restated in cite the correction of their membership
+        there (only in a tally asked to explain itself, :attr:`traces`): its row names that OSV and district.
+
+        The first membership's correction restates the person everywhere (``made``: the steps it counted); a later one
+        of the same value finds it done and takes over those steps counted in its own OSV's district and zone, unless an
+        earlier correction's OSV is there too. All of Lima (``@*``) keeps the first: the person is restated there once.
+        """
+        district = self.places.get(self._same(fact.data.get("osv_id")))
+        own = set() if district is None else {f"@district:{district}", f"@zone:{self.zone_of(district)}"}
+        if made:
+            self.restated_steps[restated] = (own, made)
+            return
+        earlier = self.restated_steps.get(restated)
+        if earlier is None:
+            return
+        claimed, steps = earlier
+        for step in steps:
+            if step.counter[2] in own - claimed:
+                step.fact = fact
+        claimed |= own
 
     def _recall_correction(self, fact: Fact) -> None:
         """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""

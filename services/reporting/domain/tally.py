@@ -111,6 +111,7 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
         self.lookup = lookup
         self.history = history
         self.traces: list[Trace] | None = [] if trace else None
+        self.restated_steps: dict[tuple[str, int, str], tuple[set[str], list[Trace]]] = {}  # when tracing (:mod:`.corrections`)
         self.counters: dict[Counter, int | Decimal] = defaultdict(int)
         self.zones: dict[str, str] = {}  # district -> zone
         self.supported: dict[str, list[Any]] = {}  # osv -> [district, {segment: first grant's event}]

@@ -285,7 +285,7 @@ class TallyReading:
             for event, parts in adds.items()
             if any(parts.values())
         ]
-        events.sort(key=lambda e: (e["occurred_on"], e["recorded_at"], e["event_id"]))
+        events.sort(key=lambda e: (e["occurred_on"], by_id[e["event_id"]].order))  # recorded order: one save's events by position
         return {"indicator": name, "phase": phase_code, "group": group, "value": value, "events": events}
 
     def _named(self, fact: Fact, names: Mapping[str, str]) -> dict[str, Any]:
