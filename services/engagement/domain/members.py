@@ -62,7 +62,7 @@ from services.engagement.domain.memberrules import (
     normalise_phone,
 )
 from shared.documents import DocumentType
-from shared.errors import check_not_before, check_not_in_future
+from shared.errors import check_not_before
 
 # The person and their memberships ----------------------------------------------
 
@@ -298,9 +298,9 @@ class Member(Aggregate):
 
     def correct_joining(self, membership_id: UUID, joined_on: date, today: date) -> bool:
         """Correct the day a membership began (a date mistyped, or a paper list typed in with the typing date); whether it
-        changed (nothing is recorded otherwise). The new date holds as a joining would: 422 on ``joined_on`` for a day
-        after ``today`` (``not_in_future``), after the membership's ``left_on``, its first role change or the enrolment
-        of a project under it (``not_after_left_on``, ``not_after_changed_on``, ``not_after_enrolled_on``, naming both
+        changed (nothing is recorded otherwise). The new date holds as a joining would (a day the programme may record is
+        the application's, :mod:`shared.dates`): 422 on ``joined_on`` for a day after the membership's ``left_on``, its
+        first role change or the enrolment of a project under it (``not_after_left_on``, ``not_after_changed_on``, ``not_after_enrolled_on``, naming both
         dates), within another stay of the person in the same OSV (``stays_apart``), in a year before the birth year
         (``not_before_birth_year``), or for a board role held from joining by someone who may be under 18 then
         (``board_role_adult``); 409 ``not_erased`` once the person's erasure has begun; 404 for another's membership.
@@ -312,7 +312,6 @@ class Member(Aggregate):
             raise PersonErasedError
         self.check_not_erased()
         membership = self.membership(membership_id)
-        check_not_in_future(joined_on, today, "joined_on")
         if joined_on == membership.joined_on:
             return False
         self._check_corrected_joining(membership, joined_on)
