@@ -78,7 +78,8 @@ class MemberJoined(PublicEvent):
 
 @catalogue.publishes(Member.AgeBandCorrected)
 class MemberAgeBandCorrected(PublicEvent):
-    """A membership's age band was corrected: the person's birth year was rectified (Ley 29733 art. 20) into another band.
+    """A membership's age band was corrected: the person's birth year was rectified (Ley 29733 art. 20) into another band,
+    or the membership's joining date was corrected (`MemberJoiningDateCorrected`, just before) to a year of another age.
 
     Count the membership of `MemberJoined` with this `membership_id` in `age_band` from now on, no longer in
     `previous_age_band`. One per membership whose band changed, under that OSV's municipality. Never the birth year.
@@ -91,7 +92,7 @@ class MemberAgeBandCorrected(PublicEvent):
     membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose age band changed.")
     osv_id: UUID
     previous_age_band: AgeBand = Field(description="The band it held until now (as `MemberJoined` or an earlier correction said).")
-    age_band: AgeBand = Field(description="The band in the year the member joined, from the corrected birth year; `unknown` without one.")
+    age_band: AgeBand = Field(description="The band in the year the member joined, from the corrected birth year or joining date; `unknown` without a birth year.")
     corrected_on: date = Field(description="The day the correction was recorded.")
 
 
