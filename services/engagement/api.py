@@ -34,6 +34,7 @@ from services.engagement.schemas import (
     CorrectionCreate,
     DepartureCreate,
     ErasureCreate,
+    JoiningDateCorrectionCreate,
     MemberCreate,
     MemberPublic,
     MembershipCreate,
@@ -201,6 +202,16 @@ def leave_membership(
         member_id=member_id, left_on=body.left_on, reason=body.reason, membership_id=membership_id
     )
     return MembershipPublic.of(member.membership(membership_id))
+
+
+@members.post("/{member_id}/memberships/{membership_id}/joining-date-correction", response_model=MembershipPublic, dependencies=WRITES)
+def correct_joining_date(
+    member_id: UUID, membership_id: UUID, body: JoiningDateCorrectionCreate, engagement: EngagementDep
+) -> MembershipPublic:
+    """Correct the day the member joined that OSV, recorded wrong (records `MemberJoiningDateCorrected`, and `MemberAgeBandCorrected` when the age on joining falls in another band; nothing when the day is the same).
+
+    Reporting counts the joining in the phase of the corrected day, the past phases included."""
+    return MembershipPublic.of(engagement.correct_joining_date(member_id=member_id, membership_id=membership_id, joined_on=body.joined_on))
 
 
 @members.post(

@@ -235,6 +235,20 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         return member
 
     @retried_on_collision
+    def correct_joining_date(self, member_id: UUID, membership_id: UUID, joined_on: date) -> Membership:
+        """The day a membership began, corrected (:meth:`Member.correct_joining`: ``MemberJoiningDateCorrected``, and
+        ``MemberAgeBandCorrected`` when the age on joining falls in another band); nothing is recorded when it is the
+        same day. 409 ``osv_not_dissolved`` for a day after the OSV's dissolution. A record merged into another since is
+        not refused (its memberships are corrected where they were recorded). The roster counts no dates: it stays.
+        """
+        member = self.get_member(member_id)
+        membership = member.membership(membership_id)
+        if member.correct_joining(membership_id, joined_on, self.today()):
+            self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
+            self.save(member)
+        return membership
+
+    @retried_on_collision
     def correct_personal_data(
         self,
         member_id: UUID,

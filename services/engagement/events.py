@@ -78,7 +78,8 @@ class MemberJoined(PublicEvent):
 
 @catalogue.publishes(Member.AgeBandCorrected)
 class MemberAgeBandCorrected(PublicEvent):
-    """A membership's age band was corrected: the person's birth year was rectified (Ley 29733 art. 20) into another band.
+    """A membership's age band was corrected: the person's birth year was rectified (Ley 29733 art. 20) into another band,
+    or the membership's joining date was corrected (`MemberJoiningDateCorrected`, just before) to a year of another age.
 
     Count the membership of `MemberJoined` with this `membership_id` in `age_band` from now on, no longer in
     `previous_age_band`. One per membership whose band changed, under that OSV's municipality. Never the birth year.
@@ -91,13 +92,14 @@ class MemberAgeBandCorrected(PublicEvent):
     membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) whose age band changed.")
     osv_id: UUID
     previous_age_band: AgeBand = Field(description="The band it held until now (as `MemberJoined` or an earlier correction said).")
-    age_band: AgeBand = Field(description="The band in the year the member joined, from the corrected birth year; `unknown` without one.")
+    age_band: AgeBand = Field(description="The band in the year the member joined, from the corrected birth year or joining date; `unknown` without a birth year.")
     corrected_on: date = Field(description="The day the correction was recorded.")
 
 
 class _MembershipRectified(PublicEvent):
-    """What :class:`MemberNationalityCorrected` and :class:`MemberSexCorrected` say of the membership they restate (not
-    published itself): its ids, the days its joining and departure were counted on, the day of the correction."""
+    """What :class:`MemberNationalityCorrected`, :class:`MemberSexCorrected` and :class:`MemberJoiningDateCorrected` say
+    of the membership they restate (not published itself): its ids, the days its joining and departure are counted on,
+    the day of the correction."""
 
     id_field: ClassVar[str] = "member_id"
     occurred_field: ClassVar[str] = "corrected_on"
@@ -105,7 +107,10 @@ class _MembershipRectified(PublicEvent):
     member_id: UUID
     membership_id: UUID = Field(description="The membership (`MemberJoined.membership_id`) counted again.")
     osv_id: UUID
-    joined_on: date = Field(description="The membership's `MemberJoined.joined_on`: the day its joining was counted.")
+    joined_on: date = Field(
+        description="The day the membership's joining is counted on: its `MemberJoined.joined_on`, or as a later "
+        "`MemberJoiningDateCorrected` corrected it."
+    )
     left_on: date | None = Field(description="The membership's `MemberLeft.left_on`, if it had ended by the correction; null while active.")
     corrected_on: date = Field(description="The day the correction was recorded.")
 
@@ -136,6 +141,24 @@ class MemberSexCorrected(_MembershipRectified):
 
     previous_sex: Sex = Field(description="The sex it was counted under until now (as `MemberJoined` or an earlier correction said).")
     sex: Sex = Field(description="The person's sex, corrected.")
+
+
+@catalogue.publishes(Member.JoiningDateCorrected)
+class MemberJoiningDateCorrected(_MembershipRectified):
+    """The day a membership began was corrected: it was recorded wrong (a mistyped date, a paper list typed in with the
+    day it was typed).
+
+    Count the joining of `MemberJoined` with this `membership_id` on `joined_on` from now on, no longer on
+    `previous_joined_on`: in the phase of the right day, the past phases included (the member always joined then),
+    under `nationality` as it is counted now. Its `MemberLeft` stays on `left_on`; its role changes and project
+    enrolments are never before `joined_on`. When the age on joining falls in another band, a `MemberAgeBandCorrected`
+    follows. One per membership corrected, under that OSV's municipality. Never a name, document or birth year.
+    """
+
+    joined_on: date = Field(description="The day the membership began, corrected: its joining is counted on it from now on.")
+    previous_joined_on: date = Field(description="The day its joining was counted on until now (as `MemberJoined` or an earlier correction said).")
+    nationality: Nationality = Field(description="The person's nationality now (as the latest `MemberNationalityCorrected` said, or `MemberJoined`).")
+    sex: Sex = Field(description="The person's sex now (as the latest `MemberSexCorrected` said, or `MemberJoined`).")
 
 
 @catalogue.publishes(Member.RoleChanged)

@@ -205,6 +205,17 @@ class RoleChangeCreate(Command):
     changed_on: IsoDate = Field(description="From when the member holds it.")
 
 
+class JoiningDateCorrectionCreate(Command):
+    joined_on: IsoDate = Field(
+        description="The day the member really joined the OSV, replacing the one recorded: as any recorded date, not "
+        "after today in Lima with a day's margin (422 `not_in_future`); not after the membership's departure, its first role change or a project enrolment under it (422 "
+        "`not_after_left_on`, `not_after_changed_on`, `not_after_enrolled_on`, naming both dates), within the person's "
+        "other stay in the same OSV (422 `stays_apart`), in a year before their `birth_year` (422 `not_before_birth_year`), "
+        "nor, for a board role held from joining, a day they may be under 18 (422 `board_role_adult`)."
+        + NOT_AFTER_DISSOLUTION
+    )
+
+
 class DepartureCreate(Command):
     left_on: IsoDate = Field(description="When the member left the OSV.")
     reason: DepartureReason = Field(description="Why the member left.")

@@ -97,7 +97,8 @@ def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, 
     Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
     0), `in_progress` (its days so far) or `ended`. A person whose nationality or sex was rectified
     (`MemberNationalityCorrected`, `MemberSexCorrected`) counts under the corrected value in every phase once the
-    correction is recorded; a cut before it shows what was known then.
+    correction is recorded, and a joining whose date was corrected (`MemberJoiningDateCorrected`) in the phase of the
+    corrected day; a cut before it shows what was known then.
     """
     return reporting.indicators(as_of=as_of, by=by, scope=scope)
 

@@ -332,6 +332,7 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/members/{member_id}/memberships"): {"osv_id": side.osv_registered, "joined_on": "2021-03-05"},
         ("POST", "/members/{member_id}/memberships/{membership_id}/role"): {"role": "president", "changed_on": "2021-04-01"},
         ("POST", "/members/{member_id}/memberships/{membership_id}/departure"): {"left_on": "2021-09-01", "reason": "withdrew"},
+        ("POST", "/members/{member_id}/memberships/{membership_id}/joining-date-correction"): {"joined_on": "2021-03-01"},
         # The name as registered: the correction runs (and is checked) but changes nothing the matrix reads for.
         ("POST", "/members/{member_id}/correction"): {"full_name": NAMES[side_name]},
         ("POST", "/members/{member_id}/erasure"): {"erased_on": "2021-12-15"},

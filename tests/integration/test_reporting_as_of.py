@@ -33,7 +33,7 @@ def cloudevent(source: str, position: int, event_type: str, subject: str, time: 
     }
 
 
-def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0) -> list[dict[str, Any]]:
+def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: float = 0.0, joinings: float = 0.0) -> list[dict[str, Any]]:
     """A programme's events as the services would publish them, recorded over two years, facts entered up to months late.
 
     Causal order holds (an OSV is mapped before anyone speaks of it, an
@@ -43,11 +43,14 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
     funding and engagement go on with what the record holds (tranches,
     departures, withdrawals). With ``corrections``, that share of the steps rectifies a member's nationality or sex
     (drawn apart too): engagement's ``MemberNationalityCorrected`` or ``MemberSexCorrected``, the member's later facts
-    carrying the corrected value.
+    carrying the corrected value. With ``joinings``, that share of the steps moves a membership's joining date back
+    (``MemberJoiningDateCorrected``, drawn apart too: a paper list typed in with the typing day), later corrections
+    carrying the corrected day.
     """
     rng = random.Random(seed)
     merging = random.Random(seed + 1)
     correcting = random.Random(seed + 2)
+    moving = random.Random(seed + 3)
     places: dict[str, tuple[str, str, str]] = {}
     positions = {"registry": 0, "funding": 0, "engagement": 0}
     out: list[dict[str, Any]] = []
@@ -113,6 +116,17 @@ def programme_log(count: int, seed: int = 1, merges: float = 0.0, corrections: f
             else:
                 departed[who - len(members)] = (member, osv, nationality, sex, *gone)
             participations[:] = [(m, g, o, nationality, sex) if m == member else (m, g, o, n, s) for m, g, o, n, s in participations]
+            continue
+        if joinings and members and moving.random() < joinings:
+            member, osv, nationality, sex = moving.choice(members)
+            was = date.fromisoformat(joined[member])
+            corrected_on = max(date(2021, 1, 1), was - timedelta(days=moving.randrange(1, 200)))
+            if corrected_on < was:
+                today = now.date().isoformat()
+                emit("engagement", "MemberJoiningDateCorrected", member, member_id=member, membership_id=member, osv_id=osv,
+                     previous_joined_on=was.isoformat(), joined_on=corrected_on.isoformat(), left_on=None,
+                     nationality=nationality, sex=sex, corrected_on=today, occurred_on=today)
+                joined[member] = corrected_on.isoformat()
             continue
         roll = rng.random()
         on = day()
@@ -498,3 +512,36 @@ def test_with_nationalities_and_sexes_corrected_a_report_as_of_any_moment_equals
         if f.type not in ("MemberNationalityCorrected", "MemberSexCorrected")
     ]
     assert latest == report(right, "district")
+
+
+def test_with_joining_dates_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
+    """A joining moved back to the day it happened reaches back to its phase (a checkpoint's included, and after a merge
+    the survivor's district); a cut before the correction shows it where it was. Once corrected, the figures are those
+    of the joinings recorded on the right day from the start."""
+    events = programme_log(1500, seed=43, merges=0.02, corrections=0.02, joinings=0.03)
+    moved = [e for e in events if e["type"] == "MemberJoiningDateCorrected"]
+    assert len(moved) >= 20
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)), checkpoint_every=61, settle_seconds=3600)
+    for batch in arriving_out_of_order(events, seed=9):
+        readmodel.apply(batch)
+    facts = readmodel.facts()
+    assert len(readmodel.checkpoints()) >= 15
+
+    rng = random.Random(13)
+    first, last = facts[0].recorded_at, facts[-1].recorded_at
+    for cut in [first + (last - first) * rng.random() for _ in range(6)] + [last]:
+        known = [f for f in facts if f.recorded_at <= cut]
+        for by in (None, "district"):
+            assert readmodel.report(cut, by) == report(known, by), f"as of {cut.isoformat()} by {by}"
+    latest = readmodel.report(None, "district")
+    assert latest == report(facts, "district")
+
+    # every joining recorded on the day it was corrected to, and no joining correction: the same figures
+    final = {e["data"]["member_id"]: e["data"]["joined_on"] for e in moved}
+    right = [
+        replace(f, data={**f.data, "joined_on": final[str(f.data["member_id"])]}, occurred_on=date.fromisoformat(final[str(f.data["member_id"])]))
+        if f.type == "MemberJoined" and str(f.data.get("member_id")) in final else f
+        for f in facts if f.type != "MemberJoiningDateCorrected"
+    ]
+    assert latest == report(right, "district")
+    assert report([f for f in facts if f.type != "MemberJoiningDateCorrected"], "district") != latest  # the corrections moved something

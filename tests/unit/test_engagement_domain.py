@@ -1108,3 +1108,109 @@ def test_the_correction_is_private_and_sealed_as_the_registration_is() -> None:
     member.correct(TODAY, full_name="Otra")
     (corrected,) = member.collect_events()
     assert catalogue.is_private(corrected) and catalogue.to_cloudevent(1, corrected) is None
+
+
+# A joining date corrected --------------------------------------------------------
+
+
+def test_a_joining_date_typed_wrong_is_corrected_and_published_with_both_days_and_never_the_person() -> None:
+    # A paper list typed in months later with the typing day: Yusmary joined in 2021, not on the day it was typed.
+    member = a_member(nationality="PE", joined_on=date(2024, 3, 1))
+    (membership_id,) = member.memberships
+    history = member.collect_events()
+
+    assert member.correct_joining(membership_id, date(2021, 3, 1), TODAY)
+
+    events = member.collect_events()
+    assert [type(e).__name__ for e in events] == ["JoiningDateCorrected"]  # 1991: 30 on joining in 2021 as in 2024
+    out = catalogue.to_cloudevent(3, events[0])
+    assert out is not None and out["type"] == "MemberJoiningDateCorrected"
+    assert out["data"] == {
+        "member_id": str(member.id), "membership_id": str(membership_id), "osv_id": str(OSV_ID), "previous_joined_on": "2024-03-01",
+        "joined_on": "2021-03-01", "left_on": None, "nationality": "PE", "sex": "F", "corrected_on": TODAY.isoformat(),
+        "occurred_on": TODAY.isoformat(),
+    }
+    assert "Yusmary" not in str(out) and "0012345" not in str(out) and "1991" not in str(out)
+    replayed = None
+    for domain_event in history + events:
+        replayed = domain_event.mutate(replayed)
+    for who in (member, replayed):
+        assert who is not None
+        membership = who.membership(membership_id)
+        assert (membership.joined_on, membership.roles[0].since) == (date(2021, 3, 1), date(2021, 3, 1))
+
+
+def test_the_same_joining_date_records_nothing() -> None:
+    member = a_member()
+    (membership_id,) = member.memberships
+    member.collect_events()
+    assert not member.correct_joining(membership_id, date(2024, 3, 1), TODAY)
+    assert member.collect_events() == []
+
+
+def test_a_joining_date_corrected_into_another_age_band_corrects_the_band_too() -> None:
+    # Day and month swapped is one thing; 2012 typed for 2021 makes a 30-year-old a 21-year-old on joining.
+    member = a_member(birth_year=1991, joined_on=date(2021, 5, 4))
+    (membership_id,) = member.memberships
+    grant_id = uuid4()
+    member.enrol(grant_id, OSV_ID, date(2024, 5, 1))
+    member.collect_events()
+
+    assert member.correct_joining(membership_id, date(2012, 5, 4), TODAY)
+
+    events = [catalogue.to_cloudevent(1, e) for e in member.collect_events()]
+    assert [e["type"] for e in events if e is not None] == ["MemberJoiningDateCorrected", "MemberAgeBandCorrected"]
+    assert (events[1]["data"]["previous_age_band"], events[1]["data"]["age_band"]) == ("30-44", "18-29")  # type: ignore[index]
+    assert member.membership(membership_id).age_band == member.participations[grant_id].age_band == AgeBand.YOUNG_ADULT
+
+
+@pytest.mark.parametrize(
+    ("story", "corrected", "rule", "named"),
+    [
+        ("left", date(2024, 7, 2), "not_after_left_on", "2024-07-01"),
+        ("role", date(2024, 5, 2), "not_after_changed_on", "2024-05-01"),
+        ("enrolled", date(2024, 4, 2), "not_after_enrolled_on", "2024-04-01"),
+        ("none", date(1990, 12, 31), "not_before_birth_year", "1990-12-31"),
+        ("rejoined", date(2023, 12, 31), "stays_apart", "2024-01-01"),
+    ],
+)
+def test_a_joining_date_is_not_corrected_past_what_the_membership_holds(story: str, corrected: date, rule: str, named: str) -> None:
+    member = a_member(joined_on=date(2024, 3, 1))
+    (membership_id,) = member.memberships
+    if story == "left":
+        member.leave(date(2024, 7, 1), DepartureReason.WITHDREW)
+    elif story == "role":
+        member.change_role(membership_id, Role.BOARD_MEMBER, date(2024, 5, 1))
+    elif story == "enrolled":
+        member.enrol(uuid4(), OSV_ID, date(2024, 4, 1))
+    elif story == "rejoined":  # she left in January and came back in March: the second stay cannot start in the first
+        member = a_member(joined_on=date(2023, 3, 1))
+        member.leave(date(2024, 1, 1), DepartureReason.WITHDREW)
+        membership_id = member.join(OSV_ID, Role.MEMBER, date(2024, 3, 1)).membership_id
+    member.collect_events()
+
+    with pytest.raises(RuleViolationError) as refused:
+        member.correct_joining(membership_id, corrected, TODAY)
+
+    assert (refused.value.field, refused.value.rule) == ("joined_on", rule)
+    assert named in str(refused.value) and "1991" not in str(refused.value)
+    assert member.collect_events() == []
+
+
+def test_a_board_role_held_from_joining_is_for_an_adult_on_the_corrected_day() -> None:
+    member = a_member(birth_year=2000, role=Role.PRESIDENT, joined_on=date(2024, 3, 1))
+    (membership_id,) = member.memberships
+    with pytest.raises(MinorOnBoardError) as refused:
+        member.correct_joining(membership_id, date(2018, 6, 1), TODAY)
+    assert (refused.value.field, refused.value.rule) == ("joined_on", "board_role_adult")
+    assert member.correct_joining(membership_id, date(2019, 1, 1), TODAY)  # 18 from 31 December 2018
+
+
+def test_a_joining_date_is_not_corrected_for_another_membership_nor_once_erased() -> None:
+    member = a_member()
+    with pytest.raises(MembershipNotFoundError):
+        member.correct_joining(uuid4(), date(2024, 1, 1), TODAY)
+    (membership_id,) = member.memberships
+    member.erase(TODAY)
+    with pytest.raises(PersonErasedError):
+        member.correct_joining(membership_id, date(2024, 1, 1), TODAY)

@@ -259,6 +259,42 @@ class LeftBeforeJoinedError(RuleViolationError):
         )
 
 
+class JoinedAfterError(RuleViolationError):
+    """A joining date corrected to after a later fact of the membership (``left_on``, ``changed_on``, ``enrolled_on``)."""
+
+    def __init__(self, joined_on: date, later_field: str, later: date, later_said: str) -> None:
+        super().__init__(
+            f"joined_on {joined_on.isoformat()} is after {later_said} on {later.isoformat()} ({later_field}): a membership "
+            "begins before what is recorded of it",
+            field="joined_on",
+            rule=f"not_after_{later_field}",
+        )
+
+
+class JoinedDuringOtherStayError(RuleViolationError):
+    """A joining date corrected into another membership of the same person in the same OSV: one stays apart from the other."""
+
+    def __init__(self, joined_on: date, other: UUID, other_joined_on: date, other_left_on: date | None) -> None:
+        until = f"to {other_left_on.isoformat()}" if other_left_on is not None else "still active"
+        super().__init__(
+            f"joined_on {joined_on.isoformat()} makes this membership overlap the person's other membership of the same OSV "
+            f"({other}, from {other_joined_on.isoformat()} {until}): a person's stays in one OSV do not overlap",
+            field="joined_on",
+            rule="stays_apart",
+        )
+
+
+class JoinedBeforeBornError(RuleViolationError):
+    """A joining date corrected to a year before the person's birth year; the message never repeats the year."""
+
+    def __init__(self, joined_on: date) -> None:
+        super().__init__(
+            f"joined_on {joined_on.isoformat()} is in a year before the person was born (by their birth_year)",
+            field="joined_on",
+            rule="not_before_birth_year",
+        )
+
+
 # Rules ------------------------------------------------------------------
 
 

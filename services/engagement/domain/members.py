@@ -40,6 +40,9 @@ from services.engagement.domain.memberrules import (
     BornAfterJoiningError,
     DepartureReason,
     ErasedNotCorrectedError,
+    JoinedAfterError,
+    JoinedBeforeBornError,
+    JoinedDuringOtherStayError,
     LeftBeforeJoinedError,
     MembershipEndedError,
     MembershipNotFoundError,
@@ -292,6 +295,73 @@ class Member(Aggregate):
         membership = self.memberships[membership_id]
         membership.left_on = left_on
         membership.reason = DepartureReason(reason)
+
+    def correct_joining(self, membership_id: UUID, joined_on: date, today: date) -> bool:
+        """Correct the day a membership began (a date mistyped, or a paper list typed in with the typing date); whether it
+        changed (nothing is recorded otherwise). The new date holds as a joining would (a day the programme may record is
+        the application's, :mod:`shared.dates`): 422 on ``joined_on`` for a day after the membership's ``left_on``, its
+        first role change or the enrolment of a project under it (``not_after_left_on``, ``not_after_changed_on``, ``not_after_enrolled_on``, naming both
+        dates), within another stay of the person in the same OSV (``stays_apart``), in a year before the birth year
+        (``not_before_birth_year``), or for a board role held from joining by someone who may be under 18 then
+        (``board_role_adult``); 409 ``not_erased`` once the person's erasure has begun; 404 for another's membership.
+
+        Records ``JoiningDateCorrected`` (public: the previous and the new date) and, when the age on joining falls in
+        another band, ``AgeBandCorrected``.
+        """
+        if self.erasure_begun_on is not None:
+            raise PersonErasedError
+        self.check_not_erased()
+        membership = self.membership(membership_id)
+        if joined_on == membership.joined_on:
+            return False
+        self._check_corrected_joining(membership, joined_on)
+        self._joining_date_corrected(
+            membership_id=membership_id,
+            osv_id=membership.osv_id,
+            previous_joined_on=membership.joined_on,
+            joined_on=joined_on,
+            left_on=membership.left_on,
+            nationality=self.nationality,
+            sex=self.sex,
+            corrected_on=today,
+        )
+        band = age_band(self.birth_year, joined_on.year)
+        if band != membership.age_band:
+            self._age_band_corrected(
+                membership_id=membership_id, osv_id=membership.osv_id, previous_age_band=membership.age_band, age_band=band,
+                corrected_on=today,
+            )
+        return True
+
+    def _check_corrected_joining(self, membership: Membership, joined_on: date) -> None:
+        later = [("left_on", membership.left_on, "the member left")]
+        if len(membership.roles) > 1:
+            later.append(("changed_on", membership.roles[1].since, "the role changed"))
+        for participation in self.participations.values():
+            if self._membership_of(participation) == membership.membership_id:
+                later.append(("enrolled_on", participation.enrolled_on, "the member enrolled in a project"))
+        for field, day, said in later:
+            if day is not None and joined_on > day:
+                raise JoinedAfterError(joined_on, field, day, said)
+        end = membership.left_on or date.max
+        for other in self.memberships.values():
+            if other is not membership and other.osv_id == membership.osv_id:
+                if joined_on < (other.left_on or date.max) and other.joined_on < end:
+                    raise JoinedDuringOtherStayError(joined_on, other.membership_id, other.joined_on, other.left_on)
+        if self.birth_year is not None and self.birth_year > joined_on.year:
+            raise JoinedBeforeBornError(joined_on)
+        check_board_role_adult(membership.roles[0].role, self.birth_year, joined_on, "joined_on", "joined_on")
+
+    @event("JoiningDateCorrected")
+    def _joining_date_corrected(
+        self, membership_id: UUID, osv_id: UUID, previous_joined_on: date, joined_on: date, left_on: date | None,
+        nationality: str, sex: Sex, corrected_on: date,
+    ) -> None:
+        """The membership began on ``joined_on``, not ``previous_joined_on``: public, with the nationality and sex its
+        joining is counted under, for partners to count it in the phase of the right day."""
+        membership = self.memberships[membership_id]
+        membership.joined_on = joined_on
+        membership.roles[0].since = joined_on
 
     def membership(self, membership_id: UUID) -> Membership:
         try:

@@ -1,5 +1,5 @@
-"""A person's nationality or sex rectified (Ley 29733 art. 20), in the tally: counted again under the corrected value, in
-every phase. Pure: no I/O.
+"""A person's nationality or sex rectified (Ley 29733 art. 20), or a membership's joining date corrected, in the tally:
+counted again under the corrected value, or on the corrected day, in every phase. Pure: no I/O.
 
 Engagement publishes, per membership of the person, ``MemberNationalityCorrected`` or ``MemberSexCorrected`` with
 the previous and the new value and the days its ``MemberJoined`` and ``MemberLeft`` were counted on (``joined_on``,
@@ -18,7 +18,18 @@ them). What moves:
   counted as a person reached (``reached``). An activity withdrawn later takes them back under the corrected value.
 
 ``attendances`` stay as each activity's report counted its rows: a report states who attended in its own rows, and
-a withdrawal takes back exactly those rows. A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``reached``
+a withdrawal takes back exactly those rows.
+
+Engagement publishes ``MemberJoiningDateCorrected`` when the day a membership began was recorded wrong (a year
+mistyped, a paper list typed in with the typing day), with the previous and the corrected day and the nationality the
+joining is counted under now. The member always joined on the corrected day, so, as above, the past is restated:
+``members_joined`` (its total and its nationality group) moves from the segment of ``previous_joined_on`` to that of
+``joined_on``, in the OSV's district (the survivor's, after a merge), and a report as of before the correction shows
+it where it was. Nothing else moves: ``members_left`` counts on ``left_on``, and ``agents_of_change`` on the days of
+the enrolments, never before joining (engagement refuses a joining date after them). The age band it may move is
+``MemberAgeBandCorrected``'s, which no indicator counts.
+
+A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``reached``
 and ``open`` and counts (``_count``).
 """
 
@@ -59,7 +70,7 @@ class Corrections:
     traces: list[Any] | None
     restated_steps: dict[tuple[str, int, str], tuple[set[str], list[Any]]]
     """When tracing: per person, field and value restated to, the places claimed so far and the steps of the restatement."""
-    # and, from the tally: _count, _active, _open_groups, _same, zone_of
+    # and, from the tally: _count, _active, _open_groups, _same, zone_of, segment
 
     def _corrected(self, fact: Fact) -> None:
         """Count the membership's joining and departure, the member as an agent of change and as a person reached under
@@ -105,6 +116,17 @@ class Corrections:
             if step.counter[2] in own - claimed:
                 step.fact = fact
         claimed |= own
+
+    def _joining_corrected(self, fact: Fact) -> None:
+        """Count the membership's joining on the corrected day, no longer on the previous one (see the module)."""
+        d = fact.data
+        was, now = (date.fromisoformat(str(d.get(field))) for field in ("previous_joined_on", "joined_on"))
+        if self.segment(was) == self.segment(now):
+            return
+        group = nationality_group(d.get("nationality"))
+        for part in ("members_joined/total", f"members_joined/by_nationality.{group}"):
+            self._count(part, fact, -1, osv=d.get("osv_id"), day=was)
+            self._count(part, fact, 1, osv=d.get("osv_id"), day=now)
 
     def _recall_correction(self, fact: Fact) -> None:
         """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""

@@ -102,9 +102,9 @@ class Indicator:
 
 M = "OSVMerged"
 """A merge: it moves a record's figures to the survivor's district (and takes back its identification)."""
-NATIONALITY, SEX = "MemberNationalityCorrected", "MemberSexCorrected"
-"""A person's nationality or sex rectified: the figures that count them by it count them again, in every phase
-(:mod:`.corrections`)."""
+NATIONALITY, SEX, JOINING = "MemberNationalityCorrected", "MemberSexCorrected", "MemberJoiningDateCorrected"
+"""A person's nationality or sex rectified: the figures that count them by it count them again, in every phase; a
+membership's joining date corrected: its joining counts in the phase of the corrected day (:mod:`.corrections`)."""
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_identified", POINT, 0, ("OSVMapped", M)),
     Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", M)),
@@ -132,7 +132,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("disbursed_usd", POINT, MONEY, ("DisbursementMade", M)),
     Indicator("murals", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("public_spaces_recovered", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),
-    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined", M, NATIONALITY)),
+    Indicator("members_joined", POINT, {"total": 0, "by_nationality": {}}, ("MemberJoined", M, NATIONALITY, JOINING)),
     Indicator("members_left", POINT, {"total": 0, "by_nationality": {}}, ("MemberLeft", M, NATIONALITY)),
     Indicator("members_left_by_reason", POINT, {}, ("MemberLeft", M)),
     Indicator("osvs_contact_lost", SPAN, 0, ("ContactLost", M)),

@@ -17,7 +17,7 @@ What a fact changes may reach back: a member who leaves the OSV, or an OSV
 that dissolves, ends the participations and projects folded before; a merge
 across districts moves every counted fact of the record merged away to the
 survivor's district; a person's nationality or sex rectified moves what they
-were counted under, in every phase (:mod:`.corrections`). For those a
+were counted under, in every phase, and a joining date corrected moves the joining to its segment (:mod:`.corrections`). For those a
 tally asks ``history`` (:data:`History`)
 for the earlier facts of the OSVs concerned: a restored tally learns the
 members and projects it lacks from them, and a merge re-counts their figures
@@ -540,6 +540,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "MemberLeft": Tally._member_left,
     "MemberNationalityCorrected": Tally._corrected,
     "MemberSexCorrected": Tally._corrected,
+    "MemberJoiningDateCorrected": Tally._joining_corrected,
     "ContactLost": Tally._contact_lost,
     "OSVDissolved": Tally._dissolved,
     "OSVMerged": Tally._osv_merged,

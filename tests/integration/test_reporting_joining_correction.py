@@ -1,0 +1,69 @@
+"""A joining date corrected after a phase was signed off: the signed figures stay, the difference is a restatement that
+names the correction, and a report as of before it shows the joining where it was. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.reporting.application import Reporting
+from tests.integration.test_reporting_as_of import cloudevent
+from tests.integration.test_reporting_donors import LEAD, FakeNow, at, stamp
+from tests.support.clients import application_of, service_client
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
+
+
+@pytest.fixture
+def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNow]]:
+    clock = FakeNow(at(4400))  # July 2021: phase 1 has ended
+    with service_client("reporting", tmp_path, database_url, application=functools.partial(Reporting, now=clock)) as client:
+        yield client, clock
+
+
+def joined(position: int, hours: float, member: str, joined_on: str, nationality: str) -> dict[str, Any]:
+    return cloudevent("engagement", position, "MemberJoined", member, at(hours), member_id=member, membership_id=f"{member}@1",
+                      osv_id="osv-1", role="member", nationality=nationality, sex="F", age_band="30-44", joined_on=joined_on,
+                      occurred_on=joined_on)
+
+
+def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(desk: tuple[TestClient, FakeNow]) -> None:
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        joined(1, 2, "ana", "2021-03-01", "VE"),
+        joined(2, 4290, "rosa", "2021-07-02", "PE"),  # a paper list typed in on 2 July with the typing day
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
+
+    readmodel.apply([cloudevent(
+        "engagement", 3, "MemberJoiningDateCorrected", "rosa", at(5000), member_id="rosa", membership_id="rosa@1", osv_id="osv-1",
+        previous_joined_on="2021-07-02", joined_on="2021-04-20", left_on=None, nationality="PE", sex="F", corrected_on="2021-07-31",
+        occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["figures"] == signed.json()["figures"] and listed["reproduced"] is True
+    [changed] = listed["restatement"]
+    assert changed["indicator"] == "members_joined"
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "total": (1, 2, 1), "by_nationality.PE": (0, 1, 1),
+    }
+    assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
+        ("engagement:3", "MemberJoiningDateCorrected", {"by_nationality.PE": 1, "total": 1}),
+    ]
+    now = client.get("/indicators").json()["phases"][0]["indicators"]["members_joined"]
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["members_joined"]
+    assert (now["total"], then["total"]) == (2, 1)
