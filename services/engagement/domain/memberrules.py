@@ -272,7 +272,8 @@ class JoinedAfterError(RuleViolationError):
 
 
 class JoinedDuringOtherStayError(RuleViolationError):
-    """A joining date corrected into another membership of the same person in the same OSV: one stays apart from the other."""
+    """A joining (a rejoining, or a joining date corrected) within another membership of the same person in the same OSV:
+    one stays apart from the other."""
 
     def __init__(self, joined_on: date, other: UUID, other_joined_on: date, other_left_on: date | None) -> None:
         until = f"to {other_left_on.isoformat()}" if other_left_on is not None else "still active"
