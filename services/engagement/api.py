@@ -183,9 +183,8 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
 def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep) -> MembershipPublic:
     """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`).
 
-    A rejoining dated within the person's earlier stay in that OSV (from its joining to the day before its departure) is
-    422 `stays_apart` on `joined_on`, naming that membership; the day they left or later is taken, and so is a stay found
-    later on paper dated before the earlier one began."""
+    A rejoining dated before the day the person left that OSV is 422 `stays_apart` on `joined_on`, naming the earlier
+    membership: a person's stays in one OSV never overlap (the day they left, or later, is taken)."""
     return MembershipPublic.of(engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on))
 
 

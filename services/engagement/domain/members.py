@@ -193,16 +193,16 @@ class Member(Aggregate):
         """Record a new membership: another OSV, or the same one again after leaving it.
 
         A board ``role`` is for an adult on ``joined_on`` (422 ``board_role_adult``, :func:`check_board_role_adult`); a
-        stay again in an OSV the person left begins after the earlier stay (422 ``stays_apart``, naming it, for a day from
-        its joining to the day before its departure: a year typed wrong, counted in the wrong phase). A stay found later on
-        paper and dated before the earlier one began is taken (its departure is then recorded).
+        stay again in an OSV the person left begins on or after the day they left it (422 ``stays_apart``, naming the
+        earlier stay: a year typed wrong). Stays in one OSV never overlap, as in :meth:`correct_joining`: a stay begun is
+        open, so one dated before an earlier stay overlapped it even once it ended (tester 149 F1).
         """
         self.check_not_erased()
         current = self.active_membership_in(osv_id)
         if current is not None:
             raise AlreadyActiveInOSVError(current.membership_id)
         for earlier in self.memberships.values():
-            if earlier.osv_id == osv_id and earlier.left_on is not None and earlier.joined_on <= joined_on < earlier.left_on:
+            if earlier.osv_id == osv_id and earlier.left_on is not None and joined_on < earlier.left_on:
                 raise JoinedDuringOtherStayError(joined_on, earlier.membership_id, earlier.joined_on, earlier.left_on)
         if self.birth_year is not None and self.birth_year > joined_on.year:
             raise BornAfterJoiningError(joined_on)
