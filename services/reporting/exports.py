@@ -162,8 +162,11 @@ def file_name(as_of: datetime | None, generated_at: datetime, extension: str, st
     """``indicators_as_of_2021-12-31T235959-0500.csv``: the moment the figures are as of, or when they were made
     (``indicators_2021-…``), in Lima time with its offset: in UTC the end of 2025 in Lima was named 2026-01-01, and donors
     filed it under the wrong year (tester 37c F8). ``stem``: what the file holds (``osv-3w``, ``iati-activity``): each
-    export is named so, or two cuts downloaded one after the other were the same file (tester 37c F8)."""
-    moment = (as_of or generated_at).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S%z")
+    export is named so, or two cuts downloaded one after the other were the same file (tester 37c F8). An ``as_of`` within
+    a second keeps its microseconds (``…T235959.417673-0500``): a cut at an event's recorded instant and one a
+    microsecond before it are different figures, and were one file name (tester 149 F2)."""
+    within_a_second = as_of is not None and as_of.microsecond != 0
+    moment = (as_of or generated_at).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S.%f%z" if within_a_second else "%Y-%m-%dT%H%M%S%z")
     return f"{stem}_as_of_{moment}.{extension}" if as_of else f"{stem}_{moment}.{extension}"
 
 

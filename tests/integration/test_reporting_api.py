@@ -203,8 +203,17 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     # Excel on Windows takes a CSV for UTF-8 only with the byte-order mark; the header is the first line
     assert response.content.startswith(b"\xef\xbb\xbf" + "Fase,Desde,Hasta,Indicador".encode())
     assert "Breña".encode() in response.content and "BreÃ±a".encode() not in response.content
-    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S-0500")  # Lima's day
+    cut = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    moment = cut.astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S" + (".%f" if cut.microsecond else "") + "-0500")  # Lima's day
     assert response.headers["content-disposition"] == f'attachment; filename="indicators_as_of_{moment}.csv"'
+    # A cut a microsecond before another is other figures, and another file (tester 149 F2); a whole second keeps its name short.
+    within = cut.replace(microsecond=417673)
+    named = [client.get("/indicators/export.csv", params={**params, "as_of": at.isoformat()}).headers["content-disposition"]
+             for at in (within, within - timedelta(microseconds=1))]
+    assert named[0].endswith(f'{within.astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S")}.417673-0500.csv"') and named[1] != named[0]
+    whole = cut.replace(microsecond=0)
+    short = client.get("/indicators/export.csv", params={**params, "as_of": whole.isoformat()}).headers["content-disposition"]
+    assert short.endswith(f'{whole.astimezone(LIMA).strftime("%Y-%m-%dT%H%M%S-0500")}.csv"')
     text = response.content.decode("utf-8-sig")
     assert "\r\n" in text and not text.startswith("#")
     table = list(csv.DictReader(io.StringIO(text)))
