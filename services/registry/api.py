@@ -32,6 +32,7 @@ from services.registry.schemas import (
     OSVCreate,
     OSVDetailsChange,
     OSVMergeCreate,
+    OSVNameCorrection,
     OSVPublic,
     ReadinessPublic,
     RejectionCreate,
@@ -191,6 +192,18 @@ def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Page
     with `personal-data:read`; an auditor reads them `[withheld]`, with every other field of the event."""
     history = registry.osv_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
     return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
+
+
+@osvs.post("/{osv_id}/name-correction", response_model=OSVPublic, responses=NOT_PLACED)
+def correct_osv_name(osv_id: UUID, body: OSVNameCorrection, registry: RegistryDep, scope: Writes) -> OSVPublic:
+    """Correct the OSV's name, recorded wrong or provisional (records `OSVNameCorrected`; nothing when it is its name already).
+
+    Every report names it so from then on, those of past phases included; one `as_of` a moment before names it as it was
+    then known. A name that another OSV of the district has, or one very like it, is 409 `possible_duplicate` (as for a
+    mapping; `distinct_from` says they are other organisations). The district's roll compares a new OSV with the corrected
+    name, no longer with the wrong one. A record merged into another is 409 `osv_not_merged` (correct its survivor's)."""
+    osv = registry.correct_osv_name(osv_id=osv_id, name=body.name, corrected_on=registry.today(), distinct_from=body.distinct_from, scope=scope)
+    return OSVPublic.of(osv, registry.calendar())
 
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)

@@ -34,7 +34,7 @@ catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.Municipa
 # them now would put events in the feed that the streams never carried, under positions consumers have settled).
 catalogue.keeps_private(
     DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted,
-    DistrictRoll.MergedNameKept, OSV.DuplicateAbsorbed,
+    DistrictRoll.MergedNameKept, DistrictRoll.NameCorrected, OSV.DuplicateAbsorbed,
 )
 
 # The record of each request carried out under an Idempotency-Key (what it saved,
@@ -99,6 +99,20 @@ class OSVDetailsUpdated(PublicEvent):
             changed=sorted(changes),
             **{name: value for name, value in changes.items()},
         )
+
+
+@catalogue.publishes(OSV.OSVNameCorrected)
+class OSVNameCorrected(PublicEvent):
+    """The OSV's name was recorded wrong, or was a provisional one: call it `name` from now on, in every report, the past
+    phases' included. Its district, and so its municipality, is as it was. An organisation's name, not a person's."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    osv_id: UUID
+    previous_name: str = Field(description="The name it had until now (as `OSVMapped` or an earlier `OSVNameCorrected` gave it).")
+    name: str = Field(description="The organisation's name, corrected.")
+    corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
 
 
 @catalogue.publishes(OSV.RUOSDocumentPrepared)

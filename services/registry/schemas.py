@@ -111,6 +111,18 @@ class OSVMergeCreate(Command):
     merged_on: IsoDate = Field(description="When staff found the two were one.")
 
 
+class OSVNameCorrection(Command):
+    name: OSVName = Field(
+        description="The organisation's name as it should have been recorded, with a letter or a digit (422 `name_has_letters`)."
+    )
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="OSVs of the district with the same or a near name that are other organisations: without them, such a "
+        "name is refused with 409 `possible_duplicate`, which names them (as for a mapping).",
+    )
+
+
 class OSVDetailsChange(Command):
     """Only the fields given change; give null to clear kind, composition or contact_channel."""
 

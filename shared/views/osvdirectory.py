@@ -81,7 +81,7 @@ class KnownOSV(OSVStanding, Base):
     registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     dissolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     name: Mapped[str | None] = mapped_column(Text, nullable=True)
-    """The organisation's name as ``OSVMapped`` gave it (registry records no rename). Added after the other columns:
+    """The organisation's name as ``OSVMapped`` gave it, or the latest ``OSVNameCorrected``. Added after the other columns:
     :meth:`OSVDirectory.__init__` adds it to a table made before, and a row mapped before reads null until the
     follower fills it (:meth:`OSVDirectory.refill`)."""
 
@@ -343,7 +343,7 @@ class OSVDirectory(View):
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
         kind = cloudevent["type"]
-        if kind not in ("OSVMapped", "RUOSRegistered", "OSVDissolved", "OSVMerged") or "osv_id" not in data:
+        if kind not in ("OSVMapped", "OSVNameCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged") or "osv_id" not in data:
             return
         osv_id = str(data["osv_id"])
         if kind == "OSVMerged":
@@ -360,6 +360,8 @@ class OSVDirectory(View):
             osv.name = data.get("name")  # every OSVMapped carries it; a hand-built one in an older test may not
             if self.district_ubigeo(osv.district) is None:  # said at once, not when the relay meets its first event
                 self._say_lacking(osv_id, osv.district)
+        elif kind == "OSVNameCorrected":  # after its OSVMapped, in the stream's order
+            osv.name = data["name"]
         elif kind == "RUOSRegistered":
             osv.ruos_number = data["ruos_number"]
             osv.registered_on = parse_date(data["registered_on"])

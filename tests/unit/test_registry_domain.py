@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 
 from services.registry.domain.osvs import OSV, RegisteredBeforeMappedError
+from shared.errors import OSVMergedError
 from services.registry.domain.ruos import AlreadyRegisteredError
 from shared.districts import DistrictNotInForceError, DistrictTable, UnknownDistrictError
 
@@ -186,3 +187,19 @@ def test_a_roll_read_back_from_its_snapshot_or_its_events_keeps_its_folded_names
 
     for read in (replayed, restored):
         assert read.keys == {osv_id: name_key(name) for osv_id, name in roll.entries.items()}
+
+
+def test_an_osvs_name_is_corrected_once_and_not_on_a_record_merged_into_another() -> None:
+    osv = OSV(name="Comite Vecinal Los Jasmines", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 1), kind=None)
+    osv.collect_events()
+    assert osv.correct_name("Comité Vecinal Los Jazmines", date(2021, 8, 2))
+    assert not osv.correct_name("Comité Vecinal Los Jazmines", date(2021, 8, 3))  # its name already: nothing recorded
+    (corrected,) = osv.collect_events()
+    assert (type(corrected).__qualname__, corrected.previous_name, corrected.name) == (
+        "OSV.OSVNameCorrected", "Comite Vecinal Los Jasmines", "Comité Vecinal Los Jazmines"
+    )
+    survivor = OSV(name="Comité Vecinal Los Jazmines (2)", district="Comas", zone="Lima Norte", mapped_on=date(2021, 3, 1), kind=None)
+    osv.merge_into(survivor, date(2021, 9, 1))
+    with pytest.raises(OSVMergedError) as refused:
+        osv.correct_name("Otro", date(2021, 9, 2))
+    assert (refused.value.field, refused.value.rule) == ("osv_id", "osv_not_merged")

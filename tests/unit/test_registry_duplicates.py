@@ -189,6 +189,19 @@ def test_a_merged_name_on_the_roll_names_its_survivor_once_at_its_best_score() -
     assert (roll.entries, roll.merged_names) == ({c: "Comedor Popular Girasoles"}, {a: "Olla Común Los Girasoles", b: "Olla Común Girasoles"})
 
 
+def test_an_osvs_name_corrected_is_what_the_roll_compares_a_new_osv_with_and_replays_so() -> None:
+    a, b = UUID(int=1), UUID(int=2)
+    roll = DistrictRoll(district="Comas", entries={str(a): "Club de Madres Las Flores", str(b): "Comite Vecinal Los Jasmines"})
+    roll.correct_name(b, "Comité Vecinal Los Jazmines")
+    roll.correct_name(UUID(int=9), "Not on this roll")  # an OSV of another district's roll: nothing here
+
+    assert roll.duplicates_of("Comite Vecinal Los Jazmines") == [PossibleDuplicate(b, "Comité Vecinal Los Jazmines", 100.0)]
+    assert roll.duplicates_of("Comité Vecinal Los Jazmines", distinct_from=[b]) == []  # the OSV itself, when it is corrected
+    replayed = project_events(None, roll.collect_events())
+    assert (replayed.entries, replayed.keys) == (roll.entries, roll.keys)
+    assert replayed.entries == {a: "Club de Madres Las Flores", b: "Comité Vecinal Los Jazmines"}
+
+
 def test_a_roll_replays_merges_recorded_before_merged_names_were_kept_as_it_did() -> None:
     """``OSVUnlisted`` (stores written before ``MergedNameKept``) still forgets the name; merges after it keep theirs."""
     a, b, c = UUID(int=1), UUID(int=2), UUID(int=3)

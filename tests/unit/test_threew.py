@@ -88,3 +88,15 @@ def test_the_hxl_schema_check_fails_on_a_row_without_a_ubigeo() -> None:
 def test_the_export_states_its_as_of_moment_before_the_table() -> None:
     text = exports.to_hxl([], datetime(2021, 12, 31, 5, tzinfo=timezone.utc), GENERATED)
     assert text.startswith("\ufeff") and "as_of=2021-12-31T05:00:00Z" in text.splitlines()[0]
+
+
+def test_an_osvs_name_corrected_names_its_rows_from_then_on_and_not_in_a_cut_before() -> None:
+    # "Mujeres Unidas de Breña" was the name as typed; registry corrected it: every row names the OSV so, in the
+    # past phase too; the facts of a cut before the correction hold no correction, and name it as it was then known.
+    corrected = fact("OSVNameCorrected", "2022-01-10", osv_id="osv-1", previous_name="Mujeres Unidas de Breña",
+                     name="Asociación Mujeres Unidas de Breña", corrected_on="2022-01-10")
+    again = fact("OSVNameCorrected", "2022-01-11", osv_id="osv-1", previous_name="Asociación Mujeres Unidas de Breña",
+                 name="Asociación de Mujeres Unidas de Breña", corrected_on="2022-01-11")
+    for facts, named in ((FACTS, "Mujeres Unidas de Breña"), ([*FACTS, corrected], "Asociación Mujeres Unidas de Breña"),
+                         ([again, *FACTS, corrected], "Asociación de Mujeres Unidas de Breña")):  # the latest, whatever the order given
+        assert {row["osv_name"] for row in threew.rows(facts, ubigeo_of)} == {named}

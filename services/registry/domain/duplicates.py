@@ -270,6 +270,14 @@ class DistrictRoll(Aggregate):
         self.entries[osv_id] = name
         self.keys[osv_id] = name_key(name)
 
+    @event("NameCorrected")
+    def correct_name(self, osv_id: UUID, name: str) -> None:
+        """An OSV's name was corrected (:class:`~.naming.NameCorrections`): the roll compares a new OSV with the name it has
+        now; the wrong one leaves the roll."""
+        if osv_id in self.entries:
+            self.entries[osv_id] = name
+            self.keys[osv_id] = name_key(name)
+
     @event("OSVUnlisted")
     def unlist(self, osv_id: UUID) -> None:
         """A duplicate merged into another OSV left the roll, its name forgotten: how merges were recorded before

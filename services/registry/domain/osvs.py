@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.registry.domain.deadlines import AmendmentDeadlines
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
+from services.registry.domain.naming import NameCorrections
 from services.registry.domain.ruos import (
     OPEN,
     UNDER_REVIEW,
@@ -127,8 +128,8 @@ class ContactNotLostError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, Aggregate):
-    """A neighbourhood organisation the programme has mapped (the deadlines a decree moves: :class:`.deadlines.AmendmentDeadlines`)."""
+class OSV(AmendmentDeadlines, NameCorrections, Aggregate):
+    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves, its name corrected)."""
 
     @event("OSVMapped")
     def __init__(

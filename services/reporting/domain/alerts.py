@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from services.reporting.domain.indicators import Fact
+from services.reporting.domain.indicators import Fact, mappings
 from shared.districts import UnknownDistrictError
 from shared.municipalities import MunicipalityReference, MunicipalityTable, UnknownMunicipalityError
 from shared.roles import ALL_LIMA, MunicipalScope
@@ -162,7 +162,7 @@ def _dissolved(facts: Sequence[Fact]) -> set[str]:
 
 def overdue_meetings(facts: Sequence[Fact], today: date, after_days: int = OVERDUE_AFTER_DAYS) -> list[OverdueMeeting]:
     """OSVs not met for more than ``after_days``, longest first; dissolved and merged-away OSVs left out."""
-    mapped = {str(f.data["osv_id"]): f for f in _in_order(facts, "OSVMapped")}
+    mapped = mappings(facts)
     last_met: dict[str, date] = {}
     for meeting in _in_order(facts, "FollowUpMeetingHeld"):
         osv_id, held_on = str(meeting.data["osv_id"]), _day(meeting, "held_on")
@@ -221,7 +221,7 @@ def board_terms(
     district's focal point its own, the MML's the MML's: registry's 403 ``own_municipality_ruos`` to the other); all of
     Lima for programme staff and auditors. One whose RUOS cannot be told is listed to all of Lima's readers alone."""
     table = table or MunicipalityTable.of_lima()
-    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    mapped = mappings(facts)
     registrations: dict[str, Fact] = {}
     term_ends: dict[str, date] = {}
     for fact in _in_order(facts, "RUOSRegistered", "BoardRenewed"):
@@ -408,7 +408,7 @@ def _late_fact(fact: Fact, osv_id: str, mapped: Mapping[str, Fact]) -> dict[str,
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
     """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
     activity withdrawn, :data:`UNDOING`), by the OSV's name, then date."""
-    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    mapped = mappings(facts)
     judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
     undone = taken_back(facts)
     found = []
@@ -498,7 +498,7 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
     :func:`recorded_after_dissolution`, which names the merged record too: one
     record, one alert.
     """
-    mapped = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    mapped = mappings(facts)
     merged = merges(f for f in facts if f.type == "OSVMerged")
     if not merged:
         return []
@@ -524,7 +524,8 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
 
 
 ALERT_TYPES = frozenset(
-    {"OSVMapped", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed", "FocalPointAssigned", "FocalPointLeft"}
+    {"OSVMapped", "OSVNameCorrected", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed",
+     "FocalPointAssigned", "FocalPointLeft"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts
 :func:`dated_after_dissolution` and :func:`dated_after_merge` pick, and the facts of :data:`UNDOING` that take one of

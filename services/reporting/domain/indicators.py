@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -55,6 +55,19 @@ class Phase:
 
     def contains(self, day: date) -> bool:
         return self.starts_on <= day <= self.ends_on
+
+
+def mappings(facts: Iterable[Fact]) -> dict[str, Fact]:
+    """Each OSV's ``OSVMapped`` among ``facts`` (OSV id → fact), named as the latest ``OSVNameCorrected`` among them,
+    in recorded order, corrected it: every report names an OSV so, those of past phases included; one cut before the
+    correction (``as_of``) has not the correction among its facts, and names it as it was then known."""
+    facts = list(facts)
+    found = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
+    for correction in sorted((f for f in facts if f.type == "OSVNameCorrected"), key=lambda f: f.order):
+        osv_id = str(correction.data["osv_id"])
+        if osv_id in found:
+            found[osv_id] = replace(found[osv_id], data={**found[osv_id].data, "name": correction.data["name"]})
+    return found
 
 
 def phases_in(facts: Iterable[Fact]) -> list[Phase]:

@@ -31,6 +31,7 @@ from services.reporting.domain.indicators import (
     cite,
     indicator_figures,
     indicator_named,
+    mappings,
     money_text,
     phase_named,
 )
@@ -275,7 +276,7 @@ class TallyReading:
             value = block["total"][name]
         else:
             value = next((p["indicators"][name] for p in block["phases"] if p["code"] == phase.code), empty)
-        names = {str(f.data.get("osv_id")): str(f.data.get("name") or "") for f in by_id.values() if f.type == "OSVMapped"}
+        names = {osv_id: str(f.data.get("name") or "") for osv_id, f in mappings(by_id.values()).items()}
         events = [
             {
                 **cite(by_id[event]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from services.reporting.domain.indicators import UNKNOWN, Fact, nationality_group, phases_in
+from services.reporting.domain.indicators import UNKNOWN, Fact, mappings, nationality_group, phases_in
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (key, header, HXL hashtag)
@@ -41,7 +41,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reached_other", "Other nationality", "#reached+ind+nationality_other"),
     ("reached_indirect", "People reached (indirect)", "#reached+ind+indirect"),
 )
-TYPES = frozenset({"PhaseOpened", "OSVMapped", "ActivityReported", "ActivityWithdrawn"})
+TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn"})
 """The facts the rows are made of."""
 
 
@@ -52,7 +52,7 @@ def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[
     """
     facts = list(facts)
     phases = phases_in(facts)
-    names = {str(f.data.get("osv_id")): str(f.data.get("name") or "") for f in facts if f.type == "OSVMapped"}
+    names = {osv_id: str(f.data.get("name") or "") for osv_id, f in mappings(facts).items()}
     withdrawn = {str(f.data.get("activity_id") or f.subject) for f in facts if f.type == "ActivityWithdrawn"}
     out = []
     for fact in facts:

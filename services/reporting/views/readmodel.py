@@ -347,7 +347,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
         today: date | None = None,
     ) -> dict[str, Any]:
         """The facts that make one figure, each with what it adds to it (see :func:`indicators.evidence`; ``today`` as in :meth:`report`)."""
-        where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", *indicator_named(name).types})]
+        where = [FACTS.c.type.in_({"PhaseOpened", "OSVMapped", "OSVNameCorrected", *indicator_named(name).types})]
         if as_of is not None:
             where.append(FACTS.c.recorded_at <= utc(as_of))
         with self.engine.connect() as connection:
