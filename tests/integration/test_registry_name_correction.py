@@ -16,23 +16,12 @@ from services.reporting.views.readmodel import ReadModel
 from shared.roles import MunicipalScope
 from shared.views import make_engine
 from shared.views.osvdirectory import OSVDirectory
+from tests.integration.test_registry_duplicates_api import mapped, today  # noqa: F401 - registry's clock, a fixture
 from tests.support.api import assert_problem
-from tests.support.clients import FakeToday, application_of, head
+from tests.support.clients import application_of, head
 
 WRONG = "Comite Vecinal Los Jasmines"
 RIGHT = "Comité Vecinal Los Jazmines de Zárate"
-
-
-@pytest.fixture
-def today() -> FakeToday:
-    """Registry's clock."""
-    return FakeToday(date(2021, 8, 2))
-
-
-def mapped(registry: TestClient, name: str, district: str = "San Juan de Lurigancho", **more: object) -> str:
-    response = registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-15", **more})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def test_a_name_recorded_wrong_is_corrected_everywhere_it_is_read(registry: TestClient, tmp_path: Path) -> None:
