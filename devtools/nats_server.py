@@ -224,7 +224,7 @@ class NatsServer(ChildServer):
         if self._port is None:
             self._port = free_port(self.host)
         if self._requested_http_port == 0 and self._http_port is None:
-            self._http_port = free_port(self.host)
+            self._http_port = free_port(self.host, avoid={self.port})
         if port_accepts(self.host, self.port):
             # nats-server binds with SO_REUSEPORT, so a second server on a busy
             # port starts fine and silently shares connections with the first.
