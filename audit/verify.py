@@ -30,7 +30,7 @@ import httpx
 import nats
 
 from audit.http import refusal
-from shared.chain import Entry, Head, Verdict, entries_of_store, verify
+from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
 from shared.store import ServiceApplication, persistence_env
 

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 
 from shared.auth import Permission, requires
-from shared.chain import chain_page
+from shared.chaincheck import chain_page
 from shared.problems import MAX_POSITION
 
 if TYPE_CHECKING:

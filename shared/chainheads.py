@@ -16,7 +16,7 @@ from typing import Any
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, BadRequestError, KeyNotFoundError, NotFoundError
 
-from shared.chain import Head
+from shared.chaincheck import Head
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from shared.auth import (
     swagger_ui_oauth,
     within,
 )
-from shared.chain import ChainedSQLiteFactory, Head, entries_of_store, verify
+from shared.chain import ChainedSQLiteFactory
+from shared.chaincheck import Head, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published, read_heads
 from shared.consumers import DurableConsumer
 from shared.docs import install_docs

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from services.registry.application import Registry
-from shared.chain import chain_page, entries_of_store, verify
+from shared.chaincheck import chain_page, entries_of_store, verify
 from shared.store import persistence_env
 
 DISTRICTS = ["Comas", "Ate", "San Juan de Lurigancho", "Los Olivos", "Villa María del Triunfo"]

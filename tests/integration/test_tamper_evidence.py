@@ -28,7 +28,8 @@ from audit import verify as osv_verify
 from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
 from services.registry.application import Registry
-from shared.chain import GENESIS, Head, link, record_digest
+from shared.chain import GENESIS, link, record_digest
+from shared.chaincheck import Head
 from shared.chainheads import HEADS_BUCKET, HEADS_STREAM, HeadPublisher, ensure_heads_bucket, head_key
 from shared.store import persistence_env
 from tests.support.clients import service_client, settings_for

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shared.chain import entries_of_store, verify
+from shared.chaincheck import entries_of_store, verify
 
 
 @contextmanager
