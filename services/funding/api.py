@@ -106,7 +106,9 @@ Paged = Annotated[Page, Depends(page_query)]
 
 @phases.post("", status_code=status.HTTP_201_CREATED, response_model=PhasePublic, dependencies=[Depends(requires(Permission.PHASES_MANAGE))])
 def open_phase(body: PhaseCreate, funding: FundingDep) -> PhasePublic:
-    """Open a programme phase (records `PhaseOpened`); codes are unique, dates never overlap."""
+    """Open a programme phase (records `PhaseOpened`); codes are unique, dates never overlap. Grants already recorded
+    within its dates are then compared with their OSV's support before the phase starts: each whose mark that changes
+    records `GrantSupportRestated` (`phase_opened`), in the same transaction."""
     phase_id = funding.open_phase(code=body.code, name=body.name, starts_on=body.starts_on, ends_on=body.ends_on)
     return PhasePublic.of(funding.get_phase(phase_id=phase_id))
 
@@ -122,7 +124,8 @@ def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> lis
 
 @grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
-    """Grant a seed fund or goods to a mapped OSV (records `FundGranted`)."""
+    """Grant a seed fund or goods to a mapped OSV (records `FundGranted`; dated before the phase, or outside every phase
+    the day, of grants the OSV already has, it makes them repeat support and records `GrantSupportRestated` for each)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return await run_command(funding, granted, body, funding)
@@ -176,7 +179,7 @@ def get_grant(grant_id: UUID, funding: FundingDep, scope: Reads) -> GrantPublic:
 def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
     """List every event the grant recorded, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    `FundGranted`, then its goods deliveries or tranches, and its closing. A grant whose OSV is outside the caller's
+    `FundGranted`, then its goods deliveries or tranches, any restatement of its support mark, and its closing. A grant whose OSV is outside the caller's
     municipalities answers 404, as one that does not exist. Staff's words in it read `[withheld]` to a reader without
     `personal-data:read`, as in an OSV's history; a grant's events hold none (they are published as they are)."""
     history = funding.grant_history(grant_id=grant_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
@@ -487,7 +490,8 @@ def reject_proposal(proposal_id: UUID, body: RejectionCreate, funding: FundingDe
 
 @proposals.post("/{proposal_id}/grants", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
 def grant_from_proposal(proposal_id: UUID, body: ProposalGrantCreate, funding: FundingDep) -> GrantPublic:
-    """Grant a seed fund or goods from an approved proposal, up to its approved amount (records `FundGranted`)."""
+    """Grant a seed fund or goods from an approved proposal, up to its approved amount (records `FundGranted`, and
+    `GrantSupportRestated` for the OSV's grants it makes repeat support, as `POST /grants` does)."""
     return GrantPublic.of(funding.grant_from_proposal(
             proposal_id=proposal_id, kind=body.kind, amount=body.amount, granted_on=body.granted_on
         ))

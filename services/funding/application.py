@@ -21,6 +21,8 @@ from services.funding.domain.grants import (
     GrantKind,
     GrantNotFoundError,
     GrantOutcome,
+    RestatementReason,
+    Support,
     SupportHistory,
     grant_support,
 )
@@ -103,8 +105,31 @@ class Funding(ServiceApplication):
             raise PhaseCodeTakenError(code)
         calendar = self.find(PhaseCalendar.id_for(), PhaseCalendar) or PhaseCalendar()
         phase = calendar.open_phase(code, name, starts_on, ends_on)
-        self.save(phase, calendar)
+        self.save(phase, calendar, *self._marked_for(phase))
         return phase.id
+
+    def _marked_for(self, phase: Phase) -> list[SupportHistory | Grant]:
+        """The support histories holding grants dated within a phase being opened, and those grants whose mark it changes,
+        restated (``GrantSupportRestated``, ``phase_opened``): within a phase a grant is compared with the OSV's support
+        before the phase starts, where before it was compared with the support before its own day.
+
+        Reads every OSV's support history (one per OSV ever granted support: hundreds in a programme), and the grants
+        dated within the phase; saved with the phase, in one transaction. A phase is opened a few times a programme,
+        usually before its grants: then none is read.
+        """
+        marked: list[SupportHistory | Grant] = []
+        for history_id in self.ids_created_by(SupportHistory.SupportHistoryOpened):
+            history = self.find(history_id, SupportHistory)
+            marks = history.marks_in(phase) if history is not None else {}
+            if history is None or not marks:
+                continue
+            history.take_phase(phase.code)
+            marked.append(history)
+            for grant_id, support in marks.items():
+                grant = self.get_grant(grant_id)
+                if grant.restate_support(support, self.today(), RestatementReason.PHASE_OPENED, phase.id):
+                    marked.append(grant)
+        return marked
 
     def get_phase(self, phase_id: UUID) -> Phase:
         return self.load(phase_id, Phase, PhaseNotFoundError)
@@ -135,8 +160,8 @@ class Funding(ServiceApplication):
     @retried_on_collision
     def granted_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> Grant:
         """:meth:`grant_fund`, giving the grant as saved: what ``POST /grants`` answers, without reading it back."""
-        grant, history = self.new_grant(osv_id, amount, currency, granted_on, kind)
-        self.save(grant, history)
+        grant, history, restated = self.new_grant(osv_id, amount, currency, granted_on, kind)
+        self.save(grant, history, *restated)
         return grant
 
     def new_grant(
@@ -149,13 +174,15 @@ class Funding(ServiceApplication):
         *,
         proposal_id: UUID | None = None,
         round_id: UUID | None = None,
-    ) -> tuple[Grant, SupportHistory]:
-        """A grant to an active OSV, marked first-time or repeat from its support history, and that history with it entered.
+    ) -> tuple[Grant, SupportHistory, list[Grant]]:
+        """A grant to an active OSV, marked first-time or repeat from its support history; that history with it entered;
+        and the OSV's grants it makes repeat support, restated (``GrantSupportRestated``, ``earlier_grant_recorded``):
+        it is dated before the phase (or, outside every phase, the day) of grants recorded before it.
 
-        Neither is saved: save both (and whatever the grant comes from, e.g. an
+        None is saved: save them all (and whatever the grant comes from, e.g. an
         approved proposal) in one transaction, so that a grant is never stored
-        without its entry. The history is read once: when another grant to the
-        OSV was saved meanwhile, the two saves conflict on the history's
+        without its entry, nor a mark it changes left as it was. The history is read once: when another grant to the
+        OSV was saved meanwhile (or a phase holding its grants opened), the two saves conflict on the history's
         version in the store and the command runs again on what was saved.
         """
         osv = self.osvs.require_active(osv_id, on=granted_on, dated="granted_on")
@@ -165,8 +192,13 @@ class Funding(ServiceApplication):
             osv_id, amount, currency, granted_on, kind, history, phases,
             proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on,
         )
+        made_repeat = history.made_repeat_by(granted_on, phases)
         history.enter(grant, phases)
-        return grant, history
+        restated = [
+            later for later in map(self.get_grant, made_repeat)
+            if later.restate_support(Support.REPEAT, self.today(), RestatementReason.EARLIER_GRANT_RECORDED, grant.id)
+        ]
+        return grant, history, restated
 
     @retried_on_collision
     def deliver_goods(self, grant_id: UUID, items: Sequence[DeliveredItem], delivered_on: date) -> Grant:
@@ -468,7 +500,7 @@ class Funding(ServiceApplication):
         """Grant (part of) an approved proposal's amount: the grant, the proposal's record of it and the OSV's support history, saved together."""
         proposal = self.get_proposal(proposal_id)
         proposal.check_grant(amount, granted_on)
-        grant, history = self.new_grant(
+        grant, history, restated = self.new_grant(
             proposal.osv_id,
             amount,
             proposal.currency,
@@ -478,5 +510,5 @@ class Funding(ServiceApplication):
             round_id=proposal.round_id,
         )
         proposal.record_grant(grant.id, grant.amount, granted_on)
-        self.save(grant, proposal, history)
+        self.save(grant, proposal, history, *restated)
         return grant

@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
-from services.funding.domain.grants import Grant, GrantOutcome, Support, SupportHistory
+from services.funding.domain.grants import Grant, GrantOutcome, RestatementReason, Support, SupportHistory
 from services.funding.domain.phases import Phase, PhaseCalendar
 from services.funding.domain.proposals import Proposal, RejectionReason
 from services.funding.domain.rounds import Eligibility, Round
@@ -32,6 +32,7 @@ catalogue.keeps_private(
     PhaseCalendar.PhaseDated,
     SupportHistory.SupportHistoryOpened,
     SupportHistory.SupportRecorded,
+    SupportHistory.PhaseTaken,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexed,
 )
@@ -158,14 +159,35 @@ class FundGranted(PublicEvent):
     currency: str = Field(description="PEN or USD.")
     kind: str = Field(description="seed_fund (a project) or goods (a goods package: support, not a project).")
     support: Support = Field(
-        description="`repeat` when the OSV was granted support in a phase before this grant's; else `first_time`. As the OSV's "
-        "grants and the phases stood when this grant was recorded: a grant recorded later with an earlier date, or a phase "
-        "opened later, does not change it. Reporting's `osvs_supported` works first-time and repeat out again from every "
-        "grant and phase: count from there."
+        description="`repeat` when the OSV was granted support in a phase before this grant's (outside every phase: on an "
+        "earlier day); else `first_time`. As the OSV's grants and the phases stood when this grant was recorded: a grant "
+        "recorded later with an earlier date, or a phase opened later, may change it, and then a `GrantSupportRestated` "
+        "of this grant says so."
     )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
     granted_on: date
+
+
+@catalogue.publishes(Grant.GrantSupportRestated)
+class GrantSupportRestated(PublicEvent):
+    """A grant's support mark changed after it was recorded: a grant to the same OSV was recorded later with an earlier
+    date (making this one `repeat`), or a phase was opened whose dates hold it (comparing it with the OSV's support
+    before the phase, not before its day). Recorded in the same transaction as the grant or the phase that caused it."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "restated_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    previous_support: Support = Field(description="The mark the grant carried until now (its `FundGranted`'s or the last restatement's).")
+    support: Support = Field(description="The mark as the OSV's grants and the phases now stand.")
+    restated_on: date = Field(description="The day it was restated (Lima).")
+    reason: RestatementReason = Field(
+        description="`earlier_grant_recorded` (a grant to the OSV dated before this one's phase, or day, was recorded) or "
+        "`phase_opened` (a phase holding this grant's date was opened)."
+    )
+    caused_by: UUID = Field(description="The id of that grant (`FundGranted`'s `grant_id`) or of that phase (`PhaseOpened`'s `phase_id`).")
 
 
 # Rounds and proposals -----------------------------------------------------------------

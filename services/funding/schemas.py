@@ -265,9 +265,9 @@ class GrantPublic(BaseModel):
     granted_on: date
     kind: GrantKind
     support: Support = Field(
-        description="`repeat` when the OSV was granted support in an earlier phase, else `first_time`: as the OSV's grants and "
-        "the phases stood when this grant was recorded (a grant typed in later with an earlier date, or a phase opened later, "
-        "leaves it as it was; `GET /indicators`' `osvs_supported` works it out again from every grant)."
+        description="`repeat` when the OSV was granted support in an earlier phase (outside every phase: on an earlier day), "
+        "else `first_time`, as the OSV's grants and the phases now stand: a grant typed in later with an earlier date, or a "
+        "phase opened later, restates it (`GrantSupportRestated`, in the grant's history)."
     )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on, if any.")
     round_id: UUID | None = Field(description="The funding round of that proposal, if any.")

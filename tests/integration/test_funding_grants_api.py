@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from services.funding.domain.grants import GrantKind, Support, SupportHistory, grant_support
 from services.funding.domain.phases import Phase
+from shared.clock import today_in_lima
 from shared.errors import ConflictError
 from shared.money import Currency
 from tests.support.api import Upstream, assert_problem, created
@@ -155,6 +156,94 @@ def test_phase_two_supports_five_osvs_two_of_them_again_with_goods_and_tranches_
     assert (closing["outcome"], closing["final_report_reference"], closing["osv_id"]) == ("partially_completed", "INF-2021-017", osvs[1])
 
 
+# A mark restated -------------------------------------------------------------------------
+
+
+def restatements(client: TestClient) -> list[dict[str, Any]]:
+    return [e["data"] for e in feed(client) if e["type"] == "GrantSupportRestated"]
+
+
+def test_a_grant_typed_in_late_for_an_earlier_phase_restates_the_later_grant_repeat_once_whatever_the_retries(
+    client_on: TestClient,
+) -> None:
+    client = client_on
+    open_two_phases(client)
+    osv_id = registry(client).osv_mapped()
+    later = grant(client, osv_id, "goods", "800.00", "2021-10-20")
+    same_phase = grant(client, osv_id, "goods", "300.00", "2021-10-05")  # earlier, but in the same phase: nothing restated
+    assert (later["support"], same_phase["support"]) == ("first_time", "first_time")
+    assert restatements(client) == []
+
+    key = {"Idempotency-Key": str(uuid4())}
+    body = {"osv_id": osv_id, "amount": "1200.00", "currency": "PEN", "granted_on": "2021-06-14", "kind": "seed_fund"}
+    backlog = created(client.post("/grants", json=body, headers=key))  # phase 1's grant, from the paper backlog
+    assert client.post("/grants", json=body, headers=key).json() == backlog  # the retry: the same answer, nothing again
+    assert backlog["support"] == "first_time"
+
+    today = today_in_lima().isoformat()
+    assert sorted(restatements(client), key=lambda r: r["grant_id"]) == sorted(
+        (
+            {"occurred_on": today, "grant_id": g["id"], "osv_id": osv_id, "previous_support": "first_time", "support": "repeat",
+             "restated_on": today, "reason": "earlier_grant_recorded", "caused_by": backlog["id"]}
+            for g in (later, same_phase)
+        ),
+        key=lambda r: r["grant_id"],
+    )
+    shown = {g["id"]: g["support"] for g in client.get("/grants", params={"osv_id": osv_id}).json()}
+    assert shown == {backlog["id"]: "first_time", same_phase["id"]: "repeat", later["id"]: "repeat"}
+    assert client.get(f"/grants/{later['id']}").json()["support"] == "repeat"
+    history = client.get(f"/grants/{later['id']}/history").json()
+    assert [e["type"] for e in history] == ["FundGranted", "GrantSupportRestated"]
+    # Saved with the grant that caused it: one recorded instant (a cut of the feed never holds one without the other).
+    events = feed(client)
+    granted_at = next(e["time"] for e in events if e["type"] == "FundGranted" and e["data"]["grant_id"] == backlog["id"])
+    assert {e["time"] for e in events if e["type"] == "GrantSupportRestated"} == {granted_at}
+
+
+def test_a_phase_opened_over_grants_restates_those_within_it_by_the_support_before_it_and_no_other(client_on: TestClient) -> None:
+    client = client_on
+    open_two_phases(client)
+    heard = registry(client)
+    new_to_it, supported_before = heard.osv_mapped(), heard.osv_mapped()
+    grant(client, supported_before, granted_on="2021-11-10")  # phase 2
+    # Grants of 2022, before its phase is opened: compared by day.
+    first = grant(client, new_to_it, "goods", "400.00", "2022-02-01")
+    second = grant(client, new_to_it, "goods", "500.00", "2022-03-01")
+    again = grant(client, supported_before, "goods", "600.00", "2022-02-15")
+    after_it = grant(client, new_to_it, "goods", "700.00", "2022-08-01")
+    assert [g["support"] for g in (first, second, again, after_it)] == ["first_time", "repeat", "repeat", "repeat"]
+
+    phase = created(client.post("/phases", json={"code": "F3", "name": "Fase 3", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}))
+    # Within phase 3 the OSV new to the programme had no support before it: its second grant is first-time support.
+    restated = restatements(client)
+    assert [(r["grant_id"], r["previous_support"], r["support"], r["reason"], r["caused_by"]) for r in restated] == [
+        (second["id"], "repeat", "first_time", "phase_opened", phase["id"])
+    ]
+    marks = {g["id"]: g["support"] for g in client.get("/grants").json()}
+    assert (marks[first["id"]], marks[second["id"]], marks[again["id"]], marks[after_it["id"]]) == (
+        "first_time", "first_time", "repeat", "repeat"
+    )
+    # The phase opened again (a retry without a key) is refused and restates nothing more.
+    assert_problem(
+        client.post("/phases", json={"code": "F3", "name": "Fase 3", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}),
+        409, "code", "unique_code",
+    )
+    assert len(restatements(client)) == 1
+
+
+def test_a_phase_and_a_grant_within_it_decided_at_once_conflict_and_the_grant_is_marked_with_the_phase(client_on: TestClient) -> None:
+    client, funding = client_on, application_of(client_on)
+    osv_id = UUID(registry(client).osv_mapped())
+    grant(client, str(osv_id), "goods", "400.00", "2022-02-01")
+    decided, history, _ = funding.new_grant(osv_id, Decimal("500.00"), Currency.PEN, date(2022, 3, 1), GrantKind.GOODS)
+    assert decided.support is Support.REPEAT  # decided by day: no phase yet
+    created(client.post("/phases", json={"code": "F3", "name": "Fase 3", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}))
+    with pytest.raises(IntegrityError):  # the phase took the OSV's history: the grant decided without it is refused
+        funding.save(decided, history)
+    again, history, _ = funding.new_grant(osv_id, Decimal("500.00"), Currency.PEN, date(2022, 3, 1), GrantKind.GOODS)
+    assert again.support is Support.FIRST_TIME  # decided again, as the retried command does: within phase 3, first-time
+
+
 # Money stays exact --------------------------------------------------------------------
 
 
@@ -188,9 +277,9 @@ def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_de
     funding = application_of(client_on)
     open_two_phases(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
-    in_phase_2, read_for_phase_2 = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
-    in_phase_1, read_for_phase_1 = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
-    also_in_phase_2, read_also = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    in_phase_2, read_for_phase_2, _ = funding.new_grant(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    in_phase_1, read_for_phase_1, _ = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 5, 1), GrantKind.GOODS)
+    also_in_phase_2, read_also, _ = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
     assert {in_phase_2.support, also_in_phase_2.support, in_phase_1.support} == {Support.FIRST_TIME}
 
     funding.save(in_phase_1, read_for_phase_1)
@@ -199,7 +288,7 @@ def test_a_grant_is_not_saved_marked_from_a_history_that_changed_since_it_was_de
     assert [g.id for g in funding.grants_of(osv_id)] == [in_phase_1.id]
 
     # Decided again from the history as it stands (as the retried command does), it is repeat support, and saved.
-    again, history = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
+    again, history, _ = funding.new_grant(osv_id, Decimal("300.00"), Currency.PEN, date(2021, 11, 2), GrantKind.GOODS)
     funding.save(again, history)
     assert client_on.get(f"/grants/{again.id}").json()["support"] == "repeat"
     assert [g["amount"] for g in client_on.get("/grants", params={"osv_id": str(osv_id)}).json()] == ["100.00", "300.00"]
@@ -227,7 +316,7 @@ def test_two_saves_entering_grants_in_one_history_at_once_conflict_in_the_store(
     funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     history = funding.find_support_history(osv_id) or SupportHistory(osv_id=osv_id)
-    first, entered = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
+    first, entered, _ = funding.new_grant(osv_id, Decimal("100.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS)
     funding.save(first, entered)
     # Another process entered its grant in the same history it read before ``first`` was saved.
     late = grant_support(osv_id, Decimal("200.00"), Currency.PEN, date(2021, 10, 1), GrantKind.GOODS, history, [])
@@ -241,7 +330,7 @@ def test_a_grant_made_on_a_proposal_is_saved_with_what_it_came_from_and_names_it
     funding = application_of(client_on)
     osv_id = UUID(registry(client_on).osv_mapped())
     proposal_id, round_id = uuid4(), uuid4()
-    grant_made, entered = funding.new_grant(
+    grant_made, entered, _ = funding.new_grant(
         osv_id, Decimal("3500"), Currency.PEN, date(2021, 10, 20), GrantKind.SEED_FUND, proposal_id=proposal_id, round_id=round_id
     )
     assert client_on.get(f"/grants/{grant_made.id}").status_code == 404  # not saved until the caller saves it

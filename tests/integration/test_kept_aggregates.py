@@ -257,7 +257,7 @@ def test_a_kept_history_changed_after_its_save_and_never_saved_again_is_read_afr
     osv, mapped = mapped_osv()
     funding.osvs.apply([mapped])
     first = grant(funding, osv.id, 1)
-    saved, history = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    saved, history, _ = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
     funding.save(saved, history)
 
     history._recorded(grant_id=uuid4(), granted_on=date(2021, 10, 3), kind=GrantKind.GOODS)  # a change no save took
@@ -274,7 +274,7 @@ def test_a_save_on_the_event_loop_whose_history_another_thread_is_reading_is_sto
     osv, mapped = mapped_osv()
     funding.osvs.apply([mapped])
     grant(funding, osv.id, 1)
-    saved, history = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
+    saved, history, _ = funding.new_grant(osv.id, Decimal("500.00"), Currency.PEN, date(2021, 10, 2), GrantKind.GOODS)
     lock = funding.repository._use_fastforward_lock(history.id)  # as another thread's command reading the history holds it
     lock.acquire()
 

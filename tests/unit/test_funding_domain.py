@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -18,6 +18,7 @@ from services.funding.domain.grants import (
     GrantStatus,
     NoItemsError,
     NotNextTrancheError,
+    RestatementReason,
     Support,
     SupportChangedError,
     SupportHistory,
@@ -304,3 +305,66 @@ def test_a_grant_made_on_a_proposal_names_it_and_its_round() -> None:
         proposal_id=proposal_id, round_id=round_id,
     )
     assert (grant.proposal_id, grant.round_id, grant.amount, grant.currency) == (proposal_id, round_id, Decimal("3500.00"), Currency.USD)
+
+
+# A mark restated --------------------------------------------------------------------
+
+
+def test_a_grant_typed_in_late_with_an_earlier_phases_date_makes_the_later_first_time_grants_repeat() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    in_phase_2, also_in_phase_2 = granted(history, date(2021, 10, 2)), granted(history, date(2021, 12, 30))
+    assert history.made_repeat_by(date(2021, 9, 30), PHASES) == [in_phase_2.id, also_in_phase_2.id]  # phase 1's last day
+    assert history.made_repeat_by(date(2021, 10, 1), PHASES) == []  # phase 2's first day: the same phase
+    assert history.made_repeat_by(date(2022, 1, 1), PHASES) == []  # after them all: entered in order, none
+
+
+def test_outside_every_phase_a_grant_typed_in_late_makes_those_of_later_days_repeat_that_were_not() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    first, later = granted(history, date(2022, 2, 1)), granted(history, date(2022, 3, 1))
+    assert later.support is Support.REPEAT  # the first on an earlier day
+    assert history.made_repeat_by(date(2022, 2, 1), PHASES) == []  # on the first one's day: not before it
+    assert history.made_repeat_by(date(2022, 1, 31), PHASES) == [first.id]  # the later one was repeat already
+
+
+def test_grants_dated_back_and_forth_over_a_year_make_repeat_only_those_that_were_first_time() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    marks: dict[object, Support] = {}
+    for i in range(40):  # as paper lists are typed in: a month's grants, then an older month's, on and on
+        day = date(2021, 10, 20) + timedelta(days=(i * 37) % 300)
+        made = history.made_repeat_by(day, PHASES)
+        grant = granted(history, day)
+        for grant_id in made:
+            assert marks[grant_id] is Support.FIRST_TIME  # each restated grant was first-time; none twice
+            marks[grant_id] = Support.REPEAT
+        marks[grant.id] = grant.support
+    # Every mark as the whole history makes it (a grant never counts as its own earlier support): none left stale.
+    assert {r.grant_id: history.support_for(r.granted_on, PHASES) for r in history.grants} == marks
+    assert set(marks.values()) == {Support.FIRST_TIME, Support.REPEAT}
+
+
+def test_a_restated_grant_records_its_previous_and_new_mark_and_the_same_mark_again_records_nothing() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    grant = granted(history, date(2021, 10, 2))
+    cause = uuid4()
+    assert grant.restate_support(Support.REPEAT, date(2026, 12, 5), RestatementReason.EARLIER_GRANT_RECORDED, cause)
+    restated = grant.collect_events()[-1]
+    assert type(restated).__name__ == "GrantSupportRestated"
+    assert (restated.previous_support, restated.support, restated.reason, restated.caused_by, restated.restated_on) == (
+        Support.FIRST_TIME, Support.REPEAT, RestatementReason.EARLIER_GRANT_RECORDED, cause, date(2026, 12, 5)
+    )
+    assert grant.support is Support.REPEAT
+    assert not grant.restate_support(Support.REPEAT, date(2026, 12, 6), RestatementReason.PHASE_OPENED, uuid4())
+    assert grant.collect_events() == []
+
+
+def test_a_phase_opened_over_grants_marks_those_within_it_by_the_support_before_it_starts() -> None:
+    history = SupportHistory(osv_id=uuid4())
+    earlier, later = granted(history, date(2022, 2, 1)), granted(history, date(2022, 3, 1))
+    outside = granted(history, date(2022, 8, 1))
+    assert (earlier.support, later.support, outside.support) == (Support.FIRST_TIME, Support.REPEAT, Support.REPEAT)
+    opened = PhaseCalendar().open_phase("F3", "Fase 3", date(2022, 1, 1), date(2022, 6, 30))
+    # Within phase 3 the two are first-time support (none before it starts); the one after it is not its to mark.
+    assert history.marks_in(opened) == {earlier.id: Support.FIRST_TIME, later.id: Support.FIRST_TIME}
+    before = granted(history, date(2021, 11, 5))  # typed in: phase 2
+    assert history.marks_in(opened) == {earlier.id: Support.REPEAT, later.id: Support.REPEAT}
+    assert before.id not in history.marks_in(opened)

@@ -40,6 +40,15 @@ class GrantOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RestatementReason(StrEnum):
+    """Why a grant's support mark changed after it was recorded (:meth:`Grant.restate_support`)."""
+
+    EARLIER_GRANT_RECORDED = "earlier_grant_recorded"
+    """A grant to the same OSV was recorded later with an earlier date (a paper backlog typed in)."""
+    PHASE_OPENED = "phase_opened"
+    """A phase was opened whose dates hold the grant: it is compared with the OSV's support before the phase, not before its day."""
+
+
 class GrantStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -270,6 +279,31 @@ class Grant(Aggregate):
     ) -> None:
         self.disbursements.append(Disbursement(disbursement_id, tranche, amount, disbursed_on))
 
+    # Its support mark, restated
+
+    def restate_support(self, support: Support, restated_on: date, reason: RestatementReason, caused_by: UUID) -> bool:
+        """Mark the grant ``support``, as the OSV's grants and the phases now stand; whether that changed its mark.
+
+        ``restated_on``: the day the restatement is recorded (Lima); ``caused_by``: the id of the grant recorded
+        with an earlier date, or of the phase opened. The same mark again records nothing. A closed grant is
+        restated too: the mark says what the support was, not what may still be recorded on it.
+        """
+        support = Support(support)
+        if support is self.support:
+            return False
+        self._support_restated(
+            osv_id=self.osv_id, previous_support=self.support, support=support, restated_on=restated_on,
+            reason=RestatementReason(reason), caused_by=caused_by,
+        )
+        return True
+
+    @event("GrantSupportRestated")
+    def _support_restated(
+        self, osv_id: UUID, previous_support: Support, support: Support, restated_on: date, reason: RestatementReason,
+        caused_by: UUID,
+    ) -> None:
+        self.support = Support(support)
+
     # Closing
 
     def close(self, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> Closing:
@@ -356,6 +390,45 @@ class SupportHistory(Aggregate):
     @event("SupportRecorded")
     def _recorded(self, grant_id: UUID, granted_on: date, kind: GrantKind) -> None:
         self.grants.append(SupportRecord(grant_id, granted_on, GrantKind(kind)))
+
+    def made_repeat_by(self, granted_on: date, phases: Iterable[Phase | PhaseDates]) -> list[UUID]:
+        """The entered grants, first-time support as this history stands, that a grant dated ``granted_on`` makes repeat
+        support: those whose phase (or, outside every phase, whose day) it comes before. Entered in date order (the
+        usual case), it makes none; only a grant typed in late with an earlier date does. Restate each
+        (:meth:`Grant.restate_support`) in the save that enters it. No grant is read: a grant's mark is what its
+        history makes it (entered so, restated so).
+        """
+        earliest = min((g.granted_on for g in self.grants), default=granted_on)
+        if earliest <= granted_on:  # every grant dated after it was repeat already, or is in its phase or on its day
+            return []
+        phases = list(phases)
+        made: list[UUID] = []
+        for record in self.grants:
+            phase = phase_containing(record.granted_on, phases)
+            before = phase.starts_on if phase is not None else record.granted_on
+            if granted_on < before <= earliest:  # first-time until now: the history had no grant before it
+                made.append(record.grant_id)
+        return made
+
+    def marks_in(self, opened: Phase | PhaseDates) -> dict[UUID, Support]:
+        """Each entered grant dated within the phase ``opened``, with its mark once that phase is open: repeat when the
+        OSV had a grant before the phase starts. Only these can change when a phase is opened (a grant outside it
+        keeps its phase, or its day, to be compared with)."""
+        earlier = any(g.granted_on < opened.starts_on for g in self.grants)
+        mark = Support.REPEAT if earlier else Support.FIRST_TIME
+        return {g.grant_id: mark for g in self.grants if opened.starts_on <= g.granted_on <= opened.ends_on}
+
+    def take_phase(self, code: str) -> None:
+        """Note that the phase ``code``, opened, holds grants of this history, whose marks were checked against it.
+
+        Saved with the phase: a grant to this OSV decided meanwhile from the calendar without that phase then
+        conflicts with it in the store, and is decided again from the calendar with it.
+        """
+        self._phase_taken(code=code)
+
+    @event("PhaseTaken")
+    def _phase_taken(self, code: str) -> None:
+        pass
 
 
 def grant_support(
