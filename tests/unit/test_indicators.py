@@ -232,6 +232,14 @@ def test_osvs_supported_are_first_time_or_repeat_when_supported_in_an_earlier_ph
     # in the total, each OSV once; its split adds up the phases' (a first time each, then again in F2)
     assert result["total"]["osvs_supported"] == {"total": 3, "first_time": 3, "repeat": 1}
 
+    # Funding restating a grant's mark (a grant typed in late) changes no figure: the indicators work support out from
+    # the grants and phases themselves, whatever mark a grant carried.
+    restated = fact(
+        "GrantSupportRestated", "2021-12-01", grant_id="g-a-2021-08-01", osv_id="a", previous_support="first_time",
+        support="repeat", restated_on="2021-12-01", reason="earlier_grant_recorded", caused_by="g-a-2021-02-01",
+    )
+    assert report([*facts, restated]) == result
+
 
 def test_money_is_summed_per_currency_soles_and_dollars_apart() -> None:
     facts = [
