@@ -115,7 +115,7 @@ class Funding(ServiceApplication):
 
         Reads every OSV's support history (one per OSV ever granted support: hundreds in a programme), and the grants
         dated within the phase; saved with the phase, in one transaction. A phase is opened a few times a programme,
-        usually before its grants: then none is read.
+        usually before its grants: then no grant is read, and nothing is saved beside the phase and the calendar.
         """
         marked: list[SupportHistory | Grant] = []
         for history_id in self.ids_created_by(SupportHistory.SupportHistoryOpened):
