@@ -217,6 +217,32 @@ def test_the_alerts_list_what_was_recorded_after_an_osvs_dissolution_as_of_any_m
     assert [item["name"] for item in focal] == ["Olla Común Nueva Vida"]
 
 
+def test_a_joining_date_corrected_to_after_the_dissolution_is_listed_whether_it_reached_reporting_before_the_dissolution_or_after(
+    client: TestClient,
+) -> None:
+    feed = ReportingFeed(application_of(client).readmodel, today_in_lima())
+    first = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -200)
+    second = feed.osv_mapped("Comedor Santa Rosa", "San Juan de Lurigancho", "Lima Este", -200)
+
+    def corrected(osv_id: str, joined: int, to: int, on: int) -> None:
+        feed.publish(
+            "engagement", "MemberJoiningDateCorrected", feed.day(on), member_id=str(uuid4()), membership_id=str(uuid4()),
+            osv_id=osv_id, joined_on=feed.day(to), previous_joined_on=feed.day(joined), corrected_on=feed.day(on),
+            nationality="VE", sex="F", left_on=None,
+        )
+
+    corrected(first, joined=-150, to=-30, on=-20)  # reaches reporting before the dissolution: found looking back from it
+    feed.dissolved(first, -40)
+    feed.dissolved(second, -40)
+    corrected(second, joined=-150, to=-35, on=-10)  # after it: judged as it is applied
+
+    found = client.get("/alerts").json()["recorded_after_dissolution"]
+    assert [(f["name"], f["type"], f["date_field"], f["dated_on"]) for f in found] == [
+        ("Comedor Santa Rosa", "MemberJoiningDateCorrected", "joined_on", feed.day(-35)),
+        ("Olla Común Nueva Vida", "MemberJoiningDateCorrected", "joined_on", feed.day(-30)),
+    ]
+
+
 def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_withdrawn_and_is_listed_as_of_a_moment_before(
     client: TestClient,
 ) -> None:

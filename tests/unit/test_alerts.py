@@ -234,6 +234,26 @@ def test_what_funding_and_engagement_took_after_a_dissolution_is_listed_by_osv_n
     ]
 
 
+def test_a_joining_date_corrected_to_a_day_after_the_dissolution_is_listed_by_the_corrected_day() -> None:
+    joined = fact("MemberJoined", "2024-01-10", member_id="m1", membership_id="ms1", osv_id="a", role="member", joined_on="2024-01-10")
+    # Engagement had not heard of the dissolution yet: it took a correction of the joining to after it.
+    corrected = fact(
+        "MemberJoiningDateCorrected", "2024-03-20", member_id="m1", membership_id="ms1", osv_id="a", joined_on="2024-03-05",
+        previous_joined_on="2024-01-10", corrected_on="2024-03-20",
+    )
+    to_the_day = fact(
+        "MemberJoiningDateCorrected", "2024-03-21", member_id="m2", membership_id="ms2", osv_id="a", joined_on="2024-03-01",
+        previous_joined_on="2024-02-01", corrected_on="2024-03-21",
+    )
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-03-01"), joined, corrected, to_the_day]
+
+    (late,) = recorded_after_dissolution(facts)
+
+    assert (late.type, late.date_field, late.dated_on, late.event_id) == (
+        "MemberJoiningDateCorrected", "joined_on", date(2024, 3, 5), corrected.event_id
+    )
+
+
 def test_an_evaluators_scoring_dated_after_the_dissolution_is_listed_as_funding_refuses_it() -> None:
     """Funding refuses a scoring dated after the OSV's dissolution, as the approval it leads to: one it took meanwhile is
     listed (tester 28). It names no money; the one dated on the day itself is the OSV's."""

@@ -288,6 +288,7 @@ DATED_AFTER_DISSOLUTION: dict[str, str] = {
     "ParticipatoryBudgetSubmitted": "submitted_on",
     # engagement
     "MemberJoined": "joined_on",
+    "MemberJoiningDateCorrected": "joined_on",  # the corrected day: engagement refuses one after the dissolution too
     "MemberRoleChanged": "changed_on",
     "ParticipantEnrolled": "enrolled_on",
     "FollowUpMeetingHeld": "held_on",
@@ -296,7 +297,8 @@ DATED_AFTER_DISSOLUTION: dict[str, str] = {
     "NeedsAssessed": "assessed_on",
 }
 """The facts funding and engagement refuse about an OSV when dated after its ``dissolved_on`` (409
-``osv_not_dissolved``), each with the field that dates it (the event's ``occurred_on``). Registry's own
+``osv_not_dissolved``), each with the field that dates it (the event's ``occurred_on``; a joining-date correction's
+is the day it records, ``joined_on``, not the day it was made). Registry's own
 records are left out: registry judges them against the dissolution it holds, with no copy to lag."""
 
 AMOUNT_FIELDS: dict[str, str] = {
