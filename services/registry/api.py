@@ -32,6 +32,7 @@ from services.registry.schemas import (
     OSVCreate,
     OSVDetailsChange,
     OSVMergeCreate,
+    OSVMappingDateCorrection,
     OSVNameCorrection,
     OSVPublic,
     ReadinessPublic,
@@ -203,6 +204,19 @@ def correct_osv_name(osv_id: UUID, body: OSVNameCorrection, registry: RegistryDe
     mapping; `distinct_from` says they are other organisations). The district's roll compares a new OSV with the corrected
     name, no longer with the wrong one. A record merged into another is 409 `osv_not_merged` (correct its survivor's)."""
     osv = registry.correct_osv_name(osv_id=osv_id, name=body.name, corrected_on=registry.today(), distinct_from=body.distinct_from, scope=scope)
+    return OSVPublic.of(osv, registry.calendar())
+
+
+@osvs.post("/{osv_id}/mapping-date-correction", response_model=OSVPublic, responses=NOT_PLACED)
+def correct_mapping_date(osv_id: UUID, body: OSVMappingDateCorrection, registry: RegistryDep, scope: Writes) -> OSVPublic:
+    """Correct the day the OSV was mapped, recorded wrong (records `OSVMappingDateCorrected`; nothing when it is that day already).
+
+    Every report counts the OSV as identified in the corrected day's phase from then on, those of past phases included
+    (a signed-off phase shows the difference as a restatement); one `as_of` a moment before counts it as then known.
+    Funding and engagement take nothing of it dated before the corrected day from then on; what they took before stays.
+    A day after the first of what registry holds of the OSV is 422 `not_after_<field>`, naming it; a record merged into
+    another is 409 `osv_not_merged` (correct its survivor's)."""
+    osv = registry.correct_mapping_date(osv_id=osv_id, mapped_on=body.mapped_on, corrected_on=registry.today(), scope=scope)
     return OSVPublic.of(osv, registry.calendar())
 
 

@@ -38,7 +38,7 @@ from services.registry.domain.ruos import (
 from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
-from services.registry.namecorrections import OSVNameCorrections
+from services.registry.corrections import OSVCorrections
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
@@ -91,7 +91,7 @@ class NoFreeTextError(RuleViolationError):
         super().__init__(f"the {kind} event at this version holds no staff text to redact", field="version", rule="event_with_free_text")
 
 
-class Registry(DistrictLookups, DecreedDaysRecords, OSVNameCorrections, ServiceApplication):
+class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"

@@ -115,6 +115,22 @@ class OSVNameCorrected(PublicEvent):
     corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
 
 
+@catalogue.publishes(OSV.OSVMappingDateCorrected)
+class OSVMappingDateCorrected(PublicEvent):
+    """The day the OSV was mapped was recorded wrong: it was mapped on `mapped_on`. Every report counts it as identified
+    in that day's phase from now on, the past phases' included; nothing of the OSV is dated before it from now on."""
+
+    id_field: ClassVar[str] = "osv_id"
+    occurred_field: ClassVar[str] = "corrected_on"
+
+    osv_id: UUID
+    previous_mapped_on: date = Field(description="The day it had until now (as `OSVMapped` or an earlier correction gave it).")
+    mapped_on: date = Field(description="The day the programme identified the OSV, corrected.")
+    corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
+    district: str = Field(description="The OSV's district (its mapping's): where reporting counts it.")
+    zone: str = Field(description="The OSV's zone of Lima (its mapping's).")
+
+
 @catalogue.publishes(OSV.RUOSDocumentPrepared)
 class RUOSDocumentPrepared(PublicEvent):
     """The OSV has one of the documents an RUOS application needs ready."""

@@ -111,6 +111,14 @@ class OSVMergeCreate(Command):
     merged_on: IsoDate = Field(description="When staff found the two were one.")
 
 
+class OSVMappingDateCorrection(Command):
+    mapped_on: IsoDate = Field(
+        description="The day the programme identified the OSV, as it should have been recorded: not after the first of what "
+        "registry holds of it (422 `not_after_<field>`: its RUOS papers, application, registration, board renewal, loss of "
+        "contact, dissolution, a record merged into it), nor ahead of today in Lima."
+    )
+
+
 class OSVNameCorrection(Command):
     name: OSVName = Field(
         description="The organisation's name as it should have been recorded, with a letter or a digit (422 `name_has_letters`)."

@@ -343,7 +343,8 @@ class OSVDirectory(View):
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
         data = cloudevent["data"]
         kind = cloudevent["type"]
-        if kind not in ("OSVMapped", "OSVNameCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged") or "osv_id" not in data:
+        taken = ("OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "RUOSRegistered", "OSVDissolved", "OSVMerged")
+        if kind not in taken or "osv_id" not in data:
             return
         osv_id = str(data["osv_id"])
         if kind == "OSVMerged":
@@ -362,6 +363,8 @@ class OSVDirectory(View):
                 self._say_lacking(osv_id, osv.district)
         elif kind == "OSVNameCorrected":  # after its OSVMapped, in the stream's order
             osv.name = data["name"]
+        elif kind == "OSVMappingDateCorrected":  # likewise: nothing of the OSV is dated before it from now on
+            osv.mapped_on = parse_date(data["mapped_on"])
         elif kind == "RUOSRegistered":
             osv.ruos_number = data["ruos_number"]
             osv.registered_on = parse_date(data["registered_on"])

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.registry.domain.deadlines import AmendmentDeadlines
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
+from services.registry.domain.mappingdates import MappingDateCorrections
 from services.registry.domain.naming import NameCorrections
 from services.registry.domain.ruos import (
     OPEN,
@@ -128,8 +129,8 @@ class ContactNotLostError(ConflictError):
 
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, NameCorrections, Aggregate):
-    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves, its name corrected)."""
+class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Aggregate):
+    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day fixed)."""
 
     @event("OSVMapped")
     def __init__(

@@ -526,7 +526,7 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
 
 
 ALERT_TYPES = frozenset(
-    {"OSVMapped", "OSVNameCorrected", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed",
+    {"OSVMapped", "OSVNameCorrected", "OSVMappingDateCorrected", "OSVDissolved", "OSVMerged", "FollowUpMeetingHeld", "RUOSRegistered", "BoardRenewed",
      "FocalPointAssigned", "FocalPointLeft"}
 )
 """The facts the alerts read of every OSV and municipality. Beside these, they need only the facts

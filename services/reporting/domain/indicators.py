@@ -57,16 +57,21 @@ class Phase:
         return self.starts_on <= day <= self.ends_on
 
 
+CORRECTED_MAPPING = {"OSVNameCorrected": "name", "OSVMappingDateCorrected": "mapped_on"}
+"""The corrections of an OSV's mapping, each with the field of ``OSVMapped`` it corrects."""
+
+
 def mappings(facts: Iterable[Fact]) -> dict[str, Fact]:
-    """Each OSV's ``OSVMapped`` among ``facts`` (OSV id → fact), named as the latest ``OSVNameCorrected`` among them,
-    in recorded order, corrected it: every report names an OSV so, those of past phases included; one cut before the
-    correction (``as_of``) has not the correction among its facts, and names it as it was then known."""
+    """Each OSV's ``OSVMapped`` among ``facts`` (OSV id → fact), its name and ``mapped_on`` as the latest
+    ``OSVNameCorrected`` and ``OSVMappingDateCorrected`` among them, in recorded order, corrected them: every report names
+    and dates an OSV so, those of past phases included; one cut before a correction (``as_of``) has not the correction
+    among its facts, and reads the OSV as it was then known."""
     facts = list(facts)
     found = {str(f.data["osv_id"]): f for f in facts if f.type == "OSVMapped"}
-    for correction in sorted((f for f in facts if f.type == "OSVNameCorrected"), key=lambda f: f.order):
-        osv_id = str(correction.data["osv_id"])
+    for correction in sorted((f for f in facts if f.type in CORRECTED_MAPPING), key=lambda f: f.order):
+        osv_id, field = str(correction.data["osv_id"]), CORRECTED_MAPPING[correction.type]
         if osv_id in found:
-            found[osv_id] = replace(found[osv_id], data={**found[osv_id].data, "name": correction.data["name"]})
+            found[osv_id] = replace(found[osv_id], data={**found[osv_id].data, field: correction.data[field]})
     return found
 
 
@@ -119,7 +124,7 @@ NATIONALITY, SEX, JOINING = "MemberNationalityCorrected", "MemberSexCorrected", 
 """A person's nationality or sex rectified: the figures that count them by it count them again, in every phase; a
 membership's joining date corrected: its joining counts in the phase of the corrected day (:mod:`.corrections`)."""
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("osvs_identified", POINT, 0, ("OSVMapped", M)),
+    Indicator("osvs_identified", POINT, 0, ("OSVMapped", "OSVMappingDateCorrected", M)),
     Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", M)),
     Indicator("osvs_registered_ruos_cumulative", UPTO, 0, ("RUOSRegistered", M), reads="osvs_registered_ruos"),
     Indicator("ruos_registration_rate", DERIVED, "0.0000", ("OSVMapped", M, "RUOSRegistered")),

@@ -218,6 +218,15 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
     def _osv_mapped(self, fact: Fact) -> None:
         self._count("osvs_identified/value", fact, district=self._place(fact))
 
+    def _mapping_date_corrected(self, fact: Fact) -> None:
+        """Count the OSV as identified on the corrected day, no longer on the previous one (registry's correction carries
+        both, and the district: nothing to recall)."""
+        was, now = (date.fromisoformat(str(fact.data[field])) for field in ("previous_mapped_on", "mapped_on"))
+        if self.segment(was) != self.segment(now):
+            district = self._place(fact)
+            self._count("osvs_identified/value", fact, -1, district=district, day=was)
+            self._count("osvs_identified/value", fact, 1, district=district, day=now)
+
     def _dissolved_on(self, osv: str) -> int | None:
         """The day (ordinal) the OSV, or the one it was merged into, dissolved; None if neither did."""
         return min((self.dissolved[o] for o in self._chain(osv) if o in self.dissolved), default=None)
@@ -526,6 +535,7 @@ def _membership(name: str) -> Callable[[Tally, Fact], None]:
 
 _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "OSVMapped": Tally._osv_mapped,
+    "OSVMappingDateCorrected": Tally._mapping_date_corrected,
     "RUOSRegistered": Tally._registered,
     "RUOSApplicationObserved": Tally._observed,
     "ParticipantEnrolled": Tally._took_part,

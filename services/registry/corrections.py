@@ -1,5 +1,6 @@
-"""Registry's command correcting an OSV's name (:mod:`services.registry.domain.naming`): a mixin of
-:class:`services.registry.application.Registry`, which gives it the OSV, the district's roll and the save."""
+"""Registry's commands correcting an OSV's record: its name (:mod:`services.registry.domain.naming`) and the day it was
+mapped (:mod:`services.registry.domain.mappingdates`): a mixin of :class:`services.registry.application.Registry`, which
+gives them the OSV, the district's roll and the save."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from services.registry.domain.osvs import OSV
 
 
-class OSVNameCorrections:
+class OSVCorrections:
     if TYPE_CHECKING:
         def get_osv(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> OSV: ...
         def district_roll(self, district: str) -> DistrictRoll: ...
@@ -41,4 +42,16 @@ class OSVNameCorrections:
         roll.check_new(name, [*dict.fromkeys(distinct_from), osv.id], self.survivor_of)
         roll.correct_name(osv.id, name)
         self.save(osv, roll)
+        return osv
+
+    @retried_on_collision
+    def correct_mapping_date(self, osv_id: UUID, mapped_on: date, corrected_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
+        """The day the OSV was mapped, corrected (records ``OSVMappingDateCorrected``; nothing when it is that day already):
+        404 outside ``scope``; 409 ``osv_not_merged`` on a record merged into another; 422 ``not_after_<field>`` for a day
+        after the first of what registry holds of it (:meth:`~services.registry.domain.mappingdates.MappingDateCorrections.correct_mapping_date`,
+        the records merged into it included); 422 for a day the programme records no fact on (:mod:`shared.dates`)."""
+        osv = self.get_osv(osv_id, scope)
+        merged_in = [self.get_osv(duplicate).merged_on for duplicate in osv.merged_from]
+        if osv.correct_mapping_date(mapped_on, corrected_on, [day for day in merged_in if day is not None]):
+            self.save(osv)
         return osv

@@ -1,5 +1,6 @@
-"""A joining date corrected after a phase was signed off: the signed figures stay, the difference is a restatement that
-names the correction, and a report as of before it shows the joining where it was. Runs on SQLite and on PostgreSQL."""
+"""A member's joining date, or an OSV's mapping day, corrected after a phase was signed off: the signed figures stay, the
+difference is a restatement that names the correction, and a report as of before it shows the fact where it was. Runs on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -67,3 +68,41 @@ def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_c
     now = client.get("/indicators").json()["phases"][0]["indicators"]["members_joined"]
     then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["members_joined"]
     assert (now["total"], then["total"]) == (2, 1)
+
+
+def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
+                   zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        # a field form typed in on 2 July with the typing day
+        cloudevent("registry", 2, "OSVMapped", "osv-2", at(4290), osv_id="osv-2", name="Olla Común Los Girasoles",
+                   district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-07-02", occurred_on="2021-07-02"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["osvs_identified"] == 1
+
+    readmodel.apply([cloudevent(
+        "registry", 3, "OSVMappingDateCorrected", "osv-2", at(5000), osv_id="osv-2", previous_mapped_on="2021-07-02",
+        mapped_on="2021-05-20", corrected_on="2021-07-31", district="San Juan de Lurigancho", zone="Lima Este",
+        occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["figures"] == signed.json()["figures"] and listed["reproduced"] is True
+    [changed] = listed["restatement"]
+    assert changed["indicator"] == "osvs_identified"
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {"value": (1, 2, 1)}
+    assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
+        ("registry:3", "OSVMappingDateCorrected", {"value": 1}),
+    ]
+    now = client.get("/indicators").json()["phases"][0]["indicators"]["osvs_identified"]
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["osvs_identified"]
+    assert (now, then) == (2, 1)

@@ -1,0 +1,90 @@
+"""Registry's domain: the day an OSV was mapped, corrected. Pure.
+
+A mapping's day is typed from a field form or a paper list, and typed wrong ("2024-11-03" for "2023-11-03"); it says in
+which phase the programme identified the OSV (reporting's ``osvs_identified``), from when its meetings are overdue, and
+that nothing of the OSV is dated before it. The correction is of a fact that was always so: every report made after it
+counts the OSV in the corrected day's phase, past phases included (an ``as_of`` cut before it counts it as then known).
+What registry holds of the OSV stays after its mapping: the corrected day is not after the first of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from shared.errors import RuleViolationError
+
+
+class MappedAfterError(RuleViolationError):
+    """A mapping's day corrected to after something registry holds of the OSV (its RUOS papers, its registration…)."""
+
+    def __init__(self, mapped_on: date, later_field: str, later: date, later_said: str) -> None:
+        super().__init__(
+            f"mapped_on {mapped_on.isoformat()} is after {later_said} on {later.isoformat()} ({later_field}): an OSV is mapped "
+            "before what is recorded of it",
+            field="mapped_on",
+            rule=f"not_after_{later_field}",
+        )
+
+
+class MappingDateCorrections:
+    """The OSV's mapping day corrected: a mixin of :class:`~.osvs.OSV`, one of its direct bases, so that its event is
+    stored and published as the OSV's other events are (``OSV.OSVMappingDateCorrected``, as :class:`~.naming.NameCorrections`)."""
+
+    mapped_on: date
+    district: str
+    zone: str
+
+    class OSVMappingDateCorrected(Aggregate.Event):
+        """The day the OSV was mapped was recorded wrong: ``mapped_on`` from now on, no longer ``previous_mapped_on``;
+        ``corrected_on``: the day registry recorded it; ``district`` and ``zone``: where reporting counts it."""
+
+        previous_mapped_on: date
+        mapped_on: date
+        corrected_on: date
+        district: str
+        zone: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.mapped_on = self.mapped_on
+
+    def recorded_since_mapping(self) -> list[tuple[str, date, str]]:
+        """What registry holds of the OSV dated from its mapping on, as (field, day, how a message says it): its RUOS
+        papers and applications, its registration, board renewal, loss and return of contact, and its dissolution."""
+        recorded: list[tuple[str, date, str]] = [
+            ("prepared_on", day, f"its {document} was prepared") for document, day in self.documents_ready.items()  # type: ignore[attr-defined]
+        ]
+        for application in self.applications:  # type: ignore[attr-defined]
+            recorded.append(("submitted_on", application.submitted_on, "its RUOS application was submitted"))
+        for field, said in (
+            ("registered_on", "it was registered in the RUOS"), ("board_renewed_on", "its board was renewed"),
+            ("contact_lost_since", "contact with it was lost"), ("contact_restored_on", "contact with it was restored"),
+            ("dissolved_on", "it dissolved"),
+        ):
+            day = getattr(self, field)
+            if day is not None:
+                recorded.append((field, day, said))
+        return recorded
+
+    def correct_mapping_date(self, mapped_on: date, corrected_on: date, merged_in: Iterable[date] = ()) -> bool:
+        """Record ``OSVMappingDateCorrected``; whether it did: the day it has already records nothing (a retry finds it
+        done). 409 ``osv_not_merged`` on a record merged into another (its survivor is the organisation's record); 422
+        ``not_after_<field>`` for a day after the first of what registry holds of it (:meth:`recorded_since_mapping`, and
+        ``merged_in``: the days records were merged into it, ``merged_on``). The caller checks the day as any command's
+        (not ahead of today in Lima, not before the earliest the programme records)."""
+        self.check_not_merged()  # type: ignore[attr-defined]
+        if mapped_on == self.mapped_on:
+            return False
+        later = [*self.recorded_since_mapping(), *(("merged_on", day, "a record was merged into it") for day in merged_in)]
+        if later:
+            field, day, said = min(later, key=lambda recorded: recorded[1])
+            if mapped_on > day:
+                raise MappedAfterError(mapped_on, field, day, said)
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.OSVMappingDateCorrected, previous_mapped_on=self.mapped_on, mapped_on=mapped_on, corrected_on=corrected_on,
+            district=self.district, zone=self.zone,
+        )
+        return True
