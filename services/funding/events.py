@@ -162,7 +162,8 @@ class FundGranted(PublicEvent):
         description="`repeat` when the OSV was granted support in a phase before this grant's (outside every phase: on an "
         "earlier day); else `first_time`. As the OSV's grants and the phases stood when this grant was recorded: a grant "
         "recorded later with an earlier date, or a phase opened later, may change it, and then a `GrantSupportRestated` "
-        "of this grant says so."
+        "of this grant says so. The grants weighed are those of this OSV's record: a record merged into it is not (reporting's "
+        "`osvs_supported` follows merges, and may count the OSV `repeat` where a grant's mark says `first_time`)."
     )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
