@@ -243,6 +243,26 @@ def test_a_joining_date_corrected_to_after_the_dissolution_is_listed_whether_it_
     ]
 
 
+def test_a_joining_after_the_dissolution_leaves_the_alert_once_corrected_to_before_it_and_is_listed_as_of_a_moment_before(
+    client: TestClient,
+) -> None:
+    feed = ReportingFeed(application_of(client).readmodel, today_in_lima())
+    osv = feed.osv_mapped("Olla Común Nueva Vida", "San Juan de Lurigancho", "Lima Este", -200)
+    feed.dissolved(osv, -40)
+    member, membership = str(uuid4()), str(uuid4())
+    feed.publish("engagement", "MemberJoined", feed.day(-30), subject=member, member_id=member, membership_id=membership,
+                 osv_id=osv, role="member", nationality="VE", sex="F", age_band="30-44", joined_on=feed.day(-30))
+    assert [f["type"] for f in client.get("/alerts").json()["recorded_after_dissolution"]] == ["MemberJoined"]
+    cut = datetime.now(timezone.utc)
+    feed.publish("engagement", "MemberJoiningDateCorrected", feed.day(-5), subject=member, member_id=member,
+                 membership_id=membership, osv_id=osv, joined_on=feed.day(-90), previous_joined_on=feed.day(-30),
+                 corrected_on=feed.day(-5), nationality="VE", sex="F", left_on=None)
+
+    assert client.get("/alerts").json()["recorded_after_dissolution"] == []
+    then = client.get("/alerts", params={"as_of": cut.isoformat()}).json()["recorded_after_dissolution"]
+    assert [f["type"] for f in then] == ["MemberJoined"]
+
+
 def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_withdrawn_and_is_listed_as_of_a_moment_before(
     client: TestClient,
 ) -> None:

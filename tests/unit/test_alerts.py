@@ -254,6 +254,23 @@ def test_a_joining_date_corrected_to_a_day_after_the_dissolution_is_listed_by_th
     )
 
 
+def test_a_joining_after_the_dissolution_leaves_the_alert_once_corrected_to_before_it_and_a_later_correction_stands_alone() -> None:
+    late = fact("MemberJoined", "2024-04-01", member_id="m1", membership_id="ms1", osv_id="a", role="member", joined_on="2024-04-01")
+
+    def corrected(day: str, was: str, to: str) -> Fact:
+        return fact("MemberJoiningDateCorrected", day, member_id="m1", membership_id="ms1", osv_id="a", joined_on=to,
+                    previous_joined_on=was, corrected_on=day)
+
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-03-01"), late]
+    assert [r.event_id for r in recorded_after_dissolution(facts)] == [late.event_id]
+    back = corrected("2024-04-10", "2024-04-01", "2024-02-01")  # a year typed wrong: it was before the dissolution
+    assert recorded_after_dissolution([*facts, back]) == []
+    again = corrected("2024-04-20", "2024-02-01", "2024-03-15")  # and then after it after all
+    assert [(r.type, r.dated_on) for r in recorded_after_dissolution([*facts, back, again])] == [
+        ("MemberJoiningDateCorrected", date(2024, 3, 15))
+    ]
+
+
 def test_an_evaluators_scoring_dated_after_the_dissolution_is_listed_as_funding_refuses_it() -> None:
     """Funding refuses a scoring dated after the OSV's dissolution, as the approval it leads to: one it took meanwhile is
     listed (tester 28). It names no money; the one dated on the day itself is the OSV's."""

@@ -324,6 +324,28 @@ down, not what takes back), engagement corrects no meeting, enrolment nor member
 leaves: facts of their own), and registry takes back no dissolution and no merge."""
 
 
+SUPERSEDED_BY: dict[str, tuple[str, frozenset[str], str]] = {
+    "MemberJoiningDateCorrected": ("membership_id", frozenset({"MemberJoined", "MemberJoiningDateCorrected"}), "member_id"),
+}
+"""The facts that supersede earlier facts naming the same id (the first field), with the types they supersede and the
+field their subject is: a joining date corrected dates the membership anew, so neither the joining nor an earlier
+correction of it says when it began (the correction is judged by its own ``joined_on``)."""
+
+
+def superseded(facts: Iterable[Fact]) -> set[str]:
+    """The event ids of those among ``facts`` that a later one of :data:`SUPERSEDED_BY` supersedes."""
+    facts = list(facts)
+    latest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for fact in facts:
+        if fact.type in SUPERSEDED_BY:
+            key = (fact.type, str(fact.data.get(SUPERSEDED_BY[fact.type][0])))  # the id it supersedes facts of
+            latest[key] = max(latest.get(key, fact.order), fact.order)
+    return {
+        fact.event_id for fact in facts for kind, (field_name, replaced, _) in SUPERSEDED_BY.items()
+        if fact.type in replaced and (later := latest.get((kind, str(fact.data.get(field_name))))) is not None and later > fact.order
+    }
+
+
 def taken_back(facts: Iterable[Fact]) -> set[tuple[str, str]]:
     """The facts a fact of :data:`UNDOING` among these takes back, as (type, id) pairs: ``("ActivityReported", activity_id)``."""
     undone: set[tuple[str, str]] = set()
@@ -409,13 +431,14 @@ def _late_fact(fact: Fact, osv_id: str, mapped: Mapping[str, Fact]) -> dict[str,
 
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
     """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
-    activity withdrawn, :data:`UNDOING`), by the OSV's name, then date."""
+    activity withdrawn, :data:`UNDOING`) nor superseded (a joining whose date was corrected since, :data:`SUPERSEDED_BY`),
+    by the OSV's name, then date."""
     mapped = mappings(facts)
     judged = dissolutions(f for f in facts if f.type in GONE_TYPES)
-    undone = taken_back(facts)
+    undone, replaced = taken_back(facts), superseded(facts)
     found = []
     for fact in dated_after_dissolution(facts, judged):
-        if is_taken_back(fact, undone):
+        if is_taken_back(fact, undone) or fact.event_id in replaced:
             continue
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]

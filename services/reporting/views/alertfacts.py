@@ -25,6 +25,7 @@ from services.reporting.domain.alerts import (
     DATED_AFTER_DISSOLUTION,
     GONE_TYPES,
     REFUSED_ON_A_MERGED_RECORD,
+    SUPERSEDED_BY,
     UNDOING,
     dated_after_dissolution,
     dated_after_merge,
@@ -326,4 +327,19 @@ class AlertFacts:
             if fact.event_id not in read:
                 read.add(fact.event_id)
                 late.append(fact)
-        return facts + late + self.taking_back(late, upto)
+        for fact in self.taking_back(late, upto) + self.superseding(late, upto):
+            if fact.event_id not in read:
+                read.add(fact.event_id)
+                late.append(fact)
+        return facts + late
+
+    def superseding(self, facts: list[Fact], upto: datetime | None = None) -> list[Fact]:
+        """The facts (recorded by ``upto``, if given) that may supersede one of ``facts`` (:data:`SUPERSEDED_BY`: a joining
+        date corrected since), by the type-and-subject index: their subject is the member."""
+        found: list[Fact] = []
+        with self.engine.connect() as connection:
+            for kind, (_, replaced, subject_field) in SUPERSEDED_BY.items():
+                subjects = {str(f.data[subject_field]) for f in facts if f.type in replaced and f.data.get(subject_field)}
+                if subjects:
+                    found += self._by_subject(connection, (kind,), subjects, None if upto is None else utc(upto))
+        return found
