@@ -108,6 +108,26 @@ class Funding(ServiceApplication):
         self.save(phase, calendar, *self._marked_for(phase))
         return phase.id
 
+    @retried_on_collision
+    def take_merge(self, osv_id: UUID, into_osv_id: UUID) -> list[Grant]:
+        """Weigh the grants of ``osv_id``, a record merged into ``into_osv_id`` (the OSV its merge chain ends in), with that
+        OSV's from now on (:meth:`SupportHistory.take_merged`), and restate every grant of the organisation whose mark that
+        changes (``GrantSupportRestated``, ``osv_merged``, caused by ``osv_id``), in one save; the grants restated. A
+        record with no grant, or taken already, changes nothing (called again for a merge applied again). Called by the
+        OSV directory as it first applies registry's ``OSVMerged`` (:attr:`OSVDirectory.on_merge`)."""
+        merged = self.find_support_history(osv_id)
+        if merged is None or not merged.organisation_grants:
+            return []
+        history = self.support_history_of(into_osv_id)
+        if not history.take_merged(osv_id, merged.organisation_grants):
+            return []
+        restated = [
+            grant for grant_id, support in history.marks(self.phase_dates()).items()
+            if (grant := self.get_grant(grant_id)).restate_support(support, self.today(), RestatementReason.OSV_MERGED, osv_id)
+        ]
+        self.save(history, *restated)
+        return restated
+
     def _marked_for(self, phase: Phase) -> list[SupportHistory | Grant]:
         """The support histories holding grants dated within a phase being opened, and those grants whose mark it changes,
         restated (``GrantSupportRestated``, ``phase_opened``): within a phase a grant is compared with the OSV's support
@@ -120,7 +140,8 @@ class Funding(ServiceApplication):
         marked: list[SupportHistory | Grant] = []
         for history_id in self.ids_created_by(SupportHistory.SupportHistoryOpened):
             history = self.find(history_id, SupportHistory)
-            marks = history.marks_in(phase) if history is not None else {}
+            # A record merged into another: its grants are marked with the organisation's, in that one's history.
+            marks = history.marks_in(phase) if history is not None and self.osvs.merged_into(history.osv_id) is None else {}
             if history is None or not marks:
                 continue
             history.take_phase(phase.code)

@@ -36,7 +36,9 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         districts = settings.districts_table()  # one table for the directory and the application
         osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
-        return Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts)
+        funding = Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts)
+        osvs.on_merge = funding.take_merge  # a merge's grants weighed together before the directory takes it
+        return funding
 
     def views(funding: Funding) -> list[OSVDirectory]:
         """Funding follows registry's OSVs."""

@@ -33,6 +33,7 @@ catalogue.keeps_private(
     SupportHistory.SupportHistoryOpened,
     SupportHistory.SupportRecorded,
     SupportHistory.PhaseTaken,
+    SupportHistory.RecordsMergedIn,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexed,
 )
@@ -162,8 +163,8 @@ class FundGranted(PublicEvent):
         description="`repeat` when the OSV was granted support in a phase before this grant's (outside every phase: on an "
         "earlier day); else `first_time`. As the OSV's grants and the phases stood when this grant was recorded: a grant "
         "recorded later with an earlier date, or a phase opened later, may change it, and then a `GrantSupportRestated` "
-        "of this grant says so. The grants weighed are those of this OSV's record: a record merged into it is not (reporting's "
-        "`osvs_supported` follows merges, and may count the OSV `repeat` where a grant's mark says `first_time`)."
+        "of this grant says so. The grants weighed are the organisation's: this OSV's and, once funding takes a merge, "
+        "those of the records merged into it (as reporting's `osvs_supported` counts them)."
     )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
@@ -173,8 +174,10 @@ class FundGranted(PublicEvent):
 @catalogue.publishes(Grant.GrantSupportRestated)
 class GrantSupportRestated(PublicEvent):
     """A grant's support mark changed after it was recorded: a grant to the same OSV was recorded later with an earlier
-    date (making this one `repeat`), or a phase was opened whose dates hold it (comparing it with the OSV's support
-    before the phase, not before its day). Recorded in the same transaction as the grant or the phase that caused it."""
+    date (making this one `repeat`), a phase was opened whose dates hold it (comparing it with the OSV's support
+    before the phase, not before its day), or another record of the OSV, with grants of its own, was merged into it
+    (weighing the organisation's grants together). Recorded in the same transaction as the grant or the phase that
+    caused it; for a merge, as funding takes registry's `OSVMerged`."""
 
     id_field: ClassVar[str] = "grant_id"
     occurred_field: ClassVar[str] = "restated_on"
@@ -185,10 +188,13 @@ class GrantSupportRestated(PublicEvent):
     support: Support = Field(description="The mark as the OSV's grants and the phases now stand.")
     restated_on: date = Field(description="The day it was restated (Lima).")
     reason: RestatementReason = Field(
-        description="`earlier_grant_recorded` (a grant to the OSV dated before this one's phase, or day, was recorded) or "
-        "`phase_opened` (a phase holding this grant's date was opened)."
+        description="`earlier_grant_recorded` (a grant to the OSV dated before this one's phase, or day, was recorded), "
+        "`phase_opened` (a phase holding this grant's date was opened) or `osv_merged` (a record of the OSV was merged)."
     )
-    caused_by: UUID = Field(description="The id of that grant (`FundGranted`'s `grant_id`) or of that phase (`PhaseOpened`'s `phase_id`).")
+    caused_by: UUID = Field(
+        description="The id of that grant (`FundGranted`'s `grant_id`), of that phase (`PhaseOpened`'s `phase_id`) or of the "
+        "record merged (`OSVMerged`'s `osv_id`)."
+    )
 
 
 # Rounds and proposals -----------------------------------------------------------------

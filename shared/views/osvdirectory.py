@@ -22,7 +22,7 @@ registry's feed (:meth:`OSVDirectory.refill`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -159,6 +159,10 @@ class OSVDirectory(View):
         self._ubigeos: dict[str, str] = {}
         self._said_lacking: set[str] = set()
         """The districts this process has logged that its table lacks (once each)."""
+        self.on_merge: Callable[[UUID, UUID], None] | None = None
+        """Called with a merged record's id and the OSV its merge chain now ends in, as an ``OSVMerged`` is first applied
+        here, before it is (funding weighs the record's grants with that OSV's then). What it does must be idempotent: a
+        batch that fails after it is applied again, and calls it again."""
         create_tables(Base.metadata, engine, columns=[KnownOSV.__table__.c.name])
 
     _require_active = (
@@ -295,6 +299,15 @@ class OSVDirectory(View):
             seen.add(osv_id)
         return osv_id
 
+    @staticmethod
+    def _last_merged_into(session: Session, osv_id: str) -> str:
+        """:meth:`_last_of_merges` within a batch's session (which sees the merges the batch applied before)."""
+        seen = {osv_id}
+        while (merged := session.get(MergedOSV, osv_id)) is not None and merged.into_osv_id not in seen:
+            osv_id = merged.into_osv_id
+            seen.add(osv_id)
+        return osv_id
+
     def require_not_dissolved(self, osv_id: UUID, *, on: date, dated: str) -> None:
         """409 ``osv_not_dissolved`` if the OSV was dissolved before ``on`` (the fact's date, field ``dated``).
 
@@ -349,6 +362,8 @@ class OSVDirectory(View):
         osv_id = str(data["osv_id"])
         if kind == "OSVMerged":
             if session.get(MergedOSV, osv_id) is None:
+                if self.on_merge is not None:
+                    self.on_merge(UUID(osv_id), UUID(self._last_merged_into(session, str(data["into_osv_id"]))))
                 session.add(MergedOSV(osv_id=osv_id, into_osv_id=str(data["into_osv_id"]), merged_on=parse_date(data["merged_on"])))
                 session.flush()
             return

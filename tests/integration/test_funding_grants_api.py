@@ -244,6 +244,48 @@ def test_a_phase_and_a_grant_within_it_decided_at_once_conflict_and_the_grant_is
     assert again.support is Support.FIRST_TIME  # decided again, as the retried command does: within phase 3, first-time
 
 
+def test_a_merge_weighs_both_records_grants_together_and_restates_the_survivors_once(client_on: TestClient) -> None:
+    client, funding = client_on, application_of(client_on)
+    open_two_phases(client)
+    heard = registry(client)
+    survivor, duplicate = heard.osv_mapped(), heard.osv_mapped()
+    earlier = grant(client, duplicate, "goods", "400.00", "2021-05-05")  # phase 1, on the organisation's second record
+    own = grant(client, survivor, "seed_fund", "2500.00", "2021-10-20")  # phase 2: first-time, as its record alone had it
+    assert (earlier["support"], own["support"]) == ("first_time", "first_time")
+
+    heard.osv_merged(duplicate, survivor)  # registry's OSVMerged, as funding's directory takes it
+
+    assert [(r["grant_id"], r["previous_support"], r["support"], r["reason"], r["caused_by"]) for r in restatements(client)] == [
+        (own["id"], "first_time", "repeat", "osv_merged", duplicate)
+    ]
+    assert client.get(f"/grants/{own['id']}").json()["support"] == "repeat"
+    assert funding.take_merge(UUID(duplicate), UUID(survivor)) == []  # the merge applied again (a redelivery): taken already
+    assert len(restatements(client)) == 1
+    # the organisation's next grant in phase 2 is repeat support; the survivor lists its own grants only
+    assert grant(client, survivor, "goods", "300.00", "2021-11-15")["support"] == "repeat"
+    assert [g["id"] for g in client.get("/grants", params={"osv_id": survivor}).json()][0] == own["id"]
+    assert_problem(client.post("/grants", json={"osv_id": duplicate, "amount": "1.00", "currency": "PEN", "granted_on": "2021-11-15",
+                                                "kind": "goods"}), 409, "osv_id")
+
+
+def test_a_phase_opened_after_a_merge_marks_the_merged_records_grants_as_the_organisations(client_on: TestClient) -> None:
+    client = client_on
+    open_two_phases(client)
+    heard = registry(client)
+    survivor, duplicate = heard.osv_mapped(), heard.osv_mapped()
+    grant(client, survivor, granted_on="2021-10-20")  # phase 2
+    first, second = grant(client, duplicate, "goods", "400.00", "2022-02-01"), grant(client, duplicate, "goods", "500.00", "2022-03-01")
+    heard.osv_merged(duplicate, survivor, merged_on="2022-04-01")
+    assert [(r["grant_id"], r["reason"]) for r in restatements(client)] == [(first["id"], "osv_merged")]  # repeat, as the organisation's
+
+    created(client.post("/phases", json={"code": "F3", "name": "Fase 3", "starts_on": "2022-01-01", "ends_on": "2022-06-30"}))
+    # Within phase 3 both are repeat support: the organisation had support in phase 2. The merged record's own history
+    # (first-time within phase 3, alone) marks nothing.
+    assert len(restatements(client)) == 1
+    assert {g["id"]: g["support"] for g in client.get("/grants").json()}[second["id"]] == "repeat"
+    assert client.get(f"/grants/{first['id']}").json()["support"] == "repeat"
+
+
 # Money stays exact --------------------------------------------------------------------
 
 

@@ -368,3 +368,21 @@ def test_a_phase_opened_over_grants_marks_those_within_it_by_the_support_before_
     before = granted(history, date(2021, 11, 5))  # typed in: phase 2
     assert history.marks_in(opened) == {earlier.id: Support.REPEAT, later.id: Support.REPEAT}
     assert before.id not in history.marks_in(opened)
+
+
+def test_a_record_merged_in_is_weighed_with_the_osvs_own_grants_once() -> None:
+    survivor, duplicate = SupportHistory(osv_id=uuid4()), SupportHistory(osv_id=uuid4())
+    own = granted(survivor, date(2021, 10, 2))  # phase 2: first-time, as the survivor's record alone had it
+    earlier = granted(duplicate, date(2021, 5, 5))  # phase 1, on the second record of the same organisation
+    assert own.support is Support.FIRST_TIME
+
+    assert survivor.take_merged(duplicate.osv_id, duplicate.organisation_grants)
+    assert survivor.marks(PHASES) == {own.id: Support.REPEAT, earlier.id: Support.FIRST_TIME}
+    assert not survivor.take_merged(duplicate.osv_id, duplicate.organisation_grants)  # a merge applied again: taken already
+    assert survivor.grant_ids == [own.id]  # the survivor's own grants are listed as its, not the merged record's
+    # from now on a grant is marked as the organisation's: a later one in phase 2 is repeat, one typed in for phase 1
+    # makes no first-time grant of phase 2 repeat (there is none left)
+    assert survivor.support_for(date(2021, 11, 1), PHASES) is Support.REPEAT
+    assert survivor.made_repeat_by(date(2021, 3, 1), PHASES) == []
+    opened = PhaseCalendar().open_phase("F3", "Fase 3", date(2022, 1, 1), date(2022, 6, 30))
+    assert survivor.marks_in(opened) == {}

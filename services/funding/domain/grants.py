@@ -47,6 +47,9 @@ class RestatementReason(StrEnum):
     """A grant to the same OSV was recorded later with an earlier date (a paper backlog typed in)."""
     PHASE_OPENED = "phase_opened"
     """A phase was opened whose dates hold the grant: it is compared with the OSV's support before the phase, not before its day."""
+    OSV_MERGED = "osv_merged"
+    """A second record of the OSV, with grants of its own, was merged into it (or into the record the grant is of): the
+    organisation's grants are weighed together, as reporting weighs them."""
 
 
 class GrantStatus(StrEnum):
@@ -361,8 +364,26 @@ class SupportHistory(Aggregate):
         self.osv_id = osv_id
         self.grants: list[SupportRecord] = []
 
+    @property
+    def merged_in(self) -> list[SupportRecord]:
+        """The grants of the OSV's other records merged into it (:meth:`take_merged`): weighed with its own, never listed
+        as its (none in a history no merge was taken into)."""
+        return self.__dict__.get("merged_grants", [])
+
+    @property
+    def absorbed(self) -> list[UUID]:
+        """The OSV records whose grants were merged in."""
+        return self.__dict__.get("merged_records", [])
+
+    @property
+    def organisation_grants(self) -> list[SupportRecord]:
+        """The OSV's own grants and those of the records merged into it: the organisation's, as reporting counts it."""
+        merged = self.merged_in
+        return [*self.grants, *merged] if merged else self.grants
+
     def support_for(self, granted_on: date, phases: Iterable[Phase | PhaseDates]) -> Support:
-        """Repeat when the OSV was granted support in a phase before the one containing ``granted_on``.
+        """Repeat when the OSV (with the records merged into it) was granted support in a phase before the one containing
+        ``granted_on``.
 
         A grant outside every phase is compared with the OSV's grants by day:
         repeat when it had one on an earlier day (phases may be opened later,
@@ -370,7 +391,30 @@ class SupportHistory(Aggregate):
         """
         phase = phase_containing(granted_on, phases)
         before = phase.starts_on if phase is not None else granted_on
-        return Support.REPEAT if any(g.granted_on < before for g in self.grants) else Support.FIRST_TIME
+        return Support.REPEAT if any(g.granted_on < before for g in self.organisation_grants) else Support.FIRST_TIME
+
+    def marks(self, phases: Iterable[Phase | PhaseDates]) -> dict[UUID, Support]:
+        """Every grant of the organisation (its own and those merged in), marked as the grants and ``phases`` now stand."""
+        phases = list(phases)
+        return {g.grant_id: self.support_for(g.granted_on, phases) for g in self.organisation_grants}
+
+    def take_merged(self, osv_id: UUID, records: Iterable[SupportRecord]) -> bool:
+        """Weigh the grants of ``osv_id``, a record of this OSV merged into it (``records``: its own and those merged into
+        it before), with this OSV's from now on; whether it did (a record taken before is not taken again). Restate the
+        organisation's grants whose mark this changes (:meth:`marks`), in the same save."""
+        if osv_id in self.absorbed or osv_id == self.osv_id:
+            return False
+        records = list(records)
+        self._merged_in(
+            osv_id=osv_id, grant_ids=[r.grant_id for r in records], granted_ons=[r.granted_on for r in records],
+            kinds=[r.kind.value for r in records],
+        )
+        return True
+
+    @event("RecordsMergedIn")
+    def _merged_in(self, osv_id: UUID, grant_ids: list[UUID], granted_ons: list[date], kinds: list[str]) -> None:
+        self.merged_records = [*self.absorbed, osv_id]
+        self.merged_grants = [*self.merged_in, *(SupportRecord(g, d, GrantKind(k)) for g, d, k in zip(grant_ids, granted_ons, kinds, strict=True))]
 
     @property
     def grant_ids(self) -> list[UUID]:
@@ -398,12 +442,12 @@ class SupportHistory(Aggregate):
         (:meth:`Grant.restate_support`) in the save that enters it. No grant is read: a grant's mark is what its
         history makes it (entered so, restated so).
         """
-        earliest = min((g.granted_on for g in self.grants), default=granted_on)
+        earliest = min((g.granted_on for g in self.organisation_grants), default=granted_on)
         if earliest <= granted_on:  # every grant dated after it was repeat already, or is in its phase or on its day
             return []
         phases = list(phases)
         made: list[UUID] = []
-        for record in self.grants:
+        for record in self.organisation_grants:
             phase = phase_containing(record.granted_on, phases)
             before = phase.starts_on if phase is not None else record.granted_on
             if granted_on < before <= earliest:  # first-time until now: the history had no grant before it
@@ -414,9 +458,10 @@ class SupportHistory(Aggregate):
         """Each entered grant dated within the phase ``opened``, with its mark once that phase is open: repeat when the
         OSV had a grant before the phase starts. Only these can change when a phase is opened (a grant outside it
         keeps its phase, or its day, to be compared with)."""
-        earlier = any(g.granted_on < opened.starts_on for g in self.grants)
+        grants = self.organisation_grants
+        earlier = any(g.granted_on < opened.starts_on for g in grants)
         mark = Support.REPEAT if earlier else Support.FIRST_TIME
-        return {g.grant_id: mark for g in self.grants if opened.starts_on <= g.granted_on <= opened.ends_on}
+        return {g.grant_id: mark for g in grants if opened.starts_on <= g.granted_on <= opened.ends_on}
 
     def take_phase(self, code: str) -> None:
         """Note that the phase ``code``, opened, holds grants of this history, whose marks were checked against it.
