@@ -7,6 +7,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from devtools.embedded import NatsServer
+from services.reporting.domain.tally import report
+from services.reporting.rebuild import rebuild_from_stream
+from services.reporting.views.readmodel import ReadModel
+from shared.views import make_engine
 from tests.support.system import System, eventually, last_public_position, running_system
 
 
@@ -134,3 +138,45 @@ def test_a_report_cut_at_the_instant_of_one_of_a_commands_events_shows_all_of_th
 
     assert cut["phases"][1]["indicators"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert made[0]["time"] == made[1]["time"]  # one recorded instant, the log's position orders them
+
+
+def test_a_grant_typed_in_late_restates_the_later_grants_mark_and_the_indicators_live_and_rebuilt_count_as_without_it(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # Phase 2's grant was recorded first_time; phase 1's, from the paper backlog, is typed in after it. Funding restates
+    # the later one repeat (GrantSupportRestated, to partners); reporting already worked support out from the grants and
+    # phases, so the event changes no figure, live or rebuilt from the stream.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = map_register_grant_and_enrol(system)  # its seed fund granted on 2021-10-20: phase 2
+        head = last_public_position(system.funding)
+        backlog = system.funding.post(
+            "/grants",
+            json={"osv_id": ids["osv_id"], "amount": "1200.00", "currency": "PEN", "granted_on": "2021-06-14", "kind": "goods"},
+        )
+        assert backlog.status_code == 201, backlog.text
+        system.wait_relayed()
+        system.wait_applied()
+        made = system.funding.get("/events", params={"after": head, "limit": 100}).json()["events"]
+        later = system.funding.get(f"/grants/{ids['grant_id']}").json()
+        live_report = system.indicators()
+        live = ReadModel(make_engine(f"sqlite:///{tmp_path / 'var' / 'reporting' / 'readmodel.db'}"))
+        rebuilt = ReadModel(make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}"))
+        rebuild_from_stream(rebuilt, nats_server.url, "OSV")
+
+    assert [e["type"] for e in made] == ["FundGranted", "GrantSupportRestated"]
+    restated = made[1]["data"]
+    assert (restated["grant_id"], restated["osv_id"], restated["previous_support"], restated["support"]) == (
+        ids["grant_id"], ids["osv_id"], "first_time", "repeat"
+    )
+    assert (restated["reason"], restated["caused_by"]) == ("earlier_grant_recorded", backlog.json()["id"])
+    assert later["support"] == "repeat"
+
+    phase1, phase2 = (p["indicators"]["osvs_supported"] for p in live_report["phases"])
+    assert (phase1, phase2) == ({"total": 1, "first_time": 1, "repeat": 0}, {"total": 1, "first_time": 0, "repeat": 1})
+    assert live_report["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 1}
+    # The rebuilt read model holds what the live one holds, the restatement included, and neither counts it.
+    assert rebuilt.digest() == live.digest()
+    facts = rebuilt.facts()
+    assert "GrantSupportRestated" in {f.type for f in facts}
+    without = [f for f in facts if f.type != "GrantSupportRestated"]
+    assert report(facts) == report(live.facts()) == report(without)
