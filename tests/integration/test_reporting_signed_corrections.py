@@ -33,6 +33,15 @@ def joined(position: int, hours: float, member: str, joined_on: str, nationality
                       occurred_on=joined_on)
 
 
+def the_restatement(client: TestClient, signed: dict[str, Any], indicator: str) -> dict[str, Any]:
+    """The one sign-off's one restated indicator, ``indicator``: its signed figures still those signed, and reproduced."""
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["figures"] == signed["figures"] and listed["reproduced"] is True
+    [changed] = listed["restatement"]
+    assert changed["indicator"] == indicator
+    return changed
+
+
 def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(desk: tuple[TestClient, FakeNow]) -> None:
     client, clock = desk
     readmodel = application_of(client).readmodel
@@ -55,10 +64,7 @@ def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_c
     )])
     clock.moment = at(6000)
 
-    [listed] = client.get("/sign-offs").json()["sign_offs"]
-    assert listed["figures"] == signed.json()["figures"] and listed["reproduced"] is True
-    [changed] = listed["restatement"]
-    assert changed["indicator"] == "members_joined"
+    changed = the_restatement(client, signed.json(), "members_joined")
     assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
         "total": (1, 2, 1), "by_nationality.PE": (0, 1, 1),
     }
@@ -95,10 +101,7 @@ def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restateme
     )])
     clock.moment = at(6000)
 
-    [listed] = client.get("/sign-offs").json()["sign_offs"]
-    assert listed["figures"] == signed.json()["figures"] and listed["reproduced"] is True
-    [changed] = listed["restatement"]
-    assert changed["indicator"] == "osvs_identified"
+    changed = the_restatement(client, signed.json(), "osvs_identified")
     assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {"value": (1, 2, 1)}
     assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
         ("registry:3", "OSVMappingDateCorrected", {"value": 1}),

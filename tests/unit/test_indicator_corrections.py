@@ -54,6 +54,18 @@ def rosas_story(nationality: str, sex: str) -> list[Fact]:
     ]
 
 
+def restored_and_recut(earlier: list[Fact], later: list[Fact], facts: list[Fact], by: str) -> dict[str, object]:
+    """The report (by ``by``) of a tally kept as ``earlier`` left it (its state through JSON, as a checkpoint), given what
+    ``later`` names, folded on with ``later``, and kept again and restored under every phase of ``facts`` (a phase opened
+    since re-cuts it): what a read model restoring checkpoints gives."""
+    phases, lookup = phases_in(earlier), activities_in(facts)
+    restored = Tally.restore(json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state())), phases, lookup)
+    restored.recall(recalled(restored, earlier, later))
+    restored.fold(later)
+    all_phases = phases_in(facts)
+    return Tally.restore(json.loads(json.dumps(restored.state())), all_phases, lookup).report(all_phases, by)
+
+
 def recalled(tally: Tally, earlier: list[Fact], later: list[Fact]) -> list[Fact]:
     """What the read model hands a restored tally before it folds ``later``: the earlier facts of what they name."""
     need = tally.missing(later)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from services.reporting.domain.indicators import Fact, phases_in
-from services.reporting.domain.tally import Tally, activities_in, evidence, report
-from tests.unit.test_indicator_corrections import F3, about, joined, left, nationality_corrected, recalled
+from services.reporting.domain.indicators import Fact
+from services.reporting.domain.tally import evidence, report
+from tests.unit.test_indicator_corrections import F3, about, joined, left, nationality_corrected, restored_and_recut
 from tests.unit.test_indicators import F1, F2, enrolled, fact, mapped, merged, phase, phases_of
 
 
@@ -79,14 +79,7 @@ def test_a_tally_restored_before_a_joining_correction_and_re_cut_by_the_next_pha
     earlier = rosas_story("2021-08-10")
     later = [joining_corrected("rosa", "2021-12-01", "2021-08-10", "2021-02-10", "VE", "2021-11-01")]
     facts = earlier + later + [phase(*F3)]
-    phases, lookup = phases_in(earlier), activities_in(facts)
-    restored = Tally.restore(json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state())), phases, lookup)
-    restored.recall(recalled(restored, earlier, later))
-    restored.fold(later)
-    all_phases = phases_in(facts)
-    recut = Tally.restore(json.loads(json.dumps(restored.state())), all_phases, lookup)
-
-    assert recut.report(all_phases, "district") == report(facts, "district")
+    assert restored_and_recut(earlier, later, facts, "district") == report(facts, "district")
     assert phases_of(report(facts))["F1"]["members_joined"]["total"] == 2
 
 

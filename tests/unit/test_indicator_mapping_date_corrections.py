@@ -8,13 +8,12 @@ report as of before it shows what was known then. Checkpoints, merges and a full
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from services.reporting.domain.alerts import overdue_meetings
-from services.reporting.domain.indicators import Fact, phases_in
-from services.reporting.domain.tally import Tally, activities_in, evidence, report
-from tests.unit.test_indicator_corrections import F3, recalled
+from services.reporting.domain.indicators import Fact
+from services.reporting.domain.tally import evidence, report
+from tests.unit.test_indicator_corrections import F3, restored_and_recut
 from tests.unit.test_indicators import F1, F2, fact, mapped, merged, phase, phases_of
 
 
@@ -65,14 +64,7 @@ def test_a_tally_restored_before_a_mapping_correction_and_re_cut_by_the_next_pha
     earlier = story("2021-08-10")
     later = [mapping_corrected("a", "2021-12-01", "2021-08-10", "2021-02-10")]
     facts = earlier + later + [phase(*F3)]
-    phases, lookup = phases_in(earlier), activities_in(facts)
-    restored = Tally.restore(json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state())), phases, lookup)
-    restored.recall(recalled(restored, earlier, later))
-    restored.fold(later)
-    all_phases = phases_in(facts)
-    recut = Tally.restore(json.loads(json.dumps(restored.state())), all_phases, lookup)
-
-    assert recut.report(all_phases, "district") == report(facts, "district")
+    assert restored_and_recut(earlier, later, facts, "district") == report(facts, "district")
 
 
 def test_an_osv_never_met_is_overdue_from_its_corrected_mapping_day() -> None:
