@@ -98,3 +98,12 @@ def test_a_name_is_corrected_only_on_a_record_that_takes_one(registry: TestClien
     ate = UUID(mapped(registry, "Vecinos de Ate", district="Ate"))
     with pytest.raises(OSVNotFoundError):
         application_of(registry).correct_osv_name(ate, RIGHT, date(2021, 8, 2), scope=MunicipalScope(ubigeos=frozenset({"150132"})))
+
+
+def test_a_name_typed_with_letters_of_another_alphabet_is_the_same_name_for_a_correction_and_a_mapping(registry: TestClient) -> None:
+    girasoles = mapped(registry, "Olla Común Los Girasoles")
+    other = mapped(registry, "Club de Madres Nueva Esperanza")
+    problem = assert_problem(registry.post(f"/osvs/{other}/name-correction", json={"name": "Оllа Cоmún Lоs Girаsоles"}), 409, "name", "possible_duplicate")
+    assert problem["possible_duplicates"] == [{"osv_id": girasoles, "name": "Olla Común Los Girasoles"}]
+    response = registry.post("/osvs", json={"name": "Оllа Cоmún Lоs Girаsоles", "district": "SJL", "mapped_on": "2021-08-01"})
+    assert_problem(response, 409, "name", "possible_duplicate")

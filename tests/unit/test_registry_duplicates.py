@@ -154,6 +154,19 @@ def test_a_number_sign_before_a_number_is_read_as_nothing_and_an_abbreviation_as
     assert possible_duplicates(written, {UUID(int=1): plain}) == [PossibleDuplicate(UUID(int=1), plain, 100.0)]
 
 
+@pytest.mark.parametrize(
+    ("typed", "mapped"),
+    [
+        ("Оllа Cоmún Lоs Girаsоles", "Olla Común Los Girasoles"),  # Cyrillic О, а, о: the same on every screen
+        ("Comedor Sаntа Rоsа", "Comedor Santa Rosa"),
+        ("Club de Μadres Νueva Εsperanza", "Club de Madres Nueva Esperanza"),  # Greek Μ, Ν, Ε
+    ],
+)
+def test_letters_of_another_alphabet_that_look_latin_are_read_as_the_latin_ones(typed: str, mapped: str) -> None:
+    assert name_key(typed) == name_key(mapped)
+    assert possible_duplicates(typed, {UUID(int=1): mapped}) == [PossibleDuplicate(UUID(int=1), mapped, 100.0)]
+
+
 def test_only_the_comparison_reads_signs_and_abbreviations_and_numbers_still_tell_names_apart() -> None:
     assert name_key("Comedor Popular N.º 1") != name_key("Comedor Popular N.º 2")
     assert possible_duplicates("Comedor Popular N.º 2", {UUID(int=1): "Comedor Popular Nº 1"}) == []

@@ -27,6 +27,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 from rapidfuzz import fuzz, process
+from unidecode import unidecode
 
 from shared.districts import fold
 from shared.errors import ConflictError, RuleViolationError
@@ -73,10 +74,13 @@ def name_key(name: str) -> str:
     """How OSV names are compared: case, accents, punctuation and spacing ignored, a number sign before a number
     ("N.º 1", "Nro. 1") read as nothing and an abbreviation of :data:`ABBREVIATIONS` ("Asoc.") as its word.
 
+    Letters of other alphabets are read as the Latin ones they are written with (``unidecode``): "Оllа" typed with
+    Cyrillic "О" and "а", which look the same on every screen and in every report, is "olla" (tester 154 F1).
+
     The comparison form only: an OSV keeps and shows its name as it was given. Its numbers are kept, so names whose
     numbers differ still differ (:func:`key_resemblance`). Words one space apart.
     """
-    key = _NUMBER_SIGN.sub("", fold(name))
+    key = _NUMBER_SIGN.sub("", fold(unidecode(fold(name))))
     return _ABBREVIATED.sub(lambda m: ABBREVIATIONS[m.group()], key)
 
 
