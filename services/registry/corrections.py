@@ -39,7 +39,7 @@ class OSVCorrections:
         if not osv.correct_name(name, corrected_on):
             return osv
         roll = self.district_roll(osv.district)
-        roll.check_new(name, [*dict.fromkeys(distinct_from), osv.id], self.survivor_of)
+        roll.check_new(name, [*dict.fromkeys(distinct_from), osv.id], self.survivor_of, correcting=osv.id)
         roll.correct_name(osv.id, name)
         self.save(osv, roll)
         return osv

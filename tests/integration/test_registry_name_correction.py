@@ -72,6 +72,7 @@ def test_a_name_another_osv_of_the_district_has_is_a_possible_duplicate_unless_s
 
     problem = assert_problem(registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asoc. Santa Rosa de Lima"}), 409, "name", "possible_duplicate")
     assert problem["possible_duplicates"] == [{"osv_id": other, "name": "Asociación Santa Rosa de Lima"}]
+    assert "merge the two records" in problem["detail"]  # the same organisation: two records to merge, not two alike names
     assert head(registry) == written and registry.get(f"/osvs/{osv}").json()["name"] == WRONG
 
     corrected = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asoc. Santa Rosa de Lima", "distinct_from": [other]})

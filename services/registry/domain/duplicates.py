@@ -181,11 +181,17 @@ def _words_sorted(key: str) -> str:
 class PossibleDuplicateError(ConflictError):
     """409 ``possible_duplicate``: the problem names each OSV that may be the same organisation."""
 
-    def __init__(self, district: str, duplicates: list[PossibleDuplicate]) -> None:
+    def __init__(self, district: str, duplicates: list[PossibleDuplicate], *, correcting: UUID | None = None) -> None:
+        """``correcting``: the OSV whose name is being corrected (not a new one): if it is the same organisation as one
+        named, the two records are merged, not renamed alike."""
         named = "; ".join(f"{d.osv_id} ({d.name})" for d in duplicates)
+        same = (
+            f"merge the two records (POST /osvs/<the one to keep>/merges with the other as duplicate_id) rather than give {correcting} its name"
+            if correcting is not None else "use that OSV"
+        )
         super().__init__(
             f"{district} already has an OSV with this name or one very like it: {named}. If it is another "
-            'organisation, send the request again with "distinct_from": [<those ids>]; if it is the same, use that OSV',
+            f'organisation, send the request again with "distinct_from": [<those ids>]; if it is the same, {same}',
             field="name",
             rule="possible_duplicate",
         )
@@ -225,15 +231,17 @@ class DistrictRoll(Aggregate):
         """Merged OSV id → the OSV it was merged into, as recorded then (that one may have been merged since)."""
 
     def check_new(
-        self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None
+        self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None,
+        correcting: UUID | None = None,
     ) -> None:
-        """A new OSV called ``name`` is no possible duplicate of one on the roll (but those it is said to be distinct from).
+        """A new OSV called ``name`` (or ``correcting``, an OSV whose name is corrected to it) is no possible duplicate of
+        one on the roll (but those it is said to be distinct from).
 
         Raises :class:`PossibleDuplicateError` (409) naming the OSVs of :meth:`duplicates_of`.
         """
         duplicates = self.duplicates_of(name, distinct_from, survivor_of)
         if duplicates:
-            raise PossibleDuplicateError(self.district, duplicates)
+            raise PossibleDuplicateError(self.district, duplicates, correcting=correcting)
 
     def duplicates_of(
         self, name: str, distinct_from: Iterable[UUID] = (), survivor_of: Callable[[UUID], UUID] | None = None
