@@ -32,14 +32,15 @@ class OSVCorrections:
         """The OSV's name, corrected (records ``OSVNameCorrected``; nothing when it is its name already): 404 outside
         ``scope``; 422 ``name_has_letters``; 409 ``osv_not_merged`` on a record merged into another; 409
         ``possible_duplicate`` when another OSV of the district has that name or one very like it (``distinct_from``:
-        those staff say are other organisations), as for a mapping. The district's roll takes the new name; the wrong one
-        leaves it."""
+        those staff say are other organisations, recorded in the event and kept on the OSV, as a mapping's), as for a
+        mapping. The district's roll takes the new name; the wrong one leaves it."""
         check_name(name)
         osv = self.get_osv(osv_id, scope)
-        if not osv.correct_name(name, corrected_on):
+        distinct = [i for i in dict.fromkeys(distinct_from) if i != osv.id]
+        if not osv.correct_name(name, corrected_on, distinct):
             return osv
         roll = self.district_roll(osv.district)
-        roll.check_new(name, [*dict.fromkeys(distinct_from), osv.id], self.survivor_of, correcting=osv.id)
+        roll.check_new(name, [*distinct, osv.id], self.survivor_of, correcting=osv.id)
         roll.correct_name(osv.id, name)
         self.save(osv, roll)
         return osv

@@ -113,6 +113,16 @@ class OSVNameCorrected(PublicEvent):
     previous_name: str = Field(description="The name it had until now (as `OSVMapped` or an earlier `OSVNameCorrected` gave it).")
     name: str = Field(description="The organisation's name, corrected.")
     corrected_on: date = Field(description="The day registry recorded the correction (Lima).")
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="OSVs of the same district with the same or a near name that staff said, correcting it, are other "
+        "organisations (empty for a correction recorded before they were kept).",
+    )
+
+    @field_validator("distinct_from", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 @catalogue.publishes(OSV.OSVMappingDateCorrected)

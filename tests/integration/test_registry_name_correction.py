@@ -37,7 +37,7 @@ def test_a_name_recorded_wrong_is_corrected_everywhere_it_is_read(registry: Test
     feed = registry.get("/events").json()["events"]
     assert feed[-1]["type"] == "OSVNameCorrected" and feed[-1]["municipality"] == "150132"
     assert {k: v for k, v in feed[-1]["data"].items() if k != "occurred_on"} == {
-        "osv_id": osv, "previous_name": WRONG, "name": RIGHT, "corrected_on": "2021-08-02"
+        "osv_id": osv, "previous_name": WRONG, "name": RIGHT, "corrected_on": "2021-08-02", "distinct_from": []
     }
 
     # sent again (a retry without a key), it finds it done: nothing more is recorded
@@ -75,8 +75,12 @@ def test_a_name_another_osv_of_the_district_has_is_a_possible_duplicate_unless_s
     assert "merge the two records" in problem["detail"]  # the same organisation: two records to merge, not two alike names
     assert head(registry) == written and registry.get(f"/osvs/{osv}").json()["name"] == WRONG
 
-    corrected = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asoc. Santa Rosa de Lima", "distinct_from": [other]})
+    corrected = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asoc. Santa Rosa de Lima", "distinct_from": [other, osv]})
     assert corrected.status_code == 200, corrected.text
+    # what staff said is kept as a mapping's is: in the event partners and auditors read (not the OSV itself, said of itself)
+    said = registry.get(f"/osvs/{osv}/history").json()[-1]
+    assert (said["type"], said["data"]["distinct_from"]) == ("OSVNameCorrected", [other])
+    assert registry.get("/events").json()["events"][-1]["data"]["distinct_from"] == [other]
     # the same name in another district is another organisation's
     assert registry.post(f"/osvs/{mapped(registry, 'Vecinos de Ate', district='Ate')}/name-correction", json={"name": RIGHT}).status_code == 200
 

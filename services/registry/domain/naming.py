@@ -8,6 +8,7 @@ before it still names it as it was then known). Its district, and so its municip
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -29,16 +30,23 @@ class NameCorrections:
         previous_name: str
         name: str
         corrected_on: date
+        distinct_from: list[UUID] = ()  # type: ignore[assignment]  # a correction stored before it was kept has none
+        """OSVs of the district with the same or a near name that staff said, correcting it, are other organisations."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate.name = self.name
+            if self.distinct_from:
+                aggregate.distinct_from = [*aggregate.distinct_from, *(i for i in self.distinct_from if i not in aggregate.distinct_from)]
 
-    def correct_name(self, name: str, corrected_on: date) -> bool:
+    def correct_name(self, name: str, corrected_on: date, distinct_from: Iterable[UUID] = ()) -> bool:
         """Record ``OSVNameCorrected``; whether it did: the name it has already records nothing (a retry finds it done). 409
         ``osv_not_merged`` on a record merged into another (its survivor is the organisation's record). A dissolved OSV's
         name may be corrected: its reports name it still. The caller checks the name as a mapping's (letters, the roll)."""
         self.check_not_merged()  # type: ignore[attr-defined]
         if name == self.name:
             return False
-        self.trigger_event(self.OSVNameCorrected, previous_name=self.name, name=name, corrected_on=corrected_on)  # type: ignore[attr-defined]
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.OSVNameCorrected, previous_name=self.name, name=name, corrected_on=corrected_on,
+            distinct_from=list(dict.fromkeys(distinct_from)),
+        )
         return True
