@@ -33,7 +33,8 @@ class OSVCorrections:
         ``scope``; 422 ``name_has_letters``; 409 ``osv_not_merged`` on a record merged into another; 409
         ``possible_duplicate`` when another OSV of the district has that name or one very like it (``distinct_from``:
         those staff say are other organisations, recorded in the event and kept on the OSV, as a mapping's), as for a
-        mapping. The district's roll takes the new name; the wrong one leaves it."""
+        mapping. The district's roll takes the new name, and keeps the one before as a name of this OSV (a new OSV of that
+        name is a possible duplicate of it)."""
         check_name(name)
         osv = self.get_osv(osv_id, scope)
         distinct = [i for i in dict.fromkeys(distinct_from) if i != osv.id]
@@ -41,6 +42,8 @@ class OSVCorrections:
             return osv
         roll = self.district_roll(osv.district)
         roll.check_new(name, [*distinct, osv.id], self.survivor_of, correcting=osv.id)
+        if (former := roll.entries.get(osv.id)) is not None:
+            roll.keep_former(osv.id, former)
         roll.correct_name(osv.id, name)
         self.save(osv, roll)
         return osv

@@ -34,7 +34,7 @@ catalogue.keeps_private(RUOSNumberIndex.RUOSNumberClaimed, Municipality.Municipa
 # them now would put events in the feed that the streams never carried, under positions consumers have settled).
 catalogue.keeps_private(
     DistrictRoll.DistrictRollOpened, DistrictRoll.OSVListed, DistrictRoll.OSVUnlisted,
-    DistrictRoll.MergedNameKept, DistrictRoll.NameCorrected, OSV.DuplicateAbsorbed,
+    DistrictRoll.MergedNameKept, DistrictRoll.NameCorrected, DistrictRoll.FormerNameKept, OSV.DuplicateAbsorbed,
 )
 
 # The record of each request carried out under an Idempotency-Key (what it saved,

@@ -45,13 +45,15 @@ def test_a_name_recorded_wrong_is_corrected_everywhere_it_is_read(registry: Test
     assert registry.post(f"/osvs/{osv}/name-correction", json={"name": RIGHT}).json()["name"] == RIGHT
     assert head(registry) == written
 
-    # the district's roll compares a new OSV with the corrected name; the wrong one left it (a typo of it is near the
-    # right one anyway, as "Jazmines de Zarate" is; one far from it, as this, was no name of the organisation)
+    # the district's roll compares a new OSV with the corrected name, and with the one before it: the name on the field's
+    # paper lists (or a provisional one) mapped again is the same organisation, unless staff say it is not (tester 154 F3)
     for again in (RIGHT, "Comite Vecinal Los Jazmines de Zarate"):
         problem = assert_problem(registry.post("/osvs", json={"name": again, "district": "SJL", "mapped_on": "2021-08-01"}), 409, "name", "possible_duplicate")
         assert problem["possible_duplicates"] == [{"osv_id": osv, "name": RIGHT}]
+    problem = assert_problem(registry.post("/osvs", json={"name": WRONG, "district": "SJL", "mapped_on": "2021-08-01"}), 409, "name", "possible_duplicate")
+    assert problem["possible_duplicates"] == [{"osv_id": osv, "name": WRONG}]
     feed = registry.get("/events").json()["events"]
-    assert mapped(registry, WRONG) != osv
+    assert mapped(registry, WRONG, distinct_from=[osv]) != osv
 
     # funding's and engagement's directories name it so
     directory = OSVDirectory(make_engine(f"sqlite:///{tmp_path / 'funding-views.db'}"), "funding", shows_names=True)

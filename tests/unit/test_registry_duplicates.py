@@ -215,6 +215,21 @@ def test_an_osvs_name_corrected_is_what_the_roll_compares_a_new_osv_with_and_rep
     assert replayed.entries == {a: "Club de Madres Las Flores", b: "Comité Vecinal Los Jazmines"}
 
 
+def test_a_name_before_a_correction_stays_on_the_roll_as_a_name_of_the_osv_and_follows_it_into_a_merge() -> None:
+    a, c = UUID(int=1), UUID(int=3)
+    roll = DistrictRoll(district="Comas", entries={str(a): "OSV Unión y Fuerza Venezolana", str(c): "Olla Común Santa Rosa"})
+    roll.keep_former(a, "OSV Unión y Fuerza Venezolana")  # the provisional name, kept as the command keeps it
+    roll.correct_name(a, "Asociación de Migrantes Renacer de Comas")
+
+    assert roll.duplicates_of("OSV Union y Fuerza Venezolana") == [PossibleDuplicate(a, "OSV Unión y Fuerza Venezolana", 100.0)]
+    assert roll.duplicates_of("OSV Union y Fuerza Venezolana", distinct_from=[a]) == []
+    replayed = project_events(None, roll.collect_events())
+    assert (replayed.entries, replayed.merged_names, replayed.merged_into) == (roll.entries, roll.merged_names, roll.merged_into)
+    # merged later into another OSV, its former name names that one, as its own name does
+    roll.keep_merged(a, c)
+    assert [d.osv_id for d in roll.duplicates_of("OSV Unión y Fuerza Venezolana")] == [c]
+
+
 def test_a_roll_replays_merges_recorded_before_merged_names_were_kept_as_it_did() -> None:
     """``OSVUnlisted`` (stores written before ``MergedNameKept``) still forgets the name; merges after it keep theirs."""
     a, b, c = UUID(int=1), UUID(int=2), UUID(int=3)

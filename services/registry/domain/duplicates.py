@@ -285,10 +285,25 @@ class DistrictRoll(Aggregate):
     @event("NameCorrected")
     def correct_name(self, osv_id: UUID, name: str) -> None:
         """An OSV's name was corrected (:class:`~.naming.NameCorrections`): the roll compares a new OSV with the name it has
-        now; the wrong one leaves the roll."""
+        now (and with the one before, kept by :meth:`keep_former`)."""
         if osv_id in self.entries:
             self.entries[osv_id] = name
             self.keys[osv_id] = name_key(name)
+
+    @staticmethod
+    def former_name_id(osv_id: UUID, name: str) -> UUID:
+        """The roll's id for a name ``osv_id`` had before a correction (kept as a merged name is, pointing to the OSV)."""
+        return uuid5(NAMESPACE_URL, f"urn:osv-platform:registry:former-name:{osv_id}:{name_key(name)}")
+
+    @event("FormerNameKept")
+    def keep_former(self, osv_id: UUID, name: str) -> None:
+        """A name ``osv_id`` had before a correction stays on the roll as a name of that OSV, as a merged record's does
+        (:meth:`keep_merged`): a provisional name, or the one on the field's paper lists, mapped again is a possible
+        duplicate of it (tester 154 F3). Recorded beside :meth:`correct_name` since this was kept."""
+        former = self.former_name_id(osv_id, name)
+        self.merged_names[former] = name
+        self.merged_keys[former] = name_key(name)
+        self.merged_into[former] = osv_id
 
     @event("OSVUnlisted")
     def unlist(self, osv_id: UUID) -> None:
