@@ -99,7 +99,6 @@ class KeepsOnTheLoop:
         (kept nothing either).
         """
         now = self._clock()
-        self._purge_when_due(now, in_the_writer=True)
         statements = [insert_sql(self.engine, table, values) for table, values in self._rows([answer], now)]
         if not self._loop_lock.acquire(blocking=False):
             raise StoreBusyError("another thread keeps an answer on the loop's connection")
@@ -107,6 +106,7 @@ class KeepsOnTheLoop:
             self._keep_on(self._loop_connection(), answer, statements)
         finally:
             self._loop_lock.release()
+            self._purge_when_due(now, in_the_writer=True)  # after the write: handed over before, it raced it for the lock
 
     def _keep_on(self, connection: sqlite3.Connection, answer: AnswerToKeep, statements: list[tuple[str, Any]]) -> None:
         """``statements`` (the answer's rows) in one transaction of ``connection``, unless the answer is about someone

@@ -285,6 +285,37 @@ def test_the_loop_finds_a_locked_view_file_busy_at_once_and_keeps_nothing(book: 
     assert book.find(answer.request_id, "k", wait=0) is None
 
 
+def test_the_first_answer_kept_on_the_loop_is_not_refused_behind_the_purge_it_hands_to_the_books_thread(
+    book: AnswerBook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The purge of answers past their retention (once a minute) goes to the book's thread, which holds the write lock
+    while it runs: handed over before the loop's own write, it took the lock first and the loop found the file busy."""
+    locked, done = threading.Event(), threading.Event()
+
+    def a_long_purge(_now: float) -> None:
+        other = sqlite3.connect(str(tmp_path / "views.db"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locked.set()
+        done.wait(10)
+        other.close()
+
+    monkeypatch.setattr(book, "_purge_logged", a_long_purge)
+    loop_connection = book._loop_connection  # noqa: SLF001 - the thread switch made at its worst moment
+
+    def after_the_book_thread_ran() -> sqlite3.Connection:
+        locked.wait(0.5)  # a purge handed over already has the lock by now
+        return loop_connection()
+
+    monkeypatch.setattr(book, "_loop_connection", after_the_book_thread_ran)
+    answer = an_answer()
+    try:
+        book.keep_now(answer)
+    finally:
+        done.set()
+    assert locked.wait(5)  # the purge was still handed over, after the write
+    assert book.find(answer.request_id, "k", wait=0) is not None
+
+
 def test_an_answer_about_someone_forgotten_meanwhile_is_never_written_on_the_loop(book: AnswerBook) -> None:
     """Checked against the erasures' tombstones under the write lock, before its rows are written: not written and
     deleted after (its bytes in the log until the next erasure's truncation), nor left for a thread to drop."""
@@ -315,6 +346,7 @@ def test_keeping_on_the_loop_lets_go_of_the_write_lock_whatever_fails_in_it(
     with pytest.raises(RuntimeError):
         book.keep_now(an_answer())
     monkeypatch.undo()
+    book._writer.submit(lambda: None).result()  # noqa: SLF001 - the purge the keep handed to the book's thread, done
 
     other = sqlite3.connect(str(tmp_path / "views.db"), isolation_level=None, timeout=0)
     try:
