@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -33,8 +32,7 @@ import httpx
 from audit.http import refusal, unreachable
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
-from services.reporting.rebuild import RebuildError, rebuild_from_feeds
-from services.reporting.settings import ReportingSettings
+from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
@@ -50,20 +48,6 @@ def replay(feeds: Mapping[str, httpx.Client], as_of: datetime | None, by: Breakd
             return Reporting(readmodel).indicators(as_of=as_of, by=by)
         finally:
             engine.dispose()
-
-
-def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
-    """The write services' feeds without ``--feed``: ``REPORTING_FEED_URLS`` when set (reporting's own setting), else
-    where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as
-    ``make demo`` and ``osv-import`` find them); with the variable that sets each URL, by URL."""
-    if "REPORTING_FEED_URLS" in os.environ:
-        urls = dict(ReportingSettings().feed_urls)
-        return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
-    from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
-
-    served = service_urls()
-    urls = {name: served[name] for name in ReadModel.sources}
-    return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
 
 
 def parse_moment(text: str) -> datetime:
@@ -88,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="osv-replay", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--as-of", type=parse_moment, required=True, help="RFC 3339 moment with its offset: the cut, by recorded time")
     parser.add_argument("--by", choices=["zone", "district"], help="break the figures down, as GET /indicators?by= does")
-    parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help="a write service's base URL (default: reporting's settings)")
+    parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help=FEED_HELP)
     parser.add_argument("--token", help="a bearer token for the feeds (an auditor's)")
     parser.add_argument("--json", action="store_true", help="print the whole report")
     args = parser.parse_args(argv)
@@ -96,14 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--as-of {args.as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): "
                      "what will be recorded by then is not known, as reporting's as_of says")
 
-    urls, variables = default_feeds()
-    for given in args.feed:
-        service, _, url = given.partition("=")
-        if not url:
-            parser.error(f"--feed {given!r}: write SERVICE=URL")
-        if service not in ReadModel.sources:
-            parser.error(f"--feed {given!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}")
-        urls[service] = url
+    urls, variables = feeds_named(parser, args.feed)
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
     try:

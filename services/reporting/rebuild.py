@@ -2,6 +2,14 @@
 
     python -m services.reporting.rebuild                 # from the JetStream streams
     python -m services.reporting.rebuild --from feeds    # from each service's GET /events
+    python -m services.reporting.rebuild --from feeds --token "$(make -s token USER=auditor | tail -1)"
+
+The feeds are ``REPORTING_FEED_URLS`` when set, else where ``make run`` serves
+them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``, ``ENGAGEMENT_PORT``);
+``--feed SERVICE=URL`` names one. They answer a token with ``events:read``: the
+one ``--token`` gives (an auditor's), else the services' own, from the identity
+provider with ``OSV_AUTH_SERVICE_CLIENT_SECRET`` (``make run`` sets it for the
+services it starts).
 
 Stop the reporting service first, or pass ``--database-url`` to rebuild into
 another database beside the live one and compare (the digest is printed).
@@ -22,6 +30,7 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -33,6 +42,8 @@ from typing import Any
 
 import httpx
 from tqdm import tqdm
+
+from audit.http import refusal, unreachable
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
@@ -179,6 +190,38 @@ def _rebuild_from_stream(
         reader.stdout.close()
 
 
+def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
+    """The write services' base URLs, by service, for a rebuild or ``osv-replay`` named no feed: ``REPORTING_FEED_URLS``
+    when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
+    ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them); and the variable that sets
+    each URL, by URL (for the line saying a feed does not answer)."""
+    if "REPORTING_FEED_URLS" in os.environ:
+        urls = dict(ReportingSettings().feed_urls)
+        return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
+    from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
+
+    served = service_urls()
+    urls = {name: served[name] for name in ReadModel.sources}
+    return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
+
+
+FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
+
+
+def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place; ``parser.error`` (exit 2)
+    naming one that is not of that shape or names no write service."""
+    urls, variables = default_feeds()
+    for feed in given:
+        service, _, url = feed.partition("=")
+        if not url:
+            parser.error(f"--feed {feed!r}: write SERVICE=URL")
+        if service not in ReadModel.sources:
+            parser.error(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}")
+        urls[service] = url
+    return urls, variables
+
+
 def rebuild_from_feeds(
     readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None, ready: Ready | None = None
 ) -> int:
@@ -238,6 +281,40 @@ def _head(name: str, client: httpx.Client) -> int:
     return head
 
 
+def _rebuild_from_feeds(
+    readmodel: ReadModel, settings: ReportingSettings, feeds: tuple[dict[str, str], dict[str, str]], token: str | None, progress: Progress, ready: Ready
+) -> int:
+    """:func:`rebuild_from_feeds` from ``feeds`` (:func:`feeds_named`'s URLs and their variables), signed in with ``token`` when given, else with the services'
+    client credentials (``OSV_AUTH_SERVICE_CLIENT_SECRET``) when set; the feeds refuse a request without either (401)."""
+    urls, variables = feeds
+    if token:
+        auth: httpx.Auth | None = None
+        headers = {"Authorization": f"Bearer {token}"}
+    else:
+        auth = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
+        headers = {}
+    clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=auth, headers=headers) for name, url in urls.items()}
+    try:
+        with fewer_collections():
+            return rebuild_from_feeds(readmodel, clients, progress=progress, ready=ready)
+    except httpx.TransportError as error:
+        url = str(error.request.url)
+        if token is None and not any(url.startswith(base) for base in variables):  # the services' token was being fetched
+            raise RebuildError(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
+                               "start it (make run does), or pass --token") from None
+        raise RebuildError(unreachable(error, variables)) from None
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _said(error: RebuildError | httpx.HTTPError) -> str:
+    """The rebuild's error on one line: a feed's refusal with what to do about a 401 or 403."""
+    if isinstance(error, httpx.HTTPStatusError):
+        return refusal(error)
+    return _one_line(error) if isinstance(error, httpx.HTTPError) else str(error)
+
+
 def _one_line(error: httpx.HTTPError) -> str:
     """httpx's error on one line, with the URL it was about (its message adds a second line pointing at its docs)."""
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -254,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")
     parser.add_argument("--nats-url", default=settings.nats_url, help="one NATS URL or a comma-separated list, as the services take")
+    parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help=f"with --from feeds: {FEED_HELP}")
+    parser.add_argument("--token", help="with --from feeds: a bearer token for the feeds (an auditor's: `make token USER=auditor`); "
+                        "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
 
     readmodel = ReadModel(make_engine(args.database_url, rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
@@ -283,15 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.source == "stream":
             count = rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar, ready=ready)
         else:
-            # The feeds answer the services' own token: client credentials (OSV_AUTH_SERVICE_CLIENT_SECRET, as make run sets it).
-            credentials = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
-            clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=credentials) for name, url in settings.feed_urls.items()}
-            with fewer_collections():
-                count = rebuild_from_feeds(readmodel, clients, progress=bar, ready=ready)
+            count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:
         bar.close()
         state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
-        print(f"rebuild: {_one_line(error) if isinstance(error, httpx.HTTPError) else error}; the read model: {state}", file=sys.stderr)
+        print(f"rebuild: {_said(error)}; the read model: {state}", file=sys.stderr)
         return 1
     finally:
         bar.close()

@@ -98,12 +98,95 @@ def test_from_the_feeds_one_that_answers_but_not_as_a_feed_or_none_at_all_is_nam
     assert osvs_identified(database) == 1
 
 
-def rebuild_from_feeds(database: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def rebuild_from_feeds(database: Path, tmp_path: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    inherited = {name: value for name, value in os.environ.items() if name not in ("REPORTING_FEED_URLS", "OSV_AUTH_SERVICE_CLIENT_SECRET")}
     return subprocess.run(
-        [sys.executable, "-m", "services.reporting.rebuild", "--from", "feeds", "--database-url", f"sqlite:///{database}"],
-        env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
+        [sys.executable, "-m", "services.reporting.rebuild", "--from", "feeds", "--database-url", f"sqlite:///{database}", *arguments],
+        env={**inherited, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
         capture_output=True, text=True, timeout=120, cwd="/tmp",
     )
+
+
+def test_from_the_feeds_without_their_urls_it_reads_them_where_make_run_serves_them(tmp_path: Path) -> None:
+    """``make run`` takes its ports from OSV_HOST and REGISTRY_PORT (and the rest), as osv-replay finds the feeds; the
+    rebuild read 127.0.0.1:8001-8003 whatever they said (tester 154 F7)."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_web_page() as page:
+        port = page.rsplit(":", 1)[1]
+        done = rebuild_from_feeds(database, tmp_path, OSV_HOST="127.0.0.1", REGISTRY_PORT=port)
+    assert done.returncode == 1, done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1].startswith(f"rebuild: the registry feed at {page} did not answer as a feed"), done.stderr[-800:]
+    with a_web_page() as page:
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"registry={page}", REGISTRY_PORT=nowhere().rsplit(":", 1)[1])
+    assert done.stderr.strip().splitlines()[-1].startswith(f"rebuild: the registry feed at {page} did not answer as a feed"), done.stderr[-800:]
+    unused = nowhere().rsplit(":", 1)[1]
+    done = rebuild_from_feeds(database, tmp_path, REGISTRY_PORT=unused)
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"http://127.0.0.1:{unused}/events" in last and "(set by OSV_HOST and REGISTRY_PORT, as for `make run`)" in last, last
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_a_refusal_says_to_pass_a_token_and_the_token_passed_is_the_one_the_feeds_get(tmp_path: Path) -> None:
+    """The feeds want a token with ``events:read``: the rebuild signed in only with the services' client secret, which
+    an operator outside ``make run`` does not hold, and a refusal was httpx's two lines."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with empty_feeds(wanting="an-auditors-token") as (url, seen):
+        feeds = {"registry": url, "funding": url, "engagement": url}
+        refused = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+        assert refused.returncode == 1, refused.stderr[-800:]
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"rebuild: {url}/events?limit=1 answered 401: a bearer token is needed"), last
+        assert "pass --token with an auditor's access token: `make token USER=auditor`" in last, last
+        assert last.endswith("the read model: it is left as it was"), last
+        assert osvs_identified(database) == 1
+
+        done = rebuild_from_feeds(database, tmp_path, "--token", "an-auditors-token", REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 0, done.stderr[-800:]
+    assert done.stdout.startswith("rebuilt 0 events"), done.stdout
+    assert seen == ["Bearer an-auditors-token"] * 6  # each feed's head, then its one page
+    assert "an-auditors-token" not in done.stdout + done.stderr
+    assert osvs_identified(database) == 0  # rebuilt from feeds that hold nothing
+
+    issuer = nowhere().replace("nats://", "http://")
+    done = rebuild_from_feeds(database, tmp_path, OSV_AUTH_ISSUER=issuer, OSV_AUTH_SERVICE_CLIENT_SECRET="the-services-secret")
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: the identity provider (OSV_AUTH_ISSUER) does not answer at {issuer}/"), last
+
+
+@contextmanager
+def empty_feeds(wanting: str) -> Iterator[tuple[str, list[str]]]:
+    """A feed that holds no event and answers only ``wanting``'s bearer token (401 otherwise), as the services' do; with
+    the Authorization headers it was given."""
+    seen: list[str] = []
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            given = self.headers.get("Authorization", "")
+            if given != f"Bearer {wanting}":
+                self.answer(401, {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": "a bearer token is needed"})
+                return
+            seen.append(given)
+            self.answer(200, {"head": 0, "events": [], "next_after": 0})
+
+        def answer(self, status: int, body: dict[str, object]) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Feed)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager
