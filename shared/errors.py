@@ -40,6 +40,15 @@ class RuleViolationError(DomainError):
     """The input breaks a business rule (422)."""
 
 
+class PreconditionFailedError(DomainError):
+    """The record changed since the caller read it (412): its ``If-Match`` names an earlier version
+    (:mod:`shared.preconditions`). ``extensions`` gives the version it is at now."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message, field="If-Match", rule="current_version")
+        self.extensions = {"current_version": current_version}
+
+
 LAG_RETRY_AFTER_SECONDS = 1
 """``Retry-After`` (seconds) of a :class:`LagRefusal`: another service's event reaches this one's local view
 within about a second while NATS is up (later only while it is down, when the view reads the source's feed)."""

@@ -30,6 +30,7 @@ from shared.errors import (
     LagRefusal,
     MisconfiguredError,
     NotFoundError,
+    PreconditionFailedError,
     RuleViolationError,
     UnavailableError,
 )
@@ -59,13 +60,14 @@ STATUS_OF: Mapping[type[Exception], tuple[int, str]] = {
     ConflictError: (409, "Conflict"),
     IntegrityError: (409, "Conflict"),
     RuleViolationError: (422, "Unprocessable Content"),
+    PreconditionFailedError: (412, "Precondition Failed"),
     UnavailableError: (503, "Service Unavailable"),
     **{away: (503, "Service Unavailable") for away in DATABASE_AWAY},
 }
 
 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
 

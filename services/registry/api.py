@@ -49,6 +49,7 @@ from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
+from shared.preconditions import PRECONDITION_FAILED, IfMatch, tagged
 from shared.schemas import IsoDateInPath
 from shared.errors import ConflictError, OSVMergedError
 from shared.web import MAX_POSITION, application_of, runtime_of, service_api
@@ -56,6 +57,8 @@ from shared.web import MAX_POSITION, application_of, runtime_of, service_api
 RegistryDep = Annotated[Registry, Depends(application_of)]
 NOT_PLACED = osv_district_in_table("registry")
 """A command on an OSV: 503 with `Retry-After` while the OSV's district is one this process's districts table lacks."""
+CHANGE = {**NOT_PLACED, **PRECONDITION_FAILED}
+"""A change to an OSV's record taking `If-Match`: the 503 of :data:`NOT_PLACED`, and 412 on a record changed since read."""
 NOT_NAMED_HERE = {503: {**NOT_PLACED[503], "description": (
     "A 503 `osv_district_in_table` names a district this process's districts table lacks though stored OSVs are in it "
     "(another replica mapped them with a fuller `REGISTRY_DISTRICTS_FILE`): the request is fine as it is, and taken once "
@@ -166,23 +169,31 @@ def list_osvs(
 
 
 @osvs.get("/{osv_id}", response_model=OSVPublic)
-def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads) -> OSVPublic:
-    """Show one OSV with its details, RUOS status, contact and dissolution.
+def get_osv(osv_id: UUID, registry: RegistryDep, scope: Reads, response: Response) -> OSVPublic:
+    """Show one OSV with its details, RUOS status, contact and dissolution, and its `ETag` for `If-Match`.
+
+    The `ETag` (the OSV's `version`, quoted) is what a correction or a change of details sends in `If-Match` to be
+    refused (412 `current_version`) if someone changed the OSV meanwhile.
 
     An OSV whose district this process's districts table lacks is shown as stored to those who read all of Lima, and
     is 404 to a district's focal point or partner (its municipality is not known here); nothing more is recorded about
     it (503 `osv_district_in_table`) until registry is given the districts file it was mapped with."""
-    return OSVPublic.of(registry.get_osv(osv_id=osv_id, scope=scope), registry.calendar())
+    osv = registry.get_osv(osv_id=osv_id, scope=scope)
+    tagged(response, osv.version)
+    return OSVPublic.of(osv, registry.calendar())
 
 
-@osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
-def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep) -> OSVPublic:
+@osvs.patch("/{osv_id}", response_model=OSVPublic, dependencies=WRITES, responses=CHANGE)
+def update_details(osv_id: UUID, body: OSVDetailsChange, registry: RegistryDep, expected: IfMatch, response: Response) -> OSVPublic:
     """Change the OSV's kind, composition, focus areas or contact channel (records `OSVDetailsUpdated`).
 
     A change (`updated_on`, today in Lima if not given) dated after the OSV's dissolution is 409
-    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
+    `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken. With `If-Match`, an
+    OSV changed since that `ETag` is 412 `current_version`; the answer carries the OSV's new `ETag`.
     """
-    return OSVPublic.of(registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on), registry.calendar())
+    osv = registry.update_details(osv_id=osv_id, changes=body.changes(), updated_on=body.updated_on, expected=expected)
+    tagged(response, osv.version)
+    return OSVPublic.of(osv, registry.calendar())
 
 
 @osvs.get("/{osv_id}/history", response_model=list[EventRecordPublic])
@@ -195,28 +206,37 @@ def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Page
     return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 
 
-@osvs.post("/{osv_id}/name-correction", response_model=OSVPublic, responses=NOT_PLACED)
-def correct_osv_name(osv_id: UUID, body: OSVNameCorrection, registry: RegistryDep, scope: Writes) -> OSVPublic:
+@osvs.post("/{osv_id}/name-correction", response_model=OSVPublic, responses=CHANGE)
+def correct_osv_name(osv_id: UUID, body: OSVNameCorrection, registry: RegistryDep, scope: Writes, expected: IfMatch, response: Response) -> OSVPublic:
     """Correct the OSV's name, recorded wrong or provisional (records `OSVNameCorrected`; nothing when it is its name already).
 
     Every report names it so from then on, those of past phases included; one `as_of` a moment before names it as it was
     then known. A name that another OSV of the district has, or one very like it, is 409 `possible_duplicate` (as for a
     mapping; `distinct_from` says they are other organisations). The district's roll compares a new OSV with the corrected
-    name, no longer with the wrong one. A record merged into another is 409 `osv_not_merged` (correct its survivor's)."""
-    osv = registry.correct_osv_name(osv_id=osv_id, name=body.name, corrected_on=registry.today(), distinct_from=body.distinct_from, scope=scope)
+    name, no longer with the wrong one. A record merged into another is 409 `osv_not_merged` (correct its survivor's).
+    With `If-Match`, an OSV changed since that `ETag` is 412 `current_version` (two staff correcting it at once: the
+    later no longer undoes the earlier unseen); the answer carries the OSV's new `ETag`."""
+    osv = registry.correct_osv_name(
+        osv_id=osv_id, name=body.name, corrected_on=registry.today(), distinct_from=body.distinct_from, scope=scope, expected=expected
+    )
+    tagged(response, osv.version)
     return OSVPublic.of(osv, registry.calendar())
 
 
-@osvs.post("/{osv_id}/mapping-date-correction", response_model=OSVPublic, responses=NOT_PLACED)
-def correct_mapping_date(osv_id: UUID, body: OSVMappingDateCorrection, registry: RegistryDep, scope: Writes) -> OSVPublic:
+@osvs.post("/{osv_id}/mapping-date-correction", response_model=OSVPublic, responses=CHANGE)
+def correct_mapping_date(
+    osv_id: UUID, body: OSVMappingDateCorrection, registry: RegistryDep, scope: Writes, expected: IfMatch, response: Response
+) -> OSVPublic:
     """Correct the day the OSV was mapped, recorded wrong (records `OSVMappingDateCorrected`; nothing when it is that day already).
 
     Every report counts the OSV as identified in the corrected day's phase from then on, those of past phases included
     (a signed-off phase shows the difference as a restatement); one `as_of` a moment before counts it as then known.
     Funding and engagement take nothing of it dated before the corrected day from then on; what they took before stays.
     A day after the first of what registry holds of the OSV is 422 `not_after_<field>`, naming it; a record merged into
-    another is 409 `osv_not_merged` (correct its survivor's)."""
-    osv = registry.correct_mapping_date(osv_id=osv_id, mapped_on=body.mapped_on, corrected_on=registry.today(), scope=scope)
+    another is 409 `osv_not_merged` (correct its survivor's). With `If-Match`, an OSV changed since that `ETag` is 412
+    `current_version`; the answer carries the OSV's new `ETag`."""
+    osv = registry.correct_mapping_date(osv_id=osv_id, mapped_on=body.mapped_on, corrected_on=registry.today(), scope=scope, expected=expected)
+    tagged(response, osv.version)
     return OSVPublic.of(osv, registry.calendar())
 
 

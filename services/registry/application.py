@@ -48,6 +48,7 @@ from shared.errors import NotFoundError, RuleViolationError
 from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
+from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, ANY_RECORDER, MunicipalScope, RecordingScope
 from shared.sealing import KeyRing, free_text, text_key
 from shared.store import ServiceApplication, retried_on_collision
@@ -234,8 +235,14 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, ServiceAppli
         return survivor
 
     @retried_on_collision
-    def update_details(self, osv_id: UUID, changes: Mapping[str, Any], updated_on: date | None = None) -> OSV:
+    def update_details(
+        self, osv_id: UUID, changes: Mapping[str, Any], updated_on: date | None = None, expected: frozenset[int] | None = None
+    ) -> OSV:
+        """The OSV's kind, composition, focus areas or contact channel changed (records ``OSVDetailsUpdated``): 404 for no
+        such OSV; 409 ``osv_not_dissolved`` for a change dated after its dissolution; 412 ``current_version`` when
+        ``expected`` (an ``If-Match``'s versions) does not name the OSV's version (:func:`shared.preconditions.check_version`)."""
         osv = self.get_osv(osv_id)
+        check_version("the OSV", osv.version, expected)
         osv.update_details(changes, updated_on or self.today())
         self.save(osv)
         return osv

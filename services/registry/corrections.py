@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.registry.domain.duplicates import check_name
+from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import retried_on_collision
 
@@ -27,16 +28,24 @@ class OSVCorrections:
 
     @retried_on_collision
     def correct_osv_name(
-        self, osv_id: UUID, name: str, corrected_on: date, distinct_from: Iterable[UUID] = (), scope: MunicipalScope = ALL_LIMA
+        self,
+        osv_id: UUID,
+        name: str,
+        corrected_on: date,
+        distinct_from: Iterable[UUID] = (),
+        scope: MunicipalScope = ALL_LIMA,
+        expected: frozenset[int] | None = None,
     ) -> OSV:
         """The OSV's name, corrected (records ``OSVNameCorrected``; nothing when it is its name already): 404 outside
         ``scope``; 422 ``name_has_letters``; 409 ``osv_not_merged`` on a record merged into another; 409
         ``possible_duplicate`` when another OSV of the district has that name or one very like it (``distinct_from``:
         those staff say are other organisations, recorded in the event and kept on the OSV, as a mapping's), as for a
         mapping. The district's roll takes the new name, and keeps the one before as a name of this OSV (a new OSV of that
-        name is a possible duplicate of it)."""
+        name is a possible duplicate of it). 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does
+        not name the OSV's version (:func:`shared.preconditions.check_version`)."""
         check_name(name)
         osv = self.get_osv(osv_id, scope)
+        check_version("the OSV", osv.version, expected)
         distinct = [i for i in dict.fromkeys(distinct_from) if i != osv.id]
         if not osv.correct_name(name, corrected_on, distinct):
             return osv
@@ -49,12 +58,16 @@ class OSVCorrections:
         return osv
 
     @retried_on_collision
-    def correct_mapping_date(self, osv_id: UUID, mapped_on: date, corrected_on: date, scope: MunicipalScope = ALL_LIMA) -> OSV:
+    def correct_mapping_date(
+        self, osv_id: UUID, mapped_on: date, corrected_on: date, scope: MunicipalScope = ALL_LIMA, expected: frozenset[int] | None = None
+    ) -> OSV:
         """The day the OSV was mapped, corrected (records ``OSVMappingDateCorrected``; nothing when it is that day already):
         404 outside ``scope``; 409 ``osv_not_merged`` on a record merged into another; 422 ``not_after_<field>`` for a day
         after the first of what registry holds of it (:meth:`~services.registry.domain.mappingdates.MappingDateCorrections.correct_mapping_date`,
-        the records merged into it included); 422 for a day the programme records no fact on (:mod:`shared.dates`)."""
+        the records merged into it included); 422 for a day the programme records no fact on (:mod:`shared.dates`); 412
+        ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not name the OSV's version."""
         osv = self.get_osv(osv_id, scope)
+        check_version("the OSV", osv.version, expected)
         merged_in = [self.get_osv(duplicate).merged_on for duplicate in osv.merged_from]
         if osv.correct_mapping_date(mapped_on, corrected_on, [day for day in merged_in if day is not None]):
             self.save(osv)

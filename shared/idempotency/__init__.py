@@ -92,7 +92,7 @@ METHODS = ("POST", "PATCH")
 """The methods that honour the header: the draft's non-idempotent ones (PUT and GET are idempotent already)."""
 REPLAYED_HEADER = "Idempotent-Replayed"
 DEFAULT_RETENTION = timedelta(hours=24)
-KEPT_HEADERS = ("content-type", "location")
+KEPT_HEADERS = ("content-type", "location", "etag")
 """The response headers kept with an answer and given back with it."""
 
 ANSWERS_PURPOSE = b"osv-platform: idempotent answers"

@@ -1,0 +1,102 @@
+"""Optimistic concurrency for staff's changes to a record: ``ETag`` on what the services answer, ``If-Match`` on a change.
+
+Two staff members correcting the same OSV at once both succeeded, the later silently undoing the earlier. A client that
+sends the ``ETag`` it read (``If-Match: "7"``) has its change refused, 412 ``current_version`` naming ``If-Match``, when
+the record changed since (RFC 9110 §13.1.1, strong comparison: a weak tag ``W/"7"`` never matches). Without the header
+the change is taken as before. The tag is the aggregate's version, the number of events it recorded (``version`` in the
+answer's body), quoted.
+
+The check runs inside the command, against the record as the store holds it when the change is saved: a command rerun
+on a collision with another worker's save (:func:`shared.store.retried_on_collision`) checks it again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Response
+
+from shared.errors import PreconditionFailedError, RuleViolationError
+
+MAX_IF_MATCH = 1024
+"""The longest ``If-Match`` taken (characters): a few tags; one longer is 422 ``string_too_long``."""
+
+ANY = -1
+"""``If-Match: *``: any version of a record that exists."""
+
+
+def etag_of(version: int) -> str:
+    """The strong entity tag of a record at ``version`` (events recorded): ``"7"``."""
+    return f'"{version}"'
+
+
+def tagged(response: Response, version: int) -> None:
+    """Put the record's ``ETag`` (:func:`etag_of` ``version``) on ``response``."""
+    response.headers["ETag"] = etag_of(version)
+
+
+def versions_matched(header: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header names (``"7"``, ``"7", "8"``; :data:`ANY` for ``*``), None without one.
+
+    Raises :class:`~shared.errors.RuleViolationError` (422 ``entity_tag`` on ``If-Match``) for a header that is no list
+    of quoted tags, or that names no version this service gives (a tag of digits). A weak tag (``W/"7"``) matches no
+    version, as RFC 9110 has it for ``If-Match``.
+    """
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return frozenset({ANY})
+    versions: set[int] = set()
+    for part in header.split(","):
+        tag = part.strip()
+        weak = tag.startswith("W/")
+        opaque = tag.removeprefix("W/")
+        if len(opaque) < 3 or not (opaque.startswith('"') and opaque.endswith('"')) or not opaque[1:-1].isdigit() or not opaque[1:-1].isascii():
+            raise RuleViolationError(
+                f"If-Match {header[:80]!r} is not the ETag this service answered: send it as given, such as \"7\"",
+                field="If-Match", rule="entity_tag",
+            )
+        if not weak:
+            versions.add(int(opaque[1:-1]))
+    return frozenset(versions)
+
+
+def if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=MAX_IF_MATCH,
+            description=(
+                'The record\'s `ETag` as read (`"7"`): the change is refused, 412 `current_version`, if the record changed '
+                "since. Without it the change is taken whatever came in between."
+            ),
+        ),
+    ] = None,
+) -> frozenset[int] | None:
+    """FastAPI dependency: the versions ``If-Match`` names (:func:`versions_matched`)."""
+    return versions_matched(if_match)
+
+
+def check_version(record: str, current: int, expected: frozenset[int] | None) -> None:
+    """Refuse a change to ``record`` (its name in the message: "the OSV") at ``current`` version unless ``expected``
+    (an ``If-Match``'s versions; None: no precondition) names it.
+
+    Raises :class:`~shared.errors.PreconditionFailedError` (412 ``current_version``, the version it is at in
+    ``current_version``).
+    """
+    if expected is None or ANY in expected or current in expected:
+        return
+    named = ", ".join(etag_of(v) for v in sorted(expected)) or "only weak tags"
+    raise PreconditionFailedError(
+        f"{record} changed since it was read: it is at {etag_of(current)}, If-Match named {named}; read it again and "
+        "send the change with its new ETag",
+        current_version=current,
+    )
+
+
+IfMatch = Annotated[frozenset[int] | None, Depends(if_match)]
+"""A change's ``If-Match`` versions (None without the header), for a route's parameters."""
+
+PRECONDITION_FAILED = {412: {"description": "The record changed since the `ETag` sent in `If-Match` (rule `current_version`; `current_version` gives its version now)."}}
+"""The 412 a route taking :data:`IfMatch` documents in OpenAPI."""

@@ -1,0 +1,75 @@
+"""Two staff members correcting the same OSV at once: with the `ETag` they read sent in `If-Match`, the later change is
+refused (412) instead of silently undoing the earlier (tester 154 F6). Without the header a change is taken as before."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from tests.integration.test_registry_duplicates_api import mapped, today  # noqa: F401 - registry's clock, a fixture
+from tests.support.api import assert_problem
+from tests.support.clients import at_once, head
+
+
+def test_a_correction_sent_with_the_etag_read_before_another_change_is_refused_and_records_nothing(registry: TestClient) -> None:
+    osv = mapped(registry, "Olla Común Los Girasoles")
+    read = registry.get(f"/osvs/{osv}")
+    assert read.headers["ETag"] == '"1"' and read.json()["version"] == 1
+    first = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Olla Común Los Girasoles de Jicamarca"}, headers={"If-Match": '"1"'})
+    assert first.status_code == 200, first.text
+    assert first.headers["ETag"] == '"2"' == f'"{first.json()["version"]}"'
+
+    written = head(registry)
+    for path, body in (
+        ("name-correction", {"name": "Olla Común Girasoles"}),
+        ("mapping-date-correction", {"mapped_on": "2021-03-14"}),
+    ):
+        stale = registry.post(f"/osvs/{osv}/{path}", json=body, headers={"If-Match": read.headers["ETag"]})
+        problem = assert_problem(stale, 412, "If-Match", "current_version")
+        assert problem["current_version"] == 2 and '"2"' in problem["detail"], problem
+    stale = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1"'})
+    assert_problem(stale, 412, "If-Match", "current_version")
+    assert head(registry) == written
+    assert registry.get(f"/osvs/{osv}").json()["name"] == "Olla Común Los Girasoles de Jicamarca"
+
+    # the tag read again, a list naming it, or `*`, is taken; a weak tag never matches (RFC 9110's strong comparison)
+    assert_problem(registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": 'W/"2"'}), 412, "If-Match", "current_version")
+    changed = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1", "2"'})
+    assert changed.status_code == 200 and changed.headers["ETag"] == '"3"', changed.text
+    moved = registry.post(f"/osvs/{osv}/mapping-date-correction", json={"mapped_on": "2021-03-14"}, headers={"If-Match": "*"})
+    assert moved.status_code == 200 and moved.headers["ETag"] == '"4"', moved.text
+    # and without it, as before
+    assert registry.post(f"/osvs/{osv}/name-correction", json={"name": "Olla Común Girasoles"}).status_code == 200
+
+
+def test_an_if_match_that_is_no_etag_of_this_service_is_refused_naming_the_header(registry: TestClient) -> None:
+    osv = mapped(registry, "Comedor Popular Santa Rosa")
+    written = head(registry)
+    for given in ("1", '"v1"', '"1', '""', b'"\xb2"'):  # unquoted, not a version, unterminated, empty, a superscript two (a digit to str.isdigit)
+        refused = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Santa Rosa"}, headers={"If-Match": given})
+        assert_problem(refused, 422, "If-Match", "entity_tag")
+    too_long = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Santa Rosa"}, headers={"If-Match": '"1", ' * 300})
+    assert_problem(too_long, 422, "If-Match", "string_too_long")
+    assert head(registry) == written
+
+
+def test_of_two_corrections_sent_at_once_with_the_same_etag_one_is_taken_and_the_other_refused(registry: TestClient) -> None:
+    osv = mapped(registry, "Vecinos Unidos de Zárate")
+    names = ["Asociación Vecinos Unidos de Zárate", "Vecinos Unidos por Zárate", "Junta Vecinal Unidos de Zárate", "Vecinos de Zárate Unidos"]
+    answers = at_once(len(names), lambda i: registry.post(
+        f"/osvs/{osv}/name-correction", json={"name": names[i], "distinct_from": []}, headers={"If-Match": '"1"'},
+    ))
+    assert sorted(a.status_code for a in answers) == [200, 412, 412, 412], [a.text for a in answers]
+    taken = next(a for a in answers if a.status_code == 200)
+    assert registry.get(f"/osvs/{osv}").json()["name"] == taken.json()["name"]
+    assert [e["type"] for e in registry.get(f"/osvs/{osv}/history").json()] == ["OSVMapped", "OSVNameCorrected"]
+
+
+def test_a_keyed_corrections_retry_gives_back_the_etag_it_answered(registry: TestClient) -> None:
+    osv = mapped(registry, "Club de Madres Nueva Esperanza")
+    keyed = {"If-Match": '"1"', "Idempotency-Key": str(uuid4())}
+    first = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Club de Madres Nueva Esperanza de Huáscar"}, headers=keyed)
+    again = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Club de Madres Nueva Esperanza de Huáscar"}, headers=keyed)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
