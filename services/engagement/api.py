@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Response, status
 
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
@@ -51,6 +51,7 @@ from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.inplace import run_command
 from shared.listing import Page, page_query
+from shared.preconditions import PRECONDITION_FAILED, IfMatch, tagged
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
 
@@ -150,10 +151,17 @@ def find_member(
 
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
-def get_member(member_id: UUID, engagement: EngagementDep, caller: MembersReader, purpose: PurposeQuery = None) -> MemberPublic:
-    """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others."""
+def get_member(
+    member_id: UUID, engagement: EngagementDep, caller: MembersReader, response: Response, purpose: PurposeQuery = None
+) -> MemberPublic:
+    """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others.
+
+    Its `ETag` (the member's `version`, quoted) is what a correction sends in `If-Match` to be refused (412
+    `current_version`) if someone changed the member meanwhile."""
     reading = reader(caller, purpose)
-    return MemberPublic.of(engagement.read_member(member_id=member_id, reader=reading), plain=reading.plain)
+    member = engagement.read_member(member_id=member_id, reader=reading)
+    tagged(response, member.version)
+    return MemberPublic.of(member, plain=reading.plain)
 
 
 @members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])
@@ -207,24 +215,38 @@ def leave_membership(
     return MembershipPublic.of(member.membership(membership_id))
 
 
-@members.post("/{member_id}/memberships/{membership_id}/joining-date-correction", response_model=MembershipPublic, dependencies=WRITES)
+@members.post(
+    "/{member_id}/memberships/{membership_id}/joining-date-correction",
+    response_model=MembershipPublic,
+    dependencies=WRITES,
+    responses=PRECONDITION_FAILED,
+)
 def correct_joining_date(
-    member_id: UUID, membership_id: UUID, body: JoiningDateCorrectionCreate, engagement: EngagementDep
+    member_id: UUID, membership_id: UUID, body: JoiningDateCorrectionCreate, engagement: EngagementDep, expected: IfMatch, response: Response
 ) -> MembershipPublic:
     """Correct the day the member joined that OSV, recorded wrong (records `MemberJoiningDateCorrected`, and `MemberAgeBandCorrected` when the age on joining falls in another band; nothing when the day is the same).
 
-    Reporting counts the joining in the phase of the corrected day, the past phases included."""
-    return MembershipPublic.of(engagement.correct_joining_date(member_id=member_id, membership_id=membership_id, joined_on=body.joined_on))
+    Reporting counts the joining in the phase of the corrected day, the past phases included. With `If-Match`, a
+    member changed since that `ETag` is 412 `current_version`; the answer carries the member's new `ETag`."""
+    member = engagement.correct_joining_date(member_id=member_id, membership_id=membership_id, joined_on=body.joined_on, expected=expected)
+    tagged(response, member.version)
+    return MembershipPublic.of(member.membership(membership_id))
 
 
 @members.post(
-    "/{member_id}/correction", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_RECTIFY))]
+    "/{member_id}/correction",
+    response_model=MemberPublic,
+    dependencies=[Depends(requires(Permission.PERSONAL_DATA_RECTIFY))],
+    responses=PRECONDITION_FAILED,
 )
-def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: EngagementDep) -> MemberPublic:
+def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: EngagementDep, expected: IfMatch, response: Response) -> MemberPublic:
     """Correct the person's name, document, phone, birth year, nationality or sex at their request (records `PersonalDataCorrected`, private: sealed, never published; per membership, a public `MemberAgeBandCorrected`, `MemberNationalityCorrected` or `MemberSexCorrected` for a band, nationality or sex that changed; a new document type recounts the OSVs' `OSVDocumentsCounted`).
 
-    ARCO rectification (Ley 29733, art. 20). Answered masked: read the result with `GET /members/{id}?purpose=correction`."""
-    return MemberPublic.of(engagement.correct_personal_data(member_id, **body.changes()))  # type: ignore[arg-type]
+    ARCO rectification (Ley 29733, art. 20). Answered masked: read the result with `GET /members/{id}?purpose=correction`.
+    With `If-Match`, a member changed since that `ETag` is 412 `current_version`; the answer carries the new `ETag`."""
+    member = engagement.correct_personal_data(member_id, **body.changes(), expected=expected)  # type: ignore[arg-type]
+    tagged(response, member.version)
+    return MemberPublic.of(member)
 
 
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])

@@ -37,6 +37,7 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
 from shared.idempotency import AnswerBook
+from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import drawn_at_random
 from shared.store import ServiceApplication, retried_on_collision
@@ -235,18 +236,21 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         return member
 
     @retried_on_collision
-    def correct_joining_date(self, member_id: UUID, membership_id: UUID, joined_on: date) -> Membership:
-        """The day a membership began, corrected (:meth:`Member.correct_joining`: ``MemberJoiningDateCorrected``, and
-        ``MemberAgeBandCorrected`` when the age on joining falls in another band); nothing is recorded when it is the
-        same day. 409 ``osv_not_dissolved`` for a day after the OSV's dissolution. A record merged into another since is
-        not refused (its memberships are corrected where they were recorded). The roster counts no dates: it stays.
+    def correct_joining_date(self, member_id: UUID, membership_id: UUID, joined_on: date, expected: frozenset[int] | None = None) -> Member:
+        """The member, with the day a membership began corrected (:meth:`Member.correct_joining`:
+        ``MemberJoiningDateCorrected``, and ``MemberAgeBandCorrected`` when the age on joining falls in another band);
+        nothing is recorded when it is the same day. 409 ``osv_not_dissolved`` for a day after the OSV's dissolution. A
+        record merged into another since is not refused (its memberships are corrected where they were recorded). The
+        roster counts no dates: it stays. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not
+        name the member's version (:func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
         membership = member.membership(membership_id)
+        check_version("the member", member.version, expected)
         if member.correct_joining(membership_id, joined_on, self.today()):
             self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
             self.save(member)
-        return membership
+        return member
 
     @retried_on_collision
     def correct_personal_data(
@@ -258,6 +262,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         birth_year: int | None | Unchanged = UNCHANGED,
         nationality: str | Unchanged = UNCHANGED,
         sex: Sex | Unchanged = UNCHANGED,
+        expected: frozenset[int] | None = None,
     ) -> Member:
         """Rectify a person's name, document (type and number together), phone, birth year, nationality or sex (Ley 29733,
         art. 20): :meth:`Member.correct`, recorded as a private ``PersonalDataCorrected`` sealed under the person's key,
@@ -269,9 +274,11 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         erasure forgets it (its directory rows and its key, before the correction is saved: a save that fails leaves a
         person no lookup finds, whom the correction asked again re-keys). A document type that changed counts the
         member's active memberships again (``OSVDocumentsCounted``, counts only). 409 ``not_erased`` once erased;
-        nothing is recorded when nothing changes.
+        nothing is recorded when nothing changes. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions)
+        does not name the member's version (:func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
+        check_version("the member", member.version, expected)
         identity, document_type = member.document_identity, member.document_type
         own, forms = self._document_index_of(member) if not isinstance(document, Unchanged) else (None, [])
         if not member.correct(

@@ -1,0 +1,63 @@
+"""A member's corrections made at once by two staff members (a DPO rectifying a person's data while a coordinator
+corrects a joining date typed wrong): with the `ETag` read sent in `If-Match`, the later is refused (412) rather than
+taken over a record that changed unseen. On SQLite and PostgreSQL, as the store is the database under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_joining_date_correction import correct_joining
+from tests.integration.test_personal_data import register_zoraida
+from tests.support.api import assert_problem
+from tests.support.clients import at_once, head, service_client
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def read_for_correction(client: TestClient, member: dict[str, str]) -> Any:
+    return client.get(f"/members/{member['id']}", params={"purpose": "correction"})
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    with service_client("engagement", tmp_path / "var", database_url) as client:
+        yield client
+
+
+def test_a_members_correction_made_on_a_stale_etag_is_refused_and_records_nothing(client: TestClient) -> None:
+    member = register_zoraida(client, map_osv(client), role="member")
+    read = read_for_correction(client, member)
+    tag = read.headers["ETag"]
+    assert tag == f'"{read.json()["version"]}"'
+
+    joining = correct_joining(client, member, "2022-03-01", headers={"If-Match": tag})
+    assert joining.status_code == 200, joining.text
+    assert joining.headers["ETag"] == read_for_correction(client, member).headers["ETag"] != tag
+
+    written = head(client)
+    stale = client.post(f"/members/{member['id']}/correction", json={"phone": "+51 912 000 111"}, headers={"If-Match": tag})
+    problem = assert_problem(stale, 412, "If-Match", "current_version")
+    assert f'"{problem["current_version"]}"' == joining.headers["ETag"]
+    assert "+51" not in stale.text and "912" not in stale.text  # nothing of the person in the refusal
+    assert_problem(correct_joining(client, member, "2022-04-01", headers={"If-Match": tag}), 412, "If-Match", "current_version")
+    assert head(client) == written
+
+    taken = client.post(f"/members/{member['id']}/correction", json={"phone": "+51 912 000 111"}, headers={"If-Match": joining.headers["ETag"]})
+    assert taken.status_code == 200, taken.text
+    assert taken.headers["ETag"] == read_for_correction(client, member).headers["ETag"]
+
+
+def test_of_two_joining_date_corrections_sent_at_once_with_the_same_etag_one_is_taken(client: TestClient) -> None:
+    member = register_zoraida(client, map_osv(client), role="member")
+    tag = read_for_correction(client, member).headers["ETag"]
+    days = ["2022-03-01", "2022-04-01", "2022-05-02"]
+    answers = at_once(len(days), lambda i: correct_joining(client, member, days[i], headers={"If-Match": tag}))
+    assert sorted(a.status_code for a in answers) == [200, 412, 412], [a.text for a in answers]
+    taken = next(a for a in answers if a.status_code == 200)
+    assert read_for_correction(client, member).json()["memberships"][0]["joined_on"] == taken.json()["joined_on"]
