@@ -159,31 +159,42 @@ def empty_feeds(wanting: str) -> Iterator[tuple[str, list[str]]]:
     the Authorization headers it was given."""
     seen: list[str] = []
 
-    class Feed(BaseHTTPRequestHandler):
+    class Feed(Answering):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
             given = self.headers.get("Authorization", "")
             if given != f"Bearer {wanting}":
-                self.answer(401, {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": "a bearer token is needed"})
+                problem = {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": "a bearer token is needed"}
+                self.answer(401, "application/json", json.dumps(problem).encode())
                 return
             seen.append(given)
-            self.answer(200, {"head": 0, "events": [], "next_after": 0})
+            self.answer(200, "application/json", json.dumps({"head": 0, "events": [], "next_after": 0}).encode())
 
-        def answer(self, status: int, body: dict[str, object]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    with serving(Feed) as url:
+        yield url, seen
 
-        def log_message(self, *_: object) -> None:
-            pass
 
-    server = HTTPServer(("127.0.0.1", 0), Feed)
+class Answering(BaseHTTPRequestHandler):
+    """A handler that answers a whole body and logs nothing."""
+
+    def answer(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free port of 127.0.0.1 in a thread: its base URL."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -193,26 +204,12 @@ def empty_feeds(wanting: str) -> Iterator[tuple[str, list[str]]]:
 def a_web_page() -> Iterator[str]:
     """A server that answers every GET with an HTML page (a proxy's sign-in page, a wrong port)."""
 
-    class Page(BaseHTTPRequestHandler):
+    class Page(Answering):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            body = b"<html><body>Sign in</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, "text/html", b"<html><body>Sign in</body></html>")
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Page) as url:
+        yield url
 
 
 def test_a_nats_server_out_of_reach_is_named_in_one_line_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
