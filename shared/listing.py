@@ -152,10 +152,27 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
+IF_MATCH_NOT_CHECKED = (
+    "this request does not check If-Match: what it records is taken whatever came in between; send it without the header "
+    "(the changes that check it say so in their descriptions)"
+)
+
+
+def _header_names(dependant: Dependant) -> set[str]:
+    names = {p.alias.lower() for p in dependant.header_params}
+    for sub in dependant.dependencies:
+        names |= _header_names(sub)
+    return names
+
+
+def known_parameters(declared: frozenset[str], checks_if_match: bool = False) -> Callable[[Request], None]:
     """A dependency refusing, 422 rule ``known_parameter``, any query parameter not in ``declared``, and, rule
     ``parameter_given_twice``, one of them given more than once: no route takes a list in its query, and FastAPI reads
     the last of two (``purpose=bogus&purpose=contact`` was served, and logged, as the last; tester 36c F7).
+
+    An ``If-Match`` header on a route that does not check it (``checks_if_match`` False) is 422 rule
+    ``if_match_not_checked``: RFC 9110 has a server evaluate it before acting, and a client sending it to a change
+    that ignored it believed itself protected from a concurrent change (:mod:`shared.preconditions`).
 
     ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`), so it never reaches this.
     """
@@ -164,7 +181,8 @@ def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
         given = [name for name, _ in request.query_params.multi_items()]
         unknown = sorted({name for name in given if name not in declared})
         twice = sorted({name for name in given if name in declared and given.count(name) > 1})
-        if unknown or twice:
+        unchecked = not checks_if_match and "if-match" in request.headers
+        if unknown or twice or unchecked:
             raise RequestValidationError(
                 [
                     {"type": "known_parameter", "loc": ("query", name), "msg": "this route takes no such query parameter", "input": None}
@@ -175,6 +193,8 @@ def known_parameters(declared: frozenset[str]) -> Callable[[Request], None]:
                      "msg": "this query parameter is given more than once: give it once (which one counts would be left to each reader)"}
                     for name in twice
                 ]
+                + ([{"type": "if_match_not_checked", "loc": ("header", "If-Match"), "msg": IF_MATCH_NOT_CHECKED, "input": None}]
+                   if unchecked else [])
             )
 
     refuse_unknown.declared = declared  # type: ignore[attr-defined]
@@ -203,7 +223,7 @@ def refuse_unknown_query_parameters(api: FastAPI) -> None:
             continue
         if any(hasattr(d.call, "declared") for d in dependant.dependencies):
             continue
-        check = known_parameters(frozenset(_query_names(dependant)))
+        check = known_parameters(frozenset(_query_names(dependant)), checks_if_match="if-match" in _header_names(dependant))
         dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(check), path=route.path_format))
 
 

@@ -527,8 +527,8 @@ def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
         CORSMiddleware,
         allow_origins=list(origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition", "ETag", "Link"],
         max_age=600,
     )
     headers = [m for m in api.user_middleware if m.cls is SecureHeaders]

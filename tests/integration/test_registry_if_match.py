@@ -73,3 +73,21 @@ def test_a_keyed_corrections_retry_gives_back_the_etag_it_answered(registry: Tes
     again = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Club de Madres Nueva Esperanza de Huáscar"}, headers=keyed)
     assert first.status_code == again.status_code == 200, again.text
     assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
+
+
+def test_if_match_sent_to_a_change_that_does_not_check_it_is_refused_not_ignored(registry: TestClient) -> None:
+    """RFC 9110 has a server evaluate If-Match before it acts: a client that sent it to a change ignoring it believed
+    itself protected from a concurrent change, and the change was taken whatever came in between."""
+    osv = mapped(registry, "Asociación Cultural Los Andes")
+    written = head(registry)
+    for request in (
+        lambda: registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-07-01"}, headers={"If-Match": '"1"'}),
+        lambda: registry.post("/osvs", json={"name": "Otra OSV", "district": "Comas", "mapped_on": "2021-03-15"}, headers={"If-Match": "*"}),
+        lambda: registry.get(f"/osvs/{osv}", headers={"If-Match": '"1"'}),
+    ):
+        refused = request()
+        problem = assert_problem(refused, 422, "If-Match", "if_match_not_checked")
+        assert "does not check If-Match" in problem["detail"]
+    assert head(registry) == written
+    # a change that checks it takes it
+    assert registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asociación Cultural Los Andes de Comas"}, headers={"If-Match": '"1"'}).status_code == 200

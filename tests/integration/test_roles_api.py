@@ -481,6 +481,20 @@ def test_cors_answers_only_the_origins_in_the_allow_list(client: TestClient, tok
     assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == "https://front.example.org"
 
 
+@pytest.mark.settings(cors_allow_origins=["https://front.example.org"])
+@pytest.mark.service("registry")
+def test_a_browser_front_end_may_send_if_match_and_read_the_etag_and_the_next_pages_link(client: TestClient, tokens: IssuedTokens) -> None:
+    """A staff front end in another origin correcting an OSV: the browser's preflight must allow If-Match, and the
+    script may read only the answer headers CORS exposes (ETag for the next change, Link for the next page)."""
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type,if-match"}
+    allowed = client.options("/osvs/3fa85f64-5717-4562-b3fc-2c963f66afa6/name-correction", headers={"Origin": "https://front.example.org", **preflight})
+    assert allowed.status_code == 200, allowed.text
+    assert "if-match" in allowed.headers["access-control-allow-headers"].lower()
+    read = client.get("/osvs", headers={"Origin": "https://front.example.org", **tokens.headers("staff")})
+    exposed = {name.strip().lower() for name in read.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "link"} <= exposed
+
+
 @pytest.mark.parametrize("service", ["registry", "funding", "engagement", "reporting"])
 def test_the_docs_pages_load_swagger_ui_and_redoc_from_the_service_itself(tmp_path: Path, service: str) -> None:
     with service_client(service, tmp_path) as client:
