@@ -7,7 +7,8 @@ the change is taken as before. The tag is the aggregate's version, the number of
 answer's body), quoted.
 
 The check runs inside the command, against the record as the store holds it when the change is saved: a command rerun
-on a collision with another worker's save (:func:`shared.store.retried_on_collision`) checks it again.
+on a collision with another worker's save (:func:`shared.store.retried_on_collision`) checks it again. A route that
+does not take :data:`IfMatch` refuses the header, 422 ``if_match_not_checked`` (:func:`shared.listing.known_parameters`).
 """
 
 from __future__ import annotations
