@@ -42,14 +42,21 @@ def the_restatement(client: TestClient, signed: dict[str, Any], indicator: str) 
     return changed
 
 
-def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(desk: tuple[TestClient, FakeNow]) -> None:
-    client, clock = desk
-    readmodel = application_of(client).readmodel
-    readmodel.apply([
+def a_first_phase_and_an_osv() -> list[dict[str, object]]:
+    """Phase F1 (January to June 2021) and an OSV mapped in it, in San Juan de Lurigancho."""
+    return [
         cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
                    ends_on="2021-06-30", occurred_on="2021-01-01"),
         cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
                    zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+    ]
+
+
+def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(desk: tuple[TestClient, FakeNow]) -> None:
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
         joined(1, 2, "ana", "2021-03-01", "VE"),
         joined(2, 4290, "rosa", "2021-07-02", "PE"),  # a paper list typed in on 2 July with the typing day
     ])
@@ -82,10 +89,7 @@ def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restateme
     client, clock = desk
     readmodel = application_of(client).readmodel
     readmodel.apply([
-        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
-                   ends_on="2021-06-30", occurred_on="2021-01-01"),
-        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", name="OSV Unidos", district="San Juan de Lurigancho",
-                   zone="Lima Este", mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        *a_first_phase_and_an_osv(),
         # a field form typed in on 2 July with the typing day
         cloudevent("registry", 2, "OSVMapped", "osv-2", at(4290), osv_id="osv-2", name="Olla Común Los Girasoles",
                    district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-07-02", occurred_on="2021-07-02"),
