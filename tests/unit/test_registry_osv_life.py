@@ -9,12 +9,8 @@ from typing import Any
 import pytest
 
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
-from services.registry.domain.osvs import (
-    OSV,
-    ContactAlreadyLostError,
-    ContactNotLostError,
-    NothingToChangeError,
-)
+from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError
+from services.registry.domain.osvs import OSV, NothingToChangeError
 from services.registry.domain.ruos import RejectionReason, RUOSDocument
 from shared.errors import DateBeforeError, OSVDissolvedError
 

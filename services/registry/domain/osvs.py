@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.registry.domain.deadlines import AmendmentDeadlines
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
+from services.registry.domain.lifecycle import Lifecycle
 from services.registry.domain.mappingdates import MappingDateCorrections
 from services.registry.domain.naming import NameCorrections
 from services.registry.domain.ruos import (
@@ -100,37 +101,11 @@ class DocumentsMissingError(ConflictError):
         )
 
 
-class MergeWithItselfError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__("an OSV cannot be merged into itself", field="duplicate_id", rule="another_osv")
-
-
-class MergeRegisteredError(ConflictError):
-    def __init__(self, detail: str, rule: str) -> None:
-        super().__init__(detail, field="duplicate_id", rule=rule)
-
-
-class ContactAlreadyLostError(ConflictError):
-    def __init__(self, since: date) -> None:
-        super().__init__(
-            f"contact with this OSV is already lost since {since.isoformat()}",
-            field="since",
-            rule="contact_not_lost",
-        )
-
-
-class ContactNotLostError(ConflictError):
-    def __init__(self) -> None:
-        super().__init__(
-            "contact with this OSV is not lost: there is nothing to restore",
-            field="restored_on",
-            rule="contact_lost",
-        )
-
 # The OSV ------------------------------------------------------------------
 
-class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Aggregate):
-    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day fixed)."""
+class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Lifecycle, Aggregate):
+    """A neighbourhood organisation the programme has mapped (mixins: the deadlines a decree moves; name, mapping day fixed;
+    contact, dissolution and merges)."""
 
     @event("OSVMapped")
     def __init__(
@@ -559,94 +534,3 @@ class OSV(AmendmentDeadlines, NameCorrections, MappingDateCorrections, Aggregate
     def _board_renewed(self, renewed_on: date, term_ends_on: date) -> None:
         self.board_renewed_on = renewed_on
         self.board_term_ends_on = term_ends_on
-
-    # Contact and dissolution ------------------------------------------------
-
-    def lose_contact(self, since: date, note: str | None = None) -> None:
-        self.check_takes_record("since", since)
-        if self.contact_lost_since is not None:
-            raise ContactAlreadyLostError(self.contact_lost_since)
-        self.check_not_before_mapped("since", since)
-        if self.contact_restored_on is not None and since < self.contact_restored_on:
-            raise DateBeforeError("since", since, "last_restored_on", self.contact_restored_on)
-        self._contact_lost(since=since, note=note)
-
-    @event("ContactLost")
-    def _contact_lost(self, since: date, note: str | None) -> None:
-        self.contact_lost_since = since
-        self.contact_lost_note = note
-        self.contact_restored_on = None
-
-    def restore_contact(self, restored_on: date) -> None:
-        self.check_takes_record("restored_on", restored_on)
-        if self.contact_lost_since is None:
-            raise ContactNotLostError
-        if restored_on < self.contact_lost_since:
-            raise DateBeforeError("restored_on", restored_on, "since", self.contact_lost_since)
-        self._contact_restored(restored_on=restored_on)
-
-    @event("ContactRestored")
-    def _contact_restored(self, restored_on: date) -> None:
-        self.contact_lost_since = None
-        self.contact_lost_note = None
-        self.contact_restored_on = restored_on
-
-    def dissolve(self, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> None:
-        """The OSV ceased to exist on ``dissolved_on``: from then on it takes no record dated after it (see
-        :meth:`check_takes_record`). Once only: a second dissolution is 409 ``osv_not_dissolved`` whatever its date."""
-        self.check_not_dissolved()
-        self.check_not_before_mapped("dissolved_on", dissolved_on)
-        self._dissolved(dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note)
-
-    @event("OSVDissolved")
-    def _dissolved(self, dissolved_on: date, reason: str, note: str | None) -> None:
-        self.dissolved_on = dissolved_on
-        self.dissolution_reason = DissolutionReason(reason)
-        self.dissolution_note = note
-
-    # Two records of one organisation ------------------------------------------
-
-    def merge_into(self, survivor: OSV, merged_on: date) -> None:
-        """This OSV and ``survivor`` are one organisation recorded twice: this one is merged into ``survivor``.
-
-        Both keep their history; from then on this one takes no records and
-        counts nowhere on its own. The one registered in the RUOS survives: a
-        registered duplicate of an unregistered OSV is merged the other way,
-        and two registered OSVs are two organisations. Neither may be dissolved,
-        whatever ``merged_on`` says (409 ``osv_not_dissolved``): a merge corrects
-        the records, it is no fact of the organisation's life a backlog holds.
-        """
-        if survivor.id == self.id:
-            raise MergeWithItselfError
-        self.check_not_dissolved("duplicate_id", f"the duplicate {self.id}")
-        survivor.check_not_dissolved()
-        if self.registered and survivor.registered:
-            raise MergeRegisteredError(
-                f"both OSVs are registered in the RUOS ({self.ruos_number}, {survivor.ruos_number}): they are two organisations",
-                "not_both_registered",
-            )
-        if self.registered:
-            raise MergeRegisteredError(
-                f"this duplicate is registered in the RUOS ({self.ruos_number}) and {survivor.id} is not: merge {survivor.id} into it instead",
-                "keep_the_registered_osv",
-            )
-        self.check_not_before_mapped("merged_on", merged_on)
-        survivor.check_not_before_mapped("merged_on", merged_on)
-        self._merged(into_osv_id=survivor.id, merged_on=merged_on, district=self.district, zone=self.zone, mapped_on=self.mapped_on)
-        survivor._merged_in(duplicate_id=self.id, merged_on=merged_on, duplicate_name=self.name, duplicate_district=self.district)
-
-    @event("OSVMerged")
-    def _merged(self, into_osv_id: UUID, merged_on: date, district: str, zone: str, mapped_on: date) -> None:
-        self.merged_into = into_osv_id
-        self.merged_on = merged_on
-
-    @event("DuplicateMergedIn")
-    def _merged_in(self, duplicate_id: UUID, merged_on: date, duplicate_name: str, duplicate_district: str) -> None:
-        """The survivor's side of a merge, published under its own district's municipality (``OSVMerged`` goes out
-        under the duplicate's): the partner and focal point of the survivor's district learn of it too."""
-        self.merged_from.append(duplicate_id)
-
-    @event("DuplicateAbsorbed")
-    def _absorbed(self, duplicate_id: UUID, merged_on: date) -> None:
-        """The survivor's side of a merge as recorded before ``DuplicateMergedIn`` (kept private): read, never recorded now."""
-        self.merged_from.append(duplicate_id)

@@ -1,0 +1,208 @@
+"""Registry's domain: an OSV's life after its mapping, contact lost and restored, its dissolution, and two records of
+one organisation merged. Pure.
+
+A mixin of :class:`~.osvs.OSV`, as :mod:`.naming` and :mod:`.mappingdates` are: its events are the OSV's
+(``OSV.ContactLost``, ``OSV.OSVDissolved``, ``OSV.OSVMerged``…), stored and published under the same names and topics
+as when they were declared on the OSV itself. The staff notes (why contact was lost, why an OSV dissolved) may mention
+people: they stay in registry's store.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from services.registry.domain.details import DissolutionReason
+from shared.errors import ConflictError, DateBeforeError, RuleViolationError
+
+if TYPE_CHECKING:
+    from services.registry.domain.osvs import OSV
+
+
+class MergeWithItselfError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("an OSV cannot be merged into itself", field="duplicate_id", rule="another_osv")
+
+
+class MergeRegisteredError(ConflictError):
+    def __init__(self, detail: str, rule: str) -> None:
+        super().__init__(detail, field="duplicate_id", rule=rule)
+
+
+class ContactAlreadyLostError(ConflictError):
+    def __init__(self, since: date) -> None:
+        super().__init__(
+            f"contact with this OSV is already lost since {since.isoformat()}",
+            field="since",
+            rule="contact_not_lost",
+        )
+
+
+class ContactNotLostError(ConflictError):
+    def __init__(self) -> None:
+        super().__init__(
+            "contact with this OSV is not lost: there is nothing to restore",
+            field="restored_on",
+            rule="contact_lost",
+        )
+
+
+class Lifecycle:
+    """Contact, dissolution and merges: a mixin of :class:`~.osvs.OSV`, one of its direct bases (the rules it calls,
+    ``check_takes_record`` and the like, are the OSV's)."""
+
+    id: UUID
+    name: str
+    district: str
+    zone: str
+    mapped_on: date
+    contact_lost_since: date | None
+    contact_lost_note: str | None
+    contact_restored_on: date | None
+    dissolved_on: date | None
+    dissolution_reason: DissolutionReason | None
+    dissolution_note: str | None
+    merged_into: UUID | None
+    merged_on: date | None
+    merged_from: list[UUID]
+
+    # Contact and dissolution ------------------------------------------------
+
+    class ContactLost(Aggregate.Event):
+        """The programme lost contact with the OSV from ``since``; ``note``: why, staff's words (kept in registry)."""
+
+        since: date
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.contact_lost_since = self.since
+            aggregate.contact_lost_note = self.note
+            aggregate.contact_restored_on = None
+
+    class ContactRestored(Aggregate.Event):
+        """The programme is back in touch with the OSV from ``restored_on``."""
+
+        restored_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.contact_lost_since = None
+            aggregate.contact_lost_note = None
+            aggregate.contact_restored_on = self.restored_on
+
+    class OSVDissolved(Aggregate.Event):
+        """The OSV ceased to exist on ``dissolved_on``; ``reason``: a :class:`~.details.DissolutionReason`'s value;
+        ``note``: staff's words (kept in registry)."""
+
+        dissolved_on: date
+        reason: str
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.dissolved_on = self.dissolved_on
+            aggregate.dissolution_reason = DissolutionReason(self.reason)
+            aggregate.dissolution_note = self.note
+
+    def lose_contact(self, since: date, note: str | None = None) -> None:
+        """Record ``ContactLost``. 409 ``contact_not_lost`` when it is lost already; 422 ``not_before_<field>`` for a
+        day before the mapping or the last restored contact."""
+        self.check_takes_record("since", since)  # type: ignore[attr-defined]
+        if self.contact_lost_since is not None:
+            raise ContactAlreadyLostError(self.contact_lost_since)
+        self.check_not_before_mapped("since", since)  # type: ignore[attr-defined]
+        if self.contact_restored_on is not None and since < self.contact_restored_on:
+            raise DateBeforeError("since", since, "last_restored_on", self.contact_restored_on)
+        self.trigger_event(self.ContactLost, since=since, note=note)  # type: ignore[attr-defined]
+
+    def restore_contact(self, restored_on: date) -> None:
+        """Record ``ContactRestored``. 409 ``contact_lost`` when contact is not lost; 422 for a day before it was."""
+        self.check_takes_record("restored_on", restored_on)  # type: ignore[attr-defined]
+        if self.contact_lost_since is None:
+            raise ContactNotLostError
+        if restored_on < self.contact_lost_since:
+            raise DateBeforeError("restored_on", restored_on, "since", self.contact_lost_since)
+        self.trigger_event(self.ContactRestored, restored_on=restored_on)  # type: ignore[attr-defined]
+
+    def dissolve(self, dissolved_on: date, reason: DissolutionReason, note: str | None = None) -> None:
+        """The OSV ceased to exist on ``dissolved_on``: from then on it takes no record dated after it (see
+        ``check_takes_record``). Once only: a second dissolution is 409 ``osv_not_dissolved`` whatever its date."""
+        self.check_not_dissolved()  # type: ignore[attr-defined]
+        self.check_not_before_mapped("dissolved_on", dissolved_on)  # type: ignore[attr-defined]
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.OSVDissolved, dissolved_on=dissolved_on, reason=str(DissolutionReason(reason)), note=note
+        )
+
+    # Two records of one organisation ------------------------------------------
+
+    class OSVMerged(Aggregate.Event):
+        """The duplicate's side of a merge: this record went ``into_osv_id`` on ``merged_on``; ``district``, ``zone``
+        and ``mapped_on``: where and when it was counted, for the reports that count it no more on its own."""
+
+        into_osv_id: UUID
+        merged_on: date
+        district: str
+        zone: str
+        mapped_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.merged_into = self.into_osv_id
+            aggregate.merged_on = self.merged_on
+
+    class DuplicateMergedIn(Aggregate.Event):
+        """The survivor's side of a merge, published under its own district's municipality (``OSVMerged`` goes out
+        under the duplicate's): the partner and focal point of the survivor's district learn of it too."""
+
+        duplicate_id: UUID
+        merged_on: date
+        duplicate_name: str
+        duplicate_district: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.merged_from.append(self.duplicate_id)
+
+    class DuplicateAbsorbed(Aggregate.Event):
+        """The survivor's side of a merge as recorded before ``DuplicateMergedIn`` (kept private): read, never recorded now."""
+
+        duplicate_id: UUID
+        merged_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.merged_from.append(self.duplicate_id)
+
+    def merge_into(self, survivor: OSV, merged_on: date) -> None:
+        """This OSV and ``survivor`` are one organisation recorded twice: this one is merged into ``survivor``.
+
+        Both keep their history; from then on this one takes no records and
+        counts nowhere on its own. The one registered in the RUOS survives: a
+        registered duplicate of an unregistered OSV is merged the other way,
+        and two registered OSVs are two organisations. Neither may be dissolved,
+        whatever ``merged_on`` says (409 ``osv_not_dissolved``): a merge corrects
+        the records, it is no fact of the organisation's life a backlog holds.
+        """
+        if survivor.id == self.id:
+            raise MergeWithItselfError
+        self.check_not_dissolved("duplicate_id", f"the duplicate {self.id}")  # type: ignore[attr-defined]
+        survivor.check_not_dissolved()
+        registered, ruos_number = self.registered, self.ruos_number  # type: ignore[attr-defined]
+        if registered and survivor.registered:
+            raise MergeRegisteredError(
+                f"both OSVs are registered in the RUOS ({ruos_number}, {survivor.ruos_number}): they are two organisations",
+                "not_both_registered",
+            )
+        if registered:
+            raise MergeRegisteredError(
+                f"this duplicate is registered in the RUOS ({ruos_number}) and {survivor.id} is not: merge {survivor.id} into it instead",
+                "keep_the_registered_osv",
+            )
+        self.check_not_before_mapped("merged_on", merged_on)  # type: ignore[attr-defined]
+        survivor.check_not_before_mapped("merged_on", merged_on)
+        self.trigger_event(  # type: ignore[attr-defined]
+            self.OSVMerged, into_osv_id=survivor.id, merged_on=merged_on, district=self.district, zone=self.zone,
+            mapped_on=self.mapped_on,
+        )
+        survivor.trigger_event(
+            survivor.DuplicateMergedIn, duplicate_id=self.id, merged_on=merged_on, duplicate_name=self.name,
+            duplicate_district=self.district,
+        )
