@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from eventsourcing.utils import get_topic, resolve_topic
 
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.lifecycle import ContactAlreadyLostError, ContactNotLostError
@@ -88,6 +89,35 @@ def test_contact_is_lost_once_and_restored_once() -> None:
     with pytest.raises(DateBeforeError) as earlier:
         osv.lose_contact(date(2021, 8, 1))
     assert earlier.value.rule == "not_before_last_restored_on"
+
+
+def test_a_history_stored_under_the_osvs_topics_loads_its_contact_dissolution_and_merge() -> None:
+    """Stored events name their class by topic (``module:Class.Event``): moving the OSV's lifecycle into a mixin
+    (``lifecycle.py``) must keep the topics and fields every stored history was written under."""
+    osv, survivor = mapped_osv(), mapped_osv()
+    osv.lose_contact(date(2021, 6, 1), "la presidenta viajó")
+    osv.restore_contact(date(2021, 7, 1))
+    osv.merge_into(survivor, date(2021, 8, 1))
+    stored = [(get_topic(type(e)), dict(e.__dict__)) for e in [*osv.collect_events(), *survivor.collect_events()]]
+    assert [topic for topic, _ in stored] == [
+        f"services.registry.domain.osvs:OSV.{name}"
+        for name in ("OSVMapped", "ContactLost", "ContactRestored", "OSVMerged", "OSVMapped", "DuplicateMergedIn")
+    ]
+    assert stored[1][1]["since"] == date(2021, 6, 1) and stored[3][1]["into_osv_id"] == survivor.id
+
+    copies: dict[Any, OSV | None] = {}
+    for topic, state in stored:  # as the store's mapper rebuilds them: the class by topic, its fields as stored
+        domain_event = object.__new__(resolve_topic(topic))
+        domain_event.__dict__.update(state)
+        copies[state["originator_id"]] = domain_event.mutate(copies.get(state["originator_id"]))
+    copy, survivor_copy = copies[osv.id], copies[survivor.id]
+    assert copy is not None and survivor_copy is not None
+    assert (copy.contact_lost, copy.contact_restored_on, copy.merged_into) == (False, date(2021, 7, 1), survivor.id)
+    assert survivor_copy.merged_from == [osv.id]
+    dissolved = mapped_osv()
+    dissolved.dissolve(date(2021, 9, 1), DissolutionReason(next(iter(DissolutionReason))), "se mudaron")
+    assert get_topic(type(dissolved.pending_events[-1])) == "services.registry.domain.osvs:OSV.OSVDissolved"
+    assert replayed(dissolved).dissolution_note == "se mudaron"
 
 
 def test_a_dissolution_is_dated_no_earlier_than_the_mapping() -> None:
