@@ -196,12 +196,19 @@ def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep)
     return MembershipPublic.of(engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on))
 
 
-@members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic, dependencies=WRITES)
-def change_role(member_id: UUID, membership_id: UUID, body: RoleChangeCreate, engagement: EngagementDep) -> MembershipPublic:
-    """Record that the member took another role in that OSV (records `MemberRoleChanged`)."""
-    return MembershipPublic.of(engagement.change_role(
-            member_id=member_id, membership_id=membership_id, role=body.role, changed_on=body.changed_on
-        ))
+@members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic, dependencies=WRITES, responses=PRECONDITION_FAILED)
+def change_role(
+    member_id: UUID, membership_id: UUID, body: RoleChangeCreate, engagement: EngagementDep, expected: IfMatch, response: Response
+) -> MembershipPublic:
+    """Record that the member took another role in that OSV (records `MemberRoleChanged`).
+
+    With `If-Match`, a member changed since that `ETag` (another role given meanwhile) is 412 `current_version`; the
+    answer carries the member's new `ETag`."""
+    member = engagement.change_role(
+        member_id=member_id, membership_id=membership_id, role=body.role, changed_on=body.changed_on, expected=expected
+    )
+    tagged(response, member.version)
+    return MembershipPublic.of(member.membership(membership_id))
 
 
 @members.post("/{member_id}/memberships/{membership_id}/departure", response_model=MembershipPublic, dependencies=WRITES)

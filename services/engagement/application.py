@@ -209,16 +209,22 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         return membership
 
     @retried_on_collision
-    def change_role(self, member_id: UUID, membership_id: UUID, role: Role, changed_on: date) -> Membership:
-        """The member's new role in one membership from ``changed_on``; 409 ``osv_not_dissolved`` when dated after the OSV's
-        dissolution (a dissolved OSV elects no one)."""
+    def change_role(
+        self, member_id: UUID, membership_id: UUID, role: Role, changed_on: date, expected: frozenset[int] | None = None
+    ) -> Member:
+        """The member, with a new role in one membership from ``changed_on``; 409 ``osv_not_dissolved`` when dated after
+        the OSV's dissolution (a dissolved OSV elects no one). 412 ``current_version`` when ``expected`` (an ``If-Match``'s
+        versions) does not name the member's version: two staff giving one member two roles at once, the later would
+        silently stand."""
         member = self.get_member(member_id)
+        member.membership(membership_id)
+        check_version("the member", member.version, expected)
         membership = member.change_role(membership_id, role, changed_on)
         self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
         roster = self._roster_of(membership.osv_id)
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
-        return membership
+        return member
 
     @retried_on_collision
     def record_departure(

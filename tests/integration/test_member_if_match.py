@@ -61,3 +61,23 @@ def test_of_two_joining_date_corrections_sent_at_once_with_the_same_etag_one_is_
     assert sorted(a.status_code for a in answers) == [200, 412, 412], [a.text for a in answers]
     taken = next(a for a in answers if a.status_code == 200)
     assert read_for_correction(client, member).json()["memberships"][0]["joined_on"] == taken.json()["joined_on"]
+
+
+def test_a_role_given_on_a_stale_etag_is_refused_and_the_role_given_meanwhile_stands(client: TestClient) -> None:
+    """Two coordinators at once: one makes Zoraida president, the other, from the same reading, a board member."""
+    member = register_zoraida(client, map_osv(client), role="member")
+    tag = read_for_correction(client, member).headers["ETag"]
+    role_path = f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/role"
+
+    president = client.post(role_path, json={"role": "president", "changed_on": "2024-06-01"}, headers={"If-Match": tag})
+    assert president.status_code == 200, president.text
+    assert president.headers["ETag"] == read_for_correction(client, member).headers["ETag"] != tag
+
+    written = head(client)
+    stale = client.post(role_path, json={"role": "board_member", "changed_on": "2024-06-01"}, headers={"If-Match": tag})
+    assert f'"{assert_problem(stale, 412, "If-Match", "current_version")["current_version"]}"' == president.headers["ETag"]
+    assert head(client) == written
+    assert read_for_correction(client, member).json()["memberships"][0]["role"] == "president"
+
+    taken = client.post(role_path, json={"role": "board_member", "changed_on": "2024-07-01"}, headers={"If-Match": president.headers["ETag"]})
+    assert (taken.status_code, taken.json()["role"]) == (200, "board_member"), taken.text
