@@ -29,11 +29,11 @@ from typing import Any
 
 import httpx
 
-from audit.http import refusal, unreachable
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
+from shared.clientmessages import refusal, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 

@@ -29,11 +29,10 @@ from typing import Any
 import httpx
 import nats
 
-from audit.http import refusal
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
+from shared.clientmessages import refusal
 from shared.store import ServiceApplication, persistence_env
-
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
 """The services whose event store is hash-chained: the write services', and reporting's (targets and sign-offs)."""

@@ -43,12 +43,11 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from audit.http import refusal, unreachable
-
 from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import ServiceCredentials
+from shared.clientmessages import refusal, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name

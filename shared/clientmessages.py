@@ -1,4 +1,6 @@
-"""What the auditors' commands say when a service refuses them."""
+"""What a command-line client of the services (the rebuild from the feeds, `osv-replay`, `osv-verify`) says when a service
+refuses it or is out of reach: one line naming what to do. In `shared`, as the service images hold only `shared` and
+`services` (the Dockerfile), and reporting's rebuild runs there."""
 
 from __future__ import annotations
 

@@ -1,0 +1,58 @@
+"""The service image holds only what the Dockerfile copies (``shared`` and ``services``): every module in it must import
+without the repository's other packages (``audit``, ``devtools``, ``deploy``…), or a command run in a container fails
+at once. Found so: reporting's rebuild (``python -m services.reporting.rebuild --from feeds``, which docker-compose.yml
+points operators to) imported ``audit.http`` and failed in the image with ``ModuleNotFoundError: audit``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_EVERY_MODULE = """
+import importlib, importlib.abc, pkgutil, sys
+ABSENT, COPIED = sys.argv[1].split(","), sys.argv[2].split(",")
+class NotInTheImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ABSENT:
+            raise ModuleNotFoundError(f"No module named {name!r} (not in the image)", name=name)
+        return None
+sys.meta_path.insert(0, NotInTheImage())
+failed = []
+for package in COPIED:
+    for module in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+        if module.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(module.name)
+        except ModuleNotFoundError as error:
+            if (error.name or "").partition(".")[0] not in ABSENT:
+                raise
+            failed.append(f"{module.name}: {error}")
+print("\\n".join(failed))
+"""
+
+
+def copied_packages() -> list[str]:
+    """The repository's packages the Dockerfile copies into the image (``COPY shared shared``)."""
+    lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    sources = [line.split()[1] for line in lines if line.startswith("COPY ") and len(line.split()) == 3]
+    return [source for source in sources if (ROOT / source / "__init__.py").is_file()]
+
+
+def test_every_module_of_the_image_imports_without_the_packages_it_does_not_hold() -> None:
+    copied = copied_packages()
+    assert {"shared", "services"} <= set(copied)
+    absent = sorted(
+        path.name for path in ROOT.iterdir()
+        if path.is_dir() and path.name not in copied and not path.name.startswith(".") and any(path.glob("*.py"))
+    )
+    assert {"audit", "devtools", "deploy", "tests"} <= set(absent)
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERY_MODULE, ",".join(absent), ",".join(copied)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "", f"modules of the image that import what it does not hold:\n{run.stdout}"
