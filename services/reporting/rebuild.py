@@ -192,16 +192,21 @@ def _rebuild_from_stream(
 def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
     """The write services' base URLs, by service, for a rebuild or ``osv-replay`` named no feed: ``REPORTING_FEED_URLS``
     when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
-    ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them); and the variable that sets
-    each URL, by URL (for the line saying a feed does not answer)."""
-    if "REPORTING_FEED_URLS" in os.environ:
-        urls = dict(ReportingSettings().feed_urls)
-        return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
-    from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
-
-    served = service_urls()
-    urls = {name: served[name] for name in ReadModel.sources}
-    return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
+    ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them), or in the service image, which
+    holds no ``deploy`` package, reporting's own setting's defaults; and the variable that sets each URL, by URL (for the
+    line saying a feed does not answer)."""
+    if "REPORTING_FEED_URLS" not in os.environ:
+        try:
+            from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
+        except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
+            if (error.name or "").partition(".")[0] != "deploy":
+                raise
+        else:
+            served = service_urls()
+            urls = {name: served[name] for name in ReadModel.sources}
+            return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
+    urls = dict(ReportingSettings().feed_urls)
+    return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
 
 
 FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
