@@ -158,6 +158,11 @@ IF_MATCH_NOT_CHECKED = (
 )
 
 
+UNCHECKED_PRECONDITIONS = frozenset({"if-none-match", "if-unmodified-since", "if-modified-since", "if-range"})
+"""The conditional headers of RFC 9110 §13 no change checks: on a write, refused (a GET may ignore them, answering 200)."""
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def _header_names(dependant: Dependant) -> set[str]:
     names = {p.alias.lower() for p in dependant.header_params}
     for sub in dependant.dependencies:
@@ -172,7 +177,9 @@ def known_parameters(declared: frozenset[str], checks_if_match: bool = False) ->
 
     An ``If-Match`` header on a route that does not check it (``checks_if_match`` False) is 422 rule
     ``if_match_not_checked``: RFC 9110 has a server evaluate it before acting, and a client sending it to a change
-    that ignored it believed itself protected from a concurrent change (:mod:`shared.preconditions`).
+    that ignored it believed itself protected from a concurrent change (:mod:`shared.preconditions`). Likewise, on a
+    write, ``If-None-Match``, ``If-Unmodified-Since``, ``If-Modified-Since`` and ``If-Range``, which no change checks:
+    422 rule ``precondition_not_checked`` naming the header (tester 158 F8: ``If-None-Match: "65"`` was ignored).
 
     ``dry_run`` is taken off the query before routing (:mod:`shared.dryrun`), so it never reaches this.
     """
@@ -182,7 +189,10 @@ def known_parameters(declared: frozenset[str], checks_if_match: bool = False) ->
         unknown = sorted({name for name in given if name not in declared})
         twice = sorted({name for name in given if name in declared and given.count(name) > 1})
         unchecked = not checks_if_match and "if-match" in request.headers
-        if unknown or twice or unchecked:
+        preconditions = sorted({
+            name.title() for name in request.headers if name in UNCHECKED_PRECONDITIONS
+        }) if request.method in WRITE_METHODS else []
+        if unknown or twice or unchecked or preconditions:
             raise RequestValidationError(
                 [
                     {"type": "known_parameter", "loc": ("query", name), "msg": "this route takes no such query parameter", "input": None}
@@ -195,6 +205,11 @@ def known_parameters(declared: frozenset[str], checks_if_match: bool = False) ->
                 ]
                 + ([{"type": "if_match_not_checked", "loc": ("header", "If-Match"), "msg": IF_MATCH_NOT_CHECKED, "input": None}]
                    if unchecked else [])
+                + [
+                    {"type": "precondition_not_checked", "loc": ("header", name), "input": None,
+                     "msg": f"no change checks {name}: what it records is taken whatever the record is; send it without the header"}
+                    for name in preconditions
+                ]
             )
 
     refuse_unknown.declared = declared  # type: ignore[attr-defined]

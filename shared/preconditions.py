@@ -13,9 +13,9 @@ does not take :data:`IfMatch` refuses the header, 422 ``if_match_not_checked`` (
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Depends, Header, Response
+from fastapi import Depends, Header, Request, Response
 
 from shared.errors import PreconditionFailedError, RuleViolationError
 
@@ -36,6 +36,20 @@ def tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
 
 
+class Versioned(Protocol):
+    version: int
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def answered(response: Response, public: V) -> V:
+    """``public`` (an answer's body, with the record's ``version``), its ``ETag`` put on ``response``: a front end that
+    created or changed a record may send its next change with ``If-Match`` without reading it again."""
+    tagged(response, public.version)
+    return public
+
+
 def versions_matched(header: str | None) -> frozenset[int] | None:
     """The versions an ``If-Match`` header names (``"7"``, ``"7", "8"``; :data:`ANY` for ``*``), None without one.
 
@@ -52,9 +66,14 @@ def versions_matched(header: str | None) -> frozenset[int] | None:
         tag = part.strip()
         weak = tag.startswith("W/")
         opaque = tag.removeprefix("W/")
-        if len(opaque) < 3 or not (opaque.startswith('"') and opaque.endswith('"')) or not opaque[1:-1].isdigit() or not opaque[1:-1].isascii():
+        digits = opaque[1:-1]
+        if (
+            len(opaque) < 3 or not (opaque.startswith('"') and opaque.endswith('"')) or not digits.isdigit()
+            or not digits.isascii() or digits != str(int(digits))  # "04" is no tag given: the comparison is of the bytes
+        ):
+            shown = f" {header[:80]!r}" if header.isascii() and header.isprintable() else ""
             raise RuleViolationError(
-                f"If-Match {header[:80]!r} is not the ETag this service answered: send it as given, such as \"7\"",
+                f"If-Match{shown} is not the ETag this service answered: send it as given, such as \"7\"",
                 field="If-Match", rule="entity_tag",
             )
         if not weak:
@@ -74,8 +93,19 @@ def if_match(
             ),
         ),
     ] = None,
+    *,
+    request: Request,
 ) -> frozenset[int] | None:
-    """FastAPI dependency: the versions ``If-Match`` names (:func:`versions_matched`)."""
+    """FastAPI dependency: the versions ``If-Match`` names (:func:`versions_matched`), over every ``If-Match`` line the
+    request sent, one list as RFC 9110 (§5.3) has them (``If-Match: "1"`` and ``If-Match: "6"`` is ``"1", "6"``)."""
+    lines = request.headers.getlist("if-match")
+    if len(lines) > 1:
+        if_match = ", ".join(lines)
+        if len(if_match) > MAX_IF_MATCH:
+            raise RuleViolationError(
+                f"If-Match is {len(if_match)} characters over its {len(lines)} lines: at most {MAX_IF_MATCH}",
+                field="If-Match", rule="string_too_long",
+            )
     return versions_matched(if_match)
 
 

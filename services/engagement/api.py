@@ -51,7 +51,7 @@ from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
 from shared.inplace import run_command
 from shared.listing import Page, page_query
-from shared.preconditions import PRECONDITION_FAILED, IfMatch, tagged
+from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
 
@@ -104,11 +104,11 @@ Paged = Annotated[Page, Depends(page_query)]
 
 
 @members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
-async def register_member(body: MemberCreate, engagement: EngagementDep) -> MemberPublic:
+async def register_member(body: MemberCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
-    return await run_command(engagement, registered, body, engagement)
+    return answered(response, await run_command(engagement, registered, body, engagement))
 
 
 def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
@@ -180,9 +180,9 @@ def get_personal_data_changes(member_id: UUID, engagement: EngagementDep) -> lis
 
 
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)
-def record_departure(member_id: UUID, body: DepartureCreate, engagement: EngagementDep) -> MemberPublic:
+def record_departure(member_id: UUID, body: DepartureCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Record that the member left the only OSV they are active in (records `MemberLeft`)."""
-    return MemberPublic.of(engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason))
+    return answered(response, MemberPublic.of(engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason)))
 
 
 @members.post(
@@ -257,9 +257,9 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
 
 
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])
-def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep) -> MemberPublic:
+def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Forget the person's name, document, phone and birth year for good (records `ErasureBegun`, private, then `PersonalDataErased`)."""
-    return MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on))
+    return answered(response, MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on)))
 
 
 @members.post(

@@ -49,7 +49,7 @@ from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
-from shared.preconditions import PRECONDITION_FAILED, IfMatch, tagged
+from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
 from shared.schemas import IsoDateInPath
 from shared.errors import ConflictError, OSVMergedError
 from shared.web import MAX_POSITION, application_of, runtime_of, service_api
@@ -105,11 +105,11 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 
 
 @osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_NAMED_HERE)
-async def map_osv(body: OSVCreate, registry: RegistryDep) -> OSVPublic:
+async def map_osv(body: OSVCreate, registry: RegistryDep, response: Response) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
-    return await run_command(registry, mapped, body, registry)
+    return answered(response, await run_command(registry, mapped, body, registry))
 
 
 def mapped(body: OSVCreate, registry: Registry) -> OSVPublic:
@@ -241,14 +241,14 @@ def correct_mapping_date(
 
 
 @osvs.post("/{osv_id}/merges", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses=NOT_PLACED)
-def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes) -> OSVPublic:
+def merge_osvs(osv_id: UUID, body: OSVMergeCreate, registry: RegistryDep, scope: Writes, response: Response) -> OSVPublic:
     """Merge another record of the same organisation into this OSV, keeping both histories (records `OSVMerged`, `DuplicateMergedIn`).
 
     `OSVMerged` is recorded on the duplicate and goes out under its district's municipality; `DuplicateMergedIn` is
     recorded on this OSV and goes out under this OSV's, so both districts' partners learn of a merge across them. Neither may be dissolved, whatever `merged_on` says (409 `osv_not_dissolved`): a merge is staff's correction of
     the records, not a fact of the organisation's life a paper backlog would hold.
     """
-    return OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope), registry.calendar())
+    return answered(response, OSVPublic.of(registry.merge_osvs(survivor_id=osv_id, duplicate_id=body.duplicate_id, merged_on=body.merged_on, scope=scope), registry.calendar()))
 
 
 @osvs.post("/{osv_id}/history/{version}/redaction", response_model=list[EventRecordPublic], dependencies=WRITES)
@@ -260,7 +260,7 @@ def redact_history_text(
 
 
 @osvs.post("/{osv_id}/ruos-registration", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses={**NOT_PLACED, **RUOS_STEP})
-def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, recorder: Records) -> OSVPublic:
+def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: RegistryDep, recorder: Records, response: Response) -> OSVPublic:
     """Record a registration in the RUOS directly, e.g. one made before this system followed the OSV (records `RUOSRegistered`).
 
     A registration (`registered_on`) dated after the OSV's dissolution is 409
@@ -269,7 +269,7 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
     `ruos_number_unique`, naming the OSV only to a caller who reads it; each municipality numbers its own RUOS, so
     another's may hold the same number. Nothing is written then.
     """
-    return OSVPublic.of(
+    return answered(response, OSVPublic.of(
         registry.register_in_ruos(
             osv_id=osv_id,
             ruos_number=body.ruos_number,
@@ -280,7 +280,7 @@ def register_in_ruos(osv_id: UUID, body: RUOSRegistrationCreate, registry: Regis
             recorder=recorder,
         ),
         registry.calendar(),
-    )
+    ))
 
 
 @osvs.post("/{osv_id}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsPublic, dependencies=WRITES, responses=NOT_PLACED)
@@ -312,37 +312,37 @@ def ruos_readiness(
 
 
 @osvs.post("/{osv_id}/board-renewal", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, responses={**NOT_PLACED, **RUOS_STEP})
-def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, recorder: Records) -> OSVPublic:
+def renew_board(osv_id: UUID, body: BoardRenewalCreate, registry: RegistryDep, recorder: Records, response: Response) -> OSVPublic:
     """Record that a registered OSV elected a new board (records `BoardRenewed`).
 
     A renewal (`renewed_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, recorder=recorder), registry.calendar())
+    return answered(response, OSVPublic.of(registry.renew_board(osv_id=osv_id, renewed_on=body.renewed_on, term_ends_on=body.term_ends_on, recorder=recorder), registry.calendar()))
 
 
 @osvs.post("/{osv_id}/contact-lost", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
-def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep) -> OSVPublic:
+def record_contact_lost(osv_id: UUID, body: ContactLostCreate, registry: RegistryDep, response: Response) -> OSVPublic:
     """Record that the programme can no longer reach the OSV (records `ContactLost`).
 
     A loss of contact (`since`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note), registry.calendar())
+    return answered(response, OSVPublic.of(registry.record_contact_lost(osv_id=osv_id, since=body.since, note=body.note), registry.calendar()))
 
 
 @osvs.post("/{osv_id}/contact-restored", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
-def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep) -> OSVPublic:
+def record_contact_restored(osv_id: UUID, body: ContactRestoredCreate, registry: RegistryDep, response: Response) -> OSVPublic:
     """Record that the programme reached the OSV again (records `ContactRestored`).
 
     A restored contact (`restored_on`) dated after the OSV's dissolution is 409
     `osv_not_dissolved`, naming both dates; one dated on or before it (a paper backlog) is taken.
     """
-    return OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on), registry.calendar())
+    return answered(response, OSVPublic.of(registry.record_contact_restored(osv_id=osv_id, restored_on=body.restored_on), registry.calendar()))
 
 
 @osvs.post("/{osv_id}/dissolution", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_PLACED)
-def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OSVPublic:
+def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep, response: Response) -> OSVPublic:
     """Record that the OSV dissolved (records `OSVDissolved`); no service takes a new record of it dated after `dissolved_on`.
 
     Registry, funding and engagement answer a record dated after `dissolved_on` 409 `osv_not_dissolved`, naming both
@@ -350,7 +350,7 @@ def dissolve(osv_id: UUID, body: DissolutionCreate, registry: RegistryDep) -> OS
     date of the OSV's life to judge by is refused whatever its date: a second dissolution, and a merge with another OSV
     either way.
     """
-    return OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note), registry.calendar())
+    return answered(response, OSVPublic.of(registry.dissolve(osv_id=osv_id, dissolved_on=body.dissolved_on, reason=body.reason, note=body.note), registry.calendar()))
 
 
 # The RUOS application ---------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 
 MAX_KEY_LENGTH = 255
 
@@ -61,28 +62,41 @@ def canonical_body(body: bytes) -> bytes:
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
-def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "") -> str:
+def fingerprint(key: str, method: str, path: str, query: str, body: bytes, caller: str = "", conditions: str = "") -> str:
     """An HMAC-SHA256 (hex) of the request under its own key: equal for the same request, and no digest of the body alone.
 
     ``caller`` is who sent it (the token's subject): the same key and body from
     someone else is another request, so an answer is never replayed to another caller;
     without it, the fingerprint of the request alone (the record keeps both).
+    ``conditions``: the request's preconditions (:func:`conditions_of`), part of
+    what it asks: a retry with another ``If-Match`` is another request, never
+    answered with the first one's answer unchecked (tester 158 F6).
     """
-    mac = _request_mac(key, method, path, query, body)
+    mac = _request_mac(key, method, path, query, body, conditions)
     if caller:
         mac.update(b"\ncaller=" + caller.encode())
     return mac.hexdigest()
 
 
-def _request_mac(key: str, method: str, path: str, query: str, body: bytes) -> hmac.HMAC:
-    """The HMAC of the request's method, path, query and canonical body under its key, one line each, not yet finished."""
-    return hmac.new(key.encode(), b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]), hashlib.sha256)
+def _request_mac(key: str, method: str, path: str, query: str, body: bytes, conditions: str = "") -> hmac.HMAC:
+    """The HMAC of the request's method, path, query and canonical body under its key, one line each, and its
+    conditions when it has any (a request without keeps the digest it had before they counted), not yet finished."""
+    mac = hmac.new(key.encode(), b"\n".join([method.upper().encode(), path.encode(), query.encode(), canonical_body(body)]), hashlib.sha256)
+    if conditions:
+        mac.update(b"\nconditions=" + conditions.encode("latin-1", "replace"))
+    return mac
 
 
-def fingerprints(key: str, method: str, path: str, query: str, body: bytes, caller: str) -> tuple[str, str]:
+def conditions_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """A request's preconditions as its fingerprint counts them: every ``If-*`` header line (``If-Match``,
+    ``If-None-Match``…), name and value, in the order sent, one per line; ``""`` for none."""
+    return "\n".join(f"{name.decode('latin-1').lower()}: {value.decode('latin-1')}" for name, value in headers if name.lower().startswith(b"if-"))
+
+
+def fingerprints(key: str, method: str, path: str, query: str, body: bytes, caller: str, conditions: str = "") -> tuple[str, str]:
     """:func:`fingerprint` with ``caller`` and without, as a keyed request's record keeps both: the body read and
     written again once, and the caller's part added to a copy of the HMAC of the rest (the same digests)."""
-    mac = _request_mac(key, method, path, query, body)
+    mac = _request_mac(key, method, path, query, body, conditions)
     if not caller:
         alone = mac.hexdigest()
         return alone, alone

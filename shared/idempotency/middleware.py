@@ -5,7 +5,7 @@ is :mod:`shared.idempotency`.
 
 A key recorded for another request is refused with 422 ``idempotency_key_reused`` (:func:`reused`), whose
 ``same_request`` tells the two cases a client must handle apart: ``true``, the same request (method, path,
-query, body) was sent under the key by another caller and carried out for them (their answer is not given
+query, body, and its ``If-*`` preconditions) was sent under the key by another caller and carried out for them (their answer is not given
 to this one); ``false``, the key was used for a different request. A record kept before the caller-free
 fingerprint was (its ``request`` empty) cannot say: the field is left out, as the answer was before.
 """
@@ -39,7 +39,7 @@ from shared.idempotency import (
     IdempotentRequestInProgressError,
     serving,
 )
-from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprints, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, conditions_of, fingerprints, parse_key
 from shared.inplace import StoreBusyError, without_waiting_on_the_loop
 from shared.roles import MunicipalScope
 
@@ -201,7 +201,9 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         query = scope.get("query_string", b"").decode("latin-1")
-        with_caller, without_caller = fingerprints(key, scope["method"], scope["path"], query, body, caller=subject)
+        with_caller, without_caller = fingerprints(
+            key, scope["method"], scope["path"], query, body, caller=subject, conditions=conditions_of(scope["headers"])
+        )
         call = IdempotentCall(
             service=self.service, key=key, fingerprint=with_caller, method=scope["method"], path=scope["path"], request=without_caller
         )

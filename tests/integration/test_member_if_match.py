@@ -81,3 +81,19 @@ def test_a_role_given_on_a_stale_etag_is_refused_and_the_role_given_meanwhile_st
 
     taken = client.post(role_path, json={"role": "board_member", "changed_on": "2024-07-01"}, headers={"If-Match": president.headers["ETag"]})
     assert (taken.status_code, taken.json()["role"]) == (200, "board_member"), taken.text
+
+
+def test_the_registration_and_a_departure_answer_the_members_etag(client: TestClient) -> None:
+    registered = client.post("/members", json={
+        "osv_id": map_osv(client), "full_name": "Yusmary Carolina Pérez Rangel", "document_type": "CE", "document_number": "003456789",
+        "nationality": "VE", "sex": "F", "joined_on": "2024-03-01", "birth_year": 1990, "role": "member",
+    })
+    assert registered.status_code == 201 and registered.headers["ETag"] == f'"{registered.json()["version"]}"', registered.text
+    member = registered.json()
+    role = client.post(
+        f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/role",
+        json={"role": "board_member", "changed_on": "2024-04-01"}, headers={"If-Match": registered.headers["ETag"]},
+    )
+    assert role.status_code == 200, role.text
+    left = client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-05-01", "reason": "moved_in_peru"})
+    assert left.status_code == 200 and left.headers["ETag"] == f'"{left.json()["version"]}"' != role.headers["ETag"], left.text

@@ -91,3 +91,68 @@ def test_if_match_sent_to_a_change_that_does_not_check_it_is_refused_not_ignored
     assert head(registry) == written
     # a change that checks it takes it
     assert registry.post(f"/osvs/{osv}/name-correction", json={"name": "Asociación Cultural Los Andes de Comas"}, headers={"If-Match": '"1"'}).status_code == 200
+
+
+def test_a_dry_run_answers_no_etag_for_the_version_it_never_stored(registry: TestClient) -> None:
+    """Tester 158 F3: a dry run answered `ETag: "2"`; sent back, it matched the next change someone else made, which
+    the dry run's author never read, and undid it."""
+    osv = mapped(registry, "Comité de Vaso de Leche Las Flores")
+    tried = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Las Flores"}, headers={"If-Match": '"1"'})
+    assert tried.status_code == 200 and tried.headers["Dry-Run"] == "true", tried.text
+    assert "ETag" not in tried.headers
+    assert "ETag" not in registry.patch(f"/osvs/{osv}?dry_run=true", json={"kind": "vecinal"}).headers
+    assert "ETag" not in registry.post("/osvs?dry_run=true", json={"name": "Otra", "district": "Comas", "mapped_on": "2021-03-15"}).headers
+
+    # a keyed request carried out, then tried again as a dry run: its first answer, the tag of what was stored
+    keyed = {"If-Match": '"1"', "Idempotency-Key": str(uuid4())}
+    done = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
+    again = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
+    assert done.headers["ETag"] == again.headers["ETag"] == '"2"' and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_every_change_that_answers_the_osv_answers_its_etag(registry: TestClient) -> None:
+    created = registry.post("/osvs", json={"name": "Club Deportivo Unión Jicamarca", "district": "San Juan de Lurigancho", "mapped_on": "2021-03-15"})
+    assert created.status_code == 201 and created.headers["ETag"] == '"1"', created.text
+    osv = created.json()["id"]
+    lost = registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"})
+    assert lost.headers["ETag"] == f'"{lost.json()["version"]}"' == '"2"'
+    restored = registry.post(f"/osvs/{osv}/contact-restored", json={"restored_on": "2021-06-01"})
+    assert restored.headers["ETag"] == '"3"'
+    # and that tag is the one a change checks
+    assert registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": restored.headers["ETag"]}).status_code == 200
+
+
+def test_if_match_is_read_over_every_line_and_a_tag_this_service_never_gives_is_refused(registry: TestClient) -> None:
+    """Tester 158 F4, F5: `"04"` matched version 4; of two `If-Match` lines only the first was read."""
+    osv = mapped(registry, "Asociación de Comerciantes Nuevo Progreso")
+    written = head(registry)
+    for given in ('"01"', '"1", "001"'):
+        assert_problem(registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": given}), 422, "If-Match", "entity_tag")
+    garbage_second = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers=[("If-Match", '"1"'), ("If-Match", "garbage")])
+    assert_problem(garbage_second, 422, "If-Match", "entity_tag")
+    assert head(registry) == written
+    second_line = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers=[("If-Match", '"7"'), ("If-Match", '"1"')])
+    assert second_line.status_code == 200 and second_line.headers["ETag"] == '"2"', second_line.text
+
+
+def test_a_keyed_retry_with_other_preconditions_is_another_request_not_a_replay(registry: TestClient) -> None:
+    """Tester 158 F6: the same key sent again with a stale or broken `If-Match` got the first answer, unchecked."""
+    osv = mapped(registry, "Olla Común Virgen de Guadalupe")
+    key = str(uuid4())
+    first = registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    for conditions in ({"If-Match": '"1"'}, {"If-Match": "junk"}, {"If-None-Match": "*"}):
+        retried = registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key, **conditions})
+        assert retried.status_code == 422 and "Idempotent-Replayed" not in retried.headers, retried.text
+    assert registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key}).headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_change_sent_with_a_precondition_no_change_checks_is_refused_naming_it(registry: TestClient) -> None:
+    """Tester 158 F8: `If-None-Match: "2"` on a PATCH of an OSV at version 2 was ignored, and the change taken."""
+    osv = mapped(registry, "Junta Vecinal Santa María")
+    written = head(registry)
+    for header, value in (("If-None-Match", '"1"'), ("If-None-Match", "*"), ("If-Unmodified-Since", "Tue, 01 Jun 2021 00:00:00 GMT")):
+        refused = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={header: value})
+        assert_problem(refused, 422, header, "precondition_not_checked")
+    assert head(registry) == written
+    assert registry.get(f"/osvs/{osv}", headers={"If-None-Match": '"1"'}).status_code == 200  # a read may ignore it

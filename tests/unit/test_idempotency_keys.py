@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.idempotency.keys import MAX_KEY_LENGTH, fingerprint, fingerprints, parse_key
+from shared.idempotency.keys import MAX_KEY_LENGTH, conditions_of, fingerprint, fingerprints, parse_key
 
 BODY = b'{"name": "Mujeres de Comas", "district": "Comas", "mapped_on": "2021-03-15"}'
 
@@ -61,4 +61,18 @@ def test_both_fingerprints_made_at_once_are_those_made_one_by_one(caller: str) -
     assert fingerprints("k1", "POST", "/osvs", "?x=1", BODY, caller=caller) == (
         fingerprint("k1", "POST", "/osvs", "?x=1", BODY, caller=caller),
         fingerprint("k1", "POST", "/osvs", "?x=1", BODY),
+    )
+
+
+def test_a_requests_preconditions_are_part_of_its_fingerprint_and_none_leaves_it_as_before() -> None:
+    """A retry with another `If-Match` is another request (tester 158 F6); one without keeps the digest records
+    kept before preconditions counted were made with."""
+    headers = [(b"content-type", b"application/json"), (b"If-Match", b'"3"'), (b"if-none-match", b"*")]
+    conditions = conditions_of(headers)
+    assert conditions == 'if-match: "3"\nif-none-match: *'
+    assert conditions_of([(b"content-type", b"application/json")]) == ""
+    assert fingerprint("k1", "POST", "/osvs", "", BODY, conditions="") == fingerprint("k1", "POST", "/osvs", "", BODY)
+    assert fingerprint("k1", "POST", "/osvs", "", BODY, conditions=conditions) != fingerprint("k1", "POST", "/osvs", "", BODY)
+    assert fingerprints("k1", "POST", "/osvs", "", BODY, caller="lead-1", conditions=conditions)[1] == fingerprint(
+        "k1", "POST", "/osvs", "", BODY, conditions=conditions
     )

@@ -23,7 +23,7 @@ def test_if_match_names_the_versions_of_its_strong_tags(header: str | None, vers
     assert versions_matched(header) == (None if versions is None else frozenset(versions))
 
 
-@pytest.mark.parametrize("header", ["7", '"v7"', '"7', "", '""', '"²"', '*, "7"', '"7",', 'w/"7"'])
+@pytest.mark.parametrize("header", ["7", '"v7"', '"7', "", '""', '"²"', '*, "7"', '"7",', 'w/"7"', '"07"', '"00"', 'W/"07"'])
 def test_a_header_that_is_no_tag_this_service_gives_is_refused_naming_it(header: str) -> None:
     with pytest.raises(RuleViolationError) as refused:
         versions_matched(header)
@@ -41,3 +41,13 @@ def test_a_version_the_header_does_not_name_is_a_failed_precondition_saying_the_
     assert failed.value.message.startswith('the OSV changed since it was read: it is at "4", If-Match named "3"')
     with pytest.raises(PreconditionFailedError, match="only weak tags"):
         check_version("the member", 4, frozenset())
+
+
+def test_a_refusal_echoes_the_header_only_when_it_is_plain_ascii() -> None:
+    """Starlette reads header bytes as Latin-1: a UTF-8 `"ñ"` echoed back read `"Ã±"` (tester 158)."""
+    with pytest.raises(RuleViolationError) as plain:
+        versions_matched('"v7"')
+    assert "'\"v7\"'" in plain.value.message
+    with pytest.raises(RuleViolationError) as mangled:
+        versions_matched('"Ã±"')
+    assert "Ã" not in mangled.value.message
