@@ -20,6 +20,18 @@ from tests.support.identity import IssuedTokens, session_auth, session_provider,
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "service(name): the service a module's `client` and `client_on` fixtures serve")
     config.addinivalue_line("markers", "settings(**overrides): settings of the services a module's client fixtures serve")
+    config.addinivalue_line(
+        "markers", "postgres_in_faults: the test's PostgreSQL variant runs in `make faults`, its SQLite one in `make test` (time)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ``postgres_in_faults`` is marked ``faults`` on PostgreSQL: `make test` keeps within its 15 minutes
+    on two cores, and `make faults` still runs the long property checks on the other store."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if item.get_closest_marker("postgres_in_faults") and callspec is not None and callspec.params.get("database_url") == "postgres":
+            item.add_marker(pytest.mark.faults)
 
 
 @pytest.fixture

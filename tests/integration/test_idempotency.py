@@ -561,6 +561,7 @@ def test_an_answer_is_kept_even_when_dropping_the_expired_ones_fails(tmp_path: P
         holder.close()
 
 
+@pytest.mark.postgres_in_faults
 def test_answers_past_their_retention_are_dropped_even_when_tens_of_thousands_expire_at_once(store: str, tmp_path: Path) -> None:
     """A Friday's big import (osv-import sends each row with its key), then a quiet weekend: on Monday the first
     keyed request's purge finds them all expired at once, more than a statement takes parameters on PostgreSQL."""

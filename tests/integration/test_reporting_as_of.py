@@ -8,6 +8,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from services.reporting.domain.indicators import flatten
 from services.reporting.domain.tally import report
 from services.reporting.views.readmodel import ReadModel
@@ -271,6 +273,7 @@ def test_a_report_as_of_any_moment_equals_a_full_recomputation_over_the_facts_re
     assert readmodel.report() == report(facts)
 
 
+@pytest.mark.postgres_in_faults
 def test_with_merges_departures_and_dissolutions_a_report_as_of_any_moment_still_equals_a_full_recomputation(database_url: str) -> None:
     """A merge across districts and a dissolution reach back to facts folded before (a checkpoint's included): the read model
     hands its tally their history, and a restored tally comes to what folding everything does, by zone, district and municipality."""
@@ -480,6 +483,7 @@ def test_a_report_past_a_dissolution_reads_the_osvs_earlier_facts_by_their_index
             assert "ix_facts_osv" in plan, plan
 
 
+@pytest.mark.postgres_in_faults
 def test_with_nationalities_and_sexes_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
     """A correction reaches back to every phase the person was counted in (their joining, departure and projects, a
     checkpoint's included): a restored tally recalls the member's corrections with their projects, a merge moves what
@@ -514,6 +518,7 @@ def test_with_nationalities_and_sexes_corrected_a_report_as_of_any_moment_equals
     assert latest == report(right, "district")
 
 
+@pytest.mark.postgres_in_faults
 def test_with_joining_dates_corrected_a_report_as_of_any_moment_equals_a_full_recomputation(database_url: str) -> None:
     """A joining moved back to the day it happened reaches back to its phase (a checkpoint's included, and after a merge
     the survivor's district); a cut before the correction shows it where it was. Once corrected, the figures are those
