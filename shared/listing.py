@@ -153,7 +153,7 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 IF_MATCH_NOT_CHECKED = (
-    "this request does not check If-Match: what it records is taken whatever came in between; send it without the header "
+    "this request does not check If-Match: it would be carried out whatever came in between; send it without the header "
     "(the changes that check it say so in their descriptions)"
 )
 
