@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -152,13 +153,25 @@ def find_member(
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
 def get_member(
-    member_id: UUID, engagement: EngagementDep, caller: MembersReader, response: Response, purpose: PurposeQuery = None
+    member_id: UUID,
+    engagement: EngagementDep,
+    caller: MembersReader,
+    response: Response,
+    purpose: PurposeQuery = None,
+    masked: Annotated[
+        bool,
+        Query(description="`true`: the member masked, as to a reader without `personal-data:read`, even to one with it; no "
+              "purpose is asked and nothing is logged (read only what the task needs: a role change or a joining date)."),
+    ] = False,
 ) -> MemberPublic:
     """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others.
 
     Its `ETag` (the member's `version`, quoted) is what a correction sends in `If-Match` to be refused (412
-    `current_version`) if someone changed the member meanwhile."""
+    `current_version`) if someone changed the member meanwhile. Staff who need no personal data for the change (a role,
+    a joining date) read it with `masked=true`: no purpose, no entry in the access log."""
     reading = reader(caller, purpose)
+    if masked:
+        reading = replace(reading, plain=False)
     member = engagement.read_member(member_id=member_id, reader=reading)
     tagged(response, member.version)
     return MemberPublic.of(member, plain=reading.plain)

@@ -97,3 +97,23 @@ def test_the_registration_and_a_departure_answer_the_members_etag(client: TestCl
     assert role.status_code == 200, role.text
     left = client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-05-01", "reason": "moved_in_peru"})
     assert left.status_code == 200 and left.headers["ETag"] == f'"{left.json()["version"]}"' != role.headers["ETag"], left.text
+
+
+def test_staff_read_a_member_masked_for_a_change_that_needs_no_personal_data_unlogged(client: TestClient) -> None:
+    """Tester 158 F16: the only way for staff to a member's `ETag` was a purpose and a logged read of the person's
+    data, for a role change or a joining date that touches none of it: the DPO's access log filled with reads."""
+    member = register_zoraida(client, map_osv(client), role="member")
+    assert_problem(client.get(f"/members/{member['id']}"), 422, "purpose", "purpose_required")
+    masked = client.get(f"/members/{member['id']}", params={"masked": "true"})
+    assert masked.status_code == 200, masked.text
+    assert "Zoraida" not in masked.text and member["memberships"][0]["membership_id"] in masked.text
+    assert masked.headers["ETag"] == f'"{masked.json()["version"]}"'
+    role = client.post(
+        f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/role",
+        json={"role": "board_member", "changed_on": "2024-04-01"}, headers={"If-Match": masked.headers["ETag"]},
+    )
+    assert role.status_code == 200, role.text
+    assert client.get(f"/members/{member['id']}/access-log").json() == []
+    # a plain read is logged as before
+    assert client.get(f"/members/{member['id']}", params={"purpose": "correction"}).status_code == 200
+    assert [a["purpose"] for a in client.get(f"/members/{member['id']}/access-log").json()] == ["correction"]
