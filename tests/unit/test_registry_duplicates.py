@@ -243,3 +243,12 @@ def test_a_roll_replays_merges_recorded_before_merged_names_were_kept_as_it_did(
         assert read.duplicates_of("Club de Madres Las Flores") == []
         assert [d.osv_id for d in read.duplicates_of("VECINOS DE COLLIQUE")] == [c]
         assert (read.merged_keys, read.merged_into) == ({b: "vecinos de collique"}, {b: c})
+
+
+def test_a_name_equal_to_a_survivors_and_to_a_record_merged_into_it_names_the_survivor_by_its_own_name() -> None:
+    survivor, duplicate = UUID(int=1), UUID(int=2)
+    roll = DistrictRoll(district="Breña", entries={str(survivor): "Asociación Cultural Venezuela en Breña", str(duplicate): "Asoc. Cultural Venezuela en Breña"})
+    roll.keep_merged(duplicate, into_osv_id=survivor)
+    assert roll.duplicates_of("Asociación Cultural Venezuela en Breña") == [
+        PossibleDuplicate(survivor, "Asociación Cultural Venezuela en Breña", 100.0)
+    ]

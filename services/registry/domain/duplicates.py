@@ -256,6 +256,9 @@ class DistrictRoll(Aggregate):
         if not self.merged_names:
             return possible_duplicates(name, self.entries, distinct_from, keys=self.keys)
         found = possible_duplicates(name, {**self.entries, **self.merged_names}, keys={**self.keys, **self.merged_keys})
+        # at one score, the survivor's own name first: "Asociación Cultural…" sent, it was named by a merged record's
+        # "Asoc. Cultural…", which folds alike and sorts first (tester 158)
+        found.sort(key=lambda d: (-d.score, d.osv_id in self.merged_into))
         skip = set(distinct_from)
         named: dict[UUID, PossibleDuplicate] = {}
         for d in found:  # best first: the first of a survivor is its best
