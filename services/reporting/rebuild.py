@@ -229,11 +229,18 @@ def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict
 def rebuild_from_feeds(
     readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None, ready: Ready | None = None
 ) -> int:
-    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL).
+    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL); returns the events applied.
 
     ``ready`` is called with the feeds and their heads in all once every feed answered, before anything is applied.
+    Each feed is read first up to its first event (:func:`_head`), so that one serving another service's events is
+    refused before ``ready``.
+
+    Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed,
+    or serves another service's events: every event's ``source`` must be the feed's service's (read as ``name``'s,
+    another's events would be facts of ``name`` never applied, and that service's own left out). Found while
+    applying (a feed whose events change service part way), part of the events are applied by then.
     """
-    heads = {name: _head(name, client) for name, client in feeds.items()}
+    heads = {name: _head(name, client, page) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
     if ready is not None:
         ready(list(heads), total)
@@ -242,18 +249,18 @@ def rebuild_from_feeds(
         for name, client in feeds.items():
             after = 0
             while True:
-                body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
-                if body["next_after"] == after:
+                next_after, events = _page(name, client, {"after": after, "limit": page})
+                if next_after == after:
                     break
-                after = body["next_after"]
-                if not body["events"]:  # a page of private events only
+                after = next_after
+                if not events:  # a page of private events only
                     continue
                 if applying is not None:  # the next page is read while the last one applies
                     applying.result()
                     if progress:
                         progress(seen, total)
-                applying = writer.submit(readmodel.apply, body["events"], checkpoint=False)
-                seen += len(body["events"])
+                applying = writer.submit(readmodel.apply, events, checkpoint=False)
+                seen += len(events)
             if applying is not None:
                 applying.result()
                 applying = None
@@ -263,26 +270,51 @@ def rebuild_from_feeds(
     return seen
 
 
-def _head(name: str, client: httpx.Client) -> int:
-    """The highest position ``name``'s feed holds.
+def _head(name: str, client: httpx.Client, page: int) -> int:
+    """The highest position ``name``'s feed holds, once it is read up to its first event and that event is ``name``'s.
 
-    Raises httpx's errors as they come (a refusal, 401 or 403, is the caller's
-    to explain: ``osv-replay`` names the role it needs), and
-    :class:`RebuildError` naming the feed when it answers, but not as a feed, or as another service's feed (its events'
-    ``source`` names another: read as ``name``'s, each of its events looked like one of ``name``'s never applied).
+    Registry's and engagement's first position is a private event, which no feed serves: the first page holds no
+    event whose ``source`` could be checked, and the pages after it are read until one does. Raises httpx's errors
+    as they come (a refusal, 401 or 403, is the caller's to explain: ``osv-replay`` names the role it needs), and
+    :class:`RebuildError` as :func:`_page` does.
     """
     response = client.get("/events", params={"limit": 1}).raise_for_status()
     try:
-        page = response.json()
-        head = int(page["head"])
-        sources = {str(event["source"]) for event in page["events"]}
+        head = int(response.json()["head"])
     except (ValueError, KeyError, TypeError) as error:
-        raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})") from None
+        raise RebuildError(_not_a_feed(name, client, error)) from None
+    after, events = _read(name, client, response)
+    while not events and after < head:
+        next_after, events = _page(name, client, {"after": after, "limit": page})
+        if next_after == after:
+            break
+        after = next_after
+    return head
+
+
+def _page(name: str, client: httpx.Client, params: dict[str, int]) -> tuple[int, list[dict[str, Any]]]:
+    """One page of ``name``'s feed: its ``next_after`` and its events. See :func:`_read`."""
+    return _read(name, client, client.get("/events", params=params).raise_for_status())
+
+
+def _read(name: str, client: httpx.Client, response: httpx.Response) -> tuple[int, list[dict[str, Any]]]:
+    """``response``'s ``next_after`` and events; :class:`RebuildError` naming the feed when it is no feed's page, or
+    an event's ``source`` is not ``name``'s (naming the service whose events the feed serves)."""
+    try:
+        body = response.json()
+        next_after, events = int(body["next_after"]), list(body["events"])
+        sources = {str(event["source"]) for event in events}
+    except (ValueError, KeyError, TypeError) as error:
+        raise RebuildError(_not_a_feed(name, client, error)) from None
     other = sources - {SPEC_SOURCE_PREFIX + name}
     if other:
         served = ", ".join(sorted(source.removeprefix(SPEC_SOURCE_PREFIX) for source in other))
         raise RebuildError(f"the {name} feed at {client.base_url} serves {served}'s events, not {name}'s: give each service's own URL")
-    return head
+    return next_after, events
+
+
+def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:
+    return f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})"
 
 
 def _rebuild_from_feeds(

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import nats
 
@@ -253,3 +254,67 @@ def test_a_reader_whose_applier_is_gone_ends_at_once_instead_of_waiting_on_a_ful
     reader.stdout.close()  # the applier is gone: killed, or crashed, with batches still to come
     eventually(lambda: reader.poll() is not None, timeout=60)
     assert reader.returncode == streamreader.APPLIER_GONE
+
+
+Log = dict[int, "dict[str, object] | None"]
+"""A service's log as its feed serves it: each position's CloudEvent, or ``None`` for a private event (no feed serves one)."""
+
+
+@contextmanager
+def a_feed(log: Log, head: int | None = None) -> Iterator[str]:
+    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too), declaring
+    ``head`` (by default its highest position); it takes any token."""
+
+    class Feed(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            query = parse_qs(urlsplit(self.path).query)
+            after, limit = int(query.get("after", ["0"])[0]), int(query.get("limit", ["100"])[0])
+            positions = sorted(position for position in log if position > after)[:limit]
+            page = {"after": after, "next_after": positions[-1] if positions else after, "head": max(log, default=0) if head is None else head,
+                    "events": [log[position] for position in positions if log[position] is not None]}
+            self.answer(200, "application/json", json.dumps(page).encode())
+
+    with serving(Feed) as url:
+        yield url
+
+
+def osvs_mapped(source: str, *positions: int) -> Log:
+    """``source``'s log: a private event at position 1 (as registry's and engagement's is), an OSV mapped at each of ``positions``."""
+    moment = datetime(2021, 3, 15, 14, tzinfo=timezone.utc)
+    return {1: None, **{position: cloudevent(source, position, "OSVMapped", f"osv-{position}", moment, osv_id=f"osv-{position}",
+                                             name=f"OSV {position}", district="Comas", zone="Lima Norte", mapped_on="2021-03-15")
+                        for position in positions}}
+
+
+def digest(path: Path) -> str:
+    return ReadModel(make_engine(f"sqlite:///{path}")).digest()
+
+
+def test_from_the_feeds_another_services_feed_is_refused_by_name_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
+    """Tester 47 F1: ``--feed funding=<registry's URL>`` exited 0, with a read model holding no funding fact. Only the
+    head's page (``limit=1``) was checked, and registry's first position is a private event: that page held no event."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    before = digest(database)
+    with a_feed(osvs_mapped("registry", 2, 3)) as registry, a_feed({}) as empty:
+        feeds = {"registry": registry, "funding": empty, "engagement": empty}
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"funding={registry}", REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"rebuild: the funding feed at {registry} serves registry's events, not funding's: give each service's own URL; "
+        "the read model: it is left as it was"
+    ), done.stderr[-800:]
+    assert digest(database) == before
+
+
+def test_from_the_feeds_a_feed_whose_events_turn_to_another_services_part_way_fails_saying_what_is_applied(tmp_path: Path) -> None:
+    """Every event applied is checked, not only the first: one of another service's after the first page fails the rebuild."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    # the first page (1000 positions) is registry's, the second a funding event: the head's check has passed by then
+    mixed = {**osvs_mapped("registry", *range(2, 1002)), **{position: event for position, event in osvs_mapped("funding", 1002).items() if event}}
+    with a_feed(mixed) as registry, a_feed({}) as empty:
+        feeds = {"registry": registry, "funding": empty, "engagement": empty}
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: the registry feed at {registry} serves funding's events, not registry's"), last
+    assert last.endswith("the read model: it holds only part of the events: run the rebuild again"), last
