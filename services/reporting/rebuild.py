@@ -235,10 +235,13 @@ def rebuild_from_feeds(
     Each feed is read first up to its first event (:func:`_head`), so that one serving another service's events is
     refused before ``ready``.
 
-    Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed,
-    or serves another service's events: every event's ``source`` must be the feed's service's (read as ``name``'s,
-    another's events would be facts of ``name`` never applied, and that service's own left out). Found while
-    applying (a feed whose events change service part way), part of the events are applied by then.
+    Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed;
+    serves another service's events (every event's ``source`` must be the feed's service's: read as ``name``'s,
+    another's events would be facts of ``name`` never applied, and that service's own left out); answers positions
+    that are none (a negative ``head``, a ``next_after`` going back); or ends short of the ``head`` it declared. The
+    end is told by positions, not by events counted: ``next_after`` steps over the private events no feed serves.
+    Found while applying (a feed whose events change service part way, or that ends short), part of the events
+    are applied by then.
     """
     heads = {name: _head(name, client, page) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
@@ -249,7 +252,7 @@ def rebuild_from_feeds(
         for name, client in feeds.items():
             after = 0
             while True:
-                next_after, events = _page(name, client, {"after": after, "limit": page})
+                next_after, events = _page(name, client, after, page)
                 if next_after == after:
                     break
                 after = next_after
@@ -264,6 +267,7 @@ def rebuild_from_feeds(
             if applying is not None:
                 applying.result()
                 applying = None
+            _check_end(name, client, after, heads[name])
             readmodel.settle(name, after)  # the feed covered every position up to here
     if progress:
         progress(seen, total)
@@ -276,36 +280,52 @@ def _head(name: str, client: httpx.Client, page: int) -> int:
     Registry's and engagement's first position is a private event, which no feed serves: the first page holds no
     event whose ``source`` could be checked, and the pages after it are read until one does. Raises httpx's errors
     as they come (a refusal, 401 or 403, is the caller's to explain: ``osv-replay`` names the role it needs), and
-    :class:`RebuildError` as :func:`_page` does.
+    :class:`RebuildError` as :func:`_page` does, or when the head is negative, or the feed holds no event and ends
+    short of it.
     """
     response = client.get("/events", params={"limit": 1}).raise_for_status()
     try:
         head = int(response.json()["head"])
     except (ValueError, KeyError, TypeError) as error:
         raise RebuildError(_not_a_feed(name, client, error)) from None
-    after, events = _read(name, client, response)
+    if head < 0:
+        raise RebuildError(f"the {name} feed at {client.base_url} declared head {head}: a feed's positions start at 1")
+    after, events = _read(name, client, response, 0)
     while not events and after < head:
-        next_after, events = _page(name, client, {"after": after, "limit": page})
+        next_after, events = _page(name, client, after, page)
         if next_after == after:
             break
         after = next_after
+    if not events:
+        _check_end(name, client, after, head)
     return head
 
 
-def _page(name: str, client: httpx.Client, params: dict[str, int]) -> tuple[int, list[dict[str, Any]]]:
-    """One page of ``name``'s feed: its ``next_after`` and its events. See :func:`_read`."""
-    return _read(name, client, client.get("/events", params=params).raise_for_status())
+def _check_end(name: str, client: httpx.Client, end: int, head: int) -> None:
+    """:class:`RebuildError` when ``name``'s feed ended at position ``end``, short of the ``head`` it declared."""
+    if end < head:
+        raise RebuildError(f"the {name} feed at {client.base_url} ended at position {end}, short of the head {head} it declared: "
+                           "it holds fewer events than it said")
 
 
-def _read(name: str, client: httpx.Client, response: httpx.Response) -> tuple[int, list[dict[str, Any]]]:
-    """``response``'s ``next_after`` and events; :class:`RebuildError` naming the feed when it is no feed's page, or
-    an event's ``source`` is not ``name``'s (naming the service whose events the feed serves)."""
+def _page(name: str, client: httpx.Client, after: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """The page of ``name``'s feed after ``after``: its ``next_after`` and its events. See :func:`_read`."""
+    return _read(name, client, client.get("/events", params={"after": after, "limit": limit}).raise_for_status(), after)
+
+
+def _read(name: str, client: httpx.Client, response: httpx.Response, after: int) -> tuple[int, list[dict[str, Any]]]:
+    """``response``'s ``next_after`` and events, the page after ``after``; :class:`RebuildError` naming the feed when
+    it is no feed's page, its ``next_after`` goes back (or stays while it holds events), or an event's ``source`` is
+    not ``name``'s (naming the service whose events the feed serves)."""
     try:
         body = response.json()
         next_after, events = int(body["next_after"]), list(body["events"])
         sources = {str(event["source"]) for event in events}
     except (ValueError, KeyError, TypeError) as error:
         raise RebuildError(_not_a_feed(name, client, error)) from None
+    if next_after < after or (events and next_after == after):
+        raise RebuildError(f"the {name} feed at {client.base_url} answered next_after {next_after} after {after}"
+                           f"{' with events' if events else ''}: a feed's positions only go forward")
     other = sources - {SPEC_SOURCE_PREFIX + name}
     if other:
         served = ", ".join(sorted(source.removeprefix(SPEC_SOURCE_PREFIX) for source in other))

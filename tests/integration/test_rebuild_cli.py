@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import nats
+import pytest
 
 from devtools.embedded import NatsServer
 from services.reporting import streamreader
@@ -318,3 +319,45 @@ def test_from_the_feeds_a_feed_whose_events_turn_to_another_services_part_way_fa
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"rebuild: the registry feed at {registry} serves funding's events, not registry's"), last
     assert last.endswith("the read model: it holds only part of the events: run the rebuild again"), last
+
+
+@contextmanager
+def answering(page: dict[str, object]) -> Iterator[str]:
+    """A feed that answers every GET with ``page``, whatever it is asked."""
+
+    class Feed(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.answer(200, "application/json", json.dumps(page).encode())
+
+    with serving(Feed) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("page", "said"), [
+    ({"after": 0, "next_after": 0, "head": 10, "events": []}, "ended at position 0, short of the head 10 it declared: it holds fewer events than it said"),
+    ({"after": 0, "next_after": 0, "head": 10**30, "events": []}, f"ended at position 0, short of the head {10**30} it declared"),
+    ({"after": 0, "next_after": 0, "head": -1, "events": []}, "declared head -1: a feed's positions start at 1"),
+    ({"after": 0, "next_after": -5, "head": 10, "events": []}, "answered next_after -5 after 0: a feed's positions only go forward"),
+])
+def test_from_the_feeds_one_that_holds_fewer_positions_than_it_declared_or_none_that_make_sense_is_refused(
+    tmp_path: Path, page: dict[str, object], said: str
+) -> None:
+    """Tester 47 F2: a feed declaring head 10 and serving nothing rebuilt a read model of 0 OSVs, exit 0."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with answering(page) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: the registry feed at {registry} {said}") and last.endswith("the read model: it is left as it was"), last
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_one_that_ends_short_of_its_head_after_its_first_events_fails_saying_what_is_applied(tmp_path: Path) -> None:
+    """The end is told by positions (``next_after`` reaching the head), as private events are left out of every feed."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", 2, 3), head=5) as registry, a_feed(osvs_mapped("engagement"), head=1) as engagement, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": engagement}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (f"rebuild: the registry feed at {registry} ended at position 3, short of the head 5 it declared: it holds fewer events "
+                    "than it said; the read model: it holds only part of the events: run the rebuild again"), last
