@@ -6,16 +6,30 @@ from __future__ import annotations
 
 import httpx
 
+DETAIL_CHARACTERS = 200
+"""How much of a refusal's detail is said: a page that is no feed's (a proxy's, the identity provider's 404) is cut here."""
+
+
+def one_line(text: str, limit: int = DETAIL_CHARACTERS) -> str:
+    """``text`` with its whitespace, line ends included, made single spaces, cut to ``limit`` characters (``…`` marks the cut)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def refusal(error: httpx.HTTPStatusError) -> str:
-    """What a feed's refusal says, with what to do about a 401 or 403 (the feeds want an auditor's token)."""
+    """What a feed's refusal says, on one line, with what to do about a 401 or 403 (the feeds want an auditor's token).
+
+    The detail is the problem's ``detail`` when the answer is JSON, else the body's text (an HTML page: a wrong URL),
+    either made one line and cut to :data:`DETAIL_CHARACTERS`.
+    """
     response = error.response
     try:
-        detail = response.json().get("detail", "")
+        body = response.json()
+        detail = body.get("detail", "") if isinstance(body, dict) else body
     except ValueError:
-        detail = response.text[:200]
+        detail = response.text
     hint = " (pass --token with an auditor's access token: `make token USER=auditor`)" if response.status_code in (401, 403) else ""
-    return f"{response.request.url} answered {response.status_code}: {detail}{hint}"
+    return f"{response.request.url} answered {response.status_code}: {one_line(str(detail))}{hint}"
 
 
 def unreachable(error: httpx.TransportError, variables: dict[str, str]) -> str:

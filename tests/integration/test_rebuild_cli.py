@@ -361,3 +361,34 @@ def test_from_the_feeds_one_that_ends_short_of_its_head_after_its_first_events_f
     last = done.stderr.strip().splitlines()[-1]
     assert last == (f"rebuild: the registry feed at {registry} ended at position 3, short of the head 5 it declared: it holds fewer events "
                     "than it said; the read model: it holds only part of the events: run the rebuild again"), last
+
+
+NOT_FOUND_PAGE = b"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <title>404 - Page not found</title>
+</head>
+<body>
+  <h1>We are sorry...</h1>
+  <p>Page not found</p>
+  <p>""" + b"The page you asked for is not here. " * 20 + b"""</p>
+</body>
+</html>
+"""
+
+
+def test_from_the_feeds_a_url_that_answers_a_web_page_refusal_is_one_line_of_it(tmp_path: Path) -> None:
+    """Tester 47 F7: the identity provider's URL given as a feed put its 404 page, nine lines of HTML, in the error."""
+
+    class Page(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.answer(404, "text/html", NOT_FOUND_PAGE)
+
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with serving(Page) as page:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"rebuild: {page}/events?limit=1 answered 404: <!DOCTYPE html> <html lang=\"en\"> <head> <title>404 - Page not found"), line
+    assert line.endswith("…; the read model: it is left as it was") and len(line) < 350, line
