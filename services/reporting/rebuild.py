@@ -47,7 +47,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import ServiceCredentials
-from shared.clientmessages import refusal, unreachable
+from shared.clientmessages import redacted, refusal, token_fault, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
@@ -356,8 +356,8 @@ def _rebuild_from_feeds(
     except httpx.TransportError as error:
         url = str(error.request.url)
         if token is None and not any(url.startswith(base) for base in variables):  # the services' token was being fetched
-            raise RebuildError(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
-                               "start it (make run does), or pass --token") from None
+            raise RebuildError(redacted(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
+                                        "start it (make run does), or pass --token")) from None
         raise RebuildError(unreachable(error, variables)) from None
     finally:
         for client in clients.values():
@@ -368,7 +368,7 @@ def _said(error: RebuildError | httpx.HTTPError) -> str:
     """The rebuild's error on one line: a feed's refusal with what to do about a 401 or 403."""
     if isinstance(error, httpx.HTTPStatusError):
         return refusal(error)
-    return _one_line(error) if isinstance(error, httpx.HTTPError) else str(error)
+    return redacted(_one_line(error) if isinstance(error, httpx.HTTPError) else str(error))
 
 
 def _one_line(error: httpx.HTTPError) -> str:
@@ -391,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="with --from feeds: a bearer token for the feeds (an auditor's: `make token USER=auditor`); "
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
+    if fault := token_fault(args.token):
+        parser.error(f"--token {fault}")
 
     readmodel = ReadModel(make_engine(args.database_url, rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
     cleared: list[bool] = []

@@ -22,12 +22,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import nats
 import pytest
 
 from devtools.embedded import NatsServer
 from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
+from shared.clientmessages import unreachable
 from shared.views import make_engine
 from tests.integration.test_reporting_as_of import cloudevent
 from tests.support.system import eventually
@@ -392,3 +394,26 @@ def test_from_the_feeds_a_url_that_answers_a_web_page_refusal_is_one_line_of_it(
     line = done.stderr.strip()
     assert line.startswith(f"rebuild: {page}/events?limit=1 answered 404: <!DOCTYPE html> <html lang=\"en\"> <head> <title>404 - Page not found"), line
     assert line.endswith("…; the read model: it is left as it was") and len(line) < 350, line
+
+
+def test_a_token_copied_with_its_line_end_is_refused_up_front_and_never_printed(tmp_path: Path) -> None:
+    """Tester 47 F4: ``--token "$TOKEN<newline>"`` printed httpx's "Illegal header value b'Bearer eyJ…'", the whole
+    token, and told to start the services."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdWRpdG9yIn0.c2lnbmF0dXJl"
+    with a_feed({}) as empty:
+        for given in (f"{token}\n", f"{token} ", f"Bearer {token}"):
+            done = rebuild_from_feeds(database, tmp_path, "--token", given, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "--token holds whitespace" in done.stderr and token not in done.stdout + done.stderr, done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_a_header_httpx_will_not_send_is_said_without_its_token_and_not_as_a_feed_to_start() -> None:
+    """Whatever brings it there, httpx's error names the header value it refused, token and all: the line leaves it out."""
+    with a_feed({}) as empty, httpx.Client(base_url=empty, headers={"Authorization": "Bearer eyJsecret.token\n"}) as client:
+        with pytest.raises(httpx.LocalProtocolError) as raised:
+            client.get("/events")
+    said = unreachable(raised.value, {empty: "REGISTRY_PORT"})
+    assert "eyJsecret" not in said and "Bearer …" in said and "start the services" not in said, said
+    assert said.startswith(f"the request to {empty}/events could not be sent (LocalProtocolError: "), said

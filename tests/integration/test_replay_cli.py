@@ -44,3 +44,11 @@ def test_another_services_feed_is_refused_naming_the_service_whose_events_it_ser
         answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
     assert answer.returncode == 2, answer.stdout + answer.stderr
     assert answer.stderr == f"osv-replay: the funding feed at {registry} serves registry's events, not funding's: give each service's own URL\n"
+
+
+def test_a_token_with_its_line_end_is_refused_naming_token_and_never_printed(tmp_path: Path) -> None:
+    """Tester 47 F4: httpx's error printed the whole bearer token."""
+    with a_feed({}) as empty:
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--token", "eyJsecret.token.sig\n", f"--feed=registry={empty}"], tmp_path)
+    assert answer.returncode == 2, answer.stderr
+    assert "--token holds whitespace" in answer.stderr and "eyJsecret" not in answer.stdout + answer.stderr, answer.stderr
