@@ -391,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="with --from feeds: a bearer token for the feeds (an auditor's: `make token USER=auditor`); "
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
+    if args.source != "feeds" and (given := [option for option, value in (("--feed", args.feed), ("--token", args.token)) if value]):
+        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream reads neither (add --from feeds to read the feeds)")
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
 

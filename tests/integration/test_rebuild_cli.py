@@ -49,9 +49,9 @@ def osvs_identified(path: Path) -> int:
     return int(ReadModel(make_engine(f"sqlite:///{path}")).report()["total"]["osvs_identified"])
 
 
-def rebuild(database: Path, nats_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def rebuild(database: Path, nats_url: str, tmp_path: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}", "--nats-url", nats_url],
+        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}", "--nats-url", nats_url, *arguments],
         env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
         capture_output=True, text=True, timeout=120, cwd="/tmp",
     )
@@ -417,3 +417,13 @@ def test_a_header_httpx_will_not_send_is_said_without_its_token_and_not_as_a_fee
     said = unreachable(raised.value, {empty: "REGISTRY_PORT"})
     assert "eyJsecret" not in said and "Bearer …" in said and "start the services" not in said, said
     assert said.startswith(f"the request to {empty}/events could not be sent (LocalProtocolError: "), said
+
+
+def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
+    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds"),
+                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds")):
+        done = rebuild(database, nowhere(), tmp_path, *arguments)
+        assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
+    assert osvs_identified(database) == 1
