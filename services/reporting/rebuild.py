@@ -435,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = readmodel.advance_checkpoints()
     elapsed = time.perf_counter() - started
     total = readmodel.report()["total"]
+    made = "no checkpoint due" if not checkpoints else f"{checkpoints} checkpoint{'s' if checkpoints > 1 else ''} made"
     print(f"rebuilt {count} events in {applied:.2f}s ({count / applied if applied else 0:,.0f} events/s), "
-          f"{checkpoints} checkpoints by {elapsed:.2f}s; digest {readmodel.digest()}")
+          f"{made}, done in {elapsed:.2f}s; digest {readmodel.digest()}")
     print(f"total: {total}")
     return 0
 

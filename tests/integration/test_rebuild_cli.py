@@ -147,6 +147,7 @@ def test_from_the_feeds_a_refusal_says_to_pass_a_token_and_the_token_passed_is_t
         done = rebuild_from_feeds(database, tmp_path, "--token", "an-auditors-token", REPORTING_FEED_URLS=json.dumps(feeds))
     assert done.returncode == 0, done.stderr[-800:]
     assert done.stdout.startswith("rebuilt 0 events"), done.stdout
+    assert ", no checkpoint due, done in " in done.stdout, done.stdout  # tester 47 F8: "0 checkpoints by 0.40s"
     assert seen == ["Bearer an-auditors-token"] * 6  # each feed's head, then its one page
     assert "an-auditors-token" not in done.stdout + done.stderr
     assert osvs_identified(database) == 0  # rebuilt from feeds that hold nothing
