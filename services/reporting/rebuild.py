@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from services.reporting.settings import ReportingSettings
@@ -381,6 +382,37 @@ def _one_line(error: httpx.HTTPError) -> str:
     return first if url in first else f"{first} ({url})"
 
 
+class NewSQLiteFile:
+    """An SQLite file a rebuild is about to make (``--database-url sqlite:///new.db``): a rebuild that fails removes it,
+    its journals and the folders made for it, rather than leave a read model of tables and no facts. One that was
+    there before the run, or a server's database, is never one.
+    """
+
+    JOURNALS = ("-wal", "-shm", "-journal")
+
+    def __init__(self, path: Path, folders: list[Path]) -> None:
+        self.path = path
+        self.folders = folders
+        """The folders missing before the run, deepest first."""
+
+    @classmethod
+    def of(cls, url: str) -> NewSQLiteFile | None:
+        """The file ``url`` names when it is an SQLite file's URL (as :func:`~shared.files.private_sqlite` reads it) not made yet, else ``None``."""
+        if not url.startswith("sqlite:///"):
+            return None
+        name = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if not name or name == ":memory:" or (path := Path(name).absolute()).exists():
+            return None
+        return cls(path, [folder for folder in path.parents if not folder.exists()])
+
+    def remove(self) -> None:
+        for path in (self.path, *(self.path.with_name(self.path.name + journal) for journal in self.JOURNALS)):
+            path.unlink(missing_ok=True)
+        for folder in self.folders:
+            with contextlib.suppress(OSError):  # one that holds something else by now stays
+                folder.rmdir()
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = ReportingSettings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -396,7 +428,21 @@ def main(argv: list[str] | None = None) -> int:
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
 
-    readmodel = ReadModel(make_engine(args.database_url, rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+    made = NewSQLiteFile.of(args.database_url)
+    engine = make_engine(args.database_url, rebuildable=True)
+    code = 1
+    try:
+        code = _rebuild(parser, args, settings, engine, made)
+    finally:  # Ctrl-C, parser.error (a --feed refused) included
+        engine.dispose()
+        if code != 0 and made is not None:
+            made.remove()
+    return code
+
+
+def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: ReportingSettings, engine: Engine, made: NewSQLiteFile | None) -> int:
+    """:func:`main` once its arguments are read: the rebuild into ``engine``'s database, which ``made`` is when the run makes it; the exit status."""
+    readmodel = ReadModel(engine, settings.checkpoint_every, settings.checkpoint_settle_seconds)
     cleared: list[bool] = []
 
     def ready(found: list[str], events: int) -> None:
@@ -426,7 +472,10 @@ def main(argv: list[str] | None = None) -> int:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:
         bar.close()
-        state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
+        if made is not None:
+            state = f"none is left ({made.path}, which this run made, is removed)"
+        else:
+            state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
         print(f"rebuild: {_said(error)}; the read model: {state}", file=sys.stderr)
         return 1
     finally:

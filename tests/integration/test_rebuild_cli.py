@@ -428,3 +428,22 @@ def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp
         done = rebuild(database, nowhere(), tmp_path, *arguments)
         assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
     assert osvs_identified(database) == 1
+
+
+def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
+    """Tester 47 F6: it left a file of empty tables, while saying the read model "is left as it was"; the folder made
+    for it goes too. A file that was there is never removed, and a rebuild that succeeds keeps the one it made."""
+    new = tmp_path / "beside" / "new.db"
+    with a_web_page() as page:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(f"the read model: none is left ({new}, which this run made, is removed)"), done.stderr
+    assert not new.parent.exists()
+
+    with a_feed({}) as empty:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+    assert done.returncode == 0 and new.exists(), done.stderr
+    with a_web_page() as page:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1 and done.stderr.strip().endswith("the read model: it is left as it was"), done.stderr
+    assert new.exists()
