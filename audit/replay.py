@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--as-of {args.as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): "
                      "what will be recorded by then is not known, as reporting's as_of says")
 
-    urls, variables = feeds_named(parser, args.feed)
+    try:
+        urls, variables = feeds_named(parser, args.feed)
+    except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
+        print(f"osv-replay: {error}", file=sys.stderr)
+        return 2
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
     try:

@@ -41,17 +41,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
-from shared.auth import ServiceCredentials
+from shared.auth import AuthSettings, ServiceCredentials
 from shared.clientmessages import redacted, refusal, token_fault, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
+from shared.settings import refused_setting
 from shared.views import every_subject_of, json_loads, make_engine
 
 Progress = Callable[[int, int], None]
@@ -195,14 +198,28 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
     when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
     ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them), or in the service image, which
     holds no ``deploy`` package, reporting's own setting's defaults; and the variable that sets each URL, by URL (for the
-    line saying a feed does not answer)."""
+    line saying a feed does not answer).
+
+    Raises :class:`RebuildError` naming a variable one of those settings refused (``REGISTRY_PORT=abc``, ``OSV_HOST=``,
+    ``REPORTING_FEED_URLS`` that is no JSON), in one line.
+    """
+    classes: list[type[BaseSettings]] = [ReportingSettings, AuthSettings]
+    try:
+        return _default_feeds(classes)
+    except (ValidationError, SettingsError) as error:
+        raise RebuildError(refused_setting(error, classes)) from None
+
+
+def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`default_feeds`, adding to ``classes`` the settings it reads besides reporting's."""
     if "REPORTING_FEED_URLS" not in os.environ:
         try:
-            from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
+            from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
         except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
             if (error.name or "").partition(".")[0] != "deploy":
                 raise
         else:
+            classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
             served = service_urls()
             urls = {name: served[name] for name in ReadModel.sources}
             return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
@@ -414,7 +431,11 @@ class NewSQLiteFile:
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = ReportingSettings()
+    try:
+        settings = ReportingSettings()
+    except (ValidationError, SettingsError) as error:
+        print(f"rebuild: {refused_setting(error, (ReportingSettings, AuthSettings))}; the read model: it is left as it was", file=sys.stderr)
+        return 1
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")

@@ -447,3 +447,17 @@ def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path:
         done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
     assert done.returncode == 1 and done.stderr.strip().endswith("the read model: it is left as it was"), done.stderr
     assert new.exists()
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("REPORTING_FEED_URLS", "not json", "REPORTING_FEED_URLS is refused: not JSON (JSONDecodeError: "),
+    ("REGISTRY_PORT", "abc", "REGISTRY_PORT is refused: Input should be a valid integer"),
+    ("OSV_HOST", "", "OSV_HOST is refused: Value error, must be a host name or address alone"),
+])
+def test_from_the_feeds_a_variable_that_does_not_read_is_named_in_one_line(tmp_path: Path, variable: str, value: str, said: str) -> None:
+    """Tester 47 F3: pydantic's traceback, tens of lines, instead of the variable to set right."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild_from_feeds(database, tmp_path, **{variable: value})
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"rebuild: {said}"), done.stderr
+    assert done.stderr.strip().endswith("the read model: it is left as it was") and osvs_identified(database) == 1

@@ -52,3 +52,11 @@ def test_a_token_with_its_line_end_is_refused_naming_token_and_never_printed(tmp
         answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--token", "eyJsecret.token.sig\n", f"--feed=registry={empty}"], tmp_path)
     assert answer.returncode == 2, answer.stderr
     assert "--token holds whitespace" in answer.stderr and "eyJsecret" not in answer.stdout + answer.stderr, answer.stderr
+
+
+@pytest.mark.parametrize(("variable", "value"), [("REPORTING_FEED_URLS", "not json"), ("REGISTRY_PORT", "abc"), ("OSV_HOST", "")])
+def test_a_variable_that_does_not_read_is_named_in_one_line(tmp_path: Path, variable: str, value: str) -> None:
+    """Tester 47 F3: pydantic's traceback instead of the variable to set right."""
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00"], tmp_path, **{variable: value})
+    assert answer.returncode == 2 and "Traceback" not in answer.stderr, answer.stderr
+    assert answer.stderr.count("\n") == 1 and answer.stderr.startswith(f"osv-replay: {variable} is refused: "), answer.stderr
