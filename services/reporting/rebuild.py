@@ -16,7 +16,12 @@ another database beside the live one and compare (the digest is printed).
 
 The read model is emptied only once the stream (or every feed) has answered;
 a rebuild that cannot start (NATS out of reach, its login refused, no stream
-of that prefix) exits 1 naming why in one line and leaves it as it was.
+of that prefix) exits 1 naming why in one line and leaves it as it was. Each
+feed is read up to its first event first: one serving another service's
+events, or none of the head it declares, is refused so too. Every event applied
+must be of its feed's service, and each feed must reach its head; found later,
+the line says the read model holds only part of the events. A run that fails
+removes the SQLite file it made itself (``--database-url sqlite:///new.db``).
 
 On a terminal a progress bar shows the events applied out of the known total
 and the rate. Each batch is one transaction of executemany inserts. From the
