@@ -428,6 +428,7 @@ class NewSQLiteFile:
         return cls(path, [folder for folder in path.parents if not folder.exists()])
 
     def remove(self) -> None:
+        """The file, its journals, and the folders made for it that hold nothing else, gone; one already gone is no error."""
         for path in (self.path, *(self.path.with_name(self.path.name + journal) for journal in self.JOURNALS)):
             path.unlink(missing_ok=True)
         for folder in self.folders:
