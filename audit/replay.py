@@ -33,7 +33,7 @@ from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
-from shared.clientmessages import refusal, unreachable
+from shared.clientmessages import refusal, token_fault, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 
@@ -76,11 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="a bearer token for the feeds (an auditor's)")
     parser.add_argument("--json", action="store_true", help="print the whole report")
     args = parser.parse_args(argv)
+    if fault := token_fault(args.token):
+        parser.error(f"--token {fault}")
     if args.as_of > (now := datetime.now(timezone.utc)):
         parser.error(f"--as-of {args.as_of.isoformat()} is later than now ({now.isoformat(timespec='seconds')}): "
                      "what will be recorded by then is not known, as reporting's as_of says")
 
-    urls, variables = feeds_named(parser, args.feed)
+    try:
+        urls, variables = feeds_named(parser, args.feed)
+    except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
+        print(f"osv-replay: {error}", file=sys.stderr)
+        return 2
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
     try:

@@ -31,7 +31,7 @@ import nats
 
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
-from shared.clientmessages import refusal
+from shared.clientmessages import refusal, token_fault
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heads", type=Path, action="append", default=[], help="a JSON file of heads (an as-of report, an export's heads); repeatable")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     args = parser.parse_args(argv)
+    if fault := token_fault(args.token):
+        parser.error(f"--token {fault}")
 
     heads: list[Head] = []
     if args.nats:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
 from eventsourcing.cryptography import AESCipher
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 
 from shared.auth import AuthSettings
@@ -262,3 +264,40 @@ def read_or_create_key(path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
+
+
+def refused_setting(error: ValidationError | SettingsError, classes: Iterable[type[BaseSettings]]) -> str:
+    """One line naming the environment variable one of ``classes`` refused, and why (``REGISTRY_PORT is refused: Input
+    should be a valid integer…``), for a command line to print instead of pydantic's traceback. The value is not
+    repeated: it may be a secret.
+
+    A :class:`~pydantic.ValidationError` names its class (its ``title``) and field; a
+    :class:`~pydantic_settings.SettingsError` (a value that is not the JSON a list or a mapping is read from) only its
+    field, and its class is the first of ``classes`` that refuses to be read again.
+    """
+    by_name = {cls.__name__: cls for cls in classes}
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        owner, field, why = by_name.get(error.title), str(first["loc"][0]) if first["loc"] else "", str(first["msg"])
+    else:
+        found = re.search(r'field "(\w+)"', str(error))
+        field = found.group(1) if found else ""
+        owner = next((cls for cls in classes if _refuses(cls)), None)
+        cause = error.__cause__
+        why = f"not JSON ({type(cause).__name__}: {cause})" if isinstance(cause, ValueError) else str(error)
+    if owner is not None and field and field not in owner.model_fields:  # a field's own variable (validation_alias="OSV_HOST")
+        variable = field.upper()
+    elif field:
+        prefix = str(owner.model_config.get("env_prefix") or "") if owner is not None else ""
+        variable = f"{prefix}{field}".upper()
+    else:
+        variable = owner.__name__ if owner is not None else "a setting"
+    return " ".join(f"{variable} is refused: {why}".split())
+
+
+def _refuses(cls: type[BaseSettings]) -> bool:
+    try:
+        cls()
+    except (ValidationError, SettingsError):
+        return True
+    return False

@@ -16,7 +16,12 @@ another database beside the live one and compare (the digest is printed).
 
 The read model is emptied only once the stream (or every feed) has answered;
 a rebuild that cannot start (NATS out of reach, its login refused, no stream
-of that prefix) exits 1 naming why in one line and leaves it as it was.
+of that prefix) exits 1 naming why in one line and leaves it as it was. Each
+feed is read up to its first event first: one serving another service's
+events, or none of the head it declares, is refused so too. Every event applied
+must be of its feed's service, and each feed must reach its head; found later,
+the line says the read model holds only part of the events. A run that fails
+removes the SQLite file it made itself (``--database-url sqlite:///new.db``).
 
 On a terminal a progress bar shows the events applied out of the known total
 and the rate. Each batch is one transaction of executemany inserts. From the
@@ -41,16 +46,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsError
+from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
-from shared.auth import ServiceCredentials
-from shared.clientmessages import refusal, unreachable
+from shared.auth import AuthSettings, ServiceCredentials
+from shared.clientmessages import redacted, refusal, token_fault, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
+from shared.settings import refused_setting
 from shared.views import every_subject_of, json_loads, make_engine
 
 Progress = Callable[[int, int], None]
@@ -194,14 +203,28 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
     when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
     ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them), or in the service image, which
     holds no ``deploy`` package, reporting's own setting's defaults; and the variable that sets each URL, by URL (for the
-    line saying a feed does not answer)."""
+    line saying a feed does not answer).
+
+    Raises :class:`RebuildError` naming a variable one of those settings refused (``REGISTRY_PORT=abc``, ``OSV_HOST=``,
+    ``REPORTING_FEED_URLS`` that is no JSON), in one line.
+    """
+    classes: list[type[BaseSettings]] = [ReportingSettings, AuthSettings]
+    try:
+        return _default_feeds(classes)
+    except (ValidationError, SettingsError) as error:
+        raise RebuildError(refused_setting(error, classes)) from None
+
+
+def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`default_feeds`, adding to ``classes`` the settings it reads besides reporting's."""
     if "REPORTING_FEED_URLS" not in os.environ:
         try:
-            from deploy.run_local import HOST_VARIABLE, port_variable, service_urls
+            from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
         except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
             if (error.name or "").partition(".")[0] != "deploy":
                 raise
         else:
+            classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
             served = service_urls()
             urls = {name: served[name] for name in ReadModel.sources}
             return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
@@ -229,11 +252,21 @@ def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict
 def rebuild_from_feeds(
     readmodel: ReadModel, feeds: Mapping[str, httpx.Client], page: int = 1000, progress: Progress | None = None, ready: Ready | None = None
 ) -> int:
-    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL).
+    """Read every service's ``GET /events`` from the start and apply it (clients carry each base URL); returns the events applied.
 
     ``ready`` is called with the feeds and their heads in all once every feed answered, before anything is applied.
+    Each feed is read first up to its first event (:func:`_head`), so that one serving another service's events is
+    refused before ``ready``.
+
+    Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed;
+    serves another service's events (every event's ``source`` must be the feed's service's: read as ``name``'s,
+    another's events would be facts of ``name`` never applied, and that service's own left out); answers positions
+    that are none (a negative ``head``, a ``next_after`` going back); or ends short of the ``head`` it declared. The
+    end is told by positions, not by events counted: ``next_after`` steps over the private events no feed serves.
+    Found while applying (a feed whose events change service part way, or that ends short), part of the events
+    are applied by then.
     """
-    heads = {name: _head(name, client) for name, client in feeds.items()}
+    heads = {name: _head(name, client, page) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
     if ready is not None:
         ready(list(heads), total)
@@ -242,47 +275,89 @@ def rebuild_from_feeds(
         for name, client in feeds.items():
             after = 0
             while True:
-                body = client.get("/events", params={"after": after, "limit": page}).raise_for_status().json()
-                if body["next_after"] == after:
+                next_after, events = _page(name, client, after, page)
+                if next_after == after:
                     break
-                after = body["next_after"]
-                if not body["events"]:  # a page of private events only
+                after = next_after
+                if not events:  # a page of private events only
                     continue
                 if applying is not None:  # the next page is read while the last one applies
                     applying.result()
                     if progress:
                         progress(seen, total)
-                applying = writer.submit(readmodel.apply, body["events"], checkpoint=False)
-                seen += len(body["events"])
+                applying = writer.submit(readmodel.apply, events, checkpoint=False)
+                seen += len(events)
             if applying is not None:
                 applying.result()
                 applying = None
+            _check_end(name, client, after, heads[name])
             readmodel.settle(name, after)  # the feed covered every position up to here
     if progress:
         progress(seen, total)
     return seen
 
 
-def _head(name: str, client: httpx.Client) -> int:
-    """The highest position ``name``'s feed holds.
+def _head(name: str, client: httpx.Client, page: int) -> int:
+    """The highest position ``name``'s feed holds, once it is read up to its first event and that event is ``name``'s.
 
-    Raises httpx's errors as they come (a refusal, 401 or 403, is the caller's
-    to explain: ``osv-replay`` names the role it needs), and
-    :class:`RebuildError` naming the feed when it answers, but not as a feed, or as another service's feed (its events'
-    ``source`` names another: read as ``name``'s, each of its events looked like one of ``name``'s never applied).
+    Registry's and engagement's first position is a private event, which no feed serves: the first page holds no
+    event whose ``source`` could be checked, and the pages after it are read until one does. Raises httpx's errors
+    as they come (a refusal, 401 or 403, is the caller's to explain: ``osv-replay`` names the role it needs), and
+    :class:`RebuildError` as :func:`_page` does, or when the head is negative, or the feed holds no event and ends
+    short of it.
     """
     response = client.get("/events", params={"limit": 1}).raise_for_status()
     try:
-        page = response.json()
-        head = int(page["head"])
-        sources = {str(event["source"]) for event in page["events"]}
+        head = int(response.json()["head"])
     except (ValueError, KeyError, TypeError) as error:
-        raise RebuildError(f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})") from None
+        raise RebuildError(_not_a_feed(name, client, error)) from None
+    if head < 0:
+        raise RebuildError(f"the {name} feed at {client.base_url} declared head {head}: a feed's positions start at 1")
+    after, events = _read(name, client, response, 0)
+    while not events and after < head:
+        next_after, events = _page(name, client, after, page)
+        if next_after == after:
+            break
+        after = next_after
+    if not events:
+        _check_end(name, client, after, head)
+    return head
+
+
+def _check_end(name: str, client: httpx.Client, end: int, head: int) -> None:
+    """:class:`RebuildError` when ``name``'s feed ended at position ``end``, short of the ``head`` it declared."""
+    if end < head:
+        raise RebuildError(f"the {name} feed at {client.base_url} ended at position {end}, short of the head {head} it declared: "
+                           "it holds fewer events than it said")
+
+
+def _page(name: str, client: httpx.Client, after: int, limit: int) -> tuple[int, list[dict[str, Any]]]:
+    """The page of ``name``'s feed after ``after``: its ``next_after`` and its events. See :func:`_read`."""
+    return _read(name, client, client.get("/events", params={"after": after, "limit": limit}).raise_for_status(), after)
+
+
+def _read(name: str, client: httpx.Client, response: httpx.Response, after: int) -> tuple[int, list[dict[str, Any]]]:
+    """``response``'s ``next_after`` and events, the page after ``after``; :class:`RebuildError` naming the feed when
+    it is no feed's page, its ``next_after`` goes back (or stays while it holds events), or an event's ``source`` is
+    not ``name``'s (naming the service whose events the feed serves)."""
+    try:
+        body = response.json()
+        next_after, events = int(body["next_after"]), list(body["events"])
+        sources = {str(event["source"]) for event in events}
+    except (ValueError, KeyError, TypeError) as error:
+        raise RebuildError(_not_a_feed(name, client, error)) from None
+    if next_after < after or (events and next_after == after):
+        raise RebuildError(f"the {name} feed at {client.base_url} answered next_after {next_after} after {after}"
+                           f"{' with events' if events else ''}: a feed's positions only go forward")
     other = sources - {SPEC_SOURCE_PREFIX + name}
     if other:
         served = ", ".join(sorted(source.removeprefix(SPEC_SOURCE_PREFIX) for source in other))
         raise RebuildError(f"the {name} feed at {client.base_url} serves {served}'s events, not {name}'s: give each service's own URL")
-    return head
+    return next_after, events
+
+
+def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:
+    return f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})"
 
 
 def _rebuild_from_feeds(
@@ -304,8 +379,8 @@ def _rebuild_from_feeds(
     except httpx.TransportError as error:
         url = str(error.request.url)
         if token is None and not any(url.startswith(base) for base in variables):  # the services' token was being fetched
-            raise RebuildError(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
-                               "start it (make run does), or pass --token") from None
+            raise RebuildError(redacted(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
+                                        "start it (make run does), or pass --token")) from None
         raise RebuildError(unreachable(error, variables)) from None
     finally:
         for client in clients.values():
@@ -316,7 +391,7 @@ def _said(error: RebuildError | httpx.HTTPError) -> str:
     """The rebuild's error on one line: a feed's refusal with what to do about a 401 or 403."""
     if isinstance(error, httpx.HTTPStatusError):
         return refusal(error)
-    return _one_line(error) if isinstance(error, httpx.HTTPError) else str(error)
+    return redacted(_one_line(error) if isinstance(error, httpx.HTTPError) else str(error))
 
 
 def _one_line(error: httpx.HTTPError) -> str:
@@ -329,8 +404,44 @@ def _one_line(error: httpx.HTTPError) -> str:
     return first if url in first else f"{first} ({url})"
 
 
+class NewSQLiteFile:
+    """An SQLite file a rebuild is about to make (``--database-url sqlite:///new.db``): a rebuild that fails removes it,
+    its journals and the folders made for it, rather than leave a read model of tables and no facts. One that was
+    there before the run, or a server's database, is never one.
+    """
+
+    JOURNALS = ("-wal", "-shm", "-journal")
+
+    def __init__(self, path: Path, folders: list[Path]) -> None:
+        self.path = path
+        self.folders = folders
+        """The folders missing before the run, deepest first."""
+
+    @classmethod
+    def of(cls, url: str) -> NewSQLiteFile | None:
+        """The file ``url`` names when it is an SQLite file's URL (as :func:`~shared.files.private_sqlite` reads it) not made yet, else ``None``."""
+        if not url.startswith("sqlite:///"):
+            return None
+        name = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if not name or name == ":memory:" or (path := Path(name).absolute()).exists():
+            return None
+        return cls(path, [folder for folder in path.parents if not folder.exists()])
+
+    def remove(self) -> None:
+        """The file, its journals, and the folders made for it that hold nothing else, gone; one already gone is no error."""
+        for path in (self.path, *(self.path.with_name(self.path.name + journal) for journal in self.JOURNALS)):
+            path.unlink(missing_ok=True)
+        for folder in self.folders:
+            with contextlib.suppress(OSError):  # one that holds something else by now stays
+                folder.rmdir()
+
+
 def main(argv: list[str] | None = None) -> int:
-    settings = ReportingSettings()
+    try:
+        settings = ReportingSettings()
+    except (ValidationError, SettingsError) as error:
+        print(f"rebuild: {refused_setting(error, (ReportingSettings, AuthSettings))}; the read model: it is left as it was", file=sys.stderr)
+        return 1
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")
@@ -339,8 +450,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="with --from feeds: a bearer token for the feeds (an auditor's: `make token USER=auditor`); "
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
+    if args.source != "feeds" and (given := [option for option, value in (("--feed", args.feed), ("--token", args.token)) if value]):
+        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream reads neither (add --from feeds to read the feeds)")
+    if fault := token_fault(args.token):
+        parser.error(f"--token {fault}")
 
-    readmodel = ReadModel(make_engine(args.database_url, rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+    made = NewSQLiteFile.of(args.database_url)
+    engine = make_engine(args.database_url, rebuildable=True)
+    code = 1
+    try:
+        code = _rebuild(parser, args, settings, engine, made)
+    finally:  # Ctrl-C, parser.error (a --feed refused) included
+        engine.dispose()
+        if code != 0 and made is not None:
+            made.remove()
+    return code
+
+
+def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: ReportingSettings, engine: Engine, made: NewSQLiteFile | None) -> int:
+    """:func:`main` once its arguments are read: the rebuild into ``engine``'s database, which ``made`` is when the run makes it; the exit status."""
+    readmodel = ReadModel(engine, settings.checkpoint_every, settings.checkpoint_settle_seconds)
     cleared: list[bool] = []
 
     def ready(found: list[str], events: int) -> None:
@@ -370,7 +499,10 @@ def main(argv: list[str] | None = None) -> int:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:
         bar.close()
-        state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
+        if made is not None:
+            state = f"none is left ({made.path}, which this run made, is removed)"
+        else:
+            state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
         print(f"rebuild: {_said(error)}; the read model: {state}", file=sys.stderr)
         return 1
     finally:
@@ -379,8 +511,9 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = readmodel.advance_checkpoints()
     elapsed = time.perf_counter() - started
     total = readmodel.report()["total"]
+    made = "no checkpoint due" if not checkpoints else f"{checkpoints} checkpoint{'s' if checkpoints > 1 else ''} made"
     print(f"rebuilt {count} events in {applied:.2f}s ({count / applied if applied else 0:,.0f} events/s), "
-          f"{checkpoints} checkpoints by {elapsed:.2f}s; digest {readmodel.digest()}")
+          f"{made}, done in {elapsed:.2f}s; digest {readmodel.digest()}")
     print(f"total: {total}")
     return 0
 

@@ -20,12 +20,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import nats
+import pytest
 
 from devtools.embedded import NatsServer
 from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
+from shared.clientmessages import unreachable
 from shared.views import make_engine
 from tests.integration.test_reporting_as_of import cloudevent
 from tests.support.system import eventually
@@ -45,9 +49,9 @@ def osvs_identified(path: Path) -> int:
     return int(ReadModel(make_engine(f"sqlite:///{path}")).report()["total"]["osvs_identified"])
 
 
-def rebuild(database: Path, nats_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def rebuild(database: Path, nats_url: str, tmp_path: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}", "--nats-url", nats_url],
+        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}", "--nats-url", nats_url, *arguments],
         env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **env},
         capture_output=True, text=True, timeout=120, cwd="/tmp",
     )
@@ -143,6 +147,7 @@ def test_from_the_feeds_a_refusal_says_to_pass_a_token_and_the_token_passed_is_t
         done = rebuild_from_feeds(database, tmp_path, "--token", "an-auditors-token", REPORTING_FEED_URLS=json.dumps(feeds))
     assert done.returncode == 0, done.stderr[-800:]
     assert done.stdout.startswith("rebuilt 0 events"), done.stdout
+    assert ", no checkpoint due, done in " in done.stdout, done.stdout  # tester 47 F8: "0 checkpoints by 0.40s"
     assert seen == ["Bearer an-auditors-token"] * 6  # each feed's head, then its one page
     assert "an-auditors-token" not in done.stdout + done.stderr
     assert osvs_identified(database) == 0  # rebuilt from feeds that hold nothing
@@ -253,3 +258,206 @@ def test_a_reader_whose_applier_is_gone_ends_at_once_instead_of_waiting_on_a_ful
     reader.stdout.close()  # the applier is gone: killed, or crashed, with batches still to come
     eventually(lambda: reader.poll() is not None, timeout=60)
     assert reader.returncode == streamreader.APPLIER_GONE
+
+
+Log = dict[int, "dict[str, object] | None"]
+"""A service's log as its feed serves it: each position's CloudEvent, or ``None`` for a private event (no feed serves one)."""
+
+
+@contextmanager
+def a_feed(log: Log, head: int | None = None) -> Iterator[str]:
+    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too), declaring
+    ``head`` (by default its highest position); it takes any token."""
+
+    class Feed(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            query = parse_qs(urlsplit(self.path).query)
+            after, limit = int(query.get("after", ["0"])[0]), int(query.get("limit", ["100"])[0])
+            positions = sorted(position for position in log if position > after)[:limit]
+            page = {"after": after, "next_after": positions[-1] if positions else after, "head": max(log, default=0) if head is None else head,
+                    "events": [log[position] for position in positions if log[position] is not None]}
+            self.answer(200, "application/json", json.dumps(page).encode())
+
+    with serving(Feed) as url:
+        yield url
+
+
+def osvs_mapped(source: str, *positions: int) -> Log:
+    """``source``'s log: a private event at position 1 (as registry's and engagement's is), an OSV mapped at each of ``positions``."""
+    moment = datetime(2021, 3, 15, 14, tzinfo=timezone.utc)
+    return {1: None, **{position: cloudevent(source, position, "OSVMapped", f"osv-{position}", moment, osv_id=f"osv-{position}",
+                                             name=f"OSV {position}", district="Comas", zone="Lima Norte", mapped_on="2021-03-15")
+                        for position in positions}}
+
+
+def digest(path: Path) -> str:
+    return ReadModel(make_engine(f"sqlite:///{path}")).digest()
+
+
+def test_from_the_feeds_another_services_feed_is_refused_by_name_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
+    """Tester 47 F1: ``--feed funding=<registry's URL>`` exited 0, with a read model holding no funding fact. Only the
+    head's page (``limit=1``) was checked, and registry's first position is a private event: that page held no event."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    before = digest(database)
+    with a_feed(osvs_mapped("registry", 2, 3)) as registry, a_feed({}) as empty:
+        feeds = {"registry": registry, "funding": empty, "engagement": empty}
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"funding={registry}", REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"rebuild: the funding feed at {registry} serves registry's events, not funding's: give each service's own URL; "
+        "the read model: it is left as it was"
+    ), done.stderr[-800:]
+    assert digest(database) == before
+
+
+def test_from_the_feeds_a_feed_whose_events_turn_to_another_services_part_way_fails_saying_what_is_applied(tmp_path: Path) -> None:
+    """Every event applied is checked, not only the first: one of another service's after the first page fails the rebuild."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    # the first page (1000 positions) is registry's, the second a funding event: the head's check has passed by then
+    mixed = {**osvs_mapped("registry", *range(2, 1002)), **{position: event for position, event in osvs_mapped("funding", 1002).items() if event}}
+    with a_feed(mixed) as registry, a_feed({}) as empty:
+        feeds = {"registry": registry, "funding": empty, "engagement": empty}
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: the registry feed at {registry} serves funding's events, not registry's"), last
+    assert last.endswith("the read model: it holds only part of the events: run the rebuild again"), last
+
+
+@contextmanager
+def answering(page: dict[str, object]) -> Iterator[str]:
+    """A feed that answers every GET with ``page``, whatever it is asked."""
+
+    class Feed(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.answer(200, "application/json", json.dumps(page).encode())
+
+    with serving(Feed) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("page", "said"), [
+    ({"after": 0, "next_after": 0, "head": 10, "events": []}, "ended at position 0, short of the head 10 it declared: it holds fewer events than it said"),
+    ({"after": 0, "next_after": 0, "head": 10**30, "events": []}, f"ended at position 0, short of the head {10**30} it declared"),
+    ({"after": 0, "next_after": 0, "head": -1, "events": []}, "declared head -1: a feed's positions start at 1"),
+    ({"after": 0, "next_after": -5, "head": 10, "events": []}, "answered next_after -5 after 0: a feed's positions only go forward"),
+])
+def test_from_the_feeds_one_that_holds_fewer_positions_than_it_declared_or_none_that_make_sense_is_refused(
+    tmp_path: Path, page: dict[str, object], said: str
+) -> None:
+    """Tester 47 F2: a feed declaring head 10 and serving nothing rebuilt a read model of 0 OSVs, exit 0."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with answering(page) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: the registry feed at {registry} {said}") and last.endswith("the read model: it is left as it was"), last
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_one_that_ends_short_of_its_head_after_its_first_events_fails_saying_what_is_applied(tmp_path: Path) -> None:
+    """The end is told by positions (``next_after`` reaching the head), as private events are left out of every feed."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", 2, 3), head=5) as registry, a_feed(osvs_mapped("engagement"), head=1) as engagement, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": engagement}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (f"rebuild: the registry feed at {registry} ended at position 3, short of the head 5 it declared: it holds fewer events "
+                    "than it said; the read model: it holds only part of the events: run the rebuild again"), last
+
+
+NOT_FOUND_PAGE = b"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <title>404 - Page not found</title>
+</head>
+<body>
+  <h1>We are sorry...</h1>
+  <p>Page not found</p>
+  <p>""" + b"The page you asked for is not here. " * 20 + b"""</p>
+</body>
+</html>
+"""
+
+
+def test_from_the_feeds_a_url_that_answers_a_web_page_refusal_is_one_line_of_it(tmp_path: Path) -> None:
+    """Tester 47 F7: the identity provider's URL given as a feed put its 404 page, nine lines of HTML, in the error."""
+
+    class Page(Answering):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.answer(404, "text/html", NOT_FOUND_PAGE)
+
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with serving(Page) as page:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"rebuild: {page}/events?limit=1 answered 404: <!DOCTYPE html> <html lang=\"en\"> <head> <title>404 - Page not found"), line
+    assert line.endswith("…; the read model: it is left as it was") and len(line) < 350, line
+
+
+def test_a_token_copied_with_its_line_end_is_refused_up_front_and_never_printed(tmp_path: Path) -> None:
+    """Tester 47 F4: ``--token "$TOKEN<newline>"`` printed httpx's "Illegal header value b'Bearer eyJ…'", the whole
+    token, and told to start the services."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhdWRpdG9yIn0.c2lnbmF0dXJl"
+    with a_feed({}) as empty:
+        for given in (f"{token}\n", f"{token} ", f"Bearer {token}"):
+            done = rebuild_from_feeds(database, tmp_path, "--token", given, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert "--token holds whitespace" in done.stderr and token not in done.stdout + done.stderr, done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_a_header_httpx_will_not_send_is_said_without_its_token_and_not_as_a_feed_to_start() -> None:
+    """Whatever brings it there, httpx's error names the header value it refused, token and all: the line leaves it out."""
+    with a_feed({}) as empty, httpx.Client(base_url=empty, headers={"Authorization": "Bearer eyJsecret.token\n"}) as client:
+        with pytest.raises(httpx.LocalProtocolError) as raised:
+            client.get("/events")
+    said = unreachable(raised.value, {empty: "REGISTRY_PORT"})
+    assert "eyJsecret" not in said and "Bearer …" in said and "start the services" not in said, said
+    assert said.startswith(f"the request to {empty}/events could not be sent (LocalProtocolError: "), said
+
+
+def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
+    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds"),
+                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds")):
+        done = rebuild(database, nowhere(), tmp_path, *arguments)
+        assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
+    """Tester 47 F6: it left a file of empty tables, while saying the read model "is left as it was"; the folder made
+    for it goes too. A file that was there is never removed, and a rebuild that succeeds keeps the one it made."""
+    new = tmp_path / "beside" / "new.db"
+    with a_web_page() as page:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(f"the read model: none is left ({new}, which this run made, is removed)"), done.stderr
+    assert not new.parent.exists()
+
+    with a_feed({}) as empty:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+    assert done.returncode == 0 and new.exists(), done.stderr
+    with a_web_page() as page:
+        done = rebuild_from_feeds(new, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, page)))
+    assert done.returncode == 1 and done.stderr.strip().endswith("the read model: it is left as it was"), done.stderr
+    assert new.exists()
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("REPORTING_FEED_URLS", "not json", "REPORTING_FEED_URLS is refused: not JSON (JSONDecodeError: "),
+    ("REGISTRY_PORT", "abc", "REGISTRY_PORT is refused: Input should be a valid integer"),
+    ("OSV_HOST", "", "OSV_HOST is refused: Value error, must be a host name or address alone"),
+])
+def test_from_the_feeds_a_variable_that_does_not_read_is_named_in_one_line(tmp_path: Path, variable: str, value: str, said: str) -> None:
+    """Tester 47 F3: pydantic's traceback, tens of lines, instead of the variable to set right."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild_from_feeds(database, tmp_path, **{variable: value})
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"rebuild: {said}"), done.stderr
+    assert done.stderr.strip().endswith("the read model: it is left as it was") and osvs_identified(database) == 1

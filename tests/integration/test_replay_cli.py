@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.embedded import free_port
+from tests.integration.test_rebuild_cli import a_feed, osvs_mapped
 
 SCRIPT = Path(sys.executable).parent / "osv-replay"
 
@@ -34,3 +35,28 @@ def test_a_moment_that_is_not_one_is_refused_saying_what_to_give(tmp_path: Path,
     answer = run(["--as-of", moment], tmp_path)
     assert answer.returncode == 2 and "parse_moment" not in answer.stderr, answer.stderr
     assert "is not a moment of the calendar" in answer.stderr and "2021-12-31T23:59:59-05:00" in answer.stderr
+
+
+def test_another_services_feed_is_refused_naming_the_service_whose_events_it_serves(tmp_path: Path) -> None:
+    """Tester 47 F1: ``--feed funding=<registry's URL>`` printed a digest, of a report without funding's facts."""
+    with a_feed(osvs_mapped("registry", 2, 3)) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={registry}", f"--feed=engagement={empty}"]
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
+    assert answer.returncode == 2, answer.stdout + answer.stderr
+    assert answer.stderr == f"osv-replay: the funding feed at {registry} serves registry's events, not funding's: give each service's own URL\n"
+
+
+def test_a_token_with_its_line_end_is_refused_naming_token_and_never_printed(tmp_path: Path) -> None:
+    """Tester 47 F4: httpx's error printed the whole bearer token."""
+    with a_feed({}) as empty:
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--token", "eyJsecret.token.sig\n", f"--feed=registry={empty}"], tmp_path)
+    assert answer.returncode == 2, answer.stderr
+    assert "--token holds whitespace" in answer.stderr and "eyJsecret" not in answer.stdout + answer.stderr, answer.stderr
+
+
+@pytest.mark.parametrize(("variable", "value"), [("REPORTING_FEED_URLS", "not json"), ("REGISTRY_PORT", "abc"), ("OSV_HOST", "")])
+def test_a_variable_that_does_not_read_is_named_in_one_line(tmp_path: Path, variable: str, value: str) -> None:
+    """Tester 47 F3: pydantic's traceback instead of the variable to set right."""
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00"], tmp_path, **{variable: value})
+    assert answer.returncode == 2 and "Traceback" not in answer.stderr, answer.stderr
+    assert answer.stderr.count("\n") == 1 and answer.stderr.startswith(f"osv-replay: {variable} is refused: "), answer.stderr
