@@ -31,7 +31,7 @@ import nats
 
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
-from shared.clientmessages import refusal, token_fault
+from shared.clientmessages import refusal, token_fault, unreachable
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = verify_feed(args.service, client, heads)
             except httpx.HTTPStatusError as error:
                 print(f"osv-verify: {refusal(error)}", file=sys.stderr)
+                return 2
+            except httpx.TransportError as error:  # a traceback, before (helper 159)
+                print(f"osv-verify: {unreachable(error, {}, name_it='--feed URL')}", file=sys.stderr)
                 return 2
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.describe())
     if not heads:

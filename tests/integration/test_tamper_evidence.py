@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from audit import verify as osv_verify
 from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
+from devtools.processes import free_port
 from services.registry.application import Registry
 from shared.chain import GENESIS, link, record_digest
 from shared.chaincheck import Head
@@ -182,6 +183,14 @@ def test_osv_verify_reads_the_heads_the_relay_published_and_names_the_position(t
 
     assert osv_verify.main(["--service", "registry", "--store", store, "--nats", nats_server.auditor_url]) == 1
     assert "registry: FAILED at position 3" in capsys.readouterr().out
+
+
+def test_osv_verify_says_in_one_line_that_a_feed_does_not_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    """It ended in httpx's traceback (helper 159)."""
+    feed = f"http://127.0.0.1:{free_port('127.0.0.1')}"
+    assert osv_verify.main(["--service", "registry", "--feed", feed]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("osv-verify: ") and feed in said and "--feed URL" in said and "\n" not in said and "Traceback" not in said
 
 
 def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_the_service_runs(tmp_path: Path, nats_server: NatsServer) -> None:
