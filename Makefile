@@ -51,14 +51,9 @@ faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, ser
 	$(PY) -m pytest $(XDIST) -m faults
 	$(PY) -m faults
 
-# Against `make run`'s own nats-server the services' user signs in (its password in var/nats/accounts.json),
-# passed in the environment, never on a command line; REPORTING_NATS_URL, when set, wins.
+# Against `make run`'s own nats-server the services' user signs in (its password read from var/nats/accounts.json by
+# the rebuild itself, never on a command line: services.reporting.rebuild.default_nats_url); REPORTING_NATS_URL wins.
 rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream (stop reporting first)
-	@accounts="$${OSV_VAR_DIR:-var}/nats/accounts.json"; \
-	if [ -z "$$REPORTING_NATS_URL" ] && [ -f "$$accounts" ]; then \
-		REPORTING_NATS_URL="nats://osv:$$($(PY) -c 'import json, sys; print(json.load(open(sys.argv[1]))["programme_password"])' "$$accounts")@$${OSV_HOST:-127.0.0.1}:$${OSV_NATS_PORT:-4222}"; \
-		export REPORTING_NATS_URL; \
-	fi; \
 	$(PY) -m services.reporting.rebuild
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas

@@ -232,6 +232,34 @@ def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], d
     return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
 
 
+def default_nats_url(settings: ReportingSettings) -> str:
+    """Where a rebuild named no ``--nats-url`` reads the stream: ``REPORTING_NATS_URL`` when set (reporting's own
+    setting); else ``make run``'s nats-server (``OSV_HOST``, ``OSV_NATS_PORT``), signed in as the services' user
+    ``osv`` with the password ``<OSV_VAR_DIR>/nats/accounts.json`` holds, when that file is there (run as
+    ``python -m services.reporting.rebuild``, it went to port 4222 whatever ``make run`` served; ``make rebuild`` built
+    this in the shell); else, and in the service image, which holds no ``deploy`` package, the setting's default.
+
+    Raises :class:`RebuildError` for an ``OSV_`` variable that does not read (one line naming it).
+    """
+    if "REPORTING_NATS_URL" in os.environ:
+        return settings.nats_url
+    try:
+        from deploy.run_local import LocalSettings
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "deploy":
+            raise
+        return settings.nats_url
+    try:
+        local = LocalSettings()
+    except (ValidationError, SettingsError) as error:
+        raise RebuildError(refused_setting(error, (LocalSettings,))) from None
+    accounts = local.var_dir / "nats" / "accounts.json"
+    if not accounts.is_file():
+        return settings.nats_url
+    password = json.loads(accounts.read_text(encoding="utf-8"))["programme_password"]  # URL-safe: nats-py reads it as written
+    return f"nats://osv:{password}@{local.host}:{local.nats_port}"
+
+
 FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
 
 
@@ -445,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")
-    parser.add_argument("--nats-url", default=settings.nats_url, help="one NATS URL or a comma-separated list, as the services take")
+    parser.add_argument("--nats-url", help="one NATS URL or a comma-separated list, as the services take (default: REPORTING_NATS_URL, "
+                        "or make run's nats-server, OSV_HOST and OSV_NATS_PORT, signed in as the services' user)")
     parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help=f"with --from feeds: {FEED_HELP}")
     parser.add_argument("--token", help="with --from feeds: a bearer token for the feeds (an auditor's: `make token USER=auditor`); "
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
@@ -494,7 +523,7 @@ def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings
     bar = ProgressBar(f"rebuild from {args.source}")
     try:
         if args.source == "stream":
-            count = rebuild_from_stream(readmodel, args.nats_url, settings.nats_stream, progress=bar, ready=ready)
+            count = rebuild_from_stream(readmodel, args.nats_url or default_nats_url(settings), settings.nats_stream, progress=bar, ready=ready)
         else:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:

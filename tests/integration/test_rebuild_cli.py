@@ -461,3 +461,30 @@ def test_from_the_feeds_a_variable_that_does_not_read_is_named_in_one_line(tmp_p
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-800:]
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"rebuild: {said}"), done.stderr
     assert done.stderr.strip().endswith("the read model: it is left as it was") and osvs_identified(database) == 1
+
+
+def test_named_no_nats_url_the_rebuild_reads_make_runs_nats_server_signed_in_as_the_services(tmp_path: Path) -> None:
+    """Run as `python -m services.reporting.rebuild`, it went to port 4222 whatever `make run` served (tester 158 F12):
+    only `make rebuild` built the URL, in the shell. Here a nats-server as `make run` keeps it (its accounts under
+    `<OSV_VAR_DIR>/nats`) on another port, holding no stream: the rebuild reaches it, signs in and finds no stream."""
+    server = NatsServer(tmp_path / "var" / "nats", port=0, http_port=None).start()
+    try:
+        database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+        inherited = {name: value for name, value in os.environ.items() if not name.startswith(("REPORTING_", "OSV_"))}
+        done = subprocess.run(
+            [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}"],
+            env={**inherited, "OSV_VAR_DIR": str(tmp_path / "var"), "OSV_NATS_PORT": str(server.port),
+                 "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            capture_output=True, text=True, timeout=120, cwd="/tmp",
+        )
+        assert done.returncode == 1, done.stderr
+        assert "on the NATS server (REPORTING_NATS_STREAM?)" in done.stderr, done.stderr
+        assert osvs_identified(database) == 1  # left as it was
+        bad = subprocess.run(
+            [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}"],
+            env={**inherited, "OSV_VAR_DIR": str(tmp_path / "var"), "OSV_NATS_PORT": "abc", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            capture_output=True, text=True, timeout=120, cwd="/tmp",
+        )
+        assert bad.returncode == 1 and "OSV_NATS_PORT is refused" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    finally:
+        server.stop()
