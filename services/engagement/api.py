@@ -89,6 +89,13 @@ PurposeQuery = Annotated[
 ]
 
 
+MaskedQuery = Annotated[
+    bool,
+    Query(description="`true`: members masked, as to a reader without `personal-data:read`, even to one with it; no "
+          "purpose is asked and nothing is logged (read only what the task needs: a role change or a joining date)."),
+]
+
+
 def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.MEMBERS_READ) -> Reader:
     """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``), else masked, within ``permission``'s scope."""
     return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data, purpose)
@@ -158,11 +165,7 @@ def get_member(
     caller: MembersReader,
     response: Response,
     purpose: PurposeQuery = None,
-    masked: Annotated[
-        bool,
-        Query(description="`true`: the member masked, as to a reader without `personal-data:read`, even to one with it; no "
-              "purpose is asked and nothing is logged (read only what the task needs: a role change or a joining date)."),
-    ] = False,
+    masked: MaskedQuery = False,
 ) -> MemberPublic:
     """Show one member and their memberships: personal data and document type to staff stating a purpose (logged), masked to others.
 
@@ -301,12 +304,15 @@ def withdraw_participant(
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses={**OSV_NOT_HEARD_OF_READ, **PERSONAL_DATA_HELD})
 def list_active_members(
-    osv_id: UUID, engagement: EngagementDep, caller: MembersReader, page: Paged, purpose: PurposeQuery = None
+    osv_id: UUID, engagement: EngagementDep, caller: MembersReader, page: Paged, purpose: PurposeQuery = None, masked: MaskedQuery = False
 ) -> list[OSVMemberPublic]:
     """List an OSV's active members with their roles: names and document types to staff stating a purpose (each listed member's read logged), masked to others; paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    No search by name: members' names are personal data."""
+    No search by name: members' names are personal data. Staff who need none of it (the board's roles, whom to give a
+    role) list them with `masked=true`: no purpose, nothing logged."""
     reading = reader(caller, purpose)
+    if masked:
+        reading = replace(reading, plain=False)
     listed = engagement.active_members_of(osv_id=osv_id, reader=reading, select=lambda found: page.of(found, key=lambda pair: pair[1].membership_id))
     return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 

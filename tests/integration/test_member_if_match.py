@@ -113,6 +113,8 @@ def test_staff_read_a_member_masked_for_a_change_that_needs_no_personal_data_unl
         json={"role": "board_member", "changed_on": "2024-04-01"}, headers={"If-Match": masked.headers["ETag"]},
     )
     assert role.status_code == 200, role.text
+    roster = client.get(f"/osvs/{member['memberships'][0]['osv_id']}/members", params={"masked": "true"})
+    assert roster.status_code == 200 and "Zoraida" not in roster.text and member["id"] in roster.text, roster.text
     assert client.get(f"/members/{member['id']}/access-log").json() == []
     # a plain read is logged as before
     assert client.get(f"/members/{member['id']}", params={"purpose": "correction"}).status_code == 200
