@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
         print(f"osv-replay: {error}", file=sys.stderr)
         return 2
+    if missing := [source for source in ReadModel.sources if source not in urls]:  # a digest of part of the programme (tester 160 F1)
+        print(f"osv-replay: no {' nor '.join(missing)} in REPORTING_FEED_URLS (or --feed SERVICE=URL): the replay would leave "
+              "its facts out", file=sys.stderr)
+        return 2
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
     try:

@@ -60,3 +60,12 @@ def test_a_variable_that_does_not_read_is_named_in_one_line(tmp_path: Path, vari
     answer = run(["--as-of", "2021-12-31T23:59:59-05:00"], tmp_path, **{variable: value})
     assert answer.returncode == 2 and "Traceback" not in answer.stderr, answer.stderr
     assert answer.stderr.count("\n") == 1 and answer.stderr.startswith(f"osv-replay: {variable} is refused: "), answer.stderr
+
+
+@pytest.mark.parametrize("feeds", ['{"registry": "http://127.0.0.1:9", "funding": "http://127.0.0.1:9"}', "{}"])
+def test_a_write_service_left_out_of_the_feeds_is_refused_not_replayed_without_it(tmp_path: Path, feeds: str) -> None:
+    """Tester 160 F1: with engagement's feed left out it printed a digest of part of the programme and exited 0."""
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--token", "x"], tmp_path, REPORTING_FEED_URLS=feeds)
+    assert answer.returncode == 2 and answer.stderr.count("\n") == 1, answer.stderr
+    assert answer.stderr.startswith("osv-replay: no ") and "engagement in REPORTING_FEED_URLS" in answer.stderr, answer.stderr
+    assert "digest" not in answer.stdout
