@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -96,9 +95,10 @@ MaskedQuery = Annotated[
 ]
 
 
-def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.MEMBERS_READ) -> Reader:
-    """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``), else masked, within ``permission``'s scope."""
-    return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data, purpose)
+def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.MEMBERS_READ, masked: bool = False) -> Reader:
+    """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``) unless ``masked`` (``?masked=true``),
+    else masked, within ``permission``'s scope."""
+    return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data and not masked, purpose)
 
 members = APIRouter(prefix="/members", tags=["members"])
 osvs = APIRouter(prefix="/osvs", tags=["members"])
@@ -172,9 +172,7 @@ def get_member(
     Its `ETag` (the member's `version`, quoted) is what a correction sends in `If-Match` to be refused (412
     `current_version`) if someone changed the member meanwhile. Staff who need no personal data for the change (a role,
     a joining date) read it with `masked=true`: no purpose, no entry in the access log."""
-    reading = reader(caller, purpose)
-    if masked:
-        reading = replace(reading, plain=False)
+    reading = reader(caller, purpose, masked=masked)
     member = engagement.read_member(member_id=member_id, reader=reading)
     tagged(response, member.version)
     return MemberPublic.of(member, plain=reading.plain)
@@ -310,9 +308,7 @@ def list_active_members(
 
     No search by name: members' names are personal data. Staff who need none of it (the board's roles, whom to give a
     role) list them with `masked=true`: no purpose, nothing logged."""
-    reading = reader(caller, purpose)
-    if masked:
-        reading = replace(reading, plain=False)
+    reading = reader(caller, purpose, masked=masked)
     listed = engagement.active_members_of(osv_id=osv_id, reader=reading, select=lambda found: page.of(found, key=lambda pair: pair[1].membership_id))
     return [OSVMemberPublic.of(member, membership, plain=reading.plain) for member, membership in listed]
 
