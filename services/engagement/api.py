@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -100,6 +101,14 @@ def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Per
     else masked, within ``permission``'s scope."""
     return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data and not masked, purpose)
 
+
+def seen_by(reading: Reader, engagement: Engagement) -> Callable[[UUID], bool] | None:
+    """Whether ``reading``'s scope reaches an OSV (for :meth:`MemberPublic.of`); None for all of Lima."""
+    if reading.scope.all_of_lima:
+        return None
+    return lambda osv_id: engagement.osv_in_scope(osv_id, reading.scope)
+
+
 members = APIRouter(prefix="/members", tags=["members"])
 osvs = APIRouter(prefix="/osvs", tags=["members"])
 follow_up_router = APIRouter(tags=["follow-up"])
@@ -155,7 +164,7 @@ def find_member(
     """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged."""
     looking = reader(caller, purpose, Permission.MEMBERS_FIND)
     member = engagement.find_member(document_type=document_type, document_number=document_number, reader=looking)
-    return MemberPublic.of(member, plain=looking.plain)
+    return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement))
 
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
@@ -175,7 +184,7 @@ def get_member(
     reading = reader(caller, purpose, masked=masked)
     member = engagement.read_member(member_id=member_id, reader=reading)
     tagged(response, member.version)
-    return MemberPublic.of(member, plain=reading.plain)
+    return MemberPublic.of(member, plain=reading.plain, seen=seen_by(reading, engagement))
 
 
 @members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])

@@ -8,6 +8,7 @@ here is published (see ``events.py`` for what is).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -28,7 +29,7 @@ from services.engagement.domain.memberrules import (
     nationality_of,
     normalise_phone,
 )
-from services.engagement.domain.members import Member, Membership, Participation
+from services.engagement.domain.members import Member, Membership, Participation, current_of
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import (
@@ -335,7 +336,8 @@ class MemberPublic(BaseModel):
 
     id: UUID = Field(description="The person's member id.")
     osv_id: UUID = Field(
-        description="The OSV of the current membership: of the active ones, the one joined last; with none active, the one recorded last."
+        description="The OSV of the current membership: of the active ones, the one joined last; with none active, the one "
+        "recorded last (of the memberships shown: a focal point sees only those in OSVs of its district)."
     )
     full_name: str = Field(description="`[masked]` unless shown to a logged read of personal data; `[erased]` once the person's data is erased.")
     document_type: DocumentType | None = Field(description=DOCUMENT_TYPE_SHOWN)
@@ -350,17 +352,27 @@ class MemberPublic(BaseModel):
     birth_year: int | None = Field(description="Null if not given, or once erased.")
     age_band: AgeBand = Field(description="Age band when joining the OSV of the current membership.")
     joined_on: date = Field(description="When the current membership began.")
-    membership: MembershipStatus = Field(description="The current membership's status: `left` only when every membership ended.")
-    memberships: list[MembershipPublic] = Field(description="Every membership, oldest first.")
-    participations: list[ParticipationPublic] = Field(description="The funded projects the member takes part in.")
+    membership: MembershipStatus = Field(description="The current membership's status: `left` only when every membership shown ended.")
+    memberships: list[MembershipPublic] = Field(
+        description="Every membership, oldest first; to a focal point, only those in OSVs of its district."
+    )
+    participations: list[ParticipationPublic] = Field(
+        description="The funded projects the member takes part in; to a focal point, only those of OSVs of its district."
+    )
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
     disclosed: bool = Field(description="Whether the personal data is shown (a logged read), or masked.")
     version: int = Field(description="How many events the member has recorded.")
 
     @classmethod
-    def of(cls, member: Member, plain: bool = False) -> MemberPublic:
-        """The member; their personal data only when ``plain`` (a read logged with its purpose), else masked."""
-        latest = member.current_membership
+    def of(cls, member: Member, plain: bool = False, seen: Callable[[UUID], bool] | None = None) -> MemberPublic:
+        """The member; their personal data only when ``plain`` (a read logged with its purpose), else masked.
+
+        ``seen``: whether the reader's scope reaches an OSV (a focal point: the OSVs of its district); the memberships
+        and participations in the others are left out, and the current membership is one of those left (at least one:
+        a member none of whose OSVs is in scope is 404 before). None: all of Lima."""
+        memberships = [m for m in member.memberships.values() if seen is None or seen(m.osv_id)]
+        participations = [p for p in member.participations.values() if seen is None or seen(p.osv_id)]
+        latest = current_of(memberships)
         return cls(
             id=member.id,
             osv_id=latest.osv_id,
@@ -374,8 +386,8 @@ class MemberPublic(BaseModel):
             age_band=latest.age_band,
             joined_on=latest.joined_on,
             membership=MembershipStatus(status=latest.status, left_on=latest.left_on, reason=latest.reason),
-            memberships=[MembershipPublic.of(m) for m in member.memberships.values()],
-            participations=[ParticipationPublic.of(p) for p in member.participations.values()],
+            memberships=[MembershipPublic.of(m) for m in memberships],
+            participations=[ParticipationPublic.of(p) for p in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
             version=member.version,

@@ -22,6 +22,7 @@ read model fed from the services' own feeds; the provider's tokens are cached.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -558,6 +559,28 @@ def test_staff_read_a_member_only_stating_a_purpose_and_see_their_data_then(worl
     masked = ok(engagement.get(f"/members/{fresh['id']}", headers=tokens.headers("municipal-150132")))
     assert (masked["full_name"], masked["document_number"], masked["disclosed"]) == ("[masked]", None, False)
     assert member_id != fresh["id"]
+
+
+def test_a_focal_point_reads_of_a_member_only_the_memberships_and_projects_in_its_district(world: World, tokens: IssuedTokens) -> None:
+    engagement, own, other = world.clients["engagement"], world.sides[OWN].ids, world.sides[OTHER].ids
+    staff = tokens.headers("staff")
+    person = created(
+        engagement.post(
+            "/members",
+            json={"osv_id": own["osv_id"], "full_name": "Rosa Quispe", "document_type": "CE", "document_number": "004445556",
+                  "nationality": "VE", "sex": "F", "joined_on": "2021-03-01"},
+            headers=staff,
+        )
+    )
+    # Later, they join an OSV of the other district too (their current membership, joined last) and its project.
+    created(engagement.post(f"/members/{person['id']}/memberships", json={"osv_id": other["osv_id"], "joined_on": "2021-04-01"}, headers=staff))
+    created(engagement.post(f"/members/{person['id']}/participations", json={"grant_id": other["grant_id"], "enrolled_on": "2021-04-03"}, headers=staff))
+    assert len(ok(engagement.get(f"/members/{person['id']}", params={"masked": "true"}, headers=staff))["memberships"]) == 2
+
+    seen = ok(engagement.get(f"/members/{person['id']}", headers=tokens.headers("municipal-150132")))
+    assert [m["osv_id"] for m in seen["memberships"]] == [own["osv_id"]] and seen["participations"] == []
+    assert (seen["osv_id"], seen["joined_on"], seen["membership"]["status"]) == (own["osv_id"], "2021-03-01", "active")
+    assert not [leak for leak in (other["osv_id"], other["grant_id"]) if leak in json.dumps(seen)]
 
 
 def test_every_route_but_the_open_ones_declares_its_security_and_roles(world: World) -> None:

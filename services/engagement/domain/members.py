@@ -98,6 +98,15 @@ class Membership:
         return "active" if self.active else "left"
 
 
+def current_of(memberships: list[Membership]) -> Membership:
+    """Of ``memberships`` (non-empty, in the order recorded), the one a summary of the member speaks of: of the active
+    ones, the one joined last (by ``joined_on``, then as recorded); with none active, the one recorded last."""
+    active = [m for m in memberships if m.active]
+    if not active:
+        return memberships[-1]
+    return max(reversed(active), key=lambda m: m.joined_on)
+
+
 @dataclass
 class Participation:
     """A member taking part, as an agent of change, in the project a grant funds."""
@@ -392,10 +401,7 @@ class Member(Aggregate):
         """The membership a summary of the member speaks of: of the active ones, the one joined last (by ``joined_on``,
         then as recorded); with none active, the one recorded last. A departure from a second OSV recorded after the
         first no longer makes a member active in the first read as gone (tester 137 F8)."""
-        active = self.active_memberships
-        if not active:
-            return self.latest_membership
-        return max(reversed(active), key=lambda m: m.joined_on)
+        return current_of(list(self.memberships.values()))
 
     # Projects ----------------------------------------------------------------
 
