@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Response, status
 
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
-from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, Reader
+from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, PurposeWithMaskedError, Reader
 from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
@@ -92,13 +92,16 @@ PurposeQuery = Annotated[
 MaskedQuery = Annotated[
     bool,
     Query(description="`true`: members masked, as to a reader without `personal-data:read`, even to one with it; no "
-          "purpose is asked and nothing is logged (read only what the task needs: a role change or a joining date)."),
+          "purpose is asked and nothing is logged (read only what the task needs: a role change or a joining date). With a "
+          "`purpose` too, 422 `purpose_or_masked`."),
 ]
 
 
 def reader(caller: Caller, purpose: Purpose | None, permission: Permission = Permission.MEMBERS_READ, masked: bool = False) -> Reader:
     """Who reads members: plain with ``personal-data:read`` (logged with ``purpose``) unless ``masked`` (``?masked=true``),
-    else masked, within ``permission``'s scope."""
+    else masked, within ``permission``'s scope. 422 `purpose_or_masked` for a purpose with ``masked``: which was meant is unknown."""
+    if masked and purpose is not None:
+        raise PurposeWithMaskedError
     return Reader(caller.subject, caller.scope(permission), caller.may_read_personal_data and not masked, purpose)
 
 

@@ -32,7 +32,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.auth import ROLE_PERMISSIONS, role_kind
-from tests.support.api import created, ok
+from tests.support.api import assert_problem, created, ok
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import IssuedTokens
 
@@ -556,6 +556,8 @@ def test_staff_read_a_member_only_stating_a_purpose_and_see_their_data_then(worl
     assert refused.status_code == 422 and refused.json()["errors"][0]["rule"] == "purpose_required"
     shown = ok(engagement.get(f"/members/{fresh['id']}", params={"purpose": "follow_up"}, headers=tokens.headers("staff")))
     assert (shown["full_name"], shown["document_number"], shown["disclosed"]) == ("Carmen Rivas", "001112223", True)
+    both = engagement.get(f"/members/{fresh['id']}", params={"purpose": "follow_up", "masked": "true"}, headers=tokens.headers("staff"))
+    assert_problem(both, 422, "purpose", "purpose_or_masked")  # not a masked read that drops the purpose unsaid (tester 160 F15)
     masked = ok(engagement.get(f"/members/{fresh['id']}", headers=tokens.headers("municipal-150132")))
     assert (masked["full_name"], masked["document_number"], masked["disclosed"]) == ("[masked]", None, False)
     assert member_id != fresh["id"]

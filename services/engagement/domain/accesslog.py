@@ -63,6 +63,15 @@ class PurposeRequiredError(RuleViolationError):
         )
 
 
+class PurposeWithMaskedError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "`purpose` asks for a member's personal data, a logged read, and `masked=true` for none of it: send one of them",
+            field="purpose",
+            rule="purpose_or_masked",
+        )
+
+
 @dataclass(frozen=True)
 class Access:
     """One read of the person's plain personal data."""
