@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
-from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, text
 
@@ -39,6 +38,7 @@ from shared.chain import ChainedSQLiteFactory
 from shared.chaincheck import Head, entries_of_store, verify
 from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published, read_heads
 from shared.consumers import DurableConsumer
+from shared.cors import install_cors
 from shared.docs import install_docs
 from shared.errors import StartupRefusedError
 from shared.events import EventCatalogue
@@ -512,27 +512,6 @@ def keep_guards_outermost(api: FastAPI) -> None:
     api.user_middleware = [m for kind in ours for m in api.user_middleware if m.cls is kind] + [
         m for m in api.user_middleware if m.cls not in ours
     ]
-
-
-def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
-    """Browser front ends at ``origins`` may call the API (CORS); add it last, so it wraps every answer, errors included.
-
-    Tokens travel in the ``Authorization`` header, never in cookies, so no
-    credentials mode is allowed. The secure headers stay outermost, so a
-    preflight's answer carries them too.
-    """
-    if not origins:
-        return
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(origins),
-        allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
-        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition", "ETag", "Link"],
-        max_age=600,
-    )
-    headers = [m for m in api.user_middleware if m.cls is SecureHeaders]
-    api.user_middleware = headers + [m for m in api.user_middleware if m.cls is not SecureHeaders]
 
 
 def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:

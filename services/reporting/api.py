@@ -59,7 +59,8 @@ from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
 from shared.listing import refuse_unknown_query_parameters
 from shared.auditapi import install_audit
-from shared.web import HEALTH_RESPONSES, application_of, base_api, install_cors, keep_guards_outermost, runtime_of
+from shared.cors import install_cors
+from shared.web import HEALTH_RESPONSES, application_of, base_api, keep_guards_outermost, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

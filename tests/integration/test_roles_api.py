@@ -475,6 +475,13 @@ def test_cors_answers_only_the_origins_in_the_allow_list(client: TestClient, tok
     assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
     refused = client.options("/osvs", headers={"Origin": "https://elsewhere.example.org", **preflight})
     assert "access-control-allow-origin" not in refused.headers
+    assert_problem(refused, 400, "Origin", "cors_allowed")  # problem+json, not Starlette's text/plain (tester 160 F13)
+    odd = client.options("/osvs", headers={"Origin": "https://front.example.org", "Access-Control-Request-Method": "DELETE",
+                                           "Access-Control-Request-Headers": "authorization,x-debug"})
+    assert [(e["field"], e["rule"]) for e in assert_problem(odd, 400)["errors"]] == [
+        ("Access-Control-Request-Method", "cors_allowed"), ("Access-Control-Request-Headers", "cors_allowed")
+    ]
+    assert odd.headers["access-control-allow-origin"] == "https://front.example.org"  # the browser reads the refusal
     read = client.get("/osvs", headers={"Origin": "https://front.example.org", **tokens.headers("staff")})
     assert read.headers["access-control-allow-origin"] == "https://front.example.org"
     denied = client.get("/osvs", headers={"Origin": "https://front.example.org", "Authorization": ""})
