@@ -28,6 +28,7 @@ from services.reporting.domain import threew
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
 from services.reporting.domain.phasereports import PhaseReport, digest_of, intact, share_reached
+from services.reporting.inuse import ReadModelInUse
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
 from services.reporting.views.tables import recorded_at
@@ -115,8 +116,11 @@ class Reporting:
         districts: DistrictTable | None = None,
         programme: iati.Programme | None = None,
         phase_reports: PhaseReports | None = None,
+        in_use: ReadModelInUse | None = None,
     ) -> None:
         self.readmodel = readmodel
+        self.in_use = in_use
+        """The service's share of the read model (:mod:`services.reporting.inuse`): no rebuild runs on it meanwhile."""
         self.phase_reports = phase_reports or PhaseReports({"PERSISTENCE_MODULE": "eventsourcing.popo"})
         self.programme = programme or iati.Programme()
         self.today = today
@@ -484,6 +488,8 @@ class Reporting:
 
     def close(self) -> None:
         self.phase_reports.close()
+        if self.in_use is not None:
+            self.in_use.release()
         self.readmodel.engine.dispose()
 
 

@@ -19,10 +19,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from services.reporting.application import PhaseReports, Reporting
+from services.reporting.inuse import ReadModelInUse
 from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
+from shared.errors import StartupRefusedError
 from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -41,10 +43,17 @@ def bootstrap(
 
     def build(_: dict[str, str]) -> Reporting:
         readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
+        in_use = ReadModelInUse(readmodel.engine)
         districts = settings.districts_table()
         try:
+            if not in_use.share():
+                raise StartupRefusedError(
+                    "reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): "
+                    "start reporting once it has ended"
+                )
             refuse_lacking(settings.service_name, districts, readmodel.districts(), "facts in its read model")
         except BaseException:
+            in_use.release()
             readmodel.engine.dispose()
             raise
         env = persistence_env(
@@ -58,6 +67,7 @@ def bootstrap(
             districts=districts,
             programme=settings.iati,
             phase_reports=PhaseReports(env),
+            in_use=in_use,
         )
 
     def views(reporting: Reporting) -> list[View]:

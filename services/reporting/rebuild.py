@@ -51,6 +51,7 @@ from pydantic_settings import BaseSettings, SettingsError
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
+from services.reporting.inuse import ReadModelInUse
 from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
@@ -438,7 +439,8 @@ class NewSQLiteFile:
     there before the run, or a server's database, is never one.
     """
 
-    JOURNALS = ("-wal", "-shm", "-journal")
+    JOURNALS = ("-wal", "-shm", "-journal", ".in-use.lock")
+    """The files SQLite makes beside it, and the rebuild's lock (:mod:`services.reporting.inuse`)."""
 
     def __init__(self, path: Path, folders: list[Path]) -> None:
         self.path = path
@@ -486,10 +488,17 @@ def main(argv: list[str] | None = None) -> int:
 
     made = NewSQLiteFile.of(args.database_url)
     engine = make_engine(args.database_url, rebuildable=True)
+    in_use = ReadModelInUse(engine)
     code = 1
     try:
+        if not in_use.take_alone():
+            print(f"rebuild: reporting, or another rebuild, is using the read model {engine.url.render_as_string(hide_password=True)}: "
+                  "stop it first (it would answer from a read model emptied and filled again), or rebuild beside it "
+                  "with --database-url; the read model: it is left as it was", file=sys.stderr)
+            return 1
         code = _rebuild(parser, args, settings, engine, made)
     finally:  # Ctrl-C, parser.error (a --feed refused) included
+        in_use.release()
         engine.dispose()
         if code != 0 and made is not None:
             made.remove()
