@@ -24,7 +24,8 @@ class DomainError(Exception):
 
 
 class NotFoundError(DomainError):
-    """The thing named does not exist (404)."""
+    """The thing named does not exist (404), or is outside the caller's scope (told apart from neither); ``field`` names
+    the id (the path's ``member_id``…) and ``rule`` says it names none known (``known_member``)."""
 
 
 class ForbiddenError(DomainError):

@@ -84,7 +84,7 @@ SEALED_FIELDS = {
 
 class HistoryEventNotFoundError(NotFoundError):
     def __init__(self, version: int) -> None:
-        super().__init__(f"this OSV has no event at version {version}")
+        super().__init__(f"this OSV has no event at version {version}", field="version", rule="known_version")
 
 
 class NoFreeTextError(RuleViolationError):

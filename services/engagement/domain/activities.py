@@ -118,7 +118,7 @@ class GrantOfAnotherOSVError(RuleViolationError):
 
 class ActivityNotFoundError(NotFoundError):
     def __init__(self, activity_id: object) -> None:
-        super().__init__(f"activity {activity_id} is not known to engagement")
+        super().__init__(f"activity {activity_id} is not known to engagement", field="activity_id", rule="known_activity")
 
 
 class ActivityAlreadyWithdrawnError(ConflictError):

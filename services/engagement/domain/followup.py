@@ -119,17 +119,17 @@ class DueBeforeMeetingError(RuleViolationError):
 
 class ActionItemNotFoundError(NotFoundError):
     def __init__(self, action_id: object) -> None:
-        super().__init__(f"action item {action_id} is not pending from any meeting with this OSV")
+        super().__init__(f"action item {action_id} is not pending from any meeting with this OSV", field="action_id", rule="known_action_item")
 
 
 class MeetingNotFoundError(NotFoundError):
     def __init__(self, meeting_id: object) -> None:
-        super().__init__(f"meeting {meeting_id} is not one of this OSV's follow-up meetings")
+        super().__init__(f"meeting {meeting_id} is not one of this OSV's follow-up meetings", field="meeting_id", rule="known_meeting")
 
 
 class AssistanceNotFoundError(NotFoundError):
     def __init__(self, assistance_id: object) -> None:
-        super().__init__(f"technical assistance {assistance_id} was not given to this OSV")
+        super().__init__(f"technical assistance {assistance_id} was not given to this OSV", field="assistance_id", rule="known_assistance")
 
 
 class ActionAlreadyCompletedError(ConflictError):

@@ -66,7 +66,7 @@ class AgeBand(StrEnum):
 
 class MemberNotFoundError(NotFoundError):
     def __init__(self, member_id: object) -> None:
-        super().__init__(f"member {member_id} is not known to engagement")
+        super().__init__(f"member {member_id} is not known to engagement", field="member_id", rule="known_member")
 
 
 class OSVNotKnownError(NotKnownYetError):
@@ -119,12 +119,12 @@ class MinorOnBoardError(RuleViolationError):
 
 class MembershipNotFoundError(NotFoundError):
     def __init__(self, membership_id: object) -> None:
-        super().__init__(f"membership {membership_id} is not one of this member's")
+        super().__init__(f"membership {membership_id} is not one of this member's", field="membership_id", rule="known_membership")
 
 
 class ParticipationNotFoundError(NotFoundError):
     def __init__(self, grant_id: object) -> None:
-        super().__init__(f"this member takes no part in the project of grant {grant_id}")
+        super().__init__(f"this member takes no part in the project of grant {grant_id}", field="grant_id", rule="participating")
 
 
 class InvalidPhoneError(RuleViolationError):

@@ -62,7 +62,7 @@ class SubmissionTakenError(ConflictError):
 
 class SubmissionNotFoundError(NotFoundError):
     def __init__(self, submission_id: object) -> None:
-        super().__init__(f"participatory-budget submission {submission_id} does not exist")
+        super().__init__(f"participatory-budget submission {submission_id} does not exist", field="submission_id", rule="known_submission")
 
 
 class AmountFundedRequiredError(RuleViolationError):

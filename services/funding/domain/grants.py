@@ -62,7 +62,7 @@ class GrantStatus(StrEnum):
 
 class GrantNotFoundError(NotFoundError):
     def __init__(self, grant_id: object) -> None:
-        super().__init__(f"grant {grant_id} does not exist")
+        super().__init__(f"grant {grant_id} does not exist", field="grant_id", rule="known_grant")
 
 
 class WrongGrantKindError(RuleViolationError):

@@ -40,10 +40,10 @@ class PhasesOverlapError(RuleViolationError):
 
 
 class PhaseNotFoundError(NotFoundError):
-    """No phase has this id; with ``field`` (a list's filter naming it), the answer names it, rule ``known_phase``."""
+    """No phase has this id: 404 naming ``field`` (``phase_id``, or the list filter that names it), rule ``known_phase``."""
 
-    def __init__(self, phase_id: object, field: str | None = None) -> None:
-        super().__init__(f"phase {phase_id} does not exist", field=field, rule="known_phase" if field else None)
+    def __init__(self, phase_id: object, field: str = "phase_id") -> None:
+        super().__init__(f"phase {phase_id} does not exist", field=field, rule="known_phase")
 
 
 class Phase(Aggregate):

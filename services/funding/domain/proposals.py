@@ -107,7 +107,7 @@ class GrantMade:
 
 class ProposalNotFoundError(NotFoundError):
     def __init__(self, proposal_id: object) -> None:
-        super().__init__(f"proposal {proposal_id} does not exist")
+        super().__init__(f"proposal {proposal_id} does not exist", field="proposal_id", rule="known_proposal")
 
 
 class RUOSRegisteredOnlyError(RuleViolationError):

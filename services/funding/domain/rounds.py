@@ -86,10 +86,10 @@ class Eligibility(StrEnum):
 
 
 class RoundNotFoundError(NotFoundError):
-    """No round has this id; with ``field`` (a list's filter naming it), the answer names it, rule ``known_round``."""
+    """No round has this id: 404 naming ``field`` (the path's ``round_id``, or the list filter that names it), rule ``known_round``."""
 
-    def __init__(self, round_id: object, field: str | None = None) -> None:
-        super().__init__(f"round {round_id} does not exist", field=field, rule="known_round" if field else None)
+    def __init__(self, round_id: object, field: str = "round_id") -> None:
+        super().__init__(f"round {round_id} does not exist", field=field, rule="known_round")
 
 
 class PhaseOfRoundUnknownError(RuleViolationError):

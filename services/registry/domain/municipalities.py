@@ -50,12 +50,12 @@ class MunicipalityNotFoundError(NotFoundError):
     the plain words of any record outside its scope, which tell neither from the other."""
 
     def __init__(self, municipality_id: str) -> None:
-        super().__init__(f"municipality '{municipality_id}' was not found")
+        super().__init__(f"municipality '{municipality_id}' was not found", field="municipality_id", rule="known_municipality")
 
 
 class FocalPointNotFoundError(NotFoundError):
     def __init__(self, focal_point_id: object) -> None:
-        super().__init__(f"focal point {focal_point_id} is not recorded for this municipality")
+        super().__init__(f"focal point {focal_point_id} is not recorded for this municipality", field="focal_point_id", rule="known_focal_point")
 
 
 class FocalPointAlreadyLeftError(ConflictError):

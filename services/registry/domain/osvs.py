@@ -58,7 +58,7 @@ from shared.errors import (
 
 class OSVNotFoundError(NotFoundError):
     def __init__(self, osv_id: object) -> None:
-        super().__init__(f"OSV {osv_id} is not in the registry")
+        super().__init__(f"OSV {osv_id} is not in the registry", field="osv_id", rule="known_osv")
 
 
 class OSVToMergeNotFoundError(RuleViolationError):

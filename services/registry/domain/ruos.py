@@ -151,7 +151,7 @@ class ApplicationOpenError(ConflictError):
 
 class ApplicationNotFoundError(NotFoundError):
     def __init__(self, application_id: object) -> None:
-        super().__init__(f"RUOS application {application_id} is not one of this OSV's applications")
+        super().__init__(f"RUOS application {application_id} is not one of this OSV's applications", field="application_id", rule="known_application")
 
 
 class NotRegisteredError(ConflictError):
