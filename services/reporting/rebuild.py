@@ -19,7 +19,8 @@ a rebuild that cannot start (NATS out of reach, its login refused, no stream
 of that prefix) exits 1 naming why in one line and leaves it as it was. Each
 feed is read up to its first event first: one serving another service's
 events, or none of the head it declares, is refused so too. Every event applied
-must be of its feed's service, and each feed must reach its head; found later,
+must be of its feed's service and follow the one before it (its ``previousposition``: a hole, or a position
+served twice, is refused), and each feed must reach its head; found later,
 the line says the read model holds only part of the events. A run that fails
 removes the SQLite file it made itself (``--database-url sqlite:///new.db``).
 
@@ -289,10 +290,11 @@ def rebuild_from_feeds(
     Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed;
     serves another service's events (every event's ``source`` must be the feed's service's: read as ``name``'s,
     another's events would be facts of ``name`` never applied, and that service's own left out); answers positions
-    that are none (a negative ``head``, a ``next_after`` going back); or ends short of the ``head`` it declared. The
-    end is told by positions, not by events counted: ``next_after`` steps over the private events no feed serves.
-    Found while applying (a feed whose events change service part way, or that ends short), part of the events
-    are applied by then.
+    that are none (a negative ``head``, a ``next_after`` going back); leaves an event out or serves one twice (each
+    event's ``previousposition`` must be the position of the event served before it, :func:`_follow`); or ends short
+    of the ``head`` it declared. The end is told by positions, not by events counted: ``next_after`` steps over the
+    private events no feed serves. Found while applying (a feed whose events change service part way, that has a
+    hole, or that ends short), part of the events are applied by then.
     """
     heads = {name: _head(name, client, page) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
@@ -301,7 +303,7 @@ def rebuild_from_feeds(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as writer:
         applying: Future[int] | None = None
         for name, client in feeds.items():
-            after = 0
+            after, last = 0, 0
             while True:
                 next_after, events = _page(name, client, after, page)
                 if next_after == after:
@@ -309,6 +311,7 @@ def rebuild_from_feeds(
                 after = next_after
                 if not events:  # a page of private events only
                     continue
+                last = _follow(name, client, events, last)
                 if applying is not None:  # the next page is read while the last one applies
                     applying.result()
                     if progress:
@@ -382,6 +385,33 @@ def _read(name: str, client: httpx.Client, response: httpx.Response, after: int)
         served = ", ".join(sorted(source.removeprefix(SPEC_SOURCE_PREFIX) for source in other))
         raise RebuildError(f"the {name} feed at {client.base_url} serves {served}'s events, not {name}'s: give each service's own URL")
     return next_after, events
+
+
+def _follow(name: str, client: httpx.Client, events: list[dict[str, Any]], last: int) -> int:
+    """The position of the last of ``events``, each of which follows the one before it, the first the event served at
+    ``last`` (0: none yet); :class:`RebuildError` naming the position otherwise.
+
+    A feed serves every public event of its log, each with ``previousposition``, the position of the public event
+    before it (as :mod:`shared.views` fills its gaps by it): one that names a position the feed did not serve last
+    shows an event left out (a proxy dropping one kept the head and ``next_after``, and the rebuild went on without
+    it); one served at or below ``last`` is served twice, or out of order, and would be counted twice.
+    """
+    for event in events:
+        try:
+            position, previous = int(event["position"]), int(event["previousposition"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise RebuildError(_not_a_feed(name, client, error)) from None
+        if position <= last:
+            again = "twice" if position == last else f"after position {last}"
+            raise RebuildError(f"the {name} feed at {client.base_url} served position {position} {again}: a feed serves each position once, in order")
+        if previous > last:
+            raise RebuildError(f"the {name} feed at {client.base_url} left out position {previous}: the event at {position} follows it, "
+                               f"{f'and the last it served before was at {last}' if last else 'and it served none before'}: a rebuild from it would lack events")
+        if previous < last:
+            raise RebuildError(f"the {name} feed at {client.base_url} served the event at {position} as following position {previous}, "
+                               f"after serving position {last}: its events do not follow one another")
+        last = position
+    return last
 
 
 def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:

@@ -265,17 +265,24 @@ Log = dict[int, "dict[str, object] | None"]
 
 
 @contextmanager
-def a_feed(log: Log, head: int | None = None) -> Iterator[str]:
-    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too), declaring
-    ``head`` (by default its highest position); it takes any token."""
+def a_feed(log: Log, head: int | None = None, dropping: tuple[int, ...] = (), twice: tuple[int, ...] = ()) -> Iterator[str]:
+    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too, each event
+    carries its ``previousposition``), declaring ``head`` (by default its highest position); it takes any token. As
+    a proxy in front of it might, it leaves out the events at ``dropping`` and serves those at ``twice`` twice,
+    pages and head left as they were."""
+    public = sorted(position for position, event in log.items() if event is not None)
+    served = {position: {**log[position], "previousposition": ([0, *public])[index]}  # type: ignore[dict-item]
+              for index, position in enumerate(public)}
 
     class Feed(Answering):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
             query = parse_qs(urlsplit(self.path).query)
             after, limit = int(query.get("after", ["0"])[0]), int(query.get("limit", ["100"])[0])
             positions = sorted(position for position in log if position > after)[:limit]
+            events = [served[position] for position in positions if position in served and position not in dropping]
+            events = [repeated for event in events for repeated in [event] * (2 if event["position"] in twice else 1)]
             page = {"after": after, "next_after": positions[-1] if positions else after, "head": max(log, default=0) if head is None else head,
-                    "events": [log[position] for position in positions if log[position] is not None]}
+                    "events": events}
             self.answer(200, "application/json", json.dumps(page).encode())
 
     with serving(Feed) as url:
@@ -322,6 +329,31 @@ def test_from_the_feeds_a_feed_whose_events_turn_to_another_services_part_way_fa
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"rebuild: the registry feed at {registry} serves funding's events, not registry's"), last
     assert last.endswith("the read model: it holds only part of the events: run the rebuild again"), last
+
+
+@pytest.mark.parametrize(("proxy", "said"), [
+    ({"dropping": (150,)}, "left out position 150: the event at 151 follows it, and the last it served before was at 149: "
+                           "a rebuild from it would lack events"),
+    ({"dropping": (2,)}, "left out position 2: the event at 3 follows it, and it served none before: a rebuild from it would lack events"),
+    ({"twice": (150,)}, "served position 150 twice: a feed serves each position once, in order"),
+])
+def test_from_the_feeds_one_that_leaves_an_event_out_or_serves_one_twice_fails_naming_the_position(
+    tmp_path: Path, proxy: dict[str, tuple[int, ...]], said: str
+) -> None:
+    """Tester 161 F2: a proxy dropping position 150 of registry's 289, the head left alone, rebuilt without a word, exit 0,
+    with a wrong digest; one serving position 150 twice was counted twice in "rebuilt N events". Each event's
+    ``previousposition`` tells the feed's hole."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", *range(2, 290)), **proxy) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"rebuild: the registry feed at {registry} {said}; the read model: it holds only part of the events: run the rebuild again"
+    ), done.stderr[-800:]
+
+    with a_feed(osvs_mapped("registry", *range(2, 290))) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 0 and done.stdout.startswith("rebuilt 288 events"), done.stdout + done.stderr[-800:]
 
 
 @contextmanager

@@ -12,10 +12,13 @@ from devtools.embedded import free_port
 from tests.integration.test_rebuild_cli import a_feed, osvs_mapped
 
 SCRIPT = Path(sys.executable).parent / "osv-replay"
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The code the script runs: this checkout's, though the package installed in the environment may be another's (a
+worktree sharing the main checkout's environment); the folder it runs from is still not the repository."""
 
 
 def run(args: list[str], folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SCRIPT), *args], cwd=folder, env={"PATH": "/usr/bin:/bin", **env},
+    return subprocess.run([str(SCRIPT), *args], cwd=folder, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(CHECKOUT), **env},
                           capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -69,3 +72,13 @@ def test_a_write_service_left_out_of_the_feeds_is_refused_not_replayed_without_i
     assert answer.returncode == 2 and answer.stderr.count("\n") == 1, answer.stderr
     assert answer.stderr.startswith("osv-replay: no ") and "engagement in REPORTING_FEED_URLS" in answer.stderr, answer.stderr
     assert "digest" not in answer.stdout
+
+
+def test_a_feed_with_a_hole_is_refused_naming_the_position_left_out_not_replayed_without_it(tmp_path: Path) -> None:
+    """Tester 161 F2: a proxy dropping position 150 of registry's feed, the head left alone, printed a digest, exit 0."""
+    with a_feed(osvs_mapped("registry", *range(2, 290)), dropping=(150,)) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={empty}", f"--feed=engagement={empty}"]
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
+    assert answer.returncode == 2 and "digest" not in answer.stdout, answer.stdout + answer.stderr
+    assert answer.stderr == (f"osv-replay: the registry feed at {registry} left out position 150: the event at 151 follows it, "
+                             "and the last it served before was at 149: a rebuild from it would lack events\n")
