@@ -33,7 +33,7 @@ from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
-from shared.clientmessages import refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, token_fault, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         urls, variables = feeds_named(parser, args.feed)
     except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
-        print(f"osv-replay: {error}", file=sys.stderr)
+        print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
     if missing := [source for source in ReadModel.sources if source not in urls]:  # a digest of part of the programme (tester 160 F1)
         print(f"osv-replay: no {' nor '.join(missing)} in REPORTING_FEED_URLS (or --feed SERVICE=URL): the replay would leave "
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"osv-replay: {unreachable(error, variables)}", file=sys.stderr)
         return 1
     except RebuildError as error:
-        print(f"osv-replay: {error}", file=sys.stderr)
+        print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
     finally:
         for client in clients.values():

@@ -32,7 +32,7 @@ import nats
 
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
-from shared.clientmessages import refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, token_fault, unreachable
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"osv-verify: {unreachable(error, {}, name_it='--feed URL')}", file=sys.stderr)
                 return 2
             except ChainOfAnotherServiceError as error:  # "ok", before (tester 161 F3)
-                print(f"osv-verify: {error}", file=sys.stderr)
+                print(f"osv-verify: {redacted(str(error))}", file=sys.stderr)
                 return 2
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.describe())
     if not heads:

@@ -1,12 +1,14 @@
 """What a command-line client of the services (the rebuild from the feeds, `osv-replay`, `osv-verify`) says when a service
-refuses it or is out of reach: one line naming what to do, and never the token it was given. In `shared`, as the service
-images hold only `shared` and `services` (the Dockerfile), and reporting's rebuild runs there."""
+refuses it or is out of reach: one line naming what to do, and never the token it was given nor a password in a URL. In
+`shared`, as the service images hold only `shared` and `services` (the Dockerfile), and reporting's rebuild runs there."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
+
+from shared.messaging import redacted as without_password
 
 DETAIL_CHARACTERS = 200
 """How much of a refusal's detail is said: a page that is no feed's (a proxy's, the identity provider's 404) is cut here."""
@@ -17,8 +19,9 @@ and placeholders ("Bearer <token>") are left as they are."""
 
 
 def redacted(text: str) -> str:
-    """``text`` with any bearer token in it replaced by ``…`` (httpx names a header value it would not send, token and all)."""
-    return BEARER.sub("Bearer …", text)
+    """``text`` with any bearer token in it replaced by ``…`` (httpx names a header value it would not send, token and all),
+    and any password in a URL by ``***`` (a feed's URL may carry one: ``http://auditor:…@host``), as NATS URLs are logged."""
+    return without_password(BEARER.sub("Bearer …", text))
 
 
 def token_fault(token: str | None) -> str | None:

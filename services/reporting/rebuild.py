@@ -271,9 +271,9 @@ def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict
     for feed in given:
         service, _, url = feed.partition("=")
         if not url:
-            parser.error(f"--feed {feed!r}: write SERVICE=URL")
+            parser.error(redacted(f"--feed {feed!r}: write SERVICE=URL"))
         if service not in ReadModel.sources:
-            parser.error(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}")
+            parser.error(redacted(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}"))
         urls[service] = url
     return urls, variables
 

@@ -452,6 +452,25 @@ def test_a_header_httpx_will_not_send_is_said_without_its_token_and_not_as_a_fee
     assert said.startswith(f"the request to {empty}/events could not be sent (LocalProtocolError: "), said
 
 
+def with_password(url: str) -> str:
+    return url.replace("http://", "http://auditor:s3cret-pw@")
+
+
+def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
+    """Tester 161 F10: ``http://user:pw@host`` in REPORTING_FEED_URLS was printed whole in the one-line errors; the
+    password is ``***`` now, as in the NATS URLs the services log."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_web_page() as page, empty_feeds(wanting="an-auditors-token") as (refusing, _):
+        for feed, said in ((nowhere().replace("nats://", "http://"), "does not answer"), (page, "did not answer as a feed"), (refusing, "answered 401")):
+            done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, with_password(feed))))
+            assert done.returncode == 1 and "s3cret-pw" not in done.stdout + done.stderr, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert said in last and feed.replace("http://", "http://auditor:***@") in last, last
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"registryy={with_password(page)}")
+    assert done.returncode == 2 and "s3cret-pw" not in done.stderr and "auditor:***@" in done.stderr, done.stderr
+    assert osvs_identified(database) == 1
+
+
 def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
     """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone."""
     database = a_read_model_with_one_osv(tmp_path / "readmodel.db")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from devtools.embedded import free_port
-from tests.integration.test_rebuild_cli import a_feed, osvs_mapped
+from tests.integration.test_rebuild_cli import a_feed, osvs_mapped, with_password
 
 SCRIPT = Path(sys.executable).parent / "osv-replay"
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -82,3 +82,12 @@ def test_a_feed_with_a_hole_is_refused_naming_the_position_left_out_not_replayed
     assert answer.returncode == 2 and "digest" not in answer.stdout, answer.stdout + answer.stderr
     assert answer.stderr == (f"osv-replay: the registry feed at {registry} left out position 150: the event at 151 follows it, "
                              "and the last it served before was at 149: a rebuild from it would lack events\n")
+
+
+def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
+    """Tester 161 F10: ``--feed funding=http://user:pw@host`` put the password in the line refusing the feed."""
+    with a_feed(osvs_mapped("registry", 2, 3)) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={with_password(registry)}", f"--feed=engagement={empty}"]
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
+    assert answer.returncode == 2 and "s3cret-pw" not in answer.stdout + answer.stderr, answer.stderr
+    assert answer.stderr.startswith(f"osv-replay: the funding feed at {with_password(registry).replace('s3cret-pw', '***')}"), answer.stderr

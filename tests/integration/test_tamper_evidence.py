@@ -194,6 +194,14 @@ def test_osv_verify_says_in_one_line_that_a_feed_does_not_answer(capsys: pytest.
     assert said.startswith("osv-verify: ") and feed in said and "--feed URL" in said and "\n" not in said and "Traceback" not in said
 
 
+def test_osv_verify_never_prints_a_password_in_the_feeds_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tester 161 F10: ``--feed http://user:pw@host`` was printed whole in the line saying it does not answer."""
+    feed = f"http://auditor:s3cret-pw@127.0.0.1:{free_port('127.0.0.1')}"
+    assert osv_verify.main(["--service", "registry", "--feed", feed]) == 2
+    said = capsys.readouterr().err
+    assert "s3cret-pw" not in said and feed.replace("s3cret-pw", "***") in said and "does not answer" in said, said
+
+
 def test_osv_verify_refuses_a_feed_whose_chain_is_another_services_naming_it(tmp_path: Path, tokens: IssuedTokens, capsys: pytest.CaptureFixture[str]) -> None:
     """Tester 161 F3: ``--service funding --feed <registry's URL>`` said ok: ``GET /chain`` named no service, and
     registry's chain held. It names its service now, and osv-verify checks it is the one named."""
