@@ -5,7 +5,7 @@
 
 Without ``--feed``, the feeds are where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
 ``ENGAGEMENT_PORT``), or reporting's ``REPORTING_FEED_URLS`` when set; a feed that does not answer is one line naming
-its URL and the variable that sets it (exit 1).
+its URL and where it came from: the variable that set it, ``--feed``, or a default when nothing did (exit 1).
 
 It reads every event of each write service's ``GET /events`` (no NATS, no
 reporting database), folds them into a read model of its own in a temporary
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                      "what will be recorded by then is not known, as reporting's as_of says")
 
     try:
-        urls, variables = feeds_named(parser, args.feed)
+        urls, origins = feeds_named(parser, args.feed)
     except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
         print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"osv-replay: {refusal(error)}", file=sys.stderr)
         return 2
     except httpx.TransportError as error:
-        print(f"osv-replay: {unreachable(error, variables)}", file=sys.stderr)
+        print(f"osv-replay: {unreachable(error, origins)}", file=sys.stderr)
         return 1
     except RebuildError as error:
         print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)

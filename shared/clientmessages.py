@@ -58,9 +58,10 @@ def refusal(error: httpx.HTTPStatusError) -> str:
     return redacted(f"{response.request.url} answered {response.status_code}: {one_line(str(detail))}{hint}")
 
 
-def unreachable(error: httpx.TransportError, variables: dict[str, str], name_it: str = "--feed SERVICE=URL") -> str:
-    """What an unreachable feed says: its URL, the error, and how to name it (``variables``: a URL's variable, by URL;
-    ``name_it``: the command's option for it).
+def unreachable(error: httpx.TransportError, origins: dict[str, str], name_it: str = "--feed SERVICE=URL") -> str:
+    """What an unreachable feed says: its URL, the error, where the URL came from and how to name it (``origins``: by
+    base URL, the longest that starts the request's: ``set by REPORTING_FEED_URLS``, ``given by --feed``…; ``name_it``:
+    the command's option for it).
 
     A request httpx would not send (:class:`httpx.LocalProtocolError`: a header value it refused) is said so, not as a
     feed to start; no bearer token is ever in the line (:func:`redacted`).
@@ -69,6 +70,6 @@ def unreachable(error: httpx.TransportError, variables: dict[str, str], name_it:
     said = one_line(f"{type(error).__name__}: {error}", limit=400)
     if isinstance(error, httpx.LocalProtocolError):
         return redacted(f"the request to {url} could not be sent ({said}): check --token and the feed's URL")
-    base = next((base for base in variables if url.startswith(base)), "")
-    where = f" (set by {variables[base]}, as for `make run`)" if base else ""
+    base = max((base for base in origins if url.startswith(base)), key=len, default="")
+    where = f" ({origins[base]})" if base else ""
     return redacted(f"{url} does not answer ({said}){where}: start the services, or name the feed with {name_it}")

@@ -154,7 +154,11 @@ def rebuild_from_stream(
 
 
 class RebuildError(RuntimeError):
-    """The stream could not be read to its end; the message names the reader's error."""
+    """The stream, or a feed, could not be read to its end; the message names why."""
+
+
+class StreamUnreadError(RebuildError):
+    """The stream reader failed (the NATS server out of reach, its login refused), or stopped without a word."""
 
 
 READER = Path(__file__).with_name("streamreader.py")
@@ -178,7 +182,7 @@ def _rebuild_from_stream(
             try:
                 kind, value = pickle.load(reader.stdout)  # noqa: S301 - written by the reader this process started
             except EOFError:
-                raise RebuildError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
+                raise StreamUnreadError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
             if kind == TOTAL:
                 total = value["messages"]
                 if ready is not None:
@@ -191,7 +195,7 @@ def _rebuild_from_stream(
             elif kind == DONE:
                 return seen
             else:
-                raise RebuildError(f"reading the stream failed: {value}")
+                raise StreamUnreadError(f"reading the stream failed: {value}")
     finally:
         if reader.poll() is None:
             reader.kill()
@@ -203,8 +207,8 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
     """The write services' base URLs, by service, for a rebuild or ``osv-replay`` named no feed: ``REPORTING_FEED_URLS``
     when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
     ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them), or in the service image, which
-    holds no ``deploy`` package, reporting's own setting's defaults; and the variable that sets each URL, by URL (for the
-    line saying a feed does not answer).
+    holds no ``deploy`` package, reporting's own setting's defaults; and where each URL came from, by service (for the
+    line saying a feed does not answer: ``set by REPORTING_FEED_URLS``, or a default, said so when nothing set it).
 
     Raises :class:`RebuildError` naming a variable one of those settings refused (``REGISTRY_PORT=abc``, ``OSV_HOST=``,
     ``REPORTING_FEED_URLS`` that is no JSON), in one line.
@@ -218,64 +222,80 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
 
 def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], dict[str, str]]:
     """:func:`default_feeds`, adding to ``classes`` the settings it reads besides reporting's."""
-    if "REPORTING_FEED_URLS" not in os.environ:
-        try:
-            from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
-        except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
-            if (error.name or "").partition(".")[0] != "deploy":
-                raise
-        else:
-            classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
-            served = service_urls()
-            urls = {name: served[name] for name in ReadModel.sources}
-            return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
+    if "REPORTING_FEED_URLS" in _set():
+        urls = dict(ReportingSettings().feed_urls)
+        return urls, dict.fromkeys(urls, "set by REPORTING_FEED_URLS")
+    try:
+        from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
+    except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
+        if (error.name or "").partition(".")[0] != "deploy":
+            raise
+    else:
+        classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
+        served = service_urls()
+        origins = {}
+        for name in ReadModel.sources:
+            variables = (HOST_VARIABLE, port_variable(name))
+            given = [variable for variable in variables if variable in _set()]
+            origins[name] = (f"set by {' and '.join(given)}, as for `make run`" if given else
+                             f"where `make run` serves it, neither {' nor '.join(variables)} being set")
+        return {name: served[name] for name in ReadModel.sources}, origins
     urls = dict(ReportingSettings().feed_urls)
-    return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
+    return urls, dict.fromkeys(urls, "reporting's default, REPORTING_FEED_URLS being unset")
 
 
-def default_nats_url(settings: ReportingSettings) -> str:
-    """Where a rebuild named no ``--nats-url`` reads the stream: ``REPORTING_NATS_URL`` when set (reporting's own
-    setting); else ``make run``'s nats-server (``OSV_HOST``, ``OSV_NATS_PORT``), signed in as the services' user
-    ``osv`` with the password ``<OSV_VAR_DIR>/nats/accounts.json`` holds, when that file is there (run as
-    ``python -m services.reporting.rebuild``, it went to port 4222 whatever ``make run`` served; ``make rebuild`` built
-    this in the shell); else, and in the service image, which holds no ``deploy`` package, the setting's default.
+def _set() -> set[str]:
+    """The environment variables set, by their names in capitals (the settings read them whatever their case)."""
+    return {name.upper() for name in os.environ}
+
+
+def default_nats_url(settings: ReportingSettings) -> tuple[str, str]:
+    """Where a rebuild named no ``--nats-url`` reads the stream, and where that came from (for the line saying the
+    stream could not be read): ``REPORTING_NATS_URL`` when set (reporting's own setting); else ``make run``'s
+    nats-server (``OSV_HOST``, ``OSV_NATS_PORT``), signed in as the services' user ``osv`` with the password
+    ``<OSV_VAR_DIR>/nats/accounts.json`` holds, when that file is there (run as ``python -m services.reporting.rebuild``,
+    it went to port 4222 whatever ``make run`` served; ``make rebuild`` built this in the shell); else, and in the
+    service image, which holds no ``deploy`` package, the setting's default.
 
     Raises :class:`RebuildError` for an ``OSV_`` variable that does not read (one line naming it).
     """
-    if "REPORTING_NATS_URL" in os.environ:
-        return settings.nats_url
+    unset = "reporting's default, REPORTING_NATS_URL being unset"
+    if "REPORTING_NATS_URL" in _set():
+        return settings.nats_url, "set by REPORTING_NATS_URL"
     try:
         from deploy.run_local import LocalSettings
     except ModuleNotFoundError as error:
         if (error.name or "").partition(".")[0] != "deploy":
             raise
-        return settings.nats_url
+        return settings.nats_url, unset
     try:
         local = LocalSettings()
     except (ValidationError, SettingsError) as error:
         raise RebuildError(refused_setting(error, (LocalSettings,))) from None
     accounts = local.var_dir / "nats" / "accounts.json"
     if not accounts.is_file():
-        return settings.nats_url
+        return settings.nats_url, unset
     password = json.loads(accounts.read_text(encoding="utf-8"))["programme_password"]  # URL-safe: nats-py reads it as written
-    return f"nats://osv:{password}@{local.host}:{local.nats_port}"
+    return (f"nats://osv:{password}@{local.host}:{local.nats_port}",
+            f"`make run`'s nats-server (OSV_HOST, OSV_NATS_PORT, {accounts}), REPORTING_NATS_URL being unset")
 
 
 FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
 
 
 def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place; ``parser.error`` (exit 2)
-    naming one that is not of that shape or names no write service."""
-    urls, variables = default_feeds()
+    """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place, and where each URL came from,
+    by URL (as :func:`~shared.clientmessages.unreachable` takes it); ``parser.error`` (exit 2) naming one that is not of
+    that shape or names no write service."""
+    urls, origins = default_feeds()
     for feed in given:
         service, _, url = feed.partition("=")
         if not url:
             parser.error(redacted(f"--feed {feed!r}: write SERVICE=URL"))
         if service not in ReadModel.sources:
             parser.error(redacted(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}"))
-        urls[service] = url
-    return urls, variables
+        urls[service], origins[service] = url, "given by --feed"
+    return urls, {url: origins[name] for name, url in urls.items()}
 
 
 def rebuild_from_feeds(
@@ -421,9 +441,10 @@ def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:
 def _rebuild_from_feeds(
     readmodel: ReadModel, settings: ReportingSettings, feeds: tuple[dict[str, str], dict[str, str]], token: str | None, progress: Progress, ready: Ready
 ) -> int:
-    """:func:`rebuild_from_feeds` from ``feeds`` (:func:`feeds_named`'s URLs and their variables), signed in with ``token`` when given, else with the services'
-    client credentials (``OSV_AUTH_SERVICE_CLIENT_SECRET``) when set; the feeds refuse a request without either (401)."""
-    urls, variables = feeds
+    """:func:`rebuild_from_feeds` from ``feeds`` (:func:`feeds_named`'s URLs and where each came from), signed in with
+    ``token`` when given, else with the services' client credentials (``OSV_AUTH_SERVICE_CLIENT_SECRET``) when set; the
+    feeds refuse a request without either (401)."""
+    urls, origins = feeds
     if token:
         auth: httpx.Auth | None = None
         headers = {"Authorization": f"Bearer {token}"}
@@ -436,10 +457,10 @@ def _rebuild_from_feeds(
             return rebuild_from_feeds(readmodel, clients, progress=progress, ready=ready)
     except httpx.TransportError as error:
         url = str(error.request.url)
-        if token is None and not any(url.startswith(base) for base in variables):  # the services' token was being fetched
+        if token is None and not any(url.startswith(base) for base in origins):  # the services' token was being fetched
             raise RebuildError(redacted(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
                                         "start it (make run does), or pass --token")) from None
-        raise RebuildError(unreachable(error, variables)) from None
+        raise RebuildError(unreachable(error, origins)) from None
     finally:
         for client in clients.values():
             client.close()
@@ -553,7 +574,11 @@ def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings
     bar = ProgressBar(f"rebuild from {args.source}")
     try:
         if args.source == "stream":
-            count = rebuild_from_stream(readmodel, args.nats_url or default_nats_url(settings), settings.nats_stream, progress=bar, ready=ready)
+            nats_url, origin = (args.nats_url, "given by --nats-url") if args.nats_url else default_nats_url(settings)
+            try:
+                count = rebuild_from_stream(readmodel, nats_url, settings.nats_stream, progress=bar, ready=ready)
+            except StreamUnreadError as error:
+                raise RebuildError(f"{error} (NATS at {nats_url}, {origin}: name the server with --nats-url or REPORTING_NATS_URL)") from None
         else:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:

@@ -27,6 +27,7 @@ import nats
 import pytest
 
 from devtools.embedded import NatsServer
+from services.reporting import rebuild as rebuilding
 from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import unreachable
@@ -126,8 +127,28 @@ def test_from_the_feeds_without_their_urls_it_reads_them_where_make_run_serves_t
     unused = nowhere().rsplit(":", 1)[1]
     done = rebuild_from_feeds(database, tmp_path, REGISTRY_PORT=unused)
     last = done.stderr.strip().splitlines()[-1]
-    assert f"http://127.0.0.1:{unused}/events" in last and "(set by OSV_HOST and REGISTRY_PORT, as for `make run`)" in last, last
+    assert f"http://127.0.0.1:{unused}/events" in last and "(set by REGISTRY_PORT, as for `make run`)" in last, last
     assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_one_out_of_reach_is_said_to_come_from_where_it_came_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tester 161 F11: with nothing set, a feed out of reach was said to be "set by" a variable nobody set: the defaults
+    were used. A URL given by --feed was said to be the identity provider's, not answering."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    unused = nowhere().replace("nats://", "http://")
+    done = rebuild_from_feeds(database, tmp_path, "--feed", f"registry={unused}")
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: {unused}/events?limit=1 does not answer (ConnectError: ") and "(given by --feed)" in last, last
+    assert osvs_identified(database) == 1
+
+    for variable in ("REPORTING_FEED_URLS", "OSV_HOST", "REGISTRY_PORT", "FUNDING_PORT", "ENGAGEMENT_PORT"):
+        monkeypatch.delenv(variable, raising=False)
+    urls, origins = rebuilding.default_feeds()
+    assert origins["registry"] == "where `make run` serves it, neither OSV_HOST nor REGISTRY_PORT being set", origins
+    monkeypatch.setenv("OSV_HOST", "127.0.0.1")
+    assert rebuilding.default_feeds()[1]["funding"] == "set by OSV_HOST, as for `make run`"
+    monkeypatch.setenv("REPORTING_FEED_URLS", json.dumps(urls))
+    assert rebuilding.default_feeds() == (urls, dict.fromkeys(urls, "set by REPORTING_FEED_URLS"))
 
 
 def test_from_the_feeds_a_refusal_says_to_pass_a_token_and_the_token_passed_is_the_one_the_feeds_get(tmp_path: Path) -> None:
@@ -218,14 +239,24 @@ def a_web_page() -> Iterator[str]:
 
 
 def test_a_nats_server_out_of_reach_is_named_in_one_line_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
+    """The line names where the server's URL came from and how to name another (tester 161 F11: it named neither)."""
     database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
-    done = rebuild(database, nowhere(), tmp_path)
+    unused = nowhere()
+    done = rebuild(database, unused, tmp_path)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr[-800:]
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("rebuild: reading the stream failed: NatsUnreachableError: no NATS server took the connection"), last
+    assert f"(NATS at {unused}, given by --nats-url: name the server with --nats-url or REPORTING_NATS_URL)" in last, last
     assert last.endswith("the read model: it is left as it was")
     assert osvs_identified(database) == 1
+
+    done = subprocess.run(
+        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}"],
+        env={**os.environ, "REPORTING_NATS_URL": unused, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True, text=True, timeout=120, cwd="/tmp",
+    )
+    assert done.returncode == 1 and f"(NATS at {unused}, set by REPORTING_NATS_URL: " in done.stderr, done.stderr
 
 
 def test_a_nats_server_that_refuses_the_user_is_named_by_its_refusal_and_no_password_is_printed(tmp_path: Path, nats_server: NatsServer) -> None:
