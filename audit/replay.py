@@ -33,7 +33,7 @@ from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
-from shared.clientmessages import redacted, refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
               "its facts out", file=sys.stderr)
         return 2
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
+    clients = {name: service_client(url, headers=headers, timeout=60) for name, url in urls.items()}
     try:
         report = replay(clients, args.as_of, args.by)
     except httpx.HTTPStatusError as error:

@@ -32,7 +32,7 @@ import nats
 
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
-from shared.clientmessages import redacted, refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = verify_store(args.service, args.store, heads)
     else:
         headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-        with httpx.Client(base_url=args.feed, headers=headers, timeout=30) as client:
+        with service_client(args.feed, headers=headers, timeout=30) as client:
             try:
                 verdict = verify_feed(args.service, client, heads)
             except httpx.HTTPStatusError as error:

@@ -1,10 +1,12 @@
 """What a command-line client of the services (the rebuild from the feeds, `osv-replay`, `osv-verify`) says when a service
-refuses it or is out of reach: one line naming what to do, and never the token it was given nor a password in a URL. In
-`shared`, as the service images hold only `shared` and `services` (the Dockerfile), and reporting's rebuild runs there."""
+refuses it or is out of reach: one line naming what to do, and never the token it was given nor a password in a URL; and
+the HTTP client it reads a service's URL with. In `shared`, as the service images hold only `shared` and `services` (the
+Dockerfile), and reporting's rebuild runs there."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -22,6 +24,21 @@ def redacted(text: str) -> str:
     """``text`` with any bearer token in it replaced by ``…`` (httpx names a header value it would not send, token and all),
     and any password in a URL by ``***`` (a feed's URL may carry one: ``http://auditor:…@host``), as NATS URLs are logged."""
     return without_password(BEARER.sub("Bearer …", text))
+
+
+def service_client(url: str, **options: Any) -> httpx.Client:
+    """An HTTP client of the service at ``url`` (``options``: httpx's), the paths asked of it (``/events``) joined to
+    ``url``'s path and its query string kept apart: httpx appends them to the whole URL, so that
+    ``http://proxy/osv/registry?key=…`` asked ``/osv/registry?key=…events``, a path without ``/events``."""
+    given = httpx.URL(url)
+    return httpx.Client(base_url=given.copy_with(query=None), params=given.params, **options)
+
+
+def origin_of(url: str, origins: dict[str, str]) -> str | None:
+    """Where the feed ``url`` was asked of came from, by its base URL in ``origins`` (the longest that starts ``url``,
+    its query string left out: :func:`service_client` asks paths under the base's path); ``None`` when it is no feed's."""
+    bases = [base for base in origins if url.startswith(base.partition("?")[0])]
+    return origins[max(bases, key=lambda base: len(base.partition("?")[0]))] if bases else None
 
 
 def token_fault(token: str | None) -> str | None:
@@ -60,8 +77,8 @@ def refusal(error: httpx.HTTPStatusError) -> str:
 
 def unreachable(error: httpx.TransportError, origins: dict[str, str], name_it: str = "--feed SERVICE=URL") -> str:
     """What an unreachable feed says: its URL, the error, where the URL came from and how to name it (``origins``: by
-    base URL, the longest that starts the request's: ``set by REPORTING_FEED_URLS``, ``given by --feed``…; ``name_it``:
-    the command's option for it).
+    base URL, as :func:`origin_of` reads them: ``set by REPORTING_FEED_URLS``, ``given by --feed``…; ``name_it``: the
+    command's option for it).
 
     A request httpx would not send (:class:`httpx.LocalProtocolError`: a header value it refused) is said so, not as a
     feed to start; no bearer token is ever in the line (:func:`redacted`).
@@ -70,6 +87,6 @@ def unreachable(error: httpx.TransportError, origins: dict[str, str], name_it: s
     said = one_line(f"{type(error).__name__}: {error}", limit=400)
     if isinstance(error, httpx.LocalProtocolError):
         return redacted(f"the request to {url} could not be sent ({said}): check --token and the feed's URL")
-    base = max((base for base in origins if url.startswith(base)), key=len, default="")
-    where = f" ({origins[base]})" if base else ""
+    origin = origin_of(url, origins)
+    where = f" ({origin})" if origin else ""
     return redacted(f"{url} does not answer ({said}){where}: start the services, or name the feed with {name_it}")

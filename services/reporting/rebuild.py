@@ -56,7 +56,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import AuthSettings, ServiceCredentials
-from shared.clientmessages import redacted, refusal, token_fault, unreachable
+from shared.clientmessages import origin_of, redacted, refusal, service_client, token_fault, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
@@ -451,13 +451,13 @@ def _rebuild_from_feeds(
     else:
         auth = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
         headers = {}
-    clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=auth, headers=headers) for name, url in urls.items()}
+    clients = {name: service_client(url, timeout=30.0, auth=auth, headers=headers) for name, url in urls.items()}
     try:
         with fewer_collections():
             return rebuild_from_feeds(readmodel, clients, progress=progress, ready=ready)
     except httpx.TransportError as error:
         url = str(error.request.url)
-        if token is None and not any(url.startswith(base) for base in origins):  # the services' token was being fetched
+        if token is None and origin_of(url, origins) is None:  # the services' token was being fetched
             raise RebuildError(redacted(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
                                         "start it (make run does), or pass --token")) from None
         raise RebuildError(unreachable(error, origins)) from None

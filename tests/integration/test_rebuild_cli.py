@@ -296,18 +296,25 @@ Log = dict[int, "dict[str, object] | None"]
 
 
 @contextmanager
-def a_feed(log: Log, head: int | None = None, dropping: tuple[int, ...] = (), twice: tuple[int, ...] = ()) -> Iterator[str]:
+def a_feed(log: Log, head: int | None = None, dropping: tuple[int, ...] = (), twice: tuple[int, ...] = (), key: str | None = None) -> Iterator[str]:
     """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too, each event
-    carries its ``previousposition``), declaring ``head`` (by default its highest position); it takes any token. As
-    a proxy in front of it might, it leaves out the events at ``dropping`` and serves those at ``twice`` twice,
-    pages and head left as they were."""
+    carries its ``previousposition``), declaring ``head`` (by default its highest position), at ``/events`` alone
+    (404 elsewhere); it takes any token. As a proxy in front of it might, it leaves out the events at ``dropping`` and
+    serves those at ``twice`` twice, pages and head left as they were, and with a ``key`` answers 403 to a request
+    without ``key=<key>`` in its query."""
     public = sorted(position for position, event in log.items() if event is not None)
     served = {position: {**log[position], "previousposition": ([0, *public])[index]}  # type: ignore[dict-item]
               for index, position in enumerate(public)}
 
     class Feed(Answering):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            query = parse_qs(urlsplit(self.path).query)
+            path, query = urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)
+            if path != "/events":
+                self.answer(404, "text/plain", f"no {path} here".encode())
+                return
+            if key is not None and query.get("key") != [key]:
+                self.answer(403, "text/plain", b"a key is needed")
+                return
             after, limit = int(query.get("after", ["0"])[0]), int(query.get("limit", ["100"])[0])
             positions = sorted(position for position in log if position > after)[:limit]
             events = [served[position] for position in positions if position in served and position not in dropping]
@@ -510,6 +517,17 @@ def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp
         done = rebuild(database, nowhere(), tmp_path, *arguments)
         assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
     assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_a_feed_url_with_a_query_string_is_asked_its_events_with_the_query_kept(tmp_path: Path) -> None:
+    """Tester 161 F12: ``http://proxy/?key=…`` was asked ``/?after=0&limit=1``, the ``/events`` path lost in the query
+    httpx appended it to, and the query itself replaced by the page's."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", 2, 3), key="k-1") as registry, a_feed({}, key="k-2") as empty:
+        feeds = {"registry": f"{registry}?key=k-1", "funding": f"{empty}/?key=k-2", "engagement": f"{empty}?key=k-2"}
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 0 and done.stdout.startswith("rebuilt 2 events"), done.stdout + done.stderr[-800:]
+    assert osvs_identified(database) == 2
 
 
 def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
