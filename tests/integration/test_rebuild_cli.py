@@ -530,6 +530,22 @@ def test_from_the_feeds_a_feed_url_with_a_query_string_is_asked_its_events_with_
     assert osvs_identified(database) == 2
 
 
+@pytest.mark.parametrize("feeds", [
+    {"registryy": "http://127.0.0.1:8001", "funding": "http://127.0.0.1:8002", "engagement": "http://127.0.0.1:8003"},
+    {"registry": "http://127.0.0.1:8001", "funding": "http://127.0.0.1:8002", "engagement": "http://127.0.0.1:8003", "reporting": "http://127.0.0.1:8004"},
+])
+def test_from_the_feeds_a_key_of_reporting_feed_urls_that_names_no_write_service_is_refused_by_name(tmp_path: Path, feeds: dict[str, str]) -> None:
+    """Tester 161 F12: ``registryy`` (a typo) was said to be missing registry's key, and ``reporting`` was left unread, in silence."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    unknown = next(name for name in feeds if name not in ReadModel.sources)
+    assert done.returncode == 1 and done.stderr == (
+        f"rebuild: REPORTING_FEED_URLS is refused: {unknown!r} names no write service: its keys are registry, funding, engagement; "
+        "the read model: it is left as it was\n"
+    ), done.stderr
+    assert osvs_identified(database) == 1
+
+
 def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
     """Tester 47 F6: it left a file of empty tables, while saying the read model "is left as it was"; the folder made
     for it goes too. A file that was there is never removed, and a rebuild that succeeds keeps the one it made."""
