@@ -289,14 +289,18 @@ FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URL
 def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place, and where each URL came from,
     by URL (as :func:`~shared.clientmessages.unreachable` takes it); ``parser.error`` (exit 2) naming one that is not of
-    that shape or names no write service."""
+    that shape, names no write service, or names one named before."""
     urls, origins = default_feeds()
+    named: set[str] = set()
     for feed in given:
         service, _, url = feed.partition("=")
         if not url:
             parser.error(redacted(f"--feed {feed!r}: write SERVICE=URL"))
         if service not in ReadModel.sources:
             parser.error(redacted(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}"))
+        if service in named:  # the last was kept, in silence
+            parser.error(f"--feed {service}=… is given twice: give each service's URL once")
+        named.add(service)
         urls[service], origins[service] = url, "given by --feed"
     return urls, {url: origins[name] for name, url in urls.items()}
 

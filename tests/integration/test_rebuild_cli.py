@@ -546,6 +546,17 @@ def test_from_the_feeds_a_key_of_reporting_feed_urls_that_names_no_write_service
     assert osvs_identified(database) == 1
 
 
+def test_from_the_feeds_a_service_given_two_feeds_is_refused_rather_than_the_last_kept(tmp_path: Path) -> None:
+    """Tester 161 F12: two ``--feed registry=…`` kept the last one, in silence."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"registry={empty}", "--feed", "registry=http://127.0.0.1:8001",
+                                  REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("error: --feed registry=… is given twice: give each service's URL once"), done.stderr
+    assert osvs_identified(database) == 1
+
+
 def test_a_failed_rebuild_into_a_new_sqlite_file_leaves_no_file_behind(tmp_path: Path) -> None:
     """Tester 47 F6: it left a file of empty tables, while saying the read model "is left as it was"; the folder made
     for it goes too. A file that was there is never removed, and a rebuild that succeeds keeps the one it made."""

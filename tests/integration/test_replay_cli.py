@@ -91,3 +91,14 @@ def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
         answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
     assert answer.returncode == 2 and "s3cret-pw" not in answer.stdout + answer.stderr, answer.stderr
     assert answer.stderr.startswith(f"osv-replay: the funding feed at {with_password(registry).replace('s3cret-pw', '***')}"), answer.stderr
+
+
+def test_a_key_of_reporting_feed_urls_that_names_no_write_service_or_a_service_given_twice_is_refused(tmp_path: Path) -> None:
+    """Tester 161 F12: ``registryy`` was said to be missing registry's key; two ``--feed registry=…`` kept the last."""
+    feeds = '{"registryy": "http://127.0.0.1:9", "funding": "http://127.0.0.1:9", "engagement": "http://127.0.0.1:9"}'
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00"], tmp_path, REPORTING_FEED_URLS=feeds)
+    assert answer.returncode == 2 and answer.stderr == (
+        "osv-replay: REPORTING_FEED_URLS is refused: 'registryy' names no write service: its keys are registry, funding, engagement\n"
+    ), answer.stderr
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--feed=registry=http://127.0.0.1:9", "--feed=registry=http://127.0.0.1:8"], tmp_path)
+    assert answer.returncode == 2 and "--feed registry=… is given twice" in answer.stderr, answer.stderr
