@@ -538,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
     if args.source != "feeds" and (given := [option for option, value in (("--feed", args.feed), ("--token", args.token)) if value]):
-        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream reads neither (add --from feeds to read the feeds)")
+        unread = "does not read it" if len(given) == 1 else "reads neither"
+        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream {unread} (add --from feeds to read the feeds)")
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
 

@@ -510,10 +510,11 @@ def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
 
 
 def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
-    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone."""
+    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone.
+    Tester 161 F12: ``--feed`` alone was said to be one of two the stream "reads neither" of."""
     database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
-    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds"),
-                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds")):
+    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds: the stream does not read it"),
+                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds: the stream reads neither")):
         done = rebuild(database, nowhere(), tmp_path, *arguments)
         assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
     assert osvs_identified(database) == 1
