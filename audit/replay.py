@@ -5,7 +5,7 @@
 
 Without ``--feed``, the feeds are where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``, ``FUNDING_PORT``,
 ``ENGAGEMENT_PORT``), or reporting's ``REPORTING_FEED_URLS`` when set; a feed that does not answer is one line naming
-its URL and the variable that sets it (exit 1).
+its URL and where it came from: the variable that set it, ``--feed``, or a default when nothing did (exit 1).
 
 It reads every event of each write service's ``GET /events`` (no NATS, no
 reporting database), folds them into a read model of its own in a temporary
@@ -33,7 +33,7 @@ from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
 from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
-from shared.clientmessages import refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT
 from shared.views import make_engine
 
@@ -83,26 +83,26 @@ def main(argv: list[str] | None = None) -> int:
                      "what will be recorded by then is not known, as reporting's as_of says")
 
     try:
-        urls, variables = feeds_named(parser, args.feed)
+        urls, origins = feeds_named(parser, args.feed)
     except RebuildError as error:  # a variable that names them refused (REGISTRY_PORT=abc)
-        print(f"osv-replay: {error}", file=sys.stderr)
+        print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
     if missing := [source for source in ReadModel.sources if source not in urls]:  # a digest of part of the programme (tester 160 F1)
         print(f"osv-replay: no {' nor '.join(missing)} in REPORTING_FEED_URLS (or --feed SERVICE=URL): the replay would leave "
               "its facts out", file=sys.stderr)
         return 2
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-    clients = {name: httpx.Client(base_url=url, headers=headers, timeout=60) for name, url in urls.items()}
+    clients = {name: service_client(url, headers=headers, timeout=60) for name, url in urls.items()}
     try:
         report = replay(clients, args.as_of, args.by)
     except httpx.HTTPStatusError as error:
         print(f"osv-replay: {refusal(error)}", file=sys.stderr)
         return 2
     except httpx.TransportError as error:
-        print(f"osv-replay: {unreachable(error, variables)}", file=sys.stderr)
+        print(f"osv-replay: {unreachable(error, origins)}", file=sys.stderr)
         return 1
     except RebuildError as error:
-        print(f"osv-replay: {error}", file=sys.stderr)
+        print(f"osv-replay: {redacted(str(error))}", file=sys.stderr)
         return 2
     finally:
         for client in clients.values():

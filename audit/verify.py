@@ -9,7 +9,8 @@ A store is read directly (SQLite file or PostgreSQL URL; no key is needed:
 the chain is over the stored bytes). A feed is read through ``GET /chain``,
 which gives each position's record digest and hash: it proves the log the
 service shows extends, without rewriting, every head given out; only the
-store check proves the stored bytes themselves. Heads come from the
+store check proves the stored bytes themselves; a feed whose ``/chain`` names
+another service than ``--service`` is refused (exit 2). Heads come from the
 ``OSV_CHAIN_HEADS`` key-value bucket (every revision) and from JSON files:
 an as-of report or export's ``heads``, or a list of ``{service, position,
 hash}``. Prints ``ok`` or the first position that fails and why; exits 1 on
@@ -31,7 +32,7 @@ import nats
 
 from shared.chaincheck import Entry, Head, Verdict, entries_of_store, verify
 from shared.chainheads import read_heads
-from shared.clientmessages import refusal, token_fault, unreachable
+from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
 from shared.store import ServiceApplication, persistence_env
 
 SERVICES = ("registry", "funding", "engagement", "reporting")
@@ -57,11 +58,20 @@ def verify_store(service: str, url: str, heads: Sequence[Head]) -> Verdict:
         app.close()
 
 
-def entries_of_feed(client: httpx.Client, page: int = 1000) -> Iterator[Entry]:
-    """Every position the service's ``GET /chain`` lists, in order."""
+class ChainOfAnotherServiceError(Exception):
+    """A feed's ``GET /chain`` is another service's than the one named (``--service funding --feed <registry's URL>``),
+    or names none: checked as the one named, it would say ``ok`` of a chain it is not."""
+
+
+def entries_of_feed(client: httpx.Client, service: str, page: int = 1000) -> Iterator[Entry]:
+    """Every position ``service``'s ``GET /chain`` lists, in order; :class:`ChainOfAnotherServiceError` when a page
+    names another service (its ``service``), or none."""
     after = 0
     while True:
         body = client.get("/chain", params={"after": after, "limit": page}).raise_for_status().json()
+        if (served := body.get("service")) != service:
+            whose = f"{served}'s chain" if served else "a chain that names no service (a service older than osv-verify?)"
+            raise ChainOfAnotherServiceError(f"the feed at {client.base_url} serves {whose}, not {service}'s: give {service}'s own URL")
         for entry in body["entries"]:
             yield Entry(int(entry["position"]), entry["digest"], entry["hash"])
         if body["next_after"] == after:
@@ -70,7 +80,7 @@ def entries_of_feed(client: httpx.Client, page: int = 1000) -> Iterator[Entry]:
 
 
 def verify_feed(service: str, client: httpx.Client, heads: Sequence[Head]) -> Verdict:
-    return verify(service, entries_of_feed(client), [h for h in heads if h.service == service])
+    return verify(service, entries_of_feed(client, service), [h for h in heads if h.service == service])
 
 
 def heads_from_file(path: Path, source: str | None = None) -> list[Head]:
@@ -114,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = verify_store(args.service, args.store, heads)
     else:
         headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
-        with httpx.Client(base_url=args.feed, headers=headers, timeout=30) as client:
+        with service_client(args.feed, headers=headers, timeout=30) as client:
             try:
                 verdict = verify_feed(args.service, client, heads)
             except httpx.HTTPStatusError as error:
@@ -122,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             except httpx.TransportError as error:  # a traceback, before (helper 159)
                 print(f"osv-verify: {unreachable(error, {}, name_it='--feed URL')}", file=sys.stderr)
+                return 2
+            except ChainOfAnotherServiceError as error:  # "ok", before (tester 161 F3)
+                print(f"osv-verify: {redacted(str(error))}", file=sys.stderr)
                 return 2
     print(json.dumps(verdict.as_dict(), indent=2) if args.json else verdict.describe())
     if not heads:

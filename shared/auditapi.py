@@ -27,6 +27,7 @@ class ChainEntry(BaseModel):
 class ChainPage(BaseModel):
     """A page of the store's hash chain (see ``shared/chain.py`` for how each hash is made)."""
 
+    service: str = Field(description="The service whose store this is: `osv-verify --feed` checks it is the one it was named.")
     after: int
     next_after: int = Field(description="Pass as `after` to read on; equals `after` when the page is empty.")
     entries: list[ChainEntry]
@@ -64,8 +65,8 @@ def install_audit(api: FastAPI, runtime: Runtime) -> None:
         after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="Return positions after this one.")] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many positions.")] = 500,
     ) -> ChainPage:
-        """List each stored position's record digest and hash-chain hash (private events too), for `osv-verify --feed`."""
-        return ChainPage.model_validate(chain_page(runtime.store, after, limit))
+        """List each stored position's record digest and hash-chain hash (private events too), and the service, for `osv-verify --feed`."""
+        return ChainPage.model_validate({"service": runtime.settings.service_name, **chain_page(runtime.store, after, limit)})
 
     @api.get("/verify", tags=["audit"], response_model=VerifyAnswer, dependencies=auditors)
     async def verify_log() -> VerifyAnswer:

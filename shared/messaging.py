@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def redacted(url: str) -> str:
-    """A NATS URL (or comma-separated list) fit for a log: any password replaced by ``***``."""
-    return re.sub(r"//([^:/@,]+):[^@/,]*@", r"//\1:***@", url)
+    """A NATS URL (or comma-separated list) fit for a log: any password replaced by ``***``; an HTTP URL's too, and
+    any in a line of text that holds URLs (:func:`shared.clientmessages.redacted`: a feed's URL may carry one)."""
+    return re.sub(r"//([^:/@,\s]*):[^@/,\s]*@", r"//\1:***@", url)
 
 
 def stream_name(prefix: str, service: str) -> str:

@@ -19,7 +19,8 @@ a rebuild that cannot start (NATS out of reach, its login refused, no stream
 of that prefix) exits 1 naming why in one line and leaves it as it was. Each
 feed is read up to its first event first: one serving another service's
 events, or none of the head it declares, is refused so too. Every event applied
-must be of its feed's service, and each feed must reach its head; found later,
+must be of its feed's service and follow the one before it (its ``previousposition``: a hole, or a position
+served twice, is refused), and each feed must reach its head; found later,
 the line says the read model holds only part of the events. A run that fails
 removes the SQLite file it made itself (``--database-url sqlite:///new.db``).
 
@@ -56,7 +57,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.streamreader import BATCH, DONE, TOTAL
 from services.reporting.views.readmodel import ReadModel
 from shared.auth import AuthSettings, ServiceCredentials
-from shared.clientmessages import redacted, refusal, token_fault, unreachable
+from shared.clientmessages import origin_of, redacted, refusal, service_client, token_fault, unreachable
 from shared.events import SPEC_SOURCE_PREFIX
 from shared.lifecycle import collect_less_often
 from shared.messaging import stream_name
@@ -154,7 +155,11 @@ def rebuild_from_stream(
 
 
 class RebuildError(RuntimeError):
-    """The stream could not be read to its end; the message names the reader's error."""
+    """The stream, or a feed, could not be read to its end; the message names why."""
+
+
+class StreamUnreadError(RebuildError):
+    """The stream reader failed (the NATS server out of reach, its login refused), or stopped without a word."""
 
 
 READER = Path(__file__).with_name("streamreader.py")
@@ -178,7 +183,7 @@ def _rebuild_from_stream(
             try:
                 kind, value = pickle.load(reader.stdout)  # noqa: S301 - written by the reader this process started
             except EOFError:
-                raise RebuildError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
+                raise StreamUnreadError(f"the stream reader stopped (exit code {reader.wait()}) before the end of the stream") from None
             if kind == TOTAL:
                 total = value["messages"]
                 if ready is not None:
@@ -191,7 +196,7 @@ def _rebuild_from_stream(
             elif kind == DONE:
                 return seen
             else:
-                raise RebuildError(f"reading the stream failed: {value}")
+                raise StreamUnreadError(f"reading the stream failed: {value}")
     finally:
         if reader.poll() is None:
             reader.kill()
@@ -203,8 +208,8 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
     """The write services' base URLs, by service, for a rebuild or ``osv-replay`` named no feed: ``REPORTING_FEED_URLS``
     when set (reporting's own setting), else where ``make run`` serves them (``OSV_HOST``, ``REGISTRY_PORT``,
     ``FUNDING_PORT``, ``ENGAGEMENT_PORT``, as ``make demo`` and ``osv-import`` find them), or in the service image, which
-    holds no ``deploy`` package, reporting's own setting's defaults; and the variable that sets each URL, by URL (for the
-    line saying a feed does not answer).
+    holds no ``deploy`` package, reporting's own setting's defaults; and where each URL came from, by service (for the
+    line saying a feed does not answer: ``set by REPORTING_FEED_URLS``, or a default, said so when nothing set it).
 
     Raises :class:`RebuildError` naming a variable one of those settings refused (``REGISTRY_PORT=abc``, ``OSV_HOST=``,
     ``REPORTING_FEED_URLS`` that is no JSON), in one line.
@@ -218,64 +223,87 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
 
 def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], dict[str, str]]:
     """:func:`default_feeds`, adding to ``classes`` the settings it reads besides reporting's."""
-    if "REPORTING_FEED_URLS" not in os.environ:
-        try:
-            from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
-        except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
-            if (error.name or "").partition(".")[0] != "deploy":
-                raise
-        else:
-            classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
-            served = service_urls()
-            urls = {name: served[name] for name in ReadModel.sources}
-            return urls, {url: f"{HOST_VARIABLE} and {port_variable(name)}" for name, url in urls.items()}
+    if "REPORTING_FEED_URLS" in _set():
+        urls = dict(ReportingSettings().feed_urls)
+        if unknown := [name for name in urls if name not in ReadModel.sources]:  # a typo's feed was left unread, and the right key missing
+            raise RebuildError(f"REPORTING_FEED_URLS is refused: {' and '.join(map(repr, unknown))} name{'s' if len(unknown) == 1 else ''} "
+                               f"no write service: its keys are {', '.join(ReadModel.sources)}")
+        return urls, dict.fromkeys(urls, "set by REPORTING_FEED_URLS")
+    try:
+        from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
+    except ModuleNotFoundError as error:  # the service image holds no deploy/: reporting's setting's defaults, below
+        if (error.name or "").partition(".")[0] != "deploy":
+            raise
+    else:
+        classes += [LocalSettings, *(settings_class for _, _, settings_class in SERVICES)]
+        served = service_urls()
+        origins = {}
+        for name in ReadModel.sources:
+            variables = (HOST_VARIABLE, port_variable(name))
+            given = [variable for variable in variables if variable in _set()]
+            origins[name] = (f"set by {' and '.join(given)}, as for `make run`" if given else
+                             f"where `make run` serves it, neither {' nor '.join(variables)} being set")
+        return {name: served[name] for name in ReadModel.sources}, origins
     urls = dict(ReportingSettings().feed_urls)
-    return urls, {url: "REPORTING_FEED_URLS" for url in urls.values()}
+    return urls, dict.fromkeys(urls, "reporting's default, REPORTING_FEED_URLS being unset")
 
 
-def default_nats_url(settings: ReportingSettings) -> str:
-    """Where a rebuild named no ``--nats-url`` reads the stream: ``REPORTING_NATS_URL`` when set (reporting's own
-    setting); else ``make run``'s nats-server (``OSV_HOST``, ``OSV_NATS_PORT``), signed in as the services' user
-    ``osv`` with the password ``<OSV_VAR_DIR>/nats/accounts.json`` holds, when that file is there (run as
-    ``python -m services.reporting.rebuild``, it went to port 4222 whatever ``make run`` served; ``make rebuild`` built
-    this in the shell); else, and in the service image, which holds no ``deploy`` package, the setting's default.
+def _set() -> set[str]:
+    """The environment variables set, by their names in capitals (the settings read them whatever their case)."""
+    return {name.upper() for name in os.environ}
+
+
+def default_nats_url(settings: ReportingSettings) -> tuple[str, str]:
+    """Where a rebuild named no ``--nats-url`` reads the stream, and where that came from (for the line saying the
+    stream could not be read): ``REPORTING_NATS_URL`` when set (reporting's own setting); else ``make run``'s
+    nats-server (``OSV_HOST``, ``OSV_NATS_PORT``), signed in as the services' user ``osv`` with the password
+    ``<OSV_VAR_DIR>/nats/accounts.json`` holds, when that file is there (run as ``python -m services.reporting.rebuild``,
+    it went to port 4222 whatever ``make run`` served; ``make rebuild`` built this in the shell); else, and in the
+    service image, which holds no ``deploy`` package, the setting's default.
 
     Raises :class:`RebuildError` for an ``OSV_`` variable that does not read (one line naming it).
     """
-    if "REPORTING_NATS_URL" in os.environ:
-        return settings.nats_url
+    unset = "reporting's default, REPORTING_NATS_URL being unset"
+    if "REPORTING_NATS_URL" in _set():
+        return settings.nats_url, "set by REPORTING_NATS_URL"
     try:
         from deploy.run_local import LocalSettings
     except ModuleNotFoundError as error:
         if (error.name or "").partition(".")[0] != "deploy":
             raise
-        return settings.nats_url
+        return settings.nats_url, unset
     try:
         local = LocalSettings()
     except (ValidationError, SettingsError) as error:
         raise RebuildError(refused_setting(error, (LocalSettings,))) from None
     accounts = local.var_dir / "nats" / "accounts.json"
     if not accounts.is_file():
-        return settings.nats_url
+        return settings.nats_url, unset
     password = json.loads(accounts.read_text(encoding="utf-8"))["programme_password"]  # URL-safe: nats-py reads it as written
-    return f"nats://osv:{password}@{local.host}:{local.nats_port}"
+    return (f"nats://osv:{password}@{local.host}:{local.nats_port}",
+            f"`make run`'s nats-server (OSV_HOST, OSV_NATS_PORT, {accounts}), REPORTING_NATS_URL being unset")
 
 
 FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
 
 
 def feeds_named(parser: argparse.ArgumentParser, given: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place; ``parser.error`` (exit 2)
-    naming one that is not of that shape or names no write service."""
-    urls, variables = default_feeds()
+    """:func:`default_feeds` with each ``--feed SERVICE=URL`` in ``given`` in its place, and where each URL came from,
+    by URL (as :func:`~shared.clientmessages.unreachable` takes it); ``parser.error`` (exit 2) naming one that is not of
+    that shape, names no write service, or names one named before."""
+    urls, origins = default_feeds()
+    named: set[str] = set()
     for feed in given:
         service, _, url = feed.partition("=")
         if not url:
-            parser.error(f"--feed {feed!r}: write SERVICE=URL")
+            parser.error(redacted(f"--feed {feed!r}: write SERVICE=URL"))
         if service not in ReadModel.sources:
-            parser.error(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}")
-        urls[service] = url
-    return urls, variables
+            parser.error(redacted(f"--feed {feed!r}: {service!r} is no write service; write {', '.join(ReadModel.sources)}"))
+        if service in named:  # the last was kept, in silence
+            parser.error(f"--feed {service}=… is given twice: give each service's URL once")
+        named.add(service)
+        urls[service], origins[service] = url, "given by --feed"
+    return urls, {url: origins[name] for name, url in urls.items()}
 
 
 def rebuild_from_feeds(
@@ -290,10 +318,11 @@ def rebuild_from_feeds(
     Raises httpx's errors as they come, and :class:`RebuildError` naming the feed when it answers but not as a feed;
     serves another service's events (every event's ``source`` must be the feed's service's: read as ``name``'s,
     another's events would be facts of ``name`` never applied, and that service's own left out); answers positions
-    that are none (a negative ``head``, a ``next_after`` going back); or ends short of the ``head`` it declared. The
-    end is told by positions, not by events counted: ``next_after`` steps over the private events no feed serves.
-    Found while applying (a feed whose events change service part way, or that ends short), part of the events
-    are applied by then.
+    that are none (a negative ``head``, a ``next_after`` going back); leaves an event out or serves one twice (each
+    event's ``previousposition`` must be the position of the event served before it, :func:`_follow`); or ends short
+    of the ``head`` it declared. The end is told by positions, not by events counted: ``next_after`` steps over the
+    private events no feed serves. Found while applying (a feed whose events change service part way, that has a
+    hole, or that ends short), part of the events are applied by then.
     """
     heads = {name: _head(name, client, page) for name, client in feeds.items()}
     total, seen = sum(heads.values()), 0
@@ -302,7 +331,7 @@ def rebuild_from_feeds(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-apply") as writer:
         applying: Future[int] | None = None
         for name, client in feeds.items():
-            after = 0
+            after, last = 0, 0
             while True:
                 next_after, events = _page(name, client, after, page)
                 if next_after == after:
@@ -310,6 +339,7 @@ def rebuild_from_feeds(
                 after = next_after
                 if not events:  # a page of private events only
                     continue
+                last = _follow(name, client, events, last)
                 if applying is not None:  # the next page is read while the last one applies
                     applying.result()
                     if progress:
@@ -385,6 +415,33 @@ def _read(name: str, client: httpx.Client, response: httpx.Response, after: int)
     return next_after, events
 
 
+def _follow(name: str, client: httpx.Client, events: list[dict[str, Any]], last: int) -> int:
+    """The position of the last of ``events``, each of which follows the one before it, the first the event served at
+    ``last`` (0: none yet); :class:`RebuildError` naming the position otherwise.
+
+    A feed serves every public event of its log, each with ``previousposition``, the position of the public event
+    before it (as :mod:`shared.views` fills its gaps by it): one that names a position the feed did not serve last
+    shows an event left out (a proxy dropping one kept the head and ``next_after``, and the rebuild went on without
+    it); one served at or below ``last`` is served twice, or out of order, and would be counted twice.
+    """
+    for event in events:
+        try:
+            position, previous = int(event["position"]), int(event["previousposition"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise RebuildError(_not_a_feed(name, client, error)) from None
+        if position <= last:
+            again = "twice" if position == last else f"after position {last}"
+            raise RebuildError(f"the {name} feed at {client.base_url} served position {position} {again}: a feed serves each position once, in order")
+        if previous > last:
+            raise RebuildError(f"the {name} feed at {client.base_url} left out position {previous}: the event at {position} follows it, "
+                               f"{f'and the last it served before was at {last}' if last else 'and it served none before'}: a rebuild from it would lack events")
+        if previous < last:
+            raise RebuildError(f"the {name} feed at {client.base_url} served the event at {position} as following position {previous}, "
+                               f"after serving position {last}: its events do not follow one another")
+        last = position
+    return last
+
+
 def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:
     return f"the {name} feed at {client.base_url} did not answer as a feed ({type(error).__name__}: {error})"
 
@@ -392,25 +449,26 @@ def _not_a_feed(name: str, client: httpx.Client, error: Exception) -> str:
 def _rebuild_from_feeds(
     readmodel: ReadModel, settings: ReportingSettings, feeds: tuple[dict[str, str], dict[str, str]], token: str | None, progress: Progress, ready: Ready
 ) -> int:
-    """:func:`rebuild_from_feeds` from ``feeds`` (:func:`feeds_named`'s URLs and their variables), signed in with ``token`` when given, else with the services'
-    client credentials (``OSV_AUTH_SERVICE_CLIENT_SECRET``) when set; the feeds refuse a request without either (401)."""
-    urls, variables = feeds
+    """:func:`rebuild_from_feeds` from ``feeds`` (:func:`feeds_named`'s URLs and where each came from), signed in with
+    ``token`` when given, else with the services' client credentials (``OSV_AUTH_SERVICE_CLIENT_SECRET``) when set; the
+    feeds refuse a request without either (401)."""
+    urls, origins = feeds
     if token:
         auth: httpx.Auth | None = None
         headers = {"Authorization": f"Bearer {token}"}
     else:
         auth = ServiceCredentials(settings.auth) if settings.auth.service_client_secret is not None else None
         headers = {}
-    clients = {name: httpx.Client(base_url=url, timeout=30.0, auth=auth, headers=headers) for name, url in urls.items()}
+    clients = {name: service_client(url, timeout=30.0, auth=auth, headers=headers) for name, url in urls.items()}
     try:
         with fewer_collections():
             return rebuild_from_feeds(readmodel, clients, progress=progress, ready=ready)
     except httpx.TransportError as error:
         url = str(error.request.url)
-        if token is None and not any(url.startswith(base) for base in variables):  # the services' token was being fetched
+        if token is None and origin_of(url, origins) is None:  # the services' token was being fetched
             raise RebuildError(redacted(f"the identity provider (OSV_AUTH_ISSUER) does not answer at {url} ({type(error).__name__}: {error}): "
                                         "start it (make run does), or pass --token")) from None
-        raise RebuildError(unreachable(error, variables)) from None
+        raise RebuildError(unreachable(error, origins)) from None
     finally:
         for client in clients.values():
             client.close()
@@ -482,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                         "without it, the services' own client credentials when OSV_AUTH_SERVICE_CLIENT_SECRET is set")
     args = parser.parse_args(argv)
     if args.source != "feeds" and (given := [option for option, value in (("--feed", args.feed), ("--token", args.token)) if value]):
-        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream reads neither (add --from feeds to read the feeds)")
+        unread = "does not read it" if len(given) == 1 else "reads neither"
+        parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream {unread} (add --from feeds to read the feeds)")
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
 
@@ -532,7 +591,11 @@ def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings
     bar = ProgressBar(f"rebuild from {args.source}")
     try:
         if args.source == "stream":
-            count = rebuild_from_stream(readmodel, args.nats_url or default_nats_url(settings), settings.nats_stream, progress=bar, ready=ready)
+            nats_url, origin = (args.nats_url, "given by --nats-url") if args.nats_url else default_nats_url(settings)
+            try:
+                count = rebuild_from_stream(readmodel, nats_url, settings.nats_stream, progress=bar, ready=ready)
+            except StreamUnreadError as error:
+                raise RebuildError(f"{error} (NATS at {nats_url}, {origin}: name the server with --nats-url or REPORTING_NATS_URL)") from None
         else:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
     except (RebuildError, httpx.HTTPError) as error:

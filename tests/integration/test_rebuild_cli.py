@@ -27,6 +27,7 @@ import nats
 import pytest
 
 from devtools.embedded import NatsServer
+from services.reporting import rebuild as rebuilding
 from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import unreachable
@@ -126,8 +127,28 @@ def test_from_the_feeds_without_their_urls_it_reads_them_where_make_run_serves_t
     unused = nowhere().rsplit(":", 1)[1]
     done = rebuild_from_feeds(database, tmp_path, REGISTRY_PORT=unused)
     last = done.stderr.strip().splitlines()[-1]
-    assert f"http://127.0.0.1:{unused}/events" in last and "(set by OSV_HOST and REGISTRY_PORT, as for `make run`)" in last, last
+    assert f"http://127.0.0.1:{unused}/events" in last and "(set by REGISTRY_PORT, as for `make run`)" in last, last
     assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_one_out_of_reach_is_said_to_come_from_where_it_came_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tester 161 F11: with nothing set, a feed out of reach was said to be "set by" a variable nobody set: the defaults
+    were used. A URL given by --feed was said to be the identity provider's, not answering."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    unused = nowhere().replace("nats://", "http://")
+    done = rebuild_from_feeds(database, tmp_path, "--feed", f"registry={unused}")
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"rebuild: {unused}/events?limit=1 does not answer (ConnectError: ") and "(given by --feed)" in last, last
+    assert osvs_identified(database) == 1
+
+    for variable in ("REPORTING_FEED_URLS", "OSV_HOST", "REGISTRY_PORT", "FUNDING_PORT", "ENGAGEMENT_PORT"):
+        monkeypatch.delenv(variable, raising=False)
+    urls, origins = rebuilding.default_feeds()
+    assert origins["registry"] == "where `make run` serves it, neither OSV_HOST nor REGISTRY_PORT being set", origins
+    monkeypatch.setenv("OSV_HOST", "127.0.0.1")
+    assert rebuilding.default_feeds()[1]["funding"] == "set by OSV_HOST, as for `make run`"
+    monkeypatch.setenv("REPORTING_FEED_URLS", json.dumps(urls))
+    assert rebuilding.default_feeds() == (urls, dict.fromkeys(urls, "set by REPORTING_FEED_URLS"))
 
 
 def test_from_the_feeds_a_refusal_says_to_pass_a_token_and_the_token_passed_is_the_one_the_feeds_get(tmp_path: Path) -> None:
@@ -218,14 +239,24 @@ def a_web_page() -> Iterator[str]:
 
 
 def test_a_nats_server_out_of_reach_is_named_in_one_line_and_the_read_model_left_as_it_was(tmp_path: Path) -> None:
+    """The line names where the server's URL came from and how to name another (tester 161 F11: it named neither)."""
     database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
-    done = rebuild(database, nowhere(), tmp_path)
+    unused = nowhere()
+    done = rebuild(database, unused, tmp_path)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr[-800:]
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("rebuild: reading the stream failed: NatsUnreachableError: no NATS server took the connection"), last
+    assert f"(NATS at {unused}, given by --nats-url: name the server with --nats-url or REPORTING_NATS_URL)" in last, last
     assert last.endswith("the read model: it is left as it was")
     assert osvs_identified(database) == 1
+
+    done = subprocess.run(
+        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", f"sqlite:///{database}"],
+        env={**os.environ, "REPORTING_NATS_URL": unused, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True, text=True, timeout=120, cwd="/tmp",
+    )
+    assert done.returncode == 1 and f"(NATS at {unused}, set by REPORTING_NATS_URL: " in done.stderr, done.stderr
 
 
 def test_a_nats_server_that_refuses_the_user_is_named_by_its_refusal_and_no_password_is_printed(tmp_path: Path, nats_server: NatsServer) -> None:
@@ -265,17 +296,31 @@ Log = dict[int, "dict[str, object] | None"]
 
 
 @contextmanager
-def a_feed(log: Log, head: int | None = None) -> Iterator[str]:
-    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too), declaring
-    ``head`` (by default its highest position); it takes any token."""
+def a_feed(log: Log, head: int | None = None, dropping: tuple[int, ...] = (), twice: tuple[int, ...] = (), key: str | None = None) -> Iterator[str]:
+    """A feed of ``log`` paged as the services page theirs (``next_after`` steps over private events too, each event
+    carries its ``previousposition``), declaring ``head`` (by default its highest position), at ``/events`` alone
+    (404 elsewhere); it takes any token. As a proxy in front of it might, it leaves out the events at ``dropping`` and
+    serves those at ``twice`` twice, pages and head left as they were, and with a ``key`` answers 403 to a request
+    without ``key=<key>`` in its query."""
+    public = sorted(position for position, event in log.items() if event is not None)
+    served = {position: {**log[position], "previousposition": ([0, *public])[index]}  # type: ignore[dict-item]
+              for index, position in enumerate(public)}
 
     class Feed(Answering):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-            query = parse_qs(urlsplit(self.path).query)
+            path, query = urlsplit(self.path).path, parse_qs(urlsplit(self.path).query)
+            if path != "/events":
+                self.answer(404, "text/plain", f"no {path} here".encode())
+                return
+            if key is not None and query.get("key") != [key]:
+                self.answer(403, "text/plain", b"a key is needed")
+                return
             after, limit = int(query.get("after", ["0"])[0]), int(query.get("limit", ["100"])[0])
             positions = sorted(position for position in log if position > after)[:limit]
+            events = [served[position] for position in positions if position in served and position not in dropping]
+            events = [repeated for event in events for repeated in [event] * (2 if event["position"] in twice else 1)]
             page = {"after": after, "next_after": positions[-1] if positions else after, "head": max(log, default=0) if head is None else head,
-                    "events": [log[position] for position in positions if log[position] is not None]}
+                    "events": events}
             self.answer(200, "application/json", json.dumps(page).encode())
 
     with serving(Feed) as url:
@@ -322,6 +367,31 @@ def test_from_the_feeds_a_feed_whose_events_turn_to_another_services_part_way_fa
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"rebuild: the registry feed at {registry} serves funding's events, not registry's"), last
     assert last.endswith("the read model: it holds only part of the events: run the rebuild again"), last
+
+
+@pytest.mark.parametrize(("proxy", "said"), [
+    ({"dropping": (150,)}, "left out position 150: the event at 151 follows it, and the last it served before was at 149: "
+                           "a rebuild from it would lack events"),
+    ({"dropping": (2,)}, "left out position 2: the event at 3 follows it, and it served none before: a rebuild from it would lack events"),
+    ({"twice": (150,)}, "served position 150 twice: a feed serves each position once, in order"),
+])
+def test_from_the_feeds_one_that_leaves_an_event_out_or_serves_one_twice_fails_naming_the_position(
+    tmp_path: Path, proxy: dict[str, tuple[int, ...]], said: str
+) -> None:
+    """Tester 161 F2: a proxy dropping position 150 of registry's 289, the head left alone, rebuilt without a word, exit 0,
+    with a wrong digest; one serving position 150 twice was counted twice in "rebuilt N events". Each event's
+    ``previousposition`` tells the feed's hole."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", *range(2, 290)), **proxy) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 1, done.stdout + done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"rebuild: the registry feed at {registry} {said}; the read model: it holds only part of the events: run the rebuild again"
+    ), done.stderr[-800:]
+
+    with a_feed(osvs_mapped("registry", *range(2, 290))) as registry, a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps({"registry": registry, "funding": empty, "engagement": empty}))
+    assert done.returncode == 0 and done.stdout.startswith("rebuilt 288 events"), done.stdout + done.stderr[-800:]
 
 
 @contextmanager
@@ -420,13 +490,71 @@ def test_a_header_httpx_will_not_send_is_said_without_its_token_and_not_as_a_fee
     assert said.startswith(f"the request to {empty}/events could not be sent (LocalProtocolError: "), said
 
 
-def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
-    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone."""
+def with_password(url: str) -> str:
+    return url.replace("http://", "http://auditor:s3cret-pw@")
+
+
+def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
+    """Tester 161 F10: ``http://user:pw@host`` in REPORTING_FEED_URLS was printed whole in the one-line errors; the
+    password is ``***`` now, as in the NATS URLs the services log."""
     database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
-    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds"),
-                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds")):
+    with a_web_page() as page, empty_feeds(wanting="an-auditors-token") as (refusing, _):
+        for feed, said in ((nowhere().replace("nats://", "http://"), "does not answer"), (page, "did not answer as a feed"), (refusing, "answered 401")):
+            done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, with_password(feed))))
+            assert done.returncode == 1 and "s3cret-pw" not in done.stdout + done.stderr, done.stderr
+            last = done.stderr.strip().splitlines()[-1]
+            assert said in last and feed.replace("http://", "http://auditor:***@") in last, last
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"registryy={with_password(page)}")
+    assert done.returncode == 2 and "s3cret-pw" not in done.stderr and "auditor:***@" in done.stderr, done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
+    """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone.
+    Tester 161 F12: ``--feed`` alone was said to be one of two the stream "reads neither" of."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    for arguments, said in ((["--feed", "registry=http://127.0.0.1:8001"], "--feed goes with --from feeds: the stream does not read it"),
+                            (["--feed", "registry=http://127.0.0.1:8001", "--token", "t"], "--feed and --token go with --from feeds: the stream reads neither")):
         done = rebuild(database, nowhere(), tmp_path, *arguments)
         assert done.returncode == 2 and said in done.stderr.strip().splitlines()[-1], done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_a_feed_url_with_a_query_string_is_asked_its_events_with_the_query_kept(tmp_path: Path) -> None:
+    """Tester 161 F12: ``http://proxy/?key=…`` was asked ``/?after=0&limit=1``, the ``/events`` path lost in the query
+    httpx appended it to, and the query itself replaced by the page's."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed(osvs_mapped("registry", 2, 3), key="k-1") as registry, a_feed({}, key="k-2") as empty:
+        feeds = {"registry": f"{registry}?key=k-1", "funding": f"{empty}/?key=k-2", "engagement": f"{empty}?key=k-2"}
+        done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    assert done.returncode == 0 and done.stdout.startswith("rebuilt 2 events"), done.stdout + done.stderr[-800:]
+    assert osvs_identified(database) == 2
+
+
+@pytest.mark.parametrize("feeds", [
+    {"registryy": "http://127.0.0.1:8001", "funding": "http://127.0.0.1:8002", "engagement": "http://127.0.0.1:8003"},
+    {"registry": "http://127.0.0.1:8001", "funding": "http://127.0.0.1:8002", "engagement": "http://127.0.0.1:8003", "reporting": "http://127.0.0.1:8004"},
+])
+def test_from_the_feeds_a_key_of_reporting_feed_urls_that_names_no_write_service_is_refused_by_name(tmp_path: Path, feeds: dict[str, str]) -> None:
+    """Tester 161 F12: ``registryy`` (a typo) was said to be missing registry's key, and ``reporting`` was left unread, in silence."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(feeds))
+    unknown = next(name for name in feeds if name not in ReadModel.sources)
+    assert done.returncode == 1 and done.stderr == (
+        f"rebuild: REPORTING_FEED_URLS is refused: {unknown!r} names no write service: its keys are registry, funding, engagement; "
+        "the read model: it is left as it was\n"
+    ), done.stderr
+    assert osvs_identified(database) == 1
+
+
+def test_from_the_feeds_a_service_given_two_feeds_is_refused_rather_than_the_last_kept(tmp_path: Path) -> None:
+    """Tester 161 F12: two ``--feed registry=…`` kept the last one, in silence."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    with a_feed({}) as empty:
+        done = rebuild_from_feeds(database, tmp_path, "--feed", f"registry={empty}", "--feed", "registry=http://127.0.0.1:8001",
+                                  REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, empty)))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("error: --feed registry=… is given twice: give each service's URL once"), done.stderr
     assert osvs_identified(database) == 1
 
 

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from devtools.embedded import free_port
-from tests.integration.test_rebuild_cli import a_feed, osvs_mapped
+from tests.integration.test_rebuild_cli import a_feed, osvs_mapped, with_password
 
 SCRIPT = Path(sys.executable).parent / "osv-replay"
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The code the script runs: this checkout's, though the package installed in the environment may be another's (a
+worktree sharing the main checkout's environment); the folder it runs from is still not the repository."""
 
 
 def run(args: list[str], folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SCRIPT), *args], cwd=folder, env={"PATH": "/usr/bin:/bin", **env},
+    return subprocess.run([str(SCRIPT), *args], cwd=folder, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(CHECKOUT), **env},
                           capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -69,3 +72,33 @@ def test_a_write_service_left_out_of_the_feeds_is_refused_not_replayed_without_i
     assert answer.returncode == 2 and answer.stderr.count("\n") == 1, answer.stderr
     assert answer.stderr.startswith("osv-replay: no ") and "engagement in REPORTING_FEED_URLS" in answer.stderr, answer.stderr
     assert "digest" not in answer.stdout
+
+
+def test_a_feed_with_a_hole_is_refused_naming_the_position_left_out_not_replayed_without_it(tmp_path: Path) -> None:
+    """Tester 161 F2: a proxy dropping position 150 of registry's feed, the head left alone, printed a digest, exit 0."""
+    with a_feed(osvs_mapped("registry", *range(2, 290)), dropping=(150,)) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={empty}", f"--feed=engagement={empty}"]
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
+    assert answer.returncode == 2 and "digest" not in answer.stdout, answer.stdout + answer.stderr
+    assert answer.stderr == (f"osv-replay: the registry feed at {registry} left out position 150: the event at 151 follows it, "
+                             "and the last it served before was at 149: a rebuild from it would lack events\n")
+
+
+def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
+    """Tester 161 F10: ``--feed funding=http://user:pw@host`` put the password in the line refusing the feed."""
+    with a_feed(osvs_mapped("registry", 2, 3)) as registry, a_feed({}) as empty:
+        feeds = [f"--feed=registry={registry}", f"--feed=funding={with_password(registry)}", f"--feed=engagement={empty}"]
+        answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
+    assert answer.returncode == 2 and "s3cret-pw" not in answer.stdout + answer.stderr, answer.stderr
+    assert answer.stderr.startswith(f"osv-replay: the funding feed at {with_password(registry).replace('s3cret-pw', '***')}"), answer.stderr
+
+
+def test_a_key_of_reporting_feed_urls_that_names_no_write_service_or_a_service_given_twice_is_refused(tmp_path: Path) -> None:
+    """Tester 161 F12: ``registryy`` was said to be missing registry's key; two ``--feed registry=…`` kept the last."""
+    feeds = '{"registryy": "http://127.0.0.1:9", "funding": "http://127.0.0.1:9", "engagement": "http://127.0.0.1:9"}'
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00"], tmp_path, REPORTING_FEED_URLS=feeds)
+    assert answer.returncode == 2 and answer.stderr == (
+        "osv-replay: REPORTING_FEED_URLS is refused: 'registryy' names no write service: its keys are registry, funding, engagement\n"
+    ), answer.stderr
+    answer = run(["--as-of", "2021-12-31T23:59:59-05:00", "--feed=registry=http://127.0.0.1:9", "--feed=registry=http://127.0.0.1:8"], tmp_path)
+    assert answer.returncode == 2 and "--feed registry=… is given twice" in answer.stderr, answer.stderr

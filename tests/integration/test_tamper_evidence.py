@@ -25,7 +25,7 @@ import pytest
 from pydantic import ValidationError
 
 from audit import verify as osv_verify
-from audit.verify import heads_from_nats, open_store, verify_feed, verify_store
+from audit.verify import ChainOfAnotherServiceError, heads_from_nats, open_store, verify_feed, verify_store
 from devtools.embedded import NatsServer
 from devtools.processes import free_port
 from services.registry.application import Registry
@@ -33,6 +33,7 @@ from shared.chain import GENESIS, link, record_digest
 from shared.chaincheck import Head
 from shared.chainheads import HEADS_BUCKET, HEADS_STREAM, HeadPublisher, ensure_heads_bucket, head_key
 from shared.store import persistence_env
+from tests.integration.test_rebuild_cli import Answering, serving
 from tests.support.clients import service_client, settings_for
 from tests.support.identity import IssuedTokens
 from tests.support.system import eventually, running_system
@@ -191,6 +192,38 @@ def test_osv_verify_says_in_one_line_that_a_feed_does_not_answer(capsys: pytest.
     assert osv_verify.main(["--service", "registry", "--feed", feed]) == 2
     said = capsys.readouterr().err.strip()
     assert said.startswith("osv-verify: ") and feed in said and "--feed URL" in said and "\n" not in said and "Traceback" not in said
+
+
+def test_osv_verify_never_prints_a_password_in_the_feeds_url(capsys: pytest.CaptureFixture[str]) -> None:
+    """Tester 161 F10: ``--feed http://user:pw@host`` was printed whole in the line saying it does not answer."""
+    feed = f"http://auditor:s3cret-pw@127.0.0.1:{free_port('127.0.0.1')}"
+    assert osv_verify.main(["--service", "registry", "--feed", feed]) == 2
+    said = capsys.readouterr().err
+    assert "s3cret-pw" not in said and feed.replace("s3cret-pw", "***") in said and "does not answer" in said, said
+
+
+def test_osv_verify_refuses_a_feed_whose_chain_is_another_services_naming_it(tmp_path: Path, tokens: IssuedTokens, capsys: pytest.CaptureFixture[str]) -> None:
+    """Tester 161 F3: ``--service funding --feed <registry's URL>`` said ok: ``GET /chain`` named no service, and
+    registry's chain held. It names its service now, and osv-verify checks it is the one named."""
+    with service_client("registry", tmp_path) as registry:
+        registry.headers.update(tokens.headers("auditor"))
+        assert registry.get("/chain").json()["service"] == "registry"
+        assert verify_feed("registry", registry, []).ok
+        with pytest.raises(ChainOfAnotherServiceError, match="serves registry's chain, not funding's: give funding's own URL"):
+            verify_feed("funding", registry, [])
+
+    for served, said in (("registry", "registry's chain"), (None, "a chain that names no service")):
+        page = {"service": served, "after": 0, "next_after": 0, "entries": []}
+
+        class Chain(Answering):
+            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+                self.answer(200, "application/json", json.dumps(page).encode())
+
+        with serving(Chain) as feed:
+            assert osv_verify.main(["--service", "funding", "--feed", feed]) == 2
+        out, err = capsys.readouterr()
+        assert "ok" not in out and err.startswith(f"osv-verify: the feed at {feed}") and err.count("\n") == 1, out + err
+        assert f"serves {said}" in err and "not funding's" in err, err
 
 
 def test_get_verify_and_the_chain_feed_name_the_position_of_a_change_made_while_the_service_runs(tmp_path: Path, nats_server: NatsServer) -> None:
