@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from eventsourcing.cryptography import AESCipher
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 
@@ -30,6 +30,10 @@ KEY_BYTES = 32
 def two_workers_if_cores() -> int:
     """The default :attr:`ServiceSettings.workers`: 2 on a machine with two cores or more, else 1."""
     return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+WRITE_SERVICES = ("registry", "funding", "engagement")
+"""The services whose events others follow: the keys of ``<SERVICE>_FEED_URLS``."""
 
 
 class ServiceSettings(BaseSettings):
@@ -136,6 +140,16 @@ class ServiceSettings(BaseSettings):
     follow_interval_seconds: float = Field(
         default=5.0, description="How often each view compares what it applied with its sources' feeds."
     )
+
+    @field_validator("feed_urls")
+    @classmethod
+    def _feeds_of_write_services(cls, urls: dict[str, str]) -> dict[str, str]:
+        """Refused when a key names no write service: a typo's feed (``registryy``) went unread, the service's own key
+        missing, and the views could not fetch what the stream did not deliver, without a word."""
+        if unknown := [name for name in urls if name not in WRITE_SERVICES]:
+            raise ValueError(f"{' and '.join(map(repr, unknown))} name{'s' if len(unknown) == 1 else ''} no write service: "
+                             f"its keys are {', '.join(WRITE_SERVICES)}")
+        return urls
     database_connect_timeout_seconds: int = Field(
         default=5,
         ge=2,
@@ -278,7 +292,7 @@ def refused_setting(error: ValidationError | SettingsError, classes: Iterable[ty
     by_name = {cls.__name__: cls for cls in classes}
     if isinstance(error, ValidationError):
         first = error.errors()[0]
-        owner, field, why = by_name.get(error.title), str(first["loc"][0]) if first["loc"] else "", str(first["msg"])
+        owner, field, why = by_name.get(error.title), str(first["loc"][0]) if first["loc"] else "", str(first["msg"]).removeprefix("Value error, ")
     else:
         found = re.search(r'field "(\w+)"', str(error))
         field = found.group(1) if found else ""

@@ -224,10 +224,7 @@ def default_feeds() -> tuple[dict[str, str], dict[str, str]]:
 def _default_feeds(classes: list[type[BaseSettings]]) -> tuple[dict[str, str], dict[str, str]]:
     """:func:`default_feeds`, adding to ``classes`` the settings it reads besides reporting's."""
     if "REPORTING_FEED_URLS" in _set():
-        urls = dict(ReportingSettings().feed_urls)
-        if unknown := [name for name in urls if name not in ReadModel.sources]:  # a typo's feed was left unread, and the right key missing
-            raise RebuildError(f"REPORTING_FEED_URLS is refused: {' and '.join(map(repr, unknown))} name{'s' if len(unknown) == 1 else ''} "
-                               f"no write service: its keys are {', '.join(ReadModel.sources)}")
+        urls = dict(ReportingSettings().feed_urls)  # a key naming no write service is refused by the setting itself
         return urls, dict.fromkeys(urls, "set by REPORTING_FEED_URLS")
     try:
         from deploy.run_local import HOST_VARIABLE, SERVICES, LocalSettings, port_variable, service_urls
