@@ -55,15 +55,18 @@ def versions_matched(header: str | None) -> frozenset[int] | None:
 
     Raises :class:`~shared.errors.RuleViolationError` (422 ``entity_tag`` on ``If-Match``) for a header that is no list
     of quoted tags, or that names no version this service gives (a tag of digits). A weak tag (``W/"7"``) matches no
-    version, as RFC 9110 has it for ``If-Match``.
+    version, as RFC 9110 has it for ``If-Match``. Empty list elements are ignored, as RFC 9110 (§5.6.1.2) has a
+    recipient do (``"7",`` and ``, "7"`` name 7); a header of nothing else (empty, or commas alone) names no tag: 422.
     """
     if header is None:
         return None
-    if header.strip() == "*":
+    tags = [part.strip() for part in header.split(",") if part.strip()]  # empty elements ignored, RFC 9110 §5.6.1.2
+    if tags == ["*"]:
         return frozenset({ANY})
+    if not tags:
+        raise _no_tag(header)
     versions: set[int] = set()
-    for part in header.split(","):
-        tag = part.strip()
+    for tag in tags:
         weak = tag.startswith("W/")
         opaque = tag.removeprefix("W/")
         digits = opaque[1:-1]
@@ -71,14 +74,19 @@ def versions_matched(header: str | None) -> frozenset[int] | None:
             len(opaque) < 3 or not (opaque.startswith('"') and opaque.endswith('"')) or not digits.isdigit()
             or not digits.isascii() or digits != str(int(digits))  # "04" is no tag given: the comparison is of the bytes
         ):
-            shown = f" {header[:80]!r}" if header.isascii() and header.isprintable() else ""
-            raise RuleViolationError(
-                f"If-Match{shown} is not the ETag this service answered: send it as given, such as \"7\"",
-                field="If-Match", rule="entity_tag",
-            )
+            raise _no_tag(header)
         if not weak:
             versions.add(int(opaque[1:-1]))
     return frozenset(versions)
+
+
+def _no_tag(header: str) -> RuleViolationError:
+    """422 ``entity_tag``: ``header`` (shown when it reads as it was sent) is no list of this service's tags."""
+    shown = f" {header[:80]!r}" if header.isascii() and header.isprintable() else ""
+    return RuleViolationError(
+        f"If-Match{shown} is not the ETag this service answered: send it as given, such as \"7\"",
+        field="If-Match", rule="entity_tag",
+    )
 
 
 def if_match(

@@ -135,6 +135,21 @@ def test_if_match_is_read_over_every_line_and_a_tag_this_service_never_gives_is_
     assert second_line.status_code == 200 and second_line.headers["ETag"] == '"2"', second_line.text
 
 
+def test_empty_elements_of_an_if_match_list_are_ignored_and_a_list_of_nothing_is_refused(registry: TestClient) -> None:
+    """RFC 9110 §5.6.1.2: a recipient accepts and ignores empty list elements. `"1",` (a list written by a loop) was 422."""
+    osv = mapped(registry, "Comedor Popular Micaela Bastidas")
+    written = head(registry)
+    for given in (",", " , ,"):
+        assert_problem(registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": given}), 422, "If-Match", "entity_tag")
+    assert head(registry) == written
+    trailing = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1",'})
+    assert trailing.status_code == 200 and trailing.headers["ETag"] == '"2"', trailing.text
+    leading = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Micaela Bastidas"}, headers={"If-Match": ', "2"'})
+    assert leading.status_code == 200 and leading.headers["ETag"] == '"3"', leading.text
+    stale = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Popular Bastidas"}, headers={"If-Match": '"2", ,'})
+    assert_problem(stale, 412, "If-Match", "current_version")
+
+
 def test_a_keyed_retry_with_other_preconditions_is_another_request_not_a_replay(registry: TestClient) -> None:
     """Tester 158 F6: the same key sent again with a stale or broken `If-Match` got the first answer, unchecked."""
     osv = mapped(registry, "Olla Común Virgen de Guadalupe")
