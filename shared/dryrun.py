@@ -23,7 +23,9 @@ The answer carries ``Dry-Run: true``. Its ids name things that do not exist:
 only what a real request would answer, not something to read back. It
 carries no ``ETag``: the version it would name was never stored, and sent
 back in ``If-Match`` it would match the next change someone else made, whose
-record the dry run's author never read. A dry
+record the dry run's author never read. A 412 (``If-Match`` names a version
+the record is no longer at) carries its ``ETag`` as the real request's does:
+that of the record as stored. A dry
 run sent with an ``Idempotency-Key`` that was already carried out gets that
 request's first answer (``Idempotent-Replayed: true``): that is what sending
 it for real would answer. ``dry_run`` is not part of the request's
@@ -153,7 +155,8 @@ class DryRunMiddleware:
         async def marked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if (b"idempotent-replayed", b"true") not in headers:  # a tag of a version never stored (tester 158 F3)
+                # A success's tag names a version never stored (tester 158 F3); a 412's is the stored one, kept.
+                if message["status"] < 300 and (b"idempotent-replayed", b"true") not in headers:
                     headers = [(name, value) for name, value in headers if name.lower() != b"etag"]
                 message = {**message, "headers": [*headers, (HEADER.lower().encode(), b"true")]}
             await send(message)

@@ -6,6 +6,8 @@ the record changed since (RFC 9110 §13.1.1, strong comparison: a weak tag ``W/"
 the change is taken as before. The tag is the aggregate's version, the number of events it recorded (``version`` in the
 answer's body), quoted.
 
+The 412 carries the record's ``ETag`` now (:func:`shared.problems.install_error_handlers`), as RFC 9110 allows.
+
 The check runs inside the command, against the record as the store holds it when the change is saved: a command rerun
 on a collision with another worker's save (:func:`shared.store.retried_on_collision`) checks it again. A route that
 does not take :data:`IfMatch` refuses the header, 422 ``if_match_not_checked`` (:func:`shared.listing.known_parameters`).
@@ -137,5 +139,11 @@ def check_version(record: str, current: int, expected: frozenset[int] | None) ->
 IfMatch = Annotated[frozenset[int] | None, Depends(if_match)]
 """A change's ``If-Match`` versions (None without the header), for a route's parameters."""
 
-PRECONDITION_FAILED = {412: {"description": "The record changed since the `ETag` sent in `If-Match` (rule `current_version`; `current_version` gives its version now)."}}
+PRECONDITION_FAILED = {
+    412: {
+        "description": "The record changed since the `ETag` sent in `If-Match` (rule `current_version`; `current_version` "
+        "gives its version now, and the `ETag` header its tag now).",
+        "headers": {"ETag": {"description": 'The record\'s tag now (`"8"`), as `GET` would answer it.', "schema": {"type": "string"}}},
+    }
+}
 """The 412 a route taking :data:`IfMatch` documents in OpenAPI."""

@@ -43,7 +43,7 @@ def test_a_members_correction_made_on_a_stale_etag_is_refused_and_records_nothin
     written = head(client)
     stale = client.post(f"/members/{member['id']}/correction", json={"phone": "+51 912 000 111"}, headers={"If-Match": tag})
     problem = assert_problem(stale, 412, "If-Match", "current_version")
-    assert f'"{problem["current_version"]}"' == joining.headers["ETag"]
+    assert f'"{problem["current_version"]}"' == stale.headers["ETag"] == joining.headers["ETag"]
     assert "+51" not in stale.text and "912" not in stale.text  # nothing of the person in the refusal
     assert_problem(correct_joining(client, member, "2022-04-01", headers={"If-Match": tag}), 412, "If-Match", "current_version")
     assert head(client) == written

@@ -28,6 +28,7 @@ def test_a_correction_sent_with_the_etag_read_before_another_change_is_refused_a
         stale = registry.post(f"/osvs/{osv}/{path}", json=body, headers={"If-Match": read.headers["ETag"]})
         problem = assert_problem(stale, 412, "If-Match", "current_version")
         assert problem["current_version"] == 2 and '"2"' in problem["detail"], problem
+        assert stale.headers["ETag"] == '"2"'  # the tag now, to send the change again on without a GET (tester F9)
     stale = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1"'})
     assert_problem(stale, 412, "If-Match", "current_version")
     assert head(registry) == written
@@ -108,6 +109,10 @@ def test_a_dry_run_answers_no_etag_for_the_version_it_never_stored(registry: Tes
     done = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
     again = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
     assert done.headers["ETag"] == again.headers["ETag"] == '"2"' and again.headers["Idempotent-Replayed"] == "true"
+    # a dry run refused on a stale tag answers the tag stored, as the real request would
+    stale = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Flores"}, headers={"If-Match": '"1"'})
+    assert_problem(stale, 412, "If-Match", "current_version")
+    assert stale.headers["ETag"] == '"2"' and stale.headers["Dry-Run"] == "true"
 
 
 def test_every_change_that_answers_the_osv_answers_its_etag(registry: TestClient) -> None:
