@@ -99,6 +99,28 @@ def test_the_registration_and_a_departure_answer_the_members_etag(client: TestCl
     assert left.status_code == 200 and left.headers["ETag"] == f'"{left.json()["version"]}"' != role.headers["ETag"], left.text
 
 
+def test_joining_another_osv_and_leaving_it_answer_the_members_etag(client: TestClient) -> None:
+    """Tester F5: of the changes to a member's memberships, only the role change and the joining date's correction
+    answered its `ETag`; the next change after a joining or a departure took a read first."""
+    member = register_zoraida(client, map_osv(client), role="member")
+    joined = client.post(f"/members/{member['id']}/memberships", json={"osv_id": map_osv(client), "role": "member", "joined_on": "2024-04-01"})
+    assert joined.status_code == 201, joined.text
+    assert joined.headers["ETag"] == read_for_correction(client, member).headers["ETag"]
+    assert joined.json()["membership_id"] == read_for_correction(client, member).json()["memberships"][-1]["membership_id"]
+
+    left = client.post(
+        f"/members/{member['id']}/memberships/{joined.json()['membership_id']}/departure", json={"left_on": "2024-05-01", "reason": "moved_in_peru"}
+    )
+    assert left.status_code == 200 and left.json()["left_on"] == "2024-05-01", left.text
+    assert left.headers["ETag"] == read_for_correction(client, member).headers["ETag"] != joined.headers["ETag"]
+    # and that tag is the one the next change checks
+    role = client.post(
+        f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/role",
+        json={"role": "board_member", "changed_on": "2024-06-01"}, headers={"If-Match": left.headers["ETag"]},
+    )
+    assert role.status_code == 200, role.text
+
+
 def test_staff_read_a_member_masked_for_a_change_that_needs_no_personal_data_unlogged(client: TestClient) -> None:
     """Tester 158 F16: the only way for staff to a member's `ETag` was a purpose and a logged read of the person's
     data, for a role change or a joining date that touches none of it: the DPO's access log filled with reads."""
