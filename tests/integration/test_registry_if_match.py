@@ -163,7 +163,9 @@ def test_a_keyed_retry_with_other_preconditions_is_another_request_not_a_replay(
     assert first.status_code == 201, first.text
     for conditions in ({"If-Match": '"1"'}, {"If-Match": "junk"}, {"If-None-Match": "*"}):
         retried = registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key, **conditions})
-        assert retried.status_code == 422 and "Idempotent-Replayed" not in retried.headers, retried.text
+        problem = assert_problem(retried, 422, "Idempotency-Key", "idempotency_key_reused")
+        assert "Idempotent-Replayed" not in retried.headers and problem["same_request"] is False
+        assert "If-*" in problem["detail"]  # tester F7: it said "another path or body", when only the conditions differed
     assert registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key}).headers["Idempotent-Replayed"] == "true"
 
 
