@@ -29,6 +29,7 @@ from services.engagement.domain.memberrules import (
     normalise_phone,
 )
 from services.engagement.domain.members import Member, Membership, Participation
+from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import (
@@ -378,7 +379,7 @@ class MemberPublic(BaseModel):
             participations=[ParticipationPublic.of(p) for p in member.participations.values()],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
-            version=member.version,
+            version=dryrun.version_shown(member),
         )
 
 
