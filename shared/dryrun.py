@@ -1,7 +1,8 @@
 """A dry run of any command: ``?dry_run=true`` on a POST, PUT or PATCH runs it and answers, and writes nothing.
 
 Whoever fills a spreadsheet for the programme wants to know, before anything
-is recorded, what each row would get: the same 201 and body, or the same 422
+is recorded, what each row would get: the same 201 and body (but for the
+record's ``version``, see below), or the same 422
 naming the field and the rule, or the 404 or 409. A dry run is that request
 carried out by the service's real code (the body's validation, the domain's
 rules, what the application reads from the store and its local views) up to
@@ -21,9 +22,12 @@ the store, and no further:
 
 The answer carries ``Dry-Run: true``. Its ids name things that do not exist:
 only what a real request would answer, not something to read back. It
-carries no ``ETag``: the version it would name was never stored, and sent
-back in ``If-Match`` it would match the next change someone else made, whose
-record the dry run's author never read. A dry
+carries no ``ETag``, and its body's ``version`` is the record's as stored (0
+for one it would create; :func:`version_shown`): the version the dry run
+reached was never stored, and sent back in ``If-Match`` it would match the
+next change someone else made, whose record the dry run's author never read.
+A 412 (``If-Match`` names a version the record is no longer at) carries the
+``ETag`` of the record as stored, as the real request's does. A dry
 run sent with an ``Idempotency-Key`` that was already carried out gets that
 request's first answer (``Idempotent-Replayed: true``): that is what sending
 it for real would answer. ``dry_run`` is not part of the request's
@@ -64,6 +68,14 @@ class Overlay:
     events: list[Any] = field(default_factory=list)
     forgotten: set[Any] = field(default_factory=set)
     """The data keys the dry run would have deleted (a redaction, an erasure): read as gone for the rest of it."""
+    stored: dict[Any, int] = field(default_factory=dict)
+    """Each aggregate the dry run saved, by id: its version in the store (0: one the dry run would create)."""
+
+    def took(self, events: list[Any]) -> None:
+        """Note the version each aggregate of ``events`` (a save's, in order) is at in the store, unless an earlier
+        save of this dry run noted it."""
+        for event in events:
+            self.stored.setdefault(event.originator_id, event.originator_version - 1)
 
 
 _current: ContextVar[Overlay | None] = ContextVar("dry_run", default=None)
@@ -77,6 +89,16 @@ def current() -> Overlay | None:
 def active() -> bool:
     """Whether the command being served is a dry run (nothing may be written)."""
     return _current.get() is not None
+
+
+def version_shown(aggregate: Any) -> int:
+    """The ``version`` an answer's body gives of ``aggregate``: its own, or in a dry run the one the store holds (0 for a
+    record it would create). The version a dry run reached was never stored: built into an ``If-Match``, it would
+    match the next change someone else made (tester F4)."""
+    overlay = _current.get()
+    if overlay is None:
+        return aggregate.version
+    return overlay.stored.get(aggregate.id, aggregate.version)
 
 
 @contextlib.contextmanager
@@ -153,7 +175,8 @@ class DryRunMiddleware:
         async def marked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if (b"idempotent-replayed", b"true") not in headers:  # a tag of a version never stored (tester 158 F3)
+                # A success's tag names a version never stored (tester 158 F3); a 412's is the stored one, kept.
+                if message["status"] < 300 and (b"idempotent-replayed", b"true") not in headers:
                     headers = [(name, value) for name, value in headers if name.lower() != b"etag"]
                 message = {**message, "headers": [*headers, (HEADER.lower().encode(), b"true")]}
             await send(message)
@@ -187,11 +210,14 @@ QUERY_PARAMETER = {
     "schema": {"type": "boolean", "default": False},
     "description": (
         "`true`: a dry run. The command is checked by the service's real validation and business rules against "
-        "what the service holds now, and answered as it would be (the same status and body, or the same 422, 404 "
-        "or 409), with `Dry-Run: true`; nothing is recorded, published or kept, and the ids in the answer name "
-        "nothing. With an `Idempotency-Key` already carried out, the first answer is given again, as for a retry. "
-        "`true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; any other value, the parameter without one included "
-        "(`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing."
+        "what the service holds now, and answered as it would be (the same status and body but for its `version`, "
+        "or the same 422, 404 or 409), with `Dry-Run: true`; nothing is recorded, published or kept, and the ids in "
+        "the answer name nothing. A success carries no `ETag`, and its body's `version` is the record's as stored (0 "
+        "for one the command would create), not the version the command would reach: that one was never stored, and "
+        "an `If-Match` built from it could match someone else's next change. A 412 carries the stored record's `ETag`, "
+        "as the real request's does. With an `Idempotency-Key` already carried out, the first answer is given again, "
+        "as for a retry. `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; any other value, the parameter without one "
+        "included (`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing."
     ),
 }
 

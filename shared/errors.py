@@ -43,10 +43,11 @@ class RuleViolationError(DomainError):
 
 class PreconditionFailedError(DomainError):
     """The record changed since the caller read it (412): its ``If-Match`` names an earlier version
-    (:mod:`shared.preconditions`). ``extensions`` gives the version it is at now."""
+    (:mod:`shared.preconditions`). ``current_version`` (in ``extensions`` too) is the version it is at now."""
 
     def __init__(self, message: str, *, current_version: int) -> None:
         super().__init__(message, field="If-Match", rule="current_version")
+        self.current_version = current_version
         self.extensions = {"current_version": current_version}
 
 

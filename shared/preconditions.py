@@ -6,6 +6,8 @@ the record changed since (RFC 9110 §13.1.1, strong comparison: a weak tag ``W/"
 the change is taken as before. The tag is the aggregate's version, the number of events it recorded (``version`` in the
 answer's body), quoted.
 
+The 412 carries the record's ``ETag`` now (:func:`shared.problems.install_error_handlers`), as RFC 9110 allows.
+
 The check runs inside the command, against the record as the store holds it when the change is saved: a command rerun
 on a collision with another worker's save (:func:`shared.store.retried_on_collision`) checks it again. A route that
 does not take :data:`IfMatch` refuses the header, 422 ``if_match_not_checked`` (:func:`shared.listing.known_parameters`).
@@ -55,15 +57,18 @@ def versions_matched(header: str | None) -> frozenset[int] | None:
 
     Raises :class:`~shared.errors.RuleViolationError` (422 ``entity_tag`` on ``If-Match``) for a header that is no list
     of quoted tags, or that names no version this service gives (a tag of digits). A weak tag (``W/"7"``) matches no
-    version, as RFC 9110 has it for ``If-Match``.
+    version, as RFC 9110 has it for ``If-Match``. Empty list elements are ignored, as RFC 9110 (§5.6.1.2) has a
+    recipient do (``"7",`` and ``, "7"`` name 7); a header of nothing else (empty, or commas alone) names no tag: 422.
     """
     if header is None:
         return None
-    if header.strip() == "*":
+    tags = [part.strip() for part in header.split(",") if part.strip()]  # empty elements ignored, RFC 9110 §5.6.1.2
+    if tags == ["*"]:
         return frozenset({ANY})
+    if not tags:
+        raise _no_tag(header)
     versions: set[int] = set()
-    for part in header.split(","):
-        tag = part.strip()
+    for tag in tags:
         weak = tag.startswith("W/")
         opaque = tag.removeprefix("W/")
         digits = opaque[1:-1]
@@ -71,14 +76,19 @@ def versions_matched(header: str | None) -> frozenset[int] | None:
             len(opaque) < 3 or not (opaque.startswith('"') and opaque.endswith('"')) or not digits.isdigit()
             or not digits.isascii() or digits != str(int(digits))  # "04" is no tag given: the comparison is of the bytes
         ):
-            shown = f" {header[:80]!r}" if header.isascii() and header.isprintable() else ""
-            raise RuleViolationError(
-                f"If-Match{shown} is not the ETag this service answered: send it as given, such as \"7\"",
-                field="If-Match", rule="entity_tag",
-            )
+            raise _no_tag(header)
         if not weak:
             versions.add(int(opaque[1:-1]))
     return frozenset(versions)
+
+
+def _no_tag(header: str) -> RuleViolationError:
+    """422 ``entity_tag``: ``header`` (shown when it reads as it was sent) is no list of this service's tags."""
+    shown = f" {header[:80]!r}" if header.isascii() and header.isprintable() else ""
+    return RuleViolationError(
+        f"If-Match{shown} is not the ETag this service answered: send it as given, such as \"7\"",
+        field="If-Match", rule="entity_tag",
+    )
 
 
 def if_match(
@@ -129,5 +139,11 @@ def check_version(record: str, current: int, expected: frozenset[int] | None) ->
 IfMatch = Annotated[frozenset[int] | None, Depends(if_match)]
 """A change's ``If-Match`` versions (None without the header), for a route's parameters."""
 
-PRECONDITION_FAILED = {412: {"description": "The record changed since the `ETag` sent in `If-Match` (rule `current_version`; `current_version` gives its version now)."}}
+PRECONDITION_FAILED = {
+    412: {
+        "description": "The record changed since the `ETag` sent in `If-Match` (rule `current_version`; `current_version` "
+        "gives its version now, and the `ETag` header its tag now).",
+        "headers": {"ETag": {"description": 'The record\'s tag now (`"8"`), as `GET` would answer it.', "schema": {"type": "string"}}},
+    }
+}
 """The 412 a route taking :data:`IfMatch` documents in OpenAPI."""

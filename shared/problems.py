@@ -35,6 +35,7 @@ from shared.errors import (
     UnavailableError,
 )
 from shared.guards import BodyTooLarge, allowed_methods, problem
+from shared.preconditions import etag_of
 from shared.streamahead import STORE_BEHIND_RETRY_AFTER_SECONDS, StoreBehindStreamError
 
 log = logging.getLogger(__name__)
@@ -256,6 +257,17 @@ def with_route_body_rules(request: Request, exc: RequestValidationError) -> list
     return [error for error in errors if tuple(error.get("loc", ())) not in placed] + more
 
 
+def _headers_of(exc: DomainError) -> dict[str, str] | None:
+    """The headers a refusal carries: when to ask again, for one that clears up once another service's event arrives
+    (or an operator fixes a setting); the record's ``ETag`` now, for a failed ``If-Match`` (RFC 9110 lets a 412 carry
+    it), so a client may send its change again on it without reading the record first."""
+    if isinstance(exc, (LagRefusal, UnavailableError)):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, PreconditionFailedError):
+        return {"ETag": etag_of(exc.current_version)}
+    return None
+
+
 def install_error_handlers(api: FastAPI) -> None:
     """Every error answers problem+json naming the field and the rule."""
 
@@ -284,8 +296,7 @@ def install_error_handlers(api: FastAPI) -> None:
         def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
                 errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
-                # A refusal that clears up once another service's event arrives (or an operator fixes a setting) says when to ask again.
-                headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (LagRefusal, UnavailableError)) else None
+                headers = _headers_of(exc)
                 if isinstance(exc, MisconfiguredError):
                     log.error("%s %s: %s", request.method, request.url.path, exc.message)
                 return problem(status, title, exc.message, errors, headers=headers, extensions=getattr(exc, "extensions", None))

@@ -428,6 +428,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         processing.recorded_at_one_instant()
         for domain_event in processing.events:
             self.mapper.transcoder.encode(dict(vars(domain_event)))
+        overlay.took(processing.events)
         overlay.events.extend(processing.events)
         overlay.aggregates.update(processing.aggregates)
         return []

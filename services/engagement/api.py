@@ -214,12 +214,15 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
 @members.post(
     "/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
 )
-def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep) -> MembershipPublic:
+def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep, response: Response) -> MembershipPublic:
     """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`).
 
     A rejoining dated before the day the person left that OSV is 422 `stays_apart` on `joined_on`, naming the earlier
-    membership: a person's stays in one OSV never overlap (the day they left, or later, is taken)."""
-    return MembershipPublic.of(engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on))
+    membership: a person's stays in one OSV never overlap (the day they left, or later, is taken). The answer carries
+    the member's new `ETag`."""
+    member = engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on)
+    tagged(response, member.version)
+    return MembershipPublic.of(member.latest_membership)
 
 
 @members.post("/{member_id}/memberships/{membership_id}/role", response_model=MembershipPublic, dependencies=WRITES, responses=PRECONDITION_FAILED)
@@ -239,12 +242,15 @@ def change_role(
 
 @members.post("/{member_id}/memberships/{membership_id}/departure", response_model=MembershipPublic, dependencies=WRITES)
 def leave_membership(
-    member_id: UUID, membership_id: UUID, body: DepartureCreate, engagement: EngagementDep
+    member_id: UUID, membership_id: UUID, body: DepartureCreate, engagement: EngagementDep, response: Response
 ) -> MembershipPublic:
-    """Record that the member left that OSV (records `MemberLeft`)."""
+    """Record that the member left that OSV (records `MemberLeft`).
+
+    The answer carries the member's new `ETag`."""
     member = engagement.record_departure(
         member_id=member_id, left_on=body.left_on, reason=body.reason, membership_id=membership_id
     )
+    tagged(response, member.version)
     return MembershipPublic.of(member.membership(membership_id))
 
 

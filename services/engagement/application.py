@@ -198,15 +198,15 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         return member
 
     @retried_on_collision
-    def join_osv(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Membership:
-        """Record that a registered person joined another OSV, or rejoined one."""
+    def join_osv(self, member_id: UUID, osv_id: UUID, role: Role, joined_on: date) -> Member:
+        """The member, with a new membership (their latest): they joined another OSV, or rejoined one."""
         self.osvs.require_active(osv_id, on=joined_on, dated="joined_on")
         member = self.get_member(member_id)
         membership = member.join(osv_id, role, joined_on)
         roster = self._roster_of(osv_id)
         roster.seat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
-        return membership
+        return member
 
     @retried_on_collision
     def change_role(

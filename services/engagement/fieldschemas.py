@@ -53,6 +53,7 @@ from services.engagement.domain.needs import (
     check_within_members_assessed,
     needs_mistakes,
 )
+from shared import dryrun
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.outputs import OutputKind
 from shared.roles import WITHHELD_TEXT, shown_text
@@ -449,7 +450,7 @@ class ActivityPublic(BaseModel):
             withdrawal=WithdrawalPublic(withdrawn_on=withdrawal.withdrawn_on, reason=shown_text(withdrawal.reason, text) or "")
             if withdrawal
             else None,
-            version=activity.version,
+            version=dryrun.version_shown(activity),
         )
 
 

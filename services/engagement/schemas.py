@@ -30,6 +30,7 @@ from services.engagement.domain.memberrules import (
     normalise_phone,
 )
 from services.engagement.domain.members import Member, Membership, Participation, current_of
+from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
 from shared.schemas import (
@@ -390,7 +391,7 @@ class MemberPublic(BaseModel):
             participations=[ParticipationPublic.of(p) for p in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
-            version=member.version,
+            version=dryrun.version_shown(member),
         )
 
 

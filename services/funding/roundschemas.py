@@ -28,6 +28,7 @@ from services.funding.domain.proposals import (
 from services.funding.domain.rounds import Eligibility, EvaluatorWithdrawalReason, Round, rubric_mistakes
 from services.funding.domain.scoring import Criterion, check_evaluator, check_subject
 from services.funding.schemas import MAX_SCORE
+from shared import dryrun
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one
 from shared.money import Currency
 from shared.outputs import OutputKind
@@ -223,7 +224,7 @@ class RoundPublic(BaseModel):
                 WithdrawnEvaluatorPublic(evaluator=code, subject=holder(w.subject), withdrawn_on=w.withdrawn_on, reason=w.reason)
                 for code, w in sorted(round_.withdrawn.items())
             ],
-            version=round_.version,
+            version=dryrun.version_shown(round_),
         )
 
 
@@ -445,7 +446,7 @@ class ProposalPublic(BaseModel):
             else None,
             grants=[ProposalGrantPublic(grant_id=g.grant_id, amount=g.amount, granted_on=g.granted_on) for g in proposal.grants],
             granted_total=proposal.granted_total,
-            version=None if blind else proposal.version,
+            version=None if blind else dryrun.version_shown(proposal),
         )
 
 

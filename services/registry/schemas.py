@@ -25,6 +25,7 @@ from services.registry.domain.ruos import (
     document_mistakes,
 )
 from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar
+from shared import dryrun
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
 
@@ -312,7 +313,7 @@ class OSVPublic(BaseModel):
             merged_into=osv.merged_into,
             merged_on=osv.merged_on,
             merged_from=list(osv.merged_from),
-            version=osv.version,
+            version=dryrun.version_shown(osv),
         )
 
 

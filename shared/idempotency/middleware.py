@@ -92,7 +92,9 @@ def reused(same_request: bool | None = None) -> tuple[int, list[tuple[bytes, byt
         detail = ("This Idempotency-Key was used by another caller for this same request, carried out for them; "
                   "their answer is not given to you, and it is not carried out again.")
     else:
-        detail = "This Idempotency-Key was used for another request (another path or body); use a new key for a new request."
+        # The record keeps digests of the whole request, not of each part: what differed cannot be told apart.
+        detail = ("This Idempotency-Key was used for another request (another method, path, query or body, or other "
+                  "If-* headers: another If-Match is another request); use a new key for a new request.")
     extra = {} if same_request is None else {"same_request": same_request}
     return _problem(422, detail, "idempotency_key_reused", **extra)
 

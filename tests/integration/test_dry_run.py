@@ -73,15 +73,15 @@ def test_a_dry_run_answers_as_the_command_would_and_stores_nothing(registry: Tes
     assert dry.status_code == 201 and dry.headers["dry-run"] == "true"
     answer = dry.json()
     assert (answer["name"], answer["district"], answer["zone"], answer["version"]) == (
-        AN_OSV["name"], "Comas", "Lima Norte", 1
+        AN_OSV["name"], "Comas", "Lima Norte", 0  # the version stored: none
     )
     assert stored(registry) == 0
     assert registry.get("/osvs").json() == []
     assert registry.get(f"/osvs/{answer['id']}").status_code == 404
 
     real = registry.post("/osvs", json=AN_OSV)
-    assert "dry-run" not in real.headers
-    assert {k: v for k, v in real.json().items() if k != "id"} == {k: v for k, v in answer.items() if k != "id"}
+    assert "dry-run" not in real.headers and real.json()["version"] == 1
+    assert {k: v for k, v in real.json().items() if k not in ("id", "version")} == {k: v for k, v in answer.items() if k not in ("id", "version")}
 
 
 def test_a_dry_run_is_refused_in_the_same_words_as_the_command(registry: TestClient) -> None:
@@ -109,9 +109,30 @@ def test_a_dry_run_on_a_record_that_exists_changes_nothing_of_it(registry: TestC
 
     dry = registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-01"}, params=DRY)
 
-    assert dry.status_code == 201 and dry.json()["contact"]["status"] == "lost" and dry.json()["version"] == 2
+    assert dry.status_code == 201 and dry.json()["contact"]["status"] == "lost" and dry.json()["version"] == 1
     assert stored(registry) == before
     assert registry.get(f"/osvs/{osv_id}").json()["contact"]["status"] == "in_touch"
+
+
+def test_a_dry_runs_answer_gives_the_version_stored_never_the_one_it_would_reach(registry: TestClient) -> None:
+    """Tester F4: a dry run's body said `"version": 2` of an OSV at version 1. A client building `If-Match` from it
+    sent a version never stored, which matched the next change someone else made, unseen."""
+    osv_id = created(registry.post("/osvs", json=AN_OSV))["id"]
+
+    dry = registry.post(f"/osvs/{osv_id}/name-correction", json={"name": "Mujeres Emprendedoras de Comas Norte"}, params=DRY)
+    assert dry.status_code == 200 and dry.json()["name"] == "Mujeres Emprendedoras de Comas Norte", dry.text
+    assert dry.json()["version"] == registry.get(f"/osvs/{osv_id}").json()["version"] == 1
+    # two changes in one dry run (a merge saves both OSVs): each still the version stored
+    other = created(registry.post("/osvs", json={**AN_OSV, "name": "Club de Madres Santa Rosa de Comas"}))["id"]
+    merged = registry.post(f"/osvs/{osv_id}/merges", json={"duplicate_id": other, "merged_on": "2021-04-01"}, params=DRY)
+    assert merged.status_code == 201 and merged.json()["merged_from"] == [other] and merged.json()["version"] == 1, merged.text
+
+    # someone else's change meanwhile: the tag built from the dry run's body is stale, as the one read was
+    created(registry.post(f"/osvs/{osv_id}/contact-lost", json={"since": "2021-07-01"}))
+    stale = registry.post(
+        f"/osvs/{osv_id}/name-correction", json={"name": "Mujeres Emprendedoras de Comas Norte"}, headers={"If-Match": f'"{dry.json()["version"]}"'}
+    )
+    assert_problem(stale, 412, "If-Match", "current_version")
 
 
 def test_dry_run_must_be_a_boolean_and_false_is_a_real_request(registry: TestClient) -> None:
@@ -177,7 +198,8 @@ def test_a_dry_run_registration_answers_the_person_and_keeps_no_key_no_document_
     # The document was not claimed: the real registration takes it, and answers as the dry run did (masked, as
     # every command's answer is: the person's data takes a read stating its purpose).
     real = created(engagement.post("/members", json=a_person(osv_id)))
-    assert without_ids(dry.json()) == without_ids(real)
+    assert dry.json()["version"] == 0 < real["version"]  # a dry run's: the version stored, none
+    assert {**without_ids(dry.json()), "version": real["version"]} == without_ids(real)
     shown = engagement.get("/members", params=lookup).json()
     assert (shown["full_name"], shown["document_number"]) == ("María José Pérez Añez", "AB123456")
 

@@ -43,7 +43,7 @@ def test_a_members_correction_made_on_a_stale_etag_is_refused_and_records_nothin
     written = head(client)
     stale = client.post(f"/members/{member['id']}/correction", json={"phone": "+51 912 000 111"}, headers={"If-Match": tag})
     problem = assert_problem(stale, 412, "If-Match", "current_version")
-    assert f'"{problem["current_version"]}"' == joining.headers["ETag"]
+    assert f'"{problem["current_version"]}"' == stale.headers["ETag"] == joining.headers["ETag"]
     assert "+51" not in stale.text and "912" not in stale.text  # nothing of the person in the refusal
     assert_problem(correct_joining(client, member, "2022-04-01", headers={"If-Match": tag}), 412, "If-Match", "current_version")
     assert head(client) == written
@@ -97,6 +97,28 @@ def test_the_registration_and_a_departure_answer_the_members_etag(client: TestCl
     assert role.status_code == 200, role.text
     left = client.post(f"/members/{member['id']}/departure", json={"left_on": "2024-05-01", "reason": "moved_in_peru"})
     assert left.status_code == 200 and left.headers["ETag"] == f'"{left.json()["version"]}"' != role.headers["ETag"], left.text
+
+
+def test_joining_another_osv_and_leaving_it_answer_the_members_etag(client: TestClient) -> None:
+    """Tester F5: of the changes to a member's memberships, only the role change and the joining date's correction
+    answered its `ETag`; the next change after a joining or a departure took a read first."""
+    member = register_zoraida(client, map_osv(client), role="member")
+    joined = client.post(f"/members/{member['id']}/memberships", json={"osv_id": map_osv(client), "role": "member", "joined_on": "2024-04-01"})
+    assert joined.status_code == 201, joined.text
+    assert joined.headers["ETag"] == read_for_correction(client, member).headers["ETag"]
+    assert joined.json()["membership_id"] == read_for_correction(client, member).json()["memberships"][-1]["membership_id"]
+
+    left = client.post(
+        f"/members/{member['id']}/memberships/{joined.json()['membership_id']}/departure", json={"left_on": "2024-05-01", "reason": "moved_in_peru"}
+    )
+    assert left.status_code == 200 and left.json()["left_on"] == "2024-05-01", left.text
+    assert left.headers["ETag"] == read_for_correction(client, member).headers["ETag"] != joined.headers["ETag"]
+    # and that tag is the one the next change checks
+    role = client.post(
+        f"/members/{member['id']}/memberships/{member['memberships'][0]['membership_id']}/role",
+        json={"role": "board_member", "changed_on": "2024-06-01"}, headers={"If-Match": left.headers["ETag"]},
+    )
+    assert role.status_code == 200, role.text
 
 
 def test_staff_read_a_member_masked_for_a_change_that_needs_no_personal_data_unlogged(client: TestClient) -> None:

@@ -28,6 +28,7 @@ def test_a_correction_sent_with_the_etag_read_before_another_change_is_refused_a
         stale = registry.post(f"/osvs/{osv}/{path}", json=body, headers={"If-Match": read.headers["ETag"]})
         problem = assert_problem(stale, 412, "If-Match", "current_version")
         assert problem["current_version"] == 2 and '"2"' in problem["detail"], problem
+        assert stale.headers["ETag"] == '"2"'  # the tag now, to send the change again on without a GET (tester F9)
     stale = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1"'})
     assert_problem(stale, 412, "If-Match", "current_version")
     assert head(registry) == written
@@ -108,6 +109,10 @@ def test_a_dry_run_answers_no_etag_for_the_version_it_never_stored(registry: Tes
     done = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
     again = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Las Flores"}, headers=keyed)
     assert done.headers["ETag"] == again.headers["ETag"] == '"2"' and again.headers["Idempotent-Replayed"] == "true"
+    # a dry run refused on a stale tag answers the tag stored, as the real request would
+    stale = registry.post(f"/osvs/{osv}/name-correction?dry_run=true", json={"name": "Vaso de Leche Flores"}, headers={"If-Match": '"1"'})
+    assert_problem(stale, 412, "If-Match", "current_version")
+    assert stale.headers["ETag"] == '"2"' and stale.headers["Dry-Run"] == "true"
 
 
 def test_every_change_that_answers_the_osv_answers_its_etag(registry: TestClient) -> None:
@@ -135,6 +140,21 @@ def test_if_match_is_read_over_every_line_and_a_tag_this_service_never_gives_is_
     assert second_line.status_code == 200 and second_line.headers["ETag"] == '"2"', second_line.text
 
 
+def test_empty_elements_of_an_if_match_list_are_ignored_and_a_list_of_nothing_is_refused(registry: TestClient) -> None:
+    """RFC 9110 §5.6.1.2: a recipient accepts and ignores empty list elements. `"1",` (a list written by a loop) was 422."""
+    osv = mapped(registry, "Comedor Popular Micaela Bastidas")
+    written = head(registry)
+    for given in (",", " , ,"):
+        assert_problem(registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": given}), 422, "If-Match", "entity_tag")
+    assert head(registry) == written
+    trailing = registry.patch(f"/osvs/{osv}", json={"kind": "vecinal"}, headers={"If-Match": '"1",'})
+    assert trailing.status_code == 200 and trailing.headers["ETag"] == '"2"', trailing.text
+    leading = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Micaela Bastidas"}, headers={"If-Match": ', "2"'})
+    assert leading.status_code == 200 and leading.headers["ETag"] == '"3"', leading.text
+    stale = registry.post(f"/osvs/{osv}/name-correction", json={"name": "Comedor Popular Bastidas"}, headers={"If-Match": '"2", ,'})
+    assert_problem(stale, 412, "If-Match", "current_version")
+
+
 def test_a_keyed_retry_with_other_preconditions_is_another_request_not_a_replay(registry: TestClient) -> None:
     """Tester 158 F6: the same key sent again with a stale or broken `If-Match` got the first answer, unchecked."""
     osv = mapped(registry, "Olla Común Virgen de Guadalupe")
@@ -143,7 +163,9 @@ def test_a_keyed_retry_with_other_preconditions_is_another_request_not_a_replay(
     assert first.status_code == 201, first.text
     for conditions in ({"If-Match": '"1"'}, {"If-Match": "junk"}, {"If-None-Match": "*"}):
         retried = registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key, **conditions})
-        assert retried.status_code == 422 and "Idempotent-Replayed" not in retried.headers, retried.text
+        problem = assert_problem(retried, 422, "Idempotency-Key", "idempotency_key_reused")
+        assert "Idempotent-Replayed" not in retried.headers and problem["same_request"] is False
+        assert "If-*" in problem["detail"]  # tester F7: it said "another path or body", when only the conditions differed
     assert registry.post(f"/osvs/{osv}/contact-lost", json={"since": "2021-05-01"}, headers={"Idempotency-Key": key}).headers["Idempotent-Replayed"] == "true"
 
 

@@ -500,6 +500,13 @@ def test_a_browser_front_end_may_send_if_match_and_read_the_etag_and_the_next_pa
     read = client.get("/osvs", headers={"Origin": "https://front.example.org", **tokens.headers("staff")})
     exposed = {name.strip().lower() for name in read.headers["access-control-expose-headers"].split(",")}
     assert {"etag", "link"} <= exposed
+    # a 412 exposes the tag now too, to send the change again on
+    staff = {"Origin": "https://front.example.org", **tokens.headers("staff")}
+    osv = client.post("/osvs", json={"name": "Olla Común Santa Rosa", "district": "Comas", "mapped_on": "2021-03-15"}, headers=staff)
+    assert osv.status_code == 201, osv.text
+    stale = client.post(f"/osvs/{osv.json()['id']}/name-correction", json={"name": "Olla Santa Rosa"}, headers={**staff, "If-Match": '"7"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"1"', stale.text
+    assert "etag" in {name.strip().lower() for name in stale.headers["access-control-expose-headers"].split(",")}
 
 
 @pytest.mark.parametrize("service", ["registry", "funding", "engagement", "reporting"])

@@ -17,13 +17,18 @@ from shared.preconditions import ANY, check_version, versions_matched
         ("*", {ANY}),
         ('W/"7"', set()),  # a weak tag matches nothing under If-Match's strong comparison
         ('W/"7", "8"', {8}),
+        # empty list elements are ignored (RFC 9110 §5.6.1.2: a recipient must accept them): tester F8 had them 422
+        ('"7",', {7}),
+        (', "7"', {7}),
+        ('"7",, "8" ,', {7, 8}),
+        ("*,", {ANY}),
     ],
 )
 def test_if_match_names_the_versions_of_its_strong_tags(header: str | None, versions: set[int] | None) -> None:
     assert versions_matched(header) == (None if versions is None else frozenset(versions))
 
 
-@pytest.mark.parametrize("header", ["7", '"v7"', '"7', "", '""', '"²"', '*, "7"', '"7",', 'w/"7"', '"07"', '"00"', 'W/"07"'])
+@pytest.mark.parametrize("header", ["7", '"v7"', '"7', "", " ", ",", " , ,", '""', '"²"', '*, "7"', 'w/"7"', '"07"', '"00"', 'W/"07"'])
 def test_a_header_that_is_no_tag_this_service_gives_is_refused_naming_it(header: str) -> None:
     with pytest.raises(RuleViolationError) as refused:
         versions_matched(header)
