@@ -144,6 +144,11 @@ class EventCatalogue:
         return frozenset(c.__name__ for c in self._by_domain.values() if not c.for_partners)
 
     @property
+    def not_for_partners_topics(self) -> frozenset[str]:
+        """The stored topics of the domain events published as :attr:`not_for_partners` ones."""
+        return frozenset(get_topic(domain) for domain, public in self._by_domain.items() if not public.for_partners)
+
+    @property
     def public_events(self) -> list[type[PublicEvent]]:
         return sorted(set(self._by_domain.values()), key=lambda c: c.__name__)
 

@@ -404,9 +404,11 @@ class Runtime:
         verdict = await asyncio.to_thread(check)
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
-    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, partner: bool = False) -> EventPage:
-        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities; for a
-        ``partner`` (``mml``'s, of all of Lima, too), none that no partner reads (:attr:`~shared.events.PublicEvent.for_partners`).
+    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, programme: bool = True) -> EventPage:
+        """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities; unless
+        ``programme`` (the services reading each other), none that no partner reads
+        (:attr:`~shared.events.PublicEvent.for_partners`: ``OSVDocumentsCounted``), left out as the private ones are,
+        ``previousposition`` stepping over them too.
 
         Which municipality an event belongs to is one rule,
         :meth:`ServiceApplication.municipality_of`: the same that names the
@@ -423,11 +425,10 @@ class Runtime:
         app = self.app
         head = app.log_head()
         notifications = app.log_after(after, limit)
-        private = self.catalogue.private_topics
+        private = self.catalogue.private_topics if programme else self.catalogue.private_topics | self.catalogue.not_for_partners_topics
         previous = app.previous_public(notifications[0].id, private) if notifications else 0
         hashes = app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
         scoped = not scope.all_of_lima
-        hidden = self.catalogue.not_for_partners
         unknown: list[dict[str, Any]] = []
 
         def locate(data: dict[str, Any]) -> str | None:
@@ -452,8 +453,6 @@ class Runtime:
             next_after = notification.id
             previous = notification.id
             if scoped and not scope.covers(cloudevent.get("municipality")):
-                continue
-            if partner and cloudevent["type"] in hidden:
                 continue
             events.append(cloudevent)
         return EventPage(after=after, next_after=next_after, head=head, events=events)
@@ -544,12 +543,14 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     ) -> EventPage:
         """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
 
-        A partner's token (`partner-<ubigeo>`) reads only its municipality's events, and none that no partner reads
-        (`OSVDocumentsCounted`, even `partner-mml`'s); the page still advances over the others, and `previousposition`
-        may name an event it does not see.
+        A partner's token (`partner-<ubigeo>`) reads only its municipality's events, and `previousposition` may name
+        an event of another it does not see; the page still advances over them. `OSVDocumentsCounted` (by document
+        type, read next to a member's event it tells that member's type: a migration status) is read by the services
+        and by those who read personal data: an auditor's or a partner's page leaves it out, as it leaves out the
+        private events, and `previousposition` steps over it.
         """
-        partner = any(role_kind(role) == "partner" for role in caller.roles)
-        return runtime.event_page(after, limit, scope, partner=partner)
+        programme = caller.may_read_personal_data or any(role_kind(role) == "service" for role in caller.roles)
+        return runtime.event_page(after, limit, scope, programme=programme)
 
     @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
     async def health(response: Response) -> Health:

@@ -224,14 +224,26 @@ def test_no_partner_reads_an_osvs_counts_by_document_type_from_the_feed_not_even
     """All of Lima's partner saw the `none` events: among them the counts whose change after a member joined told that
     member's migration status (tester 37b F1)."""
     two_districts_story(system)
-    feed = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("auditor")).json()["events"]
-    assert "OSVDocumentsCounted" in {e["type"] for e in feed}  # the programme's services and auditors read them
+    feed = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("osv-services")).json()["events"]
+    assert "OSVDocumentsCounted" in {e["type"] for e in feed}  # the programme's services read them
     page = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers(f"partner-{SJL}")).json()
     assert page["events"] and "OSVDocumentsCounted" not in {e["type"] for e in page["events"]}
     assert page["next_after"] == feed[-1]["position"]  # the page still moves over them
-    everywhere = system.engagement.app.state.runtime.event_page(0, 1000, ALL_LIMA, partner=True)  # partner-mml's reach
+    everywhere = system.engagement.app.state.runtime.event_page(0, 1000, ALL_LIMA, programme=False)  # partner-mml's reach
     assert everywhere.events and "OSVDocumentsCounted" not in {e["type"] for e in everywhere.events}
     assert {e["type"] for e in everywhere.events} | {"OSVDocumentsCounted"} == {e["type"] for e in feed}
+
+
+def test_an_auditor_reads_no_counts_by_document_type_and_its_feed_steps_over_them_with_no_hole(system: System, tokens: IssuedTokens) -> None:
+    """Tester 163 F1: the auditor's feed carried `OSVDocumentsCounted` after each member's event: the count that moved
+    told that member's document type (a migration status), which their masked record hides from auditors."""
+    two_districts_story(system)
+    services = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("osv-services")).json()
+    page = system.engagement.get("/events", params={"limit": 1000}, headers=tokens.headers("auditor")).json()
+    assert {e["type"] for e in page["events"]} | {"OSVDocumentsCounted"} == {e["type"] for e in services["events"]}
+    assert "OSVDocumentsCounted" not in {e["type"] for e in page["events"]} and page["next_after"] == services["next_after"]
+    positions = [0, *(e["position"] for e in page["events"])]
+    assert [e["previousposition"] for e in page["events"]] == positions[:-1]  # what a rebuild from the feed checks for holes
 
 
 def test_a_deadline_a_decree_moves_reaches_the_partner_of_the_osvs_district_though_the_decree_belongs_to_none(

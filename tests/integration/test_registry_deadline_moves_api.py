@@ -88,7 +88,7 @@ def test_a_day_decreed_within_an_observed_applications_window_tells_its_municipa
     # San Juan de Lurigancho's partner hears of its two OSVs' applications, the MML's of every one; the deadline shown is the same.
     partner = registry.get("/events", params={"limit": 1000}, headers=tokens.headers(f"partner-{SJL}")).json()["events"]
     assert [m[0] for m in moves(partner)] == [moved, moved_in_the_mml]
-    mml = registry.app.state.runtime.event_page(0, 1000, ALL_LIMA, partner=True).events  # type: ignore[attr-defined]
+    mml = registry.app.state.runtime.event_page(0, 1000, ALL_LIMA, programme=False).events  # type: ignore[attr-defined]
     assert [m[0] for m in moves(mml)] == [moved, moved_in_the_mml, moved_in_comas]
     assert registry.get(f"/osvs/{zarate}/ruos-applications/{moved}").json()["amend_by"] == "2022-09-07"
     history = registry.get(f"/osvs/{zarate}/history").json()
