@@ -7,7 +7,9 @@ model while it runs, and a rebuild an exclusive one: a rebuild is refused while
 reporting runs on that database, and reporting refuses to start while a rebuild
 runs on it. Neither waits; the lock goes with its holder, however it ends:
 
-- SQLite: ``flock`` on a file beside the database (``<file>.in-use.lock``);
+- SQLite: ``flock`` on the database file itself, whatever its name (a symbolic
+  link, a ``file:`` URI): the lock is the inode's, and SQLite's own locks are
+  ``fcntl``'s, which ``flock`` leaves alone;
 - PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock_shared``,
   ``pg_try_advisory_lock``) on a connection of its own;
 - an in-memory database: nothing to share, always taken.
@@ -20,6 +22,7 @@ import os
 import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -39,12 +42,17 @@ class ReadModelInUse:
         self._connection: Any = None
 
     @property
-    def lock_file(self) -> Path | None:
-        """The file SQLite's lock is taken on; None for a server's database or an in-memory one."""
+    def database_file(self) -> Path | None:
+        """The SQLite database's file (a ``file:`` URI's path too); None for a server's database or an in-memory one."""
         database = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
             return None
-        return Path(database).absolute().with_name(Path(database).name + ".in-use.lock")
+        if database.startswith("file:"):  # sqlite:///file:/path?mode=rwc&uri=true
+            parts = urlsplit(database)
+            if "mode=memory" in parts.query or not parts.path or parts.path == ":memory:":
+                return None
+            return Path(unquote(parts.path))
+        return Path(database)
 
     def share(self) -> bool:
         """Taken beside the service's other workers; False while a rebuild holds it."""
@@ -63,10 +71,10 @@ class ReadModelInUse:
                 return True
             connection.close()
             return False
-        path = self.lock_file
+        path = self.database_file
         if path is None:
             return True
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE)  # an empty new file is a new database to SQLite
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if alone else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except OSError:

@@ -281,6 +281,30 @@ def default_nats_url(settings: ReportingSettings) -> tuple[str, str]:
             f"`make run`'s nats-server (OSV_HOST, OSV_NATS_PORT, {accounts}), REPORTING_NATS_URL being unset")
 
 
+def default_database_url(settings: ReportingSettings) -> str:
+    """The read model a rebuild named no ``--database-url`` rebuilds: the one reporting runs on. ``REPORTING_DATABASE_URL``
+    or ``REPORTING_VAR_DIR`` when set (reporting's own settings); else where ``make run`` keeps it,
+    ``<OSV_VAR_DIR>/reporting/readmodel.db`` (the launcher gives the service ``OSV_VAR_DIR`` as ``REPORTING_VAR_DIR``: a
+    rebuild with only ``OSV_VAR_DIR`` set filled ``./var``'s, exit 0, and never met the running service's lock); in
+    the service image, which holds no ``deploy`` package, the setting's default.
+
+    Raises :class:`RebuildError` for an ``OSV_`` variable that does not read (one line naming it).
+    """
+    if {"REPORTING_DATABASE_URL", "REPORTING_VAR_DIR"} & _set():
+        return settings.view_url()
+    try:
+        from deploy.run_local import LocalSettings
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] != "deploy":
+            raise
+        return settings.view_url()
+    try:
+        local = LocalSettings()
+    except (ValidationError, SettingsError) as error:
+        raise RebuildError(refused_setting(error, (LocalSettings,))) from None
+    return settings.model_copy(update={"var_dir": local.var_dir}).view_url()
+
+
 FEED_HELP = "a write service's base URL, repeatable (default: REPORTING_FEED_URLS, or where `make run` serves it)"
 
 
@@ -494,8 +518,7 @@ class NewSQLiteFile:
     there before the run, or a server's database, is never one.
     """
 
-    JOURNALS = ("-wal", "-shm", "-journal", ".in-use.lock")
-    """The files SQLite makes beside it, and the rebuild's lock (:mod:`services.reporting.inuse`)."""
+    JOURNALS = ("-wal", "-shm", "-journal")
 
     def __init__(self, path: Path, folders: list[Path]) -> None:
         self.path = path
@@ -529,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
-    parser.add_argument("--database-url", default=settings.view_url(), help="read model to rebuild (default: reporting's own)")
+    parser.add_argument("--database-url", help="read model to rebuild (default: reporting's own, REPORTING_DATABASE_URL, "
+                        "REPORTING_VAR_DIR, or make run's, under OSV_VAR_DIR)")
     parser.add_argument("--nats-url", help="one NATS URL or a comma-separated list, as the services take (default: REPORTING_NATS_URL, "
                         "or make run's nats-server, OSV_HOST and OSV_NATS_PORT, signed in as the services' user)")
     parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help=f"with --from feeds: {FEED_HELP}")
@@ -542,6 +566,12 @@ def main(argv: list[str] | None = None) -> int:
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
 
+    if args.database_url is None:
+        try:
+            args.database_url = default_database_url(settings)
+        except RebuildError as error:
+            print(f"rebuild: {error}; the read model: it is left as it was", file=sys.stderr)
+            return 1
     made = NewSQLiteFile.of(args.database_url)
     engine = make_engine(args.database_url, rebuildable=True)
     in_use = ReadModelInUse(engine)

@@ -46,11 +46,13 @@ def test_the_services_workers_share_the_read_model_and_a_rebuild_takes_it_alone_
     first.release()
 
 
-def rebuild(database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def rebuild(database_url: str | None, tmp_path: Path, var_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m services.reporting.rebuild`` from another directory, with ``OSV_VAR_DIR`` (``make run``'s) ``var_dir``."""
+    named = ["--database-url", database_url] if database_url is not None else []
     return subprocess.run(
-        [sys.executable, "-m", "services.reporting.rebuild", "--database-url", database_url, "--nats-url", "nats://127.0.0.1:1"],
-        env={**os.environ, "OSV_VAR_DIR": str(tmp_path / "other-var"), "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60, cwd="/tmp",
+        [sys.executable, "-m", "services.reporting.rebuild", *named, "--nats-url", "nats://127.0.0.1:1"],
+        env={**os.environ, "OSV_VAR_DIR": str(var_dir or tmp_path / "other-var"), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
 
 
@@ -67,6 +69,21 @@ def test_a_rebuild_is_refused_while_reporting_runs_on_its_read_model_which_is_le
     # Once reporting stopped, the rebuild goes on to the stream (here out of reach: its own one line, exit 1).
     after = rebuild(url, tmp_path)
     assert after.returncode == 1 and "is using the read model" not in after.stderr and "NATS" in after.stderr, after.stderr
+
+
+def test_the_read_model_is_found_in_use_under_any_name_and_where_make_run_keeps_it(tmp_path: Path) -> None:
+    """Tester 163 F2, F3: a symbolic link to the read model, or its `file:` URI, rebuilt it under the running service
+    (its facts went 553 -> 0 -> 553); with only `OSV_VAR_DIR` set, as `make run` sets it, the rebuild filled `./var`'s
+    read model instead, exit 0, and never met the lock."""
+    var = tmp_path / "var"
+    with service_client("reporting", var) as client:
+        database = Path(application_of(client).readmodel.engine.url.database).absolute()
+        (tmp_path / "link.db").symlink_to(database)
+        for url in (f"sqlite:///{tmp_path / 'link.db'}", f"sqlite:///file:{database}?uri=true", None):
+            done = rebuild(url, tmp_path, var_dir=var)
+            assert done.returncode == 1 and "is using the read model" in done.stderr, (url, done.stderr)
+        assert client.get("/health").status_code == 200
+    assert not (tmp_path / "var" / "reporting" / "readmodel.db.in-use.lock").exists() and not (tmp_path / "other-var").exists()
 
 
 def test_reporting_refuses_to_start_while_a_rebuild_runs_on_its_read_model(tmp_path: Path) -> None:
