@@ -53,8 +53,8 @@ faults: $(STAMP)  ## real processes broken mid-load (NATS, a cluster leader, ser
 
 # Against `make run`'s own nats-server the services' user signs in (its password read from var/nats/accounts.json by
 # the rebuild itself, never on a command line: services.reporting.rebuild.default_nats_url); REPORTING_NATS_URL wins.
-rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream (stop reporting first)
-	$(PY) -m services.reporting.rebuild
+rebuild: $(STAMP)  ## rebuild reporting's read model from the NATS stream (stop reporting's process: it waits 30 s for it to go)
+	$(PY) -m services.reporting.rebuild --wait 30
 
 catalogue: $(STAMP)  ## regenerate the event catalogue's JSON Schemas
 	$(PY) -m devtools.catalogue --write

@@ -554,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", choices=["stream", "feeds"], default="stream")
     parser.add_argument("--database-url", help="read model to rebuild (default: reporting's own, REPORTING_DATABASE_URL, "
                         "REPORTING_VAR_DIR, or make run's, under OSV_VAR_DIR)")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for reporting to stop using the read model (kill its process: under make run, "
+                        "the rebuild takes the read model before it is started again); default: refuse at once")
     parser.add_argument("--nats-url", help="one NATS URL or a comma-separated list, as the services take (default: REPORTING_NATS_URL, "
                         "or make run's nats-server, OSV_HOST and OSV_NATS_PORT, signed in as the services' user)")
     parser.add_argument("--feed", action="append", default=[], metavar="SERVICE=URL", help=f"with --from feeds: {FEED_HELP}")
@@ -565,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with --from feeds: the stream {unread} (add --from feeds to read the feeds)")
     if fault := token_fault(args.token):
         parser.error(f"--token {fault}")
+    if not 0 <= args.wait <= 3600:
+        parser.error("--wait takes seconds, from 0 to 3600")
 
     if args.database_url is None:
         try:
@@ -577,9 +582,10 @@ def main(argv: list[str] | None = None) -> int:
     in_use = ReadModelInUse(engine)
     code = 1
     try:
-        if not in_use.take_alone():
-            print(f"rebuild: reporting, or another rebuild, is using the read model {engine.url.render_as_string(hide_password=True)}: "
-                  "stop it first (it would answer from a read model emptied and filled again), or rebuild beside it "
+        if not taken_alone(in_use, args.wait):
+            waited = f" for {args.wait:g}s" if args.wait else ""
+            print(f"rebuild: reporting, or another rebuild, is using the read model {engine.url.render_as_string(hide_password=True)}"
+                  f"{waited}: stop it first (it would answer from a read model emptied and filled again), or rebuild beside it "
                   "with --database-url; the read model: it is left as it was", file=sys.stderr)
             return 1
         code = _rebuild(parser, args, settings, engine, made)
@@ -589,6 +595,22 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0 and made is not None:
             made.remove()
     return code
+
+
+def taken_alone(in_use: ReadModelInUse, wait: float) -> bool:
+    """The read model taken for the rebuild, trying every 50 ms for up to ``wait`` seconds: under ``make run``, whose
+    launcher starts reporting again within a second of its end, the rebuild takes it in between, and reporting, refused
+    its start meanwhile, is started again once the rebuild ends."""
+    deadline = time.monotonic() + wait
+    if in_use.take_alone():
+        return True
+    if wait:
+        print(f"rebuild: reporting is using the read model: waiting up to {wait:g}s for it to stop (stop its process)", file=sys.stderr)
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if in_use.take_alone():
+            return True
+    return False
 
 
 def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: ReportingSettings, engine: Engine, made: NewSQLiteFile | None) -> int:

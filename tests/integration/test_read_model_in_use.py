@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,25 @@ def test_the_read_model_is_found_in_use_under_any_name_and_where_make_run_keeps_
             assert done.returncode == 1 and "is using the read model" in done.stderr, (url, done.stderr)
         assert client.get("/health").status_code == 200
     assert not (tmp_path / "var" / "reporting" / "readmodel.db.in-use.lock").exists() and not (tmp_path / "other-var").exists()
+
+
+def test_with_wait_the_rebuild_takes_the_read_model_once_reporting_stops(tmp_path: Path) -> None:
+    """Tester 163 F8: under `make run`, whose launcher starts a stopped reporting again within a second, "stop reporting
+    first" was a race the rebuild lost half the time; with `--wait` it takes the read model as reporting goes."""
+    var = tmp_path / "var"
+    with service_client("reporting", var) as client:
+        url = str(application_of(client).readmodel.engine.url)
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "services.reporting.rebuild", "--database-url", url, "--nats-url", "nats://127.0.0.1:1", "--wait", "60"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        )
+        time.sleep(3)  # it has started, found reporting there and is waiting
+        assert waiting.poll() is None
+    _, said = waiting.communicate(timeout=60)
+    assert said.startswith("rebuild: reporting is using the read model: waiting up to 60s for it to stop"), said
+    assert waiting.returncode == 1 and "or another rebuild, is using" not in said and "NATS" in said, said  # it went on, to the stream
+    after = rebuild(url, tmp_path)
+    assert after.returncode == 1 and "is using the read model" not in after.stderr, after.stderr  # it let the read model go
 
 
 def test_reporting_refuses_to_start_while_a_rebuild_runs_on_its_read_model(tmp_path: Path) -> None:
