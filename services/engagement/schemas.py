@@ -362,7 +362,10 @@ class MemberPublic(BaseModel):
     )
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
     disclosed: bool = Field(description="Whether the personal data is shown (a logged read), or masked.")
-    version: int = Field(description="How many events the member has recorded.")
+    version: int | None = Field(
+        description="How many events the member has recorded (the `ETag`); null to a focal point, whose read leaves out the "
+        "memberships of other districts: their changes would move it."
+    )
 
     @classmethod
     def of(cls, member: Member, plain: bool = False, seen: Callable[[UUID], bool] | None = None) -> MemberPublic:
@@ -391,7 +394,7 @@ class MemberPublic(BaseModel):
             participations=[ParticipationPublic.of(p) for p in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
-            version=dryrun.version_shown(member),
+            version=dryrun.version_shown(member) if seen is None else None,
         )
 
 

@@ -586,6 +586,9 @@ def test_a_focal_point_reads_of_a_member_only_the_memberships_and_projects_in_it
     assert [m["osv_id"] for m in seen["memberships"]] == [own["osv_id"]] and seen["participations"] == []
     assert (seen["osv_id"], seen["joined_on"], seen["membership"]["status"]) == (own["osv_id"], "2021-03-01", "active")
     assert not [leak for leak in (other["osv_id"], other["grant_id"]) if leak in json.dumps(seen)]
+    # Nor does it see the record change when only the other district's membership does (tester 163 F4).
+    answer = engagement.get(f"/members/{person['id']}", headers=tokens.headers("municipal-150132"))
+    assert seen["version"] is None and "etag" not in answer.headers
 
 
 def test_every_route_but_the_open_ones_declares_its_security_and_roles(world: World) -> None:
