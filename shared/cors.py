@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from shared import dryrun
 from shared.guards import SecureHeaders, problem
 
 REFUSED_BY = {
@@ -59,8 +60,8 @@ def install_cors(api: FastAPI, origins: Sequence[str]) -> None:
         ProblemCORSMiddleware,
         allow_origins=list(origins),
         allow_methods=["GET", "POST", "PUT", "PATCH", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
-        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition", "ETag", "Link"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", dryrun.HEADER],
+        expose_headers=["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "Content-Disposition", "ETag", "Link", dryrun.HEADER],
         max_age=600,
     )
     headers = [m for m in api.user_middleware if m.cls is SecureHeaders]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from eventsourcing.cryptography import AESCipher
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -30,6 +31,28 @@ KEY_BYTES = 32
 def two_workers_if_cores() -> int:
     """The default :attr:`ServiceSettings.workers`: 2 on a machine with two cores or more, else 1."""
     return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def origin_fault(origin: str) -> str | None:
+    """Why ``origin`` is no origin a browser sends (RFC 6454 serialisation: ``scheme://host[:port]``, lower case, no
+    path), or None. A user name or password in it is never repeated."""
+    if origin in ("*", "null"):
+        return f"{origin!r} lets any page call the API: name each front end's origin"
+    parts = urlsplit(origin)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "an origin is scheme://host[:port], such as https://front.example.org" + ("" if "@" in origin else f", not {origin!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        return "an origin's port is a number from 0 to 65535"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    scheme = parts.scheme.lower()
+    shown = f"{scheme}://{host}" + (f":{port}" if port is not None and port != {"http": 80, "https": 443}[scheme] else "")
+    if "@" in parts.netloc:
+        return f"an origin holds no user name or password: {shown!r}"
+    if origin != shown:
+        return f"write {origin!r} as a browser sends it, {shown!r} (no path, no trailing slash, lower case, no default port)"
+    return None
 
 
 WRITE_SERVICES = ("registry", "funding", "engagement")
@@ -140,6 +163,18 @@ class ServiceSettings(BaseSettings):
     follow_interval_seconds: float = Field(
         default=5.0, description="How often each view compares what it applied with its sources' feeds."
     )
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins_as_browsers_send_them(cls, origins: list[str]) -> list[str]:
+        """Each an origin as a browser's ``Origin`` header gives it (``https://front.example.org``, a port if not the
+        scheme's own): one with a path, a trailing slash or capitals never matched, and every preflight was refused
+        without a word at start; ``*`` and ``null`` (any page, a file's or a sandbox's) are refused for an API of
+        personal data (tester 163 F9)."""
+        for origin in origins:
+            if (why := origin_fault(origin)) is not None:
+                raise ValueError(why)
+        return origins
 
     @field_validator("feed_urls")
     @classmethod

@@ -493,13 +493,13 @@ def test_cors_answers_only_the_origins_in_the_allow_list(client: TestClient, tok
 def test_a_browser_front_end_may_send_if_match_and_read_the_etag_and_the_next_pages_link(client: TestClient, tokens: IssuedTokens) -> None:
     """A staff front end in another origin correcting an OSV: the browser's preflight must allow If-Match, and the
     script may read only the answer headers CORS exposes (ETag for the next change, Link for the next page)."""
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type,if-match"}
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type,if-match,dry-run"}
     allowed = client.options("/osvs/3fa85f64-5717-4562-b3fc-2c963f66afa6/name-correction", headers={"Origin": "https://front.example.org", **preflight})
     assert allowed.status_code == 200, allowed.text
     assert "if-match" in allowed.headers["access-control-allow-headers"].lower()
     read = client.get("/osvs", headers={"Origin": "https://front.example.org", **tokens.headers("staff")})
     exposed = {name.strip().lower() for name in read.headers["access-control-expose-headers"].split(",")}
-    assert {"etag", "link"} <= exposed
+    assert {"etag", "link", "dry-run"} <= exposed  # and whether an answer was a dry run's (tester 163 F9)
     # a 412 exposes the tag now too, to send the change again on
     staff = {"Origin": "https://front.example.org", **tokens.headers("staff")}
     osv = client.post("/osvs", json={"name": "Olla Común Santa Rosa", "district": "Comas", "mapped_on": "2021-03-15"}, headers=staff)
