@@ -416,7 +416,11 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
     def personal_data_changes(self, member_id: UUID) -> list[PersonalDataChange]:
         """The member's registration, corrections and erasure, oldest first, each with who made it: nothing of the data itself."""
         self.get_member(member_id)
-        events = [e for e in self.events.get(member_id) if type(e).__name__ in PERSONAL_DATA_CHANGES]
+        events, seen = [], set()
+        for e in self.events.get(member_id):  # an erasure records one event per membership, in one save: one change
+            if type(e).__name__ in PERSONAL_DATA_CHANGES and (type(e), e.timestamp) not in seen:
+                seen.add((type(e), e.timestamp))
+                events.append(e)
         actors = self.actors_of(member_id, [e.originator_version for e in events])
         return [
             PersonalDataChange(

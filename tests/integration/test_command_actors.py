@@ -137,9 +137,14 @@ def test_the_dpo_reads_who_registered_corrected_and_erased_a_person_and_no_event
     ):
         osv = created(registry.post("/osvs", json={"name": "Vecinos Solidarios de Zárate", "district": "San Juan de Lurigancho",
                                                    "mapped_on": "2021-02-01"}, headers=tokens.headers("staff")))
+        second = created(registry.post("/osvs", json={"name": "Unidos de Canto Grande", "district": "San Juan de Lurigancho",
+                                                      "mapped_on": "2021-02-01"}, headers=tokens.headers("staff")))
         application_of(engagement).osvs.apply(feed(registry))
         member = created(engagement.post("/members", json={**PERSON, "osv_id": osv["id"]}, headers=tokens.headers("staff")))
         ok(engagement.post(f"/members/{member['id']}/correction", json={"phone": "+51912345678"}, headers=tokens.headers("staff")))
+        # In two OSVs, the erasure records an event for each membership: the DPO reads it once (tester 163 F10).
+        created(engagement.post(f"/members/{member['id']}/memberships", json={"osv_id": second["id"], "joined_on": "2021-06-01"},
+                                headers=tokens.headers("staff")))
         ok(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("dpo")))
 
         changes = ok(engagement.get(f"/members/{member['id']}/personal-data-changes", headers=tokens.headers("dpo")))
