@@ -303,21 +303,25 @@ def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: Engage
     dependencies=WRITES,
     responses=not_heard_of_yet("grant_made_in_funding"),
 )
-def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep) -> ParticipationPublic:
-    """Record that the member takes part in a funded project (records `ParticipantEnrolled`).
+def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: EngagementDep, response: Response) -> ParticipationPublic:
+    """Record that the member takes part in a funded project (records `ParticipantEnrolled`); the answer carries the member's new `ETag`.
 
     Dated on or before the grant's closing, as funding's `GrantClosed` told engagement: after it, 409 `grant_open`
     (a closed project enrols no one). The same for an activity naming the grant (`held_on`).
     """
-    return ParticipationPublic.of(engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on))
+    member = engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on)
+    tagged(response, member.version)  # the member's new ETag, as for a membership's changes
+    return ParticipationPublic.of(member.participations[body.grant_id])
 
 
 @members.post("/{member_id}/participations/{grant_id}/withdrawal", response_model=ParticipationPublic, dependencies=WRITES)
 def withdraw_participant(
-    member_id: UUID, grant_id: UUID, body: ParticipationWithdrawalCreate, engagement: EngagementDep
+    member_id: UUID, grant_id: UUID, body: ParticipationWithdrawalCreate, engagement: EngagementDep, response: Response
 ) -> ParticipationPublic:
-    """Record that the member stopped taking part in a funded project (records `ParticipantWithdrew`)."""
-    return ParticipationPublic.of(engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on))
+    """Record that the member stopped taking part in a funded project (records `ParticipantWithdrew`); the answer carries the member's new `ETag`."""
+    member = engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on)
+    tagged(response, member.version)
+    return ParticipationPublic.of(member.participations[grant_id])
 
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses={**OSV_NOT_HEARD_OF_READ, **PERSONAL_DATA_HELD})

@@ -25,7 +25,7 @@ from services.engagement.domain.followup import (
     FollowUp,
 )
 from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex
-from services.engagement.domain.members import UNCHANGED, Member, Membership, Participation, Unchanged
+from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
@@ -313,8 +313,8 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
     # Projects ------------------------------------------------------------------
 
     @retried_on_collision
-    def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Participation:
-        """The member takes part in the project a grant funded from ``enrolled_on``; 409 ``osv_not_dissolved`` when dated
+    def enrol_participant(self, member_id: UUID, grant_id: UUID, enrolled_on: date) -> Member:
+        """The member, taking part in the project a grant funded from ``enrolled_on``; 409 ``osv_not_dissolved`` when dated
         after the OSV's dissolution, 409 ``grant_open`` after the grant's closing (a closed project enrols no one: the
         enrolment counted as a new agent of change, tester 37c F1); 422 ``seed_funded_project`` for a goods grant (goods
         support the OSV, not a project)."""
@@ -322,17 +322,18 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if grant.kind != "seed_fund":
             raise NotAProjectError(grant_id)
         member = self.get_member(member_id)
-        participation = member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
+        member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
         self.osvs.require_not_dissolved(UUID(grant.osv_id), on=enrolled_on, dated="enrolled_on")
         self.save(member)
-        return participation
+        return member
 
     @retried_on_collision
-    def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> Participation:
+    def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> Member:
+        """The member, no longer taking part in the project of ``grant_id`` from ``withdrew_on``."""
         member = self.get_member(member_id)
-        participation = member.withdraw(grant_id, withdrew_on)
+        member.withdraw(grant_id, withdrew_on)
         self.save(member)
-        return participation
+        return member
 
     # People, found ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_engagement_api import map_osv
+from tests.integration.test_engagement_api import fund_osv, map_osv
 from tests.integration.test_joining_date_correction import correct_joining
 from tests.integration.test_personal_data import register_zoraida
 from tests.support.api import assert_problem
@@ -119,6 +119,19 @@ def test_joining_another_osv_and_leaving_it_answer_the_members_etag(client: Test
         json={"role": "board_member", "changed_on": "2024-06-01"}, headers={"If-Match": left.headers["ETag"]},
     )
     assert role.status_code == 200, role.text
+
+
+def test_taking_part_in_a_project_and_withdrawing_answer_the_members_etag(client: TestClient) -> None:
+    """Helper 162's note: an enrolment and a withdrawal change the member's version too, and answered no `ETag`."""
+    osv_id = map_osv(client)
+    member = register_zoraida(client, osv_id, role="member", joined_on="2024-03-01")
+    grant_id = fund_osv(client, osv_id)
+    enrolled = client.post(f"/members/{member['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-04-02"})
+    assert enrolled.status_code == 201 and enrolled.json()["grant_id"] == grant_id, enrolled.text
+    assert enrolled.headers["ETag"] == read_for_correction(client, member).headers["ETag"]
+    withdrew = client.post(f"/members/{member['id']}/participations/{grant_id}/withdrawal", json={"withdrew_on": "2024-05-02"})
+    assert withdrew.status_code == 200 and withdrew.json()["withdrew_on"] == "2024-05-02", withdrew.text
+    assert withdrew.headers["ETag"] == read_for_correction(client, member).headers["ETag"] != enrolled.headers["ETag"]
 
 
 def test_staff_read_a_member_masked_for_a_change_that_needs_no_personal_data_unlogged(client: TestClient) -> None:
