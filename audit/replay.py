@@ -31,7 +31,7 @@ import httpx
 
 from services.reporting.application import Reporting
 from services.reporting.domain.indicators import Breakdown
-from services.reporting.rebuild import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
+from services.reporting.fromfeeds import FEED_HELP, RebuildError, feeds_named, rebuild_from_feeds
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import redacted, refusal, service_client, token_fault, unreachable
 from shared.schemas import EARLIEST_MOMENT, LATEST_MOMENT

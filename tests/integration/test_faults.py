@@ -14,7 +14,8 @@ import pytest
 
 from devtools.embedded import NatsServer
 from services.reporting import rebuild
-from services.reporting.rebuild import RebuildError, rebuild_from_feeds, rebuild_from_stream
+from services.reporting.fromfeeds import RebuildError, rebuild_from_feeds
+from services.reporting.rebuild import rebuild_from_stream
 from services.reporting.views.readmodel import ReadModel
 from shared.lifecycle import COLLECT_EVERY
 from shared.views import make_engine

@@ -71,7 +71,7 @@ def test_every_module_of_the_image_imports_without_the_packages_it_does_not_hold
 def test_the_rebuild_in_the_image_finds_the_feeds_in_reportings_setting() -> None:
     """Where ``make run``'s ports are read (``deploy.run_local``) is not in the image: there the feeds are
     ``REPORTING_FEED_URLS``, or its defaults, and a feed out of reach names that variable, or says it is unset."""
-    show = AS_IN_THE_IMAGE + "import json\nfrom services.reporting.rebuild import default_feeds\nprint(json.dumps(default_feeds()))"
+    show = AS_IN_THE_IMAGE + "import json\nfrom services.reporting.fromfeeds import default_feeds\nprint(json.dumps(default_feeds()))"
     defaults = in_the_image(show)
     assert defaults.returncode == 0, defaults.stderr[-3000:]
     urls, variables = json.loads(defaults.stdout)

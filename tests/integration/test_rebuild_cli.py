@@ -27,7 +27,7 @@ import nats
 import pytest
 
 from devtools.embedded import NatsServer
-from services.reporting import rebuild as rebuilding
+from services.reporting import fromfeeds as rebuilding
 from services.reporting import streamreader
 from services.reporting.views.readmodel import ReadModel
 from shared.clientmessages import unreachable

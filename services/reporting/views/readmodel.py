@@ -82,7 +82,7 @@ from services.reporting.views.tables import (
     recorded_at,
     utc,
 )
-from shared.events import source_service
+from shared.events import PROGRAMME_AUDIENCE, source_service
 from shared.views import View, create_tables
 
 CACHED_ANSWERS = 64
@@ -259,10 +259,12 @@ class ReadModel(Checkpoints, AlertFacts, View):
 
     @staticmethod
     def _keep_heads(session: Session, events: list[dict[str, Any]]) -> None:
-        """Move each source's known chain head to the highest position of the batch that carries a ``chainhash``."""
+        """Move each source's known chain head to the highest position of the batch that carries a ``chainhash``, of
+        an event every feed reader sees: not one for the programme's services alone (``audience: programme``,
+        ``OSVDocumentsCounted``), which an auditor's feed leaves out; its ``osv-replay`` gives the same heads."""
         highest: dict[str, tuple[int, str]] = {}
         for cloudevent in events:
-            if cloudevent.get("chainhash"):
+            if cloudevent.get("chainhash") and cloudevent.get("audience") != PROGRAMME_AUDIENCE:
                 source, position = source_service(cloudevent), int(cloudevent["position"])
                 if position > highest.get(source, (0, ""))[0]:
                     highest[source] = (position, str(cloudevent["chainhash"]))
