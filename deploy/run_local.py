@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
@@ -39,6 +40,7 @@ from services.registry.settings import RegistrySettings
 from services.reporting.settings import ReportingSettings
 from shared.files import OWNER_ONLY_UMASK, private_dir
 from shared.lifecycle import UVICORN_LOG_CONFIG, ending_with_this_process
+from shared.settings import refused_setting
 
 log = logging.getLogger("osv-platform")
 
@@ -366,14 +368,18 @@ class Supervisor:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    local = LocalSettings()
+    try:  # a variable that does not read: one line naming it, not pydantic's traceback (nor, later, a child's in a loop)
+        local = LocalSettings()
+        configured = {name: settings_class() for name, _, settings_class in SERVICES}
+    except (ValidationError, SettingsError) as error:
+        print(f"osv-platform: {refused_setting(error, (LocalSettings, *(cls for _, _, cls in SERVICES)))}", file=sys.stderr)
+        return 2
     os.umask(OWNER_ONLY_UMASK)  # what this process and its children write is their owner's only (nats-server's JetStream too)
     private_dir(local.var_dir, tighten=True)
 
     def backoff() -> Backoff:
         return Backoff(local.restart_first_seconds, local.restart_longest_seconds, local.restart_stable_seconds)
 
-    configured = {name: settings_class() for name, _, settings_class in SERVICES}
     ports = {name: settings.port for name, settings in configured.items()}
     workers = {name: getattr(settings, "workers", 1) for name, settings in configured.items()}  # the Kobo webhook: one
     urls = service_urls(local)

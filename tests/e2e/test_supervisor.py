@@ -165,3 +165,17 @@ def request_still_arriving(port: int) -> socket.socket:
     client = socket.create_connection(("127.0.0.1", port))
     client.sendall(b"POST /osvs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": ")
     return client
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("ENGAGEMENT_CORS_ALLOW_ORIGINS", '["https://front.example.org/"]', "ENGAGEMENT_CORS_ALLOW_ORIGINS is refused: write 'https://front.example.org/'"),
+    ("FUNDING_FEED_URLS", '{"registryy": "http://127.0.0.1:8001"}', "FUNDING_FEED_URLS is refused: 'registryy' names no write service"),
+    ("REGISTRY_PORT", "abc", "REGISTRY_PORT is refused: Input should be a valid integer"),
+])
+def test_a_setting_that_does_not_read_stops_make_run_at_once_in_one_line_naming_it(tmp_path: Path, variable: str, value: str, said: str) -> None:
+    """A service's setting refused was pydantic's traceback, the launcher's or, once started, a worker's again and again."""
+    env = {**os.environ, "OSV_VAR_DIR": str(tmp_path / "var"), variable: value}
+    done = subprocess.run([sys.executable, "deploy/run_local.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr.startswith(f"osv-platform: {said}") and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "var" / "nats").exists()  # nothing was started
