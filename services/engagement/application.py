@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Reader, check_purpose
 from services.engagement.domain.activities import (
@@ -300,8 +300,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
                 self.keys.forget(own.id)
                 own.release()
                 saved.append(own)
-            if claimed is not None:
-                saved.append(claimed)
+            saved.append(claimed)
         if member.document_type != document_type:
             for membership in member.active_memberships:
                 roster = self._roster_of(membership.osv_id)
@@ -462,8 +461,9 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         """Those of ``member_ids`` that are members engagement keeps."""
         return {member_id for member_id in member_ids if self.find(member_id, Member) is not None}
 
-    def _claim_document(self, member: Member) -> DocumentIndex | None:
-        """The member's document's index entry, claimed for them (made the first time the document is registered).
+    def _claim_document(self, member: Member) -> DocumentIndex:
+        """The member's document's index entry, claimed for them (made the first time the document is registered); for a
+        person without one, an entry no document leads to.
 
         409 ``person_already_registered``, naming the holder, when another person holds it; while this process has not
         checked its stream's erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored
@@ -471,7 +471,11 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         """
         identities = member.document_identities
         if not identities:
-            return None
+            # No document: an entry no document leads to, so that a registration stores the same private events with a
+            # document or without: the feeds' positions (a gap one wider) told an auditor or a partner who has none
+            # (an irregular migration status) (tester 164 F1).
+            drawn_at_random(unreachable := uuid4())
+            return DocumentIndex(id=unreachable, member_id=member.id)
         index_id = self.documents.entry_for_claim(*identities)
         index = None if self.documents.made_now(index_id) else self.find(index_id, DocumentIndex)
         if index is None:

@@ -288,3 +288,22 @@ def test_the_document_index_key_is_a_secret_of_its_own_apart_from_the_master_key
     with service_client("engagement", other, settings={"index_key": base64.b64encode(b"k" * 32).decode()}) as client:
         register_zoraida(client, map_osv(client))
     assert not (other / "keys").exists()
+
+
+def test_a_registration_stores_as_many_events_with_a_document_as_without_so_no_feed_position_tells_who_has_none(client: TestClient) -> None:
+    """Tester 164 F1: a registration with a document stored one private event more (the document's index entry), so
+    in any feed, an auditor's or a partner's, the gap after a `MemberJoined` told who holds no document: an irregular
+    migration status, which the masked record hides from them."""
+    osv_id = map_osv(client)
+    register_zoraida(client, osv_id)  # the OSV's first: its roster opens
+    people = [
+        {"document_type": "CE", "document_number": "004567891"},
+        {"document_type": "NINGUNO"},
+        {"document_type": "PASAPORTE", "document_number": "123456789"},
+        {"document_type": "NINGUNO"},
+    ]
+    for n, document in enumerate(people):
+        person = {"osv_id": osv_id, "full_name": f"Persona {n}", "nationality": "VE", "sex": "F", "joined_on": "2024-03-01", **document}
+        assert client.post("/members", json=person).status_code == 201
+    joined = [e["position"] for e in feed(client) if e["type"] == "MemberJoined"][1:]
+    assert len({later - earlier for earlier, later in zip(joined, joined[1:])}) == 1, joined
