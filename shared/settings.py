@@ -8,6 +8,7 @@ reads the environment.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import idna
 from eventsourcing.cryptography import AESCipher
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -33,26 +35,46 @@ def two_workers_if_cores() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_fault(origin: str) -> str | None:
-    """Why ``origin`` is no origin a browser sends (RFC 6454 serialisation: ``scheme://host[:port]``, lower case, no
-    path), or None. A user name or password in it is never repeated."""
+    """Why ``origin`` is no origin a browser sends, or None: the serialisation of RFC 6454 and the WHATWG URL standard,
+    ``scheme://host[:port]`` in lower case, a host in its ASCII form (an IDN's punycode, by ``idna``; an IPv4 address
+    as four decimal numbers, an IPv6 one compressed), no default port, no path, no wildcard. Browsers compare origins
+    as strings: any other form never matched, and every preflight was refused. A user name or password is never repeated."""
     if origin in ("*", "null"):
         return f"{origin!r} lets any page call the API: name each front end's origin"
     parts = urlsplit(origin)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme) or not parts.hostname or any(c.isspace() for c in origin):
         return "an origin is scheme://host[:port], such as https://front.example.org" + ("" if "@" in origin else f", not {origin!r}")
+    if "*" in parts.hostname or "%" in parts.hostname:
+        return f"an origin names one host: no wildcard, no %-escape, not {origin!r}" if "@" not in origin else "an origin names one host"
     try:
         port = parts.port
-    except ValueError:
-        return "an origin's port is a number from 0 to 65535"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    scheme = parts.scheme.lower()
-    shown = f"{scheme}://{host}" + (f":{port}" if port is not None and port != {"http": 80, "https": 443}[scheme] else "")
+        host = _ascii_host(parts.hostname)
+    except (ValueError, idna.IDNAError) as error:
+        return f"an origin's host and port are a host name or address and a number from 0 to 65535 ({error})"
+    shown = f"{scheme}://{host}" + (f":{port}" if port is not None and port != DEFAULT_PORTS.get(scheme) else "")
     if "@" in parts.netloc:
         return f"an origin holds no user name or password: {shown!r}"
     if origin != shown:
         return f"write {origin!r} as a browser sends it, {shown!r} (no path, no trailing slash, lower case, no default port)"
     return None
+
+
+def _ascii_host(hostname: str) -> str:
+    """``hostname`` as a browser writes it in an origin; ValueError for an address it would write otherwise."""
+    if ":" in hostname:
+        return f"[{ipaddress.IPv6Address(hostname).compressed}]"
+    last = hostname.rstrip(".").rsplit(".", 1)[-1]
+    if last.isdigit() or re.fullmatch(r"0[xX][0-9a-fA-F]*", last):  # the WHATWG URL standard reads it as an IPv4 address
+        try:
+            return str(ipaddress.IPv4Address(hostname))
+        except ValueError:
+            raise ValueError(f"write the IPv4 address {hostname!r} as four decimal numbers, such as 127.0.0.1") from None
+    return hostname if hostname.isascii() else idna.encode(hostname, uts46=True).decode("ascii")
 
 
 WRITE_SERVICES = ("registry", "funding", "engagement")

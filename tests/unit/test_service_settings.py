@@ -51,6 +51,12 @@ def test_a_service_may_name_only_the_feeds_it_follows(monkeypatch: pytest.Monkey
     ("*", "'*' lets any page call the API: name each front end's origin"),
     ("null", "'null' lets any page call the API: name each front end's origin"),
     ("https://user:s3cret@front.example.org", "an origin holds no user name or password: 'https://front.example.org'"),
+    # Tester 164 F3: forms a browser never sends, taken before.
+    ("https://municipalidad-ñaña.gob.pe", "write 'https://municipalidad-ñaña.gob.pe' as a browser sends it, 'https://xn--municipalidad-aa-kubb.gob.pe'"),
+    ("https://front.example.org ", "an origin is scheme://host[:port], such as https://front.example.org, not 'https://front.example.org '"),
+    ("https://*.munilima.gob.pe", "an origin names one host: no wildcard"),
+    ("http://127.1", "an origin's host and port are a host name or address and a number from 0 to 65535 (write the IPv4 address '127.1'"),
+    ("http://[0:0:0:0:0:0:0:1]:3000", "write 'http://[0:0:0:0:0:0:0:1]:3000' as a browser sends it, 'http://[::1]:3000'"),
 ])
 def test_a_cors_origin_a_browser_never_sends_is_refused_at_start_saying_how_to_write_it(
     monkeypatch: pytest.MonkeyPatch, origin: str, said: str
@@ -65,6 +71,7 @@ def test_a_cors_origin_a_browser_never_sends_is_refused_at_start_saying_how_to_w
 
 
 def test_origins_as_browsers_send_them_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    origins = ["https://front.example.org", "http://localhost:5173", "http://[::1]:8080"]
+    origins = ["https://front.example.org", "http://localhost:5173", "http://[::1]:8080", "https://xn--municipalidad-aa-kubb.gob.pe",
+               "http://127.0.0.1:3000", "capacitor://localhost"]  # the last, a field app's WebView
     monkeypatch.setenv("REPORTING_CORS_ALLOW_ORIGINS", json.dumps(origins))
     assert ReportingSettings().cors_allow_origins == origins
