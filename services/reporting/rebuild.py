@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     in_use = ReadModelInUse(engine)
     code = 1
     try:
-        if not taken_alone(in_use, args.wait):
+        try:
+            taken = taken_alone(in_use, args.wait)
+        except KeyboardInterrupt:
+            print("rebuild: stopped (Ctrl-C) while waiting for reporting; the read model: it is left as it was", file=sys.stderr)
+            return 130
+        if not taken:
             waited = f" for {args.wait:g}s" if args.wait else ""
             print(f"rebuild: reporting, or another rebuild, is using the read model {engine.url.render_as_string(hide_password=True)}"
                   f"{waited}: stop it first (it would answer from a read model emptied and filled again), or rebuild beside it "
@@ -337,14 +342,15 @@ def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings
                 raise RebuildError(f"{error} (NATS at {nats_url}, {origin}: name the server with --nats-url or REPORTING_NATS_URL)") from None
         else:
             count = _rebuild_from_feeds(readmodel, settings, feeds_named(parser, args.feed), args.token, progress=bar, ready=ready)
-    except (RebuildError, httpx.HTTPError) as error:
+    except (RebuildError, httpx.HTTPError, KeyboardInterrupt) as error:
         bar.close()
         if made is not None:
             state = f"none is left ({made.path}, which this run made, is removed)"
         else:
             state = "it holds only part of the events: run the rebuild again" if cleared else "it is left as it was"
-        print(f"rebuild: {_said(error)}; the read model: {state}", file=sys.stderr)
-        return 1
+        said = "stopped (Ctrl-C)" if isinstance(error, KeyboardInterrupt) else _said(error)
+        print(f"rebuild: {said}; the read model: {state}", file=sys.stderr)
+        return 130 if isinstance(error, KeyboardInterrupt) else 1
     finally:
         bar.close()
     applied = time.perf_counter() - started

@@ -8,6 +8,7 @@ answered from it half filled. On an SQLite file and on PostgreSQL.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -104,6 +105,22 @@ def test_with_wait_the_rebuild_takes_the_read_model_once_reporting_stops(tmp_pat
     assert waiting.returncode == 1 and "or another rebuild, is using" not in said and "NATS" in said, said  # it went on, to the stream
     after = rebuild(url, tmp_path)
     assert after.returncode == 1 and "is using the read model" not in after.stderr, after.stderr  # it let the read model go
+
+
+def test_a_rebuild_stopped_with_ctrl_c_while_it_waits_says_so_in_one_line(tmp_path: Path) -> None:
+    """Tester 164 F6: Ctrl-C printed forty lines of traceback, and nothing of the read model."""
+    with service_client("reporting", tmp_path / "var") as client:
+        url = str(application_of(client).readmodel.engine.url)
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "services.reporting.rebuild", "--database-url", url, "--nats-url", "nats://127.0.0.1:1", "--wait", "60"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        )
+        time.sleep(3)
+        waiting.send_signal(signal.SIGINT)
+        _, said = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, said
+    assert said.splitlines()[-1] == "rebuild: stopped (Ctrl-C) while waiting for reporting; the read model: it is left as it was", said
+    assert "Traceback" not in said
 
 
 def test_reporting_refuses_to_start_while_a_rebuild_runs_on_its_read_model(tmp_path: Path) -> None:
