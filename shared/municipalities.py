@@ -37,7 +37,7 @@ class MunicipalityReference:
 
 class UnknownMunicipalityError(NotFoundError):
     def __init__(self, municipality_id: str) -> None:
-        super().__init__(NOT_IN_LIMA.format(municipality_id))
+        super().__init__(NOT_IN_LIMA.format(municipality_id), field="municipality_id", rule="known_municipality")
 
 
 class MunicipalityNotInLimaError(RuleViolationError):

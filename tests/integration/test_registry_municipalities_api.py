@@ -43,7 +43,7 @@ def test_the_mml_and_the_43_districts_answer_from_reference_data_without_any_eve
 
 
 def test_an_unknown_municipality_is_not_found(registry: TestClient) -> None:
-    assert_problem(registry.get("/municipalities/070101"), 404)
+    assert_problem(registry.get("/municipalities/070101"), 404, "municipality_id", "known_municipality")  # tester 164 F7
     assert_problem(registry.post("/municipalities/callao/focal-points", json={"office": OFFICE, "role": "jefe", "assigned_on": "2021-02-01"}), 404)
     assert_problem(registry.put("/municipalities/callao/accepted-documents", json={"accepted": ["DNI"], "changed_on": "2021-02-01"}), 404)
     assert head(registry) == 0
