@@ -307,7 +307,8 @@ def _follow(name: str, client: httpx.Client, events: list[dict[str, Any]], last:
             raise RebuildError(f"the {name} feed at {client.base_url} served position {position} {again}: a feed serves each position once, in order")
         if previous > last:
             raise RebuildError(f"the {name} feed at {client.base_url} left out position {previous}: the event at {position} follows it, "
-                               f"{f'and the last it served before was at {last}' if last else 'and it served none before'}: a rebuild from it would lack events")
+                               f"{f'and the last it served before was at {last}' if last else 'and it served none before'}: a rebuild from it would lack events "
+                               "(a partner's token reads its municipality's events alone: read the feeds with an auditor's)")
         if previous < last:
             raise RebuildError(f"the {name} feed at {client.base_url} served the event at {position} as following position {previous}, "
                                f"after serving position {last}: its events do not follow one another")

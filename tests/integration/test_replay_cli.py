@@ -81,7 +81,8 @@ def test_a_feed_with_a_hole_is_refused_naming_the_position_left_out_not_replayed
         answer = run(["--as-of", "2021-12-31T23:59:59-05:00", *feeds], tmp_path)
     assert answer.returncode == 2 and "digest" not in answer.stdout, answer.stdout + answer.stderr
     assert answer.stderr == (f"osv-replay: the registry feed at {registry} left out position 150: the event at 151 follows it, "
-                             "and the last it served before was at 149: a rebuild from it would lack events\n")
+                             "and the last it served before was at 149: a rebuild from it would lack events (a partner's token "
+                             "reads its municipality's events alone: read the feeds with an auditor's)\n")
 
 
 def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
