@@ -358,7 +358,8 @@ def _rebuild(parser: argparse.ArgumentParser, args: argparse.Namespace, settings
     elapsed = time.perf_counter() - started
     total = readmodel.report()["total"]
     made = "no checkpoint due" if not checkpoints else f"{checkpoints} checkpoint{'s' if checkpoints > 1 else ''} made"
-    print(f"rebuilt {count} events in {applied:.2f}s ({count / applied if applied else 0:,.0f} events/s), "
+    print(f"rebuilt {count} events into {engine.url.render_as_string(hide_password=True)} in {applied:.2f}s "
+          f"({count / applied if applied else 0:,.0f} events/s), "
           f"{made}, done in {elapsed:.2f}s; digest {readmodel.digest()}")
     print(f"total: {total}")
     return 0
