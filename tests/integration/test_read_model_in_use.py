@@ -114,12 +114,16 @@ def test_a_rebuild_stopped_with_ctrl_c_while_it_waits_says_so_in_one_line(tmp_pa
         waiting = subprocess.Popen(
             [sys.executable, "-m", "services.reporting.rebuild", "--database-url", url, "--nats-url", "nats://127.0.0.1:1", "--wait", "60"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            # A run started in the background (CI's) ignores SIGINT, and its children with it: Python takes Ctrl-C only
+            # when SIGINT is left as it is by default.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
-        time.sleep(3)
+        first = waiting.stderr.readline()  # once it says so, it is waiting
+        assert first.startswith("rebuild: reporting is using the read model: waiting up to 60s"), first
         waiting.send_signal(signal.SIGINT)
         _, said = waiting.communicate(timeout=30)
-    assert waiting.returncode == 130, said
-    assert said.splitlines()[-1] == "rebuild: stopped (Ctrl-C) while waiting for reporting; the read model: it is left as it was", said
+    assert waiting.returncode == 130, first + said
+    assert said.splitlines() == ["rebuild: stopped (Ctrl-C) while waiting for reporting; the read model: it is left as it was"], said
     assert "Traceback" not in said
 
 
