@@ -26,10 +26,11 @@ from services.engagement.domain.memberrules import (
     Role,
     Sex,
     check_birth_year,
+    current_of,
     nationality_of,
     normalise_phone,
 )
-from services.engagement.domain.members import Member, Membership, Participation, current_of
+from services.engagement.domain.members import Member, Membership, Participation
 from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType

@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import pycountry
 
 from shared.errors import ConflictError, NotFoundError, NotKnownYetError, RuleViolationError, not_known_yet
+
+if TYPE_CHECKING:
+    from services.engagement.domain.members import Membership
 
 FIRST_BIRTH_YEAR = 1900
 ADULT_AGE = 18
@@ -369,3 +373,12 @@ def age_band(birth_year: int | None, year: int) -> AgeBand:
     if age < 60:
         return AgeBand.MIDDLE_AGED
     return AgeBand.OLDER
+
+
+def current_of(memberships: list[Membership]) -> Membership:
+    """Of ``memberships`` (non-empty, in the order recorded), the one a summary of the member speaks of: of the active
+    ones, the one joined last (by ``joined_on``, then as recorded); with none active, the one recorded last."""
+    active = [m for m in memberships if m.active]
+    if not active:
+        return memberships[-1]
+    return max(reversed(active), key=lambda m: m.joined_on)

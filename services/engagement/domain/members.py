@@ -58,6 +58,7 @@ from services.engagement.domain.memberrules import (
     age_band,
     check_birth_year,
     check_board_role_adult,
+    current_of,
     nationality_of,
     normalise_phone,
 )
@@ -96,15 +97,6 @@ class Membership:
     @property
     def status(self) -> str:
         return "active" if self.active else "left"
-
-
-def current_of(memberships: list[Membership]) -> Membership:
-    """Of ``memberships`` (non-empty, in the order recorded), the one a summary of the member speaks of: of the active
-    ones, the one joined last (by ``joined_on``, then as recorded); with none active, the one recorded last."""
-    active = [m for m in memberships if m.active]
-    if not active:
-        return memberships[-1]
-    return max(reversed(active), key=lambda m: m.joined_on)
 
 
 @dataclass
