@@ -457,9 +457,13 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if not self.osv_in_scope(osv_id, scope):
             raise OSVNotKnownError(osv_id)
 
-    def known_members(self, member_ids: Iterable[UUID]) -> set[UUID]:
-        """Those of ``member_ids`` that are members engagement keeps."""
-        return {member_id for member_id in member_ids if self.find(member_id, Member) is not None}
+    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID]) -> set[UUID]:
+        """Those of ``member_ids`` that hold, or held, a membership of the OSV ``osv_id``."""
+        found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
+        return {
+            member_id for member_id, member in found.items()
+            if member is not None and any(membership.osv_id == osv_id for membership in member.memberships.values())
+        }
 
     def _claim_document(self, member: Member) -> DocumentIndex:
         """The member's document's index entry, claimed for them (made the first time the document is registered); for a

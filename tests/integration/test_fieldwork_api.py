@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.clock import today_in_lima
-from tests.support.api import Upstream, assert_problem, created
+from tests.support.api import Upstream, assert_problem, created, ok
 from tests.support.clients import feed, service_client
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("engagement")]
@@ -253,6 +253,28 @@ def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
 
     assert_problem(not_a_member, 422, "attendee_member_ids.1", "known_member")
     assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
+
+
+def test_a_meeting_names_only_members_of_its_own_osv_past_or_present(client: TestClient) -> None:
+    """A member of another OSV (another district's) named as an attendee was taken, and this OSV's focal point then read
+    their id in its follow-up (tester 163 F10): 422 ``known_member``, nothing written. A member who has left the OSV since
+    still attended its meetings before."""
+    up = upstream(client)
+    here, elsewhere = up.osv_mapped(district="Comas"), up.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    stranger = a_member(client, elsewhere)
+    former = created(client.post("/members", json={
+        "osv_id": here, "full_name": "Ramón Quispe", "document_type": "DNI", "document_number": "40718293",
+        "nationality": "PE", "sex": "M", "joined_on": "2024-02-01",
+    }))["id"]
+    ok(client.post(f"/members/{former}/departure", json={"left_on": "2025-06-01", "reason": "moved_abroad"}), 200)
+
+    refused = client.post(f"/osvs/{here}/meetings", json=a_meeting(attendee_member_ids=[former, stranger]))
+    taken = client.post(f"/osvs/{here}/meetings", json=a_meeting(attendee_member_ids=[former]))
+
+    error = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")["errors"][0]
+    assert stranger not in str(error)
+    assert created(taken)["attendee_member_ids"] == [former]
+    assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[former]]
 
 
 def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:
