@@ -115,6 +115,12 @@ class StartupRefusedError(Exception):
     """
 
 
+class StartupWaitsError(Exception):
+    """A service cannot start yet, and can once something outside it has ended (a rebuild of reporting's read model):
+    the message says what it waits for. :func:`shared.web.wait_for_database` logs it once, as a warning, and tries
+    again every :data:`shared.web.WAIT_SECONDS` until it can, or the service is asked to stop."""
+
+
 # Rules more than one domain checks --------------------------------------------
 
 

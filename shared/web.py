@@ -40,7 +40,7 @@ from shared.chainheads import HEADS_BUCKET, HeadPublisher, keep_heads_published,
 from shared.consumers import DurableConsumer
 from shared.cors import install_cors
 from shared.docs import install_docs
-from shared.errors import StartupRefusedError
+from shared.errors import StartupRefusedError, StartupWaitsError
 from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
@@ -122,12 +122,20 @@ class StopRequested(Exception):
     """Asked to stop (SIGINT, SIGTERM) while waiting for the database at start-up."""
 
 
+WAIT_SECONDS = 0.5
+"""How often a start-up that waits for something outside the service to end (:class:`~shared.errors.StartupWaitsError`)
+tries again: the service starts within this long of its end."""
+
+
 async def wait_for_database(build: Callable[[], T], what: str, longest: float = 15.0) -> T:
-    """Run ``build`` (it opens the store, a read model…) in a thread, again and again while the database cannot be reached.
+    """Run ``build`` (it opens the store, a read model…) in a thread, again and again while the database cannot be reached,
+    or while ``build`` says it must wait (:class:`~shared.errors.StartupWaitsError`).
 
     A service started before its PostgreSQL waits for it instead of exiting:
     each failed attempt is logged with the pause before the next (0.5 s,
-    doubling, at most ``longest``). Any error but :data:`DATABASE_AWAY` is
+    doubling, at most ``longest``). A start-up that must wait (reporting while
+    a rebuild of its read model runs) says why once, as a warning, tries again
+    every :data:`WAIT_SECONDS`, and says when it goes on. Any other error is
     raised; SIGINT or SIGTERM meanwhile (which uvicorn does not let interrupt
     a start-up) raises :class:`StopRequested`.
     """
@@ -135,19 +143,29 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
     with on_stop_signal(stop.set):
         stopping = asyncio.ensure_future(stop.wait())
         try:
-            delay, attempt = 0.5, 1
+            delay, attempt, waited = 0.5, 1, False
             while True:
                 opening = asyncio.ensure_future(asyncio.to_thread(build))
                 await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if stop.is_set():
-                    log.warning("%s: asked to stop while waiting for the database", what)
+                    log.warning("%s: asked to stop while %s", what, "waiting to start" if waited else "waiting for the database")
                     opening.add_done_callback(lambda attempt: attempt.cancelled() or attempt.exception())  # left to end alone
                     raise StopRequested(what)
                 try:
-                    return opening.result()
+                    built = opening.result()
+                except StartupWaitsError as error:
+                    if not waited:
+                        log.warning("%s", error)
+                    waited = True
+                    await asyncio.wait({stopping}, timeout=WAIT_SECONDS)
+                    continue
                 except DATABASE_AWAY as error:
                     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     log.warning("%s: the database cannot be reached (%s); attempt %d failed, trying again in %.1f s", what, reason, attempt, delay)
+                else:
+                    if waited:
+                        log.info("%s: no longer waiting; starting", what)
+                    return built
                 await asyncio.wait({stopping}, timeout=delay)
                 delay, attempt = min(delay * 2, longest), attempt + 1
         finally:

@@ -24,7 +24,7 @@ from services.reporting.settings import ReportingSettings
 from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
-from shared.errors import StartupRefusedError
+from shared.errors import StartupWaitsError
 from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -46,10 +46,10 @@ def bootstrap(
         in_use = ReadModelInUse(readmodel.engine)
         districts = settings.districts_table()
         try:
-            if not in_use.share():
-                raise StartupRefusedError(
+            if not in_use.share():  # waited for: reporting starts once the rebuild ends (tester 164 F5)
+                raise StartupWaitsError(
                     "reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): "
-                    "start reporting once it has ended"
+                    "waiting for it to end to start"
                 )
             refuse_lacking(settings.service_name, districts, readmodel.districts(), "facts in its read model")
         except BaseException:

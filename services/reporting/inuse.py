@@ -4,8 +4,10 @@ A rebuild into the read model the service answers from would have it answer
 from a read model half filled (and its consumers apply events into one being
 emptied). So each of the service's workers holds a shared lock on the read
 model while it runs, and a rebuild an exclusive one: a rebuild is refused while
-reporting runs on that database, and reporting refuses to start while a rebuild
-runs on it. Neither waits; the lock goes with its holder, however it ends:
+reporting runs on that database (or waits for it to stop, ``--wait``), and
+reporting started while a rebuild runs on it waits for the rebuild to end
+(:class:`~shared.errors.StartupWaitsError`). The lock goes with its holder,
+however it ends:
 
 - SQLite: ``flock`` on the database file itself, whatever its name (a symbolic
   link, a ``file:`` URI): the lock is the inode's, and SQLite's own locks are

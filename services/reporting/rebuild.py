@@ -294,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def taken_alone(in_use: ReadModelInUse, wait: float) -> bool:
     """The read model taken for the rebuild, trying every 50 ms for up to ``wait`` seconds: under ``make run``, whose
-    launcher starts reporting again within a second of its end, the rebuild takes it in between, and reporting, refused
-    its start meanwhile, is started again once the rebuild ends."""
+    launcher starts reporting again within a second of its end, the rebuild takes it in between, and reporting, started
+    again meanwhile, waits for the rebuild to end (:class:`~shared.errors.StartupWaitsError`)."""
     deadline = time.monotonic() + wait
     if in_use.take_alone():
         return True
