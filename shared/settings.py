@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Iterable
+from typing import TypeVar
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -364,6 +366,24 @@ def refused_setting(error: ValidationError | SettingsError, classes: Iterable[ty
     else:
         variable = owner.__name__ if owner is not None else "a setting"
     return " ".join(f"{variable} is refused: {why}".split())
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def read_or_exit(cls: type[SettingsT]) -> SettingsT:
+    """``cls()``, the settings read from the environment; a variable that does not read ends the process (exit 2) after
+    one error line naming it and why (:func:`refused_setting`, never its value).
+
+    For a service started by uvicorn itself (the image, ``docker-compose.yml``): its app factory reads the settings, and
+    a bad one was pydantic's traceback, twenty lines to find the variable in (tester 164 F2). ``make run`` checks every
+    service's settings before starting anything (:mod:`deploy.run_local`).
+    """
+    try:
+        return cls()
+    except (ValidationError, SettingsError) as error:
+        logging.getLogger("osv-platform").error("%s", refused_setting(error, (cls, AuthSettings)))
+        raise SystemExit(2) from None
 
 
 def _refuses(cls: type[BaseSettings]) -> bool:

@@ -38,13 +38,14 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import key_engine, move_rows
+from shared.settings import read_or_exit
 from shared.views import View, make_engine
 from shared.web import Runtime
 
 
 def bootstrap(settings: EngagementSettings | None = None, *, today: Clock = today_in_lima) -> Runtime:
     """The engagement service's runtime; ``today`` is its clock."""
-    settings = settings or EngagementSettings()
+    settings = settings or read_or_exit(EngagementSettings)
 
     def application(env: dict[str, str]) -> Engagement:
         master = MasterKey.from_text(settings.resolve_master_key())

@@ -19,13 +19,14 @@ from services.funding.views import OSVDirectory
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
+from shared.settings import read_or_exit
 from shared.views import make_engine
 from shared.web import Runtime
 
 
 def bootstrap(settings: FundingSettings | None = None) -> Runtime:
     """The funding service's runtime."""
-    settings = settings or FundingSettings()
+    settings = settings or read_or_exit(FundingSettings)
 
     def application(env: dict[str, str]) -> Funding:
         view_engine = make_engine(settings.view_url(), rebuildable=True)

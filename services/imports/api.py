@@ -58,6 +58,7 @@ from shared.guards import SecureHeaders, install_documentation, problem
 from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
 from shared.problems import install_error_handlers, listed_errors
+from shared.settings import read_or_exit
 from shared.web import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -209,8 +210,8 @@ def create_app(
     token of ``settings.client_id`` from the provider ``auth_settings`` names
     (``OSV_AUTH_ISSUER``).
     """
-    settings = settings or ImportSettings()
     log_to_console("imports")
+    settings = settings or read_or_exit(ImportSettings)
     api = FastAPI(
         title="osv-platform imports",
         version="0.1.0",
@@ -221,7 +222,7 @@ def create_app(
     )
     install_docs(api)  # Swagger UI and ReDoc from the service's own copies (no sign-in: hooks use HTTP Basic)
     api.state.import_settings = settings
-    api.state.services = lazy_services(settings, auth_settings or AuthSettings(), auth=auth, transport=transport)
+    api.state.services = lazy_services(settings, auth_settings or read_or_exit(AuthSettings), auth=auth, transport=transport)
     install_error_handlers(api)
     install_documentation(api, settings.max_body_bytes)
     api.add_exception_handler(AuthError, _refused)

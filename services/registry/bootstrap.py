@@ -24,13 +24,14 @@ from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
 from shared.idempotency import AnswerBook
 from shared.sealing import WRAPPING_PURPOSE, DataKey, KeyRing, MasterKey, key_engine, move_rows
+from shared.settings import read_or_exit
 from shared.views import make_engine
 from shared.web import Runtime
 
 
 def bootstrap(settings: RegistrySettings | None = None, *, today: Clock = today_in_lima) -> Runtime:
     """The registry service's runtime; ``today`` is its clock."""
-    settings = settings or RegistrySettings()
+    settings = settings or read_or_exit(RegistrySettings)
 
     def application(env: dict[str, str]) -> Registry:
         view_engine = make_engine(settings.view_url(), rebuildable=True)

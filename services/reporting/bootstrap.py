@@ -25,6 +25,7 @@ from services.reporting.views.readmodel import ReadModel
 from shared.clock import Clock, today_in_lima
 from shared.districts import refuse_lacking
 from shared.errors import StartupWaitsError
+from shared.settings import read_or_exit
 from shared.store import persistence_env
 from shared.views import View, make_engine
 from shared.web import Runtime
@@ -39,7 +40,7 @@ def bootstrap(
     application: Callable[..., Reporting] = Reporting,
 ) -> Runtime:
     """The reporting service's runtime; ``today`` is its clock."""
-    settings = settings or ReportingSettings()
+    settings = settings or read_or_exit(ReportingSettings)
 
     def build(_: dict[str, str]) -> Reporting:
         readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
