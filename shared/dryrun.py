@@ -1,4 +1,5 @@
-"""A dry run of any command: ``?dry_run=true`` on a POST, PUT or PATCH runs it and answers, and writes nothing.
+"""A dry run of any command: ``?dry_run=true`` (or a ``Dry-Run: true`` header) on a POST, PUT or PATCH runs it and
+answers, and writes nothing.
 
 Whoever fills a spreadsheet for the programme wants to know, before anything
 is recorded, what each row would get: the same 201 and body (but for the
@@ -53,6 +54,7 @@ from eventsourcing.application import Repository
 
 PARAMETER = "dry_run"
 HEADER = "Dry-Run"
+_HEADER_NAME = HEADER.lower().encode()
 METHODS = ("POST", "PUT", "PATCH")
 """The methods a dry run applies to: every write the services take."""
 TRUE = frozenset({"true", "1", "yes", "on"})
@@ -142,11 +144,14 @@ def parse_flag(value: str) -> bool | None:
 
 
 class DryRunMiddleware:
-    """ASGI middleware: a write with ``?dry_run=true`` runs as a dry run and is answered with ``Dry-Run: true``.
+    """ASGI middleware: a write with ``?dry_run=true``, or a ``Dry-Run: true`` header, runs as a dry run and is answered
+    with ``Dry-Run: true``.
 
-    The parameter is taken out of the query before the request goes on, so
-    the idempotency layer's fingerprint and the routes never see it. A value
-    that is not a boolean gets 422 naming ``dry_run``.
+    The parameter and the header are taken out of the request before it goes
+    on, so the idempotency layer's fingerprint and the routes never see them. A
+    value that is not a boolean gets 422 naming ``dry_run`` or ``Dry-Run``
+    (rule ``bool_parsing``), and so do a parameter and a header that say
+    different things: nothing runs, for real or not.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -158,16 +163,23 @@ class DryRunMiddleware:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         pairs = parse_qsl(query, keep_blank_values=True)
-        given = [value for name, value in pairs if name == PARAMETER]
+        headers = scope.get("headers") or []
+        # The header too: front ends were told they may send it (CORS), and a `Dry-Run: true` the services left unread
+        # was a real write (tester 165 F8).
+        given = [(PARAMETER, value) for name, value in pairs if name == PARAMETER] + [
+            (HEADER, value.decode("latin-1")) for name, value in headers if name.lower() == _HEADER_NAME
+        ]
         if not given:
             await self.app(scope, receive, send)
             return
-        flags = {parse_flag(value) for value in given}
+        flags = {parse_flag(value) for _, value in given}
         if None in flags or len(flags) > 1:
-            await _refuse(send, empty=any(not value.strip() for value in given))
+            unread = [field for field, value in given if parse_flag(value) is None]
+            field = unread[0] if unread else (HEADER if any(f == HEADER for f, _ in given) else PARAMETER)
+            await _refuse(send, field, empty=any(not value.strip() for _, value in given), disagree=not unread)
             return
         rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
-        scope = {**scope, "query_string": rest}
+        scope = {**scope, "query_string": rest, "headers": [(name, value) for name, value in headers if name.lower() != _HEADER_NAME]}
         if flags == {False}:
             await self.app(scope, receive, send)
             return
@@ -185,15 +197,18 @@ class DryRunMiddleware:
             await self.app(scope, receive, marked)
 
 
-async def _refuse(send: Send, *, empty: bool = False) -> None:
-    detail = f"{PARAMETER} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
+async def _refuse(send: Send, field: str, *, empty: bool = False, disagree: bool = False) -> None:
+    if disagree:
+        detail = f"{PARAMETER} and {HEADER} must say the same, true or false: nothing was run, for real or not"
+    else:
+        detail = f"{field} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
     body = json.dumps(
         {
             "type": "about:blank",
             "title": "Unprocessable Content",
             "status": 422,
-            "detail": f"{PARAMETER}: {detail}",
-            "errors": [{"field": PARAMETER, "rule": "bool_parsing", "message": detail}],
+            "detail": f"{field}: {detail}",
+            "errors": [{"field": field, "rule": "bool_parsing", "message": detail}],
         }
     ).encode()
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
@@ -222,16 +237,27 @@ QUERY_PARAMETER = {
 }
 
 
+HEADER_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "boolean", "default": False},
+    "description": "The same as `?dry_run=`, as a header: `true` is a dry run. Given with the parameter, both must say the "
+    "same; a value that is not a boolean, or the two disagreeing, is 422 `bool_parsing` and runs nothing.",
+}
+
+
 def document_in_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the ``dry_run`` parameter to every POST, PUT and PATCH operation of an OpenAPI document."""
+    """Add the ``dry_run`` parameter and the ``Dry-Run`` header to every POST, PUT and PATCH operation of an OpenAPI document."""
     for operations in schema.get("paths", {}).values():
         for method in METHODS:
             operation = operations.get(method.lower())
             if operation is None:
                 continue
             parameters = operation.setdefault("parameters", [])
-            if not any(p.get("name") == PARAMETER for p in parameters):
-                parameters.append(QUERY_PARAMETER)
+            for documented in (QUERY_PARAMETER, HEADER_PARAMETER):
+                if not any(p.get("name") == documented["name"] and p.get("in") == documented["in"] for p in parameters):
+                    parameters.append(documented)
     return schema
 
 

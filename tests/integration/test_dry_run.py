@@ -149,6 +149,31 @@ def test_dry_run_must_be_a_boolean_and_false_is_a_real_request(registry: TestCli
     assert len(registry.get("/osvs").json()) == 1
 
 
+def test_a_dry_run_header_is_a_dry_run_as_the_parameter_is(registry: TestClient) -> None:
+    """Front ends were told they may send `Dry-Run` (CORS), and the services read only `?dry_run=`: a `Dry-Run: true`
+    header recorded the meeting for real (tester 165 F8)."""
+    key = str(uuid4())
+    dry = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "true", **keyed(key)})
+
+    assert dry.status_code == 201 and dry.headers["dry-run"] == "true" and dry.json()["version"] == 0
+    assert stored(registry) == 0
+    both = registry.post("/osvs", json=AN_OSV, params=DRY, headers={"Dry-Run": "yes"})
+    assert both.status_code == 201 and both.headers["dry-run"] == "true"
+    assert stored(registry) == 0
+
+    unread = assert_problem(registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "perhaps"}), 422, "Dry-Run", "bool_parsing")
+    blank = assert_problem(registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": ""}), 422, "Dry-Run", "bool_parsing")
+    disagree = assert_problem(registry.post("/osvs", json=AN_OSV, params=DRY, headers={"Dry-Run": "false"}), 422, "Dry-Run", "bool_parsing")
+    assert unread["detail"] == "Dry-Run: Dry-Run must be true or false" and "given without a value" in blank["detail"]
+    assert disagree["detail"] == "Dry-Run: dry_run and Dry-Run must say the same, true or false: nothing was run, for real or not"
+    assert stored(registry) == 0
+
+    real = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "false", **keyed(key)})  # the dry run kept no key
+
+    assert real.status_code == 201 and "dry-run" not in real.headers and "idempotent-replayed" not in real.headers
+    assert len(registry.get("/osvs").json()) == 1
+
+
 def test_a_dry_run_with_a_key_records_no_key_so_the_real_request_may_follow_with_it(registry: TestClient) -> None:
     key = str(uuid4())
 
@@ -241,7 +266,7 @@ def test_every_write_documents_dry_run_and_no_read_does(factory: Any) -> None:
             names = [p["name"] for p in operation.get("parameters", [])]
             if method in ("post", "put", "patch"):
                 writes += 1
-                assert "dry_run" in names, operation["summary"]
+                assert "dry_run" in names and "Dry-Run" in names, operation["summary"]
             else:
-                assert "dry_run" not in names
+                assert "dry_run" not in names and "Dry-Run" not in names
     assert writes > 5
