@@ -457,12 +457,17 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if not self.osv_in_scope(osv_id, scope):
             raise OSVNotKnownError(osv_id)
 
-    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID]) -> set[UUID]:
-        """Those of ``member_ids`` that hold, or held, a membership of the OSV ``osv_id``."""
+    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date) -> set[UUID]:
+        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then and not left before
+        (a membership of an OSV merged into it counts as one of it, as reporting counts it)."""
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
         return {
             member_id for member_id, member in found.items()
-            if member is not None and any(membership.osv_id == osv_id for membership in member.memberships.values())
+            if member is not None and any(
+                membership.joined_on <= on and (membership.left_on is None or on <= membership.left_on)
+                and (membership.osv_id == osv_id or self.osvs.now_in(membership.osv_id) == osv_id)
+                for membership in member.memberships.values()
+            )
         }
 
     def _claim_document(self, member: Member) -> DocumentIndex:

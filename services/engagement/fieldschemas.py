@@ -121,7 +121,8 @@ class MeetingCreate(Command):
     attendee_member_ids: Annotated[list[UUID], list_rules(_attendees_once)] = Field(
         default_factory=list,
         max_length=MAX_ATTENDEES,
-        description="Members who attended, each a member of this OSV, now or before (422 `known_member`), once (422 `unique_attendees`); never published.",
+        description="Members who attended, each a member of this OSV on `held_on` (joined by then, not left before; a member of an OSV "
+        "merged into it counts) (422 `known_member`), once (422 `unique_attendees`); never published.",
     )
     other_attendees: NotNegativeCount = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."

@@ -75,7 +75,7 @@ class Fieldwork:
             other_attendees,
             notes,
             action_items,
-            known_members=self.members_of(osv_id, attendee_member_ids),  # another OSV's member: 422 (tester 163 F10)
+            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on),  # another OSV's member: 422 (tester 163 F10)
             today=self.today(),
             mapped_on=osv.mapped_on,
         )

@@ -291,6 +291,11 @@ class OSVDirectory(View):
     _dissolved_on = select(KnownOSV.dissolved_on).where(KnownOSV.osv_id == bindparam("osv_id"))
     _into = select(MergedOSV.into_osv_id).where(MergedOSV.osv_id == bindparam("osv_id"))
 
+    def now_in(self, osv_id: UUID) -> UUID:
+        """The OSV ``osv_id``'s records belong to now: the one its chain of merges ends in (``osv_id`` itself when it was
+        never merged into another)."""
+        return UUID(self._last_of_merges(str(osv_id)))
+
     def _last_of_merges(self, osv_id: str) -> str:
         """The OSV a merge chain starting at ``osv_id`` ends in (``osv_id`` itself when it was not merged): the one records go to."""
         seen = {osv_id}

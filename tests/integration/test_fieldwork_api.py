@@ -255,26 +255,40 @@ def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
     assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
 
 
-def test_a_meeting_names_only_members_of_its_own_osv_past_or_present(client: TestClient) -> None:
+def test_a_meeting_names_only_those_who_were_members_of_its_osv_on_its_day(client: TestClient) -> None:
     """A member of another OSV (another district's) named as an attendee was taken, and this OSV's focal point then read
-    their id in its follow-up (tester 163 F10): 422 ``known_member``, nothing written. A member who has left the OSV since
-    still attended its meetings before."""
+    their id in its follow-up (tester 163 F10): 422 ``known_member``, nothing written. So is one who joined after the
+    meeting, or left before it (tester 165 F2). One who left since attended it; so did a member of a second record of
+    the OSV, merged into it since (tester 165 F1)."""
     up = upstream(client)
     here, elsewhere = up.osv_mapped(district="Comas"), up.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    duplicate = up.osv_mapped(district="Comas")
     stranger = a_member(client, elsewhere)
-    former = created(client.post("/members", json={
-        "osv_id": here, "full_name": "Ramón Quispe", "document_type": "DNI", "document_number": "40718293",
-        "nationality": "PE", "sex": "M", "joined_on": "2024-02-01",
-    }))["id"]
-    ok(client.post(f"/members/{former}/departure", json={"left_on": "2025-06-01", "reason": "moved_abroad"}), 200)
 
-    refused = client.post(f"/osvs/{here}/meetings", json=a_meeting(attendee_member_ids=[former, stranger]))
-    taken = client.post(f"/osvs/{here}/meetings", json=a_meeting(attendee_member_ids=[former]))
+    def member_of(osv_id: str, name: str, number: str, joined_on: str, left_on: str | None = None) -> str:
+        member_id = created(client.post("/members", json={
+            "osv_id": osv_id, "full_name": name, "document_type": "DNI", "document_number": number,
+            "nationality": "PE", "sex": "M", "joined_on": joined_on,
+        }))["id"]
+        if left_on:
+            ok(client.post(f"/members/{member_id}/departure", json={"left_on": left_on, "reason": "moved_abroad"}), 200)
+        return member_id
 
-    error = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")["errors"][0]
-    assert stranger not in str(error)
-    assert created(taken)["attendee_member_ids"] == [former]
-    assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[former]]
+    left_since = member_of(here, "Ramón Quispe", "40718293", "2024-02-01", left_on="2025-06-01")
+    left_before = member_of(here, "Wilmer Rojas", "41829304", "2024-02-01", left_on="2025-03-09")
+    joined_after = member_of(here, "Yolanda Mamani", "42930415", "2025-03-11")
+    merged_in = member_of(duplicate, "Andreína Castillo", "43041526", "2024-05-01")
+    up.osv_merged(duplicate, here, merged_on="2025-01-15")
+    meeting = {"held_on": "2025-03-10"}
+
+    for index, who in enumerate((stranger, left_before, joined_after), start=1):
+        refused = client.post(f"/osvs/{here}/meetings", json=a_meeting(**meeting, attendee_member_ids=[left_since, who]))
+        error = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")["errors"][0]
+        assert who not in str(error), index
+    taken = client.post(f"/osvs/{here}/meetings", json=a_meeting(**meeting, attendee_member_ids=[left_since, merged_in]))
+
+    assert created(taken)["attendee_member_ids"] == [left_since, merged_in]
+    assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[left_since, merged_in]]
 
 
 def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:

@@ -100,8 +100,8 @@ class RepeatedAttendeeError(RuleViolationError):
 class UnknownAttendeeError(RuleViolationError):
     def __init__(self, index: int) -> None:
         super().__init__(
-            f"attendee {index} is not a member of this OSV known to engagement: record them as one of its members first, "
-            "or count them in other_attendees",
+            f"attendee {index} was not a member of this OSV on held_on, as engagement knows: record their membership "
+            "first (joined on or before the meeting), or count them in other_attendees",
             field=f"attendee_member_ids.{index}",
             rule="known_member",
         )
@@ -183,7 +183,7 @@ def check_topics(topics: Sequence[MeetingTopic]) -> None:
 
 def attendee_mistakes(attendee_member_ids: Sequence[UUID | None], known_members: Collection[UUID]) -> Iterator[RuleViolationError]:
     """Every mistake of a meeting's attendees, in order: each named once (422 ``unique_attendees``), one of
-    ``known_members`` (the OSV's members, past or present: 422 ``known_member``). A row None is skipped (:func:`~shared.errors.refused`)."""
+    ``known_members`` (the OSV's members on the meeting's day: 422 ``known_member``). A row None is skipped (:func:`~shared.errors.refused`)."""
     first: dict[UUID, int] = {}
     for index, member_id in enumerate(attendee_member_ids):
         if member_id is None:
@@ -196,7 +196,7 @@ def attendee_mistakes(attendee_member_ids: Sequence[UUID | None], known_members:
 
 
 def check_attendees(attendee_member_ids: Sequence[UUID], known_members: Collection[UUID]) -> None:
-    """Each attendee named is one of ``known_members`` (the OSV's members), named once: the first of :func:`attendee_mistakes`, raised."""
+    """Each attendee named is one of ``known_members`` (the OSV's members on its day), named once: the first of :func:`attendee_mistakes`, raised."""
     raise_first(attendee_mistakes(attendee_member_ids, known_members))
 
 
