@@ -163,8 +163,8 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
                     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                     log.warning("%s: the database cannot be reached (%s); attempt %d failed, trying again in %.1f s", what, reason, attempt, delay)
                 else:
-                    if waited:
-                        log.info("%s: no longer waiting; starting", what)
+                    if waited:  # said as the wait was: an operator reading warnings and up sees both (tester 165 F5)
+                        log.warning("%s: no longer waiting; starting", what)
                     return built
                 await asyncio.wait({stopping}, timeout=delay)
                 delay, attempt = min(delay * 2, longest), attempt + 1

@@ -43,19 +43,22 @@ def bootstrap(
     settings = settings or read_or_exit(ReportingSettings)
 
     def build(_: dict[str, str]) -> Reporting:
-        readmodel = ReadModel(make_engine(settings.view_url(), rebuildable=True), settings.checkpoint_every, settings.checkpoint_settle_seconds)
-        in_use = ReadModelInUse(readmodel.engine)
-        districts = settings.districts_table()
+        engine = make_engine(settings.view_url(), rebuildable=True)
+        in_use = ReadModelInUse(engine)
         try:
-            if not in_use.share():  # waited for: reporting starts once the rebuild ends (tester 164 F5)
+            # Taken before the read model is opened: opening it writes (its tables, its backfills), and a rebuild is
+            # filling it (tester 165 F7). Waited for: reporting starts once the rebuild ends (tester 164 F5).
+            if not in_use.share():
                 raise StartupWaitsError(
                     "reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): "
                     "waiting for it to end to start"
                 )
+            readmodel = ReadModel(engine, settings.checkpoint_every, settings.checkpoint_settle_seconds)
+            districts = settings.districts_table()
             refuse_lacking(settings.service_name, districts, readmodel.districts(), "facts in its read model")
         except BaseException:
             in_use.release()
-            readmodel.engine.dispose()
+            engine.dispose()
             raise
         env = persistence_env(
             settings.store_url(),

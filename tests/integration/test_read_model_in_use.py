@@ -131,13 +131,25 @@ def test_a_rebuild_stopped_with_ctrl_c_while_it_waits_says_so_in_one_line(tmp_pa
 def test_reporting_started_while_a_rebuild_runs_waits_for_it_to_end_then_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """It refused to start and exited: under `make run`, whose launcher starts a stopped service again on a back-off,
     reporting came back up to 30 s after a long rebuild ended, two error lines a refused start (tester 164 F5). It
-    waits now, saying so once, and answers once the rebuild has let the read model go."""
+    waits now, saying so once and saying when it starts, both as warnings (tester 165 F5), writing nothing into the read
+    model the rebuild fills meanwhile (its tables were made at each try, tester 165 F7), and answers once the rebuild has
+    let the read model go."""
     var = tmp_path / "var"
     with service_client("reporting", var) as client:
         engine = make_engine(str(application_of(client).readmodel.engine.url))
+    database = Path(str(engine.url.database))
+    engine.dispose()
+    for made in database.parent.glob(database.name + "*"):
+        made.unlink()  # a rebuild into a new file: empty until it fills it
     rebuilding = ReadModelInUse(engine)
-    assert rebuilding.take_alone()
-    ended = threading.Timer(2.0, rebuilding.release)  # the rebuild ends two seconds on
+    assert rebuilding.take_alone() and database.stat().st_size == 0
+    seen_while_waiting: list[int] = []
+
+    def rebuild_ends() -> None:
+        seen_while_waiting.append(database.stat().st_size)
+        rebuilding.release()
+
+    ended = threading.Timer(2.0, rebuild_ends)  # the rebuild ends two seconds on
     caplog.set_level(logging.INFO)
     started = time.monotonic()
     ended.start()
@@ -151,7 +163,9 @@ def test_reporting_started_while_a_rebuild_runs_waits_for_it_to_end_then_starts(
         rebuilding.release()
         engine.dispose()
     assert waited >= 2.0
-    said = [r.getMessage() for r in caplog.records if "rebuild of its read model is running" in r.getMessage()]
-    assert said == ["reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): waiting for it to end to start"]
-    assert [r.levelname for r in caplog.records if "rebuild of its read model" in r.getMessage()] == ["WARNING"]
-    assert any(r.getMessage().endswith("no longer waiting; starting") for r in caplog.records)
+    assert seen_while_waiting == [0]
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "rebuild of its read model is running" in r.getMessage() or "no longer waiting" in r.getMessage()]
+    assert said == [
+        ("WARNING", "reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): waiting for it to end to start"),
+        ("WARNING", "reporting: opening the read model: no longer waiting; starting"),
+    ]
