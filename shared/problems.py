@@ -295,7 +295,9 @@ def install_error_handlers(api: FastAPI) -> None:
 
         def handler(request: Request, exc: Exception, status: int = status, title: str = title) -> JSONResponse:
             if isinstance(exc, DomainError):
-                errors = [{"field": exc.field, "rule": exc.rule or title.lower(), "message": exc.message}] if exc.field else None
+                errors = [
+                    {"field": each.field, "rule": each.rule or title.lower(), "message": each.message} for each in (exc, *getattr(exc, "also", ())) if each.field
+                ] or None
                 headers = _headers_of(exc)
                 if isinstance(exc, MisconfiguredError):
                     log.error("%s %s: %s", request.method, request.url.path, exc.message)

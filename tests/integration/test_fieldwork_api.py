@@ -291,6 +291,21 @@ def test_a_meeting_names_only_those_who_were_members_of_its_osv_on_its_day(clien
     assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[left_since, merged_in]]
 
 
+def test_every_attendee_not_a_member_of_the_osv_is_named_in_one_answer(client: TestClient) -> None:
+    """A list of thirty attendees with three strangers took three answers, one stranger each (tester 165 F4)."""
+    up = upstream(client)
+    here = up.osv_mapped()
+    member_id = a_member(client, here)
+    meeting = a_meeting(attendee_member_ids=[str(uuid4()), member_id, str(uuid4()), str(uuid4())])
+
+    problem = assert_problem(client.post(f"/osvs/{here}/meetings", json=meeting), 422, "attendee_member_ids.0", "known_member")
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [
+        ("attendee_member_ids.0", "known_member"), ("attendee_member_ids.2", "known_member"), ("attendee_member_ids.3", "known_member"),
+    ]
+    assert client.get(f"/osvs/{here}/follow-up").json()["meetings"] == []
+
+
 def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:
     """A promoter's list of fifty attendees with one member twice: the answer named the second entry's place only, and
     the promoter had to search the list for the first (tester, small29). As the Kobo import's "one person twice" names
