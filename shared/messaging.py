@@ -29,10 +29,19 @@ from shared.lifecycle import stop_tasks, within
 log = logging.getLogger(__name__)
 
 
+SECRET_QUERY = re.compile(
+    r"([?&](?:[\w.-]*[_.-])?(?:key|apikey|token|secret|password|passwd|pwd|sig|signature|auth|credentials?|code)=)[^&#\s'\"]*",
+    re.IGNORECASE,
+)
+"""A query parameter whose name says it holds a secret (``?key=``, ``api_key``, ``access_token``, ``X-Amz-Signature``,
+``code``…): its value is never printed. Others (``after``, ``limit``, ``stream``) are, to say which page was asked."""
+
+
 def redacted(url: str) -> str:
     """A NATS URL (or comma-separated list) fit for a log: any password replaced by ``***``; an HTTP URL's too, and
-    any in a line of text that holds URLs (:func:`shared.clientmessages.redacted`: a feed's URL may carry one)."""
-    return re.sub(r"//([^:/@,\s]*):[^@/,\s]*@", r"//\1:***@", url)
+    any in a line of text that holds URLs (:func:`shared.clientmessages.redacted`: a feed's URL may carry one); and the
+    value of a query parameter named for a secret (:data:`SECRET_QUERY`: a proxy in front of a feed may want a key)."""
+    return SECRET_QUERY.sub(r"\1***", re.sub(r"//([^:/@,\s]*):[^@/,\s]*@", r"//\1:***@", url))
 
 
 def stream_name(prefix: str, service: str) -> str:

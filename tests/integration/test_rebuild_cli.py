@@ -514,6 +514,17 @@ def test_a_password_in_a_feeds_url_is_never_printed(tmp_path: Path) -> None:
     assert osvs_identified(database) == 1
 
 
+def test_a_key_in_a_feeds_query_string_is_never_printed(tmp_path: Path) -> None:
+    """A feed behind a proxy that wants a key in the URL (``?key=…``, kept on every request since tester 161 F12) had
+    the key printed whole in the one-line errors; its value is ``***`` now, the other parameters as given."""
+    database = a_read_model_with_one_osv(tmp_path / "readmodel.db")
+    feed = nowhere().replace("nats://", "http://") + "/osv?api_key=k-s3cret-9&zone=norte"
+    done = rebuild_from_feeds(database, tmp_path, REPORTING_FEED_URLS=json.dumps(dict.fromkeys(ReadModel.sources, feed)))
+    assert done.returncode == 1 and "k-s3cret-9" not in done.stdout + done.stderr, done.stderr
+    assert "/osv/events?api_key=***&zone=norte&limit=1 does not answer" in done.stderr.strip().splitlines()[-1], done.stderr
+    assert osvs_identified(database) == 1
+
+
 def test_feed_or_token_without_from_feeds_is_refused_rather_than_left_unread(tmp_path: Path) -> None:
     """Tester 47 F5: ``--feed`` was silently ignored by a rebuild from the stream, which an operator meant to leave alone.
     Tester 161 F12: ``--feed`` alone was said to be one of two the stream "reads neither" of."""
