@@ -125,6 +125,8 @@ class StopRequested(Exception):
 WAIT_SECONDS = 0.5
 """How often a start-up that waits for something outside the service to end (:class:`~shared.errors.StartupWaitsError`)
 tries again: the service starts within this long of its end."""
+WAIT_REMINDER_SECONDS = 300.0
+"""How often a start-up still waiting says so again: its port opens once started; one line was all (tester 165 F6)."""
 
 
 async def wait_for_database(build: Callable[[], T], what: str, longest: float = 15.0) -> T:
@@ -156,6 +158,10 @@ async def wait_for_database(build: Callable[[], T], what: str, longest: float = 
                 except StartupWaitsError as error:
                     if not waited:
                         log.warning("%s", error)
+                        since = reminded = time.monotonic()
+                    elif time.monotonic() - reminded >= WAIT_REMINDER_SECONDS:
+                        log.warning("%s: still waiting, %.0f min now: %s", what, (time.monotonic() - since) / 60, error)
+                        reminded = time.monotonic()
                     waited = True
                     await asyncio.wait({stopping}, timeout=WAIT_SECONDS)
                     continue

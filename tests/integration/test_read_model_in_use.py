@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.reporting.inuse import ReadModelInUse
+from shared import web
 from shared.views import make_engine
 from tests.support.clients import application_of, service_client
 
@@ -128,12 +129,15 @@ def test_a_rebuild_stopped_with_ctrl_c_while_it_waits_says_so_in_one_line(tmp_pa
     assert "Traceback" not in said
 
 
-def test_reporting_started_while_a_rebuild_runs_waits_for_it_to_end_then_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_reporting_started_while_a_rebuild_runs_waits_for_it_to_end_then_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """It refused to start and exited: under `make run`, whose launcher starts a stopped service again on a back-off,
     reporting came back up to 30 s after a long rebuild ended, two error lines a refused start (tester 164 F5). It
     waits now, saying so once and saying when it starts, both as warnings (tester 165 F5), writing nothing into the read
-    model the rebuild fills meanwhile (its tables were made at each try, tester 165 F7), and answers once the rebuild has
-    let the read model go."""
+    model the rebuild fills meanwhile (its tables were made at each try, tester 165 F7), saying again now and then that
+    it still waits (tester 165 F6), and answers once the rebuild has let the read model go."""
+    monkeypatch.setattr(web, "WAIT_REMINDER_SECONDS", 0.8)
     var = tmp_path / "var"
     with service_client("reporting", var) as client:
         engine = make_engine(str(application_of(client).readmodel.engine.url))
@@ -165,7 +169,9 @@ def test_reporting_started_while_a_rebuild_runs_waits_for_it_to_end_then_starts(
     assert waited >= 2.0
     assert seen_while_waiting == [0]
     said = [(r.levelname, r.getMessage()) for r in caplog.records if "rebuild of its read model is running" in r.getMessage() or "no longer waiting" in r.getMessage()]
-    assert said == [
+    reminders = [message for _, message in said if "still waiting" in message]
+    assert reminders and all(m.startswith("reporting: opening the read model: still waiting, ") for m in reminders), said
+    assert [each for each in said if "still waiting" not in each[1]] == [
         ("WARNING", "reporting: a rebuild of its read model is running (python -m services.reporting.rebuild, make rebuild): waiting for it to end to start"),
         ("WARNING", "reporting: opening the read model: no longer waiting; starting"),
     ]
