@@ -167,7 +167,8 @@ class DryRunMiddleware:
         # The header too: front ends were told they may send it (CORS), and a `Dry-Run: true` the services left unread
         # was a real write (tester 165 F8).
         given = [(PARAMETER, value) for name, value in pairs if name == PARAMETER] + [
-            (HEADER, value.decode("latin-1")) for name, value in headers if name.lower() == _HEADER_NAME
+            (HEADER, each)  # a list, as RFC 9110 §5.3 reads a header sent twice: "true, true" is two headers' "true"s
+            for name, value in headers if name.lower() == _HEADER_NAME for each in value.decode("latin-1").split(",")
         ]
         if not given:
             await self.app(scope, receive, send)
@@ -175,8 +176,9 @@ class DryRunMiddleware:
         flags = {parse_flag(value) for _, value in given}
         if None in flags or len(flags) > 1:
             unread = [field for field, value in given if parse_flag(value) is None]
-            field = unread[0] if unread else (HEADER if any(f == HEADER for f, _ in given) else PARAMETER)
-            await _refuse(send, field, empty=any(not value.strip() for _, value in given), disagree=not unread)
+            said_by = {field for field, _ in given}
+            field = unread[0] if unread else (HEADER if HEADER in said_by else PARAMETER)
+            await _refuse(send, field, empty=any(not value.strip() for _, value in given), disagree=not unread, both=len(said_by) > 1)
             return
         rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
         scope = {**scope, "query_string": rest, "headers": [(name, value) for name, value in headers if name.lower() != _HEADER_NAME]}
@@ -197,9 +199,11 @@ class DryRunMiddleware:
             await self.app(scope, receive, marked)
 
 
-async def _refuse(send: Send, field: str, *, empty: bool = False, disagree: bool = False) -> None:
-    if disagree:
+async def _refuse(send: Send, field: str, *, empty: bool = False, disagree: bool = False, both: bool = False) -> None:
+    if disagree and both:
         detail = f"{PARAMETER} and {HEADER} must say the same, true or false: nothing was run, for real or not"
+    elif disagree:
+        detail = f"{field} is given more than once, saying true and false: nothing was run, for real or not"
     else:
         detail = f"{field} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
     body = json.dumps(

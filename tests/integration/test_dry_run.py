@@ -168,6 +168,15 @@ def test_a_dry_run_header_is_a_dry_run_as_the_parameter_is(registry: TestClient)
     assert disagree["detail"] == "Dry-Run: dry_run and Dry-Run must say the same, true or false: nothing was run, for real or not"
     assert stored(registry) == 0
 
+    # Sent twice, or as one list (RFC 9110: the same request), the header says one thing or is refused (tester 166 F4, F5).
+    listed = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "true, TRUE"})
+    assert listed.status_code == 201 and listed.headers["dry-run"] == "true"
+    twice = registry.post("/osvs", json=AN_OSV, headers=[("Dry-Run", "true"), ("Dry-Run", "false")])
+    assert assert_problem(twice, 422, "Dry-Run", "bool_parsing")["detail"] == (
+        "Dry-Run: Dry-Run is given more than once, saying true and false: nothing was run, for real or not"
+    )
+    assert stored(registry) == 0
+
     real = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "false", **keyed(key)})  # the dry run kept no key
 
     assert real.status_code == 201 and "dry-run" not in real.headers and "idempotent-replayed" not in real.headers
