@@ -54,6 +54,7 @@ from services.imports.schemas import SubmissionNote, SubmissionPublic
 from services.imports.settings import ImportSettings
 from shared.auth import AuthError, AuthSettings
 from shared.docs import install_docs
+from shared.errors import RuleViolationError
 from shared.guards import SecureHeaders, install_documentation, problem
 from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
@@ -139,6 +140,18 @@ def importer_of(request: Request) -> Importer:
 
 ImporterDep = Annotated[Importer, Depends(importer_of)]
 
+async def no_dry_run(request: Request, _: KoboHook) -> None:
+    """422 ``no_dry_run_here`` for a ``Dry-Run`` header (once the hook's secret is checked), before the importer is made:
+    the webhook takes no dry run."""
+    if "dry-run" in request.headers:
+        raise RuleViolationError(
+            "the webhook records what Kobo posts and takes no dry run: nothing was recorded; check a form's rows with "
+            "`osv-import --dry-run`, or send the submission without the header",
+            field="Dry-Run",
+            rule="no_dry_run_here",
+        )
+
+
 kobo = APIRouter(prefix="/kobo", tags=["kobo"])
 operations = APIRouter(tags=["operations"])
 
@@ -146,6 +159,7 @@ operations = APIRouter(tags=["operations"])
 @kobo.post(
     "/{form_id}/submissions",
     status_code=201,
+    dependencies=[Depends(no_dry_run)],
     response_model=SubmissionPublic,
     responses={
         200: {"description": "Carried out before: nothing recorded again.", "model": SubmissionPublic},
@@ -165,7 +179,8 @@ async def receive_submission(form_id: KoboHook, request: Request, importer: Impo
     The body is JSON (`application/json`, as Kobo sends it, or no `Content-Type`): any other type is 415 `json_content_type`
     from the request guard every service has (:class:`shared.guards.RequestGuard`), since the body checks every JSON body
     passes (duplicate keys, numbers, nesting) are made for JSON ones (tester 36c, F1: read as JSON all the same, a
-    `text/plain` body went past them)."""
+    `text/plain` body went past them). It takes no dry run: a `Dry-Run` header is 422 `no_dry_run_here`, never a real
+    write (tester 166 F2), as `?dry_run=` is refused (`known_parameter`)."""
     try:
         submission = json.loads(await request.body())
     except ValueError:

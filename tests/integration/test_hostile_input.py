@@ -328,6 +328,17 @@ def test_the_webhooks_url_with_a_trailing_slash_is_404_not_a_redirect(webhook: T
     assert "location" not in response.headers
 
 
+def test_the_webhook_refuses_a_dry_run_header_and_records_nothing(webhook: TestClient) -> None:
+    """The services take `Dry-Run: true`; the webhook ignored it and recorded the submission for real (tester 166 F2).
+    It takes no dry run: 422 naming the header, before anything is sent to a service (none answers here)."""
+    submission = {"_uuid": "0c4e1a6e-9b1f-4a52-8a43-2f0c54c1d001", "osv_id": "x"}
+    for value in ("true", "false", "bogus"):
+        response = webhook.post("/kobo/osv_members/submissions", json=submission, auth=("osv_members", "s3cret"), headers={"Dry-Run": value})
+        problem = assert_problem(response, 422, "Dry-Run", "no_dry_run_here")
+        assert "osv-import --dry-run" in problem["detail"] and "dry-run" not in response.headers
+    assert webhook.post("/kobo/osv_members/submissions", json=submission, headers={"Dry-Run": "true"}).status_code == 401  # its secret first
+
+
 # Browsers: headers on every answer ---------------------------------------------------------------------
 
 
