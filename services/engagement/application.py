@@ -21,9 +21,7 @@ from services.engagement.domain.documents import (
     document_identities,
     normalise_document_number,
 )
-from services.engagement.domain.followup import (
-    FollowUp,
-)
+from services.engagement.domain.followup import AttendedMeetingError, FollowUp
 from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
@@ -236,6 +234,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             membership = member.leave(left_on, reason)
         else:
             membership = member.leave_membership(membership_id, left_on, reason)
+        self._check_meetings_attended(member, membership, "left_on", left_on)
         roster = self._roster_of(membership.osv_id)
         roster.unseat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
@@ -255,6 +254,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         check_version("the member", member.version, expected)
         if member.correct_joining(membership_id, joined_on, self.today()):
             self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
+            self._check_meetings_attended(member, membership, "joined_on", joined_on)
             self.save(member)
         return member
 
@@ -458,17 +458,29 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             raise OSVNotKnownError(osv_id)
 
     def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date) -> set[UUID]:
-        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then and not left before
-        (a membership of an OSV merged into it counts as one of it, as reporting counts it)."""
+        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on`` (:meth:`_member_on`)."""
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
-        return {
-            member_id for member_id, member in found.items()
-            if member is not None and any(
-                membership.joined_on <= on and (membership.left_on is None or on <= membership.left_on)
-                and (membership.osv_id == osv_id or self.osvs.now_in(membership.osv_id) == osv_id)
-                for membership in member.memberships.values()
-            )
-        }
+        return {member_id for member_id, member in found.items() if member is not None and self._member_on(member, osv_id, on)}
+
+    def _member_on(self, member: Member, osv_id: UUID, on: date) -> bool:
+        """Whether ``member`` was a member of the OSV ``osv_id`` on ``on``: joined by then and not left before (a membership
+        of an OSV merged into it counts as one of it, as reporting counts it)."""
+        return any(
+            membership.joined_on <= on and (membership.left_on is None or on <= membership.left_on)
+            and (membership.osv_id == osv_id or self.osvs.now_in(membership.osv_id) == osv_id)
+            for membership in member.memberships.values()
+        )
+
+    def _check_meetings_attended(self, member: Member, changed: Membership, field: str, given: date) -> None:
+        """422 on ``field`` (``given``) when ``member``, as changed (not saved), would not have been a member of an OSV on
+        the day of one of its meetings they are named at (:class:`AttendedMeetingError`): a meeting names its OSV's
+        members on its day (tester 166 F1: a joining date corrected, or a departure recorded, past one was taken)."""
+        for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
+            follow_up = self.find_follow_up(osv_id)
+            attended = [] if follow_up is None else [m.held_on for m in follow_up.meetings.values() if member.id in m.attendee_member_ids]
+            for held_on in sorted(attended, reverse=field == "left_on"):
+                if not self._member_on(member, osv_id, held_on):
+                    raise AttendedMeetingError(field, given, held_on)
 
     def _claim_document(self, member: Member) -> DocumentIndex:
         """The member's document's index entry, claimed for them (made the first time the document is registered); for a

@@ -291,6 +291,29 @@ def test_a_meeting_names_only_those_who_were_members_of_its_osv_on_its_day(clien
     assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[left_since, merged_in]]
 
 
+def test_a_membership_is_not_moved_past_a_meeting_its_member_is_named_at(client: TestClient) -> None:
+    """A joining date corrected to after a meeting the member attended, or a departure recorded before it, was taken, and
+    the meeting then named someone who was no member on its day (tester 166 F1): 422 on the date, naming the meeting's
+    day; a change that keeps every meeting within a membership is taken."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)  # joined 2024-02-01
+    membership_id = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))["memberships"][0]["membership_id"]
+    created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10", attendee_member_ids=[member_id])))
+    correction = f"/members/{member_id}/memberships/{membership_id}/joining-date-correction"
+
+    later = assert_problem(client.post(correction, json={"joined_on": "2025-04-01"}), 422, "joined_on", "not_after_attended_on")
+    before = assert_problem(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-03-09", "reason": "moved_abroad"}),
+                            422, "left_on", "not_before_attended_on")
+
+    assert later["detail"] == ("joined_on 2025-04-01 is after a meeting of the OSV the member is named at, held on 2025-03-10: "
+                               "it can be 2025-03-10 at the latest")
+    assert "held on 2025-03-10: it can be 2025-03-10 at the earliest" in before["detail"]
+    member = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))
+    assert [(m["joined_on"], m["left_on"]) for m in member["memberships"]] == [("2024-02-01", None)]
+    ok(client.post(correction, json={"joined_on": "2025-03-10"}))
+    ok(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-03-10", "reason": "moved_abroad"}))
+
+
 def test_every_attendee_not_a_member_of_the_osv_is_named_in_one_answer(client: TestClient) -> None:
     """A list of thirty attendees with three strangers took three answers, one stranger each (tester 165 F4)."""
     up = upstream(client)

@@ -107,6 +107,20 @@ class UnknownAttendeeError(RuleViolationError):
         )
 
 
+class AttendedMeetingError(RuleViolationError):
+    """A membership's date moved past a meeting of its OSV the member is named at: they would not have been a member on
+    its day (``joined_on`` after it: ``not_after_attended_on``; ``left_on`` before it: ``not_before_attended_on``)."""
+
+    def __init__(self, field: str, given: date, held_on: date) -> None:
+        after = field == "joined_on"
+        super().__init__(
+            f"{field} {given.isoformat()} is {'after' if after else 'before'} a meeting of the OSV the member is named at, held "
+            f"on {held_on.isoformat()}: it can be {held_on.isoformat()} at the {'latest' if after else 'earliest'}",
+            field=field,
+            rule="not_after_attended_on" if after else "not_before_attended_on",
+        )
+
+
 class DueBeforeMeetingError(RuleViolationError):
     def __init__(self, index: int, due_on: date, held_on: date) -> None:
         super().__init__(
