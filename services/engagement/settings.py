@@ -14,10 +14,10 @@ import base64
 import binascii
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, read_or_create_key
+from shared.settings import ServiceSettings, key_fault, read_or_create_key
 
 
 class EngagementSettings(ServiceSettings):
@@ -47,6 +47,15 @@ class EngagementSettings(ServiceSettings):
         description="Where the document index's key is kept when `index_key` is unset: <var_dir>/keys/engagement-index.key "
         "by default (the embedded default only; in production give ENGAGEMENT_INDEX_KEY from a secret store).",
     )
+
+    @field_validator("index_key")
+    @classmethod
+    def _index_key_reads(cls, key: SecretStr | None) -> SecretStr | None:
+        """Refused at start unless base64 of 16 to 64 bytes: it was refused once the service opened its store, in a
+        traceback (tester 166 F3)."""
+        if key is not None and (why := key_fault(key.get_secret_value(), range(16, 65), "base64 of 16 to 64 bytes")):
+            raise ValueError(why)
+        return key
 
     def resolve_index_key(self) -> bytes:
         """The document index's HMAC key: the setting, else the key file's, generating the file the first time."""
