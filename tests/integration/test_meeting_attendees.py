@@ -1,0 +1,123 @@
+"""A follow-up meeting's attendees: members of its OSV on its day, each named once, every one at fault named in one
+answer; and a membership's dates never moved past a meeting its member is named at.
+
+Engagement over HTTP, registry's OSVs (and their merges) fed to its view by hand, as in ``test_fieldwork_api.py``,
+whose helpers these use.
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_fieldwork_api import a_meeting, a_member, an_activity, upstream
+from tests.support.api import assert_problem, created, ok
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.service("engagement")]
+
+
+def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    member_id = a_member(client, osv_id)
+    activity = created(client.post("/activities", json=an_activity(osv_id)))
+
+    # An activity's id is not a member's.
+    not_a_member = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(attendee_member_ids=[member_id, activity["id"]]))
+    twice = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(attendee_member_ids=[member_id, member_id]))
+
+    assert_problem(not_a_member, 422, "attendee_member_ids.1", "known_member")
+    assert_problem(twice, 422, "attendee_member_ids.1", "unique_attendees")
+
+
+def test_a_meeting_names_only_those_who_were_members_of_its_osv_on_its_day(client: TestClient) -> None:
+    """A member of another OSV (another district's) named as an attendee was taken, and this OSV's focal point then read
+    their id in its follow-up (tester 163 F10): 422 ``known_member``, nothing written. So is one who joined after the
+    meeting, or left before it (tester 165 F2). One who left since attended it; so did a member of a second record of
+    the OSV, merged into it since (tester 165 F1)."""
+    up = upstream(client)
+    here, elsewhere = up.osv_mapped(district="Comas"), up.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    duplicate = up.osv_mapped(district="Comas")
+    stranger = a_member(client, elsewhere)
+
+    def member_of(osv_id: str, name: str, number: str, joined_on: str, left_on: str | None = None) -> str:
+        member_id = created(client.post("/members", json={
+            "osv_id": osv_id, "full_name": name, "document_type": "DNI", "document_number": number,
+            "nationality": "PE", "sex": "M", "joined_on": joined_on,
+        }))["id"]
+        if left_on:
+            ok(client.post(f"/members/{member_id}/departure", json={"left_on": left_on, "reason": "moved_abroad"}), 200)
+        return member_id
+
+    left_since = member_of(here, "Ramón Quispe", "40718293", "2024-02-01", left_on="2025-06-01")
+    left_before = member_of(here, "Wilmer Rojas", "41829304", "2024-02-01", left_on="2025-03-09")
+    joined_after = member_of(here, "Yolanda Mamani", "42930415", "2025-03-11")
+    merged_in = member_of(duplicate, "Andreína Castillo", "43041526", "2024-05-01")
+    up.osv_merged(duplicate, here, merged_on="2025-01-15")
+    meeting = {"held_on": "2025-03-10"}
+
+    for index, who in enumerate((stranger, left_before, joined_after), start=1):
+        refused = client.post(f"/osvs/{here}/meetings", json=a_meeting(**meeting, attendee_member_ids=[left_since, who]))
+        error = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")["errors"][0]
+        assert who not in str(error), index
+    taken = client.post(f"/osvs/{here}/meetings", json=a_meeting(**meeting, attendee_member_ids=[left_since, merged_in]))
+
+    assert created(taken)["attendee_member_ids"] == [left_since, merged_in]
+    assert [m["attendee_member_ids"] for m in client.get(f"/osvs/{here}/follow-up").json()["meetings"]] == [[left_since, merged_in]]
+
+
+def test_a_membership_is_not_moved_past_a_meeting_its_member_is_named_at(client: TestClient) -> None:
+    """A joining date corrected to after a meeting the member attended, or a departure recorded before it, was taken, and
+    the meeting then named someone who was no member on its day (tester 166 F1): 422 on the date, naming the meeting's
+    day; a change that keeps every meeting within a membership is taken."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)  # joined 2024-02-01
+    membership_id = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))["memberships"][0]["membership_id"]
+    created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10", attendee_member_ids=[member_id])))
+    correction = f"/members/{member_id}/memberships/{membership_id}/joining-date-correction"
+
+    later = assert_problem(client.post(correction, json={"joined_on": "2025-04-01"}), 422, "joined_on", "not_after_attended_on")
+    before = assert_problem(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-03-09", "reason": "moved_abroad"}),
+                            422, "left_on", "not_before_attended_on")
+
+    assert later["detail"] == ("joined_on 2025-04-01 is after a meeting of the OSV the member is named at, held on 2025-03-10: "
+                               "it can be 2025-03-10 at the latest")
+    assert "held on 2025-03-10: it can be 2025-03-10 at the earliest" in before["detail"]
+    member = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))
+    assert [(m["joined_on"], m["left_on"]) for m in member["memberships"]] == [("2024-02-01", None)]
+    ok(client.post(correction, json={"joined_on": "2025-03-10"}))
+    ok(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-03-10", "reason": "moved_abroad"}))
+
+
+def test_every_attendee_not_a_member_of_the_osv_is_named_in_one_answer(client: TestClient) -> None:
+    """A list of thirty attendees with three strangers took three answers, one stranger each (tester 165 F4)."""
+    up = upstream(client)
+    here = up.osv_mapped()
+    member_id = a_member(client, here)
+    meeting = a_meeting(attendee_member_ids=[str(uuid4()), member_id, str(uuid4()), str(uuid4())])
+
+    problem = assert_problem(client.post(f"/osvs/{here}/meetings", json=meeting), 422, "attendee_member_ids.0", "known_member")
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [
+        ("attendee_member_ids.0", "known_member"), ("attendee_member_ids.2", "known_member"), ("attendee_member_ids.3", "known_member"),
+    ]
+    assert client.get(f"/osvs/{here}/follow-up").json()["meetings"] == []
+
+
+def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(client: TestClient) -> None:
+    """A promoter's list of fifty attendees with one member twice: the answer named the second entry's place only, and
+    the promoter had to search the list for the first (tester, small29). As the Kobo import's "one person twice" names
+    the other entry (`miembros[1]`), each repeat names the first, never the member's id."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    meeting = a_meeting(attendee_member_ids=[str(uuid4()), member_id, member_id, member_id])
+
+    errors = [e for e in assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=meeting), 422)["errors"] if e["rule"] == "unique_attendees"]
+
+    assert [(e["field"], e["message"]) for e in errors] == [
+        ("attendee_member_ids.2", "the member at attendee_member_ids.2 is at attendee_member_ids.1 too: list each attendee once"),
+        ("attendee_member_ids.3", "the member at attendee_member_ids.3 is at attendee_member_ids.1 too: list each attendee once"),
+    ]
+    assert member_id not in str(errors)
