@@ -64,20 +64,35 @@ class InvalidMasterKeyError(ValueError):
     """The master key is not base64 of 16, 24 or 32 bytes."""
 
 
+MASTER_KEY_SIZES = (16, 24, 32)
+"""The master key's possible lengths in bytes (an AES key's)."""
+
+
+def key_fault(text: str, sizes: range | tuple[int, ...], said: str) -> str | None:
+    """Why ``text`` is not a key of one of ``sizes`` bytes written in base64 (``said``, as the message names the form),
+    without repeating it (it is a secret); None when it is one. The settings check their keys with it at start
+    (:mod:`shared.settings`), and :class:`MasterKey` when it is made."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        return f"is not base64: write it as {said} (openssl rand -base64 32)"
+    return None if len(key) in sizes else f"decodes to {len(key)} bytes: write it as {said}"
+
+
 class MasterKey:
     """The one secret a service is configured with; every other key is derived from it or wrapped by it."""
 
     def __init__(self, key: bytes) -> None:
-        if len(key) not in (16, 24, 32):
+        if len(key) not in MASTER_KEY_SIZES:
             raise InvalidMasterKeyError("the master key must be 16, 24 or 32 bytes (base64 encoded)")
         self._key = key
 
     @classmethod
     def from_text(cls, text: str) -> MasterKey:
-        try:
-            return cls(base64.b64decode(text.strip(), validate=True))
-        except binascii.Error:
-            raise InvalidMasterKeyError("the master key must be base64 encoded") from None
+        """The key written in base64 (a setting, a key file); :class:`InvalidMasterKeyError` saying why it is none."""
+        if (why := key_fault(text, MASTER_KEY_SIZES, "base64 of 16, 24 or 32 bytes")) is not None:
+            raise InvalidMasterKeyError(f"the master key {why}")
+        return cls(base64.b64decode(text.strip(), validate=True))
 
     def subkey(self, purpose: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose).derive(self._key)

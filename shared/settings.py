@@ -7,8 +7,6 @@ reads the environment.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import ipaddress
 import logging
@@ -31,6 +29,7 @@ from shared.auth import AuthSettings
 from shared.dates import EARLIEST_DATE
 from shared.districts import DistrictTable
 from shared.files import PRIVATE_FILE, private_dir
+from shared.sealing import MASTER_KEY_SIZES, key_fault
 
 KEY_BYTES = 32
 
@@ -208,7 +207,7 @@ class ServiceSettings(BaseSettings):
     def _master_key_reads(cls, key: SecretStr | None) -> SecretStr | None:
         """Refused at start unless base64 of 16, 24 or 32 bytes: it was refused only once the service opened its store,
         in a traceback that never named the variable (tester 166 F3)."""
-        if key is not None and (why := key_fault(key.get_secret_value(), range(16, 33, 8), "base64 of 16, 24 or 32 bytes")):
+        if key is not None and (why := key_fault(key.get_secret_value(), MASTER_KEY_SIZES, "base64 of 16, 24 or 32 bytes")):
             raise ValueError(why)
         return key
 
@@ -336,16 +335,6 @@ def with_connect_timeout(url: str, seconds: int) -> str:
     if not parsed.drivername.startswith("postgresql") or "connect_timeout" in parsed.query:
         return url
     return parsed.update_query_dict({"connect_timeout": str(seconds)}).render_as_string(hide_password=False)
-
-
-def key_fault(text: str, sizes: range | tuple[int, ...], said: str) -> str | None:
-    """Why ``text`` is not a key of one of ``sizes`` bytes written in base64 (``said``, as the message names the form), without
-    repeating it (it is a secret); None when it is one."""
-    try:
-        key = base64.b64decode(text.strip(), validate=True)
-    except binascii.Error:
-        return f"is not base64: write it as {said} (openssl rand -base64 32)"
-    return None if len(key) in sizes else f"decodes to {len(key)} bytes: write it as {said}"
 
 
 def read_or_create_key(path: Path) -> str:

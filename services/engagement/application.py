@@ -22,7 +22,7 @@ from services.engagement.domain.documents import (
     normalise_document_number,
 )
 from services.engagement.domain.followup import AttendedMeetingError, FollowUp
-from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex
+from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex, held_on
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import OSVRoster
@@ -458,18 +458,14 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             raise OSVNotKnownError(osv_id)
 
     def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date) -> set[UUID]:
-        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on`` (:meth:`_member_on`)."""
+        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then, not left before."""
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
-        return {member_id for member_id, member in found.items() if member is not None and self._member_on(member, osv_id, on)}
+        return {member_id for member_id, member in found.items() if member is not None and held_on(self._memberships_at(member, osv_id), on)}
 
-    def _member_on(self, member: Member, osv_id: UUID, on: date) -> bool:
-        """Whether ``member`` was a member of the OSV ``osv_id`` on ``on``: joined by then and not left before (a membership
-        of an OSV merged into it counts as one of it, as reporting counts it)."""
-        return any(
-            membership.joined_on <= on and (membership.left_on is None or on <= membership.left_on)
-            and (membership.osv_id == osv_id or self.osvs.now_in(membership.osv_id) == osv_id)
-            for membership in member.memberships.values()
-        )
+    def _memberships_at(self, member: Member, osv_id: UUID) -> list[Membership]:
+        """The member's memberships that count as the OSV ``osv_id``'s: its own, and those of an OSV merged into it, as
+        reporting counts them (one look at the merges for each membership of another OSV)."""
+        return [m for m in member.memberships.values() if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]
 
     def _check_meetings_attended(self, member: Member, changed: Membership, field: str, given: date) -> None:
         """422 on ``field`` (``given``) when ``member``, as changed (not saved), would not have been a member of an OSV on
@@ -478,9 +474,10 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
             follow_up = self.find_follow_up(osv_id)
             attended = [] if follow_up is None else [m.held_on for m in follow_up.meetings.values() if member.id in m.attendee_member_ids]
-            for held_on in sorted(attended, reverse=field == "left_on"):
-                if not self._member_on(member, osv_id, held_on):
-                    raise AttendedMeetingError(field, given, held_on)
+            memberships = self._memberships_at(member, osv_id) if attended else []
+            for day in sorted(attended, reverse=field == "left_on"):  # the meeting that bounds the date most
+                if not held_on(memberships, day):
+                    raise AttendedMeetingError(field, given, day)
 
     def _claim_document(self, member: Member) -> DocumentIndex:
         """The member's document's index entry, claimed for them (made the first time the document is registered); for a

@@ -11,13 +11,18 @@ database, and never beside it. The document index has a key of its own,
 from __future__ import annotations
 
 import base64
-import binascii
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings, key_fault, read_or_create_key
+from shared.sealing import key_fault
+from shared.settings import ServiceSettings, read_or_create_key
+
+
+INDEX_KEY_SIZES = range(16, 65)
+"""The document index's HMAC key's possible lengths in bytes."""
+INDEX_KEY_FORM = "base64 of 16 to 64 bytes"
 
 
 class EngagementSettings(ServiceSettings):
@@ -53,7 +58,7 @@ class EngagementSettings(ServiceSettings):
     def _index_key_reads(cls, key: SecretStr | None) -> SecretStr | None:
         """Refused at start unless base64 of 16 to 64 bytes: it was refused once the service opened its store, in a
         traceback (tester 166 F3)."""
-        if key is not None and (why := key_fault(key.get_secret_value(), range(16, 65), "base64 of 16 to 64 bytes")):
+        if key is not None and (why := key_fault(key.get_secret_value(), INDEX_KEY_SIZES, INDEX_KEY_FORM)):
             raise ValueError(why)
         return key
 
@@ -62,11 +67,7 @@ class EngagementSettings(ServiceSettings):
         text = self.index_key.get_secret_value() if self.index_key is not None else read_or_create_key(
             self.index_key_file or self.var_dir / "keys" / "engagement-index.key"
         )
-        try:
-            key = base64.b64decode(text.strip(), validate=True)
-        except binascii.Error:
-            raise ValueError("ENGAGEMENT_INDEX_KEY must be base64 encoded") from None
-        if not 16 <= len(key) <= 64:
-            raise ValueError("ENGAGEMENT_INDEX_KEY must be 16 to 64 bytes")
-        return key
+        if (why := key_fault(text, INDEX_KEY_SIZES, INDEX_KEY_FORM)) is not None:  # the key file's (the setting's was checked)
+            raise ValueError(f"ENGAGEMENT_INDEX_KEY {why}")
+        return base64.b64decode(text.strip(), validate=True)
 

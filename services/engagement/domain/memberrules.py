@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -382,3 +383,8 @@ def current_of(memberships: list[Membership]) -> Membership:
     if not active:
         return memberships[-1]
     return max(reversed(active), key=lambda m: m.joined_on)
+
+
+def held_on(memberships: Iterable[Membership], day: date) -> bool:
+    """Whether one of ``memberships`` was held on ``day``: joined by then and not left before (leaving that day counts)."""
+    return any(m.joined_on <= day and (m.left_on is None or day <= m.left_on) for m in memberships)
