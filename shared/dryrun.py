@@ -51,6 +51,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from eventsourcing.application import Repository
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.utils import get_parameterless_sub_dependant
+from fastapi.exceptions import RequestValidationError
+
+from shared.listing import route_contexts
 
 PARAMETER = "dry_run"
 HEADER = "Dry-Run"
@@ -151,7 +156,9 @@ class DryRunMiddleware:
     on, so the idempotency layer's fingerprint and the routes never see them. A
     value that is not a boolean gets 422 naming ``dry_run`` or ``Dry-Run``
     (rule ``bool_parsing``), and so do a parameter and a header that say
-    different things: nothing runs, for real or not.
+    different things: nothing runs, for real or not. That 422 comes once the
+    route has let the caller in (:func:`refuse_once_let_in`): a caller without
+    a token gets 401, and one without the permission 403, as for any write.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -173,15 +180,16 @@ class DryRunMiddleware:
         if not given:
             await self.app(scope, receive, send)
             return
+        rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
+        scope = {**scope, "query_string": rest, "headers": [(name, value) for name, value in headers if name.lower() != _HEADER_NAME]}
         flags = {parse_flag(value) for _, value in given}
         if None in flags or len(flags) > 1:
             unread = [field for field, value in given if parse_flag(value) is None]
             said_by = {field for field, _ in given}
             field = unread[0] if unread else (HEADER if HEADER in said_by else PARAMETER)
-            await _refuse(send, field, empty=any(not value.strip() for _, value in given), disagree=not unread, both=len(said_by) > 1)
+            refusal = _refusal(field, empty=any(not value.strip() for _, value in given), disagree=not unread, both=len(said_by) > 1)
+            await _refused_once_let_in(self.app, {**scope, REFUSAL: refusal}, receive, send)
             return
-        rest = urlencode([(name, value) for name, value in pairs if name != PARAMETER]).encode("latin-1")
-        scope = {**scope, "query_string": rest, "headers": [(name, value) for name, value in headers if name.lower() != _HEADER_NAME]}
         if flags == {False}:
             await self.app(scope, receive, send)
             return
@@ -199,13 +207,42 @@ class DryRunMiddleware:
             await self.app(scope, receive, marked)
 
 
-async def _refuse(send: Send, field: str, *, empty: bool = False, disagree: bool = False, both: bool = False) -> None:
+REFUSAL = "osv.dry_run_refusal"
+"""The request scope's key holding a dry-run value's refusal, ``(field, message)``, for :func:`refuse_bad_value`."""
+
+
+async def _refused_once_let_in(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve a write whose dry-run value is refused so that its route's access checks answer first: it was refused
+    before them, and a caller without a token got 422 where any other write gets 401 (tester 166 observation).
+
+    The route's last dependency (:func:`refuse_bad_value`) raises the 422 once the caller is let in. Meanwhile the request
+    runs as a dry run, and any answer under 400 is replaced by the 422 (a route without that dependency, an answer the
+    idempotency layer gives again): nothing runs for real, and a value that is not a boolean is never answered a success.
+    """
+    field, message = scope[REFUSAL]
+    replaced = False
+
+    async def refused(answer: Message) -> None:
+        nonlocal replaced
+        if answer["type"] == "http.response.start" and answer["status"] < 400:
+            replaced = True
+            await _refuse(send, field, message)
+        if not replaced:
+            await send(answer)
+
+    with dry_running():
+        await app(scope, receive, refused)
+
+
+def _refusal(field: str, *, empty: bool = False, disagree: bool = False, both: bool = False) -> tuple[str, str]:
     if disagree and both:
-        detail = f"{PARAMETER} and {HEADER} must say the same, true or false: nothing was run, for real or not"
-    elif disagree:
-        detail = f"{field} is given more than once, saying true and false: nothing was run, for real or not"
-    else:
-        detail = f"{field} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
+        return field, f"{PARAMETER} and {HEADER} must say the same, true or false: nothing was run, for real or not"
+    if disagree:
+        return field, f"{field} is given more than once, saying true and false: nothing was run, for real or not"
+    return field, f"{field} must be true or false" + (": given without a value, nothing was run, for real or not" if empty else "")
+
+
+async def _refuse(send: Send, field: str, detail: str) -> None:
     body = json.dumps(
         {
             "type": "about:blank",
@@ -218,6 +255,26 @@ async def _refuse(send: Send, field: str, *, empty: bool = False, disagree: bool
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 422, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def refuse_bad_value(request: Request) -> None:  # no I/O: answered on the event loop, no thread-pool hop
+    """422 ``bool_parsing`` naming ``dry_run`` or ``Dry-Run`` for a dry-run value the middleware could not read; a
+    route's last dependency, so that its access checks answer first (401, 403)."""
+    refusal = request.scope.get(REFUSAL)
+    if refusal is not None:
+        field, message = refusal
+        raise RequestValidationError([{"type": "bool_parsing", "loc": (field,), "msg": message, "input": None}])
+
+
+def refuse_once_let_in(api: FastAPI) -> None:
+    """Make :func:`refuse_bad_value` the last dependency of each of ``api``'s writes; call it once the routers are included."""
+    for route in route_contexts(api):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None or not set(route.methods or ()) & set(METHODS):
+            continue
+        if any(d.call is refuse_bad_value for d in dependant.dependencies):
+            continue
+        dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(refuse_bad_value), path=route.path_format))
 
 
 # OpenAPI ----------------------------------------------------------------------------------------------
@@ -236,7 +293,8 @@ QUERY_PARAMETER = {
         "an `If-Match` built from it could match someone else's next change. A 412 carries the stored record's `ETag`, "
         "as the real request's does. With an `Idempotency-Key` already carried out, the first answer is given again, "
         "as for a retry. `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; any other value, the parameter without one "
-        "included (`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing."
+        "included (`?dry_run`, `?dry_run=`), is 422 `bool_parsing` and runs nothing, once the caller is let in: without a "
+        "valid token it is 401, without the permission 403, as for any write."
     ),
 }
 
@@ -247,7 +305,8 @@ HEADER_PARAMETER = {
     "required": False,
     "schema": {"type": "boolean", "default": False},
     "description": "The same as `?dry_run=`, as a header: `true` is a dry run. Given with the parameter, both must say the "
-    "same; a value that is not a boolean, or the two disagreeing, is 422 `bool_parsing` and runs nothing.",
+    "same; a value that is not a boolean, or the two disagreeing, is 422 `bool_parsing` and runs nothing (401 or 403 first, "
+    "as for any write, for a caller the route does not let in).",
 }
 
 
@@ -269,7 +328,8 @@ def install(api: Any) -> None:
     """Honour ``?dry_run=true`` on every write of ``api`` (a FastAPI app), documented in its OpenAPI.
 
     Add it after :func:`shared.idempotency.install`: it must run outside the
-    idempotency layer, so that layer fingerprints the query without it.
+    idempotency layer, so that layer fingerprints the query without it. Once
+    the routers are included, call :func:`refuse_once_let_in` too.
     """
     api.add_middleware(DryRunMiddleware)
     plain_openapi = api.openapi

@@ -216,7 +216,7 @@ def known_parameters(declared: frozenset[str], checks_if_match: bool = False) ->
     return refuse_unknown
 
 
-def _route_contexts(api: FastAPI) -> list[Any]:
+def route_contexts(api: FastAPI) -> list[Any]:
     """Every route of ``api`` as it is served, those of included routers too (as :func:`shared.auth._api_routes`)."""
     try:
         from fastapi.routing import iter_route_contexts
@@ -232,7 +232,7 @@ def refuse_unknown_query_parameters(api: FastAPI) -> None:
     Routes left out of the OpenAPI document are not checked: the dashboard's sign-in callback takes whatever the
     identity provider adds (``iss``, ``session_state``).
     """
-    for route in _route_contexts(api):
+    for route in route_contexts(api):
         dependant = getattr(route, "dependant", None)
         if dependant is None or not getattr(route, "include_in_schema", True):
             continue

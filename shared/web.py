@@ -44,12 +44,7 @@ from shared.errors import StartupRefusedError, StartupWaitsError
 from shared.events import EventCatalogue
 from shared.files import private_dir
 from shared.following import FeedFollower
-from shared.guards import (
-    PROBLEM_JSON,
-    RequestGuard,
-    SecureHeaders,
-    install_documentation,
-)
+from shared.guards import PROBLEM_JSON, RequestGuard, SecureHeaders, install_documentation
 from shared.health import HEALTH_RESPONSES, Health, Probes, RelayHealth, RelayStall, SourceHealth, StreamAheadHealth
 from shared.idempotency.middleware import install as install_idempotency
 from shared.kept import snapshots_disagreeing
@@ -597,6 +592,7 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
     for router in routers:
         api.include_router(router)
     refuse_unknown_query_parameters(api)
+    dryrun.refuse_once_let_in(api)  # a bad dry-run value is 422 once the route lets the caller in: 401 and 403 first
     install_cors(api, runtime.settings.cors_allow_origins)
     _document_commands_unavailable(api)
     return api

@@ -531,6 +531,7 @@ def create_app(
     # The leads' two commands: dry runs as on every service, inside base_api's body guard. No Idempotency-Key:
     # setting the same targets again, or signing the same figures from the same cut, records nothing.
     dryrun.install(api)
+    dryrun.refuse_once_let_in(api)
     keep_guards_outermost(api)
     install_cors(api, reporting_settings.cors_allow_origins)
     return api

@@ -19,6 +19,7 @@ from services.engagement.api import create_app as engagement_app
 from services.registry.api import create_app as registry_app
 from tests.support.api import Upstream, assert_problem, created
 from tests.support.clients import service_client
+from tests.support.identity import signed_in_headers
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -180,6 +181,35 @@ def test_a_dry_run_header_is_a_dry_run_as_the_parameter_is(registry: TestClient)
     real = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "false", **keyed(key)})  # the dry run kept no key
 
     assert real.status_code == 201 and "dry-run" not in real.headers and "idempotent-replayed" not in real.headers
+    assert len(registry.get("/osvs").json()) == 1
+
+
+def test_a_dry_run_value_not_a_boolean_is_refused_only_to_a_caller_the_route_lets_in(registry: TestClient) -> None:
+    """A value that is not a boolean was refused before the token was read: a caller without one got 422 where any other
+    write gets 401 (tester 166 observation). Access is answered first; the 422 is for a caller let in."""
+    bad = [
+        {"params": {"dry_run": "maybe"}},
+        {"params": {"dry_run": ""}},
+        {"headers": {"Dry-Run": "perhaps"}},
+        {"params": DRY, "headers": {"Dry-Run": "false"}},
+    ]
+    for signed_out in ({"Authorization": ""}, {"Authorization": "Bearer not-a-token"}):
+        for sent in bad:
+            response = registry.post("/osvs", json=AN_OSV, params=sent.get("params"), headers={**sent.get("headers", {}), **signed_out})
+            assert_problem(response, 401)
+            assert response.headers["www-authenticate"].startswith("Bearer") and "dry-run" not in response.headers
+    not_allowed = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "perhaps", **signed_in_headers("auditor")})
+    assert assert_problem(not_allowed, 403)["permission"]
+    assert stored(registry) == 0
+
+    assert_problem(registry.post("/osvs", json=AN_OSV, params={"dry_run": "maybe"}), 422, "dry_run", "bool_parsing")
+    unread = assert_problem(registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "perhaps"}), 422, "Dry-Run", "bool_parsing")
+    assert unread["detail"] == "Dry-Run: Dry-Run must be true or false"
+    # A key carried out already is answered again before the route runs: a value that is not a boolean still gets the 422.
+    key = str(uuid4())
+    assert registry.post("/osvs", json=AN_OSV, headers=keyed(key)).status_code == 201
+    again = registry.post("/osvs", json=AN_OSV, headers={"Dry-Run": "perhaps", **keyed(key)})
+    assert assert_problem(again, 422, "Dry-Run", "bool_parsing") == unread
     assert len(registry.get("/osvs").json()) == 1
 
 

@@ -337,6 +337,8 @@ def test_the_webhook_refuses_a_dry_run_header_and_records_nothing(webhook: TestC
         problem = assert_problem(response, 422, "Dry-Run", "no_dry_run_here")
         assert "osv-import --dry-run" in problem["detail"] and "dry-run" not in response.headers
     assert webhook.post("/kobo/osv_members/submissions", json=submission, headers={"Dry-Run": "true"}).status_code == 401  # its secret first
+    for signed_out in ({"headers": {"Dry-Run": "bogus"}}, {"params": {"dry_run": "bogus"}}):  # as the services' (tester 166 observation)
+        assert_problem(webhook.post("/kobo/osv_members/submissions", json=submission, **signed_out), 401)
 
 
 # Browsers: headers on every answer ---------------------------------------------------------------------
