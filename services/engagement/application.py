@@ -457,10 +457,16 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if not self.osv_in_scope(osv_id, scope):
             raise OSVNotKnownError(osv_id)
 
-    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date) -> set[UUID]:
-        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then, not left before."""
+    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date, *, erased: bool = True) -> set[UUID]:
+        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then, not left before; with
+        ``erased`` False, not one whose personal data is erased or being erased: a meeting recorded since names them no
+        more (tester 166 observation), whatever its day, and the 422 is a stranger's, which tells nothing of them."""
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
-        return {member_id for member_id, member in found.items() if member is not None and held_on(self._memberships_at(member, osv_id), on)}
+        return {
+            member_id for member_id, member in found.items()
+            if member is not None and (erased or (member.erased_on is None and member.erasure_begun_on is None))
+            and held_on(self._memberships_at(member, osv_id), on)
+        }
 
     def _memberships_at(self, member: Member, osv_id: UUID) -> list[Membership]:
         """The member's memberships that count as the OSV ``osv_id``'s: its own, and those of an OSV merged into it, as

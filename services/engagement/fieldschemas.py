@@ -122,7 +122,8 @@ class MeetingCreate(Command):
         default_factory=list,
         max_length=MAX_ATTENDEES,
         description="Members who attended, each a member of this OSV on `held_on` (joined by then, not left before; a member of an OSV "
-        "merged into it counts) (422 `known_member`), once (422 `unique_attendees`); never published.",
+        "merged into it counts) and not erased (count a person erased in `other_attendees`) (422 `known_member`), once (422 "
+        "`unique_attendees`); never published.",
     )
     other_attendees: NotNegativeCount = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."

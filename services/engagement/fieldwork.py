@@ -75,7 +75,8 @@ class Fieldwork:
             other_attendees,
             notes,
             action_items,
-            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on),  # another OSV's member: 422 (tester 163 F10)
+            # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
+            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on, erased=False),
             today=self.today(),
             mapped_on=osv.mapped_on,
         )

@@ -121,3 +121,29 @@ def test_a_member_named_twice_at_a_meeting_is_told_where_the_other_entry_is(clie
         ("attendee_member_ids.3", "the member at attendee_member_ids.3 is at attendee_member_ids.1 too: list each attendee once"),
     ]
     assert member_id not in str(errors)
+
+
+def test_a_person_erased_is_not_named_at_a_meeting_recorded_since(client: TestClient) -> None:
+    """A member whose personal data was erased could still be named at a meeting recorded after the erasure (tester 166
+    observation): 422 ``known_member`` at their place, as for a stranger, naming neither their id nor who they were, and
+    nothing written, whatever the meeting's day. A meeting recorded before the erasure keeps them."""
+    osv_id = upstream(client).osv_mapped()
+    erased = a_member(client, osv_id)  # joined 2024-02-01
+    other = created(client.post("/members", json={
+        "osv_id": osv_id, "full_name": "Ramón Quispe", "document_type": "DNI", "document_number": "40718293",
+        "nationality": "PE", "sex": "M", "joined_on": "2024-02-01",
+    }))["id"]
+    before = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10", attendee_member_ids=[erased, other])))
+    ok(client.post(f"/members/{erased}/erasure", json={"erased_on": "2025-04-01"}))
+
+    for held_on in ("2025-03-10", "2025-04-15"):
+        refused = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on=held_on, attendee_member_ids=[other, erased], action_items=[]))
+        problem = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")
+        assert erased not in str(problem) and "Yusmary" not in str(problem) and len(problem["errors"]) == 1
+    assert [m["meeting_id"] for m in ok(client.get(f"/osvs/{osv_id}/follow-up"))["meetings"]] == [before["meeting_id"]]
+
+    taken = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-04-15", attendee_member_ids=[other], action_items=[])))
+
+    assert taken["attendee_member_ids"] == [other]
+    meetings = ok(client.get(f"/osvs/{osv_id}/follow-up"))["meetings"]
+    assert [m["attendee_member_ids"] for m in meetings] == [[other], [erased, other]]
