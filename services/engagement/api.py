@@ -355,7 +355,7 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
         notes=body.notes,
         action_items=[ActionItemDraft(a.description, a.owner, a.due_on) for a in body.action_items],
     )
-    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True)
+    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True, attendees=meeting.attendee_member_ids)  # just checked
 
 
 @follow_up_router.post("/osvs/{osv_id}/actions/{action_id}/completion", response_model=ActionItemPublic, dependencies=WRITES)
@@ -387,17 +387,21 @@ def get_follow_up(osv_id: UUID, engagement: EngagementDep, caller: MemberReader)
     """Show an OSV's follow-up: last contact, meetings, open actions and assistance hours (staff's words `[withheld]` to focal points and auditors).
 
     The staff's words (notes, actions' description and owner, assistance notes) only to a reader with
-    `personal-data:read`; anyone else reads them `[withheld]`, with every date, topic and count."""
+    `personal-data:read`; anyone else reads them `[withheld]`, with every date, topic and count. A meeting names those
+    of its attendees who were members of the OSV on its day: one recorded before attendees were checked may have named
+    others, who are not shown nor counted."""
     scope = caller.scope(Permission.PROGRAMME_READ)
     follow_up = engagement.get_follow_up(osv_id=osv_id, scope=scope)
-    return FollowUpPublic.of(osv_id, follow_up, engagement.today(), text=caller.may_read_staff_text)
+    attendees = engagement.attendees_shown(osv_id=osv_id, meetings=follow_up.meetings.values() if follow_up is not None else ())
+    return FollowUpPublic.of(osv_id, follow_up, engagement.today(), text=caller.may_read_staff_text, attendees=attendees)
 
 
 @follow_up_router.post("/osvs/{osv_id}/meetings/{meeting_id}/redaction", response_model=MeetingPublic, dependencies=WRITES)
 def redact_meeting_text(osv_id: UUID, meeting_id: UUID, engagement: EngagementDep) -> MeetingPublic:
     """Forget a meeting's notes and its actions' words for good; they read `[redacted]` (deletes their key)."""
     follow_up, meeting = engagement.redact_meeting_text(osv_id=osv_id, meeting_id=meeting_id)
-    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True)
+    attendees = engagement.attendees_shown(osv_id=osv_id, meetings=[meeting])[meeting.meeting_id]
+    return MeetingPublic.of(follow_up, meeting, engagement.today(), text=True, attendees=attendees)
 
 
 @follow_up_router.post(

@@ -11,7 +11,7 @@ is shown only to a reader who may read it (``personal-data:read``, see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -181,24 +181,28 @@ class MeetingPublic(BaseModel):
     osv_id: UUID
     held_on: date
     mode: MeetingMode
-    attendee_member_ids: list[UUID]
+    attendee_member_ids: list[UUID] = Field(
+        description="The members named who were members of the OSV on `held_on` (a meeting recorded before attendees were "
+        "checked may have named others: they are not shown)."
+    )
     other_attendees: int
-    attendee_count: int = Field(description="Members named plus other attendees.")
+    attendee_count: int = Field(description="Members named (those shown) plus other attendees.")
     topics: list[MeetingTopic]
     notes: str | None = Field(description="Free notes for staff; null if none. " + WITHHELD)
     action_items: list[ActionItemPublic]
 
     @classmethod
-    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool) -> MeetingPublic:
-        """The meeting; its notes and actions' words only when ``text``, else withheld."""
+    def of(cls, follow_up: FollowUp, meeting: Meeting, today: date, *, text: bool, attendees: Sequence[UUID]) -> MeetingPublic:
+        """The meeting, naming ``attendees`` (those of its attendees shown: :meth:`Engagement.attendees_shown`); its notes
+        and actions' words only when ``text``, else withheld."""
         return cls(
             meeting_id=meeting.meeting_id,
             osv_id=follow_up.osv_id,
             held_on=meeting.held_on,
             mode=meeting.mode,
-            attendee_member_ids=list(meeting.attendee_member_ids),
+            attendee_member_ids=list(attendees),
             other_attendees=meeting.other_attendees,
-            attendee_count=meeting.attendee_count,
+            attendee_count=len(attendees) + meeting.other_attendees,
             topics=list(meeting.topics),
             notes=shown_text(meeting.notes, text),
             action_items=[ActionItemPublic.of(follow_up.action_items[a], today, text=text) for a in meeting.action_ids],
@@ -243,8 +247,11 @@ class FollowUpPublic(BaseModel):
     technical_assistance: AssistanceSummary
 
     @classmethod
-    def of(cls, osv_id: UUID, follow_up: FollowUp | None, today: date, *, text: bool) -> FollowUpPublic:
-        """The OSV's follow-up; staff's words in it only when ``text``, else withheld (facts and counts stay)."""
+    def of(
+        cls, osv_id: UUID, follow_up: FollowUp | None, today: date, *, text: bool, attendees: Mapping[UUID, Sequence[UUID]]
+    ) -> FollowUpPublic:
+        """The OSV's follow-up, each meeting naming its ``attendees`` shown (by meeting id); staff's words in it only when
+        ``text``, else withheld (facts and counts stay)."""
         if follow_up is None:
             empty = AssistanceSummary(total_hours=Decimal("0.00"), hours_by_topic={}, records=[])
             return cls(osv_id=osv_id, last_contact=None, meetings=[], open_actions=[], technical_assistance=empty)
@@ -253,7 +260,9 @@ class FollowUpPublic(BaseModel):
         return cls(
             osv_id=osv_id,
             last_contact=LastContact(on=contact.on, kind=contact.kind) if contact else None,
-            meetings=[MeetingPublic.of(follow_up, m, today, text=text) for m in follow_up.meetings_latest_first()],
+            meetings=[
+                MeetingPublic.of(follow_up, m, today, text=text, attendees=attendees[m.meeting_id]) for m in follow_up.meetings_latest_first()
+            ],
             open_actions=[ActionItemPublic.of(a, today, text=text) for a in follow_up.open_actions()],
             technical_assistance=AssistanceSummary(
                 total_hours=follow_up.assistance_hours,

@@ -7,15 +7,28 @@ whose helpers these use.
 
 from __future__ import annotations
 
-from uuid import uuid4
+from datetime import date
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
+from services.engagement.domain.followup import FollowUp, MeetingMode, MeetingTopic
 from tests.integration.test_fieldwork_api import a_meeting, a_member, an_activity, upstream
 from tests.support.api import assert_problem, created, ok
+from tests.support.identity import signed_in_headers
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.service("engagement")]
+
+
+def member_of(client: TestClient, osv_id: str, name: str, number: str, joined_on: str, left_on: str | None = None) -> str:
+    member_id = created(client.post("/members", json={
+        "osv_id": osv_id, "full_name": name, "document_type": "DNI", "document_number": number,
+        "nationality": "PE", "sex": "M", "joined_on": joined_on,
+    }))["id"]
+    if left_on:
+        ok(client.post(f"/members/{member_id}/departure", json={"left_on": left_on, "reason": "moved_abroad"}), 200)
+    return member_id
 
 
 def test_only_members_attend_by_id_and_each_once(client: TestClient) -> None:
@@ -42,19 +55,10 @@ def test_a_meeting_names_only_those_who_were_members_of_its_osv_on_its_day(clien
     duplicate = up.osv_mapped(district="Comas")
     stranger = a_member(client, elsewhere)
 
-    def member_of(osv_id: str, name: str, number: str, joined_on: str, left_on: str | None = None) -> str:
-        member_id = created(client.post("/members", json={
-            "osv_id": osv_id, "full_name": name, "document_type": "DNI", "document_number": number,
-            "nationality": "PE", "sex": "M", "joined_on": joined_on,
-        }))["id"]
-        if left_on:
-            ok(client.post(f"/members/{member_id}/departure", json={"left_on": left_on, "reason": "moved_abroad"}), 200)
-        return member_id
-
-    left_since = member_of(here, "Ramón Quispe", "40718293", "2024-02-01", left_on="2025-06-01")
-    left_before = member_of(here, "Wilmer Rojas", "41829304", "2024-02-01", left_on="2025-03-09")
-    joined_after = member_of(here, "Yolanda Mamani", "42930415", "2025-03-11")
-    merged_in = member_of(duplicate, "Andreína Castillo", "43041526", "2024-05-01")
+    left_since = member_of(client, here, "Ramón Quispe", "40718293", "2024-02-01", left_on="2025-06-01")
+    left_before = member_of(client, here, "Wilmer Rojas", "41829304", "2024-02-01", left_on="2025-03-09")
+    joined_after = member_of(client, here, "Yolanda Mamani", "42930415", "2025-03-11")
+    merged_in = member_of(client, duplicate, "Andreína Castillo", "43041526", "2024-05-01")
     up.osv_merged(duplicate, here, merged_on="2025-01-15")
     meeting = {"held_on": "2025-03-10"}
 
@@ -129,10 +133,7 @@ def test_a_person_erased_is_not_named_at_a_meeting_recorded_since(client: TestCl
     nothing written, whatever the meeting's day. A meeting recorded before the erasure keeps them."""
     osv_id = upstream(client).osv_mapped()
     erased = a_member(client, osv_id)  # joined 2024-02-01
-    other = created(client.post("/members", json={
-        "osv_id": osv_id, "full_name": "Ramón Quispe", "document_type": "DNI", "document_number": "40718293",
-        "nationality": "PE", "sex": "M", "joined_on": "2024-02-01",
-    }))["id"]
+    other = member_of(client, osv_id, "Ramón Quispe", "40718293", "2024-02-01")
     before = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10", attendee_member_ids=[erased, other])))
     ok(client.post(f"/members/{erased}/erasure", json={"erased_on": "2025-04-01"}))
 
@@ -147,3 +148,34 @@ def test_a_person_erased_is_not_named_at_a_meeting_recorded_since(client: TestCl
     assert taken["attendee_member_ids"] == [other]
     meetings = ok(client.get(f"/osvs/{osv_id}/follow-up"))["meetings"]
     assert [m["attendee_member_ids"] for m in meetings] == [[other], [erased, other]]
+
+
+def test_a_meeting_recorded_before_attendees_were_checked_shows_only_its_osvs_members_on_its_day(client: TestClient) -> None:
+    """Meetings recorded before attendees were checked kept any id they were given, and the OSV's follow-up showed each
+    one, a stranger's too, to its focal point (tester 165 F3): only the attendees who were members of the OSV on the
+    meeting's day are shown (a member of an OSV merged into it counting, as the write check counts them), and counted in
+    ``attendee_count``; the record keeps the rest."""
+    up = upstream(client)
+    here = up.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    elsewhere, duplicate = up.osv_mapped(district="Comas"), up.osv_mapped(district="San Juan de Lurigancho", zone="Lima Este")
+    stranger = a_member(client, elsewhere)
+    member = member_of(client, here, "Ramón Quispe", "40718293", "2024-02-01")
+    joined_after = member_of(client, here, "Yolanda Mamani", "42930415", "2025-03-11")
+    left_before = member_of(client, here, "Wilmer Rojas", "41829304", "2024-02-01", left_on="2025-03-09")
+    merged_in = member_of(client, duplicate, "Andreína Castillo", "43041526", "2024-05-01")
+    up.osv_merged(duplicate, here, merged_on="2025-01-15")
+    named = [stranger, member, joined_after, str(uuid4()), left_before, merged_in]  # as an older meeting took them, unchecked
+    engagement = client.app.state.runtime.app  # type: ignore[attr-defined]
+    follow_up = FollowUp(osv_id=UUID(here))
+    follow_up.hold_meeting(date(2025, 3, 10), MeetingMode.IN_PERSON, [MeetingTopic.RUOS_REGISTRATION], [UUID(m) for m in named], 2, None, [],
+                           known_members={UUID(m) for m in named}, today=date(2025, 6, 1))
+    engagement.save(follow_up)
+
+    for reader in ({}, signed_in_headers("municipal-150132")):
+        [meeting] = ok(client.get(f"/osvs/{here}/follow-up", headers=reader))["meetings"]
+
+        assert meeting["attendee_member_ids"] == [member, merged_in] and meeting["attendee_count"] == 4
+        assert all(who not in str(meeting) for who in (stranger, joined_after, left_before))
+    redacted = ok(client.post(f"/osvs/{here}/meetings/{meeting['meeting_id']}/redaction"))  # its answer shows the meeting too
+    assert redacted["attendee_member_ids"] == [member, merged_in] and redacted["attendee_count"] == 4
+    assert list(engagement.find_follow_up(UUID(here)).meetings.values())[0].attendee_member_ids == tuple(UUID(m) for m in named)
