@@ -139,6 +139,7 @@ class ReadModel(Checkpoints, AlertFacts, View):
         self._checkpointing = threading.Lock()
         self._caching = threading.Lock()
         self._caching_tally = threading.Lock()
+        self._keeping_alert_facts = threading.Lock()
         self._latest: Latest | None = None
         self._cached: dict[Hashable, bytes] = {}
         self._cached_revision = -1
