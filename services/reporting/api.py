@@ -469,7 +469,7 @@ def get_dashboard(
     def page() -> str:
         report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
         found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(viewer))
-        targets = reporting.targets(as_of=as_of, scope=scope)
+        targets = reporting.targets(as_of=as_of, scope=scope, report=report)
         return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
 
     if as_of is not None:

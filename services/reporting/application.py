@@ -320,7 +320,7 @@ class Reporting:
         today = as_of.astimezone(LIMA).date() if as_of is not None else self.today()
 
         def answer() -> Alerts:
-            facts = self.readmodel.alert_facts(as_of)
+            facts = self.readmodel.alert_facts(as_of) if as_of is not None else self.readmodel.latest_alert_facts()
             if districts is not None:
                 facts = only_in(facts, districts, frozenset(m.id for m in municipalities))
             return alerts(
@@ -360,14 +360,19 @@ class Reporting:
         """Each (phase code, indicator)'s targets as set by ``as_of``."""
         return {(phase.code, name): targets for phase, report in self._reports(as_of) for name, targets in report.targets_as_of(as_of).items()}
 
-    def targets(self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA) -> dict[str, Any]:
+    def targets(
+        self, as_of: datetime | None = None, scope: MunicipalScope = ALL_LIMA, report: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """What ``GET /targets`` answers: per phase (with its ``status``), each indicator's baseline, target, actual and share of
         the target reached; for a phase not started, the actual and the share are null, as the exports leave them empty.
 
         For a municipal ``scope`` the actual is its districts' figure alone, and the share its part of the programme's target.
+        ``report``: what :meth:`indicators` answered for the same ``as_of`` and ``scope``, with any breakdown (its phases
+        are the whole's), to read the actuals from: the dashboard has it already, and a report is a fifth of its page.
         """
         self.check_past(as_of)
-        report = self.readmodel.report(as_of, None, self.districts_of(scope), self.cut_day(as_of))
+        if report is None:
+            report = self.readmodel.report(as_of, None, self.districts_of(scope), self.cut_day(as_of))
         plans = self.plans(as_of)
         phases = []
         for phase in report["phases"]:
