@@ -230,11 +230,12 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
     ) -> Member:
         """Record a departure from one membership; without its id, from the member's only active one."""
         member = self.get_member(member_id)
+        attended = self._meetings_attended(member)  # before the departure changes their memberships
         if membership_id is None:
             membership = member.leave(left_on, reason)
         else:
             membership = member.leave_membership(membership_id, left_on, reason)
-        self._check_meetings_attended(member, membership, "left_on", left_on)
+        self._check_meetings_attended(member, membership, "left_on", left_on, attended)
         roster = self._roster_of(membership.osv_id)
         roster.unseat(membership, member.id, member.document_type, self.today())
         self.save(member, roster)
@@ -252,9 +253,10 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         member = self.get_member(member_id)
         membership = member.membership(membership_id)
         check_version("the member", member.version, expected)
+        attended = self._meetings_attended(member)  # before the correction changes the membership
         if member.correct_joining(membership_id, joined_on, self.today()):
             self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
-            self._check_meetings_attended(member, membership, "joined_on", joined_on)
+            self._check_meetings_attended(member, membership, "joined_on", joined_on, attended)
             self.save(member)
         return member
 
@@ -492,15 +494,29 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         reporting counts them (one look at the merges for each membership of another OSV)."""
         return [m for m in member.memberships.values() if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]
 
-    def _check_meetings_attended(self, member: Member, changed: Membership, field: str, given: date) -> None:
-        """422 on ``field`` (``given``) when ``member``, as changed (not saved), would not have been a member of an OSV on
-        the day of one of its meetings they are named at (:class:`AttendedMeetingError`): a meeting names its OSV's
-        members on its day (tester 166 F1: a joining date corrected, or a departure recorded, past one was taken)."""
-        for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
+    def _meetings_attended(self, member: Member) -> dict[UUID, list[date]]:
+        """By OSV (each of ``member``'s memberships' and the one it was merged into), the days of its meetings that name
+        them and on which they were its member: what their follow-up shows (:meth:`attendees_shown`). A meeting recorded
+        before attendees were checked may name them on a day they were not: it bounds none of their dates, or a joining
+        date it preceded would refuse every correction (found while fixing tester 165 F3)."""
+        attended: dict[UUID, list[date]] = {}
+        for osv_id in {osv for m in member.memberships.values() for osv in (m.osv_id, self.osvs.now_in(m.osv_id))}:
             follow_up = self.find_follow_up(osv_id)
-            attended = [] if follow_up is None else [m.held_on for m in follow_up.meetings.values() if member.id in m.attendee_member_ids]
-            memberships = self._memberships_at(member, osv_id) if attended else []
-            for day in sorted(attended, reverse=field == "left_on"):  # the meeting that bounds the date most
+            named = [] if follow_up is None else [m.held_on for m in follow_up.meetings.values() if member.id in m.attendee_member_ids]
+            memberships = self._memberships_at(member, osv_id) if named else []
+            if days := [day for day in named if held_on(memberships, day)]:
+                attended[osv_id] = days
+        return attended
+
+    def _check_meetings_attended(self, member: Member, changed: Membership, field: str, given: date, attended: dict[UUID, list[date]]) -> None:
+        """422 on ``field`` (``given``) when ``member``, as changed (not saved), would not have been a member of an OSV on
+        the day of one of the meetings they attended (``attended``, :meth:`_meetings_attended` before the change;
+        :class:`AttendedMeetingError`): a meeting names its OSV's members on its day (tester 166 F1: a joining date
+        corrected, or a departure recorded, past one was taken)."""
+        for osv_id in {changed.osv_id, self.osvs.now_in(changed.osv_id)}:
+            days = attended.get(osv_id, [])
+            memberships = self._memberships_at(member, osv_id) if days else []
+            for day in sorted(days, reverse=field == "left_on"):  # the meeting that bounds the date most
                 if not held_on(memberships, day):
                     raise AttendedMeetingError(field, given, day)
 

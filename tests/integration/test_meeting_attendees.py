@@ -179,3 +179,30 @@ def test_a_meeting_recorded_before_attendees_were_checked_shows_only_its_osvs_me
     redacted = ok(client.post(f"/osvs/{here}/meetings/{meeting['meeting_id']}/redaction"))  # its answer shows the meeting too
     assert redacted["attendee_member_ids"] == [member, merged_in] and redacted["attendee_count"] == 4
     assert list(engagement.find_follow_up(UUID(here)).meetings.values())[0].attendee_member_ids == tuple(UUID(m) for m in named)
+
+
+def test_a_meeting_recorded_before_attendees_were_checked_bounds_no_date_of_someone_it_named_on_a_day_they_were_no_member(
+    client: TestClient,
+) -> None:
+    """An older meeting (recorded before attendees were checked) that named a member before they joined made every later
+    joining-date correction and departure of theirs 422 ``not_after_attended_on``/``not_before_attended_on``: their dates
+    could never be corrected. Only the meetings their follow-up shows them at (a member on the day) bound their dates."""
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    member_id = member_of(client, osv_id, "Ramón Quispe", "40718293", "2025-05-01")
+    engagement = client.app.state.runtime.app  # type: ignore[attr-defined]
+    follow_up = FollowUp(osv_id=UUID(osv_id))
+    follow_up.hold_meeting(date(2025, 3, 10), MeetingMode.IN_PERSON, [MeetingTopic.RUOS_REGISTRATION], [UUID(member_id)], 1, None, [],
+                           known_members={UUID(member_id)}, today=date(2025, 6, 1))  # before they joined, as an older meeting took it
+    engagement.save(follow_up)
+    created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-06-10", attendee_member_ids=[member_id], action_items=[])))
+    membership_id = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))["memberships"][0]["membership_id"]
+    correction = f"/members/{member_id}/memberships/{membership_id}/joining-date-correction"
+
+    ok(client.post(correction, json={"joined_on": "2025-05-20"}))  # the meeting of 2025-03-10 does not show them: no bound
+    assert_problem(client.post(correction, json={"joined_on": "2025-06-11"}), 422, "joined_on", "not_after_attended_on")  # 06-10 does
+    assert_problem(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-06-09", "reason": "moved_abroad"}),
+                   422, "left_on", "not_before_attended_on")
+    ok(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-06-10", "reason": "moved_abroad"}))
+    member = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))
+    assert [(m["joined_on"], m["left_on"]) for m in member["memberships"]] == [("2025-05-20", "2025-06-10")]
