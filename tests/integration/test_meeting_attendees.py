@@ -141,6 +141,7 @@ def test_a_person_erased_is_not_named_at_a_meeting_recorded_since(client: TestCl
         refused = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on=held_on, attendee_member_ids=[other, erased], action_items=[]))
         problem = assert_problem(refused, 422, "attendee_member_ids.1", "known_member")
         assert erased not in str(problem) and "Yusmary" not in str(problem) and len(problem["errors"]) == 1
+        assert "or their personal data is erased" in problem["detail"]  # not told to record again someone erased (tester 168 F2)
     assert [m["meeting_id"] for m in ok(client.get(f"/osvs/{osv_id}/follow-up"))["meetings"]] == [before["meeting_id"]]
 
     taken = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-04-15", attendee_member_ids=[other], action_items=[])))

@@ -100,8 +100,9 @@ class RepeatedAttendeeError(RuleViolationError):
 class UnknownAttendeeError(RuleViolationError):
     def __init__(self, index: int) -> None:
         super().__init__(
-            f"attendee {index} was not a member of this OSV on held_on, as engagement knows: record their membership "
-            "first (joined on or before the meeting), or count them in other_attendees",
+            f"attendee {index} was not a member of this OSV on held_on, as engagement knows, or their personal data is "
+            "erased: record their membership first (joined on or before the meeting) if they were, or count them in "
+            "other_attendees",
             field=f"attendee_member_ids.{index}",
             rule="known_member",
         )
