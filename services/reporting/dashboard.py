@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from services.reporting import charts
-from services.reporting.domain.alerts import Alerts
+from services.reporting.domain.alerts import Alerts, OverdueMeeting
 from services.reporting.domain.indicators import flatten
 from services.reporting.translations import CONTRACT_INDICATORS, TRANSLATIONS, Language, phase_name, translator
 from shared.clock import LIMA
@@ -77,6 +77,12 @@ def _key(key: str, t: Callable[..., str]) -> str:
     return t(f"part.{key}") if f"part.{key}" in TRANSLATIONS["es"] else t(f"code.{key}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _key_html(key: str, t: Callable[..., str]) -> str:
+    """:func:`_key`, escaped: the same few keys recur in every cell of a page (one ``t`` per page)."""
+    return str(escape(_key(key, t)))
+
+
 def cell(name: str, value: Any, t: Callable[..., str]) -> Markup:
     """One indicator's value as HTML: numbers as text, breakdowns as nested lists with translated keys."""
     return Markup(_cell(name, value, t))
@@ -86,8 +92,10 @@ def _cell(name: str, value: Any, t: Callable[..., str]) -> str:
     """:func:`cell`'s HTML as a plain string, every text escaped (built with f-strings: a page has thousands of cells)."""
     if value is None or (isinstance(value, Mapping | list) and not value):
         return "—"
+    if isinstance(value, int) and not name.endswith(("_pen", "_usd", "_rate")):
+        return str(value)  # a count: digits and a sign, nothing to escape (most of a page's thousands of cells)
     if isinstance(value, Mapping):
-        items = "".join(f'<li><span class="key">{escape(_key(k, t))}:</span> {_cell(k, v, t)}</li>' for k, v in value.items())
+        items = "".join(f'<li><span class="key">{_key_html(k, t)}:</span> {_cell(k, v, t)}</li>' for k, v in value.items())
         return f'<ul class="breakdown">{items}</ul>'
     if isinstance(value, list):
         return ", ".join(_cell(name, v, t) for v in value)
@@ -115,6 +123,42 @@ def ordered_names(*indicator_sets: Mapping[str, Any]) -> list[str]:
     """The indicators the JSON holds: the contract's in its order, then any others by name; a currency never used is left out."""
     present = {name for s in indicator_sets for name in s if not _money_never_moved(name, indicator_sets)}
     return [n for n in CONTRACT_INDICATORS if n in present] + sorted(present - set(CONTRACT_INDICATORS))
+
+
+def indicator_rows(phases: list[Mapping[str, Any]], total: Mapping[str, Any], t: Callable[..., str]) -> Markup:
+    """The body rows of a phase table (``dashboard.html``'s ``phase_table``): an indicator a row, a phase a cell (``—``
+    for one not started), then the total; written here, as the cells are, not in the template's loops (a page has a
+    table for the programme and one per zone or district, their cells the most of its rendering)."""
+    rows = []
+    for name in ordered_names(total, *(phase["indicators"] for phase in phases)):
+        cells = "".join(
+            "      <td>—</td>\n" if phase.get("status") == "not_started" else f"      <td>{_cell(name, phase['indicators'].get(name), t)}</td>\n"
+            for phase in phases
+        )
+        rows.append(
+            f'    <tr data-indicator="{escape(name)}">\n      <th scope="row">{escape(t("indicator." + name))}</th>\n{cells}'
+            f'      <td class="total">{_cell(name, total.get(name), t)}</td>\n    </tr>\n'
+        )
+    return Markup("".join(rows))
+
+
+def overdue_rows(overdue: Iterable[OverdueMeeting], t: Callable[..., str]) -> Markup:
+    """The overdue meetings' table rows (``dashboard.html``'s ``#overdue-meetings``): an OSV a row, written here as the
+    phase tables' are (:func:`indicator_rows`): most of a programme's OSVs may be overdue, thousands of rows."""
+    never = escape(t("ui.never"))
+    rows = []
+    for osv in overdue:
+        met = (
+            osv.last_met_on.isoformat() if osv.last_met_on
+            else f'{never} ({escape(t("alerts.mapped_on_note", day=osv.counted_from.isoformat()))})'
+        )
+        rows.append(
+            f'      <tr data-osv="{escape(osv.osv_id)}">\n'
+            f'        <th scope="row">{escape(osv.name)}</th><td>{escape(osv.district)}</td><td>{escape(osv.zone)}</td>\n'
+            f"        <td>{met}</td>\n"
+            f'        <td class="number">{escape(osv.days_without_meeting)}</td>\n      </tr>\n'
+        )
+    return Markup("".join(rows))
 
 
 # The page
@@ -278,7 +322,8 @@ def render_dashboard(
     return _templates.get_template("dashboard.html").render(
         t=t,
         lang=lang,
-        cell=cell,
+        indicator_rows=indicator_rows,
+        overdue_rows=overdue_rows,
         stated=stated,
         query=query,
         cut_field=cut.astimezone(LIMA).strftime(CUT_FORMATS[lang][0]) if cut else "",
@@ -288,7 +333,6 @@ def render_dashboard(
         phases=phases,
         total=total,
         breakdown=breakdown,
-        ordered_names=ordered_names,
         plotted=plotted,
         alerts=found,
         after_dissolution_shown=AFTER_DISSOLUTION_SHOWN,
