@@ -66,6 +66,8 @@ class InvalidMasterKeyError(ValueError):
 
 MASTER_KEY_SIZES = (16, 24, 32)
 """The master key's possible lengths in bytes (an AES key's)."""
+MASTER_KEY_FORM = "base64 of 16, 24 or 32 bytes"
+"""How a master key is written, as a refusal says it."""
 
 
 def key_fault(text: str, sizes: range | tuple[int, ...], said: str) -> str | None:
@@ -90,7 +92,7 @@ class MasterKey:
     @classmethod
     def from_text(cls, text: str) -> MasterKey:
         """The key written in base64 (a setting, a key file); :class:`InvalidMasterKeyError` saying why it is none."""
-        if (why := key_fault(text, MASTER_KEY_SIZES, "base64 of 16, 24 or 32 bytes")) is not None:
+        if (why := key_fault(text, MASTER_KEY_SIZES, MASTER_KEY_FORM)) is not None:
             raise InvalidMasterKeyError(f"the master key {why}")
         return cls(base64.b64decode(text.strip(), validate=True))
 

@@ -29,7 +29,7 @@ from shared.auth import AuthSettings
 from shared.dates import EARLIEST_DATE
 from shared.districts import DistrictTable
 from shared.files import PRIVATE_FILE, private_dir
-from shared.sealing import MASTER_KEY_SIZES, key_fault
+from shared.sealing import MASTER_KEY_FORM, MASTER_KEY_SIZES, key_fault
 
 KEY_BYTES = 32
 
@@ -207,7 +207,7 @@ class ServiceSettings(BaseSettings):
     def _master_key_reads(cls, key: SecretStr | None) -> SecretStr | None:
         """Refused at start unless base64 of 16, 24 or 32 bytes: it was refused only once the service opened its store,
         in a traceback that never named the variable (tester 166 F3)."""
-        if key is not None and (why := key_fault(key.get_secret_value(), MASTER_KEY_SIZES, "base64 of 16, 24 or 32 bytes")):
+        if key is not None and (why := key_fault(key.get_secret_value(), MASTER_KEY_SIZES, MASTER_KEY_FORM)):
             raise ValueError(why)
         return key
 

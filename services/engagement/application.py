@@ -459,20 +459,20 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if not self.osv_in_scope(osv_id, scope):
             raise OSVNotKnownError(osv_id)
 
-    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date, *, erased: bool = True) -> set[UUID]:
-        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on``: joined by then, not left before; with
-        ``erased`` False, not one whose personal data is erased or being erased: a meeting recorded since names them no
-        more (tester 166 observation), whatever its day, and the 422 is a stranger's, which tells nothing of them."""
+    def members_of(self, osv_id: UUID, member_ids: Iterable[UUID], on: date) -> set[UUID]:
+        """Those of ``member_ids`` who were members of the OSV ``osv_id`` on ``on`` (joined by then, not left before) and
+        whose personal data is neither erased nor being erased: a meeting recorded since names them no more (tester 166
+        observation), whatever its day, and the 422 is a stranger's, which tells nothing of them."""
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
         return {
             member_id for member_id, member in found.items()
-            if member is not None and (erased or (member.erased_on is None and member.erasure_begun_on is None))
+            if member is not None and member.erased_on is None and member.erasure_begun_on is None
             and held_on(self._memberships_at(member, osv_id), on)
         }
 
     def attendees_shown(self, osv_id: UUID, meetings: Iterable[Meeting]) -> dict[UUID, tuple[UUID, ...]]:
         """Each of the OSV ``osv_id``'s ``meetings``' attendees, by meeting id, who were members of it on its day, as
-        :meth:`members_of` counts them (an erased person too: erased after the meeting was recorded); each member read once.
+        :meth:`members_of` counts them, an erased person too (erased after the meeting was recorded); each member read once.
 
         Meetings recorded before attendees were checked (tester 163 F10, tester 165 F2) may name others: another OSV's
         member, one who joined after or left before. Their ids are not shown, to the OSV's focal point or to anyone

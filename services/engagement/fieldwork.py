@@ -76,7 +76,7 @@ class Fieldwork:
             notes,
             action_items,
             # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
-            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on, erased=False),
+            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on),
             today=self.today(),
             mapped_on=osv.mapped_on,
         )

@@ -140,6 +140,7 @@ def importer_of(request: Request) -> Importer:
 
 ImporterDep = Annotated[Importer, Depends(importer_of)]
 
+
 async def no_dry_run(request: Request, _: KoboHook) -> None:
     """422 ``no_dry_run_here`` for a ``Dry-Run`` header (once the hook's secret is checked), before the importer is made:
     the webhook takes no dry run."""

@@ -69,7 +69,7 @@ READ_AGAIN_FOR = frozenset({*GONE_TYPES, *UNDOING, *SUPERSEDED_BY})
 read, an undo takes one back, a correction supersedes one (:meth:`AlertFacts.latest_alert_facts`)."""
 
 
-def _in_order(fact: Fact) -> tuple[datetime, str, int]:
+def _recorded_order(fact: Fact) -> tuple[datetime, str, int]:
     """A fact's place in recorded order, as the read model's queries order facts."""
     return fact.recorded_at, fact.source, fact.position
 
@@ -96,7 +96,7 @@ class KeptAlertFacts:
 
     def listed(self) -> list[Fact]:
         """The facts as :meth:`AlertFacts.alert_facts` lists them: ``plain``, the meetings in recorded order, ``late``."""
-        return [*self.plain, *sorted(self.meetings.values(), key=_in_order), *self.late]
+        return [*self.plain, *sorted(self.meetings.values(), key=_recorded_order), *self.late]
 
 
 class AlertFacts:
@@ -418,8 +418,8 @@ class AlertFacts:
             latest = select(LAST_MEETINGS.c.event_id).where(LAST_MEETINGS.c.osv_id.in_(osvs))
             meetings = list(self._facts(connection, [FACTS.c.event_id.in_(latest)])) if osvs else []
         plain = [f for f in new if f.type != MEETING and f.event_id not in kept.plain_ids]
-        if plain and kept.plain and _in_order(plain[0]) < _in_order(kept.plain[-1]):  # read again after a race: kept in order
-            kept.plain = sorted([*kept.plain, *plain], key=_in_order)
+        if plain and kept.plain and _recorded_order(plain[0]) < _recorded_order(kept.plain[-1]):  # read again after a race: kept in order
+            kept.plain = sorted([*kept.plain, *plain], key=_recorded_order)
         else:
             kept.plain += plain
         kept.plain_ids.update(f.event_id for f in plain)
