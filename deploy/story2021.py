@@ -78,7 +78,9 @@ class Refused(DemoError):
 # registry reaches funding and engagement a few milliseconds later. The refusals
 # that mean "not yet" (a 422 or 404 about a record they have not heard of) carry
 # Retry-After: worth asking again. A 404 without it (a wrong member id) is final.
-NOT_YET_STATUSES = (404, 422)
+# So does a 503 (the database out of reach a moment, its one writer busy past the
+# pool's wait under load): nothing was written, and its key makes asking again safe.
+NOT_YET_STATUSES = (404, 422, 503)
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

@@ -112,6 +112,17 @@ def test_a_not_yet_refusal_with_retry_after_is_asked_again(scripted_service: htt
     assert AnswersFromAScript.requests == 2
 
 
+def test_a_503_with_retry_after_is_asked_again(scripted_service: httpx.Client) -> None:
+    """A registration under load met its store's one writer busy past the pool's wait: 503 `Retry-After`, nothing written;
+    `make demo` stopped there, the step loaded only in part (seen in `make test`'s demo test)."""
+    AnswersFromAScript.script = [(503, {"Retry-After": "1"}, "")]
+
+    answer = send(Keyed(scripted_service, Story(), "engagement"), "post", "/members", {}, patience=5)
+
+    assert answer == {"osv_id": "osv-1"}
+    assert AnswersFromAScript.requests == 2
+
+
 def test_a_404_without_retry_after_is_final_at_once(scripted_service: httpx.Client) -> None:
     """A wrong member or activity id ("… is not known to engagement" too) will never be found: no asking again for the step's patience."""
     AnswersFromAScript.script = [(404, {}, "not found")] * 50
