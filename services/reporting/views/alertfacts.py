@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
@@ -67,6 +67,11 @@ def _dated_ahead(day: date, recorded: datetime) -> bool:
 READ_AGAIN_FOR = frozenset({*GONE_TYPES, *UNDOING, *SUPERSEDED_BY})
 """The facts after which the latest alert facts are read in full again: a dissolution or a merge judges facts already
 read, an undo takes one back, a correction supersedes one (:meth:`AlertFacts.latest_alert_facts`)."""
+
+LATE_FOLDED_IN = timedelta(hours=1)
+"""How long before the latest fact read a fact may have been recorded and still be folded into the latest alert facts
+(:meth:`AlertFacts.latest_alert_facts`): the facts recorded since then are read again. One recorded earlier (a relay
+held up for hours) has the alert facts read in full: reading every fact recorded since could cost more."""
 
 
 def _recorded_order(fact: Fact) -> tuple[datetime, str, int]:
@@ -372,12 +377,15 @@ class AlertFacts:
         """:meth:`alert_facts` of every fact (no cut), carried forward from the last read as facts arrive: read in full
         once, then only the facts recorded after the latest one read, as the latest tally is folded on.
 
-        Read in full again (:meth:`_read_alert_facts`) when a revision since
-        is not kept, cleared the facts, or added a fact recorded before the
-        latest one read (a late event); and when the new facts hold a
-        dissolution, a merge, an undo or a correction (:data:`READ_AGAIN_FOR`),
-        or one dated after a dissolution or recorded on a merged record: the
-        facts they judge, take back or supersede may be any already read.
+        A late fact (recorded before the latest one read: one service's feed
+        behind another's) is folded in with every fact recorded since it
+        (:data:`LATE_FOLDED_IN`, an hour at most). Read in full again
+        (:meth:`_read_alert_facts`) when a revision since is not kept, cleared
+        the facts, or added a fact recorded earlier than that; and when the
+        facts read hold a dissolution, a merge, an undo or a correction
+        (:data:`READ_AGAIN_FOR`), or one dated after a dissolution or recorded
+        on a merged record: the facts they judge, take back or supersede may be
+        any already read.
         Made afresh on a million events, the full read was a third of
         ``GET /dashboard``'s 230 ms; carried forward, a few queries.
         """
@@ -397,28 +405,30 @@ class AlertFacts:
         return KeptAlertFacts(revision, None if last is None else utc(last), plain, {f.event_id for f in plain}, meetings, late)
 
     def _carried_forward(self, kept: KeptAlertFacts, revision: int) -> bool:
-        """Fold the facts of the revisions after ``kept``'s up to ``revision`` into it, if each added only facts recorded
-        after the latest one it read and none of them needs a read in full (see :meth:`latest_alert_facts`)."""
+        """Fold the facts of the revisions after ``kept``'s up to ``revision`` into it, if none was recorded more than
+        :data:`LATE_FOLDED_IN` before the latest one it read and none needs a read in full (see :meth:`latest_alert_facts`)."""
         with self.engine.connect() as connection:
             changes = connection.execute(
                 select(REVISIONS.c.earliest, REVISIONS.c.reset).where(REVISIONS.c.revision > kept.revision, REVISIONS.c.revision <= revision)
             ).all()
-            if len(changes) != revision - kept.revision or any(
-                reset or earliest is None or (kept.last is not None and utc(earliest) <= kept.last) for earliest, reset in changes
-            ):
+            if len(changes) != revision - kept.revision or any(reset or earliest is None for earliest, reset in changes):
+                return False
+            # Every fact not read yet was applied by one of these revisions: it was recorded at or after the earliest
+            # time they name. A late one (recorded before the latest read, its service's feed behind another's) is
+            # read with those recorded since; the ones read already are skipped (plain facts by id, meetings by OSV).
+            since = min(utc(earliest) for earliest, _ in changes)
+            if kept.last is not None and since < kept.last - LATE_FOLDED_IN:
                 return False
             # ``type || ''`` keeps the planner on the recorded-time index, as the latest tally's read does.
-            where = [(FACTS.c.type + "").in_(ALERT_TYPES | READ_AGAIN_FOR)]
-            if kept.last is not None:
-                where.append(FACTS.c.recorded_at > kept.last)
+            where = [(FACTS.c.type + "").in_(ALERT_TYPES | READ_AGAIN_FOR), FACTS.c.recorded_at >= since]
             new = list(self._facts(connection, where))
-            if any(f.type in READ_AGAIN_FOR for f in new) or self._late_since(connection, kept.last):
+            if any(f.type in READ_AGAIN_FOR for f in new) or self._late_since(connection, since):
                 return False
             osvs = {str(f.data["osv_id"]) for f in new if f.type == MEETING}
             latest = select(LAST_MEETINGS.c.event_id).where(LAST_MEETINGS.c.osv_id.in_(osvs))
             meetings = list(self._facts(connection, [FACTS.c.event_id.in_(latest)])) if osvs else []
         plain = [f for f in new if f.type != MEETING and f.event_id not in kept.plain_ids]
-        if plain and kept.plain and _recorded_order(plain[0]) < _recorded_order(kept.plain[-1]):  # read again after a race: kept in order
+        if plain and kept.plain and _recorded_order(plain[0]) < _recorded_order(kept.plain[-1]):  # a late fact, or one read again after a race: kept in order
             kept.plain = sorted([*kept.plain, *plain], key=_recorded_order)
         else:
             kept.plain += plain
@@ -430,11 +440,11 @@ class AlertFacts:
         return True
 
     @staticmethod
-    def _late_since(connection: Connection, last: datetime | None) -> bool:
-        """Whether a fact recorded after ``last`` is dated after a dissolution or recorded on a merged record."""
+    def _late_since(connection: Connection, since: datetime) -> bool:
+        """Whether a fact recorded at or after ``since`` is dated after a dissolution or recorded on a merged record."""
         for table in (AFTER_DISSOLUTION, AFTER_MERGE):
-            query = select(table.c.event_id).join(FACTS, FACTS.c.event_id == table.c.event_id).limit(1)
-            if connection.scalar(query if last is None else query.where(FACTS.c.recorded_at > last)) is not None:
+            query = select(table.c.event_id).join(FACTS, FACTS.c.event_id == table.c.event_id).where(FACTS.c.recorded_at >= since).limit(1)
+            if connection.scalar(query) is not None:
                 return True
         return False
 
