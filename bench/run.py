@@ -1889,15 +1889,19 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
             after = int(connection.execute("SELECT max(position) FROM facts WHERE source = 'engagement'").fetchone()[0] or 0)
 
         def after_a_new_fact(i: int) -> str:
-            at = last + timedelta(minutes=10, seconds=i + 1)  # after latest_after_each_new_fact's, before the new phase
+            # The warm-up's (i == samples) is the first fact recorded, each timed one recorded after it: recorded after
+            # everything, as a day's facts arrive; were it the last, every timed one would arrive late (recorded before a
+            # fact applied already), which has the latest tally made again from its checkpoint.
+            k = (i + 1) % (samples + 1)
+            at = last + timedelta(minutes=10, seconds=k + 1)  # after latest_after_each_new_fact's, before the new phase
             on = at.date().isoformat()
-            if i % 2:
-                fact = fact_event("engagement", "FollowUpMeetingHeld", after + 1 + i, at, {
-                    "osv_id": osvs[i % len(osvs)], "meeting_id": str(uuid.uuid4()), "held_on": on, "mode": "in_person",
+            if k % 2:
+                fact = fact_event("engagement", "FollowUpMeetingHeld", after + 1 + k, at, {
+                    "osv_id": osvs[k % len(osvs)], "meeting_id": str(uuid.uuid4()), "held_on": on, "mode": "in_person",
                     "attendee_count": 6, "topics": ["project_follow_up"], "action_items": [], "occurred_on": on})
             else:
-                fact = fact_event("engagement", "MemberJoined", after + 1 + i, at, {
-                    "member_id": str(uuid.uuid4()), "membership_id": str(uuid.uuid4()), "osv_id": osvs[i % len(osvs)], "role": "member",
+                fact = fact_event("engagement", "MemberJoined", after + 1 + k, at, {
+                    "member_id": str(uuid.uuid4()), "membership_id": str(uuid.uuid4()), "osv_id": osvs[k % len(osvs)], "role": "member",
                     "nationality": "VE", "sex": "F", "age_band": "30-44", "joined_on": on, "occurred_on": on})
             readmodel.apply([fact], checkpoint=False)  # not timed: the consumer's apply
             return "/dashboard"
