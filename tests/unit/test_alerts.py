@@ -234,6 +234,18 @@ def test_what_funding_and_engagement_took_after_a_dissolution_is_listed_by_osv_n
     ]
 
 
+def test_facts_of_one_osv_dated_the_same_day_after_its_dissolution_are_listed_in_recorded_order_whatever_order_they_are_read_in() -> None:
+    # The alert facts list each OSV's last meeting before the other late facts; every fact lists them in recorded
+    # order: /alerts answered one list two ways (tester 170 F1).
+    grant = replace(granted("a", "2024-03-04"), recorded_at=datetime(2024, 3, 5, 9, tzinfo=timezone.utc))
+    meeting = replace(met("a", "2024-03-04"), recorded_at=datetime(2024, 3, 5, 10, tzinfo=timezone.utc))
+    before = [mapped("a", "2023-01-01"), dissolved("a", "2024-03-02")]
+
+    for facts in (before + [grant, meeting], before + [meeting, grant]):
+        listed = alerts(facts, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution
+        assert [r.event_id for r in listed] == [grant.event_id, meeting.event_id]
+
+
 def test_a_joining_date_corrected_to_a_day_after_the_dissolution_is_listed_by_the_corrected_day() -> None:
     joined = fact("MemberJoined", "2024-01-10", member_id="m1", membership_id="ms1", osv_id="a", role="member", joined_on="2024-01-10")
     # Engagement had not heard of the dissolution yet: it took a correction of the joining to after it.

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from services.reporting.domain.indicators import Fact, mappings
 from shared.districts import UnknownDistrictError
@@ -429,6 +429,16 @@ def _late_fact(fact: Fact, osv_id: str, mapped: Mapping[str, Fact]) -> dict[str,
     }
 
 
+LateAlert = TypeVar("LateAlert", RecordedAfterDissolution, RecordedAfterMerge)
+
+
+def _by_name_then_date(found: list[tuple[tuple[datetime, str, int, str], LateAlert]]) -> list[LateAlert]:
+    """The late-fact alerts by their OSV's name, then their date, then the recorded order of their facts (each found with
+    its fact's :attr:`~.indicators.Fact.order`): the same list whatever order the facts were read in (the alert facts
+    list each OSV's last meeting before the other late facts, every fact lists them in recorded order: tester 170 F1)."""
+    return [alert for _, alert in sorted(found, key=lambda pair: (pair[1].name, pair[1].dated_on, pair[0]))]
+
+
 def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDissolution]:
     """Every fact dated after its OSV's dissolution (see :func:`dated_after_dissolution`) and not taken back since (an
     activity withdrawn, :data:`UNDOING`) nor superseded (a joining whose date was corrected since, :data:`SUPERSEDED_BY`),
@@ -442,15 +452,13 @@ def recorded_after_dissolution(facts: Sequence[Fact]) -> list[RecordedAfterDisso
             continue
         record = str(fact.data["osv_id"])
         osv_id, dissolved_on = judged[record]
-        found.append(
-            RecordedAfterDissolution(
-                **_late_fact(fact, osv_id, mapped),
-                dissolved_on=dissolved_on,
-                merged_osv_id=None if record == osv_id else record,
-                merged_name=None if record == osv_id or record not in mapped else str(mapped[record].data.get("name") or "") or None,
-            )
-        )
-    return sorted(found, key=lambda r: (r.name, r.dated_on))
+        found.append((fact.order, RecordedAfterDissolution(
+            **_late_fact(fact, osv_id, mapped),
+            dissolved_on=dissolved_on,
+            merged_osv_id=None if record == osv_id else record,
+            merged_name=None if record == osv_id or record not in mapped else str(mapped[record].data.get("name") or "") or None,
+        )))
+    return _by_name_then_date(found)
 
 
 REFUSED_ON_A_MERGED_RECORD: tuple[str, ...] = (
@@ -535,17 +543,15 @@ def recorded_after_merge(facts: Sequence[Fact]) -> list[RecordedAfterMerge]:
             continue
         record = str(fact.data["osv_id"])
         merge, osv_id = merged[record], survivor(record, merged)
-        found.append(
-            RecordedAfterMerge(
-                **_late_fact(fact, osv_id, mapped),
-                merged_osv_id=record,
-                merged_name=(str(mapped[record].data.get("name") or "") or None) if record in mapped else None,
-                merged_on=_day(merge, "merged_on"),
-                merge_recorded_at=merge.recorded_at,
-                recorded_at=fact.recorded_at,
-            )
-        )
-    return sorted(found, key=lambda r: (r.name, r.dated_on))
+        found.append((fact.order, RecordedAfterMerge(
+            **_late_fact(fact, osv_id, mapped),
+            merged_osv_id=record,
+            merged_name=(str(mapped[record].data.get("name") or "") or None) if record in mapped else None,
+            merged_on=_day(merge, "merged_on"),
+            merge_recorded_at=merge.recorded_at,
+            recorded_at=fact.recorded_at,
+        )))
+    return _by_name_then_date(found)
 
 
 ALERT_TYPES = frozenset(
