@@ -595,3 +595,31 @@ def test_the_latest_alert_facts_carried_forward_as_facts_arrive_give_the_alerts_
         assert carried_forward > len(batches) // 3
     elif order == "one feed a batch behind":  # a batch that reads again a dissolution or a merge read already reads in full
         assert carried_forward > len(batches) // 4
+
+
+def test_a_late_fact_is_folded_into_the_latest_alert_facts_only_within_an_hour_of_the_latest_fact_of_any_type(database_url: str) -> None:
+    """``LATE_FOLDED_IN`` counts from the latest fact applied, whatever its type: a RUOS registration recorded an hour and
+    a minute before the latest grant has the alert facts read in full, not three hours of facts read since the last
+    meeting (the latest alert fact; tester 170 F2); one recorded 59 minutes before it is folded in. Either way the
+    alert facts are those of every fact."""
+    readmodel = ReadModel(make_engine(sqlalchemy_url(database_url)))
+    osv = "osv-bound"
+    mapping = {"osv_id": osv, "name": "Olla común El Límite", "district": "Comas", "zone": "Lima Norte", "mapped_on": "2023-03-01"}
+    readmodel.apply([cloudevent("registry", 1, "OSVMapped", osv, START, **mapping, occurred_on="2023-03-01")])
+    readmodel.apply([cloudevent("engagement", 1, "FollowUpMeetingHeld", osv, START + timedelta(hours=1), osv_id=osv, meeting_id="m1",
+                                held_on="2023-03-02", mode="virtual", attendee_count=3, topics=["other"], action_items=[], occurred_on="2023-03-02")])
+    readmodel.latest_alert_facts()
+    latest_grant = START + timedelta(hours=4)
+    readmodel.apply([cloudevent("funding", 1, "FundGranted", "g1", latest_grant, grant_id="g1", osv_id=osv, amount="900.00", currency="PEN",
+                                kind="seed_fund", support="first_time", proposal_id=None, round_id=None, granted_on="2023-03-02",
+                                occurred_on="2023-03-02")])
+    readmodel.latest_alert_facts()
+    carried = readmodel._kept_alert_facts.carried  # type: ignore[union-attr]
+    for position, late_by, folded in ((2, timedelta(minutes=59), True), (3, timedelta(hours=1, minutes=1), False)):
+        readmodel.apply([cloudevent("registry", position, "RUOSRegistered", osv, latest_grant - late_by, osv_id=osv,
+                                    ruos_number=f"RUOS-{position}", registered_on="2023-03-02", board_term_ends_on="2025-03-01",
+                                    municipality_id="150110", occurred_on="2023-03-02")])
+        assert readmodel.latest_alert_facts() == readmodel.alert_facts()
+        kept = readmodel._kept_alert_facts  # type: ignore[union-attr]
+        assert kept.carried == (carried + 1 if folded else 0), late_by
+        carried = kept.carried
