@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,35 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
 
 
+MEMORY_DIR = Path("/dev/shm")
+MEMORY_NEEDED_BYTES = 8 * 2**30
+"""What the session's PostgreSQL cluster may take in memory, for both workers: 2 GB each by the end of `make test`
+(a database of some 10 MB per PostgreSQL test, and up to 1 GB of write-ahead log), with room to spare."""
+
+
+def _memory_dir() -> Path | None:
+    """``/dev/shm`` when it is a memory file system with :data:`MEMORY_NEEDED_BYTES` free and as much memory available,
+    else None (the server's default, the temporary directory).
+
+    The session's cluster runs with ``fsync=off`` (nothing in it outlives the run), so a disk only slows it: on one
+    mounted with ``discard`` removing it at the end of the session took 12 to 19 s per worker (some 45,000 files for 150
+    databases), each ``CREATE DATABASE`` 0.12 s; in memory, 2.7 s and 0.03 s.
+    """
+    try:
+        stats = os.statvfs(MEMORY_DIR)
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            available_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    free = stats.f_bavail * stats.f_frsize
+    return MEMORY_DIR if free >= MEMORY_NEEDED_BYTES and available_kb * 1024 >= MEMORY_NEEDED_BYTES else None
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server started by the test run itself (no root, no Docker)."""
+    """A real PostgreSQL server started by the test run itself (no root, no Docker), in memory when there is room."""
     # Tests run up to eight services at once on it, each with pools of its own.
-    with PostgresServer(settings={"max_connections": 300}) as server:
+    with PostgresServer(settings={"max_connections": 300}, parent_dir=_memory_dir()) as server:
         yield server
 
 
