@@ -398,6 +398,10 @@ def set_client_secret(app: Any, client_id: str, secret: str) -> bool:
         return True
 
 
+SHUTDOWN_POLL_SECONDS = 0.05
+"""How soon the provider's server notices it is asked to stop (SIGTERM, SIGINT, its launcher gone), in seconds."""
+
+
 def serve(app: Any, host: str, port: int) -> None:
     """Serve until SIGTERM/SIGINT, or until the parent process dies (no provider outlives its launcher).
 
@@ -428,4 +432,6 @@ def serve(app: Any, host: str, port: int) -> None:
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=watch_parent, name="watch-parent", daemon=True).start()
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
-    server.serve_forever()
+    # shutdown() takes effect at serve_forever's next look at it: every 0.5 s by default, half a second of every stop
+    # and restart (a key rotation restarts the provider) spent waiting. Each look is one select() on the listening socket.
+    server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
