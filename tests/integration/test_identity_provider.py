@@ -600,9 +600,12 @@ def test_a_token_checked_before_is_refused_once_the_provider_no_longer_publishes
         assert validator.known_caller(before) is not None  # remembered: the next request skips the signature
         assert validator.signatures_checked == 1
 
-        # Three rotations: the provider keeps publishing only the two keys before the one it signs with.
+        # Three rotations: the provider keeps publishing only the two keys before the one it signs with. Made while it is
+        # stopped, it starts once on the last (a rotation restarts a running provider: test_a_key_rotation_is_followed...).
+        provider.stop()
         for _ in range(3):
             provider.rotate_signing_key()
+        provider.start()
         after = provider.token("staff")
 
         # A token with the new key makes the keys be fetched again: the old key is gone from them, and the
@@ -622,8 +625,10 @@ def test_a_token_checked_before_is_checked_again_when_the_cached_keys_grow_stale
         clock = FakeClock(unverified_claims(before)["iat"])
         validator = TokenValidator(settings, clock=clock)
         assert validator.caller(before).roles == {"staff"}
+        provider.stop()  # rotated while stopped, it starts once on the last key (see the test above)
         for _ in range(3):
             provider.rotate_signing_key()
+        provider.start()
 
         # No other token comes: the keys held are used until they are stale, then fetched again.
         clock.advance(settings.jwks_cache_seconds)
