@@ -16,6 +16,7 @@ is still running.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -153,6 +154,16 @@ class Child:
         raise NotImplementedError
 
 
+@functools.cache
+def health_client() -> httpx.Client:
+    """The launcher's one client for the services' ``/health`` (1 s timeout, no connection kept between checks).
+
+    ``httpx.get`` makes a client, and loads the CA bundle, for each call: 30 ms of CPU a check, five checks every
+    :data:`TICK_SECONDS` while the services start, three quarters of a core taken from the services starting beside it.
+    """
+    return httpx.Client(timeout=1.0, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 @dataclass
 class ServiceChild(Child):
     """A service run by uvicorn; healthy once ``/health`` answers 200.
@@ -180,7 +191,7 @@ class ServiceChild(Child):
 
     def is_healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
+            return health_client().get(f"{self.url}/health").status_code == 200
         except httpx.HTTPError:
             return False
 
