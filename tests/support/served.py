@@ -58,8 +58,12 @@ class ServedApp:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.ask_to_stop()
         self.thread.join(timeout=30)
+
+    def ask_to_stop(self) -> None:
+        """Have uvicorn shut the app down at its next tick (every 0.1 s), without waiting for it: :meth:`stop` waits."""
+        self.server.should_exit = True
 
     @property
     def runtime(self) -> Any:
@@ -83,6 +87,10 @@ def served_system(
     feeds = {name: f"http://127.0.0.1:{ports[name]}" for name in WRITERS}
     served: dict[str, ServedApp] = {}
     with ExitStack() as stack:
+        # Every app is asked to stop before any is waited for: one after the other, each waited its 0.1 s tick and its
+        # shutdown, 0.6 s of every test's teardown. The apps that started are stopped, the last started first.
+        stack.callback(lambda: [app.stop() for app in reversed(list(served.values()))])
+        stack.callback(lambda: [app.ask_to_stop() for app in reversed(list(served.values()))])
         for name, factory, settings in SERVICES:
             options: dict[str, Any] = {
                 "var_dir": var_dir,
@@ -94,7 +102,6 @@ def served_system(
                 **(overrides or {}).get(name, {}),
             }
             served[name] = ServedApp(factory(settings(**options)), ports[name]).start()
-            stack.callback(served[name].stop)
         clients = [
             stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=signed_in_headers())) for name, _, _ in SERVICES
         ]
