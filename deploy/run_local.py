@@ -16,7 +16,6 @@ is still running.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from devtools.embedded import EmbeddedServerError, NatsServer
 from devtools.identity import IdentityProvider, IdentityProviderError, IdentitySettings
+from devtools.processes import probe_client
 from services.engagement.settings import EngagementSettings
 from services.funding.settings import FundingSettings
 from services.imports.settings import ImportSettings
@@ -154,16 +154,6 @@ class Child:
         raise NotImplementedError
 
 
-@functools.cache
-def health_client() -> httpx.Client:
-    """The launcher's one client for the services' ``/health`` (1 s timeout, no connection kept between checks).
-
-    ``httpx.get`` makes a client, and loads the CA bundle, for each call: 30 ms of CPU a check, five checks every
-    :data:`TICK_SECONDS` while the services start, three quarters of a core taken from the services starting beside it.
-    """
-    return httpx.Client(timeout=1.0, limits=httpx.Limits(max_keepalive_connections=0))
-
-
 @dataclass
 class ServiceChild(Child):
     """A service run by uvicorn; healthy once ``/health`` answers 200.
@@ -191,7 +181,7 @@ class ServiceChild(Child):
 
     def is_healthy(self) -> bool:
         try:
-            return health_client().get(f"{self.url}/health").status_code == 200
+            return probe_client().get(f"{self.url}/health", timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import json
 import logging
 import os
@@ -60,7 +59,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devtools.identity.flows import SignInError, client_credentials_token, sign_in
 from devtools.identity.provider import API_AUDIENCE, AccountSpec, ClientSpec
-from devtools.processes import free_port
+from devtools.processes import free_port, probe_client
 from shared.lifecycle import ending_with_this_process
 from shared.municipalities import LIMA_UBIGEO, MML_ID, NOT_IN_LIMA
 
@@ -165,16 +164,6 @@ class IdentitySettings(BaseSettings):
     @property
     def state_dir(self) -> Path:
         return self.var_dir / "idp"
-
-
-@functools.cache
-def _probe_client() -> httpx.Client:
-    """One client for :meth:`IdentityProvider.is_answering`, asked every 0.2 s while a provider starts (no connection kept).
-
-    ``httpx.get`` makes a client, and loads the CA bundle, for each call: 30 ms of CPU a question, taken from the
-    provider starting beside it.
-    """
-    return httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class IdentityProviderError(RuntimeError):
@@ -473,7 +462,7 @@ class IdentityProvider:
     def is_answering(self, timeout: float = 2.0) -> bool:
         """Whether a provider with this issuer answers discovery now."""
         try:
-            response = _probe_client().get(self.discovery_url, timeout=timeout)
+            response = probe_client().get(self.discovery_url, timeout=timeout)
             return response.status_code == 200 and response.json().get("issuer") == self.issuer
         except (httpx.HTTPError, ValueError):
             return False
