@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
@@ -69,14 +70,9 @@ READ_AGAIN_FOR = frozenset({*GONE_TYPES, *UNDOING, *SUPERSEDED_BY})
 read, an undo takes one back, a correction supersedes one (:meth:`AlertFacts.latest_alert_facts`)."""
 
 LATE_FOLDED_IN = timedelta(hours=1)
-"""How long before the latest fact read a fact may have been recorded and still be folded into the latest alert facts
-(:meth:`AlertFacts.latest_alert_facts`): the facts recorded since then are read again. One recorded earlier (a relay
-held up for hours) has the alert facts read in full: reading every fact recorded since could cost more."""
-
-
-def _recorded_order(fact: Fact) -> tuple[datetime, str, int]:
-    """A fact's place in recorded order, as the read model's queries order facts."""
-    return fact.recorded_at, fact.source, fact.position
+"""How long before the latest fact applied (of any type) a fact may have been recorded and still be folded into the
+latest alert facts (:meth:`AlertFacts.latest_alert_facts`): the facts recorded since then are read again. One recorded
+earlier (a relay held up for hours) has the alert facts read in full: reading every fact recorded since could cost more."""
 
 
 @dataclass
@@ -101,7 +97,7 @@ class KeptAlertFacts:
 
     def listed(self) -> list[Fact]:
         """The facts as :meth:`AlertFacts.alert_facts` lists them: ``plain``, the meetings in recorded order, ``late``."""
-        return [*self.plain, *sorted(self.meetings.values(), key=_recorded_order), *self.late]
+        return [*self.plain, *sorted(self.meetings.values(), key=attrgetter("order")), *self.late]
 
 
 class AlertFacts:
@@ -377,8 +373,8 @@ class AlertFacts:
         """:meth:`alert_facts` of every fact (no cut), carried forward from the last read as facts arrive: read in full
         once, then only the facts recorded after the latest one read, as the latest tally is folded on.
 
-        A late fact (recorded before the latest one read: one service's feed
-        behind another's) is folded in with every fact recorded since it
+        A late fact (recorded before the latest fact applied: one service's
+        feed behind another's) is folded in with every fact recorded since it
         (:data:`LATE_FOLDED_IN`, an hour at most). Read in full again
         (:meth:`_read_alert_facts`) when a revision since is not kept, cleared
         the facts, or added a fact recorded earlier than that; and when the
@@ -431,8 +427,8 @@ class AlertFacts:
             # the latest alert fact (a RUOS registration three days older than the grants since was folded in: tester 170 F2).
             last = connection.scalar(select(func.max(FACTS.c.recorded_at)))
         plain = [f for f in new if f.type != MEETING and f.event_id not in kept.plain_ids]
-        if plain and kept.plain and _recorded_order(plain[0]) < _recorded_order(kept.plain[-1]):  # a late fact, or one read again after a race: kept in order
-            kept.plain = sorted([*kept.plain, *plain], key=_recorded_order)
+        if plain and kept.plain and plain[0].order < kept.plain[-1].order:  # a late fact, or one read again after a race
+            kept.plain = sorted([*kept.plain, *plain], key=attrgetter("order"))  # in recorded order, as the queries give
         else:
             kept.plain += plain
         kept.plain_ids.update(f.event_id for f in plain)
