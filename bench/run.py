@@ -1879,7 +1879,8 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
             assert response.status_code == 200, response.text[:300]
         return out, size
 
-    say(f"dashboard: {samples} x GET /dashboard, {samples} pages made afresh, {samples} after a new fact, {samples} after a late one; a bare FastAPI page of the same size")
+    say(f"dashboard: {samples} x GET /dashboard, {samples} pages made afresh, {samples} after a new fact, {samples} after a late one; "
+        "a bare FastAPI page of the same size")
     with TestClient(create_app(settings), headers=headers()) as client:
         page, size = timed(client, "/dashboard")
         # Another alerts window each time: the page's cache misses, alerts and page are made again (the latest tally
@@ -1889,6 +1890,12 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
         with contextlib.closing(sqlite3.connect(path)) as connection:  # new positions: each fact is new to the ledger
             after = int(connection.execute("SELECT max(position) FROM facts WHERE source = 'engagement'").fetchone()[0] or 0)
 
+        def joined(position: int, at: datetime, osv_id: str) -> dict[str, Any]:
+            on = at.date().isoformat()
+            return fact_event("engagement", "MemberJoined", position, at, {
+                "member_id": str(uuid.uuid4()), "membership_id": str(uuid.uuid4()), "osv_id": osv_id, "role": "member",
+                "nationality": "VE", "sex": "F", "age_band": "30-44", "joined_on": on, "occurred_on": on})
+
         def after_a_new_fact(i: int) -> str:
             # The warm-up's (i == samples) is the first fact recorded, each timed one recorded after it: recorded after
             # everything, as a day's facts arrive; were it the last, every timed one would arrive late (recorded before a
@@ -1896,14 +1903,10 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
             k = (i + 1) % (samples + 1)
             at = last + timedelta(minutes=10, seconds=k + 1)  # after latest_after_each_new_fact's, before the new phase
             on = at.date().isoformat()
-            if k % 2:
-                fact = fact_event("engagement", "FollowUpMeetingHeld", after + 1 + k, at, {
+            fact = joined(after + 1 + k, at, osvs[k % len(osvs)]) if k % 2 == 0 else fact_event(
+                "engagement", "FollowUpMeetingHeld", after + 1 + k, at, {
                     "osv_id": osvs[k % len(osvs)], "meeting_id": str(uuid.uuid4()), "held_on": on, "mode": "in_person",
                     "attendee_count": 6, "topics": ["project_follow_up"], "action_items": [], "occurred_on": on})
-            else:
-                fact = fact_event("engagement", "MemberJoined", after + 1 + k, at, {
-                    "member_id": str(uuid.uuid4()), "membership_id": str(uuid.uuid4()), "osv_id": osvs[k % len(osvs)], "role": "member",
-                    "nationality": "VE", "sex": "F", "age_band": "30-44", "joined_on": on, "occurred_on": on})
             readmodel.apply([fact], checkpoint=False)  # not timed: the consumer's apply
             return "/dashboard"
 
@@ -1913,10 +1916,7 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
             # Recorded half a second before the first of after_a_new_fact's: a fact of a feed behind another's, which
             # arrives after facts recorded later than it (the latest tally is made again from its checkpoint).
             at = last + timedelta(minutes=10, milliseconds=500 - i)
-            on = at.date().isoformat()
-            readmodel.apply([fact_event("engagement", "MemberJoined", after + samples + 2 + i, at, {
-                "member_id": str(uuid.uuid4()), "membership_id": str(uuid.uuid4()), "osv_id": osvs[i % len(osvs)], "role": "member",
-                "nationality": "PE", "sex": "M", "age_band": "18-29", "joined_on": on, "occurred_on": on})], checkpoint=False)
+            readmodel.apply([joined(after + samples + 2 + i, at, osvs[i % len(osvs)])], checkpoint=False)
             return "/dashboard"
 
         after_late_fact, _ = timed(client, after_a_late_fact)
@@ -1942,7 +1942,8 @@ def bench_dashboard(path: Path, samples: int, rows: list[Row], readmodel: ReadMo
                         f"bare FastAPI: a static page of the same size: {name}", fmt_ms(percentile(baseline, p)),
                         fmt_ratio(percentile(after_fact, p), percentile(baseline, p))))
     for name, p in (("p50", 50), ("p99", 99)):
-        rows.append(Row(f"GET /dashboard after each late fact (recorded before facts applied already): {name}", fmt_ms(percentile(after_late_fact, p)),
+        rows.append(Row(f"GET /dashboard after each late fact (recorded before facts applied already): {name}",
+                        fmt_ms(percentile(after_late_fact, p)),
                         f"bare FastAPI: a static page of the same size: {name}", fmt_ms(percentile(baseline, p)),
                         fmt_ratio(percentile(after_late_fact, p), percentile(baseline, p))))
 
