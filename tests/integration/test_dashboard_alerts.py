@@ -623,3 +623,27 @@ def test_a_late_fact_is_folded_into_the_latest_alert_facts_only_within_an_hour_o
         kept = readmodel._kept_alert_facts  # type: ignore[union-attr]
         assert kept.carried == (carried + 1 if folded else 0), late_by
         carried = kept.carried
+
+
+def test_a_replica_already_serving_sees_what_another_replica_found_at_its_start(database_url: str) -> None:
+    """A rolling upgrade: the replica of the version before keeps serving while the new version starts on the same read
+    model and finds a scoring recorded after a dissolution (see the test above). The new rows move the revision, so
+    the replica serving reads its alert facts again instead of answering the ones it kept (tester 170)."""
+    events, ids = watched_log()
+    engine = make_engine(sqlalchemy_url(database_url))
+    ReadModel(engine).apply(events)
+    with engine.begin() as connection:  # what the version before kept, as above
+        connection.execute(AFTER_DISSOLUTION.delete().where(AFTER_DISSOLUTION.c.event_id == ids["scored"]))
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.not_in(["*"])).where(LOOKED_BACK.c.event_id.like("*%")))
+    serving = ReadModel(make_engine(sqlalchemy_url(database_url)))  # its own engine, as another process's
+    with engine.begin() as connection:  # it started before the scoring's row went missing: its start found nothing
+        connection.execute(AFTER_DISSOLUTION.delete().where(AFTER_DISSOLUTION.c.event_id == ids["scored"]))
+        connection.execute(LOOKED_BACK.delete().where(LOOKED_BACK.c.event_id.not_in(["*"])).where(LOOKED_BACK.c.event_id.like("*%")))
+    assert ids["scored"] not in {f.event_id for f in serving.latest_alert_facts()}
+    revision = serving.revision()
+
+    ReadModel(engine)
+
+    assert serving.revision() > revision
+    assert ids["scored"] in {f.event_id for f in serving.latest_alert_facts()}
+    assert serving.latest_alert_facts() == serving.alert_facts()

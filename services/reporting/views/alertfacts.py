@@ -127,6 +127,9 @@ class AlertFacts:
 
         def _by_subject(self, connection: Connection, types: tuple[str, ...], subjects: set[str], upto: datetime | None) -> list[Fact]: ...
 
+        @staticmethod
+        def _next_revision(session: Session, earliest: datetime | None, reset: bool) -> int: ...
+
     # -- keeping, as facts arrive ---------------------------------------------
 
     def _backfill_last_meetings(self) -> None:
@@ -268,7 +271,12 @@ class AlertFacts:
         """A read model made before these tables, or before a type of :data:`DATED_AFTER_DISSOLUTION` or
         :data:`REFUSED_ON_A_MERGED_RECORD` was judged (its :data:`JUDGED` row missing), goes through its facts once for
         those dated ahead, and looks back from every dissolution and merge again; otherwise every dissolution and merge
-        not looked back from yet is."""
+        not looked back from yet is.
+
+        Rows found for the alerts move the read model's revision in the same transaction (a reset: every replica
+        reads its alert facts again), so a replica already serving, e.g. the version before during a rolling
+        upgrade, does not keep answering the alerts it cached without them (tester 170)."""
+        found: list[str] = []
         with Session(self.engine) as session, session.begin():
             dissolutions = select(FACTS.c.event_id, FACTS.c.subject).where(FACTS.c.type == "OSVDissolved")
             merged = select(FACTS.c.event_id, FACTS.c.subject).where(FACTS.c.type == "OSVMerged")
@@ -278,7 +286,9 @@ class AlertFacts:
                     .where(FACTS.c.type.in_(DATED_AFTER_DISSOLUTION))
                     .execution_options(yield_per=5000)
                 )
-                self._insert_new(session, DATED_AHEAD, [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))])
+                ahead = [event_id for event_id, day, recorded in rows if _dated_ahead(day, utc(recorded))]
+                self._insert_new(session, DATED_AHEAD, ahead)
+                found += ahead
                 self._insert_new(session, LOOKED_BACK, [EVERY_FACT_SEEN, JUDGED])
                 pending = session.execute(dissolutions).all()
                 pending_merges = session.execute(merged).all()
@@ -288,11 +298,15 @@ class AlertFacts:
             if pending_merges:
                 late = self._look_back_from_merges(session.connection(), {subject for _, subject in pending_merges})
                 self._insert_new(session, AFTER_MERGE, [f.event_id for f in late])
+                found += [f.event_id for f in late]
                 self._insert_new(session, LOOKED_BACK, [event_id for event_id, _ in pending_merges])
             if pending:
                 late = self._look_back(session.connection(), {subject for _, subject in pending})
                 self._insert_new(session, AFTER_DISSOLUTION, [f.event_id for f in late])
                 self._insert_new(session, LOOKED_BACK, [event_id for event_id, _ in pending])
+                found += [f.event_id for f in late]
+            if found:
+                self._next_revision(session, None, reset=True)
 
     def _insert_new(self, session: Session, table: Any, event_ids: list[str]) -> None:
         """Rows keyed by these event ids, those already there left alone (a fact judged twice, two replicas starting at once)."""
