@@ -306,7 +306,7 @@ def ruos_readiness(
               "lacks the OSV's district (`municipality_id` in the answer says which)."),
     ] = None,
 ) -> ReadinessPublic:
-    """Say what the OSV still lacks to apply: documents, and people holding documents the municipality refuses (by type to staff only)."""
+    """Say what the OSV still lacks to apply: documents, and (to staff only) people holding documents the municipality refuses."""
     readiness = registry.ruos_readiness(osv_id=osv_id, municipality_id=municipality_id, scope=scope)
     return ReadinessPublic.of(osv_id, readiness, staff_counts=caller.may_read_personal_data)
 

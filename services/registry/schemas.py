@@ -345,14 +345,19 @@ class ReadinessPublic(BaseModel):
     counted_on: date | None
     board_members_total: int | None
     board_members_with_unaccepted_documents: int | None = Field(
-        description="Board members holding a document the municipality refuses: to staff; null to others (a focal point), who "
-        "read `id_documents_flagged`: read again after a member joined, the count that moved told that member's document's group, "
-        "and against two municipalities' lists nearly its type (a person's migration status)."
+        description="Board members holding a document the municipality refuses: to staff; null to others (a focal point, an "
+        "auditor): read again after a member joined, the count that moved told that member's document's group, and against "
+        "two municipalities' lists nearly its type (a person's migration status)."
     )
     members_total: int | None = Field(description="Every active member, the board included.")
     members_with_unaccepted_documents: int | None = Field(description="Every member holding a refused document, as `board_members_with_unaccepted_documents`.")
     id_documents_flagged: bool | None = Field(
-        default=None, description="Someone of the OSV, board or not, holds a document the municipality refuses; null until the counts are known."
+        default=None,
+        description="Someone of the OSV, board or not, holds a document the municipality refuses: to staff (`personal-data:read`); "
+        "null to others, and until the counts are known. Read again after a member joined, the flag that turned told a focal "
+        "point that this member's document is refused, their migration status, as a count did (tester 172 F1). The "
+        "application keeps what it was when the OSV applied (`id_documents_flagged` of the application, and of "
+        "`RUOSApplicationSubmitted`): the municipality learns it from the OSV's own application.",
     )
     board_by_document_type: dict[str, int] | None = Field(
         description="The board by document type, to a caller who reads members' personal data (staff); null to others (a focal "
@@ -360,12 +365,16 @@ class ReadinessPublic(BaseModel):
         "type, their migration status (`SOLICITANTE_REFUGIO`, `NINGUNO`)."
     )
     members_by_document_type: dict[str, int] | None = Field(description="Every active member by document type, as `board_by_document_type`.")
-    ready: bool = Field(description="No missing document and nobody holding a refused document (counts must be known).")
+    ready: bool | None = Field(
+        description="No missing document and nobody holding a refused document (counts must be known): to staff; null to "
+        "others, for it turns with `id_documents_flagged` (the documents still missing are in `missing_documents`)."
+    )
 
     @classmethod
     def of(cls, osv_id: UUID, readiness: Readiness, *, staff_counts: bool) -> ReadinessPublic:
-        """The readiness as answered; the counts by document type, and of those holding a refused one, only with
-        ``staff_counts`` (the caller reads personal data); to others whether anyone holds a refused one."""
+        """The readiness as answered; what moves with the people's identity documents (the counts by type, of those
+        holding a refused one, whether anyone does, and so ``ready``) only with ``staff_counts`` (the caller reads
+        personal data); to others the documents and the totals."""
         return cls(
             osv_id=osv_id,
             municipality_id=readiness.municipality_id,
@@ -379,10 +388,10 @@ class ReadinessPublic(BaseModel):
             members_total=readiness.members_total,
             members_with_unaccepted_documents=readiness.members_with_unaccepted_documents if staff_counts else None,
             id_documents_flagged=bool(readiness.members_with_unaccepted_documents or readiness.board_members_with_unaccepted_documents)
-            if readiness.counts_known else None,
+            if readiness.counts_known and staff_counts else None,
             board_by_document_type=readiness.board_by_document_type if staff_counts else None,
             members_by_document_type=readiness.members_by_document_type if staff_counts else None,
-            ready=readiness.ready,
+            ready=readiness.ready if staff_counts else None,
         )
 
 

@@ -164,28 +164,30 @@ def test_a_municipality_that_accepts_more_documents_changes_the_readiness_agains
     assert registry.get(f"/osvs/{osv_id}/ruos-readiness").json()["members_with_unaccepted_documents"] == 1  # Comas did not change
 
 
-def test_the_counts_by_document_type_are_for_staff_and_a_focal_point_reads_only_who_holds_a_refused_document(
+def test_what_moves_with_the_identity_documents_is_for_staff_and_a_focal_point_reads_the_documents_and_totals(
     registry: TestClient, tokens: IssuedTokens
 ) -> None:
     """Read again after a member joined, the document type whose count moved told the focal point that member's migration
-    status, an asylum seeker's (tester 37 F2)."""
+    status, an asylum seeker's (tester 37 F2); so did the count of refused documents (tester 37d F1), and so did whether
+    anyone holds one, which turned when a member with a refused document joined (tester 172 F1)."""
     osv_id = new_osv(registry, name="Vecinos Solidarios de Zárate", district="San Juan de Lurigancho")
-    apply_counts(registry, counted(osv_id, 3, board={"CE": 1}, members={"CE": 1, "DNI": 2, "SOLICITANTE_REFUGIO": 1}))
-    staff = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
-    assert staff["members_by_document_type"] == {"CE": 1, "DNI": 2, "SOLICITANTE_REFUGIO": 1} and staff["board_by_document_type"] == {"CE": 1}
-    assert (staff["members_with_unaccepted_documents"], staff["id_documents_flagged"]) == (1, True)
-    for reader in ("municipal-150132", "auditor"):
-        read = registry.get(f"/osvs/{osv_id}/ruos-readiness", headers=tokens.headers(reader))
-        assert read.status_code == 200, read.text
-        answer = read.json()
-        assert (answer["board_by_document_type"], answer["members_by_document_type"]) == (None, None), reader
-        # Nor how many hold a refused document: the count that moved after a member joined told their document's group,
-        # and against the MML's list too, nearly its type (tester 37d F1). Whether anyone does is what the RUOS needs.
-        assert (answer["members_with_unaccepted_documents"], answer["board_members_with_unaccepted_documents"]) == (None, None), reader
-        assert (answer["members_total"], answer["id_documents_flagged"], answer["ready"]) == (
-            staff["members_total"], staff["id_documents_flagged"], staff["ready"]
-        ), reader
-    assert "SOLICITANTE_REFUGIO" not in read.text
+    readers = ("municipal-150132", "auditor")
+    for position, members, flagged in ((3, {"CE": 1, "DNI": 2}, False), (4, {"CE": 1, "DNI": 2, "SOLICITANTE_REFUGIO": 1}, True)):
+        apply_counts(registry, counted(osv_id, position, board={"CE": 1}, members=members))
+        staff = registry.get(f"/osvs/{osv_id}/ruos-readiness").json()
+        assert staff["members_by_document_type"] == members and staff["board_by_document_type"] == {"CE": 1}
+        assert (staff["members_with_unaccepted_documents"], staff["id_documents_flagged"], staff["ready"]) == (int(flagged), flagged, False)
+        for reader in readers:
+            read = registry.get(f"/osvs/{osv_id}/ruos-readiness", headers=tokens.headers(reader))
+            assert read.status_code == 200, read.text
+            answer = read.json()
+            assert (answer["board_by_document_type"], answer["members_by_document_type"]) == (None, None), reader
+            assert (answer["members_with_unaccepted_documents"], answer["board_members_with_unaccepted_documents"]) == (None, None), reader
+            assert (answer["id_documents_flagged"], answer["ready"]) == (None, None), reader
+            assert (answer["members_total"], answer["missing_documents"], answer["counts_known"]) == (
+                staff["members_total"], staff["missing_documents"], True
+            ), reader
+            assert "SOLICITANTE_REFUGIO" not in read.text
 
 
 def test_readiness_against_a_municipality_outside_lima_is_422(registry: TestClient) -> None:
