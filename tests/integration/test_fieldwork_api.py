@@ -566,6 +566,18 @@ def test_a_member_listed_by_a_person_id_is_refused_so_they_are_never_counted_as_
     assert len(feed(client)) == position
 
 
+def test_a_member_listed_twice_is_named_by_the_member_id_given(client: TestClient) -> None:
+    """The 422 said "person <id> is listed twice" of a member listed twice by member_id: the caller read it as an id of
+    another kind than the one sent (tester 171 F4)."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    body = an_activity(osv_id, direct_beneficiaries=[], participants=[{"member_id": member_id}, {"member_id": member_id}])
+
+    refused = assert_problem(client.post("/activities", json=body), 422, "participants.1", "unique_participant")
+
+    assert refused["detail"].startswith(f"member {member_id} (a member_id) is listed twice"), refused["detail"]
+
+
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
 

@@ -72,9 +72,10 @@ class RepeatedOutputError(RuleViolationError):
 
 
 class RepeatedParticipantError(RuleViolationError):
-    def __init__(self, index: int, person_id: UUID) -> None:
+    def __init__(self, index: int, person_id: UUID, member: bool = False) -> None:
+        named = f"member {person_id} (a member_id)" if member else f"person {person_id} (a person_id)"
         super().__init__(
-            f"person {person_id} is listed twice: list each participant once",
+            f"{named} is listed twice: list each participant once",
             field=f"participants.{index}",
             rule="unique_participant",
         )
@@ -212,7 +213,7 @@ def checked_participants(participants: Sequence[Participant]) -> list[Participan
     seen: set[UUID] = set()
     for index, person in enumerate(participants):
         if person.person_id in seen:
-            raise RepeatedParticipantError(index, person.person_id)
+            raise RepeatedParticipantError(index, person.person_id, member=person.member)
         seen.add(person.person_id)
         nationality = nationality_of(person.nationality, f"participants.{index}.nationality")
         checked.append(Participant(person.person_id, nationality, Sex(person.sex), person.member))
