@@ -98,7 +98,12 @@ class DateRule:
 
     @property
     def latest_plan(self) -> date:
-        return self.today + timedelta(days=366 * PLANNING_YEARS)
+        """The same day :data:`PLANNING_YEARS` years after ``today`` (a 29 February's: the 28th), as the 422 says; it was
+        ``today`` plus 366 days a year, a week beyond (tester 171 F5)."""
+        try:
+            return self.today.replace(year=self.today.year + PLANNING_YEARS)
+        except ValueError:  # 29 February, in a year that has none
+            return self.today.replace(year=self.today.year + PLANNING_YEARS, day=28)
 
     def check(self, day: date, field: str, *, planned: bool = False) -> None:
         """``day`` is plausible for ``field``: a fact that happened, or (by its name, or ``planned``: :func:`plans`) a plan."""

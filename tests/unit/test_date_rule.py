@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from shared.dates import DateRule, check_dates, dates_in
+from shared.dates import DateRule, DateTooFarAheadError, check_dates, dates_in
 from shared.errors import DateInFutureError
 
 
@@ -33,3 +33,13 @@ def test_a_fact_dated_past_the_margin_is_refused_in_words_that_say_where_the_mar
         rule.check(date(2026, 12, 3), "joined_on")
     assert (refused.value.field, refused.value.rule) == ("joined_on", "not_in_future")
     assert refused.value.message.startswith("joined_on 2026-12-03 is after 2026-12-02 (today in Lima is 2026-12-01;")
+
+
+@pytest.mark.parametrize(("today", "last_taken"), [(date(2026, 12, 5), date(2036, 12, 5)), (date(2028, 2, 29), date(2038, 2, 28))])
+def test_a_plan_reaches_ten_calendar_years_ahead_as_the_refusal_says(today: date, last_taken: date) -> None:
+    """The horizon was today plus 366 days a year: a week past the "10 years ahead" the 422 names (tester 171 F5)."""
+    rule = DateRule(today=today)
+    rule.check(last_taken, "term_ends_on", planned=True)
+    with pytest.raises(DateTooFarAheadError) as refused:
+        rule.check(last_taken + timedelta(days=1), "term_ends_on", planned=True)
+    assert refused.value.message == f"term_ends_on {last_taken + timedelta(days=1)} is after {last_taken}: plans reach 10 years ahead at most"
