@@ -183,7 +183,11 @@ def _targets_body_rules(path: Mapping[str, Any], body: Mapping[str, Any]) -> lis
 @donors.put("/phases/{phase}/targets/{indicator}")
 @route_body_rules(_targets_body_rules)
 def set_targets(phase: PhaseCode, indicator: str, body: TargetsUpdate, reporting: ReportingDep, lead: Lead) -> dict[str, Any]:
-    """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`)."""
+    """Set a phase's baseline and target for one indicator, disaggregated where it applies (records `TargetsSet`).
+
+    Each is a figure as parts (`total`, `by_sex.F`…: the body's `baseline`); a group of parts adds up to `total` at most
+    (422 `parts_within_total`). Every mistake of the body is named in one 422; nothing is recorded then.
+    """
     if refused := targets_body_mistakes(body.sent, indicator):  # every one in this 422 (a body the schema refused has
         # them in its own too: route_body_rules)
         raise RequestValidationError(refused)

@@ -208,7 +208,9 @@ class TargetsUpdate(Command):
         "`by_nationality.VE|PE|other` for people; `total`, `first_time`, `repeat` for OSVs supported. Counts are whole numbers, "
         "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded). "
         "Money (`seed_funds_granted_pen`, `participatory_budget`'s `amount_funded_pen`…) is a decimal string, as every amount the API "
-        "takes (\"25000.00\"; a JSON number is 422 `decimal_text`); a count or a rate, a JSON number or a string of digits.",
+        "takes (\"25000.00\"; a JSON number is 422 `decimal_text`); a count or a rate, a JSON number or a string of digits. "
+        "A group of parts, shares of the total (`by_sex.*`, `by_nationality.*`; `first_time` with `repeat`), adds up to "
+        "`total` at most, some may be left out (more: 422 `parts_within_total`, naming the group, as `baseline.by_sex`, or its one part given).",
     )
     target: Figure = Field(description="The figure the phase aims at, in the same parts as `baseline`; at least one part.")
 
@@ -233,8 +235,9 @@ def targets_body_mistakes(body: Mapping[str, Any], indicator: str) -> list[dict[
     """Every mistake of a targets body as sent (valid to its schema or not) that needs the path's ``indicator`` to be
     told, as the errors of a :class:`fastapi.exceptions.RequestValidationError`: its money parts written as JSON numbers
     (:func:`money_written_as_numbers`), its parts that are not the indicator's or whose values are not what they are
-    kept as (:func:`~services.reporting.domain.phasereports.part_mistakes`), an empty target; all of them, with the
-    schema's, in one 422 (tester 133 F3: one a round). None for an indicator of no such name: the route's 404."""
+    kept as, its groups of parts adding up to more than its total (:func:`~services.reporting.domain.phasereports.part_mistakes`),
+    an empty target; all of them, with the schema's, in one 422 (tester 133 F3: one a round). None for an indicator of
+    no such name: the route's 404."""
     try:
         parts_of(indicator)
     except UnknownIndicatorError:

@@ -11,11 +11,14 @@ from services.reporting.domain.phasereports import (
     SignOffCutError,
     TargetMissingError,
     TargetPartError,
+    TargetPartsAboveTotalError,
     TargetValueError,
     UnknownIndicatorError,
     digest_of,
     intact,
     money_parts,
+    part_groups,
+    part_mistakes,
     parts_of,
     share_reached,
 )
@@ -87,6 +90,69 @@ def test_a_target_that_is_not_a_figure_of_the_indicator_is_refused_naming_the_pa
     with pytest.raises(error) as refused:
         PhaseReport(phase="F1").set_targets(indicator, {}, target, "lead", NOW)
     assert refused.value.field == field  # type: ignore[attr-defined]
+
+
+def test_a_total_is_split_into_groups_of_parts_and_a_rate_money_or_sub_count_is_in_none() -> None:
+    assert part_groups("beneficiaries_direct") == {
+        "by_nationality": ("by_nationality.VE", "by_nationality.PE", "by_nationality.other"),
+        "by_sex": ("by_sex.F", "by_sex.M", "by_sex.X"),
+    }
+    assert part_groups("members_joined") == {"by_nationality": ("by_nationality.VE", "by_nationality.PE", "by_nationality.other")}
+    assert part_groups("osvs_supported") == {"first_time+repeat": ("first_time", "repeat")}  # in a phase, each OSV is one of them
+    assert "new" not in str(part_groups("agents_of_change"))  # a sub-count, set by no target
+    # No total to add up to: a plain count, money, the registration rate; participatory budget's steps are no split of one.
+    for indicator in ("osvs_identified", "seed_funds_granted_pen", "ruos_registration_rate", "participatory_budget", "members_left_by_reason"):
+        assert part_groups(indicator) == {}
+
+
+@pytest.mark.parametrize(
+    ("indicator", "figure", "field", "said"),
+    [
+        ("beneficiaries_direct", {"total": 100, "by_sex.F": 80, "by_sex.M": 70}, "target.by_sex",
+         "by_sex.F + by_sex.M add up to 150, more than the total, 100"),
+        ("beneficiaries_direct", {"total": 100, "by_sex.F": 120}, "target.by_sex.F", "by_sex.F is 120, more than the total, 100"),
+        ("osvs_supported", {"total": 5, "first_time": 10, "repeat": 10}, "target.first_time+repeat",
+         "first_time + repeat add up to 20, more than the total, 5"),
+        ("agents_of_change", {"total": "0", "by_nationality.other": 1}, "target.by_nationality.other",
+         "by_nationality.other is 1, more than the total, 0"),
+    ],
+)
+def test_parts_that_add_up_to_more_than_their_total_are_refused_naming_the_group_and_the_sum(
+    indicator: str, figure: dict, field: str, said: str
+) -> None:
+    """Tester 173 F1: women 80 and men 70 of 100 people were taken, and sent to donors in the IATI file."""
+    report = PhaseReport(phase="F3")
+    with pytest.raises(TargetPartsAboveTotalError) as refused:
+        report.set_targets(indicator, {}, figure, "lead", NOW)
+    assert (refused.value.field, refused.value.rule) == (field, "parts_within_total")
+    assert refused.value.message.startswith(said), refused.value.message
+    with pytest.raises(TargetPartsAboveTotalError) as refused:
+        report.set_targets(indicator, figure, {"total": 1000}, "lead", NOW)  # a baseline alike
+    assert refused.value.field == field.replace("target", "baseline", 1)
+    assert report.targets == [] and report.pending_events[-1].__class__.__name__ == "PhaseReportStarted"  # nothing recorded
+
+
+def test_parts_may_be_partial_and_add_up_to_the_total_or_less_each_group_on_its_own() -> None:
+    report = PhaseReport(phase="F3")
+    assert report.set_targets("beneficiaries_direct", {"total": 0, "by_sex.F": 0}, {
+        "total": 100, "by_sex.F": 60, "by_sex.M": 40, "by_nationality.VE": 90,  # each group within the total, not the two together
+    }, "lead", NOW)
+    assert report.set_targets("osvs_supported", {}, {"total": 5, "first_time": 5}, "lead", NOW)
+    assert report.set_targets("agents_of_change", {}, {"by_sex.F": 30}, "lead", NOW)  # no total given: nothing to add up to
+    assert report.set_targets("participatory_budget", {}, {"submitted": 4, "accepted": 9, "funded": 2}, "lead", NOW)  # no total
+
+
+def test_every_group_above_its_total_is_told_with_the_other_mistakes_of_the_figure() -> None:
+    figure = {"total": 100, "by_sex.F": 80, "by_sex.M": 70, "by_nationality.VE": 90, "by_nationality.PE": 90, "by_sex.W": 1}
+    mistakes = [(m.field, m.rule) for m in part_mistakes("beneficiaries_direct", "target", figure)]
+    assert mistakes == [
+        ("target.by_sex.W", "indicator_part"), ("target.by_nationality", "parts_within_total"), ("target.by_sex", "parts_within_total"),
+    ]
+    # a part whose value is refused is told so, and the rest of its group is still added up
+    assert [(m.field, m.rule) for m in part_mistakes("osvs_supported", "target", {"total": 2, "first_time": 3, "repeat": 1.5})] == [
+        ("target.repeat", "target_value"), ("target.first_time", "parts_within_total"),
+    ]
+    assert [m.field for m in part_mistakes("osvs_supported", "target", {"total": -1, "first_time": 3})] == ["target.total"]
 
 
 def test_the_share_reached_is_the_actual_over_the_target_part_by_part() -> None:

@@ -52,6 +52,24 @@ class TargetValueError(RuleViolationError):
         super().__init__(f"{value} is not {expected}", field=field, rule="target_value")
 
 
+class TargetPartsAboveTotalError(RuleViolationError):
+    """A group of parts (:func:`part_groups`) adding up to more than the figure's total: named by its one part given, or by
+    the group (``target.by_sex``)."""
+
+    def __init__(self, field: str, group: str, given: Mapping[str, str], total: str) -> None:
+        if len(given) == 1:
+            [(named, value)] = given.items()
+            said = f"{named} is {value}"
+        else:
+            named, said = group, f"{' + '.join(given)} add up to {sum(Decimal(value) for value in given.values())}"
+        super().__init__(
+            f"{said}, more than the total, {total}: a group's parts are shares of the total and add up to it at most "
+            "(some may be left out)",
+            field=f"{field}.{named}",
+            rule="parts_within_total",
+        )
+
+
 class TargetMissingError(RuleViolationError):
     def __init__(self) -> None:
         super().__init__("a target needs at least one part", field="target", rule="not_empty")
@@ -102,6 +120,31 @@ def money_parts(indicator: str) -> frozenset[str]:
     return frozenset()
 
 
+def part_groups(indicator: str) -> dict[str, tuple[str, ...]]:
+    """The groups of parts a target's ``total`` is split into, each adding up to it at most (422 ``parts_within_total``):
+    one per disaggregation (``by_sex``: ``by_sex.F``, ``by_sex.M``, ``by_sex.X``), and the kinds the total is of, named by
+    them (``first_time+repeat``: in a phase, an OSV supported is one of the two). None for a figure with no total that is
+    a count or money: a plain figure, a rate (never added up), ``participatory_budget`` (submitted, accepted, funded are
+    steps, not shares of one). :data:`SUB_COUNTS` are set by no target. :class:`UnknownIndicatorError` for no such name."""
+    allowed = parts_of(indicator)
+    template = BY_NAME[indicator].template
+    if not isinstance(template, Mapping) or not _adds_up(template.get("total")):
+        return {}
+    groups: dict[str, tuple[str, ...]] = {}
+    kinds = [part for part, value in template.items() if part in allowed and part != "total" and _adds_up(value)]
+    for key, value in template.items():
+        if isinstance(value, Mapping) and (coded := tuple(part for part in allowed if part.startswith(f"{key}."))):
+            groups[key] = coded
+    if kinds:
+        groups["+".join(kinds)] = tuple(kinds)
+    return groups
+
+
+def _adds_up(template: object) -> bool:
+    """Whether a part of this template is a count or money, which add up; a rate (``"0.0000"``) does not."""
+    return isinstance(template, int | Decimal) and not isinstance(template, bool)
+
+
 RATE_PLACES = Decimal("0.0001")
 """A rate's target or baseline is kept to 4 decimal places (0.3333); one given with more is refused, never rounded."""
 CENTS = Decimal("0.01")
@@ -109,21 +152,29 @@ CENTS = Decimal("0.01")
 
 def checked_parts(indicator: str, field: str, given: Mapping[str, Any]) -> dict[str, str]:
     """A baseline's or target's parts, checked and written as the figures are: counts as integers, money with 2 places, a rate in [0, 1]
-    with 4; a figure with more places than it is kept with is refused (422 ``target_value``), never rounded. The first of
-    :func:`part_mistakes` is raised."""
+    with 4; a figure with more places than it is kept with is refused (422 ``target_value``), never rounded, and a group of
+    parts adding up to more than the total (422 ``parts_within_total``). The first of :func:`part_mistakes` is raised."""
     raise_first(part_mistakes(indicator, field, given))
     return {part: _part_written(indicator, field, part, raw) for part, raw in given.items()}
 
 
 def part_mistakes(indicator: str, field: str, given: Mapping[str, Any]) -> Iterator[RuleViolationError]:
     """Every part of ``given`` (``field``: ``baseline`` or ``target``) that is not one of the indicator's, or whose value is
-    not what it is kept as (422 ``indicator_part``, ``target_value``), one each: the API lists them all in one answer
-    (tester 133 F3: one a round). :class:`UnknownIndicatorError` for an indicator of no such name."""
+    not what it is kept as (422 ``indicator_part``, ``target_value``), one each, then every group of its parts adding up to
+    more than its total (422 ``parts_within_total``, :func:`part_groups`; of the parts whose values were taken): the API
+    lists them all in one answer (tester 133 F3: one a round). :class:`UnknownIndicatorError` for an indicator of no such name."""
+    written: dict[str, str] = {}
     for part, raw in given.items():
         try:
-            _part_written(indicator, field, part, raw)
+            written[part] = _part_written(indicator, field, part, raw)
         except RuleViolationError as mistake:
             yield mistake
+    if (total := written.get("total")) is None:
+        return
+    for group, parts in part_groups(indicator).items():
+        shares = {part: written[part] for part in parts if part in written}
+        if sum(Decimal(value) for value in shares.values()) > Decimal(total):
+            yield TargetPartsAboveTotalError(field, group, shares, total)
 
 
 def _part_written(indicator: str, field: str, part: str, raw: object) -> str:
