@@ -209,6 +209,7 @@ class TargetsUpdate(Command):
         "money in the indicator's currency to the cent, a rate between 0 and 1 to 4 decimal places (more places: 422 `target_value`, never rounded). "
         "Money (`seed_funds_granted_pen`, `participatory_budget`'s `amount_funded_pen`…) is a decimal string, as every amount the API "
         "takes (\"25000.00\"; a JSON number is 422 `decimal_text`); a count or a rate, a JSON number or a string of digits. "
+        "Each part is a key of its own (`\"by_sex.F\": 60`; an object is 422 `indicator_part` naming the parts). "
         "A group of parts, shares of the total (`by_sex.*`, `by_nationality.*`; `first_time` with `repeat`), adds up to "
         "`total` at most, some may be left out (more: 422 `parts_within_total`, naming the group, as `baseline.by_sex`, or its one part given).",
     )
@@ -234,12 +235,13 @@ class TargetsUpdate(Command):
 def targets_body_mistakes(body: Mapping[str, Any], indicator: str) -> list[dict[str, Any]]:
     """Every mistake of a targets body as sent (valid to its schema or not) that needs the path's ``indicator`` to be
     told, as the errors of a :class:`fastapi.exceptions.RequestValidationError`: its money parts written as JSON numbers
-    (:func:`money_written_as_numbers`), its parts that are not the indicator's or whose values are not what they are
-    kept as, its groups of parts adding up to more than its total (:func:`~services.reporting.domain.phasereports.part_mistakes`),
-    an empty target; all of them, with the schema's, in one 422 (tester 133 F3: one a round). None for an indicator of
-    no such name: the route's 404."""
+    (:func:`money_written_as_numbers`), its parts that are not the indicator's (whatever their values: an object such as
+    ``"by_sex": {"F": 60}`` is told the parts' names) or whose values are not what they are kept as, its groups of parts
+    adding up to more than its total (:func:`~services.reporting.domain.phasereports.part_mistakes`), an empty target;
+    all of them, with the schema's, in one 422 (tester 133 F3: one a round). None for an indicator of no such name: the
+    route's 404."""
     try:
-        parts_of(indicator)
+        allowed = parts_of(indicator)
     except UnknownIndicatorError:
         return []
     money = money_parts(indicator)
@@ -249,9 +251,11 @@ def targets_body_mistakes(body: Mapping[str, Any], indicator: str) -> list[dict[
         figure = body.get(name)
         if not isinstance(figure, Mapping):
             continue
-        judged = {  # a value that is no number at all (true, an object, null) is the schema's to refuse, or money's rule's
+        judged = {  # a value that is no number at all (true, an object, null) is the schema's to refuse, or money's rule's, but
+            # a part the indicator lacks is told so whatever its value: "by_sex": {"F": 60} is told how its parts are written
             part: value for part, value in figure.items()
-            if ("body", name, part) not in placed and (isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)))
+            if ("body", name, part) not in placed
+            and (part not in allowed or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)))
         }
         for mistake in part_mistakes(indicator, name, judged):
             part = str(mistake.field).split(".", 1)[1]

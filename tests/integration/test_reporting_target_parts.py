@@ -83,3 +83,15 @@ def test_parts_above_the_total_and_other_mistakes_are_refused_in_one_answer(clie
     assert sorted((e["field"], e["rule"]) for e in problem["errors"]) == [
         ("baseline.total", "decimal_text"), ("target.by_sex", "parts_within_total"), ("target.by_sex.W", "indicator_part"),
     ]
+
+
+def test_a_disaggregation_sent_as_an_object_is_told_its_parts_names(client: TestClient) -> None:
+    """Tester 173 F2: ``"by_sex": {"F": 60}`` was told "must be a number"."""
+    programme(client)
+
+    problem = assert_problem(put(client, "beneficiaries_direct", {"target": {"total": 100, "by_sex": {"F": 60}}}), 422,
+                             "target.by_sex", "indicator_part")
+
+    [said] = [e["message"] for e in problem["errors"] if e["field"] == "target.by_sex"]
+    assert "by_sex.F, by_sex.M, by_sex.X" in said and not said.startswith("must be a number"), said
+    assert set_ones(client) == []

@@ -155,6 +155,14 @@ def test_every_group_above_its_total_is_told_with_the_other_mistakes_of_the_figu
     assert [m.field for m in part_mistakes("osvs_supported", "target", {"total": -1, "first_time": 3})] == ["target.total"]
 
 
+def test_a_disaggregation_sent_as_an_object_is_told_how_its_parts_are_written() -> None:
+    """Tester 173 F2: ``"by_sex": {"F": 60}`` was told it must be a number."""
+    with pytest.raises(TargetPartError) as refused:
+        PhaseReport(phase="F3").set_targets("beneficiaries_direct", {}, {"total": 100, "by_sex": {"F": 60}}, "lead", NOW)
+    assert refused.value.field == "target.by_sex"
+    assert "by_sex.F, by_sex.M, by_sex.X" in refused.value.message and '"by_sex.F": 60' in refused.value.message, refused.value.message
+
+
 def test_the_share_reached_is_the_actual_over_the_target_part_by_part() -> None:
     actual = {"total": 42, "by_nationality": {"VE": 29, "PE": 13}, "by_sex": {}}
     assert share_reached(actual, {"total": "40", "by_nationality.VE": "28", "by_sex.F": "20", "by_nationality.other": "0"}) == {
