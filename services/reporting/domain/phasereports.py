@@ -44,7 +44,7 @@ class UnknownIndicatorError(NotFoundError):
 class TargetPartError(RuleViolationError):
     def __init__(self, field: str, part: str, indicator: str, allowed: tuple[str, ...]) -> None:
         use = f"use {', '.join(allowed)}" if allowed else f"{indicator} takes no targets (its parts are open codes, such as reasons)"
-        if coded := [name for name in allowed if name.startswith(f"{part}.")]:  # "by_sex": {"F": 60} (tester 173 F2)
+        if coded := [name for name in allowed if name.startswith(f"{part}.")]:  # "by_sex": {"F": 60} (tester 171 F2)
             use = f"its parts are {', '.join(coded)}, each a key of its own (\"{coded[0]}\": 60), not an object; {use}"
         super().__init__(f"'{part}' is not a part of {indicator}: {use}", field=f"{field}.{part}", rule="indicator_part")
 
