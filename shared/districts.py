@@ -11,7 +11,8 @@ focal point and partner it would get): it is refused (422 ``lima_district``)
 naming the districts it is near (scored with rapidfuzz). A name the field
 uses for more than one place (the file's ``ambiguous``: "Santa María" is
 Santa María del Mar, or Santa María de Huachipa in Lurigancho) is refused
-naming the districts it may mean.
+naming the districts it may mean, and a zone's name ("Lima Norte") naming the
+zone's districts (it is not a near miss of the district Lima).
 
 The list is data, with its source and the day it is in force from: each
 district may carry ``valid_from`` / ``valid_until`` and the law that created
@@ -112,6 +113,21 @@ class AmbiguousDistrictError(UnknownDistrictError):
             self,
             f"'{given}' may be {_listed(districts)}" + (f" ({why})" if why else "")
             + ": give the district's full name or its INEI ubigeo",
+            field="district",
+            rule="lima_district",
+        )
+
+
+class ZoneNotDistrictError(UnknownDistrictError):
+    """422 ``lima_district``: the name of one of the programme's zones ("Lima Norte"), not of a district; the message names
+    the zone's districts. A near miss of the district Lima, it was answered "did you mean Lima (150101)?", which sends an
+    OSV of Comas to the Cercado (tester 174, finding 3)."""
+
+    def __init__(self, given: str, zone: str, districts: Iterable[District]) -> None:
+        RuleViolationError.__init__(
+            self,
+            f"'{given}' is a zone of Lima Metropolitana ({zone}), not a district: give the district, by its name or its "
+            f"INEI ubigeo, one of {_listed(districts)}",
             field="district",
             rule="lima_district",
         )
@@ -227,13 +243,16 @@ class DistrictTable:
         article and "Distrito de" aside; with ``on``, one in force that day (422 ``district_in_force``).
 
         422 ``lima_district`` (:class:`UnknownDistrictError`) for none, naming the districts a near miss is near (it is
-        never taken for one of them), or for an ambiguous name (:class:`AmbiguousDistrictError`), naming the districts it
-        may mean."""
+        never taken for one of them), for an ambiguous name (:class:`AmbiguousDistrictError`), naming the districts it
+        may mean, or for a zone's name ("Lima Norte", :class:`ZoneNotDistrictError`), naming the zone's districts."""
         found = self._lookup(given)
         if found is None:
             ambiguous = self._ambiguous.get(district_key(given))
             if ambiguous is not None:
                 raise AmbiguousDistrictError(given, *ambiguous)
+            zone = next((z for z in self.zones if district_key(z) == district_key(given)), None)
+            if zone is not None:
+                raise ZoneNotDistrictError(given, zone, [d for d in self.districts if d.zone == zone and (on is None or d.in_force_on(on))])
             raise UnknownDistrictError(given, self.near(given))
         if on is not None and not found.in_force_on(on):
             raise DistrictNotInForceError(found, on)

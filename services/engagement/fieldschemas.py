@@ -362,7 +362,8 @@ class ActivityCreate(Command):
     kind: ActivityKind = Field(description="What kind of activity it was.")
     district: Annotated[Text, application_rule(_district_of_lima)] = Field(
         description="Where: a district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored; "
-        "a near miss or a name of places in several districts (\"Santa María\") is 422 `lima_district`, naming the districts meant."
+        "a near miss, a name of places in several districts (\"Santa María\") or a zone's name (\"Lima Norte\") is 422 "
+        "`lima_district`, naming the districts meant (a zone's, for a zone)."
     )
     participants: list[ParticipantCreate] = Field(
         default_factory=list,

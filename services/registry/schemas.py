@@ -89,8 +89,8 @@ class OSVCreate(Command):
     name: OSVName = Field(description="The organisation's name, with a letter or a digit (422 `name_has_letters`).")
     district: Annotated[Text, application_rule(_district_of_lima)] = Field(
         description="A district of Lima Metropolitana, or its INEI ubigeo; case and accents are ignored (\"Brena\" is Breña, \"150105\" too). "
-        "None of Lima's, a near miss (\"Lince Alto\") or a name of places in several districts (\"Santa María\"): 422 `lima_district`, "
-        "naming the districts it is near or may mean."
+        "None of Lima's, a near miss (\"Lince Alto\"), a name of places in several districts (\"Santa María\") or a zone's name "
+        "(\"Lima Norte\"): 422 `lima_district`, naming the districts it is near, may mean or the zone has."
     )
     mapped_on: IsoDate = Field(description="When the programme identified the OSV.")
     kind: OSVKind | None = Field(default=None, description="The kind of organisation, if known.")

@@ -131,6 +131,21 @@ def test_a_district_typed_by_name_is_one_district_exactly_or_refused_naming_the_
         assert mapped.json()["district"] == district
 
 
+def test_a_zone_given_as_the_district_is_refused_naming_the_zones_districts_not_the_district_lima(registry: TestClient) -> None:
+    """Tester 174, finding 3: "Lima Norte", one of the programme's zones, was answered "did you mean Lima (150101)?", a
+    near miss of the Cercado's district, which would send an OSV of Comas to the Cercado's municipality. The same rule
+    says it is a zone and names the zone's districts, and suggests none outside it."""
+    refused = registry.post("/osvs", json={"name": "Comedor Santa Rosa", "district": "Lima Norte", "mapped_on": "2021-03-15"})
+    body = assert_problem(refused, 422, "district", "lima_district")
+    message = next(e["message"] for e in body["errors"] if e["field"] == "district")
+    assert "'Lima Norte' is a zone of Lima Metropolitana" in message, message
+    assert "Comas (150110)" in message and "Los Olivos (150117)" in message, message
+    assert "did you mean" not in message and "Lima (150101)" not in message, message
+    refused = registry.post("/osvs", json={"name": "Comedor Santa Rosa", "district": "lima  sur", "mapped_on": "2021-03-15"})
+    message = next(e["message"] for e in assert_problem(refused, 422, "district", "lima_district")["errors"])
+    assert "a zone of Lima Metropolitana (Lima Sur)" in message and "Villa El Salvador (150142)" in message, message
+
+
 def test_the_fields_names_of_places_in_lima_este_are_their_districts_or_refused_naming_them(registry: TestClient) -> None:
     """Tester 30b, L5: "Santa Maria de Huachipa" (the README's own example of what "Santa María" may mean) and "Huaycán"
     were 422 "is not a district" naming no district, while "Chosica" was taken as Lurigancho."""

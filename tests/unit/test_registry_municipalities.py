@@ -147,3 +147,15 @@ def test_neither_a_typed_nor_a_recorded_district_is_taken_for_a_near_miss() -> N
     assert table.recorded("San Juan de Lurigancho Alto") is None
     assert table.lacking(["San Juan de Lurigancho Alto", "San Juan de Lurigancho", "Breña", None]) == ["San Juan de Lurigancho Alto"]
     assert table.recorded("Breña").ubigeo == table.recorded("brena").ubigeo == "150105"  # any case or accent, as recorded
+
+
+def test_a_zones_name_is_no_district_and_its_refusal_names_the_zones_districts() -> None:
+    """Tester 174, finding 3: "Lima Norte" was a near miss of the district Lima ("did you mean Lima (150101)?")."""
+    table = DistrictTable.of_lima()
+    with pytest.raises(UnknownDistrictError) as refused:
+        table.find("LIMA ESTE")
+    assert (refused.value.field, refused.value.rule) == ("district", "lima_district")
+    message = str(refused.value)
+    assert "is a zone of Lima Metropolitana (Lima Este), not a district" in message
+    named = {d.name for d in table.districts if f"{d.name} ({d.ubigeo})" in message}
+    assert named == {d.name for d in table.districts if d.zone == "Lima Este"}, message
