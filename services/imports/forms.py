@@ -25,6 +25,8 @@ FORMS_DIR = Path(__file__).resolve().parent / "xlsforms"
 LANGUAGES = ("Español (es)", "English (en)")
 """The label columns every shipped form has, ``label::<language>``."""
 SELECTS = ("select_one", "select_multiple")
+MOST_NAMED = 20
+"""The most choices a refusal lists (:meth:`Form.expected`)."""
 NO_DATA = frozenset({"start", "end", "today", "deviceid", "note", "calculate", "begin_group", "end_group", "begin_repeat", "end_repeat"})
 
 
@@ -89,6 +91,8 @@ class Form:
     without_data: frozenset[str] = frozenset()
     """The folded headers an export gives the form's own rows that hold no answer (``start``, ``end``, ``today``, a
     note, a calculation; with their group's path too): columns of the form, never a renamed question."""
+    _expected: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
+    """:meth:`expected` of each choice list, once worked out."""
 
     @classmethod
     def load(cls, path: Path) -> Form:
@@ -173,6 +177,19 @@ class Form:
             if fold(value) == wanted or any(fold(label) == wanted for label in labels if label):
                 return value
         return given
+
+    def expected(self, question: Question) -> str | None:
+        """What a select question takes, as a refusal names it: the choices' labels (the form's first language) and
+        their codes, "Mujer, Hombre, Otro / prefiere no decir (F, M, X)"; None for another question, or a list too long to
+        name (more than :data:`MOST_NAMED` choices: countries, districts, which the APIs refuse in words of their own)."""
+        if not question.is_select:
+            return None
+        list_name = question.list_name or ""
+        if list_name not in self._expected:
+            options = self.choices.get(list_name, {})
+            labels = [next((label for label in labels if label), value) for value, labels in options.items()]
+            self._expected[list_name] = f"{', '.join(labels)} ({', '.join(options)})" if 0 < len(options) <= MOST_NAMED else None
+        return self._expected[list_name]
 
     def choices_of(self, question: Question, given: str) -> list[str]:
         """A select_multiple answer as XML values: space-separated values, or the labels Kobo joins with spaces."""

@@ -84,7 +84,11 @@ def problems_of(command: Command, answer: Answer) -> list[Problem]:
     for error in errors:
         api_field = error.get("field")
         rule = str(error.get("rule") or answer.status)
-        message = IN_A_CELL.get(rule) or scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
+        expected = command.expected_at(api_field) if rule in CHOICE_RULES else None
+        message = (
+            f"expected one of the form's choices: {expected}" if expected is not None
+            else IN_A_CELL.get(rule) or scrub(str(error.get("message") or body.get("detail") or ""), command.personal)
+        )
         found.append(Problem(command.cell_for(api_field), api_field or "", rule, message))
     return found
 
@@ -95,6 +99,12 @@ IN_A_CELL = {
 }
 """The API's words for a rule that speak of JSON ("written as a JSON number"), as a promoter filling a cell or a Kobo
 question reads them (tester 36b F5)."""
+
+
+CHOICE_RULES = frozenset({"enum", "literal_error"})
+"""The API's rules for a value none of its codes ("Input should be 'F', 'M' or 'X'"): for an answer of a select question,
+said in the form's words, its labels and their codes (a promoter reads "Mujer", not "F": tester 174, finding 2). The
+value itself stays refused (``Masculino`` is not the form's), and, as every message here, is not echoed."""
 
 
 def status_rule(status: int) -> str:

@@ -234,6 +234,33 @@ def test_the_apis_words_on_a_whole_number_are_said_as_a_cell_is_filled_in() -> N
     assert "JSON" not in problem.message and problem.message.startswith("must be a whole number written with the digits 0-9"), problem
 
 
+def test_a_choice_the_form_does_not_have_is_refused_naming_the_forms_labels_and_codes(tmp_path: Path) -> None:
+    """Tester 174, finding 2: a member's sex written "Masculino" in a file exported with labels (Mujer, Hombre, Otro /
+    prefiere no decir) was told "Input should be 'F', 'M' or 'X'", the API's codes, which the promoter never saw. The
+    value still goes as written and is refused (it is not the form's), in the form's words, without echoing it."""
+    from services.imports.application import Answer
+    from services.imports.refusals import problems_of
+
+    person = {**PEOPLE.repeats["miembros"][1], "sexo": "Masculino"}
+    sheet = read_xlsx(write_xlsx(tmp_path / "m.xlsx", MEMBERS, [Answers({"osv": OSV}, {"miembros": [person]})], 0), MEMBERS)
+    [command] = rows_of(sheet)[0].commands
+    assert (command.body["sex"], command.body["nationality"]) == ("Masculino", "PE")  # a label the form has is read back
+    refusal = {"errors": [{"field": "sex", "rule": "enum", "message": "Input should be 'F', 'M' or 'X'"}]}
+    [problem] = problems_of(command, Answer(422, refusal, replayed=False))
+    assert (problem.rule, problem.field, problem.cell.column.rpartition("/")[2]) == ("enum", "sex", "Sexo")
+    assert problem.message == "expected one of the form's choices: Mujer, Hombre, Otro / prefiere no decir (F, M, X)", problem
+    assert "Masculino" not in problem.message
+
+    # A list's item (a select_multiple's) is told the list's choices; another rule keeps the API's words.
+    [mapping] = rows_of(read_xlsx(write_xlsx(tmp_path / "o.xlsx", MAPPING, OSVS[:1]), MAPPING))[0].commands
+    refusal = {"errors": [{"field": "focus_areas.1", "rule": "enum", "message": "Input should be 'employment', ..."},
+                          {"field": "name", "rule": "name_has_letters", "message": "an OSV's name needs a letter or a digit"}]}
+    areas, name = problems_of(mapping, Answer(422, refusal, replayed=False))
+    assert areas.message.startswith("expected one of the form's choices: Empleo, Emprendimiento, Educación, Salud"), areas
+    assert "(employment, entrepreneurship, education, health, " in areas.message and areas.field == "focus_areas.1", areas
+    assert name.message == "an OSV's name needs a letter or a digit"
+
+
 def test_a_count_cell_holding_true_or_other_scripts_digits_goes_as_written_for_the_api_to_refuse(tmp_path: Path) -> None:
     """Tester 36d F1, F2: a TRUE cell under a count went as 1 (FALSE as 0, refused as "not 0"), and Arabic-Indic ``٣`` as 3,
     where the API refuses both (``int_type``) and the webhook refuses ``true``. A spreadsheet's 5.0 is still 5."""

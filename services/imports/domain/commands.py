@@ -143,6 +143,9 @@ class Command:
     personal: tuple[str, ...] = ()
     document: tuple[str, str] | None = None
     """The person's document (type, number as loosely normalised), to find the same person twice in a file."""
+    choices: dict[str, str] = field(default_factory=dict)
+    """Each field of the body answered by a select question → what the form takes there (:meth:`Form.expected`: its
+    labels and codes), for a refusal of a value that is none of them to say so in the form's words."""
 
     def cell_for(self, api_field: str | None) -> Cell:
         """The cell behind a field an API named (the nearest one known, else the command's row)."""
@@ -154,6 +157,17 @@ class Command:
                     return found
                 parts.pop()
         return self.where
+
+    def expected_at(self, api_field: str | None) -> str | None:
+        """What the form takes for a field an API named (``sex``, ``focus_areas.2``: the nearest field known), or None
+        when no select question answered it."""
+        parts = api_field.split(".") if api_field else []
+        while parts:
+            found = self.choices.get(".".join(parts))
+            if found is not None:
+                return found
+            parts.pop()
+        return None
 
 
 @dataclass
@@ -179,6 +193,9 @@ class _Builder:
         self.form = form
         self.spreadsheet = spreadsheet
         self.submission = submission
+        self.choices: dict[str, str] = {}
+        """What the form takes for each field a select question answered, by the field's path in its command's body; the
+        form's builder gives each command the ones of its own fields (:meth:`expected_in`)."""
         self.problems: list[Problem] = [
             Problem(cell, cell.column, NOT_AN_ANSWER_RULE, "Kobo sends each answer as text or a number; this is a JSON object, "
                     "array or true/false, which the import does not read as an answer")
@@ -222,6 +239,7 @@ class _Builder:
         question = self.form.questions.get(name)
         # An answer the post or file lacks is named by its Kobo key, group and all (cantidades/cantidad_workshop).
         sources[path or api_field] = entry.cell(name, question.xpath if question is not None else None)
+        self.expect(path or api_field, name)
         value = self.value(entry, name)
         if self.spreadsheet and value is not None and question is not None and question.type == "date":
             read = iso_date(str(value))
@@ -235,6 +253,17 @@ class _Builder:
         if value is not None:
             body[api_field] = value
         return value
+
+    def expect(self, api_field: str, name: str) -> None:
+        """Note what the form takes for ``api_field`` when question ``name`` is a select (:meth:`Form.expected`)."""
+        question = self.form.questions.get(name)
+        expected = self.form.expected(question) if question is not None else None
+        if expected is not None:
+            self.choices[api_field] = expected
+
+    def expected_in(self, sources: Mapping[str, Cell]) -> dict[str, str]:
+        """What the form takes for each of a command's fields (``sources``) a select question answered."""
+        return {api_field: self.choices[api_field] for api_field in sources if api_field in self.choices}
 
     def key(self, place: str) -> str:
         """The Idempotency-Key of the command at ``place``: one per command, at most 255 visible ASCII characters (what
@@ -404,6 +433,7 @@ def osv_activity(b: _Builder) -> Row:
     if groups:
         body["direct_beneficiaries"] = groups
     sources["outputs"] = main.cell("productos")
+    b.expect("outputs", "productos")
     kinds = b.value(main, "productos") or []
     outputs = []
     for place, kind in enumerate(kinds):
@@ -438,6 +468,8 @@ def row_of(form: Form, submission: Submission, *, spreadsheet: bool = True) -> R
     builder = _Builder(form, submission, spreadsheet=spreadsheet)
     row = build(builder)
     row.problems[:0] = builder.problems
+    for command in row.commands:
+        command.choices = builder.expected_in(command.sources)
     seen: dict[tuple[str, str], Cell] = {}
     for place, command in enumerate(row.commands):
         if command.document is None:
