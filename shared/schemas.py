@@ -120,6 +120,19 @@ letters are composed, Unicode NFC (before its 1-200 characters are counted); its
 ("ASOCIACIÓN  DE VECINOS" is "ASOCIACIÓN DE VECINOS")."""
 
 
+def as_text_reads(value: str) -> str:
+    """``value`` as :data:`Text` reads (and the service stores) it, once accepted: trimmed, its line breaks and tabs made
+    spaces, its letters composed. For a client to compare two answers as the API will (the import: two rows of one
+    submission, tester 174 finding 1); refuses nothing (:data:`Text`'s rules are the API's)."""
+    return unicodedata.normalize("NFC", _LINE_BREAKS.sub(" ", value.strip()).strip())
+
+
+def as_name_reads(value: str) -> str:
+    """``value`` as :data:`Name` reads (and the service stores) it, once accepted: :func:`as_text_reads`, with its runs of
+    spaces made one ("  Asociación   Hermanos " is "Asociación Hermanos")."""
+    return _single_spaced(as_text_reads(str(_runs_made_one_before_measured(value))))
+
+
 def _refusal(error: RuleViolationError) -> PydanticCustomError:
     """The domain's refusal as pydantic's, at the field being read: its rule and message."""
     return PydanticCustomError(error.rule or "invalid", error.message)

@@ -47,8 +47,10 @@ can be partial.
 
 Two rows of one file under one submission's keys (a row copied in the
 spreadsheet keeps Kobo's ``_uuid``) with other answers are both refused
-before anything is sent, each naming the other: the services would take
-the second for the first carried out before and drop it.
+before anything is sent, each naming the other and the columns that differ:
+the services would take the second for the first carried out before and drop
+it. Answers are compared as the services store them (a name's runs of spaces
+made one): two rows that differ only so are the same row twice.
 
 A dry run cannot see what an earlier row of the same file would record, so
 the importer compares each row with the earlier ones itself, as the

@@ -234,6 +234,80 @@ def test_the_apis_words_on_a_whole_number_are_said_as_a_cell_is_filled_in() -> N
     assert "JSON" not in problem.message and problem.message.startswith("must be a whole number written with the digits 0-9"), problem
 
 
+class KeyedServices:
+    """Registry as far as keys go: a key's first body is recorded; the same body again is replayed, another refused."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, dict] = {}
+
+    def send(self, command, *, dry_run: bool, patient: bool = True):  # noqa: ANN001, ANN201 - Services.send's
+        from services.imports.application import Answer
+
+        if command.key not in self.bodies:
+            if not dry_run:
+                self.bodies[command.key] = command.body
+            return Answer(201, {"id": OSV, "name": command.body["name"], "district": "Zárate"}, replayed=False)
+        if self.bodies[command.key] == command.body:
+            return Answer(201, {"id": OSV, "name": command.body["name"], "district": "Zárate"}, replayed=True)
+        return Answer(422, {"errors": [{"field": None, "rule": "idempotency_key_reused", "message": "other"}], "same_request": False}, replayed=False)
+
+
+def test_two_rows_of_one_uuid_that_the_api_would_store_the_same_are_one_answer_and_others_name_the_columns(tmp_path: Path) -> None:
+    """Tester 174, finding 1: a mapping's row and its copy, one name typed with extra spaces, were both refused
+    "[same_uuid_other_answers] ... with other answers", though registry stores the two names the same (a name's runs of
+    spaces made one). Compared as the API reads them, they are the same row twice: recorded once, "already there" the
+    second time, in the dry run and the import. Rows that do differ are refused naming the columns, never the values."""
+    from services.imports.application import Importer, Outcome
+
+    spaced = Answers({"nombre": "  Asociación   Hermanos Venezolanos de Zárate ", "distrito": "150136", "fecha_mapeo": "2021-06-01"})
+    plain = Answers({**spaced.values, "nombre": "Asociación Hermanos Venezolanos de Zárate"}, uuid=spaced.uuid)
+    rows = rows_of(read_xlsx(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [spaced, plain]), MAPPING))
+    services = KeyedServices()
+    for dry_run in (True, False):
+        summary = Importer(services).run(rows, dry_run=dry_run)  # type: ignore[arg-type]
+        assert [(r.outcome, r.problems) for r in summary.results] == [(Outcome.CREATED, []), (Outcome.ALREADY_THERE, [])]
+    assert len(services.bodies) == 1
+
+    other = Answers({**plain.values, "nombre": "Asociación Hermanos de Comas", "distrito": "150110"}, uuid=spaced.uuid)
+    rows = rows_of(read_xlsx(write_xlsx(tmp_path / "mapeo.xlsx", MAPPING, [spaced, other]), MAPPING))
+    summary = Importer(KeyedServices()).run(rows, dry_run=True)  # type: ignore[arg-type]
+    assert [r.outcome for r in summary.results] == [Outcome.REFUSED, Outcome.REFUSED]
+    first, second = (r.problems[0].message for r in summary.results)
+    assert "row 3 of sheet" in first and "(they differ in osv/nombre, osv/distrito)" in first, first
+    assert "row 2 of sheet" in second and "(they differ in osv/nombre, osv/distrito)" in second, second
+    assert "Comas" not in first + second and "150110" not in first + second
+
+
+@pytest.mark.parametrize("value", ["  Asociación   Hermanos\u00a0 de Zárate ", "Comedor\n  Los Olivos", "Jose\u0301  María\t"])
+def test_the_import_reads_each_text_it_compares_as_the_api_reads_it(value: str) -> None:
+    """The clean-up the import compares rows' answers with (Command.read_as) is the APIs' own: each field it names is
+    read by the service's model to the same text."""
+    from typing import Annotated
+
+    from pydantic import TypeAdapter
+
+    from services.engagement.fieldschemas import ActionItemCreate, ActivityCreate
+    from services.engagement.schemas import MemberCreate
+    from services.registry.schemas import OSVCreate
+
+    models = {"/osvs": OSVCreate, "/members": MemberCreate, "/activities": ActivityCreate, "meetings": ActionItemCreate}
+    meeting = Answers({"osv": OSV, "fecha": "2021-07-01", "modalidad": "virtual"},
+                      {"acciones": [{"descripcion": "x", "responsable": "y", "fecha_limite": "2021-07-09"}]})
+    activity = Answers({"osv": OSV, "fecha": "2021-07-03", "tipo": "workshop", "distrito": "150132"})
+    commands = [c for form, answers in ((MAPPING, OSVS[0]), (MEMBERS, PEOPLE), (MEETING, meeting), (ACTIVITY, activity))
+                for c in row_of(form, from_kobo_json(kobo_json(form, answers), form)).commands]
+    checked = set()
+    for command in commands:
+        for path, clean in command.read_as.items():
+            model = models["meetings" if command.path.endswith("/meetings") else command.path]
+            name = path.rpartition(".")[2]
+            field = model.model_fields[name]
+            assert TypeAdapter(Annotated[field.annotation, field]).validate_python(value) == clean(value), (command.path, path)
+            checked.add((model.__name__, name))
+    assert checked == {("OSVCreate", "name"), ("OSVCreate", "district"), ("MemberCreate", "full_name"),
+                       ("ActionItemCreate", "description"), ("ActionItemCreate", "owner"), ("ActivityCreate", "district")}
+
+
 def test_a_choice_the_form_does_not_have_is_refused_naming_the_forms_labels_and_codes(tmp_path: Path) -> None:
     """Tester 174, finding 2: a member's sex written "Masculino" in a file exported with labels (Mujer, Hombre, Otro /
     prefiere no decir) was told "Input should be 'F', 'M' or 'X'", the API's codes, which the promoter never saw. The

@@ -57,6 +57,7 @@ from services.imports.domain.submissions import Cell, Entry, Submission, entry_o
 from services.imports.forms import Form
 from shared.documents import DocumentType, compared_number, without_card_code
 from shared.idempotency.keys import MAX_KEY_LENGTH
+from shared.schemas import as_name_reads, as_text_reads
 
 INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 """A whole number as a cell or Kobo writes it (``5``, a spreadsheet's ``5.0``), in the digits 0-9 only (``٣`` went as 3)."""
@@ -143,6 +144,10 @@ class Command:
     personal: tuple[str, ...] = ()
     document: tuple[str, str] | None = None
     """The person's document (type, number as loosely normalised), to find the same person twice in a file."""
+    read_as: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    """Each text field of the body (its path, ``action_items.0.owner``) the API trims and cleans as it reads it, with the
+    API's own clean-up (:func:`~shared.schemas.as_name_reads`, :func:`~shared.schemas.as_text_reads`): two answers are
+    one when the API would store them the same (:func:`same_key_other_answers`)."""
     choices: dict[str, str] = field(default_factory=dict)
     """Each field of the body answered by a select question → what the form takes there (:meth:`Form.expected`: its
     labels and codes), for a refusal of a value that is none of them to say so in the form's words."""
@@ -157,6 +162,10 @@ class Command:
                     return found
                 parts.pop()
         return self.where
+
+    def as_the_api_reads(self) -> dict[str, Any]:
+        """The body as the API reads it, field by field (``read_as``): the answers compared with another row's."""
+        return _read(self.body, self.read_as, "")
 
     def expected_at(self, api_field: str | None) -> str | None:
         """What the form takes for a field an API named (``sex``, ``focus_areas.2``: the nearest field known), or None
@@ -296,6 +305,25 @@ def _digest(form_id: str, submission: Submission) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _read(value: Any, read_as: Mapping[str, Callable[[str], str]], path: str) -> Any:
+    """``value`` (a body, or a part of one at ``path``) with each text ``read_as`` names cleaned up as the API reads it."""
+    if isinstance(value, dict):
+        return {k: _read(v, read_as, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_read(v, read_as, f"{path}.{place}") for place, v in enumerate(value)]
+    clean = read_as.get(path)
+    return clean(value) if clean is not None and isinstance(value, str) else value
+
+
+def _differing(value: Any, other: Any, path: str = "") -> list[str]:
+    """The fields (paths) whose answers differ between two bodies as the API reads them; a list of other length as a whole."""
+    if isinstance(value, dict) and isinstance(other, dict):
+        return [p for k in dict.fromkeys([*value, *other]) for p in _differing(value.get(k), other.get(k), f"{path}.{k}" if path else k)]
+    if isinstance(value, list) and isinstance(other, list) and len(value) == len(other) and all(isinstance(v, dict) for v in value):
+        return [p for place, (v, o) in enumerate(zip(value, other, strict=True)) for p in _differing(v, o, f"{path}.{place}")]
+    return [] if value == other else [path]
+
+
 def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
     """A document as compared within a file: its type, and its number without spaces, dots or hyphens, upper case,
     compared as engagement compares it (:func:`~shared.documents.compared_number`, as a numeric cell drops leading
@@ -330,7 +358,8 @@ def osv_mapping(b: _Builder) -> Row:
         ("contact_channel", "canal_contacto"),
     ):
         b.put(body, sources, api_field, main, name)
-    command = Command("registry", "/osvs", body, b.key("osv"), Cell(main.sheet, main.row, ""), sources)
+    command = Command("registry", "/osvs", body, b.key("osv"), Cell(main.sheet, main.row, ""), sources,
+                      read_as={"name": as_name_reads, "district": as_text_reads})
     return Row(b.submission, [command])
 
 
@@ -371,6 +400,7 @@ def osv_members(b: _Builder) -> Row:
                 sources,
                 personal,
                 loose_document(body.get("document_type"), body.get("document_number")),
+                read_as={"full_name": as_name_reads},
             )
         )
     return row
@@ -402,7 +432,8 @@ def osv_meeting(b: _Builder) -> Row:
     free_text = [body.get("notes"), *(i.get("description") for i in items), *(i.get("owner") for i in items)]
     path = f"/osvs/{quote(str(osv or ''), safe='')}/meetings"
     command = Command(
-        "engagement", path, body, b.key("reunion"), Cell(main.sheet, main.row, ""), sources, tuple(str(t) for t in free_text if t)
+        "engagement", path, body, b.key("reunion"), Cell(main.sheet, main.row, ""), sources, tuple(str(t) for t in free_text if t),
+        read_as={f"action_items.{place}.{name}": as_text_reads for place in range(len(items)) for name in ("description", "owner")},
     )
     row = Row(b.submission, [command])
     if osv is None:
@@ -444,7 +475,8 @@ def osv_activity(b: _Builder) -> Row:
     if outputs:
         body["outputs"] = outputs
     personal = (str(body["description"]),) if body.get("description") else ()
-    command = Command("engagement", "/activities", body, b.key("actividad"), Cell(main.sheet, main.row, ""), sources, personal)
+    command = Command("engagement", "/activities", body, b.key("actividad"), Cell(main.sheet, main.row, ""), sources, personal,
+                      read_as={"district": as_text_reads})
     return Row(b.submission, [command])
 
 
@@ -495,33 +527,54 @@ def same_key_other_answers(rows: Sequence[Row]) -> None:
     """Refuse, on each row, the rows of one file that share a command's Idempotency-Key with another row but not its
     answers: a row copied in the spreadsheet keeps the original's ``_uuid``, and the services would take the second as
     the first carried out before ("already there") and drop it, while a dry run (which records nothing) says it would be
-    created. Both rows are refused before anything is sent, each naming the other: which is Kobo's own is not known here.
-    The same row twice, answers and all, is left to the keys (recorded once)."""
+    created. Both rows are refused before anything is sent, each naming the other and the columns whose answers differ:
+    which is Kobo's own is not known here.
+
+    Answers are compared as the API reads them (:meth:`Command.as_the_api_reads`: a name's runs of spaces made one): two
+    rows the API would store the same are the same row twice, whose later command goes with the earlier one's body, so
+    the services take it for the same request (recorded once, "already there" the second time). They were refused as
+    other answers (tester 174, finding 1)."""
     first: dict[str, tuple[Row, Command]] = {}
-    clashes: dict[int, list[Row]] = {}
+    clashes: dict[int, list[tuple[Row, list[Cell]]]] = {}
     for row in rows:
         for command in row.commands:
             earlier = first.setdefault(command.key, (row, command))
             if earlier[0] is row or earlier[1].body == command.body:
                 continue
-            for this, other in ((row, earlier[0]), (earlier[0], row)):
+            differing = _differing(command.as_the_api_reads(), earlier[1].as_the_api_reads())
+            if not differing:
+                command.body = earlier[1].body
+                command.personal = (*command.personal, *earlier[1].personal)
+                continue
+            for this, that, other in ((row, command, earlier[0]), (earlier[0], earlier[1], row)):
                 named = clashes.setdefault(id(this), [])
-                if all(r is not other for r in named):
-                    named.append(other)
+                cells = [that.cell_for(path) for path in differing]
+                found = next((n for n in named if n[0] is other), None)
+                if found is None:
+                    named.append((other, cells))
+                else:
+                    found[1].extend(cells)
     for row in rows:
-        for other in clashes.get(id(row), []):
-            row.problems.append(same_uuid(row, other))
+        for other, cells in clashes.get(id(row), []):
+            row.problems.append(same_uuid(row, other, cells))
 
 
-def same_uuid(row: Row, other: Row) -> Problem:
-    """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers."""
+def same_uuid(row: Row, other: Row, cells: Sequence[Cell] = ()) -> Problem:
+    """``row`` has the ``_uuid`` (Kobo's key for a submission) of ``other`` of the same file, with other answers, in
+    ``cells`` (of ``row``): named by their columns, never their values."""
     main = row.submission.main
+    columns = list(dict.fromkeys(
+        (cell.column + (f" of sheet {cell.sheet!r}" if cell.sheet != main.sheet else "")) if cell.column
+        else f"the entries of sheet {cell.sheet!r}"
+        for cell in cells
+    ))
+    differing = f" (they differ in {', '.join(columns)})" if columns else ""
     return Problem(
         main.cell("_uuid"),
         "_uuid",
         SAME_KEY_RULE,
-        f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers: the "
-        "import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
+        f"this row has the _uuid of {entry_of(other.where)} (Kobo's key for one submission) with other answers{differing}: "
+        "the import would record only one of them. If one is a copy made in the spreadsheet, clear its _uuid (a row "
         "without one is keyed by its answers); neither row is imported until then",
     )
 
