@@ -121,7 +121,7 @@ class AmbiguousDistrictError(UnknownDistrictError):
 class ZoneNotDistrictError(UnknownDistrictError):
     """422 ``lima_district``: the name of one of the programme's zones ("Lima Norte"), not of a district; the message names
     the zone's districts. A near miss of the district Lima, it was answered "did you mean Lima (150101)?", which sends an
-    OSV of Comas to the Cercado (tester 174, finding 3)."""
+    OSV of Comas to the Cercado (tester 171 F7)."""
 
     def __init__(self, given: str, zone: str, districts: Iterable[District]) -> None:
         RuleViolationError.__init__(

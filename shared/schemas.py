@@ -123,7 +123,7 @@ letters are composed, Unicode NFC (before its 1-200 characters are counted); its
 def as_text_reads(value: str) -> str:
     """``value`` as :data:`Text` reads (and the service stores) it, once accepted: trimmed, its line breaks and tabs made
     spaces, its letters composed. For a client to compare two answers as the API will (the import: two rows of one
-    submission, tester 174 finding 1); refuses nothing (:data:`Text`'s rules are the API's)."""
+    submission, tester 171 F3); refuses nothing (:data:`Text`'s rules are the API's)."""
     return unicodedata.normalize("NFC", _LINE_BREAKS.sub(" ", value.strip()).strip())
 
 

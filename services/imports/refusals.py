@@ -103,7 +103,7 @@ question reads them (tester 36b F5)."""
 
 CHOICE_RULES = frozenset({"enum", "literal_error"})
 """The API's rules for a value none of its codes ("Input should be 'F', 'M' or 'X'"): for an answer of a select question,
-said in the form's words, its labels and their codes (a promoter reads "Mujer", not "F": tester 174, finding 2). The
+said in the form's words, its labels and their codes (a promoter reads "Mujer", not "F": tester 171 F8). The
 value itself stays refused (``Masculino`` is not the form's), and, as every message here, is not echoed."""
 
 

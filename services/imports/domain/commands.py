@@ -533,7 +533,7 @@ def same_key_other_answers(rows: Sequence[Row]) -> None:
     Answers are compared as the API reads them (:meth:`Command.as_the_api_reads`: a name's runs of spaces made one): two
     rows the API would store the same are the same row twice, whose later command goes with the earlier one's body, so
     the services take it for the same request (recorded once, "already there" the second time). They were refused as
-    other answers (tester 174, finding 1)."""
+    other answers (tester 171 F3)."""
     first: dict[str, tuple[Row, Command]] = {}
     clashes: dict[int, list[tuple[Row, list[Cell]]]] = {}
     for row in rows:
