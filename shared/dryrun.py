@@ -119,6 +119,19 @@ def dry_running() -> Iterator[Overlay]:
         _current.reset(token)
 
 
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """Run the block as a real request's, inside a dry run too: reads see the store, not the dry run's overlay, and saves
+    store. Only for what a command's run does whatever its answer and whether or not it is carried out, a record of
+    what it disclosed (engagement's access log: a dry run promises that the command's facts are not written, not that
+    a read it made is not logged), never for the command's own facts."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 class OverlaidRepository(Repository):
     """The library's repository; during a dry run, an aggregate the dry run saved is read as it saved it."""
 

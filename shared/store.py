@@ -397,6 +397,18 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         call.recorded = record
         return recordings
 
+    def save_apart(self, *objs: Any) -> list[Recording]:
+        """Save ``objs`` for real, in a transaction of their own, apart from the command being served: in a dry run too
+        (:func:`shared.dryrun.suspended`), never as a keyed request's doing (no :class:`~shared.idempotency.IdempotentRequest`:
+        a refused command stays refused, and its retry runs it again), and with none of the command's own keys or rows.
+
+        Only for a record of what the command disclosed whether or not it is carried out (engagement's access log), never
+        for its own facts. Load what is saved here inside :func:`shared.dryrun.suspended` too: a dry run's overlay is not
+        the store. 503 ``store_behind_stream`` as for any save.
+        """
+        with dryrun.suspended(), writing_with_events():
+            return self._store(objs, {})
+
     def _store(self, objs: Sequence[Any], kwargs: dict[str, Any]) -> list[Recording]:
         """The library's ``Application.save``, collecting the events with :class:`CollectedEvents`.
 
