@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Reader, check_purpose
+from services.engagement.domain.accesslog import Access, AccessLog, Disclosure, Purpose, Reader, check_purpose
 from services.engagement.domain.activities import (
     OSVActivities,
 )
@@ -31,6 +31,8 @@ from services.engagement.views import GrantDirectory, OSVDirectory
 from services.engagement.views.grants import NotAProjectError
 from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
+from shared import dryrun
+from shared.actors import Actor, current_actor
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictTable
 from shared.documents import DocumentType
@@ -186,7 +188,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         roster.check_seat(member.latest_membership.membership_id, member.latest_membership.role)  # before claiming the document
         drawn_at_random(member.id)  # a new person: their key is made without looking for it first
         try:
-            index = self._claim_document(member)
+            index = self._claim_document(member, Disclosure.REGISTRATION_REFUSED)
         except PersonAlreadyRegisteredError as held:
             if roster.seats_member(held.member_id):  # a form sent twice: a membership is not what to add
                 raise PersonAlreadyRegisteredError(held.member_id, member_here=True) from None
@@ -295,7 +297,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             return member
         saved: list[Any] = [member]
         if member.document_identity != identity:
-            claimed = self._claim_document(member)  # 409 before anything is forgotten
+            claimed = self._claim_document(member, Disclosure.CORRECTION_REFUSED)  # 409 before anything is forgotten
             self.refuse_while_behind()  # nor forgotten for a correction the store would refuse to record
             self.documents.forget(*forms)
             if own is not None:
@@ -520,13 +522,14 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
                 if not held_on(memberships, day):
                     raise AttendedMeetingError(field, given, day)
 
-    def _claim_document(self, member: Member) -> DocumentIndex:
+    def _claim_document(self, member: Member, refused: Disclosure) -> DocumentIndex:
         """The member's document's index entry, claimed for them (made the first time the document is registered); for a
         person without one, an entry no document leads to.
 
-        409 ``person_already_registered``, naming the holder, when another person holds it; while this process has not
-        checked its stream's erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored
-        entry may lead to a person erased since, whose id the 409 would name (tester 30b, L1).
+        409 ``person_already_registered``, naming the holder, when another person holds it, once the holder's access log
+        records the disclosure (``refused``: :meth:`_log_holder_found`); while this process has not checked its stream's
+        erasures (:meth:`hold_personal_data`), 503 ``erasures_not_checked`` instead: a restored entry may lead to a person
+        erased since, whose id the 409 would name (tester 30b, L1).
         """
         identities = member.document_identities
         if not identities:
@@ -541,10 +544,29 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             return DocumentIndex(id=index_id, member_id=member.id)
         try:
             index.claim(member.id)
-        except PersonAlreadyRegisteredError:
+        except PersonAlreadyRegisteredError as held:
             self.hold_personal_data()
+            self._log_holder_found(held.member_id, refused)
             raise
         return index
+
+    def _log_holder_found(self, holder_id: UUID, disclosure: Disclosure) -> None:
+        """Record on the holder's access log that a command refused because its document is theirs named them to its
+        caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``GET /members?document_type=…`` logs, made by a
+        registration or a correction (a security tester's finding: it was logged by neither).
+
+        Recorded before the 409 goes out, and apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`):
+        the command is refused, and a dry run (:mod:`shared.dryrun`) writes none of its facts, but its answer named the
+        holder all the same. Who: the command's actor (:mod:`shared.actors`), the token's subject, as a read's
+        ``reader``. A form sent twice (the person a member of that very OSV already) is logged too: the OSV's roster
+        lists its members, not which of them holds the document."""
+        actor = current_actor() or Actor.system(self.name)
+        with dryrun.suspended():
+            log = self.find(AccessLog.id_for(holder_id), AccessLog) or AccessLog(member_id=holder_id)
+            log.record(
+                read_at=self.now(), reader=actor.subject or actor.client_id or self.name, purpose=Purpose.DUPLICATE_CHECK, disclosure=disclosure
+            )
+            self.save_apart(log)
 
     def _document_index_of(self, member: Member) -> tuple[DocumentIndex | None, list[str]]:
         """The member's own index entry, and the forms of their document whose rows to forget with them.

@@ -424,7 +424,9 @@ class AccessPublic(BaseModel):
     reader: str = Field(description="Who read it: the login (token subject) of the reader.")
     purpose: Purpose = Field(description=f"The purpose the reader stated: {PURPOSES_TEXT}.")
     disclosure: Disclosure = Field(
-        description="What showed it: `member` (GET /members/{id}), `lookup` (GET /members?document_...), `osv_members` (GET /osvs/{id}/members)."
+        description="What showed it: `member` (GET /members/{id}), `lookup` (GET /members?document_...), `osv_members` (GET /osvs/{id}/members), "
+        "`registration_refused` (POST /members refused 409 `person_already_registered`, a dry run too: its answer named this member as "
+        "the document's holder; purpose `duplicate_check`), `correction_refused` (the same for another member's POST /members/{id}/correction)."
     )
 
     @classmethod

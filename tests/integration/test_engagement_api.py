@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer
 from tests.support.api import assert_problem
-from tests.support.clients import application_of, erasures_checked, head, service_client
+from tests.support.clients import application_of, erasures_checked, feed_types, head, service_client
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -473,6 +473,89 @@ def test_a_person_registered_again_in_the_osv_they_are_a_member_of_is_told_so_no
     assert "an active member of this OSV already: nothing to add" in again["message"] and "memberships" not in again["message"]
     assert f"/members/{first['id']}/correction" in again["message"]
     assert f"add a membership to them (POST /members/{first['id']}/memberships)" in elsewhere["message"]
+
+
+def access_log(client: TestClient, member_id: str) -> list[tuple[str, str, str]]:
+    """The member's access log as the DPO reads it (the tester holds `dpo`): reader, purpose, disclosure."""
+    response = client.get(f"/members/{member_id}/access-log")
+    assert response.status_code == 200, response.text
+    return [(a["reader"], a["purpose"], a["disclosure"]) for a in response.json()]
+
+
+REFUSED_REGISTRATION = ("tester", "duplicate_check", "registration_refused")
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["for-real", "dry-run"])
+def test_a_registration_refused_as_a_documents_holder_is_logged_on_the_holders_access_log(client: TestClient, dry_run: bool) -> None:
+    """A security tester's finding: the 409 naming the member who holds a document is the lookup by document
+    (`GET /members?document_type=…`, logged), made with `POST /members`, and its dry run, with no log at all."""
+    holder = join(client, document_type="DNI", document_number="69522728")
+    published = feed_types(client)
+
+    response = client.post(
+        "/members", json=a_person(osv_id=map_osv(client), full_name="Otra", document_type="DNI", document_number="69.522.728"),
+        params={"dry_run": "true"} if dry_run else None,
+    )
+
+    error = problem_of(response, 409)
+    assert error["rule"] == "person_already_registered" and holder["id"] in error["message"]
+    assert "69522728" not in response.text and "69.522.728" not in response.text and "Yusmary" not in response.text
+    assert access_log(client, holder["id"]) == [REFUSED_REGISTRATION]  # the disclosure is logged, the dry run's too
+    assert feed_types(client) == published  # and nothing of the command, refused, is recorded
+
+
+def test_a_registration_sent_twice_in_the_holders_own_osv_is_logged_too(client: TestClient) -> None:
+    """The OSV's roster lists its members, not which of them holds the document: the 409 tells that, as a lookup does."""
+    holder = join(client, document_number="42345678")
+
+    problem_of(client.post("/members", json=a_person(document_number="42345678")), 409)
+
+    assert access_log(client, holder["id"]) == [REFUSED_REGISTRATION]
+
+
+def test_a_keyed_registration_refused_as_a_documents_holder_is_logged_each_time_it_is_sent(client: TestClient) -> None:
+    """The log entry is not the keyed request's doing: a refused request stays refused (sent again, it runs again and
+    is refused again, not answered `idempotent_request_completed`), a dry run with the key included."""
+    holder = join(client, document_number="42345678")
+    keyed = {"Idempotency-Key": str(uuid4())}
+    again = a_person(osv_id=map_osv(client), document_number="42345678")
+
+    answers = [
+        client.post("/members", json=again, headers=keyed, params={"dry_run": "true"}),
+        client.post("/members", json=again, headers=keyed),
+        client.post("/members", json=again, headers=keyed),
+    ]
+
+    assert [problem_of(answer, 409)["rule"] for answer in answers] == ["person_already_registered"] * 3
+    assert access_log(client, holder["id"]) == [REFUSED_REGISTRATION] * 3
+
+
+def test_a_registration_that_finds_no_one_logs_nothing(client: TestClient) -> None:
+    other = join(client, document_number="42345678")
+
+    member = join(client, document_type="DNI", document_number="69522728")
+    dry = client.post("/members", json=a_person(document_type="DNI", document_number="70000001"), params={"dry_run": "true"})
+
+    assert dry.status_code == 201, dry.text
+    assert access_log(client, member["id"]) == [] and access_log(client, other["id"]) == []
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["for-real", "dry-run"])
+def test_a_correction_refused_as_another_documents_holder_is_logged_on_the_holders_access_log(client: TestClient, dry_run: bool) -> None:
+    holder = join(client, document_type="DNI", document_number="69522728")
+    corrected = join(client, osv_id=map_osv(client), document_number="42345678")
+
+    response = client.post(
+        f"/members/{corrected['id']}/correction",
+        json={"document_type": "DNI", "document_number": "69.522.728"},
+        params={"dry_run": "true"} if dry_run else None,
+    )
+
+    error = problem_of(response, 409)
+    assert error["rule"] == "person_already_registered" and holder["id"] in error["message"]
+    assert "69522728" not in response.text and "69.522.728" not in response.text
+    assert access_log(client, holder["id"]) == [("tester", "duplicate_check", "correction_refused")]
+    assert access_log(client, corrected["id"]) == []  # nothing of theirs was shown
 
 
 def test_a_ce_number_typed_without_its_leading_zeros_names_the_person_registered_with_them(client: TestClient) -> None:

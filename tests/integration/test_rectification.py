@@ -138,7 +138,11 @@ def test_correcting_to_another_persons_document_is_409_and_changes_nothing(clien
 
     assert_problem(refused, 409, "document_number", "person_already_registered")
     assert other["id"] in refused.json()["detail"] and NEW_DNI not in refused.text
-    assert head(client) == position
+    # Nothing of the correction is stored: only the entry on the holder's access log its answer made (the lookup by
+    # document the 409 is: a security tester's finding), apart from the command.
+    stored = application_of(client).recorder.select_notifications(start=position + 1, limit=100)
+    assert {n.topic.rsplit(":", 1)[-1] for n in stored} == {"AccessLog.Opened", "AccessLog.PersonalDataRead"}
+    assert [a["disclosure"] for a in client.get(f"/members/{other['id']}/access-log").json()] == ["correction_refused"]
     after = shown(client, zoraida["id"])
     assert (after["full_name"], after["document_type"], after["document_number"]) == (NAME, "CE", OLD_CE)
     assert after["version"] == before["version"]

@@ -1,7 +1,9 @@
 """Who read a person's plain personal data, when, and for what stated purpose. Pure.
 
-Every read that shows a member's name, document number, phone or birth year
-is recorded on the member's :class:`AccessLog`, a private aggregate that
+Every read that shows a member's name, document number, phone or birth year,
+and every command refused because the document it gives is a registered
+person's (its 409 names them: a lookup by document, :class:`Disclosure`), is
+recorded on the member's :class:`AccessLog`, a private aggregate that
 never leaves engagement (no event of it is published or in ``GET /events``).
 The data protection officer lists it per member. The purpose is one of a
 fixed vocabulary (:class:`Purpose`), never free text: free text would be one
@@ -33,7 +35,9 @@ class Purpose(StrEnum):
     PROJECT_ENROLMENT = "project_enrolment"
     """To enrol or withdraw the person in a funded project."""
     DUPLICATE_CHECK = "duplicate_check"
-    """To tell whether a person being registered is already a member."""
+    """To tell whether a person being registered is already a member; also what a registration or correction refused
+    because its document is this person's is logged under (:attr:`Disclosure.REGISTRATION_REFUSED`,
+    :attr:`Disclosure.CORRECTION_REFUSED`): that check is what told the caller."""
     CORRECTION = "correction"
     """To correct the person's recorded data."""
     DATA_SUBJECT_REQUEST = "data_subject_request"
@@ -52,6 +56,12 @@ class Disclosure(StrEnum):
     """``GET /members?document_type=&document_number=``."""
     OSV_MEMBERS = "osv_members"
     """``GET /osvs/{osv_id}/members``."""
+    REGISTRATION_REFUSED = "registration_refused"
+    """``POST /members`` refused (409 ``person_already_registered``, its dry run too): the document registered is this
+    person's, and the answer names them, as a lookup by that document would."""
+    CORRECTION_REFUSED = "correction_refused"
+    """``POST /members/{member_id}/correction`` of another person refused (409 ``person_already_registered``, its dry run
+    too): the document given is this person's, and the answer names them."""
 
 
 class PurposeRequiredError(RuleViolationError):
