@@ -125,7 +125,11 @@ Paged = Annotated[Page, Depends(page_query)]
 
 @members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def register_member(body: MemberCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
-    """Register a person and their first membership of an OSV (records `MemberJoined`)."""
+    """Register a person and their first membership of an OSV (records `MemberJoined`).
+
+    A document already registered is 409 `person_already_registered` naming its holder's member id (never the number):
+    a lookup by document, so it is logged on the holder's access log as `GET /members?document_type=…` is (purpose
+    `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return answered(response, await run_command(engagement, registered, body, engagement))
@@ -284,6 +288,8 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
     """Correct the person's name, document, phone, birth year, nationality or sex at their request (records `PersonalDataCorrected`, private: sealed, never published; per membership, a public `MemberAgeBandCorrected`, `MemberNationalityCorrected` or `MemberSexCorrected` for a band, nationality or sex that changed; a new document type recounts the OSVs' `OSVDocumentsCounted`).
 
     ARCO rectification (Ley 29733, art. 20). Answered masked: read the result with `GET /members/{id}?purpose=correction`.
+    A document another person holds is 409 `person_already_registered` naming them, logged on their access log (purpose
+    `duplicate_check`, disclosure `correction_refused`), for a dry run too.
     With `If-Match`, a member changed since that `ETag` is 412 `current_version`; the answer carries the new `ETag`."""
     member = engagement.correct_personal_data(member_id, **body.changes(), expected=expected)  # type: ignore[arg-type]
     tagged(response, member.version)
