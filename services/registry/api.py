@@ -201,7 +201,8 @@ def osv_history(osv_id: UUID, registry: RegistryDep, caller: Auditor, page: Page
     """List every event the OSV recorded, oldest first, each with who recorded it (`recorded_by`), for auditors (staff's words `[withheld]` to them); paged (`cursor`, `limit`, `Link: rel="next"`).
 
     The staff's words in it (an observation's details, rejection, contact-lost and dissolution notes) only to a reader
-    with `personal-data:read`; an auditor reads them `[withheld]`, with every other field of the event."""
+    with `personal-data:read`; an auditor reads them `[withheld]`, and an application's counts of people holding identity
+    documents the municipality refuses null (its `id_documents_flagged` as recorded), with every other field of the event."""
     history = registry.osv_history(osv_id=osv_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
     return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 

@@ -81,6 +81,14 @@ SEALED_FIELDS = {
 }
 """Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
 
+COUNTS_OF_REFUSED_DOCUMENTS = {
+    OSV.RUOSApplicationSubmitted.__name__: ("board_members_with_unaccepted_documents", "members_with_unaccepted_documents"),
+}
+"""The fields of an OSV's history that count the people holding identity documents the municipality refuses: shown to a
+reader of personal data only, null to others (an auditor reads ``id_documents_flagged`` beside them). Read against the
+joinings and departures of ``GET /events``, the counts of an application filed again told which member holds one, their
+migration status, as the readiness's counts did (tester 176 F1)."""
+
 
 class HistoryEventNotFoundError(NotFoundError):
     def __init__(self, version: int) -> None:
@@ -361,10 +369,17 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, ServiceAppli
         recorded it (:mod:`shared.actors`).
 
         The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
-        :attr:`shared.roles.Caller.may_read_staff_text`), else each reads :data:`~shared.roles.WITHHELD_TEXT`.
+        :attr:`shared.roles.Caller.may_read_staff_text`, the readers of personal data), else each reads
+        :data:`~shared.roles.WITHHELD_TEXT`; so too :data:`COUNTS_OF_REFUSED_DOCUMENTS`, else null.
         """
         self.get_osv(osv_id, scope)
-        return stored_history(self, osv_id, text)
+        history = stored_history(self, osv_id, text)
+        if not text:
+            for recorded in history:
+                for field in COUNTS_OF_REFUSED_DOCUMENTS.get(recorded.type, ()):
+                    if field in recorded.data:
+                        recorded.data[field] = None
+        return history
 
     def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
         """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.

@@ -189,6 +189,16 @@ def test_what_moves_with_the_identity_documents_is_for_staff_and_a_focal_point_r
             ), reader
             assert "SOLICITANTE_REFUGIO" not in read.text
 
+    # Nor as an application recorded them in the OSV's history: filed again after a member joined, the counts told
+    # which one holds a refused document (tester 176 F1). The flag is the application's, as its record gives it.
+    submit(registry, osv_id, municipality_id="150132")
+    counts = ("board_members_with_unaccepted_documents", "members_with_unaccepted_documents", "id_documents_flagged")
+    staff_history = [e["data"] for e in registry.get(f"/osvs/{osv_id}/history").json() if e["type"] == "RUOSApplicationSubmitted"]
+    assert [tuple(d[c] for c in counts) for d in staff_history] == [(0, 1, True)]
+    audited = registry.get(f"/osvs/{osv_id}/history", headers=tokens.headers("auditor"))
+    assert audited.status_code == 200, audited.text
+    assert [tuple(e["data"][c] for c in counts) for e in audited.json() if e["type"] == "RUOSApplicationSubmitted"] == [(None, None, True)]
+
 
 def test_readiness_against_a_municipality_outside_lima_is_422(registry: TestClient) -> None:
     osv_id = new_osv(registry)
