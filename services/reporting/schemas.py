@@ -24,7 +24,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from services.reporting.domain.phasereports import TargetMissingError, UnknownIndicatorError, money_parts, part_mistakes, parts_of
+from services.reporting.domain.phasereports import (
+    MAX_FIGURE,
+    TargetMissingError,
+    UnknownIndicatorError,
+    money_parts,
+    part_mistakes,
+    parts_of,
+)
 from shared.health import MISSING_DISTRICTS, SourceHealth
 from shared.schemas import MONEY_EXAMPLE, AsOf, Command, decimal_text_refusal
 
@@ -193,8 +200,8 @@ def _figure_as_written(value: object) -> object:
 FigureValue = Annotated[
     Decimal,
     BeforeValidator(_figure_as_written),
-    Field(le=10**12),
-    WithJsonSchema({"anyOf": [{"type": "number", "maximum": 10**12}, {"type": "string", "maxLength": 20, "pattern": r"^\d+(\.\d+)?$"}]}),
+    Field(le=MAX_FIGURE),
+    WithJsonSchema({"anyOf": [{"type": "number", "maximum": MAX_FIGURE}, {"type": "string", "maxLength": 20, "pattern": r"^\d+(\.\d+)?$"}]}),
 ]
 """A part's value: a count (whole, checked by the domain), an amount or a rate; never above a trillion."""
 Figure = Annotated[dict[FigurePart, FigureValue], Field(max_length=40)]

@@ -1,5 +1,5 @@
 """A disaggregated target's parts are shares of its total: women and men, or Venezuelans, Peruvians and others, add up
-to the total at most, and so do an OSV's first-time and repeat support. Tester 173 F1: 80 women and 70 men of 100 people
+to the total at most, and so do an OSV's first-time and repeat support. Tester 171 F1: 80 women and 70 men of 100 people
 were taken, and went to ``GET /targets``, the exports' "Meta" column and the IATI file sent to donors. The programme is
 :mod:`tests.integration.test_reporting_donors`'s."""
 
@@ -86,7 +86,7 @@ def test_parts_above_the_total_and_other_mistakes_are_refused_in_one_answer(clie
 
 
 def test_a_disaggregation_sent_as_an_object_is_told_its_parts_names(client: TestClient) -> None:
-    """Tester 173 F2: ``"by_sex": {"F": 60}`` was told "must be a number"."""
+    """Tester 171 F2: ``"by_sex": {"F": 60}`` was told "must be a number"."""
     programme(client)
 
     problem = assert_problem(put(client, "beneficiaries_direct", {"target": {"total": 100, "by_sex": {"F": 60}}}), 422,
@@ -94,4 +94,20 @@ def test_a_disaggregation_sent_as_an_object_is_told_its_parts_names(client: Test
 
     [said] = [e["message"] for e in problem["errors"] if e["field"] == "target.by_sex"]
     assert "by_sex.F, by_sex.M, by_sex.X" in said and not said.startswith("must be a number"), said
+    assert set_ones(client) == []
+
+
+def test_a_part_above_the_bound_is_told_its_bound_not_that_it_is_above_the_total(client: TestClient) -> None:
+    """Tester 176 F3: a part over a trillion was summed, and the group's "more than the total" took the place of its bound."""
+    programme(client)
+    body = {"target": {"total": 100, "by_sex.F": "99999999999999999999", "by_sex.M": 30}}
+
+    problem = assert_problem(put(client, "beneficiaries_direct", body), 422)
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [("target.by_sex.F", "at_most_1000000000000")]
+    body["target"]["by_sex.M"] = 101
+    problem = assert_problem(put(client, "beneficiaries_direct", body), 422)
+    assert sorted((e["field"], e["rule"]) for e in problem["errors"]) == [
+        ("target.by_sex.F", "at_most_1000000000000"), ("target.by_sex.M", "parts_within_total"),
+    ]
     assert set_ones(client) == []

@@ -120,7 +120,7 @@ def test_a_total_is_split_into_groups_of_parts_and_a_rate_money_or_sub_count_is_
 def test_parts_that_add_up_to_more_than_their_total_are_refused_naming_the_group_and_the_sum(
     indicator: str, figure: dict, field: str, said: str
 ) -> None:
-    """Tester 173 F1: women 80 and men 70 of 100 people were taken, and sent to donors in the IATI file."""
+    """Tester 171 F1: women 80 and men 70 of 100 people were taken, and sent to donors in the IATI file."""
     report = PhaseReport(phase="F3")
     with pytest.raises(TargetPartsAboveTotalError) as refused:
         report.set_targets(indicator, {}, figure, "lead", NOW)
@@ -156,7 +156,7 @@ def test_every_group_above_its_total_is_told_with_the_other_mistakes_of_the_figu
 
 
 def test_a_disaggregation_sent_as_an_object_is_told_how_its_parts_are_written() -> None:
-    """Tester 173 F2: ``"by_sex": {"F": 60}`` was told it must be a number."""
+    """Tester 171 F2: ``"by_sex": {"F": 60}`` was told it must be a number."""
     with pytest.raises(TargetPartError) as refused:
         PhaseReport(phase="F3").set_targets("beneficiaries_direct", {}, {"total": 100, "by_sex": {"F": 60}}, "lead", NOW)
     assert refused.value.field == "target.by_sex"

@@ -147,6 +147,9 @@ def _adds_up(template: object) -> bool:
     return isinstance(template, int | Decimal) and not isinstance(template, bool)
 
 
+MAX_FIGURE = 10**12
+"""A part's value is a trillion at most: the schema's bound (422 ``at_most_1000000000000``). A part above it is refused
+there alone, and left out of its group's sum (told "more than the total" instead of its bound: tester 176 F3)."""
 RATE_PLACES = Decimal("0.0001")
 """A rate's target or baseline is kept to 4 decimal places (0.3333); one given with more is refused, never rounded."""
 CENTS = Decimal("0.01")
@@ -174,7 +177,7 @@ def part_mistakes(indicator: str, field: str, given: Mapping[str, Any]) -> Itera
     if (total := written.get("total")) is None:
         return
     for group, parts in part_groups(indicator).items():
-        shares = {part: written[part] for part in parts if part in written}
+        shares = {part: written[part] for part in parts if part in written and Decimal(written[part]) <= MAX_FIGURE}
         if sum(Decimal(value) for value in shares.values()) > Decimal(total):
             yield TargetPartsAboveTotalError(field, group, shares, total)
 
