@@ -47,6 +47,12 @@ NEAR_SCORE = 80.0
 """The least rapidfuzz ratio (0–100) at which a refusal names a district as one a typed name is near (never taken for it)."""
 NEAR_MOST = 3
 """The most districts a refusal names as near."""
+NEAR_ZONE_SCORE = 90.0
+"""The least rapidfuzz ratio at which a refusal names a zone as the one a typed name is near: zones' names differ by a
+word ("Lima Este", "Lima Oeste" typed for none), so nearer than :data:`NEAR_SCORE`."""
+PROVINCE_WORD = "lima"
+"""The district whose name (:func:`district_key`) is also the province's and every zone's first word: a name with words
+around it is not taken as near it (:meth:`DistrictTable.near`)."""
 _ARTICLES = ("el ", "la ", "los ", "las ")
 _PREFIXES = ("municipalidad distrital de ", "municipalidad de ", "distrito de ", "distrito ")
 
@@ -123,11 +129,11 @@ class ZoneNotDistrictError(UnknownDistrictError):
     the zone's districts. A near miss of the district Lima, it was answered "did you mean Lima (150101)?", which sends an
     OSV of Comas to the Cercado (tester 171 F7)."""
 
-    def __init__(self, given: str, zone: str, districts: Iterable[District]) -> None:
+    def __init__(self, given: str, zone: str, districts: Iterable[District], near: bool = False) -> None:
+        said = f"is not a district of Lima Metropolitana, and near its zone {zone}" if near else f"is a zone of Lima Metropolitana ({zone}), not a district"
         RuleViolationError.__init__(
             self,
-            f"'{given}' is a zone of Lima Metropolitana ({zone}), not a district: give the district, by its name or its "
-            f"INEI ubigeo, one of {_listed(districts)}",
+            f"'{given}' {said}: give the district, by its name or its INEI ubigeo, one of {_listed(districts)}",
             field="district",
             rule="lima_district",
         )
@@ -250,9 +256,12 @@ class DistrictTable:
             ambiguous = self._ambiguous.get(district_key(given))
             if ambiguous is not None:
                 raise AmbiguousDistrictError(given, *ambiguous)
-            zone = next((z for z in self.zones if district_key(z) == district_key(given)), None)
+            key = district_key(given)
+            zone = next((z for z in self.zones if district_key(z) == key), None)
+            near = zone is None and (zone := self.near_zone(key)) is not None
             if zone is not None:
-                raise ZoneNotDistrictError(given, zone, [d for d in self.districts if d.zone == zone and (on is None or d.in_force_on(on))])
+                districts = [d for d in self.districts if d.zone == zone and (on is None or d.in_force_on(on))]
+                raise ZoneNotDistrictError(given, zone, districts, near=near)
             raise UnknownDistrictError(given, self.near(given))
         if on is not None and not found.in_force_on(on):
             raise DistrictNotInForceError(found, on)
@@ -270,10 +279,21 @@ class DistrictTable:
             return []
         scores: dict[District, float] = {}
         for other, score, _ in process.extract(key, self._keys, scorer=fuzz.ratio, limit=None):
-            if score >= NEAR_SCORE or f" {other} " in f" {key} " or f" {key} " in f" {other} ":
+            # "Lima" is also the province's and each zone's first word: "Lima Oeste", "Lima Metropolitana" name no district
+            # with words after it, nor the Cercado (tester 176 F2), as "San Juan de Lurigancho Alto" does.
+            within = other != PROVINCE_WORD and (f" {other} " in f" {key} " or f" {key} " in f" {other} ")
+            if score >= NEAR_SCORE or within:
                 district = self._by_key[other]
                 scores[district] = max(score, scores.get(district, 0.0))
         return sorted(scores, key=lambda d: -scores[d])[:NEAR_MOST]
+
+    def near_zone(self, key: str) -> str | None:
+        """The zone a name that is no district's (:func:`district_key`) is near: a letter or two away ("Lima Nortee"), or
+        the zone's name with words around it ("Zona Lima Norte", "Lima Sur Alta"); None for none. Nearer than a district
+        (:data:`NEAR_ZONE_SCORE`): "Lima Oeste" is not "Lima Este" (tester 176 F2)."""
+        scored = [(fuzz.ratio(district_key(zone), key), zone) for zone in self.zones if f" {district_key(zone)} " in f" {key} "]
+        scored += [(score, zone) for zone in self.zones if (score := fuzz.ratio(district_key(zone), key)) >= NEAR_ZONE_SCORE]
+        return max(scored)[1] if scored else None
 
     def in_force(self, on: date) -> list[District]:
         return [d for d in self.districts if d.in_force_on(on)]

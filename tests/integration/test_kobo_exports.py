@@ -253,7 +253,7 @@ class KeyedServices:
 
 
 def test_two_rows_of_one_uuid_that_the_api_would_store_the_same_are_one_answer_and_others_name_the_columns(tmp_path: Path) -> None:
-    """Tester 174, finding 1: a mapping's row and its copy, one name typed with extra spaces, were both refused
+    """Tester 171 F3: a mapping's row and its copy, one name typed with extra spaces, were both refused
     "[same_uuid_other_answers] ... with other answers", though registry stores the two names the same (a name's runs of
     spaces made one). Compared as the API reads them, they are the same row twice: recorded once, "already there" the
     second time, in the dry run and the import. Rows that do differ are refused naming the columns, never the values."""
@@ -309,7 +309,7 @@ def test_the_import_reads_each_text_it_compares_as_the_api_reads_it(value: str) 
 
 
 def test_a_choice_the_form_does_not_have_is_refused_naming_the_forms_labels_and_codes(tmp_path: Path) -> None:
-    """Tester 174, finding 2: a member's sex written "Masculino" in a file exported with labels (Mujer, Hombre, Otro /
+    """Tester 171 F8: a member's sex written "Masculino" in a file exported with labels (Mujer, Hombre, Otro /
     prefiere no decir) was told "Input should be 'F', 'M' or 'X'", the API's codes, which the promoter never saw. The
     value still goes as written and is refused (it is not the form's), in the form's words, without echoing it."""
     from services.imports.application import Answer

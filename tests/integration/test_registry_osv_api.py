@@ -132,7 +132,7 @@ def test_a_district_typed_by_name_is_one_district_exactly_or_refused_naming_the_
 
 
 def test_a_zone_given_as_the_district_is_refused_naming_the_zones_districts_not_the_district_lima(registry: TestClient) -> None:
-    """Tester 174, finding 3: "Lima Norte", one of the programme's zones, was answered "did you mean Lima (150101)?", a
+    """Tester 171 F7: "Lima Norte", one of the programme's zones, was answered "did you mean Lima (150101)?", a
     near miss of the Cercado's district, which would send an OSV of Comas to the Cercado's municipality. The same rule
     says it is a zone and names the zone's districts, and suggests none outside it."""
     refused = registry.post("/osvs", json={"name": "Comedor Santa Rosa", "district": "Lima Norte", "mapped_on": "2021-03-15"})

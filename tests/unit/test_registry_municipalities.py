@@ -150,7 +150,7 @@ def test_neither_a_typed_nor_a_recorded_district_is_taken_for_a_near_miss() -> N
 
 
 def test_a_zones_name_is_no_district_and_its_refusal_names_the_zones_districts() -> None:
-    """Tester 174, finding 3: "Lima Norte" was a near miss of the district Lima ("did you mean Lima (150101)?")."""
+    """Tester 171 F7: "Lima Norte" was a near miss of the district Lima ("did you mean Lima (150101)?")."""
     table = DistrictTable.of_lima()
     with pytest.raises(UnknownDistrictError) as refused:
         table.find("LIMA ESTE")
@@ -159,3 +159,25 @@ def test_a_zones_name_is_no_district_and_its_refusal_names_the_zones_districts()
     assert "is a zone of Lima Metropolitana (Lima Este), not a district" in message
     named = {d.name for d in table.districts if f"{d.name} ({d.ubigeo})" in message}
     assert named == {d.name for d in table.districts if d.zone == "Lima Este"}, message
+
+
+@pytest.mark.parametrize(("given", "zone"), [("Lima Nortee", "Lima Norte"), ("Zona Lima Norte", "Lima Norte"), ("Lima Sur Alta", "Lima Sur")])
+def test_a_name_near_a_zone_is_told_the_zones_districts_not_the_district_lima(given: str, zone: str) -> None:
+    """Tester 176 F2: only a zone's exact name was told it is a zone; near it, the refusal still asked "did you mean Lima
+    (150101)?", the Cercado, for an OSV of Comas."""
+    table = DistrictTable.of_lima()
+    with pytest.raises(UnknownDistrictError) as refused:
+        table.find(given)
+    message = str(refused.value)
+    assert f"near its zone {zone}:" in message and "Lima (150101)" not in message, message
+    assert {d.name for d in table.districts if f"{d.name} ({d.ubigeo})" in message} == {d.name for d in table.districts if d.zone == zone}
+
+
+@pytest.mark.parametrize("given", ["Lima Metropolitana", "Lima Moderna"])
+def test_lima_with_words_after_it_is_not_taken_as_near_the_district_lima(given: str) -> None:
+    """"Lima" is also the province's name and each zone's first word (tester 176 F2); a typo of it still is near it."""
+    table = DistrictTable.of_lima()
+    with pytest.raises(UnknownDistrictError) as refused:
+        table.find(given)
+    assert "did you mean" not in str(refused.value) and "zone" not in str(refused.value), str(refused.value)
+    assert [d.name for d in table.near("Limaa")] == ["Lima"]
