@@ -297,7 +297,10 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             return member
         saved: list[Any] = [member]
         if member.document_identity != identity:
-            claimed = self._claim_document(member, Disclosure.CORRECTION_REFUSED)  # 409 before anything is forgotten
+            try:
+                claimed = self._claim_document(member, Disclosure.CORRECTION_REFUSED)  # 409 before anything is forgotten
+            except PersonAlreadyRegisteredError as held:
+                raise PersonAlreadyRegisteredError(held.member_id, correcting=True) from None
             self.refuse_while_behind()  # nor forgotten for a correction the store would refuse to record
             self.documents.forget(*forms)
             if own is not None:

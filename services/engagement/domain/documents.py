@@ -50,12 +50,16 @@ class PersonAlreadyRegisteredError(ConflictError):
     """The document belongs to a registered person: name them, never the number. ``member_here``: they are an active
     member of the OSV the command registers them in already (a form sent twice), so a membership is not what to add."""
 
-    def __init__(self, member_id: UUID, *, member_here: bool = False) -> None:
-        then = (
-            f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
-            if member_here
-            else f"add a membership to them (POST /members/{member_id}/memberships)"
-        )
+    def __init__(self, member_id: UUID, *, member_here: bool = False, correcting: bool = False) -> None:
+        if correcting:  # a registration's advice, a membership to add, fits no correction (tester 176 F5)
+            then = (
+                "a correction gives no one another person's document: check the number given; if the two records are "
+                f"one person's, their memberships belong on member {member_id}'s (POST /members/{member_id}/memberships)"
+            )
+        elif member_here:
+            then = f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
+        else:
+            then = f"add a membership to them (POST /members/{member_id}/memberships)"
         super().__init__(
             f"a person with this document is already registered as member {member_id}: {then}",
             field="document_number",
