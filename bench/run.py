@@ -89,8 +89,12 @@ from services.reporting.domain.tally import report  # noqa: E402
 from services.reporting.rebuild import rebuild_from_stream  # noqa: E402
 from services.reporting.views.readmodel import ReadModel  # noqa: E402
 from shared.districts import DistrictTable  # noqa: E402
-from shared.events import SPEC_SOURCE_PREFIX, decode, encode  # noqa: E402
-from shared.events import subject_of_cloudevent  # noqa: E402
+from shared.events import (  # noqa: E402
+    SPEC_SOURCE_PREFIX,
+    decode,
+    encode,
+    subject_of_cloudevent,  # noqa: E402
+)
 from shared.lifecycle import collect_less_often  # noqa: E402
 from shared.messaging import ensure_stream, stream_name, stream_subjects  # noqa: E402
 from shared.money import Currency  # noqa: E402
@@ -1068,7 +1072,8 @@ def import_rows(url: str, count: int, concurrency: int, service_pid: int | None,
     import threading
 
     from services.imports.application import Importer, Outcome, Services
-    from services.imports.domain.commands import Command, Row as ImportRow
+    from services.imports.domain.commands import Command
+    from services.imports.domain.commands import Row as ImportRow
     from services.imports.domain.submissions import Cell, Entry, Submission
 
     token = headers()["Authorization"].removeprefix("Bearer ")

@@ -34,11 +34,11 @@ import os
 import secrets
 import signal
 import sys
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 from nats.errors import ConnectionClosedError

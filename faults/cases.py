@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.embedded import PostgresServer
+from devtools.identity import SERVICE_CLIENT, IdentityProvider
 from faults.audit import Recovery, Row, audit, out_of_order, read_feed, wait_settled
 from faults.load import (
     Command,
@@ -40,8 +42,6 @@ from faults.processes import (
     stream_ids,
     stream_leader,
 )
-from devtools.embedded import PostgresServer
-from devtools.identity import SERVICE_CLIENT, IdentityProvider
 
 STREAM_OF = {"registry": "OSV_REGISTRY", "funding": "OSV_FUNDING", "engagement": "OSV_ENGAGEMENT"}
 """Each write service's JetStream stream (one per service since issue 9)."""

@@ -19,7 +19,14 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.events import PROGRAMME_AUDIENCE, PROGRAMME_PREFIX, SPEC_SOURCE_PREFIX, EventCatalogue, PublicEvent, subject_for
+from shared.events import (
+    PROGRAMME_AUDIENCE,
+    PROGRAMME_PREFIX,
+    SPEC_SOURCE_PREFIX,
+    EventCatalogue,
+    PublicEvent,
+    subject_for,
+)
 from shared.messaging import stream_subjects
 from shared.municipalities import MunicipalityTable
 

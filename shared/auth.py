@@ -46,10 +46,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.actors import acting_as_caller
 from shared.guards import PROBLEM_JSON
 from shared.roles import (
-    DEFAULT_ROLE_MAP,
-    ROLE_PATTERN,
     ALL_LIMA,
+    DEFAULT_ROLE_MAP,
     NOWHERE,
+    ROLE_PATTERN,
     ROLE_PERMISSIONS,
     Caller,
     MunicipalScope,

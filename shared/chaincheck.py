@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.chain import GENESIS, link, record_digest
 
+
 @dataclass(frozen=True)
 class Head:
     """A chain head given out: the log's hash at ``position``, and where and when it was given."""

@@ -56,10 +56,10 @@ import logging
 import sys
 import types
 import typing
-from datetime import date, datetime
-from decimal import Decimal
 from collections.abc import Iterable
 from copy import deepcopy
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from itertools import chain
 from typing import Any

@@ -36,12 +36,17 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from eventsourcing import postgres
-from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, InterfaceError, OperationalError, ProcessRecorder
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    ProcessRecorder,
+)
 from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 
 from shared.chain import CHAIN_SUFFIX, GENESIS, link, record_digest
-
 from shared.views import SCHEMA_LOCK
 
 log = logging.getLogger(__name__)

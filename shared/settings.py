@@ -13,9 +13,9 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from typing import TypeVar
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import idna

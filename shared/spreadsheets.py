@@ -26,7 +26,6 @@ from typing import Any, TextIO
 from defusedcsv import csv as defused_csv
 from openpyxl.worksheet.worksheet import Worksheet
 
-
 LEADING_BLANKS = ("\t", "\r")
 """What OWASP lists beside ``= + - @`` as a field's first character to escape, and defusedcsv does not."""
 

@@ -49,9 +49,9 @@ from shared.idempotency import AnswerBook, IdempotentRequestInProgressError, cur
 from shared.idempotency.records import KeyedRequestRecords
 from shared.inplace import InBackground, StoreBusyError, committed_so_may_wait, saving_without_waiting
 from shared.kept import KeptRepository, KeptSnapshot, check_nothing_sealed_kept
+from shared.relaypositions import RelayPositions
 from shared.sealing import KeyRing, Seal, SealingMapper, writing_with_events
 from shared.siderows import SideRowsInSQLiteTransaction, SideRowsInTransaction, SideWritingEventStore
-from shared.relaypositions import RelayPositions
 from shared.streamahead import StoreBehindStreamError, StreamAhead, stream_ahead_taken
 
 log = logging.getLogger(__name__)

@@ -29,8 +29,8 @@ from shared.auth import (
     install_auth,
     known_subject_of_request,
     reach_of_request,
-    subject_of_request,
     role_kind,
+    subject_of_request,
     swagger_ui_oauth,
     within,
 )

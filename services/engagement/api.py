@@ -13,7 +13,6 @@ from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, PurposeWithMaskedError, Reader
 from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
-from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
 from services.engagement.fieldschemas import (
     ActionCompletionCreate,
     ActionItemPublic,
@@ -29,9 +28,9 @@ from services.engagement.fieldschemas import (
     NeedsAssessmentPublic,
     OverdueOSVPublic,
 )
+from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
 from services.engagement.schemas import (
     AccessPublic,
-    PersonalDataChangePublic,
     CorrectionCreate,
     DepartureCreate,
     ErasureCreate,
@@ -44,16 +43,17 @@ from services.engagement.schemas import (
     ParticipationCreate,
     ParticipationPublic,
     ParticipationWithdrawalCreate,
+    PersonalDataChangePublic,
     RoleChangeCreate,
 )
 from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.documents import DocumentType
+from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.inplace import run_command
 from shared.listing import Page, page_query
 from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
-from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]

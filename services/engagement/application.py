@@ -22,15 +22,22 @@ from services.engagement.domain.documents import (
     normalise_document_number,
 )
 from services.engagement.domain.followup import AttendedMeetingError, FollowUp, Meeting
-from services.engagement.domain.memberrules import DepartureReason, MemberNotFoundError, OSVNotKnownError, Role, Sex, held_on
+from services.engagement.domain.memberrules import (
+    DepartureReason,
+    MemberNotFoundError,
+    OSVNotKnownError,
+    Role,
+    Sex,
+    held_on,
+)
 from services.engagement.domain.members import UNCHANGED, Member, Membership, Unchanged
 from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import OSVRoster
+from services.engagement.fieldwork import Fieldwork
+from services.engagement.forgetting import Forgetting
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
 from services.engagement.views.grants import NotAProjectError
-from services.engagement.fieldwork import Fieldwork
-from services.engagement.forgetting import Forgetting
 from shared import dryrun
 from shared.actors import Actor, current_actor
 from shared.clock import Clock, today_in_lima

@@ -46,7 +46,6 @@ from shared.sealing import text_key
 from shared.store import retried_on_collision
 
 
-
 class Fieldwork:
     """:class:`~services.engagement.application.Engagement`'s follow-up, activities and needs (a mixin)."""
 

@@ -19,7 +19,6 @@ from pydantic_settings import SettingsConfigDict
 from shared.sealing import key_fault
 from shared.settings import ServiceSettings, read_or_create_key
 
-
 INDEX_KEY_SIZES = range(16, 65)
 """The document index's HMAC key's possible lengths in bytes."""
 INDEX_KEY_FORM = "base64 of 16 to 64 bytes"

@@ -80,7 +80,15 @@ from uuid import UUID
 
 import httpx
 
-from services.imports.domain.commands import DATE_RULE, DUPLICATE_RULE, Command, Problem, Row, registered_by_an_earlier_row, same_key_other_answers
+from services.imports.domain.commands import (
+    DATE_RULE,
+    DUPLICATE_RULE,
+    Command,
+    Problem,
+    Row,
+    registered_by_an_earlier_row,
+    same_key_other_answers,
+)
 from services.imports.exports import Cell
 from services.imports.refusals import KEY_REUSED_RULE, problems_of, recorded_otherwise
 from services.registry.domain.duplicates import name_key, possible_duplicates

@@ -31,8 +31,8 @@ from services.registry.schemas import (
     ObservationCreate,
     OSVCreate,
     OSVDetailsChange,
-    OSVMergeCreate,
     OSVMappingDateCorrection,
+    OSVMergeCreate,
     OSVNameCorrection,
     OSVPublic,
     ReadinessPublic,
@@ -45,13 +45,13 @@ from services.registry.settings import RegistrySettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, RecordingScope, recording, requires, within
 from shared.clock import Clock, today_in_lima
 from shared.districts import district_key
+from shared.errors import ConflictError, OSVMergedError
 from shared.guards import osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query, query_refused
 from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
 from shared.schemas import IsoDateInPath
-from shared.errors import ConflictError, OSVMergedError
 from shared.web import MAX_POSITION, application_of, runtime_of, service_api
 
 RegistryDep = Annotated[Registry, Depends(application_of)]

@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from services.registry.corrections import OSVCorrections
 from services.registry.decreeddays import DecreedDaysRecords, shipped_non_working_days
 from services.registry.districtlookups import DistrictLookups
 from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, OSVKind
@@ -38,7 +39,6 @@ from services.registry.domain.ruos import (
 from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
-from services.registry.corrections import OSVCorrections
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun

@@ -12,8 +12,8 @@ import logging
 from datetime import date
 from typing import TYPE_CHECKING
 
-from shared.inplace import StoreBusyError, saving_without_waiting, without_waiting_on_the_loop
 from shared.districts import District, DistrictLackedHereError, DistrictTable, UnknownDistrictError, district_key
+from shared.inplace import StoreBusyError, saving_without_waiting, without_waiting_on_the_loop
 from shared.municipalities import MunicipalityReference, MunicipalityTable
 
 if TYPE_CHECKING:

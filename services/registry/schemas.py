@@ -11,9 +11,9 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from services.registry.application import Registry
+from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.duplicates import has_letter_or_digit
 from services.registry.domain.municipalities import Agreement, FocalPoint, MunicipalityRecord
-from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind
 from services.registry.domain.osvs import OSV
 from services.registry.domain.readiness import Readiness
 from services.registry.domain.ruos import (
@@ -28,6 +28,7 @@ from services.registry.domain.workingdays import NonWorkingDay, WorkingCalendar
 from shared import dryrun
 from shared.documents import DocumentType
 from shared.schemas import Command, IsoDate, Name, Text, application_rule, list_rules, one_visible_line
+
 
 def _with_a_letter_or_digit(number: str) -> str:
     if not has_letter_or_digit(number):

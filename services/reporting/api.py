@@ -35,7 +35,13 @@ from services.reporting.dashboard import (
     stylesheet,
 )
 from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS
-from services.reporting.schemas import AlertsPublic, ReportingHealth, SignOffCreate, TargetsUpdate, targets_body_mistakes
+from services.reporting.schemas import (
+    AlertsPublic,
+    ReportingHealth,
+    SignOffCreate,
+    TargetsUpdate,
+    targets_body_mistakes,
+)
 from services.reporting.settings import ReportingSettings
 from services.reporting.signin import (
     ID_TOKEN_COOKIE,
@@ -51,15 +57,15 @@ from services.reporting.signin import (
 from services.reporting.translations import TRANSLATIONS, Language, translator
 from shared import dryrun
 from shared.asyncapi import document_for
+from shared.auditapi import install_audit
 from shared.auth import AuthError, Caller, CallerDep, MunicipalScope, Permission, holders_of, requires, within
 from shared.clock import LIMA, Clock, today_in_lima
+from shared.cors import install_cors
 from shared.guards import problem
+from shared.listing import refuse_unknown_query_parameters
 from shared.problems import STATUS_OF, route_body_rules
 from shared.schemas import AsOf as AsOfMoment
 from shared.schemas import LimaMoment
-from shared.listing import refuse_unknown_query_parameters
-from shared.auditapi import install_audit
-from shared.cors import install_cors
 from shared.web import HEALTH_RESPONSES, application_of, base_api, keep_guards_outermost, runtime_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -39,7 +39,6 @@ from shared.municipalities import MunicipalityTable
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.store import ServiceApplication, retried_on_collision
 
-
 log = logging.getLogger(__name__)
 
 

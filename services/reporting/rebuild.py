@@ -51,8 +51,8 @@ from tqdm import tqdm
 from services.reporting.fromfeeds import (
     FEED_HELP,
     Progress,
-    RebuildError,
     Ready,
+    RebuildError,
     _rebuild_from_feeds,
     default_database_url,
     default_nats_url,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.embedded import PostgresServer
 from faults.audit import Row
 from faults.cases import Workbench, nats_killed, replicas
-from devtools.embedded import PostgresServer
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, old_layout
 from devtools.embedded import NatsServer
+from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, old_layout
 from tests.support.clients import erasures_checked, service_client
 
 pytestmark = pytest.mark.timeout(180)

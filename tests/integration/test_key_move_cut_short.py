@@ -17,10 +17,18 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 import shared.sealing
+from devtools.embedded import NatsServer
 from services.engagement.personaldata import DataKey
 from shared.sealing import MOVED_MARKER
-from tests.integration.test_key_table_moved import LUIS, ZORAIDA, bytes_of, moved_from, old_layout, older_wiring, rows_in
-from devtools.embedded import NatsServer
+from tests.integration.test_key_table_moved import (
+    LUIS,
+    ZORAIDA,
+    bytes_of,
+    moved_from,
+    old_layout,
+    older_wiring,
+    rows_in,
+)
 from tests.support.clients import erasures_checked, service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)

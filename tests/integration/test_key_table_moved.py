@@ -19,17 +19,24 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from devtools.embedded import NatsServer
 from services.engagement.application import Engagement, cipher_env
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.memberrules import Sex
-from services.engagement.personaldata import WRAPPING_PURPOSE, DataKey, DocumentDirectory, DocumentEntry, KeyRing, MasterKey
+from services.engagement.personaldata import (
+    WRAPPING_PURPOSE,
+    DataKey,
+    DocumentDirectory,
+    DocumentEntry,
+    KeyRing,
+    MasterKey,
+)
 from services.engagement.views import GrantDirectory
 from services.engagement.views import OSVDirectory as EngagementOSVs
 from shared.documents import DocumentType
 from shared.sealing import MOVED_MARKER, move_rows
 from shared.views import make_engine
 from tests.integration.test_kept_aggregates import mapped_osv
-from devtools.embedded import NatsServer
 from tests.support.clients import application_of, erasures_checked, service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)

@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from devtools.processes import free_port
 from services.imports.application import Summary
 from services.imports.domain.commands import Row, row_of
-from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
 from services.imports.domain.submissions import kobo_path
+from services.imports.exports import ExportError, from_kobo_json, read_csv, read_export, read_xlsx, sniff_form
 from services.imports.forms import shipped
 from services.imports.report import write_report
 from tests.support.kobo import Answers, kobo_json, write_csv, write_xlsx

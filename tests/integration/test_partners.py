@@ -26,8 +26,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from devtools import partners
 from devtools.embedded import NatsServer
-from devtools.processes import free_port, port_accepts
 from devtools.nats_accounts import PARTNER_STREAM, source_filter
+from devtools.processes import free_port, port_accepts
 from services.registry.decreeddays import shipped_non_working_days
 from shared.clock import today_in_lima
 from shared.roles import ALL_LIMA

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devtools.embedded import NatsServer
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.personaldata import DataKey, DocumentEntry, KeyRing
 from tests.integration.test_engagement_api import map_osv
-from devtools.embedded import NatsServer
 from tests.support.clients import application_of, erasures_checked, feed, service_client
 from tests.support.identity import signed_in_headers
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
 from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 

@@ -11,8 +11,8 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.imports.application import Answer, Importer, Outcome, Summary
-from services.imports.refusals import scrub
 from services.imports.domain.commands import Command, Row, date_mistake, iso_date, loose_document
 from services.imports.domain.submissions import Cell, Entry, Submission
+from services.imports.refusals import scrub
 
 
 def command(n: int, **sources: Cell) -> Command:

@@ -19,9 +19,9 @@ from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
 from services.engagement.personaldata import (
     ANSWERS_PURPOSE,
+    SEALED_FIELDS,
     STORE_PURPOSE,
     WRAPPING_PURPOSE,
-    SEALED_FIELDS,
     InvalidMasterKeyError,
     MasterKey,
     SealingMapper,

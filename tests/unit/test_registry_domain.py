@@ -9,9 +9,9 @@ from importlib import resources
 import pytest
 
 from services.registry.domain.osvs import OSV, RegisteredBeforeMappedError
-from shared.errors import OSVMergedError
 from services.registry.domain.ruos import AlreadyRegisteredError
 from shared.districts import DistrictNotInForceError, DistrictTable, UnknownDistrictError
+from shared.errors import OSVMergedError
 
 LIMA = DistrictTable.of_lima()
 

@@ -6,8 +6,8 @@ import json
 from datetime import date
 from typing import Any
 
-from services.registry.domain.municipalities import Municipality
 from services.registry.domain.details import DissolutionReason
+from services.registry.domain.municipalities import Municipality
 from services.registry.domain.osvs import OSV
 from services.registry.domain.ruos import RejectionReason, RUOSNumberIndex
 from services.registry.events import catalogue

@@ -7,9 +7,9 @@ Kept apart from :mod:`.members` (the aggregate and its events) by concern. No me
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from uuid import UUID
 

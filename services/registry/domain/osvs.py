@@ -16,7 +16,14 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from services.registry.domain.deadlines import AmendmentDeadlines
-from services.registry.domain.details import Composition, ContactChannel, DissolutionReason, FocusArea, OSVKind, kept_details
+from services.registry.domain.details import (
+    Composition,
+    ContactChannel,
+    DissolutionReason,
+    FocusArea,
+    OSVKind,
+    kept_details,
+)
 from services.registry.domain.lifecycle import Lifecycle
 from services.registry.domain.mappingdates import MappingDateCorrections
 from services.registry.domain.naming import NameCorrections
@@ -52,7 +59,6 @@ from shared.errors import (
     RuleViolationError,
     check_not_dissolved_by,
 )
-
 
 # Named errors -----------------------------------------------------------
 

@@ -44,6 +44,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.reporting.domain.corrections import CORRECTED, Corrections
 from services.reporting.domain.indicators import (
     UNKNOWN,
     Breakdown,
@@ -53,7 +54,6 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
-from services.reporting.domain.corrections import CORRECTED, Corrections
 from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
