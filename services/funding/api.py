@@ -398,7 +398,7 @@ def list_proposals(
     dependencies=[Depends(requires(Permission.PROGRAMME_READ, Permission.PROPOSALS_READ))],
 )
 def ranking(round_id: UUID, funding: FundingDep) -> RankingPublic:
-    """Rank a round's proposals, each with its OSV's name and district, by their evaluators' mean weighted total, ties in submission order, unscored last."""
+    """Rank a round's proposals, each with its OSV's name and district, by their evaluators' mean weighted total, ties in submission order (marked `tied`), unscored last."""
     standings = funding.ranking(round_id=round_id)
     osvs = funding.osvs.describe(s.proposal.osv_id for s in standings)
     return RankingPublic.of(funding.get_round(round_id=round_id), standings, osvs)

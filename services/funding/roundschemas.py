@@ -4,6 +4,7 @@ decisions and grants, the ranking (pydantic). The rest of funding's bodies are :
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -464,9 +465,14 @@ class StandingPublic(BaseModel):
     )
     criterion_means: dict[str, MoneyText] = Field(description="Mean score per criterion code, 2 places half up.")
     evaluator_count: int
+    tied: bool = Field(
+        default=False,
+        description="Another scored proposal of the round has the same `mean_weighted_total`: their places among themselves "
+        "are submission order's, not the scores' (a committee or an auditor sees that the order decided it).",
+    )
 
     @classmethod
-    def of(cls, place: int, standing: Standing, osv: OSVDescription | None) -> StandingPublic:
+    def of(cls, place: int, standing: Standing, osv: OSVDescription | None, tied: bool = False) -> StandingPublic:
         proposal = standing.proposal
         return cls(
             place=place,
@@ -479,6 +485,7 @@ class StandingPublic(BaseModel):
             mean_weighted_total=standing.mean_weighted_total,
             criterion_means=standing.criterion_means,
             evaluator_count=standing.evaluator_count,
+            tied=tied,
         )
 
 
@@ -488,16 +495,21 @@ class RankingPublic(BaseModel):
     budget: MoneyText
     remaining: MoneyText
     proposals: list[StandingPublic] = Field(
-        description="Highest mean weighted total first, ties in submission order, unscored proposals last."
+        description="Highest mean weighted total first, ties in submission order (each marked `tied`), unscored proposals last."
     )
 
     @classmethod
     def of(cls, round_: Round, standings: list[Standing], osvs: Mapping[str, OSVDescription]) -> RankingPublic:
-        """``osvs``: the directory's description of each proposal's OSV, by id as text (:meth:`~shared.views.osvdirectory.OSVDirectory.describe`)."""
+        """``osvs``: the directory's description of each proposal's OSV, by id as text (:meth:`~shared.views.osvdirectory.OSVDirectory.describe`).
+        A standing whose mean another scored one shares is ``tied`` (tester 177 F3: two 80.00 took places 1 and 2 unmarked)."""
+        means = Counter(s.mean_weighted_total for s in standings if s.mean_weighted_total is not None)
         return cls(
             round_id=round_.id,
             currency=round_.currency,
             budget=round_.budget,
             remaining=round_.remaining,
-            proposals=[StandingPublic.of(place, s, osvs.get(str(s.proposal.osv_id))) for place, s in enumerate(standings, start=1)],
+            proposals=[
+                StandingPublic.of(place, s, osvs.get(str(s.proposal.osv_id)), tied=s.mean_weighted_total is not None and means[s.mean_weighted_total] > 1)
+                for place, s in enumerate(standings, start=1)
+            ],
         )

@@ -175,6 +175,7 @@ def test_a_round_from_call_to_grants(client: TestClient) -> None:
     ]
     assert ranking["proposals"][0]["criterion_means"] == {"organisational_capacity": "9.50", "administrative_capacity": "8.50", "impact": "4.50"}
     assert {s["evaluator_count"] for s in ranking["proposals"]} == {2}
+    assert [s["tied"] for s in ranking["proposals"]] == [False, False, False]
 
     # Approvals go down the ranking until the budget runs out; the third asks more than remains.
     assert created(approve(client, c["id"], "3000.00"))["approval"] == {"amount": "3000.00", "approved_on": "2021-06-10"}
@@ -246,6 +247,22 @@ def test_a_round_from_call_to_grants(client: TestClient) -> None:
     assert closed["closed_on"] == "2021-06-30"
     assert feed(client)[-1]["data"] == {"occurred_on": "2021-06-30", "round_id": rid, "closed_on": "2021-06-30"}
     assert [r["id"] for r in client.get("/rounds").json()] == [rid]
+
+
+def test_proposals_of_one_mean_are_marked_tied_their_places_in_submission_order(client: TestClient) -> None:
+    """Two proposals scored alike took places 1 and 2 with nothing to say that submission order, not the scores, decided
+    it (tester 177 F3)."""
+    rid = a_round(client, committee=("EV-1",))["id"]
+    first, second, other, unscored = (a_proposal(client, rid) for _ in range(4))
+    for proposal in (first, second):
+        score(client, proposal["id"], "EV-1", 8, 6, 4)
+    score(client, other["id"], "EV-1", 9, 9, 5)
+
+    ranking = client.get(f"/rounds/{rid}/ranking").json()["proposals"]
+
+    assert [(s["place"], s["proposal_id"], s["tied"]) for s in ranking] == [
+        (1, other["id"], False), (2, first["id"], True), (3, second["id"], True), (4, unscored["id"], False),
+    ]
 
 
 def test_a_rejection_is_published_with_its_reason_code_and_the_ranking_lists_unscored_proposals_last(client: TestClient) -> None:
