@@ -38,7 +38,8 @@ class ReportingSettings(ServiceSettings):
 
     iati: Programme = Field(
         default_factory=Programme,
-        description="What the IATI activity file says of the programme (JSON): identifier, reporting and participating organisations, title.",
+        description="What the IATI activity file says of the programme (JSON): identifier, reporting and participating organisations, title, "
+        "sectors (OECD DAC CRS purpose codes whose percentages add up to 100; refused at start otherwise).",
     )
 
     def view_url(self) -> str:

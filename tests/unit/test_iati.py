@@ -8,6 +8,7 @@ The schema and the codelists are the ones vendored in ``services/reporting/iati/
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from xml.etree import ElementTree as ET
@@ -138,6 +139,40 @@ def test_the_activity_names_its_organisations_and_dates() -> None:
     assert ended.find("activity-status").get("code") == "3"
 
 
+def test_the_activity_has_its_sectors_whose_percentages_add_up_to_100(schema: xmlschema.XMLSchema) -> None:
+    """Tester 178 F1: no sector, at activity level or on transactions: IATI-Rulesets 6.2.2, an error in IATI's validator."""
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1))
+    schema.validate(document.decode())
+    activity = activity_of(document)
+
+    sectors = [(s.get("vocabulary"), s.get("code"), s.get("percentage")) for s in activity.findall("sector")]
+    assert sectors == [("1", "15190", "60"), ("1", "15150", "40")]
+    assert sum(Decimal(percentage) for _, _, percentage in sectors) == 100  # per vocabulary (all are 1)
+    tags = [child.tag for child in activity]
+    assert tags.index("recipient-country") < tags.index("sector") < tags.index("result")
+    assert activity.find("transaction") is None  # so the activity's sectors are the only ones
+
+    one = iati.Programme(sectors=[{"code": "15190"}])
+    assert [(s.get("code"), s.get("percentage")) for s in activity_of(iati.activity_file(report([]), one, GENERATED, date(2022, 2, 1))).findall("sector")] == [
+        ("15190", "100"),
+    ]
+
+
+@pytest.mark.parametrize(("sectors", "said"), [
+    ([{"code": "1519"}], "a sector's code is an OECD DAC CRS purpose code of 5 digits, such as 15190, not '1519'"),
+    ([{"code": "151"}], "a sector's code is an OECD DAC CRS purpose code of 5 digits, such as 15190, not '151'"),
+    ([{"code": "15199"}], "a sector's code 15199 is no active purpose code of IATI's Sector codelist"),
+    ([{"code": "15190", "percentage": 60}, {"code": "15150", "percentage": 30}], "the sectors' percentages add up to 100, not 90"),
+    ([{"code": "15190", "percentage": 60}, {"code": "15150"}], "each of several sectors gives its percentage"),
+    ([{"code": "15190", "percentage": 60}], "a single sector is 100 % of the activity, not 60 %"),
+    ([{"code": "15190", "percentage": 50}, {"code": "15190", "percentage": 50}], "sectors name each purpose code once"),
+    ([], "at least 1 item"),
+])
+def test_a_sector_that_is_no_purpose_code_or_percentages_that_do_not_add_up_are_refused(sectors: list, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        iati.Programme(sectors=sectors)
+
+
 CODED = [
     # (element path under iati-activity, attribute, IATI codelist)
     ("activity-status", "code", "ActivityStatus"),
@@ -147,6 +182,8 @@ CODED = [
     ("participating-org", "role", "OrganisationRole"),
     ("description", "type", "DescriptionType"),
     ("recipient-country", "code", "Country"),
+    ("sector", "vocabulary", "SectorVocabulary"),
+    ("sector", "code", "Sector"),
     ("result", "type", "ResultType"),
     ("result/indicator", "measure", "IndicatorMeasure"),
 ]

@@ -75,3 +75,14 @@ def test_origins_as_browsers_send_them_are_taken(monkeypatch: pytest.MonkeyPatch
                "http://127.0.0.1:3000", "capacitor://localhost"]  # the last, a field app's WebView
     monkeypatch.setenv("REPORTING_CORS_ALLOW_ORIGINS", json.dumps(origins))
     assert ReportingSettings().cors_allow_origins == origins
+
+
+def test_an_iati_sector_that_is_no_purpose_code_is_refused_at_start_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tester 178 F1: the IATI file's sectors come from ``REPORTING_IATI``; a misconfigured one stops reporting at start."""
+    monkeypatch.setenv("REPORTING_IATI", json.dumps({"sectors": [{"code": "15190", "percentage": 70}, {"code": "15150", "percentage": 40}]}))
+    with pytest.raises(ValidationError) as refused:
+        ReportingSettings()
+    assert refused_setting(refused.value, CLASSES) == "REPORTING_IATI is refused: the sectors' percentages add up to 100, not 110"
+
+    monkeypatch.setenv("REPORTING_IATI", json.dumps({"sectors": [{"code": "15190"}]}))
+    assert [(s.code, s.percentage) for s in ReportingSettings().iati.sectors] == [("15190", None)]

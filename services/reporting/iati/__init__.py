@@ -1,7 +1,7 @@
 """The programme as an IATI 2.03 activity file: phases as result periods, indicators with baseline, target and actual.
 
 One ``iati-activity`` for the whole programme (:class:`Programme`: its IATI
-identifier, reporting and participating organisations, title), or for a focal
+identifier, reporting and participating organisations, title, sectors), or for a focal
 point's share of it (:class:`Share`: an activity of its own under the programme's). Its dates are
 the first phase's start and the last phase's end; each of :data:`RESULTS`
 groups indicators of ``GET /indicators``, and each indicator carries one
@@ -24,15 +24,17 @@ Building the file is pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from services.reporting.domain.indicators import POINT, flatten, indicator_named
 from services.reporting.translations import translator
@@ -49,6 +51,7 @@ CODES: dict[str, dict[str, str]] = {
     "IndicatorMeasure": {"unit": "1", "percentage": "2"},
     "DescriptionType": {"general": "1"},
     "RelatedActivityType": {"parent": "1"},
+    "SectorVocabulary": {"oecd_dac_crs_5": "1"},
 }
 
 
@@ -70,6 +73,26 @@ MML = Organisation(type="11", role="4", name_es="Municipalidad Metropolitana de 
                    name_en="Metropolitan Municipality of Lima")
 
 
+class Sector(BaseModel):
+    """One of the activity's sectors: an OECD DAC CRS purpose code (IATI ``SectorVocabulary`` 1) and its share, in percent."""
+
+    code: str = Field(description="OECD DAC CRS purpose code, 5 digits, active in IATI's Sector codelist (`codelists/Sector.xml`): "
+                      "`15190` facilitation of orderly, safe, regular and responsible migration and mobility, `15150` democratic "
+                      "participation and civil society…")
+    percentage: Decimal | None = Field(default=None, gt=0, le=100, decimal_places=2,
+                                       description="The activity's share in this sector, in percent (up to 2 decimals). Required when "
+                                       "there are several sectors, whose percentages add up to 100; one alone is 100.")
+
+    @field_validator("code")
+    @classmethod
+    def _a_purpose_code(cls, code: str) -> str:
+        if not re.fullmatch(r"[0-9]{5}", code):
+            raise ValueError(f"a sector's code is an OECD DAC CRS purpose code of 5 digits, such as 15190, not {code!r}")
+        if code not in codelist("Sector", withdrawn=False):
+            raise ValueError(f"a sector's code {code} is no active purpose code of IATI's Sector codelist (OECD DAC CRS)")
+        return code
+
+
 class Programme(BaseModel):
     """What the activity file says of the programme itself (``REPORTING_IATI``, JSON)."""
 
@@ -88,6 +111,29 @@ class Programme(BaseModel):
     )
     country: str = Field(default="PE", description="ISO 3166-1 alpha-2 (IATI Country codelist).")
     currency: str = Field(default="PEN", description="ISO 4217 (IATI Currency codelist).")
+    sectors: list[Sector] = Field(
+        default_factory=lambda: [Sector(code="15190", percentage=Decimal(60)), Sector(code="15150", percentage=Decimal(40))],
+        min_length=1,
+        description="The activity's sectors, OECD DAC CRS purpose codes (IATI requires one, at activity level or on every "
+        "transaction; the file has no transaction): by default 15190 (migration and mobility) 60 % and 15150 (democratic "
+        "participation and civil society) 40 %. Several add up to 100 %.",
+    )
+
+    @model_validator(mode="after")
+    def _sectors_add_up(self) -> Programme:
+        codes = [sector.code for sector in self.sectors]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"sectors name each purpose code once, not {', '.join(codes)}")
+        if len(self.sectors) == 1:
+            if self.sectors[0].percentage not in (None, 100):
+                raise ValueError(f"a single sector is 100 % of the activity, not {self.sectors[0].percentage} %")
+            return self
+        if any(sector.percentage is None for sector in self.sectors):
+            raise ValueError("each of several sectors gives its percentage, and they add up to 100")
+        total = sum(sector.percentage or Decimal(0) for sector in self.sectors)
+        if total != 100:
+            raise ValueError(f"the sectors' percentages add up to 100, not {total}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -346,6 +392,9 @@ def activity_file(
         ET.SubElement(activity, "activity-date", {"iso-date": ends.isoformat(),
                                                   "type": CODES["ActivityDateType"]["actual_end" if ended else "planned_end"]})
     ET.SubElement(activity, "recipient-country", {"code": programme.country, "percentage": "100"})
+    for sector in programme.sectors:  # after recipient-country and before related-activity and result, as the schema orders them
+        ET.SubElement(activity, "sector", {"vocabulary": CODES["SectorVocabulary"]["oecd_dac_crs_5"], "code": sector.code,
+                                           "percentage": str(sector.percentage if sector.percentage is not None else 100)})
     if share is not None:
         ET.SubElement(activity, "related-activity", {"ref": programme.identifier, "type": CODES["RelatedActivityType"]["parent"]})
     whole = "" if share is None else " The whole programme's, not this share's."
@@ -400,7 +449,12 @@ def schema_path() -> Any:
     return resources.files(__name__).joinpath("schema/iati-activities-schema.xsd")
 
 
-def codelist(name: str) -> set[str]:
-    """The codes of one vendored IATI codelist (``codelists/<name>.xml``)."""
+@cache
+def codelist(name: str, withdrawn: bool = True) -> frozenset[str]:
+    """The codes of one vendored IATI codelist (``codelists/<name>.xml``); ``withdrawn`` False: its active codes alone."""
     text = resources.files(__name__).joinpath(f"codelists/{name}.xml").read_bytes()
-    return {code.text or "" for code in ET.fromstring(text).iter("code")}
+    return frozenset(
+        item.findtext("code") or ""
+        for item in ET.fromstring(text).iter("codelist-item")
+        if withdrawn or item.get("status", "active") != "withdrawn"
+    )
