@@ -286,6 +286,8 @@ class Reporting:
         sign-offs (signed figures are the whole programme's: they do not compare with a district's share), as an
         activity of its own (:class:`iati.Share`: the programme's identifier and its ubigeos, its municipalities named
         in the title and description, the programme's activity as its parent).
+
+        Its ``generated-datetime`` is now, when the file is made; its ``last-updated-datetime`` the cut (now without one).
         """
         self.check_past(as_of)
         today = as_of.astimezone(LIMA).date() if as_of else self.today()
@@ -293,7 +295,7 @@ class Reporting:
         signoffs = self.signoffs_for_iati(as_of) if scope.all_of_lima else {}
         report = self.readmodel.report(as_of, None, self.districts_of(scope), today)
         share = None if scope.all_of_lima else iati.Share(self.municipality_names(scope))
-        return iati.activity_file(report, self.programme, as_of or self.now(), today, plans, signoffs, share)
+        return iati.activity_file(report, self.programme, self.now(), today, plans, signoffs, share, as_of=as_of)
 
     def municipality_names(self, scope: MunicipalScope) -> dict[str, str]:
         """The name of each municipality of a municipal ``scope``, by ubigeo (the ubigeo itself for one the table lacks)."""

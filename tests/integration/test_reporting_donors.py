@@ -10,9 +10,10 @@ import csv
 import functools
 import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -103,11 +104,18 @@ def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: Test
     xmlschema.XMLSchema(str(iati.schema_path())).validate(now.text)
     assert actual_total(now.content, DIRECT) == "20"
 
+    made_from = datetime.now(timezone.utc).replace(microsecond=0)
     then = client.get("/iati/activity.xml", params={"as_of": stamp(at(100))})
     assert then.status_code == 200
     assert actual_total(then.content, DIRECT) == "17"
-    assert ET.fromstring(then.content).get("generated-datetime") == stamp(at(100))
-    assert client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content == then.content  # reproducible
+    # The file says when it was made, not the cut (tester 178 F2: generated-datetime was the cut); its activity's data are
+    # as of the cut, so last-updated-datetime is the cut.
+    root = ET.fromstring(then.content)
+    assert made_from <= datetime.fromisoformat(root.get("generated-datetime", "")) <= datetime.now(timezone.utc)
+    assert root.find("iati-activity").get("last-updated-datetime") == stamp(at(100))
+    # Reproducible: the same cut gives the same activity byte for byte; only when each file was made differs.
+    again = client.get("/iati/activity.xml", params={"as_of": stamp(at(100))}).content
+    assert re.sub(rb' generated-datetime="[^"]+"', b"", again) == re.sub(rb' generated-datetime="[^"]+"', b"", then.content)
     # Each cut is a file of its own name, in Lima's time (tester 37c F8: every cut was iati-activity.xml)
     assert then.headers["content-disposition"] == f'attachment; filename="iati-activity_as_of_{lima_stamp(at(100))}.xml"'
     assert now.headers["content-disposition"].startswith('attachment; filename="iati-activity_2')

@@ -69,6 +69,17 @@ def test_the_activity_file_is_valid_against_the_iati_2_03_activity_schema(schema
     assert root.get("version") == "2.03"
 
 
+def test_the_file_says_when_it_was_made_and_its_activity_the_cut_its_data_are_as_of() -> None:
+    """Tester 178 F2: a file as of a past cut said it was generated at the cut."""
+    cut = datetime(2021, 12, 5, 18, 57, 22, tzinfo=timezone.utc)
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2021, 12, 5), as_of=cut)
+
+    assert ET.fromstring(document).get("generated-datetime") == "2022-02-01T15:00:00Z"
+    assert activity_of(document).get("last-updated-datetime") == "2021-12-05T18:57:22Z"
+    now = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
+    assert now.get("last-updated-datetime") == "2022-02-01T15:00:00Z"  # without a cut, the data are as of the file
+
+
 def test_a_programme_with_no_phase_yet_still_makes_a_valid_file(schema: xmlschema.XMLSchema) -> None:
     document = iati.activity_file(report([]), iati.Programme(), GENERATED, date(2022, 2, 1))
 

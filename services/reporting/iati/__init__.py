@@ -345,9 +345,14 @@ def activity_file(
     plans: Mapping[tuple[str, str], PhasePlan] | None = None,
     signoffs: Mapping[str, PhaseSignOff] | None = None,
     share: Share | None = None,
+    as_of: datetime | None = None,
 ) -> bytes:
     """The IATI 2.03 ``iati-activities`` document (UTF-8 bytes) for a ``GET /indicators`` answer.
 
+    ``generated_at`` is when the file is made, its ``generated-datetime`` (IATI: "when this file was generated");
+    ``as_of`` the cut its data are as of, the activity's ``last-updated-datetime`` (IATI: "the last date/time that the
+    data for this specific activity was updated"; no datum in the file is recorded later), ``generated_at`` without one.
+    Both are written in UTC, to the second. ``today`` is the cut's day in Lima.
     ``plans`` holds the baselines and targets by ``(phase code, indicator)``;
     ``signoffs`` each phase's sign-off, by phase code. A programme with no
     phase yet has no activity dates of its own: ``generated_at``'s day stands
@@ -361,7 +366,7 @@ def activity_file(
     es, en = translator("es"), translator("en")
     root = ET.Element("iati-activities", {"version": IATI_VERSION, "generated-datetime": _stamp(generated_at)})
     activity = ET.SubElement(root, "iati-activity", {
-        "last-updated-datetime": _stamp(generated_at), XML_LANG: "es", "default-currency": programme.currency,
+        "last-updated-datetime": _stamp(as_of or generated_at), XML_LANG: "es", "default-currency": programme.currency,
         **({} if share is None else {"hierarchy": "2"}),
     })
     ET.SubElement(activity, "iati-identifier").text = programme.identifier if share is None else share.identifier(programme)
