@@ -121,6 +121,21 @@ def test_the_iati_activity_file_is_valid_and_answers_as_of_a_moment(client: Test
     assert now.headers["content-disposition"].startswith('attachment; filename="iati-activity_2')
 
 
+@pytest.mark.parametrize("cut", ["2021-01-04T03:00:00Z", "2021-01-04T17:00:00+14:00", "2021-01-03T22:00:00-05:00"])
+def test_a_cut_before_any_phase_opened_plans_the_start_on_its_day_in_lima(client: TestClient, cut: str) -> None:
+    """Tester 178 F3: the actual start was the cut's day in the caller's offset (4 or another January), made up from the
+    request. Phase 1 opens at 09:00Z on 4 January; at 03:00Z it is 3 January, 22:00, in Lima and nothing has started."""
+    programme(client)
+
+    answer = client.get("/iati/activity.xml", params={"as_of": cut})
+    assert answer.status_code == 200, answer.text
+    xmlschema.XMLSchema(str(iati.schema_path())).validate(answer.text)
+    activity = ET.fromstring(answer.content).find("iati-activity")
+    assert [(d.get("type"), d.get("iso-date")) for d in activity.findall("activity-date")] == [("1", "2021-01-03")]
+    assert activity.find("activity-status").get("code") == "1"
+    assert activity.get("last-updated-datetime") == "2021-01-04T03:00:00Z"
+
+
 def test_the_iati_file_reports_money_granted_in_dollars_once_the_programme_holds_any(client: TestClient) -> None:
     """A round in USD: the dashboard and exports showed its grants, the IATI file left them out (tester 37c F2)."""
     programme(client)

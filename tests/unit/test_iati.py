@@ -81,10 +81,28 @@ def test_the_file_says_when_it_was_made_and_its_activity_the_cut_its_data_are_as
 
 
 def test_a_programme_with_no_phase_yet_still_makes_a_valid_file(schema: xmlschema.XMLSchema) -> None:
-    document = iati.activity_file(report([]), iati.Programme(), GENERATED, date(2022, 2, 1))
+    """Tester 178 F3: its actual start (type 2) was the request's day in the caller's offset, 6 Dec for 03:00Z on 5 Dec in
+    Lima. Nothing has started: its start is planned (1), no earlier than the cut's day in Lima, and it is in its pipeline."""
+    made = datetime(2026, 12, 6, 3, tzinfo=timezone.utc)  # 5 December, 22:00 in Lima
+    document = iati.activity_file(report([]), iati.Programme(), made, date(2026, 12, 5), as_of=made)
 
     schema.validate(document.decode())
-    assert [d.get("type") for d in activity_of(document).findall("activity-date")] == ["2"]
+    activity = activity_of(document)
+    assert [(d.get("type"), d.get("iso-date")) for d in activity.findall("activity-date")] == [("1", "2026-12-05")]
+    assert activity.find("activity-status").get("code") == "1"
+
+
+def test_a_programme_whose_first_phase_starts_later_has_a_planned_start_not_an_actual_one(schema: xmlschema.XMLSchema) -> None:
+    document = iati.activity_file(report([phase("F1", "2022-03-01", "2022-06-30")]), iati.Programme(), GENERATED, date(2022, 2, 1))
+
+    schema.validate(document.decode())
+    activity = activity_of(document)
+    assert [(d.get("type"), d.get("iso-date")) for d in activity.findall("activity-date")] == [("1", "2022-03-01"), ("3", "2022-06-30")]
+    assert activity.find("activity-status").get("code") == "1"
+    on_its_first_day = activity_of(iati.activity_file(report([phase("F1", "2022-03-01", "2022-06-30")]), iati.Programme(), GENERATED,
+                                                      date(2022, 3, 1)))
+    assert [d.get("type") for d in on_its_first_day.findall("activity-date")] == ["2", "3"]
+    assert on_its_first_day.find("activity-status").get("code") == "2"
 
 
 def test_each_phase_is_a_result_period_and_each_actual_is_the_phases_figure() -> None:

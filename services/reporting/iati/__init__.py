@@ -44,8 +44,8 @@ IATI_VERSION = "2.03"
 
 # Codes from IATI's codelists (codelists/<list>.xml): the tests check every one.
 CODES: dict[str, dict[str, str]] = {
-    "ActivityStatus": {"implementation": "2", "finalisation": "3"},
-    "ActivityDateType": {"actual_start": "2", "planned_end": "3", "actual_end": "4"},
+    "ActivityStatus": {"pipeline": "1", "implementation": "2", "finalisation": "3"},
+    "ActivityDateType": {"planned_start": "1", "actual_start": "2", "planned_end": "3", "actual_end": "4"},
     "OrganisationRole": {"funding": "1", "accountable": "2", "extending": "3", "implementing": "4"},
     "ResultType": {"output": "1", "outcome": "2"},
     "IndicatorMeasure": {"unit": "1", "percentage": "2"},
@@ -353,10 +353,15 @@ def activity_file(
     ``as_of`` the cut its data are as of, the activity's ``last-updated-datetime`` (IATI: "the last date/time that the
     data for this specific activity was updated"; no datum in the file is recorded later), ``generated_at`` without one.
     Both are written in UTC, to the second. ``today`` is the cut's day in Lima.
+
+    The activity's start is the first phase's first day: actual (``activity-date`` type 2) once ``today`` reached it,
+    planned (type 1, the activity in its pipeline, status 1) before. IATI requires a start date, and an actual start
+    is "the actual date the activity starts": a programme with no phase opened by the cut has not started, so its start
+    is planned and no earlier than ``today`` (type 1 on ``today``), never an actual start made up from the request.
+    Its end is the last phase's last day, planned (3) until ``today`` is past it, then actual (4, status 3).
+
     ``plans`` holds the baselines and targets by ``(phase code, indicator)``;
-    ``signoffs`` each phase's sign-off, by phase code. A programme with no
-    phase yet has no activity dates of its own: ``generated_at``'s day stands
-    for its start. Given a ``share`` (the report is a focal point's), the file
+    ``signoffs`` each phase's sign-off, by phase code. Given a ``share`` (the report is a focal point's), the file
     is that share's own sub-activity (:class:`Share`): its identifier, title
     and description name its municipalities, it names the programme's activity
     as its parent, and its baselines and targets, the programme's, say so.
@@ -387,12 +392,14 @@ def activity_file(
         )
     for org in programme.participating_orgs:
         _titled(activity, "participating-org", org.name_es, org.name_en, ref=org.ref, type=org.type, role=org.role)
-    starts = min((date.fromisoformat(p["starts_on"]) for p in phases), default=generated_at.date())
+    starts = min((date.fromisoformat(p["starts_on"]) for p in phases), default=today)
+    started = bool(phases) and starts <= today
     ends = max((date.fromisoformat(p["ends_on"]) for p in phases), default=None)
     ended = ends is not None and ends < today
-    status = CODES["ActivityStatus"]["finalisation" if ended else "implementation"]
+    status = CODES["ActivityStatus"]["finalisation" if ended else "implementation" if started else "pipeline"]
     ET.SubElement(activity, "activity-status", {"code": status})
-    ET.SubElement(activity, "activity-date", {"iso-date": starts.isoformat(), "type": CODES["ActivityDateType"]["actual_start"]})
+    ET.SubElement(activity, "activity-date", {"iso-date": starts.isoformat(),
+                                              "type": CODES["ActivityDateType"]["actual_start" if started else "planned_start"]})
     if ends is not None:
         ET.SubElement(activity, "activity-date", {"iso-date": ends.isoformat(),
                                                   "type": CODES["ActivityDateType"]["actual_end" if ended else "planned_end"]})
