@@ -134,6 +134,24 @@ def test_a_sign_off_that_failed_its_check_gives_no_signed_figure_and_no_restatem
     assert said and all("failed its check" in text and "136" not in text for text in said)
 
 
+def test_a_restatement_writes_the_figures_as_the_actual_does_and_comments_say_they_are_english() -> None:
+    """Tester 178 F4: "value signed 0.2333, now 0.2258" beside ``<actual value="22.58">``; English comments read as Spanish."""
+    signed = iati.PhaseSignOff(datetime(2021, 7, 3, tzinfo=timezone.utc), "lead", datetime(2021, 7, 2, tzinfo=timezone.utc),
+                               "0660dbf0" * 8, {"ruos_registration_rate": Decimal("0.2333")})
+    comment = iati.restatement_comment("ruos_registration_rate", signed, {"value": Decimal("0.2258")}) or ""
+    assert "value signed 23.33, now 22.58." in comment
+    assert iati.iati_value("ruos_registration_rate", Decimal("0.2258")) == "22.58"
+
+    plans = {("F1", "osvs_identified"): iati.PhasePlan({"value": 0}, {"value": 5})}
+    document = iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1), plans, {"F1": signed})
+    activity = activity_of(document)
+    comments = list(activity.iter("comment"))
+    assert comments and {c.find("narrative").get(XML_LANG) for c in comments} == {"en"}
+    assert activity.get(XML_LANG) == "es"  # the titles' first narratives, in Spanish, keep it
+    rate = indicator_titled(activity, "RUOS registration rate (cumulative)").findall("period")[0].find("actual")
+    assert f"now {rate.get('value')}." in rate.findtext("comment/narrative")
+
+
 def test_people_are_disaggregated_by_sex_and_nationality_in_dimension_elements() -> None:
     activity = activity_of(iati.activity_file(programme_2021(), iati.Programme(), GENERATED, date(2022, 2, 1)))
 

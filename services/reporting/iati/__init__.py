@@ -303,18 +303,20 @@ def _parts(figure: Any) -> dict[str, Any]:
 
 
 def _valued(parent: ET.Element, tag: str, indicator: str, parts: Mapping[str, Any], comment: str | None = None, **attributes: str) -> None:
-    """One element per part: the total without a dimension, each other part with its dimension."""
+    """One element per part: the total without a dimension, each other part with its dimension; ``comment`` (English) on the total."""
     for part, value in parts.items():
         element = ET.SubElement(parent, tag, {**attributes, "value": iati_value(indicator, value)})
         dimension = dimension_of(part)
         if dimension is not None:
             ET.SubElement(element, "dimension", {"name": dimension[0], "value": dimension[1]})
         if comment and dimension is None:
-            ET.SubElement(ET.SubElement(element, "comment"), "narrative").text = comment
+            ET.SubElement(ET.SubElement(element, "comment"), "narrative", {XML_LANG: "en"}).text = comment  # in English, not the activity's es
 
 
 def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Mapping[str, Any]) -> str | None:
-    """What an actual's comment says of a signed phase: signed figure, when, digest, and any restatement by part.
+    """What an actual's comment says of a signed phase, in English: signed figure, when, digest, and any restatement by part.
+
+    The figures are written as the actual's ``value`` is (:func:`iati_value`: the registration rate a percentage, 22.58).
 
     A sign-off that is not :attr:`~PhaseSignOff.intact` is said to have failed its check, with no signed figure
     and no restatement: the figures recorded for it are not the ones signed.
@@ -328,7 +330,7 @@ def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Ma
                 "signed figure is given here; the value is the current figure.")
     then = _parts(signed.figures.get(indicator, 0))
     changed = [
-        f"{part} signed {then.get(part, 0)}, now {current.get(part, 0)}"
+        f"{part} signed {iati_value(indicator, then.get(part, 0))}, now {iati_value(indicator, current.get(part, 0))}"
         for part in sorted(set(then) | set(current))
         if Decimal(str(then.get(part, 0))) != Decimal(str(current.get(part, 0)))
     ]
