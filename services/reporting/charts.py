@@ -143,15 +143,21 @@ def _present(names: Sequence[str], indicator_sets: Sequence[Mapping[str, Any]]) 
     return [n for n in names if any(headline(s.get(n)) is not None for s in indicator_sets)]
 
 
+def _started(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The report's phases that have started by its day: one ``not_started`` counts nothing yet (its indicators are 0),
+    and a chart drawing those zeros showed a figure the phase table rightly shows as "—" (tester 178 F5)."""
+    return [p for p in report.get("phases", []) if p.get("status") != "not_started"]
+
+
 def _phase_columns(report: Mapping[str, Any], label: Label) -> tuple[list[str], list[Mapping[str, Any]]]:
-    phases = report.get("phases", [])
+    phases = _started(report)
     names = [f"{p['code']} · {p['name']}" for p in phases] + [label("ui.total")]
     return names, [p.get("indicators", {}) for p in phases] + [report.get("total", {})]
 
 
 def phases_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
-    """The headline counts of each phase, side by side."""
-    phases = report.get("phases", [])
+    """The headline counts of each phase that has started, side by side."""
+    phases = _started(report)
     sets = [p.get("indicators", {}) for p in phases]
     names = _present(PHASE_HEADLINES, sets)
     if not phases or not names:
@@ -202,7 +208,7 @@ def nationality_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
 
 
 def beneficiaries_chart(report: Mapping[str, Any], label: Label) -> Chart | None:
-    """Direct and indirect beneficiaries, phase by phase and in total."""
+    """Direct and indirect beneficiaries, phase by phase (those started) and in total."""
     categories, sets = _phase_columns(report, label)
     names = _present(BENEFICIARY_INDICATORS, sets)
     if not names:

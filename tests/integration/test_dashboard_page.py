@@ -266,3 +266,30 @@ def test_long_chart_labels_wrap_onto_lines_and_are_never_cut() -> None:
     lines = re.findall(r"<tspan [^>]*>([^<]*)</tspan>", svg)
     assert " ".join(lines[:-1]) == long and lines[-1] == "Corto"
     assert all(len(line) <= 28 for line in lines) and "…" not in svg
+
+
+def test_a_phase_not_started_is_left_out_of_the_charts_not_drawn_as_zeros() -> None:
+    """tester 178 F5: F3, starting tomorrow, showed "—" in the phase table but 0 for every headline in "Fases comparadas"
+    and in the beneficiaries chart (and their data tables): its days have not happened, so it has no figure to draw."""
+    from services.reporting.charts import beneficiaries_chart, phases_chart
+
+    figures = {"osvs_identified": 3, "agents_of_change": {"total": 2}, "beneficiaries_direct": {"total": 40}, "beneficiaries_indirect": 90}
+    nothing = {"osvs_identified": 0, "agents_of_change": {"total": 0}, "beneficiaries_direct": {"total": 0}, "beneficiaries_indirect": 0}
+    report = {
+        "phases": [
+            {"code": "F2", "name": "Fase 2", "status": "in_progress", "indicators": figures},
+            {"code": "F3", "name": "Fase 3", "status": "not_started", "indicators": nothing},
+        ],
+        "total": figures,
+    }
+    phases = phases_chart(report, lambda key: key)
+    assert phases is not None and list(phases.categories) == ["F2 · Fase 2"]
+    assert "F3" not in str(phases.svg) and all(not category.startswith("F3") for category, _ in phases.rows)
+    people = beneficiaries_chart(report, lambda key: key)
+    assert people is not None and list(people.categories) == ["F2 · Fase 2", "ui.total"]
+    assert "F3" not in str(people.svg)
+    # with no phase started, the phases' chart has nothing to draw (the page says so); the total is still drawn
+    ahead = {**report, "phases": [report["phases"][1]]}
+    assert phases_chart(ahead, lambda key: key) is None
+    people = beneficiaries_chart(ahead, lambda key: key)
+    assert people is not None and list(people.categories) == ["ui.total"]

@@ -612,6 +612,11 @@ def test_a_phase_that_has_not_started_has_no_figures_and_a_phase_is_signed_off_o
         page = client.get("/dashboard", params={"lang": "en"}).text
         assert 'data-phase="F3" data-status="not_started"' in page and "not started: no figures" in page
         assert "in progress: figures to date" in page
+        for chart in ("chart-phases", "chart-beneficiaries"):  # nor in the charts, drawn as zeros (tester 178 F5)
+            drawn = re.search(rf'<svg [^>]*id="{chart}".*?</svg>', page, re.S)
+            assert drawn is not None and "Fase F2" in drawn.group() and "Fase F3" not in drawn.group()
+        charts = page[page.index('<section id="charts"'):page.index("</section>", page.index('<section id="charts"'))]
+        assert "Fase F3" not in charts  # the charts' data tables included
         exported = client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")
         rows = [r for r in csv.DictReader(io.StringIO(exported)) if r["Group"] == "Whole programme"]
         assert {r["Value"] for r in rows if r["Phase"] == "Fase F3"} == {""}
