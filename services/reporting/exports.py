@@ -53,6 +53,10 @@ DATE_COLUMNS = (2, 3)
 """The phase's first and last day (1-based): date cells in the XLSX, so that a sheet sorts and filters them as dates."""
 VALUE_COLUMNS = (7, 8, 9)
 """The value, baseline and target columns (1-based), formatted alike; the share of the target follows them."""
+CSV_HEADER = tuple("export.share_of_target_ratio" if h == "export.share_of_target" else h for h in HEADER)
+"""The CSV's header: its share of the target is a bare ratio (``1.2000`` for 120 %, as machines read it), which the
+Spanish "% de la meta alcanzado" had a reader take for 1.2 %; its own header says so (tester 178 F8). The XLSX keeps
+"% de la meta alcanzado": it formats the cell as a percentage (120.00%)."""
 Plans = Mapping[tuple[str, str], Mapping[str, Any]]
 """Per (phase code, indicator): ``{"baseline": parts, "target": parts}`` as the leads set them (parts as decimal strings)."""
 
@@ -182,7 +186,7 @@ def to_csv(
     ``whole`` as in :func:`rows`)."""
     t = translator(lang)
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow([t(h) for h in HEADER])  # the header is the platform's own words
+    csv.writer(out, lineterminator="\r\n").writerow([t(h) for h in CSV_HEADER])  # the header is the platform's own words
     writer = csv_writer(out)
     for row in rows(report, lang, plans, whole):
         writer.writerow(row.cells())

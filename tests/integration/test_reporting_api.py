@@ -187,8 +187,8 @@ def rows_of(report: dict[str, Any], everyone: str = "Todo el programa", total: s
     return out
 
 
-HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Línea de base", "Meta", "% de la meta alcanzado",
-             "Código del indicador", "Código del desglose"]
+HEADER_ES = ["Fase", "Desde", "Hasta", "Indicador", "Desglose", "Grupo", "Valor", "Línea de base", "Meta",
+             "Proporción de la meta alcanzada (1 = 100 %)", "Código del indicador", "Código del desglose"]
 
 
 def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figures_in_words(client: TestClient) -> None:

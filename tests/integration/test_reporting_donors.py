@@ -300,6 +300,16 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
             break
     else:
         pytest.fail("no row for Fase 1's women reached")
+    # in Spanish, the CSV's ratio is headed as one: "% de la meta alcanzado" over 0.7500 read as 0.75 %, not 75 % (tester 178 F8);
+    # the XLSX, which formats the cell as a percentage (75.00%), keeps the percent header; the values are the same
+    spanish = list(csv.DictReader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig"))))
+    assert list(spanish[0])[6:10] == ["Valor", "Línea de base", "Meta", "Proporción de la meta alcanzada (1 = 100 %)"]
+    mujeres = next(r for r in spanish if (r["Fase"], r["Código del indicador"], r["Código del desglose"], r["Grupo"]) == (
+        "Fase 1", "beneficiaries_direct", "by_sex.F", "Todo el programa"))
+    assert mujeres["Proporción de la meta alcanzada (1 = 100 %)"] == "0.7500"
+    hoja = load_workbook(io.BytesIO(client.get("/indicators/export.xlsx").content)).active
+    assert [c.value for c in hoja[1]][6:10] == ["Valor", "Línea de base", "Meta", "% de la meta alcanzado"]
+    assert {hoja.cell(row=r, column=10).number_format for r in range(2, hoja.max_row + 1)} == {"0.00%"}
 
     document = client.get("/iati/activity.xml").content
     xmlschema.XMLSchema(str(iati.schema_path())).validate(document.decode())
