@@ -27,6 +27,7 @@ from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import (
     DASHBOARD_POLICY,
     FORM_PAGE_HEADERS,
+    NO_ICON,
     SIGN_OUT_POLICY,
     cut_from_form,
     refusal_page,
@@ -365,7 +366,7 @@ def _sign_in_refused(request: Request, detail: str) -> Response:
 
 
 SIGNED_OUT_PAGE = (
-    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>'
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>' + NO_ICON +
     '<p id="signed-out">{signed_out} <a href="{again}">{sign_in_again}</a></p>{note}</html>'
 )
 PROVIDER_SESSION_OPEN = '<p id="provider-session-open">{provider_session_open}{link}</p>'
@@ -384,11 +385,11 @@ def signed_out_page(lang: Language, note: str = "") -> HTMLResponse:
 
 
 SIGN_OUT_PAGE = (
-    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>'
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><title>OSV</title>' + NO_ICON +
     '<p id="sign-out-asked">{asked}</p>{form}<p><a id="back-to-dashboard" href="{back}">{back_to_dashboard}</a></p></html>'
 )
 ONWARD_PAGE = (
-    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={url}"><title>OSV</title>'
+    '<!DOCTYPE html><html lang="{lang}"><meta charset="utf-8"><meta http-equiv="refresh" content="0; url={url}"><title>OSV</title>' + NO_ICON +
     '<p id="ending-provider-session">{ending} <a id="continue-to-provider" href="{url}">{continue_}</a></p></html>'
 )
 

@@ -15,6 +15,7 @@ types ``localhost`` instead signs in too.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import socket
 import threading
@@ -93,19 +94,27 @@ def reporting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         provider.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+@contextlib.contextmanager
+def chromium(profile: Path) -> Iterator[WebDriver]:
+    """A headless chromium with its own profile, its console kept (``get_log("browser")``), quit on leaving."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(15)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
 
 
 def sign_in(browser: WebDriver, site: Site, user: str, url: str | None = None) -> None:
@@ -282,6 +291,25 @@ def test_a_cut_typed_as_a_day_that_does_not_exist_shows_a_page_saying_so_with_a_
     browser.find_element(By.ID, "back-to-dashboard").click()
     WebDriverWait(browser, 10).until(whole_dashboard)
     assert browser.find_element(By.NAME, "as_of").get_attribute("value") == ""
+
+
+def test_the_dashboards_pages_ask_for_no_favicon_and_break_none_of_their_policies(reporting: Site, tmp_path: Path) -> None:
+    """tester 178 F9: every dashboard page had Chromium log SEVERE ``GET /favicon.ico 404`` from reporting. Each page names
+    its icon (an empty one, asked of no server), which its content security policy lets in: no 404 and no violation.
+
+    A browser of its own: chromium asks an origin for ``/favicon.ico`` once a session, which the module's browser did."""
+    with chromium(tmp_path / "profile") as browser:
+        pages = ["/dashboard/sign-out?lang=en", "/dashboard/signed-out"]  # the first pages of reporting this browser opens
+        for path in [*pages, "sign in", "/dashboard?lang=en", "/dashboard?as_of=31%2F02%2F2022"]:
+            if path == "sign in":
+                sign_in(browser, reporting, "staff")  # to the dashboard itself
+            else:
+                browser.get(f"{reporting.url}{path}")
+                WebDriverWait(browser, 15).until(lambda b: b.execute_script("return document.readyState") == "complete")
+            time.sleep(0.5)  # the icon is asked for after the page's load
+            assert browser.execute_script("return document.querySelector('link[rel=icon]')?.getAttribute('href')") == "data:,", path
+        logged = [entry["message"] for entry in browser.get_log("browser")]
+        assert not [m for m in logged if m.startswith(f"{reporting.url}/favicon.ico") or "Content Security Policy" in m], logged
 
 
 def test_the_english_page_names_the_phases_in_english_and_chart_labels_show_whole(
