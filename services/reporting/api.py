@@ -9,6 +9,7 @@ its alerts.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import inspect
 import json
@@ -22,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BeforeValidator
 
 from services.reporting import exports
-from services.reporting.application import Reporting
+from services.reporting.application import Reporting, rfc3339
 from services.reporting.bootstrap import bootstrap
 from services.reporting.dashboard import (
     DASHBOARD_POLICY,
@@ -315,7 +316,7 @@ def get_alerts(
     OSVs registered with the MML, the MML's focal point (who reads all of Lima) to those registered in the MML's RUOS
     alone. Staff, leads and auditors get every one."""
     found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(caller))
-    return AlertsPublic.model_validate(found)
+    return AlertsPublic.model_validate({"as_of": rfc3339(as_of), **{f.name: getattr(found, f.name) for f in dataclasses.fields(found)}})
 
 
 def dashboard_viewer(request: Request) -> Caller | None:

@@ -149,7 +149,11 @@ class RecordedAfterMergePublic(BaseModel):
 class AlertsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    today: date = Field(description="The day (in Lima) the alerts are computed for.")
+    as_of: str | None = Field(
+        description="The recorded-time cut the alerts were read at: the query's `as_of` in UTC (RFC 3339), as `GET /indicators`, "
+        "`/targets` and `/sign-offs` state theirs; null for the latest (every fact recorded, counted to today)."
+    )
+    today: date = Field(description="The day (in Lima) the alerts are computed for: `as_of`'s, or today.")
     overdue_after_days: int = Field(description="An OSV is overdue after this many days without a meeting.")
     within_days: int = Field(description="A board term ending within this many days is flagged.")
     overdue_meetings: list[OverdueMeetingPublic] = Field(description="Active OSVs not met for too long, longest first.")

@@ -70,6 +70,11 @@ def test_the_alerts_answer_as_of_a_moment_as_the_dashboards_cut_does(client: Tes
     before = client.get("/alerts", params={"as_of": "2021-01-01T12:00:00-05:00"})
     assert before.status_code == 200, before.text
     assert (before.json()["today"], before.json()["overdue_meetings"], before.json()["board_terms"]) == ("2021-01-01", [], [])
+    # and says the cut it was read at, as /indicators, /targets and /sign-offs do (tester 178 F10); null for the latest
+    assert before.json()["as_of"] == "2021-01-01T17:00:00Z" == client.get("/indicators", params={"as_of": "2021-01-01T12:00:00-05:00"}).json()["as_of"]
+    assert now["as_of"] is None
+    described = client.get("/openapi.json").json()["components"]["schemas"]["AlertsPublic"]
+    assert "as_of" in described["required"] and "recorded" in described["properties"]["as_of"]["description"]
     future = client.get("/alerts", params={"as_of": "2999-01-01T00:00:00Z"})
     assert (future.status_code, future.json()["errors"][0]["field"]) == (422, "as_of")
 
