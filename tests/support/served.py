@@ -7,6 +7,7 @@ the other services' ``GET /events`` feeds for real.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -38,15 +39,38 @@ SERVICES = (
 WRITERS = ("registry", "funding", "engagement")
 
 
-class ServedApp:
-    """One FastAPI app under uvicorn in a daemon thread; :meth:`stop` shuts it down (lifespan included)."""
+def listening_socket(port: int | None = None) -> socket.socket:
+    """A TCP socket bound on 127.0.0.1, on ``port`` or on a free one (:func:`devtools.embedded.free_port`, tried again if
+    taken in between), held from now until its server closes it.
 
-    def __init__(self, app: Any, port: int) -> None:
+    A server given only a port binds it when it starts, after its app was made: on a busy machine another process took
+    the port in between ("address already in use", the app did not start: twice in one day beside other runs).
+    """
+    for _ in range(20):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", free_port() if port is None else port))
+        except OSError:
+            sock.close()
+            if port is not None:
+                raise
+            continue
+        return sock
+    raise RuntimeError("no free port on 127.0.0.1 in 20 tries")
+
+
+class ServedApp:
+    """One FastAPI app under uvicorn in a daemon thread, on a socket bound beforehand (:func:`listening_socket`: ``port``,
+    an int or a free one if None, or ``sock`` itself); :meth:`stop` shuts it down (lifespan included)."""
+
+    def __init__(self, app: Any, port: int | None = None, sock: socket.socket | None = None) -> None:
         self.app = app
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{port}", daemon=True)
+        self.sock = sock if sock is not None else listening_socket(port)
+        self.port = int(self.sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, name=f"uvicorn-{self.port}", daemon=True)
 
     def start(self, timeout: float = 30.0) -> ServedApp:
         self.thread.start()
@@ -60,6 +84,7 @@ class ServedApp:
     def stop(self) -> None:
         self.ask_to_stop()
         self.thread.join(timeout=30)
+        self.sock.close()
 
     def ask_to_stop(self) -> None:
         """Have uvicorn shut the app down at its next tick (every 0.1 s), without waiting for it: :meth:`stop` waits."""
@@ -83,10 +108,11 @@ def served_system(
     The feeds answer the services' own client-credentials tokens; the clients send the tester's.
     """
     urls = database_urls or {}
-    ports = {name: free_port() for name, _, _ in SERVICES}
-    feeds = {name: f"http://127.0.0.1:{ports[name]}" for name in WRITERS}
+    sockets = {name: listening_socket() for name, _, _ in SERVICES}  # bound now: the feeds name the ports before the apps start
+    feeds = {name: f"http://127.0.0.1:{sockets[name].getsockname()[1]}" for name in WRITERS}
     served: dict[str, ServedApp] = {}
     with ExitStack() as stack:
+        stack.callback(lambda: [sock.close() for sock in sockets.values()])  # those of apps that never started too
         # Every app is asked to stop before any is waited for: one after the other, each waited its 0.1 s tick and its
         # shutdown, 0.6 s of every test's teardown. The apps that started are stopped, the last started first.
         stack.callback(lambda: [app.stop() for app in reversed(list(served.values()))])
@@ -101,7 +127,7 @@ def served_system(
                 "auth": session_auth(),
                 **(overrides or {}).get(name, {}),
             }
-            served[name] = ServedApp(factory(settings(**options)), ports[name]).start()
+            served[name] = ServedApp(factory(settings(**options)), sock=sockets[name]).start()
         clients = [
             stack.enter_context(httpx.Client(base_url=served[name].url, timeout=30, headers=signed_in_headers())) for name, _, _ in SERVICES
         ]
