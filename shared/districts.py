@@ -50,6 +50,9 @@ NEAR_MOST = 3
 NEAR_ZONE_SCORE = 90.0
 """The least rapidfuzz ratio at which a refusal names a zone as the one a typed name is near: zones' names differ by a
 word ("Lima Este", "Lima Oeste" typed for none), so nearer than :data:`NEAR_SCORE`."""
+ZONE_WORDS = frozenset({"norte", "sur", "este", "oeste", "centro"})
+"""The words Lima's zones are told apart by (:func:`district_key`'s form): a name holding one of them is near no zone
+named by another ("Lima Oeste" is not "Lima Este", one letter away)."""
 PROVINCE_WORD = "lima"
 """The district whose name (:func:`district_key`) is also the province's and every zone's first word: a name with words
 around it is not taken as near it (:meth:`DistrictTable.near`)."""
@@ -258,11 +261,13 @@ class DistrictTable:
                 raise AmbiguousDistrictError(given, *ambiguous)
             key = district_key(given)
             zone = next((z for z in self.zones if district_key(z) == key), None)
-            near = zone is None and (zone := self.near_zone(key)) is not None
+            districts_near = [] if zone is not None else self.near(given)
+            # A district named beside the zone ("Lima Este Ate") is the one meant: near() names it (tester 181 F2).
+            near = zone is None and not districts_near and (zone := self.near_zone(key)) is not None
             if zone is not None:
                 districts = [d for d in self.districts if d.zone == zone and (on is None or d.in_force_on(on))]
                 raise ZoneNotDistrictError(given, zone, districts, near=near)
-            raise UnknownDistrictError(given, self.near(given))
+            raise UnknownDistrictError(given, districts_near)
         if on is not None and not found.in_force_on(on):
             raise DistrictNotInForceError(found, on)
         return found
@@ -291,8 +296,10 @@ class DistrictTable:
         """The zone a name that is no district's (:func:`district_key`) is near: a letter or two away ("Lima Nortee"), or
         the zone's name with words around it ("Zona Lima Norte", "Lima Sur Alta"); None for none. Nearer than a district
         (:data:`NEAR_ZONE_SCORE`): "Lima Oeste" is not "Lima Este" (tester 176 F2)."""
-        scored = [(fuzz.ratio(district_key(zone), key), zone) for zone in self.zones if f" {district_key(zone)} " in f" {key} "]
-        scored += [(score, zone) for zone in self.zones if (score := fuzz.ratio(district_key(zone), key)) >= NEAR_ZONE_SCORE]
+        words = set(key.split())
+        zones = [zone for zone in self.zones if not (words & ZONE_WORDS) - set(district_key(zone).split())]  # "Lima Oeste" is no "Lima Este" (tester 181 F1)
+        scored = [(fuzz.ratio(district_key(zone), key), zone) for zone in zones if f" {district_key(zone)} " in f" {key} "]
+        scored += [(score, zone) for zone in zones if (score := fuzz.ratio(district_key(zone), key)) >= NEAR_ZONE_SCORE]
         return max(scored)[1] if scored else None
 
     def in_force(self, on: date) -> list[District]:

@@ -181,3 +181,16 @@ def test_lima_with_words_after_it_is_not_taken_as_near_the_district_lima(given: 
         table.find(given)
     assert "did you mean" not in str(refused.value) and "zone" not in str(refused.value), str(refused.value)
     assert [d.name for d in table.near("Limaa")] == ["Lima"]
+
+
+def test_lima_oeste_is_near_no_zone_and_a_district_named_beside_a_zone_is_the_one_meant() -> None:
+    """Tester 181 F1: "Lima Oeste" was told Lima Este's districts (one letter away); F2: "Lima Este Ate" lost its
+    district, Ate, to the zone's list."""
+    table = DistrictTable.of_lima()
+    with pytest.raises(UnknownDistrictError) as refused:
+        table.find("Lima Oeste")
+    assert "zone" not in str(refused.value) and "did you mean" not in str(refused.value), str(refused.value)
+    for given, meant in (("Lima Este Ate", "Ate (150103)"), ("Breña Lima Centro", "Breña (150105)"), ("Lima Sur - Villa El Salvador", "Villa El Salvador (150142)")):
+        with pytest.raises(UnknownDistrictError) as refused:
+            table.find(given)
+        assert f"did you mean {meant}" in str(refused.value) and "zone" not in str(refused.value), str(refused.value)
