@@ -205,6 +205,14 @@ def test_the_activity_has_its_sectors_whose_percentages_add_up_to_100(schema: xm
     ]
 
 
+def test_sector_percentages_given_in_exponent_form_are_written_as_xs_decimal(schema: xmlschema.XMLSchema) -> None:
+    """Tester 181 F3: "6E+1" and "4E+1" in REPORTING_IATI were written as given, which the schema refuses."""
+    programme = iati.Programme(sectors=[{"code": "15190", "percentage": "6E+1"}, {"code": "15150", "percentage": "4E+1"}])
+    document = iati.activity_file(programme_2021(), programme, GENERATED, date(2022, 2, 1))
+    schema.validate(document.decode())
+    assert [s.get("percentage") for s in activity_of(document).findall("sector")] == ["60", "40"]
+
+
 @pytest.mark.parametrize(("sectors", "said"), [
     ([{"code": "1519"}], "a sector's code is an OECD DAC CRS purpose code of 5 digits, such as 15190, not '1519'"),
     ([{"code": "151"}], "a sector's code is an OECD DAC CRS purpose code of 5 digits, such as 15190, not '151'"),

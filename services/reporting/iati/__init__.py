@@ -339,6 +339,11 @@ def restatement_comment(indicator: str, signed: PhaseSignOff | None, current: Ma
     return said + " Restated by facts recorded later: " + "; ".join(changed) + "."
 
 
+
+def _plain(value: Decimal) -> str:
+    """A decimal as xs:decimal writes it, never in exponent form: a setting's "6E+1" is "60" (tester 181 F3), "33.330" "33.33"."""
+    return f"{value.normalize():f}"
+
 def activity_file(
     report: Mapping[str, Any],
     programme: Programme,
@@ -408,7 +413,7 @@ def activity_file(
     ET.SubElement(activity, "recipient-country", {"code": programme.country, "percentage": "100"})
     for sector in programme.sectors:  # after recipient-country and before related-activity and result, as the schema orders them
         ET.SubElement(activity, "sector", {"vocabulary": CODES["SectorVocabulary"]["oecd_dac_crs_5"], "code": sector.code,
-                                           "percentage": str(sector.percentage if sector.percentage is not None else 100)})
+                                           "percentage": _plain(sector.percentage if sector.percentage is not None else Decimal(100))})
     if share is not None:
         ET.SubElement(activity, "related-activity", {"ref": programme.identifier, "type": CODES["RelatedActivityType"]["parent"]})
     whole = "" if share is None else " The whole programme's, not this share's."
