@@ -53,8 +53,8 @@ class PersonAlreadyRegisteredError(ConflictError):
     def __init__(self, member_id: UUID, *, member_here: bool = False, correcting: bool = False) -> None:
         if correcting:  # a registration's advice, a membership to add, fits no correction (tester 176 F5)
             then = (
-                "a correction gives no one another person's document: check the number given; if the two records are "
-                f"one person's, their memberships belong on member {member_id}'s (POST /members/{member_id}/memberships)"
+                "a correction gives no one another person's document: check the number given (if the two records are one "
+                f"person's, member {member_id}'s is the one this document leads to; engagement merges no two members)"
             )
         elif member_here:
             then = f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
