@@ -403,9 +403,7 @@ class ServiceApplication(RelayPositions, KeyedRequestRecords, Application):
         a refused command stays refused, and its retry runs it again), and with none of the command's own keys or rows.
 
         Only for a record of what the command disclosed whether or not it is carried out (engagement's access log), never
-        for its own facts. Load what is saved here inside :func:`shared.dryrun.suspended` too: a dry run's overlay is not
-        the store. 503 ``store_behind_stream`` as for any save.
-        """
+        for its own facts; load it inside :func:`shared.dryrun.suspended` too. 503 ``store_behind_stream`` as any save."""
         with dryrun.suspended(), writing_with_events():
             return self._store(objs, {})
 

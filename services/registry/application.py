@@ -39,18 +39,17 @@ from services.registry.domain.ruos import (
 from services.registry.domain.workingdays import (
     WorkingCalendar,
 )
+from services.registry.history import SEALED_FIELDS, OSVHistory
 from services.registry.views.documentcounts import DocumentCounts
 from services.registry.views.mappeddistricts import MappedDistricts
 from shared import dryrun
 from shared.clock import Clock, today_in_lima
 from shared.districts import DistrictNotInTableError, DistrictTable
-from shared.errors import NotFoundError, RuleViolationError
-from shared.history import RecordedEvent, stored_history
 from shared.idempotency import AnswerBook
 from shared.municipalities import MML_ID, MunicipalityTable, UnknownMunicipalityError
 from shared.preconditions import check_version
 from shared.roles import ALL_LIMA, ANY_RECORDER, MunicipalScope, RecordingScope
-from shared.sealing import KeyRing, free_text, text_key
+from shared.sealing import KeyRing
 from shared.store import ServiceApplication, retried_on_collision
 
 log = logging.getLogger(__name__)
@@ -68,39 +67,7 @@ class RUOSFilter(StrEnum):
     EXPIRING = "expiring"
 
 
-def _history_text(event: Any) -> UUID:
-    """Each event of an OSV's history seals its staff's words under a key of its own: redacted one by one."""
-    return text_key(event.originator_id, event.originator_version)
-
-
-SEALED_FIELDS = {
-    OSV.RUOSApplicationObserved: free_text("reasons.*.detail", key_of=_history_text),
-    OSV.RUOSApplicationRejected: free_text("note", key_of=_history_text),
-    OSV.ContactLost: free_text("note", key_of=_history_text),
-    OSV.OSVDissolved: free_text("note", key_of=_history_text),
-}
-"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
-
-COUNTS_OF_REFUSED_DOCUMENTS = {
-    OSV.RUOSApplicationSubmitted.__name__: ("board_members_with_unaccepted_documents", "members_with_unaccepted_documents"),
-}
-"""The fields of an OSV's history that count the people holding identity documents the municipality refuses: shown to a
-reader of personal data only, null to others (an auditor reads ``id_documents_flagged`` beside them). Read against the
-joinings and departures of ``GET /events``, the counts of an application filed again told which member holds one, their
-migration status, as the readiness's counts did (tester 176 F1)."""
-
-
-class HistoryEventNotFoundError(NotFoundError):
-    def __init__(self, version: int) -> None:
-        super().__init__(f"this OSV has no event at version {version}", field="version", rule="known_version")
-
-
-class NoFreeTextError(RuleViolationError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"the {kind} event at this version holds no staff text to redact", field="version", rule="event_with_free_text")
-
-
-class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, ServiceApplication):
+class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, OSVHistory, ServiceApplication):
     """Maps OSVs, follows them through municipal registration (RUOS), and keeps what it knows of municipalities."""
 
     name = "registry"
@@ -363,38 +330,6 @@ class Registry(DistrictLookups, DecreedDaysRecords, OSVCorrections, ServiceAppli
             RUOSFilter.EXPIRING: lambda o: o.board_term_ends_within(today, within_days),
         }
         return [osv for osv in osvs if keep[ruos](osv)]
-
-    def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
-        """The OSV's events as registry stored them, oldest first: the audit trail, each with who made the command that
-        recorded it (:mod:`shared.actors`).
-
-        The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
-        :attr:`shared.roles.Caller.may_read_staff_text`, the readers of personal data), else each reads
-        :data:`~shared.roles.WITHHELD_TEXT`; so too :data:`COUNTS_OF_REFUSED_DOCUMENTS`, else null.
-        """
-        self.get_osv(osv_id, scope)
-        history = stored_history(self, osv_id, text)
-        if not text:
-            for recorded in history:
-                for field in COUNTS_OF_REFUSED_DOCUMENTS.get(recorded.type, ()):
-                    if field in recorded.data:
-                        recorded.data[field] = None
-        return history
-
-    def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
-        """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.
-
-        For a note that named a person, or said what it should not. Asked
-        again, it deletes nothing more and answers the same.
-        """
-        osv = self.get_osv(osv_id)
-        recorded = next((e for e in self.osv_history(osv_id) if e.version == version), None)
-        if recorded is None:
-            raise HistoryEventNotFoundError(version)
-        if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
-            raise NoFreeTextError(recorded.type)
-        self.forget_text(osv_id, osv.version, text_key(osv_id, version), from_version=version)  # answers before it never held it
-        return self.osv_history(osv_id)
 
     # Documents, readiness and the RUOS application ----------------------------
 

@@ -1,0 +1,84 @@
+"""An OSV's history, the auditors' trail of the events registry stored (:mod:`shared.history`): the staff's words in it
+sealed and withheld from readers who may not read them, and forgotten one event at a time; a mixin of
+:class:`services.registry.application.Registry`, which gives it the OSV and the store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from services.registry.domain.osvs import OSV
+from shared.errors import NotFoundError, RuleViolationError
+from shared.history import RecordedEvent, stored_history
+from shared.roles import ALL_LIMA, MunicipalScope
+from shared.sealing import free_text, text_key
+
+
+def _history_text(event: Any) -> UUID:
+    """Each event of an OSV's history seals its staff's words under a key of its own: redacted one by one."""
+    return text_key(event.originator_id, event.originator_version)
+
+
+SEALED_FIELDS = {
+    OSV.RUOSApplicationObserved: free_text("reasons.*.detail", key_of=_history_text),
+    OSV.RUOSApplicationRejected: free_text("note", key_of=_history_text),
+    OSV.ContactLost: free_text("note", key_of=_history_text),
+    OSV.OSVDissolved: free_text("note", key_of=_history_text),
+}
+"""Staff's words in an OSV's history (an observation's detail, a rejection's, contact-lost and dissolution notes): sealed."""
+
+COUNTS_OF_REFUSED_DOCUMENTS = {
+    OSV.RUOSApplicationSubmitted.__name__: ("board_members_with_unaccepted_documents", "members_with_unaccepted_documents"),
+}
+"""The fields of an OSV's history that count the people holding identity documents the municipality refuses: shown to a
+reader of personal data only, null to others (an auditor reads ``id_documents_flagged`` beside them). Read against the
+joinings and departures of ``GET /events``, the counts of an application filed again told which member holds one, their
+migration status, as the readiness's counts did (tester 176 F1)."""
+
+
+class HistoryEventNotFoundError(NotFoundError):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"this OSV has no event at version {version}", field="version", rule="known_version")
+
+
+class NoFreeTextError(RuleViolationError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"the {kind} event at this version holds no staff text to redact", field="version", rule="event_with_free_text")
+
+
+class OSVHistory:
+    if TYPE_CHECKING:
+        def get_osv(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA) -> OSV: ...
+        def forget_text(self, aggregate_id: UUID, up_to_version: int, *text_keys: UUID, from_version: int = 1) -> None: ...
+
+    def osv_history(self, osv_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
+        """The OSV's events as registry stored them, oldest first: the audit trail, each with who made the command that
+        recorded it (:mod:`shared.actors`).
+
+        The staff's words (:data:`SEALED_FIELDS`) as written when ``text`` (a reader who may read them, see
+        :attr:`shared.roles.Caller.may_read_staff_text`, the readers of personal data), else each reads
+        :data:`~shared.roles.WITHHELD_TEXT`; so too :data:`COUNTS_OF_REFUSED_DOCUMENTS`, else null.
+        """
+        self.get_osv(osv_id, scope)
+        history = stored_history(self, osv_id, text)
+        if not text:
+            for recorded in history:
+                for field in COUNTS_OF_REFUSED_DOCUMENTS.get(recorded.type, ()):
+                    if field in recorded.data:
+                        recorded.data[field] = None
+        return history
+
+    def redact_history_text(self, osv_id: UUID, version: int) -> list[RecordedEvent]:
+        """Forget for good the staff's words one event of the OSV's history holds (its key is deleted); the event stays.
+
+        For a note that named a person, or said what it should not. Asked
+        again, it deletes nothing more and answers the same.
+        """
+        osv = self.get_osv(osv_id)
+        recorded = next((e for e in self.osv_history(osv_id) if e.version == version), None)
+        if recorded is None:
+            raise HistoryEventNotFoundError(version)
+        if not any(kind.__name__ == recorded.type for kind in SEALED_FIELDS):
+            raise NoFreeTextError(recorded.type)
+        self.forget_text(osv_id, osv.version, text_key(osv_id, version), from_version=version)  # answers before it never held it
+        return self.osv_history(osv_id)
