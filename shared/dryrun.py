@@ -56,12 +56,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from eventsourcing.application import Repository
-from fastapi import Depends, FastAPI, Request
-from fastapi.dependencies.utils import get_parameterless_sub_dependant
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from shared.guards import problem
-from shared.listing import route_contexts
+from shared.lastdependency import append_last
 
 PARAMETER = "dry_run"
 HEADER = "Dry-Run"
@@ -278,14 +277,14 @@ async def refuse_bad_value(request: Request) -> None:  # no I/O: answered on the
 
 
 def refuse_once_let_in(api: FastAPI) -> None:
-    """Make :func:`refuse_bad_value` the last dependency of each of ``api``'s writes; call it once the routers are included."""
-    for route in route_contexts(api):
-        dependant = getattr(route, "dependant", None)
-        if dependant is None or not set(route.methods or ()) & set(METHODS):
-            continue
-        if any(d.call is refuse_bad_value for d in dependant.dependencies):
-            continue
-        dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(refuse_bad_value), path=route.path_format))
+    """Make :func:`refuse_bad_value` the last dependency of each of ``api``'s writes; call it once the routers are
+    included (appended as FastAPI builds each route, :func:`shared.lastdependency.append_last`)."""
+    append_last(api, _refusal_of)
+
+
+def _refusal_of(route: Any, dependant: Any) -> Callable[[Request], Awaitable[None]] | None:
+    """:func:`refuse_bad_value` for a write (POST, PUT, PATCH); None for any other route."""
+    return refuse_bad_value if set(getattr(route, "methods", None) or ()) & set(METHODS) else None
 
 
 # OpenAPI ----------------------------------------------------------------------------------------------

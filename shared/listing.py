@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import get_parameterless_sub_dependant
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from shared.districts import fold
+from shared.lastdependency import append_last
 
 T = TypeVar("T")
 
@@ -230,16 +230,17 @@ def refuse_unknown_query_parameters(api: FastAPI) -> None:
 
     Last, so that a caller without a token still gets 401 and one without the permission 403, as for a bad body.
     Routes left out of the OpenAPI document are not checked: the dashboard's sign-in callback takes whatever the
-    identity provider adds (``iss``, ``session_state``).
+    identity provider adds (``iss``, ``session_state``). Appended as FastAPI builds each route
+    (:func:`shared.lastdependency.append_last`).
     """
-    for route in route_contexts(api):
-        dependant = getattr(route, "dependant", None)
-        if dependant is None or not getattr(route, "include_in_schema", True):
-            continue
-        if any(hasattr(d.call, "declared") for d in dependant.dependencies):
-            continue
-        check = known_parameters(frozenset(_query_names(dependant)), checks_if_match="if-match" in _header_names(dependant))
-        dependant.dependencies.append(get_parameterless_sub_dependant(depends=Depends(check), path=route.path_format))
+    append_last(api, _known_parameters_of)
+
+
+def _known_parameters_of(route: Any, dependant: Dependant) -> Callable[[Request], None] | None:
+    """:func:`known_parameters` for ``route`` as served; None for a route left out of the OpenAPI document."""
+    if not getattr(route, "include_in_schema", True):
+        return None
+    return known_parameters(frozenset(_query_names(dependant)), checks_if_match="if-match" in _header_names(dependant))
 
 
 LINK_HEADER = {
