@@ -85,7 +85,7 @@ class MemberCreate(Command):
         "One that does not look like its type's is 422 naming the type's rule (`dni_8_digits`, `ce_6_to_12_alphanumerics`, `cedula_ve_6_to_10_digits`…); "
         "zeros only (`000000`, a placeholder) is 422 `not_all_zeros`. "
         "The same document registers one person: 409 `person_already_registered` names them. Absent or empty with "
-        "`NINGUNO` (422 `no_number_without_document` otherwise).",
+        "`NINGUNO` (422 `no_number_without_document` otherwise); required with any other type (422 `number_with_document`).",
     )
     nationality: Annotated[str, StringConstraints(max_length=10), domain_rule(nationality_of)] = Field(
         description="ISO 3166-1 alpha-2 country code, e.g. `VE` or `PE` (422 `iso_3166_alpha_2`)."

@@ -160,7 +160,7 @@ def test_a_person_without_documents_joins_without_a_number(client: TestClient) -
         ({"document_type": "DNI", "document_number": "1234567"}, "document_number", "dni_8_digits"),
         ({"document_type": "CE", "document_number": "12345"}, "document_number", "ce_6_to_12_alphanumerics"),
         ({"document_type": "PTP", "document_number": "P-12345"}, "document_number", "ptp_6_to_15_alphanumerics"),
-        ({"document_type": "CPP", "document_number": ...}, "document_number", "cpp_6_to_15_alphanumerics"),
+        ({"document_type": "CPP", "document_number": ...}, "document_number", "number_with_document"),
         ({"document_type": "PASAPORTE", "document_number": "12 34"}, "document_number", "passport_6_to_15_alphanumerics"),
         ({"document_type": "CEDULA_VE", "document_number": "J-123456789"}, "document_number", "cedula_ve_6_to_10_digits"),
         ({"document_type": "SOLICITANTE_REFUGIO", "document_number": "A_1"}, "document_number", "refugee_claim_4_to_20_characters"),
@@ -221,7 +221,7 @@ def test_a_row_with_several_mistakes_gets_them_all_in_one_answer(client: TestCli
         ),
         (
             {"document_type": "DNI", "document_number": ..., "phone": "abc-xyz"},
-            {("document_number", "dni_8_digits"), ("phone", "phone_6_to_15_digits")},
+            {("document_number", "number_with_document"), ("phone", "phone_6_to_15_digits")},
         ),
         (
             {"document_type": "NINGUNO", "document_number": "V-18765432", "role": "treasurer"},

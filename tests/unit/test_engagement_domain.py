@@ -138,7 +138,8 @@ def test_a_valid_document_number_is_kept_without_spaces_in_upper_case(
         (DocumentType.DNI, "4567891A", "dni_8_digits"),
         (DocumentType.DNI, "45678912-3", "dni_8_digits"),
         (DocumentType.DNI, "٤٥٦٧٨٩١٢", "dni_8_digits"),
-        (DocumentType.DNI, None, "dni_8_digits"),
+        (DocumentType.DNI, None, "number_with_document"),  # nothing typed: not a DNI badly typed (tester 184 F2)
+        (DocumentType.CE, "   ", "number_with_document"),
         (DocumentType.CE, "12345", "ce_6_to_12_alphanumerics"),
         (DocumentType.CE, "1234567890123", "ce_6_to_12_alphanumerics"),
         (DocumentType.CE, "123456789012", "ce_9_digits"),  # no card prints more than 9 digits
@@ -149,7 +150,7 @@ def test_a_valid_document_number_is_kept_without_spaces_in_upper_case(
         (DocumentType.PTP, "ptp12", "ptp_6_to_15_alphanumerics"),
         (DocumentType.PTP, "1234567890123456", "ptp_6_to_15_alphanumerics"),
         (DocumentType.CPP, "cpp/12345", "cpp_6_to_15_alphanumerics"),
-        (DocumentType.CPP, "", "cpp_6_to_15_alphanumerics"),
+        (DocumentType.CPP, "", "number_with_document"),
         (DocumentType.PASAPORTE, "12345", "passport_6_to_15_alphanumerics"),
         (DocumentType.PASAPORTE, "ÑA1234567", "passport_6_to_15_alphanumerics"),
         (DocumentType.CEDULA_VE, "12345", "cedula_ve_6_to_10_digits"),

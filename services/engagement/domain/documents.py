@@ -131,7 +131,8 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
     an asylum claim's or a cédula's is compared without its leading zeros,
     :func:`document_identity`). Without a document there is no number, so the
     result is None. A number of zeros only, of any type ("000000", "V-0000000",
-    "0000-000"), is 422 ``not_all_zeros``: a placeholder, never a person's.
+    "0000-000"), is 422 ``not_all_zeros``: a placeholder, never a person's. A type with a number given none (None,
+    empty or spaces) is 422 ``number_with_document``.
     """
     normal = "".join((number or "").split()).upper()
     if document_type is DocumentType.NINGUNO:
@@ -140,6 +141,12 @@ def normalise_document_number(document_type: DocumentType, number: str | None) -
                 "a member without a document has no document number", rule="no_number_without_document"
             )
         return None
+    if not normal:  # not the type's pattern refused: nothing was typed to refuse (tester 184 F2)
+        raise InvalidDocumentNumberError(
+            f"a {document_type.value} has a number: give document_number as the document shows it, or NINGUNO as "
+            "document_type for a person without a document",
+            rule="number_with_document",
+        )
     rule = DOCUMENT_RULES[document_type]
     if document_type is DocumentType.CEDULA_VE:
         normal = normal.replace(".", "")
