@@ -33,6 +33,7 @@ from services.funding.schemas import (
     GrantClosingCreate,
     GrantCreate,
     GrantPublic,
+    GrantWithdrawalCreate,
     ParticipatoryBudgetCreate,
     ParticipatoryBudgetDecisionCreate,
     ParticipatoryBudgetPublic,
@@ -208,6 +209,28 @@ def close_grant(grant_id: UUID, body: GrantClosingCreate, funding: FundingDep) -
         grant_id=grant_id, outcome=body.outcome, final_report_reference=body.final_report_reference, closed_on=body.closed_on
     )
     return GrantPublic.of(grant)
+
+
+@grants.post("/{grant_id}/withdrawal", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES)
+def withdraw_grant(grant_id: UUID, body: GrantWithdrawalCreate, funding: FundingDep) -> GrantPublic:
+    """Withdraw a grant entered in error, nothing paid out on it (records `GrantWithdrawn`); it counts nowhere from then on.
+
+    For a grant recorded by mistake, typed twice, on the wrong OSV or with the wrong amount, kind or day (`reason`); record
+    the right one anew. It stays in the grant's history and in `GET /grants` (`status` `withdrawn`), takes no record after
+    (409 `grant_not_withdrawn`, this withdrawal's too), no longer makes the OSV's other grants `repeat` (each whose mark
+    changes records `GrantSupportRestated`, `grant_withdrawn`), and gives a proposal's approved amount back to it. A closed
+    grant is 409 `grant_open`; one with a tranche paid or goods handed over is 409 `nothing_paid_out`: close it instead
+    (`cancelled`). `withdrawn_on` is today in Lima; `note` is staff's, sealed and never published. Reporting counts the
+    grant nowhere in reports made after (a signed phase shows the difference as a restatement); one as of before still
+    counts it. Answers the grant.
+    """
+    return GrantPublic.of(funding.withdraw_grant(grant_id=grant_id, reason=body.reason, note=body.note))
+
+
+@grants.post("/{grant_id}/withdrawal/note/redaction", response_model=GrantPublic, dependencies=WRITES)
+def redact_withdrawal_note(grant_id: UUID, funding: FundingDep) -> GrantPublic:
+    """Forget a grant's withdrawal note for good; it reads `[redacted]` (deletes its key)."""
+    return GrantPublic.of(funding.redact_withdrawal_note(grant_id=grant_id))
 
 
 # Participatory budgets ------------------------------------------------------------------

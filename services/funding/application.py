@@ -24,6 +24,7 @@ from services.funding.domain.grants import (
     RestatementReason,
     Support,
     SupportHistory,
+    WithdrawalReason,
     grant_support,
 )
 from services.funding.domain.phases import Phase, PhaseCalendar, PhaseCodeTakenError, PhaseDates, PhaseNotFoundError
@@ -66,8 +67,12 @@ class Funding(ServiceApplication):
 
     name = "funding"
 
-    SEALED_FIELDS = {Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id))}
-    """A proposal's summary is the OSV's own words: sealed under the proposal's text key, redacted on request."""
+    SEALED_FIELDS = {
+        Proposal.ProposalSubmitted: free_text("summary", key_of=lambda e: text_key(e.originator_id)),
+        Grant.GrantWithdrawn: free_text("note", key_of=lambda e: text_key(e.originator_id)),
+    }
+    """A proposal's summary is the OSV's own words, a grant's withdrawal note staff's: each sealed under its record's text
+    key, redacted on request, never published."""
 
     KEPT_AGGREGATES = (SupportHistory, PhaseCalendar, Round, OSVParticipatoryBudgets)
     """Records that grow with each grant, phase, proposal or submission: kept in memory between commands (:mod:`shared.kept`)."""
@@ -247,6 +252,50 @@ class Funding(ServiceApplication):
         grant.close(outcome, final_report_reference, closed_on)
         self.save(grant)
         return grant
+
+    @retried_on_collision
+    def withdraw_grant(self, grant_id: UUID, reason: WithdrawalReason, note: str | None) -> Grant:
+        """Withdraw a grant entered in error (records ``GrantWithdrawn``, dated today in Lima); 409 ``grant_not_withdrawn``,
+        ``grant_open`` or ``nothing_paid_out`` as :meth:`Grant.check_withdrawable` says.
+
+        In the same save: the support histories that weighed it weigh it no more (the OSV's, and the one of the OSV its
+        record was merged into), each grant whose mark that changes is restated (``GrantSupportRestated``,
+        ``grant_withdrawn``, caused by this grant), and the proposal it was granted on holds its amount again.
+        """
+        grant = self.get_grant(grant_id)
+        grant.withdraw(reason, note, today=self.today())
+        changed: list[SupportHistory | Grant | Proposal] = [grant]
+        organisation = self._organisation_of(grant.osv_id)
+        for osv_id in dict.fromkeys((grant.osv_id, organisation)):
+            history = self.find_support_history(osv_id)
+            if history is None or not history.take_withdrawn(grant.id):
+                continue
+            changed.append(history)
+            if osv_id != organisation:
+                continue  # a record merged into another: the organisation's marks are read from that one's history
+            for other_id, support in history.marks(self.phase_dates()).items():
+                other = self.get_grant(other_id)
+                if other.restate_support(support, self.today(), RestatementReason.GRANT_WITHDRAWN, grant.id):
+                    changed.append(other)
+        if grant.proposal_id is not None:
+            proposal = self.get_proposal(grant.proposal_id)
+            proposal.release_grant(grant.id)
+            changed.append(proposal)
+        self.save(*changed)
+        return grant
+
+    def _organisation_of(self, osv_id: UUID) -> UUID:
+        """The OSV a record's merge chain ends in (the record itself when it was merged into none)."""
+        seen = [osv_id]
+        while (merged := self.osvs.merged_into(seen[-1])) is not None and UUID(merged.into_osv_id) not in seen:
+            seen.append(UUID(merged.into_osv_id))
+        return seen[-1]
+
+    def redact_withdrawal_note(self, grant_id: UUID) -> Grant:
+        """Forget a grant's withdrawal note for good (its key is deleted): it reads `[redacted]` from then on."""
+        grant = self.get_grant(grant_id)
+        self.forget_text(grant.id, grant.version, text_key(grant.id))
+        return self.get_grant(grant_id)
 
     def get_grant(self, grant_id: UUID, scope: MunicipalScope = ALL_LIMA) -> Grant:
         """The grant; 404 when there is none or its OSV's municipality is outside ``scope``."""

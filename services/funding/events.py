@@ -15,7 +15,15 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
-from services.funding.domain.grants import Grant, GrantOutcome, RestatementReason, Support, SupportHistory
+from services.funding.domain.grants import (
+    Grant,
+    GrantKind,
+    GrantOutcome,
+    RestatementReason,
+    Support,
+    SupportHistory,
+    WithdrawalReason,
+)
 from services.funding.domain.phases import Phase, PhaseCalendar
 from services.funding.domain.proposals import Proposal, RejectionReason
 from services.funding.domain.rounds import Eligibility, Round
@@ -34,6 +42,7 @@ catalogue.keeps_private(
     SupportHistory.SupportRecorded,
     SupportHistory.PhaseTaken,
     SupportHistory.RecordsMergedIn,
+    SupportHistory.SupportWithdrawn,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexOpened,
     OSVParticipatoryBudgets.ParticipatoryBudgetIndexed,
 )
@@ -113,6 +122,30 @@ class GrantClosed(PublicEvent):
     closed_on: date
 
 
+@catalogue.publishes(Grant.GrantWithdrawn)
+class GrantWithdrawn(PublicEvent):
+    """A grant entered in error (recorded by mistake, typed twice, on the wrong OSV, with the wrong amount or day) was
+    withdrawn: it supported no one and counts nowhere from now on. Nothing had been paid out on it and it was open.
+    Repeats what the grant's `FundGranted` said (OSV, kind, amount, currency, `granted_on`, proposal), so a reader takes
+    it back without looking the grant up. Staff's note on the mistake is never published."""
+
+    id_field: ClassVar[str] = "grant_id"
+    occurred_field: ClassVar[str] = "withdrawn_on"
+
+    grant_id: UUID
+    osv_id: UUID
+    kind: GrantKind
+    amount: MoneyText
+    currency: Currency
+    granted_on: date = Field(description="The day the withdrawn grant was said to be made: the phase it counted in.")
+    proposal_id: UUID | None = Field(description="The approved proposal it was granted on, whose amount may be granted again; null for a grant made directly.")
+    round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
+    reason: WithdrawalReason = Field(
+        description="`entered_in_error`, `duplicate`, `wrong_osv`, `wrong_amount` (amount, currency or kind) or `wrong_date`."
+    )
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima.")
+
+
 @catalogue.publishes(ParticipatoryBudgetSubmission.ParticipatoryBudgetSubmitted)
 class ParticipatoryBudgetSubmitted(PublicEvent):
     """A RUOS-registered OSV submitted a project to a municipality's participatory budget (one per municipality and year)."""
@@ -176,8 +209,9 @@ class GrantSupportRestated(PublicEvent):
     """A grant's support mark changed after it was recorded: a grant to the same OSV was recorded later with an earlier
     date (making this one `repeat`), a phase was opened whose dates hold it (comparing it with the OSV's support
     before the phase, not before its day), or another record of the OSV, with grants of its own, was merged into it
-    (weighing the organisation's grants together). Recorded in the same transaction as the grant or the phase that
-    caused it; for a merge, as funding takes registry's `OSVMerged`."""
+    (weighing the organisation's grants together), or a grant of the organisation entered in error was withdrawn
+    (weighing it no more). Recorded in the same transaction as the grant, the phase or the withdrawal that caused it;
+    for a merge, as funding takes registry's `OSVMerged`."""
 
     id_field: ClassVar[str] = "grant_id"
     occurred_field: ClassVar[str] = "restated_on"
@@ -189,11 +223,12 @@ class GrantSupportRestated(PublicEvent):
     restated_on: date = Field(description="The day it was restated (Lima).")
     reason: RestatementReason = Field(
         description="`earlier_grant_recorded` (a grant to the OSV dated before this one's phase, or day, was recorded), "
-        "`phase_opened` (a phase holding this grant's date was opened) or `osv_merged` (a record of the OSV was merged)."
+        "`phase_opened` (a phase holding this grant's date was opened), `osv_merged` (a record of the OSV was merged) or "
+        "`grant_withdrawn` (a grant of the OSV was withdrawn as entered in error: `GrantWithdrawn`)."
     )
     caused_by: UUID = Field(
-        description="The id of that grant (`FundGranted`'s `grant_id`), of that phase (`PhaseOpened`'s `phase_id`) or of the "
-        "record merged (`OSVMerged`'s `osv_id`)."
+        description="The id of that grant (`FundGranted`'s `grant_id`; for `grant_withdrawn`, the grant withdrawn), of that "
+        "phase (`PhaseOpened`'s `phase_id`) or of the record merged (`OSVMerged`'s `osv_id`)."
     )
 
 
@@ -202,7 +237,7 @@ class GrantSupportRestated(PublicEvent):
 # Ids, dates, amounts, codes and counts. A proposal's summary and evaluators'
 # identities stay in funding: an evaluator appears only as an opaque code.
 
-catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded)
+catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded, Proposal.GrantReleased)
 # Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone. A code's
 # withdrawal names no one, but says why (a conflict of interest, someone who left): it stays in funding too.
 catalogue.keeps_private(Round.EvaluatorAssigned, Round.EvaluatorWithdrawn)

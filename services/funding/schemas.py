@@ -27,6 +27,8 @@ from services.funding.domain.grants import (
     GrantOutcome,
     GrantStatus,
     Support,
+    Withdrawal,
+    WithdrawalReason,
 )
 from services.funding.domain.phases import Phase
 from shared.money import Currency
@@ -109,6 +111,22 @@ class GrantClosingCreate(Command):
     closed_on: IsoDate = Field(description="When the grant was closed; not before anything recorded on it.")
 
 
+WithdrawalNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class GrantWithdrawalCreate(Command):
+    reason: WithdrawalReason = Field(
+        description="Why the grant was entered in error: `entered_in_error` (no such grant was made), `duplicate` (typed twice: "
+        "the other record stands), `wrong_osv`, `wrong_amount` (amount, currency or kind) or `wrong_date` (record it again "
+        "as it was made)."
+    )
+    note: WithdrawalNote | None = Field(
+        default=None,
+        description="Staff's words on the mistake, 1-2,000 characters; kept sealed, never published, `[withheld]` in the "
+        "grant's history to readers of no staff text, forgotten with `POST /grants/{grant_id}/withdrawal/note/redaction`.",
+    )
+
+
 class DeliveredItemPublic(BaseModel):
     item: str
     quantity: int
@@ -162,6 +180,15 @@ class GrantClosingPublic(BaseModel):
     outcome: GrantOutcome
     final_report_reference: str
     closed_on: date
+
+
+class GrantWithdrawalPublic(BaseModel):
+    reason: WithdrawalReason
+    withdrawn_on: date = Field(description="The day the withdrawal was recorded, in Lima. The note is in the grant's history.")
+
+    @classmethod
+    def of(cls, withdrawal: Withdrawal | None) -> GrantWithdrawalPublic | None:
+        return None if withdrawal is None else cls(reason=withdrawal.reason, withdrawn_on=withdrawal.withdrawn_on)
 
 
 # Participatory budgets ---------------------------------------------------------
@@ -271,11 +298,15 @@ class GrantPublic(BaseModel):
     )
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on, if any.")
     round_id: UUID | None = Field(description="The funding round of that proposal, if any.")
-    status: GrantStatus = Field(description="`open`, or `closed` once its closing is recorded.")
+    status: GrantStatus = Field(
+        description="`open`; `closed` once its closing is recorded; `withdrawn` once withdrawn as entered in error (it counts "
+        "nowhere, and takes no record)."
+    )
     deliveries: list[GoodsDeliveryPublic] = Field(description="Goods delivered (goods grants), in the order recorded.")
     disbursements: list[DisbursementPublic] = Field(description="Tranches paid (seed funds), in order.")
     totals: GrantTotals
     closing: GrantClosingPublic | None
+    withdrawal: GrantWithdrawalPublic | None = Field(description="Why and when it was withdrawn as entered in error; null if it was not.")
 
     @classmethod
     def of(cls, grant: Grant) -> GrantPublic:
@@ -299,4 +330,5 @@ class GrantPublic(BaseModel):
             else None,
             granted_on=grant.granted_on,
             kind=grant.kind,
+            withdrawal=GrantWithdrawalPublic.of(grant.withdrawal),
         )

@@ -50,11 +50,30 @@ class RestatementReason(StrEnum):
     OSV_MERGED = "osv_merged"
     """A second record of the OSV, with grants of its own, was merged into it (or into the record the grant is of): the
     organisation's grants are weighed together, as reporting weighs them."""
+    GRANT_WITHDRAWN = "grant_withdrawn"
+    """A grant of the organisation entered in error was withdrawn (:meth:`Grant.withdraw`): it supported no one, so a
+    grant it made repeat may be first-time support again."""
 
 
 class GrantStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class WithdrawalReason(StrEnum):
+    """Why a grant was withdrawn: it was entered in error, and never supported anyone (:meth:`Grant.withdraw`)."""
+
+    ENTERED_IN_ERROR = "entered_in_error"
+    """Recorded by mistake: no such grant was made."""
+    DUPLICATE = "duplicate"
+    """The same grant typed in twice: the other record stands."""
+    WRONG_OSV = "wrong_osv"
+    """Recorded on another OSV than the one granted: record it again on the right one."""
+    WRONG_AMOUNT = "wrong_amount"
+    """Recorded with an amount, currency or kind other than granted: record it again as it was made."""
+    WRONG_DATE = "wrong_date"
+    """Recorded with another day than it was granted on: record it again with its day."""
 
 
 # Grants ---------------------------------------------------------------------
@@ -80,6 +99,36 @@ class GrantClosedError(ConflictError):
             f"this grant was closed ({closing.outcome.value}) on {closing.closed_on.isoformat()} and takes no new records",
             field="grant_id",
             rule="grant_open",
+        )
+
+
+class GrantWithdrawnError(ConflictError):
+    """409 ``grant_not_withdrawn``: the grant was withdrawn as entered in error, and takes no record, nor a second withdrawal."""
+
+    def __init__(self, withdrawal: Withdrawal) -> None:
+        super().__init__(
+            f"this grant was withdrawn ({withdrawal.reason.value}) on {withdrawal.withdrawn_on.isoformat()}: it was entered in "
+            "error and takes no new records",
+            field="grant_id",
+            rule="grant_not_withdrawn",
+        )
+
+
+class PaidOutError(ConflictError):
+    """409 ``nothing_paid_out``: a grant with a tranche paid or goods handed over supported the OSV; it is not withdrawn."""
+
+    def __init__(self, grant: Grant) -> None:
+        what = (
+            f"{len(grant.disbursements)} tranche(s) of {grant.disbursed} {grant.currency.value} were paid"
+            if grant.disbursements
+            else f"goods worth {grant.delivered} {grant.currency.value} were delivered"
+        )
+        super().__init__(
+            f"{what} on this grant: money or goods that reached the OSV are not withdrawn. Close the grant instead "
+            "(POST /grants/{grant_id}/closing, outcome `cancelled` or `partially_completed`), which keeps what was paid out "
+            "in the figures",
+            field="grant_id",
+            rule="nothing_paid_out",
         )
 
 
@@ -151,11 +200,19 @@ class Closing:
     closed_on: date
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    reason: WithdrawalReason
+    withdrawn_on: date
+
+
 class Grant(Aggregate):
     """Support given to an OSV: a seed fund (a project, paid in tranches) or goods (delivered in lots).
 
     Neither the tranches nor the deliveries may add up to more than the grant's
-    amount; once closed, a grant takes nothing more.
+    amount; once closed, a grant takes nothing more. A grant entered in error
+    (nothing paid out on it, not closed) is withdrawn (:meth:`withdraw`): it
+    stays in the history, counts nowhere, and takes nothing more either.
     """
 
     @event("FundGranted")
@@ -183,7 +240,15 @@ class Grant(Aggregate):
         self.closing: Closing | None = None
 
     @property
+    def withdrawal(self) -> Withdrawal | None:
+        """How and when the grant was withdrawn as entered in error; None for one never withdrawn (those stored before
+        withdrawals existed included)."""
+        return self.__dict__.get("withdrawn")
+
+    @property
     def status(self) -> GrantStatus:
+        if self.withdrawal is not None:
+            return GrantStatus.WITHDRAWN
         return GrantStatus.OPEN if self.closing is None else GrantStatus.CLOSED
 
     @property
@@ -205,6 +270,9 @@ class Grant(Aggregate):
         return max(dates, default=None)
 
     def check_open(self) -> None:
+        """409 ``grant_not_withdrawn`` for a grant withdrawn, 409 ``grant_open`` for one closed: neither takes a record."""
+        if self.withdrawal is not None:
+            raise GrantWithdrawnError(self.withdrawal)
         if self.closing is not None:
             raise GrantClosedError(self.closing)
 
@@ -327,6 +395,39 @@ class Grant(Aggregate):
     def _closed(self, osv_id: UUID, outcome: GrantOutcome, final_report_reference: str, closed_on: date) -> None:
         self.closing = Closing(GrantOutcome(outcome), final_report_reference, closed_on)
 
+    # Withdrawn as entered in error
+
+    def check_withdrawable(self) -> None:
+        """A grant is withdrawn once (409 ``grant_not_withdrawn``), while open (409 ``grant_open``: a closed grant ran its
+        course) and while nothing was paid out on it (409 ``nothing_paid_out``: a tranche paid or goods handed over
+        supported the OSV; such a grant is closed, ``cancelled``, instead)."""
+        self.check_open()
+        if self.disbursements or self.deliveries:
+            raise PaidOutError(self)
+
+    def withdraw(self, reason: WithdrawalReason, note: str | None, *, today: date) -> Withdrawal:
+        """Take back a grant entered in error (:meth:`check_withdrawable`); it stays in the history, marked withdrawn.
+
+        ``today``: the day it is recorded (Lima), its ``withdrawn_on``. ``note``: staff's words on the mistake, or None
+        (sealed, never published). The event repeats what the grant counted (OSV, kind, amount, currency, granted_on,
+        proposal) so that a reader takes it back without reading the grant.
+        """
+        self.check_withdrawable()
+        self._withdrawn(
+            osv_id=self.osv_id, kind=self.kind, amount=self.amount, currency=self.currency, granted_on=self.granted_on,
+            proposal_id=self.proposal_id, round_id=self.round_id, reason=WithdrawalReason(reason), note=note,
+            withdrawn_on=today,
+        )
+        assert self.withdrawal is not None
+        return self.withdrawal
+
+    @event("GrantWithdrawn")
+    def _withdrawn(
+        self, osv_id: UUID, kind: GrantKind, amount: Decimal, currency: Currency, granted_on: date, proposal_id: UUID | None,
+        round_id: UUID | None, reason: WithdrawalReason, note: str | None, withdrawn_on: date,
+    ) -> None:
+        self.withdrawn = Withdrawal(WithdrawalReason(reason), withdrawn_on)
+
 
 # Whether support is first-time or repeat ---------------------------------
 
@@ -418,7 +519,30 @@ class SupportHistory(Aggregate):
 
     @property
     def grant_ids(self) -> list[UUID]:
-        return [g.grant_id for g in self.grants]
+        """The OSV's own grants, withdrawn ones included (they are listed, marked withdrawn)."""
+        return [g.grant_id for g in self.grants] + self.withdrawn_grants
+
+    @property
+    def withdrawn_grants(self) -> list[UUID]:
+        """The OSV's grants withdrawn as entered in error: listed, never weighed."""
+        return self.__dict__.get("withdrawn_ids", [])
+
+    def take_withdrawn(self, grant_id: UUID) -> bool:
+        """Weigh the grant ``grant_id`` no more (withdrawn as entered in error: it supported no one), whether it is this
+        OSV's or a merged record's; whether this history held it. Restate the organisation's grants whose mark this
+        changes (:meth:`marks`), in the same save as the withdrawal."""
+        if not any(g.grant_id == grant_id for g in self.organisation_grants):
+            return False
+        self._support_withdrawn(grant_id=grant_id)
+        return True
+
+    @event("SupportWithdrawn")
+    def _support_withdrawn(self, grant_id: UUID) -> None:
+        if any(g.grant_id == grant_id for g in self.grants):
+            self.grants = [g for g in self.grants if g.grant_id != grant_id]
+            self.withdrawn_ids = [*self.withdrawn_grants, grant_id]
+        if any(g.grant_id == grant_id for g in self.merged_in):
+            self.merged_grants = [g for g in self.merged_in if g.grant_id != grant_id]
 
     def enter(self, grant: Grant, phases: Iterable[Phase | PhaseDates]) -> None:
         """Enter a new grant, which must be marked as this history, as it stands, marks it.

@@ -513,6 +513,16 @@ class Proposal(Aggregate):
     def _grant_recorded(self, grant_id: UUID, amount: Decimal, granted_on: date) -> None:
         self.grants.append(GrantMade(grant_id, amount, granted_on))
 
+    def release_grant(self, grant_id: UUID) -> None:
+        """A grant made from this proposal was withdrawn as entered in error: its amount is the proposal's to grant again
+        (a grant typed with the wrong amount is granted again as it was made). Save it with the withdrawal."""
+        if any(g.grant_id == grant_id for g in self.grants):
+            self._grant_released(grant_id=grant_id)
+
+    @event("GrantReleased")
+    def _grant_released(self, grant_id: UUID) -> None:
+        self.grants = [g for g in self.grants if g.grant_id != grant_id]
+
 
 # The ranking --------------------------------------------------------------
 

@@ -316,12 +316,14 @@ GONE_TYPES = ("OSVDissolved", "OSVMerged")
 
 UNDOING: dict[str, tuple[str, str]] = {
     "ActivityWithdrawn": ("ActivityReported", "activity_id"),
+    "GrantWithdrawn": ("FundGranted", "grant_id"),
 }
 """The facts that take back a fact of :data:`DATED_AFTER_DISSOLUTION`, each with the type it takes back and the id both
-carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), and counts no more. The one
-undo the services publish: funding reverses no grant nor tranche (it closes a grant, rejects a proposal: what winds
-down, not what takes back), engagement corrects no meeting, enrolment nor membership (a participant withdraws, a member
-leaves: facts of their own), and registry takes back no dissolution and no merge."""
+carry: an activity reported by mistake is withdrawn (engagement's ``ActivityWithdrawn``), a grant entered in error
+(funding's ``GrantWithdrawn``), and count no more. The only undos the services publish: funding reverses no tranche
+nor delivery (it closes a grant, rejects a proposal: what winds down, not what takes back), engagement corrects no
+meeting, enrolment nor membership (a participant withdraws, a member leaves: facts of their own), and registry takes
+back no dissolution and no merge."""
 
 
 SUPERSEDED_BY: dict[str, tuple[str, frozenset[str], str]] = {

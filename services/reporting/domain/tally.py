@@ -69,7 +69,7 @@ of the members and grants those name (by :data:`RECALLED`) and the mappings of t
 RECALLED = {
     "osv": ("OSVMapped",),
     "member": ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", *CORRECTED),
-    "grant": ("FundGranted", "GrantClosed"),
+    "grant": ("FundGranted", "GrantClosed", "GrantWithdrawn"),
 }
 """What a restored tally may need to recall about an entity, by the subject of these events."""
 
@@ -118,6 +118,7 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
         self.lost: dict[str, list[Any]] = {}  # osv -> [district, {segment: first ContactLost's event}]
         self.closures: dict[str, int] = {}  # grant closed before its grant was folded -> closed on
         self.withdrawn: set[str] = set()  # activity ids
+        self.grants_withdrawn: set[str] = set()  # grants withdrawn as entered in error: they count nowhere from then on
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
         self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
@@ -165,7 +166,7 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
                     out["osv"].update(osv for osv in (str(named), self._same(named)) if osv not in self.places)
             if fact.type in RECALLED["member"] and fact.subject not in self.members:
                 out["member"].add(fact.subject)
-            if fact.type == "GrantClosed" and fact.subject not in self.projects:
+            if fact.type in ("GrantClosed", "GrantWithdrawn") and fact.subject not in self.projects:
                 out["grant"].add(fact.subject)
         return out
 
@@ -183,8 +184,10 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
                 self._leave(fact)
             elif fact.type in CORRECTED:
                 self._recall_correction(fact)
-            elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund":
+            elif fact.type == "FundGranted" and fact.data.get("kind") == "seed_fund" and self._grant_id(fact) not in self.grants_withdrawn:
                 self._new_project(fact, None)
+            elif fact.type == "GrantWithdrawn":
+                self._forget_project(self._grant_id(fact))
             elif fact.type == "GrantClosed" and self._grant_id(fact) in self.projects and self.projects[self._grant_id(fact)][2] is None:
                 self.projects[self._grant_id(fact)][2] = fact.occurred_on.toordinal()
 
@@ -299,6 +302,8 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
 
     def _granted(self, fact: Fact) -> None:
         d = fact.data
+        if self._grant_id(fact) in self.grants_withdrawn:  # never in recorded order (the withdrawal comes after): defensive
+            return
         self._support(fact)
         if d.get("kind") != "seed_fund":
             return
@@ -308,6 +313,49 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
         self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
+
+    def _forget_project(self, grant: str) -> None:
+        project = self.projects.pop(grant, None)
+        if project is not None:
+            self.projects_of[project[3]].discard(grant)
+
+    def _grant_withdrawn(self, fact: Fact) -> None:
+        """Take back a grant entered in error (funding's ``GrantWithdrawn``, which repeats what its ``FundGranted`` said):
+        its seed funds and its project (new in its grant's phase, active in every phase it spanned) count no more, and its
+        OSV counts as supported only where its other grants, tranches and goods make it. Withdrawn once; nothing had been
+        paid out on it (funding refuses the withdrawal otherwise)."""
+        d, grant = fact.data, self._grant_id(fact)
+        if grant in self.grants_withdrawn:
+            return
+        self.grants_withdrawn.add(grant)
+        granted_on = date.fromisoformat(str(d["granted_on"]))
+        self.latest_day = max(self.latest_day, granted_on.toordinal())
+        if d.get("kind") == "seed_fund":
+            district = self.places.get(self._same(d["osv_id"]), UNKNOWN)
+            self._refigure(fact, [grant], (), lambda: self._forget_project(grant))
+            self._count("projects_new/value", fact, -1, district=district, day=granted_on)
+            if d.get("currency") in ("PEN", "USD"):
+                amount = -Decimal(str(d.get("amount", "0")))
+                self._count(f"seed_funds_granted_{str(d['currency']).lower()}/value", fact, amount, district=district, day=granted_on)
+        self._support_again(self._same(d["osv_id"]), fact)
+
+    SUPPORTING = ("FundGranted", "DisbursementMade", "GoodsDelivered")
+    """The facts that make an OSV supported in a segment (:meth:`_support`)."""
+
+    def _support_again(self, osv: str, because: Fact) -> None:
+        """Work out again in which segments the OSV (with the records merged into it) was supported, from its facts recorded
+        before ``because`` (``history``), the grants withdrawn left out."""
+        if osv not in self.supported:
+            return
+        group = self._group(osv)
+        segments: dict[int, str] = {}
+        for f in self.history(frozenset(group), because):
+            if f.type in self.SUPPORTING and str(f.data.get("osv_id")) in group and self._grant_id(f) not in self.grants_withdrawn:
+                segments.setdefault(self.segment(f.occurred_on), f.event_id)
+        if segments:
+            self.supported[osv][1] = segments
+        else:
+            del self.supported[osv]
 
     def _grant_closed(self, fact: Fact) -> None:
         grant, closed = self._grant_id(fact), fact.occurred_on.toordinal()
@@ -441,6 +489,7 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
             "lost": {osv: [d, list(segs.items())] for osv, (d, segs) in self.lost.items()},
             "closures": self.closures,
             "withdrawn": sorted(self.withdrawn),
+            "grants_withdrawn": sorted(self.grants_withdrawn),
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
             "merged": self.merged,
@@ -472,6 +521,7 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
         tally.lost = {osv: [d, {int(s): e for s, e in segs}] for osv, (d, segs) in state["lost"].items()}
         tally.closures = dict(state["closures"])
         tally.withdrawn = set(state["withdrawn"])
+        tally.grants_withdrawn = set(state.get("grants_withdrawn", ()))  # none in a checkpoint of a version before withdrawals
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
         tally.merged = dict(state.get("merged", {}))
@@ -542,6 +592,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ParticipantWithdrew": Tally._took_part,
     "FundGranted": Tally._granted,
     "GrantClosed": Tally._grant_closed,
+    "GrantWithdrawn": Tally._grant_withdrawn,
     "GoodsDelivered": _money_moved("goods_delivered", "total_value"),
     "DisbursementMade": _money_moved("disbursed", "amount"),
     "ActivityReported": Tally._activity_reported,

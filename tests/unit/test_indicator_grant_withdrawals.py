@@ -1,0 +1,115 @@
+"""A grant withdrawn as entered in error counts nowhere from its withdrawal on (tester 177 F1); a report as of before it
+still counts it as it was then. Pure: the tally folded from hand-built facts."""
+
+from __future__ import annotations
+
+import json
+
+from services.reporting.domain.indicators import Fact, phases_in
+from services.reporting.domain.tally import Tally, evidence, histories_in, report
+from tests.unit.test_indicators import fact, mapped, merged, phase
+
+F1 = ("F1", "2021-01-01", "2021-06-30")
+F2 = ("F2", "2021-07-01", "2021-12-31")
+
+
+def granted(grant: str, osv: str, day: str, amount: str = "3500.00", kind: str = "seed_fund", currency: str = "PEN") -> Fact:
+    return fact("FundGranted", day, grant_id=grant, osv_id=osv, amount=amount, currency=currency, kind=kind, granted_on=day)
+
+
+def withdrawn(grant: Fact, day: str = "2021-12-01", reason: str = "duplicate") -> Fact:
+    d = grant.data
+    return fact(
+        "GrantWithdrawn", day, grant_id=d["grant_id"], osv_id=d["osv_id"], amount=d["amount"], currency=d["currency"],
+        kind=d["kind"], granted_on=d["granted_on"], proposal_id=None, round_id=None, reason=reason, withdrawn_on=day,
+    )
+
+
+def figures(result: dict, name: str) -> tuple[object, ...]:
+    return (*(p["indicators"][name] for p in result["phases"]), result["total"][name])
+
+
+def test_a_seed_fund_typed_twice_and_withdrawn_counts_once_in_funds_projects_and_support() -> None:
+    before = [phase(*F1), phase(*F2), mapped("a", "2021-01-05")]
+    twice = granted("g2", "a", "2021-08-10")
+    before += [granted("g1", "a", "2021-08-10"), twice]
+    as_of_before = report(before)
+    assert figures(as_of_before, "seed_funds_granted_pen") == ("0.00", "7000.00", "7000.00")
+    assert figures(as_of_before, "projects_new") == (0, 2, 2)
+
+    now = report([*before, withdrawn(twice)])
+    assert figures(now, "seed_funds_granted_pen") == ("0.00", "3500.00", "3500.00")
+    assert figures(now, "projects_new") == (0, 1, 1)
+    assert figures(now, "projects_active") == (0, 1, 1)
+    assert now["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
+    # The report as of before the withdrawal is what it was: the facts recorded by then.
+    assert report(before) == as_of_before
+
+
+def test_a_grant_on_the_wrong_osv_withdrawn_leaves_that_osv_unsupported_and_its_only_project_gone() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), mapped("b", "2021-01-06")]
+    wrong = granted("g1", "b", "2021-03-01")
+    facts += [wrong, withdrawn(wrong)]
+    result = report(facts)
+    assert figures(result, "osvs_supported") == ({"total": 0, "first_time": 0, "repeat": 0},) * 3
+    assert figures(result, "projects_active") == (0, 0, 0)
+    assert figures(result, "projects_new") == (0, 0, 0)
+    assert result["total"]["seed_funds_granted_pen"] == "0.00"
+
+
+def test_a_withdrawn_earlier_grant_no_longer_makes_the_osvs_later_support_repeat() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05")]
+    wrong = granted("g1", "a", "2021-03-01", "800.00", kind="goods")
+    facts += [wrong, granted("g2", "a", "2021-08-01")]
+    assert report(facts)["total"]["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 1}
+    result = report([*facts, withdrawn(wrong)])
+    assert figures(result, "osvs_supported") == (
+        {"total": 0, "first_time": 0, "repeat": 0}, {"total": 1, "first_time": 1, "repeat": 0}, {"total": 1, "first_time": 1, "repeat": 0}
+    )
+    # Its tranche or goods would have kept it supported: funding withdraws no grant with anything paid out on it.
+
+
+def test_the_evidence_of_seed_funds_lists_the_withdrawal_taking_the_grant_back() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), granted("g1", "a", "2021-08-10")]
+    twice = granted("g2", "a", "2021-08-10", "1200.00")
+    facts += [twice, withdrawn(twice)]
+    adds = sorted((e["type"], e["adds"]["value"]) for e in evidence(facts, "seed_funds_granted_pen", "F2")["events"])
+    assert adds == [("FundGranted", "1200.00"), ("FundGranted", "3500.00"), ("GrantWithdrawn", "-1200.00")]
+    assert sum(1 for e in evidence(facts, "projects_new", "F2")["events"] if e["type"] == "GrantWithdrawn") == 1
+
+
+def test_a_grant_withdrawn_on_a_record_later_merged_across_districts_stays_taken_back() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), mapped("b", "2021-01-06", "Ate", "Lima Este")]
+    wrong = granted("g1", "b", "2021-03-01")  # the helpers record facts in the order they are made
+    facts += [
+        wrong, granted("g2", "b", "2021-08-01", "900.00"), withdrawn(wrong, "2021-09-01"),
+        merged("b", "a", "2021-10-01", "2021-01-06", "Ate", "Lima Este"),
+    ]
+    result = report(facts, "district")
+    assert result["total"]["seed_funds_granted_pen"] == "900.00"
+    assert result["breakdown"]["groups"]["Comas"]["total"]["seed_funds_granted_pen"] == "900.00"
+    assert result["breakdown"]["groups"].get("Ate", {"total": {"seed_funds_granted_pen": "0.00"}})["total"]["seed_funds_granted_pen"] == "0.00"
+    assert figures(result, "projects_new") == (0, 1, 1)
+
+
+def test_a_tally_saved_before_a_withdrawal_and_restored_goes_on_to_the_same_report() -> None:
+    facts = [
+        phase(*F1), phase(*F2), mapped("a", "2021-01-05"), granted("g0", "a", "2021-02-01", "50.00", kind="goods"),
+        granted("g1", "a", "2021-08-10"),
+    ]
+    twice = granted("g2", "a", "2021-08-10", "1200.00")
+    again = withdrawn(twice)
+    facts += [twice, again, again]  # saved after the grants; the withdrawal delivered twice is taken back once
+    phases = phases_in(facts)
+    first = Tally(phases).fold(facts[:6])
+    restored = Tally.restore(json.loads(json.dumps(first.state())), phases)
+    restored.history = histories_in(facts)
+    missing = restored.missing(facts[6:])
+    restored.recall(f for f in facts[:6] if f.data.get("grant_id") in missing["grant"] or f.data.get("osv_id") in missing["osv"])
+    restored.fold(facts[6:])
+    assert restored.report(phases, "zone") == report(facts, "zone")
+    assert report(facts)["total"]["seed_funds_granted_pen"] == "3500.00"
+    # and a tally saved after the withdrawal recalls no project of the grant withdrawn
+    later = Tally.restore(json.loads(json.dumps(Tally(phases).fold(facts).state())), phases)
+    later.recall(facts)
+    assert "g2" not in later.projects
