@@ -293,6 +293,8 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         ("POST", "/grants/{grant_id}/goods-deliveries"): {"items": [{"item": "pintura", "quantity": 2, "unit_value": "10.00"}], "delivered_on": "2021-05-02"},
         ("POST", "/grants/{grant_id}/disbursements"): {"tranche": 1, "amount": "500.00", "disbursed_on": "2021-04-05"},
         ("POST", "/grants/{grant_id}/closing"): {"outcome": "completed", "final_report_reference": "INF-1", "closed_on": "2021-11-30"},
+        ("POST", "/grants/{grant_id}/withdrawal"): {"reason": "entered_in_error", "note": "typed in twice"},
+        ("POST", "/grants/{grant_id}/withdrawal/note/redaction"): {},
         ("POST", "/rounds"): {
             "phase_id": "00000000-0000-0000-0000-000000000000",
             "name": "Ronda nueva",

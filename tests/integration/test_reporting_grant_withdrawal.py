@@ -1,0 +1,96 @@
+"""A grant withdrawn as entered in error after its phase was signed off (tester 177 F1): reports made after count it
+nowhere, the signed figures stay and the difference is a restatement naming the withdrawal, a report as of before it
+still counts it, and the exports and the IATI file follow the indicators. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.reporting.application import Reporting
+from tests.integration.test_reporting_as_of import cloudevent
+from tests.integration.test_reporting_donors import LEAD, FakeNow, at, stamp
+from tests.integration.test_reporting_signed_corrections import a_first_phase_and_an_osv
+from tests.support.clients import application_of, service_client
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.service("reporting")]
+
+
+@pytest.fixture
+def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNow]]:
+    clock = FakeNow(at(4400))  # July 2021: phase 1 has ended
+    with service_client("reporting", tmp_path, database_url, application=functools.partial(Reporting, now=clock)) as client:
+        yield client, clock
+
+
+GRANT = {"osv_id": "osv-1", "amount": "3500.00", "currency": "PEN", "kind": "seed_fund", "granted_on": "2021-03-10",
+         "proposal_id": None, "round_id": None}
+
+
+def granted(position: int, hours: float, grant: str) -> dict[str, Any]:
+    return cloudevent("funding", position, "FundGranted", grant, at(hours), grant_id=grant, support="first_time",
+                      occurred_on=GRANT["granted_on"], **GRANT)
+
+
+def withdrawn(position: int, hours: float, grant: str) -> dict[str, Any]:
+    return cloudevent("funding", position, "GrantWithdrawn", grant, at(hours), grant_id=grant, reason="duplicate",
+                      withdrawn_on="2021-07-31", occurred_on="2021-07-31", **GRANT)
+
+
+def phase_one(report: dict[str, Any]) -> dict[str, Any]:
+    return report["phases"][0]["indicators"]
+
+
+def test_a_grant_typed_twice_withdrawn_after_the_sign_off_is_a_restatement_and_as_of_before_still_counts_it(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([*a_first_phase_and_an_osv(), granted(2, 2, "g-1"), granted(3, 3, "g-2")])  # g-2: the same acta typed again
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert (signed.json()["figures"]["seed_funds_granted_pen"], signed.json()["figures"]["projects_new"]) == ("7000.00", 2)
+
+    readmodel.apply([withdrawn(4, 5000, "g-2")])
+    clock.moment = at(6000)
+
+    now = phase_one(client.get("/indicators").json())
+    assert (now["seed_funds_granted_pen"], now["projects_new"], now["projects_active"]) == ("3500.00", 1, 1)
+    assert now["osvs_supported"] == {"total": 1, "first_time": 1, "repeat": 0}
+    before = phase_one(client.get("/indicators", params={"as_of": stamp(at(4999))}).json())
+    assert (before["seed_funds_granted_pen"], before["projects_new"], before["projects_active"]) == ("7000.00", 2, 2)
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert listed["figures"] == signed.json()["figures"] and listed["reproduced"] is True
+    restated = {r["indicator"]: r for r in listed["restatement"]}
+    assert set(restated) == {"seed_funds_granted_pen", "projects_new", "projects_active"}
+    assert [(p["signed"], p["current"], p["difference"]) for p in restated["seed_funds_granted_pen"]["parts"]] == [
+        ("7000.00", "3500.00", "-3500.00")
+    ]
+    for name in ("seed_funds_granted_pen", "projects_new", "projects_active"):
+        assert [(e["event_id"], e["type"]) for e in restated[name]["events"]] == [("funding:4", "GrantWithdrawn")], name
+
+    # The exports and the IATI file give the current figure; the IATI comment names the restated part.
+    exported = csv.DictReader(io.StringIO(client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")))
+    seed_rows = [row for row in exported if row["Indicator code"] == "seed_funds_granted_pen" and row["Phase"] == "Fase 1"]
+    assert [row["Value"] for row in seed_rows] == ["3500.00"]
+    iati = client.get("/iati/activity.xml").text
+    assert "value signed 7000.00, now 3500.00" in iati
+
+
+def test_a_grant_withdrawal_delivered_twice_or_before_a_rebuild_counts_once(desk: tuple[TestClient, FakeNow]) -> None:
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([*a_first_phase_and_an_osv(), granted(2, 2, "g-1"), withdrawn(3, 3, "g-1")])
+    readmodel.apply([withdrawn(3, 3, "g-1")])
+    clock.moment = at(6000)
+    figures = phase_one(client.get("/indicators").json())
+    assert (figures["seed_funds_granted_pen"], figures["projects_new"], figures["osvs_supported"]["total"]) == ("0.00", 0, 0)
+    assert client.get("/indicators/seed_funds_granted_pen/evidence", params={"phase": "F1"}).json()["value"] == "0.00"
