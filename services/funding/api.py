@@ -180,9 +180,9 @@ def get_grant(grant_id: UUID, funding: FundingDep, scope: Reads) -> GrantPublic:
 def grant_history(grant_id: UUID, funding: FundingDep, caller: Auditor, page: Paged) -> list[EventRecordPublic]:
     """List every event the grant recorded, oldest first, each with who recorded it (`recorded_by`), for auditors; paged (`cursor`, `limit`, `Link: rel="next"`).
 
-    `FundGranted`, then its goods deliveries or tranches, any restatement of its support mark, and its closing. A grant whose OSV is outside the caller's
-    municipalities answers 404, as one that does not exist. Staff's words in it read `[withheld]` to a reader without
-    `personal-data:read`, as in an OSV's history; a grant's events hold none (they are published as they are)."""
+    `FundGranted`, then its goods deliveries or tranches, any restatement of its support mark, and its closing or withdrawal. A grant whose OSV is outside the caller's
+    municipalities answers 404, as one that does not exist. Staff's words in it (a withdrawal's `note`) read `[withheld]` to a
+    reader without `personal-data:read`, as in an OSV's history, and `[redacted]` once forgotten."""
     history = funding.grant_history(grant_id=grant_id, scope=caller.scope(Permission.AUDIT_READ), text=caller.may_read_staff_text)
     return [EventRecordPublic.of(e) for e in page.of(history, key=lambda e: e.version)]
 

@@ -306,10 +306,10 @@ class Funding(ServiceApplication):
 
     def grant_history(self, grant_id: UUID, scope: MunicipalScope = ALL_LIMA, text: bool = True) -> list[RecordedEvent]:
         """The grant's events as funding stored them, oldest first (`FundGranted`, its deliveries or tranches, its
-        closing): the audit trail, each with who made the command that recorded it (:mod:`shared.actors`).
+        closing or withdrawal): the audit trail, each with who made the command that recorded it (:mod:`shared.actors`).
 
         404 as :meth:`get_grant` (none, or its OSV's municipality outside ``scope``). Sealed fields
-        (:attr:`SEALED_FIELDS`: a grant's events hold none today) as written when ``text``, else
+        (:attr:`SEALED_FIELDS`: a withdrawal's note) as written when ``text``, else
         :data:`~shared.roles.WITHHELD_TEXT` (:func:`shared.history.stored_history`).
         """
         self.get_grant(grant_id, scope)

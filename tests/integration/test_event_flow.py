@@ -180,3 +180,41 @@ def test_a_grant_typed_in_late_restates_the_later_grants_mark_and_the_indicators
     assert "GrantSupportRestated" in {f.type for f in facts}
     without = [f for f in facts if f.type != "GrantSupportRestated"]
     assert report(facts) == report(live.facts()) == report(without)
+
+
+def test_a_grant_withdrawn_as_entered_in_error_reaches_reporting_over_nats_and_counts_nowhere_live_or_rebuilt(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # Tester 177 F1: a seed fund typed in twice counted for ever. Withdrawn in funding, its GrantWithdrawn goes out over
+    # NATS like every funding event; reporting takes the grant back, and a report as of before the withdrawal still has it.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = map_register_grant_and_enrol(system)  # its seed fund of 3500.00 granted on 2021-10-20: phase 2
+        twice = system.funding.post(
+            "/grants", json={"osv_id": ids["osv_id"], "amount": "3500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"},
+        )
+        assert twice.status_code == 201, twice.text
+        system.wait_relayed()
+        system.wait_applied()
+        doubled = system.indicators()
+        moment = datetime.now(timezone.utc).isoformat()
+        time.sleep(0.01)
+        withdrawn = system.funding.post(f"/grants/{twice.json()['id']}/withdrawal", json={"reason": "duplicate", "note": "acta 12 otra vez"})
+        assert withdrawn.status_code == 201, withdrawn.text
+        system.wait_relayed()
+        system.wait_applied()
+        live_report = system.indicators()
+        as_of_before = system.reporting.get("/indicators", params={"as_of": moment}).json()
+        live = ReadModel(make_engine(f"sqlite:///{tmp_path / 'var' / 'reporting' / 'readmodel.db'}"))
+        rebuilt = ReadModel(make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}"))
+        rebuild_from_stream(rebuilt, nats_server.url, "OSV")
+
+    def phase2(result: dict[str, object]) -> tuple[object, ...]:
+        figures = result["phases"][1]["indicators"]  # type: ignore[index]
+        return figures["seed_funds_granted_pen"], figures["projects_new"], figures["projects_active"]
+
+    assert phase2(doubled) == phase2(as_of_before) == ("7000.00", 2, 2)
+    assert phase2(live_report) == ("3500.00", 1, 1)
+    assert rebuilt.digest() == live.digest()
+    [fact] = [f for f in rebuilt.facts() if f.type == "GrantWithdrawn"]
+    assert fact.data["grant_id"] == twice.json()["id"] and fact.data["reason"] == "duplicate"
+    assert "note" not in fact.data and "acta 12" not in str(fact.data)

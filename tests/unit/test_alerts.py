@@ -335,6 +335,18 @@ def test_an_activity_reported_after_a_dissolution_leaves_the_alert_once_it_is_wi
     assert [r.event_id for r in alerts(taken_back, TODAY, SOME_MUNICIPALITIES).recorded_after_dissolution] == [other.event_id]
 
 
+def test_a_grant_recorded_after_a_dissolution_leaves_the_alert_once_funding_withdraws_it() -> None:
+    """A grant entered in error after the OSV dissolved is withdrawn in funding (tester 177 F1): it counts no more and there
+    is nothing left to follow up; as of before the withdrawal it is listed."""
+    grant = fact("FundGranted", "2024-03-01", grant_id="g9", osv_id="a", amount="900.00", currency="PEN", kind="goods",
+                 granted_on="2024-03-01")
+    facts = [mapped("a", "2023-01-01"), dissolved("a", "2024-02-01"), grant]
+    assert [r.event_id for r in recorded_after_dissolution(facts)] == [grant.event_id]
+    taken_back = fact("GrantWithdrawn", "2024-04-01", grant_id="g9", osv_id="a", amount="900.00", currency="PEN", kind="goods",
+                      granted_on="2024-03-01", reason="entered_in_error", withdrawn_on="2024-04-01")
+    assert recorded_after_dissolution([*facts, taken_back]) == []
+
+
 def test_a_fact_on_a_record_merged_into_an_osv_that_later_dissolved_is_listed_under_that_osv_and_a_merge_alone_lists_nothing() -> None:
     """A merge is no dissolution: the merged record is a second record of the same organisation, which lives on. When the
     organisation dissolves, a tranche or a meeting recorded on either of its records after that day is listed, under the

@@ -57,6 +57,7 @@ from services.reporting.domain.indicators import (
 from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
+from services.reporting.domain.withdrawals import GrantWithdrawals
 
 # --------------------------------------------------------------------------
 # The tally
@@ -92,7 +93,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
+class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -313,49 +314,6 @@ class Tally(Merges, Corrections, AgentsOfChange, TallyReading):
         self._count("projects_new/value", fact, district=district)
         if currency in ("PEN", "USD"):
             self._count(f"seed_funds_granted_{currency.lower()}/value", fact, amount, district=district)
-
-    def _forget_project(self, grant: str) -> None:
-        project = self.projects.pop(grant, None)
-        if project is not None:
-            self.projects_of[project[3]].discard(grant)
-
-    def _grant_withdrawn(self, fact: Fact) -> None:
-        """Take back a grant entered in error (funding's ``GrantWithdrawn``, which repeats what its ``FundGranted`` said):
-        its seed funds and its project (new in its grant's phase, active in every phase it spanned) count no more, and its
-        OSV counts as supported only where its other grants, tranches and goods make it. Withdrawn once; nothing had been
-        paid out on it (funding refuses the withdrawal otherwise)."""
-        d, grant = fact.data, self._grant_id(fact)
-        if grant in self.grants_withdrawn:
-            return
-        self.grants_withdrawn.add(grant)
-        granted_on = date.fromisoformat(str(d["granted_on"]))
-        self.latest_day = max(self.latest_day, granted_on.toordinal())
-        if d.get("kind") == "seed_fund":
-            district = self.places.get(self._same(d["osv_id"]), UNKNOWN)
-            self._refigure(fact, [grant], (), lambda: self._forget_project(grant))
-            self._count("projects_new/value", fact, -1, district=district, day=granted_on)
-            if d.get("currency") in ("PEN", "USD"):
-                amount = -Decimal(str(d.get("amount", "0")))
-                self._count(f"seed_funds_granted_{str(d['currency']).lower()}/value", fact, amount, district=district, day=granted_on)
-        self._support_again(self._same(d["osv_id"]), fact)
-
-    SUPPORTING = ("FundGranted", "DisbursementMade", "GoodsDelivered")
-    """The facts that make an OSV supported in a segment (:meth:`_support`)."""
-
-    def _support_again(self, osv: str, because: Fact) -> None:
-        """Work out again in which segments the OSV (with the records merged into it) was supported, from its facts recorded
-        before ``because`` (``history``), the grants withdrawn left out."""
-        if osv not in self.supported:
-            return
-        group = self._group(osv)
-        segments: dict[int, str] = {}
-        for f in self.history(frozenset(group), because):
-            if f.type in self.SUPPORTING and str(f.data.get("osv_id")) in group and self._grant_id(f) not in self.grants_withdrawn:
-                segments.setdefault(self.segment(f.occurred_on), f.event_id)
-        if segments:
-            self.supported[osv][1] = segments
-        else:
-            del self.supported[osv]
 
     def _grant_closed(self, fact: Fact) -> None:
         grant, closed = self._grant_id(fact), fact.occurred_on.toordinal()
