@@ -169,7 +169,7 @@ _found: ContextVar[list[InitErrorDetails] | None] = ContextVar("mistakes_found_i
 """The mistakes :func:`list_rules` found in the :class:`Command` being read, for it to report with pydantic's."""
 
 
-def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str) -> ListRules:
+def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str, unread_as_none: bool = False) -> ListRules:
     """A list checked by the domain's rules of its rows while the request is read: every mistake of every row comes in
     the one 422, each at the row's field the domain names (``needs.1.members_affected``, ``outputs.2.kind``), with the
     rows' own mistakes (a priority not on the list, a count not a number) and the body's other fields'.
@@ -180,7 +180,8 @@ def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: st
     field that passed its own rules (a rubric row whose weight is "30%" still has its code, for the list's rules to
     count), None for a row of which nothing was (not an object, a list of ids or codes). The domain reads every row's
     fields with :func:`~shared.errors.field_of` and judges what it can. ``given`` names fields declared before this one
-    that the rules take too; they run only once each of them passed. Put it first among the list's validators
+    that the rules take too; they run only once each of them passed, or, ``unread_as_none``, with None for one that did
+    not (a rule across lists says its mistake even when the other list's rows have their own). Put it first among the list's validators
     (``Annotated[list[Row], list_rules(...), domain_rule(...)]``): it reads the rows, and a rule of the whole list after it
     runs once every row is read.
 
@@ -191,7 +192,7 @@ def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: st
     :class:`Command`'s wrap model validator, which raises them with pydantic's errors in one
     :class:`~pydantic_core.ValidationError` (``ValidationError.from_exception_data``). Read outside a :class:`Command`,
     the first mistake is reported at the list."""
-    return ListRules(mistakes, given)
+    return ListRules(mistakes, given, unread_as_none)
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class ListRules:
 
     mistakes: Callable[..., Iterable[RuleViolationError]]
     given: tuple[str, ...]
+    unread_as_none: bool = False
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
         row = next(iter(get_args(source)), None)
@@ -215,8 +217,8 @@ class ListRules:
                 rows, refused = _readable_rows(value, handler, error, model), error
                 if rows is None:  # the list itself is wrong (not a list, too long): its rows wait
                     raise
-            if all(name in info.data for name in self.given):
-                found = list(self.mistakes(rows, *(info.data[name] for name in self.given)))
+            if self.unread_as_none or all(name in info.data for name in self.given):
+                found = list(self.mistakes(rows, *(info.data.get(name) for name in self.given)))
                 collected = _found.get()
                 if collected is not None:
                     collected.extend(_at_place(mistake, info.field_name or "") for mistake in found)

@@ -26,9 +26,10 @@ from services.engagement.domain.activities import (
     ActivityKind,
     BeneficiaryGroup,
     Output,
+    ParticipantsAndCountsError,
     beneficiary_mistakes,
-    check_one_way_of_counting,
     output_mistakes,
+    participant_mistakes,
 )
 from services.engagement.domain.followup import (
     ActionItem,
@@ -344,12 +345,18 @@ def _district_of_lima(engagement: Engagement, district: str) -> None:
     engagement.districts.find(district)
 
 
-def _beneficiaries(groups: list[BeneficiariesCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
-    return beneficiary_mistakes(domain_rows(groups))
+def _beneficiaries(groups: list[BeneficiariesCreate | PartlyRead | None], participants: list[ParticipantCreate] | None) -> Iterable[RuleViolationError]:
+    """The rows' mistakes, and both ways of counting given (422 ``participants_or_counts``) whatever the rows' own
+    mistakes: a row's nationality refused hid it until the row was put right (tester 184 F1)."""
+    yield from beneficiary_mistakes(domain_rows(groups))
+    if participants and groups:  # None: the participants' own mistakes are said
+        yield ParticipantsAndCountsError()
 
 
-def _listed_or_counted(groups: list[BeneficiariesCreate], participants: list[ParticipantCreate]) -> None:
-    check_one_way_of_counting(participants, groups)
+def _participants(participants: list[ParticipantCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
+    """A participant listed twice by one id (422 ``unique_participant``) in the same 422 as the body's other mistakes:
+    it was found only once the body was put right (tester 184 F1)."""
+    return participant_mistakes(participants)
 
 
 def _outputs(outputs: list[OutputCreate | PartlyRead | None]) -> Iterable[RuleViolationError]:
@@ -365,14 +372,14 @@ class ActivityCreate(Command):
         "a near miss, a name of places in several districts (\"Santa María\") or a zone's name (\"Lima Norte\") is 422 "
         "`lima_district`, naming the districts meant (a zone's, for a zone)."
     )
-    participants: list[ParticipantCreate] = Field(
+    participants: Annotated[list[ParticipantCreate], list_rules(_participants)] = Field(
         default_factory=list,
         max_length=2000,
         description="The people reached directly, each once: reporting counts a person once per phase however many activities "
         "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
     )
     direct_beneficiaries: Annotated[
-        list[BeneficiariesCreate], list_rules(_beneficiaries), domain_rule(_listed_or_counted, "participants")
+        list[BeneficiariesCreate], list_rules(_beneficiaries, "participants", unread_as_none=True)
     ] = Field(
         default_factory=list,
         max_length=MAX_ROWS,

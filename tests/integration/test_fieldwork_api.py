@@ -575,7 +575,28 @@ def test_a_member_listed_twice_is_named_by_the_member_id_given(client: TestClien
 
     refused = assert_problem(client.post("/activities", json=body), 422, "participants.1", "unique_participant")
 
-    assert refused["detail"].startswith(f"member {member_id} (a member_id) is listed twice"), refused["detail"]
+    assert refused["errors"][0]["message"].startswith(f"member {member_id} (a member_id) is listed twice"), refused["errors"]
+
+
+def test_counts_given_with_a_listed_member_twice_and_a_wrong_nationality_get_all_three_mistakes_in_one_answer(client: TestClient) -> None:
+    """Tester 184 F1: a row's nationality refused hid that both ways of counting were given, and that hid the member
+    listed twice: three 422s, one after another, for one Kobo row."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    body = an_activity(
+        osv_id, direct_beneficiaries=[{"nationality": "VEN", "sex": "F", "count": 2}], participants=[{"member_id": member_id}, {"member_id": member_id}]
+    )
+    position = len(feed(client))
+
+    refused = client.post("/activities", json=body)
+
+    assert refused.status_code == 422, refused.text
+    assert {(e["field"], e["rule"]) for e in refused.json()["errors"]} == {
+        ("participants.1", "unique_participant"),
+        ("direct_beneficiaries.0.nationality", "iso_3166_alpha_2"),
+        ("direct_beneficiaries", "participants_or_counts"),
+    }
+    assert len(feed(client)) == position
 
 
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:

@@ -207,6 +207,21 @@ def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[Beneficiar
     return [BeneficiaryGroup(nationality_of(g.nationality), Sex(g.sex), g.count) for g in groups]
 
 
+def participant_mistakes(participants: Sequence[object]) -> Iterator[RuleViolationError]:
+    """Each participant listed twice by the same id, ``member_id`` or ``person_id`` (422 ``unique_participant``), in
+    order; a row read in part (:func:`~shared.errors.field_of`) is judged on the ids read of it. Whether two member ids
+    are one person is the application's to say (:func:`checked_participants` judges the persons)."""
+    seen: set[tuple[str, object]] = set()
+    for index, row in enumerate(participants):
+        member_id, person_id = field_of(row, "member_id"), field_of(row, "person_id")
+        given = ("member_id", member_id) if member_id is not None else ("person_id", person_id) if person_id is not None else None
+        if given is None:
+            continue
+        if given in seen:
+            yield RepeatedParticipantError(index, given[1], member=given[0] == "member_id")  # type: ignore[arg-type]
+        seen.add(given)
+
+
 def checked_participants(participants: Sequence[Participant]) -> list[Participant]:
     """Each person once, with a nationality that exists."""
     checked: list[Participant] = []
