@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from shared.asyncapi import asyncapi_document
+from shared.asyncapi import asyncapi_document, feed_readers
 from shared.events import EventCatalogue, PublicEvent, json_schema_document
 
 SERVICE_EVENTS = (
@@ -61,17 +61,24 @@ def summary(public: type[PublicEvent]) -> str:
 def event_table() -> str:
     """The README's table of every published event, from the models themselves."""
     rows = [
-        "| event | service | what it says | fields (besides `occurred_on`) |",
-        "| --- | --- | --- | --- |",
+        "| event | service | what it says | fields (besides `occurred_on`) | who receives it |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for catalogue in catalogues():
         for public in catalogue.public_events:
             fields = ", ".join(f"`{name}`" for name in public.model_fields if name != "occurred_on")
             rows.append(
                 f"| [`{public.__name__}`](schemas/{public.__name__}.schema.json) | {catalogue.service} "
-                f"| {summary(public)} | {fields} |"
+                f"| {summary(public)} | {fields} | {audience(public)} |"
             )
     return "\n".join(rows)
+
+
+def audience(public: type[PublicEvent]) -> str:
+    """Who receives an event, on NATS and in ``GET /events``: its municipality's partners, or the programme alone."""
+    if public.for_partners:
+        return "partners: its municipality's and the MML's (all, for an event of none: the MML's alone); the services; auditors"
+    return f"the programme alone (`audience` `programme`), no partner; in `GET /events`, the services and {feed_readers(public)}"
 
 
 def replace_between(current: str, start: str, end: str, table: str) -> str:

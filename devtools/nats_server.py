@@ -256,7 +256,8 @@ class NatsServer(ChildServer):
 
     def _purge_not_for_partners(self) -> None:
         """Take out of the partners' streams the events no partner reads they took under their former subject (the
-        MML's: every OSV's counts by document type; :func:`devtools.partners.purge_not_for_partners`). A failure is
+        MML's: every OSV's counts by document type; a district's and the MML's: proposals and their scores;
+        :func:`devtools.partners.purge_not_for_partners`). A failure is
         logged: the server serves all the same, and the next start tries again."""
         if not self.accounts.partners:
             return
@@ -268,7 +269,7 @@ class NatsServer(ChildServer):
             logger.error("could not purge the partners' streams of the events no partner reads: %s: %s", type(error).__name__, error)
             return
         for municipality, count in purged.items():
-            logger.warning("partner %s's stream held %s events no partner reads (OSVDocumentsCounted): purged", municipality, count)
+            logger.warning("partner %s's stream held %s events no partner reads (counts by document type, proposals, scores): purged", municipality, count)
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._proc is not None

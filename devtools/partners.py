@@ -382,8 +382,9 @@ def purge_not_for_partners(store_dir: Path, url: str) -> dict[str, int]:
     per partner whose stream held any, how many.
 
     The MML's filter, ``osv.<service>.>``, took ``osv.engagement.none.OSVDocumentsCounted`` (every OSV's counts by
-    document type) until the services moved such events to ``osv-programme.<service>.<type>``
-    (:mod:`shared.programmesubjects`), which no partner's filter takes. The embedded server's start runs it (a
+    document type), and a district's and the MML's took ``osv.funding.<ubigeo>.ProposalSubmitted`` and
+    ``…ProposalScored`` (a round's deliberation, tester 177 F2), until the services moved such events to
+    ``osv-programme.<service>.<type>`` (:mod:`shared.programmesubjects`), which no partner's filter takes. The embedded server's start runs it (a
     partner's stream that cannot be reached then is logged and left for the next start); ``osv-partner purge`` runs it
     at will, as after the MML's partner was added while engagement's stream still held them (its relay moves them at
     its start). With nothing to purge: a sign-in and one request per partner.
@@ -427,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("add", "rotate", "revoke"):
         command = commands.add_parser(name, parents=[placed_after])
         command.add_argument("--municipality", required=True, help="a district's ubigeo (e.g. 150132), or mml")
-    commands.add_parser("purge", parents=[placed_after], help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted)")
+    commands.add_parser("purge", parents=[placed_after], help="take out of the partners' streams the events no partner reads (OSVDocumentsCounted, ProposalSubmitted, ProposalScored)")
     listed = commands.add_parser("list", parents=[placed_after])
     listed.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

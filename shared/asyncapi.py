@@ -29,6 +29,7 @@ from shared.events import (
 )
 from shared.messaging import stream_subjects
 from shared.municipalities import MunicipalityTable
+from shared.roles import Permission, holders_of
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -109,6 +110,14 @@ def _data_schema(public: type[PublicEvent], schemas: dict[str, Any]) -> dict[str
     return schema
 
 
+def feed_readers(public: type[PublicEvent]) -> str:
+    """Who, besides the services, reads an event no partner reads in ``GET /events``: the holders of its
+    :attr:`~shared.events.PublicEvent.feed_permission`, named with the roles that hold it."""
+    wanted = Permission(public.feed_permission)
+    roles = ", ".join(f"`{kind}`" for kind in holders_of(Permission.EVENTS_READ, wanted) if kind != "service")
+    return f"callers holding `{wanted}` beside `events:read` ({roles or 'no single role holds both'})"
+
+
 def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
     """The CloudEvent a message is: its attributes, and ``data`` as the event's schema."""
     name = public.__name__
@@ -144,8 +153,8 @@ def _envelope(service: str, public: type[PublicEvent]) -> dict[str, Any]:
             },
             **({} if public.for_partners else {"audience": {
                 "const": PROGRAMME_AUDIENCE,
-                "description": f"For the programme's services and auditors only: the event goes out under `{PROGRAMME_PREFIX}.{service}.{name}`, "
-                               "which no partner receives.",
+                "description": f"For the programme only: the event goes out under `{PROGRAMME_PREFIX}.{service}.{name}`, which no partner "
+                               f"receives; `GET /events` gives it to the services and to {feed_readers(public)}.",
             }}),
             "chainhash": {
                 "type": "string",
@@ -199,7 +208,8 @@ def asyncapi_document(catalogues: Iterable[EventCatalogue], stream_prefix: str =
                 channels[channel]["description"] = (
                     f"No partner receives it, not even the MML: it goes out under `{PROGRAMME_PREFIX}.{service}.{name}`, outside "
                     f"`osv.>`, so no partner's stream (OSV_EVENTS) is sourced with it and no consumer a partner may make on "
-                    f"{stream} takes it; nor does a partner's `GET /events`. For the programme's services and auditors."
+                    f"{stream} takes it; nor does a partner's `GET /events`. For the programme's services, and in `GET /events` "
+                    f"for {feed_readers(public)}."
                 )
                 del channels[channel]["parameters"]
                 channels[channel]["x-jetstream"] = {"stream": stream, "source": SPEC_SOURCE_PREFIX + service}

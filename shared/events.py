@@ -74,6 +74,11 @@ class PublicEvent(BaseModel):
     ``audience`` ``programme`` and no ``municipality`` attribute, under ``osv-programme.<service>.<type>``
     (:data:`PROGRAMME_PREFIX`), outside every partner's filter, the MML's included, so no partner's stream, consumer or
     feed holds it, whatever OSV it is about (:meth:`EventCatalogue.to_cloudevent`)."""
+    feed_permission: ClassVar[str] = "personal-data:read"
+    """For an event no partner reads, the permission (a :class:`shared.roles.Permission` value) whose holders' ``GET
+    /events`` gives it, besides the services': ``personal-data:read`` by default (``OSVDocumentsCounted``, read next to a
+    member's event, tells that member's document type); ``proposals:read`` for funding's deliberation (a proposal and its
+    evaluators' scores: auditors audit the scoring). Unused for an event partners read: every feed reader gets it."""
 
     occurred_on: date
 
@@ -147,6 +152,15 @@ class EventCatalogue:
     def not_for_partners_topics(self) -> frozenset[str]:
         """The stored topics of the domain events published as :attr:`not_for_partners` ones."""
         return frozenset(get_topic(domain) for domain, public in self._by_domain.items() if not public.for_partners)
+
+    def withheld_topics(self, permissions: Iterable[str] = ()) -> frozenset[str]:
+        """The stored topics of the events no partner reads whose :attr:`PublicEvent.feed_permission` is not among
+        ``permissions`` (a feed reader's, as values such as ``proposals:read``): what its ``GET /events`` leaves out
+        beside the private events. A partner's (``events:read`` alone): every one; an auditor's: ``OSVDocumentsCounted``."""
+        held = frozenset(permissions)
+        return frozenset(
+            get_topic(domain) for domain, public in self._by_domain.items() if not public.for_partners and public.feed_permission not in held
+        )
 
     @property
     def public_events(self) -> list[type[PublicEvent]]:

@@ -1,11 +1,13 @@
-"""Events no partner reads, moved off the subject the MML's filter took them on (``osv.<service>.none.<type>``).
+"""Events no partner reads, moved off the subjects partners' filters took them on (``osv.<service>.<municipality>.<type>``).
 
 Before they had a subject of their own, the events no partner reads (:attr:`shared.events.PublicEvent.for_partners`
-False: engagement's ``OSVDocumentsCounted``) went out under ``none``, which the MML's filter, ``osv.<service>.>``,
-takes: its partner stream, and any consumer it may make on the service stream, received every OSV's counts by document
-type. Such events now go out under ``osv-programme.<service>.<type>`` (:data:`shared.events.PROGRAMME_PREFIX`). The
-ones a running system's stream already holds under the old subject are moved, at each start of the service's relay
-(:meth:`shared.relay.OutboxRelay._align`, holding the store's relay lease: the stream's only writer):
+False) went out under ``osv.<service>.*``: engagement's ``OSVDocumentsCounted`` under ``none``, which the MML's filter,
+``osv.<service>.>``, takes (its partner stream, and any consumer it may make on the service stream, received every
+OSV's counts by document type); funding's ``ProposalSubmitted`` and ``ProposalScored``, the programme's until tester
+177 F2, under their OSV's municipality, which that district's partner and the MML's take. Such events now go out under
+``osv-programme.<service>.<type>`` (:data:`shared.events.PROGRAMME_PREFIX`). The ones a running system's stream
+already holds under a former subject (``osv.<service>.*.<type>``, any municipality) are moved, at each start of the
+service's relay (:meth:`shared.relay.OutboxRelay._align`, holding the store's relay lease: the stream's only writer):
 
 1. each one is published again, the same CloudEvent (its id, position, chain hash), under the new subject, in the
    order the stream holds them (a view keeps the latest position of each OSV, so the order matters only to a reader
@@ -13,7 +15,8 @@ ones a running system's stream already holds under the old subject are moved, at
    be dropped as a duplicate within JetStream's de-duplication window) and, in :data:`TAIL_HEADER`, the position and
    chain hash of the stream's last event as the relay left it: the copies come after it, and the relay and
    ``osv-restore`` read the stream's tail from that header (:func:`tail_of`);
-2. then the old subject is purged from the stream, up to the last message copied (JetStream's purge by subject).
+2. then the former subjects are purged from the stream, up to the last message copied (JetStream's purge by subject,
+   wildcard and all).
 
 Run again, it finds nothing under the old subject: one request per such type. Stopped between the two steps, it
 copies again at the next start (within the de-duplication window, JetStream stores none twice; past it, a view skips
@@ -40,10 +43,11 @@ MOVED_SUFFIX = ":moved"
 
 
 def former_subjects(catalogue: EventCatalogue) -> dict[str, str]:
-    """Per event type no partner reads, its former subject (``osv.<service>.none.<type>``) and its subject now."""
+    """Per event type no partner reads, the filter of its former subjects (``osv.<service>.*.<type>``: under any
+    municipality, or ``none``) and its subject now."""
     service = catalogue.service
     return {
-        subject_for(service, None, name): subject_for(service, None, name, programme=True)
+        subject_for(service, "*", name): subject_for(service, None, name, programme=True)
         for name in sorted(catalogue.not_for_partners)
     }
 
@@ -90,7 +94,7 @@ async def move_off_partner_subjects(
         if last_original is not None:
             await js.purge_stream(stream, subject=former, seq=last_original + 1)
             log.warning(
-                "stream %s: moved %s events from %s, which the MML's partner filter takes, to %s, which no partner's does",
+                "stream %s: moved %s events from %s, which partners' filters take, to %s, which no partner's does",
                 stream, moved, former, now,
             )
     return sequence

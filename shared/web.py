@@ -423,10 +423,15 @@ class Runtime:
         verdict = await asyncio.to_thread(check)
         return VerifyAnswer.model_validate({**verdict.as_dict(), "heads_source": source})
 
-    def event_page(self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, programme: bool = True) -> EventPage:
+    def event_page(
+        self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, programme: bool = True, reads: frozenset[str] = frozenset()
+    ) -> EventPage:
         """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities; unless
         ``programme`` (the services reading each other), none that no partner reads
-        (:attr:`~shared.events.PublicEvent.for_partners`: ``OSVDocumentsCounted``), left out as the private ones are,
+        (:attr:`~shared.events.PublicEvent.for_partners`) but those whose
+        :attr:`~shared.events.PublicEvent.feed_permission` is among ``reads`` (the caller's permissions, as values:
+        an auditor's ``proposals:read`` gives funding's ``ProposalSubmitted`` and ``ProposalScored``; no one's but a
+        personal-data reader's gives ``OSVDocumentsCounted``), the others left out as the private ones are,
         ``previousposition`` stepping over them too.
 
         Which municipality an event belongs to is one rule,
@@ -444,7 +449,7 @@ class Runtime:
         app = self.app
         head = app.log_head()
         notifications = app.log_after(after, limit)
-        private = self.catalogue.private_topics if programme else self.catalogue.private_topics | self.catalogue.not_for_partners_topics
+        private = self.catalogue.private_topics if programme else self.catalogue.private_topics | self.catalogue.withheld_topics(reads)
         previous = app.previous_public(notifications[0].id, private) if notifications else 0
         hashes = app.chain_hashes(notifications[0].id, notifications[-1].id) if notifications else {}
         scoped = not scope.all_of_lima
@@ -563,13 +568,17 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
         """Read the service's stored events in order, as CloudEvents, for auditors, partners and rebuilds.
 
         A partner's token (`partner-<ubigeo>`) reads only its municipality's events, and `previousposition` may name
-        an event of another it does not see; the page still advances over them. `OSVDocumentsCounted` (by document
-        type, read next to a member's event it tells that member's type: a migration status) is read by the services
-        and by those who read personal data: an auditor's or a partner's page leaves it out, as it leaves out the
-        private events, and `previousposition` steps over it.
+        an event of another it does not see; the page still advances over them. No partner's page, the MML's included,
+        gives an event no partner receives on NATS (`audience` `programme`). Funding's deliberation, `ProposalSubmitted`
+        and `ProposalScored` (what a proposal asks and each evaluator's scores, which a municipality reads nowhere), is
+        read by the services and by those who read proposals (auditors: they audit the scoring). `OSVDocumentsCounted`
+        (by document type, read next to a member's event it tells that member's type: a migration status) is read by
+        the services and by those who read personal data. A page leaves out what its reader may not read, as it leaves
+        out the private events, and `previousposition` steps over it.
         """
-        programme = caller.may_read_personal_data or any(role_kind(role) == "service" for role in caller.roles)
-        return runtime.event_page(after, limit, scope, programme=programme)
+        programme = any(role_kind(role) == "service" for role in caller.roles)
+        reads = frozenset(permission.value for permission in Permission if caller.may(permission))
+        return runtime.event_page(after, limit, scope, programme=programme, reads=reads)
 
     @api.get("/health", tags=["operations"], response_model=Health, responses=HEALTH_RESPONSES)
     async def health(response: Response) -> Health:

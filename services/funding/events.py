@@ -31,6 +31,7 @@ from shared.events import EventCatalogue, PublicEvent
 from shared.idempotency import IdempotentRequest
 from shared.money import Currency
 from shared.outputs import OutputKind
+from shared.roles import Permission
 from shared.schemas import DecimalText, MoneyText
 
 catalogue = EventCatalogue("funding")
@@ -236,6 +237,14 @@ class GrantSupportRestated(PublicEvent):
 #
 # Ids, dates, amounts, codes and counts. A proposal's summary and evaluators'
 # identities stay in funding: an evaluator appears only as an opaque code.
+#
+# A round's deliberation (what each proposal asks, each evaluator's scores) is the
+# programme's: no partner receives it (tester 177 F2: a municipality, an interested
+# party whose focal point reads no proposal over HTTP, was sent every score while the
+# round was being scored). Its services and auditors read it; what the round decided
+# (approvals, rejections, grants) goes to the OSV's municipality as before.
+DELIBERATION_READERS = Permission.PROPOSALS_READ
+"""The permission whose holders' ``GET /events`` gives the deliberation: the one that reads proposals over HTTP."""
 
 catalogue.keeps_private(Round.ProposalEntered, Round.BudgetCommitted, Proposal.GrantRecorded, Proposal.GrantReleased)
 # Which signed-in person holds which evaluator code stays in funding: scores are published under the code alone. A code's
@@ -299,9 +308,14 @@ class RoundClosed(PublicEvent):
 
 @catalogue.publishes(Proposal.ProposalSubmitted)
 class ProposalSubmitted(PublicEvent):
-    """An OSV submitted a proposal to a round: what it asks for and what it plans to achieve."""
+    """An OSV submitted a proposal to a round: what it asks for and what it plans to achieve.
+
+    The programme's, no partner's: it goes out under ``osv-programme.funding.ProposalSubmitted`` (a municipality reads no
+    proposal: ``GET /proposals`` is 403 to its focal point); auditors read it in ``GET /events``."""
 
     id_field: ClassVar[str] = "proposal_id"
+    for_partners: ClassVar[bool] = False
+    feed_permission: ClassVar[str] = DELIBERATION_READERS
     occurred_field: ClassVar[str] = "submitted_on"
 
     proposal_id: UUID
@@ -318,9 +332,14 @@ class ProposalSubmitted(PublicEvent):
 
 @catalogue.publishes(Proposal.ProposalScored)
 class ProposalScored(PublicEvent):
-    """An evaluator, known by an opaque code, scored a proposal on every criterion of its round's rubric."""
+    """An evaluator, known by an opaque code, scored a proposal on every criterion of its round's rubric.
+
+    The programme's deliberation, no partner's: it goes out under ``osv-programme.funding.ProposalScored``, never to a
+    municipality, during the round or after; auditors read it in ``GET /events``."""
 
     id_field: ClassVar[str] = "proposal_id"
+    for_partners: ClassVar[bool] = False
+    feed_permission: ClassVar[str] = DELIBERATION_READERS
     occurred_field: ClassVar[str] = "scored_on"
 
     proposal_id: UUID

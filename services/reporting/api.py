@@ -51,6 +51,7 @@ from services.reporting.signin import (
     DashboardSignIn,
     SignInFailed,
     check_same_origin,
+    deliberation_shown,
     ruos_alerted,
     session_caller,
     signed_out,
@@ -314,8 +315,11 @@ def get_alerts(
     other districts (and not those of its districts merged into another's). Its board terms are those of the OSVs
     registered in its municipality's RUOS, whose renewals it records: a district's focal point is not alerted to its
     OSVs registered with the MML, the MML's focal point (who reads all of Lima) to those registered in the MML's RUOS
-    alone. Staff, leads and auditors get every one."""
-    found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(caller))
+    alone. Staff, leads and auditors get every one. A proposal's submission or scoring, the programme's deliberation,
+    is listed to those who read proposals alone (staff, leads, auditors), never to a focal point."""
+    found = reporting.alerts(
+        days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(caller), deliberation=deliberation_shown(caller)
+    )
     return AlertsPublic.model_validate({"as_of": rfc3339(as_of), **{f.name: getattr(found, f.name) for f in dataclasses.fields(found)}})
 
 
@@ -480,7 +484,9 @@ def get_dashboard(
 
     def page() -> str:
         report = reporting.indicators(as_of=as_of, by=by or "zone", scope=scope)  # as_of: Lima time when typed without an offset
-        found = reporting.alerts(days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(viewer))
+        found = reporting.alerts(
+            days=days, within_days=within_days, scope=scope, as_of=as_of, ruos=ruos_alerted(viewer), deliberation=deliberation_shown(viewer)
+        )
         targets = reporting.targets(as_of=as_of, scope=scope, report=report)
         return render_dashboard(report, found, lang, query, now, as_of, targets, viewer=viewer.subject)
 

@@ -25,7 +25,14 @@ from typing import Any
 
 from services.reporting import exports, iati
 from services.reporting.domain import threew
-from services.reporting.domain.alerts import OVERDUE_AFTER_DAYS, TERM_ENDS_WITHIN_DAYS, Alerts, alerts, only_in
+from services.reporting.domain.alerts import (
+    OVERDUE_AFTER_DAYS,
+    TERM_ENDS_WITHIN_DAYS,
+    Alerts,
+    alerts,
+    only_in,
+    without_deliberation,
+)
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
 from services.reporting.domain.phasereports import PhaseReport, digest_of, intact, share_reached
 from services.reporting.inuse import ReadModelInUse
@@ -309,12 +316,19 @@ class Reporting:
         scope: MunicipalScope = ALL_LIMA,
         as_of: datetime | None = None,
         ruos: MunicipalScope = ALL_LIMA,
+        deliberation: bool = True,
     ) -> Alerts:
         """The follow-up alerts about the OSVs and municipalities in ``scope``: as of today in Lima, or, given ``as_of``,
         from the facts recorded by then and counted to that moment's day in Lima (like the indicators' cut).
 
         The board terms of those OSVs registered in the RUOS of a municipality ``ruos`` covers alone: the caller's whose
-        focal point records the renewal (``services.reporting.signin.ruos_alerted``; :func:`~.domain.alerts.board_terms`)."""
+        focal point records the renewal (``services.reporting.signin.ruos_alerted``; :func:`~.domain.alerts.board_terms`).
+        Without ``deliberation`` (a caller who reads no proposal), no proposal's submission or scoring is listed
+        (:func:`~.domain.alerts.without_deliberation`)."""
+        found = self._alerts(days, within_days, scope, as_of, ruos)
+        return found if deliberation else without_deliberation(found)
+
+    def _alerts(self, days: int, within_days: int, scope: MunicipalScope, as_of: datetime | None, ruos: MunicipalScope) -> Alerts:
         self.check_past(as_of)
         municipalities = [m for m in self.municipalities if scope.covers(m.id)]
         districts = self.districts_of(scope)

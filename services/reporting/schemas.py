@@ -104,7 +104,8 @@ class RecordedAfterDissolutionPublic(BaseModel):
         description="The fact's event type (see the event catalogue): `FundGranted` (a grant, direct or from a proposal), "
         "`ProposalSubmitted`, `ProposalScored` (an evaluator's scoring), `ProposalApproved`, `DisbursementMade` (a tranche), `GoodsDelivered`, `ParticipatoryBudgetSubmitted`, "
         "`MemberJoined`, `MemberRoleChanged`, `ParticipantEnrolled`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, "
-        "`ActivityReported` or `NeedsAssessed`."
+        "`ActivityReported` or `NeedsAssessed`. `ProposalSubmitted` and `ProposalScored`, the programme's deliberation, are "
+        "listed to those who read proposals (staff, leads, auditors), never to a focal point."
     )
     date_field: str = Field(description="The fact's field that dates it (`granted_on`, `held_on`…; its `occurred_on`).")
     dated_on: date = Field(description="The fact's date: after `dissolved_on`.")
@@ -136,7 +137,8 @@ class RecordedAfterMergePublic(BaseModel):
     type: str = Field(
         description="The fact's event type: `FundGranted` (a grant, direct or from a proposal), `ProposalSubmitted`, "
         "`ParticipatoryBudgetSubmitted`, `MemberJoined`, `FollowUpMeetingHeld`, `TechnicalAssistanceGiven`, `ActivityReported` "
-        "or `NeedsAssessed`: what funding and engagement refuse on a merged record whatever its date (409 `osv_not_merged`)."
+        "or `NeedsAssessed`: what funding and engagement refuse on a merged record whatever its date (409 `osv_not_merged`); "
+        "`ProposalSubmitted` to those who read proposals alone."
     )
     date_field: str = Field(description="The fact's field that dates it (`granted_on`, `held_on`…; its `occurred_on`).")
     dated_on: date = Field(description="The fact's date: any, a backlog dated before the merge included.")

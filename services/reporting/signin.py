@@ -286,6 +286,12 @@ def ruos_alerted(caller: Caller) -> MunicipalScope:
     return caller.recording(Permission.INDICATORS_READ).acts_for
 
 
+def deliberation_shown(caller: Caller) -> bool:
+    """Whether ``caller``'s alerts list a proposal's submission or scoring after a dissolution or a merge: to those who
+    read proposals (``proposals:read``: staff, leads, auditors), not to a focal point, who reads none (tester 177 F2)."""
+    return caller.may(Permission.PROPOSALS_READ)
+
+
 def signed_out(response: Response) -> Response:
     """``response``, forgetting the dashboard's session (its access token and its ID token)."""
     response.delete_cookie(SESSION_COOKIE, path=SESSION_PATH)

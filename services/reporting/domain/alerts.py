@@ -33,7 +33,7 @@ Five things programme staff act on, each a lesson of the practice:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
@@ -604,4 +604,19 @@ def alerts(
         municipalities_without_focal_point=municipalities_without_focal_point(facts, municipalities),
         recorded_after_dissolution=recorded_after_dissolution(facts),
         recorded_after_merge=recorded_after_merge(facts),
+    )
+
+
+DELIBERATION: tuple[str, ...] = ("ProposalSubmitted", "ProposalScored")
+"""Funding's deliberation, what a proposal asks and each evaluator's scores: the programme's, which no partner receives
+and no focal point reads over HTTP (tester 177 F2). Listed after a dissolution or a merge to those who read proposals
+(staff, leads, auditors) alone: :func:`without_deliberation`."""
+
+
+def without_deliberation(found: Alerts) -> Alerts:
+    """``found`` without the items of :data:`DELIBERATION`: the alerts a caller who reads no proposal (a focal point) gets."""
+    return replace(
+        found,
+        recorded_after_dissolution=[item for item in found.recorded_after_dissolution if item.type not in DELIBERATION],
+        recorded_after_merge=[item for item in found.recorded_after_merge if item.type not in DELIBERATION],
     )

@@ -100,6 +100,20 @@ def _fact(row: Any) -> Fact:
     return Fact(event_id, kind, subject, occurred_on, recorded, data, source, position)
 
 
+PROGRAMME_FACTS = frozenset({"ProposalSubmitted", "ProposalScored"})
+"""The events no partner reads (``audience`` ``programme``) that reporting keeps as facts: funding's deliberation, which
+the alerts judge after a dissolution or a merge (:data:`~services.reporting.domain.alerts.DATED_AFTER_DISSOLUTION`) and
+an auditor's feed gives (``proposals:read``), so that a rebuild from that feed (``osv-replay``) holds what one from the
+stream does. Named one by one: ``OSVDocumentsCounted`` (members by document type, which an auditor's feed leaves out)
+and any other the services add stay out unless added here (tester 177 F2)."""
+
+
+def kept(cloudevent: dict[str, Any]) -> bool:
+    """Whether reporting keeps this event as a fact: every event partners read, and of the programme's own those of
+    :data:`PROGRAMME_FACTS` (published before they were the programme's, they carry no ``audience`` and are kept too)."""
+    return cloudevent.get("audience") != PROGRAMME_AUDIENCE or cloudevent.get("type") in PROGRAMME_FACTS
+
+
 def _row(cloudevent: dict[str, Any]) -> dict[str, Any]:
     data = cloudevent.get("data") or {}
     return {
@@ -167,7 +181,8 @@ class ReadModel(Checkpoints, AlertFacts, View):
             claimed = self.ledger.claim(session, events)
             # The programme's services' own events (`OSVDocumentsCounted`) count nothing here, and an auditor's feed
             # leaves them out: kept, a rebuild from it would hold other facts than one from the stream (tester 164 F4).
-            rows = [_row(cloudevent) for cloudevent in claimed if cloudevent.get("audience") != PROGRAMME_AUDIENCE]
+            # Funding's deliberation, no partner's since tester 177 F2, is kept: the alerts judge it, auditors read it.
+            rows = [_row(cloudevent) for cloudevent in claimed if kept(cloudevent)]
             self._keep_heads(session, claimed)
             if rows:
                 session.execute(insert(FACTS), rows)
@@ -263,11 +278,11 @@ class ReadModel(Checkpoints, AlertFacts, View):
     @staticmethod
     def _keep_heads(session: Session, events: list[dict[str, Any]]) -> None:
         """Move each source's known chain head to the highest position of the batch that carries a ``chainhash``, of
-        an event every feed reader sees: not one for the programme's services alone (``audience: programme``,
-        ``OSVDocumentsCounted``), which an auditor's feed leaves out; its ``osv-replay`` gives the same heads."""
+        an event reporting keeps (:func:`kept`), which an auditor's feed gives: not one for the programme's services
+        alone (``OSVDocumentsCounted``), which it leaves out; its ``osv-replay`` gives the same heads."""
         highest: dict[str, tuple[int, str]] = {}
         for cloudevent in events:
-            if cloudevent.get("chainhash") and cloudevent.get("audience") != PROGRAMME_AUDIENCE:
+            if cloudevent.get("chainhash") and kept(cloudevent):
                 source, position = source_service(cloudevent), int(cloudevent["position"])
                 if position > highest.get(source, (0, ""))[0]:
                     highest[source] = (position, str(cloudevent["chainhash"]))
