@@ -10,8 +10,8 @@ already holds under a former subject (``osv.<service>.*.<type>``, any municipali
 service's relay (:meth:`shared.relay.OutboxRelay._align`, holding the store's relay lease: the stream's only writer):
 
 1. each one is published again, the same CloudEvent (its id, position, chain hash), under the new subject, in the
-   order the stream holds them (a view keeps the latest position of each OSV, so the order matters only to a reader
-   that keeps the last one it reads), with ``Nats-Msg-Id`` ``<service>:<position>:moved`` (the original id would
+   order the stream holds them, across types too (a view keeps the latest position of each OSV, and reporting each
+   fact by identity, so the order matters only to a reader that keeps the last one it reads), with ``Nats-Msg-Id`` ``<service>:<position>:moved`` (the original id would
    be dropped as a duplicate within JetStream's de-duplication window) and, in :data:`TAIL_HEADER`, the position and
    chain hash of the stream's last event as the relay left it: the copies come after it, and the relay and
    ``osv-restore`` read the stream's tail from that header (:func:`tail_of`);
@@ -76,25 +76,32 @@ async def move_off_partner_subjects(
     meanwhile makes this raise, moving nothing more (the next start goes on).
     """
     sequence = last_seq
-    for former, now in former_subjects(catalogue).items():
-        moved, last_original = 0, None
-        async for message in messages_on(js, stream, former):
-            if message.seq > last_seq:
-                break
-            headers = dict(message.headers or {})
-            original = headers.get("Nats-Msg-Id", f"{catalogue.service}:seq{message.seq}")
-            copy = {
-                "Nats-Msg-Id": original + MOVED_SUFFIX,
-                TAIL_HEADER: f"{tail[0]} {tail[1] or '-'}",
-                "Nats-Expected-Last-Sequence": str(sequence),
-            }
-            ack = await js.publish(now, message.data or b"", headers=copy, stream=stream)
-            sequence = ack.seq if not ack.duplicate else sequence
-            moved, last_original = moved + 1, message.seq
-        if last_original is not None:
-            await js.purge_stream(stream, subject=former, seq=last_original + 1)
-            log.warning(
-                "stream %s: moved %s events from %s, which partners' filters take, to %s, which no partner's does",
-                stream, moved, former, now,
-            )
+    formers = former_subjects(catalogue)
+    # One reader per former subject, merged by stream sequence: the copies keep the log's order across types (a
+    # proposal's submission before its scoring), each reader holding one message at a time.
+    readers = {former: messages_on(js, stream, former).__aiter__() for former in formers}
+    heads = {former: await anext(reader, None) for former, reader in readers.items()}
+    moved: dict[str, int] = dict.fromkeys(formers, 0)
+    last_original: dict[str, int] = {}
+    while waiting := [(message.seq, former) for former, message in heads.items() if message is not None and message.seq <= last_seq]:
+        _, former = min(waiting)
+        message = heads[former]
+        assert message is not None
+        headers = dict(message.headers or {})
+        original = headers.get("Nats-Msg-Id", f"{catalogue.service}:seq{message.seq}")
+        copy = {
+            "Nats-Msg-Id": original + MOVED_SUFFIX,
+            TAIL_HEADER: f"{tail[0]} {tail[1] or '-'}",
+            "Nats-Expected-Last-Sequence": str(sequence),
+        }
+        ack = await js.publish(formers[former], message.data or b"", headers=copy, stream=stream)
+        sequence = ack.seq if not ack.duplicate else sequence
+        moved[former], last_original[former] = moved[former] + 1, message.seq
+        heads[former] = await anext(readers[former], None)
+    for former, last in last_original.items():
+        await js.purge_stream(stream, subject=former, seq=last + 1)
+        log.warning(
+            "stream %s: moved %s events from %s, which partners' filters take, to %s, which no partner's does",
+            stream, moved[former], former, formers[former],
+        )
     return sequence

@@ -15,14 +15,22 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import nats
+import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
+from sqlalchemy import create_engine
 
 from devtools import partners
 from devtools.embedded import NatsServer
 from devtools.nats_accounts import PARTNER_STREAM, source_filter
+from services.funding.events import ProposalScored, ProposalSubmitted
+from services.reporting.views.readmodel import ReadModel
+from shared.events import decode
+from shared.messaging import messages_on
 from shared.roles import ALL_LIMA
 from tests.integration.test_funding_rounds_api import RUBRIC, scoring
 from tests.integration.test_partners import Partner, created, events_of, partner_feed, stream_types
+from tests.integration.test_programme_subjects import held
 from tests.integration.test_subjects import subjects
 from tests.support.clients import application_of
 from tests.support.identity import TESTER, IssuedTokens
@@ -128,3 +136,70 @@ def test_no_municipal_partner_receives_a_rounds_proposals_or_scores_and_the_prog
         # Reporting kept both: its alerts judge them after a dissolution.
         facts = application_of(system.reporting).readmodel.facts(types=DELIBERATION)
         assert sorted(f.type for f in facts) == ["ProposalScored", "ProposalSubmitted"]
+
+
+async def stream_events(url: str, stream: str) -> list[dict[str, Any]]:
+    """Every message the stream holds, decoded, in order (the sequences a purge left empty skipped)."""
+    nc = await nats.connect(url)
+    try:
+        return [decode(message.data) async for message in messages_on(nc.jetstream(), stream, ">")]
+    finally:
+        await nc.close()
+
+
+def a_second_proposal_scored(system: System, round_id: str) -> None:
+    """An OSV of Comas submits a proposal to the round, and EV-1 scores it."""
+    osv = created(system.registry.post("/osvs", json={"name": "Unidos por Comas", "district": "Comas", "mapped_on": "2021-03-16"}))
+    proposal = {
+        "osv_id": osv, "title": "Feria binacional", "summary": "Una feria.", "requested_amount": "3000.00",
+        "planned_direct_beneficiaries": 20, "planned_indirect_beneficiaries": 100, "planned_outputs": [], "submitted_on": "2021-05-12",
+    }
+    proposal_id = eventually(lambda: created(system.funding.post(f"/rounds/{round_id}/proposals", json=proposal)))
+    assert system.funding.post(f"/proposals/{proposal_id}/scores", json=scoring("EV-1", 5, 5, 3)).status_code == 201
+    system.wait_relayed()
+
+
+def test_proposals_and_scores_a_running_system_sent_partners_are_moved_off_their_subjects_and_every_rebuild_keeps_them(
+    tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.MonkeyPatch, tokens: IssuedTokens
+) -> None:
+    """The version before published the deliberation under the OSV's municipality (``osv.funding.150132.ProposalScored``),
+    as partners' events, and partners' streams took it. The new version, started on the same stores and nats-server:
+    the server's start purges the partners' streams, funding's relay moves its stream's copies to the programme's subject;
+    reporting keeps every proposal and score, applied before the move or rebuilt after it from the stream or the feed."""
+    var = tmp_path / "var"
+    with monkeypatch.context() as earlier:
+        for public in (ProposalSubmitted, ProposalScored):
+            earlier.setattr(public, "for_partners", True)
+        with running_system(var, nats_server.url) as system:
+            sjl = partners.add(nats_server.store_dir, SJL, nats_server.public_url)
+            ids = a_round_scored_and_decided(system)
+            district = events_of(system, SJL)
+            assert DELIBERATION <= set(partner_stream_types(sjl, len(district)))  # the fault
+            before = [e for e in funding_feed(system) if e["type"] in DELIBERATION]
+            assert [e["municipality"] for e in before] == [SJL, SJL] and not any("audience" in e for e in before)
+    formers = [s for s, _ in asyncio.run(held(nats_server.url, "OSV_FUNDING")) if s.endswith(tuple(DELIBERATION))]
+    assert formers == [f"osv.funding.{SJL}.ProposalSubmitted", f"osv.funding.{SJL}.ProposalScored"]
+
+    nats_server.restart()  # the new version: its start purges the partners' streams
+    with running_system(var, nats_server.url) as system:
+        eventually(lambda: not any(s.startswith("osv.funding.") and s.endswith(tuple(DELIBERATION))
+                                   for s, _ in asyncio.run(held(nats_server.url, "OSV_FUNDING"))) or None)
+        moved = [(s, i) for s, i in asyncio.run(held(nats_server.url, "OSV_FUNDING")) if s.startswith("osv-programme.")]
+        assert moved == [("osv-programme.funding.ProposalSubmitted", f"{before[0]['id']}:moved"),
+                         ("osv-programme.funding.ProposalScored", f"{before[1]['id']}:moved")]
+        assert sorted(partner_stream_types(sjl, 2)) == ["OSVMapped", "ProposalApproved"]
+        a_second_proposal_scored(system, ids["round"])  # after the move: under the programme's subject from the start
+        reporting = application_of(system.reporting).readmodel
+        eventually(lambda: len(reporting.facts(types=DELIBERATION)) == 4 or None)
+        kept = sorted(f.event_id for f in reporting.facts(types=DELIBERATION))
+        audited = [e for e in funding_feed(system, tokens.headers("auditor")) if e["type"] in DELIBERATION]
+        assert all(e["audience"] == "programme" and "municipality" not in e for e in audited)
+
+    # A read model made again from the stream (old copies carry no audience, new events do), and one from an
+    # auditor's feed (osv-replay's), each keeps all four, once.
+    from_stream = ReadModel(create_engine(f"sqlite:///{tmp_path / 'from-stream.db'}"))
+    from_stream.apply(asyncio.run(stream_events(nats_server.url, "OSV_FUNDING")))
+    assert sorted(f.event_id for f in from_stream.facts(types=DELIBERATION)) == kept
+    from_feed = ReadModel(create_engine(f"sqlite:///{tmp_path / 'from-feed.db'}"))
+    from_feed.apply(audited)
+    assert sorted(f.event_id for f in from_feed.facts(types=DELIBERATION)) == kept == sorted(e["id"] for e in audited)
