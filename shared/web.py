@@ -427,12 +427,9 @@ class Runtime:
         self, after: int, limit: int, scope: MunicipalScope = ALL_LIMA, *, programme: bool = True, reads: frozenset[str] = frozenset()
     ) -> EventPage:
         """A page of the feed; with a municipal ``scope`` (a partner's), only the events of its municipalities; unless
-        ``programme`` (the services reading each other), none that no partner reads
-        (:attr:`~shared.events.PublicEvent.for_partners`) but those whose
-        :attr:`~shared.events.PublicEvent.feed_permission` is among ``reads`` (the caller's permissions, as values:
-        an auditor's ``proposals:read`` gives funding's ``ProposalSubmitted`` and ``ProposalScored``; no one's but a
-        personal-data reader's gives ``OSVDocumentsCounted``), the others left out as the private ones are,
-        ``previousposition`` stepping over them too.
+        ``programme`` (the services), of the events no partner reads only those whose ``feed_permission`` is among
+        ``reads`` (the caller's permission values: :meth:`~shared.events.EventCatalogue.withheld_topics`), the others
+        left out as the private ones are, ``previousposition`` stepping over them too.
 
         Which municipality an event belongs to is one rule,
         :meth:`ServiceApplication.municipality_of`: the same that names the
@@ -569,12 +566,10 @@ def service_api(runtime: Runtime, *, title: str, description: str, routers: Sequ
 
         A partner's token (`partner-<ubigeo>`) reads only its municipality's events, and `previousposition` may name
         an event of another it does not see; the page still advances over them. No partner's page, the MML's included,
-        gives an event no partner receives on NATS (`audience` `programme`). Funding's deliberation, `ProposalSubmitted`
-        and `ProposalScored` (what a proposal asks and each evaluator's scores, which a municipality reads nowhere), is
-        read by the services and by those who read proposals (auditors: they audit the scoring). `OSVDocumentsCounted`
-        (by document type, read next to a member's event it tells that member's type: a migration status) is read by
-        the services and by those who read personal data. A page leaves out what its reader may not read, as it leaves
-        out the private events, and `previousposition` steps over it.
+        gives an event for the programme alone (`audience` `programme`): `ProposalSubmitted` and `ProposalScored` (a
+        round's deliberation) go to the services and to those who read proposals (auditors), `OSVDocumentsCounted` (by
+        document type: a member's migration status) to the services and to those who read personal data. A page leaves
+        out what its reader may not read, as it leaves out the private events, and `previousposition` steps over it.
         """
         programme = any(role_kind(role) == "service" for role in caller.roles)
         reads = frozenset(permission.value for permission in Permission if caller.may(permission))
