@@ -193,6 +193,8 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
     kind = error.get("type", "invalid")
     if kind == "string_pattern_mismatch" and (words := PATTERNS_IN_WORDS.get(str((error.get("ctx") or {}).get("pattern")))):
         return kind, f"must be {words}"
+    if kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:  # "String should have at least 1
+        return kind, "must not be empty: spaces alone are no text"  # character" of a name of spaces, trimmed (tester 184 F6)
     in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
     plain = PLAIN_MESSAGES_IN_TEXT.get(kind) if in_text else None
     return kind, plain or PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))

@@ -148,6 +148,14 @@ def test_a_person_without_documents_joins_without_a_number(client: TestClient) -
     assert member["age_band"] == "unknown"
 
 
+def test_a_name_of_spaces_only_is_told_it_is_empty_in_the_services_words(client: TestClient) -> None:
+    """Tester 184 F6: a full name of spaces was told pydantic's "String should have at least 1 character"."""
+    error = client.post("/members", json=a_person(full_name="   ")).json()["errors"][0]
+
+    assert (error["field"], error["rule"]) == ("full_name", "string_too_short")
+    assert error["message"] == "must not be empty: spaces alone are no text"
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "rule"),
     [

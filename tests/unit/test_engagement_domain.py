@@ -677,6 +677,10 @@ def test_a_person_is_erased_once_and_then_takes_no_new_memberships_or_projects()
     assert joining.value.rule == "not_erased"
     with pytest.raises(PersonErasedError):
         member.enrol(uuid4(), OSV_ID, date(2025, 2, 1))
+    with pytest.raises(PersonErasedError) as correcting:  # a new registration's advice fitted no date (tester 184 F6)
+        member.correct_joining(member.latest_membership.membership_id, date(2024, 6, 1), today=date(2025, 2, 1))
+    assert correcting.value.rule == "not_erased"
+    assert "new registration" not in str(correcting.value) and "stay as recorded" in str(correcting.value)
 
 
 # The document index ------------------------------------------------------------------

@@ -202,9 +202,11 @@ class AlreadyErasedError(ConflictError):
 
 
 class PersonErasedError(ConflictError):
-    def __init__(self) -> None:
+    """``then``: what the caller can still do, for the command refused (a new membership's advice by default)."""
+
+    def __init__(self, then: str = "record new memberships or projects on a new registration") -> None:
         super().__init__(
-            "this person's personal data was erased: record new memberships or projects on a new registration",
+            f"this person's personal data was erased: {then}",
             field="member_id",
             rule="not_erased",
         )

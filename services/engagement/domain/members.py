@@ -315,9 +315,11 @@ class Member(Aggregate):
         Records ``JoiningDateCorrected`` (public: the previous and the new date) and, when the age on joining falls in
         another band, ``AgeBandCorrected``.
         """
-        if self.erasure_begun_on is not None:
-            raise PersonErasedError
-        self.check_not_erased()
+        if self.erasure_begun_on is not None or self.erased_on is not None:  # a new registration's advice fits no date (tester 184 F6)
+            raise PersonErasedError(
+                "the days their memberships began stay as recorded (the rules a corrected day is checked by, their birth "
+                "year among them, are erased with it)"
+            )
         membership = self.membership(membership_id)
         if joined_on == membership.joined_on:
             return False
