@@ -36,6 +36,7 @@ from services.engagement.schemas import (
     ErasureCreate,
     JoiningDateCorrectionCreate,
     MemberCreate,
+    MemberMergeCreate,
     MemberPublic,
     MembershipCreate,
     MembershipPublic,
@@ -171,7 +172,7 @@ def find_member(
     """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged."""
     looking = reader(caller, purpose, Permission.MEMBERS_FIND)
     member = engagement.find_member(document_type=document_type, document_number=document_number, reader=looking)
-    return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement))
+    return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement), merged=engagement.merged_records(member))
 
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
@@ -193,7 +194,7 @@ def get_member(
     seen = seen_by(reading, engagement)
     if seen is None:  # a focal point's read has no ETag: it would move with another district's changes (tester 163 F4)
         tagged(response, member.version)
-    return MemberPublic.of(member, plain=reading.plain, seen=seen)
+    return MemberPublic.of(member, plain=reading.plain, seen=seen, merged=engagement.merged_records(member))
 
 
 @members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])
@@ -296,9 +297,36 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
     return MemberPublic.of(member)
 
 
+@members.post(
+    "/{member_id}/merges",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberPublic,
+    dependencies=[Depends(requires(Permission.PERSONAL_DATA_RECTIFY))],
+    responses=PRECONDITION_FAILED,
+)
+def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: EngagementDep, expected: IfMatch, response: Response) -> MemberPublic:
+    """Merge another record of the same person into this member, keeping both histories (records `MemberMerged`, public, one per OSV either was a member of; `DuplicateMergedIn`, private).
+
+    The duplicate (`duplicate_id`) shows `merged_into`, and takes no new membership, enrolment, correction or erasure
+    after (409 `member_not_merged`, naming this member); its memberships are listed with this member's (each with its
+    `recorded_on`, where its departure, role or joining date is still recorded), an OSV's members list this member in
+    its place, and its document leads here (a lookup or registration by it finds this member). Its personal data
+    stays sealed and is forgotten with this member's erasure. Reporting counts the person once from the merge on.
+    Refused: the same record (422 `another_member`); an unknown duplicate (404 `known_member`, field `duplicate_id`);
+    either merged already (409 `member_not_merged`) or the duplicate with records merged into it (409
+    `no_merged_records`); either erased (409 `not_erased`); a different nationality or sex (409 `same_nationality`,
+    `same_sex`: correct the wrong record first); two stays in one OSV at once (409 `stays_apart`); a project both take
+    part in (409 `enrol_once`). With `If-Match`, this member changed since that `ETag` is 412 `current_version`.
+    Answered masked, with this member's new `ETag`."""
+    member = engagement.merge_members(survivor_id=member_id, duplicate_id=body.duplicate_id, expected=expected)
+    return answered(response, MemberPublic.of(member, merged=engagement.merged_records(member)))
+
+
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])
 def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
-    """Forget the person's name, document, phone and birth year for good (records `ErasureBegun`, private, then `PersonalDataErased`)."""
+    """Forget the person's name, document, phone and birth year for good (records `ErasureBegun`, private, then `PersonalDataErased`).
+
+    The records merged into the member are erased with it (first); a record merged into another is 409 `member_not_merged`."""
     return answered(response, MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on)))
 
 

@@ -35,6 +35,7 @@ from services.engagement.domain.needs import NeedsRecord
 from services.engagement.domain.roster import OSVRoster
 from services.engagement.fieldwork import Fieldwork
 from services.engagement.forgetting import Forgetting
+from services.engagement.merging import Merging
 from services.engagement.personaldata import SEALED_FIELDS, DocumentDirectory, KeyRing
 from services.engagement.views import GrantDirectory, OSVDirectory
 from services.engagement.views.grants import NotAProjectError
@@ -76,7 +77,7 @@ class UnencryptedStoreError(RuntimeError):
     """Engagement holds personal data and refuses a store without a cipher."""
 
 
-class Engagement(Fieldwork, Forgetting, ServiceApplication):
+class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
     """Keeps people and their memberships of OSVs, their roles, projects and the right to be forgotten,
     and each OSV's follow-up: meetings, technical assistance, the activities it reports and its members' needs.
 
@@ -335,7 +336,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         if grant.kind != "seed_fund":
             raise NotAProjectError(grant_id)
         member = self.get_member(member_id)
-        member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on)
+        member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on, through=self.merged_memberships(member))
         self.osvs.require_not_dissolved(UUID(grant.osv_id), on=enrolled_on, dated="enrolled_on")
         self.save(member)
         return member
@@ -412,9 +413,9 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             self._check_known(osv_id)
             return []
         active = []
-        for membership_id, seat in roster.seats.items():
-            member = self.get_member(seat.member_id)
-            active.append((member, member.membership(membership_id)))
+        for membership_id, seat in roster.seats.items():  # a record merged into another is listed as the member it went into
+            record = self.get_member(seat.member_id)
+            active.append((self.person_of(record), record.membership(membership_id)))
         if select is not None:
             active = select(active)
         if reader is not None and reader.plain and active:
@@ -478,7 +479,7 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
         found = {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
         return {
             member_id for member_id, member in found.items()
-            if member is not None and member.erased_on is None and member.erasure_begun_on is None
+            if member is not None and member.erased_on is None and member.erasure_begun_on is None and member.merged_into is None
             and held_on(self._memberships_at(member, osv_id), on)
         }
 
@@ -504,7 +505,8 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
     def _memberships_at(self, member: Member, osv_id: UUID) -> list[Membership]:
         """The member's memberships that count as the OSV ``osv_id``'s: its own, and those of an OSV merged into it, as
         reporting counts them (one look at the merges for each membership of another OSV)."""
-        return [m for m in member.memberships.values() if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]
+        held = [*member.memberships.values(), *self.merged_memberships(member)]  # and those of the records merged into them
+        return [m for m in held if m.osv_id == osv_id or self.osvs.now_in(m.osv_id) == osv_id]
 
     def _meetings_attended(self, member: Member) -> dict[UUID, list[date]]:
         """By OSV (each of ``member``'s memberships' and the one it was merged into), the days of its meetings that name
@@ -594,10 +596,10 @@ class Engagement(Fieldwork, Forgetting, ServiceApplication):
             if entry_id is None:
                 continue
             index = self.find(entry_id, DocumentIndex)
-            if index is not None and index.member_id not in (None, member.id):
+            if index is not None and index.member_id is not None and not member.holds_entry(index.member_id):
                 continue
             forms.append(identity)
-            if own is None and index is not None and index.member_id == member.id:
+            if own is None and index is not None and member.holds_entry(index.member_id):
                 own = index
         return own, forms
 

@@ -39,6 +39,7 @@ catalogue.keeps_private(
     Member.Registered,  # the person's sealed personal data
     Member.PersonalDataCorrected,  # the same, rectified (Ley 29733 art. 20): sealed as at registration
     Member.ErasureBegun,  # an erasure's first step, before any key is deleted: takes the person's version (no data)
+    Member.DuplicateMergedIn,  # the survivor's side of a merge: MemberMerged says it all, under each OSV's municipality
     DocumentIndex.Opened,
     DocumentIndex.Claimed,
     DocumentIndex.Released,
@@ -190,6 +191,28 @@ class PersonalDataErased(PublicEvent):
     member_id: UUID
     osv_id: UUID | None = Field(default=None, description="An OSV the person was a member of; the event's municipality is that OSV's.")
     erased_on: date
+
+
+@catalogue.publishes(Member.MemberMerged)
+class MemberMerged(PublicEvent):
+    """Two member records were one person registered twice: `member_id` is merged into `into_member_id`. Count them as one person from now on.
+
+    One goes out per OSV either record was a member of, each under that OSV's
+    municipality, so every partner that received one of the person's
+    memberships receives it (the same merge: apply it once). Both records keep
+    their events: the memberships and projects of `member_id` are the person's
+    of `into_member_id`, and later events about them may still name
+    `member_id` (a departure from one of its memberships). Nothing personal: two
+    pseudonymous ids, an OSV and a day.
+    """
+
+    id_field: ClassVar[str] = "member_id"
+    occurred_field: ClassVar[str] = "merged_on"
+
+    member_id: UUID = Field(description="The duplicate: the record merged away.")
+    into_member_id: UUID = Field(description="The member that stays.")
+    osv_id: UUID = Field(description="An OSV either record was a member of; the event's municipality is that OSV's.")
+    merged_on: date = Field(description="When staff merged them (today in Lima).")
 
 
 @catalogue.publishes(OSVRoster.DocumentsCounted)

@@ -162,6 +162,6 @@ class Forgetting:
     def _record_erasure(self, member: Member, index: DocumentIndex | None, erased_on: date) -> None:
         """Record the erasure (a ``PersonalDataErased`` per OSV), its entry released, once :meth:`_forget` has run."""
         member.erase(erased_on)
-        if index is not None and index.member_id == member.id:
+        if index is not None and member.holds_entry(index.member_id):  # its own, or led to the member it was merged into
             index.release()
         self.save(member, index)

@@ -228,6 +228,15 @@ class ErasureCreate(Command):
     erased_on: IsoDate = Field(description="When the person asked to be forgotten, or the programme decided it.")
 
 
+class MemberMergeCreate(Command):
+    """Another record of the same person, to merge into this member (a person registered twice: a PTP renewed as a CPP)."""
+
+    duplicate_id: UUID = Field(
+        description="The other record of the same person: it is merged into this member, keeps its history under its id "
+        "and takes no new record of the person after."
+    )
+
+
 class ParticipationCreate(Command):
     grant_id: UUID = Field(description="The grant whose project the member takes part in.")
     enrolled_on: IsoDate = Field(description="When the member began to take part.")
@@ -252,10 +261,16 @@ class MembershipPublic(BaseModel):
     status: str = Field(description="`active` or `left`.")
     left_on: date | None = Field(description="When the member left, if they did.")
     reason: DepartureReason | None = Field(description="Why the member left, if they did.")
+    recorded_on: UUID | None = Field(
+        default=None,
+        description="For a membership of a record merged into this member: that record's id, where commands about the "
+        "membership (its departure, role, joining date) go; null for the member's own.",
+    )
 
     @classmethod
-    def of(cls, membership: Membership) -> MembershipPublic:
+    def of(cls, membership: Membership, recorded_on: UUID | None = None) -> MembershipPublic:
         return cls(
+            recorded_on=recorded_on,
             membership_id=membership.membership_id,
             osv_id=membership.osv_id,
             role=membership.role,
@@ -356,7 +371,8 @@ class MemberPublic(BaseModel):
     joined_on: date = Field(description="When the current membership began.")
     membership: MembershipStatus = Field(description="The current membership's status: `left` only when every membership shown ended.")
     memberships: list[MembershipPublic] = Field(
-        description="Every membership, oldest first; to a focal point, only those in OSVs of its district."
+        description="Every membership, oldest first, then those of the records merged into the member (`merged_from`); to a "
+        "focal point, only those in OSVs of its district."
     )
     participations: list[ParticipationPublic] = Field(
         description="The funded projects the member takes part in; to a focal point, only those of OSVs of its district."
@@ -367,15 +383,30 @@ class MemberPublic(BaseModel):
         description="How many events the member has recorded (the `ETag`); null to a focal point, whose read leaves out the "
         "memberships of other districts: their changes would move it."
     )
+    merged_into: UUID | None = Field(
+        default=None,
+        description="The member this record was merged into (one person recorded twice): it takes no new record of the "
+        "person (409 `member_not_merged`); read and record the person there.",
+    )
+    merged_on: date | None = Field(default=None, description="When it was merged.")
+    merged_from: list[UUID] = Field(
+        default_factory=list,
+        description="Records of the same person merged into this member; their memberships are listed here too, each with its `recorded_on`.",
+    )
 
     @classmethod
-    def of(cls, member: Member, plain: bool = False, seen: Callable[[UUID], bool] | None = None) -> MemberPublic:
+    def of(
+        cls, member: Member, plain: bool = False, seen: Callable[[UUID], bool] | None = None, merged: list[Member] | None = None
+    ) -> MemberPublic:
         """The member; their personal data only when ``plain`` (a read logged with its purpose), else masked.
 
         ``seen``: whether the reader's scope reaches an OSV (a focal point: the OSVs of its district); the memberships
         and participations in the others are left out, and the current membership is one of those left (at least one:
-        a member none of whose OSVs is in scope is 404 before). None: all of Lima."""
-        memberships = [m for m in member.memberships.values() if seen is None or seen(m.osv_id)]
+        a member none of whose OSVs is in scope is 404 before). None: all of Lima. ``merged``: the records merged into
+        the member, whose memberships are the person's too."""
+        recorded_on = {m.membership_id: record.id for record in merged or [] for m in record.memberships.values()}
+        held = [*member.memberships.values(), *(m for record in merged or [] for m in record.memberships.values())]
+        memberships = [m for m in held if seen is None or seen(m.osv_id)]
         participations = [p for p in member.participations.values() if seen is None or seen(p.osv_id)]
         latest = current_of(memberships)
         return cls(
@@ -391,11 +422,14 @@ class MemberPublic(BaseModel):
             age_band=latest.age_band,
             joined_on=latest.joined_on,
             membership=MembershipStatus(status=latest.status, left_on=latest.left_on, reason=latest.reason),
-            memberships=[MembershipPublic.of(m) for m in memberships],
+            memberships=[MembershipPublic.of(m, recorded_on.get(m.membership_id)) for m in memberships],
             participations=[ParticipationPublic.of(p) for p in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
             version=dryrun.version_shown(member) if seen is None else None,
+            merged_into=member.merged_into,
+            merged_on=member.merged_on,
+            merged_from=list(member.merged_from),
         )
 
 

@@ -341,6 +341,8 @@ def _bodies(ids: dict[str, str], side: Side, side_name: str) -> dict[tuple[str, 
         # The name as registered: the correction runs (and is checked) but changes nothing the matrix reads for.
         ("POST", "/members/{member_id}/correction"): {"full_name": NAMES[side_name]},
         ("POST", "/members/{member_id}/erasure"): {"erased_on": "2021-12-15"},
+        # The member itself as its duplicate: the merge runs past every check of the caller and is refused (422), merging no one.
+        ("POST", "/members/{member_id}/merges"): {"duplicate_id": ids["member_id"]},
         ("POST", "/members/{member_id}/participations"): {"grant_id": ids["grant_id"], "enrolled_on": "2021-04-03"},
         ("POST", "/members/{member_id}/participations/{grant_id}/withdrawal"): {"withdrew_on": "2021-08-01"},
         ("POST", "/osvs/{osv_id}/meetings"): {"held_on": "2021-05-05", "mode": "virtual", "topics": ["needs"]},

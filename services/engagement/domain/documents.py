@@ -54,7 +54,8 @@ class PersonAlreadyRegisteredError(ConflictError):
         if correcting:  # a registration's advice, a membership to add, fits no correction (tester 176 F5)
             then = (
                 "a correction gives no one another person's document: check the number given (if the two records are one "
-                f"person's, member {member_id}'s is the one this document leads to; engagement merges no two members)"
+                f"person's, member {member_id}'s is the one this document leads to: merge the other into it with "
+                f"POST /members/{member_id}/merges, its id as duplicate_id)"
             )
         elif member_here:
             then = f"an active member of this OSV already: nothing to add (their details are corrected with POST /members/{member_id}/correction)"
@@ -279,6 +280,10 @@ class DocumentIndex(Aggregate):
     @event("Claimed")
     def _claimed(self, member_id: UUID) -> None:
         self.member_id = member_id
+
+    def pass_to(self, member_id: UUID) -> None:
+        """The holder's record was merged into ``member_id``'s (one person recorded twice): the document leads to them now."""
+        self._claimed(member_id=member_id)
 
     def release(self) -> None:
         """The person was forgotten: the document may be registered again."""

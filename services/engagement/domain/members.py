@@ -18,11 +18,13 @@ the named errors those rules raise are :mod:`.memberrules`.
   and a rectification of either is published per membership
   (``NationalityCorrected``, ``SexCorrected``) so partners count it again.
 - The document a person holds is checked, and registers them once, by
-  :mod:`.documents`; each OSV's counts by document type are :mod:`.roster`.
+  :mod:`.documents`; each OSV's counts by document type are :mod:`.roster`; two
+  records of one person merged, :mod:`.merges`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid4
@@ -62,6 +64,7 @@ from services.engagement.domain.memberrules import (
     nationality_of,
     normalise_phone,
 )
+from services.engagement.domain.merges import MemberMerges
 from shared.documents import DocumentType
 from shared.errors import check_not_before
 
@@ -123,7 +126,7 @@ class Unchanged:
 UNCHANGED = Unchanged()
 
 
-class Member(Aggregate):
+class Member(MemberMerges, Aggregate):
     """A person, migrant or host, who belongs to one or more OSVs the programme supports.
 
     Only :class:`Registered` holds their personal data; once it is erased the
@@ -199,6 +202,7 @@ class Member(Aggregate):
         open, so one dated before an earlier stay overlapped it even once it ended (tester 149 F1).
         """
         self.check_not_erased()
+        self.check_not_merged()
         current = self.active_membership_in(osv_id)
         if current is not None:
             raise AlreadyActiveInOSVError(current.membership_id)
@@ -399,15 +403,16 @@ class Member(Aggregate):
 
     # Projects ----------------------------------------------------------------
 
-    def enrol(self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None) -> Participation:
-        """Record that the member takes part in the project a grant to their OSV funds.
-
-        Not before the grant (``granted_on``: there is no project before it) nor before the member joined the OSV.
-        """
+    def enrol(
+        self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None, through: Sequence[Membership] = ()
+    ) -> Participation:
+        """Record that the member takes part in the project a grant to their OSV funds (a membership of a record merged
+        into this one, among ``through``, counts as theirs). Not before the grant (``granted_on``) nor their joining."""
         self.check_not_erased()
+        self.check_not_merged()
         if grant_id in self.participations:
             raise AlreadyEnrolledError(self.participations[grant_id].enrolled_on)
-        membership = self.active_membership_in(granted_osv_id)
+        membership = self.active_membership_in(granted_osv_id) or next((m for m in through if m.active and m.osv_id == granted_osv_id), None)
         if membership is None:
             raise NotMemberOfGrantedOSVError
         check_not_before("enrolled_on", enrolled_on, "granted_on", granted_on)
@@ -514,7 +519,8 @@ class Member(Aggregate):
         checked and normalised as at registration (``document`` is its type and number together, ``nationality`` an ISO
         3166-1 alpha-2 code of any case); whether anything changed (nothing is recorded otherwise).
 
-        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); 422
+        409 ``not_erased`` once the data was erased, or its erasure has begun (:meth:`begin_erasure`); 409
+        ``member_not_merged`` on a record merged into another (correct that one); 422
         ``iso_3166_alpha_2`` on ``nationality`` for a code of no country (:func:`nationality_of`); a birth year as at
         registration (422 ``birth_year_range``, ``not_after_joined_on`` against the first joining), and 422
         ``board_role_adult`` when the person holds a board role they may have been under 18 on the day it started
@@ -527,6 +533,7 @@ class Member(Aggregate):
         """
         if self.erased_on is not None or self.erasure_begun_on is not None:
             raise ErasedNotCorrectedError(self.erased_on or self.erasure_begun_on)
+        self.check_not_merged()
         if isinstance(document, Unchanged):
             document_type, number = self.document_type, self.document_number
         else:

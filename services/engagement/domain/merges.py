@@ -1,0 +1,176 @@
+"""Engagement's domain: two records of one person merged (tester 184 F3). Pure.
+
+A person registered twice (a Venezuelan registered with her PTP in one OSV and, after the PTP's renewal as a CPP, with
+the CPP in another) is two :class:`~.members.Member` records. A merge makes them one person, as registry merges two
+records of one OSV: both keep their history under their own ids (records stay where they were recorded), the
+*duplicate* takes no new record of the person (a membership, an enrolment, a correction: 409 ``member_not_merged``
+naming the *survivor*), and reads, lookups and reports follow the survivor.
+
+A mixin of :class:`~.members.Member`, one of its direct bases: its events are the member's (``Member.MemberMerged``,
+``Member.DuplicateMergedIn``). ``MemberMerged`` is public (pseudonymous ids, an OSV, a day: nothing personal), one per
+OSV either record was ever a member of, each under that OSV's municipality, so every partner that received one of the
+person's memberships learns of it (as an erasure's tombstones go out); ``DuplicateMergedIn`` is the survivor's side,
+private.
+
+The rules refuse rather than guess: no record is merged into itself, into a record merged away, nor when it has records
+merged into it (no chains: merge into the one that stays); neither may be erased or being erased (nothing left to tell
+it is the same person); both must give the same nationality and sex (the public terms every event of theirs was
+counted under: correct the wrong one first); the merged person's stays in one OSV never overlap, and a project enrols
+them once. No error repeats anyone's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from shared.errors import ConflictError, NotFoundError, RuleViolationError
+
+if TYPE_CHECKING:
+    from services.engagement.domain.members import Member, Membership, Participation
+
+
+class DuplicateMemberNotFoundError(NotFoundError):
+    """404 for a ``duplicate_id`` naming no member (its field the body's, as the path's member is ``member_id``)."""
+
+    def __init__(self, member_id: object) -> None:
+        super().__init__(f"member {member_id} is not known to engagement", field="duplicate_id", rule="known_member")
+
+
+class MergeWithItselfError(RuleViolationError):
+    def __init__(self) -> None:
+        super().__init__("a member cannot be merged into itself", field="duplicate_id", rule="another_member")
+
+
+class MemberMergedError(ConflictError):
+    """409 ``member_not_merged``: the record was merged into another, which takes the person's records now."""
+
+    def __init__(self, into_member_id: object, merged_on: date, *, field: str = "member_id", which: str = "this member") -> None:
+        super().__init__(
+            f"{which} was merged into member {into_member_id} on {merged_on.isoformat()} (one person recorded twice): "
+            f"record it on member {into_member_id}",
+            field=field,
+            rule="member_not_merged",
+        )
+        self.into_member_id = into_member_id
+
+
+class MergeRefusedError(ConflictError):
+    """409: the two records cannot be merged as they stand (``rule`` says why, the message what to do first)."""
+
+    def __init__(self, detail: str, rule: str, field: str = "duplicate_id") -> None:
+        super().__init__(detail, field=field, rule=rule)
+
+
+class MemberMerges:
+    """Two records of one person merged: a mixin of :class:`~.members.Member` (see the module)."""
+
+    id: UUID
+    nationality: str
+    sex: str
+    erased_on: date | None
+    erasure_begun_on: date | None
+    memberships: dict[UUID, Membership]
+    participations: dict[UUID, Participation]
+
+    merged_into: UUID | None = None
+    """The member this record was merged into (it takes no new record of the person), or None."""
+    merged_on: date | None = None
+    merged_from: tuple[UUID, ...] = ()
+    """The records merged into this one, in the order they were merged."""
+
+    class MemberMerged(Aggregate.Event):
+        """The duplicate's side of a merge (public): this record is member ``into_member_id``'s person from ``merged_on``.
+        ``osv_id``: an OSV either record was a member of, whose municipality the event goes out under."""
+
+        into_member_id: UUID
+        osv_id: UUID
+        merged_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.merged_into = self.into_member_id
+            aggregate.merged_on = self.merged_on
+
+    class DuplicateMergedIn(Aggregate.Event):
+        """The survivor's side of a merge (private): ``duplicate_id``'s records are this person's from ``merged_on``."""
+
+        duplicate_id: UUID
+        merged_on: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.merged_from = (*aggregate.merged_from, self.duplicate_id)
+
+    def check_not_merged(self, field: str = "member_id", which: str = "this member") -> None:
+        """409 ``member_not_merged`` (naming the member it went to) once this record was merged into another: a new record
+        of the person (a membership, an enrolment, a correction, an erasure) goes to that member. What the record holds is
+        still wound down and corrected where it was recorded (a departure, a role, a joining date, a withdrawal)."""
+        if self.merged_into is not None and self.merged_on is not None:
+            raise MemberMergedError(self.merged_into, self.merged_on, field=field, which=which)
+
+    def holds_entry(self, holder: UUID | None) -> bool:
+        """Whether a document-index entry leading to ``holder`` is this record's own: led to it, or, once merged, to the
+        member it was merged into (its document leads there since, :meth:`merge_into`)."""
+        return holder is not None and holder in (self.id, self.merged_into)
+
+    def merge_into(self, survivor: Member, merged_on: date, memberships_through: Iterable[Membership] = ()) -> None:
+        """This record and ``survivor`` are one person recorded twice: this one is merged into ``survivor``.
+
+        422 ``another_member`` for the same record. 409 ``member_not_merged`` for either merged into another already; 409
+        ``no_merged_records`` for a duplicate with records merged into it (merge the other way); 409 ``not_erased`` for
+        either erased or being erased; 409 ``same_nationality`` or ``same_sex`` when the two differ (correct the wrong one
+        first); 409 ``stays_apart`` for two stays in one OSV that overlap (both active, say: the same stay recorded
+        twice); 409 ``enrol_once`` for a project both take part in. ``memberships_through``: those of records merged into
+        ``survivor`` before, which the person holds too.
+
+        Records ``MemberMerged`` on this record, once per OSV either was a member of (in the order they were joined), and
+        ``DuplicateMergedIn`` on ``survivor``.
+        """
+        if survivor.id == self.id:
+            raise MergeWithItselfError
+        self.check_not_merged("duplicate_id", f"the duplicate {self.id}")
+        survivor.check_not_merged()
+        if self.merged_from:
+            raise MergeRefusedError(
+                f"records were merged into the duplicate {self.id}: merge member {survivor.id} into it instead", "no_merged_records"
+            )
+        for record, field in ((self, "duplicate_id"), (survivor, "member_id")):
+            if record.erased_on is not None or record.erasure_begun_on is not None:
+                raise MergeRefusedError(
+                    f"member {record.id}'s personal data is erased: nothing tells it is the same person, and it is merged with no one",
+                    "not_erased", field,
+                )
+        for term in ("nationality", "sex"):
+            if getattr(self, term) != getattr(survivor, term):
+                raise MergeRefusedError(
+                    f"the two records give the person a different {term}: correct the wrong one first "
+                    "(POST /members/{id}/correction), then merge",
+                    f"same_{term}",
+                )
+        held = [*survivor.memberships.values(), *memberships_through]
+        for mine in self.memberships.values():
+            for theirs in held:
+                if theirs.osv_id == mine.osv_id and _overlap(mine, theirs):
+                    raise MergeRefusedError(
+                        f"membership {mine.membership_id} of the duplicate and {theirs.membership_id} of member {survivor.id} "
+                        "are stays in one OSV at the same time: record the end of the one that ended (its departure), "
+                        "then merge; the same stay recorded twice cannot be merged yet",
+                        "stays_apart",
+                    )
+        shared = sorted(str(grant) for grant in self.participations if grant in survivor.participations)
+        if shared:
+            raise MergeRefusedError(f"both records take part in the project of grant {shared[0]}: a project enrols a person once", "enrol_once")
+        osv_ids = dict.fromkeys(m.osv_id for m in sorted(
+            [*self.memberships.values(), *survivor.memberships.values()], key=lambda m: m.joined_on
+        ))
+        for osv_id in osv_ids:
+            self.trigger_event(self.MemberMerged, into_member_id=survivor.id, osv_id=osv_id, merged_on=merged_on)  # type: ignore[attr-defined]
+        survivor.trigger_event(survivor.DuplicateMergedIn, duplicate_id=self.id, merged_on=merged_on)
+
+
+def _overlap(one: Membership, other: Membership) -> bool:
+    """Whether two stays share a day past the first one's start (a stay begun the day the other ended is apart)."""
+    return one.joined_on < (other.left_on or date.max) and other.joined_on < (one.left_on or date.max)

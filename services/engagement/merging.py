@@ -1,0 +1,72 @@
+"""Two records of one person merged (the :class:`Engagement` application's; tester 184 F3).
+
+Kept apart from :mod:`services.engagement.application` by concern, as :mod:`.forgetting` is: the merge itself, what
+follows a merged record to the member it went into (reads, enrolments, meetings), and an erasure that forgets both.
+The rules are the domain's (:mod:`services.engagement.domain.merges`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from services.engagement.domain.members import Member, Membership
+from services.engagement.domain.merges import DuplicateMemberNotFoundError
+from shared.preconditions import check_version
+from shared.store import retried_on_collision
+
+
+class Merging:
+    """:class:`~services.engagement.application.Engagement`'s merges of members (a mixin: ``self`` is the application)."""
+
+    @retried_on_collision
+    def merge_members(self, survivor_id: UUID, duplicate_id: UUID, expected: frozenset[int] | None = None) -> Member:
+        """The member ``survivor_id``, with the record ``duplicate_id`` of the same person merged into it, today in Lima
+        (:meth:`~services.engagement.domain.merges.MemberMerges.merge_into`: ``MemberMerged`` on the duplicate, public,
+        one per OSV either was a member of; ``DuplicateMergedIn`` on the survivor, private).
+
+        The duplicate's document entry leads to the survivor from then on (a lookup or a registration by its document
+        finds the survivor); its personal data stays sealed under its own key, forgotten when the survivor is erased.
+        Nothing personal is read out: no access log records it. 404 for an unknown ``survivor_id`` (``member_id``) or
+        ``duplicate_id``; 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not name the
+        survivor's version; the domain's 409s and 422.
+        """
+        survivor = self.get_member(survivor_id)  # type: ignore[attr-defined]
+        check_version("the member", survivor.version, expected)
+        duplicate = self.load(duplicate_id, Member, DuplicateMemberNotFoundError)  # type: ignore[attr-defined]
+        duplicate.merge_into(survivor, self.today(), self.merged_memberships(survivor))  # type: ignore[attr-defined]
+        saved: list[Any] = [duplicate, survivor]
+        own, _ = self._document_index_of(duplicate)  # type: ignore[attr-defined]
+        if own is not None:
+            own.pass_to(survivor.id)
+            saved.append(own)
+        self.save(*saved)  # type: ignore[attr-defined]
+        return survivor
+
+    def merged_records(self, member: Member) -> list[Member]:
+        """The records merged into ``member``, in the order they were merged (none for most)."""
+        return [self.get_member(duplicate_id) for duplicate_id in member.merged_from]  # type: ignore[attr-defined]
+
+    def merged_memberships(self, member: Member) -> list[Membership]:
+        """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
+        return [m for record in self.merged_records(member) for m in record.memberships.values()]
+
+    def person_of(self, member: Member) -> Member:
+        """The member a record was merged into, or the record itself: whose person a read shows."""
+        return member if member.merged_into is None else self.get_member(member.merged_into)  # type: ignore[attr-defined]
+
+    def erase_personal_data(self, member_id: UUID, erased_on: date) -> Member:
+        """As :meth:`~services.engagement.forgetting.Forgetting.erase_personal_data`, for the person: the records merged
+        into the member are erased first (each dated no earlier than its first joining), then the member, so that an
+        erasure cut short is finished by asking again. A record merged into another is 409 ``member_not_merged``: erase
+        the member it went into, which forgets both."""
+        member = self.get_member(member_id)  # type: ignore[attr-defined]
+        member.check_not_merged()
+        if member.erased_on is None:
+            member.check_erasure_date(erased_on)  # a refused erasure deletes nothing, the duplicates' included
+            for record in self.merged_records(member):
+                if record.erased_on is None:
+                    first_joined = min(m.joined_on for m in record.memberships.values())
+                    super().erase_personal_data(record.id, max(erased_on, first_joined))  # type: ignore[misc]
+        return super().erase_personal_data(member_id, erased_on)  # type: ignore[misc]

@@ -1,0 +1,210 @@
+"""Two records of one person are merged: `POST /members/{survivor}/merges` (tester 184 F3).
+
+Yusmary was registered in Comas with her CPP; a field worker registered her again in Los Olivos with her old PTP (the
+PTP's renewal as a CPP). Correcting the duplicate's document to the CPP is refused, and says to merge; the merge keeps
+both records' histories, closes the duplicate to new records of the person, and has reads, lookups and registrations
+by the old document follow the survivor. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.test_engagement_api import fund_osv, map_osv, registry_publishes
+from tests.support.api import assert_problem
+from tests.support.clients import application_of, feed, service_client
+from tests.support.identity import signed_in_headers
+
+pytestmark = pytest.mark.timeout(120)
+
+NAME = "Yusmary Carolina Pérez Gil"
+CPP = "CPP-000371933"
+PTP = "000512344"
+SECRETS = ("Yusmary", "Pérez", "000371933", "000512344", "912345678")
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    with service_client("engagement", tmp_path / "var", database_url) as client:
+        yield client
+
+
+def map_los_olivos(client: TestClient) -> str:
+    osv_id = str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=osv_id, district="Los Olivos", zone="Lima Norte", mapped_on="2021-03-15")
+    return osv_id
+
+
+def register(client: TestClient, osv_id: str, document_type: str, number: str, **overrides: Any) -> dict[str, Any]:
+    person = {
+        "osv_id": osv_id, "full_name": NAME, "document_type": document_type, "document_number": number, "nationality": "VE",
+        "sex": "F", "joined_on": "2024-03-01", "birth_year": 1990, "phone": "+51 912 345 678", **overrides,
+    }
+    response = client.post("/members", json=person)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def yusmary_twice(client: TestClient) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """Yusmary in Comas with her CPP (the survivor) and in Los Olivos with her old PTP (the duplicate)."""
+    comas, los_olivos = map_osv(client), map_los_olivos(client)
+    survivor = register(client, comas, "CPP", CPP)
+    duplicate = register(client, los_olivos, "PTP", PTP, joined_on="2024-05-10")
+    return survivor, duplicate, comas, los_olivos
+
+
+def merge(client: TestClient, survivor_id: str, duplicate_id: str, headers: dict[str, str] | None = None, **params: Any) -> Any:
+    return client.post(f"/members/{survivor_id}/merges", json={"duplicate_id": duplicate_id}, headers=headers, params=params or None)
+
+
+def lookup(client: TestClient, document_type: str, number: str) -> Any:
+    return client.get("/members", params={"document_type": document_type, "document_number": number, "purpose": "duplicate_check"})
+
+
+def merges_in(client: TestClient) -> list[dict[str, Any]]:
+    return [e["data"] for e in feed(client) if e["type"] == "MemberMerged"]
+
+
+def test_the_duplicates_correction_to_the_survivors_document_says_to_merge_them(client: TestClient) -> None:
+    survivor, duplicate, _, _ = yusmary_twice(client)
+
+    refused = client.post(f"/members/{duplicate['id']}/correction", json={"document_type": "CPP", "document_number": CPP})
+
+    assert_problem(refused, 409, "document_number", "person_already_registered")
+    assert f"POST /members/{survivor['id']}/merges" in refused.json()["detail"]
+
+
+def test_a_merged_duplicate_leads_to_the_survivor_and_takes_no_new_record_of_the_person(client: TestClient) -> None:
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+
+    merged = merge(client, survivor["id"], duplicate["id"])
+
+    # The survivor answers, masked, with the duplicate's membership listed as the person's, where it is recorded.
+    assert merged.status_code == 201, merged.text
+    body = merged.json()
+    assert body["id"] == survivor["id"] and body["merged_from"] == [duplicate["id"]] and body["full_name"] == "[masked]"
+    assert merged.headers["etag"] == f'"{body["version"]}"' and body["version"] == survivor["version"] + 1
+    listed = {m["osv_id"]: m["recorded_on"] for m in body["memberships"]}
+    assert listed == {comas: None, los_olivos: duplicate["id"]}
+    # The duplicate says where it went.
+    read = client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()
+    assert (read["merged_into"], read["merged_on"] is not None, read["merged_from"]) == (survivor["id"], True, [])
+    # Its old PTP finds the survivor, and registers no one again: a lookup and a registration name the survivor.
+    assert lookup(client, "PTP", PTP).json()["id"] == survivor["id"]
+    again = client.post("/members", json={
+        "osv_id": comas, "full_name": NAME, "document_type": "PTP", "document_number": PTP, "nationality": "VE", "sex": "F",
+        "joined_on": "2024-06-01",
+    })
+    assert_problem(again, 409, "document_number", "person_already_registered")
+    assert survivor["id"] in again.json()["detail"]
+    # Los Olivos lists the survivor in its place.
+    listed_there = client.get(f"/osvs/{los_olivos}/members", params={"masked": "true"}).json()
+    assert [m["member_id"] for m in listed_there] == [survivor["id"]]
+    # Closed to new records of the person, each refusal naming the survivor.
+    for refused in (
+        client.post(f"/members/{duplicate['id']}/memberships", json={"osv_id": comas, "role": "member", "joined_on": "2024-07-01"}),
+        client.post(f"/members/{duplicate['id']}/correction", json={"phone": "+51 911 111 111"}),
+        client.post(f"/members/{duplicate['id']}/erasure", json={"erased_on": "2025-01-10"}, headers=signed_in_headers("dpo")),
+    ):
+        assert_problem(refused, 409, "member_id", "member_not_merged")
+        assert survivor["id"] in refused.json()["detail"]
+    # What the duplicate holds is still wound down where it is recorded.
+    membership_id = duplicate["memberships"][0]["membership_id"]
+    left = client.post(f"/members/{duplicate['id']}/memberships/{membership_id}/departure", json={"left_on": "2024-08-01", "reason": "moved_in_peru"})
+    assert left.status_code == 200, left.text
+
+
+def test_the_merge_is_published_under_each_osvs_municipality_with_nothing_personal(client: TestClient) -> None:
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    published = merges_in(client)
+    assert {(e["member_id"], e["into_member_id"]) for e in published} == {(duplicate["id"], survivor["id"])}
+    assert sorted(e["osv_id"] for e in published) == sorted([comas, los_olivos])
+    text = json.dumps(feed(client))
+    assert not any(secret in text for secret in SECRETS)
+    assert "DuplicateMergedIn" not in text  # the survivor's side stays private
+
+
+def test_the_survivor_enrols_in_a_project_of_the_osv_the_duplicates_membership_is_in(client: TestClient) -> None:
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    grant_id = fund_osv(client, los_olivos)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    enrolled = client.post(f"/members/{survivor['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-06-01"})
+    refused = client.post(f"/members/{duplicate['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-06-01"})
+
+    assert enrolled.status_code == 201, enrolled.text
+    assert_problem(refused, 409, "member_id", "member_not_merged")
+
+
+def test_a_merge_is_refused_rather_than_guessed(client: TestClient) -> None:
+    survivor, duplicate, comas, _ = yusmary_twice(client)
+    other = register(client, comas, "DNI", "45678912", full_name="Otra Persona", sex="M", joined_on="2024-04-01")
+    twice_here = register(client, comas, "PASAPORTE", "940407", joined_on="2024-04-01")
+
+    assert_problem(merge(client, survivor["id"], survivor["id"]), 422, "duplicate_id", "another_member")
+    assert_problem(merge(client, survivor["id"], str(uuid4())), 404, "duplicate_id", "known_member")
+    assert_problem(merge(client, str(uuid4()), duplicate["id"]), 404, "member_id", "known_member")
+    assert_problem(merge(client, survivor["id"], other["id"]), 409, "duplicate_id", "same_sex")
+    assert_problem(merge(client, survivor["id"], twice_here["id"]), 409, "duplicate_id", "stays_apart")
+    assert_problem(merge(client, survivor["id"], duplicate["id"], {"If-Match": '"1"'}), 412, "If-Match", "current_version")
+    assert merges_in(client) == []
+
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    assert_problem(merge(client, survivor["id"], duplicate["id"]), 409, "duplicate_id", "member_not_merged")
+    assert_problem(merge(client, duplicate["id"], other["id"]), 409, "member_id", "member_not_merged")
+    assert_problem(merge(client, twice_here["id"], survivor["id"]), 409, "duplicate_id", "no_merged_records")
+    erased = register(client, map_los_olivos(client), "DNI", "07654321", joined_on="2024-04-01")
+    assert client.post(f"/members/{erased['id']}/erasure", json={"erased_on": "2025-01-10"}, headers=signed_in_headers("dpo")).status_code == 200
+    assert_problem(merge(client, survivor["id"], erased["id"]), 409, "duplicate_id", "not_erased")
+    assert len({e["member_id"] for e in merges_in(client)}) == 1
+
+
+def test_erasing_the_survivor_forgets_both_records(client: TestClient) -> None:
+    survivor, duplicate, _, _ = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    erased = client.post(f"/members/{survivor['id']}/erasure", json={"erased_on": "2025-01-10"}, headers=signed_in_headers("dpo"))
+
+    assert erased.status_code == 200, erased.text
+    for member_id in (survivor["id"], duplicate["id"]):
+        read = client.get(f"/members/{member_id}", params={"purpose": "data_subject_request"}).json()
+        assert (read["personal_data"], read["full_name"]) == ("erased", "[erased]")
+    assert lookup(client, "PTP", PTP).status_code == 404 and lookup(client, "CPP", CPP).status_code == 404
+    engagement = application_of(client)
+    assert engagement.keys.key_of(duplicate["id"]) is None and engagement.keys.key_of(survivor["id"]) is None
+
+
+def test_a_lead_merges_and_an_auditor_or_a_focal_point_may_not(client: TestClient) -> None:
+    survivor, duplicate, _, _ = yusmary_twice(client)
+
+    assert_problem(merge(client, survivor["id"], duplicate["id"], {"Authorization": ""}), 401)
+    for role in ("auditor", "municipal-150132"):
+        assert_problem(merge(client, survivor["id"], duplicate["id"], signed_in_headers(role)), 403)
+    assert merges_in(client) == []
+    assert merge(client, survivor["id"], duplicate["id"], signed_in_headers("lead")).status_code == 201
+
+
+def test_a_dry_run_merges_nothing_and_a_keyed_retry_merges_once(client: TestClient) -> None:
+    survivor, duplicate, _, _ = yusmary_twice(client)
+    key = {"Idempotency-Key": f'"{uuid4()}"'}
+
+    dry = merge(client, survivor["id"], duplicate["id"], dry_run="true")
+    assert dry.status_code == 201 and dry.headers["dry-run"] == "true", dry.text
+    assert merges_in(client) == [] and lookup(client, "PTP", PTP).json()["id"] == duplicate["id"]
+
+    first = merge(client, survivor["id"], duplicate["id"], key)
+    again = merge(client, survivor["id"], duplicate["id"], key)
+
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    assert len(merges_in(client)) == 2  # one merge: one event per OSV of the two records
