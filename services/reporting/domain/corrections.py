@@ -70,7 +70,7 @@ class Corrections:
     traces: list[Any] | None
     restated_steps: dict[tuple[str, int, str], tuple[set[str], list[Any]]]
     """When tracing: per person, field and value restated to, the places claimed so far and the steps of the restatement."""
-    # and, from the tally: _count, _active, _open_groups, _same, zone_of, segment
+    # and, from the tally: _count, _active, _open_groups, _same, _person, zone_of, segment
 
     def _corrected(self, fact: Fact) -> None:
         """Count the membership's joining and departure, the member as an agent of change and as a person reached under
@@ -83,7 +83,7 @@ class Corrections:
                     on = date.fromisoformat(str(day))
                     self._count(f"{name}/by_nationality.{was}", fact, -1, osv=d.get("osv_id"), day=on)
                     self._count(f"{name}/by_nationality.{now}", fact, 1, osv=d.get("osv_id"), day=on)
-        member_id = str(d.get("member_id"))
+        member_id = self._person(d.get("member_id"))  # a record merged away is its survivor's person
         _, index = CORRECTED[fact.type]
         traces, first = self.traces, len(self.traces or ())
         member = self.members.get(member_id)
@@ -131,7 +131,7 @@ class Corrections:
     def _recall_correction(self, fact: Fact) -> None:
         """Learn a correction recalled for a member (see :meth:`~.tally.Tally.recall`), without counting it again."""
         _, _, now = corrected_value(fact)
-        member = self.members.get(str(fact.data.get("member_id")))
+        member = self.members.get(self._person(fact.data.get("member_id")))
         if member is not None:
             member[CORRECTED[fact.type][1]] = now
 

@@ -123,6 +123,8 @@ M = "OSVMerged"
 NATIONALITY, SEX, JOINING = "MemberNationalityCorrected", "MemberSexCorrected", "MemberJoiningDateCorrected"
 """A person's nationality or sex rectified: the figures that count them by it count them again, in every phase; a
 membership's joining date corrected: its joining counts in the phase of the corrected day (:mod:`.corrections`)."""
+MEMBER_MERGED = "MemberMerged"
+"""Two records of one person merged: the figures that count people count them once from then on (:mod:`.membermerges`)."""
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("osvs_identified", POINT, 0, ("OSVMapped", "OSVMappingDateCorrected", M)),
     Indicator("osvs_registered_ruos", POINT, 0, ("RUOSRegistered", M)),
@@ -131,13 +133,13 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("ruos_applications_observed", POINT, {"total": 0, "by_reason": {}}, ("RUOSApplicationObserved", M)),
     Indicator(
         "agents_of_change", SPAN, {"total": 0, "new": 0, "by_nationality": {}, "by_sex": {}},
-        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", M, NATIONALITY, SEX),
+        ("ParticipantEnrolled", "ParticipantWithdrew", "MemberLeft", "OSVDissolved", M, NATIONALITY, SEX, MEMBER_MERGED),
     ),
     Indicator("projects_active", SPAN, 0, ("FundGranted", "GrantClosed", "GrantWithdrawn", "OSVDissolved", M)),
     Indicator("projects_new", POINT, 0, ("FundGranted", "GrantWithdrawn", M)),
     Indicator(
         "beneficiaries_direct", SPAN, {"total": 0, "by_nationality": {}, "by_sex": {}, "aggregate": 0},
-        ("ActivityReported", "ActivityWithdrawn", NATIONALITY, SEX),
+        ("ActivityReported", "ActivityWithdrawn", NATIONALITY, SEX, MEMBER_MERGED),
     ),
     Indicator("attendances", POINT, {"total": 0, "by_nationality": {}, "by_sex": {}}, ("ActivityReported", "ActivityWithdrawn")),
     Indicator("beneficiaries_indirect", POINT, 0, ("ActivityReported", "ActivityWithdrawn")),

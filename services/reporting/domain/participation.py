@@ -23,7 +23,7 @@ class AgentsOfChange:
     agents_of: dict[str, set[str]]
     places: dict[str, str]
     open: dict[tuple[str, str], int]
-    # and, from the tally: _same, _dissolved_on, segment, last_segment, zone_of, _count
+    # and, from the tally: _same, _person, _dissolved_on, segment, last_segment, zone_of, _count
 
     def _end_of(self, member: list[Any], participation: list[Any]) -> int | None:
         """The last day (ordinal) of a participation, or None while it goes on."""
@@ -63,7 +63,7 @@ class AgentsOfChange:
 
     def _member(self, fact: Fact) -> list[Any]:
         d = fact.data
-        return self.members.setdefault(str(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), [], []])
+        return self.members.setdefault(self._person(d["member_id"]), [nationality_group(d.get("nationality")), str(d.get("sex")), [], []])
 
     def _enrol(self, fact: Fact) -> list[Any]:
         d = fact.data
@@ -71,11 +71,11 @@ class AgentsOfChange:
         grant, osv = str(d.get("grant_id")), str(d.get("osv_id"))
         if not any(p[0] == grant and self._end_of(member, p) is None for p in member[2]):  # else: already taking part in that project
             member[2].append([grant, self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), None, osv])
-            self.agents_of[osv].add(str(d["member_id"]))
+            self.agents_of[osv].add(self._person(d["member_id"]))
         return member
 
     def _withdraw(self, fact: Fact) -> list[Any] | None:
-        member = self.members.get(str(fact.data["member_id"]))
+        member = self.members.get(self._person(fact.data["member_id"]))
         grant = str(fact.data.get("grant_id"))
         for participation in reversed(member[2] if member else []):
             if participation[0] == grant and participation[3] is None:

@@ -54,6 +54,7 @@ from services.reporting.domain.indicators import (
     nationality_group,
     phases_in,
 )
+from services.reporting.domain.membermerges import MemberMerges
 from services.reporting.domain.merges import Merges
 from services.reporting.domain.participation import AgentsOfChange
 from services.reporting.domain.tallyreading import EVER, Counter, TallyReading, Within
@@ -93,7 +94,7 @@ class Trace:
     fact: Fact
 
 
-class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading):
+class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading):
     """Everything the indicators need, folded fact by fact in recorded order.
 
     ``phases`` cut the calendar into segments; ``lookup`` finds an activity's
@@ -123,6 +124,7 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
         self.pb_accepted: set[str] = set()
         self.pb_funded: set[str] = set()
         self.merged: dict[str, str] = {}  # osv merged away -> the OSV it was merged into
+        self.members_merged: dict[str, str] = {}  # member record merged away -> the member it was merged into (:mod:`.membermerges`)
         self.dissolved: dict[str, int] = {}  # osv -> dissolved on (ordinal)
         self.reached: dict[str, list[Any]] = {}  # person -> [nationality group, sex, {"<group>|<segment>": activities}]
         self.last: tuple[datetime, str, int, str] | None = None
@@ -161,12 +163,13 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
         out: dict[str, set[str]] = {"osv": set(), "member": set(), "grant": set()}
         if self.complete:
             return out
+        facts = list(facts)
         for fact in facts:
             for named in (fact.data.get("osv_id"), fact.data.get("into_osv_id")):
                 if named is not None:
                     out["osv"].update(osv for osv in (str(named), self._same(named)) if osv not in self.places)
-            if fact.type in RECALLED["member"] and fact.subject not in self.members:
-                out["member"].add(fact.subject)
+        out["member"] = self._members_missing(facts, self.members, RECALLED["member"])  # every record of the person
+        for fact in facts:
             if fact.type in ("GrantClosed", "GrantWithdrawn") and fact.subject not in self.projects:
                 out["grant"].add(fact.subject)
         return out
@@ -199,7 +202,7 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
         self.recall(
             f for f in facts
             if (f.type == "OSVMapped" and str(f.data.get("osv_id")) not in osvs)
-            or (f.type in RECALLED["member"] and str(f.data.get("member_id")) not in members)
+            or (f.type in RECALLED["member"] and self._person(f.data.get("member_id")) not in members)
             or (f.type in RECALLED["grant"] and self._grant_id(f) not in grants)
         )
 
@@ -248,11 +251,11 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
 
     def _took_part(self, fact: Fact) -> None:
         change = self._enrol if fact.type == "ParticipantEnrolled" else self._withdraw
-        self._refigure(fact, (), [str(fact.data.get("member_id"))], lambda: change(fact))
+        self._refigure(fact, (), [self._person(fact.data.get("member_id"))], lambda: change(fact))
 
     def _member_left(self, fact: Fact) -> None:
         _membership("members_left")(self, fact)
-        self._refigure(fact, (), [str(fact.data.get("member_id"))], lambda: self._leave(fact))
+        self._refigure(fact, (), [self._person(fact.data.get("member_id"))], lambda: self._leave(fact))
 
     def _refigure(self, fact: Fact, grants: Iterable[str], members: Iterable[str], change: Callable[[], Any]) -> None:
         """Make a change to projects and members (ending, moving, starting them) and count what it changed, as ``fact``'s."""
@@ -382,7 +385,7 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
 
     def _reach(self, person: Mapping[str, Any], sign: int, groups: Sequence[str], segments: Sequence[int], because: Fact) -> None:
         """A listed participant: counted when first reached in a group and segment, taken back when no activity there lists them any more."""
-        pid = str(person.get("person_id"))
+        pid = self._person(person.get("person_id"))  # a member's record merged away is its survivor's person
         reached = self.reached.setdefault(pid, [nationality_group(person.get("nationality")), str(person.get("sex")), {}])
         nationality, sex, seen = reached
         for group in groups:
@@ -451,6 +454,7 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
             "pb_accepted": sorted(self.pb_accepted),
             "pb_funded": sorted(self.pb_funded),
             "merged": self.merged,
+            "members_merged": self.members_merged,
             "dissolved": self.dissolved,
             "reached": self.reached,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
@@ -483,6 +487,7 @@ class Tally(Merges, Corrections, GrantWithdrawals, AgentsOfChange, TallyReading)
         tally.pb_accepted = set(state["pb_accepted"])
         tally.pb_funded = set(state["pb_funded"])
         tally.merged = dict(state.get("merged", {}))
+        tally.members_merged = dict(state.get("members_merged", {}))  # none in a checkpoint of a version before member merges
         tally.dissolved = {osv: int(day) for osv, day in state.get("dissolved", {}).items()}
         tally.reached = {p: [n, s, dict(seen)] for p, (n, s, seen) in state.get("reached", {}).items()}
         last = state.get("last")
@@ -563,6 +568,7 @@ _HANDLERS: dict[str, Callable[[Tally, Fact], None]] = {
     "ContactLost": Tally._contact_lost,
     "OSVDissolved": Tally._dissolved,
     "OSVMerged": Tally._osv_merged,
+    "MemberMerged": Tally._member_merged,
     "FollowUpMeetingHeld": Tally._meeting,
     "ActionItemCompleted": Tally._action_completed,
     "ParticipatoryBudgetSubmitted": Tally._pb_submitted,

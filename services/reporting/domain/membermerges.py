@@ -1,0 +1,109 @@
+"""Two records of one person merged, in the tally (engagement's ``MemberMerged``, tester 184 F3). Pure: no I/O.
+
+A person registered twice counted as two people wherever the indicators count people: as an agent of change (by
+nationality and sex) and as a person reached at activities (``beneficiaries_direct``). From the merge on, the record
+merged away is its survivor's person: its participations and departures are the survivor's, and where both were
+counted (a segment and group in which each took part, or was reached) the person counts once. A report as of a moment
+before the merge still counts two, as it did then; a signed phase the merge changes shows a restatement naming it.
+Engagement publishes one ``MemberMerged`` per OSV either record was a member of: the first is applied, the others find
+it done. Later facts naming the record merged away (a departure from one of its memberships, an activity listing it,
+a withdrawal of one that did) count as the survivor's.
+
+``members_joined`` and ``members_left`` count joinings and departures, one per stay in an OSV, not people: a person
+who joined two OSVs joined twice, merged or not (engagement refuses a merge of two stays in one OSV at once), so a
+merge moves neither.
+
+A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``agents_of`` and ``reached`` and counts (``_count``,
+``_refigure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from services.reporting.domain.indicators import Fact
+
+
+class MemberMerges:
+    """What :class:`~.tally.Tally` does when one member record is merged into another (see the module)."""
+
+    members_merged: dict[str, str]
+    """Member record merged away -> the member it was merged into (state: saved with the checkpoints)."""
+    members: dict[str, list[Any]]
+    agents_of: dict[str, set[str]]
+    reached: dict[str, list[Any]]
+    # and, from the tally: _count, _refigure
+
+    def _person(self, member_id: object) -> str:
+        """The member a record was merged into, followed to the last (the record itself when never merged)."""
+        person, seen = str(member_id), set()
+        while person in self.members_merged and person not in seen:
+            seen.add(person)
+            person = self.members_merged[person]
+        return person
+
+    def _records_of(self, person: str) -> set[str]:
+        """The person's records: the member and every record merged into it, directly or through others."""
+        return {person} | {record for record in self.members_merged if self._person(record) == person}
+
+    def _member_merged(self, fact: Fact) -> None:
+        """Count the record merged away as its survivor's person from now on (see the module)."""
+        d = fact.data
+        duplicate, survivor = str(d.get("member_id")), self._person(d.get("into_member_id"))
+        if duplicate in self.members_merged or survivor == duplicate:
+            return  # one event per OSV of the two records: the first applies the merge
+        self.members_merged[duplicate] = str(d.get("into_member_id"))
+        if duplicate in self.members:
+            self._refigure(fact, (), [duplicate, survivor], self._agents_joined(duplicate, survivor))
+        self._reached_joined(duplicate, survivor, fact)
+
+    def _agents_joined(self, duplicate: str, survivor: str) -> Callable[[], None]:
+        """The change that makes the duplicate's participations and departures the survivor's (for ``_refigure``, which
+        counts what it changed: the segments only the duplicate took part in stay, those both did count once)."""
+
+        def change() -> None:
+            record = self.members[duplicate]
+            kept = self.members.setdefault(survivor, [record[0], record[1], [], []])
+            kept[2].extend(record[2])
+            kept[3].extend(record[3])
+            for participation in record[2]:
+                self.agents_of[participation[4]].add(survivor)
+            record[2], record[3] = [], []
+
+        return change
+
+    def _reached_joined(self, duplicate: str, survivor: str, fact: Fact) -> None:
+        """Where both records were reached (a group and segment), take the duplicate back: one person reached there."""
+        record = self.reached.pop(duplicate, None)
+        if record is None:
+            return
+        kept = self.reached.get(survivor)
+        if kept is None:
+            self.reached[survivor] = record
+            return
+        nationality, sex, seen = record
+        for key, activities in seen.items():
+            if kept[2].get(key, 0) > 0:
+                group, _, segment = key.rpartition("|")
+                for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
+                    self._count(f"beneficiaries_direct/{part}", fact, -1, district=group, segment=int(segment))
+            kept[2][key] = kept[2].get(key, 0) + activities
+
+    def _members_missing(self, facts: Iterable[Fact], known: Iterable[str], types: Iterable[str]) -> set[str]:
+        """The member records a restored tally must recall for these facts: for each fact about a member (of ``types``, or
+        a merge, both its records), every record of the person it counts as, unless the tally knows the person."""
+        known, types = set(known), set(types)
+        out: set[str] = set()
+        for fact in facts:
+            if fact.type == "MemberMerged":
+                named = [fact.data.get("member_id"), fact.data.get("into_member_id")]
+            elif fact.type in types:
+                named = [fact.subject]
+            else:
+                continue
+            for member in named:
+                person = self._person(member)
+                if person not in known:
+                    out |= self._records_of(person) | {str(member)}
+        return out
