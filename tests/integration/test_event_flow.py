@@ -218,3 +218,43 @@ def test_a_grant_withdrawn_as_entered_in_error_reaches_reporting_over_nats_and_c
     [fact] = [f for f in rebuilt.facts() if f.type == "GrantWithdrawn"]
     assert fact.data["grant_id"] == twice.json()["id"] and fact.data["reason"] == "duplicate"
     assert "note" not in fact.data and "acta 12" not in str(fact.data)
+
+
+def test_two_records_of_one_person_merged_in_engagement_reach_reporting_over_nats_and_count_once(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # Tester 184 F3: Yusmary, registered in Comas with her CPP and again in Los Olivos with her old PTP, took part in both
+    # OSVs' projects as two agents of change. Merged, she counts once; as of before the merge, twice.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        assert system.funding.post(
+            "/phases", json={"code": "F1", "name": "Fase 1", "starts_on": "2021-01-01", "ends_on": "2021-12-31"}
+        ).status_code == 201
+        records = []
+        for district, name, document_type, number in (("comas", "Unidos por Comas", "CPP", "000371933"), ("los olivos", "Vecinos de Pro", "PTP", "000512344")):
+            osv = system.registry.post("/osvs", json={"name": name, "district": district, "mapped_on": "2021-03-15"})
+            assert osv.status_code == 201, osv.text
+            osv_id = osv.json()["id"]
+            grant = eventually(lambda osv_id=osv_id: (r := system.funding.post("/grants", json={
+                "osv_id": osv_id, "amount": "1000.00", "currency": "PEN", "granted_on": "2021-04-01", "kind": "seed_fund"})).status_code == 201 and r)
+            member = eventually(lambda osv_id=osv_id, document_type=document_type, number=number: (r := system.engagement.post("/members", json={
+                "osv_id": osv_id, "full_name": "Yusmary Pérez", "document_type": document_type, "document_number": number,
+                "nationality": "VE", "sex": "F", "joined_on": "2021-04-02"})).status_code == 201 and r)
+            member_id = member.json()["id"]
+            eventually(lambda member_id=member_id, grant=grant: system.engagement.post(
+                f"/members/{member_id}/participations", json={"grant_id": grant.json()["id"], "enrolled_on": "2021-04-05"}).status_code == 201)
+            records.append(member_id)
+        system.wait_relayed()
+        system.wait_applied()
+        recorded = datetime.now(timezone.utc)
+        time.sleep(1.1)
+
+        merged = system.engagement.post(f"/members/{records[0]}/merges", json={"duplicate_id": records[1]})
+        assert merged.status_code == 201, merged.text
+        system.wait_relayed()
+        system.wait_applied()
+        now = system.indicators()
+        then = system.reporting.get("/indicators", params={"as_of": recorded.isoformat().replace("+00:00", "Z")}).json()
+
+    assert now["phases"][0]["indicators"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+    assert then["phases"][0]["indicators"]["agents_of_change"] == {"total": 2, "new": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}
+    assert now["total"]["members_joined"]["total"] == 2  # two joinings, of two OSVs

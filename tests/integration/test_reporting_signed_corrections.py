@@ -113,3 +113,42 @@ def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restateme
     now = client.get("/indicators").json()["phases"][0]["indicators"]["osvs_identified"]
     then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["osvs_identified"]
     assert (now, then) == (2, 1)
+
+
+def test_a_person_recorded_twice_merged_after_a_signed_phase_shows_as_a_restatement_naming_the_merge(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 184 F3: Yusmary, registered twice, took part in the OSV's project as two agents of change; merged after F1
+    was signed, she counts once in F1 from the merge on, the sign-off shows it, and as of before the merge she counts twice."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+
+    def enrolled(position: int, member: str) -> dict[str, Any]:
+        return cloudevent("engagement", position, "ParticipantEnrolled", member, at(2 + position), member_id=member, grant_id="g-1",
+                          osv_id="osv-1", nationality="VE", sex="F", age_band="30-44", enrolled_on="2021-03-05", occurred_on="2021-03-05")
+
+    readmodel.apply([
+        *a_first_phase_and_an_osv(),
+        cloudevent("funding", 2, "FundGranted", "g-1", at(2), grant_id="g-1", osv_id="osv-1", kind="seed_fund", amount="1000.00",
+                   currency="PEN", granted_on="2021-03-01", support="first_time", occurred_on="2021-03-01"),
+        joined(1, 2.1, "yusmary", "2021-03-01", "VE"), joined(2, 2.2, "yusmary-ptp", "2021-03-02", "VE"),
+        enrolled(3, "yusmary"), enrolled(4, "yusmary-ptp"),
+    ])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["agents_of_change"]["total"] == 2
+
+    readmodel.apply([cloudevent(
+        "engagement", 5, "MemberMerged", "yusmary-ptp", at(5000), member_id="yusmary-ptp", into_member_id="yusmary", osv_id="osv-1",
+        merged_on="2021-07-31", occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+
+    changed = the_restatement(client, signed.json(), "agents_of_change")
+    parts = {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]}
+    assert parts["total"] == (2, 1, -1) and parts["by_nationality.VE"] == (2, 1, -1) and parts["by_sex.F"] == (2, 1, -1)
+    assert {e["type"] for e in changed["events"]} == {"MemberMerged"}
+    now = client.get("/indicators").json()["phases"][0]["indicators"]
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]
+    assert (now["agents_of_change"]["total"], then["agents_of_change"]["total"]) == (1, 2)
+    assert now["members_joined"]["total"] == then["members_joined"]["total"] == 2  # joinings stay joinings
