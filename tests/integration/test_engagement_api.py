@@ -119,12 +119,16 @@ def test_staff_record_a_person_joining_an_osv(client: TestClient) -> None:
                 "status": "active",
                 "left_on": None,
                 "reason": None,
+                "recorded_on": None,  # its own, not a record merged into it
             }
         ],
         "participations": [],
         "personal_data": "kept",
         "disclosed": False,
         "version": 2,
+        "merged_into": None,  # no record of the same person merged either way (tester 184 F3)
+        "merged_on": None,
+        "merged_from": [],
     }
     shown = client.get(f"/members/{member['id']}?purpose=contact").json()
     plain = {
