@@ -201,6 +201,13 @@ class AlreadyErasedError(ConflictError):
         )
 
 
+DAYS_STAY_AS_RECORDED = (
+    "the days their memberships began stay as recorded (the rules a corrected day is checked by, their birth year among "
+    "them, are erased with it)"
+)
+"""What :class:`PersonErasedError` says to a joining date's correction: a new registration's advice fits no date (tester 184 F6)."""
+
+
 class PersonErasedError(ConflictError):
     """``then``: what the caller can still do, for the command refused (a new membership's advice by default)."""
 

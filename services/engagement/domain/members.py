@@ -33,6 +33,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.documents import document_identities, document_identity, normalise_document_number
 from services.engagement.domain.memberrules import (
+    DAYS_STAY_AS_RECORDED,
     AgeBand,
     AlreadyActiveInOSVError,
     AlreadyEnrolledError,
@@ -319,11 +320,8 @@ class Member(MemberMerges, Aggregate):
         Records ``JoiningDateCorrected`` (public: the previous and the new date) and, when the age on joining falls in
         another band, ``AgeBandCorrected``.
         """
-        if self.erasure_begun_on is not None or self.erased_on is not None:  # a new registration's advice fits no date (tester 184 F6)
-            raise PersonErasedError(
-                "the days their memberships began stay as recorded (the rules a corrected day is checked by, their birth "
-                "year among them, are erased with it)"
-            )
+        if self.erasure_begun_on is not None or self.erased_on is not None:
+            raise PersonErasedError(DAYS_STAY_AS_RECORDED)
         membership = self.membership(membership_id)
         if joined_on == membership.joined_on:
             return False
