@@ -16,10 +16,11 @@ positions. Nothing is skipped in silence.
 
 Once per process, before its first check of a source, the follower asks the
 view whether rows lack what a column added since they were written holds
-(:meth:`~shared.views.View.refill_wanted`: the OSV directory's names, after
-an upgrade); if so it reads the source's whole feed and gives its events to
-:meth:`~shared.views.View.refill`, trying again at the next round while the
-feed fails.
+(:meth:`~shared.views.View.refill_wanted`: the OSV directory's names, or
+engagement's grants' withdrawals, after an upgrade); if so it reads the
+source's whole feed, gives its events to :meth:`~shared.views.View.refill`
+and tells the view it was read whole (:meth:`~shared.views.View.refilled`),
+trying again at the next round while the feed fails.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class FeedFollower:
             if int(body["next_after"]) == after:
                 break
             after = int(body["next_after"])
+        await asyncio.to_thread(self.view.refilled, source)
         state.refilled = True
         log.info("view %s: filled %s rows from %s's feed, read to position %s", self.view.name, filled, source, after)
 

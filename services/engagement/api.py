@@ -341,7 +341,9 @@ def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: En
     """Record that the member takes part in a funded project (records `ParticipantEnrolled`); the answer carries the member's new `ETag`.
 
     Dated on or before the grant's closing, as funding's `GrantClosed` told engagement: after it, 409 `grant_open`
-    (a closed project enrols no one). The same for an activity naming the grant (`held_on`).
+    (a closed project enrols no one). A grant funding withdrew as entered in error (`GrantWithdrawn`) enrols no one
+    whatever the date: 409 `grant_not_withdrawn`, field `grant_id` (enrolments made before stay as recorded; reporting
+    counts none in it). The same for an activity naming the grant (`held_on`).
     """
     member = engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on)
     tagged(response, member.version)  # the member's new ETag, as for a membership's changes
@@ -473,7 +475,11 @@ def list_overdue(
     responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
 )
 def report_activity(body: ActivityCreate, engagement: EngagementDep) -> ActivityPublic:
-    """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`)."""
+    """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`).
+
+    A `grant_id` names a grant of the same OSV, made by `held_on` and not closed before it (409 `grant_open`), nor
+    withdrawn in funding as entered in error (409 `grant_not_withdrawn`, field `grant_id`, whatever the date: an activity
+    recorded on it before the withdrawal stays as recorded)."""
     activity = engagement.report_activity(
         osv_id=body.osv_id,
         held_on=body.held_on,

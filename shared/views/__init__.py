@@ -552,6 +552,10 @@ class View:
         """
         return 0
 
+    def refilled(self, source: str) -> None:
+        """``source``'s feed was read whole and given to :meth:`refill`: a view that keeps a mark of it (so as not to read
+        the feed again at each start) sets it here. Nothing by default."""
+
     def settle(self, source: str, upto: int) -> None:
         """The feed says nothing of ``source`` up to ``upto`` is left to apply here (see :meth:`Ledger.settle`)."""
         with Session(self.engine) as session, session.begin():

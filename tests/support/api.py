@@ -119,3 +119,13 @@ class Upstream:
         position = self.app.grants.applied_position() + 1
         self.app.grants.apply([cloudevent("funding", "FundGranted", position, data)])
         return grant_id
+
+    def grant_withdrawn(self, grant_id: str, osv_id: str, granted_on: str = "2024-06-01", withdrawn_on: str = "2024-09-02") -> None:
+        """Funding's ``GrantWithdrawn`` of a grant :meth:`fund_granted` made (it repeats what that said)."""
+        data = {
+            "grant_id": grant_id, "osv_id": osv_id, "kind": "seed_fund", "amount": "3000.00", "currency": "PEN",
+            "granted_on": granted_on, "proposal_id": None, "round_id": None, "reason": "duplicate",
+            "withdrawn_on": withdrawn_on, "occurred_on": withdrawn_on,
+        }
+        position = self.app.grants.applied_position() + 1
+        self.app.grants.apply([cloudevent("funding", "GrantWithdrawn", position, data)])

@@ -3,6 +3,14 @@
 Members take part in funded projects as agents of change, and activities may
 belong to a funded project: engagement checks both against the grants funding
 has published, kept here with the events applied (see :mod:`shared.views`), in one transaction.
+
+A grant funding withdrew as entered in error (``GrantWithdrawn``) takes no new
+record here (409 ``grant_not_withdrawn``); what was recorded on it before the
+withdrawal arrived stays as recorded. The withdrawal's day came later than the
+other columns: a directory made before has the column added at start
+(:func:`~shared.views.create_tables`), and the withdrawals it applied then
+without keeping them (an engagement of the version before) are read again once
+from funding's feed (:meth:`GrantDirectory.refill`).
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, Engine, String
+from sqlalchemy import Date, Engine, String, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.errors import ConflictError, DateBeforeError, NotHeardOfYetError, RuleViolationError, not_known_yet
@@ -36,6 +45,19 @@ class KnownGrant(Base):
     kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
     granted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """The day funding withdrew the grant as entered in error (``GrantWithdrawn``), or None. Added after the other
+    columns: :meth:`GrantDirectory.__init__` adds it to a table made before (null in its rows until the follower reads
+    funding's feed again, :meth:`GrantDirectory.refill`)."""
+
+
+class Refilled(Base):
+    """The columns added since a directory was made whose values its rows have been given from funding's feed: a refill is
+    read once per directory, not at each start (:meth:`GrantDirectory.refill_wanted`)."""
+
+    __tablename__ = "grant_directory_refills"
+
+    column: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
 class GrantNotInFundingError(NotHeardOfYetError):
@@ -67,6 +89,20 @@ class GrantClosedBeforeError(ConflictError):
         )
 
 
+class GrantWithdrawnError(ConflictError):
+    """409 ``grant_not_withdrawn``: funding withdrew the grant as entered in error; it takes no new record here, whatever its date."""
+
+    def __init__(self, grant_id: UUID, withdrawn_on: date) -> None:
+        super().__init__(
+            f"grant {grant_id} was withdrawn in funding on {withdrawn_on.isoformat()} as entered in error: its project takes "
+            "no new enrolment or activity. What was recorded on it before stays as recorded (activities that were held "
+            "stay; agents of change enrolled only on it no longer count in reporting): record them on the grant made in "
+            "its place, if any",
+            field="grant_id",
+            rule="grant_not_withdrawn",
+        )
+
+
 class GrantDirectory(View):
     """What engagement knows of grants; :meth:`apply` is its consumer's handler."""
 
@@ -75,7 +111,7 @@ class GrantDirectory(View):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine, LEDGER, durable_prefix="engagement-grant-directory")
-        create_tables(Base.metadata, engine)
+        create_tables(Base.metadata, engine, columns=[KnownGrant.__table__.c.withdrawn_on])
 
     def get(self, grant_id: UUID) -> KnownGrant | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -83,15 +119,20 @@ class GrantDirectory(View):
             return grant if grant is not None and grant.granted_on is not None else None
 
     def require(self, grant_id: UUID) -> KnownGrant:
+        """The grant, known here and not withdrawn: 422 ``grant_made_in_funding`` (with ``Retry-After``) for one whose
+        ``FundGranted`` has not arrived, 409 ``grant_not_withdrawn`` for one funding withdrew as entered in error."""
         grant = self.get(grant_id)
         if grant is None:
             raise GrantNotInFundingError(grant_id)
+        if grant.withdrawn_on is not None:
+            raise GrantWithdrawnError(grant_id, grant.withdrawn_on)
         return grant
 
     def require_open(self, grant_id: UUID, *, on: date, dated: str) -> KnownGrant:
-        """The grant (:meth:`require`), if funding had not closed it before ``on``, the date of the fact about to be recorded
-        (field ``dated``), else 409 ``grant_open``; and made by then, else 422 ``not_before_granted_on``. What is known here of a closing comes from funding's events: it lags
-        funding by the time they take to arrive."""
+        """The grant (:meth:`require`: known, not withdrawn), if funding had not closed it before ``on``, the date of the fact
+        about to be recorded (field ``dated``), else 409 ``grant_open``; and made by then, else 422 ``not_before_granted_on``.
+        What is known here of a closing or a withdrawal comes from funding's events: it lags funding by the time they take
+        to arrive (a record taken meanwhile stays, as one recorded before the withdrawal)."""
         grant = self.require(grant_id)
         if grant.closed_on is not None and on > grant.closed_on:
             raise GrantClosedBeforeError(grant_id, dated, on, grant.closed_on)
@@ -100,16 +141,67 @@ class GrantDirectory(View):
         return grant
 
     def apply_event(self, session: Session, cloudevent: dict[str, Any]) -> None:
+        """Set the grant's columns an event of funding's says (``FundGranted``, ``GrantClosed``, ``GrantWithdrawn``), whichever
+        arrives first: the row ends the same in any order of delivery. A withdrawal repeats what its ``FundGranted`` said,
+        and fills the row when it comes first."""
         data = cloudevent["data"]
         kind = cloudevent["type"]
-        if kind not in ("FundGranted", "GrantClosed") or "grant_id" not in data:
+        if kind not in ("FundGranted", "GrantClosed", "GrantWithdrawn") or "grant_id" not in data:
             return
         grant = session.get(KnownGrant, str(data["grant_id"]))
         if grant is None:
             grant = KnownGrant(grant_id=str(data["grant_id"]))
             session.add(grant)
-        if kind == "FundGranted":
+        if kind == "FundGranted" or (kind == "GrantWithdrawn" and grant.granted_on is None):
             grant.osv_id, grant.kind, grant.granted_on = str(data["osv_id"]), data["kind"], parse_date(data["granted_on"])
-        else:
+        if kind == "GrantClosed":
             grant.closed_on = parse_date(data["closed_on"])
+        elif kind == "GrantWithdrawn":
+            grant.withdrawn_on = parse_date(data["withdrawn_on"])
         session.flush()
+
+    # A directory made before it kept withdrawals ------------------------------------------------
+
+    _refilled = select(Refilled.column).where(Refilled.column == "withdrawn_on")
+
+    def refill_wanted(self, source: str) -> bool:
+        """Whether funding's feed is to be read again for the withdrawals this directory applied before it kept them: once,
+        for a directory that had applied events of funding's then (one that applied none has nothing to fill, and is
+        marked so at once)."""
+        with Session(self.engine) as session:
+            if session.execute(self._refilled).first() is not None:
+                return False
+            applied = self.ledger.highest(session, source)
+        if applied == 0:  # nothing applied yet: every withdrawal to come is kept as it arrives
+            self.refilled(source)
+            return False
+        return True
+
+    def refill(self, events: list[dict[str, Any]]) -> int:
+        """Give each grant its withdrawal day from the ``GrantWithdrawn`` events among ``events`` (funding's feed, read
+        again), where its row holds none; return how many rows were filled."""
+        withdrawn = [
+            {"id": str(e["data"]["grant_id"]), "on": parse_date(e["data"]["withdrawn_on"])}
+            for e in events
+            if e.get("type") == "GrantWithdrawn" and e["data"].get("grant_id") and e["data"].get("withdrawn_on")
+        ]
+        if not withdrawn:
+            return 0
+        fill = (
+            update(KnownGrant)
+            .where(KnownGrant.grant_id == bindparam("id"), KnownGrant.withdrawn_on.is_(None))
+            .values(withdrawn_on=bindparam("on"))
+            .execution_options(synchronize_session=False)
+        )
+        with self.engine.begin() as connection:
+            return sum(connection.execute(fill, row).rowcount for row in withdrawn)
+
+    def refilled(self, source: str) -> None:
+        """Funding's feed was read whole and given to :meth:`refill` (or there was nothing to fill): it is not read again.
+        Two replicas marking it at once: the second finds it marked."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.execute(self._refilled).first() is None:
+                    session.add(Refilled(column="withdrawn_on"))
+        except IntegrityError:
+            pass
