@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from services.reporting.domain.indicators import Fact, phases_in
-from services.reporting.domain.tally import Tally, evidence, histories_in, report
-from tests.unit.test_indicators import fact, mapped, merged, phase
+from services.reporting.domain.tally import RECALLED, Tally, evidence, histories_in, report
+from tests.unit.test_indicators import enrolled, fact, mapped, merged, phase
 
 F1 = ("F1", "2021-01-01", "2021-06-30")
 F2 = ("F2", "2021-07-01", "2021-12-31")
@@ -113,3 +113,49 @@ def test_a_tally_saved_before_a_withdrawal_and_restored_goes_on_to_the_same_repo
     later = Tally.restore(json.loads(json.dumps(Tally(phases).fold(facts).state())), phases)
     later.recall(facts)
     assert "g2" not in later.projects
+
+
+# Agents of change enrolled in a withdrawn grant's project (grant withdrawal in engagement) ----------------------------
+
+
+def test_agents_of_change_enrolled_only_in_a_withdrawn_grant_count_no_more_and_one_in_another_project_still_does() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), granted("g1", "a", "2021-08-01")]
+    twice = granted("g2", "a", "2021-08-01")
+    facts += [
+        twice,
+        enrolled("ana", "g2", "2021-08-05"),  # only in the project typed twice
+        enrolled("bea", "g2", "2021-08-05", nationality="PE"), enrolled("bea", "g1", "2021-09-01", nationality="PE"),
+    ]
+    as_of_before = report(facts)
+    assert figures(as_of_before, "agents_of_change")[1]["total"] == 2
+
+    now = report([*facts, withdrawn(twice)])
+    f1, f2, total = figures(now, "agents_of_change")
+    assert (f1["total"], f2["total"], total["total"]) == (0, 1, 1)
+    assert f2["by_nationality"] == {"PE": 1} and (f2["new"], total["new"]) == (1, 1)
+    assert report(facts) == as_of_before  # a report as of before the withdrawal counts them as it did
+    # The evidence names the withdrawal taking ana back.
+    events = evidence([*facts, withdrawn(twice)], "agents_of_change", "F2")["events"]
+    assert any(e["type"] == "GrantWithdrawn" for e in events)
+
+
+def test_an_enrolment_in_a_withdrawn_grant_recorded_after_the_withdrawal_counts_nowhere() -> None:
+    """Engagement hears of the withdrawal a moment after funding records it: an enrolment taken meanwhile stays recorded there."""
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05")]
+    wrong = granted("g1", "a", "2021-08-01")
+    facts += [wrong, withdrawn(wrong), enrolled("ana", "g1", "2021-08-05")]
+    assert figures(report(facts), "agents_of_change")[2]["total"] == 0
+
+
+def test_a_tally_restored_before_a_withdrawal_takes_its_agents_of_change_back_as_a_whole_fold_does() -> None:
+    facts = [phase(*F1), phase(*F2), mapped("a", "2021-01-05"), granted("g1", "a", "2021-08-01")]  # made in recorded order
+    twice = granted("g2", "a", "2021-08-01")
+    facts += [twice, enrolled("ana", "g2", "2021-08-05"), enrolled("bea", "g1", "2021-08-05"), withdrawn(twice)]
+    phases = phases_in(facts)
+    restored = Tally.restore(json.loads(json.dumps(Tally(phases).fold(facts[:7]).state())), phases)
+    restored.history = histories_in(facts)
+    # As the read model recalls: the grants' facts and the OSVs' mappings, no enrolment (the members come from the history)
+    restored.recall(f for f in facts[:7] if f.type in RECALLED["grant"] or f.type == "OSVMapped")
+    restored.fold(facts[7:])
+    assert restored.report(phases, "zone") == report(facts, "zone")
+    assert report(facts)["total"]["agents_of_change"]["total"] == 1

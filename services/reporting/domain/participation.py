@@ -1,7 +1,8 @@
 """Agents of change in the tally: each member's participations in projects, and the segments they count in. Pure: no I/O.
 
 A member counts in each segment one of their participations overlaps. A participation runs from its enrolment to the
-first of: its withdrawal, the member's leaving that OSV, the OSV's dissolution (each day included). A mixin of
+first of: its withdrawal, the member's leaving that OSV, the OSV's dissolution (each day included); one in a grant
+withdrawn as entered in error counts nowhere from the grant's withdrawal on (:mod:`.withdrawals`). A mixin of
 :class:`~.tally.Tally`, which keeps ``members``, ``agents_of``, ``places`` and ``open`` and counts (``_count``).
 """
 
@@ -21,6 +22,7 @@ class AgentsOfChange:
 
     members: dict[str, list[Any]]
     agents_of: dict[str, set[str]]
+    grants_withdrawn: set[str]
     places: dict[str, str]
     open: dict[tuple[str, str], int]
     # and, from the tally: _same, _person, _dissolved_on, segment, last_segment, zone_of, _count
@@ -69,6 +71,8 @@ class AgentsOfChange:
         d = fact.data
         member = self._member(fact)
         grant, osv = str(d.get("grant_id")), str(d.get("osv_id"))
+        if grant in self.grants_withdrawn:  # recorded after the withdrawal, before engagement heard of it: no project
+            return member
         if not any(p[0] == grant and self._end_of(member, p) is None for p in member[2]):  # else: already taking part in that project
             member[2].append([grant, self.places.get(self._same(osv), UNKNOWN), fact.occurred_on.toordinal(), None, osv])
             self.agents_of[osv].add(self._person(d["member_id"]))
