@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from uuid import UUID
 
 from devtools.embedded import NatsServer
 from services.reporting.domain.tally import report
 from services.reporting.rebuild import rebuild_from_stream
 from services.reporting.views.readmodel import ReadModel
 from shared.views import make_engine
+from tests.support.clients import application_of
 from tests.support.system import System, eventually, last_public_position, running_system
 
 
@@ -258,3 +260,31 @@ def test_two_records_of_one_person_merged_in_engagement_reach_reporting_over_nat
     assert now["phases"][0]["indicators"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert then["phases"][0]["indicators"]["agents_of_change"] == {"total": 2, "new": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}
     assert now["total"]["members_joined"]["total"] == 2  # two joinings, of two OSVs
+
+
+def test_a_grant_withdrawn_in_funding_reaches_engagements_view_over_nats_and_its_agents_of_change_count_no_more(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    # Grant withdrawal in engagement: engagement enrolled agents of change in, and took activities of, a grant funding had
+    # withdrawn, and reporting went on counting them. Funding's GrantWithdrawn now reaches engagement's grant directory over
+    # NATS; a record naming the grant is refused there, and reporting counts no agent of change enrolled only on it.
+    with running_system(tmp_path / "var", nats_server.url) as system:
+        ids = map_register_grant_and_enrol(system, took_part_on="2021-10-25")
+        system.wait_relayed()
+        system.wait_applied()
+        enrolled = system.indicators()["phases"][1]["indicators"]["agents_of_change"]["total"]
+        withdrawn = system.funding.post(f"/grants/{ids['grant_id']}/withdrawal", json={"reason": "entered_in_error"})
+        assert withdrawn.status_code == 201, withdrawn.text
+        activity = {
+            "osv_id": ids["osv_id"], "held_on": "2021-11-05", "kind": "mural_painting", "district": "Comas",
+            "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 3}], "grant_id": ids["grant_id"],
+        }
+        refused = eventually(lambda: (r := system.engagement.post("/activities", json=activity)).status_code == 409 and r)
+        assert refused.json()["errors"][0]["field"] == "grant_id" and refused.json()["errors"][0]["rule"] == "grant_not_withdrawn"
+        known = application_of(system.engagement).grants.get(UUID(ids["grant_id"]))
+        system.wait_relayed()
+        system.wait_applied()
+        after = system.indicators()["phases"][1]["indicators"]["agents_of_change"]["total"]
+
+    assert known is not None and known.withdrawn_on is not None
+    assert (enrolled, after) == (1, 0)
