@@ -226,7 +226,10 @@ class Grant(Aggregate):
         support: Support = Support.FIRST_TIME,
         proposal_id: UUID | None = None,
         round_id: UUID | None = None,
+        distinct_from: list[UUID] | None = None,
     ) -> None:
+        """``distinct_from``: the OSV's grants of the same kind, amount, currency and day that staff said are others
+        (:mod:`.grantduplicates`); none in a ``FundGranted`` stored before it was kept."""
         self.osv_id = osv_id
         self.amount = amount
         self.currency = Currency(currency)
@@ -235,6 +238,7 @@ class Grant(Aggregate):
         self.support = Support(support)
         self.proposal_id = proposal_id
         self.round_id = round_id
+        self.distinct_from = list(distinct_from or [])
         self.deliveries: list[GoodsDelivery] = []
         self.disbursements: list[Disbursement] = []
         self.closing: Closing | None = None
@@ -612,6 +616,7 @@ def grant_support(
     proposal_id: UUID | None = None,
     round_id: UUID | None = None,
     mapped_on: date | None = None,
+    distinct_from: Sequence[UUID] = (),
 ) -> Grant:
     """A new grant to an OSV, marked first-time or repeat from its history; never dated before the OSV was mapped.
 
@@ -627,6 +632,7 @@ def grant_support(
         support=history.support_for(granted_on, phases),
         proposal_id=proposal_id,
         round_id=round_id,
+        distinct_from=list(distinct_from),
     )
 
 

@@ -1,0 +1,81 @@
+"""A grant that may be one the OSV already has, typed twice (tester 177 F4). Pure: no I/O.
+
+Eight identical ``POST /grants`` sent at once without an ``Idempotency-Key`` were all recorded. A grant made directly to an
+OSV with the same kind, amount, currency and ``granted_on`` as one of the organisation's grants not withdrawn (its own, or
+those of a record merged into it; one made on a proposal included) is a *possible duplicate*: refused with 409
+``possible_duplicate`` naming those grants, unless the request says it is another grant (``distinct_from``: their ids).
+The organisation's grants are its support history's (:class:`~.grants.SupportHistory`), saved in the same transaction as
+every grant to it: two identical requests at once conflict in the store, and the one run again finds the other's grant.
+A grant made on an approved proposal is not checked: the proposal says which grant it is, and its approved amount bounds
+what is granted on it (a proposal may be granted in equal parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from services.funding.domain.grants import Grant, GrantKind, SupportHistory
+from shared.errors import ConflictError
+from shared.money import Currency
+
+
+class PossibleDuplicateGrantError(ConflictError):
+    """409 ``possible_duplicate`` (field ``osv_id``): the OSV already has a grant of this kind, amount, currency and day;
+    ``possible_duplicates`` (in :attr:`extensions`) names each: ``grant_id``, ``kind``, ``amount`` (a decimal string),
+    ``currency``, ``granted_on`` (ISO), ``proposal_id`` (or None) and ``osv_id`` (the record it was granted to)."""
+
+    def __init__(self, duplicates: Sequence[Grant]) -> None:
+        first = duplicates[0]
+        named = ", ".join(str(g.id) for g in duplicates)
+        super().__init__(
+            f"this OSV already has a {first.kind.value} grant of {first.amount} {first.currency.value} granted on "
+            f"{first.granted_on.isoformat()}: {named}. If this is another grant, send the request again with "
+            '"distinct_from": [<those ids>]; if it is the same, it is recorded already (a request sent again is sent '
+            "with the same Idempotency-Key)",
+            field="osv_id",
+            rule="possible_duplicate",
+        )
+        self.duplicates = list(duplicates)
+        self.extensions = {
+            "possible_duplicates": [
+                {
+                    "grant_id": str(g.id), "osv_id": str(g.osv_id), "kind": g.kind.value, "amount": str(g.amount),
+                    "currency": g.currency.value, "granted_on": g.granted_on.isoformat(),
+                    "proposal_id": None if g.proposal_id is None else str(g.proposal_id),
+                }
+                for g in duplicates
+            ]
+        }
+
+
+def same_day_and_kind(history: SupportHistory, granted_on: date, kind: GrantKind) -> list[UUID]:
+    """The organisation's grants not withdrawn (its own and those of records merged into it) of ``kind`` granted on
+    ``granted_on``: the only ones a new grant may repeat. Read them (:func:`possible_duplicates` compares amount and
+    currency); none are read for a grant on a day the OSV had no other of its kind."""
+    kind = GrantKind(kind)
+    return [r.grant_id for r in history.organisation_grants if r.granted_on == granted_on and r.kind is kind]
+
+
+def possible_duplicates(
+    amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind, grants: Iterable[Grant], distinct_from: Iterable[UUID] = ()
+) -> list[Grant]:
+    """Those of ``grants`` with this kind, amount, currency and day, not withdrawn, and not named in ``distinct_from``."""
+    skip = set(distinct_from)
+    currency, kind = Currency(currency), GrantKind(kind)
+    return [
+        g for g in grants
+        if g.id not in skip and g.withdrawal is None and g.kind is kind and g.amount == amount and g.currency is currency
+        and g.granted_on == granted_on
+    ]
+
+
+def check_not_duplicate(
+    amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind, grants: Iterable[Grant], distinct_from: Iterable[UUID] = ()
+) -> None:
+    """Raise :class:`PossibleDuplicateGrantError` (409) naming the :func:`possible_duplicates` among ``grants``, if any."""
+    duplicates = possible_duplicates(amount, currency, granted_on, kind, grants, distinct_from)
+    if duplicates:
+        raise PossibleDuplicateGrantError(duplicates)
