@@ -126,7 +126,11 @@ def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> lis
 @grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods to a mapped OSV (records `FundGranted`; dated before the phase, or outside every phase
-    the day, of grants the OSV already has, it makes them repeat support and records `GrantSupportRestated` for each)."""
+    the day, of grants the OSV already has, it makes them repeat support and records `GrantSupportRestated` for each).
+
+    One of the same kind, amount, currency and `granted_on` as a grant the OSV has, not withdrawn, is 409
+    `possible_duplicate` naming those grants (`possible_duplicates`): send it again with `distinct_from` naming them if
+    it is another grant."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return await run_command(funding, granted, body, funding)
@@ -135,7 +139,8 @@ async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 def granted(body: GrantCreate, funding: Funding) -> GrantPublic:
     """``POST /grants``'s command and answer (:func:`~shared.inplace.run_command`: on the event loop, or in a worker thread)."""
     grant = funding.granted_fund(  # the grant as saved: no read back
-        osv_id=body.osv_id, amount=body.amount, currency=body.currency, granted_on=body.granted_on, kind=body.kind
+        osv_id=body.osv_id, amount=body.amount, currency=body.currency, granted_on=body.granted_on, kind=body.kind,
+        distinct_from=body.distinct_from,
     )
     return GrantPublic.of(grant)
 

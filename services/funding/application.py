@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -15,6 +15,7 @@ from services.funding.domain.budgets import (
     SubmissionTakenError,
     submit_participatory_budget,
 )
+from services.funding.domain.grantduplicates import check_not_duplicate, same_day_and_kind
 from services.funding.domain.grants import (
     DeliveredItem,
     Grant,
@@ -181,14 +182,20 @@ class Funding(ServiceApplication):
 
     # Grants ------------------------------------------------------------------
 
-    def grant_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> UUID:
-        """Record a grant made directly (historic records, goods packages), entered in the OSV's support history."""
-        return self.granted_fund(osv_id, amount, currency, granted_on, kind).id
+    def grant_fund(
+        self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind, distinct_from: Iterable[UUID] = ()
+    ) -> UUID:
+        """Record a grant made directly (historic records, goods packages), entered in the OSV's support history; 409
+        ``possible_duplicate`` when the OSV has a grant of the same kind, amount, currency and day that ``distinct_from``
+        does not name (:mod:`~services.funding.domain.grantduplicates`)."""
+        return self.granted_fund(osv_id, amount, currency, granted_on, kind, distinct_from).id
 
     @retried_on_collision
-    def granted_fund(self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind) -> Grant:
+    def granted_fund(
+        self, osv_id: UUID, amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind, distinct_from: Iterable[UUID] = ()
+    ) -> Grant:
         """:meth:`grant_fund`, giving the grant as saved: what ``POST /grants`` answers, without reading it back."""
-        grant, history, restated = self.new_grant(osv_id, amount, currency, granted_on, kind)
+        grant, history, restated = self.new_grant(osv_id, amount, currency, granted_on, kind, distinct_from=distinct_from)
         self.save(grant, history, *restated)
         return grant
 
@@ -202,6 +209,7 @@ class Funding(ServiceApplication):
         *,
         proposal_id: UUID | None = None,
         round_id: UUID | None = None,
+        distinct_from: Iterable[UUID] = (),
     ) -> tuple[Grant, SupportHistory, list[Grant]]:
         """A grant to an active OSV, marked first-time or repeat from its support history; that history with it entered;
         and the OSV's grants it makes repeat support, restated (``GrantSupportRestated``, ``earlier_grant_recorded``):
@@ -212,13 +220,21 @@ class Funding(ServiceApplication):
         without its entry, nor a mark it changes left as it was. The history is read once: when another grant to the
         OSV was saved meanwhile (or a phase holding its grants opened), the two saves conflict on the history's
         version in the store and the command runs again on what was saved.
+
+        A grant made directly (no ``proposal_id``) is 409 ``possible_duplicate`` when the organisation has a grant not
+        withdrawn of the same kind, amount, currency and day that ``distinct_from`` does not name (tester 177 F4): read
+        from that same history, so two identical requests at once record one (the second, run again, finds the first).
         """
         osv = self.osvs.require_active(osv_id, on=granted_on, dated="granted_on")
         history = self.support_history_of(osv_id)
+        distinct = list(dict.fromkeys(distinct_from))
+        if proposal_id is None:  # a proposal's grants are bounded by its approved amount (grantduplicates' docstring)
+            same = [self.get_grant(other) for other in same_day_and_kind(history, granted_on, kind)]
+            check_not_duplicate(amount, currency, granted_on, kind, same, distinct)
         phases = self.phase_dates()
         grant = grant_support(
             osv_id, amount, currency, granted_on, kind, history, phases,
-            proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on,
+            proposal_id=proposal_id, round_id=round_id, mapped_on=osv.mapped_on, distinct_from=distinct,
         )
         made_repeat = history.made_repeat_by(granted_on, phases)
         history.enter(grant, phases)

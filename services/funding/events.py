@@ -9,10 +9,10 @@ bookkeeping and never leave the service.
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.funding.domain.budgets import BudgetOutcome, OSVParticipatoryBudgets, ParticipatoryBudgetSubmission
 from services.funding.domain.grants import (
@@ -203,6 +203,16 @@ class FundGranted(PublicEvent):
     proposal_id: UUID | None = Field(description="The approved proposal it was granted on; null for a grant made directly.")
     round_id: UUID | None = Field(description="The funding round of that proposal; null for a grant made directly.")
     granted_on: date
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="The OSV's grants of the same kind, amount, currency and `granted_on` that staff said this one is not "
+        "(without them it was refused as a possible duplicate); empty for most grants, and in those recorded before it was kept.",
+    )
+
+    @field_validator("distinct_from", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 @catalogue.publishes(Grant.GrantSupportRestated)

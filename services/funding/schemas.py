@@ -282,6 +282,13 @@ class GrantCreate(Command):
     currency: Currency
     granted_on: IsoDate = Field(description="When it was granted." + NOT_AFTER_DISSOLUTION)
     kind: GrantKind = Field(description="`seed_fund` (money) or `goods`.")
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The OSV's grants of the same kind, amount, currency and `granted_on` that this one is not (two packages "
+        "handed over the same day): without them, such a grant is refused with 409 `possible_duplicate`, which names them "
+        "(a grant withdrawn as entered in error is none).",
+    )
 
 
 class GrantPublic(BaseModel):
@@ -307,6 +314,10 @@ class GrantPublic(BaseModel):
     totals: GrantTotals
     closing: GrantClosingPublic | None
     withdrawal: GrantWithdrawalPublic | None = Field(description="Why and when it was withdrawn as entered in error; null if it was not.")
+    distinct_from: list[UUID] = Field(
+        default_factory=list,
+        description="The OSV's grants of the same kind, amount, currency and day that staff said this one is not (`POST /grants`'s `distinct_from`).",
+    )
 
     @classmethod
     def of(cls, grant: Grant) -> GrantPublic:
@@ -331,4 +342,5 @@ class GrantPublic(BaseModel):
             granted_on=grant.granted_on,
             kind=grant.kind,
             withdrawal=GrantWithdrawalPublic.of(grant.withdrawal),
+            distinct_from=grant.distinct_from,
         )

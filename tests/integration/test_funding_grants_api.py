@@ -143,6 +143,7 @@ def test_phase_two_supports_five_osvs_two_of_them_again_with_goods_and_tranches_
         "proposal_id": None,
         "round_id": None,
         "granted_on": "2021-10-22",
+        "distinct_from": [],
     }
     delivered = next(e["data"] for e in events if e["type"] == "GoodsDelivered")
     assert (delivered["total_value"], delivered["currency"], delivered["items"][1]) == (
