@@ -51,6 +51,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import shutil
@@ -941,8 +942,14 @@ def commands_with_ceilings_beside(args: argparse.Namespace, tmp: Path, table: Ta
         else:
             with step("funding: POST /grants"), service("funding", var, server.url, tmp) as funding:
 
-                def grant_body(i: int) -> dict[str, Any]:
-                    return {"osv_id": osv_ids[i % len(osv_ids)], "amount": "1500.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "seed_fund"}
+                serial = itertools.count()
+
+                def grant_body(_: int) -> dict[str, Any]:
+                    # Each POST another grant: an OSV's next one a day later, never a possible duplicate (tester 177 F4) nor
+                    # an earlier day restating the ones before it. Counted across the warm-up and the timed run.
+                    k = next(serial)
+                    granted_on = date(2021, 10, 20) + timedelta(days=k // len(osv_ids))
+                    return {"osv_id": osv_ids[k % len(osv_ids)], "amount": "1500.00", "currency": "PEN", "granted_on": granted_on.isoformat(), "kind": "seed_fund"}
 
                 say(f"funding: waiting until its OSV directory knows the {len(osv_ids):,} OSVs")
                 caught_up, response = post_until_created(funding.url, "/grants", grant_body(len(osv_ids) - 1), timeout=120)
