@@ -153,7 +153,7 @@ def list_grants(
     caller: CallerDep,
     osv_id: Annotated[UUID | None, Query(description="Only this OSV's grants.")] = None,
     kind: Annotated[GrantKind | None, Query(description="Only grants of this kind.")] = None,
-    grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open` or only `closed` grants.")] = None,
+    grant_status: Annotated[GrantStatus | None, Query(alias="status", description="Only `open`, only `closed` or only `withdrawn` grants.")] = None,
     round_id: Annotated[
         UUID | None,
         Query(description="Only grants made on this round's approved proposals; 404 `known_round` for a round that does not exist "

@@ -59,7 +59,8 @@ def test_a_withdrawn_grant_takes_no_tranche_delivery_or_closing() -> None:
 
 def test_a_grant_with_money_or_goods_paid_out_is_not_withdrawn_but_closed() -> None:
     seed, goods = seed_fund(), goods_grant()
-    seed.disburse(1, Decimal("1000.00"), date(2021, 11, 1))
+    seed.disburse(1, Decimal("600.00"), date(2021, 11, 1))
+    seed.disburse(2, Decimal("400.00"), date(2021, 11, 2))
     goods.deliver_goods([paint(2, "45.50")], date(2021, 11, 3))
     for grant in (seed, goods):
         with pytest.raises(PaidOutError) as refused:
@@ -67,7 +68,7 @@ def test_a_grant_with_money_or_goods_paid_out_is_not_withdrawn_but_closed() -> N
         assert (refused.value.field, refused.value.rule) == ("grant_id", "nothing_paid_out")
         assert "closing" in refused.value.message and "cancelled" in refused.value.message
         assert grant.status is GrantStatus.OPEN
-    assert "1000.00 PEN" in str(PaidOutError(seed)) and "91.00 PEN" in str(PaidOutError(goods))
+    assert "2 tranche(s) totalling 1000.00 PEN" in str(PaidOutError(seed)) and "91.00 PEN" in str(PaidOutError(goods))  # tester 187 F10
 
 
 def test_a_closed_grant_is_not_withdrawn() -> None:

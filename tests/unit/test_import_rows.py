@@ -300,4 +300,6 @@ def test_a_date_as_kobo_writes_it_is_read_and_a_day_the_calendar_lacks_is_said_s
     assert "has no month 31: the day comes first, write 15/03/2021 (day first)" in date_mistake("13/31/2021")  # no month 13 either
     # Month first: the row's own day is said back, not another year's example (tester 184 F6).
     assert date_mistake("03/15/2022") == "'03/15/2022' has no month 15: the day comes first, write 15/03/2022 for March 15, 2022"
+    assert date_mistake("12/31/2021 10:00").endswith("write 31/12/2021 for December 31, 2021, with no time (a date answer is a day)")
+    assert date_mistake("12/31/2021 00:00").endswith("write 31/12/2021 for December 31, 2021")  # a day's time is taken
     assert date_mistake("15/03/21").startswith("'15/03/21' is not a date the import reads: write 15/03/2021 (day first)")

@@ -119,7 +119,7 @@ class PaidOutError(ConflictError):
 
     def __init__(self, grant: Grant) -> None:
         what = (
-            f"{len(grant.disbursements)} tranche(s) of {grant.disbursed} {grant.currency.value} were paid"
+            f"{len(grant.disbursements)} tranche(s) totalling {grant.disbursed} {grant.currency.value} were paid"
             if grant.disbursements
             else f"goods worth {grant.delivered} {grant.currency.value} were delivered"
         )

@@ -104,7 +104,9 @@ def date_mistake(text: str) -> str:
         day, month, year = int(written["day"]), int(written["month"]), int(written["year"])
         if not 1 <= month <= 12:
             if 1 <= day <= 12 and month <= calendar.monthrange(year, day)[1]:  # month first: its own day said back (tester 184 F6)
-                return f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for {calendar.month_name[day]} {month}, {year}"
+                timed = iso_date(f"{month:02d}/{day:02d}/{year}{text[max(map(written.end, ('day', 'month', 'year'))):]}") is None  # and its time, if no day's (tester 187 F12)
+                return (f"'{text}' has no month {month}: the day comes first, write {month:02d}/{day:02d}/{year} for "
+                        f"{calendar.month_name[day]} {month}, {year}" + (", with no time (a date answer is a day)" if timed else ""))
             return f"'{text}' has no month {month}: the day comes first, write {ACCEPTED_DATES}"
         days = calendar.monthrange(year, month)[1]
         if not 1 <= day <= days:
