@@ -234,7 +234,7 @@ def withdraw_grant(grant_id: UUID, body: GrantWithdrawalCreate, funding: Funding
 
 @grants.post("/{grant_id}/withdrawal/note/redaction", response_model=GrantPublic, dependencies=WRITES)
 def redact_withdrawal_note(grant_id: UUID, funding: FundingDep) -> GrantPublic:
-    """Forget a grant's withdrawal note for good; it reads `[redacted]` (deletes its key)."""
+    """Forget a grant's withdrawal note for good; it reads `[redacted]` (deletes its key). 409 `withdrawal_note` for a grant not withdrawn, or withdrawn without a note."""
     return GrantPublic.of(funding.redact_withdrawal_note(grant_id=grant_id))
 
 

@@ -308,8 +308,10 @@ class Funding(ServiceApplication):
         return seen[-1]
 
     def redact_withdrawal_note(self, grant_id: UUID) -> Grant:
-        """Forget a grant's withdrawal note for good (its key is deleted): it reads `[redacted]` from then on."""
+        """Forget a grant's withdrawal note for good (its key is deleted): it reads `[redacted]` from then on; 409
+        ``withdrawal_note`` when there is none (:meth:`Grant.check_note_to_forget`)."""
         grant = self.get_grant(grant_id)
+        grant.check_note_to_forget()
         self.forget_text(grant.id, grant.version, text_key(grant.id))
         return self.get_grant(grant_id)
 

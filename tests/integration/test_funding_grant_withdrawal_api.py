@@ -162,3 +162,16 @@ def test_a_withdrawal_note_is_redacted_for_good(client: TestClient) -> None:
     assert client.get(f"/grants/{seed['id']}/history").json()[-1]["data"]["note"] == "[redacted]"
     stored = application_of(client).get_grant(UUID(seed["id"]))
     assert stored.status.value == "withdrawn"
+    assert client.post(f"/grants/{seed['id']}/withdrawal/note/redaction").status_code == 200  # a retry: forgotten again
+
+
+def test_a_grant_with_no_withdrawal_note_has_none_to_redact(client: TestClient) -> None:
+    """Tester 187 F7: redacting a note that was never written answered 200, and staff believed they had erased something."""
+    osv = registry(client).osv_mapped()
+    open_grant, unnoted = grant(client, osv), grant(client, osv, "goods", "1200.00", "2021-06-14")
+    created(withdraw(client, unnoted["id"]))
+
+    refused = assert_problem(client.post(f"/grants/{open_grant['id']}/withdrawal/note/redaction"), 409, "grant_id", "withdrawal_note")
+    assert "not withdrawn" in refused["detail"]
+    refused = assert_problem(client.post(f"/grants/{unnoted['id']}/withdrawal/note/redaction"), 409, "grant_id", "withdrawal_note")
+    assert "without a note" in refused["detail"]

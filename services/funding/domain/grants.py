@@ -102,6 +102,12 @@ class GrantClosedError(ConflictError):
         )
 
 
+class NoWithdrawalNoteError(ConflictError):
+    def __init__(self, *, withdrawn: bool) -> None:
+        why = "its withdrawal was recorded without a note" if withdrawn else "this grant was not withdrawn: it has no withdrawal note"
+        super().__init__(f"{why}: there is nothing to forget", field="grant_id", rule="withdrawal_note")
+
+
 class GrantWithdrawnError(ConflictError):
     """409 ``grant_not_withdrawn``: the grant was withdrawn as entered in error, and takes no record, nor a second withdrawal."""
 
@@ -204,6 +210,8 @@ class Closing:
 class Withdrawal:
     reason: WithdrawalReason
     withdrawn_on: date
+    noted: bool = False
+    """Whether staff wrote a note on it (kept sealed in the event; redacted, it is still one)."""
 
 
 class Grant(Aggregate):
@@ -430,7 +438,14 @@ class Grant(Aggregate):
         self, osv_id: UUID, kind: GrantKind, amount: Decimal, currency: Currency, granted_on: date, proposal_id: UUID | None,
         round_id: UUID | None, reason: WithdrawalReason, note: str | None, withdrawn_on: date,
     ) -> None:
-        self.withdrawn = Withdrawal(WithdrawalReason(reason), withdrawn_on)
+        self.withdrawn = Withdrawal(WithdrawalReason(reason), withdrawn_on, noted=note is not None)
+
+    def check_note_to_forget(self) -> None:
+        """409 ``withdrawal_note``: a grant never withdrawn, or withdrawn without a note, has no note to forget (a redaction
+        answered 200 and staff believed they had erased something, tester 187 F7). A note already forgotten is forgotten
+        again: a retry of the redaction."""
+        if self.withdrawal is None or not self.withdrawal.noted:
+            raise NoWithdrawalNoteError(withdrawn=self.withdrawal is not None)
 
 
 # Whether support is first-time or repeat ---------------------------------
