@@ -231,6 +231,15 @@ class ListRules:
         return run
 
 
+def refuse_at(field: str, refusal: PydanticCustomError) -> None:
+    """A mistake a model validator finds, said at ``field`` (the one the body lacks, as pydantic's ``missing`` is), in the
+    :class:`Command`'s one 422 with the others; raised at the body outside a :class:`Command`."""
+    found = _found.get()
+    if found is None:
+        raise refusal
+    found.append(InitErrorDetails(type=refusal, loc=(field,), input=None))
+
+
 def _readable_rows(value: Any, handler: ValidatorFunctionWrapHandler, error: ValidationError, model: type[BaseModel] | None) -> list[Any] | None:
     """The rows of a list pydantic refused, each as read: a row its own rules refused as far as it was read
     (:func:`_partly_read`); None if the list itself was refused (not a list, too many rows)."""

@@ -41,6 +41,7 @@ from shared.schemas import (
     Name,
     application_rule,
     domain_rule,
+    refuse_at,
 )
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
@@ -175,8 +176,8 @@ class CorrectionCreate(Command):
                 "at_least_one_field",
                 "give at least one of full_name, document_type with document_number, phone, birth_year, nationality, sex",
             )
-        if "document_number" in given and self.document_type is None:
-            raise PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
+        if "document_number" in given and self.document_type is None:  # the field it lacks named, not the body (tester 187 F9)
+            refuse_at("document_type", PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type"))
         return self
 
     def changes(self) -> dict[str, object]:

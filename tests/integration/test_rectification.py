@@ -223,7 +223,7 @@ def test_a_correction_is_checked_as_a_registration_is(client: TestClient) -> Non
 
     assert_problem(correct(client, member["id"]), 422, "body", "at_least_one_field")
     assert_problem(correct(client, member["id"], document_type="DNI", document_number="1234567"), 422, "document_number", "dni_8_digits")
-    assert_problem(correct(client, member["id"], document_number="07654321"), 422, "body", "document_type_with_number")
+    assert_problem(correct(client, member["id"], document_number="07654321"), 422, "document_type", "document_type_with_number")  # tester 187 F9
     assert_problem(correct(client, member["id"], document_type="CE"), 422, "document_number", "number_with_document")  # tester 184 F2
     assert_problem(correct(client, member["id"], phone="12"), 422, "phone", "phone_6_to_15_digits")
     assert_problem(correct(client, member["id"], full_name=""), 422, "full_name")
