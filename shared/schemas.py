@@ -231,15 +231,6 @@ class ListRules:
         return run
 
 
-def refuse_at(field: str, refusal: PydanticCustomError) -> None:
-    """A mistake a model validator finds, said at ``field`` (the one the body lacks, as pydantic's ``missing`` is), in the
-    :class:`Command`'s one 422 with the others; raised at the body outside a :class:`Command`."""
-    found = _found.get()
-    if found is None:
-        raise refusal
-    found.append(InitErrorDetails(type=refusal, loc=(field,), input=None))
-
-
 def _readable_rows(value: Any, handler: ValidatorFunctionWrapHandler, error: ValidationError, model: type[BaseModel] | None) -> list[Any] | None:
     """The rows of a list pydantic refused, each as read: a row its own rules refused as far as it was read
     (:func:`_partly_read`); None if the list itself was refused (not a list, too many rows)."""
@@ -484,9 +475,16 @@ class Command(BaseModel):
             raise ValidationError.from_exception_data(error.title, _in_body_order(cls, [*_details(error), *found])) from None
         finally:
             _found.reset(reading)
+        found.extend(InitErrorDetails(type=refusal, loc=(field,), input=None) for field, refusal in read.field_mistakes())
         if found:
             raise ValidationError.from_exception_data(cls.__name__, _in_body_order(cls, found))
         return read
+
+    def field_mistakes(self) -> Iterable[tuple[str, PydanticCustomError]]:
+        """Mistakes of the body read whole, each said at the field it names (the one the body lacks, as pydantic's
+        ``missing`` is) with the lists' in the one 422; none by default. A ``model_validator(mode="after")`` runs once
+        this one has raised or returned, and says its mistake at the body."""
+        return ()
 
 
 def _details(error: ValidationError) -> list[InitErrorDetails]:

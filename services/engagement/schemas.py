@@ -8,7 +8,7 @@ here is published (see ``events.py`` for what is).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -41,7 +41,6 @@ from shared.schemas import (
     Name,
     application_rule,
     domain_rule,
-    refuse_at,
 )
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
@@ -169,16 +168,20 @@ class CorrectionCreate(Command):
 
     @model_validator(mode="after")
     def _something_to_correct(self) -> CorrectionCreate:
-        """422 ``at_least_one_field``: a correction names a field; 422 ``document_type_with_number``: a number comes with its type."""
+        """422 ``at_least_one_field``: a correction names a field."""
         given = self.model_fields_set & set(CORRECTED_FIELDS)
         if not given:
             raise PydanticCustomError(
                 "at_least_one_field",
                 "give at least one of full_name, document_type with document_number, phone, birth_year, nationality, sex",
             )
-        if "document_number" in given and self.document_type is None:  # the field it lacks named, not the body (tester 187 F9)
-            refuse_at("document_type", PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type"))
         return self
+
+    def field_mistakes(self) -> Iterable[tuple[str, PydanticCustomError]]:
+        """422 ``document_type_with_number`` at ``document_type``, the field it lacks, not the body (tester 187 F9): a
+        corrected number comes with its type."""
+        if "document_number" in self.model_fields_set and self.document_type is None:
+            yield "document_type", PydanticCustomError("document_type_with_number", "a corrected document_number comes with its document_type")
 
     def changes(self) -> dict[str, object]:
         """What :meth:`~services.engagement.application.Engagement.correct_personal_data` takes: the fields given only."""
