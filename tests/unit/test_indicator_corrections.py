@@ -97,10 +97,10 @@ def test_a_venezuelan_recorded_as_peruvian_counts_as_venezuelan_in_every_phase_o
 
     before, after = phases_of(report(recorded)), phases_of(report(recorded + corrections))
 
-    assert before["F1"]["members_joined"] == {"total": 2, "by_nationality": {"PE": 1, "VE": 1}}
-    assert after["F1"]["members_joined"] == {"total": 2, "by_nationality": {"VE": 2}}
+    assert before["F1"]["members_joined"] == {"total": 2, "by_nationality": {"PE": 1, "VE": 1}, "by_sex": {"F": 1, "M": 1}}
+    assert after["F1"]["members_joined"] == {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}
     assert (before["F2"]["members_left"], after["F2"]["members_left"]) == (
-        {"total": 1, "by_nationality": {"PE": 1}}, {"total": 1, "by_nationality": {"VE": 1}}
+        {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}, {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     )
     assert after["F1"]["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert after["F1"]["beneficiaries_direct"] == {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}, "aggregate": 0}
@@ -108,7 +108,8 @@ def test_a_venezuelan_recorded_as_peruvian_counts_as_venezuelan_in_every_phase_o
     # the evidence names the correction beside the joining it restates (a sign-off's restatement shows it so)
     joinings = evidence(recorded + corrections, "members_joined", "F1")["events"]
     assert [(e["type"], e["adds"]) for e in joinings if e["adds"].get("by_nationality.PE")] == [
-        ("MemberJoined", {"by_nationality.PE": 1, "total": 1}), ("MemberNationalityCorrected", {"by_nationality.PE": -1, "by_nationality.VE": 1}),
+        ("MemberJoined", {"by_nationality.PE": 1, "by_sex.M": 1, "total": 1}),
+        ("MemberNationalityCorrected", {"by_nationality.PE": -1, "by_nationality.VE": 1}),
     ]
     # every report after the correction is the one Rosa recorded right from the start would have made
     for by in (None, "zone", "district"):
@@ -128,8 +129,8 @@ def test_a_correction_within_other_moves_nothing_and_one_of_each_membership_move
              nationality_corrected("ana", "2021-11-01", "EC", "PE", "2021-09-01", osv="b")]
     result = report(recorded + within_other + to_pe, "district")
     districts = result["breakdown"]["groups"]
-    assert phases_of(districts["Comas"])["F1"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}}
-    assert phases_of(districts["Ate"])["F2"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}}
+    assert phases_of(districts["Comas"])["F1"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"F": 1}}
+    assert phases_of(districts["Ate"])["F2"]["members_joined"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"F": 1}}
 
 
 def test_a_tally_restored_before_a_correction_and_re_cut_by_the_next_phase_goes_on_to_the_same_report() -> None:
@@ -166,7 +167,7 @@ def test_a_record_merged_across_districts_after_a_correction_moves_the_corrected
     result = report(recorded, "district")
     assert json.dumps(result, sort_keys=True) == json.dumps(report(right, "district"), sort_keys=True)
     comas = phases_of(result["breakdown"]["groups"]["Comas"])["F1"]
-    assert (comas["members_joined"], comas["members_left"]) == ({"total": 1, "by_nationality": {"VE": 1}},) * 2
+    assert (comas["members_joined"], comas["members_left"]) == ({"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"M": 1}},) * 2
     assert "Ate" not in result["breakdown"]["groups"]  # nothing is left counted there, not even a PE below 0
 
 

@@ -39,17 +39,18 @@ def test_a_joining_typed_in_the_next_phase_counts_in_the_phase_it_happened_once_
     before, after = phases_of(report(recorded)), phases_of(report(recorded + correction))
 
     assert (before["F1"]["members_joined"], before["F2"]["members_joined"]) == (
-        {"total": 1, "by_nationality": {"PE": 1}}, {"total": 1, "by_nationality": {"VE": 1}}
+        {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"F": 1}}, {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     )
     assert (after["F1"]["members_joined"], after["F2"]["members_joined"]) == (
-        {"total": 2, "by_nationality": {"PE": 1, "VE": 1}}, {"total": 0, "by_nationality": {}}
+        {"total": 2, "by_nationality": {"PE": 1, "VE": 1}, "by_sex": {"F": 2}}, {"total": 0, "by_nationality": {}, "by_sex": {}}
     )
     assert after["F2"]["members_left"] == before["F2"]["members_left"]  # she left when she left
     assert after["F2"]["agents_of_change"] == before["F2"]["agents_of_change"]  # and took part when she enrolled
     # the evidence names the correction beside the joining it moves (a sign-off's restatement shows it so)
     f2 = evidence(recorded + correction, "members_joined", "F2")["events"]
     assert [(e["type"], e["adds"]) for e in f2] == [
-        ("MemberJoined", {"by_nationality.VE": 1, "total": 1}), ("MemberJoiningDateCorrected", {"by_nationality.VE": -1, "total": -1}),
+        ("MemberJoined", {"by_nationality.VE": 1, "by_sex.F": 1, "total": 1}),
+        ("MemberJoiningDateCorrected", {"by_nationality.VE": -1, "by_sex.F": -1, "total": -1}),
     ]
     assert [e["type"] for e in evidence(recorded + correction, "members_joined", "F1")["events"]][-1] == "MemberJoiningDateCorrected"
     # every report after the correction is the one Rosa recorded right from the start would have made
@@ -71,7 +72,7 @@ def test_a_joining_corrected_after_a_nationality_correction_moves_under_the_corr
     ]
     after = phases_of(report(recorded + later))
     assert (after["F1"]["members_joined"], after["F2"]["members_joined"]) == (
-        {"total": 1, "by_nationality": {"other": 1}}, {"total": 0, "by_nationality": {}}
+        {"total": 1, "by_nationality": {"other": 1}, "by_sex": {"F": 1}}, {"total": 0, "by_nationality": {}, "by_sex": {}}
     )
 
 

@@ -55,17 +55,17 @@ def test_osvs_supported_counts_each_osv_once_and_seed_funds_sum_only_seed_funds_
     assert total["seed_funds_granted_pen"] == "1250.50"
 
 
-def test_members_joined_and_left_are_counted_by_nationality_and_reason() -> None:
+def test_members_joined_and_left_are_counted_by_nationality_sex_and_reason() -> None:
     facts = [
-        fact("MemberJoined", "2021-10-01", member_id="1", nationality="VE"),
-        fact("MemberJoined", "2021-10-01", member_id="2", nationality="VE"),
-        fact("MemberJoined", "2021-10-01", member_id="3", nationality="PE"),
-        fact("MemberLeft", "2021-11-01", member_id="1", nationality="VE", reason="moved_abroad"),
-        fact("MemberLeft", "2021-11-02", member_id="3", nationality="PE", reason="withdrew"),
+        fact("MemberJoined", "2021-10-01", member_id="1", nationality="VE", sex="F"),
+        fact("MemberJoined", "2021-10-01", member_id="2", nationality="VE", sex="M"),
+        fact("MemberJoined", "2021-10-01", member_id="3", nationality="PE", sex="F"),
+        fact("MemberLeft", "2021-11-01", member_id="1", nationality="VE", sex="F", reason="moved_abroad"),
+        fact("MemberLeft", "2021-11-02", member_id="3", nationality="PE", sex="F", reason="withdrew"),
     ]
     total = report(facts)["total"]
-    assert total["members_joined"] == {"total": 3, "by_nationality": {"PE": 1, "VE": 2}}
-    assert total["members_left"] == {"total": 2, "by_nationality": {"PE": 1, "VE": 1}}
+    assert total["members_joined"] == {"total": 3, "by_nationality": {"PE": 1, "VE": 2}, "by_sex": {"F": 2, "M": 1}}
+    assert total["members_left"] == {"total": 2, "by_nationality": {"PE": 1, "VE": 1}, "by_sex": {"F": 2}}
     assert total["members_left_by_reason"] == {"moved_abroad": 1, "withdrew": 1}
 
 
@@ -259,8 +259,8 @@ def test_money_is_summed_per_currency_soles_and_dollars_apart() -> None:
 
 
 def test_nationalities_other_than_venezuelan_and_peruvian_are_grouped_as_other() -> None:
-    facts = [fact("MemberJoined", "2021-02-01", member_id=m, osv_id="a", nationality=n) for m, n in (("1", "CO"), ("2", "EC"), ("3", "VE"))]
-    assert report(facts)["total"]["members_joined"] == {"total": 3, "by_nationality": {"VE": 1, "other": 2}}
+    facts = [fact("MemberJoined", "2021-02-01", member_id=m, osv_id="a", nationality=n, sex="F") for m, n in (("1", "CO"), ("2", "EC"), ("3", "VE"))]
+    assert report(facts)["total"]["members_joined"] == {"total": 3, "by_nationality": {"VE": 1, "other": 2}, "by_sex": {"F": 3}}
 
 
 def test_contact_lost_counts_each_osv_once_per_phase_and_dissolutions_are_counted() -> None:

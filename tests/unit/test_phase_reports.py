@@ -97,7 +97,10 @@ def test_a_total_is_split_into_groups_of_parts_and_a_rate_money_or_sub_count_is_
         "by_nationality": ("by_nationality.VE", "by_nationality.PE", "by_nationality.other"),
         "by_sex": ("by_sex.F", "by_sex.M", "by_sex.X"),
     }
-    assert part_groups("members_joined") == {"by_nationality": ("by_nationality.VE", "by_nationality.PE", "by_nationality.other")}
+    assert part_groups("members_joined") == part_groups("members_left") == {  # by sex too (tester 184 F5)
+        "by_nationality": ("by_nationality.VE", "by_nationality.PE", "by_nationality.other"),
+        "by_sex": ("by_sex.F", "by_sex.M", "by_sex.X"),
+    }
     assert part_groups("osvs_supported") == {"first_time+repeat": ("first_time", "repeat")}  # in a phase, each OSV is one of them
     assert "new" not in str(part_groups("agents_of_change"))  # a sub-count, set by no target
     # No total to add up to: a plain count, money, the registration rate; participatory budget's steps are no split of one.

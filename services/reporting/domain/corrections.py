@@ -8,9 +8,10 @@ every phase counts the person as corrected, the phases before it included. A rep
 recorded still shows what was known then (its facts are folded in recorded order, and the correction is not among
 them). What moves:
 
-- ``members_joined`` and ``members_left`` (by nationality): the membership's joining, in the segment of ``joined_on``,
-  and its departure, in that of ``left_on``, from the previous nationality group to the new one, in the OSV's district
-  (the survivor's, after a merge). A departure recorded after the correction carries the corrected value already.
+- ``members_joined`` and ``members_left`` (by nationality and by sex, tester 184 F5): the membership's joining, in the
+  segment of ``joined_on``, and its departure, in that of ``left_on``, from the previous nationality group (or sex) to
+  the new one, in the OSV's district (the survivor's, after a merge). A departure recorded after the correction carries
+  the corrected value already.
 - ``agents_of_change`` (by nationality and by sex): every segment, total and open-ended group the member is counted
   in, from the value the tally holds for them (``members``) to the new one. The first membership's correction moves
   them; the others find it done, and a district's or zone's evidence cites the correction of the membership there.
@@ -21,11 +22,11 @@ them). What moves:
 a withdrawal takes back exactly those rows.
 
 Engagement publishes ``MemberJoiningDateCorrected`` when the day a membership began was recorded wrong (a year
-mistyped, a paper list typed in with the typing day), with the previous and the corrected day and the nationality the
-joining is counted under now. The member always joined on the corrected day, so, as above, the past is restated:
-``members_joined`` (its total and its nationality group) moves from the segment of ``previous_joined_on`` to that of
-``joined_on``, in the OSV's district (the survivor's, after a merge), and a report as of before the correction shows
-it where it was. Nothing else moves: ``members_left`` counts on ``left_on``, and ``agents_of_change`` on the days of
+mistyped, a paper list typed in with the typing day), with the previous and the corrected day and the nationality and
+sex the joining is counted under now. The member always joined on the corrected day, so, as above, the past is
+restated: ``members_joined`` (its total, its nationality group and its sex) moves from the segment of
+``previous_joined_on`` to that of ``joined_on``, in the OSV's district (the survivor's, after a merge), and a report as
+of before the correction shows it where it was. Nothing else moves: ``members_left`` counts on ``left_on``, and ``agents_of_change`` on the days of
 the enrolments, never before joining (engagement refuses a joining date after them). The age band it may move is
 ``MemberAgeBandCorrected``'s, which no indicator counts.
 
@@ -77,12 +78,12 @@ class Corrections:
         the corrected value, in every segment they were counted in (see the module)."""
         part, was, now = corrected_value(fact)
         d = fact.data
-        if part == "by_nationality" and was != now:
+        if was != now:
             for name, day in (("members_joined", d.get("joined_on")), ("members_left", d.get("left_on"))):
                 if day is not None:
                     on = date.fromisoformat(str(day))
-                    self._count(f"{name}/by_nationality.{was}", fact, -1, osv=d.get("osv_id"), day=on)
-                    self._count(f"{name}/by_nationality.{now}", fact, 1, osv=d.get("osv_id"), day=on)
+                    self._count(f"{name}/{part}.{was}", fact, -1, osv=d.get("osv_id"), day=on)
+                    self._count(f"{name}/{part}.{now}", fact, 1, osv=d.get("osv_id"), day=on)
         member_id = self._person(d.get("member_id"))  # a record merged away is its survivor's person
         _, index = CORRECTED[fact.type]
         traces, first = self.traces, len(self.traces or ())
@@ -124,7 +125,7 @@ class Corrections:
         if self.segment(was) == self.segment(now):
             return
         group = nationality_group(d.get("nationality"))
-        for part in ("members_joined/total", f"members_joined/by_nationality.{group}"):
+        for part in ("members_joined/total", f"members_joined/by_nationality.{group}", f"members_joined/by_sex.{d.get('sex')}"):
             self._count(part, fact, -1, osv=d.get("osv_id"), day=was)
             self._count(part, fact, 1, osv=d.get("osv_id"), day=now)
 

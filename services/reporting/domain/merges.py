@@ -17,7 +17,7 @@ from services.reporting.domain.indicators import UNKNOWN, Fact
 MOVED_TYPES = frozenset({
     "RUOSRegistered", "RUOSApplicationObserved", "FundGranted", "GoodsDelivered", "DisbursementMade", "MemberJoined", "MemberLeft",
     "OSVDissolved", "FollowUpMeetingHeld", "ActionItemCompleted", "ParticipatoryBudgetSubmitted", "ParticipatoryBudgetDecided",
-    "MemberNationalityCorrected",  # what it restated of the record's joinings and departures moves with them
+    "MemberNationalityCorrected", "MemberSexCorrected",  # what they restated of the record's joinings and departures moves with them
     "MemberJoiningDateCorrected",  # a joining moved to the segment of its corrected day moves with it
     "GrantWithdrawn",  # what it took back of the record's grants moves with them
 })

@@ -533,13 +533,13 @@ def _money_moved(name: str, amount_field: str) -> Callable[[Tally, Fact], None]:
 
 
 def _membership(name: str) -> Callable[[Tally, Fact], None]:
-    """Count a member joining or leaving, by nationality (and reason, when leaving)."""
+    """Count a member joining or leaving, by nationality and sex (and reason, when leaving)."""
 
     def handle(tally: Tally, fact: Fact) -> None:
         d = fact.data
         osv = d.get("osv_id")
-        tally._count(f"{name}/total", fact, osv=osv)
-        tally._count(f"{name}/by_nationality.{nationality_group(d.get('nationality'))}", fact, osv=osv)
+        for part in ("total", f"by_nationality.{nationality_group(d.get('nationality'))}", f"by_sex.{d.get('sex')}"):
+            tally._count(f"{name}/{part}", fact, osv=osv)
         if name == "members_left":
             tally._count(f"members_left_by_reason/{d.get('reason')}", fact, osv=osv)
 
