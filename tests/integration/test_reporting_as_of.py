@@ -396,8 +396,8 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
 
 
 def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
-    """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``: the counts changed);
-    a replica of the earlier version still running keeps its table."""
+    """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``, now
+    ``tally_checkpoints_3``: the counts changed); a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
@@ -407,10 +407,52 @@ def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version
         connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
     readmodel.apply(programme_log(100, seed=25))
-    assert inspect(engine).has_table("tally_checkpoints_2") and readmodel.checkpoints()
+    assert inspect(engine).has_table("tally_checkpoints_3") and readmodel.checkpoints()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
     assert readmodel.report() == report(readmodel.facts())
+
+
+def test_checkpoints_of_the_version_that_counted_members_by_nationality_only_are_left_and_made_again(database_url: str) -> None:
+    """``tally_checkpoints_2``'s counters count members who joined and left by nationality only (tester 184 F5): a tally
+    restored from one would count by sex only the joinings folded after it, and a sex correction would take a member back
+    from a sex they were never counted under. This version keeps its own (``tally_checkpoints_3``), made again from the
+    facts; the former table is left to replicas of the version before."""
+    import zlib
+
+    from sqlalchemy import text
+
+    from services.reporting.views.checkpoints import state_of
+    from shared.views import json_dumps
+
+    engine = make_engine(sqlalchemy_url(database_url))
+    events = programme_log(300, seed=26, corrections=0.05)
+    ReadModel(engine, checkpoint_every=20, settle_seconds=0).apply(events)
+    # what the version before left: checkpoints without the members' by_sex, in its table, and none in this version's
+    blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
+    by_sex = ("members_joined/by_sex.", "members_left/by_sex.")
+    with engine.begin() as connection:
+        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_3")).all()
+        connection.execute(text(f"CREATE TABLE tally_checkpoints_2 (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
+                                f"latest_day INTEGER, state {blob})"))
+        for row in rows:
+            state = state_of(row)
+            state["counters"] = [c for c in state["counters"] if not str(c[0]).startswith(by_sex)]
+            connection.execute(text("INSERT INTO tally_checkpoints_2 VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
+                               {**row._asdict(), "state": zlib.compress(json_dumps(state), 1)})
+        connection.execute(text("DELETE FROM tally_checkpoints_3"))
+    assert rows
+
+    upgraded = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
+    facts = upgraded.facts()
+    middle = facts[len(facts) // 2].recorded_at
+    assert upgraded.report(middle, "district") == report([f for f in facts if f.recorded_at <= middle], "district")
+    assert upgraded.report() == report(facts)
+    assert upgraded.report()["total"]["members_joined"]["by_sex"]
+    upgraded.advance_checkpoints()
+    assert upgraded.checkpoints() and upgraded.report(middle) == report([f for f in facts if f.recorded_at <= middle])
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM tally_checkpoints_2")).scalar() == len(rows)  # left as it was
 
 
 def test_a_checkpoint_folded_while_another_replica_applies_a_late_fact_is_not_saved_without_it(database_url: str, monkeypatch: Any) -> None:
