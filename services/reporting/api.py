@@ -105,7 +105,9 @@ def get_indicators(reporting: ReportingDep, scope: Figures, as_of: AsOf = None, 
     """Indicators per phase (by the date each fact happened) and in total, optionally as of a moment and by zone or district.
 
     Each phase says its `status` on the day (in Lima) the answer is as of: `not_started` (no figures: every indicator at
-    0), `in_progress` (its days so far) or `ended`. A person whose nationality or sex was rectified
+    0), `in_progress` (its days so far) or `ended`. Figures of people (`agents_of_change`, `beneficiaries_direct`,
+    `attendances`, `members_joined`, `members_left`) split their `total` `by_nationality` (`VE`, `PE`, `other`) and
+    `by_sex` (`F`, `M`, `X`), a code shown where its count is not 0. A person whose nationality or sex was rectified
     (`MemberNationalityCorrected`, `MemberSexCorrected`) counts under the corrected value in every phase once the
     correction is recorded, and a joining whose date was corrected (`MemberJoiningDateCorrected`) in the phase of the
     corrected day; a cut before it shows what was known then.

@@ -198,7 +198,7 @@ def test_the_dashboard_opens_in_spanish_with_the_programmes_figures(browser: Web
     assert browser.title == "Tablero del programa OSV"
     assert texts(browser, "h1, h2") == ["Tablero del programa OSV", "Indicadores por fase", "Gráficos", "Alertas de seguimiento"]
     assert row(browser, "phase-table", "osvs_identified") == ["OSV identificadas", "3", "1", "4"]
-    assert row(browser, "phase-table", "members_joined")[-1].split() == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2".split()
+    assert row(browser, "phase-table", "members_joined")[-1].split() == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2 Por sexo: Mujeres: 3".split()
     assert browser.find_element(By.ID, "as-of").text.startswith("Cifras al ")
 
 

@@ -90,7 +90,9 @@ def test_the_phase_table_shows_each_indicator_per_phase_and_in_total_with_breakd
     table = rows(html, "data-indicator")
     assert table["osvs_identified"] == ["OSV identificadas", "3", "1", "4"]
     assert table["osvs_registered_ruos"] == ["OSV inscritas en el RUOS en la fase", "0", "1", "1"]
-    assert table["members_joined"][2] == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2"
+    assert table["members_joined"][2] == "Total: 3 Por nacionalidad: Perú: 1 Venezuela: 2 Por sexo: Mujeres: 3"
+    english = rows(client.get("/dashboard?lang=en").text, "data-indicator")  # by sex as agents of change (tester 184 F5)
+    assert english["members_joined"][2] == "Total: 3 By nationality: Peru: 1 Venezuela: 2 By sex: Women: 3"
     total = client.get("/indicators").json()["total"]
     # every indicator of the JSON but the money of a currency never used (rows of zeros)
     assert set(table) == {name for name in total if not (name.endswith(("_usd", "_pen")) and float(total[name]) == 0)}

@@ -90,8 +90,8 @@ def test_an_osv_mapped_registered_funded_and_joined_shows_in_each_phase_of_the_i
     assert phase2["indicators"]["osvs_identified"] == 0
     assert phase2["indicators"]["osvs_supported"]["total"] == 1
     assert phase2["indicators"]["seed_funds_granted_pen"] == "3500.00"
-    assert phase2["indicators"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
-    assert phase2["indicators"]["members_left"] == {"total": 1, "by_nationality": {"VE": 1}}
+    assert phase2["indicators"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
+    assert phase2["indicators"]["members_left"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert phase2["indicators"]["members_left_by_reason"] == {"moved_abroad": 1}
     assert report["total"]["osvs_identified"] == 1
     assert report["total"]["seed_funds_granted_pen"] == "3500.00"
@@ -117,11 +117,11 @@ def test_a_nationality_and_sex_corrected_in_engagement_restate_the_indicators_an
         then = system.reporting.get("/indicators", params={"as_of": recorded.isoformat().replace("+00:00", "Z")}).json()
 
     f2_now, f2_then = now["phases"][1]["indicators"], then["phases"][1]["indicators"]
-    assert f2_now["members_joined"] == f2_now["members_left"] == {"total": 1, "by_nationality": {"VE": 1}}
+    assert f2_now["members_joined"] == f2_now["members_left"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
     assert f2_now["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
-    assert f2_then["members_joined"] == f2_then["members_left"] == {"total": 1, "by_nationality": {"PE": 1}}
+    assert f2_then["members_joined"] == f2_then["members_left"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
     assert f2_then["agents_of_change"] == {"total": 1, "new": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
-    assert now["total"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
+    assert now["total"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
 
 
 def test_a_report_cut_at_the_instant_of_one_of_a_commands_events_shows_all_of_them(tmp_path: Path, nats_server: NatsServer) -> None:

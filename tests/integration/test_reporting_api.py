@@ -232,6 +232,44 @@ def test_the_csv_opens_in_excel_with_its_accents_and_reads_back_as_the_same_figu
     assert ",Whole programme," in english and ",Members who joined,By nationality: Venezuela," in english
 
 
+def test_members_who_joined_and_left_are_answered_and_exported_by_sex_as_agents_of_change_are(client: TestClient) -> None:
+    """Tester 184 F5: every MemberJoined and MemberLeft says the member's sex, and donors ask for figures by sex."""
+
+    def member(position: int, event_type: str, member_id: str, nationality: str, sex: str, day: str, **more: Any) -> dict[str, Any]:
+        day_field = "joined_on" if event_type == "MemberJoined" else "left_on"
+        return cloudevent("engagement", position, event_type, member_id, at(2 + position), member_id=member_id,
+                          membership_id=f"{member_id}@1", osv_id="osv-1", nationality=nationality, sex=sex, age_band="30-44",
+                          occurred_on=day, **{day_field: day}, **more)
+
+    application_of(client).readmodel.apply([
+        cloudevent("funding", 1, "PhaseOpened", "p1", at(0), phase_id="p1", code="F1", name="Fase 1", starts_on="2021-01-01",
+                   ends_on="2021-06-30", occurred_on="2021-01-01"),
+        cloudevent("registry", 1, "OSVMapped", "osv-1", at(1), osv_id="osv-1", district="Comas", zone="Lima Norte",
+                   mapped_on="2021-01-05", occurred_on="2021-01-05"),
+        member(1, "MemberJoined", "ana", "VE", "F", "2021-02-01", role="member"),
+        member(2, "MemberJoined", "luis", "PE", "M", "2021-02-02", role="member"),
+        member(3, "MemberJoined", "alex", "VE", "X", "2021-02-03", role="member"),
+        member(4, "MemberLeft", "luis", "PE", "M", "2021-05-01", reason="moved_abroad"),
+    ])
+
+    answer = client.get("/indicators", params={"by": "zone"}).json()
+    f1 = answer["phases"][0]["indicators"]
+    assert f1["members_joined"] == {"total": 3, "by_nationality": {"PE": 1, "VE": 2}, "by_sex": {"F": 1, "M": 1, "X": 1}}
+    assert f1["members_left"] == {"total": 1, "by_nationality": {"PE": 1}, "by_sex": {"M": 1}}
+    assert answer["total"]["members_left"] == answer["breakdown"]["groups"]["Lima Norte"]["total"]["members_left"] == f1["members_left"]
+    [left] = client.get("/indicators/members_left/evidence", params={"phase": "F1"}).json()["events"]
+    assert left["adds"] == {"total": 1, "by_nationality.PE": 1, "by_sex.M": 1}
+
+    table = csv.DictReader(io.StringIO(client.get("/indicators/export.csv").content.decode("utf-8-sig")))
+    read = {(r["Código del indicador"], r["Código del desglose"]): (r["Desglose"], r["Valor"])
+            for r in table if r["Fase"] == "Fase 1" and r["Grupo"] == "Todo el programa"}
+    assert read[("members_joined", "by_sex.F")] == ("Por sexo: Mujeres", "1")
+    assert read[("members_joined", "by_sex.X")] == ("Por sexo: Otro sexo", "1")
+    assert read[("members_left", "by_sex.M")] == ("Por sexo: Hombres", "1")
+    english = client.get("/indicators/export.csv", params={"lang": "en"}).content.decode("utf-8-sig")
+    assert ",Members who left,By sex: Men,Whole programme,1," in english
+
+
 def test_the_xlsx_has_a_frozen_header_widths_formatted_numbers_and_its_as_of_in_a_properties_sheet(client: TestClient) -> None:
     events = load(client, 500)
     as_of = events[300]["time"]

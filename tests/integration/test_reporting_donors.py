@@ -270,6 +270,11 @@ def test_a_lead_sets_targets_and_sees_them_against_the_actuals_with_the_share_re
     assert row["share_reached"] == {"total": "0.5000", "by_sex.F": "0.7500", "by_nationality.VE": "0.6250"}
     before = client.get("/targets", params={"as_of": stamp(at(100))}).json()
     assert before["phases"][0]["indicators"] == []  # set at 4,400 hours: unknown then
+    # members who joined take targets by sex too (tester 184 F5)
+    body = {"target": {"total": 30, "by_sex.F": 18, "by_sex.M": 12}}
+    answer = client.put("/phases/F1/targets/members_joined", headers=LEAD(), json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["target"] == {"total": "30", "by_sex.F": "18", "by_sex.M": "12"}
 
     page = client.get("/dashboard", params={"lang": "en"})
     assert page.status_code == 200
@@ -355,6 +360,8 @@ def test_the_dashboard_shows_a_target_as_soon_as_it_is_set_though_no_fact_arrive
         ("/phases/F1/targets/osvs_identified", {"target": {"value": True}}, 422, "target.value"),
         ("/phases/F1/targets/osvs_identified", {"target": {"value": "1.00000000000000000000"}}, 422, "target.value"),  # over its 20
         ("/phases/F1/targets/members_left_by_reason", {"target": {"total": 1}}, 422, "target.total"),
+        # members who left, by sex (tester 184 F5): shares of the total, as every group of parts
+        ("/phases/F1/targets/members_left", {"target": {"total": 2, "by_sex.F": 2, "by_sex.M": 1}}, 422, "target.by_sex"),
     ],
 )
 def test_targets_that_cannot_be_set_are_refused_naming_the_field(

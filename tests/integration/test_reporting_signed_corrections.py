@@ -1,4 +1,4 @@
-"""A member's joining date, or an OSV's mapping day, corrected after a phase was signed off: the signed figures stay, the
+"""A member's joining date or sex, or an OSV's mapping day, corrected after a phase was signed off: the signed figures stay, the
 difference is a restatement that names the correction, and a report as of before it shows the fact where it was. Runs on
 SQLite and on PostgreSQL."""
 
@@ -27,9 +27,9 @@ def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, FakeNo
         yield client, clock
 
 
-def joined(position: int, hours: float, member: str, joined_on: str, nationality: str) -> dict[str, Any]:
+def joined(position: int, hours: float, member: str, joined_on: str, nationality: str, sex: str = "F") -> dict[str, Any]:
     return cloudevent("engagement", position, "MemberJoined", member, at(hours), member_id=member, membership_id=f"{member}@1",
-                      osv_id="osv-1", role="member", nationality=nationality, sex="F", age_band="30-44", joined_on=joined_on,
+                      osv_id="osv-1", role="member", nationality=nationality, sex=sex, age_band="30-44", joined_on=joined_on,
                       occurred_on=joined_on)
 
 
@@ -62,7 +62,7 @@ def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_c
     ])
     signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
     assert signed.status_code == 201, signed.text
-    assert signed.json()["figures"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}}
+    assert signed.json()["figures"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"F": 1}}
 
     readmodel.apply([cloudevent(
         "engagement", 3, "MemberJoiningDateCorrected", "rosa", at(5000), member_id="rosa", membership_id="rosa@1", osv_id="osv-1",
@@ -73,14 +73,45 @@ def test_a_joining_moved_into_a_signed_phase_shows_as_a_restatement_naming_the_c
 
     changed = the_restatement(client, signed.json(), "members_joined")
     assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
-        "total": (1, 2, 1), "by_nationality.PE": (0, 1, 1),
+        "total": (1, 2, 1), "by_nationality.PE": (0, 1, 1), "by_sex.F": (1, 2, 1),
     }
     assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
-        ("engagement:3", "MemberJoiningDateCorrected", {"by_nationality.PE": 1, "total": 1}),
+        ("engagement:3", "MemberJoiningDateCorrected", {"by_nationality.PE": 1, "by_sex.F": 1, "total": 1}),
     ]
     now = client.get("/indicators").json()["phases"][0]["indicators"]["members_joined"]
     then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["members_joined"]
     assert (now["total"], then["total"]) == (2, 1)
+
+
+def test_a_member_whose_sex_is_corrected_after_a_signed_phase_shows_as_a_restatement_of_members_joined_by_sex(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 184 F5: Ana, recorded as a man when she joined in F1, is rectified after F1 was signed: members_joined by
+    sex moves in F1 (its total stays), the sign-off shows the difference naming the correction, and as of before it she
+    is counted as recorded."""
+    client, clock = desk
+    readmodel = application_of(client).readmodel
+    readmodel.apply([*a_first_phase_and_an_osv(), joined(1, 2, "ana", "2021-03-01", "VE", sex="M")])
+    signed = client.post("/phases/F1/sign-offs", headers=LEAD(), json={"as_of": stamp(at(4300))})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["figures"]["members_joined"] == {"total": 1, "by_nationality": {"VE": 1}, "by_sex": {"M": 1}}
+
+    readmodel.apply([cloudevent(
+        "engagement", 2, "MemberSexCorrected", "ana", at(5000), member_id="ana", membership_id="ana@1", osv_id="osv-1",
+        previous_sex="M", sex="F", joined_on="2021-03-01", left_on=None, corrected_on="2021-07-31", occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+
+    changed = the_restatement(client, signed.json(), "members_joined")
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "by_sex.F": (0, 1, 1), "by_sex.M": (1, 0, -1),
+    }
+    assert [(e["event_id"], e["type"], e["adds"]) for e in changed["events"]] == [
+        ("engagement:2", "MemberSexCorrected", {"by_sex.F": 1, "by_sex.M": -1}),
+    ]
+    now = client.get("/indicators").json()["phases"][0]["indicators"]["members_joined"]
+    then = client.get("/indicators", params={"as_of": stamp(at(4900))}).json()["phases"][0]["indicators"]["members_joined"]
+    assert (now["by_sex"], then["by_sex"]) == ({"F": 1}, {"M": 1})
 
 
 def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(
