@@ -34,7 +34,7 @@ from services.reporting.domain.alerts import (
     without_deliberation,
 )
 from services.reporting.domain.indicators import UNKNOWN, ZONES, Breakdown, Phase, flatten, report_digest
-from services.reporting.domain.phasereports import PhaseReport, digest_of, intact, share_reached
+from services.reporting.domain.phasereports import PhaseReport, as_signed, digest_of, intact, share_reached
 from services.reporting.inuse import ReadModelInUse
 from services.reporting.translations import Language
 from services.reporting.views.readmodel import ReadModel
@@ -464,7 +464,8 @@ class Reporting:
 
         ``intact`` says whether its recorded figures still give its own digest (:func:`intact`). One that does not was
         changed in the store after it was signed: its figures are not the lead's, so it is never ``reproduced`` and has
-        no ``restatement`` (null): the difference from them is no fact recorded later.
+        no ``restatement`` (null): the difference from them is no fact recorded later. Figures are compared in the shape
+        they were signed in (:func:`~.domain.phasereports.as_signed`): a part added since was never signed.
         """
         sound = intact(signed)
         out = {
@@ -478,9 +479,9 @@ class Reporting:
                       "(GET /verify names where)", signed["phase"], rfc3339(signed["signed_at"]), signed["digest"])
             return {**out, "reproduced": False, "restatement": None}
         then = self.readmodel.report(signed["cut"], today=self.cut_day(signed["cut"]))["phases"]
-        again = next((p["indicators"] for p in then if p["code"] == signed["phase"]), {})
+        again = as_signed(signed["figures"], next((p["indicators"] for p in then if p["code"] == signed["phase"]), {}))
         out["reproduced"] = digest_of(signed["phase"], signed["cut"], again) == signed["digest"]
-        out["restatement"] = self._restatement(signed, current, as_of, {} if evidence is None else evidence)
+        out["restatement"] = self._restatement(signed, as_signed(signed["figures"], current), as_of, {} if evidence is None else evidence)
         return out
 
     def _restatement(

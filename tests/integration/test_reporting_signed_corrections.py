@@ -114,6 +114,38 @@ def test_a_member_whose_sex_is_corrected_after_a_signed_phase_shows_as_a_restate
     assert (now["by_sex"], then["by_sex"]) == ({"F": 1}, {"M": 1})
 
 
+def test_a_phase_signed_before_members_were_counted_by_sex_is_still_reproduced_and_restates_only_what_was_signed(
+    desk: tuple[TestClient, FakeNow],
+) -> None:
+    """Tester 184 F5: a sign-off recorded by the version before signed members_joined by nationality only. Its cut now
+    answers by sex too, which the lead never signed: not a restatement, nor a cut that no longer reproduces it; a later
+    fact still restates what was signed."""
+    client, clock = desk
+    reporting = application_of(client)
+    reporting.readmodel.apply([
+        *a_first_phase_and_an_osv(), joined(1, 2, "ana", "2021-03-01", "VE", sex="M"),
+        joined(2, 4290, "rosa", "2021-07-02", "PE"),  # typed in with the typing day
+    ])
+    figures = client.get("/indicators", params={"as_of": stamp(at(4300))}).json()["phases"][0]["indicators"]
+    before_by_sex = {**figures, "members_joined": {"total": 1, "by_nationality": {"VE": 1}}}
+    reporting.phase_reports.sign_off("F1", at(4300), before_by_sex, "lead", at(4400))  # as the version before recorded it
+
+    [listed] = client.get("/sign-offs").json()["sign_offs"]
+    assert (listed["intact"], listed["reproduced"], listed["restatement"]) == (True, True, [])
+
+    readmodel = reporting.readmodel
+    readmodel.apply([cloudevent(
+        "engagement", 3, "MemberJoiningDateCorrected", "rosa", at(5000), member_id="rosa", membership_id="rosa@1", osv_id="osv-1",
+        previous_joined_on="2021-07-02", joined_on="2021-04-20", left_on=None, nationality="PE", sex="F", corrected_on="2021-07-31",
+        occurred_on="2021-07-31",
+    )])
+    clock.moment = at(6000)
+    changed = the_restatement(client, {"figures": before_by_sex}, "members_joined")
+    assert {p["part"]: (p["signed"], p["current"], p["difference"]) for p in changed["parts"]} == {
+        "total": (1, 2, 1), "by_nationality.PE": (0, 1, 1),
+    }
+
+
 def test_an_osv_whose_mapping_day_moves_into_a_signed_phase_shows_as_a_restatement_naming_the_correction(
     desk: tuple[TestClient, FakeNow],
 ) -> None:

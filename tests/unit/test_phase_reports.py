@@ -14,6 +14,7 @@ from services.reporting.domain.phasereports import (
     TargetPartsAboveTotalError,
     TargetValueError,
     UnknownIndicatorError,
+    as_signed,
     digest_of,
     intact,
     money_parts,
@@ -210,3 +211,14 @@ def test_a_sign_off_of_facts_not_yet_recorded_is_refused() -> None:
     with pytest.raises(SignOffCutError) as refused:
         PhaseReport(phase="F1").sign_off(NOW + timedelta(minutes=1), {}, "lead", NOW)
     assert refused.value.field == "as_of"
+
+
+def test_figures_compared_with_a_sign_off_leave_out_the_parts_it_never_signed() -> None:
+    """A phase signed before members were counted by sex (tester 184 F5): its by_sex was never signed; one signed empty was."""
+    signed = {"members_joined": {"total": 1, "by_nationality": {"VE": 1}}, "agents_of_change": {"total": 0, "by_sex": {}}, "murals": 2}
+    now = {"members_joined": {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}, "agents_of_change": {"total": 1, "by_sex": {"F": 1}},
+           "murals": 3, "attendances": {"total": 4}}
+    assert as_signed(signed, now) == {
+        "members_joined": {"total": 2, "by_nationality": {"VE": 2}}, "agents_of_change": {"total": 1, "by_sex": {"F": 1}}, "murals": 3,
+        "attendances": {"total": 4},
+    }

@@ -225,6 +225,19 @@ def digest_of(phase: str, cut: datetime, figures: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def as_signed(signed: Mapping[str, Any], figures: Mapping[str, Any]) -> dict[str, Any]:
+    """A phase's ``figures`` (``GET /indicators``' ``indicators``) in the shape of the ``signed`` ones: each part an
+    indicator's signed figure lacks altogether is left out (a disaggregation added after the sign-off, such as
+    ``members_joined``'s and ``members_left``'s ``by_sex``, tester 184 F5). What the lead never signed is neither a
+    restatement nor a reason the cut no longer reproduces the sign-off; a part signed empty (``"by_sex": {}``) is kept."""
+    out = dict(figures)
+    for name, figure in figures.items():
+        then = signed.get(name)
+        if isinstance(figure, Mapping) and isinstance(then, Mapping):
+            out[name] = {part: value for part, value in figure.items() if part in then}
+    return out
+
+
 def intact(signed: Mapping[str, Any]) -> bool:
     """Whether a recorded sign-off's figures, with its phase and cut, still give its own ``digest`` (:func:`digest_of`).
 
