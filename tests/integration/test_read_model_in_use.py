@@ -100,9 +100,10 @@ def test_with_wait_the_rebuild_takes_the_read_model_once_reporting_stops(tmp_pat
             [sys.executable, "-m", "services.reporting.rebuild", "--database-url", url, "--nats-url", "nats://127.0.0.1:1", "--wait", "60"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
         )
-        time.sleep(3)  # it has started, found reporting there and is waiting
-        assert waiting.poll() is None
-    _, said = waiting.communicate(timeout=60)
+        first = waiting.stderr.readline()  # once it says so, it found reporting there and is waiting (a sleep of 3 s was
+        assert waiting.poll() is None  # not always enough for it to start on a busy machine: it then found no reporting)
+    _, rest = waiting.communicate(timeout=60)
+    said = first + rest
     assert said.startswith("rebuild: reporting is using the read model: waiting up to 60s for it to stop"), said
     assert waiting.returncode == 1 and "or another rebuild, is using" not in said and "NATS" in said, said  # it went on, to the stream
     after = rebuild(url, tmp_path)
