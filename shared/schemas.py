@@ -167,6 +167,9 @@ def domain_rule(check: Callable[..., object], *given: str, none_too: bool = Fals
 
 _found: ContextVar[list[InitErrorDetails] | None] = ContextVar("mistakes_found_in_lists", default=None)
 """The mistakes :func:`list_rules` found in the :class:`Command` being read, for it to report with pydantic's."""
+_rows_read: ContextVar[dict[str, list[Any]] | None] = ContextVar("rows_read_in_lists", default=None)
+"""The rows :func:`list_rules` read of each list of the :class:`Command` being read, those of a list pydantic refused
+included (as far as they were read): a later list's rules given it (``unread_as_none``) judge them."""
 
 
 def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: str, unread_as_none: bool = False) -> ListRules:
@@ -180,8 +183,9 @@ def list_rules(mistakes: Callable[..., Iterable[RuleViolationError]], *given: st
     field that passed its own rules (a rubric row whose weight is "30%" still has its code, for the list's rules to
     count), None for a row of which nothing was (not an object, a list of ids or codes). The domain reads every row's
     fields with :func:`~shared.errors.field_of` and judges what it can. ``given`` names fields declared before this one
-    that the rules take too; they run only once each of them passed, or, ``unread_as_none``, with None for one that did
-    not (a rule across lists says its mistake even when the other list's rows have their own). Put it first among the list's validators
+    that the rules take too; they run only once each of them passed, or, ``unread_as_none``, with one that did not given
+    as its rows were read (a list with its own :func:`list_rules`), else None: a rule across lists says its mistake even
+    when the other list's rows have their own. Put it first among the list's validators
     (``Annotated[list[Row], list_rules(...), domain_rule(...)]``): it reads the rows, and a rule of the whole list after it
     runs once every row is read.
 
@@ -217,8 +221,12 @@ class ListRules:
                 rows, refused = _readable_rows(value, handler, error, model), error
                 if rows is None:  # the list itself is wrong (not a list, too long): its rows wait
                     raise
+            read = _rows_read.get()
+            if read is not None and info.field_name:
+                read[info.field_name] = rows
             if self.unread_as_none or all(name in info.data for name in self.given):
-                found = list(self.mistakes(rows, *(info.data.get(name) for name in self.given)))
+                others = (info.data[name] if name in info.data else (read or {}).get(name) for name in self.given)
+                found = list(self.mistakes(rows, *others))
                 collected = _found.get()
                 if collected is not None:
                     collected.extend(_at_place(mistake, info.field_name or "") for mistake in found)
@@ -258,7 +266,7 @@ def _partly_read(model: type[BaseModel] | None, row: Any, refused: set[Any]) -> 
     if model is None or not isinstance(row, Mapping):
         return None
     fields: dict[str, Any] = {}
-    reading = _found.set(None)  # a list inside the row reports its own first mistake, which leaves the field unread
+    reading, rows = _found.set(None), _rows_read.set(None)  # a list inside the row reports its own first mistake, which leaves the field unread
     try:
         for name, field in model.model_fields.items():
             key = field.alias or name
@@ -274,6 +282,7 @@ def _partly_read(model: type[BaseModel] | None, row: Any, refused: set[Any]) -> 
                 continue
     finally:
         _found.reset(reading)
+        _rows_read.reset(rows)
     return PartlyRead(fields)
 
 
@@ -466,7 +475,7 @@ class Command(BaseModel):
     @classmethod
     def _every_mistake(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         found: list[InitErrorDetails] = []
-        reading = _found.set(found)
+        reading, rows = _found.set(found), _rows_read.set({})
         try:
             read = handler(data)
         except ValidationError as error:
@@ -475,6 +484,7 @@ class Command(BaseModel):
             raise ValidationError.from_exception_data(error.title, _in_body_order(cls, [*_details(error), *found])) from None
         finally:
             _found.reset(reading)
+            _rows_read.reset(rows)
         found.extend(InitErrorDetails(type=refusal, loc=(field,), input=None) for field, refusal in read.field_mistakes())
         if found:
             raise ValidationError.from_exception_data(cls.__name__, _in_body_order(cls, found))

@@ -599,6 +599,22 @@ def test_counts_given_with_a_listed_member_twice_and_a_wrong_nationality_get_all
     assert len(feed(client)) == position
 
 
+def test_counts_given_with_a_participant_whose_nationality_is_wrong_get_both_mistakes_in_one_answer(client: TestClient) -> None:
+    """Tester 187 F4: the mirror of tester 184 F1, a participant's row refused hid that both ways of counting were given."""
+    osv_id = upstream(client).osv_mapped()
+    body = an_activity(
+        osv_id, direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 2}],
+        participants=[{"person_id": str(uuid4()), "nationality": "XX", "sex": "F"}],
+    )
+
+    refused = client.post("/activities", json=body)
+
+    assert refused.status_code == 422, refused.text
+    assert {(e["field"], e["rule"]) for e in refused.json()["errors"]} == {
+        ("participants.0.nationality", "iso_3166_alpha_2"), ("direct_beneficiaries", "participants_or_counts"),
+    }
+
+
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
 
