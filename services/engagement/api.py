@@ -308,16 +308,18 @@ def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: Engageme
     """Merge another record of the same person into this member, keeping both histories (records `MemberMerged`, public, one per OSV either was a member of; `DuplicateMergedIn`, private).
 
     The duplicate (`duplicate_id`) shows `merged_into`, and takes no new membership, enrolment, correction or erasure
-    after (409 `member_not_merged`, naming this member); its memberships are listed with this member's (each with its
-    `recorded_on`, where its departure, role or joining date is still recorded), an OSV's members list this member in
-    its place, and its document leads here (a lookup or registration by it finds this member). Its personal data
-    stays sealed and is forgotten with this member's erasure. Reporting counts the person once from the merge on.
-    Refused: the same record (422 `another_member`); an unknown duplicate (404 `known_member`, field `duplicate_id`);
-    either merged already (409 `member_not_merged`) or the duplicate with records merged into it (409
-    `no_merged_records`); either erased (409 `not_erased`); a different nationality or sex (409 `same_nationality`,
-    `same_sex`: correct the wrong record first); two stays in one OSV at once (409 `stays_apart`); a project both take
-    part in (409 `enrol_once`). With `If-Match`, this member changed since that `ETag` is 412 `current_version`.
-    Answered masked, with this member's new `ETag`."""
+    after, nor a place among an activity's participants or a meeting's attendees (409 `member_not_merged`, naming this
+    member); this member enrols in no project the duplicate took part in (409 `enrol_once`). Its memberships are listed
+    with this member's (each with its `recorded_on`, where its departure, role or joining date is still recorded), an
+    OSV's members list this member in its place, and its document leads here (a lookup or registration by it finds this
+    member). Its personal data stays sealed and is forgotten with this member's erasure. Reporting counts the person
+    once from the merge on. Refused: the same record (422 `another_member`); an unknown duplicate (404 `known_member`,
+    field `duplicate_id`); either merged already (409 `member_not_merged`) or the duplicate with records merged into it
+    (409 `no_merged_records`); either erased (409 `not_erased`); a different nationality or sex (409
+    `same_nationality`, `same_sex`: correct the wrong record first); two stays in one OSV at once (409 `stays_apart`);
+    a project both take part in, or the duplicate and a record merged into this member before (409 `enrol_once`). With
+    `If-Match`, this member changed since that `ETag` is 412 `current_version`. Answered masked, as
+    `GET /members/{member_id}` shows this member, with its new `ETag`."""
     member = engagement.merge_members(survivor_id=member_id, duplicate_id=body.duplicate_id, expected=expected)
     return answered(response, MemberPublic.of(member, merged=engagement.merged_records(member)))
 
@@ -343,7 +345,8 @@ def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: En
     Dated on or before the grant's closing, as funding's `GrantClosed` told engagement: after it, 409 `grant_open`
     (a closed project enrols no one). A grant funding withdrew as entered in error (`GrantWithdrawn`) enrols no one
     whatever the date: 409 `grant_not_withdrawn`, field `grant_id` (enrolments made before stay as recorded; reporting
-    counts none in it). The same for an activity naming the grant (`held_on`).
+    counts none in it). The same for an activity naming the grant (`held_on`). A project enrols a person once: 409
+    `enrol_once`, also when a record merged into the member was enrolled in it (naming that record).
     """
     member = engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on)
     tagged(response, member.version)  # the member's new ETag, as for a membership's changes
@@ -380,7 +383,10 @@ def list_active_members(
     "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
 )
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
-    """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`)."""
+    """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`).
+
+    An attendee merged into another member (one person recorded twice) is 409 `member_not_merged`, naming the member to
+    name instead."""
     follow_up, meeting = engagement.hold_meeting(
         osv_id=osv_id,
         held_on=body.held_on,
@@ -479,7 +485,8 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
 
     A `grant_id` names a grant of the same OSV, made by `held_on` and not closed before it (409 `grant_open`), nor
     withdrawn in funding as entered in error (409 `grant_not_withdrawn`, field `grant_id`, whatever the date: an activity
-    recorded on it before the withdrawal stays as recorded)."""
+    recorded on it before the withdrawal stays as recorded). A participant merged into another member (one person
+    recorded twice) is 409 `member_not_merged`, naming the member to list instead."""
     activity = engagement.report_activity(
         osv_id=body.osv_id,
         held_on=body.held_on,

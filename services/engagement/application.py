@@ -336,7 +336,7 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         if grant.kind != "seed_fund":
             raise NotAProjectError(grant_id)
         member = self.get_member(member_id)
-        member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on, through=self.merged_memberships(member))
+        member.enrol(grant_id, UUID(grant.osv_id), enrolled_on, granted_on=grant.granted_on, through=self.merged_records(member))
         self.osvs.require_not_dissolved(UUID(grant.osv_id), on=enrolled_on, dated="enrolled_on")
         self.save(member)
         return member

@@ -124,7 +124,8 @@ class MeetingCreate(Command):
         max_length=MAX_ATTENDEES,
         description="Members who attended, each a member of this OSV on `held_on` (joined by then, not left before; a member of an OSV "
         "merged into it counts) and not erased (count a person erased in `other_attendees`) (422 `known_member`), once (422 "
-        "`unique_attendees`); never published.",
+        "`unique_attendees`); a record merged into another member is named by that member (409 `member_not_merged`, naming "
+        "it); never published.",
     )
     other_attendees: NotNegativeCount = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
@@ -307,7 +308,11 @@ class BeneficiariesCreate(Command):
 class ParticipantCreate(Command):
     """A person at the activity: a member by ``member_id``, or anyone else by a ``person_id`` with nationality and sex."""
 
-    member_id: UUID | None = Field(default=None, description="A registered member: nationality and sex are theirs.")
+    member_id: UUID | None = Field(
+        default=None,
+        description="A registered member: nationality and sex are theirs. A record merged into another member is listed by "
+        "that member (409 `member_not_merged`, naming it), so that one person is counted once.",
+    )
     person_id: UUID | None = Field(
         default=None,
         description="Someone who is not a member: a random id the front end keeps for that person, the same at every activity "

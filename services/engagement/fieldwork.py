@@ -65,6 +65,7 @@ class Fieldwork:
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
+        self.check_attendees_not_merged(attendee_member_ids)  # 409 naming the member it went into (tester 187 F5)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -229,6 +230,8 @@ class Fieldwork:
     def _participant(self, index: int, given: ParticipantGiven) -> Participant:
         if given.member_id is not None:
             member = self.load(given.member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+            # A record merged into another is listed by that member: both listed counted one person twice (tester 187 F1).
+            member.check_not_merged(f"participants.{index}.member_id", f"member {member.id}", "list member {into} instead")
             return Participant(member.id, member.nationality, member.sex, member=True)
         assert given.person_id is not None and given.nationality is not None and given.sex is not None
         if self.find(given.person_id, Member) is not None:  # else counted under what this entry says, not their record

@@ -1,12 +1,14 @@
 """Two records of one person merged (the :class:`Engagement` application's; tester 184 F3).
 
 Kept apart from :mod:`services.engagement.application` by concern, as :mod:`.forgetting` is: the merge itself, what
-follows a merged record to the member it went into (reads, enrolments, meetings), and an erasure that forgets both.
+follows a merged record to the member it went into (reads, enrolments, meetings, activities), and an erasure that
+forgets both.
 The rules are the domain's (:mod:`services.engagement.domain.merges`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -35,7 +37,7 @@ class Merging:
         survivor = self.get_member(survivor_id)  # type: ignore[attr-defined]
         check_version("the member", survivor.version, expected)
         duplicate = self.load(duplicate_id, Member, DuplicateMemberNotFoundError)  # type: ignore[attr-defined]
-        duplicate.merge_into(survivor, self.today(), self.merged_memberships(survivor))  # type: ignore[attr-defined]
+        duplicate.merge_into(survivor, self.today(), self.merged_records(survivor))  # type: ignore[attr-defined]
         saved: list[Any] = [duplicate, survivor]
         own, _ = self._document_index_of(duplicate)  # type: ignore[attr-defined]
         if own is not None:
@@ -51,6 +53,15 @@ class Merging:
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
         return [m for record in self.merged_records(member) for m in record.memberships.values()]
+
+    def check_attendees_not_merged(self, attendee_member_ids: Sequence[UUID]) -> None:
+        """409 ``member_not_merged`` on the first of a meeting's attendees merged into another record (tester 187 F5): the
+        person is named by the member it went into, as for any new record of them. One erased or being erased is left
+        to the meeting's 422 ``known_member``, which tells nothing of them."""
+        for index, member_id in enumerate(attendee_member_ids):
+            member = self.find(member_id, Member)  # type: ignore[attr-defined]
+            if member is not None and member.erased_on is None and member.erasure_begun_on is None:
+                member.check_not_merged(f"attendee_member_ids.{index}", f"member {member_id}", "name member {into} instead")
 
     def person_of(self, member: Member) -> Member:
         """The member a record was merged into, or the record itself: whose person a read shows."""

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import fund_osv, map_osv, registry_publishes
+from tests.integration.test_fieldwork_api import a_meeting, an_activity
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import signed_in_headers
@@ -208,3 +209,54 @@ def test_a_dry_run_merges_nothing_and_a_keyed_retry_merges_once(client: TestClie
     assert first.status_code == again.status_code == 201, first.text
     assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
     assert len(merges_in(client)) == 2  # one merge: one event per OSV of the two records
+
+
+def test_an_activity_lists_the_person_by_the_survivor_and_never_by_the_duplicate(client: TestClient) -> None:
+    """Both records listed counted one person twice in the activity's total, reporting's attendances and the 3W; the
+    duplicate alone was taken too (tester 187 F1): the duplicate is refused as for any new record of the person."""
+    survivor, duplicate, comas, _ = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    activity = {"held_on": "2025-02-22", "direct_beneficiaries": ...}
+
+    both = client.post("/activities", json=an_activity(comas, **activity, participants=[{"member_id": survivor["id"]}, {"member_id": duplicate["id"]}]))
+    alone = client.post("/activities", json=an_activity(comas, **activity, participants=[{"member_id": duplicate["id"]}]))
+    listed = client.post("/activities", json=an_activity(comas, **activity, participants=[{"member_id": survivor["id"]}]))
+
+    assert_problem(both, 409, "participants.1.member_id", "member_not_merged")
+    assert_problem(alone, 409, "participants.0.member_id", "member_not_merged")
+    assert f"list member {survivor['id']}" in alone.json()["detail"]
+    assert listed.status_code == 201, listed.text
+    assert listed.json()["direct_beneficiary_total"] == 1
+    assert [e["type"] for e in feed(client)].count("ActivityReported") == 1
+
+
+def test_the_survivor_is_not_enrolled_in_a_project_the_duplicate_took_part_in(client: TestClient) -> None:
+    """Enrolled through the duplicate before the merge, the person was enrolled again through the survivor after it,
+    the state the merge itself refuses (tester 187 F2): 409 ``enrol_once`` naming the record enrolled."""
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    grant_id = fund_osv(client, los_olivos)
+    enrolment = {"grant_id": grant_id, "enrolled_on": "2024-06-01"}
+    assert client.post(f"/members/{duplicate['id']}/participations", json=enrolment).status_code == 201
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    again = client.post(f"/members/{survivor['id']}/participations", json=enrolment)
+
+    assert_problem(again, 409, "grant_id", "enrol_once")
+    assert duplicate["id"] in again.json()["detail"]
+    assert client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()["participations"] == []
+
+
+def test_a_meeting_names_the_survivor_and_never_the_duplicate(client: TestClient) -> None:
+    """A meeting naming the duplicate was 422 ``known_member``, as for a stranger (tester 187 F5): 409
+    ``member_not_merged`` naming the survivor, who is named at the meetings of the duplicate's OSV."""
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    refused = client.post(f"/osvs/{los_olivos}/meetings", json=a_meeting(attendee_member_ids=[duplicate["id"]]))
+    taken = client.post(f"/osvs/{los_olivos}/meetings", json=a_meeting(attendee_member_ids=[survivor["id"]]))
+
+    assert_problem(refused, 409, "attendee_member_ids.0", "member_not_merged")
+    assert f"name member {survivor['id']}" in refused.json()["detail"]
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["attendee_member_ids"] == [survivor["id"]]
+

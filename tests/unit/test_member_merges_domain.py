@@ -13,7 +13,12 @@ import pytest
 
 from services.engagement.domain.memberrules import DepartureReason, Role, Sex
 from services.engagement.domain.members import Member
-from services.engagement.domain.merges import MemberMergedError, MergeRefusedError, MergeWithItselfError
+from services.engagement.domain.merges import (
+    EnrolledThroughMergedRecordError,
+    MemberMergedError,
+    MergeRefusedError,
+    MergeWithItselfError,
+)
 from shared.documents import DocumentType
 
 TODAY = date(2025, 1, 10)
@@ -68,9 +73,55 @@ def test_the_survivor_enrols_through_a_membership_of_the_record_merged_into_it()
     duplicate.merge_into(survivor, TODAY)
     grant = uuid4()
 
-    participation = survivor.enrol(grant, LOS_OLIVOS, date(2024, 6, 1), through=list(duplicate.memberships.values()))
+    participation = survivor.enrol(grant, LOS_OLIVOS, date(2024, 6, 1), through=[duplicate])
 
     assert (participation.osv_id, participation.enrolled_on) == (LOS_OLIVOS, date(2024, 6, 1))
+
+
+def test_the_survivor_is_not_enrolled_in_a_project_a_record_merged_into_it_takes_part_in() -> None:
+    """Tester 187 F2: the survivor enrolled in the project the duplicate was enrolled in before the merge, the state the
+    merge itself refuses. Withdrawn there or not, the person was enrolled: 409 ``enrol_once`` naming the record."""
+    survivor, duplicate = yusmary_twice()
+    grant = uuid4()
+    duplicate.enrol(grant, LOS_OLIVOS, date(2024, 6, 1))
+    duplicate.withdraw(grant, date(2024, 7, 1))
+    duplicate.merge_into(survivor, TODAY)
+    survivor.collect_events()
+
+    with pytest.raises(EnrolledThroughMergedRecordError) as again:
+        survivor.enrol(grant, LOS_OLIVOS, date(2024, 8, 1), through=[duplicate])
+
+    assert again.value.rule == "enrol_once" and again.value.field == "grant_id" and str(duplicate.id) in str(again.value)
+    assert survivor.collect_events() == [] and grant not in survivor.participations
+
+
+def test_a_third_record_is_not_merged_when_a_record_merged_before_takes_part_in_its_project() -> None:
+    """The sibling of tester 187 F2: the merge compared the duplicate's projects with the survivor's own only."""
+    survivor, duplicate = yusmary_twice()
+    grant = uuid4()
+    duplicate.enrol(grant, LOS_OLIVOS, date(2024, 6, 1))
+    duplicate.merge_into(survivor, TODAY)
+    third = register(LOS_OLIVOS, DocumentType.DNI, "45678912", date(2024, 1, 10))
+    third.enrol(grant, LOS_OLIVOS, date(2024, 4, 1))
+    third.leave(date(2024, 5, 1), DepartureReason.MOVED_IN_PERU)  # apart from the duplicate's stay there
+    third.collect_events()
+
+    with pytest.raises(MergeRefusedError) as refused:
+        third.merge_into(survivor, TODAY, through=[duplicate])
+
+    assert refused.value.rule == "enrol_once" and str(duplicate.id) in str(refused.value)
+    assert third.collect_events() == [] and third.merged_into is None
+
+
+def test_a_merged_record_says_what_to_do_with_the_member_it_went_into() -> None:
+    survivor, duplicate = yusmary_twice()
+    duplicate.merge_into(survivor, TODAY)
+
+    with pytest.raises(MemberMergedError) as listed:
+        duplicate.check_not_merged("participants.1.member_id", f"member {duplicate.id}", "list member {into} instead")
+
+    assert listed.value.field == "participants.1.member_id" and listed.value.into_member_id == survivor.id
+    assert str(listed.value).endswith(f"list member {survivor.id} instead")
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,6 @@ from services.engagement.domain.memberrules import (
     DAYS_STAY_AS_RECORDED,
     AgeBand,
     AlreadyActiveInOSVError,
-    AlreadyEnrolledError,
     AlreadyErasedError,
     AlreadyLeftError,
     AlreadyWithdrewError,
@@ -402,15 +401,15 @@ class Member(MemberMerges, Aggregate):
     # Projects ----------------------------------------------------------------
 
     def enrol(
-        self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None, through: Sequence[Membership] = ()
+        self, grant_id: UUID, granted_osv_id: UUID, enrolled_on: date, granted_on: date | None = None, through: Sequence[Member] = ()
     ) -> Participation:
-        """Record that the member takes part in the project a grant to their OSV funds (a membership of a record merged
-        into this one, among ``through``, counts as theirs). Not before the grant (``granted_on``) nor their joining."""
+        """Record that the member takes part in the project a grant to their OSV funds, once (the records merged into this
+        one, ``through``, are the person's: their memberships count, their projects too). Not before the grant
+        (``granted_on``) nor their joining."""
         self.check_not_erased()
         self.check_not_merged()
-        if grant_id in self.participations:
-            raise AlreadyEnrolledError(self.participations[grant_id].enrolled_on)
-        membership = self.active_membership_in(granted_osv_id) or next((m for m in through if m.active and m.osv_id == granted_osv_id), None)
+        self.check_enrolled_once(grant_id, through)
+        membership = self.active_membership_in(granted_osv_id) or self.active_membership_through(granted_osv_id, through)
         if membership is None:
             raise NotMemberOfGrantedOSVError
         check_not_before("enrolled_on", enrolled_on, "granted_on", granted_on)

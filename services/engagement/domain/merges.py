@@ -21,13 +21,14 @@ them once. No error repeats anyone's data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from services.engagement.domain.memberrules import AlreadyEnrolledError
 from shared.errors import ConflictError, NotFoundError, RuleViolationError
 
 if TYPE_CHECKING:
@@ -47,16 +48,32 @@ class MergeWithItselfError(RuleViolationError):
 
 
 class MemberMergedError(ConflictError):
-    """409 ``member_not_merged``: the record was merged into another, which takes the person's records now."""
+    """409 ``member_not_merged``: the record was merged into another, which takes the person's records now. ``advice``
+    says what to do with the member it went into (``{into}`` stands for its id): record it there, list or name it."""
 
-    def __init__(self, into_member_id: object, merged_on: date, *, field: str = "member_id", which: str = "this member") -> None:
+    def __init__(
+        self, into_member_id: object, merged_on: date, *, field: str = "member_id", which: str = "this member",
+        advice: str = "record it on member {into}",
+    ) -> None:
         super().__init__(
             f"{which} was merged into member {into_member_id} on {merged_on.isoformat()} (one person recorded twice): "
-            f"record it on member {into_member_id}",
+            + advice.format(into=into_member_id),
             field=field,
             rule="member_not_merged",
         )
         self.into_member_id = into_member_id
+
+
+class EnrolledThroughMergedRecordError(ConflictError):
+    """409 ``enrol_once``: a record merged into the member was enrolled in the grant's project, so the person is."""
+
+    def __init__(self, record_id: UUID, enrolled_on: date) -> None:
+        super().__init__(
+            f"member {record_id}, merged into this member, was enrolled in the grant's project on {enrolled_on.isoformat()}: "
+            "a project enrols a person once (that enrolment stays where it was recorded, its withdrawal too)",
+            field="grant_id",
+            rule="enrol_once",
+        )
 
 
 class MergeRefusedError(ConflictError):
@@ -104,27 +121,42 @@ class MemberMerges:
         def apply(self, aggregate: Any) -> None:
             aggregate.merged_from = (*aggregate.merged_from, self.duplicate_id)
 
-    def check_not_merged(self, field: str = "member_id", which: str = "this member") -> None:
+    def check_not_merged(self, field: str = "member_id", which: str = "this member", advice: str = "record it on member {into}") -> None:
         """409 ``member_not_merged`` (naming the member it went to) once this record was merged into another: a new record
-        of the person (a membership, an enrolment, a correction, an erasure) goes to that member. What the record holds is
-        still wound down and corrected where it was recorded (a departure, a role, a joining date, a withdrawal)."""
+        of the person (a membership, an enrolment, a correction, an erasure, a place among an activity's participants or a
+        meeting's attendees) goes to that member. What the record holds is still wound down and corrected where it was
+        recorded (a departure, a role, a joining date, a withdrawal). ``advice``: as :class:`MemberMergedError`'s."""
         if self.merged_into is not None and self.merged_on is not None:
-            raise MemberMergedError(self.merged_into, self.merged_on, field=field, which=which)
+            raise MemberMergedError(self.merged_into, self.merged_on, field=field, which=which, advice=advice)
+
+    def check_enrolled_once(self, grant_id: UUID, through: Sequence[MemberMerges] = ()) -> None:
+        """409 ``enrol_once`` when the person takes part in the grant's project already: through this record, or one of
+        ``through`` (the records merged into it; tester 187 F2), naming it. A withdrawal does not free the place."""
+        if grant_id in self.participations:
+            raise AlreadyEnrolledError(self.participations[grant_id].enrolled_on)
+        for record in through:
+            if grant_id in record.participations:
+                raise EnrolledThroughMergedRecordError(record.id, record.participations[grant_id].enrolled_on)
+
+    @staticmethod
+    def active_membership_through(osv_id: UUID, through: Sequence[MemberMerges]) -> Membership | None:
+        """The active membership of the OSV ``osv_id`` held by one of ``through`` (records merged into a member), if any."""
+        return next((m for record in through for m in record.memberships.values() if m.active and m.osv_id == osv_id), None)
 
     def holds_entry(self, holder: UUID | None) -> bool:
         """Whether a document-index entry leading to ``holder`` is this record's own: led to it, or, once merged, to the
         member it was merged into (its document leads there since, :meth:`merge_into`)."""
         return holder is not None and holder in (self.id, self.merged_into)
 
-    def merge_into(self, survivor: Member, merged_on: date, memberships_through: Iterable[Membership] = ()) -> None:
+    def merge_into(self, survivor: Member, merged_on: date, through: Sequence[MemberMerges] = ()) -> None:
         """This record and ``survivor`` are one person recorded twice: this one is merged into ``survivor``.
 
         422 ``another_member`` for the same record. 409 ``member_not_merged`` for either merged into another already; 409
         ``no_merged_records`` for a duplicate with records merged into it (merge the other way); 409 ``not_erased`` for
         either erased or being erased; 409 ``same_nationality`` or ``same_sex`` when the two differ (correct the wrong one
         first); 409 ``stays_apart`` for two stays in one OSV that overlap (both active, say: the same stay recorded
-        twice); 409 ``enrol_once`` for a project both take part in. ``memberships_through``: those of records merged into
-        ``survivor`` before, which the person holds too.
+        twice); 409 ``enrol_once`` for a project both take part in. ``through``: the records merged into ``survivor``
+        before, whose memberships and projects the person holds too (tester 187 F2).
 
         Records ``MemberMerged`` on this record, once per OSV either was a member of (in the order they were joined), and
         ``DuplicateMergedIn`` on ``survivor``.
@@ -150,7 +182,7 @@ class MemberMerges:
                     "(POST /members/{id}/correction), then merge",
                     f"same_{term}",
                 )
-        held = [*survivor.memberships.values(), *memberships_through]
+        held = [*survivor.memberships.values(), *(m for record in through for m in record.memberships.values())]
         for mine in self.memberships.values():
             for theirs in held:
                 if theirs.osv_id == mine.osv_id and _overlap(mine, theirs):
@@ -160,9 +192,11 @@ class MemberMerges:
                         "then merge; the same stay recorded twice cannot be merged yet",
                         "stays_apart",
                     )
-        shared = sorted(str(grant) for grant in self.participations if grant in survivor.participations)
-        if shared:
-            raise MergeRefusedError(f"both records take part in the project of grant {shared[0]}: a project enrols a person once", "enrol_once")
+        for record in (survivor, *through):
+            shared = sorted(str(grant) for grant in self.participations if grant in record.participations)
+            if shared:
+                which = "both records take" if record is survivor else f"the duplicate and member {record.id}, merged into {survivor.id}, take"
+                raise MergeRefusedError(f"{which} part in the project of grant {shared[0]}: a project enrols a person once", "enrol_once")
         osv_ids = dict.fromkeys(m.osv_id for m in sorted(
             [*self.memberships.values(), *survivor.memberships.values()], key=lambda m: m.joined_on
         ))
