@@ -13,6 +13,7 @@ from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, PurposeWithMaskedError, Reader
 from services.engagement.domain.activities import ParticipantGiven
 from services.engagement.domain.followup import ActionItemDraft
+from services.engagement.domain.members import Member
 from services.engagement.fieldschemas import (
     ActionCompletionCreate,
     ActionItemPublic,
@@ -124,6 +125,12 @@ Paged = Annotated[Page, Depends(page_query)]
 # Members ----------------------------------------------------------------------------------
 
 
+def member_answered(member: Member, engagement: Engagement) -> MemberPublic:
+    """A command's answer about a member, masked, as ``GET /members/{id}`` shows them: with the memberships of the records
+    merged into them, the current one chosen among all (tester 187 F8)."""
+    return MemberPublic.of(member, merged=engagement.merged_records(member))
+
+
 @members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
 async def register_member(body: MemberCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`).
@@ -215,7 +222,8 @@ def get_personal_data_changes(member_id: UUID, engagement: EngagementDep) -> lis
 @members.post("/{member_id}/departure", response_model=MemberPublic, dependencies=WRITES)
 def record_departure(member_id: UUID, body: DepartureCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Record that the member left the only OSV they are active in (records `MemberLeft`)."""
-    return answered(response, MemberPublic.of(engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason)))
+    member = engagement.record_departure(member_id=member_id, left_on=body.left_on, reason=body.reason)
+    return answered(response, member_answered(member, engagement))
 
 
 @members.post(
@@ -294,7 +302,7 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
     With `If-Match`, a member changed since that `ETag` is 412 `current_version`; the answer carries the new `ETag`."""
     member = engagement.correct_personal_data(member_id, **body.changes(), expected=expected)  # type: ignore[arg-type]
     tagged(response, member.version)
-    return MemberPublic.of(member)
+    return member_answered(member, engagement)
 
 
 @members.post(
@@ -321,15 +329,17 @@ def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: Engageme
     `If-Match`, this member changed since that `ETag` is 412 `current_version`. Answered masked, as
     `GET /members/{member_id}` shows this member, with its new `ETag`."""
     member = engagement.merge_members(survivor_id=member_id, duplicate_id=body.duplicate_id, expected=expected)
-    return answered(response, MemberPublic.of(member, merged=engagement.merged_records(member)))
+    return answered(response, member_answered(member, engagement))
 
 
 @members.post("/{member_id}/erasure", response_model=MemberPublic, dependencies=[Depends(requires(Permission.PERSONAL_DATA_ERASE))])
 def erase_personal_data(member_id: UUID, body: ErasureCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Forget the person's name, document, phone and birth year for good (records `ErasureBegun`, private, then `PersonalDataErased`).
 
-    The records merged into the member are erased with it (first); a record merged into another is 409 `member_not_merged`."""
-    return answered(response, MemberPublic.of(engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on)))
+    The records merged into the member are erased with it (first); a record merged into another is 409 `member_not_merged`.
+    Answered masked, as `GET /members/{member_id}` shows the member (the records' memberships included)."""
+    member = engagement.erase_personal_data(member_id=member_id, erased_on=body.erased_on)
+    return answered(response, member_answered(member, engagement))
 
 
 @members.post(

@@ -260,3 +260,24 @@ def test_a_meeting_names_the_survivor_and_never_the_duplicate(client: TestClient
     assert taken.status_code == 201, taken.text
     assert taken.json()["attendee_member_ids"] == [survivor["id"]]
 
+
+def test_every_answer_about_the_survivor_is_what_its_read_shows(client: TestClient) -> None:
+    """The erasure's answer left out the duplicate's memberships and named another current OSV than a read does
+    (tester 187 F8); so did a departure's and a correction's."""
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    merged = merge(client, survivor["id"], duplicate["id"]).json()
+
+    def read() -> dict[str, Any]:
+        return client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()
+
+    assert merged == read()
+    left = client.post(f"/members/{survivor['id']}/departure", json={"left_on": "2024-08-01", "reason": "moved_in_peru"})
+    assert left.status_code == 200, left.text
+    assert left.json() == read() and left.json()["osv_id"] == los_olivos  # the duplicate's stay goes on
+    corrected = client.post(f"/members/{survivor['id']}/correction", json={"phone": "+51 911 111 111"})
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json() == read()
+    erased = client.post(f"/members/{survivor['id']}/erasure", json={"erased_on": "2025-01-10"}, headers=signed_in_headers("dpo"))
+    assert erased.status_code == 200, erased.text
+    assert erased.json() == read()
+    assert {m["osv_id"] for m in erased.json()["memberships"]} == {comas, los_olivos}
