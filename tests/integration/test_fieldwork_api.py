@@ -238,6 +238,16 @@ def test_a_meeting_that_breaks_a_rule_is_refused_naming_the_field_and_nothing_is
     assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(**overrides)), 422, field, rule)
 
     assert client.get(f"/osvs/{osv_id}/follow-up").json()["meetings"] == []
+
+
+def test_a_meeting_dated_in_the_future_is_told_so_with_its_other_mistakes(client: TestClient) -> None:
+    """Tester 187 F4: the date was the domain's, found only once the body's other mistakes were put right."""
+    osv_id = upstream(client).osv_mapped()
+
+    refused = client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on=FUTURE, mode="phone"))
+
+    assert refused.status_code == 422, refused.text
+    assert {(e["field"], e["rule"]) for e in refused.json()["errors"]} == {("held_on", "not_in_future"), ("mode", "enum")}
     assert feed(client) == []
 
 
@@ -713,6 +723,7 @@ def test_an_activity_that_breaks_a_rule_is_refused_naming_the_field(
             {"kind": "party", "participants": [{"person_id": str(uuid4()), "nationality": "VE", "sex": "F"}]},
             {("kind", "enum"), ("direct_beneficiaries", "participants_or_counts")},
         ),
+        ({"held_on": "2099-01-01", "kind": "party"}, {("held_on", "not_in_future"), ("kind", "enum")}),  # tester 187 F4
         (  # A row's own mistake (a sex or kind not on the list) and another row's repeat in one answer (tester 27b's L5).
             {
                 "direct_beneficiaries": [
