@@ -227,10 +227,11 @@ class Funding(ServiceApplication):
         """
         osv = self.osvs.require_active(osv_id, on=granted_on, dated="granted_on")
         history = self.support_history_of(osv_id)
-        distinct = list(dict.fromkeys(distinct_from))
+        named = list(distinct_from)
+        distinct = list(dict.fromkeys(named))
         if proposal_id is None:  # a proposal's grants are bounded by its approved amount (grantduplicates' docstring)
             same = [self.get_grant(other) for other in same_day_and_kind(history, granted_on, kind)]
-            check_not_duplicate(amount, currency, granted_on, kind, same, distinct)
+            check_not_duplicate(amount, currency, granted_on, kind, same, named)
         phases = self.phase_dates()
         grant = grant_support(
             osv_id, amount, currency, granted_on, kind, history, phases,

@@ -287,7 +287,7 @@ class GrantCreate(Command):
         max_length=50,
         description="The OSV's grants of the same kind, amount, currency and `granted_on` that this one is not (two packages "
         "handed over the same day): without them, such a grant is refused with 409 `possible_duplicate`, which names them "
-        "(a grant withdrawn as entered in error is none).",
+        "(a grant withdrawn as entered in error is none). An id that is none of them is 422 `possible_duplicate_named`.",
     )
 
 

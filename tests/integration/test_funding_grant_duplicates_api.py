@@ -52,6 +52,20 @@ def test_the_same_grant_again_is_409_naming_it_and_distinct_from_records_it_publ
     assert [d["grant_id"] for d in third["possible_duplicates"]] == [second["id"]]
 
 
+def test_distinct_from_naming_another_osvs_grant_or_no_grant_is_422_and_nothing_is_published(client: TestClient) -> None:
+    """Tester 191 F1: another municipality's grant id, and an id of nothing, were kept and sent to this OSV's partner."""
+    upstream = Upstream(application_of(client))
+    osv, elsewhere = upstream.osv_mapped(), upstream.osv_mapped()
+    first, theirs = created(client.post("/grants", json=a_grant(osv))), created(client.post("/grants", json=a_grant(elsewhere)))
+    written = head(client)
+
+    for named, index in (([first["id"], theirs["id"]], 1), ([first["id"], "00000000-0000-4000-8000-000000000001"], 1)):
+        refused = assert_problem(client.post("/grants", json=a_grant(osv, distinct_from=named)), 422, f"distinct_from.{index}", "possible_duplicate_named")
+        assert named[index] in refused["detail"]
+    assert_problem(client.post("/grants", json=a_grant(osv, kind="goods", distinct_from=[theirs["id"]])), 422, "distinct_from.0", "possible_duplicate_named")
+    assert head(client) == written
+
+
 def test_a_grant_withdrawn_as_entered_in_error_is_no_duplicate_of_the_one_recorded_again(client: TestClient) -> None:
     osv = Upstream(application_of(client)).osv_mapped()
     wrong = created(client.post("/grants", json=a_grant(osv, granted_on="2021-10-02")))  # the right day was 2021-10-20

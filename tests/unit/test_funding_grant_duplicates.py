@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 
 from services.funding.domain.grantduplicates import (
+    NotAPossibleDuplicateError,
     PossibleDuplicateGrantError,
     check_not_duplicate,
     possible_duplicates,
@@ -42,6 +43,20 @@ def test_the_same_grant_again_is_a_possible_duplicate_naming_it_and_distinct_fro
     assert str(first.id) in refused.value.message and "distinct_from" in refused.value.message
 
     check_not_duplicate(AMOUNT, Currency.PEN, DAY, GrantKind.SEED_FUND, same, distinct_from=[first.id])  # another grant: taken
+
+
+def test_distinct_from_names_only_grants_this_one_could_repeat() -> None:
+    """Tester 191 F1: any id was kept and published (another municipality's grant, an id of nothing), where the field
+    says it holds the OSV's grants of the same kind, amount, currency and day that this one is not."""
+    history = SupportHistory(osv_id=uuid4())
+    first, unlike = granted(history, DAY), granted(history, date(2021, 10, 21))
+
+    for named, index in (([first.id, uuid4()], 1), ([unlike.id, first.id], 0)):
+        with pytest.raises(NotAPossibleDuplicateError) as refused:
+            check_not_duplicate(AMOUNT, Currency.PEN, DAY, GrantKind.SEED_FUND, [first, unlike], distinct_from=named)
+        assert (refused.value.field, refused.value.rule) == (f"distinct_from.{index}", "possible_duplicate_named")
+    with pytest.raises(NotAPossibleDuplicateError):  # a grant like none the OSV has names none
+        check_not_duplicate(Decimal("7.00"), Currency.PEN, DAY, GrantKind.SEED_FUND, [first], distinct_from=[first.id])
 
 
 @pytest.mark.parametrize(

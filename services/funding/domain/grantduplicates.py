@@ -18,7 +18,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from services.funding.domain.grants import Grant, GrantKind, SupportHistory
-from shared.errors import ConflictError
+from shared.errors import ConflictError, RuleViolationError
 from shared.money import Currency
 
 
@@ -51,6 +51,20 @@ class PossibleDuplicateGrantError(ConflictError):
         }
 
 
+class NotAPossibleDuplicateError(RuleViolationError):
+    """422 ``possible_duplicate_named`` at ``distinct_from.<index>``: an id that is none of the OSV's grants this one could
+    repeat; kept, it was published in ``FundGranted`` (a grant of another municipality's OSV went to this one's partner,
+    tester 191 F1)."""
+
+    def __init__(self, index: int, named: UUID) -> None:
+        super().__init__(
+            f"{named} is none of this OSV's grants of the same kind, amount, currency and granted_on (a withdrawn one is no "
+            "duplicate): distinct_from names only the grants a 409 possible_duplicate named",
+            field=f"distinct_from.{index}",
+            rule="possible_duplicate_named",
+        )
+
+
 def same_day_and_kind(history: SupportHistory, granted_on: date, kind: GrantKind) -> list[UUID]:
     """The organisation's grants not withdrawn (its own and those of records merged into it) of ``kind`` granted on
     ``granted_on``: the only ones a new grant may repeat. Read them (:func:`possible_duplicates` compares amount and
@@ -75,7 +89,13 @@ def possible_duplicates(
 def check_not_duplicate(
     amount: Decimal, currency: Currency, granted_on: date, kind: GrantKind, grants: Iterable[Grant], distinct_from: Iterable[UUID] = ()
 ) -> None:
-    """Raise :class:`PossibleDuplicateGrantError` (409) naming the :func:`possible_duplicates` among ``grants``, if any."""
-    duplicates = possible_duplicates(amount, currency, granted_on, kind, grants, distinct_from)
+    """Raise :class:`PossibleDuplicateGrantError` (409) naming the :func:`possible_duplicates` among ``grants``, if any;
+    then :class:`NotAPossibleDuplicateError` (422) for the first id of ``distinct_from`` that is none of them."""
+    grants, named = list(grants), list(distinct_from)
+    duplicates = possible_duplicates(amount, currency, granted_on, kind, grants, named)
     if duplicates:
         raise PossibleDuplicateGrantError(duplicates)
+    alike = {g.id for g in possible_duplicates(amount, currency, granted_on, kind, grants)}
+    for index, grant_id in enumerate(named):
+        if grant_id not in alike:
+            raise NotAPossibleDuplicateError(index, grant_id)
