@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hxl
 import pytest
 from fastapi.testclient import TestClient
 
 from services.reporting.application import Reporting
 from tests.integration.test_reporting_as_of import cloudevent
-from tests.integration.test_reporting_donors import LEAD, FakeNow, at, stamp
+from tests.integration.test_reporting_donors import LEAD, FakeNow, activity, at, stamp
 from tests.integration.test_reporting_signed_corrections import a_first_phase_and_an_osv
 from tests.support.clients import application_of, service_client
 
@@ -94,3 +95,22 @@ def test_a_grant_withdrawal_delivered_twice_or_before_a_rebuild_counts_once(desk
     figures = phase_one(client.get("/indicators").json())
     assert (figures["seed_funds_granted_pen"], figures["projects_new"], figures["osvs_supported"]["total"]) == ("0.00", 0, 0)
     assert client.get("/indicators/seed_funds_granted_pen/evidence", params={"phase": "F1"}).json()["value"] == "0.00"
+
+
+def test_the_3w_export_names_no_project_for_an_activity_on_a_grant_withdrawn_and_did_as_of_before(desk: tuple[TestClient, FakeNow]) -> None:
+    # A workshop recorded on g-2 before funding withdrew g-2 as typed twice (tester 187 F3): the row stays, with its
+    # people reached, and names no funded project from the withdrawal on; the sheet as of before names g-2 as it did.
+    client, clock = desk
+    workshop = activity("act-1", 1, 4, "2021-04-01", ve_f=3)
+    workshop["data"]["grant_id"] = "g-2"
+    application_of(client).readmodel.apply([*a_first_phase_and_an_osv(), granted(2, 2, "g-2"), workshop, withdrawn(3, 5000, "g-2")])
+    clock.moment = at(6000)
+
+    def sheet(**params: str) -> list[tuple[str | None, str | None, str | None]]:
+        answer = client.get("/activities/export.hxl.csv", params=params)
+        assert answer.status_code == 200, answer.text
+        rows = hxl.data(io.BytesIO(answer.content), hxl.InputOptions(allow_local=True))
+        return [(r.get("#activity+code"), r.get("#activity+project+code"), r.get("#reached+ind")) for r in rows]
+
+    assert sheet() == [("act-1", None, "3")]  # libhxl reads an empty cell as None
+    assert sheet(as_of=stamp(at(4999))) == [("act-1", "g-2", "3")]

@@ -100,3 +100,21 @@ def test_an_osvs_name_corrected_names_its_rows_from_then_on_and_not_in_a_cut_bef
     for facts, named in ((FACTS, "Mujeres Unidas de Breña"), ([*FACTS, corrected], "Asociación Mujeres Unidas de Breña"),
                          ([again, *FACTS, corrected], "Asociación de Mujeres Unidas de Breña")):  # the latest, whatever the order given
         assert {row["osv_name"] for row in threew.rows(facts, ubigeo_of)} == {named}
+
+
+def test_a_grant_withdrawn_as_entered_in_error_is_no_funded_project_of_its_activities_from_the_withdrawal_on() -> None:
+    # Workshops a1 and a2 were recorded on grant g1, then funding withdrew g1 as entered in error (tester 187 F3): it
+    # was no project, so no row names it, though the activities were held and their people reached count as before.
+    # The facts of a cut before the withdrawal hold no withdrawal: the rows name g1 as they did then.
+    withdrawn = fact("GrantWithdrawn", "2021-05-02", grant_id="g1", osv_id="osv-1", kind="seed_fund", amount="1000.00",
+                     currency="PEN", granted_on="2021-02-01", reason="entered_in_error", withdrawn_on="2021-05-02")
+    other = fact("GrantWithdrawn", "2021-05-03", grant_id="g2", osv_id="osv-1", kind="seed_fund", amount="1000.00",
+                 currency="PEN", granted_on="2021-02-01", reason="duplicate", withdrawn_on="2021-05-03")
+    assert "GrantWithdrawn" in threew.TYPES
+
+    before, after = threew.rows(FACTS, ubigeo_of), threew.rows([*FACTS, withdrawn, other], ubigeo_of)
+
+    assert [r["grant_id"] for r in before] == ["g1", "g1"]
+    assert [r["grant_id"] for r in after] == ["", ""]
+    assert [{k: v for k, v in r.items() if k != "grant_id"} for r in after] == [{k: v for k, v in r.items() if k != "grant_id"} for r in before]
+    assert [r["grant_id"] for r in threew.rows([*FACTS, other], ubigeo_of)] == ["g1", "g1"]  # another grant's withdrawal: g1 stays

@@ -1,7 +1,8 @@
 """Who does what, where and when: the OSVs' activities as 3W/5W rows, with the people they reached. Pure: no I/O.
 
 One row per activity reported and not withdrawn (among the facts given):
-who (the OSV that held it), what (its kind, and the funded project if any),
+who (the OSV that held it), what (its kind, and the funded project if any: none for a grant withdrawn as entered in
+error, which was no project, from its withdrawal on),
 where (its district, by INEI ubigeo, and the programme's zone), when (the
 day it was held, and the phase whose dates contain it) and for whom (direct
 beneficiaries by sex and by nationality, indirect beneficiaries). The HXL
@@ -41,7 +42,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reached_other", "Other nationality", "#reached+ind+nationality_other"),
     ("reached_indirect", "People reached (indirect)", "#reached+ind+indirect"),
 )
-TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn"})
+TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn", "GrantWithdrawn"})
 """The facts the rows are made of."""
 
 
@@ -54,6 +55,8 @@ def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[
     phases = phases_in(facts)
     names = {osv_id: str(f.data.get("name") or "") for osv_id, f in mappings(facts).items()}
     withdrawn = {str(f.data.get("activity_id") or f.subject) for f in facts if f.type == "ActivityWithdrawn"}
+    # A grant withdrawn as entered in error was no project (tester 187 F3): its activities were held, and name none.
+    no_project = {str(f.data.get("grant_id") or f.subject) for f in facts if f.type == "GrantWithdrawn"}
     out = []
     for fact in facts:
         activity_id = str(fact.data.get("activity_id") or fact.subject)
@@ -67,7 +70,7 @@ def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[
             "osv_name": names.get(str(d.get("osv_id")), ""),
             "activity_id": activity_id,
             "kind": d.get("kind") or "",
-            "grant_id": d.get("grant_id") or "",
+            "grant_id": "" if str(d.get("grant_id")) in no_project else d.get("grant_id") or "",
             "province_ubigeo": ubigeo[:4],
             "ubigeo": ubigeo,
             "district": district,
