@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -397,7 +398,7 @@ def test_a_report_right_after_the_next_phase_opened_re_cuts_its_checkpoint_as_it
 
 def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version(database_url: str) -> None:
     """Checkpoints now say their latest day, in a table of their own (since 2026-12 ``tally_checkpoints_2``, now
-    ``tally_checkpoints_3``: the counts changed); a replica of the earlier version still running keeps its table."""
+    ``tally_checkpoints_4``: the counts changed); a replica of the earlier version still running keeps its table."""
     from sqlalchemy import inspect, text
 
     engine = make_engine(sqlalchemy_url(database_url))
@@ -407,17 +408,33 @@ def test_the_former_checkpoints_table_is_left_to_replicas_of_the_earlier_version
         connection.execute(text("INSERT INTO checkpoints (id, bounds, facts) VALUES (1, '[]', 0)"))
     readmodel = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
     readmodel.apply(programme_log(100, seed=25))
-    assert inspect(engine).has_table("tally_checkpoints_3") and readmodel.checkpoints()
+    assert inspect(engine).has_table("tally_checkpoints_4") and readmodel.checkpoints()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM checkpoints")).scalar() == 1  # left as it was
     assert readmodel.report() == report(readmodel.facts())
 
 
-def test_checkpoints_of_the_version_that_counted_members_by_nationality_only_are_left_and_made_again(database_url: str) -> None:
+BY_SEX = ("members_joined/by_sex.", "members_left/by_sex.")
+
+
+def _without_by_sex(state: dict[str, Any]) -> None:
+    state["counters"] = [c for c in state["counters"] if not str(c[0]).startswith(BY_SEX)]
+
+
+def _without_listed(state: dict[str, Any]) -> None:
+    state.pop("listed", None)
+
+
+@pytest.mark.parametrize("former, made_so", [("tally_checkpoints_2", _without_by_sex), ("tally_checkpoints_3", _without_listed)])
+def test_checkpoints_of_versions_that_counted_by_other_rules_are_left_and_made_again(
+    database_url: str, former: str, made_so: Callable[[dict[str, Any]], None],
+) -> None:
     """``tally_checkpoints_2``'s counters count members who joined and left by nationality only (tester 184 F5): a tally
     restored from one would count by sex only the joinings folded after it, and a sex correction would take a member back
-    from a sex they were never counted under. This version keeps its own (``tally_checkpoints_3``), made again from the
-    facts; the former table is left to replicas of the version before."""
+    from a sex they were never counted under. ``tally_checkpoints_3``'s states do not say which activities listed a member
+    record (helper 189, tester 187 F1): a merge folded after one would count twice a person an activity listed by both
+    records. This version keeps its own (``tally_checkpoints_4``), made again from the facts; the former tables are left
+    to replicas of the versions before."""
     import zlib
 
     from sqlalchemy import text
@@ -428,19 +445,18 @@ def test_checkpoints_of_the_version_that_counted_members_by_nationality_only_are
     engine = make_engine(sqlalchemy_url(database_url))
     events = programme_log(300, seed=26, corrections=0.05)
     ReadModel(engine, checkpoint_every=20, settle_seconds=0).apply(events)
-    # what the version before left: checkpoints without the members' by_sex, in its table, and none in this version's
+    # what the version before left: checkpoints counted by its rules, in its table, and none in this version's
     blob = "BYTEA" if engine.dialect.name == "postgresql" else "BLOB"
-    by_sex = ("members_joined/by_sex.", "members_left/by_sex.")
     with engine.begin() as connection:
-        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_3")).all()
-        connection.execute(text(f"CREATE TABLE tally_checkpoints_2 (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
+        rows = connection.execute(text("SELECT id, cut, bounds, facts, latest_day, state FROM tally_checkpoints_4")).all()
+        connection.execute(text(f"CREATE TABLE {former} (id INTEGER PRIMARY KEY, cut TIMESTAMP, bounds TEXT, facts INTEGER, "
                                 f"latest_day INTEGER, state {blob})"))
         for row in rows:
             state = state_of(row)
-            state["counters"] = [c for c in state["counters"] if not str(c[0]).startswith(by_sex)]
-            connection.execute(text("INSERT INTO tally_checkpoints_2 VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
+            made_so(state)
+            connection.execute(text(f"INSERT INTO {former} VALUES (:id, :cut, :bounds, :facts, :latest_day, :state)"),
                                {**row._asdict(), "state": zlib.compress(json_dumps(state), 1)})
-        connection.execute(text("DELETE FROM tally_checkpoints_3"))
+        connection.execute(text("DELETE FROM tally_checkpoints_4"))
     assert rows
 
     upgraded = ReadModel(engine, checkpoint_every=20, settle_seconds=0)
@@ -452,7 +468,7 @@ def test_checkpoints_of_the_version_that_counted_members_by_nationality_only_are
     upgraded.advance_checkpoints()
     assert upgraded.checkpoints() and upgraded.report(middle) == report([f for f in facts if f.recorded_at <= middle])
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM tally_checkpoints_2")).scalar() == len(rows)  # left as it was
+        assert connection.execute(text(f"SELECT count(*) FROM {former}")).scalar() == len(rows)  # left as it was
 
 
 def test_a_checkpoint_folded_while_another_replica_applies_a_late_fact_is_not_saved_without_it(database_url: str, monkeypatch: Any) -> None:

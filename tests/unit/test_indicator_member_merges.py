@@ -87,3 +87,58 @@ def test_a_tally_restored_from_a_checkpoint_counts_the_merge_as_one_folded_from_
         restored.recall(recalled(restored, earlier, later))
         restored.fold(later)
         assert restored.report(phases) == report(facts), cut
+
+
+def listed_both(activity_id: str, day: str, *people: tuple[str, str, str]) -> Fact:
+    """A workshop listing members by their records (each a ``member``), as engagement publishes it."""
+    made = workshop(activity_id, day, list(people))
+    return Fact(made.event_id, made.type, activity_id, made.occurred_on, made.recorded_at,
+                {**made.data, "participants": [{**p, "member": True} for p in made.data["participants"]]})
+
+
+def attendances(result: dict[str, object], phase_code: str | None = None) -> object:
+    return (result["total"] if phase_code is None else phases_of(result)[phase_code])["attendances"]  # type: ignore[index]
+
+
+def test_an_activity_listing_both_records_counts_one_attendance_of_hers_from_the_merge_on_and_two_as_of_before() -> None:
+    # Workshop w4 was typed in listing Yusmary by both records, and Ana (helper 189, tester 187 F1): three rows, two
+    # people. From the merge on it counts two attendances, as beneficiaries_direct counts two people; as of before, three.
+    before = [*yusmary_twice(), listed_both("w4", "2021-05-01", ("y", "VE", "F"), ("ana", "PE", "F"), ("p", "VE", "F"))]
+    merge = member_merged("p", "y", "2022-01-05", "a")
+
+    then, now = report(before), report([*before, merge, member_merged("p", "y", "2022-01-05", "b")])
+
+    assert attendances(then, "F1") == {"total": 5, "by_nationality": {"PE": 1, "VE": 4}, "by_sex": {"F": 5}}
+    assert attendances(now, "F1") == {"total": 4, "by_nationality": {"PE": 1, "VE": 3}, "by_sex": {"F": 4}}
+    assert attendances(now) == {"total": 5, "by_nationality": {"PE": 1, "VE": 4}, "by_sex": {"F": 5}}  # w3 in F2
+    assert phases_of(now)["F1"]["beneficiaries_direct"]["total"] == 2
+    rows = evidence([*before, merge], "attendances", "F1")["events"]
+    assert [row["adds"]["total"] for row in rows if row["type"] == "MemberMerged"] == [-1]
+    assert sum(row["adds"]["total"] for row in rows) == 4
+
+    # Withdrawn after the merge, w4 takes back the two attendances it counts now, not its three rows.
+    withdrawn = fact("ActivityWithdrawn", "2021-05-01", activity_id="w4", osv_id="a", held_on="2021-05-01")
+    assert attendances(report([*before, merge, withdrawn]), "F1") == attendances(report(yusmary_twice()), "F1")
+
+
+def test_an_activity_listing_both_records_after_the_merge_counts_her_once_and_its_withdrawal_takes_back_once() -> None:
+    # Recorded before engagement refused a merged record's place among participants, heard of after the merge.
+    facts = [*yusmary_twice(), member_merged("p", "y", "2022-01-05", "a"), listed_both("w4", "2021-05-01", ("p", "VE", "F"), ("y", "VE", "F"))]
+    assert attendances(report(facts), "F1") == {"total": 3, "by_nationality": {"VE": 3}, "by_sex": {"F": 3}}
+    withdrawn = fact("ActivityWithdrawn", "2021-05-01", activity_id="w4", osv_id="a", held_on="2021-05-01")
+    assert attendances(report([*facts, withdrawn]), "F1") == {"total": 2, "by_nationality": {"VE": 2}, "by_sex": {"F": 2}}
+
+
+def test_a_tally_restored_from_a_checkpoint_takes_back_the_attendance_listed_twice_as_one_folded_from_the_start() -> None:
+    facts = [*yusmary_twice(), listed_both("w4", "2021-05-01", ("y", "VE", "F"), ("p", "VE", "F")),
+             member_merged("p", "y", "2022-01-05", "a"), fact("ActivityWithdrawn", "2021-05-01", activity_id="w4", osv_id="a", held_on="2021-05-01")]
+    for cut in (len(facts) - 2, len(facts) - 1):  # a checkpoint before the merge, and one after it
+        earlier, later = facts[:cut], facts[cut:]
+        phases, lookup = phases_in(earlier), activities_in(facts)
+        restored = Tally.restore(json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state())), phases, lookup)
+        restored.recall(recalled(restored, earlier, later))
+        restored.fold(later)
+        assert restored.report(phases) == report(facts), cut
+        half = Tally.restore(json.loads(json.dumps(Tally(phases, lookup).fold(earlier).state())), phases, lookup)
+        half.recall(recalled(half, earlier, later[:1]))
+        assert attendances(half.fold(later[:1]).report(phases), "F1") == attendances(report(facts[:cut + 1]), "F1"), cut

@@ -118,3 +118,24 @@ def test_a_grant_withdrawn_as_entered_in_error_is_no_funded_project_of_its_activ
     assert [r["grant_id"] for r in after] == ["", ""]
     assert [{k: v for k, v in r.items() if k != "grant_id"} for r in after] == [{k: v for k, v in r.items() if k != "grant_id"} for r in before]
     assert [r["grant_id"] for r in threew.rows([*FACTS, other], ubigeo_of)] == ["g1", "g1"]  # another grant's withdrawal: g1 stays
+
+
+def test_a_person_an_activity_listed_by_two_records_is_reached_once_in_its_row_from_their_merge_on() -> None:
+    # Workshop a4 listed Yusmary by both her records, y and p, and Ana (helper 189, tester 187 F1); engagement then
+    # merged p into y (one MemberMerged per OSV either was a member of). The row counts two people reached, as the
+    # indicators' attendances do; the facts of a cut before the merge count three, as recorded.
+    people = [("y", "VE", "F"), ("ana", "PE", "F"), ("p", "VE", "F")]
+    listed = fact("ActivityReported", "2021-05-01", activity_id="a4", osv_id="osv-1", kind="workshop", district="Breña",
+                  zone="Lima Centro", grant_id=None, indirect_beneficiaries=0, outputs=[],
+                  direct_beneficiaries=[{"nationality": "VE", "sex": "F", "count": 2}, {"nationality": "PE", "sex": "F", "count": 1}],
+                  participants=[{"person_id": i, "nationality": n, "sex": s, "member": True} for i, n, s in people], counted_by="persons")
+    merges = [fact("MemberMerged", "2022-01-05", member_id="p", into_member_id="y", osv_id=osv, merged_on="2022-01-05") for osv in ("o1", "o2")]
+    assert "MemberMerged" in threew.TYPES
+
+    def reached(facts: list[object]) -> tuple[int, ...]:
+        [row] = [r for r in threew.rows(facts, ubigeo_of) if r["activity_id"] == "a4"]  # type: ignore[arg-type]
+        return tuple(row[k] for k in ("reached", "reached_f", "reached_m", "reached_ve", "reached_pe", "reached_other"))
+
+    assert reached([*FACTS, listed]) == (3, 3, 0, 2, 1, 0)
+    assert reached([*FACTS, listed, *merges]) == (2, 2, 0, 1, 1, 0)
+    assert reached([*FACTS, *merges, listed]) == (2, 2, 0, 1, 1, 0)

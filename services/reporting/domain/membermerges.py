@@ -9,6 +9,14 @@ Engagement publishes one ``MemberMerged`` per OSV either record was a member of:
 it done. Later facts naming the record merged away (a departure from one of its memberships, an activity listing it,
 a withdrawal of one that did) count as the survivor's.
 
+An activity recorded listing both records (before the merge, or before engagement refused a merged record's place
+among participants: tester 187 F1) listed the person twice: from the merge on it counts one attendance of theirs, not
+two (``attendances``, and the 3W row's people reached: :func:`listed_again`), as ``beneficiaries_direct`` counts one
+person. For that the tally keeps, of each member record an activity lists, where and when it was held and how it listed
+them (``listed``, saved with the checkpoints); the attendance taken back is the one listed later of the two, under the
+nationality and sex the activity listed it with (attendances stay as each activity's rows counted them). Withdrawing
+the activity later takes back its rows less those listed again, so the two add up.
+
 ``members_joined`` and ``members_left`` count joinings and departures, one per stay in an OSV, not people: a person
 who joined two OSVs joined twice, merged or not (engagement refuses a merge of two stays in one OSV at once), so a
 merge moves neither.
@@ -19,10 +27,24 @@ A mixin of :class:`~.tally.Tally`, which keeps ``members``, ``agents_of`` and ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
-from services.reporting.domain.indicators import Fact
+from services.reporting.domain.indicators import Fact, nationality_group
+
+
+def listed_again(participants: Sequence[Mapping[str, Any]], person: Callable[[object], str]) -> list[tuple[str, str]]:
+    """The (nationality group, sex) of each participant an activity lists after another record of the same person (by
+    ``person``, which follows merges): each an attendance its rows count that is none (see the module)."""
+    seen: set[str] = set()
+    again = []
+    for listed in participants:
+        who = person(listed.get("person_id"))
+        if who in seen:
+            again.append((nationality_group(listed.get("nationality")), str(listed.get("sex"))))
+        seen.add(who)
+    return again
 
 
 class MemberMerges:
@@ -30,6 +52,9 @@ class MemberMerges:
 
     members_merged: dict[str, str]
     """Member record merged away -> the member it was merged into (state: saved with the checkpoints)."""
+    listed: dict[str, dict[str, list[Any]]]
+    """Member record -> {activity listing it, not withdrawn: [district, day held (ordinal), place in the list, nationality
+    group, sex]} (state: saved with the checkpoints)."""
     members: dict[str, list[Any]]
     agents_of: dict[str, set[str]]
     reached: dict[str, list[Any]]
@@ -53,10 +78,44 @@ class MemberMerges:
         duplicate, survivor = str(d.get("member_id")), self._person(d.get("into_member_id"))
         if duplicate in self.members_merged or survivor == duplicate:
             return  # one event per OSV of the two records: the first applies the merge
+        twice = self._listed_both(self._records_of(duplicate), self._records_of(survivor))
         self.members_merged[duplicate] = str(d.get("into_member_id"))
+        for district, day, _, nationality, sex in twice:
+            for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
+                self._count(f"attendances/{part}", fact, -1, district=district, day=date.fromordinal(day))
         if duplicate in self.members:
             self._refigure(fact, (), [duplicate, survivor], self._agents_joined(duplicate, survivor))
         self._reached_joined(duplicate, survivor, fact)
+
+    def _listed_both(self, duplicate: set[str], survivor: set[str]) -> list[list[Any]]:
+        """Of each activity listing a record of both persons, the entry listed later of the first of each: the attendance
+        the merge takes back (the module)."""
+        firsts: dict[str, list[list[Any]]] = {}
+        for records in (duplicate, survivor):
+            entries: dict[str, list[Any]] = {}
+            for record in records:
+                for activity, entry in self.listed.get(record, {}).items():
+                    if activity not in entries or entry[2] < entries[activity][2]:
+                        entries[activity] = entry
+            for activity, entry in entries.items():
+                firsts.setdefault(activity, []).append(entry)
+        return [max(both, key=lambda entry: entry[2]) for both in firsts.values() if len(both) == 2]
+
+    def _attended_once(self, activity: Fact, sign: int, because: Fact, district: str) -> None:
+        """Count (sign 1) or take back (-1) an activity's participants as the person they are now: the rows counted a person
+        listed by two records twice (:func:`listed_again`), who attended once; keep or forget where it lists members."""
+        participants, activity_id = activity.data.get("participants") or [], str(activity.data.get("activity_id") or activity.subject)
+        for nationality, sex in listed_again(participants, self._person):
+            for part in ("total", f"by_nationality.{nationality}", f"by_sex.{sex}"):
+                self._count(f"attendances/{part}", because, -sign, district=district, day=activity.occurred_on)
+        for index, listed in enumerate(participants):
+            if listed.get("member"):
+                record = str(listed.get("person_id"))
+                if sign > 0:
+                    entry = [district, activity.occurred_on.toordinal(), index, nationality_group(listed.get("nationality")), str(listed.get("sex"))]
+                    self.listed.setdefault(record, {})[activity_id] = entry
+                elif self.listed.get(record, {}).pop(activity_id, None) is not None and not self.listed[record]:
+                    del self.listed[record]
 
     def _agents_joined(self, duplicate: str, survivor: str) -> Callable[[], None]:
         """The change that makes the duplicate's participations and departures the survivor's (for ``_refigure``, which

@@ -127,6 +127,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         self.members_merged: dict[str, str] = {}  # member record merged away -> the member it was merged into (:mod:`.membermerges`)
         self.dissolved: dict[str, int] = {}  # osv -> dissolved on (ordinal)
         self.reached: dict[str, list[Any]] = {}  # person -> [nationality group, sex, {"<group>|<segment>": activities}]
+        self.listed: dict[str, dict[str, list[Any]]] = {}  # member record -> {activity listing it: how} (:mod:`.membermerges`)
         self.last: tuple[datetime, str, int, str] | None = None
         self.latest_day = 0  # the latest day (ordinal) any fact folded was counted on: new bounds after it only split the last segment
         self.open: dict[tuple[str, str], int] = defaultdict(int)  # (part, place) -> members/projects still open-ended there
@@ -377,6 +378,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
                             self._count(counted, because, n, district=group, segment=segment)
         for person in participants:
             self._reach(person, sign, groups, segments, because)
+        self._attended_once(activity, sign, because, district)  # a person listed by two records attended once (:mod:`.membermerges`)
         self._count("beneficiaries_indirect/value", because, sign * int(d.get("indirect_beneficiaries") or 0), **where)
         for output in d.get("outputs") or []:
             part = {"mural": "murals/value", "public_space_recovered": "public_spaces_recovered/value"}.get(output.get("kind"))
@@ -457,6 +459,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
             "members_merged": self.members_merged,
             "dissolved": self.dissolved,
             "reached": self.reached,
+            "listed": self.listed,
             "last": None if self.last is None else [self.last[0].isoformat(), *self.last[1:]],
             "latest_day": self.latest_day,
             "open": [[part, place, n] for (part, place), n in self.open.items() if n],
@@ -490,6 +493,7 @@ class Tally(Merges, MemberMerges, Corrections, GrantWithdrawals, AgentsOfChange,
         tally.members_merged = dict(state.get("members_merged", {}))  # none in a checkpoint of a version before member merges
         tally.dissolved = {osv: int(day) for osv, day in state.get("dissolved", {}).items()}
         tally.reached = {p: [n, s, dict(seen)] for p, (n, s, seen) in state.get("reached", {}).items()}
+        tally.listed = {record: {a: list(how) for a, how in activities.items()} for record, activities in state.get("listed", {}).items()}
         last = state.get("last")
         tally.last = None if last is None else (datetime.fromisoformat(last[0]), last[1], int(last[2]), last[3])
         tally.latest_day = int(state.get("latest_day") or 0)

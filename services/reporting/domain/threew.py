@@ -10,7 +10,10 @@ hashtag of each column is in :data:`COLUMNS`; :mod:`services.reporting.exports`
 writes them.
 
 The counts are attendances as each activity reported them: a person at two
-activities is in two rows.
+activities is in two rows. A person an activity listed by two records of
+theirs, merged since (engagement's ``MemberMerged``), attended once: from the
+merge on the row counts them once, as ``attendances`` does (helper 189,
+tester 187 F1).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from services.reporting.domain.indicators import UNKNOWN, Fact, mappings, nationality_group, phases_in
+from services.reporting.domain.membermerges import listed_again
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (key, header, HXL hashtag)
@@ -42,7 +46,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("reached_other", "Other nationality", "#reached+ind+nationality_other"),
     ("reached_indirect", "People reached (indirect)", "#reached+ind+indirect"),
 )
-TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn", "GrantWithdrawn"})
+TYPES = frozenset({"PhaseOpened", "OSVMapped", "OSVNameCorrected", "ActivityReported", "ActivityWithdrawn", "GrantWithdrawn",
+                   "MemberMerged"})
 """The facts the rows are made of."""
 
 
@@ -57,6 +62,7 @@ def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[
     withdrawn = {str(f.data.get("activity_id") or f.subject) for f in facts if f.type == "ActivityWithdrawn"}
     # A grant withdrawn as entered in error was no project (tester 187 F3): its activities were held, and name none.
     no_project = {str(f.data.get("grant_id") or f.subject) for f in facts if f.type == "GrantWithdrawn"}
+    person = _persons(facts)
     out = []
     for fact in facts:
         activity_id = str(fact.data.get("activity_id") or fact.subject)
@@ -85,6 +91,28 @@ def rows(facts: Iterable[Fact], ubigeo_of: Callable[[str], str | None]) -> list[
             row["reached"] += n
             row[f"reached_{str(group.get('sex')).lower()}"] = row.get(f"reached_{str(group.get('sex')).lower()}", 0) + n
             row[f"reached_{nationality_group(group.get('nationality')).lower()}"] += n
+        for nationality, sex in listed_again(d.get("participants") or [], person):
+            row["reached"] -= 1
+            row[f"reached_{sex.lower()}"] -= 1
+            row[f"reached_{nationality.lower()}"] -= 1
         out.append(row)
     out.sort(key=lambda r: (r["held_on"], r["activity_id"]))
     return out
+
+
+def _persons(facts: Iterable[Fact]) -> Callable[[object], str]:
+    """The person a member record is among ``facts``: the member it was merged into, followed to the last (as
+    :class:`~.membermerges.MemberMerges` does; the first of a merge's events per OSV applies it)."""
+    into: dict[str, str] = {}
+    for fact in facts:
+        if fact.type == "MemberMerged":
+            into.setdefault(str(fact.data.get("member_id")), str(fact.data.get("into_member_id")))
+
+    def person(record: object) -> str:
+        who, seen = str(record), set()
+        while who in into and who not in seen:
+            seen.add(who)
+            who = into[who]
+        return who
+
+    return person
