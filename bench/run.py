@@ -673,8 +673,8 @@ def one_osv_growing(tmp: Path, count: int, window: int) -> tuple[Any, ...]:
     funding = Funding(persistence_env(f"sqlite:///{tmp / 'one-osv-funding.db'}"), osvs=directory)
     try:
         grants = timed(lambda osv, i: granted(GrantCreate(  # POST /grants' own worker-thread function
-            osv_id=osv.id, amount=Decimal("100.00"), currency=Currency.PEN, granted_on=date(2021, 10, 20) + timedelta(days=i % 300),
-            kind=GrantKind.GOODS,
+            osv_id=osv.id, amount=Decimal(100 + i), currency=Currency.PEN, granted_on=date(2021, 10, 20) + timedelta(days=i % 300),
+            kind=GrantKind.GOODS,  # each amount another: the same grant again would be a possible duplicate (409)
         ), funding) and None, *osvs)
     finally:
         funding.close()
