@@ -230,7 +230,7 @@ class Funding(ServiceApplication):
         named = list(distinct_from)
         distinct = list(dict.fromkeys(named))
         if proposal_id is None:  # a proposal's grants are bounded by its approved amount (grantduplicates' docstring)
-            same = [self.get_grant(other) for other in same_day_and_kind(history, granted_on, kind)]
+            same = [self.get_grant(other) for other in same_day_and_kind(history, granted_on, kind, amount, currency)]
             check_not_duplicate(amount, currency, granted_on, kind, same, named)
         phases = self.phase_dates()
         grant = grant_support(

@@ -45,6 +45,19 @@ def test_the_same_grant_again_is_a_possible_duplicate_naming_it_and_distinct_fro
     check_not_duplicate(AMOUNT, Currency.PEN, DAY, GrantKind.SEED_FUND, same, distinct_from=[first.id])  # another grant: taken
 
 
+def test_only_grants_of_the_same_amount_and_currency_are_read_for_the_check() -> None:
+    """1,000 grants to one OSV, a day repeated, read three grants each: the 1,000th went at 0.72 of the first's rate (make
+    bench). The history records each grant's amount and currency; one recorded without them (before) is still read."""
+    history = SupportHistory(osv_id=uuid4())
+    first = granted(history, DAY)
+
+    assert same_day_and_kind(history, DAY, GrantKind.SEED_FUND, AMOUNT, Currency.PEN) == [first.id]
+    assert same_day_and_kind(history, DAY, GrantKind.SEED_FUND, Decimal("999.00"), Currency.PEN) == []
+    assert same_day_and_kind(history, DAY, GrantKind.SEED_FUND, AMOUNT, Currency.USD) == []
+    history._recorded(grant_id=uuid4(), granted_on=DAY, kind=GrantKind.SEED_FUND)  # as stored before amounts were
+    assert len(same_day_and_kind(history, DAY, GrantKind.SEED_FUND, Decimal("999.00"), Currency.PEN)) == 1
+
+
 def test_distinct_from_names_only_grants_this_one_could_repeat() -> None:
     """Tester 191 F1: any id was kept and published (another municipality's grant, an id of nothing), where the field
     says it holds the OSV's grants of the same kind, amount, currency and day that this one is not."""

@@ -456,6 +456,10 @@ class SupportRecord:
     grant_id: UUID
     granted_on: date
     kind: GrantKind
+    amount: Decimal | None = None
+    currency: Currency | None = None
+    """The grant's amount and currency, for the check of a possible duplicate without reading the grant; None for one
+    entered before they were recorded here, or merged in (the check reads that grant)."""
 
 
 class SupportHistory(Aggregate):
@@ -572,11 +576,14 @@ class SupportHistory(Aggregate):
         marked = self.support_for(grant.granted_on, phases)
         if grant.support is not marked:
             raise SupportChangedError(grant.support, marked)
-        self._recorded(grant_id=grant.id, granted_on=grant.granted_on, kind=grant.kind)
+        self._recorded(grant_id=grant.id, granted_on=grant.granted_on, kind=grant.kind, amount=grant.amount, currency=grant.currency)
 
     @event("SupportRecorded")
-    def _recorded(self, grant_id: UUID, granted_on: date, kind: GrantKind) -> None:
-        self.grants.append(SupportRecord(grant_id, granted_on, GrantKind(kind)))
+    def _recorded(
+        self, grant_id: UUID, granted_on: date, kind: GrantKind, amount: Decimal | None = None, currency: Currency | None = None
+    ) -> None:
+        """``amount`` and ``currency``: None in those recorded before the check of a possible duplicate read them here."""
+        self.grants.append(SupportRecord(grant_id, granted_on, GrantKind(kind), amount, None if currency is None else Currency(currency)))
 
     def made_repeat_by(self, granted_on: date, phases: Iterable[Phase | PhaseDates]) -> list[UUID]:
         """The entered grants, first-time support as this history stands, that a grant dated ``granted_on`` makes repeat
