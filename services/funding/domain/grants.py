@@ -17,8 +17,38 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from services.funding.domain.granterrors import (
+    BeyondGrantAmountError as BeyondGrantAmountError,
+)
+from services.funding.domain.granterrors import (
+    GrantClosedError as GrantClosedError,
+)
+from services.funding.domain.granterrors import (
+    GrantNotFoundError as GrantNotFoundError,
+)
+from services.funding.domain.granterrors import (
+    GrantWithdrawnError as GrantWithdrawnError,
+)
+from services.funding.domain.granterrors import (
+    NoItemsError as NoItemsError,
+)
+from services.funding.domain.granterrors import (
+    NotNextTrancheError as NotNextTrancheError,
+)
+from services.funding.domain.granterrors import (
+    NoWithdrawalNoteError as NoWithdrawalNoteError,
+)
+from services.funding.domain.granterrors import (
+    PaidOutError as PaidOutError,
+)
+from services.funding.domain.granterrors import (
+    SupportChangedError as SupportChangedError,
+)
+from services.funding.domain.granterrors import (
+    WrongGrantKindError as WrongGrantKindError,
+)
 from services.funding.domain.phases import Phase, PhaseDates, phase_containing
-from shared.errors import BelowOneError, ConflictError, NotFoundError, RuleViolationError, check_not_before
+from shared.errors import BelowOneError, check_not_before
 from shared.money import CENT, Currency, check_money
 
 
@@ -77,97 +107,6 @@ class WithdrawalReason(StrEnum):
 
 
 # Grants ---------------------------------------------------------------------
-
-
-class GrantNotFoundError(NotFoundError):
-    def __init__(self, grant_id: object) -> None:
-        super().__init__(f"grant {grant_id} does not exist", field="grant_id", rule="known_grant")
-
-
-class WrongGrantKindError(RuleViolationError):
-    def __init__(self, grant: Grant, expected: GrantKind, what: str) -> None:
-        super().__init__(
-            f"{what} are recorded on a {expected.value} grant; this grant is {grant.kind.value}",
-            field="grant_id",
-            rule=f"{expected.value}_grant",
-        )
-
-
-class GrantClosedError(ConflictError):
-    def __init__(self, closing: Closing) -> None:
-        super().__init__(
-            f"this grant was closed ({closing.outcome.value}) on {closing.closed_on.isoformat()} and takes no new records",
-            field="grant_id",
-            rule="grant_open",
-        )
-
-
-class NoWithdrawalNoteError(ConflictError):
-    def __init__(self, *, withdrawn: bool) -> None:
-        why = "its withdrawal was recorded without a note" if withdrawn else "this grant was not withdrawn: it has no withdrawal note"
-        super().__init__(f"{why}: there is nothing to forget", field="grant_id", rule="withdrawal_note")
-
-
-class GrantWithdrawnError(ConflictError):
-    """409 ``grant_not_withdrawn``: the grant was withdrawn as entered in error, and takes no record, nor a second withdrawal."""
-
-    def __init__(self, withdrawal: Withdrawal) -> None:
-        super().__init__(
-            f"this grant was withdrawn ({withdrawal.reason.value}) on {withdrawal.withdrawn_on.isoformat()}: it was entered in "
-            "error and takes no new records",
-            field="grant_id",
-            rule="grant_not_withdrawn",
-        )
-
-
-class PaidOutError(ConflictError):
-    """409 ``nothing_paid_out``: a grant with a tranche paid or goods handed over supported the OSV; it is not withdrawn."""
-
-    def __init__(self, grant: Grant) -> None:
-        what = (
-            f"{len(grant.disbursements)} tranche(s) totalling {grant.disbursed} {grant.currency.value} were paid"
-            if grant.disbursements
-            else f"goods worth {grant.delivered} {grant.currency.value} were delivered"
-        )
-        super().__init__(
-            f"{what} on this grant: money or goods that reached the OSV are not withdrawn. Close the grant instead "
-            "(POST /grants/{grant_id}/closing, outcome `cancelled` or `partially_completed`), which keeps what was paid out "
-            "in the figures",
-            field="grant_id",
-            rule="nothing_paid_out",
-        )
-
-
-class BeyondGrantAmountError(ConflictError):
-    def __init__(self, grant: Grant, what: str, asked: Decimal, field: str) -> None:
-        super().__init__(
-            f"{what} of {asked} {grant.currency.value} would go beyond the grant's {grant.amount} {grant.currency.value}: "
-            f"{grant.remaining} {grant.currency.value} remains",
-            field=field,
-            rule="within_grant_amount",
-        )
-
-
-class NotNextTrancheError(RuleViolationError):
-    def __init__(self, given: int, expected: int) -> None:
-        super().__init__(
-            f"tranches are numbered in order: tranche {expected} is next, not {given}", field="tranche", rule="next_tranche"
-        )
-
-
-class SupportChangedError(ConflictError):
-    def __init__(self, marked: Support, now: Support) -> None:
-        super().__init__(
-            f"the grant was marked {marked.value} but the OSV's support history, as it now stands, makes it {now.value}: "
-            "another grant to this OSV was recorded meanwhile; try again",
-            field="osv_id",
-            rule="support_history_unchanged",
-        )
-
-
-class NoItemsError(RuleViolationError):
-    def __init__(self) -> None:
-        super().__init__("a delivery lists at least one item", field="items", rule="at_least_one_item")
 
 
 @dataclass(frozen=True)
