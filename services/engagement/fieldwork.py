@@ -65,7 +65,8 @@ class Fieldwork:
     ) -> tuple[FollowUp, Meeting]:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
-        self.check_attendees_not_merged(attendee_member_ids)  # 409 naming the member it went into (tester 187 F5)
+        attendees = self.members_by_id(attendee_member_ids)  # each read once, for both checks
+        self.check_attendees_not_merged(attendee_member_ids, attendees)  # 409 naming the member it went into (tester 187 F5)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -76,7 +77,7 @@ class Fieldwork:
             notes,
             action_items,
             # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
-            known_members=self.members_of(osv_id, attendee_member_ids, on=held_on),
+            known_members=self.members_of(osv_id, attendees, on=held_on),
             today=self.today(),
             mapped_on=osv.mapped_on,
         )

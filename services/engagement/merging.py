@@ -8,7 +8,7 @@ The rules are the domain's (:mod:`services.engagement.domain.merges`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -54,12 +54,13 @@ class Merging:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
         return [m for record in self.merged_records(member) for m in record.memberships.values()]
 
-    def check_attendees_not_merged(self, attendee_member_ids: Sequence[UUID]) -> None:
+    def check_attendees_not_merged(self, attendee_member_ids: Sequence[UUID], found: Mapping[UUID, Member | None]) -> None:
         """409 ``member_not_merged`` on the first of a meeting's attendees merged into another record (tester 187 F5): the
         person is named by the member it went into, as for any new record of them. One erased or being erased is left
-        to the meeting's 422 ``known_member``, which tells nothing of them."""
+        to the meeting's 422 ``known_member``, which tells nothing of them. ``found``: the attendees as read
+        (:meth:`~services.engagement.application.Engagement.members_by_id`)."""
         for index, member_id in enumerate(attendee_member_ids):
-            member = self.find(member_id, Member)  # type: ignore[attr-defined]
+            member = found.get(member_id)
             if member is not None and member.erased_on is None and member.erasure_begun_on is None:
                 member.check_not_merged(f"attendee_member_ids.{index}", f"member {member_id}", "name member {into} instead")
 
