@@ -399,8 +399,8 @@ class ActivityCreate(Command):
         default_factory=list,
         max_length=MAX_ROWS,
         description="Only when the participants are not listed (422 `participants_or_counts`): how many people were reached, "
-        "one row per nationality and sex (422 `unique_nationality_and_sex`; an aggregate report: reporting says how much of "
-        "its total is aggregate).",
+        "one row per nationality and sex (422 `unique_nationality_and_sex`), their counts adding up to at most 10,000,000 "
+        "(422 `at_most_max_count`; an aggregate report: reporting says how much of its total is aggregate).",
     )
     indirect_beneficiaries: NotNegativeCount = Field(
         default=0, description="People reached indirectly: 0 or more (422 `not_negative`)."

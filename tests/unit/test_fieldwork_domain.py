@@ -428,6 +428,11 @@ def test_an_activity_need_not_belong_to_a_funded_project() -> None:
             "unique_nationality_and_sex",
         ),
         ({"indirect_beneficiaries": -5}, "indirect_beneficiaries", "not_negative"),
+        (  # each row under everyone in Lima, their sum past it (tester 192: a billion people reached in the donors' figures)
+            {"direct_beneficiaries": [BeneficiaryGroup("VE", Sex.F, 6_000_000), BeneficiaryGroup("PE", Sex.M, 4_000_001)]},
+            "direct_beneficiaries",
+            "at_most_max_count",
+        ),
         ({"outputs": [Output(OutputKind.MURAL, 0)]}, "outputs.0.count", "at_least_1"),
         ({"outputs": [Output(OutputKind.MURAL, 1), Output(OutputKind.MURAL, 2)]}, "outputs.1.kind", "unique_output_kind"),
         ({"grant_osv_id": uuid4()}, "grant_id", "grant_of_same_osv"),

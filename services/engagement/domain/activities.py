@@ -23,6 +23,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.engagement.domain.memberrules import Sex, nationality_of
 from shared.errors import (
+    MAX_COUNT,
     ConflictError,
     NotFoundError,
     PartlyRead,
@@ -51,6 +52,18 @@ class ActivityKind(StrEnum):
 
 
 # Named errors -----------------------------------------------------------
+
+
+class TooManyReachedError(RuleViolationError):
+    """The direct beneficiaries' rows add up to more than :data:`~shared.errors.MAX_COUNT`: each row under it, their
+    sum past everyone in Lima (tester 192: 100 rows of 10,000,000 put a billion people reached in the donors' figures)."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__(
+            f"direct_beneficiaries' counts must add up to at most {MAX_COUNT:,}, not {total:,}: more than live in Lima",
+            field="direct_beneficiaries",
+            rule="at_most_max_count",
+        )
 
 
 class RepeatedBeneficiaryGroupError(RuleViolationError):
@@ -180,12 +193,17 @@ class Withdrawal:
 
 def beneficiary_mistakes(groups: Sequence[BeneficiaryGroup | PartlyRead | None]) -> Iterator[RuleViolationError]:
     """Every mistake of the direct beneficiaries' rows, in order: a nationality that exists (422 ``iso_3166_alpha_2``),
-    one or more people (422 ``at_least_1``), one row per nationality and sex (422 ``unique_nationality_and_sex``). A row
-    the API refused is judged on what was read of it (:func:`~shared.errors.field_of`): its nationality and sex, both
-    read, still count for repeats."""
+    one or more people (422 ``at_least_1``), one row per nationality and sex (422 ``unique_nationality_and_sex``), then
+    the rows' counts adding up to at most :data:`~shared.errors.MAX_COUNT` (422 ``at_most_max_count`` at
+    ``direct_beneficiaries``). A row the API refused is judged on what was read of it
+    (:func:`~shared.errors.field_of`): its nationality and sex, both read, still count for repeats; its count, read, for
+    the sum when the row's own bounds take it."""
     seen: set[tuple[str, Sex]] = set()
+    total = 0
     for index, group in enumerate(groups):
         given, sex, count = (field_of(group, name) for name in ("nationality", "sex", "count"))
+        if isinstance(count, int) and 0 < count <= MAX_COUNT:  # a row's own count refused is said once, at the row
+            total += count
         nationality = None
         if given is not None:
             try:
@@ -199,6 +217,8 @@ def beneficiary_mistakes(groups: Sequence[BeneficiaryGroup | PartlyRead | None])
         if (nationality, sex) in seen:
             yield RepeatedBeneficiaryGroupError(index, nationality, sex)
         seen.add((nationality, sex))
+    if total > MAX_COUNT:
+        yield TooManyReachedError(total)
 
 
 def checked_beneficiaries(groups: Sequence[BeneficiaryGroup]) -> list[BeneficiaryGroup]:
