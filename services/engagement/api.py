@@ -126,8 +126,8 @@ Paged = Annotated[Page, Depends(page_query)]
 
 
 def member_answered(member: Member, engagement: Engagement) -> MemberPublic:
-    """A command's answer about a member, masked, as ``GET /members/{id}`` shows them: with the memberships of the records
-    merged into them, the current one chosen among all (tester 187 F8)."""
+    """A command's answer about a member, masked, as ``GET /members/{id}`` shows them: with the memberships and
+    participations of the records merged into them, the current membership chosen among all (tester 187 F8)."""
     return MemberPublic.of(member, merged=engagement.merged_records(member))
 
 
@@ -317,10 +317,10 @@ def merge_members(member_id: UUID, body: MemberMergeCreate, engagement: Engageme
 
     The duplicate (`duplicate_id`) shows `merged_into`, and takes no new membership, enrolment, correction or erasure
     after, nor a place among an activity's participants or a meeting's attendees (409 `member_not_merged`, naming this
-    member); this member enrols in no project the duplicate took part in (409 `enrol_once`). Its memberships are listed
-    with this member's (each with its `recorded_on`, where its departure, role or joining date is still recorded), an
-    OSV's members list this member in its place, and its document leads here (a lookup or registration by it finds this
-    member). Its personal data stays sealed and is forgotten with this member's erasure. Reporting counts the person
+    member); this member enrols in no project the duplicate took part in (409 `enrol_once`). Its memberships and
+    participations are listed with this member's (each with its `recorded_on`, where its departure, role, joining date
+    or withdrawal is still recorded), an OSV's members list this member in its place, and its document leads here (a
+    lookup or registration by it finds this member). Its personal data stays sealed and is forgotten with this member's erasure. Reporting counts the person
     once from the merge on. Refused: the same record (422 `another_member`); an unknown duplicate (404 `known_member`,
     field `duplicate_id`); either merged already (409 `member_not_merged`) or the duplicate with records merged into it
     (409 `no_merged_records`); either erased (409 `not_erased`); a different nationality or sex (409

@@ -292,10 +292,16 @@ class ParticipationPublic(BaseModel):
     osv_id: UUID = Field(description="The OSV that received the grant.")
     enrolled_on: date = Field(description="When the member began to take part.")
     withdrew_on: date | None = Field(description="When the member stopped, if they did.")
+    recorded_on: UUID | None = Field(
+        default=None,
+        description="For a participation of a record merged into this member: that record's id, where its withdrawal goes; "
+        "null for the member's own.",
+    )
 
     @classmethod
-    def of(cls, participation: Participation) -> ParticipationPublic:
+    def of(cls, participation: Participation, recorded_on: UUID | None = None) -> ParticipationPublic:
         return cls(
+            recorded_on=recorded_on,
             grant_id=participation.grant_id,
             osv_id=participation.osv_id,
             enrolled_on=participation.enrolled_on,
@@ -379,7 +385,8 @@ class MemberPublic(BaseModel):
         "focal point, only those in OSVs of its district."
     )
     participations: list[ParticipationPublic] = Field(
-        description="The funded projects the member takes part in; to a focal point, only those of OSVs of its district."
+        description="The funded projects the member takes or took part in, as enrolled, then those of the records merged "
+        "into the member (`merged_from`); to a focal point, only those of OSVs of its district."
     )
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
     disclosed: bool = Field(description="Whether the personal data is shown (a logged read), or masked.")
@@ -395,7 +402,8 @@ class MemberPublic(BaseModel):
     merged_on: date | None = Field(default=None, description="When it was merged.")
     merged_from: list[UUID] = Field(
         default_factory=list,
-        description="Records of the same person merged into this member; their memberships are listed here too, each with its `recorded_on`.",
+        description="Records of the same person merged into this member; their memberships and participations are listed "
+        "here too, each with its `recorded_on`.",
     )
 
     @classmethod
@@ -407,12 +415,12 @@ class MemberPublic(BaseModel):
         ``seen``: whether the reader's scope reaches an OSV (a focal point: the OSVs of its district); the memberships
         and participations in the others are left out, and the current membership is one of those left (at least one:
         a member none of whose OSVs is in scope is 404 before). None: all of Lima. ``merged``: the records merged into
-        the member, whose memberships are the person's too."""
-        recorded_on = {m.membership_id: record.id for record in merged or [] for m in record.memberships.values()}
-        held = [*member.memberships.values(), *(m for record in merged or [] for m in record.memberships.values())]
-        memberships = [m for m in held if seen is None or seen(m.osv_id)]
-        participations = [p for p in member.participations.values() if seen is None or seen(p.osv_id)]
-        latest = current_of(memberships)
+        the member, whose memberships and participations are the person's too, each shown with the record it is recorded
+        on."""
+        records: list[tuple[Member, UUID | None]] = [(member, None), *((record, record.id) for record in merged or [])]
+        memberships = [(m, on) for record, on in records for m in record.memberships.values() if seen is None or seen(m.osv_id)]
+        participations = [(p, on) for record, on in records for p in record.participations.values() if seen is None or seen(p.osv_id)]
+        latest = current_of([m for m, _ in memberships])
         return cls(
             id=member.id,
             osv_id=latest.osv_id,
@@ -426,8 +434,8 @@ class MemberPublic(BaseModel):
             age_band=latest.age_band,
             joined_on=latest.joined_on,
             membership=MembershipStatus(status=latest.status, left_on=latest.left_on, reason=latest.reason),
-            memberships=[MembershipPublic.of(m, recorded_on.get(m.membership_id)) for m in memberships],
-            participations=[ParticipationPublic.of(p) for p in participations],
+            memberships=[MembershipPublic.of(m, on) for m, on in memberships],
+            participations=[ParticipationPublic.of(p, on) for p, on in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
             version=dryrun.version_shown(member) if seen is None else None,

@@ -1049,7 +1049,7 @@ def test_a_member_takes_part_in_a_project_funded_for_their_osv_and_withdraws(cli
 
     enrolled = client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-05-01"})
     assert enrolled.status_code == 201, enrolled.text
-    assert enrolled.json() == {"grant_id": grant_id, "osv_id": OSV_ID, "enrolled_on": "2024-05-01", "withdrew_on": None}
+    assert enrolled.json() == {"grant_id": grant_id, "osv_id": OSV_ID, "enrolled_on": "2024-05-01", "withdrew_on": None, "recorded_on": None}
 
     twice = problem_of(client.post(participations, json={"grant_id": grant_id, "enrolled_on": "2024-06-01"}), 409)
     assert (twice["field"], twice["rule"]) == ("grant_id", "enrol_once")

@@ -243,7 +243,45 @@ def test_the_survivor_is_not_enrolled_in_a_project_the_duplicate_took_part_in(cl
 
     assert_problem(again, 409, "grant_id", "enrol_once")
     assert duplicate["id"] in again.json()["detail"]
-    assert client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()["participations"] == []
+    shown = client.get(f"/members/{survivor['id']}", params={"masked": "true"}).json()["participations"]
+    assert [(p["grant_id"], p["recorded_on"]) for p in shown] == [(grant_id, duplicate["id"])]  # once, where it is recorded
+
+
+def test_the_survivor_shows_the_projects_the_duplicate_took_part_in_where_they_are_recorded(client: TestClient) -> None:
+    """Programme staff reading the survivor did not see a project the person took part in under the duplicate: its
+    memberships were listed, its participations were not (helper 194). They are listed after the survivor's own, each
+    with its ``recorded_on``, in every read that answers for the survivor, and a focal point sees only its district's."""
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    sjl = str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=sjl, district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-03-15")
+    joined = client.post(f"/members/{survivor['id']}/memberships", json={"osv_id": sjl, "role": "member", "joined_on": "2024-04-01"})
+    assert joined.status_code == 201, joined.text
+    theirs, ours = fund_osv(client, los_olivos), fund_osv(client, sjl)
+    assert client.post(f"/members/{duplicate['id']}/participations", json={"grant_id": theirs, "enrolled_on": "2024-06-01"}).status_code == 201
+    assert client.post(f"/members/{survivor['id']}/participations", json={"grant_id": ours, "enrolled_on": "2024-06-15"}).status_code == 201
+
+    merged = merge(client, survivor["id"], duplicate["id"])
+
+    def read(headers: dict[str, str] | None = None, **params: str) -> dict[str, Any]:
+        answer = client.get(f"/members/{survivor['id']}", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    # The survivor's own project first, then the duplicate's, recorded on the duplicate: where its withdrawal goes.
+    shown = [(p["grant_id"], p["osv_id"], p["enrolled_on"], p["recorded_on"]) for p in read(masked="true")["participations"]]
+    assert shown == [(ours, sjl, "2024-06-15", None), (theirs, los_olivos, "2024-06-01", duplicate["id"])]
+    # The merge's answer and a lookup by the duplicate's old document show them as the read does.
+    assert merged.status_code == 201, merged.text
+    assert merged.json()["participations"] == read(masked="true")["participations"]
+    assert lookup(client, "PTP", PTP).json()["participations"] == read(purpose="duplicate_check")["participations"]
+    # Withdrawn where it is recorded, the read shows it.
+    withdrew = client.post(f"/members/{duplicate['id']}/participations/{theirs}/withdrawal", json={"withdrew_on": "2024-09-01"})
+    assert withdrew.status_code == 200, withdrew.text
+    assert [p["withdrew_on"] for p in read(masked="true")["participations"]] == [None, "2024-09-01"]
+    # San Juan de Lurigancho's focal point sees its district's project, not Los Olivos'.
+    seen = read(signed_in_headers("municipal-150132"))
+    assert [p["grant_id"] for p in seen["participations"]] == [ours]
+    assert theirs not in json.dumps(seen) and los_olivos not in json.dumps(seen)
 
 
 def test_a_meeting_names_the_survivor_and_never_the_duplicate(client: TestClient) -> None:
@@ -265,6 +303,8 @@ def test_every_answer_about_the_survivor_is_what_its_read_shows(client: TestClie
     """The erasure's answer left out the duplicate's memberships and named another current OSV than a read does
     (tester 187 F8); so did a departure's and a correction's."""
     survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    enrolment = {"grant_id": fund_osv(client, los_olivos), "enrolled_on": "2024-06-01"}
+    assert client.post(f"/members/{duplicate['id']}/participations", json=enrolment).status_code == 201
     merged = merge(client, survivor["id"], duplicate["id"]).json()
 
     def read() -> dict[str, Any]:
@@ -281,3 +321,4 @@ def test_every_answer_about_the_survivor_is_what_its_read_shows(client: TestClie
     assert erased.status_code == 200, erased.text
     assert erased.json() == read()
     assert {m["osv_id"] for m in erased.json()["memberships"]} == {comas, los_olivos}
+    assert [p["recorded_on"] for p in erased.json()["participations"]] == [duplicate["id"]]
