@@ -130,7 +130,8 @@ async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
 
     One of the same kind, amount, currency and `granted_on` as a grant the OSV has, not withdrawn, is 409
     `possible_duplicate` naming those grants (`possible_duplicates`): send it again with `distinct_from` naming them if
-    it is another grant."""
+    it is another grant. One above the programme's ceiling for one grant in its currency is 422 `at_most_grant_ceiling`
+    (the `FUNDING_GRANT_CEILING_PEN` and `_USD` settings: a typing error's guard)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return await run_command(funding, granted, body, funding)

@@ -15,6 +15,7 @@ from services.funding.domain.budgets import (
     SubmissionTakenError,
     submit_participatory_budget,
 )
+from services.funding.domain.grantceilings import DEFAULT_CEILINGS, check_grant_ceiling
 from services.funding.domain.grantduplicates import check_not_duplicate, same_day_and_kind
 from services.funding.domain.grants import (
     DeliveredItem,
@@ -88,11 +89,14 @@ class Funding(ServiceApplication):
         answers: AnswerBook | None = None,
         keys: KeyRing | None = None,
         districts: DistrictTable | None = None,
+        grant_ceilings: Mapping[Currency, Decimal] = DEFAULT_CEILINGS,
     ) -> None:
         """``districts``: Lima's districts, whose municipalities take participatory budgets (the ``districts_file``
-        setting's table, as registry's and engagement's; the shipped one when None)."""
+        setting's table, as registry's and engagement's; the shipped one when None). ``grant_ceilings``: the largest
+        grant made directly, by currency (the ``grant_ceiling_pen`` and ``grant_ceiling_usd`` settings)."""
         super().__init__(env, answers=answers, keys=keys)
         self.osvs = osvs
+        self.grant_ceilings = grant_ceilings
         self.municipalities = MunicipalityTable(districts or DistrictTable.of_lima())
 
     def municipality_of_osv(self, osv_id: UUID) -> str | None:
@@ -224,7 +228,11 @@ class Funding(ServiceApplication):
         A grant made directly (no ``proposal_id``) is 409 ``possible_duplicate`` when the organisation has a grant not
         withdrawn of the same kind, amount, currency and day that ``distinct_from`` does not name (tester 177 F4): read
         from that same history, so two identical requests at once record one (the second, run again, finds the first).
+        Before anything is read, one made directly above the programme's ceiling for its currency is 422
+        ``at_most_grant_ceiling`` (tester 192 F2).
         """
+        if proposal_id is None:
+            check_grant_ceiling(amount, currency, self.grant_ceilings)
         osv = self.osvs.require_active(osv_id, on=granted_on, dated="granted_on")
         history = self.support_history_of(osv_id)
         named = list(distinct_from)

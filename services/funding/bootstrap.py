@@ -37,7 +37,7 @@ def bootstrap(settings: FundingSettings | None = None) -> Runtime:
         districts = settings.districts_table()  # one table for the directory and the application
         osvs = OSVDirectory(view_engine, settings.service_name, districts, shows_names=True)  # a proposal's OSV, by name
         refuse_lacking(settings.service_name, districts, osvs.mapped_districts(), "OSVs its OSV directory holds")
-        funding = Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts)
+        funding = Funding(env, osvs=osvs, answers=answers, keys=keys, districts=districts, grant_ceilings=settings.grant_ceilings())
         osvs.on_merge = funding.take_merge  # a merge's grants weighed together before the directory takes it
         return funding
 

@@ -278,7 +278,11 @@ class ParticipatoryBudgetPublic(BaseModel):
 
 class GrantCreate(Command):
     osv_id: UUID = Field(description="An OSV that registry has mapped.")
-    amount: Money
+    amount: Money = Field(
+        description="A positive decimal string to the cent (e.g. \"1500.00\"), in `currency`: at most the programme's ceiling "
+        "for one grant (`FUNDING_GRANT_CEILING_PEN`, by default 100000.00; `FUNDING_GRANT_CEILING_USD`, 30000.00), else 422 "
+        "`at_most_grant_ceiling`."
+    )
     currency: Currency
     granted_on: IsoDate = Field(description="When it was granted." + NOT_AFTER_DISSOLUTION)
     kind: GrantKind = Field(description="`seed_fund` (money) or `goods`.")

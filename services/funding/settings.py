@@ -1,7 +1,12 @@
 """Funding's configuration: environment variables prefixed ``FUNDING_``."""
 
+from decimal import Decimal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.funding.domain.grantceilings import DEFAULT_CEILINGS
+from shared.money import Currency
 from shared.settings import ServiceSettings
 
 
@@ -10,3 +15,17 @@ class FundingSettings(ServiceSettings):
 
     service_name: str = "funding"
     port: int = 8002
+    grant_ceiling_pen: Decimal = Field(
+        default=DEFAULT_CEILINGS[Currency.PEN],
+        gt=0,
+        description="The largest grant made directly, in PEN (422 `at_most_grant_ceiling` above it): a typing error's guard.",
+    )
+    grant_ceiling_usd: Decimal = Field(
+        default=DEFAULT_CEILINGS[Currency.USD],
+        gt=0,
+        description="The largest grant made directly, in USD (422 `at_most_grant_ceiling` above it).",
+    )
+
+    def grant_ceilings(self) -> dict[Currency, Decimal]:
+        """The ceiling for one grant made directly, by currency (:mod:`services.funding.domain.grantceilings`)."""
+        return {Currency.PEN: self.grant_ceiling_pen, Currency.USD: self.grant_ceiling_usd}

@@ -530,6 +530,22 @@ def test_an_amount_a_spreadsheet_cell_mistyped_is_refused_not_read_as_money(clie
     assert client.get("/events").json()["head"] == head
 
 
+def test_a_grant_above_the_programmes_ceiling_is_a_typing_error_and_the_setting_raises_it(tmp_path: Path) -> None:
+    """PEN 999,999,999,999.99 to one neighbourhood organisation was recorded and counted in the seed funds granted
+    (tester 192 F2): above its currency's ceiling a direct grant is 422 naming `amount`, nothing written."""
+    with service_client("funding", tmp_path / "default") as client:
+        osv = registry(client).osv_mapped()
+        head = client.get("/events").json()["head"]
+        for amount, currency in (("999999999999.99", "PEN"), ("100000.01", "PEN"), ("30000.01", "USD")):
+            body = {"osv_id": osv, "amount": amount, "currency": currency, "granted_on": "2021-10-20", "kind": "seed_fund"}
+            problem = assert_problem(client.post("/grants", json=body), 422, "amount", "at_most_grant_ceiling")
+            assert "FUNDING_GRANT_CEILING_" + currency in problem["detail"]
+        assert client.get("/events").json()["head"] == head
+        assert grant(client, osv, amount="100000.00")["amount"] == "100000.00"
+    with service_client("funding", tmp_path / "raised", settings={"grant_ceiling_pen": Decimal("250000")}) as client:
+        assert grant(client, registry(client).osv_mapped(), amount="200000.00")["amount"] == "200000.00"
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

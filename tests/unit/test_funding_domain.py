@@ -386,3 +386,15 @@ def test_a_record_merged_in_is_weighed_with_the_osvs_own_grants_once() -> None:
     assert survivor.made_repeat_by(date(2021, 3, 1), PHASES) == []
     opened = PhaseCalendar().open_phase("F3", "Fase 3", date(2022, 1, 1), date(2022, 6, 30))
     assert survivor.marks_in(opened) == {}
+
+
+def test_a_direct_grant_is_bounded_by_its_currencys_ceiling_and_a_currency_without_one_is_not() -> None:
+    from services.funding.domain.grantceilings import AboveGrantCeilingError, check_grant_ceiling
+
+    ceilings = {Currency.PEN: Decimal("100000.00")}
+    check_grant_ceiling(Decimal("100000.00"), Currency.PEN, ceilings)
+    check_grant_ceiling(Decimal("999999999.00"), Currency.USD, ceilings)
+    with pytest.raises(AboveGrantCeilingError) as refused:
+        check_grant_ceiling(Decimal("100000.01"), Currency.PEN, ceilings)
+    assert (refused.value.field, refused.value.rule) == ("amount", "at_most_grant_ceiling")
+    assert "100,000.00 PEN" in str(refused.value) and "100,000.01" in str(refused.value)

@@ -1,0 +1,41 @@
+"""The programme's ceiling for one grant made directly, by currency: a typing error's guard (tester 192 F2). Pure: no I/O.
+
+A money amount had only its digits bounded (12 before the point), so a direct grant of PEN 999,999,999,999.99 to one
+neighbourhood organisation was recorded, and went into ``seed_funds_granted_pen``, the dashboard and the IATI file: an
+extra zero or a pasted cell. The programme's seed funds are PEN 5,000 to 7,000 (the 2021 practice); its ceiling
+(``FUNDING_GRANT_CEILING_PEN``, ``FUNDING_GRANT_CEILING_USD``: :class:`services.funding.settings.FundingSettings`) is set
+well above, so that it refuses only what no grant of the programme could be, and a programme whose grants are larger
+raises it. A grant made on an approved proposal is not checked: its approved amount bounds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from shared.errors import RuleViolationError
+from shared.money import Currency
+
+DEFAULT_CEILINGS: Mapping[Currency, Decimal] = {Currency.PEN: Decimal("100000.00"), Currency.USD: Decimal("30000.00")}
+"""PEN 100,000 (about fifteen of the 2021 practice's largest seed fund) and about as much in USD."""
+
+
+class AboveGrantCeilingError(RuleViolationError):
+    """422 ``at_most_grant_ceiling`` (field ``amount``): more than the programme's ceiling for one grant in that currency."""
+
+    def __init__(self, amount: Decimal, currency: Currency, ceiling: Decimal) -> None:
+        super().__init__(
+            f"amount must be at most {ceiling:,.2f} {currency.value}, the programme's ceiling for one grant "
+            f"(FUNDING_GRANT_CEILING_{currency.value}), not {amount:,.2f}: a typing error? A programme whose grants are "
+            "larger raises the setting",
+            field="amount",
+            rule="at_most_grant_ceiling",
+        )
+
+
+def check_grant_ceiling(amount: Decimal, currency: Currency, ceilings: Mapping[Currency, Decimal]) -> None:
+    """Raise :class:`AboveGrantCeilingError` when ``amount`` (in ``currency``) is above its ceiling; a currency without
+    one has none."""
+    ceiling = ceilings.get(currency)
+    if ceiling is not None and amount > ceiling:
+        raise AboveGrantCeilingError(amount, currency, ceiling)
