@@ -217,7 +217,7 @@ class ParticipatoryBudgetCreate(Command):
     )
     cycle_year: Annotated[
         int, Field(strict=True, json_schema_extra={"minimum": FIRST_CYCLE_YEAR, "maximum": LAST_CYCLE_YEAR}), domain_rule(check_cycle_year)
-    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`).")
+    ] = Field(description=f"The participatory-budget cycle's year, {FIRST_CYCLE_YEAR} to {LAST_CYCLE_YEAR} (422 `cycle_year_range`), at most 10 years after `submitted_on`'s (422 `within_planning_horizon`).")
     project_title: Text = Field(description="The project's title as submitted.")
     amount_requested: Money
     currency: Currency

@@ -164,6 +164,7 @@ def test_only_osvs_on_the_ruos_may_be_recorded_as_submitting(client: TestClient)
         # The domain's rule of the year, by its name, never pydantic's greater_than_equal (tester, rules30).
         ({"cycle_year": 1999}, "cycle_year", "cycle_year_range"),
         ({"cycle_year": 2101}, "cycle_year", "cycle_year_range"),
+        ({"cycle_year": 2100}, "cycle_year", "within_planning_horizon"),  # submitted in 2021 (tester 192 F3)
         ({"cycle_year": "2022"}, "cycle_year", None),
         ({"amount_requested": "0"}, "amount_requested", "greater_than_0"),
         ({"amount_requested": "-1.00"}, "amount_requested", "greater_than_0"),

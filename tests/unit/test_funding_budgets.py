@@ -63,6 +63,17 @@ def test_a_cycle_year_out_of_range_is_refused(cycle_year: int) -> None:
     assert refused.value.rule == "cycle_year_range"
 
 
+def test_a_cycle_more_than_ten_years_after_the_submission_is_past_the_planning_horizon() -> None:
+    """A submission of 2026 to the cycle of 2100 was taken, though every other plan reaches 10 years at most (tester 192 F3)."""
+    from services.funding.domain.budgets import CycleTooFarAheadError
+
+    on = date(2021, 7, 15)
+    assert submission(cycle_year=on.year + 10, submitted_on=on).cycle_year == 2031
+    with pytest.raises(CycleTooFarAheadError) as refused:
+        submission(cycle_year=on.year + 11, submitted_on=on)
+    assert (refused.value.field, refused.value.rule) == ("cycle_year", "within_planning_horizon")
+
+
 def test_only_an_osv_on_the_ruos_by_the_day_it_submits_may_submit() -> None:
     with pytest.raises(NotRUOSRegisteredError) as never:
         submission(registered_on=None)

@@ -18,6 +18,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.dates import PLANNING_YEARS
 from shared.errors import AlreadyDecidedError, ConflictError, NotFoundError, RuleViolationError, check_not_before
 from shared.money import Currency, check_money
 from shared.municipalities import MunicipalityTable
@@ -38,6 +39,19 @@ class CycleYearError(RuleViolationError):
             f"cycle_year must be between {FIRST_CYCLE_YEAR} and {LAST_CYCLE_YEAR}, not {cycle_year}",
             field="cycle_year",
             rule="cycle_year_range",
+        )
+
+
+class CycleTooFarAheadError(RuleViolationError):
+    """A cycle more than :data:`~shared.dates.PLANNING_YEARS` years after the submission's: every other plan is bounded so
+    (422 ``within_planning_horizon``), and a submission of 2026 to the cycle of 2100 was taken (tester 192 F3)."""
+
+    def __init__(self, cycle_year: int, submitted_on: date) -> None:
+        super().__init__(
+            f"cycle_year {cycle_year} is more than {PLANNING_YEARS} years after the submission's ({submitted_on.year}): plans "
+            f"reach {PLANNING_YEARS} years ahead at most",
+            field="cycle_year",
+            rule="within_planning_horizon",
         )
 
 
@@ -198,9 +212,12 @@ def submit_participatory_budget(
     submitted_on: date,
     municipalities: MunicipalityTable,
 ) -> ParticipatoryBudgetSubmission:
-    """Record an OSV's submission to one of ``municipalities``, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never)."""
+    """Record an OSV's submission to one of ``municipalities``, if it was on the RUOS by ``submitted_on`` (``registered_on`` None: never),
+    to a cycle at most :data:`~shared.dates.PLANNING_YEARS` years after ``submitted_on``'s (422 ``within_planning_horizon``)."""
     municipality_id = municipalities.require(municipality_id).id
     check_cycle_year(cycle_year)
+    if cycle_year > submitted_on.year + PLANNING_YEARS:
+        raise CycleTooFarAheadError(cycle_year, submitted_on)
     amount_requested = check_money(amount_requested, "amount_requested")
     if registered_on is None or submitted_on < registered_on:
         raise NotRUOSRegisteredError(submitted_on, registered_on)
