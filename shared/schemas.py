@@ -551,8 +551,13 @@ def _moment_text(value: object, *, offset_required: bool) -> object:
 
 
 def _within_bounds(moment: datetime) -> datetime:
-    wall = moment.replace(tzinfo=None)  # compared before any conversion, which could overflow
-    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None):
+    """The wall clock within the bounds (compared before any conversion, which could overflow), then, for a moment with an
+    offset ahead of UTC, the moment itself not before :data:`EARLIEST_MOMENT`: 1970-01-01T00:00+14:00 was taken, and
+    answered as of 1969-12-31T10:00Z (tester 192 F7)."""
+    wall = moment.replace(tzinfo=None)
+    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None) or (
+        moment.tzinfo is not None and moment.astimezone(UTC) < EARLIEST_MOMENT  # within the wall's bounds: no overflow
+    ):
         msg = f"must be between {EARLIEST_MOMENT.date().isoformat()} and {LATEST_MOMENT.date().isoformat()}"
         raise PydanticCustomError("moment_within_bounds", msg)
     return moment

@@ -90,6 +90,7 @@ AS_OF_ROUTES = ("/indicators", "/indicators/export.csv", "/indicators/export.xls
     [
         ("9999-12-31T23:59:59-14:00", "moment_within_bounds"),
         ("0001-01-01T00:00:00+14:00", "moment_within_bounds"),
+        ("1970-01-01T00:00:00+14:00", "moment_within_bounds"),  # 1969-12-31T10:00Z, answered as such (tester 192 F7)
         ("99999999999", "iso_8601_moment"),
         ("1640995199", "iso_8601_moment"),
         ("2021-06-01T00:00:00+25:00", "iso_8601_moment"),  # the right shape, no moment (tester 36c F6)
