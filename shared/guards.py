@@ -170,7 +170,10 @@ class RequestGuard:
       The JSON decoder would otherwise answer a bare 400, or spend its stack
       (or quadratic time) on it.
     - A body sent as other than JSON (``application/json`` or ``application/…+json``; none said is read as JSON) gets
-      415 problem+json, rule ``json_content_type``, field ``Content-Type``: every command takes JSON.
+      415 problem+json, rule ``json_content_type``, field ``Content-Type``: every command takes JSON. One sent with a
+      ``Content-Encoding`` (``gzip``…; ``identity`` is none) gets 415, rule ``no_content_encoding``, field
+      ``Content-Encoding``: its bytes were read as the JSON itself, and a gzipped body was told 422 ``utf8`` at offset 1
+      (tester 192 F7).
     - A request giving ``Content-Type``, ``Authorization`` or
       ``Idempotency-Key`` more than once gets 422, rule
       ``header_given_twice``, field the header (:func:`header_given_twice`).
@@ -220,7 +223,15 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        headers = dict(scope.get("headers") or [])
+        coding = headers.get(b"content-encoding", b"").strip().lower()
+        if body and coding not in (b"", b"identity"):
+            detail = f"the body must be sent as it is, with no Content-Encoding, not {coding.decode('latin-1')!r}"
+            await problem(415, "Unsupported Media Type", detail, [{"field": "Content-Encoding", "rule": "no_content_encoding", "message": detail}])(
+                scope, receive, send
+            )
+            return
+        content_type = headers.get(b"content-type", b"").lower()
         media_type = content_type.split(b";")[0].strip()
         if body and content_type and not (media_type == b"application/json" or (media_type.startswith(b"application/") and media_type.endswith(b"+json"))):
             # Every command takes JSON: a form's or a text's body got pydantic's 'a valid dictionary' for the whole body
@@ -417,7 +428,8 @@ def error_responses(limit: int, max_depth: int = MAX_JSON_DEPTH) -> dict[str, di
         "409": {"description": "Conflict: the request contradicts what is recorded (twice, too late, already done).", "content": content},
         "413": {"description": f"Content Too Large: the body is over {limit} bytes.", "content": content},
         "415": {
-            "description": "Unsupported Media Type: a body sent as other than JSON (`application/json`), rule `json_content_type`.",
+            "description": "Unsupported Media Type: a body sent as other than JSON (`application/json`), rule `json_content_type`; "
+            "or with a `Content-Encoding` such as gzip, rule `no_content_encoding`.",
             "content": content,
         },
         "422": {

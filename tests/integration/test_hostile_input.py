@@ -5,6 +5,7 @@ Each test is one kind of input, sent to every service and route it concerns.
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import Iterator
@@ -185,6 +186,20 @@ def test_a_body_sent_as_other_than_json_gets_415_naming_the_content_type(service
             answer = client.request(method, path, content=b'{"name": "Olla"}', headers={"content-type": content_type})
             problem = assert_problem(answer, 415, field="Content-Type", rule="json_content_type")
             assert content_type.split(";")[0] in problem["detail"]
+    assert client.get("/events").json()["head"] == head
+
+
+@pytest.mark.parametrize("service", WRITE_SERVICES)
+def test_a_body_sent_compressed_gets_415_naming_the_content_encoding(services: dict[str, TestClient], service: str) -> None:
+    """Tester 192 F7: a gzipped JSON body was read as the JSON itself and told 422 `utf8` at offset 1."""
+    client = services[service]
+    head = client.get("/events").json()["head"]
+    for method, path in post_routes(client):
+        answer = client.request(
+            method, path, content=gzip.compress(b'{"name": "Olla"}'), headers={"content-type": "application/json", "content-encoding": "gzip"}
+        )
+        problem = assert_problem(answer, 415, field="Content-Encoding", rule="no_content_encoding")
+        assert "gzip" in problem["detail"]
     assert client.get("/events").json()["head"] == head
 
 
