@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import (
@@ -224,9 +225,10 @@ pydantic's shape (``{"type", "loc", "msg", "input"}``), for a body valid or not 
 
 def route_body_rules(rules: Any) -> Any:
     """Decorate a route's function with body rules that depend on its path (which parts of a figure are money depend on
-    the indicator the path names): the route calls ``rules`` itself on a body its schema took, and a body its schema
-    refused gets their errors in the same 422 (:func:`with_route_body_rules`), not in a second one once the first is put
-    right (tester 126 F2)."""
+    the indicator the path names) or on the store (a member an id names): the route, or the application, calls them
+    itself on a body its schema took, and a body its schema refused gets their errors in the same 422
+    (:func:`with_route_body_rules`), not in a second one once the first is put right (tester 126 F2, tester 187 F4c).
+    They run in a worker thread, in the request's context (the application serving it: :func:`shared.schemas.serving`)."""
 
     def decorate(route: Any) -> Any:
         setattr(route, ROUTE_BODY_RULES, rules)
@@ -275,9 +277,15 @@ def install_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = list(exc.errors())
+        if hasattr(request.scope.get("endpoint"), ROUTE_BODY_RULES):  # they may read the store: not on the event loop
+            try:
+                found = await run_in_threadpool(with_route_body_rules, request, exc)
+            except DATABASE_AWAY as away:  # the body's own mistakes are still the answer; the store's wait for the next
+                log.warning("%s %s: a refused body's rules could not read the store: %s: %s", request.method, request.url.path, type(away).__name__, away)
         errors = [
             {"field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())), "rule": rule, "message": message}
-            for e in with_route_body_rules(request, exc)
+            for e in found
             for rule, message in [_rule_and_message(e)]
         ]
         detail, listed, extensions = listed_errors(errors)

@@ -317,6 +317,12 @@ def read_for(application: Any) -> None:
     _serving.set(application)
 
 
+def serving() -> Any:
+    """The application the request being read is for (:func:`read_for`), None outside a request: for a route's rules of a
+    body its schema refused (:func:`shared.problems.route_body_rules`), which read the store."""
+    return _serving.get()
+
+
 def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
     """A field checked by the domain's rule against reference data the application holds (``check(application, value)``):
     Lima's districts and municipalities, which a setting (``districts_file``) may replace, so they are the serving
