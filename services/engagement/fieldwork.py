@@ -40,7 +40,9 @@ from services.engagement.domain.followup import (
 )
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
+from services.engagement.domain.merges import MemberMergedError
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
+from shared.errors import RuleViolationError, raise_first
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
 from shared.store import retried_on_collision
@@ -204,7 +206,7 @@ class Fieldwork:
         """Record an activity; its ``participants`` are members (nationality and sex from their record) or pseudonymous persons."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         found = self.districts.find(district, on=held_on)
-        persons = [self._participant(index, given) for index, given in enumerate(participants)]
+        persons = self._participants(participants)
         # An activity of a grant's project is held by its closing (409 ``grant_open`` after it).
         grant_osv_id = UUID(self.grants.require_open(grant_id, on=held_on, dated="held_on").osv_id) if grant_id is not None else None
         activity = Activity.report(
@@ -228,16 +230,43 @@ class Fieldwork:
         self.save(activity, index)
         return activity
 
+    def _participants(self, participants: Sequence[ParticipantGiven]) -> list[Participant]:
+        """The participants as counted, each read once. Every member id of no member (422 ``known_member``) and every
+        member listed by a ``person_id`` (422 ``member_or_person``) in one answer: they were named one answer at a time
+        (tester 187 F4c). A record merged into another is 409 ``member_not_merged`` as before, when no row before it
+        was one of those 422s."""
+        persons: list[Participant] = []
+        mistakes: list[RuleViolationError] = []
+        for index, given in enumerate(participants):
+            try:
+                persons.append(self._participant(index, given))
+            except RuleViolationError as mistake:
+                mistakes.append(mistake)
+            except MemberMergedError:
+                if not mistakes:
+                    raise
+        raise_first(mistakes)
+        return persons
+
     def _participant(self, index: int, given: ParticipantGiven) -> Participant:
         if given.member_id is not None:
-            member = self.load(given.member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+            member = self._listed_member(index, given.member_id)
             # A record merged into another is listed by that member: both listed counted one person twice (tester 187 F1).
             member.check_not_merged(f"participants.{index}.member_id", f"member {member.id}", "list member {into} instead")
             return Participant(member.id, member.nationality, member.sex, member=True)
         assert given.person_id is not None and given.nationality is not None and given.sex is not None
-        if self.find(given.person_id, Member) is not None:  # else counted under what this entry says, not their record
-            raise MemberListedAsPersonError(index, given.person_id)
+        self._check_not_a_member(index, given.person_id)
         return Participant(given.person_id, given.nationality, Sex(given.sex), member=False)
+
+    def _listed_member(self, index: int, member_id: UUID) -> Member:
+        """The member a participant's ``member_id`` names; 422 ``known_member`` for an id of none."""
+        return self.load(member_id, Member, lambda i: ParticipantNotMemberError(index, i))
+
+    def _check_not_a_member(self, index: int, person_id: UUID) -> None:
+        """422 ``member_or_person`` for a registered member's id given as a ``person_id``: else counted under what the
+        entry says, not their record."""
+        if self.find(person_id, Member) is not None:
+            raise MemberListedAsPersonError(index, person_id)
 
     @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:

@@ -625,6 +625,21 @@ def test_counts_given_with_a_participant_whose_nationality_is_wrong_get_both_mis
     }
 
 
+def test_every_participant_the_store_refuses_is_named_in_one_answer(client: TestClient) -> None:
+    """Tester 187 F4c: each member id of no member, and a member's id given as a person_id, came one answer at a time."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    position = len(feed(client))
+    participants = [
+        {"member_id": member_id}, {"member_id": str(uuid4())}, {"person_id": member_id, "nationality": "PE", "sex": "M"}, {"member_id": str(uuid4())},
+    ]
+
+    assert mistakes_of(client.post("/activities", json=an_activity(osv_id, direct_beneficiaries=[], participants=participants))) == {
+        ("participants.1.member_id", "known_member"), ("participants.2.person_id", "member_or_person"), ("participants.3.member_id", "known_member"),
+    }
+    assert len(feed(client)) == position
+
+
 def test_an_osv_without_activities_lists_none_and_unknown_ones_are_not_found(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
 
