@@ -28,6 +28,8 @@ from services.engagement.fieldschemas import (
     NeedsAssessmentCreate,
     NeedsAssessmentPublic,
     OverdueOSVPublic,
+    activity_look_ups,
+    meeting_look_ups,
 )
 from services.engagement.forgetting import ERASURES_UNCHECKED_RETRY_AFTER_SECONDS
 from services.engagement.schemas import (
@@ -56,6 +58,7 @@ from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.inplace import run_command
 from shared.listing import Page, page_query
 from shared.preconditions import PRECONDITION_FAILED, IfMatch, answered, tagged
+from shared.problems import route_body_rules
 from shared.web import application_of, service_api
 
 EngagementDep = Annotated[Engagement, Depends(application_of)]
@@ -392,6 +395,7 @@ def list_active_members(
 @follow_up_router.post(
     "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
 )
+@route_body_rules(meeting_look_ups)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
     """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`).
 
@@ -490,6 +494,7 @@ def list_overdue(
     dependencies=WRITES,
     responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
 )
+@route_body_rules(activity_look_ups)
 def report_activity(body: ActivityCreate, engagement: EngagementDep) -> ActivityPublic:
     """Record an activity an OSV held, its beneficiaries and outputs (records `ActivityReported`).
 

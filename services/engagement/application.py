@@ -476,11 +476,11 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         """Each of ``member_ids`` read once: the member, or None for an id of none."""
         return {member_id: self.find(member_id, Member) for member_id in set(member_ids)}
 
-    def members_of(self, osv_id: UUID, found: dict[UUID, Member | None], on: date) -> set[UUID]:
+    def members_of(self, osv_id: UUID, found: dict[UUID, Member | None], on: date | None) -> set[UUID]:
         """Those of the members ``found`` (:meth:`members_by_id`) who were members of the OSV ``osv_id`` on ``on`` (joined
-        by then, not left before) and whose personal data is neither erased nor being erased: a meeting recorded since
-        names them no more (tester 166 observation), whatever its day, and the 422 is a stranger's, which tells nothing
-        of them."""
+        by then, not left before; None: on any day) and whose personal data is neither erased nor being erased: a meeting
+        recorded since names them no more (tester 166 observation), whatever its day, and the 422 is a stranger's, which
+        tells nothing of them."""
         return {
             member_id for member_id, member in found.items()
             if member is not None and member.erased_on is None and member.erasure_begun_on is None and member.merged_into is None

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement
@@ -72,6 +72,7 @@ from shared.schemas import (
     domain_rows,
     domain_rule,
     list_rules,
+    serving,
 )
 
 
@@ -89,6 +90,7 @@ Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 # Lists hold one row per kind at most, or a meeting's people: bounded so that a command's event stays small.
 MAX_ATTENDEES = 500
 MAX_ACTION_ITEMS = 50
+MAX_PARTICIPANTS = 2000
 
 
 Hours = Annotated[
@@ -110,6 +112,25 @@ class ActionItemCreate(Command):
     due_on: IsoDate = Field(description="When it is due: not before the meeting.")
 
 
+_AN_ID, _A_DATE = TypeAdapter(UUID), TypeAdapter(IsoDate)
+
+
+def _read(reader: TypeAdapter[Any], given: object) -> Any:
+    """``given`` as ``reader`` reads it; None when it refuses it (its mistake is the schema's to say) or it is not given."""
+    try:
+        return None if given is None else reader.validate_python(given)
+    except ValidationError:
+        return None
+
+
+def _as_refused(mistakes: Iterable[RuleViolationError]) -> list[dict[str, Any]]:
+    """The application's mistakes in pydantic's shape, each at the body's field it names (``participants.2.member_id``)."""
+    return [
+        {"type": m.rule, "loc": ("body", *(int(part) if part.isdigit() else part for part in (m.field or "").split("."))), "msg": m.message, "input": None}
+        for m in mistakes
+    ]
+
+
 def _held_by_today(engagement: Engagement, held_on: date) -> None:
     """422 ``not_in_future`` by the serving application's clock (Lima), with the body's other mistakes: found by the
     domain only once the body was put right, a meeting or activity dated 2099 took a second round (tester 187 F4)."""
@@ -124,6 +145,19 @@ def _attendees_once(attendee_member_ids: list[UUID | None]) -> Iterable[RuleViol
     """The domain's :func:`attendee_mistakes` with every attendee taken as known: each named once (422 ``unique_attendees``);
     whether engagement knows them is the application's to say."""
     return attendee_mistakes(attendee_member_ids, set(attendee_member_ids) - {None})
+
+
+def meeting_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A meeting body's attendees the store tells are not members of the OSV on its day (422 ``known_member``), for a
+    body refused for other mistakes to name them in the same 422 (:func:`~shared.problems.route_body_rules`): a meeting
+    dated in the future naming a stranger was told of the date, then of the stranger (tester 187 F4c). A body the schema
+    took is checked by :meth:`Engagement.hold_meeting <services.engagement.fieldwork.Fieldwork.hold_meeting>`, which reads
+    each attendee once."""
+    engagement, osv_id, ids = serving(), _read(_AN_ID, path.get("osv_id")), body.get("attendee_member_ids")
+    if engagement is None or osv_id is None or not isinstance(ids, list) or len(ids) > MAX_ATTENDEES:
+        return []  # a list refused whole (too long): its rows wait, as the schema's
+    attendees = [_read(_AN_ID, given) for given in ids]
+    return _as_refused(engagement.attendees_not_known(osv_id, attendees, held_on=_read(_A_DATE, body.get("held_on"))))
 
 
 class MeetingCreate(Command):
@@ -320,7 +354,8 @@ class ParticipantCreate(Command):
 
     member_id: UUID | None = Field(
         default=None,
-        description="A registered member: nationality and sex are theirs. A record merged into another member is listed by "
+        description="A registered member: nationality and sex are theirs; an id of no member is 422 `known_member` (every "
+        "such participant in one answer, with the body's other mistakes). A record merged into another member is listed by "
         "that member (409 `member_not_merged`, naming it), so that one person is counted once.",
     )
     person_id: UUID | None = Field(
@@ -378,6 +413,19 @@ def _outputs(outputs: list[OutputCreate | PartlyRead | None]) -> Iterable[RuleVi
     return output_mistakes(domain_rows(outputs))
 
 
+def activity_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An activity body's participants the store refuses, a member id of none (422 ``known_member``) or a member's id
+    given as a ``person_id`` (422 ``member_or_person``), for a body refused for other mistakes to name them in the same
+    422 (:func:`~shared.problems.route_body_rules`): an activity dated in the future listing an unknown member was told of
+    the date, then of the member (tester 187 F4c). A body the schema took is checked by :meth:`Engagement.report_activity
+    <services.engagement.fieldwork.Fieldwork.report_activity>`, which reads each participant once."""
+    engagement, rows = serving(), body.get("participants")
+    if engagement is None or not isinstance(rows, list) or len(rows) > MAX_PARTICIPANTS:
+        return []  # a list refused whole (too long): its rows wait, as the schema's
+    listed = [(_read(_AN_ID, row.get("member_id")), _read(_AN_ID, row.get("person_id"))) if isinstance(row, Mapping) else (None, None) for row in rows]
+    return _as_refused(engagement.participants_not_known(listed))
+
+
 class ActivityCreate(Command):
     osv_id: UUID = Field(description="The OSV that held the activity.")
     held_on: HeldOn = Field(description="When it was held: not in the future (422 `not_in_future`)." + NOT_AFTER_DISSOLUTION)
@@ -389,7 +437,7 @@ class ActivityCreate(Command):
     )
     participants: Annotated[list[ParticipantCreate], list_rules(_participants)] = Field(
         default_factory=list,
-        max_length=2000,
+        max_length=MAX_PARTICIPANTS,
         description="The people reached directly, each once: reporting counts a person once per phase however many activities "
         "they attend. Give these, or `direct_beneficiaries` when only totals are known.",
     )

@@ -36,13 +36,15 @@ from services.engagement.domain.followup import (
     MeetingNotFoundError,
     MeetingTopic,
     TechnicalAssistance,
+    UnknownAttendeeError,
+    attendee_mistakes,
     overdue_for_follow_up,
 )
 from services.engagement.domain.memberrules import Sex
 from services.engagement.domain.members import Member
 from services.engagement.domain.merges import MemberMergedError
 from services.engagement.domain.needs import Need, NeedsAssessment, NeedsRecord
-from shared.errors import RuleViolationError, raise_first
+from shared.errors import RuleViolationError, raise_first, refused
 from shared.roles import ALL_LIMA, MunicipalScope
 from shared.sealing import text_key
 from shared.store import retried_on_collision
@@ -85,6 +87,20 @@ class Fieldwork:
         )
         self.save(follow_up)
         return follow_up, meeting
+
+    def attendees_not_known(self, osv_id: UUID, attendee_member_ids: Sequence[UUID | None], held_on: date | None) -> list[RuleViolationError]:
+        """The 422 ``known_member`` of each of a meeting's attendees that only the store tells, for a body refused for other
+        mistakes, to be named in the same 422 (:func:`services.engagement.fieldschemas.meeting_look_ups`): by the rule
+        :meth:`hold_meeting` reads them by, on ``held_on`` as given (a date refused as in the future too; None when it was
+        not read: not a member of the OSV on any day). An attendee merged into another record (409) waits for the body
+        to be put right; nothing is said of the attendees of an OSV engagement does not know (404)."""
+        if self.osvs.get(osv_id) is None:
+            return []
+        found = self.members_by_id(a for a in attendee_member_ids if a is not None)
+        merged = {a for a, member in found.items() if member is not None and member.merged_into is not None and member.erased_on is None
+                  and member.erasure_begun_on is None}  # check_attendees_not_merged's 409
+        known = self.members_of(osv_id, found, on=held_on) | merged
+        return [m for m in attendee_mistakes(attendee_member_ids, known) if isinstance(m, UnknownAttendeeError)]  # repeats: the body's
 
     @retried_on_collision
     def complete_action(self, osv_id: UUID, action_id: UUID, completed_on: date) -> ActionItem:
@@ -267,6 +283,19 @@ class Fieldwork:
         entry says, not their record."""
         if self.find(person_id, Member) is not None:
             raise MemberListedAsPersonError(index, person_id)
+
+    def participants_not_known(self, listed: Sequence[tuple[UUID | None, UUID | None]]) -> list[RuleViolationError]:
+        """The 422s of an activity's participants that only the store tells, for a body refused for other mistakes,
+        to be named in the same 422 (:func:`services.engagement.fieldschemas.activity_look_ups`): each ``(member_id,
+        person_id)`` listed, as read of the body (None where unread), by the rules :meth:`report_activity` reads them by.
+        A record merged into another (409) waits for the body to be put right."""
+        mistakes: list[RuleViolationError] = []
+        for index, (member_id, person_id) in enumerate(listed):
+            if member_id is not None:
+                mistakes.extend(refused(self._listed_member, index, member_id))
+            elif person_id is not None:
+                mistakes.extend(refused(self._check_not_a_member, index, person_id))
+        return mistakes
 
     @retried_on_collision
     def withdraw_activity(self, activity_id: UUID, reason: str) -> Activity:

@@ -251,6 +251,25 @@ def test_a_meeting_dated_in_the_future_is_told_so_with_its_other_mistakes(client
     assert feed(client) == []
 
 
+def test_a_meeting_dated_in_the_future_naming_a_stranger_is_told_both_in_one_answer(client: TestClient) -> None:
+    """Tester 187 F4c: the date came alone (the body's rule), and the stranger, the store's, only once it was put right.
+    The OSV's member is no mistake on that day, nor is the one whose id comes once the date is."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    head = client.get("/events").json()["head"]
+    meeting = a_meeting(held_on=FUTURE, attendee_member_ids=[member_id, str(uuid4()), "Ana", str(uuid4())])
+
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/meetings", json=meeting)) == {
+        ("held_on", "not_in_future"), ("attendee_member_ids.1", "known_member"), ("attendee_member_ids.2", "uuid_parsing"),
+        ("attendee_member_ids.3", "known_member"),
+    }
+    assert mistakes_of(client.post(f"/osvs/{osv_id}/meetings", json={**meeting, "held_on": "10 March"})) == {
+        ("held_on", "iso_8601_date"), ("attendee_member_ids.1", "known_member"), ("attendee_member_ids.2", "uuid_parsing"),
+        ("attendee_member_ids.3", "known_member"),
+    }
+    assert client.get("/events").json()["head"] == head
+
+
 def test_completing_an_action_follows_the_rules(client: TestClient) -> None:
     osv_id = upstream(client).osv_mapped()
     meeting = created(client.post(f"/osvs/{osv_id}/meetings", json=a_meeting(held_on="2025-03-10")))
@@ -636,6 +655,24 @@ def test_every_participant_the_store_refuses_is_named_in_one_answer(client: Test
 
     assert mistakes_of(client.post("/activities", json=an_activity(osv_id, direct_beneficiaries=[], participants=participants))) == {
         ("participants.1.member_id", "known_member"), ("participants.2.person_id", "member_or_person"), ("participants.3.member_id", "known_member"),
+    }
+    assert len(feed(client)) == position
+
+
+def test_an_activity_dated_in_the_future_listing_unknown_members_is_told_all_in_one_answer(client: TestClient) -> None:
+    """Tester 187 F4c: the date came alone (the body's rule), and the member ids of no member, the store's, only once it
+    was put right; a member's id given as a person_id with them. The listed member is no mistake."""
+    osv_id = upstream(client).osv_mapped()
+    member_id = a_member(client, osv_id)
+    position = len(feed(client))
+    participants = [
+        {"member_id": member_id}, {"member_id": str(uuid4())}, {"person_id": member_id, "nationality": "PE", "sex": "M"}, {"member_id": str(uuid4())},
+    ]
+    body = an_activity(osv_id, held_on=FUTURE, direct_beneficiaries=[], participants=participants)
+
+    assert mistakes_of(client.post("/activities", json=body)) == {
+        ("held_on", "not_in_future"), ("participants.1.member_id", "known_member"), ("participants.2.person_id", "member_or_person"),
+        ("participants.3.member_id", "known_member"),
     }
     assert len(feed(client)) == position
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import fund_osv, map_osv, registry_publishes
-from tests.integration.test_fieldwork_api import a_meeting, an_activity
+from tests.integration.test_fieldwork_api import FUTURE, a_meeting, an_activity, mistakes_of
 from tests.support.api import assert_problem
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import signed_in_headers
@@ -228,6 +228,24 @@ def test_an_activity_lists_the_person_by_the_survivor_and_never_by_the_duplicate
     assert listed.status_code == 201, listed.text
     assert listed.json()["direct_beneficiary_total"] == 1
     assert [e["type"] for e in feed(client)].count("ActivityReported") == 1
+
+
+def test_a_body_refused_for_its_date_names_no_merged_record_as_a_stranger(client: TestClient) -> None:
+    """The members a refused body names come with its mistakes (tester 187 F4c), but a record merged into another is no
+    stranger: its 409 ``member_not_merged`` waits for the body to be put right, as before."""
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    stranger = str(uuid4())
+
+    activity = an_activity(comas, held_on=FUTURE, direct_beneficiaries=[], participants=[{"member_id": duplicate["id"]}, {"member_id": stranger}])
+    meeting = a_meeting(held_on=FUTURE, attendee_member_ids=[duplicate["id"], stranger])
+
+    assert mistakes_of(client.post("/activities", json=activity)) == {("held_on", "not_in_future"), ("participants.1.member_id", "known_member")}
+    assert mistakes_of(client.post(f"/osvs/{los_olivos}/meetings", json=meeting)) == {
+        ("held_on", "not_in_future"), ("attendee_member_ids.1", "known_member"),
+    }
+    refused = client.post("/activities", json={**activity, "held_on": "2025-02-22", "participants": [{"member_id": duplicate["id"]}]})
+    assert_problem(refused, 409, "participants.0.member_id", "member_not_merged")
 
 
 def test_the_survivor_is_not_enrolled_in_a_project_the_duplicate_took_part_in(client: TestClient) -> None:

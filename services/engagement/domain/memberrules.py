@@ -394,6 +394,7 @@ def current_of(memberships: list[Membership]) -> Membership:
     return max(reversed(active), key=lambda m: m.joined_on)
 
 
-def held_on(memberships: Iterable[Membership], day: date) -> bool:
-    """Whether one of ``memberships`` was held on ``day``: joined by then and not left before (leaving that day counts)."""
-    return any(m.joined_on <= day and (m.left_on is None or day <= m.left_on) for m in memberships)
+def held_on(memberships: Iterable[Membership], day: date | None) -> bool:
+    """Whether one of ``memberships`` was held on ``day``: joined by then and not left before (leaving that day counts);
+    on any day for None (a day not given: a body whose date was refused)."""
+    return any(day is None or (m.joined_on <= day and (m.left_on is None or day <= m.left_on)) for m in memberships)
