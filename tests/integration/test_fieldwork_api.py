@@ -659,6 +659,19 @@ def test_every_participant_the_store_refuses_is_named_in_one_answer(client: Test
     assert len(feed(client)) == position
 
 
+def test_thousands_of_participants_the_store_refuses_get_a_bounded_answer_as_a_bodys_mistakes_do(client: TestClient) -> None:
+    """Tester 196 F3: 2,000 member ids of no member in a body otherwise right were a 377 KB answer listing all 2,000, its
+    detail naming the first alone; a body's own mistakes list the first 100 and count the rest."""
+    osv_id = upstream(client).osv_mapped()
+    participants = [{"member_id": str(uuid4())} for _ in range(2000)]
+
+    problem = assert_problem(client.post("/activities", json=an_activity(osv_id, direct_beneficiaries=[], participants=participants)), 422)
+
+    assert len(problem["errors"]) == 100 and problem["errors_not_listed"] == 1900
+    assert [e["field"] for e in problem["errors"][:2]] == ["participants.0.member_id", "participants.1.member_id"]
+    assert problem["detail"].endswith("and 1990 more") and problem["detail"].count("participants.") == 10
+
+
 def test_an_activity_dated_in_the_future_listing_unknown_members_is_told_all_in_one_answer(client: TestClient) -> None:
     """Tester 187 F4c: the date came alone (the body's rule), and the member ids of no member, the store's, only once it
     was put right; a member's id given as a person_id with them. The listed member is no mistake."""
