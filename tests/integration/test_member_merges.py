@@ -302,6 +302,26 @@ def test_the_survivor_shows_the_projects_the_duplicate_took_part_in_where_they_a
     assert theirs not in json.dumps(seen) and los_olivos not in json.dumps(seen)
 
 
+def test_a_focal_point_of_the_duplicates_district_reads_the_survivor_its_osvs_members_name(client: TestClient) -> None:
+    """San Juan de Lurigancho's focal point got 404 on the survivor that its OSV's members list named in the duplicate's
+    place, and 200 on the duplicate, whose ``merged_into`` led there (helper 194, tester 196 F1): it reads the survivor
+    within its district, the Comas stay left out."""
+    comas, sjl = map_osv(client), str(uuid4())
+    registry_publishes(client, "OSVMapped", osv_id=sjl, district="San Juan de Lurigancho", zone="Lima Este", mapped_on="2021-03-15")
+    survivor = register(client, comas, "CPP", CPP)
+    duplicate = register(client, sjl, "PTP", PTP, joined_on="2024-05-10")
+    focal_point = signed_in_headers("municipal-150132")
+    assert_problem(client.get(f"/members/{survivor['id']}", headers=focal_point), 404)  # Comas alone, before the merge
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+
+    seen = client.get(f"/members/{survivor['id']}", headers=focal_point)
+
+    assert seen.status_code == 200, seen.text
+    assert [(m["osv_id"], m["recorded_on"]) for m in seen.json()["memberships"]] == [(sjl, duplicate["id"])]
+    assert comas not in seen.text
+    assert [m["member_id"] for m in client.get(f"/osvs/{sjl}/members", headers=focal_point).json()] == [survivor["id"]]
+
+
 def test_a_meeting_names_the_survivor_and_never_the_duplicate(client: TestClient) -> None:
     """A meeting naming the duplicate was 422 ``known_member``, as for a stranger (tester 187 F5): 409
     ``member_not_merged`` naming the survivor, who is named at the meetings of the duplicate's OSV."""
