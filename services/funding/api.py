@@ -39,6 +39,7 @@ from services.funding.schemas import (
     ParticipatoryBudgetPublic,
     PhaseCreate,
     PhasePublic,
+    grant_body_rules,
 )
 from services.funding.settings import FundingSettings
 from shared.auth import Caller, CallerDep, MunicipalScope, Permission, requires, within
@@ -46,6 +47,7 @@ from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.history import EventRecordPublic
 from shared.inplace import run_command
 from shared.listing import NameQuery, Page, matches_name, page_query
+from shared.problems import route_body_rules
 from shared.views.osvdirectory import OSVDescription
 from shared.web import application_of, service_api
 
@@ -124,6 +126,7 @@ def list_phases(funding: FundingDep, page: Paged, name: NameQuery = None) -> lis
 
 
 @grants.post("", status_code=status.HTTP_201_CREATED, response_model=GrantPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
+@route_body_rules(grant_body_rules)
 async def grant_fund(body: GrantCreate, funding: FundingDep) -> GrantPublic:
     """Grant a seed fund or goods to a mapped OSV (records `FundGranted`; dated before the phase, or outside every phase
     the day, of grants the OSV already has, it makes them repeat support and records `GrantSupportRestated` for each).

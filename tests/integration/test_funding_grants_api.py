@@ -542,8 +542,16 @@ def test_a_grant_above_the_programmes_ceiling_is_a_typing_error_and_the_setting_
             assert "FUNDING_GRANT_CEILING_" + currency in problem["detail"]
         assert client.get("/events").json()["head"] == head
         assert grant(client, osv, amount="100000.00")["amount"] == "100000.00"
+        # With the body's other mistakes, in the same 422: it came once they were put right (tester 196 F2).
+        body = {"osv_id": osv, "amount": "100000.01", "currency": "PEN", "granted_on": "2021-10-20", "kind": "cash", "extra": 1}
+        problem = assert_problem(client.post("/grants", json=body), 422)
+        assert {(e["field"], e["rule"]) for e in problem["errors"]} == {
+            ("amount", "at_most_grant_ceiling"), ("kind", "enum"), ("extra", "extra_forbidden")
+        }
     with service_client("funding", tmp_path / "raised", settings={"grant_ceiling_pen": Decimal("250000")}) as client:
         assert grant(client, registry(client).osv_mapped(), amount="200000.00")["amount"] == "200000.00"
+        body = {"osv_id": str(uuid4()), "amount": "200000.00", "currency": "PEN", "granted_on": "2021-10-20", "kind": "cash"}
+        assert [e["field"] for e in assert_problem(client.post("/grants", json=body), 422)["errors"]] == ["kind"]
 
 
 @pytest.mark.parametrize(
