@@ -22,7 +22,7 @@ from shared.municipalities import MML_ID
 UBIGEO = r"\d{6}"
 ALL_OF_LIMA = MML_ID
 #: The platform's roles. ``<ubigeo>`` is an INEI district code (6 digits) or ``mml``, all of Lima.
-ROLE_PATTERN = re.compile(rf"^(staff|lead|evaluator|auditor|dpo|service|(municipal|partner)-({UBIGEO}|{ALL_OF_LIMA}))$")
+ROLE_PATTERN = re.compile(rf"^(staff|lead|evaluator|auditor|dpo|service|importer|(municipal|partner)-({UBIGEO}|{ALL_OF_LIMA}))$")
 
 
 class Permission(StrEnum):
@@ -92,6 +92,14 @@ _STAFF = frozenset(
 #:   their OSVs' member lists masked (to know whom a request is about, a person without a document too), corrects,
 #:   erases, and reads the access log; nothing else of the programme's records.
 #: * ``partner`` (a machine) and ``service`` (the services themselves) read feeds only.
+#: * ``importer`` is the Kobo webhook's client (``osv-imports``, :mod:`services.imports`): it sends what a form's
+#:   submission records (an OSV's mapping, members' registration, a meeting, an activity), each as a dry run first, and
+#:   reads only the answers to those commands (registry's 409 ``possible_duplicates`` among them). So it may record
+#:   (``programme:write``) and nothing else: no read of anyone's personal data, no lookup by document, no history,
+#:   indicators, proposals, corrections or feeds. The webhook is the part KoboToolbox reaches from the internet, so its
+#:   secret leaked must not open every person's record (tester 192 F5: as ``staff`` it read them all, and the access
+#:   log named a machine). ``programme:write`` reaches every programme command, not only the four a form sends: narrower
+#:   would take a permission of its own on those routes.
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "staff": _STAFF,
     "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
@@ -101,11 +109,12 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
+    "importer": frozenset({P.PROGRAMME_WRITE}),
 }
 del P
 
 #: Roles only machine clients hold (client-credentials grant).
-MACHINE_ROLE_KINDS = frozenset({"partner", "service"})
+MACHINE_ROLE_KINDS = frozenset({"partner", "service", "importer"})
 #: Roles whose permissions reach only the rounds a lead assigned to the caller (not a municipality).
 ASSIGNED_ROLE_KINDS = frozenset({"evaluator"})
 
@@ -119,6 +128,7 @@ DEFAULT_ROLE_MAP: Mapping[str, str] = {
     "dpo": "dpo",
     "partner-{ubigeo}": "partner-{ubigeo}",
     "service": "service",
+    "importer": "importer",
 }
 
 
@@ -268,7 +278,7 @@ class Caller:
 
     @property
     def is_machine(self) -> bool:
-        """A client acting for itself (client credentials): all its roles are machine roles (partner, service)."""
+        """A client acting for itself (client credentials): all its roles are machine roles (partner, service, importer)."""
         return bool(self.roles) and all(role_kind(role) in MACHINE_ROLE_KINDS for role in self.roles)
 
 

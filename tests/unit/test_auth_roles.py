@@ -68,7 +68,7 @@ def test_a_map_to_something_that_is_not_a_platform_role_is_refused_at_start() ->
 
 
 def test_every_role_of_the_design_has_its_row_in_the_permission_table() -> None:
-    assert set(ROLE_PERMISSIONS) == {"staff", "lead", "municipal", "evaluator", "auditor", "dpo", "partner", "service"}
+    assert set(ROLE_PERMISSIONS) == {"staff", "lead", "municipal", "evaluator", "auditor", "dpo", "partner", "service", "importer"}
 
 
 def test_lead_may_do_what_staff_may_and_decide_rounds_and_phases() -> None:
@@ -79,7 +79,7 @@ def test_lead_may_do_what_staff_may_and_decide_rounds_and_phases() -> None:
 
 
 def test_only_staff_and_lead_read_plain_personal_data() -> None:
-    roles = ["staff", "lead", f"municipal-{SJL}", "municipal-mml", "evaluator", "auditor", "dpo", f"partner-{SJL}", "service"]
+    roles = ["staff", "lead", f"municipal-{SJL}", "municipal-mml", "evaluator", "auditor", "dpo", f"partner-{SJL}", "service", "importer"]
     assert {role for role in roles if caller(role).may_read_personal_data} == {"staff", "lead"}
 
 
@@ -116,6 +116,16 @@ def test_a_partner_reads_its_municipalitys_events_and_nothing_else() -> None:
     assert partner.covers(Permission.EVENTS_READ, SJL) and not partner.covers(Permission.EVENTS_READ, COMAS)
     assert partner.is_machine
     assert not caller("staff").is_machine and not caller(f"municipal-{SJL}").is_machine
+
+
+def test_the_kobo_webhooks_client_records_and_reads_nobodys_data() -> None:
+    """``osv-imports`` held ``staff``: a leaked webhook secret read every person's plain data (tester 192 F5)."""
+    webhook = Caller(subject="osv-imports", client_id="osv-imports", roles=frozenset({"importer"}))
+    assert webhook.permissions == {Permission.PROGRAMME_WRITE}
+    assert webhook.covers(Permission.PROGRAMME_WRITE, COMAS)
+    assert not webhook.may_read_personal_data and not webhook.may_read_staff_text
+    assert webhook.is_machine
+    assert roles_from_claims({"groups": ["importer"]}, DEFAULT_ROLE_MAP) == {"importer"}
 
 
 def test_a_caller_without_roles_may_do_nothing() -> None:
