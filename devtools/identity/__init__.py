@@ -12,7 +12,9 @@ its data (SQLite database, signing keys, demo passwords) under a state folder
   ``partner-150132``; another municipality's, ``partner-<ubigeo>``, once
   :meth:`IdentityProvider.add_partner_client` made it), the services' own client ``osv-services`` (role
   ``service``), used to read each other's ``GET /events`` feeds, and the
-  Kobo webhook's client ``osv-imports`` (role ``staff``);
+  Kobo webhook's client ``osv-imports`` (role ``importer``: it records submissions, and reads nobody's data). A
+  machine client's service account holds exactly the roles named here, on an older state too: a start takes it out
+  of any other group (``osv-imports`` was in ``staff`` before 2026-12);
 * the clients people sign in through: ``osv-dashboard`` (public, PKCE,
   redirect to reporting's ``/dashboard/callback``, and after signing out to
   its ``/dashboard/signed-out``), ``osv-docs-<service>``
@@ -91,8 +93,8 @@ DEMO_ACCOUNT_GROUPS: Mapping[str, tuple[str, ...]] = {"evaluator-2": ("evaluator
 MACHINE_CLIENTS: Mapping[str, tuple[str, ...]] = {
     "partner-150132": ("partner-150132",),
     "osv-services": ("service",),
-    # The Kobo webhook (services.imports): it records submissions, as a staff member importing them would.
-    "osv-imports": ("staff",),
+    # The Kobo webhook (services.imports): it records submissions and nothing else (shared.roles explains `importer`).
+    "osv-imports": ("importer",),
 }
 PARTNER_CLIENT = re.compile(rf"^partner-({LIMA_UBIGEO.pattern}|{MML_ID})$")
 """A municipal partner's machine client: ``partner-<ubigeo>`` of a district of Lima, or ``partner-mml``, with the role of its name."""

@@ -293,7 +293,11 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
     A person who already exists keeps their password (it may have been changed
     in the provider's pages) but is added to any missing group. Each client's
     redirect URIs, grants, secret and audience are set to ``clients``' values,
-    so a restart on other ports fixes the callbacks.
+    so a restart on other ports fixes the callbacks. A machine client's service
+    account is set to exactly its ``service_account_groups``: its roles are the
+    platform's to give, so a role taken from it in the code is taken from it on
+    an older state too (``osv-imports`` held ``staff`` before 2026-12, and would
+    have kept reading every person's data beside its new ``importer``).
     """
     from canaille.app import models
     from canaille.backends import Backend
@@ -311,7 +315,8 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
                 groups[name] = found
             return groups[name]
 
-        def person(user_name: str, password: str | None, group_names: Sequence[str], formatted_name: str) -> None:
+        def person(user_name: str, password: str | None, group_names: Sequence[str], formatted_name: str, *, only: bool = False) -> None:
+            """Create the person if missing, and add them to ``group_names``; ``only``: take them out of any other group."""
             user = backend.get(models.User, user_name=user_name)
             if user is None:
                 user = models.User(
@@ -326,8 +331,9 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
             wanted = [group(name) for name in group_names]
             have = {g.display_name for g in user.groups}
             missing = [g for g in wanted if g.display_name not in have]
-            if missing:
-                user.groups = list(user.groups) + missing
+            kept = [g for g in user.groups if not only or g.display_name in group_names]
+            if missing or len(kept) < len(user.groups):
+                user.groups = kept + missing
                 backend.save(user)
 
         for account in accounts:
@@ -375,6 +381,7 @@ def provision(app: Any, accounts: Sequence[AccountSpec], clients: Sequence[Clien
                     None,
                     spec.service_account_groups,
                     f"Service account of {spec.client_id}",
+                    only=True,
                 )
 
 

@@ -12,7 +12,7 @@ The submission is checked and recorded as a row of ``osv-import``
 (:class:`~services.imports.application.Importer`): all its commands as a dry
 run first, then for real, keyed by its ``_uuid``. The webhook calls the
 services with its own token (client credentials, client ``osv-imports``,
-role ``staff``). Kobo retries a post that failed, and a person can resend
+role ``importer``: it records, and reads nobody's data). Kobo retries a post that failed, and a person can resend
 one: a submission carried out already is answered 200 and records nothing.
 
 Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``

@@ -27,7 +27,7 @@ def lazy_services(
     """The webhook's, made on first use (nothing connects when the app is built).
 
     Its requests carry ``auth``; by default a client-credentials token of
-    ``settings.client_id`` (``osv-imports``, role ``staff``) from the provider
+    ``settings.client_id`` (``osv-imports``, role ``importer``) from the provider
     ``auth_settings`` names.
     """
     made: list[Services] = []

@@ -30,7 +30,7 @@ class ImportSettings(BaseSettings):
         default=None,
         description="The access token `osv-import` sends (`--token` wins): a `staff` account's, e.g. from `make token USER=staff`.",
     )
-    client_id: str = Field(default="osv-imports", description="The webhook's own client (client credentials, role `staff`).")
+    client_id: str = Field(default="osv-imports", description="The webhook's own client (client credentials, role `importer`: it records, and reads nobody's data).")
     client_secret: SecretStr | None = Field(default=None, description="Its secret; `make run` passes the embedded provider's.")
     kobo_hooks: dict[str, SecretStr] = Field(
         default_factory=dict,

@@ -54,7 +54,7 @@ ROLES_OF = {
     "dpo": {"dpo"},
     "partner-150132": {"partner-150132"},
     "osv-services": {"service"},
-    "osv-imports": {"staff"},
+    "osv-imports": {"importer"},
 }
 
 
@@ -95,7 +95,7 @@ def test_the_token_issued_to_each_demo_account_validates_and_maps_to_its_role(
     caller = validator.caller(tokens[name])
     assert caller.roles == ROLES_OF[name]
     assert caller.subject == name
-    assert caller.is_machine == (name in ("partner-150132", "osv-services"))
+    assert caller.is_machine == (name in ("partner-150132", "osv-services", "osv-imports"))
 
 
 def test_the_provider_refuses_a_wrong_password_on_its_sign_in_page(identity_provider: IdentityProvider) -> None:
@@ -459,6 +459,29 @@ def test_a_partner_added_for_another_municipality_gets_tokens_for_its_own_role_a
         with pytest.raises(SignInError, match="partner-150133"):
             client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=secret)
         client_credentials_token(issuer=provider.issuer, client_id="partner-150133", client_secret=rotated.stdout.strip().splitlines()[-1])
+
+
+def test_a_provider_started_on_a_state_where_the_webhooks_client_was_staff_gives_it_the_importer_role_alone(tmp_path: Path) -> None:
+    """``osv-imports`` was in the group ``staff`` (tester 192 F5: its token read every person's plain data). A start only
+    added missing groups, so a ``make run`` on such a ``var/idp`` would have kept it staff beside its new role."""
+    from devtools.identity.flows import client_credentials_token
+
+    state = tmp_path / "idp"
+    with IdentityProvider(state):
+        pass
+    # What a provider before 2026-12 left in var/idp: the webhook's service account in the group staff, and nothing else.
+    with sqlite3.connect(state / "canaille.sqlite") as db:
+        [account] = db.execute("SELECT id FROM user WHERE user_name = 'service-account-osv-imports'").fetchone()
+        [staff] = db.execute("SELECT id FROM \"group\" WHERE display_name = 'staff'").fetchone()
+        db.execute("DELETE FROM membership_association_table WHERE user_id = ?", (account,))
+        db.execute("INSERT INTO membership_association_table (user_id, group_id) VALUES (?, ?)", (account, staff))
+
+    with IdentityProvider(state) as provider:
+        token = client_credentials_token(
+            issuer=provider.issuer, client_id="osv-imports", client_secret=provider.client_secret("osv-imports")
+        )["access_token"]
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(token).roles == {"importer"}
+        assert TokenValidator(AuthSettings(issuer=provider.issuer)).caller(provider.token("staff")).roles == {"staff"}  # a person keeps theirs
 
 
 # -- browsers on the platform's pages ----------------------------------------------------------------
