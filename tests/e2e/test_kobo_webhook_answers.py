@@ -278,3 +278,41 @@ def test_the_webhooks_refusal_of_thousands_of_mistakes_is_bounded_as_the_service
     assert len(problem["errors"]) == 100 and problem["errors_not_listed"] > 4_900
     assert [e["field"] for e in problem["errors"][:2]] == ["osv", "miembros[1]/nombre_completo"], problem["errors"][:3]  # in order, Kobo's paths
     assert problem["detail"].endswith(f"and {len(problem['errors']) + problem['errors_not_listed'] - 10} more")
+
+
+def test_the_webhooks_own_token_records_a_submission_and_reads_nobodys_personal_data(
+    system: tuple[Any, dict[str, ServedApp]], hook: ServedApp, tokens: IssuedTokens
+) -> None:
+    """The webhook's client ``osv-imports`` held ``staff``: its token, got with ``IMPORTS_CLIENT_SECRET`` (the secret of the
+    part KoboToolbox reaches from the internet), read every person's name and document type, looked people up by
+    document and read histories, and the access log named a machine (tester 192 F5). It holds ``importer`` now: what
+    a form's submission sends, and nothing else."""
+    _, served = system
+    osv = mapped_osv(served, "Olla Común Virgen de Fátima")
+    person = {"nombre_completo": "Yorgelis Carolina Mendoza Pérez", "tipo_documento": "CE", "numero_documento": "001234567",
+              "nacionalidad": "VE", "sexo": "F", "anio_nacimiento": 1990, "rol": "member", "fecha_ingreso": "2021-04-01"}
+
+    recorded = post(hook, "osv_members", kobo_json(MEMBERS, Answers({"osv": osv}, {"miembros": [person]})))
+
+    assert recorded.status_code == 201, recorded.text
+    engagement = served["engagement"].url
+    roster = httpx.get(f"{engagement}/osvs/{osv}/members", params={"purpose": "follow_up"}, headers=signed_in_headers("staff"), timeout=30)
+    [member] = roster.json()
+    assert member["full_name"] == person["nombre_completo"]  # recorded whole, as staff read it
+
+    webhook = {"Authorization": f"Bearer {tokens['osv-imports']}"}
+    reads = {
+        "members:read": (f"{engagement}/members/{member['member_id']}", {"purpose": "contact"}),
+        "members:find": (f"{engagement}/members", {"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check"}),
+        "audit:read": (f"{served['registry'].url}/osvs/{osv}/history", {}),
+        "indicators:read": (f"{served['reporting'].url}/indicators", {}),
+        "programme:read": (f"{served['registry'].url}/osvs/{osv}", {}),
+        "events:read": (f"{engagement}/events", {}),
+    }
+    for permission, (url, params) in reads.items():
+        refused = httpx.get(url, params=params, headers=webhook, timeout=30)
+        assert refused.status_code == 403, (url, refused.text)
+        assert refused.json()["permission"] == permission
+        assert person["nombre_completo"] not in refused.text
+    log = httpx.get(f"{engagement}/members/{member['member_id']}/access-log", headers=signed_in_headers("dpo"), timeout=30)
+    assert "osv-imports" not in log.text, log.text  # nothing read as the machine

@@ -41,7 +41,9 @@ pytestmark = pytest.mark.timeout(600)
 OWN, OTHER = "own", "other"
 DISTRICTS = {OWN: "San Juan de Lurigancho", OTHER: "San Martín de Porres"}
 UBIGEOS = {OWN: "150132", OTHER: "150135"}
-ROLES = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo", "partner-150132", "osv-services")
+ROLES = ("staff", "lead", "municipal-150132", "evaluator", "auditor", "dpo", "partner-150132", "osv-services", "osv-imports")
+#: The role each machine client's account holds (a person's account is named after its role).
+MACHINE_ROLES = {"osv-services": "service", "osv-imports": "importer"}
 SCOPED_BY_MUNICIPALITY = {"municipal", "partner"}
 NAMES = {OWN: "Yusmary Cordero Palacios", OTHER: "Rosmery Quispe Huamán"}
 DOCUMENTS = {OWN: "001234567", OTHER: "007654321"}
@@ -112,8 +114,8 @@ def _setup(clients: dict[str, TestClient]) -> dict[str, Side]:
             focal_point_id=focal_point["focal_point_id"],
             duplicate_id=duplicate["id"],
         )
-    for side, days in zip(sides.values(), (("2021-10-04", "2021-10-05"), ("2021-10-06", "2021-10-07"))):
-        for role, day in zip(("staff", "lead"), days):
+    for side, days in zip(sides.values(), (("2021-10-04", "2021-10-05", "2021-10-12"), ("2021-10-06", "2021-10-07", "2021-10-13"))):
+        for role, day in zip(("staff", "lead", "osv-imports"), days, strict=True):
             created(registry.post("/non-working-days", json={"day": day, "decree": f"D.S. de prueba {day}"}))
             side.revocable_days[role] = day
     registry_events = feed(registry)
@@ -429,7 +431,7 @@ def operations(world: World, service: str) -> list[Operation]:
 
 def expected(operation: Operation, role: str, side_name: str) -> int | None:
     """The refusal the role must get on this side's object (401/403/404), or None when the operation is its to run."""
-    kind = role_kind(role) if role != "osv-services" else "service"
+    kind = role_kind(MACHINE_ROLES.get(role, role))
     if not operation.permissions <= {p.value for p in ROLE_PERMISSIONS[kind]}:
         return 403
     if side_name == OTHER and kind in SCOPED_BY_MUNICIPALITY and _names_an_object(operation):
@@ -518,7 +520,7 @@ def run_matrix(world: World, tokens: IssuedTokens, service: str) -> Outcome:
             outcome.check(response.status_code == 200, f"{who}: {response.status_code}: {response.text[:200]}")
         else:
             outcome.check(response.status_code not in (401, 403, 404) and response.status_code < 500, f"{who}: {response.status_code}: {response.text[:200]}")
-        kind = role_kind(role)
+        kind = role_kind(MACHINE_ROLES.get(role, role))
         text = response.text
         if kind in SCOPED_BY_MUNICIPALITY:
             for leak in [*world.leaks(OTHER), DISTRICTS[OTHER]]:

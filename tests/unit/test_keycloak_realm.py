@@ -25,6 +25,7 @@ def test_every_realm_role_maps_to_a_platform_role_and_every_kind_of_role_is_ther
     assert {role_kind(next(iter(roles))) for roles in mapped.values()} == set(ROLE_PERMISSIONS)
     assert mapped["osv-municipal-150132"] == {"municipal-150132"}
     assert mapped["osv-partner-150132"] == {"partner-150132"}
+    assert mapped["osv-importer"] == {"importer"}
 
 
 def test_every_client_puts_the_api_audience_and_the_roles_in_access_tokens_only() -> None:
@@ -47,5 +48,5 @@ def test_people_sign_in_with_pkce_and_machines_only_with_client_credentials() ->
     assert service_accounts == {
         "osv-services": ["osv-service"],
         "partner-150132": ["osv-partner-150132"],
-        "osv-imports": ["osv-staff"],  # the Kobo webhook records submissions as staff would
+        "osv-imports": ["osv-importer"],  # the Kobo webhook records submissions and reads nobody's data (tester 192 F5)
     }
