@@ -561,11 +561,12 @@ def _within_bounds(moment: datetime) -> datetime:
     offset ahead of UTC, the moment itself not before :data:`EARLIEST_MOMENT`: 1970-01-01T00:00+14:00 was taken, and
     answered as of 1969-12-31T10:00Z (tester 192 F7)."""
     wall = moment.replace(tzinfo=None)
-    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None) or (
-        moment.tzinfo is not None and moment.astimezone(UTC) < EARLIEST_MOMENT  # within the wall's bounds: no overflow
-    ):
-        msg = f"must be between {EARLIEST_MOMENT.date().isoformat()} and {LATEST_MOMENT.date().isoformat()}"
+    msg = f"must be between {EARLIEST_MOMENT.date().isoformat()} and {LATEST_MOMENT.date().isoformat()}"
+    if not EARLIEST_MOMENT.replace(tzinfo=None) <= wall <= LATEST_MOMENT.replace(tzinfo=None):
         raise PydanticCustomError("moment_within_bounds", msg)
+    if moment.tzinfo is not None and (utc := moment.astimezone(UTC)) < EARLIEST_MOMENT:  # within the wall's bounds: no overflow
+        said = utc.isoformat().replace("+00:00", "Z")
+        raise PydanticCustomError("moment_within_bounds", f"{msg} in UTC: this moment is {said}, before 1970-01-01T00:00Z")
     return moment
 
 

@@ -105,6 +105,12 @@ def test_an_as_of_out_of_range_or_given_as_a_number_is_refused_with_422(
     assert_problem(services["reporting"].get(route, params={"as_of": as_of}), 422, field="as_of", rule=rule)
 
 
+def test_an_as_of_ahead_of_utc_before_1970_in_utc_says_the_moment_in_utc(services: dict[str, TestClient]) -> None:
+    """Tester 196 F5: 1970-01-01T00:00+14:00 was told it "must be between 1970-01-01 and 9999-12-30", as typed inside."""
+    problem = assert_problem(services["reporting"].get("/indicators", params={"as_of": "1970-01-01T00:00:00+14:00"}), 422, "as_of", "moment_within_bounds")
+    assert "1969-12-31T10:00:00Z" in problem["detail"]
+
+
 def test_an_as_of_with_a_digit_that_is_not_ascii_is_told_the_shape_not_the_calendar(services: dict[str, TestClient]) -> None:
     # A full-width digit (a phone's keyboard, a copied spreadsheet) is no digit of ISO 8601: the text is of no moment's
     # shape, not a moment missing from the calendar (tester 136 F5).
