@@ -8,7 +8,7 @@ and answers 200. :func:`install_error_handlers` once per app (the services'
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -241,6 +241,15 @@ YIELDING_TYPES = frozenset({"less_than", "less_than_equal", "greater_than", "gre
 """pydantic's errors a route's rule at the same place speaks instead of (:func:`with_route_body_rules`): a number's bounds,
 and its "no number" (true, an object): a money part given an object was told "a JSON number or text of digits", and the
 JSON number was then refused as money (tester 133 F4)."""
+
+
+def as_body_errors(mistakes: Iterable[RuleViolationError]) -> list[dict[str, Any]]:
+    """The application's mistakes as a route's body rules give them (pydantic's shape), each at the body's field it names
+    (``participants.2.member_id``, ``amount``)."""
+    return [
+        {"type": m.rule, "loc": ("body", *(int(part) if part.isdigit() else part for part in (m.field or "").split("."))), "msg": m.message, "input": None}
+        for m in mistakes
+    ]
 
 
 def with_route_body_rules(request: Request, exc: RequestValidationError) -> list[Any]:

@@ -57,6 +57,7 @@ from services.engagement.domain.needs import (
 from shared import dryrun
 from shared.errors import PartlyRead, RuleViolationError, check_at_least_one, check_not_in_future
 from shared.outputs import OutputKind
+from shared.problems import as_body_errors
 from shared.roles import WITHHELD_TEXT, shown_text
 from shared.schemas import (
     MAX_ROWS,
@@ -123,14 +124,6 @@ def _read(reader: TypeAdapter[Any], given: object) -> Any:
         return None
 
 
-def _as_refused(mistakes: Iterable[RuleViolationError]) -> list[dict[str, Any]]:
-    """The application's mistakes in pydantic's shape, each at the body's field it names (``participants.2.member_id``)."""
-    return [
-        {"type": m.rule, "loc": ("body", *(int(part) if part.isdigit() else part for part in (m.field or "").split("."))), "msg": m.message, "input": None}
-        for m in mistakes
-    ]
-
-
 def _held_by_today(engagement: Engagement, held_on: date) -> None:
     """422 ``not_in_future`` by the serving application's clock (Lima), with the body's other mistakes: found by the
     domain only once the body was put right, a meeting or activity dated 2099 took a second round (tester 187 F4)."""
@@ -157,7 +150,7 @@ def meeting_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[d
     if engagement is None or osv_id is None or not isinstance(ids, list) or len(ids) > MAX_ATTENDEES:
         return []  # a list refused whole (too long): its rows wait, as the schema's
     attendees = [_read(_AN_ID, given) for given in ids]
-    return _as_refused(engagement.attendees_not_known(osv_id, attendees, held_on=_read(_A_DATE, body.get("held_on"))))
+    return as_body_errors(engagement.attendees_not_known(osv_id, attendees, held_on=_read(_A_DATE, body.get("held_on"))))
 
 
 class MeetingCreate(Command):
@@ -423,7 +416,7 @@ def activity_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[
     if engagement is None or not isinstance(rows, list) or len(rows) > MAX_PARTICIPANTS:
         return []  # a list refused whole (too long): its rows wait, as the schema's
     listed = [(_read(_AN_ID, row.get("member_id")), _read(_AN_ID, row.get("person_id"))) if isinstance(row, Mapping) else (None, None) for row in rows]
-    return _as_refused(engagement.participants_not_known(listed))
+    return as_body_errors(engagement.participants_not_known(listed))
 
 
 class ActivityCreate(Command):

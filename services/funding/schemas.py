@@ -34,6 +34,7 @@ from services.funding.domain.grants import (
 )
 from services.funding.domain.phases import Phase
 from shared.money import Currency
+from shared.problems import as_body_errors
 from shared.schemas import (
     MAX_COUNT,
     NOT_AFTER_DISSOLUTION,
@@ -294,7 +295,7 @@ def grant_body_rules(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[d
     except ValidationError:  # the schema says what is wrong with them
         return []
     except AboveGrantCeilingError as above:
-        return [{"type": above.rule, "loc": ("body", "amount"), "msg": above.message, "input": None}]
+        return as_body_errors([above])
     return []
 
 
