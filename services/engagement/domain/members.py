@@ -25,7 +25,6 @@ the named errors those rules raise are :mod:`.memberrules`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from uuid import UUID, uuid4
 
@@ -64,53 +63,12 @@ from services.engagement.domain.memberrules import (
     nationality_of,
     normalise_phone,
 )
+from services.engagement.domain.memberships import Membership, Participation, RoleHeld
 from services.engagement.domain.merges import MemberMerges
 from shared.documents import DocumentType
 from shared.errors import check_not_before
 
 # The person and their memberships ----------------------------------------------
-
-
-@dataclass
-class RoleHeld:
-    role: Role
-    since: date
-
-
-@dataclass
-class Membership:
-    """One stay of a person in one OSV: rejoining later is a new membership."""
-
-    membership_id: UUID
-    osv_id: UUID
-    joined_on: date
-    age_band: AgeBand
-    roles: list[RoleHeld]
-    left_on: date | None = None
-    reason: DepartureReason | None = None
-
-    @property
-    def role(self) -> Role:
-        return self.roles[-1].role
-
-    @property
-    def active(self) -> bool:
-        return self.left_on is None
-
-    @property
-    def status(self) -> str:
-        return "active" if self.active else "left"
-
-
-@dataclass
-class Participation:
-    """A member taking part, as an agent of change, in the project a grant funds."""
-
-    grant_id: UUID
-    osv_id: UUID
-    age_band: AgeBand
-    enrolled_on: date
-    withdrew_on: date | None = None
 
 
 REDACTED_NAME = "[erased]"
