@@ -33,7 +33,11 @@ class Permission(StrEnum):
 
     Staff's free text in them only with ``personal-data:read`` too (:attr:`Caller.may_read_staff_text`), else ``[withheld]``."""
     PROGRAMME_WRITE = "programme:write"
-    """Every programme command: map, apply, fund, follow up, register members."""
+    """Every programme command but the four of :attr:`SUBMISSIONS_RECORD`: apply, fund, correct, merge, dissolve, ..."""
+    SUBMISSIONS_RECORD = "submissions:record"
+    """Record what a field form's submission sends (:mod:`services.imports`), and nothing else: an OSV's mapping
+    (``POST /osvs``), members' registration (``POST /members``), a follow-up meeting (``POST /osvs/{osv_id}/meetings``)
+    and an activity (``POST /activities``). Staff hold it with every other command; the Kobo webhook holds it alone."""
     RUOS_RECORD = "ruos:record"
     """Record RUOS observations, registrations, rejections and board renewals (a focal point: for its municipality)."""
     MEMBERS_READ = "members:read"
@@ -69,7 +73,7 @@ class Permission(StrEnum):
 
 P = Permission
 _STAFF = frozenset(
-    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.RUOS_RECORD, P.MEMBERS_READ, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
+    {P.PROGRAMME_READ, P.PROGRAMME_WRITE, P.SUBMISSIONS_RECORD, P.RUOS_RECORD, P.MEMBERS_READ, P.PERSONAL_DATA_READ, P.MEMBERS_FIND, P.PROPOSALS_READ}
     | {P.INDICATORS_READ, P.AUDIT_READ, P.PERSONAL_DATA_RECTIFY}
 )
 #: What each kind of role may do (``municipal`` and ``partner`` stand for every ``municipal-<ubigeo>``...).
@@ -95,11 +99,11 @@ _STAFF = frozenset(
 #: * ``importer`` is the Kobo webhook's client (``osv-imports``, :mod:`services.imports`): it sends what a form's
 #:   submission records (an OSV's mapping, members' registration, a meeting, an activity), each as a dry run first, and
 #:   reads only the answers to those commands (registry's 409 ``possible_duplicates`` among them). So it may record
-#:   (``programme:write``) and nothing else: no read of anyone's personal data, no lookup by document, no history,
-#:   indicators, proposals, corrections or feeds. The webhook is the part KoboToolbox reaches from the internet, so its
-#:   secret leaked must not open every person's record (tester 192 F5: as ``staff`` it read them all, and the access
-#:   log named a machine). ``programme:write`` reaches every programme command, not only the four a form sends: narrower
-#:   would take a permission of its own on those routes.
+#:   those four (``submissions:record``) and nothing else: no other command (no dissolution, merge, grant, correction or
+#:   erasure), no read of anyone's personal data, no lookup by document, no history, indicators, proposals or feeds.
+#:   The webhook is the part KoboToolbox reaches from the internet, so its secret leaked must not open every person's
+#:   record (tester 192 F5: as ``staff`` it read them all, and the access log named a machine) nor every programme
+#:   command (helper 195: with ``programme:write`` it could dissolve or merge OSVs and grant funds).
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "staff": _STAFF,
     "lead": _STAFF | {P.PHASES_MANAGE, P.ROUNDS_DECIDE},
@@ -109,7 +113,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "dpo": frozenset({P.MEMBERS_READ, P.MEMBERS_FIND, P.PERSONAL_DATA_ERASE, P.PERSONAL_DATA_RECTIFY, P.ACCESS_LOG_READ}),
     "partner": frozenset({P.EVENTS_READ}),
     "service": frozenset({P.EVENTS_READ}),
-    "importer": frozenset({P.PROGRAMME_WRITE}),
+    "importer": frozenset({P.SUBMISSIONS_RECORD}),
 }
 del P
 

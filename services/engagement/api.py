@@ -69,6 +69,7 @@ MembersReader = Annotated[Caller, Depends(requires(Permission.MEMBERS_READ))]
 """Who reads a member's record or an OSV's members (masked without `personal-data:read`): programme readers and the DPO."""
 Finder = Annotated[Caller, Depends(requires(Permission.MEMBERS_FIND))]
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+RECORDS = [Depends(requires(Permission.SUBMISSIONS_RECORD))]  # what a field form's submission sends (the Kobo webhook too)
 OSV_NOT_HEARD_OF = {**not_heard_of_yet("osv_mapped_in_registry"), **osv_district_in_table("engagement")}
 """A command naming an OSV: refused with `Retry-After` while registry's `OSVMapped` has not arrived here, or while the OSV's
 district is one this service's districts table lacks (503)."""
@@ -134,7 +135,7 @@ def member_answered(member: Member, engagement: Engagement) -> MemberPublic:
     return MemberPublic.of(member, merged=engagement.merged_records(member))
 
 
-@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF)
+@members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=RECORDS, responses=OSV_NOT_HEARD_OF)
 async def register_member(body: MemberCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`).
 
@@ -393,7 +394,7 @@ def list_active_members(
 
 
 @follow_up_router.post(
-    "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
+    "/osvs/{osv_id}/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, dependencies=RECORDS, responses=OSV_NOT_HEARD_OF
 )
 @route_body_rules(meeting_look_ups)
 def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -> MeetingPublic:
@@ -491,7 +492,7 @@ def list_overdue(
     "/activities",
     status_code=status.HTTP_201_CREATED,
     response_model=ActivityPublic,
-    dependencies=WRITES,
+    dependencies=RECORDS,
     responses=not_heard_of_yet("osv_mapped_in_registry", "grant_made_in_funding"),
 )
 @route_body_rules(activity_look_ups)

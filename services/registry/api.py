@@ -90,6 +90,7 @@ RUOS_STEP = {403: {"description": (
 Auditor = Annotated[Caller, Depends(requires(Permission.AUDIT_READ))]
 """A reader of OSVs' histories (within its municipal scope)."""
 WRITES = [Depends(requires(Permission.PROGRAMME_WRITE))]
+RECORDS = [Depends(requires(Permission.SUBMISSIONS_RECORD))]  # what a field form's submission sends (the Kobo webhook too)
 Writes = Annotated[MunicipalScope, Depends(within(Permission.PROGRAMME_WRITE))]
 """The municipalities whose OSVs the caller's commands reach (staff: all of Lima); an OSV outside them answers 404."""
 READS = [Depends(requires(Permission.PROGRAMME_READ))]
@@ -104,7 +105,7 @@ calendar = APIRouter(prefix="/non-working-days", tags=["calendar"])
 # OSVs --------------------------------------------------------------------------
 
 
-@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=WRITES, responses=NOT_NAMED_HERE)
+@osvs.post("", status_code=status.HTTP_201_CREATED, response_model=OSVPublic, dependencies=RECORDS, responses=NOT_NAMED_HERE)
 async def map_osv(body: OSVCreate, registry: RegistryDep, response: Response) -> OSVPublic:
     """Map a newly identified OSV (records `OSVMapped`)."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes

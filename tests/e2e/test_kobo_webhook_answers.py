@@ -286,7 +286,7 @@ def test_the_webhooks_own_token_records_a_submission_and_reads_nobodys_personal_
     """The webhook's client ``osv-imports`` held ``staff``: its token, got with ``IMPORTS_CLIENT_SECRET`` (the secret of the
     part KoboToolbox reaches from the internet), read every person's name and document type, looked people up by
     document and read histories, and the access log named a machine (tester 192 F5). It holds ``importer`` now: what
-    a form's submission sends, and nothing else."""
+    a form's submission sends (``submissions:record``), and nothing else."""
     _, served = system
     osv = mapped_osv(served, "Olla Común Virgen de Fátima")
     person = {"nombre_completo": "Yorgelis Carolina Mendoza Pérez", "tipo_documento": "CE", "numero_documento": "001234567",
@@ -316,3 +316,10 @@ def test_the_webhooks_own_token_records_a_submission_and_reads_nobodys_personal_
         assert person["nombre_completo"] not in refused.text
     log = httpx.get(f"{engagement}/members/{member['member_id']}/access-log", headers=signed_in_headers("dpo"), timeout=30)
     assert "osv-imports" not in log.text, log.text  # nothing read as the machine
+    # Nor any command a form does not send (helper 195: with programme:write it could dissolve or merge OSVs and grant funds).
+    registry = served["registry"].url
+    for url in (f"{registry}/osvs/{osv}/dissolution", f"{registry}/osvs/{osv}/merges", f"{served['funding'].url}/grants",
+                f"{engagement}/members/{member['member_id']}/departure", f"{registry}/non-working-days"):
+        refused = httpx.post(url, json={}, headers=webhook, timeout=30)
+        assert refused.status_code == 403 and refused.json()["permission"] == "programme:write", (url, refused.text)
+    assert httpx.get(f"{registry}/osvs/{osv}", headers=signed_in_headers("staff"), timeout=30).json()["dissolution"] is None

@@ -119,10 +119,11 @@ def test_a_partner_reads_its_municipalitys_events_and_nothing_else() -> None:
 
 
 def test_the_kobo_webhooks_client_records_and_reads_nobodys_data() -> None:
-    """``osv-imports`` held ``staff``: a leaked webhook secret read every person's plain data (tester 192 F5)."""
+    """``osv-imports`` held ``staff``: a leaked webhook secret read every person's plain data (tester 192 F5); then
+    ``programme:write``, every command (helper 195: dissolve, merge, grant). It records what a form sends, alone."""
     webhook = Caller(subject="osv-imports", client_id="osv-imports", roles=frozenset({"importer"}))
-    assert webhook.permissions == {Permission.PROGRAMME_WRITE}
-    assert webhook.covers(Permission.PROGRAMME_WRITE, COMAS)
+    assert webhook.permissions == {Permission.SUBMISSIONS_RECORD}
+    assert webhook.covers(Permission.SUBMISSIONS_RECORD, COMAS) and not webhook.may(Permission.PROGRAMME_WRITE)
     assert not webhook.may_read_personal_data and not webhook.may_read_staff_text
     assert webhook.is_machine
     assert roles_from_claims({"groups": ["importer"]}, DEFAULT_ROLE_MAP) == {"importer"}
