@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     token = commands.add_parser("token", help="print an access token for a demo account or machine client")
-    token.add_argument("name", help="staff, lead, municipal-150132, evaluator, evaluator-2, auditor, dpo, partner-150132 or osv-services")
+    token.add_argument("name", help="staff, lead, municipal-150132, evaluator, evaluator-2, auditor, dpo, partner-150132, osv-services or osv-imports (the Kobo webhook: submissions:record alone)")
     token.set_defaults(run=_token)
 
     accounts = commands.add_parser("accounts", help="list the demo accounts and their passwords (local use only)")
