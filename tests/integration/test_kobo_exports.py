@@ -214,6 +214,10 @@ def test_a_meeting_and_its_actions_and_an_activity_and_its_participants_become_o
     }
     assert command.cell_for("action_items.0.due_on").sheet == "acciones"
     [command] = activity_row.commands
+    # The counts' sum refused is said where they are counted (it was the activity's row, column "-": tester 196).
+    summed = command.cell_for("direct_beneficiaries")
+    assert summed == command.cell_for("direct_beneficiaries.0.count") != command.where
+    assert summed.column.endswith("Cuántas personas"), summed
     assert command.body == {
         "osv_id": OSV, "held_on": "2021-07-03", "kind": "mural_painting", "district": "150132", "indirect_beneficiaries": 300,
         "direct_beneficiaries": [{"nationality": "VE", "sex": "F", "count": 12}, {"nationality": "PE", "sex": "M", "count": 7}],

@@ -467,6 +467,10 @@ def osv_activity(b: _Builder) -> Row:
         groups.append(group)
     if groups:
         body["direct_beneficiaries"] = groups
+        # Their counts' sum refused (`at_most_max_count` on `direct_beneficiaries`) is said where they are counted, from the
+        # first row on: it was the activity's row, column "-" (tester 196).
+        first = b.submission.repeats["participantes"][0]
+        sources["direct_beneficiaries"] = sources.get("direct_beneficiaries.0.count") or first.cell("cantidad")
     sources["outputs"] = main.cell("productos")
     b.expect("outputs", "productos")
     kinds = b.value(main, "productos") or []
