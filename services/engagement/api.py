@@ -371,10 +371,13 @@ def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: En
 def withdraw_participant(
     member_id: UUID, grant_id: UUID, body: ParticipationWithdrawalCreate, engagement: EngagementDep, response: Response
 ) -> ParticipationPublic:
-    """Record that the member stopped taking part in a funded project (records `ParticipantWithdrew`); the answer carries the member's new `ETag`."""
-    member = engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on)
+    """Record that the member stopped taking part in a funded project (records `ParticipantWithdrew`); the answer carries the member's new `ETag`.
+
+    Through a survivor, a project the person took part in under a record merged into it is withdrawn where it is recorded
+    (the answer's `recorded_on` names that record), as `GET /members/{member_id}` lists it."""
+    member, holder = engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on)
     tagged(response, member.version)
-    return ParticipationPublic.of(member.participations[grant_id])
+    return ParticipationPublic.of(holder.participations[grant_id], recorded_on=None if holder is member else holder.id)
 
 
 @osvs.get("/{osv_id}/members", response_model=list[OSVMemberPublic], responses={**OSV_NOT_HEARD_OF_READ, **PERSONAL_DATA_HELD})

@@ -342,12 +342,18 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         return member
 
     @retried_on_collision
-    def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> Member:
-        """The member, no longer taking part in the project of ``grant_id`` from ``withdrew_on``."""
+    def withdraw_participant(self, member_id: UUID, grant_id: UUID, withdrew_on: date) -> tuple[Member, Member]:
+        """``(member, holder)``: the member, and the record whose participation in the project of ``grant_id`` ends on
+        ``withdrew_on`` (``Withdrew``, recorded there): the member's own, or, the member a survivor, the record merged
+        into them that holds it, as their read lists it with its ``recorded_on`` (it was 404 ``participating`` through
+        the survivor: tester 196 F6). 404 ``participating`` when neither holds it."""
         member = self.get_member(member_id)
-        member.withdraw(grant_id, withdrew_on)
-        self.save(member)
-        return member
+        holder = member
+        if grant_id not in member.participations:
+            holder = next((record for record in self.merged_records(member) if grant_id in record.participations), member)
+        holder.withdraw(grant_id, withdrew_on)
+        self.save(holder)
+        return member, holder
 
     # People, found ---------------------------------------------------------------------
 

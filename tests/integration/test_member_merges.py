@@ -292,10 +292,19 @@ def test_the_survivor_shows_the_projects_the_duplicate_took_part_in_where_they_a
     assert merged.status_code == 201, merged.text
     assert merged.json()["participations"] == read(masked="true")["participations"]
     assert lookup(client, "PTP", PTP).json()["participations"] == read(purpose="duplicate_check")["participations"]
-    # Withdrawn where it is recorded, the read shows it.
-    withdrew = client.post(f"/members/{duplicate['id']}/participations/{theirs}/withdrawal", json={"withdrew_on": "2024-09-01"})
+    # Withdrawn through the survivor, it is withdrawn where it is recorded (it was 404 `participating`: tester 196 F6), once.
+    before = client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()["version"]
+    withdrew = client.post(f"/members/{survivor['id']}/participations/{theirs}/withdrawal", json={"withdrew_on": "2024-09-01"})
     assert withdrew.status_code == 200, withdrew.text
+    assert (withdrew.json()["withdrew_on"], withdrew.json()["recorded_on"]) == ("2024-09-01", duplicate["id"])
+    assert client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()["version"] == before + 1
     assert [p["withdrew_on"] for p in read(masked="true")["participations"]] == [None, "2024-09-01"]
+    again = client.post(f"/members/{duplicate['id']}/participations/{theirs}/withdrawal", json={"withdrew_on": "2024-09-02"})
+    assert again.status_code == 409, again.text
+    # The survivor's own project is withdrawn on the survivor, as before.
+    own = client.post(f"/members/{survivor['id']}/participations/{ours}/withdrawal", json={"withdrew_on": "2024-09-03"})
+    assert own.status_code == 200 and own.json()["recorded_on"] is None, own.text
+    assert client.post(f"/members/{survivor['id']}/participations/{uuid4()}/withdrawal", json={"withdrew_on": "2024-09-03"}).status_code == 404
     # San Juan de Lurigancho's focal point sees its district's project, not Los Olivos'.
     seen = read(signed_in_headers("municipal-150132"))
     assert [p["grant_id"] for p in seen["participations"]] == [ours]
