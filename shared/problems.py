@@ -131,6 +131,13 @@ def _said(bound: object) -> str:
     return str(bound)
 
 
+BOUND_TYPES = frozenset({
+    "greater_than", "greater_than_equal", "less_than_equal", "less_than", "too_long", "decimal_max_places",
+    "decimal_whole_digits", "decimal_max_digits",
+})
+"""pydantic's error types of a bound (:func:`bound_rule` names them by the project's rules)."""
+
+
 def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     """The project's rule and message for a bound pydantic checked (``Field(gt=0)``, ``Query(ge=1, le=3650)``, a decimal's
     places), instead of pydantic's type (``greater_than``, ``less_than_equal``…); None for any other error.
@@ -142,6 +149,8 @@ def bound_rule(error: Mapping[str, Any]) -> tuple[str, str] | None:
     ``at_most_<n>_whole_digits``, ``at_most_<n>_digits`` for a decimal's digits, ``at_most_<n>_items`` for a list's
     length. The message says the bound and what was given."""
     kind, bound_of = error.get("type"), error.get("ctx") or {}
+    if kind not in BOUND_TYPES:  # a missing field's input is the whole body: not written out for nothing
+        return None
     given = _shown_decimal(error.get("input"))  # a count of 99 digits was repeated whole (tester 36d F5)
     if kind == "greater_than" and "gt" in bound_of:
         bound = bound_of["gt"]
@@ -199,6 +208,18 @@ def _rule_and_message(error: Mapping[str, Any]) -> tuple[str, str]:
     in_text = tuple(error.get("loc", ()))[:1] in (("query",), ("path",), ("header",))
     plain = PLAIN_MESSAGES_IN_TEXT.get(kind) if in_text else None
     return kind, plain or PLAIN_MESSAGES.get(kind, str(error.get("msg", "")).removeprefix("Value error, "))
+
+
+def request_errors(found: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic's errors of a request (each ``loc`` starting ``body``, ``query``, ``path`` or ``header``) as its 422 names
+    them, in order: ``{"field", "rule", "message"}``, the field dotted (``action_items.0.due_on``), the rule and message
+    as :func:`_rule_and_message` says them. The imports webhook reads engagement's bodies with it too
+    (:mod:`services.imports.schemachecks`), for its words to be the service's."""
+    return [
+        {"field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())), "rule": rule, "message": message}
+        for e in found
+        for rule, message in [_rule_and_message(e)]
+    ]
 
 
 MAX_LISTED_ERRORS = 100
@@ -292,12 +313,7 @@ def install_error_handlers(api: FastAPI) -> None:
                 found = await run_in_threadpool(with_route_body_rules, request, exc)
             except DATABASE_AWAY as away:  # the body's own mistakes are still the answer; the store's wait for the next
                 log.warning("%s %s: a refused body's rules could not read the store: %s: %s", request.method, request.url.path, type(away).__name__, away)
-        errors = [
-            {"field": "body" if e.get("type") == "json_invalid" else _field_of(e.get("loc", ())), "rule": rule, "message": message}
-            for e in found
-            for rule, message in [_rule_and_message(e)]
-        ]
-        detail, listed, extensions = listed_errors(errors)
+        detail, listed, extensions = listed_errors(request_errors(found))
         return problem(422, "Unprocessable Content", detail, listed, extensions=extensions)
 
     @api.exception_handler(StarletteHTTPException)
