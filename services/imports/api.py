@@ -19,7 +19,7 @@ Answers: 201 recorded; 200 already there (with the ``recorded_otherwise``
 note in ``notes`` when another account recorded it first); 422
 problem+json naming each JSON key at fault with the API's rule and words
 (the first 100, with ``errors_not_listed`` counting the rest, as the services'
-422s); 409 when part of it was recorded and the rest refused (see the importer on
+422s; past the listed, an entry engagement's schema refuses is counted by it, not sent: :mod:`services.imports.schemachecks`); 409 when part of it was recorded and the rest refused (see the importer on
 this residual risk); 502 when a service cannot be reached (Kobo will retry).
 Nothing of the submission is logged or kept. The answer lands in Kobo's
 REST Services log, which every admin of the form reads: its messages name
@@ -58,7 +58,7 @@ from shared.errors import RuleViolationError
 from shared.guards import SecureHeaders, install_documentation, problem
 from shared.lifecycle import log_to_console
 from shared.listing import refuse_unknown_query_parameters
-from shared.problems import install_error_handlers, listed_errors
+from shared.problems import MAX_LISTED_ERRORS, install_error_handlers, listed_errors
 from shared.settings import read_or_exit
 from shared.web import BodyLimit
 
@@ -134,8 +134,10 @@ def _answer(form_id: str, uuid: str | None, result: RowResult) -> JSONResponse:
 
 
 def importer_of(request: Request) -> Importer:
-    """The importer, over the services as :mod:`services.imports.bootstrap` reaches them."""
-    return Importer(request.app.state.services())
+    """The importer, over the services as :mod:`services.imports.bootstrap` reaches them; a refused submission's problems
+    past the answer's listed ones are counted by the services' schemas where those refuse them, not sent
+    (:attr:`Importer.listed <services.imports.application.Importer.listed>`)."""
+    return Importer(request.app.state.services(), listed=MAX_LISTED_ERRORS)
 
 
 ImporterDep = Annotated[Importer, Depends(importer_of)]

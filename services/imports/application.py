@@ -7,7 +7,10 @@ For every row (one submission), :class:`Importer`:
    :mod:`shared.dryrun`), with its ``Idempotency-Key``: the service runs its
    real validation and rules and answers what it would, writing nothing. One
    refusal refuses the row, naming every field at fault, and nothing of it is
-   sent for real;
+   sent for real. Past the problems a refused row's answer lists (the
+   webhook's 100: :attr:`Importer.listed`), a command its service's schema
+   refuses is counted by the schema, as the service would answer it, and not
+   sent (:mod:`services.imports.schemachecks`);
 3. unless this is a dry run, sends the commands for real, in order, with the
    same keys.
 
@@ -91,6 +94,7 @@ from services.imports.domain.commands import (
 )
 from services.imports.exports import Cell
 from services.imports.refusals import KEY_REUSED_RULE, problems_of, recorded_otherwise
+from services.imports.schemachecks import schema_errors
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
 
@@ -394,9 +398,13 @@ class Importer:
     does not suggest the option.
     """
 
-    def __init__(self, services: Services, distinct: Mapping[int, Sequence[UUID]] | None = None) -> None:
+    def __init__(self, services: Services, distinct: Mapping[int, Sequence[UUID]] | None = None, *, listed: int | None = None) -> None:
         self.services = services
         self.distinct = distinct
+        self.listed = listed
+        """The most problems of a refused row its answer lists (the webhook's 100, the others counted), or None (``osv-import``'s
+        report lists them all): once a row has that many, a command whose service's schema refuses it is counted by that
+        (:func:`~services.imports.schemachecks.schema_errors`), not sent."""
         self.waited_in_vain: set[tuple[str, str]] = set()
         """(field, id) of each record a service had still not heard of after the import waited for it (a mistyped
         OSV or grant id, most often): later rows naming it are answered at once, not waited for again."""
@@ -447,12 +455,7 @@ class Importer:
         row = self._marked_distinct(row)
         if not dry_run and len(row.commands) == 1:
             return self._run_alone(row, row.commands[0], seen)
-        # Once a command waited in vain for an OSV (a grant), the row's others naming it are not waited for again (_send).
-        checks = [(command, self._send(command, dry_run=True)) for command in row.commands]
-        # One problem per cell and rule: an OSV unknown to engagement refuses every member of the row on the same cell.
-        problems = list(dict.fromkeys(
-            p for command, answer in checks if not _accepted(answer) for p in _refusal(command, answer, seen, self._suggest(row))
-        ))
+        checks, problems = self._dry_runs(row, seen)
         before = [command for command, answer in checks if answer.carried_out_before]
         if dry_run and seen is not None:
             # A dry run cannot see an earlier row's person: the real import would refuse the second as already registered.
@@ -490,6 +493,26 @@ class Importer:
         # its dry run and now: noted as when the dry run finds it (tester 33, F5: "already there" without the note).
         notes = recorded_otherwise(row, answers)
         return RowResult(row, Outcome.CREATED if recorded else Outcome.ALREADY_THERE, notes, recorded=recorded)
+
+    def _dry_runs(self, row: Row, seen: SeenInFile | None) -> tuple[list[tuple[Command, Answer]], list[Problem]]:
+        """Each of the row's commands with its dry run's answer, and the problems of those refused, in order, one per cell
+        and rule (an OSV unknown to engagement refuses every member of the row on the same cell). Once a command waited in
+        vain for an OSV (a grant), the row's others naming it are not waited for again (:meth:`_send`).
+
+        Once the row has :attr:`listed` problems (the webhook's answer is then a refusal listing those), a command its
+        service's schema refuses is answered by the schema, as the service's 422 would be, and not sent: the rest are
+        only counted. A submission of 5,000 wrong members made 5,000 dry runs (25 to 40 s) where 20 list its first 100
+        errors. A command the schema takes is sent all the same, for what only the service sees (an unknown OSV, a
+        document registered already)."""
+        checks: list[tuple[Command, Answer]] = []
+        problems: dict[Problem, None] = {}
+        for command in row.commands:
+            errors = schema_errors(command) if self.listed is not None and len(problems) >= self.listed else None
+            answer = Answer(422, {"errors": errors}, replayed=False) if errors else self._send(command, dry_run=True)
+            checks.append((command, answer))
+            if not _accepted(answer):
+                problems.update(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row))))
+        return checks, list(problems)
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
         """The problems of a row refused before anything is sent; when they are only people given twice, with what a dry

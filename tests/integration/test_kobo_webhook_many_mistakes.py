@@ -1,0 +1,170 @@
+"""A Kobo submission of thousands of wrong members: the webhook lists the first 100 errors and counts the rest without
+a request per member.
+
+Tester 33c F6's submission (5,000 members, each with a wrong document) was answered 422 with its first 100 errors
+listed and ``errors_not_listed`` counting the rest, after a dry run of every member: 5,000 requests to engagement,
+25 to 40 s of the webhook and of engagement, to count errors nobody is shown. The webhook sends the dry runs of the
+entries whose errors it lists; past them, an entry engagement's request schema refuses is counted by that schema, in
+engagement's words, and one the schema takes is still sent (only engagement knows a document registered already).
+
+Engagement is real, in this process, answering the webhook's requests through a transport that counts them;
+registry's mapping of the OSV is handed to it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.imports.api import create_app as imports_app
+from services.imports.application import Bearer, Importer, Outcome, Services
+from services.imports.domain.commands import row_of
+from services.imports.exports import from_kobo_json
+from services.imports.forms import shipped
+from services.imports.settings import ImportSettings
+from shared.auth import AuthSettings
+from shared.problems import MAX_LISTED_ERRORS
+from tests.support.api import Upstream
+from tests.support.clients import application_of
+from tests.support.identity import signed_in_headers
+from tests.support.kobo import Answers, kobo_json
+
+pytestmark = pytest.mark.timeout(120)
+
+MEMBERS = shipped()["osv_members"]
+SECRET = "kobo-hook-secret-for-the-tests"
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Engagement's in-process transport, with every request the webhook sends to it noted (method, path, dry run or not)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[str, str, bool]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append((request.method, request.url.path, request.url.params.get("dry_run") == "true"))
+        return self.inner.handle_request(request)
+
+
+def token() -> str:
+    return signed_in_headers()["Authorization"].removeprefix("Bearer ")
+
+
+@pytest.fixture
+def counted(engagement: TestClient) -> CountingTransport:
+    return CountingTransport(engagement._transport)  # noqa: SLF001 - the test client's app, in process
+
+
+@pytest.fixture
+def webhook(engagement: TestClient, counted: CountingTransport) -> Iterator[TestClient]:
+    settings = ImportSettings(
+        registry_url="http://registry.invalid",
+        engagement_url=str(engagement.base_url),
+        kobo_hooks={"osv_members": SECRET},
+    )
+    app = imports_app(settings, auth_settings=AuthSettings(), auth=Bearer(token()), transport=counted)
+    with TestClient(app) as client:
+        yield client
+
+
+def posted(webhook: TestClient, submission: dict[str, Any]) -> httpx.Response:
+    basic = base64.b64encode(f"osv_members:{SECRET}".encode()).decode()
+    return webhook.post("/kobo/osv_members/submissions", json=submission, headers={"Authorization": f"Basic {basic}"})
+
+
+def test_a_submission_of_5000_wrong_members_is_refused_after_the_dry_runs_of_the_entries_its_answer_lists(
+    webhook: TestClient, counted: CountingTransport
+) -> None:
+    answer = posted(webhook, {"_uuid": "t33c-f6", "miembros": [{"miembros/numero_documento": "1"}] * 5000})
+
+    assert answer.status_code == 422, answer.text[:500]
+    problem = answer.json()
+    assert len(problem["errors"]) == MAX_LISTED_ERRORS
+    # Each entry lacks five answers, and every one lacks the OSV (one error): all of them counted, as before.
+    assert problem["errors_not_listed"] == 1 + 5 * 5000 - MAX_LISTED_ERRORS
+    assert [e["field"] for e in problem["errors"][:2]] == ["osv", "miembros[1]/nombre_completo"]
+    assert problem["errors"][-1]["field"].startswith("miembros[20]/")
+    # The first 20 entries' dry runs hold the 101 errors the answer lists (or cuts at 100); the other 4,980 are not sent.
+    assert counted.sent == [("POST", "/members", True)] * 20
+
+
+def entries(*, zeros_repeated: bool) -> list[dict[str, Any]]:
+    """300 people with the mistakes a promoter makes (one in sixteen without any, one a DNI of 2 or 3 digits), a document
+    engagement holds already among
+    them past the first 100 errors; with ``zeros_repeated``, every eighth a DNI of zeros, the same person given 37 times
+    (refused before anything is sent, with what the dry runs find: :meth:`Importer._with_the_others_mistakes`)."""
+    person = {
+        "nombre_completo": "Rosa Quispe",
+        "tipo_documento": "DNI",
+        "nacionalidad": "PE",
+        "sexo": "F",
+        "rol": "member",
+        "fecha_ingreso": "2021-04-01",
+        "anio_nacimiento": 1990,
+    }
+    mistakes: list[dict[str, Any]] = [
+        {"numero_documento": None},  # number_with_document
+        {"nombre_completo": None},  # missing
+        {"sexo": "Z", "telefono": "12"},  # none of the form's choices; phone_6_to_15_digits
+        {"nacionalidad": "Narnia"},  # iso_3166_alpha_2
+        {"tipo_documento": "CARNET", "fecha_ingreso": "ayer"},  # none of the form's choices; no date
+        {"anio_nacimiento": "mil", "rol": "presidenta"},  # no whole number; none of the form's choices
+        # not_all_zeros, or phone_6_to_15_digits
+        {"numero_documento": "00000000"} if zeros_repeated else {"telefono": "llamar"},
+        {},
+    ]
+    people = []
+    for place in range(300):
+        given = {
+            **person,
+            "numero_documento": f"4{place:07d}" if place % 16 != 15 else f"{place}",
+            **mistakes[place % len(mistakes)],
+        }
+        people.append({k: v for k, v in given.items() if v is not None})
+    people[287] = {**person, "numero_documento": "49999999"}  # registered already: only engagement knows
+    return people
+
+
+@pytest.mark.parametrize("zeros_repeated", [False, True], ids=["each-once", "a-document-repeated"])
+def test_the_errors_counted_past_the_listed_ones_are_those_engagements_dry_runs_give(
+    engagement: TestClient, zeros_repeated: bool
+) -> None:
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    registered = engagement.post(
+        "/members",
+        json={
+            "osv_id": osv_id,
+            "full_name": "Rosa Quispe",
+            "document_type": "DNI",
+            "document_number": "49999999",
+            "nationality": "PE",
+            "sex": "F",
+            "joined_on": "2021-04-01",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    submission = kobo_json(MEMBERS, Answers({"osv": osv_id}, {"miembros": entries(zeros_repeated=zeros_repeated)}))
+    row = row_of(MEMBERS, from_kobo_json(submission, MEMBERS), spreadsheet=False)
+    urls = {"registry": "http://registry.invalid", "engagement": str(engagement.base_url)}
+    every, listed = CountingTransport(engagement._transport), CountingTransport(engagement._transport)  # noqa: SLF001
+
+    checked = Importer(Services(urls, token(), transport=every, sleep=lambda _: None)).run_row(row, dry_run=False)
+    counted = Importer(
+        Services(urls, token(), transport=listed, sleep=lambda _: None), listed=MAX_LISTED_ERRORS
+    ).run_row(row, dry_run=False)
+
+    assert checked.outcome == counted.outcome == Outcome.REFUSED
+    assert len(checked.problems) > MAX_LISTED_ERRORS
+    assert counted.problems == checked.problems  # the same problems, in the same order, in the same words
+    assert ("document_number", "person_already_registered") in {
+        (p.field, p.rule) for p in counted.problems[MAX_LISTED_ERRORS:]
+    }
+    assert len(every.sent) == 300
+    # The listed entries' dry runs, and past them those of the entries the schema takes.
+    assert len(listed.sent) < 300 // 2
