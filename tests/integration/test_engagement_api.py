@@ -786,6 +786,14 @@ def test_a_member_active_in_one_osv_reads_as_active_there_after_leaving_another_
     assert (shown["osv_id"], shown["joined_on"], shown["membership"]["status"]) == (OSV_ID, "2024-11-13", "active")
     assert [m["osv_id"] for m in shown["memberships"]] == [OSV_ID, other]  # every membership, as recorded
 
+    # Then leaving A, the member's summary (and the departure's answer) speaks of the stay they joined last, A, not of B,
+    # recorded last but joined and left before (tester 196: the top-level `membership` read "left 2024-12-01").
+    gone = client.post(f"/members/{member['id']}/departure", json={"left_on": "2025-03-01", "reason": "moved_in_peru"})
+    assert gone.status_code == 200, gone.text
+    shown = client.get(f"/members/{member['id']}?purpose=contact").json()
+    for summary in (gone.json(), shown):
+        assert (summary["osv_id"], summary["joined_on"], summary["membership"]["left_on"]) == (OSV_ID, "2024-11-13", "2025-03-01")
+
 
 @pytest.mark.parametrize(
     ("body", "status", "field", "rule"),
