@@ -207,3 +207,21 @@ def test_a_meeting_recorded_before_attendees_were_checked_bounds_no_date_of_some
     ok(client.post(f"/members/{member_id}/departure", json={"left_on": "2025-06-10", "reason": "moved_abroad"}))
     member = ok(client.get(f"/members/{member_id}", params={"masked": "true"}))
     assert [(m["joined_on"], m["left_on"]) for m in member["memberships"]] == [("2025-05-20", "2025-06-10")]
+
+
+def test_a_meeting_whose_body_is_well_formed_is_told_every_mistake_of_its_date_attendees_and_actions_at_once(client: TestClient) -> None:
+    """A meeting dated before its OSV's mapping, naming someone not yet a member, with an action due before it, was told
+    only the first of the three, then the next once that was put right (helper 193): a promoter copying a paper form
+    fixed it in three rounds. One 422 names them all, in the body's order; nothing is written."""
+    up = upstream(client)
+    osv_id = up.osv_mapped()  # mapped 2024-01-15
+    member_id = a_member(client, osv_id)  # joined 2024-02-01
+    meeting = a_meeting(held_on="2024-01-10", attendee_member_ids=[member_id],
+                        action_items=[{"description": "Reunir las actas", "owner": "junta directiva", "due_on": "2024-01-05"}])
+
+    problem = assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=meeting), 422, "held_on", "not_before_mapped_on")
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]][1:] == [
+        ("attendee_member_ids.0", "known_member"), ("action_items.0.due_on", "not_before_held_on"),
+    ], problem["errors"]
+    assert client.get(f"/osvs/{osv_id}/follow-up").json()["meetings"] == []
