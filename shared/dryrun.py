@@ -38,7 +38,8 @@ What a dry run does not hold back: the record of what its answer disclosed. An e
 refused because its document is a registered person's names that person, as a lookup by document would, and the
 lookup's entry on their access log is recorded all the same (:func:`suspended`,
 :meth:`shared.store.ServiceApplication.save_apart`): a dry run promises that the command's facts are not written, not
-that a read it made is not logged.
+that a read it made is not logged. A dry run of the lookup itself (``POST /members/lookup``, a read sent as a POST) is
+that lookup, logged.
 
 What a dry run cannot promise: that the real request, sent later, gets the
 same answer. Someone else's command in between (an OSV dissolved, a document
@@ -298,7 +299,8 @@ QUERY_PARAMETER = {
         "`true`: a dry run. The command is checked by the service's real validation and business rules against "
         "what the service holds now, and answered as it would be (the same status and body but for its `version`, "
         "or the same 422, 404 or 409), with `Dry-Run: true`; nothing is recorded, published or kept (but for engagement's "
-        "access-log entry of a person a 409 names as a document's holder: a read is logged, dry run or not), and the ids in "
+        "access-log entry of a person a 409 names as a document's holder, or `POST /members/lookup` finds: a read is logged, "
+        "dry run or not), and the ids in "
         "the answer name nothing. A success carries no `ETag`, and its body's `version` is the record's as stored (0 "
         "for one the command would create), not the version the command would reach: that one was never stored, and "
         "an `If-Match` built from it could match someone else's next change. A 412 carries the stored record's `ETag`, "

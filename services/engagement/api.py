@@ -39,6 +39,7 @@ from services.engagement.schemas import (
     ErasureCreate,
     JoiningDateCorrectionCreate,
     MemberCreate,
+    MemberLookup,
     MemberMergeCreate,
     MemberPublic,
     MembershipCreate,
@@ -140,7 +141,7 @@ async def register_member(body: MemberCreate, engagement: EngagementDep, respons
     """Register a person and their first membership of an OSV (records `MemberJoined`).
 
     A document already registered is 409 `person_already_registered` naming its holder's member id (never the number):
-    a lookup by document, so it is logged on the holder's access log as `GET /members?document_type=…` is (purpose
+    a lookup by document, so it is logged on the holder's access log as `POST /members/lookup` is (purpose
     `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
@@ -162,6 +163,21 @@ def registered(body: MemberCreate, engagement: Engagement) -> MemberPublic:
         phone=body.phone,
     )
     return MemberPublic.of(member)
+
+
+@members.post("/lookup", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
+def look_up_member(body: MemberLookup, engagement: EngagementDep, caller: Finder) -> MemberPublic:
+    """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged.
+
+    A read sent as a POST so that the document's number stays out of every URL (proxies' access logs, browsers'
+    histories). It records nothing but the read on the person's access log (purpose and disclosure `lookup`, before the
+    answer goes out; nothing published): with an `Idempotency-Key` nothing is kept, so a retry looks up and is logged
+    again, and a dry run is the lookup itself, logged as any read is, answered with `Dry-Run: true`. The body's
+    mistakes, the purpose's included, come in one 422; a person not found and a document whose holder was erased are
+    the same 404."""
+    looking = reader(caller, body.purpose, Permission.MEMBERS_FIND)
+    member = engagement.find_member(document_type=body.document_type, document_number=body.document_number, reader=looking)
+    return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement), merged=engagement.merged_records(member))
 
 
 @members.get("", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)

@@ -460,16 +460,22 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
     def _log_reads(self, members: Sequence[Member], reader: Reader, disclosure: Disclosure) -> None:
         """Record the read on each member's access log, in one transaction, before anything is shown; not for a member
         whose personal data is erased: nothing of theirs is shown (a DPO answering a request saw reads that disclosed
-        nothing, tester 37b F4)."""
+        nothing, tester 37b F4).
+
+        Saved apart (:meth:`~shared.store.ServiceApplication.save_apart`), as a refused command's disclosure is: a read
+        sent as a POST (``POST /members/lookup``) is logged for real in a dry run too, and never recorded as a keyed
+        request's doing, which would keep its answer, the person's data, to replay unlogged to a retry (after an erasure
+        too)."""
         purpose = check_purpose(reader.purpose)
         read_at = self.now()
         logs = []
-        for member_id in dict.fromkeys(m.id for m in members if m.erased_on is None):
-            log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
-            log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
-            logs.append(log)
-        if logs:
-            self.save(*logs)
+        with dryrun.suspended():
+            for member_id in dict.fromkeys(m.id for m in members if m.erased_on is None):
+                log = self.find(AccessLog.id_for(member_id), AccessLog) or AccessLog(member_id=member_id)
+                log.record(read_at=read_at, reader=reader.subject, purpose=purpose, disclosure=disclosure)
+                logs.append(log)
+            if logs:
+                self.save_apart(*logs)
 
     # Scope -------------------------------------------------------------------------------
 
@@ -578,7 +584,7 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
 
     def _log_holder_found(self, holder_id: UUID, disclosure: Disclosure) -> None:
         """Record on the holder's access log that a command refused because its document is theirs named them to its
-        caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``GET /members?document_type=…`` logs, made by a
+        caller (:attr:`Purpose.DUPLICATE_CHECK`): the lookup by document ``POST /members/lookup`` logs, made by a
         registration or a correction (a security tester's finding: it was logged by neither).
 
         Recorded before the 409 goes out, and apart from the command (:meth:`~shared.store.ServiceApplication.save_apart`):

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, StrictInt, StringConstraints, ValidationI
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement, PersonalDataChange
-from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose
-from services.engagement.domain.documents import normalise_document_number
+from services.engagement.domain.accesslog import PURPOSES_TEXT, Access, Disclosure, Purpose, check_purpose
+from services.engagement.domain.documents import NoDocumentToFindError, normalise_document_number
 from services.engagement.domain.memberrules import (
     FIRST_BIRTH_YEAR,
     AgeBand,
@@ -101,6 +101,34 @@ class MemberCreate(Command):
     phone: Annotated[str, StringConstraints(max_length=30), domain_rule(normalise_phone)] | None = Field(
         default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after + "
         "(422 `phone_6_to_15_digits`; spaces, dots, hyphens and brackets are ignored)."
+    )
+
+
+def _findable(document_type: DocumentType) -> None:
+    """A type a person is found by: not ``NINGUNO`` (422 ``findable_document``, the domain's :class:`NoDocumentToFindError`)."""
+    if document_type is DocumentType.NINGUNO:
+        raise NoDocumentToFindError
+
+
+class MemberLookup(Command):
+    """``POST /members/lookup``'s body: the document, which no URL may carry, and why it is looked up; every mistake in
+    one 422, the purpose's with the document's."""
+
+    document_type: Annotated[DocumentType, domain_rule(_findable)] = Field(
+        description="The document's type; not `NINGUNO` (422 `findable_document`): no document finds a person without one."
+    )
+    document_number: Annotated[str, StringConstraints(max_length=40), domain_rule(_number_of_document, "document_type")] = Field(
+        description="The document's number, as written: read as `POST /members` reads it (spaces, case, a cédula's dots "
+        "and prefix, a card's own code ignored; a `CE`, `CPP` or `PTP` of 6 to 8 digits is its card's 9 with leading zeros; "
+        "a `PASAPORTE`, `SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is found with or without its leading zeros), "
+        "and refused as it refuses it (422 naming the type's rule: `dni_8_digits`, `ce_9_digits`, `not_all_zeros`…; "
+        "`number_with_document` when empty). No answer repeats it."
+    )
+    purpose: Annotated[Purpose | None, domain_rule(check_purpose, none_too=True)] = Field(
+        default=None,
+        validate_default=True,
+        description=f"Why you look the person up, one of {PURPOSES_TEXT}; required (422 `purpose_required`): a lookup "
+        "that finds someone is logged with it on their access log, for the data protection officer.",
     )
 
 
@@ -470,7 +498,7 @@ class AccessPublic(BaseModel):
     reader: str = Field(description="Who read it: the login (token subject) of the reader.")
     purpose: Purpose = Field(description=f"The purpose the reader stated: {PURPOSES_TEXT}.")
     disclosure: Disclosure = Field(
-        description="What showed it: `member` (GET /members/{id}), `lookup` (GET /members?document_...), `osv_members` (GET /osvs/{id}/members), "
+        description="What showed it: `member` (GET /members/{id}), `lookup` (POST /members/lookup, a lookup by document), `osv_members` (GET /osvs/{id}/members), "
         "`registration_refused` (POST /members refused 409 `person_already_registered`, a dry run too: its answer named this member as "
         "the document's holder; purpose `duplicate_check`), `correction_refused` (the same for another member's POST /members/{id}/correction)."
     )

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from services.engagement.api import create_app as engagement_app
 from services.registry.api import create_app as registry_app
-from tests.support.api import Upstream, assert_problem, created
+from tests.support.api import Upstream, assert_problem, created, look_up
 from tests.support.clients import service_client
 from tests.support.identity import signed_in_headers
 
@@ -260,14 +260,13 @@ def test_a_dry_run_registration_answers_the_person_and_keeps_no_key_no_document_
 
     assert dry.status_code == 201, dry.text
     assert stored(engagement) == 0 and key_rows(engagement) == 0
-    lookup = {"document_type": "CPP", "document_number": "AB123456", "purpose": "duplicate_check"}
-    assert engagement.get("/members", params=lookup).status_code == 404
+    assert look_up(engagement, "CPP", "AB123456").status_code == 404
     # The document was not claimed: the real registration takes it, and answers as the dry run did (masked, as
     # every command's answer is: the person's data takes a read stating its purpose).
     real = created(engagement.post("/members", json=a_person(osv_id)))
     assert dry.json()["version"] == 0 < real["version"]  # a dry run's: the version stored, none
     assert {**without_ids(dry.json()), "version": real["version"]} == without_ids(real)
-    shown = engagement.get("/members", params=lookup).json()
+    shown = look_up(engagement, "CPP", "AB123456").json()
     assert (shown["full_name"], shown["document_number"]) == ("María José Pérez Añez", "AB123456")
 
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer
-from tests.support.api import assert_problem
+from tests.support.api import assert_problem, look_up
 from tests.support.clients import application_of, erasures_checked, feed_types, head, service_client
 
 pytestmark = pytest.mark.timeout(60)
@@ -583,7 +583,7 @@ def test_a_ce_number_typed_without_its_leading_zeros_names_the_person_registered
     assert (error["field"], error["rule"]) == ("document_number", "person_already_registered")
     assert first["id"] in error["message"]
     assert "1234567" not in response.text
-    found = client.get("/members", params={"document_type": "CE", "document_number": "1234567", "purpose": "duplicate_check"})
+    found = look_up(client, "CE", "1234567")
     assert (found.json()["id"], found.json()["document_number"]) == (first["id"], "001234567")
 
 
@@ -613,9 +613,7 @@ def test_another_document_typed_without_its_leading_zeros_is_one_person_and_foun
     assert first["id"] in error["message"]
     assert numeric not in response.text
     for typed in (printed, numeric):
-        found = client.get(
-            "/members", params={"document_type": document_type, "document_number": typed, "purpose": "data_subject_request"}
-        )
+        found = look_up(client, document_type, typed, "data_subject_request")
         assert found.status_code == 200, found.text
         assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept or first_number.replace(".", ""))
 
@@ -642,7 +640,7 @@ def test_a_document_typed_as_staff_write_it_is_one_person_however_it_is_written(
 
     error = problem_of(response, 409)
     assert (error["field"], error["rule"]) == ("document_number", "person_already_registered") and first["id"] in error["message"]
-    found = client.get("/members", params={"document_type": document_type, "document_number": typed_again, "purpose": "duplicate_check"})
+    found = look_up(client, document_type, typed_again)
     assert (found.json()["id"], found.json()["document_number"]) == (first["id"], kept)
 
 
@@ -658,7 +656,7 @@ def test_a_migraciones_card_typed_with_more_zeros_than_it_prints_is_one_person_a
 
     error = problem_of(response, 409)
     assert (error["field"], error["rule"]) == ("document_number", "person_already_registered") and first["id"] in error["message"]
-    found = client.get("/members", params={"document_type": document_type, "document_number": "0000371933", "purpose": "duplicate_check"})
+    found = look_up(client, document_type, "0000371933")
     assert (found.json()["id"], found.json()["document_number"]) == (first["id"], "000371933")
     longer = client.post("/members", json=a_person(osv_id=map_osv(client), document_type=document_type, document_number="1000371933"))
     assert (problem_of(longer, 422)["field"], problem_of(longer, 422)["rule"]) == ("document_number", f"{document_type.lower()}_9_digits")
@@ -673,39 +671,74 @@ def test_people_without_documents_are_never_taken_for_one_another(client: TestCl
 
 def test_staff_find_a_person_by_their_document(client: TestClient) -> None:
     member = join(client, document_type="CE", document_number="001234567", phone="+51 987 654 321", role="president")
+    published = feed_types(client)
 
-    found = client.get("/members", params={"document_type": "CE", "document_number": " 0012 34567 ", "purpose": "duplicate_check"})
+    found = look_up(client, "CE", " 0012 34567 ")
 
     assert found.status_code == 200
     assert found.json() == client.get(f"/members/{member['id']}?purpose=contact").json()
     assert found.json()["phone"] == "+51987654321"
     assert found.json()["memberships"][0]["role"] == "president"
+    # The lookup is logged on the person's access log before the answer went out (then the read above), and nothing else
+    # is recorded: a POST, but a read.
+    assert access_log(client, member["id"]) == [("tester", "duplicate_check", "lookup"), ("tester", "contact", "member")]
+    assert feed_types(client) == published
+
+
+def test_a_lookup_is_a_read_logged_each_time_whatever_its_idempotency_key_or_dry_run(client: TestClient) -> None:
+    """Helper 197: a lookup sent as a POST meets the layers made for commands. A dry run would have kept its access-log
+    entry in the dry run's overlay (a read shown, never logged); a keyed one would have kept its answer, the person's
+    data, to replay to a retry without logging it (after the person's erasure too). It stores nothing but the entry: each
+    sent, each answered and logged, none refused as a key already used."""
+    member = join(client, document_type="CE", document_number="001234567")
+    keyed = {"Idempotency-Key": str(uuid4())}
+
+    answers = [
+        look_up(client, "CE", "001234567", headers=keyed),
+        look_up(client, "CE", "001234567", headers=keyed),
+        look_up(client, "CE", "001234567", headers=keyed, params={"dry_run": "true"}),
+        look_up(client, "CE", "001234567", headers={"Dry-Run": "true"}),
+    ]
+
+    assert [answer.status_code for answer in answers] == [200] * 4, [answer.text for answer in answers]
+    assert {answer.json()["full_name"] for answer in answers} == {"Yusmary Cordero Palacios"}
+    assert [answer.headers.get("Idempotent-Replayed") for answer in answers] == [None] * 4
+    assert [answer.headers.get("Dry-Run") for answer in answers] == [None, None, "true", "true"]
+    assert access_log(client, member["id"]) == [("tester", "duplicate_check", "lookup")] * 4
 
 
 @pytest.mark.parametrize(
-    ("params", "status", "field", "rule"),
+    ("body", "status", "errors"),
     [
-        ({"document_type": "CE", "document_number": "009999999"}, 404, None, None),
-        ({"document_type": "DNI", "document_number": "123"}, 422, "document_number", "dni_8_digits"),
-        ({"document_type": "NINGUNO", "document_number": ""}, 422, "document_type", "findable_document"),
-        ({"document_type": "CARNET", "document_number": "001234567"}, 422, "document_type", None),
-        ({"document_type": "CE"}, 422, "document_number", "missing"),
+        ({"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"}, 404, None),
+        ({"document_type": "DNI", "document_number": "123", "purpose": "duplicate_check"}, 422, [("document_number", "dni_8_digits")]),
+        ({"document_type": "NINGUNO", "document_number": "", "purpose": "duplicate_check"}, 422, [("document_type", "findable_document")]),
+        ({"document_type": "CARNET", "document_number": "001234567", "purpose": "duplicate_check"}, 422, [("document_type", "enum")]),
+        ({"document_type": "CE", "purpose": "duplicate_check"}, 422, [("document_number", "missing")]),
+        ({"document_type": "CE", "document_number": "", "purpose": "duplicate_check"}, 422, [("document_number", "number_with_document")]),
+        ({"document_type": "CE", "document_number": "0" * 41, "purpose": "duplicate_check"}, 422, [("document_number", "string_too_long")]),
+        ({"document_type": "CE", "document_number": 1234567, "purpose": "duplicate_check"}, 422, [("document_number", "string_type")]),
+        ({"document_type": "CE", "document_number": "001234567"}, 422, [("purpose", "purpose_required")]),
+        ({"document_type": "CE", "document_number": "001234567", "purpose": "curiosity"}, 422, [("purpose", "enum")]),
+        ({"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check", "osv_id": OSV_ID}, 422, [("osv_id", "extra_forbidden")]),
+        # Every mistake in one answer, the purpose's with the document's.
+        ({"document_type": "DNI", "document_number": "123"}, 422, [("document_number", "dni_8_digits"), ("purpose", "purpose_required")]),
+        (["CE", "001234567"], 422, [("body", "model_attributes_type")]),
     ],
 )
 def test_a_search_by_document_that_finds_nobody_or_cannot_be_made_says_why(
-    client: TestClient, params: dict[str, str], status: int, field: str | None, rule: str | None
+    client: TestClient, body: Any, status: int, errors: list[tuple[str, str]] | None
 ) -> None:
-    join(client, document_type="CE", document_number="001234567")
+    member = join(client, document_type="CE", document_number="001234567")
 
-    response = client.get("/members", params={**params, "purpose": "duplicate_check"})
+    response = client.post("/members/lookup", json=body)
 
-    assert response.status_code == status
+    assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    if field is not None:
-        error = response.json()["errors"][0]
-        assert error["field"] == field
-        if rule is not None:
-            assert error["rule"] == rule
+    if errors is not None:
+        assert [(error["field"], error["rule"]) for error in response.json()["errors"]] == errors
+    assert "1234567" not in response.text and "9999999" not in response.text
+    assert access_log(client, member["id"]) == []
 
 
 # Memberships, roles and departures --------------------------------------------------------
@@ -949,7 +982,7 @@ def test_an_osv_has_one_president_at_a_time_and_the_refusal_names_the_holders_me
     elsewhere = join(client, osv_id=map_osv(client), document_type="CE", document_number="007654321")
     joining = client.post(f"/members/{elsewhere['id']}/memberships", json={"osv_id": OSV_ID, "role": "president", "joined_on": "2024-05-01"})
     assert_problem(joining, 409, "role", "one_president")
-    assert client.get("/members?document_type=CE&document_number=001234567&purpose=duplicate_check").status_code == 404
+    assert look_up(client, "CE", "001234567").status_code == 404
     presidents = [m["member_id"] for m in client.get(f"/osvs/{OSV_ID}/members?purpose=follow_up").json() if m["role"] == "president"]
     assert presidents == [ana["id"]]
 

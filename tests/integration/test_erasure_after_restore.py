@@ -31,6 +31,7 @@ from devtools.restore import main as restore_main
 from services.engagement.personaldata import DataKey
 from tests.integration.test_engagement_api import map_osv
 from tests.integration.test_key_table_moved import bytes_of
+from tests.support.api import look_up
 from tests.support.clients import NATS_OUT_OF_REACH, application_of, erasures_checked, feed, service_client
 from tests.support.identity import IssuedTokens
 from tests.support.system import eventually
@@ -127,7 +128,7 @@ def register(client: TestClient, osv_id: str, full_name: str, number: str, phone
 
 
 def found_by_document(client: TestClient) -> Any:
-    return client.get("/members", params={"document_type": "DNI", "document_number": DNI, "purpose": "duplicate_check"})
+    return look_up(client, "DNI", DNI)
 
 
 def wrapped_key(client: TestClient, member_id: str) -> bytes | None:

@@ -37,6 +37,7 @@ from shared.documents import DocumentType
 from shared.sealing import MOVED_MARKER, move_rows
 from shared.views import make_engine
 from tests.integration.test_kept_aggregates import mapped_osv
+from tests.support.api import look_up
 from tests.support.clients import application_of, erasures_checked, service_client, settings_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -119,7 +120,7 @@ def test_an_older_var_dir_has_its_keys_and_entries_moved_into_the_store_and_ever
         # Who they were still reads; their documents are still found; nothing of the key table is left in views.db.
         assert client.get(f"/members/{zoraida}?purpose=contact").json()["full_name"] == ZORAIDA[0]
         assert client.get(f"/members/{luis}?purpose=contact").json()["full_name"] == LUIS[0]
-        found = client.get("/members", params={"document_type": "CE", "document_number": ZORAIDA[1], "purpose": "duplicate_check"})
+        found = look_up(client, "CE", ZORAIDA[1])
         assert found.status_code == 200 and found.json()["id"] == str(zoraida), found.text
         assert moved_from(old["views"])
         assert rows_in(store_file, DataKey) == 4 and rows_in(store_file, DocumentEntry) == 2

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import fund_osv, map_osv, registry_publishes
 from tests.integration.test_fieldwork_api import FUTURE, a_meeting, an_activity, mistakes_of
-from tests.support.api import assert_problem
+from tests.support.api import assert_problem, look_up
 from tests.support.clients import application_of, feed, service_client
 from tests.support.identity import signed_in_headers
 
@@ -66,7 +66,7 @@ def merge(client: TestClient, survivor_id: str, duplicate_id: str, headers: dict
 
 
 def lookup(client: TestClient, document_type: str, number: str) -> Any:
-    return client.get("/members", params={"document_type": document_type, "document_number": number, "purpose": "duplicate_check"})
+    return look_up(client, document_type, number)
 
 
 def merges_in(client: TestClient) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from devtools.embedded import NatsServer
 from services.engagement.domain.documents import DocumentIndex
 from services.engagement.personaldata import DataKey, DocumentEntry, KeyRing
 from tests.integration.test_engagement_api import map_osv
+from tests.support.api import look_up
 from tests.support.clients import application_of, erasures_checked, feed, service_client
 from tests.support.identity import signed_in_headers
 
@@ -74,7 +75,7 @@ def keys_of(client: TestClient) -> KeyRing:
 
 
 def find(client: TestClient) -> Any:
-    return client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER, "purpose": "duplicate_check"})
+    return look_up(client, "CE", DOCUMENT_NUMBER)
 
 
 def test_after_erasure_staff_see_the_memberships_but_not_who_the_person_was(client: TestClient) -> None:
@@ -244,7 +245,7 @@ def test_erasure_removes_the_documents_entry_so_no_key_and_no_file_can_confirm_a
     engagement = application_of(client)
     identity = engagement.get_member(UUID(member["id"])).document_identity or ""
     digest = engagement.documents.digest(identity)
-    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"})
+    never = look_up(client, "CE", "009999999")
 
     assert erase(client, member["id"]).status_code == 200
 
@@ -268,8 +269,8 @@ def test_a_lookup_by_document_answers_the_same_whether_or_not_the_person_exists_
 ) -> None:
     register_zoraida(client, map_osv(client))
     headers = signed_in_headers(role)
-    held = client.get("/members", params={"document_type": "CE", "document_number": DOCUMENT_NUMBER, "purpose": "duplicate_check"}, headers=headers)
-    never = client.get("/members", params={"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"}, headers=headers)
+    held = look_up(client, "CE", DOCUMENT_NUMBER, headers=headers)
+    never = look_up(client, "CE", "009999999", headers=headers)
     assert (held.status_code, held.json()) == (never.status_code, never.json())
     assert held.status_code == 403
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.test_engagement_api import map_osv, registry_publishes
 from tests.integration.test_personal_data import NAME, SECRETS, erase, register_zoraida
-from tests.support.api import assert_problem
+from tests.support.api import assert_problem, look_up
 from tests.support.clients import application_of, feed, feed_types, head, service_client
 from tests.support.identity import signed_in_headers
 
@@ -52,7 +52,7 @@ def shown(client: TestClient, member_id: str) -> dict[str, Any]:
 
 
 def lookup(client: TestClient, document_type: str, number: str) -> Any:
-    return client.get("/members", params={"document_type": document_type, "document_number": number, "purpose": "duplicate_check"})
+    return look_up(client, document_type, number)
 
 
 def members_joined(client: TestClient) -> int:

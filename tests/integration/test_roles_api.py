@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from shared.clock import today_in_lima
-from tests.support.api import assert_problem, created, ok
+from tests.support.api import assert_problem, created, look_up, ok
 from tests.support.clients import application_of, feed, head, service_client
 from tests.support.identity import IssuedTokens
 
@@ -81,11 +81,7 @@ def test_every_read_of_plain_personal_data_is_logged_with_who_and_why_and_the_dp
 
     # Staff read the person for a stated purpose, look them up by document, and list the OSV's members.
     ok(engagement.get(f"/members/{member['id']}", params={"purpose": "contact"}, headers=tokens.headers("staff")))
-    found = ok(
-        engagement.get(
-            "/members", params={"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check"}, headers=tokens.headers("lead")
-        )
-    )
+    found = ok(look_up(engagement, "CE", "001234567", headers=tokens.headers("lead")))
     assert found["full_name"] == PERSON["full_name"]
     listed = ok(engagement.get(f"/osvs/{osv_id}/members", params={"purpose": "follow_up"}, headers=tokens.headers("staff")))
     assert [m["full_name"] for m in listed] == [PERSON["full_name"]]
@@ -122,8 +118,7 @@ def test_only_the_dpo_reads_the_access_log_and_a_read_without_a_purpose_is_refus
 def test_the_dpo_finds_a_person_by_document_masked_and_erases_them(system: dict[str, TestClient], tokens: IssuedTokens) -> None:
     engagement = system["engagement"]
     member = created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
-    lookup = {"document_type": "CE", "document_number": "001234567", "purpose": "data_subject_request"}
-    found = ok(engagement.get("/members", params=lookup, headers=tokens.headers("dpo")))
+    found = ok(look_up(engagement, "CE", "001234567", "data_subject_request", headers=tokens.headers("dpo")))
     assert (found["id"], found["full_name"], found["document_number"]) == (member["id"], "[masked]", None)
     erased = ok(engagement.post(f"/members/{member['id']}/erasure", json={"erased_on": "2021-12-01"}, headers=tokens.headers("dpo")))
     assert erased["personal_data"] == "erased"
@@ -165,7 +160,7 @@ def test_looking_a_person_up_answers_the_same_whether_or_not_they_exist_to_roles
     engagement = system["engagement"]
     created(engagement.post("/members", json={**PERSON, "osv_id": an_osv(system, SJL)}, headers=tokens.headers("staff")))
     answers = [
-        engagement.get("/members", params={"document_type": "CE", "document_number": number, "purpose": "contact"}, headers=tokens.headers(role))
+        look_up(engagement, "CE", number, "contact", headers=tokens.headers(role))
         for number in ("001234567", "009999999")
     ]
     assert [a.status_code for a in answers] == [403, 403]

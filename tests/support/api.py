@@ -38,6 +38,15 @@ def ok(response: Any, status: int = 200) -> Any:
     return response.json()
 
 
+def look_up(client: Any, document_type: str, document_number: str, purpose: str | None = "duplicate_check", **request: Any) -> Any:
+    """Engagement's lookup by document, ``POST /members/lookup`` (the number in its body, never in a URL); ``request``:
+    the client's other arguments (``headers``, ``params``)."""
+    body = {"document_type": document_type, "document_number": document_number}
+    if purpose is not None:
+        body["purpose"] = purpose
+    return client.post("/members/lookup", json=body, **request)
+
+
 def created(response: Any) -> dict[str, Any]:
     """The answer's JSON, once it is known to be 201 Created."""
     return ok(response, 201)  # type: ignore[no-any-return]

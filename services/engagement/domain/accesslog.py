@@ -24,7 +24,7 @@ from shared.roles import ALL_LIMA, MunicipalScope
 
 
 class Purpose(StrEnum):
-    """Why someone reads a member's plain personal data (``?purpose=``)."""
+    """Why someone reads a member's plain personal data (``?purpose=``; ``purpose`` in ``POST /members/lookup``'s body)."""
 
     CONTACT = "contact"
     """To reach the person (call, visit, message)."""
@@ -53,7 +53,7 @@ class Disclosure(StrEnum):
     MEMBER = "member"
     """``GET /members/{member_id}``."""
     LOOKUP = "lookup"
-    """``GET /members?document_type=&document_number=``."""
+    """``POST /members/lookup``, or ``GET /members?document_type=&document_number=``: a lookup by document."""
     OSV_MEMBERS = "osv_members"
     """``GET /osvs/{osv_id}/members``."""
     REGISTRATION_REFUSED = "registration_refused"
