@@ -12,6 +12,7 @@ from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain.accesslog import PURPOSES_TEXT, Purpose, PurposeWithMaskedError, Reader
 from services.engagement.domain.activities import ParticipantGiven
+from services.engagement.domain.documents import DocumentInURLError
 from services.engagement.domain.followup import ActionItemDraft
 from services.engagement.domain.members import Member
 from services.engagement.fieldschemas import (
@@ -54,7 +55,6 @@ from services.engagement.schemas import (
 from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
 from shared.clock import Clock, today_in_lima
-from shared.documents import DocumentType
 from shared.guards import not_heard_of_yet, osv_district_in_table
 from shared.inplace import run_command
 from shared.listing import Page, page_query
@@ -180,26 +180,23 @@ def look_up_member(body: MemberLookup, engagement: EngagementDep, caller: Finder
     return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement), merged=engagement.merged_records(member))
 
 
-@members.get("", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)
-def find_member(
-    document_type: Annotated[DocumentType, Query(description="The document's type.")],
-    document_number: Annotated[
-        str,
-        Query(
-            max_length=40,
-            description="The document's number, as written: normalised as `POST /members` normalises it "
-            "(a `CE`, `CPP`, `PTP`, `PASAPORTE`, `SOLICITANTE_REFUGIO` or `CEDULA_VE` of digits only is found with or "
-            "without its leading zeros).",
-        ),
-    ],
-    engagement: EngagementDep,
+IN_URL = "Refused: a lookup's document, and its purpose, go in `POST /members/lookup`'s body."
+
+
+@members.get("", response_model=None, deprecated=True)
+def lookup_in_url_refused(
     caller: Finder,
-    purpose: PurposeQuery = None,
-) -> MemberPublic:
-    """Find the registered person who holds a document (404 if nobody does); every lookup that finds someone is logged."""
-    looking = reader(caller, purpose, Permission.MEMBERS_FIND)
-    member = engagement.find_member(document_type=document_type, document_number=document_number, reader=looking)
-    return MemberPublic.of(member, plain=looking.plain, seen=seen_by(looking, engagement), merged=engagement.merged_records(member))
+    document_type: Annotated[str | None, Query(max_length=40, description=IN_URL)] = None,
+    document_number: Annotated[str | None, Query(max_length=40, description=IN_URL)] = None,
+    purpose: Annotated[str | None, Query(max_length=40, description=IN_URL)] = None,
+) -> None:
+    """Refused, whatever it asks: a lookup by document is `POST /members/lookup` (422 `lookup_by_post` naming `document_number`).
+
+    A document number in a URL is kept where personal data must not be (a reverse proxy's access log, the browser's
+    history) before the service can answer; a lookup left working here would go on being sent that way. Nothing is
+    looked up or logged, and the answer never repeats the number. The parameters are taken (not refused as unknown) so
+    that every such request gets this one answer, once the caller is let in (401, 403 first)."""
+    raise DocumentInURLError
 
 
 @members.get("/{member_id}", response_model=MemberPublic, responses=PERSONAL_DATA_HELD)

@@ -707,6 +707,28 @@ def test_a_lookup_is_a_read_logged_each_time_whatever_its_idempotency_key_or_dry
     assert access_log(client, member["id"]) == [("tester", "duplicate_check", "lookup")] * 4
 
 
+def test_a_lookup_by_document_in_the_url_is_refused_without_looking_anyone_up(client: TestClient) -> None:
+    """Security tester 192 F6: `GET /members?document_type=CE&document_number=…` put a person's document number in the
+    URL, which reverse proxies log and browsers keep. The service cannot take it back, but it answers no lookup made so
+    (one that worked would go on being sent): 422 naming `document_number`, pointing to `POST /members/lookup`, which
+    repeats no number, looks no one up and logs nothing."""
+    member = join(client, document_type="CE", document_number="001234567")
+
+    for query in (
+        {"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check"},
+        {"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"},
+        {"document_type": "CE", "document_number": "001234567"},
+        {},
+    ):
+        response = client.get("/members", params=query)
+
+        error = problem_of(response, 422)
+        assert (error["field"], error["rule"]) == ("document_number", "lookup_by_post"), response.text
+        assert "POST /members/lookup" in error["message"]
+        assert "1234567" not in response.text and "9999999" not in response.text and member["id"] not in response.text
+    assert access_log(client, member["id"]) == []
+
+
 @pytest.mark.parametrize(
     ("body", "status", "errors"),
     [

@@ -53,7 +53,7 @@ class Disclosure(StrEnum):
     MEMBER = "member"
     """``GET /members/{member_id}``."""
     LOOKUP = "lookup"
-    """``POST /members/lookup``, or ``GET /members?document_type=&document_number=``: a lookup by document."""
+    """``POST /members/lookup`` (a lookup by document; ``GET /members?document_type=&document_number=`` before it was refused)."""
     OSV_MEMBERS = "osv_members"
     """``GET /osvs/{osv_id}/members``."""
     REGISTRATION_REFUSED = "registration_refused"

@@ -41,6 +41,20 @@ class NoDocumentToFindError(RuleViolationError):
         )
 
 
+class DocumentInURLError(RuleViolationError):
+    """``GET /members?document_number=…``: the number is personal data, and a URL is kept where personal data must not
+    be (a reverse proxy's access log, the browser's history, monitoring). Refused whatever it holds, never repeated."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a document number is personal data and goes in no URL (proxies' access logs and browsers' histories keep "
+            "URLs): look the person up with POST /members/lookup, the document_type, document_number and purpose in its "
+            "JSON body; nothing was looked up or logged",
+            field="document_number",
+            rule="lookup_by_post",
+        )
+
+
 class InvalidDocumentNumberError(RuleViolationError):
     def __init__(self, message: str, rule: str) -> None:
         super().__init__(message, field="document_number", rule=rule)
