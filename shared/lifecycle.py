@@ -184,11 +184,43 @@ CONSOLE_FORMAT = "%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(m
 """A service's console line: when, how grave, which service and process, which module; then the message."""
 
 
+class QueryOutOfAccessLines(logging.Filter):
+    """uvicorn's access lines (``uvicorn.access``) with the query string left out: ``GET /members?… HTTP/1.1" 422``.
+
+    A query may hold personal data a client put there (``GET /members?document_number=…``, refused since, helper 197),
+    and an access line goes wherever a deployment sends its logs. The services' own launchers (``make run``,
+    ``docker-compose.yml``: :data:`UVICORN_LOG_CONFIG`) write no access lines; a service started by ``uvicorn`` with its
+    default logging writes one per request, and this keeps the path alone in it (the parameters' names too could be
+    anything typed). Set on the logger itself, so that whatever handlers a deployment gives it, none sees the query.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d': client, method, path with its query, HTTP version, status.
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].partition("?")[0] + "?…", *args[3:])
+        return True
+
+
+def keep_queries_out_of_access_lines(access: logging.Logger | None = None) -> None:
+    """Put :class:`QueryOutOfAccessLines` on uvicorn's access logger (``access``, the process's by default), once."""
+    access = access or logging.getLogger("uvicorn.access")
+    if not any(isinstance(each, QueryOutOfAccessLines) for each in access.filters):
+        access.addFilter(QueryOutOfAccessLines())
+
+
 def log_to_console(
-    service: str, *, root: logging.Logger | None = None, stream: TextIO | None = None, uvicorn: logging.Logger | None = None
+    service: str,
+    *,
+    root: logging.Logger | None = None,
+    stream: TextIO | None = None,
+    uvicorn: logging.Logger | None = None,
+    access: logging.Logger | None = None,
 ) -> None:
     """Send the service's own log lines (WARNING and above, as uvicorn's ``--log-level warning``) to standard error
-    as :data:`CONSOLE_FORMAT` reads: "2026-12-02 04:40:54,123 WARNING funding[4242] shared.following: view …".
+    as :data:`CONSOLE_FORMAT` reads: "2026-12-02 04:40:54,123 WARNING funding[4242] shared.following: view …"; and,
+    whatever the logging set-up, keep query strings out of uvicorn's access lines (``access``, ``uvicorn.access`` by
+    default: :func:`keep_queries_out_of_access_lines`).
 
     uvicorn sets up its own loggers only: the services' warnings reached the console as bare messages (Python's
     last resort), four workers' alike, with no time, level or service (tester 25). uvicorn's own lines (``uvicorn``,
@@ -196,6 +228,7 @@ def log_to_console(
     Nothing is changed when the root logger (``root``, the process's by default) has a handler already: a test's
     capture, or a deployment's own logging set-up, which wins.
     """
+    keep_queries_out_of_access_lines(access)
     root = root or logging.getLogger()
     if root.handlers:
         return

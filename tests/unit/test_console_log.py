@@ -83,3 +83,21 @@ def test_uvicorns_log_config_shows_a_dead_worker_as_a_warning_of_the_service_and
     lines = out.getvalue().strip().splitlines()
     assert len(lines) == 1, lines
     assert re.fullmatch(rf"\S+ \S+ WARNING engagement\[{os.getpid()}\] uvicorn\.error: Child process \[4243\] died", lines[0]), lines
+
+
+def test_uvicorns_access_line_keeps_the_path_and_leaves_the_query_out_whatever_its_handlers() -> None:
+    """Helper 197: a query may hold a document number (``GET /members?document_number=…``, refused since)."""
+    out = io.StringIO()
+    access, theirs = logging.Logger("uvicorn.access"), logging.StreamHandler(out)
+    access.addHandler(theirs)
+    root = logging.Logger("root-configured-elsewhere")
+    root.addHandler(logging.NullHandler())  # a deployment's own set-up: the filter goes on all the same
+    log_to_console("engagement", root=root, access=access)
+    log_to_console("engagement", root=root, access=access)  # once, however often called
+
+    line = '%s - "%s %s HTTP/%s" %d'
+    access.info(line, "127.0.0.1:5000", "GET", "/members?document_type=CE&document_number=001234567", "1.1", 422)
+    access.info(line, "127.0.0.1:5000", "POST", "/members/lookup", "1.1", 200)
+
+    assert out.getvalue().splitlines() == ['127.0.0.1:5000 - "GET /members?… HTTP/1.1" 422', '127.0.0.1:5000 - "POST /members/lookup HTTP/1.1" 200']
+    assert len(access.filters) == 1
