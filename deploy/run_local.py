@@ -16,6 +16,7 @@ is still running.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -366,7 +367,23 @@ class Supervisor:
             child.terminate()
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line: it takes no argument (the settings are environment variables), and ``--help`` says which.
+
+    Any argument, ``--help`` too, was ignored and the whole system started on the default ports and ``./var`` (tester
+    199 F9): ``--help`` now prints and exits 0, anything else is one usage line and exit 2, nothing started."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.run_local",
+        description=__doc__.split("\n", 1)[0],
+        epilog="Settings are environment variables: OSV_VAR_DIR (var), OSV_HOST (127.0.0.1), OSV_NATS_PORT (4222), "
+        "OSV_IDP_PORT (8005), REGISTRY_PORT, FUNDING_PORT, ENGAGEMENT_PORT, REPORTING_PORT, IMPORTS_PORT (8001-8004, 8006), "
+        "<SERVICE>_WORKERS, and each service's own (README, \"The services\").",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:  # a variable that does not read: one line naming it, not pydantic's traceback (nor, later, a child's in a loop)

@@ -179,3 +179,14 @@ def test_a_setting_that_does_not_read_stops_make_run_at_once_in_one_line_naming_
     assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
     assert done.stderr.startswith(f"osv-platform: {said}") and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "var" / "nats").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(("argument", "code"), [("--help", 0), ("-h", 0), ("--bogus", 2), ("registry", 2)])
+def test_make_runs_launcher_takes_no_argument_and_help_starts_nothing(tmp_path: Path, argument: str, code: int) -> None:
+    """``python -m deploy.run_local --help`` started the whole system on the default ports and ``./var`` (tester 199 F9):
+    any argument was ignored. ``--help`` prints the usage and the variables that set it up; anything else is refused."""
+    env = {**os.environ, "OSV_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run([sys.executable, "-m", "deploy.run_local", argument], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("OSV_VAR_DIR" in done.stdout) if code == 0 else ("usage: python -m deploy.run_local" in done.stderr), done.stdout + done.stderr
+    assert not (tmp_path / "var").exists()  # nothing was started
