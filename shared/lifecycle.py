@@ -195,18 +195,24 @@ class QueryOutOfAccessLines(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn logs '%s - "%s %s HTTP/%s" %d': client, method, path with its query, HTTP version, status.
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str) and "?" in args[2]:
-            record.args = (*args[:2], args[2].partition("?")[0] + "?…", *args[3:])
+        if not isinstance(args, tuple):
+            return True
+        # uvicorn's HTTP access line, '%s - "%s %s HTTP/%s" %d': client, method, path with its query, version, status;
+        # its WebSocket handshake's line on uvicorn.error, '%s - "WebSocket %s" 403': client, path with its query (a
+        # client's upgrade request needs no token to be logged so: tester 199 F3).
+        place = 1 if isinstance(record.msg, str) and record.msg.startswith('%s - "WebSocket %s"') else 2 if len(args) == 5 else None
+        if place is not None and len(args) > place and isinstance(args[place], str) and "?" in args[place]:
+            record.args = (*args[:place], args[place].partition("?")[0] + "?…", *args[place + 1 :])
         return True
 
 
-def keep_queries_out_of_access_lines(access: logging.Logger | None = None) -> None:
-    """Put :class:`QueryOutOfAccessLines` on uvicorn's access logger (``access``, the process's by default), once."""
-    access = access or logging.getLogger("uvicorn.access")
-    if not any(isinstance(each, QueryOutOfAccessLines) for each in access.filters):
-        access.addFilter(QueryOutOfAccessLines())
+def keep_queries_out_of_access_lines(access: logging.Logger | None = None, error: logging.Logger | None = None) -> None:
+    """Put :class:`QueryOutOfAccessLines` on uvicorn's access logger (``access``) and on its error logger (``error``,
+    where its WebSocket handshakes' lines go), the process's by default, once each."""
+    for logger in (access or logging.getLogger("uvicorn.access"), error or logging.getLogger("uvicorn.error")):
+        if not any(isinstance(each, QueryOutOfAccessLines) for each in logger.filters):
+            logger.addFilter(QueryOutOfAccessLines())
 
 
 def log_to_console(
@@ -219,7 +225,7 @@ def log_to_console(
 ) -> None:
     """Send the service's own log lines (WARNING and above, as uvicorn's ``--log-level warning``) to standard error
     as :data:`CONSOLE_FORMAT` reads: "2026-12-02 04:40:54,123 WARNING funding[4242] shared.following: view …"; and,
-    whatever the logging set-up, keep query strings out of uvicorn's access lines (``access``, ``uvicorn.access`` by
+    whatever the logging set-up, keep query strings out of uvicorn's access and WebSocket lines (``access``, ``uvicorn.access`` by
     default: :func:`keep_queries_out_of_access_lines`).
 
     uvicorn sets up its own loggers only: the services' warnings reached the console as bare messages (Python's

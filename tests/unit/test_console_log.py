@@ -7,7 +7,7 @@ import logging
 import os
 import re
 
-from shared.lifecycle import log_to_console
+from shared.lifecycle import keep_queries_out_of_access_lines, log_to_console
 
 
 def test_a_services_warning_reaches_the_console_with_its_time_level_service_and_process() -> None:
@@ -101,3 +101,20 @@ def test_uvicorns_access_line_keeps_the_path_and_leaves_the_query_out_whatever_i
 
     assert out.getvalue().splitlines() == ['127.0.0.1:5000 - "GET /members?… HTTP/1.1" 422', '127.0.0.1:5000 - "POST /members/lookup HTTP/1.1" 200']
     assert len(access.filters) == 1
+
+
+def test_uvicorns_websocket_handshake_line_leaves_the_query_out_too() -> None:
+    """Tester 199 F3: an upgrade request, no token needed, had uvicorn write on ``uvicorn.error``, at INFO,
+    '127.0.0.1:37118 - "WebSocket /members?document_type=DNI&document_number=45678912&purpose=contact" 403'."""
+    out = io.StringIO()
+    access, error = logging.Logger("uvicorn.access"), logging.Logger("uvicorn.error")
+    error.addHandler(logging.StreamHandler(out))
+    keep_queries_out_of_access_lines(access, error)
+
+    error.info('%s - "WebSocket %s" 403', "127.0.0.1:37118", "/members?document_type=DNI&document_number=45678912")
+    error.info('%s - "WebSocket %s" %d', "127.0.0.1:37118", "/members?document_number=45678912", 404)
+    error.info("Started server process [%d]", 4242)  # its other lines as they were
+
+    assert out.getvalue().splitlines() == [
+        '127.0.0.1:37118 - "WebSocket /members?…" 403', '127.0.0.1:37118 - "WebSocket /members?…" 404', "Started server process [4242]",
+    ]
