@@ -799,7 +799,7 @@ def test_a_member_joins_a_second_osv_changes_role_there_and_leaves_each_osv(clie
     assert first.status_code == 200
     shown = client.get(member_url, params={"purpose": "contact"}).json()
     assert [m["status"] for m in shown["memberships"]] == ["left", "left"]
-    assert shown["membership"] == {"status": "left", "left_on": "2024-09-30", "reason": "deceased"}  # the latest
+    assert shown["membership"] == {"status": "left", "left_on": "2024-10-01", "reason": "moved_abroad"}  # the last departure
 
     feed = [e["type"] for e in client.get("/events").json()["events"]]
     assert feed.count("MemberJoined") == 2
@@ -841,13 +841,30 @@ def test_a_member_active_in_one_osv_reads_as_active_there_after_leaving_another_
     assert (shown["osv_id"], shown["joined_on"], shown["membership"]["status"]) == (OSV_ID, "2024-11-13", "active")
     assert [m["osv_id"] for m in shown["memberships"]] == [OSV_ID, other]  # every membership, as recorded
 
-    # Then leaving A, the member's summary (and the departure's answer) speaks of the stay they joined last, A, not of B,
+    # Then leaving A, the member's summary (and the departure's answer) speaks of their last departure, A's, not of B,
     # recorded last but joined and left before (tester 196: the top-level `membership` read "left 2024-12-01").
     gone = client.post(f"/members/{member['id']}/departure", json={"left_on": "2025-03-01", "reason": "moved_in_peru"})
     assert gone.status_code == 200, gone.text
     shown = client.get(f"/members/{member['id']}?purpose=contact").json()
     for summary in (gone.json(), shown):
         assert (summary["osv_id"], summary["joined_on"], summary["membership"]["left_on"]) == (OSV_ID, "2024-11-13", "2025-03-01")
+
+
+def test_a_member_who_left_every_osv_reads_as_their_last_departure_not_a_later_joined_shorter_stay(client: TestClient) -> None:
+    """Tester 199 F6: in A from 2021-04-01, in B from 2021-06-01 to 2021-07-01 (withdrew), leaving A on 2022-03-01 (moved
+    abroad): the member read as B's, "left 2021-07-01, withdrew", as the stay joined last."""
+    member = join(client, joined_on="2021-04-01")
+    other = map_osv(client)
+    stay = client.post(f"/members/{member['id']}/memberships", json={"osv_id": other, "joined_on": "2021-06-01"})
+    assert stay.status_code == 201, stay.text
+    left = client.post(f"/members/{member['id']}/memberships/{stay.json()['membership_id']}/departure",
+                       json={"left_on": "2021-07-01", "reason": "withdrew"})
+    assert left.status_code == 200, left.text
+    gone = client.post(f"/members/{member['id']}/departure", json={"left_on": "2022-03-01", "reason": "moved_abroad"})
+    assert gone.status_code == 200, gone.text
+
+    for summary in (gone.json(), client.get(f"/members/{member['id']}", params={"masked": "true"}).json()):
+        assert (summary["osv_id"], summary["membership"]) == (OSV_ID, {"status": "left", "left_on": "2022-03-01", "reason": "moved_abroad"})
 
 
 @pytest.mark.parametrize(

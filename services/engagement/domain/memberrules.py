@@ -386,12 +386,15 @@ def age_band(birth_year: int | None, year: int) -> AgeBand:
 
 
 def current_of(memberships: list[Membership]) -> Membership:
-    """Of ``memberships`` (non-empty, in the order recorded), the one a summary of the member speaks of: the one joined
-    last (by ``joined_on``, then as recorded) of the active ones, or with none active of them all. Not the one recorded
-    last: a stay recorded after the others, from a paper form, or a merged record's, may have ended years before
-    (tester 196)."""
+    """Of ``memberships`` (non-empty, in the order recorded), the one a summary of the member speaks of: of the active
+    ones, the one joined last (by ``joined_on``, then as recorded); with none active, the one left last (by ``left_on``,
+    then ``joined_on``, then as recorded): the person's last departure. Not the one recorded last, which may have ended
+    years before (a stay recorded afterwards from a paper form, a merged record's: tester 196), nor the one joined last,
+    which may be a short stay ended before another (tester 199 F6)."""
     active = [m for m in memberships if m.active]
-    return max(reversed(active or memberships), key=lambda m: m.joined_on)
+    if not active:
+        return max(reversed(memberships), key=lambda m: (m.left_on, m.joined_on))
+    return max(reversed(active), key=lambda m: m.joined_on)
 
 
 def held_on(memberships: Iterable[Membership], day: date | None) -> bool:
