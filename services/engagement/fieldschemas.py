@@ -35,6 +35,7 @@ from services.engagement.domain.followup import (
     ActionItem,
     AssistanceTopic,
     ContactKind,
+    DueBeforeMeetingError,
     FollowUp,
     FollowUpStanding,
     Meeting,
@@ -55,7 +56,14 @@ from services.engagement.domain.needs import (
     needs_mistakes,
 )
 from shared import dryrun
-from shared.errors import PartlyRead, RuleViolationError, check_at_least_one, check_not_in_future
+from shared.errors import (
+    PartlyRead,
+    RuleViolationError,
+    check_at_least_one,
+    check_not_before,
+    check_not_in_future,
+    refused,
+)
 from shared.outputs import OutputKind
 from shared.problems import as_body_errors
 from shared.roles import WITHHELD_TEXT, shown_text
@@ -141,16 +149,30 @@ def _attendees_once(attendee_member_ids: list[UUID | None]) -> Iterable[RuleViol
 
 
 def meeting_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A meeting body's attendees the store tells are not members of the OSV on its day (422 ``known_member``), for a
-    body refused for other mistakes to name them in the same 422 (:func:`~shared.problems.route_body_rules`): a meeting
-    dated in the future naming a stranger was told of the date, then of the stranger (tester 187 F4c). A body the schema
-    took is checked by :meth:`Engagement.hold_meeting <services.engagement.fieldwork.Fieldwork.hold_meeting>`, which reads
-    each attendee once."""
-    engagement, osv_id, ids = serving(), _read(_AN_ID, path.get("osv_id")), body.get("attendee_member_ids")
-    if engagement is None or osv_id is None or not isinstance(ids, list) or len(ids) > MAX_ATTENDEES:
-        return []  # a list refused whole (too long): its rows wait, as the schema's
-    attendees = [_read(_AN_ID, given) for given in ids]
-    return as_body_errors(engagement.attendees_not_known(osv_id, attendees, held_on=_read(_A_DATE, body.get("held_on"))))
+    """A meeting body's mistakes the schema does not see, for a body refused for other mistakes to name them in the same
+    422 (:func:`~shared.problems.route_body_rules`), as :meth:`Engagement.hold_meeting
+    <services.engagement.fieldwork.Fieldwork.hold_meeting>` names them for a body the schema took: a day before the
+    programme mapped the OSV (422 ``not_before_mapped_on``), the attendees the store tells are not members of the OSV on
+    that day (422 ``known_member``), the actions due before it (422 ``not_before_held_on``). A meeting dated in the future
+    naming a stranger was told of the date, then of the stranger (tester 187 F4c); one with a topic twice, of the topic,
+    then of an action due before it (tester 199 F1)."""
+    engagement, osv_id = serving(), _read(_AN_ID, path.get("osv_id"))
+    held_on, ids, items = _read(_A_DATE, body.get("held_on")), body.get("attendee_member_ids"), body.get("action_items")
+    known = engagement.osvs.get(osv_id) if engagement is not None and osv_id is not None else None
+    if known is None:
+        return []  # an OSV engagement does not know: its 404 once the body is put right
+    mistakes: list[RuleViolationError] = []
+    dated = held_on is not None and held_on <= engagement.today()  # a day in the future is the schema's to refuse, alone
+    if dated:
+        mistakes += refused(check_not_before, "held_on", held_on, "mapped_on", known.mapped_on)
+    if isinstance(ids, list) and len(ids) <= MAX_ATTENDEES:  # a list refused whole (too long): its rows wait, as the schema's
+        mistakes += engagement.attendees_not_known(osv_id, [_read(_AN_ID, given) for given in ids], held_on=held_on)
+    if dated and isinstance(items, list) and len(items) <= MAX_ACTION_ITEMS:
+        for index, item in enumerate(items):
+            due_on = _read(_A_DATE, item.get("due_on")) if isinstance(item, Mapping) else None
+            if due_on is not None and due_on < held_on:
+                mistakes.append(DueBeforeMeetingError(index, due_on, held_on))
+    return as_body_errors(mistakes)
 
 
 class MeetingCreate(Command):

@@ -225,3 +225,40 @@ def test_a_meeting_whose_body_is_well_formed_is_told_every_mistake_of_its_date_a
         ("attendee_member_ids.0", "known_member"), ("action_items.0.due_on", "not_before_held_on"),
     ], problem["errors"]
     assert client.get(f"/osvs/{osv_id}/follow-up").json()["meetings"] == []
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    # A topic twice (the schema's) and an action due before the meeting (the application's): the second was left out.
+    ({"topics": ["needs", "needs"]}, [("topics.1", "unique_topics"), ("action_items.0.due_on", "not_before_held_on")]),
+    # A count below 0 and the same action.
+    ({"other_attendees": -1}, [("other_attendees", "not_negative"), ("action_items.0.due_on", "not_before_held_on")]),
+])
+def test_a_meeting_refused_by_its_schema_is_told_its_other_mistakes_too(
+    client: TestClient, changes: dict[str, object], expected: list[tuple[str, str]]
+) -> None:
+    """Tester 199 F1: a meeting body the schema refused was told only the schema's mistakes; its action due before the
+    meeting came once they were put right. The application's checks that need no write are named in the same 422."""
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    meeting = a_meeting(held_on="2024-05-01", action_items=[{"description": "Reunir las actas", "owner": "junta", "due_on": "2024-04-01"}])
+
+    problem = assert_problem(client.post(f"/osvs/{osv_id}/meetings", json={**meeting, **changes}), 422)
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == expected
+
+
+def test_a_refused_meetings_mistakes_come_in_the_bodys_order(client: TestClient) -> None:
+    """Tester 199 F1: the schema's mistakes came in its fields' order and the store's after them all: a meeting's
+    attendees named twice and a stranger were told apart by its topics. In the order of the body as sent, then by row."""
+    up = upstream(client)
+    osv_id = up.osv_mapped()
+    member_id = a_member(client, osv_id)
+    body = {"held_on": "2030-01-01", "mode": "in_person", "topics": ["needs", "needs"],
+            "attendee_member_ids": [member_id, member_id, str(uuid4())], "other_attendees": 0}
+
+    problem = assert_problem(client.post(f"/osvs/{osv_id}/meetings", json=body), 422)
+
+    assert [(e["field"], e["rule"]) for e in problem["errors"]] == [
+        ("held_on", "not_in_future"), ("topics.1", "unique_topics"),
+        ("attendee_member_ids.1", "unique_attendees"), ("attendee_member_ids.2", "known_member"),
+    ]
