@@ -8,6 +8,7 @@ its local views' real handlers.
 
 from __future__ import annotations
 
+import itertools
 import json
 import stat
 from pathlib import Path
@@ -714,13 +715,14 @@ def test_a_lookup_by_document_in_the_url_is_refused_without_looking_anyone_up(cl
     repeats no number, looks no one up and logs nothing."""
     member = join(client, document_type="CE", document_number="001234567")
 
-    for query in (
+    queries = (
         {"document_type": "CE", "document_number": "001234567", "purpose": "duplicate_check"},
         {"document_type": "CE", "document_number": "009999999", "purpose": "duplicate_check"},
         {"document_type": "CE", "document_number": "001234567"},
         {},
-    ):
-        response = client.get("/members", params=query)
+    )
+    for path, query in itertools.product(("/members", "/members/lookup"), queries):  # the lookup's path was read as a member's id (tester 199 F7)
+        response = client.get(path, params=query)
 
         error = problem_of(response, 422)
         assert (error["field"], error["rule"]) == ("document_number", "lookup_by_post"), response.text
