@@ -191,8 +191,9 @@ def lookup_in_url_refused(
     document_number: Annotated[str | None, Query(max_length=40, description=IN_URL)] = None,
     purpose: Annotated[str | None, Query(max_length=40, description=IN_URL)] = None,
 ) -> None:
-    """Refused, whatever it asks: a lookup by document is `POST /members/lookup` (422 `lookup_by_post` naming `document_number`);
-    so is `GET /members/lookup`, which was read as a member's id (422 `uuid_parsing`, or `known_parameter` for the document).
+    """Refused, whatever it asks: a lookup by document is `POST /members/lookup` (422 `lookup_by_post` naming `document_number`).
+
+    So is `GET /members/lookup`, which was read as a member's id (422 `uuid_parsing`, or `known_parameter` for the document).
 
     A document number in a URL is kept where personal data must not be (a reverse proxy's access log, the browser's
     history) before the service can answer; a lookup left working here would go on being sent that way. Nothing is
