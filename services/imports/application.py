@@ -93,7 +93,14 @@ from services.imports.domain.commands import (
     same_key_other_answers,
 )
 from services.imports.exports import Cell
-from services.imports.refusals import KEY_REUSED_RULE, problems_of, recorded_otherwise
+from services.imports.refusals import (
+    DUPLICATE_OSV_RULE,
+    KEY_REUSED_RULE,
+    naming_rows,
+    problems_of,
+    recorded_otherwise,
+    suggesting_distinct,
+)
 from services.imports.schemachecks import schema_errors
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
@@ -102,8 +109,6 @@ log = logging.getLogger(__name__)
 
 REPLAYED = "idempotent-replayed"
 COMPLETED_RULE = "idempotent_request_completed"
-DUPLICATE_OSV_RULE = "possible_duplicate"
-"""Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 IN_PROGRESS_RULE = "idempotent_request_in_progress"
 
 
@@ -349,42 +354,8 @@ def _refusal(command: Command, answer: Answer, seen: SeenInFile | None, suggest:
     and, with ``suggest`` (the row's number, ``osv-import`` only), the ``--distinct`` that maps it all the same."""
     problems = problems_of(command, answer)
     if suggest is not None:
-        problems = _suggesting_distinct(problems, answer, suggest)
-    return _naming_rows(problems, answer, seen.osvs) if seen is not None else problems
-
-
-def _suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
-    """Registry's ``possible_duplicate`` refusal with its advice in the import's terms: ``--distinct <row>=<the OSVs' ids>``."""
-    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
-    ids = [str(d["osv_id"]) for d in found or () if isinstance(d, dict) and d.get("osv_id")]
-    if not ids:
-        return problems
-    advice = (f" If it is another organisation, import the file again with --distinct {row}={','.join(ids)}; "
-              "if it is the same, it is mapped already: leave the row out")
-    return [
-        Problem(p.cell, p.field, p.rule, p.message.partition(" If it is another organisation")[0] + advice)
-        if p.rule == DUPLICATE_OSV_RULE else p
-        for p in problems
-    ]
-
-
-def _naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
-    """Registry's ``possible_duplicate`` refusal, its message naming the rows of this file that mapped the OSVs it found."""
-    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
-    rows = []
-    for duplicate in found or ():
-        try:
-            cell = osvs.get(UUID(str(duplicate.get("osv_id"))))
-        except (AttributeError, ValueError):
-            continue
-        if cell is not None:
-            rows.append(f"{duplicate.get('osv_id')} is row {cell.row} of sheet {cell.sheet!r} of this file")
-    if not rows:
-        return problems
-    return [
-        Problem(p.cell, p.field, p.rule, f"{p.message} ({'; '.join(rows)})") if p.rule == DUPLICATE_OSV_RULE else p
-        for p in problems
-    ]
+        problems = suggesting_distinct(problems, answer, suggest)
+    return naming_rows(problems, answer, seen.osvs) if seen is not None else problems
 
 
 class Importer:

@@ -4,14 +4,18 @@ the command that corrects what a row recorded (:mod:`services.imports.applicatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from services.imports.domain.commands import Command, Problem, Row
+from services.imports.domain.submissions import Cell
 
 if TYPE_CHECKING:
     from services.imports.application import Answer
 
+DUPLICATE_OSV_RULE = "possible_duplicate"
+"""Registry's rule for an OSV named as one of its district's; the import uses it for two such rows in a file."""
 KEY_REUSED_RULE = "idempotency_key_reused"
 """The services' answer to a key used before for another request, another caller's included (their fingerprints differ);
 its ``same_request`` says whether it was this very request, sent by another caller."""
@@ -116,3 +120,37 @@ def scrub(message: str, personal: Iterable[str]) -> str:
     for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):
         message = message.replace(value, REDACTED)
     return message
+
+
+def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:
+    """Registry's ``possible_duplicate`` refusal with its advice in the import's terms: ``--distinct <row>=<the OSVs' ids>``."""
+    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
+    ids = [str(d["osv_id"]) for d in found or () if isinstance(d, dict) and d.get("osv_id")]
+    if not ids:
+        return problems
+    advice = (f" If it is another organisation, import the file again with --distinct {row}={','.join(ids)}; "
+              "if it is the same, it is mapped already: leave the row out")
+    return [
+        Problem(p.cell, p.field, p.rule, p.message.partition(" If it is another organisation")[0] + advice)
+        if p.rule == DUPLICATE_OSV_RULE else p
+        for p in problems
+    ]
+
+
+def naming_rows(problems: list[Problem], answer: Answer, osvs: Mapping[UUID, Cell]) -> list[Problem]:
+    """Registry's ``possible_duplicate`` refusal, its message naming the rows of this file that mapped the OSVs it found."""
+    found = answer.body.get("possible_duplicates") if isinstance(answer.body, dict) else None
+    rows = []
+    for duplicate in found or ():
+        try:
+            cell = osvs.get(UUID(str(duplicate.get("osv_id"))))
+        except (AttributeError, ValueError):
+            continue
+        if cell is not None:
+            rows.append(f"{duplicate.get('osv_id')} is row {cell.row} of sheet {cell.sheet!r} of this file")
+    if not rows:
+        return problems
+    return [
+        Problem(p.cell, p.field, p.rule, f"{p.message} ({'; '.join(rows)})") if p.rule == DUPLICATE_OSV_RULE else p
+        for p in problems
+    ]
