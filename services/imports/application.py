@@ -86,6 +86,7 @@ import httpx
 from services.imports.domain.commands import (
     DATE_RULE,
     DUPLICATE_RULE,
+    PRESIDENT_RULE,
     Command,
     Problem,
     Row,
@@ -486,33 +487,33 @@ class Importer:
         return checks, list(problems)
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
-        """The problems of a row refused before anything is sent; when they are only people given twice, with what a dry
-        run of each of its commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once:
-        the repeats hid every other entry's mistakes until they were taken out (tester 28, M1), and a repeated entry's
-        own (tester 36b F3). An entry whose document the dry run refuses (``00000000``, a DNI of 2 digits) is told that,
-        not that it is "a person" given before. Nothing is recorded."""
-        if len(row.problems) > len(row.repeats):  # a value the form could not read: its commands are not whole
+        """The problems of a row refused before anything is sent, in its entries' order; when they are only people given
+        twice or a second president (:data:`CHECKED_ANYWAY`: the commands are whole), with what a dry run of each of its
+        commands finds too (a DNI of 7 digits, a phone of 4), so the promoter fixes the form once: the repeats hid every
+        other entry's mistakes until they were taken out (tester 28, M1), a repeated entry's own (tester 36b F3), and
+        so did a second president (tester 199 F2). An entry whose document the dry run refuses (``00000000``, a DNI of
+        2 digits) is told that, not that it is "a person" given before; a second president whose role engagement
+        refuses (the OSV has one already), engagement's words. Nothing is recorded."""
+        if any(p.rule not in CHECKED_ANYWAY for p in row.problems):  # a value the form could not read: its commands are not whole
             return self._with_the_others_mistakes_beside_unread_dates(row)
         checked = self.run_row(replace(row, problems=[], repeats=[]), dry_run=True)
-        document_refused = {(p.cell.sheet, p.cell.row) for p in checked.problems if p.field == "document_number"}
-        repeats = [p for p in row.problems if not (p.rule == DUPLICATE_RULE and (p.cell.sheet, p.cell.row) in document_refused)]
-        found = list(dict.fromkeys([*repeats, *checked.problems]))
-        return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
+        refused = {p.cell for p in checked.problems}  # a document, a role, the service refuses: its word, not the import's
+        own = [p for p in row.problems if p.cell not in refused]
+        return in_entries_order(row, [*own, *checked.problems])
 
     def _with_the_others_mistakes_beside_unread_dates(self, row: Row) -> list[Problem]:
         """A row refused for a date the import could not read (and nothing else it could not read): with the mistakes a
         dry run of its commands without those dates finds in its other cells (the API's words on the dates themselves
         left out: the import's are said), so the row is not fixed one mistake per round (tester 137 F6: a date then
         an enum, run after run). Any other value it could not read: its own problems only. Nothing is recorded."""
-        own = [p for p in row.problems if p.rule != DUPLICATE_RULE]
+        own = [p for p in row.problems if p.rule not in CHECKED_ANYWAY]
         unread = {p.field for p in own if p.rule == DATE_RULE}
         if row.repeats or len(unread) != len(own) or any("." in name for name in unread):
-            return list(row.problems)
+            return in_entries_order(row, row.problems)
         commands = [replace(command, body={k: v for k, v in command.body.items() if k not in unread}) for command in row.commands]
         checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True)
         others = [p for p in checked.problems if p.field not in unread]
-        found = list(dict.fromkeys([*row.problems, *others]))
-        return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
+        return in_entries_order(row, [*row.problems, *others])
 
     def _suggest(self, row: Row) -> int | None:
         """The row's number, for a ``possible_duplicate`` refusal to suggest ``--distinct`` with (``osv-import`` only)."""
@@ -564,6 +565,18 @@ class Importer:
         if answer.carried_out_before:
             return RowResult(row, Outcome.ALREADY_THERE, recorded_otherwise(row, [answer]))
         return RowResult(row, Outcome.CREATED, recorded=[command.key])
+
+
+CHECKED_ANYWAY = frozenset({DUPLICATE_RULE, PRESIDENT_RULE})
+"""The import's own rules that refuse a row whose commands are whole (a person given twice, a second president): its
+commands' dry runs are sent all the same, for the row's other mistakes (:meth:`Importer._with_the_others_mistakes`)."""
+
+
+def in_entries_order(row: Row, problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` once each, the main sheet's first, then by sheet and row (a webhook post's entries in their order),
+    each cell's in the order found."""
+    found = dict.fromkeys(problems)
+    return sorted(found, key=lambda problem: (problem.cell.sheet != row.where.sheet, problem.cell.sheet, problem.cell.row))
 
 
 LAGGING_FIELDS = ("osv_id", "grant_id")

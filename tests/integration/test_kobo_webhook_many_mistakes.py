@@ -168,3 +168,57 @@ def test_the_errors_counted_past_the_listed_ones_are_those_engagements_dry_runs_
     assert len(every.sent) == 300
     # The listed entries' dry runs, and past them those of the entries the schema takes.
     assert len(listed.sent) < 300 // 2
+
+
+PERSON = {
+    "nombre_completo": "Rosa Quispe",
+    "tipo_documento": "DNI",
+    "nacionalidad": "PE",
+    "sexo": "F",
+    "rol": "member",
+    "fecha_ingreso": "2021-04-01",
+}
+
+
+def members(osv_id: str, people: list[dict[str, Any]]) -> dict[str, Any]:
+    return kobo_json(MEMBERS, Answers({"osv": osv_id}, {"miembros": people}))
+
+
+def said(answer: httpx.Response) -> list[tuple[str, str]]:
+    return [(e["field"], e["rule"]) for e in answer.json()["errors"]]
+
+
+def test_two_presidents_are_refused_with_every_other_mistake_of_the_submission_in_the_entries_order(
+    engagement: TestClient, webhook: TestClient
+) -> None:
+    """Tester 199 F2: a second president was refused alone, every other entry's mistakes dropped (a bad phone, or 100
+    errors before it), and listed before a person given twice earlier in the form; a repeated document, refused the same
+    way, lists them all."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    president = {**PERSON, "rol": "president"}
+    wrong = {**PERSON, "numero_documento": "41111111", "telefono": "12"}
+
+    answer = posted(webhook, members(osv_id, [wrong, {**president, "numero_documento": "42222222"}, {**president, "numero_documento": "43333333"}]))
+    assert answer.status_code == 422, answer.text
+    assert said(answer) == [("miembros[1]/telefono", "phone_6_to_15_digits"), ("miembros[3]/rol", "one_president")]
+    assert "errors_not_listed" not in answer.json()
+
+    twice = {**PERSON, "tipo_documento": "CE", "numero_documento": "001234567"}
+    answer = posted(webhook, members(osv_id, [
+        {**president, "numero_documento": "42222222"}, {**president, "numero_documento": "43333333"}, twice, twice,
+    ]))
+    assert said(answer) == [("miembros[2]/rol", "one_president"), ("miembros[4]/numero_documento", "person_already_registered")]
+
+    # 25 entries of four mistakes each before the two presidents: 100 listed, the president's counted past them.
+    four = {**PERSON, "sexo": "Z", "telefono": "12", "nacionalidad": "Narnia", "anio_nacimiento": "mil"}
+    for entries, listed, not_listed in ((24, 97, None), (25, 100, 1)):
+        people = [{**four, "numero_documento": f"4{place:07d}"} for place in range(entries)]
+        answer = posted(webhook, members(osv_id, [*people, {**president, "numero_documento": "42222222"},
+                                                  {**president, "numero_documento": "43333333"}]))
+        assert answer.status_code == 422, answer.text
+        errors = said(answer)
+        assert len(errors) == listed and answer.json().get("errors_not_listed") == not_listed, answer.text[:300]
+        places = [int(field.split("[")[1].split("]")[0]) for field, _ in errors]
+        assert places == sorted(places) and places[0] == 1
+        if not_listed is None:
+            assert errors[-1] == (f"miembros[{entries + 2}]/rol", "one_president")
