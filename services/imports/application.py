@@ -102,7 +102,7 @@ from services.imports.refusals import (
     recorded_otherwise,
     suggesting_distinct,
 )
-from services.imports.schemachecks import schema_errors
+from services.imports.schemachecks import first_entries, given_again, schema_errors
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
 
@@ -475,15 +475,24 @@ class Importer:
         service's schema refuses is answered by the schema, as the service's 422 would be, and not sent: the rest are
         only counted. A submission of 5,000 wrong members made 5,000 dry runs (25 to 40 s) where 20 list its first 100
         errors. A command the schema takes is sent all the same, for what only the service sees (an unknown OSV, a
-        document registered already)."""
+        document registered already).
+
+        A person given again in the row (:attr:`Row.repeats`, refused for that already) is not sent at all
+        (:func:`~services.imports.schemachecks.given_again`): 700 entries of one registered DNI made 700 dry runs, each a
+        ``registration_refused`` entry on its holder's access log (tester 199 F4); it now gets one per document."""
         checks: list[tuple[Command, Answer]] = []
         problems: dict[Problem, None] = {}
-        for command in row.commands:
+        firsts = first_entries(row)
+        told: dict[int, list[Problem]] = {}
+        for place, command in enumerate(row.commands):
+            if place in firsts:
+                problems.update(dict.fromkeys(given_again(command, told[firsts[place]])))
+                continue
             errors = schema_errors(command) if self.listed is not None and len(problems) >= self.listed else None
             answer = Answer(422, {"errors": errors}, replayed=False) if errors else self._send(command, dry_run=True)
             checks.append((command, answer))
-            if not _accepted(answer):
-                problems.update(dict.fromkeys(_refusal(command, answer, seen, self._suggest(row))))
+            told[place] = [] if _accepted(answer) else _refusal(command, answer, seen, self._suggest(row))
+            problems.update(dict.fromkeys(told[place]))
         return checks, list(problems)
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
@@ -493,10 +502,11 @@ class Importer:
         other entry's mistakes until they were taken out (tester 28, M1), a repeated entry's own (tester 36b F3), and
         so did a second president (tester 199 F2). An entry whose document the dry run refuses (``00000000``, a DNI of
         2 digits) is told that, not that it is "a person" given before; a second president whose role engagement
-        refuses (the OSV has one already), engagement's words. Nothing is recorded."""
+        refuses (the OSV has one already), engagement's words. A person given again is not sent (:meth:`_dry_runs`).
+        Nothing is recorded."""
         if any(p.rule not in CHECKED_ANYWAY for p in row.problems):  # a value the form could not read: its commands are not whole
             return self._with_the_others_mistakes_beside_unread_dates(row)
-        checked = self.run_row(replace(row, problems=[], repeats=[]), dry_run=True)
+        checked = self.run_row(replace(row, problems=[]), dry_run=True)
         refused = {p.cell for p in checked.problems}  # a document, a role, the service refuses: its word, not the import's
         own = [p for p in row.problems if p.cell not in refused]
         return in_entries_order(row, [*own, *checked.problems])

@@ -5,7 +5,7 @@ the command that corrects what a row recorded (:mod:`services.imports.applicatio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from services.imports.domain.commands import Command, Problem, Row
@@ -79,15 +79,20 @@ def problems_of(command: Command, answer: Answer) -> list[Problem]:
     a key taken by another request as :func:`key_taken`."""
     if answer.key_taken:
         return [key_taken(command)]
-    body = answer.body if isinstance(answer.body, dict) else {}
+    return problems_in(command, answer.body if isinstance(answer.body, dict) else {}, answer.status)
+
+
+def problems_in(command: Command, body: dict[str, Any], status: int = 422) -> list[Problem]:
+    """A refusal's problem+json ``body`` (answered ``status``) as :func:`problems_of` says it: one problem per error of its
+    ``errors`` (``{"field", "rule", "message"}``), or one for the status when it lists none."""
     errors = body.get("errors") or []
     if not errors:
-        api_field = "osv_id" if answer.status == 404 and "osv_id" in command.sources else None
-        errors = [{"field": api_field, "rule": status_rule(answer.status), "message": body.get("detail") or str(answer.status)}]
+        api_field = "osv_id" if status == 404 and "osv_id" in command.sources else None
+        errors = [{"field": api_field, "rule": status_rule(status), "message": body.get("detail") or str(status)}]
     found = []
     for error in errors:
         api_field = error.get("field")
-        rule = str(error.get("rule") or answer.status)
+        rule = str(error.get("rule") or status)
         expected = command.expected_at(api_field) if rule in CHOICE_RULES else None
         message = (
             f"expected one of the form's choices: {expected}" if expected is not None

@@ -9,7 +9,10 @@ the webhook and of engagement, to count errors nobody is shown.
 Only the schemas of commands a row holds many of are here: engagement's ``POST /members`` (a members' submission makes
 one per entry of ``miembros``); a row's other commands are one each, sent as they are.
 
-The problems listed are always the service's own answers. Past them, the count is the schema's where the service
+The problems listed are the service's own answers, but a person given again in a row (:func:`given_again`): refused
+for that before anything is sent, their entry is checked by its schema, and the dry run of the entry that gave their
+document first answers for the document, so that one registered document given 700 times is looked up (and logged on
+its holder's access log) once, not 700 times. Past the listed problems, the count is the schema's where the service
 would say more or otherwise: a birth year out of its range beside the entry's other mistakes (engagement checks it by
 its own clock, :func:`shared.schemas.application_rule`), or an entry whose Idempotency-Key an earlier version of it
 took (engagement names that instead of the body's mistakes).
@@ -23,7 +26,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from services.engagement.schemas import MemberCreate
-from services.imports.domain.commands import Command
+from services.imports.domain.commands import DUPLICATE_RULE, Command, Problem, Row
+from services.imports.refusals import problems_in, scrub
 from shared.problems import MAX_LISTED_ERRORS, request_errors
 
 REQUEST_SCHEMAS: Mapping[tuple[str, str], type[BaseModel]] = {
@@ -45,3 +49,38 @@ def schema_errors(command: Command) -> list[dict[str, Any]] | None:
         errors = request_errors({**error, "loc": ("body", *error["loc"])} for error in refused.errors())
         return errors[:MAX_LISTED_ERRORS]
     return None
+
+
+def first_entries(row: Row) -> dict[int, int]:
+    """Each person given again in ``row`` (:attr:`~services.imports.domain.commands.Row.repeats`, a place in its commands)
+    → the place of the entry that gave their document first."""
+    first: dict[tuple[str, str], int] = {}
+    found = {}
+    for place, command in enumerate(row.commands):
+        if command.document is None:
+            continue
+        if place in row.repeats and command.document in first:
+            found[place] = first[command.document]
+        else:
+            first.setdefault(command.document, place)
+    return found
+
+
+def given_again(command: Command, first: list[Problem]) -> list[Problem]:
+    """What a person given again in a row (refused for that already) is told besides, without a request: their entry's
+    mistakes by its service's schema (:func:`schema_errors`: the document's form among them), and, when its document is
+    not refused so, what the dry run of the entry that gave it first said of it (``first``, that entry's problems:
+    engagement's ``person_already_registered``, the one word on a document only the service can give), on this entry's
+    cell and ahead of the rest, as the import's "given twice" stood. What else only the service sees (an OSV's
+    president seat, a birth year by engagement's clock) is said once the repeat is taken out.
+
+    The holder of a registered document is looked up, and the lookup logged on their access log, once per row and
+    document, not once per entry naming them: 700 entries of one DNI made 700 dry runs and 700 entries on its holder's
+    log (tester 199 F4)."""
+    errors = schema_errors(command)
+    found = problems_in(command, {"errors": errors}) if errors else []
+    if any(p.field == "document_number" for p in found):  # its document's form, in the schema's words
+        return found
+    cell = command.cell_for("document_number")
+    said = [p for p in first if p.field == "document_number" and p.rule == DUPLICATE_RULE]
+    return [*(Problem(cell, p.field, p.rule, scrub(p.message, command.personal)) for p in said), *found]

@@ -165,7 +165,8 @@ def test_the_errors_counted_past_the_listed_ones_are_those_engagements_dry_runs_
     assert ("document_number", "person_already_registered") in {
         (p.field, p.rule) for p in counted.problems[MAX_LISTED_ERRORS:]
     }
-    assert len(every.sent) == 300
+    # Every entry's dry run, but the 36 people given again (their first entry's answer stands for them: tester 199 F4).
+    assert len(every.sent) == 300 - (36 if zeros_repeated else 0)
     # The listed entries' dry runs, and past them those of the entries the schema takes.
     assert len(listed.sent) < 300 // 2
 
@@ -222,3 +223,34 @@ def test_two_presidents_are_refused_with_every_other_mistake_of_the_submission_i
         assert places == sorted(places) and places[0] == 1
         if not_listed is None:
             assert errors[-1] == (f"miembros[{entries + 2}]/rol", "one_president")
+
+
+def test_a_document_given_again_in_a_submission_is_looked_up_once_and_logged_once_on_its_holders_access_log(
+    engagement: TestClient, webhook: TestClient, counted: CountingTransport
+) -> None:
+    """Tester 199 F4: 700 entries of one registered DNI made 700 dry runs, each a `registration_refused` entry on its
+    holder's access log (600 of them only counted), and each resend of Kobo 700 more. The first entry's answer stands
+    for the others; their own mistakes are still said, by engagement's schema."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    holder = engagement.post("/members", json={
+        "osv_id": osv_id, "full_name": "Rosa Quispe", "document_type": "DNI", "document_number": "49999999",
+        "nationality": "PE", "sex": "F", "joined_on": "2021-04-01",
+    })
+    assert holder.status_code == 201, holder.text
+    people = [{**PERSON, "nombre_completo": f"Persona {place}", "numero_documento": "49999999"} for place in range(30)]
+    people[6]["telefono"] = "12"
+    people[10] = {**PERSON, "numero_documento": "41111111"}  # someone else, whose dry run is sent
+
+    for resent in (1, 2):
+        answer = posted(webhook, members(osv_id, people))
+        assert answer.status_code == 422, answer.text
+        errors = said(answer)
+        assert errors == [
+            *((f"miembros[{place}]/numero_documento", "person_already_registered") for place in range(1, 8)),
+            ("miembros[7]/telefono", "phone_6_to_15_digits"),
+            *((f"miembros[{place}]/numero_documento", "person_already_registered") for place in range(8, 31) if place != 11),
+        ], errors
+        # The first entry of the document and the other person: two dry runs, one entry on the holder's log per post.
+        assert counted.sent == [("POST", "/members", True)] * 2 * resent
+        log = engagement.get(f"/members/{holder.json()['id']}/access-log").json()
+        assert [(a["purpose"], a["disclosure"]) for a in log] == [("duplicate_check", "registration_refused")] * resent
