@@ -827,16 +827,20 @@ def test_a_member_rejoins_an_osv_they_left_as_a_new_membership_but_not_while_act
     assert shown["joined_on"] == "2025-01-15"
 
 
+def stayed(client: TestClient, member_id: str, osv_id: str, *, joined_on: str, left_on: str, reason: str) -> None:
+    """Record a stay of the member in another OSV, from ``joined_on`` to ``left_on`` (as from a paper form, afterwards)."""
+    stay = client.post(f"/members/{member_id}/memberships", json={"osv_id": osv_id, "joined_on": joined_on})
+    assert stay.status_code == 201, stay.text
+    left = client.post(f"/members/{member_id}/memberships/{stay.json()['membership_id']}/departure", json={"left_on": left_on, "reason": reason})
+    assert left.status_code == 200, left.text
+
+
 def test_a_member_active_in_one_osv_reads_as_active_there_after_leaving_another_joined_earlier(client: TestClient) -> None:
     """Tester 137 F8: a person in OSV A who was then recorded joining OSV B (earlier, from a paper form) and leaving it
     read as `osv_id` B, `left`, while active in A."""
     member = join(client, joined_on="2024-11-13")
     other = map_osv(client)
-    recorded = client.post(f"/members/{member['id']}/memberships", json={"osv_id": other, "joined_on": "2024-10-20"})
-    assert recorded.status_code == 201, recorded.text
-    left = client.post(f"/members/{member['id']}/memberships/{recorded.json()['membership_id']}/departure",
-                       json={"left_on": "2024-12-01", "reason": "moved_in_peru"})
-    assert left.status_code == 200, left.text
+    stayed(client, member["id"], other, joined_on="2024-10-20", left_on="2024-12-01", reason="moved_in_peru")
 
     shown = client.get(f"/members/{member['id']}?purpose=contact").json()
 
@@ -856,12 +860,7 @@ def test_a_member_who_left_every_osv_reads_as_their_last_departure_not_a_later_j
     """Tester 199 F6: in A from 2021-04-01, in B from 2021-06-01 to 2021-07-01 (withdrew), leaving A on 2022-03-01 (moved
     abroad): the member read as B's, "left 2021-07-01, withdrew", as the stay joined last."""
     member = join(client, joined_on="2021-04-01")
-    other = map_osv(client)
-    stay = client.post(f"/members/{member['id']}/memberships", json={"osv_id": other, "joined_on": "2021-06-01"})
-    assert stay.status_code == 201, stay.text
-    left = client.post(f"/members/{member['id']}/memberships/{stay.json()['membership_id']}/departure",
-                       json={"left_on": "2021-07-01", "reason": "withdrew"})
-    assert left.status_code == 200, left.text
+    stayed(client, member["id"], map_osv(client), joined_on="2021-06-01", left_on="2021-07-01", reason="withdrew")
     gone = client.post(f"/members/{member['id']}/departure", json={"left_on": "2022-03-01", "reason": "moved_abroad"})
     assert gone.status_code == 200, gone.text
 

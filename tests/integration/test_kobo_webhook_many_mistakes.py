@@ -99,15 +99,7 @@ def entries(*, zeros_repeated: bool) -> list[dict[str, Any]]:
     engagement holds already among
     them past the first 100 errors; with ``zeros_repeated``, every eighth a DNI of zeros, the same person given 37 times
     (refused before anything is sent, with what the dry runs find: :meth:`Importer._with_the_others_mistakes`)."""
-    person = {
-        "nombre_completo": "Rosa Quispe",
-        "tipo_documento": "DNI",
-        "nacionalidad": "PE",
-        "sexo": "F",
-        "rol": "member",
-        "fecha_ingreso": "2021-04-01",
-        "anio_nacimiento": 1990,
-    }
+    person = {**PERSON, "anio_nacimiento": 1990}
     mistakes: list[dict[str, Any]] = [
         {"numero_documento": None},  # number_with_document
         {"nombre_completo": None},  # missing
