@@ -323,6 +323,16 @@ def serving() -> Any:
     return _serving.get()
 
 
+def read_or_none(reader: TypeAdapter[Any], given: object) -> Any:
+    """``given`` as ``reader`` reads it (a ``TypeAdapter(UUID)``, of a date, of money), or None when it refuses it (its
+    mistake is the schema's to say) or it is not given: how a route's rules (:func:`shared.problems.route_body_rules`)
+    read the values of a body its schema refused."""
+    try:
+        return None if given is None else reader.validate_python(given)
+    except ValidationError:
+        return None
+
+
 def application_rule(check: Callable[[Any, Any], object]) -> AfterValidator:
     """A field checked by the domain's rule against reference data the application holds (``check(application, value)``):
     Lima's districts and municipalities, which a setting (``districts_file``) may replace, so they are the serving

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement
@@ -81,6 +81,7 @@ from shared.schemas import (
     domain_rows,
     domain_rule,
     list_rules,
+    read_or_none,
     serving,
 )
 
@@ -124,14 +125,6 @@ class ActionItemCreate(Command):
 _AN_ID, _A_DATE = TypeAdapter(UUID), TypeAdapter(IsoDate)
 
 
-def _read(reader: TypeAdapter[Any], given: object) -> Any:
-    """``given`` as ``reader`` reads it; None when it refuses it (its mistake is the schema's to say) or it is not given."""
-    try:
-        return None if given is None else reader.validate_python(given)
-    except ValidationError:
-        return None
-
-
 def _held_by_today(engagement: Engagement, held_on: date) -> None:
     """422 ``not_in_future`` by the serving application's clock (Lima), with the body's other mistakes: found by the
     domain only once the body was put right, a meeting or activity dated 2099 took a second round (tester 187 F4)."""
@@ -156,8 +149,8 @@ def meeting_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[d
     that day (422 ``known_member``), the actions due before it (422 ``not_before_held_on``). A meeting dated in the future
     naming a stranger was told of the date, then of the stranger (tester 187 F4c); one with a topic twice, of the topic,
     then of an action due before it (tester 199 F1)."""
-    engagement, osv_id = serving(), _read(_AN_ID, path.get("osv_id"))
-    held_on, ids, items = _read(_A_DATE, body.get("held_on")), body.get("attendee_member_ids"), body.get("action_items")
+    engagement, osv_id = serving(), read_or_none(_AN_ID, path.get("osv_id"))
+    held_on, ids, items = read_or_none(_A_DATE, body.get("held_on")), body.get("attendee_member_ids"), body.get("action_items")
     known = engagement.osvs.get(osv_id) if engagement is not None and osv_id is not None else None
     if known is None:
         return []  # an OSV engagement does not know: its 404 once the body is put right
@@ -166,10 +159,10 @@ def meeting_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[d
     if dated:
         mistakes += refused(check_not_before, "held_on", held_on, "mapped_on", known.mapped_on)
     if isinstance(ids, list) and len(ids) <= MAX_ATTENDEES:  # a list refused whole (too long): its rows wait, as the schema's
-        mistakes += engagement.attendees_not_known(osv_id, [_read(_AN_ID, given) for given in ids], held_on=held_on)
+        mistakes += engagement.attendees_not_known(osv_id, [read_or_none(_AN_ID, given) for given in ids], held_on=held_on)
     if dated and isinstance(items, list) and len(items) <= MAX_ACTION_ITEMS:
         for index, item in enumerate(items):
-            due_on = _read(_A_DATE, item.get("due_on")) if isinstance(item, Mapping) else None
+            due_on = read_or_none(_A_DATE, item.get("due_on")) if isinstance(item, Mapping) else None
             if due_on is not None and due_on < held_on:
                 mistakes.append(DueBeforeMeetingError(index, due_on, held_on))
     return as_body_errors(mistakes)
@@ -437,7 +430,7 @@ def activity_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[
     engagement, rows = serving(), body.get("participants")
     if engagement is None or not isinstance(rows, list) or len(rows) > MAX_PARTICIPANTS:
         return []  # a list refused whole (too long): its rows wait, as the schema's
-    listed = [(_read(_AN_ID, row.get("member_id")), _read(_AN_ID, row.get("person_id"))) if isinstance(row, Mapping) else (None, None) for row in rows]
+    listed = [(read_or_none(_AN_ID, row.get("member_id")), read_or_none(_AN_ID, row.get("person_id"))) if isinstance(row, Mapping) else (None, None) for row in rows]
     return as_body_errors(engagement.participants_not_known(listed))
 
 

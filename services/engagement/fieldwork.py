@@ -92,10 +92,9 @@ class Fieldwork:
         """The 422 ``known_member`` of each of a meeting's attendees that only the store tells, for a body refused for other
         mistakes, to be named in the same 422 (:func:`services.engagement.fieldschemas.meeting_look_ups`): by the rule
         :meth:`hold_meeting` reads them by, on ``held_on`` as given (a date refused as in the future too; None when it was
-        not read: not a member of the OSV on any day). An attendee merged into another record (409) waits for the body
-        to be put right; nothing is said of the attendees of an OSV engagement does not know (404)."""
-        if self.osvs.get(osv_id) is None:
-            return []
+        not read: not a member of the OSV on any day), of an OSV engagement knows (the caller read it: of one it does
+        not, the 404 is said once the body is put right). An attendee merged into another record (409) waits for the
+        body to be put right."""
         found = self.members_by_id(a for a in attendee_member_ids if a is not None)
         merged = {a for a, member in found.items() if member is not None and member.merged_into is not None and member.erased_on is None
                   and member.erasure_begun_on is None}  # check_attendees_not_merged's 409

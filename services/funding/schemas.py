@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, TypeAdapter
 
 from services.funding.application import Funding
 from services.funding.domain.budgets import (
@@ -19,7 +19,7 @@ from services.funding.domain.budgets import (
     check_amount_funded,
     check_cycle_year,
 )
-from services.funding.domain.grantceilings import AboveGrantCeilingError, check_grant_ceiling
+from services.funding.domain.grantceilings import check_grant_ceiling
 from services.funding.domain.grants import (
     DeliveredItem,
     Disbursement,
@@ -33,6 +33,7 @@ from services.funding.domain.grants import (
     WithdrawalReason,
 )
 from services.funding.domain.phases import Phase
+from shared.errors import refused
 from shared.money import Currency
 from shared.problems import as_body_errors
 from shared.schemas import (
@@ -47,6 +48,7 @@ from shared.schemas import (
     application_rule,
     domain_rule,
     one_visible_line,
+    read_or_none,
     serving,
 )
 
@@ -288,15 +290,10 @@ def grant_body_rules(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[d
     other mistakes to name it in the same 422 (:func:`~shared.problems.route_body_rules`; tester 196 F2): it came in a
     second 422 once the rest was put right. A body the schema took is checked by :meth:`Funding.new_grant`."""
     funding = serving()
-    try:
-        amount, currency = _MONEY.validate_python(body.get("amount")), _CURRENCY.validate_python(body.get("currency"))
-        if funding is not None:
-            check_grant_ceiling(amount, currency, funding.grant_ceilings)
-    except ValidationError:  # the schema says what is wrong with them
-        return []
-    except AboveGrantCeilingError as above:
-        return as_body_errors([above])
-    return []
+    amount, currency = read_or_none(_MONEY, body.get("amount")), read_or_none(_CURRENCY, body.get("currency"))
+    if funding is None or amount is None or currency is None:
+        return []  # the schema says what is wrong with them
+    return as_body_errors(refused(check_grant_ceiling, amount, currency, funding.grant_ceilings))
 
 
 class GrantCreate(Command):
