@@ -383,7 +383,12 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         """The registered person who holds this document; a lookup that finds someone is logged with its purpose.
 
         The purpose is checked before anything is looked up, so a refusal says
-        nothing about whether the person exists.
+        nothing about whether the person exists. A holder the ``reader``'s scope
+        does not reach (none of their OSVs, nor of the records merged into them,
+        in it: :meth:`get_member`) is :class:`PersonNotFoundError`, the answer
+        for a document never registered: the roles holding ``members:find`` are
+        all of Lima today, and a municipal one must not learn who is registered
+        elsewhere (helper 197).
         """
         if reader is not None:
             check_purpose(reader.purpose)
@@ -395,7 +400,10 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         index = self.find(entry_id, DocumentIndex) if entry_id is not None else None
         if index is None or index.member_id is None:
             raise PersonNotFoundError  # the same answer for a document never registered and one whose holder was erased
-        member = self.get_member(index.member_id)
+        try:
+            member = self.get_member(index.member_id, reader.scope if reader is not None else ALL_LIMA)
+        except MemberNotFoundError:
+            raise PersonNotFoundError from None
         if reader is not None:
             self._log_reads([member], reader, Disclosure.LOOKUP)
         return member

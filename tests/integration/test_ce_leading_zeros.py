@@ -28,10 +28,12 @@ from sqlalchemy import func, select
 from services.engagement.application import Engagement
 from services.engagement.bootstrap import bootstrap
 from services.engagement.domain import documents
+from services.engagement.domain.accesslog import Purpose, Reader
 from services.engagement.domain.documents import PersonAlreadyRegisteredError, PersonNotFoundError
 from services.engagement.domain.memberrules import Sex
 from services.engagement.personaldata import DocumentEntry
 from shared.documents import DocumentType
+from shared.roles import MunicipalScope
 from tests.support.clients import settings_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -262,3 +264,18 @@ def test_the_dpo_finds_the_second_record_the_lost_zeros_let_in_by_the_number_on_
     assert entries(engagement) == 0
     with pytest.raises(PersonNotFoundError):
         engagement.find_member(kind, printed)
+
+
+def test_a_lookup_by_a_reader_whose_scope_does_not_reach_the_holder_is_told_no_one_holds_the_document(
+    engagement: Engagement
+) -> None:
+    # Helper 197: find_member loaded the holder without the reader's scope, where every other read of a member is
+    # scoped. No role holding members:find is municipal today; one that were would learn who is registered elsewhere.
+    registered = register(engagement, "001234567")  # a member of an OSV of Ate (150103)
+    elsewhere = Reader("focal-comas", MunicipalScope(ubigeos=frozenset({"150110"})), plain=True, purpose=Purpose.CONTACT)
+    at_ate = Reader("focal-ate", MunicipalScope(ubigeos=frozenset({"150103"})), plain=True, purpose=Purpose.CONTACT)
+
+    with pytest.raises(PersonNotFoundError):
+        engagement.find_member(DocumentType.CE, "001234567", reader=elsewhere)
+    assert engagement.find_member(DocumentType.CE, "001234567", reader=at_ate).id == registered
+    assert [entry.reader for entry in engagement.access_log(registered)] == ["focal-ate"]  # the lookup that found them
