@@ -266,11 +266,25 @@ JSON number was then refused as money (tester 133 F4)."""
 
 def as_body_errors(mistakes: Iterable[RuleViolationError]) -> list[dict[str, Any]]:
     """The application's mistakes as a route's body rules give them (pydantic's shape), each at the body's field it names
-    (``participants.2.member_id``, ``amount``)."""
+    (``participants.2.member_id``, ``amount``); one that may clear up by itself (a :class:`~shared.errors.LagRefusal`)
+    with its ``retry_after`` in ``ctx``, for the 422 to carry ``Retry-After`` (:func:`lag_retry_after`)."""
     return [
         {"type": m.rule, "loc": ("body", *(int(part) if part.isdigit() else part for part in (m.field or "").split("."))), "msg": m.message, "input": None}
+        | ({"ctx": {RETRY_AFTER_CTX: m.retry_after}} if isinstance(m, LagRefusal) else {})
         for m in mistakes
     ]
+
+
+RETRY_AFTER_CTX = "retry_after"
+"""The ``ctx`` key of a route body rule's error that may clear up by itself (:func:`as_body_errors`)."""
+
+
+def lag_retry_after(found: Iterable[Mapping[str, Any]]) -> dict[str, str] | None:
+    """``Retry-After`` for a refused body's 422 when one of its errors (``found``, pydantic's shape) may clear up by itself,
+    as the same refusal of a body the schema took carries it (:func:`_headers_of`): an OSV mapped a moment ago, named in
+    a body with a mistake of its own, is known when the client sends it again put right."""
+    waits = [ctx[RETRY_AFTER_CTX] for error in found if isinstance(ctx := error.get("ctx"), Mapping) and RETRY_AFTER_CTX in ctx]
+    return {"Retry-After": str(max(waits))} if waits else None
 
 
 def with_route_body_rules(request: Request, exc: RequestValidationError) -> list[Any]:
@@ -330,7 +344,7 @@ def install_error_handlers(api: FastAPI) -> None:
             except DATABASE_AWAY as away:  # the body's own mistakes are still the answer; the store's wait for the next
                 log.warning("%s %s: a refused body's rules could not read the store: %s: %s", request.method, request.url.path, type(away).__name__, away)
         detail, listed, extensions = listed_errors(request_errors(found))
-        return problem(422, "Unprocessable Content", detail, listed, extensions=extensions)
+        return problem(422, "Unprocessable Content", detail, listed, headers=lag_retry_after(found), extensions=extensions)
 
     @api.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

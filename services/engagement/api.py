@@ -51,6 +51,7 @@ from services.engagement.schemas import (
     ParticipationWithdrawalCreate,
     PersonalDataChangePublic,
     RoleChangeCreate,
+    member_look_ups,
 )
 from services.engagement.settings import EngagementSettings
 from shared.auth import Caller, MunicipalScope, Permission, requires, within
@@ -137,12 +138,14 @@ def member_answered(member: Member, engagement: Engagement) -> MemberPublic:
 
 
 @members.post("", status_code=status.HTTP_201_CREATED, response_model=MemberPublic, dependencies=RECORDS, responses=OSV_NOT_HEARD_OF)
+@route_body_rules(member_look_ups)
 async def register_member(body: MemberCreate, engagement: EngagementDep, response: Response) -> MemberPublic:
     """Register a person and their first membership of an OSV (records `MemberJoined`).
 
     A document already registered is 409 `person_already_registered` naming its holder's member id (never the number):
     a lookup by document, so it is logged on the holder's access log as `POST /members/lookup` is (purpose
-    `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too."""
+    `duplicate_check`, disclosure `registration_refused`), before the answer goes out, for a dry run too. An OSV engagement
+    has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in the same 422 as the body's other mistakes."""
     # On the event loop when the store takes it at once, else in a worker thread (shared.inplace): a plain `def` route takes
     # a thread hop for the command and a second one to check the answer.
     return answered(response, await run_command(engagement, registered, body, engagement))

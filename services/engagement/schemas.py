@@ -8,12 +8,21 @@ here is published (see ``events.py`` for what is).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from services.engagement.application import Engagement, PersonalDataChange
@@ -34,6 +43,7 @@ from services.engagement.domain.members import Member, Membership, Participation
 from shared import dryrun
 from shared.actors import RecordedBy
 from shared.documents import DocumentType
+from shared.problems import as_body_errors
 from shared.schemas import (
     NOT_AFTER_DISSOLUTION,
     Command,
@@ -41,7 +51,10 @@ from shared.schemas import (
     Name,
     application_rule,
     domain_rule,
+    read_or_none,
+    serving,
 )
+from shared.views.osvdirectory import OSVNotInRegistryError
 
 ROLE_DESCRIPTION = "`president`, `board_member` or `member`."
 BOARD_RULES = (
@@ -102,6 +115,21 @@ class MemberCreate(Command):
         default=None, description="A phone number, if the person gives one: 6 to 15 digits, optionally after + "
         "(422 `phone_6_to_15_digits`; spaces, dots, hyphens and brackets are ignored)."
     )
+
+
+_AN_ID = TypeAdapter(UUID)
+
+
+def member_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A registration's mistake the schema does not see, for a body refused for other mistakes to name it in the same 422
+    (:func:`~shared.problems.route_body_rules`), as :meth:`Engagement.registered_member
+    <services.engagement.application.Engagement.registered_member>` names it for a body the schema took: an OSV this
+    service has not heard of (422 ``osv_mapped_in_registry``, the 422 carrying ``Retry-After``). A Kobo submission naming
+    an unknown OSV with a wrong sex code was told the code, then the OSV once that was put right (tester 199 F5)."""
+    engagement, osv_id = serving(), read_or_none(_AN_ID, body.get("osv_id"))
+    if engagement is None or osv_id is None or engagement.osvs.get(osv_id) is not None:
+        return []  # a malformed id is the schema's to say
+    return as_body_errors([OSVNotInRegistryError(osv_id, "engagement")])
 
 
 def _findable(document_type: DocumentType) -> None:

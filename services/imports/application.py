@@ -389,8 +389,8 @@ class Importer:
         patient = not named & self.waited_in_vain
         answer = self.services.send(command, dry_run=dry_run, patient=patient)
         if answer.retry_after is not None and patient:
-            field = _refused_field(answer)
-            self.waited_in_vain |= {name for name in named if name[0] == field} if field else named
+            fields = _refused_fields(answer) & {name for name, _ in named}
+            self.waited_in_vain |= {name for name in named if name[0] in fields} if fields else named
         return answer
 
     def run(self, rows: Iterable[Row], *, dry_run: bool, progress: Callable[[RowResult], None] = lambda _: None) -> Summary:
@@ -479,7 +479,11 @@ class Importer:
 
         A person given again in the row (:attr:`Row.repeats`, refused for that already) is not sent at all
         (:func:`~services.imports.schemachecks.given_again`): 700 entries of one registered DNI made 700 dry runs, each a
-        ``registration_refused`` entry on its holder's access log (tester 199 F4); it now gets one per document."""
+        ``registration_refused`` entry on its holder's access log (tester 199 F4); it now gets one per document.
+
+        The problems of a row of several commands (a members' submission, a command per entry) come in its entries' order
+        (:func:`in_entries_order`), the main section's first: an unknown OSV, told in the first entry's refusal after a name
+        it lacks (engagement lists a missing field first), was said between that entry's mistakes (tester 199 F5)."""
         checks: list[tuple[Command, Answer]] = []
         problems: dict[Problem, None] = {}
         firsts = first_entries(row)
@@ -493,7 +497,7 @@ class Importer:
             checks.append((command, answer))
             told[place] = [] if _accepted(answer) else _refusal(command, answer, seen, self._suggest(row))
             problems.update(dict.fromkeys(told[place]))
-        return checks, list(problems)
+        return checks, in_entries_order(row, problems) if len(row.commands) > 1 else list(problems)
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
         """The problems of a row refused before anything is sent, in its entries' order; when they are only people given
@@ -593,12 +597,12 @@ LAGGING_FIELDS = ("osv_id", "grant_id")
 """A command's fields naming a record another service made, that the service it goes to may not have heard of yet."""
 
 
-def _refused_field(answer: Answer) -> str | None:
-    """The field a refusal names first (``osv_id``…), or None."""
+def _refused_fields(answer: Answer) -> set[str]:
+    """The fields a refusal names (``osv_id``…): the one it waited on is among them, and, in a body refused for mistakes of
+    its own too (a missing name listed first), not always first: each entry was then waited for again."""
     errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    field = first.get("field")
-    return field if isinstance(field, str) else None
+    named = (error.get("field") for error in errors if isinstance(error, dict)) if isinstance(errors, list) else ()
+    return {field for field in named if isinstance(field, str)}
 
 
 def maps_an_osv(command: Command) -> bool:

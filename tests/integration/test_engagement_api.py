@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devtools.embedded import NatsServer
+from shared.errors import LAG_RETRY_AFTER_SECONDS
 from tests.support.api import assert_problem, look_up
 from tests.support.clients import application_of, erasures_checked, feed_types, head, service_client
 
@@ -417,6 +418,24 @@ def problem_of(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     return response.json()["errors"][0]
+
+
+def test_a_registration_naming_an_unknown_osv_with_mistakes_of_its_own_is_told_them_all_in_one_422(client: TestClient) -> None:
+    """Tester 199 F5: the schema's mistakes were told, and the unknown OSV only once they were put right."""
+    before = head(client)
+
+    answer = client.post("/members", json=a_person(osv_id=str(uuid4()), full_name=..., sex="Z", phone="12"))
+
+    assert answer.status_code == 422, answer.text
+    errors = [(e["field"], e["rule"]) for e in answer.json()["errors"]]
+    # A field missing first, then the body's order (engagement's 422s: tester 199 F1).
+    assert errors == [("full_name", "missing"), ("osv_id", "osv_mapped_in_registry"), ("sex", "enum"), ("phone", "phone_6_to_15_digits")]
+    assert answer.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)  # as the OSV's refusal alone carries it
+    assert head(client) == before  # nothing recorded
+
+    known = client.post("/members", json=a_person(full_name=..., sex="Z"))  # the OSV known: the body's mistakes alone
+    assert [(e["field"], e["rule"]) for e in known.json()["errors"]] == [("full_name", "missing"), ("sex", "enum")]
+    assert "Retry-After" not in known.headers
 
 
 def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client: TestClient) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from shared.auth import AuthSettings
+from shared.errors import LAG_RETRY_AFTER_SECONDS
 from shared.problems import MAX_LISTED_ERRORS
 from tests.support.api import Upstream
 from tests.support.clients import application_of
@@ -246,3 +248,35 @@ def test_a_document_given_again_in_a_submission_is_looked_up_once_and_logged_onc
         assert counted.sent == [("POST", "/members", True)] * 2 * resent
         log = engagement.get(f"/members/{holder.json()['id']}/access-log").json()
         assert [(a["purpose"], a["disclosure"]) for a in log] == [("duplicate_check", "registration_refused")] * resent
+
+
+def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_and_waited_for_once(
+    engagement: TestClient, webhook: TestClient, counted: CountingTransport
+) -> None:
+    """Tester 199 F5: a members' submission naming an OSV engagement does not know, with form mistakes, was refused for the
+    mistakes alone; the OSV was told once they were put right, a second round for the promoter."""
+    unknown = str(uuid4())
+    nameless = {k: v for k, v in PERSON.items() if k != "nombre_completo"}
+    people = [{**nameless, "numero_documento": "41111111"}, {**PERSON, "numero_documento": "42222222", "sexo": "Z"},
+              {**PERSON, "numero_documento": "43333333", "telefono": "12"}]  # each with a mistake: none's dry run passed
+
+    answer = posted(webhook, members(unknown, people))
+
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert said(answer) == [
+        ("osv", "osv_mapped_in_registry"), ("miembros[1]/nombre_completo", "missing"), ("miembros[2]/sexo", "enum"),
+        ("miembros[3]/telefono", "phone_6_to_15_digits"),
+    ]
+    assert unknown not in answer.text  # ids stay out of Kobo's log (for_kobo_log)
+    assert all(dry_run for _, _, dry_run in counted.sent)
+    assert application_of(engagement).log_head() == 0  # nothing recorded
+
+    # Each entry's refusal names the OSV with its own mistakes: waited for once, not once per entry (the first entry's
+    # refusal names its missing name first).
+    waits: list[float] = []
+    urls = {"registry": "http://registry.invalid", "engagement": str(engagement.base_url)}
+    importer = Importer(Services(urls, token(), transport=engagement._transport, sleep=waits.append))  # noqa: SLF001
+    row = row_of(MEMBERS, from_kobo_json(members(unknown, people), MEMBERS), spreadsheet=False)
+    assert importer.run_row(row, dry_run=False).outcome == Outcome.REFUSED
+    assert waits == [LAG_RETRY_AFTER_SECONDS] * 2
