@@ -4,6 +4,7 @@ the command that corrects what a row recorded (:mod:`services.imports.applicatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -121,10 +122,26 @@ def status_rule(status: int) -> str:
 
 
 def scrub(message: str, personal: Iterable[str]) -> str:
-    """``message`` with every personal value of the row taken out (the services name none; this makes sure)."""
-    for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):
-        message = message.replace(value, REDACTED)
+    """``message`` with every personal value of the row taken out where it stands whole (the services name none; this
+    makes sure): as a word of its own, quoted, in brackets, before a full stop, never as a part of another value
+    (:func:`_whole`). A birth year of 2010 was taken out of a joining date, ``joined_on […]-02-28``, and of any number or
+    id holding its digits (tester 199 F8). A value of fewer than 3 characters, spaces aside, is left: it cannot be told
+    apart from the message's own words."""
+    values = {value.strip() for value in personal}
+    for value in sorted((v for v in values if len(v) >= 3), key=len, reverse=True):
+        message = _whole(value).sub(REDACTED, message)
     return message
+
+
+JOINERS = "-/.:"
+"""What joins the parts of one value in a message: a date's (``2010-02-28``, ``28/02/2010``), a time's, a decimal's, an id's."""
+
+
+def _whole(value: str) -> re.Pattern[str]:
+    """``value`` where it is not part of a longer value: neither a letter, digit or ``_`` beside it, nor one of
+    :data:`JOINERS` followed (or preceded) by one (a full stop that ends a sentence is not a joiner)."""
+    joiners = re.escape(JOINERS)
+    return re.compile(rf"(?<!\w)(?<!\w[{joiners}]){re.escape(value)}(?!\w)(?![{joiners}]\w)")
 
 
 def suggesting_distinct(problems: list[Problem], answer: Answer, row: int) -> list[Problem]:

@@ -280,3 +280,22 @@ def test_an_unknown_osv_is_told_with_every_entrys_form_mistakes_in_one_refusal_a
     row = row_of(MEMBERS, from_kobo_json(members(unknown, people), MEMBERS), spreadsheet=False)
     assert importer.run_row(row, dry_run=False).outcome == Outcome.REFUSED
     assert waits == [LAG_RETRY_AFTER_SECONDS] * 2
+
+
+def test_a_birth_year_is_kept_out_of_the_webhooks_answer_without_taking_it_out_of_a_date(
+    engagement: TestClient, webhook: TestClient
+) -> None:
+    """Tester 199 F8 (b): a president born in the year they joined was told `joined_on […]-02-28`, the birth year taken out
+    of the joining date as if it were the person's."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    child = {**PERSON, "nombre_completo": "Rosa Quispe", "numero_documento": "41111111", "rol": "president",
+             "anio_nacimiento": 2015, "fecha_ingreso": "2015-02-28"}
+
+    answer = posted(webhook, members(osv_id, [child]))
+
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert (error["field"], error["rule"]) == ("miembros[1]/rol", "board_role_adult")
+    assert "joined_on 2015-02-28" in error["message"]
+    assert "[…]" not in answer.text
+    assert "Rosa Quispe" not in answer.text and "41111111" not in answer.text

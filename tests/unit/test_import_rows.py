@@ -179,6 +179,20 @@ def test_messages_never_carry_the_rows_personal_data() -> None:
     assert scrub("no values here", ("ab",)) == "no values here"  # values too short to be told apart are left
 
 
+def test_personal_values_are_scrubbed_where_they_stand_whole_and_never_out_of_another_value() -> None:
+    """Tester 199 F8 (b): a birth year equal to the joining date's year was taken out of the date (`joined_on […]-02-28`)."""
+    personal = ("2010", "Rosa Quispe", "41000001", " +51 987654321 ")
+
+    # The values themselves, however they stand in a sentence, are taken out.
+    assert scrub("birth_year 2010 is wrong", personal) == "birth_year […] is wrong"
+    assert scrub("born (2010), '2010', 2010. And 2010: no", personal) == "born ([…]), '[…]', […]. And […]: no"
+    assert scrub("Rosa Quispe, 41000001 and +51 987654321", personal) == "[…], […] and […]"
+    # A value that holds their characters is another value, and stays as it was.
+    kept = "joined_on 2010-02-28, 28/02/2010, at most 20100, a2010, OSV 2a1b2010-0000-4000-8000-000000002010, 410000019"
+    assert scrub(kept, personal) == kept
+    assert scrub("a   b", ("   ",)) == "a   b"  # an answer of spaces is no value
+
+
 def test_the_same_refusal_of_several_commands_is_reported_once() -> None:
     unknown = Answer(404, {"status": 404, "detail": "OSV 9 is not known to engagement"}, False)
     osv = Cell("main", 2, "osv")
