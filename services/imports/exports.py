@@ -284,7 +284,11 @@ def sniff_form(path: Path, forms: Mapping[str, Form]) -> Form:
 
 
 def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
-    """One submission as Kobo's REST Services post it (JSON keyed by group paths; repeats as lists)."""
+    """One submission as Kobo's REST Services post it (JSON keyed by group paths; repeats as lists).
+
+    A blank answer (``null``, ``""``) is unanswered, as in an export; an answer of spaces alone to a text question is
+    kept as posted, for its service to tell it as its API does (a name of spaces is 422 ``string_too_short``, a phone of
+    spaces no phone): the webhook said ``missing`` where ``POST /members`` said ``string_too_short`` (tester 199 F8)."""
     main = Entry("webhook", 1)
     by_path = {q.xpath: q for q in form.questions.values()}
     by_name = {q.name: q for q in form.questions.values()}
@@ -310,6 +314,8 @@ def from_kobo_json(data: Mapping[str, Any], form: Form) -> Submission:
         text = plain(value)
         if text is not None:
             entry.values[question.name] = text
+        elif question.type == "text" and isinstance(value, str) and value:  # spaces alone: the service's to tell
+            entry.values[question.name] = value
 
     for key, value in data.items():
         repeat = next((r for r in form.repeats if key == r or key.endswith("/" + r)), None)

@@ -21,6 +21,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from services.imports.api import create_app as imports_app
 from services.imports.application import Bearer, Importer, Outcome, Services
@@ -28,6 +29,7 @@ from services.imports.domain.commands import row_of
 from services.imports.exports import from_kobo_json
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
+from services.registry.schemas import OSVCreate
 from shared.auth import AuthSettings
 from shared.errors import LAG_RETRY_AFTER_SECONDS
 from shared.problems import MAX_LISTED_ERRORS
@@ -38,7 +40,7 @@ from tests.support.kobo import Answers, kobo_json
 
 pytestmark = pytest.mark.timeout(120)
 
-MEMBERS = shipped()["osv_members"]
+MEMBERS, MEETING, ACTIVITY, MAPPING = (shipped()[form] for form in ("osv_members", "osv_meeting", "osv_activity", "osv_mapping"))
 SECRET = "kobo-hook-secret-for-the-tests"
 
 
@@ -68,16 +70,16 @@ def webhook(engagement: TestClient, counted: CountingTransport) -> Iterator[Test
     settings = ImportSettings(
         registry_url="http://registry.invalid",
         engagement_url=str(engagement.base_url),
-        kobo_hooks={"osv_members": SECRET},
+        kobo_hooks={"osv_members": SECRET, "osv_meeting": SECRET, "osv_activity": SECRET},
     )
     app = imports_app(settings, auth_settings=AuthSettings(), auth=Bearer(token()), transport=counted)
     with TestClient(app) as client:
         yield client
 
 
-def posted(webhook: TestClient, submission: dict[str, Any]) -> httpx.Response:
-    basic = base64.b64encode(f"osv_members:{SECRET}".encode()).decode()
-    return webhook.post("/kobo/osv_members/submissions", json=submission, headers={"Authorization": f"Basic {basic}"})
+def posted(webhook: TestClient, submission: dict[str, Any], form: str = "osv_members") -> httpx.Response:
+    basic = base64.b64encode(f"{form}:{SECRET}".encode()).decode()
+    return webhook.post(f"/kobo/{form}/submissions", json=submission, headers={"Authorization": f"Basic {basic}"})
 
 
 def test_a_submission_of_5000_wrong_members_is_refused_after_the_dry_runs_of_the_entries_its_answer_lists(
@@ -299,3 +301,48 @@ def test_a_birth_year_is_kept_out_of_the_webhooks_answer_without_taking_it_out_o
     assert "joined_on 2015-02-28" in error["message"]
     assert "[…]" not in answer.text
     assert "Rosa Quispe" not in answer.text and "41111111" not in answer.text
+
+
+def test_an_answer_of_spaces_alone_is_told_as_the_services_api_tells_it(engagement: TestClient, webhook: TestClient) -> None:
+    """Tester 199 F8 (a): a name of spaces was read as unanswered, `missing`, where engagement's own POST /members says
+    `string_too_short`; so were a meeting's notes and actions and an activity's description (left out, or `missing`)."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    blank = "   "
+    meeting = Answers({"osv": osv_id, "fecha": "2021-06-10", "modalidad": "in_person", "temas": "needs", "notas": blank},
+                      {"acciones": [{"descripcion": blank, "responsable": blank, "fecha_limite": "2021-06-30"}]})
+    activity = Answers({"osv": osv_id, "fecha": "2021-07-03", "tipo": "mural_painting", "distrito": "Comas", "productos": "mural",
+                        "cantidad_mural": 1, "descripcion": blank}, {"participantes": [{"nacionalidad": "VE", "sexo": "F", "cantidad": 12}]})
+    cases = [
+        (MEMBERS, members(osv_id, [{**PERSON, "numero_documento": "41111111", "nombre_completo": blank}]),
+         [("miembros[1]/nombre_completo", "string_too_short")]),
+        (MEETING, kobo_json(MEETING, meeting),
+         [("notas", "string_too_short"), ("acciones[1]/descripcion", "string_too_short"), ("acciones[1]/responsable", "string_too_short")]),
+        (ACTIVITY, kobo_json(ACTIVITY, activity), [("descripcion", "string_too_short")]),
+    ]
+
+    for form, submission, told in cases:
+        answer = posted(webhook, submission, form.form_id)
+        assert answer.status_code == 422, answer.text
+        assert said(answer) == told
+        assert "spaces alone are no text" in answer.json()["errors"][0]["message"]
+        # Engagement's own API, given the body the webhook sends, says the same rules.
+        [command] = row_of(form, from_kobo_json(submission, form), spreadsheet=False).commands
+        own = engagement.post(command.path, json=command.body, params={"dry_run": "true"})
+        assert [e["rule"] for e in own.json()["errors"]] == [rule for _, rule in told], own.text
+    assert application_of(engagement).log_head() == 0  # nothing recorded
+
+    # An OSV's name of spaces goes to registry as posted, whose schema says the same.
+    [mapping] = row_of(MAPPING, from_kobo_json({"_uuid": "f8a", "nombre": blank, "distrito": "Comas", "fecha_mapeo": "2021-03-15"},
+                                               MAPPING), spreadsheet=False).commands
+    with pytest.raises(ValidationError) as refused:
+        OSVCreate.model_validate(mapping.body)
+    assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [(("name",), "string_too_short")]
+
+    # A phone of spaces is no phone, to engagement as to the webhook; two documents of spaces are no document, not one
+    # person given twice (whose second entry's role would go unchecked: two presidents).
+    president = {**PERSON, "numero_documento": blank, "rol": "president"}
+    answer = posted(webhook, members(osv_id, [{**PERSON, "numero_documento": "42222222", "telefono": blank}, president, president]))
+    assert said(answer) == [("miembros[2]/numero_documento", "number_with_document"), ("miembros[3]/rol", "one_president"),
+                            ("miembros[3]/numero_documento", "number_with_document")]
+    answer = posted(webhook, members(osv_id, [{**PERSON, "numero_documento": "42222222", "telefono": blank}]))
+    assert answer.status_code == 201, answer.text

@@ -17,7 +17,8 @@ Nothing is checked here that the APIs check: a value is converted only when
 the form says what it is (a label back to its XML value, an integer, a list
 of choices), and anything else goes as given, for the API to accept or to
 refuse in its own words. Blank optional answers are left out, so the API's
-defaults apply. The import's own rules are only those no single request can
+defaults apply; a webhook post's text answer of spaces alone goes as posted,
+for the API to tell it as it does (:func:`~services.imports.exports.from_kobo_json`). The import's own rules are only those no single request can
 see: a submission that registers nobody, or the same document twice.
 
 In an export (``spreadsheet``, not a webhook post, whose JSON Kobo writes
@@ -335,7 +336,7 @@ def loose_document(kind: Any, number: Any) -> tuple[str, str] | None:
     passport's, an asylum claim's or a Venezuelan cédula's of digits only without its leading zeros ("000940407" is
     "940407"); a cédula without its V- or E- ("V-18.765.432" is "18765432"); a card's number without the card's code
     typed before it ("CE 001234567" is "001234567")."""
-    if not kind or not number or str(kind) == "NINGUNO":
+    if not kind or not number or not str(number).strip() or str(kind) == "NINGUNO":  # no number: not a person to compare
         return None
     loose = re.sub(r"[\s.\-/]", "", str(number)).upper()
     if str(kind) == DocumentType.CEDULA_VE.value:
