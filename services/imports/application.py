@@ -519,14 +519,22 @@ class Importer:
         """A row refused for a date the import could not read (and nothing else it could not read): with the mistakes a
         dry run of its commands without those dates finds in its other cells (the API's words on the dates themselves
         left out: the import's are said), so the row is not fixed one mistake per round (tester 137 F6: a date then
-        an enum, run after run). Any other value it could not read: its own problems only. Nothing is recorded."""
+        an enum, run after run). Any other value it could not read: its own problems only. Nothing is recorded.
+
+        A date is left out of the commands whose own cell could not be read only: left out of every entry's, another
+        entry's date the import read and engagement refuses (before the earliest date, a board role for a minor on that
+        day) went unsaid (helper 200)."""
         own = [p for p in row.problems if p.rule not in CHECKED_ANYWAY]
         unread = {p.field for p in own if p.rule == DATE_RULE}
         if row.repeats or len(unread) != len(own) or any("." in name for name in unread):
             return in_entries_order(row, row.problems)
-        commands = [replace(command, body={k: v for k, v in command.body.items() if k not in unread}) for command in row.commands]
+        cells = {p.cell for p in own}
+        commands = [
+            replace(command, body={k: v for k, v in command.body.items() if command.sources.get(k) not in cells})
+            for command in row.commands
+        ]
         checked = self.run_row(replace(row, commands=commands, problems=[], repeats=[]), dry_run=True)
-        others = [p for p in checked.problems if p.field not in unread]
+        others = [p for p in checked.problems if p.cell not in cells]
         return in_entries_order(row, [*row.problems, *others])
 
     def _suggest(self, row: Row) -> int | None:

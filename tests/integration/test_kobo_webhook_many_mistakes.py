@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -26,7 +27,7 @@ from pydantic import ValidationError
 from services.imports.api import create_app as imports_app
 from services.imports.application import Bearer, Importer, Outcome, Services
 from services.imports.domain.commands import row_of
-from services.imports.exports import from_kobo_json
+from services.imports.exports import from_kobo_json, read_xlsx
 from services.imports.forms import shipped
 from services.imports.settings import ImportSettings
 from services.registry.schemas import OSVCreate
@@ -36,7 +37,7 @@ from shared.problems import MAX_LISTED_ERRORS
 from tests.support.api import Upstream
 from tests.support.clients import application_of
 from tests.support.identity import signed_in_headers
-from tests.support.kobo import Answers, kobo_json
+from tests.support.kobo import Answers, kobo_json, write_xlsx
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -346,3 +347,30 @@ def test_an_answer_of_spaces_alone_is_told_as_the_services_api_tells_it(engageme
                             ("miembros[3]/numero_documento", "number_with_document")]
     answer = posted(webhook, members(osv_id, [{**PERSON, "numero_documento": "42222222", "telefono": blank}]))
     assert answer.status_code == 201, answer.text
+
+
+def test_an_unread_date_on_one_entry_of_a_spreadsheet_row_leaves_the_other_entries_dates_checked(
+    engagement: TestClient, tmp_path: Path
+) -> None:
+    """Helper 200's leftover (b): a date the import could not read on one entry was dropped from every entry's command for
+    the dry run that finds the row's other mistakes, so another entry's date that only engagement refuses (before the
+    earliest date, a board role for a minor on that day) went unsaid until the first was put right."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    people = [
+        {**PERSON, "numero_documento": "41111111", "fecha_ingreso": "ayer"},  # the import cannot read it
+        {**PERSON, "numero_documento": "42222222", "fecha_ingreso": "1990-05-01"},  # before engagement's earliest date
+        {**PERSON, "numero_documento": "43333333", "rol": "president", "anio_nacimiento": 2010, "fecha_ingreso": "2021-04-01"},
+    ]
+    export = write_xlsx(tmp_path / "miembros.xlsx", MEMBERS, [Answers({"osv": osv_id}, {"miembros": people})])
+    [row] = [row_of(MEMBERS, submission) for submission in read_xlsx(export, MEMBERS).submissions]
+    urls = {"registry": "http://registry.invalid", "engagement": str(engagement.base_url)}
+
+    result = Importer(Services(urls, token(), transport=engagement._transport, sleep=lambda _: None)).run_row(row, dry_run=False)  # noqa: SLF001
+
+    assert result.outcome == Outcome.REFUSED
+    assert [(p.cell.row, p.field, p.rule) for p in result.problems] == [
+        (2, "joined_on", "date_as_excel_writes_it"),
+        (3, "joined_on", "not_before_earliest_date"),
+        (4, "role", "board_role_adult"),
+    ]
+    assert application_of(engagement).log_head() == 0  # nothing recorded
