@@ -102,7 +102,14 @@ from services.imports.refusals import (
     recorded_otherwise,
     suggesting_distinct,
 )
-from services.imports.schemachecks import first_entries, given_again, schema_errors
+from services.imports.schemachecks import (
+    DOCUMENT_FIELDS,
+    checked_alike,
+    first_entries,
+    given_again,
+    schema_errors,
+    without_document,
+)
 from services.registry.domain.duplicates import name_key, possible_duplicates
 from shared.idempotency.keys import header_value
 
@@ -477,9 +484,10 @@ class Importer:
         errors. A command the schema takes is sent all the same, for what only the service sees (an unknown OSV, a
         document registered already).
 
-        A person given again in the row (:attr:`Row.repeats`, refused for that already) is not sent at all
+        A person given again in the row (:attr:`Row.repeats`, refused for that already) is not sent with their document
         (:func:`~services.imports.schemachecks.given_again`): 700 entries of one registered DNI made 700 dry runs, each a
-        ``registration_refused`` entry on its holder's access log (tester 199 F4); it now gets one per document.
+        ``registration_refused`` entry on its holder's access log (tester 199 F4); it now gets one per document. What
+        engagement's application checks of their entry besides (:meth:`_checked_without_document`) is asked without it.
 
         The problems of a row of several commands (a members' submission, a command per entry) come in its entries' order
         (:func:`in_entries_order`), the main section's first: an unknown OSV, told in the first entry's refusal after a name
@@ -488,16 +496,46 @@ class Importer:
         problems: dict[Problem, None] = {}
         firsts = first_entries(row)
         told: dict[int, list[Problem]] = {}
+        answered: dict[int, Answer] = {}
+        alike: dict[tuple[Any, ...], Answer] = {}
         for place, command in enumerate(row.commands):
             if place in firsts:
-                problems.update(dict.fromkeys(given_again(command, told[firsts[place]])))
+                first = firsts[place]
+                again = given_again(command, told[first])
+                if schema_errors(command) is None:  # else the schema's words are engagement's whole answer
+                    again += self._checked_without_document(command, row.commands[first], answered.get(first), alike)
+                problems.update(dict.fromkeys(again))
                 continue
             errors = schema_errors(command) if self.listed is not None and len(problems) >= self.listed else None
             answer = Answer(422, {"errors": errors}, replayed=False) if errors else self._send(command, dry_run=True)
+            answered[place] = answer
             checks.append((command, answer))
             told[place] = [] if _accepted(answer) else _refusal(command, answer, seen, self._suggest(row))
             problems.update(dict.fromkeys(told[place]))
         return checks, in_entries_order(row, problems) if len(row.commands) > 1 else list(problems)
+
+    def _checked_without_document(
+        self, command: Command, first: Command, first_answer: Answer | None, alike: dict[tuple[Any, ...], Answer]
+    ) -> list[Problem]:
+        """What engagement's application says of a person given again (``command``, its schema taking it) besides their
+        document: a board role for a minor, a birth year by engagement's clock, the president's seat (helper 200). The
+        answer of the entry that gave the document first (``first``, ``first_answer``) stands when their entries are
+        alike in it (:func:`~services.imports.schemachecks.checked_alike`) and it was checked now, by engagement's
+        application (the schema took it, its key was free); else a dry run without the document
+        (:func:`~services.imports.schemachecks.without_document`), one per row for entries alike (``alike``). The
+        document is not looked up again, nor logged again on its holder's access log."""
+        values = checked_alike(command)
+        answer = alike.get(values)
+        if answer is None and first_answer is not None and checked_alike(first) == values and not (
+            first_answer.carried_out_before or first_answer.key_taken or schema_errors(first) is not None
+        ):
+            answer = first_answer
+        if answer is None:
+            answer = self._send(without_document(command), dry_run=True)
+        alike.setdefault(values, answer)
+        if _accepted(answer):
+            return []
+        return [p for p in problems_of(command, answer) if p.field not in DOCUMENT_FIELDS]
 
     def _with_the_others_mistakes(self, row: Row) -> list[Problem]:
         """The problems of a row refused before anything is sent, in its entries' order; when they are only people given

@@ -12,15 +12,20 @@ one per entry of ``miembros``); a row's other commands are one each, sent as the
 The problems listed are the service's own answers, but a person given again in a row (:func:`given_again`): refused
 for that before anything is sent, their entry is checked by its schema, and the dry run of the entry that gave their
 document first answers for the document, so that one registered document given 700 times is looked up (and logged on
-its holder's access log) once, not 700 times. Past the listed problems, the count is the schema's where the service
-would say more or otherwise: a birth year out of its range beside the entry's other mistakes (engagement checks it by
-its own clock, :func:`shared.schemas.application_rule`), or an entry whose Idempotency-Key an earlier version of it
-took (engagement names that instead of the body's mistakes).
+its holder's access log) once, not 700 times. What engagement's application checks of the entry besides its document
+(:data:`APPLICATION_CHECKED`) is answered by a dry run of it without its document (:func:`without_document`), one per
+row for entries alike, or by the first entry's when theirs are alike. Past the listed problems, the count is the
+schema's where the service would say more or otherwise: a birth year out of its range beside the entry's other mistakes
+(engagement checks it by its own clock, :func:`shared.schemas.application_rule`), or an entry whose Idempotency-Key an
+earlier version of it took (engagement names that instead of the body's mistakes; a person given again's key is not
+sent, nor told).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -66,13 +71,36 @@ def first_entries(row: Row) -> dict[int, int]:
     return found
 
 
+APPLICATION_CHECKED = ("birth_year", "role", "joined_on")
+"""The fields of a registration engagement's application checks besides its document and its OSV (the row's, one for
+every entry): the birth year by engagement's clock and against the joining year, a board role for an adult on the joining
+day, the president's seat."""
+DOCUMENT_FIELDS = frozenset({"document_type", "document_number"})
+
+
+def checked_alike(command: Command) -> tuple[Any, ...]:
+    """What engagement's application checks of ``command``'s entry besides its document (:data:`APPLICATION_CHECKED`):
+    two entries alike in it get the same answer to those checks."""
+    return tuple(command.body.get(name) for name in APPLICATION_CHECKED)
+
+
+def without_document(command: Command) -> Command:
+    """A person given again (``command``, refused for that already) as a registration without a document (``NINGUNO``),
+    under a key of its own that nothing records (a dry run keeps no key): its dry run has engagement check what it checks
+    of the entry besides its document (:data:`APPLICATION_CHECKED`) without looking the document up, nor logging that on
+    its holder's access log, again. Its answer's words on the document are not the entry's (:data:`DOCUMENT_FIELDS`)."""
+    body = {name: value for name, value in command.body.items() if name not in DOCUMENT_FIELDS} | {"document_type": "NINGUNO"}
+    return replace(command, body=body, key=f"check:{hashlib.sha256(command.key.encode()).hexdigest()}", document=None)
+
+
 def given_again(command: Command, first: list[Problem]) -> list[Problem]:
     """What a person given again in a row (refused for that already) is told besides, without a request: their entry's
     mistakes by its service's schema (:func:`schema_errors`: the document's form among them), and, when its document is
     not refused so, what the dry run of the entry that gave it first said of it (``first``, that entry's problems:
     engagement's ``person_already_registered``, the one word on a document only the service can give), on this entry's
     cell and ahead of the rest, as the import's "given twice" stood. What else only the service sees (an OSV's
-    president seat, a birth year by engagement's clock) is said once the repeat is taken out.
+    president seat, a birth year by engagement's clock) the importer asks of an entry its schema takes, without the
+    document (:func:`without_document`).
 
     The holder of a registered document is looked up, and the lookup logged on their access log, once per row and
     document, not once per entry naming them: 700 entries of one DNI made 700 dry runs and 700 entries on its holder's

@@ -374,3 +374,49 @@ def test_an_unread_date_on_one_entry_of_a_spreadsheet_row_leaves_the_other_entri
         (4, "role", "board_role_adult"),
     ]
     assert application_of(engagement).log_head() == 0  # nothing recorded
+
+
+def test_a_person_given_again_is_told_what_engagement_would_say_of_their_own_entry_without_a_second_lookup(
+    engagement: TestClient, webhook: TestClient, counted: CountingTransport
+) -> None:
+    """Helper 200's leftover (a): a person given again is not dry-run with their document (looked up once per post, tester
+    199 F4), so what only engagement's application checks of their entry went unsaid: a board role for a minor, a birth
+    year past engagement's clock, the president's seat taken. The submission is refused for the repeat all the same,
+    nothing of it recorded; the promoter is now told those too, in one round."""
+    osv_id = Upstream(application_of(engagement)).osv_mapped(mapped_on="2021-03-15")
+    president = engagement.post("/members", json={
+        "osv_id": osv_id, "full_name": "Carmen Huamán", "document_type": "DNI", "document_number": "49999999",
+        "nationality": "PE", "sex": "F", "joined_on": "2021-04-01", "role": "president",
+    })
+    assert president.status_code == 201, president.text
+    holder = engagement.post("/members", json={
+        "osv_id": osv_id, "full_name": "Rosa Quispe", "document_type": "DNI", "document_number": "41111111",
+        "nationality": "PE", "sex": "F", "joined_on": "2021-04-01",
+    })
+    assert holder.status_code == 201, holder.text
+    rosa = {**PERSON, "numero_documento": "41111111"}  # registered already: the first entry's dry run says so
+    people = [
+        rosa,
+        {**rosa, "rol": "board_member", "anio_nacimiento": 2015},  # a minor on the board
+        {**rosa, "anio_nacimiento": 2999},  # past this year, by engagement's clock
+        {**rosa, "rol": "president", "anio_nacimiento": 1980},  # the OSV has a president
+        {**rosa, "nombre_completo": "Rosa Q."},  # only the name differs: what the first entry's dry run said stands
+    ]
+
+    answer = posted(webhook, members(osv_id, people))
+
+    assert answer.status_code == 422, answer.text
+    again = "person_already_registered"
+    assert said(answer) == [
+        ("miembros[1]/numero_documento", again),
+        ("miembros[2]/numero_documento", again), ("miembros[2]/rol", "board_role_adult"),
+        ("miembros[3]/numero_documento", again), ("miembros[3]/anio_nacimiento", "birth_year_range"),
+        ("miembros[4]/numero_documento", again), ("miembros[4]/rol", "one_president"),
+        ("miembros[5]/numero_documento", again),
+    ]
+    roster = engagement.get(f"/osvs/{osv_id}/members", params={"masked": "true"})
+    assert len(roster.json()) == 2, roster.text  # nothing recorded: Carmen and Rosa, as before
+    # The first entry with its document; each repeat whose entry differs in what engagement's application checks, without.
+    assert counted.sent == [("POST", "/members", True)] * 4
+    log = engagement.get(f"/members/{holder.json()['id']}/access-log").json()
+    assert [(a["purpose"], a["disclosure"]) for a in log] == [("duplicate_check", "registration_refused")]  # looked up once
