@@ -7,6 +7,10 @@ listed and ``errors_not_listed`` counting the rest, after a dry run of every mem
 entries whose errors it lists; past them, an entry engagement's request schema refuses is counted by that schema, in
 engagement's words, and one the schema takes is still sent (only engagement knows a document registered already).
 
+The later stories are the other ways a submission's mistakes came one round at a time, or in other words than
+engagement's (testers 199 F2, F4, F5, F8, helper 200): every mistake comes in one answer, in the entries' order, as
+engagement's own API says it.
+
 Engagement is real, in this process, answering the webhook's requests through a transport that counts them;
 registry's mapping of the OSV is handed to it.
 """

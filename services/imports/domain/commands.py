@@ -18,8 +18,9 @@ the form says what it is (a label back to its XML value, an integer, a list
 of choices), and anything else goes as given, for the API to accept or to
 refuse in its own words. Blank optional answers are left out, so the API's
 defaults apply; a webhook post's text answer of spaces alone goes as posted,
-for the API to tell it as it does (:func:`~services.imports.exports.from_kobo_json`). The import's own rules are only those no single request can
-see: a submission that registers nobody, or the same document twice.
+for the API to tell it as it does (:func:`~services.imports.exports.from_kobo_json`).
+The import's own rules are only those no single request can see: a
+submission that registers nobody, or the same document twice.
 
 In an export (``spreadsheet``, not a webhook post, whose JSON Kobo writes
 in ISO 8601 as the APIs take it), a ``date`` question's answer is read as
