@@ -252,12 +252,14 @@ def record_departure(member_id: UUID, body: DepartureCreate, engagement: Engagem
 @members.post(
     "/{member_id}/memberships", status_code=status.HTTP_201_CREATED, response_model=MembershipPublic, dependencies=WRITES, responses=OSV_NOT_HEARD_OF
 )
+@route_body_rules(member_look_ups)
 def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep, response: Response) -> MembershipPublic:
     """Record that a registered person joined another OSV, or rejoined one (records `MemberJoined`).
 
     A rejoining dated before the day the person left that OSV is 422 `stays_apart` on `joined_on`, naming the earlier
     membership: a person's stays in one OSV never overlap (the day they left, or later, is taken). The answer carries
-    the member's new `ETag`."""
+    the member's new `ETag`. An OSV engagement has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in
+    the same 422 as the body's other mistakes."""
     member = engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on)
     tagged(response, member.version)
     return MembershipPublic.of(member.latest_membership)

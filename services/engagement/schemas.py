@@ -121,7 +121,8 @@ _AN_ID = TypeAdapter(UUID)
 
 
 def member_look_ups(path: Mapping[str, Any], body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A registration's mistake the schema does not see, for a body refused for other mistakes to name it in the same 422
+    """A registration's or a joining's (``POST /members/{id}/memberships``) mistake the schema does not see, for a body
+    refused for other mistakes to name it in the same 422
     (:func:`~shared.problems.route_body_rules`), as :meth:`Engagement.registered_member
     <services.engagement.application.Engagement.registered_member>` names it for a body the schema took: an OSV this
     service has not heard of (422 ``osv_mapped_in_registry``, the 422 carrying ``Retry-After``). A Kobo submission naming

@@ -438,6 +438,20 @@ def test_a_registration_naming_an_unknown_osv_with_mistakes_of_its_own_is_told_t
     assert "Retry-After" not in known.headers
 
 
+def test_a_joining_naming_an_unknown_osv_with_a_mistake_of_its_own_is_told_both_in_one_422(client: TestClient) -> None:
+    """Helper 201: as a registration (tester 199 F5), a member's joining of another OSV was told its role's mistake, and
+    the unknown OSV only once that was put right."""
+    member = join(client)
+    before = head(client)
+
+    answer = client.post(f"/members/{member['id']}/memberships", json={"osv_id": str(uuid4()), "role": "chief", "joined_on": "2024-04-01"})
+
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["rule"]) for e in answer.json()["errors"]] == [("osv_id", "osv_mapped_in_registry"), ("role", "enum")]
+    assert answer.headers["Retry-After"] == str(LAG_RETRY_AFTER_SECONDS)
+    assert head(client) == before  # nothing recorded
+
+
 def test_a_person_joins_only_an_osv_registry_has_mapped_and_not_dissolved(client: TestClient) -> None:
     unknown = problem_of(client.post("/members", json=a_person(osv_id=str(uuid4()))), 422)
     assert (unknown["field"], unknown["rule"]) == ("osv_id", "osv_mapped_in_registry")
