@@ -221,10 +221,10 @@ def get_member(
     a joining date) read it with `masked=true`: no purpose, no entry in the access log."""
     reading = reader(caller, purpose, masked=masked)
     member = engagement.read_member(member_id=member_id, reader=reading)
-    seen = seen_by(reading, engagement)
-    if seen is None:  # a focal point's read has no ETag: it would move with another district's changes (tester 163 F4)
-        tagged(response, member.version)
-    return MemberPublic.of(member, plain=reading.plain, seen=seen, merged=engagement.merged_records(member))
+    public = MemberPublic.of(member, plain=reading.plain, seen=seen_by(reading, engagement), merged=engagement.merged_records(member))
+    if public.version is not None:  # a focal point's read has no ETag: it would move with another district's changes (tester 163 F4)
+        tagged(response, public.version)  # the merged records' events counted: their changes show here too (helper 194)
+    return public
 
 
 @members.get("/{member_id}/access-log", response_model=list[AccessPublic], dependencies=[Depends(requires(Permission.ACCESS_LOG_READ))])
@@ -261,7 +261,7 @@ def join_osv(member_id: UUID, body: MembershipCreate, engagement: EngagementDep,
     the member's new `ETag`. An OSV engagement has not heard of is 422 `osv_mapped_in_registry` with `Retry-After`, in
     the same 422 as the body's other mistakes."""
     member = engagement.join_osv(member_id=member_id, osv_id=body.osv_id, role=body.role, joined_on=body.joined_on)
-    tagged(response, member.version)
+    tagged(response, engagement.version_of(member))
     return MembershipPublic.of(member.latest_membership)
 
 
@@ -276,7 +276,7 @@ def change_role(
     member = engagement.change_role(
         member_id=member_id, membership_id=membership_id, role=body.role, changed_on=body.changed_on, expected=expected
     )
-    tagged(response, member.version)
+    tagged(response, engagement.version_of(member))
     return MembershipPublic.of(member.membership(membership_id))
 
 
@@ -290,7 +290,7 @@ def leave_membership(
     member = engagement.record_departure(
         member_id=member_id, left_on=body.left_on, reason=body.reason, membership_id=membership_id
     )
-    tagged(response, member.version)
+    tagged(response, engagement.version_of(member))
     return MembershipPublic.of(member.membership(membership_id))
 
 
@@ -308,7 +308,7 @@ def correct_joining_date(
     Reporting counts the joining in the phase of the corrected day, the past phases included. With `If-Match`, a
     member changed since that `ETag` is 412 `current_version`; the answer carries the member's new `ETag`."""
     member = engagement.correct_joining_date(member_id=member_id, membership_id=membership_id, joined_on=body.joined_on, expected=expected)
-    tagged(response, member.version)
+    tagged(response, engagement.version_of(member))
     return MembershipPublic.of(member.membership(membership_id))
 
 
@@ -326,8 +326,7 @@ def correct_personal_data(member_id: UUID, body: CorrectionCreate, engagement: E
     `duplicate_check`, disclosure `correction_refused`), for a dry run too.
     With `If-Match`, a member changed since that `ETag` is 412 `current_version`; the answer carries the new `ETag`."""
     member = engagement.correct_personal_data(member_id, **body.changes(), expected=expected)  # type: ignore[arg-type]
-    tagged(response, member.version)
-    return member_answered(member, engagement)
+    return answered(response, member_answered(member, engagement))
 
 
 @members.post(
@@ -384,7 +383,7 @@ def enrol_participant(member_id: UUID, body: ParticipationCreate, engagement: En
     `enrol_once`, also when a record merged into the member was enrolled in it (naming that record).
     """
     member = engagement.enrol_participant(member_id=member_id, grant_id=body.grant_id, enrolled_on=body.enrolled_on)
-    tagged(response, member.version)  # the member's new ETag, as for a membership's changes
+    tagged(response, engagement.version_of(member))  # the member's new ETag, as for a membership's changes
     return ParticipationPublic.of(member.participations[body.grant_id])
 
 
@@ -397,7 +396,7 @@ def withdraw_participant(
     Through a survivor, a project the person took part in under a record merged into it is withdrawn where it is recorded
     (the answer's `recorded_on` names that record), as `GET /members/{member_id}` lists it."""
     member, holder = engagement.withdraw_participant(member_id=member_id, grant_id=grant_id, withdrew_on=body.withdrew_on)
-    tagged(response, member.version)
+    tagged(response, engagement.version_of(member))
     return ParticipationPublic.of(holder.participations[grant_id], recorded_on=None if holder is member else holder.id)
 
 

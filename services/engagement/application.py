@@ -222,11 +222,11 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
     ) -> Member:
         """The member, with a new role in one membership from ``changed_on``; 409 ``osv_not_dissolved`` when dated after
         the OSV's dissolution (a dissolved OSV elects no one). 412 ``current_version`` when ``expected`` (an ``If-Match``'s
-        versions) does not name the member's version: two staff giving one member two roles at once, the later would
-        silently stand."""
+        versions) does not name the member's (:meth:`version_of`): two staff giving one member two roles at once, the
+        later would silently stand."""
         member = self.get_member(member_id)
         member.membership(membership_id)
-        check_version("the member", member.version, expected)
+        check_version("the member", self.version_of(member), expected)
         membership = member.change_role(membership_id, role, changed_on)
         self.osvs.require_not_dissolved(membership.osv_id, on=changed_on, dated="changed_on")
         roster = self._roster_of(membership.osv_id)
@@ -258,11 +258,11 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         nothing is recorded when it is the same day. 409 ``osv_not_dissolved`` for a day after the OSV's dissolution. A
         record merged into another since is not refused (its memberships are corrected where they were recorded). The
         roster counts no dates: it stays. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not
-        name the member's version (:func:`shared.preconditions.check_version`).
+        name the member's version (:meth:`version_of`, :func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
         membership = member.membership(membership_id)
-        check_version("the member", member.version, expected)
+        check_version("the member", self.version_of(member), expected)
         attended = self._meetings_attended(member)  # before the correction changes the membership
         if member.correct_joining(membership_id, joined_on, self.today()):
             self.osvs.require_not_dissolved(membership.osv_id, on=joined_on, dated="joined_on")
@@ -293,10 +293,10 @@ class Engagement(Merging, Fieldwork, Forgetting, ServiceApplication):
         person no lookup finds, whom the correction asked again re-keys). A document type that changed counts the
         member's active memberships again (``OSVDocumentsCounted``, counts only). 409 ``not_erased`` once erased;
         nothing is recorded when nothing changes. 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions)
-        does not name the member's version (:func:`shared.preconditions.check_version`).
+        does not name the member's version (:meth:`version_of`, :func:`shared.preconditions.check_version`).
         """
         member = self.get_member(member_id)
-        check_version("the member", member.version, expected)
+        check_version("the member", self.version_of(member), expected)
         identity, document_type = member.document_identity, member.document_type
         own, forms = self._document_index_of(member) if not isinstance(document, Unchanged) else (None, [])
         if not member.correct(

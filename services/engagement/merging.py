@@ -32,10 +32,10 @@ class Merging:
         finds the survivor); its personal data stays sealed under its own key, forgotten when the survivor is erased.
         Nothing personal is read out: no access log records it. 404 for an unknown ``survivor_id`` (``member_id``) or
         ``duplicate_id``; 412 ``current_version`` when ``expected`` (an ``If-Match``'s versions) does not name the
-        survivor's version; the domain's 409s and 422.
+        survivor's version (:meth:`version_of`); the domain's 409s and 422.
         """
         survivor = self.get_member(survivor_id)  # type: ignore[attr-defined]
-        check_version("the member", survivor.version, expected)
+        check_version("the member", self.version_of(survivor), expected)
         duplicate = self.load(duplicate_id, Member, DuplicateMemberNotFoundError)  # type: ignore[attr-defined]
         duplicate.merge_into(survivor, self.today(), self.merged_records(survivor))  # type: ignore[attr-defined]
         saved: list[Any] = [duplicate, survivor]
@@ -49,6 +49,15 @@ class Merging:
     def merged_records(self, member: Member) -> list[Member]:
         """The records merged into ``member``, in the order they were merged (none for most)."""
         return [self.get_member(duplicate_id) for duplicate_id in member.merged_from]  # type: ignore[attr-defined]
+
+    def version_of(self, member: Member) -> int:
+        """The version the member's ``ETag`` gives (``version`` in their read): the events they recorded and those of the
+        records merged into them, whose memberships and participations their read shows. It was the member's own alone,
+        and stood still when a withdrawal, a role or a departure recorded on a merged record changed what the read shows
+        (helper 194). Each of those records only grows, so the sum moves with any change to what the read shows: a tag
+        is given to one state only; and since a record merged in adds its own events, none given before the merge
+        matches after it."""
+        return member.version + sum(record.version for record in self.merged_records(member))
 
     def merged_memberships(self, member: Member) -> list[Membership]:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""

@@ -448,8 +448,9 @@ class MemberPublic(BaseModel):
     personal_data: str = Field(description="`kept`, or `erased` once the person was forgotten.")
     disclosed: bool = Field(description="Whether the personal data is shown (a logged read), or masked.")
     version: int | None = Field(
-        description="How many events the member has recorded (the `ETag`); null to a focal point, whose read leaves out the "
-        "memberships of other districts: their changes would move it."
+        description="How many events the member has recorded, with those of the records merged into it (`merged_from`), "
+        "whose memberships and participations are shown here: the `ETag`, which moves with any change to them. Null to a "
+        "focal point, whose read leaves out the memberships of other districts: their changes would move it."
     )
     merged_into: UUID | None = Field(
         default=None,
@@ -473,7 +474,7 @@ class MemberPublic(BaseModel):
         and participations in the others are left out, and the current membership is one of those left (at least one:
         a member none of whose OSVs is in scope is 404 before). None: all of Lima. ``merged``: the records merged into
         the member, whose memberships and participations are the person's too, each shown with the record it is recorded
-        on."""
+        on, and whose events count in ``version`` (the ``ETag``: :meth:`~services.engagement.merging.Merging.version_of`)."""
         records: list[tuple[Member, UUID | None]] = [(member, None), *((record, record.id) for record in merged or [])]
         memberships = [(m, on) for record, on in records for m in record.memberships.values() if seen is None or seen(m.osv_id)]
         participations = [(p, on) for record, on in records for p in record.participations.values() if seen is None or seen(p.osv_id)]
@@ -495,7 +496,7 @@ class MemberPublic(BaseModel):
             participations=[ParticipationPublic.of(p, on) for p, on in participations],
             personal_data=member.personal_data,
             disclosed=plain and member.personal_data != "erased",
-            version=dryrun.version_shown(member) if seen is None else None,
+            version=sum(dryrun.version_shown(record) for record, _ in records) if seen is None else None,  # Merging.version_of
             merged_into=member.merged_into,
             merged_on=member.merged_on,
             merged_from=list(member.merged_from),

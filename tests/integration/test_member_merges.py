@@ -91,12 +91,13 @@ def test_a_merged_duplicate_leads_to_the_survivor_and_takes_no_new_record_of_the
     assert merged.status_code == 201, merged.text
     body = merged.json()
     assert body["id"] == survivor["id"] and body["merged_from"] == [duplicate["id"]] and body["full_name"] == "[masked]"
-    assert merged.headers["etag"] == f'"{body["version"]}"' and body["version"] == survivor["version"] + 1
     listed = {m["osv_id"]: m["recorded_on"] for m in body["memberships"]}
     assert listed == {comas: None, los_olivos: duplicate["id"]}
     # The duplicate says where it went.
     read = client.get(f"/members/{duplicate['id']}", params={"masked": "true"}).json()
     assert (read["merged_into"], read["merged_on"] is not None, read["merged_from"]) == (survivor["id"], True, [])
+    # The survivor's version, its ETag, counts the duplicate's events too: what it shows of it (helper 194).
+    assert merged.headers["etag"] == f'"{body["version"]}"' and body["version"] == survivor["version"] + 1 + read["version"]
     # Its old PTP finds the survivor, and registers no one again: a lookup and a registration name the survivor.
     assert lookup(client, "PTP", PTP).json()["id"] == survivor["id"]
     again = client.post("/members", json={
@@ -369,3 +370,72 @@ def test_every_answer_about_the_survivor_is_what_its_read_shows(client: TestClie
     assert erased.json() == read()
     assert {m["osv_id"] for m in erased.json()["memberships"]} == {comas, los_olivos}
     assert [p["recorded_on"] for p in erased.json()["participations"]] == [duplicate["id"]]
+
+
+def test_the_survivors_etag_moves_with_what_it_shows_of_the_duplicate(client: TestClient) -> None:
+    """The survivor's ``ETag`` was its own version alone: a withdrawal, a role or a departure recorded on the duplicate
+    changed the survivor's read and left its tag as it was, so a client holding it passed a stale ``If-Match`` (helper
+    194). It counts the duplicate's events too: it moves with all the read shows, and stays while nothing changes."""
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    grant_id = fund_osv(client, los_olivos)
+    assert client.post(f"/members/{duplicate['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-06-01"}).status_code == 201
+    merged = merge(client, survivor["id"], duplicate["id"])
+    assert merged.status_code == 201, merged.text
+
+    def read(member_id: str = survivor["id"]) -> Any:
+        answer = client.get(f"/members/{member_id}", params={"masked": "true"})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["etag"] == f'"{answer.json()["version"]}"'
+        return answer
+
+    # The merge's answer carries the tag a read gives; read again with nothing changed, the same tag.
+    first = read()
+    assert merged.headers["etag"] == first.headers["etag"] == read().headers["etag"]
+    duplicates_tag = read(duplicate["id"]).headers["etag"]
+    # Each change recorded on the duplicate, where the survivor's read shows it, moves the survivor's tag.
+    membership_id = duplicate["memberships"][0]["membership_id"]
+    tags = [first.headers["etag"]]
+    for path, body in (
+        (f"participations/{grant_id}/withdrawal", {"withdrew_on": "2024-09-01"}),
+        (f"memberships/{membership_id}/role", {"role": "board_member", "changed_on": "2024-10-01"}),
+        (f"memberships/{membership_id}/departure", {"left_on": "2024-11-01", "reason": "moved_in_peru"}),
+    ):
+        changed = client.post(f"/members/{duplicate['id']}/{path}", json=body)
+        assert changed.status_code == 200, changed.text
+        assert changed.headers["etag"] == read(duplicate["id"]).headers["etag"]  # the duplicate's own tag, as before
+        tags.append(read().headers["etag"])
+    assert len(set(tags)) == len(tags), tags
+    shown = read().json()
+    assert shown["participations"][0]["withdrew_on"] == "2024-09-01" and shown["memberships"][1]["status"] == "left"
+    # The tag held before those changes is stale: a correction sent with it is refused, with the tag a read gives now.
+    stale = client.post(f"/members/{survivor['id']}/correction", json={"phone": "+51 911 111 111"}, headers={"If-Match": tags[0]})
+    assert_problem(stale, 412, "If-Match", "current_version")
+    assert stale.headers["etag"] == tags[-1] and stale.json()["current_version"] == shown["version"]
+    corrected = client.post(f"/members/{survivor['id']}/correction", json={"phone": "+51 911 111 111"}, headers={"If-Match": tags[-1]})
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.headers["etag"] == read().headers["etag"] != tags[-1]
+    # The duplicate's read shows nothing of the survivor's: the survivor's correction left its tag as it was.
+    assert read(duplicate["id"]).headers["etag"] != duplicates_tag  # moved by its own three changes
+    assert read(duplicate["id"]).headers["etag"] == changed.headers["etag"]
+
+
+def test_a_withdrawal_through_the_survivor_answers_the_survivors_new_etag(client: TestClient) -> None:
+    """Withdrawn through the survivor, a project recorded on the duplicate is withdrawn there: the answer's ``ETag`` was
+    the survivor's own version, unchanged, so an ``If-Match`` built from it passed on a read that no longer showed what
+    the client saw (helper 194). It is the tag the survivor's read gives now, and a role given with it is taken."""
+    survivor, duplicate, _, los_olivos = yusmary_twice(client)
+    grant_id = fund_osv(client, los_olivos)
+    assert client.post(f"/members/{duplicate['id']}/participations", json={"grant_id": grant_id, "enrolled_on": "2024-06-01"}).status_code == 201
+    before = merge(client, survivor["id"], duplicate["id"]).headers["etag"]
+
+    withdrew = client.post(f"/members/{survivor['id']}/participations/{grant_id}/withdrawal", json={"withdrew_on": "2024-09-01"})
+
+    assert withdrew.status_code == 200, withdrew.text
+    now = client.get(f"/members/{survivor['id']}", params={"masked": "true"}).headers["etag"]
+    assert withdrew.headers["etag"] == now != before
+    own = survivor["memberships"][0]["membership_id"]
+    role = {"role": "board_member", "changed_on": "2024-10-01"}
+    assert_problem(client.post(f"/members/{survivor['id']}/memberships/{own}/role", json=role, headers={"If-Match": before}), 412, "If-Match", "current_version")
+    taken = client.post(f"/members/{survivor['id']}/memberships/{own}/role", json=role, headers={"If-Match": now})
+    assert taken.status_code == 200, taken.text
+    assert taken.headers["etag"] == client.get(f"/members/{survivor['id']}", params={"masked": "true"}).headers["etag"]
