@@ -307,6 +307,13 @@ class ParticipationWithdrawalCreate(Command):
     withdrew_on: IsoDate = Field(description="When the member stopped taking part.")
 
 
+KEPT_BEFORE = (
+    " Absent from an answer first given before the field was added, which a retry with the same `Idempotency-Key` gets "
+    "again as it was given: read it as null (what such an answer listed was the member's own)."
+)
+"""A ``recorded_on``'s word on a replayed answer kept before it existed (helper 194): replayed as given, never filled."""
+
+
 class RoleHeldPublic(BaseModel):
     role: Role = Field(description=ROLE_DESCRIPTION)
     since: date = Field(description="From when the member held it.")
@@ -325,7 +332,7 @@ class MembershipPublic(BaseModel):
     recorded_on: UUID | None = Field(
         default=None,
         description="For a membership of a record merged into this member: that record's id, where commands about the "
-        "membership (its departure, role, joining date) go; null for the member's own.",
+        "membership (its departure, role, joining date) go; null for the member's own." + KEPT_BEFORE,
     )
 
     @classmethod
@@ -352,7 +359,7 @@ class ParticipationPublic(BaseModel):
     recorded_on: UUID | None = Field(
         default=None,
         description="For a participation of a record merged into this member: that record's id, where its withdrawal goes; "
-        "null for the member's own.",
+        "null for the member's own." + KEPT_BEFORE,
     )
 
     @classmethod

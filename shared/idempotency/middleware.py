@@ -440,7 +440,8 @@ HEADER_PARAMETER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": (
         "A unique key for this request (a UUID v4 is best); send the same key again to retry it safely. "
-        "The same key with the same request gets the first answer again (`Idempotent-Replayed: true`), "
+        "The same key with the same request gets the first answer again (`Idempotent-Replayed: true`), as it was "
+        "first given: a field added to the answers since is absent from it; "
         "at most once carried out, even across a crash; with another request 422 "
         "(rule `idempotency_key_reused`, `same_request: false`; the same request sent by another caller: "
         "`same_request: true`, carried out for them); while the first is still running 409 (`idempotent_request_in_progress`); "

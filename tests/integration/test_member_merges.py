@@ -17,6 +17,7 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from shared.idempotency import IdempotentRequest
 from tests.integration.test_engagement_api import fund_osv, map_osv, registry_publishes
 from tests.integration.test_fieldwork_api import FUTURE, a_meeting, an_activity, mistakes_of
 from tests.support.api import assert_problem, look_up
@@ -439,3 +440,33 @@ def test_a_withdrawal_through_the_survivor_answers_the_survivors_new_etag(client
     taken = client.post(f"/members/{survivor['id']}/memberships/{own}/role", json=role, headers={"If-Match": now})
     assert taken.status_code == 200, taken.text
     assert taken.headers["etag"] == client.get(f"/members/{survivor['id']}", params={"masked": "true"}).headers["etag"]
+
+
+def test_a_participation_answer_kept_before_recorded_on_is_replayed_as_given_and_documented(client: TestClient) -> None:
+    """An enrolment's answer kept before participations carried ``recorded_on`` (helper 194's note) is replayed to its
+    retry as it was first given, without the field, never filled in; the answer's schema does not require it, and says
+    to read it as null then, as the ``Idempotency-Key`` header says a replay lacks what answers gained since."""
+    survivor, _, comas, _ = yusmary_twice(client)
+    grant_id = fund_osv(client, comas)
+    key = str(uuid4())
+    enrolment = {"grant_id": grant_id, "enrolled_on": "2024-06-01"}
+    first = client.post(f"/members/{survivor['id']}/participations", json=enrolment, headers={"Idempotency-Key": key})
+    assert first.status_code == 201 and first.json()["recorded_on"] is None, first.text
+    # Kept as a release before recorded_on kept it.
+    answers, request_id = application_of(client).answers, IdempotentRequest.id_for("engagement", key)
+    kept = answers.find(request_id, key)
+    assert kept is not None
+    old = {name: value for name, value in json.loads(kept.body).items() if name != "recorded_on"}
+    answers.drop(request_id)
+    answers.keep(request_id, key, kept.fingerprint, kept.status, kept.headers, json.dumps(old).encode(), {survivor["id"]: 3})
+
+    again = client.post(f"/members/{survivor['id']}/participations", json=enrolment, headers={"Idempotency-Key": key})
+
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", again.text
+    assert again.json() == old and again.headers["etag"] == first.headers["etag"]
+    spec = client.get("/openapi.json").json()
+    schema = spec["components"]["schemas"]["ParticipationPublic"]
+    assert "recorded_on" not in schema["required"] and "read it as null" in schema["properties"]["recorded_on"]["description"]
+    enrol = spec["paths"]["/members/{member_id}/participations"]["post"]
+    [header] = [p for p in enrol["parameters"] if p["name"] == "Idempotency-Key"]
+    assert "a field added to the answers since is absent from it" in header["description"]
