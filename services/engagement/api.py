@@ -424,7 +424,8 @@ def hold_meeting(osv_id: UUID, body: MeetingCreate, engagement: EngagementDep) -
     """Record a follow-up meeting with an OSV and the actions it agreed (records `FollowUpMeetingHeld`).
 
     An attendee merged into another member (one person recorded twice) is 409 `member_not_merged`, naming the member to
-    name instead."""
+    name instead, unless an attendee listed before it is refused: then the 422 names every attendee refused, as an
+    activity's participants are read in their order."""
     follow_up, meeting = engagement.hold_meeting(
         osv_id=osv_id,
         held_on=body.held_on,
@@ -525,7 +526,8 @@ def report_activity(body: ActivityCreate, engagement: EngagementDep) -> Activity
     A `grant_id` names a grant of the same OSV, made by `held_on` and not closed before it (409 `grant_open`), nor
     withdrawn in funding as entered in error (409 `grant_not_withdrawn`, field `grant_id`, whatever the date: an activity
     recorded on it before the withdrawal stays as recorded). A participant merged into another member (one person
-    recorded twice) is 409 `member_not_merged`, naming the member to list instead."""
+    recorded twice) is 409 `member_not_merged`, naming the member to list instead, unless a participant listed before it
+    is refused: then the 422 names every participant refused."""
     activity = engagement.report_activity(
         osv_id=body.osv_id,
         held_on=body.held_on,

@@ -177,7 +177,7 @@ class MeetingCreate(Command):
         description="Members who attended, each a member of this OSV on `held_on` (joined by then, not left before; a member of an OSV "
         "merged into it counts) and not erased (count a person erased in `other_attendees`) (422 `known_member`), once (422 "
         "`unique_attendees`); a record merged into another member is named by that member (409 `member_not_merged`, naming "
-        "it); never published.",
+        "it, unless an attendee before it is refused: then the 422 names every one refused); never published.",
     )
     other_attendees: NotNegativeCount = Field(
         default=0, description="Others present, not members (staff, officials): 0 or more (422 `not_negative`)."
@@ -364,7 +364,8 @@ class ParticipantCreate(Command):
         default=None,
         description="A registered member: nationality and sex are theirs; an id of no member is 422 `known_member` (every "
         "such participant in one answer, with the body's other mistakes). A record merged into another member is listed by "
-        "that member (409 `member_not_merged`, naming it), so that one person is counted once.",
+        "that member (409 `member_not_merged`, naming it, unless a participant before it is refused: then the 422 names "
+        "every one refused), so that one person is counted once.",
     )
     person_id: UUID | None = Field(
         default=None,

@@ -70,7 +70,9 @@ class Fieldwork:
         """Record a meeting; the follow-up comes back too, holding the meeting's action items."""
         osv = self.osvs.require_active(osv_id, on=held_on, dated="held_on")
         attendees = self.members_by_id(attendee_member_ids)  # each read once, for both checks
-        self.check_attendees_not_merged(attendee_member_ids, attendees)  # 409 naming the member it went into (tester 187 F5)
+        # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
+        known = self.members_of(osv_id, attendees, on=held_on)
+        self.check_attendees_not_merged(attendee_member_ids, attendees, known)  # 409 naming the member it went into (tester 187 F5)
         follow_up = self.find_follow_up(osv_id) or FollowUp(osv_id=osv_id)
         meeting = follow_up.hold_meeting(
             held_on,
@@ -80,8 +82,7 @@ class Fieldwork:
             other_attendees,
             notes,
             action_items,
-            # Another OSV's member, or one erased since: 422 (tester 163 F10, tester 166 observation).
-            known_members=self.members_of(osv_id, attendees, on=held_on),
+            known_members=known | self.merged_among(attendees),  # one after a refused attendee: its 409 waits, as above
             today=self.today(),
             mapped_on=osv.mapped_on,
         )
@@ -96,9 +97,7 @@ class Fieldwork:
         not, the 404 is said once the body is put right). An attendee merged into another record (409) waits for the
         body to be put right."""
         found = self.members_by_id(a for a in attendee_member_ids if a is not None)
-        merged = {a for a, member in found.items() if member is not None and member.merged_into is not None and member.erased_on is None
-                  and member.erasure_begun_on is None}  # check_attendees_not_merged's 409
-        known = self.members_of(osv_id, found, on=held_on) | merged
+        known = self.members_of(osv_id, found, on=held_on) | self.merged_among(found)  # check_attendees_not_merged's 409
         return [m for m in attendee_mistakes(attendee_member_ids, known) if isinstance(m, UnknownAttendeeError)]  # repeats: the body's
 
     @retried_on_collision

@@ -8,7 +8,7 @@ The rules are the domain's (:mod:`services.engagement.domain.merges`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -63,15 +63,36 @@ class Merging:
         """The memberships of the records merged into ``member``: the person's too, recorded where they were."""
         return [m for record in self.merged_records(member) for m in record.memberships.values()]
 
-    def check_attendees_not_merged(self, attendee_member_ids: Sequence[UUID], found: Mapping[UUID, Member | None]) -> None:
+    def check_attendees_not_merged(
+        self, attendee_member_ids: Sequence[UUID], found: Mapping[UUID, Member | None], known: Collection[UUID]
+    ) -> None:
         """409 ``member_not_merged`` on the first of a meeting's attendees merged into another record (tester 187 F5): the
         person is named by the member it went into, as for any new record of them. One erased or being erased is left
         to the meeting's 422 ``known_member``, which tells nothing of them. ``found``: the attendees as read
-        (:meth:`~services.engagement.application.Engagement.members_by_id`)."""
+        (:meth:`~services.engagement.application.Engagement.members_by_id`); ``known``: those who count
+        (:meth:`~services.engagement.application.Engagement.members_of`).
+
+        In the list's order, as an activity's participants are: an attendee before it that the meeting refuses (not
+        ``known``, or named twice) leaves the 409 to wait, and the meeting's 422 names every attendee it refuses. A
+        merged record was answered 409 wherever it stood, a stranger before it unsaid (tester 196 F4)."""
+        named: set[UUID] = set()
+        merged = self.merged_among(found)
         for index, member_id in enumerate(attendee_member_ids):
             member = found.get(member_id)
-            if member is not None and member.erased_on is None and member.erasure_begun_on is None:
+            if member is not None and member_id in merged:
                 member.check_not_merged(f"attendee_member_ids.{index}", f"member {member_id}", "name member {into} instead")
+            if member_id not in known or member_id in named:
+                return  # the meeting's 422 (Fieldwork.hold_meeting), as an activity's participants' (Fieldwork._participants)
+            named.add(member_id)
+
+    @staticmethod
+    def merged_among(found: Mapping[UUID, Member | None]) -> set[UUID]:
+        """Those of the members ``found`` merged into another record, and neither erased nor being erased: a meeting's
+        attendees answered 409 ``member_not_merged`` (:meth:`check_attendees_not_merged`), never 422 ``known_member``."""
+        return {
+            member_id for member_id, member in found.items()
+            if member is not None and member.merged_into is not None and member.erased_on is None and member.erasure_begun_on is None
+        }
 
     def person_of(self, member: Member) -> Member:
         """The member a record was merged into, or the record itself: whose person a read shows."""

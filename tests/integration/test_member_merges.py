@@ -470,3 +470,29 @@ def test_a_participation_answer_kept_before_recorded_on_is_replayed_as_given_and
     enrol = spec["paths"]["/members/{member_id}/participations"]["post"]
     [header] = [p for p in enrol["parameters"] if p["name"] == "Idempotency-Key"]
     assert "a field added to the answers since is absent from it" in header["description"]
+
+
+def test_a_meetings_attendees_are_judged_in_their_order_as_an_activitys_participants_are(client: TestClient) -> None:
+    """A meeting naming a stranger, then the duplicate, was 409 ``member_not_merged`` and the stranger unsaid, while an
+    activity listing them so was 422 ``known_member`` (tester 196 F4). Both read their list in its order: a refused
+    row before the merged record is the 422, naming every row refused; the merged record first is the 409."""
+    survivor, duplicate, comas, los_olivos = yusmary_twice(client)
+    assert merge(client, survivor["id"], duplicate["id"]).status_code == 201
+    stranger = str(uuid4())
+
+    def meeting(*attendees: str) -> Any:
+        return client.post(f"/osvs/{los_olivos}/meetings", json=a_meeting(attendee_member_ids=list(attendees)))
+
+    def activity(*members: str) -> Any:
+        participants = [{"member_id": member_id} for member_id in members]
+        return client.post("/activities", json=an_activity(comas, held_on="2025-02-22", direct_beneficiaries=..., participants=participants))
+
+    assert mistakes_of(meeting(survivor["id"], stranger, duplicate["id"], str(uuid4()))) == {
+        ("attendee_member_ids.1", "known_member"), ("attendee_member_ids.3", "known_member"),
+    }
+    assert mistakes_of(activity(survivor["id"], stranger, duplicate["id"], str(uuid4()))) == {
+        ("participants.1.member_id", "known_member"), ("participants.3.member_id", "known_member"),
+    }
+    assert_problem(meeting(survivor["id"], duplicate["id"], stranger), 409, "attendee_member_ids.1", "member_not_merged")
+    assert_problem(activity(survivor["id"], duplicate["id"], stranger), 409, "participants.1.member_id", "member_not_merged")
+    assert not {"FollowUpMeetingHeld", "ActivityReported"} & {e["type"] for e in feed(client)}
