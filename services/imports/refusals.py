@@ -122,15 +122,21 @@ def status_rule(status: int) -> str:
 
 
 def scrub(message: str, personal: Iterable[str]) -> str:
-    """``message`` with every personal value of the row taken out where it stands whole (the services name none; this
-    makes sure): as a word of its own, quoted, in brackets, before a full stop, never as a part of another value
-    (:func:`_whole`). A birth year of 2010 was taken out of a joining date, ``joined_on […]-02-28``, and of any number or
-    id holding its digits (tester 199 F8). A value of fewer than 3 characters, spaces aside, is left: it cannot be told
-    apart from the message's own words."""
+    """``message`` with every personal value of the row taken out (the services name none; this makes sure). A value of
+    :data:`WHOLE_BELOW` characters or more (a name, a document number, a phone) goes wherever it stands, inside a longer
+    token too (``DNI-41000001``); a shorter one (a birth year) only where it stands whole: as a word of its own, quoted,
+    in brackets, before a full stop, never as a part of another value (:func:`_whole`). A birth year of 2010 was taken
+    out of a joining date, ``joined_on […]-02-28``, and of any number or id holding its digits (tester 199 F8). A value
+    of fewer than 3 characters, spaces aside, is left: it cannot be told apart from the message's own words."""
     values = {value.strip() for value in personal}
     for value in sorted((v for v in values if len(v) >= 3), key=len, reverse=True):
-        message = _whole(value).sub(REDACTED, message)
+        message = message.replace(value, REDACTED) if len(value) >= WHOLE_BELOW else _whole(value).sub(REDACTED, message)
     return message
+
+
+WHOLE_BELOW = 6
+"""The length from which a personal value is taken out of a message wherever it stands, not only where it stands whole:
+a document number glued to its type (``DNI-41000001``) is still a document number, where a year in a date is a date."""
 
 
 JOINERS = "-/.:"

@@ -187,9 +187,11 @@ def test_personal_values_are_scrubbed_where_they_stand_whole_and_never_out_of_an
     assert scrub("birth_year 2010 is wrong", personal) == "birth_year […] is wrong"
     assert scrub("born (2010), '2010', 2010. And 2010: no", personal) == "born ([…]), '[…]', […]. And […]: no"
     assert scrub("Rosa Quispe, 41000001 and +51 987654321", personal) == "[…], […] and […]"
-    # A value that holds their characters is another value, and stays as it was.
-    kept = "joined_on 2010-02-28, 28/02/2010, at most 20100, a2010, OSV 2a1b2010-0000-4000-8000-000000002010, 410000019"
+    # A short value (a year) inside another value is that other value, and stays as it was.
+    kept = "joined_on 2010-02-28, 28/02/2010, at most 20100, a2010, OSV 2a1b2010-0000-4000-8000-000000002010"
     assert scrub(kept, personal) == kept
+    # A name, a document number or a phone is taken out wherever it stands, glued to other characters too.
+    assert scrub("DNI-41000001, 410000019, RosaQuispe's, Rosa Quispe's", personal) == "DNI-[…], […]9, RosaQuispe's, […]'s"
     assert scrub("a   b", ("   ",)) == "a   b"  # an answer of spaces is no value
 
 
