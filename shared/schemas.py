@@ -67,14 +67,27 @@ _EMOJI_JOINERS = regex.compile(r"[\u200d\ufe00-\ufe0f\U000e0020-\U000e007f]")
 """What joins an emoji sequence (a zero-width joiner, a variation selector, a tag flag's tags): visible as the emoji."""
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]|[0-9#*]\ufe0f?\u20e3")
 
+MOST_MARKS = 4
+"""The combining marks one character of a one-line text may carry once its letters are composed (NFC): a letter and its
+accents compose to one character (``é``, Vietnamese ``ệ``), so real names keep none or one or two; more piled up
+("Zalgo" text) spill over the lines above and below wherever the name is shown (tester 203 F4)."""
+_PILED_MARKS = regex.compile(rf"[\p{{Mn}}\p{{Me}}]{{{MOST_MARKS + 1},}}")
+
 
 def _one_visible_line(value: str) -> str:
     """A one-line text as people read it: its line breaks and tabs made spaces (a name typed over two lines of a phone's
     form is one name), and refused when it holds a character no one sees (422 ``visible_text``, naming it): a
     right-to-left override shows a published name reversed in partners' feeds, exports and the dashboard, and a
     combining grapheme joiner after each letter passes a name off as another one. Emoji are visible: the joiners inside
-    one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken."""
+    one emoji (a grapheme cluster that starts as an emoji does: 👩‍👧‍👦, 🏳️‍🌈, a tag flag) are taken. More than
+    :data:`MOST_MARKS` combining marks on one character are refused (422 ``combining_marks``, naming the character)."""
     value = unicodedata.normalize("NFC", _LINE_BREAKS.sub(" ", value).strip())  # one spelling of "é", however typed
+    if (piled := _PILED_MARKS.search(value)) is not None:
+        raise PydanticCustomError(
+            "combining_marks",
+            f"must be readable text: character {piled.start()} carries {len(piled.group())} combining marks, at most "
+            f"{MOST_MARKS} are taken",
+        )
     if _INVISIBLE.search(value) is None:  # as a rule: one scan, and the grapheme clusters only for a text that needs them
         return value
     for cluster in regex.finditer(r"\X", value):

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     StrictInt,
@@ -77,9 +78,24 @@ def _number_of_document(number: str | None, document_type: DocumentType) -> None
     normalise_document_number(document_type, number)
 
 
+def _with_a_letter(name: str) -> str:
+    """A person's name with a letter in it (422 ``name_has_letters``): "-", ".", "🙂🙂" or marks alone name no one and
+    were registered as given (tester 203 F4), where an OSV's name was refused for them."""
+    if not any(character.isalpha() for character in name):
+        raise PydanticCustomError("name_has_letters", "a person's name needs a letter")
+    return name
+
+
+PersonName = Annotated[Name, AfterValidator(_with_a_letter)]
+"""A person's full name: a :data:`~shared.schemas.Name` (1-200 characters, one line, runs of spaces made one) with a letter."""
+
+
 class MemberCreate(Command):
     osv_id: UUID = Field(description="The OSV the person joins.")
-    full_name: Name = Field(description="The person's full name, as they give it (trimmed, runs of spaces made one space; case kept).")
+    full_name: PersonName = Field(
+        description="The person's full name, as they give it (trimmed, runs of spaces made one space; case kept), with a letter "
+        "(422 `name_has_letters`)."
+    )
     document_type: DocumentType = Field(description="The identity document the person holds; `NINGUNO` if none.")
     document_number: Annotated[
         Annotated[str, StringConstraints(max_length=40)] | None, domain_rule(_number_of_document, "document_type", none_too=True)
@@ -174,7 +190,9 @@ class CorrectionCreate(Command):
     """A rectification of the person's personal data at their request (Ley 29733, art. 20): the fields given replace
     what is kept, checked and normalised as `POST /members` checks them; those not given stay."""
 
-    full_name: Name | None = Field(default=None, description="The person's full name, corrected (runs of spaces made one).")
+    full_name: PersonName | None = Field(
+        default=None, description="The person's full name, corrected (runs of spaces made one), with a letter (422 `name_has_letters`)."
+    )
     document_type: DocumentType | None = Field(
         default=None, description="The identity document the person holds now (a `CE` replaced by a `DNI`, say); `NINGUNO` if none."
     )

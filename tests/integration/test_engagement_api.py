@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -144,6 +145,27 @@ def test_a_persons_name_is_kept_with_its_runs_of_spaces_made_one_and_its_case_as
     member = join(client, full_name=" MARÍA JOSÉ  PÉREZ   ÑÁÑEZ ")
     shown = client.get(f"/members/{member['id']}?purpose=contact").json()
     assert shown["full_name"] == "MARÍA JOSÉ PÉREZ ÑÁÑEZ"
+
+
+@pytest.mark.parametrize("name", ["-", ".", "🙂🙂", "\u0301\u0302", "12345"])
+def test_a_persons_name_without_a_letter_is_refused_as_an_osvs_is_and_nothing_is_recorded(client: TestClient, name: str) -> None:
+    """Tester 203 F4: a placeholder, an emoji or combining marks alone were registered as a person's name."""
+    member = join(client)
+    before = head(client)
+
+    assert_problem(client.post("/members", json=a_person(full_name=name, document_number="V-20111222")), 422, "full_name", "name_has_letters")
+    assert_problem(client.post(f"/members/{member['id']}/correction", json={"full_name": name}), 422, "full_name", "name_has_letters")
+    assert head(client) == before
+
+
+def test_a_name_with_marks_piled_on_a_letter_is_refused_naming_the_letter_and_one_with_accents_is_kept(client: TestClient) -> None:
+    """Tester 203 F4: "A" and 180 combining marks ("Zalgo" text) spill over the lines around it wherever a name is shown."""
+    piled = client.post("/members", json=a_person(full_name="Rosa Q" + "\u0301" * 180 + "uispe"))
+    problem = assert_problem(piled, 422, "full_name", "combining_marks")
+    assert "character 6 carries 180 combining marks" in problem["errors"][0]["message"]
+
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")  # typed as letters and marks: "ễ" is e and two marks
+    assert join(client, full_name=decomposed, document_number="V-20111222")["id"]
 
 
 def test_a_person_without_documents_joins_without_a_number(client: TestClient) -> None:

@@ -285,6 +285,15 @@ def test_a_name_holding_a_character_no_one_sees_is_refused_naming_it(registry: T
     assert head(registry) == written
 
 
+def test_a_name_with_combining_marks_piled_on_a_letter_is_refused_naming_it(registry: TestClient) -> None:
+    """Tester 203 F4: "V", 150 stacked marks, "ecinos": published to partners, in IATI, HXL and the dashboard."""
+    written = head(registry)
+    name = "V" + "\u0301\u0300\u0302" * 50 + "ecinos Zalgo"
+    problem = assert_problem(registry.post("/osvs", json={"name": name, "district": "SJL", "mapped_on": "2021-03-15"}), 422, "name", "combining_marks")
+    assert "character 1 carries 150 combining marks, at most 4" in problem["errors"][0]["message"]
+    assert head(registry) == written
+
+
 def test_a_name_passed_off_as_another_with_a_joiner_after_every_letter_is_refused_not_mapped_twice(registry: TestClient) -> None:
     """U+034F shows as nothing: the name looks the same as one mapped, and evaded the duplicate check (tester 24b)."""
     mapped(registry, "Comedor Popular Santa Rosa de Bayóvar")
